@@ -1,0 +1,116 @@
+"""The workbook seam: the only place that knows where cells live.
+
+A backend (.xlsx file, Google Sheets, in-memory grid) does two things for a sync:
+
+    snapshot = book.read()      # every tab, one batched read
+    result   = book.write(plan) # every change, one batched write (nothing when the plan is empty)
+
+Everything between them is pure Python over these plain types.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from typing import Protocol, Union
+
+# What a cell holds as the backend reports it: the value a person sees, already typed
+# when the backend knows the type (native numbers, dates, booleans), else text.
+CellValue = Union[str, int, float, bool, _dt.datetime, _dt.date, None]
+
+
+@dataclass
+class Grid:
+    """One tab as rows of cell values; row 0 is the sheet's row 1.
+
+    Trailing empty cells and rows may be omitted, as Google omits them.
+    `formulas` holds the (row, col) positions, 0-based, whose cell is a formula; sheetcrm
+    never writes over them even when their value is empty.
+    """
+
+    rows: list[list[CellValue]] = field(default_factory=list)
+    formulas: set[tuple[int, int]] = field(default_factory=set)
+
+    def cell(self, row: int, col: int) -> CellValue:
+        if row < len(self.rows):
+            r = self.rows[row]
+            if col < len(r):
+                return r[col]
+        return None
+
+    @property
+    def header(self) -> list[CellValue]:
+        return self.rows[0] if self.rows else []
+
+
+@dataclass
+class Snapshot:
+    """Every tab of a workbook at the moment of one read, in the workbook's tab order."""
+
+    tabs: dict[str, Grid] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CellWrite:
+    """Set one cell. `row` and `col` are the sheet's own 1-based numbers.
+
+    `expect` maps 1-based columns of the same row to the value each held when the plan was
+    made. A backend applies the write only while they all still hold; this is what keeps a
+    concurrent insert, delete or sort from putting a value on another record. Writes to
+    sheetcrm's own tabs carry no expectation.
+    `formula` marks a value that sheetcrm owns as a formula; everything else is sent as text
+    that the spreadsheet never parses.
+    """
+
+    tab: str
+    row: int
+    col: int
+    value: CellValue
+    expect: tuple[tuple[int, CellValue], ...] = ()
+    formula: bool = False
+
+
+@dataclass
+class Plan:
+    """All the changes one sync wants: tabs to create (with their headers) and cells to set."""
+
+    new_tabs: list[str] = field(default_factory=list)
+    writes: list[CellWrite] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.new_tabs or self.writes)
+
+    def cells_by_tab(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for w in self.writes:
+            counts[w.tab] = counts.get(w.tab, 0) + 1
+        return counts
+
+
+@dataclass
+class WriteResult:
+    """What a backend did with a plan: cells written, and writes skipped because the row
+    changed under us (they are planned again by the next sync)."""
+
+    written: dict[str, int] = field(default_factory=dict)
+    skipped: list[CellWrite] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return sum(self.written.values())
+
+
+class WorkbookError(Exception):
+    """A workbook that cannot be opened, read or written: one clear line for the user."""
+
+
+class Workbook(Protocol):
+    """What every backend offers. `describe()` names the target for messages and locks."""
+
+    def describe(self) -> str: ...
+
+    def exists(self) -> bool: ...
+
+    def read(self) -> Snapshot: ...
+
+    def write(self, plan: Plan) -> WriteResult: ...
