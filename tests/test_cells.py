@@ -1,0 +1,518 @@
+import datetime as dt
+import pickle
+from decimal import Decimal
+
+import pytest
+
+from sheetcrm.cells import (
+    CellError,
+    enum_choices,
+    is_blank,
+    normalize_key,
+    parse_bool,
+    parse_currency,
+    parse_date,
+    parse_email,
+    parse_enum,
+    parse_integer,
+    parse_number,
+    parse_percent,
+    parse_text,
+)
+
+BLANKS = [None, "", "   ", "\u00a0", " \t\u202f\u2009 ", "\u200b"]
+
+PARSERS = [
+    parse_text,
+    parse_number,
+    parse_integer,
+    parse_percent,
+    parse_date,
+    parse_bool,
+    parse_email,
+    parse_currency,
+    lambda raw: parse_enum(raw, {"won": "Won"}, "stage"),
+]
+
+
+def assert_cell_error(exc: CellError, code: str, shown: str) -> None:
+    assert exc.code == code
+    assert shown in exc.message
+    assert str(exc) == exc.message
+    assert exc.hint.strip()
+
+
+# --- keys, blanks, text -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "raw, key",
+    [
+        ("  Fecha de  CIERRE ", "fecha de cierre"),
+        ("Líneas", "lineas"),
+        ("close_date", "close date"),
+        ("Closed-Won", "closed won"),
+        ("  ÉTAPA\u00a0\tfinal ", "etapa final"),
+        ("Straße", "strasse"),
+        # A CSV export's byte-order mark sticks to the first header.
+        ("\ufeffName", "name"),
+        ("", ""),
+    ],
+)
+def test_normalize_key(raw, key):
+    assert normalize_key(raw) == key
+
+
+@pytest.mark.parametrize("raw", BLANKS)
+def test_is_blank_true(raw):
+    assert is_blank(raw) is True
+
+
+@pytest.mark.parametrize("raw", ["x", " 0 ", 0, 0.0, False, dt.date(2024, 1, 1)])
+def test_is_blank_false(raw):
+    assert is_blank(raw) is False
+
+
+@pytest.mark.parametrize("parser", PARSERS)
+@pytest.mark.parametrize("raw", BLANKS)
+def test_every_parser_reads_blank_as_none(parser, raw):
+    assert parser(raw) is None
+
+
+@pytest.mark.parametrize(
+    "raw, text",
+    [
+        ("  Ana López\u00a0", "Ana López"),
+        ("\u200bAcme\ufeff", "Acme"),
+        ("two  spaces", "two  spaces"),
+        (42, "42"),
+        (42.0, "42"),
+        (0.1, "0.1"),
+        (1.5e-7, "0.00000015"),
+        (34612345678.0, "34612345678"),
+        (True, "TRUE"),
+        (dt.date(2024, 3, 15), "2024-03-15"),
+        (dt.datetime(2024, 3, 15, 10, 30), "2024-03-15T10:30:00"),
+    ],
+)
+def test_parse_text(raw, text):
+    assert parse_text(raw) == text
+
+
+# --- numbers ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "raw, locale, value",
+    [
+        (1234, "en", Decimal("1234")),
+        (0.1, "en", Decimal("0.1")),
+        (1200.0, "en", Decimal("1200")),
+        (-3.25, "es", Decimal("-3.25")),
+        ("1234.5", "en", Decimal("1234.5")),
+        ("1,234.50", "en", Decimal("1234.50")),
+        ("1.234,50", "es", Decimal("1234.50")),
+        # With both separators the last one is decimal whatever the locale.
+        ("1.234,50", "en", Decimal("1234.50")),
+        ("1,234.50", "es", Decimal("1234.50")),
+        ("1,234,567", "en", Decimal("1234567")),
+        ("1.234.567", "es", Decimal("1234567")),
+        ("1.200", "es", Decimal("1200")),
+        # Decimal keeps the digits as typed; 1.200 == 1.2.
+        ("1.200", "en", Decimal("1.200")),
+        ("1,200", "en", Decimal("1200")),
+        ("1,200", "es", Decimal("1.200")),
+        ("12,5", "es", Decimal("12.5")),
+        (".5", "en", Decimal("0.5")),
+        ("$1,200", "en", Decimal("1200")),
+        ("1.200 €", "es", Decimal("1200")),
+        ("1.200,50€", "es", Decimal("1200.50")),
+        ("USD 1,200", "en", Decimal("1200")),
+        ("1,200 usd", "en", Decimal("1200")),
+        ("£5", "en", Decimal("5")),
+        ("-1,200.5", "en", Decimal("-1200.5")),
+        ("\u22121,200.5", "en", Decimal("-1200.5")),
+        ("-$1,200", "en", Decimal("-1200")),
+        ("$-1,200", "en", Decimal("-1200")),
+        ("(1,200)", "en", Decimal("-1200")),
+        ("(1.200,50 €)", "es", Decimal("-1200.50")),
+        ("1 234,5", "es", Decimal("1234.5")),
+        ("1 234,5", "en", Decimal("1234.5")),
+        ("1\u00a0234\u00a0567", "en", Decimal("1234567")),
+        ("1\u202f234.5", "en", Decimal("1234.5")),
+        ("1\u2009234", "es", Decimal("1234")),
+        ("+5", "en", Decimal("5")),
+        ("  42\u00a0", "en", Decimal("42")),
+        ("007", "en", Decimal("7")),
+    ],
+)
+def test_parse_number(raw, locale, value):
+    result = parse_number(raw, locale)
+    assert isinstance(result, Decimal)
+    assert result == value
+    assert str(result) == str(value)
+
+
+@pytest.mark.parametrize(
+    "raw, locale, mentions",
+    [
+        ("abc", "en", ""),
+        ("12abc", "en", '"abc" is not a currency'),
+        ("1,2,3.4.5", "en", ""),
+        ("nan", "en", ""),
+        ("inf", "en", ""),
+        ("-", "en", ""),
+        ("1e5", "en", ""),
+        ("1,5", "en", "thousands"),
+        ("12,50", "en", "thousands"),
+        ("1.234.567", "en", "decimals"),
+        ("12.5", "es", "thousands"),
+        ("1,234,567", "es", "decimals"),
+        ("12 34", "en", "thousands"),
+        ("1 234.567,8", "en", "mixes"),
+        ("(1,200", "en", "parentheses"),
+        ("(-5)", "en", "more than one sign"),
+        ("-+5", "en", "more than one sign"),
+        ("$5 EUR", "en", "currency twice"),
+        ("12.", "en", ""),
+    ],
+)
+def test_parse_number_rejects(raw, locale, mentions):
+    with pytest.raises(CellError) as info:
+        parse_number(raw, locale)
+    assert_cell_error(info.value, "bad_number", raw)
+    assert mentions in info.value.message
+
+
+def test_parse_number_hint_names_the_other_locale():
+    with pytest.raises(CellError) as info:
+        parse_number("1,5", "en")
+    assert 'locale "es"' in info.value.hint
+    with pytest.raises(CellError) as info:
+        parse_number("12.5", "es")
+    assert 'locale "en"' in info.value.hint
+
+
+@pytest.mark.parametrize(
+    "raw", [True, False, float("nan"), float("inf"), dt.date(2024, 1, 1), dt.datetime(2024, 1, 1)]
+)
+def test_parse_number_rejects_native_non_numbers(raw):
+    with pytest.raises(CellError) as info:
+        parse_number(raw)
+    assert_cell_error(info.value, "bad_number", str(raw))
+
+
+def test_unknown_locale_is_a_programming_error_not_a_cell_error():
+    with pytest.raises(ValueError) as info:
+        parse_number("1", "fr")
+    assert not isinstance(info.value, CellError)
+
+
+@pytest.mark.parametrize(
+    "raw, locale, value",
+    [(12, "en", 12), (12.0, "en", 12), ("12.0", "en", 12), ("1,200", "en", 1200),
+     ("1.200", "es", 1200), ("(7)", "en", -7), ("12,0", "es", 12)],
+)
+def test_parse_integer(raw, locale, value):
+    result = parse_integer(raw, locale)
+    assert type(result) is int
+    assert result == value
+
+
+@pytest.mark.parametrize("raw", ["12.5", 12.5, "x", True, "1,5"])
+def test_parse_integer_rejects(raw):
+    with pytest.raises(CellError) as info:
+        parse_integer(raw)
+    assert_cell_error(info.value, "bad_integer", str(raw))
+
+
+@pytest.mark.parametrize(
+    "raw, locale, points",
+    [
+        ("75", "en", Decimal("75")),
+        ("75%", "en", Decimal("75")),
+        ("75 %", "en", Decimal("75")),
+        ("75\u00a0%", "es", Decimal("75")),
+        ("12,5 %", "es", Decimal("12.5")),
+        ("12.5%", "en", Decimal("12.5")),
+        ("100%", "en", Decimal("100")),
+        ("0", "en", Decimal("0")),
+        # Text is always points, even below 1.
+        ("0.75", "en", Decimal("0.75")),
+        # A native fraction is what a percent-formatted cell holds unformatted.
+        (0.75, "en", Decimal("75")),
+        (0.125, "en", Decimal("12.5")),
+        (0.1, "en", Decimal("10")),
+        (0.07, "en", Decimal("7")),
+        # Any other native number is points, including 1.
+        (1, "en", Decimal("1")),
+        (1.0, "en", Decimal("1")),
+        (0, "en", Decimal("0")),
+        (75, "en", Decimal("75")),
+        (75.0, "en", Decimal("75")),
+        (100, "en", Decimal("100")),
+    ],
+)
+def test_parse_percent(raw, locale, points):
+    result = parse_percent(raw, locale)
+    assert result == points
+    assert str(result) == str(points)
+
+
+@pytest.mark.parametrize(
+    "raw, code",
+    [
+        ("abc%", "bad_percent"),
+        ("%", "bad_percent"),
+        ("75%%", "bad_percent"),
+        (True, "bad_percent"),
+        ("150%", "out_of_range"),
+        ("-5", "out_of_range"),
+        (101, "out_of_range"),
+        (-0.5, "out_of_range"),
+    ],
+)
+def test_parse_percent_rejects(raw, code):
+    with pytest.raises(CellError) as info:
+        parse_percent(raw)
+    assert_cell_error(info.value, code, str(raw))
+
+
+# --- dates --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "raw, locale",
+    [
+        (dt.date(2024, 3, 15), "en"),
+        (dt.datetime(2024, 3, 15, 23, 59), "en"),
+        (45366, "en"),
+        (45366.99, "es"),
+        ("2024-03-15", "en"),
+        ("2024-03-15", "es"),
+        ("2024-3-15", "en"),
+        ("2024/03/15", "es"),
+        ("2024-03-15T10:30:00", "en"),
+        ("2024-03-15T10:30:00.123Z", "en"),
+        ("2024-03-15T10:30:00-05:00", "es"),
+        ("2024-03-15 10:30", "en"),
+        ("03/15/2024", "en"),
+        ("3/15/24", "en"),
+        ("3/15/2024 10:30 PM", "en"),
+        ("03-15-2024", "en"),
+        ("15/03/2024", "es"),
+        ("15-03-2024", "es"),
+        ("15.03.2024", "es"),
+        ("15/3/24", "es"),
+        ("15/03/2024 22:30:00", "es"),
+        ("Mar 15, 2024", "en"),
+        ("March 15th, 2024", "en"),
+        ("15 March 2024", "en"),
+        ("15-Mar-2024", "en"),
+        ("15 de marzo de 2024", "es"),
+        ("15 de Marzo del 2024", "es"),
+        ("15 mar 2024", "es"),
+        ("15-mar-2024", "es"),
+        ("15 MAR. 2024", "es"),
+        ("marzo 15, 2024", "es"),
+        ("15 March 2024", "es"),
+    ],
+)
+def test_parse_date_reads_march_15(raw, locale):
+    assert parse_date(raw, locale) == dt.date(2024, 3, 15)
+
+
+@pytest.mark.parametrize(
+    "raw, locale, date",
+    [
+        ("15 Sept 2024", "en", dt.date(2024, 9, 15)),
+        ("15 set 2024", "es", dt.date(2024, 9, 15)),
+        ("1º de septiembre de 2024", "es", dt.date(2024, 9, 1)),
+        ("3 ago 2024", "es", dt.date(2024, 8, 3)),
+        ("10-Ene-24", "es", dt.date(2024, 1, 10)),
+        ("24 dic. 2024", "es", dt.date(2024, 12, 24)),
+        ("Dec 24 2024", "en", dt.date(2024, 12, 24)),
+        ("1 de abril de 2024", "es", dt.date(2024, 4, 1)),
+        ("15/03/69", "es", dt.date(2069, 3, 15)),
+        ("15/03/70", "es", dt.date(1970, 3, 15)),
+        # Ambiguous numeric dates follow the locale.
+        ("03/04/2024", "en", dt.date(2024, 3, 4)),
+        ("03/04/2024", "es", dt.date(2024, 4, 3)),
+        (1, "en", dt.date(1899, 12, 31)),
+        (61, "en", dt.date(1900, 3, 1)),
+        (2958465, "en", dt.date(9999, 12, 31)),
+    ],
+)
+def test_parse_date(raw, locale, date):
+    assert parse_date(raw, locale) == date
+
+
+def test_parse_date_returns_plain_date_for_datetime():
+    assert type(parse_date(dt.datetime(2024, 3, 15, 10, 30))) is dt.date
+
+
+@pytest.mark.parametrize(
+    "raw, locale, code",
+    [
+        ("2024-02-30", "en", "bad_date"),
+        ("31/02/2024", "es", "bad_date"),
+        ("13/13/2024", "en", "bad_date"),
+        ("abc", "en", "bad_date"),
+        ("15 foo 2024", "en", "bad_date"),
+        ("45366", "en", "bad_date"),
+        ("2024-03-15 25:00", "en", "bad_date"),
+        ("3/15/2024 13:00 PM", "en", "bad_date"),
+        ("15/03/202", "es", "bad_date"),
+        (True, "en", "bad_date"),
+        (float("nan"), "en", "out_of_range"),
+        (0, "en", "out_of_range"),
+        (-5, "en", "out_of_range"),
+        (2958466, "en", "out_of_range"),
+    ],
+)
+def test_parse_date_rejects(raw, locale, code):
+    with pytest.raises(CellError) as info:
+        parse_date(raw, locale)
+    assert_cell_error(info.value, code, str(raw))
+
+
+@pytest.mark.parametrize(
+    "raw, locale, other_locale",
+    [("15/03/2024", "en", "es"), ("03/15/2024", "es", "en")],
+)
+def test_parse_date_never_swaps_order_silently(raw, locale, other_locale):
+    with pytest.raises(CellError) as info:
+        parse_date(raw, locale)
+    assert_cell_error(info.value, "bad_date", raw)
+    assert "2024-03-15" in info.value.hint
+    assert f'locale "{other_locale}"' in info.value.hint
+
+
+# --- booleans, emails, enums, currencies --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "raw, value",
+    [
+        (True, True), (False, False), (1, True), (0, False), (1.0, True),
+        ("TRUE", True), ("false", False), ("Yes", True), ("no", False),
+        ("y", True), ("N", False), ("sí", True), ("SI", True), ("Sí", True),
+        ("verdadero", True), ("FALSO", False), ("x", True), ("X", True),
+        ("✓", True), ("✔", True), ("1", True), ("0", False), (" yes\u00a0", True),
+    ],
+)
+def test_parse_bool(raw, value):
+    assert parse_bool(raw) is value
+
+
+@pytest.mark.parametrize("raw", ["maybe", "2", 2, 0.5, "tru", dt.date(2024, 1, 1)])
+def test_parse_bool_rejects(raw):
+    with pytest.raises(CellError) as info:
+        parse_bool(raw)
+    assert_cell_error(info.value, "bad_bool", str(raw))
+
+
+@pytest.mark.parametrize(
+    "raw, address",
+    [
+        ("ana@example.com", "ana@example.com"),
+        ("  Ana.Lopez@EXAMPLE.COM\u00a0", "Ana.Lopez@example.com"),
+        ("josé@empresa.es", "josé@empresa.es"),
+    ],
+)
+def test_parse_email(raw, address):
+    assert parse_email(raw) == address
+
+
+@pytest.mark.parametrize(
+    "raw, reason",
+    [
+        ("ana", "@-sign"),
+        ("ana@example", "period"),
+        ("ana lopez@example.com", "invalid characters"),
+        ("a@b.com, c@d.com", ""),
+        (42, ""),
+    ],
+)
+def test_parse_email_rejects(raw, reason):
+    with pytest.raises(CellError) as info:
+        parse_email(raw)
+    assert_cell_error(info.value, "bad_email", str(raw))
+    assert reason in info.value.message
+
+
+STAGES = enum_choices(
+    {"Lead": ["nuevo", "new"], "Qualified": ["cualificado"], "Closed Won": ["ganado", "won"]}
+)
+
+
+def test_enum_choices_maps_canonical_names_and_aliases():
+    assert STAGES == {
+        "lead": "Lead",
+        "nuevo": "Lead",
+        "new": "Lead",
+        "qualified": "Qualified",
+        "cualificado": "Qualified",
+        "closed won": "Closed Won",
+        "ganado": "Closed Won",
+        "won": "Closed Won",
+    }
+
+
+def test_enum_choices_rejects_an_alias_shared_by_two_values():
+    with pytest.raises(ValueError, match="both"):
+        enum_choices({"Won": ["closed"], "Lost": ["Closed"]})
+
+
+@pytest.mark.parametrize(
+    "raw, value",
+    [("Lead", "Lead"), ("  NUEVO ", "Lead"), ("Cualificado", "Qualified"),
+     ("closed_won", "Closed Won"), ("Closed-Won", "Closed Won"), ("GANADO", "Closed Won")],
+)
+def test_parse_enum(raw, value):
+    assert parse_enum(raw, STAGES, "stage") == value
+
+
+def test_parse_enum_rejects_and_lists_canonical_values_in_order():
+    with pytest.raises(CellError) as info:
+        parse_enum("perdido", STAGES, "stage")
+    assert_cell_error(info.value, "bad_enum", "perdido")
+    assert "stage" in info.value.message
+    assert info.value.hint == "Use one of: Lead, Qualified, Closed Won"
+
+
+@pytest.mark.parametrize(
+    "raw, code",
+    [("EUR", "EUR"), ("eur", "EUR"), (" usd ", "USD"), ("MXN", "MXN"),
+     ("€", "EUR"), ("$", "USD"), ("£", "GBP"), ("¥", "JPY")],
+)
+def test_parse_currency(raw, code):
+    assert parse_currency(raw) == code
+
+
+@pytest.mark.parametrize("raw", ["ABC", "euros", "US$", "E", 978])
+def test_parse_currency_rejects(raw):
+    with pytest.raises(CellError) as info:
+        parse_currency(raw)
+    assert_cell_error(info.value, "bad_currency", str(raw))
+
+
+# --- errors -------------------------------------------------------------------------------
+
+
+def test_cell_error_is_a_value_error_that_survives_pickling():
+    with pytest.raises(ValueError) as info:
+        parse_number("abc")
+    err = info.value
+    copy = pickle.loads(pickle.dumps(err))
+    assert (copy.code, copy.message, copy.hint, copy.raw) == (
+        err.code, err.message, err.hint, "abc"
+    )
+
+
+def test_long_values_are_shortened_in_messages():
+    raw = "word " * 100
+    with pytest.raises(CellError) as info:
+        parse_number(raw)
+    assert len(info.value.message) < 200
+    assert raw[:40] in info.value.message
