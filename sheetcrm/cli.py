@@ -1,0 +1,177 @@
+"""The `sheetcrm` command: a thin shell over the library. It parses flags, calls one library
+function, prints, and picks the exit status. User-caused failures (config, workbook, I/O) are
+one line on stderr and exit 2, never a traceback."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from sheetcrm.config import CONFIG_FILE, EXAMPLE, Config, ConfigError, load_config
+from sheetcrm.report import Report
+from sheetcrm.starter import init_workbook, write_demo
+from sheetcrm.sync import SyncOutcome, sync
+from sheetcrm.validate import read_crm
+from sheetcrm.workbook import Workbook, WorkbookError
+from sheetcrm.workbook.target import open_workbook
+
+EXIT_USAGE = 2
+
+
+def _fail(message: str) -> None:
+    click.echo(f"sheetcrm: {message}", err=True)
+    sys.exit(EXIT_USAGE)
+
+
+def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except (ConfigError, WorkbookError) as e:
+            _fail(str(e))
+
+    return wrapper
+
+
+def workbook_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    command = click.option("--config", "config_path", type=click.Path(dir_okay=False),
+                           help=f"Config file (default: ./{CONFIG_FILE} when present).")(command)
+    command = click.option("--workbook", type=click.Path(dir_okay=False),
+                           help="The .xlsx workbook (default: the config's, else ./crm.xlsx).")(command)
+    return command
+
+
+def _open(config_path: str | None, workbook: str | None) -> tuple[Config, Workbook]:
+    config = load_config(config_path)
+    return config, open_workbook(config, workbook)
+
+
+def _existing(book: Workbook) -> Workbook:
+    if not book.exists():
+        raise WorkbookError(f"{book.describe()}: no such workbook; run `sheetcrm init` or `sheetcrm demo` "
+                            "to create one")
+    return book
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="sheetcrm")
+def main() -> None:
+    """sheetcrm: a CRM for teams whose CRM lives in spreadsheet tabs."""
+
+
+@main.command()
+@workbook_options
+@user_errors
+def init(config_path: str | None, workbook: str | None) -> None:
+    """Create the missing CRM tabs (with headers) and an example sheetcrm.toml.
+
+    Existing tabs and data are never touched."""
+    if config_path is None and not Path(CONFIG_FILE).exists():
+        Path(CONFIG_FILE).write_text(EXAMPLE, encoding="utf-8")
+        click.echo(f"wrote {CONFIG_FILE} (every setting is optional)")
+    config, book = _open(config_path, workbook)
+    result = init_workbook(book, config)
+    added = [t for t in result.written]
+    click.echo(f"{book.describe()}: " + (f"added tabs {', '.join(added)}" if added else "all CRM tabs present"))
+
+
+@main.command()
+@workbook_options
+@click.option("--rows", default=200, show_default=True, type=click.IntRange(20, 1_000_000),
+              help="How many leads (the other tabs scale with it).")
+@click.option("--seed", default=7, show_default=True, help="Random seed: the same seed gives the same CRM.")
+@click.option("--force", is_flag=True, help="Replace an existing demo .xlsx file.")
+@user_errors
+def demo(config_path: str | None, workbook: str | None, rows: int, seed: int, force: bool) -> None:
+    """Write a realistic demo CRM (default demo-crm.xlsx), then sync it and say what happened."""
+    config = load_config(config_path)
+    book = open_workbook(config, workbook or "demo-crm.xlsx")
+    if force and book.exists() and hasattr(book, "path"):
+        book.path.unlink()
+    today = dt.date.today()
+    data = write_demo(book, rows=rows, seed=seed, today=today)
+    click.echo(f"wrote a demo CRM to {book.describe()}: " +
+               ", ".join(f"{len(t) - 1} {title.lower()}" for title, t in data.tabs.items()))
+    click.echo("planted on purpose: " + "; ".join(data.planted))
+    outcome = sync(book, config, as_of=today)
+    _print_sync(outcome, book)
+    click.echo(f"next: open {book.describe()} and look at the Validation tab, or run "
+               f"`sheetcrm validate --workbook {book.describe()}`")
+
+
+@main.command()
+@workbook_options
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@user_errors
+def validate(config_path: str | None, workbook: str | None, fmt: str) -> None:
+    """Check every tab, row and cell; read-only. Exit 0 valid, 1 errors, 2 usage/config/I-O."""
+    config, book = _open(config_path, workbook)
+    crm = read_crm(_existing(book).read(), config)
+    if fmt == "json":
+        click.echo(json.dumps(crm.report.as_dict(crm.stats()), ensure_ascii=False, indent=2))
+    else:
+        _print_report(crm.report, book, crm.stats())
+    sys.exit(0 if crm.report.valid else 1)
+
+
+@main.command("sync")
+@workbook_options
+@click.option("--dry-run", is_flag=True, help="Print the plan (cells per tab) and write nothing.")
+@click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), help="The sync's date (default: today).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--strict", is_flag=True, help="Exit 1 when there are validation errors.")
+@user_errors
+def sync_command(config_path: str | None, workbook: str | None, dry_run: bool, as_of: dt.datetime | None,
+                 fmt: str, strict: bool) -> None:
+    """Validate, assign IDs, and write the Validation tab in one batched write."""
+    config, book = _open(config_path, workbook)
+    outcome = sync(_existing(book), config, as_of=as_of.date() if as_of else None, dry_run=dry_run)
+    if fmt == "json":
+        click.echo(json.dumps(outcome.as_dict(), ensure_ascii=False, indent=2, default=str))
+    else:
+        _print_sync(outcome, book)
+    sys.exit(1 if strict and not outcome.crm.report.valid else 0)
+
+
+def _print_report(report: Report, book: Workbook, stats: dict[str, Any]) -> None:
+    click.echo(f"{book.describe()}: {stats['rows']} rows, {report.errors} errors, {report.warnings} warnings"
+               + (f" (showing the first {len(report.issues)})" if report.partial else ""))
+    for i in report.issues:
+        where = i.where()
+        header = f" [{i.header}]" if i.header else ""
+        click.echo(f"  {i.severity:<7} {where:<18}{header} {i.message} ({i.code}) → {i.hint}")
+
+
+def _print_sync(outcome: SyncOutcome, book: Workbook) -> None:
+    report = outcome.crm.report
+    stats = outcome.crm.stats()
+    click.echo(f"read {stats['rows']} rows in {len(stats['tabs'])} tabs: "
+               f"{report.errors} errors, {report.warnings} warnings")
+    planned = outcome.plan.cells_by_tab()
+    if outcome.dry_run:
+        click.echo("dry run: nothing written. The plan:" if planned else "dry run: nothing to change")
+        for tab, n in planned.items():
+            click.echo(f"  {tab}: {n} cells")
+        return
+    if not outcome.plan:
+        click.echo("nothing to change")
+        return
+    written = outcome.cells_written
+    new = f"; new tabs: {', '.join(outcome.plan.new_tabs)}" if outcome.plan.new_tabs else ""
+    click.echo(f"wrote {sum(written.values())} cells to {book.describe()}{new}")
+    for tab, n in written.items():
+        click.echo(f"  {tab}: {n} cells")
+    if outcome.result and outcome.result.skipped:
+        click.echo(f"  {len(outcome.result.skipped)} cells skipped because their rows changed meanwhile; "
+                   "the next sync plans them again")
+
+
+if __name__ == "__main__":
+    main()

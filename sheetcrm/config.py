@@ -1,0 +1,214 @@
+"""sheetcrm.toml: optional settings, with defaults that work when there is no file."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+CONFIG_FILE = "sheetcrm.toml"
+
+
+class ConfigError(Exception):
+    """A config problem, phrased as one line: file, key, problem."""
+
+
+class _Section(BaseModel):
+    # A typo in a key must be reported, not silently ignored.
+    model_config = ConfigDict(extra="forbid")
+
+
+class Stage(_Section):
+    name: str
+    probability: float = Field(ge=0, le=100)
+    kind: Literal["open", "won", "lost"] = "open"
+    forecast_category: Literal["Pipeline", "Best Case", "Commit", "Closed", "Omitted"] = "Pipeline"
+    rotting_days: int | None = Field(default=None, ge=1)
+    aliases: list[str] = []
+
+
+DEFAULT_STAGES = [
+    Stage(name="Prospecting", probability=10, forecast_category="Pipeline", rotting_days=14,
+          aliases=["Prospección", "Prospeccion"]),
+    Stage(name="Qualification", probability=20, forecast_category="Pipeline", rotting_days=14,
+          aliases=["Calificación", "Cualificación"]),
+    Stage(name="Proposal", probability=50, forecast_category="Best Case", rotting_days=10,
+          aliases=["Propuesta"]),
+    Stage(name="Negotiation", probability=75, forecast_category="Commit", rotting_days=7,
+          aliases=["Negociación"]),
+    Stage(name="Closed Won", probability=100, kind="won", forecast_category="Closed",
+          aliases=["Won", "Ganada", "Ganado", "Cerrada ganada"]),
+    Stage(name="Closed Lost", probability=0, kind="lost", forecast_category="Omitted",
+          aliases=["Lost", "Perdida", "Perdido", "Cerrada perdida"]),
+]
+
+
+class CustomField(_Section):
+    type: Literal["text", "number", "integer", "percent", "date", "bool", "email", "enum"] = "text"
+    values: list[str] = []
+
+    @model_validator(mode="after")
+    def _enum_has_values(self) -> "CustomField":
+        if self.type == "enum" and not self.values:
+            raise ValueError("an enum custom field needs `values`")
+        return self
+
+
+class TabSettings(_Section):
+    title: str | None = None
+    # canonical header -> the header this team uses, e.g. {"Amount" = "Deal size"}
+    headers: dict[str, str] = {}
+    custom_fields: dict[str, CustomField] = {}
+
+
+class ValidationSettings(_Section):
+    max_issues: int = Field(default=1000, ge=1)
+
+
+class Config(_Section):
+    workbook: str | None = None
+    spreadsheet: str | None = None
+    credentials: str | None = None
+    locale: Literal["en", "es"] = "en"
+    currency: str = "USD"
+    stages: list[Stage] = Field(default_factory=lambda: [s.model_copy() for s in DEFAULT_STAGES])
+    tabs: dict[str, TabSettings] = {}
+    validation: ValidationSettings = ValidationSettings()
+    # Where the file came from, for messages; not a setting.
+    source: Path | None = Field(default=None, exclude=True)
+
+    @field_validator("currency")
+    @classmethod
+    def _currency_code(cls, v: str) -> str:
+        from babel.numbers import list_currencies
+
+        code = v.strip().upper()
+        if code not in list_currencies():
+            raise ValueError(f"unknown currency code {v!r}")
+        return code
+
+    @field_validator("stages")
+    @classmethod
+    def _stages_sane(cls, stages: list[Stage]) -> list[Stage]:
+        if not stages:
+            raise ValueError("at least one stage is needed")
+        names = [s.name.casefold() for s in stages]
+        if len(set(names)) != len(names):
+            raise ValueError("stage names must be unique")
+        return stages
+
+    @field_validator("tabs")
+    @classmethod
+    def _known_tabs(cls, tabs: dict[str, TabSettings]) -> dict[str, TabSettings]:
+        from sheetcrm.schema import TABS
+
+        for key in tabs:
+            if key not in TABS:
+                raise ValueError(f"unknown tab {key!r}; expected one of {', '.join(TABS)}")
+        return tabs
+
+    def tab(self, key: str) -> TabSettings:
+        return self.tabs.get(key) or TabSettings()
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Read `path`, or ./sheetcrm.toml when it exists, or use the defaults."""
+    explicit = path is not None
+    file = Path(path) if explicit else Path(CONFIG_FILE)
+    if not file.exists():
+        if explicit:
+            raise ConfigError(f"{file}: no such config file")
+        return Config()
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{file}: cannot read: {e}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{file}: not valid TOML: {e}") from None
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as e:
+        err = e.errors()[0]
+        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        more = f" (and {e.error_count() - 1} more)" if e.error_count() > 1 else ""
+        raise ConfigError(f"{file}: {key}: {msg}{more}") from None
+    config.source = file
+    return config
+
+
+EXAMPLE = '''\
+# sheetcrm.toml: every setting is optional; delete what you do not need.
+
+# Which workbook: a local .xlsx file, or a Google spreadsheet (ID or URL).
+# The command-line flags --workbook / --spreadsheet win over these.
+workbook = "crm.xlsx"
+# spreadsheet = "1AbC...xyz"
+# credentials = "service-account.json"   # else $GOOGLE_APPLICATION_CREDENTIALS
+
+# "en" or "es": how numbers ("1,234.50" vs "1.234,50") and dates (month-first vs
+# day-first) are read, and how output is written.
+locale = "en"
+
+# Summaries (pipeline, forecast, KPIs) are in this currency.
+currency = "USD"
+
+[validation]
+max_issues = 1000   # the report is marked partial past this many issues
+
+# The sales stages, in order. probability is in percent; kind is open, won or lost.
+[[stages]]
+name = "Prospecting"
+probability = 10
+forecast_category = "Pipeline"
+rotting_days = 14
+aliases = ["Prospección"]
+
+[[stages]]
+name = "Qualification"
+probability = 20
+forecast_category = "Pipeline"
+rotting_days = 14
+aliases = ["Calificación", "Cualificación"]
+
+[[stages]]
+name = "Proposal"
+probability = 50
+forecast_category = "Best Case"
+rotting_days = 10
+aliases = ["Propuesta"]
+
+[[stages]]
+name = "Negotiation"
+probability = 75
+forecast_category = "Commit"
+rotting_days = 7
+aliases = ["Negociación"]
+
+[[stages]]
+name = "Closed Won"
+probability = 100
+kind = "won"
+forecast_category = "Closed"
+aliases = ["Won", "Ganada"]
+
+[[stages]]
+name = "Closed Lost"
+probability = 0
+kind = "lost"
+forecast_category = "Omitted"
+aliases = ["Lost", "Perdida"]
+
+# Rename a tab or a header to match your sheet, and type your own columns.
+# [tabs.opportunities]
+# title = "Deals"
+# headers = { "Amount" = "Deal size" }
+#
+# [tabs.leads.custom_fields]
+# "Budget" = { type = "number" }
+# "Tier" = { type = "enum", values = ["Gold", "Silver", "Bronze"] }
+'''

@@ -1,0 +1,66 @@
+"""Stable record IDs: every row of an ID-bearing tab gets one, and no ID is ever handed out twice."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sheetcrm import cells
+from sheetcrm.table import Row, Table
+from sheetcrm.workbook import CellValue, CellWrite, Grid
+
+# How many of a row's own cells identify it when its ID is filled in. Two is enough to tell
+# a row from its neighbours after a concurrent sort, without pinning the write to cells
+# that people edit all the time.
+FINGERPRINT_CELLS = 2
+
+
+def read_sequences(grid: Grid | None) -> dict[str, int]:
+    """The high-water mark per prefix, from sheetcrm's own tab (Key, Value rows)."""
+    marks: dict[str, int] = {}
+    if grid is None:
+        return marks
+    for row in grid.rows[1:]:
+        key = cells.parse_text(row[0]) if row else None
+        try:
+            value = cells.parse_integer(row[1]) if len(row) > 1 else None
+        except cells.CellError:
+            value = None  # a damaged mark is rebuilt from the IDs in the sheet
+        if key and value is not None:
+            marks[key] = value
+    return marks
+
+
+def assign_ids(table: Table, marks: dict[str, int], header_text: str) -> list[CellWrite]:
+    """Writes that give every row without an ID a new one; updates `marks` in place."""
+    prefix = table.spec.id_prefix
+    assert prefix is not None
+    pattern = re.compile(rf"{re.escape(prefix)}-(\d+)\Z")
+    highest = max((int(m.group(1)) for r in table.rows if r.id and (m := pattern.match(r.id))), default=0)
+    counter = max(highest, marks.get(prefix, 0))
+
+    writes: list[CellWrite] = []
+    id_col = table.header.fields.get("id")
+    if id_col is None:
+        # No ID column yet: add one after everything the team has typed, never over it.
+        id_col = max([table.header.width, *(len(r.cells) for r in table.rows)])
+        writes.append(CellWrite(table.title, 1, id_col + 1, header_text, expect=((id_col + 1, None),)))
+
+    for row in table.rows:
+        if row.id is not None:
+            continue
+        counter += 1
+        writes.append(CellWrite(table.title, row.row, id_col + 1, f"{prefix}-{counter:04d}",
+                                expect=((id_col + 1, None), *_fingerprint(row, id_col))))
+    marks[prefix] = counter
+    return writes
+
+
+def _fingerprint(row: Row, skip_col: int) -> tuple[tuple[int, CellValue], ...]:
+    found: list[tuple[int, Any]] = []
+    for col, value in enumerate(row.cells):
+        if col != skip_col and not cells.is_blank(value):
+            found.append((col + 1, value))
+            if len(found) == FINGERPRINT_CELLS:
+                break
+    return tuple(found)

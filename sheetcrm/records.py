@@ -1,0 +1,198 @@
+"""Typed CRM records, one pydantic model per tab.
+
+Each field is annotated with the header a team sees (`title`) and its Spanish and other
+aliases; `schema.py` derives the tabs' columns from these models, so a column is declared
+once. Cell coercion is sheetcrm's own (`cells.py`): spreadsheets hold "1.234,50 €" and serial
+dates, which pydantic's own coercion would not read. The locale and the configured stages
+reach the validators through pydantic's validation context.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Annotated, Any, Callable, Mapping
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, model_validator
+from pydantic_core import PydanticCustomError
+
+from sheetcrm import cells
+
+
+@dataclass(frozen=True)
+class ParseContext:
+    locale: str = "en"
+    # normalize_key(alias) -> canonical stage name
+    stages: Mapping[str, str] = field(default_factory=dict)
+
+
+def _cell(parse: Callable[[Any, ParseContext], Any], required: bool = False) -> BeforeValidator:
+    def validate(raw: Any, info: ValidationInfo) -> Any:
+        ctx: ParseContext = info.context or ParseContext()
+        try:
+            value = parse(raw, ctx)
+        except cells.CellError as e:
+            raise PydanticCustomError(e.code, "{message}", {"message": e.message, "hint": e.hint}) from None
+        if value is None and required:
+            raise PydanticCustomError(
+                "required", "{message}", {"message": "This column is required but the cell is empty.",
+                                          "hint": "Fill in a value."})
+        return value
+
+    return BeforeValidator(validate)
+
+
+def _enum(what: str, canonical_to_aliases: dict[str, list[str]]) -> Callable[[Any, ParseContext], Any]:
+    choices = cells.enum_choices(canonical_to_aliases)
+    return lambda raw, ctx: cells.parse_enum(raw, choices, what)
+
+
+def _stage(raw: Any, ctx: ParseContext) -> str | None:
+    return cells.parse_enum(raw, ctx.stages, "stage")
+
+
+Text = Annotated[str | None, _cell(lambda raw, ctx: cells.parse_text(raw))]
+RequiredText = Annotated[str, _cell(lambda raw, ctx: cells.parse_text(raw), required=True)]
+Number = Annotated[Decimal | None, _cell(lambda raw, ctx: cells.parse_number(raw, ctx.locale))]
+RequiredNumber = Annotated[Decimal, _cell(lambda raw, ctx: cells.parse_number(raw, ctx.locale), required=True)]
+Integer = Annotated[int | None, _cell(lambda raw, ctx: cells.parse_integer(raw, ctx.locale))]
+Percent = Annotated[Decimal | None, _cell(lambda raw, ctx: cells.parse_percent(raw, ctx.locale))]
+Day = Annotated[dt.date | None, _cell(lambda raw, ctx: cells.parse_date(raw, ctx.locale))]
+RequiredDay = Annotated[dt.date, _cell(lambda raw, ctx: cells.parse_date(raw, ctx.locale), required=True)]
+Email = Annotated[str | None, _cell(lambda raw, ctx: cells.parse_email(raw))]
+Currency = Annotated[str | None, _cell(lambda raw, ctx: cells.parse_currency(raw))]
+Stage = Annotated[str, _cell(_stage, required=True)]
+
+CUSTOM_PARSERS: dict[str, Callable[[Any, str], Any]] = {
+    "text": lambda raw, locale: cells.parse_text(raw),
+    "number": cells.parse_number,
+    "integer": cells.parse_integer,
+    "percent": cells.parse_percent,
+    "date": cells.parse_date,
+    "bool": lambda raw, locale: cells.parse_bool(raw),
+    "email": lambda raw, locale: cells.parse_email(raw),
+}
+
+
+def col(title: str, *aliases: str) -> Any:
+    """A column: its English header and the other headers that mean the same."""
+    return Field(default=None, title=title, json_schema_extra={"aliases": list(aliases)})
+
+
+class Record(BaseModel):
+    # Records are values computed from one read; nothing mutates them afterwards.
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+    row: int = Field(default=0, exclude=True)  # the sheet's own row number
+    custom: dict[str, Any] = Field(default_factory=dict, exclude=True)  # the team's own columns
+
+
+class Account(Record):
+    id: Text = col("ID")
+    name: RequiredText = col("Name", "Nombre", "Cuenta", "Account Name", "Nombre de la cuenta")
+    domain: Text = col("Domain", "Dominio", "Website", "Web", "Sitio web")
+    industry: Text = col("Industry", "Industria", "Sector")
+    employees: Integer = col("Employees", "Empleados")
+    country: Text = col("Country", "País")
+    owner: Text = col("Owner", "Propietario", "Responsable")
+    status: Annotated[str | None, _cell(_enum("account status", {
+        "Prospect": ["Prospecto"], "Customer": ["Cliente"], "Churned": ["Perdido", "Baja", "Churn"],
+        "Partner": ["Socio"]}))] = col("Status", "Estado")
+    created: Day = col("Created", "Creado", "Creada", "Fecha de creación", "Alta")
+
+
+class Contact(Record):
+    id: Text = col("ID")
+    account: Text = col("Account", "Cuenta", "Empresa")
+    first_name: Text = col("First Name", "Nombre")
+    last_name: RequiredText = col("Last Name", "Apellido", "Apellidos")
+    email: Email = col("Email", "Correo", "Correo electrónico", "E-mail")
+    phone: Text = col("Phone", "Teléfono", "Telefono", "Móvil")
+    title: Text = col("Title", "Cargo", "Puesto")
+    owner: Text = col("Owner", "Propietario", "Responsable")
+    created: Day = col("Created", "Creado", "Creada", "Fecha de creación", "Alta")
+
+
+LEAD_STATUSES = {
+    "New": ["Nuevo", "Nueva"], "Contacted": ["Contactado", "Contactada"],
+    "Qualified": ["Calificado", "Cualificado", "Calificada", "Cualificada"],
+    "Unqualified": ["No calificado", "Descalificado", "Descartado", "Not qualified", "Disqualified"],
+    "Converted": ["Convertido", "Convertida"],
+}
+
+
+class Lead(Record):
+    id: Text = col("ID")
+    first_name: Text = col("First Name", "Nombre")
+    last_name: Text = col("Last Name", "Apellido", "Apellidos")
+    company: Text = col("Company", "Empresa", "Compañía")
+    email: Email = col("Email", "Correo", "Correo electrónico", "E-mail")
+    phone: Text = col("Phone", "Teléfono", "Telefono", "Móvil")
+    title: Text = col("Title", "Cargo", "Puesto")
+    source: Text = col("Source", "Origen", "Fuente")
+    campaign: Text = col("Campaign", "Campaña")
+    status: Annotated[str | None, _cell(_enum("lead status", LEAD_STATUSES))] = col("Status", "Estado")
+    owner: Text = col("Owner", "Propietario", "Responsable")
+    created: Day = col("Created", "Creado", "Creada", "Fecha de creación", "Alta")
+
+    @model_validator(mode="after")
+    def _identifiable(self) -> "Lead":
+        if not (self.last_name or self.company or self.email):
+            raise PydanticCustomError("lead_identity", "{message}", {
+                "message": "A lead needs at least a Last Name, a Company or an Email.",
+                "hint": "Fill in one of Last Name, Company or Email."})
+        return self
+
+
+class Opportunity(Record):
+    id: Text = col("ID")
+    name: RequiredText = col("Name", "Nombre", "Oportunidad")
+    account: RequiredText = col("Account", "Cuenta", "Empresa")
+    contact: Text = col("Contact", "Contacto")
+    owner: Text = col("Owner", "Propietario", "Responsable")
+    stage: Stage = col("Stage", "Etapa", "Fase")
+    amount: Number = col("Amount", "Importe", "Monto", "Valor")
+    currency: Currency = col("Currency", "Moneda", "Divisa")
+    probability: Percent = col("Probability", "Probabilidad")
+    close_date: Day = col("Close Date", "Fecha de cierre", "Cierre")
+    created: Day = col("Created", "Creado", "Creada", "Fecha de creación", "Alta")
+
+
+class Activity(Record):
+    id: Text = col("ID")
+    date: RequiredDay = col("Date", "Fecha")
+    type: Annotated[str | None, _cell(_enum("activity type", {
+        "Call": ["Llamada"], "Email": ["Correo", "E-mail", "Mail"], "Meeting": ["Reunión", "Reunion", "Visita"],
+        "Note": ["Nota"]}))] = col("Type", "Tipo")
+    subject: Text = col("Subject", "Asunto")
+    related: Text = col("Related", "Relacionado", "Relacionado con", "Related To")
+    owner: Text = col("Owner", "Propietario", "Responsable")
+    outcome: Text = col("Outcome", "Resultado")
+
+
+class Task(Record):
+    id: Text = col("ID")
+    due: RequiredDay = col("Due", "Vencimiento", "Fecha límite", "Due Date")
+    subject: RequiredText = col("Subject", "Asunto", "Tarea")
+    related: Text = col("Related", "Relacionado", "Relacionado con", "Related To")
+    owner: Text = col("Owner", "Propietario", "Responsable")
+    status: Annotated[str | None, _cell(_enum("task status", {
+        "Open": ["Abierta", "Pendiente", "To do", "Todo"], "Done": ["Hecha", "Hecho", "Completada", "Completed",
+                                                                   "Cerrada"]}))] = col("Status", "Estado")
+
+
+class Product(Record):
+    sku: RequiredText = col("SKU", "Código", "Referencia", "Ref")
+    name: RequiredText = col("Name", "Nombre", "Producto")
+    unit_price: RequiredNumber = col("Unit Price", "Precio unitario", "Precio")
+    currency: Currency = col("Currency", "Moneda", "Divisa")
+    tax_rate: Percent = col("Tax Rate", "IVA", "Impuesto", "Tasa de impuesto", "Tax")
+
+
+class QuoteLine(Record):
+    opportunity: RequiredText = col("Opportunity", "Oportunidad")
+    sku: RequiredText = col("SKU", "Código", "Referencia", "Ref")
+    quantity: RequiredNumber = col("Quantity", "Cantidad", "Qty")
+    unit_price: Number = col("Unit Price", "Precio unitario", "Precio")
+    discount: Percent = col("Discount %", "Discount", "Descuento", "Descuento %", "Dto")

@@ -1,0 +1,119 @@
+"""The CRM's tabs: which tabs exist, their columns, and how a sheet's headers map onto them.
+
+Columns come from the record models (`records.py`); this module adds the tab-level facts
+(titles, Spanish names, ID prefixes) and the matching of a team's own headers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import get_args
+
+from pydantic.fields import FieldInfo
+
+from sheetcrm import records
+from sheetcrm.cells import normalize_key
+
+
+@dataclass(frozen=True)
+class Column:
+    field: str
+    header: str
+    header_es: str
+    aliases: tuple[str, ...]
+    required: bool
+
+
+@dataclass(frozen=True)
+class TabSpec:
+    key: str
+    title: str
+    title_es: str
+    aliases: tuple[str, ...]
+    model: type[records.Record]
+    id_prefix: str | None = None
+
+    @cached_property
+    def columns(self) -> tuple[Column, ...]:
+        return tuple(_column(name, info) for name, info in self.model.model_fields.items()
+                     if info.title is not None)
+
+    @property
+    def id_column(self) -> Column | None:
+        return next((c for c in self.columns if c.field == "id"), None) if self.id_prefix else None
+
+    def headers(self, locale: str) -> list[str]:
+        return [c.header_es if locale == "es" else c.header for c in self.columns]
+
+    def display_title(self, locale: str) -> str:
+        return self.title_es if locale == "es" else self.title
+
+
+_SPANISH_HEADER = {"ID": "ID", "SKU": "SKU"}
+
+
+def _column(name: str, info: FieldInfo) -> Column:
+    # Required columns are typed without None (RequiredText, Stage...) but keep a None default,
+    # so that an empty cell reaches the validator and is reported as "required".
+    aliases = tuple((info.json_schema_extra or {}).get("aliases", ()))  # type: ignore[union-attr]
+    header_es = _SPANISH_HEADER.get(info.title, aliases[0] if aliases else info.title)
+    return Column(field=name, header=info.title, header_es=header_es, aliases=aliases,
+                  required=type(None) not in get_args(info.annotation))
+
+
+TABS: dict[str, TabSpec] = {t.key: t for t in (
+    TabSpec("accounts", "Accounts", "Cuentas", ("Cuentas", "Empresas", "Companies"), records.Account, "ACC"),
+    TabSpec("contacts", "Contacts", "Contactos", ("Contactos",), records.Contact, "CON"),
+    TabSpec("leads", "Leads", "Leads", ("Clientes potenciales", "Prospectos"), records.Lead, "LEAD"),
+    TabSpec("opportunities", "Opportunities", "Oportunidades", ("Oportunidades", "Deals", "Negocios"),
+            records.Opportunity, "OPP"),
+    TabSpec("activities", "Activities", "Actividades", ("Actividades",), records.Activity, "ACT"),
+    TabSpec("tasks", "Tasks", "Tareas", ("Tareas",), records.Task, "TSK"),
+    TabSpec("products", "Products", "Productos", ("Productos",), records.Product),
+    TabSpec("quote_lines", "Quote Lines", "Líneas de presupuesto",
+            ("Líneas de presupuesto", "Lineas de cotizacion", "Quote Items"), records.QuoteLine),
+)}
+
+
+@dataclass(frozen=True)
+class OwnedTab:
+    """A tab that sheetcrm writes whole; people read it but their edits are replaced."""
+
+    key: str
+    title: str
+    title_es: str
+    headers: tuple[str, ...]
+    headers_es: tuple[str, ...]
+
+    def display_title(self, locale: str) -> str:
+        return self.title_es if locale == "es" else self.title
+
+    def display_headers(self, locale: str) -> list[str]:
+        return list(self.headers_es if locale == "es" else self.headers)
+
+
+VALIDATION = OwnedTab(
+    "validation", "Validation", "Validación",
+    ("Severity", "Tab", "Row", "Column", "Header", "Value", "Code", "Message", "Hint"),
+    ("Gravedad", "Pestaña", "Fila", "Columna", "Encabezado", "Valor", "Código", "Mensaje", "Sugerencia"),
+)
+# Sequence high-water marks, so an ID is never handed out twice even after its row is deleted.
+SEQUENCES = OwnedTab("sequences", "_sheetcrm", "_sheetcrm", ("Key", "Value"), ("Key", "Value"))
+
+OWNED_TABS: dict[str, OwnedTab] = {t.key: t for t in (VALIDATION, SEQUENCES)}
+
+
+def find_tab(titles: list[str], names: list[str]) -> str | None:
+    """The first sheet title that matches any of `names`, ignoring case, accents and spacing."""
+    wanted = {normalize_key(n) for n in names}
+    return next((t for t in titles if normalize_key(t) in wanted), None)
+
+
+def tab_names(spec: TabSpec, configured_title: str | None) -> list[str]:
+    # A configured title wins; the built-in names still match so a rename is not required.
+    return [n for n in (configured_title, spec.title, spec.title_es, *spec.aliases) if n]
+
+
+def owned_tab_names(tab: OwnedTab) -> list[str]:
+    return [tab.title, tab.title_es]
