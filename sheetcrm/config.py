@@ -94,9 +94,12 @@ class Config(_Section):
     def _stages_sane(cls, stages: list[Stage]) -> list[Stage]:
         if not stages:
             raise ValueError("at least one stage is needed")
-        names = [s.name.casefold() for s in stages]
-        if len(set(names)) != len(names):
-            raise ValueError("stage names must be unique")
+        from sheetcrm.cells import enum_choices
+
+        try:
+            enum_choices({s.name: s.aliases for s in stages})
+        except ValueError as e:
+            raise ValueError(f"stage names and aliases must be unique: {e}") from None
         return stages
 
     @field_validator("tabs")

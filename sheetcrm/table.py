@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from pydantic import ValidationError
 
@@ -87,7 +87,9 @@ def parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, ct
                          f'The required column "{column.header}" is missing, so no row of this tab is read.',
                          f'Add a column headed "{column.header}" (or "{column.header_es}").'))
     id_col = header.fields.get("id")
-    custom_types = {name: settings.custom_fields[name] for name in header.custom if name in settings.custom_fields}
+    typed = {cells.normalize_key(name): kind for name, kind in settings.custom_fields.items()}
+    custom_types = {name: _custom_parser(typed[key], name)
+                    for name in header.custom if (key := cells.normalize_key(name)) in typed}
     for index in range(1, len(grid.rows)):
         raw_row = grid.rows[index]
         if all(cells.is_blank(v) for v in raw_row):
@@ -101,21 +103,25 @@ def parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, ct
     return table
 
 
-def _custom_values(header: Header, raw_row: list[Any], types: dict[str, CustomField], ctx: ParseContext,
-                   title: str, sheet_row: int, report: Report) -> tuple[dict[str, Any], bool]:
+def _custom_parser(kind: CustomField, name: str) -> Callable[[Any, str], Any]:
+    if kind.type == "enum":
+        choices = cells.enum_choices({v: [] for v in kind.values})
+        return lambda raw, locale: cells.parse_enum(raw, choices, name)
+    return CUSTOM_PARSERS[kind.type]
+
+
+def _custom_values(header: Header, raw_row: list[Any], parsers: dict[str, Callable[[Any, str], Any]],
+                   ctx: ParseContext, title: str, sheet_row: int, report: Report) -> tuple[dict[str, Any], bool]:
     values: dict[str, Any] = {}
     ok = True
     for name, col in header.custom.items():
         raw = raw_row[col] if col < len(raw_row) else None
-        kind = types.get(name)
-        if kind is None:
+        parse = parsers.get(name)
+        if parse is None:
             values[name] = raw  # untyped: carried exactly as the team typed it
             continue
         try:
-            if kind.type == "enum":
-                values[name] = cells.parse_enum(raw, cells.enum_choices({v: [] for v in kind.values}), name)
-            else:
-                values[name] = CUSTOM_PARSERS[kind.type](raw, ctx.locale)
+            values[name] = parse(raw, ctx.locale)
         except cells.CellError as e:
             ok = False
             report.add(Issue("error", title, sheet_row, column_letter(col + 1), name, raw, e.code, e.message, e.hint))
