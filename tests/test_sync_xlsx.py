@@ -1,0 +1,144 @@
+"""The sync on real .xlsx files: ownership (nothing typed by people changes), idempotence, IDs."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import openpyxl
+import pytest
+
+from messy import write_messy
+from sheetcrm.config import Config, load_config
+from sheetcrm.starter import write_demo
+from sheetcrm.sync import sync
+from sheetcrm.workbook.xlsx import XlsxWorkbook
+
+AS_OF = dt.date(2026, 11, 23)
+OWNED = {"Validation", "Validación", "_sheetcrm"}
+
+
+def user_cells(path) -> dict[tuple[str, str], tuple]:
+    """Every cell of every tab people own: value (formulas as text), format, font, fill."""
+    wb = openpyxl.load_workbook(path)
+    cells = {}
+    for ws in wb.worksheets:
+        if ws.title in OWNED:
+            continue
+        for row in ws.iter_rows():
+            for c in row:
+                cells[(ws.title, c.coordinate)] = (c.value, c.number_format, c.font.b, c.font.color and c.font.color.rgb,
+                                                   c.fill.fgColor.rgb)
+        cells[(ws.title, "widths")] = tuple(sorted((k, d.width) for k, d in ws.column_dimensions.items()))
+    return cells
+
+
+def assert_only_empty_id_cells_changed(before, after):
+    changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
+    for tab, coord in changed:
+        old = before.get((tab, coord))
+        assert old is None or old[0] is None, f"{tab}!{coord} was {old} and changed to {after.get((tab, coord))}"
+        new_value = after[(tab, coord)][0]
+        assert isinstance(new_value, str) and (new_value == "ID" or "-" in new_value), (tab, coord, new_value)
+    return changed
+
+
+@pytest.fixture
+def demo_book(tmp_path):
+    book = XlsxWorkbook(tmp_path / "demo.xlsx")
+    write_demo(book, rows=60, seed=3, today=AS_OF)
+    return book
+
+
+def test_demo_sync_touches_only_empty_id_cells_and_its_own_tabs(demo_book):
+    before = user_cells(demo_book.path)
+    outcome = sync(demo_book, Config(), as_of=AS_OF)
+    changed = assert_only_empty_id_cells_changed(before, user_cells(demo_book.path))
+    id_writes = sum(n for tab, n in outcome.cells_written.items() if tab not in OWNED)
+    assert len(changed) == id_writes == 18  # the 3 newest rows of 6 ID-bearing tabs
+    assert outcome.cells_written["Validation"] > 0
+
+
+def test_messy_sync_keeps_formulas_formats_custom_columns_and_blank_rows(tmp_path):
+    path, config_file = write_messy(tmp_path)
+    book = XlsxWorkbook(path)
+    before = user_cells(path)
+    outcome = sync(book, load_config(config_file), as_of=AS_OF)
+    after = user_cells(path)
+    changed = assert_only_empty_id_cells_changed(before, after)
+    # Tareas had no ID column: one is added after the team's columns, header included.
+    assert {("Tareas", "D1"), ("Tareas", "D2"), ("Tareas", "D3")} <= changed
+    assert after[("Tareas", "D1")][0] == "ID"
+    assert after[("Cuentas", "F4")][0] == "=10*5"
+    assert after[("Notas del equipo", "B1")][0] == "=1+1"
+    assert after[("Cuentas", "B2")][2] is True
+    assert after[("Cuentas", "A3")][0] is None  # the blank row stays blank
+    assert "Validación" in outcome.plan.new_tabs  # locale "es" names sheetcrm's own tabs in Spanish
+
+
+def test_second_sync_writes_nothing(demo_book):
+    sync(demo_book, Config(), as_of=AS_OF)
+    mtime = demo_book.path.stat().st_mtime_ns
+    again = sync(demo_book, Config(), as_of=AS_OF)
+    assert not again.plan and again.cells_written == {}
+    assert demo_book.path.stat().st_mtime_ns == mtime
+
+
+def test_messy_second_sync_writes_nothing(tmp_path):
+    path, config_file = write_messy(tmp_path)
+    config = load_config(config_file)
+    sync(XlsxWorkbook(path), config, as_of=AS_OF)
+    assert not sync(XlsxWorkbook(path), config, as_of=AS_OF).plan
+
+
+def test_validation_tab_holds_one_row_per_issue(demo_book):
+    outcome = sync(demo_book, Config(), as_of=AS_OF)
+    ws = openpyxl.load_workbook(demo_book.path)["Validation"]
+    rows = list(ws.iter_rows(values_only=True))
+    assert rows[0][:3] == ("Severity", "Tab", "Row")
+    assert len(rows) - 1 == len(outcome.crm.report.issues)
+    first = outcome.crm.report.issues[0]
+    assert rows[1][:4] == (first.severity, first.tab, first.row, first.column)
+
+
+def test_fixed_problems_leave_the_validation_tab(tmp_path):
+    book = XlsxWorkbook(tmp_path / "crm.xlsx")
+    book.create()
+    wb = openpyxl.load_workbook(book.path)
+    ws = wb.create_sheet("Leads")
+    ws.append(["ID", "Last Name", "Email"])
+    ws.append(["LEAD-0001", "Ng", "not-an-email"])
+    wb.save(book.path)
+    sync(book, Config(), as_of=AS_OF)
+    assert any(r[6] == "bad_email" for r in openpyxl.load_workbook(book.path)["Validation"].iter_rows(values_only=True))
+    wb = openpyxl.load_workbook(book.path)
+    wb["Leads"]["C2"] = "ng@example.com"
+    wb.save(book.path)
+    sync(book, Config(), as_of=AS_OF)
+    codes = [r[6] for r in openpyxl.load_workbook(book.path)["Validation"].iter_rows(min_row=2, values_only=True)]
+    assert "bad_email" not in codes and all(c is None or c == "missing_tab" for c in codes)
+
+
+def test_ids_are_never_reused_after_a_row_is_deleted(tmp_path):
+    book = XlsxWorkbook(tmp_path / "crm.xlsx")
+    book.create()
+    wb = openpyxl.load_workbook(book.path)
+    ws = wb.create_sheet("Leads")
+    for row in (["ID", "Last Name"], [None, "A"], [None, "B"]):
+        ws.append(row)
+    wb.save(book.path)
+    sync(book, Config(), as_of=AS_OF)
+    wb = openpyxl.load_workbook(book.path)
+    assert [wb["Leads"]["A2"].value, wb["Leads"]["A3"].value] == ["LEAD-0001", "LEAD-0002"]
+    wb["Leads"].delete_rows(3)  # LEAD-0002, the highest, is deleted
+    wb["Leads"].append([None, "C"])
+    wb.save(book.path)
+    sync(book, Config(), as_of=AS_OF)
+    assert openpyxl.load_workbook(book.path)["Leads"]["A3"].value == "LEAD-0003"
+
+
+def test_dry_run_plans_but_writes_nothing(demo_book):
+    mtime = demo_book.path.stat().st_mtime_ns
+    outcome = sync(demo_book, Config(), as_of=AS_OF, dry_run=True)
+    assert outcome.plan.cells_by_tab()["Leads"] == 3
+    assert outcome.cells_written == {}
+    assert demo_book.path.stat().st_mtime_ns == mtime
