@@ -1,0 +1,154 @@
+"""Inserting, deleting and reordering rows or columns, carrying along everything anchored
+to them: cells, row/column properties, protected ranges, merges, charts' source ranges
+stay as specified, and developer metadata located on rows or columns.
+"""
+
+from __future__ import annotations
+
+from .model import Sheet, Spreadsheet
+
+ROWS, COLUMNS = "ROWS", "COLUMNS"
+_GRID_KEYS = {ROWS: ("startRowIndex", "endRowIndex"), COLUMNS: ("startColumnIndex", "endColumnIndex")}
+
+
+def _shift_insert(index: int, at: int, n: int, is_end: bool) -> int:
+    # A range's end that sits exactly at the insertion point does not grow.
+    if (index > at) if is_end else (index >= at):
+        return index + n
+    return index
+
+
+def _shift_delete(index: int, start: int, end: int) -> int:
+    if index <= start:
+        return index
+    if index <= end:
+        return start
+    return index - (end - start)
+
+
+def _grid_ranges(book: Spreadsheet, sheet: Sheet):
+    for pr in sheet.protected_ranges:
+        if "range" in pr:
+            yield pr, pr["range"]
+        for r in pr.get("unprotectedRanges", []):
+            yield pr, r
+    for merge in sheet.merges:
+        yield merge, merge
+
+
+def _metadata_ranges(book: Spreadsheet, sheet: Sheet, dimension: str):
+    for meta in book.developer_metadata:
+        rng = meta.get("location", {}).get("dimensionRange")
+        if rng and rng.get("sheetId", 0) == sheet.id and rng.get("dimension") == dimension:
+            yield meta, rng
+
+
+def insert(book: Spreadsheet, sheet: Sheet, dimension: str, start: int, end: int) -> None:
+    n = end - start
+    if dimension == ROWS:
+        sheet.cells = {(r + n if r >= start else r): row for r, row in sheet.cells.items()}
+        sheet.row_meta = {(r + n if r >= start else r): m for r, m in sheet.row_meta.items()}
+        sheet.grid["rowCount"] = sheet.row_count + n
+    else:
+        sheet.cells = {r: {(c + n if c >= start else c): cell for c, cell in row.items()} for r, row in sheet.cells.items()}
+        sheet.col_meta = {(c + n if c >= start else c): m for c, m in sheet.col_meta.items()}
+        sheet.grid["columnCount"] = sheet.column_count + n
+    lo, hi = _GRID_KEYS[dimension]
+    for _, rng in _grid_ranges(book, sheet):
+        if lo in rng:
+            rng[lo] = _shift_insert(rng[lo], start, n, False)
+        if hi in rng:
+            rng[hi] = _shift_insert(rng[hi], start, n, True)
+    for _, rng in _metadata_ranges(book, sheet, dimension):
+        rng["startIndex"] = _shift_insert(rng.get("startIndex", 0), start, n, False)
+        rng["endIndex"] = _shift_insert(rng["endIndex"], start, n, True)
+
+
+def delete(book: Spreadsheet, sheet: Sheet, dimension: str, start: int, end: int) -> None:
+    n = end - start
+    if dimension == ROWS:
+        sheet.cells = {(r - n if r >= end else r): row for r, row in sheet.cells.items() if not start <= r < end}
+        sheet.row_meta = {(r - n if r >= end else r): m for r, m in sheet.row_meta.items() if not start <= r < end}
+        sheet.grid["rowCount"] = sheet.row_count - n
+    else:
+        new_cells = {}
+        for r, row in sheet.cells.items():
+            kept = {(c - n if c >= end else c): cell for c, cell in row.items() if not start <= c < end}
+            if kept:
+                new_cells[r] = kept
+        sheet.cells = new_cells
+        sheet.col_meta = {(c - n if c >= end else c): m for c, m in sheet.col_meta.items() if not start <= c < end}
+        sheet.grid["columnCount"] = sheet.column_count - n
+    lo, hi = _GRID_KEYS[dimension]
+    emptied = []
+    for owner, rng in _grid_ranges(book, sheet):
+        if lo in rng or hi in rng:
+            rng[lo] = _shift_delete(rng.get(lo, 0), start, end)
+            if hi in rng:
+                rng[hi] = _shift_delete(rng[hi], start, end)
+                if rng[hi] <= rng[lo]:
+                    emptied.append(owner)
+            if rng[lo] == 0:
+                del rng[lo]
+    sheet.protected_ranges = [p for p in sheet.protected_ranges if not any(p is e for e in emptied)]
+    sheet.merges = [m for m in sheet.merges if not any(m is e for e in emptied)]
+    gone = []
+    for meta, rng in _metadata_ranges(book, sheet, dimension):
+        rng["startIndex"] = _shift_delete(rng.get("startIndex", 0), start, end)
+        rng["endIndex"] = _shift_delete(rng["endIndex"], start, end)
+        if rng["endIndex"] <= rng["startIndex"]:
+            gone.append(meta)
+    book.developer_metadata = [m for m in book.developer_metadata if not any(m is g for g in gone)]
+
+
+def move(book: Spreadsheet, sheet: Sheet, dimension: str, start: int, end: int, destination: int) -> None:
+    """moveDimension: [start, end) goes before ``destination`` (an index in the old grid)."""
+    size = sheet.row_count if dimension == ROWS else sheet.column_count
+    order = list(range(size))
+    block = order[start:end]
+    rest = order[:start] + order[end:]
+    at = destination if destination <= start else destination - (end - start)
+    new_order = rest[:at] + block + rest[at:]
+    permute(book, sheet, dimension, 0, size, new_order, 0, None)
+
+
+def permute(
+    book: Spreadsheet,
+    sheet: Sheet,
+    dimension: str,
+    start: int,
+    end: int,
+    order: list[int],
+    other_start: int,
+    other_end: int | None,
+) -> None:
+    """Reorder rows (or columns) ``start..end``: new position ``start + i`` receives old
+    position ``order[i]``. Only cells between ``other_start`` and ``other_end`` in the other
+    dimension move (a sort of B:C leaves column A alone); metadata on whole rows moves."""
+    if order == list(range(start, start + len(order))):
+        return
+    new_of_old = {old: start + i for i, old in enumerate(order)}
+    if dimension == ROWS:
+        old_rows = {r: sheet.cells.get(r, {}) for r in range(start, end)}
+        for r in range(start, end):
+            keep = {c: v for c, v in sheet.cells.get(r, {}).items() if not _inside(c, other_start, other_end)}
+            sheet.cells[r] = keep
+        for old, row in old_rows.items():
+            target = sheet.cells[new_of_old[old]]
+            target.update({c: v for c, v in row.items() if _inside(c, other_start, other_end)})
+        sheet.cells = {r: row for r, row in sheet.cells.items() if row}
+    else:
+        for r, row in list(sheet.cells.items()):
+            moved = {new_of_old[c]: v for c, v in row.items() if start <= c < end and _inside(r, other_start, other_end)}
+            kept = {c: v for c, v in row.items() if not (start <= c < end and _inside(r, other_start, other_end))}
+            kept.update(moved)
+            sheet.cells[r] = kept
+    for _, rng in _metadata_ranges(book, sheet, dimension):
+        s = rng.get("startIndex", 0)
+        if rng["endIndex"] - s == 1 and s in new_of_old:
+            rng["startIndex"] = new_of_old[s]
+            rng["endIndex"] = new_of_old[s] + 1
+
+
+def _inside(i: int, lo: int, hi: int | None) -> bool:
+    return i >= lo and (hi is None or i < hi)

@@ -1,0 +1,146 @@
+"""Number formats: turning a number (or date serial) into the text Sheets shows.
+
+Only the pattern vocabulary that Sheets itself picks when it parses user input, plus the
+common hand-written patterns (``0.00``, ``#,##0``, ``0%``, ``yyyy-mm-dd hh:mm``) is covered.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+
+EPOCH = _dt.datetime(1899, 12, 30)
+DATE_TYPES = ("DATE", "TIME", "DATE_TIME")
+
+
+def general(x: float) -> str:
+    """Sheets' automatic format: integers plainly, at most 10 decimals, scientific when huge."""
+    if x == 0:
+        return "0"
+    ax = abs(x)
+    if ax >= 1e15 or ax < 1e-10:
+        mantissa, exp = f"{x:.5E}".split("E")
+        mantissa = mantissa.rstrip("0").rstrip(".")
+        return f"{mantissa}E{exp[0]}{exp[1:].lstrip('0').zfill(2)}"
+    if float(x).is_integer():
+        return str(int(x))
+    text = f"{round(x, 10):.10f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def serial_to_datetime(serial: float) -> _dt.datetime:
+    return EPOCH + _dt.timedelta(days=serial)
+
+
+def datetime_to_serial(value: _dt.datetime) -> float:
+    delta = value - EPOCH
+    serial = delta.days + delta.seconds / 86400
+    return int(serial) if float(serial).is_integer() else serial
+
+
+_DATE_TOKEN = re.compile(
+    r"yyyy|yy|mmmm|mmm|mm|m|dddd|ddd|dd|d|hh|h|ss|s|am/pm|AM/PM|a/p|\"[^\"]*\"|\\.|.",
+    re.IGNORECASE,
+)
+
+
+def format_date(serial: float, pattern: str) -> str:
+    # Round to the second first so 10:29:59.9999 prints as 10:30:00.
+    moment = serial_to_datetime(round(serial * 86400) / 86400)
+    tokens = _DATE_TOKEN.findall(pattern)
+    twelve_hour = any(t.lower() in ("am/pm", "a/p") for t in tokens)
+    out = []
+    for i, tok in enumerate(tokens):
+        low = tok.lower()
+        if low == "yyyy":
+            out.append(f"{moment.year:04d}")
+        elif low == "yy":
+            out.append(f"{moment.year % 100:02d}")
+        elif low in ("mmmm", "mmm"):
+            out.append(moment.strftime("%B" if low == "mmmm" else "%b"))
+        elif low in ("mm", "m"):
+            # "m" is minutes right after an hour or right before seconds, else month.
+            prev = next((t.lower() for t in reversed(tokens[:i]) if t.strip() and t not in ":"), "")
+            nxt = next((t.lower() for t in tokens[i + 1 :] if t.strip() and t not in ":"), "")
+            if prev.startswith("h") or nxt.startswith("s"):
+                out.append(f"{moment.minute:02d}" if low == "mm" else str(moment.minute))
+            else:
+                out.append(f"{moment.month:02d}" if low == "mm" else str(moment.month))
+        elif low == "dddd":
+            out.append(moment.strftime("%A"))
+        elif low == "ddd":
+            out.append(moment.strftime("%a"))
+        elif low in ("dd", "d"):
+            out.append(f"{moment.day:02d}" if low == "dd" else str(moment.day))
+        elif low in ("hh", "h"):
+            hour = moment.hour
+            if twelve_hour:
+                hour = hour % 12 or 12
+            out.append(f"{hour:02d}" if low == "hh" else str(hour))
+        elif low in ("ss", "s"):
+            out.append(f"{moment.second:02d}" if low == "ss" else str(moment.second))
+        elif low == "am/pm":
+            out.append("AM" if moment.hour < 12 else "PM")
+        elif low == "a/p":
+            out.append("A" if moment.hour < 12 else "P")
+        elif tok.startswith('"'):
+            out.append(tok[1:-1])
+        elif tok.startswith("\\"):
+            out.append(tok[1:])
+        else:
+            out.append(tok)
+    return "".join(out)
+
+
+def format_number(x: float, pattern: str) -> str:
+    """Patterns of the form prefix + ``#,##0.00`` / ``0%`` / ``0.00E+00`` + suffix."""
+    if not pattern or pattern.lower() == "general":
+        return general(x)
+    section = pattern.split(";")[0]
+    if x < 0 and len(pattern.split(";")) > 1:
+        section = pattern.split(";")[1]
+        x = -x
+    literal = re.sub(r'"([^"]*)"', lambda m: "\x00" * len(m.group(0)), section)
+    m = re.search(r"[#0?][#0?,]*(\.[#0?]+)?(E[+-]0+)?%?", literal)
+    if not m:
+        return general(x)
+    core = section[m.start() : m.end()]
+    prefix = section[: m.start()].replace('"', "")
+    suffix = section[m.end() :].replace('"', "")
+    if core.endswith("%"):
+        x *= 100
+    decimals = len(m.group(1)) - 1 if m.group(1) else 0
+    min_decimals = m.group(1).count("0") if m.group(1) else 0
+    if m.group(2):
+        text = f"{x:.{decimals}E}"
+        mant, exp = text.split("E")
+        text = f"{mant}E{exp[0]}{exp[1:].lstrip('0').zfill(len(m.group(2)) - 2)}"
+    else:
+        text = f"{abs(x):,.{decimals}f}" if "," in core else f"{abs(x):.{decimals}f}"
+        if decimals > min_decimals:
+            whole, frac = text.split(".")
+            frac = frac.rstrip("0").ljust(min_decimals, "0")
+            text = whole + ("." + frac if frac else "")
+        int_part = text.split(".")[0]
+        if int_part.replace(",", "") == "0" and not core.split(".")[0].replace(",", "").endswith("0"):
+            text = text[len(int_part) :]
+        if x < 0 and float(text.replace(",", "") or 0) != 0:
+            text = "-" + text
+    if core.endswith("%"):
+        text += "%"
+    return prefix + text + suffix
+
+
+def render(x: float, number_format: dict | None) -> str:
+    if not number_format:
+        return general(x)
+    kind = number_format.get("type", "NUMBER")
+    pattern = number_format.get("pattern", "")
+    if kind in DATE_TYPES:
+        default = {"DATE": "M/d/yyyy", "TIME": "h:mm:ss am/pm", "DATE_TIME": "M/d/yyyy H:mm:ss"}[kind]
+        return format_date(x, pattern or default)
+    if kind == "TEXT":
+        return general(x)
+    if not pattern:
+        pattern = {"PERCENT": "0.00%", "CURRENCY": '"$"#,##0.00', "SCIENTIFIC": "0.00E+00"}.get(kind, "")
+    return format_number(x, pattern)

@@ -1,0 +1,267 @@
+"""HTTP front of the emulator, the in-process ``Emulator`` with its test hooks, and
+``serve`` for running it in the foreground with a state file.
+
+The hooks act at the transport level, before the request reaches the backend: a failed
+or dropped request never changes state, just as a 503 or a reset from Google would not.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import struct
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Callable
+from urllib.parse import parse_qs, urlsplit
+
+from . import batch, store, values_api
+from .a1 import quote_title
+from .errors import ApiError
+from .quota import Quota
+from .service import DEFAULT_ACCOUNT, Service
+from .sheets_api import new_spreadsheet
+
+
+@dataclass
+class RequestRecord:
+    method: str
+    path: str
+    query: dict
+    request: bytes
+    response: bytes
+    status: int | None  # None when the connection was dropped
+
+
+@dataclass
+class _Hooks:
+    fail: list = field(default_factory=list)  # [(status, retry_after)] per upcoming request
+    drop: int = 0
+    callbacks: list = field(default_factory=list)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "ESF"
+    emulator: "Emulator"
+
+    def log_message(self, format, *args):  # noqa: A002 - signature fixed by the base class
+        """Silence per-request logging; ``Emulator.requests`` records traffic instead."""
+
+    def do_GET(self):
+        self._dispatch()
+
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_GET
+
+    def _dispatch(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        self.emulator._serve_one(self, body)
+
+    def reset_connection(self):
+        # SO_LINGER with a zero timeout makes close() send RST: the client sees a reset.
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.close_connection = True
+        self.connection.close()
+
+    def reply(self, status: int, payload: dict | None, headers: dict | None = None) -> bytes:
+        data = b"" if payload is None else json.dumps(payload, indent=2, ensure_ascii=False).encode("utf-8")
+        self.send_response(status)
+        if payload is not None:
+            self.send_header("Content-Type", "application/json; charset=UTF-8")
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+        return data
+
+
+class Emulator:
+    """A Sheets/Drive emulator on a free loopback port, served from a background thread.
+
+    ``with Emulator() as emu:`` starts it; ``emu.host`` is ``"127.0.0.1:PORT"``.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        account: str = DEFAULT_ACCOUNT,
+        seed: int | None = None,
+        read_quota: int | None = None,
+        write_quota: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        service: Service | None = None,
+    ):
+        self.service = service or Service(account=account, seed=seed, quota=Quota(read_quota, write_quota, clock))
+        self._bind = (host, port)
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._hooks = _Hooks()
+        self._hook_lock = threading.Lock()
+        self.requests: list[RequestRecord] = []
+
+    # -- lifecycle -----------------------------------------------------------------
+    def start(self) -> "Emulator":
+        handler = type("Handler", (_Handler,), {"emulator": self})
+        self._server = ThreadingHTTPServer(self._bind, handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="sheets-emulator", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+            self._thread.join()
+            self._server = None
+
+    def __enter__(self) -> "Emulator":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    @property
+    def host(self) -> str:
+        address, port = self._server.server_address[:2]
+        return f"{address}:{port}"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}"
+
+    # -- test hooks -------------------------------------------------------------------
+    def fail_next(self, n: int = 1, status: int = 503, retry_after: int | None = None) -> None:
+        """The next ``n`` requests get Google's error body for ``status`` and change nothing."""
+        with self._hook_lock:
+            self._hooks.fail.extend([(status, retry_after)] * n)
+
+    def drop_next(self, n: int = 1) -> None:
+        """The next ``n`` requests are read, not applied, and answered with a TCP reset."""
+        with self._hook_lock:
+            self._hooks.drop += n
+
+    def between_requests(self, callback: Callable[["Emulator"], None]) -> None:
+        """Run ``callback(emulator)`` just before the next request is handled."""
+        with self._hook_lock:
+            self._hooks.callbacks.append(callback)
+
+    def _serve_one(self, handler: _Handler, body: bytes) -> None:
+        with self._hook_lock:
+            callbacks, self._hooks.callbacks = self._hooks.callbacks, []
+        for callback in callbacks:
+            callback(self)
+        parts = urlsplit(handler.path)
+        record = RequestRecord(handler.command, parts.path, parse_qs(parts.query), body, b"", None)
+        with self._hook_lock:
+            drop = self._hooks.drop > 0
+            if drop:
+                self._hooks.drop -= 1
+            fail = self._hooks.fail.pop(0) if (self._hooks.fail and not drop) else None
+        if drop:
+            self.requests.append(record)
+            handler.reset_connection()
+            return
+        headers = {}
+        if fail:
+            status, retry_after = fail
+            payload = ApiError(status).body()
+            if retry_after is not None:
+                headers["Retry-After"] = str(retry_after)
+        else:
+            status, payload = self.service.handle(handler.command, handler.path, body)
+        record.status = status
+        record.response = handler.reply(status, payload, headers)
+        self.requests.append(record)
+
+    # -- state helpers for tests ---------------------------------------------------------
+    def create_spreadsheet(self, title: str = "Untitled spreadsheet", tabs: dict[str, list[list]] | None = None,
+                           *, value_input: str = "RAW") -> str:
+        """Create a spreadsheet whose tabs hold the given rows; returns its ID."""
+        svc = self.service
+        with svc.lock:
+            tabs = tabs or {"Sheet1": []}
+            body = {"properties": {"title": title}, "sheets": [{"properties": {"title": t}} for t in tabs]}
+            book = new_spreadsheet(svc.new_spreadsheet_id(), body, svc.new_object_id)
+            svc.add(book)
+        for tab, rows in tabs.items():
+            if rows:
+                self.set_values(book.id, tab, rows, value_input=value_input)
+        return book.id
+
+    def set_values(self, spreadsheet_id: str, range_: str, rows: list[list], *, value_input: str = "USER_ENTERED") -> None:
+        """Write rows starting at ``range_`` (a tab title or A1 range), as a user pasting them."""
+        self.service.commit(
+            spreadsheet_id,
+            lambda book: values_api.write(book, range_, {"values": rows}, value_input, {}),
+        )
+
+    def set_cell(self, spreadsheet_id: str, tab: str, cell: str, value, *, value_input: str = "USER_ENTERED") -> None:
+        self.set_values(spreadsheet_id, f"{quote_title(tab)}!{cell}", [[value]], value_input=value_input)
+
+    def values(self, spreadsheet_id: str, tab: str) -> list[list]:
+        """The tab's effective values (numbers as numbers), trailing empties trimmed."""
+        with self.service.lock:
+            book = self.service.book(spreadsheet_id)
+            sheet, sr, er, sc, ec = book.resolve(_quoted(tab))
+            return values_api.read_box(book, sheet, sr, er, sc, ec, "ROWS", "UNFORMATTED_VALUE", "SERIAL_NUMBER")
+
+    def sheet_id(self, spreadsheet_id: str, tab: str) -> int:
+        with self.service.lock:
+            sheet = self.service.book(spreadsheet_id).sheet_by_title(tab)
+            if sheet is None:
+                raise KeyError(tab)
+            return sheet.id
+
+    def apply(self, spreadsheet_id: str, requests: list[dict]) -> list[dict]:
+        """Run batchUpdate requests directly, bypassing HTTP, hooks and quotas."""
+        ctx = self.service.batch_context()
+        return self.service.commit(spreadsheet_id, lambda book: batch.apply(book, requests, ctx))
+
+    def insert_rows(self, spreadsheet_id: str, tab: str, index: int, count: int = 1) -> None:
+        """Insert ``count`` empty rows before 0-based row ``index``, as a user would."""
+        rng = {"sheetId": self.sheet_id(spreadsheet_id, tab), "dimension": "ROWS", "startIndex": index, "endIndex": index + count}
+        self.apply(spreadsheet_id, [{"insertDimension": {"range": rng}}])
+
+    def delete_rows(self, spreadsheet_id: str, tab: str, index: int, count: int = 1) -> None:
+        rng = {"sheetId": self.sheet_id(spreadsheet_id, tab), "dimension": "ROWS", "startIndex": index, "endIndex": index + count}
+        self.apply(spreadsheet_id, [{"deleteDimension": {"range": rng}}])
+
+    def sort_rows(self, spreadsheet_id: str, tab: str, column: int, *, descending: bool = False, header_rows: int = 1) -> None:
+        """Sort the tab's rows below the header by 0-based ``column``."""
+        sheet_id = self.sheet_id(spreadsheet_id, tab)
+        rng = {"sheetId": sheet_id, "startRowIndex": header_rows}
+        spec = {"dimensionIndex": column, "sortOrder": "DESCENDING" if descending else "ASCENDING"}
+        self.apply(spreadsheet_id, [{"sortRange": {"range": rng, "sortSpecs": [spec]}}])
+
+
+def _quoted(tab: str) -> str:
+    return "'" + tab.replace("'", "''") + "'"
+
+
+def serve(host: str = "127.0.0.1", port: int = 8085, data: str | None = None) -> None:
+    """Run the emulator in the foreground until SIGINT/SIGTERM. With ``data``, state is
+    loaded from that JSON file if it exists and saved back after every change."""
+    service = Service()
+    if data:
+        saved = store.load(data)
+        if saved:
+            service.restore(saved)
+        service.on_commit = lambda: store.save(data, service.snapshot())
+    emulator = Emulator(host, port, service=service).start()
+    stopping = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopping.set())
+    print(f"Google Sheets API emulator listening on {emulator.url}", flush=True)
+    try:
+        stopping.wait()
+    finally:
+        emulator.stop()
+

@@ -1,0 +1,186 @@
+"""Value input and render options: what a written JSON value becomes in a cell, and what a
+cell reads back as.
+
+RAW stores values as given. USER_ENTERED parses text the way typing it into the Sheets UI
+would: numbers, percentages, currency, dates and times, TRUE/FALSE, formulas, and a leading
+apostrophe that forces text (and is not part of the value).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+
+from . import numfmt
+from .errors import invalid
+
+MAX_CELL_CHARS = 50_000
+
+INPUT_OPTIONS = ("RAW", "USER_ENTERED")
+RENDER_OPTIONS = ("FORMATTED_VALUE", "UNFORMATTED_VALUE", "FORMULA")
+DATETIME_OPTIONS = ("SERIAL_NUMBER", "FORMATTED_STRING")
+
+# ErrorValue.type -> the code a cell shows.
+ERROR_CODES = {
+    "DIVIDE_BY_ZERO": "#DIV/0!",
+    "NAME": "#NAME?",
+    "REF": "#REF!",
+    "VALUE": "#VALUE!",
+    "N_A": "#N/A",
+    "NUM": "#NUM!",
+    "NULL_VALUE": "#NULL!",
+    "ERROR": "#ERROR!",
+}
+
+_NUMBER = re.compile(r"^([+-]?)(\$?)((?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?|\.\d+)([eE][+-]?\d+)?(%?)$")
+_ISO_DATE = re.compile(r"^(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
+_US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})(?: (\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
+_TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s*([AaPp][Mm]))?$")
+
+
+def check_length(text: str) -> None:
+    if len(text) > MAX_CELL_CHARS:
+        raise invalid(
+            f"Your input contains more than the maximum of {MAX_CELL_CHARS} characters in a single cell."
+        )
+
+
+def _date_cell(year, month, day, hh, mm, ss, iso: bool) -> dict | None:
+    try:
+        moment = _dt.datetime(int(year), int(month), int(day), int(hh or 0), int(mm or 0), int(ss or 0))
+    except ValueError:
+        return None
+    serial = numfmt.datetime_to_serial(moment)
+    date_pattern = "yyyy-mm-dd" if iso else "M/d/yyyy"
+    if hh is None:
+        fmt = {"type": "DATE", "pattern": date_pattern}
+    else:
+        fmt = {"type": "DATE_TIME", "pattern": date_pattern + (" H:mm:ss" if ss else " H:mm")}
+    return {"userEnteredValue": {"numberValue": serial}, "userEnteredFormat": {"numberFormat": fmt}}
+
+
+def _typed(text: str) -> dict:
+    """Interpret text typed by a user (USER_ENTERED)."""
+    if text.startswith("'"):
+        return {"userEnteredValue": {"stringValue": text[1:]}}
+    if text.startswith("=") and len(text) > 1:
+        return {"userEnteredValue": {"formulaValue": text}}
+    upper = text.strip().upper()
+    if upper in ("TRUE", "FALSE"):
+        return {"userEnteredValue": {"boolValue": upper == "TRUE"}}
+    stripped = text.strip()
+    m = _NUMBER.match(stripped)
+    if m:
+        sign, currency, digits, exponent, percent = m.groups()
+        value = float(sign + digits.replace(",", "") + (exponent or ""))
+        if percent:
+            value /= 100
+        value = int(value) if value.is_integer() and abs(value) < 2**53 else value
+        cell = {"userEnteredValue": {"numberValue": value}}
+        decimals = len(digits.split(".")[1]) if "." in digits else 0
+        frac = "." + "0" * decimals if decimals else ""
+        if percent:
+            cell["userEnteredFormat"] = {"numberFormat": {"type": "PERCENT", "pattern": "0" + frac + "%"}}
+        elif currency:
+            cell["userEnteredFormat"] = {"numberFormat": {"type": "CURRENCY", "pattern": '"$"#,##0' + (frac or ".00")}}
+        elif "," in digits:
+            cell["userEnteredFormat"] = {"numberFormat": {"type": "NUMBER", "pattern": "#,##0" + frac}}
+        return cell
+    m = _ISO_DATE.match(stripped)
+    if m:
+        y, mo, d, hh, mm, ss = m.groups()
+        cell = _date_cell(y, mo, d, hh, mm, ss, iso=True)
+        if cell:
+            return cell
+    m = _US_DATE.match(stripped)
+    if m:
+        mo, d, y, hh, mm, ss = m.groups()
+        cell = _date_cell(y, mo, d, hh, mm, ss, iso=False)
+        if cell:
+            return cell
+    m = _TIME.match(stripped)
+    if m:
+        hh, mm, ss, half = m.groups()
+        hour = int(hh)
+        if half:
+            hour = hour % 12 + (12 if half.lower() == "pm" else 0)
+        if hour < 24 and int(mm) < 60 and int(ss or 0) < 60:
+            serial = (hour * 3600 + int(mm) * 60 + int(ss or 0)) / 86400
+            pattern = ("h:mm" + (":ss" if ss else "") + " am/pm") if half else ("H:mm" + (":ss" if ss else ""))
+            return {
+                "userEnteredValue": {"numberValue": serial},
+                "userEnteredFormat": {"numberFormat": {"type": "TIME", "pattern": pattern}},
+            }
+    return {"userEnteredValue": {"stringValue": text}}
+
+
+def parse_input(value, option: str) -> dict | None:
+    """A JSON value from a ValueRange -> cell content.
+
+    Returns None for JSON null (the API leaves such cells untouched) and ``{}`` for an
+    empty string (the cell's value is cleared, its formatting kept).
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return {"userEnteredValue": {"boolValue": value}}
+    if isinstance(value, (int, float)):
+        return {"userEnteredValue": {"numberValue": value}}
+    if isinstance(value, (list, dict)):
+        raise invalid("Invalid values[0][0]: " + ("list_value" if isinstance(value, list) else "struct_value"))
+    text = str(value)
+    check_length(text)
+    if text == "":
+        return {}
+    if option == "RAW":
+        return {"userEnteredValue": {"stringValue": text}}
+    return _typed(text)
+
+
+def json_number(x: float):
+    """Sheets prints whole numbers without a decimal point."""
+    if isinstance(x, float) and x.is_integer() and abs(x) < 2**53:
+        return int(x)
+    return x
+
+
+def is_date_format(number_format: dict | None) -> bool:
+    return bool(number_format) and number_format.get("type") in numfmt.DATE_TYPES
+
+
+def formatted(effective: dict | None, number_format: dict | None) -> str | None:
+    """effectiveValue -> formattedValue."""
+    if not effective:
+        return None
+    if "numberValue" in effective:
+        return numfmt.render(float(effective["numberValue"]), number_format)
+    if "stringValue" in effective:
+        return effective["stringValue"]
+    if "boolValue" in effective:
+        return "TRUE" if effective["boolValue"] else "FALSE"
+    if "errorValue" in effective:
+        return ERROR_CODES.get(effective["errorValue"].get("type"), "#ERROR!")
+    return None
+
+
+def render(cell: dict, value_option: str, datetime_option: str):
+    """What values.get returns for a cell whose effectiveValue/formattedValue are filled in.
+    Returns "" for an empty cell."""
+    entered = cell.get("userEnteredValue") or {}
+    effective = cell.get("effectiveValue") or {}
+    if value_option == "FORMULA" and "formulaValue" in entered:
+        return entered["formulaValue"]
+    if value_option == "FORMATTED_VALUE":
+        return cell.get("formattedValue", "")
+    if "numberValue" in effective:
+        number_format = (cell.get("userEnteredFormat") or {}).get("numberFormat")
+        if datetime_option == "FORMATTED_STRING" and is_date_format(number_format):
+            return cell.get("formattedValue", "")
+        return json_number(effective["numberValue"])
+    if "boolValue" in effective:
+        return effective["boolValue"]
+    if "stringValue" in effective:
+        return effective["stringValue"]
+    if "errorValue" in effective:
+        return cell.get("formattedValue", "#ERROR!")
+    return ""
