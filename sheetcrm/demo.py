@@ -101,11 +101,14 @@ def generate(rows: int = 200, seed: int = 7, today: dt.date | None = None) -> De
                       rng.choice(CAMPAIGNS), status, rng.choice(OWNERS), created,
                       rng.choice(["", "", "Asked for pricing", "Met at booth", "Call back in Q3"])])
 
+    first_contact: dict[str, str] = {}
+    for c in contacts[1:-NEW]:
+        first_contact.setdefault(c[1], c[0])
     opportunities = [["ID", "Name", "Account", "Contact", "Owner", "Stage", "Amount", "Currency", "Probability",
                       "Close Date", "Created"]]
     for i in range(1, max(n_leads // 2, 10) + 1):
         acc = accounts[rng.randint(1, n_accounts - NEW)]
-        contact = next((c[0] for c in contacts[1:-NEW] if c[1] == acc[0]), "")
+        contact = first_contact.get(acc[0], "")
         created = day(400, -5)
         closed = rng.random() < 0.45 and (today - created).days > 20
         stage = rng.choice(["Closed Won", "Closed Lost"]) if closed else rng.choice(OPEN_STAGES)

@@ -2,8 +2,11 @@ import datetime as dt
 import pickle
 from decimal import Decimal
 
+from email_validator import EmailNotValidError, validate_email
+
 import pytest
 
+from sheetcrm import cells
 from sheetcrm.cells import (
     CellError,
     enum_choices,
@@ -516,3 +519,24 @@ def test_long_values_are_shortened_in_messages():
         parse_number(raw)
     assert len(info.value.message) < 200
     assert raw[:40] in info.value.message
+
+
+@pytest.mark.parametrize("address", [
+    "ana@example.com", "Ana.Garcia@Example.COM", "o'neil+crm@mail.example.co.uk", "a_b-c@x-y.example",
+    "x@sub.domain.example.org", "user@localhost.test", "a..b@example.com", "a@b.c", "a@-bad.com",
+    "a@bad-.com", ".a@example.com", "a.@example.com", ("x" * 65) + "@example.com",
+    "a@" + "b" * 64 + ".com", "a@example.invalid", "a@example.local",
+])
+def test_plain_email_fast_path_agrees_with_email_validator(address):
+    try:
+        expected = validate_email(address, check_deliverability=False).normalized
+    except EmailNotValidError:
+        expected = None
+    fast = cells._plain_email(address)
+    if fast is not None:
+        assert fast == expected
+    try:
+        got = cells.parse_email(address)
+    except CellError:
+        got = None
+    assert got == expected
