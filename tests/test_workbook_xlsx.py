@@ -1,0 +1,293 @@
+"""What only the .xlsx backend can get wrong: the file itself. The shared contract runs in
+test_workbook_memory.py against this backend too."""
+
+from __future__ import annotations
+
+import datetime as dt
+import errno
+import os
+import re
+import zipfile
+
+import openpyxl
+import pytest
+from openpyxl.chart import BarChart, Reference
+from openpyxl.styles import Font, PatternFill
+from openpyxl.workbook.defined_name import DefinedName
+from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.formula import ArrayFormula
+
+from sheetcrm.workbook import CellWrite, Plan, WorkbookError
+from sheetcrm.workbook.xlsx import PLACEHOLDER_TAB, XlsxWorkbook
+
+
+def _save(wb, path):
+    wb.save(path)
+    return XlsxWorkbook(path)
+
+
+def _patch_sheet_xml(path, fn, member="xl/worksheets/sheet1.xml"):
+    """Rewrite one part of the zip, as another spreadsheet app would have saved it."""
+    with zipfile.ZipFile(path) as z:
+        parts = {name: z.read(name) for name in z.namelist()}
+    parts[member] = fn(parts[member].decode()).encode()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+
+
+@pytest.fixture
+def rich_book(tmp_path):
+    """A workbook a person has worked on: formulas, styles, widths, merges, validation, a
+    defined name, another sheet and a chartsheet."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Contacts"
+    ws.append(["Name", "Value", "Double", "Since"])
+    ws.append(["Ann", 10, "=B2*2", dt.date(2023, 5, 1)])
+    ws.append(["Bob", 20, "=B3*2", dt.date(2023, 6, 1)])
+    ws["A1"].font = Font(bold=True, color="FF0000")
+    ws["B2"].fill = PatternFill("solid", fgColor="FFFF00")
+    ws["B2"].number_format = "#,##0.00"
+    ws["D2"].number_format = "dd/mm/yyyy"
+    ws.column_dimensions["A"].width = 33
+    ws.merge_cells("F1:G2")
+    ws["F1"] = "merged"
+    dv = DataValidation(type="list", formula1='"Lead,Won,Lost"')
+    ws.add_data_validation(dv)
+    dv.add("E2:E100")
+    notes = wb.create_sheet("Notes")
+    notes["A1"] = "keep me"
+    wb.defined_names["Values"] = DefinedName("Values", attr_text="Contacts!$B$2:$B$3")
+    chart = BarChart()
+    chart.add_data(Reference(ws, min_col=2, min_row=1, max_row=3), titles_from_data=True)
+    wb.create_chartsheet("Chart").add_chart(chart)
+    return _save(wb, tmp_path / "crm.xlsx")
+
+
+def test_write_preserves_what_a_person_made(rich_book):
+    plan = Plan(
+        new_tabs=["Activity"],
+        writes=[
+            CellWrite("Contacts", 2, 5, "Won", expect=((1, "Ann"),)),
+            CellWrite("Activity", 1, 1, "When"),
+            CellWrite("Activity", 1, 2, "What"),
+            CellWrite("Activity", 2, 1, "today"),
+        ],
+    )
+    result = rich_book.write(plan)
+    assert result.written == {"Contacts": 1, "Activity": 3}
+
+    wb = openpyxl.load_workbook(rich_book.path)
+    ws = wb["Contacts"]
+    assert wb.sheetnames == ["Contacts", "Notes", "Chart", "Activity"]
+    assert ws["E2"].value == "Won"
+    assert ws["C2"].value == "=B2*2" and ws["C3"].value == "=B3*2"
+    assert ws["A1"].font.bold and ws["A1"].font.color.rgb == "00FF0000"
+    assert ws["B2"].fill.fgColor.rgb == "00FFFF00"
+    assert ws["B2"].number_format == "#,##0.00" and ws["D2"].number_format == "dd/mm/yyyy"
+    assert ws.column_dimensions["A"].width == 33
+    assert [str(r) for r in ws.merged_cells.ranges] == ["F1:G2"] and ws["F1"].value == "merged"
+    assert [str(dv.sqref) for dv in ws.data_validations.dataValidation] == ["E2:E100"]
+    assert wb.defined_names["Values"].attr_text == "Contacts!$B$2:$B$3"
+    assert wb["Notes"]["A1"].value == "keep me"
+    assert len(wb.chartsheets) == 1
+    activity = wb["Activity"]
+    assert activity["A1"].font.bold and activity["B1"].font.bold and not activity["A2"].font.bold
+
+
+def test_read_skips_chartsheets_and_keeps_tab_order(rich_book):
+    snap = rich_book.read()
+    assert list(snap.tabs) == ["Contacts", "Notes"]
+    grid = snap.tabs["Contacts"]
+    assert grid.formulas == {(1, 2), (2, 2)}
+    # Never calculated by a spreadsheet app, so there is no value to report.
+    assert grid.cell(1, 2) is None
+    assert grid.rows[1][:2] == ["Ann", 10] and grid.cell(1, 3) == dt.date(2023, 5, 1)
+
+
+def test_formula_cell_keeps_its_formula_when_a_write_targets_it(rich_book):
+    write = CellWrite("Contacts", 2, 3, 0, expect=((1, "Ann"),))
+    assert rich_book.write(Plan(writes=[write])).skipped == [write]
+    assert openpyxl.load_workbook(rich_book.path)["Contacts"]["C2"].value == "=B2*2"
+
+
+def test_write_into_the_hidden_part_of_a_merge_is_skipped(rich_book):
+    write = CellWrite("Contacts", 2, 7, "x")
+    assert rich_book.write(Plan(writes=[write])).skipped == [write]
+    assert [str(r) for r in openpyxl.load_workbook(rich_book.path)["Contacts"].merged_cells.ranges] == ["F1:G2"]
+
+
+def test_cached_formula_values_come_back(tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "T"
+    ws.append([21, "=A1*2", ArrayFormula("C1:C1", "=SUM(A1:A1)"), '=CONCAT("K-",A1)', "=A1+1"])
+    book = _save(wb, tmp_path / "f.xlsx")
+    # What Excel leaves behind after calculating: the last value next to each formula.
+    _patch_sheet_xml(
+        book.path,
+        lambda xml: xml.replace("<f>A1*2</f><v />", "<f>A1*2</f><v>42</v>")
+        .replace("SUM(A1:A1)</f><v />", "SUM(A1:A1)</f><v>21</v>")
+        .replace('<c r="D1">', '<c r="D1" t="str">')
+        .replace("A1)</f><v />", "A1)</f><v>K-21</v>"),
+    )
+    grid = book.read().tabs["T"]
+    assert grid.rows == [[21, 42, 21, "K-21"]]
+    assert grid.formulas == {(0, 1), (0, 2), (0, 3), (0, 4)}
+
+    # Expectations on a formula cell compare with its calculated value, as read() saw it.
+    good = CellWrite("T", 1, 6, "ok", expect=((4, "K-21"), (2, 42)))
+    bad = CellWrite("T", 1, 7, "no", expect=((4, '=CONCAT("K-",A1)'),))
+    result = book.write(Plan(writes=[good, bad]))
+    assert result.written == {"T": 1} and result.skipped == [bad]
+    assert openpyxl.load_workbook(book.path)["T"]["D1"].value == '=CONCAT("K-",A1)'
+
+
+def test_text_is_stored_as_text(tmp_path):
+    book = XlsxWorkbook(tmp_path / "t.xlsx")
+    book.create()
+    texts = ['=IMPORTXML("http://evil","//a")', "0042", "#N/A", "tab\x07bell"]
+    book.write(Plan(new_tabs=["T"], writes=[CellWrite("T", r, 1, t) for r, t in enumerate(texts, 1)]))
+    ws = openpyxl.load_workbook(book.path)["T"]
+    assert [ws.cell(r, 1).data_type for r in range(1, 5)] == ["s"] * 4
+    # xlsx cannot hold control characters, so they are dropped rather than failing the sync.
+    assert [ws.cell(r, 1).value for r in range(1, 5)] == texts[:3] + ["tabbell"]
+    assert "<f>" not in zipfile.ZipFile(book.path).read("xl/worksheets/sheet1.xml").decode()
+
+
+def test_values_come_back_typed(tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append([1, 2.5, True, dt.date(2024, 2, 29), dt.datetime(2024, 2, 29, 13, 5), dt.time(14, 30)])
+    ws.append([dt.datetime(2024, 1, 1)])
+    ws["A2"].number_format = "yyyy-mm-dd hh:mm"
+    ws.append([dt.datetime(2024, 1, 1)])
+    ws["A3"].number_format = "d mmm yyyy"
+    rows = _save(wb, tmp_path / "v.xlsx").read().tabs["Sheet"].rows
+    assert rows[0] == [1, 2.5, True, dt.date(2024, 2, 29), dt.datetime(2024, 2, 29, 13, 5), "14:30:00"]
+    assert type(rows[0][0]) is int and type(rows[0][3]) is dt.date
+    # Midnight stays a datetime when the format shows a time, and becomes a date when not.
+    assert rows[1] == [dt.datetime(2024, 1, 1)] and type(rows[2][0]) is dt.date
+
+
+def test_trims_trailing_empties_despite_styles_and_a_wrong_dimension(tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["a", "b"])
+    ws.append(["c"])
+    ws["H20"].fill = PatternFill("solid", fgColor="00FF00")
+    ws["D2"].font = Font(italic=True)
+    book = _save(wb, tmp_path / "d.xlsx")
+    _patch_sheet_xml(book.path, lambda xml: re.sub(r'<dimension ref="[^"]*"', '<dimension ref="A1"', xml))
+    assert book.read().tabs["Sheet"].rows == [["a", "b"], ["c"]]
+
+
+def test_create_makes_an_empty_workbook_that_the_first_write_fills(tmp_path):
+    book = XlsxWorkbook(tmp_path / "new.xlsx")
+    assert not book.exists()
+    book.create()
+    assert book.exists() and book.read().tabs == {}
+    with pytest.raises(WorkbookError, match="already exists"):
+        book.create()
+    book.write(Plan(new_tabs=["Contacts", "Deals"], writes=[CellWrite("Contacts", 1, 1, "Name")]))
+    assert openpyxl.load_workbook(book.path).sheetnames == ["Contacts", "Deals"]
+    assert list(book.read().tabs) == ["Contacts", "Deals"]
+
+
+def test_placeholder_a_person_typed_into_is_kept(tmp_path):
+    book = XlsxWorkbook(tmp_path / "new.xlsx")
+    book.create()
+    book.write(Plan(writes=[CellWrite(PLACEHOLDER_TAB, 1, 1, "mine")]))
+    book.write(Plan(new_tabs=["Contacts"]))
+    assert list(book.read().tabs) == [PLACEHOLDER_TAB, "Contacts"]
+
+
+def test_successful_save_leaves_no_temp_file_and_keeps_permissions(rich_book):
+    os.chmod(rich_book.path, 0o640)
+    rich_book.write(Plan(writes=[CellWrite("Notes", 2, 1, "x")]))
+    assert sorted(os.listdir(rich_book.path.parent)) == ["crm.xlsx"]
+    assert os.stat(rich_book.path).st_mode & 0o777 == 0o640
+
+
+def test_failed_save_leaves_the_original_intact(rich_book, monkeypatch):
+    before = rich_book.path.read_bytes()
+    folder = rich_book.path.parent
+    if os.geteuid() != 0:
+        os.chmod(folder, 0o555)
+    else:
+        # Root ignores folder permissions; a full disk is the honest failure left.
+        def disk_full(fd):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+        monkeypatch.setattr(os, "fsync", disk_full)
+    try:
+        with pytest.raises(WorkbookError, match=r"cannot write .*crm\.xlsx"):
+            rich_book.write(Plan(writes=[CellWrite("Notes", 2, 1, "x")]))
+    finally:
+        os.chmod(folder, 0o755)
+    assert rich_book.path.read_bytes() == before
+    assert os.listdir(folder) == ["crm.xlsx"]
+
+
+def test_read_only_file_is_not_replaced(rich_book, monkeypatch):
+    os.chmod(rich_book.path, 0o444)
+    if os.geteuid() == 0:
+        # Root may write anything; answer as the kernel would for the file's owner.
+        real_access = os.access
+        monkeypatch.setattr(
+            os, "access", lambda p, mode: not (mode & os.W_OK and str(p) == str(rich_book.path)) and real_access(p, mode)
+        )
+    before = rich_book.path.read_bytes()
+    with pytest.raises(WorkbookError, match="permission denied"):
+        rich_book.write(Plan(writes=[CellWrite("Notes", 2, 1, "x")]))
+    assert rich_book.path.read_bytes() == before
+
+
+def test_plan_that_changes_nothing_leaves_the_file_alone(rich_book):
+    os.utime(rich_book.path, ns=(1_000_000_000, 1_000_000_000))
+    assert rich_book.write(Plan()).written == {}
+    rich_book.write(Plan(writes=[CellWrite("Contacts", 2, 2, 1, expect=((1, "Zed"),))]))
+    assert os.stat(rich_book.path).st_mtime_ns == 1_000_000_000
+
+
+def test_missing_file_says_how_to_create_one(tmp_path):
+    book = XlsxWorkbook(tmp_path / "nope.xlsx")
+    assert book.describe() == str(tmp_path / "nope.xlsx")
+    for action in (book.read, lambda: book.write(Plan(new_tabs=["T"]))):
+        with pytest.raises(WorkbookError, match=r"nope\.xlsx: no such workbook; run `sheetcrm init`"):
+            action()
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"name,email\nAnn,ann@x.com\n", b"PK\x03\x04 broken zip"],
+    ids=["csv-renamed", "broken-zip"],
+)
+def test_not_an_xlsx_is_a_clear_error(tmp_path, content):
+    path = tmp_path / "crm.xlsx"
+    path.write_bytes(content)
+    with pytest.raises(WorkbookError, match=r"crm\.xlsx: not an \.xlsx workbook"):
+        XlsxWorkbook(path).read()
+
+
+def test_zip_that_is_not_a_workbook_is_a_clear_error(tmp_path):
+    path = tmp_path / "crm.xlsx"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("hello.txt", "hi")
+    with pytest.raises(WorkbookError, match=r"not an \.xlsx workbook"):
+        XlsxWorkbook(path).write(Plan(new_tabs=["T"]))
+
+
+def test_folder_is_a_clear_error(tmp_path):
+    book = XlsxWorkbook(tmp_path)
+    assert not book.exists()
+    with pytest.raises(WorkbookError, match="is a folder"):
+        book.read()
+
+
+def test_tab_name_excel_refuses_is_a_clear_error(rich_book):
+    before = rich_book.path.read_bytes()
+    with pytest.raises(WorkbookError, match=r"cannot create tab 'Q1/Q2'"):
+        rich_book.write(Plan(new_tabs=["Q1/Q2"]))
+    assert rich_book.path.read_bytes() == before
