@@ -12,7 +12,7 @@ from typing import Callable
 
 from . import dimensions, fields, grid, metadata, values
 from .errors import ApiError, invalid
-from .format import normalize_cell_format, normalize_sheet_properties
+from .format import drop_stale_twins, normalize_cell_format, normalize_sheet_properties
 from .model import DEFAULT_COLUMNS, DEFAULT_ROWS, Spreadsheet
 
 
@@ -143,6 +143,7 @@ def update_sheet_properties(book: Spreadsheet, body: dict, ctx: Context):
     old_index = sheet.properties["index"]
     updated = copy.deepcopy(sheet.properties)
     fields.apply_update(updated, given, mask)
+    drop_stale_twins(updated, fields.paths(mask))
     updated["sheetId"] = sheet.id
     if updated.get("title") != sheet.title:
         _check_title(book, updated.get("title"), sheet.id)
@@ -252,6 +253,8 @@ def _write_cell(sheet, r: int, c: int, data: dict, mask: fields.Mask) -> None:
     cell = copy.deepcopy(sheet.cell(r, c) or {})
     fields.apply_update(cell, data, mask)
     if isinstance(cell.get("userEnteredFormat"), dict):
+        touched = [p[1:] for p in fields.paths(mask) if p[0] == "userEnteredFormat"]
+        drop_stale_twins(cell["userEnteredFormat"], touched)
         cell["userEnteredFormat"] = normalize_cell_format(cell["userEnteredFormat"])
     sheet.put(r, c, cell)
 

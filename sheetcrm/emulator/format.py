@@ -105,6 +105,28 @@ def _mirror(obj: dict, color_key: str, style_key: str) -> None:
     obj[style_key] = style
 
 
+_TWINS = (
+    ((), "backgroundColor", "backgroundColorStyle"),
+    (("textFormat",), "foregroundColor", "foregroundColorStyle"),
+    ((), "tabColor", "tabColorStyle"),
+)
+
+
+def drop_stale_twins(obj: dict, touched: list[tuple[str, ...]]) -> None:
+    """After a masked update set only one of a Color/ColorStyle pair, the other one is
+    stale; drop it so normalisation rebuilds it from the one just written."""
+    for prefix, color, style in _TWINS:
+        hit_color = prefix + (color,) in touched
+        hit_style = prefix + (style,) in touched
+        if hit_color == hit_style:
+            continue
+        target = obj
+        for name in prefix:
+            target = target.get(name) if isinstance(target, dict) else None
+        if isinstance(target, dict):
+            target.pop(style if hit_color else color, None)
+
+
 def normalize_cell_format(fmt: dict) -> dict:
     fmt = copy.deepcopy(fmt)
     _mirror(fmt, "backgroundColor", "backgroundColorStyle")

@@ -38,8 +38,8 @@ def exceeds(sheet: Sheet, sr: int, er: int, sc: int, ec: int):
 
 
 def public(rng: dict) -> dict:
-    """GridRange as Google echoes it: zero-valued fields (including sheetId 0) omitted."""
-    return {k: v for k, v in rng.items() if v not in (0, None)}
+    """GridRange as Google echoes it: sheetId 0 is omitted, explicit zero indexes are kept."""
+    return {k: v for k, v in rng.items() if not (k == "sheetId" and v == 0)}
 
 
 def dimension_bounds(book: Spreadsheet, rng: dict) -> tuple[Sheet, str, int, int]:

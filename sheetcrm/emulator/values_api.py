@@ -102,6 +102,12 @@ def _grow(sheet: Sheet, rows: int, cols: int) -> None:
 
 def write(book: Spreadsheet, text: str, body: dict, option: str, query: dict, *, at=None) -> dict:
     """Write a ValueRange; ``at`` overrides the start (used by append)."""
+    return _write(book, text, body, option, query, at=at)[0]
+
+
+def _write(book: Spreadsheet, text: str, body: dict, option: str, query: dict, *, at=None):
+    """write() plus the (sheet, row, column) positions it touched, which batchUpdate's
+    totals count without double-counting rows or columns shared by several ranges."""
     dimension = _dimension(query, body)
     rng = a1.parse(text, {s.title for s in book.sheets})
     sheet, sr, er, sc, ec = at or book.resolve(text, must_fit=False)
@@ -110,10 +116,12 @@ def write(book: Spreadsheet, text: str, body: dict, option: str, query: dict, *,
     height = len(data)
     width = max((len(row) for row in data), default=0)
     if not height or not width:
-        return out
-    if at is None and rng.end_row is not None and height > er - sr:
+        return out, set(), set()
+    # A single cell is only an anchor; a larger box bounds what may be written.
+    bounded = at is None and (er - sr > 1 or ec - sc > 1)
+    if bounded and rng.end_row is not None and height > er - sr:
         raise invalid(f"Requested writing within range [{text}], but tried writing to row [{sr + height}]")
-    if at is None and rng.end_col is not None and width > ec - sc:
+    if bounded and rng.end_col is not None and width > ec - sc:
         raise invalid(
             f"Requested writing within range [{text}], but tried writing to column [{a1.column_letters(sc + width - 1)}]"
         )
@@ -131,8 +139,8 @@ def write(book: Spreadsheet, text: str, body: dict, option: str, query: dict, *,
             if "userEnteredFormat" in content:
                 new["userEnteredFormat"] = {**(old.get("userEnteredFormat") or {}), **content["userEnteredFormat"]}
             sheet.put(sr + i, sc + j, new)
-            touched_rows.add(i)
-            touched_cols.add(j)
+            touched_rows.add((sheet.id, sr + i))
+            touched_cols.add((sheet.id, sc + j))
             cells += 1
     out.update(
         updatedRange=a1.format_range(sheet.title, sr, sr + height, sc, sc + width),
@@ -144,7 +152,7 @@ def write(book: Spreadsheet, text: str, body: dict, option: str, query: dict, *,
         out["updatedData"] = value_range(
             book, out["updatedRange"], query, {"majorDimension": dimension, **_response_options(query, body)}
         )
-    return out
+    return out, touched_rows, touched_cols
 
 
 def _flag(query: dict, body: dict, name: str) -> bool:
@@ -171,11 +179,15 @@ def update(book: Spreadsheet, text: str, body: dict, query: dict) -> dict:
 def batch_update(book: Spreadsheet, body: dict, query: dict) -> dict:
     option = _option({}, body, "valueInputOption", values.INPUT_OPTIONS, None)
     responses = []
+    rows, cols = set(), set()
     for i, vr in enumerate(body.get("data") or []):
         if "range" not in vr:
             raise invalid(f"Invalid data[{i}]: Unable to parse range: ")
         try:
-            responses.append(write(book, vr["range"], vr, option, {**query, **_passthrough(body)}))
+            response, touched_rows, touched_cols = _write(book, vr["range"], vr, option, {**query, **_passthrough(body)})
+            responses.append(response)
+            rows |= touched_rows
+            cols |= touched_cols
         except ApiError as err:
             if not err.message.startswith("Invalid data["):
                 err.message = f"Invalid data[{i}]: {err.message}"
@@ -184,10 +196,10 @@ def batch_update(book: Spreadsheet, body: dict, query: dict) -> dict:
     written = [r for r in responses if "updatedRange" in r]
     if written:
         out.update(
-            totalUpdatedRows=sum(r["updatedRows"] for r in written),
-            totalUpdatedColumns=sum(r["updatedColumns"] for r in written),
+            totalUpdatedRows=len(rows),
+            totalUpdatedColumns=len(cols),
             totalUpdatedCells=sum(r["updatedCells"] for r in written),
-            totalUpdatedSheets=len({a1.split_sheet(r["updatedRange"])[0] for r in written}),
+            totalUpdatedSheets=len({sheet_id for sheet_id, _ in rows}),
         )
     if responses:
         out["responses"] = responses
