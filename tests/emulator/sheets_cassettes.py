@@ -46,6 +46,7 @@ class Outcome:
 class FileResult:
     name: str
     outcomes: list[Outcome] = field(default_factory=list)
+    records: list = field(default_factory=list)  # the emulator's request log
 
     @property
     def in_scope(self) -> list[Outcome]:
@@ -142,5 +143,6 @@ def replay(name: str) -> FileResult:
                 Outcome(i, req["method"], req["uri"], matched, OUT_OF_SCOPE.get((name, i)), detail)
             )
         session.close()
+    result.records = list(emu.requests)
     return result
 
