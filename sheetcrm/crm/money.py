@@ -1,0 +1,114 @@
+"""Amounts in the base currency, and the amounts that cannot be put there.
+
+A summary in the base currency must never add euros to dollars, nor quietly drop the
+euros: an amount whose currency has no rate is left out of every total and reported
+as a `missing_rate` warning on its row, so the reader knows the totals are short.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Iterable, Mapping, Sequence
+
+from sheetcrm import cells
+from sheetcrm.records import Opportunity
+from sheetcrm.report import Issue
+
+CENT = Decimal("0.01")
+_TENTH = Decimal("0.1")
+_HUNDRED = Decimal(100)
+
+
+@dataclass(frozen=True)
+class Rates:
+    """How many base-currency units one unit of each currency is worth (the Rates tab)."""
+
+    base: str
+    per_unit: Mapping[str, Decimal] = field(default_factory=dict)
+
+    @classmethod
+    def from_rows(cls, base: str, rows: Iterable[Sequence[Any]], locale: str = "en") -> "Rates":
+        """Rates from the Rates tab's (Currency, Rate) cells, header row excluded.
+
+        A row that cannot be read, or a rate that is not positive, is skipped: its currency
+        then has no rate, and every amount in it surfaces as a `missing_rate` warning,
+        which says more to the reader than a bad cell would.
+        """
+        per_unit: dict[str, Decimal] = {}
+        for row in rows:
+            if len(row) < 2:
+                continue
+            try:
+                currency = cells.parse_currency(row[0])
+                rate = cells.parse_number(row[1], locale)
+            except cells.CellError:
+                continue
+            if currency and rate is not None and rate > 0:
+                per_unit[currency] = rate
+        return cls(base, per_unit)
+
+    def rate(self, currency: str | None) -> Decimal | None:
+        # The base currency is worth exactly itself, whatever the tab says.
+        if currency is None or currency == self.base:
+            return Decimal(1)
+        return self.per_unit.get(currency)
+
+
+def to_base(amount: Decimal | None, currency: str | None, rates: Rates) -> Decimal | None:
+    """`amount` in the base currency; None when there is no amount or no rate for `currency`.
+
+    A blank currency means the base currency: that is how a single-currency team fills the sheet.
+    """
+    if amount is None:
+        return None
+    rate = rates.rate(currency)
+    return None if rate is None else amount * rate
+
+
+@dataclass(frozen=True)
+class MissingRate:
+    """An opportunity whose amount is left out of base-currency totals."""
+
+    opportunity: Opportunity
+    currency: str
+
+    def issue(self, base: str, tab: str = "Opportunities") -> Issue:
+        o = self.opportunity
+        return Issue(
+            "warning", tab, o.row, None, None, self.currency, "missing_rate",
+            f"No exchange rate for {self.currency}: {o.amount} {self.currency} is left out of "
+            f"totals in {base}.",
+            f"Add {self.currency} to the Rates tab with how many {base} one {self.currency} is worth.")
+
+
+def missing_rates(opportunities: Iterable[Opportunity], rates: Rates) -> list[MissingRate]:
+    """The opportunities with an amount that `to_base` cannot convert, in input order."""
+    return [MissingRate(o, o.currency) for o in opportunities  # type: ignore[arg-type]
+            if o.amount is not None and rates.rate(o.currency) is None]
+
+
+def missing_rate_issues(opportunities: Iterable[Opportunity], rates: Rates,
+                        tab: str = "Opportunities") -> list[Issue]:
+    return [m.issue(rates.base, tab) for m in missing_rates(opportunities, rates)]
+
+
+def cents(amount: Decimal) -> Decimal:
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def money_text(amount: Decimal | None) -> str | None:
+    """Money as JSON shows it: "1234.50", never a float."""
+    return None if amount is None else str(cents(amount))
+
+
+def ratio_points(part: Decimal | int, whole: Decimal | int) -> Decimal | None:
+    """`part` ÷ `whole` in percentage points (0–100, the unit of every percent in sheetcrm)."""
+    if not whole:
+        return None
+    return Decimal(part) * _HUNDRED / Decimal(whole)
+
+
+def points_text(points: Decimal | None) -> str | None:
+    """Percentage points as JSON shows them: "66.7", to a tenth of a point."""
+    return None if points is None else str(points.quantize(_TENTH, rounding=ROUND_HALF_UP))

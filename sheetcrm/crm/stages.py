@@ -1,0 +1,179 @@
+"""The sales stages and what each opportunity's stage says about it today.
+
+`opportunity_metrics` gives the computed columns of the Opportunities tab. Activities and
+tasks are indexed by their `related` ID once (`RelatedIndex`), so the per-opportunity work
+is a few dict lookups even with hundreds of thousands of activities.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Iterable, Mapping, Sequence
+
+from sheetcrm.config import Config, Stage
+from sheetcrm.records import Activity, Contact, Opportunity, Task
+
+_HUNDRED = Decimal(100)
+
+
+@dataclass(frozen=True)
+class StageTable:
+    """The configured stages in pipeline order, looked up by canonical name."""
+
+    stages: tuple[Stage, ...]
+    _by_name: dict[str, Stage] = field(init=False, repr=False, compare=False)
+    _order: dict[str, int] = field(init=False, repr=False, compare=False)
+
+    @classmethod
+    def from_config(cls, config: Config) -> "StageTable":
+        return cls(tuple(config.stages))
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_name", {s.name: s for s in self.stages})
+        object.__setattr__(self, "_order", {s.name: i for i, s in enumerate(self.stages)})
+
+    def get(self, name: str | None) -> Stage | None:
+        return self._by_name.get(name) if name is not None else None
+
+    def order(self, name: str) -> int | None:
+        """The stage's position in the pipeline; later stages have larger numbers."""
+        return self._order.get(name)
+
+    def kind(self, name: str | None) -> str | None:
+        stage = self.get(name)
+        return stage.kind if stage else None
+
+    def probability(self, name: str) -> Decimal | None:
+        stage = self.get(name)
+        return configured_probability(stage) if stage else None
+
+    @property
+    def open(self) -> tuple[Stage, ...]:
+        return tuple(s for s in self.stages if s.kind == "open")
+
+
+@dataclass(frozen=True)
+class RelatedIndex:
+    """Activities and open tasks by the ID they relate to, built once per sync."""
+
+    last_activity: Mapping[str, dt.date]
+    first_open_task: Mapping[str, Task]
+    # A contact's ID, full name or email -> its ID: the Contact column accepts all three.
+    contact_ids: Mapping[str, str]
+
+    @classmethod
+    def build(cls, activities: Iterable[Activity] = (), tasks: Iterable[Task] = (),
+              contacts: Iterable[Contact] = ()) -> "RelatedIndex":
+        last: dict[str, dt.date] = {}
+        for a in activities:
+            if a.related is not None and (a.related not in last or a.date > last[a.related]):
+                last[a.related] = a.date
+        first: dict[str, Task] = {}
+        for t in tasks:
+            if t.related is not None and is_open_task(t):
+                held = first.get(t.related)
+                if held is None or t.due < held.due:
+                    first[t.related] = t
+        ids: dict[str, str] = {}
+        for c in contacts:
+            if c.id is None:
+                continue
+            ids[c.id] = c.id
+            if c.first_name:
+                ids.setdefault(f"{c.first_name} {c.last_name}", c.id)
+            if c.email:
+                ids.setdefault(c.email, c.id)
+        return cls(last, first, ids)
+
+
+def configured_probability(stage: Stage) -> Decimal:
+    # str() first: the config holds floats, and Decimal(0.1) is not 0.1.
+    points = Decimal(str(stage.probability))
+    return points.quantize(Decimal(1)) if points == points.to_integral_value() else points
+
+
+def is_open_task(task: Task) -> bool:
+    # A blank status is a task nobody has ticked off yet.
+    return task.status != "Done"
+
+
+@dataclass(frozen=True)
+class OpportunityMetrics:
+    probability: Decimal | None          # points, 0-100
+    weighted_amount: Decimal | None      # in the opportunity's own currency, unrounded
+    forecast_category: str | None
+    stage_entered: dt.date | None
+    days_in_stage: int | None
+    last_activity: dt.date | None
+    rotting: bool
+    next_step: str | None                # "YYYY-MM-DD Subject"
+
+
+def opportunity_metrics(opportunities: Sequence[Opportunity], stages: StageTable, as_of: dt.date, *,
+                        stage_entered: Mapping[str, dt.date] | None = None,
+                        related: RelatedIndex | None = None,
+                        category_overrides: Mapping[str, str] | None = None) -> list[OpportunityMetrics]:
+    """The computed columns of each opportunity, in the same order as `opportunities`.
+
+    - probability: the row's own Probability if filled, else its stage's; a closed stage
+      always gives its own (100 won, 0 lost) since a closed deal is no longer a bet.
+    - days_in_stage: from the date the current stage was entered (`history.stage_entered`),
+      else from Created; None if neither is known.
+    - last_activity: the latest activity related to the opportunity itself or to its contact.
+      Activities on the account are not counted: one busy deal would keep every other deal
+      of that account from ever rotting.
+    - rotting: an open deal whose last sign of life (the later of last activity and
+      entering the stage) is more than the stage's rotting_days ago. Unknown dates never rot.
+    - next_step: the open task related to the opportunity that is due first.
+    """
+    entered_by_id = stage_entered or {}
+    index = related or RelatedIndex({}, {}, {})
+    overrides = category_overrides or {}
+    out: list[OpportunityMetrics] = []
+    for o in opportunities:
+        stage = stages.get(o.stage)
+        probability = _probability(o, stage)
+        weighted = o.amount * probability / _HUNDRED if o.amount is not None and probability is not None else None
+        category = (overrides.get(o.id) if o.id else None) or (stage.forecast_category if stage else None)
+        entered = entered_by_id.get(o.id) if o.id else None
+        entered = entered or o.created
+        last = _last_activity(o, index)
+        task = index.first_open_task.get(o.id) if o.id else None
+        out.append(OpportunityMetrics(
+            probability=probability,
+            weighted_amount=weighted,
+            forecast_category=category,
+            stage_entered=entered,
+            days_in_stage=(as_of - entered).days if entered else None,
+            last_activity=last,
+            rotting=_rotting(stage, entered, last, as_of),
+            next_step=f"{task.due.isoformat()} {task.subject}" if task else None,
+        ))
+    return out
+
+
+def _probability(o: Opportunity, stage: Stage | None) -> Decimal | None:
+    if stage is not None and stage.kind != "open":
+        return configured_probability(stage)
+    if o.probability is not None:
+        return o.probability
+    return configured_probability(stage) if stage else None
+
+
+def _last_activity(o: Opportunity, index: RelatedIndex) -> dt.date | None:
+    dates = []
+    if o.id and (d := index.last_activity.get(o.id)):
+        dates.append(d)
+    contact_id = index.contact_ids.get(o.contact, o.contact) if o.contact else None
+    if contact_id and (d := index.last_activity.get(contact_id)):
+        dates.append(d)
+    return max(dates, default=None)
+
+
+def _rotting(stage: Stage | None, entered: dt.date | None, last: dt.date | None, as_of: dt.date) -> bool:
+    if stage is None or stage.kind != "open" or stage.rotting_days is None:
+        return False
+    alive = max((d for d in (entered, last) if d is not None), default=None)
+    return alive is not None and (as_of - alive).days > stage.rotting_days
