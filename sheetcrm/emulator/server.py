@@ -73,17 +73,15 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
         self.connection.close()
 
-    def reply(self, status: int, payload: dict | None, headers: dict | None = None) -> bytes:
-        data = b"" if payload is None else json.dumps(payload, indent=2, ensure_ascii=False).encode("utf-8")
+    def reply(self, status: int, data: bytes, headers: dict) -> None:
         self.send_response(status)
-        if payload is not None:
+        if data:
             self.send_header("Content-Type", "application/json; charset=UTF-8")
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
-        return data
 
 
 class Emulator:
@@ -187,8 +185,10 @@ class Emulator:
         else:
             status, payload = self.service.handle(handler.command, handler.path, body)
         record.status = status
-        record.response = handler.reply(status, payload, headers)
+        record.response = b"" if payload is None else json.dumps(payload, indent=2, ensure_ascii=False).encode("utf-8")
+        # Logged before answering, so a client that has its answer also sees it logged.
         self.requests.append(record)
+        handler.reply(status, record.response, headers)
 
     # -- state helpers for tests ---------------------------------------------------------
     def create_spreadsheet(self, title: str = "Untitled spreadsheet", tabs: dict[str, list[list]] | None = None,

@@ -1,0 +1,293 @@
+"""Behaviour the recorded cassettes do not exercise, checked over real HTTP."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import quote
+
+import pytest
+import requests
+
+from sheetcrm.emulator import Emulator
+from sheetcrm.emulator.session import emulator_session
+
+API = "https://sheets.googleapis.com/v4/spreadsheets"
+
+
+@pytest.fixture
+def emu():
+    with Emulator(seed=7) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def http(emu):
+    session = emulator_session(emu.host)
+    yield session
+    session.close()
+
+
+def values_url(sid: str, rng: str, suffix: str = "") -> str:
+    return f"{API}/{sid}/values/{quote(rng, safe='')}{suffix}"
+
+
+def put(http, sid, rng, rows, option="USER_ENTERED"):
+    return http.put(values_url(sid, rng), params={"valueInputOption": option}, json={"values": rows})
+
+
+def get(http, sid, rng, **params):
+    return http.get(values_url(sid, rng), params=params)
+
+
+def batch(http, sid, *requests_):
+    return http.post(f"{API}/{sid}:batchUpdate", json={"requests": list(requests_)})
+
+
+# -- A1 notation -------------------------------------------------------------------------
+def test_a1_forms_are_normalised_like_google(emu, http):
+    sid = emu.create_spreadsheet("a1", {"It's": [["a", "b", "c"], ["d", "e", "f"]], "My Tab": [["x"]]})
+    assert get(http, sid, "'It''s'!A1:B2").json() == {
+        "range": "'It''s'!A1:B2", "majorDimension": "ROWS", "values": [["a", "b"], ["d", "e"]]}
+    assert get(http, sid, "My Tab").json()["range"] == "'My Tab'!A1:Z1000"
+    assert get(http, sid, "A2:C").json() == {
+        "range": "'It''s'!A2:C1000", "majorDimension": "ROWS", "values": [["d", "e", "f"]]}
+    assert get(http, sid, "B:C").json()["range"] == "'It''s'!B1:C1000"
+    assert get(http, sid, "2:3").json() == {
+        "range": "'It''s'!A2:Z3", "majorDimension": "ROWS", "values": [["d", "e", "f"]]}
+    assert get(http, sid, "C2:A1").json()["range"] == "'It''s'!A1:C2"
+
+
+def test_unknown_tab_and_garbage_ranges_are_unparseable(emu, http):
+    sid = emu.create_spreadsheet("a1")
+    for text in ("Nope!A1", "Sheet1!A0", "Sheet1!1A"):
+        r = get(http, sid, text)
+        assert r.status_code == 400
+        assert r.json() == {"error": {"code": 400, "message": f"Unable to parse range: {text}",
+                                      "status": "INVALID_ARGUMENT"}}
+
+
+def test_unknown_spreadsheet_is_not_found(http):
+    r = http.get(f"{API}/does-not-exist")
+    assert (r.status_code, r.json()["error"]["message"]) == (404, "Requested entity was not found.")
+
+
+# -- input and render options ----------------------------------------------------------------
+def test_raw_keeps_text_user_entered_parses_it(emu, http):
+    sid = emu.create_spreadsheet("input")
+    put(http, sid, "A1:E1", [["0042", "=SUM(A2)", "TRUE", "2024-03-15", "'0042"]], "RAW")
+    put(http, sid, "A2:E2", [["0042", "=SUM(A2)", "TRUE", "2024-03-15", "'0042"]])
+    unformatted = get(http, sid, "A1:E2", valueRenderOption="UNFORMATTED_VALUE").json()["values"]
+    assert unformatted == [["0042", "=SUM(A2)", "TRUE", "2024-03-15", "'0042"],
+                           [42, 42, True, 45366, "0042"]]
+    assert get(http, sid, "A2:E2").json()["values"] == [["42", "42", "TRUE", "2024-03-15", "0042"]]
+    assert get(http, sid, "A2:E2", valueRenderOption="FORMULA").json()["values"] == [
+        [42, "=SUM(A2)", True, 45366, "0042"]]
+    assert get(http, sid, "D2", valueRenderOption="UNFORMATTED_VALUE",
+               dateTimeRenderOption="FORMATTED_STRING").json()["values"] == [["2024-03-15"]]
+
+
+def test_columns_major_dimension_and_trailing_empties(emu, http):
+    sid = emu.create_spreadsheet("dims", {"Sheet1": [["a", "", "c"], ["", "", ""], ["g"]]})
+    assert get(http, sid, "Sheet1").json()["values"] == [["a", "", "c"], [], ["g"]]
+    assert get(http, sid, "A1:C3", majorDimension="COLUMNS").json() == {
+        "range": "Sheet1!A1:C3", "majorDimension": "COLUMNS", "values": [["a", "", "g"], [], ["c"]]}
+
+
+def test_update_cells_string_value_is_never_parsed(emu, http):
+    sid = emu.create_spreadsheet("cells")
+    r = batch(http, sid, {"updateCells": {
+        "range": {"sheetId": 0, "startRowIndex": 0, "endRowIndex": 1, "startColumnIndex": 0, "endColumnIndex": 3},
+        "rows": [{"values": [{"userEnteredValue": {"stringValue": "=IMPORTXML()"}},
+                             {"userEnteredValue": {"numberValue": 7}},
+                             {"userEnteredValue": {"formulaValue": "=B1*6"}}]}],
+        "fields": "userEnteredValue"}})
+    assert r.json()["replies"] == [{}]
+    assert get(http, sid, "A1:C1", valueRenderOption="FORMULA").json()["values"] == [["=IMPORTXML()", 7, "=B1*6"]]
+    assert emu.values(sid, "Sheet1") == [["=IMPORTXML()", 7, 42]]
+
+
+def test_field_masks_select_nested_grid_data(emu, http):
+    sid = emu.create_spreadsheet("mask", {"Sheet1": [["name", 3]]})
+    fields = "sheets(properties(title),data.rowData.values(userEnteredValue,effectiveValue,formattedValue))"
+    body = http.get(f"{API}/{sid}", params={"fields": fields, "ranges": "Sheet1!A1:B1"}).json()
+    assert body == {"sheets": [{"properties": {"title": "Sheet1"}, "data": [{"rowData": [{"values": [
+        {"userEnteredValue": {"stringValue": "name"}, "effectiveValue": {"stringValue": "name"}, "formattedValue": "name"},
+        {"userEnteredValue": {"numberValue": 3}, "effectiveValue": {"numberValue": 3}, "formattedValue": "3"},
+    ]}]}]}]}
+    assert http.get(f"{API}/{sid}", params={"fields": "properties.title"}).json() == {"properties": {"title": "mask"}}
+
+
+# -- batchUpdate -------------------------------------------------------------------------------
+def test_batch_update_is_atomic(emu, http):
+    sid = emu.create_spreadsheet("atomic", {"Sheet1": [["keep"]]})
+    r = batch(http, sid, {"addSheet": {"properties": {"title": "New"}}},
+              {"updateCells": {"start": {"sheetId": 0}, "rows": [{"values": [{"userEnteredValue": {"stringValue": "x"}}]}],
+                               "fields": "userEnteredValue"}},
+              {"deleteSheet": {"sheetId": 999}})
+    assert r.status_code == 400
+    assert r.json()["error"] == {"code": 400, "message": "Invalid requests[2].deleteSheet: No grid with id: 999",
+                                 "status": "INVALID_ARGUMENT"}
+    titles = [s["properties"]["title"] for s in http.get(f"{API}/{sid}").json()["sheets"]]
+    assert titles == ["Sheet1"]
+    assert emu.values(sid, "Sheet1") == [["keep"]]
+
+
+def test_replies_are_in_request_order(emu, http):
+    sid = emu.create_spreadsheet("order")
+    replies = batch(http, sid,
+                    {"updateSpreadsheetProperties": {"properties": {"title": "t"}, "fields": "title"}},
+                    {"addSheet": {"properties": {"title": "Two", "sheetId": 22}}},
+                    {"addChart": {"chart": {"spec": {"title": "c"}, "position": {"sheetId": 22}}}}).json()["replies"]
+    assert replies[0] == {}
+    assert replies[1]["addSheet"]["properties"]["sheetId"] == 22
+    assert replies[2]["addChart"]["chart"]["spec"] == {"title": "c"}
+    chart_id = replies[2]["addChart"]["chart"]["chartId"]
+    batch(http, sid, {"updateChartSpec": {"chartId": chart_id, "spec": {"title": "d"}}})
+    sheets = http.get(f"{API}/{sid}").json()["sheets"]
+    assert sheets[1]["charts"][0]["spec"] == {"title": "d"}
+
+
+def test_duplicate_sheet_title_is_refused(emu, http):
+    sid = emu.create_spreadsheet("dup")
+    r = batch(http, sid, {"addSheet": {"properties": {"title": "Sheet1"}}})
+    assert r.json()["error"]["message"] == (
+        'Invalid requests[0].addSheet: A sheet with the name "Sheet1" already exists. Please enter another name.')
+
+
+def test_sort_range_sorts_numbers_before_text_and_blanks_last(emu, http):
+    sid = emu.create_spreadsheet("sort", {"Sheet1": [["h"], ["b"], [10], [""], [2], ["a"]]})
+    batch(http, sid, {"sortRange": {"range": {"sheetId": 0, "startRowIndex": 1, "endRowIndex": 6,
+                                              "startColumnIndex": 0, "endColumnIndex": 1},
+                                    "sortSpecs": [{"dimensionIndex": 0, "sortOrder": "ASCENDING"}]}})
+    assert emu.values(sid, "Sheet1") == [["h"], [2], [10], ["a"], ["b"]]
+
+
+# -- limits ------------------------------------------------------------------------------------
+def test_values_update_grows_the_grid_but_update_cells_does_not(emu, http):
+    sid = emu.create_spreadsheet("grid")
+    batch(http, sid, {"updateSheetProperties": {"properties": {"sheetId": 0, "gridProperties": {"rowCount": 2, "columnCount": 2}},
+                                                "fields": "gridProperties(rowCount,columnCount)"}})
+    r = put(http, sid, "Sheet1!C3", [["far"]])
+    assert r.json()["updatedRange"] == "Sheet1!C3"
+    props = http.get(f"{API}/{sid}").json()["sheets"][0]["properties"]["gridProperties"]
+    assert props == {"rowCount": 3, "columnCount": 3}
+    r = batch(http, sid, {"updateCells": {"start": {"sheetId": 0, "rowIndex": 3, "columnIndex": 0},
+                                          "rows": [{"values": [{"userEnteredValue": {"stringValue": "x"}}]}],
+                                          "fields": "userEnteredValue"}})
+    assert r.status_code == 400
+    assert r.json()["error"]["message"] == (
+        "Invalid requests[0].updateCells: Range (Sheet1!A4) exceeds grid limits. Max rows: 3, max columns: 3")
+    r = get(http, sid, "Sheet1!A1:A9")
+    assert r.json()["error"]["message"] == "Range (Sheet1!A1:A9) exceeds grid limits. Max rows: 3, max columns: 3"
+
+
+def test_cell_text_limit(emu, http):
+    sid = emu.create_spreadsheet("chars")
+    assert put(http, sid, "A1", [["x" * 50_000]]).status_code == 200
+    r = put(http, sid, "A2", [["x" * 50_001]])
+    assert (r.status_code, r.json()["error"]["message"]) == (
+        400, "Your input contains more than the maximum of 50000 characters in a single cell.")
+    assert emu.values(sid, "Sheet1") == [["x" * 50_000]]
+
+
+def test_ten_million_cell_limit(emu, http):
+    sid = emu.create_spreadsheet("cells")
+    r = batch(http, sid, {"addSheet": {"properties": {"title": "Huge", "gridProperties": {"rowCount": 398_960, "columnCount": 25}}}})
+    assert r.status_code == 200  # exactly 10,000,000 cells with Sheet1's 26,000
+    r = batch(http, sid, {"appendDimension": {"sheetId": 0, "dimension": "ROWS", "length": 1}})
+    assert r.json()["error"]["message"] == (
+        "This action would increase the number of cells in the workbook above the limit of 10000000 cells.")
+
+
+def test_read_and_write_quotas_answer_429_per_minute():
+    now = [0.0]
+    with Emulator(read_quota=2, write_quota=1, clock=lambda: now[0]) as emu:
+        http = emulator_session(emu.host)
+        sid = emu.create_spreadsheet("quota")
+        assert [get(http, sid, "A1").status_code for _ in range(3)] == [200, 200, 429]
+        r = get(http, sid, "A1")
+        assert r.json()["error"]["status"] == "RESOURCE_EXHAUSTED"
+        assert r.json()["error"]["message"].startswith(
+            "Quota exceeded for quota metric 'Read requests' and limit 'Read requests per minute per user'")
+        assert [put(http, sid, "A1", [[1]]).status_code for _ in range(2)] == [200, 429]
+        now[0] += 61
+        assert get(http, sid, "A1").status_code == 200
+
+
+# -- test hooks ------------------------------------------------------------------------------------
+def test_fail_next_answers_google_errors_and_changes_nothing(emu, http):
+    sid = emu.create_spreadsheet("fail")
+    emu.fail_next(2, status=503, retry_after=7)
+    first = put(http, sid, "A1", [["lost"]])
+    assert first.status_code == 503 and first.headers["Retry-After"] == "7"
+    assert first.json() == {"error": {"code": 503, "message": "The service is currently unavailable.", "status": "UNAVAILABLE"}}
+    assert get(http, sid, "A1").status_code == 503
+    assert get(http, sid, "A1").json() == {"range": "Sheet1!A1", "majorDimension": "ROWS"}
+    assert [r.status for r in emu.requests] == [503, 503, 200]
+
+
+def test_drop_next_resets_the_connection_without_applying(emu, http):
+    sid = emu.create_spreadsheet("drop")
+    emu.drop_next(1)
+    with pytest.raises(requests.ConnectionError):
+        put(http, sid, "A1", [["lost"]])
+    assert put(http, sid, "B1", [["kept"]]).status_code == 200
+    assert emu.values(sid, "Sheet1") == [["", "kept"]]
+    assert emu.requests[0].status is None and emu.requests[1].status == 200
+
+
+def test_between_requests_plays_a_user_editing_between_read_and_write(emu, http):
+    sid = emu.create_spreadsheet("race", {"Sheet1": [["name"], ["ann"], ["bob"]]})
+    rows = get(http, sid, "Sheet1").json()["values"]
+    assert rows[2] == ["bob"]
+    emu.between_requests(lambda e: e.insert_rows(sid, "Sheet1", 1))
+    put(http, sid, "B3", [["bob's note"]])  # written where bob *was*
+    assert emu.values(sid, "Sheet1") == [["name"], [], ["ann", "bob's note"], ["bob"]]
+
+
+def test_request_log_records_bytes_and_status(emu, http):
+    sid = emu.create_spreadsheet("log")
+    put(http, sid, "A1", [["x"]])
+    record = emu.requests[-1]
+    assert (record.method, record.status, record.query) == ("PUT", 200, {"valueInputOption": ["USER_ENTERED"]})
+    assert json.loads(record.request) == {"values": [["x"]]}
+    assert json.loads(record.response)["updatedCells"] == 1
+
+
+# -- developer metadata --------------------------------------------------------------------------
+def _row_metadata(http, sid, key, row):
+    return {"createDeveloperMetadata": {"developerMetadata": {
+        "metadataKey": key, "metadataValue": str(row), "visibility": "DOCUMENT",
+        "location": {"dimensionRange": {"sheetId": 0, "dimension": "ROWS", "startIndex": row, "endIndex": row + 1}}}}}
+
+
+def _rows_by_key(http, sid):
+    found = http.post(f"{API}/{sid}/developerMetadata:search",
+                      json={"dataFilters": [{"developerMetadataLookup": {"metadataKey": "contact"}}]}).json()
+    return {m["developerMetadata"]["metadataValue"]: m["developerMetadata"]["location"]["dimensionRange"].get("startIndex", 0)
+            for m in found.get("matchedDeveloperMetadata", [])}
+
+
+def test_row_metadata_moves_with_inserted_deleted_and_sorted_rows(emu, http):
+    sid = emu.create_spreadsheet("meta", {"Sheet1": [["name"], ["zed"], ["amy"], ["kim"]]})
+    batch(http, sid, *[_row_metadata(http, sid, "contact", r) for r in (1, 2, 3)])
+    assert _rows_by_key(http, sid) == {"1": 1, "2": 2, "3": 3}
+    emu.insert_rows(sid, "Sheet1", 1, 2)
+    assert _rows_by_key(http, sid) == {"1": 3, "2": 4, "3": 5}
+    emu.delete_rows(sid, "Sheet1", 1, 2)
+    emu.sort_rows(sid, "Sheet1", 0)
+    assert emu.values(sid, "Sheet1") == [["name"], ["amy"], ["kim"], ["zed"]]
+    assert _rows_by_key(http, sid) == {"2": 1, "3": 2, "1": 3}
+    emu.delete_rows(sid, "Sheet1", 1)
+    assert _rows_by_key(http, sid) == {"3": 1, "1": 2}
+
+
+# -- append -----------------------------------------------------------------------------------------
+def test_append_finds_the_table_and_can_insert_rows(emu, http):
+    sid = emu.create_spreadsheet("append", {"Sheet1": [["h1", "h2"], ["a", "b"], [], ["footer"]]})
+    r = http.post(values_url(sid, "Sheet1!A1", ":append"),
+                  params={"valueInputOption": "RAW", "insertDataOption": "INSERT_ROWS"}, json={"values": [["c", "d"]]})
+    assert r.json()["tableRange"] == "Sheet1!A1:B2"
+    assert r.json()["updates"]["updatedRange"] == "Sheet1!A3:B3"
+    assert emu.values(sid, "Sheet1") == [["h1", "h2"], ["a", "b"], ["c", "d"], [], ["footer"]]
+    assert http.get(f"{API}/{sid}").json()["sheets"][0]["properties"]["gridProperties"]["rowCount"] == 1001
