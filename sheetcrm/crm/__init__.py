@@ -1,0 +1,33 @@
+"""The CRM engine: pure functions from typed records to computed columns, forecast and KPIs.
+
+No I/O and no clock: the sync reads the tabs, passes `as_of`, and writes the results. The
+order of a sync's computations:
+
+    stages = StageTable.from_config(config)
+    rates = Rates.from_rows(config.currency, rates_tab_rows, config.locale)
+    new_rows = record_changes(history_rows, opportunity_states(opportunities), as_of)
+    history = history_rows + new_rows                      # append new_rows to Stage History
+    related = RelatedIndex.build(activities, tasks, contacts)
+    metrics = opportunity_metrics(opportunities, stages, as_of,
+                                  stage_entered=stage_entered(history), related=related)
+    fc = forecast(opportunities, metrics, stages, rates, as_of, quotas=quotas,
+                  calibration=stage_win_rates(history, stages))
+    kpis = compute_kpis(opportunities, metrics, stages, rates, as_of, leads=..., accounts=...,
+                        activities=..., tasks=..., quotas=quotas)
+    warnings = missing_rate_issues(opportunities, rates)
+"""
+
+from sheetcrm.crm.forecast import Forecast, MonthForecast, Quota, forecast, quotas_from_rows
+from sheetcrm.crm.history import (HistoryRow, StageConversion, StageWinRate, lead_states, opportunity_states,
+                                  record_changes, sales_cycles, stage_conversion, stage_entered, stage_win_rates)
+from sheetcrm.crm.kpis import DEFINITIONS, Kpis, compute_kpis
+from sheetcrm.crm.money import MissingRate, Rates, missing_rate_issues, missing_rates, to_base
+from sheetcrm.crm.stages import OpportunityMetrics, RelatedIndex, StageTable, opportunity_metrics
+
+__all__ = [
+    "DEFINITIONS", "Forecast", "HistoryRow", "Kpis", "MissingRate", "MonthForecast", "OpportunityMetrics", "Quota",
+    "Rates", "RelatedIndex", "StageConversion", "StageTable", "StageWinRate", "compute_kpis", "forecast",
+    "lead_states", "missing_rate_issues", "missing_rates", "opportunity_metrics", "opportunity_states",
+    "quotas_from_rows", "record_changes", "sales_cycles", "stage_conversion", "stage_entered", "stage_win_rates",
+    "to_base",
+]

@@ -1,0 +1,200 @@
+"""The sales forecast: month by month, per owner and in total, in the base currency.
+
+Month by month, by close date, over `months` months starting with as_of's month:
+
+- pipeline: open deals' amounts (a stage in the Omitted category is left out, as on any forecast)
+- weighted: open deals' amount × probability
+- commit: open deals in the Commit category + deals won in the month
+- best_case: open Best Case + open Commit + deals won in the month (cumulative, as Salesforce does)
+- closed_won: deals won in the month
+- quota, attainment: the Quotas tab's figure, and closed_won ÷ quota in points
+
+An open deal whose close date has passed (before as_of's month) is still open business: it
+counts in the first month, as overdue, rather than vanishing. An open deal with no close
+date cannot be placed in a month and is left out (counted in `undated`). Amounts without
+an exchange rate are left out and listed in `missing_rates`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Iterable, Mapping, Sequence
+
+from sheetcrm import cells
+from sheetcrm.crm.history import StageWinRate
+from sheetcrm.crm.money import MissingRate, Rates, missing_rates, money_text, points_text, ratio_points, to_base
+from sheetcrm.crm.stages import OpportunityMetrics, StageTable
+from sheetcrm.records import Opportunity
+
+NO_OWNER = "(no owner)"
+_ZERO = Decimal(0)
+_MONTH_RE = re.compile(r"(\d{4})-(\d{1,2})")
+
+
+@dataclass(frozen=True)
+class Quota:
+    owner: str
+    month: str          # "YYYY-MM"
+    amount: Decimal     # base currency
+
+
+def month_key(day: dt.date) -> str:
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def quotas_from_rows(rows: Iterable[Sequence[Any]], locale: str = "en") -> list[Quota]:
+    """Quotas from the Quotas tab's (Owner, Month, Quota) cells, header row excluded.
+
+    Month is "YYYY-MM" or any date in the month. Rows that cannot be read are skipped.
+    """
+    quotas: list[Quota] = []
+    for row in rows:
+        if len(row) < 3:
+            continue
+        try:
+            owner = cells.parse_text(row[0])
+            month = _parse_month(row[1], locale)
+            amount = cells.parse_number(row[2], locale)
+        except cells.CellError:
+            continue
+        if owner and month and amount is not None:
+            quotas.append(Quota(owner, month, amount))
+    return quotas
+
+
+def _parse_month(raw: Any, locale: str) -> str | None:
+    if isinstance(raw, str) and (m := _MONTH_RE.fullmatch(raw.strip())) and 1 <= int(m[2]) <= 12:
+        return f"{int(m[1]):04d}-{int(m[2]):02d}"
+    day = cells.parse_date(raw, locale)
+    return month_key(day) if day else None
+
+
+@dataclass(frozen=True)
+class MonthForecast:
+    month: str
+    pipeline: Decimal = _ZERO
+    weighted: Decimal = _ZERO
+    commit: Decimal = _ZERO
+    best_case: Decimal = _ZERO
+    closed_won: Decimal = _ZERO
+    quota: Decimal | None = None
+    attainment: Decimal | None = None   # points: 62.5 means 62.5 % of quota
+
+    def to_json(self) -> dict[str, Any]:
+        return {"month": self.month, "pipeline": money_text(self.pipeline), "weighted": money_text(self.weighted),
+                "commit": money_text(self.commit), "best_case": money_text(self.best_case),
+                "closed_won": money_text(self.closed_won), "quota": money_text(self.quota),
+                "attainment": points_text(self.attainment)}
+
+
+@dataclass(frozen=True)
+class Forecast:
+    months: tuple[MonthForecast, ...]
+    by_owner: Mapping[str, tuple[MonthForecast, ...]]
+    stage_calibration: tuple[StageWinRate, ...] = ()
+    missing_rates: tuple[MissingRate, ...] = ()
+    overdue: int = 0        # open deals dated before the first month, counted in it
+    undated: int = 0        # open deals with no close date, left out
+
+    def to_json(self) -> dict[str, Any]:
+        """Money as strings to the cent; attainment in percentage points ("62.5") or null."""
+        return {
+            "months": [m.to_json() for m in self.months],
+            "by_owner": {owner: [m.to_json() for m in months] for owner, months in self.by_owner.items()},
+            "stage_calibration": [{"stage": c.stage, "configured": points_text(c.configured),
+                                   "historical": points_text(c.historical), "n": c.n}
+                                  for c in self.stage_calibration],
+        }
+
+
+@dataclass
+class _Sums:
+    pipeline: Decimal = _ZERO
+    weighted: Decimal = _ZERO
+    commit: Decimal = _ZERO
+    best_case: Decimal = _ZERO
+    closed_won: Decimal = _ZERO
+
+
+def month_keys(as_of: dt.date, months: int) -> list[str]:
+    keys = []
+    year, month = as_of.year, as_of.month
+    for _ in range(months):
+        keys.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return keys
+
+
+def forecast(opportunities: Sequence[Opportunity], metrics: Sequence[OpportunityMetrics], stages: StageTable,
+             rates: Rates, as_of: dt.date, *, quotas: Iterable[Quota] = (),
+             calibration: Iterable[StageWinRate] = (), months: int = 6) -> Forecast:
+    """The forecast for `months` months from as_of's month; `metrics` align with `opportunities`.
+
+    `calibration` is `history.stage_win_rates(...)`, passed through for the report.
+    """
+    keys = month_keys(as_of, months)
+    first, window = keys[0], set(keys)
+    total: dict[str, _Sums] = defaultdict(_Sums)
+    owners: dict[str, dict[str, _Sums]] = defaultdict(lambda: defaultdict(_Sums))
+    overdue = undated = 0
+
+    for o, m in zip(opportunities, metrics, strict=True):
+        kind = stages.kind(o.stage)
+        if kind not in ("open", "won") or o.amount is None:
+            continue
+        if o.close_date is None:
+            undated += kind == "open"
+            continue
+        month = month_key(o.close_date)
+        if kind == "open" and month < first:
+            month, overdue = first, overdue + 1
+        if month not in window:
+            continue
+        amount = to_base(o.amount, o.currency, rates)
+        if amount is None:
+            continue
+        sums = (total[month], owners[o.owner or NO_OWNER][month])
+        if kind == "won":
+            for s in sums:
+                s.closed_won += amount
+                s.commit += amount
+                s.best_case += amount
+            continue
+        category = m.forecast_category
+        if category == "Omitted":
+            continue
+        weighted = amount * m.probability / 100 if m.probability is not None else _ZERO
+        for s in sums:
+            s.pipeline += amount
+            s.weighted += weighted
+            if category == "Commit":
+                s.commit += amount
+            if category in ("Commit", "Best Case"):
+                s.best_case += amount
+
+    quota_by_owner: dict[str, dict[str, Decimal]] = defaultdict(dict)
+    quota_total: dict[str, Decimal] = {}
+    for q in quotas:
+        if q.month in window:
+            quota_by_owner[q.owner][q.month] = quota_by_owner[q.owner].get(q.month, _ZERO) + q.amount
+            quota_total[q.month] = quota_total.get(q.month, _ZERO) + q.amount
+
+    def row(month: str, s: _Sums, quota: Decimal | None) -> MonthForecast:
+        return MonthForecast(month, s.pipeline, s.weighted, s.commit, s.best_case, s.closed_won, quota,
+                             ratio_points(s.closed_won, quota) if quota else None)
+
+    by_owner = {owner: tuple(row(k, owners[owner].get(k, _Sums()), quota_by_owner.get(owner, {}).get(k))
+                             for k in keys)
+                for owner in sorted(set(owners) | set(quota_by_owner))}
+    return Forecast(
+        months=tuple(row(k, total.get(k, _Sums()), quota_total.get(k)) for k in keys),
+        by_owner=by_owner,
+        stage_calibration=tuple(calibration),
+        missing_rates=tuple(missing_rates(opportunities, rates)),
+        overdue=overdue,
+        undated=undated,
+    )

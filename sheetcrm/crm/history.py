@@ -1,0 +1,179 @@
+"""Stage History: an append-only log of each record's stage (or status) changes, and what it teaches.
+
+Each sync compares every record's current stage with the last one logged for its ID and
+appends a row for each change. Keying by ID, never by row position, is what makes sorting
+or inserting rows in the Opportunities tab a non-event. A row carries the record's ID, so
+opportunity stages ("OPP-0001") and lead statuses ("LEAD-0001") can share one tab or use
+two: `record_changes` only looks at the IDs it is given.
+
+The log only knows what sheetcrm saw: a record's first row is the day sheetcrm first saw
+it (From empty), and two changes between syncs show as one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Iterable, Mapping, Sequence
+
+from sheetcrm.crm.stages import StageTable, configured_probability
+from sheetcrm.crm.money import ratio_points
+from sheetcrm.records import Lead, Opportunity
+
+HEADERS = ("Opportunity", "From", "To", "Changed At", "Amount")
+LEAD_HEADERS = ("Lead", "From", "To", "Changed At", "Amount")
+
+# An ID's state as of this sync: its stage (or lead status) and, for deals, its amount.
+State = tuple[str, Decimal | None]
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    record_id: str
+    from_value: str | None      # None on the first row of a record
+    to_value: str
+    changed_at: dt.date
+    amount: Decimal | None = None
+
+    def cells(self) -> list[Any]:
+        """The row as written to the tab, in HEADERS order."""
+        return [self.record_id, self.from_value or "", self.to_value, self.changed_at, self.amount]
+
+
+def opportunity_states(opportunities: Iterable[Opportunity]) -> dict[str, State]:
+    return {o.id: (o.stage, o.amount) for o in opportunities if o.id}
+
+
+def lead_states(leads: Iterable[Lead]) -> dict[str, State]:
+    return {lead.id: (lead.status, None) for lead in leads if lead.id and lead.status}
+
+
+def timelines(history: Iterable[HistoryRow]) -> dict[str, list[HistoryRow]]:
+    """Each ID's rows, oldest first.
+
+    People may sort the history tab, so order is by Changed At; rows of the same day keep
+    their order in the tab, which is the order sheetcrm appended them in unless re-sorted.
+    """
+    by_id: dict[str, list[HistoryRow]] = defaultdict(list)
+    for row in history:
+        by_id[row.record_id].append(row)
+    for rows in by_id.values():
+        rows.sort(key=lambda r: r.changed_at)  # stable: same-day rows keep tab order
+    return by_id
+
+
+def latest(history: Iterable[HistoryRow]) -> dict[str, HistoryRow]:
+    """The last logged row of each ID."""
+    last: dict[str, HistoryRow] = {}
+    for row in history:
+        held = last.get(row.record_id)
+        if held is None or row.changed_at >= held.changed_at:
+            last[row.record_id] = row
+    return last
+
+
+def record_changes(previous: Iterable[HistoryRow], current: Mapping[str, State],
+                   as_of: dt.date) -> list[HistoryRow]:
+    """The rows to append for this sync, in the order of `current`.
+
+    An ID seen for the first time gets a row with an empty From; an ID whose stage differs
+    from its last logged row gets a row from that stage to the new one. An amount change
+    alone is not a stage change. IDs in `previous` but not in `current` (deleted rows, or
+    the other kind of record in a shared tab) are left alone.
+    """
+    last = latest(previous)
+    rows: list[HistoryRow] = []
+    for record_id, (value, amount) in current.items():
+        if not record_id or not value:
+            continue
+        held = last.get(record_id)
+        if held is None:
+            rows.append(HistoryRow(record_id, None, value, as_of, amount))
+        elif held.to_value != value:
+            rows.append(HistoryRow(record_id, held.to_value, value, as_of, amount))
+    return rows
+
+
+def stage_entered(history: Iterable[HistoryRow]) -> dict[str, dt.date]:
+    """The date each ID entered the stage it is in now (per the log)."""
+    return {record_id: row.changed_at for record_id, row in latest(history).items()}
+
+
+def sales_cycles(history: Iterable[HistoryRow], stages: StageTable) -> dict[str, int]:
+    """Days from the first logged row to the first move into a won stage, per won ID."""
+    cycles: dict[str, int] = {}
+    for record_id, rows in timelines(history).items():
+        won = next((r for r in rows if stages.kind(r.to_value) == "won"), None)
+        if won is not None:
+            cycles[record_id] = (won.changed_at - rows[0].changed_at).days
+    return cycles
+
+
+@dataclass(frozen=True)
+class StageConversion:
+    stage: str
+    reached: int            # IDs that were ever in this stage
+    advanced: int           # of those, IDs that were ever in a later open stage or a won stage
+    rate: Decimal | None    # advanced ÷ reached, in points
+
+
+@dataclass(frozen=True)
+class StageWinRate:
+    """A stage's configured probability beside what its deals actually did."""
+
+    stage: str
+    configured: Decimal     # points
+    historical: Decimal | None  # won ÷ closed of the deals ever in this stage, in points
+    n: int                  # closed deals ever in this stage
+    won: int
+
+
+def _stages_reached(rows: Sequence[HistoryRow]) -> set[str]:
+    reached = {r.to_value for r in rows}
+    # A From is a stage the record was in too, even if the row that logged it was deleted.
+    reached.update(r.from_value for r in rows if r.from_value)
+    return reached
+
+
+def stage_conversion(history: Iterable[HistoryRow], stages: StageTable) -> list[StageConversion]:
+    """For each open stage, the share of IDs ever in it that got further.
+
+    Lost is not further. Deals still sitting in the stage count as not (yet) advanced.
+    """
+    open_stages = stages.open
+    reached_count = dict.fromkeys((s.name for s in open_stages), 0)
+    advanced_count = dict.fromkeys((s.name for s in open_stages), 0)
+    for rows in timelines(history).values():
+        reached = _stages_reached(rows)
+        orders = [stages.order(name) for name in reached if stages.kind(name) == "open"]
+        furthest_open = max((o for o in orders if o is not None), default=-1)
+        ever_won = any(stages.kind(name) == "won" for name in reached)
+        for s in open_stages:
+            if s.name in reached:
+                reached_count[s.name] += 1
+                if ever_won or furthest_open > (stages.order(s.name) or 0):
+                    advanced_count[s.name] += 1
+    return [StageConversion(s.name, reached_count[s.name], advanced_count[s.name],
+                            ratio_points(advanced_count[s.name], reached_count[s.name])) for s in open_stages]
+
+
+def stage_win_rates(history: Iterable[HistoryRow], stages: StageTable) -> list[StageWinRate]:
+    """For each open stage: of the IDs ever in it that are now closed (won or lost), the share won.
+
+    "Now" is the last logged row, so run `record_changes` for this sync first.
+    """
+    open_stages = stages.open
+    closed = dict.fromkeys((s.name for s in open_stages), 0)
+    won = dict.fromkeys((s.name for s in open_stages), 0)
+    for rows in timelines(history).values():
+        outcome = stages.kind(rows[-1].to_value)
+        if outcome not in ("won", "lost"):
+            continue
+        for name in _stages_reached(rows):
+            if name in closed:
+                closed[name] += 1
+                won[name] += outcome == "won"
+    return [StageWinRate(s.name, configured_probability(s), ratio_points(won[s.name], closed[s.name]),
+                         closed[s.name], won[s.name]) for s in open_stages]

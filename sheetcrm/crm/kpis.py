@@ -1,0 +1,286 @@
+"""The Dashboard's KPIs, each with the one-line definition the Dashboard shows beside it.
+
+Deal KPIs cover every closed deal in the sheet (all time); money is in the base currency,
+and an amount without an exchange rate is left out and counted in `missing_rates`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Iterable, Mapping, Sequence
+
+from sheetcrm.cells import normalize_key
+from sheetcrm.crm.forecast import NO_OWNER, Quota, month_key
+from sheetcrm.crm.money import MissingRate, Rates, missing_rates, money_text, points_text, ratio_points, to_base
+from sheetcrm.crm.stages import OpportunityMetrics, StageTable, is_open_task
+from sheetcrm.records import Account, Activity, Lead, Opportunity, Task
+
+NONE = "(none)"
+_ZERO = Decimal(0)
+
+DEFINITIONS: dict[str, str] = {
+    "win_rate": "Deals won ÷ deals closed (won + lost); open deals do not count.",
+    "won_revenue": "Total amount of all won deals.",
+    "won_count": "Number of won deals.",
+    "lost_count": "Number of lost deals.",
+    "avg_won_amount": "Won revenue ÷ number of won deals with an amount.",
+    "avg_sales_cycle_days": "Average days from Created to Close Date over won deals with both dates.",
+    "open_pipeline": "Total amount of open deals, leaving out stages in the Omitted forecast category.",
+    "weighted_pipeline": "Open pipeline with each deal's amount multiplied by its probability.",
+    "pipeline_coverage": "Open pipeline closing this quarter (overdue deals included) ÷ this quarter's quota "
+                         "still to win; with no quota for the quarter, ÷ last quarter's won revenue.",
+    "lead_conversion_by_source": "Converted leads ÷ all leads, for each Source.",
+    "lead_conversion_by_campaign": "Converted leads ÷ all leads, for each Campaign.",
+    "won_revenue_by_campaign": "Won revenue of accounts whose name matches the Company of a converted lead "
+                               "of the campaign (the earliest such lead if several).",
+    "activities_by_owner": "Activities logged in the 7 and the 30 days up to today, per owner.",
+    "overdue_tasks_by_owner": "Open tasks due before today, per owner.",
+    "rotting_deals": "Open deals with no activity or stage change for longer than their stage allows.",
+    "churn_rate": "Churned accounts ÷ (Customer + Churned accounts).",
+    "lifetime_value": "Total amount of each account's won deals.",
+}
+
+
+@dataclass(frozen=True)
+class DealKpis:
+    """The deal KPIs of a team or of one owner."""
+
+    win_rate: Decimal | None = None          # points
+    won_revenue: Decimal = _ZERO
+    won_count: int = 0
+    lost_count: int = 0
+    avg_won_amount: Decimal | None = None
+    avg_sales_cycle_days: Decimal | None = None
+    open_pipeline: Decimal = _ZERO
+    weighted_pipeline: Decimal = _ZERO
+
+    def to_json(self) -> dict[str, Any]:
+        return {"win_rate": points_text(self.win_rate), "won_revenue": money_text(self.won_revenue),
+                "won_count": self.won_count, "lost_count": self.lost_count,
+                "avg_won_amount": money_text(self.avg_won_amount),
+                "avg_sales_cycle_days": _tenths(self.avg_sales_cycle_days),
+                "open_pipeline": money_text(self.open_pipeline),
+                "weighted_pipeline": money_text(self.weighted_pipeline)}
+
+
+@dataclass(frozen=True)
+class Conversion:
+    leads: int
+    converted: int
+
+    @property
+    def rate(self) -> Decimal | None:
+        return ratio_points(self.converted, self.leads)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"leads": self.leads, "converted": self.converted, "rate": points_text(self.rate)}
+
+
+@dataclass(frozen=True)
+class Kpis:
+    as_of: dt.date
+    currency: str
+    team: DealKpis
+    by_owner: Mapping[str, DealKpis] = field(default_factory=dict)
+    pipeline_coverage: Decimal | None = None         # a multiple: 3.2 means 3.2× what is left to win
+    pipeline_coverage_basis: str | None = None       # "quota" or "last_quarter_won"
+    lead_conversion_by_source: Mapping[str, Conversion] = field(default_factory=dict)
+    lead_conversion_by_campaign: Mapping[str, Conversion] = field(default_factory=dict)
+    won_revenue_by_campaign: Mapping[str, Decimal] = field(default_factory=dict)
+    activities_by_owner: Mapping[str, tuple[int, int]] = field(default_factory=dict)  # (7 days, 30 days)
+    overdue_tasks_by_owner: Mapping[str, int] = field(default_factory=dict)
+    rotting_deals: int = 0
+    churn_rate: Decimal | None = None                # points
+    lifetime_value: Mapping[str, Decimal] = field(default_factory=dict)  # account name -> won revenue
+    missing_rates: tuple[MissingRate, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """Money as strings to the cent; rates in percentage points to a tenth ("66.7"); null when undefined."""
+        return {
+            "as_of": self.as_of.isoformat(),
+            "currency": self.currency,
+            **self.team.to_json(),
+            "by_owner": {owner: k.to_json() for owner, k in self.by_owner.items()},
+            "pipeline_coverage": None if self.pipeline_coverage is None
+            else str(self.pipeline_coverage.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)),
+            "pipeline_coverage_basis": self.pipeline_coverage_basis,
+            "lead_conversion_by_source": {k: c.to_json() for k, c in self.lead_conversion_by_source.items()},
+            "lead_conversion_by_campaign": {k: c.to_json() for k, c in self.lead_conversion_by_campaign.items()},
+            "won_revenue_by_campaign": {k: money_text(v) for k, v in self.won_revenue_by_campaign.items()},
+            "activities_by_owner": {k: {"last_7_days": a, "last_30_days": b}
+                                    for k, (a, b) in self.activities_by_owner.items()},
+            "overdue_tasks_by_owner": dict(self.overdue_tasks_by_owner),
+            "rotting_deals": self.rotting_deals,
+            "churn_rate": points_text(self.churn_rate),
+            "lifetime_value": {k: money_text(v) for k, v in self.lifetime_value.items()},
+            "missing_rates": len(self.missing_rates),
+        }
+
+
+@dataclass
+class _DealSums:
+    won_revenue: Decimal = _ZERO
+    won_with_amount: int = 0
+    won: int = 0
+    lost: int = 0
+    cycle_days: int = 0
+    cycles: int = 0
+    open_pipeline: Decimal = _ZERO
+    weighted: Decimal = _ZERO
+
+    def kpis(self) -> DealKpis:
+        return DealKpis(
+            win_rate=ratio_points(self.won, self.won + self.lost),
+            won_revenue=self.won_revenue, won_count=self.won, lost_count=self.lost,
+            avg_won_amount=self.won_revenue / self.won_with_amount if self.won_with_amount else None,
+            avg_sales_cycle_days=Decimal(self.cycle_days) / self.cycles if self.cycles else None,
+            open_pipeline=self.open_pipeline, weighted_pipeline=self.weighted)
+
+
+def compute_kpis(opportunities: Sequence[Opportunity], metrics: Sequence[OpportunityMetrics], stages: StageTable,
+                 rates: Rates, as_of: dt.date, *, leads: Iterable[Lead] = (), accounts: Iterable[Account] = (),
+                 activities: Iterable[Activity] = (), tasks: Iterable[Task] = (),
+                 quotas: Iterable[Quota] = ()) -> Kpis:
+    """Every KPI in DEFINITIONS as of `as_of`; `metrics` align with `opportunities`."""
+    accounts = list(accounts)
+    account_names = {a.id: a.name for a in accounts if a.id}
+    quarter, last_quarter = _quarter(as_of), _quarter(_quarter_start(as_of) - dt.timedelta(days=1))
+    quarter_end = max(quarter)
+
+    team, owners = _DealSums(), defaultdict(_DealSums)
+    lifetime: dict[str, Decimal] = {}
+    won_by_account: dict[str, Decimal] = defaultdict(lambda: _ZERO)
+    open_this_quarter = won_this_quarter = won_last_quarter = _ZERO
+    for o, m in zip(opportunities, metrics, strict=True):
+        kind = stages.kind(o.stage)
+        amount = to_base(o.amount, o.currency, rates)
+        sums = (team, owners[o.owner or NO_OWNER])
+        month = month_key(o.close_date) if o.close_date else None
+        if kind == "won":
+            account = account_names.get(o.account, o.account)
+            if amount is not None:
+                lifetime[account] = lifetime.get(account, _ZERO) + amount
+                won_by_account[normalize_key(account)] += amount
+                won_this_quarter += amount if month in quarter else _ZERO
+                won_last_quarter += amount if month in last_quarter else _ZERO
+            cycle = (o.close_date - o.created).days if o.close_date and o.created else None
+            for s in sums:
+                s.won += 1
+                if amount is not None:
+                    s.won_revenue += amount
+                    s.won_with_amount += 1
+                if cycle is not None and cycle >= 0:  # a close before creation is a typo, not a cycle
+                    s.cycle_days += cycle
+                    s.cycles += 1
+        elif kind == "lost":
+            for s in sums:
+                s.lost += 1
+        elif kind == "open" and m.forecast_category != "Omitted" and amount is not None:
+            weighted = amount * m.probability / 100 if m.probability is not None else _ZERO
+            for s in sums:
+                s.open_pipeline += amount
+                s.weighted += weighted
+            if month is not None and month <= quarter_end:
+                open_this_quarter += amount
+
+    quota_left, basis = _coverage_denominator(quotas, quarter, won_this_quarter, won_last_quarter)
+    coverage = open_this_quarter / quota_left if quota_left and quota_left > 0 else None
+
+    leads = list(leads)
+    return Kpis(
+        as_of=as_of,
+        currency=rates.base,
+        team=team.kpis(),
+        by_owner={owner: s.kpis() for owner, s in sorted(owners.items())},
+        pipeline_coverage=coverage,
+        pipeline_coverage_basis=basis,
+        lead_conversion_by_source=_conversion(leads, lambda lead: lead.source),
+        lead_conversion_by_campaign=_conversion(leads, lambda lead: lead.campaign),
+        won_revenue_by_campaign=_won_by_campaign(leads, won_by_account),
+        activities_by_owner=_activities_by_owner(activities, as_of),
+        overdue_tasks_by_owner=_overdue_tasks(tasks, as_of),
+        rotting_deals=sum(m.rotting for m in metrics),
+        churn_rate=_churn(accounts),
+        lifetime_value=dict(sorted(lifetime.items())),
+        missing_rates=tuple(missing_rates(opportunities, rates)),
+    )
+
+
+def _tenths(value: Decimal | None) -> str | None:
+    return None if value is None else str(value.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
+def _quarter_start(day: dt.date) -> dt.date:
+    return dt.date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+
+
+def _quarter(day: dt.date) -> frozenset[str]:
+    start = _quarter_start(day)
+    return frozenset(f"{start.year:04d}-{start.month + i:02d}" for i in range(3))
+
+
+def _coverage_denominator(quotas: Iterable[Quota], quarter: frozenset[str], won_this_quarter: Decimal,
+                          won_last_quarter: Decimal) -> tuple[Decimal | None, str | None]:
+    in_quarter = [q.amount for q in quotas if q.month in quarter]
+    if in_quarter:
+        return sum(in_quarter, _ZERO) - won_this_quarter, "quota"
+    if won_last_quarter > 0:
+        return won_last_quarter, "last_quarter_won"
+    return None, None
+
+
+def _conversion(leads: Iterable[Lead], key: Any) -> dict[str, Conversion]:
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for lead in leads:
+        c = counts[key(lead) or NONE]
+        c[0] += 1
+        c[1] += lead.status == "Converted"
+    return {k: Conversion(n, converted) for k, (n, converted) in sorted(counts.items())}
+
+
+def _won_by_campaign(leads: Iterable[Lead], won_by_account: Mapping[str, Decimal]) -> dict[str, Decimal]:
+    # The account a converted lead became is not recorded anywhere, so the lead's Company is
+    # matched to the account's name; the earliest converted lead of a company takes the credit.
+    first: dict[str, tuple[dt.date, Lead]] = {}
+    for lead in leads:
+        if lead.status != "Converted" or not lead.campaign or not lead.company:
+            continue
+        company = normalize_key(lead.company)
+        created = lead.created or dt.date.max
+        if company not in first or created < first[company][0]:
+            first[company] = (created, lead)
+    revenue: dict[str, Decimal] = defaultdict(lambda: _ZERO)
+    for company, (_, lead) in first.items():
+        if company in won_by_account:
+            revenue[lead.campaign] += won_by_account[company]  # type: ignore[index]
+    return dict(sorted(revenue.items()))
+
+
+def _activities_by_owner(activities: Iterable[Activity], as_of: dt.date) -> dict[str, tuple[int, int]]:
+    week, month = as_of - dt.timedelta(days=6), as_of - dt.timedelta(days=29)
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for a in activities:
+        if month <= a.date <= as_of:
+            c = counts[a.owner or NO_OWNER]
+            c[1] += 1
+            c[0] += a.date >= week
+    return {k: (a, b) for k, (a, b) in sorted(counts.items())}
+
+
+def _overdue_tasks(tasks: Iterable[Task], as_of: dt.date) -> dict[str, int]:
+    counts: dict[str, int] = defaultdict(int)
+    for t in tasks:
+        if is_open_task(t) and t.due < as_of:
+            counts[t.owner or NO_OWNER] += 1
+    return dict(sorted(counts.items()))
+
+
+def _churn(accounts: Iterable[Account]) -> Decimal | None:
+    customers = churned = 0
+    for a in accounts:
+        customers += a.status == "Customer"
+        churned += a.status == "Churned"
+    return ratio_points(churned, customers + churned)
