@@ -94,12 +94,6 @@ class Sheet:
             if not self.cells[r]:
                 del self.cells[r]
 
-    def data_extent(self) -> tuple[int, int]:
-        """(rows, columns) up to the last cell holding anything."""
-        if not self.cells:
-            return 0, 0
-        return max(self.cells) + 1, max(max(row) for row in self.cells.values()) + 1
-
     def has_value(self, r: int, c: int) -> bool:
         cell = self.cell(r, c)
         return bool(cell and cell.get("userEnteredValue"))

@@ -240,9 +240,13 @@ def test_between_requests_plays_a_user_editing_between_read_and_write(emu, http)
     sid = emu.create_spreadsheet("race", {"Sheet1": [["name"], ["ann"], ["bob"]]})
     rows = get(http, sid, "Sheet1").json()["values"]
     assert rows[2] == ["bob"]
-    emu.between_requests(lambda e: e.insert_rows(sid, "Sheet1", 1))
+    def user_edits(e):
+        e.insert_rows(sid, "Sheet1", 1)
+        e.set_cell(sid, "Sheet1", "A1", "Name")
+
+    emu.between_requests(user_edits)
     put(http, sid, "B3", [["bob's note"]])  # written where bob *was*
-    assert emu.values(sid, "Sheet1") == [["name"], [], ["ann", "bob's note"], ["bob"]]
+    assert emu.values(sid, "Sheet1") == [["Name"], [], ["ann", "bob's note"], ["bob"]]
 
 
 def test_request_log_records_bytes_and_status(emu, http):
