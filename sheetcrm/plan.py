@@ -2,30 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 from typing import Any
 
 from sheetcrm.schema import OwnedTab, find_tab, owned_tab_names
-from sheetcrm.workbook import CellValue, CellWrite, Grid, Plan, Snapshot
-
-
-def same_value(a: Any, b: Any) -> bool:
-    """Equal as a person reading the sheet would judge: "" is empty, 5 == 5.0, a date is its midnight."""
-    a, b = _comparable(a), _comparable(b)
-    if isinstance(a, bool) or isinstance(b, bool):
-        return type(a) is type(b) and a == b
-    return a == b
-
-
-def _comparable(v: Any) -> Any:
-    if v is None or (isinstance(v, str) and v == ""):
-        return None
-    if isinstance(v, Decimal):
-        return float(v)
-    if isinstance(v, dt.datetime) and v.time() == dt.time(0):
-        return v.date()
-    return v
+from sheetcrm.workbook import CellValue, CellWrite, Grid, Plan, Snapshot, same_value
 
 
 def cell_value(v: Any) -> CellValue:

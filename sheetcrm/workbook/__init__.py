@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Protocol, Union
 
 # What a cell holds as the backend reports it: the value a person sees, already typed
@@ -118,3 +119,49 @@ class Workbook(Protocol):
     def read(self) -> Snapshot: ...
 
     def write(self, plan: Plan) -> WriteResult: ...
+
+
+def same_value(a: CellValue, b: CellValue) -> bool:
+    """Whether two cell values count as unchanged for compare-and-set.
+
+    Empty text and an empty cell are the same, 5 and 5.0 are the same, and a date or
+    datetime is the same as its serial number (Google reports dates as serial numbers and a
+    date-formatted cell holds one); a boolean never equals a number, since a spreadsheet
+    keeps them apart even though Python does not.
+    """
+    return _canonical(a) == _canonical(b)
+
+
+def _canonical(v: CellValue) -> tuple[str, object] | None:
+    if v is None or v == "":
+        return None
+    if isinstance(v, bool):
+        return ("bool", v)
+    if isinstance(v, (int, float, Decimal)):
+        return ("number", float(v))
+    if isinstance(v, _dt.date):
+        return ("number", serial_number(v))
+    return ("text", v)
+
+
+SERIAL_EPOCH = _dt.datetime(1899, 12, 30)
+
+
+def serial_number(v: _dt.date) -> float:
+    """A date as Sheets and Excel count it: days since 1899-12-30, time as the fraction."""
+    if not isinstance(v, _dt.datetime):
+        v = _dt.datetime(v.year, v.month, v.day)
+    return (v.replace(tzinfo=None) - SERIAL_EPOCH) / _dt.timedelta(days=1)
+
+
+def trim_rows(rows: list[list[CellValue]]) -> list[list[CellValue]]:
+    """Drop trailing empty cells of each row and trailing empty rows, as Google does."""
+    out: list[list[CellValue]] = []
+    for row in rows:
+        end = len(row)
+        while end and (row[end - 1] is None or row[end - 1] == ""):
+            end -= 1
+        out.append(list(row[:end]))
+    while out and not out[-1]:
+        out.pop()
+    return out

@@ -1,54 +1,10 @@
-"""An in-memory workbook with the same semantics as the real backends, for fast tests.
-
-This module is also the reference for the rules every backend shares (`same_value`,
-`trim_rows`); the .xlsx backend imports them so the two cannot drift apart.
-"""
+"""An in-memory workbook with the same semantics as the real backends, for fast tests."""
 
 from __future__ import annotations
 
 import copy
-import datetime as _dt
 
-from . import CellValue, CellWrite, Grid, Plan, Snapshot, WriteResult
-
-
-def same_value(a: CellValue, b: CellValue) -> bool:
-    """Whether two cell values count as unchanged for compare-and-set.
-
-    Empty text and an empty cell are the same, 5 and 5.0 are the same, a date and a
-    datetime at midnight of that day are the same; a boolean never equals a number, since
-    a spreadsheet keeps them apart even though Python does not.
-    """
-    return _canonical(a) == _canonical(b)
-
-
-def _canonical(v: CellValue) -> tuple[str, object] | None:
-    if v is None or v == "":
-        return None
-    if isinstance(v, bool):
-        return ("bool", v)
-    if isinstance(v, (int, float)):
-        return ("number", v)
-    if isinstance(v, _dt.datetime):
-        if v.time() == _dt.time(0):
-            return ("date", v.date())
-        return ("datetime", v)
-    if isinstance(v, _dt.date):
-        return ("date", v)
-    return ("text", v)
-
-
-def trim_rows(rows: list[list[CellValue]]) -> list[list[CellValue]]:
-    """Drop trailing empty cells of each row and trailing empty rows, as Google does."""
-    out: list[list[CellValue]] = []
-    for row in rows:
-        end = len(row)
-        while end and (row[end - 1] is None or row[end - 1] == ""):
-            end -= 1
-        out.append(list(row[:end]))
-    while out and not out[-1]:
-        out.pop()
-    return out
+from . import CellValue, CellWrite, Grid, Plan, Snapshot, WriteResult, same_value, trim_rows
 
 
 class MemoryWorkbook:
