@@ -1,0 +1,126 @@
+import datetime as dt
+from decimal import Decimal
+
+from sheetcrm.config import Config, Stage
+from sheetcrm.crm.forecast import Quota, forecast, month_keys, quotas_from_rows
+from sheetcrm.crm.history import StageWinRate
+from sheetcrm.crm.money import Rates
+from sheetcrm.crm.stages import StageTable, opportunity_metrics
+from sheetcrm.records import Opportunity
+from sheetcrm.validate import parse_context
+
+CONFIG = Config()
+CTX = parse_context(CONFIG)
+STAGES = StageTable.from_config(CONFIG)
+RATES = Rates("USD", {"EUR": Decimal("1.10")})
+AS_OF = dt.date(2024, 5, 15)
+
+
+def opp(stage, amount, close, owner=None, **more) -> Opportunity:
+    return Opportunity.model_validate({"name": "Deal", "account": "Acme", "stage": stage, "amount": amount,
+                                       "close_date": close, "owner": owner, **more}, context=CTX)
+
+
+OPPS = [
+    opp("Negotiation", "1000", "2024-05-20", "Ana"),                                   # Commit, 75 %
+    opp("Proposal", "2000", "2024-06-10", "Ana", currency="EUR", probability="40"),    # 2200 USD, Best Case
+    opp("Prospecting", "500", "2024-04-02", "Bo"),                                    # overdue: counts in May
+    opp("Won", "300", "2024-05-03", "Bo"),
+    opp("Won", "999", "2024-04-30", "Ana"),                                           # before the window
+    opp("Lost", "700", "2024-05-05", "Bo"),
+    opp("Qualification", "400", "2024-05-30", "Ana", currency="CHF"),                 # no rate: left out
+    opp("Negotiation", "100", None, "Bo"),                                            # undated: left out
+    opp("Proposal", "50", "2024-08-01", "Bo"),                                        # after the window
+    opp("Prospecting", "200", "2024-07-31"),                                          # no owner
+    opp("Negotiation", None, "2024-05-20", "Bo"),                                     # no amount
+]
+QUOTAS = quotas_from_rows([("Ana", "2024-05", "1000"), ("Bo", "2024-05-01", 600), ("Bo", "2024-6", "500"),
+                           ("Bo", "someday", "5"), ("", "2024-05", "5"), ("Ana", "2024-09", "7")])
+
+
+def run(opps=OPPS, **kw):
+    metrics = opportunity_metrics(opps, STAGES, AS_OF)
+    return forecast(opps, metrics, STAGES, RATES, AS_OF, quotas=QUOTAS, months=3, **kw)
+
+
+def test_month_keys_start_with_as_ofs_month_and_cross_years():
+    assert month_keys(dt.date(2024, 11, 30), 3) == ["2024-11", "2024-12", "2025-01"]
+    assert len(month_keys(AS_OF, 6)) == 6
+
+
+def test_quotas_read_months_as_text_or_dates():
+    assert QUOTAS == [Quota("Ana", "2024-05", Decimal("1000")), Quota("Bo", "2024-05", Decimal("600")),
+                      Quota("Bo", "2024-06", Decimal("500")), Quota("Ana", "2024-09", Decimal("7"))]
+
+
+def test_team_forecast_by_month():
+    months = {m.month: m for m in run().months}
+    may, june, july = months["2024-05"], months["2024-06"], months["2024-07"]
+    # May: Negotiation 1000 (×75 %) + overdue Prospecting 500 (×10 %); 300 won.
+    assert (may.pipeline, may.weighted, may.commit, may.best_case, may.closed_won) == (
+        Decimal("1500"), Decimal("800"), Decimal("1300"), Decimal("1300"), Decimal("300"))
+    # June: the EUR Proposal, 2000 × 1.10, weighted at its own 40 %.
+    assert (june.pipeline, june.weighted, june.commit, june.best_case, june.closed_won) == (
+        Decimal("2200"), Decimal("880"), Decimal("0"), Decimal("2200"), Decimal("0"))
+    assert (july.pipeline, july.weighted, july.best_case) == (Decimal("200"), Decimal("20"), Decimal("0"))
+
+
+def test_quota_and_attainment():
+    months = {m.month: m for m in run().months}
+    assert (months["2024-05"].quota, months["2024-05"].attainment) == (Decimal("1600"), Decimal("18.75"))
+    assert (months["2024-06"].quota, months["2024-06"].attainment) == (Decimal("500"), Decimal("0"))
+    assert (months["2024-07"].quota, months["2024-07"].attainment) == (None, None)
+
+
+def test_forecast_per_owner():
+    by_owner = run().by_owner
+    assert list(by_owner) == ["(no owner)", "Ana", "Bo"]
+    ana_may, ana_june, _ = by_owner["Ana"]
+    assert (ana_may.pipeline, ana_may.weighted, ana_may.commit, ana_may.closed_won, ana_may.attainment) == (
+        Decimal("1000"), Decimal("750"), Decimal("1000"), Decimal("0"), Decimal("0"))
+    assert (ana_june.pipeline, ana_june.best_case, ana_june.quota) == (Decimal("2200"), Decimal("2200"), None)
+    bo_may, bo_june, _ = by_owner["Bo"]
+    assert (bo_may.pipeline, bo_may.weighted, bo_may.commit, bo_may.best_case, bo_may.closed_won) == (
+        Decimal("500"), Decimal("50"), Decimal("300"), Decimal("300"), Decimal("300"))
+    assert (bo_may.quota, bo_may.attainment) == (Decimal("600"), Decimal("50"))
+    assert (bo_june.pipeline, bo_june.quota) == (Decimal("0"), Decimal("500"))
+    assert by_owner["(no owner)"][2].pipeline == Decimal("200")
+
+
+def test_overdue_undated_and_unconvertible_deals_are_accounted_for():
+    f = run()
+    assert (f.overdue, f.undated) == (1, 1)
+    assert [(m.opportunity.amount, m.currency) for m in f.missing_rates] == [(Decimal("400"), "CHF")]
+
+
+def test_to_json_shape_and_formats():
+    calibration = [StageWinRate("Proposal", Decimal("50"), Decimal("200") / 3, 3, 2)]
+    j = run(calibration=calibration).to_json()
+    assert set(j) == {"months", "by_owner", "stage_calibration"}
+    assert j["months"][0] == {"month": "2024-05", "pipeline": "1500.00", "weighted": "800.00", "commit": "1300.00",
+                              "best_case": "1300.00", "closed_won": "300.00", "quota": "1600.00",
+                              "attainment": "18.8"}
+    assert j["months"][2]["quota"] is None and j["months"][2]["attainment"] is None
+    assert j["by_owner"]["Bo"][1]["quota"] == "500.00"
+    assert j["stage_calibration"] == [{"stage": "Proposal", "configured": "50.0", "historical": "66.7", "n": 3}]
+
+
+def test_weighted_amounts_round_half_up_only_when_presented():
+    opps = [opp("Proposal", "333.33", "2024-05-20"), opp("Proposal", "0.01", "2024-05-20")]
+    f = run(opps)
+    assert f.months[0].weighted == Decimal("166.67")     # 166.665 + 0.005, summed before rounding
+    assert f.to_json()["months"][0]["weighted"] == "166.67"
+    assert run(opps[:1]).to_json()["months"][0]["weighted"] == "166.67"   # 166.665 rounds up
+
+
+def test_omitted_open_stages_stay_out_of_the_forecast():
+    config = Config(stages=[Stage(name="On Hold", probability=5, forecast_category="Omitted"),
+                            Stage(name="Verbal", probability=90, forecast_category="Commit"),
+                            Stage(name="Won", probability=100, kind="won", forecast_category="Closed")])
+    ctx = parse_context(config)
+    opps = [Opportunity.model_validate({"name": "D", "account": "A", "stage": s, "amount": "100",
+                                        "close_date": "2024-05-31"}, context=ctx) for s in ("On Hold", "Verbal")]
+    stages = StageTable.from_config(config)
+    [may] = forecast(opps, opportunity_metrics(opps, stages, AS_OF), stages, RATES, AS_OF, months=1).months
+    assert (may.pipeline, may.weighted, may.commit, may.best_case) == (
+        Decimal("100"), Decimal("90"), Decimal("100"), Decimal("100"))
