@@ -1,0 +1,154 @@
+import datetime as dt
+from decimal import Decimal
+
+from sheetcrm.config import Config
+from sheetcrm.crm.forecast import Quota
+from sheetcrm.crm.kpis import DEFINITIONS, Conversion, compute_kpis
+from sheetcrm.crm.money import Rates
+from sheetcrm.crm.stages import StageTable, opportunity_metrics
+from sheetcrm.records import Account, Activity, Lead, Opportunity, Task
+from sheetcrm.validate import parse_context
+
+CONFIG = Config()
+CTX = parse_context(CONFIG)
+STAGES = StageTable.from_config(CONFIG)
+RATES = Rates("USD", {"EUR": Decimal("1.10")})
+AS_OF = dt.date(2024, 5, 15)      # Q2: April to June; last quarter January to March
+D = dt.date
+
+
+def opp(stage, amount, owner, account, created=None, close=None, currency=None) -> Opportunity:
+    return Opportunity.model_validate({"name": "Deal", "account": account, "stage": stage, "amount": amount,
+                                       "owner": owner, "created": created, "close_date": close,
+                                       "currency": currency}, context=CTX)
+
+
+ACCOUNTS = [Account(id="ACC-1", name="Acme", status="Customer"), Account(id="ACC-2", name="Globex", status="Churned"),
+            Account(id="ACC-3", name="Initech", status="Customer"), Account(id="ACC-4", name="Umbrella",
+                                                                            status="Prospect")]
+OPPS = [
+    opp("Won", "1000", "Ana", "ACC-1", "2024-01-01", "2024-02-10"),                  # 40 days, last quarter
+    opp("Won", "500", "Ana", "Acme", "2024-04-01", "2024-04-21", "EUR"),             # 550 USD, 20 days
+    opp("Won", "2000", "Bo", "Initech", "2024-03-01", "2024-03-31", "CHF"),          # no rate; 30 days
+    opp("Lost", "800", "Bo", "Globex"),
+    opp("Negotiation", "1000", "Ana", "Initech", "2024-05-10", "2024-06-30"),        # 75 %, this quarter
+    opp("Proposal", "400", "Bo", "Umbrella", "2024-01-01", "2024-09-01"),            # 50 %, next quarter; rotting
+    opp("Prospecting", "100", "Bo", "Acme", None, "2024-03-01"),                     # 10 %, overdue
+]
+LEADS = [
+    Lead(company="acme", source="Web", campaign="Spring", status="Converted", created=D(2024, 1, 5)),
+    Lead(company="Acme", source="Web", campaign="Summer", status="Converted", created=D(2024, 2, 1)),
+    Lead(company="Initech", source="Referral", campaign="Spring", status="Converted"),
+    Lead(last_name="Diaz", source="Web", status="New"),
+    Lead(company="Globex", campaign="Summer", status="Unqualified"),
+]
+ACTIVITIES = [Activity(date=d, owner="Ana") for d in (D(2024, 5, 15), D(2024, 5, 9), D(2024, 5, 8), D(2024, 4, 16),
+                                                       D(2024, 4, 15), D(2024, 5, 16))] + [
+    Activity(date=D(2024, 5, 10), owner="Bo"), Activity(date=D(2024, 5, 1))]
+TASKS = [Task(due=D(2024, 5, 14), subject="a", owner="Ana", status="Open"),
+         Task(due=D(2024, 5, 15), subject="b", owner="Ana", status="Open"),      # due today: not overdue
+         Task(due=D(2024, 5, 1), subject="c", owner="Ana", status="Done"),
+         Task(due=D(2024, 5, 1), subject="d", owner="Bo")]                        # blank status is open
+
+
+def run(quotas=()):
+    metrics = opportunity_metrics(OPPS, STAGES, AS_OF)
+    return compute_kpis(OPPS, metrics, STAGES, RATES, AS_OF, leads=LEADS, accounts=ACCOUNTS,
+                        activities=ACTIVITIES, tasks=TASKS, quotas=quotas)
+
+
+def test_team_deal_kpis():
+    t = run().team
+    assert (t.won_count, t.lost_count, t.win_rate) == (3, 1, Decimal("75"))
+    assert t.won_revenue == Decimal("1550.00")               # 1000 + 500 × 1.10; the CHF deal left out
+    assert t.avg_won_amount == Decimal("775")                # over the 2 won deals with a base amount
+    assert t.avg_sales_cycle_days == Decimal("30")           # (40 + 20 + 30) / 3
+    assert t.open_pipeline == Decimal("1500")                # 1000 + 400 + 100
+    assert t.weighted_pipeline == Decimal("960")             # 750 + 200 + 10
+
+
+def test_deal_kpis_per_owner():
+    k = run().by_owner
+    assert list(k) == ["Ana", "Bo"]
+    ana, bo = k["Ana"], k["Bo"]
+    assert (ana.won_count, ana.lost_count, ana.win_rate, ana.won_revenue, ana.avg_won_amount) == (
+        2, 0, Decimal("100"), Decimal("1550.00"), Decimal("775"))
+    assert (ana.avg_sales_cycle_days, ana.open_pipeline, ana.weighted_pipeline) == (
+        Decimal("30"), Decimal("1000"), Decimal("750"))
+    assert (bo.won_count, bo.lost_count, bo.win_rate, bo.won_revenue, bo.avg_won_amount) == (
+        1, 1, Decimal("50"), Decimal("0"), None)
+    assert (bo.avg_sales_cycle_days, bo.open_pipeline, bo.weighted_pipeline) == (
+        Decimal("30"), Decimal("500"), Decimal("210"))
+
+
+def test_pipeline_coverage_against_last_quarters_won_revenue_without_quotas():
+    k = run()
+    # Open closing by the end of June (1000 + overdue 100) ÷ won January-March (1000; CHF left out).
+    assert (k.pipeline_coverage, k.pipeline_coverage_basis) == (Decimal("1.1"), "last_quarter_won")
+
+
+def test_pipeline_coverage_against_the_quota_left_this_quarter():
+    quotas = [Quota("Ana", "2024-04", Decimal("1000")), Quota("Ana", "2024-05", Decimal("1000")),
+              Quota("Bo", "2024-06", Decimal("500")), Quota("Bo", "2024-07", Decimal("9999"))]
+    k = run(quotas)
+    # 1100 ÷ (2500 − 550 won in April).
+    assert k.pipeline_coverage_basis == "quota"
+    assert k.to_json()["pipeline_coverage"] == "0.56"
+    met = run([Quota("Ana", "2024-04", Decimal("500"))])
+    assert (met.pipeline_coverage, met.pipeline_coverage_basis) == (None, "quota")   # quota already won
+
+
+def test_lead_conversion_by_source_and_campaign():
+    k = run()
+    assert k.lead_conversion_by_source == {"(none)": Conversion(1, 0), "Referral": Conversion(1, 1),
+                                           "Web": Conversion(3, 2)}
+    assert k.lead_conversion_by_campaign == {"(none)": Conversion(1, 0), "Spring": Conversion(2, 2),
+                                             "Summer": Conversion(2, 1)}
+    assert k.to_json()["lead_conversion_by_source"]["Web"] == {"leads": 3, "converted": 2, "rate": "66.7"}
+
+
+def test_won_revenue_per_campaign_goes_to_the_earliest_converted_lead_of_the_company():
+    assert run().won_revenue_by_campaign == {"Spring": Decimal("1550.00")}
+
+
+def test_activities_and_overdue_tasks_per_owner():
+    k = run()
+    # Ana: 15th and 9th are within 7 days; 8th and 16 April within 30; 15 April and the future are not.
+    assert k.activities_by_owner == {"(no owner)": (0, 1), "Ana": (2, 4), "Bo": (1, 1)}
+    assert k.overdue_tasks_by_owner == {"Ana": 1, "Bo": 1}
+
+
+def test_rotting_churn_and_lifetime_value():
+    k = run()
+    assert k.rotting_deals == 1            # the Proposal untouched since January
+    assert k.churn_rate is not None and k.to_json()["churn_rate"] == "33.3"    # 1 ÷ (2 + 1)
+    assert k.lifetime_value == {"Acme": Decimal("1550.00")}
+    assert len(k.missing_rates) == 1
+
+
+def test_to_json_shape():
+    j = run().to_json()
+    assert {k: j[k] for k in ("as_of", "currency", "win_rate", "won_revenue", "won_count", "lost_count",
+                              "avg_won_amount", "avg_sales_cycle_days", "open_pipeline", "weighted_pipeline")} == {
+        "as_of": "2024-05-15", "currency": "USD", "win_rate": "75.0", "won_revenue": "1550.00", "won_count": 3,
+        "lost_count": 1, "avg_won_amount": "775.00", "avg_sales_cycle_days": "30.0", "open_pipeline": "1500.00",
+        "weighted_pipeline": "960.00"}
+    assert j["by_owner"]["Bo"] == {"win_rate": "50.0", "won_revenue": "0.00", "won_count": 1, "lost_count": 1,
+                                   "avg_won_amount": None, "avg_sales_cycle_days": "30.0",
+                                   "open_pipeline": "500.00", "weighted_pipeline": "210.00"}
+    assert j["activities_by_owner"]["Ana"] == {"last_7_days": 2, "last_30_days": 4}
+    assert j["lifetime_value"] == {"Acme": "1550.00"} and j["missing_rates"] == 1
+    assert j["pipeline_coverage"] == "1.10"
+
+
+def test_no_closed_deals_leaves_rates_undefined():
+    k = compute_kpis([], [], STAGES, RATES, AS_OF)
+    assert (k.team.win_rate, k.team.avg_won_amount, k.team.avg_sales_cycle_days, k.churn_rate) == (
+        None, None, None, None)
+    assert k.to_json()["win_rate"] is None and k.pipeline_coverage is None
+
+
+def test_every_kpi_has_a_definition():
+    keys = set(run().to_json()) - {"as_of", "currency", "by_owner", "pipeline_coverage_basis", "missing_rates"}
+    assert keys == set(DEFINITIONS)
+    assert all(d.endswith(".") and "\n" not in d for d in DEFINITIONS.values())
