@@ -1,0 +1,397 @@
+"""Rule-based lead scoring: points for what a lead's columns hold, plus decayed engagement.
+
+A rule names a column the way the team sees it ("Source", "Origen", or a custom header
+like "Budget"), an operator and the points it adds (or takes away). Text comparisons fold
+case, accents and spacing with `normalize_key`, because a sheet typed by several people
+holds "Referral", "referral " and "Referído" for the same thing.
+
+Every rule's outcome depends only on one cell, and cells repeat heavily across leads
+(a handful of sources, a few dozen titles), so each compiled rule memoizes its verdict per
+distinct cell value: 100k leads cost a dict lookup per rule, not a regex per rule.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from decimal import Decimal, InvalidOperation
+from types import MappingProxyType
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+
+from sheetcrm.cells import CellError, is_blank, normalize_key, parse_bool, parse_date, parse_number
+from sheetcrm.records import Activity, Lead
+
+Op = Literal["equals", "in", "contains", "regex", "range", "present", "absent"]
+# bool before int: in pydantic's smart union an exact type wins, so TOML `true` stays a bool.
+Scalar = bool | int | float | dt.date | str
+
+ACTIVITY_TYPES = ("Call", "Email", "Meeting", "Note")
+
+
+def _lead_columns() -> Mapping[str, str]:
+    found: dict[str, str] = {}
+    for name, info in Lead.model_fields.items():
+        if info.title is None:
+            continue
+        aliases = (info.json_schema_extra or {}).get("aliases", ())  # type: ignore[union-attr]
+        for header in (info.title, *aliases, name):
+            found.setdefault(normalize_key(header), name)
+    return MappingProxyType(found)
+
+
+# normalize_key(header, alias or field name) -> Lead field; read-only, derived from the model.
+LEAD_COLUMNS = _lead_columns()
+
+
+def strip_accents(text: str) -> str:
+    if text.isascii():
+        return text
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+class Rule(BaseModel):
+    """One scoring rule, e.g. {column = "Source", op = "equals", value = "Referral", points = 20}."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    column: str = Field(min_length=1)
+    op: Op
+    value: Scalar | None = None
+    values: list[Scalar] = []
+    min: float | dt.date | None = None
+    max: float | dt.date | None = None
+    points: float
+    # Overrides the generated Why text ("Source = Referral"), for rules whose meaning the
+    # column and value do not convey ("Budget approved").
+    label: str | None = None
+
+    _field: str | None = PrivateAttr(default=None)
+
+    @field_validator("points")
+    @classmethod
+    def _finite(cls, v: float) -> float:
+        if not math.isfinite(v):
+            raise ValueError("points must be a finite number")
+        return v
+
+    @model_validator(mode="after")
+    def _operands_fit_the_operator(self) -> "Rule":
+        has_value, has_values, has_range = self.value is not None, bool(self.values), (
+            self.min is not None or self.max is not None)
+        where = f'rule on "{self.column}" ({self.op})'
+        if self.op == "equals":
+            if not has_value or has_values or has_range:
+                raise ValueError(f"{where} needs `value` (and no values/min/max)")
+        elif self.op == "in":
+            if not has_values or has_value or has_range:
+                raise ValueError(f"{where} needs a non-empty `values` list (and no value/min/max)")
+        elif self.op == "contains":
+            needles = self.values or ([self.value] if has_value else [])
+            if has_value == has_values or has_range or not all(
+                    isinstance(n, str) and normalize_key(n) for n in needles):
+                raise ValueError(f"{where} needs text in `value`, or a `values` list of texts (any may match)")
+        elif self.op == "regex":
+            if not isinstance(self.value, str) or has_values or has_range:
+                raise ValueError(f"{where} needs a regular expression in `value`")
+            try:
+                re.compile(strip_accents(self.value), re.IGNORECASE)
+            except re.error as e:
+                raise ValueError(f"{where}: invalid regular expression {self.value!r}: {e}") from None
+        elif self.op == "range":
+            if not has_range or has_value or has_values:
+                raise ValueError(f"{where} needs `min`, `max` or both (and no value/values)")
+            if self.min is not None and self.max is not None:
+                if isinstance(self.min, dt.date) != isinstance(self.max, dt.date):
+                    raise ValueError(f"{where}: min and max must both be numbers or both be dates")
+                if self.min > self.max:  # type: ignore[operator]
+                    raise ValueError(f"{where}: min {self.min} is greater than max {self.max}")
+        elif has_value or has_values or has_range:
+            raise ValueError(f"{where} takes no value, values, min or max")
+        return self
+
+    def model_post_init(self, __context: Any) -> None:
+        self._field = LEAD_COLUMNS.get(normalize_key(self.column))
+
+    @property
+    def lead_field(self) -> str | None:
+        """The Lead field this rule reads, or None when the column is a custom one."""
+        return self._field
+
+
+def check_columns(rules: Iterable[Rule], custom_fields: Iterable[str]) -> None:
+    """Raise ValueError naming the first rule whose column is neither a Lead column nor declared.
+
+    Custom columns must be declared (under [tabs.leads.custom_fields]) to be scored: a
+    misspelt header would otherwise be a rule that silently never matches.
+    """
+    declared = {normalize_key(name) for name in custom_fields}
+    for i, rule in enumerate(rules, 1):
+        if rule.lead_field is None and normalize_key(rule.column) not in declared:
+            standard = ", ".join(sorted({info.title for info in Lead.model_fields.values() if info.title}))
+            raise ValueError(
+                f'rule {i}: unknown column "{rule.column}"; use a Leads column ({standard}) '
+                f"or declare it under [tabs.leads.custom_fields]")
+
+
+def cell_value(lead: Lead, field: str | None, custom_key: str, header_keys: dict[str, str]) -> Any:
+    """The value a rule or feature reads; `header_keys` memoizes normalize_key over custom headers."""
+    if field is not None:
+        return getattr(lead, field)
+    for header, value in lead.custom.items():
+        key = header_keys.get(header)
+        if key is None:
+            key = header_keys[header] = normalize_key(header)
+        if key == custom_key:
+            return value
+    return None
+
+
+def as_number(value: Any) -> Decimal | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, float):
+        return Decimal(repr(value)) if math.isfinite(value) else None
+    if isinstance(value, str):
+        try:
+            return parse_number(value, "en")
+        except (CellError, InvalidOperation):
+            return None
+    return None
+
+
+def as_date(value: Any) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return parse_date(value, "en")
+        except CellError:
+            return None
+    return None
+
+
+def as_text(value: Any) -> str:
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f") if value == value.to_integral_value() else str(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def show(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return as_text(value)
+
+
+def format_points(points: float) -> str:
+    if abs(points) >= 1 or points == 0:
+        return f"{round(points):+d}"
+    return f"{points:+.1f}"
+
+
+class _Candidate:
+    """One value a rule compares against, readied in each type a cell may hold."""
+
+    __slots__ = ("raw", "text", "number", "date", "flag")
+
+    def __init__(self, raw: Scalar):
+        self.raw = raw
+        self.text = normalize_key(as_text(raw))
+        self.number = as_number(raw)
+        self.date = as_date(raw)
+        try:
+            self.flag = raw if isinstance(raw, bool) else parse_bool(raw) if isinstance(raw, str) else None
+        except CellError:
+            self.flag = None
+
+    def equals(self, cell: Any) -> bool:
+        if isinstance(cell, bool):
+            return self.flag is not None and cell == self.flag
+        if isinstance(cell, (int, float, Decimal)):
+            return self.number is not None and as_number(cell) == self.number
+        if isinstance(cell, dt.date):
+            return self.date is not None and as_date(cell) == self.date
+        text = normalize_key(as_text(cell))
+        if text == self.text:
+            return True
+        # An untyped custom column carries "5" as text; the rule may say 5.
+        return self.number is not None and as_number(cell) == self.number
+
+
+class CompiledRule:
+    """A rule ready to run over many leads; its memo lives only as long as one scoring run."""
+
+    def __init__(self, rule: Rule):
+        self.rule = rule
+        self.field = rule.lead_field
+        self.custom_key = normalize_key(rule.column)
+        self.points = rule.points
+        op = rule.op
+        if op in ("equals", "in"):
+            self._candidates = [_Candidate(v) for v in (rule.values or [rule.value])]  # type: ignore[list-item]
+        elif op == "contains":
+            needles = rule.values or [rule.value]
+            self._needles = [(normalize_key(str(n)), str(n)) for n in needles]
+        elif op == "regex":
+            self._pattern = re.compile(strip_accents(str(rule.value)), re.IGNORECASE)
+
+    def match(self, value: Any) -> str | None:
+        """The Why text when the rule matches this cell value, else None."""
+        rule, col = self.rule, self.rule.column
+        blank = is_blank(value)
+        if rule.op == "present":
+            return None if blank else rule.label or f"{col} present"
+        if rule.op == "absent":
+            return (rule.label or f"{col} empty") if blank else None
+        if blank:
+            return None
+        if rule.op in ("equals", "in"):
+            hit = next((c for c in self._candidates if c.equals(value)), None)
+            return None if hit is None else rule.label or f"{col} = {show(hit.raw)}"
+        if rule.op == "contains":
+            text = normalize_key(as_text(value))
+            hit_needle = next((shown for needle, shown in self._needles if needle in text), None)
+            return None if hit_needle is None else rule.label or f"{col} contains {hit_needle}"
+        if rule.op == "regex":
+            found = self._pattern.search(strip_accents(as_text(value)))
+            return None if found is None else rule.label or f"{col} matches {found.group(0)!r}"
+        return self._in_range(value)
+
+    def _in_range(self, value: Any) -> str | None:
+        rule, col = self.rule, self.rule.column
+        lo, hi = rule.min, rule.max
+        if isinstance(lo if lo is not None else hi, dt.date):
+            cell: Any = as_date(value)
+        else:
+            number = as_number(value)
+            cell = float(number) if number is not None else None
+        if cell is None or (lo is not None and cell < lo) or (hi is not None and cell > hi):
+            return None
+        if rule.label:
+            return rule.label
+        if lo is not None and hi is not None:
+            return f"{col} {show(lo)}–{show(hi)}"
+        return f"{col} ≥ {show(lo)}" if lo is not None else f"{col} ≤ {show(hi)}"
+
+
+class _Column:
+    """The rules that read one column, with their verdicts memoized per distinct cell value."""
+
+    def __init__(self, rules: list[CompiledRule]):
+        self.rules = rules
+        self.field = rules[0].field
+        self.custom_key = rules[0].custom_key
+        # Emails and phones are unique per lead: memoizing them would only grow a dict.
+        self.presence_only = all(r.rule.op in ("present", "absent") for r in rules)
+        self._memo: dict[Any, tuple[tuple[str, float], ...]] = {}
+
+    def factors(self, lead: Lead, header_keys: dict[str, str]) -> tuple[tuple[str, float], ...]:
+        value = cell_value(lead, self.field, self.custom_key, header_keys)
+        key: Any = is_blank(value) if self.presence_only else (value.__class__, value)
+        try:
+            return self._memo[key]
+        except KeyError:
+            found = self._memo[key] = self._evaluate(value)
+            return found
+        except TypeError:  # an unhashable cell: custom values are open-ended
+            return self._evaluate(value)
+
+    def _evaluate(self, value: Any) -> tuple[tuple[str, float], ...]:
+        return tuple((label, r.points) for r in self.rules if (label := r.match(value)) is not None)
+
+
+class RuleSet:
+    """All rules compiled for one scoring run: per lead, the points and the ranked reasons."""
+
+    def __init__(self, rules: Iterable[Rule]):
+        columns: dict[tuple[str | None, str], list[CompiledRule]] = {}
+        for rule in rules:
+            compiled = CompiledRule(rule)
+            columns.setdefault((compiled.field, compiled.custom_key if compiled.field is None else ""), []).append(
+                compiled)
+        self._columns = [_Column(group) for group in columns.values()]
+        self._header_keys: dict[str, str] = {}
+        # Leads share combinations of matched rules, so the sum and the ranking are memoized too.
+        self._combos: dict[tuple, tuple[float, tuple[tuple[str, float], ...]]] = {}
+
+    def evaluate(self, lead: Lead) -> tuple[float, tuple[tuple[str, float], ...]]:
+        """(sum of points, matched factors ranked by absolute points, largest first)."""
+        header_keys = self._header_keys
+        parts = tuple(column.factors(lead, header_keys) for column in self._columns)
+        found = self._combos.get(parts)
+        if found is None:
+            factors = [f for part in parts for f in part]
+            found = self._combos[parts] = (sum(p for _, p in factors), rank(factors))
+        return found
+
+
+class Engagement:
+    """Decayed engagement points per lead ID, from one pass over the activities.
+
+    Each activity is worth its type's points × 0.5^(age / half-life): a call made one
+    half-life ago counts half. Future-dated activities are plans, not engagement, so they
+    count for nothing until their day comes.
+    """
+
+    def __init__(self, activities: Iterable[Activity], points: Mapping[str, float], half_life_days: float,
+                 as_of: dt.date, cap: float | None):
+        self._cap = cap
+        by_lead: dict[str, list[float]] = {}
+        # Activities cluster on a few hundred distinct days; decay is computed once per day.
+        decay: dict[dt.date, float] = {}
+        for act in activities:
+            related = act.related
+            if related is None:
+                continue
+            base = points.get(act.type)  # type: ignore[arg-type]
+            if not base:
+                continue
+            day = act.date
+            factor = decay.get(day)
+            if factor is None:
+                age = (as_of - day).days
+                factor = decay[day] = 0.0 if age < 0 else 0.5 ** (age / half_life_days)
+            if not factor:
+                continue
+            acc = by_lead.get(related)
+            if acc is None:
+                by_lead[related] = [1, base * factor]
+            else:
+                acc[0] += 1
+                acc[1] += base * factor
+        self._by_lead = by_lead
+
+    def factor(self, lead_id: str | None) -> tuple[str, float] | None:
+        acc = self._by_lead.get(lead_id) if lead_id is not None else None
+        if acc is None:
+            return None
+        count, total = acc
+        if self._cap is not None:
+            total = max(min(total, self._cap), -self._cap)
+        return f"{int(count)} {'activity' if count == 1 else 'activities'}", total
+
+
+def rank(factors: Iterable[tuple[str, float]]) -> tuple[tuple[str, float], ...]:
+    """Non-zero factors by absolute size, largest first; ties keep their order (rules before engagement)."""
+    return tuple(sorted((f for f in factors if f[1] != 0), key=lambda f: -abs(f[1])))
+
+
+def why(factors: Iterable[tuple[str, float]], top: int = 3) -> str:
+    """The largest factors by absolute size, in plain words: "Source = Referral +20; ..."."""
+    return "; ".join(f"{label} {format_points(points)}" for label, points in rank(factors)[:top])

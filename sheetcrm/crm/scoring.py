@@ -1,0 +1,280 @@
+"""Lead scoring: a 0–100 score, a grade A–D, a conversion chance and the reasons, per lead.
+
+Two methods, chosen per run:
+
+- "learned": when the history holds enough decided leads (by default ≥ 50 Converted and
+  ≥ 50 Unqualified), a logistic regression on the leads' own columns (see `learned.py`)
+  gives each lead a calibrated conversion chance; the score is that chance in percent, so
+  the score, the grade and the percentage never disagree.
+- "rules": otherwise, the configured rules plus decayed engagement (see `rules.py`), and no
+  conversion chance, because nothing calibrates rule points into a probability. The result's
+  note says why the learned model was not used.
+
+Everything here is pure: records and `as_of` in, values out. Leads without an ID are not
+scored (a score could not be written back to them nor activities linked to them; the next
+sync gives them one) but still teach the model when they are closed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import random
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from sheetcrm.cells import normalize_key
+from sheetcrm.crm.learned import LearnedModel, LearnedSettings, closed_counts, fit, outcome
+from sheetcrm.crm.rules import ACTIVITY_TYPES, Engagement, Rule, RuleSet, check_columns, why
+from sheetcrm.records import Activity, Lead
+
+Method = Literal["learned", "rules"]
+
+_SENIOR = ["CEO", "Founder", "President", "Chief", "VP", "Head", "Director"]
+
+# Rules that read only the default Leads columns, so scoring means something before any setup.
+DEFAULT_RULES: tuple[Rule, ...] = (
+    Rule(column="Source", op="equals", value="Referral", points=20),
+    Rule(column="Source", op="in", values=["Partner", "Event"], points=10),
+    Rule(column="Source", op="equals", value="Cold Call", points=-10),
+    Rule(column="Source", op="equals", value="Ads", points=-5),
+    Rule(column="Title", op="contains", values=_SENIOR, points=15),
+    Rule(column="Title", op="contains", value="Manager", points=5),
+    Rule(column="Title", op="contains", values=["Intern", "Student", "Becario"], points=-10),
+    Rule(column="Email", op="present", points=5),
+    Rule(column="Phone", op="present", points=5),
+    Rule(column="Company", op="present", points=5),
+)
+
+
+class Grades(BaseModel):
+    """Minimum scores for grades A, B and C; anything lower is D."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    a: float = Field(default=80, ge=0, le=100, validation_alias=AliasChoices("A", "a"))
+    b: float = Field(default=60, ge=0, le=100, validation_alias=AliasChoices("B", "b"))
+    c: float = Field(default=40, ge=0, le=100, validation_alias=AliasChoices("C", "c"))
+
+    @model_validator(mode="after")
+    def _descending(self) -> "Grades":
+        if not self.a > self.b > self.c:
+            raise ValueError(f"grade thresholds must fall from A to C; got A={self.a}, B={self.b}, C={self.c}")
+        return self
+
+    def grade(self, score: float) -> str:
+        return "A" if score >= self.a else "B" if score >= self.b else "C" if score >= self.c else "D"
+
+
+class ScoringSettings(BaseModel):
+    """The [scoring] section of sheetcrm.toml. Setting `rules` replaces the default rules."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # Every lead starts here, so a lead with a few good signs can reach grade A.
+    base: float = Field(default=30, ge=0, le=100)
+    rules: list[Rule] = Field(default_factory=lambda: list(DEFAULT_RULES))
+    # Points per activity type before decay; keys are activity types (Call, Email, Meeting, Note).
+    engagement: dict[str, float] = Field(default_factory=lambda: {"Meeting": 10, "Call": 5, "Email": 3, "Note": 1})
+    # Engagement alone should not make a poor-fit lead an A by logging many notes.
+    engagement_cap: float | None = Field(default=30, ge=0)
+    half_life_days: float = Field(default=30, gt=0)
+    grades: Grades = Field(default_factory=Grades)
+    learned: LearnedSettings = Field(default_factory=LearnedSettings)
+
+    @field_validator("engagement")
+    @classmethod
+    def _activity_types(cls, points: dict[str, float]) -> dict[str, float]:
+        canonical = {normalize_key(t): t for t in ACTIVITY_TYPES}
+        out: dict[str, float] = {}
+        for name, value in points.items():
+            kind = canonical.get(normalize_key(name))
+            if kind is None:
+                raise ValueError(f"unknown activity type {name!r}; use {', '.join(ACTIVITY_TYPES)}")
+            if not math.isfinite(value):
+                raise ValueError(f"engagement points for {name} must be a finite number")
+            out[kind] = value
+        return out
+
+    @model_validator(mode="after")
+    def _columns_known(self, info: ValidationInfo) -> "ScoringSettings":
+        # Which custom columns exist is the Leads tab's business; when the caller passes
+        # them (context={"lead_custom_fields": [...]}) a rule on an unknown one is rejected here.
+        context = info.context if isinstance(info.context, Mapping) else {}
+        if "lead_custom_fields" in context:
+            check_columns(self.rules, context["lead_custom_fields"])
+        return self
+
+    def check_columns(self, custom_fields: Iterable[str]) -> None:
+        """Raise ValueError when a rule reads a column that is neither a Leads column nor a declared custom one."""
+        check_columns(self.rules, custom_fields)
+
+
+@dataclass(frozen=True)
+class LeadScore:
+    lead_id: str
+    score: int                      # 0..100
+    grade: str                      # A..D
+    conversion_pct: float | None    # calibrated chance in percent, 1 decimal; None under rules
+    why: str                        # the top three reasons, e.g. "Source = Referral +20; Title contains CEO +15"
+    method: Method
+
+
+@dataclass(frozen=True)
+class ScoringResult:
+    scores: dict[str, LeadScore]
+    method: Method
+    note: str
+
+
+def _round(x: float) -> int:
+    # Half up: people expect 79.5 to be an 80 (grade A), not banker's rounding to 80/79.
+    return int(math.floor(x + 0.5))
+
+
+def _clamp(x: float) -> float:
+    return 0.0 if x < 0 else 100.0 if x > 100 else x
+
+
+def rule_scores(leads: Sequence[Lead], activities: Iterable[Activity], settings: ScoringSettings,
+                as_of: dt.date) -> list[tuple[int, str]]:
+    """(score, why) for each lead, in order, by the rules and decayed engagement."""
+    rules = RuleSet(settings.rules)
+    engagement = Engagement(activities, settings.engagement, settings.half_life_days, as_of, settings.engagement_cap)
+    base = settings.base
+    texts: dict[tuple, str] = {}
+    out: list[tuple[int, str]] = []
+    for lead in leads:
+        points, ranked = rules.evaluate(lead)
+        active = engagement.factor(lead.id)
+        if active is None:
+            text = texts.get(ranked)
+            if text is None:
+                text = texts[ranked] = why(ranked) or "no rule matched"
+        else:
+            points += active[1]
+            text = why((*ranked[:3], active))
+        out.append((_round(_clamp(base + points)), text))
+    return out
+
+
+def _learned_or_why_not(converted: int, unqualified: int, settings: LearnedSettings) -> str | None:
+    """None when the learned model may be used, else the reason it may not."""
+    if not settings.enabled:
+        return "the learned model is turned off (scoring.learned.enabled)"
+    if converted < settings.min_converted or unqualified < settings.min_unqualified:
+        return (f"learned model needs ≥ {settings.min_converted} converted and ≥ {settings.min_unqualified} "
+                f"unqualified leads; have {converted} and {unqualified}")
+    return None
+
+
+def score_leads(leads: Iterable[Lead], activities: Iterable[Activity], settings: ScoringSettings,
+                as_of: dt.date) -> ScoringResult:
+    leads = list(leads)
+    converted, unqualified = closed_counts(leads)
+    why_not = _learned_or_why_not(converted, unqualified, settings.learned)
+    scored = [lead for lead in leads if lead.id is not None]
+    scores: dict[str, LeadScore] = {}
+    if why_not is None:
+        model = fit(leads, settings.learned)
+        method: Method = "learned"
+        grades = settings.grades
+        for lead in scored:
+            pred = model.predict(lead)
+            pct = 100 * pred.probability
+            score = _round(pct)
+            scores[lead.id] = LeadScore(lead.id, score, grades.grade(score), round(pct, 1),  # type: ignore[index]
+                                        pred.why, method)
+        notes = [f"learned from {converted} converted and {unqualified} unqualified leads"]
+        if model.ignored_columns:
+            shown = ", ".join(f'"{c}"' for c in model.ignored_columns)
+            notes.append(f"ignored {shown}: filled mostly on closed leads, so it describes the outcome")
+    else:
+        method = "rules"
+        for lead, (score, text) in zip(scored, rule_scores(scored, activities, settings, as_of)):
+            scores[lead.id] = LeadScore(lead.id, score, settings.grades.grade(score), None, text,  # type: ignore[index]
+                                        method)
+        notes = [f"{why_not}; scored by rules"]
+    skipped = len(leads) - len(scored)
+    if skipped:
+        notes.append(f"{skipped} lead{'s' if skipped != 1 else ''} without an ID not scored "
+                     "(the next sync gives them one)")
+    return ScoringResult(scores, method, "; ".join(notes))
+
+
+# --- evaluation ---------------------------------------------------------------------------
+
+def roc_auc(labels: Sequence[int], scores: Sequence[float]) -> float:
+    """Exact ROC AUC by the rank-sum (Mann–Whitney) statistic; tied scores share their mean rank."""
+    n = len(labels)
+    positives = sum(labels)
+    negatives = n - positives
+    if not positives or not negatives:
+        raise ValueError("ROC AUC needs both outcomes among the labels")
+    order = sorted(range(n), key=scores.__getitem__)
+    rank_sum = 0.0
+    i = 0
+    while i < n:
+        j = i
+        while j + 1 < n and scores[order[j + 1]] == scores[order[i]]:
+            j += 1
+        mid = (i + j) / 2 + 1
+        rank_sum += mid * sum(labels[order[k]] for k in range(i, j + 1))
+        i = j + 1
+    return (rank_sum - positives * (positives + 1) / 2) / (positives * negatives)
+
+
+def calibration(labels: Sequence[int], probabilities: Sequence[float], bins: int = 10) -> list[dict[str, Any]]:
+    """Predicted vs observed conversion, in percent, per tenth of predicted chance; empty bins left out."""
+    acc = [[0, 0.0, 0] for _ in range(bins)]
+    for y, p in zip(labels, probabilities):
+        b = acc[min(int(p * bins), bins - 1)]
+        b[0] += 1
+        b[1] += p
+        b[2] += y
+    width = 100 // bins
+    return [{"bin": f"{i * width}-{(i + 1) * width}%", "predicted": round(100 * s / n, 1),
+             "observed": round(100 * k / n, 1), "n": n}
+            for i, (n, s, k) in enumerate(acc) if n]
+
+
+def evaluate(leads: Iterable[Lead], activities: Iterable[Activity], settings: ScoringSettings, as_of: dt.date,
+             seed: int = 0, test_fraction: float = 0.3) -> dict[str, Any]:
+    """Hold out a stratified share of the decided leads and measure what score_leads would do on them.
+
+    The method is the one score_leads would pick for the whole history. Under "rules" the
+    score divided by 100 stands in for a chance, so its calibration shows how far rule
+    points are from probabilities. Predicted and observed are percentages.
+    """
+    if not 0 < test_fraction < 1:
+        raise ValueError("test_fraction must be between 0 and 1")
+    leads = list(leads)
+    rng = random.Random(seed)
+    by_outcome: dict[int, list[Lead]] = {0: [], 1: []}
+    open_leads: list[Lead] = []
+    for lead in leads:
+        y = outcome(lead)
+        (open_leads if y is None else by_outcome[y]).append(lead)
+    if len(by_outcome[1]) < 2 or len(by_outcome[0]) < 2:
+        raise ValueError(f"evaluation needs at least 2 converted and 2 unqualified leads; "
+                         f"have {len(by_outcome[1])} and {len(by_outcome[0])}")
+    train: list[Lead] = []
+    test: list[Lead] = []
+    for y in (1, 0):
+        group = by_outcome[y]
+        shuffled = group[:]
+        rng.shuffle(shuffled)
+        k = min(max(round(len(group) * test_fraction), 1), len(group) - 1)
+        test += shuffled[:k]
+        train += shuffled[k:]
+    labels = [outcome(lead) for lead in test]
+    if _learned_or_why_not(len(by_outcome[1]), len(by_outcome[0]), settings.learned) is None:
+        model: LearnedModel = fit(train + open_leads, settings.learned)
+        probabilities = [model.predict(lead).probability for lead in test]
+    else:
+        probabilities = [score / 100 for score, _ in rule_scores(test, activities, settings, as_of)]
+    return {"auc": roc_auc(labels, probabilities), "n_train": len(train),  # type: ignore[arg-type]
+            "n_test": len(test), "calibration": calibration(labels, probabilities)}  # type: ignore[arg-type]
