@@ -8,6 +8,7 @@ import datetime as dt
 import functools
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -19,7 +20,7 @@ from sheetcrm.starter import init_workbook, write_demo
 from sheetcrm.sync import SyncOutcome, sync
 from sheetcrm.validate import read_crm
 from sheetcrm.workbook import Workbook, WorkbookError
-from sheetcrm.workbook.target import open_workbook
+from sheetcrm.workbook.target import DEFAULT_WORKBOOK, open_workbook
 
 EXIT_USAGE = 2
 
@@ -41,16 +42,37 @@ def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def workbook_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    command = click.option("--config", "config_path", type=click.Path(dir_okay=False),
-                           help=f"Config file (default: ./{CONFIG_FILE} when present).")(command)
-    command = click.option("--workbook", type=click.Path(dir_okay=False),
-                           help="The .xlsx workbook (default: the config's, else ./crm.xlsx).")(command)
-    return command
+    """--workbook / --spreadsheet / --credentials / --config, gathered into one `target` argument."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, config_path: str | None, workbook: str | None, spreadsheet: str | None,
+                credentials: str | None, **kwargs: Any) -> Any:
+        target = Target(config_path, workbook, spreadsheet, credentials)
+        return command(*args, target=target, **kwargs)
+
+    for option in reversed([
+        click.option("--workbook", type=click.Path(dir_okay=False),
+                     help="An .xlsx workbook (default: the config's, else ./crm.xlsx)."),
+        click.option("--spreadsheet", metavar="ID|URL", help="A Google spreadsheet, by ID or full URL."),
+        click.option("--credentials", type=click.Path(dir_okay=False),
+                     help="Google credentials JSON (default: the config's, else $GOOGLE_APPLICATION_CREDENTIALS)."),
+        click.option("--config", "config_path", type=click.Path(dir_okay=False),
+                     help=f"Config file (default: ./{CONFIG_FILE} when present)."),
+    ]):
+        wrapper = option(wrapper)
+    return wrapper
 
 
-def _open(config_path: str | None, workbook: str | None) -> tuple[Config, Workbook]:
-    config = load_config(config_path)
-    return config, open_workbook(config, workbook)
+@dataclass
+class Target:
+    config_path: str | None
+    workbook: str | None
+    spreadsheet: str | None
+    credentials: str | None
+
+    def open(self, default: str = DEFAULT_WORKBOOK) -> tuple[Config, Workbook]:
+        config = load_config(self.config_path)
+        return config, open_workbook(config, self.workbook, self.spreadsheet, self.credentials, default=default)
 
 
 def _existing(book: Workbook) -> Workbook:
@@ -69,14 +91,14 @@ def main() -> None:
 @main.command()
 @workbook_options
 @user_errors
-def init(config_path: str | None, workbook: str | None) -> None:
+def init(target: Target) -> None:
     """Create the missing CRM tabs (with headers) and an example sheetcrm.toml.
 
     Existing tabs and data are never touched."""
-    if config_path is None and not Path(CONFIG_FILE).exists():
+    if target.config_path is None and not Path(CONFIG_FILE).exists():
         Path(CONFIG_FILE).write_text(EXAMPLE, encoding="utf-8")
         click.echo(f"wrote {CONFIG_FILE} (every setting is optional)")
-    config, book = _open(config_path, workbook)
+    config, book = target.open()
     result = init_workbook(book, config)
     added = [t for t in result.written]
     click.echo(f"{book.describe()}: " + (f"added tabs {', '.join(added)}" if added else "all CRM tabs present"))
@@ -89,10 +111,9 @@ def init(config_path: str | None, workbook: str | None) -> None:
 @click.option("--seed", default=7, show_default=True, help="Random seed: the same seed gives the same CRM.")
 @click.option("--force", is_flag=True, help="Replace an existing demo .xlsx file.")
 @user_errors
-def demo(config_path: str | None, workbook: str | None, rows: int, seed: int, force: bool) -> None:
+def demo(target: Target, rows: int, seed: int, force: bool) -> None:
     """Write a realistic demo CRM (default demo-crm.xlsx), then sync it and say what happened."""
-    config = load_config(config_path)
-    book = open_workbook(config, workbook or "demo-crm.xlsx")
+    config, book = target.open(default="demo-crm.xlsx")
     if force and book.exists() and hasattr(book, "path"):
         book.path.unlink()
     today = dt.date.today()
@@ -102,17 +123,16 @@ def demo(config_path: str | None, workbook: str | None, rows: int, seed: int, fo
     click.echo("planted on purpose: " + "; ".join(data.planted))
     outcome = sync(book, config, as_of=today)
     _print_sync(outcome, book)
-    click.echo(f"next: open {book.describe()} and look at the Validation tab, or run "
-               f"`sheetcrm validate --workbook {book.describe()}`")
+    click.echo(f"next: open {book.describe()} and look at the Validation tab")
 
 
 @main.command()
 @workbook_options
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @user_errors
-def validate(config_path: str | None, workbook: str | None, fmt: str) -> None:
+def validate(target: Target, fmt: str) -> None:
     """Check every tab, row and cell; read-only. Exit 0 valid, 1 errors, 2 usage/config/I-O."""
-    config, book = _open(config_path, workbook)
+    config, book = target.open()
     crm = read_crm(_existing(book).read(), config)
     if fmt == "json":
         click.echo(json.dumps(crm.report.as_dict(crm.stats()), ensure_ascii=False, indent=2))
@@ -128,16 +148,29 @@ def validate(config_path: str | None, workbook: str | None, fmt: str) -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--strict", is_flag=True, help="Exit 1 when there are validation errors.")
 @user_errors
-def sync_command(config_path: str | None, workbook: str | None, dry_run: bool, as_of: dt.datetime | None,
-                 fmt: str, strict: bool) -> None:
+def sync_command(target: Target, dry_run: bool, as_of: dt.datetime | None, fmt: str, strict: bool) -> None:
     """Validate, assign IDs, and write the Validation tab in one batched write."""
-    config, book = _open(config_path, workbook)
+    config, book = target.open()
     outcome = sync(_existing(book), config, as_of=as_of.date() if as_of else None, dry_run=dry_run)
     if fmt == "json":
         click.echo(json.dumps(outcome.as_dict(), ensure_ascii=False, indent=2, default=str))
     else:
         _print_sync(outcome, book)
     sys.exit(1 if strict and not outcome.crm.report.valid else 0)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8085, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--data", type=click.Path(dir_okay=False), help="Keep the emulator's state in this JSON file.")
+def emulator(host: str, port: int, data: str | None) -> None:
+    """Serve a local Google Sheets API v4 emulator (set SHEETS_EMULATOR_HOST to use it)."""
+    from sheetcrm.emulator import serve
+
+    try:
+        serve(host, port, data)
+    except OSError as e:
+        _fail(f"cannot serve on {host}:{port}: {e.strerror or e}")
 
 
 def _print_report(report: Report, book: Workbook, stats: dict[str, Any]) -> None:

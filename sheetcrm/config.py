@@ -67,6 +67,13 @@ class ValidationSettings(_Section):
     max_issues: int = Field(default=1000, ge=1)
 
 
+class GoogleSettings(_Section):
+    # 429, 5xx, timeouts and resets are retried with full-jitter backoff, this many attempts in all.
+    attempts: int = Field(default=6, ge=1, le=20)
+    backoff_seconds: float = Field(default=1.0, gt=0)
+    max_backoff_seconds: float = Field(default=32.0, gt=0)
+
+
 class Config(_Section):
     workbook: str | None = None
     spreadsheet: str | None = None
@@ -76,6 +83,7 @@ class Config(_Section):
     stages: list[Stage] = Field(default_factory=lambda: [s.model_copy() for s in DEFAULT_STAGES])
     tabs: dict[str, TabSettings] = {}
     validation: ValidationSettings = ValidationSettings()
+    google: GoogleSettings = GoogleSettings()
     # Where the file came from, for messages; not a setting.
     source: Path | None = Field(default=None, exclude=True)
 
@@ -162,6 +170,11 @@ currency = "USD"
 
 [validation]
 max_issues = 1000   # the report is marked partial past this many issues
+
+[google]
+attempts = 6               # tries per request on 429, 5xx, timeouts and resets
+backoff_seconds = 1.0      # full-jitter exponential backoff from this...
+max_backoff_seconds = 32.0 # ...up to this (a Retry-After from Google wins)
 
 # The sales stages, in order. probability is in percent; kind is open, won or lost.
 [[stages]]

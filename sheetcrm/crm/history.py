@@ -101,14 +101,42 @@ def stage_entered(history: Iterable[HistoryRow]) -> dict[str, dt.date]:
     return {record_id: row.changed_at for record_id, row in latest(history).items()}
 
 
+@dataclass(slots=True)
+class _Journey:
+    """What the log says about one ID, gathered in one pass with no sorting."""
+
+    reached: set[str]
+    first_seen: dt.date
+    last: HistoryRow
+    won_at: dt.date | None = None
+
+
+def _journeys(history: Iterable[HistoryRow], stages: StageTable) -> dict[str, _Journey]:
+    won = {s.name for s in stages.stages if s.kind == "won"}
+    journeys: dict[str, _Journey] = {}
+    for row in history:
+        at = row.changed_at
+        j = journeys.get(row.record_id)
+        if j is None:
+            j = journeys[row.record_id] = _Journey({row.to_value}, at, row)
+        else:
+            j.reached.add(row.to_value)
+            if at >= j.last.changed_at:
+                j.last = row
+            if at < j.first_seen:
+                j.first_seen = at
+        if row.from_value:
+            # A From is a stage the record was in too, even if the row that logged it was deleted.
+            j.reached.add(row.from_value)
+        if row.to_value in won and (j.won_at is None or at < j.won_at):
+            j.won_at = at
+    return journeys
+
+
 def sales_cycles(history: Iterable[HistoryRow], stages: StageTable) -> dict[str, int]:
     """Days from the first logged row to the first move into a won stage, per won ID."""
-    cycles: dict[str, int] = {}
-    for record_id, rows in timelines(history).items():
-        won = next((r for r in rows if stages.kind(r.to_value) == "won"), None)
-        if won is not None:
-            cycles[record_id] = (won.changed_at - rows[0].changed_at).days
-    return cycles
+    return {record_id: (j.won_at - j.first_seen).days
+            for record_id, j in _journeys(history, stages).items() if j.won_at is not None}
 
 
 @dataclass(frozen=True)
@@ -130,33 +158,27 @@ class StageWinRate:
     won: int
 
 
-def _stages_reached(rows: Sequence[HistoryRow]) -> set[str]:
-    reached = {r.to_value for r in rows}
-    # A From is a stage the record was in too, even if the row that logged it was deleted.
-    reached.update(r.from_value for r in rows if r.from_value)
-    return reached
-
-
 def stage_conversion(history: Iterable[HistoryRow], stages: StageTable) -> list[StageConversion]:
     """For each open stage, the share of IDs ever in it that got further.
 
     Lost is not further. Deals still sitting in the stage count as not (yet) advanced.
     """
-    open_stages = stages.open
-    reached_count = dict.fromkeys((s.name for s in open_stages), 0)
-    advanced_count = dict.fromkeys((s.name for s in open_stages), 0)
-    for rows in timelines(history).values():
-        reached = _stages_reached(rows)
-        orders = [stages.order(name) for name in reached if stages.kind(name) == "open"]
-        furthest_open = max((o for o in orders if o is not None), default=-1)
-        ever_won = any(stages.kind(name) == "won" for name in reached)
-        for s in open_stages:
-            if s.name in reached:
-                reached_count[s.name] += 1
-                if ever_won or furthest_open > (stages.order(s.name) or 0):
-                    advanced_count[s.name] += 1
-    return [StageConversion(s.name, reached_count[s.name], advanced_count[s.name],
-                            ratio_points(advanced_count[s.name], reached_count[s.name])) for s in open_stages]
+    order = {s.name: i for i, s in enumerate(stages.stages) if s.kind == "open"}
+    won = {s.name for s in stages.stages if s.kind == "won"}
+    reached_count = dict.fromkeys(order, 0)
+    advanced_count = dict.fromkeys(order, 0)
+    for j in _journeys(history, stages).values():
+        open_reached = [name for name in j.reached if name in order]
+        if not open_reached:
+            continue
+        furthest = max(order[name] for name in open_reached)
+        ever_won = not won.isdisjoint(j.reached)
+        for name in open_reached:
+            reached_count[name] += 1
+            if ever_won or furthest > order[name]:
+                advanced_count[name] += 1
+    return [StageConversion(name, reached_count[name], advanced_count[name],
+                            ratio_points(advanced_count[name], reached_count[name])) for name in order]
 
 
 def stage_win_rates(history: Iterable[HistoryRow], stages: StageTable) -> list[StageWinRate]:
@@ -164,14 +186,15 @@ def stage_win_rates(history: Iterable[HistoryRow], stages: StageTable) -> list[S
 
     "Now" is the last logged row, so run `record_changes` for this sync first.
     """
+    kind = {s.name: s.kind for s in stages.stages}
     open_stages = stages.open
     closed = dict.fromkeys((s.name for s in open_stages), 0)
     won = dict.fromkeys((s.name for s in open_stages), 0)
-    for rows in timelines(history).values():
-        outcome = stages.kind(rows[-1].to_value)
+    for j in _journeys(history, stages).values():
+        outcome = kind.get(j.last.to_value)
         if outcome not in ("won", "lost"):
             continue
-        for name in _stages_reached(rows):
+        for name in j.reached:
             if name in closed:
                 closed[name] += 1
                 won[name] += outcome == "won"

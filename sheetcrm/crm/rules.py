@@ -200,8 +200,10 @@ def show(value: Any) -> str:
 
 
 def format_points(points: float) -> str:
+    """"+20", "-10", "+0.4": whole points, half away from zero like the score, unless below one."""
     if abs(points) >= 1 or points == 0:
-        return f"{round(points):+d}"
+        whole = math.floor(abs(points) + 0.5)
+        return f"+{whole}" if points >= 0 else f"-{whole}"
     return f"{points:+.1f}"
 
 

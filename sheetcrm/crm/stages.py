@@ -131,14 +131,20 @@ def opportunity_metrics(opportunities: Sequence[Opportunity], stages: StageTable
     entered_by_id = stage_entered or {}
     index = related or RelatedIndex({}, {}, {})
     overrides = category_overrides or {}
+    configured = {s.name: configured_probability(s) for s in stages.stages}
     out: list[OpportunityMetrics] = []
     for o in opportunities:
         stage = stages.get(o.stage)
-        probability = _probability(o, stage)
+        if stage is None:
+            probability = o.probability
+        elif stage.kind == "open" and o.probability is not None:
+            probability = o.probability
+        else:
+            # A closed deal is no longer a bet: its stage's 100 or 0 wins over any override.
+            probability = configured[stage.name]
         weighted = o.amount * probability / _HUNDRED if o.amount is not None and probability is not None else None
         category = (overrides.get(o.id) if o.id else None) or (stage.forecast_category if stage else None)
-        entered = entered_by_id.get(o.id) if o.id else None
-        entered = entered or o.created
+        entered = (entered_by_id.get(o.id) if o.id else None) or o.created
         last = _last_activity(o, index)
         task = index.first_open_task.get(o.id) if o.id else None
         out.append(OpportunityMetrics(
@@ -152,14 +158,6 @@ def opportunity_metrics(opportunities: Sequence[Opportunity], stages: StageTable
             next_step=f"{task.due.isoformat()} {task.subject}" if task else None,
         ))
     return out
-
-
-def _probability(o: Opportunity, stage: Stage | None) -> Decimal | None:
-    if stage is not None and stage.kind != "open":
-        return configured_probability(stage)
-    if o.probability is not None:
-        return o.probability
-    return configured_probability(stage) if stage else None
 
 
 def _last_activity(o: Opportunity, index: RelatedIndex) -> dt.date | None:

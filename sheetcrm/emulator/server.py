@@ -40,6 +40,7 @@ class RequestRecord:
 class _Hooks:
     fail: list = field(default_factory=list)  # [(status, retry_after)] per upcoming request
     drop: int = 0
+    drop_applied: int = 0
     callbacks: list = field(default_factory=list)
 
 
@@ -150,10 +151,14 @@ class Emulator:
         with self._hook_lock:
             self._hooks.fail.extend([(status, retry_after)] * n)
 
-    def drop_next(self, n: int = 1) -> None:
-        """The next ``n`` requests are read, not applied, and answered with a TCP reset."""
+    def drop_next(self, n: int = 1, *, after_applying: bool = False) -> None:
+        """The next ``n`` requests are answered with a TCP reset: not applied, or, with
+        ``after_applying``, applied first, as when Google commits and the answer is lost."""
         with self._hook_lock:
-            self._hooks.drop += n
+            if after_applying:
+                self._hooks.drop_applied += n
+            else:
+                self._hooks.drop += n
 
     def between_requests(self, callback: Callable[["Emulator"], None]) -> None:
         """Run ``callback(emulator)`` just before the next request is handled."""
@@ -184,6 +189,14 @@ class Emulator:
                 headers["Retry-After"] = str(retry_after)
         else:
             status, payload = self.service.handle(handler.command, handler.path, body)
+            with self._hook_lock:
+                lost = self._hooks.drop_applied > 0
+                if lost:
+                    self._hooks.drop_applied -= 1
+            if lost:
+                self.requests.append(record)
+                handler.reset_connection()
+                return
         record.status = status
         record.response = b"" if payload is None else json.dumps(payload, indent=2, ensure_ascii=False).encode("utf-8")
         # Logged before answering, so a client that has its answer also sees it logged.
@@ -265,10 +278,18 @@ def serve(host: str = "127.0.0.1", port: int = 8085, data: str | None = None) ->
             service.restore(saved)
         service.on_commit = lambda: store.save(data, service.snapshot())
     emulator = Emulator(host, port, service=service).start()
+    if not service.books:
+        # A fresh emulator holds one empty spreadsheet, so `--spreadsheet ID` has a target.
+        emulator.create_spreadsheet("sheetcrm")
+        if data:
+            store.save(data, service.snapshot())
     stopping = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopping.set())
     print(f"Google Sheets API emulator listening on {emulator.url}", flush=True)
+    for book in service.books.values():
+        print(f"  spreadsheet {book.id}", flush=True)
+    print(f"use it with: export SHEETS_EMULATOR_HOST={emulator.host}", flush=True)
     try:
         stopping.wait()
     finally:

@@ -37,7 +37,7 @@ def read_box(book: Spreadsheet, sheet: Sheet, sr, er, sc, ec, dimension: str, re
             continue
         for c in row:
             if sc <= c < ec:
-                value = values.render(book.rendered_cell(sheet, r, c), render, dt)
+                value = values.render(book.rendered_cell(sheet, r, c, with_format=False), render, dt)
                 if value != "":
                     rows.setdefault(r, {})[c] = value
     if dimension == "COLUMNS":

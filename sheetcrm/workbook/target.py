@@ -1,6 +1,14 @@
-"""Which workbook a command works on: the flags, else the config, else ./crm.xlsx."""
+"""Which workbook a command works on.
+
+Flags win over the config: `--workbook PATH` is an .xlsx file, `--spreadsheet ID|URL` a
+Google spreadsheet. Without flags, the config's `spreadsheet`, else its `workbook`, else
+./crm.xlsx.
+"""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
 
 from sheetcrm.config import Config
 from sheetcrm.workbook import Workbook
@@ -9,5 +17,23 @@ from sheetcrm.workbook.xlsx import XlsxWorkbook
 DEFAULT_WORKBOOK = "crm.xlsx"
 
 
-def open_workbook(config: Config, workbook: str | None = None) -> Workbook:
-    return XlsxWorkbook(workbook or config.workbook or DEFAULT_WORKBOOK)
+def open_workbook(config: Config, workbook: str | None = None, spreadsheet: str | None = None,
+                  credentials: str | None = None, tracer: Callable | None = None,
+                  default: str = DEFAULT_WORKBOOK) -> Workbook:
+    if spreadsheet or (not workbook and config.spreadsheet):
+        from sheetcrm.workbook.credentials import connect
+        from sheetcrm.workbook.gsheets import GoogleSheetsWorkbook, RetryPolicy, spreadsheet_id
+
+        key = spreadsheet_id(spreadsheet or config.spreadsheet)  # type: ignore[arg-type]
+        policy = RetryPolicy(attempts=config.google.attempts, base=config.google.backoff_seconds,
+                             cap=config.google.max_backoff_seconds)
+        conn = connect(credentials or _relative(config, config.credentials), policy=policy, tracer=tracer)
+        return GoogleSheetsWorkbook(conn.client, key, conn.account)
+    return XlsxWorkbook(workbook or _relative(config, config.workbook) or default)
+
+
+def _relative(config: Config, path: str | None) -> str | None:
+    """A path in the config is relative to the config file, not to wherever the command runs."""
+    if path is None or config.source is None:
+        return path
+    return str(config.source.parent / Path(path).expanduser())

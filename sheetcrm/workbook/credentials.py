@@ -1,0 +1,86 @@
+"""Which Google account sheetcrm acts as, and the gspread client that acts as it.
+
+Found in this order: `--credentials FILE`, the config's `credentials`, then
+$GOOGLE_APPLICATION_CREDENTIALS, the ecosystem's convention. The file may be a service
+account key, an OAuth client ("installed" app: gspread's browser flow, token cached beside
+the user's config) or an authorized-user file. With $SHEETS_EMULATOR_HOST set, every
+request goes to that Sheets API emulator with anonymous credentials, as with Google's
+Pub/Sub and Firestore emulators.
+
+Nothing here ever prints a key, a token or a secret: messages name files and emails only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import gspread
+from google.auth.credentials import AnonymousCredentials
+
+from . import WorkbookError
+from .gsheets import RetryPolicy, SheetsHTTPClient
+
+SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
+EMULATOR_ENV = "SHEETS_EMULATOR_HOST"
+TOKEN_CACHE = Path("~/.config/sheetcrm/authorized_user.json").expanduser()
+
+
+@dataclass
+class Connection:
+    client: gspread.Client
+    account: str | None  # the email to share spreadsheets with, when known
+
+
+def connect(credentials: str | None, policy: RetryPolicy | None = None, tracer=None) -> Connection:
+    emulator = os.environ.get(EMULATOR_ENV)
+    if emulator:
+        from sheetcrm.emulator.session import emulator_session
+
+        conn = Connection(gspread.Client(AnonymousCredentials(), session=emulator_session(emulator),
+                                         http_client=SheetsHTTPClient), None)
+    else:
+        conn = _google(credentials)
+    http = conn.client.http_client
+    if policy is not None:
+        http.policy = policy  # type: ignore[attr-defined]
+    http.tracer = tracer  # type: ignore[attr-defined]
+    return conn
+
+
+def _google(credentials: str | None) -> Connection:
+    path = credentials or os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
+    if not path:
+        raise WorkbookError("no Google credentials: pass --credentials FILE, set `credentials` in sheetcrm.toml, "
+                            "or set GOOGLE_APPLICATION_CREDENTIALS (see README, 'Using a Google Sheet')")
+    file = Path(path).expanduser()
+    try:
+        info = json.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise WorkbookError(f"{file}: no such credentials file") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        raise WorkbookError(f"{file}: not a readable JSON credentials file") from None
+    kind = info.get("type") if isinstance(info, dict) else None
+    try:
+        if kind == "service_account":
+            from google.oauth2.service_account import Credentials
+
+            creds = Credentials.from_service_account_info(info, scopes=SCOPES)
+            return Connection(gspread.Client(creds, http_client=SheetsHTTPClient), info.get("client_email"))
+        if kind == "authorized_user":
+            from google.oauth2.credentials import Credentials as UserCredentials
+
+            creds = UserCredentials.from_authorized_user_info(info, scopes=SCOPES)
+            return Connection(gspread.Client(creds, http_client=SheetsHTTPClient), None)
+        if isinstance(info, dict) and ("installed" in info or "web" in info):
+            TOKEN_CACHE.parent.mkdir(parents=True, exist_ok=True)
+            flow_client = gspread.oauth(scopes=SCOPES, credentials_filename=str(file),
+                                        authorized_user_filename=str(TOKEN_CACHE))
+            creds = flow_client.http_client.auth
+            return Connection(gspread.Client(creds, http_client=SheetsHTTPClient), None)
+    except (ValueError, KeyError):
+        # The libraries' messages can quote key material; say only which file is wrong.
+        raise WorkbookError(f"{file}: the credentials in this file are incomplete or malformed") from None
+    raise WorkbookError(f"{file}: not a service account key, OAuth client or authorized-user file")

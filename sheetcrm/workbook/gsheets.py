@@ -1,0 +1,501 @@
+"""Google Sheets backend: gspread over HTTP, at the request limit.
+
+A sync costs, whatever the number of rows or tabs:
+
+    read   1. spreadsheets.get        tab titles, sheet IDs and grid sizes, by key (no Drive)
+           2. values.batchGet         every tab's values, UNFORMATTED, dates as serial numbers
+    write  3. values.batchGet         (only when the plan fills rows) the key columns again, as
+                                      FORMULA, just before writing: see "Concurrent edits" below
+           4. spreadsheets.batchUpdate one atomic request: new tabs, grid growth, every cell
+
+and nothing is written when the plan is empty. Only a batch over Google's recommended 2 MB
+is split into parts of at most 2 MB; each part is atomic, so a re-run converges.
+
+Cells are written with `updateCells`, whose `stringValue` Google never parses: a lead named
+"=IMPORTXML(...)" or an ID like "0042" stays text. Only writes marked `formula` are formulas.
+
+Concurrent edits: people edit while a scheduled sync runs. Every write into a tab people own
+carries the values its row had when the plan was made (its ID, or for an ID fill, the row's
+first cells). Just before writing, the key columns are read again; a write whose row moved is
+re-aimed at the row that now holds those values, and one whose row is gone, ambiguous or
+already filled is dropped for the next sync to plan again. docs/concurrency.md describes the
+remaining window.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+import gspread
+import requests
+from gspread.exceptions import APIError
+from gspread.http_client import HTTPClient
+from gspread.utils import absolute_range_name
+
+from . import CellValue, CellWrite, Grid, Plan, Snapshot, WorkbookError, WriteResult, same_value, serial_number
+
+MAX_PAYLOAD = 2_000_000  # Google's recommended maximum for one request body
+MAX_BLOCK_ROWS = 2_000   # rows per updateCells request, so no single request nears the payload limit
+RETRY_STATUSES = {429, 500, 502, 503, 504}
+METADATA = {"includeGridData": "false",
+            "fields": "properties.title,sheets.properties(sheetId,title,index,gridProperties(rowCount,columnCount))"}
+DATE_FORMAT = {"type": "DATE", "pattern": "yyyy-mm-dd"}
+DATETIME_FORMAT = {"type": "DATE_TIME", "pattern": "yyyy-mm-dd hh:mm"}
+
+
+@dataclass(frozen=True)
+class RequestTrace:
+    """One HTTP attempt, as the tracer sees it."""
+
+    method: str
+    url: str
+    kind: str            # "read" or "write"
+    status: int | None   # None when the connection failed
+    sent: int            # request body bytes
+    received: int        # response body bytes
+
+
+@dataclass
+class RetryPolicy:
+    """Exponential backoff with full jitter, honouring Retry-After, within a bound."""
+
+    attempts: int = 6
+    base: float = 1.0
+    cap: float = 32.0
+    sleep: Callable[[float], None] = time.sleep
+    rng: random.Random = field(default_factory=random.Random)
+
+    def delay(self, attempt: int, retry_after: str | None) -> float:
+        if retry_after:
+            try:
+                return min(float(retry_after), self.cap)
+            except ValueError:
+                pass  # an HTTP-date Retry-After; fall back to our own backoff
+        return self.rng.uniform(0, min(self.cap, self.base * 2 ** attempt))
+
+
+class SheetsHTTPClient(HTTPClient):
+    """gspread's HTTP client with retries and a tracer; gspread itself makes every request."""
+
+    policy: RetryPolicy = RetryPolicy()
+    tracer: Callable[[RequestTrace], None] | None = None
+
+    def request(self, method: str, endpoint: str, params: Any = None, data: Any = None, json: Any = None,
+                files: Any = None, headers: Any = None) -> requests.Response:
+        kind = "read" if method.lower() == "get" else "write"
+        sent = len(_json_bytes(json)) if json is not None else len(data or b"")
+        last = ""
+        for attempt in range(self.policy.attempts):
+            try:
+                response = self.session.request(method=method, url=endpoint, json=json, params=params, data=data,
+                                                files=files, headers=headers, timeout=self.timeout)
+            except (requests.ConnectionError, requests.Timeout) as e:
+                self._trace(method, endpoint, kind, None, sent, 0)
+                last = f"connection failed ({type(e).__name__})"
+                retry_after = None
+            else:
+                self._trace(method, endpoint, kind, response.status_code, sent, len(response.content))
+                if response.ok:
+                    return response
+                if response.status_code not in RETRY_STATUSES:
+                    raise APIError(response)
+                last = f"HTTP {response.status_code} {_status(response)}"
+                retry_after = response.headers.get("Retry-After")
+            if attempt + 1 < self.policy.attempts:
+                self.policy.sleep(self.policy.delay(attempt, retry_after))
+        raise WorkbookError(f"Google Sheets did not answer: {self.policy.attempts} attempts of a {kind} request "
+                            f"all failed (last: {last}); retries exhausted")
+
+    def _trace(self, method: str, url: str, kind: str, status: int | None, sent: int, received: int) -> None:
+        if self.tracer is not None:
+            self.tracer(RequestTrace(method.upper(), url, kind, status, sent, received))
+
+
+def _status(response: requests.Response) -> str:
+    try:
+        return response.json()["error"]["status"]
+    except (ValueError, KeyError, TypeError):
+        return response.reason or ""
+
+
+def _json_bytes(body: Any) -> bytes:
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+SPREADSHEET_URL = re.compile(r"/spreadsheets/d/([a-zA-Z0-9_-]+)")
+
+
+def spreadsheet_id(target: str) -> str:
+    """The ID from an ID or a full spreadsheet URL."""
+    m = SPREADSHEET_URL.search(target)
+    key = m.group(1) if m else target.strip()
+    if not re.fullmatch(r"[a-zA-Z0-9_-]{10,}", key):
+        raise WorkbookError(f"{target!r} is not a spreadsheet ID or URL")
+    return key
+
+
+@dataclass
+class _Sheet:
+    sheet_id: int
+    rows: int
+    cols: int
+
+
+class GoogleSheetsWorkbook:
+    def __init__(self, client: gspread.Client, key: str, account: str | None = None) -> None:
+        self.client = client
+        self.key = key
+        self.account = account  # the service account's email, for the "share it with" hint
+        self._sheets: dict[str, _Sheet] = {}
+
+    def __repr__(self) -> str:
+        return f"GoogleSheetsWorkbook({self.key!r})"
+
+    def describe(self) -> str:
+        return f"Google spreadsheet {self.key}"
+
+    def exists(self) -> bool:
+        try:
+            self._open()
+        except WorkbookError:
+            return False
+        return True
+
+    def create(self) -> None:
+        raise WorkbookError(f"{self.describe()} is not reachable; create it in Google Sheets and share it with "
+                            f"{self.account or 'the account sheetcrm uses'}")
+
+    def read(self) -> Snapshot:
+        self._open()
+        titles = list(self._sheets)
+        try:
+            answer = self.client.http_client.values_batch_get(
+                self.key, [absolute_range_name(t) for t in titles],
+                params={"valueRenderOption": "UNFORMATTED_VALUE", "dateTimeRenderOption": "SERIAL_NUMBER",
+                        "majorDimension": "ROWS"})
+        except APIError as e:
+            raise self._error(e) from None
+        tabs = {}
+        for title, value_range in zip(titles, answer.get("valueRanges", [])):
+            tabs[title] = Grid(rows=[[None if v == "" else v for v in row] for row in value_range.get("values", [])])
+        return Snapshot(tabs=tabs)
+
+    def write(self, plan: Plan) -> WriteResult:
+        result = WriteResult()
+        if not plan:
+            return result
+        if not self._sheets:
+            self._open()
+        writes = self._aim(plan, result)
+        requests_ = self._requests(plan, writes)
+        for part in _parts(requests_):
+            try:
+                self.client.http_client.batch_update(self.key, {"requests": part})
+            except APIError as e:
+                if not self._already_applied(e, part):
+                    raise self._error(e) from None
+        for w in writes:
+            result.written[w.tab] = result.written.get(w.tab, 0) + 1
+        return result
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def _open(self) -> None:
+        """Read the tab titles, sheet IDs and grid sizes: one request, by key (Drive is never needed)."""
+        try:
+            self._remember(self.client.http_client.fetch_sheet_metadata(self.key, params=METADATA))
+        except APIError as e:
+            raise self._error(e) from None
+
+    def _remember(self, metadata: dict) -> None:
+        self._sheets = {}
+        for sheet in metadata.get("sheets", []):
+            props = sheet["properties"]
+            grid = props.get("gridProperties", {})
+            self._sheets[props["title"]] = _Sheet(props["sheetId"], grid.get("rowCount", 0), grid.get("columnCount", 0))
+
+    def _error(self, e: APIError) -> WorkbookError:
+        code = e.response.status_code
+        if code == 403:
+            who = self.account or "the account sheetcrm uses"
+            return WorkbookError(f"{self.describe()}: permission denied; share the spreadsheet with {who} "
+                                 "(as Editor)")
+        if code == 404:
+            return WorkbookError(f"{self.describe()}: spreadsheet not found; check the ID or URL")
+        detail = e.error.get("message", "") if isinstance(e.error, dict) else ""
+        return WorkbookError(f"{self.describe()}: Google Sheets answered {code} {_status(e.response)}: {detail}")
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def _aim(self, plan: Plan, result: WriteResult) -> list[CellWrite]:
+        """Re-read the key columns of guarded writes and re-aim or drop each write."""
+        guarded = [w for w in plan.writes if w.expect and w.tab in self._sheets]
+        known = set(self._sheets) | set(plan.new_tabs)
+        result.skipped.extend(w for w in plan.writes if w.tab not in known)  # the tab was deleted meanwhile
+        if not guarded:
+            return [w for w in plan.writes if w.tab in known]
+        columns = sorted({(w.tab, col) for w in guarded for col, _ in w.expect})
+        try:
+            answer = self.client.http_client.values_batch_get(
+                self.key, [absolute_range_name(tab, _column_range(col)) for tab, col in columns],
+                params={"valueRenderOption": "FORMULA", "dateTimeRenderOption": "SERIAL_NUMBER",
+                        "majorDimension": "COLUMNS"})
+        except APIError as e:
+            raise self._error(e) from None
+        now: dict[tuple[str, int], list[Any]] = {}
+        for key, value_range in zip(columns, answer.get("valueRanges", [])):
+            values = value_range.get("values") or [[]]
+            now[key] = values[0]
+        aimed: list[CellWrite] = []
+        finder = _RowFinder(now)
+        for w in plan.writes:
+            if w.tab not in known:
+                continue
+            if not w.expect:
+                aimed.append(w)
+                continue
+            row = finder.locate(w)
+            if row is None:
+                result.skipped.append(w)
+            else:
+                aimed.append(w if row == w.row else CellWrite(w.tab, row, w.col, w.value, w.expect, w.formula))
+        return aimed
+
+    def _requests(self, plan: Plan, writes: list[CellWrite]) -> list[dict]:
+        out: list[dict] = []
+        used = {s.sheet_id for s in self._sheets.values()}
+        need: dict[str, tuple[int, int]] = {}
+        for w in writes:
+            rows, cols = need.get(w.tab, (0, 0))
+            need[w.tab] = (max(rows, w.row), max(cols, w.col))
+        sheets = dict(self._sheets)
+        for title in plan.new_tabs:
+            if title in sheets:
+                continue
+            sheet_id = _fresh_id(used)
+            rows, cols = need.get(title, (1, 1))
+            sheets[title] = _Sheet(sheet_id, rows, cols)
+            out.append({"addSheet": {"properties": {
+                "sheetId": sheet_id, "title": title,
+                "gridProperties": {"rowCount": max(rows, 100), "columnCount": max(cols, 10), "frozenRowCount": 1}}}})
+            out.append({"repeatCell": {
+                "range": {"sheetId": sheet_id, "startRowIndex": 0, "endRowIndex": 1},
+                "cell": {"userEnteredFormat": {"textFormat": {"bold": True}}},
+                "fields": "userEnteredFormat.textFormat.bold"}})
+        for title, (rows, cols) in need.items():
+            sheet = sheets[title]
+            if title in self._sheets and (rows > sheet.rows or cols > sheet.cols):
+                # Absolute sizes, not appendDimension: a retried batch must not grow the grid twice.
+                out.append({"updateSheetProperties": {
+                    "properties": {"sheetId": sheet.sheet_id,
+                                   "gridProperties": {"rowCount": max(rows, sheet.rows),
+                                                      "columnCount": max(cols, sheet.cols)}},
+                    "fields": "gridProperties.rowCount,gridProperties.columnCount"}})
+        for title, block in _blocks(writes):
+            out.append(_update_cells(sheets[title].sheet_id, block))
+        return out
+
+    def _already_applied(self, e: APIError, part: list[dict]) -> bool:
+        """After a lost response, the retry of a batch that added tabs fails on the tab names.
+        Batches are atomic, so finding the sheet IDs this batch chose proves it committed."""
+        added = {r["addSheet"]["properties"]["sheetId"] for r in part if "addSheet" in r}
+        if e.response.status_code != 400 or not added:
+            return False
+        self._open()
+        return added <= {s.sheet_id for s in self._sheets.values()}
+
+
+class _RowFinder:
+    """Finds the row that now holds a write's expected values, by the re-read key columns."""
+
+    def __init__(self, columns: dict[tuple[str, int], list[Any]]) -> None:
+        self.columns = columns
+        self.index: dict[tuple[str, tuple[int, ...]], dict[tuple, list[int]]] = {}
+
+    def _cell(self, tab: str, col: int, row: int) -> Any:
+        values = self.columns.get((tab, col), [])
+        v = values[row - 1] if row - 1 < len(values) else None
+        return None if v == "" else v
+
+    def _holds(self, w: CellWrite, row: int) -> bool:
+        for col, expected in w.expect:
+            now = self._cell(w.tab, col, row)
+            if col == w.col:
+                # The target itself must be as planned; a formula there is never overwritten.
+                if not same_value(now, expected):
+                    return False
+            elif _is_formula(now):
+                continue  # FORMULA rendering hides a formula's value; the other keys decide
+            elif not same_value(now, expected):
+                return False
+        return True
+
+    def locate(self, w: CellWrite) -> int | None:
+        if self._holds(w, w.row):
+            return w.row
+        cols = tuple(col for col, _ in w.expect if col != w.col) or tuple(col for col, _ in w.expect)
+        key = (w.tab, cols)
+        if key not in self.index:
+            rows: dict[tuple, list[int]] = {}
+            height = max((len(self.columns.get((w.tab, c), [])) for c in cols), default=0)
+            for r in range(2, height + 1):
+                rows.setdefault(tuple(_key(self._cell(w.tab, c, r)) for c in cols), []).append(r)
+            self.index[key] = rows
+        wanted = tuple(_key(dict(w.expect)[c]) for c in cols)
+        candidates = [r for r in self.index[key].get(wanted, []) if self._holds(w, r)]
+        return candidates[0] if len(candidates) == 1 else None
+
+
+def _key(v: Any) -> Any:
+    if v is None or v == "":
+        return None
+    if isinstance(v, bool):
+        return ("b", v)
+    if isinstance(v, (int, float)):
+        return ("n", float(v))
+    if hasattr(v, "year"):
+        return ("n", serial_number(v))
+    return ("s", v)
+
+
+def _is_formula(v: Any) -> bool:
+    return isinstance(v, str) and v.startswith("=")
+
+
+def _column_range(col: int) -> str:
+    letters = gspread.utils.rowcol_to_a1(1, col).rstrip("0123456789")
+    return f"{letters}:{letters}"
+
+
+def _fresh_id(used: set[int]) -> int:
+    rng = random.SystemRandom()
+    while True:
+        candidate = rng.randint(1_000_000, 2_000_000_000)
+        if candidate not in used:
+            used.add(candidate)
+            return candidate
+
+
+def _blocks(writes: Iterable[CellWrite]) -> Iterable[tuple[str, list[CellWrite]]]:
+    """Group writes into rectangles of consecutive cells: runs along a row, stacked while the
+    next row's run spans the same columns. A Validation tab rewrite becomes one request."""
+    by_tab: dict[str, dict[tuple[int, int], CellWrite]] = {}
+    for w in writes:
+        by_tab.setdefault(w.tab, {})[(w.row, w.col)] = w
+    for tab, cells in by_tab.items():
+        runs: dict[int, list[tuple[int, int]]] = {}
+        for row, col in sorted(cells):
+            row_runs = runs.setdefault(row, [])
+            if row_runs and row_runs[-1][1] == col - 1:
+                row_runs[-1] = (row_runs[-1][0], col)
+            else:
+                row_runs.append((col, col))
+        open_blocks: dict[tuple[int, int], tuple[int, int]] = {}  # (first col, last col) -> (top, bottom)
+        done: list[tuple[int, int, int, int]] = []
+        for row in sorted(runs):
+            still: dict[tuple[int, int], tuple[int, int]] = {}
+            for span in runs[row]:
+                top_bottom = open_blocks.pop(span, None)
+                if top_bottom and top_bottom[1] == row - 1 and row - top_bottom[0] < MAX_BLOCK_ROWS:
+                    still[span] = (top_bottom[0], row)
+                else:
+                    if top_bottom:
+                        done.append((*top_bottom, *span))
+                    still[span] = (row, row)
+            done.extend((*tb, *span) for span, tb in open_blocks.items())
+            open_blocks = still
+        done.extend((*tb, *span) for span, tb in open_blocks.items())
+        for top, bottom, left, right in sorted(done):
+            yield tab, [cells[(r, c)] for r in range(top, bottom + 1) for c in range(left, right + 1)]
+
+
+def _update_cells(sheet_id: int, block: list[CellWrite]) -> dict:
+    top = min(w.row for w in block)
+    left = min(w.col for w in block)
+    rows: dict[int, list[dict]] = {}
+    for w in sorted(block, key=lambda w: (w.row, w.col)):
+        rows.setdefault(w.row, []).append(_cell_data(w))
+    dated = any(hasattr(w.value, "year") for w in block)
+    return {"updateCells": {
+        "start": {"sheetId": sheet_id, "rowIndex": top - 1, "columnIndex": left - 1},
+        "rows": [{"values": values} for _, values in sorted(rows.items())],
+        # Only dated blocks touch the number format, so an ID fill keeps the cell's own format.
+        "fields": "userEnteredValue,userEnteredFormat.numberFormat" if dated else "userEnteredValue",
+    }}
+
+
+def _cell_data(w: CellWrite) -> dict:
+    v: CellValue = w.value
+    if v is None or v == "":
+        return {}
+    if w.formula:
+        return {"userEnteredValue": {"formulaValue": str(v)}}
+    if isinstance(v, bool):
+        return {"userEnteredValue": {"boolValue": v}}
+    if isinstance(v, (int, float)):
+        return {"userEnteredValue": {"numberValue": v}}
+    if hasattr(v, "year"):
+        fmt = DATETIME_FORMAT if hasattr(v, "hour") else DATE_FORMAT
+        return {"userEnteredValue": {"numberValue": serial_number(v)},  # type: ignore[arg-type]
+                "userEnteredFormat": {"numberFormat": fmt}}
+    return {"userEnteredValue": {"stringValue": str(v)}}
+
+
+def _parts(requests_: list[dict]) -> list[list[dict]]:
+    """Split a batch only when it would exceed the payload limit. Structure comes first in the
+    list, so it lands in the first part; an updateCells that does not fit is cut between
+    rows to fill each part, so the number of parts is the fewest the payload allows."""
+    budget = MAX_PAYLOAD - 1024  # room for the {"requests": [...]} envelope
+    parts: list[list[dict]] = [[]]
+    size = 0
+    for request in requests_:
+        pending = [request]
+        while pending:
+            r = pending.pop()
+            n = len(_json_bytes(r)) + 1
+            if size + n <= budget:
+                parts[-1].append(r)
+                size += n
+                continue
+            head, tail = _cut_rows(r, budget - size)
+            if head is None:
+                if not parts[-1]:
+                    parts[-1].append(r)  # one row bigger than a part: send it alone, Google decides
+                    size = n
+                else:
+                    parts.append([])
+                    size = 0
+                    pending.append(r)
+                continue
+            parts[-1].append(head)
+            parts.append([])
+            size = 0
+            pending.append(tail)
+    return [p for p in parts if p]
+
+
+def _cut_rows(request: dict, room: int) -> tuple[dict | None, dict]:
+    """The leading rows of an updateCells that fit in `room` bytes, and the rest."""
+    update = request.get("updateCells")
+    if update is None or len(update["rows"]) < 2:
+        return None, request
+    shell = len(_json_bytes({**request, "updateCells": {**update, "rows": []}})) + 1
+    used, k = shell, 0
+    for row in update["rows"]:
+        used += len(_json_bytes(row)) + 1
+        if used > room:
+            break
+        k += 1
+    if k == 0 or k == len(update["rows"]):
+        return None, request
+
+    def piece(rows: list, offset: int) -> dict:
+        start = {**update["start"], "rowIndex": update["start"]["rowIndex"] + offset}
+        return {"updateCells": {**update, "start": start, "rows": rows}}
+
+    return piece(update["rows"][:k], 0), piece(update["rows"][k:], k)

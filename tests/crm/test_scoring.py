@@ -1,0 +1,296 @@
+"""Rule scoring: operators, settings validation, decayed engagement, clamping, grades, Why, evaluation."""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from decimal import Decimal
+
+import pytest
+from pydantic import ValidationError
+
+from sheetcrm.config import Config
+from sheetcrm.crm.scoring import (DEFAULT_RULES, LeadScore, ScoringSettings, calibration, evaluate, roc_auc,
+                                  score_leads)
+from sheetcrm.records import Activity, Lead
+from sheetcrm.validate import parse_context
+
+CTX = parse_context(Config())
+AS_OF = dt.date(2024, 6, 30)
+
+
+def lead(**fields) -> Lead:
+    data = {"id": "LEAD-0001", "last_name": "Doe", **fields}
+    return Lead.model_validate(data, context=CTX)
+
+
+def activity(days_ago: int, kind: str = "Call", related: str = "LEAD-0001") -> Activity:
+    return Activity.model_validate({"date": AS_OF - dt.timedelta(days=days_ago), "type": kind, "related": related},
+                                   context=CTX)
+
+
+def settings(*rules: dict, **kw) -> ScoringSettings:
+    return ScoringSettings.model_validate({"base": 0, "rules": list(rules), "engagement": {}, **kw},
+                                          context={"lead_custom_fields": ["Budget", "Industry", "Trial"]})
+
+
+def one(record: Lead, s: ScoringSettings, activities: list[Activity] = ()) -> LeadScore:
+    result = score_leads([record], activities, s, AS_OF)
+    return result.scores[record.id]
+
+
+def rule(column: str, op: str, points: float = 10, **kw) -> dict:
+    return {"column": column, "op": op, "points": points, **kw}
+
+
+# --- operators ------------------------------------------------------------------------------
+
+def test_equals_ignores_case_accents_and_spacing_and_reads_spanish_headers():
+    s = settings(rule("Origen", "equals", 20, value="Referído"))
+    assert one(lead(source="  REFERIDO "), s).score == 20
+    assert one(lead(source="Referral"), s).score == 0
+    assert one(lead(source="Referido"), s).why == "Origen = Referído +20"
+
+
+def test_equals_compares_numbers_and_booleans_by_value():
+    s = settings(rule("Budget", "equals", 7, value=5000), rule("Trial", "equals", 3, value=True))
+    assert one(lead(custom={"Budget": Decimal("5000.00"), "Trial": True}), s).score == 10
+    # Untyped custom columns arrive as the text the team typed.
+    assert one(lead(custom={"budget": "5000", "TRIAL": "yes"}), s).score == 10
+    assert one(lead(custom={"Budget": Decimal("4999"), "Trial": False}), s).score == 0
+
+
+def test_in_matches_any_value_and_names_the_one_that_matched():
+    s = settings(rule("Source", "in", 10, values=["Partner", "Event"]))
+    assert one(lead(source="event"), s).why == "Source = Event +10"
+    assert one(lead(source="Web"), s).score == 0
+
+
+def test_contains_is_a_folded_substring_with_any_of_several_needles():
+    s = settings(rule("Title", "contains", 15, values=["CEO", "VP", "Dirección"]))
+    assert one(lead(title="Co-founder & CEO"), s).why == "Title contains CEO +15"
+    assert one(lead(title="Director de DIRECCION comercial"), s).why == "Title contains Dirección +15"
+    assert one(lead(title="Engineer"), s).score == 0
+    assert one(lead(title=None), s).score == 0
+
+
+def test_regex_searches_case_and_accent_insensitively():
+    s = settings(rule("Title", "regex", 12, value=r"^v\.?p\b|vice ?presidente?"))
+    assert one(lead(title="VP Sales"), s).score == 12
+    assert one(lead(title="v.p. marketing"), s).why == "Title matches 'v.p' +12"
+    assert one(lead(title="Vicepresidente Comercial"), s).score == 12
+    assert one(lead(title="MVP evangelist"), s).score == 0
+
+
+def test_a_bad_regex_is_a_validation_error_naming_the_rule():
+    with pytest.raises(ValidationError) as e:
+        settings(rule("Title", "regex", value="(unclosed"))
+    message = str(e.value)
+    assert "invalid regular expression '(unclosed'" in message and 'rule on "Title"' in message
+
+
+def test_range_on_numbers_with_open_ends():
+    s = settings(rule("Budget", "range", 10, min=1000, max=5000), rule("Budget", "range", 5, min=10000))
+    assert one(lead(custom={"Budget": Decimal("1000")}), s).why == "Budget 1000–5000 +10"
+    assert one(lead(custom={"Budget": Decimal("5000")}), s).score == 10
+    assert one(lead(custom={"Budget": Decimal("5000.01")}), s).score == 0
+    assert one(lead(custom={"Budget": 25000}), s).why == "Budget ≥ 10000 +5"
+    assert one(lead(custom={"Budget": "not a number"}), s).score == 0
+    assert one(lead(custom={}), s).score == 0
+
+
+def test_range_on_dates():
+    s = settings(rule("Created", "range", 8, min=dt.date(2024, 6, 1)))
+    assert one(lead(created=dt.date(2024, 6, 1)), s).why == "Created ≥ 2024-06-01 +8"
+    assert one(lead(created=dt.date(2024, 5, 31)), s).score == 0
+
+
+def test_range_bounds_must_agree():
+    with pytest.raises(ValidationError, match="min 10.0 is greater than max 5.0"):
+        settings(rule("Budget", "range", min=10, max=5))
+    with pytest.raises(ValidationError, match="both be numbers or both be dates"):
+        settings(rule("Created", "range", min=dt.date(2024, 1, 1), max=5))
+
+
+def test_present_and_absent_treat_blank_text_as_absent():
+    s = settings(rule("Email", "present", 5), rule("Phone", "absent", -5))
+    assert one(lead(email="ana@acme.example"), s).why == "Email present +5; Phone empty -5"
+    assert one(lead(email="ana@acme.example", phone="+34 600 000 000"), s).score == 5
+    s = settings(rule("Industry", "present", 4))
+    assert one(lead(custom={"Industry": "   "}), s).score == 0
+    assert one(lead(custom={"Industry": "Retail"}), s).score == 4
+
+
+def test_a_rule_label_replaces_the_generated_text():
+    s = settings(rule("Budget", "range", 10, min=1, label="Budget approved"))
+    assert one(lead(custom={"Budget": 10}), s).why == "Budget approved +10"
+
+
+@pytest.mark.parametrize("bad, message", [
+    (rule("Source", "equals"), "needs `value`"),
+    (rule("Source", "in", value="Web"), "non-empty `values`"),
+    (rule("Title", "contains", value="CEO", values=["VP"]), "needs text in `value`"),
+    (rule("Email", "present", value="x"), "takes no value"),
+    (rule("Source", "startswith", value="x"), "Input should be 'equals'"),
+    ({"column": "Source", "op": "equals", "value": "Web", "points": 5, "weight": 2}, "Extra inputs"),
+])
+def test_operands_must_fit_the_operator(bad, message):
+    with pytest.raises(ValidationError, match=message):
+        settings(bad)
+
+
+def test_an_unknown_column_is_rejected_but_declared_custom_and_alias_headers_are_not():
+    with pytest.raises(ValidationError) as e:
+        settings(rule("Favourite colour", "equals", value="Blue"))
+    assert 'rule 1: unknown column "Favourite colour"' in str(e.value)
+    assert "[tabs.leads.custom_fields]" in str(e.value)
+    ok = settings(rule("Industry", "equals", value="Retail"), rule("Cargo", "contains", value="CEO"),
+                  rule("first_name", "present"))
+    assert [r.lead_field for r in ok.rules] == [None, "title", "first_name"]
+    # The same check is a method for a caller that knows the custom columns later.
+    with pytest.raises(ValueError, match="unknown column"):
+        ok.check_columns([])
+    ok.check_columns(["industry "])
+
+
+def test_settings_read_from_toml_with_defaults_filled_in():
+    data = tomllib.loads('''
+        half_life_days = 14
+        grades = { A = 90, B = 70, C = 50 }
+        engagement = { llamada = 4, Meeting = 8 }
+        learned = { min_converted = 20, min_unqualified = 20 }
+        [[rules]]
+        column = "Source"
+        op = "equals"
+        value = "Referral"
+        points = 25
+    ''')
+    s = ScoringSettings.model_validate(data)
+    assert (s.half_life_days, s.grades.a, s.grades.c, s.learned.min_converted) == (14, 90, 50, 20)
+    assert s.engagement == {"Call": 4, "Meeting": 8}
+    assert len(s.rules) == 1 and s.base == 30
+    assert ScoringSettings().rules == list(DEFAULT_RULES)
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"engagement": {"Lunch": 3}}, "unknown activity type 'Lunch'"),
+    ({"grades": {"A": 60, "B": 60}}, "must fall from A to C"),
+    ({"half_life_days": 0}, "greater than 0"),
+    ({"learned": {"min_converted": 0}}, "greater than or equal to 1"),
+])
+def test_bad_settings_are_validation_errors(data, message):
+    with pytest.raises(ValidationError, match=message):
+        ScoringSettings.model_validate(data)
+
+
+# --- engagement, clamping, grades, why -------------------------------------------------------
+
+def test_an_activity_one_half_life_old_counts_half():
+    s = settings(engagement={"Meeting": 10}, half_life_days=30)
+    assert one(lead(), s, [activity(0, "Meeting")]).score == 10
+    assert one(lead(), s, [activity(30, "Meeting")]).score == 5
+    result = one(lead(), s, [activity(60, "Meeting")])
+    assert (result.score, result.why) == (3, "1 activity +3")  # 2.5, rounded half up in both
+
+
+def test_decayed_points_add_up_by_type_and_only_for_the_lead_they_relate_to():
+    s = settings(engagement={"Call": 8, "Meeting": 10, "Note": 0}, half_life_days=10, engagement_cap=None)
+    acts = [activity(10, "Call"), activity(20, "Meeting"), activity(0, "Note"), activity(0, "Meeting", "LEAD-0002"),
+            activity(-3, "Meeting")]  # a planned meeting is not engagement yet
+    result = one(lead(), s, acts)
+    # 8 × 0.5 + 10 × 0.25 = 6.5, rounded half up
+    assert result.score == 7
+    assert result.why == "2 activities +7"
+
+
+def test_engagement_is_capped():
+    s = settings(engagement={"Meeting": 10}, engagement_cap=15)
+    assert one(lead(), s, [activity(0, "Meeting")] * 5).score == 15
+
+
+def test_score_is_clamped_to_0_100():
+    up = settings(rule("Source", "equals", 30, value="Referral"), base=90)
+    down = settings(rule("Source", "equals", -30, value="Referral"), base=10)
+    assert one(lead(source="Referral"), up).score == 100
+    assert one(lead(source="Referral"), down).score == 0
+
+
+@pytest.mark.parametrize("base, grade", [(90, "A"), (89, "B"), (70, "B"), (69.5, "B"), (69.4, "C"), (50, "C"),
+                                         (49, "D"), (0, "D")])
+def test_grades_follow_thresholds(base, grade):
+    s = settings(base=base, grades={"A": 90, "B": 70, "C": 50})
+    assert one(lead(), s).grade == grade
+
+
+def test_default_grades_are_80_60_40():
+    s = ScoringSettings()
+    assert [s.grades.grade(x) for x in (80, 79, 60, 59, 40, 39)] == ["A", "B", "B", "C", "C", "D"]
+
+
+def test_why_lists_the_three_largest_factors_by_absolute_points():
+    s = settings(rule("Source", "equals", 20, value="Referral"), rule("Title", "contains", 15, values=["CEO", "VP"]),
+                 rule("Email", "present", 5), rule("Campaign", "equals", -25, value="Spam list"),
+                 engagement={"Meeting": 4, "Email": 2, "Note": 1}, base=50)
+    acts = [activity(0, "Meeting"), activity(0, "Email"), activity(0, "Note")]
+    result = one(lead(source="Referral", title="CEO", email="a@b.example", campaign="Spam List"), s, acts)
+    assert result.why == "Campaign = Spam list -25; Source = Referral +20; Title contains CEO +15"
+    result = one(lead(source="Referral", title="CEO", email="a@b.example"), s, acts)
+    assert result.why == "Source = Referral +20; Title contains CEO +15; 3 activities +7"
+    assert result.score == 50 + 20 + 15 + 5 + 7
+    assert one(lead(), s).why == "no rule matched"
+
+
+def test_default_rules_score_the_default_columns():
+    s = ScoringSettings()
+    hot = lead(source="Referral", title="VP Sales", email="ana@acme.example", phone="+34 600", company="Acme")
+    cold = lead(source="Cold Call", title="Intern")
+    result = score_leads([hot, cold.model_copy(update={"id": "LEAD-0002"})], [], s, AS_OF)
+    assert result.scores["LEAD-0001"].score == 30 + 20 + 15 + 15
+    assert result.scores["LEAD-0001"].grade == "A"
+    assert result.scores["LEAD-0002"].score == 10 and result.scores["LEAD-0002"].grade == "D"
+    assert result.scores["LEAD-0002"].why == "Source = Cold Call -10; Title contains Intern -10"
+
+
+def test_short_history_falls_back_to_rules_and_says_so():
+    leads = ([lead(id=f"LEAD-{i}", status="Converted") for i in range(12)]
+             + [lead(id=f"LEAD-{i + 100}", status="Unqualified") for i in range(30)]
+             + [lead(id=None, status="New")])
+    result = score_leads(leads, [], ScoringSettings(), AS_OF)
+    assert result.method == "rules"
+    assert result.note == ("learned model needs ≥ 50 converted and ≥ 50 unqualified leads; have 12 and 30; "
+                           "scored by rules; 1 lead without an ID not scored (the next sync gives them one)")
+    assert len(result.scores) == 42
+    assert all(s.method == "rules" and s.conversion_pct is None for s in result.scores.values())
+
+
+# --- evaluation helpers ---------------------------------------------------------------------
+
+def test_roc_auc_is_exact_with_ties_sharing_their_mean_rank():
+    # Pairs (pos, neg): (.9, .9) tie = 0.5, (.9, .1) = 1, (.5, .9) = 0, (.5, .1) = 1 → 2.5 / 4
+    assert roc_auc([1, 0, 1, 0], [0.9, 0.9, 0.5, 0.1]) == 0.625
+    assert roc_auc([1, 1, 0], [3, 2, 1]) == 1.0
+    assert roc_auc([1, 1, 0], [1, 2, 3]) == 0.0
+    assert roc_auc([0, 1, 0, 1], [5, 5, 5, 5]) == 0.5
+    with pytest.raises(ValueError):
+        roc_auc([1, 1], [0.2, 0.3])
+
+
+def test_calibration_bins_by_tenths_and_leaves_out_empty_bins():
+    bins = calibration([1, 0, 0, 1, 1], [0.05, 0.05, 0.1, 0.95, 1.0])
+    assert bins == [{"bin": "0-10%", "predicted": 5.0, "observed": 50.0, "n": 2},
+                    {"bin": "10-20%", "predicted": 10.0, "observed": 0.0, "n": 1},
+                    {"bin": "90-100%", "predicted": 97.5, "observed": 100.0, "n": 2}]
+
+
+def test_evaluate_splits_stratified_and_deterministically_and_scores_rules_when_history_is_short():
+    leads = ([lead(id=f"C{i}", status="Converted", source="Referral") for i in range(10)]
+             + [lead(id=f"U{i}", status="Unqualified", source="Cold Call") for i in range(20)]
+             + [lead(id="N1", status="New")])
+    out = evaluate(leads, [], ScoringSettings(), AS_OF, seed=3)
+    assert set(out) == {"auc", "n_train", "n_test", "calibration"}
+    assert (out["n_train"], out["n_test"]) == (21, 9)   # 3 of 10 converted and 6 of 20 unqualified held out
+    assert out["auc"] == 1.0                            # the rules separate referrals from cold calls
+    assert sum(b["n"] for b in out["calibration"]) == 9
+    assert out == evaluate(leads, [], ScoringSettings(), AS_OF, seed=3)
+    with pytest.raises(ValueError, match="at least 2 converted"):
+        evaluate(leads[10:], [], ScoringSettings(), AS_OF)

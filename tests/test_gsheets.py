@@ -1,0 +1,261 @@
+"""The Google Sheets backend: real gspread over HTTP to the project's Sheets API emulator."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+from sheetcrm.config import Config
+from sheetcrm.emulator import Emulator
+from sheetcrm.starter import write_demo
+from sheetcrm.sync import sync
+from sheetcrm.workbook import CellWrite, Plan, WorkbookError
+from sheetcrm.workbook.credentials import connect
+from sheetcrm.workbook.gsheets import MAX_PAYLOAD, GoogleSheetsWorkbook, RetryPolicy, spreadsheet_id
+from sheetcrm.workbook.xlsx import XlsxWorkbook
+
+AS_OF = dt.date(2026, 11, 23)
+
+
+@pytest.fixture
+def emu(monkeypatch):
+    with Emulator() as emulator:
+        monkeypatch.setenv("SHEETS_EMULATOR_HOST", emulator.host)
+        yield emulator
+
+
+class Traced:
+    """A Google workbook plus the trace of every HTTP attempt it made."""
+
+    def __init__(self, key: str, attempts: int = 6) -> None:
+        self.trace = []
+        conn = connect(None, policy=RetryPolicy(attempts=attempts, sleep=lambda s: None), tracer=self.trace.append)
+        self.book = GoogleSheetsWorkbook(conn.client, key, "sheetcrm@project.iam.gserviceaccount.com")
+
+    def counts(self) -> tuple[int, int]:
+        reads = sum(1 for t in self.trace if t.kind == "read")
+        return reads, len(self.trace) - reads
+
+    def reset(self) -> None:
+        self.trace.clear()
+
+
+def leads_sheet(emu, rows: list[list], extra: dict | None = None) -> str:
+    return emu.create_spreadsheet("CRM", {"Leads": rows, **(extra or {})})
+
+
+def test_spreadsheet_id_from_url_or_id():
+    key = "1FWpzD9JcXk15AzCvq28u0eJa1bHoMkSbLF1u1XOo0zc"
+    assert spreadsheet_id(f"https://docs.google.com/spreadsheets/d/{key}/edit#gid=0") == key
+    assert spreadsheet_id(f"  {key} ") == key
+    with pytest.raises(WorkbookError):
+        spreadsheet_id("not a sheet!")
+
+
+def test_demo_on_google_matches_the_xlsx_path(emu, tmp_path):
+    key = emu.create_spreadsheet("CRM", {"Sheet1": []})
+    google = Traced(key).book
+    write_demo(google, rows=40, seed=5, today=AS_OF)
+    g = sync(google, Config(), as_of=AS_OF)
+    xlsx = XlsxWorkbook(tmp_path / "demo.xlsx")
+    write_demo(xlsx, rows=40, seed=5, today=AS_OF)
+    x = sync(xlsx, Config(), as_of=AS_OF)
+
+    assert g.cells_written == x.cells_written
+    assert [i.as_dict() for i in g.crm.report.issues] == [i.as_dict() for i in x.crm.report.issues]
+    assert g.crm.stats() == x.crm.stats()
+    g_tabs, x_tabs = google.read().tabs, xlsx.read().tabs
+    assert set(g_tabs) - {"Sheet1"} == set(x_tabs)
+    for title in x_tabs:
+        assert g_tabs[title].rows == x_tabs[title].rows or title in {"Accounts", "Contacts", "Leads", "Opportunities",
+                                                                      "Activities", "Tasks"}
+        # Dates come back from Google as serial numbers: compare them as the sync does.
+        ids = lambda rows: [r[0] for r in rows]  # noqa: E731
+        assert ids(g_tabs[title].rows) == ids(x_tabs[title].rows)
+    assert not sync(google, Config(), as_of=AS_OF).plan
+
+
+@pytest.mark.parametrize("rows", [100, 100_000])
+def test_request_budget_is_the_same_at_any_size(emu, rows):
+    sheet = [["ID", "Last Name", "Email"]] + [[f"LEAD-{i:06d}", f"N{i}", ""] for i in range(1, rows + 1)]
+    sheet[-1][0] = ""  # one new row: the sync must fill its ID
+    sheet[-2][2] = "bad-email"
+    key = leads_sheet(emu, sheet)
+    t = Traced(key)
+    first = sync(t.book, Config(), as_of=AS_OF)
+    assert first.cells_written["Leads"] == 1
+    assert t.counts() == (3, 1)  # metadata + values, key-column re-read; one batchUpdate
+    t.reset()
+    again = sync(t.book, Config(), as_of=AS_OF)
+    assert again.cells_written == {}
+    assert t.counts() == (2, 0)
+
+
+def test_writes_are_text_never_formulas_and_keep_leading_zeros(emu):
+    key = leads_sheet(emu, [["ID", "Last Name", "Email"], ["0042", '=IMPORTXML("http://x","//a")', "nope"]])
+    t = Traced(key)
+    sync(t.book, Config(), as_of=AS_OF)
+    [row] = [r for r in emu.values(key, "Validation") if "bad_email" in r]
+    assert ["error", "Leads", 2, "C", "Email", "nope"] == row[:6]
+    # Nothing sheetcrm wrote is a formula: the raw entered values are all plain.
+    book = emu.service.book(key)
+    sheet = next(s for s in book.sheets if s.title == "Validation")
+    entered = [c["userEnteredValue"] for row in sheet.cells.values() for c in row.values() if "userEnteredValue" in c]
+    assert entered and all("formulaValue" not in v for v in entered)
+    assert emu.values(key, "Leads")[1][:2] == ["0042", '=IMPORTXML("http://x","//a")']
+
+
+def test_injection_through_a_user_cell_stays_text_in_the_validation_tab(emu):
+    evil = '=IMPORTXML("http://evil.example","//a")'
+    key = leads_sheet(emu, [["ID", "Last Name", "Email"], ["LEAD-0001", "Ng", evil]])
+    emu.set_values(key, "Leads!C2", [[evil]], value_input="RAW")
+    sync(Traced(key).book, Config(), as_of=AS_OF)
+    [row] = [r for r in emu.values(key, "Validation") if "bad_email" in r]
+    assert row[5] == evil
+
+
+def test_429_three_times_then_success(emu):
+    key = leads_sheet(emu, [["ID", "Last Name"], ["", "Ng"]])
+    t = Traced(key)
+    emu.fail_next(3, status=429, retry_after=0)
+    outcome = sync(t.book, Config(), as_of=AS_OF)
+    assert outcome.cells_written["Leads"] == 1
+    assert [x.status for x in t.trace[:4]] == [429, 429, 429, 200]
+
+
+def test_503_is_retried(emu):
+    key = leads_sheet(emu, [["ID", "Last Name"], ["LEAD-0001", "Ng"]])
+    t = Traced(key)
+    emu.fail_next(1, status=503)
+    assert sync(t.book, Config(), as_of=AS_OF).crm.report.valid
+    assert [x.status for x in t.trace[:2]] == [503, 200]
+
+
+def _plan_into_new_tab(rows: int = 3) -> Plan:
+    return Plan(new_tabs=["Notes"], writes=[CellWrite("Notes", r, 1, f"note {r}") for r in range(1, rows + 1)])
+
+
+@pytest.mark.parametrize("after_applying", [False, True])
+def test_connection_reset_during_the_write_leaves_no_half_state(emu, after_applying):
+    key = leads_sheet(emu, [["ID", "Last Name"], ["LEAD-0001", "Ng"]])
+    t = Traced(key)
+    t.book.read()
+    emu.drop_next(1, after_applying=after_applying)
+    result = t.book.write(_plan_into_new_tab())
+    assert result.written == {"Notes": 3}
+    assert emu.values(key, "Notes") == [["note 1"], ["note 2"], ["note 3"]]
+    assert [s.title for s in emu.service.book(key).sheets].count("Notes") == 1
+
+
+def test_a_failed_batch_changes_nothing(emu):
+    key = leads_sheet(emu, [["ID", "Last Name"], ["LEAD-0001", "Ng"]])
+    t = Traced(key)
+    t.book.read()
+    plan = _plan_into_new_tab()
+    plan.writes.append(CellWrite("Notes", 1, 1, "x" * 50_001))  # over Google's 50,000 characters per cell
+    with pytest.raises(WorkbookError, match="400"):
+        t.book.write(plan)
+    assert "Notes" not in [s.title for s in emu.service.book(key).sheets]
+
+
+def test_exhausted_quota_ends_in_a_clear_error(emu):
+    key = leads_sheet(emu, [["ID", "Last Name"], ["LEAD-0001", "Ng"]])
+    t = Traced(key, attempts=3)
+    emu.fail_next(3, status=429)
+    with pytest.raises(WorkbookError) as err:
+        sync(t.book, Config(), as_of=AS_OF)
+    message = str(err.value)
+    assert "3 attempts" in message and "429" in message and "exhausted" in message
+
+
+def test_403_says_whom_to_share_with_and_404_says_not_found(emu):
+    key = leads_sheet(emu, [["ID"]])
+    t = Traced(key)
+    emu.fail_next(1, status=403)
+    with pytest.raises(WorkbookError, match="share the spreadsheet with sheetcrm@project.iam.gserviceaccount.com"):
+        t.book.read()
+    with pytest.raises(WorkbookError, match="not found"):
+        Traced("1" + "x" * 43).book.read()
+
+
+def test_a_batch_over_2mb_is_split_into_parts_under_2mb_and_converges(emu):
+    key = leads_sheet(emu, [["ID", "Last Name"], ["LEAD-0001", "Ng"]])
+    t = Traced(key)
+    t.book.read()
+    plan = Plan(new_tabs=["Big"], writes=[CellWrite("Big", r, 1, "y" * 1000) for r in range(1, 3001)])
+    t.reset()
+    assert t.book.write(plan).written == {"Big": 3000}
+    writes = [x for x in t.trace if x.kind == "write"]
+    assert len(writes) == 2 and all(x.sent <= MAX_PAYLOAD for x in writes)
+    assert len(emu.values(key, "Big")) == 3000
+
+
+def test_concurrent_insert_sort_and_delete_never_misplace_a_value(emu):
+    rows = [["ID", "Last Name", "Company"], ["", "Adams", "A Co"], ["LEAD-0001", "Baker", "B Co"],
+            ["", "Clark", "C Co"], ["", "Davis", "D Co"]]
+    key = leads_sheet(emu, rows)
+    t = Traced(key)
+
+    def user_edits(e):
+        e.insert_rows(key, "Leads", 1)                       # a row inserted above everything
+        e.set_values(key, "Leads!A2:C2", [["", "Early", "E Co"]])
+        e.sort_rows(key, "Leads", 1, descending=True)         # sort by Last Name, Z→A
+        # Now Early, Davis, Clark, Baker, Adams: someone deletes Clark's row meanwhile
+        e.delete_rows(key, "Leads", 3)
+        e.set_values(key, "Leads!A3", [["MINE-1"]])           # and types Davis an ID of their own
+
+    before_write = {}
+    snapshot = t.book.read()
+    from sheetcrm.sync import plan_sync
+
+    _, plan = plan_sync(snapshot, Config(), AS_OF)
+    emu.between_requests(lambda e: (user_edits(e), before_write.update({"rows": e.values(key, "Leads")})))
+    result = t.book.write(plan)
+    after = emu.values(key, "Leads")
+
+    # No user-typed cell changed: every non-ID cell is exactly as the user left it.
+    assert [r[1:] for r in after] == [r[1:] for r in before_write["rows"]]
+    assert after[2][:2] == ["MINE-1", "Davis"]
+    # IDs landed on the records they were planned for, or were left for the next sync.
+    planned = {w.expect[1][1]: w.value for w in plan.writes if w.tab == "Leads"}
+    for row in after[1:]:
+        if row[0].startswith("LEAD-") and row[0] != "LEAD-0001":
+            assert planned[row[1]] == row[0], row
+    # Clark's row is gone and Davis has an ID now: those two fills were dropped, Adams's re-aimed.
+    assert sorted(w.expect[1][1] for w in result.skipped) == ["Clark", "Davis"]
+    assert [r[:2] for r in after if r[1] == "Adams"] == [[planned["Adams"], "Adams"]]
+    # The next sync fills whatever is still empty, and then nothing is left to do.
+    sync(t.book, Config(), as_of=AS_OF)
+    final = emu.values(key, "Leads")
+    assert all(r[0] for r in final[1:])
+    ids = [r[0] for r in final[1:]]
+    assert len(ids) == len(set(ids))
+    assert not sync(t.book, Config(), as_of=AS_OF).plan
+
+
+def test_missing_credentials_is_one_clear_error(monkeypatch):
+    monkeypatch.delenv("SHEETS_EMULATOR_HOST", raising=False)
+    monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
+    with pytest.raises(WorkbookError, match="no Google credentials"):
+        connect(None)
+
+
+def test_credential_errors_never_echo_secrets(tmp_path, monkeypatch):
+    monkeypatch.delenv("SHEETS_EMULATOR_HOST", raising=False)
+    secret = "-----BEGIN PRIVATE KEY-----\nTOPSECRET\n-----END PRIVATE KEY-----\n"
+    bad = tmp_path / "sa.json"
+    bad.write_text(json.dumps({"type": "service_account", "private_key": secret, "client_email": "a@b.c",
+                               "token_uri": "https://oauth2.googleapis.com/token"}))
+    with pytest.raises(WorkbookError) as err:
+        connect(str(bad))
+    assert "TOPSECRET" not in str(err.value) and "sa.json" in str(err.value)
+
+
+def test_example_credentials_file_has_the_service_account_shape():
+    from pathlib import Path
+
+    example = json.loads((Path(__file__).parent.parent / "credentials.example.json").read_text())
+    assert example["type"] == "service_account"
+    assert {"project_id", "private_key_id", "private_key", "client_email", "client_id", "token_uri"} <= set(example)
