@@ -21,7 +21,7 @@ from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from sheetcrm.cells import CellError, is_blank, normalize_key, parse_bool, parse_date, parse_number
 from sheetcrm.records import Activity, Lead
@@ -31,6 +31,16 @@ Op = Literal["equals", "in", "contains", "regex", "range", "present", "absent"]
 Scalar = bool | int | float | dt.date | str
 
 ACTIVITY_TYPES = ("Call", "Email", "Meeting", "Note")
+
+
+def activity_type(name: str) -> str | None:
+    """The canonical activity type for a name or any alias the Activities tab accepts ("Llamada")."""
+    # Through the record model, so the aliases are declared in one place only.
+    try:
+        kind = Activity.model_validate({"date": dt.date.min, "type": name}).type
+    except ValidationError:
+        return None
+    return kind if kind in ACTIVITY_TYPES else None
 
 
 def _lead_columns() -> Mapping[str, str]:
@@ -232,6 +242,11 @@ class _Candidate:
         text = normalize_key(as_text(cell))
         if text == self.text:
             return True
+        if self.flag is not None:
+            try:
+                return parse_bool(cell) == self.flag
+            except CellError:
+                return False
         # An untyped custom column carries "5" as text; the rule may say 5.
         return self.number is not None and as_number(cell) == self.number
 

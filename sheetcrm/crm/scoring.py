@@ -26,9 +26,8 @@ from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from sheetcrm.cells import normalize_key
 from sheetcrm.crm.learned import LearnedModel, LearnedSettings, closed_counts, fit, outcome
-from sheetcrm.crm.rules import ACTIVITY_TYPES, Engagement, Rule, RuleSet, check_columns, why
+from sheetcrm.crm.rules import ACTIVITY_TYPES, Engagement, activity_type, Rule, RuleSet, check_columns, why
 from sheetcrm.records import Activity, Lead
 
 Method = Literal["learned", "rules"]
@@ -88,10 +87,9 @@ class ScoringSettings(BaseModel):
     @field_validator("engagement")
     @classmethod
     def _activity_types(cls, points: dict[str, float]) -> dict[str, float]:
-        canonical = {normalize_key(t): t for t in ACTIVITY_TYPES}
         out: dict[str, float] = {}
         for name, value in points.items():
-            kind = canonical.get(normalize_key(name))
+            kind = activity_type(name)
             if kind is None:
                 raise ValueError(f"unknown activity type {name!r}; use {', '.join(ACTIVITY_TYPES)}")
             if not math.isfinite(value):
