@@ -138,3 +138,12 @@ def test_historical_win_rate_per_stage_beside_the_configured_probability():
 def test_win_rate_of_a_stage_no_closed_deal_went_through_is_unknown():
     [p, *_] = stage_win_rates(_log("C", (D(2024, 1, 1), "Prospecting")), STAGES)
     assert (p.stage, p.n, p.historical) == ("Prospecting", 0, None)
+
+
+def test_statistics_do_not_depend_on_the_order_of_the_history_tab():
+    shuffled = HISTORY[::-1][1::2] + HISTORY[::-1][::2]
+    assert shuffled != HISTORY and sorted(map(repr, shuffled)) == sorted(map(repr, HISTORY))
+    assert stage_conversion(shuffled, STAGES) == stage_conversion(HISTORY, STAGES)
+    assert stage_win_rates(shuffled, STAGES) == stage_win_rates(HISTORY, STAGES)
+    assert sales_cycles(shuffled, STAGES) == {"A": 60, "E": 15}
+    assert stage_entered(shuffled) == stage_entered(HISTORY)
