@@ -75,13 +75,6 @@ class Target:
         return config, open_workbook(config, self.workbook, self.spreadsheet, self.credentials, default=default)
 
 
-def _existing(book: Workbook) -> Workbook:
-    if not book.exists():
-        raise WorkbookError(f"{book.describe()}: no such workbook; run `sheetcrm init` or `sheetcrm demo` "
-                            "to create one")
-    return book
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="sheetcrm")
 def main() -> None:
@@ -133,7 +126,7 @@ def demo(target: Target, rows: int, seed: int, force: bool) -> None:
 def validate(target: Target, fmt: str) -> None:
     """Check every tab, row and cell; read-only. Exit 0 valid, 1 errors, 2 usage/config/I-O."""
     config, book = target.open()
-    crm = read_crm(_existing(book).read(), config)
+    crm = read_crm(book.read(), config)
     if fmt == "json":
         click.echo(json.dumps(crm.report.as_dict(crm.stats()), ensure_ascii=False, indent=2))
     else:
@@ -151,7 +144,7 @@ def validate(target: Target, fmt: str) -> None:
 def sync_command(target: Target, dry_run: bool, as_of: dt.datetime | None, fmt: str, strict: bool) -> None:
     """Validate, assign IDs, and write the Validation tab in one batched write."""
     config, book = target.open()
-    outcome = sync(_existing(book), config, as_of=as_of.date() if as_of else None, dry_run=dry_run)
+    outcome = sync(book, config, as_of=as_of.date() if as_of else None, dry_run=dry_run)
     if fmt == "json":
         click.echo(json.dumps(outcome.as_dict(), ensure_ascii=False, indent=2, default=str))
     else:

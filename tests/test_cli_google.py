@@ -1,0 +1,72 @@
+"""The Google path from the command line: `sheetcrm emulator` in its own process, then
+`sheetcrm demo/sync/validate --spreadsheet` talking to it through SHEETS_EMULATOR_HOST."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+
+def run(*args: str, cwd, env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "sheetcrm", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=120, env=env)
+
+
+@pytest.fixture
+def emulator_process(tmp_path):
+    state = tmp_path / "emulator.json"
+    proc = subprocess.Popen([sys.executable, "-m", "sheetcrm", "emulator", "--port", "0", "--data", str(state)],
+                            stdout=subprocess.PIPE, text=True)
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        if line.startswith("use it with: export SHEETS_EMULATOR_HOST="):
+            break
+    host = lines[-1].split("=", 1)[1].strip()
+    key = next(line.split()[1] for line in lines if line.strip().startswith("spreadsheet "))
+    env = {**os.environ, "SHEETS_EMULATOR_HOST": host}
+    yield key, env, state
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=20) == 0
+
+
+def test_demo_then_sync_on_the_emulator(emulator_process, tmp_path):
+    key, env, state = emulator_process
+    demo = run("demo", "--spreadsheet", key, "--rows", "30", cwd=tmp_path, env=env)
+    assert demo.returncode == 0, demo.stderr
+    assert "Google spreadsheet" in demo.stdout
+    again = run("sync", "--spreadsheet", f"https://docs.google.com/spreadsheets/d/{key}/edit", "--format", "json",
+                cwd=tmp_path, env=env)
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["cells_written"]["total"] == 0
+    check = run("validate", "--spreadsheet", key, "--format", "json", cwd=tmp_path, env=env)
+    assert check.returncode == 1 and json.loads(check.stdout)["issues"]
+    saved = json.loads(state.read_text())
+    titles = {s["properties"]["title"] for b in saved["spreadsheets"] for s in b["sheets"]}
+    assert {"Leads", "Validation", "_sheetcrm"} <= titles
+
+
+def test_demo_refuses_a_spreadsheet_that_already_holds_a_crm(emulator_process, tmp_path):
+    key, env, _ = emulator_process
+    assert run("demo", "--spreadsheet", key, "--rows", "20", cwd=tmp_path, env=env).returncode == 0
+    again = run("demo", "--spreadsheet", key, "--rows", "20", cwd=tmp_path, env=env)
+    assert again.returncode == 2 and "already holds CRM tabs" in again.stderr
+
+
+def test_unknown_spreadsheet_is_one_line_exit_2(emulator_process, tmp_path):
+    _, env, _ = emulator_process
+    out = run("sync", "--spreadsheet", "1" + "z" * 43, cwd=tmp_path, env=env)
+    assert out.returncode == 2
+    assert out.stderr.count("\n") == 1 and "not found" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_missing_credentials_is_one_line_exit_2(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("SHEETS_EMULATOR_HOST", "GOOGLE_APPLICATION_CREDENTIALS")}
+    out = run("validate", "--spreadsheet", "1" + "a" * 43, cwd=tmp_path, env=env)
+    assert out.returncode == 2
+    assert out.stderr.count("\n") == 1 and "GOOGLE_APPLICATION_CREDENTIALS" in out.stderr
