@@ -116,32 +116,33 @@ class _Encoder:
 
     def _plan_custom(self, leads: Sequence[Lead]) -> None:
         shown: dict[str, str] = {}
-        filled: dict[str, list[int]] = {}  # key -> [closed filled, open filled]
+        # custom key -> leads with the cell filled, by group: unqualified, converted, open
+        filled: dict[str, list[int]] = {}
         numbers: dict[str, list[float]] = {}
         kinds: dict[str, list[int]] = {}  # key -> [numeric cells, other cells]
-        closed = open_ = 0
+        sizes = [0, 0, 0]
         for lead in leads:
-            is_closed = outcome(lead) is not None
-            closed += is_closed
-            open_ += not is_closed
+            y = outcome(lead)
+            group = 2 if y is None else y
+            sizes[group] += 1
             for header, value in lead.custom.items():
                 key = self._header_key(header)
                 shown.setdefault(key, header)
                 if is_blank(value):
                     continue
-                counts = filled.setdefault(key, [0, 0])
-                counts[0 if is_closed else 1] += 1
+                filled.setdefault(key, [0, 0, 0])[group] += 1
                 kind = kinds.setdefault(key, [0, 0])
                 if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
                     kind[0] += 1
-                    if is_closed:
+                    if y is not None:
                         numbers.setdefault(key, []).append(float(value))
                 else:
                     kind[1] += 1
         for key, (numeric, other) in kinds.items():
-            closed_rate = filled[key][0] / closed if closed else 0.0
-            open_rate = filled[key][1] / open_ if open_ else 0.0
-            if open_ >= 10 and closed_rate - open_rate > 0.5:
+            rates = [filled[key][g] / sizes[g] if sizes[g] else 0.0 for g in range(3)]
+            # Filled for most leads of one outcome but seldom while a lead is open: the
+            # column is written when the outcome is known ("Lost reason").
+            if sizes[2] >= 10 and max(rates[0], rates[1]) - rates[2] > 0.5:
                 self.ignored.append(shown[key])
             elif numeric >= 0.8 * (numeric + other):
                 values = sorted(numbers.get(key, []))

@@ -1,0 +1,197 @@
+"""The learned conversion model on generated histories whose signal is known."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import random
+from decimal import Decimal
+
+import pytest
+
+from sheetcrm.config import Config
+from sheetcrm.crm.learned import LearnedSettings, fit
+from sheetcrm.crm.scoring import ScoringSettings, evaluate, roc_auc, score_leads
+from sheetcrm.demo import SOURCES as DEMO_SOURCES
+from sheetcrm.demo import TITLES as DEMO_TITLES
+from sheetcrm.demo import generate
+from sheetcrm.records import Lead
+from sheetcrm.validate import parse_context, read_crm
+from sheetcrm.workbook import Grid, Snapshot
+
+CTX = parse_context(Config())
+AS_OF = dt.date(2026, 1, 15)
+
+# The true model: log-odds = source pull + seniority; campaign and owner are pure noise.
+PULL = {"Referral": 2.4, "Partner": 1.2, "Event": 0.6, "Web": 0.0, "Ads": -1.2, "Cold Call": -2.4}
+SENIORITY = {"CEO": 2.0, "VP Sales": 2.0, "Head of Operations": 1.0, "Director": 1.0, "Manager": 0.0,
+             "Analyst": -1.0, "Intern": -2.0}
+CAMPAIGNS = ["Spring Webinar", "Newsletter", "Retargeting"]
+OWNERS = ["Ana García", "Ben Carter", "Chloé Martin"]
+
+
+def _sigmoid(x: float) -> float:
+    return 1 / (1 + math.exp(-x))
+
+
+def history(n: int, seed: int, open_share: float = 0.1, budget: bool = False) -> list[Lead]:
+    rng = random.Random(seed)
+    leads = []
+    for i in range(n):
+        source, title = rng.choice(list(PULL)), rng.choice(list(SENIORITY))
+        logit = PULL[source] + SENIORITY[title] - 0.2
+        custom = {}
+        if budget:
+            amount = rng.choice([500, 2000, 8000, 30000])
+            logit += {500: -1.0, 2000: -0.3, 8000: 0.3, 30000: 1.0}[amount]
+            custom["Budget"] = Decimal(amount)
+        if rng.random() < open_share:
+            status = rng.choice(["New", "Contacted", "Qualified"])
+        else:
+            status = "Converted" if rng.random() < _sigmoid(logit) else "Unqualified"
+        leads.append(Lead.model_validate({
+            "id": f"LEAD-{i:05d}", "last_name": "Doe", "company": "Acme", "source": source, "title": title,
+            "campaign": rng.choice(CAMPAIGNS), "owner": rng.choice(OWNERS), "status": status,
+            "email": rng.choice(["ana@acme.example", "ana@gmail.com", None]), "custom": custom}, context=CTX))
+    return leads
+
+
+def shuffled(leads: list[Lead], seed: int) -> list[Lead]:
+    """The same leads with their outcomes dealt out at random: nothing left to learn."""
+    closed = [i for i, lead in enumerate(leads) if lead.status in ("Converted", "Unqualified")]
+    statuses = [leads[i].status for i in closed]
+    random.Random(seed).shuffle(statuses)
+    out = list(leads)
+    for i, status in zip(closed, statuses):
+        out[i] = leads[i].model_copy(update={"status": status})
+    return out
+
+
+def oracle_auc(leads: list[Lead]) -> float:
+    closed = [lead for lead in leads if lead.status in ("Converted", "Unqualified")]
+    return roc_auc([int(lead.status == "Converted") for lead in closed],
+                   [PULL[lead.source] + SENIORITY[lead.title] for lead in closed])
+
+
+def test_learned_model_finds_a_known_signal():
+    leads = history(2000, seed=1)
+    out = evaluate(leads, [], ScoringSettings(), AS_OF, seed=0)
+    assert out["auc"] >= 0.8
+    # As good as knowing the true model, within sampling noise.
+    assert out["auc"] >= oracle_auc(leads) - 0.03
+    assert out["n_train"] + out["n_test"] == sum(lead.status in ("Converted", "Unqualified") for lead in leads)
+
+
+def test_shuffled_outcomes_give_chance_auc():
+    leads = history(1000, seed=2)
+    aucs = [evaluate(shuffled(leads, seed), [], ScoringSettings(), AS_OF, seed=seed)["auc"] for seed in range(4)]
+    assert 0.4 <= sum(aucs) / len(aucs) <= 0.6
+    assert all(0.3 <= a <= 0.7 for a in aucs)
+
+
+def test_learned_on_the_demo_workbook_matches_its_built_in_signal():
+    demo = generate(rows=1500, seed=11, today=AS_OF)
+    crm = read_crm(Snapshot({title: Grid(rows) for title, rows in demo.tabs.items()}), Config())
+    leads = crm.records("leads")
+    out = evaluate(leads, crm.records("activities"), ScoringSettings(), AS_OF, seed=0)
+    # The demo adds noise to each lead's log-odds, which caps even the true model near 0.78.
+    closed = [lead for lead in leads if lead.status in ("Converted", "Unqualified")
+              and lead.source in dict(DEMO_SOURCES) and lead.title in dict(DEMO_TITLES)]
+    truth = roc_auc([int(lead.status == "Converted") for lead in closed],
+                    [dict(DEMO_SOURCES)[lead.source] + 0.6 * dict(DEMO_TITLES)[lead.title] for lead in closed])
+    # The held-out fold is a few hundred leads, so its AUC wanders a few hundredths either way.
+    assert out["auc"] >= truth - 0.07
+    assert out["auc"] >= 0.72
+
+
+def test_predictions_are_calibrated_on_a_large_history():
+    leads = history(6000, seed=3)
+    out = evaluate(leads, [], ScoringSettings(), AS_OF, seed=1)
+    big = [b for b in out["calibration"] if b["n"] >= 50]
+    assert len(big) >= 8
+    for b in big:
+        p = b["predicted"] / 100
+        # Three standard errors of the observed share, plus a little room for the model itself.
+        assert abs(b["observed"] - b["predicted"]) <= 300 * math.sqrt(p * (1 - p) / b["n"]) + 3, b
+    error = sum(abs(b["observed"] - b["predicted"]) * b["n"] for b in out["calibration"]) / out["n_test"]
+    assert error <= 4
+
+
+def test_score_leads_uses_the_learned_model_and_explains_it():
+    leads = history(800, seed=4)
+    hot = leads[0].model_copy(update={"id": "HOT", "source": "Referral", "title": "CEO", "status": "New"})
+    cold = leads[0].model_copy(update={"id": "COLD", "source": "Cold Call", "title": "Intern", "status": "New"})
+    result = score_leads([*leads, hot, cold], [], ScoringSettings(), AS_OF)
+    assert result.method == "learned"
+    assert result.note.startswith("learned from ") and "converted and" in result.note
+    h, c = result.scores["HOT"], result.scores["COLD"]
+    assert h.method == c.method == "learned"
+    assert h.conversion_pct > 80 > 20 > c.conversion_pct
+    assert h.conversion_pct == round(h.conversion_pct, 1)
+    assert h.score == math.floor(h.conversion_pct + 0.5) and h.grade == "A" and c.grade == "D"
+    assert "Source = Referral +" in h.why and h.why.count(";") == 2
+    assert "Source = Cold Call -" in c.why
+
+
+def test_shrinkage_keeps_noise_columns_near_zero():
+    model = fit(history(1500, seed=5), LearnedSettings())
+    weights = model.weights
+    assert weights["Source = Referral"] > 0.8 > abs(weights["Campaign = Newsletter"])
+    assert weights["Source = Cold Call"] < -0.8
+    assert all(abs(weights[f"Owner = {o}"]) < 0.3 for o in OWNERS)
+    assert weights["Seniority: executive"] + weights["Title contains CEO"] > 0.8
+
+
+def test_numeric_custom_columns_are_binned_and_learned():
+    model = fit(history(1500, seed=6, budget=True), LearnedSettings())
+    weights = model.weights
+    top, bottom = [w for label, w in weights.items() if label.startswith("Budget ≥")], [
+        w for label, w in weights.items() if label.startswith("Budget <")]
+    assert top and bottom and top[0] > 0.4 and bottom[0] < -0.4
+
+
+def test_a_column_filled_only_on_closed_leads_is_left_out_and_named():
+    leads = history(600, seed=7, open_share=0.2)
+    leaky = [lead.model_copy(update={"custom": {"Lost reason": "Price"}}) if lead.status == "Unqualified" else lead
+             for lead in leads]
+    result = score_leads(leaky, [], ScoringSettings(), AS_OF)
+    assert result.method == "learned"
+    assert 'ignored "Lost reason"' in result.note
+    assert not any("Lost reason" in label for label in fit(leaky, LearnedSettings()).weights)
+    # The same column filled alike on open and closed leads is a fair feature.
+    fair = [lead.model_copy(update={"custom": {"Region": "North" if i % 2 else "South"}})
+            for i, lead in enumerate(leads)]
+    assert "Region = North" in fit(fair, LearnedSettings()).weights
+
+
+def test_a_history_without_signal_predicts_the_base_rate():
+    leads = [Lead.model_validate({"id": f"L{i}", "last_name": "Doe",
+                                  "status": "Converted" if i % 4 == 0 else "Unqualified"}, context=CTX)
+             for i in range(400)]
+    result = score_leads(leads, [], ScoringSettings(), AS_OF)
+    assert result.method == "learned"
+    assert {s.conversion_pct for s in result.scores.values()} == {25.0}
+
+
+def test_minimums_are_settings():
+    leads = history(200, seed=8)
+    strict = ScoringSettings(learned={"min_converted": 500, "min_unqualified": 10})
+    result = score_leads(leads, [], strict, AS_OF)
+    assert result.method == "rules" and "needs ≥ 500 converted and ≥ 10 unqualified" in result.note
+    assert score_leads(leads, [], ScoringSettings(learned={"min_converted": 20, "min_unqualified": 20}),
+                       AS_OF).method == "learned"
+    assert score_leads(leads, [], ScoringSettings(learned={"enabled": False}), AS_OF).note.startswith(
+        "the learned model is turned off")
+
+
+def test_fitting_is_deterministic():
+    leads = history(500, seed=9)
+    assert fit(leads, LearnedSettings()).weights == fit(list(leads), LearnedSettings()).weights
+    assert evaluate(leads, [], ScoringSettings(), AS_OF, seed=5) == evaluate(leads, [], ScoringSettings(), AS_OF,
+                                                                                 seed=5)
+
+
+@pytest.mark.parametrize("fraction", [0, 1, 1.5])
+def test_evaluate_rejects_a_test_fraction_outside_0_1(fraction):
+    with pytest.raises(ValueError, match="test_fraction"):
+        evaluate(history(100, seed=1), [], ScoringSettings(), AS_OF, test_fraction=fraction)
