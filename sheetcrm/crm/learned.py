@@ -42,7 +42,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from sheetcrm.cells import is_blank, normalize_key
-from sheetcrm.crm.rules import as_text, show, why
+from sheetcrm.crm.rules import as_text, format_points, show
 from sheetcrm.records import Lead
 
 CONVERTED, UNQUALIFIED = "Converted", "Unqualified"
@@ -126,9 +126,11 @@ class _Encoder:
             group = 2 if y is None else y
             sizes[group] += 1
             for header, value in lead.custom.items():
-                key = self._header_key(header)
-                shown.setdefault(key, header)
-                if is_blank(value):
+                key = self._header_keys.get(header)
+                if key is None:
+                    key = self._header_key(header)
+                    shown.setdefault(key, header)
+                if value is None or (value.__class__ is str and is_blank(value)):
                     continue
                 filled.setdefault(key, [0, 0, 0])[group] += 1
                 kind = kinds.setdefault(key, [0, 0])
@@ -231,11 +233,21 @@ class _Encoder:
                 *cached("company", lead.company is not None))
         return found
 
+    def keep_custom(self, keys: set[str]) -> None:
+        self.numeric = {k: v for k, v in self.numeric.items() if k in keys}
+        self.text &= keys
+        self._custom.clear()
+
     def custom(self, lead: Lead) -> list[Key]:
         keys: list[Key] = []
         memo = self._custom
         for header, value in lead.custom.items():
             if value is None:
+                continue
+            column = self._header_keys.get(header)
+            if column is None:
+                column = self._header_key(header)
+            if column not in self.text and column not in self.numeric:
                 continue
             try:
                 feature = memo[(header, value.__class__, value)]
@@ -298,6 +310,9 @@ class LearnedModel:
         self.unqualified = unqualified
         self._memo: dict[tuple[int, ...], Prediction] = {}
         self._standard: dict[tuple[Key, ...], tuple[int, ...]] = {}
+        self._strength = [abs(x) for x in weights]
+        # Custom columns none of whose values made it into the model need not be read again.
+        encoder.keep_custom({k[1] for k in index if k[0] in ("num", "text")})
 
     @property
     def ignored_columns(self) -> list[str]:
@@ -316,8 +331,10 @@ class LearnedModel:
             pattern = self._standard[standard] = tuple(sorted(
                 {j for k in standard if (j := index.get(k)) is not None}))
         if lead.custom:
-            pattern = tuple(sorted({*pattern, *(j for k in self._encoder.custom(lead)
-                                                if (j := index.get(k)) is not None)}))
+            # Unsorted is fine: the order only matters to the memo, and a tab's headers keep theirs.
+            extra = tuple(j for k in self._encoder.custom(lead) if (j := index.get(k)) is not None)
+            if extra:
+                pattern += extra
         found = self._memo.get(pattern)
         if found is None:
             found = self._memo[pattern] = self._explain(pattern, top)
@@ -329,10 +346,11 @@ class LearnedModel:
         p = _sigmoid(z)
         # A feature's share is how much the chance would fall without it: a percentage-point
         # difference reads as plain words ("Source = Referral +18") where log-odds would not.
-        ranked = sorted(pattern, key=lambda j: -abs(w[j]))[:top]
+        ranked = sorted(pattern, key=self._strength.__getitem__, reverse=True)[:top]
         factors = tuple((self._labels[j], 100 * (p - _sigmoid(z - w[j]))) for j in ranked)
         shown = tuple(f for f in factors if abs(f[1]) >= 0.5)
-        return Prediction(p, shown, why(shown) or "close to the typical lead")
+        return Prediction(p, shown, "; ".join(f"{label} {format_points(points)}" for label, points in shown)
+                          or "close to the typical lead")
 
 
 def fit(leads: Sequence[Lead], settings: LearnedSettings) -> LearnedModel:
@@ -351,7 +369,7 @@ def fit(leads: Sequence[Lead], settings: LearnedSettings) -> LearnedModel:
     index = {k: j for j, k in enumerate(vocab)}
     patterns: dict[tuple[int, ...], list[int]] = {}
     for keys, y in rows:
-        pattern = tuple(sorted({j for k in keys if (j := index.get(k)) is not None}))
+        pattern = tuple(j for k in keys if (j := index.get(k)) is not None)
         acc = patterns.get(pattern)
         if acc is None:
             patterns[pattern] = [1, y]
@@ -367,16 +385,21 @@ def _coordinate_descent(patterns: Mapping[tuple[int, ...], list[int]], n_feature
     """Minimise Σ binomial log-loss + l2/2·|w|² over aggregated patterns; the intercept is not penalised."""
     shapes = list(patterns)
     n = [patterns[s][0] for s in shapes]
-    y = [patterns[s][1] for s in shapes]
-    columns: list[list[int]] = [[] for _ in range(n_features)]
+    columns: list[list[int]] = [list(range(len(shapes)))] + [[] for _ in range(n_features)]
+    # Σ positives over a column never changes, so the gradient needs only Σ n·μ per pass.
+    positives_in = [0] * (n_features + 1)
     for p, shape in enumerate(shapes):
+        positives = patterns[shape][1]
+        positives_in[0] += positives
         for j in shape:
-            columns[j].append(p)
-    positives, total = sum(y), sum(n)
-    intercept = math.log(positives / (total - positives))
+            columns[j + 1].append(p)
+            positives_in[j + 1] += positives
+    total = sum(n)
+    intercept = math.log(positives_in[0] / (total - positives_in[0]))
     z = [intercept] * len(shapes)
-    w = [0.0] * n_features
-    everyone = range(len(shapes))
+    # Column 0 is the intercept, whose weight is not penalised.
+    w = [intercept] + [0.0] * n_features
+    penalty = [0.0] + [l2] * n_features
     exp = math.exp
     # A 1-D Newton step can overshoot where the loss is flat; a cap in log-odds keeps every
     # pass a descent in practice without a line search.
@@ -386,18 +409,17 @@ def _coordinate_descent(patterns: Mapping[tuple[int, ...], list[int]], n_feature
     # along a nearly flat ridge that only L2 pins down; crawling along it changes no prediction.
     for _ in range(max_passes):
         largest = 0.0
-        for j in range(-1, n_features):
-            rows = everyone if j < 0 else columns[j]
-            if j < 0:
-                g, h = 0.0, 1e-12
-            else:
-                g, h = l2 * w[j], l2
+        for j, rows in enumerate(columns):
+            lam = penalty[j]
+            g = lam * w[j] - positives_in[j]
+            h = lam + 1e-12
             for p in rows:
                 zp = z[p]
-                m = 1.0 / (1.0 + exp(-zp)) if zp >= 0 else exp(zp) / (1.0 + exp(zp))
-                np_ = n[p]
-                g += np_ * m - y[p]
-                h += np_ * m * (1.0 - m)
+                # exp(-z) overflows only below -709, where μ is 0 to double precision anyway.
+                m = 1.0 / (1.0 + exp(-zp)) if zp > -700.0 else 0.0
+                nm = n[p] * m
+                g += nm
+                h += nm * (1.0 - m)
             step = -g / h
             if step > cap:
                 step = cap
@@ -405,17 +427,14 @@ def _coordinate_descent(patterns: Mapping[tuple[int, ...], list[int]], n_feature
                 step = -cap
             if step == 0.0:
                 continue
-            if j < 0:
-                intercept += step
-            else:
-                w[j] += step
+            w[j] += step
             for p in rows:
                 z[p] += step
             if abs(step) > largest:
                 largest = abs(step)
         if largest < tol:
             break
-    return w, intercept
+    return w[1:], w[0]
 
 
 def closed_counts(leads: Iterable[Lead]) -> tuple[int, int]:
