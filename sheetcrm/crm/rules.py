@@ -6,8 +6,8 @@ case, accents and spacing with `normalize_key`, because a sheet typed by several
 holds "Referral", "referral " and "Referído" for the same thing.
 
 Every rule's outcome depends only on one cell, and cells repeat heavily across leads
-(a handful of sources, a few dozen titles), so each compiled rule memoizes its verdict per
-distinct cell value: 100k leads cost a dict lookup per rule, not a regex per rule.
+(a handful of sources, a few dozen titles), so the rules on a column memoize their verdicts
+per distinct cell value: 100k leads cost a dict lookup per column, not a regex per rule.
 """
 
 from __future__ import annotations
@@ -252,7 +252,7 @@ class _Candidate:
 
 
 class CompiledRule:
-    """A rule ready to run over many leads; its memo lives only as long as one scoring run."""
+    """A rule with its operands readied once (folded needles, compiled regex) for many cells."""
 
     def __init__(self, rule: Rule):
         self.rule = rule
