@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from sheetcrm.crm.scoring import ScoringSettings
+
 CONFIG_FILE = "sheetcrm.toml"
 
 
@@ -84,6 +86,8 @@ class Config(_Section):
     tabs: dict[str, TabSettings] = {}
     validation: ValidationSettings = ValidationSettings()
     google: GoogleSettings = GoogleSettings()
+    forecast_months: int = Field(default=6, ge=1, le=36)
+    scoring: ScoringSettings = Field(default_factory=ScoringSettings)
     # Where the file came from, for messages; not a setting.
     source: Path | None = Field(default=None, exclude=True)
 

@@ -32,7 +32,9 @@ def read_sequences(grid: Grid | None) -> dict[str, int]:
 
 
 def assign_ids(table: Table, marks: dict[str, int], header_text: str) -> list[CellWrite]:
-    """Writes that give every row without an ID a new one; updates `marks` in place."""
+    """Writes that give every row without an ID a new one. The table's rows and records take
+    their new IDs at once, so everything computed later in the sync already uses them;
+    `marks` moves forward in place."""
     prefix = table.spec.id_prefix
     assert prefix is not None
     pattern = re.compile(rf"{re.escape(prefix)}-(\d+)\Z")
@@ -45,21 +47,34 @@ def assign_ids(table: Table, marks: dict[str, int], header_text: str) -> list[Ce
         # No ID column yet: add one after everything the team has typed, never over it.
         id_col = max([table.header.width, *(len(r.cells) for r in table.rows)])
         writes.append(CellWrite(table.title, 1, id_col + 1, header_text, expect=((id_col + 1, None),)))
+        table.header.fields["id"] = id_col
 
     for row in table.rows:
         if row.id is not None:
             continue
         counter += 1
-        writes.append(CellWrite(table.title, row.row, id_col + 1, f"{prefix}-{counter:04d}",
-                                expect=((id_col + 1, None), *_fingerprint(row, id_col))))
+        row.id, row.assigned = f"{prefix}-{counter:04d}", True
+        if row.record is not None:
+            row.record = row.record.model_copy(update={"id": row.id})
+        writes.append(CellWrite(table.title, row.row, id_col + 1, row.id, expect=row_key(table, row)))
     marks[prefix] = counter
     return writes
 
 
-def _fingerprint(row: Row, skip_col: int) -> tuple[tuple[int, CellValue], ...]:
+def row_key(table: Table, row: Row) -> tuple[tuple[int, CellValue], ...]:
+    """What a write into this row expects to find there: its ID, or for a row whose ID this
+    sync assigns, an empty ID cell and the row's own first cells."""
+    id_col = table.header.fields["id"]
+    if not row.assigned:
+        return ((id_col + 1, row.id),)
+    skip = {id_col, *table.header.computed.values()}
+    return ((id_col + 1, None), *_fingerprint(row, skip))
+
+
+def _fingerprint(row: Row, skip: set[int]) -> tuple[tuple[int, CellValue], ...]:
     found: list[tuple[int, Any]] = []
     for col, value in enumerate(row.cells):
-        if col != skip_col and not cells.is_blank(value):
+        if col not in skip and not cells.is_blank(value):
             found.append((col + 1, value))
             if len(found) == FINGERPRINT_CELLS:
                 break

@@ -40,12 +40,18 @@ def _cell(parse: Callable[[Any, ParseContext], Any], required: bool = False) -> 
                                           "hint": "Fill in a value."})
         return value
 
+    validate.choices = getattr(parse, "choices", ())  # type: ignore[attr-defined]  # for dropdowns
     return BeforeValidator(validate)
 
 
 def _enum(what: str, canonical_to_aliases: dict[str, list[str]]) -> Callable[[Any, ParseContext], Any]:
     choices = cells.enum_choices(canonical_to_aliases)
-    return lambda raw, ctx: cells.parse_enum(raw, choices, what)
+
+    def parse(raw: Any, ctx: ParseContext) -> str | None:
+        return cells.parse_enum(raw, choices, what)
+
+    parse.choices = tuple(canonical_to_aliases)  # type: ignore[attr-defined]
+    return parse
 
 
 def _stage(raw: Any, ctx: ParseContext) -> str | None:
@@ -157,6 +163,11 @@ class Opportunity(Record):
     probability: Percent = col("Probability", "Probabilidad")
     close_date: Day = col("Close Date", "Fecha de cierre", "Cierre")
     created: Day = col("Created", "Creado", "Creada", "Fecha de creación", "Alta")
+    # A person's call on the forecast, over the stage's category (Salesforce's override).
+    category_override: Annotated[str | None, _cell(_enum("forecast category", {
+        "Pipeline": ["Embudo"], "Best Case": ["Mejor caso"], "Commit": ["Compromiso"], "Closed": ["Cerrado"],
+        "Omitted": ["Omitido", "Excluido"]}))] = col("Category Override", "Forecast Override",
+                                                     "Categoría manual")
 
 
 class Activity(Record):

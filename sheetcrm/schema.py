@@ -26,6 +26,18 @@ class Column:
 
 
 @dataclass(frozen=True)
+class Computed:
+    """A column sheetcrm computes and owns inside a tab people own."""
+
+    key: str
+    header: str
+    header_es: str
+
+    def display(self, locale: str) -> str:
+        return self.header_es if locale == "es" else self.header
+
+
+@dataclass(frozen=True)
 class TabSpec:
     key: str
     title: str
@@ -33,6 +45,7 @@ class TabSpec:
     aliases: tuple[str, ...]
     model: type[records.Record]
     id_prefix: str | None = None
+    computed: tuple[Computed, ...] = ()
 
     @cached_property
     def columns(self) -> tuple[Column, ...]:
@@ -65,9 +78,22 @@ def _column(name: str, info: FieldInfo) -> Column:
 TABS: dict[str, TabSpec] = {t.key: t for t in (
     TabSpec("accounts", "Accounts", "Cuentas", ("Cuentas", "Empresas", "Companies"), records.Account, "ACC"),
     TabSpec("contacts", "Contacts", "Contactos", ("Contactos",), records.Contact, "CON"),
-    TabSpec("leads", "Leads", "Leads", ("Clientes potenciales", "Prospectos"), records.Lead, "LEAD"),
+    TabSpec("leads", "Leads", "Leads", ("Clientes potenciales", "Prospectos"), records.Lead, "LEAD", (
+        Computed("score", "Score", "Puntuación"),
+        Computed("grade", "Grade", "Grado"),
+        Computed("conversion_pct", "Conversion %", "Conversión %"),
+        Computed("why", "Why", "Por qué"),
+    )),
     TabSpec("opportunities", "Opportunities", "Oportunidades", ("Oportunidades", "Deals", "Negocios"),
-            records.Opportunity, "OPP"),
+            records.Opportunity, "OPP", (
+                Computed("probability_pct", "Probability %", "Probabilidad %"),
+                Computed("weighted_amount", "Weighted Amount", "Importe ponderado"),
+                Computed("forecast_category", "Forecast Category", "Categoría de previsión"),
+                Computed("days_in_stage", "Days in Stage", "Días en etapa"),
+                Computed("last_activity", "Last Activity", "Última actividad"),
+                Computed("rotting", "Rotting", "Estancada"),
+                Computed("next_step", "Next Step", "Próximo paso"),
+            )),
     TabSpec("activities", "Activities", "Actividades", ("Actividades",), records.Activity, "ACT"),
     TabSpec("tasks", "Tasks", "Tareas", ("Tareas",), records.Task, "TSK"),
     TabSpec("products", "Products", "Productos", ("Productos",), records.Product),
@@ -101,7 +127,26 @@ VALIDATION = OwnedTab(
 # Sequence high-water marks, so an ID is never handed out twice even after its row is deleted.
 SEQUENCES = OwnedTab("sequences", "_sheetcrm", "_sheetcrm", ("Key", "Value"), ("Key", "Value"))
 
-OWNED_TABS: dict[str, OwnedTab] = {t.key: t for t in (VALIDATION, SEQUENCES)}
+PIPELINE = OwnedTab("pipeline", "Pipeline", "Embudo", ("Stage", "Count", "Amount", "Weighted"),
+                    ("Etapa", "Número", "Importe", "Ponderado"))
+FORECAST = OwnedTab("forecast", "Forecast", "Previsión",
+                    ("Month", "Owner", "Pipeline", "Weighted", "Commit", "Best Case", "Closed Won", "Quota",
+                     "Attainment %"),
+                    ("Mes", "Propietario", "Embudo", "Ponderado", "Compromiso", "Mejor caso", "Ganado", "Cuota",
+                     "Cumplimiento %"))
+DASHBOARD = OwnedTab("dashboard", "Dashboard", "Panel", ("KPI", "Value", "Definition"),
+                     ("Indicador", "Valor", "Definición"))
+STAGE_HISTORY = OwnedTab("stage_history", "Stage History", "Historial de etapas",
+                         ("Opportunity", "From", "To", "Changed At", "Amount"),
+                         ("Oportunidad", "De", "A", "Cambiada el", "Importe"))
+LEAD_HISTORY = OwnedTab("lead_history", "Lead Status History", "Historial de leads",
+                        ("Lead", "From", "To", "Changed At"), ("Lead", "De", "A", "Cambiada el"))
+# Input tabs people may add; read when present, never written.
+RATES = OwnedTab("rates", "Rates", "Tipos de cambio", ("Currency", "Rate"), ("Moneda", "Tipo"))
+QUOTAS = OwnedTab("quotas", "Quotas", "Cuotas", ("Owner", "Month", "Quota"), ("Propietario", "Mes", "Cuota"))
+
+OWNED_TABS: dict[str, OwnedTab] = {t.key: t for t in (
+    VALIDATION, PIPELINE, FORECAST, DASHBOARD, STAGE_HISTORY, LEAD_HISTORY, SEQUENCES)}
 
 
 def find_tab(titles: list[str], names: list[str]) -> str | None:

@@ -1,32 +1,36 @@
 """A sync: one read, pure planning, one write.
 
     snapshot = book.read()
-    crm, plan = plan_sync(snapshot, config, as_of)   # pure: no I/O, no clock
+    crm, results, plan = plan_sync(snapshot, config, as_of)   # pure: no I/O, no clock
     book.write(plan)                                 # skipped when the plan is empty
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sheetcrm.config import Config
+from sheetcrm.engine import Results, compute
 from sheetcrm.ids import assign_ids, read_sequences
-from sheetcrm.plan import owned_tab
+from sheetcrm.plan import computed_writes, owned_tab
+from sheetcrm.render import (charts, dashboard_body, forecast_body, history_body, lead_columns, opportunity_columns,
+                             pipeline_body)
 from sheetcrm.report import Issue
-from sheetcrm.schema import SEQUENCES, VALIDATION, find_tab, owned_tab_names
+from sheetcrm.schema import (DASHBOARD, FORECAST, LEAD_HISTORY, PIPELINE, SEQUENCES, STAGE_HISTORY, TABS, VALIDATION,
+                             find_tab, owned_tab_names)
 from sheetcrm.validate import Crm, read_crm
-from sheetcrm.workbook import Plan, Snapshot, Workbook, WriteResult
+from sheetcrm.workbook import Guide, Plan, Snapshot, Workbook, WriteResult
 
 
 @dataclass
 class SyncOutcome:
     crm: Crm
+    results: Results
     plan: Plan
     result: WriteResult | None = None  # None when nothing was written (dry run or empty plan)
     dry_run: bool = False
-    stats: dict[str, Any] = field(default_factory=dict)
 
     @property
     def cells_written(self) -> dict[str, int]:
@@ -38,19 +42,22 @@ class SyncOutcome:
         written = self.cells_written
         return {
             "dry_run": self.dry_run,
+            "as_of": self.results.as_of.isoformat(),
             "valid": self.crm.report.valid,
             "new_tabs": list(self.plan.new_tabs),
             "planned": {"cells": self.plan.cells_by_tab(), "total": len(self.plan.writes)},
             "cells_written": {"tabs": written, "total": sum(written.values())},
             "skipped": len(self.result.skipped) if self.result else 0,
             "stats": self.crm.stats(),
+            "scoring": {"method": self.results.scoring.method, "note": self.results.scoring.note},
             "issues": [i.as_dict() for i in self.crm.report.issues],
         }
 
 
-def plan_sync(snapshot: Snapshot, config: Config, as_of: dt.date) -> tuple[Crm, Plan]:
+def plan_sync(snapshot: Snapshot, config: Config, as_of: dt.date) -> tuple[Crm, Results, Plan]:
     crm = read_crm(snapshot, config)
     plan = Plan()
+    locale = config.locale
 
     sequences_title = find_tab(list(snapshot.tabs), owned_tab_names(SEQUENCES))
     marks = read_sequences(snapshot.tabs.get(sequences_title) if sequences_title else None)
@@ -60,10 +67,28 @@ def plan_sync(snapshot: Snapshot, config: Config, as_of: dt.date) -> tuple[Crm, 
             id_header = table.spec.id_column.header  # type: ignore[union-attr]
             plan.writes.extend(assign_ids(table, marks, id_header))
 
-    owned_tab(plan, snapshot, VALIDATION, config.locale, [validation_row(i) for i in crm.report.issues])
+    results = compute(crm, snapshot, config, as_of)
+    for warning in results.warnings:
+        crm.report.add(warning)
+
+    if "opportunities" in crm.tables:
+        by_row = {o.row: opportunity_columns(m, locale) for o, m in zip(results.opportunities, results.metrics)}
+        plan.writes.extend(computed_writes(crm.tables["opportunities"], by_row, locale))
+    if "leads" in crm.tables:
+        by_row = {lead.row: lead_columns(results.score(lead)) for lead in crm.records("leads")}
+        plan.writes.extend(computed_writes(crm.tables["leads"], by_row, locale))
+
+    owned_tab(plan, snapshot, VALIDATION, locale, [validation_row(i) for i in crm.report.issues])
+    pipeline_title = owned_tab(plan, snapshot, PIPELINE, locale, pipeline_body(results))
+    forecast_title = owned_tab(plan, snapshot, FORECAST, locale, forecast_body(results, locale))
+    owned_tab(plan, snapshot, DASHBOARD, locale, dashboard_body(results, locale))
+    owned_tab(plan, snapshot, STAGE_HISTORY, locale, history_body(results.stage_history, with_amount=True))
+    owned_tab(plan, snapshot, LEAD_HISTORY, locale, history_body(results.lead_history, with_amount=False))
     if marks != before:
-        owned_tab(plan, snapshot, SEQUENCES, config.locale, [[k, v] for k, v in marks.items()])
-    return crm, plan
+        owned_tab(plan, snapshot, SEQUENCES, locale, [[k, v] for k, v in marks.items()])
+    plan.charts.extend(charts(results, pipeline_title, forecast_title, locale))
+    plan.guides.extend(guides(crm, config))
+    return crm, results, plan
 
 
 def validation_row(issue: Issue) -> list[Any]:
@@ -75,8 +100,31 @@ def validation_row(issue: Issue) -> list[Any]:
 
 def sync(book: Workbook, config: Config, as_of: dt.date | None = None, dry_run: bool = False) -> SyncOutcome:
     snapshot = book.read()
-    crm, plan = plan_sync(snapshot, config, as_of or dt.date.today())
-    outcome = SyncOutcome(crm, plan, dry_run=dry_run)
+    crm, results, plan = plan_sync(snapshot, config, as_of or dt.date.today())
+    outcome = SyncOutcome(crm, results, plan, dry_run=dry_run)
     if plan and not dry_run:
         outcome.result = book.write(plan)
     return outcome
+
+
+def guides(crm: Crm, config: Config) -> list[Guide]:
+    """Dropdowns on the enum columns people type, and the computed columns to mark."""
+    out = []
+    for key, table in crm.tables.items():
+        dropdowns = []
+        for column in table.spec.columns:
+            values = _choices(key, column.field, config)
+            col = table.header.fields.get(column.field)
+            if values and col is not None:
+                dropdowns.append((col + 1, values))
+        computed = tuple(sorted(c + 1 for c in table.header.computed.values()))
+        if dropdowns or computed:
+            out.append(Guide(table.title, tuple(dropdowns), computed))
+    return out
+
+
+def _choices(tab: str, field_name: str, config: Config) -> tuple[str, ...]:
+    if field_name == "stage":
+        return tuple(s.name for s in config.stages)
+    info = TABS[tab].model.model_fields[field_name]
+    return next((meta.func.choices for meta in info.metadata if getattr(meta.func, "choices", ())), ())

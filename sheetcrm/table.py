@@ -21,6 +21,7 @@ class Header:
 
     fields: dict[str, int] = field(default_factory=dict)   # record field -> column
     custom: dict[str, int] = field(default_factory=dict)   # the team's own header -> column
+    computed: dict[str, int] = field(default_factory=dict)  # sheetcrm's computed column key -> column
     labels: dict[int, str] = field(default_factory=dict)   # column -> header text as typed
     width: int = 0
 
@@ -33,6 +34,7 @@ class Row:
     id: str | None              # the ID cell as typed (trimmed), even on an invalid row
     record: Record | None
     cells: list[Any]
+    assigned: bool = False      # the ID was handed out by this sync, not read from the sheet
 
 
 @dataclass
@@ -59,13 +61,18 @@ def map_header(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, rep
             continue  # already rejected when the config was loaded
         aliases[cells.normalize_key(theirs)] = by_title[canonical]
 
+    computed = {cells.normalize_key(n): c.key for c in spec.computed for n in (c.header, c.header_es)}
     header = Header(width=len(grid.header))
     for col, raw in enumerate(grid.header):
         text = cells.parse_text(raw)
         if text is None:
             continue
         header.labels[col] = text
-        target = aliases.get(cells.normalize_key(text))
+        key = cells.normalize_key(text)
+        if key in computed:
+            header.computed.setdefault(computed[key], col)
+            continue  # sheetcrm's own output is never read back as input
+        target = aliases.get(key)
         taken = header.fields if target else header.custom
         key = target or text
         if key in taken:

@@ -10,8 +10,8 @@ import pytest
 from sheetcrm.config import Config
 from sheetcrm.emulator import Emulator
 from sheetcrm.starter import write_demo
-from sheetcrm.sync import sync
-from sheetcrm.workbook import CellWrite, Plan, WorkbookError
+from sheetcrm.sync import plan_sync, sync
+from sheetcrm.workbook import CellWrite, Plan, WorkbookError, same_value
 from sheetcrm.workbook.credentials import connect
 from sheetcrm.workbook.gsheets import MAX_PAYLOAD, GoogleSheetsWorkbook, RetryPolicy, spreadsheet_id
 from sheetcrm.workbook.xlsx import XlsxWorkbook
@@ -68,29 +68,35 @@ def test_demo_on_google_matches_the_xlsx_path(emu, tmp_path):
     assert g.crm.stats() == x.crm.stats()
     g_tabs, x_tabs = google.read().tabs, xlsx.read().tabs
     assert set(g_tabs) - {"Sheet1"} == set(x_tabs)
-    for title in x_tabs:
-        assert g_tabs[title].rows == x_tabs[title].rows or title in {"Accounts", "Contacts", "Leads", "Opportunities",
-                                                                      "Activities", "Tasks"}
-        # Dates come back from Google as serial numbers: compare them as the sync does.
-        ids = lambda rows: [r[0] for r in rows]  # noqa: E731
-        assert ids(g_tabs[title].rows) == ids(x_tabs[title].rows)
+    for title, grid in x_tabs.items():
+        # Cell by cell as a person reads them: Google reports dates as serial numbers.
+        mine, theirs = g_tabs[title].rows, grid.rows
+        assert len(mine) == len(theirs), title
+        for r, (a, b) in enumerate(zip(mine, theirs)):
+            width = max(len(a), len(b))
+            a, b = a + [None] * (width - len(a)), b + [None] * (width - len(b))
+            assert all(same_value(x, y) for x, y in zip(a, b)), (title, r + 1, a, b)
     assert not sync(google, Config(), as_of=AS_OF).plan
 
 
 @pytest.mark.parametrize("rows", [100, 100_000])
 def test_request_budget_is_the_same_at_any_size(emu, rows):
-    sheet = [["ID", "Last Name", "Email"]] + [[f"LEAD-{i:06d}", f"N{i}", ""] for i in range(1, rows + 1)]
+    sheet = [["ID", "Name", "Domain"]] + [[f"ACC-{i:06d}", f"Account {i}", ""] for i in range(1, rows + 1)]
     sheet[-1][0] = ""  # one new row: the sync must fill its ID
-    sheet[-2][2] = "bad-email"
-    key = leads_sheet(emu, sheet)
+    sheet[-2][2] = 12  # and a bad cell for the Validation tab
+    key = emu.create_spreadsheet("CRM", {"Accounts": sheet})
     t = Traced(key)
     first = sync(t.book, Config(), as_of=AS_OF)
-    assert first.cells_written["Leads"] == 1
+    assert first.cells_written["Accounts"] == 1
     assert t.counts() == (3, 1)  # metadata + values, key-column re-read; one batchUpdate
+    assert emu.values(key, "Accounts")[-1][0] == f"ACC-{rows:04d}"  # one past the highest, ACC-{rows - 1}
     t.reset()
-    again = sync(t.book, Config(), as_of=AS_OF)
-    assert again.cells_written == {}
+    assert sync(t.book, Config(), as_of=AS_OF).cells_written == {}
     assert t.counts() == (2, 0)
+    t.reset()
+    emu.set_values(key, f"Accounts!B{rows + 2}", [["Typed meanwhile"]])
+    assert sync(t.book, Config(), as_of=AS_OF).cells_written["Accounts"] == 1
+    assert t.counts() == (3, 1)
 
 
 def test_writes_are_text_never_formulas_and_keep_leading_zeros(emu):
@@ -120,8 +126,8 @@ def test_429_three_times_then_success(emu):
     key = leads_sheet(emu, [["ID", "Last Name"], ["", "Ng"]])
     t = Traced(key)
     emu.fail_next(3, status=429, retry_after=0)
-    outcome = sync(t.book, Config(), as_of=AS_OF)
-    assert outcome.cells_written["Leads"] == 1
+    sync(t.book, Config(), as_of=AS_OF)
+    assert emu.values(key, "Leads")[1][0] == "LEAD-0001"
     assert [x.status for x in t.trace[:4]] == [429, 429, 429, 200]
 
 
@@ -208,24 +214,29 @@ def test_concurrent_insert_sort_and_delete_never_misplace_a_value(emu):
 
     before_write = {}
     snapshot = t.book.read()
-    from sheetcrm.sync import plan_sync
-
-    _, plan = plan_sync(snapshot, Config(), AS_OF)
+    _, _, plan = plan_sync(snapshot, Config(), AS_OF)
     emu.between_requests(lambda e: (user_edits(e), before_write.update({"rows": e.values(key, "Leads")})))
     result = t.book.write(plan)
     after = emu.values(key, "Leads")
 
-    # No user-typed cell changed: every non-ID cell is exactly as the user left it.
-    assert [r[1:] for r in after] == [r[1:] for r in before_write["rows"]]
+    # No user-typed cell changed: Last Name and Company are exactly as the user left them.
+    assert [r[1:3] for r in after] == [r[1:3] for r in before_write["rows"]]
     assert after[2][:2] == ["MINE-1", "Davis"]
-    # IDs landed on the records they were planned for, or were left for the next sync.
-    planned = {w.expect[1][1]: w.value for w in plan.writes if w.tab == "Leads"}
+
+    def record(w):  # the Last Name a write was planned for
+        expect = dict(w.expect)
+        return expect[2] if expect[1] is None else {"LEAD-0001": "Baker"}[expect[1]]
+
+    planned = {(record(w), w.col): w.value for w in plan.writes if w.tab == "Leads" and w.row > 1}
+    skipped = {(record(w), w.col) for w in result.skipped if w.tab == "Leads"}
+    # Every value sheetcrm wrote sits on the record it was computed for; dropped ones are empty.
     for row in after[1:]:
-        if row[0].startswith("LEAD-") and row[0] != "LEAD-0001":
-            assert planned[row[1]] == row[0], row
-    # Clark's row is gone and Davis has an ID now: those two fills were dropped, Adams's re-aimed.
-    assert sorted(w.expect[1][1] for w in result.skipped) == ["Clark", "Davis"]
-    assert [r[:2] for r in after if r[1] == "Adams"] == [[planned["Adams"], "Adams"]]
+        for col, value in enumerate(row[:7], 1):
+            if (row[1], col) in planned and (row[1], col) not in skipped and not (col == 1 and row[0] == "MINE-1"):
+                assert value == planned[(row[1], col)], (row, col)
+    # Clark's row is gone and Davis has an ID now: those fills were dropped, Adams's re-aimed.
+    assert {name for name, col in skipped if col == 1} == {"Clark", "Davis"}
+    assert [r[0] for r in after if r[1] == "Adams"] == [planned[("Adams", 1)]]
     # The next sync fills whatever is still empty, and then nothing is left to do.
     sync(t.book, Config(), as_of=AS_OF)
     final = emu.values(key, "Leads")

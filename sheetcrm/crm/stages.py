@@ -10,10 +10,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
-from sheetcrm.config import Config, Stage
 from sheetcrm.records import Activity, Contact, Opportunity, Task
+
+if TYPE_CHECKING:  # config imports the scoring settings, which import this package
+    from sheetcrm.config import Config, Stage
 
 _HUNDRED = Decimal(100)
 

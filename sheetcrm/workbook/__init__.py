@@ -71,12 +71,44 @@ class CellWrite:
     formula: bool = False
 
 
+@dataclass(frozen=True)
+class Chart:
+    """A native chart over a block of a sheetcrm tab: rows first_row..last_row (1-based, the
+    header is the row above), categories in domain_col, one series per series_cols column.
+    Backends add it once, when the tab has no chart of that title; afterwards only the cells
+    under it change."""
+
+    tab: str
+    title: str
+    kind: str  # "column" or "line"
+    first_row: int
+    last_row: int
+    domain_col: int
+    series_cols: tuple[int, ...]
+    anchor_col: int
+
+
+@dataclass(frozen=True)
+class Guide:
+    """Hints for people editing a tab (Google only): dropdowns on enum columns, and a
+    warning-only protection on the columns sheetcrm computes, so people see they are computed."""
+
+    tab: str
+    dropdowns: tuple[tuple[int, tuple[str, ...]], ...]   # (column, allowed values)
+    computed_cols: tuple[int, ...]
+
+
 @dataclass
 class Plan:
-    """All the changes one sync wants: tabs to create (with their headers) and cells to set."""
+    """All the changes one sync wants: tabs to create (with their headers) and cells to set.
+
+    Charts and guides ride along with a write when it happens; on their own they are not a
+    reason to write."""
 
     new_tabs: list[str] = field(default_factory=list)
     writes: list[CellWrite] = field(default_factory=list)
+    charts: list[Chart] = field(default_factory=list)
+    guides: list[Guide] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(self.new_tabs or self.writes)

@@ -239,16 +239,17 @@ class GoogleSheetsWorkbook:
         result.skipped.extend(w for w in plan.writes if w.tab not in known)  # the tab was deleted meanwhile
         if not guarded:
             return [w for w in plan.writes if w.tab in known]
-        columns = sorted({(w.tab, col) for w in guarded for col, _ in w.expect})
+        # A column beyond the grid is empty by definition, and asking Google for it is a 400.
+        columns = sorted({(w.tab, col) for w in guarded for col, _ in w.expect if col <= self._sheets[w.tab].cols})
         try:
-            answer = self.client.http_client.values_batch_get(
+            answer = columns and self.client.http_client.values_batch_get(
                 self.key, [absolute_range_name(tab, _column_range(col)) for tab, col in columns],
                 params={"valueRenderOption": "FORMULA", "dateTimeRenderOption": "SERIAL_NUMBER",
                         "majorDimension": "COLUMNS"})
         except APIError as e:
             raise self._error(e) from None
         now: dict[tuple[str, int], list[Any]] = {}
-        for key, value_range in zip(columns, answer.get("valueRanges", [])):
+        for key, value_range in zip(columns, (answer or {}).get("valueRanges", [])):
             values = value_range.get("values") or [[]]
             now[key] = values[0]
         aimed: list[CellWrite] = []
