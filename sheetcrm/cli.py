@@ -17,7 +17,9 @@ import click
 from sheetcrm.config import CONFIG_FILE, EXAMPLE, Config, ConfigError, load_config
 from sheetcrm.report import Report
 from sheetcrm.starter import init_workbook, write_demo
-from sheetcrm.sync import SyncOutcome, sync
+from sheetcrm.crm.scoring import evaluate as evaluate_scoring
+from sheetcrm.engine import Results
+from sheetcrm.sync import SyncOutcome, plan_sync, sync
 from sheetcrm.validate import read_crm
 from sheetcrm.workbook import Workbook, WorkbookError
 from sheetcrm.workbook.target import DEFAULT_WORKBOOK, open_workbook
@@ -150,6 +152,95 @@ def sync_command(target: Target, dry_run: bool, as_of: dt.datetime | None, fmt: 
     else:
         _print_sync(outcome, book)
     sys.exit(1 if strict and not outcome.crm.report.valid else 0)
+
+
+AS_OF = click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), help="The date to compute for (default: today).")
+FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+
+
+def _results(target: Target, as_of: dt.datetime | None, **overrides: Any) -> Results:
+    """The engine's results for the workbook, computed without writing anything."""
+    config, book = target.open()
+    if overrides:
+        config = config.model_copy(update=overrides)
+    _, results, _ = plan_sync(book.read(), config, as_of.date() if as_of else dt.date.today())
+    return results
+
+
+@main.command()
+@workbook_options
+@AS_OF
+@FORMAT
+@user_errors
+def kpis(target: Target, as_of: dt.datetime | None, fmt: str) -> None:
+    """Print the KPIs (read-only): win rate, revenue, pipeline, coverage, conversion…"""
+    data = _results(target, as_of).kpis.to_json()
+    if fmt == "json":
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    for key, value in data.items():
+        if not isinstance(value, dict):
+            click.echo(f"{key:<24} {'' if value is None else value}")
+    for owner, values in data["by_owner"].items():
+        click.echo(f"{owner}: " + ", ".join(f"{k} {v}" for k, v in values.items() if v is not None))
+
+
+@main.command()
+@workbook_options
+@AS_OF
+@click.option("--months", type=click.IntRange(1, 36), help="How many months ahead (default: the config's, 6).")
+@FORMAT
+@user_errors
+def forecast(target: Target, as_of: dt.datetime | None, months: int | None, fmt: str) -> None:
+    """Print the forecast by month, per owner and in total, with stage calibration (read-only)."""
+    overrides = {"forecast_months": months} if months else {}
+    data = _results(target, as_of, **overrides).forecast.to_json()
+    if fmt == "json":
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    columns = ["month", "pipeline", "weighted", "commit", "best_case", "closed_won", "quota", "attainment"]
+    click.echo("  ".join(f"{c:>12}" for c in columns))
+    for month in data["months"]:
+        click.echo("  ".join(f"{'' if month[c] is None else month[c]:>12}" for c in columns))
+    click.echo("stage calibration (configured % vs historical win %):")
+    for c in data["stage_calibration"]:
+        click.echo(f"  {c['stage']:<16} {c['configured']:>6} {c['historical'] or '-':>6}  n={c['n']}")
+
+
+@main.command()
+@workbook_options
+@AS_OF
+@click.option("--evaluate", is_flag=True, help="Hold out part of the history and measure the model (ROC AUC, calibration).")
+@click.option("--seed", default=0, show_default=True, help="Seed of the hold-out split.")
+@FORMAT
+@user_errors
+def score(target: Target, as_of: dt.datetime | None, evaluate: bool, seed: int, fmt: str) -> None:
+    """Lead scores (read-only), or with --evaluate how well the learned model predicts conversion."""
+    config, book = target.open()
+    day = as_of.date() if as_of else dt.date.today()
+    if evaluate:
+        crm = read_crm(book.read(), config)
+        try:
+            data = evaluate_scoring(crm.records("leads"), crm.records("activities"), config.scoring, day, seed=seed)
+        except ValueError as e:
+            _fail(str(e))
+        if fmt == "json":
+            click.echo(json.dumps(data, indent=2))
+        else:
+            click.echo(f"ROC AUC {data['auc']:.3f} on {data['n_test']} held-out leads ({data['n_train']} trained)")
+            for b in data["calibration"]:
+                click.echo(f"  {b['bin']:>8}: predicted {b['predicted']:5.1f}%  observed {b['observed']:5.1f}%  n={b['n']}")
+        return
+    results = _results(target, as_of)
+    ranked = sorted(results.scoring.scores.values(), key=lambda s: (-s.score, s.lead_id))
+    if fmt == "json":
+        click.echo(json.dumps({"method": results.scoring.method, "note": results.scoring.note,
+                               "scores": [vars(s) for s in ranked]}, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{results.scoring.method}: {results.scoring.note}")
+    for s in ranked[:20]:
+        pct = "" if s.conversion_pct is None else f"{s.conversion_pct:5.1f}%"
+        click.echo(f"  {s.lead_id:<12} {s.score:>3} {s.grade} {pct:>6}  {s.why}")
 
 
 @main.command()

@@ -6,7 +6,7 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from sheetcrm.crm.scoring import ScoringSettings
 
@@ -124,6 +124,14 @@ class Config(_Section):
                 raise ValueError(f"unknown tab {key!r}; expected one of {', '.join(TABS)}")
         return tabs
 
+    @field_validator("scoring")
+    @classmethod
+    def _scoring_columns(cls, scoring: ScoringSettings, info: ValidationInfo) -> ScoringSettings:
+        # Rules may name the team's own Leads columns, but only ones declared as custom fields.
+        leads = (info.data.get("tabs") or {}).get("leads")
+        scoring.check_columns(leads.custom_fields if leads else {})
+        return scoring
+
     def tab(self, key: str) -> TabSettings:
         return self.tabs.get(key) or TabSettings()
 
@@ -169,8 +177,12 @@ workbook = "crm.xlsx"
 # day-first) are read, and how output is written.
 locale = "en"
 
-# Summaries (pipeline, forecast, KPIs) are in this currency.
+# Summaries (pipeline, forecast, KPIs) are in this currency. Other currencies convert
+# through a Rates tab (Currency, Rate = value of 1 unit in this currency), when you add one.
 currency = "USD"
+
+# Forecast this many months ahead, from the current one.
+forecast_months = 6
 
 [validation]
 max_issues = 1000   # the report is marked partial past this many issues
@@ -222,6 +234,22 @@ probability = 0
 kind = "lost"
 forecast_category = "Omitted"
 aliases = ["Lost", "Perdida"]
+
+# Lead scoring. Rules give points on any Leads column (custom fields included, once declared
+# under [tabs.leads.custom_fields]); activities add engagement points that halve every
+# half_life_days. With >= 50 converted and >= 50 unqualified leads, a learned model takes over.
+# Setting `rules` replaces the built-in ones.
+# [scoring]
+# base = 30
+# half_life_days = 30
+# engagement = { Meeting = 10, Call = 5, Email = 3, Note = 1 }
+# grades = { A = 80, B = 60, C = 40 }
+# rules = [
+#   { column = "Source", op = "equals", value = "Referral", points = 20 },
+#   { column = "Title", op = "contains", values = ["CEO", "VP", "Director"], points = 15 },
+#   { column = "Email", op = "present", points = 5 },
+#   { column = "Budget", op = "range", min = 10000, points = 10 },
+# ]
 
 # Rename a tab or a header to match your sheet, and type your own columns.
 # [tabs.opportunities]

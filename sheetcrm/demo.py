@@ -13,7 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-from sheetcrm.schema import TABS
+from sheetcrm.schema import STAGE_HISTORY, TABS
 
 OWNERS = ["Ana García", "Ben Carter", "Chloé Martin", "Diego Ruiz"]
 FIRST = ["Olivia", "Liam", "Sofía", "Mateo", "Emma", "Noah", "Lucía", "Hugo", "Mia", "Leo", "Valentina",
@@ -33,6 +33,7 @@ PRODUCTS = [("SKU-001", "Starter licence", 490, 21), ("SKU-002", "Team licence",
             ("SKU-003", "Enterprise licence", 4900, 21), ("SKU-004", "Onboarding package", 1500, 21),
             ("SKU-005", "Premium support (year)", 2400, 21), ("SKU-006", "Training day", 850, 10),
             ("SKU-007", "Data migration", 3200, 21), ("SKU-008", "API add-on", 600, 21)]
+WIN_ODDS = [0.1, 0.25, 0.5, 0.75]  # by the furthest open stage a closed deal reached
 # The newest rows of each tab have no ID yet, as when someone just typed them in; nothing
 # refers to them yet.
 NEW = 3
@@ -93,7 +94,7 @@ def generate(rows: int = 200, seed: int = 7, today: dt.date | None = None) -> De
             status = rng.choice(["New", "Contacted"])
         else:
             # The learnable signal: the log-odds of converting rise with source and seniority.
-            odds = pull + 0.6 * seniority - 0.8 + rng.gauss(0, 0.7)
+            odds = 1.3 * pull + 0.8 * seniority - 1.0 + rng.gauss(0, 0.35)
             status = rng.choices(["Converted", "Unqualified", "Qualified"],
                                  [_sigmoid(odds) * 0.85, (1 - _sigmoid(odds)) * 0.85, 0.15])[0]
         leads.append([f"LEAD-{i:04d}", first, last, company, email(first, last, company),
@@ -106,17 +107,26 @@ def generate(rows: int = 200, seed: int = 7, today: dt.date | None = None) -> De
         first_contact.setdefault(c[1], c[0])
     opportunities = [["ID", "Name", "Account", "Contact", "Owner", "Stage", "Amount", "Currency", "Probability",
                       "Close Date", "Created"]]
+    history: list[list[Any]] = []
     for i in range(1, max(n_leads // 2, 10) + 1):
         acc = accounts[rng.randint(1, n_accounts - NEW)]
         contact = first_contact.get(acc[0], "")
         created = day(400, -5)
         closed = rng.random() < 0.45 and (today - created).days > 20
-        stage = rng.choice(["Closed Won", "Closed Lost"]) if closed else rng.choice(OPEN_STAGES)
+        # How far a deal got decides its odds, so Stage History teaches calibrated win rates.
+        reached = rng.choices(range(len(OPEN_STAGES)), [2, 2, 3, 3])[0]
+        if closed:
+            stage = "Closed Won" if rng.random() < WIN_ODDS[reached] else "Closed Lost"
+        else:
+            stage = OPEN_STAGES[reached]
         close = created + dt.timedelta(days=rng.randint(15, 120)) if closed else day(-5, 200)
         if closed and close > today:
             close = today - dt.timedelta(days=rng.randint(1, 10))
+        amount = rng.randrange(1500, 90000, 250)
+        path = OPEN_STAGES[:reached + 1] + ([stage] if closed else [])
+        history.extend(_journey(rng, f"OPP-{i:04d}", path, created, close if closed else today, amount))
         opportunities.append([f"OPP-{i:04d}", f"{acc[1]} – {rng.choice(['Expansion', 'New deal', 'Renewal', 'Pilot'])}",
-                              acc[0], contact, acc[6], stage, rng.randrange(1500, 90000, 250), "USD",
+                              acc[0], contact, acc[6], stage, amount, "USD",
                               rng.choice(["", "", "", 35, 60]) if not closed else "", close, created])
 
     activities = [["ID", "Date", "Type", "Subject", "Related", "Owner", "Outcome"]]
@@ -147,11 +157,22 @@ def generate(rows: int = 200, seed: int = 7, today: dt.date | None = None) -> De
     for table in (accounts, contacts, leads, opportunities, activities, tasks):
         for row in table[-NEW:]:
             row[0] = ""
+    history = [h for h in history if h[0] not in {o[0] for o in opportunities[-NEW:]}]
     return DemoData({
         TABS["accounts"].title: accounts, TABS["contacts"].title: contacts, TABS["leads"].title: leads,
         TABS["opportunities"].title: opportunities, TABS["activities"].title: activities,
         TABS["tasks"].title: tasks, TABS["products"].title: products, TABS["quote_lines"].title: quote_lines,
+        STAGE_HISTORY.title: [list(STAGE_HISTORY.headers), *sorted(history, key=lambda h: h[3])],
     }, planted)
+
+
+def _journey(rng: random.Random, opp_id: str, path: list[str], start: dt.date, end: dt.date,
+             amount: int) -> list[list[Any]]:
+    """Stage History rows as earlier syncs would have logged them: one per stage, in order."""
+    span = max((end - start).days, len(path))
+    days = sorted(rng.sample(range(1, span), len(path) - 1)) if len(path) > 1 else []
+    when = [start] + [start + dt.timedelta(days=d) for d in days]
+    return [[opp_id, path[k - 1] if k else "", stage, when[k], amount] for k, stage in enumerate(path)]
 
 
 def _plant_problems(rng: random.Random, leads: list, contacts: list, opportunities: list, activities: list,
