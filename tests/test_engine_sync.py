@@ -1,0 +1,132 @@
+"""The engine inside a sync: computed columns and summary tabs hold the same numbers as the
+machine-readable output, and stage history survives sorts and inserts of the Opportunities tab."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+from decimal import Decimal
+
+import pytest
+
+from sheetcrm.config import Config
+from sheetcrm.starter import write_demo
+from sheetcrm.sync import sync
+from sheetcrm.workbook import same_value
+from sheetcrm.workbook.memory import MemoryWorkbook
+from sheetcrm.workbook.xlsx import XlsxWorkbook
+
+AS_OF = dt.date(2026, 11, 23)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    book = XlsxWorkbook(tmp_path_factory.mktemp("engine") / "demo.xlsx")
+    write_demo(book, rows=80, seed=11, today=AS_OF)
+    outcome = sync(book, Config(), as_of=AS_OF)
+    return book, outcome
+
+
+def test_every_summary_tab_is_populated(demo):
+    book, _ = demo
+    tabs = book.read().tabs
+    for title in ("Pipeline", "Forecast", "Dashboard", "Stage History", "Lead Status History", "Validation"):
+        assert len(tabs[title].rows) > 2, title
+    pipeline = tabs["Pipeline"].rows
+    assert pipeline[0] == ["Stage", "Count", "Amount", "Weighted"]
+    assert [r[0] for r in pipeline[1:]] == [s.name for s in Config().stages]
+
+
+def test_kpis_json_holds_the_dashboard_numbers(demo):
+    book, outcome = demo
+    out = subprocess.run([sys.executable, "-m", "sheetcrm", "kpis", "--workbook", str(book.path), "--as-of",
+                          AS_OF.isoformat(), "--format", "json"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    kpis = json.loads(out.stdout)
+    dashboard = {r[0]: r[1] for r in book.read().tabs["Dashboard"].rows[1:]}
+    for key in ("win_rate", "won_revenue", "won_count", "lost_count", "avg_won_amount", "open_pipeline",
+                "weighted_pipeline"):
+        assert Decimal(str(dashboard[key])) == Decimal(kpis[key]), key
+    assert kpis["won_count"] + kpis["lost_count"] > 0
+    # Win rate = won ÷ (won + lost), from closed deals only.
+    won = sum(1 for o in outcome.results.opportunities if o.stage == "Closed Won")
+    lost = sum(1 for o in outcome.results.opportunities if o.stage == "Closed Lost")
+    assert Decimal(kpis["win_rate"]) == (Decimal(100 * won) / (won + lost)).quantize(Decimal("0.1"))
+
+
+def test_forecast_json_holds_the_forecast_tab(demo):
+    book, _ = demo
+    out = subprocess.run([sys.executable, "-m", "sheetcrm", "forecast", "--workbook", str(book.path), "--as-of",
+                          AS_OF.isoformat(), "--format", "json"], capture_output=True, text=True, timeout=120)
+    data = json.loads(out.stdout)
+    assert [m["month"] for m in data["months"]] == ["2026-11", "2026-12", "2027-01", "2027-02", "2027-03", "2027-04"]
+    tab = book.read().tabs["Forecast"].rows
+    for month, row in zip(data["months"], tab[1:7]):
+        assert row[0] == month["month"] and row[1] == "(all)"
+        assert Decimal(str(row[2])) == Decimal(month["pipeline"])
+        assert Decimal(str(row[5])) == Decimal(month["best_case"])
+        # Best Case is cumulative: it includes Commit.
+        assert Decimal(month["best_case"]) >= Decimal(month["commit"])
+    assert {c["stage"] for c in data["stage_calibration"]} == {"Prospecting", "Qualification", "Proposal",
+                                                                 "Negotiation"}
+    assert all(c["n"] > 0 for c in data["stage_calibration"])
+
+
+def test_opportunity_computed_columns_agree_with_the_row(demo):
+    book, _ = demo
+    rows = book.read().tabs["Opportunities"].rows
+    header = rows[0]
+    col = {h: i for i, h in enumerate(header)}
+    checked = 0
+    for r in rows[1:]:
+        r = r + [None] * (len(header) - len(r))
+        if r[col["Stage"]] == "Proposal" and isinstance(r[col["Amount"]], (int, float)) and not r[col["Probability"]]:
+            assert r[col["Probability %"]] == 50
+            assert same_value(r[col["Weighted Amount"]], round(r[col["Amount"]] * 0.5, 2))
+            assert r[col["Forecast Category"]] == "Best Case"
+            checked += 1
+    assert checked > 0
+
+
+def _crm(opportunities: list[list]) -> MemoryWorkbook:
+    return MemoryWorkbook({
+        "Accounts": [["ID", "Name"], ["ACC-0001", "Acme"]],
+        "Opportunities": [["ID", "Name", "Account", "Stage", "Amount"], *opportunities],
+    })
+
+
+def test_stage_history_records_real_changes_only_even_after_sorts_and_inserts():
+    book = _crm([["OPP-0001", "A", "Acme", "Prospecting", 100], ["OPP-0002", "B", "Acme", "Proposal", 200]])
+    sync(book, Config(), as_of=dt.date(2026, 1, 1))
+    opps = book.tabs["Opportunities"]
+    # People sort the tab, insert a row above, and move one deal on.
+    header, a, b = opps[0], opps[1], opps[2]
+    b[3] = "Negotiation"
+    book.tabs["Opportunities"] = [header, ["", "C", "Acme", "Qualification", 300], b, a]
+    sync(book, Config(), as_of=dt.date(2026, 1, 8))
+    history = [r[:4] for r in book.tabs["Stage History"][1:]]
+    assert history == [
+        ["OPP-0001", None, "Prospecting", dt.date(2026, 1, 1)],
+        ["OPP-0002", None, "Proposal", dt.date(2026, 1, 1)],
+        ["OPP-0003", None, "Qualification", dt.date(2026, 1, 8)],
+        ["OPP-0002", "Proposal", "Negotiation", dt.date(2026, 1, 8)],
+    ]
+    sync(book, Config(), as_of=dt.date(2026, 1, 9))
+    assert len(book.tabs["Stage History"]) == 5  # nothing changed, nothing appended
+
+
+def test_mixed_currencies_without_a_rate_warn_and_are_not_summed():
+    book = _crm([["OPP-0001", "A", "Acme", "Proposal", 100], ["OPP-0002", "B", "Acme", "Proposal", 200]])
+    book.tabs["Opportunities"][0].append("Currency")
+    book.tabs["Opportunities"][2].append("EUR")
+    outcome = sync(book, Config(), as_of=AS_OF)
+    [warning] = [i for i in outcome.crm.report.issues if i.code == "missing_rate"]
+    assert warning.severity == "warning" and warning.row == 3
+    pipeline = {r[0]: r for r in book.tabs["Pipeline"][1:]}
+    assert pipeline["Proposal"][1:] == [2, 100, 50]
+    book = MemoryWorkbook({**book.tabs, "Rates": [["Currency", "Rate"], ["EUR", 1.5]]})
+    outcome = sync(book, Config(), as_of=AS_OF)
+    assert not [i for i in outcome.crm.report.issues if i.code == "missing_rate"]
+    assert {r[0]: r for r in book.tabs["Pipeline"][1:]}["Proposal"][1:] == [2, 400, 200]
