@@ -144,7 +144,7 @@ def validate(target: Target, fmt: str) -> None:
 @click.option("--strict", is_flag=True, help="Exit 1 when there are validation errors.")
 @user_errors
 def sync_command(target: Target, dry_run: bool, as_of: dt.datetime | None, fmt: str, strict: bool) -> None:
-    """Validate, assign IDs, and write the Validation tab in one batched write."""
+    """Validate, assign IDs, compute, and write computed columns and sheetcrm's tabs in one batched write."""
     config, book = target.open()
     outcome = sync(book, config, as_of=as_of.date() if as_of else None, dry_run=dry_run)
     if fmt == "json":
