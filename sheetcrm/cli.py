@@ -257,6 +257,36 @@ def emulator(host: str, port: int, data: str | None) -> None:
         _fail(f"cannot serve on {host}:{port}: {e.strerror or e}")
 
 
+@main.command()
+@workbook_options
+@click.option("--every", metavar="30s|5m|1h", help="Sync interval (default: the config's [schedule] sync).")
+@click.option("--once", is_flag=True, help="Run every job once and exit (for cron): exit 1 if one failed.")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="Log lines on stderr as text or as one JSON object each.")
+@user_errors
+def run(target: Target, every: str | None, once: bool, log_format: str) -> None:
+    """Run the jobs on their schedule until SIGINT/SIGTERM (the job in flight finishes first).
+
+    One instance per workbook; a second one exits 2 naming the first one's PID."""
+    from sheetcrm import logs
+    from sheetcrm.lock import WorkbookLock
+    from sheetcrm.service import RequestCounter, Service, parse_every
+
+    try:
+        sync_every = parse_every(f"every {every}") if every else None
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--every") from None
+    config = load_config(target.config_path)
+    counter = RequestCounter()
+    book = open_workbook(config, target.workbook, target.spreadsheet, target.credentials, tracer=counter)
+    logger, console = logs.setup(log_format)
+    with WorkbookLock(book):
+        service = Service(config, book, logger, counter=counter, console=console, sync_every=sync_every)
+        if once:
+            sys.exit(0 if service.run_once() else 1)
+        service.serve()
+
+
 def _print_report(report: Report, book: Workbook, stats: dict[str, Any]) -> None:
     click.echo(f"{book.describe()}: {stats['rows']} rows, {report.errors} errors, {report.warnings} warnings"
                + (f" (showing the first {len(report.issues)})" if report.partial else ""))

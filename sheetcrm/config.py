@@ -76,6 +76,26 @@ class GoogleSettings(_Section):
     max_backoff_seconds: float = Field(default=32.0, gt=0)
 
 
+class ScheduleSettings(_Section):
+    """When `sheetcrm run` runs each job: phrases like "every 5 minutes" or "every day at 08:00".
+    A job without a phrase does not run."""
+
+    sync: str = "every 5 minutes"
+    outbox: str | None = None
+    digest: str | None = None
+    # A failing job is retried after its period, doubled per failure up to this.
+    max_backoff_seconds: float = Field(default=3600, gt=0)
+
+    @field_validator("sync", "outbox", "digest")
+    @classmethod
+    def _phrase(cls, v: str | None) -> str | None:
+        from sheetcrm.service import parse_every
+
+        if v is not None:
+            parse_every(v)
+        return v
+
+
 class Config(_Section):
     workbook: str | None = None
     spreadsheet: str | None = None
@@ -86,6 +106,7 @@ class Config(_Section):
     tabs: dict[str, TabSettings] = {}
     validation: ValidationSettings = ValidationSettings()
     google: GoogleSettings = GoogleSettings()
+    schedule: ScheduleSettings = ScheduleSettings()
     forecast_months: int = Field(default=6, ge=1, le=36)
     scoring: ScoringSettings = Field(default_factory=ScoringSettings)
     # Where the file came from, for messages; not a setting.
@@ -191,6 +212,13 @@ max_issues = 1000   # the report is marked partial past this many issues
 attempts = 6               # tries per request on 429, 5xx, timeouts and resets
 backoff_seconds = 1.0      # full-jitter exponential backoff from this...
 max_backoff_seconds = 32.0 # ...up to this (a Retry-After from Google wins)
+
+# `sheetcrm run`: when each job runs ("every 30 seconds", "every 5 minutes", "every 2 hours",
+# "every day at 08:00", "every monday at 09:30"). A failing job is retried after its period,
+# doubled per failure up to max_backoff_seconds, while the others keep their schedule.
+[schedule]
+sync = "every 5 minutes"
+# max_backoff_seconds = 3600
 
 # The sales stages, in order. probability is in percent; kind is open, won or lost.
 [[stages]]

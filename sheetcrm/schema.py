@@ -141,12 +141,19 @@ STAGE_HISTORY = OwnedTab("stage_history", "Stage History", "Historial de etapas"
                          ("Oportunidad", "De", "A", "Cambiada el", "Importe"))
 LEAD_HISTORY = OwnedTab("lead_history", "Lead Status History", "Historial de leads",
                         ("Lead", "From", "To", "Changed At"), ("Lead", "De", "A", "Cambiada el"))
+# One row per job `sheetcrm run` ran, oldest first, the newest SYNC_LOG_ROWS kept.
+SYNC_LOG = OwnedTab("sync_log", "Sync Log", "Registro de sincronización",
+                    ("Time", "Job", "Duration (s)", "Rows Read", "Issues", "Cells Written", "Requests", "Status",
+                     "Message"),
+                    ("Hora", "Tarea", "Duración (s)", "Filas leídas", "Incidencias", "Celdas escritas", "Peticiones",
+                     "Estado", "Mensaje"))
+SYNC_LOG_ROWS = 500
 # Input tabs people may add; read when present, never written.
 RATES = OwnedTab("rates", "Rates", "Tipos de cambio", ("Currency", "Rate"), ("Moneda", "Tipo"))
 QUOTAS = OwnedTab("quotas", "Quotas", "Cuotas", ("Owner", "Month", "Quota"), ("Propietario", "Mes", "Cuota"))
 
 OWNED_TABS: dict[str, OwnedTab] = {t.key: t for t in (
-    VALIDATION, PIPELINE, FORECAST, DASHBOARD, STAGE_HISTORY, LEAD_HISTORY, SEQUENCES)}
+    VALIDATION, SYNC_LOG, PIPELINE, FORECAST, DASHBOARD, STAGE_HISTORY, LEAD_HISTORY, SEQUENCES)}
 
 
 def find_tab(titles: list[str], names: list[str]) -> str | None:

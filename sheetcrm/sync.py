@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence
 
 from sheetcrm.config import Config
 from sheetcrm.engine import Results, compute
@@ -18,10 +18,10 @@ from sheetcrm.plan import computed_writes, owned_tab
 from sheetcrm.render import (charts, dashboard_body, forecast_body, history_body, lead_columns, opportunity_columns,
                              pipeline_body)
 from sheetcrm.report import Issue
-from sheetcrm.schema import (DASHBOARD, FORECAST, LEAD_HISTORY, PIPELINE, SEQUENCES, STAGE_HISTORY, TABS, VALIDATION,
-                             find_tab, owned_tab_names)
+from sheetcrm.schema import (DASHBOARD, FORECAST, LEAD_HISTORY, PIPELINE, SEQUENCES, STAGE_HISTORY, SYNC_LOG,
+                             SYNC_LOG_ROWS, TABS, VALIDATION, find_tab, owned_tab_names)
 from sheetcrm.validate import Crm, read_crm
-from sheetcrm.workbook import Guide, Plan, Snapshot, Workbook, WriteResult
+from sheetcrm.workbook import CellValue, Guide, Plan, Snapshot, Workbook, WriteResult, same_value
 
 
 @dataclass
@@ -54,7 +54,10 @@ class SyncOutcome:
         }
 
 
-def plan_sync(snapshot: Snapshot, config: Config, as_of: dt.date) -> tuple[Crm, Results, Plan]:
+def plan_sync(snapshot: Snapshot, config: Config, as_of: dt.date,
+              log_rows: Sequence[Sequence[CellValue]] = ()) -> tuple[Crm, Results, Plan]:
+    """`log_rows` are Sync Log rows waiting to be written (`sheetcrm run` keeps them); they
+    ride along only when the plan writes anyway, so logging never costs a request."""
     crm = read_crm(snapshot, config)
     plan = Plan()
     locale = config.locale
@@ -88,7 +91,25 @@ def plan_sync(snapshot: Snapshot, config: Config, as_of: dt.date) -> tuple[Crm, 
         owned_tab(plan, snapshot, SEQUENCES, locale, [[k, v] for k, v in marks.items()])
     plan.charts.extend(charts(results, pipeline_title, forecast_title, locale))
     plan.guides.extend(guides(crm, config))
+    if log_rows and plan:
+        plan_log(plan, snapshot, locale, log_rows)
     return crm, results, plan
+
+
+def plan_log(plan: Plan, snapshot: Snapshot, locale: str, log_rows: Sequence[Sequence[CellValue]]) -> None:
+    """Append `log_rows` to the Sync Log tab and keep its newest SYNC_LOG_ROWS rows.
+
+    A row already in the tab is not added again: when a write's answer is lost after Google
+    applied it, the caller cannot know, and hands the same rows to the next plan."""
+    title = find_tab(list(snapshot.tabs), owned_tab_names(SYNC_LOG))
+    kept = [row for row in (snapshot.tabs[title].rows[1:] if title else []) if any(v not in (None, "") for v in row)]
+    fresh = [list(row) for row in log_rows if not any(_same_row(row, have) for have in kept)]
+    owned_tab(plan, snapshot, SYNC_LOG, locale, (kept + fresh)[-SYNC_LOG_ROWS:])
+
+
+def _same_row(a: Sequence[CellValue], b: Sequence[CellValue]) -> bool:
+    width = max(len(a), len(b))
+    return all(same_value(a[i] if i < len(a) else None, b[i] if i < len(b) else None) for i in range(width))
 
 
 def validation_row(issue: Issue) -> list[Any]:

@@ -1,0 +1,64 @@
+"""Logging for `sheetcrm run`: one line per event on stderr, as text or as JSON objects.
+
+A record's structured fields go in `extra={"fields": {...}}`: JSON lines carry them as keys,
+text lines show only the message, which already says what matters in words.
+On a terminal, text lines go through the same rich console as the progress bar, so a line
+printed mid-job lands above the bar instead of through it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import sys
+from typing import Any, TextIO
+
+from rich.console import Console
+
+LOGGER = "sheetcrm.run"
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        data: dict[str, Any] = {
+            "time": dt.datetime.fromtimestamp(record.created).astimezone().isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "message": record.getMessage(),
+            **getattr(record, "fields", {}),
+        }
+        if record.exc_info:
+            data["traceback"] = self.formatException(record.exc_info)
+        return json.dumps(data, ensure_ascii=False, default=str)
+
+
+class TextFormatter(logging.Formatter):
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)-7s %(message)s", "%Y-%m-%d %H:%M:%S")
+
+
+class ConsoleHandler(logging.Handler):
+    def __init__(self, console: Console) -> None:
+        super().__init__()
+        self.console = console
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.console.print(self.format(record), markup=False, highlight=False, soft_wrap=True)
+        except Exception:
+            self.handleError(record)
+
+
+def setup(fmt: str = "text", stream: TextIO | None = None) -> tuple[logging.Logger, Console | None]:
+    """The service's logger, and the console a progress bar may draw on (None when stderr is
+    not a terminal or lines are JSON: then progress is plain lines)."""
+    stream = stream or sys.stderr
+    logger = logging.getLogger(LOGGER)
+    logger.handlers.clear()
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    console = Console(file=stream) if fmt == "text" and stream.isatty() else None
+    handler: logging.Handler = ConsoleHandler(console) if console else logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    logger.addHandler(handler)
+    return logger, console

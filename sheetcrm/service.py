@@ -1,0 +1,312 @@
+"""`sheetcrm run`: the jobs on a schedule, unattended. docs/service.md describes the design.
+
+    service = Service(config, book, logger)
+    service.serve()          # until SIGINT/SIGTERM; or service.run_once() for cron
+
+A job that fails is logged and retried later, its period doubling per failure up to
+`[schedule] max_backoff_seconds`, while the other jobs keep their schedule. A malformed sheet
+is not a failure: the sync reports it as issues and carries on.
+
+Every job adds a row to the Sync Log tab. Rows wait in memory and ride along with the next
+sync that writes anyway (`plan_sync(..., log_rows=...)`), so logging costs no request; rows
+still waiting when the process stops are written then, with one read and one write.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import signal
+import threading
+import time
+from collections import deque
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+
+import schedule
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from sheetcrm.config import Config
+from sheetcrm.schema import SYNC_LOG, SYNC_LOG_ROWS, find_tab, owned_tab_names
+from sheetcrm.sync import plan_log, plan_sync
+from sheetcrm.workbook import CellValue, Plan, Workbook, WorkbookError
+
+# -- schedule phrases ------------------------------------------------------------------------
+
+_UNITS = {"s": "seconds", "sec": "seconds", "second": "seconds", "seconds": "seconds",
+          "m": "minutes", "min": "minutes", "minute": "minutes", "minutes": "minutes",
+          "h": "hours", "hour": "hours", "hours": "hours",
+          "d": "days", "day": "days", "days": "days",
+          "w": "weeks", "week": "weeks", "weeks": "weeks"}
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_SECONDS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400, "weeks": 7 * 86400}
+_PHRASE = re.compile(r"every(?:\s+(\d+))?\s*([a-z]+)(?:\s+at\s+(\d{1,2}:\d{2}(?::\d{2})?))?")
+EXAMPLES = '"every 30 seconds", "every 5 minutes", "every 2 hours", "every day at 08:00", "every monday at 09:30"'
+
+
+@dataclass(frozen=True)
+class Every:
+    """A parsed schedule phrase."""
+
+    interval: int
+    unit: str            # seconds … weeks, or a weekday
+    at: str | None = None
+
+    @property
+    def period(self) -> float:
+        """Seconds between two runs: the base of a failing job's backoff."""
+        return self.interval * _SECONDS.get(self.unit, _SECONDS["weeks"])
+
+    def job(self, scheduler: schedule.Scheduler) -> schedule.Job:
+        job = getattr(scheduler.every(self.interval), self.unit)
+        return job.at(self.at) if self.at else job
+
+
+def parse_every(text: str) -> Every:
+    """"every 5 minutes", "every 30s", "every day at 08:00", "every monday at 09:30"."""
+    phrase = " ".join(text.lower().split())
+    m = _PHRASE.fullmatch(phrase)
+    if m is None:
+        raise ValueError(f"cannot read {text!r} as a schedule; write e.g. {EXAMPLES}")
+    count, word, at = m.groups()
+    interval = int(count) if count else 1
+    if interval < 1:
+        raise ValueError(f"{text!r}: the interval must be at least 1")
+    if word in _WEEKDAYS:
+        if count and interval != 1:
+            raise ValueError(f"{text!r}: a weekday runs every week; write e.g. \"every monday at 09:30\"")
+        return Every(1, word, at)
+    unit = _UNITS.get(word)
+    if unit is None:
+        raise ValueError(f"cannot read {text!r} as a schedule: unknown unit {word!r}; write e.g. {EXAMPLES}")
+    if at and unit not in ("days", "weeks"):
+        raise ValueError(f"{text!r}: \"at\" only goes with days, weeks or a weekday")
+    if at:
+        hour, minute = (int(x) for x in at.split(":")[:2])
+        if hour > 23 or minute > 59:
+            raise ValueError(f"{text!r}: {at} is not a time of day")
+        at = at.zfill(5) if at.count(":") == 1 else at.zfill(8)
+    return Every(interval, unit, at)
+
+
+# -- jobs ------------------------------------------------------------------------------------
+
+@dataclass
+class JobResult:
+    """What a job did, as the Sync Log shows it."""
+
+    rows_read: int | None = None
+    issues: int | None = None
+    cells_written: int | None = None
+    message: str = ""
+
+
+@dataclass
+class Job:
+    name: str
+    every: Every
+    work: Callable[[], JobResult]
+    failures: int = 0
+    entry: schedule.Job | None = None
+
+
+class RequestCounter:
+    """The tracer handed to the Google backend: counts HTTP attempts, retries included."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, _trace: Any) -> None:
+        self.count += 1
+
+
+class Steps:
+    """The phases of one job: a rich progress bar on a terminal, plain log lines otherwise."""
+
+    def __init__(self, logger: logging.Logger, console: Console | None) -> None:
+        self.logger = logger
+        self.console = console
+
+    @contextmanager
+    def job(self, name: str, total: int) -> Iterator[Callable[[str], None]]:
+        if self.console is None:
+            yield lambda what: self.logger.info(f"{name}: {what}", extra={"fields": {"job": name, "step": what}})
+            return
+        columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=self.console, transient=True) as progress:
+            task = progress.add_task(name, total=total)
+            started = False
+
+            def step(what: str) -> None:
+                nonlocal started
+                progress.update(task, description=f"{name}: {what}", advance=1 if started else 0)
+                started = True
+
+            yield step
+
+
+class Service:
+    def __init__(self, config: Config, book: Workbook, logger: logging.Logger, *, counter: RequestCounter | None = None,
+                 console: Console | None = None, sync_every: Every | None = None,
+                 today: Callable[[], dt.date] = dt.date.today) -> None:
+        self.config = config
+        self.book = book
+        self.logger = logger
+        self.counter = counter
+        self.steps = Steps(logger, console)
+        self.today = today
+        self.stopping = threading.Event()
+        # Sync Log rows not yet written; older ones would be trimmed from the tab anyway.
+        self.pending: deque[list[CellValue]] = deque(maxlen=SYNC_LOG_ROWS)
+        self.scheduler = schedule.Scheduler()
+        self.jobs = [Job("sync", sync_every or parse_every(config.schedule.sync), self.sync)]
+
+    # -- the jobs --------------------------------------------------------------------------
+
+    def sync(self) -> JobResult:
+        with self.steps.job("sync", total=3) as step:
+            step("reading")
+            snapshot = self.book.read()
+            step("planning")
+            handed = list(self.pending)
+            crm, _, plan = plan_sync(snapshot, self.config, self.today(), handed)
+            result = None
+            if plan:
+                step(f"writing {len(plan.writes)} cells")
+                result = self.book.write(plan)
+        if result is not None:  # a plan that writes carries the handed rows
+            for _ in handed:
+                self.pending.popleft()
+        log_title = find_tab([*snapshot.tabs, *plan.new_tabs], owned_tab_names(SYNC_LOG))
+        report = crm.report
+        written = sum(n for tab, n in (result.written if result else {}).items() if tab != log_title)
+        message = f"{report.errors} errors, {report.warnings} warnings"
+        if result and result.skipped:
+            message += f"; {len(result.skipped)} cells skipped (rows changed meanwhile), planned again next sync"
+        return JobResult(crm.stats()["rows"], len(report.issues), written, message)
+
+    def flush_log(self) -> None:
+        """Write the Sync Log rows still waiting: one read and one write, at exit only."""
+        if not self.pending:
+            return
+        try:
+            snapshot = self.book.read()
+            plan = Plan()
+            plan_log(plan, snapshot, self.config.locale, list(self.pending))
+            self.book.write(plan)
+        except Exception as e:  # the rows are in the log lines on stderr too
+            self.logger.error(f"could not write {len(self.pending)} Sync Log rows at exit: {e}",
+                              extra={"fields": {"event": "log_flush_failed", "rows": len(self.pending)}})
+            return
+        self.logger.info(f"wrote {len(self.pending)} pending Sync Log rows at exit (one read, one write)",
+                         extra={"fields": {"event": "log_flushed", "rows": len(self.pending)}})
+        self.pending.clear()
+
+    # -- running them ----------------------------------------------------------------------
+
+    def run_job(self, job: Job) -> bool:
+        """Run one job, log it, queue its Sync Log row. Never raises: a failure is a result."""
+        started = time.monotonic()
+        at = dt.datetime.now().astimezone()
+        before = self.counter.count if self.counter else 0
+        error: BaseException | None = None
+        try:
+            result = job.work()
+        except Exception as e:
+            error, result = e, JobResult(message=str(e) or type(e).__name__)
+        duration = round(time.monotonic() - started, 2)
+        requests = self.counter.count - before if self.counter else None
+        status = "error" if error else "ok"
+        self.pending.append([at.isoformat(timespec="seconds"), job.name, duration, result.rows_read, result.issues,
+                             result.cells_written, requests, status, result.message])
+        fields = {"job": job.name, "status": status, "duration": duration, "rows_read": result.rows_read,
+                  "issues": result.issues, "cells_written": result.cells_written, "requests": requests}
+        if error is None:
+            if job.failures:
+                self.logger.info(f"{job.name} recovered after {job.failures} failed runs",
+                                 extra={"fields": {**fields, "event": "recovered", "failures": job.failures}})
+                job.failures = 0
+            self.logger.info(f"{job.name} ok in {duration:.2f}s: {_summary(result, requests)}",
+                             extra={"fields": {**fields, "event": "job_done", "detail": result.message}})
+            return True
+        job.failures += 1
+        delay = self._delay(job)
+        # A WorkbookError is an expected outage (Google down, file locked) and says it all in
+        # one line; anything else is a bug, and its traceback is what gets it fixed.
+        self.logger.error(f"{job.name} failed ({job.failures} in a row): {result.message}; next try in {delay:g}s",
+                          exc_info=None if isinstance(error, WorkbookError) else error,
+                          extra={"fields": {**fields, "event": "job_failed", "detail": result.message,
+                                            "failures": job.failures, "retry_in": delay}})
+        return False
+
+    def run_once(self) -> bool:
+        """Every job once, in order, then the Sync Log rows: for cron. True when all succeeded."""
+        with self._signals():
+            ok = True
+            for job in self.jobs:
+                if self.stopping.is_set():
+                    break
+                ok = self.run_job(job) and ok
+        self.flush_log()
+        return ok
+
+    def serve(self) -> None:
+        """Run the jobs on their schedule until SIGINT or SIGTERM, then finish the job in flight."""
+        with self._signals():
+            for job in self.jobs:
+                job.entry = job.every.job(self.scheduler).do(self.run_job, job)
+                if job.every.at is None:
+                    job.entry.next_run = dt.datetime.now()  # interval jobs start right away
+                self.logger.info(f"{job.name}: every {job.every.interval} {job.every.unit}"
+                                 + (f" at {job.every.at}" if job.every.at else ""),
+                                 extra={"fields": {"event": "scheduled", "job": job.name}})
+            while not self.stopping.is_set():
+                for job in sorted(self.jobs, key=lambda j: j.entry.next_run):  # type: ignore[union-attr]
+                    if self.stopping.is_set():
+                        break
+                    if job.entry.should_run:  # type: ignore[union-attr]
+                        job.entry.run()  # type: ignore[union-attr]
+                        if job.failures:  # schedule set the usual next run; the backoff replaces it
+                            job.entry.next_run = dt.datetime.now() + dt.timedelta(seconds=self._delay(job))  # type: ignore[union-attr]
+                idle = self.scheduler.idle_seconds
+                # Capped, so a wall clock that jumps (suspend, NTP) is noticed within a minute.
+                self.stopping.wait(min(max(idle or 0.0, 0.0), 60.0))
+        self.logger.info("stopping: no job in flight", extra={"fields": {"event": "stopping"}})
+        self.flush_log()
+
+    def _delay(self, job: Job) -> float:
+        return min(self.config.schedule.max_backoff_seconds, job.every.period * 2 ** job.failures)
+
+    @contextmanager
+    def _signals(self) -> Iterator[None]:
+        """SIGINT and SIGTERM ask for a stop once the job in flight is done; a second one
+        stops at once (exit 130), for a job stuck on a dead network."""
+        def stop(signum: int, _frame: Any) -> None:
+            if self.stopping.is_set():
+                raise SystemExit(130)
+            self.logger.info(f"{signal.Signals(signum).name}: stopping after the job in flight",
+                             extra={"fields": {"event": "signal", "signal": signal.Signals(signum).name}})
+            self.stopping.set()
+
+        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+def _summary(result: JobResult, requests: int | None) -> str:
+    parts = []
+    if result.rows_read is not None:
+        parts.append(f"{result.rows_read} rows read")
+    if result.cells_written is not None:
+        parts.append(f"{result.cells_written} cells written")
+    if requests is not None:
+        parts.append(f"{requests} requests")
+    if result.message:
+        parts.append(result.message)
+    return ", ".join(parts)
