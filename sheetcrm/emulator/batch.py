@@ -395,7 +395,10 @@ def add_protected_range(book: Spreadsheet, body: dict, ctx: Context):
     given = copy.deepcopy(body.get("protectedRange") or {})
     rng = given.get("range") or {}
     sheet, *_ = grid.bounds(book, rng)
-    pr = {"protectedRangeId": given.get("protectedRangeId") or ctx.new_id(), "range": rng}
+    range_id = given.get("protectedRangeId")
+    if range_id is not None and any(p["protectedRangeId"] == range_id for s in book.sheets for p in s.protected_ranges):
+        raise invalid(f"A protected range with ID {range_id} already exists.")
+    pr = {"protectedRangeId": range_id or ctx.new_id(), "range": rng}
     for key in ("namedRangeId", "description", "unprotectedRanges"):
         if given.get(key):
             pr[key] = given[key]
@@ -439,6 +442,8 @@ def add_chart(book: Spreadsheet, body: dict, ctx: Context):
     chart = copy.deepcopy(body.get("chart") or {})
     if "spec" not in chart:
         raise invalid("Chart spec must be specified.")
+    if chart.get("chartId") is not None and _find_chart(book, chart["chartId"])[1] is not None:
+        raise invalid(f"An embedded object with ID {chart['chartId']} already exists.")
     chart["chartId"] = chart.get("chartId") or ctx.new_id()
     anchor = ((chart.get("position") or {}).get("overlayPosition") or {}).get("anchorCell") or {}
     sheet_id = anchor.get("sheetId", (chart.get("position") or {}).get("sheetId", 0))

@@ -6,10 +6,20 @@ A sync costs, whatever the number of rows or tabs:
            2. values.batchGet         every tab's values, UNFORMATTED, dates as serial numbers
     write  3. values.batchGet         (only when the plan fills rows) the key columns again, as
                                       FORMULA, just before writing: see "Concurrent edits" below
-           4. spreadsheets.batchUpdate one atomic request: new tabs, grid growth, every cell
+           4. spreadsheets.batchUpdate one atomic request: new tabs, grid growth, charts and
+                                      guides not there yet, every cell
 
 and nothing is written when the plan is empty. Only a batch over Google's recommended 2 MB
 is split into parts of at most 2 MB; each part is atomic, so a re-run converges.
+
+Charts and guides ride along with the cells. The metadata read lists each tab's charts, its
+protected ranges and sheetcrm's guide mark, so a chart is added once (by title) and a guide is
+applied once per version: its dropdowns, a warning-only protection of its computed columns,
+and a mark (developer metadata holding a hash of the guide) that says this version is there.
+The mark, not the protection, is what is checked, because a tab may have dropdowns and nothing
+computed, and because a person who removes the protection should not see it come back. IDs of
+everything added are chosen here, so a batch retried after a lost answer fails on them rather
+than adding a second chart, and the IDs found afterwards prove the first attempt committed.
 
 Cells are written with `updateCells`, whose `stringValue` Google never parses: a lead named
 "=IMPORTXML(...)" or an ID like "0042" stays text. Only writes marked `formula` are formulas.
@@ -24,6 +34,7 @@ remaining window.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import re
@@ -37,13 +48,19 @@ from gspread.exceptions import APIError
 from gspread.http_client import HTTPClient
 from gspread.utils import absolute_range_name
 
-from . import CellValue, CellWrite, Grid, Plan, Snapshot, WorkbookError, WriteResult, same_value, serial_number
+from . import (CellValue, CellWrite, Chart, Grid, Guide, Plan, Snapshot, WorkbookError, WriteResult, same_value,
+               serial_number)
 
 MAX_PAYLOAD = 2_000_000  # Google's recommended maximum for one request body
 MAX_BLOCK_ROWS = 2_000   # rows per updateCells request, so no single request nears the payload limit
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 METADATA = {"includeGridData": "false",
-            "fields": "properties.title,sheets.properties(sheetId,title,index,gridProperties(rowCount,columnCount))"}
+            "fields": "properties.title,sheets(properties(sheetId,title,index,gridProperties(rowCount,columnCount)),"
+                      "charts(chartId,spec.title),protectedRanges(protectedRangeId,description),"
+                      "developerMetadata(metadataId,metadataKey,metadataValue))"}
+GUIDE_KEY = "sheetcrm.guide"
+PROTECTION = "sheetcrm: computed columns"
+CHART_TYPES = {"column": "COLUMN", "line": "LINE"}
 DATE_FORMAT = {"type": "DATE", "pattern": "yyyy-mm-dd"}
 DATETIME_FORMAT = {"type": "DATE_TIME", "pattern": "yyyy-mm-dd hh:mm"}
 
@@ -144,6 +161,12 @@ class _Sheet:
     sheet_id: int
     rows: int
     cols: int
+    charts: dict[int, str] = field(default_factory=dict)      # chartId -> title
+    protected: dict[int, str] = field(default_factory=dict)   # protectedRangeId -> description
+    marks: dict[int, str] = field(default_factory=dict)       # metadataId -> guide hash, sheetcrm's only
+
+    def ids(self) -> set[int]:
+        return {self.sheet_id, *self.charts, *self.protected, *self.marks}
 
 
 class GoogleSheetsWorkbook:
@@ -217,7 +240,12 @@ class GoogleSheetsWorkbook:
         for sheet in metadata.get("sheets", []):
             props = sheet["properties"]
             grid = props.get("gridProperties", {})
-            self._sheets[props["title"]] = _Sheet(props["sheetId"], grid.get("rowCount", 0), grid.get("columnCount", 0))
+            self._sheets[props["title"]] = _Sheet(
+                props["sheetId"], grid.get("rowCount", 0), grid.get("columnCount", 0),
+                charts={c["chartId"]: c.get("spec", {}).get("title", "") for c in sheet.get("charts", [])},
+                protected={p["protectedRangeId"]: p.get("description", "") for p in sheet.get("protectedRanges", [])},
+                marks={m["metadataId"]: m.get("metadataValue", "") for m in sheet.get("developerMetadata", [])
+                       if m.get("metadataKey") == GUIDE_KEY})
 
     def _error(self, e: APIError) -> WorkbookError:
         code = e.response.status_code
@@ -269,7 +297,7 @@ class GoogleSheetsWorkbook:
 
     def _requests(self, plan: Plan, writes: list[CellWrite]) -> list[dict]:
         out: list[dict] = []
-        used = {s.sheet_id for s in self._sheets.values()}
+        used = {i for s in self._sheets.values() for i in s.ids()}
         need: dict[str, tuple[int, int]] = {}
         for w in writes:
             rows, cols = need.get(w.tab, (0, 0))
@@ -297,18 +325,28 @@ class GoogleSheetsWorkbook:
                                    "gridProperties": {"rowCount": max(rows, sheet.rows),
                                                       "columnCount": max(cols, sheet.cols)}},
                     "fields": "gridProperties.rowCount,gridProperties.columnCount"}})
+        for chart in plan.charts:
+            sheet = sheets.get(chart.tab)
+            # A block without rows has nothing to draw; a later sync adds the chart once it has.
+            if sheet is not None and chart.last_row >= chart.first_row and chart.title not in sheet.charts.values():
+                out.append(_add_chart(chart, sheet.sheet_id, _fresh_id(used)))
+        for guide in plan.guides:
+            sheet = sheets.get(guide.tab)
+            if sheet is not None and _version(guide) not in sheet.marks.values():
+                out.extend(_apply_guide(guide, sheet, used))
         for title, block in _blocks(writes):
             out.append(_update_cells(sheets[title].sheet_id, block))
         return out
 
     def _already_applied(self, e: APIError, part: list[dict]) -> bool:
-        """After a lost response, the retry of a batch that added tabs fails on the tab names.
-        Batches are atomic, so finding the sheet IDs this batch chose proves it committed."""
-        added = {r["addSheet"]["properties"]["sheetId"] for r in part if "addSheet" in r}
+        """After a lost response, the retry of a batch that added tabs, charts or guides fails
+        on their names or IDs. Batches are atomic, so finding the IDs this batch chose proves
+        it committed."""
+        added = {_added_id(r) for r in part} - {None}
         if e.response.status_code != 400 or not added:
             return False
         self._open()
-        return added <= {s.sheet_id for s in self._sheets.values()}
+        return added <= {i for s in self._sheets.values() for i in s.ids()}
 
 
 class _RowFinder:
@@ -371,6 +409,77 @@ def _is_formula(v: Any) -> bool:
 def _column_range(col: int) -> str:
     letters = gspread.utils.rowcol_to_a1(1, col).rstrip("0123456789")
     return f"{letters}:{letters}"
+
+
+def _added_id(request: dict) -> int | None:
+    (kind, body), = request.items()
+    if kind == "addSheet":
+        return body["properties"]["sheetId"]
+    if kind == "addChart":
+        return body["chart"]["chartId"]
+    if kind == "addProtectedRange":
+        return body["protectedRange"]["protectedRangeId"]
+    if kind == "createDeveloperMetadata":
+        return body["developerMetadata"]["metadataId"]
+    return None
+
+
+def _add_chart(chart: Chart, sheet_id: int, chart_id: int) -> dict:
+    def column(col: int) -> dict:
+        # From the header row down: with headerCount 1 the header names each series.
+        return {"sourceRange": {"sources": [{"sheetId": sheet_id, "startRowIndex": chart.first_row - 2,
+                                             "endRowIndex": chart.last_row, "startColumnIndex": col - 1,
+                                             "endColumnIndex": col}]}}
+
+    return {"addChart": {"chart": {
+        "chartId": chart_id,
+        "spec": {"title": chart.title, "basicChart": {
+            "chartType": CHART_TYPES[chart.kind], "legendPosition": "BOTTOM_LEGEND", "headerCount": 1,
+            "domains": [{"domain": column(chart.domain_col)}],
+            "series": [{"series": column(col), "targetAxis": "LEFT_AXIS"} for col in chart.series_cols]}},
+        "position": {"overlayPosition": {"anchorCell": {"sheetId": sheet_id, "rowIndex": 0,
+                                                        "columnIndex": chart.anchor_col - 1}}}}}}
+
+
+def _version(guide: Guide) -> str:
+    """A short hash of everything a guide sets: a new stage or a moved column is a new version."""
+    return hashlib.sha256(repr((guide.dropdowns, guide.computed_cols)).encode()).hexdigest()[:12]
+
+
+def _apply_guide(guide: Guide, sheet: _Sheet, used: set[int]) -> list[dict]:
+    """Replace the tab's older guide, if any, with this one."""
+    version = _version(guide)
+    out: list[dict] = [{"deleteProtectedRange": {"protectedRangeId": pid}}
+                       for pid, description in sheet.protected.items() if description.startswith(PROTECTION)]
+    out.extend({"deleteDeveloperMetadata": {"dataFilter": {"developerMetadataLookup": {"metadataId": mid}}}}
+               for mid in sheet.marks)
+    for col, values in guide.dropdowns:
+        out.append({"setDataValidation": {
+            "range": {"sheetId": sheet.sheet_id, "startRowIndex": 1, "startColumnIndex": col - 1, "endColumnIndex": col},
+            # Not strict: sheetcrm also reads aliases and any capitalisation, and a paste from
+            # another system must not be refused; a value off the list gets a warning flag and
+            # a line on the Validation tab.
+            "rule": {"condition": {"type": "ONE_OF_LIST", "values": [{"userEnteredValue": v} for v in values]},
+                     "showCustomUi": True, "strict": False}}})
+    for first, last in _runs(guide.computed_cols):
+        out.append({"addProtectedRange": {"protectedRange": {
+            "protectedRangeId": _fresh_id(used), "description": f"{PROTECTION} {version}", "warningOnly": True,
+            "range": {"sheetId": sheet.sheet_id, "startColumnIndex": first - 1, "endColumnIndex": last}}}})
+    out.append({"createDeveloperMetadata": {"developerMetadata": {
+        "metadataId": _fresh_id(used), "metadataKey": GUIDE_KEY, "metadataValue": version,
+        "location": {"sheetId": sheet.sheet_id}, "visibility": "DOCUMENT"}}})
+    return out
+
+
+def _runs(cols: Iterable[int]) -> list[tuple[int, int]]:
+    """Consecutive columns as (first, last) spans: a protected range covers one rectangle."""
+    spans: list[tuple[int, int]] = []
+    for col in sorted(cols):
+        if spans and spans[-1][1] == col - 1:
+            spans[-1] = (spans[-1][0], col)
+        else:
+            spans.append((col, col))
+    return spans
 
 
 def _fresh_id(used: set[int]) -> int:

@@ -7,6 +7,11 @@ whole workbook with openpyxl (formulas, other tabs, styles, widths, validations,
 charts survive as far as openpyxl keeps them), applies the plan with compare-and-set, and
 replaces the file atomically.
 
+A write also adds the plan's charts that are missing and sets its dropdowns. openpyxl 3.1
+reads back the bar and line charts it wrote (tests/test_charts_guides.py holds it to that), so
+a chart is added only when its tab has none of that title; should a chart ever be lost on the
+way through openpyxl, the next write finds its title missing and adds it again.
+
 Values come back typed: whole numbers as int, dates as `date` (a datetime at midnight
 included), other datetimes as `datetime`. Time-of-day and duration cells
 come back as text ("14:30:00"), since `CellValue` has no type for them.
@@ -28,12 +33,15 @@ from xml.etree.ElementTree import ParseError
 import openpyxl
 import python_calamine
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, MergedCell
+from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.styles import Font
 from openpyxl.styles.numbers import is_datetime
-from openpyxl.utils import column_index_from_string
+from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl.worksheet.datavalidation import DataValidation
 
-from . import CellValue, CellWrite, Grid, Plan, Snapshot, WorkbookError, WriteResult, same_value, trim_rows
+from . import (CellValue, CellWrite, Chart, Grid, Guide, Plan, Snapshot, WorkbookError, WriteResult, same_value,
+               trim_rows)
 from .memory import formula_text
 
 # Excel cannot save a workbook without a sheet, so `create()` leaves this one empty tab;
@@ -134,6 +142,8 @@ class XlsxWorkbook:
             result.written[w.tab] = result.written.get(w.tab, 0) + 1
 
         if created or accepted:
+            _add_charts(sheets, plan.charts)
+            _set_dropdowns(sheets, plan.guides)
             self._save(wb)
         return result
 
@@ -298,6 +308,91 @@ def _judge(path: Path, data: bytes, sheets: dict, writes: list[CellWrite]) -> li
         if verdicts[i]:
             verdicts[i] = all(same_value(cached[tab][(r, c)], expected) for tab, r, c, expected in checks)
     return verdicts
+
+
+CHART_KINDS = {"column": BarChart, "line": LineChart}
+# Excel reads the list of an inline dropdown as one formula of at most 255 characters, with
+# commas between the values; a longer list, or a value with a comma, and Excel reports the file damaged.
+MAX_INLINE_LIST = 255
+MAX_WIDTH = 40  # characters: a long note must not push the chart off the page
+MAX_ROWS = 1_048_576  # the last row of an xlsx sheet: a dropdown covers the rows people add later
+# Marks the dropdowns sheetcrm made, so a write replaces its own and leaves the team's alone.
+DROPDOWN_MARK = "sheetcrm"
+
+
+def _add_charts(sheets: dict, charts: list[Chart]) -> None:
+    for spec in charts:
+        ws = sheets.get(spec.tab)
+        # A block without rows has nothing to draw; a later sync adds the chart once it has.
+        if ws is None or spec.last_row < spec.first_row or spec.title in _chart_titles(ws):
+            continue
+        ws.add_chart(_chart(ws, spec), f"{get_column_letter(spec.anchor_col)}1")
+        # One page wide, landscape, narrow side margins: a printout or PDF shows the chart
+        # beside its table at close to full size.
+        ws.page_setup.orientation = "landscape"
+        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToHeight = 0
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        ws.page_margins.left = ws.page_margins.right = 0.4
+        _fit_widths(ws, max(spec.series_cols))
+
+
+def _chart(ws, spec: Chart):
+    chart = CHART_KINDS[spec.kind]()
+    chart.title = spec.title
+    chart.width, chart.height = 12, 8  # cm
+    chart.legend.position = "b"  # below the plot, which keeps the full width for the categories
+    for col in spec.series_cols:
+        chart.add_data(Reference(ws, min_col=col, min_row=spec.first_row - 1, max_row=spec.last_row),
+                       titles_from_data=True)
+    chart.set_categories(Reference(ws, min_col=spec.domain_col, min_row=spec.first_row, max_row=spec.last_row))
+    # openpyxl 3.1 leaves out the axes' <c:delete> flag unless set, and recent Excel then hides the axes.
+    chart.x_axis.delete = False
+    chart.y_axis.delete = False
+    return chart
+
+
+def _fit_widths(ws, last_col: int) -> None:
+    """Widen the columns up to the chart's last series to their longest value, so stage names
+    and headers read in full beside the chart (a column a person widened is not narrowed)."""
+    for col, cells in enumerate(ws.iter_cols(min_col=1, max_col=last_col, values_only=True), 1):
+        longest = max((len(str(v)) for v in cells if v is not None), default=0)
+        letter = get_column_letter(col)
+        # Looking a column up creates it with openpyxl's default width, so ask first.
+        widened = ws.column_dimensions[letter].width if letter in ws.column_dimensions else 0
+        ws.column_dimensions[letter].width = max(widened, min(longest + 2, MAX_WIDTH))
+
+
+def _chart_titles(ws) -> set[str]:
+    titles = set()
+    for chart in ws._charts:
+        rich = chart.title and chart.title.tx and chart.title.tx.rich
+        if rich:
+            titles.add("".join(run.t for paragraph in rich.p for run in paragraph.r or ()))
+    return titles
+
+
+def _set_dropdowns(sheets: dict, guides: list[Guide]) -> None:
+    """Replace sheetcrm's dropdowns on each guided tab with the plan's: the same plan gives
+    the same validations, however many writes it rides along with."""
+    for guide in guides:
+        ws = sheets.get(guide.tab)
+        if ws is None:
+            continue
+        validations = ws.data_validations.dataValidation
+        validations[:] = [v for v in validations if v.errorTitle != DROPDOWN_MARK]
+        for col, values in guide.dropdowns:
+            formula = '"' + ",".join(values).replace('"', '""') + '"'
+            if any("," in v for v in values) or len(formula) > MAX_INLINE_LIST:
+                continue
+            letter = get_column_letter(col)
+            # A warning, not a stop: sheetcrm also reads aliases and any capitalisation, and
+            # the Validation tab reports what it cannot read.
+            dropdown = DataValidation(type="list", formula1=formula, allow_blank=True, showErrorMessage=True,
+                                      errorStyle="warning", errorTitle=DROPDOWN_MARK,
+                                      error="Not one of the listed values; sheetcrm reports it on the Validation tab.")
+            dropdown.add(f"{letter}2:{letter}{MAX_ROWS}")
+            ws.add_data_validation(dropdown)
 
 
 def _is_blank(ws) -> bool:

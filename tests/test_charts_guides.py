@@ -1,0 +1,252 @@
+"""Charts and guides (dropdowns, computed-column protection) ride along with a sync's write:
+added once, kept afterwards, never a reason to write on their own."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import openpyxl
+import pytest
+from openpyxl.chart import BarChart
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from sheetcrm.config import DEFAULT_STAGES, Config, Stage
+from sheetcrm.emulator import Emulator
+from sheetcrm.starter import write_demo
+from sheetcrm.sync import sync
+from sheetcrm.workbook import CellWrite, Chart, Guide, Plan
+from sheetcrm.workbook.xlsx import XlsxWorkbook
+from test_gsheets import Traced
+
+AS_OF = dt.date(2026, 11, 23)
+LATER = AS_OF + dt.timedelta(days=40)  # moves days-in-stage, rotting and the forecast: a changing sync
+CHARTS = {"Pipeline": ("Amount / Stage", 2), "Forecast": ("Forecast (all)", 5)}
+STRUCTURE = {"addChart", "setDataValidation", "addProtectedRange", "deleteProtectedRange",
+             "createDeveloperMetadata", "deleteDeveloperMetadata"}
+
+
+def chart_title(chart) -> str:
+    return "".join(run.t for p in chart.title.tx.rich.p for run in p.r or ())
+
+
+def xlsx_charts(path) -> dict[str, list[tuple[str, int, str]]]:
+    wb = openpyxl.load_workbook(path)
+    return {ws.title: [(chart_title(c), len(c.series), c.series[0].cat.numRef.f if c.series[0].cat.numRef
+                        else c.series[0].cat.strRef.f) for c in ws._charts]
+            for ws in wb.worksheets if ws._charts}
+
+
+@pytest.fixture
+def demo_xlsx(tmp_path):
+    book = XlsxWorkbook(tmp_path / "crm.xlsx")
+    write_demo(book, rows=40, seed=1, today=AS_OF)
+    return book
+
+
+def test_xlsx_sync_adds_each_chart_once_and_later_syncs_keep_it(demo_xlsx):
+    assert xlsx_charts(demo_xlsx.path) == {}
+    sync(demo_xlsx, Config(), as_of=AS_OF)
+    first = xlsx_charts(demo_xlsx.path)
+    assert first == {"Pipeline": [("Amount / Stage", 2, "'Pipeline'!$A$2:$A$7")],
+                     "Forecast": [("Forecast (all)", 5, "'Forecast'!$A$2:$A$7")]}
+    wb = openpyxl.load_workbook(demo_xlsx.path)
+    bars = wb["Pipeline"]._charts[0]
+    assert isinstance(bars, BarChart)
+    # Series named by the header row, values from the block under it.
+    assert [s.tx.strRef.f for s in bars.series] == ["'Pipeline'!C1", "'Pipeline'!D1"]
+    assert [s.val.numRef.f for s in bars.series] == ["'Pipeline'!$C$2:$C$7", "'Pipeline'!$D$2:$D$7"]
+
+    assert sync(demo_xlsx, Config(), as_of=LATER).cells_written  # openpyxl loads and saves the file again
+    assert xlsx_charts(demo_xlsx.path) == first
+
+
+def test_xlsx_charts_alone_never_save_the_file(demo_xlsx):
+    sync(demo_xlsx, Config(), as_of=AS_OF)
+    before = demo_xlsx.path.read_bytes()
+    outcome = sync(demo_xlsx, Config(), as_of=AS_OF)
+    assert outcome.plan.charts and outcome.plan.guides and not outcome.plan
+    assert demo_xlsx.write(Plan(charts=[Chart("Accounts", "Extra", "line", 2, 5, 1, (2,), 8)])).total == 0
+    assert demo_xlsx.path.read_bytes() == before
+    assert "Accounts" not in xlsx_charts(demo_xlsx.path)
+
+
+def test_xlsx_chart_over_an_empty_block_waits_for_rows(demo_xlsx):
+    demo_xlsx.write(Plan(new_tabs=["Empty"], writes=[CellWrite("Empty", 1, 1, "Month")],
+                         charts=[Chart("Empty", "Nothing yet", "line", 2, 1, 1, (2,), 4)]))
+    assert "Empty" not in xlsx_charts(demo_xlsx.path)
+
+
+def test_xlsx_dropdowns_replace_their_own_and_keep_the_teams(demo_xlsx):
+    wb = openpyxl.load_workbook(demo_xlsx.path)
+    own = DataValidation(type="whole", operator="between", formula1="0", formula2="100")
+    own.add("A2:A50")
+    wb["Opportunities"].add_data_validation(own)
+    wb.save(demo_xlsx.path)
+
+    sync(demo_xlsx, Config(), as_of=AS_OF)
+    sync(demo_xlsx, Config(), as_of=LATER)
+    ws = openpyxl.load_workbook(demo_xlsx.path)["Opportunities"]
+    stage = next(c.column_letter for c in ws[1] if c.value == "Stage")
+    found = [(str(v.sqref), v.type, v.formula1, v.errorStyle) for v in ws.data_validations.dataValidation]
+    stages = ",".join(s.name for s in DEFAULT_STAGES)
+    assert sorted(found) == sorted([("A2:A50", "whole", "0", None),
+                                    (f"{stage}2:{stage}1048576", "list", f'"{stages}"', "warning")])
+
+
+# -- Google -----------------------------------------------------------------------------------
+
+@pytest.fixture
+def emu(monkeypatch):
+    with Emulator() as emulator:
+        monkeypatch.setenv("SHEETS_EMULATOR_HOST", emulator.host)
+        yield emulator
+
+
+@pytest.fixture
+def demo_google(emu):
+    key = emu.create_spreadsheet("CRM", {"Sheet1": []})
+    t = Traced(key)
+    write_demo(t.book, rows=40, seed=1, today=AS_OF)
+    t.reset()
+    return key, t
+
+
+def batch_kinds(emu, since: int) -> list[str]:
+    return [kind for r in emu.requests[since:] if r.path.endswith(":batchUpdate")
+            for request in json.loads(r.request)["requests"] for kind in request]
+
+
+def stored(emu, key: str):
+    return {s.title: s for s in emu.service.book(key).sheets}
+
+
+def column_of(emu, key: str, tab: str, header: str) -> int:
+    return emu.values(key, tab)[0].index(header)
+
+
+def test_google_charts_are_added_once_in_the_sync_batch(emu, demo_google):
+    key, t = demo_google
+    since = len(emu.requests)
+    sync(t.book, Config(), as_of=AS_OF)
+    assert t.counts() == (3, 1)
+    assert batch_kinds(emu, since).count("addChart") == 2
+    sheets = stored(emu, key)
+    for tab, (title, n_series) in CHARTS.items():
+        [chart] = sheets[tab].charts
+        basic = chart["spec"]["basicChart"]
+        assert (chart["spec"]["title"], len(basic["series"]), basic["chartType"]) == (title, n_series, "COLUMN")
+        [domain] = basic["domains"][0]["domain"]["sourceRange"]["sources"]
+        assert domain == {"sheetId": sheets[tab].id, "startRowIndex": 0, "endRowIndex": 7,
+                          "startColumnIndex": 0, "endColumnIndex": 1}
+        assert chart["position"]["overlayPosition"]["anchorCell"]["sheetId"] == sheets[tab].id
+    charts_before = {tab: sheets[tab].charts for tab in CHARTS}
+
+    t.reset()
+    since = len(emu.requests)
+    assert sync(t.book, Config(), as_of=LATER).cells_written
+    assert t.counts() == (3, 1)
+    kinds = batch_kinds(emu, since)
+    assert kinds and not STRUCTURE & set(kinds)
+    assert {tab: stored(emu, key)[tab].charts for tab in CHARTS} == charts_before
+
+    t.reset()
+    assert not sync(t.book, Config(), as_of=LATER).plan
+    assert t.counts() == (2, 0)  # metadata (charts and guides included) + values, no write
+
+
+def test_google_guides_set_dropdowns_and_warning_only_protection(emu, demo_google):
+    key, t = demo_google
+    outcome = sync(t.book, Config(), as_of=AS_OF)
+    sheets = stored(emu, key)
+    opportunities = sheets["Opportunities"]
+
+    stage = column_of(emu, key, "Opportunities", "Stage")
+    assert opportunities.cell(0, stage) is None or "dataValidation" not in opportunities.cell(0, stage)
+    rules = [(opportunities.cell(r, stage) or {}).get("dataValidation") for r in range(1, opportunities.row_count)]
+    assert rules == [{"condition": {"type": "ONE_OF_LIST",
+                                    "values": [{"userEnteredValue": s.name} for s in DEFAULT_STAGES]},
+                      "showCustomUi": True, "strict": False}] * (opportunities.row_count - 1)
+    status = column_of(emu, key, "Leads", "Status")
+    listed = sheets["Leads"].cell(5, status)["dataValidation"]["condition"]["values"]
+    assert [v["userEnteredValue"] for v in listed] == ["New", "Contacted", "Qualified", "Unqualified", "Converted"]
+
+    [guide] = [g for g in outcome.plan.guides if g.tab == "Opportunities"]
+    [protection] = opportunities.protected_ranges
+    assert protection["warningOnly"] is True
+    assert protection["description"].startswith("sheetcrm: computed columns ")
+    assert (protection["range"]["startColumnIndex"] + 1, protection["range"]["endColumnIndex"]) == \
+        (min(guide.computed_cols), max(guide.computed_cols))
+    assert not sheets["Accounts"].protected_ranges  # dropdowns only: nothing computed to protect
+
+    t.reset()
+    since = len(emu.requests)
+    assert sync(t.book, Config(), as_of=LATER).cells_written
+    assert not STRUCTURE & set(batch_kinds(emu, since))
+    assert stored(emu, key)["Opportunities"].protected_ranges == [protection]
+
+
+def test_google_a_new_guide_version_replaces_only_sheetcrms_own(emu, demo_google):
+    key, t = demo_google
+    sync(t.book, Config(), as_of=AS_OF)
+    opportunities = stored(emu, key)["Opportunities"].id
+    emu.apply(key, [{"addProtectedRange": {"protectedRange": {
+        "description": "finance owns column A", "range": {"sheetId": opportunities, "startColumnIndex": 0,
+                                                           "endColumnIndex": 1}}}}])
+    [old] = [p["description"] for p in stored(emu, key)["Opportunities"].protected_ranges
+             if p["description"].startswith("sheetcrm")]
+
+    config = Config(stages=[*DEFAULT_STAGES[:1], Stage(name="Discovery", probability=15), *DEFAULT_STAGES[1:]])
+    assert sync(t.book, config, as_of=AS_OF).cells_written
+    sheet = stored(emu, key)["Opportunities"]
+    descriptions = sorted(p["description"] for p in sheet.protected_ranges)
+    assert len(descriptions) == 2 and descriptions[0] == "finance owns column A"
+    assert descriptions[1].startswith("sheetcrm: computed columns ") and descriptions[1] != old
+    stage = column_of(emu, key, "Opportunities", "Stage")
+    values = sheet.cell(1, stage)["dataValidation"]["condition"]["values"]
+    assert values[1] == {"userEnteredValue": "Discovery"}
+    marks = [m for m in emu.service.book(key).developer_metadata
+             if m["location"].get("sheetId") == sheet.id and m["metadataKey"] == "sheetcrm.guide"]
+    assert len(marks) == 1
+
+
+def test_google_a_removed_protection_is_not_forced_back(emu, demo_google):
+    key, t = demo_google
+    sync(t.book, Config(), as_of=AS_OF)
+    [protection] = stored(emu, key)["Leads"].protected_ranges
+    emu.apply(key, [{"deleteProtectedRange": {"protectedRangeId": protection["protectedRangeId"]}}])
+    assert sync(t.book, Config(), as_of=LATER).cells_written
+    assert stored(emu, key)["Leads"].protected_ranges == []
+
+
+def test_google_a_lost_answer_retried_adds_no_second_chart_or_guide(emu):
+    key = emu.create_spreadsheet("CRM", {"Deals": [["Month", "Amount", "Stage", "Score"], ["2026-11", 5, "A", 1]]})
+    t = Traced(key)
+    t.book.read()
+    plan = Plan(writes=[CellWrite("Deals", 3, 1, "2026-12"), CellWrite("Deals", 3, 2, 7)],
+                charts=[Chart("Deals", "Amount by month", "line", 2, 3, 1, (2,), 6)],
+                guides=[Guide("Deals", ((3, ("A", "B")),), (4,))])
+    emu.drop_next(1, after_applying=True)
+    assert t.book.write(plan).written == {"Deals": 2}
+    assert [x.status for x in t.trace if x.kind == "write"] == [None, 400]  # the retry hits the chosen IDs
+    sheet = stored(emu, key)["Deals"]
+    assert [c["spec"]["title"] for c in sheet.charts] == ["Amount by month"]
+    assert sheet.charts[0]["spec"]["basicChart"]["chartType"] == "LINE"
+    assert len(sheet.protected_ranges) == 1
+    assert emu.values(key, "Deals")[2] == ["2026-12", 7]
+
+
+def test_google_chart_on_a_tab_created_in_the_same_batch(emu):
+    key = emu.create_spreadsheet("CRM", {"Sheet1": []})
+    t = Traced(key)
+    t.book.read()
+    rows = [["Month", "Amount"], ["2026-11", 5], ["2026-12", 7]]
+    plan = Plan(new_tabs=["Trend"], writes=[CellWrite("Trend", r, c, v) for r, row in enumerate(rows, 1)
+                                            for c, v in enumerate(row, 1)],
+                charts=[Chart("Trend", "Amount by month", "line", 2, 3, 1, (2,), 4),
+                        Chart("Trend", "Not yet", "line", 2, 1, 1, (2,), 8)])
+    t.book.write(plan)
+    sheet = stored(emu, key)["Trend"]
+    assert [c["spec"]["title"] for c in sheet.charts] == ["Amount by month"]
+    [series] = sheet.charts[0]["spec"]["basicChart"]["series"]
+    assert series["series"]["sourceRange"]["sources"][0]["sheetId"] == sheet.id
