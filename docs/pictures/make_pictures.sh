@@ -24,7 +24,7 @@ wb.save(sys.argv[2])
 EOF
 
 (cd "$work" && soffice --headless --convert-to pdf pictures.xlsx >/dev/null)
-rm -f "$here"/*.png
+rm -f "$here"/pipeline.png "$here"/forecast*.png
 pdftoppm -png -r 60 "$work/pictures.pdf" "$work/page"
 # Pipeline (one page: a row per stage) comes first, then Forecast's page or pages.
 pages=("$work"/page-*.png)
@@ -34,4 +34,4 @@ if [ "${#pages[@]}" -eq 2 ]; then
 else
     for i in $(seq 1 $((${#pages[@]} - 1))); do cp "${pages[$i]}" "$here/forecast-$i.png"; done
 fi
-ls -l "$here"/*.png
+ls -l "$here"/pipeline.png "$here"/forecast*.png
