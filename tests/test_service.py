@@ -1,0 +1,253 @@
+"""`sheetcrm run`: schedule phrases, the Sync Log riding along with syncs, and the real loop in
+its own process against an emulator served from this test process, so the test can inject
+503s, 429s and resets and play a person editing between requests."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from sheetcrm.config import Config
+from sheetcrm.emulator import Emulator
+from sheetcrm.schema import SYNC_LOG_ROWS
+from sheetcrm.service import Every, parse_every
+from sheetcrm.sync import plan_sync
+from sheetcrm.workbook import CellWrite, Plan
+from sheetcrm.workbook.memory import MemoryWorkbook
+from sheetcrm.workbook.xlsx import XlsxWorkbook
+
+AS_OF = dt.date(2026, 11, 23)
+LEADS = [["ID", "Last Name", "Company", "Status"], ["", "Adams", "A Co", "New"]]
+
+
+# -- schedule phrases ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("phrase, every", [
+    ("every 5 minutes", Every(5, "minutes")),
+    ("every 30s", Every(30, "seconds")),
+    ("Every  1 Hour", Every(1, "hours")),
+    ("every minute", Every(1, "minutes")),
+    ("every day at 08:00", Every(1, "days", "08:00")),
+    ("every day at 8:05", Every(1, "days", "08:05")),
+    ("every monday at 09:30", Every(1, "monday", "09:30")),
+    ("every 2 weeks", Every(2, "weeks")),
+])
+def test_schedule_phrases(phrase, every):
+    assert parse_every(phrase) == every
+
+
+@pytest.mark.parametrize("phrase", ["every fortnight", "5 minutes", "every 0 minutes", "every 5 minutes at 08:00",
+                                    "every day at 25:00", "every 2 mondays", ""])
+def test_bad_schedule_phrases_are_refused(phrase):
+    with pytest.raises(ValueError):
+        parse_every(phrase)
+
+
+def test_backoff_base_is_the_period():
+    assert parse_every("every 5 minutes").period == 300
+    assert parse_every("every day at 08:00").period == 86400
+
+
+def test_a_bad_phrase_is_one_config_line_naming_the_key(tmp_path):
+    (tmp_path / "sheetcrm.toml").write_text('[schedule]\nsync = "every fortnight"\n')
+    out = subprocess.run([sys.executable, "-m", "sheetcrm", "run", "--once"], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 2
+    assert out.stderr.count("\n") == 1 and "schedule.sync" in out.stderr and "every fortnight" in out.stderr
+
+
+def test_a_bad_every_flag_is_a_usage_error(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "sheetcrm", "run", "--every", "soon"], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and "--every" in out.stderr
+
+
+# -- the Sync Log in the plan ----------------------------------------------------------------
+
+def log_row(n: int) -> list:
+    return [f"2026-11-23T08:{n // 60:02d}:{n % 60:02d}+00:00", "sync", 0.5, 10, 0, 1, 4, "ok", ""]
+
+
+def test_log_rows_ride_along_only_with_a_write():
+    book = MemoryWorkbook({"Leads": LEADS})
+    _, _, plan = plan_sync(book.read(), Config(), AS_OF, [log_row(1)])
+    assert "Sync Log" in plan.new_tabs  # the plan wrote anyway (an ID), so the row rides along
+    book.write(plan)
+    _, _, plan = plan_sync(book.read(), Config(), AS_OF, [log_row(2)])
+    assert not plan  # nothing else to write: the row waits rather than cost a request
+    assert book.tabs["Sync Log"][1][:2] == log_row(1)[:2]
+
+
+def test_sync_log_keeps_the_newest_rows_and_never_adds_a_row_twice():
+    old = [log_row(n) for n in range(SYNC_LOG_ROWS)]
+    book = MemoryWorkbook({"Leads": LEADS, "Sync Log": [["Time"], *old]})
+    fresh = [log_row(SYNC_LOG_ROWS), log_row(SYNC_LOG_ROWS - 1)]  # the second is already there
+    _, _, plan = plan_sync(book.read(), Config(), AS_OF, fresh)
+    book.write(plan)
+    body = book.tabs["Sync Log"][1:]
+    assert len(body) == SYNC_LOG_ROWS
+    assert body[0][0] == log_row(1)[0] and body[-1][0] == log_row(SYNC_LOG_ROWS)[0]
+
+
+# -- the real loop, in a subprocess ----------------------------------------------------------
+
+FAST = """
+[google]
+attempts = 3
+backoff_seconds = 0.01
+max_backoff_seconds = 0.05
+
+[schedule]
+sync = "every 1 second"
+max_backoff_seconds = 2
+"""
+
+
+class Runner:
+    """`sheetcrm run` in its own process; its JSON log lines arrive on a queue."""
+
+    def __init__(self, tmp_path, emu: Emulator, key: str, *args: str) -> None:
+        (tmp_path / "sheetcrm.toml").write_text(FAST)
+        self.env = {**os.environ, "SHEETS_EMULATOR_HOST": emu.host, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+        self.cwd = tmp_path
+        self.key = key
+        self.proc = subprocess.Popen([sys.executable, "-m", "sheetcrm", "run", "--spreadsheet", key, "--log-format",
+                                      "json", *args], cwd=tmp_path, env=self.env, stderr=subprocess.PIPE, text=True)
+        self.events: list[dict] = []
+        self._lines: queue.Queue = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.proc.stderr:  # type: ignore[union-attr]
+            self._lines.put(line)
+        self._lines.put(None)
+
+    def wait_for(self, predicate, timeout: float = 30) -> dict:
+        """The first event from now on that satisfies `predicate`; fails after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self._lines.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            assert line is not None, f"sheetcrm run exited early ({self.proc.wait()}): {self.events[-5:]}"
+            event = json.loads(line)  # every stderr line is a JSON object: nothing else leaks out
+            self.events.append(event)
+            if predicate(event):
+                return event
+        raise AssertionError(f"no such event within {timeout}s; last: {self.events[-5:]}")
+
+    def syncs_done(self, timeout: float = 30) -> dict:
+        return self.wait_for(lambda e: e.get("event") == "job_done" and e["job"] == "sync", timeout)
+
+    def stop(self) -> int:
+        self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(timeout=60)
+        while (line := self._lines.get(timeout=10)) is not None:
+            self.events.append(json.loads(line))
+        return code
+
+
+@pytest.fixture
+def emu():
+    with Emulator() as emulator:
+        yield emulator
+
+
+def sync_log(emu: Emulator, key: str) -> list[list]:
+    return emu.values(key, "Sync Log")[1:]
+
+
+def add_lead(emu: Emulator, key: str, name: str) -> None:
+    rows = emu.values(key, "Leads")
+    emu.set_values(key, f"Leads!A{len(rows) + 1}", [["", name, f"{name} Co", "New"]])
+
+
+def test_syncs_run_on_schedule_log_for_free_and_a_second_instance_is_refused(emu, tmp_path):
+    key = emu.create_spreadsheet("CRM", {"Leads": LEADS})
+    runner = Runner(tmp_path, emu, key)
+    first = runner.syncs_done()
+    assert first["cells_written"] > 0 and first["status"] == "ok"
+    second = subprocess.run([sys.executable, "-m", "sheetcrm", "run", "--spreadsheet", key, "--once"],
+                            cwd=tmp_path, env=runner.env, capture_output=True, text=True, timeout=60)
+    assert second.returncode == 2
+    assert f"PID {runner.proc.pid}" in second.stderr and second.stderr.count("\n") == 1
+    for name in ("Baker", "Clark", "Davis"):
+        add_lead(emu, key, name)
+        runner.syncs_done(timeout=15)  # a 1-second schedule: each sync is due well within the deadline
+    runner.syncs_done(timeout=15)      # and one with nothing to change
+    assert runner.stop() == 0
+    done = [e for e in runner.events if e.get("event") == "job_done"]
+    rows = sync_log(emu, key)
+    assert len(rows) == len(done) and all(r[1] == "sync" and r[7] == "ok" for r in rows)
+    # The Sync Log cost no request: a write only for syncs that had cells to write, plus one at exit.
+    writes = [r for r in emu.requests if r.method == "POST" and r.path.endswith(":batchUpdate")]
+    assert len(writes) == sum(1 for e in done if e["cells_written"]) + 1
+    assert all(r[0] for r in emu.values(key, "Leads")[1:])
+
+
+def test_a_burst_of_503s_and_429s_is_ridden_out_and_the_loop_recovers(emu, tmp_path):
+    key = emu.create_spreadsheet("CRM", {"Leads": LEADS})
+    runner = Runner(tmp_path, emu, key)
+    runner.syncs_done()
+    # Three attempts per request: the first sync after the burst runs out of attempts and fails,
+    # the next one (backed off) finds the tail of the burst, retries past it and succeeds.
+    emu.fail_next(2, 503)
+    emu.drop_next(1)
+    emu.fail_next(2, 429, retry_after=0)
+    failed = runner.wait_for(lambda e: e.get("event") == "job_failed")
+    assert failed["job"] == "sync" and "retries exhausted" in failed["detail"] and failed["retry_in"] == 2
+    recovered = runner.wait_for(lambda e: e.get("event") == "recovered", timeout=20)
+    assert recovered["failures"] == 1
+    add_lead(emu, key, "Baker")
+    runner.wait_for(lambda e: e.get("event") == "job_done" and e["cells_written"] > 0, timeout=15)
+    assert runner.stop() == 0
+    statuses = [r[7] for r in sync_log(emu, key)]
+    assert "error" in statuses and statuses[-1] == "ok"
+    assert all(r[0] for r in emu.values(key, "Leads")[1:])
+
+
+def test_sigterm_lets_the_sync_in_flight_finish_then_exits_0(emu, tmp_path):
+    key = emu.create_spreadsheet("CRM", {"Leads": LEADS})
+    runner = Runner(tmp_path, emu, key)
+    runner.syncs_done()
+    add_lead(emu, key, "Baker")
+
+    def terminate_mid_sync(e: Emulator) -> None:
+        # Just before the next sync's first request: the signal lands while that sync waits
+        # for the answer, and the answer comes after the signal.
+        runner.proc.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+
+    emu.between_requests(terminate_mid_sync)
+    assert runner.proc.wait(timeout=60) == 0
+    runner.wait_for(lambda e: e.get("event") == "log_flushed", timeout=10)
+    kinds = [e.get("event") for e in runner.events]
+    assert kinds.index("signal") < len(kinds) - 1 - kinds[::-1].index("job_done")  # the sync finished after it
+    baker = next(r for r in emu.values(key, "Leads") if r[1] == "Baker")
+    assert baker[0].startswith("LEAD-")
+    assert len(sync_log(emu, key)) == 2
+
+
+def test_once_runs_the_sync_and_writes_its_log_row_for_cron(tmp_path):
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    book = XlsxWorkbook(str(tmp_path / "crm.xlsx"))
+    book.create()
+    book.write(Plan(new_tabs=["Leads"], writes=[CellWrite("Leads", 1 + r, 1 + c, v)
+                                                 for r, row in enumerate(LEADS) for c, v in enumerate(row)]))
+    for _ in range(2):
+        out = subprocess.run([sys.executable, "-m", "sheetcrm", "run", "--once", "--workbook", "crm.xlsx"],
+                             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        assert "sync ok" in out.stderr and "Sync Log rows at exit" in out.stderr
+    rows = book.read().tabs["Sync Log"].rows
+    assert [r[1] for r in rows[1:]] == ["sync", "sync"] and rows[1][5] > 0 and rows[2][5] == 0
