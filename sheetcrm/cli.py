@@ -244,6 +244,93 @@ def score(target: Target, as_of: dt.datetime | None, evaluate: bool, seed: int, 
 
 
 @main.command()
+@workbook_options
+@click.argument("opportunity")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=".", show_default=True,
+              help="Where the preview (.eml and .html) is written.")
+@click.option("--queue", is_flag=True, help="Add a Draft row to the Outbox tab instead of writing a preview.")
+@user_errors
+def quote(target: Target, opportunity: str, out_dir: str, queue: bool) -> None:
+    """Preview an opportunity's quote email (sends nothing), or --queue it as an Outbox Draft."""
+    from sheetcrm.mail import outbox as ob
+    from sheetcrm.mail.context import find_opportunity
+    from sheetcrm.mail.smtp import smtp_settings
+    from sheetcrm.workbook import Plan
+
+    config, book = target.open()
+    now = dt.datetime.now(dt.timezone.utc)
+    desk = ob.Desk.read(book.read(), config)
+    opp = find_opportunity(desk.crm, opportunity)
+    if opp is None or not opp.id:
+        _fail(f"no opportunity {opportunity!r} with an ID in {book.describe()} (run `sheetcrm sync` to give rows IDs)")
+    plan = Plan()
+    [queued] = ob.plan_queue(desk, [opp], plan, ob.stamp(now), now.year)
+    for issue in queued.problems:
+        click.echo(f"  error   {issue.where():<18} {issue.message} ({issue.code}) → {issue.hint}", err=True)
+    if queued.outcome == "blocked":
+        click.echo(f"{opp.id}: the quote cannot be sent until these are fixed", err=True)
+        sys.exit(1)
+    if queue:
+        if queued.outcome == "already":
+            click.echo(f"{opp.id}: this version is already in the Outbox as {queued.row_id} ({queued.quote})")
+            return
+        desk.plan_sequences(plan)
+        skipped = book.write(plan).skipped
+        if skipped:
+            _fail("the Outbox changed while queueing; nothing was queued, run the command again")
+        click.echo(f"{opp.id}: queued {queued.quote} as {queued.row_id} (Draft); set its Status to Approved to send")
+        return
+    row = desk.outbox.find(queued.row_id or "")
+    try:
+        sender = smtp_settings(config).from_ or ""
+    except ConfigError:
+        sender = "quotes@localhost"  # a preview needs no server; the real From comes at send time
+    templates = ob.templates_for(config)
+    prepared = ob.prepare(desk, row, templates, sender, now, "preview")  # type: ignore[arg-type]
+    if prepared.message is None:
+        _fail(f"{opp.id}: {prepared.error}")
+    folder = Path(out_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    eml, html = folder / f"{queued.quote}.eml", folder / f"{queued.quote}.html"
+    eml.write_bytes(prepared.message.as_bytes())  # type: ignore[union-attr]
+    html.write_text(prepared.message.get_body(("html",)).get_content(), encoding="utf-8")  # type: ignore[union-attr]
+    click.echo(f"{opp.id}: preview of {queued.quote} to {row.text('to')}: wrote {eml} and {html} (nothing sent)")  # type: ignore[union-attr]
+
+
+@main.group()
+def outbox() -> None:
+    """The Outbox tab: quote emails waiting for approval and delivery."""
+
+
+@outbox.command("send")
+@workbook_options
+@user_errors
+def outbox_send(target: Target) -> None:
+    """Send the Approved rows of the Outbox, each exactly once. Exit 1 when a row needs a person."""
+    import secrets
+
+    from sheetcrm.mail import outbox as ob
+    from sheetcrm.mail.smtp import SmtpSender, smtp_settings
+
+    config, book = target.open()
+    settings = smtp_settings(config)
+    report = ob.send_outbox(book, config, settings, ob.templates_for(config), lambda: SmtpSender(settings),
+                            clock=lambda: dt.datetime.now(dt.timezone.utc), token=lambda: secrets.token_hex(8))
+    for label, ids in (("sent", report.sent), ("will retry", report.retrying), ("failed", report.failed),
+                       ("outcome unknown, check by hand", report.unknown),
+                       ("changed by someone meanwhile, left alone", report.changed)):
+        for row_id in ids:
+            detail = report.details.get(row_id)
+            click.echo(f"{row_id}: {label}" + (f": {detail}" if detail else ""))
+    for row in report.stuck:
+        click.echo(f"{row.text('id')}: still Sending since {row.text('last_try') or '?'}; it may have been delivered. "
+                   f"Check for {row.text('message_id')}, then set Status to Sent, or to Approved to resend.")
+    if not any((report.sent, report.retrying, report.failed, report.unknown, report.changed, report.stuck)):
+        click.echo("nothing to send")
+    sys.exit(1 if report.failed or report.unknown or report.stuck else 0)
+
+
+@main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8085, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--data", type=click.Path(dir_okay=False), help="Keep the emulator's state in this JSON file.")

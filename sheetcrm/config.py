@@ -6,7 +6,8 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, SecretStr, ValidationError, ValidationInfo, field_validator,
+                      model_validator)
 
 from sheetcrm.crm.scoring import ScoringSettings
 
@@ -76,6 +77,25 @@ class GoogleSettings(_Section):
     max_backoff_seconds: float = Field(default=32.0, gt=0)
 
 
+class SmtpSettings(_Section):
+    """Where quotes are sent from. Each key can also come from $SHEETCRM_SMTP_<KEY>, which wins."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    host: str | None = None
+    port: int = Field(default=0, ge=0, le=65535)  # 0: the usual port for `security`
+    user: str | None = None
+    password: SecretStr | None = None  # SecretStr: a repr or an error message never shows it
+    from_: str | None = Field(default=None, alias="from")
+    security: Literal["ssl", "starttls", "none"] = "starttls"
+    timeout: float = Field(default=30, gt=0)
+    # Transient failures (4xx, server unreachable) are retried this many times in all, waiting
+    # retry_seconds, then twice that, and so on up to max_retry_seconds.
+    max_attempts: int = Field(default=8, ge=1, le=100)
+    retry_seconds: float = Field(default=60, gt=0)
+    max_retry_seconds: float = Field(default=3600, gt=0)
+
+
 class ScheduleSettings(_Section):
     """When `sheetcrm run` runs each job: phrases like "every 5 minutes" or "every day at 08:00".
     A job without a phrase does not run."""
@@ -109,6 +129,9 @@ class Config(_Section):
     schedule: ScheduleSettings = ScheduleSettings()
     forecast_months: int = Field(default=6, ge=1, le=36)
     scoring: ScoringSettings = Field(default_factory=ScoringSettings)
+    smtp: SmtpSettings = SmtpSettings()
+    # A folder of Jinja templates that override the built-in ones by file name.
+    templates: str | None = None
     # Where the file came from, for messages; not a setting.
     source: Path | None = Field(default=None, exclude=True)
 
@@ -262,6 +285,17 @@ probability = 0
 kind = "lost"
 forecast_category = "Omitted"
 aliases = ["Lost", "Perdida"]
+
+# Quotes by email (`sheetcrm quote`, `sheetcrm outbox send`). $SHEETCRM_SMTP_HOST, _PORT,
+# _USER, _PASSWORD, _FROM and _SECURITY win over these; keep the password in the environment.
+# templates = "my-templates"   # overrides templates/quote.html.j2 etc. by file name
+# [smtp]
+# host = "smtp.example.com"
+# port = 587
+# security = "starttls"        # ssl (port 465), starttls (587) or none (25)
+# user = "quotes@example.com"
+# from = "Example Sales <quotes@example.com>"
+# timeout = 30
 
 # Lead scoring. Rules give points on any Leads column (custom fields included, once declared
 # under [tabs.leads.custom_fields]); activities add engagement points that halve every

@@ -168,6 +168,10 @@ class Opportunity(Record):
         "Pipeline": ["Embudo"], "Best Case": ["Mejor caso"], "Commit": ["Compromiso"], "Closed": ["Cerrado"],
         "Omitted": ["Omitido", "Excluido"]}))] = col("Category Override", "Forecast Override",
                                                      "Categoría manual")
+    # Ticked by a person to queue this opportunity's quote as a Draft in the Outbox. sheetcrm
+    # never clears it: the quote's version decides whether a tick queues anything new.
+    send_quote: Annotated[bool | None, _cell(lambda raw, ctx: cells.parse_bool(raw))] = col(
+        "Send Quote", "Enviar presupuesto", "Enviar cotización")
 
 
 class Activity(Record):

@@ -152,8 +152,17 @@ SYNC_LOG_ROWS = 500
 RATES = OwnedTab("rates", "Rates", "Tipos de cambio", ("Currency", "Rate"), ("Moneda", "Tipo"))
 QUOTAS = OwnedTab("quotas", "Quotas", "Cuotas", ("Owner", "Month", "Quota"), ("Propietario", "Mes", "Cuota"))
 
+# Quote emails. sheetcrm adds the rows and moves them along; people change only Status
+# (Draft -> Approved), so every write here after a row's creation is guarded by `expect`.
+# The columns after Error carry the send machinery: quote number, quote version, tries.
+OUTBOX = OwnedTab("outbox", "Outbox", "Bandeja de salida",
+                  ("ID", "Created", "Opportunity", "To", "Subject", "Status", "Message-ID", "Sent At", "Error",
+                   "Quote", "Version", "Attempts", "Last Try", "Next Try"),
+                  ("ID", "Creado", "Oportunidad", "Para", "Asunto", "Estado", "Message-ID", "Enviado el", "Error",
+                   "Presupuesto", "Versión", "Intentos", "Último intento", "Próximo intento"))
+
 OWNED_TABS: dict[str, OwnedTab] = {t.key: t for t in (
-    VALIDATION, SYNC_LOG, PIPELINE, FORECAST, DASHBOARD, STAGE_HISTORY, LEAD_HISTORY, SEQUENCES)}
+    VALIDATION, SYNC_LOG, PIPELINE, FORECAST, DASHBOARD, STAGE_HISTORY, LEAD_HISTORY, SEQUENCES, OUTBOX)}
 
 
 def find_tab(titles: list[str], names: list[str]) -> str | None:

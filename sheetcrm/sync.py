@@ -14,6 +14,7 @@ from typing import Any, Sequence
 from sheetcrm.config import Config
 from sheetcrm.engine import Results, compute
 from sheetcrm.ids import assign_ids, read_sequences
+from sheetcrm.mail.outbox import queue_ticked_quotes
 from sheetcrm.plan import computed_writes, owned_tab
 from sheetcrm.render import (charts, dashboard_body, forecast_body, history_body, lead_columns, opportunity_columns,
                              pipeline_body)
@@ -81,6 +82,8 @@ def plan_sync(snapshot: Snapshot, config: Config, as_of: dt.date,
         by_row = {lead.row: lead_columns(results.score(lead)) for lead in crm.records("leads")}
         plan.writes.extend(computed_writes(crm.tables["leads"], by_row, locale))
 
+    # Quotes: bad lines become issues before the Validation tab is planned; ticks become Drafts.
+    queue_ticked_quotes(plan, snapshot, crm, config, marks, as_of)
     owned_tab(plan, snapshot, VALIDATION, locale, [validation_row(i) for i in crm.report.issues])
     pipeline_title = owned_tab(plan, snapshot, PIPELINE, locale, pipeline_body(results))
     forecast_title = owned_tab(plan, snapshot, FORECAST, locale, forecast_body(results, locale))

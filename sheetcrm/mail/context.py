@@ -1,0 +1,94 @@
+"""What a quote template sees: the records around an opportunity as plain dicts. Pure.
+
+    account, contact, opportunity   every column of the record, plus `custom` (the team's own columns)
+    owner                           {"name", "email"} (email when the Owner cell is an address)
+    quote                           {"number", "date", "version", "currency"}
+    lines, totals, taxes            Decimals; format them with the `money`, `percent` and `qty` filters
+    custom                          the opportunity's own columns
+    locale, currency                what the filters format with
+
+Every key is always present (None when the sheet has nothing), so a template written with
+StrictUndefined fails only on a real typo.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sheetcrm.crm.money import Rates
+from sheetcrm.mail.quotes import QuoteResult, price_quote
+from sheetcrm.records import Account, Contact, Opportunity, Record
+from sheetcrm.validate import Crm
+
+
+def record_dict(record: Record | None, model: type[Record]) -> dict[str, Any]:
+    fields = [name for name, info in model.model_fields.items() if info.title is not None]
+    out: dict[str, Any] = {name: getattr(record, name, None) if record else None for name in fields}
+    out["custom"] = dict(record.custom) if record else {}
+    return out
+
+
+def find_account(crm: Crm, key: str | None) -> Account | None:
+    accounts = crm.records("accounts")
+    return next((a for a in accounts if a.id == key), None) or next((a for a in accounts if a.name == key), None)
+
+
+def find_contact(crm: Crm, key: str | None) -> Contact | None:
+    """A contact by ID, full name or email: the three ways the Contact column may name one."""
+    if not key:
+        return None
+    contacts = crm.records("contacts")
+    for match in (lambda c: c.id == key, lambda c: c.first_name and f"{c.first_name} {c.last_name}" == key,
+                  lambda c: c.email and c.email.casefold() == key.casefold()):
+        found = next((c for c in contacts if match(c)), None)
+        if found:
+            return found
+    return None
+
+
+def find_opportunity(crm: Crm, key: str) -> Opportunity | None:
+    opportunities = crm.records("opportunities")
+    return next((o for o in opportunities if o.id == key), None) or next((o for o in opportunities if o.name == key), None)
+
+
+def recipient(contact: Contact | None) -> str | None:
+    """The contact as a To header: "Ana Pérez <ana@example.com>"; None without an email."""
+    if contact is None or not contact.email:
+        return None
+    name = " ".join(p for p in (contact.first_name, contact.last_name) if p)
+    return f"{name} <{contact.email}>" if name else contact.email
+
+
+def quote_for(crm: Crm, opportunity: Opportunity, rates: Rates) -> QuoteResult:
+    products = {p.sku: p for p in crm.records("products")}
+    return price_quote(opportunity, crm.tables.get("quote_lines"), products, rates)
+
+
+@dataclass(frozen=True)
+class QuoteHeader:
+    number: str
+    date: dt.date
+
+
+def quote_context(crm: Crm, result: QuoteResult, header: QuoteHeader, locale: str) -> dict[str, Any]:
+    quote = result.quote
+    assert quote is not None, "only a priced quote is rendered"
+    opp = quote.opportunity
+    owner = opp.owner
+    account = record_dict(find_account(crm, opp.account), Account)
+    account["name"] = account["name"] or opp.account  # an account typed by name only still has one
+    return {
+        "locale": locale,
+        "currency": quote.currency,
+        "quote": {"number": header.number, "date": header.date, "version": quote.version, "currency": quote.currency},
+        "opportunity": record_dict(opp, Opportunity),
+        "account": account,
+        "contact": record_dict(find_contact(crm, opp.contact), Contact),
+        "owner": {"name": owner, "email": owner if owner and "@" in owner else None},
+        "lines": [asdict(line) for line in quote.lines],
+        "totals": {k: v for k, v in asdict(quote.totals).items() if k != "taxes"},
+        "taxes": [asdict(band) for band in quote.totals.taxes],
+        "custom": dict(opp.custom),
+    }

@@ -1,0 +1,500 @@
+"""The Outbox tab: quote emails moving Draft → Approved → Sending → Sent (or Failed).
+
+sheetcrm adds a Draft row when a quote is queued (`sheetcrm quote OPP --queue`, or a ticked
+Send Quote cell at sync). A person approves it by changing Status to Approved. `send_outbox`
+sends the Approved rows, exactly once each:
+
+    read                       one snapshot
+    write 1, the claim         every due Approved row → Sending, with its Message-ID (made
+                               now, or kept from an earlier try), Attempts + 1 and Last Try;
+                               each cell guarded by expect ID and Status == the Approved read,
+                               so a person's concurrent change wins and the row is not sent
+    send                       only the rows whose claim was written, over one SMTP session
+    read                       a fresh snapshot (people may have sorted the tab meanwhile)
+    write 2, the outcomes      Sent + Sent At, or back to Approved with the error and Next
+                               Try (4xx, server unreachable), or Failed with the server's
+                               reply (5xx, or out of attempts); guarded by expect ID, Status
+                               == Sending and Message-ID == ours. Each sent quote also
+                               appends an Email row to Activities with a fresh ACT- ID.
+
+Two reads and at most two writes per run, however many emails. A crash between the server's
+250 and write 2 leaves the row at Sending: a Sending row is never claimed again, only
+reported, for a person to check the recipient's inbox for its Message-ID and set Status to
+Sent, or back to Approved to send it again. The same holds when the connection breaks after
+the message was handed over, since the server may have accepted it.
+
+Queueing is once per opportunity and quote version (a fingerprint of the priced lines and
+totals): a tick left in place queues nothing more until the quote changes, and then queues
+the new version. A row whose version no longer matches the sheet is never sent (it becomes
+Failed saying so), so a customer never receives a quote other than the one approved.
+
+Everything here but `send_outbox` is pure.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any, Callable, ContextManager, Iterable, Protocol
+
+from sheetcrm import cells
+from sheetcrm.config import Config, ConfigError, SmtpSettings
+from sheetcrm.crm.money import Rates
+from sheetcrm.ids import read_sequences
+from sheetcrm.mail.context import QuoteHeader, find_contact, find_opportunity, quote_context, quote_for, recipient
+from sheetcrm.mail.message import HeaderError, build_message, check_addresses, check_header, message_id
+from sheetcrm.mail.quotes import ALREADY_VALIDATED, QuoteResult, quote_number
+from sheetcrm.mail.smtp import Outcome
+from sheetcrm.mail.templates import TemplateError, Templates
+from sheetcrm.plan import owned_tab
+from sheetcrm.records import Opportunity
+from sheetcrm.report import Issue, column_letter
+from sheetcrm.schema import OUTBOX, RATES, SEQUENCES, find_tab, owned_tab_names
+from sheetcrm.validate import Crm, read_crm
+from sheetcrm.workbook import CellValue, CellWrite, Plan, Snapshot, Workbook
+
+KEYS = ("id", "created", "opportunity", "to", "subject", "status", "message_id", "sent_at", "error", "quote",
+        "version", "attempts", "last_try", "next_try")
+STATUS_ALIASES = {"Draft": ["Borrador"], "Approved": ["Aprobado", "Aprobada"], "Sending": ["Enviando"],
+                  "Sent": ["Enviado", "Enviada"], "Failed": ["Fallido", "Fallida"]}
+_CHOICES = cells.enum_choices(STATUS_ALIASES)
+
+
+def status_label(status: str, locale: str) -> str:
+    return STATUS_ALIASES[status][0] if locale == "es" else status
+
+
+def stamp(moment: dt.datetime) -> str:
+    """A time as the Outbox holds it: UTC, to the second, as text nobody's locale reinterprets."""
+    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _moment(raw: CellValue) -> dt.datetime | None:
+    if isinstance(raw, dt.datetime):
+        return raw if raw.tzinfo else raw.replace(tzinfo=dt.timezone.utc)
+    text = cells.parse_text(raw) if raw is not None else None
+    if not text:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class OutboxRow:
+    row: int
+    raw: dict[str, CellValue]
+
+    def text(self, key: str) -> str:
+        v = self.raw.get(key)
+        return "" if v is None else str(v).strip()
+
+    @property
+    def status(self) -> str | None:
+        """The canonical status, or None for an empty or unrecognised cell (never acted on)."""
+        try:
+            return cells.parse_enum(self.raw.get("status"), _CHOICES, "status")
+        except cells.CellError:
+            return None
+
+    @property
+    def attempts(self) -> int:
+        try:
+            return cells.parse_integer(self.raw.get("attempts")) or 0
+        except cells.CellError:
+            return 0
+
+    def guard(self, columns: dict[str, int], *keys: str) -> tuple[tuple[int, CellValue], ...]:
+        return tuple((columns[k], self.raw.get(k)) for k in ("id", *keys))
+
+
+@dataclass
+class Outbox:
+    title: str
+    exists: bool
+    columns: dict[str, int]           # key -> 1-based column
+    rows: list[OutboxRow]
+    next_row: int                     # where the next appended row goes
+    header_writes: list[CellWrite]    # headers to add (all of them for a new tab)
+
+    def find(self, row_id: str) -> OutboxRow | None:
+        return next((r for r in self.rows if r.text("id") == row_id), None)
+
+    def prepare(self, plan: Plan) -> None:
+        """Create the tab and add any missing header, once, before the first row is planned."""
+        if not self.exists and self.title not in plan.new_tabs:
+            plan.new_tabs.append(self.title)
+        plan.writes.extend(self.header_writes)
+        self.header_writes = []
+
+
+def read_outbox(snapshot: Snapshot, locale: str) -> Outbox:
+    title = find_tab(list(snapshot.tabs), owned_tab_names(OUTBOX))
+    grid = snapshot.tabs.get(title) if title else None
+    names = {cells.normalize_key(h): key for key, en, es in zip(KEYS, OUTBOX.headers, OUTBOX.headers_es)
+             for h in (en, es)}
+    columns: dict[str, int] = {}
+    header = grid.header if grid else []
+    for col, raw in enumerate(header):
+        key = names.get(cells.normalize_key(str(raw))) if raw is not None else None
+        if key and key not in columns:
+            columns[key] = col + 1
+    title = title or OUTBOX.display_title(locale)
+    writes, width = [], len(header)
+    for key, label in zip(KEYS, OUTBOX.display_headers(locale)):
+        if key not in columns:
+            width += 1
+            columns[key] = width
+            writes.append(CellWrite(title, 1, width, label))
+    rows = []
+    for index, raw_row in enumerate(grid.rows[1:] if grid else [], start=2):
+        if any(not cells.is_blank(v) for v in raw_row):
+            rows.append(OutboxRow(index, {k: raw_row[c - 1] if c - 1 < len(raw_row) else None
+                                          for k, c in columns.items()}))
+    return Outbox(title, grid is not None, columns, rows, max(len(grid.rows) if grid else 0, 1) + 1, writes)
+
+
+def read_rates(snapshot: Snapshot, config: Config) -> Rates:
+    title = find_tab(list(snapshot.tabs), owned_tab_names(RATES))
+    rows = snapshot.tabs[title].rows[1:] if title else []
+    return Rates.from_rows(config.currency, rows, config.locale)
+
+
+@dataclass
+class Desk:
+    """Everything the Outbox needs from one snapshot."""
+
+    snapshot: Snapshot
+    config: Config
+    crm: Crm
+    rates: Rates
+    outbox: Outbox
+    marks: dict[str, int]
+    marks_before: dict[str, int]
+    appended: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, snapshot: Snapshot, config: Config, crm: Crm | None = None,
+             marks: dict[str, int] | None = None) -> "Desk":
+        if marks is None:
+            title = find_tab(list(snapshot.tabs), owned_tab_names(SEQUENCES))
+            marks = read_sequences(snapshot.tabs.get(title) if title else None)
+        return cls(snapshot, config, crm or read_crm(snapshot, config), read_rates(snapshot, config),
+                   read_outbox(snapshot, config.locale), marks, dict(marks))
+
+    def next_id(self, prefix: str, existing: Iterable[str | None]) -> int:
+        """The next number of a sequence, past both the highest in the sheet and the
+        high-water mark, as `ids.assign_ids` counts; the mark moves forward."""
+        pattern = re.compile(rf"{re.escape(prefix)}-(\d+)\Z")
+        highest = max((int(m.group(1)) for v in existing if v and (m := pattern.match(v))), default=0)
+        n = max(highest, self.marks.get(prefix, 0)) + 1
+        self.marks[prefix] = n
+        return n
+
+    def append_at(self, title: str) -> int:
+        """The row for the next new row of a tab, past its last non-empty row and past the rows
+        this plan already appends."""
+        grid = self.snapshot.tabs.get(title)
+        n = self.appended.get(title, 0)
+        self.appended[title] = n + 1
+        return max(len(grid.rows) if grid else 0, 1) + 1 + n
+
+    def plan_sequences(self, plan: Plan) -> None:
+        if self.marks != self.marks_before:
+            owned_tab(plan, self.snapshot, SEQUENCES, self.config.locale, [[k, v] for k, v in self.marks.items()])
+            self.marks_before = dict(self.marks)
+
+    def quote(self, opportunity: Opportunity) -> QuoteResult:
+        return quote_for(self.crm, opportunity, self.rates)
+
+
+def append_row(title: str, row: int, values: dict[int, CellValue]) -> list[CellWrite]:
+    """Writes for a new row. Each expects every target cell of the row still empty, so a row a
+    person typed there meanwhile is never written over, and the row lands whole or not at all."""
+    expect = tuple((col, None) for col in sorted(values))
+    return [CellWrite(title, row, col, value, expect=expect) for col, value in sorted(values.items())]
+
+
+# -- queueing drafts -------------------------------------------------------------------------
+
+def subject_for(number: str, opportunity: Opportunity, locale: str) -> str:
+    word = "Presupuesto" if locale == "es" else "Quote"
+    return f"{word} {number} – {opportunity.name}"
+
+
+@dataclass
+class Queued:
+    opportunity: str
+    outcome: str                 # "queued", "already" or "blocked"
+    quote: str | None = None     # the quote number, when there is one
+    row_id: str | None = None
+    problems: list[Issue] = field(default_factory=list)
+
+
+def plan_queue(desk: Desk, opportunities: Iterable[Opportunity], plan: Plan, created: str, year: int) -> list[Queued]:
+    """Draft rows for these opportunities' quotes, once per version; blocked quotes are reported."""
+    out = []
+    locale = desk.config.locale
+    outbox = desk.outbox
+    for opp in opportunities:
+        key = opp.id or opp.name
+        result = desk.quote(opp)
+        if result.quote is not None and not result.quote.lines:
+            result.problems.append(_opportunity_issue(desk, opp, "id", opp.id, "no_quote_lines",
+                                                      f"{key} has no quote lines to send.",
+                                                      "Add its lines to the Quote Lines tab."))
+        to = recipient(find_contact(desk.crm, opp.contact))
+        if to is None:
+            result.problems.append(_opportunity_issue(
+                desk, opp, "contact", opp.contact, "no_recipient",
+                f"The quote for {key} has no recipient: its contact has no email address.",
+                "Set Contact to a contact that has an Email."))
+        if result.problems or result.quote is None:
+            out.append(Queued(key, "blocked", problems=result.problems))
+            continue
+        version = result.quote.version
+        earlier = next((r for r in outbox.rows if r.text("opportunity") == opp.id and r.text("version") == version), None)
+        if earlier is not None:
+            out.append(Queued(key, "already", earlier.text("quote"), earlier.text("id")))
+            continue
+        number = quote_number(year, desk.next_id(f"Q-{year}", (r.text("quote") for r in outbox.rows)))
+        subject = subject_for(number, opp, locale)
+        try:
+            check_header("Subject", subject)
+            check_addresses("To", to)  # type: ignore[arg-type]
+        except HeaderError as e:
+            out.append(Queued(key, "blocked", problems=[_opportunity_issue(
+                desk, opp, "name", opp.name, "unsafe_header", str(e), "Remove the line break from the cell.")]))
+            continue
+        row_id = f"OUT-{desk.next_id('OUT', (r.text('id') for r in outbox.rows)):04d}"
+        values = {"id": row_id, "created": created, "opportunity": opp.id, "to": to, "subject": subject,
+                  "status": status_label("Draft", locale), "quote": number, "version": version, "attempts": 0}
+        outbox.prepare(plan)
+        plan.writes.extend(append_row(outbox.title, outbox.next_row, {outbox.columns[k]: v for k, v in values.items()}))
+        outbox.rows.append(OutboxRow(outbox.next_row, values))
+        outbox.next_row += 1
+        out.append(Queued(key, "queued", number, row_id))
+    return out
+
+
+def _opportunity_issue(desk: Desk, opp: Opportunity, field_name: str, value: Any, code: str, message: str,
+                       hint: str) -> Issue:
+    table = desk.crm.tables["opportunities"]
+    col = table.header.fields.get(field_name)
+    return Issue("error", table.title, opp.row, column_letter(col + 1) if col is not None else None,
+                 table.header.labels.get(col) if col is not None else None, value, code, message, hint)
+
+
+def queue_ticked_quotes(plan: Plan, snapshot: Snapshot, crm: Crm, config: Config, marks: dict[str, int],
+                        as_of: dt.date) -> None:
+    """The sync's hook: report every quote's bad lines, and queue a Draft for each ticked Send
+    Quote. The tick stays; `plan_queue` makes a second tick of the same version a no-op.
+    `marks` is the sync's own sequence state, so its one `_sheetcrm` write covers these IDs."""
+    desk = Desk.read(snapshot, config, crm, marks)
+    opportunities = [o for o in crm.records("opportunities") if o.id]
+    ticked = [o for o in opportunities if o.send_quote]
+    problems = [p for q in plan_queue(desk, ticked, plan, as_of.isoformat(), as_of.year) for p in q.problems]
+    for opp in opportunities:
+        if not opp.send_quote:
+            problems.extend(desk.quote(opp).problems)
+    for issue in problems:
+        if issue.code not in ALREADY_VALIDATED:
+            crm.report.add(issue)
+
+
+# -- sending ---------------------------------------------------------------------------------
+
+@dataclass
+class Prepared:
+    """A due row with its message built, or the reason it cannot be sent."""
+
+    row: OutboxRow
+    message_id: str
+    message: EmailMessage | None = None
+    error: str | None = None
+
+
+def due_rows(outbox: Outbox, now: dt.datetime) -> list[OutboxRow]:
+    return [r for r in outbox.rows if r.text("id") and r.status == "Approved"
+            and ((t := _moment(r.raw.get("next_try"))) is None or t <= now)]
+
+
+def templates_for(config: Config) -> Templates:
+    """The built-in templates under the config's `templates` folder (relative to the config file)."""
+    folder = config.templates
+    if folder and config.source is not None:
+        folder = str(config.source.parent / Path(folder).expanduser())
+    try:
+        return Templates(folder)
+    except TemplateError as e:
+        raise ConfigError(f"templates: {e}") from None
+
+
+def render_quote(desk: Desk, templates: Templates, opp: Opportunity, result: QuoteResult,
+                 header: QuoteHeader) -> tuple[str, str]:
+    context = quote_context(desk.crm, result, header, desk.config.locale)
+    return templates.render("quote.txt.j2", context), templates.render("quote.html.j2", context)
+
+
+def prepare(desk: Desk, row: OutboxRow, templates: Templates, sender: str, now: dt.datetime, token: str) -> Prepared:
+    """Build the message for a due row from the sheet as it is now. Anything that stops it is
+    a permanent reason: retrying would not change the template, the quote or the header."""
+    domain = sender.rpartition("@")[2].rstrip(">").strip() or "localhost"
+    prepared = Prepared(row, row.text("message_id") or message_id(f"{row.text('id')}.{token}", domain))
+    opp = find_opportunity(desk.crm, row.text("opportunity"))
+    if opp is None:
+        prepared.error = f"opportunity {row.text('opportunity')} not found (or its row has errors)"
+        return prepared
+    result = desk.quote(opp)
+    if result.quote is None:
+        prepared.error = "the quote has problems: " + "; ".join(f"{p.where()} {p.message}" for p in result.problems)
+        return prepared
+    if result.quote.version != row.text("version"):
+        prepared.error = (f"the quote changed since this row was queued (version {row.text('version')}, now "
+                          f"{result.quote.version}); queue it again to send the current one")
+        return prepared
+    created = _moment(row.raw.get("created"))
+    header = QuoteHeader(row.text("quote"), created.date() if created else now.date())
+    try:
+        text, html = render_quote(desk, templates, opp, result, header)
+        prepared.message = build_message(sender=sender, to=row.text("to"), subject=row.text("subject"), text=text,
+                                         html=html, message_id=prepared.message_id, date=now,
+                                         attachment_name=f"{header.number}.html")
+    except (TemplateError, HeaderError) as e:
+        prepared.error = str(e)
+    return prepared
+
+
+def plan_claims(outbox: Outbox, prepared: list[Prepared], now: dt.datetime, locale: str) -> Plan:
+    """Write 1: every sendable row to Sending, every unsendable one to Failed, each guarded by
+    its ID and the Approved status it was read with."""
+    plan = Plan()
+    cols = outbox.columns
+    for p in prepared:
+        values: dict[str, CellValue]
+        if p.error is None:
+            values = {"status": status_label("Sending", locale), "message_id": p.message_id,
+                      "attempts": p.row.attempts + 1, "last_try": stamp(now), "next_try": None, "error": None}
+        else:
+            values = {"status": status_label("Failed", locale), "error": p.error, "next_try": None}
+        expect = p.row.guard(cols, "status")
+        plan.writes.extend(CellWrite(outbox.title, p.row.row, cols[k], v, expect=expect) for k, v in values.items())
+    return plan
+
+
+def plan_outcomes(desk: Desk, results: list[tuple[Prepared, Outcome]], now: dt.datetime,
+                  settings: SmtpSettings) -> tuple[Plan, list[str]]:
+    """Write 2 from a fresh snapshot: each claimed row's outcome, guarded by its ID, Status ==
+    Sending and our Message-ID; and an Email activity per sent quote. Returns the plan and the
+    IDs of rows a person changed during the send (left as they are)."""
+    plan, changed = Plan(), []
+    outbox, locale = desk.outbox, desk.config.locale
+    cols = outbox.columns
+    for p, outcome in results:
+        row = outbox.find(p.row.text("id"))
+        if row is None or row.status != "Sending" or row.text("message_id") != p.message_id:
+            changed.append(p.row.text("id"))
+            continue
+        attempts = row.attempts
+        values: dict[str, CellValue]
+        if outcome.kind == "sent":
+            values = {"status": status_label("Sent", locale), "sent_at": stamp(now), "error": None}
+            _plan_activity(desk, plan, row, now)
+        elif outcome.kind == "transient" and attempts < settings.max_attempts:
+            wait = min(settings.retry_seconds * 2 ** (attempts - 1), settings.max_retry_seconds)
+            next_try = now + dt.timedelta(seconds=wait)
+            values = {"status": status_label("Approved", locale), "next_try": stamp(next_try),
+                      "error": f"try {attempts} failed, retrying after {stamp(next_try)}: {outcome.reply}"}
+        elif outcome.kind in ("transient", "permanent"):
+            reason = outcome.reply if outcome.kind == "permanent" else f"gave up after {attempts} tries: {outcome.reply}"
+            values = {"status": status_label("Failed", locale), "error": reason}
+        else:
+            values = {"error": f"outcome unknown, not retried: {outcome.reply}. Check whether "
+                               f"{row.text('message_id')} arrived, then set Status to Sent, or to Approved to resend."}
+        expect = row.guard(cols, "status", "message_id")
+        plan.writes.extend(CellWrite(outbox.title, row.row, cols[k], v, expect=expect) for k, v in values.items())
+    desk.plan_sequences(plan)
+    return plan, changed
+
+
+def _plan_activity(desk: Desk, plan: Plan, row: OutboxRow, now: dt.datetime) -> None:
+    table = desk.crm.tables.get("activities")
+    opp = find_opportunity(desk.crm, row.text("opportunity"))
+    if table is None:
+        return  # no Activities tab: the Outbox row is the only record
+    fields = table.header.fields
+    act_id = f"ACT-{desk.next_id('ACT', (r.id for r in table.rows)):04d}"
+    values = {"id": act_id, "date": now.date(), "type": "Email", "subject": row.text("subject"),
+              "related": row.text("opportunity"), "owner": opp.owner if opp else None,
+              "outcome": f"Quote {row.text('quote')} sent to {row.text('to')} ({row.text('message_id')})"}
+    plan.writes.extend(append_row(table.title, desk.append_at(table.title), {fields[k] + 1: v for k, v in values.items()
+                                                    if k in fields and v is not None}))
+
+
+class Transport(Protocol):
+    def send(self, msg: EmailMessage) -> Outcome: ...
+
+
+@dataclass
+class SendReport:
+    sent: list[str] = field(default_factory=list)        # row IDs
+    retrying: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)
+    stuck: list[OutboxRow] = field(default_factory=list)  # at Sending before this run: a person must check
+    changed: list[str] = field(default_factory=list)      # a person changed the row meanwhile; left alone
+    details: dict[str, str] = field(default_factory=dict)  # row ID -> reply or reason
+
+
+def send_outbox(book: Workbook, config: Config, settings: SmtpSettings, templates: Templates,
+                transport: Callable[[], ContextManager[Transport]], clock: Callable[[], dt.datetime],
+                token: Callable[[], str]) -> SendReport:
+    """Send every due Approved row exactly once: read, claim, send, read, record."""
+    report = SendReport()
+    now = clock()
+    desk = Desk.read(book.read(), config)
+    report.stuck = [r for r in desk.outbox.rows if r.status == "Sending"]
+    prepared = [prepare(desk, row, templates, settings.from_ or "", now, token())
+                for row in due_rows(desk.outbox, now)]
+    claims = plan_claims(desk.outbox, prepared, now, config.locale)
+    if not claims:
+        return report
+    skipped = {(w.tab, w.row) for w in book.write(claims).skipped}
+    results = []
+    with transport() as smtp:
+        for p in prepared:
+            row_id = p.row.text("id")
+            if (desk.outbox.title, p.row.row) in skipped:
+                report.changed.append(row_id)
+            elif p.message is None:
+                report.failed.append(row_id)
+                report.details[row_id] = p.error or ""
+            else:
+                results.append((p, smtp.send(p.message)))
+    if not results:
+        return report
+    done = clock()
+    plan, changed = plan_outcomes(Desk.read(book.read(), config), results, done, settings)
+    report.changed.extend(changed)
+    book.write(plan)
+    for p, outcome in results:
+        row_id = p.row.text("id")
+        if row_id in report.changed:
+            continue
+        report.details[row_id] = outcome.reply
+        if outcome.kind == "sent":
+            report.sent.append(row_id)
+        elif outcome.kind == "unknown":
+            report.unknown.append(row_id)
+        elif outcome.kind == "transient" and p.row.attempts + 1 < settings.max_attempts:
+            report.retrying.append(row_id)
+        else:
+            report.failed.append(row_id)
+    return report

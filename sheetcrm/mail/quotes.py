@@ -1,0 +1,232 @@
+"""A quote's money: priced lines and totals, exact to the currency's minor unit. Pure.
+
+Every amount is a Decimal rounded ROUND_HALF_UP to the quote currency's minor unit (babel's
+currency digits: 2 for EUR and USD, 0 for JPY) at the point where a person would see it, so
+the document adds up: each line's gross, net and tax are rounded, and the totals are sums of
+the rounded line values.
+
+    gross    = quantity × unit price
+    net      = quantity × unit price × (1 − discount %)     the line subtotal
+    discount = gross − net
+    tax      = net × tax rate %                             per line, from the product
+    subtotal = Σ gross;  discount total = Σ discount;  net total = Σ net
+    tax total = Σ tax;   grand total = net total + tax total
+
+The quote's currency is the opportunity's (blank: the base currency). A line's unit price is
+its override, read as already in the quote currency, else the product's price converted
+through the Rates tab and rounded to the minor unit. A line that cannot be priced blocks its
+quote (never the sync) with an Issue pinned to its cell.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Iterable, Mapping
+
+from babel.numbers import format_currency, format_decimal, format_percent, get_currency_precision
+
+from sheetcrm.crm.money import Rates
+from sheetcrm.records import Opportunity, Product, QuoteLine
+from sheetcrm.report import Issue, column_letter
+from sheetcrm.table import Table
+
+_HUNDRED = Decimal(100)
+# Codes whose problem the validation of the Quote Lines tab already reports on the same cell.
+ALREADY_VALIDATED = frozenset({"unknown_sku", "invalid_quote_line"})
+
+
+def minor_unit(currency: str) -> Decimal:
+    """The smallest amount of `currency`: 0.01 for EUR, 1 for JPY."""
+    return Decimal(1).scaleb(-get_currency_precision(currency))
+
+
+def round_money(amount: Decimal, currency: str) -> Decimal:
+    return amount.quantize(minor_unit(currency), rounding=ROUND_HALF_UP)
+
+
+def format_money(amount: Decimal, currency: str, locale: str) -> str:
+    """"1.234,56 €" under es, "$1,234.56" under en. Amounts are already rounded, so babel's own
+    (half-even) rounding never applies."""
+    return format_currency(amount, currency, locale=locale)
+
+
+def format_points(points: Decimal, locale: str) -> str:
+    """Percentage points as a person reads them: "21%", "12,5 %"."""
+    return format_percent(points / _HUNDRED, format="#,##0.##%", locale=locale)
+
+
+def format_quantity(quantity: Decimal, locale: str) -> str:
+    return format_decimal(quantity, format="#,##0.###", locale=locale)
+
+
+@dataclass(frozen=True)
+class PricedLine:
+    row: int                 # the Quote Lines row it came from
+    sku: str
+    name: str
+    quantity: Decimal
+    unit_price: Decimal      # in the quote currency, rounded
+    discount_pct: Decimal    # points
+    tax_pct: Decimal         # points
+    gross: Decimal
+    discount: Decimal
+    net: Decimal             # the line subtotal
+    tax: Decimal
+
+
+@dataclass(frozen=True)
+class TaxBand:
+    rate_pct: Decimal
+    base: Decimal
+    tax: Decimal
+
+
+@dataclass(frozen=True)
+class Totals:
+    subtotal: Decimal
+    discount: Decimal
+    net: Decimal
+    tax: Decimal
+    total: Decimal
+    taxes: tuple[TaxBand, ...]  # tax per rate, for the "VAT 21% on …" lines of a quote
+
+
+@dataclass(frozen=True)
+class Quote:
+    opportunity: Opportunity
+    currency: str
+    lines: tuple[PricedLine, ...]
+    totals: Totals
+
+    @property
+    def version(self) -> str:
+        """A fingerprint of everything the quote charges. Queueing is once per version, and a
+        row whose version no longer matches the sheet is never sent."""
+        data = [self.opportunity.id, self.currency, self.totals.total,
+                [(ln.sku, ln.name, ln.quantity, ln.unit_price, ln.discount_pct, ln.tax_pct) for ln in self.lines]]
+        return hashlib.sha256(json.dumps(data, default=str).encode()).hexdigest()[:12]
+
+
+@dataclass
+class QuoteResult:
+    """A priced quote, or None with the problems that block it."""
+
+    quote: Quote | None
+    problems: list[Issue] = field(default_factory=list)
+
+
+def quote_number(year: int, n: int) -> str:
+    return f"Q-{year}-{n:04d}"
+
+
+def lines_of(opportunity: Opportunity, table: Table | None) -> tuple[list[QuoteLine], list[int]]:
+    """The opportunity's valid quote lines, and the rows of its lines that failed validation.
+    A line names its opportunity by ID or by exact name."""
+    if table is None:
+        return [], []
+    keys = {k for k in (opportunity.id, opportunity.name) if k}
+    col = table.header.fields.get("opportunity")
+    valid, invalid = [], []
+    for row in table.rows:
+        if row.record is not None:
+            if row.record.opportunity in keys:  # type: ignore[attr-defined]
+                valid.append(row.record)
+        elif col is not None and col < len(row.cells) and str(row.cells[col]).strip() in keys:
+            invalid.append(row.row)
+    return valid, invalid  # type: ignore[return-value]
+
+
+def price_quote(opportunity: Opportunity, table: Table | None, products: Mapping[str, Product], rates: Rates) -> QuoteResult:
+    """Price the opportunity's quote lines. `table` is the Quote Lines table as read."""
+    currency = opportunity.currency or rates.base
+    lines, invalid_rows = lines_of(opportunity, table)
+    result = QuoteResult(None)
+
+    def problem(line_row: int, field_name: str | None, value: Any, code: str, message: str, hint: str) -> None:
+        col = table.header.fields.get(field_name) if table is not None and field_name else None
+        result.problems.append(Issue(
+            "error", table.title if table is not None else "Quote Lines", line_row,
+            column_letter(col + 1) if col is not None else None,
+            table.header.labels.get(col) if table is not None and col is not None else None,
+            value, code, message, hint))
+
+    for row in invalid_rows:
+        problem(row, None, None, "invalid_quote_line",
+                f"Quote line on row {row} has errors, so the quote for {opportunity.id} cannot be priced.",
+                "Fix the row (see its other issues).")
+    priced: list[PricedLine] = []
+    for line in lines:
+        product = products.get(line.sku)
+        if product is None:
+            problem(line.row, "sku", line.sku, "unknown_sku", f'"{line.sku}" does not match any valid product.',
+                    "Use a SKU from the Products tab, and fix that product's row if it has errors.")
+            continue
+        ok = True
+        if line.quantity < 0:
+            ok = False
+            problem(line.row, "quantity", line.quantity, "negative_quantity",
+                    f"The quantity {line.quantity} is negative.", "Use a quantity of 0 or more.")
+        discount = line.discount if line.discount is not None else Decimal(0)
+        if not 0 <= discount <= 100:
+            ok = False
+            problem(line.row, "discount", line.discount, "discount_out_of_range",
+                    f"A discount of {discount}% is outside 0–100%.", "Use a discount from 0 to 100.")
+        if line.unit_price is not None and line.unit_price < 0:
+            ok = False
+            problem(line.row, "unit_price", line.unit_price, "negative_price",
+                    f"The unit price {line.unit_price} is negative.", "Use a price of 0 or more.")
+        unit = line.unit_price
+        if unit is None:
+            unit = _convert(product.unit_price, product.currency or rates.base, currency, rates)
+            if unit is None:
+                ok = False
+                missing = product.currency if rates.rate(product.currency) is None else currency
+                problem(line.row, "sku", line.sku, "missing_rate",
+                        f"{line.sku} is priced in {product.currency or rates.base} but the quote is in {currency}, "
+                        f"and there is no exchange rate for {missing}.",
+                        f"Add {missing} to the Rates tab, or type this line's Unit Price in {currency}.")
+        if not ok:
+            continue
+        priced.append(_price_line(line, product, round_money(unit, currency), discount, currency))  # type: ignore[arg-type]
+
+    if result.problems:
+        return result
+    result.quote = Quote(opportunity, currency, tuple(priced), _totals(priced, currency))
+    return result
+
+
+def _convert(amount: Decimal, source: str, target: str, rates: Rates) -> Decimal | None:
+    if source == target:
+        return amount
+    rate_from, rate_to = rates.rate(source), rates.rate(target)
+    if rate_from is None or rate_to is None:
+        return None
+    return amount * rate_from / rate_to
+
+
+def _price_line(line: QuoteLine, product: Product, unit: Decimal, discount: Decimal, currency: str) -> PricedLine:
+    tax_pct = product.tax_rate if product.tax_rate is not None else Decimal(0)
+    exact = line.quantity * unit
+    gross = round_money(exact, currency)
+    net = round_money(exact * (_HUNDRED - discount) / _HUNDRED, currency)
+    tax = round_money(net * tax_pct / _HUNDRED, currency)
+    return PricedLine(line.row, product.sku, product.name, line.quantity, unit, discount, tax_pct,
+                      gross, gross - net, net, tax)
+
+
+def _totals(lines: Iterable[PricedLine], currency: str) -> Totals:
+    lines = list(lines)
+    zero = round_money(Decimal(0), currency)
+    subtotal = sum((ln.gross for ln in lines), zero)
+    discount = sum((ln.discount for ln in lines), zero)
+    net = sum((ln.net for ln in lines), zero)
+    tax = sum((ln.tax for ln in lines), zero)
+    bands: dict[Decimal, tuple[Decimal, Decimal]] = {}
+    for ln in lines:
+        base, t = bands.get(ln.tax_pct, (zero, zero))
+        bands[ln.tax_pct] = (base + ln.net, t + ln.tax)
+    taxes = tuple(TaxBand(rate, base, t) for rate, (base, t) in sorted(bands.items()) if rate)
+    return Totals(subtotal, discount, net, tax, net + tax, taxes)

@@ -1,0 +1,159 @@
+"""SMTP delivery and its settings.
+
+One connection per run, opened on the first message. Each message's fate is one of four
+outcomes, and the outbox acts on them:
+
+    sent       the server answered 250 to the end of DATA
+    transient  4xx, or the message was never handed over (server down, refused, timed out
+               before DATA): safe to retry later
+    permanent  5xx: the server's reply is the reason, retrying will not help
+    unknown    the connection broke after the body was handed over and before the server's
+               answer: it may have been accepted, so it is never retried automatically
+
+The password is a SecretStr from the config or $SHEETCRM_SMTP_PASSWORD, only unwrapped for
+LOGIN, and scrubbed from every reply text this module returns.
+"""
+
+from __future__ import annotations
+
+import os
+import smtplib
+import ssl
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.policy import SMTP as SMTP_POLICY
+from typing import Literal, Mapping
+
+from pydantic import SecretStr, ValidationError
+
+from sheetcrm.config import Config, ConfigError, SmtpSettings
+from sheetcrm.mail.message import envelope
+
+DEFAULT_PORTS = {"ssl": 465, "starttls": 587, "none": 25}
+ENV_PREFIX = "SHEETCRM_SMTP_"
+ENV_KEYS = ("host", "port", "user", "password", "from", "security", "timeout")
+
+
+def smtp_settings(config: Config, environ: Mapping[str, str] = os.environ) -> SmtpSettings:
+    """The config's [smtp] section with $SHEETCRM_SMTP_* on top."""
+    data = config.smtp.model_dump(by_alias=True, exclude_none=True)
+    data.update({k: environ[ENV_PREFIX + k.upper()] for k in ENV_KEYS if environ.get(ENV_PREFIX + k.upper())})
+    try:
+        settings = SmtpSettings.model_validate(data)
+    except ValidationError as e:
+        err = e.errors()[0]
+        raise ConfigError(f"smtp.{'.'.join(map(str, err['loc']))}: {err['msg']} "
+                          f"(from [smtp] or ${ENV_PREFIX}*)") from None
+    if not settings.host:
+        raise ConfigError(f"no SMTP server: set [smtp] host in the config or ${ENV_PREFIX}HOST")
+    if not settings.from_:
+        raise ConfigError(f"no sender: set [smtp] from in the config or ${ENV_PREFIX}FROM")
+    return settings
+
+
+Kind = Literal["sent", "transient", "permanent", "unknown"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    kind: Kind
+    reply: str = ""
+
+
+@dataclass
+class SmtpSender:
+    """Sends messages over one SMTP session. Use as a context manager."""
+
+    settings: SmtpSettings
+    _smtp: smtplib.SMTP | None = field(default=None, init=False, repr=False)
+    _down: str | None = field(default=None, init=False, repr=False)
+
+    def __enter__(self) -> "SmtpSender":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._smtp is not None:
+            try:
+                self._smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                self._smtp.close()
+            self._smtp = None
+
+    def send(self, msg: EmailMessage) -> Outcome:
+        if self._down is not None:
+            return Outcome("transient", self._down)  # one refused connection is enough per run
+        try:
+            smtp = self._connect()
+        except smtplib.SMTPResponseException as e:
+            self._down = self._scrub(f"{e.smtp_code} {_text(e.smtp_error)}")
+            return Outcome("transient", self._down)
+        except (smtplib.SMTPException, OSError) as e:
+            self._down = self._scrub(f"cannot reach {self.settings.host}: {e}")
+            return Outcome("transient", self._down)
+        sender, recipients = envelope(msg)
+        try:
+            code, reply = smtp.mail(sender)
+            if code == 250:
+                for rcpt in recipients:
+                    code, reply = smtp.rcpt(rcpt)
+                    if code not in (250, 251):
+                        break
+            if code not in (250, 251):
+                smtp.rset()
+                return self._refused(code, reply)
+        except (smtplib.SMTPException, OSError) as e:
+            self._drop()
+            return Outcome("transient", self._scrub(f"connection lost before the message was sent: {e}"))
+        try:
+            code, reply = smtp.data(msg.as_bytes(policy=SMTP_POLICY))
+        except smtplib.SMTPResponseException as e:
+            smtp.rset()
+            return self._refused(e.smtp_code, e.smtp_error)
+        except (smtplib.SMTPException, OSError) as e:
+            self._drop()
+            return Outcome("unknown", self._scrub(f"connection lost while the server was taking the message: {e}"))
+        if code == 250:
+            return Outcome("sent", self._scrub(f"{code} {_text(reply)}"))
+        return self._refused(code, reply)
+
+    def _connect(self) -> smtplib.SMTP:
+        if self._smtp is not None:
+            return self._smtp
+        s = self.settings
+        port = s.port or DEFAULT_PORTS[s.security]
+        context = ssl.create_default_context()
+        smtp: smtplib.SMTP
+        if s.security == "ssl":
+            smtp = smtplib.SMTP_SSL(s.host, port, timeout=s.timeout, context=context)  # type: ignore[arg-type]
+        else:
+            smtp = smtplib.SMTP(s.host, port, timeout=s.timeout)  # type: ignore[arg-type]
+        try:
+            smtp.ehlo()
+            if s.security == "starttls":
+                smtp.starttls(context=context)
+                smtp.ehlo()
+            if s.user:
+                smtp.login(s.user, s.password.get_secret_value() if s.password else "")
+        except BaseException:
+            smtp.close()
+            raise
+        self._smtp = smtp
+        return smtp
+
+    def _drop(self) -> None:
+        if self._smtp is not None:
+            self._smtp.close()
+            self._smtp = None
+
+    def _refused(self, code: int, reply: bytes | str) -> Outcome:
+        text = self._scrub(f"{code} {_text(reply)}")
+        return Outcome("permanent" if 500 <= code < 600 else "transient", text)
+
+    def _scrub(self, text: str) -> str:
+        password = self.settings.password
+        secret = password.get_secret_value() if isinstance(password, SecretStr) else ""
+        return text.replace(secret, "***") if secret else text
+
+
+def _text(reply: bytes | str) -> str:
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)

@@ -1,0 +1,96 @@
+"""Rendering email templates: sandboxed, strict, and with errors a person can act on.
+
+Templates are Jinja, rendered in jinja2's ImmutableSandboxedEnvironment (the sandbox, plus no
+mutating the data it is given): a template reaches only the dict it is handed, never Python
+internals (`''.__class__` and friends fail), because a templates folder is configuration
+that anyone with access to the config can change. Undefined names fail (StrictUndefined)
+instead of rendering as blanks in a document a customer receives. `*.html.j2` autoescapes,
+so a cell holding `<script>` reaches the customer as text.
+
+The built-in templates live in the repository's top-level `templates/` folder, installed as
+the `sheetcrm.templates` package data (see pyproject.toml). A configured folder is searched
+first, so it overrides them one file at a time.
+"""
+
+from __future__ import annotations
+
+import traceback
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from babel.dates import format_date
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from sheetcrm.mail.quotes import format_money, format_points, format_quantity
+
+
+class TemplateError(Exception):
+    """A template that cannot render: names the template, the line and what is wrong."""
+
+
+def builtin_dir() -> Path:
+    installed = resources.files("sheetcrm") / "templates"
+    if installed.is_dir():
+        return Path(str(installed))
+    return Path(__file__).resolve().parents[2] / "templates"  # a source checkout
+
+
+@jinja2.pass_context
+def _money(ctx: jinja2.runtime.Context, amount: Decimal) -> str:
+    return format_money(amount, ctx["currency"], ctx["locale"])
+
+
+@jinja2.pass_context
+def _percent(ctx: jinja2.runtime.Context, points: Decimal) -> str:
+    return format_points(points, ctx["locale"])
+
+
+@jinja2.pass_context
+def _qty(ctx: jinja2.runtime.Context, quantity: Decimal) -> str:
+    return format_quantity(quantity, ctx["locale"])
+
+
+@jinja2.pass_context
+def _date(ctx: jinja2.runtime.Context, day: Any, form: str = "long") -> str:
+    return format_date(day, format=form, locale=ctx["locale"])
+
+
+class Templates:
+    def __init__(self, folder: str | Path | None = None) -> None:
+        loaders: list[jinja2.BaseLoader] = [jinja2.FileSystemLoader(str(builtin_dir()))]
+        if folder is not None:
+            if not Path(folder).is_dir():
+                raise TemplateError(f"templates folder {folder} does not exist")
+            loaders.insert(0, jinja2.FileSystemLoader(str(folder)))
+        self.env = ImmutableSandboxedEnvironment(
+            loader=jinja2.ChoiceLoader(loaders), undefined=jinja2.StrictUndefined,
+            autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2", "html"), default_for_string=False),
+            trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+        self.env.filters.update(money=_money, percent=_percent, qty=_qty, date=_date)
+
+    def render(self, name: str, context: dict[str, Any]) -> str:
+        try:
+            return self.env.get_template(name).render(context)
+        except jinja2.TemplateSyntaxError as e:
+            raise TemplateError(f"{e.name or name}, line {e.lineno}: {e.message}") from None
+        except jinja2.TemplateNotFound as e:
+            raise TemplateError(f"template {e.name} not found") from None
+        except (jinja2.UndefinedError, jinja2.exceptions.SecurityError, TypeError, ValueError, ArithmeticError) as e:
+            raise TemplateError(f"{name}, line {_template_line(e, name)}: {_explain(e)}") from None
+
+
+def _template_line(e: BaseException, name: str) -> str:
+    # jinja2 rewrites the traceback so that template frames carry the template's own file and line.
+    lines = [f.lineno for f in traceback.extract_tb(e.__traceback__) if f.filename.endswith(name)]
+    return str(lines[-1]) if lines else "?"
+
+
+def _explain(e: BaseException) -> str:
+    if isinstance(e, jinja2.exceptions.SecurityError):
+        return f"not allowed in a template: {e}"
+    if isinstance(e, jinja2.UndefinedError):
+        return f"missing field: {e.message}"
+    return str(e)
