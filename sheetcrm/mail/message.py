@@ -43,6 +43,10 @@ def check_addresses(name: str, value: str) -> list[Address]:
         raise HeaderError(f"{name} holds no valid address: {value!r}")
     out = []
     for display, addr in pairs:
+        if addr not in value:
+            # getaddresses repairs some typos ("exa mple.com" becomes "example.com"); a quote
+            # goes to the address as typed or nowhere.
+            raise HeaderError(f"{name}: {value!r} is not a valid list of addresses")
         try:
             valid = validate_email(addr, check_deliverability=False, allow_smtputf8=False)
         except EmailNotValidError as e:

@@ -14,8 +14,9 @@ the rounded line values.
 
 The quote's currency is the opportunity's (blank: the base currency). A line's unit price is
 its override, read as already in the quote currency, else the product's price converted
-through the Rates tab and rounded to the minor unit. A line that cannot be priced blocks its
-quote (never the sync) with an Issue pinned to its cell.
+through the Rates tab and rounded to the minor unit. A line that cannot be priced (unknown SKU,
+negative quantity or price, no exchange rate, or a row that failed validation, such as a
+discount over 100%) blocks its quote, never the sync, with an Issue pinned to its cell.
 """
 
 from __future__ import annotations
@@ -169,11 +170,9 @@ def price_quote(opportunity: Opportunity, table: Table | None, products: Mapping
             ok = False
             problem(line.row, "quantity", line.quantity, "negative_quantity",
                     f"The quantity {line.quantity} is negative.", "Use a quantity of 0 or more.")
+        # A discount outside 0–100% never gets here: its cell fails validation, and the line
+        # blocks the quote as an invalid row.
         discount = line.discount if line.discount is not None else Decimal(0)
-        if not 0 <= discount <= 100:
-            ok = False
-            problem(line.row, "discount", line.discount, "discount_out_of_range",
-                    f"A discount of {discount}% is outside 0–100%.", "Use a discount from 0 to 100.")
         if line.unit_price is not None and line.unit_price < 0:
             ok = False
             problem(line.row, "unit_price", line.unit_price, "negative_price",

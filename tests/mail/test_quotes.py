@@ -1,0 +1,128 @@
+"""Quote money: exact Decimal lines and totals, ROUND_HALF_UP to the currency's minor unit."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from conftest import config, crm_tabs
+from sheetcrm.mail.context import find_opportunity
+from sheetcrm.mail.outbox import Desk, plan_queue
+from sheetcrm.mail.quotes import format_money, quote_number, round_money
+from sheetcrm.sync import sync
+from sheetcrm.workbook import Plan
+from sheetcrm.workbook.memory import MemoryWorkbook
+
+D = Decimal
+
+
+def quote_of(locale="en", **tabs):
+    desk = Desk.read(MemoryWorkbook(crm_tabs(**tabs)).read(), config(locale=locale))
+    return desk.quote(find_opportunity(desk.crm, "OPP-0001"))
+
+
+def lines(*rows):
+    return [["Opportunity", "SKU", "Quantity", "Unit Price", "Discount %"], *rows]
+
+
+def test_discounts_and_taxes_per_line_add_up_to_the_totals():
+    q = quote_of().quote
+    p1, p2 = q.lines
+    assert (p1.unit_price, p1.gross, p1.discount, p1.net, p1.tax) == (D("1000.50"), D("2001.00"), D("200.10"),
+                                                                      D("1800.90"), D("378.19"))  # 378.189 up
+    assert (p2.gross, p2.discount, p2.net, p2.tax) == (D("299.97"), D("0.00"), D("299.97"), D("30.00"))  # 29.997
+    t = q.totals
+    assert (t.subtotal, t.discount, t.net, t.tax, t.total) == (D("2300.97"), D("200.10"), D("2100.87"), D("408.19"),
+                                                               D("2509.06"))
+    assert [(b.rate_pct, b.base, b.tax) for b in t.taxes] == [(D(10), D("299.97"), D("30.00")),
+                                                              (D(21), D("1800.90"), D("378.19"))]
+
+
+def test_half_cents_round_up_not_to_even():
+    # 10.05 at 50% off is 5.025: half-up gives 5.03 where banker's rounding would give 5.02;
+    # its 10% tax, 0.503, rounds to 0.50; a 0.05 line at 10% tax is 0.005 of tax, which is 0.01.
+    q = quote_of(**{"Quote Lines": lines(["OPP-0001", "P1", 1, 10.05, 50], ["OPP-0001", "P2", 1, 0.05, ""])},
+                 Products=[["SKU", "Name", "Unit Price", "Tax Rate"], ["P1", "A", 1, 10], ["P2", "B", 1, 10]]).quote
+    a, b = q.lines
+    assert (a.net, a.discount, a.tax) == (D("5.03"), D("5.02"), D("0.50"))
+    assert b.tax == D("0.01")
+    assert q.totals.total == D("5.08") + D("0.51")
+    assert round_money(D("2.675"), "EUR") == D("2.68")  # a float would say 2.67
+
+
+def test_jpy_has_no_minor_unit():
+    q = quote_of(Opportunities=[["ID", "Name", "Account", "Contact", "Stage", "Currency"],
+                                ["OPP-0001", "Tokyo", "ACC-0001", "CON-0001", "Proposal", "JPY"]],
+                 Products=[["SKU", "Name", "Unit Price", "Currency", "Tax Rate"], ["P1", "Kit", 1234, "JPY", 10]],
+                 **{"Quote Lines": lines(["OPP-0001", "P1", 1, "", 10])}).quote
+    [line] = q.lines
+    assert (line.net, line.tax) == (D(1111), D(111))  # 1110.6 → 1111, 111.1 → 111
+    assert q.totals.total == D(1222)
+    assert format_money(q.totals.total, "JPY", "en") == "¥1,222"
+
+
+def test_mixed_currencies_convert_through_rates_and_overrides_are_in_the_quote_currency():
+    # Base EUR; 1 USD is worth 0.9 EUR. A USD product on a EUR quote: 100 × 0.9 = 90.00.
+    products = [["SKU", "Name", "Unit Price", "Currency", "Tax Rate"], ["P1", "US kit", 100, "USD", 0],
+                ["P2", "Support", 33.333, "USD", 0]]
+    q = quote_of(Products=products, Rates=[["Currency", "Rate"], ["USD", 0.9]],
+                 **{"Quote Lines": lines(["OPP-0001", "P1", 1, "", ""], ["OPP-0001", "P2", 1, "", ""],
+                                         ["OPP-0001", "P1", 1, 75, ""])}).quote
+    assert [ln.unit_price for ln in q.lines] == [D("90.00"), D("30.00"), D("75")]  # 29.9997 → 30.00; override as typed
+    assert q.currency == "EUR" and q.totals.total == D("195.00")
+
+
+def test_a_product_currency_without_a_rate_blocks_that_quote_only():
+    products = [["SKU", "Name", "Unit Price", "Currency", "Tax Rate"], ["P1", "UK kit", 100, "GBP", 20],
+                ["P2", "Support", 10, "EUR", 0]]
+    result = quote_of(Products=products)
+    assert result.quote is None
+    [issue] = result.problems
+    assert (issue.tab, issue.row, issue.column, issue.code) == ("Quote Lines", 2, "B", "missing_rate")
+    assert "GBP" in issue.message and "Rates" in issue.hint
+
+
+def test_bad_lines_are_pinned_to_their_cells():
+    result = quote_of(**{"Quote Lines": lines(["OPP-0001", "NOPE", 1, "", ""], ["OPP-0001", "P1", -2, "", ""],
+                                              ["OPP-0001", "P2", 1, "", 150], ["OPP-0001", "P2", 1, "", 5])})
+    assert result.quote is None
+    # A discount over 100% fails the row's validation (out_of_range on E4); the row then blocks the quote.
+    assert sorted((i.row, i.column, i.code) for i in result.problems) == [
+        (2, "B", "unknown_sku"), (3, "C", "negative_quantity"), (4, None, "invalid_quote_line")]
+
+
+def test_bad_lines_become_validation_issues_without_stopping_the_sync():
+    tabs = crm_tabs(**{"Quote Lines": lines(["OPP-0001", "NOPE", 1, "", ""], ["OPP-0001", "P1", -2, "", ""])})
+    tabs["Opportunities"].append(["OPP-0002", "Other", "ACC-0001", "CON-0001", "Marta", "Proposal", 10, "EUR", ""])
+    tabs["Quote Lines"] += [["OPP-0002", "P2", 1, "", 101], ["OPP-0002", "P2", -1, "", ""]]
+    book = MemoryWorkbook(tabs)
+    outcome = sync(book, config(), as_of=dt.date(2026, 11, 23))
+    codes = [(r[1], r[2], r[6]) for r in book.tabs["Validation"][1:]]
+    assert ("Quote Lines", 2, "unknown_sku") in codes and codes.count(("Quote Lines", 2, "unknown_sku")) == 1
+    assert ("Quote Lines", 3, "negative_quantity") in codes
+    assert ("Quote Lines", 4, "out_of_range") in codes
+    assert not [c for c in codes if c[2] == "invalid_quote_line"]  # said once, by validation
+    assert ("Quote Lines", 5, "negative_quantity") in codes  # an unticked opportunity's lines are checked too
+    assert "Outbox" not in book.tabs  # the ticked quote was blocked, so nothing was queued
+    assert outcome.cells_written["Validation"] > 0
+
+
+def test_locale_formatting():
+    assert format_money(D("1234.56"), "EUR", "es") == "1.234,56\xa0€"
+    assert format_money(D("1234.56"), "USD", "en") == "$1,234.56"
+    assert format_money(D("1234.5"), "EUR", "es") == "1.234,50\xa0€"
+
+
+def test_quote_number_is_stable_for_the_same_opportunity_and_version():
+    assert quote_number(2026, 7) == "Q-2026-0007"
+    book = MemoryWorkbook(crm_tabs())
+    sync(book, config(), as_of=dt.date(2026, 11, 23))
+    [row] = book.tabs["Outbox"][1:]
+    assert row[9] == "Q-2026-0001"
+    desk = Desk.read(book.read(), config())
+    [again] = plan_queue(desk, [find_opportunity(desk.crm, "OPP-0001")], Plan(), "2026-11-24", 2026)
+    assert (again.outcome, again.quote, again.row_id) == ("already", "Q-2026-0001", "OUT-0001")
+    book.tabs["Quote Lines"][1][2] = 3  # a new version gets the next number
+    desk = Desk.read(book.read(), config())
+    [new] = plan_queue(desk, [find_opportunity(desk.crm, "OPP-0001")], Plan(), "2026-11-24", 2026)
+    assert (new.outcome, new.quote, new.row_id) == ("queued", "Q-2026-0002", "OUT-0002")
