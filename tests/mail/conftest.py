@@ -45,7 +45,7 @@ class Server:
 
     def _auth(self, server, session, envelope, mechanism, auth_data):
         ok = auth_data.login == b"quotes" and auth_data.password == self.password.encode()
-        return AuthResult(success=ok)
+        return AuthResult(success=ok, handled=False)  # handled=False: the server answers 535
 
     def start(self) -> None:
         extra = {}

@@ -1,0 +1,277 @@
+"""The Outbox against a real SMTP server on loopback (aiosmtpd): exactly once, on .xlsx and Google."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from conftest import NOW, Server, config, crm_tabs
+from sheetcrm.emulator import Emulator
+from sheetcrm.mail.outbox import read_outbox, send_outbox
+from sheetcrm.mail.smtp import SmtpSender
+from sheetcrm.mail.templates import Templates
+from sheetcrm.plan import tab_writes
+from sheetcrm.sync import sync
+from sheetcrm.workbook import CellWrite, Plan
+from sheetcrm.workbook.credentials import connect
+from sheetcrm.workbook.gsheets import GoogleSheetsWorkbook, RetryPolicy
+from sheetcrm.workbook.xlsx import XlsxWorkbook
+
+AS_OF = NOW.date()
+
+
+def xlsx_book(tmp_path, tabs):
+    book = XlsxWorkbook(tmp_path / "crm.xlsx")
+    book.create()
+    plan = Plan(new_tabs=list(tabs))
+    for title, rows in tabs.items():
+        plan.writes.extend(tab_writes(title, None, rows))
+    book.write(plan)
+    return book
+
+
+@pytest.fixture(params=["xlsx", "google"])
+def make_book(request, tmp_path, monkeypatch):
+    if request.param == "xlsx":
+        yield lambda tabs: xlsx_book(tmp_path, tabs)
+        return
+    with Emulator() as emu:
+        monkeypatch.setenv("SHEETS_EMULATOR_HOST", emu.host)
+
+        def make(tabs):
+            key = emu.create_spreadsheet("CRM", tabs)
+            conn = connect(None, policy=RetryPolicy(attempts=2, sleep=lambda s: None))
+            return GoogleSheetsWorkbook(conn.client, key, "sheetcrm@project.iam.gserviceaccount.com")
+        yield make
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, **delta) -> None:
+        self.now += dt.timedelta(**delta)
+
+
+def send(book, server: Server, clock: Clock | None = None, cfg=None, **settings):
+    s = server.settings(**settings)
+    tokens = iter(range(1000))
+    return send_outbox(book, cfg or config(), s, Templates(), lambda: SmtpSender(s), clock or Clock(),
+                       lambda: f"t{next(tokens)}")
+
+
+def outbox_rows(book) -> list[dict]:
+    return [{k: r.text(k) for k in r.raw} for r in read_outbox(book.read(), "en").rows]
+
+
+def set_cell(book, header: str, value, row: int = 2, tab: str = "Outbox") -> None:
+    """A person edits a cell (no guard: people are not compare-and-set)."""
+    grid = book.read().tabs[tab]
+    col = [str(h) for h in grid.header].index(header) + 1
+    book.write(Plan(writes=[CellWrite(tab, row, col, value)]))
+
+
+def queued_and_approved(make_book, tabs=None):
+    book = make_book(tabs or crm_tabs())
+    sync(book, config(), as_of=AS_OF)
+    set_cell(book, "Status", "Approved")
+    return book
+
+
+def test_tick_queues_once_and_an_approved_quote_arrives_once(make_book, server):
+    book = make_book(crm_tabs())
+    sync(book, config(), as_of=AS_OF)
+    sync(book, config(), as_of=AS_OF)  # the tick is still there: the same version is not queued twice
+    [draft] = outbox_rows(book)
+    assert (draft["id"], draft["status"], draft["opportunity"], draft["quote"]) == ("OUT-0001", "Draft", "OPP-0001",
+                                                                                    "Q-2026-0001")
+    assert draft["to"] == "Ana Pérez <ana@example.com>"
+    assert send(book, server).sent == [] and server.inbox.messages == []  # a Draft is never sent
+
+    set_cell(book, "Status", "Approved")
+    report = send(book, server)
+    assert report.sent == ["OUT-0001"]
+    [msg] = server.inbox.messages
+    assert server.inbox.envelopes == [("sales@example.com", ["ana@example.com"])]
+    assert msg.get_content_type() == "multipart/mixed"
+    assert msg["Subject"] == "Quote Q-2026-0001 – Expansion"
+    text = msg.get_body(("plain",)).get_content()
+    html = msg.get_body(("html",)).get_content()
+    assert "Total: €2,509.06" in text and "€2,509.06" in html and "€378.19" in html and "€30.00" in html
+    [attachment] = list(msg.iter_attachments())
+    assert attachment.get_filename() == "Q-2026-0001.html"
+
+    [row] = outbox_rows(book)
+    assert (row["status"], row["message_id"], row["sent_at"], row["attempts"]) == (
+        "Sent", msg["Message-ID"], "2026-11-23T09:00:00Z", "1")
+    activities = book.read().tabs["Activities"].rows
+    assert activities[-1][:5] == ["ACT-0008", activities[-1][1], "Email", "Quote Q-2026-0001 – Expansion", "OPP-0001"]
+    assert "Q-2026-0001" in activities[-1][6] and msg["Message-ID"] in activities[-1][6]
+    opportunities = book.read().tabs["Opportunities"]
+    assert opportunities.rows[1][opportunities.header.index("Send Quote")] == "yes"  # the tick stays
+
+    assert not any(vars(send(book, server)).values())  # a re-run sends nothing
+    sync(book, config(), as_of=AS_OF)
+    assert len(server.inbox.messages) == 1 and len(outbox_rows(book)) == 1
+    assert ["ACT", 8] in [list(r[:2]) for r in book.read().tabs["_sheetcrm"].rows]
+
+
+def test_server_down_keeps_the_row_and_it_is_sent_once_when_back(tmp_path, server):
+    book = queued_and_approved(lambda tabs: xlsx_book(tmp_path, tabs))
+    clock = Clock()
+    server.stop()
+    report = send(book, server, clock)
+    assert report.retrying == ["OUT-0001"]
+    [row] = outbox_rows(book)
+    assert (row["status"], row["attempts"], row["next_try"]) == ("Approved", "1", "2026-11-23T09:01:00Z")
+    assert "cannot reach 127.0.0.1" in row["error"] and "retrying after 2026-11-23T09:01:00Z" in row["error"]
+    first_id = row["message_id"]
+
+    server.start()
+    assert not send(book, server, clock).sent  # not due yet: the backoff holds
+    clock.advance(seconds=61)
+    assert send(book, server, clock).sent == ["OUT-0001"]
+    assert send(book, server, clock).sent == []
+    [msg] = server.inbox.messages
+    [row] = outbox_rows(book)
+    assert row["status"] == "Sent" and row["attempts"] == "2" and row["error"] == ""
+    assert msg["Message-ID"] == first_id  # the same Message-ID on every try
+
+
+def test_4xx_is_retried_with_backoff_and_5xx_fails_with_the_reply(tmp_path, server):
+    book = queued_and_approved(lambda tabs: xlsx_book(tmp_path, tabs))
+    clock = Clock()
+    server.inbox.reply = "451 4.3.0 Mailbox busy, try later"
+    assert send(book, server, clock).retrying == ["OUT-0001"]
+    clock.advance(seconds=61)
+    assert send(book, server, clock).retrying == ["OUT-0001"]
+    [row] = outbox_rows(book)
+    assert row["status"] == "Approved" and row["attempts"] == "2" and "451 4.3.0 Mailbox busy" in row["error"]
+    assert row["next_try"] == "2026-11-23T09:03:01Z"  # 60 s, then 120 s
+
+    clock.advance(seconds=120)
+    server.inbox.reply = "550 5.7.1 Relaying denied"
+    assert send(book, server, clock).failed == ["OUT-0001"]
+    [row] = outbox_rows(book)
+    assert (row["status"], row["error"]) == ("Failed", "550 5.7.1 Relaying denied")
+    server.inbox.reply = None
+    clock.advance(hours=2)
+    assert not send(book, server, clock).sent and server.inbox.messages == []
+
+
+def test_transient_errors_give_up_after_max_attempts(tmp_path, server):
+    book = queued_and_approved(lambda tabs: xlsx_book(tmp_path, tabs))
+    server.inbox.reply = "421 4.7.0 Try again later"
+    assert send(book, server, max_attempts=1).failed == ["OUT-0001"]
+    [row] = outbox_rows(book)
+    assert row["status"] == "Failed" and row["error"].startswith("gave up after 1 tries: 421")
+
+
+def test_a_crash_after_the_server_accepted_leaves_sending_and_is_never_resent(tmp_path, server):
+    book = queued_and_approved(lambda tabs: xlsx_book(tmp_path, tabs))
+    s = server.settings()
+
+    class CrashAfterSend(SmtpSender):
+        def send(self, msg):
+            super().send(msg)
+            raise KeyboardInterrupt("power cut")
+
+    with pytest.raises(KeyboardInterrupt):
+        send_outbox(book, config(), s, Templates(), lambda: CrashAfterSend(s), Clock(), lambda: "t")
+    assert len(server.inbox.messages) == 1
+    [row] = outbox_rows(book)
+    assert row["status"] == "Sending" and row["message_id"] == server.inbox.messages[0]["Message-ID"]
+
+    report = send(book, server)
+    assert [r.text("id") for r in report.stuck] == ["OUT-0001"] and report.sent == []
+    assert len(server.inbox.messages) == 1
+
+
+def test_a_persons_concurrent_change_wins_over_the_claim(tmp_path, server):
+    inner = queued_and_approved(lambda tabs: xlsx_book(tmp_path, tabs))
+
+    class PersonEditsFirst:
+        """Between sheetcrm's read and its claim, a person sets the row back to Draft."""
+
+        def __init__(self, book):
+            self.book, self.edited = book, False
+
+        def read(self):
+            return self.book.read()
+
+        def write(self, plan):
+            if not self.edited:
+                self.edited = True
+                set_cell(self.book, "Status", "Draft")
+            return self.book.write(plan)
+
+    report = send(PersonEditsFirst(inner), server)
+    assert report.changed == ["OUT-0001"] and report.sent == []
+    assert server.inbox.messages == []
+    [row] = outbox_rows(inner)
+    assert (row["status"], row["message_id"], row["attempts"]) == ("Draft", "", "0")
+
+
+def test_header_injection_through_the_subject_cell_is_refused(tmp_path, server):
+    book = queued_and_approved(lambda tabs: xlsx_book(tmp_path, tabs))
+    set_cell(book, "Subject", "Quote\r\nBcc: everyone@example.com")
+    assert send(book, server).failed == ["OUT-0001"]
+    assert server.inbox.messages == []
+    [row] = outbox_rows(book)
+    assert row["status"] == "Failed" and "line break" in row["error"]
+
+
+def test_a_line_break_in_the_opportunity_name_blocks_queueing(tmp_path):
+    tabs = crm_tabs()
+    tabs["Opportunities"][1][1] = "Expansion\nBcc: x@example.com"
+    book = xlsx_book(tmp_path, tabs)
+    outcome = sync(book, config(), as_of=AS_OF)
+    assert "Outbox" not in book.read().tabs
+    assert [i.code for i in outcome.crm.report.issues if i.tab == "Opportunities"] == ["unsafe_header"]
+
+
+def test_a_quote_changed_after_approval_is_not_sent(tmp_path, server):
+    book = queued_and_approved(lambda tabs: xlsx_book(tmp_path, tabs))
+    set_cell(book, "Quantity", 5, tab="Quote Lines")
+    assert send(book, server).failed == ["OUT-0001"]
+    assert server.inbox.messages == []
+    assert "the quote changed since this row was queued" in outbox_rows(book)[0]["error"]
+    sync(book, config(), as_of=AS_OF)  # the tick queues the new version
+    assert [(r["id"], r["quote"], r["status"]) for r in outbox_rows(book)] == [
+        ("OUT-0001", "Q-2026-0001", "Failed"), ("OUT-0002", "Q-2026-0002", "Draft")]
+
+
+def test_a_wrong_password_never_shows_and_the_row_waits(tmp_path):
+    server = Server(password="right-pw")
+    server.start()
+    try:
+        book = queued_and_approved(lambda tabs: xlsx_book(tmp_path, tabs))
+        report = send(book, server, user="quotes", password="wrong-pw-123")
+        assert report.retrying == ["OUT-0001"] and "535" in report.details["OUT-0001"]
+        cells = [str(v) for grid in book.read().tabs.values() for r in grid.rows for v in r]
+        assert not [c for c in cells if "wrong-pw-123" in c]
+        report = send(book, server, Clock(), user="quotes", password="right-pw")
+        assert report.sent == [] and server.inbox.messages == []  # not due: backoff still holds
+    finally:
+        server.stop()
+
+
+def test_jpy_quote_in_spanish_arrives_with_spanish_amounts(tmp_path, server):
+    tabs = crm_tabs(Products=[["SKU", "Name", "Unit Price", "Currency", "Tax Rate"], ["P1", "Kit", 123456, "JPY", 10],
+                              ["P2", "Extra", 1000, "EUR", 21]],
+                    Rates=[["Currency", "Rate"], ["JPY", 0.0062]])
+    tabs["Opportunities"][1][7] = "JPY"
+    tabs["Quote Lines"] = [tabs["Quote Lines"][0], ["OPP-0001", "P1", 2, "", 10]]
+    book = xlsx_book(tmp_path, tabs)
+    sync(book, config(locale="es"), as_of=AS_OF)
+    set_cell(book, "Estado", "Aprobado", tab="Bandeja de salida")
+    assert send(book, server, cfg=config(locale="es")).sent == ["OUT-0001"]
+    [msg] = server.inbox.messages
+    text = msg.get_body(("plain",)).get_content()
+    # 2 × 123456 = 246912, 10% off = 222220.8 → 222221; its 10% tax 22222.1 → 22222; no yen fractions.
+    assert "Total: 244.443\xa0JPY" in text and "IVA 10\xa0%: 22.222\xa0JPY" in text
+    assert msg["Subject"] == "Presupuesto Q-2026-0001 – Expansion"
