@@ -273,5 +273,5 @@ def test_jpy_quote_in_spanish_arrives_with_spanish_amounts(tmp_path, server):
     [msg] = server.inbox.messages
     text = msg.get_body(("plain",)).get_content()
     # 2 × 123456 = 246912, 10% off = 222220.8 → 222221; its 10% tax 22222.1 → 22222; no yen fractions.
-    assert "Total: 244.443\xa0JPY" in text and "IVA 10\xa0%: 22.222\xa0JPY" in text
+    assert "Total: 244.443\xa0JPY" in text and "IVA 10%: 22.222\xa0JPY" in text
     assert msg["Subject"] == "Presupuesto Q-2026-0001 – Expansion"
