@@ -284,7 +284,7 @@ def quote(target: Target, opportunity: str, out_dir: str, queue: bool) -> None:
     try:
         sender = smtp_settings(config).from_ or ""
     except ConfigError:
-        sender = "quotes@localhost"  # a preview needs no server; the real From comes at send time
+        sender = "quotes@example.com"  # a preview needs no server; the real From comes at send time
     templates = ob.templates_for(config)
     prepared = ob.prepare(desk, row, templates, sender, now, "preview")  # type: ignore[arg-type]
     if prepared.message is None:
