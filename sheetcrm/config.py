@@ -97,22 +97,18 @@ class SmtpSettings(_Section):
 
 
 class ScheduleSettings(_Section):
-    """When `sheetcrm run` runs each job: phrases like "every 5 minutes" or "every day at 08:00".
-    A job without a phrase does not run."""
+    """When `sheetcrm run` runs each job: phrases like "every 5 minutes" or "every day at 08:00"."""
 
     sync: str = "every 5 minutes"
-    outbox: str | None = None
-    digest: str | None = None
     # A failing job is retried after its period, doubled per failure up to this.
     max_backoff_seconds: float = Field(default=3600, gt=0)
 
-    @field_validator("sync", "outbox", "digest")
+    @field_validator("sync")
     @classmethod
-    def _phrase(cls, v: str | None) -> str | None:
+    def _phrase(cls, v: str) -> str:
         from sheetcrm.service import parse_every
 
-        if v is not None:
-            parse_every(v)
+        parse_every(v)
         return v
 
 

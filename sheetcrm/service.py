@@ -220,7 +220,7 @@ class Service:
         duration = round(time.monotonic() - started, 2)
         requests = self.counter.count - before if self.counter else None
         status = "error" if error else "ok"
-        self.pending.append([at.isoformat(timespec="seconds"), job.name, duration, result.rows_read, result.issues,
+        self.pending.append([at.isoformat(timespec="milliseconds"), job.name, duration, result.rows_read, result.issues,
                              result.cells_written, requests, status, result.message])
         fields = {"job": job.name, "status": status, "duration": duration, "rows_read": result.rows_read,
                   "issues": result.issues, "cells_written": result.cells_written, "requests": requests}
