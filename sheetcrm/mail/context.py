@@ -17,8 +17,7 @@ import datetime as dt
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sheetcrm.crm.money import Rates
-from sheetcrm.mail.quotes import QuoteResult, price_quote
+from sheetcrm.mail.quotes import QuoteResult
 from sheetcrm.records import Account, Contact, Opportunity, Record
 from sheetcrm.validate import Crm
 
@@ -59,11 +58,6 @@ def recipient(contact: Contact | None) -> str | None:
         return None
     name = " ".join(p for p in (contact.first_name, contact.last_name) if p)
     return f"{name} <{contact.email}>" if name else contact.email
-
-
-def quote_for(crm: Crm, opportunity: Opportunity, rates: Rates) -> QuoteResult:
-    products = {p.sku: p for p in crm.records("products")}
-    return price_quote(opportunity, crm.tables.get("quote_lines"), products, rates)
 
 
 @dataclass(frozen=True)

@@ -44,9 +44,9 @@ from sheetcrm import cells
 from sheetcrm.config import Config, ConfigError, SmtpSettings
 from sheetcrm.crm.money import Rates
 from sheetcrm.ids import read_sequences
-from sheetcrm.mail.context import QuoteHeader, find_contact, find_opportunity, quote_context, quote_for, recipient
+from sheetcrm.mail.context import QuoteHeader, find_contact, find_opportunity, quote_context, recipient
 from sheetcrm.mail.message import HeaderError, build_message, check_addresses, check_header, message_id
-from sheetcrm.mail.quotes import ALREADY_VALIDATED, QuoteResult, quote_number
+from sheetcrm.mail.quotes import ALREADY_VALIDATED, QuoteLines, QuoteResult, price_quote, quote_number
 from sheetcrm.mail.smtp import Outcome
 from sheetcrm.mail.templates import TemplateError, Templates
 from sheetcrm.plan import owned_tab
@@ -179,6 +179,8 @@ class Desk:
     marks: dict[str, int]
     marks_before: dict[str, int]
     appended: dict[str, int] = field(default_factory=dict)
+    _lines: QuoteLines | None = None
+    _products: dict[str, Any] | None = None
 
     @classmethod
     def read(cls, snapshot: Snapshot, config: Config, crm: Crm | None = None,
@@ -212,7 +214,11 @@ class Desk:
             self.marks_before = dict(self.marks)
 
     def quote(self, opportunity: Opportunity) -> QuoteResult:
-        return quote_for(self.crm, opportunity, self.rates)
+        if self._lines is None or self._products is None:
+            # Grouped once per read: a sync prices every opportunity's quote.
+            self._lines = QuoteLines.group(self.crm.tables.get("quote_lines"))
+            self._products = {p.sku: p for p in self.crm.records("products")}
+        return price_quote(opportunity, self._lines, self._products, self.rates)
 
 
 def append_row(title: str, row: int, values: dict[int, CellValue]) -> list[CellWrite]:

@@ -123,27 +123,40 @@ def quote_number(year: int, n: int) -> str:
     return f"Q-{year}-{n:04d}"
 
 
-def lines_of(opportunity: Opportunity, table: Table | None) -> tuple[list[QuoteLine], list[int]]:
-    """The opportunity's valid quote lines, and the rows of its lines that failed validation.
-    A line names its opportunity by ID or by exact name."""
-    if table is None:
-        return [], []
-    keys = {k for k in (opportunity.id, opportunity.name) if k}
-    col = table.header.fields.get("opportunity")
-    valid, invalid = [], []
-    for row in table.rows:
-        if row.record is not None:
-            if row.record.opportunity in keys:  # type: ignore[attr-defined]
-                valid.append(row.record)
-        elif col is not None and col < len(row.cells) and str(row.cells[col]).strip() in keys:
-            invalid.append(row.row)
-    return valid, invalid  # type: ignore[return-value]
+@dataclass
+class QuoteLines:
+    """The Quote Lines tab grouped by the opportunity each row names (ID or exact name), once
+    per read: valid lines, and the rows that failed validation."""
+
+    table: Table | None
+    valid: dict[str, list[QuoteLine]] = field(default_factory=dict)
+    invalid: dict[str, list[int]] = field(default_factory=dict)
+
+    @classmethod
+    def group(cls, table: Table | None) -> "QuoteLines":
+        out = cls(table)
+        if table is None:
+            return out
+        col = table.header.fields.get("opportunity")
+        for row in table.rows:
+            if row.record is not None:
+                out.valid.setdefault(row.record.opportunity, []).append(row.record)  # type: ignore[attr-defined]
+            elif col is not None and col < len(row.cells) and row.cells[col] is not None:
+                out.invalid.setdefault(str(row.cells[col]).strip(), []).append(row.row)
+        return out
+
+    def of(self, opportunity: Opportunity) -> tuple[list[QuoteLine], list[int]]:
+        keys = list(dict.fromkeys(k for k in (opportunity.id, opportunity.name) if k))
+        valid = sorted((ln for k in keys for ln in self.valid.get(k, [])), key=lambda ln: ln.row)
+        return valid, sorted(r for k in keys for r in self.invalid.get(k, []))
 
 
-def price_quote(opportunity: Opportunity, table: Table | None, products: Mapping[str, Product], rates: Rates) -> QuoteResult:
-    """Price the opportunity's quote lines. `table` is the Quote Lines table as read."""
+def price_quote(opportunity: Opportunity, quote_lines: QuoteLines, products: Mapping[str, Product],
+                rates: Rates) -> QuoteResult:
+    """Price the opportunity's quote lines."""
     currency = opportunity.currency or rates.base
-    lines, invalid_rows = lines_of(opportunity, table)
+    table = quote_lines.table
+    lines, invalid_rows = quote_lines.of(opportunity)
     result = QuoteResult(None)
 
     def problem(line_row: int, field_name: str | None, value: Any, code: str, message: str, hint: str) -> None:
