@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Renders the demo workbook's Pipeline and Forecast tabs, charts included, to PNGs here:
-# proof that the charts sheetcrm writes into an .xlsx are real ones a spreadsheet app draws.
+# Renders tabs of the demo workbook, charts included, to PNGs here: proof that what sheetcrm
+# writes into an .xlsx (tables and native charts) is real to a spreadsheet app.
 # Needs LibreOffice (soffice) and poppler (pdftoppm).
 set -euo pipefail
 
@@ -10,28 +10,34 @@ trap 'rm -rf "$work"' EXIT
 
 sheetcrm demo --workbook "$work/demo.xlsx" --rows 200 --seed 7 --force >/dev/null
 
-# The PDF holds only the two tabs: every other tab is hidden, and LibreOffice prints no hidden tab.
-python - "$work/demo.xlsx" "$work/pictures.xlsx" <<'EOF'
+for tab in Pipeline Forecast Dashboard Opportunities; do
+    name="$(echo "$tab" | tr '[:upper:]' '[:lower:]')"
+    # LibreOffice prints no hidden tab, so each PDF holds just one.
+    python - "$work/demo.xlsx" "$work/$name.xlsx" "$tab" <<'PY'
 import sys
 import openpyxl
 
 wb = openpyxl.load_workbook(sys.argv[1])
 for ws in wb.worksheets:
-    if ws.title not in ("Pipeline", "Forecast"):
+    if ws.title != sys.argv[3]:
         ws.sheet_state = "hidden"
-wb.active = wb.sheetnames.index("Pipeline")
+shown = wb[sys.argv[3]]
+if shown.title == "Opportunities":
+    # The picture is about the computed columns: keep ID, Name, Stage and Amount beside them.
+    headers = [c.value for c in shown[1]]
+    keep = {"ID", "Name", "Stage", "Amount"} | set(headers[headers.index("Probability %"):])
+    for i, h in enumerate(headers, 1):
+        letter = openpyxl.utils.get_column_letter(i)
+        shown.column_dimensions[letter].hidden = h not in keep
+        shown.column_dimensions[letter].width = 14 if h != "Next Step" else 30
+shown.page_setup.orientation = "landscape"
+shown.page_setup.fitToWidth, shown.page_setup.fitToHeight = 1, 0
+shown.sheet_properties.pageSetUpPr.fitToPage = True
+wb.active = wb.sheetnames.index(sys.argv[3])
 wb.save(sys.argv[2])
-EOF
-
-(cd "$work" && soffice --headless --convert-to pdf pictures.xlsx >/dev/null)
-rm -f "$here"/pipeline.png "$here"/forecast*.png
-pdftoppm -png -r 60 "$work/pictures.pdf" "$work/page"
-# Pipeline (one page: a row per stage) comes first, then Forecast's page or pages.
-pages=("$work"/page-*.png)
-cp "${pages[0]}" "$here/pipeline.png"
-if [ "${#pages[@]}" -eq 2 ]; then
-    cp "${pages[1]}" "$here/forecast.png"
-else
-    for i in $(seq 1 $((${#pages[@]} - 1))); do cp "${pages[$i]}" "$here/forecast-$i.png"; done
-fi
-ls -l "$here"/pipeline.png "$here"/forecast*.png
+PY
+    (cd "$work" && soffice --headless --convert-to pdf "$name.xlsx" >/dev/null 2>&1)
+    pdftoppm -png -r 80 -f 1 -l 1 "$work/$name.pdf" "$work/$name"
+    cp "$work/$name"-*1.png "$here/$name.png"
+done
+ls -l "$here"/{pipeline,forecast,dashboard,opportunities}.png

@@ -142,6 +142,9 @@ class XlsxWorkbook:
             result.written[w.tab] = result.written.get(w.tab, 0) + 1
 
         if created or accepted:
+            for tab in created:
+                # sheetcrm's own tabs open readable; a tab people own keeps the widths they chose.
+                _fit_widths(sheets[tab], sheets[tab].max_column)
             _add_charts(sheets, plan.charts)
             _set_dropdowns(sheets, plan.guides)
             self._save(wb)
@@ -353,8 +356,8 @@ def _chart(ws, spec: Chart):
 
 
 def _fit_widths(ws, last_col: int) -> None:
-    """Widen the columns up to the chart's last series to their longest value, so stage names
-    and headers read in full beside the chart (a column a person widened is not narrowed)."""
+    """Widen the columns up to `last_col` to their longest value, so stage names, dates and
+    headers read in full (a column already wider is not narrowed)."""
     for col, cells in enumerate(ws.iter_cols(min_col=1, max_col=last_col, values_only=True), 1):
         longest = max((len(str(v)) for v in cells if v is not None), default=0)
         letter = get_column_letter(col)
