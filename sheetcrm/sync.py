@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Sequence
@@ -22,7 +23,8 @@ from sheetcrm.report import Issue
 from sheetcrm.schema import (DASHBOARD, FORECAST, LEAD_HISTORY, PIPELINE, SEQUENCES, STAGE_HISTORY, SYNC_LOG,
                              SYNC_LOG_ROWS, TABS, VALIDATION, find_tab, owned_tab_names)
 from sheetcrm.validate import Crm, read_crm
-from sheetcrm.workbook import CellValue, Guide, Plan, Snapshot, Workbook, WriteResult, same_value
+from sheetcrm.crm import HistoryRow
+from sheetcrm.workbook import CellValue, CellWrite, Guide, Plan, Snapshot, Workbook, WriteResult, same_value
 
 
 @dataclass
@@ -66,10 +68,13 @@ def plan_sync(snapshot: Snapshot, config: Config, as_of: dt.date,
     sequences_title = find_tab(list(snapshot.tabs), owned_tab_names(SEQUENCES))
     marks = read_sequences(snapshot.tabs.get(sequences_title) if sequences_title else None)
     before = dict(marks)
+    id_fills: dict[Any, tuple[str, int, int]] = {}
     for table in crm.tables.values():
         if table.spec.id_prefix:
             id_header = table.spec.id_column.header  # type: ignore[union-attr]
-            plan.writes.extend(assign_ids(table, marks, id_header))
+            writes = assign_ids(table, marks, id_header)
+            id_fills.update((w.value, w.key) for w in writes if w.row > 1)
+            plan.writes.extend(writes)
 
     results = compute(crm, snapshot, config, as_of)
     for warning in results.warnings:
@@ -88,8 +93,11 @@ def plan_sync(snapshot: Snapshot, config: Config, as_of: dt.date,
     pipeline_title = owned_tab(plan, snapshot, PIPELINE, locale, pipeline_body(results))
     forecast_title = owned_tab(plan, snapshot, FORECAST, locale, forecast_body(results, locale))
     owned_tab(plan, snapshot, DASHBOARD, locale, dashboard_body(results, locale))
-    owned_tab(plan, snapshot, STAGE_HISTORY, locale, history_body(results.stage_history, with_amount=True))
-    owned_tab(plan, snapshot, LEAD_HISTORY, locale, history_body(results.lead_history, with_amount=False))
+    for tab, history, with_amount in ((STAGE_HISTORY, results.stage_history, True),
+                                      (LEAD_HISTORY, results.lead_history, False)):
+        first = len(plan.writes)
+        owned_tab(plan, snapshot, tab, locale, history_body(history, with_amount))
+        plan.writes[first:] = tie_to_ids(plan.writes[first:], history, id_fills)
     if marks != before:
         owned_tab(plan, snapshot, SEQUENCES, locale, [[k, v] for k, v in marks.items()])
     plan.charts.extend(charts(results, pipeline_title, forecast_title, locale))
@@ -97,6 +105,18 @@ def plan_sync(snapshot: Snapshot, config: Config, as_of: dt.date,
     if log_rows and plan:
         plan_log(plan, snapshot, locale, log_rows)
     return crm, results, plan
+
+
+def tie_to_ids(writes: list[CellWrite], history: list[HistoryRow],
+               id_fills: dict[Any, tuple[str, int, int]]) -> list[CellWrite]:
+    """History cells of a record whose ID this sync hands out require that ID's write: if a
+    concurrent edit drops the ID, its history waits for the ID the next sync gives."""
+    out = []
+    for w in writes:
+        index = w.row - 2  # the tab's row 2 holds history[0]
+        fill = id_fills.get(history[index].record_id) if 0 <= index < len(history) else None
+        out.append(dataclasses.replace(w, requires=fill) if fill else w)
+    return out
 
 
 def plan_log(plan: Plan, snapshot: Snapshot, locale: str, log_rows: Sequence[Sequence[CellValue]]) -> None:

@@ -130,3 +130,19 @@ def test_mixed_currencies_without_a_rate_warn_and_are_not_summed():
     outcome = sync(book, Config(), as_of=AS_OF)
     assert not [i for i in outcome.crm.report.issues if i.code == "missing_rate"]
     assert {r[0]: r for r in book.tabs["Pipeline"][1:]}["Proposal"][1:] == [2, 400, 200]
+
+
+def test_history_of_a_new_record_waits_for_its_id_to_land():
+    book = _crm([["OPP-0001", "A", "Acme", "Prospecting", 100], ["", "B", "Acme", "Proposal", 200]])
+    snapshot = book.read()
+    from sheetcrm.sync import plan_sync
+
+    _, _, plan = plan_sync(snapshot, Config(), dt.date(2026, 1, 1))
+    # Someone deletes the new row between sheetcrm's read and its write.
+    book.tabs["Opportunities"].pop(2)
+    result = book.write(plan)
+    assert ("Opportunities", 3, 1) in {w.key for w in result.skipped}
+    history = book.tabs["Stage History"]
+    assert [r[0] for r in history[1:] if r and r[0]] == ["OPP-0001"]  # no row for the ID that never landed
+    sync(book, Config(), as_of=dt.date(2026, 1, 2))
+    assert not sync(book, Config(), as_of=dt.date(2026, 1, 2)).plan

@@ -61,6 +61,9 @@ class CellWrite:
     sheetcrm's own tabs carry no expectation.
     `formula` marks a value that sheetcrm owns as a formula; everything else is sent as text
     that the spreadsheet never parses.
+    `requires` names another write of the same plan, as (tab, row, col): this one is applied
+    only if that one is. A Stage History row of a record whose ID this sync hands out is
+    tied to the ID's write, so history never names an ID that did not land.
     """
 
     tab: str
@@ -69,6 +72,11 @@ class CellWrite:
     value: CellValue
     expect: tuple[tuple[int, CellValue], ...] = ()
     formula: bool = False
+    requires: tuple[str, int, int] | None = None
+
+    @property
+    def key(self) -> tuple[str, int, int]:
+        return (self.tab, self.row, self.col)
 
 
 @dataclass(frozen=True)
@@ -131,6 +139,15 @@ class WriteResult:
     @property
     def total(self) -> int:
         return sum(self.written.values())
+
+
+def drop_orphans(applied: list[CellWrite], skipped: list[CellWrite]) -> list[CellWrite]:
+    """The applied writes less those whose required write was skipped (moved to `skipped`)."""
+    gone = {w.key for w in skipped}
+    kept = []
+    for w in applied:
+        (skipped if w.requires in gone else kept).append(w)
+    return kept
 
 
 class WorkbookError(Exception):

@@ -35,6 +35,7 @@ remaining window.
 from __future__ import annotations
 
 import hashlib
+import dataclasses
 import json
 import random
 import re
@@ -48,8 +49,8 @@ from gspread.exceptions import APIError
 from gspread.http_client import HTTPClient
 from gspread.utils import absolute_range_name
 
-from . import (CellValue, CellWrite, Chart, Grid, Guide, Plan, Snapshot, WorkbookError, WriteResult, same_value,
-               serial_number)
+from . import (CellValue, CellWrite, Chart, Grid, Guide, Plan, Snapshot, WorkbookError, WriteResult, drop_orphans,
+               same_value, serial_number)
 
 MAX_PAYLOAD = 2_000_000  # Google's recommended maximum for one request body
 MAX_BLOCK_ROWS = 2_000   # rows per updateCells request, so no single request nears the payload limit
@@ -101,13 +102,16 @@ class SheetsHTTPClient(HTTPClient):
 
     policy: RetryPolicy = RetryPolicy()
     tracer: Callable[[RequestTrace], None] | None = None
+    # Set while the caller retries by itself (a write re-aims between attempts).
+    single_attempt: bool = False
 
     def request(self, method: str, endpoint: str, params: Any = None, data: Any = None, json: Any = None,
                 files: Any = None, headers: Any = None) -> requests.Response:
         kind = "read" if method.lower() == "get" else "write"
         sent = len(_json_bytes(json)) if json is not None else len(data or b"")
         last = ""
-        for attempt in range(self.policy.attempts):
+        attempts = 1 if self.single_attempt else self.policy.attempts
+        for attempt in range(attempts):
             try:
                 response = self.session.request(method=method, url=endpoint, json=json, params=params, data=data,
                                                 files=files, headers=headers, timeout=self.timeout)
@@ -123,14 +127,28 @@ class SheetsHTTPClient(HTTPClient):
                     raise APIError(response)
                 last = f"HTTP {response.status_code} {_status(response)}"
                 retry_after = response.headers.get("Retry-After")
-            if attempt + 1 < self.policy.attempts:
+            if self.single_attempt:
+                raise Transient(last, retry_after)
+            if attempt + 1 < attempts:
                 self.policy.sleep(self.policy.delay(attempt, retry_after))
-        raise WorkbookError(f"Google Sheets did not answer: {self.policy.attempts} attempts of a {kind} request "
-                            f"all failed (last: {last}); retries exhausted")
+        raise exhausted(attempts, kind, last)
 
     def _trace(self, method: str, url: str, kind: str, status: int | None, sent: int, received: int) -> None:
         if self.tracer is not None:
             self.tracer(RequestTrace(method.upper(), url, kind, status, sent, received))
+
+
+class Transient(Exception):
+    """One attempt failed in a way worth retrying (429, 5xx, timeout, reset)."""
+
+    def __init__(self, last: str, retry_after: str | None) -> None:
+        super().__init__(last)
+        self.last, self.retry_after = last, retry_after
+
+
+def exhausted(attempts: int, kind: str, last: str) -> WorkbookError:
+    return WorkbookError(f"Google Sheets did not answer: {attempts} attempts of a {kind} request all failed "
+                         f"(last: {last}); retries exhausted")
 
 
 def _status(response: requests.Response) -> str:
@@ -212,19 +230,42 @@ class GoogleSheetsWorkbook:
         result = WriteResult()
         if not plan:
             return result
+        http = self.client.http_client
+        policy: RetryPolicy = http.policy
         if not self._sheets:
             self._open()
-        writes = self._aim(plan, result)
-        requests_ = self._requests(plan, writes)
-        for part in _parts(requests_):
+        last = ""
+        for attempt in range(policy.attempts):
+            if attempt:
+                # Between attempts people go on editing, and a lost answer may hide a batch
+                # that landed: aim again at the sheet as it is now, never at stale positions.
+                self._open()
+            result = WriteResult()
+            writes = self._aim(plan, result)
             try:
-                self.client.http_client.batch_update(self.key, {"requests": part})
-            except APIError as e:
-                if not self._already_applied(e, part):
-                    raise self._error(e) from None
-        for w in writes:
-            result.written[w.tab] = result.written.get(w.tab, 0) + 1
-        return result
+                self._send(self._requests(plan, writes))
+            except Transient as e:
+                last = e.last
+                if attempt + 1 < policy.attempts:
+                    policy.sleep(policy.delay(attempt, e.retry_after))
+                continue
+            for w in writes:
+                result.written[w.tab] = result.written.get(w.tab, 0) + 1
+            return result
+        raise exhausted(policy.attempts, "write", last)
+
+    def _send(self, requests_: list[dict]) -> None:
+        http = self.client.http_client
+        http.single_attempt = True
+        try:
+            for part in _parts(requests_):
+                try:
+                    http.batch_update(self.key, {"requests": part})
+                except APIError as e:
+                    if not self._already_applied(e, part):
+                        raise self._error(e) from None
+        finally:
+            http.single_attempt = False
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -266,7 +307,7 @@ class GoogleSheetsWorkbook:
         known = set(self._sheets) | set(plan.new_tabs)
         result.skipped.extend(w for w in plan.writes if w.tab not in known)  # the tab was deleted meanwhile
         if not guarded:
-            return [w for w in plan.writes if w.tab in known]
+            return drop_orphans([w for w in plan.writes if w.tab in known], result.skipped)
         # A column beyond the grid is empty by definition, and asking Google for it is a 400.
         columns = sorted({(w.tab, col) for w in guarded for col, _ in w.expect if col <= self._sheets[w.tab].cols})
         try:
@@ -292,8 +333,8 @@ class GoogleSheetsWorkbook:
             if row is None:
                 result.skipped.append(w)
             else:
-                aimed.append(w if row == w.row else CellWrite(w.tab, row, w.col, w.value, w.expect, w.formula))
-        return aimed
+                aimed.append(w if row == w.row else dataclasses.replace(w, row=row))
+        return drop_orphans(aimed, result.skipped)
 
     def _requests(self, plan: Plan, writes: list[CellWrite]) -> list[dict]:
         out: list[dict] = []

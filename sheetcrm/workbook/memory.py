@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 
-from . import CellValue, CellWrite, Grid, Plan, Snapshot, WriteResult, same_value, trim_rows
+from . import CellValue, CellWrite, Grid, Plan, Snapshot, WriteResult, drop_orphans, same_value, trim_rows
 
 
 class MemoryWorkbook:
@@ -58,7 +58,7 @@ class MemoryWorkbook:
                 accepted.append(w)
             else:
                 result.skipped.append(w)
-        for w in accepted:
+        for w in drop_orphans(accepted, result.skipped):
             self._apply(w)
             result.written[w.tab] = result.written.get(w.tab, 0) + 1
         if created or accepted:

@@ -40,7 +40,8 @@ from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from . import (CellValue, CellWrite, Chart, Grid, Guide, Plan, Snapshot, WorkbookError, WriteResult, same_value,
+from . import (CellValue, CellWrite, Chart, Grid, Guide, Plan, Snapshot, WorkbookError, WriteResult, drop_orphans,
+               same_value,
                trim_rows)
 from .memory import formula_text
 
@@ -125,6 +126,7 @@ class XlsxWorkbook:
         accepted = []
         for w, ok in zip(plan.writes, _judge(self.path, data, sheets, plan.writes)):
             (accepted if ok else result.skipped).append(w)
+        accepted = drop_orphans(accepted, result.skipped)
         for w in accepted:
             cell = sheets[w.tab].cell(w.row, w.col)
             if w.formula:
