@@ -100,10 +100,13 @@ class ScheduleSettings(_Section):
     """When `sheetcrm run` runs each job: phrases like "every 5 minutes" or "every day at 08:00"."""
 
     sync: str = "every 5 minutes"
+    # The outbox and the digest run only when [smtp] has a host (and the digest, [owners]).
+    outbox: str = "every 1 minute"
+    digest: str = "every day at 08:00"
     # A failing job is retried after its period, doubled per failure up to this.
     max_backoff_seconds: float = Field(default=3600, gt=0)
 
-    @field_validator("sync")
+    @field_validator("sync", "outbox", "digest")
     @classmethod
     def _phrase(cls, v: str) -> str:
         from sheetcrm.service import parse_every
@@ -126,6 +129,8 @@ class Config(_Section):
     forecast_months: int = Field(default=6, ge=1, le=36)
     scoring: ScoringSettings = Field(default_factory=ScoringSettings)
     smtp: SmtpSettings = SmtpSettings()
+    # Owner (as typed in the Owner columns) -> the address their morning digest goes to.
+    owners: dict[str, str] = {}
     # A folder of Jinja templates that override the built-in ones by file name.
     templates: str | None = None
     # Where the file came from, for messages; not a setting.
@@ -163,6 +168,18 @@ class Config(_Section):
             if key not in TABS:
                 raise ValueError(f"unknown tab {key!r}; expected one of {', '.join(TABS)}")
         return tabs
+
+    @field_validator("owners")
+    @classmethod
+    def _owner_addresses(cls, owners: dict[str, str]) -> dict[str, str]:
+        from sheetcrm.cells import CellError, parse_email
+
+        for name, address in owners.items():
+            try:
+                parse_email(address)
+            except CellError as e:
+                raise ValueError(f"{name}: {e.message}") from None
+        return owners
 
     @field_validator("scoring")
     @classmethod
@@ -237,7 +254,13 @@ max_backoff_seconds = 32.0 # ...up to this (a Retry-After from Google wins)
 # doubled per failure up to max_backoff_seconds, while the others keep their schedule.
 [schedule]
 sync = "every 5 minutes"
+# outbox = "every 1 minute"       # needs an [smtp] host
+# digest = "every day at 08:00"   # needs an [smtp] host and [owners]
 # max_backoff_seconds = 3600
+
+# Whose morning digest goes where: the Owner name as typed in the sheet -> an address.
+# [owners]
+# "Ana García" = "ana@example.com"
 
 # The sales stages, in order. probability is in percent; kind is open, won or lost.
 [[stages]]

@@ -15,14 +15,19 @@ still waiting when the process stops are written then, with one read and one wri
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import logging
+import os
 import re
+import secrets
 import signal
 import threading
 import time
 from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import schedule
@@ -30,6 +35,10 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from sheetcrm.config import Config
+from sheetcrm.lock import lock_dir, workbook_key
+from sheetcrm.mail.digest import owner_digests, send_digests
+from sheetcrm.mail.outbox import send_outbox, templates_for
+from sheetcrm.mail.smtp import ENV_PREFIX, SmtpSender, smtp_settings
 from sheetcrm.schema import SYNC_LOG, SYNC_LOG_ROWS, find_tab, owned_tab_names
 from sheetcrm.sync import plan_log, plan_sync
 from sheetcrm.workbook import CellValue, Plan, Workbook, WorkbookError
@@ -93,6 +102,33 @@ def parse_every(text: str) -> Every:
 
 
 # -- jobs ------------------------------------------------------------------------------------
+
+def digest_ledger_path(book: Workbook) -> Path:
+    return lock_dir() / f"{hashlib.sha256(workbook_key(book).encode()).hexdigest()[:24]}.digests.json"
+
+
+class DigestLedger:
+    """owner -> the last day their digest was sent, in a small JSON file beside the lock."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def _days(self) -> dict[str, str]:
+        try:
+            return json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            return {}
+
+    def has(self, owner: str, day: dt.date) -> bool:
+        return self._days().get(owner) == day.isoformat()
+
+    def add(self, owners: list[str], day: dt.date) -> None:
+        days = self._days() | {o: day.isoformat() for o in owners}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(days, ensure_ascii=False))
+        os.replace(tmp, self.path)
+
 
 @dataclass
 class JobResult:
@@ -163,6 +199,16 @@ class Service:
         self.pending: deque[list[CellValue]] = deque(maxlen=SYNC_LOG_ROWS)
         self.scheduler = schedule.Scheduler()
         self.jobs = [Job("sync", sync_every or parse_every(config.schedule.sync), self.sync)]
+        # Without an SMTP server there is nothing to send: those jobs are not scheduled at all,
+        # rather than failing every minute. A half-set [smtp] is still a config error.
+        mailing = bool(config.smtp.host or os.environ.get(f"{ENV_PREFIX}HOST"))
+        self.smtp = smtp_settings(config) if mailing else None
+        if self.smtp is not None:
+            self.jobs.append(Job("outbox", parse_every(config.schedule.outbox), self.outbox))
+            if config.owners:
+                self.jobs.append(Job("digest", parse_every(config.schedule.digest), self.digest))
+        # The days each owner's digest already went out, so a restart never sends it twice.
+        self.digests_sent = DigestLedger(digest_ledger_path(book))
 
     # -- the jobs --------------------------------------------------------------------------
 
@@ -187,6 +233,41 @@ class Service:
         if result and result.skipped:
             message += f"; {len(result.skipped)} cells skipped (rows changed meanwhile), planned again next sync"
         return JobResult(crm.stats()["rows"], len(report.issues), written, message)
+
+    def outbox(self) -> JobResult:
+        """Send the Approved quotes, exactly once (sheetcrm.mail.outbox has the protocol)."""
+        smtp = self.smtp
+        assert smtp is not None  # the job is only scheduled with a server
+        report = send_outbox(self.book, self.config, smtp, templates_for(self.config), lambda: SmtpSender(smtp), clock=lambda: dt.datetime.now(dt.timezone.utc),
+                             token=lambda: secrets.token_hex(8))
+        parts = [f"{len(ids)} {label}" for label, ids in (
+            ("sent", report.sent), ("will retry", report.retrying), ("failed", report.failed),
+            ("outcome unknown", report.unknown), ("changed meanwhile", report.changed)) if ids]
+        if report.stuck:
+            # Never re-sent automatically: a person checks whether it arrived.
+            parts.append(f"{len(report.stuck)} left at Sending for a person to check: "
+                         + ", ".join(r.text("id") for r in report.stuck))
+        return JobResult(message="; ".join(parts) or "nothing to send")
+
+    def digest(self) -> JobResult:
+        """Each owner's overdue tasks, rotting deals and best new leads, once a day."""
+        today = self.today()
+        crm, results, _ = plan_sync(self.book.read(), self.config, today)
+        due = [d for d in owner_digests(crm, results, self.config, templates_for(self.config))
+               if not self.digests_sent.has(d.owner, today)]
+        if not due:
+            return JobResult(message="digests already sent today")
+        smtp = self.smtp
+        assert smtp is not None
+        domain = (smtp.from_ or "sheetcrm@localhost").rsplit("@", 1)[-1].strip(">")
+        outcomes = send_digests(due, smtp.from_ or "", lambda: SmtpSender(smtp),
+                                dt.datetime.now(dt.timezone.utc), lambda: secrets.token_hex(8), domain)
+        sent = [owner for owner, kind in outcomes.items() if kind == "sent"]
+        self.digests_sent.add(sent, today)
+        missed = sorted(set(outcomes) - set(sent))
+        if missed:
+            raise WorkbookError(f"digest not delivered to {', '.join(missed)}; retried with backoff")
+        return JobResult(message=f"digest sent to {', '.join(sent)}")
 
     def flush_log(self) -> None:
         """Write the Sync Log rows still waiting: one read and one write, at exit only."""

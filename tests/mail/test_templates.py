@@ -72,12 +72,13 @@ def test_followup_and_digest_render():
     followup = Templates().render("followup.txt.j2", ctx)
     assert "quote Q-2026-0001, which we sent on November 23, 2026" in followup and "€2,509.06" in followup
     digest = Templates().render("digest.txt.j2", {
-        "locale": "en", "owner": {"name": "Marta"},
-        "rows": [{"quote": "Q-2026-0001", "opportunity": "OPP-0001", "to": "ana@example.com", "status": "Sent",
-                  "error": ""}],
-        "stuck": [{"quote": "Q-2026-0002", "id": "OUT-0002", "message_id": "<x@example.com>"}]})
-    assert "Quote digest for Marta" in digest and "Q-2026-0001 OPP-0001 → ana@example.com: Sent" in digest
-    assert "OUT-0002 Message-ID <x@example.com>" in digest
+        "locale": "en", "owner": "Marta", "as_of": dt.date(2026, 11, 23),
+        "overdue": [{"id": "TSK-0001", "subject": "Call <Ana>", "due": dt.date(2026, 11, 20), "related": "OPP-0001"}],
+        "rotting": [{"id": "OPP-0002", "name": "Pilot", "stage": "Proposal", "days_in_stage": 40,
+                     "last_activity": None}],
+        "leads": []})
+    assert "Good morning, Marta" in digest and "Overdue tasks (1)" in digest and "Call <Ana> (OPP-0001)" in digest
+    assert "OPP-0002 Pilot: Proposal, 40 days in stage" in digest and "Best new leads (0)" in digest
 
 
 def test_a_missing_templates_folder_is_an_error(tmp_path):

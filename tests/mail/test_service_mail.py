@@ -1,0 +1,92 @@
+"""`sheetcrm run` sends the outbox and the owners' digests: a real process, a real SMTP
+server on loopback, and an .xlsx workbook. Each email goes out once, restarts included."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+
+import openpyxl
+
+from conftest import crm_tabs
+from sheetcrm.config import Config
+from sheetcrm.sync import sync
+from sheetcrm.workbook.memory import MemoryWorkbook
+from sheetcrm.workbook.xlsx import XlsxWorkbook
+
+AS_OF = dt.date.today()
+
+
+def workbook(tmp_path) -> XlsxWorkbook:
+    tabs = crm_tabs(Tasks=[["ID", "Due", "Subject", "Related", "Owner", "Status"],
+                           ["TSK-0001", "2020-01-01", "Send the contract", "OPP-0001", "Marta", "Open"]])
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for title, rows in tabs.items():
+        ws = wb.create_sheet(title)
+        for row in rows:
+            ws.append(row)
+    wb.save(tmp_path / "crm.xlsx")
+    (tmp_path / "sheetcrm.toml").write_text('currency = "EUR"\n[owners]\n"Marta" = "marta@example.com"\n')
+    return XlsxWorkbook(tmp_path / "crm.xlsx")
+
+
+def run_once(tmp_path, server) -> subprocess.CompletedProcess:
+    env = {**os.environ, "SHEETCRM_SMTP_HOST": "127.0.0.1", "SHEETCRM_SMTP_PORT": str(server.port),
+           "SHEETCRM_SMTP_SECURITY": "none", "SHEETCRM_SMTP_FROM": "sales@example.com",
+           "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    return subprocess.run([sys.executable, "-m", "sheetcrm", "run", "--once", "--log-format", "json"], cwd=tmp_path,
+                          env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_run_once_sends_approved_quotes_and_digests_exactly_once(tmp_path, server):
+    book = workbook(tmp_path)
+    first = run_once(tmp_path, server)  # sync queues a Draft; nothing is approved yet
+    assert first.returncode == 0, first.stderr
+    digests = [m for m in server.inbox.messages if m["Subject"].startswith("Your sheetcrm digest")]
+    assert len(digests) == 1 and digests[0]["To"] == "marta@example.com"
+    body = digests[0].get_content()
+    assert "Send the contract (OPP-0001)" in body and "Overdue tasks (1)" in body
+    assert not [m for m in server.inbox.messages if m["Subject"].startswith("Quote")]
+
+    wb = openpyxl.load_workbook(book.path)
+    outbox = wb["Outbox"]
+    status = [c.value for c in outbox[1]].index("Status") + 1
+    outbox.cell(2, status, "Approved")  # a person approves the Draft
+    wb.save(book.path)
+    second = run_once(tmp_path, server)
+    assert second.returncode == 0, second.stderr
+    quotes = [m for m in server.inbox.messages if m["Subject"].startswith("Quote")]
+    assert len(quotes) == 1 and quotes[0]["To"] == "Ana Pérez <ana@example.com>"
+    # The same day again: no second digest, and the Sent quote is not sent again.
+    assert run_once(tmp_path, server).returncode == 0
+    assert len(server.inbox.messages) == 2
+
+
+def test_without_smtp_only_the_sync_is_scheduled(tmp_path):
+    workbook(tmp_path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHEETCRM_SMTP_")}
+    out = subprocess.run([sys.executable, "-m", "sheetcrm", "run", "--once"], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=120, env={**env, "XDG_CACHE_HOME": str(tmp_path / "cache")})
+    assert out.returncode == 0, out.stderr
+    assert "sync ok" in out.stderr and "outbox" not in out.stderr and "digest" not in out.stderr
+
+
+def test_digest_lists_each_owners_own_work():
+    from sheetcrm.mail.digest import owner_digests
+    from sheetcrm.mail.templates import Templates
+    from sheetcrm.sync import plan_sync
+
+    tabs = crm_tabs(Tasks=[["ID", "Due", "Subject", "Related", "Owner", "Status"],
+                           ["TSK-0001", "2020-01-01", "Marta's task", "", "Marta", "Open"],
+                           ["TSK-0002", "2020-01-01", "Leo's task", "", "Leo", "Open"],
+                           ["TSK-0003", "2020-01-01", "Done already", "", "Marta", "Done"]])
+    config = Config(currency="EUR", owners={"Marta": "marta@example.com", "Leo": "leo@example.com"})
+    book = MemoryWorkbook(tabs)
+    sync(book, config, as_of=AS_OF)
+    crm, results, _ = plan_sync(book.read(), config, AS_OF)
+    digests = {d.owner: d for d in owner_digests(crm, results, config, Templates())}
+    assert "Marta's task" in digests["Marta"].text and "Leo's task" not in digests["Marta"].text
+    assert "Done already" not in digests["Marta"].text and "Leo's task" in digests["Leo"].text
