@@ -1,9 +1,10 @@
 """Soak: many consecutive syncs of `sheetcrm run`'s sync job against the Sheets API emulator,
 with a person editing between syncs and during them, and 429/503 bursts and dropped
-connections, then checks that nothing was lost.
+connections, then checks that nothing was lost; between syncs, `sheetcrm run`'s outbox job
+sends quote emails to a real SMTP server on loopback, and no email may go out twice.
 
-    python bench/soak.py --syncs 1000 --seed 1          # the figures in docs/service.md
-    python bench/soak.py --syncs 300 --window           # edits in the write window too
+    python bench/soak.py --syncs 300 --seed 7           # the figures in docs/service.md
+    python bench/soak.py --syncs 150 --window           # edits in the write window too
 
 Every record carries a token (its Name, or its Last Name) that the person never edits, so a
 record is recognised wherever it moves. The soak keeps its own model of every cell the person
@@ -22,6 +23,26 @@ attempt, after the key-column re-read. docs/concurrency.md documents that window
 retried write widens it); `--window` puts edits there too and counts what they cost.
 Stage changes to one deal are spaced so that a successful sync sees each of them: two changes
 that no sync saw apart would, rightly, be one change in the history.
+
+Quotes. Every deal has Quote Lines (naming it by Name) and a Send Quote column. The person
+ticks random deals (the sync queues a Draft per quote version in the Outbox tab), now and
+then changes a ticked deal's quote line (a new version: an older approved row must then fail,
+not go out), approves random Draft rows, sorts the Outbox, and, for a row left at Sending,
+does what docs/quotes.md asks of a person: looks for its Message-ID in the server's inbox and
+sets Sent, or Approved to send it again. After most syncs `sheetcrm run`'s outbox job runs
+(`send_outbox`: read, claim write, SMTP, read, outcome write) against an aiosmtpd server on
+127.0.0.1 that answers 451 (now and then 550) to some messages, sometimes cuts the connection
+after taking one (outcome unknown), and is stopped for a few runs at times; 429/503 bursts,
+dropped connections and answers lost after applying are aimed at the claim and outcome
+writes. At the end, besides the checks above:
+
+- the server accepted no Message-ID twice, and no Outbox row was delivered twice (counted per
+  Message-ID, and per row, the row found by the quote number in the Subject);
+- every Sent row's Message-ID arrived exactly once, and every message that arrived belongs to
+  its row, which is at Sent (or at Sending: a lost answer leaves a row there, by design);
+- every quote sheetcrm marked Sent has exactly one Email activity;
+- no quote version was queued twice and no Outbox ID is shared; once the chaos stops, the
+  outbox drains: no Approved row is left.
 """
 
 from __future__ import annotations
@@ -30,15 +51,20 @@ import argparse
 import json
 import logging
 import random
+import re
+import socket
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
+from email.parser import BytesHeaderParser
+from email.policy import default as default_policy
 from typing import Any
 
 import gspread
+from aiosmtpd.controller import Controller
 from google.auth.credentials import AnonymousCredentials
 
-from sheetcrm.config import Config, GoogleSettings
+from sheetcrm.config import Config, GoogleSettings, SmtpSettings
 from sheetcrm.emulator import Emulator
 from sheetcrm.emulator.session import emulator_session
 from sheetcrm.service import RequestCounter, Service
@@ -49,10 +75,16 @@ from sheetcrm.workbook.gsheets import GoogleSheetsWorkbook, RetryPolicy, SheetsH
 STAGES = ["Prospecting", "Qualification", "Proposal", "Negotiation", "Closed Won", "Closed Lost"]
 # The columns a person types, per tab; sheetcrm owns ID and adds its computed columns after these.
 USER = {
-    "Opportunities": ["Name", "Account", "Stage", "Amount", "Close Date"],
+    "Opportunities": ["Name", "Account", "Contact", "Stage", "Amount", "Close Date", "Send Quote"],
     "Leads": ["Last Name", "Company", "Status"],
 }
 TOKEN = {"Opportunities": "Name", "Leads": "Last Name"}
+PRODUCTS = [["SKU", "Name", "Unit Price", "Currency", "Tax Rate"],
+            ["P1", "Licence", 1000.5, "USD", 21], ["P2", "Support", 99.99, "USD", 10],
+            ["P3", "Training", 450, "USD", 0]]
+LINES_HEADER = ["Opportunity", "SKU", "Quantity", "Unit Price", "Discount %"]
+OUTBOX = ["ID", "Created", "Opportunity", "To", "Subject", "Status", "Message-ID", "Sent At", "Error", "Quote",
+          "Version", "Attempts", "Last Try", "Next Try"]
 
 
 @dataclass
@@ -61,8 +93,20 @@ class Figures:
     failed_syncs: int = 0
     edits: Counter = field(default_factory=Counter)
     edits_during_syncs: int = 0
+    edits_during_outbox: int = 0
     window_edits: int = 0
     faults: Counter = field(default_factory=Counter)
+    outbox_runs: int = 0
+    failed_outbox_runs: int = 0
+    smtp_faults: Counter = field(default_factory=Counter)
+    emails_sent: int = 0         # messages the SMTP server accepted
+    outbox_rows: int = 0
+    outbox_status: Counter = field(default_factory=Counter)  # at the end
+    left_at_sending: Counter = field(default_factory=Counter)  # what the person found, and did
+    duplicate_emails: int = 0    # the same Message-ID accepted more than once
+    rows_sent_twice: int = 0     # an Outbox row delivered more than once (whatever its Message-IDs)
+    mail_errors: int = 0         # a Sent row not received, a message on no row or a wrong one, ...
+    crashes: int = 0             # a job failed with something other than a WorkbookError
     requests: int = 0
     stage_changes: int = 0
     records: int = 0
@@ -82,11 +126,14 @@ class Figures:
     @property
     def losses(self) -> int:
         return (self.lost_or_moved_cells + self.duplicate_ids + self.changed_ids + self.missing_ids
-                + self.history_errors + self.orphan_history_ids + self.ghost_rows)
+                + self.history_errors + self.orphan_history_ids + self.ghost_rows
+                + self.duplicate_emails + self.rows_sent_twice + self.mail_errors + self.crashes)
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data.update(edits=dict(self.edits), faults=dict(self.faults), losses=self.losses)
+        data.update(edits=dict(self.edits), faults=dict(self.faults), smtp_faults=dict(self.smtp_faults),
+                    outbox_status=dict(self.outbox_status), left_at_sending=dict(self.left_at_sending),
+                    losses=self.losses)
         data["problems"] = self.problems[:20]
         return data
 
@@ -102,16 +149,25 @@ class Person:
         self.next_token = 0
         self.started = 0                              # syncs started so far
         self.last_success = 0                         # index of the last sync that completed
+        self.epoch = 0                                # jobs started: a callback of an ended job does nothing
+        self.lines: list[list[Any]] = []              # the Quote Lines tab as typed, in order
+        self.typing = False                           # whether new deals' quote lines go to the sheet now
+        self.marked_sent: set[str] = set()            # Outbox rows the person set to Sent
 
     def new_record(self, tab: str) -> list[Any]:
         self.next_token += 1
         if tab == "Opportunities":
             token = f"Deal {self.next_token:05d}"
             stage = self.rng.choice(STAGES[:4])
-            values = {"Name": token, "Account": "ACC-0001", "Stage": stage,
+            values = {"Name": token, "Account": "ACC-0001", "Contact": "CON-0001", "Stage": stage,
                       "Amount": self.rng.randrange(1, 500) * 100, "Close Date": "2026-12-15"}
             self.history[token] = [stage]
             self.changed_at[token] = self.started
+            lines = [[token, sku, self.rng.randrange(1, 6), "", self.rng.choice(["", 5, 10])]
+                     for sku in self.rng.sample(["P1", "P2", "P3"], self.rng.randrange(1, 4))]
+            if self.typing:
+                self.emu.set_values(self.key, f"'Quote Lines'!A{len(self.lines) + 2}", lines, value_input="RAW")
+            self.lines.extend(lines)
         else:
             token = f"Lead {self.next_token:05d}"
             values = {"Last Name": token, "Company": f"{token} Co", "Status": self.rng.choice(["New", "Contacted"])}
@@ -143,7 +199,8 @@ class Person:
         kind = self.rng.choice(kinds if tab == "Opportunities" else [k for k in kinds if k not in ("stage", "amount")])
         tokens = sorted(self.model[tab])
         if kind == "stage":
-            ready = [t for t in tokens if self.last_success > self.changed_at[t] and self._has_id(tab, t)]
+            with_id = self._with_id(tab)
+            ready = [t for t in tokens if self.last_success > self.changed_at[t] and t in with_id]
             if not ready:
                 return
             token = self.rng.choice(ready)
@@ -179,10 +236,79 @@ class Person:
             return
         self.figures.edits[kind] += 1
 
+    # -- quotes and the Outbox ---------------------------------------------------------------
+
+    def outbox(self) -> tuple[list[Any], list[list[Any]]]:
+        try:
+            self.emu.sheet_id(self.key, "Outbox")
+        except KeyError:
+            return OUTBOX, []
+        header, body = self.rows("Outbox")
+        return header, [r + [""] * (len(header) - len(r)) for r in body]
+
+    def set_status(self, row: int, status: str) -> None:
+        header, _ = self.outbox()
+        letter = chr(ord("A") + header.index("Status"))
+        self.emu.set_values(self.key, f"'Outbox'!{letter}{row}", [[status]], value_input="RAW")
+
+    def mail_edit(self, structural: bool = True) -> None:
+        """Tick a deal's Send Quote, change a ticked deal's quote, approve a Draft, sort the Outbox."""
+        kind = self.rng.choice(["tick", "tick", "approve", "approve", "approve", "requote"]
+                               + (["sort outbox"] if structural else []))
+        deals = self.model["Opportunities"]
+        header, body = self.outbox()
+        if kind == "tick":
+            unticked = sorted(t for t, v in deals.items() if not v.get("Send Quote"))
+            if not unticked:
+                return
+            token = self.rng.choice(unticked)
+            row = self.locate("Opportunities", token)
+            self.set("Opportunities", row, "Send Quote", "yes")  # type: ignore[arg-type]
+            deals[token]["Send Quote"] = "yes"
+        elif kind == "requote":
+            ticked = {t for t, v in deals.items() if v.get("Send Quote")}
+            mine = [i for i, line in enumerate(self.lines) if line[0] in ticked]
+            if not mine:
+                return
+            i = self.rng.choice(mine)
+            self.lines[i][2] = self.lines[i][2] % 9 + 1
+            self.emu.set_values(self.key, f"'Quote Lines'!C{i + 2}", [[self.lines[i][2]]], value_input="RAW")
+        elif kind == "approve":
+            status = header.index("Status")
+            drafts = [i + 2 for i, r in enumerate(body) if r[status] == "Draft"]
+            if not drafts:
+                return
+            self.set_status(self.rng.choice(drafts), "Approved")
+        else:
+            if not body:
+                return
+            column = self.rng.choice([header.index(h) for h in ("ID", "Status", "Subject", "Opportunity")])
+            self.emu.sort_rows(self.key, "Outbox", column, descending=self.rng.random() < 0.5)
+        self.figures.edits[kind] += 1
+
+    def check_sending(self, mailbox: "Mailbox", share: float = 0.3) -> None:
+        """For some rows left at Sending, look for the Message-ID in the server's inbox (the
+        recipient's, here) and set Sent, or Approved to have it sent again."""
+        header, body = self.outbox()
+        status, mid, rid = header.index("Status"), header.index("Message-ID"), header.index("ID")
+        arrived = {m for m, _ in mailbox.received}
+        for i, r in enumerate(body):
+            if r[status] == "Sending" and self.rng.random() < share:
+                if r[mid] in arrived:
+                    self.set_status(i + 2, "Sent")
+                    self.marked_sent.add(r[rid])
+                    self.figures.left_at_sending["had arrived: set Sent"] += 1
+                else:
+                    self.set_status(i + 2, "Approved")
+                    self.figures.left_at_sending["had not arrived: set Approved"] += 1
+
     def _has_id(self, tab: str, token: str) -> bool:
+        return token in self._with_id(tab)
+
+    def _with_id(self, tab: str) -> set[str]:
         header, body = self.rows(tab)
         col = header.index(TOKEN[tab])
-        return any(r[0] for r in body if len(r) > col and r[col] == token)
+        return {r[col] for r in body if len(r) > col and r[0]}
 
 
 def in_write_window(emu: Emulator) -> bool:
@@ -198,76 +324,256 @@ def in_write_window(emu: Emulator) -> bool:
 
 def build(emu: Emulator, rng: random.Random, figures: Figures, deals: int, leads: int) -> tuple[str, Person]:
     key = emu.create_spreadsheet("Soak", {"Accounts": [["ID", "Name"], ["ACC-0001", "Acme"]],
+                                          "Contacts": [["ID", "Account", "First Name", "Last Name", "Email"],
+                                                       ["CON-0001", "ACC-0001", "Ana", "Pérez", "ana@example.com"]],
                                           "Opportunities": [["ID", *USER["Opportunities"]]],
-                                          "Leads": [["ID", *USER["Leads"]]]})
+                                          "Leads": [["ID", *USER["Leads"]]],
+                                          "Products": PRODUCTS,
+                                          "Quote Lines": [LINES_HEADER],
+                                          "Activities": [["ID", "Date", "Type", "Subject", "Related", "Owner",
+                                                          "Outcome"]]})
     person = Person(emu, key, rng, figures)
     for tab, n in (("Opportunities", deals), ("Leads", leads)):
-        rows = [[""] + [record[h] for h in USER[tab]] for record in (person.new_record(tab) for _ in range(n))]
+        rows = [[""] + [record.get(h, "") for h in USER[tab]] for record in (person.new_record(tab) for _ in range(n))]
         emu.set_values(key, f"'{tab}'!A2", rows, value_input="RAW")
+    emu.set_values(key, "'Quote Lines'!A2", person.lines, value_input="RAW")
+    person.typing = True
     return key, person
 
 
+class Mailbox:
+    """The SMTP server's handler: keeps the Message-ID and Subject of each message it accepts;
+    answers 451 (busy) or 550 to some, and cuts the connection after taking some."""
+
+    def __init__(self, rng: random.Random, figures: Figures) -> None:
+        self.rng, self.figures = rng, figures
+        self.received: list[tuple[str, str]] = []
+        self.busy, self.refuse, self.cut = 0.08, 0.02, 0.03
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        r = self.rng.random()
+        if r < self.busy:
+            self.figures.smtp_faults["451 replies"] += 1
+            return "451 4.3.0 Mailbox busy, try later"
+        if r < self.busy + self.refuse:
+            self.figures.smtp_faults["550 replies"] += 1
+            return "550 5.7.1 Message refused"
+        headers = BytesHeaderParser(policy=default_policy).parsebytes(envelope.original_content)
+        self.received.append((str(headers["Message-ID"]), str(headers["Subject"])))
+        if r >= 1 - self.cut:
+            # Taken, and the connection is gone before the 250: the sender cannot know.
+            self.figures.smtp_faults["connection cut after accepting"] += 1
+            server.transport.abort()
+        return "250 2.0.0 Queued"
+
+
+class SmtpServer:
+    """aiosmtpd on 127.0.0.1, stopped and started again on the same port."""
+
+    def __init__(self, mailbox: Mailbox) -> None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.mailbox = mailbox
+        self.controller: Controller | None = None
+        self.down_runs = 0
+
+    @property
+    def up(self) -> bool:
+        return self.controller is not None
+
+    def start(self) -> None:
+        self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+    def settings(self) -> SmtpSettings:
+        return SmtpSettings.model_validate({
+            "host": "127.0.0.1", "port": self.port, "security": "none", "from": "Sales <sales@example.com>",
+            "timeout": 5, "max_attempts": 6, "retry_seconds": 0.001, "max_retry_seconds": 0.001})
+
+
+class Crashes(logging.Handler):
+    """A job that fails with anything but a WorkbookError (logged with its traceback) is a bug."""
+
+    def __init__(self, figures: Figures) -> None:
+        super().__init__(logging.ERROR)
+        self.figures = figures
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.exc_info:
+            self.figures.crashes += 1
+            self.figures.problems.append(f"crash: {record.getMessage()}")
+
+
 def soak(syncs: int = 100, seed: int = 1, deals: int = 30, leads: int = 20, window: bool = False,
-         logger: logging.Logger | None = None) -> Figures:
+         outbox_share: float = 0.7, logger: logging.Logger | None = None) -> Figures:
     rng = random.Random(seed)
     figures = Figures()
     started = time.monotonic()
     logger = logger or logging.getLogger("soak")
-    config = Config(google=GoogleSettings(attempts=4, backoff_seconds=0.001, max_backoff_seconds=0.01))
-    with Emulator() as emu:
-        key, person = build(emu, rng, figures, deals, leads)
-        counter = RequestCounter()
-        policy = RetryPolicy(attempts=config.google.attempts, base=config.google.backoff_seconds,
-                             cap=config.google.max_backoff_seconds, rng=random.Random(seed))
-        client = gspread.Client(AnonymousCredentials(), session=emulator_session(emu.host),
-                                http_client=SheetsHTTPClient)
-        client.http_client.policy, client.http_client.tracer = policy, counter  # type: ignore[attr-defined]
-        book = GoogleSheetsWorkbook(client, key)
-        service = Service(config, book, logger, counter=counter)
-        ids_seen: dict[tuple[str, str], str] = {}
-        for n in range(1, syncs + 1):
-            for _ in range(rng.randrange(0, 4)):
-                person.edit()
-            inject_faults(emu, rng, figures, config.google.attempts)
-            person.started = n
-
-            def during(e: Emulator, n: int = n) -> None:
-                if person.started != n:
-                    return  # a leftover from a sync that has ended
-                if rng.random() < 0.3:
-                    risky = in_write_window(e)
-                    if not risky or window:
-                        person.edit()
-                        figures.window_edits += risky
-                    else:
-                        person.edit(structural=False)
-                    figures.edits_during_syncs += 1
-                if rng.random() < 0.05:
-                    e.fail_next(1, rng.choice([429, 503]))
-                    figures.faults["mid-sync 429/503"] += 1
-                e.between_requests(during)
-
-            emu.between_requests(during)
-            ok = service.run_job(service.jobs[0])
-            person.started = n + 1  # leftover callbacks see a newer sync and do nothing
-            figures.syncs += 1
-            figures.failed_syncs += not ok
-            if ok:
-                person.last_success = n
-            check_ids(person, ids_seen, figures)
-        # Quiet: no more edits or faults. The sync converges, and then has nothing to do.
-        emu.between_requests(lambda e: None)
-        for figures.converged_in in range(1, 4):
-            assert service.run_job(service.jobs[0])
-            if not plan_sync(book.read(), config, service.today())[2]:
-                break
-        else:
-            figures.problems.append("the sync did not converge in 3 quiet syncs")
-        service.flush_log()
-        figures.requests = len(emu.requests)
-        check(person, ids_seen, figures, emu, key)
+    crashes = Crashes(figures)
+    logger.addHandler(crashes)
+    mailbox = Mailbox(random.Random(seed + 1), figures)
+    server = SmtpServer(mailbox)
+    server.start()
+    config = Config(google=GoogleSettings(attempts=4, backoff_seconds=0.001, max_backoff_seconds=0.01),
+                    smtp=server.settings())
+    try:
+        with Emulator() as emu:
+            _soak(emu, server, config, rng, figures, logger, syncs, seed, deals, leads, window, outbox_share)
+    finally:
+        server.stop()
+        logger.removeHandler(crashes)
     figures.seconds = round(time.monotonic() - started, 1)
     return figures
+
+
+def _soak(emu: Emulator, server: SmtpServer, config: Config, rng: random.Random, figures: Figures,
+          logger: logging.Logger, syncs: int, seed: int, deals: int, leads: int, window: bool,
+          outbox_share: float) -> None:
+    key, person = build(emu, rng, figures, deals, leads)
+    counter = RequestCounter()
+    policy = RetryPolicy(attempts=config.google.attempts, base=config.google.backoff_seconds,
+                         cap=config.google.max_backoff_seconds, rng=random.Random(seed))
+    client = gspread.Client(AnonymousCredentials(), session=emulator_session(emu.host),
+                            http_client=SheetsHTTPClient)
+    client.http_client.policy, client.http_client.tracer = policy, counter  # type: ignore[attr-defined]
+    book = GoogleSheetsWorkbook(client, key)
+    service = Service(config, book, logger, counter=counter)
+    service.smtp = config.smtp  # the loopback server, whatever $SHEETCRM_SMTP_* may say
+    sync_job = service.jobs[0]
+    outbox_job = next(j for j in service.jobs if j.name == "outbox")
+    ids_seen: dict[tuple[str, str], str] = {}
+    for n in range(1, syncs + 1):
+        for _ in range(rng.randrange(0, 4)):
+            person.edit()
+        for _ in range(rng.randrange(0, 3)):
+            person.mail_edit()
+        inject_faults(emu, rng, figures, config.google.attempts)
+        person.started = n
+        person.epoch += 1
+
+        def during(e: Emulator, epoch: int = person.epoch) -> None:
+            if person.epoch != epoch:
+                return  # a leftover from a job that has ended
+            if rng.random() < 0.3:
+                risky = in_write_window(e)
+                edit = person.mail_edit if rng.random() < 0.25 else person.edit
+                if not risky or window:
+                    edit()
+                    figures.window_edits += risky
+                else:
+                    edit(structural=False)
+                figures.edits_during_syncs += 1
+            if rng.random() < 0.05:
+                e.fail_next(1, rng.choice([429, 503]))
+                figures.faults["mid-sync 429/503"] += 1
+            e.between_requests(during)
+
+        emu.between_requests(during)
+        ok = service.run_job(sync_job)
+        person.started = n + 1  # stage changes from now on are for the next sync to see
+        person.epoch += 1       # leftover callbacks see a newer job and do nothing
+        figures.syncs += 1
+        figures.failed_syncs += not ok
+        if ok:
+            person.last_success = n
+        check_ids(person, ids_seen, figures)
+        if rng.random() < outbox_share:
+            run_outbox(emu, rng, figures, person, server, service, outbox_job, config.google.attempts, window)
+    # Quiet: no more edits or faults. The person settles the rows left at Sending, the outbox
+    # drains, the sync converges, and then has nothing to do.
+    person.epoch += 1
+    emu.between_requests(lambda e: None)
+    mailbox = server.mailbox
+    mailbox.busy = mailbox.refuse = mailbox.cut = 0.0
+    if not server.up:
+        server.start()
+    person.check_sending(mailbox, share=1.0)
+    for _ in range(2):
+        figures.outbox_runs += 1
+        if not service.run_job(outbox_job):
+            figures.problems.append("a quiet outbox run failed")
+    for figures.converged_in in range(1, 4):
+        assert service.run_job(sync_job)
+        if not plan_sync(book.read(), config, service.today())[2]:
+            break
+    else:
+        figures.problems.append("the sync did not converge in 3 quiet syncs")
+    service.flush_log()
+    figures.requests = len(emu.requests)
+    check(person, ids_seen, figures, emu, key)
+    check_mail(person, mailbox, figures, emu, key)
+
+
+def run_outbox(emu: Emulator, rng: random.Random, figures: Figures, person: Person, server: SmtpServer,
+               service: Service, job: Any, attempts: int, window: bool) -> None:
+    """One run of the outbox job, with the server's outages, the person's checks of rows left at
+    Sending, edits during the run, and faults aimed at the claim and the outcome writes."""
+    if not server.up and server.down_runs <= 0:
+        server.start()
+    if server.up and rng.random() < 0.06:
+        server.stop()
+        server.down_runs = rng.randrange(1, 4)
+        figures.smtp_faults["server stopped"] += 1
+    if not server.up:
+        server.down_runs -= 1
+        figures.smtp_faults["runs with the server down"] += 1
+    if rng.random() < 0.5:
+        person.check_sending(server.mailbox)
+    person.epoch += 1
+    first = len(emu.requests)
+
+    def during(e: Emulator, epoch: int = person.epoch) -> None:
+        if person.epoch != epoch:
+            return
+        risky = in_write_window(e)
+        # The batchUpdate about to go, if any, is the claim until one has landed, then the outcome.
+        phase = "outcome" if any(r.method == "POST" and r.path.endswith(":batchUpdate") and r.status == 200
+                                 for r in e.requests[first:]) else "claim"
+        if risky and rng.random() < (0.5 if phase == "claim" else 0.3):
+            write_fault(e, rng, figures, phase, attempts)
+        elif rng.random() < 0.05:
+            e.fail_next(1, rng.choice([429, 503]))
+            figures.faults["mid-outbox 429/503"] += 1
+        if rng.random() < 0.25:
+            edit = person.mail_edit if rng.random() < 0.6 else person.edit
+            if not risky or window:
+                edit()
+                figures.window_edits += risky
+            else:
+                edit(structural=False)
+            figures.edits_during_outbox += 1
+        e.between_requests(during)
+
+    emu.between_requests(during)
+    ok = service.run_job(job)
+    person.epoch += 1
+    figures.outbox_runs += 1
+    figures.failed_outbox_runs += not ok
+
+
+def write_fault(emu: Emulator, rng: random.Random, figures: Figures, phase: str, attempts: int) -> None:
+    r = rng.random()
+    if r < 0.3:
+        k = rng.randrange(1, attempts)
+        emu.fail_next(k, rng.choice([429, 503]))
+        figures.faults[f"{phase}: 429/503 retried"] += k
+    elif r < 0.45:
+        # The write's attempt, then every attempt of the tab-list re-read before its retry: it fails.
+        emu.fail_next(attempts + 1, rng.choice([429, 503]))
+        figures.faults[f"{phase}: 429/503 burst"] += attempts + 1
+    elif r < 0.7:
+        emu.drop_next(1)
+        figures.faults[f"{phase}: dropped connection"] += 1
+    else:
+        emu.drop_next(1, after_applying=True)
+        figures.faults[f"{phase}: answer lost after applying"] += 1
 
 
 def inject_faults(emu: Emulator, rng: random.Random, figures: Figures, attempts: int) -> None:
@@ -357,9 +663,78 @@ def check(person: Person, ids_seen: dict[tuple[str, str], str], figures: Figures
             figures.problems.append(f"{record_id} has no Stage History")
     log = [r for r in emu.values(key, "Sync Log")[1:] if r]
     figures.sync_log_rows = len(log)
-    if len(log) != min(figures.syncs + figures.converged_in, 500):
-        figures.problems.append(f"Sync Log has {len(log)} rows for {figures.syncs + figures.converged_in} syncs")
+    runs = figures.syncs + figures.converged_in + figures.outbox_runs
+    if len(log) != min(runs, 500):
+        figures.problems.append(f"Sync Log has {len(log)} rows for {runs} job runs")
         figures.history_errors += 1
+    lines = [r for r in emu.values(key, "Quote Lines")[1:] if r]
+    if [r + [""] * (len(LINES_HEADER) - len(r)) for r in lines] != person.lines:
+        figures.lost_or_moved_cells += 1
+        figures.problems.append("Quote Lines is not as the person typed it")
+
+
+def check_mail(person: Person, mailbox: Mailbox, figures: Figures, emu: Emulator, key: str) -> None:
+    """No email twice; the Outbox tells the truth about what the server accepted."""
+    def problem(text: str) -> None:
+        figures.mail_errors += 1
+        figures.problems.append(text)
+
+    header, body = person.outbox()
+    rows = [dict(zip(header, r)) for r in body if any(r)]
+    figures.outbox_rows = len(rows)
+    figures.outbox_status = Counter(r["Status"] for r in rows)
+    figures.emails_sent = len(mailbox.received)
+    by_id = {r["ID"]: r for r in rows}
+    by_quote = {r["Quote"]: r for r in rows}
+    if len(by_id) != len(rows) or len(by_quote) != len(rows):
+        problem(f"Outbox IDs or quote numbers shared: {Counter(r['ID'] for r in rows).most_common(3)}")
+    queued = Counter((r["Opportunity"], r["Version"]) for r in rows)
+    for (opp, version), n in queued.items():
+        if n > 1:
+            problem(f"{opp} version {version} queued {n} times")
+
+    per_message = Counter(m for m, _ in mailbox.received)
+    per_row: Counter = Counter()
+    for message_id, subject in mailbox.received:
+        quote = re.search(r"Q-\d{4}-\d{4}", subject)
+        row = by_quote.get(quote.group(0)) if quote else None
+        if row is None:
+            problem(f"{message_id} ({subject!r}) arrived, and no Outbox row has its quote")
+            continue
+        per_row[row["ID"]] += 1
+        if not message_id.startswith(f"<{row['ID']}."):
+            problem(f"{message_id} arrived with the subject of {row['ID']}")
+        if row["Message-ID"] != message_id or row["Status"] not in ("Sent", "Sending"):
+            problem(f"{message_id} arrived, but {row['ID']} is {row['Status']} with {row['Message-ID']!r}")
+    figures.duplicate_emails = sum(n - 1 for n in per_message.values())
+    figures.rows_sent_twice = sum(n - 1 for n in per_row.values())
+    for message_id, n in per_message.items():
+        if n > 1:
+            figures.problems.append(f"{message_id} arrived {n} times")
+    for row_id, n in per_row.items():
+        if n > 1:
+            figures.problems.append(f"{row_id} was delivered {n} times")
+
+    acts = emu.values(key, "Activities")
+    act_header, act_rows = acts[0], [r for r in acts[1:] if r]
+    act_ids = [r[0] for r in act_rows if r and r[0]]
+    if len(act_ids) != len(set(act_ids)) or len(act_ids) != len(act_rows):
+        problem(f"Activities: {len(act_rows)} rows, {len(set(act_ids))} distinct IDs")
+    outcome = act_header.index("Outcome")
+    # "Quote Q-2026-0001 sent to Ana Pérez <ana@example.com> (<OUT-0001.…@example.com>)"
+    logged = Counter(m.group(1) for r in act_rows if len(r) > outcome
+                     for m in [re.search(r"\((<[^>]+>)\)\Z", str(r[outcome]))] if m)
+    for row in rows:
+        if row["Status"] == "Sent":
+            arrived = per_message[row["Message-ID"]]
+            if arrived != 1:
+                problem(f"{row['ID']} is Sent, and its {row['Message-ID']} arrived {arrived} times")
+            if row["ID"] not in person.marked_sent and logged[row["Message-ID"]] != 1:
+                problem(f"{row['ID']} is Sent, with {logged[row['Message-ID']]} Email activities")
+        elif logged[row["Message-ID"]]:
+            problem(f"{row['ID']} is {row['Status']}, with an Email activity")
+        if row["Status"] in ("Approved", "Sending"):
+            problem(f"{row['ID']} is still {row['Status']} after the quiet runs")
 
 
 def main() -> None:
@@ -369,9 +744,10 @@ def main() -> None:
     parser.add_argument("--deals", type=int, default=30)
     parser.add_argument("--leads", type=int, default=20)
     parser.add_argument("--window", action="store_true", help="structural edits in the write window too")
+    parser.add_argument("--outbox-share", type=float, default=0.7, help="share of syncs followed by an outbox run")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    figures = soak(args.syncs, args.seed, args.deals, args.leads, args.window)
+    figures = soak(args.syncs, args.seed, args.deals, args.leads, args.window, args.outbox_share)
     print(json.dumps(figures.as_dict(), indent=2))
     raise SystemExit(1 if figures.losses else 0)
 
