@@ -472,16 +472,21 @@ def send_outbox(book: Workbook, config: Config, settings: SmtpSettings, template
     claims = plan_claims(desk.outbox, prepared, now, config.locale)
     if not claims:
         return report
-    skipped = {(w.tab, w.row) for w in book.write(claims).skipped}
+    book.write(claims)
+    # Send only what the sheet now says this run claimed: a claim re-aimed by a concurrent
+    # sort onto another row, or dropped, must send nothing; one whose answer was lost but
+    # which landed is ours to send. Costs one read, only in a run that claimed something.
+    claimed = {r.text("id"): r.text("message_id") for r in read_outbox(book.read(), config.locale).rows
+               if r.status == "Sending"}
     results = []
     with transport() as smtp:
         for p in prepared:
             row_id = p.row.text("id")
-            if (desk.outbox.title, p.row.row) in skipped:
-                report.changed.append(row_id)
-            elif p.message is None:
+            if p.message is None:
                 report.failed.append(row_id)
                 report.details[row_id] = p.error or ""
+            elif claimed.get(row_id) != p.message_id:
+                report.changed.append(row_id)
             else:
                 results.append((p, smtp.send(p.message)))
     if not results:

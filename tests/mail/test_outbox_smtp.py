@@ -275,3 +275,32 @@ def test_jpy_quote_in_spanish_arrives_with_spanish_amounts(tmp_path, server):
     # 2 × 123456 = 246912, 10% off = 222220.8 → 222221; its 10% tax 22222.1 → 22222; no yen fractions.
     assert "Total: 244.443\xa0JPY" in text and "IVA 10%: 22.222\xa0JPY" in text
     assert msg["Subject"] == "Presupuesto Q-2026-0001 – Expansion"
+
+
+def test_a_sort_just_before_the_claim_lands_sends_nothing_twice(tmp_path, server, monkeypatch):
+    # The remaining Sheets window (docs/concurrency.md): a person sorts the Outbox between the
+    # claim's re-read of its key column and its batchUpdate, so the claim lands on another row.
+    tabs = crm_tabs()
+    tabs["Opportunities"].append(["OPP-0002", "Renewal", "ACC-0001", "CON-0001", "Marta", "Proposal", 900, "EUR",
+                                  "yes", ""])
+    tabs["Quote Lines"].append(["OPP-0002", "P2", 1, "", ""])
+    with Emulator() as emu:
+        monkeypatch.setenv("SHEETS_EMULATOR_HOST", emu.host)
+        key = emu.create_spreadsheet("CRM", tabs)
+        book = GoogleSheetsWorkbook(connect(None, policy=RetryPolicy(attempts=2, sleep=lambda s: None)).client, key)
+        sync(book, config(), as_of=AS_OF)
+        emu.set_values(key, "'Outbox'!F2", [["Approved"]], value_input="RAW")  # OUT-0001; OUT-0002 stays Draft
+
+        def sort_in_the_window(e):
+            last = e.requests[-1] if e.requests else None
+            if last is not None and "FORMULA" in last.query.get("valueRenderOption", []):
+                e.sort_rows(key, "Outbox", 0, descending=True)
+            else:
+                e.between_requests(sort_in_the_window)
+
+        emu.between_requests(sort_in_the_window)
+        first = send(book, server)
+        assert first.sent == [] and first.changed == ["OUT-0001"] and server.inbox.messages == []
+        second = send(book, server)  # the person then finds OUT-0002 at Sending: it was never sent
+        assert second.sent == ["OUT-0001"]
+        assert len(server.inbox.messages) == 1
