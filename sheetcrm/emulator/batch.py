@@ -1,7 +1,8 @@
 """spreadsheets.batchUpdate: one handler per request kind.
 
-The caller runs the whole list against a clone of the spreadsheet and commits only if
-every request succeeded, so a handler may mutate freely and simply raise on bad input.
+The caller runs the whole list in a transaction that is undone unless every request
+succeeded, so a handler may mutate freely and simply raise on bad input; cells change
+only through ``Sheet.put`` and ``Sheet.replace_cells``, which the transaction journals.
 Handlers return the reply object, or None where Google replies with ``{}``.
 """
 

@@ -46,11 +46,13 @@ def _metadata_ranges(book: Spreadsheet, sheet: Sheet, dimension: str):
 def insert(book: Spreadsheet, sheet: Sheet, dimension: str, start: int, end: int) -> None:
     n = end - start
     if dimension == ROWS:
-        sheet.cells = {(r + n if r >= start else r): row for r, row in sheet.cells.items()}
+        sheet.replace_cells({(r + n if r >= start else r): row for r, row in sheet.cells.items()})
         sheet.row_meta = {(r + n if r >= start else r): m for r, m in sheet.row_meta.items()}
         sheet.grid["rowCount"] = sheet.row_count + n
     else:
-        sheet.cells = {r: {(c + n if c >= start else c): cell for c, cell in row.items()} for r, row in sheet.cells.items()}
+        sheet.replace_cells(
+            {r: {(c + n if c >= start else c): cell for c, cell in row.items()} for r, row in sheet.cells.items()}
+        )
         sheet.col_meta = {(c + n if c >= start else c): m for c, m in sheet.col_meta.items()}
         sheet.grid["columnCount"] = sheet.column_count + n
     lo, hi = _GRID_KEYS[dimension]
@@ -67,7 +69,7 @@ def insert(book: Spreadsheet, sheet: Sheet, dimension: str, start: int, end: int
 def delete(book: Spreadsheet, sheet: Sheet, dimension: str, start: int, end: int) -> None:
     n = end - start
     if dimension == ROWS:
-        sheet.cells = {(r - n if r >= end else r): row for r, row in sheet.cells.items() if not start <= r < end}
+        sheet.replace_cells({(r - n if r >= end else r): row for r, row in sheet.cells.items() if not start <= r < end})
         sheet.row_meta = {(r - n if r >= end else r): m for r, m in sheet.row_meta.items() if not start <= r < end}
         sheet.grid["rowCount"] = sheet.row_count - n
     else:
@@ -76,7 +78,7 @@ def delete(book: Spreadsheet, sheet: Sheet, dimension: str, start: int, end: int
             kept = {(c - n if c >= end else c): cell for c, cell in row.items() if not start <= c < end}
             if kept:
                 new_cells[r] = kept
-        sheet.cells = new_cells
+        sheet.replace_cells(new_cells)
         sheet.col_meta = {(c - n if c >= end else c): m for c, m in sheet.col_meta.items() if not start <= c < end}
         sheet.grid["columnCount"] = sheet.column_count - n
     lo, hi = _GRID_KEYS[dimension]
@@ -128,21 +130,25 @@ def permute(
     if order == list(range(start, start + len(order))):
         return
     new_of_old = {old: start + i for i, old in enumerate(order)}
+    old_cells = sheet.cells
     if dimension == ROWS:
-        old_rows = {r: sheet.cells.get(r, {}) for r in range(start, end)}
-        for r in range(start, end):
-            keep = {c: v for c, v in sheet.cells.get(r, {}).items() if not _inside(c, other_start, other_end)}
-            sheet.cells[r] = keep
-        for old, row in old_rows.items():
-            target = sheet.cells[new_of_old[old]]
-            target.update({c: v for c, v in row.items() if _inside(c, other_start, other_end)})
-        sheet.cells = {r: row for r, row in sheet.cells.items() if row}
+        cells = dict(old_cells)
+        for i, old in enumerate(order):
+            r = start + i
+            row = {c: v for c, v in old_cells.get(r, {}).items() if not _inside(c, other_start, other_end)}
+            row.update({c: v for c, v in old_cells.get(old, {}).items() if _inside(c, other_start, other_end)})
+            if row:
+                cells[r] = row
+            else:
+                cells.pop(r, None)
     else:
-        for r, row in list(sheet.cells.items()):
+        cells = {}
+        for r, row in old_cells.items():
             moved = {new_of_old[c]: v for c, v in row.items() if start <= c < end and _inside(r, other_start, other_end)}
             kept = {c: v for c, v in row.items() if not (start <= c < end and _inside(r, other_start, other_end))}
             kept.update(moved)
-            sheet.cells[r] = kept
+            cells[r] = kept
+    sheet.replace_cells(cells)
     for _, rng in _metadata_ranges(book, sheet, dimension):
         s = rng.get("startIndex", 0)
         if rng["endIndex"] - s == 1 and s in new_of_old:

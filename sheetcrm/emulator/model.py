@@ -5,14 +5,30 @@ or columns are inserted, deleted or sorted.
 Cells are stored in the API's own CellData shape, holding only what the user entered
 (``userEnteredValue``, ``userEnteredFormat``, ``note``, ``dataValidation``...). Effective and
 formatted values are derived on read, so formulas always reflect the current grid.
-A cell dict is never mutated in place, only replaced; that makes ``clone`` cheap, which
-is what lets every mutating request run on a copy and be committed atomically.
+A cell dict is never mutated in place, only replaced.
+
+Every mutating request runs inside ``Spreadsheet.transaction``, which undoes all of it if
+the request fails, at a cost that follows what the request changed rather than the size
+of the spreadsheet:
+
+- Cells are journaled. The first time a transaction replaces row ``r`` of a sheet's cell
+  map, the row object that was there (or its absence) is remembered; a rebuilt map
+  (rows inserted, deleted or reordered) remembers the whole previous map once. Rows of
+  the committed state are never edited in place (a transaction's first write to a row
+  copies it), so putting the remembered objects back restores the grid exactly.
+- Everything else (properties, sheet order, protected ranges, merges, charts, filters,
+  row/column properties, developer metadata, named ranges) is small next to the grid and
+  edited in place all over the request handlers, so it is simply copied when the
+  transaction starts and put back on failure.
 """
 
 from __future__ import annotations
 
 import copy
 import datetime as _dt
+from contextlib import contextmanager
+from types import MappingProxyType
+from typing import Iterator, Mapping
 
 from . import a1, formula, values
 from .errors import invalid
@@ -31,10 +47,21 @@ def now_rfc3339() -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
+class _Undo:
+    """How to put a Sheet back as it was when its transaction began."""
+
+    def __init__(self, sheet: "Sheet"):
+        self.state = sheet._small_state()
+        self.rows: dict[int, dict | None] = {}  # row index -> row object it held (None: no row)
+        self.cells: dict | None = None  # the map as it was when a rebuilt one replaced it
+        self.fresh: set[int] = set()  # rows copied by this transaction, so editable in place
+
+
 class Sheet:
     def __init__(self, properties: dict):
         self.properties = properties
-        self.cells: dict[int, dict[int, dict]] = {}
+        self._cells: dict[int, dict[int, dict]] = {}
+        self._undo: _Undo | None = None
         self.row_meta: dict[int, dict] = {}
         self.col_meta: dict[int, dict] = {}
         self.protected_ranges: list[dict] = []
@@ -65,34 +92,79 @@ class Sheet:
         return self.grid.get("columnCount", 0)
 
     def resize(self, rows: int | None = None, columns: int | None = None) -> None:
-        """Shrinking drops whatever lies outside the new grid, as on Sheets."""
+        """Shrinking drops whatever lies outside the new grid, as on Sheets. Nothing lies
+        outside the grid before that, so keeping or growing a size costs nothing."""
         if rows is not None:
+            if rows < self.row_count:
+                for r in [r for r in self._cells if r >= rows]:
+                    self._drop_row(r)
+                self.row_meta = {r: m for r, m in self.row_meta.items() if r < rows}
             self.grid["rowCount"] = rows
-            for r in [r for r in self.cells if r >= rows]:
-                del self.cells[r]
-            self.row_meta = {r: m for r, m in self.row_meta.items() if r < rows}
         if columns is not None:
+            if columns < self.column_count:
+                for r, row in list(self._cells.items()):
+                    outside = [c for c in row if c >= columns]
+                    if outside:
+                        row = self._own_row(r)
+                        for c in outside:
+                            del row[c]
+                        if not row:
+                            self._drop_row(r)
+                self.col_meta = {c: m for c, m in self.col_meta.items() if c < columns}
             self.grid["columnCount"] = columns
-            for r, row in list(self.cells.items()):
-                for c in [c for c in row if c >= columns]:
-                    del row[c]
-                if not row:
-                    del self.cells[r]
-            self.col_meta = {c: m for c, m in self.col_meta.items() if c < columns}
 
     # -- cells ---------------------------------------------------------------
+    @property
+    def cells(self) -> Mapping[int, Mapping[int, dict]]:
+        """Read-only: changes go through ``put`` and ``replace_cells``, which a transaction
+        can undo."""
+        return MappingProxyType(self._cells)
+
     def cell(self, r: int, c: int) -> dict | None:
-        row = self.cells.get(r)
+        row = self._cells.get(r)
         return row.get(c) if row else None
 
     def put(self, r: int, c: int, cell: dict | None) -> None:
         cell = {k: v for k, v in (cell or {}).items() if k in STORED_CELL_KEYS and v not in (None, {}, "")}
         if cell:
-            self.cells.setdefault(r, {})[c] = cell
-        elif r in self.cells:
-            self.cells[r].pop(c, None)
-            if not self.cells[r]:
-                del self.cells[r]
+            self._own_row(r)[c] = cell
+        elif c in self._cells.get(r, ()):
+            row = self._own_row(r)
+            del row[c]
+            if not row:
+                self._drop_row(r)
+
+    def replace_cells(self, cells: dict[int, dict[int, dict]]) -> None:
+        """Install a rebuilt cell map, e.g. with rows shifted. Its rows may be shared with
+        the map it replaces, so none of them may be edited in place any more."""
+        undo = self._undo
+        if undo is not None:
+            if undo.cells is None:
+                undo.cells = self._cells
+            undo.fresh = set()
+        self._cells = cells
+
+    def _remember(self, r: int) -> None:
+        undo = self._undo
+        # Once the map was rebuilt, rollback drops the rebuilt one whole.
+        if undo is not None and undo.cells is None and r not in undo.rows:
+            undo.rows[r] = self._cells.get(r)
+
+    def _drop_row(self, r: int) -> None:
+        self._remember(r)
+        del self._cells[r]
+
+    def _own_row(self, r: int) -> dict:
+        """Row ``r``, created if missing, as a dict this write may edit in place."""
+        row = self._cells.get(r)
+        undo = self._undo
+        # A row of the committed state is what rollback puts back, so it is copied, not edited.
+        if row is None or (undo is not None and r not in undo.fresh):
+            self._remember(r)
+            row = self._cells[r] = dict(row or {})
+            if undo is not None:
+                undo.fresh.add(r)
+        return row
 
     def has_value(self, r: int, c: int) -> bool:
         cell = self.cell(r, c)
@@ -100,7 +172,7 @@ class Sheet:
 
     def clone(self) -> "Sheet":
         other = Sheet(copy.deepcopy(self.properties))
-        other.cells = {r: dict(row) for r, row in self.cells.items()}
+        other._cells = {r: dict(row) for r, row in self._cells.items()}
         other.row_meta = dict(self.row_meta)
         other.col_meta = dict(self.col_meta)
         other.protected_ranges = copy.deepcopy(self.protected_ranges)
@@ -110,11 +182,42 @@ class Sheet:
         other.basic_filter = copy.deepcopy(self.basic_filter)
         return other
 
+    # -- transactions ------------------------------------------------------------
+    def _small_state(self) -> tuple:
+        return (
+            copy.deepcopy(self.properties),
+            dict(self.row_meta),
+            dict(self.col_meta),
+            copy.deepcopy(self.protected_ranges),
+            copy.deepcopy(self.merges),
+            copy.deepcopy(self.charts),
+            copy.deepcopy(self.conditional_formats),
+            copy.deepcopy(self.basic_filter),
+        )
+
+    def begin(self) -> None:
+        self._undo = _Undo(self)
+
+    def end(self) -> None:
+        self._undo = None
+
+    def rollback(self) -> None:
+        undo, self._undo = self._undo, None
+        cells = undo.cells if undo.cells is not None else self._cells
+        for r, row in undo.rows.items():
+            if row is None:
+                cells.pop(r, None)
+            else:
+                cells[r] = row
+        self._cells = cells
+        (self.properties, self.row_meta, self.col_meta, self.protected_ranges, self.merges, self.charts,
+         self.conditional_formats, self.basic_filter) = undo.state
+
     # -- persistence -----------------------------------------------------------
     def to_json(self) -> dict:
         return {
             "properties": self.properties,
-            "cells": {str(r): {str(c): cell for c, cell in row.items()} for r, row in self.cells.items()},
+            "cells": {str(r): {str(c): cell for c, cell in row.items()} for r, row in self._cells.items()},
             "rowMeta": {str(k): v for k, v in self.row_meta.items()},
             "colMeta": {str(k): v for k, v in self.col_meta.items()},
             "protectedRanges": self.protected_ranges,
@@ -127,7 +230,7 @@ class Sheet:
     @classmethod
     def from_json(cls, data: dict) -> "Sheet":
         sheet = cls(data["properties"])
-        sheet.cells = {int(r): {int(c): cell for c, cell in row.items()} for r, row in data["cells"].items()}
+        sheet._cells = {int(r): {int(c): cell for c, cell in row.items()} for r, row in data["cells"].items()}
         sheet.row_meta = {int(k): v for k, v in data.get("rowMeta", {}).items()}
         sheet.col_meta = {int(k): v for k, v in data.get("colMeta", {}).items()}
         sheet.protected_ranges = data.get("protectedRanges", [])
@@ -237,9 +340,8 @@ class Spreadsheet:
             return {"numberValue": values.json_number(result)}
         return {"stringValue": str(result)}
 
-    def rendered_cell(self, sheet: Sheet, r: int, c: int, *, with_format: bool = True) -> dict:
-        """Full CellData for a cell, as spreadsheets.get with grid data shows it. The values
-        API needs no effectiveFormat, which costs most of the time on a large read."""
+    def rendered_cell(self, sheet: Sheet, r: int, c: int) -> dict:
+        """Full CellData for a cell, as spreadsheets.get with grid data shows it."""
         cell = dict(sheet.cell(r, c) or {})
         effective = self.effective(sheet, r, c)
         if effective is not None:
@@ -248,20 +350,28 @@ class Spreadsheet:
             text = values.formatted(effective, number_format)
             if text is not None:
                 cell["formattedValue"] = text
-        if with_format and (cell.get("userEnteredValue") or cell.get("userEnteredFormat")):
+        if cell.get("userEnteredValue") or cell.get("userEnteredFormat"):
             cell["effectiveFormat"] = _merge(self.properties["defaultFormat"], cell.get("userEnteredFormat") or {})
         return cell
 
-    def clone(self) -> "Spreadsheet":
-        other = Spreadsheet.__new__(Spreadsheet)
-        other.id = self.id
-        other.properties = copy.deepcopy(self.properties)
-        other.sheets = [s.clone() for s in self.sheets]
-        other.developer_metadata = copy.deepcopy(self.developer_metadata)
-        other.named_ranges = copy.deepcopy(self.named_ranges)
-        other.created = self.created
-        other.modified = self.modified
-        return other
+    @contextmanager
+    def transaction(self) -> Iterator["Spreadsheet"]:
+        """Changes made inside are all undone if it exits with an exception (see the
+        module docstring for how)."""
+        saved = (copy.deepcopy(self.properties), list(self.sheets), copy.deepcopy(self.developer_metadata),
+                 copy.deepcopy(self.named_ranges))
+        sheets = saved[1]
+        for sheet in sheets:
+            sheet.begin()
+        try:
+            yield self
+        except BaseException:
+            self.properties, self.sheets, self.developer_metadata, self.named_ranges = saved
+            for sheet in sheets:
+                sheet.rollback()
+            raise
+        for sheet in sheets:
+            sheet.end()
 
     def to_json(self) -> dict:
         return {

@@ -7,6 +7,7 @@ common hand-written patterns (``0.00``, ``#,##0``, ``0%``, ``yyyy-mm-dd hh:mm``)
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import re
 
 EPOCH = _dt.datetime(1899, 12, 30)
@@ -47,49 +48,55 @@ _DATE_TOKEN = re.compile(
 def format_date(serial: float, pattern: str) -> str:
     # Round to the second first so 10:29:59.9999 prints as 10:30:00.
     moment = serial_to_datetime(round(serial * 86400) / 86400)
+    return "".join([part(moment) for part in _date_parts(pattern)])
+
+
+@functools.lru_cache(maxsize=256)
+def _date_parts(pattern: str) -> tuple:
+    """The pattern as one function per token, moment -> text. What a token means depends
+    only on the pattern, and a large read formats many cells with few patterns."""
     tokens = _DATE_TOKEN.findall(pattern)
     twelve_hour = any(t.lower() in ("am/pm", "a/p") for t in tokens)
-    out = []
+    parts = []
     for i, tok in enumerate(tokens):
         low = tok.lower()
         if low == "yyyy":
-            out.append(f"{moment.year:04d}")
+            parts.append(lambda m: f"{m.year:04d}")
         elif low == "yy":
-            out.append(f"{moment.year % 100:02d}")
+            parts.append(lambda m: f"{m.year % 100:02d}")
         elif low in ("mmmm", "mmm"):
-            out.append(moment.strftime("%B" if low == "mmmm" else "%b"))
+            parts.append(functools.partial(_dt.datetime.strftime, format="%B" if low == "mmmm" else "%b"))
         elif low in ("mm", "m"):
             # "m" is minutes right after an hour or right before seconds, else month.
             prev = next((t.lower() for t in reversed(tokens[:i]) if t.strip() and t not in ":"), "")
             nxt = next((t.lower() for t in tokens[i + 1 :] if t.strip() and t not in ":"), "")
             if prev.startswith("h") or nxt.startswith("s"):
-                out.append(f"{moment.minute:02d}" if low == "mm" else str(moment.minute))
+                parts.append((lambda m: f"{m.minute:02d}") if low == "mm" else (lambda m: str(m.minute)))
             else:
-                out.append(f"{moment.month:02d}" if low == "mm" else str(moment.month))
+                parts.append((lambda m: f"{m.month:02d}") if low == "mm" else (lambda m: str(m.month)))
         elif low == "dddd":
-            out.append(moment.strftime("%A"))
+            parts.append(functools.partial(_dt.datetime.strftime, format="%A"))
         elif low == "ddd":
-            out.append(moment.strftime("%a"))
+            parts.append(functools.partial(_dt.datetime.strftime, format="%a"))
         elif low in ("dd", "d"):
-            out.append(f"{moment.day:02d}" if low == "dd" else str(moment.day))
+            parts.append((lambda m: f"{m.day:02d}") if low == "dd" else (lambda m: str(m.day)))
         elif low in ("hh", "h"):
-            hour = moment.hour
             if twelve_hour:
-                hour = hour % 12 or 12
-            out.append(f"{hour:02d}" if low == "hh" else str(hour))
+                parts.append(
+                    (lambda m: f"{m.hour % 12 or 12:02d}") if low == "hh" else (lambda m: str(m.hour % 12 or 12))
+                )
+            else:
+                parts.append((lambda m: f"{m.hour:02d}") if low == "hh" else (lambda m: str(m.hour)))
         elif low in ("ss", "s"):
-            out.append(f"{moment.second:02d}" if low == "ss" else str(moment.second))
+            parts.append((lambda m: f"{m.second:02d}") if low == "ss" else (lambda m: str(m.second)))
         elif low == "am/pm":
-            out.append("AM" if moment.hour < 12 else "PM")
+            parts.append(lambda m: "AM" if m.hour < 12 else "PM")
         elif low == "a/p":
-            out.append("A" if moment.hour < 12 else "P")
-        elif tok.startswith('"'):
-            out.append(tok[1:-1])
-        elif tok.startswith("\\"):
-            out.append(tok[1:])
+            parts.append(lambda m: "A" if m.hour < 12 else "P")
         else:
-            out.append(tok)
-    return "".join(out)
+            text = tok[1:-1] if tok.startswith('"') else tok[1:] if tok.startswith("\\") else tok
+            parts.append(lambda m, text=text: text)
+    return tuple(parts)
 
 
 def format_number(x: float, pattern: str) -> str:

@@ -2,8 +2,9 @@
 query, body) to the Sheets or Drive operation and returns (status, JSON body).
 
 All state lives here behind one lock, and requests are applied one at a time. Every
-mutating request runs against a clone of its spreadsheet which replaces the original only
-if the whole request succeeded, so a failing batch leaves nothing half-done.
+mutating request runs in a transaction on its spreadsheet (``Spreadsheet.transaction``)
+that is undone unless the whole request succeeded, so a failing batch leaves nothing
+half-done.
 """
 
 from __future__ import annotations
@@ -76,13 +77,13 @@ class Service:
         return book
 
     def commit(self, spreadsheet_id: str, change: Callable[[Spreadsheet], object]):
-        """Apply ``change`` to a clone and keep it only if it raised nothing."""
+        """Apply ``change`` to the spreadsheet, undoing all of it if it raises."""
         with self.lock:
-            draft = self.book(spreadsheet_id).clone()
-            result = change(draft)
-            draft.check_cell_limit()
-            draft.modified = now_rfc3339()
-            self.books[spreadsheet_id] = draft
+            book = self.book(spreadsheet_id)
+            with book.transaction():
+                result = change(book)
+                book.check_cell_limit()
+            book.modified = now_rfc3339()
             if self.on_commit:
                 self.on_commit()
             return result

@@ -163,24 +163,27 @@ def formatted(effective: dict | None, number_format: dict | None) -> str | None:
     return None
 
 
-def render(cell: dict, value_option: str, datetime_option: str):
-    """What values.get returns for a cell whose effectiveValue/formattedValue are filled in.
-    Returns "" for an empty cell."""
+def render(cell: dict, effective: dict | None, value_option: str, datetime_option: str):
+    """What values.get returns for a stored cell whose effective value is ``effective``;
+    "" for an empty cell. Formatting, the costly part of a large read, happens only where
+    the answer is the formatted text."""
     entered = cell.get("userEnteredValue") or {}
-    effective = cell.get("effectiveValue") or {}
     if value_option == "FORMULA" and "formulaValue" in entered:
         return entered["formulaValue"]
+    if not effective:
+        return ""
+    number_format = (cell.get("userEnteredFormat") or {}).get("numberFormat")
     if value_option == "FORMATTED_VALUE":
-        return cell.get("formattedValue", "")
+        text = formatted(effective, number_format)
+        return "" if text is None else text
     if "numberValue" in effective:
-        number_format = (cell.get("userEnteredFormat") or {}).get("numberFormat")
         if datetime_option == "FORMATTED_STRING" and is_date_format(number_format):
-            return cell.get("formattedValue", "")
+            return formatted(effective, number_format)
         return json_number(effective["numberValue"])
     if "boolValue" in effective:
         return effective["boolValue"]
     if "stringValue" in effective:
         return effective["stringValue"]
     if "errorValue" in effective:
-        return cell.get("formattedValue", "#ERROR!")
+        return formatted(effective, number_format)
     return ""

@@ -35,9 +35,12 @@ def read_box(book: Spreadsheet, sheet: Sheet, sr, er, sc, ec, dimension: str, re
     for r, row in sheet.cells.items():
         if not sr <= r < er:
             continue
-        for c in row:
+        for c, cell in row.items():
             if sc <= c < ec:
-                value = values.render(book.rendered_cell(sheet, r, c, with_format=False), render, dt)
+                entered = cell.get("userEnteredValue")
+                # Only formulas need evaluating; any other entered value is its own effective value.
+                effective = book.effective(sheet, r, c) if entered and "formulaValue" in entered else entered
+                value = values.render(cell, effective, render, dt)
                 if value != "":
                     rows.setdefault(r, {})[c] = value
     if dimension == "COLUMNS":
