@@ -13,7 +13,7 @@ from typing import Callable
 
 from . import dimensions, fields, grid, metadata, values
 from .errors import ApiError, invalid
-from .format import drop_stale_twins, normalize_cell_format, normalize_sheet_properties
+from .format import drop_stale_twins, new_sheet_properties, normalize_cell_format, normalize_sheet_properties
 from .model import DEFAULT_COLUMNS, DEFAULT_ROWS, Spreadsheet
 
 
@@ -91,22 +91,8 @@ def add_sheet(book: Spreadsheet, body: dict, ctx: Context):
         sheet_id = ctx.new_id()
     elif book.sheet_by_id(sheet_id):
         raise invalid(f"A sheet with the ID {sheet_id} already exists. Please enter another ID.")
-    gp = given.get("gridProperties") or {}
-    props = {
-        "sheetId": sheet_id,
-        "title": title,
-        "index": min(given.get("index", len(book.sheets)), len(book.sheets)),
-        "sheetType": given.get("sheetType", "GRID"),
-        "gridProperties": {
-            "rowCount": gp.get("rowCount", DEFAULT_ROWS),
-            "columnCount": gp.get("columnCount", DEFAULT_COLUMNS),
-            **{k: v for k, v in gp.items() if k not in ("rowCount", "columnCount")},
-        },
-    }
-    for key in ("hidden", "tabColor", "tabColorStyle", "rightToLeft"):
-        if key in given:
-            props[key] = given[key]
-    normalize_sheet_properties(props)
+    index = min(given.get("index", len(book.sheets)), len(book.sheets))
+    props = new_sheet_properties(given, sheet_id, title, index, DEFAULT_ROWS, DEFAULT_COLUMNS)
     book.add_sheet(props)
     return {"properties": copy.deepcopy(props)}
 

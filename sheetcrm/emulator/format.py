@@ -154,3 +154,24 @@ def normalize_sheet_properties(props: dict) -> None:
         for flag in ("hideGridlines", "rowGroupControlAfter", "columnGroupControlAfter"):
             if grid.get(flag) is False:
                 del grid[flag]
+
+
+def new_sheet_properties(given: dict, sheet_id: int, title: str, index: int, rows: int, columns: int) -> dict:
+    """A new sheet's properties as Google fills them in, from `spreadsheets.create` or `addSheet`."""
+    gp = given.get("gridProperties") or {}
+    props = {
+        "sheetId": sheet_id,
+        "title": title,
+        "index": index,
+        "sheetType": given.get("sheetType", "GRID"),
+        "gridProperties": {
+            "rowCount": gp.get("rowCount", rows),
+            "columnCount": gp.get("columnCount", columns),
+            **{k: v for k, v in gp.items() if k not in ("rowCount", "columnCount")},
+        },
+    }
+    for key in ("hidden", "tabColor", "tabColorStyle", "rightToLeft"):
+        if key in given:
+            props[key] = given[key]
+    normalize_sheet_properties(props)
+    return props

@@ -7,7 +7,7 @@ import copy
 
 from . import a1, batch, fields, metadata
 from .errors import invalid
-from .format import normalize_sheet_properties
+from .format import new_sheet_properties
 from .grid import bounds
 from .grid import public as public_range
 from .model import DEFAULT_COLUMNS, DEFAULT_ROWS, Sheet, Spreadsheet
@@ -29,25 +29,11 @@ def new_spreadsheet(spreadsheet_id: str, body: dict, new_id) -> Spreadsheet:
     sheets = body.get("sheets") or [{}]
     for i, spec in enumerate(sheets):
         given = spec.get("properties") or {}
-        gp = given.get("gridProperties") or {}
         title = given.get("title") or f"Sheet{i + 1}"
         if book.sheet_by_title(title):
             raise invalid(f'A sheet with the name "{title}" already exists. Please enter another name.')
-        sheet_props = {
-            "sheetId": given.get("sheetId", 0 if i == 0 else new_id()),
-            "title": title,
-            "index": i,
-            "sheetType": given.get("sheetType", "GRID"),
-            "gridProperties": {
-                "rowCount": gp.get("rowCount", DEFAULT_ROWS),
-                "columnCount": gp.get("columnCount", DEFAULT_COLUMNS),
-                **{k: v for k, v in gp.items() if k not in ("rowCount", "columnCount")},
-            },
-        }
-        for key in ("hidden", "tabColor", "tabColorStyle", "rightToLeft"):
-            if key in given:
-                sheet_props[key] = given[key]
-        normalize_sheet_properties(sheet_props)
+        sheet_props = new_sheet_properties(given, given.get("sheetId", 0 if i == 0 else new_id()), title, i,
+                                           DEFAULT_ROWS, DEFAULT_COLUMNS)
         book.add_sheet(sheet_props)
     book.check_cell_limit()
     return book
