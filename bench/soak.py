@@ -58,7 +58,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from email.parser import BytesHeaderParser
 from email.policy import default as default_policy
-from typing import Any
+from typing import Any, Callable
 
 import gspread
 from aiosmtpd.controller import Controller
@@ -311,6 +311,16 @@ class Person:
         return {r[col] for r in body if len(r) > col and r[0]}
 
 
+def edit_during(edit: Callable[..., None], risky: bool, window: bool, figures: "Figures") -> None:
+    """A person's edit while a job runs. Inside the write window (docs/concurrency.md) it is
+    structural only with --window; otherwise it keeps to typing into cells."""
+    if not risky or window:
+        edit()
+        figures.window_edits += risky
+    else:
+        edit(structural=False)
+
+
 def in_write_window(emu: Emulator) -> bool:
     """Whether the request about to be served is (probably) a batchUpdate of planned cells:
     the last one was the key-column re-read, or a write attempt that failed."""
@@ -463,12 +473,7 @@ def _soak(emu: Emulator, server: SmtpServer, config: Config, rng: random.Random,
                 return  # a leftover from a job that has ended
             if rng.random() < 0.3:
                 risky = in_write_window(e)
-                edit = person.mail_edit if rng.random() < 0.25 else person.edit
-                if not risky or window:
-                    edit()
-                    figures.window_edits += risky
-                else:
-                    edit(structural=False)
+                edit_during(person.mail_edit if rng.random() < 0.25 else person.edit, risky, window, figures)
                 figures.edits_during_syncs += 1
             if rng.random() < 0.05:
                 e.fail_next(1, rng.choice([429, 503]))
@@ -542,12 +547,7 @@ def run_outbox(emu: Emulator, rng: random.Random, figures: Figures, person: Pers
             e.fail_next(1, rng.choice([429, 503]))
             figures.faults["mid-outbox 429/503"] += 1
         if rng.random() < 0.25:
-            edit = person.mail_edit if rng.random() < 0.6 else person.edit
-            if not risky or window:
-                edit()
-                figures.window_edits += risky
-            else:
-                edit(structural=False)
+            edit_during(person.mail_edit if rng.random() < 0.6 else person.edit, risky, window, figures)
             figures.edits_during_outbox += 1
         e.between_requests(during)
 
