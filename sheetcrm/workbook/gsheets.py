@@ -108,7 +108,11 @@ class SheetsHTTPClient(HTTPClient):
     def request(self, method: str, endpoint: str, params: Any = None, data: Any = None, json: Any = None,
                 files: Any = None, headers: Any = None) -> requests.Response:
         kind = "read" if method.lower() == "get" else "write"
-        sent = len(_json_bytes(json)) if json is not None else len(data or b"")
+        if json is not None:
+            # Compact, and encoded the same way `_parts` measures it, so "every part <= 2 MB"
+            # holds for the bytes on the wire (requests' own encoding adds spaces and escapes).
+            data, json = _json_bytes(json), None
+            headers = {**(headers or {}), "Content-Type": "application/json; charset=UTF-8"}
         last = ""
         attempts = 1 if self.single_attempt else self.policy.attempts
         for attempt in range(attempts):
@@ -116,11 +120,12 @@ class SheetsHTTPClient(HTTPClient):
                 response = self.session.request(method=method, url=endpoint, json=json, params=params, data=data,
                                                 files=files, headers=headers, timeout=self.timeout)
             except (requests.ConnectionError, requests.Timeout) as e:
-                self._trace(method, endpoint, kind, None, sent, 0)
+                self._trace(method, endpoint, kind, None, _body_size(getattr(e, "request", None)), 0)
                 last = f"connection failed ({type(e).__name__})"
                 retry_after = None
             else:
-                self._trace(method, endpoint, kind, response.status_code, sent, len(response.content))
+                self._trace(method, endpoint, kind, response.status_code, _body_size(response.request),
+                            len(response.content))
                 if response.ok:
                     return response
                 if response.status_code not in RETRY_STATUSES:
@@ -156,6 +161,11 @@ def _status(response: requests.Response) -> str:
         return response.json()["error"]["status"]
     except (ValueError, KeyError, TypeError):
         return response.reason or ""
+
+
+def _body_size(request: Any) -> int:
+    body = getattr(request, "body", None)
+    return len(body) if body else 0
 
 
 def _json_bytes(body: Any) -> bytes:
