@@ -31,6 +31,14 @@ class Grid:
 
     rows: list[list[CellValue]] = field(default_factory=list)
     formulas: set[tuple[int, int]] = field(default_factory=set)
+    # What the cell shows beyond its value, as the backend knows it (0-based positions):
+    # `errors` holds a formula's error text ("#N/A", "#REF!"...) where its last result was an
+    # error (the value in `rows` is then None); `percent` the cells whose number format shows
+    # the number as a percentage (the value 1 shows as 100%); `merges` each merged block as
+    # (first_row, first_col, last_row, last_col), inclusive, whose value sits in its first cell.
+    errors: dict[tuple[int, int], str] = field(default_factory=dict)
+    percent: set[tuple[int, int]] = field(default_factory=set)
+    merges: list[tuple[int, int, int, int]] = field(default_factory=list)
 
     def cell(self, row: int, col: int) -> CellValue:
         if row < len(self.rows):
@@ -49,6 +57,9 @@ class Snapshot:
     """Every tab of a workbook at the moment of one read, in the workbook's tab order."""
 
     tabs: dict[str, Grid] = field(default_factory=dict)
+    # Titles of the tabs that carry sheetcrm's own mark (Google: developer metadata on the
+    # sheet; .xlsx: a sheet-scoped defined name). Only these are sheetcrm's to write whole.
+    owned: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
