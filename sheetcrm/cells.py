@@ -121,6 +121,24 @@ def normalize_key(s: str) -> str:
     return " ".join(s.translate(_KEY_SEPARATORS).strip(_STRIP).split())
 
 
+_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
+                         "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
+                         "\u00ab": '"', "\u00bb": '"'})
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
+
+
+def canonical_text(s: str) -> str:
+    """Text as a person reads it, for comparing names, references, enum values and duplicates.
+
+    NFKC (Unicode's compatibility normalisation: full-width letters, ligatures, the non-breaking
+    space become their plain forms), zero-width characters and soft hyphens dropped, curly quotes
+    made straight, every run of white space one space, trimmed. Case is kept: callers that ignore
+    case fold it themselves.
+    """
+    s = unicodedata.normalize("NFKC", s).translate(_INVISIBLE).translate(_QUOTES)
+    return " ".join(s.split())
+
+
 def is_blank(raw: RawCell) -> bool:
     if raw is None:
         return True
