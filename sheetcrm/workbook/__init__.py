@@ -128,9 +128,12 @@ class Plan:
     writes: list[CellWrite] = field(default_factory=list)
     charts: list[Chart] = field(default_factory=list)
     guides: list[Guide] = field(default_factory=list)
+    # Tabs (new or existing) that the backend marks as sheetcrm's own in the same write, so
+    # later reads list them in `Snapshot.owned`: a team's tab is never mistaken for one.
+    mark_owned: list[str] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.new_tabs or self.writes)
+        return bool(self.new_tabs or self.writes or self.mark_owned)
 
     def cells_by_tab(self) -> dict[str, int]:
         counts: dict[str, int] = {}
