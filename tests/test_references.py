@@ -125,6 +125,16 @@ def test_quote_finds_an_opportunity_by_a_numeric_id_and_a_name_typed_loosely(tmp
     assert "Licence" in html and "Support" in html
 
 
+def test_a_quote_line_with_errors_that_names_its_deal_loosely_still_blocks_the_quote(tmp_path):
+    tabs = crm_tabs()
+    tabs["Quote Lines"].append(["opp-0001\u00a0", "P2", "two", "", ""])
+    book = xlsx_book(tmp_path, tabs)
+    (tmp_path / "c.toml").write_text('currency = "EUR"\n')
+    result = CliRunner().invoke(main, ["quote", "OPP-0001", "--workbook", str(book.path),
+                                       "--config", str(tmp_path / "c.toml"), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 1 and "invalid_quote_line" in result.output and "row 4" in result.output
+
+
 # -- names and duplicates as a person reads them -------------------------------------------------
 
 def test_names_pasted_with_invisible_or_curly_characters_match_their_account():
