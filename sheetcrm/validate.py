@@ -2,6 +2,14 @@
 
 Validation never raises for data problems and never stops at the first one: every problem
 becomes an Issue in the Report, and the rows that are sound go on to the CRM engine.
+
+A row with a bad cell (Employees "many", Close Date 2026-02-30) is still a record as far as
+references go: its ID and name match (`Row.target`, `Crm.find`), so its contacts and deals are
+not "unknown", and `quote OPP-0005` says "OPP-0005 (row 6) has errors". It is not computed
+with: an unreadable Amount, Currency or Probability would otherwise count as an empty value
+(nothing, the base currency, the stage's probability), a silently wrong number. So such a row
+stays out of every total, scores and quotes until fixed, its computed cells are cleared, and
+one `left_out` warning per tab lists the rows that are out.
 """
 
 from __future__ import annotations
