@@ -253,16 +253,26 @@ def score(target: Target, as_of: dt.datetime | None, evaluate: bool, seed: int, 
 def quote(target: Target, opportunity: str, out_dir: str, queue: bool) -> None:
     """Preview an opportunity's quote email (sends nothing), or --queue it as an Outbox Draft."""
     from sheetcrm.mail import outbox as ob
-    from sheetcrm.mail.context import find_opportunity
     from sheetcrm.mail.smtp import smtp_settings
+    from sheetcrm.validate import row_label
     from sheetcrm.workbook import Plan
 
     config, book = target.open()
     now = dt.datetime.now(dt.timezone.utc)
     desk = ob.Desk.read(book.read(), config)
-    opp = find_opportunity(desk.crm, opportunity)
-    if opp is None or not opp.id:
+    rows = desk.crm.find("opportunities", opportunity)
+    if len(rows) > 1:
+        _fail(f"{opportunity!r} names {len(rows)} opportunities ({', '.join(map(row_label, rows))}); use its ID")
+    if not rows or not rows[0].id:
         _fail(f"no opportunity {opportunity!r} with an ID in {book.describe()} (run `sheetcrm sync` to give rows IDs)")
+    if rows[0].has_errors:
+        title = desk.crm.tables["opportunities"].title
+        for issue in desk.crm.report.issues:
+            if issue.tab == title and issue.row == rows[0].row and issue.severity == "error":
+                click.echo(f"  error   {issue.where():<18} {issue.message} ({issue.code}) → {issue.hint}", err=True)
+        click.echo(f"{row_label(rows[0])} has errors; its quote cannot be prepared until they are fixed", err=True)
+        sys.exit(1)
+    opp = rows[0].record
     plan = Plan()
     [queued] = ob.plan_queue(desk, [opp], plan, ob.stamp(now), now.year)
     for issue in queued.problems:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import (BaseModel, ConfigDict, Field, SecretStr, ValidationError, ValidationInfo, field_validator,
                       model_validator)
@@ -18,6 +19,25 @@ class ConfigError(Exception):
     """A config problem, phrased as one line: file, key, problem."""
 
 
+class _KeyedProblem(ValueError):
+    """A problem a validator pins to a key below the field it checks (e.g. `opportunities.title`
+    under `tabs`), so the one-line message names the exact key."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
+        self.message = message
+
+
+# Settings are seconds people type; past these they are typos (a day of SMTP timeout, a week
+# between retries), and timedelta or sleep would overflow on the absurd ones.
+_MINUTE, _HOUR, _DAY = 60.0, 3600.0, 86400.0
+
+
+def _seconds(default: float, most: float) -> Any:
+    return Field(default=default, gt=0, le=most, allow_inf_nan=False)
+
+
 class _Section(BaseModel):
     # A typo in a key must be reported, not silently ignored.
     model_config = ConfigDict(extra="forbid")
@@ -25,7 +45,7 @@ class _Section(BaseModel):
 
 class Stage(_Section):
     name: str
-    probability: float = Field(ge=0, le=100)
+    probability: float = Field(ge=0, le=100, allow_inf_nan=False)
     kind: Literal["open", "won", "lost"] = "open"
     forecast_category: Literal["Pipeline", "Best Case", "Commit", "Closed", "Omitted"] = "Pipeline"
     rotting_days: int | None = Field(default=None, ge=1)
@@ -67,14 +87,20 @@ class TabSettings(_Section):
 
 
 class ValidationSettings(_Section):
-    max_issues: int = Field(default=1000, ge=1)
+    max_issues: int = Field(default=1000, ge=1, le=1_000_000)
 
 
 class GoogleSettings(_Section):
     # 429, 5xx, timeouts and resets are retried with full-jitter backoff, this many attempts in all.
     attempts: int = Field(default=6, ge=1, le=20)
-    backoff_seconds: float = Field(default=1.0, gt=0)
-    max_backoff_seconds: float = Field(default=32.0, gt=0)
+    backoff_seconds: float = _seconds(1.0, _MINUTE)
+    max_backoff_seconds: float = _seconds(32.0, _HOUR)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "GoogleSettings":
+        if self.max_backoff_seconds < self.backoff_seconds:
+            raise _KeyedProblem("max_backoff_seconds", "must be at least backoff_seconds")
+        return self
 
 
 class SmtpSettings(_Section):
@@ -88,12 +114,18 @@ class SmtpSettings(_Section):
     password: SecretStr | None = None  # SecretStr: a repr or an error message never shows it
     from_: str | None = Field(default=None, alias="from")
     security: Literal["ssl", "starttls", "none"] = "starttls"
-    timeout: float = Field(default=30, gt=0)
+    timeout: float = _seconds(30, 10 * _MINUTE)
     # Transient failures (4xx, server unreachable) are retried this many times in all, waiting
     # retry_seconds, then twice that, and so on up to max_retry_seconds.
     max_attempts: int = Field(default=8, ge=1, le=100)
-    retry_seconds: float = Field(default=60, gt=0)
-    max_retry_seconds: float = Field(default=3600, gt=0)
+    retry_seconds: float = _seconds(60, _DAY)
+    max_retry_seconds: float = _seconds(3600, 7 * _DAY)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "SmtpSettings":
+        if self.max_retry_seconds < self.retry_seconds:
+            raise _KeyedProblem("max_retry_seconds", "must be at least retry_seconds")
+        return self
 
 
 class ScheduleSettings(_Section):
@@ -104,7 +136,7 @@ class ScheduleSettings(_Section):
     outbox: str = "every 1 minute"
     digest: str = "every day at 08:00"
     # A failing job is retried after its period, doubled per failure up to this.
-    max_backoff_seconds: float = Field(default=3600, gt=0)
+    max_backoff_seconds: float = _seconds(3600, 7 * _DAY)
 
     @field_validator("sync", "outbox", "digest")
     @classmethod
@@ -167,6 +199,9 @@ class Config(_Section):
         for key in tabs:
             if key not in TABS:
                 raise ValueError(f"unknown tab {key!r}; expected one of {', '.join(TABS)}")
+        _check_titles(tabs)
+        for key, settings in tabs.items():
+            settings.headers = _check_headers(key, settings)
         return tabs
 
     @field_validator("owners")
@@ -193,6 +228,90 @@ class Config(_Section):
         return self.tabs.get(key) or TabSettings()
 
 
+def _check_titles(tabs: dict[str, TabSettings]) -> None:
+    """A tab title may not be another tab's name: the tabs are found by name, and two CRM tabs
+    read from one sheet would write one tab's columns into the other."""
+    from sheetcrm.cells import normalize_key
+    from sheetcrm.schema import OWNED_TABS, QUOTAS, RATES, TABS, owned_tab_names
+
+    owner: dict[str, str] = {}  # normalized name -> the tab it belongs to, as people know it
+    for spec in TABS.values():
+        for name in (spec.title, spec.title_es, *spec.aliases):
+            owner.setdefault(normalize_key(name), f"the {spec.title} tab")
+    for tab in (*OWNED_TABS.values(), RATES, QUOTAS):
+        for name in owned_tab_names(tab):
+            owner.setdefault(normalize_key(name), f"sheetcrm's {tab.title} tab")
+    chosen: dict[str, str] = {}
+    for key, settings in tabs.items():
+        if settings.title is None:
+            continue
+        name = normalize_key(settings.title)
+        if not name:
+            raise _KeyedProblem(f"{key}.title", "is empty")
+        mine = f"the {TABS[key].title} tab"
+        if owner.get(name, mine) != mine:
+            raise _KeyedProblem(f"{key}.title", f"{settings.title!r} is the name of {owner[name]}; "
+                                                f"give {key} a title of its own")
+        if name in chosen:
+            raise _KeyedProblem(f"{key}.title", f"{settings.title!r} is also the title of {chosen[name]}")
+        chosen[name] = key
+
+
+def _check_headers(key: str, settings: TabSettings) -> dict[str, str]:
+    """`headers` with each key made the column's canonical header (so "Importe" works as well as
+    "Amount"); an unknown column, or a header that already means another column, is an error."""
+    from sheetcrm.cells import normalize_key
+    from sheetcrm.schema import TABS
+
+    spec = TABS[key]
+    means: dict[str, str] = {}  # normalized built-in header or alias -> canonical header
+    for column in spec.columns:
+        for name in (column.header, column.header_es, *column.aliases):
+            means.setdefault(normalize_key(name), column.header)
+    for computed in spec.computed:
+        for name in (computed.header, computed.header_es):
+            means.setdefault(normalize_key(name), computed.header)
+    out: dict[str, str] = {}
+    theirs_seen: dict[str, str] = {}
+    for canonical, theirs in settings.headers.items():
+        where = f"{key}.headers.{canonical}"
+        column = means.get(normalize_key(canonical))
+        if column is None or column not in {c.header for c in spec.columns}:
+            known = ", ".join(c.header for c in spec.columns)
+            raise _KeyedProblem(where, f"unknown column {canonical!r}; the {spec.title} columns are {known}")
+        if column in out:
+            raise _KeyedProblem(where, f"the {column} column is renamed twice")
+        name = normalize_key(theirs)
+        if not name:
+            raise _KeyedProblem(where, "the header is empty")
+        if means.get(name, column) != column:
+            raise _KeyedProblem(where, f"{theirs!r} already means the {means[name]} column")
+        if name in theirs_seen:
+            raise _KeyedProblem(where, f"{theirs!r} is also the header of {theirs_seen[name]}")
+        theirs_seen[name] = column
+        out[column] = theirs
+    for field_name in settings.custom_fields:
+        name = normalize_key(field_name)
+        taken = theirs_seen.get(name) or means.get(name)
+        if taken is not None:
+            raise _KeyedProblem(f"{key}.custom_fields.{field_name}",
+                                f"a column headed {field_name!r} is read as the {taken} column; "
+                                "rename the custom field or the header")
+    return out
+
+
+def _non_finite(data: Any, path: str = "") -> str | None:
+    """The key of the first inf or nan in the parsed TOML (TOML has both literals)."""
+    if isinstance(data, float) and not math.isfinite(data):
+        return path or "(top level)"
+    items = data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, list) else ()
+    for k, v in items:
+        found = _non_finite(v, f"{path}.{k}" if path else str(k))
+        if found:
+            return found
+    return None
+
+
 def load_config(path: str | Path | None = None) -> Config:
     """Read `path`, or ./sheetcrm.toml when it exists, or use the defaults."""
     explicit = path is not None
@@ -202,23 +321,38 @@ def load_config(path: str | Path | None = None) -> Config:
             raise ConfigError(f"{file}: no such config file")
         return Config()
     try:
-        data = tomllib.loads(file.read_text(encoding="utf-8"))
+        # utf-8-sig: Notepad and some editors save a BOM, which TOML itself does not allow.
+        data = tomllib.loads(file.read_text(encoding="utf-8-sig"))
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(f"{file}: cannot read: {e}") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{file}: not valid TOML: {e}") from None
+    bad = _non_finite(data)
+    if bad:
+        raise ConfigError(f"{file}: {bad}: must be a finite number, not inf or nan")
     try:
-        config = Config.model_validate(data)
+        # strict: a TOML value has its own type, so "30" for a number is a mistake, not a number.
+        config = Config.model_validate(data, strict=True)
     except ValidationError as e:
-        err = e.errors()[0]
-        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key"
-        more = f" (and {e.error_count() - 1} more)" if e.error_count() > 1 else ""
-        raise ConfigError(f"{file}: {key}: {msg}{more}") from None
+        raise ConfigError(f"{file}: {_one_line(e)}") from None
     config.source = file
     return config
+
+
+def _one_line(e: ValidationError) -> str:
+    """The first problem as `key: problem`, and how many more there are."""
+    err = e.errors()[0]
+    loc = [str(p) for p in err["loc"]]
+    msg = err["msg"].removeprefix("Value error, ")
+    problem = (err.get("ctx") or {}).get("error")
+    if isinstance(problem, _KeyedProblem):
+        loc.append(problem.key)
+        msg = problem.message
+    elif err["type"] == "extra_forbidden":
+        msg = "unknown key"
+    key = ".".join(loc) or "(top level)"
+    more = f" (and {e.error_count() - 1} more)" if e.error_count() > 1 else ""
+    return f"{key}: {msg}{more}"
 
 
 EXAMPLE = '''\

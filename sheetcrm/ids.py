@@ -37,8 +37,9 @@ def assign_ids(table: Table, marks: dict[str, int], header_text: str) -> list[Ce
     `marks` moves forward in place."""
     prefix = table.spec.id_prefix
     assert prefix is not None
-    pattern = re.compile(rf"{re.escape(prefix)}-(\d+)\Z")
-    highest = max((int(m.group(1)) for r in table.rows if r.id and (m := pattern.match(r.id))), default=0)
+    pattern = id_pattern(prefix)
+    highest = max((int(m.group(1)) for r in table.rows if r.id and (m := pattern.match(cells.canonical_text(r.id)))),
+                  default=0)
     counter = max(highest, marks.get(prefix, 0))
 
     writes: list[CellWrite] = []
@@ -56,17 +57,26 @@ def assign_ids(table: Table, marks: dict[str, int], header_text: str) -> list[Ce
         row.id, row.assigned = f"{prefix}-{counter:04d}", True
         if row.record is not None:
             row.record = row.record.model_copy(update={"id": row.id})
+        if row.target is not None:
+            row.target = row.target.model_copy(update={"id": row.id})
         writes.append(CellWrite(table.title, row.row, id_col + 1, row.id, expect=row_key(table, row)))
     marks[prefix] = counter
     return writes
 
 
+def id_pattern(prefix: str) -> re.Pattern[str]:
+    """The IDs sheetcrm hands out: PREFIX-digits. Case and width do not matter when reading
+    ("acc-7" is ACC-0007's number), so a typed ID never collides with a later one."""
+    return re.compile(rf"{re.escape(prefix)}-(\d+)\Z", re.IGNORECASE)
+
+
 def row_key(table: Table, row: Row) -> tuple[tuple[int, CellValue], ...]:
-    """What a write into this row expects to find there: its ID, or for a row whose ID this
-    sync assigns, an empty ID cell and the row's own first cells."""
+    """What a write into this row expects to find there: its ID cell as read (a typed 4563 is
+    the number 4563, not the text "4563", and backends compare cell values), or for a row whose
+    ID this sync assigns, an empty ID cell and the row's own first cells."""
     id_col = table.header.fields["id"]
     if not row.assigned:
-        return ((id_col + 1, row.id),)
+        return ((id_col + 1, row.raw_id),)
     skip = {id_col, *table.header.computed.values()}
     return ((id_col + 1, None), *_fingerprint(row, skip))
 

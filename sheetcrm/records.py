@@ -1,8 +1,9 @@
 """Typed CRM records, one pydantic model per tab.
 
-Each field is annotated with the header a team sees (`title`) and its Spanish and other
-aliases; `schema.py` derives the tabs' columns from these models, so a column is declared
-once. Cell coercion is sheetcrm's own (`cells.py`): spreadsheets hold "1.234,50 €" and serial
+Each field is annotated with the English header a team sees (`title`); its Spanish header
+and the other headers that mean the same (other CRMs' exports among them) are data, in
+`aliases.toml`. `schema.py` derives the tabs' columns from these models, so a column is
+declared once. Cell coercion is sheetcrm's own (`cells.py`): spreadsheets hold "1.234,50 €" and serial
 dates, which pydantic's own coercion would not read. The locale and the configured stages
 reach the validators through pydantic's validation context.
 """
@@ -17,7 +18,7 @@ from typing import Annotated, Any, Callable, Mapping
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, model_validator
 from pydantic_core import PydanticCustomError
 
-from sheetcrm import cells
+from sheetcrm import aliases, cells
 
 
 @dataclass(frozen=True)
@@ -81,9 +82,10 @@ CUSTOM_PARSERS: dict[str, Callable[[Any, str], Any]] = {
 }
 
 
-def col(title: str, *aliases: str) -> Any:
-    """A column: its English header and the other headers that mean the same."""
-    return Field(default=None, title=title, json_schema_extra={"aliases": list(aliases)})
+def col(title: str) -> Any:
+    """A column and its English header; the Spanish header and the other headers that mean the
+    same are data (`aliases.toml`), attached below by `_attach_aliases`."""
+    return Field(default=None, title=title)
 
 
 class Record(BaseModel):
@@ -96,28 +98,28 @@ class Record(BaseModel):
 
 class Account(Record):
     id: Text = col("ID")
-    name: RequiredText = col("Name", "Nombre", "Cuenta", "Account Name", "Nombre de la cuenta")
-    domain: Text = col("Domain", "Dominio", "Website", "Web", "Sitio web")
-    industry: Text = col("Industry", "Industria", "Sector")
-    employees: Integer = col("Employees", "Empleados")
-    country: Text = col("Country", "País")
-    owner: Text = col("Owner", "Propietario", "Responsable")
+    name: RequiredText = col("Name")
+    domain: Text = col("Domain")
+    industry: Text = col("Industry")
+    employees: Integer = col("Employees")
+    country: Text = col("Country")
+    owner: Text = col("Owner")
     status: Annotated[str | None, _cell(_enum("account status", {
         "Prospect": ["Prospecto"], "Customer": ["Cliente"], "Churned": ["Perdido", "Baja", "Churn"],
-        "Partner": ["Socio"]}))] = col("Status", "Estado")
-    created: Day = col("Created", "Creado", "Creada", "Fecha de creación", "Alta")
+        "Partner": ["Socio"]}))] = col("Status")
+    created: Day = col("Created")
 
 
 class Contact(Record):
     id: Text = col("ID")
-    account: Text = col("Account", "Cuenta", "Empresa")
-    first_name: Text = col("First Name", "Nombre")
-    last_name: RequiredText = col("Last Name", "Apellido", "Apellidos")
-    email: Email = col("Email", "Correo", "Correo electrónico", "E-mail")
-    phone: Text = col("Phone", "Teléfono", "Telefono", "Móvil")
-    title: Text = col("Title", "Cargo", "Puesto")
-    owner: Text = col("Owner", "Propietario", "Responsable")
-    created: Day = col("Created", "Creado", "Creada", "Fecha de creación", "Alta")
+    account: Text = col("Account")
+    first_name: Text = col("First Name")
+    last_name: RequiredText = col("Last Name")
+    email: Email = col("Email")
+    phone: Text = col("Phone")
+    title: Text = col("Title")
+    owner: Text = col("Owner")
+    created: Day = col("Created")
 
 
 LEAD_STATUSES = {
@@ -130,17 +132,17 @@ LEAD_STATUSES = {
 
 class Lead(Record):
     id: Text = col("ID")
-    first_name: Text = col("First Name", "Nombre")
-    last_name: Text = col("Last Name", "Apellido", "Apellidos")
-    company: Text = col("Company", "Empresa", "Compañía")
-    email: Email = col("Email", "Correo", "Correo electrónico", "E-mail")
-    phone: Text = col("Phone", "Teléfono", "Telefono", "Móvil")
-    title: Text = col("Title", "Cargo", "Puesto")
-    source: Text = col("Source", "Origen", "Fuente")
-    campaign: Text = col("Campaign", "Campaña")
-    status: Annotated[str | None, _cell(_enum("lead status", LEAD_STATUSES))] = col("Status", "Estado")
-    owner: Text = col("Owner", "Propietario", "Responsable")
-    created: Day = col("Created", "Creado", "Creada", "Fecha de creación", "Alta")
+    first_name: Text = col("First Name")
+    last_name: Text = col("Last Name")
+    company: Text = col("Company")
+    email: Email = col("Email")
+    phone: Text = col("Phone")
+    title: Text = col("Title")
+    source: Text = col("Source")
+    campaign: Text = col("Campaign")
+    status: Annotated[str | None, _cell(_enum("lead status", LEAD_STATUSES))] = col("Status")
+    owner: Text = col("Owner")
+    created: Day = col("Created")
 
     @model_validator(mode="after")
     def _identifiable(self) -> "Lead":
@@ -153,61 +155,79 @@ class Lead(Record):
 
 class Opportunity(Record):
     id: Text = col("ID")
-    name: RequiredText = col("Name", "Nombre", "Oportunidad")
-    account: RequiredText = col("Account", "Cuenta", "Empresa")
-    contact: Text = col("Contact", "Contacto")
-    owner: Text = col("Owner", "Propietario", "Responsable")
-    stage: Stage = col("Stage", "Etapa", "Fase")
-    amount: Number = col("Amount", "Importe", "Monto", "Valor")
-    currency: Currency = col("Currency", "Moneda", "Divisa")
-    probability: Percent = col("Probability", "Probabilidad")
-    close_date: Day = col("Close Date", "Fecha de cierre", "Cierre")
-    created: Day = col("Created", "Creado", "Creada", "Fecha de creación", "Alta")
+    name: RequiredText = col("Name")
+    account: RequiredText = col("Account")
+    contact: Text = col("Contact")
+    owner: Text = col("Owner")
+    stage: Stage = col("Stage")
+    amount: Number = col("Amount")
+    currency: Currency = col("Currency")
+    probability: Percent = col("Probability")
+    close_date: Day = col("Close Date")
+    created: Day = col("Created")
     # A person's call on the forecast, over the stage's category (Salesforce's override).
     category_override: Annotated[str | None, _cell(_enum("forecast category", {
         "Pipeline": ["Embudo"], "Best Case": ["Mejor caso"], "Commit": ["Compromiso"], "Closed": ["Cerrado"],
-        "Omitted": ["Omitido", "Excluido"]}))] = col("Category Override", "Forecast Override",
-                                                     "Categoría manual")
+        "Omitted": ["Omitido", "Excluido"]}))] = col("Category Override")
     # Ticked by a person to queue this opportunity's quote as a Draft in the Outbox. sheetcrm
     # never clears it: the quote's version decides whether a tick queues anything new.
-    send_quote: Annotated[bool | None, _cell(lambda raw, ctx: cells.parse_bool(raw))] = col(
-        "Send Quote", "Enviar presupuesto", "Enviar cotización")
+    send_quote: Annotated[bool | None, _cell(lambda raw, ctx: cells.parse_bool(raw))] = col("Send Quote")
 
 
 class Activity(Record):
     id: Text = col("ID")
-    date: RequiredDay = col("Date", "Fecha")
+    date: RequiredDay = col("Date")
     type: Annotated[str | None, _cell(_enum("activity type", {
         "Call": ["Llamada"], "Email": ["Correo", "E-mail", "Mail"], "Meeting": ["Reunión", "Reunion", "Visita"],
-        "Note": ["Nota"]}))] = col("Type", "Tipo")
-    subject: Text = col("Subject", "Asunto")
-    related: Text = col("Related", "Relacionado", "Relacionado con", "Related To")
-    owner: Text = col("Owner", "Propietario", "Responsable")
-    outcome: Text = col("Outcome", "Resultado")
+        "Note": ["Nota"]}))] = col("Type")
+    subject: Text = col("Subject")
+    related: Text = col("Related")
+    owner: Text = col("Owner")
+    outcome: Text = col("Outcome")
 
 
 class Task(Record):
     id: Text = col("ID")
-    due: RequiredDay = col("Due", "Vencimiento", "Fecha límite", "Due Date")
-    subject: RequiredText = col("Subject", "Asunto", "Tarea")
-    related: Text = col("Related", "Relacionado", "Relacionado con", "Related To")
-    owner: Text = col("Owner", "Propietario", "Responsable")
+    due: RequiredDay = col("Due")
+    subject: RequiredText = col("Subject")
+    related: Text = col("Related")
+    owner: Text = col("Owner")
     status: Annotated[str | None, _cell(_enum("task status", {
         "Open": ["Abierta", "Pendiente", "To do", "Todo"], "Done": ["Hecha", "Hecho", "Completada", "Completed",
-                                                                   "Cerrada"]}))] = col("Status", "Estado")
+                                                                   "Cerrada"]}))] = col("Status")
 
 
 class Product(Record):
-    sku: RequiredText = col("SKU", "Código", "Referencia", "Ref")
-    name: RequiredText = col("Name", "Nombre", "Producto")
-    unit_price: RequiredNumber = col("Unit Price", "Precio unitario", "Precio")
-    currency: Currency = col("Currency", "Moneda", "Divisa")
-    tax_rate: Percent = col("Tax Rate", "IVA", "Impuesto", "Tasa de impuesto", "Tax")
+    sku: RequiredText = col("SKU")
+    name: RequiredText = col("Name")
+    unit_price: RequiredNumber = col("Unit Price")
+    currency: Currency = col("Currency")
+    tax_rate: Percent = col("Tax Rate")
 
 
 class QuoteLine(Record):
-    opportunity: RequiredText = col("Opportunity", "Oportunidad")
-    sku: RequiredText = col("SKU", "Código", "Referencia", "Ref")
-    quantity: RequiredNumber = col("Quantity", "Cantidad", "Qty")
-    unit_price: Number = col("Unit Price", "Precio unitario", "Precio")
-    discount: Percent = col("Discount %", "Discount", "Descuento", "Descuento %", "Dto")
+    opportunity: RequiredText = col("Opportunity")
+    sku: RequiredText = col("SKU")
+    quantity: RequiredNumber = col("Quantity")
+    unit_price: Number = col("Unit Price")
+    discount: Percent = col("Discount %")
+
+
+# The tab each record model is read from, as `aliases.toml` and the config name it.
+MODELS: dict[str, type[Record]] = {
+    "accounts": Account, "contacts": Contact, "leads": Lead, "opportunities": Opportunity,
+    "activities": Activity, "tasks": Task, "products": Product, "quote_lines": QuoteLine,
+}
+
+
+def _attach_aliases() -> None:
+    # json_schema_extra["aliases"] = [Spanish header, *other headers]: what schema.py and the
+    # scoring rules read. It plays no part in validation, so setting it after the class is built
+    # is safe, and every reader of the model sees the same headers.
+    for tab, model in MODELS.items():
+        columns = [name for name, info in model.model_fields.items() if info.title is not None]
+        for name, headers in aliases.column_names(tab, columns).items():
+            model.model_fields[name].json_schema_extra = {"aliases": list(headers)}
+
+
+_attach_aliases()

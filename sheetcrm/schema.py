@@ -12,7 +12,7 @@ from typing import get_args
 
 from pydantic.fields import FieldInfo
 
-from sheetcrm import records
+from sheetcrm import aliases, records
 from sheetcrm.cells import normalize_key
 
 
@@ -63,42 +63,43 @@ class TabSpec:
         return self.title_es if locale == "es" else self.title
 
 
-_SPANISH_HEADER = {"ID": "ID", "SKU": "SKU"}
-
-
 def _column(name: str, info: FieldInfo) -> Column:
     # Required columns are typed without None (RequiredText, Stage...) but keep a None default,
     # so that an empty cell reaches the validator and is reported as "required".
-    aliases = tuple((info.json_schema_extra or {}).get("aliases", ()))  # type: ignore[union-attr]
-    header_es = _SPANISH_HEADER.get(info.title, aliases[0] if aliases else info.title)
-    return Column(field=name, header=info.title, header_es=header_es, aliases=aliases,
+    # records.py attaches [Spanish header, *other headers] from aliases.toml.
+    names = tuple((info.json_schema_extra or {}).get("aliases", ()))  # type: ignore[union-attr]
+    header_es = names[0] if names else info.title
+    return Column(field=name, header=info.title, header_es=header_es, aliases=names[1:],
                   required=type(None) not in get_args(info.annotation))
 
 
+def _tab(key: str, title: str, id_prefix: str | None = None, computed: tuple[Computed, ...] = ()) -> TabSpec:
+    es, *others = aliases.tab_names(key)
+    return TabSpec(key, title, es, tuple(others), records.MODELS[key], id_prefix, computed)
+
+
 TABS: dict[str, TabSpec] = {t.key: t for t in (
-    TabSpec("accounts", "Accounts", "Cuentas", ("Cuentas", "Empresas", "Companies"), records.Account, "ACC"),
-    TabSpec("contacts", "Contacts", "Contactos", ("Contactos",), records.Contact, "CON"),
-    TabSpec("leads", "Leads", "Leads", ("Clientes potenciales", "Prospectos"), records.Lead, "LEAD", (
+    _tab("accounts", "Accounts", "ACC"),
+    _tab("contacts", "Contacts", "CON"),
+    _tab("leads", "Leads", "LEAD", (
         Computed("score", "Score", "Puntuación"),
         Computed("grade", "Grade", "Grado"),
         Computed("conversion_pct", "Conversion %", "Conversión %"),
         Computed("why", "Why", "Por qué"),
     )),
-    TabSpec("opportunities", "Opportunities", "Oportunidades", ("Oportunidades", "Deals", "Negocios"),
-            records.Opportunity, "OPP", (
-                Computed("probability_pct", "Probability %", "Probabilidad %"),
-                Computed("weighted_amount", "Weighted Amount", "Importe ponderado"),
-                Computed("forecast_category", "Forecast Category", "Categoría de previsión"),
-                Computed("days_in_stage", "Days in Stage", "Días en etapa"),
-                Computed("last_activity", "Last Activity", "Última actividad"),
-                Computed("rotting", "Rotting", "Estancada"),
-                Computed("next_step", "Next Step", "Próximo paso"),
-            )),
-    TabSpec("activities", "Activities", "Actividades", ("Actividades",), records.Activity, "ACT"),
-    TabSpec("tasks", "Tasks", "Tareas", ("Tareas",), records.Task, "TSK"),
-    TabSpec("products", "Products", "Productos", ("Productos",), records.Product),
-    TabSpec("quote_lines", "Quote Lines", "Líneas de presupuesto",
-            ("Líneas de presupuesto", "Lineas de cotizacion", "Quote Items"), records.QuoteLine),
+    _tab("opportunities", "Opportunities", "OPP", (
+        Computed("probability_pct", "Probability %", "Probabilidad %"),
+        Computed("weighted_amount", "Weighted Amount", "Importe ponderado"),
+        Computed("forecast_category", "Forecast Category", "Categoría de previsión"),
+        Computed("days_in_stage", "Days in Stage", "Días en etapa"),
+        Computed("last_activity", "Last Activity", "Última actividad"),
+        Computed("rotting", "Rotting", "Estancada"),
+        Computed("next_step", "Next Step", "Próximo paso"),
+    )),
+    _tab("activities", "Activities", "ACT"),
+    _tab("tasks", "Tasks", "TSK"),
+    _tab("products", "Products"),
+    _tab("quote_lines", "Quote Lines"),
 )}
 
 

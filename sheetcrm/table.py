@@ -28,13 +28,22 @@ class Header:
 
 @dataclass
 class Row:
-    """One non-blank data row. `record` is None when the row has errors."""
+    """One non-blank data row. `record` is None when the row has errors: only sound records
+    are computed with. `target` is what references and lookups see: the record, or for a row
+    with errors the record with its unreadable cells left empty (None when even that cannot be
+    made, e.g. a required cell is unreadable), so a bad cell never hides the row's ID or name."""
 
     row: int                    # the sheet's row number
-    id: str | None              # the ID cell as typed (trimmed), even on an invalid row
+    id: str | None              # the ID cell as text (trimmed; 4563 -> "4563"), even on an invalid row
     record: Record | None
     cells: list[Any]
     assigned: bool = False      # the ID was handed out by this sync, not read from the sheet
+    raw_id: Any = None          # the ID cell exactly as read (4563, "ACC-1 "): what a guarded write expects
+    target: Record | None = None
+
+    @property
+    def has_errors(self) -> bool:
+        return self.record is None
 
 
 @dataclass
@@ -104,9 +113,11 @@ def parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, ct
         sheet_row = index + 1
         data: dict[str, Any] = {f: (raw_row[c] if c < len(raw_row) else None) for f, c in header.fields.items()}
         custom, custom_ok = _custom_values(header, raw_row, custom_types, ctx, title, sheet_row, report)
-        record = None if missing else _validate(spec, data, custom, ctx, header, title, sheet_row, report)
-        row_id = cells.parse_text(data["id"]) if id_col is not None else None
-        table.rows.append(Row(sheet_row, row_id, record if custom_ok else None, raw_row))
+        record, target = (None, None) if missing else _validate(spec, data, custom, ctx, header, title, sheet_row,
+                                                                report)
+        raw_id = data["id"] if id_col is not None else None
+        table.rows.append(Row(sheet_row, cells.parse_text(raw_id), record if custom_ok else None, raw_row,
+                              raw_id=raw_id, target=target))
     return table
 
 
@@ -136,9 +147,12 @@ def _custom_values(header: Header, raw_row: list[Any], parsers: dict[str, Callab
 
 
 def _validate(spec: TabSpec, data: dict[str, Any], custom: dict[str, Any], ctx: ParseContext, header: Header,
-              title: str, sheet_row: int, report: Report) -> Record | None:
+              title: str, sheet_row: int, report: Report) -> tuple[Record | None, Record | None]:
+    """(record, target): the record, or None with every problem reported; and the row as a
+    reference target, its unreadable cells left empty (see Row)."""
     try:
-        return spec.model.model_validate({**data, "row": sheet_row, "custom": custom}, context=ctx)
+        record = spec.model.model_validate({**data, "row": sheet_row, "custom": custom}, context=ctx)
+        return record, record
     except ValidationError as e:
         for err in e.errors(include_url=False):
             field_name = err["loc"][0] if err["loc"] else None
@@ -151,4 +165,10 @@ def _validate(spec: TabSpec, data: dict[str, Any], custom: dict[str, Any], ctx: 
                 data.get(field_name) if isinstance(field_name, str) else None,
                 err["type"], extra.get("message", err["msg"]), extra.get("hint", ""),
             ))
-        return None
+        unreadable = {err["loc"][0] for err in e.errors() if err["loc"]}
+        try:
+            target = spec.model.model_validate({**data, **dict.fromkeys(unreadable), "row": sheet_row,
+                                                "custom": custom}, context=ctx)
+        except ValidationError:
+            target = None
+        return None, target

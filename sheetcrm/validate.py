@@ -2,16 +2,24 @@
 
 Validation never raises for data problems and never stops at the first one: every problem
 becomes an Issue in the Report, and the rows that are sound go on to the CRM engine.
+
+A row with a bad cell (Employees "many", Close Date 2026-02-30) is still a record as far as
+references go: its ID and name match (`Row.target`, `Crm.find`), so its contacts and deals are
+not "unknown", and `quote OPP-0005` says "OPP-0005 (row 6) has errors". It is not computed
+with: an unreadable Amount, Currency or Probability would otherwise count as an empty value
+(nothing, the base currency, the stage's probability), a silently wrong number. So such a row
+stays out of every total, scores and quotes until fixed, its computed cells are cleared, and
+one `left_out` warning per tab lists the rows that are out.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from sheetcrm import cells
 from sheetcrm.config import Config
+from sheetcrm.ids import id_pattern
 from sheetcrm.records import ParseContext
 from sheetcrm.report import Issue, Report, column_letter
 from sheetcrm.schema import TABS, find_tab, tab_names
@@ -25,6 +33,12 @@ class Crm:
 
     tables: dict[str, Table] = field(default_factory=dict)
     report: Report = field(default_factory=Report)
+    targets: dict[str, "Targets"] = field(default_factory=dict)  # what references can name, per tab
+
+    def find(self, key: str, text: str) -> list[Row]:
+        """The rows of tab `key` that `text` names (by ID, else by name), rows with errors
+        included; more than one when the name is ambiguous."""
+        return [row for _, row in self.targets[key].find(text)[0]] if key in self.targets else []
 
     def records(self, key: str) -> list[Any]:
         table = self.tables.get(key)
@@ -64,102 +78,240 @@ def read_crm(snapshot: Snapshot, config: Config) -> Crm:
     return crm
 
 
-def _check_references(crm: Crm) -> None:
-    report = crm.report
-    ids = {key: _check_unique_ids(t, report) for key, t in crm.tables.items() if t.spec.id_prefix}
-    accounts = ids.get("accounts", set()) | {a.name for a in crm.records("accounts")}
-    contacts = ids.get("contacts", set()) | set(_contact_names(crm.records("contacts")))
-    opportunities = ids.get("opportunities", set()) | {o.name for o in crm.records("opportunities")}
-    related = set().union(*(ids.get(k, set()) for k in ("leads", "contacts", "accounts", "opportunities")))
-    skus = _check_unique_skus(crm.tables.get("products"), report)
+def match_key(text: str) -> str:
+    """How IDs, names, emails and SKUs compare: as a person reads them (`cells.canonical_text`:
+    non-breaking and zero-width spaces, doubled spaces, curly quotes), ignoring case."""
+    return cells.canonical_text(text).casefold()
 
-    checks = {
-        "contacts": [("account", "account", accounts, "unknown_account", "an account ID or the exact name of an account")],
-        "opportunities": [
-            ("account", "account", accounts, "unknown_account", "an account ID or the exact name of an account"),
-            ("contact", "contact", contacts, "unknown_contact", "a contact ID, full name or email"),
-        ],
-        "activities": [("related", "record", related, "unknown_related", "the ID of a lead, contact, account or opportunity")],
-        "tasks": [("related", "record", related, "unknown_related", "the ID of a lead, contact, account or opportunity")],
-        "quote_lines": [
-            ("opportunity", "opportunity", opportunities, "unknown_opportunity", "an opportunity ID or its exact name"),
-            ("sku", "product SKU", skus, "unknown_sku", "a SKU from the Products tab"),
-        ],
-    }
-    for key, rules in checks.items():
+
+def row_label(row: Row) -> str:
+    """How messages name a row: "ACC-0002 (row 3)", or "row 3" before it has an ID."""
+    return f"{row.id} (row {row.row})" if row.id else f"row {row.row}"
+
+
+@dataclass
+class Targets:
+    """What a reference may name in one tab: match key -> (the text the engine knows the row
+    by, the row), IDs and names apart so an ID wins over a name that looks like one. Rows with
+    errors are targets too: a bad Employees cell does not make an account disappear."""
+
+    ids: dict[str, list[tuple[str, Row]]] = field(default_factory=dict)
+    names: dict[str, list[tuple[str, Row]]] = field(default_factory=dict)
+
+    def find(self, text: str, ids_only: bool = False) -> tuple[list[tuple[str, Row]], bool]:
+        """The rows `text` names, one entry each: by ID, else by name; and whether by ID."""
+        key = match_key(text)
+        by_id = key in self.ids
+        found = self.ids[key] if by_id else [] if ids_only else self.names.get(key, [])
+        unique: dict[int, tuple[str, Row]] = {}
+        for form, row in found:
+            unique.setdefault(id(row), (form, row))
+        return list(unique.values()), by_id
+
+
+# The fields that name a row of each tab, besides its ID; a contact is named by its full
+# name or its email. The text a reference resolves to is the one the engine matches exactly.
+_NAMES: dict[str, Callable[[Any], Iterable[str | None]]] = {
+    "accounts": lambda r: (r.name,),
+    "contacts": lambda r: (f"{r.first_name} {r.last_name}" if r.first_name and r.last_name else None, r.email),
+    "opportunities": lambda r: (r.name,),
+}
+_NAME_FIELDS = {"accounts": ("name",), "opportunities": ("name",)}
+# A product's SKU is its ID.
+_ID_FIELD = {"products": "sku"}
+
+
+def build_targets(table: Table) -> Targets:
+    targets = Targets()
+    key = table.spec.key
+    for row in table.rows:
+        if key in _ID_FIELD:
+            f = _ID_FIELD[key]
+            row_id = getattr(row.target, f) if row.target is not None else _raw_text(table, row, f)
+        else:
+            row_id = row.id
+        if row_id:
+            targets.ids.setdefault(match_key(row_id), []).append((row_id, row))
+    for row in table.rows:
+        if row.target is not None:
+            names = _NAMES.get(key, lambda r: ())(row.target)
+        else:
+            # Even a row whose record cannot be made keeps its name as typed.
+            names = (_raw_text(table, row, f) for f in _NAME_FIELDS.get(key, ()))
+        for name in names:
+            if name:
+                targets.names.setdefault(match_key(name), []).append((name, row))
+    return targets
+
+
+def _raw_text(table: Table, row: Row, field_name: str) -> str | None:
+    col = table.header.fields.get(field_name)
+    if col is None or col >= len(row.cells):
+        return None
+    return cells.parse_text(row.cells[col])
+
+
+# (field, noun, tabs it may name, by ID only, code, what to type)
+_Rule = tuple[str, str, tuple[str, ...], bool, str, str]
+_REFERENCES: dict[str, list[_Rule]] = {
+    "contacts": [("account", "account", ("accounts",), False, "unknown_account",
+                  "an account ID or the exact name of an account")],
+    "opportunities": [
+        ("account", "account", ("accounts",), False, "unknown_account",
+         "an account ID or the exact name of an account"),
+        ("contact", "contact", ("contacts",), False, "unknown_contact", "a contact ID, full name or email"),
+    ],
+    "activities": [("related", "record", ("leads", "contacts", "accounts", "opportunities"), True,
+                    "unknown_related", "the ID of a lead, contact, account or opportunity")],
+    "tasks": [("related", "record", ("leads", "contacts", "accounts", "opportunities"), True,
+               "unknown_related", "the ID of a lead, contact, account or opportunity")],
+    "quote_lines": [
+        ("opportunity", "opportunity", ("opportunities",), False, "unknown_opportunity",
+         "an opportunity ID or its exact name"),
+        ("sku", "product SKU", ("products",), False, "unknown_sku", "a SKU from the Products tab"),
+    ],
+}
+
+
+def _check_references(crm: Crm) -> None:
+    """Every reference resolved as a person reads it. A reference that matches is rewritten on
+    its record to the text the target is known by (its ID, or its name as that row has it), so
+    the engine and the quotes, which match exactly, see the same link this check saw."""
+    report = crm.report
+    for key, table in crm.tables.items():
+        if table.spec.id_prefix:
+            _check_unique_ids(table, report)
+    crm.targets = {key: build_targets(t) for key, t in crm.tables.items()
+                   if key in _NAMES or key in _ID_FIELD or t.spec.id_prefix}
+    _check_unique_skus(crm.tables.get("products"), report)
+
+    for key, rules in _REFERENCES.items():
         table = crm.tables.get(key)
         if table is None:
             continue
         for row in table.rows:
-            if row.record is None:
-                continue
-            for field_name, noun, known, code, expected in rules:
-                value = getattr(row.record, field_name)
-                if value is not None and value not in known:
+            for field_name, noun, tabs, ids_only, code, expected in rules:
+                value = getattr(row.target, field_name, None) if row.target is not None else None
+                if value is None:
+                    continue
+                hits = [(tab, *crm.targets[tab].find(value, ids_only)) for tab in tabs if tab in crm.targets]
+                found = [hit for _, rows, _ in hits for hit in rows]
+                if not found:
                     _cell_issue(report, "error", table, row, field_name, value, code,
-                                f'"{value}" does not match any {noun}.',
-                                f"Use {expected}.")
+                                f"{cells._show(value)} does not match any {noun}.", f"Use {expected}.")
+                elif len(found) > 1:
+                    # Two rows of one tab with the same ID (or SKU) are already a duplicate_id
+                    # error there; a name shared by two rows, or an ID of two tabs, is said here.
+                    if not (len([h for h in hits if h[1]]) == 1 and any(by_id for _, rows, by_id in hits if rows)):
+                        rows = ", ".join(row_label(r) for _, r in found)
+                        _cell_issue(report, "warning", table, row, field_name, value, "ambiguous_reference",
+                                    f"{cells._show(value)} names more than one {noun}: {rows}.",
+                                    "Use the ID of the one you mean.")
+                elif found[0][0] != value:
+                    _resolve(row, field_name, found[0][0])
 
     for key in ("contacts", "leads"):
         table = crm.tables.get(key)
         if table is not None:
             _check_duplicate_emails(table, report)
+    for key, what in _LEFT_OUT.items():
+        table = crm.tables.get(key)
+        if table is not None:
+            _report_left_out(table, what, report)
 
 
-def _check_unique_ids(table: Table, report: Report) -> set[str]:
+def _resolve(row: Row, field_name: str, form: str) -> None:
+    if row.record is not None:
+        row.record = row.record.model_copy(update={field_name: form})
+    if row.target is not None:
+        row.target = row.target.model_copy(update={field_name: form})
+
+
+# Only sound records are computed with: a deal whose Amount, Currency or Probability cannot be
+# read would otherwise count with a default (0, the base currency, the stage's probability).
+_LEFT_OUT = {"opportunities": "the pipeline, forecast and KPIs", "leads": "lead scoring"}
+_LISTED = 10
+
+
+def _report_left_out(table: Table, what: str, report: Report) -> None:
+    if any(c.required and c.field not in table.header.fields for c in table.spec.columns):
+        return  # the missing column's error already says no row is read
+    bad = [r for r in table.rows if r.has_errors]
+    if not bad:
+        return
+    listed = ", ".join(row_label(r) for r in bad[:_LISTED]) + (f" and {len(bad) - _LISTED} more"
+                                                                if len(bad) > _LISTED else "")
+    noun = table.spec.title.lower() if len(bad) > 1 else table.spec.title.lower().removesuffix("s")
+    report.add(Issue("warning", table.title, None, None, None, None, "left_out",
+                     f"{len(bad)} {noun} with errors {'are' if len(bad) > 1 else 'is'} left out of {what} "
+                     f"until fixed: {listed}.", "Fix the cells reported on those rows."))
+
+
+# Past this many IDs off the pattern, one line says how many more: an import of thousands of
+# numeric IDs is one decision, not thousands of findings.
+_ID_PATTERN_CELLS = 3
+
+
+def _check_unique_ids(table: Table, report: Report) -> None:
     seen: dict[str, int] = {}
+    prefix = table.spec.id_prefix
+    assert prefix is not None
+    pattern = id_pattern(prefix)
+    off_pattern: list[Row] = []
     for row in table.rows:
         if row.id is None:
             continue
-        if row.id in seen:
-            _cell_issue(report, "error", table, row, "id", row.id, "duplicate_id",
-                        f'The ID "{row.id}" is also used on row {seen[row.id]}.',
+        key = match_key(row.id)
+        if key in seen:
+            _cell_issue(report, "error", table, row, "id", row.raw_id, "duplicate_id",
+                        f"The ID {cells._show(row.id)} is also used on row {seen[key]}.",
                         "Give one of the two rows another ID, or clear it and sheetcrm assigns a new one.")
         else:
-            seen[row.id] = row.row
-    return set(seen)
+            seen[key] = row.row
+        if not pattern.match(cells.canonical_text(row.id)):
+            off_pattern.append(row)
+    for row in off_pattern[:_ID_PATTERN_CELLS]:
+        _cell_issue(report, "warning", table, row, "id", row.raw_id, "id_pattern",
+                    f"The ID {cells._show(row.id)} does not look like {prefix}-0001; it is kept as this "
+                    "record's ID and matched as typed.",
+                    "Nothing to do if it comes from another system; sheetcrm never changes an ID.")
+    if len(off_pattern) > _ID_PATTERN_CELLS:
+        more = off_pattern[_ID_PATTERN_CELLS:]
+        report.add(Issue("warning", table.title, None, None, None, None, "id_pattern",
+                         f"{len(more)} more IDs do not look like {prefix}-0001 (rows {more[0].row}"
+                         f"{'' if len(more) == 1 else f' to {more[-1].row}'}); they are kept and matched as typed.",
+                         "Nothing to do if they come from another system; sheetcrm never changes an ID."))
 
 
-def _check_unique_skus(table: Table | None, report: Report) -> set[str]:
+def _check_unique_skus(table: Table | None, report: Report) -> None:
     if table is None:
-        return set()
+        return
     seen: dict[str, int] = {}
     for row in table.rows:
-        if row.record is None:
+        sku = row.target.sku if row.target is not None else _raw_text(table, row, "sku")  # type: ignore[attr-defined]
+        if sku is None:
             continue
-        sku = row.record.sku
-        if sku in seen:
+        key = match_key(sku)
+        if key in seen:
             _cell_issue(report, "error", table, row, "sku", sku, "duplicate_sku",
-                        f'The SKU "{sku}" is also used on row {seen[sku]}.', "Each product needs its own SKU.")
+                        f"The SKU {cells._show(sku)} is also used on row {seen[key]}.", "Each product needs its own SKU.")
         else:
-            seen[sku] = row.row
-    # Products on invalid rows still exist as far as Quote Lines are concerned.
-    sku_col = table.header.fields.get("sku")
-    raw = {cells.parse_text(r.cells[sku_col]) for r in table.rows if sku_col is not None and sku_col < len(r.cells)}
-    return set(seen) | (raw - {None})
+            seen[key] = row.row
 
 
 def _check_duplicate_emails(table: Table, report: Report) -> None:
     seen: dict[str, int] = {}
     for row in table.rows:
-        email = getattr(row.record, "email", None)
+        email = getattr(row.target, "email", None)
         if email is None:
             continue
-        key = email.casefold()
+        key = match_key(email)
         if key in seen:
             _cell_issue(report, "warning", table, row, "email", email, "duplicate_email",
-                        f'The email "{email}" is also on row {seen[key]}.',
+                        f"The email {cells._show(email)} is also on row {seen[key]}.",
                         "Merge the two rows if they are the same person.")
         else:
             seen[key] = row.row
-
-
-def _contact_names(contacts: Iterable[Any]) -> Iterable[str]:
-    for c in contacts:
-        if c.first_name:
-            yield f"{c.first_name} {c.last_name}"
-        if c.email:
-            yield c.email
 
 
 def _cell_issue(report: Report, severity: str, table: Table, row: Row, field_name: str, value: Any, code: str,

@@ -19,6 +19,7 @@ from typing import Any
 
 from sheetcrm.mail.quotes import QuoteResult
 from sheetcrm.records import Account, Contact, Opportunity, Record
+from sheetcrm.table import Row
 from sheetcrm.validate import Crm
 
 
@@ -29,27 +30,30 @@ def record_dict(record: Record | None, model: type[Record]) -> dict[str, Any]:
     return out
 
 
+def _one(crm: Crm, tab: str, key: str | None) -> Row | None:
+    rows = crm.find(tab, key) if key else []
+    return rows[0] if len(rows) == 1 else None
+
+
 def find_account(crm: Crm, key: str | None) -> Account | None:
-    accounts = crm.records("accounts")
-    return next((a for a in accounts if a.id == key), None) or next((a for a in accounts if a.name == key), None)
+    """The account that `key` names (its ID or name, as `validate.match_key` compares them).
+    An account with a bad cell is still found, that cell empty: it is only what a quote shows."""
+    row = _one(crm, "accounts", key)
+    return row.target if row else None  # type: ignore[return-value]
 
 
 def find_contact(crm: Crm, key: str | None) -> Contact | None:
-    """A contact by ID, full name or email: the three ways the Contact column may name one."""
-    if not key:
-        return None
-    contacts = crm.records("contacts")
-    for match in (lambda c: c.id == key, lambda c: c.first_name and f"{c.first_name} {c.last_name}" == key,
-                  lambda c: c.email and c.email.casefold() == key.casefold()):
-        found = next((c for c in contacts if match(c)), None)
-        if found:
-            return found
-    return None
+    """A contact by ID, full name or email: the three ways the Contact column may name one;
+    like find_account, a contact with a bad cell is found with that cell empty."""
+    row = _one(crm, "contacts", key)
+    return row.target if row else None  # type: ignore[return-value]
 
 
 def find_opportunity(crm: Crm, key: str) -> Opportunity | None:
-    opportunities = crm.records("opportunities")
-    return next((o for o in opportunities if o.id == key), None) or next((o for o in opportunities if o.name == key), None)
+    """The opportunity `key` names, only when its row has no errors: a quote is priced from it.
+    `Crm.find` also finds one with errors, to say so."""
+    row = _one(crm, "opportunities", key)
+    return row.record if row else None  # type: ignore[return-value]
 
 
 def recipient(contact: Contact | None) -> str | None:

@@ -53,7 +53,7 @@ from sheetcrm.plan import owned_tab
 from sheetcrm.records import Opportunity
 from sheetcrm.report import Issue, column_letter
 from sheetcrm.schema import OUTBOX, RATES, SEQUENCES, find_tab, owned_tab_names
-from sheetcrm.validate import Crm, read_crm
+from sheetcrm.validate import Crm, read_crm, row_label
 from sheetcrm.workbook import CellValue, CellWrite, Plan, Snapshot, Workbook
 
 KEYS = ("id", "created", "opportunity", "to", "subject", "status", "message_id", "sent_at", "error", "quote",
@@ -356,7 +356,10 @@ def prepare(desk: Desk, row: OutboxRow, templates: Templates, sender: str, now: 
     prepared = Prepared(row, row.text("message_id") or message_id(f"{row.text('id')}.{token}", domain))
     opp = find_opportunity(desk.crm, row.text("opportunity"))
     if opp is None:
-        prepared.error = f"opportunity {row.text('opportunity')} not found (or its row has errors)"
+        found = desk.crm.find("opportunities", row.text("opportunity") or "")
+        prepared.error = (f"{row_label(found[0])} has errors; fix them, then the quote can be sent"
+                          if len(found) == 1 and found[0].has_errors
+                          else f"opportunity {row.text('opportunity')} not found")
         return prepared
     result = desk.quote(opp)
     if result.quote is None:

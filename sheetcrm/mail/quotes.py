@@ -29,10 +29,12 @@ from typing import Any, Iterable, Mapping
 
 from babel.numbers import format_currency, format_decimal, format_percent, get_currency_precision
 
+from sheetcrm import cells
 from sheetcrm.crm.money import Rates
 from sheetcrm.records import Opportunity, Product, QuoteLine
 from sheetcrm.report import Issue, column_letter
 from sheetcrm.table import Table
+from sheetcrm.validate import match_key
 
 _HUNDRED = Decimal(100)
 # Codes whose problem the validation of the Quote Lines tab already reports on the same cell.
@@ -141,14 +143,17 @@ class QuoteLines:
         for row in table.rows:
             if row.record is not None:
                 out.valid.setdefault(row.record.opportunity, []).append(row.record)  # type: ignore[attr-defined]
-            elif col is not None and col < len(row.cells) and row.cells[col] is not None:
-                out.invalid.setdefault(str(row.cells[col]).strip(), []).append(row.row)
+            elif col is not None and col < len(row.cells) and (name := cells.parse_text(row.cells[col])):
+                # Compared as validation compares references, so a line with errors that names
+                # its deal loosely ("expansion\u00a0") still blocks that deal's quote.
+                out.invalid.setdefault(match_key(name), []).append(row.row)
         return out
 
     def of(self, opportunity: Opportunity) -> tuple[list[QuoteLine], list[int]]:
         keys = list(dict.fromkeys(k for k in (opportunity.id, opportunity.name) if k))
         valid = sorted((ln for k in keys for ln in self.valid.get(k, [])), key=lambda ln: ln.row)
-        return valid, sorted(r for k in keys for r in self.invalid.get(k, []))
+        loose = dict.fromkeys(match_key(k) for k in keys)
+        return valid, sorted(r for k in loose for r in self.invalid.get(k, []))
 
 
 def price_quote(opportunity: Opportunity, quote_lines: QuoteLines, products: Mapping[str, Product],

@@ -1,0 +1,196 @@
+"""Headers as other CRMs export them: a HubSpot or Pipedrive export pasted into a tab syncs with
+the right fields, in English and Spanish; and the alias data (sheetcrm/aliases.toml) never lets
+one header mean two columns of a tab."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import openpyxl
+import pytest
+
+from sheetcrm import aliases
+from sheetcrm.cells import normalize_key
+from sheetcrm.config import DEFAULT_STAGES, Config
+from sheetcrm.schema import OWNED_TABS, QUOTAS, RATES, TABS, owned_tab_names
+from sheetcrm.sync import sync
+from sheetcrm.validate import read_crm
+from sheetcrm.workbook import Grid, Snapshot
+from sheetcrm.workbook.xlsx import XlsxWorkbook
+
+AS_OF = dt.date(2026, 11, 23)
+
+
+@pytest.mark.parametrize("key", list(TABS))
+def test_no_header_means_two_columns_of_one_tab(key):
+    spec = TABS[key]
+    means: dict[str, str] = {}
+    clashes = []
+    names = [(c.field, n) for c in spec.columns for n in (c.header, c.header_es, *c.aliases)]
+    names += [(f"computed:{c.key}", n) for c in spec.computed for n in (c.header, c.header_es)]
+    for target, name in names:
+        folded = normalize_key(name)
+        if means.setdefault(folded, target) != target:
+            clashes.append(f"{name!r}: {means[folded]} and {target}")
+    assert clashes == []
+
+
+def test_no_tab_name_means_two_tabs():
+    means: dict[str, str] = {}
+    clashes = []
+    names = [(s.key, n) for s in TABS.values() for n in (s.title, s.title_es, *s.aliases)]
+    names += [(t.key, n) for t in (*OWNED_TABS.values(), RATES, QUOTAS) for n in owned_tab_names(t)]
+    for key, name in names:
+        if means.setdefault(normalize_key(name), key) != key:
+            clashes.append(f"{name!r}: {means[normalize_key(name)]} and {key}")
+    assert clashes == []
+
+
+def test_the_alias_data_covers_every_column_and_only_those():
+    with pytest.raises(ValueError, match="unknown fields"):
+        aliases.column_names("accounts", ["id"])
+    for key, spec in TABS.items():
+        assert set(aliases.column_names(key, [c.field for c in spec.columns])) == {c.field for c in spec.columns}
+
+
+def _stages(**extra: list[str]):
+    """The default stages, plus another CRM's stage names as aliases (a team's config would)."""
+    return [s.model_copy(update={"aliases": [*s.aliases, *extra.get(s.name, [])]}) for s in DEFAULT_STAGES]
+
+
+def _xlsx(path, tabs):
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for title, rows in tabs.items():
+        ws = wb.create_sheet(title)
+        for row in rows:
+            ws.append(row)
+    wb.save(path)
+    return path
+
+
+HUBSPOT = {
+    "Companies": [
+        ["Record ID", "Company name", "Company Domain Name", "Industry", "Number of Employees", "Country/Region",
+         "Company owner", "Create Date"],
+        [18234001, "Acme Corp", "acme.example", "Software", 120, "Spain", "Ana García", "2026-01-10 09:30"],
+        [18234002, "Beta Ltd", "beta.example", "Retail", 15, "Mexico", "Luis Gil", "2026-02-03 11:00"],
+    ],
+    "Contacts": [
+        ["Record ID", "First Name", "Last Name", "Email", "Phone Number", "Job Title", "Contact owner",
+         "Associated Company", "Lead Status", "Create Date"],
+        [551, "Eva", "Ruiz", "eva@acme.example", "+34 600 000 001", "CTO", "Ana García", "Acme Corp", "Connected",
+         "2026-03-01 10:00"],
+    ],
+    "Deals": [
+        ["Record ID", "Deal Name", "Deal Stage", "Close Date", "Deal owner", "Amount", "Currency", "Pipeline",
+         "Create Date", "Associated Company", "Associated Contact"],
+        [9001, "Acme expansion", "Presentation Scheduled", "2026-12-15 00:00", "Ana García", 12000, "USD",
+         "Sales Pipeline", "2026-10-01 08:00", "Acme Corp", "Eva Ruiz"],
+        [9002, "Beta pilot", "Contract Sent", "2027-01-20 00:00", "Luis Gil", 3000, "USD", "Sales Pipeline",
+         "2026-10-05 08:00", "Beta Ltd", None],
+        [9003, "Old win", "Closed Won", "2026-06-30 00:00", "Ana García", 5000, "USD", "Sales Pipeline",
+         "2026-04-01 08:00", "Acme Corp", None],
+    ],
+}
+HUBSPOT_STAGES = _stages(Proposal=["Presentation Scheduled"], Negotiation=["Contract Sent"])
+
+
+def test_a_pasted_hubspot_export_syncs_with_the_right_fields(tmp_path):
+    book = XlsxWorkbook(_xlsx(tmp_path / "crm.xlsx", HUBSPOT))
+    config = Config(stages=HUBSPOT_STAGES)
+    first = sync(book, config, as_of=AS_OF)
+    crm = first.crm
+    deals = crm.tables["opportunities"]
+    assert deals.title == "Deals"
+    assert {f: deals.header.labels[c] for f, c in deals.header.fields.items()} == {
+        "id": "Record ID", "name": "Deal Name", "stage": "Deal Stage", "close_date": "Close Date",
+        "owner": "Deal owner", "amount": "Amount", "currency": "Currency", "created": "Create Date",
+        "account": "Associated Company", "contact": "Associated Contact"}
+    assert set(deals.header.custom) == {"Pipeline"}
+    [acme, beta, won] = crm.records("opportunities")
+    assert (acme.id, acme.name, acme.stage, acme.amount, acme.currency, acme.close_date, acme.owner) == (
+        "9001", "Acme expansion", "Proposal", Decimal(12000), "USD", dt.date(2026, 12, 15), "Ana García")
+    assert (beta.stage, won.stage) == ("Negotiation", "Closed Won")
+    companies = crm.tables["accounts"]
+    assert companies.title == "Companies"
+    assert {f for f in companies.header.fields} == {"id", "name", "domain", "industry", "employees", "country",
+                                                     "owner", "created"}
+    assert crm.records("accounts")[0].employees == 120
+    [eva] = crm.records("contacts")
+    assert (eva.first_name, eva.email, eva.phone, eva.title, eva.account) == (
+        "Eva", "eva@acme.example", "+34 600 000 001", "CTO", "Acme Corp")
+    # References across the export resolve; the imported numeric IDs are kept and never re-assigned.
+    errors = [i for i in crm.report.issues if i.severity == "error"]
+    assert errors == []
+    assert not any(w.tab == "Deals" and w.col == 1 for w in first.plan.writes)
+    [pipeline] = [s for s in first.results.pipeline if s.stage == "Proposal"]
+    assert pipeline.amount == Decimal(12000)
+    # The export's own cells are untouched; sheetcrm's computed columns go after them.
+    ws = openpyxl.load_workbook(tmp_path / "crm.xlsx")["Deals"]
+    assert [c.value for c in ws[1]][:11] == HUBSPOT["Deals"][0]
+    assert ws.cell(1, 12).value == "Probability %"
+    assert not sync(book, config, as_of=AS_OF).plan
+
+
+def test_a_hubspot_export_from_the_spanish_interface():
+    tabs = {
+        "Empresas": [["ID de registro", "Nombre de la empresa", "Sector", "Número de empleados", "País/región",
+                      "Propietario de la empresa"],
+                     [7001, "Acme SL", "Software", 40, "España", "Ana"]],
+        "Negocios": [["ID de registro", "Nombre del negocio", "Etapa del negocio", "Fecha de cierre",
+                      "Propietario del negocio", "Importe", "Empresa asociada", "Pipeline"],
+                     [9101, "Ampliación", "Propuesta", "15/12/2026", "Ana", "12.500,00", "Acme SL", "Ventas"]],
+    }
+    crm = read_crm(Snapshot({t: Grid(r) for t, r in tabs.items()}), Config(locale="es"))
+    deals = crm.tables["opportunities"]
+    assert set(deals.header.fields) == {"id", "name", "stage", "close_date", "owner", "amount", "account"}
+    [deal] = crm.records("opportunities")
+    assert (deal.id, deal.name, deal.stage, deal.close_date, deal.owner, deal.amount, deal.account) == (
+        "9101", "Ampliación", "Proposal", dt.date(2026, 12, 15), "Ana", Decimal("12500.00"), "Acme SL")
+    assert crm.records("accounts")[0].employees == 40
+    assert not [i for i in crm.report.issues if i.severity == "error"]
+
+
+PIPEDRIVE = {
+    "Organizations": [["Organization - ID", "Organization - Name", "Organization - Owner"],
+                      [31, "Gamma GmbH", "Marta"]],
+    "People": [["Person - ID", "Person - Name", "Person - First name", "Person - Last name", "Person - Email",
+                "Person - Phone", "Person - Organization"],
+               [41, "Jon Berg", "Jon", "Berg", "jon@gamma.example", "+49 30 1234", "Gamma GmbH"]],
+    "Deals": [["Deal - ID", "Deal - Title", "Deal - Value", "Deal - Currency", "Deal - Organization",
+               "Deal - Contact person", "Deal - Owner", "Deal - Stage", "Deal - Status", "Deal - Probability",
+               "Deal - Expected close date", "Deal - Deal created"],
+              [57, "Gamma rollout", 8000, "EUR", "Gamma GmbH", "Jon Berg", "Marta", "Proposal Made", "open", 60,
+               "2026-12-31", "2026-11-02 14:05:00"],
+              [58, "Gamma support", 1500, "EUR", "Gamma GmbH", "Jon Berg", "Marta", "Negotiations Started", "open",
+               None, "2027-01-31", "2026-11-03 09:00:00"]],
+}
+
+
+def test_a_pasted_pipedrive_export_syncs_with_the_right_fields(tmp_path):
+    book = XlsxWorkbook(_xlsx(tmp_path / "crm.xlsx", PIPEDRIVE))
+    config = Config(currency="EUR", stages=_stages(Proposal=["Proposal Made"], Negotiation=["Negotiations Started"]))
+    outcome = sync(book, config, as_of=AS_OF)
+    crm = outcome.crm
+    deals = crm.tables["opportunities"]
+    assert set(deals.header.fields) == {"id", "name", "amount", "currency", "account", "contact", "owner", "stage",
+                                        "probability", "close_date", "created"}
+    assert set(deals.header.custom) == {"Deal - Status"}
+    [rollout, support] = crm.records("opportunities")
+    assert (rollout.id, rollout.name, rollout.amount, rollout.currency, rollout.account, rollout.contact,
+            rollout.stage, rollout.probability, rollout.close_date, rollout.created) == (
+        "57", "Gamma rollout", Decimal(8000), "EUR", "Gamma GmbH", "Jon Berg", "Proposal", Decimal(60),
+        dt.date(2026, 12, 31), dt.date(2026, 11, 2))
+    assert support.stage == "Negotiation"
+    [jon] = crm.records("contacts")
+    assert (jon.first_name, jon.last_name, jon.email, jon.account) == ("Jon", "Berg", "jon@gamma.example",
+                                                                       "Gamma GmbH")
+    assert jon.custom == {"Person - Name": "Jon Berg"}
+    assert crm.records("accounts")[0].name == "Gamma GmbH"
+    assert [i for i in crm.report.issues if i.severity == "error"] == []
+    # Weighted: 8000 at the deal's own 60 %, 1500 at Negotiation's 75 %.
+    total = sum((s.weighted for s in outcome.results.pipeline), Decimal(0))
+    assert total == Decimal(8000) * Decimal("0.6") + Decimal(1500) * Decimal("0.75")
+    assert not sync(book, config, as_of=AS_OF).plan

@@ -1,0 +1,94 @@
+"""sheetcrm.toml as a person writes it: every mistake is one line on stderr (file, key, problem), exit 2."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import openpyxl
+import pytest
+
+from sheetcrm.config import Config, load_config
+
+
+def run(*args: str, cwd) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "sheetcrm", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=120)
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    path = tmp_path_factory.mktemp("config")
+    wb = openpyxl.Workbook()
+    wb.active.title = "Accounts"
+    wb.active.append(["ID", "Name"])
+    wb.active.append(["ACC-0001", "Acme"])
+    opps = wb.create_sheet("Opportunities")
+    opps.append(["ID", "Name", "Account", "Stage", "Amount"])
+    opps.append(["OPP-0001", "Deal", "Acme", "Proposal", 100])
+    wb.save(path / "crm.xlsx")
+    return path
+
+
+MISTAKES = [
+    # (file text, key the line must name, words the problem must contain)
+    ('[tabs.opportunities]\ntitle = "Accounts"\n', "tabs.opportunities.title", "Accounts tab"),
+    ('[tabs.opportunities]\ntitle = "Ventas"\n[tabs.leads]\ntitle = "ventas"\n', "tabs.leads.title",
+     "also the title of opportunities"),
+    ('[tabs.leads]\ntitle = "Dashboard"\n', "tabs.leads.title", "sheetcrm's Dashboard tab"),
+    ('[tabs.opportunities]\nheaders = { "Amoont" = "Deal size" }\n', "tabs.opportunities.headers.Amoont",
+     "unknown column"),
+    ('[tabs.opportunities]\nheaders = { "Amount" = "Stage" }\n', "tabs.opportunities.headers.Amount",
+     "Stage column"),
+    ('[tabs.leads.custom_fields]\n"E-mail" = { type = "text" }\n', "tabs.leads.custom_fields.E-mail",
+     "Email column"),
+    ('[tabs.leads.custom_fields]\nTier = { type = "money" }\n', "tabs.leads.custom_fields.Tier.type", "enum"),
+    ('[tabs.deals]\ntitle = "Deals"\n', "tabs", "unknown tab"),
+    ('locale = "fr"\n', "locale", "'en' or 'es'"),
+    ('currency = "EURO"\n', "currency", "unknown currency"),
+    ('locle = "es"\n', "locle", "unknown key"),
+    ('forecast_months = "6"\n', "forecast_months", "integer"),
+    ('[smtp]\ntimeout = inf\n', "smtp.timeout", "finite"),
+    ('[google]\nbackoff_seconds = nan\n', "google.backoff_seconds", "finite"),
+    ('[google]\nmax_backoff_seconds = -2\n', "google.max_backoff_seconds", "greater than 0"),
+    ('[google]\nbackoff_seconds = 30\nmax_backoff_seconds = 5\n', "google.max_backoff_seconds",
+     "at least backoff_seconds"),
+    ('[schedule]\nmax_backoff_seconds = 1e300\n', "schedule.max_backoff_seconds", "less than or equal"),
+    ('[smtp]\nretry_seconds = 0\n', "smtp.retry_seconds", "greater than 0"),
+    ('[scoring]\nhalf_life_days = -inf\n', "scoring.half_life_days", "finite"),
+    ('[[stages]]\nname = "Won"\nprobability = 120\nkind = "won"\n', "stages.0.probability", "100"),
+    ('[[stages]]\nname = "Open"\nprobability = -1\n', "stages.0.probability", "0"),
+    ('locale = "es"\nlocale = "en"\n', "not valid TOML", "line 2"),
+]
+
+
+@pytest.mark.parametrize("text,key,words", MISTAKES, ids=[m[1] + ":" + m[2] for m in MISTAKES])
+def test_each_config_mistake_is_one_line_naming_file_and_key(folder, text, key, words):
+    (folder / "sheetcrm.toml").write_text(text, encoding="utf-8")
+    out = run("validate", cwd=folder)
+    assert out.returncode == 2, out.stdout
+    assert out.stderr.count("\n") == 1 and "Traceback" not in out.stderr, out.stderr
+    assert f"sheetcrm.toml: {key}" in out.stderr and words in out.stderr, out.stderr
+
+
+def test_a_bom_is_accepted(folder):
+    (folder / "sheetcrm.toml").write_bytes('\ufefflocale = "es"\ncurrency = "EUR"\n'.encode("utf-8"))
+    out = run("validate", cwd=folder)
+    assert out.returncode == 0, out.stderr
+    config = load_config(folder / "sheetcrm.toml")
+    assert (config.locale, config.currency) == ("es", "EUR")
+
+
+def test_a_header_override_may_name_the_column_in_spanish(tmp_path):
+    (tmp_path / "sheetcrm.toml").write_text('[tabs.opportunities]\nheaders = { "Importe" = "Deal size" }\n')
+    assert load_config(tmp_path / "sheetcrm.toml").tab("opportunities").headers == {"Amount": "Deal size"}
+
+
+def test_the_example_config_loads():
+    from sheetcrm.config import EXAMPLE, _non_finite
+
+    import tomllib
+
+    data = tomllib.loads(EXAMPLE)
+    assert _non_finite(data) is None
+    assert Config.model_validate(data, strict=True).currency == "USD"

@@ -1,0 +1,262 @@
+"""References as people type them: a record with a bad cell is still a record, IDs are whatever
+the team typed (numbers from an import, another system's format), and names match as a person
+reads them (non-breaking and zero-width spaces, doubled spaces, curly quotes, case)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+from sheetcrm.cli import main
+from sheetcrm.config import Config
+from sheetcrm.emulator import Emulator
+from sheetcrm.sync import sync
+from sheetcrm.validate import read_crm
+from sheetcrm.workbook import Grid, Snapshot
+from sheetcrm.workbook.credentials import connect
+from sheetcrm.workbook.gsheets import GoogleSheetsWorkbook, RetryPolicy
+from sheetcrm.workbook.xlsx import XlsxWorkbook
+
+sys.path.insert(0, str(Path(__file__).parent / "mail"))
+from conftest import crm_tabs  # noqa: E402
+from test_outbox_smtp import xlsx_book  # noqa: E402
+
+AS_OF = dt.date(2026, 11, 23)
+
+
+def snapshot(tabs: dict[str, list[list]]) -> Snapshot:
+    return Snapshot({title: Grid(rows) for title, rows in tabs.items()})
+
+
+def codes(crm, tab: str | None = None) -> set[tuple]:
+    return {(i.tab, i.row, i.column, i.code) for i in crm.report.issues
+            if tab in (None, i.tab) and i.code != "missing_tab"}
+
+
+def write_xlsx(path: Path, tabs: dict[str, list[list]]) -> Path:
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for title, rows in tabs.items():
+        ws = wb.create_sheet(title)
+        for row in rows:
+            ws.append(row)
+    wb.save(path)
+    return path
+
+
+# -- a record with a bad cell ------------------------------------------------------------------
+
+BAD_CELLS = {
+    "Accounts": [["ID", "Name", "Employees"],
+                 ["ACC-0001", "Acme Corp", 40],
+                 ["ACC-0002", "Beta Ltd", "many"]],
+    "Contacts": [["ID", "Account", "First Name", "Last Name", "Email"],
+                 ["CON-0001", "ACC-0002", "Ana", "Pérez", "ana@beta.example"],
+                 ["CON-0002", "Beta Ltd", "Luis", "Gil", "luis@beta.example"],
+                 ["CON-0003", "Nobody Inc", "Eva", "Ruiz", "eva@x.example"]],
+    "Opportunities": [["ID", "Name", "Account", "Stage", "Amount", "Close Date"],
+                      ["OPP-0001", "Good deal", "Acme Corp", "Proposal", 1000, "2026-12-15"],
+                      ["OPP-0005", "Beta renewal", "Beta Ltd", "Proposal", 5000, "2026-02-30"],
+                      ["OPP-0006", "Beta upsell", "ACC-0002", "Proposal", "lots", "2026-12-20"]],
+    "Activities": [["ID", "Date", "Type", "Subject", "Related"],
+                   ["ACT-0001", "2026-11-01", "Call", "Renewal", "OPP-0005"]],
+}
+
+
+def test_a_record_with_a_bad_cell_stays_a_reference_target():
+    crm = read_crm(snapshot(BAD_CELLS), Config())
+    found = codes(crm)
+    assert ("Accounts", 3, "C", "bad_integer") in found
+    # Its contacts and deals still find it, by ID and by name; only the truly unknown one is an error.
+    assert {c for c in found if c[3].startswith("unknown")} == {("Contacts", 4, "B", "unknown_account")}
+    assert [r.id for r in crm.find("accounts", "Beta Ltd")] == ["ACC-0002"]
+    assert crm.find("accounts", "ACC-0002")[0].target.name == "Beta Ltd"
+    # The activity on a deal with a bad Close Date is not "unknown_related".
+    assert not any(c[0] == "Activities" for c in found)
+
+
+def test_a_deal_with_an_unreadable_cell_is_left_out_of_the_totals_and_said_so(tmp_path):
+    book = XlsxWorkbook(write_xlsx(tmp_path / "crm.xlsx", BAD_CELLS))
+    outcome = sync(book, Config(), as_of=AS_OF)
+    issues = {i.code: i for i in outcome.crm.report.issues if i.tab == "Opportunities"}
+    assert issues["bad_date"].row == 3 and issues["bad_number"].row == 4
+    left_out = issues["left_out"]
+    assert left_out.severity == "warning"
+    assert "OPP-0005 (row 3)" in left_out.message and "OPP-0006 (row 4)" in left_out.message
+    assert "pipeline, forecast and KPIs" in left_out.message
+    # Never counted as 0 nor with a guessed value: the pipeline holds the one sound deal.
+    [proposal] = [s for s in outcome.results.pipeline if s.stage == "Proposal"]
+    assert (proposal.count, proposal.amount) == (1, Decimal(1000))
+    assert [o.id for o in outcome.results.opportunities] == ["OPP-0001"]
+
+
+def test_quote_on_an_opportunity_with_a_bad_cell_says_it_has_errors(tmp_path):
+    tabs = crm_tabs()
+    tabs["Opportunities"][0].append("Close Date")
+    tabs["Opportunities"][1].append("2026-02-30")
+    book = xlsx_book(tmp_path, tabs)
+    (tmp_path / "c.toml").write_text('currency = "EUR"\n')
+    result = CliRunner().invoke(main, ["quote", "OPP-0001", "--workbook", str(book.path),
+                                       "--config", str(tmp_path / "c.toml"), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 1
+    assert "OPP-0001 (row 2) has errors" in result.output and "bad_date" in result.output
+    assert "no opportunity" not in result.output and not (tmp_path / "out").exists()
+
+
+def test_quote_finds_an_opportunity_by_a_numeric_id_and_a_name_typed_loosely(tmp_path):
+    tabs = crm_tabs()
+    tabs["Opportunities"][1][0] = 4563
+    tabs["Quote Lines"] = [tabs["Quote Lines"][0], [4563, "P1", 2, "", 10], ["expansion\u00a0", "P2", 3, "", ""]]
+    book = xlsx_book(tmp_path, tabs)
+    (tmp_path / "c.toml").write_text('currency = "EUR"\n')
+    wb = ["--workbook", str(book.path), "--config", str(tmp_path / "c.toml"), "--out", str(tmp_path / "out")]
+    for key in ("4563", "Expansion", "EXPANSION"):
+        result = CliRunner().invoke(main, ["quote", key, *wb])
+        assert result.exit_code == 0, result.output
+        # Both lines found the deal: one by its numeric ID, one by its name with a trailing nbsp.
+        assert "4563: preview of Q-2026-0001" in result.output
+    html = (tmp_path / "out" / "Q-2026-0001.html").read_text()
+    assert "Licence" in html and "Support" in html
+
+
+def test_a_quote_line_with_errors_that_names_its_deal_loosely_still_blocks_the_quote(tmp_path):
+    tabs = crm_tabs()
+    tabs["Quote Lines"].append(["opp-0001\u00a0", "P2", "two", "", ""])
+    book = xlsx_book(tmp_path, tabs)
+    (tmp_path / "c.toml").write_text('currency = "EUR"\n')
+    result = CliRunner().invoke(main, ["quote", "OPP-0001", "--workbook", str(book.path),
+                                       "--config", str(tmp_path / "c.toml"), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 1 and "invalid_quote_line" in result.output and "row 4" in result.output
+
+
+# -- names and duplicates as a person reads them -------------------------------------------------
+
+def test_names_pasted_with_invisible_or_curly_characters_match_their_account():
+    tabs = {
+        "Accounts": [["ID", "Name"], ["ACC-0001", "Acme Corp"], ["ACC-0002", "O'Brien & Sons"]],
+        "Contacts": [["ID", "Account", "Last Name"],
+                     ["CON-0001", "Acme\u00a0Corp", "A"],
+                     ["CON-0002", "Acme  Corp", "B"],
+                     ["CON-0003", "\u200bAcme Corp\u200b", "C"],
+                     ["CON-0004", "ACME corp", "D"],
+                     ["CON-0005", "O\u2019Brien & Sons", "E"],
+                     ["CON-0006", "Acme Co", "F"]],
+        "Opportunities": [["ID", "Name", "Account", "Stage", "Amount"],
+                          ["OPP-0001", "Deal", "acc-0002", "Proposal", 10]],
+    }
+    crm = read_crm(snapshot(tabs), Config())
+    assert codes(crm) == {("Contacts", 7, "B", "unknown_account")}
+    # The engine matches exactly, so each reference now holds the text its target is known by.
+    assert [c.account for c in crm.records("contacts")][:5] == ["Acme Corp"] * 4 + ["O'Brien & Sons"]
+    assert crm.records("opportunities")[0].account == "ACC-0002"
+
+
+def test_a_name_shared_by_two_accounts_is_ambiguous_not_guessed():
+    tabs = {"Accounts": [["ID", "Name"], ["ACC-0001", "Acme"], ["ACC-0002", "ACME\u00a0"]],
+            "Contacts": [["ID", "Account", "Last Name"], ["CON-0001", "acme", "A"], ["CON-0002", "ACC-0002", "B"]]}
+    crm = read_crm(snapshot(tabs), Config())
+    [issue] = [i for i in crm.report.issues if i.code != "missing_tab"]
+    assert (issue.row, issue.code, issue.severity) == (2, "ambiguous_reference", "warning")
+    assert "ACC-0001 (row 2)" in issue.message and "ACC-0002 (row 3)" in issue.message
+
+
+def test_duplicates_compare_what_a_person_reads():
+    tabs = {
+        "Accounts": [["ID", "Name"], ["ACC-0001", "A"], ["acc-0001\u00a0", "B"]],
+        "Leads": [["ID", "Last Name", "Email"], ["LEAD-0001", "X", "ana@example.com"],
+                  ["LEAD-0002", "Y", "\u200bANA@Example.com"]],
+        "Products": [["SKU", "Name", "Unit Price"], ["AB 1", "Widget", 10], ["ab\u00a01", "Widget 2", 12],
+                     ["AB  1", "Bad price", "free"]],
+    }
+    found = codes(read_crm(snapshot(tabs), Config()))
+    assert ("Accounts", 3, "A", "duplicate_id") in found
+    assert ("Leads", 3, "C", "duplicate_email") in found
+    # A product row with a bad price still holds its SKU.
+    assert {c for c in found if c[3] == "duplicate_sku"} == {("Products", 3, "A", "duplicate_sku"),
+                                                             ("Products", 4, "A", "duplicate_sku")}
+
+
+# -- IDs as people type them ---------------------------------------------------------------------
+
+TYPED_IDS = {
+    "Accounts": [["ID", "Name"], [4563, "Acme"], ["X12", "Beta"]],
+    "Contacts": [["ID", "Account", "Last Name"], ["CON-0001", 4563, "A"], ["CON-0002", "4563", "B"],
+                 ["CON-0003", "x12", "C"]],
+    "Opportunities": [["ID", "Name", "Account", "Stage", "Amount"],
+                      [4563, "Imported", 4563, "Proposal", 1000],
+                      ["OPP-17-B", "Other system", "X12", "Negotiation", 2000],
+                      [None, "New one", "Acme", "Proposal", 500],
+                      ["opp-0041", "Lowercase", "Acme", "Proposal", 10]],
+}
+
+
+def test_typed_ids_are_kept_matched_as_text_and_warned_once_each():
+    crm = read_crm(snapshot(TYPED_IDS), Config())
+    found = codes(crm)
+    assert not any(c[3].startswith("unknown") for c in found)
+    assert {c for c in found if c[3] == "id_pattern"} == {
+        ("Accounts", 2, "A", "id_pattern"), ("Accounts", 3, "A", "id_pattern"),
+        ("Opportunities", 2, "A", "id_pattern"), ("Opportunities", 3, "A", "id_pattern")}
+    assert [r.id for r in crm.find("opportunities", "4563")] == ["4563"]
+
+
+def test_many_ids_off_the_pattern_are_one_line_past_the_first_three():
+    tabs = {"Accounts": [["ID", "Name"]] + [[1000 + i, f"A{i}"] for i in range(50)]}
+    issues = [i for i in read_crm(snapshot(tabs), Config()).report.issues if i.code == "id_pattern"]
+    assert [i.row for i in issues] == [None, 2, 3, 4]
+    assert "47 more IDs" in issues[0].message and "rows 5 to 51" in issues[0].message
+
+
+def _check_typed_ids_sync(book, first_counts=None, second_counts=None, counts=None):
+    first = sync(book, Config(), as_of=AS_OF)
+    assert first.result is not None and first.result.skipped == []
+    # The new row gets the next ID after the highest of the pattern, whatever its case.
+    ids = [r.id for r in first.crm.tables["opportunities"].rows]
+    assert ids == ["4563", "OPP-17-B", "OPP-0042", "opp-0041"]
+    second = sync(book, Config(), as_of=AS_OF)
+    assert not second.plan and second.result is None
+    return first
+
+
+def test_typed_ids_never_skip_a_write_and_a_second_sync_writes_nothing_xlsx(tmp_path):
+    path = write_xlsx(tmp_path / "crm.xlsx", TYPED_IDS)
+    book = XlsxWorkbook(path)
+    first = _check_typed_ids_sync(book)
+    assert first.result.written["Opportunities"] > 3
+    ws = openpyxl.load_workbook(path)["Opportunities"]
+    # The typed IDs are still what the person typed, a number stays a number.
+    assert [ws.cell(r, 1).value for r in range(2, 6)] == [4563, "OPP-17-B", "OPP-0042", "opp-0041"]
+    assert ws.cell(1, 6).value == "Probability %" and ws.cell(2, 6).value == 50
+
+
+@pytest.fixture
+def emu(monkeypatch):
+    with Emulator() as emulator:
+        monkeypatch.setenv("SHEETS_EMULATOR_HOST", emulator.host)
+        yield emulator
+
+
+def test_typed_ids_never_skip_a_write_and_cost_no_extra_read_on_google(emu):
+    key = emu.create_spreadsheet("CRM", TYPED_IDS)
+    trace: list = []
+    conn = connect(None, policy=RetryPolicy(attempts=3, sleep=lambda s: None), tracer=trace.append)
+    book = GoogleSheetsWorkbook(conn.client, key, "sheetcrm@project.iam.gserviceaccount.com")
+
+    def counts():
+        reads = sum(1 for t in trace if t.kind == "read")
+        return reads, len(trace) - reads
+
+    first = sync(book, Config(), as_of=AS_OF)
+    assert first.result.skipped == []
+    assert counts() == (3, 1)  # metadata + values, the key re-read, one batchUpdate: no re-aim read
+    trace.clear()
+    assert not sync(book, Config(), as_of=AS_OF).plan
+    assert counts() == (2, 0)
+    values = emu.values(key, "Opportunities")
+    assert [row[0] for row in values[1:]] == [4563, "OPP-17-B", "OPP-0042", "opp-0041"]
