@@ -14,9 +14,9 @@ from typing import Any, Callable
 
 import click
 
-from sheetcrm.config import CONFIG_FILE, EXAMPLE, Config, ConfigError, load_config
+from sheetcrm.config import CONFIG_FILE, Config, ConfigError, load_config
 from sheetcrm.report import Report
-from sheetcrm.starter import init_workbook, write_demo
+from sheetcrm.starter import example_config, init_workbook, write_demo
 from sheetcrm.crm.scoring import evaluate as evaluate_scoring
 from sheetcrm.engine import Results
 from sheetcrm.sync import SyncOutcome, plan_sync, sync
@@ -100,9 +100,11 @@ def main() -> None:
 def init(target: Target) -> None:
     """Create the missing CRM tabs (with headers) and an example sheetcrm.toml.
 
-    Existing tabs and data are never touched."""
+    The new sheetcrm.toml points at the workbook given (--workbook / --spreadsheet), so the
+    next command needs no flag. Existing tabs and data are never touched."""
     if target.config_path is None and not Path(CONFIG_FILE).exists():
-        Path(CONFIG_FILE).write_text(EXAMPLE, encoding="utf-8")
+        Path(CONFIG_FILE).write_text(example_config(target.workbook, target.spreadsheet, target.credentials),
+                                     encoding="utf-8")
         echo(f"wrote {CONFIG_FILE} (every setting is optional)")
     config, book = target.open()
     result = init_workbook(book, config)
@@ -115,15 +117,19 @@ def init(target: Target) -> None:
 @click.option("--rows", default=200, show_default=True, type=click.IntRange(20, 1_000_000),
               help="How many leads (the other tabs scale with it).")
 @click.option("--seed", default=7, show_default=True, help="Random seed: the same seed gives the same CRM.")
-@click.option("--force", is_flag=True, help="Replace an existing demo .xlsx file.")
+@click.option("--force", is_flag=True, help="Replace a demo .xlsx file that `sheetcrm demo` created before.")
 @user_errors
 def demo(target: Target, rows: int, seed: int, force: bool) -> None:
-    """Write a realistic demo CRM (default demo-crm.xlsx), then sync it and say what happened."""
-    config, book = target.open(default="demo-crm.xlsx")
-    if force and book.exists() and hasattr(book, "path"):
-        book.path.unlink()
+    """Write a realistic demo CRM (default demo-crm.xlsx), then sync it and say what happened.
+
+    Only to a new or empty workbook, or with --force over a demo it created: never the config's
+    workbook unless --workbook / --spreadsheet names it."""
+    config = load_config(target.config_path)
+    # The config's workbook is the team's: the demo goes to demo-crm.xlsx unless a flag says otherwise.
+    book = open_workbook(config.model_copy(update={"workbook": None, "spreadsheet": None}), target.workbook,
+                         target.spreadsheet, target.credentials, default="demo-crm.xlsx")
     today = dt.date.today()
-    data = write_demo(book, rows=rows, seed=seed, today=today)
+    data = write_demo(book, rows=rows, seed=seed, today=today, force=force)
     echo(f"wrote a demo CRM to {book.describe()}: " +
                ", ".join(f"{len(t) - 1} {title.lower()}" for title, t in data.tabs.items()))
     echo("planted on purpose: " + "; ".join(data.planted))

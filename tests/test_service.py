@@ -331,3 +331,26 @@ def test_a_failed_job_is_in_the_sync_log_at_once_and_so_is_the_recovery(emu, tmp
     statuses = [r[7] for r in sync_log(emu, key)]  # while the service still runs, idle
     assert statuses == ["ok", "ok", "error", "ok"]
     assert runner.stop() == 0
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_log_lines_escape_control_characters_from_cells(fmt):
+    import io
+
+    from sheetcrm import logs
+
+    stream = io.StringIO()
+    logger, _ = logs.setup(fmt, stream=stream)
+    logger.info("OUT-\x1b[2J0001\x07 left at Sending \u202eevil\x9b", extra={"fields": {"id": "OUT-\x1b]0;x\x07"}})
+    try:
+        raise ValueError("boom")
+    except ValueError as e:
+        logger.error("failed", exc_info=e)
+    out = stream.getvalue()
+    assert not set("\x1b\x07\u202e\x9b") & set(out)
+    if fmt == "json":
+        first = json.loads(out.splitlines()[0])
+        assert first["message"].startswith("OUT-\x1b[2J") and first["id"] == "OUT-\x1b]0;x\x07"
+    else:
+        assert "OUT-\\x1b[2J0001\\x07" in out and "\\u202eevil\\x9b" in out
+        assert "Traceback (most recent call last):\n" in out  # a traceback keeps its lines
