@@ -70,3 +70,17 @@ def test_missing_credentials_is_one_line_exit_2(tmp_path):
     out = run("validate", "--spreadsheet", "1" + "a" * 43, cwd=tmp_path, env=env)
     assert out.returncode == 2
     assert out.stderr.count("\n") == 1 and "GOOGLE_APPLICATION_CREDENTIALS" in out.stderr
+
+
+def test_init_with_a_spreadsheet_points_the_config_at_it_and_demo_keeps_off_it(emulator_process, tmp_path):
+    key, env, _ = emulator_process
+    out = run("init", "--spreadsheet", key, cwd=tmp_path, env=env)
+    assert out.returncode == 0, out.stderr
+    assert f'spreadsheet = "{key}"' in (tmp_path / "sheetcrm.toml").read_text()
+    check = run("sync", cwd=tmp_path, env=env)  # no flag: the config's spreadsheet
+    assert check.returncode == 0, check.stderr
+    assert f"Google spreadsheet {key}" in check.stdout
+    # The team's spreadsheet now holds CRM tabs: the demo, even with --force, stays off it.
+    refused = run("demo", "--spreadsheet", key, "--force", "--rows", "20", cwd=tmp_path, env=env)
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1
+    assert "not created by `sheetcrm demo`" in refused.stderr
