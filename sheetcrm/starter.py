@@ -73,8 +73,9 @@ NOT_EMPTY = ("{what} is not empty and was not created by `sheetcrm demo`; the de
 NOT_A_DEMO = ("{what} was not created by `sheetcrm demo` (its _sheetcrm tab has no \"" + DEMO_KEY + "\" row); "
               "--force replaces only a workbook the demo created: pass another --workbook path")
 ALREADY_A_DEMO = "{what} already holds a demo CRM; pass --force to replace it"
-FORCE_FILE_ONLY = ("{what} holds a demo CRM, but --force replaces only a demo .xlsx file; "
-                   "use a new empty spreadsheet")
+# A spreadsheet cannot be replaced whole through the seam, and clearing it tab by tab is not
+# the demo's business.
+FORCE_FILE_ONLY = "{what} already holds a demo CRM; --force replaces only a demo .xlsx file: use a new empty spreadsheet"
 
 
 def is_demo(snapshot: Snapshot) -> bool:
@@ -95,10 +96,10 @@ def write_demo(book: Workbook, rows: int, seed: int, today: dt.date, force: bool
         snapshot = book.read()
         if is_demo(snapshot):
             path = getattr(book, "path", None)
-            if not force:
-                raise WorkbookError(ALREADY_A_DEMO.format(what=book.describe()))
             if path is None:
                 raise WorkbookError(FORCE_FILE_ONLY.format(what=book.describe()))
+            if not force:
+                raise WorkbookError(ALREADY_A_DEMO.format(what=book.describe()))
             Path(path).unlink()
             book.create()
         elif not is_blank(snapshot):

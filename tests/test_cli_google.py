@@ -55,7 +55,9 @@ def test_demo_refuses_a_spreadsheet_that_already_holds_a_crm(emulator_process, t
     key, env, _ = emulator_process
     assert run("demo", "--spreadsheet", key, "--rows", "20", cwd=tmp_path, env=env).returncode == 0
     again = run("demo", "--spreadsheet", key, "--rows", "20", cwd=tmp_path, env=env)
-    assert again.returncode == 2 and "already holds CRM tabs" in again.stderr
+    assert again.returncode == 2 and "already holds a demo CRM" in again.stderr
+    forced = run("demo", "--spreadsheet", key, "--rows", "20", "--force", cwd=tmp_path, env=env)
+    assert forced.returncode == 2 and forced.stderr.count("\n") == 1 and "only a demo .xlsx file" in forced.stderr
 
 
 def test_unknown_spreadsheet_is_one_line_exit_2(emulator_process, tmp_path):
