@@ -15,11 +15,10 @@ import pytest
 from sheetcrm.config import Config
 from sheetcrm.mail.outbox import read_outbox
 from sheetcrm.owned import MAX_TITLE, TAB_NAME_TAKEN, free_title, locate, owned_title
-from sheetcrm.schema import OUTBOX, PIPELINE, STAGE_HISTORY, SYNC_LOG
+from sheetcrm.schema import OUTBOX, PIPELINE, SYNC_LOG
 from sheetcrm.sync import plan_sync, sync
 from sheetcrm.workbook import Grid, Snapshot
 from sheetcrm.workbook.memory import MemoryWorkbook
-from sheetcrm.workbook.xlsx import XlsxWorkbook
 
 AS_OF = dt.date(2026, 11, 23)
 OPPS = [["ID", "Name", "Account", "Stage", "Amount", "Close Date"],
