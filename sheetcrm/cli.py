@@ -14,12 +14,13 @@ from typing import Any, Callable
 
 import click
 
-from sheetcrm.config import CONFIG_FILE, EXAMPLE, Config, ConfigError, load_config
+from sheetcrm.config import CONFIG_FILE, Config, ConfigError, load_config
 from sheetcrm.report import Report
-from sheetcrm.starter import init_workbook, write_demo
+from sheetcrm.starter import example_config, init_workbook, write_demo
 from sheetcrm.crm.scoring import evaluate as evaluate_scoring
 from sheetcrm.engine import Results
 from sheetcrm.sync import SyncOutcome, plan_sync, sync
+from sheetcrm.terminal import visible, visible_json
 from sheetcrm.validate import read_crm
 from sheetcrm.workbook import Workbook, WorkbookError
 from sheetcrm.workbook.target import DEFAULT_WORKBOOK, open_workbook
@@ -27,8 +28,18 @@ from sheetcrm.workbook.target import DEFAULT_WORKBOOK, open_workbook
 EXIT_USAGE = 2
 
 
+def echo(text: str = "", err: bool = False) -> None:
+    """Print one line. Every printer goes through here (or `echo_json`): text from cells in it
+    reaches the terminal with its control characters escaped (sheetcrm.terminal)."""
+    click.echo(visible(text), err=err)
+
+
+def echo_json(document: str) -> None:
+    click.echo(visible_json(document))
+
+
 def _fail(message: str) -> None:
-    click.echo(f"sheetcrm: {message}", err=True)
+    echo(f"sheetcrm: {message}", err=True)
     sys.exit(EXIT_USAGE)
 
 
@@ -89,14 +100,16 @@ def main() -> None:
 def init(target: Target) -> None:
     """Create the missing CRM tabs (with headers) and an example sheetcrm.toml.
 
-    Existing tabs and data are never touched."""
+    The new sheetcrm.toml points at the workbook given (--workbook / --spreadsheet), so the
+    next command needs no flag. Existing tabs and data are never touched."""
     if target.config_path is None and not Path(CONFIG_FILE).exists():
-        Path(CONFIG_FILE).write_text(EXAMPLE, encoding="utf-8")
-        click.echo(f"wrote {CONFIG_FILE} (every setting is optional)")
+        Path(CONFIG_FILE).write_text(example_config(target.workbook, target.spreadsheet, target.credentials),
+                                     encoding="utf-8")
+        echo(f"wrote {CONFIG_FILE} (every setting is optional)")
     config, book = target.open()
     result = init_workbook(book, config)
     added = [t for t in result.written]
-    click.echo(f"{book.describe()}: " + (f"added tabs {', '.join(added)}" if added else "all CRM tabs present"))
+    echo(f"{book.describe()}: " + (f"added tabs {', '.join(added)}" if added else "all CRM tabs present"))
 
 
 @main.command()
@@ -104,21 +117,25 @@ def init(target: Target) -> None:
 @click.option("--rows", default=200, show_default=True, type=click.IntRange(20, 1_000_000),
               help="How many leads (the other tabs scale with it).")
 @click.option("--seed", default=7, show_default=True, help="Random seed: the same seed gives the same CRM.")
-@click.option("--force", is_flag=True, help="Replace an existing demo .xlsx file.")
+@click.option("--force", is_flag=True, help="Replace a demo .xlsx file that `sheetcrm demo` created before.")
 @user_errors
 def demo(target: Target, rows: int, seed: int, force: bool) -> None:
-    """Write a realistic demo CRM (default demo-crm.xlsx), then sync it and say what happened."""
-    config, book = target.open(default="demo-crm.xlsx")
-    if force and book.exists() and hasattr(book, "path"):
-        book.path.unlink()
+    """Write a realistic demo CRM (default demo-crm.xlsx), then sync it and say what happened.
+
+    Only to a new or empty workbook, or with --force over a demo it created: never the config's
+    workbook unless --workbook / --spreadsheet names it."""
+    config = load_config(target.config_path)
+    # The config's workbook is the team's: the demo goes to demo-crm.xlsx unless a flag says otherwise.
+    book = open_workbook(config.model_copy(update={"workbook": None, "spreadsheet": None}), target.workbook,
+                         target.spreadsheet, target.credentials, default="demo-crm.xlsx")
     today = dt.date.today()
-    data = write_demo(book, rows=rows, seed=seed, today=today)
-    click.echo(f"wrote a demo CRM to {book.describe()}: " +
+    data = write_demo(book, rows=rows, seed=seed, today=today, force=force)
+    echo(f"wrote a demo CRM to {book.describe()}: " +
                ", ".join(f"{len(t) - 1} {title.lower()}" for title, t in data.tabs.items()))
-    click.echo("planted on purpose: " + "; ".join(data.planted))
+    echo("planted on purpose: " + "; ".join(data.planted))
     outcome = sync(book, config, as_of=today)
     _print_sync(outcome, book)
-    click.echo(f"next: open {book.describe()} and look at the Validation tab")
+    echo(f"next: open {book.describe()} and look at the Validation tab")
 
 
 @main.command()
@@ -130,7 +147,7 @@ def validate(target: Target, fmt: str) -> None:
     config, book = target.open()
     crm = read_crm(book.read(), config)
     if fmt == "json":
-        click.echo(json.dumps(crm.report.as_dict(crm.stats()), ensure_ascii=False, indent=2))
+        echo_json(json.dumps(crm.report.as_dict(crm.stats()), ensure_ascii=False, indent=2))
     else:
         _print_report(crm.report, book, crm.stats())
     sys.exit(0 if crm.report.valid else 1)
@@ -148,7 +165,7 @@ def sync_command(target: Target, dry_run: bool, as_of: dt.datetime | None, fmt: 
     config, book = target.open()
     outcome = sync(book, config, as_of=as_of.date() if as_of else None, dry_run=dry_run)
     if fmt == "json":
-        click.echo(json.dumps(outcome.as_dict(), ensure_ascii=False, indent=2, default=str))
+        echo_json(json.dumps(outcome.as_dict(), ensure_ascii=False, indent=2, default=str))
     else:
         _print_sync(outcome, book)
     sys.exit(1 if strict and not outcome.crm.report.valid else 0)
@@ -176,13 +193,13 @@ def kpis(target: Target, as_of: dt.datetime | None, fmt: str) -> None:
     """Print the KPIs (read-only): win rate, revenue, pipeline, coverage, conversion…"""
     data = _results(target, as_of).kpis.to_json()
     if fmt == "json":
-        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        echo_json(json.dumps(data, ensure_ascii=False, indent=2))
         return
     for key, value in data.items():
         if not isinstance(value, dict):
-            click.echo(f"{key:<24} {'' if value is None else value}")
+            echo(f"{key:<24} {'' if value is None else value}")
     for owner, values in data["by_owner"].items():
-        click.echo(f"{owner}: " + ", ".join(f"{k} {v}" for k, v in values.items() if v is not None))
+        echo(f"{owner}: " + ", ".join(f"{k} {v}" for k, v in values.items() if v is not None))
 
 
 @main.command()
@@ -196,15 +213,15 @@ def forecast(target: Target, as_of: dt.datetime | None, months: int | None, fmt:
     overrides = {"forecast_months": months} if months else {}
     data = _results(target, as_of, **overrides).forecast.to_json()
     if fmt == "json":
-        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        echo_json(json.dumps(data, ensure_ascii=False, indent=2))
         return
     columns = ["month", "pipeline", "weighted", "commit", "best_case", "closed_won", "quota", "attainment"]
-    click.echo("  ".join(f"{c:>12}" for c in columns))
+    echo("  ".join(f"{c:>12}" for c in columns))
     for month in data["months"]:
-        click.echo("  ".join(f"{'' if month[c] is None else month[c]:>12}" for c in columns))
-    click.echo("stage calibration (configured % vs historical win %):")
+        echo("  ".join(f"{'' if month[c] is None else month[c]:>12}" for c in columns))
+    echo("stage calibration (configured % vs historical win %):")
     for c in data["stage_calibration"]:
-        click.echo(f"  {c['stage']:<16} {c['configured']:>6} {c['historical'] or '-':>6}  n={c['n']}")
+        echo(f"  {c['stage']:<16} {c['configured']:>6} {c['historical'] or '-':>6}  n={c['n']}")
 
 
 @main.command()
@@ -225,22 +242,22 @@ def score(target: Target, as_of: dt.datetime | None, evaluate: bool, seed: int, 
         except ValueError as e:
             _fail(str(e))
         if fmt == "json":
-            click.echo(json.dumps(data, indent=2))
+            echo_json(json.dumps(data, indent=2))
         else:
-            click.echo(f"ROC AUC {data['auc']:.3f} on {data['n_test']} held-out leads ({data['n_train']} trained)")
+            echo(f"ROC AUC {data['auc']:.3f} on {data['n_test']} held-out leads ({data['n_train']} trained)")
             for b in data["calibration"]:
-                click.echo(f"  {b['bin']:>8}: predicted {b['predicted']:5.1f}%  observed {b['observed']:5.1f}%  n={b['n']}")
+                echo(f"  {b['bin']:>8}: predicted {b['predicted']:5.1f}%  observed {b['observed']:5.1f}%  n={b['n']}")
         return
     results = _results(target, as_of)
     ranked = sorted(results.scoring.scores.values(), key=lambda s: (-s.score, s.lead_id))
     if fmt == "json":
-        click.echo(json.dumps({"method": results.scoring.method, "note": results.scoring.note,
+        echo_json(json.dumps({"method": results.scoring.method, "note": results.scoring.note,
                                "scores": [vars(s) for s in ranked]}, ensure_ascii=False, indent=2))
         return
-    click.echo(f"{results.scoring.method}: {results.scoring.note}")
+    echo(f"{results.scoring.method}: {results.scoring.note}")
     for s in ranked[:20]:
         pct = "" if s.conversion_pct is None else f"{s.conversion_pct:5.1f}%"
-        click.echo(f"  {s.lead_id:<12} {s.score:>3} {s.grade} {pct:>6}  {s.why}")
+        echo(f"  {s.lead_id:<12} {s.score:>3} {s.grade} {pct:>6}  {s.why}")
 
 
 @main.command()
@@ -276,19 +293,19 @@ def quote(target: Target, opportunity: str, out_dir: str, queue: bool) -> None:
     plan = Plan()
     [queued] = ob.plan_queue(desk, [opp], plan, ob.stamp(now), now.year)
     for issue in queued.problems:
-        click.echo(f"  error   {issue.where():<18} {issue.message} ({issue.code}) → {issue.hint}", err=True)
+        echo(f"  error   {issue.where():<18} {issue.message} ({issue.code}) → {issue.hint}", err=True)
     if queued.outcome == "blocked":
-        click.echo(f"{opp.id}: the quote cannot be sent until these are fixed", err=True)
+        echo(f"{opp.id}: the quote cannot be sent until these are fixed", err=True)
         sys.exit(1)
     if queue:
         if queued.outcome == "already":
-            click.echo(f"{opp.id}: this version is already in the Outbox as {queued.row_id} ({queued.quote})")
+            echo(f"{opp.id}: this version is already in the Outbox as {queued.row_id} ({queued.quote})")
             return
         desk.plan_sequences(plan)
         skipped = book.write(plan).skipped
         if skipped:
             _fail("the Outbox changed while queueing; nothing was queued, run the command again")
-        click.echo(f"{opp.id}: queued {queued.quote} as {queued.row_id} (Draft); set its Status to Approved to send")
+        echo(f"{opp.id}: queued {queued.quote} as {queued.row_id} (Draft); set its Status to Approved to send")
         return
     row = desk.outbox.find(queued.row_id or "")
     try:
@@ -304,7 +321,7 @@ def quote(target: Target, opportunity: str, out_dir: str, queue: bool) -> None:
     eml, html = folder / f"{queued.quote}.eml", folder / f"{queued.quote}.html"
     eml.write_bytes(prepared.message.as_bytes())  # type: ignore[union-attr]
     html.write_text(prepared.message.get_body(("html",)).get_content(), encoding="utf-8")  # type: ignore[union-attr]
-    click.echo(f"{opp.id}: preview of {queued.quote} to {row.text('to')}: wrote {eml} and {html} (nothing sent)")  # type: ignore[union-attr]
+    echo(f"{opp.id}: preview of {queued.quote} to {row.text('to')}: wrote {eml} and {html} (nothing sent)")  # type: ignore[union-attr]
 
 
 @main.group()
@@ -331,12 +348,12 @@ def outbox_send(target: Target) -> None:
                        ("changed by someone meanwhile, left alone", report.changed)):
         for row_id in ids:
             detail = report.details.get(row_id)
-            click.echo(f"{row_id}: {label}" + (f": {detail}" if detail else ""))
+            echo(f"{row_id}: {label}" + (f": {detail}" if detail else ""))
     for row in report.stuck:
-        click.echo(f"{row.text('id')}: still Sending since {row.text('last_try') or '?'}; it may have been delivered. "
+        echo(f"{row.text('id')}: still Sending since {row.text('last_try') or '?'}; it may have been delivered. "
                    f"Check for {row.text('message_id')}, then set Status to Sent, or to Approved to resend.")
     if not any((report.sent, report.retrying, report.failed, report.unknown, report.changed, report.stuck)):
-        click.echo("nothing to send")
+        echo("nothing to send")
     sys.exit(1 if report.failed or report.unknown or report.stuck else 0)
 
 
@@ -385,35 +402,41 @@ def run(target: Target, every: str | None, once: bool, log_format: str) -> None:
 
 
 def _print_report(report: Report, book: Workbook, stats: dict[str, Any]) -> None:
-    click.echo(f"{book.describe()}: {stats['rows']} rows, {report.errors} errors, {report.warnings} warnings"
+    echo(f"{book.describe()}: {stats['rows']} rows, {report.errors} errors, {report.warnings} warnings"
                + (f" (showing the first {len(report.issues)})" if report.partial else ""))
     for i in report.issues:
         where = i.where()
         header = f" [{i.header}]" if i.header else ""
-        click.echo(f"  {i.severity:<7} {where:<18}{header} {i.message} ({i.code}) → {i.hint}")
+        echo(f"  {i.severity:<7} {where:<18}{header} {i.message} ({i.code}) → {i.hint}")
+
+
+STEPPED_ASIDE = ("the tab '{team}' is yours (it has a sheetcrm name but not sheetcrm's mark): it is left alone, "
+                 "and sheetcrm writes its own to '{ours}'")
 
 
 def _print_sync(outcome: SyncOutcome, book: Workbook) -> None:
     report = outcome.crm.report
     stats = outcome.crm.stats()
-    click.echo(f"read {stats['rows']} rows in {len(stats['tabs'])} tabs: "
+    echo(f"read {stats['rows']} rows in {len(stats['tabs'])} tabs: "
                f"{report.errors} errors, {report.warnings} warnings")
+    for team, ours in outcome.stepped_aside:  # only when sheetcrm's tab is created: said once
+        echo(STEPPED_ASIDE.format(team=team, ours=ours))
     planned = outcome.plan.cells_by_tab()
     if outcome.dry_run:
-        click.echo("dry run: nothing written. The plan:" if planned else "dry run: nothing to change")
+        echo("dry run: nothing written. The plan:" if planned else "dry run: nothing to change")
         for tab, n in planned.items():
-            click.echo(f"  {tab}: {n} cells")
+            echo(f"  {tab}: {n} cells")
         return
     if not outcome.plan:
-        click.echo("nothing to change")
+        echo("nothing to change")
         return
     written = outcome.cells_written
     new = f"; new tabs: {', '.join(outcome.plan.new_tabs)}" if outcome.plan.new_tabs else ""
-    click.echo(f"wrote {sum(written.values())} cells to {book.describe()}{new}")
+    echo(f"wrote {sum(written.values())} cells to {book.describe()}{new}")
     for tab, n in written.items():
-        click.echo(f"  {tab}: {n} cells")
+        echo(f"  {tab}: {n} cells")
     if outcome.result and outcome.result.skipped:
-        click.echo(f"  {len(outcome.result.skipped)} cells skipped because their rows changed meanwhile; "
+        echo(f"  {len(outcome.result.skipped)} cells skipped because their rows changed meanwhile; "
                    "the next sync plans them again")
 
 

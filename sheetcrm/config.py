@@ -135,10 +135,12 @@ class ScheduleSettings(_Section):
     # The outbox and the digest run only when [smtp] has a host (and the digest, [owners]).
     outbox: str = "every 1 minute"
     digest: str = "every day at 08:00"
+    # The Sync Log tab is written at least this often, even by syncs with nothing else to write.
+    log: str = "every 15 minutes"
     # A failing job is retried after its period, doubled per failure up to this.
     max_backoff_seconds: float = _seconds(3600, 7 * _DAY)
 
-    @field_validator("sync", "outbox", "digest")
+    @field_validator("sync", "outbox", "digest", "log")
     @classmethod
     def _phrase(cls, v: str) -> str:
         from sheetcrm.service import parse_every
@@ -390,6 +392,7 @@ max_backoff_seconds = 32.0 # ...up to this (a Retry-After from Google wins)
 sync = "every 5 minutes"
 # outbox = "every 1 minute"       # needs an [smtp] host
 # digest = "every day at 08:00"   # needs an [smtp] host and [owners]
+# log = "every 15 minutes"        # the Sync Log tab is written at least this often
 # max_backoff_seconds = 3600
 
 # Whose morning digest goes where: the Owner name as typed in the sheet -> an address.

@@ -22,7 +22,9 @@ from sheetcrm.crm import (Forecast, HistoryRow, Kpis, OpportunityMetrics, Rates,
 from sheetcrm.crm.scoring import LeadScore, ScoringResult, score_leads
 from sheetcrm.records import Lead, Opportunity
 from sheetcrm.report import Issue
-from sheetcrm.schema import LEAD_HISTORY, QUOTAS, RATES, STAGE_HISTORY, OwnedTab, find_tab, owned_tab_names
+from sheetcrm.owned import owned_title
+from sheetcrm.schema import (LEAD_HISTORY, OWNED_TABS, QUOTAS, RATES, STAGE_HISTORY, OwnedTab, find_tab,
+                             owned_tab_names)
 from sheetcrm.validate import Crm, parse_context
 from sheetcrm.workbook import Grid, Snapshot
 
@@ -115,7 +117,9 @@ def _state(raw: Any, names: dict[str, str] | None) -> str | None:
 
 
 def _owned(snapshot: Snapshot, tab: OwnedTab) -> Grid | None:
-    title = find_tab(list(snapshot.tabs), owned_tab_names(tab))
+    # sheetcrm's own tabs by their mark (a team's "Stage History" is not history); input tabs
+    # people make (Rates, Quotas) by name.
+    title = owned_title(snapshot, tab) if tab.key in OWNED_TABS else find_tab(list(snapshot.tabs), owned_tab_names(tab))
     return snapshot.tabs.get(title) if title else None
 
 

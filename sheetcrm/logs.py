@@ -1,7 +1,8 @@
 """Logging for `sheetcrm run`: one line per event on stderr, as text or as JSON objects.
 
 A record's structured fields go in `extra={"fields": {...}}`: JSON lines carry them as keys,
-text lines show only the message, which already says what matters in words.
+text lines show only the message, which already says what matters in words. Either way,
+control characters from cells are escaped (sheetcrm.terminal).
 On a terminal, text lines go through the same rich console as the progress bar, so a line
 printed mid-job lands above the bar instead of through it.
 """
@@ -16,6 +17,8 @@ from typing import Any, TextIO
 
 from rich.console import Console
 
+from sheetcrm.terminal import visible, visible_json
+
 LOGGER = "sheetcrm.run"
 
 
@@ -29,12 +32,16 @@ class JsonFormatter(logging.Formatter):
         }
         if record.exc_info:
             data["traceback"] = self.formatException(record.exc_info)
-        return json.dumps(data, ensure_ascii=False, default=str)
+        return visible_json(json.dumps(data, ensure_ascii=False, default=str))
 
 
 class TextFormatter(logging.Formatter):
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)-7s %(message)s", "%Y-%m-%d %H:%M:%S")
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        # The message may quote cells (an issue, an Outbox row); a traceback after it keeps its lines.
+        return visible(super().formatMessage(record))
 
 
 class ConsoleHandler(logging.Handler):

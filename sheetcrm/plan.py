@@ -6,7 +6,8 @@ from decimal import Decimal
 from typing import Any
 
 from sheetcrm.ids import row_key
-from sheetcrm.schema import OwnedTab, find_tab, owned_tab_names
+from sheetcrm.owned import locate
+from sheetcrm.schema import OwnedTab
 from sheetcrm.table import Table
 from sheetcrm.workbook import CellValue, CellWrite, Grid, Plan, Snapshot, same_value
 
@@ -34,12 +35,18 @@ def tab_writes(title: str, current: Grid | None, wanted: list[list[Any]]) -> lis
 
 
 def owned_tab(plan: Plan, snapshot: Snapshot, tab: OwnedTab, locale: str, body: list[list[Any]]) -> str:
-    """Plan one of sheetcrm's own tabs: header row plus body, created when missing. Returns its title."""
-    title = find_tab(list(snapshot.tabs), owned_tab_names(tab))
-    if title is None:
-        title = tab.display_title(locale)
+    """Plan one of sheetcrm's own tabs: header row plus body, created when missing. Returns its title.
+
+    The tab is the one `owned.locate` finds: never a team's tab of the same name. A new tab,
+    or an adopted unmarked one that this plan writes, is marked as sheetcrm's in the same write."""
+    place = locate(snapshot, tab, locale)
+    title = place.title
+    if not place.exists and title not in plan.new_tabs:
         plan.new_tabs.append(title)
-    plan.writes.extend(tab_writes(title, snapshot.tabs.get(title), [tab.display_headers(locale), *body]))
+    writes = tab_writes(title, snapshot.tabs.get(title), [tab.display_headers(locale), *body])
+    plan.writes.extend(writes)
+    if (not place.exists or (place.adopt and writes)) and title not in plan.mark_owned:
+        plan.mark_owned.append(title)
     return title
 
 

@@ -7,9 +7,12 @@ A job that fails is logged and retried later, its period doubling per failure up
 `[schedule] max_backoff_seconds`, while the other jobs keep their schedule. A malformed sheet
 is not a failure: the sync reports it as issues and carries on.
 
-Every job adds a row to the Sync Log tab. Rows wait in memory and ride along with the next
-sync that writes anyway (`plan_sync(..., log_rows=...)`), so logging costs no request; rows
-still waiting when the process stops are written then, with one read and one write.
+Every job adds a row to the Sync Log tab. Rows wait in a file beside the lock (`synclog.py`,
+so a crash loses none) and ride along with the next sync that writes anyway
+(`plan_sync(..., log_rows=...)`). A sync writes them even when it has nothing else to write
+once `[schedule] log` has passed since the tab was last written, and a failure or a recovery
+is written at once, so the tab shows a person that the service is alive. Rows still waiting
+when the process stops are written then, with one read and one write.
 """
 
 from __future__ import annotations
@@ -24,7 +27,6 @@ import secrets
 import signal
 import threading
 import time
-from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,8 +41,10 @@ from sheetcrm.lock import lock_dir, workbook_key
 from sheetcrm.mail.digest import owner_digests, send_digests
 from sheetcrm.mail.outbox import send_outbox, templates_for
 from sheetcrm.mail.smtp import ENV_PREFIX, SmtpSender, smtp_settings
-from sheetcrm.schema import SYNC_LOG, SYNC_LOG_ROWS, find_tab, owned_tab_names
+from sheetcrm.owned import locate
+from sheetcrm.schema import SYNC_LOG
 from sheetcrm.sync import plan_log, plan_sync
+from sheetcrm.synclog import LogQueue
 from sheetcrm.workbook import CellValue, Plan, Workbook, WorkbookError
 
 # -- schedule phrases ------------------------------------------------------------------------
@@ -105,6 +109,10 @@ def parse_every(text: str) -> Every:
 
 def digest_ledger_path(book: Workbook) -> Path:
     return lock_dir() / f"{hashlib.sha256(workbook_key(book).encode()).hexdigest()[:24]}.digests.json"
+
+
+def log_queue_path(book: Workbook) -> Path:
+    return lock_dir() / f"{hashlib.sha256(workbook_key(book).encode()).hexdigest()[:24]}.synclog.jsonl"
 
 
 class DigestLedger:
@@ -187,7 +195,7 @@ class Steps:
 class Service:
     def __init__(self, config: Config, book: Workbook, logger: logging.Logger, *, counter: RequestCounter | None = None,
                  console: Console | None = None, sync_every: Every | None = None,
-                 today: Callable[[], dt.date] = dt.date.today) -> None:
+                 today: Callable[[], dt.date] = dt.date.today, log_queue: LogQueue | None = None) -> None:
         self.config = config
         self.book = book
         self.logger = logger
@@ -195,8 +203,11 @@ class Service:
         self.steps = Steps(logger, console)
         self.today = today
         self.stopping = threading.Event()
-        # Sync Log rows not yet written; older ones would be trimmed from the tab anyway.
-        self.pending: deque[list[CellValue]] = deque(maxlen=SYNC_LOG_ROWS)
+        # Sync Log rows not yet written, on disk; rows left by a crashed run are written first thing.
+        self.pending = log_queue if log_queue is not None else LogQueue(log_queue_path(book))
+        self.log_every = parse_every(config.schedule.log).period
+        self.logged_at = time.monotonic()
+        self.log_urgent = bool(self.pending)
         self.scheduler = schedule.Scheduler()
         self.jobs = [Job("sync", sync_every or parse_every(config.schedule.sync), self.sync)]
         # Without an SMTP server there is nothing to send: those jobs are not scheduled at all,
@@ -217,16 +228,15 @@ class Service:
             step("reading")
             snapshot = self.book.read()
             step("planning")
-            handed = list(self.pending)
-            crm, _, plan = plan_sync(snapshot, self.config, self.today(), handed)
+            handed = list(self.pending.rows)
+            crm, _, plan = plan_sync(snapshot, self.config, self.today(), handed, log_now=self._log_due())
             result = None
             if plan:
                 step(f"writing {len(plan.writes)} cells")
                 result = self.book.write(plan)
-        if result is not None:  # a plan that writes carries the handed rows
-            for _ in handed:
-                self.pending.popleft()
-        log_title = find_tab([*snapshot.tabs, *plan.new_tabs], owned_tab_names(SYNC_LOG))
+        if result is not None and handed:  # a plan that writes carries the handed rows
+            self._logged(handed)
+        log_title = locate(snapshot, SYNC_LOG, self.config.locale).title
         report = crm.report
         written = sum(n for tab, n in (result.written if result else {}).items() if tab != log_title)
         message = f"{report.errors} errors, {report.warnings} warnings"
@@ -269,22 +279,36 @@ class Service:
             raise WorkbookError(f"digest not delivered to {', '.join(missed)}; retried with backoff")
         return JobResult(message=f"digest sent to {', '.join(sent)}")
 
-    def flush_log(self) -> None:
-        """Write the Sync Log rows still waiting: one read and one write, at exit only."""
-        if not self.pending:
-            return
+    def flush_log(self, why: str = "at exit") -> bool:
+        """Write the Sync Log rows still waiting, with one read and one write: at exit, and at
+        once after a failure or a recovery. A row that cannot be written stays in the queue's
+        file for the next write. True when nothing is left waiting."""
+        rows = list(self.pending.rows)
+        if not rows:
+            return True
         try:
             snapshot = self.book.read()
             plan = Plan()
-            plan_log(plan, snapshot, self.config.locale, list(self.pending))
+            plan_log(plan, snapshot, self.config.locale, rows)
             self.book.write(plan)
-        except Exception as e:  # the rows are in the log lines on stderr too
-            self.logger.error(f"could not write {len(self.pending)} Sync Log rows at exit: {e}",
-                              extra={"fields": {"event": "log_flush_failed", "rows": len(self.pending)}})
-            return
-        self.logger.info(f"wrote {len(self.pending)} pending Sync Log rows at exit (one read, one write)",
-                         extra={"fields": {"event": "log_flushed", "rows": len(self.pending)}})
-        self.pending.clear()
+        except Exception as e:  # the rows are in the log lines on stderr too, and stay queued
+            self.logger.error(f"could not write {len(rows)} Sync Log rows {why}: {e}; they wait in {self.pending.path}",
+                              exc_info=None if isinstance(e, WorkbookError) else e,
+                              extra={"fields": {"event": "log_flush_failed", "rows": len(rows)}})
+            return False
+        self._logged(rows)
+        self.logger.info(f"wrote {len(rows)} pending Sync Log rows {why} (one read, one write)",
+                         extra={"fields": {"event": "log_flushed", "rows": len(rows), "why": why}})
+        return True
+
+    def _log_due(self) -> bool:
+        """Whether queued rows must be written now, even by a sync with nothing else to write."""
+        return self.log_urgent or time.monotonic() - self.logged_at >= self.log_every
+
+    def _logged(self, rows: list[list[CellValue]]) -> None:
+        self.pending.remove(rows)
+        self.logged_at = time.monotonic()
+        self.log_urgent = False
 
     # -- running them ----------------------------------------------------------------------
 
@@ -303,6 +327,9 @@ class Service:
         status = "error" if error else "ok"
         self.pending.append([at.isoformat(timespec="milliseconds"), job.name, duration, result.rows_read, result.issues,
                              result.cells_written, requests, status, result.message])
+        recovered = error is None and job.failures > 0
+        if error is not None or recovered:
+            self.log_urgent = True
         fields = {"job": job.name, "status": status, "duration": duration, "rows_read": result.rows_read,
                   "issues": result.issues, "cells_written": result.cells_written, "requests": requests}
         if error is None:
@@ -312,6 +339,8 @@ class Service:
                 job.failures = 0
             self.logger.info(f"{job.name} ok in {duration:.2f}s: {_summary(result, requests)}",
                              extra={"fields": {**fields, "event": "job_done", "detail": result.message}})
+            if recovered:
+                self.flush_log("now, after a recovery")
             return True
         job.failures += 1
         delay = self._delay(job)
@@ -321,6 +350,10 @@ class Service:
                           exc_info=None if isinstance(error, WorkbookError) else error,
                           extra={"fields": {**fields, "event": "job_failed", "detail": result.message,
                                             "failures": job.failures, "retry_in": delay}})
+        # At once, so the tab shows the failure; but a sync that could not reach the workbook
+        # leaves its row to the next sync, which is the retry anyway (urgent: it writes the row).
+        if not (job.name == "sync" and isinstance(error, WorkbookError)):
+            self.flush_log("now, after a failure")
         return False
 
     def run_once(self) -> bool:

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sheetcrm import demo
-from sheetcrm.config import Config
+import json
+from pathlib import Path
+
+from sheetcrm import cells, demo
+from sheetcrm.config import EXAMPLE, Config
+from sheetcrm.ids import read_sequences
+from sheetcrm.owned import owned_title
 from sheetcrm.plan import tab_writes
-from sheetcrm.schema import TABS, find_tab, tab_names
+from sheetcrm.schema import OWNED_TABS, SEQUENCES, TABS, find_tab, tab_names
 from sheetcrm.workbook import Plan, Snapshot, Workbook, WorkbookError, WriteResult
 
 
@@ -25,6 +30,31 @@ def plan_missing_tabs(snapshot: Snapshot, config: Config) -> Plan:
     return plan
 
 
+def example_config(workbook: str | None = None, spreadsheet: str | None = None,
+                   credentials: str | None = None) -> str:
+    """The example sheetcrm.toml, pointing at the workbook `init` was given (a path relative to
+    the folder the file is written in, or a spreadsheet ID or URL), so the next command finds it."""
+    text = EXAMPLE
+    if spreadsheet:
+        text = _swap(text, 'workbook = "crm.xlsx"', '# workbook = "crm.xlsx"')
+        text = _swap(text, '# spreadsheet = "1AbC...xyz"', f"spreadsheet = {_toml_string(spreadsheet)}")
+    elif workbook:
+        text = _swap(text, 'workbook = "crm.xlsx"', f"workbook = {_toml_string(workbook)}")
+    if credentials:
+        text = _swap(text, '# credentials = "service-account.json"', f"credentials = {_toml_string(credentials)}")
+    return text
+
+
+def _swap(text: str, line: str, new: str) -> str:
+    assert f"\n{line}" in text, line  # the example's own lines; a test fails if they change
+    return text.replace(f"\n{line}", f"\n{new}", 1)
+
+
+def _toml_string(value: str) -> str:
+    # A JSON string is a TOML basic string: the same quotes and escapes (\", \\, \uXXXX).
+    return json.dumps(value, ensure_ascii=False)
+
+
 def init_workbook(book: Workbook, config: Config) -> WriteResult:
     snapshot = book.read() if book.exists() else Snapshot()
     plan = plan_missing_tabs(snapshot, config)
@@ -33,18 +63,55 @@ def init_workbook(book: Workbook, config: Config) -> WriteResult:
     return book.write(plan) if plan else WriteResult()
 
 
-def write_demo(book: Workbook, rows: int, seed: int, today: dt.date) -> demo.DemoData:
-    """Fill an empty workbook with the demo CRM. A workbook that already holds CRM tabs is refused."""
+# The demo's own mark: a row of sheetcrm's `_sheetcrm` tab (Key, Value), which syncs keep.
+# Only a workbook holding it may be replaced by `demo --force`; a person can delete the row
+# to protect a workbook that grew out of a demo.
+DEMO_KEY = "created by sheetcrm demo"
+
+NOT_EMPTY = ("{what} is not empty and was not created by `sheetcrm demo`; the demo writes only to a new or empty "
+             "workbook: pass another --workbook path")
+NOT_A_DEMO = ("{what} was not created by `sheetcrm demo` (its _sheetcrm tab has no \"" + DEMO_KEY + "\" row); "
+              "--force replaces only a workbook the demo created: pass another --workbook path")
+ALREADY_A_DEMO = "{what} already holds a demo CRM; pass --force to replace it"
+# A spreadsheet cannot be replaced whole through the seam, and clearing it tab by tab is not
+# the demo's business.
+FORCE_FILE_ONLY = "{what} already holds a demo CRM; --force replaces only a demo .xlsx file: use a new empty spreadsheet"
+
+
+def is_demo(snapshot: Snapshot) -> bool:
+    """Whether the workbook carries the demo's mark (the DEMO_KEY row in sheetcrm's own tab)."""
+    title = owned_title(snapshot, SEQUENCES)
+    return title is not None and DEMO_KEY in read_sequences(snapshot.tabs[title])
+
+
+def is_blank(snapshot: Snapshot) -> bool:
+    return not any(not cells.is_blank(v) for grid in snapshot.tabs.values() for row in grid.rows for v in row)
+
+
+def write_demo(book: Workbook, rows: int, seed: int, today: dt.date, force: bool = False) -> demo.DemoData:
+    """Write the demo CRM to a new or empty workbook, or with `force` over a demo .xlsx file
+    the demo made before. Anything else is refused (WorkbookError), so a team's workbook is
+    never touched, whatever the config points at."""
     if book.exists():
-        present = [t for t in book.read().tabs if any(find_tab([t], tab_names(s, None)) for s in TABS.values())]
-        if present:
-            raise WorkbookError(f"{book.describe()} already holds CRM tabs ({', '.join(present)}); "
-                                "the demo needs an empty workbook (pass --force to replace it)")
+        snapshot = book.read()
+        if is_demo(snapshot):
+            path = getattr(book, "path", None)
+            if path is None:
+                raise WorkbookError(FORCE_FILE_ONLY.format(what=book.describe()))
+            if not force:
+                raise WorkbookError(ALREADY_A_DEMO.format(what=book.describe()))
+            Path(path).unlink()
+            book.create()
+        elif not is_blank(snapshot):
+            raise WorkbookError((NOT_A_DEMO if force else NOT_EMPTY).format(what=book.describe()))
     else:
         book.create()
     data = demo.generate(rows=rows, seed=seed, today=today)
-    plan = Plan(new_tabs=list(data.tabs))
-    for title, table in data.tabs.items():
+    tabs = {**data.tabs, SEQUENCES.title: [list(SEQUENCES.headers), [DEMO_KEY, seed]]}
+    plan = Plan(new_tabs=list(tabs))
+    for title, table in tabs.items():
         plan.writes.extend(tab_writes(title, None, table))
+    # The demo's copies of sheetcrm's own tabs (Stage History, _sheetcrm) carry its mark.
+    plan.mark_owned = [title for title in tabs if title in {t.title for t in OWNED_TABS.values()}]
     book.write(plan)
     return data

@@ -20,8 +20,9 @@ from sheetcrm.plan import computed_writes, owned_tab
 from sheetcrm.render import (charts, dashboard_body, forecast_body, history_body, lead_columns, opportunity_columns,
                              pipeline_body)
 from sheetcrm.report import Issue
+from sheetcrm.owned import TAB_NAME_TAKEN, adoptions, conflicts, owned_title
 from sheetcrm.schema import (DASHBOARD, FORECAST, LEAD_HISTORY, PIPELINE, SEQUENCES, STAGE_HISTORY, SYNC_LOG,
-                             SYNC_LOG_ROWS, TABS, VALIDATION, find_tab, owned_tab_names)
+                             SYNC_LOG_ROWS, TABS, VALIDATION)
 from sheetcrm.validate import Crm, read_crm
 from sheetcrm.crm import HistoryRow
 from sheetcrm.workbook import CellValue, CellWrite, Guide, Plan, Snapshot, Workbook, WriteResult, same_value
@@ -34,6 +35,13 @@ class SyncOutcome:
     plan: Plan
     result: WriteResult | None = None  # None when nothing was written (dry run or empty plan)
     dry_run: bool = False
+
+    @property
+    def stepped_aside(self) -> list[tuple[str, str]]:
+        """(team's tab, sheetcrm's tab) for each of sheetcrm's tabs this plan creates under another
+        name because a team's tab has the usual one: what the command says, once."""
+        return [(i.tab, i.value) for i in self.crm.report.issues
+                if i.code == TAB_NAME_TAKEN and i.value in self.plan.new_tabs]
 
     @property
     def cells_written(self) -> dict[str, int]:
@@ -58,14 +66,18 @@ class SyncOutcome:
 
 
 def plan_sync(snapshot: Snapshot, config: Config, as_of: dt.date,
-              log_rows: Sequence[Sequence[CellValue]] = ()) -> tuple[Crm, Results, Plan]:
+              log_rows: Sequence[Sequence[CellValue]] = (), log_now: bool = False) -> tuple[Crm, Results, Plan]:
     """`log_rows` are Sync Log rows waiting to be written (`sheetcrm run` keeps them); they
-    ride along only when the plan writes anyway, so logging never costs a request."""
+    ride along when the plan writes anyway, and cost a write of their own only with `log_now`
+    (the service's `[schedule] log` interval is up, or a row reports a failure or a recovery)."""
     crm = read_crm(snapshot, config)
     plan = Plan()
     locale = config.locale
+    # A team's tab holding one of sheetcrm's names is never written: said once, on Validation.
+    for issue in conflicts(snapshot, locale):
+        crm.report.add(issue)
 
-    sequences_title = find_tab(list(snapshot.tabs), owned_tab_names(SEQUENCES))
+    sequences_title = owned_title(snapshot, SEQUENCES)
     marks = read_sequences(snapshot.tabs.get(sequences_title) if sequences_title else None)
     before = dict(marks)
     id_fills: dict[Any, tuple[str, int, int]] = {}
@@ -102,8 +114,10 @@ def plan_sync(snapshot: Snapshot, config: Config, as_of: dt.date,
         owned_tab(plan, snapshot, SEQUENCES, locale, [[k, v] for k, v in marks.items()])
     plan.charts.extend(charts(results, pipeline_title, forecast_title, locale))
     plan.guides.extend(guides(crm, config))
-    if log_rows and plan:
+    if log_rows and (plan or log_now):
         plan_log(plan, snapshot, locale, log_rows)
+    if plan:  # migration: sheetcrm's unmarked tabs of an earlier version get their mark for free
+        plan.mark_owned.extend(t for t in adoptions(snapshot) if t not in plan.mark_owned)
     return crm, results, plan
 
 
@@ -124,7 +138,7 @@ def plan_log(plan: Plan, snapshot: Snapshot, locale: str, log_rows: Sequence[Seq
 
     A row already in the tab is not added again: when a write's answer is lost after Google
     applied it, the caller cannot know, and hands the same rows to the next plan."""
-    title = find_tab(list(snapshot.tabs), owned_tab_names(SYNC_LOG))
+    title = owned_title(snapshot, SYNC_LOG)
     kept = [row for row in (snapshot.tabs[title].rows[1:] if title else []) if any(v not in (None, "") for v in row)]
     fresh = [list(row) for row in log_rows if not any(_same_row(row, have) for have in kept)]
     owned_tab(plan, snapshot, SYNC_LOG, locale, (kept + fresh)[-SYNC_LOG_ROWS:])

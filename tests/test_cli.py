@@ -117,3 +117,125 @@ def test_messy_spanish_workbook_via_cli(tmp_path):
     assert out.returncode == 1
     codes = {(i["tab"], i["row"], i["column"]) : i["code"] for i in json.loads(out.stdout)["issues"]}
     assert codes[("Oportunidades", 3, "A")] == "bad_enum"
+
+
+# -- demo and init never touch a team's workbook ---------------------------------------------
+
+def _team_xlsx(path) -> None:
+    wb = openpyxl.Workbook()
+    wb.active.title = "Leads"
+    wb.active.append(["Last Name", "Company", "Status"])
+    wb.active.append(["Ng", "Ng Co", "New"])
+    wb.save(path)
+
+
+def test_init_with_a_workbook_points_the_config_at_it(tmp_path):
+    _team_xlsx(tmp_path / "team.xlsx")
+    out = run("init", "--workbook", "team.xlsx", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert 'workbook = "team.xlsx"' in (tmp_path / "sheetcrm.toml").read_text()
+    assert not (tmp_path / "crm.xlsx").exists()
+    # The next command, without a flag, works on team.xlsx.
+    check = run("validate", "--format", "json", cwd=tmp_path)
+    assert check.returncode == 0, check.stderr
+    assert json.loads(check.stdout)["stats"]["rows"] == 1
+    assert "team.xlsx" in run("sync", cwd=tmp_path).stdout
+
+
+def test_demo_never_touches_the_team_workbook_the_config_points_at(tmp_path):
+    _team_xlsx(tmp_path / "team.xlsx")
+    assert run("init", "--workbook", "team.xlsx", cwd=tmp_path).returncode == 0
+    team = (tmp_path / "team.xlsx").read_bytes()
+    # Without --workbook the demo goes to its own file, whatever the config says.
+    out = run("demo", "--rows", "20", "--force", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "demo-crm.xlsx").exists() and "demo-crm.xlsx" in out.stdout
+    for args in (("--workbook", "team.xlsx"), ("--workbook", "team.xlsx", "--force")):
+        refused = run("demo", "--rows", "20", *args, cwd=tmp_path)
+        assert refused.returncode == 2 and refused.stderr.count("\n") == 1 and "Traceback" not in refused.stderr
+        assert "not created by `sheetcrm demo`" in refused.stderr
+    assert (tmp_path / "team.xlsx").read_bytes() == team
+
+
+def test_demo_force_replaces_only_a_demo_it_made(tmp_path):
+    first = run("demo", "--rows", "20", "--workbook", "mine.xlsx", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    again = run("demo", "--rows", "20", "--workbook", "mine.xlsx", cwd=tmp_path)
+    assert again.returncode == 2 and "--force" in again.stderr
+    replaced = run("demo", "--rows", "20", "--seed", "8", "--workbook", "mine.xlsx", "--force", cwd=tmp_path)
+    assert replaced.returncode == 0, replaced.stderr
+    marks = {r[0].value: r[1].value for r in openpyxl.load_workbook(tmp_path / "mine.xlsx")["_sheetcrm"].iter_rows(min_row=2)}
+    # The demo's mark survives the sync the demo runs, and says which seed made it.
+    assert marks["created by sheetcrm demo"] == 8 and marks["LEAD"] >= 20
+
+
+def test_demo_writes_into_an_empty_workbook_but_not_one_with_other_tabs(tmp_path):
+    wb = openpyxl.Workbook()
+    wb.save(tmp_path / "empty.xlsx")
+    assert run("demo", "--rows", "20", "--workbook", "empty.xlsx", cwd=tmp_path).returncode == 0
+    wb = openpyxl.Workbook()
+    wb.active.title = "Budget"
+    wb.active["A1"] = "Rent"
+    wb.save(tmp_path / "budget.xlsx")
+    before = (tmp_path / "budget.xlsx").read_bytes()
+    out = run("demo", "--rows", "20", "--workbook", "budget.xlsx", cwd=tmp_path)
+    assert out.returncode == 2 and out.stderr.count("\n") == 1
+    assert (tmp_path / "budget.xlsx").read_bytes() == before
+
+
+# -- control characters from cells never reach the terminal raw ------------------------------
+
+# ESC sequences (clear screen, set the terminal's title), BEL, NUL, a carriage return that
+# would overwrite the line, a C1 CSI, and a right-to-left override.
+NASTY = {"esc": "\x1b[2J\x1b]0;pwned\x07", "nul": "a\x00b", "cr": "ok\rFAKE", "c1": "x\x9b31m", "bidi": "\u202eevil"}
+RAW = set("\x1b\x07\x00\r\x9b\u202e")
+
+
+def _ooxml(value):
+    """C0 characters as an .xlsx file holds them (_x001B_), which readers decode; openpyxl
+    refuses them raw."""
+    if not isinstance(value, str):
+        return value
+    return "".join(f"_x{ord(c):04X}_" if ord(c) < 0x20 else c for c in value)
+
+
+def _nasty_workbook(path) -> None:
+    tabs = {
+        "Leads": [["ID", "Last Name", "Company", "Status", "Email", "Source"],
+                  ["LEAD-0001", NASTY["esc"], "A Co", "New" + NASTY["esc"], "bad" + NASTY["nul"], NASTY["bidi"]],
+                  ["LEAD-0002", "Li", NASTY["cr"], "Converted" + NASTY["c1"], "li@example.com", NASTY["c1"]],
+                  ["LEAD-0003", "Wu", "W Co", "New", "wu@example.com", "Web" + NASTY["esc"]]],
+        "Opportunities": [["ID", "Name", "Account", "Owner", "Stage", "Amount", "Close Date"],
+                          ["OPP-0001", "Deal" + NASTY["bidi"], "A Co", "Ana" + NASTY["esc"], "Proposal", 100,
+                           "2026-12-01"],
+                          ["OPP-0002", "Deal 2", "A Co", NASTY["c1"], "Won" + NASTY["cr"], 50, "2026-12-01"],
+                          ["OPP-0003", "Deal 3", "A Co", "Ben", "Closed Won", 70, "2026-11-01"]],
+    }
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for title, rows in tabs.items():
+        ws = wb.create_sheet(title)
+        for row in rows:
+            ws.append([_ooxml(v) for v in row])
+    wb.save(path)
+
+
+@pytest.mark.parametrize("command", [
+    ("validate",), ("validate", "--format", "json"), ("sync", "--dry-run"), ("sync",), ("sync", "--format", "json"),
+    ("kpis",), ("kpis", "--format", "json"), ("forecast",), ("score",), ("score", "--format", "json"),
+    ("quote", "OPP-0001")])
+def test_control_characters_from_cells_are_escaped_in_every_output(tmp_path, command):
+    _nasty_workbook(tmp_path / "crm.xlsx")
+    out = run(*command, "--as-of", "2026-11-23", cwd=tmp_path) if command[0] in ("sync", "kpis", "forecast", "score") \
+        and "--dry-run" not in command else run(*command, cwd=tmp_path)
+    assert "Traceback" not in out.stderr, out.stderr
+    assert not RAW & set(out.stdout + out.stderr), repr(out.stdout + out.stderr)
+    if "json" in command:
+        json.loads(out.stdout)  # still a valid document, holding the cells' very characters
+    if command[0] == "validate":
+        text = out.stdout
+        if "json" in command:
+            issues = json.loads(text)["issues"]
+            assert any(NASTY["esc"] in i["message"] for i in issues)  # the cell's own characters
+        else:
+            assert "\\x1b[2J" in text  # visible, not acted on

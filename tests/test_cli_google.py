@@ -55,7 +55,9 @@ def test_demo_refuses_a_spreadsheet_that_already_holds_a_crm(emulator_process, t
     key, env, _ = emulator_process
     assert run("demo", "--spreadsheet", key, "--rows", "20", cwd=tmp_path, env=env).returncode == 0
     again = run("demo", "--spreadsheet", key, "--rows", "20", cwd=tmp_path, env=env)
-    assert again.returncode == 2 and "already holds CRM tabs" in again.stderr
+    assert again.returncode == 2 and "already holds a demo CRM" in again.stderr
+    forced = run("demo", "--spreadsheet", key, "--rows", "20", "--force", cwd=tmp_path, env=env)
+    assert forced.returncode == 2 and forced.stderr.count("\n") == 1 and "only a demo .xlsx file" in forced.stderr
 
 
 def test_unknown_spreadsheet_is_one_line_exit_2(emulator_process, tmp_path):
@@ -70,3 +72,17 @@ def test_missing_credentials_is_one_line_exit_2(tmp_path):
     out = run("validate", "--spreadsheet", "1" + "a" * 43, cwd=tmp_path, env=env)
     assert out.returncode == 2
     assert out.stderr.count("\n") == 1 and "GOOGLE_APPLICATION_CREDENTIALS" in out.stderr
+
+
+def test_init_with_a_spreadsheet_points_the_config_at_it_and_demo_keeps_off_it(emulator_process, tmp_path):
+    key, env, _ = emulator_process
+    out = run("init", "--spreadsheet", key, cwd=tmp_path, env=env)
+    assert out.returncode == 0, out.stderr
+    assert f'spreadsheet = "{key}"' in (tmp_path / "sheetcrm.toml").read_text()
+    check = run("sync", cwd=tmp_path, env=env)  # no flag: the config's spreadsheet
+    assert check.returncode == 0, check.stderr
+    assert f"Google spreadsheet {key}" in check.stdout
+    # The team's spreadsheet now holds CRM tabs: the demo, even with --force, stays off it.
+    refused = run("demo", "--spreadsheet", key, "--force", "--rows", "20", cwd=tmp_path, env=env)
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1
+    assert "not created by `sheetcrm demo`" in refused.stderr

@@ -18,6 +18,7 @@ import pytest
 
 from sheetcrm.config import Config
 from sheetcrm.emulator import Emulator
+from sheetcrm.emulator.errors import ApiError
 from sheetcrm.schema import SYNC_LOG_ROWS
 from sheetcrm.service import Every, parse_every
 from sheetcrm.sync import plan_sync
@@ -89,7 +90,7 @@ def test_log_rows_ride_along_only_with_a_write():
 
 def test_sync_log_keeps_the_newest_rows_and_never_adds_a_row_twice():
     old = [log_row(n) for n in range(SYNC_LOG_ROWS)]
-    book = MemoryWorkbook({"Leads": LEADS, "Sync Log": [["Time"], *old]})
+    book = MemoryWorkbook({"Leads": LEADS, "Sync Log": [["Time"], *old]}, owned={"Sync Log"})
     fresh = [log_row(SYNC_LOG_ROWS), log_row(SYNC_LOG_ROWS - 1)]  # the second is already there
     _, _, plan = plan_sync(book.read(), Config(), AS_OF, fresh)
     book.write(plan)
@@ -115,8 +116,8 @@ max_backoff_seconds = 2
 class Runner:
     """`sheetcrm run` in its own process; its JSON log lines arrive on a queue."""
 
-    def __init__(self, tmp_path, emu: Emulator, key: str, *args: str) -> None:
-        (tmp_path / "sheetcrm.toml").write_text(FAST)
+    def __init__(self, tmp_path, emu: Emulator, key: str, *args: str, config: str = FAST) -> None:
+        (tmp_path / "sheetcrm.toml").write_text(config)
         self.env = {**os.environ, "SHEETS_EMULATOR_HOST": emu.host, "XDG_CACHE_HOME": str(tmp_path / "cache")}
         self.cwd = tmp_path
         self.key = key
@@ -251,3 +252,105 @@ def test_once_runs_the_sync_and_writes_its_log_row_for_cron(tmp_path):
         assert "sync ok" in out.stderr and "Sync Log rows at exit" in out.stderr
     rows = book.read().tabs["Sync Log"].rows
     assert [r[1] for r in rows[1:]] == ["sync", "sync"] and rows[1][5] > 0 and rows[2][5] == 0
+
+
+# -- the Sync Log: alive while idle, and nothing lost to a crash -----------------------------
+
+def batch_updates(emu: Emulator) -> int:
+    return sum(1 for r in emu.requests if r.method == "POST" and r.path.endswith(":batchUpdate"))
+
+
+def test_idle_syncs_still_write_the_sync_log_every_log_interval(emu, tmp_path):
+    # The log interval is shorter than the sync period, so every sync finds it due: each idle
+    # sync writes the rows of the jobs before it. Rows are counted, never seconds.
+    config = FAST.replace('sync = "every 1 second"', 'sync = "every 2 seconds"\nlog = "every 1 second"')
+    key = emu.create_spreadsheet("CRM", {"Leads": LEADS})
+    runner = Runner(tmp_path, emu, key, config=config)
+    first = runner.syncs_done()
+    assert first["cells_written"] > 0
+    for done in range(2, 5):
+        event = runner.syncs_done(timeout=20)
+        assert event["cells_written"] == 0  # nothing to change: only the Sync Log is written
+        # Each sync so far has its row in the tab, except the one that just ran (it rides
+        # with the next write).
+        assert len(sync_log(emu, key)) == done - 1
+    assert runner.stop() == 0
+    assert [r[7] for r in sync_log(emu, key)] == ["ok"] * 4
+
+
+def test_the_default_log_interval_leaves_idle_syncs_without_a_write(emu, tmp_path):
+    key = emu.create_spreadsheet("CRM", {"Leads": LEADS})
+    runner = Runner(tmp_path, emu, key)
+    runner.syncs_done()
+    writes = batch_updates(emu)
+    for _ in range(3):
+        runner.syncs_done(timeout=15)
+    assert batch_updates(emu) == writes  # 15 minutes have not passed: the rows wait
+    assert runner.stop() == 0
+    assert len(sync_log(emu, key)) == 4
+
+
+def test_rows_queued_by_a_killed_run_are_written_after_the_restart(emu, tmp_path):
+    key = emu.create_spreadsheet("CRM", {"Leads": LEADS})
+    runner = Runner(tmp_path, emu, key)
+    done = [runner.syncs_done() for _ in range(3)]
+    queue_files = list((tmp_path / "cache" / "sheetcrm" / "locks").glob("*.synclog.jsonl"))
+    assert len(queue_files) == 1
+    runner.proc.send_signal(signal.SIGKILL)
+    runner.proc.wait(timeout=30)
+    with pytest.raises(ApiError):  # the killed run wrote none of its rows: there is no Sync Log yet
+        sync_log(emu, key)
+    queued = [json.loads(line) for line in queue_files[0].read_text().splitlines()]
+    assert len(queued) >= len(done)  # a job in flight may have queued its row before the kill
+    times = [row[0] for row in queued]
+
+    again = Runner(tmp_path, emu, key)
+    again.syncs_done()  # nothing to change, but rows a crash left behind are written at once
+    rows = sync_log(emu, key)
+    assert [r[0] for r in rows] == times and all(r[1] == "sync" and r[7] == "ok" for r in rows)
+    # Written, so no longer queued: the file holds only the row of the sync that wrote them.
+    waiting = [json.loads(line) for line in queue_files[0].read_text().splitlines()]
+    assert len(waiting) == 1 and waiting[0][0] not in times
+    assert again.stop() == 0
+    final = sync_log(emu, key)
+    restarted = sum(1 for e in again.events if e.get("event") == "job_done")
+    assert [r[0] for r in final[:len(times)]] == times and len(final) == len(times) + restarted
+    assert len({r[0] for r in final}) == len(final)  # no row twice
+
+
+def test_a_failed_job_is_in_the_sync_log_at_once_and_so_is_the_recovery(emu, tmp_path):
+    key = emu.create_spreadsheet("CRM", {"Leads": LEADS})
+    runner = Runner(tmp_path, emu, key)
+    runner.syncs_done()
+    runner.syncs_done()
+    emu.fail_next(3, 503)  # more than the 3 attempts of one request: the sync fails
+    runner.wait_for(lambda e: e.get("event") == "job_failed")
+    runner.wait_for(lambda e: e.get("event") == "recovered", timeout=20)
+    flushed = runner.wait_for(lambda e: e.get("event") == "log_flushed", timeout=10)
+    assert "recovery" in flushed["why"]
+    statuses = [r[7] for r in sync_log(emu, key)]  # while the service still runs, idle
+    assert statuses == ["ok", "ok", "error", "ok"]
+    assert runner.stop() == 0
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_log_lines_escape_control_characters_from_cells(fmt):
+    import io
+
+    from sheetcrm import logs
+
+    stream = io.StringIO()
+    logger, _ = logs.setup(fmt, stream=stream)
+    logger.info("OUT-\x1b[2J0001\x07 left at Sending \u202eevil\x9b", extra={"fields": {"id": "OUT-\x1b]0;x\x07"}})
+    try:
+        raise ValueError("boom")
+    except ValueError as e:
+        logger.error("failed", exc_info=e)
+    out = stream.getvalue()
+    assert not set("\x1b\x07\u202e\x9b") & set(out)
+    if fmt == "json":
+        first = json.loads(out.splitlines()[0])
+        assert first["message"].startswith("OUT-\x1b[2J") and first["id"] == "OUT-\x1b]0;x\x07"
+    else:
+        assert "OUT-\\x1b[2J0001\\x07" in out and "\\u202eevil\\x9b" in out
+        assert "Traceback (most recent call last):\n" in out  # a traceback keeps its lines

@@ -49,6 +49,7 @@ from sheetcrm.mail.message import HeaderError, build_message, check_addresses, c
 from sheetcrm.mail.quotes import ALREADY_VALIDATED, QuoteLines, QuoteResult, price_quote, quote_number
 from sheetcrm.mail.smtp import Outcome
 from sheetcrm.mail.templates import TemplateError, Templates
+from sheetcrm.owned import locate, owned_title
 from sheetcrm.plan import owned_tab
 from sheetcrm.records import Opportunity
 from sheetcrm.report import Issue, column_letter
@@ -123,6 +124,7 @@ class Outbox:
     rows: list[OutboxRow]
     next_row: int                     # where the next appended row goes
     header_writes: list[CellWrite]    # headers to add (all of them for a new tab)
+    adopt: bool = False               # sheetcrm's, from before tabs were marked: mark it
 
     def find(self, row_id: str) -> OutboxRow | None:
         return next((r for r in self.rows if r.text("id") == row_id), None)
@@ -131,13 +133,17 @@ class Outbox:
         """Create the tab and add any missing header, once, before the first row is planned."""
         if not self.exists and self.title not in plan.new_tabs:
             plan.new_tabs.append(self.title)
+        if (not self.exists or self.adopt) and self.title not in plan.mark_owned:
+            plan.mark_owned.append(self.title)
         plan.writes.extend(self.header_writes)
         self.header_writes = []
 
 
 def read_outbox(snapshot: Snapshot, locale: str) -> Outbox:
-    title = find_tab(list(snapshot.tabs), owned_tab_names(OUTBOX))
-    grid = snapshot.tabs.get(title) if title else None
+    # By sheetcrm's mark, not by name: a team's own "Outbox" tab is never read or sent from.
+    place = locate(snapshot, OUTBOX, locale)
+    title = place.title
+    grid = snapshot.tabs.get(title) if place.exists else None
     names = {cells.normalize_key(h): key for key, en, es in zip(KEYS, OUTBOX.headers, OUTBOX.headers_es)
              for h in (en, es)}
     columns: dict[str, int] = {}
@@ -146,7 +152,6 @@ def read_outbox(snapshot: Snapshot, locale: str) -> Outbox:
         key = names.get(cells.normalize_key(str(raw))) if raw is not None else None
         if key and key not in columns:
             columns[key] = col + 1
-    title = title or OUTBOX.display_title(locale)
     writes, width = [], len(header)
     for key, label in zip(KEYS, OUTBOX.display_headers(locale)):
         if key not in columns:
@@ -158,7 +163,8 @@ def read_outbox(snapshot: Snapshot, locale: str) -> Outbox:
         if any(not cells.is_blank(v) for v in raw_row):
             rows.append(OutboxRow(index, {k: raw_row[c - 1] if c - 1 < len(raw_row) else None
                                           for k, c in columns.items()}))
-    return Outbox(title, grid is not None, columns, rows, max(len(grid.rows) if grid else 0, 1) + 1, writes)
+    return Outbox(title, grid is not None, columns, rows, max(len(grid.rows) if grid else 0, 1) + 1, writes,
+                  place.adopt)
 
 
 def read_rates(snapshot: Snapshot, config: Config) -> Rates:
@@ -186,7 +192,7 @@ class Desk:
     def read(cls, snapshot: Snapshot, config: Config, crm: Crm | None = None,
              marks: dict[str, int] | None = None) -> "Desk":
         if marks is None:
-            title = find_tab(list(snapshot.tabs), owned_tab_names(SEQUENCES))
+            title = owned_title(snapshot, SEQUENCES)
             marks = read_sequences(snapshot.tabs.get(title) if title else None)
         return cls(snapshot, config, crm or read_crm(snapshot, config), read_rates(snapshot, config),
                    read_outbox(snapshot, config.locale), marks, dict(marks))

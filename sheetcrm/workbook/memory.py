@@ -13,17 +13,20 @@ class MemoryWorkbook:
 
     A formula cell holds whatever value it was given; one written with `formula=True` holds
     its formula text, since nothing here evaluates formulas.
+    `owned` names the tabs that carry sheetcrm's mark; a write marks `Plan.mark_owned`.
     """
 
     def __init__(
         self,
         tabs: dict[str, list[list[CellValue]]] | None = None,
         formulas: dict[str, set[tuple[int, int]]] | None = None,
+        owned: set[str] | None = None,
     ) -> None:
         self.tabs: dict[str, list[list[CellValue]]] = copy.deepcopy(tabs or {})
         self.formulas: dict[str, set[tuple[int, int]]] = {t: set() for t in self.tabs}
         for tab, cells in (formulas or {}).items():
             self.formulas[tab] = set(cells)
+        self.owned: set[str] = {t for t in (owned or ()) if t in self.tabs}
         # Lets a sync test assert that an empty plan wrote nothing.
         self.saves = 0
 
@@ -38,7 +41,8 @@ class MemoryWorkbook:
             tabs={
                 tab: Grid(rows=trim_rows(copy.deepcopy(rows)), formulas=set(self.formulas[tab]))
                 for tab, rows in self.tabs.items()
-            }
+            },
+            owned=set(self.owned),
         )
 
     def write(self, plan: Plan) -> WriteResult:
@@ -61,7 +65,9 @@ class MemoryWorkbook:
         for w in drop_orphans(accepted, result.skipped):
             self._apply(w)
             result.written[w.tab] = result.written.get(w.tab, 0) + 1
-        if created or accepted:
+        marking = {t for t in plan.mark_owned if t in self.tabs} - self.owned
+        self.owned |= marking
+        if created or accepted or marking:
             self.saves += 1
         return result
 

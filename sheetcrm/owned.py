@@ -1,0 +1,147 @@
+"""Which tab of a workbook is each of sheetcrm's own tabs: by its mark, never by its title alone.
+
+A team may have a tab of its own called Pipeline, Dashboard or Outbox. sheetcrm writes only
+tabs that carry its mark (`Snapshot.owned`, set by the backend from `Plan.mark_owned`), so the
+resolution of one of its tabs (`locate`) is, in this order:
+
+1. a marked tab with one of its names ("Pipeline", "Embudo"), or with a name sheetcrm gave it
+   to step aside ("Pipeline (sheetcrm)", "Pipeline (sheetcrm 2)");
+2. migration: an unmarked tab with such a name whose header row is exactly the one sheetcrm
+   writes for that tab, in English or Spanish (the Outbox may have columns a person added after
+   sheetcrm's). That is a workbook synced before tabs were marked; the tab is adopted, and
+   marked with the next write;
+3. otherwise a new tab: the usual name when it is free, else the first free
+   "NAME (sheetcrm)", "NAME (sheetcrm 2)"… The team's tab is never written, and the sync says
+   so once (a warning on the Validation tab, a line from the command).
+
+Every reader and writer of sheetcrm's tabs goes through `locate`/`owned_title`, so the team's
+"Stage History" is never read as sheetcrm's history either. Input tabs that people make
+(Rates, Quotas) are not sheetcrm's and are still found by name.
+
+Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from sheetcrm.cells import normalize_key
+from sheetcrm.report import Issue
+from sheetcrm.schema import OUTBOX, OWNED_TABS, OwnedTab
+from sheetcrm.workbook import Snapshot
+
+# Excel refuses sheet names longer than this; Google allows more, so the stricter limit rules.
+MAX_TITLE = 31
+_STEP_ASIDE = re.compile(r"^(?P<base>.*?)\s*\(sheetcrm(?:\s+(?P<n>\d+))?\)\s*$", re.IGNORECASE)
+
+TAB_NAME_TAKEN = "tab_name_taken"
+MESSAGE = ("this tab has the name of sheetcrm's {name} tab but is not sheetcrm's (it has no sheetcrm mark and "
+           "not exactly sheetcrm's headers): sheetcrm never writes it, and keeps its own {name} in '{ours}'")
+HINT = "nothing to do: your tab stays as it is. Rename it if you would rather sheetcrm used the name."
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where one of sheetcrm's tabs is, or will be created."""
+
+    title: str
+    exists: bool                  # the tab is in the snapshot
+    adopt: bool = False           # unmarked, but evidently sheetcrm's own output: mark it
+    team_tab: str | None = None   # the team's tab holding sheetcrm's usual name, left alone
+
+
+def locate(snapshot: Snapshot, tab: OwnedTab, locale: str) -> Place:
+    """Where sheetcrm's `tab` lives in `snapshot` (rules in the module docstring)."""
+    titles = list(snapshot.tabs)
+    exact = _keys(tab)
+    named = [t for t in titles if normalize_key(t) in exact]
+    aside = [t for t in titles if t not in named and _stepped_aside(t, tab)]
+    team = next((t for t in named if t not in snapshot.owned and not _is_ours(snapshot, t, tab)), None)
+    for candidates in (named, aside):
+        marked = next((t for t in candidates if t in snapshot.owned), None)
+        if marked is not None:
+            return Place(marked, True, team_tab=team)
+    for candidates in (named, aside):
+        adopted = next((t for t in candidates if _is_ours(snapshot, t, tab)), None)
+        if adopted is not None:
+            return Place(adopted, True, adopt=True, team_tab=team)
+    name = tab.display_title(locale)
+    taken = normalize_key(name) in {normalize_key(t) for t in titles}
+    return Place(free_title(titles, name) if taken else name, False, team_tab=team)
+
+
+def owned_title(snapshot: Snapshot, tab: OwnedTab) -> str | None:
+    """The title of sheetcrm's `tab` in the snapshot, or None when it has none yet (a team's
+    tab of that name does not count)."""
+    place = locate(snapshot, tab, "en")
+    return place.title if place.exists else None
+
+
+def adoptions(snapshot: Snapshot) -> list[str]:
+    """Unmarked tabs that are evidently sheetcrm's own output: to mark with the next write."""
+    out = []
+    for tab in OWNED_TABS.values():
+        place = locate(snapshot, tab, "en")
+        if place.adopt and place.title not in out:
+            out.append(place.title)
+    return out
+
+
+def conflicts(snapshot: Snapshot, locale: str) -> list[Issue]:
+    """A warning per team tab holding one of sheetcrm's names, naming where sheetcrm's own goes."""
+    issues = []
+    for tab in OWNED_TABS.values():
+        place = locate(snapshot, tab, locale)
+        # Only when sheetcrm's tab had to take another name: a team's "Embudo" beside
+        # sheetcrm's "Pipeline" is no conflict.
+        if place.team_tab is not None and normalize_key(place.title) not in _keys(tab):
+            name = tab.display_title(locale)
+            issues.append(Issue("warning", place.team_tab, None, None, None, place.title, TAB_NAME_TAKEN,
+                                MESSAGE.format(name=name, ours=place.title), HINT))
+    return issues
+
+
+def free_title(titles: list[str], name: str) -> str:
+    """The first of "NAME (sheetcrm)", "NAME (sheetcrm 2)"… no tab is called (ignoring case,
+    accents and spacing), cut to Excel's 31 characters."""
+    taken = {normalize_key(t) for t in titles}
+    n = 1
+    while True:
+        suffix = " (sheetcrm)" if n == 1 else f" (sheetcrm {n})"
+        title = name[:MAX_TITLE - len(suffix)].rstrip() + suffix
+        if normalize_key(title) not in taken:
+            return title
+        n += 1
+
+
+def _stepped_aside(title: str, tab: OwnedTab) -> bool:
+    m = _STEP_ASIDE.match(title)
+    return bool(m) and normalize_key(m.group("base")) in _bases(tab)
+
+
+def _is_ours(snapshot: Snapshot, title: str, tab: OwnedTab) -> bool:
+    """Whether the tab's header row is exactly what sheetcrm writes there (en or es)."""
+    header = [None if v is None else str(v) for v in snapshot.tabs[title].header]
+    while header and header[-1] in (None, ""):
+        header.pop()
+    for wanted in (list(tab.headers), list(tab.headers_es)):
+        # People add columns of their own beside the Outbox's; every other tab is sheetcrm's whole.
+        have = header[:len(wanted)] if tab.key == OUTBOX.key else header
+        if have == wanted:
+            return True
+    return False
+
+
+@lru_cache(maxsize=None)
+def _keys(tab: OwnedTab) -> frozenset[str]:
+    return frozenset(normalize_key(n) for n in (tab.title, tab.title_es))
+
+
+@lru_cache(maxsize=None)
+def _bases(tab: OwnedTab) -> frozenset[str]:
+    """The names a step-aside title can start with: each name, and its cuts to fit 31 characters."""
+    cuts = {len(" (sheetcrm)"), *(len(f" (sheetcrm {n})") for n in (2, 10, 100))}
+    return frozenset(normalize_key(name[:MAX_TITLE - c].rstrip()) for name in (tab.title, tab.title_es)
+                     for c in cuts) | _keys(tab)

@@ -1,0 +1,88 @@
+"""The Sync Log rows `sheetcrm run` has not written to the workbook yet, kept on disk.
+
+Rows wait until a write can carry them (docs/service.md says when). So that a crash, a
+`kill -9` or a power cut loses none, each row is appended to a file beside the lock
+(`~/.cache/sheetcrm/locks/<workbook>.synclog.jsonl`, one JSON array per line) and fsynced before
+the job that made it is reported done; rows leave the file only once a write has carried them.
+The file has one writer: the `sheetcrm run` holding the workbook's lock.
+
+A row written whose removal from the file was lost to a crash is handed again after the
+restart; `sync.plan_log` adds no row the tab already holds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Sequence
+
+from sheetcrm.schema import SYNC_LOG_ROWS
+from sheetcrm.workbook import CellValue
+
+Row = list[CellValue]
+
+
+class LogQueue:
+    """Rows in order, oldest first, at most SYNC_LOG_ROWS (older ones would be trimmed from the
+    tab anyway)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.rows: list[Row] = self._load()
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def append(self, row: Sequence[CellValue]) -> None:
+        """Add a row, durably: it is on disk when this returns."""
+        self.rows.append(list(row))
+        if len(self.rows) > SYNC_LOG_ROWS:
+            del self.rows[:-SYNC_LOG_ROWS]
+            self._rewrite()
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, _line(row))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def remove(self, written: Sequence[Sequence[CellValue]]) -> None:
+        """Forget the rows a write carried (rows queued meanwhile stay)."""
+        done = [list(r) for r in written]
+        kept = [r for r in self.rows if r not in done]
+        if len(kept) != len(self.rows):
+            self.rows = kept
+            self._rewrite()
+
+    def _rewrite(self) -> None:
+        if not self.rows:
+            self.path.unlink(missing_ok=True)
+            return
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        with open(tmp, "wb") as f:
+            f.write(b"".join(_line(r) for r in self.rows))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.path)
+
+    def _load(self) -> list[Row]:
+        try:
+            lines = self.path.read_bytes().splitlines()
+        except FileNotFoundError:
+            return []
+        rows = []
+        for line in lines:
+            try:
+                row = json.loads(line)
+            except ValueError:
+                continue  # the last line of a write cut short by a crash: that row never finished
+            if isinstance(row, list):
+                rows.append(row)
+        return rows[-SYNC_LOG_ROWS:]
+
+
+def _line(row: Sequence[CellValue]) -> bytes:
+    return (json.dumps(list(row), ensure_ascii=False, default=str) + "\n").encode()

@@ -1,0 +1,38 @@
+"""What sheetcrm prints: cell text never drives the terminal.
+
+A cell can hold ESC (colours, cursor moves, a fake prompt, a terminal title), BEL, NUL,
+carriage returns that overwrite a line, C1 controls, or bidirectional overrides (U+202E) that
+make a line read differently from what it holds. Every line of text output goes through
+`visible`, which writes each such character as an escape a person can read (`\\x1b`,
+`\\u202e`); JSON output goes through `visible_json`, which writes them as JSON's `\\uXXXX`
+escapes, so the document still parses to the very same strings.
+"""
+
+from __future__ import annotations
+
+import re
+
+# C0 controls (tab and newline included: one printed line is one line), DEL, C1 controls, and
+# the characters that reorder or separate text: Arabic letter mark, LRM/RLM, the line and
+# paragraph separators, the bidi embeddings/overrides (U+202A-E) and isolates (U+2066-9).
+_REORDERING = "\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+_CONTROLS = re.compile(f"[\x00-\x1f{_REORDERING}]")
+# json.dumps already escapes C0 inside strings; the C0 left in its output (newlines and
+# indentation between values) is the document's own layout.
+_JSON_UNSAFE = re.compile(f"[{_REORDERING}]")
+
+
+def _escape(ch: str) -> str:
+    code = ord(ch)
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def visible(text: str) -> str:
+    """`text` with every control and bidi character written as a visible escape."""
+    return _CONTROLS.sub(lambda m: _escape(m.group()), text)
+
+
+def visible_json(document: str) -> str:
+    """A JSON document with those characters escaped the JSON way (they can only occur inside
+    strings, where `\\uXXXX` stands for the same character): it parses to the same values."""
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", document)
