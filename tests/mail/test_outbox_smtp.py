@@ -8,7 +8,7 @@ import pytest
 
 from conftest import NOW, Server, config, crm_tabs
 from sheetcrm.emulator import Emulator
-from sheetcrm.mail.outbox import read_outbox, send_outbox
+from sheetcrm.mail.outbox import SetupError, read_outbox, send_outbox
 from sheetcrm.mail.smtp import SmtpSender
 from sheetcrm.mail.templates import Templates
 from sheetcrm.plan import tab_writes
@@ -198,7 +198,7 @@ def test_a_persons_concurrent_change_wins_over_the_claim(tmp_path, server):
         """Between sheetcrm's read and its claim, a person sets the row back to Draft."""
 
         def __init__(self, book):
-            self.book, self.edited = book, False
+            self.book, self.edited, self.path = book, False, book.path
 
         def read(self):
             return self.book.read()
@@ -245,17 +245,24 @@ def test_a_quote_changed_after_approval_is_not_sent(tmp_path, server):
         ("OUT-0001", "Q-2026-0001", "Failed"), ("OUT-0002", "Q-2026-0002", "Draft")]
 
 
-def test_a_wrong_password_never_shows_and_the_row_waits(tmp_path):
+def test_a_wrong_password_is_a_setup_failure_that_never_shows_and_the_row_waits(tmp_path):
     server = Server(password="right-pw")
     server.start()
     try:
         book = queued_and_approved(lambda tabs: xlsx_book(tmp_path, tabs))
-        report = send(book, server, user="quotes", password="wrong-pw-123")
-        assert report.retrying == ["OUT-0001"] and "535" in report.details["OUT-0001"]
+        with pytest.raises(SetupError) as failed:
+            send(book, server, user="quotes", password="wrong-pw-123")
+        line = str(failed.value)
+        assert "refused the login (535" in line and "[smtp] user" in line and "PASSWORD" in line
+        assert failed.value.report.held == ["OUT-0001"] and failed.value.report.retrying == []
         cells = [str(v) for grid in book.read().tabs.values() for r in grid.rows for v in r]
         assert not [c for c in cells if "wrong-pw-123" in c]
+        [row] = outbox_rows(book)
+        # Not the message's fault: it waits at Approved, due at once, with no try counted.
+        assert (row["status"], row["next_try"], row["attempts"]) == ("Approved", "", "0")
+        assert row["error"] == f"not sent: {line}"
         report = send(book, server, Clock(), user="quotes", password="right-pw")
-        assert report.sent == [] and server.inbox.messages == []  # not due: backoff still holds
+        assert report.sent == ["OUT-0001"] and len(server.inbox.messages) == 1
     finally:
         server.stop()
 
