@@ -66,7 +66,7 @@ from sheetcrm.records import Opportunity
 from sheetcrm.report import Issue, column_letter
 from sheetcrm.schema import OUTBOX, RATES, SEQUENCES, find_tab, owned_tab_names
 from sheetcrm.validate import Crm, read_crm
-from sheetcrm.workbook import CellValue, CellWrite, Plan, Snapshot, Workbook
+from sheetcrm.workbook import CellValue, CellWrite, Plan, Snapshot, Workbook, WorkbookError
 
 KEYS = ("id", "created", "opportunity", "to", "subject", "status", "message_id", "sent_at", "error", "quote",
         "version", "attempts", "last_try", "next_try")
@@ -551,9 +551,10 @@ class SendReport:
     warnings: list[str] = field(default_factory=list)
 
 
-class SetupError(ConfigError):
+class SetupError(WorkbookError):
     """Nothing could be sent because of a setting (SMTP) or the journal; the rows wait at
-    Approved, due at once. Raised after the rows are recorded; `report` says what happened."""
+    Approved, due at once. Raised after the rows are recorded; `report` says what happened.
+    A WorkbookError, like any expected outage: `sheetcrm run` logs it as one line."""
 
     def __init__(self, message: str, report: SendReport) -> None:
         super().__init__(message)
