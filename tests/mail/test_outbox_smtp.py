@@ -311,3 +311,38 @@ def test_a_sort_just_before_the_claim_lands_sends_nothing_twice(tmp_path, server
         second = send(book, server)  # the person then finds OUT-0002 at Sending: it was never sent
         assert second.sent == ["OUT-0001"]
         assert len(server.inbox.messages) == 1
+
+
+@pytest.mark.parametrize("fault", ["line break in the name", "bad line", "no email"])
+def test_a_blocked_ticked_quote_is_reported_once_without_writes_or_numbers(make_book, fault):
+    # issue 10, item 12: a blocked quote used to take a quote number (and write _sheetcrm) at
+    # every sync. Everything that blocks is now checked before the number is taken.
+    tabs = crm_tabs()
+    if fault == "line break in the name":
+        tabs["Opportunities"][1][1] = "Expansion\nBcc: x@example.com"
+    elif fault == "bad line":
+        tabs["Quote Lines"].append(["OPP-0001", "P1", -2, "", ""])
+    else:
+        tabs["Contacts"][1][4] = ""
+    book = make_book(tabs)
+    first = sync(book, config(), as_of=AS_OF)
+    blocked = [i for i in first.crm.report.issues if i.code in ("unsafe_header", "negative_quantity", "no_recipient")]
+    assert len(blocked) == 1
+    for _ in range(2):
+        again = sync(book, config(), as_of=AS_OF)
+        assert not again.plan.writes and again.result is None  # nothing written, the issue unchanged
+    marks = {r[0]: r[1] for r in book.read().tabs["_sheetcrm"].rows[1:]}
+    assert "Q-2026" not in marks and "Outbox" not in book.read().tabs
+    validation = book.read().tabs["Validation"].rows
+    message = validation[0].index("Message")
+    assert [r[message] for r in validation].count(blocked[0].message) == 1
+
+    # Fixed: the quote takes the first number, none was burnt meanwhile.
+    if fault == "line break in the name":
+        set_cell(book, "Name", "Expansion", tab="Opportunities")
+    elif fault == "bad line":
+        set_cell(book, "Quantity", 2, row=4, tab="Quote Lines")
+    else:
+        set_cell(book, "Email", "ana@example.com", tab="Contacts")
+    sync(book, config(), as_of=AS_OF)
+    assert [r["quote"] for r in outbox_rows(book)] == ["Q-2026-0001"]
