@@ -660,7 +660,7 @@ def _send_one(journal: Journal, smtp: Transport, p: Prepared, clock: Callable[[]
     try:
         held = journal.begin(p.message_id, p.row.text("version"), row_id, p.row.text("quote"), clock())
     except JournalError as e:
-        report.setup = f"not sent: {e}"
+        report.setup = str(e)
         return Outcome("setup", report.setup)
     if held is not None:
         # Another sheetcrm process took this quote since the journal was read: the row stays
