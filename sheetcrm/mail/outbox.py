@@ -344,12 +344,13 @@ JOURNALED = {
 }
 
 
-def plan_restores(desk: Desk, ledger: Ledger, now: dt.datetime) -> tuple[Plan, dict[str, str]]:
+def plan_restores(desk: Desk, ledger: Ledger, now: dt.datetime) -> tuple[Plan, dict[str, tuple[str, str]]]:
     """Rows the sheet shows as still to be sent whose quote the journal says went out (or may
     have): back to Sent with the journal's Message-ID and time, or to Sending when the outcome
     is unknown; a row at Sending with the Message-ID the journal saw accepted becomes Sent.
     Each write is guarded by the row's ID and the Status read. A sent quote with no Email
-    activity (the revert took it too) gets one. Returns the plan and row ID -> the one line."""
+    activity (the revert took it too) gets one. Returns the plan and row ID -> (the journal's
+    state, "sent" or "intent"; the one line)."""
     plan, notes = Plan(), {}
     outbox, locale = desk.outbox, desk.config.locale
     for row in outbox.rows:
@@ -372,7 +373,7 @@ def plan_restores(desk: Desk, ledger: Ledger, now: dt.datetime) -> tuple[Plan, d
             note = JOURNALED["intent"].format(**facts)
             values = {"status": status_label("Sending", locale), "message_id": held.message_id, "next_try": None,
                       "error": note}
-        notes[row_id] = note
+        notes[row_id] = (held.state, note)
         expect = row.guard(outbox.columns, "status")
         plan.writes.extend(CellWrite(outbox.title, row.row, outbox.columns[k], v, expect=expect)
                            for k, v in values.items())
@@ -598,12 +599,12 @@ def _send(book: Workbook, config: Config, settings: SmtpSettings, templates: Tem
         return report
     written = book.write(claims)
     skipped_rows = {w.row for w in written.skipped if w.tab == desk.outbox.title} if written else set()
-    for row_id, note in notes.items():
+    for row_id, (state, note) in notes.items():
         row = desk.outbox.find(row_id)
         if row is not None and row.row in skipped_rows:
             report.changed.append(row_id)
-        else:
-            report.restored.append(row_id)
+        else:  # an unknown outcome is for a person, as a row left at Sending
+            (report.restored if state == "sent" else report.unknown).append(row_id)
             report.details[row_id] = note
     if not prepared:
         return report

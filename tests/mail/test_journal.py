@@ -152,14 +152,14 @@ def test_an_unknown_outcome_reverted_to_approved_waits_at_sending_for_a_person(t
     mid = server.inbox.messages[0]["Message-ID"]
     revert_outbox(book, approved)
     report = send(book, server)
-    assert report.sent == [] and report.restored == ["OUT-0001"] and len(server.inbox.messages) == 1
+    assert report.sent == [] and report.unknown == ["OUT-0001"] and len(server.inbox.messages) == 1
     [row] = outbox_rows(book)
     assert (row["status"], row["message_id"]) == ("Sending", mid)
     assert row["error"].startswith(f"may have been sent as {mid}") and "not sent again" in row["error"]
     assert [r.text("id") for r in send(book, server).stuck] == ["OUT-0001"]
 
 
-def test_the_journal_is_durable_beside_the_lock_and_keyed_by_workbook(tmp_path, server, cache_home):
+def test_the_journal_lives_beside_the_lock_and_is_keyed_by_workbook_and_version(tmp_path, server, cache_home):
     book = queued_and_approved(lambda tabs: xlsx_book(tmp_path, tabs))
     send(book, server)
     [path] = lock_dir().glob("*.outbox.sqlite3")
