@@ -206,3 +206,42 @@ def test_reverting_on_google_too(monkeypatch, server):
         assert read_outbox(book.read(), "en").rows[0].text("status") == "Approved"
         assert send(book, server).restored == ["OUT-0001"]
         assert len(server.inbox.messages) == 1 and outbox_rows(book)[0]["status"] == "Sent"
+
+
+def test_the_intent_survives_kill_9_while_the_server_takes_the_message(tmp_path, server):
+    """A real `sheetcrm outbox send` process is killed (SIGKILL) while the server holds its
+    message, before the 250: the journal's intent was on disk before MAIL FROM, so a sheet
+    reverted to Approved never sends the quote again."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    book = queued_and_approved(lambda tabs: xlsx_book(tmp_path, tabs))
+    approved = [list(r) for r in book.read().tabs["Outbox"].rows]
+    (tmp_path / "c.toml").write_text('currency = "EUR"\n')
+    env = {**os.environ, "SHEETCRM_SMTP_HOST": "127.0.0.1", "SHEETCRM_SMTP_PORT": str(server.port),
+           "SHEETCRM_SMTP_SECURITY": "none", "SHEETCRM_SMTP_FROM": "sales@example.com"}
+    cmd = [sys.executable, "-m", "sheetcrm", "outbox", "send", "--workbook", str(book.path),
+           "--config", str(tmp_path / "c.toml")]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    inbox = server.inbox
+
+    async def kill_then_accept(srv, session, envelope):  # noqa: ANN001 - aiosmtpd's hook
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        inbox.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        return "250 2.0.0 Queued"
+
+    inbox.handle_DATA = kill_then_accept
+    assert proc.wait(timeout=120) == -signal.SIGKILL
+    assert len(inbox.envelopes) == 1  # the server took it; the process never heard the 250
+    [row] = outbox_rows(book)
+    assert row["status"] == "Sending"
+
+    del inbox.handle_DATA  # back to the normal handler
+    revert_outbox(book, approved)
+    result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1 and "outcome unknown" in result.stdout
+    assert len(inbox.envelopes) == 1 and inbox.messages == []  # never sent again
+    assert outbox_rows(book)[0]["status"] == "Sending" and outbox_rows(book)[0]["message_id"] == row["message_id"]
