@@ -270,6 +270,7 @@ def score(target: Target, as_of: dt.datetime | None, evaluate: bool, seed: int, 
 def quote(target: Target, opportunity: str, out_dir: str, queue: bool) -> None:
     """Preview an opportunity's quote email (sends nothing), or --queue it as an Outbox Draft."""
     from sheetcrm.mail import outbox as ob
+    from sheetcrm.mail.names import UnsafePath, confined, safe_stem
     from sheetcrm.mail.smtp import smtp_settings
     from sheetcrm.validate import row_label
     from sheetcrm.workbook import Plan
@@ -286,8 +287,8 @@ def quote(target: Target, opportunity: str, out_dir: str, queue: bool) -> None:
         title = desk.crm.tables["opportunities"].title
         for issue in desk.crm.report.issues:
             if issue.tab == title and issue.row == rows[0].row and issue.severity == "error":
-                click.echo(f"  error   {issue.where():<18} {issue.message} ({issue.code}) → {issue.hint}", err=True)
-        click.echo(f"{row_label(rows[0])} has errors; its quote cannot be prepared until they are fixed", err=True)
+                echo(f"  error   {issue.where():<18} {issue.message} ({issue.code}) → {issue.hint}", err=True)
+        echo(f"{row_label(rows[0])} has errors; its quote cannot be prepared until they are fixed", err=True)
         sys.exit(1)
     opp = rows[0].record
     plan = Plan()
@@ -316,11 +317,17 @@ def quote(target: Target, opportunity: str, out_dir: str, queue: bool) -> None:
     prepared = ob.prepare(desk, row, templates, sender, now, "preview")  # type: ignore[arg-type]
     if prepared.message is None:
         _fail(f"{opp.id}: {prepared.error}")
+    # Named by opportunity and quote version, never by a cell's text as such: the names are
+    # sanitised and confined to --out (sheetcrm.mail.names), and two previews never collide.
     folder = Path(out_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    eml, html = folder / f"{queued.quote}.eml", folder / f"{queued.quote}.html"
-    eml.write_bytes(prepared.message.as_bytes())  # type: ignore[union-attr]
-    html.write_text(prepared.message.get_body(("html",)).get_content(), encoding="utf-8")  # type: ignore[union-attr]
+    stem = f"{safe_stem(opp.id or '', 'opportunity')}-{safe_stem(queued.version or '', 'quote')}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        eml, html = confined(folder, f"{stem}.eml"), confined(folder, f"{stem}.html")
+        eml.write_bytes(prepared.message.as_bytes())  # type: ignore[union-attr]
+        html.write_text(prepared.message.get_body(("html",)).get_content(), encoding="utf-8")  # type: ignore[union-attr]
+    except (OSError, UnsafePath) as e:
+        _fail(f"cannot write the preview in {folder}: {e}")
     echo(f"{opp.id}: preview of {queued.quote} to {row.text('to')}: wrote {eml} and {html} (nothing sent)")  # type: ignore[union-attr]
 
 
@@ -331,9 +338,11 @@ def outbox() -> None:
 
 @outbox.command("send")
 @workbook_options
+@click.option("--now", "early", is_flag=True, help="Also send the rows waiting for their Next Try, now.")
 @user_errors
-def outbox_send(target: Target) -> None:
-    """Send the Approved rows of the Outbox, each exactly once. Exit 1 when a row needs a person."""
+def outbox_send(target: Target, early: bool) -> None:
+    """Send the Approved rows of the Outbox, each exactly once. Exit 1 when a row needs a person
+    or a setting stops every send."""
     import secrets
 
     from sheetcrm.mail import outbox as ob
@@ -341,20 +350,59 @@ def outbox_send(target: Target) -> None:
 
     config, book = target.open()
     settings = smtp_settings(config)
-    report = ob.send_outbox(book, config, settings, ob.templates_for(config), lambda: SmtpSender(settings),
-                            clock=lambda: dt.datetime.now(dt.timezone.utc), token=lambda: secrets.token_hex(8))
-    for label, ids in (("sent", report.sent), ("will retry", report.retrying), ("failed", report.failed),
+    setup = None
+    try:
+        report = ob.send_outbox(book, config, settings, ob.templates_for(config), lambda: SmtpSender(settings),
+                                clock=lambda: dt.datetime.now(dt.timezone.utc), token=lambda: secrets.token_hex(8),
+                                early=early)
+    except ob.SetupError as e:
+        report, setup = e.report, str(e)
+    for label, ids in (("sent", report.sent), ("set back by the journal", report.restored),
+                       ("will retry", report.retrying), ("failed", report.failed),
                        ("outcome unknown, check by hand", report.unknown),
                        ("changed by someone meanwhile, left alone", report.changed)):
         for row_id in ids:
             detail = report.details.get(row_id)
             echo(f"{row_id}: {label}" + (f": {detail}" if detail else ""))
+    if report.held:
+        echo(f"{', '.join(report.held)}: not sent, waiting at Approved until the setting below is fixed")
     for row in report.stuck:
         echo(f"{row.text('id')}: still Sending since {row.text('last_try') or '?'}; it may have been delivered. "
-                   f"Check for {row.text('message_id')}, then set Status to Sent, or to Approved to resend.")
-    if not any((report.sent, report.retrying, report.failed, report.unknown, report.changed, report.stuck)):
+                   f"Check for {row.text('message_id')}, then set Status to Sent, or run "
+                   f"`sheetcrm outbox resend {row.text('id')}` to send it again.")
+    for row in report.waiting:
+        echo(f"{row.text('id')}: waiting until {row.text('next_try')} ({row.text('error') or 'no error'}); "
+                   "`sheetcrm outbox send --now` sends it now")
+    for warning in report.warnings:
+        echo(f"sheetcrm: warning: {warning}", err=True)
+    if not any((report.sent, report.restored, report.retrying, report.failed, report.unknown, report.changed,
+                report.stuck, report.held, report.waiting)):
         echo("nothing to send")
-    sys.exit(1 if report.failed or report.unknown or report.stuck else 0)
+    if setup:
+        echo(f"sheetcrm: {setup}", err=True)
+    sys.exit(1 if setup or report.failed or report.unknown or report.stuck else 0)
+
+
+@outbox.command("resend")
+@workbook_options
+@click.argument("row_id", metavar="OUT-ID")
+@user_errors
+def outbox_resend(target: Target, row_id: str) -> None:
+    """Send a quote again: the row goes back to Approved with a new Message-ID to come, and the
+    journal lets its version go out once more. The next `outbox send` sends it."""
+    from sheetcrm.mail import outbox as ob
+    from sheetcrm.mail.journal import Journal
+
+    config, book = target.open()
+    desk = ob.Desk.read(book.read(), config)
+    row = desk.outbox.find(row_id)
+    if row is None:
+        _fail(f"no row {row_id!r} in the Outbox of {book.describe()}")
+    if book.write(ob.plan_resend(desk.outbox, row, config.locale)).skipped:  # type: ignore[arg-type]
+        _fail(f"{row_id} changed while resending; nothing was changed, run the command again")
+    with Journal.beside_lock(book) as journal:
+        journal.release(row.text("version"))  # type: ignore[union-attr]
+    echo(f"{row_id}: back to Approved; the next `sheetcrm outbox send` sends it again with a new Message-ID")
 
 
 @main.command()

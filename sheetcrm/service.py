@@ -252,7 +252,8 @@ class Service:
                              token=lambda: secrets.token_hex(8))
         parts = [f"{len(ids)} {label}" for label, ids in (
             ("sent", report.sent), ("will retry", report.retrying), ("failed", report.failed),
-            ("outcome unknown", report.unknown), ("changed meanwhile", report.changed)) if ids]
+            ("outcome unknown", report.unknown), ("changed meanwhile", report.changed),
+            ("set back by the journal", report.restored)) if ids]
         if report.stuck:
             # Never re-sent automatically: a person checks whether it arrived.
             parts.append(f"{len(report.stuck)} left at Sending for a person to check: "

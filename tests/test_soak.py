@@ -17,7 +17,8 @@ from soak import soak  # noqa: E402
 
 
 @pytest.mark.slow
-def test_soak_loses_nothing_and_sends_no_email_twice():
+def test_soak_loses_nothing_and_sends_no_email_twice(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # the outbox journal of this run, not ~/.cache
     figures = soak(syncs=70, seed=6)
     assert figures.losses == 0, figures.problems
     assert not figures.problems

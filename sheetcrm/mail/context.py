@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict, dataclass
+from email.headerregistry import Address
 from typing import Any
 
+from sheetcrm.mail.message import mailbox
 from sheetcrm.mail.quotes import QuoteResult
 from sheetcrm.records import Account, Contact, Opportunity, Record
 from sheetcrm.table import Row
@@ -56,12 +58,14 @@ def find_opportunity(crm: Crm, key: str) -> Opportunity | None:
     return row.record if row else None  # type: ignore[return-value]
 
 
-def recipient(contact: Contact | None) -> str | None:
-    """The contact as a To header: "Ana Pérez <ana@example.com>"; None without an email."""
+def recipient(contact: Contact | None) -> Address | None:
+    """The contact as one mailbox, "Ana Pérez <ana@example.com>"; None without an email.
+    Its name is only ever the display name (quoted when it looks like addresses); HeaderError
+    when the name holds a line break or control character, or the email is not deliverable."""
     if contact is None or not contact.email:
         return None
     name = " ".join(p for p in (contact.first_name, contact.last_name) if p)
-    return f"{name} <{contact.email}>" if name else contact.email
+    return mailbox(name, contact.email)
 
 
 @dataclass(frozen=True)

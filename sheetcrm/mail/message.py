@@ -6,9 +6,13 @@ cannot provide; xhtml2pdf is pure Python but supports too little CSS to keep the
 the PDF would look worse than the email it comes with. An HTML file opens in any browser and
 prints to PDF from there, exactly as designed.
 
-Every header value is checked before it reaches the message: CR or LF anywhere is refused
-(a Subject comes from a cell, and a cell can hold "Quote\\r\\nBcc: everyone@…"), and every
-address must be a valid, ASCII-deliverable address.
+Every header value is checked before it reaches the message: a line break or any other
+control character is refused (a Subject comes from a cell, and a cell can hold
+"Quote\\r\\nBcc: everyone@…"); every address must be a valid, ASCII-deliverable address. The
+recipient is one mailbox: built from a contact's name and email with `Address(display_name=…,
+addr_spec=…)`, so a name like "Eve <eve@evil.example>, Ana" stays a (quoted) display name, and
+the Outbox's To cell must parse back to exactly one address. A Message-ID cell must hold one
+that sheetcrm made, and the attachment's file name is a plain one.
 """
 
 from __future__ import annotations
@@ -16,8 +20,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 from email.headerregistry import Address
+from email import policy
 from email.message import EmailMessage
-from email.utils import format_datetime, getaddresses
+from email.utils import format_datetime
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -26,34 +31,76 @@ class HeaderError(ValueError):
     """A header value that must not be sent."""
 
 
-_LINE_BREAK = re.compile(r"[\r\n\x0b\x0c\x85\u2028\u2029]")
+_LINE_BREAK = re.compile(r"[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+# Any other C0/C1 control character (NUL, BEL, ESC, DEL…): no header needs one, and some mail
+# software treats them as separators or terminal escapes.
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1b\x1f\x7f-\x9f]")
+# What sheetcrm's own Message-IDs look like (`message_id`): a cell may hold nothing else.
+_MESSAGE_ID = re.compile(r"<[A-Za-z0-9._-]{1,200}@[A-Za-z0-9.-]{1,253}>")
+_FILE_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,120}")
 
 
 def check_header(name: str, value: str) -> str:
+    """`value` unchanged, or HeaderError when it holds a line break or another control character."""
     if _LINE_BREAK.search(value):
         raise HeaderError(f"{name} contains a line break, which could inject headers: {value!r}")
+    if m := _CONTROL.search(value):
+        raise HeaderError(f"{name} contains the control character U+{ord(m.group()):04X}: {value!r}")
     return value
 
 
-def check_addresses(name: str, value: str) -> list[Address]:
-    """Parse a header holding one or more addresses ("Ana <ana@x.com>, bo@y.org"), validating each."""
+def check_message_id(value: str) -> str:
+    """A Message-ID as sheetcrm makes them, "<token@domain>"; HeaderError for anything else."""
+    check_header("Message-ID", value)
+    if not _MESSAGE_ID.fullmatch(value):
+        raise HeaderError(f"Message-ID {value!r} is not one sheetcrm made; clear the cell to get a new one")
+    return value
+
+
+def _valid_address(name: str, display: str, addr: str) -> Address:
+    try:
+        valid = validate_email(addr, check_deliverability=False, allow_smtputf8=False)
+    except EmailNotValidError as e:
+        raise HeaderError(f"{name}: {addr!r} is not a valid email address: {e}") from None
+    local, _, domain = valid.normalized.rpartition("@")
+    return Address(display_name=check_header(f"{name} display name", display), username=local, domain=domain)
+
+
+def mailbox(display_name: str | None, addr_spec: str, name: str = "To") -> Address:
+    """One recipient built from its parts (a contact's name and email cells). The name is only
+    ever a display name: "Eve <eve@evil.example>, Ana" is quoted, never parsed as addresses."""
+    display = check_header(f"{name} display name", display_name or "")
+    return _valid_address(name, " ".join(display.split()), addr_spec)
+
+
+def _parse(name: str, value: str) -> tuple[list[Address], bool]:
+    """The addresses of a header as the standard library's mail reader sees them, and whether
+    it found defects (a repaired typo, a stray word)."""
     check_header(name, value)
-    pairs = getaddresses([value])
-    if not pairs or any(not addr for _, addr in pairs):
-        raise HeaderError(f"{name} holds no valid address: {value!r}")
-    out = []
-    for display, addr in pairs:
-        if addr not in value:
-            # getaddresses repairs some typos ("exa mple.com" becomes "example.com"); a quote
-            # goes to the address as typed or nowhere.
-            raise HeaderError(f"{name}: {value!r} is not a valid list of addresses")
-        try:
-            valid = validate_email(addr, check_deliverability=False, allow_smtputf8=False)
-        except EmailNotValidError as e:
-            raise HeaderError(f"{name}: {addr!r} is not a valid email address: {e}") from None
-        local, _, domain = valid.normalized.rpartition("@")
-        out.append(Address(display_name=display, username=local, domain=domain))
-    return out
+    try:
+        header = policy.default.header_factory(name, value)
+        return list(header.addresses), bool(header.defects)
+    except (IndexError, ValueError, TypeError):  # the parser fails on some inputs, e.g. "ana@"
+        raise HeaderError(f"{name} holds no valid address: {value!r}") from None
+
+
+def check_mailbox(name: str, value: str) -> Address:
+    """Exactly one address from a header-like cell (the Outbox's To), parsed as a mail reader
+    would; a second address, a parsing defect or a repaired typo is refused, never guessed."""
+    addresses, defects = _parse(name, value)
+    if defects or len(addresses) != 1 or not addresses[0].addr_spec or "@" not in addresses[0].addr_spec:
+        found = ", ".join(a.addr_spec for a in addresses if a.addr_spec) or "none"
+        raise HeaderError(f"{name} must hold exactly one valid address, found {found}: {value!r}")
+    return _valid_address(name, addresses[0].display_name, addresses[0].addr_spec)
+
+
+def check_addresses(name: str, value: str) -> list[Address]:
+    """Parse a header holding one or more addresses ("Ana <ana@x.com>, bo@y.org"), validating
+    each. Only for addresses from the config (From, the owners' digests); never for a cell."""
+    addresses, defects = _parse(name, value)
+    if defects or not addresses or any("@" not in a.addr_spec for a in addresses):
+        raise HeaderError(f"{name} holds no valid list of addresses: {value!r}")
+    return [_valid_address(name, a.display_name, a.addr_spec) for a in addresses]
 
 
 def message_id(token: str, domain: str) -> str:
@@ -65,15 +112,23 @@ def build_message(*, sender: str, to: str, subject: str, text: str, html: str, m
                   date: dt.datetime, attachment_name: str) -> EmailMessage:
     msg = EmailMessage()
     msg["From"] = check_addresses("From", sender)
-    msg["To"] = check_addresses("To", to)
+    msg["To"] = check_mailbox("To", to)
     msg["Subject"] = check_header("Subject", subject)
-    msg["Message-ID"] = check_header("Message-ID", message_id)
+    msg["Message-ID"] = check_message_id(message_id)
     msg["Date"] = format_datetime(date)
     msg.set_content(text)
     msg.add_alternative(html, subtype="html")
     msg.add_attachment(html.encode("utf-8"), maintype="text", subtype="html",
-                       filename=check_header("attachment name", attachment_name))
+                       filename=_check_file_name(attachment_name))
     return msg
+
+
+def _check_file_name(name: str) -> str:
+    # A recipient's mail program may save the attachment under this name: only a plain one
+    # (sheetcrm.mail.names.safe_stem makes them) is sent.
+    if not _FILE_NAME.fullmatch(name):
+        raise HeaderError(f"attachment name {name!r} is not a plain file name")
+    return name
 
 
 def envelope(msg: EmailMessage) -> tuple[str, list[str]]:

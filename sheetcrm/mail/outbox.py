@@ -4,12 +4,16 @@ sheetcrm adds a Draft row when a quote is queued (`sheetcrm quote OPP --queue`, 
 Send Quote cell at sync). A person approves it by changing Status to Approved. `send_outbox`
 sends the Approved rows, exactly once each:
 
-    read                       one snapshot
+    read                       one snapshot, and the journal (sheetcrm.mail.journal)
     write 1, the claim         every due Approved row → Sending, with its Message-ID (made
                                now, or kept from an earlier try), Attempts + 1 and Last Try;
                                each cell guarded by expect ID and Status == the Approved read,
-                               so a person's concurrent change wins and the row is not sent
-    send                       only the rows whose claim was written, over one SMTP session
+                               so a person's concurrent change wins and the row is not sent.
+                               A row whose quote the journal already sent is set back to Sent
+                               instead (the sheet was reverted), and says why
+    send                       only the rows whose claim was written, over one SMTP session,
+                               each between its journal records: intent (on disk) before
+                               MAIL FROM, outcome after the server's answer
     read                       a fresh snapshot (people may have sorted the tab meanwhile)
     write 2, the outcomes      Sent + Sent At, or back to Approved with the error and Next
                                Try (4xx, server unreachable), or Failed with the server's
@@ -17,18 +21,24 @@ sends the Approved rows, exactly once each:
                                == Sending and Message-ID == ours. Each sent quote also
                                appends an Email row to Activities with a fresh ACT- ID.
 
-Two reads and at most two writes per run, however many emails. A crash between the server's
-250 and write 2 leaves the row at Sending: a Sending row is never claimed again, only
-reported, for a person to check the recipient's inbox for its Message-ID and set Status to
-Sent, or back to Approved to send it again. The same holds when the connection breaks after
-the message was handed over, since the server may have accepted it.
+Three reads and at most two writes per run, however many emails. A crash between the
+server's 250 and write 2 leaves the row at Sending; the next run sets it to Sent when the
+journal has the 250. Without it (a crash before the journal's record, or a connection broken
+after the message was handed over) the outcome is unknown: the row is never claimed again,
+only reported, for a person to check the recipient's inbox for its Message-ID and set Status
+to Sent, or run `sheetcrm outbox resend`. Whatever the sheet says later, a quote version the
+journal holds is never sent again, except after `sheetcrm outbox resend`.
+
+A setting that stops every send (no STARTTLS, TLS handshake, login refused, 5xx greeting)
+leaves the rows at Approved, due at once, with the one line naming the setting in Error, and
+`send_outbox` raises SetupError after recording them.
 
 Queueing is once per opportunity and quote version (a fingerprint of the priced lines and
 totals): a tick left in place queues nothing more until the quote changes, and then queues
 the new version. A row whose version no longer matches the sheet is never sent (it becomes
 Failed saying so), so a customer never receives a quote other than the one approved.
 
-Everything here but `send_outbox` is pure.
+Everything here but `send_outbox` is pure (the journal is read once, into a Ledger).
 """
 
 from __future__ import annotations
@@ -45,7 +55,9 @@ from sheetcrm.config import Config, ConfigError, SmtpSettings
 from sheetcrm.crm.money import Rates
 from sheetcrm.ids import read_sequences
 from sheetcrm.mail.context import QuoteHeader, find_contact, find_opportunity, quote_context, recipient
-from sheetcrm.mail.message import HeaderError, build_message, check_addresses, check_header, message_id
+from sheetcrm.mail.journal import Journal, JournalError, Ledger, stamp
+from sheetcrm.mail.message import HeaderError, build_message, check_header, message_id
+from sheetcrm.mail.names import safe_stem
 from sheetcrm.mail.quotes import ALREADY_VALIDATED, QuoteLines, QuoteResult, price_quote, quote_number
 from sheetcrm.mail.smtp import Outcome
 from sheetcrm.mail.templates import TemplateError, Templates
@@ -55,7 +67,7 @@ from sheetcrm.records import Opportunity
 from sheetcrm.report import Issue, column_letter
 from sheetcrm.schema import OUTBOX, RATES, SEQUENCES, find_tab, owned_tab_names
 from sheetcrm.validate import Crm, read_crm, row_label
-from sheetcrm.workbook import CellValue, CellWrite, Plan, Snapshot, Workbook
+from sheetcrm.workbook import CellValue, CellWrite, Plan, Snapshot, Workbook, WorkbookError
 
 KEYS = ("id", "created", "opportunity", "to", "subject", "status", "message_id", "sent_at", "error", "quote",
         "version", "attempts", "last_try", "next_try")
@@ -66,11 +78,6 @@ _CHOICES = cells.enum_choices(STATUS_ALIASES)
 
 def status_label(status: str, locale: str) -> str:
     return STATUS_ALIASES[status][0] if locale == "es" else status
-
-
-def stamp(moment: dt.datetime) -> str:
-    """A time as the Outbox holds it: UTC, to the second, as text nobody's locale reinterprets."""
-    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _moment(raw: CellValue) -> dt.datetime | None:
@@ -248,10 +255,15 @@ class Queued:
     quote: str | None = None     # the quote number, when there is one
     row_id: str | None = None
     problems: list[Issue] = field(default_factory=list)
+    version: str | None = None   # the quote version, when it was priced
 
 
 def plan_queue(desk: Desk, opportunities: Iterable[Opportunity], plan: Plan, created: str, year: int) -> list[Queued]:
-    """Draft rows for these opportunities' quotes, once per version; blocked quotes are reported."""
+    """Draft rows for these opportunities' quotes, once per version; blocked quotes are reported.
+
+    Everything that blocks a quote is checked before it takes a number, so a blocked quote
+    plans no write at all and its issue reads the same at every sync until the sheet changes:
+    reported once in the Validation tab, without burning quote numbers."""
     out = []
     locale = desk.config.locale
     outbox = desk.outbox
@@ -262,37 +274,41 @@ def plan_queue(desk: Desk, opportunities: Iterable[Opportunity], plan: Plan, cre
             result.problems.append(_opportunity_issue(desk, opp, "id", opp.id, "no_quote_lines",
                                                       f"{key} has no quote lines to send.",
                                                       "Add its lines to the Quote Lines tab."))
-        to = recipient(find_contact(desk.crm, opp.contact))
-        if to is None:
+        to = None
+        try:
+            to = recipient(find_contact(desk.crm, opp.contact))
+            if to is None:
+                result.problems.append(_opportunity_issue(
+                    desk, opp, "contact", opp.contact, "no_recipient",
+                    f"The quote for {key} has no recipient: its contact has no email address.",
+                    "Set Contact to a contact that has an Email."))
+        except HeaderError as e:
             result.problems.append(_opportunity_issue(
-                desk, opp, "contact", opp.contact, "no_recipient",
-                f"The quote for {key} has no recipient: its contact has no email address.",
-                "Set Contact to a contact that has an Email."))
-        if result.problems or result.quote is None:
+                desk, opp, "contact", opp.contact, "unsafe_header", f"The quote for {key} cannot be addressed: {e}",
+                "Remove the line break or control character from the contact's First Name, Last Name or Email."))
+        try:
+            check_header("The opportunity's name (the quote's Subject)", opp.name or "")
+        except HeaderError as e:
+            result.problems.append(_opportunity_issue(desk, opp, "name", opp.name, "unsafe_header", str(e),
+                                                      "Remove the line break or control character from the cell."))
+        if result.problems or result.quote is None or to is None:
             out.append(Queued(key, "blocked", problems=result.problems))
             continue
         version = result.quote.version
         earlier = next((r for r in outbox.rows if r.text("opportunity") == opp.id and r.text("version") == version), None)
         if earlier is not None:
-            out.append(Queued(key, "already", earlier.text("quote"), earlier.text("id")))
+            out.append(Queued(key, "already", earlier.text("quote"), earlier.text("id"), version=version))
             continue
         number = quote_number(year, desk.next_id(f"Q-{year}", (r.text("quote") for r in outbox.rows)))
-        subject = subject_for(number, opp, locale)
-        try:
-            check_header("Subject", subject)
-            check_addresses("To", to)  # type: ignore[arg-type]
-        except HeaderError as e:
-            out.append(Queued(key, "blocked", problems=[_opportunity_issue(
-                desk, opp, "name", opp.name, "unsafe_header", str(e), "Remove the line break from the cell.")]))
-            continue
         row_id = f"OUT-{desk.next_id('OUT', (r.text('id') for r in outbox.rows)):04d}"
-        values = {"id": row_id, "created": created, "opportunity": opp.id, "to": to, "subject": subject,
-                  "status": status_label("Draft", locale), "quote": number, "version": version, "attempts": 0}
+        values = {"id": row_id, "created": created, "opportunity": opp.id, "to": str(to),
+                  "subject": subject_for(number, opp, locale), "status": status_label("Draft", locale),
+                  "quote": number, "version": version, "attempts": 0}
         outbox.prepare(plan)
         plan.writes.extend(append_row(outbox.title, outbox.next_row, {outbox.columns[k]: v for k, v in values.items()}))
         outbox.rows.append(OutboxRow(outbox.next_row, values))
         outbox.next_row += 1
-        out.append(Queued(key, "queued", number, row_id))
+        out.append(Queued(key, "queued", number, row_id, version=version))
     return out
 
 
@@ -321,6 +337,73 @@ def queue_ticked_quotes(plan: Plan, snapshot: Snapshot, crm: Crm, config: Config
             crm.report.add(issue)
 
 
+# -- the journal's word over the sheet's ---------------------------------------------------
+
+# What the row's Error cell and the command say when the journal overrules the sheet (one line).
+JOURNALED = {
+    "sent": "already sent as {mid} at {at} (sheetcrm's journal), though the sheet showed {status}, as after an "
+            "app's save that reverted it; set back to Sent. To send it again: sheetcrm outbox resend {row}",
+    "recorded": "sent as {mid} at {at} (sheetcrm's journal); the run that sent it stopped before recording it here",
+    "intent": "may have been sent as {mid} at {at} (sheetcrm's journal: outcome unknown), though the sheet showed "
+              "{status}; not sent again. Check for {mid} at the recipient, then set Status to Sent, or run "
+              "sheetcrm outbox resend {row}",
+}
+
+
+def plan_restores(desk: Desk, ledger: Ledger, now: dt.datetime) -> tuple[Plan, dict[str, tuple[str, str]]]:
+    """Rows the sheet shows as still to be sent whose quote the journal says went out (or may
+    have): back to Sent with the journal's Message-ID and time, or to Sending when the outcome
+    is unknown; a row at Sending with the Message-ID the journal saw accepted becomes Sent.
+    Each write is guarded by the row's ID and the Status read. A sent quote with no Email
+    activity (the revert took it too) gets one. Returns the plan and row ID -> (the journal's
+    state, "sent" or "intent"; the one line)."""
+    plan, notes = Plan(), {}
+    outbox, locale = desk.outbox, desk.config.locale
+    for row in outbox.rows:
+        status, row_id = row.status, row.text("id")
+        if not row_id or status not in ("Draft", "Approved", "Sending"):
+            continue
+        held = ledger.holding(row.text("version"), row.text("message_id"))
+        if held is None or (status == "Sending" and (held.state != "sent" or held.message_id != row.text("message_id"))):
+            continue  # a row at Sending with no answer in the journal is for a person, as before
+        facts = {"mid": held.message_id, "at": held.done_at or held.tried_at, "row": row_id,
+                 "status": row.text("status")}
+        values: dict[str, CellValue]
+        if held.state == "sent":
+            note = JOURNALED["recorded" if status == "Sending" else "sent"].format(**facts)
+            values = {"status": status_label("Sent", locale), "message_id": held.message_id,
+                      "sent_at": held.done_at, "next_try": None, "error": note}
+            if not _has_activity(desk, held.message_id):
+                _plan_activity(desk, plan, row, now, held.message_id)
+        else:
+            note = JOURNALED["intent"].format(**facts)
+            values = {"status": status_label("Sending", locale), "message_id": held.message_id, "next_try": None,
+                      "error": note}
+        notes[row_id] = (held.state, note)
+        expect = row.guard(outbox.columns, "status")
+        plan.writes.extend(CellWrite(outbox.title, row.row, outbox.columns[k], v, expect=expect)
+                           for k, v in values.items())
+    return plan, notes
+
+
+def plan_resend(outbox: Outbox, row: OutboxRow, locale: str) -> Plan:
+    """`sheetcrm outbox resend`: the row back to Approved with no Message-ID, so the next send
+    makes a new one (the caller then releases the version in the journal). Guarded by ID and
+    the Status read."""
+    values = {"status": status_label("Approved", locale), "message_id": None, "sent_at": None, "next_try": None,
+              "error": None, "attempts": 0}
+    expect = row.guard(outbox.columns, "status")
+    return Plan(writes=[CellWrite(outbox.title, row.row, outbox.columns[k], v, expect=expect)
+                        for k, v in values.items()])
+
+
+def _has_activity(desk: Desk, message_id: str) -> bool:
+    table = desk.crm.tables.get("activities")
+    col = table.header.fields.get("outcome") if table is not None else None
+    return table is None or col is None or any(
+        col < len(r.cells) and message_id in str(r.cells[col] or "") for r in table.rows)
+
+
 # -- sending ---------------------------------------------------------------------------------
 
 @dataclass
@@ -333,9 +416,10 @@ class Prepared:
     error: str | None = None
 
 
-def due_rows(outbox: Outbox, now: dt.datetime) -> list[OutboxRow]:
+def due_rows(outbox: Outbox, now: dt.datetime, early: bool = False) -> list[OutboxRow]:
+    """The Approved rows to send now: with no Next Try, a passed one, or any with `early`."""
     return [r for r in outbox.rows if r.text("id") and r.status == "Approved"
-            and ((t := _moment(r.raw.get("next_try"))) is None or t <= now)]
+            and (early or (t := _moment(r.raw.get("next_try"))) is None or t <= now)]
 
 
 def templates_for(config: Config) -> Templates:
@@ -381,7 +465,7 @@ def prepare(desk: Desk, row: OutboxRow, templates: Templates, sender: str, now: 
         text, html = render_quote(desk, templates, opp, result, header)
         prepared.message = build_message(sender=sender, to=row.text("to"), subject=row.text("subject"), text=text,
                                          html=html, message_id=prepared.message_id, date=now,
-                                         attachment_name=f"{header.number}.html")
+                                         attachment_name=f"{safe_stem(header.number)}.html")
     except (TemplateError, HeaderError) as e:
         prepared.error = str(e)
     return prepared
@@ -422,6 +506,10 @@ def plan_outcomes(desk: Desk, results: list[tuple[Prepared, Outcome]], now: dt.d
         if outcome.kind == "sent":
             values = {"status": status_label("Sent", locale), "sent_at": stamp(now), "error": None}
             _plan_activity(desk, plan, row, now)
+        elif outcome.kind == "setup":
+            # Not the message's fault: the row waits, due at once, for the setting to be fixed.
+            values = {"status": status_label("Approved", locale), "attempts": max(attempts - 1, 0),
+                      "next_try": None, "error": f"not sent: {outcome.reply}"}
         elif outcome.kind == "transient" and attempts < settings.max_attempts:
             wait = min(settings.retry_seconds * 2 ** (attempts - 1), settings.max_retry_seconds)
             next_try = now + dt.timedelta(seconds=wait)
@@ -439,7 +527,7 @@ def plan_outcomes(desk: Desk, results: list[tuple[Prepared, Outcome]], now: dt.d
     return plan, changed
 
 
-def _plan_activity(desk: Desk, plan: Plan, row: OutboxRow, now: dt.datetime) -> None:
+def _plan_activity(desk: Desk, plan: Plan, row: OutboxRow, now: dt.datetime, message_id: str | None = None) -> None:
     table = desk.crm.tables.get("activities")
     opp = find_opportunity(desk.crm, row.text("opportunity"))
     if table is None:
@@ -448,7 +536,7 @@ def _plan_activity(desk: Desk, plan: Plan, row: OutboxRow, now: dt.datetime) -> 
     act_id = f"ACT-{desk.next_id('ACT', (r.id for r in table.rows)):04d}"
     values = {"id": act_id, "date": now.date(), "type": "Email", "subject": row.text("subject"),
               "related": row.text("opportunity"), "owner": opp.owner if opp else None,
-              "outcome": f"Quote {row.text('quote')} sent to {row.text('to')} ({row.text('message_id')})"}
+              "outcome": f"Quote {row.text('quote')} sent to {row.text('to')} ({message_id or row.text('message_id')})"}
     plan.writes.extend(append_row(table.title, desk.append_at(table.title), {fields[k] + 1: v for k, v in values.items()
                                                     if k in fields and v is not None}))
 
@@ -465,29 +553,76 @@ class SendReport:
     unknown: list[str] = field(default_factory=list)
     stuck: list[OutboxRow] = field(default_factory=list)  # at Sending before this run: a person must check
     changed: list[str] = field(default_factory=list)      # a person changed the row meanwhile; left alone
+    restored: list[str] = field(default_factory=list)     # the journal overruled the sheet (details say how)
+    held: list[str] = field(default_factory=list)         # not sent because of `setup`; due again at once
+    waiting: list[OutboxRow] = field(default_factory=list)  # Approved, waiting for their Next Try
     details: dict[str, str] = field(default_factory=dict)  # row ID -> reply or reason
+    setup: str | None = None                              # the one line naming the setting to change
+    warnings: list[str] = field(default_factory=list)
+
+
+class SetupError(WorkbookError):
+    """Nothing could be sent because of a setting (SMTP) or the journal; the rows wait at
+    Approved, due at once. Raised after the rows are recorded; `report` says what happened.
+    A WorkbookError, like any expected outage: `sheetcrm run` logs it as one line."""
+
+    def __init__(self, message: str, report: SendReport) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+_JOURNAL_STATE = {"sent": "sent", "transient": "not_sent", "permanent": "not_sent", "setup": "not_sent",
+                  "unknown": "intent"}
 
 
 def send_outbox(book: Workbook, config: Config, settings: SmtpSettings, templates: Templates,
                 transport: Callable[[], ContextManager[Transport]], clock: Callable[[], dt.datetime],
-                token: Callable[[], str]) -> SendReport:
-    """Send every due Approved row exactly once: read, claim, send, read, record."""
+                token: Callable[[], str], *, journal: Journal | None = None, early: bool = False) -> SendReport:
+    """Send every due Approved row exactly once: read, claim, send, read, record.
+
+    `journal` defaults to the workbook's, beside its lock; `early` sends rows waiting for
+    their Next Try now. Raises SetupError (after recording the rows) when a setting stops
+    every send, and JournalError when the journal cannot be read."""
+    if journal is not None:
+        return _send(book, config, settings, templates, transport, clock, token, journal, early)
+    with Journal.beside_lock(book) as own:
+        return _send(book, config, settings, templates, transport, clock, token, own, early)
+
+
+def _send(book: Workbook, config: Config, settings: SmtpSettings, templates: Templates,
+          transport: Callable[[], ContextManager[Transport]], clock: Callable[[], dt.datetime],
+          token: Callable[[], str], journal: Journal, early: bool) -> SendReport:
     report = SendReport()
     now = clock()
     desk = Desk.read(book.read(), config)
-    report.stuck = [r for r in desk.outbox.rows if r.status == "Sending"]
-    prepared = [prepare(desk, row, templates, settings.from_ or "", now, token())
-                for row in due_rows(desk.outbox, now)]
+    restores, notes = plan_restores(desk, journal.ledger(), now)
+    report.stuck = [r for r in desk.outbox.rows if r.status == "Sending" and r.text("id") not in notes]
+    due = [r for r in due_rows(desk.outbox, now, early) if r.text("id") not in notes]
+    report.waiting = [r for r in desk.outbox.rows if r.status == "Approved" and r.text("id")
+                      and r.text("id") not in notes and r not in due]
+    prepared = [prepare(desk, row, templates, settings.from_ or "", now, token()) for row in due]
     claims = plan_claims(desk.outbox, prepared, now, config.locale)
+    claims.writes.extend(restores.writes)
+    desk.plan_sequences(claims)
     if not claims:
         return report
-    book.write(claims)
+    written = book.write(claims)
+    skipped_rows = {w.row for w in written.skipped if w.tab == desk.outbox.title} if written else set()
+    for row_id, (state, note) in notes.items():
+        row = desk.outbox.find(row_id)
+        if row is not None and row.row in skipped_rows:
+            report.changed.append(row_id)
+        else:  # an unknown outcome is for a person, as a row left at Sending
+            (report.restored if state == "sent" else report.unknown).append(row_id)
+            report.details[row_id] = note
+    if not prepared:
+        return report
     # Send only what the sheet now says this run claimed: a claim re-aimed by a concurrent
     # sort onto another row, or dropped, must send nothing; one whose answer was lost but
     # which landed is ours to send. Costs one read, only in a run that claimed something.
     claimed = {r.text("id"): r.text("message_id") for r in read_outbox(book.read(), config.locale).rows
                if r.status == "Sending"}
-    results = []
+    results: list[tuple[Prepared, Outcome]] = []
     with transport() as smtp:
         for p in prepared:
             row_id = p.row.text("id")
@@ -496,14 +631,17 @@ def send_outbox(book: Workbook, config: Config, settings: SmtpSettings, template
                 report.details[row_id] = p.error or ""
             elif claimed.get(row_id) != p.message_id:
                 report.changed.append(row_id)
+            elif report.setup is not None:
+                results.append((p, Outcome("setup", report.setup)))
             else:
-                results.append((p, smtp.send(p.message)))
-    if not results:
-        return report
-    done = clock()
-    plan, changed = plan_outcomes(Desk.read(book.read(), config), results, done, settings)
-    report.changed.extend(changed)
-    book.write(plan)
+                outcome = _send_one(journal, smtp, p, clock, report)
+                if outcome is not None:
+                    results.append((p, outcome))
+    if results:
+        done = clock()
+        plan, changed = plan_outcomes(Desk.read(book.read(), config), results, done, settings)
+        report.changed.extend(changed)
+        book.write(plan)
     for p, outcome in results:
         row_id = p.row.text("id")
         if row_id in report.changed:
@@ -513,8 +651,40 @@ def send_outbox(book: Workbook, config: Config, settings: SmtpSettings, template
             report.sent.append(row_id)
         elif outcome.kind == "unknown":
             report.unknown.append(row_id)
+        elif outcome.kind == "setup":
+            report.held.append(row_id)
         elif outcome.kind == "transient" and p.row.attempts + 1 < settings.max_attempts:
             report.retrying.append(row_id)
         else:
             report.failed.append(row_id)
+    if report.setup is not None:
+        raise SetupError(report.setup, report)
     return report
+
+
+def _send_one(journal: Journal, smtp: Transport, p: Prepared, clock: Callable[[], dt.datetime],
+              report: SendReport) -> Outcome | None:
+    """One message, between its journal records: the intent on disk before the message can
+    leave, the outcome after the server's answer. None when the journal holds the quote."""
+    row_id = p.row.text("id")
+    try:
+        held = journal.begin(p.message_id, p.row.text("version"), row_id, p.row.text("quote"), clock())
+    except JournalError as e:
+        report.setup = str(e)
+        return Outcome("setup", report.setup)
+    if held is not None:
+        # Another sheetcrm process took this quote since the journal was read: the row stays
+        # at Sending with this run's Message-ID, for a person, rather than risk a second email.
+        report.unknown.append(row_id)
+        report.details[row_id] = JOURNALED["intent"].format(mid=held.message_id, at=held.tried_at, row=row_id,
+                                                            status="Sending")
+        return None
+    outcome = smtp.send(p.message)  # type: ignore[arg-type]  # only built messages get here
+    try:
+        journal.finish(p.message_id, _JOURNAL_STATE[outcome.kind], clock(), outcome.reply)  # type: ignore[arg-type]
+    except JournalError as e:
+        # The intent stays: the quote is held as unknown, the safe side. The row records the truth.
+        report.warnings.append(f"{row_id}: {e}")
+    if outcome.kind == "setup":
+        report.setup = outcome.reply
+    return outcome

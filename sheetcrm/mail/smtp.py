@@ -1,14 +1,22 @@
 """SMTP delivery and its settings.
 
-One connection per run, opened on the first message. Each message's fate is one of four
+One connection per run, opened on the first message. Each message's fate is one of five
 outcomes, and the outbox acts on them:
 
     sent       the server answered 250 to the end of DATA
     transient  4xx, or the message was never handed over (server down, refused, timed out
                before DATA): safe to retry later
-    permanent  5xx: the server's reply is the reason, retrying will not help
+    permanent  5xx to MAIL, RCPT or DATA: the server's reply is the reason, retrying will not help
+    setup      the session could not be set up because of a setting, not the message: no
+               STARTTLS, a TLS handshake that fails (wrong port or security), the login
+               refused (535), or 5xx to the greeting or EHLO. The reply names the setting to
+               change; retrying will not help until a person changes it
     unknown    the connection broke after the body was handed over and before the server's
                answer: it may have been accepted, so it is never retried automatically
+
+A refused or timed-out connection stays transient: a server being restarted looks the same as
+a wrong port, so it is retried with backoff, and after `max_attempts` tries the row fails with
+a reply that names [smtp] host and port.
 
 The password is a SecretStr from the config or $SHEETCRM_SMTP_PASSWORD, only unwrapped for
 LOGIN, and scrubbed from every reply text this module returns.
@@ -51,7 +59,20 @@ def smtp_settings(config: Config, environ: Mapping[str, str] = os.environ) -> Sm
     return settings
 
 
-Kind = Literal["sent", "transient", "permanent", "unknown"]
+Kind = Literal["sent", "transient", "permanent", "setup", "unknown"]
+
+# One line each, naming the setting to change (the catalogue of this module's messages).
+SETUP = {
+    "no_starttls": "{where} does not offer STARTTLS: set [smtp] security to \"ssl\" or \"none\", or the port of "
+                   "its STARTTLS service ([smtp] port; ${env}SECURITY, ${env}PORT)",
+    "tls": "the TLS handshake with {where} failed ({error}): check [smtp] security (\"ssl\" for port 465, "
+           "\"starttls\" for 587) and [smtp] port (${env}SECURITY, ${env}PORT)",
+    "login": "{where} refused the login ({reply}): check [smtp] user and ${env}PASSWORD",
+    "no_login": "{where} offers no login ({error}): remove [smtp] user, or set [smtp] security to \"starttls\" "
+                "or \"ssl\"",
+    "refused": "{where} refused the session ({reply}): check [smtp] host and port (${env}HOST, ${env}PORT)",
+}
+UNREACHABLE = "cannot reach {where}: {error} (if this persists, check [smtp] host and port)"
 
 
 @dataclass(frozen=True)
@@ -66,7 +87,7 @@ class SmtpSender:
 
     settings: SmtpSettings
     _smtp: smtplib.SMTP | None = field(default=None, init=False, repr=False)
-    _down: str | None = field(default=None, init=False, repr=False)
+    _down: Outcome | None = field(default=None, init=False, repr=False)
 
     def __enter__(self) -> "SmtpSender":
         return self
@@ -81,15 +102,12 @@ class SmtpSender:
 
     def send(self, msg: EmailMessage) -> Outcome:
         if self._down is not None:
-            return Outcome("transient", self._down)  # one refused connection is enough per run
+            return self._down  # one failed connection is enough per run
         try:
             smtp = self._connect()
-        except smtplib.SMTPResponseException as e:
-            self._down = self._scrub(f"{e.smtp_code} {_text(e.smtp_error)}")
-            return Outcome("transient", self._down)
         except (smtplib.SMTPException, OSError) as e:
-            self._down = self._scrub(f"cannot reach {self.settings.host}: {e}")
-            return Outcome("transient", self._down)
+            self._down = self._classify(e)
+            return self._down
         sender, recipients = envelope(msg)
         try:
             code, reply = smtp.mail(sender)
@@ -139,6 +157,31 @@ class SmtpSender:
             raise
         self._smtp = smtp
         return smtp
+
+    def _classify(self, e: BaseException) -> Outcome:
+        """A failure to set up the session: `setup` when a setting is wrong, else transient."""
+        s = self.settings
+        where = f"{s.host}:{s.port or DEFAULT_PORTS[s.security]}"
+        reply = f"{e.smtp_code} {_text(e.smtp_error)}" if isinstance(e, smtplib.SMTPResponseException) else ""
+        facts = {"where": where, "env": ENV_PREFIX, "reply": reply, "error": str(e)}
+        code = None
+        if isinstance(e, smtplib.SMTPAuthenticationError):
+            code = "login"
+        elif isinstance(e, smtplib.SMTPNotSupportedError) and "STARTTLS" in str(e).upper():
+            code = "no_starttls"
+        elif isinstance(e, smtplib.SMTPNotSupportedError) or (isinstance(e, smtplib.SMTPException)
+                                                              and "authentication" in str(e).lower()):
+            code = "no_login"
+        elif isinstance(e, ssl.SSLError):
+            facts["error"] = e.reason or str(e)
+            code = "tls"
+        elif isinstance(e, smtplib.SMTPResponseException) and 500 <= e.smtp_code < 600:
+            code = "refused"
+        if code is not None:
+            return Outcome("setup", self._scrub(SETUP[code].format(**facts)))
+        if reply:  # 4xx to the greeting, EHLO or STARTTLS: the server is busy
+            return Outcome("transient", self._scrub(f"{where} answered {reply}"))
+        return Outcome("transient", self._scrub(UNREACHABLE.format(**facts)))
 
     def _drop(self) -> None:
         if self._smtp is not None:

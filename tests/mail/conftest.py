@@ -64,6 +64,13 @@ class Server:
                                             "from": "Sales <sales@example.com>", "timeout": 5, **overrides})
 
 
+@pytest.fixture(autouse=True)
+def cache_home(tmp_path, monkeypatch):
+    """Locks and the outbox journal live under $XDG_CACHE_HOME: one per test, never ~/.cache."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
 @pytest.fixture
 def server():
     s = Server()

@@ -8,7 +8,7 @@ import pytest
 
 from conftest import NOW, Server, config, crm_tabs
 from sheetcrm.emulator import Emulator
-from sheetcrm.mail.outbox import read_outbox, send_outbox
+from sheetcrm.mail.outbox import SetupError, read_outbox, send_outbox
 from sheetcrm.mail.smtp import SmtpSender
 from sheetcrm.mail.templates import Templates
 from sheetcrm.plan import tab_writes
@@ -198,7 +198,7 @@ def test_a_persons_concurrent_change_wins_over_the_claim(tmp_path, server):
         """Between sheetcrm's read and its claim, a person sets the row back to Draft."""
 
         def __init__(self, book):
-            self.book, self.edited = book, False
+            self.book, self.edited, self.path = book, False, book.path
 
         def read(self):
             return self.book.read()
@@ -245,17 +245,24 @@ def test_a_quote_changed_after_approval_is_not_sent(tmp_path, server):
         ("OUT-0001", "Q-2026-0001", "Failed"), ("OUT-0002", "Q-2026-0002", "Draft")]
 
 
-def test_a_wrong_password_never_shows_and_the_row_waits(tmp_path):
+def test_a_wrong_password_is_a_setup_failure_that_never_shows_and_the_row_waits(tmp_path):
     server = Server(password="right-pw")
     server.start()
     try:
         book = queued_and_approved(lambda tabs: xlsx_book(tmp_path, tabs))
-        report = send(book, server, user="quotes", password="wrong-pw-123")
-        assert report.retrying == ["OUT-0001"] and "535" in report.details["OUT-0001"]
+        with pytest.raises(SetupError) as failed:
+            send(book, server, user="quotes", password="wrong-pw-123")
+        line = str(failed.value)
+        assert "refused the login (535" in line and "[smtp] user" in line and "PASSWORD" in line
+        assert failed.value.report.held == ["OUT-0001"] and failed.value.report.retrying == []
         cells = [str(v) for grid in book.read().tabs.values() for r in grid.rows for v in r]
         assert not [c for c in cells if "wrong-pw-123" in c]
+        [row] = outbox_rows(book)
+        # Not the message's fault: it waits at Approved, due at once, with no try counted.
+        assert (row["status"], row["next_try"], row["attempts"]) == ("Approved", "", "0")
+        assert row["error"] == f"not sent: {line}"
         report = send(book, server, Clock(), user="quotes", password="right-pw")
-        assert report.sent == [] and server.inbox.messages == []  # not due: backoff still holds
+        assert report.sent == ["OUT-0001"] and len(server.inbox.messages) == 1
     finally:
         server.stop()
 
@@ -304,3 +311,38 @@ def test_a_sort_just_before_the_claim_lands_sends_nothing_twice(tmp_path, server
         second = send(book, server)  # the person then finds OUT-0002 at Sending: it was never sent
         assert second.sent == ["OUT-0001"]
         assert len(server.inbox.messages) == 1
+
+
+@pytest.mark.parametrize("fault", ["line break in the name", "bad line", "no email"])
+def test_a_blocked_ticked_quote_is_reported_once_without_writes_or_numbers(make_book, fault):
+    # issue 10, item 12: a blocked quote used to take a quote number (and write _sheetcrm) at
+    # every sync. Everything that blocks is now checked before the number is taken.
+    tabs = crm_tabs()
+    if fault == "line break in the name":
+        tabs["Opportunities"][1][1] = "Expansion\nBcc: x@example.com"
+    elif fault == "bad line":
+        tabs["Quote Lines"].append(["OPP-0001", "P1", -2, "", ""])
+    else:
+        tabs["Contacts"][1][4] = ""
+    book = make_book(tabs)
+    first = sync(book, config(), as_of=AS_OF)
+    blocked = [i for i in first.crm.report.issues if i.code in ("unsafe_header", "negative_quantity", "no_recipient")]
+    assert len(blocked) == 1
+    for _ in range(2):
+        again = sync(book, config(), as_of=AS_OF)
+        assert not again.plan.writes and again.result is None  # nothing written, the issue unchanged
+    marks = {r[0]: r[1] for r in book.read().tabs["_sheetcrm"].rows[1:]}
+    assert "Q-2026" not in marks and "Outbox" not in book.read().tabs
+    validation = book.read().tabs["Validation"].rows
+    message = validation[0].index("Message")
+    assert [r[message] for r in validation].count(blocked[0].message) == 1
+
+    # Fixed: the quote takes the first number, none was burnt meanwhile.
+    if fault == "line break in the name":
+        set_cell(book, "Name", "Expansion", tab="Opportunities")
+    elif fault == "bad line":
+        set_cell(book, "Quantity", 2, row=4, tab="Quote Lines")
+    else:
+        set_cell(book, "Email", "ana@example.com", tab="Contacts")
+    sync(book, config(), as_of=AS_OF)
+    assert [r["quote"] for r in outbox_rows(book)] == ["Q-2026-0001"]

@@ -22,9 +22,11 @@ def test_preview_then_queue_then_send(tmp_path, server, monkeypatch):
     result = runner.invoke(main, ["quote", "OPP-0001", "--out", str(tmp_path / "out"), *wb])
     assert result.exit_code == 0, result.output
     assert book.path.read_bytes() == before  # a preview writes nothing to the workbook and sends nothing
-    msg = message_from_bytes((tmp_path / "out" / "Q-2026-0001.eml").read_bytes(), policy=policy.default)
+    [eml] = (tmp_path / "out").glob("*.eml")
+    assert eml.name.startswith("OPP-0001-") and eml.with_suffix(".html").exists()  # OPP-0001-<version>
+    msg = message_from_bytes(eml.read_bytes(), policy=policy.default)
     assert msg["To"] == "Ana Pérez <ana@example.com>" and "€2,509.06" in msg.get_body(("plain",)).get_content()
-    assert "€2,509.06" in (tmp_path / "out" / "Q-2026-0001.html").read_text()
+    assert "€2,509.06" in eml.with_suffix(".html").read_text()
     assert server.inbox.messages == []
 
     assert "queued Q-2026-0001 as OUT-0001" in runner.invoke(main, ["quote", "OPP-0001", "--queue", *wb]).output
