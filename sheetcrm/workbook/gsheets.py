@@ -45,6 +45,7 @@ from typing import Any, Callable, Iterable
 
 import gspread
 import requests
+from google.auth import exceptions as auth_errors
 from gspread.exceptions import APIError
 from gspread.http_client import HTTPClient
 from gspread.utils import absolute_range_name
@@ -119,6 +120,11 @@ class SheetsHTTPClient(HTTPClient):
             try:
                 response = self.session.request(method=method, url=endpoint, json=json, params=params, data=data,
                                                 files=files, headers=headers, timeout=self.timeout)
+            except auth_errors.RefreshError as e:
+                # Asking again cannot help: the key is revoked, deleted or malformed.
+                raise CredentialsError(refused(e)) from None
+            except auth_errors.TransportError:
+                raise CredentialsError(TOKEN_UNREACHABLE) from None
             except (requests.ConnectionError, requests.Timeout) as e:
                 self._trace(method, endpoint, kind, None, _body_size(getattr(e, "request", None)), 0)
                 last = f"connection failed ({type(e).__name__})"
@@ -149,6 +155,25 @@ class Transient(Exception):
     def __init__(self, last: str, retry_after: str | None) -> None:
         super().__init__(last)
         self.last, self.retry_after = last, retry_after
+
+
+class CredentialsError(WorkbookError):
+    """Google would not give sheetcrm an access token: no spreadsheet can be reached."""
+
+
+TOKEN_UNREACHABLE = ("could not reach Google's sign-in service (the token endpoint) to get an access token; "
+                     "check the network, proxy or firewall")
+
+
+def refused(e: auth_errors.RefreshError) -> str:
+    """One line for a token request Google refused, naming only its error code: the
+    library's own message can carry the server's whole answer."""
+    details = e.args[1] if len(e.args) > 1 else None
+    code = details.get("error") if isinstance(details, dict) else None
+    if not (isinstance(code, str) and re.fullmatch(r"[a-z_]{1,40}", code)):
+        code = "refused"
+    return (f"Google refused sheetcrm's credentials ({code}): the key may be revoked, deleted or malformed, "
+            "or this machine's clock is wrong; create a new key and pass it with --credentials")
 
 
 def exhausted(attempts: int, kind: str, last: str) -> WorkbookError:
@@ -213,6 +238,8 @@ class GoogleSheetsWorkbook:
     def exists(self) -> bool:
         try:
             self._open()
+        except CredentialsError:
+            raise  # not "missing": nothing can be reached, and creating would fail the same way
         except WorkbookError:
             return False
         return True
