@@ -51,7 +51,7 @@ from gspread.http_client import HTTPClient
 from gspread.utils import absolute_range_name
 
 from . import (CellValue, CellWrite, Chart, Grid, Guide, Plan, Snapshot, WorkbookError, WriteResult, drop_orphans,
-               same_value, serial_number)
+               landing, same_value, serial_number)
 
 MAX_PAYLOAD = 2_000_000  # Google's recommended maximum for one request body
 MAX_BLOCK_ROWS = 2_000   # rows per updateCells request, so no single request nears the payload limit
@@ -61,6 +61,7 @@ METADATA = {"includeGridData": "false",
                       "charts(chartId,spec.title),protectedRanges(protectedRangeId,description),"
                       "developerMetadata(metadataId,metadataKey,metadataValue))"}
 GUIDE_KEY = "sheetcrm.guide"
+OWNED_KEY = "sheetcrm.tab"  # on each of sheetcrm's own tabs; the value is the title it was marked under
 PROTECTION = "sheetcrm: computed columns"
 CHART_TYPES = {"column": "COLUMN", "line": "LINE"}
 DATE_FORMAT = {"type": "DATE", "pattern": "yyyy-mm-dd"}
@@ -217,9 +218,10 @@ class _Sheet:
     charts: dict[int, str] = field(default_factory=dict)      # chartId -> title
     protected: dict[int, str] = field(default_factory=dict)   # protectedRangeId -> description
     marks: dict[int, str] = field(default_factory=dict)       # metadataId -> guide hash, sheetcrm's only
+    owned: dict[int, str] = field(default_factory=dict)       # metadataId -> OWNED_KEY's value
 
     def ids(self) -> set[int]:
-        return {self.sheet_id, *self.charts, *self.protected, *self.marks}
+        return {self.sheet_id, *self.charts, *self.protected, *self.marks, *self.owned}
 
 
 class GoogleSheetsWorkbook:
@@ -228,6 +230,7 @@ class GoogleSheetsWorkbook:
         self.key = key
         self.account = account  # the service account's email, for the "share it with" hint
         self._sheets: dict[str, _Sheet] = {}
+        self._snapshot: Snapshot | None = None  # the last read: what unplanned computed cells hold
 
     def __repr__(self) -> str:
         return f"GoogleSheetsWorkbook({self.key!r})"
@@ -261,7 +264,8 @@ class GoogleSheetsWorkbook:
         tabs = {}
         for title, value_range in zip(titles, answer.get("valueRanges", [])):
             tabs[title] = Grid(rows=[[None if v == "" else v for v in row] for row in value_range.get("values", [])])
-        return Snapshot(tabs=tabs)
+        self._snapshot = Snapshot(tabs=tabs, owned={title for title, sheet in self._sheets.items() if sheet.owned})
+        return self._snapshot
 
     def write(self, plan: Plan) -> WriteResult:
         result = WriteResult()
@@ -278,7 +282,8 @@ class GoogleSheetsWorkbook:
                 # that landed: aim again at the sheet as it is now, never at stale positions.
                 self._open()
             result = WriteResult()
-            writes = self._aim(plan, result)
+            aimed, before = self._aim(plan, result)
+            writes = [w for w, _ in aimed]
             try:
                 self._send(self._requests(plan, writes))
             except Transient as e:
@@ -286,8 +291,12 @@ class GoogleSheetsWorkbook:
                 if attempt + 1 < policy.attempts:
                     policy.sleep(policy.delay(attempt, e.retry_after))
                 continue
-            for w in writes:
-                result.written[w.tab] = result.written.get(w.tab, 0) + 1
+            undone = self._verify(plan, aimed, before)
+            for w, origin in aimed:
+                if origin.key in undone or origin.requires in undone:
+                    result.skipped.append(origin)
+                else:
+                    result.written[w.tab] = result.written.get(w.tab, 0) + 1
             return result
         raise exhausted(policy.attempts, "write", last)
 
@@ -323,7 +332,9 @@ class GoogleSheetsWorkbook:
                 charts={c["chartId"]: c.get("spec", {}).get("title", "") for c in sheet.get("charts", [])},
                 protected={p["protectedRangeId"]: p.get("description", "") for p in sheet.get("protectedRanges", [])},
                 marks={m["metadataId"]: m.get("metadataValue", "") for m in sheet.get("developerMetadata", [])
-                       if m.get("metadataKey") == GUIDE_KEY})
+                       if m.get("metadataKey") == GUIDE_KEY},
+                owned={m["metadataId"]: m.get("metadataValue", "") for m in sheet.get("developerMetadata", [])
+                       if m.get("metadataKey") == OWNED_KEY})
 
     def _error(self, e: APIError) -> WorkbookError:
         code = e.response.status_code
@@ -338,13 +349,16 @@ class GoogleSheetsWorkbook:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def _aim(self, plan: Plan, result: WriteResult) -> list[CellWrite]:
-        """Re-read the key columns of guarded writes and re-aim or drop each write."""
+    def _aim(self, plan: Plan, result: WriteResult) -> tuple[list[tuple[CellWrite, CellWrite]], _Columns]:
+        """Re-read the key columns of guarded writes and re-aim or drop each write.
+
+        Returns each write to send with the plan's write it came from, and the re-read columns."""
         guarded = [w for w in plan.writes if w.expect and w.tab in self._sheets]
         known = set(self._sheets) | set(plan.new_tabs)
         result.skipped.extend(w for w in plan.writes if w.tab not in known)  # the tab was deleted meanwhile
         if not guarded:
-            return drop_orphans([w for w in plan.writes if w.tab in known], result.skipped)
+            kept = drop_orphans([w for w in plan.writes if w.tab in known], result.skipped)
+            return [(w, w) for w in kept], {}
         # A column beyond the grid is empty by definition, and asking Google for it is a 400.
         columns = sorted({(w.tab, col) for w in guarded for col, _ in w.expect if col <= self._sheets[w.tab].cols})
         try:
@@ -354,24 +368,22 @@ class GoogleSheetsWorkbook:
                         "majorDimension": "COLUMNS"})
         except APIError as e:
             raise self._error(e) from None
-        now: dict[tuple[str, int], list[Any]] = {}
-        for key, value_range in zip(columns, (answer or {}).get("valueRanges", [])):
-            values = value_range.get("values") or [[]]
-            now[key] = values[0]
-        aimed: list[CellWrite] = []
+        now = _columns(columns, answer)
+        aimed: dict[tuple[str, int, int], CellWrite] = {}
         finder = _RowFinder(now)
         for w in plan.writes:
             if w.tab not in known:
                 continue
             if not w.expect:
-                aimed.append(w)
+                aimed[w.key] = w
                 continue
             row = finder.locate(w)
             if row is None:
                 result.skipped.append(w)
             else:
-                aimed.append(w if row == w.row else dataclasses.replace(w, row=row))
-        return drop_orphans(aimed, result.skipped)
+                aimed[w.key] = w if row == w.row else dataclasses.replace(w, row=row)
+        kept = {w.key for w in drop_orphans([w for w in plan.writes if w.key in aimed], result.skipped)}
+        return [(aimed[w.key], w) for w in plan.writes if w.key in kept], now
 
     def _requests(self, plan: Plan, writes: list[CellWrite]) -> list[dict]:
         out: list[dict] = []
@@ -403,6 +415,12 @@ class GoogleSheetsWorkbook:
                                    "gridProperties": {"rowCount": max(rows, sheet.rows),
                                                       "columnCount": max(cols, sheet.cols)}},
                     "fields": "gridProperties.rowCount,gridProperties.columnCount"}})
+        for title in dict.fromkeys(plan.mark_owned):
+            sheet = sheets.get(title)
+            if sheet is not None and not sheet.owned:
+                out.append({"createDeveloperMetadata": {"developerMetadata": {
+                    "metadataId": _fresh_id(used), "metadataKey": OWNED_KEY, "metadataValue": title,
+                    "location": {"sheetId": sheet.sheet_id}, "visibility": "DOCUMENT"}}})
         for chart in plan.charts:
             sheet = sheets.get(chart.tab)
             # A block without rows has nothing to draw; a later sync adds the chart once it has.
@@ -416,6 +434,52 @@ class GoogleSheetsWorkbook:
             out.append(_update_cells(sheets[title].sheet_id, block))
         return out
 
+    def _verify(self, plan: Plan, aimed: list[tuple[CellWrite, CellWrite]], before: _Columns) -> set:
+        """Read back where ID fills and computed cells landed (one values.batchGet, only when
+        the write held some), and repair what a concurrent insert, delete or sort misplaced
+        (one more batchUpdate, only then). Returns the plan keys of ID fills taken back."""
+        wanted = landing.columns_to_check([origin for _, origin in aimed])
+        widest: dict[str, int] = {}
+        for w, _ in aimed:
+            widest[w.tab] = max(widest.get(w.tab, 0), w.col)
+        columns = sorted((tab, col) for tab, cols in wanted.items() if tab in self._sheets
+                         for col in cols if col <= max(self._sheets[tab].cols, widest.get(tab, 0)))
+        if not columns:
+            return set()
+        try:
+            answer = self.client.http_client.values_batch_get(
+                self.key, [absolute_range_name(tab, _column_range(col)) for tab, col in columns],
+                params={"valueRenderOption": "FORMULA", "dateTimeRenderOption": "SERIAL_NUMBER",
+                        "majorDimension": "COLUMNS"})
+        except APIError:
+            return set()  # a tab deleted meanwhile: nothing of it is left to check
+        found = landing.inspect(plan, aimed, before, _columns(columns, answer), self._snapshot)
+        if found:
+            self._repair(found)
+        return found.undone
+
+    def _repair(self, found: landing.Landing) -> None:
+        requests_: list[dict] = []
+        cells = list(found.cells)
+        for fix in found.restores:
+            if not fix.by_content:
+                cells.append(CellWrite(fix.tab, fix.row, fix.col, fix.right))
+                continue
+            # Addressed by what the cell holds, not where it is: rows moving meanwhile cannot
+            # put the old ID on another record.
+            requests_.append({"findReplace": {
+                "find": fix.wrong, "replacement": "" if fix.right is None else str(fix.right),
+                "matchCase": True, "matchEntireCell": True, "searchByRegex": False, "includeFormulas": False,
+                "range": {"sheetId": self._sheets[fix.tab].sheet_id, "startRowIndex": 1,
+                          "startColumnIndex": fix.col - 1, "endColumnIndex": fix.col}}})
+        for title, block in _blocks(cells):
+            requests_.append(_update_cells(self._sheets[title].sheet_id, block))
+        try:
+            for part in _parts(requests_):
+                self.client.http_client.batch_update(self.key, {"requests": part})
+        except APIError as e:
+            raise self._error(e) from None
+
     def _already_applied(self, e: APIError, part: list[dict]) -> bool:
         """After a lost response, the retry of a batch that added tabs, charts or guides fails
         on their names or IDs. Batches are atomic, so finding the IDs this batch chose proves
@@ -425,6 +489,17 @@ class GoogleSheetsWorkbook:
             return False
         self._open()
         return added <= {i for s in self._sheets.values() for i in s.ids()}
+
+
+_Columns = dict[tuple[str, int], list[Any]]  # (tab, 1-based column) -> its cells from row 1 down
+
+
+def _columns(columns: list[tuple[str, int]], answer: Any) -> _Columns:
+    out: _Columns = {}
+    for key, value_range in zip(columns, (answer or {}).get("valueRanges", [])):
+        values = value_range.get("values") or [[]]
+        out[key] = values[0]
+    return out
 
 
 class _RowFinder:
