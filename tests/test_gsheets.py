@@ -272,3 +272,92 @@ def test_example_credentials_file_has_the_service_account_shape():
     example = json.loads((Path(__file__).parent.parent / "credentials.example.json").read_text())
     assert example["type"] == "service_account"
     assert {"project_id", "private_key_id", "private_key", "client_email", "client_id", "token_uri"} <= set(example)
+
+
+LEAD_HEADER = ["ID", "First Name", "Last Name", "Company", "Email", "Status", "Source"]
+SOURCES = ["Web", "Referral", "Event", "Partner"]
+
+
+def leads(n: int, with_ids: bool = True) -> list[list]:
+    return [[f"LEAD-{i:04d}" if with_ids else "", f"Ana{i}", f"Last{i:02d}", f"Co {i}", f"p{i}@x{i}.com", "New",
+             SOURCES[i % len(SOURCES)]] for i in range(1, n + 1)]
+
+
+def in_the_window(emu, edit) -> None:
+    """Run `edit` after the key-column re-read, just before the batchUpdate it aimed."""
+    emu.between_requests(lambda e: e.between_requests(edit))
+
+
+def by_email(rows: list[list]) -> dict[str, list]:
+    email = rows[0].index("Email")
+    return {r[email]: r for r in rows[1:] if len(r) > email and r[email]}
+
+
+@pytest.mark.parametrize("edit", ["insert", "sort", "delete"])
+def test_an_edit_between_the_re_read_and_the_write_changes_no_id_and_misplaces_no_value(emu, edit):
+    key = leads_sheet(emu, [LEAD_HEADER, *leads(12)])
+    t = Traced(key)
+    sync(t.book, Config(), as_of=AS_OF)          # computed columns in place, every lead has an ID
+    rows = emu.values(key, "Leads")
+    header = rows[0]
+    computed = [header.index(h) for h in ("Score", "Grade", "Why")]
+    # People add three leads between the records and change where three others came from.
+    for at, i in ((3, 13), (7, 14), (11, 15)):
+        emu.insert_rows(key, "Leads", at)
+        emu.set_values(key, f"Leads!A{at + 1}", leads(i, with_ids=False)[-1:])
+    for row in (2, 6, 10):
+        emu.set_values(key, f"Leads!G{row}", [["Referral" if rows[row - 1][6] != "Referral" else "Event"]])
+    ids_before = {email: r[0] for email, r in by_email(emu.values(key, "Leads")).items() if r[0]}
+
+    def person(e):
+        if edit == "insert":
+            e.insert_rows(key, "Leads", 1)
+            e.set_values(key, "Leads!B2:G2", [["Early", "Bird", "E Co", "early@e.com", "New", "Web"]])
+        elif edit == "sort":
+            e.sort_rows(key, "Leads", 2, descending=True)
+        else:
+            e.delete_rows(key, "Leads", 1)
+        seen["rows"] = e.values(key, "Leads")
+
+    seen: dict = {}
+    t.reset()
+    snapshot = t.book.read()
+    _, _, plan = plan_sync(snapshot, Config(), AS_OF)
+    assert any(w.tab == "Leads" and w.col == 1 and w.row > 1 for w in plan.writes)  # ID fills
+    assert any(w.tab == "Leads" and w.col - 1 in computed and w.row > 1 for w in plan.writes)
+    in_the_window(emu, person)
+    since = len(emu.requests)
+    t.book.write(plan)
+    after = emu.values(key, "Leads")
+
+    # Reads: metadata, values, key re-read, read-back; writes: the batch and its repair.
+    assert t.counts() == (4, 2)
+    repair = json.loads(emu.requests[-1].request)["requests"]
+    assert emu.requests[-1].path.endswith(":batchUpdate") and len(emu.requests) - since == 4
+    if edit != "delete" or any("findReplace" in r for r in repair):
+        assert all(r["findReplace"]["matchEntireCell"] for r in repair if "findReplace" in r)
+    # No user cell changed or moved: the people's columns read exactly as the edit left them.
+    assert [r[1:7] for r in after] == [r[1:7] for r in seen["rows"]]
+    # Every record keeps the ID it had; the deleted one is simply gone.
+    now = by_email(after)
+    for email, old in ids_before.items():
+        if email in now:
+            assert now[email][0] == old, (email, now[email][0], old)
+    ids = [r[0] for r in after[1:] if r and r[0]]
+    assert len(ids) == len(set(ids))
+    # No computed value sits on another record's row: each row holds its own record's values
+    # as a converged sync computes them, or (a record without an ID yet) nothing.
+    final = by_email(converge(t.book, emu, key))
+    for email, row in now.items():
+        mine = [row[c] if c < len(row) else "" for c in computed]
+        theirs = [final[email][c] for c in computed]
+        assert mine == theirs or (not row[0] and mine == ["", "", ""]), (email, mine, theirs)
+    assert {email: r[0] for email, r in final.items() if email in ids_before} == \
+        {email: i for email, i in ids_before.items() if email in now}
+
+
+def converge(book, emu, key: str) -> list[list]:
+    for _ in range(3):
+        if not sync(book, Config(), as_of=AS_OF).plan:
+            return emu.values(key, "Leads")
+    raise AssertionError("syncs did not converge")
