@@ -361,3 +361,32 @@ def converge(book, emu, key: str) -> list[list]:
         if not sync(book, Config(), as_of=AS_OF).plan:
             return emu.values(key, "Leads")
     raise AssertionError("syncs did not converge")
+
+
+def test_owned_tabs_carry_a_developer_metadata_mark_read_in_the_same_request(emu):
+    key = leads_sheet(emu, [["ID", "Last Name"], ["LEAD-0001", "Adams"]], {"Pipeline": [["Our own pipeline"]]})
+    t = Traced(key)
+    assert t.book.read().owned == set()    # a team tab named like one of sheetcrm's is not its own
+    t.reset()
+    plan = Plan(new_tabs=["Dashboard"], writes=[CellWrite("Dashboard", 1, 1, "KPI")],
+                mark_owned=["Dashboard", "Pipeline (sheetcrm)"])
+    plan.new_tabs.append("Pipeline (sheetcrm)")
+    t.book.write(plan)
+    assert t.counts() == (0, 1)  # nothing guarded: no re-read, no read-back; the marks ride along
+    marks = [m for m in emu.service.book(key).developer_metadata if m["metadataKey"] == "sheetcrm.tab"]
+    assert sorted((m["metadataValue"], m["visibility"], m["location"]["locationType"]) for m in marks) == [
+        ("Dashboard", "DOCUMENT", "SHEET"), ("Pipeline (sheetcrm)", "DOCUMENT", "SHEET")]
+    assert {m["location"]["sheetId"] for m in marks} == {emu.sheet_id(key, "Dashboard"),
+                                                         emu.sheet_id(key, "Pipeline (sheetcrm)")}
+    t.reset()
+    snapshot = t.book.read()
+    assert t.counts() == (2, 0)  # the marks come with the tab list: no extra request
+    assert snapshot.owned == {"Dashboard", "Pipeline (sheetcrm)"}
+    # The mark follows the tab, not its title: renamed, it is still sheetcrm's.
+    emu.apply(key, [{"updateSheetProperties": {"properties": {"sheetId": emu.sheet_id(key, "Dashboard"),
+                                                              "title": "KPIs"}, "fields": "title"}}])
+    assert t.book.read().owned == {"KPIs", "Pipeline (sheetcrm)"}
+    # Marking again adds nothing.
+    t.book.write(Plan(mark_owned=["KPIs", "Pipeline (sheetcrm)"]))
+    assert len([m for m in emu.service.book(key).developer_metadata if m["metadataKey"] == "sheetcrm.tab"]) == 2
+    assert emu.values(key, "Pipeline") == [["Our own pipeline"]]
