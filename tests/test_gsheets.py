@@ -390,3 +390,24 @@ def test_owned_tabs_carry_a_developer_metadata_mark_read_in_the_same_request(emu
     t.book.write(Plan(mark_owned=["KPIs", "Pipeline (sheetcrm)"]))
     assert len([m for m in emu.service.book(key).developer_metadata if m["metadataKey"] == "sheetcrm.tab"]) == 2
     assert emu.values(key, "Pipeline") == [["Our own pipeline"]]
+
+
+def test_an_overwritten_id_of_another_shape_is_written_back_by_position(emu):
+    # IDs a team brought from another system: text Sheets might not keep as typed if it were
+    # entered as a replacement, so they go back as typed text to the row the read-back saw.
+    rows = [LEAD_HEADER, ["0042", "Ann", "Adams", "A Co", "a@a.com", "New", "Web"],
+            ["", "Bob", "Baker", "B Co", "b@b.com", "New", "Event"],
+            ["legacy 7", "Cy", "Clark", "C Co", "c@c.com", "New", "Referral"]]
+    key = emu.create_spreadsheet("CRM", {"Leads": rows})
+    t = Traced(key)
+    _, _, plan = plan_sync(t.book.read(), Config(), AS_OF)
+    in_the_window(emu, lambda e: e.insert_rows(key, "Leads", 1))
+    t.book.write(plan)
+    after = by_email(emu.values(key, "Leads"))
+    assert (after["a@a.com"][0], after["c@c.com"][0]) == ("0042", "legacy 7")
+    assert after["b@b.com"][0] == ""  # its fill landed on Adams and was taken back; the next sync gives it one
+    history = emu.values(key, "Lead Status History")
+    # No history row names the ID taken back: its row is cleared, and the next sync compacts the tab.
+    assert [r[:1] for r in history[1:]] == [["0042"], [], ["legacy 7"]]
+    sync(t.book, Config(), as_of=AS_OF)
+    assert by_email(emu.values(key, "Leads"))["b@b.com"][0].startswith("LEAD-")

@@ -231,6 +231,7 @@ class GoogleSheetsWorkbook:
         self.account = account  # the service account's email, for the "share it with" hint
         self._sheets: dict[str, _Sheet] = {}
         self._snapshot: Snapshot | None = None  # the last read: what unplanned computed cells hold
+        self._written_to: dict[str, _Sheet] = {}
 
     def __repr__(self) -> str:
         return f"GoogleSheetsWorkbook({self.key!r})"
@@ -432,6 +433,7 @@ class GoogleSheetsWorkbook:
                 out.extend(_apply_guide(guide, sheet, used))
         for title, block in _blocks(writes):
             out.append(_update_cells(sheets[title].sheet_id, block))
+        self._written_to = sheets  # with the tabs this batch adds, for a repair that follows it
         return out
 
     def _verify(self, plan: Plan, aimed: list[tuple[CellWrite, CellWrite]], before: _Columns) -> set:
@@ -473,7 +475,7 @@ class GoogleSheetsWorkbook:
                 "range": {"sheetId": self._sheets[fix.tab].sheet_id, "startRowIndex": 1,
                           "startColumnIndex": fix.col - 1, "endColumnIndex": fix.col}}})
         for title, block in _blocks(cells):
-            requests_.append(_update_cells(self._sheets[title].sheet_id, block))
+            requests_.append(_update_cells(self._written_to[title].sheet_id, block))
         try:
             for part in _parts(requests_):
                 self.client.http_client.batch_update(self.key, {"requests": part})
