@@ -4,10 +4,15 @@ A sync costs, whatever the number of rows or tabs:
 
     read   1. spreadsheets.get        tab titles, sheet IDs and grid sizes, by key (no Drive)
            2. values.batchGet         every tab's values, UNFORMATTED, dates as serial numbers
-    write  3. values.batchGet         (only when the plan fills rows) the key columns again, as
-                                      FORMULA, just before writing: see "Concurrent edits" below
+    write  3. values.batchGet         (only when the plan writes into people's rows) the key
+                                      columns again, as FORMULA, just before writing: see
+                                      "Concurrent edits" below
            4. spreadsheets.batchUpdate one atomic request: new tabs, grid growth, charts and
-                                      guides not there yet, every cell
+                                      guides not there yet, sheetcrm's tab marks, every cell
+           5. values.batchGet         (only when 4 filled IDs or wrote computed cells) the same
+                                      columns and the computed ones written, read back
+           6. spreadsheets.batchUpdate (only when 5 shows a write misplaced by a concurrent
+                                      insert, delete or sort) the repair: see `landing`
 
 and nothing is written when the plan is empty. Only a batch over Google's recommended 2 MB
 is split into parts of at most 2 MB; each part is atomic, so a re-run converges.
@@ -28,8 +33,13 @@ Concurrent edits: people edit while a scheduled sync runs. Every write into a ta
 carries the values its row had when the plan was made (its ID, or for an ID fill, the row's
 first cells). Just before writing, the key columns are read again; a write whose row moved is
 re-aimed at the row that now holds those values, and one whose row is gone, ambiguous or
-already filled is dropped for the next sync to plan again. docs/concurrency.md describes the
-remaining window.
+already filled is dropped for the next sync to plan again. A row moved between that re-read
+and the write is caught by reading the columns back: an ID written over another record's is
+put back by content (findReplace of the new ID in the ID column), computed cells are written
+again where they belong (`landing.py`). docs/concurrency.md says what remains.
+
+Sign-in failures (a revoked or malformed key, an unreachable token endpoint) surface from
+google-auth inside the first request and become one `CredentialsError` line.
 """
 
 from __future__ import annotations
