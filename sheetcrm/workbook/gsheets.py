@@ -10,7 +10,7 @@ A sync costs, whatever the number of rows or tabs:
            4. spreadsheets.batchUpdate one atomic request: new tabs, grid growth, charts and
                                       guides not there yet, sheetcrm's tab marks, every cell
            5. values.batchGet         (only when 4 filled IDs or wrote computed cells) the same
-                                      columns and the computed ones written, read back
+                                      columns and the computed ones written, read back as values
            6. spreadsheets.batchUpdate (only when 5 shows a write misplaced by a concurrent
                                       insert, delete or sort) the repair: see `landing`
 
@@ -461,7 +461,9 @@ class GoogleSheetsWorkbook:
         try:
             answer = self.client.http_client.values_batch_get(
                 self.key, [absolute_range_name(tab, _column_range(col)) for tab, col in columns],
-                params={"valueRenderOption": "FORMULA", "dateTimeRenderOption": "SERIAL_NUMBER",
+                # Values as the sync's own read sees them, which the computed cells are
+                # compared with (and a read-back is told apart from a re-read by it).
+                params={"valueRenderOption": "UNFORMATTED_VALUE", "dateTimeRenderOption": "SERIAL_NUMBER",
                         "majorDimension": "COLUMNS"})
         except APIError:
             return set()  # a tab deleted meanwhile: nothing of it is left to check

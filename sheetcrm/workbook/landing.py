@@ -98,9 +98,10 @@ def inspect(plan: Plan, pairs: list[tuple[CellWrite, CellWrite]], before: Column
             snapshot: Snapshot | None) -> Landing:
     """What to repair after `pairs` (written write, plan's write) landed as `after` shows.
 
-    `before` is the key-column re-read the writes were aimed by, `after` the same columns and
-    the written computed columns read back, both rendered as FORMULA; `snapshot` the read the
-    plan was made from (None: only planned values are known)."""
+    `before` is the key-column re-read the writes were aimed by (rendered as FORMULA), `after`
+    the same columns and the written computed columns read back as values (UNFORMATTED, as the
+    snapshot holds them); `snapshot` the read the plan was made from (None: only planned
+    values are known)."""
     landing = Landing()
     tabs = {origin.tab for _, origin in pairs if is_fill(origin) or is_computed(origin)}
     for tab in sorted(tabs):
