@@ -88,7 +88,9 @@ def test_request_budget_is_the_same_at_any_size(emu, rows):
     t = Traced(key)
     first = sync(t.book, Config(), as_of=AS_OF)
     assert first.cells_written["Accounts"] == 1
-    assert t.counts() == (3, 1)  # metadata + values, key-column re-read; one batchUpdate
+    # metadata + values, key-column re-read, one batchUpdate, and the read-back of where the ID
+    # fill landed: the only extra request, made only by a sync that writes into people's rows
+    assert t.counts() == (4, 1)
     assert emu.values(key, "Accounts")[-1][0] == f"ACC-{rows:04d}"  # one past the highest, ACC-{rows - 1}
     t.reset()
     assert sync(t.book, Config(), as_of=AS_OF).cells_written == {}
@@ -96,7 +98,7 @@ def test_request_budget_is_the_same_at_any_size(emu, rows):
     t.reset()
     emu.set_values(key, f"Accounts!B{rows + 2}", [["Typed meanwhile"]])
     assert sync(t.book, Config(), as_of=AS_OF).cells_written["Accounts"] == 1
-    assert t.counts() == (3, 1)
+    assert t.counts() == (4, 1)
 
 
 def test_writes_are_text_never_formulas_and_keep_leading_zeros(emu):
@@ -270,3 +272,142 @@ def test_example_credentials_file_has_the_service_account_shape():
     example = json.loads((Path(__file__).parent.parent / "credentials.example.json").read_text())
     assert example["type"] == "service_account"
     assert {"project_id", "private_key_id", "private_key", "client_email", "client_id", "token_uri"} <= set(example)
+
+
+LEAD_HEADER = ["ID", "First Name", "Last Name", "Company", "Email", "Status", "Source"]
+SOURCES = ["Web", "Referral", "Event", "Partner"]
+
+
+def leads(n: int, with_ids: bool = True) -> list[list]:
+    return [[f"LEAD-{i:04d}" if with_ids else "", f"Ana{i}", f"Last{i:02d}", f"Co {i}", f"p{i}@x{i}.com", "New",
+             SOURCES[i % len(SOURCES)]] for i in range(1, n + 1)]
+
+
+def in_the_window(emu, edit) -> None:
+    """Run `edit` after the key-column re-read, just before the batchUpdate it aimed."""
+    emu.between_requests(lambda e: e.between_requests(edit))
+
+
+def by_email(rows: list[list]) -> dict[str, list]:
+    email = rows[0].index("Email")
+    return {r[email]: r for r in rows[1:] if len(r) > email and r[email]}
+
+
+@pytest.mark.parametrize("edit", ["insert", "sort", "delete"])
+def test_an_edit_between_the_re_read_and_the_write_changes_no_id_and_misplaces_no_value(emu, edit):
+    key = leads_sheet(emu, [LEAD_HEADER, *leads(12)])
+    t = Traced(key)
+    sync(t.book, Config(), as_of=AS_OF)          # computed columns in place, every lead has an ID
+    rows = emu.values(key, "Leads")
+    header = rows[0]
+    computed = [header.index(h) for h in ("Score", "Grade", "Why")]
+    # People add three leads between the records and change where three others came from.
+    for at, i in ((3, 13), (7, 14), (11, 15)):
+        emu.insert_rows(key, "Leads", at)
+        emu.set_values(key, f"Leads!A{at + 1}", leads(i, with_ids=False)[-1:])
+    for row in (2, 6, 10):
+        emu.set_values(key, f"Leads!G{row}", [["Referral" if rows[row - 1][6] != "Referral" else "Event"]])
+    ids_before = {email: r[0] for email, r in by_email(emu.values(key, "Leads")).items() if r[0]}
+
+    def person(e):
+        if edit == "insert":
+            e.insert_rows(key, "Leads", 1)
+            e.set_values(key, "Leads!B2:G2", [["Early", "Bird", "E Co", "early@e.com", "New", "Web"]])
+        elif edit == "sort":
+            e.sort_rows(key, "Leads", 2, descending=True)
+        else:
+            e.delete_rows(key, "Leads", 1)
+        seen["rows"] = e.values(key, "Leads")
+
+    seen: dict = {}
+    t.reset()
+    snapshot = t.book.read()
+    _, _, plan = plan_sync(snapshot, Config(), AS_OF)
+    assert any(w.tab == "Leads" and w.col == 1 and w.row > 1 for w in plan.writes)  # ID fills
+    assert any(w.tab == "Leads" and w.col - 1 in computed and w.row > 1 for w in plan.writes)
+    in_the_window(emu, person)
+    since = len(emu.requests)
+    t.book.write(plan)
+    after = emu.values(key, "Leads")
+
+    # Reads: metadata, values, key re-read, read-back; writes: the batch and its repair.
+    assert t.counts() == (4, 2)
+    repair = json.loads(emu.requests[-1].request)["requests"]
+    assert emu.requests[-1].path.endswith(":batchUpdate") and len(emu.requests) - since == 4
+    if edit != "delete" or any("findReplace" in r for r in repair):
+        assert all(r["findReplace"]["matchEntireCell"] for r in repair if "findReplace" in r)
+    # No user cell changed or moved: the people's columns read exactly as the edit left them.
+    assert [r[1:7] for r in after] == [r[1:7] for r in seen["rows"]]
+    # Every record keeps the ID it had; the deleted one is simply gone.
+    now = by_email(after)
+    for email, old in ids_before.items():
+        if email in now:
+            assert now[email][0] == old, (email, now[email][0], old)
+    ids = [r[0] for r in after[1:] if r and r[0]]
+    assert len(ids) == len(set(ids))
+    # No computed value sits on another record's row: each row holds its own record's values
+    # as a converged sync computes them, or (a record without an ID yet) nothing.
+    final = by_email(converge(t.book, emu, key))
+    for email, row in now.items():
+        mine = [row[c] if c < len(row) else "" for c in computed]
+        theirs = [final[email][c] for c in computed]
+        assert mine == theirs or (not row[0] and mine == ["", "", ""]), (email, mine, theirs)
+    assert {email: r[0] for email, r in final.items() if email in ids_before} == \
+        {email: i for email, i in ids_before.items() if email in now}
+
+
+def converge(book, emu, key: str) -> list[list]:
+    for _ in range(3):
+        if not sync(book, Config(), as_of=AS_OF).plan:
+            return emu.values(key, "Leads")
+    raise AssertionError("syncs did not converge")
+
+
+def test_owned_tabs_carry_a_developer_metadata_mark_read_in_the_same_request(emu):
+    key = leads_sheet(emu, [["ID", "Last Name"], ["LEAD-0001", "Adams"]], {"Pipeline": [["Our own pipeline"]]})
+    t = Traced(key)
+    assert t.book.read().owned == set()    # a team tab named like one of sheetcrm's is not its own
+    t.reset()
+    plan = Plan(new_tabs=["Dashboard"], writes=[CellWrite("Dashboard", 1, 1, "KPI")],
+                mark_owned=["Dashboard", "Pipeline (sheetcrm)"])
+    plan.new_tabs.append("Pipeline (sheetcrm)")
+    t.book.write(plan)
+    assert t.counts() == (0, 1)  # nothing guarded: no re-read, no read-back; the marks ride along
+    marks = [m for m in emu.service.book(key).developer_metadata if m["metadataKey"] == "sheetcrm.tab"]
+    assert sorted((m["metadataValue"], m["visibility"], m["location"]["locationType"]) for m in marks) == [
+        ("Dashboard", "DOCUMENT", "SHEET"), ("Pipeline (sheetcrm)", "DOCUMENT", "SHEET")]
+    assert {m["location"]["sheetId"] for m in marks} == {emu.sheet_id(key, "Dashboard"),
+                                                         emu.sheet_id(key, "Pipeline (sheetcrm)")}
+    t.reset()
+    snapshot = t.book.read()
+    assert t.counts() == (2, 0)  # the marks come with the tab list: no extra request
+    assert snapshot.owned == {"Dashboard", "Pipeline (sheetcrm)"}
+    # The mark follows the tab, not its title: renamed, it is still sheetcrm's.
+    emu.apply(key, [{"updateSheetProperties": {"properties": {"sheetId": emu.sheet_id(key, "Dashboard"),
+                                                              "title": "KPIs"}, "fields": "title"}}])
+    assert t.book.read().owned == {"KPIs", "Pipeline (sheetcrm)"}
+    # Marking again adds nothing.
+    t.book.write(Plan(mark_owned=["KPIs", "Pipeline (sheetcrm)"]))
+    assert len([m for m in emu.service.book(key).developer_metadata if m["metadataKey"] == "sheetcrm.tab"]) == 2
+    assert emu.values(key, "Pipeline") == [["Our own pipeline"]]
+
+
+def test_an_overwritten_id_of_another_shape_is_written_back_by_position(emu):
+    # IDs a team brought from another system: text Sheets might not keep as typed if it were
+    # entered as a replacement, so they go back as typed text to the row the read-back saw.
+    rows = [LEAD_HEADER, ["0042", "Ann", "Adams", "A Co", "a@a.com", "New", "Web"],
+            ["", "Bob", "Baker", "B Co", "b@b.com", "New", "Event"],
+            ["legacy 7", "Cy", "Clark", "C Co", "c@c.com", "New", "Referral"]]
+    key = emu.create_spreadsheet("CRM", {"Leads": rows})
+    t = Traced(key)
+    _, _, plan = plan_sync(t.book.read(), Config(), AS_OF)
+    in_the_window(emu, lambda e: e.insert_rows(key, "Leads", 1))
+    t.book.write(plan)
+    after = by_email(emu.values(key, "Leads"))
+    assert (after["a@a.com"][0], after["c@c.com"][0]) == ("0042", "legacy 7")
+    assert after["b@b.com"][0] == ""  # its fill landed on Adams and was taken back; the next sync gives it one
+    history = emu.values(key, "Lead Status History")
+    # No history row names the ID taken back: its row is cleared, and the next sync compacts the tab.
+    assert [r[:1] for r in history[1:]] == [["0042"], [], ["legacy 7"]]
+    sync(t.book, Config(), as_of=AS_OF)
+    assert by_email(emu.values(key, "Leads"))["b@b.com"][0].startswith("LEAD-")

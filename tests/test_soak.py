@@ -19,7 +19,9 @@ from soak import soak  # noqa: E402
 @pytest.mark.slow
 def test_soak_loses_nothing_and_sends_no_email_twice(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # the outbox journal of this run, not ~/.cache
-    figures = soak(syncs=70, seed=6)
+    # The seed picks which faults hit which request; 7 hits every kind with the read-back of
+    # ID fills in the request stream (seed 6 no longer drops an outcome write).
+    figures = soak(syncs=70, seed=7)
     assert figures.losses == 0, figures.problems
     assert not figures.problems
     # The run really was rough: edits during syncs, syncs that failed, every kind of fault.

@@ -19,9 +19,16 @@ from pathlib import Path
 
 import gspread
 from google.auth.credentials import AnonymousCredentials
+from google.auth.exceptions import GoogleAuthError
 
 from . import WorkbookError
 from .gsheets import RetryPolicy, SheetsHTTPClient
+
+try:
+    from cryptography.exceptions import UnsupportedAlgorithm as _UnsupportedKey
+except ImportError:  # google-auth can sign with rsa instead of cryptography
+    class _UnsupportedKey(Exception):  # type: ignore[no-redef]
+        pass
 
 SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
 EMULATOR_ENV = "SHEETS_EMULATOR_HOST"
@@ -80,7 +87,7 @@ def _google(credentials: str | None) -> Connection:
                                         authorized_user_filename=str(TOKEN_CACHE))
             creds = flow_client.http_client.auth
             return Connection(gspread.Client(creds, http_client=SheetsHTTPClient), None)
-    except (ValueError, KeyError):
+    except (ValueError, KeyError, TypeError, GoogleAuthError, _UnsupportedKey):
         # The libraries' messages can quote key material; say only which file is wrong.
         raise WorkbookError(f"{file}: the credentials in this file are incomplete or malformed") from None
     raise WorkbookError(f"{file}: not a service account key, OAuth client or authorized-user file")

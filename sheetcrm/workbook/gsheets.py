@@ -4,10 +4,15 @@ A sync costs, whatever the number of rows or tabs:
 
     read   1. spreadsheets.get        tab titles, sheet IDs and grid sizes, by key (no Drive)
            2. values.batchGet         every tab's values, UNFORMATTED, dates as serial numbers
-    write  3. values.batchGet         (only when the plan fills rows) the key columns again, as
-                                      FORMULA, just before writing: see "Concurrent edits" below
+    write  3. values.batchGet         (only when the plan writes into people's rows) the key
+                                      columns again, as FORMULA, just before writing: see
+                                      "Concurrent edits" below
            4. spreadsheets.batchUpdate one atomic request: new tabs, grid growth, charts and
-                                      guides not there yet, every cell
+                                      guides not there yet, sheetcrm's tab marks, every cell
+           5. values.batchGet         (only when 4 filled IDs or wrote computed cells) the same
+                                      columns and the computed ones written, read back as values
+           6. spreadsheets.batchUpdate (only when 5 shows a write misplaced by a concurrent
+                                      insert, delete or sort) the repair: see `landing`
 
 and nothing is written when the plan is empty. Only a batch over Google's recommended 2 MB
 is split into parts of at most 2 MB; each part is atomic, so a re-run converges.
@@ -28,8 +33,13 @@ Concurrent edits: people edit while a scheduled sync runs. Every write into a ta
 carries the values its row had when the plan was made (its ID, or for an ID fill, the row's
 first cells). Just before writing, the key columns are read again; a write whose row moved is
 re-aimed at the row that now holds those values, and one whose row is gone, ambiguous or
-already filled is dropped for the next sync to plan again. docs/concurrency.md describes the
-remaining window.
+already filled is dropped for the next sync to plan again. A row moved between that re-read
+and the write is caught by reading the columns back: an ID written over another record's is
+put back by content (findReplace of the new ID in the ID column), computed cells are written
+again where they belong (`landing.py`). docs/concurrency.md says what remains.
+
+Sign-in failures (a revoked or malformed key, an unreachable token endpoint) surface from
+google-auth inside the first request and become one `CredentialsError` line.
 """
 
 from __future__ import annotations
@@ -45,12 +55,13 @@ from typing import Any, Callable, Iterable
 
 import gspread
 import requests
+from google.auth import exceptions as auth_errors
 from gspread.exceptions import APIError
 from gspread.http_client import HTTPClient
 from gspread.utils import absolute_range_name
 
 from . import (CellValue, CellWrite, Chart, Grid, Guide, Plan, Snapshot, WorkbookError, WriteResult, drop_orphans,
-               same_value, serial_number)
+               landing, same_value, serial_number)
 
 MAX_PAYLOAD = 2_000_000  # Google's recommended maximum for one request body
 MAX_BLOCK_ROWS = 2_000   # rows per updateCells request, so no single request nears the payload limit
@@ -60,6 +71,7 @@ METADATA = {"includeGridData": "false",
                       "charts(chartId,spec.title),protectedRanges(protectedRangeId,description),"
                       "developerMetadata(metadataId,metadataKey,metadataValue))"}
 GUIDE_KEY = "sheetcrm.guide"
+OWNED_KEY = "sheetcrm.tab"  # on each of sheetcrm's own tabs; the value is the title it was marked under
 PROTECTION = "sheetcrm: computed columns"
 CHART_TYPES = {"column": "COLUMN", "line": "LINE"}
 DATE_FORMAT = {"type": "DATE", "pattern": "yyyy-mm-dd"}
@@ -119,6 +131,11 @@ class SheetsHTTPClient(HTTPClient):
             try:
                 response = self.session.request(method=method, url=endpoint, json=json, params=params, data=data,
                                                 files=files, headers=headers, timeout=self.timeout)
+            except auth_errors.RefreshError as e:
+                # Asking again cannot help: the key is revoked, deleted or malformed.
+                raise CredentialsError(refused(e)) from None
+            except auth_errors.TransportError:
+                raise CredentialsError(TOKEN_UNREACHABLE) from None
             except (requests.ConnectionError, requests.Timeout) as e:
                 self._trace(method, endpoint, kind, None, _body_size(getattr(e, "request", None)), 0)
                 last = f"connection failed ({type(e).__name__})"
@@ -149,6 +166,25 @@ class Transient(Exception):
     def __init__(self, last: str, retry_after: str | None) -> None:
         super().__init__(last)
         self.last, self.retry_after = last, retry_after
+
+
+class CredentialsError(WorkbookError):
+    """Google would not give sheetcrm an access token: no spreadsheet can be reached."""
+
+
+TOKEN_UNREACHABLE = ("could not reach Google's sign-in service (the token endpoint) to get an access token; "
+                     "check the network, proxy or firewall")
+
+
+def refused(e: auth_errors.RefreshError) -> str:
+    """One line for a token request Google refused, naming only its error code: the
+    library's own message can carry the server's whole answer."""
+    details = e.args[1] if len(e.args) > 1 else None
+    code = details.get("error") if isinstance(details, dict) else None
+    if not (isinstance(code, str) and re.fullmatch(r"[a-z_]{1,40}", code)):
+        code = "refused"
+    return (f"Google refused sheetcrm's credentials ({code}): the key may be revoked, deleted or malformed, "
+            "or this machine's clock is wrong; create a new key and pass it with --credentials")
 
 
 def exhausted(attempts: int, kind: str, last: str) -> WorkbookError:
@@ -192,9 +228,10 @@ class _Sheet:
     charts: dict[int, str] = field(default_factory=dict)      # chartId -> title
     protected: dict[int, str] = field(default_factory=dict)   # protectedRangeId -> description
     marks: dict[int, str] = field(default_factory=dict)       # metadataId -> guide hash, sheetcrm's only
+    owned: dict[int, str] = field(default_factory=dict)       # metadataId -> OWNED_KEY's value
 
     def ids(self) -> set[int]:
-        return {self.sheet_id, *self.charts, *self.protected, *self.marks}
+        return {self.sheet_id, *self.charts, *self.protected, *self.marks, *self.owned}
 
 
 class GoogleSheetsWorkbook:
@@ -203,6 +240,8 @@ class GoogleSheetsWorkbook:
         self.key = key
         self.account = account  # the service account's email, for the "share it with" hint
         self._sheets: dict[str, _Sheet] = {}
+        self._snapshot: Snapshot | None = None  # the last read: what unplanned computed cells hold
+        self._written_to: dict[str, _Sheet] = {}
 
     def __repr__(self) -> str:
         return f"GoogleSheetsWorkbook({self.key!r})"
@@ -213,6 +252,8 @@ class GoogleSheetsWorkbook:
     def exists(self) -> bool:
         try:
             self._open()
+        except CredentialsError:
+            raise  # not "missing": nothing can be reached, and creating would fail the same way
         except WorkbookError:
             return False
         return True
@@ -234,7 +275,8 @@ class GoogleSheetsWorkbook:
         tabs = {}
         for title, value_range in zip(titles, answer.get("valueRanges", [])):
             tabs[title] = Grid(rows=[[None if v == "" else v for v in row] for row in value_range.get("values", [])])
-        return Snapshot(tabs=tabs)
+        self._snapshot = Snapshot(tabs=tabs, owned={title for title, sheet in self._sheets.items() if sheet.owned})
+        return self._snapshot
 
     def write(self, plan: Plan) -> WriteResult:
         result = WriteResult()
@@ -251,7 +293,8 @@ class GoogleSheetsWorkbook:
                 # that landed: aim again at the sheet as it is now, never at stale positions.
                 self._open()
             result = WriteResult()
-            writes = self._aim(plan, result)
+            aimed, before = self._aim(plan, result)
+            writes = [w for w, _ in aimed]
             try:
                 self._send(self._requests(plan, writes))
             except Transient as e:
@@ -259,8 +302,12 @@ class GoogleSheetsWorkbook:
                 if attempt + 1 < policy.attempts:
                     policy.sleep(policy.delay(attempt, e.retry_after))
                 continue
-            for w in writes:
-                result.written[w.tab] = result.written.get(w.tab, 0) + 1
+            undone = self._verify(plan, aimed, before)
+            for w, origin in aimed:
+                if origin.key in undone or origin.requires in undone:
+                    result.skipped.append(origin)
+                else:
+                    result.written[w.tab] = result.written.get(w.tab, 0) + 1
             return result
         raise exhausted(policy.attempts, "write", last)
 
@@ -296,7 +343,9 @@ class GoogleSheetsWorkbook:
                 charts={c["chartId"]: c.get("spec", {}).get("title", "") for c in sheet.get("charts", [])},
                 protected={p["protectedRangeId"]: p.get("description", "") for p in sheet.get("protectedRanges", [])},
                 marks={m["metadataId"]: m.get("metadataValue", "") for m in sheet.get("developerMetadata", [])
-                       if m.get("metadataKey") == GUIDE_KEY})
+                       if m.get("metadataKey") == GUIDE_KEY},
+                owned={m["metadataId"]: m.get("metadataValue", "") for m in sheet.get("developerMetadata", [])
+                       if m.get("metadataKey") == OWNED_KEY})
 
     def _error(self, e: APIError) -> WorkbookError:
         code = e.response.status_code
@@ -311,13 +360,16 @@ class GoogleSheetsWorkbook:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def _aim(self, plan: Plan, result: WriteResult) -> list[CellWrite]:
-        """Re-read the key columns of guarded writes and re-aim or drop each write."""
+    def _aim(self, plan: Plan, result: WriteResult) -> tuple[list[tuple[CellWrite, CellWrite]], _Columns]:
+        """Re-read the key columns of guarded writes and re-aim or drop each write.
+
+        Returns each write to send with the plan's write it came from, and the re-read columns."""
         guarded = [w for w in plan.writes if w.expect and w.tab in self._sheets]
         known = set(self._sheets) | set(plan.new_tabs)
         result.skipped.extend(w for w in plan.writes if w.tab not in known)  # the tab was deleted meanwhile
         if not guarded:
-            return drop_orphans([w for w in plan.writes if w.tab in known], result.skipped)
+            kept = drop_orphans([w for w in plan.writes if w.tab in known], result.skipped)
+            return [(w, w) for w in kept], {}
         # A column beyond the grid is empty by definition, and asking Google for it is a 400.
         columns = sorted({(w.tab, col) for w in guarded for col, _ in w.expect if col <= self._sheets[w.tab].cols})
         try:
@@ -327,24 +379,22 @@ class GoogleSheetsWorkbook:
                         "majorDimension": "COLUMNS"})
         except APIError as e:
             raise self._error(e) from None
-        now: dict[tuple[str, int], list[Any]] = {}
-        for key, value_range in zip(columns, (answer or {}).get("valueRanges", [])):
-            values = value_range.get("values") or [[]]
-            now[key] = values[0]
-        aimed: list[CellWrite] = []
+        now = _columns(columns, answer)
+        aimed: dict[tuple[str, int, int], CellWrite] = {}
         finder = _RowFinder(now)
         for w in plan.writes:
             if w.tab not in known:
                 continue
             if not w.expect:
-                aimed.append(w)
+                aimed[w.key] = w
                 continue
             row = finder.locate(w)
             if row is None:
                 result.skipped.append(w)
             else:
-                aimed.append(w if row == w.row else dataclasses.replace(w, row=row))
-        return drop_orphans(aimed, result.skipped)
+                aimed[w.key] = w if row == w.row else dataclasses.replace(w, row=row)
+        kept = {w.key for w in drop_orphans([w for w in plan.writes if w.key in aimed], result.skipped)}
+        return [(aimed[w.key], w) for w in plan.writes if w.key in kept], now
 
     def _requests(self, plan: Plan, writes: list[CellWrite]) -> list[dict]:
         out: list[dict] = []
@@ -376,6 +426,12 @@ class GoogleSheetsWorkbook:
                                    "gridProperties": {"rowCount": max(rows, sheet.rows),
                                                       "columnCount": max(cols, sheet.cols)}},
                     "fields": "gridProperties.rowCount,gridProperties.columnCount"}})
+        for title in dict.fromkeys(plan.mark_owned):
+            sheet = sheets.get(title)
+            if sheet is not None and not sheet.owned:
+                out.append({"createDeveloperMetadata": {"developerMetadata": {
+                    "metadataId": _fresh_id(used), "metadataKey": OWNED_KEY, "metadataValue": title,
+                    "location": {"sheetId": sheet.sheet_id}, "visibility": "DOCUMENT"}}})
         for chart in plan.charts:
             sheet = sheets.get(chart.tab)
             # A block without rows has nothing to draw; a later sync adds the chart once it has.
@@ -387,7 +443,56 @@ class GoogleSheetsWorkbook:
                 out.extend(_apply_guide(guide, sheet, used))
         for title, block in _blocks(writes):
             out.append(_update_cells(sheets[title].sheet_id, block))
+        self._written_to = sheets  # with the tabs this batch adds, for a repair that follows it
         return out
+
+    def _verify(self, plan: Plan, aimed: list[tuple[CellWrite, CellWrite]], before: _Columns) -> set:
+        """Read back where ID fills and computed cells landed (one values.batchGet, only when
+        the write held some), and repair what a concurrent insert, delete or sort misplaced
+        (one more batchUpdate, only then). Returns the plan keys of ID fills taken back."""
+        wanted = landing.columns_to_check([origin for _, origin in aimed])
+        widest: dict[str, int] = {}
+        for w, _ in aimed:
+            widest[w.tab] = max(widest.get(w.tab, 0), w.col)
+        columns = sorted((tab, col) for tab, cols in wanted.items() if tab in self._sheets
+                         for col in cols if col <= max(self._sheets[tab].cols, widest.get(tab, 0)))
+        if not columns:
+            return set()
+        try:
+            answer = self.client.http_client.values_batch_get(
+                self.key, [absolute_range_name(tab, _column_range(col)) for tab, col in columns],
+                # Values as the sync's own read sees them, which the computed cells are
+                # compared with (and a read-back is told apart from a re-read by it).
+                params={"valueRenderOption": "UNFORMATTED_VALUE", "dateTimeRenderOption": "SERIAL_NUMBER",
+                        "majorDimension": "COLUMNS"})
+        except APIError:
+            return set()  # a tab deleted meanwhile: nothing of it is left to check
+        found = landing.inspect(plan, aimed, before, _columns(columns, answer), self._snapshot)
+        if found:
+            self._repair(found)
+        return found.undone
+
+    def _repair(self, found: landing.Landing) -> None:
+        requests_: list[dict] = []
+        cells = list(found.cells)
+        for fix in found.restores:
+            if not fix.by_content:
+                cells.append(CellWrite(fix.tab, fix.row, fix.col, fix.right))
+                continue
+            # Addressed by what the cell holds, not where it is: rows moving meanwhile cannot
+            # put the old ID on another record.
+            requests_.append({"findReplace": {
+                "find": fix.wrong, "replacement": "" if fix.right is None else str(fix.right),
+                "matchCase": True, "matchEntireCell": True, "searchByRegex": False, "includeFormulas": False,
+                "range": {"sheetId": self._sheets[fix.tab].sheet_id, "startRowIndex": 1,
+                          "startColumnIndex": fix.col - 1, "endColumnIndex": fix.col}}})
+        for title, block in _blocks(cells):
+            requests_.append(_update_cells(self._written_to[title].sheet_id, block))
+        try:
+            for part in _parts(requests_):
+                self.client.http_client.batch_update(self.key, {"requests": part})
+        except APIError as e:
+            raise self._error(e) from None
 
     def _already_applied(self, e: APIError, part: list[dict]) -> bool:
         """After a lost response, the retry of a batch that added tabs, charts or guides fails
@@ -398,6 +503,17 @@ class GoogleSheetsWorkbook:
             return False
         self._open()
         return added <= {i for s in self._sheets.values() for i in s.ids()}
+
+
+_Columns = dict[tuple[str, int], list[Any]]  # (tab, 1-based column) -> its cells from row 1 down
+
+
+def _columns(columns: list[tuple[str, int]], answer: Any) -> _Columns:
+    out: _Columns = {}
+    for key, value_range in zip(columns, (answer or {}).get("valueRanges", [])):
+        values = value_range.get("values") or [[]]
+        out[key] = values[0]
+    return out
 
 
 class _RowFinder:

@@ -7,6 +7,7 @@ from urllib.parse import quote
 
 import pytest
 import requests
+from discovery import Discovery
 
 from sheetcrm.emulator import Emulator
 from sheetcrm.emulator.session import emulator_session
@@ -295,3 +296,60 @@ def test_append_finds_the_table_and_can_insert_rows(emu, http):
     assert r.json()["updates"]["updatedRange"] == "Sheet1!A3:B3"
     assert emu.values(sid, "Sheet1") == [["h1", "h2"], ["a", "b"], ["c", "d"], [], ["footer"]]
     assert http.get(f"{API}/{sid}").json()["sheets"][0]["properties"]["gridProperties"]["rowCount"] == 1001
+
+
+# -- findReplace -------------------------------------------------------------------------------------
+def test_find_replace_in_a_column_range_matching_whole_cells(emu, http):
+    sid = emu.create_spreadsheet("fr", {"Sheet1": [["ID", "Note"], ["LEAD-0201", "LEAD-0201 called"],
+                                                    ["lead-0201", "x"], ["LEAD-02010", "y"], ["=\"LEAD-0201\"", "z"]]},
+                                 value_input="USER_ENTERED")
+    column_a = {"sheetId": 0, "startRowIndex": 1, "startColumnIndex": 0, "endColumnIndex": 1}
+    r = batch(http, sid, {"findReplace": {"find": "LEAD-0201", "replacement": "LEAD-0200", "matchCase": True,
+                                          "matchEntireCell": True, "range": column_a}})
+    assert r.status_code == 200
+    assert Discovery().validate(r.json(), "BatchUpdateSpreadsheetResponse") == []
+    assert r.json()["replies"] == [{"findReplace": {"occurrencesChanged": 1, "valuesChanged": 1, "rowsChanged": 1,
+                                                    "sheetsChanged": 1}}]
+    # Only the whole, same-case cell in column A changed; the note, the longer ID, another
+    # case and the formula (formulas are skipped unless includeFormulas) did not.
+    assert [row[:2] for row in emu.values(sid, "Sheet1")] == [
+        ["ID", "Note"], ["LEAD-0200", "LEAD-0201 called"], ["lead-0201", "x"], ["LEAD-02010", "y"], ["LEAD-0201", "z"]]
+    again = batch(http, sid, {"findReplace": {"find": "LEAD-0201", "replacement": "LEAD-0200", "matchCase": True,
+                                              "matchEntireCell": True, "range": column_a}})
+    assert again.json()["replies"] == [{"findReplace": {}}]  # nothing left to change: every count is zero
+
+
+def test_find_replace_options_and_scopes(emu, http):
+    sid = emu.create_spreadsheet("fr", {"One": [["apple pie", "Apple"], ["7", "=A2*2"]], "Two": [["apple"]]},
+                                 value_input="USER_ENTERED")
+    # Case-insensitive substring over all sheets: two occurrences in one cell count twice.
+    r = batch(http, sid, {"findReplace": {"find": "APPLE", "replacement": "pear", "allSheets": True}})
+    assert r.json()["replies"][0]["findReplace"] == {"occurrencesChanged": 3, "valuesChanged": 3, "rowsChanged": 2,
+                                                     "sheetsChanged": 2}
+    assert emu.values(sid, "One")[0] == ["pear pie", "pear"] and emu.values(sid, "Two") == [["pear"]]
+    # The replacement is entered as typed: "8" becomes a number, and a formula's text is
+    # searched only with includeFormulas.
+    batch(http, sid, {"findReplace": {"find": "7", "replacement": "8", "sheetId": emu.sheet_id(sid, "One")}})
+    assert emu.values(sid, "One")[1] == [8, 16]
+    r = batch(http, sid, {"findReplace": {"find": r"A(\d)", "replacement": "B$1", "searchByRegex": True,
+                                          "includeFormulas": True, "sheetId": emu.sheet_id(sid, "One")}})
+    assert r.json()["replies"][0]["findReplace"] == {"occurrencesChanged": 1, "formulasChanged": 1, "rowsChanged": 1,
+                                                     "sheetsChanged": 1}
+    # Replacing a whole cell with nothing empties it.
+    batch(http, sid, {"findReplace": {"find": "pear", "replacement": "", "matchEntireCell": True,
+                                      "sheetId": emu.sheet_id(sid, "Two")}})
+    assert emu.values(sid, "Two") == []
+
+
+@pytest.mark.parametrize("body, message", [
+    ({"find": "", "replacement": "x", "allSheets": True}, "find must not be empty"),
+    ({"find": "a", "replacement": "x"}, "Exactly one of range, sheetId or allSheets"),
+    ({"find": "a", "replacement": "x", "sheetId": 0, "allSheets": True}, "Exactly one of range, sheetId or allSheets"),
+    ({"find": "(", "replacement": "x", "allSheets": True, "searchByRegex": True}, "Invalid regular expression"),
+])
+def test_find_replace_refuses_what_it_cannot_run(emu, http, body, message):
+    sid = emu.create_spreadsheet("fr", {"Sheet1": [["a"]]})
+    r = batch(http, sid, {"findReplace": body})
+    assert r.status_code == 400 and message in r.json()["error"]["message"]
+    assert r.json()["error"]["message"].startswith("Invalid requests[0].findReplace: ")
+    assert emu.values(sid, "Sheet1") == [["a"]]

@@ -1,0 +1,300 @@
+"""Where a Google write into people's rows landed, and what puts a misplaced one right.
+
+The Sheets API has no conditional write: between the key-column re-read that aims the
+writes (`gsheets._aim`) and the `batchUpdate`, a person may insert, delete or sort rows, and
+then a write addressed by row lands on another record. This module compares the key columns
+read back after the write with what the plan meant, and says how to repair it. It is pure:
+`gsheets` does the reading and the writing.
+
+The writes it checks are recognised by the shape `ids.row_key` gives their `expect`:
+
+    ID fill        target = the row's ID cell, expect ((id, None), *fingerprint): the ID cell
+                   was empty and the row's first cells held the fingerprint (non-blank values)
+    computed cell  target = a computed column, expect ((id, ID),) or ((id, None), *fingerprint)
+
+Other guarded writes (an Outbox status, a new Activities row) carry other shapes and are left
+to their own protocols.
+
+What is decided, row by row of the read-back (`after`):
+
+* A new ID sits on a row whose fingerprint is its record's: it landed.
+* A new ID sits on another row: the fill is undone, with a write addressed by content (find
+  the new ID in the ID column, replace the whole cell) that puts back the ID the row had at
+  the re-read (found by the row's fingerprint cells in the re-read), or empties the cell when
+  the row had none. Its record gets an ID from the next sync, and the history rows tied to
+  the fill are cleared. An ID the row had is restored by content only when it is shaped like
+  sheetcrm's own IDs (PREFIX-digits), text that Sheets keeps as typed; any other is written
+  back by position. When the row's earlier ID cannot be told (rows with equal fingerprints),
+  the new ID is left where it is: a unique ID on that record rather than a guessed one.
+* Every row's computed cells, in the columns this write touched, must hold what the sync
+  planned for the record now on that row, or (not planned) what the read before the sync
+  saw for it; a row with no ID that is no record of the plan holds none. Cells that differ
+  are written again by position.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import CellValue, CellWrite, Plan, Snapshot, same_value, serial_number
+
+Columns = dict[tuple[str, int], list[Any]]  # (tab, 1-based column) -> its cells from row 1 down
+Record = tuple  # ("id", key) | ("fp", fingerprint) | ("none",)
+NONE: Record = ("none",)
+_AMBIGUOUS = object()
+
+
+@dataclass(frozen=True)
+class Restore:
+    """Put `right` (None: empty) back where this sync's new ID `wrong` landed on another record."""
+
+    tab: str
+    col: int   # the ID column, 1-based
+    row: int   # where the read-back saw it
+    wrong: str
+    right: CellValue
+
+    @property
+    def by_content(self) -> bool:
+        return self.right is None or _shaped_like(self.right, self.wrong)
+
+
+@dataclass
+class Landing:
+    restores: list[Restore] = field(default_factory=list)
+    cells: list[CellWrite] = field(default_factory=list)   # positional repairs (computed cells, history)
+    undone: set[tuple[str, int, int]] = field(default_factory=set)  # plan keys of fills taken back
+
+    def __bool__(self) -> bool:
+        return bool(self.restores or self.cells)
+
+
+def is_fill(w: CellWrite) -> bool:
+    return (w.row > 1 and len(w.expect) > 1 and w.expect[0] == (w.col, None)
+            and all(not _blank(v) for _, v in w.expect[1:]))
+
+
+def is_computed(w: CellWrite) -> bool:
+    if w.row <= 1 or not w.expect or w.expect[0][0] == w.col:
+        return False
+    (_, key), *rest = w.expect
+    if not _blank(key):
+        return not rest
+    return bool(rest) and all(not _blank(v) for _, v in rest) and w.col not in {c for c, _ in rest}
+
+
+def columns_to_check(applied: list[CellWrite]) -> dict[str, set[int]]:
+    """Per tab, the columns to read back after writing `applied`: ID, fingerprints, targets."""
+    out: dict[str, set[int]] = {}
+    for w in applied:
+        if is_fill(w) or is_computed(w):
+            out.setdefault(w.tab, set()).update({c for c, _ in w.expect} | {w.col})
+    return out
+
+
+def inspect(plan: Plan, pairs: list[tuple[CellWrite, CellWrite]], before: Columns, after: Columns,
+            snapshot: Snapshot | None) -> Landing:
+    """What to repair after `pairs` (written write, plan's write) landed as `after` shows.
+
+    `before` is the key-column re-read the writes were aimed by (rendered as FORMULA), `after`
+    the same columns and the written computed columns read back as values (UNFORMATTED, as the
+    snapshot holds them); `snapshot` the read the plan was made from (None: only planned
+    values are known)."""
+    landing = Landing()
+    tabs = {origin.tab for _, origin in pairs if is_fill(origin) or is_computed(origin)}
+    for tab in sorted(tabs):
+        _Tab(tab, plan, snapshot).inspect(before, after, landing)
+    undone = landing.undone
+    for w, origin in pairs:
+        if origin.requires in undone:
+            landing.cells.append(CellWrite(w.tab, w.row, w.col, None))  # history of an ID taken back
+    return landing
+
+
+class _Tab:
+    def __init__(self, tab: str, plan: Plan, snapshot: Snapshot | None) -> None:
+        self.tab = tab
+        writes = [w for w in plan.writes if w.tab == tab and (is_fill(w) or is_computed(w))]
+        self.id_col = writes[0].expect[0][0]
+        writes = [w for w in writes if w.expect[0][0] == self.id_col]
+        self.fills: dict[tuple, Any] = {}          # fingerprint -> the plan's fill (or _AMBIGUOUS)
+        self.new_ids: dict[str, tuple] = {}         # new ID -> fingerprint
+        self.planned: dict[tuple[Record, int], Any] = {}   # (record, column) -> the plan's write
+        self.computed_cols: set[int] = set()
+        for w in writes:
+            record = _record(w)
+            if is_fill(w):
+                fp = record[1]
+                self.fills[fp] = _AMBIGUOUS if fp in self.fills else w
+                if isinstance(w.value, str):
+                    self.new_ids[w.value] = fp
+            else:
+                self.computed_cols.add(w.col)
+                slot = (record, w.col)
+                self.planned[slot] = _AMBIGUOUS if slot in self.planned else w
+        self.by_cols: dict[tuple[int, ...], dict[tuple, list[tuple]]] = {}
+        for fp in self.fills:
+            cols = tuple(c for c, _ in fp)
+            self.by_cols.setdefault(cols, {}).setdefault(tuple(v for _, v in fp), []).append(fp)
+        self.grid = snapshot.tabs.get(tab) if snapshot else None
+        self.snapshot_rows: dict[Record, Any] = {}
+        if self.grid is not None:
+            for r, row in enumerate(self.grid.rows[1:], start=2):
+                key = _key(row[self.id_col - 1]) if self.id_col - 1 < len(row) else None
+                if key is not None:
+                    slot = ("id", key)
+                    self.snapshot_rows[slot] = _AMBIGUOUS if slot in self.snapshot_rows else r
+            for fp, fill in self.fills.items():
+                if fill is not _AMBIGUOUS:
+                    self.snapshot_rows[("fp", fp)] = fill.row
+
+    # -- the read-back, row by row ---------------------------------------------------------
+
+    def inspect(self, before: Columns, after: Columns, landing: Landing) -> None:
+        height = max((len(after.get((self.tab, c), [])) for c in self._read_cols(after)), default=0)
+        claimed: set[Any] = set()
+        for r in range(2, height + 1):
+            now = _cell(after, self.tab, self.id_col, r)
+            if isinstance(now, str) and now in self.new_ids:
+                fp = self.new_ids[now]
+                if _holds(after, self.tab, r, fp):
+                    record: Record | None = ("fp", fp)
+                else:
+                    record = self._misplaced(now, fp, r, before, after, claimed, landing)
+            elif _blank(now):
+                record = self._by_fingerprint(after, r)
+            else:
+                record = ("id", _key(now))
+            if record is not None:
+                self._check_computed(record, r, after, landing)
+
+    def _read_cols(self, after: Columns) -> list[int]:
+        return [c for (tab, c) in after if tab == self.tab]
+
+    def _misplaced(self, wrong: str, fp: tuple, r: int, before: Columns, after: Columns, claimed: set,
+                   landing: Landing) -> Record | None:
+        fill = self.fills.get(fp)
+        right, known = self._earlier_id(fp, r, before, after, claimed)
+        if not known or fill is None or fill is _AMBIGUOUS:
+            return None  # leave the new ID: guessing an old one could give a record another's ID
+        claimed.add(_key(right))
+        landing.undone.add(fill.key)
+        landing.restores.append(Restore(self.tab, self.id_col, r, wrong, right))
+        if not _blank(right):
+            return ("id", _key(right))
+        return self._by_fingerprint(after, r)
+
+    def _earlier_id(self, fp: tuple, r: int, before: Columns, after: Columns, claimed: set) -> tuple[CellValue, bool]:
+        """The ID the record now on row `r` had at the re-read, found by its cells in the
+        fingerprint's columns; (value, True) when known, None meaning it had none."""
+        cols = [c for c, _ in fp]
+        here = tuple(_key(_cell(after, self.tab, c, r)) for c in cols)
+        if all(v is None for v in here):
+            return None, True  # an empty row (inserted meanwhile) had no ID
+        height = max((len(before.get((self.tab, c), [])) for c in [self.id_col, *cols]), default=0)
+        rows = [u for u in range(2, height + 1)
+                if tuple(_key(_cell(before, self.tab, c, u)) for c in cols) == here]
+        if len(rows) == 1:
+            earlier = _cell(before, self.tab, self.id_col, rows[0])
+            if _blank(earlier):
+                return None, True
+            return earlier, _key(earlier) not in claimed
+        # Equal fingerprints: an ID that was there and is gone now is the one overwritten,
+        # if it is the only one.
+        now = {_key(_cell(after, self.tab, self.id_col, u))
+               for u in range(2, len(after.get((self.tab, self.id_col), [])) + 1)}
+        gone = [_cell(before, self.tab, self.id_col, u) for u in range(2, height + 1)]
+        gone = [v for v in gone if not _blank(v) and _key(v) not in now and _key(v) not in claimed]
+        return (gone[0], True) if len(gone) == 1 else (None, False)
+
+    def _by_fingerprint(self, after: Columns, r: int) -> Record | None:
+        found: list[tuple] = []
+        for cols, index in self.by_cols.items():
+            values = tuple(_key(_cell(after, self.tab, c, r)) for c in cols)
+            found.extend(fp for fp in index.get(values, []) if _holds(after, self.tab, r, fp))
+        if not found:
+            return NONE
+        if len(found) > 1 or self.fills[found[0]] is _AMBIGUOUS:
+            return None
+        return ("fp", found[0])
+
+    def _check_computed(self, record: Record, r: int, after: Columns, landing: Landing) -> None:
+        for c in sorted(self.computed_cols):
+            if (self.tab, c) not in after:
+                continue
+            have = _cell(after, self.tab, c, r)
+            if _is_formula(have):
+                continue  # a formula is never written over
+            want = self._truth(record, c)
+            if want is _AMBIGUOUS or (want is None and record != NONE):
+                continue
+            value, formula = (None, False) if want is None else want
+            if not same_value(have, value):
+                landing.cells.append(CellWrite(self.tab, r, c, value, formula=formula))
+
+    def _truth(self, record: Record, col: int) -> Any:
+        """(value, formula) the record's cell in `col` should hold; None when it should be
+        empty (a row no plan covers) or is unknown; _AMBIGUOUS when records collide."""
+        if record == NONE:
+            return None
+        planned = self.planned.get((record, col))
+        if planned is _AMBIGUOUS:
+            return _AMBIGUOUS
+        if planned is not None:
+            return (planned.value, planned.formula)
+        row = self.snapshot_rows.get(record)
+        if row is None or row is _AMBIGUOUS or self.grid is None:
+            return _AMBIGUOUS
+        if (row - 1, col - 1) in self.grid.formulas:
+            return _AMBIGUOUS
+        return (self.grid.cell(row - 1, col - 1), False)
+
+
+def _record(w: CellWrite) -> Record:
+    (_, key), *rest = w.expect
+    if not _blank(key):
+        return ("id", _key(key))
+    return ("fp", tuple((c, _key(v)) for c, v in rest))
+
+
+def _holds(cols: Columns, tab: str, r: int, fp: tuple) -> bool:
+    for c, want in fp:
+        have = _cell(cols, tab, c, r)
+        if not _is_formula(have) and _key(have) != want:
+            return False
+    return True
+
+
+def _cell(cols: Columns, tab: str, col: int, row: int) -> Any:
+    values = cols.get((tab, col), [])
+    v = values[row - 1] if row - 1 < len(values) else None
+    return None if v == "" else v
+
+
+def _blank(v: Any) -> bool:
+    return v is None or v == ""
+
+
+def _key(v: Any) -> Any:
+    if _blank(v):
+        return None
+    if isinstance(v, bool):
+        return ("b", v)
+    if isinstance(v, (int, float)):
+        return ("n", float(v))
+    if hasattr(v, "year"):
+        return ("n", serial_number(v))
+    return ("s", v)
+
+
+def _is_formula(v: Any) -> bool:
+    return isinstance(v, str) and v.startswith("=")
+
+
+def _shaped_like(right: CellValue, wrong: str) -> bool:
+    """Whether `right` is text of the same PREFIX-digits shape as sheetcrm's new ID `wrong`:
+    such text is kept as typed when Sheets enters a replacement (no number, date or formula)."""
+    m = re.fullmatch(r"([A-Za-z]+)-\d+", wrong)
+    return bool(m) and isinstance(right, str) and re.fullmatch(rf"{m.group(1)}-\d+", right) is not None
