@@ -493,7 +493,7 @@ def test_parse_currency(raw, code):
     assert parse_currency(raw) == code
 
 
-@pytest.mark.parametrize("raw", ["ABC", "euros", "US$", "E", 978])
+@pytest.mark.parametrize("raw", ["ABC", "euros", "U$D", "E", 978, "kr"])
 def test_parse_currency_rejects(raw):
     with pytest.raises(CellError) as info:
         parse_currency(raw)
