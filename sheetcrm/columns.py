@@ -13,9 +13,9 @@ Probability is 1 % or 100 %. Its column usually can. The first of these that dec
 4. the tab's language (Spanish tab title or headers mean "es");
 5. "en".
 
-A cell that is ambiguous on its own is read by the column's convention and, unless that
-convention was proved by the column's cells (1) or set by the config (3) without a
-contrary vote, reported as a warning with both readings.
+A cell that is ambiguous on its own is read by the column's convention and reported as a
+warning with both readings, unless the convention is settled: proved by the column's cells
+(1), or set by the config (3), or voted by 2 and agreeing with 3 or 4.
 
 Pure: cells in, a reading out; `table.py` pins each finding to its sheet cell.
 """
@@ -70,13 +70,14 @@ def _decide(proofs: Counter[str], suggestions: Counter[str], fallback: str, fall
         ranked = suggestions.most_common()
         if len(ranked) == 1 or ranked[0][1] > ranked[1][1]:
             locale = ranked[0][0]
-            return locale, fallback_sure and locale == fallback and len(ranked) == 1
+            # Two independent signs that agree (the cells' shape and the config or the tab) settle it.
+            return locale, locale == fallback and len(ranked) == 1
     return fallback, fallback_sure
 
 
 def _shown(value: object) -> str:
     if isinstance(value, Decimal):
-        return format(value.normalize(), "f") if value == value.to_integral_value() else str(value)
+        return format(value.normalize(), "f")
     return str(value)
 
 

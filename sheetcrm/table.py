@@ -40,14 +40,14 @@ _NUMERIC_KINDS = frozenset({"number", "money", "integer", "percent"})
 _MESSAGES = {
     "formula_error": ('The formula in this cell shows {error}, so the cell has no value to read.',
                       "Fix the formula, or the cells it uses, so that it shows a value."),
-    "currency_conflict": ("{shown} is in {code}, but its Currency cell says {other}.",
+    "currency_conflict": ("{shown} is in {currency}, but its Currency cell says {other}.",
                           "Make the two agree, or leave the Currency cell blank."),
     "ambiguous_currency": ('{shown} names "{token}", which is the currency of several countries.',
                            "Write the ISO code instead, like {codes}."),
-    "symbol_base": ('"{token}" in this column is read as {code}, the base currency (currency in sheetcrm.toml).',
+    "symbol_base": ('"{token}" in this column is read as {currency}, the base currency (currency in sheetcrm.toml).',
                     "Write the ISO code (like {example}) where an amount is in another currency."),
-    "symbol_guess": ('{shown} read as {code}; "{token}" could also be {others}.',
-                     "Write the ISO code, like {code} {example}."),
+    "symbol_guess": ('{shown} read as {currency}; "{token}" could also be {others}.',
+                     "Write the ISO code, like {currency} {example}."),
     "no_room": ("There is no room for the columns sheetcrm adds ({names}): they would go past column {last}, "
                 "the last a sheet can have, so nothing is written to this tab.",
                 "Delete unused columns at the right of the tab, or move what is there to another tab."),
@@ -401,7 +401,7 @@ def _currencies(spec: TabSpec, title: str, header: Header, rows: list[_Cells], c
             if token is None:
                 continue
             code, ambiguous = cells.currency_of(token, ctx.currency)
-            fmt = dict(shown=cells._show(raw), token=token, code=code, example="USD 1,200",
+            fmt = dict(shown=cells._show(raw), token=token, currency=code, example="USD 1,200",
                        codes=", ".join(cells.SYMBOL_CURRENCIES.get(token, ())))
             if code is None:
                 shown[col] = _error("ambiguous_currency", raw, **fmt)
