@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -441,3 +443,64 @@ def test_float_noise_from_a_formula_is_not_too_precise():
     crm = opps([OPP_HEADER, deal(0.1 + 0.2), deal(110.00000000000001)])
     assert amounts(crm) == [Decimal("0.3"), 110]
     assert not issues(crm)
+
+
+def test_no_command_crashes_on_numbers_too_large_for_money(tmp_path):
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    tabs = {
+        "Accounts": ACCOUNTS,
+        "Opportunities": [["ID", "Name", "Account", "Stage", "Amount", "Close Date"],
+                          ["OPP-0001", "Big", "Acme", "Proposal", 1e26, "2026-12-15"],
+                          ["OPP-0002", "Won", "Acme", "Closed Won", 500, "2026-11-15"],
+                          ["OPP-0003", "Large", "Acme", "Proposal", 999999999999999, "2026-12-15"]],
+        "Products": [["SKU", "Name", "Unit Price"], ["P1", "W", 999999999999999], ["P2", "X", float("inf")]],
+        "Quote Lines": [["Opportunity", "SKU", "Quantity"], ["OPP-0001", "P1", 1e26], ["OPP-0003", "P1", 999999999]],
+        "Rates": [["Currency", "Rate"], ["EUR", 1e26], ["GBP", 999999999999]],
+    }
+    for title, rows in tabs.items():
+        ws = wb.create_sheet(title)
+        for row in rows:
+            ws.append(row)
+    wb.save(tmp_path / "crm.xlsx")
+    for command in (["sync"], ["kpis"], ["forecast"], ["score"], ["quote", "OPP-0001"], ["quote", "OPP-0003"],
+                    ["validate"]):
+        done = subprocess.run([sys.executable, "-m", "sheetcrm", *command, "--workbook", "crm.xlsx"], cwd=tmp_path,
+                              capture_output=True, text=True, timeout=120)
+        assert "Traceback" not in done.stderr and "InvalidOperation" not in done.stderr + done.stdout, (command, done)
+        assert done.returncode in (0, 1, 2), (command, done.returncode)
+    out = subprocess.run([sys.executable, "-m", "sheetcrm", "quote", "OPP-0003", "--workbook", "crm.xlsx"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1 and "too large for a quote" in out.stdout + out.stderr
+
+
+# --- the same readings on Google, through the emulator ------------------------------------------
+
+
+def test_title_rows_side_table_and_currency_in_amount_on_google(monkeypatch):
+    from sheetcrm.emulator import Emulator
+    from sheetcrm.workbook.credentials import connect
+    from sheetcrm.workbook.gsheets import GoogleSheetsWorkbook
+
+    opportunities = [
+        ["Q4 deals, one per row"],
+        [],
+        ["Name", "Account", "Stage", "Amount", "Close Date", None, "Owner summary"],
+        ["A", "Acme", "Proposal", "JPY 10,000", "03/12/2026", None, "Mia: 2"],
+        ["B", "Acme", "Proposal", "$1,200", "13/11/2026"],
+        [None, None, None, None, None, None, "Leo: 0"],
+    ]
+    with Emulator() as emu:
+        monkeypatch.setenv("SHEETS_EMULATOR_HOST", emu.host)
+        key = emu.create_spreadsheet("CRM", {"Accounts": ACCOUNTS, "Opportunities": opportunities,
+                                             "Rates": [["Currency", "Rate"], ["JPY", 0.0067]]})
+        book = GoogleSheetsWorkbook(connect(None).client, key, "sheetcrm@project.iam.gserviceaccount.com")
+        outcome = sync(book, Config(), as_of=AS_OF)
+        first, second = outcome.results.opportunities
+        assert (first.amount, first.currency, first.close_date) == (10000, "JPY", dt.date(2026, 12, 3))
+        assert (second.amount, second.currency) == (1200, "USD")
+        assert outcome.results.kpis.team.open_pipeline == Decimal("1267.00")
+        rows = book.read().tabs["Opportunities"].rows
+        assert rows[0] == ["Q4 deals, one per row"] and rows[2][7:9] == ["ID", "Probability %"]
+        assert [r[7] if len(r) > 7 else None for r in rows[3:]] == ["OPP-0001", "OPP-0002", None]
+        assert not sync(book, Config(), as_of=AS_OF).plan
