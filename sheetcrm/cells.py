@@ -20,6 +20,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from decimal import Decimal
 
 from babel.dates import get_month_names
@@ -124,6 +125,7 @@ def _locale(locale: str) -> _Locale:
 _KEY_SEPARATORS = str.maketrans("_-", "  ")
 
 
+@lru_cache(maxsize=16384)  # enum cells repeat a handful of values down 100k rows
 def normalize_key(s: str) -> str:
     """Fold a header, alias or enum value so that spelling variants people type compare equal:
     `canonical_text`, then case, accents, and "_" or "-" for a space."""

@@ -247,22 +247,29 @@ def _merged_values(grid: Grid) -> dict[tuple[int, int], tuple[Any, str | None]]:
     return filled
 
 
+_TOTAL_INITIALS = frozenset("tsgiTSGI")  # the first letters of TOTAL_LABELS: most cells stop here
+
+
+def _total_label(raw: Any) -> bool:
+    if not isinstance(raw, str) or len(raw) > 24 or raw.lstrip()[:1] not in _TOTAL_INITIALS:
+        return False
+    text = raw.strip().rstrip(":").strip()
+    return (text.casefold() if text.isascii() else cells.normalize_key(text)) in TOTAL_LABELS
+
+
 def _is_total(raw_row: list[Any], index: int, known: dict[int, str], grid: Grid) -> bool:
     """A row under the data that sums it: a label like Total or Totales, and under the CRM
     columns nothing but formulas and numbers in numeric columns."""
-    labelled = False
-    for col, raw in enumerate(raw_row):
-        if cells.is_blank(raw):
-            continue
-        if isinstance(raw, str) and cells.normalize_key(raw).rstrip(":").strip() in TOTAL_LABELS:
-            labelled = True
-            continue
-        kind = known.get(col)
-        if kind is None or (index, col) in grid.formulas:
+    label = next((col for col, raw in enumerate(raw_row) if _total_label(raw)), None)
+    if label is None:
+        return False
+    for col, kind in known.items():
+        raw = raw_row[col] if col < len(raw_row) else None
+        if col == label or cells.is_blank(raw) or (index, col) in grid.formulas:
             continue
         if not (kind in _NUMERIC_KINDS and isinstance(raw, (int, float)) and not isinstance(raw, bool)):
             return False
-    return labelled
+    return True
 
 
 def parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, ctx: ParseContext,
@@ -287,21 +294,24 @@ def parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, ct
 
     # Which rows are records, and what each of their CRM cells shows.
     rows: list[_Cells] = []
+    errors = grid.errors
     for index in range(header_index + 1, len(grid.rows)):
         raw_row = grid.rows[index]
-        shown: dict[int, Any] = {}
-        for col in known:
-            raw = raw_row[col] if col < len(raw_row) else None
-            error = grid.errors.get((index, col))
-            if col != id_col and cells.is_blank(raw) and error is None and (index, col) in filled:
-                raw, error = filled[(index, col)]
-            if error is not None:
-                raw = _formula_error(error)
-            shown[col] = raw
-        real = (any(not cells.is_blank(raw_row[c]) for c in known if c < len(raw_row))
-                or any((index, c) in grid.errors for c in known))
-        if not real or _is_total(raw_row, index, known, grid):
-            if any(c < len(raw_row) and not cells.is_blank(raw_row[c]) for c in computed_cols):
+        width = len(raw_row)
+        shown = {col: raw_row[col] if col < width else None for col in known}
+        real = any(not (v is None or isinstance(v, str) and cells.is_blank(v)) for v in shown.values())
+        if filled or errors:
+            for col in known:
+                error = errors.get((index, col))
+                if error is None and col != id_col and (index, col) in filled and cells.is_blank(shown[col]):
+                    shown[col], error = filled[(index, col)]
+                if error is not None:
+                    shown[col] = _formula_error(error)
+                    real = real or (index, col) in errors
+        # A totals row has no ID: rows with one (most, once synced) skip the label search.
+        has_id = id_col is not None and not cells.is_blank(raw_row[id_col] if id_col < width else None)
+        if not real or not has_id and _is_total(raw_row, index, known, grid):
+            if any(c < width and not cells.is_blank(raw_row[c]) for c in computed_cols):
                 table.leftovers.append(Row(index + 1, None, None, raw_row))
             continue
         rows.append(_Cells(index, raw_row, shown))
@@ -312,8 +322,8 @@ def parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, ct
         tab_ctx = dataclasses.replace(ctx, locale=tab_locale(spec, title, header) or ctx.locale)
     column_ctx: dict[str, ParseContext] = {}
     for col, kind in known.items():
-        reading = _read_column(kind, [r.shown[col] for r in rows],
-                               {i for i, r in enumerate(rows) if (r.index, col) in grid.percent}, tab_ctx)
+        formatted = {i for i, r in enumerate(rows) if (r.index, col) in grid.percent} if grid.percent else set()
+        reading = _read_column(kind, [r.shown[col] for r in rows], formatted, tab_ctx)
         if reading is None:
             continue
         name = next((f for f, c in header.fields.items() if c == col), None) or next(
