@@ -54,7 +54,7 @@ def assign_ids(table: Table, marks: dict[str, int], header_text: str) -> list[Ce
         header.fields["id"] = id_col
 
     for row in table.rows:
-        if row.id is not None or row.id_formula:
+        if row.id is not None or row.id_fixed:
             continue
         counter += 1
         row.id, row.assigned = f"{prefix}-{counter:04d}", True

@@ -90,7 +90,7 @@ class Row:
     record: Record | None
     cells: list[Any]
     assigned: bool = False      # the ID was handed out by this sync, not read from the sheet
-    id_formula: bool = False    # the ID cell holds a formula: never filled in
+    id_fixed: bool = False      # the ID cell holds a formula or is hidden under a merged block: never filled in
 
 
 @dataclass
@@ -352,7 +352,8 @@ def parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, ct
         if id_col is not None and not isinstance(data["id"], cells.CellError):
             row_id = cells.parse_text(data["id"])
         table.rows.append(Row(sheet_row, row_id, record if custom_ok else None, raw_row,
-                              id_formula=id_col is not None and (index, id_col) in grid.formulas))
+                              id_fixed=id_col is not None and ((index, id_col) in grid.formulas
+                                                               or (index, id_col) in filled)))
     return table
 
 

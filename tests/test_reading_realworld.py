@@ -504,3 +504,12 @@ def test_title_rows_side_table_and_currency_in_amount_on_google(monkeypatch):
         assert rows[0] == ["Q4 deals, one per row"] and rows[2][7:9] == ["ID", "Probability %"]
         assert [r[7] if len(r) > 7 else None for r in rows[3:]] == ["OPP-0001", "OPP-0002", None]
         assert not sync(book, Config(), as_of=AS_OF).plan
+
+
+def test_an_id_cell_under_a_merged_block_or_holding_a_formula_is_never_filled():
+    rows = [["ID", "Name", "Account", "Stage"], ["", "A", "Acme", "Proposal"], ["", "B", "Acme", "Proposal"],
+            ["", "C", "Acme", "Proposal"], [None, "D", "Acme", "Proposal"]]
+    grid = Grid(rows, merges=[(1, 0, 2, 0)], formulas={(3, 0)}, errors={(3, 0): "#REF!"})
+    _, _, plan = plan_sync(Snapshot(tabs={"Accounts": Grid(ACCOUNTS), "Opportunities": grid}), Config(), AS_OF)
+    ids = {w.row: w.value for w in plan.writes if w.tab == "Opportunities" and w.col == 1}
+    assert ids == {2: "OPP-0001", 5: "OPP-0002"}  # row 3 is under A2's merge, row 4 a formula
