@@ -15,7 +15,8 @@ Probability is 1 % or 100 %. Its column usually can. The first of these that dec
 
 A cell that is ambiguous on its own is read by the column's convention and reported as a
 warning with both readings, unless the convention is settled: proved by the column's cells
-(1), or set by the config (3), or voted by 2 and agreeing with 3 or 4.
+(1), or set by the config (3), or voted by 2 and agreeing with 3 or 4. An amount that the
+settled convention reads with three decimals is reported all the same.
 
 Pure: cells in, a reading out; `table.py` pins each finding to its sheet cell.
 """
@@ -98,7 +99,9 @@ def read_numbers(raws: Sequence[RawCell], kind: str, fallback: str, fallback_sur
                 f"{cells._show(raw)} writes decimals with {_DECIMAL_NAMES[proves]}, but this column writes "
                 f"them with {_DECIMAL_NAMES[locale]}, so it cannot be read with confidence.",
                 "Write it the way the rest of the column does, or as a plain number like 1234.5.", raw)))
-        elif suggests and not sure:
+        # Even in a settled column, money read with three decimals ("12.500" among "1,234.50") is
+        # more likely a thousands separator typed the other way: both readings are shown.
+        elif suggests and (not sure or kind in THOUSANDS_KINDS and suggests != locale):
             other = "es" if locale == "en" else "en"
             try:
                 read, could = parse(raw, locale), parse(raw, other)

@@ -513,3 +513,23 @@ def test_an_id_cell_under_a_merged_block_or_holding_a_formula_is_never_filled():
     _, _, plan = plan_sync(Snapshot(tabs={"Accounts": Grid(ACCOUNTS), "Opportunities": grid}), Config(), AS_OF)
     ids = {w.row: w.value for w in plan.writes if w.tab == "Opportunities" and w.col == 1}
     assert ids == {2: "OPP-0001", 5: "OPP-0002"}  # row 3 is under A2's merge, row 4 a formula
+
+
+def test_custom_number_and_date_columns_are_read_by_column_too():
+    from sheetcrm.config import CustomField, TabSettings
+
+    config = Config(tabs={"leads": TabSettings(custom_fields={"Budget": CustomField(type="number"),
+                                                              "Met": CustomField(type="date")})})
+    rows = [["Last Name", "Budget", "Met"], ["Ng", "1.234,50", "13/02/2026"], ["Ruiz", "2.000", "03/02/2026"],
+            ["Li", "#N/A", None]]
+    crm = read_crm(Snapshot(tabs={"Leads": Grid(rows, errors={(3, 1): "#N/A"})}), config)
+    leads = crm.tables["leads"].rows
+    assert [r.record.custom["Budget"] for r in leads[:2]] == [Decimal("1234.50"), 2000]
+    assert [r.record.custom["Met"] for r in leads[:2]] == [dt.date(2026, 2, 13), dt.date(2026, 2, 3)]
+    assert [(i.code, i.where()) for i in issues(crm)] == [("formula_error", "Leads!B4")]
+
+
+def test_an_amount_read_with_three_decimals_is_reported_even_in_a_settled_column():
+    crm = opps([OPP_HEADER, deal("1,234.50"), deal("12.500")])
+    assert amounts(crm) == [Decimal("1234.50"), Decimal("12.5")]
+    assert [i.message for i in issues(crm)] == ['"12.500" read as 12.5; could be 12500.']
