@@ -46,6 +46,8 @@ def assign_ids(table: Table, marks: dict[str, int], header_text: str) -> list[Ce
     if header.full:
         return writes  # the tab has no room for sheetcrm's columns: reported, and nothing written
     id_col = header.fields.get("id")
+    if id_col is None and "id" not in header.new:
+        return writes  # no header row: no column is added
     if id_col is None:
         # No ID column yet: one goes in the header row, after everything the team uses
         # (table.py placed it), never over it.

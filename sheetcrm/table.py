@@ -184,8 +184,8 @@ def _last_used(grid: Grid) -> int:
 def _place_new_columns(spec: TabSpec, title: str, grid: Grid, header: Header, report: Report) -> None:
     missing = ["id"] if spec.id_prefix and "id" not in header.fields else []
     missing += [c.key for c in spec.computed if c.key not in header.computed]
-    if not missing:
-        return
+    if not missing or not header.fields:
+        return  # no header row was found: nothing is a record, and no column is added to a title
     start = _last_used(grid)
     if start + len(missing) > MAX_COLUMNS:
         header.full = True

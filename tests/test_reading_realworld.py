@@ -533,3 +533,11 @@ def test_an_amount_read_with_three_decimals_is_reported_even_in_a_settled_column
     crm = opps([OPP_HEADER, deal("1,234.50"), deal("12.500")])
     assert amounts(crm) == [Decimal("1234.50"), Decimal("12.5")]
     assert [i.message for i in issues(crm)] == ['"12.500" read as 12.5; could be 12500.']
+
+
+def test_a_tab_without_a_header_row_gets_no_column():
+    rows = [["Pipeline notes for the team"], [], ["call Acme on Monday"]]
+    snapshot = Snapshot(tabs={"Accounts": Grid(ACCOUNTS), "Opportunities": Grid(rows)})
+    crm, _, plan = plan_sync(snapshot, Config(), AS_OF)
+    assert not [w for w in plan.writes if w.tab == "Opportunities"]
+    assert {i.code for i in crm.report.issues if i.tab == "Opportunities"} == {"missing_column"}
