@@ -288,60 +288,16 @@ def parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, ct
     custom_kinds = {name: typed[key] for name in header.custom if (key := cells.normalize_key(name)) in typed}
     known = {col: kinds[f] for f, col in header.fields.items()}
     known.update({header.custom[name]: kind.type for name, kind in custom_kinds.items()})
-    computed_cols = set(header.computed.values())
     filled = _merged_values(grid) if grid.merges else {}
     id_col = header.fields.get("id")
-
-    # Which rows are records, and what each of their CRM cells shows.
-    rows: list[_Cells] = []
-    errors = grid.errors
-    for index in range(header_index + 1, len(grid.rows)):
-        raw_row = grid.rows[index]
-        width = len(raw_row)
-        shown = {col: raw_row[col] if col < width else None for col in known}
-        real = any(not (v is None or isinstance(v, str) and cells.is_blank(v)) for v in shown.values())
-        if filled or errors:
-            for col in known:
-                error = errors.get((index, col))
-                if error is None and col != id_col and (index, col) in filled and cells.is_blank(shown[col]):
-                    shown[col], error = filled[(index, col)]
-                if error is not None:
-                    shown[col] = _formula_error(error)
-                    real = real or (index, col) in errors
-        # A totals row has no ID: rows with one (most, once synced) skip the label search.
-        has_id = id_col is not None and not cells.is_blank(raw_row[id_col] if id_col < width else None)
-        if not real or not has_id and _is_total(raw_row, index, known, grid):
-            if any(c < width and not cells.is_blank(raw_row[c]) for c in computed_cols):
-                table.leftovers.append(Row(index + 1, None, None, raw_row))
-            continue
-        rows.append(_Cells(index, raw_row, shown))
-
+    rows = _record_rows(table, grid, header_index, known, filled)
     # How each column reads: its own cells first, then the config's or the tab's locale.
     tab_ctx = ctx
     if not ctx.locale_set:
         tab_ctx = dataclasses.replace(ctx, locale=tab_locale(spec, title, header) or ctx.locale)
-    column_ctx: dict[str, ParseContext] = {}
-    for col, kind in known.items():
-        formatted = {i for i, r in enumerate(rows) if (r.index, col) in grid.percent} if grid.percent else set()
-        reading = _read_column(kind, [r.shown[col] for r in rows], formatted, tab_ctx)
-        if reading is None:
-            continue
-        name = next((f for f, c in header.fields.items() if c == col), None) or next(
-            n for n, c in header.custom.items() if c == col)
-        column_ctx[name] = dataclasses.replace(tab_ctx, locale=reading.locale)
-        for finding in reading.findings:
-            cells_of = rows[finding.index]
-            if finding.severity == "warning":
-                report.add(Issue("warning", title, cells_of.index + 1, column_letter(col + 1), header.labels.get(col),
-                                 cells_of.shown[col], finding.error.code, finding.error.message, finding.error.hint))
-            else:
-                cells_of.shown[col] = finding.error  # the record validators report it; the field stays unusable
-        for i, value in reading.values.items():
-            if not isinstance(rows[i].shown[col], cells.CellError):
-                rows[i].shown[col] = value
-    _currencies(spec, title, header, rows, dataclasses.replace(tab_ctx, columns=column_ctx), report)
+    ctx = dataclasses.replace(tab_ctx, columns=_read_columns(title, header, grid, rows, known, tab_ctx, report))
+    _currencies(spec, title, header, rows, ctx, report)
 
-    ctx = dataclasses.replace(tab_ctx, columns=column_ctx) if column_ctx else tab_ctx
     custom_parsers = {name: _custom_parser(kind, name) for name, kind in custom_kinds.items()}
     for r in rows:
         index, raw_row, sheet_row = r.index, r.raw, r.index + 1
@@ -367,6 +323,64 @@ class _Cells:
     raw: list[Any]
     shown: dict[int, Any]
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _record_rows(table: Table, grid: Grid, header_index: int, known: dict[int, str],
+                 filled: dict[tuple[int, int], tuple[Any, str | None]]) -> list[_Cells]:
+    """The rows under the header that are records, each with what its CRM cells show. Rows
+    that are not records but hold stale computed values go to `table.leftovers`."""
+    header = table.header
+    id_col = header.fields.get("id")
+    computed_cols = set(header.computed.values())
+    rows: list[_Cells] = []
+    errors = grid.errors
+    for index in range(header_index + 1, len(grid.rows)):
+        raw_row = grid.rows[index]
+        width = len(raw_row)
+        shown = {col: raw_row[col] if col < width else None for col in known}
+        real = any(not (v is None or isinstance(v, str) and cells.is_blank(v)) for v in shown.values())
+        if filled or errors:
+            for col in known:
+                error = errors.get((index, col))
+                if error is None and col != id_col and (index, col) in filled and cells.is_blank(shown[col]):
+                    shown[col], error = filled[(index, col)]
+                if error is not None:
+                    shown[col] = _formula_error(error)
+                    real = real or (index, col) in errors
+        # A totals row has no ID: rows with one (most, once synced) skip the label search.
+        has_id = id_col is not None and not cells.is_blank(raw_row[id_col] if id_col < width else None)
+        if not real or not has_id and _is_total(raw_row, index, known, grid):
+            if any(c < width and not cells.is_blank(raw_row[c]) for c in computed_cols):
+                table.leftovers.append(Row(index + 1, None, None, raw_row))
+            continue
+        rows.append(_Cells(index, raw_row, shown))
+    return rows
+
+
+def _read_columns(title: str, header: Header, grid: Grid, rows: list[_Cells], known: dict[int, str],
+                  ctx: ParseContext, report: Report) -> dict[str, ParseContext]:
+    """Read each number, percent and date column as a whole (`columns.py`): warnings are
+    reported here, unusable cells become CellErrors in `shown`, and each column's context
+    (its locale) is returned by field or custom header."""
+    names = {c: f for f, c in header.fields.items()} | {c: n for n, c in header.custom.items()}
+    column_ctx: dict[str, ParseContext] = {}
+    for col, kind in known.items():
+        formatted = {i for i, r in enumerate(rows) if (r.index, col) in grid.percent} if grid.percent else set()
+        reading = _read_column(kind, [r.shown[col] for r in rows], formatted, ctx)
+        if reading is None:
+            continue
+        column_ctx[names[col]] = dataclasses.replace(ctx, locale=reading.locale)
+        for finding in reading.findings:
+            cells_of = rows[finding.index]
+            if finding.severity == "warning":
+                report.add(Issue("warning", title, cells_of.index + 1, column_letter(col + 1), header.labels.get(col),
+                                 cells_of.shown[col], finding.error.code, finding.error.message, finding.error.hint))
+            else:
+                cells_of.shown[col] = finding.error  # the record validators report it; the field stays unusable
+        for i, value in reading.values.items():
+            if not isinstance(rows[i].shown[col], cells.CellError):
+                rows[i].shown[col] = value
+    return column_ctx
 
 
 def _formula_error(error: str) -> cells.CellError:
