@@ -20,6 +20,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from decimal import Decimal
 
 from babel.dates import get_month_names
@@ -59,11 +60,22 @@ _STRIP = "".join(c for c in map(chr, range(0x3001)) if c.isspace()) + "\u200b\u2
 _SHOW_MAX = 80
 
 
+def visible(text: str) -> str:
+    """`text` with every character a person cannot see written as an escape: a non-breaking
+    space becomes \\u00a0, a zero-width space \\u200b, a tab \\u0009, ESC \\u001b. The plain
+    space stays, so "Acme\\u00a0Corp" and "Acme Corp" look different in a message."""
+    if text.isascii() and text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else
+                   (f"\\u{ord(c):04x}" if ord(c) <= 0xFFFF else f"\\U{ord(c):08x}") for c in text)
+
+
 def _show(raw: RawCell) -> str:
-    text = raw.strip(_STRIP) if isinstance(raw, str) else str(raw)
+    """A cell's value quoted for a message, as typed: invisible characters made visible."""
+    text = raw if isinstance(raw, str) else str(raw)
     if len(text) > _SHOW_MAX:
         text = text[: _SHOW_MAX - 1] + "…"
-    return f'"{text}"'
+    return f'"{visible(text)}"'
 
 
 @dataclass(frozen=True)
@@ -113,12 +125,14 @@ def _locale(locale: str) -> _Locale:
 _KEY_SEPARATORS = str.maketrans("_-", "  ")
 
 
+@lru_cache(maxsize=16384)  # enum cells repeat a handful of values down 100k rows
 def normalize_key(s: str) -> str:
-    """Fold a header or alias so that spelling variants people type compare equal."""
-    s = s.casefold()
+    """Fold a header, alias or enum value so that spelling variants people type compare equal:
+    `canonical_text`, then case, accents, and "_" or "-" for a space."""
+    s = canonical_text(s).casefold()
     if not s.isascii():
         s = "".join(c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c))
-    return " ".join(s.translate(_KEY_SEPARATORS).strip(_STRIP).split())
+    return " ".join(s.translate(_KEY_SEPARATORS).split())
 
 
 _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
@@ -135,7 +149,8 @@ def canonical_text(s: str) -> str:
     made straight, every run of white space one space, trimmed. Case is kept: callers that ignore
     case fold it themselves.
     """
-    s = unicodedata.normalize("NFKC", s).translate(_INVISIBLE).translate(_QUOTES)
+    if not s.isascii():
+        s = unicodedata.normalize("NFKC", s).translate(_INVISIBLE).translate(_QUOTES)
     return " ".join(s.split())
 
 
@@ -169,18 +184,33 @@ def parse_text(raw: RawCell) -> str | None:
 
 # --- numbers ------------------------------------------------------------------------------
 
-_SYMBOLS = {"€": "EUR", "$": "USD", "£": "GBP", "¥": "JPY"}
+# The symbols people write in amounts, and the currencies each may mean. A symbol with one
+# meaning is read as that currency; an ambiguous one ($, ¥, kr) is read as the base currency
+# when the base is one of its meanings, else as its first meaning (with a warning from the
+# caller), and "kr" with no such base is not read at all. Kept as data: one place to add a symbol.
+SYMBOL_CURRENCIES: dict[str, tuple[str, ...]] = {
+    "€": ("EUR",), "£": ("GBP",), "US$": ("USD",), "U$S": ("USD",), "R$": ("BRL",), "C$": ("CAD",),
+    "CA$": ("CAD",), "A$": ("AUD",), "AU$": ("AUD",), "NZ$": ("NZD",), "HK$": ("HKD",), "S$": ("SGD",),
+    "MX$": ("MXN",), "₹": ("INR",), "₩": ("KRW",), "₽": ("RUB",), "₺": ("TRY",), "₪": ("ILS",),
+    "₱": ("PHP",), "₫": ("VND",), "฿": ("THB",), "zł": ("PLN",), "Kč": ("CZK",), "Ft": ("HUF",),
+    "$": ("USD", "MXN", "CAD", "AUD", "NZD", "ARS", "CLP", "COP", "UYU", "SGD", "HKD"),
+    "¥": ("JPY", "CNY"),
+    "kr": ("SEK", "NOK", "DKK", "ISK"), "kr.": ("DKK", "NOK", "SEK", "ISK"),
+}
+# Ambiguous symbols that have no usual meaning to fall back on.
+_NO_DEFAULT = frozenset({"kr", "kr."})
 _CURRENCY_CODES = frozenset(list_currencies())
 
 _GROUP_SPACE = "[ \u00a0\u2009\u202f]"
+_CURRENCY_TOKEN = "|".join(re.escape(t) for t in sorted(SYMBOL_CURRENCIES, key=len, reverse=True))
 _NUMBER_RE = re.compile(
     rf"""
     (?P<open>\()? \s*
     (?P<sign1>[-+\u2212])? \s*
-    (?:(?P<cur1>[$€£¥]|[A-Za-z]{{3}}) \s*)?
+    (?:(?P<cur1>{_CURRENCY_TOKEN}|[A-Za-z]{{3}}) \s*)?
     (?P<sign2>[-+\u2212])? \s*
     (?P<body>[0-9](?:[0-9.,]|{_GROUP_SPACE})*[0-9]|[0-9]|[.,][0-9]+)
-    \s* (?P<cur2>[$€£¥]|[A-Za-z]{{3}})?
+    \s* (?P<cur2>{_CURRENCY_TOKEN}|[A-Za-z]{{3}})?
     \s* (?P<close>\))?
     """,
     re.VERBOSE,
@@ -197,11 +227,39 @@ _PLAIN_RE = {
 _SEP_NAMES = {",": "a comma", ".": "a period", " ": "a space"}
 _ONE = Decimal(1)
 
+# What a spreadsheet can hold exactly: 15 significant digits (Excel shows no more, and a
+# float's 16th and 17th digits are noise). Anything at or above 10^15 is no amount, count or
+# quantity a CRM can mean, and would overflow the money arithmetic downstream.
+MAX_DIGITS = 15
+LIMIT = Decimal(10) ** MAX_DIGITS
+
 
 def _float_decimal(f: float) -> Decimal:
     # repr gives the shortest text that round-trips, so 0.1 stays 0.1 rather than the
-    # binary 0.1000000000000000055511151231257827021181583404541015625.
-    return Decimal(int(f)) if f.is_integer() else Decimal(repr(f))
+    # binary 0.1000000000000000055511151231257827021181583404541015625; past 15 digits
+    # (0.30000000000000004 from a formula) the rest is binary noise, rounded away as a
+    # spreadsheet's display does.
+    if f.is_integer():
+        return Decimal(int(f))
+    d = Decimal(repr(f))
+    if len(d.as_tuple().digits) > MAX_DIGITS and abs(d) < LIMIT:
+        d = d.quantize(_ONE.scaleb(d.adjusted() - MAX_DIGITS + 1))
+        d = Decimal(int(d)) if d == d.to_integral_value() else d.normalize()
+    return d
+
+
+def _sane(value: Decimal, raw: RawCell, noun: str, hint: str) -> Decimal:
+    """`value`, unless it is too large or too precise to be `noun` (an "out_of_range" or
+    "too_precise" CellError)."""
+    if abs(value) >= LIMIT:
+        raise CellError("out_of_range",
+                        f"{_show(raw)} is too large to be {noun}: sheetcrm reads numbers below 10^15.",
+                        hint, raw)
+    if len(value.as_tuple().digits) > MAX_DIGITS and value != value.to_integral_value():
+        raise CellError("too_precise",
+                        f"{_show(raw)} has more than {MAX_DIGITS} significant digits, more than a "
+                        f"spreadsheet keeps, so it cannot be {noun}.", hint, raw)
+    return value
 
 
 def _decimal_body(body: str, loc: _Locale) -> Decimal | str:
@@ -243,29 +301,32 @@ def _decimal_body(body: str, loc: _Locale) -> Decimal | str:
     return Decimal(f"{whole or '0'}.{frac}" if frac else whole)
 
 
-def _number(
+def _number_parts(
     raw: RawCell, loc: _Locale, code: str, noun: str, hint: str, text: str | None = None
-) -> Decimal | None:
-    """Shared by every numeric parser so they agree on what a number looks like.
+) -> tuple[Decimal | None, str | None]:
+    """The number in a cell and the currency token written beside it ("JPY", "R$"), if any.
 
-    `text`, when given, is the part of the string `raw` to read as the number; messages
-    still quote all of `raw`.
+    Shared by every numeric parser so they agree on what a number looks like. `text`, when
+    given, is the part of the string `raw` to read as the number; messages still quote all
+    of `raw`.
     """
     if raw is None:
-        return None
+        return None, None
     if isinstance(raw, (bool, _dt.date)):
         raise CellError(code, f"{_show(raw)} is not {noun}.", hint, raw)
     if isinstance(raw, int):
-        return Decimal(raw)
+        return _sane(Decimal(raw), raw, noun, hint), None
     if isinstance(raw, float):
         if not math.isfinite(raw):
             raise CellError(code, f"{_show(raw)} is not {noun}.", hint, raw)
-        return _float_decimal(raw)
+        return _sane(_float_decimal(raw), raw, noun, hint), None
+    if not isinstance(raw, str):
+        raise CellError(code, f"{_show(raw)} is not {noun}.", hint, raw)
     s = raw.strip(_STRIP) if text is None else text
     if not s:
-        return None
+        return None, None
     if _PLAIN_RE[loc.name].fullmatch(s):
-        return Decimal(s.replace(",", "."))
+        return _sane(Decimal(s.replace(",", ".")), raw, noun, hint), None
 
     m = _NUMBER_RE.fullmatch(s)
     if m is None:
@@ -280,7 +341,7 @@ def _number(
         problem = "it has more than one sign (parentheses already mean negative)"
     elif cur1 and cur2:
         problem = "it names a currency twice"
-    elif (cur := cur1 or cur2) and cur not in _SYMBOLS and cur.upper() not in _CURRENCY_CODES:
+    elif (cur := cur1 or cur2) and cur not in SYMBOL_CURRENCIES and cur.upper() not in _CURRENCY_CODES:
         problem = f'"{cur}" is not a currency'
     if problem:
         raise CellError(code, f"{_show(raw)} is not {noun}: {problem}.", hint, raw)
@@ -292,7 +353,101 @@ def _number(
     # Accounting format writes negatives in parentheses: (1,200) is -1200.
     if open_ or sign in ("-", "\u2212"):
         value = -value
-    return value
+    return _sane(value, raw, noun, hint), cur1 or cur2
+
+
+def _number(
+    raw: RawCell, loc: _Locale, code: str, noun: str, hint: str, text: str | None = None
+) -> Decimal | None:
+    return _number_parts(raw, loc, code, noun, hint, text)[0]
+
+
+def currency_of(token: str, base: str | None = None) -> tuple[str | None, bool]:
+    """The ISO code a currency token in a cell stands for, and whether the token was ambiguous.
+
+    "JPY", "jpy" -> ("JPY", False); "R$" -> ("BRL", False); "$" -> (base, True) when the base
+    currency is a dollar, else ("USD", True); "kr" -> (base, True) for a krona/krone base,
+    else (None, True): too ambiguous to read.
+    """
+    meanings = SYMBOL_CURRENCIES.get(token)
+    if meanings is None:
+        return token.upper(), False
+    if len(meanings) == 1:
+        return meanings[0], False
+    if base in meanings:
+        return base, True
+    return (None if token in _NO_DEFAULT else meanings[0]), True
+
+
+def parse_money(raw: RawCell, locale: str = "en") -> tuple[Decimal | None, str | None]:
+    """An amount and the currency token written in its cell, if any: "JPY 10,000" ->
+    (10000, "JPY"), "R$ 1.200,00" -> (1200.00, "R$"), "10 000 CHF" -> (10000, "CHF"),
+    1500 -> (1500, None). `currency_of` turns the token into an ISO code."""
+    loc = _locale(locale)
+    return _number_parts(raw, loc, "bad_number", "a number", loc.number_hint)
+
+
+def separator_style(raw: RawCell) -> tuple[str | None, str | None]:
+    """What a text number's separators say about the locale it was written in, as
+    (proves, suggests).
+
+    `proves` is the one locale that reads the text as written: "1.234,50", "12,5",
+    "1.234.567" and "0,500" prove "es"; "1,234.50", "12.5", "1,234,567" prove "en".
+    `suggests` is set for a lone separator followed by exactly three digits ("12.500",
+    "1,200"), which either locale reads, 1000 times apart: it names the locale that reads the
+    separator as thousands. Native numbers and text without separators give (None, None).
+    """
+    if not isinstance(raw, str):
+        return None, None
+    text = raw.strip(_STRIP).removesuffix("%").rstrip(_STRIP)
+    m = _NUMBER_RE.fullmatch(text)
+    if m is None:
+        return None, None
+    body = m["body"]
+    dots, commas = body.count("."), body.count(",")
+    if dots and commas:
+        return ("en" if body.rfind(".") > body.rfind(",") else "es"), None
+    if not (dots or commas):
+        return None, None
+    sep = "." if dots else ","
+    decimal_locale, thousands_locale = ("en", "es") if sep == "." else ("es", "en")
+    if _SPACE_RE.search(body):
+        return decimal_locale, None
+    if dots + commas > 1:
+        return thousands_locale, None
+    whole, frac = body.split(sep)
+    if len(frac) == 3 and 1 <= len(whole) <= 3 and whole[0] != "0":
+        return None, thousands_locale
+    return decimal_locale, None
+
+
+def date_style(raw: RawCell) -> tuple[str | None, bool]:
+    """What a numeric text date says about its order, as (proves, ambiguous).
+
+    "13/02/2026" proves "es" (day first), "02/13/2026" proves "en" (month first);
+    "03/12/2026" is ambiguous; "05/05/2026", ISO dates, month names and native dates say
+    nothing.
+    """
+    if not isinstance(raw, str):
+        return None, False
+    m = _NUMERIC_DATE_RE.fullmatch(raw.strip(_STRIP).casefold())
+    if m is None or not _time_ok(m):
+        return None, False
+    a, b = int(m["a"]), int(m["b"])
+    if a > 12 >= b:
+        return "es", False
+    if b > 12 >= a:
+        return "en", False
+    return None, a != b and a <= 12 and b <= 12
+
+
+@dataclass(frozen=True)
+class Read:
+    """A cell already read with its column's context (`columns.py`, `table.py`): the
+    record validators take `value` as is. `raw` is the cell as typed, for messages."""
+
+    value: object
+    raw: RawCell
 
 
 def parse_number(raw: RawCell, locale: str = "en") -> Decimal | None:
@@ -318,32 +473,40 @@ def parse_integer(raw: RawCell, locale: str = "en") -> int | None:
     return int(value)
 
 
-def parse_percent(raw: RawCell, locale: str = "en") -> Decimal | None:
+def is_percent_text(raw: RawCell) -> bool:
+    """Whether a cell is text that ends in "%", which always means percentage points."""
+    return isinstance(raw, str) and raw.strip(_STRIP).endswith("%")
+
+
+def parse_percent(raw: RawCell, locale: str = "en", scale: str | None = None) -> Decimal | None:
     """Percentage points, 0 to 100.
 
-    Text is always points: "75", "75%", "12,5 %" (es), and "0.75" is 0.75 points.
-    A native float strictly between 0 and 1 is what a percent-formatted cell holds
-    unformatted, so 0.75 is 75 points. Every other native number is points as is, which
-    means a native 1 is 1 point: a cell showing "100%" read unformatted also gives 1, and
-    nothing in the value tells the two apart.
+    Text ending in "%" is always points: "75%", "12,5 %" (es). A plain number (native, or
+    text without "%") is read by `scale`: "fraction" multiplies it by 100 (0.75 is 75, 1 is
+    100: what a percent-formatted cell holds, or a column written as fractions), "points"
+    takes it as is (0.75 is 0.75). Without a scale, the single-cell rule: a native float
+    strictly between 0 and 1 is a fraction and everything else is points, so a native 1 is
+    1 point; `table.py` decides the scale from the cell's format and the whole column.
     """
     loc = _locale(locale)
-    if isinstance(raw, float) and 0 < raw < 1:
-        points = _float_decimal(raw).scaleb(2)
-        value = points.quantize(_ONE) if points == points.to_integral_value() else points
-    else:
-        text = None
-        if isinstance(raw, str):
-            text = raw.strip(_STRIP)
-            if text.endswith("%"):
-                text = text[:-1].rstrip(_STRIP)
-                if not text:
-                    raise CellError(
-                        "bad_percent", f"{_show(raw)} is not a percentage.", loc.percent_hint, raw
-                    )
-        value = _number(raw, loc, "bad_percent", "a percentage", loc.percent_hint, text)
-        if value is None:
-            return None
+    text = None
+    percent_sign = False
+    if isinstance(raw, str):
+        text = raw.strip(_STRIP)
+        if text.endswith("%"):
+            percent_sign = True
+            text = text[:-1].rstrip(_STRIP)
+            if not text:
+                raise CellError(
+                    "bad_percent", f"{_show(raw)} is not a percentage.", loc.percent_hint, raw
+                )
+    value = _number(raw, loc, "bad_percent", "a percentage", loc.percent_hint, text)
+    if value is None:
+        return None
+    fraction = scale == "fraction" if scale else isinstance(raw, float) and 0 < raw < 1
+    if fraction and not percent_sign:
+        value = value.scaleb(2)
+        value = value.quantize(_ONE) if value == value.to_integral_value() else value.normalize()
     if not 0 <= value <= 100:
         raise CellError(
             "out_of_range",
@@ -592,8 +755,10 @@ def parse_enum(raw: RawCell, choices: Mapping[str, str], what: str) -> str | Non
     return found
 
 
-def parse_currency(raw: RawCell) -> str | None:
-    """An ISO 4217 code, from the code itself or from € $ £ ¥ ($ is taken as USD)."""
+def parse_currency(raw: RawCell, base: str | None = None) -> str | None:
+    """An ISO 4217 code, from the code itself or from a symbol (`SYMBOL_CURRENCIES`): an
+    ambiguous symbol is `base` when that is one of its meanings, else its usual one ($ is
+    USD, ¥ is JPY); "kr" without a krona base is not read."""
     hint = "Use a 3-letter ISO currency code like EUR, USD or MXN, or one of € $ £ ¥"
     if raw is None:
         return None
@@ -601,7 +766,7 @@ def parse_currency(raw: RawCell) -> str | None:
         s = raw.strip(_STRIP)
         if not s:
             return None
-        code = _SYMBOLS.get(s) or s.upper()
+        code = currency_of(s, base)[0] if s in SYMBOL_CURRENCIES else s.upper()
         if code in _CURRENCY_CODES:
             return code
     raise CellError("bad_currency", f"{_show(raw)} is not a currency.", hint, raw)

@@ -43,15 +43,21 @@ def assign_ids(table: Table, marks: dict[str, int], header_text: str) -> list[Ce
     counter = max(highest, marks.get(prefix, 0))
 
     writes: list[CellWrite] = []
-    id_col = table.header.fields.get("id")
+    header = table.header
+    if header.full:
+        return writes  # the tab has no room for sheetcrm's columns: reported, and nothing written
+    id_col = header.fields.get("id")
+    if id_col is None and "id" not in header.new:
+        return writes  # no header row: no column is added
     if id_col is None:
-        # No ID column yet: add one after everything the team has typed, never over it.
-        id_col = max([table.header.width, *(len(r.cells) for r in table.rows)])
-        writes.append(CellWrite(table.title, 1, id_col + 1, header_text, expect=((id_col + 1, None),)))
-        table.header.fields["id"] = id_col
+        # No ID column yet: one goes in the header row, after everything the team uses
+        # (table.py placed it), never over it.
+        id_col = header.new["id"]
+        writes.append(CellWrite(table.title, header.row, id_col + 1, header_text, expect=((id_col + 1, None),)))
+        header.fields["id"] = id_col
 
     for row in table.rows:
-        if row.id is not None:
+        if row.id is not None or row.id_fixed:
             continue
         counter += 1
         row.id, row.assigned = f"{prefix}-{counter:04d}", True
@@ -72,19 +78,21 @@ def id_pattern(prefix: str) -> re.Pattern[str]:
 
 def row_key(table: Table, row: Row) -> tuple[tuple[int, CellValue], ...]:
     """What a write into this row expects to find there: its ID cell as read (a typed 4563 is
-    the number 4563, not the text "4563", and backends compare cell values), or for a row whose
-    ID this sync assigns, an empty ID cell and the row's own first cells."""
+    the number 4563, not the text "4563", and backends compare cell values), or for a row whose ID this
+    sync assigns, an empty ID cell and the row's own first cells under the tab's CRM columns
+    (never a side table's cells, which may be formulas that change on their own)."""
     id_col = table.header.fields["id"]
     if not row.assigned:
         return ((id_col + 1, row.raw_id),)
-    skip = {id_col, *table.header.computed.values()}
-    return ((id_col + 1, None), *_fingerprint(row, skip))
+    own = sorted({*table.header.fields.values(), *table.header.custom.values()} - {id_col})
+    return ((id_col + 1, None), *_fingerprint(row, own))
 
 
-def _fingerprint(row: Row, skip: set[int]) -> tuple[tuple[int, CellValue], ...]:
+def _fingerprint(row: Row, columns: list[int]) -> tuple[tuple[int, CellValue], ...]:
     found: list[tuple[int, Any]] = []
-    for col, value in enumerate(row.cells):
-        if col not in skip and not cells.is_blank(value):
+    for col in columns:
+        value = row.cells[col] if col < len(row.cells) else None
+        if not cells.is_blank(value):
             found.append((col + 1, value))
             if len(found) == FINGERPRINT_CELLS:
                 break

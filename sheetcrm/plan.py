@@ -53,22 +53,24 @@ def owned_tab(plan: Plan, snapshot: Snapshot, tab: OwnedTab, locale: str, body: 
 def computed_writes(table: Table, values_by_row: dict[int, dict[str, Any]], locale: str) -> list[CellWrite]:
     """Writes that bring sheetcrm's computed columns in a people's tab up to date.
 
-    A missing column is added after everything already there, header first. Every write is
-    keyed to its row (`ids.row_key`), and rows whose record is invalid have their stale
-    values cleared rather than left to mislead.
+    A missing column goes where `table.py` placed it (after the last used column and every
+    merged block), its header in the tab's header row. Every write is keyed to its row
+    (`ids.row_key`); rows whose record is invalid, and rows that are no longer records, have
+    their stale values cleared rather than left to mislead. A tab with no room for the
+    columns (`Header.full`) gets no write at all.
     """
     header = table.header
     writes: list[CellWrite] = []
-    used = max([header.width, *(len(r.cells) for r in table.rows), *(c + 1 for c in header.fields.values()),
-                *(c + 1 for c in header.computed.values())])
+    if header.full or "id" not in header.fields:
+        return writes
     columns: dict[str, int] = {}
     for computed in table.spec.computed:
         col = header.computed.get(computed.key)
         if col is None:
-            col = used
-            used += 1
+            col = header.new[computed.key]
             header.computed[computed.key] = col
-            writes.append(CellWrite(table.title, 1, col + 1, computed.display(locale), expect=((col + 1, None),)))
+            writes.append(CellWrite(table.title, header.row, col + 1, computed.display(locale),
+                                    expect=((col + 1, None),)))
         columns[computed.key] = col
     for row in table.rows:
         wanted = values_by_row.get(row.row, {})
@@ -77,4 +79,12 @@ def computed_writes(table: Table, values_by_row: dict[int, dict[str, Any]], loca
             have = row.cells[col] if col < len(row.cells) else None
             if not same_value(value, have):
                 writes.append(CellWrite(table.title, row.row, col + 1, value, expect=row_key(table, row)))
+    id_col = header.fields["id"]
+    for row in table.leftovers:
+        # No record, no ID: the write holds only while the row still shows exactly these
+        # stale values and no ID.
+        stale = [(col + 1, row.cells[col]) for col in columns.values()
+                 if col < len(row.cells) and not same_value(row.cells[col], None)]
+        expect = ((id_col + 1, None), *stale)
+        writes.extend(CellWrite(table.title, row.row, col, None, expect=expect) for col, _ in stale)
     return writes

@@ -26,13 +26,24 @@ class ParseContext:
     locale: str = "en"
     # normalize_key(alias) -> canonical stage name
     stages: Mapping[str, str] = field(default_factory=dict)
+    # Whether the config sets the locale; when it does not, a tab's language may decide.
+    locale_set: bool = True
+    currency: str = "USD"  # the base currency: what an ambiguous "$" means when it can
+    # field -> the context of that column, with the locale its own cells settled (table.py)
+    columns: Mapping[str, "ParseContext"] = field(default_factory=dict)
 
 
-def _cell(parse: Callable[[Any, ParseContext], Any], required: bool = False) -> BeforeValidator:
+def _cell(parse: Callable[[Any, ParseContext], Any], required: bool = False, kind: str = "text") -> BeforeValidator:
     def validate(raw: Any, info: ValidationInfo) -> Any:
         ctx: ParseContext = info.context or ParseContext()
         try:
-            value = parse(raw, ctx)
+            # table.py hands over a cell its column already read, or the reason it cannot be.
+            if isinstance(raw, cells.Read):
+                value = raw.value
+            elif isinstance(raw, cells.CellError):
+                raise raw
+            else:
+                value = parse(raw, ctx.columns.get(info.field_name, ctx) if ctx.columns else ctx)
         except cells.CellError as e:
             raise PydanticCustomError(e.code, "{message}", {"message": e.message, "hint": e.hint}) from None
         if value is None and required:
@@ -42,6 +53,7 @@ def _cell(parse: Callable[[Any, ParseContext], Any], required: bool = False) -> 
         return value
 
     validate.choices = getattr(parse, "choices", ())  # type: ignore[attr-defined]  # for dropdowns
+    validate.kind = "enum" if validate.choices else kind  # type: ignore[attr-defined]  # how table.py reads the column
     return BeforeValidator(validate)
 
 
@@ -61,15 +73,22 @@ def _stage(raw: Any, ctx: ParseContext) -> str | None:
 
 Text = Annotated[str | None, _cell(lambda raw, ctx: cells.parse_text(raw))]
 RequiredText = Annotated[str, _cell(lambda raw, ctx: cells.parse_text(raw), required=True)]
-Number = Annotated[Decimal | None, _cell(lambda raw, ctx: cells.parse_number(raw, ctx.locale))]
-RequiredNumber = Annotated[Decimal, _cell(lambda raw, ctx: cells.parse_number(raw, ctx.locale), required=True)]
-Integer = Annotated[int | None, _cell(lambda raw, ctx: cells.parse_integer(raw, ctx.locale))]
-Percent = Annotated[Decimal | None, _cell(lambda raw, ctx: cells.parse_percent(raw, ctx.locale))]
-Day = Annotated[dt.date | None, _cell(lambda raw, ctx: cells.parse_date(raw, ctx.locale))]
-RequiredDay = Annotated[dt.date, _cell(lambda raw, ctx: cells.parse_date(raw, ctx.locale), required=True)]
-Email = Annotated[str | None, _cell(lambda raw, ctx: cells.parse_email(raw))]
-Currency = Annotated[str | None, _cell(lambda raw, ctx: cells.parse_currency(raw))]
-Stage = Annotated[str, _cell(_stage, required=True)]
+Number = Annotated[Decimal | None, _cell(lambda raw, ctx: cells.parse_number(raw, ctx.locale), kind="number")]
+RequiredNumber = Annotated[Decimal, _cell(lambda raw, ctx: cells.parse_number(raw, ctx.locale), required=True,
+                                          kind="number")]
+# An amount of money: its cell may name its currency ("JPY 10,000"), which table.py carries to
+# the record's Currency field.
+Money = Annotated[Decimal | None, _cell(lambda raw, ctx: cells.parse_number(raw, ctx.locale), kind="money")]
+RequiredMoney = Annotated[Decimal, _cell(lambda raw, ctx: cells.parse_number(raw, ctx.locale), required=True,
+                                         kind="money")]
+Integer = Annotated[int | None, _cell(lambda raw, ctx: cells.parse_integer(raw, ctx.locale), kind="integer")]
+Percent = Annotated[Decimal | None, _cell(lambda raw, ctx: cells.parse_percent(raw, ctx.locale), kind="percent")]
+Day = Annotated[dt.date | None, _cell(lambda raw, ctx: cells.parse_date(raw, ctx.locale), kind="date")]
+RequiredDay = Annotated[dt.date, _cell(lambda raw, ctx: cells.parse_date(raw, ctx.locale), required=True,
+                                       kind="date")]
+Email = Annotated[str | None, _cell(lambda raw, ctx: cells.parse_email(raw), kind="email")]
+Currency = Annotated[str | None, _cell(lambda raw, ctx: cells.parse_currency(raw, ctx.currency), kind="currency")]
+Stage = Annotated[str, _cell(_stage, required=True, kind="enum")]
 
 CUSTOM_PARSERS: dict[str, Callable[[Any, str], Any]] = {
     "text": lambda raw, locale: cells.parse_text(raw),
@@ -160,7 +179,7 @@ class Opportunity(Record):
     contact: Text = col("Contact")
     owner: Text = col("Owner")
     stage: Stage = col("Stage")
-    amount: Number = col("Amount")
+    amount: Money = col("Amount")
     currency: Currency = col("Currency")
     probability: Percent = col("Probability")
     close_date: Day = col("Close Date")
@@ -200,7 +219,7 @@ class Task(Record):
 class Product(Record):
     sku: RequiredText = col("SKU")
     name: RequiredText = col("Name")
-    unit_price: RequiredNumber = col("Unit Price")
+    unit_price: RequiredMoney = col("Unit Price")
     currency: Currency = col("Currency")
     tax_rate: Percent = col("Tax Rate")
 
@@ -209,7 +228,7 @@ class QuoteLine(Record):
     opportunity: RequiredText = col("Opportunity")
     sku: RequiredText = col("SKU")
     quantity: RequiredNumber = col("Quantity")
-    unit_price: Number = col("Unit Price")
+    unit_price: Money = col("Unit Price")
     discount: Percent = col("Discount %")
 
 

@@ -1,18 +1,68 @@
-"""One CRM tab as a table: its header row mapped onto columns, its rows parsed into records."""
+"""One CRM tab as a table: where its header row is, which rows are records, and each
+record's cells read the way its column (not the cell alone) says.
+
+The table inside a tab: the header row is the first of the tab's first HEADER_SEARCH_ROWS
+rows that names enough known columns (two, or every required one); rows above it (titles,
+instructions) are never read nor written. A row is a record only when it holds a value under
+one of the tab's CRM columns; rows with cells only elsewhere (a side table, notes) and
+totals rows under the data are not records. Cells are read as the person sees them: a
+merged block's value belongs to every row it spans, a percent-formatted 1 is 100 %, a
+formula showing "#N/A" is a `formula_error`, and numbers and dates follow their column's
+convention (`columns.py`).
+"""
 
 from __future__ import annotations
 
+import dataclasses
+from collections import Counter
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, Callable
 
 from pydantic import ValidationError
 
-from sheetcrm import cells
+from sheetcrm import cells, columns
 from sheetcrm.config import CustomField, TabSettings
 from sheetcrm.records import CUSTOM_PARSERS, ParseContext, Record
 from sheetcrm.report import Issue, Report, column_letter
 from sheetcrm.schema import TabSpec
 from sheetcrm.workbook import Grid
+
+HEADER_SEARCH_ROWS = 20
+# The last column of an .xlsx sheet (XFD). Google allows 18278, but a plan is the same for
+# both backends, so columns sheetcrm adds stay within the smaller limit.
+MAX_COLUMNS = 16384
+# Labels of a totals row, after normalize_key and without a trailing colon.
+TOTAL_LABELS = frozenset({"total", "totals", "totales", "subtotal", "subtotals", "subtotales", "sub total",
+                          "grand total", "total general", "suma", "sumas", "sum", "importe total"})
+_NUMERIC_KINDS = frozenset({"number", "money", "integer", "percent"})
+
+_MESSAGES = {
+    "formula_error": ('The formula in this cell shows {error}, so the cell has no value to read.',
+                      "Fix the formula, or the cells it uses, so that it shows a value."),
+    "currency_conflict": ("{shown} is in {currency}, but its Currency cell says {other}.",
+                          "Make the two agree, or leave the Currency cell blank."),
+    "ambiguous_currency": ('{shown} names "{token}", which is the currency of several countries.',
+                           "Write the ISO code instead, like {codes}."),
+    "symbol_base": ('"{token}" in this column is read as {currency}, the base currency (currency in sheetcrm.toml).',
+                    "Write the ISO code (like {example}) where an amount is in another currency."),
+    "symbol_guess": ('{shown} read as {currency}; "{token}" could also be {others}.',
+                     "Write the ISO code, like {currency} {example}."),
+    "no_room": ("There is no room for the columns sheetcrm adds ({names}): they would go past column {last}, "
+                "the last a sheet can have, so nothing is written to this tab.",
+                "Delete unused columns at the right of the tab, or move what is there to another tab."),
+    "duplicate_header": ('The header "{text}" appears twice; only the first column is read.',
+                         "Rename or remove one of the two columns."),
+    "missing_column": ('The required column "{name}" is missing, so no row of this tab is read.',
+                       'Add a column headed "{name}" (or "{name_es}").'),
+}
+
+
+def _issue(severity: str, title: str, row: int | None, col: int | None, header: str | None, value: Any,
+           code: str, **fmt: Any) -> Issue:
+    message, hint = _MESSAGES[code]
+    return Issue(severity, title, row, column_letter(col + 1) if col is not None else None,  # type: ignore[arg-type]
+                 header, value, code, message.format(**fmt), hint.format(**fmt))
 
 
 @dataclass
@@ -24,14 +74,20 @@ class Header:
     computed: dict[str, int] = field(default_factory=dict)  # sheetcrm's computed column key -> column
     labels: dict[int, str] = field(default_factory=dict)   # column -> header text as typed
     width: int = 0
+    row: int = 1                                            # the sheet's row number of the header row
+    # Columns sheetcrm adds ("id", computed keys) -> the 0-based column each goes to: after the
+    # last used column and every merged block. Empty with `full` when they would not fit.
+    new: dict[str, int] = field(default_factory=dict)
+    full: bool = False
 
 
 @dataclass
 class Row:
-    """One non-blank data row. `record` is None when the row has errors: only sound records
-    are computed with. `target` is what references and lookups see: the record, or for a row
-    with errors the record with its unreadable cells left empty (None when even that cannot be
-    made, e.g. a required cell is unreadable), so a bad cell never hides the row's ID or name."""
+    """One data row that is a record. `record` is None when the row has errors: only sound
+    records are computed with. `target` is what references and lookups see: the record, or for
+    a row with errors the record with its unreadable cells left empty (None when even that
+    cannot be made, e.g. a required cell is unreadable), so a bad cell never hides the row's
+    ID or name."""
 
     row: int                    # the sheet's row number
     id: str | None              # the ID cell as text (trimmed; 4563 -> "4563"), even on an invalid row
@@ -40,6 +96,7 @@ class Row:
     assigned: bool = False      # the ID was handed out by this sync, not read from the sheet
     raw_id: Any = None          # the ID cell exactly as read (4563, "ACC-1 "): what a guarded write expects
     target: Record | None = None
+    id_fixed: bool = False      # the ID cell holds a formula or is hidden under a merged block: never filled in
 
     @property
     def has_errors(self) -> bool:
@@ -52,13 +109,19 @@ class Table:
     title: str                  # the sheet's own tab title
     header: Header
     rows: list[Row] = field(default_factory=list)
+    # Rows that are no record but still hold values in sheetcrm's computed columns (a record
+    # whose cells were cleared): their stale computed cells are cleared.
+    leftovers: list[Row] = field(default_factory=list)
 
     @property
     def records(self) -> list[Record]:
         return [r.record for r in self.rows if r.record is not None]
 
 
-def map_header(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, report: Report) -> Header:
+# --- the header row -----------------------------------------------------------------------
+
+
+def _aliases(spec: TabSpec, settings: TabSettings) -> dict[str, str]:
     aliases: dict[str, str] = {}
     for column in spec.columns:
         for name in (column.header, column.header_es, *column.aliases):
@@ -69,10 +132,34 @@ def map_header(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, rep
         if canonical not in by_title:
             continue  # already rejected when the config was loaded
         aliases[cells.normalize_key(theirs)] = by_title[canonical]
+    return aliases
 
+
+def find_header_row(spec: TabSpec, grid: Grid, settings: TabSettings) -> int:
+    """The 0-based index of the header row: the first of the first HEADER_SEARCH_ROWS rows
+    naming at least two known columns, or every required one; else the row naming the most
+    (the first on a tie); else row 0."""
+    aliases = _aliases(spec, settings)
+    required = {c.field for c in spec.columns if c.required}
+    best, best_count = 0, 0
+    for index, row in enumerate(grid.rows[:HEADER_SEARCH_ROWS]):
+        found = {aliases[key] for raw in row
+                 if (text := cells.parse_text(raw)) is not None and (key := cells.normalize_key(text)) in aliases}
+        if len(found) >= 2 or (found and required and required <= found):
+            return index
+        if len(found) > best_count:
+            best, best_count = index, len(found)
+    return best
+
+
+def map_header(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, report: Report,
+               index: int = 0) -> Header:
+    """The columns named by the header row `grid.rows[index]`."""
+    aliases = _aliases(spec, settings)
     computed = {cells.normalize_key(n): c.key for c in spec.computed for n in (c.header, c.header_es)}
-    header = Header(width=len(grid.header))
-    for col, raw in enumerate(grid.header):
+    labels = grid.rows[index] if index < len(grid.rows) else []
+    header = Header(width=len(labels), row=index + 1)
+    for col, raw in enumerate(labels):
         text = cells.parse_text(raw)
         if text is None:
             continue
@@ -85,40 +172,309 @@ def map_header(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, rep
         taken = header.fields if target else header.custom
         key = target or text
         if key in taken:
-            report.add(Issue("warning", title, 1, column_letter(col + 1), text, text, "duplicate_header",
-                             f'The header "{text}" appears twice; only the first column is read.',
-                             "Rename or remove one of the two columns."))
+            report.add(_issue("warning", title, header.row, col, text, text, "duplicate_header", text=text))
             continue
         taken[key] = col
     return header
 
 
+def _last_used(grid: Grid) -> int:
+    """How many columns the tab uses: its last non-blank cell, formula or merged block."""
+    used = 0
+    for row in grid.rows:
+        end = len(row)
+        while end > used and cells.is_blank(row[end - 1]):
+            end -= 1
+        used = max(used, end)
+    for positions in (grid.formulas, grid.errors):
+        used = max([used, *(c + 1 for _, c in positions)])
+    return max([used, *(c1 + 1 for _, _, _, c1 in grid.merges)])
+
+
+def _place_new_columns(spec: TabSpec, title: str, grid: Grid, header: Header, report: Report) -> None:
+    missing = ["id"] if spec.id_prefix and "id" not in header.fields else []
+    missing += [c.key for c in spec.computed if c.key not in header.computed]
+    if not missing or not header.fields:
+        return  # no header row was found: nothing is a record, and no column is added to a title
+    start = _last_used(grid)
+    if start + len(missing) > MAX_COLUMNS:
+        header.full = True
+        names = {c.key: c.header for c in spec.computed} | {"id": "ID"}
+        report.add(_issue("error", title, header.row, None, None, None, "no_room",
+                          names=", ".join(names[k] for k in missing), last=column_letter(MAX_COLUMNS)))
+        return
+    header.new = {key: start + i for i, key in enumerate(missing)}
+
+
+def tab_locale(spec: TabSpec, title: str, header: Header) -> str | None:
+    """The language a tab is written in, from its title and header texts: "es", "en", or
+    None when they do not tell (no votes, or a tie)."""
+    votes: Counter[str] = Counter()
+
+    def vote(text: str, en: str, es: tuple[str, ...]) -> None:
+        key = cells.normalize_key(text)
+        spanish = {cells.normalize_key(n) for n in es} - {cells.normalize_key(en)}
+        if key in spanish:
+            votes["es"] += 1
+        elif key == cells.normalize_key(en):
+            votes["en"] += 1
+
+    vote(title, spec.title, (spec.title_es,))
+    by_field = {c.field: c for c in spec.columns}
+    for name, col in header.fields.items():
+        column = by_field[name]
+        # The Spanish header, and the aliases that cannot be English (they have accents).
+        spanish = (column.header_es, *(a for a in column.aliases if not a.isascii()))
+        vote(header.labels[col], column.header, spanish)
+    ranked = votes.most_common()
+    if not ranked or len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
+        return None
+    return ranked[0][0]
+
+
+# --- rows ---------------------------------------------------------------------------------
+
+
+@cache
+def field_kinds(spec: TabSpec) -> dict[str, str]:
+    """How each field's cells are read ("number", "money", "date", "percent", ...), from the
+    record model's validators."""
+    kinds = {}
+    for name, info in spec.model.model_fields.items():
+        kinds[name] = next((k for meta in info.metadata if (k := getattr(getattr(meta, "func", None), "kind", None))),
+                           "text")
+    return kinds
+
+
+def _merged_values(grid: Grid) -> dict[tuple[int, int], tuple[Any, str | None]]:
+    """(row, col) -> (value, formula error) for the cells a merged block covers below its first
+    row: the block's value belongs to each row it spans (for reading only)."""
+    filled: dict[tuple[int, int], tuple[Any, str | None]] = {}
+    for r0, c0, r1, _ in grid.merges:
+        value = (grid.cell(r0, c0), grid.errors.get((r0, c0)))
+        for r in range(r0 + 1, r1 + 1):
+            filled[(r, c0)] = value
+    return filled
+
+
+_TOTAL_INITIALS = frozenset("tsgiTSGI")  # the first letters of TOTAL_LABELS: most cells stop here
+
+
+def _total_label(raw: Any) -> bool:
+    if not isinstance(raw, str) or len(raw) > 24 or raw.lstrip()[:1] not in _TOTAL_INITIALS:
+        return False
+    text = raw.strip().rstrip(":").strip()
+    return (text.casefold() if text.isascii() else cells.normalize_key(text)) in TOTAL_LABELS
+
+
+def _is_total(raw_row: list[Any], index: int, known: dict[int, str], grid: Grid) -> bool:
+    """A row under the data that sums it: a label like Total or Totales, and under the CRM
+    columns nothing but formulas and numbers in numeric columns."""
+    label = next((col for col, raw in enumerate(raw_row) if _total_label(raw)), None)
+    if label is None:
+        return False
+    for col, kind in known.items():
+        raw = raw_row[col] if col < len(raw_row) else None
+        if col == label or cells.is_blank(raw) or (index, col) in grid.formulas:
+            continue
+        if not (kind in _NUMERIC_KINDS and isinstance(raw, (int, float)) and not isinstance(raw, bool)):
+            return False
+    return True
+
+
 def parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, ctx: ParseContext,
                 report: Report) -> Table:
-    header = map_header(spec, title, grid, settings, report)
+    header_index = find_header_row(spec, grid, settings)
+    header = map_header(spec, title, grid, settings, report, header_index)
+    _place_new_columns(spec, title, grid, header, report)
     table = Table(spec, title, header)
     missing = [c for c in spec.columns if c.required and c.field not in header.fields]
     for column in missing:
-        report.add(Issue("error", title, 1, None, column.header, None, "missing_column",
-                         f'The required column "{column.header}" is missing, so no row of this tab is read.',
-                         f'Add a column headed "{column.header}" (or "{column.header_es}").'))
-    id_col = header.fields.get("id")
+        report.add(_issue("error", title, header.row, None, column.header, None, "missing_column",
+                          name=column.header, name_es=column.header_es))
+
+    kinds = field_kinds(spec)
     typed = {cells.normalize_key(name): kind for name, kind in settings.custom_fields.items()}
-    custom_types = {name: _custom_parser(typed[key], name)
-                    for name in header.custom if (key := cells.normalize_key(name)) in typed}
-    for index in range(1, len(grid.rows)):
-        raw_row = grid.rows[index]
-        if all(cells.is_blank(v) for v in raw_row):
-            continue  # blank rows are the team's spacing, not records
-        sheet_row = index + 1
-        data: dict[str, Any] = {f: (raw_row[c] if c < len(raw_row) else None) for f, c in header.fields.items()}
-        custom, custom_ok = _custom_values(header, raw_row, custom_types, ctx, title, sheet_row, report)
-        record, target = (None, None) if missing else _validate(spec, data, custom, ctx, header, title, sheet_row,
-                                                                report)
-        raw_id = data["id"] if id_col is not None else None
-        table.rows.append(Row(sheet_row, cells.parse_text(raw_id), record if custom_ok else None, raw_row,
-                              raw_id=raw_id, target=target))
+    custom_kinds = {name: typed[key] for name in header.custom if (key := cells.normalize_key(name)) in typed}
+    known = {col: kinds[f] for f, col in header.fields.items()}
+    known.update({header.custom[name]: kind.type for name, kind in custom_kinds.items()})
+    filled = _merged_values(grid) if grid.merges else {}
+    id_col = header.fields.get("id")
+    rows = _record_rows(table, grid, header_index, known, filled)
+    # How each column reads: its own cells first, then the config's or the tab's locale.
+    tab_ctx = ctx
+    if not ctx.locale_set:
+        tab_ctx = dataclasses.replace(ctx, locale=tab_locale(spec, title, header) or ctx.locale)
+    ctx = dataclasses.replace(tab_ctx, columns=_read_columns(title, header, grid, rows, known, tab_ctx, report))
+    _currencies(spec, title, header, rows, ctx, report)
+
+    custom_parsers = {name: _custom_parser(kind, name) for name, kind in custom_kinds.items()}
+    for r in rows:
+        index, raw_row, sheet_row = r.index, r.raw, r.index + 1
+        data: dict[str, Any] = {**r.extra, **{f: r.shown[c] for f, c in header.fields.items()}}
+        custom, custom_ok = _custom_values(header, raw_row, r.shown, custom_parsers, ctx, title, sheet_row, report)
+        record, target = (None, None) if missing else _validate(spec, data, custom, ctx, header, title,
+                                                                sheet_row, report)
+        row_id = None
+        if id_col is not None and not isinstance(data["id"], cells.CellError):
+            row_id = cells.parse_text(data["id"])
+        raw_id = raw_row[id_col] if id_col is not None and id_col < len(raw_row) else None
+        table.rows.append(Row(sheet_row, row_id, record if custom_ok else None, raw_row,
+                              raw_id=raw_id, target=target,
+                              id_fixed=id_col is not None and ((index, id_col) in grid.formulas
+                                                               or (index, id_col) in filled)))
     return table
+
+
+@dataclass
+class _Cells:
+    """A record row while it is read: its cells as the sheet holds them (`raw`), what each
+    CRM column shows (`shown`: merged blocks filled in, formula errors, cells read by their
+    column), and fields set from other cells (`extra`: a currency named inside an amount)."""
+
+    index: int
+    raw: list[Any]
+    shown: dict[int, Any]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _record_rows(table: Table, grid: Grid, header_index: int, known: dict[int, str],
+                 filled: dict[tuple[int, int], tuple[Any, str | None]]) -> list[_Cells]:
+    """The rows under the header that are records, each with what its CRM cells show. Rows
+    that are not records but hold stale computed values go to `table.leftovers`."""
+    header = table.header
+    id_col = header.fields.get("id")
+    computed_cols = set(header.computed.values())
+    rows: list[_Cells] = []
+    errors = grid.errors
+    for index in range(header_index + 1, len(grid.rows)):
+        raw_row = grid.rows[index]
+        width = len(raw_row)
+        shown = {col: raw_row[col] if col < width else None for col in known}
+        real = any(not (v is None or isinstance(v, str) and cells.is_blank(v)) for v in shown.values())
+        if filled or errors:
+            for col in known:
+                error = errors.get((index, col))
+                if error is None and col != id_col and (index, col) in filled and cells.is_blank(shown[col]):
+                    shown[col], error = filled[(index, col)]
+                if error is not None:
+                    shown[col] = _formula_error(error)
+                    real = real or (index, col) in errors
+        # A totals row has no ID: rows with one (most, once synced) skip the label search.
+        has_id = id_col is not None and not cells.is_blank(raw_row[id_col] if id_col < width else None)
+        if not real or not has_id and _is_total(raw_row, index, known, grid):
+            if any(c < width and not cells.is_blank(raw_row[c]) for c in computed_cols):
+                table.leftovers.append(Row(index + 1, None, None, raw_row))
+            continue
+        rows.append(_Cells(index, raw_row, shown))
+    return rows
+
+
+def _read_columns(title: str, header: Header, grid: Grid, rows: list[_Cells], known: dict[int, str],
+                  ctx: ParseContext, report: Report) -> dict[str, ParseContext]:
+    """Read each number, percent and date column as a whole (`columns.py`): warnings are
+    reported here, unusable cells become CellErrors in `shown`, and each column's context
+    (its locale) is returned by field or custom header."""
+    names = {c: f for f, c in header.fields.items()} | {c: n for n, c in header.custom.items()}
+    column_ctx: dict[str, ParseContext] = {}
+    for col, kind in known.items():
+        formatted = {i for i, r in enumerate(rows) if (r.index, col) in grid.percent} if grid.percent else set()
+        reading = _read_column(kind, [r.shown[col] for r in rows], formatted, ctx)
+        if reading is None:
+            continue
+        column_ctx[names[col]] = dataclasses.replace(ctx, locale=reading.locale)
+        for finding in reading.findings:
+            cells_of = rows[finding.index]
+            if finding.severity == "warning":
+                report.add(Issue("warning", title, cells_of.index + 1, column_letter(col + 1), header.labels.get(col),
+                                 cells_of.shown[col], finding.error.code, finding.error.message, finding.error.hint))
+            else:
+                cells_of.shown[col] = finding.error  # the record validators report it; the field stays unusable
+        for i, value in reading.values.items():
+            if not isinstance(rows[i].shown[col], cells.CellError):
+                rows[i].shown[col] = value
+    return column_ctx
+
+
+def _formula_error(error: str) -> cells.CellError:
+    message, hint = _MESSAGES["formula_error"]
+    return cells.CellError("formula_error", message.format(error=cells._show(error)), hint, error)
+
+
+def _read_column(kind: str, raws: list[Any], formatted: set[int], ctx: ParseContext) -> columns.Reading | None:
+    # Cells already known to be unreadable (formula errors) take no part in the vote.
+    raws = [None if isinstance(r, cells.CellError) else r for r in raws]
+    if kind in ("number", "money", "integer"):
+        parse = cells.parse_integer if kind == "integer" else cells.parse_number
+        return columns.read_numbers(raws, kind, ctx.locale, ctx.locale_set, parse)
+    if kind == "percent":
+        return columns.read_percents(raws, formatted, ctx.locale, ctx.locale_set)
+    if kind == "date":
+        return columns.read_dates(raws, ctx.locale, ctx.locale_set)
+    return None
+
+
+def _currencies(spec: TabSpec, title: str, header: Header, rows: list[_Cells], ctx: ParseContext,
+                report: Report) -> None:
+    """Carry a currency written inside an amount ("JPY 10,000", "R$ 1.200,00") to the record's
+    Currency field when that cell is blank; a different Currency cell is an error on the
+    amount. An ambiguous symbol ("$") is the base currency when it can be, said once per
+    column; otherwise its usual meaning, said on each cell."""
+    if "currency" not in spec.model.model_fields:
+        return
+    kinds = field_kinds(spec)
+    currency_col = header.fields.get("currency")
+    for name, col in header.fields.items():
+        if kinds[name] != "money":
+            continue
+        said_base = False
+        for r in rows:
+            index, shown, raw = r.index, r.shown, r.shown[col]
+            if not isinstance(raw, str):
+                continue
+            try:
+                _, token = cells.parse_money(raw, ctx.columns.get(name, ctx).locale)
+            except cells.CellError:
+                continue  # the validator reports it
+            if token is None:
+                continue
+            code, ambiguous = cells.currency_of(token, ctx.currency)
+            fmt = dict(shown=cells._show(raw), token=token, currency=code, example="USD 1,200",
+                       codes=", ".join(cells.SYMBOL_CURRENCIES.get(token, ())))
+            if code is None:
+                shown[col] = _error("ambiguous_currency", raw, **fmt)
+                continue
+            theirs = shown.get(currency_col) if currency_col is not None else None
+            if cells.is_blank(theirs):
+                if currency_col is not None:
+                    shown[currency_col] = code
+                else:
+                    r.extra["currency"] = code  # no Currency column: the record's field still takes it
+            else:
+                try:
+                    other = cells.parse_currency(theirs, ctx.currency) if isinstance(theirs, str) else None
+                except cells.CellError:
+                    other = None  # reported by the Currency column's own validator
+                meanings = cells.SYMBOL_CURRENCIES.get(token, (code,)) if ambiguous else (code,)
+                if other is not None and other not in meanings:
+                    shown[col] = _error("currency_conflict", raw, other=other, **fmt)
+                    continue
+                if ambiguous:
+                    continue  # the Currency cell says which of the symbol's meanings it is
+            if ambiguous and code == ctx.currency:
+                if not said_base:
+                    said_base = True
+                    report.add(_issue("warning", title, index + 1, col, header.labels.get(col), raw, "symbol_base",
+                                      **fmt))
+            elif ambiguous:
+                others = [c for c in cells.SYMBOL_CURRENCIES[token] if c != code][:4]
+                report.add(_issue("warning", title, index + 1, col, header.labels.get(col), raw, "symbol_guess",
+                                  **{**fmt, "others": ", ".join(others) + "…", "example": "1,200"}))
+
+
+def _error(code: str, raw: Any, **fmt: Any) -> cells.CellError:
+    message, hint = _MESSAGES[code]
+    return cells.CellError(code, message.format(**fmt), hint.format(**fmt), raw)
 
 
 def _custom_parser(kind: CustomField, name: str) -> Callable[[Any, str], Any]:
@@ -128,22 +484,36 @@ def _custom_parser(kind: CustomField, name: str) -> Callable[[Any, str], Any]:
     return CUSTOM_PARSERS[kind.type]
 
 
-def _custom_values(header: Header, raw_row: list[Any], parsers: dict[str, Callable[[Any, str], Any]],
-                   ctx: ParseContext, title: str, sheet_row: int, report: Report) -> tuple[dict[str, Any], bool]:
+def _custom_values(header: Header, raw_row: list[Any], shown: dict[int, Any],
+                   parsers: dict[str, Callable[[Any, str], Any]], ctx: ParseContext, title: str, sheet_row: int,
+                   report: Report) -> tuple[dict[str, Any], bool]:
     values: dict[str, Any] = {}
     ok = True
     for name, col in header.custom.items():
-        raw = raw_row[col] if col < len(raw_row) else None
         parse = parsers.get(name)
         if parse is None:
-            values[name] = raw  # untyped: carried exactly as the team typed it
+            values[name] = raw_row[col] if col < len(raw_row) else None  # untyped: carried exactly as typed
             continue
+        raw = shown[col]
         try:
-            values[name] = parse(raw, ctx.locale)
+            if isinstance(raw, cells.CellError):
+                raise raw
+            values[name] = raw.value if isinstance(raw, cells.Read) else parse(
+                raw, (ctx.columns.get(name) or ctx).locale)
         except cells.CellError as e:
             ok = False
-            report.add(Issue("error", title, sheet_row, column_letter(col + 1), name, raw, e.code, e.message, e.hint))
+            report.add(Issue("error", title, sheet_row, column_letter(col + 1), name, e.raw if e.raw is not None
+                             else raw, e.code, e.message, e.hint))
     return values, ok
+
+
+def _as_typed(value: Any) -> Any:
+    """A cell as the person typed it, for an issue's value column."""
+    if isinstance(value, cells.CellError):
+        return value.raw
+    if isinstance(value, cells.Read):
+        return value.raw
+    return value
 
 
 def _validate(spec: TabSpec, data: dict[str, Any], custom: dict[str, Any], ctx: ParseContext, header: Header,
@@ -162,7 +532,7 @@ def _validate(spec: TabSpec, data: dict[str, Any], custom: dict[str, Any], ctx: 
                 "error", title, sheet_row,
                 column_letter(col + 1) if col is not None else None,
                 header.labels.get(col) if col is not None else None,
-                data.get(field_name) if isinstance(field_name, str) else None,
+                _as_typed(data.get(field_name)) if isinstance(field_name, str) else None,
                 err["type"], extra.get("message", err["msg"]), extra.get("hint", ""),
             ))
         unreadable = {err["loc"][0] for err in e.errors() if err["loc"]}

@@ -55,7 +55,8 @@ class Crm:
 
 def parse_context(config: Config) -> ParseContext:
     stages = cells.enum_choices({s.name: s.aliases for s in config.stages})
-    return ParseContext(locale=config.locale, stages=stages)
+    return ParseContext(locale=config.locale, stages=stages, locale_set="locale" in config.model_fields_set,
+                        currency=config.currency)
 
 
 def read_crm(snapshot: Snapshot, config: Config) -> Crm:

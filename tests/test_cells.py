@@ -493,7 +493,7 @@ def test_parse_currency(raw, code):
     assert parse_currency(raw) == code
 
 
-@pytest.mark.parametrize("raw", ["ABC", "euros", "US$", "E", 978])
+@pytest.mark.parametrize("raw", ["ABC", "euros", "U$D", "E", 978, "kr"])
 def test_parse_currency_rejects(raw):
     with pytest.raises(CellError) as info:
         parse_currency(raw)
@@ -540,3 +540,96 @@ def test_plain_email_fast_path_agrees_with_email_validator(address):
     except CellError:
         got = None
     assert got == expected
+
+
+# --- what a column needs from a cell (issue 9) -------------------------------------------
+
+
+@pytest.mark.parametrize("raw, shown", [
+    ("Acme\u00a0Corp", '"Acme\\u00a0Corp"'),
+    ("Acme\u200bCorp", '"Acme\\u200bCorp"'),
+    ("bell\x07", '"bell\\u0007"'),
+    ("  two  spaces ", '"  two  spaces "'),
+    ("Peña", '"Peña"'),
+])
+def test_messages_show_invisible_characters(raw, shown):
+    assert cells._show(raw) == shown
+
+
+@pytest.mark.parametrize("a, b", [
+    ("Acme\u00a0Corp", "acme corp"), ("Acme  Corp", "ACME CORP"), ("Pro\u200bposal", "proposal"),
+    ("\ufeffName", "name"), ("Ｐｒｏｐｏｓａｌ", "proposal"), ("O\u2019Neil", "o'neil"),
+])
+def test_keys_compare_after_unicode_normalisation(a, b):
+    assert normalize_key(a) == normalize_key(b)
+
+
+@pytest.mark.parametrize("raw, style", [
+    ("1.234,50", ("es", None)), ("12,5", ("es", None)), ("1.234.567", ("es", None)), ("0,500", ("es", None)),
+    ("1,234.50", ("en", None)), ("12.5", ("en", None)), ("1,234,567", ("en", None)), ("1234.500", ("en", None)),
+    ("12.500 €", (None, "es")), ("$1,200", (None, "en")), ("JPY 10,000", (None, "en")), ("7,5 %", ("es", None)),
+    ("1 234,5", ("es", None)), ("2000", (None, None)), (12.5, (None, None)), ("abc", (None, None)),
+])
+def test_separator_style(raw, style):
+    assert cells.separator_style(raw) == style
+
+
+@pytest.mark.parametrize("raw, style", [
+    ("13/02/2026", ("es", False)), ("02/13/2026", ("en", False)), ("03/12/2026", (None, True)),
+    ("05/05/2026", (None, False)), ("2026-03-12", (None, False)), (dt.date(2026, 3, 12), (None, False)),
+    ("3 de marzo de 2026", (None, False)),
+])
+def test_date_style(raw, style):
+    assert cells.date_style(raw) == style
+
+
+@pytest.mark.parametrize("raw, locale, amount, token", [
+    ("JPY 10,000", "en", Decimal("10000"), "JPY"), ("R$ 1.200,00", "es", Decimal("1200.00"), "R$"),
+    ("US$ 5", "en", Decimal("5"), "US$"), ("£3", "en", Decimal("3"), "£"), ("10 000 CHF", "en", Decimal("10000"), "CHF"),
+    ("-kr 250", "en", Decimal("-250"), "kr"), (1500, "en", Decimal("1500"), None), ("12", "es", Decimal("12"), None),
+])
+def test_parse_money_keeps_the_currency_token(raw, locale, amount, token):
+    assert cells.parse_money(raw, locale) == (amount, token)
+
+
+@pytest.mark.parametrize("token, base, result", [
+    ("JPY", "USD", ("JPY", False)), ("eur", "USD", ("EUR", False)), ("R$", "USD", ("BRL", False)),
+    ("$", "USD", ("USD", True)), ("$", "MXN", ("MXN", True)), ("$", "EUR", ("USD", True)),
+    ("¥", "CNY", ("CNY", True)), ("kr", "NOK", ("NOK", True)), ("kr", "EUR", (None, True)),
+])
+def test_currency_of(token, base, result):
+    assert cells.currency_of(token, base) == result
+
+
+def test_parse_currency_follows_the_base_for_ambiguous_symbols():
+    assert parse_currency("$", "CAD") == "CAD" and parse_currency("$", "EUR") == "USD"
+    assert parse_currency("US$") == "USD" and parse_currency("R$") == "BRL"
+
+
+@pytest.mark.parametrize("raw, scale, points", [
+    (1, "fraction", Decimal("100")), (0.5, "fraction", Decimal("50")), ("0.45", "fraction", Decimal("45")),
+    ("45%", "fraction", Decimal("45")), (0.5, "points", Decimal("0.5")), (1, "points", Decimal("1")),
+    ("12,5 %", "fraction", Decimal("12.5")),
+])
+def test_parse_percent_by_scale(raw, scale, points):
+    assert parse_percent(raw, "es" if "," in str(raw) else "en", scale) == points
+
+
+@pytest.mark.parametrize("raw, code", [
+    (1e26, "out_of_range"), (10 ** 15, "out_of_range"), ("-1,000,000,000,000,000", "out_of_range"),
+    ("0.1234567890123456", "too_precise"), ("123456789.1234567", "too_precise"),
+])
+def test_numbers_too_large_or_too_precise_are_errors(raw, code):
+    for parse in (parse_number, parse_integer):
+        with pytest.raises(CellError) as info:
+            parse(raw)
+        assert info.value.code in (code, "bad_integer")
+    with pytest.raises(CellError) as info:
+        parse_number(raw)
+    assert info.value.code == code
+
+
+def test_float_noise_is_rounded_to_what_a_spreadsheet_shows():
+    assert parse_number(0.1 + 0.2) == Decimal("0.3")
+    assert parse_number(1 / 3) == Decimal("0.333333333333333")
+    assert parse_number(999999999999999.0) == Decimal("999999999999999")

@@ -8,7 +8,7 @@ as a `missing_rate` warning on its row, so the reader knows the totals are short
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Any, Iterable, Mapping, Sequence
 
 from sheetcrm import cells
@@ -16,6 +16,9 @@ from sheetcrm.records import Opportunity
 from sheetcrm.report import Issue
 
 CENT = Decimal("0.01")
+# Rounding to the cent needs every digit of the result: Decimal's default 28 would raise
+# InvalidOperation on sums of large (each valid, below 10^15) amounts times rates.
+WIDE = Context(prec=80)
 _TENTH = Decimal("0.1")
 _HUNDRED = Decimal(100)
 
@@ -94,7 +97,7 @@ def missing_rate_issues(opportunities: Iterable[Opportunity], rates: Rates,
 
 
 def cents(amount: Decimal) -> Decimal:
-    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP, context=WIDE)
 
 
 def money_text(amount: Decimal | None) -> str | None:

@@ -30,7 +30,8 @@ from typing import Any, Iterable, Mapping
 from babel.numbers import format_currency, format_decimal, format_percent, get_currency_precision
 
 from sheetcrm import cells
-from sheetcrm.crm.money import Rates
+from sheetcrm.cells import LIMIT
+from sheetcrm.crm.money import WIDE, Rates
 from sheetcrm.records import Opportunity, Product, QuoteLine
 from sheetcrm.report import Issue, column_letter
 from sheetcrm.table import Table
@@ -47,7 +48,7 @@ def minor_unit(currency: str) -> Decimal:
 
 
 def round_money(amount: Decimal, currency: str) -> Decimal:
-    return amount.quantize(minor_unit(currency), rounding=ROUND_HALF_UP)
+    return amount.quantize(minor_unit(currency), rounding=ROUND_HALF_UP, context=WIDE)
 
 
 def format_money(amount: Decimal, currency: str, locale: str) -> str:
@@ -205,13 +206,23 @@ def price_quote(opportunity: Opportunity, quote_lines: QuoteLines, products: Map
                         f"{line.sku} is priced in {product.currency or rates.base} but the quote is in {currency}, "
                         f"and there is no exchange rate for {missing}.",
                         f"Add {missing} to the Rates tab, or type this line's Unit Price in {currency}.")
+        if ok and abs(line.quantity * unit) >= LIMIT:  # type: ignore[operator]
+            ok = False
+            problem(line.row, "quantity", line.quantity, "out_of_range",
+                    f"{line.quantity} × {unit} is too large for a quote: sheetcrm handles amounts below 10^15.",
+                    "Check the quantity and the unit price.")
         if not ok:
             continue
         priced.append(_price_line(line, product, round_money(unit, currency), discount, currency))  # type: ignore[arg-type]
 
+    totals = _totals(priced, currency)
+    if priced and abs(totals.total) >= LIMIT:
+        problem(priced[0].row, None, None, "out_of_range",
+                f"The quote for {opportunity.id} adds up to more than 10^15, too large for a quote.",
+                "Check the quantities and unit prices of its lines.")
     if result.problems:
         return result
-    result.quote = Quote(opportunity, currency, tuple(priced), _totals(priced, currency))
+    result.quote = Quote(opportunity, currency, tuple(priced), totals)
     return result
 
 

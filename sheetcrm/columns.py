@@ -1,0 +1,194 @@
+"""How a column is read: the conventions its cells share, inferred from all of them.
+
+A cell alone cannot say whether "12.500" is twelve thousand five hundred or twelve and a
+half, whether "03/12/2026" falls in March or in December, or whether a bare 1 under
+Probability is 1 % or 100 %. Its column usually can. The first of these that decides wins:
+
+1. the column's own cells: each cell that only one convention reads as written ("1.234,50",
+   "13/02/2026", 0.35 among percentages) votes; the majority wins, and every cell that proves
+   the other convention is an error ("mixed_convention"), never a silent 1000x;
+2. for money and whole numbers only, cells like "12.500" or "$1,200": money has no third
+   decimal and a count no fraction, so they vote for reading the separator as thousands;
+3. the locale the config sets, when it sets one;
+4. the tab's language (Spanish tab title or headers mean "es");
+5. "en".
+
+A cell that is ambiguous on its own is read by the column's convention and reported as a
+warning with both readings, unless the convention is settled: proved by the column's cells
+(1), or set by the config (3), or voted by 2 and agreeing with 3 or 4. An amount that the
+settled convention reads with three decimals is reported all the same.
+
+Pure: cells in, a reading out; `table.py` pins each finding to its sheet cell.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Callable, Collection, Sequence
+
+from sheetcrm import cells
+from sheetcrm.cells import CellError, RawCell
+
+# Column kinds whose ambiguous cells vote for the thousands reading (rule 2).
+THOUSANDS_KINDS = frozenset({"money", "integer"})
+
+_ORDER_NAMES = {"en": "month first", "es": "day first"}
+_DECIMAL_NAMES = {"en": "a period", "es": "a comma"}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A problem with one cell of the column; `index` is its position in the cells given."""
+
+    index: int
+    severity: str  # "error" or "warning"
+    error: CellError
+
+
+@dataclass
+class Reading:
+    """How a column is read. `locale` is the locale whose reading the column follows (for a
+    number column: "en" decimal point, "es" decimal comma; for dates: month or day first),
+    `sure` whether its cells or the config settled it, `findings` the cells to report and,
+    for errors, the cells that cannot be used."""
+
+    locale: str
+    sure: bool
+    findings: list[Finding] = field(default_factory=list)
+    # Cells read here rather than by the record validators: index -> Read or CellError.
+    values: dict[int, cells.Read | CellError] = field(default_factory=dict)
+
+
+def _decide(proofs: Counter[str], suggestions: Counter[str], fallback: str, fallback_sure: bool) -> tuple[str, bool]:
+    if proofs:
+        ranked = proofs.most_common()
+        if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
+            return fallback, True  # a tie: the config or the tab decides, and the others are errors
+        return ranked[0][0], True
+    if suggestions:
+        ranked = suggestions.most_common()
+        if len(ranked) == 1 or ranked[0][1] > ranked[1][1]:
+            locale = ranked[0][0]
+            # Two independent signs that agree (the cells' shape and the config or the tab) settle it.
+            return locale, locale == fallback and len(ranked) == 1
+    return fallback, fallback_sure
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    return str(value)
+
+
+def read_numbers(raws: Sequence[RawCell], kind: str, fallback: str, fallback_sure: bool,
+                 parse: Callable[[RawCell, str], object]) -> Reading:
+    """The decimal convention of a number column (`kind` "number", "money", "integer" or
+    "percent"). `parse(raw, locale)` reads one cell, to show a warning's two readings."""
+    styles = [cells.separator_style(raw) for raw in raws]
+    proofs = Counter(p for p, _ in styles if p)
+    suggestions = Counter(s for _, s in styles if s) if kind in THOUSANDS_KINDS else Counter()
+    locale, sure = _decide(proofs, suggestions, fallback, fallback_sure)
+    reading = Reading(locale, sure)
+    for index, (proves, suggests) in enumerate(styles):
+        raw = raws[index]
+        if proves and proves != locale:
+            reading.findings.append(Finding(index, "error", CellError(
+                "mixed_convention",
+                f"{cells._show(raw)} writes decimals with {_DECIMAL_NAMES[proves]}, but this column writes "
+                f"them with {_DECIMAL_NAMES[locale]}, so it cannot be read with confidence.",
+                "Write it the way the rest of the column does, or as a plain number like 1234.5.", raw)))
+        # Even in a settled column, money read with three decimals ("12.500" among "1,234.50") is
+        # more likely a thousands separator typed the other way: both readings are shown.
+        elif suggests and (not sure or kind in THOUSANDS_KINDS and suggests != locale):
+            other = "es" if locale == "en" else "en"
+            try:
+                read, could = parse(raw, locale), parse(raw, other)
+            except CellError:
+                continue  # only one reading makes sense for this column: nothing to warn about
+            if read != could:
+                reading.findings.append(Finding(index, "warning", CellError(
+                    "ambiguous_number",
+                    f"{cells._show(raw)} read as {_shown(read)}; could be {_shown(could)}.",
+                    "Nothing else in this column shows which separator is the decimal one: write the number "
+                    'without thousands separators (12500 or 12.5), or set locale in sheetcrm.toml.', raw)))
+    return reading
+
+
+def read_dates(raws: Sequence[RawCell], fallback: str, fallback_sure: bool) -> Reading:
+    """The day/month order of a date column."""
+    styles = [cells.date_style(raw) for raw in raws]
+    proofs = Counter(p for p, _ in styles if p)
+    locale, sure = _decide(proofs, Counter(), fallback, fallback_sure)
+    reading = Reading(locale, sure)
+    for index, (proves, ambiguous) in enumerate(styles):
+        raw = raws[index]
+        if proves and proves != locale:
+            reading.findings.append(Finding(index, "error", CellError(
+                "mixed_convention",
+                f"{cells._show(raw)} is written {_ORDER_NAMES[proves]}, but this column writes dates "
+                f"{_ORDER_NAMES[locale]}, so it cannot be read with confidence.",
+                "Write it the way the rest of the column does, or as 2026-12-03 (year first).", raw)))
+        elif ambiguous and not sure:
+            other = "es" if locale == "en" else "en"
+            read, could = cells.parse_date(raw, locale), cells.parse_date(raw, other)
+            reading.findings.append(Finding(index, "warning", CellError(
+                "ambiguous_date",
+                f"{cells._show(raw)} read as {read} ({_ORDER_NAMES[locale]}); could be {could}.",
+                "Nothing else in this column shows whether dates are written day or month first: write it "
+                "as year-month-day (2026-12-03), or set locale in sheetcrm.toml.", raw)))
+    return reading
+
+
+def _plain_number(raw: RawCell, locale: str) -> Decimal | None:
+    """The number of a percent cell that is not written with "%", or None."""
+    if raw is None or isinstance(raw, bool) or cells.is_percent_text(raw):
+        return None
+    try:
+        return cells.parse_number(raw, locale)
+    except CellError:
+        return None
+
+
+def read_percents(raws: Sequence[RawCell], formatted: Collection[int], fallback: str,
+                  fallback_sure: bool) -> Reading:
+    """A percentage column: its decimal convention, then whether its plain numbers (neither
+    percent-formatted nor written with "%") are fractions or points.
+
+    A cell formatted as a percentage shows its number times 100 (1 shows as 100%), so it
+    is read that way. The plain numbers are fractions when all of them are at most 1 and
+    one is strictly between 0 and 1 (0.2, 0.5, 1), points when one is above 1 (20, 50, 1);
+    with only 0s and 1s nothing tells, and they are points. A plain number that the other
+    scale would read differently and that the column does not settle (a 1 among fractions,
+    anything from 0 to 1 among points) is a warning with both readings. Every cell is read
+    here: `values` holds each one's points or its error.
+    """
+    reading = read_numbers(raws, "percent", fallback, fallback_sure,
+                           lambda raw, loc: cells.parse_percent(raw, loc, "points"))
+    locale = reading.locale
+    plain = {i: v for i, raw in enumerate(raws) if i not in formatted
+             and (v := _plain_number(raw, locale)) is not None}
+    fractions = not any(v > 1 for v in plain.values()) and any(0 < v < 1 for v in plain.values())
+    scale = "fraction" if fractions else "points"
+    errors = {f.index for f in reading.findings if f.severity == "error"}
+    for index, raw in enumerate(raws):
+        if index in errors or cells.is_blank(raw):
+            continue
+        try:
+            value = cells.parse_percent(raw, locale, "fraction" if index in formatted else scale)
+        except CellError as e:
+            reading.values[index] = e
+            continue
+        reading.values[index] = cells.Read(value, raw)
+        number = plain.get(index)
+        if number is None or number == 0:
+            continue
+        if (scale == "fraction" and number == 1) or (scale == "points" and number <= 1):
+            could = number * 100 if scale == "points" else number
+            if could <= 100:
+                reading.findings.append(Finding(index, "warning", CellError(
+                    "ambiguous_percent",
+                    f"{cells._show(raw)} read as {_shown(value)} %; could be {_shown(could)} %.",
+                    'Write it with a percent sign ("100%" or "1%") or format the cell as a percentage.', raw)))
+    return reading

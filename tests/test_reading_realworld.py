@@ -1,0 +1,543 @@
+"""Sheets shaped the way teams keep them: sheetcrm reads what the person sees, or says it cannot be sure.
+
+Each realworld fixture is synced as an .xlsx copy and gives the values its README line says; each kind
+(column conventions, percents, currencies inside amounts, formula errors, merged blocks, header rows,
+side tables and totals, extreme numbers, where new columns go) also has inputs of its own here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from sheetcrm.config import Config
+from sheetcrm.sync import plan_sync, sync
+from sheetcrm.table import MAX_COLUMNS
+from sheetcrm.validate import read_crm
+from sheetcrm.workbook import Grid, Snapshot
+from sheetcrm.workbook.memory import MemoryWorkbook
+from sheetcrm.workbook.xlsx import XlsxWorkbook
+from sheetcrm.schema import TABS
+from test_sync_xlsx import user_cells
+
+FIXTURES = Path(__file__).parent / "fixtures" / "realworld"
+AS_OF = dt.date(2026, 12, 15)
+OPP_HEADER = ["ID", "Name", "Account", "Owner", "Stage", "Amount", "Currency", "Close Date"]
+ACCOUNTS = [["ID", "Name"], ["ACC-0001", "Acme"]]
+
+
+def copy_fixture(name: str, tmp_path: Path) -> XlsxWorkbook:
+    path = tmp_path / name
+    shutil.copy(FIXTURES / name, path)
+    return XlsxWorkbook(path)
+
+
+COMPUTED = {name for spec in TABS.values() for c in spec.computed for name in (c.header, c.header_es)}
+_ABSENT = (None,)
+
+
+def assert_only_sheetcrm_cells_changed(before, after, header_rows: dict[str, int] | None = None):
+    """Every changed cell of the people's tabs is an ID written into an empty cell (or the ID header), or a
+    cell of a computed column, whose header sits in the tab's header row (row 1 unless `header_rows` says)."""
+    header_rows = header_rows or {}
+    def column(tab, coord):
+        letters = coord.rstrip("0123456789")
+        return after.get((tab, f"{letters}{header_rows.get(tab, 1)}"), _ABSENT)[0]
+    changed = {k for k in before.keys() | after.keys()
+               if k[1] != "widths" and before.get(k, _ABSENT)[0] != after.get(k, _ABSENT)[0]
+               or k in before and k in after and before[k] != after[k]}
+    for tab, coord in changed:
+        if column(tab, coord) in COMPUTED:
+            continue
+        old = before.get((tab, coord), _ABSENT)
+        assert old[0] is None, f"{tab}!{coord} was {old} and changed to {after.get((tab, coord))}"
+        new = after[(tab, coord)][0]
+        assert isinstance(new, str) and (new == "ID" or "-" in new), (tab, coord, new)
+    return changed
+
+
+def synced(name: str, tmp_path: Path, config: Config | None = None, header_rows: dict[str, int] | None = None):
+    """Sync a copy of a fixture; check that only sheetcrm's cells changed and a second sync writes nothing."""
+    book = copy_fixture(name, tmp_path)
+    before = user_cells(book.path)
+    outcome = sync(book, config or Config(), as_of=AS_OF)
+    assert_only_sheetcrm_cells_changed(before, user_cells(book.path), header_rows)
+    assert not sync(book, config or Config(), as_of=AS_OF).plan
+    return outcome, book
+
+
+def opps(rows: list[list], config: Config | None = None, tab: str = "Opportunities", **facts):
+    """read_crm over an Opportunities tab (header + rows) with the Grid facts a backend reports."""
+    snapshot = Snapshot(tabs={"Accounts": Grid(ACCOUNTS), tab: Grid(rows, **facts)})
+    return read_crm(snapshot, config or Config())
+
+
+def issues(crm, code: str | None = None):
+    return [i for i in crm.report.issues if i.code != "missing_tab" and (code is None or i.code == code)]
+
+
+def amounts(crm) -> list:
+    return [r.record.amount if r.record else None for r in crm.tables["opportunities"].rows]
+
+
+def deal(amount, currency=None, close="2026-12-15", name="Deal"):
+    return ["", name, "Acme", "Mia", "Proposal", amount, currency, close]
+
+
+# --- the fixtures, end to end on .xlsx ----------------------------------------------------------
+
+
+def test_eu_thousands_dot_under_the_default_locale(tmp_path):
+    outcome, _ = synced("eu_thousands_dot_default_locale.xlsx", tmp_path, Config(currency="EUR"))
+    assert [o.amount for o in outcome.results.opportunities] == [Decimal("1234.50"), 12500, 2000]
+    assert {o.currency for o in outcome.results.opportunities} == {"EUR"}
+    assert not issues(outcome.crm)  # the column proves its decimal comma: nothing to doubt
+    team = outcome.results.kpis.team
+    assert (team.open_pipeline, team.weighted_pipeline) == (Decimal("15734.50"), Decimal("7867.25"))
+
+
+def test_amount_with_an_iso_code_is_in_that_currency(tmp_path):
+    outcome, book = synced("amount_with_iso_code_prefix.xlsx", tmp_path)
+    first, second = outcome.results.opportunities
+    assert (first.amount, first.currency) == (10000, "JPY")
+    assert (second.amount, second.currency) == (Decimal("10000.00"), "USD")
+    team = outcome.results.kpis.team
+    assert (team.open_pipeline, team.weighted_pipeline) == (Decimal("10067.00"), Decimal("5033.50"))
+    # No Currency column was added: the currency is read, never written into the team's tab.
+    assert openpyxl.load_workbook(book.path)["Opportunities"]["H1"].value == "Probability %"
+
+
+def test_title_rows_above_the_header(tmp_path):
+    title = openpyxl.load_workbook(FIXTURES / "title_rows_above_header.xlsx")["Accounts"]["A1"].value
+    outcome, book = synced("title_rows_above_header.xlsx", tmp_path, header_rows={"Accounts": 3})
+    ws = openpyxl.load_workbook(book.path)["Accounts"]
+    assert [a.name for a in outcome.crm.records("accounts")] == ["Lumen Parts Ltd", "Orchid Dental"]
+    assert [ws["F3"].value, ws["F4"].value, ws["F5"].value] == ["ID", "ACC-0001", "ACC-0002"]
+    assert ws["A1"].value == title and all(ws.cell(r, c).value is None for r in (1, 2) for c in range(2, 8))
+    assert not issues(outcome.crm)
+
+
+def test_percent_formatted_probability(tmp_path):
+    outcome, book = synced("percent_100_read_as_1.xlsx", tmp_path)
+    assert [o.probability for o in outcome.results.opportunities] == [100, 50]
+    assert [m.weighted_amount for m in outcome.results.metrics] == [10000, 5000]
+    assert outcome.results.kpis.team.weighted_pipeline == 15000
+    ws = openpyxl.load_workbook(book.path)["Opportunities"]
+    assert [ws["J2"].value, ws["J3"].value] == [100, 50]  # Probability %
+
+
+def test_percent_formatted_cells_with_the_backend_fact():
+    rows = [OPP_HEADER + ["Probability"], deal(10000) + [1], deal(10000) + [0.5]]
+    crm = opps(rows, percent={(1, 8), (2, 8)})
+    assert [r.record.probability for r in crm.tables["opportunities"].rows] == [100, 50]
+    assert not issues(crm)  # the format says what the cell shows: nothing is ambiguous
+
+
+def test_formula_errors_with_the_backend_fact():
+    rows = [OPP_HEADER, deal(None), deal(8000, "USD", None), ["", "Deal", None, "Mia", "Proposal", 2000, "USD"]]
+    crm = opps(rows, errors={(1, 5): "#N/A", (2, 7): "#VALUE!", (3, 2): "#REF!"},
+               formulas={(1, 5), (2, 7), (3, 2)})
+    found = {(i.where(), i.code, i.value) for i in issues(crm)}
+    assert found == {("Opportunities!F2", "formula_error", "#N/A"), ("Opportunities!H3", "formula_error", "#VALUE!"),
+                     ("Opportunities!C4", "formula_error", "#REF!")}
+    assert all("empty" not in i.message and '"' in i.message for i in issues(crm))
+    # A deal whose amount cannot be read is never counted as 0 in a total.
+    _, results, _ = plan_sync(Snapshot(tabs={"Accounts": Grid(ACCOUNTS),
+                                             "Opportunities": Grid(rows, errors={(1, 5): "#N/A"})}), Config(), AS_OF)
+    assert not [o for o in results.opportunities if o.amount == 0]
+
+
+# --- numbers by column --------------------------------------------------------------------------
+
+
+def test_a_column_with_one_decimal_comma_reads_every_dot_as_thousands():
+    crm = opps([OPP_HEADER, deal("25.000 €"), deal("12.500 €"), deal("25.000,00 €")])
+    assert amounts(crm) == [25000, 12500, 25000]
+    assert not issues(crm)
+
+
+def test_an_ambiguous_amount_alone_is_read_as_thousands_and_reported_with_both_readings():
+    crm = opps([OPP_HEADER, deal("7.250 €")])
+    assert amounts(crm) == [7250]
+    (warning,) = issues(crm)
+    assert (warning.severity, warning.code, warning.where()) == ("warning", "ambiguous_number", "Opportunities!F2")
+    assert warning.message == '"7.250 €" read as 7250; could be 7.25.'
+
+
+def test_a_dollar_amount_with_comma_grouping_under_es_is_twelve_hundred():
+    crm = opps([OPP_HEADER, deal("$1,200"), deal("$3,400")], Config(locale="es"))
+    assert amounts(crm) == [1200, 3400]
+    codes = [i.code for i in issues(crm)]
+    # Against the configured locale, so both readings are shown; and "$" is said to be the base currency.
+    assert codes.count("ambiguous_number") == 2 and codes.count("symbol_base") == 1
+    assert crm.tables["opportunities"].rows[0].record.currency == "USD"
+
+
+def test_mixed_decimal_conventions_are_an_error_on_the_minority():
+    crm = opps([OPP_HEADER, deal("1.234,50"), deal("2.000,75"), deal("1,999.95")])
+    assert amounts(crm)[:2] == [Decimal("1234.50"), Decimal("2000.75")]
+    (error,) = issues(crm)
+    assert (error.severity, error.code, error.where(), error.value) == (
+        "error", "mixed_convention", "Opportunities!F4", "1,999.95")
+
+
+def test_a_plain_number_column_keeps_its_locale_and_warns_on_the_ambiguous_cell():
+    rows = [["Opportunity", "SKU", "Quantity"], ["Deal", "P1", "1.500"], ["Deal", "P1", "2"]]
+    snapshot = Snapshot(tabs={"Quote Lines": Grid(rows), "Products": Grid([["SKU", "Name", "Unit Price"],
+                                                                              ["P1", "W", 1]])})
+    crm = read_crm(snapshot, Config())
+    assert crm.records("quote_lines")[0].quantity == Decimal("1.5")
+    assert [i.message for i in issues(crm, "ambiguous_number")] == ['"1.500" read as 1.5; could be 1500.']
+
+
+def test_whole_numbers_read_grouped_thousands():
+    snapshot = Snapshot(tabs={"Accounts": Grid([["Name", "Employees"], ["A", "1.200"], ["B", "15.000"]])})
+    crm = read_crm(snapshot, Config())
+    assert [a.employees for a in crm.records("accounts")] == [1200, 15000]
+
+
+# --- dates by column ----------------------------------------------------------------------------
+
+
+SPANISH = ["ID", "Nombre", "Cuenta", "Propietario", "Etapa", "Importe", "Moneda", "Fecha de cierre"]
+
+
+def test_a_spanish_headed_sheet_reads_day_first_and_says_it_could_be_the_other():
+    crm = opps([SPANISH, deal(100, close="03/12/2026")], tab="Oportunidades")
+    assert crm.records("opportunities")[0].close_date == dt.date(2026, 12, 3)
+    (warning,) = issues(crm)
+    assert warning.code == "ambiguous_date" and "2026-12-03" in warning.message and "2026-03-12" in warning.message
+
+
+def test_one_unambiguous_date_settles_the_column():
+    crm = opps([OPP_HEADER, deal(1, close="03/12/2026"), deal(1, close="25/11/2026")])
+    assert [o.close_date for o in crm.records("opportunities")] == [dt.date(2026, 12, 3), dt.date(2026, 11, 25)]
+    assert not issues(crm)
+
+
+def test_a_configured_locale_is_trusted_over_the_tab_language():
+    crm = opps([SPANISH, deal(100, close="03/12/2026")], Config(locale="en"), tab="Oportunidades")
+    assert crm.records("opportunities")[0].close_date == dt.date(2026, 3, 12)
+    assert not issues(crm)
+
+
+def test_mixed_date_orders_are_an_error_on_the_minority():
+    crm = opps([OPP_HEADER, deal(1, close="13/02/2026"), deal(1, close="14/02/2026"), deal(1, close="02/15/2026")])
+    (error,) = issues(crm)
+    assert (error.code, error.where()) == ("mixed_convention", "Opportunities!H4")
+
+
+# --- percents -----------------------------------------------------------------------------------
+
+
+def probabilities(values, **facts):
+    rows = [OPP_HEADER + ["Probability"]] + [deal(100) + [v] for v in values]
+    crm = opps(rows, **facts)
+    return [r.record.probability if r.record else None for r in crm.tables["opportunities"].rows], issues(crm)
+
+
+def test_a_column_of_fractions_reads_each_as_a_percentage_and_doubts_a_bare_one():
+    values, found = probabilities([0.2, "0.45", 1])
+    assert values == [20, 45, 100]
+    assert [(i.code, i.where()) for i in found] == [("ambiguous_percent", "Opportunities!I4")]
+    assert found[0].message == '"1" read as 100 %; could be 1 %.'
+
+
+def test_a_column_of_points_reads_them_as_points_and_doubts_the_small_ones():
+    values, found = probabilities([20, "75%", 0.5])
+    assert values == [20, 75, Decimal("0.5")]
+    assert [i.message for i in found] == ['"0.5" read as 0.5 %; could be 50 %.']
+
+
+def test_a_percent_formatted_one_among_points_is_one_hundred():
+    values, found = probabilities([1, 20], percent={(1, 8)})
+    assert values == [100, 20] and not found
+
+
+# --- currencies inside amounts ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("amount, value, code", [
+    ("R$ 1.200,00", Decimal("1200.00"), "BRL"),
+    ("US$ 5", 5, "USD"),
+    ("£3", 3, "GBP"),
+    ("10 000 CHF", 10000, "CHF"),
+    ("mxn 2,500.50", Decimal("2500.50"), "MXN"),
+])
+def test_a_currency_in_the_amount_sets_a_blank_currency(amount, value, code):
+    crm = opps([OPP_HEADER, deal(amount)])
+    (o,) = crm.records("opportunities")
+    assert (o.amount, o.currency) == (value, code)
+
+
+def test_a_currency_in_the_amount_that_contradicts_the_currency_column_is_an_error():
+    crm = opps([OPP_HEADER, deal("JPY 10,000", "EUR"), deal("EUR 50.00", "EUR")])
+    (error,) = issues(crm)
+    assert (error.code, error.where()) == ("currency_conflict", "Opportunities!F2")
+    assert "JPY" in error.message and "EUR" in error.message
+    assert crm.tables["opportunities"].rows[0].record is None
+
+
+def test_an_ambiguous_symbol_follows_the_base_currency_or_says_what_it_guessed():
+    crm = opps([OPP_HEADER, deal("$5"), deal("$7")], Config(currency="MXN"))
+    assert {o.currency for o in crm.records("opportunities")} == {"MXN"}
+    assert [i.code for i in issues(crm)] == ["symbol_base"]
+    crm = opps([OPP_HEADER, deal("$5")], Config(currency="EUR"))
+    assert crm.records("opportunities")[0].currency == "USD"
+    assert [i.code for i in issues(crm)] == ["symbol_guess"]
+    crm = opps([OPP_HEADER, deal("500 kr")], Config(currency="EUR"))
+    assert [i.code for i in issues(crm)] == ["ambiguous_currency"]
+    crm = opps([OPP_HEADER, deal("500 kr")], Config(currency="SEK"))
+    assert crm.records("opportunities")[0].currency == "SEK"
+
+
+def test_a_product_price_carries_its_currency():
+    rows = [["SKU", "Name", "Unit Price"], ["P1", "Widget", "JPY 1,500"]]
+    crm = read_crm(Snapshot(tabs={"Products": Grid(rows)}), Config())
+    (product,) = crm.records("products")
+    assert (product.unit_price, product.currency) == (1500, "JPY")
+
+
+# --- formula errors, merged blocks, invisible characters ----------------------------------------
+
+
+def test_a_formula_error_in_a_required_cell_is_a_formula_error_not_empty():
+    crm = opps([OPP_HEADER, ["", "Deal", None, "Mia", "Proposal", 5]], errors={(1, 2): "#DIV/0!"})
+    (error,) = issues(crm)
+    assert (error.code, error.value, error.where()) == ("formula_error", "#DIV/0!", "Opportunities!C2")
+    assert '"#DIV/0!"' in error.message
+
+
+def test_a_formula_error_outside_the_crm_columns_is_not_read():
+    crm = opps([OPP_HEADER + [None, "Notes"], deal(5) + [None, None]], errors={(1, 9): "#NAME?"})
+    assert not issues(crm) and len(crm.records("opportunities")) == 1
+
+
+def test_a_merged_account_belongs_to_every_row_it_spans():
+    rows = [OPP_HEADER, deal(1, name="A"), ["", "B", None, "Mia", "Proposal", 2], ["", "C", None, "Mia", "Proposal", 3]]
+    crm = opps(rows, merges=[(1, 2, 3, 2)])
+    assert [o.account for o in crm.records("opportunities")] == ["Acme"] * 3
+    assert not issues(crm)
+    # Reading only: the rows' own cells stay as the sheet holds them.
+    assert crm.tables["opportunities"].rows[1].cells[2] is None
+
+
+def test_enums_compare_after_normalisation_and_messages_show_invisible_characters():
+    crm = opps([OPP_HEADER, ["", "A", "Acme", "Mia", "Pro\u200bposal\u00a0", 1], ["", "B", "Acme", "Mia", "Bogus\u00a0", 1]])
+    assert crm.records("opportunities")[0].stage == "Proposal"
+    (error,) = issues(crm)
+    assert '"Bogus\\u00a0"' in error.message
+
+
+# --- the table inside the tab -------------------------------------------------------------------
+
+
+def test_a_side_table_and_a_totals_row_are_not_records(tmp_path):
+    path = tmp_path / "side.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Opportunities"
+    rows = [
+        ["Deals Q4 (do not sort)"],
+        OPP_HEADER[1:] + [None, "By owner", "Sum"],
+        ["A", "Acme", "Mia", "Proposal", 100, "USD", "2026-12-15", None, "Mia", "=SUM(E3:E4)"],
+        ["B", "Acme", "Mia", "Proposal", 200, "USD", "2026-12-15", None, "Leo", 0],
+        ["Total", None, None, None, "=SUM(E3:E4)", None, None, None, "Ana", 0],
+        [None, None, None, None, None, None, None, None, "Ravi", 0],
+    ]
+    for r in rows:
+        ws.append(r)
+    accounts = wb.create_sheet("Accounts")
+    for r in ACCOUNTS:
+        accounts.append(r)
+    wb.save(path)
+    book = XlsxWorkbook(path)
+    before = user_cells(path)
+    outcome = sync(book, Config(), as_of=AS_OF)
+    assert [o.name for o in outcome.crm.records("opportunities")] == ["A", "B"]
+    assert [i for i in issues(outcome.crm) if i.tab == "Opportunities"] == []
+    ws = openpyxl.load_workbook(path)["Opportunities"]
+    # The ID column goes after the side table, in the header row; only the two deals get IDs.
+    assert [ws.cell(r, 11).value for r in range(1, 7)] == [None, "ID", "OPP-0001", "OPP-0002", None, None]
+    assert ws["E5"].value == "=SUM(E3:E4)" and ws["A1"].value == "Deals Q4 (do not sort)"
+    changed = assert_only_sheetcrm_cells_changed(before, user_cells(path), {"Opportunities": 2})
+    mine = {coord for tab, coord in changed if tab == "Opportunities"}
+    assert {f"{c}2" for c in "KLMNOPQR"} | {"K3", "K4"} <= mine <= {f"{c}{r}" for c in "KLMNOPQR" for r in (2, 3, 4)}
+    assert not sync(book, Config(), as_of=AS_OF).plan
+
+
+def test_the_header_row_is_found_below_instructions():
+    rows = [["Instructions: one deal per row"], ["Name", "Account", "Stage", "Amount"],
+            ["A", "Acme", "Proposal", 10]]
+    snapshot = Snapshot(tabs={"Accounts": Grid(ACCOUNTS), "Opportunities": Grid(rows)})
+    _, _, plan = plan_sync(snapshot, Config(), AS_OF)
+    writes = {(w.row, w.col): w.value for w in plan.writes if w.tab == "Opportunities"}
+    assert writes[(2, 5)] == "ID" and writes[(3, 5)] == "OPP-0001"
+    assert writes[(2, 6)] == "Probability %"
+    assert all(row >= 2 for row, _ in writes)
+
+
+def test_a_row_left_with_only_stale_computed_values_is_cleared_not_read():
+    rows = [["ID", "Name", "Account", "Stage", "Amount", "Probability %"], ["OPP-0001", "A", "Acme", "Proposal", 10, 50],
+            [None, None, None, None, None, 75]]
+    snapshot = Snapshot(tabs={"Accounts": Grid(ACCOUNTS), "Opportunities": Grid(rows)})
+    crm, _, plan = plan_sync(snapshot, Config(), AS_OF)
+    assert len(crm.tables["opportunities"].rows) == 1
+    (clear,) = [w for w in plan.writes if w.tab == "Opportunities" and w.row == 3]
+    assert (clear.col, clear.value, clear.expect) == (6, None, ((1, None), (6, 75)))
+
+
+# --- where sheetcrm's columns go ----------------------------------------------------------------
+
+
+def test_computed_columns_go_after_a_merged_header_block():
+    rows = [["ID", "Name", "Account", "Stage", "Amount", "Notes"], ["OPP-0001", "A", "Acme", "Proposal", 10]]
+    grid = Grid(rows, merges=[(0, 5, 0, 8)])  # "Notes" spans F1:I1
+    crm, _, plan = plan_sync(Snapshot(tabs={"Accounts": Grid(ACCOUNTS), "Opportunities": grid}), Config(), AS_OF)
+    headers = {w.col: w.value for w in plan.writes if w.tab == "Opportunities" and w.row == 1}
+    assert min(headers) == 10 and headers[10] == "Probability %"
+    assert all(w.col >= 10 for w in plan.writes if w.tab == "Opportunities")
+
+
+def test_a_tab_using_the_last_column_gets_an_error_and_no_write(tmp_path):
+    path = tmp_path / "wide.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Opportunities"
+    for r in [["Name", "Account", "Stage", "Amount"], ["A", "Acme", "Proposal", 10]]:
+        ws.append(r)
+    ws.cell(1, MAX_COLUMNS, "far note")
+    accounts = wb.create_sheet("Accounts")
+    for r in ACCOUNTS:
+        accounts.append(r)
+    wb.save(path)
+    before = user_cells(path)
+    outcome = sync(XlsxWorkbook(path), Config(), as_of=AS_OF)
+    (error,) = [i for i in outcome.crm.report.issues if i.code == "no_room"]
+    assert (error.severity, error.tab, error.row) == ("error", "Opportunities", 1) and "XFD" in error.message
+    assert "Opportunities" not in outcome.plan.cells_by_tab()
+    assert {k: v for k, v in user_cells(path).items() if k[0] == "Opportunities"} == {
+        k: v for k, v in before.items() if k[0] == "Opportunities"}
+
+
+# --- extreme values -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("amount, code", [
+    (1e26, "out_of_range"), ("1000000000000000", "out_of_range"), (float("nan"), "bad_number"),
+    (float("inf"), "bad_number"), ("12345678.123456789", "too_precise"),
+])
+def test_numbers_no_money_can_be_are_errors_on_their_cell(amount, code):
+    crm = opps([OPP_HEADER, deal(amount)])
+    assert [(i.code, i.where()) for i in issues(crm)] == [(code, "Opportunities!F2")]
+
+
+def test_float_noise_from_a_formula_is_not_too_precise():
+    crm = opps([OPP_HEADER, deal(0.1 + 0.2), deal(110.00000000000001)])
+    assert amounts(crm) == [Decimal("0.3"), 110]
+    assert not issues(crm)
+
+
+def test_no_command_crashes_on_numbers_too_large_for_money(tmp_path):
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    tabs = {
+        "Accounts": ACCOUNTS,
+        "Opportunities": [["ID", "Name", "Account", "Stage", "Amount", "Close Date"],
+                          ["OPP-0001", "Big", "Acme", "Proposal", 1e26, "2026-12-15"],
+                          ["OPP-0002", "Won", "Acme", "Closed Won", 500, "2026-11-15"],
+                          ["OPP-0003", "Large", "Acme", "Proposal", 999999999999999, "2026-12-15"]],
+        "Products": [["SKU", "Name", "Unit Price"], ["P1", "W", 999999999999999], ["P2", "X", float("inf")]],
+        "Quote Lines": [["Opportunity", "SKU", "Quantity"], ["OPP-0001", "P1", 1e26], ["OPP-0003", "P1", 999999999]],
+        "Rates": [["Currency", "Rate"], ["EUR", 1e26], ["GBP", 999999999999]],
+    }
+    for title, rows in tabs.items():
+        ws = wb.create_sheet(title)
+        for row in rows:
+            ws.append(row)
+    wb.save(tmp_path / "crm.xlsx")
+    for command in (["sync"], ["kpis"], ["forecast"], ["score"], ["quote", "OPP-0001"], ["quote", "OPP-0003"],
+                    ["validate"]):
+        done = subprocess.run([sys.executable, "-m", "sheetcrm", *command, "--workbook", "crm.xlsx"], cwd=tmp_path,
+                              capture_output=True, text=True, timeout=120)
+        assert "Traceback" not in done.stderr and "InvalidOperation" not in done.stderr + done.stdout, (command, done)
+        assert done.returncode in (0, 1, 2), (command, done.returncode)
+    out = subprocess.run([sys.executable, "-m", "sheetcrm", "quote", "OPP-0003", "--workbook", "crm.xlsx"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1 and "too large for a quote" in out.stdout + out.stderr
+
+
+# --- the same readings on Google, through the emulator ------------------------------------------
+
+
+def test_title_rows_side_table_and_currency_in_amount_on_google(monkeypatch):
+    from sheetcrm.emulator import Emulator
+    from sheetcrm.workbook.credentials import connect
+    from sheetcrm.workbook.gsheets import GoogleSheetsWorkbook
+
+    opportunities = [
+        ["Q4 deals, one per row"],
+        [],
+        ["Name", "Account", "Stage", "Amount", "Close Date", None, "Owner summary"],
+        ["A", "Acme", "Proposal", "JPY 10,000", "03/12/2026", None, "Mia: 2"],
+        ["B", "Acme", "Proposal", "$1,200", "13/11/2026"],
+        [None, None, None, None, None, None, "Leo: 0"],
+    ]
+    with Emulator() as emu:
+        monkeypatch.setenv("SHEETS_EMULATOR_HOST", emu.host)
+        key = emu.create_spreadsheet("CRM", {"Accounts": ACCOUNTS, "Opportunities": opportunities,
+                                             "Rates": [["Currency", "Rate"], ["JPY", 0.0067]]})
+        book = GoogleSheetsWorkbook(connect(None).client, key, "sheetcrm@project.iam.gserviceaccount.com")
+        outcome = sync(book, Config(), as_of=AS_OF)
+        first, second = outcome.results.opportunities
+        assert (first.amount, first.currency, first.close_date) == (10000, "JPY", dt.date(2026, 12, 3))
+        assert (second.amount, second.currency) == (1200, "USD")
+        assert outcome.results.kpis.team.open_pipeline == Decimal("1267.00")
+        rows = book.read().tabs["Opportunities"].rows
+        assert rows[0] == ["Q4 deals, one per row"] and rows[2][7:9] == ["ID", "Probability %"]
+        assert [r[7] if len(r) > 7 else None for r in rows[3:]] == ["OPP-0001", "OPP-0002", None]
+        assert not sync(book, Config(), as_of=AS_OF).plan
+
+
+def test_an_id_cell_under_a_merged_block_or_holding_a_formula_is_never_filled():
+    rows = [["ID", "Name", "Account", "Stage"], ["", "A", "Acme", "Proposal"], ["", "B", "Acme", "Proposal"],
+            ["", "C", "Acme", "Proposal"], [None, "D", "Acme", "Proposal"]]
+    grid = Grid(rows, merges=[(1, 0, 2, 0)], formulas={(3, 0)}, errors={(3, 0): "#REF!"})
+    _, _, plan = plan_sync(Snapshot(tabs={"Accounts": Grid(ACCOUNTS), "Opportunities": grid}), Config(), AS_OF)
+    ids = {w.row: w.value for w in plan.writes if w.tab == "Opportunities" and w.col == 1}
+    assert ids == {2: "OPP-0001", 5: "OPP-0002"}  # row 3 is under A2's merge, row 4 a formula
+
+
+def test_custom_number_and_date_columns_are_read_by_column_too():
+    from sheetcrm.config import CustomField, TabSettings
+
+    config = Config(tabs={"leads": TabSettings(custom_fields={"Budget": CustomField(type="number"),
+                                                              "Met": CustomField(type="date")})})
+    rows = [["Last Name", "Budget", "Met"], ["Ng", "1.234,50", "13/02/2026"], ["Ruiz", "2.000", "03/02/2026"],
+            ["Li", "#N/A", None]]
+    crm = read_crm(Snapshot(tabs={"Leads": Grid(rows, errors={(3, 1): "#N/A"})}), config)
+    leads = crm.tables["leads"].rows
+    assert [r.record.custom["Budget"] for r in leads[:2]] == [Decimal("1234.50"), 2000]
+    assert [r.record.custom["Met"] for r in leads[:2]] == [dt.date(2026, 2, 13), dt.date(2026, 2, 3)]
+    assert [(i.code, i.where()) for i in issues(crm)] == [("formula_error", "Leads!B4")]
+
+
+def test_an_amount_read_with_three_decimals_is_reported_even_in_a_settled_column():
+    crm = opps([OPP_HEADER, deal("1,234.50"), deal("12.500")])
+    assert amounts(crm) == [Decimal("1234.50"), Decimal("12.5")]
+    assert [i.message for i in issues(crm)] == ['"12.500" read as 12.5; could be 12500.']
+
+
+def test_a_tab_without_a_header_row_gets_no_column():
+    rows = [["Pipeline notes for the team"], [], ["call Acme on Monday"]]
+    snapshot = Snapshot(tabs={"Accounts": Grid(ACCOUNTS), "Opportunities": Grid(rows)})
+    crm, _, plan = plan_sync(snapshot, Config(), AS_OF)
+    assert not [w for w in plan.writes if w.tab == "Opportunities"]
+    assert {i.code for i in crm.report.issues if i.tab == "Opportunities"} == {"missing_column"}
