@@ -228,9 +228,10 @@ def test_the_intent_survives_kill_9_while_the_server_takes_the_message(tmp_path,
     inbox = server.inbox
 
     async def kill_then_accept(srv, session, envelope):  # noqa: ANN001 - aiosmtpd's hook
+        # Recorded before the kill: the test's own wait returns as soon as the process dies.
+        inbox.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
-        inbox.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
         return "250 2.0.0 Queued"
 
     inbox.handle_DATA = kill_then_accept
