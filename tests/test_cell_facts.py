@@ -163,6 +163,31 @@ def test_no_percent_format_in_the_styles_means_no_cell_is_marked(tmp_path):
     assert XlsxWorkbook(path).read().tabs["Sheet"].percent == set()
 
 
+def test_percent_cells_whatever_the_attribute_order_and_not_row_styles(tmp_path):
+    """Writers put a cell's reference first; one that does not is still read, and a row's own
+    style (<row s=...>) marks no cell."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["Probability", "Amount"])
+    ws.append([0.5, 10])
+    ws.append([0.25, 20])
+    ws["A2"].number_format = "0%"
+    ws["A3"].number_format = "0%"
+    path = tmp_path / "order.xlsx"
+    wb.save(path)
+    style = re.search(rb'<c r="A2" s="([0-9]+)"', zipfile.ZipFile(path).read("xl/worksheets/sheet1.xml"))[1]
+
+    def reorder(xml: bytes) -> bytes:
+        xml = xml.replace(b'<c r="A3" s="' + style + b'"', b'<c s="' + style + b'" r="A3"')
+        return xml.replace(b'<row r="2"', b'<row r="2" s="' + style + b'" customFormat="1"')
+
+    patched(path, "xl/worksheets/sheet1.xml", reorder)
+    assert b'<c s="' in zipfile.ZipFile(path).read("xl/worksheets/sheet1.xml")
+    grid = XlsxWorkbook(path).read().tabs["Sheet"]
+    assert grid.percent == {(1, 0), (2, 0)}
+    assert grid.rows[1:] == [[0.5, 10], [0.25, 20]]
+
+
 @pytest.mark.parametrize("code, percent", [
     ("0%", True), ("0.0%", True), ("#,##0.00%", True), ("[Red]0%", True), ("0.0 %", True),
     ('0.0" %"', False), ("0\\%", False), ("0_%", False), ("0*%", False), ("[$%-409]0.00", False),

@@ -41,8 +41,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from . import (CellValue, CellWrite, Chart, Grid, Guide, Plan, Snapshot, WorkbookError, WriteResult, drop_orphans,
-               same_value,
-               trim_rows)
+               same_value)
 from . import xlsx_scan
 from .memory import formula_text
 
@@ -200,19 +199,31 @@ def _not_xlsx(path: Path) -> WorkbookError:
         f"{path}: not an .xlsx workbook; save it from your spreadsheet app as an Excel workbook (.xlsx)")
 
 
+_TIMES = (_dt.time, _dt.timedelta)
+_EXACT = float(2**53)  # beyond this a float no longer holds every whole number
+
+
 def _grid(rows: list[list[object]]) -> Grid:
-    """Calamine's rows as sheetcrm's cell values (see the module docstring)."""
-    return Grid(rows=trim_rows([[_value(v) for v in row] for row in rows]))
+    """Calamine's rows as sheetcrm's cell values (see the module docstring): "" is an empty
+    cell, a whole float an int (xlsx stores every number as a float; 40 was typed as 40), a
+    time or duration its text; trailing empty cells and rows are dropped.
 
-
-def _value(v: object) -> CellValue:
-    if v == "":
-        return None
-    if isinstance(v, float) and v.is_integer() and abs(v) < 2**53:
-        return int(v)  # xlsx stores every number as a float; 40 was typed as 40
-    if isinstance(v, (_dt.time, _dt.timedelta)):
-        return str(v)
-    return v  # type: ignore[return-value]
+    The rule is written inline rather than as a function per cell, which doubles the cost of
+    reading a large tab."""
+    out = []
+    for row in rows:
+        cells = [None if v == "" else
+                 (int(v) if v.is_integer() and -_EXACT < v < _EXACT else v) if v.__class__ is float else
+                 (str(v) if isinstance(v, _TIMES) else v)
+                 for v in row]
+        end = len(cells)
+        while end and cells[end - 1] is None:
+            end -= 1
+        del cells[end:]
+        out.append(cells)
+    while out and not out[-1]:
+        out.pop()
+    return Grid(rows=out)  # type: ignore[arg-type]
 
 
 def _add_facts(tabs: dict[str, Grid], facts: dict[str, xlsx_scan.SheetFacts]) -> None:

@@ -50,6 +50,7 @@ _ERROR_CELL = re.compile(rb'<c\b([^>]*\bt="e"[^>]*)(?<!/)>(.*?)</c>', re.S)
 _VALUE = re.compile(rb'<v>([^<]*)</v>')
 _REF = re.compile(rb'\br="([A-Z]+)([0-9]+)"')
 _STYLE = re.compile(rb'\bs="([0-9]+)"')
+_REF_BEFORE_STYLE = re.compile(rb'<c r="([A-Z]+)([0-9]+)"$')
 _MERGE = re.compile(rb'<mergeCell\b[^>]*?\bref="([A-Z]+)([0-9]+)(?::([A-Z]+)([0-9]+))?"')
 
 _CELL_XFS = re.compile(rb'<cellXfs\b[^>]*>(.*?)</cellXfs>', re.S)
@@ -115,19 +116,37 @@ def scan_sheet(xml: bytes, percent_styles: set[int] = frozenset()) -> SheetFacts
 
 
 def _percent_cells(xml: bytes, styles: set[int]) -> set[Position]:
+    found: set[Position] = set()
+    columns: dict[bytes, int] = {}
     if 0 in styles:
         # The default style itself shows percentages: every cell without an `s` has it.
-        cells = re.finditer(rb'<c\b([^>]*)>', xml)
-    else:
-        ids = b"|".join(str(s).encode() for s in sorted(styles))
-        cells = re.finditer(rb'<c\b([^>]*\bs="(?:' + ids + rb')"[^>]*)>', xml)
-    found = set()
-    for c in cells:
-        style = _STYLE.search(c[1])
-        if (int(style[1]) if style else 0) in styles:
-            pos = _position(c[1])
-            if pos is not None:
-                found.add(pos)
+        for c in re.finditer(rb'<c\b([^>]*)>', xml):
+            style = _STYLE.search(c[1])
+            if (int(style[1]) if style else 0) in styles:
+                pos = _position(c[1])
+                if pos is not None:
+                    found.add(pos)
+        return found
+    ids = b"|".join(str(s).encode() for s in sorted(styles))
+    # Search for the style attribute itself, a plain literal that only the styled cells
+    # hold, and read the reference just before it, where every writer puts it
+    # (<c r="H2" s="3" ...>); a tag written otherwise is read whole. A regex over every
+    # cell costs several times more on a large sheet.
+    before = _REF_BEFORE_STYLE.search
+    for at in [m.start() for m in re.finditer(rb' s="(?:' + ids + rb')"', xml)]:
+        ref = before(xml, at - 24 if at > 24 else 0, at)
+        if ref is None:
+            start = xml.rfind(b"<", 0, at)
+            if not xml.startswith(b"<c ", start):
+                continue  # a row's style, not a cell's
+            ref = _REF.search(xml, start, xml.find(b">", at))
+            if ref is None:
+                continue
+        letters = ref[1]
+        col = columns.get(letters)
+        if col is None:
+            col = columns[letters] = _col(letters)
+        found.add((int(ref[2]) - 1, col))
     return found
 
 
