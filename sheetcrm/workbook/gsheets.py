@@ -70,7 +70,8 @@ MAX_PAYLOAD = 2_000_000  # Google's recommended maximum for one request body
 MAX_BLOCK_ROWS = 2_000   # rows per updateCells request, so no single request nears the payload limit
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 METADATA = {"includeGridData": "false",
-            "fields": "properties.title,sheets(merges,properties(sheetId,title,index,gridProperties(rowCount,columnCount)),"
+            "fields": "properties.title,sheets(merges,"
+                      "properties(sheetId,title,index,gridProperties(rowCount,columnCount)),"
                       "charts(chartId,spec.title),protectedRanges(protectedRangeId,description),"
                       "developerMetadata(metadataId,metadataKey,metadataValue))"}
 # The number format type of the cells of some columns, with where each block starts (a range's
