@@ -188,6 +188,28 @@ def test_percent_cells_whatever_the_attribute_order_and_not_row_styles(tmp_path)
     assert grid.rows[1:] == [[0.5, 10], [0.25, 20]]
 
 
+def test_default_style_showing_percent_marks_unstyled_cells(tmp_path):
+    """When the workbook's default cell style (cellXfs 0) is a percent format, every cell
+    without a style of its own shows a percentage."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["Probability", "Amount"])
+    ws.append([0.5, 10])
+    ws["B2"].number_format = "#,##0"
+    path = tmp_path / "default.xlsx"
+    wb.save(path)
+
+    def percent_default(xml: bytes) -> bytes:
+        block = re.search(rb"<cellXfs\b.*?</cellXfs>", xml, re.S)[0]
+        first = re.search(rb'<xf\b[^>]*?numFmtId="0"', block)[0]
+        return xml.replace(block, block.replace(first, first.replace(b'numFmtId="0"', b'numFmtId="9"'), 1))
+
+    patched(path, "xl/styles.xml", percent_default)
+    grid = XlsxWorkbook(path).read().tabs["Sheet"]
+    # The headers too (they are shown with that format); B2 has a style of its own.
+    assert grid.percent == {(0, 0), (0, 1), (1, 0)}
+
+
 @pytest.mark.parametrize("code, percent", [
     ("0%", True), ("0.0%", True), ("#,##0.00%", True), ("[Red]0%", True), ("0.0 %", True),
     ('0.0" %"', False), ("0\\%", False), ("0_%", False), ("0*%", False), ("[$%-409]0.00", False),

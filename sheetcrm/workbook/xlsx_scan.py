@@ -12,7 +12,8 @@ Sources: ECMA-376 Part 1 §18.3.1.4 (c: attributes r, s, t="e" for an error), §
 (mergeCell ref), §18.8.10 (cellXfs: a cell's s is an index into it), §18.8.30-31 (numFmt;
 built-in ids 9 "0%" and 10 "0.00%"). The XML is assumed to be what Excel, LibreOffice,
 Google's export and openpyxl write: unprefixed element names and cells that carry their `r`
-reference (accepting namespace prefixes would double the cost of the scan).
+reference (accepting namespace prefixes would double the cost of the scan). A number format
+that only conditional formatting applies (a dxf) is not looked at.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import io
 import re
 import zipfile
 from dataclasses import dataclass, field
+from typing import Collection
 
 from openpyxl.utils import column_index_from_string
 
@@ -84,9 +86,9 @@ def scan(data: bytes) -> dict[str, SheetFacts]:
     return found
 
 
-def scan_sheet(xml: bytes, percent_styles: set[int] = frozenset()) -> SheetFacts:  # type: ignore[assignment]
-    """The facts of one sheet's XML; `percent_styles` are the cellXfs indexes that show a
-    percentage (see `percent_styles`)."""
+def scan_sheet(xml: bytes, styles: Collection[int] = frozenset()) -> SheetFacts:
+    """The facts of one sheet's XML; `styles` are the cellXfs indexes that show a percentage
+    (see `percent_styles`)."""
     facts = SheetFacts()
     # Every formula but a what-if data table's has text, so a sheet without "</f>" has none
     # (and the cell regex, the costly part, is skipped; "<f" alone also matches <formula1>
@@ -101,8 +103,8 @@ def scan_sheet(xml: bytes, percent_styles: set[int] = frozenset()) -> SheetFacts
             pos, value = _position(c[1]), _VALUE.search(c[2])
             if pos is not None and value is not None:
                 facts.errors[pos] = html.unescape(value[1].decode()).strip()
-    if percent_styles:
-        facts.percent = _percent_cells(xml, percent_styles)
+    if styles:
+        facts.percent = _percent_cells(xml, styles)
     # mergeCells follows sheetData (ECMA-376 §18.3.1.99), so only the tail needs a look.
     end = xml.rfind(b"sheetData>")
     tail = xml[end:] if end >= 0 else xml
@@ -115,7 +117,7 @@ def scan_sheet(xml: bytes, percent_styles: set[int] = frozenset()) -> SheetFacts
     return facts
 
 
-def _percent_cells(xml: bytes, styles: set[int]) -> set[Position]:
+def _percent_cells(xml: bytes, styles: Collection[int]) -> set[Position]:
     found: set[Position] = set()
     columns: dict[bytes, int] = {}
     if 0 in styles:
