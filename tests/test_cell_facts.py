@@ -19,13 +19,14 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from sheetcrm.config import Config
+from sheetcrm.config import Config, CustomField, TabSettings
 from sheetcrm.emulator import Emulator
 from sheetcrm.sync import sync
 from sheetcrm.workbook import CellWrite, Plan
 from sheetcrm.workbook.credentials import connect
 from sheetcrm.workbook.gsheets import GoogleSheetsWorkbook, RetryPolicy
 from sheetcrm.workbook.memory import MemoryWorkbook
+from sheetcrm.workbook.target import open_workbook
 from sheetcrm.workbook.xlsx import XlsxWorkbook
 from sheetcrm.workbook.xlsx_scan import is_percent_format, percent_styles
 
@@ -324,10 +325,16 @@ def emu(monkeypatch):
 
 
 class Traced:
-    def __init__(self, key: str) -> None:
+    """A Google workbook and the trace of its requests; `config` builds it as the commands do
+    (target.open_workbook, which names the percent columns), else it is built bare."""
+
+    def __init__(self, key: str, config: Config | None = None) -> None:
         self.trace = []
-        conn = connect(None, policy=RetryPolicy(sleep=lambda s: None), tracer=self.trace.append)
-        self.book = GoogleSheetsWorkbook(conn.client, key, "sheetcrm@project.iam.gserviceaccount.com")
+        if config is not None:
+            self.book = open_workbook(config, spreadsheet=key, tracer=self.trace.append)
+        else:
+            conn = connect(None, policy=RetryPolicy(sleep=lambda s: None), tracer=self.trace.append)
+            self.book = GoogleSheetsWorkbook(conn.client, key, "sheetcrm@project.iam.gserviceaccount.com")
 
     def counts(self) -> tuple[int, int]:
         reads = sum(1 for t in self.trace if t.kind == "read")
@@ -418,7 +425,7 @@ def test_google_percent_fixture_and_sync_budget(emu):
                           ["", "Lumen add-on", "Lumen Parts Ltd", "Dana", "Negotiation", 10000, "USD", "50%",
                            "2026-12-15"]],
     }, value_input="USER_ENTERED")
-    t = Traced(key)
+    t = Traced(key, Config())
     grid = t.book.read().tabs["Opportunities"]
     assert grid.percent == {(1, 7), (2, 7)}
     t.reset()
@@ -454,3 +461,46 @@ def test_google_and_xlsx_report_the_same_facts(emu, tmp_path):
     assert x.errors == g.errors == {(1, 2): "#DIV/0!", (2, 2): "#N/A"}
     assert x.percent == g.percent == {(1, 3), (2, 3), (3, 3)}
     assert x.merges == g.merges == [(1, 1, 3, 1)]
+
+
+def test_google_percent_columns_by_header_even_at_100_percent(emu):
+    """As the commands build it, the backend asks about the columns of percentages by their
+    headers (aliases, renames and custom fields too), so a column showing only 100% is read
+    as such; other columns with small numbers (exchange rates, a duration) cost nothing."""
+    key = emu.create_spreadsheet("CRM", {
+        "Oportunidades": [["Pipeline 2026"], [],
+                          ["Nombre", "Etapa", "Importe", "Probabilidad"],
+                          ["Renovación", "Negociación", 10000, "100%"]],
+        "Deals": [["Name", "Chance of Win", "Fit %", "Notes"], ["A", "100%", "100%", 1]],
+        "Rates": [["Currency", "Rate"], ["JPY", 0.0067], ["EUR", 1.08]],
+        "Sync Log": [["Time", "Job", "Duration (s)"], ["2026-11-30T06:00:00", "sync", 0.42]],
+    }, value_input="USER_ENTERED")
+    config = Config(tabs={"opportunities": TabSettings(headers={"Probability": "Chance of Win"}),
+                          "leads": TabSettings(custom_fields={"Fit %": CustomField(type="percent")})})
+    t = Traced(key, config)
+    emu.requests.clear()
+    snap = t.book.read()
+    assert snap.tabs["Oportunidades"].percent == {(3, 3)}
+    assert snap.tabs["Deals"].percent == {(1, 1), (1, 2)}
+    assert snap.tabs["Rates"].percent == set() and snap.tabs["Sync Log"].percent == set()
+    assert t.counts() == (3, 0)
+    [formats] = [r for r in emu.requests if "ranges" in r.query and "values" not in r.path]
+    assert sorted(formats.query["ranges"]) == ["'Deals'!B1:B2", "'Deals'!C1:C2", "'Oportunidades'!D1:D4"]
+
+
+def test_google_no_percent_read_for_points_rates_or_durations(emu):
+    """Percentages kept as points, exchange rates below 1 and durations: two reads, as before."""
+    key = emu.create_spreadsheet("CRM", {
+        "Opportunities": [["Name", "Stage", "Amount", "Probability"], ["Renewal", "Proposal", 10000, 50],
+                          ["Add-on", "Proposal", 0.5, 12.5]],
+        "Rates": [["Currency", "Rate"], ["JPY", 0.0067]],
+        "Sync Log": [["Time", "Job", "Duration (s)"], ["2026-11-30T06:00:00", "sync", 0.42]],
+    }, value_input="USER_ENTERED")
+    t = Traced(key, Config())
+    snap = t.book.read()
+    assert all(grid.percent == set() for grid in snap.tabs.values())
+    assert t.counts() == (2, 0)
+    # Built bare (no header names), any column holding a fraction is asked about.
+    bare = Traced(key)
+    bare.book.read()
+    assert bare.counts() == (3, 0)

@@ -5,7 +5,8 @@ A sync costs, whatever the number of rows or tabs:
     read   1. spreadsheets.get        tab titles, sheet IDs, grid sizes and merged blocks, by key
                                       (no Drive)
            2. values.batchGet         every tab's values, UNFORMATTED, dates as serial numbers
-          (2b. spreadsheets.get       only when a column holds a fraction: see "What cells show")
+          (2b. spreadsheets.get       only when a percent column may hold percent-formatted
+                                      numbers: see "What cells show")
     write  3. values.batchGet         (only when the plan fills rows) the key columns again, as
                                       FORMULA, just before writing: see "Concurrent edits" below
            4. spreadsheets.batchUpdate one atomic request: new tabs, grid growth, charts and
@@ -31,12 +32,14 @@ comes back in the values as its text ("#N/A"), and merged blocks ride along with
 read. Google's values read cannot tell an error from text that reads the same ("#N/A" typed
 after an apostrophe), so such text is listed in `errors` and also stays in `rows`: readers of
 people's tabs go by `errors`, and a sheetcrm tab that shows "#N/A" as text reads back the
-same. A percent format is invisible in unformatted values (100% reads as 1), so a read whose
-values hold a fraction (a number strictly between -1 and 1 other than 0) asks once more, for
-the number format type of just those columns' rows: one more read, and only for workbooks
-that may hold percentages that way. Columns without a fraction are not asked about: a cell
-showing 100% there reads as 1 with no percent mark (and a percent column is read by its
-convention, which warns about a bare 1).
+same. A percent format is invisible in unformatted values (100% reads as 1), so when a
+column of percentages (its header names one: Probability, Tax Rate, Discount %, their aliases,
+renames and custom percent fields; `percent_header`) holds a number from -1 to 1 other than 0,
+the read asks once more, for the number format type of just those columns' rows: one more
+read, and only for workbooks that keep percentages as percent-formatted numbers. Sheets that
+keep them as points (50 for 50%), like sheetcrm's demo, never pay it, and neither do other
+columns with small numbers (exchange rates, durations). Built without `percent_header`, the
+backend asks about any column holding a fraction.
 
 Concurrent edits: people edit while a scheduled sync runs. Every write into a tab people own
 carries the values its row had when the plan was made (its ID, or for an ID fill, the row's
@@ -77,6 +80,7 @@ METADATA = {"includeGridData": "false",
 # The number format type of the cells of some columns, with where each block starts (a range's
 # first row or column is left out when it is 0).
 FORMATS = "sheets(properties.title,data(startRow,startColumn,rowData.values.effectiveFormat.numberFormat.type))"
+HEADER_ROWS = 20  # a tab's header row is looked for this far down (title rows may sit above it)
 # What Google shows for a formula that failed (ErrorValue.type: N_A, REF, VALUE, DIVIDE_BY_ZERO,
 # NAME, NUM, NULL_VALUE, ERROR), as its values read returns it.
 ERROR_TEXTS = frozenset({"#N/A", "#REF!", "#VALUE!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!", "#ERROR!"})
@@ -220,10 +224,14 @@ class _Sheet:
 
 
 class GoogleSheetsWorkbook:
-    def __init__(self, client: gspread.Client, key: str, account: str | None = None) -> None:
+    def __init__(self, client: gspread.Client, key: str, account: str | None = None,
+                 percent_header: Callable[[str], bool] | None = None) -> None:
         self.client = client
         self.key = key
         self.account = account  # the service account's email, for the "share it with" hint
+        # Whether a header names a column of percentages (the CRM's schema, given by
+        # target.py); without it, any column holding a fraction is asked about.
+        self.percent_header = percent_header
         self._sheets: dict[str, _Sheet] = {}
 
     def __repr__(self) -> str:
@@ -260,9 +268,10 @@ class GoogleSheetsWorkbook:
         return Snapshot(tabs=tabs)
 
     def _read_percent(self, tabs: dict[str, Grid]) -> None:
-        """Mark the percent-formatted cells of the columns that hold a fraction: one read of
-        their number format types, none when no column does (see the module docstring)."""
-        wanted = {title: _fraction_columns(grid.rows) for title, grid in tabs.items()}
+        """Mark the percent-formatted cells of the columns whose values a percent format may
+        change: one read of their number format types, none when there is no such column
+        (see the module docstring)."""
+        wanted = {title: _percent_candidates(grid.rows, self.percent_header) for title, grid in tabs.items()}
         ranges = [absolute_range_name(title, f"{_letters(col)}1:{_letters(col)}{len(tabs[title].rows)}")
                   for title, cols in wanted.items() for col in sorted(cols)]
         if not ranges:
@@ -495,16 +504,23 @@ def _grid(values: list[list[Any]], merges: list[tuple[int, int, int, int]]) -> G
     return Grid(rows=rows, errors=errors, merges=list(merges))
 
 
-def _fraction_columns(rows: list[list[Any]]) -> set[int]:
-    """0-based columns holding a number strictly between -1 and 1 other than 0, the values a
-    percent format shows as -99% to 99%. (JSON gives whole numbers as int, so only a float
-    can be one.)"""
-    cols: set[int] = set()
-    for row in rows:
-        for c, v in enumerate(row):
-            if type(v) is float and -1 < v < 1 and v != 0:
-                cols.add(c)
-    return cols
+def _percent_candidates(rows: list[list[Any]], percent_header: Callable[[str], bool] | None) -> set[int]:
+    """0-based columns whose number formats are worth a read.
+
+    Under a header (in the first HEADER_ROWS rows) that names a column of percentages: those
+    holding a number from -1 to 1 other than 0, which reads 100 times apart with and without
+    a percent format (1 is 1 point or 100%). Without header names: columns holding a fraction
+    (strictly between -1 and 1; JSON gives whole numbers as int, so only a float can be one),
+    since whole numbers elsewhere are far likelier to be counts."""
+    if percent_header is None:
+        return {c for row in rows for c, v in enumerate(row) if type(v) is float and -1 < v < 1 and v != 0}
+    headed = {c for row in rows[:HEADER_ROWS] for c, v in enumerate(row) if isinstance(v, str) and percent_header(v)}
+    return {c for c in headed
+            if any(c < len(row) and _number(row[c]) and -1 <= row[c] <= 1 and row[c] != 0 for row in rows)}
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
 def _percent_cells(block: dict) -> set[tuple[int, int]]:
