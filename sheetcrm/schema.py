@@ -179,3 +179,24 @@ def tab_names(spec: TabSpec, configured_title: str | None) -> list[str]:
 
 def owned_tab_names(tab: OwnedTab) -> list[str]:
     return [tab.title, tab.title_es]
+
+
+def percent_headers(config) -> frozenset[str]:
+    """The headers, as `normalize_key` keys, of every column that holds percentages: the
+    record fields typed Percent (their English and Spanish headers and aliases, and a header
+    the config renames them to) and the config's custom fields of type "percent". The Google
+    backend asks for these columns' number formats (see workbook/gsheets.py)."""
+    marker = records.Percent.__metadata__[0]
+    names: set[str] = set()
+    for key, spec in TABS.items():
+        settings = config.tabs.get(key)
+        for name, info in spec.model.model_fields.items():
+            if info.title is None or not any(m is marker for m in info.metadata):
+                continue
+            column = _column(name, info)
+            names.update((column.header, column.header_es, *column.aliases))
+            if settings is not None and column.header in settings.headers:
+                names.add(settings.headers[column.header])
+        if settings is not None:
+            names.update(title for title, custom in settings.custom_fields.items() if custom.type == "percent")
+    return frozenset(normalize_key(n) for n in names)

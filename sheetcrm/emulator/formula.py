@@ -26,6 +26,7 @@ DIV0 = FormulaError("#DIV/0!", "DIVIDE_BY_ZERO", "Function DIVIDE parameter 2 ca
 REF = FormulaError("#REF!", "REF", "Circular dependency detected.")
 VALUE = FormulaError("#VALUE!", "VALUE", "A value in the formula is of the wrong type.")
 PARSE = FormulaError("#ERROR!", "ERROR", "Formula parse error.")
+NA = FormulaError("#N/A", "N_A", "Value not available.")
 
 
 def _name_error(name: str) -> FormulaError:
@@ -246,6 +247,8 @@ def _numbers(args):
 
 
 def call(name: str, args: list):
+    if name == "NA":
+        return NA
     if name in ("SUM", "AVERAGE", "MIN", "MAX", "COUNT"):
         nums = _numbers(args)
         if isinstance(nums, FormulaError):

@@ -33,8 +33,10 @@ class Grid:
     formulas: set[tuple[int, int]] = field(default_factory=set)
     # What the cell shows beyond its value, as the backend knows it (0-based positions):
     # `errors` holds a formula's error text ("#N/A", "#REF!"...) where its last result was an
-    # error (the value in `rows` is then None); `percent` the cells whose number format shows
-    # the number as a percentage (the value 1 shows as 100%); `merges` each merged block as
+    # error (the value in `rows` is then None; on Google it is that text, since Google's values
+    # read cannot tell an error from text that reads the same); `percent` the cells whose
+    # number format shows the number as a percentage (the value 1 shows as 100%); on Google
+    # only in columns that hold a fraction (see gsheets.py); `merges` each merged block as
     # (first_row, first_col, last_row, last_col), inclusive, whose value sits in its first cell.
     errors: dict[tuple[int, int], str] = field(default_factory=dict)
     percent: set[tuple[int, int]] = field(default_factory=set)

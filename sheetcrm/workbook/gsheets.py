@@ -2,8 +2,11 @@
 
 A sync costs, whatever the number of rows or tabs:
 
-    read   1. spreadsheets.get        tab titles, sheet IDs and grid sizes, by key (no Drive)
+    read   1. spreadsheets.get        tab titles, sheet IDs, grid sizes and merged blocks, by key
+                                      (no Drive)
            2. values.batchGet         every tab's values, UNFORMATTED, dates as serial numbers
+          (2b. spreadsheets.get       only when a percent column may hold percent-formatted
+                                      numbers: see "What cells show")
     write  3. values.batchGet         (only when the plan writes into people's rows) the key
                                       columns again, as FORMULA, just before writing: see
                                       "Concurrent edits" below
@@ -28,6 +31,20 @@ than adding a second chart, and the IDs found afterwards prove the first attempt
 
 Cells are written with `updateCells`, whose `stringValue` Google never parses: a lead named
 "=IMPORTXML(...)" or an ID like "0042" stays text. Only writes marked `formula` are formulas.
+
+What cells show beyond their values (`Grid.errors`, `.percent`, `.merges`): a formula's error
+comes back in the values as its text ("#N/A"), and merged blocks ride along with the metadata
+read. Google's values read cannot tell an error from text that reads the same ("#N/A" typed
+after an apostrophe), so such text is listed in `errors` and also stays in `rows`: readers of
+people's tabs go by `errors`, and a sheetcrm tab that shows "#N/A" as text reads back the
+same. A percent format is invisible in unformatted values (100% reads as 1), so when a
+column of percentages (its header names one: Probability, Tax Rate, Discount %, their aliases,
+renames and custom percent fields; `percent_header`) holds a number from -1 to 1 other than 0,
+the read asks once more, for the number format type of just those columns' rows: one more
+read, and only for workbooks that keep percentages as percent-formatted numbers. Sheets that
+keep them as points (50 for 50%), like sheetcrm's demo, never pay it, and neither do other
+columns with small numbers (exchange rates, durations). Built without `percent_header`, the
+backend asks about any column holding a fraction.
 
 Concurrent edits: people edit while a scheduled sync runs. Every write into a tab people own
 carries the values its row had when the plan was made (its ID, or for an ID fill, the row's
@@ -67,9 +84,17 @@ MAX_PAYLOAD = 2_000_000  # Google's recommended maximum for one request body
 MAX_BLOCK_ROWS = 2_000   # rows per updateCells request, so no single request nears the payload limit
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 METADATA = {"includeGridData": "false",
-            "fields": "properties.title,sheets(properties(sheetId,title,index,gridProperties(rowCount,columnCount)),"
+            "fields": "properties.title,sheets(merges,"
+                      "properties(sheetId,title,index,gridProperties(rowCount,columnCount)),"
                       "charts(chartId,spec.title),protectedRanges(protectedRangeId,description),"
                       "developerMetadata(metadataId,metadataKey,metadataValue))"}
+# The number format type of the cells of some columns, with where each block starts (a range's
+# first row or column is left out when it is 0).
+FORMATS = "sheets(properties.title,data(startRow,startColumn,rowData.values.effectiveFormat.numberFormat.type))"
+HEADER_ROWS = 20  # a tab's header row is looked for this far down (title rows may sit above it)
+# What Google shows for a formula that failed (ErrorValue.type: N_A, REF, VALUE, DIVIDE_BY_ZERO,
+# NAME, NUM, NULL_VALUE, ERROR), as its values read returns it.
+ERROR_TEXTS = frozenset({"#N/A", "#REF!", "#VALUE!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!", "#ERROR!"})
 GUIDE_KEY = "sheetcrm.guide"
 OWNED_KEY = "sheetcrm.tab"  # on each of sheetcrm's own tabs; the value is the title it was marked under
 PROTECTION = "sheetcrm: computed columns"
@@ -229,16 +254,21 @@ class _Sheet:
     protected: dict[int, str] = field(default_factory=dict)   # protectedRangeId -> description
     marks: dict[int, str] = field(default_factory=dict)       # metadataId -> guide hash, sheetcrm's only
     owned: dict[int, str] = field(default_factory=dict)       # metadataId -> OWNED_KEY's value
+    merges: list[tuple[int, int, int, int]] = field(default_factory=list)  # as Grid.merges
 
     def ids(self) -> set[int]:
         return {self.sheet_id, *self.charts, *self.protected, *self.marks, *self.owned}
 
 
 class GoogleSheetsWorkbook:
-    def __init__(self, client: gspread.Client, key: str, account: str | None = None) -> None:
+    def __init__(self, client: gspread.Client, key: str, account: str | None = None,
+                 percent_header: Callable[[str], bool] | None = None) -> None:
         self.client = client
         self.key = key
         self.account = account  # the service account's email, for the "share it with" hint
+        # Whether a header names a column of percentages (the CRM's schema, given by
+        # target.py); without it, any column holding a fraction is asked about.
+        self.percent_header = percent_header
         self._sheets: dict[str, _Sheet] = {}
         self._snapshot: Snapshot | None = None  # the last read: what unplanned computed cells hold
         self._written_to: dict[str, _Sheet] = {}
@@ -274,9 +304,31 @@ class GoogleSheetsWorkbook:
             raise self._error(e) from None
         tabs = {}
         for title, value_range in zip(titles, answer.get("valueRanges", [])):
-            tabs[title] = Grid(rows=[[None if v == "" else v for v in row] for row in value_range.get("values", [])])
+            tabs[title] = _grid(value_range.get("values", []), self._sheets[title].merges)
+        self._read_percent(tabs)
         self._snapshot = Snapshot(tabs=tabs, owned={title for title, sheet in self._sheets.items() if sheet.owned})
         return self._snapshot
+
+    def _read_percent(self, tabs: dict[str, Grid]) -> None:
+        """Mark the percent-formatted cells of the columns whose values a percent format may
+        change: one read of their number format types, none when there is no such column
+        (see the module docstring)."""
+        wanted = {title: _percent_candidates(grid.rows, self.percent_header) for title, grid in tabs.items()}
+        ranges = [absolute_range_name(title, f"{_letters(col)}1:{_letters(col)}{len(tabs[title].rows)}")
+                  for title, cols in wanted.items() for col in sorted(cols)]
+        if not ranges:
+            return
+        try:
+            answer = self.client.http_client.fetch_sheet_metadata(self.key, params={"ranges": ranges,
+                                                                                    "fields": FORMATS})
+        except APIError as e:
+            raise self._error(e) from None
+        for sheet in answer.get("sheets", []):
+            grid = tabs.get(sheet.get("properties", {}).get("title"))
+            if grid is None:
+                continue
+            for block in sheet.get("data", []):
+                grid.percent |= _percent_cells(block)
 
     def write(self, plan: Plan) -> WriteResult:
         result = WriteResult()
@@ -345,7 +397,8 @@ class GoogleSheetsWorkbook:
                 marks={m["metadataId"]: m.get("metadataValue", "") for m in sheet.get("developerMetadata", [])
                        if m.get("metadataKey") == GUIDE_KEY},
                 owned={m["metadataId"]: m.get("metadataValue", "") for m in sheet.get("developerMetadata", [])
-                       if m.get("metadataKey") == OWNED_KEY})
+                       if m.get("metadataKey") == OWNED_KEY},
+                merges=[_block(m) for m in sheet.get("merges", [])])
 
     def _error(self, e: APIError) -> WorkbookError:
         code = e.response.status_code
@@ -555,6 +608,57 @@ class _RowFinder:
         wanted = tuple(_key(dict(w.expect)[c]) for c in cols)
         candidates = [r for r in self.index[key].get(wanted, []) if self._holds(w, r)]
         return candidates[0] if len(candidates) == 1 else None
+
+
+def _grid(values: list[list[Any]], merges: list[tuple[int, int, int, int]]) -> Grid:
+    """A values read of one tab as a Grid: "" is an empty cell, error texts are `errors`."""
+    rows = [[None if v == "" else v for v in row] for row in values]
+    errors = {}
+    for r, row in enumerate(rows):
+        if not ERROR_TEXTS.isdisjoint(row):  # most rows have none; this test runs in C
+            errors.update({(r, c): v for c, v in enumerate(row) if isinstance(v, str) and v in ERROR_TEXTS})
+    return Grid(rows=rows, errors=errors, merges=list(merges))
+
+
+def _percent_candidates(rows: list[list[Any]], percent_header: Callable[[str], bool] | None) -> set[int]:
+    """0-based columns whose number formats are worth a read.
+
+    Under a header (in the first HEADER_ROWS rows) that names a column of percentages: those
+    holding a number from -1 to 1 other than 0, which reads 100 times apart with and without
+    a percent format (1 is 1 point or 100%). Without header names: columns holding a fraction
+    (strictly between -1 and 1; JSON gives whole numbers as int, so only a float can be one),
+    since whole numbers elsewhere are far likelier to be counts."""
+    if percent_header is None:
+        return {c for row in rows for c, v in enumerate(row) if type(v) is float and -1 < v < 1 and v != 0}
+    headed = {c for row in rows[:HEADER_ROWS] for c, v in enumerate(row) if isinstance(v, str) and percent_header(v)}
+    return {c for c in headed
+            if any(c < len(row) and _number(row[c]) and -1 <= row[c] <= 1 and row[c] != 0 for row in rows)}
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _percent_cells(block: dict) -> set[tuple[int, int]]:
+    """0-based positions whose number format type is PERCENT, from one GridData block."""
+    top, left = block.get("startRow", 0), block.get("startColumn", 0)
+    found = set()
+    for r, row in enumerate(block.get("rowData", [])):
+        for c, cell in enumerate(row.get("values", [])):
+            if cell.get("effectiveFormat", {}).get("numberFormat", {}).get("type") == "PERCENT":
+                found.add((top + r, left + c))
+    return found
+
+
+def _block(grid_range: dict) -> tuple[int, int, int, int]:
+    """A merge's GridRange (end indexes exclusive, a start of 0 left out) as Grid.merges has it."""
+    top, left = grid_range.get("startRowIndex", 0), grid_range.get("startColumnIndex", 0)
+    return top, left, grid_range.get("endRowIndex", top + 1) - 1, grid_range.get("endColumnIndex", left + 1) - 1
+
+
+def _letters(col: int) -> str:
+    """The letters of a 0-based column."""
+    return gspread.utils.rowcol_to_a1(1, col + 1).rstrip("0123456789")
 
 
 def _key(v: Any) -> Any:

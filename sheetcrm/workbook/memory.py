@@ -8,11 +8,15 @@ from . import CellValue, CellWrite, Grid, Plan, Snapshot, WriteResult, drop_orph
 
 
 class MemoryWorkbook:
-    """Tabs as lists of rows (row 0 is the sheet's row 1) plus the 0-based positions of
-    formula cells per tab.
+    """Tabs as lists of rows (row 0 is the sheet's row 1) plus, per tab and at 0-based
+    positions, what the cells show beyond their values, as `Grid` describes: formula cells,
+    error results ({(row, col): "#N/A"}), percent-formatted cells and merged blocks
+    ((first_row, first_col, last_row, last_col), inclusive).
 
     A formula cell holds whatever value it was given; one written with `formula=True` holds
-    its formula text, since nothing here evaluates formulas.
+    its formula text, since nothing here evaluates formulas. An error cell reads as None with
+    its error text, as the real backends report it, until a write replaces it; a cell keeps
+    its percent format and merges stay, as a value written into a spreadsheet leaves them.
     `owned` names the tabs that carry sheetcrm's mark; a write marks `Plan.mark_owned`.
     """
 
@@ -21,11 +25,17 @@ class MemoryWorkbook:
         tabs: dict[str, list[list[CellValue]]] | None = None,
         formulas: dict[str, set[tuple[int, int]]] | None = None,
         owned: set[str] | None = None,
+        errors: dict[str, dict[tuple[int, int], str]] | None = None,
+        percent: dict[str, set[tuple[int, int]]] | None = None,
+        merges: dict[str, list[tuple[int, int, int, int]]] | None = None,
     ) -> None:
         self.tabs: dict[str, list[list[CellValue]]] = copy.deepcopy(tabs or {})
-        self.formulas: dict[str, set[tuple[int, int]]] = {t: set() for t in self.tabs}
-        for tab, cells in (formulas or {}).items():
-            self.formulas[tab] = set(cells)
+        self.formulas: dict[str, set[tuple[int, int]]] = {t: set(c) for t, c in (formulas or {}).items()}
+        self.errors: dict[str, dict[tuple[int, int], str]] = {t: dict(e) for t, e in (errors or {}).items()}
+        self.percent: dict[str, set[tuple[int, int]]] = {t: set(c) for t, c in (percent or {}).items()}
+        self.merges: dict[str, list[tuple[int, int, int, int]]] = {t: list(m) for t, m in (merges or {}).items()}
+        for tab in self.tabs:
+            self.formulas.setdefault(tab, set())
         self.owned: set[str] = {t for t in (owned or ()) if t in self.tabs}
         # Lets a sync test assert that an empty plan wrote nothing.
         self.saves = 0
@@ -37,13 +47,16 @@ class MemoryWorkbook:
         return True
 
     def read(self) -> Snapshot:
-        return Snapshot(
-            tabs={
-                tab: Grid(rows=trim_rows(copy.deepcopy(rows)), formulas=set(self.formulas[tab]))
-                for tab, rows in self.tabs.items()
-            },
-            owned=set(self.owned),
-        )
+        return Snapshot(tabs={tab: self._grid(tab) for tab in self.tabs}, owned=set(self.owned))
+
+    def _grid(self, tab: str) -> Grid:
+        errors = dict(self.errors.get(tab, {}))
+        rows = copy.deepcopy(self.tabs[tab])
+        for r, c in errors:
+            if r < len(rows) and c < len(rows[r]):
+                rows[r][c] = None
+        return Grid(rows=trim_rows(rows), formulas=set(self.formulas[tab]), errors=errors,
+                    percent=set(self.percent.get(tab, ())), merges=list(self.merges.get(tab, ())))
 
     def write(self, plan: Plan) -> WriteResult:
         result = WriteResult()
@@ -72,6 +85,8 @@ class MemoryWorkbook:
         return result
 
     def _cell(self, tab: str, row: int, col: int) -> CellValue:
+        if (row, col) in self.errors.get(tab, {}):
+            return None  # as read() reported it when the plan was made
         rows = self.tabs[tab]
         if row < len(rows) and col < len(rows[row]):
             return rows[row][col]
@@ -92,6 +107,7 @@ class MemoryWorkbook:
         row = rows[r]
         while len(row) <= c:
             row.append(None)
+        self.errors.get(w.tab, {}).pop((r, c), None)
         if w.formula:
             row[c] = formula_text(w.value)
             self.formulas[w.tab].add((r, c))

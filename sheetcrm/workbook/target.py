@@ -10,7 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
+from sheetcrm.cells import normalize_key
 from sheetcrm.config import Config
+from sheetcrm.schema import percent_headers
 from sheetcrm.workbook import Workbook
 from sheetcrm.workbook.xlsx import XlsxWorkbook
 
@@ -28,7 +30,9 @@ def open_workbook(config: Config, workbook: str | None = None, spreadsheet: str 
         policy = RetryPolicy(attempts=config.google.attempts, base=config.google.backoff_seconds,
                              cap=config.google.max_backoff_seconds)
         conn = connect(credentials or _relative(config, config.credentials), policy=policy, tracer=tracer)
-        return GoogleSheetsWorkbook(conn.client, key, conn.account)
+        percent = percent_headers(config)
+        return GoogleSheetsWorkbook(conn.client, key, conn.account,
+                                    percent_header=lambda text: normalize_key(text) in percent)
     return XlsxWorkbook(workbook or _relative(config, config.workbook) or default)
 
 

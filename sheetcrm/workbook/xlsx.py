@@ -2,7 +2,9 @@
 
 Reading uses calamine (Rust, via python-calamine): ~20x faster than openpyxl's read-only
 mode on a 100k-row tab, and it returns the values a spreadsheet app last calculated for
-formula cells. Which cells are formulas comes from a scan of the sheet XML. Writing loads the
+formula cells. What calamine does not say (which cells are formulas, the error a formula
+last computed, percent number formats, merged blocks) comes from one scan of the sheet XML
+(`xlsx_scan`). Writing loads the
 whole workbook with openpyxl (formulas, other tabs, styles, widths, validations, names and
 charts survive as far as openpyxl keeps them), applies the plan with compare-and-set, and
 replaces the file atomically.
@@ -20,11 +22,9 @@ come back as text ("14:30:00"), since `CellValue` has no type for them.
 from __future__ import annotations
 
 import contextlib
-import html
 import datetime as _dt
 import io
 import os
-import re
 import tempfile
 import zipfile
 from pathlib import Path
@@ -36,13 +36,13 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, MergedCell
 from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.styles import Font
 from openpyxl.styles.numbers import is_datetime
-from openpyxl.utils import column_index_from_string, get_column_letter
+from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from . import (CellValue, CellWrite, Chart, Grid, Guide, Plan, Snapshot, WorkbookError, WriteResult, drop_orphans,
-               same_value,
-               trim_rows)
+               same_value)
+from . import xlsx_scan
 from .memory import formula_text
 
 # Excel cannot save a workbook without a sheet, so `create()` leaves this one empty tab;
@@ -89,11 +89,10 @@ class XlsxWorkbook:
             sheets = [m.name for m in book.sheets_metadata if m.typ == python_calamine.SheetTypeEnum.WorkSheet]
             tabs = {name: _grid(book.get_sheet_by_name(name).to_python(skip_empty_area=False))
                     for name in sheets}
+            facts = xlsx_scan.scan(data)
         except _NOT_XLSX + (python_calamine.CalamineError,):
             raise _not_xlsx(self.path) from None
-        for title, positions in _formula_cells(data).items():
-            if title in tabs:
-                tabs[title].formulas = positions
+        _add_facts(tabs, facts)
         placeholder = tabs.get(PLACEHOLDER_TAB)
         if placeholder is not None and not placeholder.rows:
             del tabs[PLACEHOLDER_TAB]
@@ -200,55 +199,46 @@ def _not_xlsx(path: Path) -> WorkbookError:
         f"{path}: not an .xlsx workbook; save it from your spreadsheet app as an Excel workbook (.xlsx)")
 
 
+_TIMES = (_dt.time, _dt.timedelta)
+_EXACT = float(2**53)  # beyond this a float no longer holds every whole number
+
+
 def _grid(rows: list[list[object]]) -> Grid:
-    """Calamine's rows as sheetcrm's cell values (see the module docstring)."""
-    return Grid(rows=trim_rows([[_value(v) for v in row] for row in rows]))
+    """Calamine's rows as sheetcrm's cell values (see the module docstring): "" is an empty
+    cell, a whole float an int (xlsx stores every number as a float; 40 was typed as 40), a
+    time or duration its text; trailing empty cells and rows are dropped.
+
+    The rule is written inline rather than as a function per cell, which doubles the cost of
+    reading a large tab."""
+    out = []
+    for row in rows:
+        cells = [None if v == "" else
+                 (int(v) if v.is_integer() and -_EXACT < v < _EXACT else v) if v.__class__ is float else
+                 (str(v) if isinstance(v, _TIMES) else v)
+                 for v in row]
+        end = len(cells)
+        while end and cells[end - 1] is None:
+            end -= 1
+        del cells[end:]
+        out.append(cells)
+    while out and not out[-1]:
+        out.pop()
+    return Grid(rows=out)  # type: ignore[arg-type]
 
 
-def _value(v: object) -> CellValue:
-    if v == "":
-        return None
-    if isinstance(v, float) and v.is_integer() and abs(v) < 2**53:
-        return int(v)  # xlsx stores every number as a float; 40 was typed as 40
-    if isinstance(v, (_dt.time, _dt.timedelta)):
-        return str(v)
-    return v  # type: ignore[return-value]
-
-
-_SHEET = re.compile(rb'<sheet\b[^>]*?\bname="([^"]*)"[^>]*?\br:id="([^"]*)"')
-_REL = re.compile(rb'<Relationship\b[^>]*?\bId="([^"]*)"[^>]*?\bTarget="([^"]*)"|'
-                  rb'<Relationship\b[^>]*?\bTarget="([^"]*)"[^>]*?\bId="([^"]*)"')
-_FORMULA_CELL = re.compile(rb'<c\b([^>]*)>\s*<f\b')
-_REF = re.compile(rb'\br="([A-Z]+)([0-9]+)"')
-
-
-def _formula_cells(data: bytes) -> dict[str, set[tuple[int, int]]]:
-    """0-based positions of formula cells per tab, by scanning the sheet XML for <f>.
-
-    Calamine reads values fast but does not say which cells are formulas; a regex over the
-    raw XML does, at a fraction of a full parse.
-    """
-    found: dict[str, set[tuple[int, int]]] = {}
-    with zipfile.ZipFile(io.BytesIO(data)) as z:
-        rels = {}
-        for m in _REL.finditer(z.read("xl/_rels/workbook.xml.rels")):
-            rid, target = (m[1], m[2]) if m[1] else (m[4], m[3])
-            rels[rid] = target.decode()
-        for m in _SHEET.finditer(z.read("xl/workbook.xml")):
-            target = rels.get(m[2])
-            if target is None:
-                continue
-            part = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
-            xml = z.read(part)
-            if b"<f" not in xml:
-                continue
-            cells: set[tuple[int, int]] = set()
-            for c in _FORMULA_CELL.finditer(xml):
-                ref = _REF.search(c[1])
-                if ref:
-                    cells.add((int(ref[2]) - 1, column_index_from_string(ref[1].decode()) - 1))
-            found[html.unescape(m[1].decode())] = cells
-    return found
+def _add_facts(tabs: dict[str, Grid], facts: dict[str, xlsx_scan.SheetFacts]) -> None:
+    """Put on each grid what its cells show beyond their values: formula cells, error
+    results, percent formats and merged blocks (see `xlsx_scan`)."""
+    for title, found in facts.items():
+        grid = tabs.get(title)
+        if grid is None:
+            continue
+        grid.formulas, grid.percent, grid.merges = found.formulas, found.percent, found.merges
+        grid.errors = found.errors
+        for r, c in found.errors:
+            # calamine reports an error as "", so the row is already None there (or trimmed).
+            if r < len(grid.rows) and c < len(grid.rows[r]):
+                grid.rows[r][c] = None
 
 
 def _reported(value: object, cell) -> CellValue:

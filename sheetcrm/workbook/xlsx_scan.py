@@ -1,0 +1,209 @@
+"""What an .xlsx sheet shows beyond the values calamine reads, from one scan of its XML.
+
+Calamine gives each cell's last calculated value fast, but not which cells are formulas, not
+the error a formula last computed (it reports "" for `#N/A`, the same as an empty cell), not
+the number format (a cell holding 1 formatted `0%` shows 100%) and not the merged blocks.
+`scan` finds all four with regular expressions over the raw sheet XML, at a fraction of a
+full XML parse, and only looks for what the file can hold: no percent format in the
+workbook's styles means no per-cell style scan (the common case), and merged blocks sit in
+the short tail after the cell data.
+
+Sources: ECMA-376 Part 1 §18.3.1.4 (c: attributes r, s, t="e" for an error), §18.3.1.55
+(mergeCell ref), §18.8.10 (cellXfs: a cell's s is an index into it), §18.8.30-31 (numFmt;
+built-in ids 9 "0%" and 10 "0.00%"). The XML is assumed to be what Excel, LibreOffice,
+Google's export and openpyxl write: unprefixed element names and cells that carry their `r`
+reference (accepting namespace prefixes would double the cost of the scan). A number format
+that only conditional formatting applies (a dxf) is not looked at.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+from typing import Collection
+
+from openpyxl.utils import column_index_from_string
+
+Position = tuple[int, int]  # 0-based (row, col), as in Grid
+
+# Built-in number formats that show a percentage (ECMA-376 §18.8.30).
+BUILTIN_PERCENT = {9, 10}
+
+
+@dataclass
+class SheetFacts:
+    """One sheet's facts, at 0-based positions: see `Grid` for what each means."""
+
+    formulas: set[Position] = field(default_factory=set)
+    errors: dict[Position, str] = field(default_factory=dict)
+    percent: set[Position] = field(default_factory=set)
+    merges: list[tuple[int, int, int, int]] = field(default_factory=list)
+
+
+_SHEET = re.compile(rb'<sheet\b[^>]*?\bname="([^"]*)"[^>]*?\br:id="([^"]*)"')
+_REL = re.compile(rb'<Relationship\b[^>]*?\bId="([^"]*)"[^>]*?\bTarget="([^"]*)"|'
+                  rb'<Relationship\b[^>]*?\bTarget="([^"]*)"[^>]*?\bId="([^"]*)"')
+_FORMULA_CELL = re.compile(rb'<c\b([^>]*)>\s*<f\b')
+# An error cell's start tag (not self-closing) and its cached value.
+_ERROR_CELL = re.compile(rb'<c\b([^>]*\bt="e"[^>]*)(?<!/)>(.*?)</c>', re.S)
+_VALUE = re.compile(rb'<v>([^<]*)</v>')
+_REF = re.compile(rb'\br="([A-Z]+)([0-9]+)"')
+_STYLE = re.compile(rb'\bs="([0-9]+)"')
+_REF_BEFORE_STYLE = re.compile(rb'<c r="([A-Z]+)([0-9]+)"$')
+_MERGE = re.compile(rb'<mergeCell\b[^>]*?\bref="([A-Z]+)([0-9]+)(?::([A-Z]+)([0-9]+))?"')
+
+_CELL_XFS = re.compile(rb'<cellXfs\b[^>]*>(.*?)</cellXfs>', re.S)
+_XF = re.compile(rb'<xf\b([^>]*)>')
+_NUM_FMT = re.compile(rb'<numFmt\b([^>]*)>')
+_NUM_FMT_ID = re.compile(rb'\bnumFmtId="([0-9]+)"')
+_FORMAT_CODE = re.compile(rb'\bformatCode="([^"]*)"')
+
+
+def scan(data: bytes) -> dict[str, SheetFacts]:
+    """Every worksheet's facts by tab title, from the bytes of an .xlsx file.
+
+    Raises zipfile.BadZipFile or KeyError for a file that is not an .xlsx workbook.
+    """
+    found: dict[str, SheetFacts] = {}
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        names = set(z.namelist())
+        styles = percent_styles(z.read("xl/styles.xml")) if "xl/styles.xml" in names else set()
+        rels = {}
+        for m in _REL.finditer(z.read("xl/_rels/workbook.xml.rels")):
+            rid, target = (m[1], m[2]) if m[1] else (m[4], m[3])
+            rels[rid] = target.decode()
+        for m in _SHEET.finditer(z.read("xl/workbook.xml")):
+            target = rels.get(m[2])
+            if target is None:
+                continue
+            part = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+            if part not in names:
+                continue
+            found[html.unescape(m[1].decode())] = scan_sheet(z.read(part), styles)
+    return found
+
+
+def scan_sheet(xml: bytes, styles: Collection[int] = frozenset()) -> SheetFacts:
+    """The facts of one sheet's XML; `styles` are the cellXfs indexes that show a percentage
+    (see `percent_styles`)."""
+    facts = SheetFacts()
+    # Every formula but a what-if data table's has text, so a sheet without "</f>" has none
+    # (and the cell regex, the costly part, is skipped; "<f" alone also matches <formula1>
+    # of a dropdown).
+    if b"</f>" in xml:
+        for c in _FORMULA_CELL.finditer(xml):
+            pos = _position(c[1])
+            if pos is not None:
+                facts.formulas.add(pos)
+    if b't="e"' in xml:
+        for c in _ERROR_CELL.finditer(xml):
+            pos, value = _position(c[1]), _VALUE.search(c[2])
+            if pos is not None and value is not None:
+                facts.errors[pos] = html.unescape(value[1].decode()).strip()
+    if styles:
+        facts.percent = _percent_cells(xml, styles)
+    # mergeCells follows sheetData (ECMA-376 §18.3.1.99), so only the tail needs a look.
+    end = xml.rfind(b"sheetData>")
+    tail = xml[end:] if end >= 0 else xml
+    if b"mergeCell" in tail:
+        for m in _MERGE.finditer(tail):
+            first_row, first_col = int(m[2]) - 1, _col(m[1])
+            last_row, last_col = (int(m[4]) - 1, _col(m[3])) if m[3] else (first_row, first_col)
+            if (first_row, first_col) != (last_row, last_col):
+                facts.merges.append((first_row, first_col, last_row, last_col))
+    return facts
+
+
+def _percent_cells(xml: bytes, styles: Collection[int]) -> set[Position]:
+    found: set[Position] = set()
+    columns: dict[bytes, int] = {}
+    if 0 in styles:
+        # The default style itself shows percentages: every cell without an `s` has it.
+        for c in re.finditer(rb'<c\b([^>]*)>', xml):
+            style = _STYLE.search(c[1])
+            if (int(style[1]) if style else 0) in styles:
+                pos = _position(c[1])
+                if pos is not None:
+                    found.add(pos)
+        return found
+    ids = b"|".join(str(s).encode() for s in sorted(styles))
+    # Search for the style attribute itself, a plain literal that only the styled cells
+    # hold, and read the reference just before it, where every writer puts it
+    # (<c r="H2" s="3" ...>); a tag written otherwise is read whole. A regex over every
+    # cell costs several times more on a large sheet.
+    before = _REF_BEFORE_STYLE.search
+    for at in [m.start() for m in re.finditer(rb' s="(?:' + ids + rb')"', xml)]:
+        ref = before(xml, at - 24 if at > 24 else 0, at)
+        if ref is None:
+            start = xml.rfind(b"<", 0, at)
+            if not xml.startswith(b"<c ", start):
+                continue  # a row's style, not a cell's
+            ref = _REF.search(xml, start, xml.find(b">", at))
+            if ref is None:
+                continue
+        letters = ref[1]
+        col = columns.get(letters)
+        if col is None:
+            col = columns[letters] = _col(letters)
+        found.add((int(ref[2]) - 1, col))
+    return found
+
+
+def percent_styles(styles_xml: bytes) -> set[int]:
+    """Indexes into cellXfs (a cell's `s`) whose number format shows a percentage."""
+    custom: dict[int, str] = {}
+    for m in _NUM_FMT.finditer(styles_xml):
+        fmt_id, code = _NUM_FMT_ID.search(m[1]), _FORMAT_CODE.search(m[1])
+        if fmt_id and code:
+            custom[int(fmt_id[1])] = html.unescape(code[1].decode())
+    block = _CELL_XFS.search(styles_xml)
+    if block is None:
+        return set()
+    found = set()
+    for index, xf in enumerate(_XF.finditer(block[1])):
+        fmt_id = _NUM_FMT_ID.search(xf[1])
+        number = int(fmt_id[1]) if fmt_id else 0
+        code = custom.get(number)
+        if (is_percent_format(code) if code is not None else number in BUILTIN_PERCENT):
+            found.add(index)
+    return found
+
+
+def is_percent_format(code: str) -> bool:
+    """Whether a number format code shows a positive number as a percentage: a `%` in its
+    first section that is not quoted ("%"), escaped (\\%), a fill or space character (*% _%)
+    or inside brackets ([Red], [$%-409])."""
+    i, n = 0, len(code)
+    while i < n:
+        ch = code[i]
+        if ch == ";":
+            return False
+        if ch == '"':
+            close = code.find('"', i + 1)
+            i = n if close < 0 else close + 1
+            continue
+        if ch == "[":
+            close = code.find("]", i + 1)
+            i = n if close < 0 else close + 1
+            continue
+        if ch in "\\_*":
+            i += 2
+            continue
+        if ch == "%":
+            return True
+        i += 1
+    return False
+
+
+def _position(attrs: bytes) -> Position | None:
+    ref = _REF.search(attrs)
+    if ref is None:
+        return None
+    return int(ref[2]) - 1, _col(ref[1])
+
+
+def _col(letters: bytes) -> int:
+    return column_index_from_string(letters.decode()) - 1

@@ -1,0 +1,506 @@
+"""What a cell shows beyond its value, as every backend reports it on the Grid: formula errors
+(`errors`), percent number formats (`percent`) and merged blocks (`merges`).
+
+.xlsx: real files, made with openpyxl and, where a cached formula result is needed, calculated
+by LibreOffice (`soffice --headless --convert-to xlsx`), or patched at the XML for what no app
+writes on purpose. Google: gspread over HTTP against the emulator. Positions are 0-based.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from sheetcrm.config import Config, CustomField, TabSettings
+from sheetcrm.emulator import Emulator
+from sheetcrm.sync import sync
+from sheetcrm.workbook import CellWrite, Plan
+from sheetcrm.workbook.credentials import connect
+from sheetcrm.workbook.gsheets import GoogleSheetsWorkbook, RetryPolicy
+from sheetcrm.workbook.memory import MemoryWorkbook
+from sheetcrm.workbook.target import open_workbook
+from sheetcrm.workbook.xlsx import XlsxWorkbook
+from sheetcrm.workbook.xlsx_scan import is_percent_format, percent_styles
+
+REALWORLD = Path(__file__).parent / "fixtures" / "realworld"
+AS_OF = dt.date(2026, 12, 15)
+
+
+# -- .xlsx -----------------------------------------------------------------------------------
+
+
+def recalculated(path: Path, tmp_path: Path) -> Path:
+    """The workbook as LibreOffice calculates and saves it: formulas carry cached results."""
+    out = tmp_path / "calculated"
+    profile = tmp_path / "lo-profile"  # a private profile, so parallel LibreOffice runs never collide
+    subprocess.run([shutil.which("soffice") or "soffice", f"-env:UserInstallation=file://{profile}", "--headless",
+                    "--convert-to", "xlsx", "--outdir", str(out), str(path)],
+                   check=True, capture_output=True, timeout=120)
+    return out / path.name
+
+
+def patched(path: Path, sheet_part: str, edit) -> None:
+    """Rewrite one part of an .xlsx file in place."""
+    data = path.read_bytes()
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            body = src.read(item.filename)
+            dst.writestr(item, edit(body) if item.filename == sheet_part else body)
+    path.write_bytes(out.getvalue())
+
+
+def test_fixture_formula_errors_are_reported_with_their_text():
+    grid = XlsxWorkbook(REALWORLD / "formula_error_cached_values.xlsx").read().tabs["Opportunities"]
+    # Amount F2 #N/A, Close Date H3 #VALUE!, Account C4 #REF!
+    assert grid.errors == {(1, 5): "#N/A", (2, 7): "#VALUE!", (3, 2): "#REF!"}
+    assert grid.formulas == {(1, 5), (2, 7), (3, 2)}
+    assert grid.cell(1, 5) is None and grid.cell(3, 2) is None
+    assert grid.cell(2, 5) == 8000 and grid.cell(1, 7) == dt.date(2026, 12, 15)  # the cells around are untouched
+    assert grid.percent == set() and grid.merges == []
+
+
+def test_fixture_percent_cells_are_marked():
+    grid = XlsxWorkbook(REALWORLD / "percent_100_read_as_1.xlsx").read().tabs["Opportunities"]
+    assert grid.header[7] == "Probability"
+    assert (grid.cell(1, 7), grid.cell(2, 7)) == (1, 0.5)  # the sheet shows 100% and 50%
+    assert grid.percent == {(1, 7), (2, 7)}
+    assert grid.errors == {}
+
+
+def test_errors_computed_by_a_spreadsheet_app(tmp_path):
+    """Formulas that fail, calculated and saved by LibreOffice: each error cell reads as None
+    with the error it shows; the values beside them are untouched."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Opportunities"
+    ws.append(["ID", "Amount", "Account", "Close Date", "Owner"])
+    ws.append(["OPP-1", "=1/0", "=FOO(1)", "=NA()", "Dana"])
+    ws.append(["OPP-2", '="a"+1', '=INDIRECT("Nowhere!A1")', 45000, "Lee"])
+    ws.append(["OPP-3", "=2*21", "Acme", None, None])
+    source = tmp_path / "errors.xlsx"
+    wb.save(source)
+
+    grid = XlsxWorkbook(recalculated(source, tmp_path)).read().tabs["Opportunities"]
+    assert grid.errors == {(1, 1): "#DIV/0!", (1, 2): "#NAME?", (1, 3): "#N/A",
+                           (2, 1): "#VALUE!", (2, 2): "#REF!"}
+    assert all(grid.cell(r, c) is None for r, c in grid.errors)
+    assert grid.formulas == {(1, 1), (1, 2), (1, 3), (2, 1), (2, 2), (3, 1)}
+    assert grid.rows[3] == ["OPP-3", 42, "Acme"]  # a formula that worked reads as its value
+    assert grid.cell(1, 4) == "Dana" and grid.cell(2, 3) == 45000
+
+
+def test_error_constants_without_a_formula(tmp_path):
+    """Values pasted from a failed lookup are error cells with no formula (t="e", no <f>)."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Leads"
+    ws.append(["Last Name", "Employees", "Email"])
+    ws.append(["Ng", 12, "ng@example.com"])
+    ws.append(["Ito", 40, "ito@example.com"])
+    path = tmp_path / "pasted.xlsx"
+    wb.save(path)
+
+    def to_errors(xml: bytes) -> bytes:
+        xml = re.sub(rb'<c r="B2"( [^>]*)?><v>12</v></c>', b'<c r="B2" t="e"><v>#N/A</v></c>', xml)
+        return re.sub(rb'<c r="B3"( [^>]*)?><v>40</v></c>', b'<c r="B3" t="e"><v>#DIV/0!</v></c>', xml)
+
+    patched(path, "xl/worksheets/sheet1.xml", to_errors)
+    grid = XlsxWorkbook(path).read().tabs["Leads"]
+    assert grid.errors == {(1, 1): "#N/A", (2, 1): "#DIV/0!"}
+    assert grid.formulas == set()
+    assert grid.rows[1] == ["Ng", None, "ng@example.com"]
+
+
+def test_percent_formats_builtin_custom_and_lookalikes(tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Quote Lines"
+    ws.append(["Product", "Discount %", "Tax Rate", "Quantity", "Note"])
+    formats = {
+        "B2": "0%",            # built-in 9
+        "B3": "0.00%",         # built-in 10
+        "B4": "0.0%",          # custom
+        "B5": "[Red]0.0%;-0.0%",  # custom, colour first
+        "C2": '0.00" %"',      # the % is quoted text: the number is not scaled
+        "C3": "0\\%",          # escaped: literal
+        "C4": "#,##0.00",
+        "C5": "General",
+        "D2": "0",
+    }
+    for row, values in enumerate([("A", 0.1, 21, 1, "x"), ("B", 0.25, 10, 2, "y"), ("C", 1, 4, 3, "z"),
+                                  ("D", 0.075, 0.5, 4, "w")], start=2):
+        ws.append(list(values))
+    for ref, code in formats.items():
+        ws[ref].number_format = code
+    ws["E3"].number_format = "0%"  # text in a percent-formatted cell: marked, and still text
+    path = tmp_path / "percent.xlsx"
+    wb.save(path)
+
+    grid = XlsxWorkbook(path).read().tabs["Quote Lines"]
+    assert grid.percent == {(1, 1), (2, 1), (3, 1), (4, 1), (2, 4)}
+    assert [grid.cell(r, 1) for r in range(1, 5)] == [0.1, 0.25, 1, 0.075]
+    assert grid.cell(2, 4) == "y"
+
+
+def test_no_percent_format_in_the_styles_means_no_cell_is_marked(tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["Amount", "Close Date"])
+    ws.append([0.5, dt.date(2026, 1, 2)])
+    ws["A2"].number_format = "#,##0.00"
+    path = tmp_path / "plain.xlsx"
+    wb.save(path)
+    with zipfile.ZipFile(path) as z:
+        assert percent_styles(z.read("xl/styles.xml")) == set()
+    assert XlsxWorkbook(path).read().tabs["Sheet"].percent == set()
+
+
+def test_percent_cells_whatever_the_attribute_order_and_not_row_styles(tmp_path):
+    """Writers put a cell's reference first; one that does not is still read, and a row's own
+    style (<row s=...>) marks no cell."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["Probability", "Amount"])
+    ws.append([0.5, 10])
+    ws.append([0.25, 20])
+    ws["A2"].number_format = "0%"
+    ws["A3"].number_format = "0%"
+    path = tmp_path / "order.xlsx"
+    wb.save(path)
+    style = re.search(rb'<c r="A2" s="([0-9]+)"', zipfile.ZipFile(path).read("xl/worksheets/sheet1.xml"))[1]
+
+    def reorder(xml: bytes) -> bytes:
+        xml = xml.replace(b'<c r="A3" s="' + style + b'"', b'<c s="' + style + b'" r="A3"')
+        return xml.replace(b'<row r="2"', b'<row r="2" s="' + style + b'" customFormat="1"')
+
+    patched(path, "xl/worksheets/sheet1.xml", reorder)
+    assert b'<c s="' in zipfile.ZipFile(path).read("xl/worksheets/sheet1.xml")
+    grid = XlsxWorkbook(path).read().tabs["Sheet"]
+    assert grid.percent == {(1, 0), (2, 0)}
+    assert grid.rows[1:] == [[0.5, 10], [0.25, 20]]
+
+
+def test_default_style_showing_percent_marks_unstyled_cells(tmp_path):
+    """When the workbook's default cell style (cellXfs 0) is a percent format, every cell
+    without a style of its own shows a percentage."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["Probability", "Amount"])
+    ws.append([0.5, 10])
+    ws["B2"].number_format = "#,##0"
+    path = tmp_path / "default.xlsx"
+    wb.save(path)
+
+    def percent_default(xml: bytes) -> bytes:
+        block = re.search(rb"<cellXfs\b.*?</cellXfs>", xml, re.S)[0]
+        first = re.search(rb'<xf\b[^>]*?numFmtId="0"', block)[0]
+        return xml.replace(block, block.replace(first, first.replace(b'numFmtId="0"', b'numFmtId="9"'), 1))
+
+    patched(path, "xl/styles.xml", percent_default)
+    grid = XlsxWorkbook(path).read().tabs["Sheet"]
+    # The headers too (they are shown with that format); B2 has a style of its own.
+    assert grid.percent == {(0, 0), (0, 1), (1, 0)}
+
+
+@pytest.mark.parametrize("code, percent", [
+    ("0%", True), ("0.0%", True), ("#,##0.00%", True), ("[Red]0%", True), ("0.0 %", True),
+    ('0.0" %"', False), ("0\\%", False), ("0_%", False), ("0*%", False), ("[$%-409]0.00", False),
+    ("0;0%", False), ("General", False), ("@", False), ("yyyy-mm-dd", False), ('"%"0', False),
+])
+def test_percent_format_codes(code, percent):
+    assert is_percent_format(code) is percent
+
+
+def test_merged_blocks_down_and_across(tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Opportunities"
+    ws.append(["Name", "Account", "Amount", "Stage"])
+    for i in range(2, 5):
+        ws.append([f"Deal {i}", None, 1000 * i, None])
+    ws["B2"] = "Lumen Parts Ltd"
+    ws.merge_cells("B2:B4")   # one account over three deals
+    ws["C6"] = "Totals"
+    ws.merge_cells("C6:D6")   # across columns
+    ws.merge_cells("A8:B9")   # a block of both
+    path = tmp_path / "merged.xlsx"
+    wb.save(path)
+
+    grid = XlsxWorkbook(path).read().tabs["Opportunities"]
+    assert sorted(grid.merges) == [(1, 1, 3, 1), (5, 2, 5, 3), (7, 0, 8, 1)]
+    assert grid.cell(1, 1) == "Lumen Parts Ltd" and grid.cell(2, 1) is None  # the value sits in the first cell
+
+
+def test_all_facts_together_through_libreoffice(tmp_path):
+    """The same workbook as a person's spreadsheet app saves it (LibreOffice writes its own
+    styles, number formats and merge records)."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Opportunities"
+    ws.append(["Name", "Account", "Amount", "Probability"])
+    ws.append(["Renewal", "Lumen", "=B2*2", 1])  # text times two
+    ws.append(["Add-on", None, 5000, 0.5])
+    ws.append(["Support", None, '=VLOOKUP("x",F1:G2,2,FALSE)', 0.125])
+    ws["D2"].number_format = "0%"
+    ws["D3"].number_format = "0%"
+    ws["D4"].number_format = "0.0%"
+    ws.merge_cells("B2:B4")
+    source = tmp_path / "together.xlsx"
+    wb.save(source)
+
+    grid = XlsxWorkbook(recalculated(source, tmp_path)).read().tabs["Opportunities"]
+    assert grid.errors == {(1, 2): "#VALUE!", (3, 2): "#N/A"}
+    assert grid.percent == {(1, 3), (2, 3), (3, 3)}
+    assert grid.merges == [(1, 1, 3, 1)]
+    assert [grid.cell(r, 3) for r in (1, 2, 3)] == [1, 0.5, 0.125]
+
+
+def test_big_style_table_only_the_percent_styles_mark_cells(tmp_path):
+    """Many styles, a few of them percent: exactly the cells using those are marked."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    codes = ["0.00", "#,##0", "0%", "yyyy-mm-dd", "0.000%", "0.0", "@"]
+    for r in range(1, 71):
+        code = codes[r % len(codes)]
+        ws.cell(r, 1, r / 100).number_format = code
+        ws.cell(r, 2, r)
+    path = tmp_path / "styles.xlsx"
+    wb.save(path)
+    grid = XlsxWorkbook(path).read().tabs["Sheet"]
+    assert grid.percent == {(r - 1, 0) for r in range(1, 71) if "%" in codes[r % len(codes)]}
+
+
+# -- memory ----------------------------------------------------------------------------------
+
+
+def test_memory_backend_reports_what_it_was_given():
+    book = MemoryWorkbook(
+        {"Opportunities": [["ID", "Account", "Amount", "Probability"], ["OPP-1", "Lumen", "#N/A", 1],
+                           ["", None, 10, 0.5]]},
+        errors={"Opportunities": {(1, 2): "#N/A"}},
+        percent={"Opportunities": {(1, 3), (2, 3)}},
+        merges={"Opportunities": [(1, 1, 2, 1)]},
+    )
+    grid = book.read().tabs["Opportunities"]
+    assert grid.errors == {(1, 2): "#N/A"} and grid.cell(1, 2) is None
+    assert grid.percent == {(1, 3), (2, 3)}
+    assert grid.merges == [(1, 1, 2, 1)]
+
+    # A write replaces an error with its value; formats and merges stay, as in a spreadsheet.
+    book.write(Plan(writes=[CellWrite("Opportunities", 2, 3, 12), CellWrite("Opportunities", 3, 1, "OPP-2")]))
+    grid = book.read().tabs["Opportunities"]
+    assert grid.errors == {} and grid.cell(1, 2) == 12
+    assert grid.percent == {(1, 3), (2, 3)} and grid.merges == [(1, 1, 2, 1)]
+    # The snapshot is a copy: changing it changes nothing in the book.
+    grid.errors[(0, 0)] = "#REF!"
+    grid.merges.append((5, 5, 6, 6))
+    assert book.read().tabs["Opportunities"].errors == {}
+    assert book.read().tabs["Opportunities"].merges == [(1, 1, 2, 1)]
+
+
+def test_memory_expectations_see_an_error_cell_as_read():
+    """A guarded write compares with what read() reported: None for an error cell."""
+    book = MemoryWorkbook({"Leads": [["ID", "Last Name"], ["", "#N/A"]]}, errors={"Leads": {(1, 1): "#N/A"}})
+    result = book.write(Plan(writes=[CellWrite("Leads", 2, 1, "LEAD-0001", expect=((2, None),))]))
+    assert result.total == 1 and not result.skipped
+
+
+# -- Google (gspread over HTTP to the emulator) ----------------------------------------------
+
+
+@pytest.fixture
+def emu(monkeypatch):
+    with Emulator() as emulator:
+        monkeypatch.setenv("SHEETS_EMULATOR_HOST", emulator.host)
+        yield emulator
+
+
+class Traced:
+    """A Google workbook and the trace of its requests; `config` builds it as the commands do
+    (target.open_workbook, which names the percent columns), else it is built bare."""
+
+    def __init__(self, key: str, config: Config | None = None) -> None:
+        self.trace = []
+        if config is not None:
+            self.book = open_workbook(config, spreadsheet=key, tracer=self.trace.append)
+        else:
+            conn = connect(None, policy=RetryPolicy(sleep=lambda s: None), tracer=self.trace.append)
+            self.book = GoogleSheetsWorkbook(conn.client, key, "sheetcrm@project.iam.gserviceaccount.com")
+
+    def counts(self) -> tuple[int, int]:
+        reads = sum(1 for t in self.trace if t.kind == "read")
+        return reads, len(self.trace) - reads
+
+    def reset(self) -> None:
+        self.trace.clear()
+
+
+def percent_format(sheet_id: int, row: int, col: int, pattern: str) -> dict:
+    return {"repeatCell": {
+        "range": {"sheetId": sheet_id, "startRowIndex": row, "endRowIndex": row + 1,
+                  "startColumnIndex": col, "endColumnIndex": col + 1},
+        "cell": {"userEnteredFormat": {"numberFormat": {"type": "PERCENT", "pattern": pattern}}},
+        "fields": "userEnteredFormat.numberFormat"}}
+
+
+def merge(sheet_id: int, first_row: int, first_col: int, last_row: int, last_col: int) -> dict:
+    return {"mergeCells": {"mergeType": "MERGE_ALL", "range": {
+        "sheetId": sheet_id, "startRowIndex": first_row, "endRowIndex": last_row + 1,
+        "startColumnIndex": first_col, "endColumnIndex": last_col + 1}}}
+
+
+def test_google_formula_errors_in_two_reads(emu):
+    key = emu.create_spreadsheet("CRM", {"Opportunities": [
+        ["ID", "Amount", "Account", "Close Date", "Owner"],
+        ["OPP-1", "=1/0", "=FOO(1)", "=NA()", "Dana"],
+        ["OPP-2", '="a"+1', "=Nowhere!A1", 46371, "Lee"],
+        ["OPP-3", "=2*21", "Acme", "", ""],
+    ]}, value_input="USER_ENTERED")
+    t = Traced(key)
+    grid = t.book.read().tabs["Opportunities"]
+    assert grid.errors == {(1, 1): "#DIV/0!", (1, 2): "#NAME?", (1, 3): "#N/A",
+                           (2, 1): "#VALUE!", (2, 2): "#REF!"}
+    assert grid.rows[3] == ["OPP-3", 42, "Acme"]
+    assert t.counts() == (2, 0)  # errors come with the values: no extra read
+
+
+def test_google_merges_ride_along_with_the_metadata(emu):
+    key = emu.create_spreadsheet("CRM", {"Opportunities": [
+        ["Name", "Account", "Amount", "Stage"],
+        ["Deal 2", "Lumen Parts Ltd", 2000, ""], ["Deal 3", "", 3000, ""], ["Deal 4", "", 4000, ""],
+        [], ["", "", "Totals", ""],
+    ]})
+    sid = emu.sheet_id(key, "Opportunities")
+    emu.apply(key, [merge(sid, 1, 1, 3, 1), merge(sid, 5, 2, 5, 3), merge(sid, 7, 0, 8, 1)])
+    t = Traced(key)
+    grid = t.book.read().tabs["Opportunities"]
+    assert sorted(grid.merges) == [(1, 1, 3, 1), (5, 2, 5, 3), (7, 0, 8, 1)]
+    assert grid.cell(1, 1) == "Lumen Parts Ltd" and grid.cell(2, 1) is None
+    assert t.counts() == (2, 0)
+
+
+def test_google_percent_cells_cost_one_read_only_when_a_column_holds_a_fraction(emu):
+    key = emu.create_spreadsheet("CRM", {
+        "Opportunities": [["Name", "Stage", "Amount", "Probability"],
+                          ["Renewal", "Negotiation", 10000, "100%"],   # typed as a person types it
+                          ["Add-on", "Negotiation", 10000, "50%"],
+                          ["Support", "Negotiation", 10000, 0.125],    # a number, formatted below
+                          ["Extra", "Negotiation", 0.5, 75]],          # a fraction in Amount, no format
+        "Accounts": [["Name", "Employees"], ["Lumen", 12]],
+    }, value_input="USER_ENTERED")
+    sid = emu.sheet_id(key, "Opportunities")
+    emu.apply(key, [percent_format(sid, 3, 3, "0.0%"), percent_format(sid, 0, 0, "0%")])
+    t = Traced(key)
+    emu.requests.clear()
+    snap = t.book.read()
+    grid = snap.tabs["Opportunities"]
+    assert [grid.cell(r, 3) for r in (1, 2, 3, 4)] == [1, 0.5, 0.125, 75]
+    # Only the columns holding a fraction were asked about (D, and C for its 0.5): the header
+    # cell A1 has a percent format but its column holds no fraction.
+    assert grid.percent == {(1, 3), (2, 3), (3, 3)}
+    assert snap.tabs["Accounts"].percent == set()
+    assert t.counts() == (3, 0)
+    [formats] = [r for r in emu.requests if "ranges" in r.query and "values" not in r.path]
+    assert sorted(formats.query["ranges"]) == ["'Opportunities'!C1:C5", "'Opportunities'!D1:D5"]
+
+
+def test_google_percent_fixture_and_sync_budget(emu):
+    """percent_100_read_as_1 on Google: Probability cells 1 and 0.5 formatted 0%. A sync pays
+    one more read than a workbook without fractions, never more."""
+    header = ["ID", "Name", "Account", "Owner", "Stage", "Amount", "Currency", "Probability", "Close Date"]
+    key = emu.create_spreadsheet("CRM", {
+        "Accounts": [["ID", "Name", "Status"], ["ACC-0001", "Lumen Parts Ltd", "Customer"]],
+        "Opportunities": [header,
+                          ["OPP-0001", "Lumen renewal", "Lumen Parts Ltd", "Dana", "Negotiation", 10000, "USD",
+                           "100%", "2026-12-15"],
+                          ["", "Lumen add-on", "Lumen Parts Ltd", "Dana", "Negotiation", 10000, "USD", "50%",
+                           "2026-12-15"]],
+    }, value_input="USER_ENTERED")
+    t = Traced(key, Config())
+    grid = t.book.read().tabs["Opportunities"]
+    assert grid.percent == {(1, 7), (2, 7)}
+    t.reset()
+    first = sync(t.book, Config(), as_of=AS_OF)
+    assert first.cells_written["Opportunities"] >= 1  # the missing ID, at least
+    assert t.counts() == (4, 1)  # metadata, values, formats; key re-read; one batchUpdate
+    t.reset()
+    assert sync(t.book, Config(), as_of=AS_OF).cells_written == {}
+    assert t.counts() == (3, 0)
+
+
+def test_google_and_xlsx_report_the_same_facts(emu, tmp_path):
+    """One sheet, both backends: the same errors, percent cells and merges."""
+    rows = [["ID", "Account", "Amount", "Probability"],
+            ["OPP-1", "Lumen", "=1/0", 1], ["OPP-2", "", "=NA()", 0.5], ["OPP-3", "", 300, 0.25]]
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Opportunities"
+    for row in rows:
+        ws.append(row)
+    for r in (2, 3, 4):
+        ws.cell(r, 4).number_format = "0%"
+    ws.merge_cells("B2:B4")
+    source = tmp_path / "same.xlsx"
+    wb.save(source)
+    x = XlsxWorkbook(recalculated(source, tmp_path)).read().tabs["Opportunities"]
+
+    key = emu.create_spreadsheet("CRM", {"Opportunities": rows}, value_input="USER_ENTERED")
+    sid = emu.sheet_id(key, "Opportunities")
+    emu.apply(key, [percent_format(sid, r, 3, "0%") for r in (1, 2, 3)] + [merge(sid, 1, 1, 3, 1)])
+    g = Traced(key).book.read().tabs["Opportunities"]
+
+    assert x.errors == g.errors == {(1, 2): "#DIV/0!", (2, 2): "#N/A"}
+    assert x.percent == g.percent == {(1, 3), (2, 3), (3, 3)}
+    assert x.merges == g.merges == [(1, 1, 3, 1)]
+
+
+def test_google_percent_columns_by_header_even_at_100_percent(emu):
+    """As the commands build it, the backend asks about the columns of percentages by their
+    headers (aliases, renames and custom fields too), so a column showing only 100% is read
+    as such; other columns with small numbers (exchange rates, a duration) cost nothing."""
+    key = emu.create_spreadsheet("CRM", {
+        "Oportunidades": [["Pipeline 2026"], [],
+                          ["Nombre", "Etapa", "Importe", "Probabilidad"],
+                          ["Renovación", "Negociación", 10000, "100%"]],
+        "Deals": [["Name", "Chance of Win", "Fit %", "Notes"], ["A", "100%", "100%", 1]],
+        "Rates": [["Currency", "Rate"], ["JPY", 0.0067], ["EUR", 1.08]],
+        "Sync Log": [["Time", "Job", "Duration (s)"], ["2026-11-30T06:00:00", "sync", 0.42]],
+    }, value_input="USER_ENTERED")
+    config = Config(tabs={"opportunities": TabSettings(headers={"Probability": "Chance of Win"}),
+                          "leads": TabSettings(custom_fields={"Fit %": CustomField(type="percent")})})
+    t = Traced(key, config)
+    emu.requests.clear()
+    snap = t.book.read()
+    assert snap.tabs["Oportunidades"].percent == {(3, 3)}
+    assert snap.tabs["Deals"].percent == {(1, 1), (1, 2)}
+    assert snap.tabs["Rates"].percent == set() and snap.tabs["Sync Log"].percent == set()
+    assert t.counts() == (3, 0)
+    [formats] = [r for r in emu.requests if "ranges" in r.query and "values" not in r.path]
+    assert sorted(formats.query["ranges"]) == ["'Deals'!B1:B2", "'Deals'!C1:C2", "'Oportunidades'!D1:D4"]
+
+
+def test_google_no_percent_read_for_points_rates_or_durations(emu):
+    """Percentages kept as points, exchange rates below 1 and durations: two reads, as before."""
+    key = emu.create_spreadsheet("CRM", {
+        "Opportunities": [["Name", "Stage", "Amount", "Probability"], ["Renewal", "Proposal", 10000, 50],
+                          ["Add-on", "Proposal", 0.5, 12.5]],
+        "Rates": [["Currency", "Rate"], ["JPY", 0.0067]],
+        "Sync Log": [["Time", "Job", "Duration (s)"], ["2026-11-30T06:00:00", "sync", 0.42]],
+    }, value_input="USER_ENTERED")
+    t = Traced(key, Config())
+    snap = t.book.read()
+    assert all(grid.percent == set() for grid in snap.tabs.values())
+    assert t.counts() == (2, 0)
+    # Built bare (no header names), any column holding a fraction is asked about.
+    bare = Traced(key)
+    bare.book.read()
+    assert bare.counts() == (3, 0)
