@@ -15,6 +15,7 @@ from typing import Any, Callable
 import click
 
 from sheetcrm.config import CONFIG_FILE, EXAMPLE, Config, ConfigError, load_config
+from sheetcrm.lock import WritingSession
 from sheetcrm.report import Report
 from sheetcrm.starter import init_workbook, write_demo
 from sheetcrm.crm.scoring import evaluate as evaluate_scoring
@@ -49,7 +50,7 @@ def workbook_options(command: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(command)
     def wrapper(*args: Any, config_path: str | None, workbook: str | None, spreadsheet: str | None,
                 credentials: str | None, **kwargs: Any) -> Any:
-        target = Target(config_path, workbook, spreadsheet, credentials)
+        target = Target(config_path, workbook, spreadsheet, credentials, kwargs.pop("ignore_lock", False))
         return command(*args, target=target, **kwargs)
 
     for option in reversed([
@@ -65,16 +66,28 @@ def workbook_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+IGNORE_LOCK = click.option("--ignore-lock", is_flag=True,
+                           help="Write even while LibreOffice or Excel has the workbook open "
+                                "(the app's next save may undo sheetcrm's changes).")
+
+
 @dataclass
 class Target:
     config_path: str | None
     workbook: str | None
     spreadsheet: str | None
     credentials: str | None
+    ignore_lock: bool = False
 
     def open(self, default: str = DEFAULT_WORKBOOK) -> tuple[Config, Workbook]:
         config = load_config(self.config_path)
-        return config, open_workbook(config, self.workbook, self.spreadsheet, self.credentials, default=default)
+        return config, open_workbook(config, self.workbook, self.spreadsheet, self.credentials, default=default,
+                                     ignore_app_lock=self.ignore_lock)
+
+    def writing(self, book: Workbook, command: str) -> WritingSession:
+        """The guard every writing command runs under (sheetcrm.lock): no app has the file
+        open, no other sheetcrm command writes it, stale temp files are gone."""
+        return WritingSession(book, command, ignore_app_lock=self.ignore_lock)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -85,6 +98,7 @@ def main() -> None:
 
 @main.command()
 @workbook_options
+@IGNORE_LOCK
 @user_errors
 def init(target: Target) -> None:
     """Create the missing CRM tabs (with headers) and an example sheetcrm.toml.
@@ -94,7 +108,8 @@ def init(target: Target) -> None:
         Path(CONFIG_FILE).write_text(EXAMPLE, encoding="utf-8")
         click.echo(f"wrote {CONFIG_FILE} (every setting is optional)")
     config, book = target.open()
-    result = init_workbook(book, config)
+    with target.writing(book, "init"):
+        result = init_workbook(book, config)
     added = [t for t in result.written]
     click.echo(f"{book.describe()}: " + (f"added tabs {', '.join(added)}" if added else "all CRM tabs present"))
 
@@ -105,18 +120,20 @@ def init(target: Target) -> None:
               help="How many leads (the other tabs scale with it).")
 @click.option("--seed", default=7, show_default=True, help="Random seed: the same seed gives the same CRM.")
 @click.option("--force", is_flag=True, help="Replace an existing demo .xlsx file.")
+@IGNORE_LOCK
 @user_errors
 def demo(target: Target, rows: int, seed: int, force: bool) -> None:
     """Write a realistic demo CRM (default demo-crm.xlsx), then sync it and say what happened."""
     config, book = target.open(default="demo-crm.xlsx")
-    if force and book.exists() and hasattr(book, "path"):
-        book.path.unlink()
-    today = dt.date.today()
-    data = write_demo(book, rows=rows, seed=seed, today=today)
-    click.echo(f"wrote a demo CRM to {book.describe()}: " +
-               ", ".join(f"{len(t) - 1} {title.lower()}" for title, t in data.tabs.items()))
-    click.echo("planted on purpose: " + "; ".join(data.planted))
-    outcome = sync(book, config, as_of=today)
+    with target.writing(book, "demo"):
+        if force and book.exists() and hasattr(book, "path"):
+            book.path.unlink()
+        today = dt.date.today()
+        data = write_demo(book, rows=rows, seed=seed, today=today)
+        click.echo(f"wrote a demo CRM to {book.describe()}: " +
+                   ", ".join(f"{len(t) - 1} {title.lower()}" for title, t in data.tabs.items()))
+        click.echo("planted on purpose: " + "; ".join(data.planted))
+        outcome = sync(book, config, as_of=today)
     _print_sync(outcome, book)
     click.echo(f"next: open {book.describe()} and look at the Validation tab")
 
@@ -142,11 +159,17 @@ def validate(target: Target, fmt: str) -> None:
 @click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), help="The sync's date (default: today).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--strict", is_flag=True, help="Exit 1 when there are validation errors.")
+@IGNORE_LOCK
 @user_errors
 def sync_command(target: Target, dry_run: bool, as_of: dt.datetime | None, fmt: str, strict: bool) -> None:
     """Validate, assign IDs, compute, and write computed columns and sheetcrm's tabs in one batched write."""
     config, book = target.open()
-    outcome = sync(book, config, as_of=as_of.date() if as_of else None, dry_run=dry_run)
+    day = as_of.date() if as_of else None
+    if dry_run:
+        outcome = sync(book, config, as_of=day, dry_run=True)
+    else:
+        with target.writing(book, "sync"):
+            outcome = sync(book, config, as_of=day)
     if fmt == "json":
         click.echo(json.dumps(outcome.as_dict(), ensure_ascii=False, indent=2, default=str))
     else:
@@ -249,6 +272,7 @@ def score(target: Target, as_of: dt.datetime | None, evaluate: bool, seed: int, 
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=".", show_default=True,
               help="Where the preview (.eml and .html) is written.")
 @click.option("--queue", is_flag=True, help="Add a Draft row to the Outbox tab instead of writing a preview.")
+@IGNORE_LOCK
 @user_errors
 def quote(target: Target, opportunity: str, out_dir: str, queue: bool) -> None:
     """Preview an opportunity's quote email (sends nothing), or --queue it as an Outbox Draft."""
@@ -275,7 +299,8 @@ def quote(target: Target, opportunity: str, out_dir: str, queue: bool) -> None:
             click.echo(f"{opp.id}: this version is already in the Outbox as {queued.row_id} ({queued.quote})")
             return
         desk.plan_sequences(plan)
-        skipped = book.write(plan).skipped
+        with target.writing(book, "quote"):
+            skipped = book.write(plan).skipped
         if skipped:
             _fail("the Outbox changed while queueing; nothing was queued, run the command again")
         click.echo(f"{opp.id}: queued {queued.quote} as {queued.row_id} (Draft); set its Status to Approved to send")
@@ -304,6 +329,7 @@ def outbox() -> None:
 
 @outbox.command("send")
 @workbook_options
+@IGNORE_LOCK
 @user_errors
 def outbox_send(target: Target) -> None:
     """Send the Approved rows of the Outbox, each exactly once. Exit 1 when a row needs a person."""
@@ -314,8 +340,9 @@ def outbox_send(target: Target) -> None:
 
     config, book = target.open()
     settings = smtp_settings(config)
-    report = ob.send_outbox(book, config, settings, ob.templates_for(config), lambda: SmtpSender(settings),
-                            clock=lambda: dt.datetime.now(dt.timezone.utc), token=lambda: secrets.token_hex(8))
+    with target.writing(book, "outbox send"):
+        report = ob.send_outbox(book, config, settings, ob.templates_for(config), lambda: SmtpSender(settings),
+                                clock=lambda: dt.datetime.now(dt.timezone.utc), token=lambda: secrets.token_hex(8))
     for label, ids in (("sent", report.sent), ("will retry", report.retrying), ("failed", report.failed),
                        ("outcome unknown, check by hand", report.unknown),
                        ("changed by someone meanwhile, left alone", report.changed)):
@@ -350,13 +377,14 @@ def emulator(host: str, port: int, data: str | None) -> None:
 @click.option("--once", is_flag=True, help="Run every job once and exit (for cron): exit 1 if one failed.")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="Log lines on stderr as text or as one JSON object each.")
+@IGNORE_LOCK
 @user_errors
 def run(target: Target, every: str | None, once: bool, log_format: str) -> None:
     """Run the jobs on their schedule until SIGINT/SIGTERM (the job in flight finishes first).
 
     One instance per workbook; a second one exits 2 naming the first one's PID."""
     from sheetcrm import logs
-    from sheetcrm.lock import WorkbookLock
+    from sheetcrm.lock import WAIT_SECONDS, WorkbookLock, remove_stale_temp_files
     from sheetcrm.service import RequestCounter, Service, parse_every
 
     try:
@@ -365,9 +393,13 @@ def run(target: Target, every: str | None, once: bool, log_format: str) -> None:
         raise click.BadParameter(str(e), param_hint="--every") from None
     config = load_config(target.config_path)
     counter = RequestCounter()
-    book = open_workbook(config, target.workbook, target.spreadsheet, target.credentials, tracer=counter)
+    book = open_workbook(config, target.workbook, target.spreadsheet, target.credentials, tracer=counter,
+                         ignore_app_lock=target.ignore_lock)
     logger, console = logs.setup(log_format)
-    with WorkbookLock(book):
+    # Each write checks for an app's lock file itself (it may come and go while the service runs).
+    with WorkbookLock(book, wait=WAIT_SECONDS):
+        if hasattr(book, "path"):
+            remove_stale_temp_files(book.path)
         service = Service(config, book, logger, counter=counter, console=console, sync_every=sync_every)
         if once:
             sys.exit(0 if service.run_once() else 1)

@@ -83,18 +83,19 @@ class WorkbookLock:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
-                if time.monotonic() < deadline:
-                    time.sleep(POLL_SECONDS)
-                    continue
                 lines = os.pread(fd, 300, 0).decode(errors="replace").split("\n")
-                os.close(fd)
                 pid = lines[0].strip()
                 holder = lines[2].strip() if len(lines) > 2 and lines[2].strip() else "run"
-                who = f"`sheetcrm {holder}`, PID {pid}" if pid.isdigit() else "another process"
+                # A service holds its lock for good; a command's write is over in seconds.
+                if holder != "run" and time.monotonic() < deadline:
+                    time.sleep(POLL_SECONDS)
+                    continue
+                os.close(fd)
                 if holder == "run":
                     who = f"PID {pid}" if pid.isdigit() else "another process"
                     raise AlreadyRunning(MESSAGES["running"].format(book=self.book.describe(), who=who,
                                                                     lock=self.path)) from None
+                who = f"`sheetcrm {holder}`, PID {pid}" if pid.isdigit() else "another process"
                 raise AlreadyRunning(MESSAGES["busy"].format(book=self.book.describe(), who=who,
                                                              lock=self.path)) from None
         os.ftruncate(fd, 0)

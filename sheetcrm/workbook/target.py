@@ -19,7 +19,7 @@ DEFAULT_WORKBOOK = "crm.xlsx"
 
 def open_workbook(config: Config, workbook: str | None = None, spreadsheet: str | None = None,
                   credentials: str | None = None, tracer: Callable | None = None,
-                  default: str = DEFAULT_WORKBOOK) -> Workbook:
+                  default: str = DEFAULT_WORKBOOK, ignore_app_lock: bool = False) -> Workbook:
     if spreadsheet or (not workbook and config.spreadsheet):
         from sheetcrm.workbook.credentials import connect
         from sheetcrm.workbook.gsheets import GoogleSheetsWorkbook, RetryPolicy, spreadsheet_id
@@ -29,7 +29,7 @@ def open_workbook(config: Config, workbook: str | None = None, spreadsheet: str 
                              cap=config.google.max_backoff_seconds)
         conn = connect(credentials or _relative(config, config.credentials), policy=policy, tracer=tracer)
         return GoogleSheetsWorkbook(conn.client, key, conn.account)
-    return XlsxWorkbook(workbook or _relative(config, config.workbook) or default)
+    return XlsxWorkbook(workbook or _relative(config, config.workbook) or default, ignore_app_lock=ignore_app_lock)
 
 
 def _relative(config: Config, path: str | None) -> str | None:

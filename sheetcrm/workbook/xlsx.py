@@ -129,7 +129,8 @@ class XlsxWorkbook:
             raise _not_xlsx(self.path) from None
         created = [t for t in dict.fromkeys(plan.new_tabs) if t not in tabs]
         accepted = []
-        for w, ok in zip(plan.writes, self._judge(data, plan.writes, set(created))):
+        verdicts, preloaded = self._judge(data, plan.writes, set(created))
+        for w, ok in zip(plan.writes, verdicts):
             (accepted if ok else result.skipped).append(w)
         accepted = drop_orphans(accepted, result.skipped)
         for w in accepted:
@@ -141,44 +142,64 @@ class XlsxWorkbook:
         try:
             if created or self._charts_missing(data, plan.charts):
                 raise xlsx_patch.NeedsRebuild("new tabs or charts")
-            new = xlsx_patch.apply(data, _patch(accepted, plan.guides, marks))
+            new = xlsx_patch.apply(data, _patch(accepted, plan.guides, marks), preloaded)
         except xlsx_patch.NeedsRebuild:
             new = self._rebuild(data, plan, accepted, created, marks)
         if new is not None:
             self._commit(new, seen)
         return result
 
-    def _judge(self, data: bytes, writes: list[CellWrite], created: set[str]) -> list[bool]:
-        """Whether each write may be applied, judged against the file as it is now.
+    def _judge(self, data: bytes, writes: list[CellWrite], created: set[str]) -> tuple[list[bool], dict[str, bytes]]:
+        """Whether each write may be applied, judged against the file as it is now, and the
+        sheet parts read for it (by member name).
 
         A write is refused when its tab is gone, when it targets a merged cell's hidden part,
         when it would overwrite a formula while guarded (a tab sheetcrm does not own), or when
         any expected value has changed. Values are compared as `read()` reports them (formula
-        cells by their last calculated value), which is what the plan was made from.
+        cells by their last calculated value), which is what the plan was made from: first
+        from the sheet XML of just the rows concerned, and where that disagrees, by calamine.
         """
-        wanted = {w.tab for w in writes} - created
-        guarded = {w.tab for w in writes if w.expect} - created
         with zipfile.ZipFile(io.BytesIO(data)) as z:
             parts = {title: part for title, part in xlsx_patch.sheet_parts(z) if part}
-            xml = {tab: z.read(parts[tab]) for tab in wanted if tab in parts}
-        formulas = {tab: xlsx_patch.formula_positions(x) for tab, x in xml.items()}
-        hidden = {tab: xlsx_patch.merged_hidden(x) for tab, x in xml.items()}
-        grids: dict[str, Grid] = {}
-        if guarded & set(xml):
-            book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
-            grids = {tab: _grid(book.get_sheet_by_name(tab).to_python(skip_empty_area=False))
-                     for tab in guarded & set(xml)}
-        verdicts = []
+            xml = {parts[tab]: z.read(parts[tab]) for tab in {w.tab for w in writes} - created if tab in parts}
+            strings = next((t for k, t in xlsx_patch._rels(z, xlsx_patch.workbook_part(z)).values()
+                            if k.endswith("/sharedStrings")), None)
+            shared_xml = z.read(strings) if strings in z.NameToInfo else None
+        shared_cache: list[xlsx_patch.SharedStrings] = []
+
+        def shared() -> xlsx_patch.SharedStrings:
+            if not shared_cache:
+                shared_cache.append(xlsx_patch.SharedStrings(shared_xml))
+            return shared_cache[0]
+
+        wanted: dict[str, set[tuple[int, int]]] = {}
+        for w in writes:
+            if w.expect and w.tab in parts and w.tab not in created:
+                wanted.setdefault(w.tab, set()).update({(w.row, w.col), *((w.row, c) for c, _ in w.expect)})
+        raw = {tab: xlsx_patch.raw_cells(xml[parts[tab]], cells) for tab, cells in wanted.items()}
+        hidden = {tab: xlsx_patch.merged_hidden(xml[parts[tab]]) for tab in {w.tab for w in writes} if parts.get(tab) in xml}
+        verdicts: list[bool | None] = []
         for w in writes:
             if w.tab in created:
                 verdicts.append(all(same_value(None, v) for _, v in w.expect))
-                continue
-            if w.tab not in xml or hidden[w.tab](w.row, w.col) or (w.expect and (w.row, w.col) in formulas[w.tab]):
+            elif w.tab not in hidden or hidden[w.tab](w.row, w.col):
                 verdicts.append(False)
-                continue
-            grid = grids.get(w.tab, Grid())
-            verdicts.append(all(same_value(grid.cell(w.row - 1, col - 1), v) for col, v in w.expect))
-        return verdicts
+            elif not w.expect:
+                verdicts.append(True)
+            elif (target := raw[w.tab].get((w.row, w.col))) is not None and target.formula:
+                verdicts.append(False)
+            elif all(same_value(xlsx_patch.decode(raw[w.tab].get((w.row, c)), shared), v) for c, v in w.expect):
+                verdicts.append(True)
+            else:
+                verdicts.append(None)  # ask calamine, which read() used
+        doubtful = {w.tab for w, ok in zip(writes, verdicts) if ok is None}
+        if doubtful:
+            book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+            grids = {tab: _grid(book.get_sheet_by_name(tab).to_python(skip_empty_area=False)) for tab in doubtful}
+            verdicts = [ok if ok is not None else
+                        all(same_value(grids[w.tab].cell(w.row - 1, c - 1), v) for c, v in w.expect)
+                        for w, ok in zip(writes, verdicts)]
+        return [bool(ok) for ok in verdicts], xml
 
     def _charts_missing(self, data: bytes, charts: list[Chart]) -> bool:
         """Whether a chart of the plan is not yet drawn (charts are added by the full rebuild)."""
@@ -294,7 +315,7 @@ class XlsxWorkbook:
         except PermissionError:
             raise WorkbookError(f"cannot write {self.path}: permission denied") from None
         except OSError as e:
-            raise WorkbookError(f"cannot write {self.path}: {e.strerror or e}") from None
+            raise WorkbookError(f"cannot write {self.path}: {e.strerror or e}; the workbook is unchanged") from None
         self._seen = Seen(self._stat(), hashlib.sha256(new).digest())
 
 

@@ -417,27 +417,107 @@ def _dimension(xml: bytes, bounds: Bounds) -> bytes:
 
 # -- what a sheet part says about its cells ----------------------------------------------------
 
-_FORMULA = re.compile(rb'<c\b([^>]*?)>\s*<f\b')
 _MERGE = re.compile(rb'<mergeCell\b[^>]*?\bref="([A-Z]+)([0-9]+):([A-Z]+)([0-9]+)"')
+_V_TEXT = re.compile(rb'<v>(.*?)</v>', re.S)
+_IS = re.compile(rb'<is>(.*?)</is>', re.S)
+_PHONETIC = re.compile(rb'<rPh\b.*?</rPh>', re.S)
+_T_TEXT = re.compile(rb'<t\b[^>]*?(?:/>|>(.*?)</t>)', re.S)
+_SI = re.compile(rb'<si>(.*?)</si>|<si/>', re.S)
+_UNESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
 
 
-def formula_positions(xml: bytes) -> set[tuple[int, int]]:
-    """1-based (row, col) of every cell holding a formula (cells without `r` are rare in
-    formula-bearing parts, and those are not reported)."""
-    out = set()
-    if b"<f" not in xml:
+@dataclass(frozen=True)
+class RawCell:
+    """A cell as its XML holds it: type attribute, <v> text, inline string, whether a formula."""
+
+    t: bytes | None
+    v: bytes | None
+    inline: bytes | None
+    formula: bool
+
+
+def raw_cells(xml: bytes, wanted: set[tuple[int, int]]) -> dict[tuple[int, int], RawCell]:
+    """The cells at `wanted` (1-based (row, col)) that exist in the sheet part."""
+    rows = sorted({r for r, _ in wanted})
+    out: dict[tuple[int, int], RawCell] = {}
+    m = re.search(rb'<sheetData\b[^>]*>', xml)
+    if not rows or m is None or m[0].endswith(b"/>"):
         return out
-    for m in _FORMULA.finditer(xml):
-        ref = re.search(rb'\br="([A-Z]+)([0-9]+)"', m[1])
-        if ref:
-            out.add((int(ref[2]), column_index_from_string(ref[1].decode())))
+    end = xml.find(b"</sheetData>", m.end())
+    row_no, i = 0, 0
+    for rm in _ROW.finditer(xml, m.end(), end if end >= 0 else len(xml)):
+        a = attrs(rm[1])
+        row_no = int(a[b"r"]) if b"r" in a else row_no + 1
+        while i < len(rows) and rows[i] < row_no:
+            i += 1
+        if i == len(rows):
+            break
+        if rows[i] != row_no:
+            continue
+        col = 0
+        for cm in _CELL.finditer(rm[2] or b""):
+            ca = attrs(cm[1])
+            ref = _REF.fullmatch(ca.get(b"r", b""))
+            col = column_index_from_string(ref[1].decode()) if ref else col + 1
+            if (row_no, col) in wanted:
+                body = cm[2] or b""
+                v = _V_TEXT.search(body)
+                inline = _IS.search(body)
+                out[(row_no, col)] = RawCell(ca.get(b"t"), v[1] if v else None, inline[1] if inline else None,
+                                             b"<f" in body)
     return out
+
+
+def _text(raw: bytes) -> str:
+    return _UNESCAPE.sub(lambda m: chr(int(m[1], 16)), html.unescape(raw.decode("utf-8")))
+
+
+def rich_text(raw: bytes) -> str:
+    """The text of an <si> or <is> body: its <t> runs, without phonetic guides."""
+    return "".join(_text(t[1] or b"") for t in _T_TEXT.finditer(_PHONETIC.sub(b"", raw)))
+
+
+class SharedStrings:
+    """`sharedStrings.xml`, parsed only as far as the highest index asked for."""
+
+    def __init__(self, xml: bytes | None) -> None:
+        self._iter = _SI.finditer(xml or b"")
+        self._items: list[str] = []
+
+    def __getitem__(self, index: int) -> str | None:
+        while len(self._items) <= index:
+            m = next(self._iter, None)
+            if m is None:
+                return None
+            self._items.append(rich_text(m[1] or b""))
+        return self._items[index]
+
+
+def decode(cell: RawCell | None, shared: Callable[[], SharedStrings]) -> CellValue:
+    """A cell's value as calamine reports it, for the common cases: text, numbers (dates as
+    their serial numbers, which compare equal), booleans. Anything else comes back as text."""
+    if cell is None:
+        return None
+    if cell.t == b"inlineStr":
+        return rich_text(cell.inline or b"") if cell.inline is not None else None
+    if cell.v is None:
+        return None
+    if cell.t == b"s":
+        return shared()[int(cell.v)] if cell.v.strip().isdigit() else None
+    if cell.t == b"b":
+        return cell.v.strip() == b"1"
+    if cell.t in (None, b"n"):
+        try:
+            return float(cell.v)
+        except ValueError:
+            return _text(cell.v)
+    return _text(cell.v)
 
 
 def merged_hidden(xml: bytes) -> Callable[[int, int], bool]:
     """Whether a 1-based (row, col) is a hidden part of a merged block (not its first cell)."""
     blocks = [(int(m[2]), column_index_from_string(m[1].decode()), int(m[4]), column_index_from_string(m[3].decode()))
-              for m in _MERGE.finditer(xml)]
+              for m in _MERGE.finditer(xml)] if b"<mergeCell" in xml else []
 
     def hidden(row: int, col: int) -> bool:
         return any(r0 <= row <= r1 and c0 <= col <= c1 and (row, col) != (r0, c0) for r0, c0, r1, c1 in blocks)
@@ -627,8 +707,9 @@ class Patch:
     marks: set[str] = field(default_factory=set)
 
 
-def apply(data: bytes, patch: Patch) -> bytes | None:
-    """The package with the patch applied; None when it changes nothing."""
+def apply(data: bytes, patch: Patch, preloaded: dict[str, bytes] | None = None) -> bytes | None:
+    """The package with the patch applied; None when it changes nothing. `preloaded` holds
+    sheet parts the caller already decompressed, by member name."""
     changed: dict[str, bytes] = {}
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         tabs = sheet_parts(z)
@@ -639,7 +720,7 @@ def apply(data: bytes, patch: Patch) -> bytes | None:
             part = parts.get(title)
             if part is None:
                 continue
-            xml = original = z.read(part)
+            xml = original = (preloaded or {}).get(part) or z.read(part)
             if patch.cells.get(title):
                 xml = patch_sheet(xml, patch.cells[title], styles)
             if title in patch.dropdowns:
