@@ -50,8 +50,9 @@ def run(code_dir: Path, workbook: Path) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         copy = Path(tmp) / workbook.name
         shutil.copy(workbook, copy)
+        # cwd: `python -c` puts the working folder first on sys.path, ahead of PYTHONPATH.
         out = subprocess.run([sys.executable, "-c", CHILD, str(copy)], capture_output=True, text=True, check=True,
-                             env={**os.environ, "PYTHONPATH": str(code_dir)})
+                             env={**os.environ, "PYTHONPATH": str(code_dir)}, cwd=tmp)
         return json.loads(out.stdout.strip().splitlines()[-1])
 
 
