@@ -410,3 +410,61 @@ def test_owned_tabs_are_marked_and_the_mark_survives_libreoffice_and_a_rename(te
     again = libreoffice_resave(renamed)
     assert XlsxWorkbook(again).read().owned == {"Opportunities", "Our Pipeline"}
     assert XlsxWorkbook(team.path).read().tabs["Accounts"].cell(1, 3) == "x"
+
+
+STYLES = (b'<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><cellXfs count="2">'
+          b'<xf numFmtId="0" fontId="0"/><xf numFmtId="4" fontId="1"/></cellXfs></styleSheet>')
+
+
+def test_patch_sheet_fills_an_empty_sheet_and_keeps_implicit_positions():
+    styles = xlsx_patch.Styles(STYLES)
+    empty = b'<worksheet><dimension ref="A1"/><sheetData/><pageMargins/></worksheet>'
+    out = xlsx_patch.patch_sheet(empty, {(2, 3): xlsx_patch.CellSpec("x"), (1, 1): xlsx_patch.CellSpec(7)}, styles)
+    assert out == (b'<worksheet><dimension ref="A1:C2"/><sheetData><row r="1"><c r="A1"><v>7</v></c></row>'
+                   b'<row r="2"><c r="C2" t="inlineStr"><is><t xml:space="preserve">x</t></is></c></row></sheetData>'
+                   b'<pageMargins/></worksheet>')
+    # Rows and cells without `r` (allowed, and written by some tools) keep their positions.
+    implicit = b'<worksheet><sheetData><row><c><v>1</v></c><c><v>2</v></c></row><row><c><v>3</v></c></row></sheetData></worksheet>'
+    out = xlsx_patch.patch_sheet(implicit, {(2, 2): xlsx_patch.CellSpec(True)}, styles)
+    assert b'<row r="2"><c r="A2"><v>3</v></c><c r="B2" t="b"><v>1</v></c></row>' in out
+    assert out.startswith(b'<worksheet><sheetData><row><c><v>1</v></c><c><v>2</v></c></row>')
+
+
+def test_a_date_adds_one_cell_format_and_keeps_the_cells_other_formatting():
+    styles = xlsx_patch.Styles(STYLES)
+    sheet = b'<worksheet><sheetData><row r="1"><c r="A1" s="1"><v>5</v></c></row></sheetData></worksheet>'
+    cells = {(1, 1): xlsx_patch.CellSpec(dt.date(2026, 1, 2)), (1, 2): xlsx_patch.CellSpec(dt.date(2026, 1, 3)),
+             (1, 3): xlsx_patch.CellSpec(dt.date(2026, 1, 4))}
+    out = xlsx_patch.patch_sheet(sheet, cells, styles)
+    assert b'<c r="A1" s="2"><v>46024</v></c><c r="B1" s="3"><v>46025</v></c><c r="C1" s="3"><v>46026</v></c>' in out
+    assert styles.changed and styles.xml.count(b"<xf ") == 4
+    assert b'<numFmt numFmtId="164" formatCode="yyyy-mm-dd"/>' in styles.xml
+    assert b'<xf numFmtId="164" applyNumberFormat="1" fontId="1"/>' in styles.xml  # A1 keeps its font
+
+
+def test_overwriting_a_shared_formula_master_rebuilds_and_keeps_its_dependents(tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Calc"
+    for r in range(1, 4):
+        ws.cell(r, 1, r)
+    wb.save(tmp_path / "src.xlsx")
+    # A shared formula as Excel writes it: B1 is the master, B2:B3 refer to it by si.
+    with zipfile.ZipFile(tmp_path / "src.xlsx") as z:
+        parts = {i.filename: z.read(i) for i in z.infolist()}
+    sheet = parts["xl/worksheets/sheet1.xml"]
+    for r in range(1, 4):
+        f = b'<f t="shared" ref="B1:B3" si="0">A1*2</f>' if r == 1 else b'<f t="shared" si="0"/>'
+        sheet = sheet.replace(f'<c r="A{r}" t="n"><v>{r}</v></c>'.encode(),
+                              f'<c r="A{r}" t="n"><v>{r}</v></c><c r="B{r}">'.encode() + f + f"<v>{2 * r}</v></c>".encode())
+    assert sheet.count(b'si="0"') == 3, sheet
+    parts["xl/worksheets/sheet1.xml"] = sheet
+    with zipfile.ZipFile(tmp_path / "calc.xlsx", "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+    book = XlsxWorkbook(tmp_path / "calc.xlsx")
+    assert book.read().tabs["Calc"].rows == [[1, 2], [2, 4], [3, 6]]
+    book.write(Plan(writes=[CellWrite("Calc", 1, 2, 100)]))  # no expectation: as on sheetcrm's own tab
+    ws = openpyxl.load_workbook(book.path)["Calc"]
+    assert [ws.cell(r, 2).value for r in range(1, 4)] == [100, "=A2*2", "=A3*2"]
+    assert book.read().tabs["Calc"].rows == [[1, 100], [2, 4], [3, 6]]  # and their last results are kept
