@@ -2,15 +2,20 @@
 
 Reading uses calamine (Rust, via python-calamine): ~20x faster than openpyxl's read-only
 mode on a 100k-row tab, and it returns the values a spreadsheet app last calculated for
-formula cells. Which cells are formulas comes from a scan of the sheet XML. Writing loads the
-whole workbook with openpyxl (formulas, other tabs, styles, widths, validations, names and
-charts survive as far as openpyxl keeps them), applies the plan with compare-and-set, and
-replaces the file atomically.
+formula cells. Which cells are formulas comes from a scan of the sheet XML.
+
+Writing judges each write against the file (compare-and-set), then patches the package
+(xlsx_patch.py): only the written cells of the changed sheet parts change, every other zip
+member keeps its bytes, so formulas keep their last results and a small write to a big
+workbook stays small. A write that adds tabs or charts (mostly the first sync) goes through
+openpyxl instead, which saves formulas without their results, so those are put back from the
+original afterwards. Either way the file is replaced atomically (temp file + rename), and only
+if it is still the file the last `read()` saw (docs/concurrency.md, "The .xlsx file").
 
 A write also adds the plan's charts that are missing and sets its dropdowns. openpyxl 3.1
 reads back the bar and line charts it wrote (tests/test_charts_guides.py holds it to that), so
-a chart is added only when its tab has none of that title; should a chart ever be lost on the
-way through openpyxl, the next write finds its title missing and adds it again.
+a chart is added only when its tab has none of that title; should a chart ever be lost, the
+next write finds its title missing and adds it again.
 
 Values come back typed: whole numbers as int, dates as `date` (a datetime at midnight
 included), other datetimes as `datetime`. Time-of-day and duration cells
@@ -124,7 +129,8 @@ class XlsxWorkbook:
         if self._seen is not None and seen.digest != self._seen.digest:
             raise WorkbookConflict(CONFLICT.format(path=self.path))
         try:
-            tabs = [title for title, _ in xlsx_patch.sheet_parts(zipfile.ZipFile(io.BytesIO(data)))]
+            with zipfile.ZipFile(io.BytesIO(data)) as z:
+                tabs = [title for title, _ in xlsx_patch.sheet_parts(z)]
         except _NOT_XLSX:
             raise _not_xlsx(self.path) from None
         created = [t for t in dict.fromkeys(plan.new_tabs) if t not in tabs]
@@ -499,7 +505,7 @@ def _set_dropdowns(sheets: dict, guides: list[Guide]) -> None:
             # the Validation tab reports what it cannot read.
             dropdown = DataValidation(type="list", formula1=formula, allow_blank=True, showErrorMessage=True,
                                       errorStyle="warning", errorTitle=DROPDOWN_MARK,
-                                      error="Not one of the listed values; sheetcrm reports it on the Validation tab.")
+                                      error=xlsx_patch.DROPDOWN_ERROR)
             dropdown.add(f"{letter}2:{letter}{MAX_ROWS}")
             ws.add_data_validation(dropdown)
 
