@@ -144,11 +144,12 @@ def app_lock(path: Path) -> tuple[str, Path, str | None] | None:
     office = path.with_name(f".~lock.{path.name}#")
     if office.is_file():
         return "LibreOffice", office, _office_user(office)
-    # Excel names its owner file "~$" + the name, with the name's first characters dropped
-    # when it is long (2 of them from 8 characters on, 1 at 7).
+    # Excel names its owner file "~$" + the name; Office's older rule (still seen on shares)
+    # drops the name's first one or two characters for long names. Checking all three can
+    # only err towards refusing, which --ignore-lock overrides.
     for name in dict.fromkeys((f"~${path.name}", f"~${path.name[1:]}", f"~${path.name[2:]}")):
         excel = path.with_name(name)
-        if excel.is_file() and name[2:] and path.name.endswith(name[2:]):
+        if excel.is_file():
             return "Excel", excel, _excel_user(excel)
     return None
 
