@@ -468,3 +468,21 @@ def test_overwriting_a_shared_formula_master_rebuilds_and_keeps_its_dependents(t
     ws = openpyxl.load_workbook(book.path)["Calc"]
     assert [ws.cell(r, 2).value for r in range(1, 4)] == [100, "=A2*2", "=A3*2"]
     assert book.read().tabs["Calc"].rows == [[1, 100], [2, 4], [3, 6]]  # and their last results are kept
+
+
+def _formula_cells_raw(data: bytes) -> dict[tuple[str, bytes], tuple]:
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        return {(title, ref): cached for title, part in xlsx_patch.sheet_parts(z) if part
+                for ref, cached in xlsx_patch.cached_values(z.read(part)).items()}
+
+
+def test_formulas_whose_last_result_is_an_error_keep_it_through_syncs(tmp_path):
+    path = tmp_path / "errors.xlsx"
+    shutil.copy(REPO / "tests/fixtures/realworld/formula_error_cached_values.xlsx", path)
+    before = _formula_cells_raw(path.read_bytes())
+    assert before[("Opportunities", b"F2")] == (b"e", b"<v>#N/A</v>") and len(before) == 3
+    for day in range(3):  # the first adds sheetcrm's tabs (rebuilt); later days patch computed cells
+        sync(XlsxWorkbook(path), Config(), AS_OF + dt.timedelta(days=day))
+    after = _formula_cells_raw(path.read_bytes())
+    assert {k: v for k, v in after.items() if k in before} == before
+    assert len(XlsxWorkbook(path).read().tabs) > 2  # the syncs did write (sheetcrm's tabs are there)
