@@ -84,10 +84,11 @@ class Target:
         return config, open_workbook(config, self.workbook, self.spreadsheet, self.credentials, default=default,
                                      ignore_app_lock=self.ignore_lock)
 
-    def writing(self, book: Workbook, command: str) -> WritingSession:
-        """The guard every writing command runs under (sheetcrm.lock): no app has the file
-        open, no other sheetcrm command writes it, stale temp files are gone."""
-        return WritingSession(book, command, ignore_app_lock=self.ignore_lock)
+    def lock_for_writing(self, book: Workbook, command: str) -> None:
+        """Enter the guard every writing command runs under (sheetcrm.lock), held until the
+        command ends: no app has the file open, no other sheetcrm command writes it, stale
+        temp files are gone."""
+        click.get_current_context().with_resource(WritingSession(book, command, ignore_app_lock=self.ignore_lock))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -108,8 +109,8 @@ def init(target: Target) -> None:
         Path(CONFIG_FILE).write_text(EXAMPLE, encoding="utf-8")
         click.echo(f"wrote {CONFIG_FILE} (every setting is optional)")
     config, book = target.open()
-    with target.writing(book, "init"):
-        result = init_workbook(book, config)
+    target.lock_for_writing(book, "init")
+    result = init_workbook(book, config)
     added = [t for t in result.written]
     click.echo(f"{book.describe()}: " + (f"added tabs {', '.join(added)}" if added else "all CRM tabs present"))
 
@@ -125,15 +126,15 @@ def init(target: Target) -> None:
 def demo(target: Target, rows: int, seed: int, force: bool) -> None:
     """Write a realistic demo CRM (default demo-crm.xlsx), then sync it and say what happened."""
     config, book = target.open(default="demo-crm.xlsx")
-    with target.writing(book, "demo"):
-        if force and book.exists() and hasattr(book, "path"):
-            book.path.unlink()
-        today = dt.date.today()
-        data = write_demo(book, rows=rows, seed=seed, today=today)
-        click.echo(f"wrote a demo CRM to {book.describe()}: " +
-                   ", ".join(f"{len(t) - 1} {title.lower()}" for title, t in data.tabs.items()))
-        click.echo("planted on purpose: " + "; ".join(data.planted))
-        outcome = sync(book, config, as_of=today)
+    target.lock_for_writing(book, "demo")
+    if force and book.exists() and hasattr(book, "path"):
+        book.path.unlink()
+    today = dt.date.today()
+    data = write_demo(book, rows=rows, seed=seed, today=today)
+    click.echo(f"wrote a demo CRM to {book.describe()}: " +
+               ", ".join(f"{len(t) - 1} {title.lower()}" for title, t in data.tabs.items()))
+    click.echo("planted on purpose: " + "; ".join(data.planted))
+    outcome = sync(book, config, as_of=today)
     _print_sync(outcome, book)
     click.echo(f"next: open {book.describe()} and look at the Validation tab")
 
@@ -164,12 +165,9 @@ def validate(target: Target, fmt: str) -> None:
 def sync_command(target: Target, dry_run: bool, as_of: dt.datetime | None, fmt: str, strict: bool) -> None:
     """Validate, assign IDs, compute, and write computed columns and sheetcrm's tabs in one batched write."""
     config, book = target.open()
-    day = as_of.date() if as_of else None
-    if dry_run:
-        outcome = sync(book, config, as_of=day, dry_run=True)
-    else:
-        with target.writing(book, "sync"):
-            outcome = sync(book, config, as_of=day)
+    if not dry_run:
+        target.lock_for_writing(book, "sync")
+    outcome = sync(book, config, as_of=as_of.date() if as_of else None, dry_run=dry_run)
     if fmt == "json":
         click.echo(json.dumps(outcome.as_dict(), ensure_ascii=False, indent=2, default=str))
     else:
@@ -282,6 +280,8 @@ def quote(target: Target, opportunity: str, out_dir: str, queue: bool) -> None:
     from sheetcrm.workbook import Plan
 
     config, book = target.open()
+    if queue:
+        target.lock_for_writing(book, "quote")
     now = dt.datetime.now(dt.timezone.utc)
     desk = ob.Desk.read(book.read(), config)
     opp = find_opportunity(desk.crm, opportunity)
@@ -299,8 +299,7 @@ def quote(target: Target, opportunity: str, out_dir: str, queue: bool) -> None:
             click.echo(f"{opp.id}: this version is already in the Outbox as {queued.row_id} ({queued.quote})")
             return
         desk.plan_sequences(plan)
-        with target.writing(book, "quote"):
-            skipped = book.write(plan).skipped
+        skipped = book.write(plan).skipped
         if skipped:
             _fail("the Outbox changed while queueing; nothing was queued, run the command again")
         click.echo(f"{opp.id}: queued {queued.quote} as {queued.row_id} (Draft); set its Status to Approved to send")
@@ -340,9 +339,9 @@ def outbox_send(target: Target) -> None:
 
     config, book = target.open()
     settings = smtp_settings(config)
-    with target.writing(book, "outbox send"):
-        report = ob.send_outbox(book, config, settings, ob.templates_for(config), lambda: SmtpSender(settings),
-                                clock=lambda: dt.datetime.now(dt.timezone.utc), token=lambda: secrets.token_hex(8))
+    target.lock_for_writing(book, "outbox send")
+    report = ob.send_outbox(book, config, settings, ob.templates_for(config), lambda: SmtpSender(settings),
+                            clock=lambda: dt.datetime.now(dt.timezone.utc), token=lambda: secrets.token_hex(8))
     for label, ids in (("sent", report.sent), ("will retry", report.retrying), ("failed", report.failed),
                        ("outcome unknown, check by hand", report.unknown),
                        ("changed by someone meanwhile, left alone", report.changed)):
