@@ -15,6 +15,7 @@ from typing import Any, Callable
 import click
 
 from sheetcrm.config import CONFIG_FILE, Config, ConfigError, load_config
+from sheetcrm.lock import WritingSession
 from sheetcrm.report import Report
 from sheetcrm.starter import example_config, init_workbook, write_demo
 from sheetcrm.crm.scoring import evaluate as evaluate_scoring
@@ -60,7 +61,7 @@ def workbook_options(command: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(command)
     def wrapper(*args: Any, config_path: str | None, workbook: str | None, spreadsheet: str | None,
                 credentials: str | None, **kwargs: Any) -> Any:
-        target = Target(config_path, workbook, spreadsheet, credentials)
+        target = Target(config_path, workbook, spreadsheet, credentials, kwargs.pop("ignore_lock", False))
         return command(*args, target=target, **kwargs)
 
     for option in reversed([
@@ -76,16 +77,29 @@ def workbook_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+IGNORE_LOCK = click.option("--ignore-lock", is_flag=True,
+                           help="Write even while LibreOffice or Excel has the workbook open "
+                                "(the app's next save may undo sheetcrm's changes).")
+
+
 @dataclass
 class Target:
     config_path: str | None
     workbook: str | None
     spreadsheet: str | None
     credentials: str | None
+    ignore_lock: bool = False
 
     def open(self, default: str = DEFAULT_WORKBOOK) -> tuple[Config, Workbook]:
         config = load_config(self.config_path)
-        return config, open_workbook(config, self.workbook, self.spreadsheet, self.credentials, default=default)
+        return config, open_workbook(config, self.workbook, self.spreadsheet, self.credentials, default=default,
+                                     ignore_app_lock=self.ignore_lock)
+
+    def lock_for_writing(self, book: Workbook, command: str) -> None:
+        """Enter the guard every writing command runs under (sheetcrm.lock), held until the
+        command ends: no app has the file open, no other sheetcrm command writes it, stale
+        temp files are gone."""
+        click.get_current_context().with_resource(WritingSession(book, command, ignore_app_lock=self.ignore_lock))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -96,6 +110,7 @@ def main() -> None:
 
 @main.command()
 @workbook_options
+@IGNORE_LOCK
 @user_errors
 def init(target: Target) -> None:
     """Create the missing CRM tabs (with headers) and an example sheetcrm.toml.
@@ -107,6 +122,7 @@ def init(target: Target) -> None:
                                      encoding="utf-8")
         echo(f"wrote {CONFIG_FILE} (every setting is optional)")
     config, book = target.open()
+    target.lock_for_writing(book, "init")
     result = init_workbook(book, config)
     added = [t for t in result.written]
     echo(f"{book.describe()}: " + (f"added tabs {', '.join(added)}" if added else "all CRM tabs present"))
@@ -118,6 +134,7 @@ def init(target: Target) -> None:
               help="How many leads (the other tabs scale with it).")
 @click.option("--seed", default=7, show_default=True, help="Random seed: the same seed gives the same CRM.")
 @click.option("--force", is_flag=True, help="Replace a demo .xlsx file that `sheetcrm demo` created before.")
+@IGNORE_LOCK
 @user_errors
 def demo(target: Target, rows: int, seed: int, force: bool) -> None:
     """Write a realistic demo CRM (default demo-crm.xlsx), then sync it and say what happened.
@@ -127,7 +144,9 @@ def demo(target: Target, rows: int, seed: int, force: bool) -> None:
     config = load_config(target.config_path)
     # The config's workbook is the team's: the demo goes to demo-crm.xlsx unless a flag says otherwise.
     book = open_workbook(config.model_copy(update={"workbook": None, "spreadsheet": None}), target.workbook,
-                         target.spreadsheet, target.credentials, default="demo-crm.xlsx")
+                         target.spreadsheet, target.credentials, default="demo-crm.xlsx",
+                         ignore_app_lock=target.ignore_lock)
+    target.lock_for_writing(book, "demo")
     today = dt.date.today()
     data = write_demo(book, rows=rows, seed=seed, today=today, force=force)
     echo(f"wrote a demo CRM to {book.describe()}: " +
@@ -159,10 +178,13 @@ def validate(target: Target, fmt: str) -> None:
 @click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), help="The sync's date (default: today).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--strict", is_flag=True, help="Exit 1 when there are validation errors.")
+@IGNORE_LOCK
 @user_errors
 def sync_command(target: Target, dry_run: bool, as_of: dt.datetime | None, fmt: str, strict: bool) -> None:
     """Validate, assign IDs, compute, and write computed columns and sheetcrm's tabs in one batched write."""
     config, book = target.open()
+    if not dry_run:
+        target.lock_for_writing(book, "sync")
     outcome = sync(book, config, as_of=as_of.date() if as_of else None, dry_run=dry_run)
     if fmt == "json":
         echo_json(json.dumps(outcome.as_dict(), ensure_ascii=False, indent=2, default=str))
@@ -266,6 +288,7 @@ def score(target: Target, as_of: dt.datetime | None, evaluate: bool, seed: int, 
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=".", show_default=True,
               help="Where the preview (.eml and .html) is written.")
 @click.option("--queue", is_flag=True, help="Add a Draft row to the Outbox tab instead of writing a preview.")
+@IGNORE_LOCK
 @user_errors
 def quote(target: Target, opportunity: str, out_dir: str, queue: bool) -> None:
     """Preview an opportunity's quote email (sends nothing), or --queue it as an Outbox Draft."""
@@ -276,6 +299,8 @@ def quote(target: Target, opportunity: str, out_dir: str, queue: bool) -> None:
     from sheetcrm.workbook import Plan
 
     config, book = target.open()
+    if queue:
+        target.lock_for_writing(book, "quote")
     now = dt.datetime.now(dt.timezone.utc)
     desk = ob.Desk.read(book.read(), config)
     rows = desk.crm.find("opportunities", opportunity)
@@ -339,6 +364,7 @@ def outbox() -> None:
 @outbox.command("send")
 @workbook_options
 @click.option("--now", "early", is_flag=True, help="Also send the rows waiting for their Next Try, now.")
+@IGNORE_LOCK
 @user_errors
 def outbox_send(target: Target, early: bool) -> None:
     """Send the Approved rows of the Outbox, each exactly once. Exit 1 when a row needs a person
@@ -350,6 +376,7 @@ def outbox_send(target: Target, early: bool) -> None:
 
     config, book = target.open()
     settings = smtp_settings(config)
+    target.lock_for_writing(book, "outbox send")
     setup = None
     try:
         report = ob.send_outbox(book, config, settings, ob.templates_for(config), lambda: SmtpSender(settings),
@@ -425,13 +452,14 @@ def emulator(host: str, port: int, data: str | None) -> None:
 @click.option("--once", is_flag=True, help="Run every job once and exit (for cron): exit 1 if one failed.")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="Log lines on stderr as text or as one JSON object each.")
+@IGNORE_LOCK
 @user_errors
 def run(target: Target, every: str | None, once: bool, log_format: str) -> None:
     """Run the jobs on their schedule until SIGINT/SIGTERM (the job in flight finishes first).
 
     One instance per workbook; a second one exits 2 naming the first one's PID."""
     from sheetcrm import logs
-    from sheetcrm.lock import WorkbookLock
+    from sheetcrm.lock import WAIT_SECONDS, WorkbookLock, remove_stale_temp_files
     from sheetcrm.service import RequestCounter, Service, parse_every
 
     try:
@@ -440,9 +468,13 @@ def run(target: Target, every: str | None, once: bool, log_format: str) -> None:
         raise click.BadParameter(str(e), param_hint="--every") from None
     config = load_config(target.config_path)
     counter = RequestCounter()
-    book = open_workbook(config, target.workbook, target.spreadsheet, target.credentials, tracer=counter)
+    book = open_workbook(config, target.workbook, target.spreadsheet, target.credentials, tracer=counter,
+                         ignore_app_lock=target.ignore_lock)
     logger, console = logs.setup(log_format)
-    with WorkbookLock(book):
+    # Each write checks for an app's lock file itself (it may come and go while the service runs).
+    with WorkbookLock(book, wait=WAIT_SECONDS):
+        if hasattr(book, "path"):
+            remove_stale_temp_files(book.path)
         service = Service(config, book, logger, counter=counter, console=console, sync_every=sync_every)
         if once:
             sys.exit(0 if service.run_once() else 1)

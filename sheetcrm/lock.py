@@ -1,10 +1,21 @@
-"""One `sheetcrm run` per workbook.
+"""Who may write a workbook: one sheetcrm writer at a time, and none while an app has it open.
 
-The lock is an flock on a file named after the workbook (its spreadsheet ID, or its absolute
-path). The kernel drops an flock when its holder dies, however it dies, so a crash never
-leaves a stale lock; the PID written into the file is only there to name the holder. The file
-itself is never deleted: deleting it would let a second process lock a fresh file while the
-first still holds the old one.
+sheetcrm's own lock is an flock on a file named after the workbook (its spreadsheet ID, or
+its absolute path). Every writing command takes it: `run` for its whole life, the others
+(sync, init, demo, quote --queue, outbox send) for their one command, waiting briefly for
+another command to finish. The kernel drops an flock when its holder dies, however it dies,
+so a crash never leaves a stale lock; the PID and command written into the file only name
+the holder. The file itself is never deleted: deleting it would let a second process lock a
+fresh file while the first still holds the old one.
+
+A spreadsheet app that has an .xlsx open keeps its own copy in memory and writes it back on
+save, reverting whatever sheetcrm wrote meanwhile. Both apps announce this with a lock file
+beside the workbook: LibreOffice `.~lock.NAME#` (whose first fields name the user), Excel
+`~$NAME` (the "owner file", whose first byte is the length of the user name that follows).
+While one exists, writes are refused unless the user says --ignore-lock.
+
+While holding sheetcrm's lock, a command also removes temp files an interrupted save left
+(`.NAME.XXXXXXXX.tmp`, sheetcrm's own pattern): no other sheetcrm writer can be using them.
 """
 
 from __future__ import annotations
@@ -12,13 +23,30 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import re
+import time
 from pathlib import Path
 
 from sheetcrm.workbook import Workbook, WorkbookError
 
+MESSAGES = {
+    "running": "{book} is already served by `sheetcrm run` ({who}); stop it first (lock: {lock})",
+    "busy": "{book} is being written by another sheetcrm command ({who}); try again when it finishes (lock: {lock})",
+    "app": "{book} is open in {app} ({lock_file}); close it there first, or pass --ignore-lock "
+           "(the app's next save would undo what sheetcrm writes)",
+    "app_by": "{book} is open in {app} by {user} ({lock_file}); close it there first, or pass --ignore-lock "
+              "(the app's next save would undo what sheetcrm writes)",
+}
+WAIT_SECONDS = 10.0  # how long a command waits for another command's write to finish
+POLL_SECONDS = 0.1
+
 
 class AlreadyRunning(WorkbookError):
-    """Another `sheetcrm run` holds the workbook's lock."""
+    """Another sheetcrm process holds the workbook's lock."""
+
+
+class AppLocked(WorkbookError):
+    """A spreadsheet app has the workbook open."""
 
 
 def lock_dir() -> Path:
@@ -34,9 +62,14 @@ def workbook_key(book: Workbook) -> str:
 
 
 class WorkbookLock:
-    def __init__(self, book: Workbook, folder: Path | None = None) -> None:
+    """sheetcrm's own lock on a workbook. `command` names the holder in messages; `wait` is
+    how many seconds to wait for another holder before giving up (0: fail at once)."""
+
+    def __init__(self, book: Workbook, folder: Path | None = None, command: str = "run", wait: float = 0.0) -> None:
         self.book = book
         self.key = workbook_key(book)
+        self.command = command
+        self.wait = wait
         digest = hashlib.sha256(self.key.encode()).hexdigest()[:24]
         self.path = (folder or lock_dir()) / f"{digest}.lock"
         self._fd: int | None = None
@@ -44,16 +77,29 @@ class WorkbookLock:
     def acquire(self) -> "WorkbookLock":
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.read(fd, 200).decode(errors="replace").split("\n", 1)[0].strip()
-            os.close(fd)
-            who = f"PID {holder}" if holder.isdigit() else "another process"
-            raise AlreadyRunning(f"{self.book.describe()} is already served by `sheetcrm run` ({who}); "
-                                 f"stop it first (lock: {self.path})") from None
+        deadline = time.monotonic() + self.wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                lines = os.pread(fd, 300, 0).decode(errors="replace").split("\n")
+                pid = lines[0].strip()
+                holder = lines[2].strip() if len(lines) > 2 and lines[2].strip() else "run"
+                # A service holds its lock for good; a command's write is over in seconds.
+                if holder != "run" and time.monotonic() < deadline:
+                    time.sleep(POLL_SECONDS)
+                    continue
+                os.close(fd)
+                if holder == "run":
+                    who = f"PID {pid}" if pid.isdigit() else "another process"
+                    raise AlreadyRunning(MESSAGES["running"].format(book=self.book.describe(), who=who,
+                                                                    lock=self.path)) from None
+                who = f"`sheetcrm {holder}`, PID {pid}" if pid.isdigit() else "another process"
+                raise AlreadyRunning(MESSAGES["busy"].format(book=self.book.describe(), who=who,
+                                                             lock=self.path)) from None
         os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n{self.key}\n".encode())
+        os.pwrite(fd, f"{os.getpid()}\n{self.key}\n{self.command}\n".encode(), 0)
         self._fd = fd
         return self
 
@@ -68,3 +114,99 @@ class WorkbookLock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+class WritingSession:
+    """What every writing command does first: refuse while an app has the file open (unless
+    `ignore_app_lock`), take sheetcrm's lock (waiting briefly), and remove stale temp files."""
+
+    def __init__(self, book: Workbook, command: str, ignore_app_lock: bool = False,
+                 wait: float = WAIT_SECONDS, folder: Path | None = None) -> None:
+        self.book = book
+        self.ignore_app_lock = ignore_app_lock
+        self.lock = WorkbookLock(book, folder=folder, command=command, wait=wait)
+
+    def __enter__(self) -> "WritingSession":
+        path = getattr(self.book, "path", None)
+        if path is not None and not self.ignore_app_lock:
+            refuse_if_open_in_app(Path(path))
+        self.lock.acquire()
+        if path is not None:
+            remove_stale_temp_files(Path(path))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.lock.release()
+
+
+def app_lock(path: Path) -> tuple[str, Path, str | None] | None:
+    """(app, lock file, user or None) when LibreOffice or Excel has `path` open, else None."""
+    office = path.with_name(f".~lock.{path.name}#")
+    if office.is_file():
+        return "LibreOffice", office, _office_user(office)
+    # Excel names its owner file "~$" + the name; Office's older rule (still seen on shares)
+    # drops the name's first one or two characters for long names. Checking all three can
+    # only err towards refusing, which --ignore-lock overrides.
+    for name in dict.fromkeys((f"~${path.name}", f"~${path.name[1:]}", f"~${path.name[2:]}")):
+        excel = path.with_name(name)
+        if excel.is_file():
+            return "Excel", excel, _excel_user(excel)
+    return None
+
+
+def refuse_if_open_in_app(path: Path) -> None:
+    """Raise AppLocked when LibreOffice or Excel has the workbook open."""
+    found = app_lock(path)
+    if found is None:
+        return
+    app, lock_file, user = found
+    key = "app_by" if user else "app"
+    raise AppLocked(MESSAGES[key].format(book=path, app=app, user=user, lock_file=lock_file.name))
+
+
+def _office_user(lock_file: Path) -> str | None:
+    # "Name,SystemUserName,Host,Date,UserConfigUrl;": the name set in the app, else the login.
+    try:
+        fields = lock_file.read_text(encoding="utf-8", errors="replace").split(",")
+    except OSError:
+        return None
+    name = fields[0].strip() if fields else ""
+    login = fields[1].strip() if len(fields) > 1 else ""
+    return _printable(name or login)
+
+
+def _excel_user(lock_file: Path) -> str | None:
+    try:
+        raw = lock_file.read_bytes()[:55]
+    except OSError:
+        return None
+    if not raw:
+        return None
+    return _printable(raw[1:1 + raw[0]].decode("latin-1", errors="replace"))
+
+
+def _printable(text: str) -> str | None:
+    # A lock file is written by another program: only its printable characters reach the terminal.
+    text = "".join(ch for ch in text if ch.isprintable()).strip()[:60]
+    return text or None
+
+
+def stale_temp_files(path: Path) -> list[Path]:
+    """sheetcrm's own temp files of this workbook (mkstemp's `.NAME.` + 8 characters + `.tmp`)."""
+    pattern = re.compile(re.escape(f".{path.name}.") + r"[a-z0-9_]{8}\.tmp")
+    try:
+        return [p for p in path.parent.iterdir() if pattern.fullmatch(p.name) and p.is_file()]
+    except OSError:
+        return []
+
+
+def remove_stale_temp_files(path: Path) -> list[Path]:
+    """Remove temp files an interrupted save left. Call only while holding the workbook's lock."""
+    removed = []
+    for p in stale_temp_files(path):
+        try:
+            p.unlink()
+            removed.append(p)
+        except OSError:
+            pass
+    return removed

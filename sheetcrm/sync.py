@@ -25,7 +25,8 @@ from sheetcrm.schema import (DASHBOARD, FORECAST, LEAD_HISTORY, PIPELINE, SEQUEN
                              SYNC_LOG_ROWS, TABS, VALIDATION)
 from sheetcrm.validate import Crm, read_crm
 from sheetcrm.crm import HistoryRow
-from sheetcrm.workbook import CellValue, CellWrite, Guide, Plan, Snapshot, Workbook, WriteResult, same_value
+from sheetcrm.workbook import (CellValue, CellWrite, Guide, Plan, Snapshot, Workbook, WorkbookConflict, WriteResult,
+                               same_value)
 
 
 @dataclass
@@ -156,13 +157,28 @@ def validation_row(issue: Issue) -> list[Any]:
             None if value is None else str(value), issue.code, issue.message, issue.hint]
 
 
-def sync(book: Workbook, config: Config, as_of: dt.date | None = None, dry_run: bool = False) -> SyncOutcome:
-    snapshot = book.read()
-    crm, results, plan = plan_sync(snapshot, config, as_of or dt.date.today())
-    outcome = SyncOutcome(crm, results, plan, dry_run=dry_run)
-    if plan and not dry_run:
-        outcome.result = book.write(plan)
-    return outcome
+ATTEMPTS = 3  # reads and plans before a workbook that keeps changing is reported
+
+
+def sync(book: Workbook, config: Config, as_of: dt.date | None = None, dry_run: bool = False,
+         attempts: int = ATTEMPTS) -> SyncOutcome:
+    """Read, plan, write. When the workbook was saved by someone else between the read and the
+    write (WorkbookConflict), nothing was written: read and plan again from the new file, up
+    to `attempts` times, then raise WorkbookConflict with one line for the user."""
+    day = as_of or dt.date.today()
+    for attempt in range(1, attempts + 1):
+        snapshot = book.read()
+        crm, results, plan = plan_sync(snapshot, config, day)
+        outcome = SyncOutcome(crm, results, plan, dry_run=dry_run)
+        if not plan or dry_run:
+            return outcome
+        try:
+            outcome.result = book.write(plan)
+            return outcome
+        except WorkbookConflict as e:
+            if attempt == attempts:
+                raise WorkbookConflict(f"{e} ({attempts} attempts); run the sync again when it is saved") from None
+    raise AssertionError("unreachable")
 
 
 def guides(crm: Crm, config: Config) -> list[Guide]:

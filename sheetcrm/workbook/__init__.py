@@ -170,6 +170,11 @@ class WorkbookError(Exception):
     """A workbook that cannot be opened, read or written: one clear line for the user."""
 
 
+class WorkbookConflict(WorkbookError):
+    """The workbook changed between the read a plan was made from and its write; nothing was
+    written. Read again, plan again, and try again."""
+
+
 class Workbook(Protocol):
     """What every backend offers. `describe()` names the target for messages and locks."""
 

@@ -21,7 +21,7 @@ DEFAULT_WORKBOOK = "crm.xlsx"
 
 def open_workbook(config: Config, workbook: str | None = None, spreadsheet: str | None = None,
                   credentials: str | None = None, tracer: Callable | None = None,
-                  default: str = DEFAULT_WORKBOOK) -> Workbook:
+                  default: str = DEFAULT_WORKBOOK, ignore_app_lock: bool = False) -> Workbook:
     if spreadsheet or (not workbook and config.spreadsheet):
         from sheetcrm.workbook.credentials import connect
         from sheetcrm.workbook.gsheets import GoogleSheetsWorkbook, RetryPolicy, spreadsheet_id
@@ -33,7 +33,7 @@ def open_workbook(config: Config, workbook: str | None = None, spreadsheet: str 
         percent = percent_headers(config)
         return GoogleSheetsWorkbook(conn.client, key, conn.account,
                                     percent_header=lambda text: normalize_key(text) in percent)
-    return XlsxWorkbook(workbook or _relative(config, config.workbook) or default)
+    return XlsxWorkbook(workbook or _relative(config, config.workbook) or default, ignore_app_lock=ignore_app_lock)
 
 
 def _relative(config: Config, path: str | None) -> str | None:

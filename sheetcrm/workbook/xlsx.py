@@ -4,15 +4,20 @@ Reading uses calamine (Rust, via python-calamine): ~20x faster than openpyxl's r
 mode on a 100k-row tab, and it returns the values a spreadsheet app last calculated for
 formula cells. What calamine does not say (which cells are formulas, the error a formula
 last computed, percent number formats, merged blocks) comes from one scan of the sheet XML
-(`xlsx_scan`). Writing loads the
-whole workbook with openpyxl (formulas, other tabs, styles, widths, validations, names and
-charts survive as far as openpyxl keeps them), applies the plan with compare-and-set, and
-replaces the file atomically.
+(`xlsx_scan`).
+
+Writing judges each write against the file (compare-and-set), then patches the package
+(xlsx_patch.py): only the written cells of the changed sheet parts change, every other zip
+member keeps its bytes, so formulas keep their last results and a small write to a big
+workbook stays small. A write that adds tabs or charts (mostly the first sync) goes through
+openpyxl instead, which saves formulas without their results, so those are put back from the
+original afterwards. Either way the file is replaced atomically (temp file + rename), and only
+if it is still the file the last `read()` saw (docs/concurrency.md, "The .xlsx file").
 
 A write also adds the plan's charts that are missing and sets its dropdowns. openpyxl 3.1
 reads back the bar and line charts it wrote (tests/test_charts_guides.py holds it to that), so
-a chart is added only when its tab has none of that title; should a chart ever be lost on the
-way through openpyxl, the next write finds its title missing and adds it again.
+a chart is added only when its tab has none of that title; should a chart ever be lost, the
+next write finds its title missing and adds it again.
 
 Values come back typed: whole numbers as int, dates as `date` (a datetime at midnight
 included), other datetimes as `datetime`. Time-of-day and duration cells
@@ -22,27 +27,29 @@ come back as text ("14:30:00"), since `CellValue` has no type for them.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import datetime as _dt
 import io
 import os
 import tempfile
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from xml.etree.ElementTree import ParseError
 
 import openpyxl
 import python_calamine
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, MergedCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.styles import Font
-from openpyxl.styles.numbers import is_datetime
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from . import (CellValue, CellWrite, Chart, Grid, Guide, Plan, Snapshot, WorkbookError, WriteResult, drop_orphans,
-               same_value)
-from . import xlsx_scan
+from sheetcrm.lock import refuse_if_open_in_app
+
+from . import (CellWrite, Chart, Grid, Guide, Plan, Snapshot, WorkbookConflict, WorkbookError, WriteResult,
+               drop_orphans, same_value, xlsx_patch, xlsx_scan)
 from .memory import formula_text
 
 # Excel cannot save a workbook without a sheet, so `create()` leaves this one empty tab;
@@ -53,8 +60,11 @@ _NOT_XLSX = (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, Typ
 
 
 class XlsxWorkbook:
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], ignore_app_lock: bool = False) -> None:
         self.path = Path(path).expanduser().resolve()
+        # Set by the CLI's --ignore-lock: write even while a spreadsheet app has the file open.
+        self.ignore_app_lock = ignore_app_lock
+        self._seen: Seen | None = None  # the file as the last read() or write saw it
 
     def describe(self) -> str:
         return str(self.path)
@@ -83,7 +93,7 @@ class XlsxWorkbook:
             raise
 
     def read(self) -> Snapshot:
-        data = self._bytes()
+        data, self._seen = self._current()
         try:
             book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
             sheets = [m.name for m in book.sheets_metadata if m.typ == python_calamine.SheetTypeEnum.WorkSheet]
@@ -96,36 +106,131 @@ class XlsxWorkbook:
         placeholder = tabs.get(PLACEHOLDER_TAB)
         if placeholder is not None and not placeholder.rows:
             del tabs[PLACEHOLDER_TAB]
-        return Snapshot(tabs=tabs)
+        return Snapshot(tabs=tabs, owned=_owned(data))
 
     def write(self, plan: Plan) -> WriteResult:
+        """Apply the plan with compare-and-set and replace the file atomically.
+
+        Raises WorkbookConflict when the file is no longer the one the last `read()` saw (a
+        person saved meanwhile): nothing is written, and the caller reads and plans again.
+        Raises AppLocked (a WorkbookError) while LibreOffice or Excel holds the file open,
+        unless `ignore_app_lock`: the app's next save would revert sheetcrm's write.
+        """
         result = WriteResult()
         if not plan:
             return result
         if self.path.is_file() and not os.access(self.path, os.W_OK):
             # os.replace only needs the folder to be writable; respect a read-only file.
             raise WorkbookError(f"cannot write {self.path}: permission denied")
-        data = self._bytes()
+        if not self.ignore_app_lock:
+            refuse_if_open_in_app(self.path)
+        data, seen = self._current()
+        if self._seen is not None and seen.digest != self._seen.digest:
+            raise WorkbookConflict(CONFLICT.format(path=self.path))
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as z:
+                tabs = [title for title, _ in xlsx_patch.sheet_parts(z)]
+        except _NOT_XLSX:
+            raise _not_xlsx(self.path) from None
+        created = [t for t in dict.fromkeys(plan.new_tabs) if t not in tabs]
+        accepted = []
+        verdicts, preloaded = self._judge(data, plan.writes, set(created))
+        for w, ok in zip(plan.writes, verdicts):
+            (accepted if ok else result.skipped).append(w)
+        accepted = drop_orphans(accepted, result.skipped)
+        for w in accepted:
+            result.written[w.tab] = result.written.get(w.tab, 0) + 1
+        marks = set(plan.mark_owned)
+        if not (created or accepted or marks):
+            return result
+        new = None
+        try:
+            if created or self._charts_missing(data, plan.charts):
+                raise xlsx_patch.NeedsRebuild("new tabs or charts")
+            new = xlsx_patch.apply(data, _patch(accepted, plan.guides, marks), preloaded)
+        except xlsx_patch.NeedsRebuild:
+            new = self._rebuild(data, plan, accepted, created, marks)
+        if new is not None:
+            self._commit(new, seen)
+        return result
+
+    def _judge(self, data: bytes, writes: list[CellWrite], created: set[str]) -> tuple[list[bool], dict[str, bytes]]:
+        """Whether each write may be applied, judged against the file as it is now, and the
+        sheet parts read for it (by member name).
+
+        A write is refused when its tab is gone, when it targets a merged cell's hidden part,
+        when it would overwrite a formula while guarded (a tab sheetcrm does not own), or when
+        any expected value has changed. Values are compared as `read()` reports them (formula
+        cells by their last calculated value), which is what the plan was made from: first
+        from the sheet XML of just the rows concerned, and where that disagrees, by calamine.
+        """
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            parts = {title: part for title, part in xlsx_patch.sheet_parts(z) if part}
+            xml = {parts[tab]: z.read(parts[tab]) for tab in {w.tab for w in writes} - created if tab in parts}
+            strings = next((t for k, t in xlsx_patch._rels(z, xlsx_patch.workbook_part(z)).values()
+                            if k.endswith("/sharedStrings")), None)
+            shared_xml = z.read(strings) if strings in z.NameToInfo else None
+        shared_cache: list[xlsx_patch.SharedStrings] = []
+
+        def shared() -> xlsx_patch.SharedStrings:
+            if not shared_cache:
+                shared_cache.append(xlsx_patch.SharedStrings(shared_xml))
+            return shared_cache[0]
+
+        wanted: dict[str, set[tuple[int, int]]] = {}
+        for w in writes:
+            if w.expect and w.tab in parts and w.tab not in created:
+                wanted.setdefault(w.tab, set()).update({(w.row, w.col), *((w.row, c) for c, _ in w.expect)})
+        raw = {tab: xlsx_patch.raw_cells(xml[parts[tab]], cells) for tab, cells in wanted.items()}
+        hidden = {tab: xlsx_patch.merged_hidden(xml[parts[tab]]) for tab in {w.tab for w in writes} if parts.get(tab) in xml}
+        verdicts: list[bool | None] = []
+        for w in writes:
+            if w.tab in created:
+                verdicts.append(all(same_value(None, v) for _, v in w.expect))
+            elif w.tab not in hidden or hidden[w.tab](w.row, w.col):
+                verdicts.append(False)
+            elif not w.expect:
+                verdicts.append(True)
+            elif (target := raw[w.tab].get((w.row, w.col))) is not None and target.formula:
+                verdicts.append(False)
+            elif all(same_value(xlsx_patch.decode(raw[w.tab].get((w.row, c)), shared), v) for c, v in w.expect):
+                verdicts.append(True)
+            else:
+                verdicts.append(None)  # ask calamine, which read() used
+        doubtful = {w.tab for w, ok in zip(writes, verdicts) if ok is None}
+        if doubtful:
+            book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+            grids = {tab: _grid(book.get_sheet_by_name(tab).to_python(skip_empty_area=False)) for tab in doubtful}
+            verdicts = [ok if ok is not None else
+                        all(same_value(grids[w.tab].cell(w.row - 1, c - 1), v) for c, v in w.expect)
+                        for w, ok in zip(writes, verdicts)]
+        return [bool(ok) for ok in verdicts], xml
+
+    def _charts_missing(self, data: bytes, charts: list[Chart]) -> bool:
+        """Whether a chart of the plan is not yet drawn (charts are added by the full rebuild)."""
+        wanted = [c for c in charts if c.last_row >= c.first_row]
+        if not wanted:
+            return False
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            parts = dict(xlsx_patch.sheet_parts(z))
+            have = {tab: xlsx_patch.chart_titles(z, parts[tab]) for tab in {c.tab for c in wanted} if parts.get(tab)}
+        return any(c.tab in have and c.title not in have[c.tab] for c in wanted)
+
+    def _rebuild(self, data: bytes, plan: Plan, accepted: list[CellWrite], created: list[str],
+                 marks: set[str]) -> bytes:
+        """The whole workbook through openpyxl: new tabs, charts. openpyxl saves formulas
+        without their last results, so those are put back from the original afterwards."""
         wb = _load(self.path, data)
         sheets = {ws.title: ws for ws in wb.worksheets}
-
-        created = []
-        for tab in dict.fromkeys(plan.new_tabs):
-            if tab not in sheets:
-                try:
-                    sheets[tab] = wb.create_sheet(tab)
-                except ValueError as e:
-                    raise WorkbookError(f"{self.path}: cannot create tab {tab!r}: {e}") from None
-                created.append(tab)
+        for tab in created:
+            try:
+                sheets[tab] = wb.create_sheet(tab)
+            except ValueError as e:
+                raise WorkbookError(f"{self.path}: cannot create tab {tab!r}: {e}") from None
         placeholder = sheets.get(PLACEHOLDER_TAB)
         if created and placeholder is not None and _is_blank(placeholder):
             wb.remove(placeholder)
             del sheets[PLACEHOLDER_TAB]
-
-        accepted = []
-        for w, ok in zip(plan.writes, _judge(self.path, data, sheets, plan.writes)):
-            (accepted if ok else result.skipped).append(w)
-        accepted = drop_orphans(accepted, result.skipped)
         for w in accepted:
             cell = sheets[w.tab].cell(w.row, w.col)
             if w.formula:
@@ -140,20 +245,39 @@ class XlsxWorkbook:
                 cell.value = w.value
             if w.row == 1 and w.tab in created:
                 cell.font = Font(bold=True)
-            result.written[w.tab] = result.written.get(w.tab, 0) + 1
+        for tab in created:
+            # sheetcrm's own tabs open readable; a tab people own keeps the widths they chose.
+            _fit_widths(sheets[tab], sheets[tab].max_column)
+        _add_charts(sheets, plan.charts)
+        _set_dropdowns(sheets, plan.guides)
+        buffer = io.BytesIO()  # saved in memory: a full disk then fails in one place, below
+        wb.save(buffer)
+        written = {}
+        for w in accepted:
+            written.setdefault(w.tab, set()).add(f"{get_column_letter(w.col)}{w.row}".encode())
+        saved = xlsx_patch.restore_formula_values(data, buffer.getvalue(), written)
+        return xlsx_patch.apply(saved, xlsx_patch.Patch(marks=marks)) or saved
 
-        if created or accepted:
-            for tab in created:
-                # sheetcrm's own tabs open readable; a tab people own keeps the widths they chose.
-                _fit_widths(sheets[tab], sheets[tab].max_column)
-            _add_charts(sheets, plan.charts)
-            _set_dropdowns(sheets, plan.guides)
-            self._save(wb)
-        return result
+    def _current(self) -> tuple[bytes, "Seen"]:
+        """The file's bytes and what identifies them, from one read that no save overlapped."""
+        for _ in range(5):
+            before = self._stat()
+            data = self._bytes()
+            after = self._stat()
+            if before == after and len(data) == after[0]:
+                return data, Seen(after, hashlib.sha256(data).digest())
+        raise WorkbookConflict(f"{self.path} kept changing while sheetcrm read it; try again when it is saved")
+
+    def _stat(self) -> tuple[int, int, int]:
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return (-1, 0, 0)
+        except OSError as e:
+            raise WorkbookError(f"cannot read {self.path}: {e.strerror or e}") from None
+        return (st.st_size, st.st_mtime_ns, st.st_ino)
 
     def _bytes(self) -> bytes:
-        # One read of the file feeds every pass, so the passes agree even if the file is
-        # saved by someone else meanwhile.
         try:
             return self.path.read_bytes()
         except FileNotFoundError:
@@ -166,15 +290,27 @@ class XlsxWorkbook:
             raise WorkbookError(f"cannot read {self.path}: permission denied") from None
 
     def _save(self, wb: openpyxl.Workbook) -> None:
+        buffer = io.BytesIO()
+        wb.save(buffer)
+        self._commit(buffer.getvalue(), None)
+
+    def _commit(self, new: bytes, base: "Seen | None") -> None:
+        """Replace the file with `new` atomically (temp file + rename), but only if it is still
+        the file `base` describes: checked by content just before, and by size, mtime and
+        inode right before the rename, so a save that lands meanwhile raises WorkbookConflict."""
         try:
             fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
             try:
                 with os.fdopen(fd, "wb") as fh:
-                    wb.save(fh)
+                    fh.write(new)
                     fh.flush()
                     os.fsync(fh.fileno())
                 # mkstemp makes the file private; the workbook keeps the permissions it had.
                 os.chmod(tmp, self.path.stat().st_mode)
+                if base is not None:
+                    _, now = self._current()
+                    if now.digest != base.digest or self._stat() != now.stat:
+                        raise WorkbookConflict(CONFLICT.format(path=self.path))
                 os.replace(tmp, self.path)
             except BaseException:
                 with contextlib.suppress(OSError):
@@ -184,7 +320,40 @@ class XlsxWorkbook:
         except PermissionError:
             raise WorkbookError(f"cannot write {self.path}: permission denied") from None
         except OSError as e:
-            raise WorkbookError(f"cannot write {self.path}: {e.strerror or e}") from None
+            raise WorkbookError(f"cannot write {self.path}: {e.strerror or e}; the workbook is unchanged") from None
+        self._seen = Seen(self._stat(), hashlib.sha256(new).digest())
+
+
+@dataclass(frozen=True)
+class Seen:
+    """A version of the file: (size, mtime_ns, inode) and the SHA-256 of its bytes."""
+
+    stat: tuple[int, int, int]
+    digest: bytes
+
+
+CONFLICT = "{path} was saved by someone else while sheetcrm was working on it; nothing was written"
+
+
+def _patch(writes: list[CellWrite], guides: list[Guide], marks: set[str]) -> xlsx_patch.Patch:
+    patch = xlsx_patch.Patch(marks=marks)
+    for w in writes:
+        patch.cells.setdefault(w.tab, {})[(w.row, w.col)] = xlsx_patch.CellSpec(
+            formula_text(w.value) if w.formula else w.value, w.formula)
+    for guide in guides:
+        patch.dropdowns[guide.tab] = [(f"{get_column_letter(col)}2:{get_column_letter(col)}{MAX_ROWS}", formula)
+                                      for col, formula in _dropdown_formulas(guide)]
+    return patch
+
+
+def _dropdown_formulas(guide: Guide) -> list[tuple[int, str]]:
+    out = []
+    for col, values in guide.dropdowns:
+        formula = '"' + ",".join(values).replace('"', '""') + '"'
+        if any("," in v for v in values) or len(formula) > MAX_INLINE_LIST:
+            continue
+        out.append((col, formula))
+    return out
 
 
 def _load(path: Path, data: bytes) -> openpyxl.Workbook:
@@ -241,68 +410,12 @@ def _add_facts(tabs: dict[str, Grid], facts: dict[str, xlsx_scan.SheetFacts]) ->
                 grid.rows[r][c] = None
 
 
-def _reported(value: object, cell) -> CellValue:
-    """A cell's value as sheetcrm sees it (see the module docstring for dates and times)."""
-    if isinstance(value, _dt.datetime):
-        if value.time() == _dt.time(0) and is_datetime(cell.number_format) == "date":
-            return value.date()
-        return value
-    if isinstance(value, (_dt.time, _dt.timedelta)):
-        return str(value)
-    return value
-
-
-def _cached_values(data: bytes, wanted: dict[str, set[tuple[int, int]]]) -> dict[str, dict[tuple[int, int], CellValue]]:
-    """The values a spreadsheet app last calculated for formula cells, by tab and 0-based
-    position; None where the file was never calculated."""
-    if not wanted:
-        return {}
-    book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
-    found: dict[str, dict[tuple[int, int], CellValue]] = {}
-    for title, cells in wanted.items():
-        grid = _grid(book.get_sheet_by_name(title).to_python(skip_empty_area=False))
-        found[title] = {(r, c): grid.cell(r, c) for r, c in cells}
-    return found
-
-
-def _judge(path: Path, data: bytes, sheets: dict, writes: list[CellWrite]) -> list[bool]:
-    """Whether each write may be applied, judged against the workbook before the plan.
-
-    A write is refused when its tab is gone, when it targets a merged cell's hidden part,
-    when it would overwrite a formula in a tab sheetcrm does not own, or when any expected
-    value has changed. Expected values in formula cells are compared with the value Excel
-    calculated, which is what `read()` reported when the plan was made.
-    """
-    verdicts: list[bool] = []
-    pending: dict[int, list[tuple[str, int, int, CellValue]]] = {}
-    for i, w in enumerate(writes):
-        ws = sheets.get(w.tab)
-        if ws is None:
-            verdicts.append(False)
-            continue
-        target = ws.cell(w.row, w.col)
-        if isinstance(target, MergedCell) or (w.expect and target.data_type == "f"):
-            verdicts.append(False)
-            continue
-        ok = True
-        for col, expected in w.expect:
-            cell = ws.cell(w.row, col)
-            if cell.data_type == "f":
-                pending.setdefault(i, []).append((w.tab, w.row - 1, col - 1, expected))
-            elif not same_value(_reported(cell.value, cell), expected):
-                ok = False
-                break
-        verdicts.append(ok)
-
-    wanted: dict[str, set[tuple[int, int]]] = {}
-    for checks in pending.values():
-        for tab, r, c, _ in checks:
-            wanted.setdefault(tab, set()).add((r, c))
-    cached = _cached_values(data, wanted)
-    for i, checks in pending.items():
-        if verdicts[i]:
-            verdicts[i] = all(same_value(cached[tab][(r, c)], expected) for tab, r, c, expected in checks)
-    return verdicts
+def _owned(data: bytes) -> set[str]:
+    """Titles of the tabs carrying sheetcrm's mark (see xlsx_patch)."""
+    try:
+        return xlsx_patch.marked_tabs(data)
+    except _NOT_XLSX:
+        return set()
 
 
 CHART_KINDS = {"column": BarChart, "line": LineChart}
@@ -312,7 +425,7 @@ MAX_INLINE_LIST = 255
 MAX_WIDTH = 40  # characters: a long note must not push the chart off the page
 MAX_ROWS = 1_048_576  # the last row of an xlsx sheet: a dropdown covers the rows people add later
 # Marks the dropdowns sheetcrm made, so a write replaces its own and leaves the team's alone.
-DROPDOWN_MARK = "sheetcrm"
+DROPDOWN_MARK = xlsx_patch.DROPDOWN_MARK
 
 
 def _add_charts(sheets: dict, charts: list[Chart]) -> None:
@@ -376,16 +489,13 @@ def _set_dropdowns(sheets: dict, guides: list[Guide]) -> None:
             continue
         validations = ws.data_validations.dataValidation
         validations[:] = [v for v in validations if v.errorTitle != DROPDOWN_MARK]
-        for col, values in guide.dropdowns:
-            formula = '"' + ",".join(values).replace('"', '""') + '"'
-            if any("," in v for v in values) or len(formula) > MAX_INLINE_LIST:
-                continue
+        for col, formula in _dropdown_formulas(guide):
             letter = get_column_letter(col)
             # A warning, not a stop: sheetcrm also reads aliases and any capitalisation, and
             # the Validation tab reports what it cannot read.
             dropdown = DataValidation(type="list", formula1=formula, allow_blank=True, showErrorMessage=True,
                                       errorStyle="warning", errorTitle=DROPDOWN_MARK,
-                                      error="Not one of the listed values; sheetcrm reports it on the Validation tab.")
+                                      error=xlsx_patch.DROPDOWN_ERROR)
             dropdown.add(f"{letter}2:{letter}{MAX_ROWS}")
             ws.add_data_validation(dropdown)
 

@@ -1,0 +1,488 @@
+"""Writes to an .xlsx that never destroy: formulas keep their values, other parts keep their
+bytes, a person's save is never lost, an app's open file is not written, an interrupted or
+failed save leaves the workbook as it was. "What a person sees" is LibreOffice headless."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+import python_calamine
+from click.testing import CliRunner
+
+from sheetcrm.cli import main
+from sheetcrm.config import Config
+from sheetcrm.lock import WorkbookLock, WritingSession
+from sheetcrm.sync import sync
+from sheetcrm.workbook import CellWrite, Plan, WorkbookConflict, WorkbookError
+from sheetcrm.workbook import xlsx_patch
+from sheetcrm.workbook.xlsx import XlsxWorkbook
+
+AS_OF = dt.date(2026, 2, 1)
+REPO = Path(__file__).resolve().parent.parent
+
+
+def soffice(args: list[str], cwd: Path) -> None:
+    # A private profile: parallel or leftover LibreOffice instances never share state.
+    profile = Path(tempfile.mkdtemp(prefix="lo-profile-"))
+    try:
+        subprocess.run(["soffice", f"-env:UserInstallation=file://{profile}", "--headless", *args], cwd=cwd,
+                       check=True, capture_output=True, timeout=180)
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def libreoffice_resave(path: Path) -> Path:
+    """The workbook as LibreOffice saves it (xlsx -> xlsx): formulas then hold their results."""
+    out = path.parent / "lo"
+    soffice(["--convert-to", "xlsx", "--outdir", str(out), str(path)], path.parent)
+    return out / path.name
+
+
+def libreoffice_shows(path: Path) -> dict[str, list[list[str]]]:
+    """Every tab as LibreOffice shows it on opening the file (csv of each sheet, as displayed)."""
+    out = path.parent / f"csv-{time.monotonic_ns()}"
+    # Filter options: comma, quote, UTF-8, from line 1, ..., "as shown", all sheets (-1).
+    soffice(["--convert-to", 'csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,true,false,false,-1',
+             "--outdir", str(out), str(path)], path.parent)
+    return {f.stem.split("-", 1)[1]: list(csv.reader(f.read_text(encoding="utf-8").splitlines()))
+            for f in out.glob("*.csv")}
+
+
+def formula_results(path: Path) -> dict[tuple[str, str], object]:
+    """The last result of every formula cell in the people's tabs, as calamine reads it."""
+    data = path.read_bytes()
+    book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+    out = {}
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        for title, part in xlsx_patch.sheet_parts(z):
+            if title in ("Accounts", "Opportunities"):
+                rows = book.get_sheet_by_name(title).to_python(skip_empty_area=False)
+                for ref in xlsx_patch.cached_values(z.read(part)) or {}:
+                    m = xlsx_patch._REF.fullmatch(ref)
+                    r, c = int(m[2]) - 1, openpyxl.utils.column_index_from_string(m[1].decode()) - 1
+                    out[(title, ref.decode())] = rows[r][c]
+    return out
+
+
+@pytest.fixture(scope="module")
+def formula_xlsx(tmp_path_factory) -> Path:
+    """A team's workbook with formulas, saved by LibreOffice so every formula holds its value:
+    the Accounts header "ID" is `="I"&"D"`, each Amount is `=Qty*Unit Price`, Note is `=UPPER(Name)`."""
+    folder = tmp_path_factory.mktemp("formulas")
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Accounts"
+    ws.append(['="I"&"D"', "Name", "Owner"])
+    ws.append([None, "Acme", "ana"])
+    ws.append([None, "Globex", "bo"])
+    op = wb.create_sheet("Opportunities")
+    op.append(["ID", "Name", "Account", "Owner", "Stage", "Amount", "Close Date", "Qty", "Unit Price", "Note"])
+    for row, (stage, qty, price) in enumerate([("Closed Won", 10, 100), ("Proposal", 2, 250),
+                                               ("Closed Won", 3, 1000.5)], 2):
+        op.append([None, f"Deal {row}", "Acme", "ana", stage, f"=H{row}*I{row}", dt.date(2026, 1, 15), qty, price,
+                   f"=UPPER(B{row})"])
+    wb.save(folder / "team.xlsx")
+    return libreoffice_resave(folder / "team.xlsx")
+
+
+@pytest.fixture
+def team(formula_xlsx, tmp_path) -> XlsxWorkbook:
+    shutil.copy(formula_xlsx, tmp_path / "team.xlsx")
+    return XlsxWorkbook(tmp_path / "team.xlsx")
+
+
+def won_revenue(book: XlsxWorkbook) -> str:
+    return sync(book, Config(), AS_OF, dry_run=True).results.kpis.to_json()["won_revenue"]
+
+
+def test_formula_values_survive_any_number_of_syncs_for_calamine_and_libreoffice(team):
+    before = formula_results(team.path)
+    assert before[("Opportunities", "F2")] == 1000 and before[("Accounts", "A1")] == "ID"
+    assert won_revenue(team) == "4001.50"
+
+    first = sync(team, Config(), AS_OF)  # adds sheetcrm's tabs and charts: the full rebuild
+    assert first.plan.new_tabs and first.result.total
+    # A person moves Deal 3 to Closed Won; the next syncs patch cells only.
+    XlsxWorkbook(team.path).write(Plan(writes=[CellWrite("Opportunities", 3, 5, "Closed Won")]))
+    second = sync(team, Config(), AS_OF)
+    assert not second.plan.new_tabs and second.result.written.get("Opportunities")
+    third = sync(team, Config(), AS_OF)
+    assert not third.plan  # and the header computed by a formula is not taken for a missing ID column
+
+    assert formula_results(team.path) == before
+    assert won_revenue(team) == "4501.50"
+    grid = team.read().tabs["Accounts"]
+    assert grid.header == ["ID", "Name", "Owner"] and [r[0] for r in grid.rows[1:]] == ["ACC-0001", "ACC-0002"]
+
+    shown = libreoffice_shows(team.path)
+    opportunities = shown["Opportunities"]
+    assert [r[5] for r in opportunities[1:4]] == ["1000", "500", "3001.5"]
+    assert [r[9] for r in opportunities[1:4]] == ["DEAL 2", "DEAL 3", "DEAL 4"]
+    assert [r[0] for r in opportunities[1:4]] == ["OPP-0001", "OPP-0002", "OPP-0003"]
+    assert shown["Accounts"][0][:3] == ["ID", "Name", "Owner"]
+
+
+def _members(data: bytes) -> dict[str, bytes]:
+    """Each zip member's local header and compressed bytes, as stored."""
+    out = {}
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        for info in z.infolist():
+            start = info.header_offset
+            n, m = int.from_bytes(data[start + 26:start + 28], "little"), int.from_bytes(data[start + 28:start + 30], "little")
+            out[info.filename] = data[start:start + 30 + n + m + info.compress_size]
+    return out
+
+
+def _cells(xml: bytes) -> dict[bytes, bytes]:
+    return {xlsx_patch.attrs(m[1])[b"r"]: m[0] for m in xlsx_patch._CELL.finditer(xml)}
+
+
+def test_a_small_write_changes_only_its_cells_and_copies_every_other_part_byte_for_byte(team):
+    sync(team, Config(), AS_OF)
+    before = team.path.read_bytes()
+    plan = Plan(writes=[CellWrite("Opportunities", 2, 12, 0.5), CellWrite("Opportunities", 9, 2, "new row")])
+    team.read()
+    team.write(plan)
+    after = team.path.read_bytes()
+
+    with zipfile.ZipFile(io.BytesIO(before)) as z:
+        parts = dict(xlsx_patch.sheet_parts(z))
+        old_xml = z.read(parts["Opportunities"])
+    with zipfile.ZipFile(io.BytesIO(after)) as z:
+        new_xml = z.read(parts["Opportunities"])
+        assert z.testzip() is None
+    old_members, new_members = _members(before), _members(after)
+    assert list(old_members) == list(new_members)
+    changed = {name for name in old_members if old_members[name] != new_members[name]}
+    assert changed == {parts["Opportunities"]}
+
+    old_cells, new_cells = _cells(old_xml), _cells(new_xml)
+    assert {ref: c for ref, c in new_cells.items() if ref not in (b"L2", b"B9")} == \
+        {ref: c for ref, c in old_cells.items() if ref != b"L2"}
+    assert b"<f>" in old_cells[b"F2"] and old_cells[b"F2"] == new_cells[b"F2"]
+    assert team.read().tabs["Opportunities"].cell(8, 1) == "new row"
+    assert re.search(rb'<dimension ref="A1:Q4"', old_xml) and re.search(rb'<dimension ref="A1:Q9"', new_xml)
+
+
+def test_patched_values_come_back_typed_and_text_stays_text(team):
+    values = [dt.date(2026, 3, 4), dt.datetime(2026, 3, 4, 10, 30), True, 42, 2.5, "=1+1", "0042", "#N/A",
+              "_x0041_ & <b>", "bell\x07 here", None]
+    team.read()
+    team.write(Plan(writes=[CellWrite("Accounts", 2 + i, 8, v) for i, v in enumerate(values)]
+                    + [CellWrite("Opportunities", 2, 7, dt.date(2026, 5, 6))]))
+    snap = team.read()
+    got = [snap.tabs["Accounts"].cell(1 + i, 7) for i in range(len(values))]
+    assert got == [dt.date(2026, 3, 4), dt.datetime(2026, 3, 4, 10, 30), True, 42, 2.5, "=1+1", "0042", "#N/A",
+                   "_x0041_ & <b>", "bell here", None]
+    ws = openpyxl.load_workbook(team.path)["Accounts"]
+    assert ws["H2"].number_format == "yyyy-mm-dd" and ws["H7"].data_type == "s"
+    # A date on a cell that already shows dates keeps the team's format.
+    assert snap.tabs["Opportunities"].cell(1, 6) == dt.date(2026, 5, 6)
+    shown = libreoffice_shows(team.path)["Accounts"]
+    assert [r[7] for r in shown[1:11]] == ["2026-03-04", "2026-03-04 10:30:00", "TRUE", "42", "2.5", "=1+1", "0042",
+                                            "#N/A", "_x0041_ & <b>", "bell here"]
+
+
+def person_saves(path: Path, row: int, text: str) -> None:
+    """A person's spreadsheet app saving the workbook: load, type one cell, write a new file, rename."""
+    wb = openpyxl.load_workbook(path)
+    wb["Accounts"].cell(row, 12, text)
+    tmp = path.with_name(f"app-save-{row}.xlsx")
+    wb.save(tmp)
+    os.replace(tmp, path)
+
+
+def test_a_persons_saves_during_syncs_are_never_lost(tmp_path):
+    book = XlsxWorkbook(tmp_path / "crm.xlsx")
+    runner = CliRunner()
+    assert runner.invoke(main, ["demo", "--rows", "20", "--workbook", str(book.path)]).exit_code == 0
+    saves, errors, conflicts = 15, [], []
+
+    def person():
+        try:
+            for i in range(saves):
+                person_saves(book.path, 2 + i, f"save {i}")
+                time.sleep(0.05)
+        except Exception as e:  # pragma: no cover - reported by the assert below
+            errors.append(e)
+
+    thread = threading.Thread(target=person)
+    thread.start()
+    day = AS_OF
+    while thread.is_alive():
+        day += dt.timedelta(days=1)  # a new day recomputes Days in Stage: every sync writes
+        try:
+            sync(XlsxWorkbook(book.path), Config(), day)
+        except WorkbookConflict as e:
+            conflicts.append(str(e))
+    thread.join()
+    assert not errors
+    final = sync(XlsxWorkbook(book.path), Config(), day + dt.timedelta(days=1))
+    assert final.result is not None and final.result.total  # the last sync did write
+    column = [book.read().tabs["Accounts"].cell(1 + i, 11) for i in range(saves)]
+    assert column == [f"save {i}" for i in range(saves)]
+    assert all("3 attempts" in c for c in conflicts)
+
+
+class SavedAfterRead(XlsxWorkbook):
+    """A workbook that a person saves right after each of the first `times` reads."""
+
+    def __init__(self, path, times):
+        super().__init__(path)
+        self.times, self.reads = times, 0
+
+    def read(self):
+        snap = super().read()
+        self.reads += 1
+        if self.reads <= self.times:
+            person_saves(self.path, 2, f"typed after read {self.reads}")
+        return snap
+
+
+def test_sync_reads_and_plans_again_when_a_person_saved_meanwhile(team):
+    book = SavedAfterRead(team.path, times=1)
+    outcome = sync(book, Config(), AS_OF)
+    assert book.reads == 2 and outcome.result.total
+    snap = XlsxWorkbook(team.path).read()
+    assert snap.tabs["Accounts"].cell(1, 11) == "typed after read 1" and "Validation" in snap.tabs
+
+
+def test_a_workbook_saved_after_every_read_is_reported_after_three_attempts(team):
+    book = SavedAfterRead(team.path, times=10)
+    with pytest.raises(WorkbookConflict, match="saved by someone else.*nothing was written.*3 attempts"):
+        sync(book, Config(), AS_OF)
+    assert book.reads == 3
+    assert XlsxWorkbook(team.path).read().tabs["Accounts"].cell(1, 11) == "typed after read 3"
+
+
+def test_a_save_between_the_plan_and_the_rename_is_not_overwritten(team, monkeypatch):
+    team.read()
+    real = xlsx_patch.apply
+
+    def apply_while_a_person_saves(*args, **kwargs):
+        out = real(*args, **kwargs)
+        person_saves(team.path, 3, "saved during the write")
+        return out
+
+    monkeypatch.setattr(xlsx_patch, "apply", apply_while_a_person_saves)
+    with pytest.raises(WorkbookConflict):
+        team.write(Plan(writes=[CellWrite("Accounts", 2, 4, "x")]))
+    assert XlsxWorkbook(team.path).read().tabs["Accounts"].cell(2, 11) == "saved during the write"
+    assert not list(team.path.parent.glob(".team.xlsx.*.tmp"))
+
+
+@pytest.mark.parametrize("lock_name, content, app, user", [
+    (".~lock.team.xlsx#", ",Ana Pérez,host,30.11.2026 09:00,file:///home/ana/.config/libreoffice/4;", "LibreOffice",
+     "Ana Pérez"),
+    ("~$team.xlsx", b"\x03bob" + b" " * 51, "Excel", "bob"),
+    ("~$am.xlsx", b"", "Excel", None),
+])
+def test_a_workbook_open_in_an_app_stops_every_writing_command(team, lock_name, content, app, user):
+    lock = team.path.with_name(lock_name)
+    lock.write_bytes(content.encode() if isinstance(content, str) else content)
+    before = team.path.read_bytes()
+    runner = CliRunner()
+    wb = ["--workbook", str(team.path)]
+    team.path.with_name("none.toml").write_text("")
+    for args in (["sync", *wb], ["init", *wb, "--config", str(team.path.with_name("none.toml"))],
+                 ["demo", "--force", *wb]):
+        result = runner.invoke(main, args)
+        assert result.exit_code == 2, (args, result.output)
+        line = result.output.strip()
+        assert "\n" not in line and f"open in {app}" in line and lock_name in line and "--ignore-lock" in line
+        assert (f"by {user}" in line) if user else " by " not in line
+    assert team.path.read_bytes() == before
+    assert runner.invoke(main, ["validate", *wb]).exit_code in (0, 1)  # reading is fine
+    # A lock file that appears after the read stops the write itself (the service's case).
+    team.read()
+    with pytest.raises(WorkbookError, match=f"open in {app}"):
+        team.write(Plan(writes=[CellWrite("Accounts", 2, 4, "x")]))
+    result = runner.invoke(main, ["sync", *wb, "--ignore-lock"])
+    assert result.exit_code == 0 and "wrote" in result.output
+
+
+def test_another_sheetcrm_writer_is_waited_for_and_a_service_is_named(team, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    runner = CliRunner()
+    holder = WorkbookLock(team, command="quote").acquire()
+    threading.Timer(0.5, holder.release).start()
+    result = runner.invoke(main, ["sync", "--workbook", str(team.path)])
+    assert result.exit_code == 0 and "wrote" in result.output  # waited for the other command
+
+    with WorkbookLock(team, command="run"):
+        result = runner.invoke(main, ["sync", "--workbook", str(team.path)])
+    assert result.exit_code == 2 and "already served by `sheetcrm run`" in result.output
+    assert "\n" not in result.output.strip()
+
+
+def test_temp_files_of_an_interrupted_save_are_removed_by_the_next_command(team, tmp_path):
+    # A real kill -9 in the middle of a save: after the temp file is written, before the rename.
+    code = f"""
+import os, signal
+from sheetcrm.workbook import CellWrite, Plan
+from sheetcrm.workbook.xlsx import XlsxWorkbook
+os.fsync = lambda fd: os.kill(os.getpid(), signal.SIGKILL)
+XlsxWorkbook({str(team.path)!r}).write(Plan(writes=[CellWrite("Accounts", 2, 4, "x")]))
+"""
+    before = team.path.read_bytes()
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert done.returncode == -signal.SIGKILL
+    stale = list(team.path.parent.glob(".team.xlsx.*.tmp"))
+    assert len(stale) == 1 and team.path.read_bytes() == before
+    others = [team.path.with_name(n) for n in (".team.xlsx.notes.tmp", ".other.xlsx.abcdefgh.tmp", "team.xlsx.bak")]
+    for p in others:
+        p.write_text("not sheetcrm's")
+    env_cache = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+    result = CliRunner(env=env_cache).invoke(main, ["sync", "--workbook", str(team.path), "--dry-run"])
+    assert result.exit_code == 0 and stale[0].exists()  # a dry run writes nothing and takes no lock
+    result = CliRunner(env=env_cache).invoke(main, ["sync", "--workbook", str(team.path)])
+    assert result.exit_code == 0 and not stale[0].exists() and all(p.exists() for p in others)
+
+
+def test_temp_files_are_left_alone_while_another_sheetcrm_holds_the_lock(team, tmp_path):
+    stale = team.path.with_name(".team.xlsx.abcd1234.tmp")
+    stale.write_text("in use")
+    with WorkbookLock(team, folder=tmp_path / "locks", command="run"):
+        with pytest.raises(WorkbookError, match="already served"):
+            with WritingSession(team, "sync", folder=tmp_path / "locks", wait=0):
+                pass
+    assert stale.exists()
+    with WritingSession(team, "sync", folder=tmp_path / "locks", wait=0):
+        assert not stale.exists()
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    folder = tmp_path / "disk"
+    folder.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(folder)], check=True)
+    yield folder
+    subprocess.run(["umount", str(folder)], check=True)
+
+
+def test_a_full_disk_is_one_line_and_leaves_the_workbook_as_it_was(formula_xlsx, small_disk, tmp_path):
+    path = small_disk / "team.xlsx"
+    shutil.copy(formula_xlsx, path)
+    (small_disk / "filler").write_bytes(b"\0" * (64 * 1024 - path.stat().st_size - 8192))
+    before = path.read_bytes()
+    done = subprocess.run([sys.executable, "-m", "sheetcrm", "sync", "--workbook", str(path)], cwd=tmp_path,
+                          capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(REPO), "XDG_CACHE_HOME": str(tmp_path / "cache")})
+    assert done.returncode == 2
+    assert done.stderr.strip() == f"sheetcrm: cannot write {path}: No space left on device; the workbook is unchanged"
+    assert path.read_bytes() == before and not list(small_disk.glob(".team.xlsx.*"))
+
+
+def test_owned_tabs_are_marked_and_the_mark_survives_libreoffice_and_a_rename(team, tmp_path):
+    team.read()
+    team.write(Plan(writes=[CellWrite("Accounts", 2, 4, "x")], mark_owned=["Opportunities"]))  # patched
+    assert team.read().owned == {"Opportunities"}
+    team.write(Plan(new_tabs=["Pipeline"], writes=[CellWrite("Pipeline", 1, 1, "Stage")],
+                    mark_owned=["Pipeline"]))  # rebuilt by openpyxl
+    assert team.read().owned == {"Opportunities", "Pipeline"}
+
+    resaved = libreoffice_resave(team.path)
+    assert XlsxWorkbook(resaved).read().owned == {"Opportunities", "Pipeline"}
+
+    # Renamed in the app: the mark belongs to the sheet, not to its title.
+    with zipfile.ZipFile(resaved) as z:
+        parts = {i.filename: z.read(i) for i in z.infolist()}
+    parts["xl/workbook.xml"] = parts["xl/workbook.xml"].replace(b'name="Pipeline"', b'name="Our Pipeline"')
+    renamed = tmp_path / "renamed.xlsx"
+    with zipfile.ZipFile(renamed, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+    again = libreoffice_resave(renamed)
+    assert XlsxWorkbook(again).read().owned == {"Opportunities", "Our Pipeline"}
+    assert XlsxWorkbook(team.path).read().tabs["Accounts"].cell(1, 3) == "x"
+
+
+STYLES = (b'<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><cellXfs count="2">'
+          b'<xf numFmtId="0" fontId="0"/><xf numFmtId="4" fontId="1"/></cellXfs></styleSheet>')
+
+
+def test_patch_sheet_fills_an_empty_sheet_and_keeps_implicit_positions():
+    styles = xlsx_patch.Styles(STYLES)
+    empty = b'<worksheet><dimension ref="A1"/><sheetData/><pageMargins/></worksheet>'
+    out = xlsx_patch.patch_sheet(empty, {(2, 3): xlsx_patch.CellSpec("x"), (1, 1): xlsx_patch.CellSpec(7)}, styles)
+    assert out == (b'<worksheet><dimension ref="A1:C2"/><sheetData><row r="1"><c r="A1"><v>7</v></c></row>'
+                   b'<row r="2"><c r="C2" t="inlineStr"><is><t xml:space="preserve">x</t></is></c></row></sheetData>'
+                   b'<pageMargins/></worksheet>')
+    # Rows and cells without `r` (allowed, and written by some tools) keep their positions.
+    implicit = b'<worksheet><sheetData><row><c><v>1</v></c><c><v>2</v></c></row><row><c><v>3</v></c></row></sheetData></worksheet>'
+    out = xlsx_patch.patch_sheet(implicit, {(2, 2): xlsx_patch.CellSpec(True)}, styles)
+    assert b'<row r="2"><c r="A2"><v>3</v></c><c r="B2" t="b"><v>1</v></c></row>' in out
+    assert out.startswith(b'<worksheet><sheetData><row><c><v>1</v></c><c><v>2</v></c></row>')
+
+
+def test_a_date_adds_one_cell_format_and_keeps_the_cells_other_formatting():
+    styles = xlsx_patch.Styles(STYLES)
+    sheet = b'<worksheet><sheetData><row r="1"><c r="A1" s="1"><v>5</v></c></row></sheetData></worksheet>'
+    cells = {(1, 1): xlsx_patch.CellSpec(dt.date(2026, 1, 2)), (1, 2): xlsx_patch.CellSpec(dt.date(2026, 1, 3)),
+             (1, 3): xlsx_patch.CellSpec(dt.date(2026, 1, 4))}
+    out = xlsx_patch.patch_sheet(sheet, cells, styles)
+    assert b'<c r="A1" s="2"><v>46024</v></c><c r="B1" s="3"><v>46025</v></c><c r="C1" s="3"><v>46026</v></c>' in out
+    assert styles.changed and styles.xml.count(b"<xf ") == 4
+    assert b'<numFmt numFmtId="164" formatCode="yyyy-mm-dd"/>' in styles.xml
+    assert b'<xf numFmtId="164" applyNumberFormat="1" fontId="1"/>' in styles.xml  # A1 keeps its font
+
+
+def test_overwriting_a_shared_formula_master_rebuilds_and_keeps_its_dependents(tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Calc"
+    for r in range(1, 4):
+        ws.cell(r, 1, r)
+    wb.save(tmp_path / "src.xlsx")
+    # A shared formula as Excel writes it: B1 is the master, B2:B3 refer to it by si.
+    with zipfile.ZipFile(tmp_path / "src.xlsx") as z:
+        parts = {i.filename: z.read(i) for i in z.infolist()}
+    sheet = parts["xl/worksheets/sheet1.xml"]
+    for r in range(1, 4):
+        f = b'<f t="shared" ref="B1:B3" si="0">A1*2</f>' if r == 1 else b'<f t="shared" si="0"/>'
+        sheet = sheet.replace(f'<c r="A{r}" t="n"><v>{r}</v></c>'.encode(),
+                              f'<c r="A{r}" t="n"><v>{r}</v></c><c r="B{r}">'.encode() + f + f"<v>{2 * r}</v></c>".encode())
+    assert sheet.count(b'si="0"') == 3, sheet
+    parts["xl/worksheets/sheet1.xml"] = sheet
+    with zipfile.ZipFile(tmp_path / "calc.xlsx", "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+    book = XlsxWorkbook(tmp_path / "calc.xlsx")
+    assert book.read().tabs["Calc"].rows == [[1, 2], [2, 4], [3, 6]]
+    book.write(Plan(writes=[CellWrite("Calc", 1, 2, 100)]))  # no expectation: as on sheetcrm's own tab
+    ws = openpyxl.load_workbook(book.path)["Calc"]
+    assert [ws.cell(r, 2).value for r in range(1, 4)] == [100, "=A2*2", "=A3*2"]
+    assert book.read().tabs["Calc"].rows == [[1, 100], [2, 4], [3, 6]]  # and their last results are kept
+
+
+def _formula_cells_raw(data: bytes) -> dict[tuple[str, bytes], tuple]:
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        return {(title, ref): cached for title, part in xlsx_patch.sheet_parts(z) if part
+                for ref, cached in xlsx_patch.cached_values(z.read(part)).items()}
+
+
+def test_formulas_whose_last_result_is_an_error_keep_it_through_syncs(tmp_path):
+    path = tmp_path / "errors.xlsx"
+    shutil.copy(REPO / "tests/fixtures/realworld/formula_error_cached_values.xlsx", path)
+    before = _formula_cells_raw(path.read_bytes())
+    assert before[("Opportunities", b"F2")] == (b"e", b"<v>#N/A</v>") and len(before) == 3
+    for day in range(3):  # the first adds sheetcrm's tabs (rebuilt); later days patch computed cells
+        sync(XlsxWorkbook(path), Config(), AS_OF + dt.timedelta(days=day))
+    after = _formula_cells_raw(path.read_bytes())
+    assert {k: v for k, v in after.items() if k in before} == before
+    assert len(XlsxWorkbook(path).read().tabs) > 2  # the syncs did write (sheetcrm's tabs are there)
