@@ -36,6 +36,8 @@ MESSAGES = {
            "(the app's next save would undo what sheetcrm writes)",
     "app_by": "{book} is open in {app} by {user} ({lock_file}); close it there first, or pass --ignore-lock "
               "(the app's next save would undo what sheetcrm writes)",
+    "no_lock": "cannot create sheetcrm's lock {lock}: {why}; check that $XDG_CACHE_HOME (or ~/.cache) is a "
+               "writable folder",
 }
 WAIT_SECONDS = 10.0  # how long a command waits for another command's write to finish
 POLL_SECONDS = 0.1
@@ -75,8 +77,11 @@ class WorkbookLock:
         self._fd: int | None = None
 
     def acquire(self) -> "WorkbookLock":
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as e:
+            raise WorkbookError(MESSAGES["no_lock"].format(lock=self.path, why=e.strerror or e)) from None
         deadline = time.monotonic() + self.wait
         while True:
             try:

@@ -3,7 +3,7 @@
 A cell can hold ESC (colours, cursor moves, a fake prompt, a terminal title), BEL, NUL,
 carriage returns that overwrite a line, C1 controls, or bidirectional overrides (U+202E) that
 make a line read differently from what it holds. Every line of text output goes through
-`visible`, which writes each such character as an escape a person can read (`\\x1b`,
+`visible`, which writes each such character as an escape a person can read (`\\u001b`,
 `\\u202e`); JSON output goes through `visible_json`, which writes them as JSON's `\\uXXXX`
 escapes, so the document still parses to the very same strings.
 """
@@ -23,8 +23,9 @@ _JSON_UNSAFE = re.compile(f"[{_REORDERING}]")
 
 
 def _escape(ch: str) -> str:
-    code = ord(ch)
-    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+    # The same \\uXXXX form as the messages' quoted values (cells.visible) and JSON's escapes,
+    # so a person meets one convention everywhere.
+    return f"\\u{ord(ch):04x}"
 
 
 def visible(text: str) -> str:

@@ -236,6 +236,17 @@ def test_control_characters_from_cells_are_escaped_in_every_output(tmp_path, com
         text = out.stdout
         if "json" in command:
             issues = json.loads(text)["issues"]
-            assert any(NASTY["esc"] in i["message"] for i in issues)  # the cell's own characters
+            # The value keeps the cell's own characters; the message quotes it made visible.
+            assert any(NASTY["esc"] in str(i["value"]) for i in issues)
+            assert any("\\u001b[2J" in i["message"] for i in issues)
         else:
-            assert "\\x1b[2J" in text  # visible, not acted on
+            assert "\\u001b[2J" in text  # visible, not acted on
+
+
+def test_a_lock_folder_that_cannot_be_made_is_one_line_and_exit_2(tmp_path):
+    book, config = write_messy(tmp_path)
+    (tmp_path / "cache").write_text("a file where the cache folder should be")
+    out = subprocess.run([sys.executable, "-m", "sheetcrm", "sync", "--workbook", str(book), "--config", str(config)],
+                         cwd=tmp_path, capture_output=True, text=True, env={**__import__("os").environ, "XDG_CACHE_HOME": str(tmp_path / "cache")})
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert out.stderr.count("\n") == 1 and "cannot create sheetcrm's lock" in out.stderr

@@ -352,5 +352,5 @@ def test_log_lines_escape_control_characters_from_cells(fmt):
         first = json.loads(out.splitlines()[0])
         assert first["message"].startswith("OUT-\x1b[2J") and first["id"] == "OUT-\x1b]0;x\x07"
     else:
-        assert "OUT-\\x1b[2J0001\\x07" in out and "\\u202eevil\\x9b" in out
+        assert "OUT-\\u001b[2J0001\\u0007" in out and "\\u202eevil\\u009b" in out
         assert "Traceback (most recent call last):\n" in out  # a traceback keeps its lines

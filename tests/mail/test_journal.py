@@ -178,8 +178,10 @@ def test_the_journal_lives_beside_the_lock_and_is_keyed_by_workbook_and_version(
 
 def test_a_journal_that_cannot_be_written_sends_nothing(tmp_path, server, cache_home):
     book = queued_and_approved(lambda tabs: xlsx_book(tmp_path, tabs))
-    cache_home.mkdir(parents=True)
-    (cache_home / "sheetcrm").write_text("not a folder")  # lock_dir() cannot exist
+    from sheetcrm.lock import WorkbookLock
+
+    lock = WorkbookLock(book)  # the lock can be taken; the journal beside it cannot be opened
+    lock.path.with_name(lock.path.stem + ".outbox.sqlite3").mkdir(parents=True)
     (tmp_path / "c.toml").write_text('currency = "EUR"\n')
     env = {"SHEETCRM_SMTP_HOST": "127.0.0.1", "SHEETCRM_SMTP_PORT": str(server.port),
            "SHEETCRM_SMTP_SECURITY": "none", "SHEETCRM_SMTP_FROM": "sales@example.com"}
