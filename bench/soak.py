@@ -124,6 +124,8 @@ class Figures:
     reverts: Counter = field(default_factory=Counter)   # how the Outbox went back, and to what
     reverted_rows: int = 0       # Sent rows the Outbox went back on (each must end at Sent)
     removed_sent_rows: int = 0   # Sent rows an older copy took away (no row to end at Sent)
+    sent_by_journal: int = 0     # rows at Sent at the end whose Error says the journal put them back
+    requeued_sent: int = 0       # of those, rows queued again after a copy took theirs: Sent as the old row's message
     duplicate_emails: int = 0    # the same Message-ID accepted more than once
     rows_sent_twice: int = 0     # an Outbox row delivered more than once (whatever its Message-IDs)
     mail_errors: int = 0         # a Sent row not received, a message on no row or a wrong one, ...
@@ -914,6 +916,9 @@ def check_mail(person: Person, mailbox: Mailbox, figures: Figures, emu: Emulator
 
     # The rows the Outbox went back on: Sent again, with the message that went out, saying why.
     figures.reverted_rows = len(person.reverted)
+    journaled = [r for r in rows if r["Status"] == "Sent" and "sheetcrm's journal" in str(r["Error"])]
+    figures.sent_by_journal = len(journaled)
+    figures.requeued_sent = sum(not r["Message-ID"].startswith(f"<{r['ID']}.") for r in journaled)
     figures.removed_sent_rows = len(person.removed)
     for row_id, message_id in person.reverted.items():
         row = by_id.get(row_id)
