@@ -181,7 +181,8 @@ class Person:
         self.seen: dict[str, dict[str, Any]] = {}     # Outbox row ID -> the row as first seen (its quote, version)
         self.copies: list[list[list[Any]]] = []       # older copies of the Outbox tab, as an app loaded them
         self.reverted: dict[str, str] = {}            # Sent row ID -> its Message-ID, for rows set back
-        self.removed: dict[str, str] = {}             # Sent row ID -> its Message-ID, for rows a copy took away
+        self.removed: dict[str, str | None] = {}      # row ID a copy took away -> its Message-ID if it was Sent
+        self.removed_sent = 0                         # how many of them were Sent
         self.settled: set[str] = set()                # reverted rows back at Sending that the person set Sent
 
     def new_record(self, tab: str) -> list[Any]:
@@ -354,18 +355,18 @@ class Person:
                 return
             was = {r[rid]: r for r in copy[1:]}
             for r in body:
-                if r[rid] not in was and r[rid] in self.reverted:  # reverted, and now gone
-                    self.removed[r[rid]] = self.reverted.pop(r[rid])
-                if r[status] != "Sent":
-                    continue
-                if r[rid] not in was:
-                    self.removed[r[rid]] = r[mid]
-                elif was[r[rid]][status] != "Sent":
+                if r[rid] not in was:  # gone, whatever its state: a message of it may be on its way
+                    sent_as = self.reverted.pop(r[rid], r[mid] if r[status] == "Sent" else None)
+                    self.removed[r[rid]] = sent_as
+                    self.removed_sent += sent_as is not None
+                elif r[status] == "Sent" and was[r[rid]][status] != "Sent":
                     self.reverted[r[rid]] = r[mid]
                     self.settled.discard(r[rid])
             for row_id, r in was.items():
                 if row_id in self.removed:  # a row an even older copy took away is back
-                    self.reverted.setdefault(row_id, self.removed.pop(row_id))
+                    sent_as = self.removed.pop(row_id)
+                    if sent_as is not None:
+                        self.reverted.setdefault(row_id, sent_as)
                 if r[status] == "Sent":  # back as it was when Sent, if it had gone back since
                     self.reverted.pop(row_id, None)
             blank = [""] * len(header)
@@ -919,7 +920,7 @@ def check_mail(person: Person, mailbox: Mailbox, figures: Figures, emu: Emulator
     journaled = [r for r in rows if r["Status"] == "Sent" and "sheetcrm's journal" in str(r["Error"])]
     figures.sent_by_journal = len(journaled)
     figures.requeued_sent = sum(not r["Message-ID"].startswith(f"<{r['ID']}.") for r in journaled)
-    figures.removed_sent_rows = len(person.removed)
+    figures.removed_sent_rows = person.removed_sent
     for row_id, message_id in person.reverted.items():
         row = by_id.get(row_id)
         if row is None:
