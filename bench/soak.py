@@ -1,26 +1,33 @@
 """Soak: many consecutive syncs of `sheetcrm run`'s sync job against the Sheets API emulator,
 with a person editing between syncs and during them, and 429/503 bursts and dropped
 connections, then checks that nothing was lost; between syncs, `sheetcrm run`'s outbox job
-sends quote emails to a real SMTP server on loopback, and no email may go out twice.
+sends quote emails to a real SMTP server on loopback, and no email may go out twice, even
+when the person (or an app's save) puts the Outbox back to an earlier state.
 
     python bench/soak.py --syncs 300 --seed 7           # the figures in docs/service.md
-    python bench/soak.py --syncs 150 --window           # edits in the write window too
+    python bench/soak.py --syncs 150 --no-window        # no structural edits in the write window
 
 Every record carries a token (its Name, or its Last Name) that the person never edits, so a
 record is recognised wherever it moves. The soak keeps its own model of every cell the person
 typed, and at the end compares the sheet with it:
 
 - no user cell lost, changed or moved to another record; deleted rows gone, new rows there;
-- every record has an ID, no two share one, and no record's ID ever changed;
+- every record has an ID, no two share one, and no record's ID ever changed (checked after
+  every sync, not only at the end);
 - Stage History holds exactly the real stage changes: each deal's rows form a chain from its
   first stage to its current one, one row per change the person made;
-- computed values are right: after the edits stop, a sync converges and a fresh plan is empty;
+- computed values are right: after the edits stop, a sync converges and a fresh plan is empty,
+  and every row's computed cells are its own record's (deals of one stage show one Probability
+  and Forecast Category, and Weighted Amount is the row's Amount times its Probability; leads
+  of one Status show one Score and Grade), so none is left on another record's row;
 - the Sync Log holds one row per sync that ran.
 
-Edits land between any two requests of a sync (`between_requests`), except, by default,
-structural edits (insert, delete, sort) in the write window: just before a `batchUpdate`
-attempt, after the key-column re-read. docs/concurrency.md documents that window (and a
-retried write widens it); `--window` puts edits there too and counts what they cost.
+Edits land between any two requests of a sync (`between_requests`), and in the write window
+too: just before a `batchUpdate` of planned cells, after the key-column re-read, half the
+time the person inserts a row (typed, or left blank), deletes one or sorts the tab
+("window insert", "window delete", "window sort" in the figures). docs/concurrency.md says
+why that is safe now (the read-back after the write) and what remains; `--no-window` keeps
+the window to typing, as before the read-back.
 Stage changes to one deal are spaced so that a successful sync sees each of them: two changes
 that no sync saw apart would, rightly, be one change in the history.
 
@@ -29,17 +36,25 @@ ticks random deals (the sync queues a Draft per quote version in the Outbox tab)
 then changes a ticked deal's quote line (a new version: an older approved row must then fail,
 not go out), approves random Draft rows, sorts the Outbox, and, for a row left at Sending,
 does what docs/quotes.md asks of a person: looks for its Message-ID in the server's inbox and
-sets Sent, or Approved to send it again. After most syncs `sheetcrm run`'s outbox job runs
-(`send_outbox`: read, claim write, SMTP, read, outcome write) against an aiosmtpd server on
+sets Sent, or Approved to send it again. Now and then the Outbox goes back to an earlier state,
+as a spreadsheet app's save of the copy it loaded would put it ("outbox revert"): a Sent row
+back to Approved, with or without its Message-ID, or the whole tab as an older copy had it
+(rows queued since then gone, later statuses undone). After most syncs `sheetcrm run`'s outbox
+job runs (`send_outbox`: read, claim write, SMTP, read, outcome write; its journal of sent
+messages in a temporary $XDG_CACHE_HOME of the soak's own) against an aiosmtpd server on
 127.0.0.1 that answers 451 (now and then 550) to some messages, sometimes cuts the connection
 after taking one (outcome unknown), and is stopped for a few runs at times; 429/503 bursts,
 dropped connections and answers lost after applying are aimed at the claim and outcome
 writes. At the end, besides the checks above:
 
-- the server accepted no Message-ID twice, and no Outbox row was delivered twice (counted per
-  Message-ID, and per row, the row found by the quote number in the Subject);
-- every Sent row's Message-ID arrived exactly once, and every message that arrived belongs to
-  its row, which is at Sent (or at Sending: a lost answer leaves a row there, by design);
+- the server accepted no Message-ID twice, and no Outbox row and no quote version was
+  delivered twice (the row named by the quote number in the Subject, as the soak saw the
+  Outbox rows; the version that row was queued with);
+- every Sent row's Message-ID arrived exactly once, and is a message of that row's own quote
+  version; every message that arrived is on one row of its version at Sent (or at Sending: a
+  lost answer leaves a row there, by design), unless an older copy took its row away;
+- every row the Outbox went back on ends at Sent with the Message-ID that went out, and its
+  Error cell says that sheetcrm's journal put it back;
 - every quote sheetcrm marked Sent has exactly one Email activity;
 - no quote version was queued twice and no Outbox ID is shared; once the chaos stops, the
   outbox drains: no Approved row is left.
@@ -50,9 +65,11 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import random
 import re
 import socket
+import tempfile
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -94,7 +111,8 @@ class Figures:
     edits: Counter = field(default_factory=Counter)
     edits_during_syncs: int = 0
     edits_during_outbox: int = 0
-    window_edits: int = 0
+    window_edits: int = 0        # structural edits between a key re-read and its batchUpdate
+    outbox_window_edits: int = 0  # Outbox edits there (structural ones only with --outbox-window)
     faults: Counter = field(default_factory=Counter)
     outbox_runs: int = 0
     failed_outbox_runs: int = 0
@@ -103,6 +121,11 @@ class Figures:
     outbox_rows: int = 0
     outbox_status: Counter = field(default_factory=Counter)  # at the end
     left_at_sending: Counter = field(default_factory=Counter)  # what the person found, and did
+    reverts: Counter = field(default_factory=Counter)   # how the Outbox went back, and to what
+    reverted_rows: int = 0       # Sent rows the Outbox went back on (each must end at Sent)
+    removed_sent_rows: int = 0   # Sent rows an older copy took away (no row to end at Sent)
+    sent_by_journal: int = 0     # rows at Sent at the end whose Error says the journal put them back
+    requeued_sent: int = 0       # of those, rows queued again after a copy took theirs: Sent as the old row's message
     duplicate_emails: int = 0    # the same Message-ID accepted more than once
     rows_sent_twice: int = 0     # an Outbox row delivered more than once (whatever its Message-IDs)
     mail_errors: int = 0         # a Sent row not received, a message on no row or a wrong one, ...
@@ -117,6 +140,7 @@ class Figures:
     history_errors: int = 0
     orphan_history_ids: int = 0
     ghost_rows: int = 0          # rows with sheetcrm's cells but none of the person's
+    misplaced_computed: int = 0  # after convergence, a row whose computed cells are not its record's
     deleted_before_id: int = 0   # deals deleted before their ID landed: their first history row may stay
     sync_log_rows: int = 0
     converged_in: int = 0
@@ -126,13 +150,14 @@ class Figures:
     @property
     def losses(self) -> int:
         return (self.lost_or_moved_cells + self.duplicate_ids + self.changed_ids + self.missing_ids
-                + self.history_errors + self.orphan_history_ids + self.ghost_rows
+                + self.history_errors + self.orphan_history_ids + self.ghost_rows + self.misplaced_computed
                 + self.duplicate_emails + self.rows_sent_twice + self.mail_errors + self.crashes)
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data.update(edits=dict(self.edits), faults=dict(self.faults), smtp_faults=dict(self.smtp_faults),
                     outbox_status=dict(self.outbox_status), left_at_sending=dict(self.left_at_sending),
+                    reverts=dict(self.reverts),
                     losses=self.losses)
         data["problems"] = self.problems[:20]
         return data
@@ -153,6 +178,12 @@ class Person:
         self.lines: list[list[Any]] = []              # the Quote Lines tab as typed, in order
         self.typing = False                           # whether new deals' quote lines go to the sheet now
         self.marked_sent: set[str] = set()            # Outbox rows the person set to Sent
+        self.seen: dict[str, dict[str, Any]] = {}     # Outbox row ID -> the row as first seen (its quote, version)
+        self.copies: list[list[list[Any]]] = []       # older copies of the Outbox tab, as an app loaded them
+        self.reverted: dict[str, str] = {}            # Sent row ID -> its Message-ID, for rows set back
+        self.removed: dict[str, str | None] = {}      # row ID a copy took away -> its Message-ID if it was Sent
+        self.removed_sent = 0                         # how many of them were Sent
+        self.settled: set[str] = set()                # reverted rows back at Sending that the person set Sent
 
     def new_record(self, tab: str) -> list[Any]:
         self.next_token += 1
@@ -193,10 +224,12 @@ class Person:
         cells = [values.get(h, "") if h in USER[tab] else "" for h in header[:header.index(USER[tab][-1]) + 1]]
         self.emu.set_values(self.key, f"'{tab}'!A{row}", [cells], value_input="RAW")
 
-    def edit(self, structural: bool = True) -> None:
+    def edit(self, structural: bool = True, kind: str | None = None, label: str = "") -> None:
+        """One edit of a random kind (or `kind`), counted in the figures as `label` + kind."""
         tab = self.rng.choice(["Opportunities", "Opportunities", "Leads"])
         kinds = ["stage", "amount", "append"] + (["insert", "delete", "sort"] if structural else [])
-        kind = self.rng.choice(kinds if tab == "Opportunities" else [k for k in kinds if k not in ("stage", "amount")])
+        kind = kind or self.rng.choice(kinds if tab == "Opportunities" else [k for k in kinds
+                                                                               if k not in ("stage", "amount")])
         tokens = sorted(self.model[tab])
         if kind == "stage":
             with_id = self._with_id(tab)
@@ -222,7 +255,10 @@ class Person:
             _, body = self.rows(tab)
             index = self.rng.randrange(1, len(body) + 2)
             self.emu.insert_rows(self.key, tab, index)
-            self.write_row(tab, index + 1, self.new_record(tab))
+            if label and self.rng.random() < 0.3:
+                kind = "blank insert"  # typed into later, or never: a blank row among the records
+            else:
+                self.write_row(tab, index + 1, self.new_record(tab))
         elif kind == "delete" and len(tokens) > 5:
             token = self.rng.choice(tokens)
             self.figures.deleted_before_id += tab == "Opportunities" and not self._has_id(tab, token)
@@ -234,7 +270,13 @@ class Person:
             self.emu.sort_rows(self.key, tab, column, descending=self.rng.random() < 0.5)
         else:
             return
-        self.figures.edits[kind] += 1
+        self.figures.edits[label + kind] += 1
+
+    def window_edit(self) -> None:
+        """An insert, a delete or a sort between the key re-read and the batchUpdate."""
+        before = sum(self.figures.edits.values())
+        self.edit(kind=self.rng.choice(["insert", "delete", "sort"]), label="window ")
+        self.figures.window_edits += sum(self.figures.edits.values()) > before
 
     # -- quotes and the Outbox ---------------------------------------------------------------
 
@@ -244,7 +286,12 @@ class Person:
         except KeyError:
             return OUTBOX, []
         header, body = self.rows("Outbox")
-        return header, [r + [""] * (len(header) - len(r)) for r in body]
+        body = [r + [""] * (len(header) - len(r)) for r in body]
+        for r in body:
+            row = dict(zip(header, r))
+            if row["ID"]:
+                self.seen.setdefault(row["ID"], row)
+        return header, body
 
     def set_status(self, row: int, status: str) -> None:
         header, _ = self.outbox()
@@ -253,8 +300,11 @@ class Person:
 
     def mail_edit(self, structural: bool = True) -> None:
         """Tick a deal's Send Quote, change a ticked deal's quote, approve a Draft, sort the Outbox."""
-        kind = self.rng.choice(["tick", "tick", "approve", "approve", "approve", "requote"]
+        kind = self.rng.choice(["tick", "tick", "approve", "approve", "approve", "requote", "outbox revert"]
                                + (["sort outbox"] if structural else []))
+        if kind == "outbox revert":
+            self.revert_outbox(whole_tab=structural)
+            return
         deals = self.model["Opportunities"]
         header, body = self.outbox()
         if kind == "tick":
@@ -286,6 +336,59 @@ class Person:
             self.emu.sort_rows(self.key, "Outbox", column, descending=self.rng.random() < 0.5)
         self.figures.edits[kind] += 1
 
+    def copy_outbox(self) -> None:
+        """Remember the Outbox as it is now, as an app that loads the workbook would (the last 3)."""
+        header, body = self.outbox()
+        if body:
+            self.copies = [*self.copies[-2:], [header, *body]]
+
+    def revert_outbox(self, whole_tab: bool = True) -> None:
+        """Put the Outbox back to an earlier state, as an app's save of an older copy would: a
+        Sent row back to Approved, with or without its Message-ID, or the whole tab as a copy
+        had it. Remembers which Sent rows went back (each must end at Sent again)."""
+        header, body = self.outbox()
+        status, mid, rid, sent_at = (header.index(h) for h in ("Status", "Message-ID", "ID", "Sent At"))
+        sent = [i for i, r in enumerate(body) if r[status] == "Sent"]
+        if whole_tab and self.copies and (not sent or self.rng.random() < 0.35):
+            copy = self.rng.choice(self.copies)
+            if copy[0] != header:
+                return
+            was = {r[rid]: r for r in copy[1:]}
+            for r in body:
+                if r[rid] not in was:  # gone, whatever its state: a message of it may be on its way
+                    sent_as = self.reverted.pop(r[rid], r[mid] if r[status] == "Sent" else None)
+                    self.removed[r[rid]] = sent_as
+                    self.removed_sent += sent_as is not None
+                elif r[status] == "Sent" and was[r[rid]][status] != "Sent":
+                    self.reverted[r[rid]] = r[mid]
+                    self.settled.discard(r[rid])
+            for row_id, r in was.items():
+                if row_id in self.removed:  # a row an even older copy took away is back
+                    sent_as = self.removed.pop(row_id)
+                    if sent_as is not None:
+                        self.reverted.setdefault(row_id, sent_as)
+                if r[status] == "Sent":  # back as it was when Sent, if it had gone back since
+                    self.reverted.pop(row_id, None)
+            blank = [""] * len(header)
+            rows = [r + [""] * (len(header) - len(r)) for r in copy[1:]] + [blank] * (len(body) - len(copy) + 1)
+            self.emu.set_values(self.key, "'Outbox'!A2", rows, value_input="RAW")
+            how = "an older copy of the tab"
+        elif sent:
+            i = self.rng.choice(sent)
+            row = body[i]
+            self.reverted[row[rid]] = row[mid]
+            self.settled.discard(row[rid])
+            keep = self.rng.random() < 0.5
+            earlier = {status: "Approved", sent_at: "", mid: row[mid] if keep else ""}
+            letter = chr(ord("A") + min(earlier))
+            cells = [earlier.get(c, row[c]) for c in range(min(earlier), max(earlier) + 1)]
+            self.emu.set_values(self.key, f"'Outbox'!{letter}{i + 2}", [cells], value_input="RAW")
+            how = f"a Sent row to Approved, {'with' if keep else 'without'} its Message-ID"
+        else:
+            return
+        self.figures.edits["outbox revert"] += 1
+        self.figures.reverts[how] += 1
+
     def check_sending(self, mailbox: "Mailbox", share: float = 0.3) -> None:
         """For some rows left at Sending, look for the Message-ID in the server's inbox (the
         recipient's, here) and set Sent, or Approved to have it sent again."""
@@ -297,6 +400,8 @@ class Person:
                 if r[mid] in arrived:
                     self.set_status(i + 2, "Sent")
                     self.marked_sent.add(r[rid])
+                    if r[rid] in self.reverted:
+                        self.settled.add(r[rid])  # the journal had no say: a person's Sent needs no note
                     self.figures.left_at_sending["had arrived: set Sent"] += 1
                 else:
                     self.set_status(i + 2, "Approved")
@@ -311,14 +416,17 @@ class Person:
         return {r[col] for r in body if len(r) > col and r[0]}
 
 
-def edit_during(edit: Callable[..., None], risky: bool, window: bool, figures: "Figures") -> None:
-    """A person's edit while a job runs. Inside the write window (docs/concurrency.md) it is
-    structural only with --window; otherwise it keeps to typing into cells."""
-    if not risky or window:
-        edit()
-        figures.window_edits += risky
+def edit_during(person: Person, mail: bool, risky: bool, window: bool, outbox_window: bool) -> None:
+    """A person's edit while a job runs. Inside a write window (docs/concurrency.md) an edit of
+    the people's tabs may be structural unless the soak runs with --no-window, and one of the
+    Outbox (a sort, an older copy of the tab) only with --outbox-window: the read-back does
+    not cover the Outbox's writes (docs/concurrency.md, "What remains"). Otherwise it keeps to
+    typing into cells."""
+    if mail:
+        person.mail_edit(structural=outbox_window or not risky)
+        person.figures.outbox_window_edits += risky and outbox_window
     else:
-        edit(structural=False)
+        person.edit(structural=window or not risky)
 
 
 def in_write_window(emu: Emulator) -> bool:
@@ -420,8 +528,12 @@ class Crashes(logging.Handler):
             self.figures.problems.append(f"crash: {record.getMessage()}")
 
 
-def soak(syncs: int = 100, seed: int = 1, deals: int = 30, leads: int = 20, window: bool = False,
-         outbox_share: float = 0.7, logger: logging.Logger | None = None) -> Figures:
+def soak(syncs: int = 100, seed: int = 1, deals: int = 30, leads: int = 20, window: bool = True,
+         outbox_share: float = 0.7, logger: logging.Logger | None = None, outbox_window: bool = False) -> Figures:
+    """Run the soak; `window`: inserts, deletes and sorts of the people's tabs between the key
+    re-read and the batchUpdate; `outbox_window`: sorts and older copies of the Outbox there.
+    The outbox journal lives beside the lock under $XDG_CACHE_HOME: a temporary one here, so
+    runs never share (or leave behind) a journal."""
     rng = random.Random(seed)
     figures = Figures()
     started = time.monotonic()
@@ -433,19 +545,27 @@ def soak(syncs: int = 100, seed: int = 1, deals: int = 30, leads: int = 20, wind
     server.start()
     config = Config(google=GoogleSettings(attempts=4, backoff_seconds=0.001, max_backoff_seconds=0.01),
                     smtp=server.settings())
+    cache, was = tempfile.TemporaryDirectory(prefix="soak-cache-"), os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = cache.name
     try:
         with Emulator() as emu:
-            _soak(emu, server, config, rng, figures, logger, syncs, seed, deals, leads, window, outbox_share)
+            _soak(emu, server, config, rng, figures, logger, syncs, seed, deals, leads, window, outbox_share,
+                  outbox_window)
     finally:
         server.stop()
         logger.removeHandler(crashes)
+        if was is None:
+            del os.environ["XDG_CACHE_HOME"]
+        else:
+            os.environ["XDG_CACHE_HOME"] = was
+        cache.cleanup()
     figures.seconds = round(time.monotonic() - started, 1)
     return figures
 
 
 def _soak(emu: Emulator, server: SmtpServer, config: Config, rng: random.Random, figures: Figures,
           logger: logging.Logger, syncs: int, seed: int, deals: int, leads: int, window: bool,
-          outbox_share: float) -> None:
+          outbox_share: float, outbox_window: bool) -> None:
     key, person = build(emu, rng, figures, deals, leads)
     counter = RequestCounter()
     policy = RetryPolicy(attempts=config.google.attempts, base=config.google.backoff_seconds,
@@ -460,6 +580,8 @@ def _soak(emu: Emulator, server: SmtpServer, config: Config, rng: random.Random,
     outbox_job = next(j for j in service.jobs if j.name == "outbox")
     ids_seen: dict[tuple[str, str], str] = {}
     for n in range(1, syncs + 1):
+        if rng.random() < 0.15:
+            person.copy_outbox()
         for _ in range(rng.randrange(0, 4)):
             person.edit()
         for _ in range(rng.randrange(0, 3)):
@@ -471,9 +593,12 @@ def _soak(emu: Emulator, server: SmtpServer, config: Config, rng: random.Random,
         def during(e: Emulator, epoch: int = person.epoch) -> None:
             if person.epoch != epoch:
                 return  # a leftover from a job that has ended
-            if rng.random() < 0.3:
-                risky = in_write_window(e)
-                edit_during(person.mail_edit if rng.random() < 0.25 else person.edit, risky, window, figures)
+            risky = in_write_window(e)
+            if risky and window and rng.random() < 0.5:
+                person.window_edit()
+                figures.edits_during_syncs += 1
+            elif rng.random() < 0.3:
+                edit_during(person, rng.random() < 0.25, risky, window, outbox_window)
                 figures.edits_during_syncs += 1
             if rng.random() < 0.05:
                 e.fail_next(1, rng.choice([429, 503]))
@@ -490,7 +615,8 @@ def _soak(emu: Emulator, server: SmtpServer, config: Config, rng: random.Random,
             person.last_success = n
         check_ids(person, ids_seen, figures)
         if rng.random() < outbox_share:
-            run_outbox(emu, rng, figures, person, server, service, outbox_job, config.google.attempts, window)
+            run_outbox(emu, rng, figures, person, server, service, outbox_job, config.google.attempts, window,
+                       outbox_window)
     # Quiet: no more edits or faults. The person settles the rows left at Sending, the outbox
     # drains, the sync converges, and then has nothing to do.
     person.epoch += 1
@@ -499,8 +625,10 @@ def _soak(emu: Emulator, server: SmtpServer, config: Config, rng: random.Random,
     mailbox.busy = mailbox.refuse = mailbox.cut = 0.0
     if not server.up:
         server.start()
-    person.check_sending(mailbox, share=1.0)
     for _ in range(2):
+        # A run sets reverted rows whose outcome the journal does not know back to Sending,
+        # for the person to check.
+        person.check_sending(mailbox, share=1.0)
         figures.outbox_runs += 1
         if not service.run_job(outbox_job):
             figures.problems.append("a quiet outbox run failed")
@@ -517,7 +645,7 @@ def _soak(emu: Emulator, server: SmtpServer, config: Config, rng: random.Random,
 
 
 def run_outbox(emu: Emulator, rng: random.Random, figures: Figures, person: Person, server: SmtpServer,
-               service: Service, job: Any, attempts: int, window: bool) -> None:
+               service: Service, job: Any, attempts: int, window: bool, outbox_window: bool) -> None:
     """One run of the outbox job, with the server's outages, the person's checks of rows left at
     Sending, edits during the run, and faults aimed at the claim and the outcome writes."""
     if not server.up and server.down_runs <= 0:
@@ -547,7 +675,7 @@ def run_outbox(emu: Emulator, rng: random.Random, figures: Figures, person: Pers
             e.fail_next(1, rng.choice([429, 503]))
             figures.faults["mid-outbox 429/503"] += 1
         if rng.random() < 0.25:
-            edit_during(person.mail_edit if rng.random() < 0.6 else person.edit, risky, window, figures)
+            edit_during(person, rng.random() < 0.6, risky, window, outbox_window)
             figures.edits_during_outbox += 1
         e.between_requests(during)
 
@@ -667,10 +795,43 @@ def check(person: Person, ids_seen: dict[tuple[str, str], str], figures: Figures
     if len(log) != min(runs, 500):
         figures.problems.append(f"Sync Log has {len(log)} rows for {runs} job runs")
         figures.history_errors += 1
+    check_computed(person, figures)
     lines = [r for r in emu.values(key, "Quote Lines")[1:] if r]
     if [r + [""] * (len(LINES_HEADER) - len(r)) for r in lines] != person.lines:
         figures.lost_or_moved_cells += 1
         figures.problems.append("Quote Lines is not as the person typed it")
+
+
+# Computed columns that are a function of the row's own typed cells in this soak: deals of one
+# Stage share a Probability and a Forecast Category, leads of one Status a Score and a Grade.
+# (Days in Stage, Last Activity and the like depend on history and activities, not checked.)
+SAME_FOR = {"Opportunities": ("Stage", ["Probability %", "Forecast Category"]),
+            "Leads": ("Status", ["Score", "Grade"])}
+
+
+def check_computed(person: Person, figures: Figures) -> None:
+    """After convergence, every row's computed cells are its own record's: rows alike hold
+    alike values, and Weighted Amount is the row's own Amount times its Probability."""
+    for tab, (by, columns) in SAME_FOR.items():
+        header, body = person.rows(tab)
+        token, key = header.index(TOKEN[tab]), header.index(by)
+        cols = [header.index(c) for c in columns]
+        rows = [r + [""] * (len(header) - len(r)) for r in body if len(r) > token and r[token]]
+        groups: dict[Any, Counter] = {}
+        for r in rows:
+            groups.setdefault(r[key], Counter())[tuple(r[c] for c in cols)] += 1
+        for value, seen in groups.items():
+            for computed, n in seen.most_common()[1:]:
+                figures.misplaced_computed += n
+                figures.problems.append(f"{tab}: {n} rows with {by} {value} show {computed}, "
+                                        f"{seen.most_common(1)[0][0]} on the others")
+        if tab == "Opportunities":
+            amount, p, weighted = (header.index(h) for h in ("Amount", "Probability %", "Weighted Amount"))
+            for r in rows:
+                if r[p] == "" or abs(float(r[weighted] or 0) - r[amount] * r[p] / 100) > 0.005:
+                    figures.misplaced_computed += 1
+                    figures.problems.append(f"{r[token]}: Weighted Amount {r[weighted]!r} for Amount "
+                                            f"{r[amount]!r} at {r[p]!r} %")
 
 
 def check_mail(person: Person, mailbox: Mailbox, figures: Figures, emu: Emulator, key: str) -> None:
@@ -693,27 +854,41 @@ def check_mail(person: Person, mailbox: Mailbox, figures: Figures, emu: Emulator
         if n > 1:
             problem(f"{opp} version {version} queued {n} times")
 
+    # Every row that ever sent was seen by the person (they approved it): its quote number
+    # names the row and the version it was queued with, even if an older copy took it away.
+    ever = {r["Quote"]: r for r in person.seen.values()}
+    version_of = {m: (row["Opportunity"], row["Version"]) for m, subject in mailbox.received
+                  for q in [re.search(r"Q-\d{4}-\d{4}", subject)] if q
+                  for row in [ever.get(q.group(0))] if row}
     per_message = Counter(m for m, _ in mailbox.received)
     per_row: Counter = Counter()
+    per_version: Counter = Counter()
     for message_id, subject in mailbox.received:
         quote = re.search(r"Q-\d{4}-\d{4}", subject)
-        row = by_quote.get(quote.group(0)) if quote else None
+        row = ever.get(quote.group(0)) if quote else None
         if row is None:
-            problem(f"{message_id} ({subject!r}) arrived, and no Outbox row has its quote")
+            problem(f"{message_id} ({subject!r}) arrived, and no Outbox row ever had its quote")
             continue
         per_row[row["ID"]] += 1
+        per_version[version_of[message_id]] += 1
         if not message_id.startswith(f"<{row['ID']}."):
             problem(f"{message_id} arrived with the subject of {row['ID']}")
-        if row["Message-ID"] != message_id or row["Status"] not in ("Sent", "Sending"):
-            problem(f"{message_id} arrived, but {row['ID']} is {row['Status']} with {row['Message-ID']!r}")
+        holders = [r for r in rows if r["Message-ID"] == message_id]
+        if not holders:
+            if row["ID"] in by_id or row["ID"] not in person.removed:
+                problem(f"{message_id} arrived, but {row['ID']} is {by_id.get(row['ID'], {}).get('Status')} "
+                        f"with {by_id.get(row['ID'], {}).get('Message-ID')!r}")
+        elif len(holders) > 1 or holders[0]["Status"] not in ("Sent", "Sending"):
+            problem(f"{message_id} arrived, and is on {[(r['ID'], r['Status']) for r in holders]}")
     figures.duplicate_emails = sum(n - 1 for n in per_message.values())
-    figures.rows_sent_twice = sum(n - 1 for n in per_row.values())
+    figures.rows_sent_twice = (sum(n - 1 for n in per_row.values())
+                               + sum(n - 1 for n in per_version.values()))
     for message_id, n in per_message.items():
         if n > 1:
             figures.problems.append(f"{message_id} arrived {n} times")
-    for row_id, n in per_row.items():
+    for what, n in [*per_row.items(), *per_version.items()]:
         if n > 1:
-            figures.problems.append(f"{row_id} was delivered {n} times")
+            figures.problems.append(f"{what} was delivered {n} times")
 
     acts = emu.values(key, "Activities")
     act_header, act_rows = acts[0], [r for r in acts[1:] if r]
@@ -725,6 +900,10 @@ def check_mail(person: Person, mailbox: Mailbox, figures: Figures, emu: Emulator
     logged = Counter(m.group(1) for r in act_rows if len(r) > outcome
                      for m in [re.search(r"\((<[^>]+>)\)\Z", str(r[outcome]))] if m)
     for row in rows:
+        if row["Status"] in ("Sent", "Sending") and row["Message-ID"] in version_of and \
+                version_of[row["Message-ID"]] != (row["Opportunity"], row["Version"]):
+            problem(f"{row['ID']} ({row['Opportunity']} version {row['Version']}) holds {row['Message-ID']}, "
+                    f"a message of {version_of[row['Message-ID']]}")
         if row["Status"] == "Sent":
             arrived = per_message[row["Message-ID"]]
             if arrived != 1:
@@ -736,6 +915,22 @@ def check_mail(person: Person, mailbox: Mailbox, figures: Figures, emu: Emulator
         if row["Status"] in ("Approved", "Sending"):
             problem(f"{row['ID']} is still {row['Status']} after the quiet runs")
 
+    # The rows the Outbox went back on: Sent again, with the message that went out, saying why.
+    figures.reverted_rows = len(person.reverted)
+    journaled = [r for r in rows if r["Status"] == "Sent" and "sheetcrm's journal" in str(r["Error"])]
+    figures.sent_by_journal = len(journaled)
+    figures.requeued_sent = sum(not r["Message-ID"].startswith(f"<{r['ID']}.") for r in journaled)
+    figures.removed_sent_rows = person.removed_sent
+    for row_id, message_id in person.reverted.items():
+        row = by_id.get(row_id)
+        if row is None:
+            problem(f"{row_id} went back to an earlier state, and is gone")
+        elif row["Status"] != "Sent" or row["Message-ID"] != message_id:
+            problem(f"{row_id} went back from Sent as {message_id}, and ends {row['Status']} with "
+                    f"{row['Message-ID']!r}")
+        elif row_id not in person.settled and "sheetcrm's journal" not in str(row["Error"]):
+            problem(f"{row_id} is Sent again, and its Error does not say why: {row['Error']!r}")
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -743,11 +938,15 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--deals", type=int, default=30)
     parser.add_argument("--leads", type=int, default=20)
-    parser.add_argument("--window", action="store_true", help="structural edits in the write window too")
+    parser.add_argument("--no-window", dest="window", action="store_false",
+                        help="no inserts, deletes or sorts between the key re-read and the batchUpdate")
+    parser.add_argument("--outbox-window", action="store_true",
+                        help="Outbox sorts and older copies between a key re-read and the batchUpdate too")
     parser.add_argument("--outbox-share", type=float, default=0.7, help="share of syncs followed by an outbox run")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    figures = soak(args.syncs, args.seed, args.deals, args.leads, args.window, args.outbox_share)
+    figures = soak(args.syncs, args.seed, args.deals, args.leads, args.window, args.outbox_share,
+                   outbox_window=args.outbox_window)
     print(json.dumps(figures.as_dict(), indent=2))
     raise SystemExit(1 if figures.losses else 0)
 

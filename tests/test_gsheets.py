@@ -392,6 +392,34 @@ def test_owned_tabs_carry_a_developer_metadata_mark_read_in_the_same_request(emu
     assert emu.values(key, "Pipeline") == [["Our own pipeline"]]
 
 
+def test_a_record_typed_into_the_window_never_gets_the_id_of_a_record_below(emu):
+    # Found by the soak (bench/soak.py, seed 7): a row typed in between the re-read and the
+    # write takes the first fill; the rows below shift, and a later fill lands on a record that
+    # has an ID. The new row's ID was never read, and the ID that went missing is the record's
+    # below (its fingerprint is still on the sheet): it must not be given to the new row.
+    rows = [LEAD_HEADER, *leads(4)]
+    rows[2][0] = rows[4][0] = ""                  # Ana2 (row 3) and Ana4 (row 5) get IDs
+    key = emu.create_spreadsheet("CRM", {"Leads": rows})
+    t = Traced(key)
+    _, _, plan = plan_sync(t.book.read(), Config(), AS_OF)
+    assert {w.row for w in plan.writes if w.tab == "Leads" and w.col == 1} == {3, 5}
+
+    def person(e):
+        e.insert_rows(key, "Leads", 2)            # before Ana2: Ana3 (LEAD-0003) moves to row 5
+        e.set_values(key, "Leads!B3:G3", [["New", "Row", "N Co", "new@n.com", "New", "Web"]])
+
+    in_the_window(emu, person)
+    t.book.write(plan)
+    after = by_email(emu.values(key, "Leads"))
+    assert after["p1@x1.com"][0] == "LEAD-0001" and after["p3@x3.com"][0] == "LEAD-0003"
+    assert after["new@n.com"][0] == ""            # its ID comes from the next sync
+    sync(t.book, Config(), as_of=AS_OF)
+    final = by_email(emu.values(key, "Leads"))
+    assert (final["p1@x1.com"][0], final["p3@x3.com"][0]) == ("LEAD-0001", "LEAD-0003")
+    ids = [r[0] for r in final.values()]
+    assert all(ids) and len(set(ids)) == len(ids)
+
+
 def test_an_overwritten_id_of_another_shape_is_written_back_by_position(emu):
     # IDs a team brought from another system: text Sheets might not keep as typed if it were
     # entered as a replacement, so they go back as typed text to the row the read-back saw.

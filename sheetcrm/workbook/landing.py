@@ -24,8 +24,11 @@ What is decided, row by row of the read-back (`after`):
   the row had none. Its record gets an ID from the next sync, and the history rows tied to
   the fill are cleared. An ID the row had is restored by content only when it is shaped like
   sheetcrm's own IDs (PREFIX-digits), text that Sheets keeps as typed; any other is written
-  back by position. When the row's earlier ID cannot be told (rows with equal fingerprints),
-  the new ID is left where it is: a unique ID on that record rather than a guessed one.
+  back by position. A row whose cells were not on the sheet at the re-read (typed in
+  meanwhile) had no ID, unless exactly one ID went missing whose record is on no other row;
+  an ID whose record is still on the sheet belongs to that record, wherever the new IDs
+  landed. When the row's earlier ID cannot be told (rows with equal fingerprints), the new
+  ID is left where it is: a unique ID on that record rather than a guessed one.
 * Every row's computed cells, in the columns this write touched, must hold what the sync
   planned for the record now on that row, or (not planned) what the read before the sync
   saw for it; a row with no ID that is no record of the plan holds none. Cells that differ
@@ -201,12 +204,23 @@ class _Tab:
             if _blank(earlier):
                 return None, True
             return earlier, _key(earlier) not in claimed
-        # Equal fingerprints: an ID that was there and is gone now is the one overwritten,
-        # if it is the only one.
-        now = {_key(_cell(after, self.tab, self.id_col, u))
-               for u in range(2, len(after.get((self.tab, self.id_col), [])) + 1)}
-        gone = [_cell(before, self.tab, self.id_col, u) for u in range(2, height + 1)]
-        gone = [v for v in gone if not _blank(v) and _key(v) not in now and _key(v) not in claimed]
+        # Equal fingerprints, or none (a row typed in meanwhile, or its cells changed): an ID
+        # that was there and is gone now is the one overwritten, if it is the only one. An ID
+        # whose record is still on the sheet on another row (by its fingerprint cells) was
+        # overwritten there, and is that record's, never this row's.
+        last = max((len(after.get((self.tab, c), [])) for c in [self.id_col, *cols]), default=0)
+        now = {_key(_cell(after, self.tab, self.id_col, u)) for u in range(2, last + 1)}
+        elsewhere = {tuple(_key(_cell(after, self.tab, c, u)) for c in cols) for u in range(2, last + 1) if u != r}
+        gone = []
+        for u in range(2, height + 1):
+            earlier = _cell(before, self.tab, self.id_col, u)
+            if _blank(earlier) or _key(earlier) in now or _key(earlier) in claimed:
+                continue
+            was = tuple(_key(_cell(before, self.tab, c, u)) for c in cols)
+            if was == here or was not in elsewhere:
+                gone.append(earlier)
+        if not rows and not gone:
+            return None, True  # not on the sheet at the re-read, and no ID went missing: it had none
         return (gone[0], True) if len(gone) == 1 else (None, False)
 
     def _by_fingerprint(self, after: Columns, r: int) -> Record | None:
