@@ -20,9 +20,10 @@ from soak import soak  # noqa: E402
 
 @pytest.mark.slow
 def test_soak_loses_nothing_and_sends_no_email_twice():
-    # The seed picks which faults hit which request; 7 hits every kind. The outbox journal
-    # lives in a temporary $XDG_CACHE_HOME of the soak's own.
-    figures = soak(syncs=70, seed=7)
+    # The seed picks which faults hit which request: 6 hits every kind asserted below with the
+    # request stream as it is now (each change to that stream reshuffles them). The outbox
+    # journal lives in a temporary $XDG_CACHE_HOME of the soak's own.
+    figures = soak(syncs=70, seed=6)
     assert figures.losses == 0, figures.problems
     assert not figures.problems
     # The run really was rough: edits during syncs, syncs that failed, every kind of fault.
