@@ -175,3 +175,22 @@ def test_xlsx_team_tabs_are_left_alone_and_the_command_says_so_once(tmp_path):
     assert "is yours" not in second.stdout and "nothing to change" in second.stdout
     for title, cells in before.items():
         assert _cells(tmp_path / "crm.xlsx", title) == cells, title
+
+
+def test_google_team_tabs_are_left_alone_and_sheetcrm_steps_aside(monkeypatch):
+    from sheetcrm.emulator import Emulator
+    from sheetcrm.workbook.target import open_workbook
+
+    with Emulator() as emu:
+        monkeypatch.setenv("SHEETS_EMULATOR_HOST", emu.host)
+        key = emu.create_spreadsheet("CRM", {"Opportunities": OPPS, "Pipeline": TEAM_PIPELINE})
+        config = Config(spreadsheet=key)
+        book = open_workbook(config)
+        first = sync(book, config, as_of=AS_OF)
+        assert not first.result.skipped
+        # The team's tab, untouched (Google leaves trailing empty cells out of its answer).
+        assert emu.values(key, "Pipeline") == [["Quarter", "Target", "Notes"], ["Q1", 50000, "stretch"], ["Q2", 60000]]
+        snapshot = book.read()
+        assert "Pipeline (sheetcrm)" in snapshot.owned and "Pipeline" not in snapshot.owned
+        assert snapshot.tabs["Pipeline (sheetcrm)"].rows[0][0] == "Stage"
+        assert not sync(book, config, as_of=AS_OF).plan  # and it stays that way
