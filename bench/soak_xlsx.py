@@ -97,6 +97,7 @@ class Figures:
     saves: Counter = field(default_factory=Counter)     # the person's saves, by moment
     edits: Counter = field(default_factory=Counter)
     lock_files: Counter = field(default_factory=Counter)  # lock files put beside the workbook, by app
+    conflicts: int = 0             # sheetcrm writes that found the file saved since their read (nothing written)
     writes_refused: int = 0        # sheetcrm writes refused by an app's lock file
     written_while_locked: int = 0  # writes that changed the file while a lock file was there (must be 0)
     wrong_refusals: int = 0        # a refusal without a lock file, or not naming the app
@@ -598,6 +599,9 @@ class HookedBook(XlsxWorkbook):
         before = (os.stat(self.path).st_mtime_ns, self.path.read_bytes())
         try:
             return super().write(plan)
+        except WorkbookConflict:
+            self.figures.conflicts += 1
+            raise
         except AppLocked as e:
             self.figures.writes_refused += 1
             if locked is None or locked[0] not in str(e):
@@ -736,8 +740,10 @@ def _soak(path: Path, server: SmtpServer, rng: random.Random, figures: Figures, 
     mailbox.busy = mailbox.refuse = mailbox.cut = 0.0
     if not server.up:
         server.start()
-    person.settle(mailbox, share=1.0)
-    for _ in range(2):
+    for _ in range(3):
+        # Rows at Sending are for a person (an outcome the journal could not know, e.g. a
+        # reverted row whose connection was cut): they check the inbox before each run.
+        person.settle(mailbox, share=1.0)
         figures.outbox_runs += 1
         if not service.run_job(outbox_job):
             figures.problem("a quiet outbox run failed")
