@@ -60,7 +60,6 @@ import tempfile
 import time
 import zipfile
 from collections import Counter
-from copy import copy
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -107,6 +106,7 @@ class Figures:
     reverted_not_sent: int = 0     # reverted rows not at Sent (with the Message-ID that arrived) at the end
     smtp_faults: Counter = field(default_factory=Counter)
     emails_sent: int = 0
+    emails_of_removed_rows: int = 0  # received, for rows a stale Outbox copy removed
     duplicate_emails: int = 0      # the same Message-ID received twice
     versions_sent_twice: int = 0   # the same quote version received twice (whatever the Message-IDs)
     mail_errors: int = 0
@@ -286,9 +286,15 @@ class Person:
         return [[(c.value, c.number_format, c.data_type) for c in row] for row in self.body(ws)]
 
     def token_rows(self, ws: Any, tab: str) -> dict[str, int]:
+        """Where each record is now; a record of the model that is not in the file is a loss."""
         header = [c.value for c in ws[1]]
         col = header.index(TOKEN[tab]) + 1
-        return {ws.cell(r, col).value: r for r in range(2, ws.max_row + 1) if ws.cell(r, col).value}
+        where = {ws.cell(r, col).value: r for r in range(2, ws.max_row + 1) if ws.cell(r, col).value}
+        for token in sorted(set(self.model[tab]) - set(where)):
+            self.figures.lost_or_moved_cells += 1
+            self.figures.problem(f"{tab}: {token} is not in the file the person opened")
+            del self.model[tab][token]
+        return where
 
     def write_record(self, ws: Any, tab: str, r: int, values: dict[str, Any]) -> None:
         header = [c.value for c in ws[1]]
@@ -357,7 +363,8 @@ class Person:
         header = [c.value for c in ws[1]]
         if tab == "Leads":
             token = self.rng.choice(sorted(self.model[tab]))
-            status = self.rng.choice([s for s in ("New", "Contacted", "Qualified") if s != self.model[tab][token]["Status"]])
+            now = self.model[tab][token]["Status"]
+            status = self.rng.choice([s for s in ("New", "Contacted", "Qualified") if s != now])
             ws.cell(where[token], header.index("Status") + 1).value = status
             self.model[tab][token]["Status"] = status
             return "type status"
@@ -466,14 +473,15 @@ class Person:
                 self.outbox_seen.setdefault(r[rid], (r[opp], r[version]))
 
     def _tick(self, wb: Any) -> str | None:
+        ws = wb["Opportunities"]
+        where = self.token_rows(ws, "Opportunities")
         deals = self.model["Opportunities"]
         unticked = sorted(t for t, v in deals.items() if not v.get("Send Quote"))
         if not unticked:
             return None
         token = self.rng.choice(unticked)
-        ws = wb["Opportunities"]
         header = [c.value for c in ws[1]]
-        ws.cell(self.token_rows(ws, "Opportunities")[token], header.index("Send Quote") + 1).value = "yes"
+        ws.cell(where[token], header.index("Send Quote") + 1).value = "yes"
         deals[token]["Send Quote"] = "yes"
         return "tick"
 
@@ -795,7 +803,8 @@ def watch(job: Any, figures: Figures) -> None:
 
 
 def run_outbox(person: Person, server: SmtpServer, service: Service, job: Any, rng: random.Random,
-               figures: Figures, lock: list[tuple[Path, int]], during: Callable[[str], None], quiet: Callable[[], None]) -> None:
+               figures: Figures, lock: list[tuple[Path, int]], during: Callable[[str], None],
+               quiet: Callable[[], None]) -> None:
     if not server.up and server.down_runs <= 0:
         server.start()
     if server.up and rng.random() < 0.05:
@@ -957,6 +966,9 @@ def check_mail(person: Person, mailbox: Mailbox, figures: Figures) -> None:
             problem(f"{row['ID']} is still {row['Status']} after the quiet runs")
         elif row["Status"] != "Sent" and row["Message-ID"] in per_message:
             problem(f"{row['ID']} is {row['Status']}, and its {row['Message-ID']} arrived")
+    on_rows = {r["Message-ID"] for r in rows}
+    # Messages of rows a stale copy took away (their versions may be queued again: never sent again).
+    figures.emails_of_removed_rows = sum(1 for m in per_message if m not in on_rows)
     for row_id in sorted(person.reverted):
         row = by_id.get(row_id)
         if row is not None and row["Status"] != "Sent":
