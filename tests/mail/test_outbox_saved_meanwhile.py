@@ -11,7 +11,7 @@ import pytest
 from conftest import crm_tabs
 from sheetcrm.workbook import WorkbookConflict
 from sheetcrm.workbook.xlsx import XlsxWorkbook
-from test_outbox_smtp import outbox_rows, queued_and_approved, send
+from test_outbox_smtp import outbox_rows, queued_and_approved, send, xlsx_book
 
 
 def app_saves(path, text: str) -> None:
@@ -39,7 +39,6 @@ class SavedAfterReads(XlsxWorkbook):
 
 
 def approved(tmp_path):
-    from test_outbox_smtp import xlsx_book
     return queued_and_approved(lambda tabs: xlsx_book(tmp_path, tabs), crm_tabs())
 
 
