@@ -43,9 +43,9 @@ from sheetcrm.mail.outbox import send_outbox, templates_for
 from sheetcrm.mail.smtp import ENV_PREFIX, SmtpSender, smtp_settings
 from sheetcrm.owned import locate
 from sheetcrm.schema import SYNC_LOG
-from sheetcrm.sync import plan_log, plan_sync
+from sheetcrm.sync import ATTEMPTS as SYNC_ATTEMPTS, plan_log, plan_sync
 from sheetcrm.synclog import LogQueue
-from sheetcrm.workbook import CellValue, Plan, Workbook, WorkbookError
+from sheetcrm.workbook import CellValue, Plan, Workbook, WorkbookConflict, WorkbookError
 
 # -- schedule phrases ------------------------------------------------------------------------
 
@@ -225,15 +225,24 @@ class Service:
 
     def sync(self) -> JobResult:
         with self.steps.job("sync", total=3) as step:
-            step("reading")
-            snapshot = self.book.read()
-            step("planning")
-            handed = list(self.pending.rows)
-            crm, _, plan = plan_sync(snapshot, self.config, self.today(), handed, log_now=self._log_due())
-            result = None
-            if plan:
+            for attempt in range(1, SYNC_ATTEMPTS + 1):
+                step("reading" if attempt == 1 else f"reading again, attempt {attempt}")
+                snapshot = self.book.read()
+                step("planning")
+                handed = list(self.pending.rows)
+                crm, _, plan = plan_sync(snapshot, self.config, self.today(), handed, log_now=self._log_due())
+                result = None
+                if not plan:
+                    break
                 step(f"writing {len(plan.writes)} cells")
-                result = self.book.write(plan)
+                try:
+                    result = self.book.write(plan)
+                    break
+                except WorkbookConflict as e:
+                    # Saved by someone else after the read; nothing was written. As `sync()`:
+                    # read and plan again from their file, a bounded number of times.
+                    if attempt == SYNC_ATTEMPTS:
+                        raise WorkbookConflict(f"{e} ({SYNC_ATTEMPTS} attempts)") from None
         if result is not None and handed:  # a plan that writes carries the handed rows
             self._logged(handed)
         log_title = locate(snapshot, SYNC_LOG, self.config.locale).title

@@ -67,7 +67,7 @@ from sheetcrm.records import Opportunity
 from sheetcrm.report import Issue, column_letter
 from sheetcrm.schema import OUTBOX, RATES, SEQUENCES, find_tab, owned_tab_names
 from sheetcrm.validate import Crm, read_crm, row_label
-from sheetcrm.workbook import CellValue, CellWrite, Plan, Snapshot, Workbook, WorkbookError
+from sheetcrm.workbook import CellValue, CellWrite, Plan, Snapshot, Workbook, WorkbookConflict, WorkbookError
 
 KEYS = ("id", "created", "opportunity", "to", "subject", "status", "message_id", "sent_at", "error", "quote",
         "version", "attempts", "last_try", "next_try")
@@ -335,6 +335,17 @@ def queue_ticked_quotes(plan: Plan, snapshot: Snapshot, crm: Crm, config: Config
     for issue in problems:
         if issue.code not in ALREADY_VALIDATED:
             crm.report.add(issue)
+
+
+# Outcomes that could not be written after the emails went out (one line).
+OUTCOME_ATTEMPTS = 3
+UNRECORDED = {
+    "none": "{error} ({attempts} attempts); no email was sent",
+    "one": "{error} ({attempts} attempts); 1 email was sent: sheetcrm's journal has it, and the next run "
+           "records it on the sheet",
+    "many": "{error} ({attempts} attempts); {sent} emails were sent: sheetcrm's journal has them, and the next "
+            "run records them on the sheet",
+}
 
 
 # -- the journal's word over the sheet's ---------------------------------------------------
@@ -639,9 +650,19 @@ def _send(book: Workbook, config: Config, settings: SmtpSettings, templates: Tem
                     results.append((p, outcome))
     if results:
         done = clock()
-        plan, changed = plan_outcomes(Desk.read(book.read(), config), results, done, settings)
+        for attempt in range(1, OUTCOME_ATTEMPTS + 1):
+            plan, changed = plan_outcomes(Desk.read(book.read(), config), results, done, settings)
+            try:
+                book.write(plan)
+                break
+            except WorkbookConflict as e:
+                # Saved by someone else after that read (an .xlsx): nothing was written, but the
+                # emails are gone. Record their outcomes on the new file now, not a run later.
+                if attempt == OUTCOME_ATTEMPTS:
+                    sent = sum(1 for _, outcome in results if outcome.kind == "sent")
+                    key = "none" if not sent else "one" if sent == 1 else "many"
+                    raise WorkbookConflict(UNRECORDED[key].format(error=e, sent=sent, attempts=attempt)) from None
         report.changed.extend(changed)
-        book.write(plan)
     for p, outcome in results:
         row_id = p.row.text("id")
         if row_id in report.changed:
