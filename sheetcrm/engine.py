@@ -58,7 +58,7 @@ class Results:
 
 
 def compute(crm: Crm, snapshot: Snapshot, config: Config, as_of: dt.date) -> Results:
-    stages = StageTable.from_config(config)
+    stages = StageTable.of(config.stages)
     opportunities: list[Opportunity] = crm.records("opportunities")
     leads: list[Lead] = crm.records("leads")
     activities = crm.records("activities")

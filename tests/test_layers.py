@@ -17,10 +17,13 @@ PACKAGE = "sheetcrm"
 # Bottom first. A module belongs to the floor of the longest name here that it is or is under.
 FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # What everything stands on: the workbook seam and its backends, a cell's value, an
-    # issue, the names people see, the base of every settings section, the schedule phrase.
+    # issue, the names people see, the base of every settings section, the schedule phrase,
+    # and the edges of mail (a message, SMTP, the journal). The mail package itself is here
+    # because its __init__ holds only a docstring; each of its modules names its own floor.
     ("seam", ("sheetcrm.workbook", "sheetcrm.lock", "sheetcrm.cells", "sheetcrm.report", "sheetcrm.terminal",
-              "sheetcrm.logs", "sheetcrm.aliases", "sheetcrm.names", "sheetcrm.settings", "sheetcrm.schedule",
-              "sheetcrm.mail.message", "sheetcrm.mail.smtp", "sheetcrm.mail.names", "sheetcrm.mail.journal")),
+              "sheetcrm.logs", "sheetcrm.aliases", "sheetcrm.names", "sheetcrm.settings", "sheetcrm.every",
+              "sheetcrm.mail", "sheetcrm.mail.message", "sheetcrm.mail.smtp", "sheetcrm.mail.names",
+              "sheetcrm.mail.journal")),
     # The records and the tabs they live in, declared once.
     ("records", ("sheetcrm.records", "sheetcrm.schema", "sheetcrm.columns")),
     # The pure engine, with the settings it owns (stages, scoring).
@@ -29,13 +32,13 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("config", ("sheetcrm.config",)),
     # One read: a snapshot becomes typed records and issues; where sheetcrm's tabs are; IDs;
     # a tab's wanted cells diffed into writes.
-    ("read", ("sheetcrm.table", "sheetcrm.validate", "sheetcrm.ids", "sheetcrm.owned", "sheetcrm.plan",
-              "sheetcrm.synclog")),
+    ("read", ("sheetcrm.table", "sheetcrm.validate", "sheetcrm.inputs", "sheetcrm.ids", "sheetcrm.owned",
+              "sheetcrm.plan", "sheetcrm.synclog")),
     # What the records mean: the engine run over a read, its cells; quote money and context.
     ("compute", ("sheetcrm.engine", "sheetcrm.render", "sheetcrm.mail.quotes", "sheetcrm.mail.context",
                  "sheetcrm.mail.templates")),
     # The Outbox tab and its protocol, the morning digest.
-    ("mail", ("sheetcrm.mail", "sheetcrm.mail.outbox", "sheetcrm.mail.digest")),
+    ("mail", ("sheetcrm.mail.outbox", "sheetcrm.mail.digest")),
     # A sync's capabilities, one module each.
     ("steps", ("sheetcrm.steps",)),
     # A sync: the steps in their declared order, between one read and one write.

@@ -3,7 +3,7 @@
 No I/O and no clock: the sync reads the tabs, passes `as_of`, and writes the results. The
 order of a sync's computations:
 
-    stages = StageTable.from_config(config)
+    stages = StageTable.of(config.stages)
     rates = Rates.from_rows(config.currency, rates_tab_rows, config.locale)
     new_rows = record_changes(history_rows, opportunity_states(opportunities), as_of)
     history = history_rows + new_rows                      # append new_rows to Stage History
