@@ -43,7 +43,8 @@ from sheetcrm.mail.outbox import send_outbox, templates_for
 from sheetcrm.mail.smtp import ENV_PREFIX, SmtpSender, smtp_settings
 from sheetcrm.owned import locate
 from sheetcrm.schema import SYNC_LOG
-from sheetcrm.sync import plan_log, plan_sync
+from sheetcrm.steps.sync_log import plan_log
+from sheetcrm.sync import plan_sync
 from sheetcrm.synclog import LogQueue
 from sheetcrm.workbook import CellValue, Plan, Workbook, WorkbookError
 
