@@ -16,9 +16,7 @@ from typing import Any, Sequence
 
 from sheetcrm.config import Config
 from sheetcrm.engine import Results
-from sheetcrm.ids import read_sequences
-from sheetcrm.owned import TAB_NAME_TAKEN, owned_title
-from sheetcrm.schema import SEQUENCES
+from sheetcrm.owned import TAB_NAME_TAKEN
 from sheetcrm.steps import STEPS, Step, SyncContext
 from sheetcrm.validate import Crm, read_crm
 from sheetcrm.workbook import CellValue, Plan, Snapshot, Workbook, WorkbookConflict, WriteResult
@@ -68,9 +66,9 @@ def plan_sync(snapshot: Snapshot, config: Config, as_of: dt.date,
     ride along when the plan writes anyway, and cost a write of their own only with `log_now`
     (the service's `[schedule] log` interval is up, or a row reports a failure or a recovery)."""
     crm = read_crm(snapshot, config)
-    sequences_title = owned_title(snapshot, SEQUENCES)
-    marks = read_sequences(snapshot.tabs.get(sequences_title) if sequences_title else None)
-    ctx = SyncContext(snapshot, config, as_of, crm, log_rows=log_rows, log_now=log_now, marks=marks)
+    assert crm.inputs is not None
+    ctx = SyncContext(snapshot, config, as_of, crm, log_rows=log_rows, log_now=log_now,
+                      marks=dict(crm.inputs.sequences))
     run_steps(ctx, STEPS)
     assert ctx.results is not None  # the compute step is one of STEPS
     return crm, ctx.results, ctx.plan

@@ -2,10 +2,11 @@ import datetime as dt
 from decimal import Decimal
 
 from sheetcrm.config import Config, Stage
-from sheetcrm.crm.forecast import Quota, forecast, month_keys, quotas_from_rows
+from sheetcrm.crm.forecast import Quota, forecast, month_keys
 from sheetcrm.crm.history import StageWinRate
 from sheetcrm.crm.money import Rates
 from sheetcrm.crm.stages import StageTable, opportunity_metrics
+from sheetcrm.inputs import quotas_from_rows
 from sheetcrm.records import Opportunity
 from sheetcrm.validate import parse_context
 
