@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Iterable
 
+from sheetcrm import names
 from sheetcrm.config import Config
 from sheetcrm.crm import (Forecast, HistoryRow, Kpis, OpportunityMetrics, Rates, RelatedIndex, StageTable,
                           compute_kpis, forecast, lead_states, missing_rate_issues, opportunity_metrics,
@@ -73,7 +74,7 @@ def compute(crm: Crm, config: Config, as_of: dt.date) -> Results:
                   months=config.forecast_months)
     kpis = compute_kpis(opportunities, metrics, stages, rates, as_of, leads=leads, accounts=crm.records("accounts"),
                         activities=activities, tasks=tasks, quotas=quotas)
-    title = crm.tables["opportunities"].title if "opportunities" in crm.tables else "Opportunities"
+    title = crm.tables["opportunities"].title if "opportunities" in crm.tables else names.CRM_TABS["opportunities"]
     return Results(
         as_of=as_of, currency=config.currency, opportunities=opportunities, metrics=metrics,
         scoring=score_leads(leads, activities, config.scoring, as_of), forecast=fc, kpis=kpis,

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Iterable, Mapping
 
+from sheetcrm.names import CRM_TABS
 from sheetcrm.records import Opportunity
 from sheetcrm.report import Issue
 
@@ -55,7 +56,7 @@ class MissingRate:
     opportunity: Opportunity
     currency: str
 
-    def issue(self, base: str, tab: str = "Opportunities") -> Issue:
+    def issue(self, base: str, tab: str = CRM_TABS["opportunities"]) -> Issue:
         o = self.opportunity
         return Issue(
             "warning", tab, o.row, None, None, self.currency, "missing_rate",
@@ -71,7 +72,7 @@ def missing_rates(opportunities: Iterable[Opportunity], rates: Rates) -> list[Mi
 
 
 def missing_rate_issues(opportunities: Iterable[Opportunity], rates: Rates,
-                        tab: str = "Opportunities") -> list[Issue]:
+                        tab: str = CRM_TABS["opportunities"]) -> list[Issue]:
     return [m.issue(rates.base, tab) for m in missing_rates(opportunities, rates)]
 
 
