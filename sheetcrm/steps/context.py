@@ -54,6 +54,8 @@ class SyncContext:
     titles: dict[str, str] = field(default_factory=dict)
     # Everything the steps so far planned; a step reads it, and returns its own part.
     plan: Plan = field(default_factory=Plan)
+    # The marks as read, before any step moved them (the sequences step compares).
+    marks_read: dict[str, int] = field(init=False)
 
     def __post_init__(self) -> None:
         self.marks_read = dict(self.marks)
