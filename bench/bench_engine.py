@@ -52,7 +52,7 @@ def main(rows: int) -> None:
     cells = sum(len(r) for g in snapshot.tabs.values() for r in g.rows)
     config = Config()
     crm, validate_s = timed(read_crm, snapshot, config)
-    _, engine_s = timed(compute, crm, snapshot, config, AS_OF)
+    _, engine_s = timed(compute, crm, config, AS_OF)
     (_, _, plan), sync_s = timed(plan_sync, snapshot, config, AS_OF)
     plan_s = sync_s - validate_s - engine_s  # plan_sync repeats validate and compute, then renders and diffs
     counts = {k: len(t.rows) for k, t in crm.tables.items()}

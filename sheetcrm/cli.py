@@ -335,7 +335,7 @@ def quote(target: Target, opportunity: str, out_dir: str, queue: bool) -> None:
         return
     row = desk.outbox.find(queued.row_id or "")
     try:
-        sender = smtp_settings(config).from_ or ""
+        sender = smtp_settings(config.smtp).from_ or ""
     except ConfigError:
         sender = "quotes@example.com"  # a preview needs no server; the real From comes at send time
     templates = ob.templates_for(config)
@@ -375,7 +375,7 @@ def outbox_send(target: Target, early: bool) -> None:
     from sheetcrm.mail.smtp import SmtpSender, smtp_settings
 
     config, book = target.open()
-    settings = smtp_settings(config)
+    settings = smtp_settings(config.smtp)
     target.lock_for_writing(book, "outbox send")
     setup = None
     try:

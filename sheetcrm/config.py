@@ -1,4 +1,10 @@
-"""sheetcrm.toml: optional settings, with defaults that work when there is no file."""
+"""sheetcrm.toml: optional settings, with defaults that work when there is no file.
+
+This module composes the settings each concept owns ([[stages]] in `crm.stages`, [scoring] in
+`crm.scoring`, [schedule] in `every`, [smtp] in `mail.smtp`, all on `settings.Section`) with
+its own few (tabs, validation, google), and reads the file. Settings flow down: the concepts
+never import this module; the code above them hands them their own section or values.
+"""
 
 from __future__ import annotations
 
@@ -7,68 +13,22 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import (BaseModel, ConfigDict, Field, SecretStr, ValidationError, ValidationInfo, field_validator,
-                      model_validator)
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from sheetcrm.crm.scoring import ScoringSettings
+from sheetcrm.crm.stages import DEFAULT_STAGES, Stage
+from sheetcrm.every import ScheduleSettings
+from sheetcrm.mail.smtp import SmtpSettings
+from sheetcrm.settings import HOUR, MINUTE, ConfigError, KeyedProblem, Section, seconds
+
+__all__ = ["CONFIG_FILE", "DEFAULT_STAGES", "EXAMPLE", "Config", "ConfigError", "CustomField", "GoogleSettings",
+           "ScheduleSettings", "ScoringSettings", "SmtpSettings", "Stage", "TabSettings", "ValidationSettings",
+           "load_config"]
 
 CONFIG_FILE = "sheetcrm.toml"
 
 
-class ConfigError(Exception):
-    """A config problem, phrased as one line: file, key, problem."""
-
-
-class _KeyedProblem(ValueError):
-    """A problem a validator pins to a key below the field it checks (e.g. `opportunities.title`
-    under `tabs`), so the one-line message names the exact key."""
-
-    def __init__(self, key: str, message: str) -> None:
-        super().__init__(message)
-        self.key = key
-        self.message = message
-
-
-# Settings are seconds people type; past these they are typos (a day of SMTP timeout, a week
-# between retries), and timedelta or sleep would overflow on the absurd ones.
-_MINUTE, _HOUR, _DAY = 60.0, 3600.0, 86400.0
-
-
-def _seconds(default: float, most: float) -> Any:
-    return Field(default=default, gt=0, le=most, allow_inf_nan=False)
-
-
-class _Section(BaseModel):
-    # A typo in a key must be reported, not silently ignored.
-    model_config = ConfigDict(extra="forbid")
-
-
-class Stage(_Section):
-    name: str
-    probability: float = Field(ge=0, le=100, allow_inf_nan=False)
-    kind: Literal["open", "won", "lost"] = "open"
-    forecast_category: Literal["Pipeline", "Best Case", "Commit", "Closed", "Omitted"] = "Pipeline"
-    rotting_days: int | None = Field(default=None, ge=1)
-    aliases: list[str] = []
-
-
-DEFAULT_STAGES = [
-    Stage(name="Prospecting", probability=10, forecast_category="Pipeline", rotting_days=14,
-          aliases=["Prospección", "Prospeccion"]),
-    Stage(name="Qualification", probability=20, forecast_category="Pipeline", rotting_days=14,
-          aliases=["Calificación", "Cualificación"]),
-    Stage(name="Proposal", probability=50, forecast_category="Best Case", rotting_days=10,
-          aliases=["Propuesta"]),
-    Stage(name="Negotiation", probability=75, forecast_category="Commit", rotting_days=7,
-          aliases=["Negociación"]),
-    Stage(name="Closed Won", probability=100, kind="won", forecast_category="Closed",
-          aliases=["Won", "Ganada", "Ganado", "Cerrada ganada"]),
-    Stage(name="Closed Lost", probability=0, kind="lost", forecast_category="Omitted",
-          aliases=["Lost", "Perdida", "Perdido", "Cerrada perdida"]),
-]
-
-
-class CustomField(_Section):
+class CustomField(Section):
     type: Literal["text", "number", "integer", "percent", "date", "bool", "email", "enum"] = "text"
     values: list[str] = []
 
@@ -79,77 +39,31 @@ class CustomField(_Section):
         return self
 
 
-class TabSettings(_Section):
+class TabSettings(Section):
     title: str | None = None
     # canonical header -> the header this team uses, e.g. {"Amount" = "Deal size"}
     headers: dict[str, str] = {}
     custom_fields: dict[str, CustomField] = {}
 
 
-class ValidationSettings(_Section):
+class ValidationSettings(Section):
     max_issues: int = Field(default=1000, ge=1, le=1_000_000)
 
 
-class GoogleSettings(_Section):
+class GoogleSettings(Section):
     # 429, 5xx, timeouts and resets are retried with full-jitter backoff, this many attempts in all.
     attempts: int = Field(default=6, ge=1, le=20)
-    backoff_seconds: float = _seconds(1.0, _MINUTE)
-    max_backoff_seconds: float = _seconds(32.0, _HOUR)
+    backoff_seconds: float = seconds(1.0, MINUTE)
+    max_backoff_seconds: float = seconds(32.0, HOUR)
 
     @model_validator(mode="after")
     def _ordered(self) -> "GoogleSettings":
         if self.max_backoff_seconds < self.backoff_seconds:
-            raise _KeyedProblem("max_backoff_seconds", "must be at least backoff_seconds")
+            raise KeyedProblem("max_backoff_seconds", "must be at least backoff_seconds")
         return self
 
 
-class SmtpSettings(_Section):
-    """Where quotes are sent from. Each key can also come from $SHEETCRM_SMTP_<KEY>, which wins."""
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-    host: str | None = None
-    port: int = Field(default=0, ge=0, le=65535)  # 0: the usual port for `security`
-    user: str | None = None
-    password: SecretStr | None = None  # SecretStr: a repr or an error message never shows it
-    from_: str | None = Field(default=None, alias="from")
-    security: Literal["ssl", "starttls", "none"] = "starttls"
-    timeout: float = _seconds(30, 10 * _MINUTE)
-    # Transient failures (4xx, server unreachable) are retried this many times in all, waiting
-    # retry_seconds, then twice that, and so on up to max_retry_seconds.
-    max_attempts: int = Field(default=8, ge=1, le=100)
-    retry_seconds: float = _seconds(60, _DAY)
-    max_retry_seconds: float = _seconds(3600, 7 * _DAY)
-
-    @model_validator(mode="after")
-    def _ordered(self) -> "SmtpSettings":
-        if self.max_retry_seconds < self.retry_seconds:
-            raise _KeyedProblem("max_retry_seconds", "must be at least retry_seconds")
-        return self
-
-
-class ScheduleSettings(_Section):
-    """When `sheetcrm run` runs each job: phrases like "every 5 minutes" or "every day at 08:00"."""
-
-    sync: str = "every 5 minutes"
-    # The outbox and the digest run only when [smtp] has a host (and the digest, [owners]).
-    outbox: str = "every 1 minute"
-    digest: str = "every day at 08:00"
-    # The Sync Log tab is written at least this often, even by syncs with nothing else to write.
-    log: str = "every 15 minutes"
-    # A failing job is retried after its period, doubled per failure up to this.
-    max_backoff_seconds: float = _seconds(3600, 7 * _DAY)
-
-    @field_validator("sync", "outbox", "digest", "log")
-    @classmethod
-    def _phrase(cls, v: str) -> str:
-        from sheetcrm.service import parse_every
-
-        parse_every(v)
-        return v
-
-
-class Config(_Section):
+class Config(Section):
     workbook: str | None = None
     spreadsheet: str | None = None
     credentials: str | None = None
@@ -249,13 +163,13 @@ def _check_titles(tabs: dict[str, TabSettings]) -> None:
             continue
         name = normalize_key(settings.title)
         if not name:
-            raise _KeyedProblem(f"{key}.title", "is empty")
+            raise KeyedProblem(f"{key}.title", "is empty")
         mine = f"the {TABS[key].title} tab"
         if owner.get(name, mine) != mine:
-            raise _KeyedProblem(f"{key}.title", f"{settings.title!r} is the name of {owner[name]}; "
+            raise KeyedProblem(f"{key}.title", f"{settings.title!r} is the name of {owner[name]}; "
                                                 f"give {key} a title of its own")
         if name in chosen:
-            raise _KeyedProblem(f"{key}.title", f"{settings.title!r} is also the title of {chosen[name]}")
+            raise KeyedProblem(f"{key}.title", f"{settings.title!r} is also the title of {chosen[name]}")
         chosen[name] = key
 
 
@@ -280,23 +194,23 @@ def _check_headers(key: str, settings: TabSettings) -> dict[str, str]:
         column = means.get(normalize_key(canonical))
         if column is None or column not in {c.header for c in spec.columns}:
             known = ", ".join(c.header for c in spec.columns)
-            raise _KeyedProblem(where, f"unknown column {canonical!r}; the {spec.title} columns are {known}")
+            raise KeyedProblem(where, f"unknown column {canonical!r}; the {spec.title} columns are {known}")
         if column in out:
-            raise _KeyedProblem(where, f"the {column} column is renamed twice")
+            raise KeyedProblem(where, f"the {column} column is renamed twice")
         name = normalize_key(theirs)
         if not name:
-            raise _KeyedProblem(where, "the header is empty")
+            raise KeyedProblem(where, "the header is empty")
         if means.get(name, column) != column:
-            raise _KeyedProblem(where, f"{theirs!r} already means the {means[name]} column")
+            raise KeyedProblem(where, f"{theirs!r} already means the {means[name]} column")
         if name in theirs_seen:
-            raise _KeyedProblem(where, f"{theirs!r} is also the header of {theirs_seen[name]}")
+            raise KeyedProblem(where, f"{theirs!r} is also the header of {theirs_seen[name]}")
         theirs_seen[name] = column
         out[column] = theirs
     for field_name in settings.custom_fields:
         name = normalize_key(field_name)
         taken = theirs_seen.get(name) or means.get(name)
         if taken is not None:
-            raise _KeyedProblem(f"{key}.custom_fields.{field_name}",
+            raise KeyedProblem(f"{key}.custom_fields.{field_name}",
                                 f"a column headed {field_name!r} is read as the {taken} column; "
                                 "rename the custom field or the header")
     return out
@@ -347,7 +261,7 @@ def _one_line(e: ValidationError) -> str:
     loc = [str(p) for p in err["loc"]]
     msg = err["msg"].removeprefix("Value error, ")
     problem = (err.get("ctx") or {}).get("error")
-    if isinstance(problem, _KeyedProblem):
+    if isinstance(problem, KeyedProblem):
         loc.append(problem.key)
         msg = problem.message
     elif err["type"] == "extra_forbidden":

@@ -9,6 +9,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from sheetcrm import names
 from sheetcrm.crm import DEFINITIONS, HistoryRow, MonthForecast, OpportunityMetrics
 from sheetcrm.crm.scoring import LeadScore
 from sheetcrm.engine import Results
@@ -17,7 +18,6 @@ from sheetcrm.workbook import Chart
 
 CENT = Decimal("0.01")
 TENTH = Decimal("0.1")
-YES = {"en": "yes", "es": "sí"}
 
 
 def money(v: Decimal | None) -> Decimal | None:
@@ -35,7 +35,7 @@ def opportunity_columns(m: OpportunityMetrics, locale: str) -> dict[str, Any]:
         "forecast_category": m.forecast_category,
         "days_in_stage": m.days_in_stage,
         "last_activity": m.last_activity,
-        "rotting": YES[locale] if m.rotting else None,
+        "rotting": names.word("yes", locale) if m.rotting else None,
         "next_step": m.next_step,
     }
 
@@ -60,19 +60,14 @@ def _month_row(owner: str, m: MonthForecast) -> list[Any]:
             money(m.closed_won), money(m.quota), points(m.attainment)]
 
 
-TEAM = {"en": "(all)", "es": "(todos)"}
-CALIBRATION_HEADER = {"en": ["Stage", "Configured %", "Historical %", "Deals"],
-                      "es": ["Etapa", "Configurada %", "Histórica %", "Negocios"]}
-
-
 def forecast_body(results: Results, locale: str) -> list[list[Any]]:
     """The team's months first (the chart reads them), then each owner's, then calibration."""
     fc = results.forecast
-    rows = [_month_row(TEAM[locale], m) for m in fc.months]
+    rows = [_month_row(names.word("team", locale), m) for m in fc.months]
     for owner in sorted(fc.by_owner):
         rows.extend(_month_row(owner, m) for m in fc.by_owner[owner])
     rows.append([])
-    rows.append(CALIBRATION_HEADER[locale])
+    rows.append(list(names.CALIBRATION_HEADER["es" if locale == "es" else "en"]))
     rows.extend([c.stage, points(c.configured), points(c.historical), c.n] for c in fc.stage_calibration)
     return rows
 
@@ -81,8 +76,8 @@ def dashboard_body(results: Results, locale: str) -> list[list[Any]]:
     k = results.kpis
     team = k.team
     rows: list[list[Any]] = [
-        ["as_of", results.as_of, "The date this sync computed for."],
-        ["currency", results.currency, "Every amount on this tab is in this currency."],
+        ["as_of", results.as_of, names.word("dashboard.as_of", locale)],
+        ["currency", results.currency, names.word("dashboard.currency", locale)],
         ["win_rate", points(team.win_rate), DEFINITIONS["win_rate"]],
         ["won_revenue", money(team.won_revenue), DEFINITIONS["won_revenue"]],
         ["won_count", team.won_count, DEFINITIONS["won_count"]],
@@ -121,10 +116,9 @@ def charts(results: Results, pipeline_title: str, forecast_title: str, locale: s
     n_stages = len(results.pipeline)
     n_months = len(results.forecast.months)
     pipeline_headers = PIPELINE.display_headers(locale)
-    forecast_headers = FORECAST.display_headers(locale)
     return [
         Chart(pipeline_title, f"{pipeline_headers[2]} / {pipeline_headers[0]}", "column", first_row=2,
               last_row=n_stages + 1, domain_col=1, series_cols=(3, 4), anchor_col=6),
-        Chart(forecast_title, f"{FORECAST.display_title(locale)} {TEAM[locale]}", "column", first_row=2,
+        Chart(forecast_title, f"{FORECAST.display_title(locale)} {names.word('team', locale)}", "column", first_row=2,
               last_row=n_months + 1, domain_col=1, series_cols=(3, 4, 5, 6, 7), anchor_col=11),
     ]

@@ -1,7 +1,9 @@
 """The CRM's tabs: which tabs exist, their columns, and how a sheet's headers map onto them.
 
 Columns come from the record models (`records.py`); this module adds the tab-level facts
-(titles, Spanish names, ID prefixes) and the matching of a team's own headers.
+(ID prefixes, which columns sheetcrm computes) and the matching of a team's own headers. The
+names people see are looked up: `names.py` (sheetcrm's tabs and computed columns, the English
+titles of the CRM tabs) and `aliases.toml` (every other name of a CRM tab or column).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import get_args
 
 from pydantic.fields import FieldInfo
 
-from sheetcrm import aliases, records
+from sheetcrm import aliases, names, records
 from sheetcrm.cells import normalize_key
 
 
@@ -73,33 +75,21 @@ def _column(name: str, info: FieldInfo) -> Column:
                   required=type(None) not in get_args(info.annotation))
 
 
-def _tab(key: str, title: str, id_prefix: str | None = None, computed: tuple[Computed, ...] = ()) -> TabSpec:
+def _tab(key: str, id_prefix: str | None = None) -> TabSpec:
     es, *others = aliases.tab_names(key)
-    return TabSpec(key, title, es, tuple(others), records.MODELS[key], id_prefix, computed)
+    computed = tuple(Computed(k, en, es_) for k, (en, es_) in names.COMPUTED.get(key, {}).items())
+    return TabSpec(key, names.CRM_TABS[key], es, tuple(others), records.MODELS[key], id_prefix, computed)
 
 
 TABS: dict[str, TabSpec] = {t.key: t for t in (
-    _tab("accounts", "Accounts", "ACC"),
-    _tab("contacts", "Contacts", "CON"),
-    _tab("leads", "Leads", "LEAD", (
-        Computed("score", "Score", "Puntuación"),
-        Computed("grade", "Grade", "Grado"),
-        Computed("conversion_pct", "Conversion %", "Conversión %"),
-        Computed("why", "Why", "Por qué"),
-    )),
-    _tab("opportunities", "Opportunities", "OPP", (
-        Computed("probability_pct", "Probability %", "Probabilidad %"),
-        Computed("weighted_amount", "Weighted Amount", "Importe ponderado"),
-        Computed("forecast_category", "Forecast Category", "Categoría de previsión"),
-        Computed("days_in_stage", "Days in Stage", "Días en etapa"),
-        Computed("last_activity", "Last Activity", "Última actividad"),
-        Computed("rotting", "Rotting", "Estancada"),
-        Computed("next_step", "Next Step", "Próximo paso"),
-    )),
-    _tab("activities", "Activities", "ACT"),
-    _tab("tasks", "Tasks", "TSK"),
-    _tab("products", "Products"),
-    _tab("quote_lines", "Quote Lines"),
+    _tab("accounts", "ACC"),
+    _tab("contacts", "CON"),
+    _tab("leads", "LEAD"),
+    _tab("opportunities", "OPP"),
+    _tab("activities", "ACT"),
+    _tab("tasks", "TSK"),
+    _tab("products"),
+    _tab("quote_lines"),
 )}
 
 
@@ -120,47 +110,29 @@ class OwnedTab:
         return list(self.headers_es if locale == "es" else self.headers)
 
 
-VALIDATION = OwnedTab(
-    "validation", "Validation", "Validación",
-    ("Severity", "Tab", "Row", "Column", "Header", "Value", "Code", "Message", "Hint"),
-    ("Gravedad", "Pestaña", "Fila", "Columna", "Encabezado", "Valor", "Código", "Mensaje", "Sugerencia"),
-)
-# Sequence high-water marks, so an ID is never handed out twice even after its row is deleted.
-SEQUENCES = OwnedTab("sequences", "_sheetcrm", "_sheetcrm", ("Key", "Value"), ("Key", "Value"))
+def _owned(key: str) -> OwnedTab:
+    (title, headers), (title_es, headers_es) = names.OWNED[key]["en"], names.OWNED[key]["es"]
+    return OwnedTab(key, title, title_es, headers, headers_es)
 
-PIPELINE = OwnedTab("pipeline", "Pipeline", "Embudo", ("Stage", "Count", "Amount", "Weighted"),
-                    ("Etapa", "Número", "Importe", "Ponderado"))
-FORECAST = OwnedTab("forecast", "Forecast", "Previsión",
-                    ("Month", "Owner", "Pipeline", "Weighted", "Commit", "Best Case", "Closed Won", "Quota",
-                     "Attainment %"),
-                    ("Mes", "Propietario", "Embudo", "Ponderado", "Compromiso", "Mejor caso", "Ganado", "Cuota",
-                     "Cumplimiento %"))
-DASHBOARD = OwnedTab("dashboard", "Dashboard", "Panel", ("KPI", "Value", "Definition"),
-                     ("Indicador", "Valor", "Definición"))
-STAGE_HISTORY = OwnedTab("stage_history", "Stage History", "Historial de etapas",
-                         ("Opportunity", "From", "To", "Changed At", "Amount"),
-                         ("Oportunidad", "De", "A", "Cambiada el", "Importe"))
-LEAD_HISTORY = OwnedTab("lead_history", "Lead Status History", "Historial de leads",
-                        ("Lead", "From", "To", "Changed At"), ("Lead", "De", "A", "Cambiada el"))
+
+VALIDATION = _owned("validation")
+# Sequence high-water marks, so an ID is never handed out twice even after its row is deleted.
+SEQUENCES = _owned("sequences")
+PIPELINE = _owned("pipeline")
+FORECAST = _owned("forecast")
+DASHBOARD = _owned("dashboard")
+STAGE_HISTORY = _owned("stage_history")
+LEAD_HISTORY = _owned("lead_history")
 # One row per job `sheetcrm run` ran, oldest first, the newest SYNC_LOG_ROWS kept.
-SYNC_LOG = OwnedTab("sync_log", "Sync Log", "Registro de sincronización",
-                    ("Time", "Job", "Duration (s)", "Rows Read", "Issues", "Cells Written", "Requests", "Status",
-                     "Message"),
-                    ("Hora", "Tarea", "Duración (s)", "Filas leídas", "Incidencias", "Celdas escritas", "Peticiones",
-                     "Estado", "Mensaje"))
+SYNC_LOG = _owned("sync_log")
 SYNC_LOG_ROWS = 500
 # Input tabs people may add; read when present, never written.
-RATES = OwnedTab("rates", "Rates", "Tipos de cambio", ("Currency", "Rate"), ("Moneda", "Tipo"))
-QUOTAS = OwnedTab("quotas", "Quotas", "Cuotas", ("Owner", "Month", "Quota"), ("Propietario", "Mes", "Cuota"))
-
+RATES = _owned("rates")
+QUOTAS = _owned("quotas")
 # Quote emails. sheetcrm adds the rows and moves them along; people change only Status
 # (Draft -> Approved), so every write here after a row's creation is guarded by `expect`.
 # The columns after Error carry the send machinery: quote number, quote version, tries.
-OUTBOX = OwnedTab("outbox", "Outbox", "Bandeja de salida",
-                  ("ID", "Created", "Opportunity", "To", "Subject", "Status", "Message-ID", "Sent At", "Error",
-                   "Quote", "Version", "Attempts", "Last Try", "Next Try"),
-                  ("ID", "Creado", "Oportunidad", "Para", "Asunto", "Estado", "Message-ID", "Enviado el", "Error",
-                   "Presupuesto", "Versión", "Intentos", "Último intento", "Próximo intento"))
+OUTBOX = _owned("outbox")
 
 OWNED_TABS: dict[str, OwnedTab] = {t.key: t for t in (
     VALIDATION, SYNC_LOG, PIPELINE, FORECAST, DASHBOARD, STAGE_HISTORY, LEAD_HISTORY, SEQUENCES, OUTBOX)}

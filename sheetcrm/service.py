@@ -22,13 +22,12 @@ import hashlib
 import json
 import logging
 import os
-import re
 import secrets
 import signal
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -37,73 +36,17 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from sheetcrm.config import Config
+from sheetcrm.every import Every, parse_every
 from sheetcrm.lock import lock_dir, workbook_key
 from sheetcrm.mail.digest import owner_digests, send_digests
 from sheetcrm.mail.outbox import send_outbox, templates_for
 from sheetcrm.mail.smtp import ENV_PREFIX, SmtpSender, smtp_settings
 from sheetcrm.owned import locate
 from sheetcrm.schema import SYNC_LOG
-from sheetcrm.sync import ATTEMPTS as SYNC_ATTEMPTS, plan_log, plan_sync
+from sheetcrm.steps.sync_log import plan_log
+from sheetcrm.sync import ATTEMPTS as SYNC_ATTEMPTS, plan_sync
 from sheetcrm.synclog import LogQueue
 from sheetcrm.workbook import CellValue, Plan, Workbook, WorkbookConflict, WorkbookError
-
-# -- schedule phrases ------------------------------------------------------------------------
-
-_UNITS = {"s": "seconds", "sec": "seconds", "second": "seconds", "seconds": "seconds",
-          "m": "minutes", "min": "minutes", "minute": "minutes", "minutes": "minutes",
-          "h": "hours", "hour": "hours", "hours": "hours",
-          "d": "days", "day": "days", "days": "days",
-          "w": "weeks", "week": "weeks", "weeks": "weeks"}
-_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-_SECONDS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400, "weeks": 7 * 86400}
-_PHRASE = re.compile(r"every(?:\s+(\d+))?\s*([a-z]+)(?:\s+at\s+(\d{1,2}:\d{2}(?::\d{2})?))?")
-EXAMPLES = '"every 30 seconds", "every 5 minutes", "every 2 hours", "every day at 08:00", "every monday at 09:30"'
-
-
-@dataclass(frozen=True)
-class Every:
-    """A parsed schedule phrase."""
-
-    interval: int
-    unit: str            # seconds … weeks, or a weekday
-    at: str | None = None
-
-    @property
-    def period(self) -> float:
-        """Seconds between two runs: the base of a failing job's backoff."""
-        return self.interval * _SECONDS.get(self.unit, _SECONDS["weeks"])
-
-    def job(self, scheduler: schedule.Scheduler) -> schedule.Job:
-        job = getattr(scheduler.every(self.interval), self.unit)
-        return job.at(self.at) if self.at else job
-
-
-def parse_every(text: str) -> Every:
-    """"every 5 minutes", "every 30s", "every day at 08:00", "every monday at 09:30"."""
-    phrase = " ".join(text.lower().split())
-    m = _PHRASE.fullmatch(phrase)
-    if m is None:
-        raise ValueError(f"cannot read {text!r} as a schedule; write e.g. {EXAMPLES}")
-    count, word, at = m.groups()
-    interval = int(count) if count else 1
-    if interval < 1:
-        raise ValueError(f"{text!r}: the interval must be at least 1")
-    if word in _WEEKDAYS:
-        if count and interval != 1:
-            raise ValueError(f"{text!r}: a weekday runs every week; write e.g. \"every monday at 09:30\"")
-        return Every(1, word, at)
-    unit = _UNITS.get(word)
-    if unit is None:
-        raise ValueError(f"cannot read {text!r} as a schedule: unknown unit {word!r}; write e.g. {EXAMPLES}")
-    if at and unit not in ("days", "weeks"):
-        raise ValueError(f"{text!r}: \"at\" only goes with days, weeks or a weekday")
-    if at:
-        hour, minute = (int(x) for x in at.split(":")[:2])
-        if hour > 23 or minute > 59:
-            raise ValueError(f"{text!r}: {at} is not a time of day")
-        at = at.zfill(5) if at.count(":") == 1 else at.zfill(8)
-    return Every(interval, unit, at)
-
 
 # -- jobs ------------------------------------------------------------------------------------
 
@@ -213,7 +156,7 @@ class Service:
         # Without an SMTP server there is nothing to send: those jobs are not scheduled at all,
         # rather than failing every minute. A half-set [smtp] is still a config error.
         mailing = bool(config.smtp.host or os.environ.get(f"{ENV_PREFIX}HOST"))
-        self.smtp = smtp_settings(config) if mailing else None
+        self.smtp = smtp_settings(config.smtp) if mailing else None
         if self.smtp is not None:
             self.jobs.append(Job("outbox", parse_every(config.schedule.outbox), self.outbox))
             if config.owners:

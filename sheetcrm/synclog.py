@@ -7,7 +7,7 @@ the job that made it is reported done; rows leave the file only once a write has
 The file has one writer: the `sheetcrm run` holding the workbook's lock.
 
 A row written whose removal from the file was lost to a crash is handed again after the
-restart; `sync.plan_log` adds no row the tab already holds.
+restart; `steps.sync_log.plan_log` adds no row the tab already holds.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from typing import Any, Callable, Iterable
 from sheetcrm import cells
 from sheetcrm.config import Config
 from sheetcrm.ids import id_pattern
+from sheetcrm.inputs import Inputs, read_inputs
 from sheetcrm.records import ParseContext
 from sheetcrm.report import Issue, Report, column_letter
 from sheetcrm.schema import TABS, find_tab, tab_names
@@ -34,6 +35,8 @@ class Crm:
     tables: dict[str, Table] = field(default_factory=dict)
     report: Report = field(default_factory=Report)
     targets: dict[str, "Targets"] = field(default_factory=dict)  # what references can name, per tab
+    # The tabs beside the CRM's (Rates, Quotas, histories, sequences), typed in the same read.
+    inputs: Inputs | None = None
 
     def find(self, key: str, text: str) -> list[Row]:
         """The rows of tab `key` that `text` names (by ID, else by name), rows with errors
@@ -76,6 +79,7 @@ def read_crm(snapshot: Snapshot, config: Config) -> Crm:
     # Cross-tab findings come last in discovery order; people read the tab in sheet order.
     order = {t.title: i for i, t in enumerate(crm.tables.values())}
     crm.report.issues.sort(key=lambda i: (order.get(i.tab, -1), i.row or 0, len(i.column or ""), i.column or ""))
+    crm.inputs = read_inputs(snapshot, config, ctx)
     return crm
 
 

@@ -3,8 +3,8 @@
 No I/O and no clock: the sync reads the tabs, passes `as_of`, and writes the results. The
 order of a sync's computations:
 
-    stages = StageTable.from_config(config)
-    rates = Rates.from_rows(config.currency, rates_tab_rows, config.locale)
+    stages = StageTable.of(config.stages)
+    rates, quotas, history_rows = inputs.rates, inputs.quotas, inputs.stage_history  # typed by the read
     new_rows = record_changes(history_rows, opportunity_states(opportunities), as_of)
     history = history_rows + new_rows                      # append new_rows to Stage History
     related = RelatedIndex.build(activities, tasks, contacts)
@@ -17,7 +17,7 @@ order of a sync's computations:
     warnings = missing_rate_issues(opportunities, rates)
 """
 
-from sheetcrm.crm.forecast import Forecast, MonthForecast, Quota, forecast, quotas_from_rows
+from sheetcrm.crm.forecast import Forecast, MonthForecast, Quota, forecast
 from sheetcrm.crm.history import (HistoryRow, StageConversion, StageWinRate, lead_states, opportunity_states,
                                   record_changes, sales_cycles, stage_conversion, stage_entered, stage_win_rates)
 from sheetcrm.crm.kpis import DEFINITIONS, Kpis, compute_kpis
@@ -28,6 +28,6 @@ __all__ = [
     "DEFINITIONS", "Forecast", "HistoryRow", "Kpis", "MissingRate", "MonthForecast", "OpportunityMetrics", "Quota",
     "Rates", "RelatedIndex", "StageConversion", "StageTable", "StageWinRate", "compute_kpis", "forecast",
     "lead_states", "missing_rate_issues", "missing_rates", "opportunity_metrics", "opportunity_states",
-    "quotas_from_rows", "record_changes", "sales_cycles", "stage_conversion", "stage_entered", "stage_win_rates",
+    "record_changes", "sales_cycles", "stage_conversion", "stage_entered", "stage_win_rates",
     "to_base",
 ]

@@ -18,13 +18,11 @@ an exchange rate are left out and listed in `missing_rates`.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Iterable, Mapping, Sequence
 
-from sheetcrm import cells
 from sheetcrm.crm.history import StageWinRate
 from sheetcrm.crm.money import MissingRate, Rates, missing_rates, money_text, points_text, ratio_points, to_base
 from sheetcrm.crm.stages import OpportunityMetrics, StageTable
@@ -32,45 +30,17 @@ from sheetcrm.records import Opportunity
 
 NO_OWNER = "(no owner)"
 _ZERO = Decimal(0)
-_MONTH_RE = re.compile(r"(\d{4})-(\d{1,2})")
 
 
 @dataclass(frozen=True)
 class Quota:
     owner: str
     month: str          # "YYYY-MM"
-    amount: Decimal     # base currency
+    amount: Decimal     # base currency; the Quotas tab's rows, as `inputs.quotas_from_rows` reads them
 
 
 def month_key(day: dt.date) -> str:
     return f"{day.year:04d}-{day.month:02d}"
-
-
-def quotas_from_rows(rows: Iterable[Sequence[Any]], locale: str = "en") -> list[Quota]:
-    """Quotas from the Quotas tab's (Owner, Month, Quota) cells, header row excluded.
-
-    Month is "YYYY-MM" or any date in the month. Rows that cannot be read are skipped.
-    """
-    quotas: list[Quota] = []
-    for row in rows:
-        if len(row) < 3:
-            continue
-        try:
-            owner = cells.parse_text(row[0])
-            month = _parse_month(row[1], locale)
-            amount = cells.parse_number(row[2], locale)
-        except cells.CellError:
-            continue
-        if owner and month and amount is not None:
-            quotas.append(Quota(owner, month, amount))
-    return quotas
-
-
-def _parse_month(raw: Any, locale: str) -> str | None:
-    if isinstance(raw, str) and (m := _MONTH_RE.fullmatch(raw.strip())) and 1 <= int(m[2]) <= 12:
-        return f"{int(m[1]):04d}-{int(m[2]):02d}"
-    day = cells.parse_date(raw, locale)
-    return month_key(day) if day else None
 
 
 @dataclass(frozen=True)

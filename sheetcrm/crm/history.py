@@ -22,9 +22,6 @@ from sheetcrm.crm.stages import StageTable, configured_probability
 from sheetcrm.crm.money import ratio_points
 from sheetcrm.records import Lead, Opportunity
 
-HEADERS = ("Opportunity", "From", "To", "Changed At", "Amount")
-LEAD_HEADERS = ("Lead", "From", "To", "Changed At", "Amount")
-
 # An ID's state as of this sync: its stage (or lead status) and, for deals, its amount.
 State = tuple[str, Decimal | None]
 
@@ -38,7 +35,7 @@ class HistoryRow:
     amount: Decimal | None = None
 
     def cells(self) -> list[Any]:
-        """The row as written to the tab, in HEADERS order."""
+        """The row as written to the Stage History tab, in its columns' order (`names.OWNED`)."""
         return [self.record_id, self.from_value or "", self.to_value, self.changed_at, self.amount]
 
 

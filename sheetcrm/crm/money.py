@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Context, Decimal
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Iterable, Mapping
 
-from sheetcrm import cells
+from sheetcrm.names import CRM_TABS
 from sheetcrm.records import Opportunity
 from sheetcrm.report import Issue
 
@@ -25,31 +25,11 @@ _HUNDRED = Decimal(100)
 
 @dataclass(frozen=True)
 class Rates:
-    """How many base-currency units one unit of each currency is worth (the Rates tab)."""
+    """How many base-currency units one unit of each currency is worth (the Rates tab, as
+    `inputs.rates_from_rows` reads it)."""
 
     base: str
     per_unit: Mapping[str, Decimal] = field(default_factory=dict)
-
-    @classmethod
-    def from_rows(cls, base: str, rows: Iterable[Sequence[Any]], locale: str = "en") -> "Rates":
-        """Rates from the Rates tab's (Currency, Rate) cells, header row excluded.
-
-        A row that cannot be read, or a rate that is not positive, is skipped: its currency
-        then has no rate, and every amount in it surfaces as a `missing_rate` warning,
-        which says more to the reader than a bad cell would.
-        """
-        per_unit: dict[str, Decimal] = {}
-        for row in rows:
-            if len(row) < 2:
-                continue
-            try:
-                currency = cells.parse_currency(row[0])
-                rate = cells.parse_number(row[1], locale)
-            except cells.CellError:
-                continue
-            if currency and rate is not None and rate > 0:
-                per_unit[currency] = rate
-        return cls(base, per_unit)
 
     def rate(self, currency: str | None) -> Decimal | None:
         # The base currency is worth exactly itself, whatever the tab says.
@@ -76,7 +56,7 @@ class MissingRate:
     opportunity: Opportunity
     currency: str
 
-    def issue(self, base: str, tab: str = "Opportunities") -> Issue:
+    def issue(self, base: str, tab: str = CRM_TABS["opportunities"]) -> Issue:
         o = self.opportunity
         return Issue(
             "warning", tab, o.row, None, None, self.currency, "missing_rate",
@@ -92,7 +72,7 @@ def missing_rates(opportunities: Iterable[Opportunity], rates: Rates) -> list[Mi
 
 
 def missing_rate_issues(opportunities: Iterable[Opportunity], rates: Rates,
-                        tab: str = "Opportunities") -> list[Issue]:
+                        tab: str = CRM_TABS["opportunities"]) -> list[Issue]:
     return [m.issue(rates.base, tab) for m in missing_rates(opportunities, rates)]
 
 

@@ -10,14 +10,41 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
+from typing import Iterable, Literal, Mapping, Sequence
+
+from pydantic import Field
 
 from sheetcrm.records import Activity, Contact, Opportunity, Task
-
-if TYPE_CHECKING:  # config imports the scoring settings, which import this package
-    from sheetcrm.config import Config, Stage
+from sheetcrm.settings import Section
 
 _HUNDRED = Decimal(100)
+
+
+class Stage(Section):
+    """One sales stage, as the [[stages]] of sheetcrm.toml declare it (probability in points)."""
+
+    name: str
+    probability: float = Field(ge=0, le=100, allow_inf_nan=False)
+    kind: Literal["open", "won", "lost"] = "open"
+    forecast_category: Literal["Pipeline", "Best Case", "Commit", "Closed", "Omitted"] = "Pipeline"
+    rotting_days: int | None = Field(default=None, ge=1)
+    aliases: list[str] = []
+
+
+DEFAULT_STAGES = [
+    Stage(name="Prospecting", probability=10, forecast_category="Pipeline", rotting_days=14,
+          aliases=["Prospección", "Prospeccion"]),
+    Stage(name="Qualification", probability=20, forecast_category="Pipeline", rotting_days=14,
+          aliases=["Calificación", "Cualificación"]),
+    Stage(name="Proposal", probability=50, forecast_category="Best Case", rotting_days=10,
+          aliases=["Propuesta"]),
+    Stage(name="Negotiation", probability=75, forecast_category="Commit", rotting_days=7,
+          aliases=["Negociación"]),
+    Stage(name="Closed Won", probability=100, kind="won", forecast_category="Closed",
+          aliases=["Won", "Ganada", "Ganado", "Cerrada ganada"]),
+    Stage(name="Closed Lost", probability=0, kind="lost", forecast_category="Omitted",
+          aliases=["Lost", "Perdida", "Perdido", "Cerrada perdida"]),
+]
 
 
 @dataclass(frozen=True)
@@ -29,8 +56,9 @@ class StageTable:
     _order: dict[str, int] = field(init=False, repr=False, compare=False)
 
     @classmethod
-    def from_config(cls, config: Config) -> "StageTable":
-        return cls(tuple(config.stages))
+    def of(cls, stages: Iterable[Stage]) -> "StageTable":
+        """The table of the configured stages (`config.stages`), in their order."""
+        return cls(tuple(stages))
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_name", {s.name: s for s in self.stages})

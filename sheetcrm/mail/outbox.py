@@ -53,7 +53,6 @@ from typing import Any, Callable, ContextManager, Iterable, Protocol
 from sheetcrm import cells
 from sheetcrm.config import Config, ConfigError, SmtpSettings
 from sheetcrm.crm.money import Rates
-from sheetcrm.ids import read_sequences
 from sheetcrm.mail.context import QuoteHeader, find_contact, find_opportunity, quote_context, recipient
 from sheetcrm.mail.journal import Journal, JournalError, Ledger, stamp
 from sheetcrm.mail.message import HeaderError, build_message, check_header, message_id
@@ -61,11 +60,11 @@ from sheetcrm.mail.names import safe_stem
 from sheetcrm.mail.quotes import ALREADY_VALIDATED, QuoteLines, QuoteResult, price_quote, quote_number
 from sheetcrm.mail.smtp import Outcome
 from sheetcrm.mail.templates import TemplateError, Templates
-from sheetcrm.owned import locate, owned_title
+from sheetcrm.owned import locate
 from sheetcrm.plan import owned_tab
 from sheetcrm.records import Opportunity
 from sheetcrm.report import Issue, column_letter
-from sheetcrm.schema import OUTBOX, RATES, SEQUENCES, find_tab, owned_tab_names
+from sheetcrm.schema import OUTBOX, SEQUENCES
 from sheetcrm.validate import Crm, read_crm, row_label
 from sheetcrm.workbook import CellValue, CellWrite, Plan, Snapshot, Workbook, WorkbookConflict, WorkbookError
 
@@ -174,12 +173,6 @@ def read_outbox(snapshot: Snapshot, locale: str) -> Outbox:
                   place.adopt)
 
 
-def read_rates(snapshot: Snapshot, config: Config) -> Rates:
-    title = find_tab(list(snapshot.tabs), owned_tab_names(RATES))
-    rows = snapshot.tabs[title].rows[1:] if title else []
-    return Rates.from_rows(config.currency, rows, config.locale)
-
-
 @dataclass
 class Desk:
     """Everything the Outbox needs from one snapshot."""
@@ -198,11 +191,11 @@ class Desk:
     @classmethod
     def read(cls, snapshot: Snapshot, config: Config, crm: Crm | None = None,
              marks: dict[str, int] | None = None) -> "Desk":
+        crm = crm or read_crm(snapshot, config)
+        assert crm.inputs is not None  # Rates and the sequences, typed by the read
         if marks is None:
-            title = owned_title(snapshot, SEQUENCES)
-            marks = read_sequences(snapshot.tabs.get(title) if title else None)
-        return cls(snapshot, config, crm or read_crm(snapshot, config), read_rates(snapshot, config),
-                   read_outbox(snapshot, config.locale), marks, dict(marks))
+            marks = dict(crm.inputs.sequences)
+        return cls(snapshot, config, crm, crm.inputs.rates, read_outbox(snapshot, config.locale), marks, dict(marks))
 
     def next_id(self, prefix: str, existing: Iterable[str | None]) -> int:
         """The next number of a sequence, past both the highest in the sheet and the

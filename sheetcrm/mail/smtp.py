@@ -32,19 +32,46 @@ from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from typing import Literal, Mapping
 
-from pydantic import SecretStr, ValidationError
+from pydantic import ConfigDict, Field, SecretStr, ValidationError, model_validator
 
-from sheetcrm.config import Config, ConfigError, SmtpSettings
 from sheetcrm.mail.message import envelope
+from sheetcrm.settings import DAY, MINUTE, ConfigError, KeyedProblem, Section, seconds
+
+
+class SmtpSettings(Section):
+    """Where quotes are sent from. Each key can also come from $SHEETCRM_SMTP_<KEY>, which wins."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    host: str | None = None
+    port: int = Field(default=0, ge=0, le=65535)  # 0: the usual port for `security`
+    user: str | None = None
+    password: SecretStr | None = None  # SecretStr: a repr or an error message never shows it
+    from_: str | None = Field(default=None, alias="from")
+    security: Literal["ssl", "starttls", "none"] = "starttls"
+    timeout: float = seconds(30, 10 * MINUTE)
+    # Transient failures (4xx, server unreachable) are retried this many times in all, waiting
+    # retry_seconds, then twice that, and so on up to max_retry_seconds.
+    max_attempts: int = Field(default=8, ge=1, le=100)
+    retry_seconds: float = seconds(60, DAY)
+    max_retry_seconds: float = seconds(3600, 7 * DAY)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "SmtpSettings":
+        if self.max_retry_seconds < self.retry_seconds:
+            raise KeyedProblem("max_retry_seconds", "must be at least retry_seconds")
+        return self
+
 
 DEFAULT_PORTS = {"ssl": 465, "starttls": 587, "none": 25}
 ENV_PREFIX = "SHEETCRM_SMTP_"
 ENV_KEYS = ("host", "port", "user", "password", "from", "security", "timeout")
 
 
-def smtp_settings(config: Config, environ: Mapping[str, str] = os.environ) -> SmtpSettings:
-    """The config's [smtp] section with $SHEETCRM_SMTP_* on top."""
-    data = config.smtp.model_dump(by_alias=True, exclude_none=True)
+def smtp_settings(section: SmtpSettings, environ: Mapping[str, str] = os.environ) -> SmtpSettings:
+    """The config's [smtp] section (`config.smtp`) with $SHEETCRM_SMTP_* on top; ConfigError
+    when the result has no host or no sender."""
+    data = section.model_dump(by_alias=True, exclude_none=True)
     data.update({k: environ[ENV_PREFIX + k.upper()] for k in ENV_KEYS if environ.get(ENV_PREFIX + k.upper())})
     try:
         settings = SmtpSettings.model_validate(data)

@@ -2,16 +2,17 @@ import datetime as dt
 from decimal import Decimal
 
 from sheetcrm.config import Config, Stage
-from sheetcrm.crm.forecast import Quota, forecast, month_keys, quotas_from_rows
+from sheetcrm.crm.forecast import Quota, forecast, month_keys
 from sheetcrm.crm.history import StageWinRate
 from sheetcrm.crm.money import Rates
 from sheetcrm.crm.stages import StageTable, opportunity_metrics
+from sheetcrm.inputs import quotas_from_rows
 from sheetcrm.records import Opportunity
 from sheetcrm.validate import parse_context
 
 CONFIG = Config()
 CTX = parse_context(CONFIG)
-STAGES = StageTable.from_config(CONFIG)
+STAGES = StageTable.of(CONFIG.stages)
 RATES = Rates("USD", {"EUR": Decimal("1.10")})
 AS_OF = dt.date(2024, 5, 15)
 
@@ -120,7 +121,7 @@ def test_omitted_open_stages_stay_out_of_the_forecast():
     ctx = parse_context(config)
     opps = [Opportunity.model_validate({"name": "D", "account": "A", "stage": s, "amount": "100",
                                         "close_date": "2024-05-31"}, context=ctx) for s in ("On Hold", "Verbal")]
-    stages = StageTable.from_config(config)
+    stages = StageTable.of(config.stages)
     [may] = forecast(opps, opportunity_metrics(opps, stages, AS_OF), stages, RATES, AS_OF, months=1).months
     assert (may.pipeline, may.weighted, may.commit, may.best_case) == (
         Decimal("100"), Decimal("90"), Decimal("100"), Decimal("100"))

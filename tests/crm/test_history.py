@@ -11,7 +11,7 @@ from sheetcrm.validate import parse_context
 
 CONFIG = Config()
 CTX = parse_context(CONFIG)
-STAGES = StageTable.from_config(CONFIG)
+STAGES = StageTable.of(CONFIG.stages)
 DAY1, DAY2, DAY3 = dt.date(2024, 5, 1), dt.date(2024, 5, 8), dt.date(2024, 5, 15)
 
 

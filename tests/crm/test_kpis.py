@@ -11,7 +11,7 @@ from sheetcrm.validate import parse_context
 
 CONFIG = Config()
 CTX = parse_context(CONFIG)
-STAGES = StageTable.from_config(CONFIG)
+STAGES = StageTable.of(CONFIG.stages)
 RATES = Rates("USD", {"EUR": Decimal("1.10")})
 AS_OF = dt.date(2024, 5, 15)      # Q2: April to June; last quarter January to March
 D = dt.date

@@ -1,8 +1,9 @@
 from decimal import Decimal
 
 from sheetcrm.config import Config
-from sheetcrm.crm.money import (Rates, cents, missing_rate_issues, missing_rates, money_text, points_text,
+from sheetcrm.crm.money import (cents, missing_rate_issues, missing_rates, money_text, points_text,
                                 ratio_points, to_base)
+from sheetcrm.inputs import rates_from_rows
 from sheetcrm.records import Opportunity
 from sheetcrm.validate import parse_context
 
@@ -15,7 +16,7 @@ def opp(row: int, amount: str | None, currency: str | None) -> Opportunity:
         update={"row": row})
 
 
-RATES = Rates.from_rows("USD", [("EUR", "1.10"), ("£", 1.25), ("MXN", "0"), ("euros", "2"), ("JPY",),
+RATES = rates_from_rows("USD", [("EUR", "1.10"), ("£", 1.25), ("MXN", "0"), ("euros", "2"), ("JPY",),
                                 ("USD", "2"), ("CAD", "not a number")])
 
 
@@ -32,7 +33,7 @@ def test_base_currency_is_worth_one_whatever_the_tab_says():
 
 
 def test_rates_follow_the_locale():
-    assert Rates.from_rows("EUR", [("USD", "0,92")], locale="es").rate("USD") == Decimal("0.92")
+    assert rates_from_rows("EUR", [("USD", "0,92")], locale="es").rate("USD") == Decimal("0.92")
 
 
 def test_to_base_converts_with_the_rate():

@@ -8,7 +8,7 @@ from sheetcrm.validate import parse_context
 
 CONFIG = Config()
 CTX = parse_context(CONFIG)
-STAGES = StageTable.from_config(CONFIG)
+STAGES = StageTable.of(CONFIG.stages)
 AS_OF = dt.date(2024, 5, 20)
 
 
@@ -105,7 +105,7 @@ def test_closed_and_undated_deals_never_rot():
 
 def test_a_stage_without_rotting_days_never_rots():
     config = Config(stages=[Stage(name="Open", probability=40), Stage(name="Won", probability=100, kind="won")])
-    stages = StageTable.from_config(config)
+    stages = StageTable.of(config.stages)
     o = Opportunity.model_validate({"id": "OPP-1", "name": "D", "account": "A", "stage": "Open",
                                     "created": "2020-01-01"}, context=parse_context(config))
     [m] = opportunity_metrics([o], stages, AS_OF)

@@ -51,7 +51,7 @@ def test_password_never_shows(monkeypatch):
     monkeypatch.setenv("SHEETCRM_SMTP_PASSWORD", "s3cret-pw")
     monkeypatch.setenv("SHEETCRM_SMTP_HOST", "smtp.example.com")
     monkeypatch.setenv("SHEETCRM_SMTP_FROM", "sales@example.com")
-    settings = smtp_settings(Config())
+    settings = smtp_settings(Config().smtp)
     assert settings.password.get_secret_value() == "s3cret-pw"
     assert "s3cret-pw" not in repr(settings) and "s3cret-pw" not in str(settings)
     assert "s3cret-pw" not in settings.model_dump_json()
@@ -60,8 +60,8 @@ def test_password_never_shows(monkeypatch):
 def test_environment_wins_over_the_config(monkeypatch):
     config = Config(smtp=SmtpSettings.model_validate({"host": "a.example.com", "port": 25, "from": "a@example.com"}))
     monkeypatch.setenv("SHEETCRM_SMTP_PORT", "2525")
-    s = smtp_settings(config)
+    s = smtp_settings(config.smtp)
     assert (s.host, s.port, s.from_) == ("a.example.com", 2525, "a@example.com")
     monkeypatch.setenv("SHEETCRM_SMTP_SECURITY", "tls-please")
     with pytest.raises(Exception, match="smtp.security"):
-        smtp_settings(config)
+        smtp_settings(config.smtp)

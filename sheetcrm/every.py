@@ -1,0 +1,86 @@
+"""Schedule phrases ("every 5 minutes", "every day at 08:00") and the [schedule] settings
+that hold them: when `sheetcrm run` runs each job (docs/service.md)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import schedule
+from pydantic import field_validator
+
+from sheetcrm.settings import DAY, Section, seconds
+
+_UNITS = {"s": "seconds", "sec": "seconds", "second": "seconds", "seconds": "seconds",
+          "m": "minutes", "min": "minutes", "minute": "minutes", "minutes": "minutes",
+          "h": "hours", "hour": "hours", "hours": "hours",
+          "d": "days", "day": "days", "days": "days",
+          "w": "weeks", "week": "weeks", "weeks": "weeks"}
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_SECONDS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400, "weeks": 7 * 86400}
+_PHRASE = re.compile(r"every(?:\s+(\d+))?\s*([a-z]+)(?:\s+at\s+(\d{1,2}:\d{2}(?::\d{2})?))?")
+EXAMPLES = '"every 30 seconds", "every 5 minutes", "every 2 hours", "every day at 08:00", "every monday at 09:30"'
+
+
+@dataclass(frozen=True)
+class Every:
+    """A parsed schedule phrase."""
+
+    interval: int
+    unit: str            # seconds … weeks, or a weekday
+    at: str | None = None
+
+    @property
+    def period(self) -> float:
+        """Seconds between two runs: the base of a failing job's backoff."""
+        return self.interval * _SECONDS.get(self.unit, _SECONDS["weeks"])
+
+    def job(self, scheduler: schedule.Scheduler) -> schedule.Job:
+        job = getattr(scheduler.every(self.interval), self.unit)
+        return job.at(self.at) if self.at else job
+
+
+def parse_every(text: str) -> Every:
+    """"every 5 minutes", "every 30s", "every day at 08:00", "every monday at 09:30"."""
+    phrase = " ".join(text.lower().split())
+    m = _PHRASE.fullmatch(phrase)
+    if m is None:
+        raise ValueError(f"cannot read {text!r} as a schedule; write e.g. {EXAMPLES}")
+    count, word, at = m.groups()
+    interval = int(count) if count else 1
+    if interval < 1:
+        raise ValueError(f"{text!r}: the interval must be at least 1")
+    if word in _WEEKDAYS:
+        if count and interval != 1:
+            raise ValueError(f"{text!r}: a weekday runs every week; write e.g. \"every monday at 09:30\"")
+        return Every(1, word, at)
+    unit = _UNITS.get(word)
+    if unit is None:
+        raise ValueError(f"cannot read {text!r} as a schedule: unknown unit {word!r}; write e.g. {EXAMPLES}")
+    if at and unit not in ("days", "weeks"):
+        raise ValueError(f"{text!r}: \"at\" only goes with days, weeks or a weekday")
+    if at:
+        hour, minute = (int(x) for x in at.split(":")[:2])
+        if hour > 23 or minute > 59:
+            raise ValueError(f"{text!r}: {at} is not a time of day")
+        at = at.zfill(5) if at.count(":") == 1 else at.zfill(8)
+    return Every(interval, unit, at)
+
+
+class ScheduleSettings(Section):
+    """When `sheetcrm run` runs each job: phrases like "every 5 minutes" or "every day at 08:00"."""
+
+    sync: str = "every 5 minutes"
+    # The outbox and the digest run only when [smtp] has a host (and the digest, [owners]).
+    outbox: str = "every 1 minute"
+    digest: str = "every day at 08:00"
+    # The Sync Log tab is written at least this often, even by syncs with nothing else to write.
+    log: str = "every 15 minutes"
+    # A failing job is retried after its period, doubled per failure up to this.
+    max_backoff_seconds: float = seconds(3600, 7 * DAY)
+
+    @field_validator("sync", "outbox", "digest", "log")
+    @classmethod
+    def _phrase(cls, v: str) -> str:
+        parse_every(v)
+        return v

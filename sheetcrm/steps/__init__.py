@@ -1,0 +1,31 @@
+"""A sync is a list of steps, each one capability, run in this order by `sync.plan_sync`.
+
+Adding a capability is a module here with `run(ctx: SyncContext) -> StepResult`, and one line
+below, where its place says what it may use (the records are read before any step; `results`
+exist after `compute`; the Validation tab holds the issues of the steps before it).
+docs/architecture.md walks through a sync and an example.
+"""
+
+from __future__ import annotations
+
+from sheetcrm.steps import (adoption, charts, compute, computed_columns, guides, history, ids, quotes, sequences,
+                            summaries, sync_log, tab_names, validation)
+from sheetcrm.steps.context import Step, StepResult, SyncContext
+
+STEPS: tuple[Step, ...] = (
+    tab_names.run,          # a team's tab holding one of sheetcrm's names: a warning, once
+    ids.run,                # IDs for the rows without one
+    compute.run,            # the engine: histories, metrics, scores, forecast, KPIs
+    computed_columns.run,   # sheetcrm's columns in the Opportunities and Leads tabs
+    quotes.run,             # quote lines checked; a ticked Send Quote queues a Draft in the Outbox
+    validation.run,         # every issue so far, on the Validation tab
+    summaries.run,          # Pipeline, Forecast, Dashboard
+    history.run,            # Stage History, Lead Status History
+    sequences.run,          # the _sheetcrm marks, when a step moved one
+    charts.run,             # charts on Pipeline and Forecast
+    guides.run,             # dropdowns and computed-column marks
+    sync_log.run,           # Sync Log rows riding along
+    adoption.run,           # unmarked tabs of an earlier version get their mark
+)
+
+__all__ = ["STEPS", "Step", "StepResult", "SyncContext"]

@@ -1,0 +1,83 @@
+"""What the steps of one sync share, and the shape of what each returns.
+
+    ctx = SyncContext(snapshot, config, as_of, crm)     # the read: typed records and the report
+    for step in STEPS:                                  # sheetcrm.steps, in their declared order
+        part = step(ctx)                                # pure: no I/O, no clock
+        ctx.add(part)                                   # its issues to the report, its plan to the plan
+
+A step reads the context and returns a `StepResult`: the cells, tabs, marks, charts and guides
+it plans (a `Plan`, the same type a backend writes) and the issues it finds. A step that learns
+something a later step needs leaves it on the context (`marks`, `id_fills`, `results`,
+`titles`); each such field says which step fills it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Protocol, Sequence
+
+from sheetcrm.config import Config
+from sheetcrm.engine import Results
+from sheetcrm.report import Issue
+from sheetcrm.validate import Crm
+from sheetcrm.workbook import CellValue, Plan, Snapshot
+
+
+@dataclass
+class StepResult:
+    """One step's part of the sync: what it plans, and the issues it reports."""
+
+    plan: Plan = field(default_factory=Plan)
+    issues: list[Issue] = field(default_factory=list)
+
+
+@dataclass
+class SyncContext:
+    snapshot: Snapshot
+    config: Config
+    as_of: dt.date
+    crm: Crm                                   # the read step's records; every step's issues join its report
+    # Sync Log rows waiting to be written (`sheetcrm run` keeps them), and whether they are due
+    # on their own (the sync_log step).
+    log_rows: Sequence[Sequence[CellValue]] = ()
+    log_now: bool = False
+    # The sequences' high-water marks (prefix -> last number handed out), as read; steps that
+    # hand out IDs or numbers move them forward in place (ids, quotes), the sequences step
+    # writes them when they moved.
+    marks: dict[str, int] = field(default_factory=dict)
+    # An ID the ids step handed out -> the (tab, row, col) of its write (history ties to it).
+    id_fills: dict[Any, tuple[str, int, int]] = field(default_factory=dict)
+    # The engine's results (the compute step).
+    results: Results | None = None
+    # sheetcrm's tab key -> the title this plan gives it (the summaries step; charts read it).
+    titles: dict[str, str] = field(default_factory=dict)
+    # Everything the steps so far planned; a step reads it, and returns its own part.
+    plan: Plan = field(default_factory=Plan)
+    # The marks as read, before any step moved them (the sequences step compares).
+    marks_read: dict[str, int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.marks_read = dict(self.marks)
+
+    @property
+    def locale(self) -> str:
+        return self.config.locale
+
+    def add(self, part: StepResult) -> None:
+        """A step's part joins the sync: its issues the report, its plan the plan (a tab
+        created or marked once, whichever steps plan it)."""
+        for issue in part.issues:
+            self.crm.report.add(issue)
+        plan, new = self.plan, part.plan
+        plan.new_tabs.extend(t for t in new.new_tabs if t not in plan.new_tabs)
+        plan.writes.extend(new.writes)
+        plan.charts.extend(new.charts)
+        plan.guides.extend(new.guides)
+        plan.mark_owned.extend(t for t in new.mark_owned if t not in plan.mark_owned)
+
+
+class Step(Protocol):
+    """A capability's part in a sync: `run(ctx) -> StepResult`, pure."""
+
+    def __call__(self, ctx: SyncContext) -> StepResult: ...

@@ -1,0 +1,21 @@
+"""Stable IDs: every row of an ID-bearing tab without one gets the next of its prefix.
+
+The new IDs go straight onto the in-memory rows and records, so every later step already uses
+them; `ctx.marks` moves forward, and `ctx.id_fills` says which write hands out which ID.
+"""
+
+from __future__ import annotations
+
+from sheetcrm.ids import assign_ids
+from sheetcrm.steps.context import StepResult, SyncContext
+
+
+def run(ctx: SyncContext) -> StepResult:
+    part = StepResult()
+    for table in ctx.crm.tables.values():
+        if table.spec.id_prefix:
+            id_header = table.spec.id_column.header  # type: ignore[union-attr]
+            writes = assign_ids(table, ctx.marks, id_header)
+            ctx.id_fills.update((w.value, w.key) for w in writes if w.row > 1)
+            part.plan.writes.extend(writes)
+    return part

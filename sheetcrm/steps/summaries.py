@@ -1,0 +1,18 @@
+"""sheetcrm's summary tabs: Pipeline, Forecast and Dashboard, written whole at every sync."""
+
+from __future__ import annotations
+
+from sheetcrm.plan import owned_tab
+from sheetcrm.render import dashboard_body, forecast_body, pipeline_body
+from sheetcrm.schema import DASHBOARD, FORECAST, PIPELINE
+from sheetcrm.steps.context import StepResult, SyncContext
+
+
+def run(ctx: SyncContext) -> StepResult:
+    part = StepResult()
+    results, locale = ctx.results, ctx.locale
+    assert results is not None  # the compute step runs first
+    for tab, body in ((PIPELINE, pipeline_body(results)), (FORECAST, forecast_body(results, locale)),
+                      (DASHBOARD, dashboard_body(results, locale))):
+        ctx.titles[tab.key] = owned_tab(part.plan, ctx.snapshot, tab, locale, body)
+    return part

@@ -1,0 +1,36 @@
+"""The Sync Log tab: rows `sheetcrm run` keeps waiting ride along with a plan that writes anyway,
+and cost a write of their own only when due (`ctx.log_now`: the `[schedule] log` interval is
+up, or a row reports a failure or a recovery)."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from sheetcrm.owned import owned_title
+from sheetcrm.plan import owned_tab
+from sheetcrm.schema import SYNC_LOG, SYNC_LOG_ROWS
+from sheetcrm.steps.context import StepResult, SyncContext
+from sheetcrm.workbook import CellValue, Plan, Snapshot, same_value
+
+
+def run(ctx: SyncContext) -> StepResult:
+    part = StepResult()
+    if ctx.log_rows and (ctx.plan or ctx.log_now):
+        plan_log(part.plan, ctx.snapshot, ctx.locale, ctx.log_rows)
+    return part
+
+
+def plan_log(plan: Plan, snapshot: Snapshot, locale: str, log_rows: Sequence[Sequence[CellValue]]) -> None:
+    """Append `log_rows` to the Sync Log tab and keep its newest SYNC_LOG_ROWS rows.
+
+    A row already in the tab is not added again: when a write's answer is lost after Google
+    applied it, the caller cannot know, and hands the same rows to the next plan."""
+    title = owned_title(snapshot, SYNC_LOG)
+    kept = [row for row in (snapshot.tabs[title].rows[1:] if title else []) if any(v not in (None, "") for v in row)]
+    fresh = [list(row) for row in log_rows if not any(_same_row(row, have) for have in kept)]
+    owned_tab(plan, snapshot, SYNC_LOG, locale, (kept + fresh)[-SYNC_LOG_ROWS:])
+
+
+def _same_row(a: Sequence[CellValue], b: Sequence[CellValue]) -> bool:
+    width = max(len(a), len(b))
+    return all(same_value(a[i] if i < len(a) else None, b[i] if i < len(b) else None) for i in range(width))

@@ -1,0 +1,23 @@
+"""The Validation tab: every issue the read and the steps before this one found, one row each."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sheetcrm.plan import owned_tab
+from sheetcrm.report import Issue
+from sheetcrm.schema import VALIDATION
+from sheetcrm.steps.context import StepResult, SyncContext
+
+
+def run(ctx: SyncContext) -> StepResult:
+    part = StepResult()
+    owned_tab(part.plan, ctx.snapshot, VALIDATION, ctx.locale, [validation_row(i) for i in ctx.crm.report.issues])
+    return part
+
+
+def validation_row(issue: Issue) -> list[Any]:
+    value = issue.as_dict()["value"]
+    # Written as text: a value like "=IMPORTXML(...)" or "0042" must reach the tab as typed.
+    return [issue.severity, issue.tab, issue.row, issue.column, issue.header,
+            None if value is None else str(value), issue.code, issue.message, issue.hint]
