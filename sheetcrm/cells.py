@@ -199,7 +199,8 @@ SYMBOL_CURRENCIES: dict[str, tuple[str, ...]] = {
 }
 # Ambiguous symbols that have no usual meaning to fall back on.
 _NO_DEFAULT = frozenset({"kr", "kr."})
-_CURRENCY_CODES = frozenset(list_currencies())
+CURRENCY_CODES = frozenset(list_currencies())  # ISO 4217, as babel knows them
+_CURRENCY_CODES = CURRENCY_CODES
 
 _GROUP_SPACE = "[ \u00a0\u2009\u202f]"
 _CURRENCY_TOKEN = "|".join(re.escape(t) for t in sorted(SYMBOL_CURRENCIES, key=len, reverse=True))

@@ -58,6 +58,10 @@ _MESSAGES = {
 }
 
 
+# How an amount whose currency comes from its number format is quoted in a message.
+_FORMATTED_AMOUNT = "{value} (its number format shows {token})"
+
+
 def _issue(severity: str, title: str, row: int | None, col: int | None, header: str | None, value: Any,
            code: str, **fmt: Any) -> Issue:
     message, hint = _MESSAGES[code]
@@ -306,7 +310,7 @@ def parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, ct
     if not ctx.locale_set:
         tab_ctx = dataclasses.replace(ctx, locale=tab_locale(spec, title, header) or ctx.locale)
     ctx = dataclasses.replace(tab_ctx, columns=_read_columns(title, header, grid, rows, known, tab_ctx, report))
-    _currencies(spec, title, header, rows, ctx, report)
+    _currencies(spec, title, header, grid, rows, ctx, report)
 
     custom_parsers = {name: _custom_parser(kind, name) for name, kind in custom_kinds.items()}
     for r in rows:
@@ -414,12 +418,13 @@ def _read_column(kind: str, raws: list[Any], formatted: set[int], ctx: ParseCont
     return None
 
 
-def _currencies(spec: TabSpec, title: str, header: Header, rows: list[_Cells], ctx: ParseContext,
+def _currencies(spec: TabSpec, title: str, header: Header, grid: Grid, rows: list[_Cells], ctx: ParseContext,
                 report: Report) -> None:
-    """Carry a currency written inside an amount ("JPY 10,000", "R$ 1.200,00") to the record's
-    Currency field when that cell is blank; a different Currency cell is an error on the
-    amount. An ambiguous symbol ("$") is the base currency when it can be, said once per
-    column; otherwise its usual meaning, said on each cell."""
+    """Carry a currency written inside an amount ("JPY 10,000", "R$ 1.200,00") or shown by its
+    number format (10000 formatted `[$¥-411]#,##0`, `Grid.currency`) to the record's Currency
+    field when that cell is blank; a different Currency cell is an error on the amount. An
+    ambiguous symbol ("$") is the base currency when it can be, said once per column;
+    otherwise its usual meaning, said on each cell."""
     if "currency" not in spec.model.model_fields:
         return
     kinds = field_kinds(spec)
@@ -430,17 +435,13 @@ def _currencies(spec: TabSpec, title: str, header: Header, rows: list[_Cells], c
         said_base = False
         for r in rows:
             index, shown, raw = r.index, r.shown, r.shown[col]
-            if not isinstance(raw, str):
-                continue
-            try:
-                _, token = cells.parse_money(raw, ctx.columns.get(name, ctx).locale)
-            except cells.CellError:
-                continue  # the validator reports it
+            token = _currency_token(raw, grid.currency.get((index, col)), ctx.columns.get(name, ctx).locale)
             if token is None:
                 continue
             code, ambiguous = cells.currency_of(token, ctx.currency)
-            fmt = dict(shown=cells._show(raw), token=token, currency=code, example="USD 1,200",
-                       codes=", ".join(cells.SYMBOL_CURRENCIES.get(token, ())))
+            fmt = dict(shown=cells._show(raw) if isinstance(raw, str) else _FORMATTED_AMOUNT.format(
+                value=cells._show(raw), token=token), token=token, currency=code, example="USD 1,200",
+                codes=", ".join(cells.SYMBOL_CURRENCIES.get(token, ())))
             if code is None:
                 shown[col] = _error("ambiguous_currency", raw, **fmt)
                 continue
@@ -470,6 +471,19 @@ def _currencies(spec: TabSpec, title: str, header: Header, rows: list[_Cells], c
                 others = [c for c in cells.SYMBOL_CURRENCIES[token] if c != code][:4]
                 report.add(_issue("warning", title, index + 1, col, header.labels.get(col), raw, "symbol_guess",
                                   **{**fmt, "others": ", ".join(others) + "…", "example": "1,200"}))
+
+
+def _currency_token(raw: Any, formatted: str | None, locale: str) -> str | None:
+    """The currency an amount cell names: written in its text, else shown by its number
+    format (only a number shows its format)."""
+    if isinstance(raw, str):
+        try:
+            return cells.parse_money(raw, locale)[1]
+        except cells.CellError:
+            return None  # the validator reports it
+    if formatted is not None and isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        return formatted
+    return None
 
 
 def _error(code: str, raw: Any, **fmt: Any) -> cells.CellError:

@@ -1,0 +1,233 @@
+"""Findings of helper `tryit`: main tried as a demanding new user and as an attacker (issues 9 and 10).
+
+Each test reproduces one finding on real .xlsx files (openpyxl; LibreOffice only where noted) and states the
+value a person sees. They FAIL on the commit they were written against; they are meant to pass once fixed.
+Ranked by severity in the final report; the number in each test's name is that rank.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from sheetcrm.config import Config
+from sheetcrm.sync import sync
+from sheetcrm.validate import read_crm
+from sheetcrm.workbook.xlsx import XlsxWorkbook
+
+AS_OF = dt.date(2026, 12, 15)
+ACCOUNTS = [["ID", "Name"], ["ACC-0001", "Acme"]]
+
+
+def cli(*args: str, cwd) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "sheetcrm", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=120)
+
+
+def workbook(path: Path, tabs: dict[str, list[list]], formats: dict[tuple[str, str], str] | None = None) -> Path:
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for title, rows in tabs.items():
+        ws = wb.create_sheet(title)
+        for row in rows:
+            ws.append(row)
+    for (tab, coord), fmt in (formats or {}).items():
+        wb[tab][coord].number_format = fmt
+    wb.save(path)
+    return path
+
+
+def read(path: Path, config: Config | None = None):
+    return read_crm(XlsxWorkbook(path).read(), config or Config())
+
+
+def issues_at(crm, where: str):
+    return [i for i in crm.report.issues if i.where() == where]
+
+
+# --- 1. A currency number format is ignored: the person sees ¥10,000, sheetcrm counts 10,000 USD -----------
+
+
+def test_1_amount_formatted_as_yen_is_not_counted_as_base_currency(tmp_path):
+    """Amount F2 holds the number 10000 with Excel's yen format `[$¥-411]#,##0`: the sheet shows `¥10,000`.
+    There is no Currency column; the base currency is USD and Rates says JPY 0.0067. sheetcrm reads 10000 in
+    the base currency, silently: the open pipeline is 10,000.00 USD instead of 67.00 (150x too big). A cell's
+    currency format is the same kind as `JPY 10,000` typed as text (issue 9, "currency inside the amount")."""
+    path = workbook(tmp_path / "yen.xlsx", {
+        "Accounts": ACCOUNTS,
+        "Opportunities": [["ID", "Name", "Account", "Owner", "Stage", "Amount", "Close Date"],
+                          ["", "Tokyo deal", "Acme", "Mia", "Proposal", 10000, "2026-12-20"]],
+        "Rates": [["Currency", "Rate"], ["JPY", 0.0067], ["USD", 1]],
+    }, formats={("Opportunities", "F2"): "[$¥-411]#,##0"})
+    crm = read(path)
+    (row,) = crm.tables["opportunities"].rows
+    reported = issues_at(crm, "Opportunities!F2")
+    assert (row.record is not None and row.record.currency == "JPY") or reported, (
+        "¥10,000 read as 10000 USD with nothing reported")
+    if row.record is not None and row.record.currency == "JPY":
+        outcome = sync(XlsxWorkbook(path), Config(), as_of=AS_OF)
+        assert outcome.results.kpis.team.open_pipeline == Decimal("67.00")
+
+
+def test_1_amount_formatted_in_euros_under_a_usd_currency_cell_is_a_conflict(tmp_path):
+    """F2 is 1234.5 formatted `#,##0.00 [$€-407]` (the sheet shows `1.234,50 €`) while its Currency cell says
+    USD: the same conflict as `€ 1000` typed with Currency USD, which is reported as currency_conflict. Here
+    nothing is reported and the deal counts 1,234.50 USD."""
+    path = workbook(tmp_path / "eur.xlsx", {
+        "Accounts": ACCOUNTS,
+        "Opportunities": [["ID", "Name", "Account", "Owner", "Stage", "Amount", "Currency", "Close Date"],
+                          ["", "Berlin deal", "Acme", "Mia", "Proposal", 1234.5, "USD", "2026-12-20"]],
+    }, formats={("Opportunities", "F2"): "#,##0.00 [$€-407]"})
+    crm = read(path)
+    assert [i.code for i in issues_at(crm, "Opportunities!F2")] == ["currency_conflict"]
+
+
+# --- 2. Totals rows with other labels become records: an ID and computed values are written into them ------
+
+
+@pytest.mark.parametrize("label", ["Subtotal Q1", "Total pipeline", "Σ"])
+def test_2_a_totals_row_is_not_a_record_whatever_its_label_says(tmp_path, label):
+    """Rows 2-3 are deals; row 4 holds a label in Name and `=SUM(F2:F3)` in Amount, like `Total` (which is
+    recognised). With these labels the row becomes a record: `required` errors, then sync writes OPP-0003 and
+    computed values into the totals row (a row that is not a record must get no write)."""
+    header = ["Name", "Account", "Owner", "Stage", "Amount", "Currency", "Close Date"]
+    path = workbook(tmp_path / "totals.xlsx", {
+        "Accounts": ACCOUNTS,
+        "Opportunities": [header,
+                          ["D1", "Acme", "Mia", "Proposal", 1000, "USD", "2026-12-20"],
+                          ["D2", "Acme", "Mia", "Proposal", 2000, "USD", "2026-12-20"],
+                          [label, None, None, None, "=SUM(E2:E3)", None, None]],
+    })
+    sync(XlsxWorkbook(path), Config(), as_of=AS_OF)
+    ws = openpyxl.load_workbook(path)["Opportunities"]
+    written = [c.value for c in ws[4][7:]]  # the ID column and the computed columns sheetcrm added after G
+    assert all(v is None for v in written), f"row 4 ({label!r}) got {written}"
+
+
+# --- 3. A two-digit-year date is read as 2001, silently ---------------------------------------------------
+
+
+def test_3_a_two_digit_year_date_is_never_silently_in_2001(tmp_path):
+    """Close Date `26-02-01` (a person writing YY-MM-DD means 1 Feb 2026) is read as 2001-02-26 with no
+    warning, while `01/02/26` gets an ambiguous_date warning. A deal closing in 2001 drops out of the
+    forecast's months without a word."""
+    path = workbook(tmp_path / "yy.xlsx", {
+        "Accounts": ACCOUNTS,
+        "Opportunities": [["ID", "Name", "Account", "Owner", "Stage", "Amount", "Currency", "Close Date"],
+                          ["", "D", "Acme", "Mia", "Proposal", 1000, "USD", "26-02-01"]],
+    })
+    crm = read(path)
+    (row,) = crm.tables["opportunities"].rows
+    assert (row.record is not None and row.record.close_date == dt.date(2026, 2, 1)) or issues_at(
+        crm, "Opportunities!H2"), f"26-02-01 read as {row.record.close_date if row.record else None}, silently"
+
+
+# --- 4. A contact with an error is "has no email" in the quote's message ------------------------------------
+
+
+def test_4_quote_says_the_contact_has_errors_not_that_it_has_no_email(tmp_path):
+    """CON-0001 has an Email but no Last Name (a required cell). `quote OPP-0001` says "its contact has no
+    email address", which is false and sends the person looking in the wrong cell; issue 9 item 4 asks for
+    "CON-0001 (row 2) has errors"."""
+    workbook(tmp_path / "crm.xlsx", {
+        "Accounts": ACCOUNTS,
+        "Contacts": [["ID", "Account", "First Name", "Last Name", "Email"],
+                     ["CON-0001", "ACC-0001", "Olivia", None, "olivia@acme.example"]],
+        "Opportunities": [["ID", "Name", "Account", "Contact", "Owner", "Stage", "Amount", "Currency", "Close Date"],
+                          ["OPP-0001", "Deal", "ACC-0001", "CON-0001", "Mia", "Proposal", 100, "USD",
+                           "2026-12-20"]],
+        "Products": [["SKU", "Name", "Unit Price", "Currency"], ["P1", "Widget", 100, "USD"]],
+        "Quote Lines": [["Opportunity", "SKU", "Quantity"], ["OPP-0001", "P1", 1]],
+    })
+    done = cli("quote", "OPP-0001", "--out", "prev", "--workbook", "crm.xlsx", cwd=tmp_path)
+    text = done.stdout + done.stderr
+    assert done.returncode == 1
+    assert "no email" not in text, text
+    assert "CON-0001" in text and "error" in text, text
+
+
+# --- 5. Swiss amounts are rejected ---------------------------------------------------------------------------
+
+
+def test_5_swiss_apostrophe_grouping_is_read(tmp_path):
+    """`CHF 1'234.50` (and with the typographic ’) is how Swiss teams write money; the brief lists it. Today
+    every such cell is a bad_number error and the deals are left out of the pipeline."""
+    rows = [["ID", "Name", "Account", "Owner", "Stage", "Amount", "Close Date"],
+            ["", "A", "Acme", "Mia", "Proposal", "CHF 1'234.50", "2026-12-20"],
+            ["", "B", "Acme", "Mia", "Proposal", "CHF 12\u2019000", "2026-12-20"]]
+    crm = read(workbook(tmp_path / "chf.xlsx", {"Accounts": ACCOUNTS, "Opportunities": rows}))
+    got = [(r.record.amount, r.record.currency) if r.record else None for r in crm.tables["opportunities"].rows]
+    assert got == [(Decimal("1234.50"), "CHF"), (Decimal("12000"), "CHF")]
+
+
+# --- 6. A Spanish tab title does not make the tab Spanish, though the README says it does -------------------
+
+
+def test_6_a_spanish_tab_title_reads_dates_day_first(tmp_path):
+    """README, "Numbers and dates are read by column": rule 4, "the tab's language: Spanish headers or tab title
+    mean es". A tab titled Oportunidades with English headers and no locale reads `01/02/2026` as 2 January
+    (month first, with a warning), i.e. as `en`."""
+    rows = [["ID", "Name", "Account", "Owner", "Stage", "Amount", "Currency", "Close Date"],
+            ["", "Trato", "Acme", "Mia", "Proposal", 1000, "EUR", "01/02/2026"]]
+    crm = read(workbook(tmp_path / "es.xlsx", {"Cuentas": ACCOUNTS, "Oportunidades": rows}))
+    (row,) = crm.tables["opportunities"].rows
+    assert row.record.close_date == dt.date(2026, 2, 1)
+
+
+# --- 7. Small things a new user sees ----------------------------------------------------------------------------
+
+
+def test_7_left_out_warning_has_a_correct_singular(tmp_path):
+    """`1 opportunitie with errors is left out of ...`: removesuffix("s") on "Opportunities"."""
+    rows = [["ID", "Name", "Account", "Owner", "Stage", "Amount", "Currency", "Close Date"],
+            ["", "D", "Acme", "Mia", "Proposal", "many", "USD", "2026-12-20"]]
+    crm = read(workbook(tmp_path / "one.xlsx", {"Accounts": ACCOUNTS, "Opportunities": rows}))
+    (left_out,) = [i for i in crm.report.issues if i.code == "left_out"]
+    assert "opportunitie " not in left_out.message and left_out.message.startswith("1 opportunity ")
+
+
+def test_7_a_temp_file_of_an_interrupted_save_is_removed_by_the_next_command_even_read_only(tmp_path):
+    """A `kill -9` of a sync during its save leaves `.w.xlsx.<random>.tmp` (reproduced on a 20k-row demo).
+    Issue 10: "Temp files from an interrupted save are removed by the next command". `sync` removes it;
+    `validate`, `kpis`, `forecast` do not (a person running only reports keeps the stray file for good)."""
+    workbook(tmp_path / "w.xlsx", {"Accounts": ACCOUNTS})
+    stray = tmp_path / ".w.xlsx.1r5d_gk5.tmp"
+    stray.write_bytes(b"PK\x03\x04 half a workbook")
+    done = cli("validate", "--workbook", "w.xlsx", cwd=tmp_path)
+    assert done.returncode in (0, 1), done.stderr
+    assert not stray.exists()
+
+
+def test_7_init_refused_by_a_lock_writes_no_config(tmp_path):
+    """With LibreOffice's `.~lock.team.xlsx#` beside the workbook, `init --workbook team.xlsx` prints
+    "wrote sheetcrm.toml" and then refuses with exit 2: half an init."""
+    workbook(tmp_path / "team.xlsx", {"Accounts": ACCOUNTS})
+    (tmp_path / ".~lock.team.xlsx#").write_text("x")
+    done = cli("init", "--workbook", "team.xlsx", cwd=tmp_path)
+    assert done.returncode == 2
+    assert not (tmp_path / "sheetcrm.toml").exists(), done.stdout
+
+
+def test_7_quote_messages_escape_control_characters_like_every_other_output(tmp_path):
+    """README: control characters are printed as `\\u001b`-style escapes (one convention, commit 20c67b5).
+    `quote`'s unsafe_header message prints Python's repr instead: `'Deal\\x1b]0;pwned\\x07'`."""
+    workbook(tmp_path / "crm.xlsx", {
+        "Accounts": ACCOUNTS,
+        "Contacts": [["ID", "Account", "First Name", "Last Name", "Email"],
+                     ["CON-0001", "ACC-0001", "Olivia", "Navarro", "olivia@acme.example"]],
+        "Opportunities": [["ID", "Name", "Account", "Contact", "Owner", "Stage", "Amount", "Currency", "Close Date"],
+                          ["OPP-0001", "Deal_x001B_]0;pwned_x0007_", "ACC-0001", "CON-0001", "Mia", "Proposal", 100,
+                           "USD", "2026-12-20"]],
+        "Products": [["SKU", "Name", "Unit Price", "Currency"], ["P1", "Widget", 100, "USD"]],
+        "Quote Lines": [["Opportunity", "SKU", "Quantity"], ["OPP-0001", "P1", 1]],
+    })
+    done = cli("quote", "OPP-0001", "--out", "prev", "--workbook", "crm.xlsx", cwd=tmp_path)
+    text = done.stdout + done.stderr
+    assert "\x1b" not in text and "\x07" not in text  # holds today: nothing raw reaches the terminal
+    assert "\\u001b" in text and "\\x1b" not in text, text
