@@ -14,6 +14,7 @@ convention (`columns.py`).
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cache
@@ -32,9 +33,11 @@ HEADER_SEARCH_ROWS = 20
 # The last column of an .xlsx sheet (XFD). Google allows 18278, but a plan is the same for
 # both backends, so columns sheetcrm adds stay within the smaller limit.
 MAX_COLUMNS = 16384
-# Labels of a totals row, after normalize_key and without a trailing colon.
-TOTAL_LABELS = frozenset({"total", "totals", "totales", "subtotal", "subtotals", "subtotales", "sub total",
-                          "grand total", "total general", "suma", "sumas", "sum", "importe total"})
+# Words that make a label a totals label wherever they stand in it ("Total", "Subtotal Q1",
+# "Total pipeline", "Grand total:", "Suma", "Σ"), after normalize_key.
+TOTAL_WORDS = frozenset({"total", "totals", "totales", "totale", "subtotal", "subtotals", "subtotales",
+                         "grandtotal", "sum", "sums", "suma", "sumas", "sumatorio", "σ", "∑"})
+_WORD = re.compile(r"[^\W_]+|[∑]")
 _NUMERIC_KINDS = frozenset({"number", "money", "integer", "percent"})
 
 _MESSAGES = {
@@ -261,29 +264,43 @@ def _merged_values(grid: Grid) -> dict[tuple[int, int], tuple[Any, str | None]]:
     return filled
 
 
-_TOTAL_INITIALS = frozenset("tsgiTSGI")  # the first letters of TOTAL_LABELS: most cells stop here
-
-
 def _total_label(raw: Any) -> bool:
-    if not isinstance(raw, str) or len(raw) > 24 or raw.lstrip()[:1] not in _TOTAL_INITIALS:
+    """Whether a cell is a totals label: short text with a totals word in it."""
+    if not isinstance(raw, str) or len(raw) > 40:
         return False
-    text = raw.strip().rstrip(":").strip()
-    return (text.casefold() if text.isascii() else cells.normalize_key(text)) in TOTAL_LABELS
+    return not TOTAL_WORDS.isdisjoint(_WORD.findall(cells.normalize_key(raw)))
 
 
 def _is_total(raw_row: list[Any], index: int, known: dict[int, str], grid: Grid) -> bool:
-    """A row under the data that sums it: a label like Total or Totales, and under the CRM
-    columns nothing but formulas and numbers in numeric columns."""
+    """A row that sums the data: a totals label anywhere in it, and under the CRM columns
+    nothing but formulas, numbers in numeric columns and currency codes (at least one formula
+    or number). A row with any other text under a CRM column is a record, whatever its label."""
     label = next((col for col, raw in enumerate(raw_row) if _total_label(raw)), None)
     if label is None:
         return False
+    # A label that is only totals words ("Total", "Grand total:") needs nothing beside it; one
+    # with other words ("Total Solutions") must sit beside a sum.
+    summed = set(_WORD.findall(cells.normalize_key(raw_row[label]))) <= TOTAL_WORDS | {"grand", "general"} or any(
+        r == index for r, _ in grid.formulas) or any(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                       for v in raw_row)
     for col, kind in known.items():
         raw = raw_row[col] if col < len(raw_row) else None
-        if col == label or cells.is_blank(raw) or (index, col) in grid.formulas:
+        if col == label:
             continue
-        if not (kind in _NUMERIC_KINDS and isinstance(raw, (int, float)) and not isinstance(raw, bool)):
+        if cells.is_blank(raw) or (index, col) in grid.formulas:
+            continue
+        if kind in _NUMERIC_KINDS and isinstance(raw, (int, float)) and not isinstance(raw, bool):
+            continue
+        if kind != "currency" or not _currency_code(raw):
             return False
-    return True
+    return summed
+
+
+def _currency_code(raw: Any) -> bool:
+    try:
+        return cells.parse_currency(raw) is not None
+    except cells.CellError:
+        return False
 
 
 def parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, ctx: ParseContext,

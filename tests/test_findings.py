@@ -231,3 +231,62 @@ def test_7_quote_messages_escape_control_characters_like_every_other_output(tmp_
     text = done.stdout + done.stderr
     assert "\x1b" not in text and "\x07" not in text  # holds today: nothing raw reaches the terminal
     assert "\\u001b" in text and "\\x1b" not in text, text
+
+
+# --- 2, more of the kind: labels, currency codes, typed sums; and records that only look like totals -----------
+
+
+@pytest.mark.parametrize("row", [
+    ["Totales:", None, None, None, "=SUM(E2:E3)", "USD", None],         # a currency code beside the sum
+    [None, None, None, None, 3000, "EUR", None, "Grand Total"],          # label outside the CRM columns, typed sum
+    ["Suma del trimestre", None, None, None, 3000, None, None],          # Spanish, a typed number
+    ["∑", None, None, None, "=SUM(E2:E3)", None, None],
+    ["Total", None, None, None, None, None, None],                       # a bare label, nothing summed
+])
+def test_2_totals_rows_of_every_shape_are_not_records(tmp_path, row):
+    header = ["Name", "Account", "Owner", "Stage", "Amount", "Currency", "Close Date"]
+    path = workbook(tmp_path / "totals.xlsx", {
+        "Accounts": ACCOUNTS,
+        "Opportunities": [header, ["D1", "Acme", "Mia", "Proposal", 1000, "EUR", "2026-12-20"],
+                          ["D2", "Acme", "Mia", "Proposal", 2000, "EUR", "2026-12-20"], row],
+    })
+    crm = read(path)
+    assert [r.row for r in crm.tables["opportunities"].rows] == [2, 3]
+    assert not [i for i in crm.report.issues if i.row == 4]
+    before = [c.value for c in openpyxl.load_workbook(path)["Opportunities"][4]]
+    sync(XlsxWorkbook(path), Config(), as_of=AS_OF)
+    after = [c.value for c in openpyxl.load_workbook(path)["Opportunities"][4]]
+    assert after[:len(before)] == before and all(v is None for v in after[len(before):])
+
+
+@pytest.mark.parametrize("row", [
+    ["Total Solutions renewal", "Acme", "Mia", "Proposal", 1000, "USD", "2026-12-20"],  # a deal named Total...
+    ["Summit", None, None, None, 3000, None, None],                                     # not a totals word
+    ["Total Solutions", None, None, None, None, None, None],                            # no sum beside it
+])
+def test_2_rows_that_only_look_like_totals_stay_records(tmp_path, row):
+    header = ["Name", "Account", "Owner", "Stage", "Amount", "Currency", "Close Date"]
+    path = workbook(tmp_path / "deal.xlsx", {
+        "Accounts": ACCOUNTS,
+        "Opportunities": [header, ["D1", "Acme", "Mia", "Proposal", 1000, "USD", "2026-12-20"], row],
+    })
+    assert [r.row for r in read(path).tables["opportunities"].rows] == [2, 3]
+
+
+def test_2_totals_row_on_google_gets_no_id(monkeypatch):
+    """On Google a formula arrives as its value (3000): the same rule, the same result."""
+    from sheetcrm.emulator import Emulator
+    from sheetcrm.workbook.target import open_workbook
+
+    header = ["Name", "Account", "Owner", "Stage", "Amount", "Currency", "Close Date"]
+    with Emulator() as emu:
+        monkeypatch.setenv("SHEETS_EMULATOR_HOST", emu.host)
+        key = emu.create_spreadsheet("CRM", {
+            "Accounts": ACCOUNTS,
+            "Opportunities": [header, ["D1", "Acme", "Mia", "Proposal", 1000, "USD", "2026-12-20"],
+                              ["D2", "Acme", "Mia", "Proposal", 2000, "USD", "2026-12-20"],
+                              ["Subtotal Q1", "", "", "", "=SUM(E2:E3)", "USD", ""]]}, value_input="USER_ENTERED")
+        sync(open_workbook(Config(), spreadsheet=key), Config(), as_of=AS_OF)
+        rows = emu.values(key, "Opportunities")
+        assert rows[1][7] == "OPP-0001" and rows[2][7] == "OPP-0002"
+        assert rows[3][:6] == ["Subtotal Q1", "", "", "", 3000, "USD"] and not any(rows[3][6:])
