@@ -442,6 +442,30 @@ def date_style(raw: RawCell) -> tuple[str | None, bool]:
     return None, a != b and a <= 12 and b <= 12
 
 
+def year_first_date(raw: RawCell) -> _dt.date | None:
+    """The year-first reading of a numeric text date with two-digit parts ("26-02-01" as
+    2026-02-01, YY-MM-DD), when that reading is a date; None for anything else. Such a cell
+    also reads year-last (26 Feb 2001): `columns.read_dates` decides between them."""
+    if not isinstance(raw, str):
+        return None
+    m = _NUMERIC_DATE_RE.fullmatch(raw.strip(_STRIP).casefold())
+    if m is None or len(m["a"]) != 2 or len(m["y"]) != 2 or not _time_ok(m):
+        return None
+    try:
+        return _dt.date(_year(m["a"]), int(m["b"]), int(m["y"]))
+    except ValueError:
+        return None
+
+
+def year_last_date(raw: RawCell, locale: str) -> _dt.date | None:
+    """A numeric text date read with its year last in `locale`'s order, or None when that is
+    no date."""
+    try:
+        return parse_date(raw, locale)
+    except CellError:
+        return None
+
+
 @dataclass(frozen=True)
 class Read:
     """A cell already read with its column's context (`columns.py`, `table.py`): the

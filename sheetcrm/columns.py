@@ -23,6 +23,7 @@ Pure: cells in, a reading out; `table.py` pins each finding to its sheet cell.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -117,13 +118,46 @@ def read_numbers(raws: Sequence[RawCell], kind: str, fallback: str, fallback_sur
 
 
 def read_dates(raws: Sequence[RawCell], fallback: str, fallback_sure: bool) -> Reading:
-    """The day/month order of a date column."""
+    """The day/month order of a date column, and where its two-digit years stand.
+
+    "26-02-01" is 2001-02-26 day first with the year last, or 2026-02-01 with the year first
+    (YY-MM-DD). The column settles that too: a two-digit-year cell that only one position
+    reads ("03-15-24": no 15th month; "45-02-01": no 45th day) proves it. Unsettled, a cell
+    both positions read is read year last in the column's order (year first when only that
+    reads it) and reported with every reading."""
+    year_first = {i: d for i, raw in enumerate(raws) if (d := cells.year_first_date(raw)) is not None}
+    two_digit = {i for i, raw in enumerate(raws) if i in year_first or _two_digit_year(raw)}
+    lasts = {i: (cells.year_last_date(raws[i], "en"), cells.year_last_date(raws[i], "es")) for i in two_digit}
+    proves_last = any(i not in year_first and any(lasts[i]) for i in two_digit)
+    proves_first = any(i in year_first and not any(lasts[i]) for i in two_digit)
+    position = "last" if proves_last and not proves_first else "first" if proves_first and not proves_last else None
+
     styles = [cells.date_style(raw) for raw in raws]
     proofs = Counter(p for p, _ in styles if p)
     locale, sure = _decide(proofs, Counter(), fallback, fallback_sure)
     reading = Reading(locale, sure)
+    other = "es" if locale == "en" else "en"
     for index, (proves, ambiguous) in enumerate(styles):
         raw = raws[index]
+        if index in year_first and position != "last":
+            first = year_first[index]
+            if position == "first":
+                reading.values[index] = cells.Read(first, raw)
+                continue
+            read = lasts[index][0 if locale == "en" else 1]
+            swapped = None if sure else lasts[index][1 if locale == "en" else 0]  # the other day/month order
+            readings = [d for d in (first, swapped) if d is not None]
+            if read is None:
+                read = readings.pop(0)
+                reading.values[index] = cells.Read(read, raw)
+            could = [d for d in dict.fromkeys(readings) if d != read]
+            if could:
+                reading.findings.append(Finding(index, "warning", CellError(
+                    "ambiguous_date",
+                    f"{cells._show(raw)} read as {read}; could be {' or '.join(map(str, could))} "
+                    "(a two-digit year may stand first or last).",
+                    "Write the year with four digits, as year-month-day (2026-02-01).", raw)))
+            continue
         if proves and proves != locale:
             reading.findings.append(Finding(index, "error", CellError(
                 "mixed_convention",
@@ -131,7 +165,6 @@ def read_dates(raws: Sequence[RawCell], fallback: str, fallback_sure: bool) -> R
                 f"{_ORDER_NAMES[locale]}, so it cannot be read with confidence.",
                 "Write it the way the rest of the column does, or as 2026-12-03 (year first).", raw)))
         elif ambiguous and not sure:
-            other = "es" if locale == "en" else "en"
             read, could = cells.parse_date(raw, locale), cells.parse_date(raw, other)
             reading.findings.append(Finding(index, "warning", CellError(
                 "ambiguous_date",
@@ -139,6 +172,14 @@ def read_dates(raws: Sequence[RawCell], fallback: str, fallback_sure: bool) -> R
                 "Nothing else in this column shows whether dates are written day or month first: write it "
                 "as year-month-day (2026-12-03), or set locale in sheetcrm.toml.", raw)))
     return reading
+
+
+def _two_digit_year(raw: RawCell) -> bool:
+    """Whether a cell is a numeric text date ending in a two-digit year ("03/15/24")."""
+    return isinstance(raw, str) and _TWO_DIGIT_YEAR.fullmatch(raw.strip()) is not None
+
+
+_TWO_DIGIT_YEAR = re.compile(r"[0-9]{1,2}[-/.][0-9]{1,2}[-/.][0-9]{2}")
 
 
 def _plain_number(raw: RawCell, locale: str) -> Decimal | None:

@@ -290,3 +290,27 @@ def test_2_totals_row_on_google_gets_no_id(monkeypatch):
         rows = emu.values(key, "Opportunities")
         assert rows[1][7] == "OPP-0001" and rows[2][7] == "OPP-0002"
         assert rows[3][:6] == ["Subtotal Q1", "", "", "", 3000, "USD"] and not any(rows[3][6:])
+
+
+# --- 3, the kind: where a two-digit year stands is a column convention, never a silent guess ------------------
+
+
+@pytest.mark.parametrize("cells_in, expected, warned", [
+    (["26-02-01"], [dt.date(2001, 2, 26)], [0]),                     # both positions read it: warned
+    (["26-02-01", "45-03-01"], [dt.date(2026, 2, 1), dt.date(2045, 3, 1)], []),  # a 45th day: year first
+    (["26.02.01", "03.15.24"], [None, dt.date(2024, 3, 15)], []),   # a 15th month: year last, month first;
+                                                                      # 26.02.01 is then a mixed_convention error
+    (["15/03/24", "28/02/25"], [dt.date(2024, 3, 15), dt.date(2025, 2, 28)], [0, 1]),
+    (["13/02/2026", "05/06/24"], [dt.date(2026, 2, 13), dt.date(2024, 6, 5)], [1]),
+])
+def test_3_two_digit_years_are_read_by_the_column_and_reported(tmp_path, cells_in, expected, warned):
+    rows = [["ID", "Name", "Account", "Owner", "Stage", "Amount", "Currency", "Close Date"]]
+    rows += [["", f"D{i}", "Acme", "Mia", "Proposal", 1000, "USD", c] for i, c in enumerate(cells_in)]
+    crm = read(workbook(tmp_path / "yy.xlsx", {"Accounts": ACCOUNTS, "Opportunities": rows}))
+    got = [r.record.close_date if r.record else None for r in crm.tables["opportunities"].rows]
+    assert got == expected
+    warnings = [i.row - 2 for i in crm.report.issues if i.column == "H" and i.code == "ambiguous_date"]
+    assert warnings == warned
+    for issue in crm.report.issues:
+        if issue.column == "H" and issue.code == "ambiguous_date" and "two-digit" in issue.message:
+            assert "could be" in issue.message
