@@ -314,3 +314,25 @@ def test_3_two_digit_years_are_read_by_the_column_and_reported(tmp_path, cells_i
     for issue in crm.report.issues:
         if issue.column == "H" and issue.code == "ambiguous_date" and "two-digit" in issue.message:
             assert "could be" in issue.message
+
+
+def test_4_a_quote_names_the_contacts_errors_and_an_unknown_contact_is_not_an_email_problem(tmp_path):
+    """A contact with a bad Email cell (its only address) is "has errors" naming the Email; a Contact
+    that names nobody is said so, not "has no email address"."""
+    workbook(tmp_path / "crm.xlsx", {
+        "Accounts": ACCOUNTS,
+        "Contacts": [["ID", "Account", "First Name", "Last Name", "Email"],
+                     ["CON-0001", "ACC-0001", "Olivia", "Navarro", "olivia(at)acme"]],
+        "Opportunities": [["ID", "Name", "Account", "Contact", "Owner", "Stage", "Amount", "Currency", "Close Date"],
+                          ["OPP-0001", "Deal", "ACC-0001", "CON-0001", "Mia", "Proposal", 100, "USD", "2026-12-20"],
+                          ["OPP-0002", "Deal 2", "ACC-0001", "CON-0009", "Mia", "Proposal", 100, "USD",
+                           "2026-12-20"]],
+        "Products": [["SKU", "Name", "Unit Price", "Currency"], ["P1", "Widget", 100, "USD"]],
+        "Quote Lines": [["Opportunity", "SKU", "Quantity"], ["OPP-0001", "P1", 1], ["OPP-0002", "P1", 1]],
+    })
+    done = cli("quote", "OPP-0001", "--out", "prev", "--workbook", "crm.xlsx", cwd=tmp_path)
+    assert done.returncode == 1
+    assert "CON-0001 (row 2) has errors: Email:" in done.stdout + done.stderr
+    done = cli("quote", "OPP-0002", "--out", "prev", "--workbook", "crm.xlsx", cwd=tmp_path)
+    text = done.stdout + done.stderr
+    assert done.returncode == 1 and "no email" not in text and '"CON-0009" names no single contact' in text
