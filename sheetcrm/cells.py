@@ -202,7 +202,9 @@ _NO_DEFAULT = frozenset({"kr", "kr."})
 CURRENCY_CODES = frozenset(list_currencies())  # ISO 4217, as babel knows them
 _CURRENCY_CODES = CURRENCY_CODES
 
-_GROUP_SPACE = "[ \u00a0\u2009\u202f]"
+# Thousands separators that can never be a decimal mark: spaces (French, Nordic) and the
+# apostrophes of Swiss amounts (1'234.50, 12’000).
+_GROUP_SPACE = "[ \u00a0\u2009\u202f'\u2019\u02bc]"
 _CURRENCY_TOKEN = "|".join(re.escape(t) for t in sorted(SYMBOL_CURRENCIES, key=len, reverse=True))
 _NUMBER_RE = re.compile(
     rf"""
@@ -225,7 +227,7 @@ _PLAIN_RE = {
     "en": re.compile(r"-?[0-9]+(?:\.[0-9]+)?"),
     "es": re.compile(r"-?[0-9]+(?:,[0-9]+)?"),
 }
-_SEP_NAMES = {",": "a comma", ".": "a period", " ": "a space"}
+_SEP_NAMES = {",": "a comma", ".": "a period", " ": "a space or an apostrophe"}
 _ONE = Decimal(1)
 
 # What a spreadsheet can hold exactly: 15 significant digits (Excel shows no more, and a

@@ -336,3 +336,18 @@ def test_4_a_quote_names_the_contacts_errors_and_an_unknown_contact_is_not_an_em
     done = cli("quote", "OPP-0002", "--out", "prev", "--workbook", "crm.xlsx", cwd=tmp_path)
     text = done.stdout + done.stderr
     assert done.returncode == 1 and "no email" not in text and '"CON-0009" names no single contact' in text
+
+
+@pytest.mark.parametrize("text, value", [
+    ("1'234.50", Decimal("1234.50")), ("12\u2019000", Decimal("12000")), ("1'234'567.8 CHF", Decimal("1234567.8")),
+    ("Fr. 1'000", None), ("-2'500", Decimal("-2500")), ("1\u02bc000", Decimal("1000")),
+])
+def test_5_apostrophes_group_thousands_and_never_mark_decimals(text, value):
+    from sheetcrm import cells
+    if value is None:  # "Fr." is no currency sheetcrm knows: an error, not a guess
+        with pytest.raises(cells.CellError):
+            cells.parse_number(text)
+        return
+    assert cells.parse_number(text, "en") == cells.parse_number(text, "es") == value
+    with pytest.raises(cells.CellError, match="apostrophe"):
+        cells.parse_number("12'5")  # an apostrophe followed by one digit is no grouping and no decimal
