@@ -214,25 +214,27 @@ def _place_new_columns(spec: TabSpec, title: str, grid: Grid, header: Header, re
 
 
 def tab_locale(spec: TabSpec, title: str, header: Header) -> str | None:
-    """The language a tab is written in, from its title and header texts: "es", "en", or
-    None when they do not tell (no votes, or a tie)."""
-    votes: Counter[str] = Counter()
-
-    def vote(text: str, en: str, es: tuple[str, ...]) -> None:
+    """The language a tab is written in: "es" when its title is the Spanish one
+    (Oportunidades) or most of its known headers are Spanish, "en" when they are English, None
+    when nothing tells (no votes, or a tie). A Spanish title wins over English headers: teams
+    paste English exports into tabs they named themselves, and the name is theirs."""
+    def language(text: str, en: str, es: tuple[str, ...]) -> str | None:
         key = cells.normalize_key(text)
-        spanish = {cells.normalize_key(n) for n in es} - {cells.normalize_key(en)}
-        if key in spanish:
-            votes["es"] += 1
-        elif key == cells.normalize_key(en):
-            votes["en"] += 1
+        english = cells.normalize_key(en)
+        if key in {cells.normalize_key(n) for n in es} - {english}:
+            return "es"
+        return "en" if key == english else None
 
-    vote(title, spec.title, (spec.title_es,))
+    if language(title, spec.title, (spec.title_es,)) == "es":
+        return "es"
+    votes: Counter[str] = Counter()
     by_field = {c.field: c for c in spec.columns}
     for name, col in header.fields.items():
         column = by_field[name]
         # The Spanish header, and the aliases that cannot be English (they have accents).
         spanish = (column.header_es, *(a for a in column.aliases if not a.isascii()))
-        vote(header.labels[col], column.header, spanish)
+        if (said := language(header.labels[col], column.header, spanish)) is not None:
+            votes[said] += 1
     ranked = votes.most_common()
     if not ranked or len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
         return None

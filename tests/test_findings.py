@@ -351,3 +351,17 @@ def test_5_apostrophes_group_thousands_and_never_mark_decimals(text, value):
     assert cells.parse_number(text, "en") == cells.parse_number(text, "es") == value
     with pytest.raises(cells.CellError, match="apostrophe"):
         cells.parse_number("12'5")  # an apostrophe followed by one digit is no grouping and no decimal
+
+
+@pytest.mark.parametrize("title, header, expected", [
+    ("Oportunidades", ["ID", "Name", "Account", "Close Date", "Owner", "Stage", "Amount"], dt.date(2026, 2, 1)),
+    ("Deals", ["ID", "Nombre", "Cuenta", "Fecha de cierre", "Propietario", "Etapa", "Importe"], dt.date(2026, 2, 1)),
+    ("Opportunities", ["ID", "Name", "Account", "Close Date", "Owner", "Stage", "Amount"], dt.date(2026, 1, 2)),
+])
+def test_6_the_tab_language_comes_from_its_title_or_its_headers(tmp_path, title, header, expected):
+    rows = [header, ["", "Trato", "Acme", "01/02/2026", "Mia", "Proposal", 1000]]
+    crm = read(workbook(tmp_path / "lang.xlsx", {"Accounts": ACCOUNTS, title: rows}))
+    (row,) = crm.tables["opportunities"].rows
+    assert row.record.close_date == expected
+    # Nothing else in the column decides, so the reading is a warning with both dates.
+    assert [i.code for i in crm.report.issues if i.column == "D"] == ["ambiguous_date"]
