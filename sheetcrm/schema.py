@@ -103,6 +103,25 @@ TABS: dict[str, TabSpec] = {t.key: t for t in (
 )}
 
 
+# How messages count each tab's records, in one place: (singular, plural) by locale.
+NOUNS: dict[str, dict[str, tuple[str, str]]] = {
+    "accounts": {"en": ("account", "accounts"), "es": ("cuenta", "cuentas")},
+    "contacts": {"en": ("contact", "contacts"), "es": ("contacto", "contactos")},
+    "leads": {"en": ("lead", "leads"), "es": ("lead", "leads")},
+    "opportunities": {"en": ("opportunity", "opportunities"), "es": ("oportunidad", "oportunidades")},
+    "activities": {"en": ("activity", "activities"), "es": ("actividad", "actividades")},
+    "tasks": {"en": ("task", "tasks"), "es": ("tarea", "tareas")},
+    "products": {"en": ("product", "products"), "es": ("producto", "productos")},
+    "quote_lines": {"en": ("quote line", "quote lines"), "es": ("línea de presupuesto", "líneas de presupuesto")},
+}
+
+
+def count_of(n: int, key: str, locale: str = "en") -> str:
+    """"1 opportunity", "2 opportunities", "1 oportunidad": a count of a tab's records."""
+    singular, plural = NOUNS[key]["es" if locale == "es" else "en"]
+    return f"{n} {singular if n == 1 else plural}"
+
+
 @dataclass(frozen=True)
 class OwnedTab:
     """A tab that sheetcrm writes whole; people read it but their edits are replaced."""

@@ -365,3 +365,21 @@ def test_6_the_tab_language_comes_from_its_title_or_its_headers(tmp_path, title,
     assert row.record.close_date == expected
     # Nothing else in the column decides, so the reading is a warning with both dates.
     assert [i.code for i in crm.report.issues if i.column == "D"] == ["ambiguous_date"]
+
+
+@pytest.mark.parametrize("locale, title, n, start", [
+    ("en", "Opportunities", 2, "2 opportunities with errors in Opportunities are left out"),
+    ("es", "Oportunidades", 1, "1 oportunidad con errores en Oportunidades queda fuera"),
+    ("es", "Deals", 2, "2 oportunidades con errores en Deals quedan fuera"),
+    ("en", "Leads", 1, "1 lead with errors in Leads is left out"),
+])
+def test_7_left_out_counts_in_the_locale_and_names_the_tab_as_titled(tmp_path, locale, title, n, start):
+    if title == "Leads":
+        rows = [["ID", "First Name", "Last Name", "Email", "Status", "Created"],
+                ["", "Ana", "Ruiz", "not an email", "New", "2026-01-02"]]
+    else:
+        rows = [["ID", "Name", "Account", "Owner", "Stage", "Amount", "Currency", "Close Date"]] + [
+            ["", f"D{i}", "Acme", "Mia", "Proposal", "many", "USD", "2026-12-20"] for i in range(n)]
+    crm = read(workbook(tmp_path / "lo.xlsx", {"Accounts": ACCOUNTS, title: rows}), Config(locale=locale))
+    (left_out,) = [i for i in crm.report.issues if i.code == "left_out"]
+    assert left_out.message.startswith(start), left_out.message
