@@ -383,3 +383,24 @@ def test_7_left_out_counts_in_the_locale_and_names_the_tab_as_titled(tmp_path, l
     crm = read(workbook(tmp_path / "lo.xlsx", {"Accounts": ACCOUNTS, title: rows}), Config(locale=locale))
     (left_out,) = [i for i in crm.report.issues if i.code == "left_out"]
     assert left_out.message.startswith(start), left_out.message
+
+
+def test_7_read_only_commands_leave_temp_files_to_the_writer_holding_the_lock(tmp_path, monkeypatch):
+    """While another sheetcrm command holds the workbook's lock (it may be mid-save), a read-only
+    command neither waits nor touches its temp file; once the lock is free, `kpis` removes it."""
+    from sheetcrm.lock import WorkbookLock
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    path = workbook(tmp_path / "w.xlsx", {"Accounts": ACCOUNTS})
+    stray = tmp_path / ".w.xlsx.abcd1234.tmp"
+    stray.write_bytes(b"PK\x03\x04 being written")
+    held = WorkbookLock(XlsxWorkbook(path), command="sync").acquire()
+    try:
+        for command in ("validate", "forecast"):
+            done = cli(command, "--workbook", "w.xlsx", cwd=tmp_path)
+            assert done.returncode in (0, 1), done.stderr
+            assert stray.exists()
+    finally:
+        held.release()
+    assert cli("kpis", "--workbook", "w.xlsx", cwd=tmp_path).returncode == 0
+    assert not stray.exists()
