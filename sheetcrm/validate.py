@@ -325,6 +325,11 @@ def _check_duplicate_emails(table: Table, report: Report) -> None:
 
 def _cell_issue(report: Report, severity: str, table: Table, row: Row, field_name: str, value: Any, code: str,
                 message: str, hint: str) -> None:
+    """Report a cross-tab problem at its cell. An error leaves the row out of every computation
+    like a bad cell does (it stays a reference target): a deal whose Account names no account
+    is not counted as if it did."""
+    if severity == "error":
+        row.record = None
     col = table.header.fields.get(field_name)
     report.add(Issue(severity, table.title, row.row, column_letter(col + 1) if col is not None else None,  # type: ignore[arg-type]
                      table.header.labels.get(col) if col is not None else None, value, code, message, hint))
