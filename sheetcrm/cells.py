@@ -24,7 +24,7 @@ from functools import lru_cache
 from decimal import Decimal
 
 from babel.dates import get_month_names
-from babel.numbers import list_currencies
+from babel.numbers import get_currency_precision, list_currencies
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
 RawCell = str | int | float | bool | _dt.datetime | _dt.date | None
@@ -380,6 +380,13 @@ def currency_of(token: str, base: str | None = None) -> tuple[str | None, bool]:
     if base in meanings:
         return base, True
     return (None if token in _NO_DEFAULT else meanings[0]), True
+
+
+@lru_cache(maxsize=256)
+def currency_decimals(code: str | None) -> int:
+    """How many decimals amounts in `code` have (CLDR via babel: USD 2, JPY 0, KWD 3); 2 when
+    unknown."""
+    return get_currency_precision(code) if code in CURRENCY_CODES else 2
 
 
 def parse_money(raw: RawCell, locale: str = "en") -> tuple[Decimal | None, str | None]:

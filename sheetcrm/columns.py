@@ -8,7 +8,8 @@ Probability is 1 % or 100 %. Its column usually can. The first of these that dec
    "13/02/2026", 0.35 among percentages) votes; the majority wins, and every cell that proves
    the other convention is an error ("mixed_convention"), never a silent 1000x;
 2. for money and whole numbers only, cells like "12.500" or "$1,200": money has no third
-   decimal and a count no fraction, so they vote for reading the separator as thousands;
+   decimal (unless its currency has: KWD, BHD, OMR, JOD, TND, LYD) and a count no fraction,
+   so they vote for reading the separator as thousands;
 3. the locale the config sets, when it sets one;
 4. the tab's language (Spanish tab title or headers mean "es");
 5. "en".
@@ -84,12 +85,15 @@ def _shown(value: object) -> str:
 
 
 def read_numbers(raws: Sequence[RawCell], kind: str, fallback: str, fallback_sure: bool,
-                 parse: Callable[[RawCell, str], object]) -> Reading:
+                 parse: Callable[[RawCell, str], object], three_decimals: Collection[int] = ()) -> Reading:
     """The decimal convention of a number column (`kind` "number", "money", "integer" or
-    "percent"). `parse(raw, locale)` reads one cell, to show a warning's two readings."""
+    "percent"). `parse(raw, locale)` reads one cell, to show a warning's two readings.
+    `three_decimals` are the money cells whose currency has three decimals (KWD, BHD, OMR…):
+    "1.234" there may well be 1.234, so rule 2 does not apply to them."""
     styles = [cells.separator_style(raw) for raw in raws]
     proofs = Counter(p for p, _ in styles if p)
-    suggestions = Counter(s for _, s in styles if s) if kind in THOUSANDS_KINDS else Counter()
+    suggestions = Counter(s for i, (_, s) in enumerate(styles) if s and i not in three_decimals) \
+        if kind in THOUSANDS_KINDS else Counter()
     locale, sure = _decide(proofs, suggestions, fallback, fallback_sure)
     reading = Reading(locale, sure)
     for index, (proves, suggests) in enumerate(styles):
@@ -102,7 +106,8 @@ def read_numbers(raws: Sequence[RawCell], kind: str, fallback: str, fallback_sur
                 "Write it the way the rest of the column does, or as a plain number like 1234.5.", raw)))
         # Even in a settled column, money read with three decimals ("12.500" among "1,234.50") is
         # more likely a thousands separator typed the other way: both readings are shown.
-        elif suggests and (not sure or kind in THOUSANDS_KINDS and suggests != locale):
+        elif suggests and (not sure or kind in THOUSANDS_KINDS and suggests != locale
+                           and index not in three_decimals):
             other = "es" if locale == "en" else "en"
             try:
                 read, could = parse(raw, locale), parse(raw, other)

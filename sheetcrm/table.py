@@ -402,7 +402,8 @@ def _read_columns(title: str, header: Header, grid: Grid, rows: list[_Cells], kn
     column_ctx: dict[str, ParseContext] = {}
     for col, kind in known.items():
         formatted = {i for i, r in enumerate(rows) if (r.index, col) in grid.percent} if grid.percent else set()
-        reading = _read_column(kind, [r.shown[col] for r in rows], formatted, ctx)
+        three = _three_decimal_cells(header, grid, rows, col, ctx) if kind == "money" else set()
+        reading = _read_column(kind, [r.shown[col] for r in rows], formatted, ctx, three)
         if reading is None:
             continue
         column_ctx[names[col]] = dataclasses.replace(ctx, locale=reading.locale)
@@ -424,12 +425,39 @@ def _formula_error(error: str) -> cells.CellError:
     return cells.CellError("formula_error", message.format(error=cells._show(error)), hint, error)
 
 
-def _read_column(kind: str, raws: list[Any], formatted: set[int], ctx: ParseContext) -> columns.Reading | None:
+def _three_decimal_cells(header: Header, grid: Grid, rows: list[_Cells], col: int, ctx: ParseContext) -> set[int]:
+    """The amounts (indexes into `rows`) in a currency with three decimals (KWD): named in the
+    cell's text, by its number format, by the row's Currency cell, else the base currency."""
+    currency_col = header.fields.get("currency")
+    found = set()
+    for i, r in enumerate(rows):
+        raw = r.shown[col]
+        token = None
+        if isinstance(raw, str):
+            token = next((t for loc in ("en", "es") if (t := _money_token(raw, loc))), None)
+        token = token or grid.currency.get((r.index, col))
+        if token is None and currency_col is not None and isinstance(r.shown.get(currency_col), str):
+            token = r.shown[currency_col].strip() or None
+        code = cells.currency_of(token, ctx.currency)[0] if token else ctx.currency
+        if cells.currency_decimals(code) >= 3:
+            found.add(i)
+    return found
+
+
+def _money_token(raw: str, locale: str) -> str | None:
+    try:
+        return cells.parse_money(raw, locale)[1]
+    except cells.CellError:
+        return None
+
+
+def _read_column(kind: str, raws: list[Any], formatted: set[int], ctx: ParseContext,
+                 three_decimals: set[int] = frozenset()) -> columns.Reading | None:  # type: ignore[assignment]
     # Cells already known to be unreadable (formula errors) take no part in the vote.
     raws = [None if isinstance(r, cells.CellError) else r for r in raws]
     if kind in ("number", "money", "integer"):
         parse = cells.parse_integer if kind == "integer" else cells.parse_number
-        return columns.read_numbers(raws, kind, ctx.locale, ctx.locale_set, parse)
+        return columns.read_numbers(raws, kind, ctx.locale, ctx.locale_set, parse, three_decimals)
     if kind == "percent":
         return columns.read_percents(raws, formatted, ctx.locale, ctx.locale_set)
     if kind == "date":

@@ -335,7 +335,9 @@ def test_4_a_quote_names_the_contacts_errors_and_an_unknown_contact_is_not_an_em
     assert "CON-0001 (row 2) has errors: Email:" in done.stdout + done.stderr
     done = cli("quote", "OPP-0002", "--out", "prev", "--workbook", "crm.xlsx", cwd=tmp_path)
     text = done.stdout + done.stderr
-    assert done.returncode == 1 and "no email" not in text and '"CON-0009" names no single contact' in text
+    # An unknown Contact is an error on the deal itself: the deal is left out, and says why.
+    assert done.returncode == 1 and "no email" not in text
+    assert "Opportunities!D3" in text and "unknown_contact" in text and "OPP-0002 (row 3) has errors" in text
 
 
 @pytest.mark.parametrize("text, value", [
@@ -425,3 +427,25 @@ def test_a_deal_whose_account_is_unknown_is_left_out_and_said_so(tmp_path):
     assert crm.find("opportunities", "OPP-0002")[0].target.amount == 5000
     outcome = sync(XlsxWorkbook(path), Config(), as_of=AS_OF)
     assert outcome.results.kpis.team.open_pipeline == Decimal("1000.00")
+
+
+# --- three-decimal currencies: "money has no third decimal" does not hold for KWD, BHD, OMR, JOD, TND, LYD ------
+
+
+@pytest.mark.parametrize("cell, currency, config, expected, warned", [
+    ("1.234 KWD", None, {}, (Decimal("1.234"), "KWD"), True),            # no locale: read 1.234, both readings
+    ("1.234 KWD", None, {"locale": "en"}, (Decimal("1.234"), "KWD"), False),
+    ("BHD 12.500", None, {"locale": "en"}, (Decimal("12.5"), "BHD"), False),
+    ("2.750", "JOD", {"locale": "en"}, (Decimal("2.75"), "JOD"), False),  # the Currency cell says which
+    ("1.234", None, {"locale": "en", "currency": "OMR"}, (Decimal("1.234"), None), False),  # the base does
+    ("12.500", "USD", {"locale": "en"}, (Decimal("12500"), "USD"), True),  # two decimals: still thousands-first
+])
+def test_three_decimal_currencies_keep_their_third_decimal(tmp_path, cell, currency, config, expected, warned):
+    from babel.numbers import get_currency_precision
+    assert all(get_currency_precision(c) == 3 for c in ("KWD", "BHD", "OMR", "JOD", "TND", "LYD"))
+    rows = [["ID", "Name", "Account", "Owner", "Stage", "Amount", "Currency", "Close Date"],
+            ["", "D", "Acme", "Mia", "Proposal", cell, currency, "2026-12-20"]]
+    crm = read(workbook(tmp_path / "kwd.xlsx", {"Accounts": ACCOUNTS, "Opportunities": rows}), Config(**config))
+    (row,) = crm.tables["opportunities"].rows
+    assert (row.record.amount, row.record.currency) == expected
+    assert bool([i for i in crm.report.issues if i.column == "F" and i.code == "ambiguous_number"]) is warned
