@@ -449,3 +449,14 @@ def test_three_decimal_currencies_keep_their_third_decimal(tmp_path, cell, curre
     (row,) = crm.tables["opportunities"].rows
     assert (row.record.amount, row.record.currency) == expected
     assert bool([i for i in crm.report.issues if i.column == "F" and i.code == "ambiguous_number"]) is warned
+
+
+def test_a_deals_only_workbook_counts_its_deals_whatever_their_account_says():
+    """Without an Accounts tab there is nothing an Account could fail to match: it is a label, no error."""
+    from sheetcrm.workbook.memory import MemoryWorkbook
+
+    rows = [["ID", "Name", "Account", "Owner", "Stage", "Amount", "Currency", "Close Date"],
+            ["OPP-0001", "A", "Acme", "Mia", "Proposal", 1000, "USD", "2026-12-20"]]
+    crm = read_crm(MemoryWorkbook({"Opportunities": rows}).read(), Config())
+    assert [r.account for r in crm.records("opportunities")] == ["Acme"]
+    assert not [i for i in crm.report.issues if i.severity == "error"]
