@@ -24,7 +24,7 @@ from functools import lru_cache
 from decimal import Decimal
 
 from babel.dates import get_month_names
-from babel.numbers import list_currencies
+from babel.numbers import get_currency_precision, list_currencies
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
 RawCell = str | int | float | bool | _dt.datetime | _dt.date | None
@@ -199,9 +199,12 @@ SYMBOL_CURRENCIES: dict[str, tuple[str, ...]] = {
 }
 # Ambiguous symbols that have no usual meaning to fall back on.
 _NO_DEFAULT = frozenset({"kr", "kr."})
-_CURRENCY_CODES = frozenset(list_currencies())
+CURRENCY_CODES = frozenset(list_currencies())  # ISO 4217, as babel knows them
+_CURRENCY_CODES = CURRENCY_CODES
 
-_GROUP_SPACE = "[ \u00a0\u2009\u202f]"
+# Thousands separators that can never be a decimal mark: spaces (French, Nordic) and the
+# apostrophes of Swiss amounts (1'234.50, 12’000).
+_GROUP_SPACE = "[ \u00a0\u2009\u202f'\u2019\u02bc]"
 _CURRENCY_TOKEN = "|".join(re.escape(t) for t in sorted(SYMBOL_CURRENCIES, key=len, reverse=True))
 _NUMBER_RE = re.compile(
     rf"""
@@ -224,7 +227,7 @@ _PLAIN_RE = {
     "en": re.compile(r"-?[0-9]+(?:\.[0-9]+)?"),
     "es": re.compile(r"-?[0-9]+(?:,[0-9]+)?"),
 }
-_SEP_NAMES = {",": "a comma", ".": "a period", " ": "a space"}
+_SEP_NAMES = {",": "a comma", ".": "a period", " ": "a space or an apostrophe"}
 _ONE = Decimal(1)
 
 # What a spreadsheet can hold exactly: 15 significant digits (Excel shows no more, and a
@@ -379,6 +382,13 @@ def currency_of(token: str, base: str | None = None) -> tuple[str | None, bool]:
     return (None if token in _NO_DEFAULT else meanings[0]), True
 
 
+@lru_cache(maxsize=256)
+def currency_decimals(code: str | None) -> int:
+    """How many decimals amounts in `code` have (CLDR via babel: USD 2, JPY 0, KWD 3); 2 when
+    unknown."""
+    return get_currency_precision(code) if code in CURRENCY_CODES else 2
+
+
 def parse_money(raw: RawCell, locale: str = "en") -> tuple[Decimal | None, str | None]:
     """An amount and the currency token written in its cell, if any: "JPY 10,000" ->
     (10000, "JPY"), "R$ 1.200,00" -> (1200.00, "R$"), "10 000 CHF" -> (10000, "CHF"),
@@ -439,6 +449,30 @@ def date_style(raw: RawCell) -> tuple[str | None, bool]:
     if b > 12 >= a:
         return "en", False
     return None, a != b and a <= 12 and b <= 12
+
+
+def year_first_date(raw: RawCell) -> _dt.date | None:
+    """The year-first reading of a numeric text date with two-digit parts ("26-02-01" as
+    2026-02-01, YY-MM-DD), when that reading is a date; None for anything else. Such a cell
+    also reads year-last (26 Feb 2001): `columns.read_dates` decides between them."""
+    if not isinstance(raw, str):
+        return None
+    m = _NUMERIC_DATE_RE.fullmatch(raw.strip(_STRIP).casefold())
+    if m is None or len(m["a"]) != 2 or len(m["y"]) != 2 or not _time_ok(m):
+        return None
+    try:
+        return _dt.date(_year(m["a"]), int(m["b"]), int(m["y"]))
+    except ValueError:
+        return None
+
+
+def year_last_date(raw: RawCell, locale: str) -> _dt.date | None:
+    """A numeric text date read with its year last in `locale`'s order, or None when that is
+    no date."""
+    try:
+        return parse_date(raw, locale)
+    except CellError:
+        return None
 
 
 @dataclass(frozen=True)

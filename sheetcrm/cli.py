@@ -91,9 +91,13 @@ class Target:
     ignore_lock: bool = False
 
     def open(self, default: str = DEFAULT_WORKBOOK) -> tuple[Config, Workbook]:
+        from sheetcrm.lock import tidy
+
         config = load_config(self.config_path)
-        return config, open_workbook(config, self.workbook, self.spreadsheet, self.credentials, default=default,
-                                     ignore_app_lock=self.ignore_lock)
+        book = open_workbook(config, self.workbook, self.spreadsheet, self.credentials, default=default,
+                             ignore_app_lock=self.ignore_lock)
+        tidy(book)  # every command, read-only ones too, clears what an interrupted save left
+        return config, book
 
     def lock_for_writing(self, book: Workbook, command: str) -> None:
         """Enter the guard every writing command runs under (sheetcrm.lock), held until the
@@ -117,12 +121,14 @@ def init(target: Target) -> None:
 
     The new sheetcrm.toml points at the workbook given (--workbook / --spreadsheet), so the
     next command needs no flag. Existing tabs and data are never touched."""
+    config, book = target.open()
+    # The locks first: a refused init writes nothing, not even the config.
+    target.lock_for_writing(book, "init")
     if target.config_path is None and not Path(CONFIG_FILE).exists():
         Path(CONFIG_FILE).write_text(example_config(target.workbook, target.spreadsheet, target.credentials),
                                      encoding="utf-8")
         echo(f"wrote {CONFIG_FILE} (every setting is optional)")
-    config, book = target.open()
-    target.lock_for_writing(book, "init")
+        config = load_config(target.config_path)
     result = init_workbook(book, config)
     added = [t for t in result.written]
     echo(f"{book.describe()}: " + (f"added tabs {', '.join(added)}" if added else "all CRM tabs present"))

@@ -8,7 +8,8 @@ Probability is 1 % or 100 %. Its column usually can. The first of these that dec
    "13/02/2026", 0.35 among percentages) votes; the majority wins, and every cell that proves
    the other convention is an error ("mixed_convention"), never a silent 1000x;
 2. for money and whole numbers only, cells like "12.500" or "$1,200": money has no third
-   decimal and a count no fraction, so they vote for reading the separator as thousands;
+   decimal (unless its currency has: KWD, BHD, OMR, JOD, TND, LYD) and a count no fraction,
+   so they vote for reading the separator as thousands;
 3. the locale the config sets, when it sets one;
 4. the tab's language (Spanish tab title or headers mean "es");
 5. "en".
@@ -23,6 +24,7 @@ Pure: cells in, a reading out; `table.py` pins each finding to its sheet cell.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -83,12 +85,15 @@ def _shown(value: object) -> str:
 
 
 def read_numbers(raws: Sequence[RawCell], kind: str, fallback: str, fallback_sure: bool,
-                 parse: Callable[[RawCell, str], object]) -> Reading:
+                 parse: Callable[[RawCell, str], object], three_decimals: Collection[int] = ()) -> Reading:
     """The decimal convention of a number column (`kind` "number", "money", "integer" or
-    "percent"). `parse(raw, locale)` reads one cell, to show a warning's two readings."""
+    "percent"). `parse(raw, locale)` reads one cell, to show a warning's two readings.
+    `three_decimals` are the money cells whose currency has three decimals (KWD, BHD, OMR…):
+    "1.234" there may well be 1.234, so rule 2 does not apply to them."""
     styles = [cells.separator_style(raw) for raw in raws]
     proofs = Counter(p for p, _ in styles if p)
-    suggestions = Counter(s for _, s in styles if s) if kind in THOUSANDS_KINDS else Counter()
+    suggestions = Counter(s for i, (_, s) in enumerate(styles) if s and i not in three_decimals) \
+        if kind in THOUSANDS_KINDS else Counter()
     locale, sure = _decide(proofs, suggestions, fallback, fallback_sure)
     reading = Reading(locale, sure)
     for index, (proves, suggests) in enumerate(styles):
@@ -101,7 +106,8 @@ def read_numbers(raws: Sequence[RawCell], kind: str, fallback: str, fallback_sur
                 "Write it the way the rest of the column does, or as a plain number like 1234.5.", raw)))
         # Even in a settled column, money read with three decimals ("12.500" among "1,234.50") is
         # more likely a thousands separator typed the other way: both readings are shown.
-        elif suggests and (not sure or kind in THOUSANDS_KINDS and suggests != locale):
+        elif suggests and (not sure or kind in THOUSANDS_KINDS and suggests != locale
+                           and index not in three_decimals):
             other = "es" if locale == "en" else "en"
             try:
                 read, could = parse(raw, locale), parse(raw, other)
@@ -117,13 +123,46 @@ def read_numbers(raws: Sequence[RawCell], kind: str, fallback: str, fallback_sur
 
 
 def read_dates(raws: Sequence[RawCell], fallback: str, fallback_sure: bool) -> Reading:
-    """The day/month order of a date column."""
+    """The day/month order of a date column, and where its two-digit years stand.
+
+    "26-02-01" is 2001-02-26 day first with the year last, or 2026-02-01 with the year first
+    (YY-MM-DD). The column settles that too: a two-digit-year cell that only one position
+    reads ("03-15-24": no 15th month; "45-02-01": no 45th day) proves it. Unsettled, a cell
+    both positions read is read year last in the column's order (year first when only that
+    reads it) and reported with every reading."""
+    year_first = {i: d for i, raw in enumerate(raws) if (d := cells.year_first_date(raw)) is not None}
+    two_digit = {i for i, raw in enumerate(raws) if i in year_first or _two_digit_year(raw)}
+    lasts = {i: (cells.year_last_date(raws[i], "en"), cells.year_last_date(raws[i], "es")) for i in two_digit}
+    proves_last = any(i not in year_first and any(lasts[i]) for i in two_digit)
+    proves_first = any(i in year_first and not any(lasts[i]) for i in two_digit)
+    position = "last" if proves_last and not proves_first else "first" if proves_first and not proves_last else None
+
     styles = [cells.date_style(raw) for raw in raws]
     proofs = Counter(p for p, _ in styles if p)
     locale, sure = _decide(proofs, Counter(), fallback, fallback_sure)
     reading = Reading(locale, sure)
+    other = "es" if locale == "en" else "en"
     for index, (proves, ambiguous) in enumerate(styles):
         raw = raws[index]
+        if index in year_first and position != "last":
+            first = year_first[index]
+            if position == "first":
+                reading.values[index] = cells.Read(first, raw)
+                continue
+            read = lasts[index][0 if locale == "en" else 1]
+            swapped = None if sure else lasts[index][1 if locale == "en" else 0]  # the other day/month order
+            readings = [d for d in (first, swapped) if d is not None]
+            if read is None:
+                read = readings.pop(0)
+                reading.values[index] = cells.Read(read, raw)
+            could = [d for d in dict.fromkeys(readings) if d != read]
+            if could:
+                reading.findings.append(Finding(index, "warning", CellError(
+                    "ambiguous_date",
+                    f"{cells._show(raw)} read as {read}; could be {' or '.join(map(str, could))} "
+                    "(a two-digit year may stand first or last).",
+                    "Write the year with four digits, as year-month-day (2026-02-01).", raw)))
+            continue
         if proves and proves != locale:
             reading.findings.append(Finding(index, "error", CellError(
                 "mixed_convention",
@@ -131,7 +170,6 @@ def read_dates(raws: Sequence[RawCell], fallback: str, fallback_sure: bool) -> R
                 f"{_ORDER_NAMES[locale]}, so it cannot be read with confidence.",
                 "Write it the way the rest of the column does, or as 2026-12-03 (year first).", raw)))
         elif ambiguous and not sure:
-            other = "es" if locale == "en" else "en"
             read, could = cells.parse_date(raw, locale), cells.parse_date(raw, other)
             reading.findings.append(Finding(index, "warning", CellError(
                 "ambiguous_date",
@@ -139,6 +177,14 @@ def read_dates(raws: Sequence[RawCell], fallback: str, fallback_sure: bool) -> R
                 "Nothing else in this column shows whether dates are written day or month first: write it "
                 "as year-month-day (2026-12-03), or set locale in sheetcrm.toml.", raw)))
     return reading
+
+
+def _two_digit_year(raw: RawCell) -> bool:
+    """Whether a cell is a numeric text date ending in a two-digit year ("03/15/24")."""
+    return isinstance(raw, str) and _TWO_DIGIT_YEAR.fullmatch(raw.strip()) is not None
+
+
+_TWO_DIGIT_YEAR = re.compile(r"[0-9]{1,2}[-/.][0-9]{1,2}[-/.][0-9]{2}")
 
 
 def _plain_number(raw: RawCell, locale: str) -> Decimal | None:

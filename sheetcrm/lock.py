@@ -16,6 +16,8 @@ While one exists, writes are refused unless the user says --ignore-lock.
 
 While holding sheetcrm's lock, a command also removes temp files an interrupted save left
 (`.NAME.XXXXXXXX.tmp`, sheetcrm's own pattern): no other sheetcrm writer can be using them.
+Read-only commands do the same through `tidy`, which takes the lock only if it is free at
+once and otherwise leaves the files to the writer that holds it: they never wait.
 """
 
 from __future__ import annotations
@@ -202,6 +204,20 @@ def stale_temp_files(path: Path) -> list[Path]:
     try:
         return [p for p in path.parent.iterdir() if pattern.fullmatch(p.name) and p.is_file()]
     except OSError:
+        return []
+
+
+def tidy(book: Workbook, folder: Path | None = None) -> list[Path]:
+    """Remove the temp files an interrupted save of an .xlsx workbook left, if sheetcrm's lock
+    is free right now (taken and released at once); otherwise, or for a Google workbook, or
+    when the lock cannot be made, do nothing: a read-only command never waits or fails here."""
+    path = getattr(book, "path", None)
+    if path is None or not stale_temp_files(Path(path)):
+        return []
+    try:
+        with WorkbookLock(book, folder=folder, command="tidy", wait=0):
+            return remove_stale_temp_files(Path(path))
+    except WorkbookError:
         return []
 
 

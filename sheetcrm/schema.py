@@ -93,6 +93,25 @@ TABS: dict[str, TabSpec] = {t.key: t for t in (
 )}
 
 
+# How messages count each tab's records, in one place: (singular, plural) by locale.
+NOUNS: dict[str, dict[str, tuple[str, str]]] = {
+    "accounts": {"en": ("account", "accounts"), "es": ("cuenta", "cuentas")},
+    "contacts": {"en": ("contact", "contacts"), "es": ("contacto", "contactos")},
+    "leads": {"en": ("lead", "leads"), "es": ("lead", "leads")},
+    "opportunities": {"en": ("opportunity", "opportunities"), "es": ("oportunidad", "oportunidades")},
+    "activities": {"en": ("activity", "activities"), "es": ("actividad", "actividades")},
+    "tasks": {"en": ("task", "tasks"), "es": ("tarea", "tareas")},
+    "products": {"en": ("product", "products"), "es": ("producto", "productos")},
+    "quote_lines": {"en": ("quote line", "quote lines"), "es": ("línea de presupuesto", "líneas de presupuesto")},
+}
+
+
+def count_of(n: int, key: str, locale: str = "en") -> str:
+    """"1 opportunity", "2 opportunities", "1 oportunidad": a count of a tab's records."""
+    singular, plural = NOUNS[key]["es" if locale == "es" else "en"]
+    return f"{n} {singular if n == 1 else plural}"
+
+
 @dataclass(frozen=True)
 class OwnedTab:
     """A tab that sheetcrm writes whole; people read it but their edits are replaced."""
@@ -158,17 +177,35 @@ def percent_headers(config) -> frozenset[str]:
     record fields typed Percent (their English and Spanish headers and aliases, and a header
     the config renames them to) and the config's custom fields of type "percent". The Google
     backend asks for these columns' number formats (see workbook/gsheets.py)."""
-    marker = records.Percent.__metadata__[0]
+    return _headers(config, "percent")
+
+
+def money_headers(config) -> frozenset[str]:
+    """The headers, as `normalize_key` keys, of the money columns whose record has a Currency
+    field (Amount, Unit Price of Products): a currency format there names the amount's
+    currency, so the Google backend may ask for their number formats."""
+    return _headers(config, "money", with_currency=True)
+
+
+def currency_headers(config) -> frozenset[str]:
+    """The headers, as `normalize_key` keys, of the Currency columns."""
+    return _headers(config, "currency")
+
+
+def _headers(config, kind: str, with_currency: bool = False) -> frozenset[str]:
     names: set[str] = set()
     for key, spec in TABS.items():
         settings = config.tabs.get(key)
+        if with_currency and "currency" not in spec.model.model_fields:
+            continue
         for name, info in spec.model.model_fields.items():
-            if info.title is None or not any(m is marker for m in info.metadata):
+            if info.title is None or not any(getattr(getattr(m, "func", None), "kind", None) == kind
+                                             for m in info.metadata):
                 continue
             column = _column(name, info)
             names.update((column.header, column.header_es, *column.aliases))
             if settings is not None and column.header in settings.headers:
                 names.add(settings.headers[column.header])
-        if settings is not None:
+        if settings is not None and kind == "percent":
             names.update(title for title, custom in settings.custom_fields.items() if custom.type == "percent")
     return frozenset(normalize_key(n) for n in names)

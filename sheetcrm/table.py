@@ -14,6 +14,7 @@ convention (`columns.py`).
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cache
@@ -32,9 +33,11 @@ HEADER_SEARCH_ROWS = 20
 # The last column of an .xlsx sheet (XFD). Google allows 18278, but a plan is the same for
 # both backends, so columns sheetcrm adds stay within the smaller limit.
 MAX_COLUMNS = 16384
-# Labels of a totals row, after normalize_key and without a trailing colon.
-TOTAL_LABELS = frozenset({"total", "totals", "totales", "subtotal", "subtotals", "subtotales", "sub total",
-                          "grand total", "total general", "suma", "sumas", "sum", "importe total"})
+# Words that make a label a totals label wherever they stand in it ("Total", "Subtotal Q1",
+# "Total pipeline", "Grand total:", "Suma", "Σ"), after normalize_key.
+TOTAL_WORDS = frozenset({"total", "totals", "totales", "totale", "subtotal", "subtotals", "subtotales",
+                         "grandtotal", "sum", "sums", "suma", "sumas", "sumatorio", "σ", "∑"})
+_WORD = re.compile(r"[^\W_]+|[∑]")
 _NUMERIC_KINDS = frozenset({"number", "money", "integer", "percent"})
 
 _MESSAGES = {
@@ -56,6 +59,10 @@ _MESSAGES = {
     "missing_column": ('The required column "{name}" is missing, so no row of this tab is read.',
                        'Add a column headed "{name}" (or "{name_es}").'),
 }
+
+
+# How an amount whose currency comes from its number format is quoted in a message.
+_FORMATTED_AMOUNT = "{value} (its number format shows {token})"
 
 
 def _issue(severity: str, title: str, row: int | None, col: int | None, header: str | None, value: Any,
@@ -207,25 +214,27 @@ def _place_new_columns(spec: TabSpec, title: str, grid: Grid, header: Header, re
 
 
 def tab_locale(spec: TabSpec, title: str, header: Header) -> str | None:
-    """The language a tab is written in, from its title and header texts: "es", "en", or
-    None when they do not tell (no votes, or a tie)."""
-    votes: Counter[str] = Counter()
-
-    def vote(text: str, en: str, es: tuple[str, ...]) -> None:
+    """The language a tab is written in: "es" when its title is the Spanish one
+    (Oportunidades) or most of its known headers are Spanish, "en" when they are English, None
+    when nothing tells (no votes, or a tie). A Spanish title wins over English headers: teams
+    paste English exports into tabs they named themselves, and the name is theirs."""
+    def language(text: str, en: str, es: tuple[str, ...]) -> str | None:
         key = cells.normalize_key(text)
-        spanish = {cells.normalize_key(n) for n in es} - {cells.normalize_key(en)}
-        if key in spanish:
-            votes["es"] += 1
-        elif key == cells.normalize_key(en):
-            votes["en"] += 1
+        english = cells.normalize_key(en)
+        if key in {cells.normalize_key(n) for n in es} - {english}:
+            return "es"
+        return "en" if key == english else None
 
-    vote(title, spec.title, (spec.title_es,))
+    if language(title, spec.title, (spec.title_es,)) == "es":
+        return "es"
+    votes: Counter[str] = Counter()
     by_field = {c.field: c for c in spec.columns}
     for name, col in header.fields.items():
         column = by_field[name]
         # The Spanish header, and the aliases that cannot be English (they have accents).
         spanish = (column.header_es, *(a for a in column.aliases if not a.isascii()))
-        vote(header.labels[col], column.header, spanish)
+        if (said := language(header.labels[col], column.header, spanish)) is not None:
+            votes[said] += 1
     ranked = votes.most_common()
     if not ranked or len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
         return None
@@ -257,29 +266,43 @@ def _merged_values(grid: Grid) -> dict[tuple[int, int], tuple[Any, str | None]]:
     return filled
 
 
-_TOTAL_INITIALS = frozenset("tsgiTSGI")  # the first letters of TOTAL_LABELS: most cells stop here
-
-
 def _total_label(raw: Any) -> bool:
-    if not isinstance(raw, str) or len(raw) > 24 or raw.lstrip()[:1] not in _TOTAL_INITIALS:
+    """Whether a cell is a totals label: short text with a totals word in it."""
+    if not isinstance(raw, str) or len(raw) > 40:
         return False
-    text = raw.strip().rstrip(":").strip()
-    return (text.casefold() if text.isascii() else cells.normalize_key(text)) in TOTAL_LABELS
+    return not TOTAL_WORDS.isdisjoint(_WORD.findall(cells.normalize_key(raw)))
 
 
 def _is_total(raw_row: list[Any], index: int, known: dict[int, str], grid: Grid) -> bool:
-    """A row under the data that sums it: a label like Total or Totales, and under the CRM
-    columns nothing but formulas and numbers in numeric columns."""
+    """A row that sums the data: a totals label anywhere in it, and under the CRM columns
+    nothing but formulas, numbers in numeric columns and currency codes (at least one formula
+    or number). A row with any other text under a CRM column is a record, whatever its label."""
     label = next((col for col, raw in enumerate(raw_row) if _total_label(raw)), None)
     if label is None:
         return False
+    # A label that is only totals words ("Total", "Grand total:") needs nothing beside it; one
+    # with other words ("Total Solutions") must sit beside a sum.
+    summed = set(_WORD.findall(cells.normalize_key(raw_row[label]))) <= TOTAL_WORDS | {"grand", "general"} or any(
+        r == index for r, _ in grid.formulas) or any(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                       for v in raw_row)
     for col, kind in known.items():
         raw = raw_row[col] if col < len(raw_row) else None
-        if col == label or cells.is_blank(raw) or (index, col) in grid.formulas:
+        if col == label:
             continue
-        if not (kind in _NUMERIC_KINDS and isinstance(raw, (int, float)) and not isinstance(raw, bool)):
+        if cells.is_blank(raw) or (index, col) in grid.formulas:
+            continue
+        if kind in _NUMERIC_KINDS and isinstance(raw, (int, float)) and not isinstance(raw, bool):
+            continue
+        if kind != "currency" or not _currency_code(raw):
             return False
-    return True
+    return summed
+
+
+def _currency_code(raw: Any) -> bool:
+    try:
+        return cells.parse_currency(raw) is not None
+    except cells.CellError:
+        return False
 
 
 def parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, ctx: ParseContext,
@@ -306,7 +329,7 @@ def parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, ct
     if not ctx.locale_set:
         tab_ctx = dataclasses.replace(ctx, locale=tab_locale(spec, title, header) or ctx.locale)
     ctx = dataclasses.replace(tab_ctx, columns=_read_columns(title, header, grid, rows, known, tab_ctx, report))
-    _currencies(spec, title, header, rows, ctx, report)
+    _currencies(spec, title, header, grid, rows, ctx, report)
 
     custom_parsers = {name: _custom_parser(kind, name) for name, kind in custom_kinds.items()}
     for r in rows:
@@ -379,7 +402,8 @@ def _read_columns(title: str, header: Header, grid: Grid, rows: list[_Cells], kn
     column_ctx: dict[str, ParseContext] = {}
     for col, kind in known.items():
         formatted = {i for i, r in enumerate(rows) if (r.index, col) in grid.percent} if grid.percent else set()
-        reading = _read_column(kind, [r.shown[col] for r in rows], formatted, ctx)
+        three = _three_decimal_cells(header, grid, rows, col, ctx) if kind == "money" else set()
+        reading = _read_column(kind, [r.shown[col] for r in rows], formatted, ctx, three)
         if reading is None:
             continue
         column_ctx[names[col]] = dataclasses.replace(ctx, locale=reading.locale)
@@ -401,12 +425,39 @@ def _formula_error(error: str) -> cells.CellError:
     return cells.CellError("formula_error", message.format(error=cells._show(error)), hint, error)
 
 
-def _read_column(kind: str, raws: list[Any], formatted: set[int], ctx: ParseContext) -> columns.Reading | None:
+def _three_decimal_cells(header: Header, grid: Grid, rows: list[_Cells], col: int, ctx: ParseContext) -> set[int]:
+    """The amounts (indexes into `rows`) in a currency with three decimals (KWD): named in the
+    cell's text, by its number format, by the row's Currency cell, else the base currency."""
+    currency_col = header.fields.get("currency")
+    found = set()
+    for i, r in enumerate(rows):
+        raw = r.shown[col]
+        token = None
+        if isinstance(raw, str):
+            token = next((t for loc in ("en", "es") if (t := _money_token(raw, loc))), None)
+        token = token or grid.currency.get((r.index, col))
+        if token is None and currency_col is not None and isinstance(r.shown.get(currency_col), str):
+            token = r.shown[currency_col].strip() or None
+        code = cells.currency_of(token, ctx.currency)[0] if token else ctx.currency
+        if cells.currency_decimals(code) >= 3:
+            found.add(i)
+    return found
+
+
+def _money_token(raw: str, locale: str) -> str | None:
+    try:
+        return cells.parse_money(raw, locale)[1]
+    except cells.CellError:
+        return None
+
+
+def _read_column(kind: str, raws: list[Any], formatted: set[int], ctx: ParseContext,
+                 three_decimals: set[int] = frozenset()) -> columns.Reading | None:  # type: ignore[assignment]
     # Cells already known to be unreadable (formula errors) take no part in the vote.
     raws = [None if isinstance(r, cells.CellError) else r for r in raws]
     if kind in ("number", "money", "integer"):
         parse = cells.parse_integer if kind == "integer" else cells.parse_number
-        return columns.read_numbers(raws, kind, ctx.locale, ctx.locale_set, parse)
+        return columns.read_numbers(raws, kind, ctx.locale, ctx.locale_set, parse, three_decimals)
     if kind == "percent":
         return columns.read_percents(raws, formatted, ctx.locale, ctx.locale_set)
     if kind == "date":
@@ -414,12 +465,13 @@ def _read_column(kind: str, raws: list[Any], formatted: set[int], ctx: ParseCont
     return None
 
 
-def _currencies(spec: TabSpec, title: str, header: Header, rows: list[_Cells], ctx: ParseContext,
+def _currencies(spec: TabSpec, title: str, header: Header, grid: Grid, rows: list[_Cells], ctx: ParseContext,
                 report: Report) -> None:
-    """Carry a currency written inside an amount ("JPY 10,000", "R$ 1.200,00") to the record's
-    Currency field when that cell is blank; a different Currency cell is an error on the
-    amount. An ambiguous symbol ("$") is the base currency when it can be, said once per
-    column; otherwise its usual meaning, said on each cell."""
+    """Carry a currency written inside an amount ("JPY 10,000", "R$ 1.200,00") or shown by its
+    number format (10000 formatted `[$¥-411]#,##0`, `Grid.currency`) to the record's Currency
+    field when that cell is blank; a different Currency cell is an error on the amount. An
+    ambiguous symbol ("$") is the base currency when it can be, said once per column;
+    otherwise its usual meaning, said on each cell."""
     if "currency" not in spec.model.model_fields:
         return
     kinds = field_kinds(spec)
@@ -430,17 +482,13 @@ def _currencies(spec: TabSpec, title: str, header: Header, rows: list[_Cells], c
         said_base = False
         for r in rows:
             index, shown, raw = r.index, r.shown, r.shown[col]
-            if not isinstance(raw, str):
-                continue
-            try:
-                _, token = cells.parse_money(raw, ctx.columns.get(name, ctx).locale)
-            except cells.CellError:
-                continue  # the validator reports it
+            token = _currency_token(raw, grid.currency.get((index, col)), ctx.columns.get(name, ctx).locale)
             if token is None:
                 continue
             code, ambiguous = cells.currency_of(token, ctx.currency)
-            fmt = dict(shown=cells._show(raw), token=token, currency=code, example="USD 1,200",
-                       codes=", ".join(cells.SYMBOL_CURRENCIES.get(token, ())))
+            fmt = dict(shown=cells._show(raw) if isinstance(raw, str) else _FORMATTED_AMOUNT.format(
+                value=cells._show(raw), token=token), token=token, currency=code, example="USD 1,200",
+                codes=", ".join(cells.SYMBOL_CURRENCIES.get(token, ())))
             if code is None:
                 shown[col] = _error("ambiguous_currency", raw, **fmt)
                 continue
@@ -470,6 +518,19 @@ def _currencies(spec: TabSpec, title: str, header: Header, rows: list[_Cells], c
                 others = [c for c in cells.SYMBOL_CURRENCIES[token] if c != code][:4]
                 report.add(_issue("warning", title, index + 1, col, header.labels.get(col), raw, "symbol_guess",
                                   **{**fmt, "others": ", ".join(others) + "…", "example": "1,200"}))
+
+
+def _currency_token(raw: Any, formatted: str | None, locale: str) -> str | None:
+    """The currency an amount cell names: written in its text, else shown by its number
+    format (only a number shows its format)."""
+    if isinstance(raw, str):
+        try:
+            return cells.parse_money(raw, locale)[1]
+        except cells.CellError:
+            return None  # the validator reports it
+    if formatted is not None and isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        return formatted
+    return None
 
 
 def _error(code: str, raw: Any, **fmt: Any) -> cells.CellError:

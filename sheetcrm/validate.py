@@ -23,7 +23,7 @@ from sheetcrm.ids import id_pattern
 from sheetcrm.inputs import Inputs, read_inputs
 from sheetcrm.records import ParseContext
 from sheetcrm.report import Issue, Report, column_letter
-from sheetcrm.schema import TABS, find_tab, tab_names
+from sheetcrm.schema import TABS, count_of, find_tab, tab_names
 from sheetcrm.table import Row, Table, parse_table
 from sheetcrm.workbook import Snapshot
 
@@ -75,7 +75,7 @@ def read_crm(snapshot: Snapshot, config: Config) -> Crm:
                                  "Run `sheetcrm init` to add the missing tabs with their headers."))
             continue
         crm.tables[key] = parse_table(spec, title, snapshot.tabs[title], settings, ctx, crm.report)
-    _check_references(crm)
+    _check_references(crm, config.locale)
     # Cross-tab findings come last in discovery order; people read the tab in sheet order.
     order = {t.title: i for i, t in enumerate(crm.tables.values())}
     crm.report.issues.sort(key=lambda i: (order.get(i.tab, -1), i.row or 0, len(i.column or ""), i.column or ""))
@@ -178,7 +178,7 @@ _REFERENCES: dict[str, list[_Rule]] = {
 }
 
 
-def _check_references(crm: Crm) -> None:
+def _check_references(crm: Crm, locale: str = "en") -> None:
     """Every reference resolved as a person reads it. A reference that matches is rewritten on
     its record to the text the target is known by (its ID, or its name as that row has it), so
     the engine and the quotes, which match exactly, see the same link this check saw."""
@@ -196,6 +196,8 @@ def _check_references(crm: Crm) -> None:
             continue
         for row in table.rows:
             for field_name, noun, tabs, ids_only, code, expected in rules:
+                if not any(tab in crm.tables for tab in tabs):
+                    continue  # a workbook without an Accounts tab: an Account is a plain label
                 value = getattr(row.target, field_name, None) if row.target is not None else None
                 if value is None:
                     continue
@@ -222,7 +224,7 @@ def _check_references(crm: Crm) -> None:
     for key, what in _LEFT_OUT.items():
         table = crm.tables.get(key)
         if table is not None:
-            _report_left_out(table, what, report)
+            _report_left_out(table, what, report, locale)
 
 
 def _resolve(row: Row, field_name: str, form: str) -> None:
@@ -234,22 +236,30 @@ def _resolve(row: Row, field_name: str, form: str) -> None:
 
 # Only sound records are computed with: a deal whose Amount, Currency or Probability cannot be
 # read would otherwise count with a default (0, the base currency, the stage's probability).
-_LEFT_OUT = {"opportunities": "the pipeline, forecast and KPIs", "leads": "lead scoring"}
+_LEFT_OUT = {"opportunities": {"en": "the pipeline, forecast and KPIs", "es": "el embudo, la previsión y los KPI"},
+             "leads": {"en": "lead scoring", "es": "la puntuación de leads"}}
 _LISTED = 10
+_LEFT_OUT_MESSAGES = {
+    "en": ("{count} with errors in {tab} {verb} left out of {what} until fixed: {listed}.",
+           "Fix the cells reported on those rows.", ("is", "are"), " and {more} more"),
+    "es": ("{count} con errores en {tab} {verb} fuera de {what} hasta que se corrijan: {listed}.",
+           "Corrige las celdas señaladas en esas filas.", ("queda", "quedan"), " y {more} más"),
+}
 
 
-def _report_left_out(table: Table, what: str, report: Report) -> None:
+def _report_left_out(table: Table, what: dict[str, str], report: Report, locale: str = "en") -> None:
     if any(c.required and c.field not in table.header.fields for c in table.spec.columns):
         return  # the missing column's error already says no row is read
     bad = [r for r in table.rows if r.has_errors]
     if not bad:
         return
-    listed = ", ".join(row_label(r) for r in bad[:_LISTED]) + (f" and {len(bad) - _LISTED} more"
+    lang = "es" if locale == "es" else "en"
+    message, hint, verbs, more = _LEFT_OUT_MESSAGES[lang]
+    listed = ", ".join(row_label(r) for r in bad[:_LISTED]) + (more.format(more=len(bad) - _LISTED)
                                                                 if len(bad) > _LISTED else "")
-    noun = table.spec.title.lower() if len(bad) > 1 else table.spec.title.lower().removesuffix("s")
-    report.add(Issue("warning", table.title, None, None, None, None, "left_out",
-                     f"{len(bad)} {noun} with errors {'are' if len(bad) > 1 else 'is'} left out of {what} "
-                     f"until fixed: {listed}.", "Fix the cells reported on those rows."))
+    report.add(Issue("warning", table.title, None, None, None, None, "left_out", message.format(
+        count=count_of(len(bad), table.spec.key, lang), tab=table.title, verb=verbs[len(bad) > 1],
+        what=what[lang], listed=listed), hint))
 
 
 # Past this many IDs off the pattern, one line says how many more: an import of thousands of
@@ -321,6 +331,11 @@ def _check_duplicate_emails(table: Table, report: Report) -> None:
 
 def _cell_issue(report: Report, severity: str, table: Table, row: Row, field_name: str, value: Any, code: str,
                 message: str, hint: str) -> None:
+    """Report a cross-tab problem at its cell. An error leaves the row out of every computation
+    like a bad cell does (it stays a reference target): a deal whose Account names no account
+    is not counted as if it did."""
+    if severity == "error":
+        row.record = None
     col = table.header.fields.get(field_name)
     report.add(Issue(severity, table.title, row.row, column_letter(col + 1) if col is not None else None,  # type: ignore[arg-type]
                      table.header.labels.get(col) if col is not None else None, value, code, message, hint))

@@ -485,14 +485,18 @@ def test_google_percent_columns_by_header_even_at_100_percent(emu):
     assert snap.tabs["Rates"].percent == set() and snap.tabs["Sync Log"].percent == set()
     assert t.counts() == (3, 0)
     [formats] = [r for r in emu.requests if "ranges" in r.query and "values" not in r.path]
-    assert sorted(formats.query["ranges"]) == ["'Deals'!B1:B2", "'Deals'!C1:C2", "'Oportunidades'!D1:D4"]
+    # Importe (Amount) holds a number and the tab has no Currency column: only a currency format
+    # could name its currency, so its column rides along in the same read.
+    assert sorted(formats.query["ranges"]) == ["'Deals'!B1:B2", "'Deals'!C1:C2", "'Oportunidades'!C1:C4",
+                                               "'Oportunidades'!D1:D4"]
 
 
 def test_google_no_percent_read_for_points_rates_or_durations(emu):
-    """Percentages kept as points, exchange rates below 1 and durations: two reads, as before."""
+    """Percentages kept as points, exchange rates below 1 and durations: two reads, as before.
+    (Amounts name their currency in the Currency column, so no currency format is asked about.)"""
     key = emu.create_spreadsheet("CRM", {
-        "Opportunities": [["Name", "Stage", "Amount", "Probability"], ["Renewal", "Proposal", 10000, 50],
-                          ["Add-on", "Proposal", 0.5, 12.5]],
+        "Opportunities": [["Name", "Stage", "Amount", "Currency", "Probability"],
+                          ["Renewal", "Proposal", 10000, "USD", 50], ["Add-on", "Proposal", 0.5, "EUR", 12.5]],
         "Rates": [["Currency", "Rate"], ["JPY", 0.0067]],
         "Sync Log": [["Time", "Job", "Duration (s)"], ["2026-11-30T06:00:00", "sync", 0.42]],
     }, value_input="USER_ENTERED")

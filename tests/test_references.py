@@ -133,7 +133,8 @@ def test_a_quote_line_with_errors_that_names_its_deal_loosely_still_blocks_the_q
     (tmp_path / "c.toml").write_text('currency = "EUR"\n')
     result = CliRunner().invoke(main, ["quote", "OPP-0001", "--workbook", str(book.path),
                                        "--config", str(tmp_path / "c.toml"), "--out", str(tmp_path / "out")])
-    assert result.exit_code == 1 and "invalid_quote_line" in result.output and "row 4" in result.output
+    # The line's own error, at its cell, blocks the quote.
+    assert result.exit_code == 1 and "Quote Lines!C4" in result.output and "bad_number" in result.output
 
 
 # -- names and duplicates as a person reads them -------------------------------------------------

@@ -349,7 +349,10 @@ XlsxWorkbook({str(team.path)!r}).write(Plan(writes=[CellWrite("Accounts", 2, 4, 
         p.write_text("not sheetcrm's")
     env_cache = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
     result = CliRunner(env=env_cache).invoke(main, ["sync", "--workbook", str(team.path), "--dry-run"])
-    assert result.exit_code == 0 and stale[0].exists()  # a dry run writes nothing and takes no lock
+    # A dry run writes nothing to the workbook; like every command (read-only ones too) it clears
+    # sheetcrm's own stale temp file, taking the lock only for that and only if it is free.
+    assert result.exit_code == 0 and not stale[0].exists() and all(p.exists() for p in others)
+    assert team.path.read_bytes() == before
     result = CliRunner(env=env_cache).invoke(main, ["sync", "--workbook", str(team.path)])
     assert result.exit_code == 0 and not stale[0].exists() and all(p.exists() for p in others)
 

@@ -222,7 +222,7 @@ class Desk:
     def quote(self, opportunity: Opportunity) -> QuoteResult:
         if self._lines is None or self._products is None:
             # Grouped once per read: a sync prices every opportunity's quote.
-            self._lines = QuoteLines.group(self.crm.tables.get("quote_lines"))
+            self._lines = QuoteLines.group(self.crm.tables.get("quote_lines"), self.crm.report.issues)
             self._products = {p.sku: p for p in self.crm.records("products")}
         return price_quote(opportunity, self._lines, self._products, self.rates)
 
@@ -269,11 +269,22 @@ def plan_queue(desk: Desk, opportunities: Iterable[Opportunity], plan: Plan, cre
                                                       "Add its lines to the Quote Lines tab."))
         to = None
         try:
-            to = recipient(find_contact(desk.crm, opp.contact))
-            if to is None:
+            contacts = desk.crm.find("contacts", opp.contact) if opp.contact else []
+            if len(contacts) == 1 and contacts[0].has_errors:
+                # A contact with errors is left out of quotes like every row with errors; say so,
+                # rather than blame the cell the error happens to have emptied.
+                result.problems.append(_opportunity_issue(
+                    desk, opp, "contact", opp.contact, "contact_errors",
+                    f"The quote for {key} cannot be addressed: its contact {row_label(contacts[0])} has errors"
+                    f"{_errors_of(desk.crm, 'contacts', contacts[0].row)}.",
+                    "Fix that contact's row (see its errors in the Validation tab)."))
+            elif (to := recipient(find_contact(desk.crm, opp.contact))) is None:
                 result.problems.append(_opportunity_issue(
                     desk, opp, "contact", opp.contact, "no_recipient",
-                    f"The quote for {key} has no recipient: its contact has no email address.",
+                    f"The quote for {key} has no recipient: " + (
+                        "its contact has no email address." if contacts else
+                        f"its Contact {cells._show(opp.contact)} names no single contact." if opp.contact else
+                        "it has no Contact."),
                     "Set Contact to a contact that has an Email."))
         except HeaderError as e:
             result.problems.append(_opportunity_issue(
@@ -303,6 +314,13 @@ def plan_queue(desk: Desk, opportunities: Iterable[Opportunity], plan: Plan, cre
         outbox.next_row += 1
         out.append(Queued(key, "queued", number, row_id, version=version))
     return out
+
+
+def _errors_of(crm: Crm, tab: str, row: int) -> str:
+    """": Last Name (D2) This column is required…", the errors of one row, for a message."""
+    title = crm.tables[tab].title
+    found = [i for i in crm.report.issues if i.severity == "error" and i.tab == title and i.row == row]
+    return (": " + "; ".join(f"{i.header or i.where()}: {i.message.rstrip('.')}" for i in found[:3])) if found else ""
 
 
 def _opportunity_issue(desk: Desk, opp: Opportunity, field_name: str, value: Any, code: str, message: str,

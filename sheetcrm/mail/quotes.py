@@ -134,12 +134,17 @@ class QuoteLines:
     table: Table | None
     valid: dict[str, list[QuoteLine]] = field(default_factory=dict)
     invalid: dict[str, list[int]] = field(default_factory=dict)
+    errors: dict[int, list[Issue]] = field(default_factory=dict)  # sheet row -> its errors, as validated
 
     @classmethod
-    def group(cls, table: Table | None) -> "QuoteLines":
+    def group(cls, table: Table | None, issues: Iterable[Issue] = ()) -> "QuoteLines":
+        """`issues`, the validation report's, let a blocked quote name each bad line's errors."""
         out = cls(table)
         if table is None:
             return out
+        for issue in issues:
+            if issue.severity == "error" and issue.tab == table.title and issue.row is not None:
+                out.errors.setdefault(issue.row, []).append(issue)
         col = table.header.fields.get("opportunity")
         for row in table.rows:
             if row.record is not None:
@@ -174,6 +179,10 @@ def price_quote(opportunity: Opportunity, quote_lines: QuoteLines, products: Map
             value, code, message, hint))
 
     for row in invalid_rows:
+        known = quote_lines.errors.get(row)
+        if known:
+            result.problems.extend(known)  # the line's own errors, at their cells
+            continue
         problem(row, None, None, "invalid_quote_line",
                 f"Quote line on row {row} has errors, so the quote for {opportunity.id} cannot be priced.",
                 "Fix the row (see its other issues).")

@@ -36,10 +36,15 @@ class Grid:
     # error (the value in `rows` is then None; on Google it is that text, since Google's values
     # read cannot tell an error from text that reads the same); `percent` the cells whose
     # number format shows the number as a percentage (the value 1 shows as 100%); on Google
-    # only in columns that hold a fraction (see gsheets.py); `merges` each merged block as
+    # only in columns that hold a fraction (see gsheets.py); `currency` the cells whose number
+    # format shows a currency, with that currency: an ISO code when the format says which
+    # (`[$¥-411]#,##0` is "JPY", `"£"#,##0` "GBP"), else the symbol as shown ("$"), read as a
+    # symbol typed in the cell would be (on Google only in money columns whose rows name no
+    # currency; see gsheets.py); `merges` each merged block as
     # (first_row, first_col, last_row, last_col), inclusive, whose value sits in its first cell.
     errors: dict[tuple[int, int], str] = field(default_factory=dict)
     percent: set[tuple[int, int]] = field(default_factory=set)
+    currency: dict[tuple[int, int], str] = field(default_factory=dict)
     merges: list[tuple[int, int, int, int]] = field(default_factory=list)
 
     def cell(self, row: int, col: int) -> CellValue:

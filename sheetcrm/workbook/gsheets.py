@@ -6,7 +6,8 @@ A sync costs, whatever the number of rows or tabs:
                                       (no Drive)
            2. values.batchGet         every tab's values, UNFORMATTED, dates as serial numbers
           (2b. spreadsheets.get       only when a percent column may hold percent-formatted
-                                      numbers: see "What cells show")
+                                      numbers, or a money column numbers whose row names no
+                                      currency: see "What cells show")
     write  3. values.batchGet         (only when the plan writes into people's rows) the key
                                       columns again, as FORMULA, just before writing: see
                                       "Concurrent edits" below
@@ -32,7 +33,7 @@ than adding a second chart, and the IDs found afterwards prove the first attempt
 Cells are written with `updateCells`, whose `stringValue` Google never parses: a lead named
 "=IMPORTXML(...)" or an ID like "0042" stays text. Only writes marked `formula` are formulas.
 
-What cells show beyond their values (`Grid.errors`, `.percent`, `.merges`): a formula's error
+What cells show beyond their values (`Grid.errors`, `.percent`, `.currency`, `.merges`): a formula's error
 comes back in the values as its text ("#N/A"), and merged blocks ride along with the metadata
 read. Google's values read cannot tell an error from text that reads the same ("#N/A" typed
 after an apostrophe), so such text is listed in `errors` and also stays in `rows`: readers of
@@ -44,7 +45,14 @@ the read asks once more, for the number format type of just those columns' rows:
 read, and only for workbooks that keep percentages as percent-formatted numbers. Sheets that
 keep them as points (50 for 50%), like sheetcrm's demo, never pay it, and neither do other
 columns with small numbers (exchange rates, durations). Built without `percent_header`, the
-backend asks about any column holding a fraction.
+backend asks about any column holding a fraction. A currency format is as invisible (a person
+typing "€1.000" or formatting 10000 as `[$¥-411]#,##0` leaves a bare number), so the same read
+also asks for the number format pattern of the money columns (`money_header`: Amount, Unit
+Price, their aliases and renames) that hold a number on a row whose Currency cell
+(`currency_header`) is blank or that have no Currency column: there the format is the only
+thing that names the amount's currency. An amount beside a filled Currency cell is read in
+that currency without this read, so a currency format that contradicts the Currency cell is
+reported on .xlsx but not on Google; sheets that fill Currency, like the demo, pay nothing.
 
 Concurrent edits: people edit while a scheduled sync runs. Every write into a tab people own
 carries the values its row had when the plan was made (its ID, or for an ID fill, the row's
@@ -77,6 +85,7 @@ from gspread.exceptions import APIError
 from gspread.http_client import HTTPClient
 from gspread.utils import absolute_range_name
 
+from .numformat import format_currency
 from . import (CellValue, CellWrite, Chart, Grid, Guide, Plan, Snapshot, WorkbookError, WriteResult, drop_orphans,
                landing, same_value, serial_number)
 
@@ -90,7 +99,8 @@ METADATA = {"includeGridData": "false",
                       "developerMetadata(metadataId,metadataKey,metadataValue))"}
 # The number format type of the cells of some columns, with where each block starts (a range's
 # first row or column is left out when it is 0).
-FORMATS = "sheets(properties.title,data(startRow,startColumn,rowData.values.effectiveFormat.numberFormat.type))"
+FORMATS = ("sheets(properties.title,data(startRow,startColumn,"
+           "rowData.values.effectiveFormat.numberFormat(type,pattern)))")
 HEADER_ROWS = 20  # a tab's header row is looked for this far down (title rows may sit above it)
 # What Google shows for a formula that failed (ErrorValue.type: N_A, REF, VALUE, DIVIDE_BY_ZERO,
 # NAME, NUM, NULL_VALUE, ERROR), as its values read returns it.
@@ -262,13 +272,19 @@ class _Sheet:
 
 class GoogleSheetsWorkbook:
     def __init__(self, client: gspread.Client, key: str, account: str | None = None,
-                 percent_header: Callable[[str], bool] | None = None) -> None:
+                 percent_header: Callable[[str], bool] | None = None,
+                 money_header: Callable[[str], bool] | None = None,
+                 currency_header: Callable[[str], bool] | None = None) -> None:
         self.client = client
         self.key = key
         self.account = account  # the service account's email, for the "share it with" hint
         # Whether a header names a column of percentages (the CRM's schema, given by
         # target.py); without it, any column holding a fraction is asked about.
         self.percent_header = percent_header
+        # Whether a header names an amount of money whose currency its row may name, and the
+        # Currency column itself: money columns are asked about only when both are given.
+        self.money_header = money_header
+        self.currency_header = currency_header
         self._sheets: dict[str, _Sheet] = {}
         self._snapshot: Snapshot | None = None  # the last read: what unplanned computed cells hold
         self._written_to: dict[str, _Sheet] = {}
@@ -305,15 +321,20 @@ class GoogleSheetsWorkbook:
         tabs = {}
         for title, value_range in zip(titles, answer.get("valueRanges", [])):
             tabs[title] = _grid(value_range.get("values", []), self._sheets[title].merges)
-        self._read_percent(tabs)
+        self._read_formats(tabs)
         self._snapshot = Snapshot(tabs=tabs, owned={title for title, sheet in self._sheets.items() if sheet.owned})
         return self._snapshot
 
-    def _read_percent(self, tabs: dict[str, Grid]) -> None:
+    def _read_formats(self, tabs: dict[str, Grid]) -> None:
         """Mark the percent-formatted cells of the columns whose values a percent format may
-        change: one read of their number format types, none when there is no such column
+        change, and the currency-formatted cells of the money columns whose currency only a
+        format may name: one read of their number formats, none when there is no such column
         (see the module docstring)."""
-        wanted = {title: _percent_candidates(grid.rows, self.percent_header) for title, grid in tabs.items()}
+        # sheetcrm's own tabs (Pipeline, Stage History) hold amounts in the base currency.
+        wanted = {title: _percent_candidates(grid.rows, self.percent_header)
+                  | (set() if self._sheets[title].owned else
+                     _money_candidates(grid.rows, self.money_header, self.currency_header))
+                  for title, grid in tabs.items()}
         ranges = [absolute_range_name(title, f"{_letters(col)}1:{_letters(col)}{len(tabs[title].rows)}")
                   for title, cols in wanted.items() for col in sorted(cols)]
         if not ranges:
@@ -328,7 +349,9 @@ class GoogleSheetsWorkbook:
             if grid is None:
                 continue
             for block in sheet.get("data", []):
-                grid.percent |= _percent_cells(block)
+                percent, currency = _format_cells(block)
+                grid.percent |= percent
+                grid.currency.update(currency)
 
     def write(self, plan: Plan) -> WriteResult:
         result = WriteResult()
@@ -635,19 +658,45 @@ def _percent_candidates(rows: list[list[Any]], percent_header: Callable[[str], b
             if any(c < len(row) and _number(row[c]) and -1 <= row[c] <= 1 and row[c] != 0 for row in rows)}
 
 
+def _money_candidates(rows: list[list[Any]], money_header: Callable[[str], bool] | None,
+                      currency_header: Callable[[str], bool] | None) -> set[int]:
+    """0-based money columns (headed in the first HEADER_ROWS rows) holding a number on a row
+    below the header whose Currency cell, in a column headed in the same row, is blank, or
+    with no such column: only a currency format can say that amount's currency."""
+    if money_header is None or currency_header is None:
+        return set()
+    found: set[int] = set()
+    for h, header in enumerate(rows[:HEADER_ROWS]):
+        texts = [(c, v) for c, v in enumerate(header) if isinstance(v, str)]
+        money = [c for c, v in texts if money_header(v) and c not in found]
+        if not money:
+            continue
+        currency = next((c for c, v in texts if currency_header(v)), None)
+        for c in money:
+            if any(c < len(row) and _number(row[c])
+                   and (currency is None or currency >= len(row) or row[currency] in (None, ""))
+                   for row in rows[h + 1:]):
+                found.add(c)
+    return found
+
+
 def _number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
-def _percent_cells(block: dict) -> set[tuple[int, int]]:
-    """0-based positions whose number format type is PERCENT, from one GridData block."""
+def _format_cells(block: dict) -> tuple[set[tuple[int, int]], dict[tuple[int, int], str]]:
+    """From one GridData block, the 0-based positions whose number format type is PERCENT, and
+    those whose pattern shows a currency, with the currency (`numformat.format_currency`)."""
     top, left = block.get("startRow", 0), block.get("startColumn", 0)
-    found = set()
+    percent, currency = set(), {}
     for r, row in enumerate(block.get("rowData", [])):
         for c, cell in enumerate(row.get("values", [])):
-            if cell.get("effectiveFormat", {}).get("numberFormat", {}).get("type") == "PERCENT":
-                found.add((top + r, left + c))
-    return found
+            number_format = cell.get("effectiveFormat", {}).get("numberFormat", {})
+            if number_format.get("type") == "PERCENT":
+                percent.add((top + r, left + c))
+            elif (shown := format_currency(number_format.get("pattern", ""))) is not None:
+                currency[(top + r, left + c)] = shown
+    return percent, currency
 
 
 def _block(grid_range: dict) -> tuple[int, int, int, int]:

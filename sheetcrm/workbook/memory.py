@@ -10,7 +10,8 @@ from . import CellValue, CellWrite, Grid, Plan, Snapshot, WriteResult, drop_orph
 class MemoryWorkbook:
     """Tabs as lists of rows (row 0 is the sheet's row 1) plus, per tab and at 0-based
     positions, what the cells show beyond their values, as `Grid` describes: formula cells,
-    error results ({(row, col): "#N/A"}), percent-formatted cells and merged blocks
+    error results ({(row, col): "#N/A"}), percent-formatted cells, currency-formatted cells
+    ({(row, col): "JPY"}) and merged blocks
     ((first_row, first_col, last_row, last_col), inclusive).
 
     A formula cell holds whatever value it was given; one written with `formula=True` holds
@@ -28,12 +29,14 @@ class MemoryWorkbook:
         errors: dict[str, dict[tuple[int, int], str]] | None = None,
         percent: dict[str, set[tuple[int, int]]] | None = None,
         merges: dict[str, list[tuple[int, int, int, int]]] | None = None,
+        currency: dict[str, dict[tuple[int, int], str]] | None = None,
     ) -> None:
         self.tabs: dict[str, list[list[CellValue]]] = copy.deepcopy(tabs or {})
         self.formulas: dict[str, set[tuple[int, int]]] = {t: set(c) for t, c in (formulas or {}).items()}
         self.errors: dict[str, dict[tuple[int, int], str]] = {t: dict(e) for t, e in (errors or {}).items()}
         self.percent: dict[str, set[tuple[int, int]]] = {t: set(c) for t, c in (percent or {}).items()}
         self.merges: dict[str, list[tuple[int, int, int, int]]] = {t: list(m) for t, m in (merges or {}).items()}
+        self.currency: dict[str, dict[tuple[int, int], str]] = {t: dict(c) for t, c in (currency or {}).items()}
         for tab in self.tabs:
             self.formulas.setdefault(tab, set())
         self.owned: set[str] = {t for t in (owned or ()) if t in self.tabs}
@@ -56,7 +59,8 @@ class MemoryWorkbook:
             if r < len(rows) and c < len(rows[r]):
                 rows[r][c] = None
         return Grid(rows=trim_rows(rows), formulas=set(self.formulas[tab]), errors=errors,
-                    percent=set(self.percent.get(tab, ())), merges=list(self.merges.get(tab, ())))
+                    percent=set(self.percent.get(tab, ())), currency=dict(self.currency.get(tab, {})),
+                    merges=list(self.merges.get(tab, ())))
 
     def write(self, plan: Plan) -> WriteResult:
         result = WriteResult()

@@ -12,7 +12,7 @@ from typing import Callable
 
 from sheetcrm.cells import normalize_key
 from sheetcrm.config import Config
-from sheetcrm.schema import percent_headers
+from sheetcrm.schema import currency_headers, money_headers, percent_headers
 from sheetcrm.workbook import Workbook
 from sheetcrm.workbook.xlsx import XlsxWorkbook
 
@@ -30,9 +30,11 @@ def open_workbook(config: Config, workbook: str | None = None, spreadsheet: str 
         policy = RetryPolicy(attempts=config.google.attempts, base=config.google.backoff_seconds,
                              cap=config.google.max_backoff_seconds)
         conn = connect(credentials or _relative(config, config.credentials), policy=policy, tracer=tracer)
-        percent = percent_headers(config)
+        percent, money, currency = percent_headers(config), money_headers(config), currency_headers(config)
         return GoogleSheetsWorkbook(conn.client, key, conn.account,
-                                    percent_header=lambda text: normalize_key(text) in percent)
+                                    percent_header=lambda text: normalize_key(text) in percent,
+                                    money_header=lambda text: normalize_key(text) in money,
+                                    currency_header=lambda text: normalize_key(text) in currency)
     return XlsxWorkbook(workbook or _relative(config, config.workbook) or default, ignore_app_lock=ignore_app_lock)
 
 

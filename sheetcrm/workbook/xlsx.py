@@ -3,7 +3,7 @@
 Reading uses calamine (Rust, via python-calamine): ~20x faster than openpyxl's read-only
 mode on a 100k-row tab, and it returns the values a spreadsheet app last calculated for
 formula cells. What calamine does not say (which cells are formulas, the error a formula
-last computed, percent number formats, merged blocks) comes from one scan of the sheet XML
+last computed, percent and currency number formats, merged blocks) comes from one scan of the sheet XML
 (`xlsx_scan`).
 
 Writing judges each write against the file (compare-and-set), then patches the package
@@ -397,12 +397,13 @@ def _grid(rows: list[list[object]]) -> Grid:
 
 def _add_facts(tabs: dict[str, Grid], facts: dict[str, xlsx_scan.SheetFacts]) -> None:
     """Put on each grid what its cells show beyond their values: formula cells, error
-    results, percent formats and merged blocks (see `xlsx_scan`)."""
+    results, percent and currency formats and merged blocks (see `xlsx_scan`)."""
     for title, found in facts.items():
         grid = tabs.get(title)
         if grid is None:
             continue
         grid.formulas, grid.percent, grid.merges = found.formulas, found.percent, found.merges
+        grid.currency = found.currency
         grid.errors = found.errors
         for r, c in found.errors:
             # calamine reports an error as "", so the row is already None there (or trimmed).

@@ -2,15 +2,15 @@
 
 Calamine gives each cell's last calculated value fast, but not which cells are formulas, not
 the error a formula last computed (it reports "" for `#N/A`, the same as an empty cell), not
-the number format (a cell holding 1 formatted `0%` shows 100%) and not the merged blocks.
-`scan` finds all four with regular expressions over the raw sheet XML, at a fraction of a
-full XML parse, and only looks for what the file can hold: no percent format in the
-workbook's styles means no per-cell style scan (the common case), and merged blocks sit in
-the short tail after the cell data.
+the number format (a cell holding 1 formatted `0%` shows 100%; 10000 formatted `[$¥-411]#,##0`
+shows ¥10,000) and not the merged blocks. `scan` finds them with regular expressions over the
+raw sheet XML, at a fraction of a full XML parse, and only looks for what the file can hold:
+no percent or currency format in the workbook's styles means no per-cell style scan (the
+common case), and merged blocks sit in the short tail after the cell data.
 
 Sources: ECMA-376 Part 1 §18.3.1.4 (c: attributes r, s, t="e" for an error), §18.3.1.55
 (mergeCell ref), §18.8.10 (cellXfs: a cell's s is an index into it), §18.8.30-31 (numFmt;
-built-in ids 9 "0%" and 10 "0.00%"). The XML is assumed to be what Excel, LibreOffice,
+built-in ids 9 "0%" and 10 "0.00%", 5-8 and 42, 44 the "$" currency formats). The XML is assumed to be what Excel, LibreOffice,
 Google's export and openpyxl write: unprefixed element names and cells that carry their `r`
 reference (accepting namespace prefixes would double the cost of the scan). A number format
 that only conditional formatting applies (a dxf) is not looked at.
@@ -27,10 +27,15 @@ from typing import Collection
 
 from openpyxl.utils import column_index_from_string
 
+from .numformat import format_currency, is_percent_format  # noqa: F401  (is_percent_format: re-exported)
+
 Position = tuple[int, int]  # 0-based (row, col), as in Grid
 
 # Built-in number formats that show a percentage (ECMA-376 §18.8.30).
 BUILTIN_PERCENT = {9, 10}
+# Built-in formats that show a currency symbol: "$" as ECMA-376 defines them (a spreadsheet app
+# may show its own locale's symbol instead, which is why "$" stays a symbol to resolve).
+BUILTIN_CURRENCY = {5: "$", 6: "$", 7: "$", 8: "$", 42: "$", 44: "$"}
 
 
 @dataclass
@@ -40,6 +45,7 @@ class SheetFacts:
     formulas: set[Position] = field(default_factory=set)
     errors: dict[Position, str] = field(default_factory=dict)
     percent: set[Position] = field(default_factory=set)
+    currency: dict[Position, str] = field(default_factory=dict)
     merges: list[tuple[int, int, int, int]] = field(default_factory=list)
 
 
@@ -70,7 +76,7 @@ def scan(data: bytes) -> dict[str, SheetFacts]:
     found: dict[str, SheetFacts] = {}
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         names = set(z.namelist())
-        styles = percent_styles(z.read("xl/styles.xml")) if "xl/styles.xml" in names else set()
+        styles = number_styles(z.read("xl/styles.xml")) if "xl/styles.xml" in names else ({}, {})
         rels = {}
         for m in _REL.finditer(z.read("xl/_rels/workbook.xml.rels")):
             rid, target = (m[1], m[2]) if m[1] else (m[4], m[3])
@@ -86,9 +92,12 @@ def scan(data: bytes) -> dict[str, SheetFacts]:
     return found
 
 
-def scan_sheet(xml: bytes, styles: Collection[int] = frozenset()) -> SheetFacts:
+def scan_sheet(xml: bytes, styles: tuple[Collection[int], dict[int, str]] | Collection[int] = frozenset()
+               ) -> SheetFacts:
     """The facts of one sheet's XML; `styles` are the cellXfs indexes that show a percentage
-    (see `percent_styles`)."""
+    and those that show a currency, with the currency each shows (see `number_styles`); a
+    bare collection is the percent ones alone."""
+    percent, currency = styles if isinstance(styles, tuple) else (styles, {})
     facts = SheetFacts()
     # Every formula but a what-if data table's has text, so a sheet without "</f>" has none
     # (and the cell regex, the costly part, is skipped; "<f" alone also matches <formula1>
@@ -103,8 +112,12 @@ def scan_sheet(xml: bytes, styles: Collection[int] = frozenset()) -> SheetFacts:
             pos, value = _position(c[1]), _VALUE.search(c[2])
             if pos is not None and value is not None:
                 facts.errors[pos] = html.unescape(value[1].decode()).strip()
-    if styles:
-        facts.percent = _percent_cells(xml, styles)
+    if percent or currency:
+        for pos, style in _styled_cells(xml, {*percent, *currency}).items():
+            if style in percent:
+                facts.percent.add(pos)
+            else:
+                facts.currency[pos] = currency[style]
     # mergeCells follows sheetData (ECMA-376 §18.3.1.99), so only the tail needs a look.
     end = xml.rfind(b"sheetData>")
     tail = xml[end:] if end >= 0 else xml
@@ -117,17 +130,19 @@ def scan_sheet(xml: bytes, styles: Collection[int] = frozenset()) -> SheetFacts:
     return facts
 
 
-def _percent_cells(xml: bytes, styles: Collection[int]) -> set[Position]:
-    found: set[Position] = set()
+def _styled_cells(xml: bytes, styles: Collection[int]) -> dict[Position, int]:
+    """The cells whose style is one of `styles`, with that style."""
+    found: dict[Position, int] = {}
     columns: dict[bytes, int] = {}
     if 0 in styles:
-        # The default style itself shows percentages: every cell without an `s` has it.
+        # The default style itself is one of them: every cell without an `s` has it.
         for c in re.finditer(rb'<c\b([^>]*)>', xml):
             style = _STYLE.search(c[1])
-            if (int(style[1]) if style else 0) in styles:
+            index = int(style[1]) if style else 0
+            if index in styles:
                 pos = _position(c[1])
                 if pos is not None:
-                    found.add(pos)
+                    found[pos] = index
         return found
     ids = b"|".join(str(s).encode() for s in sorted(styles))
     # Search for the style attribute itself, a plain literal that only the styled cells
@@ -135,7 +150,7 @@ def _percent_cells(xml: bytes, styles: Collection[int]) -> set[Position]:
     # (<c r="H2" s="3" ...>); a tag written otherwise is read whole. A regex over every
     # cell costs several times more on a large sheet.
     before = _REF_BEFORE_STYLE.search
-    for at in [m.start() for m in re.finditer(rb' s="(?:' + ids + rb')"', xml)]:
+    for at, index in [(m.start(), int(m[1])) for m in re.finditer(rb' s="(' + ids + rb')"', xml)]:
         ref = before(xml, at - 24 if at > 24 else 0, at)
         if ref is None:
             start = xml.rfind(b"<", 0, at)
@@ -148,12 +163,18 @@ def _percent_cells(xml: bytes, styles: Collection[int]) -> set[Position]:
         col = columns.get(letters)
         if col is None:
             col = columns[letters] = _col(letters)
-        found.add((int(ref[2]) - 1, col))
+        found[(int(ref[2]) - 1, col)] = index
     return found
 
 
 def percent_styles(styles_xml: bytes) -> set[int]:
     """Indexes into cellXfs (a cell's `s`) whose number format shows a percentage."""
+    return number_styles(styles_xml)[0]
+
+
+def number_styles(styles_xml: bytes) -> tuple[set[int], dict[int, str]]:
+    """Indexes into cellXfs (a cell's `s`) whose number format shows a percentage, and those
+    that show a currency with the currency each shows (`numformat.format_currency`)."""
     custom: dict[int, str] = {}
     for m in _NUM_FMT.finditer(styles_xml):
         fmt_id, code = _NUM_FMT_ID.search(m[1]), _FORMAT_CODE.search(m[1])
@@ -161,41 +182,17 @@ def percent_styles(styles_xml: bytes) -> set[int]:
             custom[int(fmt_id[1])] = html.unescape(code[1].decode())
     block = _CELL_XFS.search(styles_xml)
     if block is None:
-        return set()
-    found = set()
+        return set(), {}
+    percent, currency = set(), {}
     for index, xf in enumerate(_XF.finditer(block[1])):
         fmt_id = _NUM_FMT_ID.search(xf[1])
         number = int(fmt_id[1]) if fmt_id else 0
         code = custom.get(number)
         if (is_percent_format(code) if code is not None else number in BUILTIN_PERCENT):
-            found.add(index)
-    return found
-
-
-def is_percent_format(code: str) -> bool:
-    """Whether a number format code shows a positive number as a percentage: a `%` in its
-    first section that is not quoted ("%"), escaped (\\%), a fill or space character (*% _%)
-    or inside brackets ([Red], [$%-409])."""
-    i, n = 0, len(code)
-    while i < n:
-        ch = code[i]
-        if ch == ";":
-            return False
-        if ch == '"':
-            close = code.find('"', i + 1)
-            i = n if close < 0 else close + 1
-            continue
-        if ch == "[":
-            close = code.find("]", i + 1)
-            i = n if close < 0 else close + 1
-            continue
-        if ch in "\\_*":
-            i += 2
-            continue
-        if ch == "%":
-            return True
-        i += 1
-    return False
+            percent.add(index)
+        elif (shown := format_currency(code) if code is not None else BUILTIN_CURRENCY.get(number)):
+            currency[index] = shown
+    return percent, currency
 
 
 def _position(attrs: bytes) -> Position | None:

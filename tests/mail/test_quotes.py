@@ -86,9 +86,10 @@ def test_bad_lines_are_pinned_to_their_cells():
     result = quote_of(**{"Quote Lines": lines(["OPP-0001", "NOPE", 1, "", ""], ["OPP-0001", "P1", -2, "", ""],
                                               ["OPP-0001", "P2", 1, "", 150], ["OPP-0001", "P2", 1, "", 5])})
     assert result.quote is None
-    # A discount over 100% fails the row's validation (out_of_range on E4); the row then blocks the quote.
+    # A discount over 100% fails the row's validation; the row blocks the quote with that very
+    # error, out_of_range on E4 (and an unknown SKU is the validation's own unknown_sku on B2).
     assert sorted((i.row, i.column, i.code) for i in result.problems) == [
-        (2, "B", "unknown_sku"), (3, "C", "negative_quantity"), (4, None, "invalid_quote_line")]
+        (2, "B", "unknown_sku"), (3, "C", "negative_quantity"), (4, "E", "out_of_range")]
 
 
 def test_bad_lines_become_validation_issues_without_stopping_the_sync():
