@@ -48,7 +48,7 @@ import re
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any, Callable, ContextManager, Iterable, Protocol
+from typing import Any, Callable, Collection, ContextManager, Iterable, Protocol
 
 from sheetcrm import cells
 from sheetcrm.config import Config, ConfigError, SmtpSettings
@@ -118,6 +118,14 @@ class OutboxRow:
             return cells.parse_integer(self.raw.get("attempts")) or 0
         except cells.CellError:
             return 0
+
+    @property
+    def own_message_id(self) -> str:
+        """The Message-ID cell if sheetcrm made it for this row (`<OUT-0001.…>`), else "": a
+        Message-ID of another row (left by a write that a concurrent sort or restore put on
+        this row, or pasted) is never sent under, nor taken as this row's in the journal."""
+        mid, row_id = self.text("message_id"), self.text("id")
+        return mid if row_id and mid.startswith(f"<{row_id}.") else ""
 
     def guard(self, columns: dict[str, int], *keys: str) -> tuple[tuple[int, CellValue], ...]:
         return tuple((columns[k], self.raw.get(k)) for k in ("id", *keys))
@@ -258,12 +266,16 @@ class Queued:
     version: str | None = None   # the quote version, when it was priced
 
 
-def plan_queue(desk: Desk, opportunities: Iterable[Opportunity], plan: Plan, created: str, year: int) -> list[Queued]:
+def plan_queue(desk: Desk, opportunities: Iterable[Opportunity], plan: Plan, created: str, year: int,
+               sent_versions: Collection[str] = ()) -> list[Queued]:
     """Draft rows for these opportunities' quotes, once per version; blocked quotes are reported.
 
     Everything that blocks a quote is checked before it takes a number, so a blocked quote
     plans no write at all and its issue reads the same at every sync until the sheet changes:
-    reported once in the Validation tab, without burning quote numbers."""
+    reported once in the Validation tab, without burning quote numbers. A version in
+    `sent_versions` (the journal's, `Ledger.held_versions`) is "already" queued even when no
+    Outbox row shows it any more (an older copy of the tab took the row away): queueing it
+    again would only burn a number for a row the journal sets to Sent at once."""
     out = []
     locale = desk.config.locale
     outbox = desk.outbox
@@ -299,6 +311,9 @@ def plan_queue(desk: Desk, opportunities: Iterable[Opportunity], plan: Plan, cre
         if earlier is not None:
             out.append(Queued(key, "already", earlier.text("quote"), earlier.text("id"), version=version))
             continue
+        if version in sent_versions:
+            out.append(Queued(key, "already", version=version))
+            continue
         number = quote_number(year, desk.next_id(f"Q-{year}", (r.text("quote") for r in outbox.rows)))
         row_id = f"OUT-{desk.next_id('OUT', (r.text('id') for r in outbox.rows)):04d}"
         values = {"id": row_id, "created": created, "opportunity": opp.id, "to": str(to),
@@ -321,14 +336,16 @@ def _opportunity_issue(desk: Desk, opp: Opportunity, field_name: str, value: Any
 
 
 def queue_ticked_quotes(plan: Plan, snapshot: Snapshot, crm: Crm, config: Config, marks: dict[str, int],
-                        as_of: dt.date) -> None:
+                        as_of: dt.date, sent_versions: Collection[str] = ()) -> None:
     """The sync's hook: report every quote's bad lines, and queue a Draft for each ticked Send
-    Quote. The tick stays; `plan_queue` makes a second tick of the same version a no-op.
+    Quote. The tick stays; `plan_queue` makes a second tick of the same version a no-op, and
+    never queues a version in `sent_versions` (the journal's) again.
     `marks` is the sync's own sequence state, so its one `_sheetcrm` write covers these IDs."""
     desk = Desk.read(snapshot, config, crm, marks)
     opportunities = [o for o in crm.records("opportunities") if o.id]
     ticked = [o for o in opportunities if o.send_quote]
-    problems = [p for q in plan_queue(desk, ticked, plan, as_of.isoformat(), as_of.year) for p in q.problems]
+    problems = [p for q in plan_queue(desk, ticked, plan, as_of.isoformat(), as_of.year, sent_versions)
+                for p in q.problems]
     for opp in opportunities:
         if not opp.send_quote:
             problems.extend(desk.quote(opp).problems)
@@ -363,7 +380,7 @@ def plan_restores(desk: Desk, ledger: Ledger, now: dt.datetime) -> tuple[Plan, d
         status, row_id = row.status, row.text("id")
         if not row_id or status not in ("Draft", "Approved", "Sending"):
             continue
-        held = ledger.holding(row.text("version"), row.text("message_id"))
+        held = ledger.holding(row.text("version"), row.own_message_id)
         if held is None or (status == "Sending" and (held.state != "sent" or held.message_id != row.text("message_id"))):
             continue  # a row at Sending with no answer in the journal is for a person, as before
         facts = {"mid": held.message_id, "at": held.done_at or held.tried_at, "row": row_id,
@@ -443,7 +460,7 @@ def prepare(desk: Desk, row: OutboxRow, templates: Templates, sender: str, now: 
     """Build the message for a due row from the sheet as it is now. Anything that stops it is
     a permanent reason: retrying would not change the template, the quote or the header."""
     domain = sender.rpartition("@")[2].rstrip(">").strip() or "localhost"
-    prepared = Prepared(row, row.text("message_id") or message_id(f"{row.text('id')}.{token}", domain))
+    prepared = Prepared(row, row.own_message_id or message_id(f"{row.text('id')}.{token}", domain))
     opp = find_opportunity(desk.crm, row.text("opportunity"))
     if opp is None:
         found = desk.crm.find("opportunities", row.text("opportunity") or "")
@@ -521,6 +538,10 @@ def plan_outcomes(desk: Desk, results: list[tuple[Prepared, Outcome]], now: dt.d
         else:
             values = {"error": f"outcome unknown, not retried: {outcome.reply}. Check whether "
                                f"{row.text('message_id')} arrived, then set Status to Sent, or to Approved to resend."}
+        # The Message-ID goes with every outcome (unchanged where it lands as meant): a row
+        # marked Sent always shows the message that went out, and an outcome that a sort put
+        # on another row is told by it (docs/concurrency.md).
+        values["message_id"] = p.message_id
         expect = row.guard(cols, "status", "message_id")
         plan.writes.extend(CellWrite(outbox.title, row.row, cols[k], v, expect=expect) for k, v in values.items())
     desk.plan_sequences(plan)
