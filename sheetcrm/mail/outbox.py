@@ -361,6 +361,11 @@ JOURNALED = {
     "sent": "already sent as {mid} at {at} (sheetcrm's journal), though the sheet showed {status}, as after an "
             "app's save that reverted it; set back to Sent. To send it again: sheetcrm outbox resend {row}",
     "recorded": "sent as {mid} at {at} (sheetcrm's journal); the run that sent it stopped before recording it here",
+    # A second row of one version: the first was taken away (an older copy of the tab) before
+    # it was sent, the version queued again and sent from the new row, then the copy's row
+    # came back. Both rows show the one message that went out; this one says whose it is.
+    "other": "this quote version already went out as {mid} at {at}, from {other} (sheetcrm's journal); this row "
+             "is a second one for it, set to Sent. To send it again: sheetcrm outbox resend {row}",
     "intent": "may have been sent as {mid} at {at} (sheetcrm's journal: outcome unknown), though the sheet showed "
               "{status}; not sent again. Check for {mid} at the recipient, then set Status to Sent, or run "
               "sheetcrm outbox resend {row}",
@@ -387,7 +392,8 @@ def plan_restores(desk: Desk, ledger: Ledger, now: dt.datetime) -> tuple[Plan, d
                  "status": row.text("status")}
         values: dict[str, CellValue]
         if held.state == "sent":
-            note = JOURNALED["recorded" if status == "Sending" else "sent"].format(**facts)
+            kind = "recorded" if status == "Sending" else "sent" if held.row_id == row_id else "other"
+            note = JOURNALED[kind].format(other=held.row_id, **facts)
             values = {"status": status_label("Sent", locale), "message_id": held.message_id,
                       "sent_at": held.done_at, "next_try": None, "error": note}
             if not _has_activity(desk, held.message_id):
