@@ -122,6 +122,7 @@ class Figures:
     edits_during_outbox: int = 0
     window_edits: int = 0        # structural edits between a key re-read and its batchUpdate
     outbox_window_edits: int = 0  # Outbox sorts and restored copies there (none with --no-outbox-window)
+    outbox_repairs: int = 0      # Outbox writes found on another row by the read-back, and put right
     faults: Counter = field(default_factory=Counter)
     outbox_runs: int = 0
     failed_outbox_runs: int = 0
@@ -439,6 +440,14 @@ def edit_during(person: Person, mail: bool, risky: bool, window: bool, outbox_wi
         person.edit(structural=window or not risky)
 
 
+def is_outbox_repair(prev: Any, request: Any) -> bool:
+    """Whether `request` is the repair that follows a read-back of the Outbox's rows."""
+    return (request.method == "POST" and request.path.endswith(":batchUpdate") and prev.method == "GET"
+            and prev.query.get("valueRenderOption") == ["UNFORMATTED_VALUE"]
+            and prev.query.get("majorDimension") == ["COLUMNS"]
+            and any("Outbox" in r for r in prev.query.get("ranges", [])))
+
+
 def in_write_window(emu: Emulator) -> bool:
     """Whether the request about to be served is (probably) a batchUpdate of planned cells:
     the last one was the key-column re-read, or a write attempt that failed."""
@@ -654,6 +663,7 @@ def _soak(emu: Emulator, server: SmtpServer, config: Config, rng: random.Random,
         figures.problems.append("the sync did not converge in 3 quiet syncs")
     service.flush_log()
     figures.requests = len(emu.requests)
+    figures.outbox_repairs = sum(1 for prev, r in zip(emu.requests, emu.requests[1:]) if is_outbox_repair(prev, r))
     check(person, ids_seen, figures, emu, key)
     check_mail(person, mailbox, figures, emu, key)
 
