@@ -347,6 +347,22 @@ class Person:
             self.emu.sort_rows(self.key, "Outbox", column, descending=self.rng.random() < 0.5)
         self.figures.edits[kind] += 1
 
+    def outbox_window_edit(self) -> None:
+        """A sort of the Outbox, or an older copy of it restored, between the claim's or the
+        outcome's key re-read and its batchUpdate ("window sort outbox", "window outbox revert")."""
+        edits = sum(self.figures.edits.values())
+        if self.rng.random() < 0.5:
+            header, body = self.outbox()
+            if body:
+                column = self.rng.choice([header.index(h) for h in ("ID", "Status", "Subject", "Opportunity")])
+                self.emu.sort_rows(self.key, "Outbox", column, descending=self.rng.random() < 0.5)
+                self.figures.edits["window sort outbox"] += 1
+        else:
+            self.revert_outbox(whole_tab=True)
+            if sum(self.figures.edits.values()) > edits:
+                self.figures.edits["window outbox revert"] += 1
+        self.figures.outbox_window_edits += sum(self.figures.edits.values()) > edits
+
     def copy_outbox(self) -> None:
         """Remember the Outbox as it is now, as an app that loads the workbook would (the last 3)."""
         header, body = self.outbox()
@@ -359,7 +375,7 @@ class Person:
         had it. Remembers which Sent rows went back (each must end at Sent again)."""
         header, body = self.outbox()
         status, mid, rid, sent_at = (header.index(h) for h in ("Status", "Message-ID", "ID", "Sent At"))
-        sent = [i for i, r in enumerate(body) if r[status] == "Sent"]
+        sent = [i for i, r in enumerate(body) if genuinely_sent(dict(zip(header, r)))]
         if whole_tab and self.copies and (not sent or self.rng.random() < 0.35):
             copy = self.rng.choice(self.copies)
             if copy[0] != header:
@@ -367,11 +383,11 @@ class Person:
             was = {r[rid]: r for r in copy[1:]}
             for r in body:
                 if r[rid] not in was:  # gone, whatever its state: a message of it may be on its way
-                    sent_as = self.reverted.pop(r[rid], r[mid] if r[status] == "Sent" else None)
+                    sent_as = self.reverted.pop(r[rid], r[mid] if genuinely_sent(dict(zip(header, r))) else None)
                     self.removed[r[rid]] = sent_as
                     self.ever_removed.add(r[rid])
                     self.removed_sent += sent_as is not None
-                elif r[status] == "Sent" and was[r[rid]][status] != "Sent":
+                elif genuinely_sent(dict(zip(header, r))) and was[r[rid]][status] != "Sent":
                     self.reverted[r[rid]] = r[mid]
                     self.settled.discard(r[rid])
             for row_id, r in was.items():
@@ -428,6 +444,14 @@ class Person:
         return {r[col] for r in body if len(r) > col and r[0]}
 
 
+def genuinely_sent(row: dict[str, Any]) -> bool:
+    """A Sent row with its own message, or a second row of a version saying whose it is: what
+    a revert takes back and the journal must put back. A person may see, for the instant
+    between an Outbox write and its read-back, a row that write hit by mistake: not that."""
+    return row["Status"] == "Sent" and (str(row["Message-ID"]).startswith(f"<{row['ID']}.")
+                                         or "this row is a second one" in str(row["Error"]))
+
+
 def edit_during(person: Person, mail: bool, risky: bool, window: bool, outbox_window: bool) -> None:
     """A person's edit while a job runs. Inside a write window (docs/concurrency.md) an edit of
     the people's tabs may be structural unless the soak runs with --no-window, and one of the
@@ -435,7 +459,6 @@ def edit_during(person: Person, mail: bool, risky: bool, window: bool, outbox_wi
     Otherwise it keeps to typing into cells."""
     if mail:
         person.mail_edit(structural=outbox_window or not risky)
-        person.figures.outbox_window_edits += risky and outbox_window
     else:
         person.edit(structural=window or not risky)
 
@@ -698,7 +721,10 @@ def run_outbox(emu: Emulator, rng: random.Random, figures: Figures, person: Pers
         elif rng.random() < 0.05:
             e.fail_next(1, rng.choice([429, 503]))
             figures.faults["mid-outbox 429/503"] += 1
-        if rng.random() < 0.25:
+        if risky and outbox_window and rng.random() < 0.3:
+            person.outbox_window_edit()
+            figures.edits_during_outbox += 1
+        elif rng.random() < 0.25:
             edit_during(person, rng.random() < 0.6, risky, window, outbox_window)
             figures.edits_during_outbox += 1
         e.between_requests(during)

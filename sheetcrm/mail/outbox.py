@@ -373,8 +373,8 @@ JOURNALED = {
 
 
 def plan_restores(desk: Desk, ledger: Ledger, now: dt.datetime) -> tuple[Plan, dict[str, tuple[str, str]]]:
-    """Rows the sheet shows as still to be sent whose quote the journal says went out (or may
-    have): back to Sent with the journal's Message-ID and time, or to Sending when the outcome
+    """Rows the sheet shows as still to be sent (or with an empty Status) whose quote the
+    journal says went out (or may have): back to Sent with the journal's Message-ID and time, or to Sending when the outcome
     is unknown; a row at Sending with the Message-ID the journal saw accepted becomes Sent.
     Each write is guarded by the row's ID and the Status read. A sent quote with no Email
     activity (the revert took it too) gets one. Returns the plan and row ID -> (the journal's
@@ -383,13 +383,15 @@ def plan_restores(desk: Desk, ledger: Ledger, now: dt.datetime) -> tuple[Plan, d
     outbox, locale = desk.outbox, desk.config.locale
     for row in outbox.rows:
         status, row_id = row.status, row.text("id")
-        if not row_id or status not in ("Draft", "Approved", "Sending"):
+        # An empty Status is what the Outbox read-back leaves on a row that a misplaced write
+        # hit when what the row held could not be told (docs/concurrency.md): the journal says.
+        if not row_id or status not in ("Draft", "Approved", "Sending") and row.text("status"):
             continue
         held = ledger.holding(row.text("version"), row.own_message_id)
         if held is None or (status == "Sending" and (held.state != "sent" or held.message_id != row.text("message_id"))):
             continue  # a row at Sending with no answer in the journal is for a person, as before
         facts = {"mid": held.message_id, "at": held.done_at or held.tried_at, "row": row_id,
-                 "status": row.text("status")}
+                 "status": row.text("status") or "no Status"}
         values: dict[str, CellValue]
         if held.state == "sent":
             kind = "recorded" if status == "Sending" else "sent" if held.row_id == row_id else "other"

@@ -60,6 +60,10 @@ class RowWrite:
     guard: dict[int, CellValue]                 # what the row must hold to be re-aimed at
     rows: set[int] = field(default_factory=set)
     origins: tuple[tuple[str, int, int], ...] = ()   # the plan's writes it stands for
+    # A plan's write was addressed by the re-read: a row where it was sent holding its cells
+    # got them from it. A repair's cells (a row's earlier state) may be what a restored copy
+    # put there anyway, so only cells that name their row tell where a repair went.
+    by_address: bool = True
 
     def cells(self, row: int) -> list[CellWrite]:
         return [CellWrite(self.tab, row, col, value, formula=formula)
@@ -153,16 +157,17 @@ class _Round:
         # 1. Victims: rows holding another row's cells. Their cells go back first, so that a
         #    write meant for a victim is judged against the row as it will be.
         targets = {id(g): self._targets(g) for g in self.groups}
+        state = sorted({c for g in self.groups for c in (*g.values, *g.guard)} - {self.id_col})
         for g in self.groups:
-            fresh = self._fresh(plain[id(g)])
+            telling = self._telling(g, plain[id(g)])
             for r in range(2, self.height + 1):
                 if r in targets[id(g)] or r in fixes or not self._holds(r, plain[id(g)]):
                     continue
-                if not (r in g.rows or fresh) or self._legitimate(r, plain[id(g)]):
+                if not (telling or g.by_address and r in g.rows) or self._legitimate(r, plain[id(g)]):
                     continue
-                back = self._before(self.ids[r], list(g.values))
                 fixes[r] = RowWrite(self.tab, self.id_col, _value(self.after, self.tab, self.id_col, r),
-                                    {c: back[c] for c in g.values}, dict(plain[id(g)]), {r})
+                                    self._before(self.ids[r], list(g.values), state), dict(plain[id(g)]), {r},
+                                    by_address=False)
                 self.view.update({(r, c): v for c, (v, _) in fixes[r].values.items()})
         # 2. Each write: landed where meant, re-aimed at its row, or missed.
         for g in self.groups:
@@ -176,20 +181,23 @@ class _Round:
                 merged = dict(fixes[r].values) if r in fixes else {}
                 merged.update(g.values)
                 guard = fixes[r].guard if r in fixes else g.guard
-                fixes[r] = RowWrite(self.tab, self.id_col, g.key, merged, guard, {r}, g.origins)
+                fixes[r] = RowWrite(self.tab, self.id_col, g.key, merged, guard, {r}, g.origins, by_address=False)
                 result.landed.update(g.origins)
             else:
                 result.missed.update(g.origins)
         result.repairs.extend(fixes[r] for r in sorted(fixes))
 
-    def _fresh(self, values: dict[int, Any]) -> bool:
-        """Whether the write holds a value that no row held in its column before: a fresh
-        Message-ID or time, which marks its cells wherever the row has moved since."""
+    def _telling(self, g: RowWrite, values: dict[int, Any]) -> bool:
+        """Whether the write holds a value that no other row held in its column before: a
+        fresh Message-ID or time, or the row's own Message-ID, which marks its cells wherever
+        the row has moved since."""
+        ids = self.prior.get((self.tab, self.id_col), [])
         for col, want in values.items():
             if _blank(want):
                 continue
             column = self.prior.get((self.tab, col), [])
-            if not any(same_value(v, want) for v in column[1:]):
+            if not any(same_value(v, want) and (g.key is None or r >= len(ids) or _key(ids[r]) != _key(g.key))
+                       for r, v in enumerate(column) if r > 0):
                 return True
         return False
 
@@ -205,20 +213,23 @@ class _Round:
         return len(rows) == 1 and all(same_value(_cell(self.prior, self.tab, c, rows[0]), v)
                                       for c, v in values.items())
 
-    def _before(self, key: Any, cols: list[int]) -> dict[int, tuple[CellValue, bool]]:
-        """The cells the row with ID `key` held in `cols` before the write: from `prior`,
-        else the snapshot, else empty (a row without ID, or one not seen before)."""
+    def _before(self, key: Any, cols: list[int], state: list[int]) -> dict[int, tuple[CellValue, bool]]:
+        """What to put back on the row with ID `key` that a write into `cols` hit: all its
+        `state` cells (every column the round's writes touch or check) as `prior` had them,
+        one consistent earlier state, else as the snapshot had them; else `cols` emptied (a
+        row without ID, or one neither saw: what it held there cannot be told)."""
         if key is not None:
             rows = [u for u in range(2, self.prior_height + 1)
                     if _key(_cell(self.prior, self.tab, self.id_col, u)) == key]
-            if len(rows) == 1 and all((self.tab, c) in self.prior for c in cols):
-                return {c: _as_written(_cell(self.prior, self.tab, c, rows[0])) for c in cols}
+            known = [c for c in state if (self.tab, c) in self.prior]
+            if len(rows) == 1 and set(cols) <= set(known):
+                return {c: _as_written(_cell(self.prior, self.tab, c, rows[0])) for c in known}
             if self.grid is not None:
                 found = [u for u, row in enumerate(self.grid.rows[1:], start=1)
                          if self.id_col - 1 < len(row) and _key(row[self.id_col - 1]) == key]
                 if len(found) == 1:
                     return {c: (self.grid.cell(found[0], c - 1), (found[0], c - 1) in self.grid.formulas)
-                            for c in cols}
+                            for c in state}
         return {c: (None, False) for c in cols}
 
 

@@ -163,3 +163,20 @@ def test_the_journal_never_marks_a_row_sent_by_another_rows_message_id(sheet, se
     assert report.restored == [] and report.sent == ["OUT-0002"]
     assert server.inbox.messages[1]["Message-ID"].startswith("<OUT-0002.")
     assert rows_by_id(emu, key)["OUT-0002"]["Status"] == "Sent"
+
+
+def test_a_row_left_with_no_status_is_set_to_sent_when_the_journal_sent_its_quote(sheet, server):
+    # What the read-back leaves when a write hit a row whose earlier cells cannot be told (a
+    # row an older copy brought back in the window): an empty Status. The journal decides.
+    emu, key, book = sheet
+    emu.set_values(key, "'Outbox'!F2", [["Approved"]], value_input="RAW")
+    assert send(book, server).sent == ["OUT-0001"]
+    sent = rows_by_id(emu, key)["OUT-0001"]
+    emu.set_values(key, "'Outbox'!F2:I2", [["", "", "", ""]], value_input="RAW")
+    emu.set_values(key, "'Outbox'!F3:G3", [["", ""]], value_input="RAW")  # OUT-0002: never sent
+    report = send(book, server)
+    assert report.restored == ["OUT-0001"] and len(server.inbox.messages) == 1
+    rows = rows_by_id(emu, key)
+    assert (rows["OUT-0001"]["Status"], rows["OUT-0001"]["Message-ID"]) == ("Sent", sent["Message-ID"])
+    assert "though the sheet showed no Status" in rows["OUT-0001"]["Error"]
+    assert rows["OUT-0002"]["Status"] == ""  # nothing says what it was: left for a person
