@@ -76,3 +76,25 @@ def test_a_row_that_already_held_the_same_cells_is_no_victim():
                     ["OUT-0002", "Failed", "", "opportunity OPP-9 not found"])
     result = check(list(row_writes([(w, w), (e, e)]).values()), prior, after, None)
     assert result.repairs == [] and result.landed == {w.key, e.key}
+
+
+def test_a_repair_moved_by_another_sort_is_found_by_the_cells_that_name_its_row():
+    # Round 2: the put-back of OUT-0002 (Sent, its own Message-ID) was addressed at row 2, and
+    # a second sort put OUT-0003 there first. Judged against the state before anything was
+    # sent, only OUT-0002 ever held that Message-ID: OUT-0003 is put back to Draft, and the
+    # put-back goes to OUT-0002, which still shows the claim that hit it.
+    from sheetcrm.workbook.keyed import RowWrite
+
+    prior = columns(HEADER, ["OUT-0001", "Approved", ""], ["OUT-0002", "Sent", "<OUT-0002.a@x>"],
+                    ["OUT-0003", "Draft", ""])
+    hit = {STATUS: "Sending", MID: "<OUT-0001.t0@x>"}
+    put_back = RowWrite(TAB, ID, "OUT-0002", {STATUS: ("Sent", False), MID: ("<OUT-0002.a@x>", False)}, hit, {2},
+                        by_address=False)
+    after = columns(HEADER, ["OUT-0003", "Sent", "<OUT-0002.a@x>"], ["OUT-0002", "Sending", "<OUT-0001.t0@x>"],
+                    ["OUT-0001", "Sending", "<OUT-0001.t0@x>"])
+    settled = {(TAB, ("s", "OUT-0001")): dict(hit)}
+    result = check([put_back], prior, after, None, settled)
+    by_key = {g.key: g for g in result.repairs}
+    assert by_key["OUT-0003"].rows == {2} and by_key["OUT-0003"].values[STATUS] == ("Draft", False)
+    assert by_key["OUT-0002"].rows == {3} and by_key["OUT-0002"].values[MID] == ("<OUT-0002.a@x>", False)
+    assert set(by_key) == {"OUT-0002", "OUT-0003"}  # OUT-0001's claim landed: it is left as it is

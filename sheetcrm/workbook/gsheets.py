@@ -110,7 +110,7 @@ DATE_FORMAT = {"type": "DATE", "pattern": "yyyy-mm-dd"}
 DATETIME_FORMAT = {"type": "DATE_TIME", "pattern": "yyyy-mm-dd hh:mm"}
 # Read-backs of the Outbox's rows after a write, each answered by a repair if something is
 # misplaced; a sheet still moving after these is reported rather than written on blindly.
-KEYED_ROUNDS = 3
+KEYED_ROUNDS = 5
 
 
 @dataclass(frozen=True)
@@ -545,7 +545,7 @@ class GoogleSheetsWorkbook:
         rows = keyed.check(tried, prior, after, self._snapshot)
         if found or rows.repairs:
             self._repair(found, rows.repairs)
-        pending, last, rounds = rows.repairs, after, 1
+        pending, rounds, settled = rows.repairs, 1, dict(rows.settled)
         while pending:
             if rounds == KEYED_ROUNDS:
                 raise WorkbookError(
@@ -554,11 +554,15 @@ class GoogleSheetsWorkbook:
             now = self._read_back(aimed, keyed.columns_to_check(pending))
             if now is None:
                 break
-            again = keyed.check(pending, last, now, self._snapshot)
+            # Judged against the state before anything of ours was sent, not the last read-back,
+            # which may show cells an earlier round misplaced and is putting right.
+            again = keyed.check(pending, prior, now, self._snapshot, settled)
             rows.missed |= again.missed
+            for slot, cells in again.settled.items():
+                settled.setdefault(slot, {}).update(cells)
             if again.repairs:
                 self._repair(landing.Landing(), again.repairs)
-            pending, last, rounds = again.repairs, now, rounds + 1
+            pending, rounds = again.repairs, rounds + 1
         return found.undone, rows
 
     def _read_back(self, aimed: list[tuple[CellWrite, CellWrite]], wanted: dict[str, set[int]]) -> _Columns | None:

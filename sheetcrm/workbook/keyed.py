@@ -96,32 +96,39 @@ def columns_to_check(groups: list[RowWrite]) -> dict[str, set[int]]:
     return out
 
 
+Settled = dict[tuple[str, Any], dict[int, CellValue]]  # (tab, row ID) -> cells of it that landed
+
+
 @dataclass
 class Check:
     repairs: list[RowWrite] = field(default_factory=list)   # put-backs and re-aims, to write now
     landed: set[tuple[str, int, int]] = field(default_factory=set)   # plan keys, as meant
     missed: set[tuple[str, int, int]] = field(default_factory=set)   # plan keys, not written
+    settled: Settled = field(default_factory=dict)           # rows whose cells landed this round
 
 
-def check(groups: list[RowWrite], prior: Columns, after: Columns, snapshot: Snapshot | None) -> Check:
+def check(groups: list[RowWrite], prior: Columns, after: Columns, snapshot: Snapshot | None,
+          settled: Settled | None = None) -> Check:
     """One round: what `after` (the read-back, as values) shows of `groups`, and the repairs.
 
-    `prior` is the state before the first of these writes was sent (the first attempt's
-    re-read, rendered as FORMULA; for a round of repairs, the read-back they answer), with
-    `snapshot` (the read the plan was made from) for rows the re-read did not see."""
+    `prior` is the state before anything of the plan was sent (the first attempt's re-read,
+    rendered as FORMULA), in every round: what each row held, and who held which value, before
+    any write of ours could have moved cells. `settled` holds the cells earlier rounds saw land
+    on their own rows (a row hit later is put back to those), and `snapshot` (the read the plan
+    was made from) covers rows the re-read did not see."""
     result = Check()
     by_tab: dict[str, list[RowWrite]] = {}
     for g in groups:
         by_tab.setdefault(g.tab, []).append(g)
     for tab, mine in by_tab.items():
-        _Round(tab, mine, prior, after, snapshot).run(result)
+        _Round(tab, mine, prior, after, snapshot, settled or {}).run(result)
     return result
 
 
 class _Round:
     def __init__(self, tab: str, groups: list[RowWrite], prior: Columns, after: Columns,
-                 snapshot: Snapshot | None) -> None:
-        self.tab, self.groups = tab, groups
+                 snapshot: Snapshot | None, settled: Settled) -> None:
+        self.tab, self.groups, self.settled = tab, groups, settled
         self.id_col = groups[0].id_col
         self.prior, self.after = prior, after
         self.grid = snapshot.tabs.get(tab) if snapshot else None
@@ -174,6 +181,8 @@ class _Round:
             want = plain[id(g)]
             if any(r not in fixes and self._holds(r, want) for r in targets[id(g)]):
                 result.landed.update(g.origins)
+                if g.key is not None:
+                    result.settled.setdefault((self.tab, _key(g.key)), {}).update(want)
                 continue
             candidates = [r for r in targets[id(g)] if self._holds(r, g.guard, view=True)]
             if len(candidates) == 1:
@@ -209,6 +218,9 @@ class _Round:
             return True
         if key is None:
             return False
+        landed = self.settled.get((self.tab, key), {})
+        if all(c in landed and same_value(landed[c], v) for c, v in values.items()):
+            return True
         rows = [u for u in range(2, self.prior_height + 1) if _key(_cell(self.prior, self.tab, self.id_col, u)) == key]
         return len(rows) == 1 and all(same_value(_cell(self.prior, self.tab, c, rows[0]), v)
                                       for c, v in values.items())
@@ -222,8 +234,10 @@ class _Round:
             rows = [u for u in range(2, self.prior_height + 1)
                     if _key(_cell(self.prior, self.tab, self.id_col, u)) == key]
             known = [c for c in state if (self.tab, c) in self.prior]
+            landed = self.settled.get((self.tab, key), {})
             if len(rows) == 1 and set(cols) <= set(known):
-                return {c: _as_written(_cell(self.prior, self.tab, c, rows[0])) for c in known}
+                return {c: (landed[c], False) if c in landed else _as_written(_cell(self.prior, self.tab, c, rows[0]))
+                        for c in known}
             if self.grid is not None:
                 found = [u for u, row in enumerate(self.grid.rows[1:], start=1)
                          if self.id_col - 1 < len(row) and _key(row[self.id_col - 1]) == key]
