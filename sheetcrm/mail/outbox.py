@@ -366,6 +366,11 @@ JOURNALED = {
     # came back. Both rows show the one message that went out; this one says whose it is.
     "other": "this quote version already went out as {mid} at {at}, from {other} (sheetcrm's journal); this row "
              "is a second one for it, set to Sent. To send it again: sheetcrm outbox resend {row}",
+    # A row showing another quote's message (a write a concurrent sort or restore moved, that
+    # the write's own read-back could not take back: Google stopped answering in between).
+    "misplaced": "showed {status} with {mid}, the message of {other}'s quote (sheetcrm's journal), left here by a "
+                 "write that a sort or a restore moved; this row's quote never went out, so it is set to Failed. "
+                 "Set Status to Approved to send it",
     "intent": "may have been sent as {mid} at {at} (sheetcrm's journal: outcome unknown), though the sheet showed "
               "{status}; not sent again. Check for {mid} at the recipient, then set Status to Sent, or run "
               "sheetcrm outbox resend {row}",
@@ -383,16 +388,29 @@ def plan_restores(desk: Desk, ledger: Ledger, now: dt.datetime) -> tuple[Plan, d
     outbox, locale = desk.outbox, desk.config.locale
     for row in outbox.rows:
         status, row_id = row.status, row.text("id")
+        other = _message_of_another_quote(ledger, row) if status in ("Sent", "Sending") else None
         # An empty Status is what the Outbox read-back leaves on a row that a misplaced write
         # hit when what the row held could not be told (docs/concurrency.md): the journal says.
-        if not row_id or status not in ("Draft", "Approved", "Sending") and row.text("status"):
+        if not row_id or not (other or status in ("Draft", "Approved", "Sending", "Failed") or not row.text("status")):
             continue
         held = ledger.holding(row.text("version"), row.own_message_id)
-        if held is None or (status == "Sending" and (held.state != "sent" or held.message_id != row.text("message_id"))):
+        if status == "Failed" and (held is None or held.state != "sent"):
+            continue  # a failure the journal does not contradict
+        values: dict[str, CellValue]
+        if held is None and other is not None:
+            note = JOURNALED["misplaced"].format(status=row.text("status"), mid=other.message_id, other=other.row_id)
+            values = {"status": status_label("Failed", locale), "message_id": None, "sent_at": None, "next_try": None,
+                      "error": note}
+            notes[row_id] = ("misplaced", note)
+            plan.writes.extend(CellWrite(outbox.title, row.row, outbox.columns[k], v,
+                                         expect=row.guard(outbox.columns, "status", "message_id"))
+                               for k, v in values.items())
+            continue
+        if held is None or (status == "Sending" and other is None
+                            and (held.state != "sent" or held.message_id != row.text("message_id"))):
             continue  # a row at Sending with no answer in the journal is for a person, as before
         facts = {"mid": held.message_id, "at": held.done_at or held.tried_at, "row": row_id,
                  "status": row.text("status") or "no Status"}
-        values: dict[str, CellValue]
         if held.state == "sent":
             kind = "recorded" if status == "Sending" else "sent" if held.row_id == row_id else "other"
             note = JOURNALED[kind].format(other=held.row_id, **facts)
@@ -409,6 +427,18 @@ def plan_restores(desk: Desk, ledger: Ledger, now: dt.datetime) -> tuple[Plan, d
         plan.writes.extend(CellWrite(outbox.title, row.row, outbox.columns[k], v, expect=expect)
                            for k, v in values.items())
     return plan, notes
+
+
+def _message_of_another_quote(ledger: Ledger, row: OutboxRow) -> Any:
+    """The journal's entry for the Message-ID the row shows, when that message is of another
+    quote version than the row's: proof that a write meant for another row landed here. None
+    when the Message-ID is the row's own, or of its own version (a second row of a version,
+    docs/quotes.md), or unknown to this machine's journal (then nothing can be told)."""
+    mid = row.text("message_id")
+    if not mid or row.own_message_id:
+        return None
+    entry = next((e for e in ledger.entries if e.message_id == mid), None)
+    return entry if entry is not None and entry.version != row.text("version") else None
 
 
 def plan_resend(outbox: Outbox, row: OutboxRow, locale: str) -> Plan:
@@ -642,7 +672,7 @@ def _send(book: Workbook, config: Config, settings: SmtpSettings, templates: Tem
         if row is not None and row.row in skipped_rows:
             report.changed.append(row_id)
         else:  # an unknown outcome is for a person, as a row left at Sending
-            (report.restored if state == "sent" else report.unknown).append(row_id)
+            (report.restored if state in ("sent", "misplaced") else report.unknown).append(row_id)
             report.details[row_id] = note
     if not prepared:
         return report
