@@ -21,10 +21,11 @@ from soak import soak  # noqa: E402
 @pytest.mark.slow
 def test_soak_loses_nothing_and_sends_no_email_twice():
     # The seed picks which faults hit which request, and any change to the requests a sync or
-    # an outbox run makes shifts them: 2 hits every kind asserted below since the Outbox's
-    # writes are read back (7 did before; 1 and 3-12 each miss a kind or a count now). The
-    # outbox journal lives in a temporary $XDG_CACHE_HOME of the soak's own.
-    figures = soak(syncs=70, seed=2)
+    # an outbox run makes (or to the soak's own draws) shifts them: 14 hits every kind and
+    # count asserted below since the Outbox's writes are read back and its windows get sorts
+    # and restored copies (7 did before; most seeds from 1 to 36 now miss one). The outbox
+    # journal lives in a temporary $XDG_CACHE_HOME of the soak's own.
+    figures = soak(syncs=70, seed=14)
     assert figures.losses == 0, figures.problems
     assert not figures.problems
     # The run really was rough: edits during syncs, syncs that failed, every kind of fault.
@@ -40,8 +41,7 @@ def test_soak_loses_nothing_and_sends_no_email_twice():
 
     # Emails: many went out, through every kind of trouble, and none twice.
     assert figures.duplicate_emails == 0 and figures.rows_sent_twice == 0 and figures.mail_errors == 0
-    # (Older copies restored in the write windows take Sent rows away too: fewer stay Sent.)
-    assert figures.emails_sent > 20 and figures.outbox_status["Sent"] > 15 and figures.failed_outbox_runs > 0
+    assert figures.emails_sent > 20 and figures.outbox_status["Sent"] > 20 and figures.failed_outbox_runs > 0
     assert {"tick", "approve", "requote", "sort outbox"} <= set(figures.edits)
     assert figures.edits_during_outbox > 10
     assert {f"{phase}: {fault}" for phase in ("claim", "outcome")
