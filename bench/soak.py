@@ -27,7 +27,10 @@ too: just before a `batchUpdate` of planned cells, after the key-column re-read,
 time the person inserts a row (typed, or left blank), deletes one or sorts the tab
 ("window insert", "window delete", "window sort" in the figures). docs/concurrency.md says
 why that is safe now (the read-back after the write) and what remains; `--no-window` keeps
-the window to typing, as before the read-back.
+the window to typing, as before the read-back. The Outbox gets the same in the windows of
+the outbox job's claim and outcome writes: a sort of the tab, or an older copy of it
+restored, right before the batchUpdate (the Outbox's read-back, `workbook/keyed.py`);
+`--no-outbox-window` keeps those windows to typing.
 Stage changes to one deal are spaced so that a successful sync sees each of them: two changes
 that no sync saw apart would, rightly, be one change in the history.
 
@@ -52,11 +55,16 @@ writes. At the end, besides the checks above:
   Outbox rows; the version that row was queued with);
 - every Sent row's Message-ID arrived exactly once, and is a message of that row's own quote
   version; every message that arrived is on one row of its version at Sent (or at Sending: a
-  lost answer leaves a row there, by design), unless an older copy took its row away;
+  lost answer leaves a row there, by design), unless an older copy took its row away, or on
+  that row and a second row of its version (below) at Sent, whose Error names the row it went
+  out from;
 - every row the Outbox went back on ends at Sent with the Message-ID that went out, and its
   Error cell says that sheetcrm's journal put it back;
 - every quote sheetcrm marked Sent has exactly one Email activity;
-- no quote version was queued twice and no Outbox ID is shared; once the chaos stops, the
+- no quote version was queued twice, except when an older copy took its row away before its
+  quote went out (then the sync rightly queues it again, and a later copy may bring the first
+  row back: every row of one version but one was taken away by some copy); a version the
+  journal holds is never queued again; no Outbox ID is shared; once the chaos stops, the
   outbox drains: no Approved row is left.
 """
 
@@ -84,6 +92,7 @@ from google.auth.credentials import AnonymousCredentials
 from sheetcrm.config import Config, GoogleSettings, SmtpSettings
 from sheetcrm.emulator import Emulator
 from sheetcrm.emulator.session import emulator_session
+from sheetcrm.mail.journal import Journal
 from sheetcrm.service import RequestCounter, Service
 from sheetcrm.sync import plan_sync
 from sheetcrm.workbook import same_value
@@ -112,7 +121,8 @@ class Figures:
     edits_during_syncs: int = 0
     edits_during_outbox: int = 0
     window_edits: int = 0        # structural edits between a key re-read and its batchUpdate
-    outbox_window_edits: int = 0  # Outbox edits there (structural ones only with --outbox-window)
+    outbox_window_edits: int = 0  # Outbox sorts and restored copies there (none with --no-outbox-window)
+    outbox_repairs: int = 0      # Outbox writes found on another row by the read-back, and put right
     faults: Counter = field(default_factory=Counter)
     outbox_runs: int = 0
     failed_outbox_runs: int = 0
@@ -125,7 +135,7 @@ class Figures:
     reverted_rows: int = 0       # Sent rows the Outbox went back on (each must end at Sent)
     removed_sent_rows: int = 0   # Sent rows an older copy took away (no row to end at Sent)
     sent_by_journal: int = 0     # rows at Sent at the end whose Error says the journal put them back
-    requeued_sent: int = 0       # of those, rows queued again after a copy took theirs: Sent as the old row's message
+    second_rows: int = 0         # of those, second rows of a version that went out from another row
     duplicate_emails: int = 0    # the same Message-ID accepted more than once
     rows_sent_twice: int = 0     # an Outbox row delivered more than once (whatever its Message-IDs)
     mail_errors: int = 0         # a Sent row not received, a message on no row or a wrong one, ...
@@ -183,6 +193,7 @@ class Person:
         self.reverted: dict[str, str] = {}            # Sent row ID -> its Message-ID, for rows set back
         self.removed: dict[str, str | None] = {}      # row ID a copy took away -> its Message-ID if it was Sent
         self.removed_sent = 0                         # how many of them were Sent
+        self.ever_removed: set[str] = set()           # every row ID an older copy ever took away
         self.settled: set[str] = set()                # reverted rows back at Sending that the person set Sent
 
     def new_record(self, tab: str) -> list[Any]:
@@ -336,6 +347,22 @@ class Person:
             self.emu.sort_rows(self.key, "Outbox", column, descending=self.rng.random() < 0.5)
         self.figures.edits[kind] += 1
 
+    def outbox_window_edit(self) -> None:
+        """A sort of the Outbox, or an older copy of it restored, between the claim's or the
+        outcome's key re-read and its batchUpdate ("window sort outbox", "window outbox revert")."""
+        edits = sum(self.figures.edits.values())
+        if self.rng.random() < 0.5:
+            header, body = self.outbox()
+            if body:
+                column = self.rng.choice([header.index(h) for h in ("ID", "Status", "Subject", "Opportunity")])
+                self.emu.sort_rows(self.key, "Outbox", column, descending=self.rng.random() < 0.5)
+                self.figures.edits["window sort outbox"] += 1
+        else:
+            self.revert_outbox(whole_tab=True)
+            if sum(self.figures.edits.values()) > edits:
+                self.figures.edits["window outbox revert"] += 1
+        self.figures.outbox_window_edits += sum(self.figures.edits.values()) > edits
+
     def copy_outbox(self) -> None:
         """Remember the Outbox as it is now, as an app that loads the workbook would (the last 3)."""
         header, body = self.outbox()
@@ -348,7 +375,7 @@ class Person:
         had it. Remembers which Sent rows went back (each must end at Sent again)."""
         header, body = self.outbox()
         status, mid, rid, sent_at = (header.index(h) for h in ("Status", "Message-ID", "ID", "Sent At"))
-        sent = [i for i, r in enumerate(body) if r[status] == "Sent"]
+        sent = [i for i, r in enumerate(body) if genuinely_sent(dict(zip(header, r)))]
         if whole_tab and self.copies and (not sent or self.rng.random() < 0.35):
             copy = self.rng.choice(self.copies)
             if copy[0] != header:
@@ -356,10 +383,11 @@ class Person:
             was = {r[rid]: r for r in copy[1:]}
             for r in body:
                 if r[rid] not in was:  # gone, whatever its state: a message of it may be on its way
-                    sent_as = self.reverted.pop(r[rid], r[mid] if r[status] == "Sent" else None)
+                    sent_as = self.reverted.pop(r[rid], r[mid] if genuinely_sent(dict(zip(header, r))) else None)
                     self.removed[r[rid]] = sent_as
+                    self.ever_removed.add(r[rid])
                     self.removed_sent += sent_as is not None
-                elif r[status] == "Sent" and was[r[rid]][status] != "Sent":
+                elif genuinely_sent(dict(zip(header, r))) and was[r[rid]][status] != "Sent":
                     self.reverted[r[rid]] = r[mid]
                     self.settled.discard(r[rid])
             for row_id, r in was.items():
@@ -416,17 +444,31 @@ class Person:
         return {r[col] for r in body if len(r) > col and r[0]}
 
 
+def genuinely_sent(row: dict[str, Any]) -> bool:
+    """A Sent row with its own message, or a second row of a version saying whose it is: what
+    a revert takes back and the journal must put back. A person may see, for the instant
+    between an Outbox write and its read-back, a row that write hit by mistake: not that."""
+    return row["Status"] == "Sent" and (str(row["Message-ID"]).startswith(f"<{row['ID']}.")
+                                         or "this row is a second one" in str(row["Error"]))
+
+
 def edit_during(person: Person, mail: bool, risky: bool, window: bool, outbox_window: bool) -> None:
     """A person's edit while a job runs. Inside a write window (docs/concurrency.md) an edit of
     the people's tabs may be structural unless the soak runs with --no-window, and one of the
-    Outbox (a sort, an older copy of the tab) only with --outbox-window: the read-back does
-    not cover the Outbox's writes (docs/concurrency.md, "What remains"). Otherwise it keeps to
-    typing into cells."""
+    Outbox (a sort, an older copy of the tab) unless it runs with --no-outbox-window.
+    Otherwise it keeps to typing into cells."""
     if mail:
         person.mail_edit(structural=outbox_window or not risky)
-        person.figures.outbox_window_edits += risky and outbox_window
     else:
         person.edit(structural=window or not risky)
+
+
+def is_outbox_repair(prev: Any, request: Any) -> bool:
+    """Whether `request` is the repair that follows a read-back of the Outbox's rows."""
+    return (request.method == "POST" and request.path.endswith(":batchUpdate") and prev.method == "GET"
+            and prev.query.get("valueRenderOption") == ["UNFORMATTED_VALUE"]
+            and prev.query.get("majorDimension") == ["COLUMNS"]
+            and any("Outbox" in r for r in prev.query.get("ranges", [])))
 
 
 def in_write_window(emu: Emulator) -> bool:
@@ -529,7 +571,7 @@ class Crashes(logging.Handler):
 
 
 def soak(syncs: int = 100, seed: int = 1, deals: int = 30, leads: int = 20, window: bool = True,
-         outbox_share: float = 0.7, logger: logging.Logger | None = None, outbox_window: bool = False) -> Figures:
+         outbox_share: float = 0.7, logger: logging.Logger | None = None, outbox_window: bool = True) -> Figures:
     """Run the soak; `window`: inserts, deletes and sorts of the people's tabs between the key
     re-read and the batchUpdate; `outbox_window`: sorts and older copies of the Outbox there.
     The outbox journal lives beside the lock under $XDG_CACHE_HOME: a temporary one here, so
@@ -621,6 +663,9 @@ def _soak(emu: Emulator, server: SmtpServer, config: Config, rng: random.Random,
     # drains, the sync converges, and then has nothing to do.
     person.epoch += 1
     emu.between_requests(lambda e: None)
+    # A burst armed for a write that never came (its run had failed already) would otherwise
+    # hit the quiet runs.
+    emu.clear_faults()
     mailbox = server.mailbox
     mailbox.busy = mailbox.refuse = mailbox.cut = 0.0
     if not server.up:
@@ -634,12 +679,14 @@ def _soak(emu: Emulator, server: SmtpServer, config: Config, rng: random.Random,
             figures.problems.append("a quiet outbox run failed")
     for figures.converged_in in range(1, 4):
         assert service.run_job(sync_job)
-        if not plan_sync(book.read(), config, service.today())[2]:
+        # As the service plans: the quote versions its journal holds are not queued again.
+        if not plan_sync(book.read(), config, service.today(), sent_versions=Journal.versions_held(book))[2]:
             break
     else:
         figures.problems.append("the sync did not converge in 3 quiet syncs")
     service.flush_log()
     figures.requests = len(emu.requests)
+    figures.outbox_repairs = sum(1 for prev, r in zip(emu.requests, emu.requests[1:]) if is_outbox_repair(prev, r))
     check(person, ids_seen, figures, emu, key)
     check_mail(person, mailbox, figures, emu, key)
 
@@ -674,7 +721,10 @@ def run_outbox(emu: Emulator, rng: random.Random, figures: Figures, person: Pers
         elif rng.random() < 0.05:
             e.fail_next(1, rng.choice([429, 503]))
             figures.faults["mid-outbox 429/503"] += 1
-        if rng.random() < 0.25:
+        if risky and outbox_window and rng.random() < 0.3:
+            person.outbox_window_edit()
+            figures.edits_during_outbox += 1
+        elif rng.random() < 0.25:
             edit_during(person, rng.random() < 0.6, risky, window, outbox_window)
             figures.edits_during_outbox += 1
         e.between_requests(during)
@@ -851,8 +901,13 @@ def check_mail(person: Person, mailbox: Mailbox, figures: Figures, emu: Emulator
         problem(f"Outbox IDs or quote numbers shared: {Counter(r['ID'] for r in rows).most_common(3)}")
     queued = Counter((r["Opportunity"], r["Version"]) for r in rows)
     for (opp, version), n in queued.items():
-        if n > 1:
-            problem(f"{opp} version {version} queued {n} times")
+        # One version on two rows is right only when an older copy took the first row away
+        # before its quote went out (the sync then queues it again; a version the journal
+        # holds it never does) and a later copy brought the row back: every row of the
+        # version but one is a row some copy took away (docs/quotes.md, "The journal").
+        same = [r["ID"] for r in rows if (r["Opportunity"], r["Version"]) == (opp, version)]
+        if n > 1 and sum(row_id not in person.ever_removed for row_id in same) > 1:
+            problem(f"{opp} version {version} queued {n} times: {same}")
 
     # Every row that ever sent was seen by the person (they approved it): its quote number
     # names the row and the version it was queued with, even if an older copy took it away.
@@ -878,7 +933,12 @@ def check_mail(person: Person, mailbox: Mailbox, figures: Figures, emu: Emulator
             if row["ID"] in by_id or row["ID"] not in person.removed:
                 problem(f"{message_id} arrived, but {row['ID']} is {by_id.get(row['ID'], {}).get('Status')} "
                         f"with {by_id.get(row['ID'], {}).get('Message-ID')!r}")
-        elif len(holders) > 1 or holders[0]["Status"] not in ("Sent", "Sending"):
+        elif any(r["Status"] not in ("Sent", "Sending") for r in holders) or len(holders) > 1 and not all(
+                r["Status"] == "Sent" and (r["Opportunity"], r["Version"]) == version_of[message_id]
+                and f"from {row['ID']} (sheetcrm's journal)" in str(r["Error"])
+                for r in holders if r["ID"] != row["ID"]):
+            # Besides the row it was made for, a message may show only on a second row of its
+            # version (above), at Sent, whose Error names the row it went out from.
             problem(f"{message_id} arrived, and is on {[(r['ID'], r['Status']) for r in holders]}")
     figures.duplicate_emails = sum(n - 1 for n in per_message.values())
     figures.rows_sent_twice = (sum(n - 1 for n in per_row.values())
@@ -919,7 +979,7 @@ def check_mail(person: Person, mailbox: Mailbox, figures: Figures, emu: Emulator
     figures.reverted_rows = len(person.reverted)
     journaled = [r for r in rows if r["Status"] == "Sent" and "sheetcrm's journal" in str(r["Error"])]
     figures.sent_by_journal = len(journaled)
-    figures.requeued_sent = sum(not r["Message-ID"].startswith(f"<{r['ID']}.") for r in journaled)
+    figures.second_rows = sum(not r["Message-ID"].startswith(f"<{r['ID']}.") for r in journaled)
     figures.removed_sent_rows = person.removed_sent
     for row_id, message_id in person.reverted.items():
         row = by_id.get(row_id)
@@ -940,8 +1000,8 @@ def main() -> None:
     parser.add_argument("--leads", type=int, default=20)
     parser.add_argument("--no-window", dest="window", action="store_false",
                         help="no inserts, deletes or sorts between the key re-read and the batchUpdate")
-    parser.add_argument("--outbox-window", action="store_true",
-                        help="Outbox sorts and older copies between a key re-read and the batchUpdate too")
+    parser.add_argument("--no-outbox-window", dest="outbox_window", action="store_false",
+                        help="no Outbox sorts or older copies between a key re-read and the batchUpdate")
     parser.add_argument("--outbox-share", type=float, default=0.7, help="share of syncs followed by an outbox run")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)

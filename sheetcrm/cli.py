@@ -16,6 +16,7 @@ import click
 
 from sheetcrm.config import CONFIG_FILE, Config, ConfigError, load_config
 from sheetcrm.lock import WritingSession
+from sheetcrm.mail.journal import Journal
 from sheetcrm.report import Report
 from sheetcrm.starter import example_config, init_workbook, write_demo
 from sheetcrm.crm.scoring import evaluate as evaluate_scoring
@@ -191,7 +192,10 @@ def sync_command(target: Target, dry_run: bool, as_of: dt.datetime | None, fmt: 
     config, book = target.open()
     if not dry_run:
         target.lock_for_writing(book, "sync")
-    outcome = sync(book, config, as_of=as_of.date() if as_of else None, dry_run=dry_run)
+    # Quote versions this machine already sent are never queued again, even with their Outbox
+    # row gone (an older copy of the tab): docs/quotes.md, "The journal".
+    outcome = sync(book, config, as_of=as_of.date() if as_of else None, dry_run=dry_run,
+                   sent_versions=Journal.versions_held(book))
     if fmt == "json":
         echo_json(json.dumps(outcome.as_dict(), ensure_ascii=False, indent=2, default=str))
     else:
@@ -424,7 +428,6 @@ def outbox_resend(target: Target, row_id: str) -> None:
     """Send a quote again: the row goes back to Approved with a new Message-ID to come, and the
     journal lets its version go out once more. The next `outbox send` sends it."""
     from sheetcrm.mail import outbox as ob
-    from sheetcrm.mail.journal import Journal
 
     config, book = target.open()
     desk = ob.Desk.read(book.read(), config)

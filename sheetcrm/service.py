@@ -39,6 +39,7 @@ from sheetcrm.config import Config
 from sheetcrm.every import Every, parse_every
 from sheetcrm.lock import lock_dir, workbook_key
 from sheetcrm.mail.digest import owner_digests, send_digests
+from sheetcrm.mail.journal import Journal
 from sheetcrm.mail.outbox import send_outbox, templates_for
 from sheetcrm.mail.smtp import ENV_PREFIX, SmtpSender, smtp_settings
 from sheetcrm.owned import locate
@@ -173,7 +174,8 @@ class Service:
                 snapshot = self.book.read()
                 step("planning")
                 handed = list(self.pending.rows)
-                crm, _, plan = plan_sync(snapshot, self.config, self.today(), handed, log_now=self._log_due())
+                crm, _, plan = plan_sync(snapshot, self.config, self.today(), handed, log_now=self._log_due(),
+                                         sent_versions=Journal.versions_held(self.book))
                 result = None
                 if not plan:
                     break

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Collection, Sequence
 
 from sheetcrm.config import Config
 from sheetcrm.engine import Results
@@ -59,15 +59,18 @@ class SyncOutcome:
 
 
 def plan_sync(snapshot: Snapshot, config: Config, as_of: dt.date,
-              log_rows: Sequence[Sequence[CellValue]] = (), log_now: bool = False) -> tuple[Crm, Results, Plan]:
+              log_rows: Sequence[Sequence[CellValue]] = (), log_now: bool = False, *,
+              sent_versions: Collection[str] = ()) -> tuple[Crm, Results, Plan]:
     """The read (`validate.read_crm`), then every step of `sheetcrm.steps.STEPS` in its order.
 
     `log_rows` are Sync Log rows waiting to be written (`sheetcrm run` keeps them); they
     ride along when the plan writes anyway, and cost a write of their own only with `log_now`
-    (the service's `[schedule] log` interval is up, or a row reports a failure or a recovery)."""
+    (the service's `[schedule] log` interval is up, or a row reports a failure or a recovery).
+    `sent_versions` are the quote versions the outbox journal holds (`Journal.versions_held`):
+    a ticked quote of such a version is not queued again, even with no Outbox row left."""
     crm = read_crm(snapshot, config)
     assert crm.inputs is not None
-    ctx = SyncContext(snapshot, config, as_of, crm, log_rows=log_rows, log_now=log_now,
+    ctx = SyncContext(snapshot, config, as_of, crm, log_rows=log_rows, log_now=log_now, sent_versions=sent_versions,
                       marks=dict(crm.inputs.sequences))
     run_steps(ctx, STEPS)
     assert ctx.results is not None  # the compute step is one of STEPS
@@ -84,14 +87,14 @@ ATTEMPTS = 3  # reads and plans before a workbook that keeps changing is reporte
 
 
 def sync(book: Workbook, config: Config, as_of: dt.date | None = None, dry_run: bool = False,
-         attempts: int = ATTEMPTS) -> SyncOutcome:
+         attempts: int = ATTEMPTS, *, sent_versions: Collection[str] = ()) -> SyncOutcome:
     """Read, plan, write. When the workbook was saved by someone else between the read and the
     write (WorkbookConflict), nothing was written: read and plan again from the new file, up
     to `attempts` times, then raise WorkbookConflict with one line for the user."""
     day = as_of or dt.date.today()
     for attempt in range(1, attempts + 1):
         snapshot = book.read()
-        crm, results, plan = plan_sync(snapshot, config, day)
+        crm, results, plan = plan_sync(snapshot, config, day, sent_versions=sent_versions)
         outcome = SyncOutcome(crm, results, plan, dry_run=dry_run)
         if not plan or dry_run:
             return outcome

@@ -3,8 +3,8 @@ inserting, deleting and sorting rows between the key re-read and the batchUpdate
 429/503 bursts and dropped connections; nothing may be lost. Between syncs the outbox job
 sends quote emails to a real SMTP server on loopback (aiosmtpd) that answers 451, cuts
 connections and is stopped at times, while faults hit the claim and outcome writes, and the
-Outbox goes back to earlier states (a Sent row to Approved, an older copy of the tab); no
-email may go out twice. The full-size figures are in docs/service.md."""
+Outbox goes back to earlier states (a Sent row to Approved, an older copy of the tab), also
+between the claim's or the outcome's re-read and its write; no email may go out twice. The full-size figures are in docs/service.md."""
 
 from __future__ import annotations
 
@@ -20,10 +20,12 @@ from soak import soak  # noqa: E402
 
 @pytest.mark.slow
 def test_soak_loses_nothing_and_sends_no_email_twice():
-    # The seed picks which faults hit which request: 6 hits every kind asserted below with the
-    # request stream as it is now (each change to that stream reshuffles them). The outbox
+    # The seed picks which faults hit which request, and any change to the requests a sync or
+    # an outbox run makes (or to the soak's own draws) shifts them: 14 hits every kind and
+    # count asserted below since the Outbox's writes are read back and its windows get sorts
+    # and restored copies (7 did before; most seeds from 1 to 36 now miss one). The outbox
     # journal lives in a temporary $XDG_CACHE_HOME of the soak's own.
-    figures = soak(syncs=70, seed=6)
+    figures = soak(syncs=70, seed=14)
     assert figures.losses == 0, figures.problems
     assert not figures.problems
     # The run really was rough: edits during syncs, syncs that failed, every kind of fault.
@@ -54,5 +56,9 @@ def test_soak_loses_nothing_and_sends_no_email_twice():
     assert {"a Sent row to Approved, with its Message-ID", "a Sent row to Approved, without its Message-ID",
             "an older copy of the tab"} <= set(figures.reverts)
     assert figures.reverted_rows > 5 and figures.removed_sent_rows > 0
-    # Rows the journal set back to Sent, some queued again after an older copy took theirs.
-    assert figures.sent_by_journal > 5 and figures.requeued_sent > 0
+    # Rows the journal set back to Sent; a version it holds is never queued again.
+    assert figures.sent_by_journal > 5
+    # Sorts and older copies of the Outbox between the claim's or the outcome's re-read and its
+    # write: the read-back puts misplaced cells back (checked in mail_errors: no row Sent that
+    # was never sent, no message on a row with no ID or of another version).
+    assert figures.outbox_window_edits > 10 and figures.outbox_repairs > 0

@@ -161,6 +161,12 @@ class Emulator:
             else:
                 self._hooks.drop += n
 
+    def clear_faults(self) -> None:
+        """Forget every failure and dropped answer still waiting for a request."""
+        with self._hook_lock:
+            self._hooks.fail.clear()
+            self._hooks.drop = self._hooks.drop_applied = 0
+
     def between_requests(self, callback: Callable[["Emulator"], None]) -> None:
         """Run ``callback(emulator)`` just before the next request is handled."""
         with self._hook_lock:

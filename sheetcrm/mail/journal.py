@@ -89,6 +89,11 @@ class Ledger:
             (message_id and e.message_id == message_id) or (e.version == version and not e.released))]
         return next((e for e in found if e.state == "sent"), None) or next(iter(found), None)
 
+    def held_versions(self) -> frozenset[str]:
+        """The quote versions that may not go out again (sent, or an unknown outcome), unless
+        `sheetcrm outbox resend` released them: what a sync must not queue again."""
+        return frozenset(e.version for e in self.entries if e.holds and not e.released)
+
 
 def stamp(moment: dt.datetime) -> str:
     return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -112,7 +117,17 @@ class Journal:
     def beside_lock(cls, book: Workbook, folder: Path | None = None) -> "Journal":
         """The journal of `book`, named like its lock file in `lock_dir()` (or `folder`)."""
         lock = WorkbookLock(book, folder)
-        return cls(lock.path.with_name(lock.path.stem + ".outbox.sqlite3"), lock.key)
+        return cls(_beside(lock), lock.key)
+
+    @classmethod
+    def versions_held(cls, book: Workbook, folder: Path | None = None) -> frozenset[str]:
+        """`Ledger.held_versions` of `book`'s journal, read once: what `plan_sync` takes as
+        `sent_versions`. Empty when the workbook has no journal (nothing was ever sent from it
+        on this machine); no journal file is made for asking. Raises JournalError."""
+        if not _beside(WorkbookLock(book, folder)).exists():
+            return frozenset()
+        with cls.beside_lock(book, folder) as journal:
+            return journal.ledger().held_versions()
 
     def close(self) -> None:
         self._db.close()
@@ -169,6 +184,10 @@ class Journal:
             self._db.execute("ROLLBACK")
         except sqlite3.Error:
             pass
+
+
+def _beside(lock: WorkbookLock) -> Path:
+    return lock.path.with_name(lock.path.stem + ".outbox.sqlite3")
 
 
 def _entry(row: tuple) -> Entry:

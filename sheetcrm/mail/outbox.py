@@ -48,7 +48,7 @@ import re
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any, Callable, ContextManager, Iterable, Protocol
+from typing import Any, Callable, Collection, ContextManager, Iterable, Protocol
 
 from sheetcrm import cells
 from sheetcrm.config import Config, ConfigError, SmtpSettings
@@ -117,6 +117,14 @@ class OutboxRow:
             return cells.parse_integer(self.raw.get("attempts")) or 0
         except cells.CellError:
             return 0
+
+    @property
+    def own_message_id(self) -> str:
+        """The Message-ID cell if sheetcrm made it for this row (`<OUT-0001.…>`), else "": a
+        Message-ID of another row (left by a write that a concurrent sort or restore put on
+        this row, or pasted) is never sent under, nor taken as this row's in the journal."""
+        mid, row_id = self.text("message_id"), self.text("id")
+        return mid if row_id and mid.startswith(f"<{row_id}.") else ""
 
     def guard(self, columns: dict[str, int], *keys: str) -> tuple[tuple[int, CellValue], ...]:
         return tuple((columns[k], self.raw.get(k)) for k in ("id", *keys))
@@ -251,12 +259,16 @@ class Queued:
     version: str | None = None   # the quote version, when it was priced
 
 
-def plan_queue(desk: Desk, opportunities: Iterable[Opportunity], plan: Plan, created: str, year: int) -> list[Queued]:
+def plan_queue(desk: Desk, opportunities: Iterable[Opportunity], plan: Plan, created: str, year: int,
+               sent_versions: Collection[str] = ()) -> list[Queued]:
     """Draft rows for these opportunities' quotes, once per version; blocked quotes are reported.
 
     Everything that blocks a quote is checked before it takes a number, so a blocked quote
     plans no write at all and its issue reads the same at every sync until the sheet changes:
-    reported once in the Validation tab, without burning quote numbers."""
+    reported once in the Validation tab, without burning quote numbers. A version in
+    `sent_versions` (the journal's, `Ledger.held_versions`) is "already" queued even when no
+    Outbox row shows it any more (an older copy of the tab took the row away): queueing it
+    again would only burn a number for a row the journal sets to Sent at once."""
     out = []
     locale = desk.config.locale
     outbox = desk.outbox
@@ -303,6 +315,9 @@ def plan_queue(desk: Desk, opportunities: Iterable[Opportunity], plan: Plan, cre
         if earlier is not None:
             out.append(Queued(key, "already", earlier.text("quote"), earlier.text("id"), version=version))
             continue
+        if version in sent_versions:
+            out.append(Queued(key, "already", version=version))
+            continue
         number = quote_number(year, desk.next_id(f"Q-{year}", (r.text("quote") for r in outbox.rows)))
         row_id = f"OUT-{desk.next_id('OUT', (r.text('id') for r in outbox.rows)):04d}"
         values = {"id": row_id, "created": created, "opportunity": opp.id, "to": str(to),
@@ -332,14 +347,16 @@ def _opportunity_issue(desk: Desk, opp: Opportunity, field_name: str, value: Any
 
 
 def queue_ticked_quotes(plan: Plan, snapshot: Snapshot, crm: Crm, config: Config, marks: dict[str, int],
-                        as_of: dt.date) -> None:
+                        as_of: dt.date, sent_versions: Collection[str] = ()) -> None:
     """The sync's hook: report every quote's bad lines, and queue a Draft for each ticked Send
-    Quote. The tick stays; `plan_queue` makes a second tick of the same version a no-op.
+    Quote. The tick stays; `plan_queue` makes a second tick of the same version a no-op, and
+    never queues a version in `sent_versions` (the journal's) again.
     `marks` is the sync's own sequence state, so its one `_sheetcrm` write covers these IDs."""
     desk = Desk.read(snapshot, config, crm, marks)
     opportunities = [o for o in crm.records("opportunities") if o.id]
     ticked = [o for o in opportunities if o.send_quote]
-    problems = [p for q in plan_queue(desk, ticked, plan, as_of.isoformat(), as_of.year) for p in q.problems]
+    problems = [p for q in plan_queue(desk, ticked, plan, as_of.isoformat(), as_of.year, sent_versions)
+                for p in q.problems]
     for opp in opportunities:
         if not opp.send_quote:
             problems.extend(desk.quote(opp).problems)
@@ -366,6 +383,16 @@ JOURNALED = {
     "sent": "already sent as {mid} at {at} (sheetcrm's journal), though the sheet showed {status}, as after an "
             "app's save that reverted it; set back to Sent. To send it again: sheetcrm outbox resend {row}",
     "recorded": "sent as {mid} at {at} (sheetcrm's journal); the run that sent it stopped before recording it here",
+    # A second row of one version: the first was taken away (an older copy of the tab) before
+    # it was sent, the version queued again and sent from the new row, then the copy's row
+    # came back. Both rows show the one message that went out; this one says whose it is.
+    "other": "this quote version already went out as {mid} at {at}, from {other} (sheetcrm's journal); this row "
+             "is a second one for it, set to Sent. To send it again: sheetcrm outbox resend {row}",
+    # A row showing another quote's message (a write a concurrent sort or restore moved, that
+    # the write's own read-back could not take back: Google stopped answering in between).
+    "misplaced": "showed {status} with {mid}, the message of {other}'s quote (sheetcrm's journal), left here by a "
+                 "write that a sort or a restore moved; this row's quote never went out, so it is set to Failed. "
+                 "Set Status to Approved to send it",
     "intent": "may have been sent as {mid} at {at} (sheetcrm's journal: outcome unknown), though the sheet showed "
               "{status}; not sent again. Check for {mid} at the recipient, then set Status to Sent, or run "
               "sheetcrm outbox resend {row}",
@@ -373,8 +400,8 @@ JOURNALED = {
 
 
 def plan_restores(desk: Desk, ledger: Ledger, now: dt.datetime) -> tuple[Plan, dict[str, tuple[str, str]]]:
-    """Rows the sheet shows as still to be sent whose quote the journal says went out (or may
-    have): back to Sent with the journal's Message-ID and time, or to Sending when the outcome
+    """Rows the sheet shows as still to be sent (or with an empty Status) whose quote the
+    journal says went out (or may have): back to Sent with the journal's Message-ID and time, or to Sending when the outcome
     is unknown; a row at Sending with the Message-ID the journal saw accepted becomes Sent.
     Each write is guarded by the row's ID and the Status read. A sent quote with no Email
     activity (the revert took it too) gets one. Returns the plan and row ID -> (the journal's
@@ -383,16 +410,32 @@ def plan_restores(desk: Desk, ledger: Ledger, now: dt.datetime) -> tuple[Plan, d
     outbox, locale = desk.outbox, desk.config.locale
     for row in outbox.rows:
         status, row_id = row.status, row.text("id")
-        if not row_id or status not in ("Draft", "Approved", "Sending"):
+        other = _message_of_another_quote(ledger, row) if status in ("Sent", "Sending") else None
+        # An empty Status is what the Outbox read-back leaves on a row that a misplaced write
+        # hit when what the row held could not be told (docs/concurrency.md): the journal says.
+        if not row_id or not (other or status in ("Draft", "Approved", "Sending", "Failed") or not row.text("status")):
             continue
-        held = ledger.holding(row.text("version"), row.text("message_id"))
-        if held is None or (status == "Sending" and (held.state != "sent" or held.message_id != row.text("message_id"))):
+        held = ledger.holding(row.text("version"), row.own_message_id)
+        if status == "Failed" and (held is None or held.state != "sent"):
+            continue  # a failure the journal does not contradict
+        values: dict[str, CellValue]
+        if held is None and other is not None:
+            note = JOURNALED["misplaced"].format(status=row.text("status"), mid=other.message_id, other=other.row_id)
+            values = {"status": status_label("Failed", locale), "message_id": None, "sent_at": None, "next_try": None,
+                      "error": note}
+            notes[row_id] = ("misplaced", note)
+            plan.writes.extend(CellWrite(outbox.title, row.row, outbox.columns[k], v,
+                                         expect=row.guard(outbox.columns, "status", "message_id"))
+                               for k, v in values.items())
+            continue
+        if held is None or (status == "Sending" and other is None
+                            and (held.state != "sent" or held.message_id != row.text("message_id"))):
             continue  # a row at Sending with no answer in the journal is for a person, as before
         facts = {"mid": held.message_id, "at": held.done_at or held.tried_at, "row": row_id,
-                 "status": row.text("status")}
-        values: dict[str, CellValue]
+                 "status": row.text("status") or "no Status"}
         if held.state == "sent":
-            note = JOURNALED["recorded" if status == "Sending" else "sent"].format(**facts)
+            kind = "recorded" if status == "Sending" else "sent" if held.row_id == row_id else "other"
+            note = JOURNALED[kind].format(other=held.row_id, **facts)
             values = {"status": status_label("Sent", locale), "message_id": held.message_id,
                       "sent_at": held.done_at, "next_try": None, "error": note}
             if not _has_activity(desk, held.message_id):
@@ -406,6 +449,18 @@ def plan_restores(desk: Desk, ledger: Ledger, now: dt.datetime) -> tuple[Plan, d
         plan.writes.extend(CellWrite(outbox.title, row.row, outbox.columns[k], v, expect=expect)
                            for k, v in values.items())
     return plan, notes
+
+
+def _message_of_another_quote(ledger: Ledger, row: OutboxRow) -> Any:
+    """The journal's entry for the Message-ID the row shows, when that message is of another
+    quote version than the row's: proof that a write meant for another row landed here. None
+    when the Message-ID is the row's own, or of its own version (a second row of a version,
+    docs/quotes.md), or unknown to this machine's journal (then nothing can be told)."""
+    mid = row.text("message_id")
+    if not mid or row.own_message_id:
+        return None
+    entry = next((e for e in ledger.entries if e.message_id == mid), None)
+    return entry if entry is not None and entry.version != row.text("version") else None
 
 
 def plan_resend(outbox: Outbox, row: OutboxRow, locale: str) -> Plan:
@@ -465,7 +520,7 @@ def prepare(desk: Desk, row: OutboxRow, templates: Templates, sender: str, now: 
     """Build the message for a due row from the sheet as it is now. Anything that stops it is
     a permanent reason: retrying would not change the template, the quote or the header."""
     domain = sender.rpartition("@")[2].rstrip(">").strip() or "localhost"
-    prepared = Prepared(row, row.text("message_id") or message_id(f"{row.text('id')}.{token}", domain))
+    prepared = Prepared(row, row.own_message_id or message_id(f"{row.text('id')}.{token}", domain))
     opp = find_opportunity(desk.crm, row.text("opportunity"))
     if opp is None:
         found = desk.crm.find("opportunities", row.text("opportunity") or "")
@@ -543,6 +598,10 @@ def plan_outcomes(desk: Desk, results: list[tuple[Prepared, Outcome]], now: dt.d
         else:
             values = {"error": f"outcome unknown, not retried: {outcome.reply}. Check whether "
                                f"{row.text('message_id')} arrived, then set Status to Sent, or to Approved to resend."}
+        # The Message-ID goes with every outcome (unchanged where it lands as meant): a row
+        # marked Sent always shows the message that went out, and an outcome that a sort put
+        # on another row is told by it (docs/concurrency.md).
+        values["message_id"] = p.message_id
         expect = row.guard(cols, "status", "message_id")
         plan.writes.extend(CellWrite(outbox.title, row.row, cols[k], v, expect=expect) for k, v in values.items())
     desk.plan_sequences(plan)
@@ -635,7 +694,7 @@ def _send(book: Workbook, config: Config, settings: SmtpSettings, templates: Tem
         if row is not None and row.row in skipped_rows:
             report.changed.append(row_id)
         else:  # an unknown outcome is for a person, as a row left at Sending
-            (report.restored if state == "sent" else report.unknown).append(row_id)
+            (report.restored if state in ("sent", "misplaced") else report.unknown).append(row_id)
             report.details[row_id] = note
     if not prepared:
         return report

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, Protocol, Sequence
+from typing import Any, Collection, Protocol, Sequence
 
 from sheetcrm.config import Config
 from sheetcrm.engine import Results
@@ -42,6 +42,8 @@ class SyncContext:
     # on their own (the sync_log step).
     log_rows: Sequence[Sequence[CellValue]] = ()
     log_now: bool = False
+    # The quote versions the outbox journal holds as sent (Journal.versions_held): never queued again.
+    sent_versions: Collection[str] = ()
     # The sequences' high-water marks (prefix -> last number handed out), as read; steps that
     # hand out IDs or numbers move them forward in place (ids, quotes), the sequences step
     # writes them when they moved.

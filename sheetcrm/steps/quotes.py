@@ -22,6 +22,6 @@ def run(ctx: SyncContext) -> StepResult:
     # so its issues come back as the step's, and join the sync's (capped) report in their order.
     found = Report(limit=sys.maxsize)
     queue_ticked_quotes(part.plan, ctx.snapshot, dataclasses.replace(ctx.crm, report=found), ctx.config,
-                        ctx.marks, ctx.as_of)
+                        ctx.marks, ctx.as_of, ctx.sent_versions)
     part.issues.extend(found.issues)
     return part

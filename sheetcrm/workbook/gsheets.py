@@ -13,10 +13,14 @@ A sync costs, whatever the number of rows or tabs:
                                       "Concurrent edits" below
            4. spreadsheets.batchUpdate one atomic request: new tabs, grid growth, charts and
                                       guides not there yet, sheetcrm's tab marks, every cell
-           5. values.batchGet         (only when 4 filled IDs or wrote computed cells) the same
-                                      columns and the computed ones written, read back as values
+           5. values.batchGet         (only when 4 filled IDs, wrote computed cells or wrote
+                                      Outbox rows) the same columns and the ones written, read
+                                      back as values
            6. spreadsheets.batchUpdate (only when 5 shows a write misplaced by a concurrent
-                                      insert, delete or sort) the repair: see `landing`
+                                      insert, delete or sort) the repair: see `landing`, `keyed`
+          (7. values.batchGet         only after a repair of Outbox rows: where the repair
+                                      landed, and 6 and 7 again while something is misplaced,
+                                      at most KEYED_ROUNDS times in all)
 
 and nothing is written when the plan is empty. Only a batch over Google's recommended 2 MB
 is split into parts of at most 2 MB; each part is atomic, so a re-run converges.
@@ -61,7 +65,10 @@ re-aimed at the row that now holds those values, and one whose row is gone, ambi
 already filled is dropped for the next sync to plan again. A row moved between that re-read
 and the write is caught by reading the columns back: an ID written over another record's is
 put back by content (findReplace of the new ID in the ID column), computed cells are written
-again where they belong (`landing.py`). docs/concurrency.md says what remains.
+again where they belong (`landing.py`). The Outbox's writes (rows known by their ID) are
+read back too: cells that landed on another row are put back as that row had them, and the
+write is re-aimed at its own row while that still holds what it expects (`keyed.py`).
+docs/concurrency.md says what remains.
 
 Sign-in failures (a revoked or malformed key, an unreachable token endpoint) surface from
 google-auth inside the first request and become one `CredentialsError` line.
@@ -87,7 +94,7 @@ from gspread.utils import absolute_range_name
 
 from .numformat import format_currency
 from . import (CellValue, CellWrite, Chart, Grid, Guide, Plan, Snapshot, WorkbookError, WriteResult, drop_orphans,
-               landing, same_value, serial_number)
+               keyed, landing, same_value, serial_number)
 
 MAX_PAYLOAD = 2_000_000  # Google's recommended maximum for one request body
 MAX_BLOCK_ROWS = 2_000   # rows per updateCells request, so no single request nears the payload limit
@@ -111,6 +118,9 @@ PROTECTION = "sheetcrm: computed columns"
 CHART_TYPES = {"column": "COLUMN", "line": "LINE"}
 DATE_FORMAT = {"type": "DATE", "pattern": "yyyy-mm-dd"}
 DATETIME_FORMAT = {"type": "DATE_TIME", "pattern": "yyyy-mm-dd hh:mm"}
+# Read-backs of the Outbox's rows after a write, each answered by a repair if something is
+# misplaced; a sheet still moving after these is reported rather than written on blindly.
+KEYED_ROUNDS = 5
 
 
 @dataclass(frozen=True)
@@ -362,6 +372,10 @@ class GoogleSheetsWorkbook:
         if not self._sheets:
             self._open()
         last = ""
+        # Outbox rows written by any attempt (a lost answer may hide one that landed), and the
+        # key columns as the first attempt found them, before anything of this plan landed.
+        tried: dict[tuple, keyed.RowWrite] = {}
+        prior: _Columns | None = None
         for attempt in range(policy.attempts):
             if attempt:
                 # Between attempts people go on editing, and a lost answer may hide a batch
@@ -369,6 +383,12 @@ class GoogleSheetsWorkbook:
                 self._open()
             result = WriteResult()
             aimed, before = self._aim(plan, result)
+            prior = before if prior is None else prior
+            for slot, group in keyed.row_writes(aimed).items():
+                if slot in tried:
+                    tried[slot].rows |= group.rows
+                else:
+                    tried[slot] = group
             writes = [w for w, _ in aimed]
             try:
                 self._send(self._requests(plan, writes))
@@ -377,12 +397,17 @@ class GoogleSheetsWorkbook:
                 if attempt + 1 < policy.attempts:
                     policy.sleep(policy.delay(attempt, e.retry_after))
                 continue
-            undone = self._verify(plan, aimed, before)
+            undone, rows = self._verify(plan, aimed, before, list(tried.values()), prior)
             for w, origin in aimed:
-                if origin.key in undone or origin.requires in undone:
+                if origin.key in undone or origin.requires in undone or origin.key in rows.missed:
                     result.skipped.append(origin)
                 else:
                     result.written[w.tab] = result.written.get(w.tab, 0) + 1
+            # An Outbox write dropped at this attempt's re-read because an earlier attempt had
+            # landed it (its answer was lost) was written after all.
+            for origin in [w for w in result.skipped if w.key in rows.landed and w.key not in rows.missed]:
+                result.skipped.remove(origin)
+                result.written[origin.tab] = result.written.get(origin.tab, 0) + 1
             return result
         raise exhausted(policy.attempts, "write", last)
 
@@ -447,7 +472,10 @@ class GoogleSheetsWorkbook:
             kept = drop_orphans([w for w in plan.writes if w.tab in known], result.skipped)
             return [(w, w) for w in kept], {}
         # A column beyond the grid is empty by definition, and asking Google for it is a 400.
-        columns = sorted({(w.tab, col) for w in guarded for col, _ in w.expect if col <= self._sheets[w.tab].cols})
+        # An Outbox write's own cells are read too: what to put back if it lands on another row.
+        wanted = {(w.tab, col) for w in guarded for col, _ in w.expect} | {(w.tab, w.col) for w in guarded
+                                                                          if keyed.is_keyed(w)}
+        columns = sorted((tab, col) for tab, col in wanted if col <= self._sheets[tab].cols)
         try:
             answer = columns and self.client.http_client.values_batch_get(
                 self.key, [absolute_range_name(tab, _column_range(col)) for tab, col in columns],
@@ -522,18 +550,54 @@ class GoogleSheetsWorkbook:
         self._written_to = sheets  # with the tabs this batch adds, for a repair that follows it
         return out
 
-    def _verify(self, plan: Plan, aimed: list[tuple[CellWrite, CellWrite]], before: _Columns) -> set:
-        """Read back where ID fills and computed cells landed (one values.batchGet, only when
-        the write held some), and repair what a concurrent insert, delete or sort misplaced
-        (one more batchUpdate, only then). Returns the plan keys of ID fills taken back."""
+    def _verify(self, plan: Plan, aimed: list[tuple[CellWrite, CellWrite]], before: _Columns,
+                tried: list[keyed.RowWrite], prior: _Columns) -> tuple[set, keyed.Check]:
+        """Read back where ID fills, computed cells and Outbox rows landed (one
+        values.batchGet, only when the write held some), and repair what a concurrent insert,
+        delete, sort or restored copy misplaced (one more batchUpdate, only then; Outbox
+        repairs are read back in turn). Returns the plan keys of ID fills taken back, and
+        what became of the Outbox rows written (`tried`, by any attempt; `prior`, the first
+        attempt's re-read)."""
         wanted = landing.columns_to_check([origin for _, origin in aimed])
+        for tab, cols in keyed.columns_to_check(tried).items():
+            wanted.setdefault(tab, set()).update(cols)
+        after = self._read_back(aimed, wanted)
+        if after is None:
+            return set(), keyed.Check()
+        found = landing.inspect(plan, aimed, before, after, self._snapshot)
+        rows = keyed.check(tried, prior, after, self._snapshot)
+        if found or rows.repairs:
+            self._repair(found, rows.repairs)
+        pending, rounds, settled = rows.repairs, 1, dict(rows.settled)
+        while pending:
+            if rounds == KEYED_ROUNDS:
+                raise WorkbookError(
+                    f"{self.describe()}: the Outbox kept moving while sheetcrm wrote to it (sorted or restored "
+                    f"{rounds} times in a row); check rows " + ", ".join(sorted({str(g.key or "with no ID") for g in pending})))
+            now = self._read_back(aimed, keyed.columns_to_check(pending))
+            if now is None:
+                break
+            # Judged against the state before anything of ours was sent, not the last read-back,
+            # which may show cells an earlier round misplaced and is putting right.
+            again = keyed.check(pending, prior, now, self._snapshot, settled)
+            rows.missed |= again.missed
+            for slot, cells in again.settled.items():
+                settled.setdefault(slot, {}).update(cells)
+            if again.repairs:
+                self._repair(landing.Landing(), again.repairs)
+            pending, rounds = again.repairs, rounds + 1
+        return found.undone, rows
+
+    def _read_back(self, aimed: list[tuple[CellWrite, CellWrite]], wanted: dict[str, set[int]]) -> _Columns | None:
+        """`wanted` columns as values (one values.batchGet); None when there are none, or a
+        tab was deleted meanwhile (nothing of it is left to check)."""
         widest: dict[str, int] = {}
         for w, _ in aimed:
             widest[w.tab] = max(widest.get(w.tab, 0), w.col)
         columns = sorted((tab, col) for tab, cols in wanted.items() if tab in self._sheets
                          for col in cols if col <= max(self._sheets[tab].cols, widest.get(tab, 0)))
         if not columns:
-            return set()
+            return None
         try:
             answer = self.client.http_client.values_batch_get(
                 self.key, [absolute_range_name(tab, _column_range(col)) for tab, col in columns],
@@ -542,15 +606,12 @@ class GoogleSheetsWorkbook:
                 params={"valueRenderOption": "UNFORMATTED_VALUE", "dateTimeRenderOption": "SERIAL_NUMBER",
                         "majorDimension": "COLUMNS"})
         except APIError:
-            return set()  # a tab deleted meanwhile: nothing of it is left to check
-        found = landing.inspect(plan, aimed, before, _columns(columns, answer), self._snapshot)
-        if found:
-            self._repair(found)
-        return found.undone
+            return None
+        return _columns(columns, answer)
 
-    def _repair(self, found: landing.Landing) -> None:
+    def _repair(self, found: landing.Landing, rows: Iterable[keyed.RowWrite] = ()) -> None:
         requests_: list[dict] = []
-        cells = list(found.cells)
+        cells = list(found.cells) + [w for g in rows for r in sorted(g.rows) for w in g.cells(r)]
         for fix in found.restores:
             if not fix.by_content:
                 cells.append(CellWrite(fix.tab, fix.row, fix.col, fix.right))

@@ -170,15 +170,30 @@ def test_control_characters_in_a_contact_name_block_the_quote_at_its_cell(google
 
 @pytest.mark.parametrize("column, value", [
     ("Subject", "Quote\x00\x1b]0;pwned\x07"), ("Subject", "Quote\u2029Bcc: eve@evil.example"),
-    ("Subject", "Quote\x7f"), ("Message-ID", "<x@y>\nBcc: eve@evil.example"), ("Message-ID", "<a@b> <c@d>"),
-    ("Message-ID", "not-an-id"),
+    ("Subject", "Quote\x7f"), ("Message-ID", "<OUT-0001.x@y>\nBcc: eve@evil.example"),
+    ("Message-ID", "<OUT-0001.a@b> <c@d>"), ("Message-ID", "<OUT-0001.not-an-id"),
 ])
 def test_every_sheet_derived_header_is_checked_at_send_time(google, server, column, value):
+    # (A Message-ID cell is used at all only when it looks made for its row: below.)
     book = queued_and_approved(google)
     set_cell(book, column, value)
     assert send(book, server).failed == ["OUT-0001"] and server.inbox.messages == []
     [row] = outbox_rows(book)
     assert row["status"] == "Failed" and column in row["error"]
+
+
+@pytest.mark.parametrize("value", ["<x@y>\nBcc: eve@evil.example", "<a@b> <c@d>", "not-an-id",
+                                   "<OUT-0002.t0@example.com>"])
+def test_a_message_id_cell_not_made_for_its_row_is_never_used(google, server, value):
+    # Not sheetcrm's for this row (`<OUT-0001.…>`): the row gets a Message-ID made for it,
+    # and nothing of the cell reaches the message or its envelope.
+    book = queued_and_approved(google)
+    set_cell(book, "Message-ID", value)
+    assert send(book, server).sent == ["OUT-0001"]
+    [msg] = server.inbox.messages
+    assert msg["Message-ID"].startswith("<OUT-0001.") and server.inbox.envelopes[0][1] == ["ana@example.com"]
+    assert "evil" not in msg.as_string() and "<c@d>" not in msg.as_string()
+    assert outbox_rows(book)[0]["message_id"] == msg["Message-ID"]
 
 
 def test_a_quote_cell_only_ever_gives_the_attachment_a_plain_name(google, server):

@@ -248,3 +248,54 @@ def test_the_intent_survives_kill_9_while_the_server_takes_the_message(tmp_path,
     assert result.returncode == 1 and "outcome unknown" in result.stdout
     assert len(inbox.envelopes) == 1 and inbox.messages == []  # never sent again
     assert outbox_rows(book)[0]["status"] == "Sending" and outbox_rows(book)[0]["message_id"] == row["message_id"]
+
+
+def _marks(book) -> dict:
+    return {r[0]: r[1] for r in book.read().tabs["_sheetcrm"].rows[1:]}
+
+
+def test_a_version_the_journal_sent_is_never_queued_again_by_a_sync(make_book, server):
+    # An older copy of the Outbox took the Sent row away; the tick is still there. The sync
+    # (`sheetcrm run`'s, through the service) knows the journal's versions and queues nothing:
+    # no second row showing one Message-ID, no quote number burned. A new version is queued.
+    import logging
+
+    from sheetcrm.service import Service
+    from test_outbox_smtp import AS_OF
+
+    book = queued_and_approved(make_book)
+    assert send(book, server).sent == ["OUT-0001"]
+    revert_outbox(book, [book.read().tabs["Outbox"].header])
+    marks = _marks(book)
+    service = Service(config(), book, logging.getLogger("test-journal"), today=lambda: AS_OF)
+    service.sync()
+    service.sync()
+    assert outbox_rows(book) == [] and _marks(book) == marks
+    assert not any(vars(send(book, server)).values()) and len(server.inbox.messages) == 1
+
+    set_cell(book, "Quantity", 5, row=2, tab="Quote Lines")  # a new version: queued, with the next number
+    service.sync()
+    [draft] = outbox_rows(book)
+    assert (draft["id"], draft["quote"], draft["status"]) == ("OUT-0002", "Q-2026-0002", "Draft")
+
+
+def test_sheetcrm_sync_reads_the_journal_and_resend_lets_the_version_go_again(tmp_path, server, monkeypatch):
+    # The command line's sync too. `outbox resend` releases the version: queued again only then.
+    book = queued_and_approved(lambda tabs: xlsx_book(tmp_path, tabs))
+    (tmp_path / "c.toml").write_text('currency = "EUR"\n')
+    wb = ["--workbook", str(book.path), "--config", str(tmp_path / "c.toml")]
+    assert send(book, server).sent == ["OUT-0001"]
+    sent = outbox_rows(book)
+    revert_outbox(book, [book.read().tabs["Outbox"].header])
+    runner = CliRunner()
+    for _ in range(2):
+        result = runner.invoke(main, ["sync", "--as-of", "2026-11-23", *wb])
+        assert result.exit_code == 0, result.output
+    assert outbox_rows(book) == [] and _marks(book)["Q-2026"] == 1
+
+    # Without the journal (another machine, or `resend` released it) the tick queues it again.
+    with Journal.beside_lock(book) as journal:
+        assert journal.release(sent[0]["version"]) == 1
+    assert runner.invoke(main, ["sync", "--as-of", "2026-11-23", *wb]).exit_code == 0
+    assert [(r["id"], r["quote"], r["version"]) for r in outbox_rows(book)] == [
+        ("OUT-0002", "Q-2026-0002", sent[0]["version"])]

@@ -1,0 +1,203 @@
+"""The Outbox's writes on Google when the tab moves under them (docs/concurrency.md): a sort,
+or an older copy of the tab restored, between the key re-read of the claim or the outcome and
+its batchUpdate puts the cells on another row. Each write is read back; cells on another row
+are put back as that row had them, the write is re-aimed at its own row, and nothing is sent
+that the sheet does not show as this run's claim. Through the emulator over HTTP, with a real
+SMTP server on loopback (aiosmtpd)."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import config, crm_tabs
+from sheetcrm.emulator import Emulator
+from sheetcrm.sync import sync
+from sheetcrm.workbook.credentials import connect
+from sheetcrm.workbook.gsheets import GoogleSheetsWorkbook, RetryPolicy
+from test_outbox_smtp import AS_OF, Clock, send
+
+OUTBOX = ["ID", "Created", "Opportunity", "To", "Subject", "Status", "Message-ID", "Sent At", "Error", "Quote",
+          "Version", "Attempts", "Last Try", "Next Try"]
+
+
+def two_quotes() -> dict:
+    tabs = crm_tabs()
+    tabs["Opportunities"].append(["OPP-0002", "Renewal", "ACC-0001", "CON-0001", "Marta", "Proposal", 900, "EUR",
+                                  "yes", ""])
+    tabs["Quote Lines"].append(["OPP-0002", "P2", 1, "", ""])
+    return tabs
+
+
+@pytest.fixture
+def sheet(monkeypatch):
+    """A Google sheet with two Drafts queued by a sync: OUT-0001 (OPP-0001), OUT-0002 (OPP-0002)."""
+    with Emulator() as emu:
+        monkeypatch.setenv("SHEETS_EMULATOR_HOST", emu.host)
+        key = emu.create_spreadsheet("CRM", two_quotes())
+        book = GoogleSheetsWorkbook(connect(None, policy=RetryPolicy(attempts=2, sleep=lambda s: None)).client, key)
+        sync(book, config(), as_of=AS_OF)
+        assert [r[0] for r in emu.values(key, "Outbox")[1:]] == ["OUT-0001", "OUT-0002"]
+        yield emu, key, book
+
+
+def rows_by_id(emu, key) -> dict[str, dict]:
+    header, *body = emu.values(key, "Outbox")
+    return {r[0]: dict(zip(header, r + [""] * (len(header) - len(r)))) for r in body if r and r[0]}
+
+
+def in_window(emu, nth: int, edit) -> None:
+    """Run `edit` just before the request that follows the `nth` key re-read (FORMULA) of the
+    run: 1 is the claim's batchUpdate, 2 the outcome's."""
+    seen = [0]
+
+    def hook(e):
+        last = e.requests[-1] if e.requests else None
+        if last is not None and "FORMULA" in last.query.get("valueRenderOption", []):
+            seen[0] += 1
+            if seen[0] == nth:
+                edit()
+                return
+        e.between_requests(hook)
+
+    emu.between_requests(hook)
+
+
+def test_a_plain_send_costs_two_read_backs_more(sheet, server):
+    # One email: read (2), claim (re-read, write, read-back), check the claim (2), read (2),
+    # outcome (re-read, write, read-back). The read-backs are the only requests added.
+    emu, key, book = sheet
+    emu.set_values(key, "'Outbox'!F2", [["Approved"]], value_input="RAW")
+    since = len(emu.requests)
+    assert send(book, server).sent == ["OUT-0001"]
+    kinds = [("read" if r.method == "GET" else "write") for r in emu.requests[since:]]
+    assert (kinds.count("read"), kinds.count("write")) == (10, 2)
+
+
+def test_a_sort_in_the_claims_window_is_put_right_and_the_quote_goes_out_once(sheet, server):
+    # Sorted between the claim's re-read and its write: the claim meant for OUT-0001 (row 2)
+    # lands on OUT-0002, a Draft. Read back: OUT-0002 is put back as it was, and the claim is
+    # written again on OUT-0001's row, which the check of the claim then sees; it is sent.
+    emu, key, book = sheet
+    emu.set_values(key, "'Outbox'!F2", [["Approved"]], value_input="RAW")
+    draft = rows_by_id(emu, key)["OUT-0002"]
+    in_window(emu, 1, lambda: emu.sort_rows(key, "Outbox", 0, descending=True))
+    since = len(emu.requests)
+    report = send(book, server)
+    assert report.sent == ["OUT-0001"] and report.changed == []
+    [msg] = server.inbox.messages
+    assert msg["Message-ID"].startswith("<OUT-0001.") and "Q-2026-0001" in msg["Subject"]
+    rows = rows_by_id(emu, key)
+    assert rows["OUT-0002"] == draft  # every cell of the Draft as it was
+    assert (rows["OUT-0001"]["Status"], rows["OUT-0001"]["Message-ID"]) == ("Sent", msg["Message-ID"])
+    # The plain send's 12, and the repair: one batchUpdate, one read-back of it.
+    kinds = [("read" if r.method == "GET" else "write") for r in emu.requests[since:]]
+    assert (kinds.count("read"), kinds.count("write")) == (11, 3)
+    assert not any(vars(send(book, server)).values()) and len(server.inbox.messages) == 1
+
+
+def test_a_sort_in_the_outcomes_window_never_marks_another_row_sent(sheet, server):
+    # The outcome (Sent, Sent At, the Message-ID) meant for OUT-0001 lands on OUT-0002, an
+    # Approved row waiting for its Next Try, whose email has not gone out. It must not stay
+    # Sent: every cell of it is put back, OUT-0001 gets its Sent, and OUT-0002 goes out once,
+    # at its time, under its own Message-ID.
+    emu, key, book = sheet
+    emu.set_values(key, "'Outbox'!F2", [["Approved"]], value_input="RAW")
+    emu.set_values(key, "'Outbox'!F3", [["Approved"]], value_input="RAW")
+    emu.set_values(key, "'Outbox'!N3", [["2026-11-23T11:00:00Z"]], value_input="RAW")
+    waiting = rows_by_id(emu, key)["OUT-0002"]
+    in_window(emu, 2, lambda: emu.sort_rows(key, "Outbox", 0, descending=True))
+    clock = Clock()
+    assert send(book, server, clock).sent == ["OUT-0001"]
+    rows = rows_by_id(emu, key)
+    [msg] = server.inbox.messages
+    assert (rows["OUT-0001"]["Status"], rows["OUT-0001"]["Message-ID"]) == ("Sent", msg["Message-ID"])
+    assert rows["OUT-0002"] == waiting
+    activities = [r for r in emu.values(key, "Activities")[1:] if r[2] == "Email"]
+    assert len(activities) == 1 and msg["Message-ID"] in activities[0][6]
+
+    clock.advance(hours=3)
+    assert send(book, server, clock).sent == ["OUT-0002"]
+    first, second = server.inbox.messages
+    assert second["Message-ID"].startswith("<OUT-0002.") and "Q-2026-0002" in second["Subject"]
+    assert rows_by_id(emu, key)["OUT-0002"]["Message-ID"] == second["Message-ID"]
+
+
+def test_an_older_copy_restored_in_the_claims_window_leaves_no_claim_on_a_blank_row(sheet, server):
+    # The Outbox as an older copy had it (OUT-0002 only, then an empty row) is restored while
+    # OUT-0001 sits on row 3: its claim lands on the empty row. The row is emptied again, and
+    # OUT-0001, which the copy took away, is not sent.
+    emu, key, book = sheet
+    emu.sort_rows(key, "Outbox", 0, descending=True)
+    emu.set_values(key, "'Outbox'!F3", [["Approved"]], value_input="RAW")
+    header, older = emu.values(key, "Outbox")[:2]
+    older = older + [""] * (len(header) - len(older))
+    in_window(emu, 1, lambda: emu.set_values(key, "'Outbox'!A2", [older, [""] * len(header)], value_input="RAW"))
+    report = send(book, server)
+    assert report.sent == [] and report.changed == ["OUT-0001"] and server.inbox.messages == []
+    while older and older[-1] == "":
+        older.pop()  # the emulator's values() trims trailing empty cells
+    assert emu.values(key, "Outbox")[1:] == [older]  # no Sending, Message-ID or Attempts on row 3
+
+
+def test_a_message_id_of_another_row_is_never_sent_under(sheet, server):
+    # A Message-ID cell holding another row's (as a misplaced write left it before this was
+    # fixed, or pasted): the row gets a Message-ID of its own, made for it.
+    emu, key, book = sheet
+    emu.set_values(key, "'Outbox'!F3:G3", [["Approved", "<OUT-0001.t9@example.com>"]], value_input="RAW")
+    assert send(book, server).sent == ["OUT-0002"]
+    [msg] = server.inbox.messages
+    assert msg["Message-ID"].startswith("<OUT-0002.")
+    assert rows_by_id(emu, key)["OUT-0002"]["Message-ID"] == msg["Message-ID"]
+
+
+def test_the_journal_never_marks_a_row_sent_by_another_rows_message_id(sheet, server):
+    # OUT-0001 went out. OUT-0002 shows OUT-0001's Message-ID at Approved: the journal holds
+    # that Message-ID, but for OUT-0001's quote; OUT-0002's quote never went out, so it is
+    # sent (once, under its own Message-ID) rather than set to Sent.
+    emu, key, book = sheet
+    emu.set_values(key, "'Outbox'!F2", [["Approved"]], value_input="RAW")
+    assert send(book, server).sent == ["OUT-0001"]
+    first = server.inbox.messages[0]["Message-ID"]
+    emu.set_values(key, "'Outbox'!F3:G3", [["Approved", first]], value_input="RAW")
+    report = send(book, server)
+    assert report.restored == [] and report.sent == ["OUT-0002"]
+    assert server.inbox.messages[1]["Message-ID"].startswith("<OUT-0002.")
+    assert rows_by_id(emu, key)["OUT-0002"]["Status"] == "Sent"
+
+
+def test_a_row_left_with_no_status_is_set_to_sent_when_the_journal_sent_its_quote(sheet, server):
+    # What the read-back leaves when a write hit a row whose earlier cells cannot be told (a
+    # row an older copy brought back in the window): an empty Status. The journal decides.
+    emu, key, book = sheet
+    emu.set_values(key, "'Outbox'!F2", [["Approved"]], value_input="RAW")
+    assert send(book, server).sent == ["OUT-0001"]
+    sent = rows_by_id(emu, key)["OUT-0001"]
+    emu.set_values(key, "'Outbox'!F2:I2", [["", "", "", ""]], value_input="RAW")
+    emu.set_values(key, "'Outbox'!F3:G3", [["", ""]], value_input="RAW")  # OUT-0002: never sent
+    report = send(book, server)
+    assert report.restored == ["OUT-0001"] and len(server.inbox.messages) == 1
+    rows = rows_by_id(emu, key)
+    assert (rows["OUT-0001"]["Status"], rows["OUT-0001"]["Message-ID"]) == ("Sent", sent["Message-ID"])
+    assert "though the sheet showed no Status" in rows["OUT-0001"]["Error"]
+    assert rows["OUT-0002"]["Status"] == ""  # nothing says what it was: left for a person
+
+
+def test_another_quotes_message_left_on_a_row_is_taken_off_by_the_next_send(sheet, server):
+    # The read-back could not run (Google stopped answering after a batch that landed on the
+    # wrong row): OUT-0002 shows Sent with OUT-0001's message. The journal knows that message
+    # is OUT-0001's quote and OUT-0002's never went out: the next send says so at the row.
+    emu, key, book = sheet
+    emu.set_values(key, "'Outbox'!F2", [["Approved"]], value_input="RAW")
+    assert send(book, server).sent == ["OUT-0001"]
+    first = rows_by_id(emu, key)["OUT-0001"]
+    emu.set_values(key, "'Outbox'!F3:H3", [["Sent", first["Message-ID"], first["Sent At"]]], value_input="RAW")
+    report = send(book, server)
+    assert report.restored == ["OUT-0002"] and len(server.inbox.messages) == 1
+    row = rows_by_id(emu, key)["OUT-0002"]
+    assert (row["Status"], row["Message-ID"], row["Sent At"]) == ("Failed", "", "")
+    assert row["Error"].startswith(f"showed Sent with {first['Message-ID']}, the message of OUT-0001's quote")
+    assert rows_by_id(emu, key)["OUT-0001"] == first
+
+    emu.set_values(key, "'Outbox'!F3", [["Approved"]], value_input="RAW")  # as the note says
+    assert send(book, server).sent == ["OUT-0002"]
+    assert server.inbox.messages[1]["Message-ID"].startswith("<OUT-0002.")
