@@ -180,6 +180,9 @@ class Person:
         self.emu, self.key, self.rng, self.figures = emu, key, rng, figures
         self.model: dict[str, dict[str, dict[str, Any]]] = {tab: {} for tab in USER}
         self.history: dict[str, list[str]] = {}       # deal token -> stages it held, in order
+        # Records whose ID was on them when a sync had ended: an ID seen in the middle of one
+        # may be a misplaced fill that the same sync takes back (docs/concurrency.md).
+        self.settled_ids: set[str] = set()
         self.changed_at: dict[str, int] = {}          # deal token -> syncs started when last changed
         self.next_token = 0
         self.started = 0                              # syncs started so far
@@ -244,7 +247,8 @@ class Person:
         tokens = sorted(self.model[tab])
         if kind == "stage":
             with_id = self._with_id(tab)
-            ready = [t for t in tokens if self.last_success > self.changed_at[t] and t in with_id]
+            ready = [t for t in tokens if self.last_success > self.changed_at[t] and t in with_id
+                     and t in self.settled_ids]
             if not ready:
                 return
             token = self.rng.choice(ready)
@@ -778,6 +782,7 @@ def check_ids(person: Person, ids_seen: dict[tuple[str, str], str], figures: Fig
         col = header.index(TOKEN[tab])
         for r in body:
             if len(r) > col and r[0] and r[col]:
+                person.settled_ids.add(r[col])
                 was = ids_seen.setdefault((tab, r[col]), r[0])
                 if was != r[0]:
                     figures.changed_ids += 1

@@ -439,3 +439,33 @@ def test_an_overwritten_id_of_another_shape_is_written_back_by_position(emu):
     assert [r[:1] for r in history[1:]] == [["0042"], [], ["legacy 7"]]
     sync(t.book, Config(), as_of=AS_OF)
     assert by_email(emu.values(key, "Leads"))["b@b.com"][0].startswith("LEAD-")
+
+
+def test_a_new_id_on_a_row_deleted_before_the_read_back_leaves_no_history_naming_it(emu):
+    # Found by the soak (bench/soak.py, seeds 27 and 31): an edit in the window puts a fill on
+    # another record's row, and that row is deleted before the read-back. The new ID is then on
+    # no row at all; its record never got it, so no history row may name it.
+    rows = [LEAD_HEADER, *leads(4)]
+    rows[2][0] = ""                               # Ana2 (row 3) gets an ID
+    key = emu.create_spreadsheet("CRM", {"Leads": rows})
+    t = Traced(key)
+    _, _, plan = plan_sync(t.book.read(), Config(), AS_OF)
+    (fill,) = [w for w in plan.writes if w.tab == "Leads" and w.col == 1]
+    assert fill.row == 3 and any(w.requires == fill.key for w in plan.writes)
+
+    def person(e):
+        e.insert_rows(key, "Leads", 1)            # a blank row on top: the fill lands on Ana1's row
+        e.between_requests(lambda e2: e2.delete_rows(key, "Leads", 2))  # Ana1 deleted before the read-back
+
+    in_the_window(emu, person)
+    result = t.book.write(plan)
+    assert fill in result.skipped
+    after = by_email(emu.values(key, "Leads"))
+    assert "p1@x1.com" not in after and after["p2@x2.com"][0] == ""
+    assert all(fill.value not in r for r in emu.values(key, "Lead Status History"))
+    sync(t.book, Config(), as_of=AS_OF)
+    leads_now = emu.values(key, "Leads")[1:]
+    held = {r[0] for r in leads_now if r and r[0]}
+    assert len(held) == 3 and by_email(emu.values(key, "Leads"))["p2@x2.com"][0] not in ("", fill.value)
+    history_ids = {r[0] for r in emu.values(key, "Lead Status History")[1:] if r and r[0]}
+    assert history_ids == held | {"LEAD-0001"}   # a deleted record's history stays

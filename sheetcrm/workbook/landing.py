@@ -18,6 +18,8 @@ to their own protocols.
 What is decided, row by row of the read-back (`after`):
 
 * A new ID sits on a row whose fingerprint is its record's: it landed.
+* A new ID sits on no row (it landed on a row deleted before the read-back): the fill did
+  not land, and the history rows tied to it are cleared.
 * A new ID sits on another row: the fill is undone, with a write addressed by content (find
   the new ID in the ID column, replace the whole cell) that puts back the ID the row had at
   the re-read (found by the row's fingerprint cells in the re-read), or empties the cell when
@@ -107,8 +109,9 @@ def inspect(plan: Plan, pairs: list[tuple[CellWrite, CellWrite]], before: Column
     values are known)."""
     landing = Landing()
     tabs = {origin.tab for _, origin in pairs if is_fill(origin) or is_computed(origin)}
+    sent = {origin.key for _, origin in pairs if is_fill(origin)}
     for tab in sorted(tabs):
-        _Tab(tab, plan, snapshot).inspect(before, after, landing)
+        _Tab(tab, plan, snapshot).inspect(before, after, landing, sent)
     undone = landing.undone
     for w, origin in pairs:
         if origin.requires in undone:
@@ -155,11 +158,13 @@ class _Tab:
 
     # -- the read-back, row by row ---------------------------------------------------------
 
-    def inspect(self, before: Columns, after: Columns, landing: Landing) -> None:
+    def inspect(self, before: Columns, after: Columns, landing: Landing, sent: set[tuple[str, int, int]]) -> None:
         height = max((len(after.get((self.tab, c), [])) for c in self._read_cols(after)), default=0)
         claimed: set[Any] = set()
+        seen: set[Any] = set()
         for r in range(2, height + 1):
             now = _cell(after, self.tab, self.id_col, r)
+            seen.add(_key(now))
             if isinstance(now, str) and now in self.new_ids:
                 fp = self.new_ids[now]
                 if _holds(after, self.tab, r, fp):
@@ -172,6 +177,11 @@ class _Tab:
                 record = ("id", _key(now))
             if record is not None:
                 self._check_computed(record, r, after, landing)
+        # A new ID on no row at all landed on a row deleted before the read-back (or was typed
+        # over): no record holds it, so nothing may name it.
+        for fill in self.fills.values():
+            if fill is not _AMBIGUOUS and fill.key in sent and _key(fill.value) not in seen:
+                landing.undone.add(fill.key)
 
     def _read_cols(self, after: Columns) -> list[int]:
         return [c for (tab, c) in after if tab == self.tab]
