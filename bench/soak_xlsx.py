@@ -73,6 +73,7 @@ from soak import LINES_HEADER, OUTBOX, PRODUCTS, STAGES, USER, TOKEN, Crashes, M
 
 from sheetcrm.config import Config  # noqa: E402
 from sheetcrm.lock import AppLocked, app_lock  # noqa: E402
+from sheetcrm.mail.journal import Journal  # noqa: E402
 from sheetcrm.service import Service  # noqa: E402
 from sheetcrm.sync import plan_sync, sync  # noqa: E402
 from sheetcrm.workbook import Plan, WorkbookConflict, WorkbookError, WriteResult, same_value  # noqa: E402
@@ -759,7 +760,8 @@ def _soak(path: Path, server: SmtpServer, rng: random.Random, figures: Figures, 
     for figures.converged_in in range(1, 4):
         if not service.run_job(sync_job):
             figures.problem("a quiet sync failed")
-        if not plan_sync(book.read(), config, service.today())[2]:
+        # As the service plans: with the quote versions its journal holds (never queued again).
+        if not plan_sync(book.read(), config, service.today(), sent_versions=Journal.versions_held(book))[2]:
             break
     else:
         figures.problem("the sync did not converge in 3 quiet syncs")
@@ -773,7 +775,8 @@ def direct_sync(book: HookedBook, config: Config, service: Service, figures: Fig
     """`sheetcrm sync`: reads and plans again after a conflict, up to 3 times."""
     figures.direct_syncs += 1
     try:
-        sync(book, config, service.today())
+        # As `sheetcrm sync` does: with the versions the outbox journal holds.
+        sync(book, config, service.today(), sent_versions=Journal.versions_held(book))
         return True
     except WorkbookError as e:
         figures.failures[f"sync: {kind_of(e)}"] += 1
