@@ -207,6 +207,12 @@ def same_value(a: CellValue, b: CellValue) -> bool:
     return _canonical(a) == _canonical(b)
 
 
+def cell_key(v: CellValue) -> tuple[str, object] | None:
+    """What `same_value` compares: None for an empty cell, else (kind, value) with numbers as
+    floats and dates as serial numbers. Hashable, so cells can be matched through dicts."""
+    return _canonical(v)
+
+
 def _canonical(v: CellValue) -> tuple[str, object] | None:
     if v is None or v == "":
         return None

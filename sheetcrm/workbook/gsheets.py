@@ -94,7 +94,7 @@ from gspread.utils import absolute_range_name
 
 from .numformat import format_currency
 from . import (CellValue, CellWrite, Chart, Grid, Guide, Plan, Snapshot, WorkbookError, WriteResult, drop_orphans,
-               keyed, landing, same_value, serial_number)
+               cell_key, keyed, landing, same_value, serial_number)
 
 MAX_PAYLOAD = 2_000_000  # Google's recommended maximum for one request body
 MAX_BLOCK_ROWS = 2_000   # rows per updateCells request, so no single request nears the payload limit
@@ -687,9 +687,9 @@ class _RowFinder:
             rows: dict[tuple, list[int]] = {}
             height = max((len(self.columns.get((w.tab, c), [])) for c in cols), default=0)
             for r in range(2, height + 1):
-                rows.setdefault(tuple(_key(self._cell(w.tab, c, r)) for c in cols), []).append(r)
+                rows.setdefault(tuple(cell_key(self._cell(w.tab, c, r)) for c in cols), []).append(r)
             self.index[key] = rows
-        wanted = tuple(_key(dict(w.expect)[c]) for c in cols)
+        wanted = tuple(cell_key(dict(w.expect)[c]) for c in cols)
         candidates = [r for r in self.index[key].get(wanted, []) if self._holds(w, r)]
         return candidates[0] if len(candidates) == 1 else None
 
@@ -771,16 +771,6 @@ def _letters(col: int) -> str:
     return gspread.utils.rowcol_to_a1(1, col + 1).rstrip("0123456789")
 
 
-def _key(v: Any) -> Any:
-    if v is None or v == "":
-        return None
-    if isinstance(v, bool):
-        return ("b", v)
-    if isinstance(v, (int, float)):
-        return ("n", float(v))
-    if hasattr(v, "year"):
-        return ("n", serial_number(v))
-    return ("s", v)
 
 
 def _is_formula(v: Any) -> bool:

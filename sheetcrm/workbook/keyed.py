@@ -35,7 +35,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import CellValue, CellWrite, Snapshot, same_value, serial_number
+from . import CellValue, CellWrite, Snapshot, cell_key, same_value
+from .landing import _blank, _cell, _is_formula
 
 Columns = dict[tuple[str, int], list[Any]]  # (tab, 1-based column) -> its cells from row 1 down
 
@@ -135,7 +136,7 @@ class _Round:
         self.height = max((len(v) for (t, _), v in after.items() if t == tab), default=0)
         self.prior_height = max((len(v) for (t, _), v in prior.items() if t == tab), default=0)
         self.view: dict[tuple[int, int], CellValue] = {}   # cells as they will be after the put-backs
-        self.ids = {r: _key(_cell(after, tab, self.id_col, r)) for r in range(2, self.height + 1)}
+        self.ids = {r: cell_key(_cell(after, tab, self.id_col, r)) for r in range(2, self.height + 1)}
 
     def _after(self, col: int, row: int) -> Any:
         if (row, col) in self.view:
@@ -147,7 +148,7 @@ class _Round:
         was addressed if that row still has none."""
         if g.key is None:
             return sorted(r for r in g.rows if self.ids.get(r) is None)
-        return [r for r, k in self.ids.items() if k == _key(g.key)]
+        return [r for r, k in self.ids.items() if k == cell_key(g.key)]
 
     def _holds(self, row: int, values: dict[int, Any], view: bool = False) -> bool:
         for col, want in values.items():
@@ -182,7 +183,7 @@ class _Round:
             if any(r not in fixes and self._holds(r, want) for r in targets[id(g)]):
                 result.landed.update(g.origins)
                 if g.key is not None:
-                    result.settled.setdefault((self.tab, _key(g.key)), {}).update(want)
+                    result.settled.setdefault((self.tab, cell_key(g.key)), {}).update(want)
                 continue
             candidates = [r for r in targets[id(g)] if self._holds(r, g.guard, view=True)]
             if len(candidates) == 1:
@@ -205,7 +206,7 @@ class _Round:
             if _blank(want):
                 continue
             column = self.prior.get((self.tab, col), [])
-            if not any(same_value(v, want) and (g.key is None or r >= len(ids) or _key(ids[r]) != _key(g.key))
+            if not any(same_value(v, want) and (g.key is None or r >= len(ids) or cell_key(ids[r]) != cell_key(g.key))
                        for r, v in enumerate(column) if r > 0):
                 return True
         return False
@@ -214,14 +215,14 @@ class _Round:
         """The row holds these values by right: another write of the round meant them for
         it, or it held them before."""
         key = self.ids[r]
-        if any(_key(g.key) == key and {c: v for c, (v, _) in g.values.items()} == values for g in self.groups):
+        if any(cell_key(g.key) == key and {c: v for c, (v, _) in g.values.items()} == values for g in self.groups):
             return True
         if key is None:
             return False
         landed = self.settled.get((self.tab, key), {})
         if all(c in landed and same_value(landed[c], v) for c, v in values.items()):
             return True
-        rows = [u for u in range(2, self.prior_height + 1) if _key(_cell(self.prior, self.tab, self.id_col, u)) == key]
+        rows = [u for u in range(2, self.prior_height + 1) if cell_key(_cell(self.prior, self.tab, self.id_col, u)) == key]
         return len(rows) == 1 and all(same_value(_cell(self.prior, self.tab, c, rows[0]), v)
                                       for c, v in values.items())
 
@@ -232,7 +233,7 @@ class _Round:
         row without ID, or one neither saw: what it held there cannot be told)."""
         if key is not None:
             rows = [u for u in range(2, self.prior_height + 1)
-                    if _key(_cell(self.prior, self.tab, self.id_col, u)) == key]
+                    if cell_key(_cell(self.prior, self.tab, self.id_col, u)) == key]
             known = [c for c in state if (self.tab, c) in self.prior]
             landed = self.settled.get((self.tab, key), {})
             if len(rows) == 1 and set(cols) <= set(known):
@@ -240,7 +241,7 @@ class _Round:
                         for c in known}
             if self.grid is not None:
                 found = [u for u, row in enumerate(self.grid.rows[1:], start=1)
-                         if self.id_col - 1 < len(row) and _key(row[self.id_col - 1]) == key]
+                         if self.id_col - 1 < len(row) and cell_key(row[self.id_col - 1]) == key]
                 if len(found) == 1:
                     return {c: (self.grid.cell(found[0], c - 1), (found[0], c - 1) in self.grid.formulas)
                             for c in state}
@@ -256,27 +257,9 @@ def _value(cols: Columns, tab: str, col: int, row: int) -> CellValue:
     return None if _blank(v) else v
 
 
-def _cell(cols: Columns, tab: str, col: int, row: int) -> Any:
-    values = cols.get((tab, col), [])
-    v = values[row - 1] if row - 1 < len(values) else None
-    return None if v == "" else v
 
 
-def _blank(v: Any) -> bool:
-    return v is None or v == ""
 
 
-def _key(v: Any) -> Any:
-    if _blank(v):
-        return None
-    if isinstance(v, bool):
-        return ("b", v)
-    if isinstance(v, (int, float)):
-        return ("n", float(v))
-    if hasattr(v, "year"):
-        return ("n", serial_number(v))
-    return ("s", v)
 
 
-def _is_formula(v: Any) -> bool:
-    return isinstance(v, str) and v.startswith("=")

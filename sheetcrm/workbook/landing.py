@@ -43,7 +43,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import CellValue, CellWrite, Plan, Snapshot, same_value, serial_number
+from . import CellValue, CellWrite, Plan, Snapshot, cell_key, same_value
 
 Columns = dict[tuple[str, int], list[Any]]  # (tab, 1-based column) -> its cells from row 1 down
 Record = tuple  # ("id", key) | ("fp", fingerprint) | ("none",)
@@ -148,7 +148,7 @@ class _Tab:
         self.snapshot_rows: dict[Record, Any] = {}
         if self.grid is not None:
             for r, row in enumerate(self.grid.rows[1:], start=2):
-                key = _key(row[self.id_col - 1]) if self.id_col - 1 < len(row) else None
+                key = cell_key(row[self.id_col - 1]) if self.id_col - 1 < len(row) else None
                 if key is not None:
                     slot = ("id", key)
                     self.snapshot_rows[slot] = _AMBIGUOUS if slot in self.snapshot_rows else r
@@ -164,7 +164,7 @@ class _Tab:
         seen: set[Any] = set()
         for r in range(2, height + 1):
             now = _cell(after, self.tab, self.id_col, r)
-            seen.add(_key(now))
+            seen.add(cell_key(now))
             if isinstance(now, str) and now in self.new_ids:
                 fp = self.new_ids[now]
                 if _holds(after, self.tab, r, fp):
@@ -174,13 +174,13 @@ class _Tab:
             elif _blank(now):
                 record = self._by_fingerprint(after, r)
             else:
-                record = ("id", _key(now))
+                record = ("id", cell_key(now))
             if record is not None:
                 self._check_computed(record, r, after, landing)
         # A new ID on no row at all landed on a row deleted before the read-back (or was typed
         # over): no record holds it, so nothing may name it.
         for fill in self.fills.values():
-            if fill is not _AMBIGUOUS and fill.key in sent and _key(fill.value) not in seen:
+            if fill is not _AMBIGUOUS and fill.key in sent and cell_key(fill.value) not in seen:
                 landing.undone.add(fill.key)
 
     def _read_cols(self, after: Columns) -> list[int]:
@@ -192,41 +192,41 @@ class _Tab:
         right, known = self._earlier_id(fp, r, before, after, claimed)
         if not known or fill is None or fill is _AMBIGUOUS:
             return None  # leave the new ID: guessing an old one could give a record another's ID
-        claimed.add(_key(right))
+        claimed.add(cell_key(right))
         landing.undone.add(fill.key)
         landing.restores.append(Restore(self.tab, self.id_col, r, wrong, right))
         if not _blank(right):
-            return ("id", _key(right))
+            return ("id", cell_key(right))
         return self._by_fingerprint(after, r)
 
     def _earlier_id(self, fp: tuple, r: int, before: Columns, after: Columns, claimed: set) -> tuple[CellValue, bool]:
         """The ID the record now on row `r` had at the re-read, found by its cells in the
         fingerprint's columns; (value, True) when known, None meaning it had none."""
         cols = [c for c, _ in fp]
-        here = tuple(_key(_cell(after, self.tab, c, r)) for c in cols)
+        here = tuple(cell_key(_cell(after, self.tab, c, r)) for c in cols)
         if all(v is None for v in here):
             return None, True  # an empty row (inserted meanwhile) had no ID
         height = max((len(before.get((self.tab, c), [])) for c in [self.id_col, *cols]), default=0)
         rows = [u for u in range(2, height + 1)
-                if tuple(_key(_cell(before, self.tab, c, u)) for c in cols) == here]
+                if tuple(cell_key(_cell(before, self.tab, c, u)) for c in cols) == here]
         if len(rows) == 1:
             earlier = _cell(before, self.tab, self.id_col, rows[0])
             if _blank(earlier):
                 return None, True
-            return earlier, _key(earlier) not in claimed
+            return earlier, cell_key(earlier) not in claimed
         # Equal fingerprints, or none (a row typed in meanwhile, or its cells changed): an ID
         # that was there and is gone now is the one overwritten, if it is the only one. An ID
         # whose record is still on the sheet on another row (by its fingerprint cells) was
         # overwritten there, and is that record's, never this row's.
         last = max((len(after.get((self.tab, c), [])) for c in [self.id_col, *cols]), default=0)
-        now = {_key(_cell(after, self.tab, self.id_col, u)) for u in range(2, last + 1)}
-        elsewhere = {tuple(_key(_cell(after, self.tab, c, u)) for c in cols) for u in range(2, last + 1) if u != r}
+        now = {cell_key(_cell(after, self.tab, self.id_col, u)) for u in range(2, last + 1)}
+        elsewhere = {tuple(cell_key(_cell(after, self.tab, c, u)) for c in cols) for u in range(2, last + 1) if u != r}
         gone = []
         for u in range(2, height + 1):
             earlier = _cell(before, self.tab, self.id_col, u)
-            if _blank(earlier) or _key(earlier) in now or _key(earlier) in claimed:
+            if _blank(earlier) or cell_key(earlier) in now or cell_key(earlier) in claimed:
                 continue
-            was = tuple(_key(_cell(before, self.tab, c, u)) for c in cols)
+            was = tuple(cell_key(_cell(before, self.tab, c, u)) for c in cols)
             if was == here or was not in elsewhere:
                 gone.append(earlier)
         if not rows and not gone:
@@ -236,7 +236,7 @@ class _Tab:
     def _by_fingerprint(self, after: Columns, r: int) -> Record | None:
         found: list[tuple] = []
         for cols, index in self.by_cols.items():
-            values = tuple(_key(_cell(after, self.tab, c, r)) for c in cols)
+            values = tuple(cell_key(_cell(after, self.tab, c, r)) for c in cols)
             found.extend(fp for fp in index.get(values, []) if _holds(after, self.tab, r, fp))
         if not found:
             return NONE
@@ -279,14 +279,14 @@ class _Tab:
 def _record(w: CellWrite) -> Record:
     (_, key), *rest = w.expect
     if not _blank(key):
-        return ("id", _key(key))
-    return ("fp", tuple((c, _key(v)) for c, v in rest))
+        return ("id", cell_key(key))
+    return ("fp", tuple((c, cell_key(v)) for c, v in rest))
 
 
 def _holds(cols: Columns, tab: str, r: int, fp: tuple) -> bool:
     for c, want in fp:
         have = _cell(cols, tab, c, r)
-        if not _is_formula(have) and _key(have) != want:
+        if not _is_formula(have) and cell_key(have) != want:
             return False
     return True
 
@@ -301,16 +301,6 @@ def _blank(v: Any) -> bool:
     return v is None or v == ""
 
 
-def _key(v: Any) -> Any:
-    if _blank(v):
-        return None
-    if isinstance(v, bool):
-        return ("b", v)
-    if isinstance(v, (int, float)):
-        return ("n", float(v))
-    if hasattr(v, "year"):
-        return ("n", serial_number(v))
-    return ("s", v)
 
 
 def _is_formula(v: Any) -> bool:
