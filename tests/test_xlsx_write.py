@@ -489,3 +489,24 @@ def test_formulas_whose_last_result_is_an_error_keep_it_through_syncs(tmp_path):
     after = _formula_cells_raw(path.read_bytes())
     assert {k: v for k, v in after.items() if k in before} == before
     assert len(XlsxWorkbook(path).read().tabs) > 2  # the syncs did write (sheetcrm's tabs are there)
+
+
+def test_a_save_landing_between_the_last_check_and_the_rename_is_kept(tmp_path):
+    """The last instant: the file was checked, then a person's app renames its save into place,
+    then sheetcrm puts its file there. The swap sees the save and puts it back."""
+    from sheetcrm.workbook.xlsx import _replace_if_still
+
+    path, ours, theirs = tmp_path / "crm.xlsx", tmp_path / ".crm.xlsx.ours.tmp", tmp_path / "app-save.xlsx"
+    path.write_bytes(b"as read")
+    st = os.stat(path)
+    checked = (st.st_size, st.st_mtime_ns, st.st_ino)
+    theirs.write_bytes(b"as saved")
+    os.replace(theirs, path)  # the person's save, after sheetcrm's check
+    ours.write_bytes(b"sheetcrm")
+    with pytest.raises(WorkbookConflict):
+        _replace_if_still(ours, path, checked)
+    assert path.read_bytes() == b"as saved"
+    # With nothing in between, sheetcrm's file takes the place and no temp file is left.
+    st = os.stat(path)
+    _replace_if_still(ours, path, (st.st_size, st.st_mtime_ns, st.st_ino))
+    assert path.read_bytes() == b"sheetcrm" and not ours.exists()

@@ -27,6 +27,10 @@ come back as text ("14:30:00"), since `CellValue` has no type for them.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import errno
+import functools
+import sys
 import hashlib
 import datetime as _dt
 import io
@@ -311,7 +315,9 @@ class XlsxWorkbook:
                     _, now = self._current()
                     if now.digest != base.digest or self._stat() != now.stat:
                         raise WorkbookConflict(CONFLICT.format(path=self.path))
-                os.replace(tmp, self.path)
+                    _replace_if_still(Path(tmp), self.path, now.stat)
+                else:
+                    os.replace(tmp, self.path)
             except BaseException:
                 with contextlib.suppress(OSError):
                     os.unlink(tmp)
@@ -322,6 +328,53 @@ class XlsxWorkbook:
         except OSError as e:
             raise WorkbookError(f"cannot write {self.path}: {e.strerror or e}; the workbook is unchanged") from None
         self._seen = Seen(self._stat(), hashlib.sha256(new).digest())
+
+
+def _replace_if_still(new: Path, path: Path, expected: tuple[int, int, int]) -> None:
+    """Put `new` at `path` only if `path` is still the file `expected` describes.
+
+    A plain rename would leave a window between the last check and the rename in which a
+    person's save is silently replaced. Linux's renameat2(RENAME_EXCHANGE) swaps the two names
+    atomically, so the file that was at `path` at the very instant of the swap ends up at `new`'s
+    name, where it is checked: if it is not the expected one, a save landed in between, and a
+    second swap puts it back (WorkbookConflict). Where the call does not exist (other systems,
+    file systems without it), a rename after the check is the best there is.
+    """
+    if _exchange(new, path):
+        st = os.stat(new)
+        if (st.st_size, st.st_mtime_ns, st.st_ino) != expected:
+            _exchange(new, path)  # theirs back in place; ours goes with the temp file
+            raise WorkbookConflict(CONFLICT.format(path=path))
+        os.unlink(new)
+        return
+    os.replace(new, path)
+
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths atomically (renameat2 with RENAME_EXCHANGE); False where unsupported."""
+    renameat2 = _renameat2()
+    if renameat2 is None:
+        return False
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EXDEV):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+@functools.cache
+def _renameat2():
+    if sys.platform != "linux":
+        return None
+    try:
+        return ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return None
 
 
 @dataclass(frozen=True)
