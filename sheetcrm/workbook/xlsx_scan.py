@@ -27,6 +27,7 @@ from typing import Collection
 
 from openpyxl.utils import column_index_from_string
 
+from .xlsx_patch import sheet_parts
 from .numformat import format_currency, is_percent_format  # noqa: F401  (is_percent_format: re-exported)
 
 Position = tuple[int, int]  # 0-based (row, col), as in Grid
@@ -49,9 +50,6 @@ class SheetFacts:
     merges: list[tuple[int, int, int, int]] = field(default_factory=list)
 
 
-_SHEET = re.compile(rb'<sheet\b[^>]*?\bname="([^"]*)"[^>]*?\br:id="([^"]*)"')
-_REL = re.compile(rb'<Relationship\b[^>]*?\bId="([^"]*)"[^>]*?\bTarget="([^"]*)"|'
-                  rb'<Relationship\b[^>]*?\bTarget="([^"]*)"[^>]*?\bId="([^"]*)"')
 _FORMULA_CELL = re.compile(rb'<c\b([^>]*)>\s*<f\b')
 # An error cell's start tag (not self-closing) and its cached value.
 _ERROR_CELL = re.compile(rb'<c\b([^>]*\bt="e"[^>]*)(?<!/)>(.*?)</c>', re.S)
@@ -77,18 +75,11 @@ def scan(data: bytes) -> dict[str, SheetFacts]:
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         names = set(z.namelist())
         styles = number_styles(z.read("xl/styles.xml")) if "xl/styles.xml" in names else ({}, {})
-        rels = {}
-        for m in _REL.finditer(z.read("xl/_rels/workbook.xml.rels")):
-            rid, target = (m[1], m[2]) if m[1] else (m[4], m[3])
-            rels[rid] = target.decode()
-        for m in _SHEET.finditer(z.read("xl/workbook.xml")):
-            target = rels.get(m[2])
-            if target is None:
-                continue
-            part = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
-            if part not in names:
-                continue
-            found[html.unescape(m[1].decode())] = scan_sheet(z.read(part), styles)
+        # The same walk from workbook part to sheet parts as the writer's (relationship targets
+        # relative or absolute, a workbook part not at xl/workbook.xml).
+        for title, part in sheet_parts(z):
+            if part is not None:
+                found[title] = scan_sheet(z.read(part), styles)
     return found
 
 
