@@ -1,4 +1,4 @@
-"""The names people see in what sheetcrm writes, declared once and looked up by key.
+"""The names people see in what sheetcrm writes, declared once (in English) and looked up by key.
 
     tab_title("pipeline", "es")      -> "Embudo"
     tab_headers("pipeline", "en")    -> ("Stage", "Count", "Amount", "Weighted")
@@ -8,14 +8,16 @@
 Here: the English titles of the CRM tabs (their Spanish titles and every other name people
 give them are data, in aliases.toml, beside their columns' names), the titles and headers of
 sheetcrm's own tabs, the computed columns it adds to people's tabs, and the words it writes
-in cells. `schema.py` builds the tabs from these, and `render.py` writes the words, so a
-translation is one more column of this catalogue, not a search through the code. Messages
-(issues, hints, errors) stay in one catalogue per module, beside the rule they explain.
+in cells. Their translations are in the message catalogue (`sheetcrm.i18n`), so a language is
+one more catalogue, not a search through the code. `schema.py` builds the tabs from these,
+and `render.py` writes the words.
 """
 
 from __future__ import annotations
 
 from typing import Literal
+
+from sheetcrm.i18n import N_, NC_, in_locale
 
 Locale = Literal["en", "es"]
 
@@ -25,110 +27,76 @@ CRM_TABS: dict[str, str] = {
     "activities": "Activities", "tasks": "Tasks", "products": "Products", "quote_lines": "Quote Lines",
 }
 
-# sheetcrm's own tabs (and the input tabs people add): key -> {locale: (title, headers)}.
-OWNED: dict[str, dict[str, tuple[str, tuple[str, ...]]]] = {
-    "validation": {
-        "en": ("Validation", ("Severity", "Tab", "Row", "Column", "Header", "Value", "Code", "Message", "Hint")),
-        "es": ("Validación", ("Gravedad", "Pestaña", "Fila", "Columna", "Encabezado", "Valor", "Código", "Mensaje",
-                              "Sugerencia")),
-    },
-    "sequences": {
-        "en": ("_sheetcrm", ("Key", "Value")),
-        "es": ("_sheetcrm", ("Key", "Value")),
-    },
-    "pipeline": {
-        "en": ("Pipeline", ("Stage", "Count", "Amount", "Weighted")),
-        "es": ("Embudo", ("Etapa", "Número", "Importe", "Ponderado")),
-    },
-    "forecast": {
-        "en": ("Forecast", ("Month", "Owner", "Pipeline", "Weighted", "Commit", "Best Case", "Closed Won", "Quota",
-                            "Attainment %")),
-        "es": ("Previsión", ("Mes", "Propietario", "Embudo", "Ponderado", "Compromiso", "Mejor caso", "Ganado",
-                             "Cuota", "Cumplimiento %")),
-    },
-    "dashboard": {
-        "en": ("Dashboard", ("KPI", "Value", "Definition")),
-        "es": ("Panel", ("Indicador", "Valor", "Definición")),
-    },
-    "stage_history": {
-        "en": ("Stage History", ("Opportunity", "From", "To", "Changed At", "Amount")),
-        "es": ("Historial de etapas", ("Oportunidad", "De", "A", "Cambiada el", "Importe")),
-    },
-    "lead_history": {
-        "en": ("Lead Status History", ("Lead", "From", "To", "Changed At")),
-        "es": ("Historial de leads", ("Lead", "De", "A", "Cambiada el")),
-    },
-    "sync_log": {
-        "en": ("Sync Log", ("Time", "Job", "Duration (s)", "Rows Read", "Issues", "Cells Written", "Requests",
-                            "Status", "Message")),
-        "es": ("Registro de sincronización", ("Hora", "Tarea", "Duración (s)", "Filas leídas", "Incidencias",
-                                               "Celdas escritas", "Peticiones", "Estado", "Mensaje")),
-    },
-    "rates": {
-        "en": ("Rates", ("Currency", "Rate")),
-        "es": ("Tipos de cambio", ("Moneda", "Tipo")),
-    },
-    "quotas": {
-        "en": ("Quotas", ("Owner", "Month", "Quota")),
-        "es": ("Cuotas", ("Propietario", "Mes", "Cuota")),
-    },
-    "outbox": {
-        "en": ("Outbox", ("ID", "Created", "Opportunity", "To", "Subject", "Status", "Message-ID", "Sent At", "Error",
-                          "Quote", "Version", "Attempts", "Last Try", "Next Try")),
-        "es": ("Bandeja de salida", ("ID", "Creado", "Oportunidad", "Para", "Asunto", "Estado", "Message-ID",
-                                     "Enviado el", "Error", "Presupuesto", "Versión", "Intentos", "Último intento",
-                                     "Próximo intento")),
-    },
+# sheetcrm's own tabs (and the input tabs people add): key -> (title, headers), in English;
+# every other language's come from the message catalogue (sheetcrm.i18n).
+OWNED: dict[str, tuple[str, tuple[str | tuple[str, str], ...]]] = {
+    "validation": (N_("Validation"), (N_("Severity"), N_("Tab"), N_("Row"), N_("Column"), N_("Header"),
+                                      N_("Value"), N_("Code"), N_("Message"), N_("Hint"))),
+    # The marks' tab keeps one name in every language: the name is how it is found.
+    "sequences": ("_sheetcrm", (N_("Key"), NC_("setting", "Value"))),
+    "pipeline": (N_("Pipeline"), (N_("Stage"), N_("Count"), N_("Amount"), N_("Weighted"))),
+    "forecast": (N_("Forecast"), (N_("Month"), N_("Owner"), N_("Pipeline"), N_("Weighted"), N_("Commit"),
+                                  N_("Best Case"), N_("Closed Won"), N_("Quota"), N_("Attainment %"))),
+    "dashboard": (N_("Dashboard"), (N_("KPI"), N_("Value"), N_("Definition"))),
+    "stage_history": (N_("Stage History"), (N_("Opportunity"), N_("From"), N_("To"), N_("Changed At"),
+                                            N_("Amount"))),
+    "lead_history": (N_("Lead Status History"), (N_("Lead"), N_("From"), N_("To"), N_("Changed At"))),
+    "sync_log": (N_("Sync Log"), (N_("Time"), N_("Job"), N_("Duration (s)"), N_("Rows Read"), N_("Issues"),
+                                  N_("Cells Written"), N_("Requests"), N_("Status"), N_("Message"))),
+    "rates": (N_("Rates"), (N_("Currency"), N_("Rate"))),
+    "quotas": (N_("Quotas"), (N_("Owner"), N_("Month"), N_("Quota"))),
+    "outbox": (N_("Outbox"), (N_("ID"), N_("Created"), N_("Opportunity"), NC_("email", "To"), N_("Subject"), N_("Status"),
+                              "Message-ID", N_("Sent At"), N_("Error"), N_("Quote"), N_("Version"), N_("Attempts"),
+                              N_("Last Try"), N_("Next Try"))),
 }
 
-# The columns sheetcrm computes in people's tabs: tab -> column key -> (English, Spanish), in
-# the order they are added.
-COMPUTED: dict[str, dict[str, tuple[str, str]]] = {
+# The columns sheetcrm computes in people's tabs: tab -> column key -> English header, in the
+# order they are added.
+COMPUTED: dict[str, dict[str, str]] = {
     "leads": {
-        "score": ("Score", "Puntuación"),
-        "grade": ("Grade", "Grado"),
-        "conversion_pct": ("Conversion %", "Conversión %"),
-        "why": ("Why", "Por qué"),
+        "score": N_("Score"),
+        "grade": N_("Grade"),
+        "conversion_pct": N_("Conversion %"),
+        "why": N_("Why"),
     },
     "opportunities": {
-        "probability_pct": ("Probability %", "Probabilidad %"),
-        "weighted_amount": ("Weighted Amount", "Importe ponderado"),
-        "forecast_category": ("Forecast Category", "Categoría de previsión"),
-        "days_in_stage": ("Days in Stage", "Días en etapa"),
-        "last_activity": ("Last Activity", "Última actividad"),
-        "rotting": ("Rotting", "Estancada"),
-        "next_step": ("Next Step", "Próximo paso"),
+        "probability_pct": N_("Probability %"),
+        "weighted_amount": N_("Weighted Amount"),
+        "forecast_category": N_("Forecast Category"),
+        "days_in_stage": N_("Days in Stage"),
+        "last_activity": N_("Last Activity"),
+        "rotting": N_("Rotting"),
+        "next_step": N_("Next Step"),
     },
 }
 
 # Words and short texts sheetcrm writes into cells.
-WORDS: dict[str, dict[str, str]] = {
-    "yes": {"en": "yes", "es": "sí"},                  # a true computed flag (Rotting)
-    "team": {"en": "(all)", "es": "(todos)"},          # the Forecast's rows for the whole team
-    # The Dashboard's first two rows, before the KPIs (whose definitions are crm.kpis.DEFINITIONS).
-    "dashboard.as_of": {"en": "The date this sync computed for.", "es": "The date this sync computed for."},
-    "dashboard.currency": {"en": "Every amount on this tab is in this currency.",
-                           "es": "Every amount on this tab is in this currency."},
+WORDS: dict[str, str] = {
+    "yes": N_("yes"),             # a true computed flag (Rotting)
+    "team": N_("(all)"),          # the Forecast's rows for the whole team
 }
 
 # The Forecast tab's second block: each stage's configured win rate beside its history.
-CALIBRATION_HEADER: dict[str, tuple[str, ...]] = {
-    "en": ("Stage", "Configured %", "Historical %", "Deals"),
-    "es": ("Etapa", "Configurada %", "Histórica %", "Negocios"),
-}
+CALIBRATION_HEADER: tuple[str, ...] = (N_("Stage"), N_("Configured %"), N_("Historical %"), N_("Deals"))
 
 
 def tab_title(key: str, locale: str) -> str:
-    return OWNED[key]["es" if locale == "es" else "en"][0]
+    return in_locale(locale, OWNED[key][0])
 
 
 def tab_headers(key: str, locale: str) -> tuple[str, ...]:
-    return OWNED[key]["es" if locale == "es" else "en"][1]
+    return tuple(in_locale(locale, h) for h in OWNED[key][1])
 
 
 def computed_name(tab: str, key: str) -> tuple[str, str]:
-    return COMPUTED[tab][key]
+    """(English, Spanish) header of a computed column."""
+    english = COMPUTED[tab][key]
+    return english, in_locale("es", english)
 
 
 def word(key: str, locale: str) -> str:
-    return WORDS[key]["es" if locale == "es" else "en"]
+    return in_locale(locale, WORDS[key])
+
+
+def calibration_header(locale: str) -> tuple[str, ...]:
+    return tuple(in_locale(locale, h) for h in CALIBRATION_HEADER)

@@ -10,9 +10,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sheetcrm import names
-from sheetcrm.crm import DEFINITIONS, HistoryRow, MonthForecast, OpportunityMetrics
+from sheetcrm.crm import HistoryRow, MonthForecast, OpportunityMetrics
+from sheetcrm.crm.kpis import KPIS
 from sheetcrm.crm.scoring import LeadScore
 from sheetcrm.engine import Results
+from sheetcrm.i18n import _
 from sheetcrm.schema import FORECAST, PIPELINE
 from sheetcrm.workbook import Chart
 
@@ -67,48 +69,59 @@ def forecast_body(results: Results, locale: str) -> list[list[Any]]:
     for owner in sorted(fc.by_owner):
         rows.extend(_month_row(owner, m) for m in fc.by_owner[owner])
     rows.append([])
-    rows.append(list(names.CALIBRATION_HEADER["es" if locale == "es" else "en"]))
+    rows.append(list(names.calibration_header(locale)))
     rows.extend([c.stage, points(c.configured), points(c.historical), c.n] for c in fc.stage_calibration)
     return rows
 
 
+# The kind of each Dashboard value: how its cell shows it (sheetcrm.steps.formats reads it).
+MONEY, RATIO, COUNT, DAYS, MULTIPLE, DATE, TEXT = "money", "ratio", "count", "days", "multiple", "date", "text"
+
+
+def _kpi(key: str, value: Any, kind: str, name: str | None = None) -> list[Any]:
+    label, definition = KPIS[key]
+    return [_(label, name=name) if name is not None else _(label), value, _(definition)]
+
+
 def dashboard_body(results: Results, locale: str) -> list[list[Any]]:
+    """[label, value, definition] per KPI, in the current language (sync runs `i18n.using`)."""
     k = results.kpis
     team = k.team
     rows: list[list[Any]] = [
-        ["as_of", results.as_of, names.word("dashboard.as_of", locale)],
-        ["currency", results.currency, names.word("dashboard.currency", locale)],
-        ["win_rate", points(team.win_rate), DEFINITIONS["win_rate"]],
-        ["won_revenue", money(team.won_revenue), DEFINITIONS["won_revenue"]],
-        ["won_count", team.won_count, DEFINITIONS["won_count"]],
-        ["lost_count", team.lost_count, DEFINITIONS["lost_count"]],
-        ["avg_won_amount", money(team.avg_won_amount), DEFINITIONS["avg_won_amount"]],
-        ["avg_sales_cycle_days", points(team.avg_sales_cycle_days), DEFINITIONS["avg_sales_cycle_days"]],
-        ["open_pipeline", money(team.open_pipeline), DEFINITIONS["open_pipeline"]],
-        ["weighted_pipeline", money(team.weighted_pipeline), DEFINITIONS["weighted_pipeline"]],
-        ["pipeline_coverage", money(k.pipeline_coverage), DEFINITIONS["pipeline_coverage"]],
-        ["rotting_deals", k.rotting_deals, DEFINITIONS["rotting_deals"]],
-        ["churn_rate", points(k.churn_rate), DEFINITIONS["churn_rate"]],
-        ["lead_scoring", results.scoring.method, results.scoring.note],
+        [_("Date"), results.as_of, _("The date this sync computed for.")],
+        [_("Currency"), results.currency, _("Every amount on this tab is in this currency.")],
+        _kpi("win_rate", points(team.win_rate), RATIO),
+        _kpi("won_revenue", money(team.won_revenue), MONEY),
+        _kpi("won_count", team.won_count, COUNT),
+        _kpi("lost_count", team.lost_count, COUNT),
+        _kpi("avg_won_amount", money(team.avg_won_amount), MONEY),
+        _kpi("avg_sales_cycle_days", points(team.avg_sales_cycle_days), DAYS),
+        _kpi("open_pipeline", money(team.open_pipeline), MONEY),
+        _kpi("weighted_pipeline", money(team.weighted_pipeline), MONEY),
+        _kpi("pipeline_coverage", money(k.pipeline_coverage), MULTIPLE),
+        _kpi("rotting_deals", k.rotting_deals, COUNT),
+        _kpi("churn_rate", points(k.churn_rate), RATIO),
+        [_("Lead scoring"), results.scoring.method, results.scoring.note],
     ]
-    for name, table in (("lead_conversion_by_source", k.lead_conversion_by_source),
-                        ("lead_conversion_by_campaign", k.lead_conversion_by_campaign)):
-        for key, conv in sorted(table.items()):
-            rows.append([f"{name}: {key}", points(conv.rate), DEFINITIONS[name]])
-    for key, amount in sorted(k.won_revenue_by_campaign.items()):
-        rows.append([f"won_revenue_by_campaign: {key}", money(amount), DEFINITIONS["won_revenue_by_campaign"]])
+    for key, table in (("lead_conversion_by_source", k.lead_conversion_by_source),
+                       ("lead_conversion_by_campaign", k.lead_conversion_by_campaign)):
+        for name, conv in sorted(table.items()):
+            rows.append(_kpi(key, points(conv.rate), RATIO, name))
+    for name, amount in sorted(k.won_revenue_by_campaign.items()):
+        rows.append(_kpi("won_revenue_by_campaign", money(amount), MONEY, name))
     for owner, (week, month) in sorted(k.activities_by_owner.items()):
-        rows.append([f"activities_7d: {owner}", week, DEFINITIONS["activities_by_owner"]])
-        rows.append([f"activities_30d: {owner}", month, DEFINITIONS["activities_by_owner"]])
+        rows.append(_kpi("activities_by_owner", week, COUNT, owner))
+        rows.append(_kpi("activities_30d_by_owner", month, COUNT, owner))
     for owner, n in sorted(k.overdue_tasks_by_owner.items()):
-        rows.append([f"overdue_tasks: {owner}", n, DEFINITIONS["overdue_tasks_by_owner"]])
+        rows.append(_kpi("overdue_tasks_by_owner", n, COUNT, owner))
     for owner, kpis in sorted(k.by_owner.items()):
-        rows.append([f"win_rate: {owner}", points(kpis.win_rate), DEFINITIONS["win_rate"]])
-        rows.append([f"won_revenue: {owner}", money(kpis.won_revenue), DEFINITIONS["won_revenue"]])
-        rows.append([f"weighted_pipeline: {owner}", money(kpis.weighted_pipeline), DEFINITIONS["weighted_pipeline"]])
+        rows.append([_("Win rate, {name}", name=owner), points(kpis.win_rate), _(KPIS["win_rate"][1])])
+        rows.append([_("Won revenue, {name}", name=owner), money(kpis.won_revenue), _(KPIS["won_revenue"][1])])
+        rows.append([_("Weighted pipeline, {name}", name=owner), money(kpis.weighted_pipeline),
+                     _(KPIS["weighted_pipeline"][1])])
     top = sorted(k.lifetime_value.items(), key=lambda kv: (-kv[1], kv[0]))[:20]
     for account, amount in top:
-        rows.append([f"lifetime_value: {account}", money(amount), DEFINITIONS["lifetime_value"]])
+        rows.append(_kpi("lifetime_value", money(amount), MONEY, account))
     return rows
 
 

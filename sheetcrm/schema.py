@@ -77,7 +77,7 @@ def _column(name: str, info: FieldInfo) -> Column:
 
 def _tab(key: str, id_prefix: str | None = None) -> TabSpec:
     es, *others = aliases.tab_names(key)
-    computed = tuple(Computed(k, en, es_) for k, (en, es_) in names.COMPUTED.get(key, {}).items())
+    computed = tuple(Computed(k, *names.computed_name(key, k)) for k in names.COMPUTED.get(key, {}))
     return TabSpec(key, names.CRM_TABS[key], es, tuple(others), records.MODELS[key], id_prefix, computed)
 
 
@@ -130,7 +130,8 @@ class OwnedTab:
 
 
 def _owned(key: str) -> OwnedTab:
-    (title, headers), (title_es, headers_es) = names.OWNED[key]["en"], names.OWNED[key]["es"]
+    title, title_es = names.tab_title(key, "en"), names.tab_title(key, "es")
+    headers, headers_es = names.tab_headers(key, "en"), names.tab_headers(key, "es")
     return OwnedTab(key, title, title_es, headers, headers_es)
 
 

@@ -16,6 +16,7 @@ from typing import Any, Collection, Sequence
 
 from sheetcrm.config import Config
 from sheetcrm.engine import Results
+from sheetcrm.i18n import using
 from sheetcrm.owned import TAB_NAME_TAKEN
 from sheetcrm.steps import STEPS, Step, SyncContext
 from sheetcrm.validate import Crm, read_crm
@@ -68,11 +69,12 @@ def plan_sync(snapshot: Snapshot, config: Config, as_of: dt.date,
     (the service's `[schedule] log` interval is up, or a row reports a failure or a recovery).
     `sent_versions` are the quote versions the outbox journal holds (`Journal.versions_held`):
     a ticked quote of such a version is not queued again, even with no Outbox row left."""
-    crm = read_crm(snapshot, config)
-    assert crm.inputs is not None
-    ctx = SyncContext(snapshot, config, as_of, crm, log_rows=log_rows, log_now=log_now, sent_versions=sent_versions,
-                      marks=dict(crm.inputs.sequences))
-    run_steps(ctx, STEPS)
+    with using(config.locale):  # every issue, cell and word of this sync in the team's language
+        crm = read_crm(snapshot, config)
+        assert crm.inputs is not None
+        ctx = SyncContext(snapshot, config, as_of, crm, log_rows=log_rows, log_now=log_now,
+                          sent_versions=sent_versions, marks=dict(crm.inputs.sequences))
+        run_steps(ctx, STEPS)
     assert ctx.results is not None  # the compute step is one of STEPS
     return crm, ctx.results, ctx.plan
 

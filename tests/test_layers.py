@@ -20,7 +20,7 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # issue, the names people see, the base of every settings section, the schedule phrase,
     # and the edges of mail (a message, SMTP, the journal). The mail package itself is here
     # because its __init__ holds only a docstring; each of its modules names its own floor.
-    ("seam", ("sheetcrm.workbook", "sheetcrm.lock", "sheetcrm.cells", "sheetcrm.report", "sheetcrm.terminal",
+    ("seam", ("sheetcrm.i18n", "sheetcrm.workbook", "sheetcrm.lock", "sheetcrm.cells", "sheetcrm.report", "sheetcrm.terminal",
               "sheetcrm.logs", "sheetcrm.aliases", "sheetcrm.names", "sheetcrm.settings", "sheetcrm.every",
               "sheetcrm.mail", "sheetcrm.mail.message", "sheetcrm.mail.smtp", "sheetcrm.mail.names",
               "sheetcrm.mail.journal")),
@@ -202,7 +202,7 @@ def test_the_names_people_see_are_looked_up_not_typed_in_the_steps():
     import sheetcrm
     from sheetcrm import names
 
-    titles = {t for by_locale in names.OWNED.values() for t, _ in by_locale.values()} | set(names.CRM_TABS.values())
+    titles = {title for title, _ in names.OWNED.values()} | set(names.CRM_TABS.values())
     root = Path(sheetcrm.__file__).parent
     typed = []
     for path in [root / "engine.py", root / "render.py", root / "sync.py", *sorted((root / "steps").glob("*.py"))]:

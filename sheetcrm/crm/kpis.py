@@ -16,32 +16,46 @@ from sheetcrm.cells import normalize_key
 from sheetcrm.crm.forecast import NO_OWNER, Quota, month_key
 from sheetcrm.crm.money import MissingRate, Rates, missing_rates, money_text, points_text, ratio_points, to_base
 from sheetcrm.crm.stages import OpportunityMetrics, StageTable, is_open_task
+from sheetcrm.i18n import N_
 from sheetcrm.records import Account, Activity, Lead, Opportunity, Task
 
 NONE = "(none)"
 _ZERO = Decimal(0)
 
-DEFINITIONS: dict[str, str] = {
-    "win_rate": "Deals won ÷ deals closed (won + lost); open deals do not count.",
-    "won_revenue": "Total amount of all won deals.",
-    "won_count": "Number of won deals.",
-    "lost_count": "Number of lost deals.",
-    "avg_won_amount": "Won revenue ÷ number of won deals with an amount.",
-    "avg_sales_cycle_days": "Average days from Created to Close Date over won deals with both dates.",
-    "open_pipeline": "Total amount of open deals, leaving out stages in the Omitted forecast category.",
-    "weighted_pipeline": "Open pipeline with each deal's amount multiplied by its probability.",
-    "pipeline_coverage": "Open pipeline closing this quarter (overdue deals included) ÷ this quarter's quota "
-                         "still to win; with no quota for the quarter, ÷ last quarter's won revenue.",
-    "lead_conversion_by_source": "Converted leads ÷ all leads, for each Source.",
-    "lead_conversion_by_campaign": "Converted leads ÷ all leads, for each Campaign.",
-    "won_revenue_by_campaign": "Won revenue of accounts whose name matches the Company of a converted lead "
-                               "of the campaign (the earliest such lead if several).",
-    "activities_by_owner": "Activities logged in the 7 and the 30 days up to today, per owner.",
-    "overdue_tasks_by_owner": "Open tasks due before today, per owner.",
-    "rotting_deals": "Open deals with no activity or stage change for longer than their stage allows.",
-    "churn_rate": "Churned accounts ÷ (Customer + Churned accounts).",
-    "lifetime_value": "Total amount of each account's won deals.",
+# Each KPI: (label, definition), both translated where they are shown (`_(label)`).
+KPIS: dict[str, tuple[str, str]] = {
+    "win_rate": (N_("Win rate"), N_("Deals won ÷ deals closed (won + lost); open deals do not count.")),
+    "won_revenue": (N_("Won revenue"), N_("Total amount of all won deals.")),
+    "won_count": (N_("Won deals"), N_("Number of won deals.")),
+    "lost_count": (N_("Lost deals"), N_("Number of lost deals.")),
+    "avg_won_amount": (N_("Average won deal"), N_("Won revenue ÷ number of won deals with an amount.")),
+    "avg_sales_cycle_days": (N_("Average sales cycle (days)"),
+                             N_("Average days from Created to Close Date over won deals with both dates.")),
+    "open_pipeline": (N_("Open pipeline"),
+                      N_("Total amount of open deals, leaving out stages in the Omitted forecast category.")),
+    "weighted_pipeline": (N_("Weighted pipeline"),
+                          N_("Open pipeline with each deal's amount multiplied by its probability.")),
+    "pipeline_coverage": (N_("Pipeline coverage"),
+                          N_("Open pipeline closing this quarter (overdue deals included) ÷ this quarter's quota "
+                             "still to win; with no quota for the quarter, ÷ last quarter's won revenue.")),
+    "lead_conversion_by_source": (N_("Lead conversion rate, source {name}"),
+                                  N_("Converted leads ÷ all leads, for each Source.")),
+    "lead_conversion_by_campaign": (N_("Lead conversion rate, campaign {name}"),
+                                    N_("Converted leads ÷ all leads, for each Campaign.")),
+    "won_revenue_by_campaign": (N_("Won revenue, campaign {name}"),
+                                N_("Won revenue of accounts whose name matches the Company of a converted lead "
+                                   "of the campaign (the earliest such lead if several).")),
+    "activities_by_owner": (N_("Activities in the last 7 days, {name}"),
+                            N_("Activities logged in the 7 and the 30 days up to today, per owner.")),
+    "activities_30d_by_owner": (N_("Activities in the last 30 days, {name}"),
+                                N_("Activities logged in the 7 and the 30 days up to today, per owner.")),
+    "overdue_tasks_by_owner": (N_("Overdue tasks, {name}"), N_("Open tasks due before today, per owner.")),
+    "rotting_deals": (N_("Rotting deals"),
+                      N_("Open deals with no activity or stage change for longer than their stage allows.")),
+    "churn_rate": (N_("Churn rate"), N_("Churned accounts ÷ (Customer + Churned accounts).")),
+    "lifetime_value": (N_("Lifetime value, {name}"), N_("Total amount of each account's won deals.")),
 }
+DEFINITIONS: dict[str, str] = {key: definition for key, (_label, definition) in KPIS.items()}
 
 
 @dataclass(frozen=True)

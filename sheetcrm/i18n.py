@@ -1,0 +1,122 @@
+"""Every string a person reads, from gettext catalogues (Babel), in English or Spanish.
+
+    from sheetcrm.i18n import _, ngettext, N_
+    _("There is no {tab} tab.", tab="Leads")          -> 'No hay ninguna pestaña "Leads".' (es)
+    ngettext("{n} cell", "{n} cells", 1, n=1)         -> '1 cell'
+    LABEL = N_("Win rate")  # marked for the catalogue, translated where it is shown: _(LABEL)
+
+The source strings are English; `sheetcrm/locale/<lang>/LC_MESSAGES/sheetcrm.po` holds each
+language (en included, so the plural rules of both come from the catalogue), compiled to
+`.mo` files that ship with the package. `python scripts/catalogue.py update` extracts the
+marked strings into the .po files, `compile` writes the .mo files;
+`tests/test_catalogue.py` fails when either is stale or a Spanish entry is missing.
+
+The language is a context variable, not a global: a sync runs `with using(config.locale):`
+and everything it builds (issues, cells, lines) speaks that language, while another thread
+(the service's jobs) or a test may speak another. Outside any `using`, it is the
+environment's (SHEETCRM_LANG, then LANGUAGE, LC_ALL, LC_MESSAGES, LANG), else English.
+
+Placeholders are `str.format` names (`{tab}`), filled after translation, so a translation may
+move them; a value is never translated, only the words around it.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from babel.support import NullTranslations, Translations
+
+LOCALES = ("en", "es")
+DOMAIN = "sheetcrm"
+LOCALE_DIR = Path(__file__).with_name("locale")
+
+_current: contextvars.ContextVar[str | None] = contextvars.ContextVar("sheetcrm_locale", default=None)
+
+
+def normalize(locale: str | None) -> str:
+    """'es', 'es_ES.UTF-8', 'es-MX' -> 'es'; anything not Spanish -> 'en'."""
+    return "es" if (locale or "").strip().lower()[:2] == "es" else "en"
+
+
+def environment_locale() -> str:
+    """The language the environment asks for, before any config is read (config errors)."""
+    for var in ("SHEETCRM_LANG", "LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(var)
+        if value:
+            return normalize(value.split(":")[0])
+    return "en"
+
+
+def current() -> str:
+    """The language strings are translated into right now: 'en' or 'es'."""
+    return _current.get() or environment_locale()
+
+
+@contextmanager
+def using(locale: str | None) -> Iterator[str]:
+    """Speak `locale` inside the block (this thread or task only)."""
+    token = _current.set(normalize(locale))
+    try:
+        yield _current.get() or "en"
+    finally:
+        _current.reset(token)
+
+
+@functools.cache
+def catalogue(locale: str) -> NullTranslations:
+    """The compiled catalogue of `locale` ('en'/'es'); English falls back to the source text."""
+    found = Translations.load(str(LOCALE_DIR), [normalize(locale)], domain=DOMAIN)
+    return found
+
+
+def _fill(text: str, params: dict[str, Any]) -> str:
+    return text.format(**params) if params else text
+
+
+def _(message: str, /, **params: Any) -> str:
+    """`message` in the current language, its `{placeholders}` filled from `params`."""
+    return _fill(catalogue(current()).gettext(message), params)
+
+
+gettext = _
+
+
+def ngettext(singular: str, plural: str, n: int, /, **params: Any) -> str:
+    """The form of `singular`/`plural` for the count `n`, by the language's plural rule;
+    `n` is also available to the text as `{n}`."""
+    return _fill(catalogue(current()).ngettext(singular, plural, n), {"n": n, **params})
+
+
+def pgettext(context: str, message: str, /, **params: Any) -> str:
+    """`message` in the sense `context` gives it ("stage" the header vs. "stage" the verb)."""
+    return _fill(catalogue(current()).pgettext(context, message), params)
+
+
+def N_(message: str) -> str:
+    """Mark `message` for the catalogue without translating it yet (module-level constants);
+    translate it where it is shown, with `_(constant)`."""
+    return message
+
+
+def NC_(context: str, message: str) -> tuple[str, str]:
+    """Like `N_`, for a word whose sense `context` gives ("To" of an email is not "To" of a
+    stage change); `in_locale` translates the pair."""
+    return (context, message)
+
+
+def in_locale(locale: str, message: str | tuple[str, str], /, **params: Any) -> str:
+    """`message` (or an `NC_` pair) in `locale`, whatever the current language (names written
+    for a tab's own language, recognising a name in either language)."""
+    found = catalogue(normalize(locale))
+    text = found.pgettext(*message) if isinstance(message, tuple) else found.gettext(message)
+    return _fill(text, params)
+
+
+def every_locale(message: str | tuple[str, str]) -> tuple[str, ...]:
+    """`message` in every language sheetcrm speaks, English first: what people may type."""
+    return tuple(dict.fromkeys(in_locale(lang, message) for lang in LOCALES))
