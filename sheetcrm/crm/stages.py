@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Iterable, Literal, Mapping, Sequence
+from typing import Iterable, Literal, Mapping, Sequence, get_args
 
 from pydantic import Field
 
@@ -19,6 +19,9 @@ from sheetcrm.settings import Section
 
 _HUNDRED = Decimal(100)
 
+Category = Literal["Pipeline", "Best Case", "Commit", "Closed", "Omitted"]
+CATEGORIES: tuple[str, ...] = get_args(Category)  # the forecast categories, as the engine keys them
+
 
 class Stage(Section):
     """One sales stage, as the [[stages]] of sheetcrm.toml declare it (probability in points)."""
@@ -26,7 +29,7 @@ class Stage(Section):
     name: str
     probability: float = Field(ge=0, le=100, allow_inf_nan=False)
     kind: Literal["open", "won", "lost"] = "open"
-    forecast_category: Literal["Pipeline", "Best Case", "Commit", "Closed", "Omitted"] = "Pipeline"
+    forecast_category: Category = "Pipeline"
     rotting_days: int | None = Field(default=None, ge=1)
     aliases: list[str] = []
 
