@@ -19,7 +19,7 @@ from sheetcrm.settings import Section
 
 _HUNDRED = Decimal(100)
 
-Category = Literal["Pipeline", "Best Case", "Commit", "Closed", "Omitted"]
+Category = Literal["Pipeline", "Best Case", "Commit", "Closed", "Omitted"]  # not for people: the engine's keys; cells get the team's words (crm.words)
 CATEGORIES: tuple[str, ...] = get_args(Category)  # the forecast categories, as the engine keys them
 
 
@@ -39,14 +39,14 @@ DEFAULT_STAGES = [
           aliases=["Prospección", "Prospeccion"]),
     Stage(name="Qualification", probability=20, forecast_category="Pipeline", rotting_days=14,
           aliases=["Calificación", "Cualificación"]),
-    Stage(name="Proposal", probability=50, forecast_category="Best Case", rotting_days=10,
+    Stage(name="Proposal", probability=50, forecast_category="Best Case", rotting_days=10,  # not for people: config keys and the aliases a team may type
           aliases=["Propuesta"]),
     Stage(name="Negotiation", probability=75, forecast_category="Commit", rotting_days=7,
           aliases=["Negociación"]),
-    Stage(name="Closed Won", probability=100, kind="won", forecast_category="Closed",
-          aliases=["Won", "Ganada", "Ganado", "Cerrada ganada"]),
-    Stage(name="Closed Lost", probability=0, kind="lost", forecast_category="Omitted",
-          aliases=["Lost", "Perdida", "Perdido", "Cerrada perdida"]),
+    Stage(name="Closed Won", probability=100, kind="won", forecast_category="Closed",  # not for people: config keys and the aliases a team may type
+          aliases=["Won", "Ganada", "Ganado", "Cerrada ganada"]),  # not for people: config keys and the aliases a team may type
+    Stage(name="Closed Lost", probability=0, kind="lost", forecast_category="Omitted",  # not for people: config keys and the aliases a team may type
+          aliases=["Lost", "Perdida", "Perdido", "Cerrada perdida"]),  # not for people: config keys and the aliases a team may type
 ]
 
 

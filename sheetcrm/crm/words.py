@@ -22,14 +22,14 @@ from typing import Iterable, Mapping
 
 from sheetcrm.i18n import NC_, in_locale
 
-STAGE, LEAD_STATUS, CATEGORY = "stage", "lead status", "forecast category"
+STAGE, LEAD_STATUS, CATEGORY = "stage", "lead status", "forecast category"  # not for people: kinds and keys; the words are in the catalogue
 
 # The built-in values' names, in English here and in every other language in the catalogue.
 DEFAULTS: dict[str, dict[str, tuple[str, str]]] = {
     STAGE: {
         "Prospecting": NC_("stage", "Prospecting"), "Qualification": NC_("stage", "Qualification"),
         "Proposal": NC_("stage", "Proposal"), "Negotiation": NC_("stage", "Negotiation"),
-        "Closed Won": NC_("stage", "Closed Won"), "Closed Lost": NC_("stage", "Closed Lost"),
+        "Closed Won": NC_("stage", "Closed Won"), "Closed Lost": NC_("stage", "Closed Lost"),  # not for people: kinds and keys; the words are in the catalogue
     },
     LEAD_STATUS: {
         "New": NC_("lead status", "New"), "Contacted": NC_("lead status", "Contacted"),
@@ -37,7 +37,7 @@ DEFAULTS: dict[str, dict[str, tuple[str, str]]] = {
         "Converted": NC_("lead status", "Converted"),
     },
     CATEGORY: {
-        "Pipeline": NC_("forecast category", "Pipeline"), "Best Case": NC_("forecast category", "Best Case"),
+        "Pipeline": NC_("forecast category", "Pipeline"), "Best Case": NC_("forecast category", "Best Case"),  # not for people: kinds and keys; the words are in the catalogue
         "Commit": NC_("forecast category", "Commit"), "Closed": NC_("forecast category", "Closed"),
         "Omitted": NC_("forecast category", "Omitted"),
     },
