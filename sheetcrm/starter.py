@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sheetcrm import cells, demo
 from sheetcrm.config import EXAMPLE, Config
-from sheetcrm.i18n import N_, _
+from sheetcrm.i18n import N_, _, current, normalize
 from sheetcrm.ids import read_sequences
 from sheetcrm.owned import owned_title
 from sheetcrm.plan import tab_writes
@@ -90,10 +90,13 @@ def is_blank(snapshot: Snapshot) -> bool:
     return not any(not cells.is_blank(v) for grid in snapshot.tabs.values() for row in grid.rows for v in row)
 
 
-def write_demo(book: Workbook, rows: int, seed: int, today: dt.date, force: bool = False) -> demo.DemoData:
+def write_demo(book: Workbook, rows: int, seed: int, today: dt.date, force: bool = False,
+               locale: str | None = None) -> demo.DemoData:
     """Write the demo CRM to a new or empty workbook, or with `force` over a demo .xlsx file
     the demo made before. Anything else is refused (WorkbookError), so a team's workbook is
-    never touched, whatever the config points at."""
+    never touched, whatever the config points at. `locale` ("en"/"es", else the current
+    language: a command runs in its config's) decides the tabs', headers' and values' language."""
+    locale = normalize(locale or current())
     if book.exists():
         snapshot = book.read()
         if is_demo(snapshot):
@@ -108,12 +111,12 @@ def write_demo(book: Workbook, rows: int, seed: int, today: dt.date, force: bool
             raise WorkbookError(_(NOT_A_DEMO if force else NOT_EMPTY, what=book.describe(), key=DEMO_KEY))
     else:
         book.create()
-    data = demo.generate(rows=rows, seed=seed, today=today)
-    tabs = {**data.tabs, SEQUENCES.title: [list(SEQUENCES.headers), [DEMO_KEY, seed]]}
+    data = demo.generate(rows=rows, seed=seed, today=today, locale=locale)
+    tabs = {**data.tabs, SEQUENCES.display_title(locale): [SEQUENCES.display_headers(locale), [DEMO_KEY, seed]]}
     plan = Plan(new_tabs=list(tabs))
     for title, table in tabs.items():
         plan.writes.extend(tab_writes(title, None, table))
     # The demo's copies of sheetcrm's own tabs (Stage History, _sheetcrm) carry its mark.
-    plan.mark_owned = [title for title in tabs if title in {t.title for t in OWNED_TABS.values()}]
+    plan.mark_owned = [title for title in tabs if title in {t.display_title(locale) for t in OWNED_TABS.values()}]
     book.write(plan)
     return data
