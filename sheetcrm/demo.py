@@ -197,8 +197,8 @@ def generate(rows: int = 200, seed: int = 7, today: dt.date | None = None, local
               "activities": activities, "tasks": tasks, "products": products, "quote_lines": quote_lines}
     tabs = {TABS[key].display_title(locale): _in_locale(TABS[key].columns, table, locale)
             for key, table in tables.items()}
-    tabs[STAGE_HISTORY.display_title(locale)] = [STAGE_HISTORY.display_headers(locale),
-                                                 *_in_locale((), sorted(history, key=lambda h: h[3]), locale)[1:]]
+    tabs[STAGE_HISTORY.display_title(locale)] = _in_locale(
+        (), [STAGE_HISTORY.display_headers(locale), *sorted(history, key=lambda h: h[3])], locale)
     return DemoData(tabs, [in_locale(locale, p) for p in planted])
 
 
