@@ -9,35 +9,68 @@ from __future__ import annotations
 import datetime as dt
 import math
 import random
+import re
 import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
+from sheetcrm.i18n import N_, in_locale
 from sheetcrm.schema import STAGE_HISTORY, TABS
 
-OWNERS = ["Ana García", "Ben Carter", "Chloé Martin", "Diego Ruiz"]
-FIRST = ["Olivia", "Liam", "Sofía", "Mateo", "Emma", "Noah", "Lucía", "Hugo", "Mia", "Leo", "Valentina",
-         "James", "Martina", "Daniel", "Grace", "Pablo", "Zoe", "Samuel", "Carmen", "Jack"]
-LAST = ["Smith", "López", "Johnson", "Fernández", "Brown", "Martínez", "Taylor", "Sánchez", "Wilson",
-        "Gómez", "Clark", "Díaz", "Lewis", "Moreno", "Walker", "Romero", "Young", "Navarro", "King", "Torres"]
-PREFIX = ["Acme", "Globex", "Initech", "Umbrella", "Stark", "Wayne", "Hooli", "Vandelay", "Soylent", "Tyrell",
-          "Cyberdyne", "Aperture", "Massive", "Oscorp", "Nakatomi", "Gringotts", "Wonka", "Monarch", "Duff", "Sirius"]
-SUFFIX = ["Labs", "Systems", "Logistics", "Foods", "Health", "Energy", "Media", "Robotics", "Retail", "Capital"]
-INDUSTRIES = ["Software", "Manufacturing", "Retail", "Healthcare", "Finance", "Logistics", "Education", "Energy"]
-COUNTRIES = ["US", "ES", "MX", "GB", "FR", "DE", "AR", "CO"]
-TITLES = [("CEO", 3), ("VP Sales", 3), ("Head of Operations", 2), ("Director", 2), ("Manager", 1),
-          ("Analyst", 0), ("Intern", -1), ("Engineer", 0)]
-SOURCES = [("Referral", 2.0), ("Event", 0.8), ("Web", 0.0), ("Partner", 1.0), ("Cold Call", -1.2), ("Ads", -0.6)]
-CAMPAIGNS = ["Spring Webinar", "Trade Show 2026", "Newsletter", "Partner Program", "Retargeting"]
-PRODUCTS = [("SKU-001", "Starter licence", 490, 21), ("SKU-002", "Team licence", 1290, 21),
-            ("SKU-003", "Enterprise licence", 4900, 21), ("SKU-004", "Onboarding package", 1500, 21),
-            ("SKU-005", "Premium support (year)", 2400, 21), ("SKU-006", "Training day", 850, 10),
-            ("SKU-007", "Data migration", 3200, 21), ("SKU-008", "API add-on", 600, 21)]
+OWNERS = ["Ana García", "Ben Carter", "Chloé Martin", "Diego Ruiz"]  # not for people: sample data; Spanish in _SPANISH
+FIRST = ["Olivia", "Liam", "Sofía", "Mateo", "Emma", "Noah", "Lucía", "Hugo", "Mia", "Leo", "Valentina",  # not for people: sample data; Spanish in _SPANISH
+         "James", "Martina", "Daniel", "Grace", "Pablo", "Zoe", "Samuel", "Carmen", "Jack"]  # not for people: sample data; Spanish in _SPANISH
+LAST = ["Smith", "López", "Johnson", "Fernández", "Brown", "Martínez", "Taylor", "Sánchez", "Wilson",  # not for people: sample data; Spanish in _SPANISH
+        "Gómez", "Clark", "Díaz", "Lewis", "Moreno", "Walker", "Romero", "Young", "Navarro", "King", "Torres"]  # not for people: sample data; Spanish in _SPANISH
+PREFIX = ["Acme", "Globex", "Initech", "Umbrella", "Stark", "Wayne", "Hooli", "Vandelay", "Soylent", "Tyrell",  # not for people: sample data; Spanish in _SPANISH
+          "Cyberdyne", "Aperture", "Massive", "Oscorp", "Nakatomi", "Gringotts", "Wonka", "Monarch", "Duff", "Sirius"]  # not for people: sample data; Spanish in _SPANISH
+SUFFIX = ["Labs", "Systems", "Logistics", "Foods", "Health", "Energy", "Media", "Robotics", "Retail", "Capital"]  # not for people: sample data; Spanish in _SPANISH
+INDUSTRIES = ["Software", "Manufacturing", "Retail", "Healthcare", "Finance", "Logistics", "Education", "Energy"]  # not for people: sample data; Spanish in _SPANISH
+COUNTRIES = ["US", "ES", "MX", "GB", "FR", "DE", "AR", "CO"]  # not for people: sample data; Spanish in _SPANISH
+TITLES = [("CEO", 3), ("VP Sales", 3), ("Head of Operations", 2), ("Director", 2), ("Manager", 1),  # not for people: sample data; Spanish in _SPANISH
+          ("Analyst", 0), ("Intern", -1), ("Engineer", 0)]  # not for people: sample data; Spanish in _SPANISH
+SOURCES = [("Referral", 2.0), ("Event", 0.8), ("Web", 0.0), ("Partner", 1.0), ("Cold Call", -1.2), ("Ads", -0.6)]  # not for people: sample data; Spanish in _SPANISH
+CAMPAIGNS = ["Spring Webinar", "Trade Show 2026", "Newsletter", "Partner Program", "Retargeting"]  # not for people: sample data; Spanish in _SPANISH
+PRODUCTS = [("SKU-001", "Starter licence", 490, 21), ("SKU-002", "Team licence", 1290, 21),  # not for people: sample data; Spanish in _SPANISH
+            ("SKU-003", "Enterprise licence", 4900, 21), ("SKU-004", "Onboarding package", 1500, 21),  # not for people: sample data; Spanish in _SPANISH
+            ("SKU-005", "Premium support (year)", 2400, 21), ("SKU-006", "Training day", 850, 10),  # not for people: sample data; Spanish in _SPANISH
+            ("SKU-007", "Data migration", 3200, 21), ("SKU-008", "API add-on", 600, 21)]  # not for people: sample data; Spanish in _SPANISH
 WIN_ODDS = [0.1, 0.25, 0.5, 0.75]  # by the furthest open stage a closed deal reached
 # The newest rows of each tab have no ID yet, as when someone just typed them in; nothing
 # refers to them yet.
 NEW = 3
 OPEN_STAGES = ["Prospecting", "Qualification", "Proposal", "Negotiation"]
+
+# The demo in Spanish: the same CRM, drawn from the same seed in English and then every sample
+# value put in Spanish (values a Spanish team would type; stages, statuses and types are among
+# the aliases sheetcrm reads). Unknown values (names, emails, IDs) stay as they are.
+_SPANISH = {  # not for people: sample data
+    "Prospect": "Prospecto", "Customer": "Cliente", "Churned": "Baja", "Partner": "Socio",
+    "CEO": "Director general", "VP Sales": "VP de Ventas", "Head of Operations": "Jefe de Operaciones",  # not for people: sample data
+    "Manager": "Gerente", "Analyst": "Analista", "Intern": "Becario", "Engineer": "Ingeniero",
+    "Referral": "Referido", "Event": "Evento", "Cold Call": "Llamada en frío", "Ads": "Anuncios",  # not for people: sample data
+    "Spring Webinar": "Webinar de primavera", "Trade Show 2026": "Feria 2026", "Newsletter": "Boletín",  # not for people: sample data
+    "Partner Program": "Programa de socios",  # not for people: sample data
+    "New": "Nuevo", "Contacted": "Contactado", "Qualified": "Calificado", "Unqualified": "No calificado",  # not for people: sample data
+    "Converted": "Convertido", "Hot": "Caliente",
+    "Asked for pricing": "Pidió precios", "Met at booth": "Conocido en el stand",  # not for people: sample data
+    "Call back in Q3": "Volver a llamar en el T3",  # not for people: sample data
+    "Prospecting": "Prospección", "Qualification": "Calificación", "Proposal": "Propuesta",
+    "Negotiation": "Negociación", "Closed Won": "Ganada", "Closed Lost": "Perdida", "Closing": "Cerrando",  # not for people: sample data
+    "twelve hundred": "mil doscientos",  # not for people: sample data
+    "Call": "Llamada", "Email": "Correo", "Meeting": "Reunión", "Note": "Nota",
+    "Positive": "Positivo", "No answer": "Sin respuesta", "Sent proposal": "Propuesta enviada",  # not for people: sample data
+    "Send proposal": "Enviar propuesta", "Follow up": "Hacer seguimiento", "Book demo": "Agendar demo",  # not for people: sample data
+    "Prepare contract": "Preparar contrato", "Open": "Abierta", "Done": "Hecha",  # not for people: sample data
+    "Starter licence": "Licencia básica", "Team licence": "Licencia de equipo",  # not for people: sample data
+    "Enterprise licence": "Licencia empresarial", "Onboarding package": "Paquete de puesta en marcha",  # not for people: sample data
+    "Premium support (year)": "Soporte prémium (año)", "Training day": "Día de formación",  # not for people: sample data
+    "Data migration": "Migración de datos", "API add-on": "Complemento API",  # not for people: sample data
+    "Expansion": "Expansión", "New deal": "Nueva venta", "Renewal": "Renovación", "Pilot": "Piloto",  # not for people: sample data
+    "Notes": "Notas",
+}
+_SUBJECT = re.compile(r"(Call|Email|Meeting|Note) about next steps")
+_DEAL = re.compile(r"(.*) – (Expansion|New deal|Renewal|Pilot)")
 
 
 @dataclass
@@ -48,7 +81,9 @@ class DemoData:
     planted: list[str]  # what was broken on purpose, for the demo's own summary
 
 
-def generate(rows: int = 200, seed: int = 7, today: dt.date | None = None) -> DemoData:
+def generate(rows: int = 200, seed: int = 7, today: dt.date | None = None, locale: str = "en") -> DemoData:
+    """The demo CRM; in `locale` "es" its tabs, headers and sample values are Spanish (the same
+    CRM as the English one of the same seed, value for value)."""
     rng = random.Random(seed)
     today = today or dt.date.today()
     n_leads = max(rows, 20)
@@ -73,7 +108,7 @@ def generate(rows: int = 200, seed: int = 7, today: dt.date | None = None) -> De
                          rng.choice([8, 25, 60, 120, 450, 1200, 5000]), rng.choice(COUNTRIES), rng.choice(OWNERS),
                          status, day(900, -200)])
 
-    contacts = [["ID", "Account", "First Name", "Last Name", "Email", "Phone", "Title", "Owner", "Created"]]
+    contacts = [["ID", "Account", "First Name", "Last Name", "Email", "Phone", "Title", "Owner", "Created"]]  # not for people: sample data
     for i in range(1, n_accounts * 2 + 1):
         acc = accounts[rng.randint(1, n_accounts - NEW)]
         first, last = person()
@@ -81,7 +116,7 @@ def generate(rows: int = 200, seed: int = 7, today: dt.date | None = None) -> De
                          f"+1 555 {rng.randint(100, 999)} {rng.randint(1000, 9999)}", rng.choice(TITLES)[0],
                          acc[6], day(700, -30)])
 
-    leads = [["ID", "First Name", "Last Name", "Company", "Email", "Phone", "Title", "Source", "Campaign", "Status",
+    leads = [["ID", "First Name", "Last Name", "Company", "Email", "Phone", "Title", "Source", "Campaign", "Status",  # not for people: sample data
               "Owner", "Created", "Notes"]]
     for i in range(1, n_leads + 1):
         first, last = person()
@@ -100,13 +135,13 @@ def generate(rows: int = 200, seed: int = 7, today: dt.date | None = None) -> De
         leads.append([f"LEAD-{i:04d}", first, last, company, email(first, last, company),
                       f"+34 6{rng.randint(10, 99)} {rng.randint(100, 999)} {rng.randint(100, 999)}", title, source,
                       rng.choice(CAMPAIGNS), status, rng.choice(OWNERS), created,
-                      rng.choice(["", "", "Asked for pricing", "Met at booth", "Call back in Q3"])])
+                      rng.choice(["", "", "Asked for pricing", "Met at booth", "Call back in Q3"])])  # not for people: sample data
 
     first_contact: dict[str, str] = {}
     for c in contacts[1:-NEW]:
         first_contact.setdefault(c[1], c[0])
     opportunities = [["ID", "Name", "Account", "Contact", "Owner", "Stage", "Amount", "Currency", "Probability",
-                      "Close Date", "Created"]]
+                      "Close Date", "Created"]]  # not for people: sample data
     history: list[list[Any]] = []
     for i in range(1, max(n_leads // 2, 10) + 1):
         acc = accounts[rng.randint(1, n_accounts - NEW)]
@@ -116,7 +151,7 @@ def generate(rows: int = 200, seed: int = 7, today: dt.date | None = None) -> De
         # How far a deal got decides its odds, so Stage History teaches calibrated win rates.
         reached = rng.choices(range(len(OPEN_STAGES)), [2, 2, 3, 3])[0]
         if closed:
-            stage = "Closed Won" if rng.random() < WIN_ODDS[reached] else "Closed Lost"
+            stage = "Closed Won" if rng.random() < WIN_ODDS[reached] else "Closed Lost"  # not for people: sample data
         else:
             stage = OPEN_STAGES[reached]
         close = created + dt.timedelta(days=rng.randint(15, 120)) if closed else day(-5, 200)
@@ -125,7 +160,7 @@ def generate(rows: int = 200, seed: int = 7, today: dt.date | None = None) -> De
         amount = rng.randrange(1500, 90000, 250)
         path = OPEN_STAGES[:reached + 1] + ([stage] if closed else [])
         history.extend(_journey(rng, f"OPP-{i:04d}", path, created, close if closed else today, amount))
-        opportunities.append([f"OPP-{i:04d}", f"{acc[1]} – {rng.choice(['Expansion', 'New deal', 'Renewal', 'Pilot'])}",
+        opportunities.append([f"OPP-{i:04d}", f"{acc[1]} – {rng.choice(['Expansion', 'New deal', 'Renewal', 'Pilot'])}",  # not for people: sample data
                               acc[0], contact, acc[6], stage, amount, "USD",
                               rng.choice(["", "", "", 35, 60]) if not closed else "", close, created])
 
@@ -133,20 +168,20 @@ def generate(rows: int = 200, seed: int = 7, today: dt.date | None = None) -> De
     related_pool = [r[0] for t in (leads, opportunities, contacts) for r in t[1:-NEW]]
     for i in range(1, n_leads * 2 + 1):
         kind = rng.choice(["Call", "Email", "Meeting", "Note"])
-        activities.append([f"ACT-{i:04d}", day(120), kind, f"{kind} about next steps", rng.choice(related_pool),
-                           rng.choice(OWNERS), rng.choice(["", "Positive", "No answer", "Sent proposal"])])
+        activities.append([f"ACT-{i:04d}", day(120), kind, f"{kind} about next steps", rng.choice(related_pool),  # not for people: sample data
+                           rng.choice(OWNERS), rng.choice(["", "Positive", "No answer", "Sent proposal"])])  # not for people: sample data
 
     tasks = [["ID", "Due", "Subject", "Related", "Owner", "Status"]]
     for i in range(1, max(n_leads // 2, 10) + 1):
         opp = opportunities[rng.randint(1, len(opportunities) - 1 - NEW)]
-        tasks.append([f"TSK-{i:04d}", day(20, 30), rng.choice(["Send proposal", "Follow up", "Book demo",
-                                                               "Prepare contract"]),
+        tasks.append([f"TSK-{i:04d}", day(20, 30), rng.choice(["Send proposal", "Follow up", "Book demo",  # not for people: sample data
+                                                               "Prepare contract"]),  # not for people: sample data
                       opp[0], opp[4], rng.choices(["Open", "Done"], [3, 2])[0]])
 
-    products = [["SKU", "Name", "Unit Price", "Currency", "Tax Rate"]] + [
+    products = [["SKU", "Name", "Unit Price", "Currency", "Tax Rate"]] + [  # not for people: sample data
         [sku, name, price, "USD", tax] for sku, name, price, tax in PRODUCTS]
 
-    quote_lines = [["Opportunity", "SKU", "Quantity", "Unit Price", "Discount %"]]
+    quote_lines = [["Opportunity", "SKU", "Quantity", "Unit Price", "Discount %"]]  # not for people: sample data
     for opp in opportunities[1:-NEW]:
         if opp[5] in ("Proposal", "Negotiation"):
             for _ in range(rng.randint(1, 3)):
@@ -158,12 +193,34 @@ def generate(rows: int = 200, seed: int = 7, today: dt.date | None = None) -> De
         for row in table[-NEW:]:
             row[0] = ""
     history = [h for h in history if h[0] not in {o[0] for o in opportunities[-NEW:]}]
-    return DemoData({
-        TABS["accounts"].title: accounts, TABS["contacts"].title: contacts, TABS["leads"].title: leads,
-        TABS["opportunities"].title: opportunities, TABS["activities"].title: activities,
-        TABS["tasks"].title: tasks, TABS["products"].title: products, TABS["quote_lines"].title: quote_lines,
-        STAGE_HISTORY.title: [list(STAGE_HISTORY.headers), *sorted(history, key=lambda h: h[3])],
-    }, planted)
+    tables = {"accounts": accounts, "contacts": contacts, "leads": leads, "opportunities": opportunities,
+              "activities": activities, "tasks": tasks, "products": products, "quote_lines": quote_lines}
+    tabs = {TABS[key].display_title(locale): _in_locale(TABS[key].columns, table, locale)
+            for key, table in tables.items()}
+    tabs[STAGE_HISTORY.display_title(locale)] = _in_locale(
+        (), [STAGE_HISTORY.display_headers(locale), *sorted(history, key=lambda h: h[3])], locale)
+    return DemoData(tabs, [in_locale(locale, p) for p in planted])
+
+
+def _in_locale(columns: Any, table: list[list[Any]], locale: str) -> list[list[Any]]:
+    """The table with its header row and its sample values in `locale` (as it is, in English)."""
+    if locale != "es":
+        return table
+    spanish = {c.header: c.header_es for c in columns}
+    header = [spanish.get(h, _SPANISH.get(h, h)) for h in table[0]]
+    return [header, *([_spanish_value(v) for v in row] for row in table[1:])]
+
+
+def _spanish_value(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    if value in _SPANISH:
+        return _SPANISH[value]
+    if m := _SUBJECT.fullmatch(value):
+        return f"{_SPANISH[m[1]]} sobre los próximos pasos"  # not for people: sample data
+    if m := _DEAL.fullmatch(value):
+        return f"{m[1]} – {_SPANISH[m[2]]}"
+    return value
 
 
 def _journey(rng: random.Random, opp_id: str, path: list[str], start: dt.date, end: dt.date,
@@ -182,15 +239,16 @@ def _plant_problems(rng: random.Random, leads: list, contacts: list, opportuniti
     leads[6][9] = "Hot"                                # not a lead status
     contacts[3][4] = contacts[2][4]                    # the same email twice (a warning)
     opportunities[2][5] = "Closing"                    # not a stage
-    opportunities[3][6] = "twelve hundred"             # not a number
-    opportunities[4][2] = "Globex Intl"                # no such account
+    opportunities[3][6] = "twelve hundred"             # not a number  # not for people: sample data
+    opportunities[4][2] = "Globex Intl"                # no such account  # not for people: sample data
     opportunities[5][9] = "2026-02-30"                 # no such date
     activities[3][4] = "OPP-9999"                      # related to nothing
     if len(quote_lines) > 1:
         quote_lines[1][1] = "SKU-404"                  # no such product
-    return ["a bad email", "a lead with no name, company or email", "an unknown lead status",
-            "a duplicated contact email", "an unknown stage", "an amount in words", "an unknown account",
-            "an impossible date", "an activity about an unknown record", "a quote line with an unknown SKU"]
+    return [N_("a bad email"), N_("a lead with no name, company or email"), N_("an unknown lead status"),
+            N_("a duplicated contact email"), N_("an unknown stage"), N_("an amount in words"),
+            N_("an unknown account"), N_("an impossible date"), N_("an activity about an unknown record"),
+            N_("a quote line with an unknown SKU")]
 
 
 def _unique_companies(rng: random.Random, n: int) -> list[str]:

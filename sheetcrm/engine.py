@@ -7,19 +7,22 @@ settings values it needs, and returns one `Results` value that the renderer turn
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Iterable
 
-from sheetcrm import names
+from sheetcrm import cells, names
 from sheetcrm.config import Config
 from sheetcrm.crm import (Forecast, HistoryRow, Kpis, OpportunityMetrics, Rates, RelatedIndex, StageTable,
                           compute_kpis, forecast, lead_states, missing_rate_issues, opportunity_metrics,
                           opportunity_states, record_changes, stage_entered, stage_win_rates, to_base)
 from sheetcrm.crm.scoring import LeadScore, ScoringResult, score_leads
-from sheetcrm.records import Lead, Opportunity
+from sheetcrm.crm.stages import CATEGORIES
+from sheetcrm.crm.words import CATEGORY, LEAD_STATUS, STAGE, Words, team_words
+from sheetcrm.records import LEAD_STATUSES, Lead, Opportunity
 from sheetcrm.report import Issue
 from sheetcrm.validate import Crm
 
@@ -47,9 +50,26 @@ class Results:
     stage_history: list[HistoryRow]           # everything, old rows first, as the tab will hold it
     lead_history: list[HistoryRow]
     warnings: list[Issue] = field(default_factory=list)
+    # The team's word for each stage, status and category (`crm.words`): what cells say.
+    words: Words = field(default_factory=Words)
 
     def score(self, lead: Lead) -> LeadScore | None:
         return self.scoring.scores.get(lead.id) if lead.id else None
+
+    def in_team_words(self) -> "Results":
+        """These results as the cells show them: the stages of the Pipeline and of the Forecast's
+        calibration, and each deal's forecast category, in the team's words (history rows have
+        theirs already). The engine's own comparisons keep the canonical keys, so only what is
+        written goes through this."""
+        w = self.words
+        fc = self.forecast
+        return dataclasses.replace(
+            self,
+            metrics=[dataclasses.replace(m, forecast_category=w(CATEGORY, m.forecast_category)) for m in self.metrics],
+            pipeline=[dataclasses.replace(line, stage=w(STAGE, line.stage)) for line in self.pipeline],
+            forecast=dataclasses.replace(fc, stage_calibration=[
+                dataclasses.replace(c, stage=w(STAGE, c.stage)) for c in fc.stage_calibration]),
+        )
 
 
 def compute(crm: Crm, config: Config, as_of: dt.date) -> Results:
@@ -62,9 +82,10 @@ def compute(crm: Crm, config: Config, as_of: dt.date) -> Results:
     tasks = crm.records("tasks")
 
     rates, quotas = crm.inputs.rates, crm.inputs.quotas
+    words = words_of(crm, config)
     old_stages, old_leads = crm.inputs.stage_history, crm.inputs.lead_history
-    stage_history = old_stages + record_changes(old_stages, opportunity_states(opportunities), as_of)
-    lead_history = old_leads + record_changes(old_leads, lead_states(leads), as_of)
+    stage_history = old_stages + record_changes(old_stages, opportunity_states(opportunities), as_of, words, STAGE)
+    lead_history = old_leads + record_changes(old_leads, lead_states(leads), as_of, words, LEAD_STATUS)
 
     related = RelatedIndex.build(activities, tasks, crm.records("contacts"))
     metrics = opportunity_metrics(opportunities, stages, as_of, stage_entered=stage_entered(stage_history),
@@ -79,8 +100,36 @@ def compute(crm: Crm, config: Config, as_of: dt.date) -> Results:
         as_of=as_of, currency=config.currency, opportunities=opportunities, metrics=metrics,
         scoring=score_leads(leads, activities, config.scoring, as_of), forecast=fc, kpis=kpis,
         pipeline=_pipeline(opportunities, metrics, stages, rates), stage_history=stage_history,
-        lead_history=lead_history, warnings=missing_rate_issues(opportunities, rates, tab=title),
+        lead_history=lead_history, warnings=missing_rate_issues(opportunities, rates, tab=title), words=words,
     )
+
+
+# The columns whose cells say how the team spells a configured value: kind -> (tab, field).
+_SPELLED_IN = {STAGE: ("opportunities", "stage"), LEAD_STATUS: ("leads", "status"),
+               CATEGORY: ("opportunities", "category_override")}
+
+
+def words_of(crm: Crm, config: Config) -> Words:
+    """The team's word for each stage, lead status and forecast category (`crm.words.team_words`):
+    the config's stage names when the file sets them, else the spelling the team's own column
+    uses most for the value (a sound record's cell beside the key it was read as), else the
+    default's name in `config.locale`."""
+    seen: dict[str, list[tuple[str, str]]] = {}
+    for kind, (tab, name) in _SPELLED_IN.items():
+        table = crm.tables.get(tab)
+        col = table.header.fields.get(name) if table else None
+        pairs = seen[kind] = []
+        if table is None or col is None:
+            continue
+        for row in table.rows:
+            key = getattr(row.record, name, None) if row.record is not None else None
+            raw = row.cells[col] if col < len(row.cells) else None
+            if key and isinstance(raw, str):
+                pairs.append((key, cells.canonical_text(raw)))
+    keys = {STAGE: [s.name for s in config.stages], LEAD_STATUS: list(LEAD_STATUSES),
+            CATEGORY: list(dict.fromkeys(CATEGORIES))}
+    explicit = {STAGE: keys[STAGE]} if "stages" in config.model_fields_set else {}
+    return team_words(config.locale, keys, seen, explicit)
 
 
 def _category_overrides(opportunities: Iterable[Opportunity]) -> dict[str, str]:

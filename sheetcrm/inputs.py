@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from sheetcrm import cells
 from sheetcrm.config import Config
@@ -23,12 +23,14 @@ from sheetcrm.crm.history import HistoryRow
 from sheetcrm.crm.money import Rates
 from sheetcrm.ids import read_sequences
 from sheetcrm.owned import owned_title
-from sheetcrm.records import ParseContext
+from sheetcrm.records import LEAD_STATUSES, ParseContext
 from sheetcrm.schema import (LEAD_HISTORY, OWNED_TABS, QUOTAS, RATES, SEQUENCES, STAGE_HISTORY, OwnedTab, find_tab,
                              owned_tab_names)
 from sheetcrm.workbook import Grid, Snapshot
 
 _MONTH_RE = re.compile(r"(\d{4})-(\d{1,2})")
+# Lead Status History's words -> the status they name, in either language.
+_LEAD_STATUSES = cells.enum_choices(LEAD_STATUSES)
 
 
 @dataclass
@@ -46,7 +48,7 @@ def read_inputs(snapshot: Snapshot, config: Config, context: ParseContext) -> In
         rates=rates_from_rows(config.currency, _rows(snapshot, RATES), config.locale),
         quotas=quotas_from_rows(_rows(snapshot, QUOTAS), config.locale),
         stage_history=read_history(_grid(snapshot, STAGE_HISTORY), config.locale, context.stages),
-        lead_history=read_history(_grid(snapshot, LEAD_HISTORY), config.locale, None),
+        lead_history=read_history(_grid(snapshot, LEAD_HISTORY), config.locale, _LEAD_STATUSES),
         sequences=read_sequences(_grid(snapshot, SEQUENCES)),
     )
 
@@ -104,9 +106,10 @@ def _parse_month(raw: Any, locale: str) -> str | None:
     return month_key(day) if day else None
 
 
-def read_history(grid: Grid | None, locale: str, names: dict[str, str] | None) -> list[HistoryRow]:
-    """Rows of a history tab (record, from, to, changed at, amount). Stage names go through the
-    configured aliases, so a renamed or Spanish stage still continues its own history."""
+def read_history(grid: Grid | None, locale: str, names: Mapping[str, str] | None) -> list[HistoryRow]:
+    """Rows of a history tab (record, from, to, changed at, amount). Each row keeps its words as
+    written; `names` (normalize_key(alias) -> canonical key) gives the keys they name, so a
+    renamed or Spanish stage still continues its own history."""
     rows: list[HistoryRow] = []
     if grid is None:
         return rows
@@ -114,18 +117,19 @@ def read_history(grid: Grid | None, locale: str, names: dict[str, str] | None) -
         raw = list(raw) + [None] * (5 - len(raw))
         try:
             record = cells.parse_text(raw[0])
-            to_value = _state(raw[2], names)
+            from_value = cells.parse_text(raw[1])
+            to_value = cells.parse_text(raw[2])
             changed = cells.parse_date(raw[3], locale)
             amount = cells.parse_number(raw[4], locale)
         except cells.CellError:
             continue  # a damaged line of history is skipped rather than failing every sync
         if record and to_value and changed:
-            rows.append(HistoryRow(record, _state(raw[1], names), to_value, changed, amount))
+            rows.append(HistoryRow(record, from_value, to_value, changed, amount, to_key=_key(to_value, names),
+                                   from_key=_key(from_value, names)))
     return rows
 
 
-def _state(raw: Any, names: dict[str, str] | None) -> str | None:
-    text = cells.parse_text(raw)
+def _key(text: str | None, names: Mapping[str, str] | None) -> str | None:
     if text is None or names is None:
         return text
     return names.get(cells.normalize_key(text), text)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sheetcrm import cells, demo
 from sheetcrm.config import EXAMPLE, Config
+from sheetcrm.i18n import N_, _, current, normalize
 from sheetcrm.ids import read_sequences
 from sheetcrm.owned import owned_title
 from sheetcrm.plan import tab_writes
@@ -66,16 +67,17 @@ def init_workbook(book: Workbook, config: Config) -> WriteResult:
 # The demo's own mark: a row of sheetcrm's `_sheetcrm` tab (Key, Value), which syncs keep.
 # Only a workbook holding it may be replaced by `demo --force`; a person can delete the row
 # to protect a workbook that grew out of a demo.
-DEMO_KEY = "created by sheetcrm demo"
+DEMO_KEY = "created by sheetcrm demo"  # not for people: the mark, found by this exact text in any language
 
-NOT_EMPTY = ("{what} is not empty and was not created by `sheetcrm demo`; the demo writes only to a new or empty "
-             "workbook: pass another --workbook path")
-NOT_A_DEMO = ("{what} was not created by `sheetcrm demo` (its _sheetcrm tab has no \"" + DEMO_KEY + "\" row); "
-              "--force replaces only a workbook the demo created: pass another --workbook path")
-ALREADY_A_DEMO = "{what} already holds a demo CRM; pass --force to replace it"
+NOT_EMPTY = N_("{what} is not empty and was not created by `sheetcrm demo`; the demo writes only to a new or empty "
+               "workbook: pass another --workbook path")
+NOT_A_DEMO = N_("{what} was not created by `sheetcrm demo` (its _sheetcrm tab has no \"{key}\" row); --force "
+                "replaces only a workbook the demo created: pass another --workbook path")
+ALREADY_A_DEMO = N_("{what} already holds a demo CRM; pass --force to replace it")
 # A spreadsheet cannot be replaced whole through the seam, and clearing it tab by tab is not
 # the demo's business.
-FORCE_FILE_ONLY = "{what} already holds a demo CRM; --force replaces only a demo .xlsx file: use a new empty spreadsheet"
+FORCE_FILE_ONLY = N_("{what} already holds a demo CRM; --force replaces only a demo .xlsx file: use a new empty "
+                     "spreadsheet")
 
 
 def is_demo(snapshot: Snapshot) -> bool:
@@ -88,30 +90,33 @@ def is_blank(snapshot: Snapshot) -> bool:
     return not any(not cells.is_blank(v) for grid in snapshot.tabs.values() for row in grid.rows for v in row)
 
 
-def write_demo(book: Workbook, rows: int, seed: int, today: dt.date, force: bool = False) -> demo.DemoData:
+def write_demo(book: Workbook, rows: int, seed: int, today: dt.date, force: bool = False,
+               locale: str | None = None) -> demo.DemoData:
     """Write the demo CRM to a new or empty workbook, or with `force` over a demo .xlsx file
     the demo made before. Anything else is refused (WorkbookError), so a team's workbook is
-    never touched, whatever the config points at."""
+    never touched, whatever the config points at. `locale` ("en"/"es", else the current
+    language: a command runs in its config's) decides the tabs', headers' and values' language."""
+    locale = normalize(locale or current())
     if book.exists():
         snapshot = book.read()
         if is_demo(snapshot):
             path = getattr(book, "path", None)
             if path is None:
-                raise WorkbookError(FORCE_FILE_ONLY.format(what=book.describe()))
+                raise WorkbookError(_(FORCE_FILE_ONLY, what=book.describe()))
             if not force:
-                raise WorkbookError(ALREADY_A_DEMO.format(what=book.describe()))
+                raise WorkbookError(_(ALREADY_A_DEMO, what=book.describe()))
             Path(path).unlink()
             book.create()
         elif not is_blank(snapshot):
-            raise WorkbookError((NOT_A_DEMO if force else NOT_EMPTY).format(what=book.describe()))
+            raise WorkbookError(_(NOT_A_DEMO if force else NOT_EMPTY, what=book.describe(), key=DEMO_KEY))
     else:
         book.create()
-    data = demo.generate(rows=rows, seed=seed, today=today)
-    tabs = {**data.tabs, SEQUENCES.title: [list(SEQUENCES.headers), [DEMO_KEY, seed]]}
+    data = demo.generate(rows=rows, seed=seed, today=today, locale=locale)
+    tabs = {**data.tabs, SEQUENCES.display_title(locale): [SEQUENCES.display_headers(locale), [DEMO_KEY, seed]]}
     plan = Plan(new_tabs=list(tabs))
     for title, table in tabs.items():
         plan.writes.extend(tab_writes(title, None, table))
     # The demo's copies of sheetcrm's own tabs (Stage History, _sheetcrm) carry its mark.
-    plan.mark_owned = [title for title in tabs if title in {t.title for t in OWNED_TABS.values()}]
+    plan.mark_owned = [title for title in tabs if title in {t.display_title(locale) for t in OWNED_TABS.values()}]
     book.write(plan)
     return data

@@ -16,7 +16,7 @@ from typing import Any, Collection, Sequence
 
 from sheetcrm.config import Config
 from sheetcrm.engine import Results
-from sheetcrm.i18n import using
+from sheetcrm.i18n import ngettext, using
 from sheetcrm.owned import TAB_NAME_TAKEN
 from sheetcrm.steps import STEPS, Step, SyncContext
 from sheetcrm.validate import Crm, read_crm
@@ -105,5 +105,7 @@ def sync(book: Workbook, config: Config, as_of: dt.date | None = None, dry_run: 
             return outcome
         except WorkbookConflict as e:
             if attempt == attempts:
-                raise WorkbookConflict(f"{e} ({attempts} attempts); run the sync again when it is saved") from None
+                raise WorkbookConflict(ngettext("{error} ({n} attempt); run the sync again when it is saved",
+                                                "{error} ({n} attempts); run the sync again when it is saved",
+                                                attempts, error=e)) from None
     raise AssertionError("unreachable")

@@ -26,9 +26,11 @@ from typing import Any, Iterable, Mapping, Sequence
 from sheetcrm.crm.history import StageWinRate
 from sheetcrm.crm.money import MissingRate, Rates, missing_rates, money_text, points_text, ratio_points, to_base
 from sheetcrm.crm.stages import OpportunityMetrics, StageTable
+from sheetcrm.i18n import N_, _
 from sheetcrm.records import Opportunity
 
-NO_OWNER = "(no owner)"
+# The owner a deal with no Owner is counted under, in the sync's language (`_(NO_OWNER)`).
+NO_OWNER = N_("(no owner)")
 _ZERO = Decimal(0)
 
 
@@ -127,7 +129,7 @@ def forecast(opportunities: Sequence[Opportunity], metrics: Sequence[Opportunity
         amount = to_base(o.amount, o.currency, rates)
         if amount is None:
             continue
-        sums = (total[month], owners[o.owner or NO_OWNER][month])
+        sums = (total[month], owners[o.owner or _(NO_OWNER)][month])
         if kind == "won":
             for s in sums:
                 s.closed_won += amount
@@ -143,7 +145,7 @@ def forecast(opportunities: Sequence[Opportunity], metrics: Sequence[Opportunity
             s.weighted += weighted
             if category == "Commit":
                 s.commit += amount
-            if category in ("Commit", "Best Case"):
+            if category in ("Commit", "Best Case"):  # not for people: canonical category keys
                 s.best_case += amount
 
     quota_by_owner: dict[str, dict[str, Decimal]] = defaultdict(dict)

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Iterable, Mapping
 
 from sheetcrm.crm.stages import StageTable, configured_probability
 from sheetcrm.crm.money import ratio_points
+from sheetcrm.crm.words import Words
 from sheetcrm.records import Lead, Opportunity
 
 # An ID's state as of this sync: its stage (or lead status) and, for deals, its amount.
@@ -28,11 +29,25 @@ State = tuple[str, Decimal | None]
 
 @dataclass(frozen=True)
 class HistoryRow:
+    """One logged change. `from_value`/`to_value` are the words as the tab shows them (a row
+    keeps the text it was written with); `from_key`/`to_key` the canonical stage or status
+    they name (the configured name), which is what every comparison uses, so "Proposal"
+    logged by an older sync and "Propuesta" logged today are the same stage. The keys
+    default to the words."""
+
     record_id: str
     from_value: str | None      # None on the first row of a record
     to_value: str
     changed_at: dt.date
     amount: Decimal | None = None
+    to_key: str = field(default="", compare=False)
+    from_key: str | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.to_key:
+            object.__setattr__(self, "to_key", self.to_value)
+        if self.from_key is None:
+            object.__setattr__(self, "from_key", self.from_value)
 
     def cells(self) -> list[Any]:
         """The row as written to the Stage History tab, in its columns' order (`names.OWNED`)."""
@@ -72,14 +87,16 @@ def latest(history: Iterable[HistoryRow]) -> dict[str, HistoryRow]:
 
 
 def record_changes(previous: Iterable[HistoryRow], current: Mapping[str, State],
-                   as_of: dt.date) -> list[HistoryRow]:
-    """The rows to append for this sync, in the order of `current`.
+                   as_of: dt.date, words: Words | None = None, kind: str = "stage") -> list[HistoryRow]:
+    """The rows to append for this sync, in the order of `current` (ID -> canonical key, amount).
 
     An ID seen for the first time gets a row with an empty From; an ID whose stage differs
-    from its last logged row gets a row from that stage to the new one. An amount change
-    alone is not a stage change. IDs in `previous` but not in `current` (deleted rows, or
-    the other kind of record in a shared tab) are left alone.
+    from its last logged row (compared by canonical key) gets a row from that stage to the
+    new one. An amount change alone is not a stage change. IDs in `previous` but not in
+    `current` (deleted rows, or the other kind of record in a shared tab) are left alone.
+    The new rows' words are `words(kind, key)` (`crm.words`), else the keys themselves.
     """
+    spell = (lambda key: words(kind, key)) if words is not None else (lambda key: key)
     last = latest(previous)
     rows: list[HistoryRow] = []
     for record_id, (value, amount) in current.items():
@@ -87,9 +104,10 @@ def record_changes(previous: Iterable[HistoryRow], current: Mapping[str, State],
             continue
         held = last.get(record_id)
         if held is None:
-            rows.append(HistoryRow(record_id, None, value, as_of, amount))
-        elif held.to_value != value:
-            rows.append(HistoryRow(record_id, held.to_value, value, as_of, amount))
+            rows.append(HistoryRow(record_id, None, spell(value), as_of, amount, to_key=value))
+        elif held.to_key != value:
+            rows.append(HistoryRow(record_id, spell(held.to_key), spell(value), as_of, amount, to_key=value,
+                                   from_key=held.to_key))
     return rows
 
 
@@ -115,17 +133,17 @@ def _journeys(history: Iterable[HistoryRow], stages: StageTable) -> dict[str, _J
         at = row.changed_at
         j = journeys.get(row.record_id)
         if j is None:
-            j = journeys[row.record_id] = _Journey({row.to_value}, at, row)
+            j = journeys[row.record_id] = _Journey({row.to_key}, at, row)
         else:
-            j.reached.add(row.to_value)
+            j.reached.add(row.to_key)
             if at >= j.last.changed_at:
                 j.last = row
             if at < j.first_seen:
                 j.first_seen = at
-        if row.from_value:
+        if row.from_key:
             # A From is a stage the record was in too, even if the row that logged it was deleted.
-            j.reached.add(row.from_value)
-        if row.to_value in won and (j.won_at is None or at < j.won_at):
+            j.reached.add(row.from_key)
+        if row.to_key in won and (j.won_at is None or at < j.won_at):
             j.won_at = at
     return journeys
 
@@ -188,7 +206,7 @@ def stage_win_rates(history: Iterable[HistoryRow], stages: StageTable) -> list[S
     closed = dict.fromkeys((s.name for s in open_stages), 0)
     won = dict.fromkeys((s.name for s in open_stages), 0)
     for j in _journeys(history, stages).values():
-        outcome = kind.get(j.last.to_value)
+        outcome = kind.get(j.last.to_key)
         if outcome not in ("won", "lost"):
             continue
         for name in j.reached:

@@ -16,10 +16,11 @@ from sheetcrm.cells import normalize_key
 from sheetcrm.crm.forecast import NO_OWNER, Quota, month_key
 from sheetcrm.crm.money import MissingRate, Rates, missing_rates, money_text, points_text, ratio_points, to_base
 from sheetcrm.crm.stages import OpportunityMetrics, StageTable, is_open_task
-from sheetcrm.i18n import N_
+from sheetcrm.i18n import N_, _
 from sheetcrm.records import Account, Activity, Lead, Opportunity, Task
 
-NONE = "(none)"
+# A lead with no Source or Campaign is counted under this, in the sync's language (`_(NONE)`).
+NONE = N_("(none)")
 _ZERO = Decimal(0)
 
 # Each KPI: (label, definition), both translated where they are shown (`_(label)`).
@@ -171,7 +172,7 @@ def compute_kpis(opportunities: Sequence[Opportunity], metrics: Sequence[Opportu
     for o, m in zip(opportunities, metrics, strict=True):
         kind = stages.kind(o.stage)
         amount = to_base(o.amount, o.currency, rates)
-        sums = (team, owners[o.owner or NO_OWNER])
+        sums = (team, owners[o.owner or _(NO_OWNER)])
         month = month_key(o.close_date) if o.close_date else None
         if kind == "won":
             account = account_names.get(o.account, o.account)
@@ -249,7 +250,7 @@ def _coverage_denominator(quotas: Iterable[Quota], quarter: frozenset[str], won_
 def _conversion(leads: Iterable[Lead], key: Any) -> dict[str, Conversion]:
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for lead in leads:
-        c = counts[key(lead) or NONE]
+        c = counts[key(lead) or _(NONE)]
         c[0] += 1
         c[1] += lead.status == "Converted"
     return {k: Conversion(n, converted) for k, (n, converted) in sorted(counts.items())}
@@ -278,7 +279,7 @@ def _activities_by_owner(activities: Iterable[Activity], as_of: dt.date) -> dict
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for a in activities:
         if month <= a.date <= as_of:
-            c = counts[a.owner or NO_OWNER]
+            c = counts[a.owner or _(NO_OWNER)]
             c[1] += 1
             c[0] += a.date >= week
     return {k: (a, b) for k, (a, b) in sorted(counts.items())}
@@ -288,7 +289,7 @@ def _overdue_tasks(tasks: Iterable[Task], as_of: dt.date) -> dict[str, int]:
     counts: dict[str, int] = defaultdict(int)
     for t in tasks:
         if is_open_task(t) and t.due < as_of:
-            counts[t.owner or NO_OWNER] += 1
+            counts[t.owner or _(NO_OWNER)] += 1
     return dict(sorted(counts.items()))
 
 

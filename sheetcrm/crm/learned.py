@@ -42,7 +42,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from sheetcrm.cells import is_blank, normalize_key
-from sheetcrm.crm.rules import as_text, format_points, show
+from sheetcrm.crm.rules import as_text, column_label, format_points, show
+from sheetcrm.i18n import N_, _
 from sheetcrm.records import Lead
 
 CONVERTED, UNQUALIFIED = "Converted", "Unqualified"
@@ -76,7 +77,7 @@ _SENIORITY = (
     ("executive", frozenset({"ceo", "cto", "cfo", "coo", "cmo", "cio", "cro", "cpo", "chief", "founder", "cofounder",
                              "president", "presidente", "presidenta", "vp", "svp", "evp", "vice", "fundador",
                              "fundadora", "md"})),
-    ("director or head", frozenset({"director", "directora", "head", "jefe", "jefa"})),
+    ("director or head", frozenset({"director", "directora", "head", "jefe", "jefa"})),  # not for people: feature keys; their labels are _LEVELS
     ("manager", frozenset({"manager", "gerente", "lead", "responsable", "coordinator", "coordinador",
                            "coordinadora", "supervisor", "supervisora"})),
     ("junior", frozenset({"intern", "trainee", "student", "becario", "becaria", "junior", "jr", "assistant",
@@ -87,6 +88,12 @@ _WEBMAIL = frozenset({"gmail", "googlemail", "hotmail", "outlook", "live", "msn"
                       "wanadoo", "libero", "web", "qq", "163"})
 
 _CATEGORIES = (("source", "Source"), ("campaign", "Campaign"), ("owner", "Owner"))
+# How a reason names a seniority level; the level itself is the feature's key.
+_LEVELS = {"executive": N_("executive"), "director or head": N_("director or head"), "manager": N_("manager"),  # not for people: feature keys; their labels are _LEVELS
+           "junior": N_("junior"), "individual contributor": N_("individual contributor")}  # not for people: feature keys; their labels are _LEVELS
+_EMAIL_LABELS = {"webmail": N_("Personal (webmail) email"), "work": N_("Work email"), None: N_("No email")}
+_GIVEN_LABELS = {("phone", True): N_("Phone given"), ("phone", False): N_("No phone"),
+                 ("company", True): N_("Company given"), ("company", False): N_("No company")}
 
 Key = tuple  # ("source", "referral"), ("title", "vp"), ("num", "budget", 2)...
 
@@ -164,7 +171,8 @@ class _Encoder:
             elif i == len(edges):
                 text = f"{header} ≥ {show(edges[-1])}"
             else:
-                text = f"{header} {show(edges[i - 1])} to under {show(edges[i])}"
+                text = _("{column} {low} to under {high}", column=header, low=show(edges[i - 1]),
+                         high=show(edges[i]))
             self.labels[("num", key, i)] = text
 
     def _header_key(self, header: str) -> str:
@@ -183,32 +191,33 @@ class _Encoder:
     def _compute(self, kind: str, value: Any) -> tuple[Key, ...]:
         labels = self.labels
         if kind in ("source", "campaign", "owner"):
-            header = dict(_CATEGORIES)[kind]
+            header = column_label(dict(_CATEGORIES)[kind], kind)
             norm = normalize_key(value) if value else ""
             key = (kind, norm)
-            labels.setdefault(key, f"{header} = {value}" if norm else f"{header} empty")
+            labels.setdefault(key, f"{header} = {value}" if norm else _("{column} empty", column=header))
             return (key,)
         if kind == "title":
+            title = column_label("Title", "title")
             if not value:
-                labels.setdefault(("title", ""), "Title empty")
+                labels.setdefault(("title", ""), _("{column} empty", column=title))
                 return (("title", ""),)
             words = [w for w in dict.fromkeys(_WORD.findall(normalize_key(value))) if w not in _STOPWORDS]
             keys: list[Key] = []
             for word in words:
                 keys.append(("title", word))
-                labels.setdefault(("title", word), f"Title contains {_word_label(word)}")
-            level = next((name for name, vocab in _SENIORITY if vocab.intersection(words)), "individual contributor")
+                labels.setdefault(("title", word), _("{column} contains {value}", column=title,
+                                                     value=_word_label(word)))
+            level = next((name for name, vocab in _SENIORITY if vocab.intersection(words)), "individual contributor")  # not for people: feature keys; their labels are _LEVELS
             keys.append(("seniority", level))
-            labels.setdefault(("seniority", level), f"Seniority: {level}")
+            labels.setdefault(("seniority", level), _("Seniority: {level}", level=_(_LEVELS[level])))
             return tuple(keys)
         if kind == "email":
             kind_key = ("email", value or "none")
-            labels.setdefault(kind_key, {"webmail": "Personal (webmail) email", "work": "Work email"}.get(
-                value, "No email"))
+            labels.setdefault(kind_key, _(_EMAIL_LABELS.get(value, _EMAIL_LABELS[None])))
             return (kind_key,)
         if kind in ("phone", "company"):
             key = (kind, bool(value))
-            labels.setdefault(key, f"{kind.capitalize()} given" if value else f"No {kind}")
+            labels.setdefault(key, _(_GIVEN_LABELS[key]))
             return (key,)
         raise AssertionError(kind)
 
@@ -350,7 +359,7 @@ class LearnedModel:
         factors = tuple((self._labels[j], 100 * (p - _sigmoid(z - w[j]))) for j in ranked)
         shown = tuple(f for f in factors if abs(f[1]) >= 0.5)
         return Prediction(p, shown, "; ".join(f"{label} {format_points(points)}" for label, points in shown)
-                          or "close to the typical lead")
+                          or _("close to the typical lead"))
 
 
 def fit(leads: Sequence[Lead], settings: LearnedSettings) -> LearnedModel:
@@ -360,9 +369,9 @@ def fit(leads: Sequence[Lead], settings: LearnedSettings) -> LearnedModel:
     converted = sum(y for _, y in rows)
     unqualified = len(rows) - converted
     if not converted or not unqualified:
-        raise ValueError("the learned model needs both converted and unqualified leads")
+        raise ValueError(_("the learned model needs both converted and unqualified leads"))
     counts: dict[Key, int] = {}
-    for keys, _ in rows:
+    for keys, _y in rows:
         for k in keys:
             counts[k] = counts.get(k, 0) + 1
     vocab = sorted((k for k, n in counts.items() if n >= settings.min_feature_count), key=repr)

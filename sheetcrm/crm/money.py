@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Iterable, Mapping
 
-from sheetcrm.names import CRM_TABS
+from sheetcrm.i18n import _, current
+from sheetcrm.names import CRM_TABS, tab_title
 from sheetcrm.records import Opportunity
 from sheetcrm.report import Issue
 
@@ -60,9 +61,10 @@ class MissingRate:
         o = self.opportunity
         return Issue(
             "warning", tab, o.row, None, None, self.currency, "missing_rate",
-            f"No exchange rate for {self.currency}: {o.amount} {self.currency} is left out of "
-            f"totals in {base}.",
-            f"Add {self.currency} to the Rates tab with how many {base} one {self.currency} is worth.")
+            _("No exchange rate for {currency}: {amount} {currency} is left out of totals in {base}.",
+              currency=self.currency, amount=o.amount, base=base),
+            _("Add {currency} to the {rates} tab with how many {base} one {currency} is worth.",
+              currency=self.currency, rates=tab_title("rates", current()), base=base))
 
 
 def missing_rates(opportunities: Iterable[Opportunity], rates: Rates) -> list[MissingRate]:

@@ -24,6 +24,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from sheetcrm.cells import CellError, is_blank, normalize_key, parse_bool, parse_date, parse_number
+from sheetcrm.i18n import _, current, ngettext
 from sheetcrm.records import Activity, Lead
 
 Op = Literal["equals", "in", "contains", "regex", "range", "present", "absent"]
@@ -58,6 +59,19 @@ def _lead_columns() -> Mapping[str, str]:
 LEAD_COLUMNS = _lead_columns()
 
 
+def column_label(column: str, field: str | None) -> str:
+    """How a reason names a rule's column: a standard Leads column named by its English header
+    is named in the sync's language ("Source" -> "Origen"), the way the team's tab names it;
+    any other name as the config wrote it."""
+    if field is None or current() == "en":
+        return column
+    info = Lead.model_fields[field]
+    if info.title is None or normalize_key(column) != normalize_key(info.title):
+        return column
+    aliases = (info.json_schema_extra or {}).get("aliases", ())  # type: ignore[union-attr]
+    return aliases[0] if aliases else column  # aliases.toml gives the Spanish header first
+
+
 def strip_accents(text: str) -> str:
     if text.isascii():
         return text
@@ -86,42 +100,48 @@ class Rule(BaseModel):
     @classmethod
     def _finite(cls, v: float) -> float:
         if not math.isfinite(v):
-            raise ValueError("points must be a finite number")
+            raise ValueError(_("points must be a finite number"))
         return v
 
     @model_validator(mode="after")
     def _operands_fit_the_operator(self) -> "Rule":
         has_value, has_values, has_range = self.value is not None, bool(self.values), (
             self.min is not None or self.max is not None)
-        where = f'rule on "{self.column}" ({self.op})'
+        where = dict(column=self.column, op=self.op)
         if self.op == "equals":
             if not has_value or has_values or has_range:
-                raise ValueError(f"{where} needs `value` (and no values/min/max)")
+                raise ValueError(_('rule on "{column}" ({op}) needs `value` (and no values/min/max)', **where))
         elif self.op == "in":
             if not has_values or has_value or has_range:
-                raise ValueError(f"{where} needs a non-empty `values` list (and no value/min/max)")
+                raise ValueError(_('rule on "{column}" ({op}) needs a non-empty `values` list (and no '
+                                   'value/min/max)', **where))
         elif self.op == "contains":
             needles = self.values or ([self.value] if has_value else [])
             if has_value == has_values or has_range or not all(
                     isinstance(n, str) and normalize_key(n) for n in needles):
-                raise ValueError(f"{where} needs text in `value`, or a `values` list of texts (any may match)")
+                raise ValueError(_('rule on "{column}" ({op}) needs text in `value`, or a `values` list of texts '
+                                   '(any may match)', **where))
         elif self.op == "regex":
             if not isinstance(self.value, str) or has_values or has_range:
-                raise ValueError(f"{where} needs a regular expression in `value`")
+                raise ValueError(_('rule on "{column}" ({op}) needs a regular expression in `value`', **where))
             try:
                 re.compile(strip_accents(self.value), re.IGNORECASE)
             except re.error as e:
-                raise ValueError(f"{where}: invalid regular expression {self.value!r}: {e}") from None
+                raise ValueError(_('rule on "{column}" ({op}): invalid regular expression {value}: {error}',
+                                   value=repr(self.value), error=e, **where)) from None
         elif self.op == "range":
             if not has_range or has_value or has_values:
-                raise ValueError(f"{where} needs `min`, `max` or both (and no value/values)")
+                raise ValueError(_('rule on "{column}" ({op}) needs `min`, `max` or both (and no value/values)',
+                                   **where))
             if self.min is not None and self.max is not None:
                 if isinstance(self.min, dt.date) != isinstance(self.max, dt.date):
-                    raise ValueError(f"{where}: min and max must both be numbers or both be dates")
+                    raise ValueError(_('rule on "{column}" ({op}): min and max must both be numbers or both be '
+                                       'dates', **where))
                 if self.min > self.max:  # type: ignore[operator]
-                    raise ValueError(f"{where}: min {self.min} is greater than max {self.max}")
+                    raise ValueError(_('rule on "{column}" ({op}): min {min} is greater than max {max}',
+                                       min=self.min, max=self.max, **where))
         elif has_value or has_values or has_range:
-            raise ValueError(f"{where} takes no value, values, min or max")
+            raise ValueError(_('rule on "{column}" ({op}) takes no value, values, min or max', **where))
         return self
 
     def model_post_init(self, __context: Any) -> None:
@@ -143,9 +163,8 @@ def check_columns(rules: Iterable[Rule], custom_fields: Iterable[str]) -> None:
     for i, rule in enumerate(rules, 1):
         if rule.lead_field is None and normalize_key(rule.column) not in declared:
             standard = ", ".join(sorted({info.title for info in Lead.model_fields.values() if info.title}))
-            raise ValueError(
-                f'rule {i}: unknown column "{rule.column}"; use a Leads column ({standard}) '
-                f"or declare it under [tabs.leads.custom_fields]")
+            raise ValueError(_('rule {i}: unknown column "{column}"; use a Leads column ({standard}) or declare '
+                               'it under [tabs.leads.custom_fields]', i=i, column=rule.column, standard=standard))
 
 
 def cell_value(lead: Lead, field: str | None, custom_key: str, header_keys: dict[str, str]) -> Any:
@@ -258,6 +277,7 @@ class CompiledRule:
         self.rule = rule
         self.field = rule.lead_field
         self.custom_key = normalize_key(rule.column)
+        self.column = column_label(rule.column, self.field)
         self.points = rule.points
         op = rule.op
         if op in ("equals", "in"):
@@ -270,12 +290,12 @@ class CompiledRule:
 
     def match(self, value: Any) -> str | None:
         """The Why text when the rule matches this cell value, else None."""
-        rule, col = self.rule, self.rule.column
+        rule, col = self.rule, self.column
         blank = is_blank(value)
         if rule.op == "present":
-            return None if blank else rule.label or f"{col} present"
+            return None if blank else rule.label or _("{column} present", column=col)
         if rule.op == "absent":
-            return (rule.label or f"{col} empty") if blank else None
+            return (rule.label or _("{column} empty", column=col)) if blank else None
         if blank:
             return None
         if rule.op in ("equals", "in"):
@@ -284,14 +304,16 @@ class CompiledRule:
         if rule.op == "contains":
             text = normalize_key(as_text(value))
             hit_needle = next((shown for needle, shown in self._needles if needle in text), None)
-            return None if hit_needle is None else rule.label or f"{col} contains {hit_needle}"
+            return None if hit_needle is None else rule.label or _("{column} contains {value}", column=col,
+                                                                   value=hit_needle)
         if rule.op == "regex":
             found = self._pattern.search(strip_accents(as_text(value)))
-            return None if found is None else rule.label or f"{col} matches {found.group(0)!r}"
+            return None if found is None else rule.label or _("{column} matches {value}", column=col,
+                                                              value=repr(found.group(0)))
         return self._in_range(value)
 
     def _in_range(self, value: Any) -> str | None:
-        rule, col = self.rule, self.rule.column
+        rule, col = self.rule, self.column
         lo, hi = rule.min, rule.max
         if isinstance(lo if lo is not None else hi, dt.date):
             cell: Any = as_date(value)
@@ -401,7 +423,7 @@ class Engagement:
         count, total = acc
         if self._cap is not None:
             total = max(min(total, self._cap), -self._cap)
-        return f"{int(count)} {'activity' if count == 1 else 'activities'}", total
+        return ngettext("{n} activity", "{n} activities", int(count)), total
 
 
 def rank(factors: Iterable[tuple[str, float]]) -> tuple[tuple[str, float], ...]:

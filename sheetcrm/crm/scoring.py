@@ -28,21 +28,27 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationInfo,
 
 from sheetcrm.crm.learned import LearnedModel, LearnedSettings, closed_counts, fit, outcome
 from sheetcrm.crm.rules import ACTIVITY_TYPES, Engagement, activity_type, Rule, RuleSet, check_columns, why
+from sheetcrm.i18n import _, ngettext
 from sheetcrm.records import Activity, Lead
 
 Method = Literal["learned", "rules"]
 
-_SENIOR = ["CEO", "Founder", "President", "Chief", "VP", "Head", "Director"]
+# "contains" compares folded text, so "Director" also finds "Directora" and "President" finds
+# "Presidente" and "Vicepresidenta"; the Spanish words are those English does not contain.
+_SENIOR = ["CEO", "Founder", "President", "Chief", "VP", "Head", "Director", "Fundador", "Jefe", "Jefa"]
 
 # Rules that read only the default Leads columns, so scoring means something before any setup.
+# Each value in English and in Spanish (the values a team types, not sheetcrm's words): a
+# "Referido" lead scores exactly like a "Referral" one, and its reason names it as typed.
 DEFAULT_RULES: tuple[Rule, ...] = (
-    Rule(column="Source", op="equals", value="Referral", points=20),
-    Rule(column="Source", op="in", values=["Partner", "Event"], points=10),
-    Rule(column="Source", op="equals", value="Cold Call", points=-10),
-    Rule(column="Source", op="equals", value="Ads", points=-5),
+    Rule(column="Source", op="in", values=["Referral", "Referido", "Referida", "Recomendación"], points=20),
+    Rule(column="Source", op="in", values=["Partner", "Event", "Socio", "Evento", "Feria"], points=10),
+    Rule(column="Source", op="in", values=["Cold Call", "Llamada en frío"], points=-10),  # not for people: values a team types, matched in either language
+    Rule(column="Source", op="in", values=["Ads", "Anuncios", "Publicidad"], points=-5),
     Rule(column="Title", op="contains", values=_SENIOR, points=15),
-    Rule(column="Title", op="contains", value="Manager", points=5),
-    Rule(column="Title", op="contains", values=["Intern", "Student", "Becario"], points=-10),
+    Rule(column="Title", op="contains", values=["Manager", "Gerente"], points=5),
+    Rule(column="Title", op="contains", values=["Intern", "Student", "Becario", "Becaria", "Estudiante", "Prácticas"],
+         points=-10),
     Rule(column="Email", op="present", points=5),
     Rule(column="Phone", op="present", points=5),
     Rule(column="Company", op="present", points=5),
@@ -61,7 +67,8 @@ class Grades(BaseModel):
     @model_validator(mode="after")
     def _descending(self) -> "Grades":
         if not self.a > self.b > self.c:
-            raise ValueError(f"grade thresholds must fall from A to C; got A={self.a}, B={self.b}, C={self.c}")
+            raise ValueError(_("grade thresholds must fall from A to C; got A={a}, B={b}, C={c}", a=self.a,
+                               b=self.b, c=self.c))
         return self
 
     def grade(self, score: float) -> str:
@@ -77,6 +84,7 @@ class ScoringSettings(BaseModel):
     base: float = Field(default=30, ge=0, le=100)
     rules: list[Rule] = Field(default_factory=lambda: list(DEFAULT_RULES))
     # Points per activity type before decay; keys are activity types (Call, Email, Meeting, Note).
+    # (activity_type folds the Spanish names, "Reunión" = Meeting, so either language may be written.)
     engagement: dict[str, float] = Field(default_factory=lambda: {"Meeting": 10, "Call": 5, "Email": 3, "Note": 1})
     # Engagement alone should not make a poor-fit lead an A by logging many notes.
     engagement_cap: float | None = Field(default=30, ge=0)
@@ -91,9 +99,10 @@ class ScoringSettings(BaseModel):
         for name, value in points.items():
             kind = activity_type(name)
             if kind is None:
-                raise ValueError(f"unknown activity type {name!r}; use {', '.join(ACTIVITY_TYPES)}")
+                raise ValueError(_("unknown activity type {name}; use {types}", name=repr(name),
+                                   types=", ".join(ACTIVITY_TYPES)))
             if not math.isfinite(value):
-                raise ValueError(f"engagement points for {name} must be a finite number")
+                raise ValueError(_("engagement points for {name} must be a finite number", name=name))
             out[kind] = value
         return out
 
@@ -151,7 +160,7 @@ def rule_scores(leads: Sequence[Lead], activities: Iterable[Activity], settings:
         if active is None:
             text = texts.get(ranked)
             if text is None:
-                text = texts[ranked] = why(ranked) or "no rule matched"
+                text = texts[ranked] = why(ranked) or _("no rule matched")
         else:
             points += active[1]
             text = why((*ranked[:3], active))
@@ -162,10 +171,11 @@ def rule_scores(leads: Sequence[Lead], activities: Iterable[Activity], settings:
 def _learned_or_why_not(converted: int, unqualified: int, settings: LearnedSettings) -> str | None:
     """None when the learned model may be used, else the reason it may not."""
     if not settings.enabled:
-        return "the learned model is turned off (scoring.learned.enabled)"
+        return _("the learned model is turned off (scoring.learned.enabled)")
     if converted < settings.min_converted or unqualified < settings.min_unqualified:
-        return (f"learned model needs ≥ {settings.min_converted} converted and ≥ {settings.min_unqualified} "
-                f"unqualified leads; have {converted} and {unqualified}")
+        return _("learned model needs ≥ {min_converted} converted and ≥ {min_unqualified} unqualified leads; "
+                 "have {converted} and {unqualified}", min_converted=settings.min_converted,
+                 min_unqualified=settings.min_unqualified, converted=converted, unqualified=unqualified)
     return None
 
 
@@ -186,20 +196,22 @@ def score_leads(leads: Iterable[Lead], activities: Iterable[Activity], settings:
             score = _round(pct)
             scores[lead.id] = LeadScore(lead.id, score, grades.grade(score), round(pct, 1),  # type: ignore[index]
                                         pred.why, method)
-        notes = [f"learned from {converted} converted and {unqualified} unqualified leads"]
+        notes = [_("learned from {converted} converted and {unqualified} unqualified leads", converted=converted,
+                   unqualified=unqualified)]
         if model.ignored_columns:
             shown = ", ".join(f'"{c}"' for c in model.ignored_columns)
-            notes.append(f"ignored {shown}: filled mostly on closed leads, so it describes the outcome")
+            notes.append(_("ignored {columns}: filled mostly on closed leads, so it describes the outcome",
+                           columns=shown))
     else:
         method = "rules"
         for lead, (score, text) in zip(scored, rule_scores(scored, activities, settings, as_of)):
             scores[lead.id] = LeadScore(lead.id, score, settings.grades.grade(score), None, text,  # type: ignore[index]
                                         method)
-        notes = [f"{why_not}; scored by rules"]
+        notes = [_("{reason}; scored by rules", reason=why_not)]
     skipped = len(leads) - len(scored)
     if skipped:
-        notes.append(f"{skipped} lead{'s' if skipped != 1 else ''} without an ID not scored "
-                     "(the next sync gives them one)")
+        notes.append(ngettext("{n} lead without an ID not scored (the next sync gives it one)",
+                              "{n} leads without an ID not scored (the next sync gives them one)", skipped))
     return ScoringResult(scores, method, "; ".join(notes))
 
 
@@ -211,7 +223,7 @@ def roc_auc(labels: Sequence[int], scores: Sequence[float]) -> float:
     positives = sum(labels)
     negatives = n - positives
     if not positives or not negatives:
-        raise ValueError("ROC AUC needs both outcomes among the labels")
+        raise ValueError("ROC AUC needs both outcomes among the labels")  # not for people: evaluate checks first
     order = sorted(range(n), key=scores.__getitem__)
     rank_sum = 0.0
     i = 0
@@ -248,7 +260,7 @@ def evaluate(leads: Iterable[Lead], activities: Iterable[Activity], settings: Sc
     points are from probabilities. Predicted and observed are percentages.
     """
     if not 0 < test_fraction < 1:
-        raise ValueError("test_fraction must be between 0 and 1")
+        raise ValueError(_("test_fraction must be between 0 and 1"))
     leads = list(leads)
     rng = random.Random(seed)
     by_outcome: dict[int, list[Lead]] = {0: [], 1: []}
@@ -257,8 +269,8 @@ def evaluate(leads: Iterable[Lead], activities: Iterable[Activity], settings: Sc
         y = outcome(lead)
         (open_leads if y is None else by_outcome[y]).append(lead)
     if len(by_outcome[1]) < 2 or len(by_outcome[0]) < 2:
-        raise ValueError(f"evaluation needs at least 2 converted and 2 unqualified leads; "
-                         f"have {len(by_outcome[1])} and {len(by_outcome[0])}")
+        raise ValueError(_("evaluation needs at least 2 converted and 2 unqualified leads; have {converted} and "
+                           "{unqualified}", converted=len(by_outcome[1]), unqualified=len(by_outcome[0])))
     train: list[Lead] = []
     test: list[Lead] = []
     for y in (1, 0):

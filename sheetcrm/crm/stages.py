@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Iterable, Literal, Mapping, Sequence
+from typing import Iterable, Literal, Mapping, Sequence, get_args
 
 from pydantic import Field
 
@@ -19,6 +19,9 @@ from sheetcrm.settings import Section
 
 _HUNDRED = Decimal(100)
 
+Category = Literal["Pipeline", "Best Case", "Commit", "Closed", "Omitted"]  # not for people: the engine's keys; cells get the team's words (crm.words)
+CATEGORIES: tuple[str, ...] = get_args(Category)  # the forecast categories, as the engine keys them
+
 
 class Stage(Section):
     """One sales stage, as the [[stages]] of sheetcrm.toml declare it (probability in points)."""
@@ -26,7 +29,7 @@ class Stage(Section):
     name: str
     probability: float = Field(ge=0, le=100, allow_inf_nan=False)
     kind: Literal["open", "won", "lost"] = "open"
-    forecast_category: Literal["Pipeline", "Best Case", "Commit", "Closed", "Omitted"] = "Pipeline"
+    forecast_category: Category = "Pipeline"
     rotting_days: int | None = Field(default=None, ge=1)
     aliases: list[str] = []
 
@@ -36,14 +39,14 @@ DEFAULT_STAGES = [
           aliases=["Prospección", "Prospeccion"]),
     Stage(name="Qualification", probability=20, forecast_category="Pipeline", rotting_days=14,
           aliases=["Calificación", "Cualificación"]),
-    Stage(name="Proposal", probability=50, forecast_category="Best Case", rotting_days=10,
+    Stage(name="Proposal", probability=50, forecast_category="Best Case", rotting_days=10,  # not for people: config keys and the aliases a team may type
           aliases=["Propuesta"]),
     Stage(name="Negotiation", probability=75, forecast_category="Commit", rotting_days=7,
           aliases=["Negociación"]),
-    Stage(name="Closed Won", probability=100, kind="won", forecast_category="Closed",
-          aliases=["Won", "Ganada", "Ganado", "Cerrada ganada"]),
-    Stage(name="Closed Lost", probability=0, kind="lost", forecast_category="Omitted",
-          aliases=["Lost", "Perdida", "Perdido", "Cerrada perdida"]),
+    Stage(name="Closed Won", probability=100, kind="won", forecast_category="Closed",  # not for people: config keys and the aliases a team may type
+          aliases=["Won", "Ganada", "Ganado", "Cerrada ganada"]),  # not for people: config keys and the aliases a team may type
+    Stage(name="Closed Lost", probability=0, kind="lost", forecast_category="Omitted",  # not for people: config keys and the aliases a team may type
+          aliases=["Lost", "Perdida", "Perdido", "Cerrada perdida"]),  # not for people: config keys and the aliases a team may type
 ]
 
 

@@ -10,8 +10,8 @@ from sheetcrm.steps.context import StepResult, SyncContext
 
 def run(ctx: SyncContext) -> StepResult:
     part = StepResult()
-    results, locale = ctx.results, ctx.locale
-    assert results is not None  # the compute step runs first
+    assert ctx.results is not None  # the compute step runs first
+    results, locale = ctx.results.in_team_words(), ctx.locale  # stages as the team writes them
     for tab, body in ((PIPELINE, pipeline_body(results)), (FORECAST, forecast_body(results, locale)),
                       (DASHBOARD, dashboard_body(results, locale))):
         ctx.titles[tab.key] = owned_tab(part.plan, ctx.snapshot, tab, locale, body)

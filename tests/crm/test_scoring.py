@@ -258,7 +258,7 @@ def test_short_history_falls_back_to_rules_and_says_so():
     result = score_leads(leads, [], ScoringSettings(), AS_OF)
     assert result.method == "rules"
     assert result.note == ("learned model needs ≥ 50 converted and ≥ 50 unqualified leads; have 12 and 30; "
-                           "scored by rules; 1 lead without an ID not scored (the next sync gives them one)")
+                           "scored by rules; 1 lead without an ID not scored (the next sync gives it one)")
     assert len(result.scores) == 42
     assert all(s.method == "rules" and s.conversion_pct is None for s in result.scores.values())
 
