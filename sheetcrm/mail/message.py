@@ -51,8 +51,9 @@ def check_header(name: str, value: str) -> str:
         raise HeaderError(_("{name} contains a line break, which could inject headers: {value}", name=name,
                              value=_show(value)))
     if m := _CONTROL.search(value):
-        raise HeaderError(_("{name} contains the control character {char}: {value}", name=name,
-                             char=f"U+{ord(m.group()):04X}", value=_show(value)))
+        char = f"U+{ord(m.group()):04X}"
+        raise HeaderError(_("{name} contains the control character {char}: {value}", name=name, char=char,
+                            value=_show(value)))
     return value
 
 

@@ -78,8 +78,9 @@ def smtp_settings(section: SmtpSettings, environ: Mapping[str, str] = os.environ
         settings = SmtpSettings.model_validate(data)
     except ValidationError as e:
         err = e.errors()[0]
-        raise ConfigError(_("{key}: {problem} (from [smtp] or ${env}*)", key=f"smtp.{'.'.join(map(str, err['loc']))}",
-                            problem=err["msg"], env=ENV_PREFIX)) from None
+        key = "smtp." + ".".join(map(str, err["loc"]))
+        raise ConfigError(_("{key}: {problem} (from [smtp] or ${env}*)", key=key, problem=err["msg"],
+                            env=ENV_PREFIX)) from None
     if not settings.host:
         raise ConfigError(_("no SMTP server: set [smtp] host in the config or ${env}HOST", env=ENV_PREFIX))
     if not settings.from_:

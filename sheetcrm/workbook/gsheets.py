@@ -604,7 +604,7 @@ class GoogleSheetsWorkbook:
         """`wanted` columns as values (one values.batchGet); None when there are none, or a
         tab was deleted meanwhile (nothing of it is left to check)."""
         widest: dict[str, int] = {}
-        for w, _ in aimed:
+        for w, _origin in aimed:
             widest[w.tab] = max(widest.get(w.tab, 0), w.col)
         columns = sorted((tab, col) for tab, cols in wanted.items() if tab in self._sheets
                          for col in cols if col <= max(self._sheets[tab].cols, widest.get(tab, 0)))

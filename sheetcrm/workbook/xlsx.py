@@ -267,7 +267,7 @@ class XlsxWorkbook:
 
     def _current(self) -> tuple[bytes, "Seen"]:
         """The file's bytes and what identifies them, from one read that no save overlapped."""
-        for _ in range(5):
+        for _attempt in range(5):
             before = self._stat()
             data = self._bytes()
             after = self._stat()
