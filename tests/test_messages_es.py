@@ -154,3 +154,16 @@ def test_a_service_job_in_another_thread_speaks_the_configs_language(tmp_path, m
     else:
         assert "sync: reading" in lines and "sync ok in" in lines and "1 row read" in lines
         assert row[7] == "ok" and "errors" in row[8] and "leyendo" not in lines
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_a_text_log_line_names_its_level_in_the_readers_language_json_keeps_the_code(fmt):
+    stream = io.StringIO()
+    logger, _console = logs.setup(fmt, stream=stream)
+    with using("es"):
+        logger.warning("quedan 2 filas")
+    line = stream.getvalue()
+    if fmt == "text":
+        assert " AVISO   quedan 2 filas" in line and "WARNING" not in line
+    else:
+        assert '"level": "warning"' in line and "AVISO" not in line
