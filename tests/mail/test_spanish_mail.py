@@ -118,7 +118,7 @@ def test_the_spanish_digest():
         "overdue": [], "rotting": [{"id": "OPP-0002", "name": "Piloto", "stage": "Propuesta", "days_in_stage": 1,
                                     "last_activity": dt.date(2026, 10, 2)}],
         "leads": []})
-    assert digest.startswith("Buenos días, Marta. Tu CRM el 23 nov 2026.")
+    assert digest.startswith("Buenos días, Marta. Resumen del 23 nov 2026.")
     assert "Tareas vencidas (0)\n  Ninguna." in digest and "Mejores leads nuevos (0)\n  Ninguno." in digest
     assert "OPP-0002 Piloto: Propuesta, 1 día en la etapa, última actividad 2 oct 2026" in digest
 
