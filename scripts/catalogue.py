@@ -24,6 +24,7 @@ from babel.messages.pofile import read_po, write_po
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "sheetcrm"
+TEMPLATES = ROOT / "templates"  # the built-in email templates (installed as sheetcrm/templates)
 LOCALE_DIR = PACKAGE / "locale"
 DOMAIN = "sheetcrm"
 LOCALES = ("en", "es")
@@ -31,6 +32,11 @@ FIXED_DATE = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
 KEYWORDS = {**DEFAULT_KEYWORDS, "NC_": ((1, "c"), 2), "in_locale": (2,), "every_locale": (1,)}
 # The emulator stands in for Google, whose messages are English whatever the team speaks.
 METHOD_MAP = [("emulator/**.py", "ignore"), ("**.py", "python")]
+# The email templates, through jinja2's own Babel extractor, with the options sheetcrm's
+# environment renders them with (sheetcrm.mail.templates): newstyle gettext, trimmed blocks.
+TEMPLATE_METHOD_MAP = [("**.j2", "jinja2.ext:babel_extract")]
+TEMPLATE_OPTIONS = {"**.j2": {"trimmed": "true", "newstyle_gettext": "true", "trim_blocks": "true",
+                              "lstrip_blocks": "true"}}
 
 
 def po_path(locale: str) -> Path:
@@ -39,9 +45,11 @@ def po_path(locale: str) -> Path:
 
 def extract() -> Catalog:
     template = Catalog(domain=DOMAIN, project="sheetcrm")
-    for filename, lineno, message, comments, context in extract_from_dir(
-            str(PACKAGE), method_map=METHOD_MAP, keywords=KEYWORDS, comment_tags=("Translators:",),
-            strip_comment_tags=True):
+    found = [*extract_from_dir(str(PACKAGE), method_map=METHOD_MAP, keywords=KEYWORDS,
+                               comment_tags=("Translators:",), strip_comment_tags=True),
+             *extract_from_dir(str(TEMPLATES), method_map=TEMPLATE_METHOD_MAP, options_map=TEMPLATE_OPTIONS,
+                               keywords=KEYWORDS, comment_tags=("Translators:",), strip_comment_tags=True)]
+    for filename, lineno, message, comments, context in found:
         template.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
     return template
 

@@ -29,17 +29,20 @@ import re
 import time
 from pathlib import Path
 
+from sheetcrm.i18n import N_, _
 from sheetcrm.workbook import Workbook, WorkbookError
 
+# One line each, translated when raised (the language of the command that meets the lock).
 MESSAGES = {
-    "running": "{book} is already served by `sheetcrm run` ({who}); stop it first (lock: {lock})",
-    "busy": "{book} is being written by another sheetcrm command ({who}); try again when it finishes (lock: {lock})",
-    "app": "{book} is open in {app} ({lock_file}); close it there first, or pass --ignore-lock "
-           "(the app's next save would undo what sheetcrm writes)",
-    "app_by": "{book} is open in {app} by {user} ({lock_file}); close it there first, or pass --ignore-lock "
-              "(the app's next save would undo what sheetcrm writes)",
-    "no_lock": "cannot create sheetcrm's lock {lock}: {why}; check that $XDG_CACHE_HOME (or ~/.cache) is a "
-               "writable folder",
+    "running": N_("{book} is already served by `sheetcrm run` ({who}); stop it first (lock: {lock})"),
+    "busy": N_("{book} is being written by another sheetcrm command ({who}); try again when it finishes "
+               "(lock: {lock})"),
+    "app": N_("{book} is open in {app} ({lock_file}); close it there first, or pass --ignore-lock "
+              "(the app's next save would undo what sheetcrm writes)"),
+    "app_by": N_("{book} is open in {app} by {user} ({lock_file}); close it there first, or pass --ignore-lock "
+                 "(the app's next save would undo what sheetcrm writes)"),
+    "no_lock": N_("cannot create sheetcrm's lock {lock}: {why}; check that $XDG_CACHE_HOME (or ~/.cache) is a "
+                  "writable folder"),
 }
 WAIT_SECONDS = 10.0  # how long a command waits for another command's write to finish
 POLL_SECONDS = 0.1
@@ -83,7 +86,7 @@ class WorkbookLock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as e:
-            raise WorkbookError(MESSAGES["no_lock"].format(lock=self.path, why=e.strerror or e)) from None
+            raise WorkbookError(_(MESSAGES["no_lock"], lock=self.path, why=e.strerror or e)) from None
         deadline = time.monotonic() + self.wait
         while True:
             try:
@@ -99,12 +102,12 @@ class WorkbookLock:
                     continue
                 os.close(fd)
                 if holder == "run":
-                    who = f"PID {pid}" if pid.isdigit() else "another process"
-                    raise AlreadyRunning(MESSAGES["running"].format(book=self.book.describe(), who=who,
-                                                                    lock=self.path)) from None
-                who = f"`sheetcrm {holder}`, PID {pid}" if pid.isdigit() else "another process"
-                raise AlreadyRunning(MESSAGES["busy"].format(book=self.book.describe(), who=who,
-                                                             lock=self.path)) from None
+                    who = f"PID {pid}" if pid.isdigit() else _("another process")
+                    raise AlreadyRunning(_(MESSAGES["running"], book=self.book.describe(), who=who,
+                                           lock=self.path)) from None
+                who = f"`sheetcrm {holder}`, PID {pid}" if pid.isdigit() else _("another process")
+                raise AlreadyRunning(_(MESSAGES["busy"], book=self.book.describe(), who=who,
+                                       lock=self.path)) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n{self.key}\n{self.command}\n".encode(), 0)
         self._fd = fd
@@ -168,7 +171,7 @@ def refuse_if_open_in_app(path: Path) -> None:
         return
     app, lock_file, user = found
     key = "app_by" if user else "app"
-    raise AppLocked(MESSAGES[key].format(book=path, app=app, user=user, lock_file=lock_file.name))
+    raise AppLocked(_(MESSAGES[key], book=path, app=app, user=user, lock_file=lock_file.name))
 
 
 def _office_user(lock_file: Path) -> str | None:

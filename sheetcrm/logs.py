@@ -17,9 +17,14 @@ from typing import Any, TextIO
 
 from rich.console import Console
 
+from sheetcrm.i18n import NC_, current, in_locale
 from sheetcrm.terminal import visible, visible_json
 
 LOGGER = "sheetcrm.run"
+# A text line's level in the reader's language; JSON lines keep logging's names, for programs.
+LEVELS = {"DEBUG": NC_("log level", "DEBUG"), "INFO": NC_("log level", "INFO"),
+          "WARNING": NC_("log level", "WARNING"), "ERROR": NC_("log level", "ERROR"),
+          "CRITICAL": NC_("log level", "CRITICAL")}
 
 
 class JsonFormatter(logging.Formatter):
@@ -41,6 +46,9 @@ class TextFormatter(logging.Formatter):
 
     def formatMessage(self, record: logging.LogRecord) -> str:
         # The message may quote cells (an issue, an Outbox row); a traceback after it keeps its lines.
+        word = LEVELS.get(record.levelname)
+        if word is not None:  # a copy: other handlers of the record keep logging's own name
+            record = logging.makeLogRecord({**record.__dict__, "levelname": in_locale(current(), word)})
         return visible(super().formatMessage(record))
 
 

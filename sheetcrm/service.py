@@ -35,8 +35,12 @@ import schedule
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from babel.dates import get_day_names
+from babel.numbers import format_decimal
+
 from sheetcrm.config import Config
 from sheetcrm.every import Every, parse_every
+from sheetcrm.i18n import N_, _, current, ngettext, pgettext, using
 from sheetcrm.lock import lock_dir, workbook_key
 from sheetcrm.mail.digest import owner_digests, send_digests
 from sheetcrm.mail.journal import Journal
@@ -48,6 +52,11 @@ from sheetcrm.steps.sync_log import plan_log
 from sheetcrm.sync import ATTEMPTS as SYNC_ATTEMPTS, plan_sync
 from sheetcrm.synclog import LogQueue
 from sheetcrm.workbook import CellValue, Plan, Workbook, WorkbookConflict, WorkbookError
+
+# Why the Sync Log rows are written now: in the log line in words, in the JSON field as is.
+AT_EXIT = N_("at exit")
+AFTER_RECOVERY = N_("now, after a recovery")
+AFTER_FAILURE = N_("now, after a failure")
 
 # -- jobs ------------------------------------------------------------------------------------
 
@@ -119,18 +128,23 @@ class Steps:
         self.console = console
 
     @contextmanager
-    def job(self, name: str, total: int) -> Iterator[Callable[[str], None]]:
+    def job(self, name: str, total: int) -> Iterator[Callable[..., None]]:
+        """`step(N_("writing {n} cells"), n=3)`: the phase in words for people, in the current
+        language; the JSON field `step` keeps the English, for programs."""
         if self.console is None:
-            yield lambda what: self.logger.info(f"{name}: {what}", extra={"fields": {"job": name, "step": what}})
+            yield lambda what, **params: self.logger.info(
+                _("{job}: {step}", job=name, step=_(what, **params)),
+                extra={"fields": {"job": name, "step": what.format(**params)}})
             return
         columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
         with Progress(*columns, console=self.console, transient=True) as progress:
             task = progress.add_task(name, total=total)
             started = False
 
-            def step(what: str) -> None:
+            def step(what: str, **params: Any) -> None:
                 nonlocal started
-                progress.update(task, description=f"{name}: {what}", advance=1 if started else 0)
+                progress.update(task, description=_("{job}: {step}", job=name, step=_(what, **params)),
+                                advance=1 if started else 0)
                 started = True
 
             yield step
@@ -170,16 +184,19 @@ class Service:
     def sync(self) -> JobResult:
         with self.steps.job("sync", total=3) as step:
             for attempt in range(1, SYNC_ATTEMPTS + 1):
-                step("reading" if attempt == 1 else f"reading again, attempt {attempt}")
+                if attempt == 1:
+                    step(N_("reading"))
+                else:
+                    step(N_("reading again, attempt {attempt}"), attempt=attempt)
                 snapshot = self.book.read()
-                step("planning")
+                step(N_("planning"))
                 handed = list(self.pending.rows)
-                crm, _, plan = plan_sync(snapshot, self.config, self.today(), handed, log_now=self._log_due(),
+                crm, _results, plan = plan_sync(snapshot, self.config, self.today(), handed, log_now=self._log_due(),
                                          sent_versions=Journal.versions_held(self.book))
                 result = None
                 if not plan:
                     break
-                step(f"writing {len(plan.writes)} cells")
+                step(N_("writing {n} cells"), n=len(plan.writes))
                 try:
                     result = self.book.write(plan)
                     break
@@ -187,15 +204,19 @@ class Service:
                     # Saved by someone else after the read; nothing was written. As `sync()`:
                     # read and plan again from their file, a bounded number of times.
                     if attempt == SYNC_ATTEMPTS:
-                        raise WorkbookConflict(f"{e} ({SYNC_ATTEMPTS} attempts)") from None
+                        raise WorkbookConflict(ngettext("{error} ({n} attempt)", "{error} ({n} attempts)",
+                                                        SYNC_ATTEMPTS, error=e)) from None
         if result is not None and handed:  # a plan that writes carries the handed rows
             self._logged(handed)
         log_title = locate(snapshot, SYNC_LOG, self.config.locale).title
         report = crm.report
         written = sum(n for tab, n in (result.written if result else {}).items() if tab != log_title)
-        message = f"{report.errors} errors, {report.warnings} warnings"
+        message = ", ".join((ngettext("{n} error", "{n} errors", report.errors),
+                             ngettext("{n} warning", "{n} warnings", report.warnings)))
         if result and result.skipped:
-            message += f"; {len(result.skipped)} cells skipped (rows changed meanwhile), planned again next sync"
+            message += "; " + ngettext("{n} cell skipped (its row changed meanwhile), planned again next sync",
+                                       "{n} cells skipped (rows changed meanwhile), planned again next sync",
+                                       len(result.skipped))
         return JobResult(crm.stats()["rows"], len(report.issues), written, message)
 
     def outbox(self) -> JobResult:
@@ -204,24 +225,29 @@ class Service:
         assert smtp is not None  # the job is only scheduled with a server
         report = send_outbox(self.book, self.config, smtp, templates_for(self.config), lambda: SmtpSender(smtp), clock=lambda: dt.datetime.now(dt.timezone.utc),
                              token=lambda: secrets.token_hex(8))
-        parts = [f"{len(ids)} {label}" for label, ids in (
-            ("sent", report.sent), ("will retry", report.retrying), ("failed", report.failed),
-            ("outcome unknown", report.unknown), ("changed meanwhile", report.changed),
-            ("set back by the journal", report.restored)) if ids]
+        counts = (
+            (report.sent, lambda n: ngettext("{n} sent", "{n} sent", n)),
+            (report.retrying, lambda n: ngettext("{n} will retry", "{n} will retry", n)),
+            (report.failed, lambda n: ngettext("{n} failed", "{n} failed", n)),
+            (report.unknown, lambda n: ngettext("{n} outcome unknown", "{n} outcomes unknown", n)),
+            (report.changed, lambda n: ngettext("{n} changed meanwhile", "{n} changed meanwhile", n)),
+            (report.restored, lambda n: ngettext("{n} set back by the journal", "{n} set back by the journal", n)))
+        parts = [words(len(ids)) for ids, words in counts if ids]
         if report.stuck:
             # Never re-sent automatically: a person checks whether it arrived.
-            parts.append(f"{len(report.stuck)} left at Sending for a person to check: "
-                         + ", ".join(r.text("id") for r in report.stuck))
-        return JobResult(message="; ".join(parts) or "nothing to send")
+            parts.append(ngettext("{n} left at Sending for a person to check: {rows}",
+                                  "{n} left at Sending for a person to check: {rows}", len(report.stuck),
+                                  rows=", ".join(r.text("id") for r in report.stuck)))
+        return JobResult(message="; ".join(parts) or _("nothing to send"))
 
     def digest(self) -> JobResult:
         """Each owner's overdue tasks, rotting deals and best new leads, once a day."""
         today = self.today()
-        crm, results, _ = plan_sync(self.book.read(), self.config, today)
+        crm, results, _plan = plan_sync(self.book.read(), self.config, today)
         due = [d for d in owner_digests(crm, results, self.config, templates_for(self.config))
                if not self.digests_sent.has(d.owner, today)]
         if not due:
-            return JobResult(message="digests already sent today")
+            return JobResult(message=_("digests already sent today"))
         smtp = self.smtp
         assert smtp is not None
         domain = (smtp.from_ or "sheetcrm@localhost").rsplit("@", 1)[-1].strip(">")
@@ -231,13 +257,18 @@ class Service:
         self.digests_sent.add(sent, today)
         missed = sorted(set(outcomes) - set(sent))
         if missed:
-            raise WorkbookError(f"digest not delivered to {', '.join(missed)}; retried with backoff")
-        return JobResult(message=f"digest sent to {', '.join(sent)}")
+            raise WorkbookError(_("digest not delivered to {owners}; retried with backoff", owners=", ".join(missed)))
+        return JobResult(message=_("digest sent to {owners}", owners=", ".join(sent)))
 
-    def flush_log(self, why: str = "at exit") -> bool:
+    def flush_log(self, why: str = AT_EXIT) -> bool:
         """Write the Sync Log rows still waiting, with one read and one write: at exit, and at
         once after a failure or a recovery. A row that cannot be written stays in the queue's
-        file for the next write. True when nothing is left waiting."""
+        file for the next write. True when nothing is left waiting. `why` is one of the N_
+        phrases below (the log line translates it; the JSON field keeps it as it is)."""
+        with using(self.config.locale):
+            return self._flush_log(why)
+
+    def _flush_log(self, why: str) -> bool:
         rows = list(self.pending.rows)
         if not rows:
             return True
@@ -247,12 +278,15 @@ class Service:
             plan_log(plan, snapshot, self.config.locale, rows)
             self.book.write(plan)
         except Exception as e:  # the rows are in the log lines on stderr too, and stay queued
-            self.logger.error(f"could not write {len(rows)} Sync Log rows {why}: {e}; they wait in {self.pending.path}",
+            self.logger.error(ngettext("could not write {n} Sync Log row {why}: {error}; it waits in {path}",
+                                       "could not write {n} Sync Log rows {why}: {error}; they wait in {path}",
+                                       len(rows), why=_(why), error=e, path=self.pending.path),
                               exc_info=None if isinstance(e, WorkbookError) else e,
                               extra={"fields": {"event": "log_flush_failed", "rows": len(rows)}})
             return False
         self._logged(rows)
-        self.logger.info(f"wrote {len(rows)} pending Sync Log rows {why} (one read, one write)",
+        self.logger.info(ngettext("wrote {n} pending Sync Log row {why} (one read, one write)",
+                                  "wrote {n} pending Sync Log rows {why} (one read, one write)", len(rows), why=_(why)),
                          extra={"fields": {"event": "log_flushed", "rows": len(rows), "why": why}})
         return True
 
@@ -268,7 +302,13 @@ class Service:
     # -- running them ----------------------------------------------------------------------
 
     def run_job(self, job: Job) -> bool:
-        """Run one job, log it, queue its Sync Log row. Never raises: a failure is a result."""
+        """Run one job, log it, queue its Sync Log row. Never raises: a failure is a result.
+        The job speaks the config's language, whatever thread runs it (a context variable
+        does not follow a job into a new thread by itself)."""
+        with using(self.config.locale):
+            return self._run_job(job)
+
+    def _run_job(self, job: Job) -> bool:
         started = time.monotonic()
         at = dt.datetime.now().astimezone()
         before = self.counter.count if self.counter else 0
@@ -280,8 +320,10 @@ class Service:
         duration = round(time.monotonic() - started, 2)
         requests = self.counter.count - before if self.counter else None
         status = "error" if error else "ok"
+        # The Sync Log's Status is read by people: in the team's language; the JSON keeps the code.
+        shown = pgettext("sync log status", "error") if error else pgettext("sync log status", "ok")
         self.pending.append([at.isoformat(timespec="milliseconds"), job.name, duration, result.rows_read, result.issues,
-                             result.cells_written, requests, status, result.message])
+                             result.cells_written, requests, shown, result.message])
         recovered = error is None and job.failures > 0
         if error is not None or recovered:
             self.log_urgent = True
@@ -289,31 +331,35 @@ class Service:
                   "issues": result.issues, "cells_written": result.cells_written, "requests": requests}
         if error is None:
             if job.failures:
-                self.logger.info(f"{job.name} recovered after {job.failures} failed runs",
+                self.logger.info(ngettext("{job} recovered after {n} failed run", "{job} recovered after {n} failed runs",
+                                          job.failures, job=job.name),
                                  extra={"fields": {**fields, "event": "recovered", "failures": job.failures}})
                 job.failures = 0
-            self.logger.info(f"{job.name} ok in {duration:.2f}s: {_summary(result, requests)}",
+            self.logger.info(_("{job} ok in {seconds} s: {summary}", job=job.name, seconds=_seconds(duration),
+                               summary=_summary(result, requests)),
                              extra={"fields": {**fields, "event": "job_done", "detail": result.message}})
             if recovered:
-                self.flush_log("now, after a recovery")
+                self.flush_log(AFTER_RECOVERY)
             return True
         job.failures += 1
         delay = self._delay(job)
         # A WorkbookError is an expected outage (Google down, file locked) and says it all in
         # one line; anything else is a bug, and its traceback is what gets it fixed.
-        self.logger.error(f"{job.name} failed ({job.failures} in a row): {result.message}; next try in {delay:g}s",
+        self.logger.error(ngettext("{job} failed ({n} in a row): {message}; next try in {seconds} s",
+                                   "{job} failed ({n} in a row): {message}; next try in {seconds} s", job.failures,
+                                   job=job.name, message=result.message, seconds=_seconds(delay)),
                           exc_info=None if isinstance(error, WorkbookError) else error,
                           extra={"fields": {**fields, "event": "job_failed", "detail": result.message,
                                             "failures": job.failures, "retry_in": delay}})
         # At once, so the tab shows the failure; but a sync that could not reach the workbook
         # leaves its row to the next sync, which is the retry anyway (urgent: it writes the row).
         if not (job.name == "sync" and isinstance(error, WorkbookError)):
-            self.flush_log("now, after a failure")
+            self.flush_log(AFTER_FAILURE)
         return False
 
     def run_once(self) -> bool:
         """Every job once, in order, then the Sync Log rows: for cron. True when all succeeded."""
-        with self._signals():
+        with self._signals(), using(self.config.locale):
             ok = True
             for job in self.jobs:
                 if self.stopping.is_set():
@@ -324,13 +370,12 @@ class Service:
 
     def serve(self) -> None:
         """Run the jobs on their schedule until SIGINT or SIGTERM, then finish the job in flight."""
-        with self._signals():
+        with self._signals(), using(self.config.locale):
             for job in self.jobs:
                 job.entry = job.every.job(self.scheduler).do(self.run_job, job)
                 if job.every.at is None:
                     job.entry.next_run = dt.datetime.now()  # interval jobs start right away
-                self.logger.info(f"{job.name}: every {job.every.interval} {job.every.unit}"
-                                 + (f" at {job.every.at}" if job.every.at else ""),
+                self.logger.info(_("{job}: {when}", job=job.name, when=every_phrase(job.every)),
                                  extra={"fields": {"event": "scheduled", "job": job.name}})
             while not self.stopping.is_set():
                 for job in sorted(self.jobs, key=lambda j: j.entry.next_run):  # type: ignore[union-attr]
@@ -343,7 +388,7 @@ class Service:
                 idle = self.scheduler.idle_seconds
                 # Capped, so a wall clock that jumps (suspend, NTP) is noticed within a minute.
                 self.stopping.wait(min(max(idle or 0.0, 0.0), 60.0))
-        self.logger.info("stopping: no job in flight", extra={"fields": {"event": "stopping"}})
+            self.logger.info(_("stopping: no job in flight"), extra={"fields": {"event": "stopping"}})
         self.flush_log()
 
     def _delay(self, job: Job) -> float:
@@ -356,7 +401,7 @@ class Service:
         def stop(signum: int, _frame: Any) -> None:
             if self.stopping.is_set():
                 raise SystemExit(130)
-            self.logger.info(f"{signal.Signals(signum).name}: stopping after the job in flight",
+            self.logger.info(_("{signal}: stopping after the job in flight", signal=signal.Signals(signum).name),
                              extra={"fields": {"event": "signal", "signal": signal.Signals(signum).name}})
             self.stopping.set()
 
@@ -371,11 +416,36 @@ class Service:
 def _summary(result: JobResult, requests: int | None) -> str:
     parts = []
     if result.rows_read is not None:
-        parts.append(f"{result.rows_read} rows read")
+        parts.append(ngettext("{n} row read", "{n} rows read", result.rows_read))
     if result.cells_written is not None:
-        parts.append(f"{result.cells_written} cells written")
+        parts.append(ngettext("{n} cell written", "{n} cells written", result.cells_written))
     if requests is not None:
-        parts.append(f"{requests} requests")
+        parts.append(ngettext("{n} request", "{n} requests", requests))
     if result.message:
         parts.append(result.message)
     return ", ".join(parts)
+
+
+def _seconds(value: float) -> str:
+    """A duration in seconds as people of the current language write it: 1.5 / 1,5."""
+    return format_decimal(value, "#,##0.##", locale=current())
+
+
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_EVERY = {
+    "seconds": lambda n: ngettext("every second", "every {n} seconds", n),
+    "minutes": lambda n: ngettext("every minute", "every {n} minutes", n),
+    "hours": lambda n: ngettext("every hour", "every {n} hours", n),
+    "days": lambda n: ngettext("every day", "every {n} days", n),
+    "weeks": lambda n: ngettext("every week", "every {n} weeks", n),
+}
+
+
+def every_phrase(every: Every) -> str:
+    """A schedule in words of the current language: "every 5 minutes", "cada lunes a las 09:30"."""
+    if every.unit in _WEEKDAYS:
+        # Babel's day names (CLDR), Monday = 0.
+        when = _("every {day}", day=get_day_names("wide", locale=current())[_WEEKDAYS.index(every.unit)])
+    else:
+        when = _EVERY.get(every.unit, lambda n: f"{n} {every.unit}")(every.interval)
+    return _("{when} at {time}", when=when, time=every.at) if every.at else when

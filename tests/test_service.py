@@ -249,7 +249,7 @@ def test_once_runs_the_sync_and_writes_its_log_row_for_cron(tmp_path):
         out = subprocess.run([sys.executable, "-m", "sheetcrm", "run", "--once", "--workbook", "crm.xlsx"],
                              cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
         assert out.returncode == 0, out.stderr
-        assert "sync ok" in out.stderr and "Sync Log rows at exit" in out.stderr
+        assert "sync ok" in out.stderr and "Sync Log row at exit" in out.stderr
     rows = book.read().tabs["Sync Log"].rows
     assert [r[1] for r in rows[1:]] == ["sync", "sync"] and rows[1][5] > 0 and rows[2][5] == 0
 

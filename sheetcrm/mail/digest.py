@@ -15,8 +15,11 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Any, Callable, ContextManager, Iterable
 
+from babel.dates import format_date
+
 from sheetcrm.config import Config
 from sheetcrm.engine import Results
+from sheetcrm.i18n import in_locale
 from sheetcrm.mail.message import check_addresses, check_header
 from sheetcrm.mail.outbox import Transport
 from sheetcrm.mail.templates import Templates
@@ -63,7 +66,8 @@ def owner_digests(crm: Crm, results: Results, config: Config, templates: Templat
             name = " ".join(p for p in (lead.first_name, lead.last_name) if p) or lead.email or ""
             leads[lead.owner].append({"id": lead.id, "name": name, "company": lead.company, "score": score.score,
                                       "grade": score.grade, "why": score.why})
-    subject = "Resumen de sheetcrm" if config.locale == "es" else "Your sheetcrm digest"
+    day = format_date(as_of, "medium", locale=config.locale)
+    subject = in_locale(config.locale, "Your sheetcrm digest – {date}", date=day)
     out = []
     for owner, address in sorted(config.owners.items()):
         best = sorted(leads[owner], key=lambda lead: (-lead["score"], lead["id"]))[:BEST_LEADS]
@@ -71,7 +75,7 @@ def owner_digests(crm: Crm, results: Results, config: Config, templates: Templat
             "owner": owner, "as_of": as_of, "locale": config.locale, "overdue": sorted(overdue[owner],
                                                                                       key=lambda t: t["due"]),
             "rotting": rotting[owner], "leads": best})
-        out.append(Digest(owner, address, f"{subject} – {as_of.isoformat()}", text))
+        out.append(Digest(owner, address, subject, text))
     return out
 
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from sheetcrm.i18n import _
 from sheetcrm.lock import WorkbookLock
 from sheetcrm.workbook import Workbook, WorkbookError
 
@@ -51,8 +52,8 @@ CREATE TABLE IF NOT EXISTS sends (
     PRIMARY KEY (workbook, message_id)
 );
 CREATE INDEX IF NOT EXISTS sends_version ON sends (workbook, version);
-"""
-_COLUMNS = "message_id, version, row_id, quote, state, tried_at, done_at, reply, released"
+"""  # not for people: SQL
+_COLUMNS = "message_id, version, row_id, quote, state, tried_at, done_at, reply, released"  # not for people: SQL
 
 
 class JournalError(WorkbookError):
@@ -111,7 +112,7 @@ class Journal:
             self._db.execute("PRAGMA synchronous = FULL")
             self._db.executescript(_SCHEMA)
         except (sqlite3.Error, OSError) as e:
-            raise JournalError(f"cannot open the outbox journal {path}: {e}") from None
+            raise JournalError(_("cannot open the outbox journal {path}: {error}", path=path, error=e)) from None
 
     @classmethod
     def beside_lock(cls, book: Workbook, folder: Path | None = None) -> "Journal":
@@ -139,7 +140,7 @@ class Journal:
         self.close()
 
     def ledger(self) -> Ledger:
-        rows = self._run(f"SELECT {_COLUMNS} FROM sends WHERE workbook = ? ORDER BY tried_at, rowid",
+        rows = self._run(f"SELECT {_COLUMNS} FROM sends WHERE workbook = ? ORDER BY tried_at, rowid",  # not for people
                          (self.workbook,)).fetchall()
         return Ledger(tuple(_entry(r) for r in rows))
 
@@ -161,23 +162,23 @@ class Journal:
             return held
         except sqlite3.Error as e:
             self._rollback()
-            raise JournalError(f"cannot write the outbox journal {self.path}: {e}") from None
+            raise JournalError(_("cannot write the outbox journal {path}: {error}", path=self.path, error=e)) from None
 
     def finish(self, message_id: str, state: State, at: dt.datetime, reply: str) -> None:
         """Record the outcome of a message whose intent was recorded."""
-        self._run("UPDATE sends SET state = ?, done_at = ?, reply = ? WHERE workbook = ? AND message_id = ?",
+        self._run("UPDATE sends SET state = ?, done_at = ?, reply = ? WHERE workbook = ? AND message_id = ?",  # not for people
                   (state, stamp(at), reply, self.workbook, message_id))
 
     def release(self, version: str) -> int:
         """Let this version be sent once more (`sheetcrm outbox resend`); how many entries it freed."""
-        return self._run("UPDATE sends SET released = 1 WHERE workbook = ? AND version = ? AND released = 0",
+        return self._run("UPDATE sends SET released = 1 WHERE workbook = ? AND version = ? AND released = 0",  # not for people
                          (self.workbook, version)).rowcount
 
     def _run(self, sql: str, args: tuple) -> sqlite3.Cursor:
         try:
             return self._db.execute(sql, args)
         except sqlite3.Error as e:
-            raise JournalError(f"cannot use the outbox journal {self.path}: {e}") from None
+            raise JournalError(_("cannot use the outbox journal {path}: {error}", path=self.path, error=e)) from None
 
     def _rollback(self) -> None:
         try:

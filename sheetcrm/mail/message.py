@@ -29,6 +29,7 @@ from email_validator import EmailNotValidError, validate_email
 # Values quoted in messages the way every other message quotes a cell: invisible and control
 # characters as \uXXXX escapes (cells.visible), never Python's repr.
 from sheetcrm.cells import _show
+from sheetcrm.i18n import _
 
 
 class HeaderError(ValueError):
@@ -47,9 +48,12 @@ _FILE_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,120}")
 def check_header(name: str, value: str) -> str:
     """`value` unchanged, or HeaderError when it holds a line break or another control character."""
     if _LINE_BREAK.search(value):
-        raise HeaderError(f"{name} contains a line break, which could inject headers: {_show(value)}")
+        raise HeaderError(_("{name} contains a line break, which could inject headers: {value}", name=name,
+                             value=_show(value)))
     if m := _CONTROL.search(value):
-        raise HeaderError(f"{name} contains the control character U+{ord(m.group()):04X}: {_show(value)}")
+        char = f"U+{ord(m.group()):04X}"
+        raise HeaderError(_("{name} contains the control character {char}: {value}", name=name, char=char,
+                            value=_show(value)))
     return value
 
 
@@ -57,7 +61,8 @@ def check_message_id(value: str) -> str:
     """A Message-ID as sheetcrm makes them, "<token@domain>"; HeaderError for anything else."""
     check_header("Message-ID", value)
     if not _MESSAGE_ID.fullmatch(value):
-        raise HeaderError(f"Message-ID {_show(value)} is not one sheetcrm made; clear the cell to get a new one")
+        raise HeaderError(_("Message-ID {value} is not one sheetcrm made; clear the cell to get a new one",
+                             value=_show(value)))
     return value
 
 
@@ -65,15 +70,17 @@ def _valid_address(name: str, display: str, addr: str) -> Address:
     try:
         valid = validate_email(addr, check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError as e:
-        raise HeaderError(f"{name}: {_show(addr)} is not a valid email address: {e}") from None
-    local, _, domain = valid.normalized.rpartition("@")
-    return Address(display_name=check_header(f"{name} display name", display), username=local, domain=domain)
+        raise HeaderError(_("{name}: {value} is not a valid email address: {error}", name=name, value=_show(addr),
+                             error=e)) from None
+    local, _at, domain = valid.normalized.rpartition("@")
+    return Address(display_name=check_header(_("{name} display name", name=name), display), username=local,
+                   domain=domain)
 
 
 def mailbox(display_name: str | None, addr_spec: str, name: str = "To") -> Address:
     """One recipient built from its parts (a contact's name and email cells). The name is only
     ever a display name: "Eve <eve@evil.example>, Ana" is quoted, never parsed as addresses."""
-    display = check_header(f"{name} display name", display_name or "")
+    display = check_header(_("{name} display name", name=name), display_name or "")
     return _valid_address(name, " ".join(display.split()), addr_spec)
 
 
@@ -85,7 +92,7 @@ def _parse(name: str, value: str) -> tuple[list[Address], bool]:
         header = policy.default.header_factory(name, value)
         return list(header.addresses), bool(header.defects)
     except (IndexError, ValueError, TypeError):  # the parser fails on some inputs, e.g. "ana@"
-        raise HeaderError(f"{name} holds no valid address: {_show(value)}") from None
+        raise HeaderError(_("{name} holds no valid address: {value}", name=name, value=_show(value))) from None
 
 
 def check_mailbox(name: str, value: str) -> Address:
@@ -93,8 +100,9 @@ def check_mailbox(name: str, value: str) -> Address:
     would; a second address, a parsing defect or a repaired typo is refused, never guessed."""
     addresses, defects = _parse(name, value)
     if defects or len(addresses) != 1 or not addresses[0].addr_spec or "@" not in addresses[0].addr_spec:
-        found = ", ".join(a.addr_spec for a in addresses if a.addr_spec) or "none"
-        raise HeaderError(f"{name} must hold exactly one valid address, found {found}: {_show(value)}")
+        found = ", ".join(a.addr_spec for a in addresses if a.addr_spec) or _("none")
+        raise HeaderError(_("{name} must hold exactly one valid address, found {found}: {value}", name=name,
+                            found=found, value=_show(value)))
     return _valid_address(name, addresses[0].display_name, addresses[0].addr_spec)
 
 
@@ -103,7 +111,7 @@ def check_addresses(name: str, value: str) -> list[Address]:
     each. Only for addresses from the config (From, the owners' digests); never for a cell."""
     addresses, defects = _parse(name, value)
     if defects or not addresses or any("@" not in a.addr_spec for a in addresses):
-        raise HeaderError(f"{name} holds no valid list of addresses: {_show(value)}")
+        raise HeaderError(_("{name} holds no valid list of addresses: {value}", name=name, value=_show(value)))
     return [_valid_address(name, a.display_name, a.addr_spec) for a in addresses]
 
 
@@ -131,7 +139,7 @@ def _check_file_name(name: str) -> str:
     # A recipient's mail program may save the attachment under this name: only a plain one
     # (sheetcrm.mail.names.safe_stem makes them) is sent.
     if not _FILE_NAME.fullmatch(name):
-        raise HeaderError(f"attachment name {_show(name)} is not a plain file name")
+        raise HeaderError(_("attachment name {value} is not a plain file name", value=_show(name)))
     return name
 
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from sheetcrm.i18n import _
+
 MAX_STEM = 80
 _NOT_ALLOWED = re.compile(r"[^A-Za-z0-9._-]+")
 # Device names Windows reserves with any extension ("CON.html" is the console, not a file).
@@ -42,5 +44,5 @@ def confined(folder: Path, name: str) -> Path:
     root = folder.resolve()
     target = (root / name).resolve()
     if target.parent != root or target.name != name:
-        raise UnsafePath(f"{name!r} would be written outside {root}")
+        raise UnsafePath(_("{name} would be written outside {folder}", name=repr(name), folder=root))
     return target

@@ -53,12 +53,14 @@ from typing import Any, Callable, Collection, ContextManager, Iterable, Protocol
 from sheetcrm import cells
 from sheetcrm.config import Config, ConfigError, SmtpSettings
 from sheetcrm.crm.money import Rates
+from sheetcrm.i18n import NC_, N_, _, current, every_locale, in_locale, ngettext, using
 from sheetcrm.mail.context import QuoteHeader, find_contact, find_opportunity, quote_context, recipient
 from sheetcrm.mail.journal import Journal, JournalError, Ledger, stamp
 from sheetcrm.mail.message import HeaderError, build_message, check_header, message_id
 from sheetcrm.mail.names import safe_stem
 from sheetcrm.mail.quotes import ALREADY_VALIDATED, QuoteLines, QuoteResult, price_quote, quote_number
 from sheetcrm.mail.smtp import Outcome
+from sheetcrm.names import CRM_TABS
 from sheetcrm.mail.templates import TemplateError, Templates
 from sheetcrm.owned import locate
 from sheetcrm.plan import owned_tab
@@ -70,13 +72,21 @@ from sheetcrm.workbook import CellValue, CellWrite, Plan, Snapshot, Workbook, Wo
 
 KEYS = ("id", "created", "opportunity", "to", "subject", "status", "message_id", "sent_at", "error", "quote",
         "version", "attempts", "last_try", "next_try")
-STATUS_ALIASES = {"Draft": ["Borrador"], "Approved": ["Aprobado", "Aprobada"], "Sending": ["Enviando"],
-                  "Sent": ["Enviado", "Enviada"], "Failed": ["Fallido", "Fallida"]}
+# The Status words, canonical (English) -> the catalogue's word: written in the team's
+# language, and read in any language sheetcrm speaks, so a Spanish team approves a row by
+# typing "Aprobado" and a row written "Approved" before the team switched still counts.
+STATUSES = {"Draft": NC_("outbox status", "Draft"), "Approved": NC_("outbox status", "Approved"),
+            "Sending": NC_("outbox status", "Sending"), "Sent": NC_("outbox status", "Sent"),
+            "Failed": NC_("outbox status", "Failed")}
+# What people also type: the feminine forms (a quote, "la propuesta"), read like the rest.
+EXTRA_ALIASES = {"Approved": ["Aprobada"], "Sent": ["Enviada"], "Failed": ["Fallida"]}
+STATUS_ALIASES = {status: [*every_locale(word), *EXTRA_ALIASES.get(status, ())] for status, word in STATUSES.items()}
 _CHOICES = cells.enum_choices(STATUS_ALIASES)
 
 
 def status_label(status: str, locale: str) -> str:
-    return STATUS_ALIASES[status][0] if locale == "es" else status
+    """The Status word sheetcrm writes for `status` ("Approved") in the team's language."""
+    return in_locale(locale, STATUSES[status])
 
 
 def _moment(raw: CellValue) -> dt.datetime | None:
@@ -245,8 +255,8 @@ def append_row(title: str, row: int, values: dict[int, CellValue]) -> list[CellW
 # -- queueing drafts -------------------------------------------------------------------------
 
 def subject_for(number: str, opportunity: Opportunity, locale: str) -> str:
-    word = "Presupuesto" if locale == "es" else "Quote"
-    return f"{word} {number} – {opportunity.name}"
+    """The quote email's Subject, in the team's language: "Quote Q-2026-0001 – Big deal"."""
+    return in_locale(locale, "Quote {number} – {name}", number=number, name=opportunity.name)
 
 
 @dataclass
@@ -269,16 +279,24 @@ def plan_queue(desk: Desk, opportunities: Iterable[Opportunity], plan: Plan, cre
     `sent_versions` (the journal's, `Ledger.held_versions`) is "already" queued even when no
     Outbox row shows it any more (an older copy of the tab took the row away): queueing it
     again would only burn a number for a row the journal sets to Sent at once."""
+    with using(desk.config.locale):
+        return _plan_queue(desk, opportunities, plan, created, year, sent_versions)
+
+
+def _plan_queue(desk: Desk, opportunities: Iterable[Opportunity], plan: Plan, created: str, year: int,
+                sent_versions: Collection[str]) -> list[Queued]:
     out = []
     locale = desk.config.locale
     outbox = desk.outbox
+    lines_table = desk.crm.tables.get("quote_lines")
+    lines_title = lines_table.title if lines_table is not None else CRM_TABS["quote_lines"]
     for opp in opportunities:
         key = opp.id or opp.name
         result = desk.quote(opp)
         if result.quote is not None and not result.quote.lines:
             result.problems.append(_opportunity_issue(desk, opp, "id", opp.id, "no_quote_lines",
-                                                      f"{key} has no quote lines to send.",
-                                                      "Add its lines to the Quote Lines tab."))
+                                                      _("{key} has no quote lines to send.", key=key),
+                                                      _("Add its lines to the {tab} tab.", tab=lines_title)))
         to = None
         try:
             contacts = desk.crm.find("contacts", opp.contact) if opp.contact else []
@@ -287,26 +305,28 @@ def plan_queue(desk: Desk, opportunities: Iterable[Opportunity], plan: Plan, cre
                 # rather than blame the cell the error happens to have emptied.
                 result.problems.append(_opportunity_issue(
                     desk, opp, "contact", opp.contact, "contact_errors",
-                    f"The quote for {key} cannot be addressed: its contact {row_label(contacts[0])} has errors"
-                    f"{_errors_of(desk.crm, 'contacts', contacts[0].row)}.",
-                    "Fix that contact's row (see its errors in the Validation tab)."))
+                    _("The quote for {key} cannot be addressed: its contact {contact} has errors{errors}.", key=key,
+                      contact=row_label(contacts[0]), errors=_errors_of(desk.crm, "contacts", contacts[0].row)),
+                    _("Fix that contact's row (see its errors in the Validation tab).")))
             elif (to := recipient(find_contact(desk.crm, opp.contact))) is None:
                 result.problems.append(_opportunity_issue(
                     desk, opp, "contact", opp.contact, "no_recipient",
-                    f"The quote for {key} has no recipient: " + (
-                        "its contact has no email address." if contacts else
-                        f"its Contact {cells._show(opp.contact)} names no single contact." if opp.contact else
-                        "it has no Contact."),
-                    "Set Contact to a contact that has an Email."))
+                    _("The quote for {key} has no recipient: its contact has no email address.", key=key)
+                    if contacts else
+                    _("The quote for {key} has no recipient: its Contact {contact} names no single contact.",
+                      key=key, contact=cells._show(opp.contact)) if opp.contact else
+                    _("The quote for {key} has no recipient: it has no Contact.", key=key),
+                    _("Set Contact to a contact that has an Email.")))
         except HeaderError as e:
             result.problems.append(_opportunity_issue(
-                desk, opp, "contact", opp.contact, "unsafe_header", f"The quote for {key} cannot be addressed: {e}",
-                "Remove the line break or control character from the contact's First Name, Last Name or Email."))
+                desk, opp, "contact", opp.contact, "unsafe_header",
+                _("The quote for {key} cannot be addressed: {error}", key=key, error=e),
+                _("Remove the line break or control character from the contact's First Name, Last Name or Email.")))
         try:
-            check_header("The opportunity's name (the quote's Subject)", opp.name or "")
+            check_header(_("The opportunity's name (the quote's Subject)"), opp.name or "")
         except HeaderError as e:
             result.problems.append(_opportunity_issue(desk, opp, "name", opp.name, "unsafe_header", str(e),
-                                                      "Remove the line break or control character from the cell."))
+                                                      _("Remove the line break or control character from the cell.")))
         if result.problems or result.quote is None or to is None:
             out.append(Queued(key, "blocked", problems=result.problems))
             continue
@@ -367,35 +387,41 @@ def queue_ticked_quotes(plan: Plan, snapshot: Snapshot, crm: Crm, config: Config
 
 # Outcomes that could not be written after the emails went out (one line).
 OUTCOME_ATTEMPTS = 3
-UNRECORDED = {
-    "none": "{error} ({attempts} attempts); no email was sent",
-    "one": "{error} ({attempts} attempts); 1 email was sent: sheetcrm's journal has it, and the next run "
-           "records it on the sheet",
-    "many": "{error} ({attempts} attempts); {sent} emails were sent: sheetcrm's journal has them, and the next "
-            "run records them on the sheet",
-}
+
+
+def unrecorded(error: object, sent: int, attempts: int) -> str:
+    """The one line for outcomes that could not be written after `sent` emails went out."""
+    if not sent:
+        return _("{error} ({attempts} attempts); no email was sent", error=error, attempts=attempts)
+    return ngettext("{error} ({attempts} attempts); {n} email was sent: sheetcrm's journal has it, and the next "
+                    "run records it on the sheet",
+                    "{error} ({attempts} attempts); {n} emails were sent: sheetcrm's journal has them, and the next "
+                    "run records them on the sheet", sent, error=error, attempts=attempts)
 
 
 # -- the journal's word over the sheet's ---------------------------------------------------
 
 # What the row's Error cell and the command say when the journal overrules the sheet (one line).
+# Written in the team's language; the Status words in them are the team's too (the Spanish
+# catalogue says Enviado where the English says Sent).
 JOURNALED = {
-    "sent": "already sent as {mid} at {at} (sheetcrm's journal), though the sheet showed {status}, as after an "
-            "app's save that reverted it; set back to Sent. To send it again: sheetcrm outbox resend {row}",
-    "recorded": "sent as {mid} at {at} (sheetcrm's journal); the run that sent it stopped before recording it here",
+    "sent": N_("already sent as {mid} at {at} (sheetcrm's journal), though the sheet showed {status}, as after an "
+               "app's save that reverted it; set back to Sent. To send it again: sheetcrm outbox resend {row}"),
+    "recorded": N_("sent as {mid} at {at} (sheetcrm's journal); the run that sent it stopped before recording it "
+                   "here"),
     # A second row of one version: the first was taken away (an older copy of the tab) before
     # it was sent, the version queued again and sent from the new row, then the copy's row
     # came back. Both rows show the one message that went out; this one says whose it is.
-    "other": "this quote version already went out as {mid} at {at}, from {other} (sheetcrm's journal); this row "
-             "is a second one for it, set to Sent. To send it again: sheetcrm outbox resend {row}",
+    "other": N_("this quote version already went out as {mid} at {at}, from {other} (sheetcrm's journal); this "
+                "row is a second one for it, set to Sent. To send it again: sheetcrm outbox resend {row}"),
     # A row showing another quote's message (a write a concurrent sort or restore moved, that
     # the write's own read-back could not take back: Google stopped answering in between).
-    "misplaced": "showed {status} with {mid}, the message of {other}'s quote (sheetcrm's journal), left here by a "
-                 "write that a sort or a restore moved; this row's quote never went out, so it is set to Failed. "
-                 "Set Status to Approved to send it",
-    "intent": "may have been sent as {mid} at {at} (sheetcrm's journal: outcome unknown), though the sheet showed "
-              "{status}; not sent again. Check for {mid} at the recipient, then set Status to Sent, or run "
-              "sheetcrm outbox resend {row}",
+    "misplaced": N_("showed {status} with {mid}, the message of {other}'s quote (sheetcrm's journal), left here "
+                    "by a write that a sort or a restore moved; this row's quote never went out, so it is set to "
+                    "Failed. Set Status to Approved to send it"),
+    "intent": N_("may have been sent as {mid} at {at} (sheetcrm's journal: outcome unknown), though the sheet "
+                 "showed {status}; not sent again. Check for {mid} at the recipient, then set Status to Sent, or "
+                 "run sheetcrm outbox resend {row}"),
 }
 
 
@@ -420,7 +446,7 @@ def plan_restores(desk: Desk, ledger: Ledger, now: dt.datetime) -> tuple[Plan, d
             continue  # a failure the journal does not contradict
         values: dict[str, CellValue]
         if held is None and other is not None:
-            note = JOURNALED["misplaced"].format(status=row.text("status"), mid=other.message_id, other=other.row_id)
+            note = _(JOURNALED["misplaced"], status=row.text("status"), mid=other.message_id, other=other.row_id)
             values = {"status": status_label("Failed", locale), "message_id": None, "sent_at": None, "next_try": None,
                       "error": note}
             notes[row_id] = ("misplaced", note)
@@ -432,16 +458,16 @@ def plan_restores(desk: Desk, ledger: Ledger, now: dt.datetime) -> tuple[Plan, d
                             and (held.state != "sent" or held.message_id != row.text("message_id"))):
             continue  # a row at Sending with no answer in the journal is for a person, as before
         facts = {"mid": held.message_id, "at": held.done_at or held.tried_at, "row": row_id,
-                 "status": row.text("status") or "no Status"}
+                 "status": row.text("status") or _("no Status")}
         if held.state == "sent":
             kind = "recorded" if status == "Sending" else "sent" if held.row_id == row_id else "other"
-            note = JOURNALED[kind].format(other=held.row_id, **facts)
+            note = _(JOURNALED[kind], other=held.row_id, **facts)
             values = {"status": status_label("Sent", locale), "message_id": held.message_id,
                       "sent_at": held.done_at, "next_try": None, "error": note}
             if not _has_activity(desk, held.message_id):
                 _plan_activity(desk, plan, row, now, held.message_id)
         else:
-            note = JOURNALED["intent"].format(**facts)
+            note = _(JOURNALED["intent"], **facts)
             values = {"status": status_label("Sending", locale), "message_id": held.message_id, "next_try": None,
                       "error": note}
         notes[row_id] = (held.state, note)
@@ -524,17 +550,18 @@ def prepare(desk: Desk, row: OutboxRow, templates: Templates, sender: str, now: 
     opp = find_opportunity(desk.crm, row.text("opportunity"))
     if opp is None:
         found = desk.crm.find("opportunities", row.text("opportunity") or "")
-        prepared.error = (f"{row_label(found[0])} has errors; fix them, then the quote can be sent"
+        prepared.error = (_("{row} has errors; fix them, then the quote can be sent", row=row_label(found[0]))
                           if len(found) == 1 and found[0].has_errors
-                          else f"opportunity {row.text('opportunity')} not found")
+                          else _("opportunity {id} not found", id=row.text("opportunity")))
         return prepared
     result = desk.quote(opp)
     if result.quote is None:
-        prepared.error = "the quote has problems: " + "; ".join(f"{p.where()} {p.message}" for p in result.problems)
+        prepared.error = _("the quote has problems: {problems}",
+                           problems="; ".join(f"{p.where()} {p.message}" for p in result.problems))
         return prepared
     if result.quote.version != row.text("version"):
-        prepared.error = (f"the quote changed since this row was queued (version {row.text('version')}, now "
-                          f"{result.quote.version}); queue it again to send the current one")
+        prepared.error = _("the quote changed since this row was queued (version {queued}, now {current}); queue it "
+                           "again to send the current one", queued=row.text("version"), current=result.quote.version)
         return prepared
     created = _moment(row.raw.get("created"))
     header = QuoteHeader(row.text("quote"), created.date() if created else now.date())
@@ -586,18 +613,20 @@ def plan_outcomes(desk: Desk, results: list[tuple[Prepared, Outcome]], now: dt.d
         elif outcome.kind == "setup":
             # Not the message's fault: the row waits, due at once, for the setting to be fixed.
             values = {"status": status_label("Approved", locale), "attempts": max(attempts - 1, 0),
-                      "next_try": None, "error": f"not sent: {outcome.reply}"}
+                      "next_try": None, "error": _("not sent: {reply}", reply=outcome.reply)}
         elif outcome.kind == "transient" and attempts < settings.max_attempts:
             wait = min(settings.retry_seconds * 2 ** (attempts - 1), settings.max_retry_seconds)
             next_try = now + dt.timedelta(seconds=wait)
             values = {"status": status_label("Approved", locale), "next_try": stamp(next_try),
-                      "error": f"try {attempts} failed, retrying after {stamp(next_try)}: {outcome.reply}"}
+                      "error": _("try {attempt} failed, retrying after {at}: {reply}", attempt=attempts,
+                                 at=stamp(next_try), reply=outcome.reply)}
         elif outcome.kind in ("transient", "permanent"):
-            reason = outcome.reply if outcome.kind == "permanent" else f"gave up after {attempts} tries: {outcome.reply}"
+            reason = outcome.reply if outcome.kind == "permanent" else ngettext(
+                "gave up after {n} try: {reply}", "gave up after {n} tries: {reply}", attempts, reply=outcome.reply)
             values = {"status": status_label("Failed", locale), "error": reason}
         else:
-            values = {"error": f"outcome unknown, not retried: {outcome.reply}. Check whether "
-                               f"{row.text('message_id')} arrived, then set Status to Sent, or to Approved to resend."}
+            values = {"error": _("outcome unknown, not retried: {reply}. Check whether {mid} arrived, then set Status "
+                                 "to Sent, or to Approved to resend.", reply=outcome.reply, mid=row.text("message_id"))}
         # The Message-ID goes with every outcome (unchanged where it lands as meant): a row
         # marked Sent always shows the message that went out, and an outcome that a sort put
         # on another row is told by it (docs/concurrency.md).
@@ -615,9 +644,11 @@ def _plan_activity(desk: Desk, plan: Plan, row: OutboxRow, now: dt.datetime, mes
         return  # no Activities tab: the Outbox row is the only record
     fields = table.header.fields
     act_id = f"ACT-{desk.next_id('ACT', (r.id for r in table.rows)):04d}"
-    values = {"id": act_id, "date": now.date(), "type": "Email", "subject": row.text("subject"),
-              "related": row.text("opportunity"), "owner": opp.owner if opp else None,
-              "outcome": f"Quote {row.text('quote')} sent to {row.text('to')} ({message_id or row.text('message_id')})"}
+    locale = desk.config.locale
+    values = {"id": act_id, "date": now.date(), "type": in_locale(locale, NC_("activity type", "Email")),
+              "subject": row.text("subject"), "related": row.text("opportunity"), "owner": opp.owner if opp else None,
+              "outcome": in_locale(locale, "Quote {quote} sent to {to} ({message_id})", quote=row.text("quote"),
+                                   to=row.text("to"), message_id=message_id or row.text("message_id"))}
     plan.writes.extend(append_row(table.title, desk.append_at(table.title), {fields[k] + 1: v for k, v in values.items()
                                                     if k in fields and v is not None}))
 
@@ -663,11 +694,13 @@ def send_outbox(book: Workbook, config: Config, settings: SmtpSettings, template
 
     `journal` defaults to the workbook's, beside its lock; `early` sends rows waiting for
     their Next Try now. Raises SetupError (after recording the rows) when a setting stops
-    every send, and JournalError when the journal cannot be read."""
-    if journal is not None:
-        return _send(book, config, settings, templates, transport, clock, token, journal, early)
-    with Journal.beside_lock(book) as own:
-        return _send(book, config, settings, templates, transport, clock, token, own, early)
+    every send, and JournalError when the journal cannot be read. Everything it writes and
+    raises is in the config's language, whatever thread or command runs it."""
+    with using(config.locale):
+        if journal is not None:
+            return _send(book, config, settings, templates, transport, clock, token, journal, early)
+        with Journal.beside_lock(book) as own:
+            return _send(book, config, settings, templates, transport, clock, token, own, early)
 
 
 def _send(book: Workbook, config: Config, settings: SmtpSettings, templates: Templates,
@@ -729,9 +762,8 @@ def _send(book: Workbook, config: Config, settings: SmtpSettings, templates: Tem
                 # Saved by someone else after that read (an .xlsx): nothing was written, but the
                 # emails are gone. Record their outcomes on the new file now, not a run later.
                 if attempt == OUTCOME_ATTEMPTS:
-                    sent = sum(1 for _, outcome in results if outcome.kind == "sent")
-                    key = "none" if not sent else "one" if sent == 1 else "many"
-                    raise WorkbookConflict(UNRECORDED[key].format(error=e, sent=sent, attempts=attempt)) from None
+                    sent = sum(1 for _p, outcome in results if outcome.kind == "sent")
+                    raise WorkbookConflict(unrecorded(e, sent, attempt)) from None
         report.changed.extend(changed)
     for p, outcome in results:
         row_id = p.row.text("id")
@@ -767,8 +799,8 @@ def _send_one(journal: Journal, smtp: Transport, p: Prepared, clock: Callable[[]
         # Another sheetcrm process took this quote since the journal was read: the row stays
         # at Sending with this run's Message-ID, for a person, rather than risk a second email.
         report.unknown.append(row_id)
-        report.details[row_id] = JOURNALED["intent"].format(mid=held.message_id, at=held.tried_at, row=row_id,
-                                                            status="Sending")
+        report.details[row_id] = _(JOURNALED["intent"], mid=held.message_id, at=held.tried_at, row=row_id,
+                                   status=in_locale(current(), STATUSES["Sending"]))
         return None
     outcome = smtp.send(p.message)  # type: ignore[arg-type]  # only built messages get here
     try:

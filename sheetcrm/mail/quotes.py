@@ -32,6 +32,8 @@ from babel.numbers import format_currency, format_decimal, format_percent, get_c
 from sheetcrm import cells
 from sheetcrm.cells import LIMIT
 from sheetcrm.crm.money import WIDE, Rates
+from sheetcrm.i18n import _
+from sheetcrm.names import CRM_TABS
 from sheetcrm.records import Opportunity, Product, QuoteLine
 from sheetcrm.report import Issue, column_letter
 from sheetcrm.table import Table
@@ -173,7 +175,7 @@ def price_quote(opportunity: Opportunity, quote_lines: QuoteLines, products: Map
     def problem(line_row: int, field_name: str | None, value: Any, code: str, message: str, hint: str) -> None:
         col = table.header.fields.get(field_name) if table is not None and field_name else None
         result.problems.append(Issue(
-            "error", table.title if table is not None else "Quote Lines", line_row,
+            "error", table.title if table is not None else CRM_TABS["quote_lines"], line_row,
             column_letter(col + 1) if col is not None else None,
             table.header.labels.get(col) if table is not None and col is not None else None,
             value, code, message, hint))
@@ -184,27 +186,30 @@ def price_quote(opportunity: Opportunity, quote_lines: QuoteLines, products: Map
             result.problems.extend(known)  # the line's own errors, at their cells
             continue
         problem(row, None, None, "invalid_quote_line",
-                f"Quote line on row {row} has errors, so the quote for {opportunity.id} cannot be priced.",
-                "Fix the row (see its other issues).")
+                _("Quote line on row {row} has errors, so the quote for {opportunity} cannot be priced.", row=row,
+                  opportunity=opportunity.id),
+                _("Fix the row (see its other issues)."))
     priced: list[PricedLine] = []
     for line in lines:
         product = products.get(line.sku)
         if product is None:
-            problem(line.row, "sku", line.sku, "unknown_sku", f'"{line.sku}" does not match any valid product.',
-                    "Use a SKU from the Products tab, and fix that product's row if it has errors.")
+            problem(line.row, "sku", line.sku, "unknown_sku",
+                    _('"{sku}" does not match any valid product.', sku=line.sku),
+                    _("Use a SKU from the Products tab, and fix that product's row if it has errors."))
             continue
         ok = True
         if line.quantity < 0:
             ok = False
             problem(line.row, "quantity", line.quantity, "negative_quantity",
-                    f"The quantity {line.quantity} is negative.", "Use a quantity of 0 or more.")
+                    _("The quantity {quantity} is negative.", quantity=line.quantity),
+                    _("Use a quantity of 0 or more."))
         # A discount outside 0–100% never gets here: its cell fails validation, and the line
         # blocks the quote as an invalid row.
         discount = line.discount if line.discount is not None else Decimal(0)
         if line.unit_price is not None and line.unit_price < 0:
             ok = False
             problem(line.row, "unit_price", line.unit_price, "negative_price",
-                    f"The unit price {line.unit_price} is negative.", "Use a price of 0 or more.")
+                    _("The unit price {price} is negative.", price=line.unit_price), _("Use a price of 0 or more."))
         unit = line.unit_price
         if unit is None:
             unit = _convert(product.unit_price, product.currency or rates.base, currency, rates)
@@ -212,14 +217,17 @@ def price_quote(opportunity: Opportunity, quote_lines: QuoteLines, products: Map
                 ok = False
                 missing = product.currency if rates.rate(product.currency) is None else currency
                 problem(line.row, "sku", line.sku, "missing_rate",
-                        f"{line.sku} is priced in {product.currency or rates.base} but the quote is in {currency}, "
-                        f"and there is no exchange rate for {missing}.",
-                        f"Add {missing} to the Rates tab, or type this line's Unit Price in {currency}.")
+                        _("{sku} is priced in {source} but the quote is in {currency}, and there is no exchange rate "
+                          "for {missing}.", sku=line.sku, source=product.currency or rates.base, currency=currency,
+                          missing=missing),
+                        _("Add {missing} to the Rates tab, or type this line's Unit Price in {currency}.",
+                          missing=missing, currency=currency))
         if ok and abs(line.quantity * unit) >= LIMIT:  # type: ignore[operator]
             ok = False
             problem(line.row, "quantity", line.quantity, "out_of_range",
-                    f"{line.quantity} × {unit} is too large for a quote: sheetcrm handles amounts below 10^15.",
-                    "Check the quantity and the unit price.")
+                    _("{quantity} × {price} is too large for a quote: sheetcrm handles amounts below 10^15.",
+                      quantity=line.quantity, price=unit),
+                    _("Check the quantity and the unit price."))
         if not ok:
             continue
         priced.append(_price_line(line, product, round_money(unit, currency), discount, currency))  # type: ignore[arg-type]
@@ -227,8 +235,9 @@ def price_quote(opportunity: Opportunity, quote_lines: QuoteLines, products: Map
     totals = _totals(priced, currency)
     if priced and abs(totals.total) >= LIMIT:
         problem(priced[0].row, None, None, "out_of_range",
-                f"The quote for {opportunity.id} adds up to more than 10^15, too large for a quote.",
-                "Check the quantities and unit prices of its lines.")
+                _("The quote for {opportunity} adds up to more than 10^15, too large for a quote.",
+                  opportunity=opportunity.id),
+                _("Check the quantities and unit prices of its lines."))
     if result.problems:
         return result
     result.quote = Quote(opportunity, currency, tuple(priced), totals)

@@ -34,6 +34,7 @@ from typing import Literal, Mapping
 
 from pydantic import ConfigDict, Field, SecretStr, ValidationError, model_validator
 
+from sheetcrm.i18n import N_, _
 from sheetcrm.mail.message import envelope
 from sheetcrm.settings import DAY, MINUTE, ConfigError, KeyedProblem, Section, seconds
 
@@ -59,7 +60,7 @@ class SmtpSettings(Section):
     @model_validator(mode="after")
     def _ordered(self) -> "SmtpSettings":
         if self.max_retry_seconds < self.retry_seconds:
-            raise KeyedProblem("max_retry_seconds", "must be at least retry_seconds")
+            raise KeyedProblem("max_retry_seconds", _("must be at least retry_seconds"))
         return self
 
 
@@ -77,29 +78,31 @@ def smtp_settings(section: SmtpSettings, environ: Mapping[str, str] = os.environ
         settings = SmtpSettings.model_validate(data)
     except ValidationError as e:
         err = e.errors()[0]
-        raise ConfigError(f"smtp.{'.'.join(map(str, err['loc']))}: {err['msg']} "
-                          f"(from [smtp] or ${ENV_PREFIX}*)") from None
+        key = "smtp." + ".".join(map(str, err["loc"]))
+        raise ConfigError(_("{key}: {problem} (from [smtp] or ${env}*)", key=key, problem=err["msg"],
+                            env=ENV_PREFIX)) from None
     if not settings.host:
-        raise ConfigError(f"no SMTP server: set [smtp] host in the config or ${ENV_PREFIX}HOST")
+        raise ConfigError(_("no SMTP server: set [smtp] host in the config or ${env}HOST", env=ENV_PREFIX))
     if not settings.from_:
-        raise ConfigError(f"no sender: set [smtp] from in the config or ${ENV_PREFIX}FROM")
+        raise ConfigError(_("no sender: set [smtp] from in the config or ${env}FROM", env=ENV_PREFIX))
     return settings
 
 
 Kind = Literal["sent", "transient", "permanent", "setup", "unknown"]
 
 # One line each, naming the setting to change (the catalogue of this module's messages).
+# Translated when they happen, in the language of the run (the Outbox's Error cell, the command).
 SETUP = {
-    "no_starttls": "{where} does not offer STARTTLS: set [smtp] security to \"ssl\" or \"none\", or the port of "
-                   "its STARTTLS service ([smtp] port; ${env}SECURITY, ${env}PORT)",
-    "tls": "the TLS handshake with {where} failed ({error}): check [smtp] security (\"ssl\" for port 465, "
-           "\"starttls\" for 587) and [smtp] port (${env}SECURITY, ${env}PORT)",
-    "login": "{where} refused the login ({reply}): check [smtp] user and ${env}PASSWORD",
-    "no_login": "{where} offers no login ({error}): remove [smtp] user, or set [smtp] security to \"starttls\" "
-                "or \"ssl\"",
-    "refused": "{where} refused the session ({reply}): check [smtp] host and port (${env}HOST, ${env}PORT)",
+    "no_starttls": N_("{where} does not offer STARTTLS: set [smtp] security to \"ssl\" or \"none\", or the port "
+                      "of its STARTTLS service ([smtp] port; ${env}SECURITY, ${env}PORT)"),
+    "tls": N_("the TLS handshake with {where} failed ({error}): check [smtp] security (\"ssl\" for port 465, "
+              "\"starttls\" for 587) and [smtp] port (${env}SECURITY, ${env}PORT)"),
+    "login": N_("{where} refused the login ({reply}): check [smtp] user and ${env}PASSWORD"),
+    "no_login": N_("{where} offers no login ({error}): remove [smtp] user, or set [smtp] security to \"starttls\" "
+                   "or \"ssl\""),
+    "refused": N_("{where} refused the session ({reply}): check [smtp] host and port (${env}HOST, ${env}PORT)"),
 }
-UNREACHABLE = "cannot reach {where}: {error} (if this persists, check [smtp] host and port)"
+UNREACHABLE = N_("cannot reach {where}: {error} (if this persists, check [smtp] host and port)")
 
 
 @dataclass(frozen=True)
@@ -148,7 +151,7 @@ class SmtpSender:
                 return self._refused(code, reply)
         except (smtplib.SMTPException, OSError) as e:
             self._drop()
-            return Outcome("transient", self._scrub(f"connection lost before the message was sent: {e}"))
+            return Outcome("transient", self._scrub(_("connection lost before the message was sent: {error}", error=e)))
         try:
             code, reply = smtp.data(msg.as_bytes(policy=SMTP_POLICY))
         except smtplib.SMTPResponseException as e:
@@ -156,7 +159,8 @@ class SmtpSender:
             return self._refused(e.smtp_code, e.smtp_error)
         except (smtplib.SMTPException, OSError) as e:
             self._drop()
-            return Outcome("unknown", self._scrub(f"connection lost while the server was taking the message: {e}"))
+            return Outcome("unknown", self._scrub(_("connection lost while the server was taking the message: {error}",
+                                                     error=e)))
         if code == 250:
             return Outcome("sent", self._scrub(f"{code} {_text(reply)}"))
         return self._refused(code, reply)
@@ -205,10 +209,10 @@ class SmtpSender:
         elif isinstance(e, smtplib.SMTPResponseException) and 500 <= e.smtp_code < 600:
             code = "refused"
         if code is not None:
-            return Outcome("setup", self._scrub(SETUP[code].format(**facts)))
+            return Outcome("setup", self._scrub(_(SETUP[code], **facts)))
         if reply:  # 4xx to the greeting, EHLO or STARTTLS: the server is busy
-            return Outcome("transient", self._scrub(f"{where} answered {reply}"))
-        return Outcome("transient", self._scrub(UNREACHABLE.format(**facts)))
+            return Outcome("transient", self._scrub(_("{where} answered {reply}", where=where, reply=reply)))
+        return Outcome("transient", self._scrub(_(UNREACHABLE, **facts)))
 
     def _drop(self) -> None:
         if self._smtp is not None:

@@ -10,6 +10,12 @@ so a cell holding `<script>` reaches the customer as text.
 The built-in templates live in the repository's top-level `templates/` folder, installed as
 the `sheetcrm.templates` package data (see pyproject.toml). A configured folder is searched
 first, so it overrides them one file at a time.
+
+Words in a template go through sheetcrm's message catalogue with jinja2's i18n extension:
+`{{ _("Hello %(name)s,", name=...) }}`, `{{ pgettext("quote", "Net") }}`, `{% trans %}`
+blocks, in the language of the context's `locale` (the team's), else the current one.
+Jinja's newstyle gettext: placeholders are `%(name)s`, variables are escaped in HTML, and a
+literal percent sign is `%%`. `scripts/catalogue.py` extracts them from templates/*.j2.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import jinja2
 from babel.dates import format_date
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from sheetcrm.i18n import _, catalogue, current, normalize
 from sheetcrm.mail.quotes import format_money, format_points, format_quantity
 
 
@@ -58,17 +65,40 @@ def _date(ctx: jinja2.runtime.Context, day: Any, form: str = "long") -> str:
     return format_date(day, format=form, locale=ctx["locale"])
 
 
+def _language(ctx: jinja2.runtime.Context) -> Any:
+    locale = ctx.get("locale")
+    return catalogue(normalize(locale) if locale else current())
+
+
+@jinja2.pass_context
+def _gettext(ctx: jinja2.runtime.Context, message: str) -> str:
+    return _language(ctx).gettext(message)
+
+
+@jinja2.pass_context
+def _ngettext(ctx: jinja2.runtime.Context, singular: str, plural: str, n: int) -> str:
+    return _language(ctx).ngettext(singular, plural, n)
+
+
+@jinja2.pass_context
+def _pgettext(ctx: jinja2.runtime.Context, context: str, message: str) -> str:
+    return _language(ctx).pgettext(context, message)
+
+
 class Templates:
     def __init__(self, folder: str | Path | None = None) -> None:
         loaders: list[jinja2.BaseLoader] = [jinja2.FileSystemLoader(str(builtin_dir()))]
         if folder is not None:
             if not Path(folder).is_dir():
-                raise TemplateError(f"templates folder {folder} does not exist")
+                raise TemplateError(_("templates folder {folder} does not exist", folder=folder))
             loaders.insert(0, jinja2.FileSystemLoader(str(folder)))
         self.env = ImmutableSandboxedEnvironment(
             loader=jinja2.ChoiceLoader(loaders), undefined=jinja2.StrictUndefined,
             autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2", "html"), default_for_string=False),
-            trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+            trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, extensions=["jinja2.ext.i18n"])
+        # `{% trans %}` blocks collapse their whitespace, as the extraction does (scripts/catalogue.py).
+        self.env.policies["ext.i18n.trimmed"] = True
+        self.env.install_gettext_callables(_gettext, _ngettext, newstyle=True, pgettext=_pgettext)  # type: ignore[attr-defined]
         self.env.filters.update(money=_money, percent=_percent, qty=_qty, date=_date)
 
     def render(self, name: str, context: dict[str, Any]) -> str:
@@ -77,7 +107,7 @@ class Templates:
         except jinja2.TemplateSyntaxError as e:
             raise TemplateError(f"{e.name or name}, line {e.lineno}: {e.message}") from None
         except jinja2.TemplateNotFound as e:
-            raise TemplateError(f"template {e.name} not found") from None
+            raise TemplateError(_("template {name} not found", name=e.name)) from None
         except (jinja2.UndefinedError, jinja2.exceptions.SecurityError, TypeError, ValueError, ArithmeticError) as e:
             raise TemplateError(f"{name}, line {_template_line(e, name)}: {_explain(e)}") from None
 
@@ -90,7 +120,7 @@ def _template_line(e: BaseException, name: str) -> str:
 
 def _explain(e: BaseException) -> str:
     if isinstance(e, jinja2.exceptions.SecurityError):
-        return f"not allowed in a template: {e}"
+        return _("not allowed in a template: {error}", error=e)
     if isinstance(e, jinja2.UndefinedError):
-        return f"missing field: {e.message}"
+        return _("missing field: {field}", field=e.message)
     return str(e)

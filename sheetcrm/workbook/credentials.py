@@ -21,6 +21,8 @@ import gspread
 from google.auth.credentials import AnonymousCredentials
 from google.auth.exceptions import GoogleAuthError
 
+from sheetcrm.i18n import _
+
 from . import WorkbookError
 from .gsheets import RetryPolicy, SheetsHTTPClient
 
@@ -60,15 +62,15 @@ def connect(credentials: str | None, policy: RetryPolicy | None = None, tracer=N
 def _google(credentials: str | None) -> Connection:
     path = credentials or os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
     if not path:
-        raise WorkbookError("no Google credentials: pass --credentials FILE, set `credentials` in sheetcrm.toml, "
-                            "or set GOOGLE_APPLICATION_CREDENTIALS (see README, 'Using a Google Sheet')")
+        raise WorkbookError(_("no Google credentials: pass --credentials FILE, set `credentials` in sheetcrm.toml, "
+                              "or set GOOGLE_APPLICATION_CREDENTIALS (see README, 'Using a Google Sheet')"))
     file = Path(path).expanduser()
     try:
         info = json.loads(file.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise WorkbookError(f"{file}: no such credentials file") from None
+        raise WorkbookError(_("{file}: no such credentials file", file=file)) from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        raise WorkbookError(f"{file}: not a readable JSON credentials file") from None
+        raise WorkbookError(_("{file}: not a readable JSON credentials file", file=file)) from None
     kind = info.get("type") if isinstance(info, dict) else None
     try:
         if kind == "service_account":
@@ -89,5 +91,6 @@ def _google(credentials: str | None) -> Connection:
             return Connection(gspread.Client(creds, http_client=SheetsHTTPClient), None)
     except (ValueError, KeyError, TypeError, GoogleAuthError, _UnsupportedKey):
         # The libraries' messages can quote key material; say only which file is wrong.
-        raise WorkbookError(f"{file}: the credentials in this file are incomplete or malformed") from None
-    raise WorkbookError(f"{file}: not a service account key, OAuth client or authorized-user file")
+        raise WorkbookError(_("{file}: the credentials in this file are incomplete or malformed", file=file)) from None
+    raise WorkbookError(_("{file}: not a service account key, OAuth client or authorized-user file",
+                            file=file))

@@ -92,6 +92,8 @@ from gspread.exceptions import APIError
 from gspread.http_client import HTTPClient
 from gspread.utils import absolute_range_name
 
+from sheetcrm.i18n import N_, _, ngettext
+
 from .numformat import format_currency
 from . import (CellValue, CellWrite, Chart, Grid, Guide, Plan, Snapshot, WorkbookError, WriteResult, drop_orphans,
                cell_key, keyed, landing, same_value, serial_number)
@@ -114,10 +116,10 @@ HEADER_ROWS = 20  # a tab's header row is looked for this far down (title rows m
 ERROR_TEXTS = frozenset({"#N/A", "#REF!", "#VALUE!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!", "#ERROR!"})
 GUIDE_KEY = "sheetcrm.guide"
 OWNED_KEY = "sheetcrm.tab"  # on each of sheetcrm's own tabs; the value is the title it was marked under
-PROTECTION = "sheetcrm: computed columns"
+PROTECTION = "sheetcrm: computed columns"  # not for people: how sheetcrm knows its own protections
 CHART_TYPES = {"column": "COLUMN", "line": "LINE"}
 DATE_FORMAT = {"type": "DATE", "pattern": "yyyy-mm-dd"}
-DATETIME_FORMAT = {"type": "DATE_TIME", "pattern": "yyyy-mm-dd hh:mm"}
+DATETIME_FORMAT = {"type": "DATE_TIME", "pattern": "yyyy-mm-dd hh:mm"}  # not for people: a format pattern
 # Read-backs of the Outbox's rows after a write, each answered by a repair if something is
 # misplaced; a sheet still moving after these is reported rather than written on blindly.
 KEYED_ROUNDS = 5
@@ -169,7 +171,7 @@ class SheetsHTTPClient(HTTPClient):
             # Compact, and encoded the same way `_parts` measures it, so "every part <= 2 MB"
             # holds for the bytes on the wire (requests' own encoding adds spaces and escapes).
             data, json = _json_bytes(json), None
-            headers = {**(headers or {}), "Content-Type": "application/json; charset=UTF-8"}
+            headers = {**(headers or {}), "Content-Type": "application/json; charset=UTF-8"}  # not for people: HTTP
         last = ""
         attempts = 1 if self.single_attempt else self.policy.attempts
         for attempt in range(attempts):
@@ -180,10 +182,10 @@ class SheetsHTTPClient(HTTPClient):
                 # Asking again cannot help: the key is revoked, deleted or malformed.
                 raise CredentialsError(refused(e)) from None
             except auth_errors.TransportError:
-                raise CredentialsError(TOKEN_UNREACHABLE) from None
+                raise CredentialsError(_(TOKEN_UNREACHABLE)) from None
             except (requests.ConnectionError, requests.Timeout) as e:
                 self._trace(method, endpoint, kind, None, _body_size(getattr(e, "request", None)), 0)
-                last = f"connection failed ({type(e).__name__})"
+                last = _("connection failed ({error})", error=type(e).__name__)
                 retry_after = None
             else:
                 self._trace(method, endpoint, kind, response.status_code, _body_size(response.request),
@@ -217,8 +219,8 @@ class CredentialsError(WorkbookError):
     """Google would not give sheetcrm an access token: no spreadsheet can be reached."""
 
 
-TOKEN_UNREACHABLE = ("could not reach Google's sign-in service (the token endpoint) to get an access token; "
-                     "check the network, proxy or firewall")
+TOKEN_UNREACHABLE = N_("could not reach Google's sign-in service (the token endpoint) to get an access token; "
+                       "check the network, proxy or firewall")
 
 
 def refused(e: auth_errors.RefreshError) -> str:
@@ -228,13 +230,20 @@ def refused(e: auth_errors.RefreshError) -> str:
     code = details.get("error") if isinstance(details, dict) else None
     if not (isinstance(code, str) and re.fullmatch(r"[a-z_]{1,40}", code)):
         code = "refused"
-    return (f"Google refused sheetcrm's credentials ({code}): the key may be revoked, deleted or malformed, "
-            "or this machine's clock is wrong; create a new key and pass it with --credentials")
+    return _("Google refused sheetcrm's credentials ({code}): the key may be revoked, deleted or malformed, "
+             "or this machine's clock is wrong; create a new key and pass it with --credentials", code=code)
 
 
 def exhausted(attempts: int, kind: str, last: str) -> WorkbookError:
-    return WorkbookError(f"Google Sheets did not answer: {attempts} attempts of a {kind} request all failed "
-                         f"(last: {last}); retries exhausted")
+    if kind == "read":
+        return WorkbookError(ngettext("Google Sheets did not answer: {n} attempt of a read request failed "
+                                      "(last: {last}); retries exhausted",
+                                      "Google Sheets did not answer: {n} attempts of a read request all failed "
+                                      "(last: {last}); retries exhausted", attempts, last=last))
+    return WorkbookError(ngettext("Google Sheets did not answer: {n} attempt of a write request failed "
+                                  "(last: {last}); retries exhausted",
+                                  "Google Sheets did not answer: {n} attempts of a write request all failed "
+                                  "(last: {last}); retries exhausted", attempts, last=last))
 
 
 def _status(response: requests.Response) -> str:
@@ -261,7 +270,7 @@ def spreadsheet_id(target: str) -> str:
     m = SPREADSHEET_URL.search(target)
     key = m.group(1) if m else target.strip()
     if not re.fullmatch(r"[a-zA-Z0-9_-]{10,}", key):
-        raise WorkbookError(f"{target!r} is not a spreadsheet ID or URL")
+        raise WorkbookError(_("{target} is not a spreadsheet ID or URL", target=repr(target)))
     return key
 
 
@@ -303,7 +312,7 @@ class GoogleSheetsWorkbook:
         return f"GoogleSheetsWorkbook({self.key!r})"
 
     def describe(self) -> str:
-        return f"Google spreadsheet {self.key}"
+        return _("Google spreadsheet {key}", key=self.key)
 
     def exists(self) -> bool:
         try:
@@ -315,8 +324,8 @@ class GoogleSheetsWorkbook:
         return True
 
     def create(self) -> None:
-        raise WorkbookError(f"{self.describe()} is not reachable; create it in Google Sheets and share it with "
-                            f"{self.account or 'the account sheetcrm uses'}")
+        raise WorkbookError(_("{book} is not reachable; create it in Google Sheets and share it with {who}",
+                              book=self.describe(), who=self.account or _("the account sheetcrm uses")))
 
     def read(self) -> Snapshot:
         self._open()
@@ -451,13 +460,15 @@ class GoogleSheetsWorkbook:
     def _error(self, e: APIError) -> WorkbookError:
         code = e.response.status_code
         if code == 403:
-            who = self.account or "the account sheetcrm uses"
-            return WorkbookError(f"{self.describe()}: permission denied; share the spreadsheet with {who} "
-                                 "(as Editor)")
+            who = self.account or _("the account sheetcrm uses")
+            return WorkbookError(_("{book}: permission denied; share the spreadsheet with {who} (as Editor)",
+                                   book=self.describe(), who=who))
         if code == 404:
-            return WorkbookError(f"{self.describe()}: spreadsheet not found; check the ID or URL")
+            return WorkbookError(_("{book}: spreadsheet not found; check the ID or URL", book=self.describe()))
+        # Google's own words stay as Google wrote them (English): only the frame is translated.
         detail = e.error.get("message", "") if isinstance(e.error, dict) else ""
-        return WorkbookError(f"{self.describe()}: Google Sheets answered {code} {_status(e.response)}: {detail}")
+        return WorkbookError(_("{book}: Google Sheets answered {code} {status}: {detail}", book=self.describe(),
+                               code=code, status=_status(e.response), detail=detail))
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -571,9 +582,10 @@ class GoogleSheetsWorkbook:
         pending, rounds, settled = rows.repairs, 1, dict(rows.settled)
         while pending:
             if rounds == KEYED_ROUNDS:
-                raise WorkbookError(
-                    f"{self.describe()}: the Outbox kept moving while sheetcrm wrote to it (sorted or restored "
-                    f"{rounds} times in a row); check rows " + ", ".join(sorted({str(g.key or "with no ID") for g in pending})))
+                rows_named = ", ".join(sorted({str(g.key or _("with no ID")) for g in pending}))
+                raise WorkbookError(_("{book}: the Outbox kept moving while sheetcrm wrote to it (sorted or restored "
+                                      "{rounds} times in a row); check rows {rows}", book=self.describe(),
+                                      rounds=rounds, rows=rows_named))
             now = self._read_back(aimed, keyed.columns_to_check(pending))
             if now is None:
                 break
@@ -592,7 +604,7 @@ class GoogleSheetsWorkbook:
         """`wanted` columns as values (one values.batchGet); None when there are none, or a
         tab was deleted meanwhile (nothing of it is left to check)."""
         widest: dict[str, int] = {}
-        for w, _ in aimed:
+        for w, _origin in aimed:
             widest[w.tab] = max(widest.get(w.tab, 0), w.col)
         columns = sorted((tab, col) for tab, cols in wanted.items() if tab in self._sheets
                          for col in cols if col <= max(self._sheets[tab].cols, widest.get(tab, 0)))

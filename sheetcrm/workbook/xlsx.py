@@ -50,6 +50,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from sheetcrm.i18n import N_, _
 from sheetcrm.lock import refuse_if_open_in_app
 
 from . import (CellWrite, Chart, Grid, Guide, Plan, Snapshot, WorkbookConflict, WorkbookError, WriteResult,
@@ -58,7 +59,7 @@ from .memory import formula_text
 
 # Excel cannot save a workbook without a sheet, so `create()` leaves this one empty tab;
 # `read()` does not report it and the first write that adds tabs removes it.
-PLACEHOLDER_TAB = "sheetcrm (empty workbook)"
+PLACEHOLDER_TAB = "sheetcrm (empty workbook)"  # not for people: a fixed name read() recognises
 
 _NOT_XLSX = (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, TypeError, ParseError)
 
@@ -85,11 +86,12 @@ class XlsxWorkbook:
             # and gives the file the user's usual permissions, which the atomic save keeps.
             open(self.path, "xb").close()
         except FileExistsError:
-            raise WorkbookError(f"{self.path}: already exists") from None
+            raise WorkbookError(_("{path}: already exists", path=self.path)) from None
         except FileNotFoundError:
-            raise WorkbookError(f"{self.path}: folder {self.path.parent} does not exist") from None
+            raise WorkbookError(_("{path}: folder {folder} does not exist", path=self.path,
+                                   folder=self.path.parent)) from None
         except PermissionError:
-            raise WorkbookError(f"cannot write {self.path}: permission denied") from None
+            raise WorkbookError(_("cannot write {path}: permission denied", path=self.path)) from None
         try:
             self._save(wb)
         except WorkbookError:
@@ -125,12 +127,12 @@ class XlsxWorkbook:
             return result
         if self.path.is_file() and not os.access(self.path, os.W_OK):
             # os.replace only needs the folder to be writable; respect a read-only file.
-            raise WorkbookError(f"cannot write {self.path}: permission denied")
+            raise WorkbookError(_("cannot write {path}: permission denied", path=self.path))
         if not self.ignore_app_lock:
             refuse_if_open_in_app(self.path)
         data, seen = self._current()
         if self._seen is not None and seen.digest != self._seen.digest:
-            raise WorkbookConflict(CONFLICT.format(path=self.path))
+            raise WorkbookConflict(_(CONFLICT, path=self.path))
         try:
             with zipfile.ZipFile(io.BytesIO(data)) as z:
                 tabs = [title for title, _ in xlsx_patch.sheet_parts(z)]
@@ -150,7 +152,7 @@ class XlsxWorkbook:
         new = None
         try:
             if created or self._charts_missing(data, plan.charts):
-                raise xlsx_patch.NeedsRebuild("new tabs or charts")
+                raise xlsx_patch.NeedsRebuild("new tabs or charts")  # not for people: a reason for the log
             new = xlsx_patch.apply(data, _patch(accepted, plan.guides, marks), preloaded)
         except xlsx_patch.NeedsRebuild:
             new = self._rebuild(data, plan, accepted, created, marks)
@@ -230,7 +232,8 @@ class XlsxWorkbook:
             try:
                 sheets[tab] = wb.create_sheet(tab)
             except ValueError as e:
-                raise WorkbookError(f"{self.path}: cannot create tab {tab!r}: {e}") from None
+                raise WorkbookError(_("{path}: cannot create tab {tab}: {error}", path=self.path, tab=repr(tab),
+                                       error=e)) from None
         placeholder = sheets.get(PLACEHOLDER_TAB)
         if created and placeholder is not None and _is_blank(placeholder):
             wb.remove(placeholder)
@@ -264,13 +267,14 @@ class XlsxWorkbook:
 
     def _current(self) -> tuple[bytes, "Seen"]:
         """The file's bytes and what identifies them, from one read that no save overlapped."""
-        for _ in range(5):
+        for _attempt in range(5):
             before = self._stat()
             data = self._bytes()
             after = self._stat()
             if before == after and len(data) == after[0]:
                 return data, Seen(after, hashlib.sha256(data).digest())
-        raise WorkbookConflict(f"{self.path} kept changing while sheetcrm read it; try again when it is saved")
+        raise WorkbookConflict(_("{path} kept changing while sheetcrm read it; try again when it is saved",
+                                 path=self.path))
 
     def _stat(self) -> tuple[int, int, int]:
         try:
@@ -278,7 +282,7 @@ class XlsxWorkbook:
         except FileNotFoundError:
             return (-1, 0, 0)
         except OSError as e:
-            raise WorkbookError(f"cannot read {self.path}: {e.strerror or e}") from None
+            raise WorkbookError(_("cannot read {path}: {error}", path=self.path, error=e.strerror or e)) from None
         return (st.st_size, st.st_mtime_ns, st.st_ino)
 
     def _bytes(self) -> bytes:
@@ -286,12 +290,12 @@ class XlsxWorkbook:
             return self.path.read_bytes()
         except FileNotFoundError:
             raise WorkbookError(
-                f"{self.path}: no such workbook; run `sheetcrm init` or `sheetcrm demo` to create one"
+                _("{path}: no such workbook; run `sheetcrm init` or `sheetcrm demo` to create one", path=self.path)
             ) from None
         except IsADirectoryError:
-            raise WorkbookError(f"{self.path}: is a folder, not an .xlsx workbook") from None
+            raise WorkbookError(_("{path}: is a folder, not an .xlsx workbook", path=self.path)) from None
         except PermissionError:
-            raise WorkbookError(f"cannot read {self.path}: permission denied") from None
+            raise WorkbookError(_("cannot read {path}: permission denied", path=self.path)) from None
 
     def _save(self, wb: openpyxl.Workbook) -> None:
         buffer = io.BytesIO()
@@ -312,9 +316,9 @@ class XlsxWorkbook:
                 # mkstemp makes the file private; the workbook keeps the permissions it had.
                 os.chmod(tmp, self.path.stat().st_mode)
                 if base is not None:
-                    _, now = self._current()
+                    _data, now = self._current()
                     if now.digest != base.digest or self._stat() != now.stat:
-                        raise WorkbookConflict(CONFLICT.format(path=self.path))
+                        raise WorkbookConflict(_(CONFLICT, path=self.path))
                     _replace_if_still(Path(tmp), self.path, now.stat)
                 else:
                     os.replace(tmp, self.path)
@@ -324,9 +328,10 @@ class XlsxWorkbook:
                 raise
             _fsync_folder(self.path.parent)
         except PermissionError:
-            raise WorkbookError(f"cannot write {self.path}: permission denied") from None
+            raise WorkbookError(_("cannot write {path}: permission denied", path=self.path)) from None
         except OSError as e:
-            raise WorkbookError(f"cannot write {self.path}: {e.strerror or e}; the workbook is unchanged") from None
+            raise WorkbookError(_("cannot write {path}: {error}; the workbook is unchanged", path=self.path,
+                                   error=e.strerror or e)) from None
         self._seen = Seen(self._stat(), hashlib.sha256(new).digest())
 
 
@@ -344,7 +349,7 @@ def _replace_if_still(new: Path, path: Path, expected: tuple[int, int, int]) -> 
         st = os.stat(new)
         if (st.st_size, st.st_mtime_ns, st.st_ino) != expected:
             _exchange(new, path)  # theirs back in place; ours goes with the temp file
-            raise WorkbookConflict(CONFLICT.format(path=path))
+            raise WorkbookConflict(_(CONFLICT, path=path))
         os.unlink(new)
         return
     os.replace(new, path)
@@ -385,7 +390,7 @@ class Seen:
     digest: bytes
 
 
-CONFLICT = "{path} was saved by someone else while sheetcrm was working on it; nothing was written"
+CONFLICT = N_("{path} was saved by someone else while sheetcrm was working on it; nothing was written")
 
 
 def _patch(writes: list[CellWrite], guides: list[Guide], marks: set[str]) -> xlsx_patch.Patch:
@@ -418,7 +423,7 @@ def _load(path: Path, data: bytes) -> openpyxl.Workbook:
 
 def _not_xlsx(path: Path) -> WorkbookError:
     return WorkbookError(
-        f"{path}: not an .xlsx workbook; save it from your spreadsheet app as an Excel workbook (.xlsx)")
+        _("{path}: not an .xlsx workbook; save it from your spreadsheet app as an Excel workbook (.xlsx)", path=path))
 
 
 _TIMES = (_dt.time, _dt.timedelta)
@@ -549,7 +554,7 @@ def _set_dropdowns(sheets: dict, guides: list[Guide]) -> None:
             # the Validation tab reports what it cannot read.
             dropdown = DataValidation(type="list", formula1=formula, allow_blank=True, showErrorMessage=True,
                                       errorStyle="warning", errorTitle=DROPDOWN_MARK,
-                                      error=xlsx_patch.DROPDOWN_ERROR)
+                                      error=_(xlsx_patch.DROPDOWN_ERROR))
             dropdown.add(f"{letter}2:{letter}{MAX_ROWS}")
             ws.add_data_validation(dropdown)
 

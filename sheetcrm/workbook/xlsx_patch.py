@@ -43,12 +43,16 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles.numbers import is_date_format
 from openpyxl.utils import column_index_from_string, get_column_letter
 
+from sheetcrm.i18n import N_, _
+
 from . import CellValue, serial_number
 
 MARK_NAME = "sheetcrm_tab"
 MARK_VALUE = '"sheetcrm"'
 DROPDOWN_MARK = "sheetcrm"
-DROPDOWN_ERROR = "Not one of the listed values; sheetcrm reports it on the Validation tab."
+# Shown by the spreadsheet app when a person types a value not in the list; written in the
+# language of the sync that writes the dropdown.
+DROPDOWN_ERROR = N_("Not one of the listed values; sheetcrm reports it on the Validation tab.")
 DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd h:mm:ss"
 # Built-in number formats that show a date or a time (ECMA-376 Part 1 §18.8.30, with the
@@ -149,7 +153,7 @@ def _copy_raw(data: bytes, info: zipfile.ZipInfo, zout: zipfile.ZipFile) -> None
     if info.flag_bits & 0x08:  # a data descriptor follows, with or without its signature
         end += 16 if data[end:end + 4] == b"PK\x07\x08" else 12
         if info.file_size > 0xFFFFFFFF or info.compress_size > 0xFFFFFFFF:
-            raise NeedsRebuild("zip64 data descriptor")
+            raise NeedsRebuild("zip64 data descriptor")  # not for people: an internal reason
     entry = copy.copy(info)
     entry.header_offset = zout.fp.tell()  # type: ignore[union-attr]
     zout.fp.write(data[start:end])  # type: ignore[union-attr]
@@ -371,7 +375,7 @@ def _patch_row(row: int, rm: re.Match, specs: dict[int, CellSpec], styles: Style
         col = column_index_from_string(ref[1].decode()) if ref else col + 1
         if col in specs:
             if cm[2] and _MASTER.search(cm[2]):
-                raise NeedsRebuild("a shared or array formula's master cell is written")
+                raise NeedsRebuild("a shared or array formula's master cell is written")  # not for people
             cell = cell_xml(_ref(row, col), specs[col], cm[1], styles)
         else:
             # Refs made explicit: a cell inserted before one without `r` would shift it.
@@ -597,8 +601,8 @@ _AFTER_VALIDATIONS = re.compile(rb'<(hyperlinks|printOptions|pageMargins|pageSet
 def dropdown_xml(sqref: str, formula: str) -> bytes:
     # A warning, not a stop: sheetcrm also reads aliases and any capitalisation, and the
     # Validation tab reports what it cannot read.
-    return (f'<dataValidation type="list" errorStyle="warning" allowBlank="1" showErrorMessage="1" '
-            f'errorTitle="{DROPDOWN_MARK}" error="{html.escape(DROPDOWN_ERROR)}" sqref="{sqref}">'
+    return (f'<dataValidation type="list" errorStyle="warning" allowBlank="1" showErrorMessage="1" '  # not for people
+            f'errorTitle="{DROPDOWN_MARK}" error="{html.escape(_(DROPDOWN_ERROR))}" sqref="{sqref}">'
             f'<formula1>{html.escape(formula, quote=False)}</formula1></dataValidation>').encode()
 
 
@@ -615,7 +619,8 @@ def set_dropdowns(xml: bytes, wanted: list[tuple[str, str]]) -> bytes | None:
     kept = [v[0] for v in items if v not in ours]
     fresh = [dropdown_xml(sqref, formula) for sqref, formula in wanted]
     body = kept + fresh
-    block = f'<dataValidations count="{len(body)}">'.encode() + b"".join(body) + b"</dataValidations>" if body else b""
+    block = (f'<dataValidations count="{len(body)}">'.encode()  # not for people: XML
+             + b"".join(body) + b"</dataValidations>") if body else b""
     if m is not None:
         return xml[:m.start()] + block + xml[m.end():]
     if not block:
@@ -623,7 +628,7 @@ def set_dropdowns(xml: bytes, wanted: list[tuple[str, str]]) -> bytes | None:
     sheet_data_end = max(xml.find(b"</sheetData>"), xml.find(b"<sheetData/>"), 0)
     after = _AFTER_VALIDATIONS.search(xml, sheet_data_end)
     if after is None:
-        raise NeedsRebuild("no place for dataValidations")
+        raise NeedsRebuild("no place for dataValidations")  # not for people: an internal reason
     return xml[:after.start()] + block + xml[after.start():]
 
 
@@ -684,15 +689,15 @@ def mark_tabs(workbook_xml: bytes, indices: Iterable[int]) -> bytes | None:
     missing = sorted(set(indices) - marked_indices(workbook_xml))
     if not missing:
         return None
-    fresh = b"".join(f'<definedName name="{MARK_NAME}" localSheetId="{i}" hidden="1">{html.escape(MARK_VALUE)}'
-                     f"</definedName>".encode() for i in missing)
+    fresh = b"".join(f'<definedName name="{MARK_NAME}" localSheetId="{i}" hidden="1">'  # not for people: XML
+                     f"{html.escape(MARK_VALUE)}</definedName>".encode() for i in missing)
     m = _DEFINED_NAMES.search(workbook_xml)
     if m is not None:
         body = (m[1] or b"") + fresh
         return workbook_xml[:m.start()] + b"<definedNames>" + body + b"</definedNames>" + workbook_xml[m.end():]
     after = _AFTER_NAMES.search(workbook_xml, max(workbook_xml.find(b"</sheets>"), 0))
     if after is None:
-        raise NeedsRebuild("no place for definedNames")
+        raise NeedsRebuild("no place for definedNames")  # not for people: an internal reason
     return workbook_xml[:after.start()] + b"<definedNames>" + fresh + b"</definedNames>" + workbook_xml[after.start():]
 
 

@@ -168,7 +168,7 @@ def test_transient_errors_give_up_after_max_attempts(tmp_path, server):
     server.inbox.reply = "421 4.7.0 Try again later"
     assert send(book, server, max_attempts=1).failed == ["OUT-0001"]
     [row] = outbox_rows(book)
-    assert row["status"] == "Failed" and row["error"].startswith("gave up after 1 tries: 421")
+    assert row["status"] == "Failed" and row["error"].startswith("gave up after 1 try: 421")
 
 
 def test_a_crash_after_the_server_accepted_leaves_sending_and_is_never_resent(tmp_path, server):
