@@ -23,7 +23,7 @@ from sheetcrm import i18n
 from tests.messy import write_messy
 
 WORD = re.compile(r"[A-Za-zÁÉÍÓÚÜÑáéíóúüñ]{3,}")
-PLACEHOLDER = re.compile(r"\{[^}]*\}|`[^`]*`")
+PLACEHOLDER = re.compile(r"\{[^}]*\}|%\(\w+\)\w|`[^`]*`")
 
 
 def _words(text: str) -> set[str]:

@@ -34,7 +34,7 @@ def _english_only_words() -> set[str]:
                 continue
             texts = (m.string if spanish else m.id)
             for text in (texts if isinstance(texts, (tuple, list)) else [texts]):
-                found |= {w.casefold() for w in WORD.findall(re.sub(r"\{\w+\}", "", text or ""))}
+                found |= {w.casefold() for w in WORD.findall(re.sub(r"\{\w+\}|%\(\w+\)\w", "", text or ""))}
         return found
     es = LOCALE / "es" / "LC_MESSAGES" / "sheetcrm.po"
     return words(es, False) - words(es, True)
