@@ -299,10 +299,11 @@ def _check_unique_ids(table: Table, report: Report) -> None:
             seen[key] = row.row
         if not pattern.match(cells.canonical_text(row.id)):
             off_pattern.append(row)
+    example = f"{prefix}-0001"
     for row in off_pattern[:_ID_PATTERN_CELLS]:
         _cell_issue(report, "warning", table, row, "id", row.raw_id, "id_pattern",
                     _("The ID {shown} does not look like {example}; it is kept as this record's ID and matched "
-                      "as typed.", shown=cells._show(row.id), example=f"{prefix}-0001"),
+                      "as typed.", shown=cells._show(row.id), example=example),
                     _("Nothing to do if it comes from another system; sheetcrm never changes an ID."))
     if len(off_pattern) > _ID_PATTERN_CELLS:
         more = off_pattern[_ID_PATTERN_CELLS:]
@@ -310,7 +311,7 @@ def _check_unique_ids(table: Table, report: Report) -> None:
                          ngettext("{n} more ID does not look like {example} (row {first}); it is kept and matched "
                                   "as typed.",
                                   "{n} more IDs do not look like {example} (rows {first} to {last}); they are kept "
-                                  "and matched as typed.", len(more), example=f"{prefix}-0001",
+                                  "and matched as typed.", len(more), example=example,
                                   first=more[0].row, last=more[-1].row),
                          ngettext("Nothing to do if it comes from another system; sheetcrm never changes an ID.",
                                   "Nothing to do if they come from another system; sheetcrm never changes an ID.",
