@@ -81,12 +81,12 @@ def _show(raw: RawCell) -> str:
     return f'"{visible(text)}"'
 
 
-def show_number(value: Decimal | int | float, group: bool = True) -> str:
-    """A number sheetcrm states in a message, written the way the current language writes
-    numbers (babel, CLDR): 2958465.5 -> "2,958,465.5" (en), "2.958.465,5" (es); without `group`
-    "2958465.5" / "2958465,5", for messages about which separator a cell means. Every digit is
-    kept."""
-    return format_decimal(value, format=None if group else "0.###", locale=current(),
+def show_number(value: Decimal | int | float, group: bool = True, locale: str | None = None) -> str:
+    """A number sheetcrm states in a message, written the way the current language (or
+    `locale`: a column's convention, for a number to type in it) writes numbers (babel, CLDR):
+    2958465.5 -> "2,958,465.5" (en), "2.958.465,5" (es); without `group` "2958465.5" /
+    "2958465,5", for messages about which separator a cell means. Every digit is kept."""
+    return format_decimal(value, format=None if group else "0.###", locale=locale or current(),
                           decimal_quantization=False)
 
 
@@ -302,7 +302,7 @@ def _decimal_body(body: str, loc: _Locale) -> Decimal | str:
         dec, thousands = None, " " if spaced else None
 
     if dec:
-        whole, _, frac = body.partition(dec)
+        whole, _point, frac = body.partition(dec)
         if not frac.isdigit():
             return _("{separator} marks the decimals, so it may appear only once, before digits",
                      separator=_(_SEP_NAMES[dec]))

@@ -107,7 +107,7 @@ def read_numbers(raws: Sequence[RawCell], kind: str, fallback: str, fallback_sur
                   "cannot be read with confidence.", shown=cells._show(raw), separator=_(_DECIMAL_NAMES[proves]),
                   column=_(_DECIMAL_NAMES[locale])),
                 _("Write it the way the rest of the column does, or as a plain number like {example}.",
-                  example=cells.show_number(Decimal("1234.5"), group=False)), raw)))
+                  example=cells.show_number(Decimal("1234.5"), False, locale)), raw)))
         # Even in a settled column, money read with three decimals ("12.500" among "1,234.50") is
         # more likely a thousands separator typed the other way: both readings are shown.
         elif suggests and (not sure or kind in THOUSANDS_KINDS and suggests != locale
@@ -124,7 +124,7 @@ def read_numbers(raws: Sequence[RawCell], kind: str, fallback: str, fallback_sur
                       could=_shown(could)),
                     _("Nothing else in this column shows which separator is the decimal one: write the number "
                       "without thousands separators ({whole} or {fraction}), or set locale in sheetcrm.toml.",
-                      whole="12500", fraction=cells.show_number(Decimal("12.5"), group=False)), raw)))
+                      whole="12500", fraction=cells.show_number(Decimal("12.5"), False, locale)), raw)))
     return reading
 
 

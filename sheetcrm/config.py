@@ -191,26 +191,29 @@ def _check_headers(key: str, settings: TabSettings) -> dict[str, str]:
     for computed in spec.computed:
         for name in (computed.header, computed.header_es):
             means.setdefault(normalize_key(name), computed.header)
+    # Messages name a column by its header in the current language (either is accepted).
+    spanish = current() == "es"
+    shown = {c.header: c.header_es if spanish else c.header for c in (*spec.columns, *spec.computed)}
     out: dict[str, str] = {}
     theirs_seen: dict[str, str] = {}
     for canonical, theirs in settings.headers.items():
         where = f"{key}.headers.{canonical}"
         column = means.get(normalize_key(canonical))
         if column is None or column not in {c.header for c in spec.columns}:
-            known = ", ".join(c.header for c in spec.columns)
+            known = ", ".join(shown[c.header] for c in spec.columns)
             raise KeyedProblem(where, _("unknown column {column}; the {tab} columns are {known}",
-                                        column=repr(canonical), tab=spec.title, known=known))
+                                        column=repr(canonical), tab=spec.display_title(current()), known=known))
         if column in out:
-            raise KeyedProblem(where, _("the {column} column is renamed twice", column=column))
+            raise KeyedProblem(where, _("the {column} column is renamed twice", column=shown[column]))
         name = normalize_key(theirs)
         if not name:
             raise KeyedProblem(where, _("the header is empty"))
         if means.get(name, column) != column:
             raise KeyedProblem(where, _("{header} already means the {column} column", header=repr(theirs),
-                                        column=means[name]))
+                                        column=shown[means[name]]))
         if name in theirs_seen:
             raise KeyedProblem(where, _("{header} is also the header of {column}", header=repr(theirs),
-                                        column=theirs_seen[name]))
+                                        column=shown[theirs_seen[name]]))
         theirs_seen[name] = column
         out[column] = theirs
     for field_name in settings.custom_fields:
@@ -219,7 +222,7 @@ def _check_headers(key: str, settings: TabSettings) -> dict[str, str]:
         if taken is not None:
             raise KeyedProblem(f"{key}.custom_fields.{field_name}",
                                _("a column headed {header} is read as the {column} column; rename the custom field "
-                                 "or the header", header=repr(field_name), column=taken))
+                                 "or the header", header=repr(field_name), column=shown[taken]))
     return out
 
 

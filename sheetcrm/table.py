@@ -262,7 +262,7 @@ def _merged_values(grid: Grid) -> dict[tuple[int, int], tuple[Any, str | None]]:
     """(row, col) -> (value, formula error) for the cells a merged block covers below its first
     row: the block's value belongs to each row it spans (for reading only)."""
     filled: dict[tuple[int, int], tuple[Any, str | None]] = {}
-    for r0, c0, r1, _ in grid.merges:
+    for r0, c0, r1, _c1 in grid.merges:
         value = (grid.cell(r0, c0), grid.errors.get((r0, c0)))
         for r in range(r0 + 1, r1 + 1):
             filled[(r, c0)] = value
@@ -485,13 +485,15 @@ def _currencies(spec: TabSpec, title: str, header: Header, grid: Grid, rows: lis
         said_base = False
         for r in rows:
             index, shown, raw = r.index, r.shown, r.shown[col]
-            token = _currency_token(raw, grid.currency.get((index, col)), ctx.columns.get(name, ctx).locale)
+            locale = ctx.columns.get(name, ctx).locale
+            token = _currency_token(raw, grid.currency.get((index, col)), locale)
             if token is None:
                 continue
             code, ambiguous = cells.currency_of(token, ctx.currency)
+            typed = cells.show_number(1200, locale=locale)  # an amount to type in this column
             fmt = dict(shown=cells._show(raw) if isinstance(raw, str) else _(
                 _FORMATTED_AMOUNT, value=cells._show(raw), token=token), token=token, currency=code,
-                example=f"USD {cells.show_number(1200)}",
+                example=f"USD {typed}",
                 codes=", ".join(cells.SYMBOL_CURRENCIES.get(token, ())))
             if code is None:
                 shown[col] = _error("ambiguous_currency", raw, **fmt)
@@ -522,7 +524,7 @@ def _currencies(spec: TabSpec, title: str, header: Header, grid: Grid, rows: lis
                 others = [c for c in cells.SYMBOL_CURRENCIES[token] if c != code][:4]
                 report.add(_issue("warning", title, index + 1, col, header.labels.get(col), raw, "symbol_guess",
                                   **{**fmt, "others": ", ".join(others) + "…",
-                                     "example": cells.show_number(1200)}))
+                                     "example": typed}))
 
 
 def _currency_token(raw: Any, formatted: str | None, locale: str) -> str | None:

@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable
 
 from sheetcrm import cells
 from sheetcrm.config import Config
-from sheetcrm.i18n import N_, _, ngettext
+from sheetcrm.i18n import N_, _, ngettext, using
 from sheetcrm.ids import id_pattern
 from sheetcrm.inputs import Inputs, read_inputs
 from sheetcrm.records import ParseContext
@@ -63,7 +63,14 @@ def parse_context(config: Config) -> ParseContext:
                         currency=config.currency)
 
 
-def read_crm(snapshot: Snapshot, config: Config) -> Crm:
+def read_crm(snapshot: Snapshot, config: Config, language: str | None = None) -> Crm:
+    """The workbook as read, every issue's message and hint in `language` ("en"/"es"), by
+    default the config's locale (whoever calls it)."""
+    with using(language or config.locale):
+        return _read_crm(snapshot, config)
+
+
+def _read_crm(snapshot: Snapshot, config: Config) -> Crm:
     crm = Crm(report=Report(limit=config.validation.max_issues))
     ctx = parse_context(config)
     titles = list(snapshot.tabs)
