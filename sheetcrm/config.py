@@ -301,7 +301,9 @@ def _toml_problem(e: tomllib.TOMLDecodeError) -> str:
     return _("{problem} (at line {line}, column {column})", problem=what, line=m["line"], column=m["column"])
 
 
-EXAMPLE = '''\
+# The file `sheetcrm init` writes, its comments in the current language (keys and values are the
+# same in every language: tests/test_read_messages.py checks).
+EXAMPLE = N_('''\
 # sheetcrm.toml: every setting is optional; delete what you do not need.
 
 # Which workbook: a local .xlsx file, or a Google spreadsheet (ID or URL).
@@ -421,4 +423,4 @@ aliases = ["Lost", "Perdida"]
 # [tabs.leads.custom_fields]
 # "Budget" = { type = "number" }
 # "Tier" = { type = "enum", values = ["Gold", "Silver", "Bronze"] }
-'''
+''')

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sheetcrm import cells, demo
 from sheetcrm.config import EXAMPLE, Config
+from sheetcrm.i18n import _
 from sheetcrm.ids import read_sequences
 from sheetcrm.owned import owned_title
 from sheetcrm.plan import tab_writes
@@ -34,7 +35,7 @@ def example_config(workbook: str | None = None, spreadsheet: str | None = None,
                    credentials: str | None = None) -> str:
     """The example sheetcrm.toml, pointing at the workbook `init` was given (a path relative to
     the folder the file is written in, or a spreadsheet ID or URL), so the next command finds it."""
-    text = EXAMPLE
+    text = _(EXAMPLE)
     if spreadsheet:
         text = _swap(text, 'workbook = "crm.xlsx"', '# workbook = "crm.xlsx"')
         text = _swap(text, '# spreadsheet = "1AbC...xyz"', f"spreadsheet = {_toml_string(spreadsheet)}")

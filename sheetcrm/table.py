@@ -28,6 +28,7 @@ from sheetcrm.i18n import N_, _, current
 from sheetcrm.records import CUSTOM_PARSERS, ParseContext, Record
 from sheetcrm.report import Issue, Report, column_letter
 from sheetcrm.schema import TabSpec
+from sheetcrm.settings import problem
 from sheetcrm.workbook import Grid
 
 HEADER_SEARCH_ROWS = 20
@@ -601,7 +602,7 @@ def _validate(spec: TabSpec, data: dict[str, Any], custom: dict[str, Any], ctx: 
                 column_letter(col + 1) if col is not None else None,
                 header.labels.get(col) if col is not None else None,
                 _as_typed(data.get(field_name)) if isinstance(field_name, str) else None,
-                err["type"], extra.get("message", err["msg"]), extra.get("hint", ""),
+                err["type"], extra.get("message") or problem(err), extra.get("hint", ""),
             ))
         unreadable = {err["loc"][0] for err in e.errors() if err["loc"]}
         try:

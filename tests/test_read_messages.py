@@ -287,3 +287,20 @@ def test_the_command_line_says_a_config_error_in_spanish_under_a_spanish_lang(tm
     assert out.returncode == 2, out.stdout
     assert out.stderr.count("\n") == 1 and "Traceback" not in out.stderr, out.stderr
     assert "sheetcrm.toml: forecast_months: debe ser menor o igual que 36" in out.stderr, out.stderr
+
+
+def test_the_example_config_says_the_same_in_either_language():
+    import tomllib
+
+    from sheetcrm.config import EXAMPLE
+    from sheetcrm.starter import example_config
+
+    spanish = i18n.in_locale("es", EXAMPLE)
+    assert spanish != EXAMPLE and "todos los ajustes son opcionales" in spanish
+    assert tomllib.loads(spanish) == tomllib.loads(EXAMPLE)
+    # Every line that is not a comment is the same: keys, values and commented-out settings.
+    settings = [line.split("#")[0].rstrip() for line in EXAMPLE.splitlines()]
+    assert [line.split("#")[0].rstrip() for line in spanish.splitlines()] == settings
+    with i18n.using("es"):
+        text = example_config(workbook="ventas.xlsx", credentials="sa.json")
+    assert 'workbook = "ventas.xlsx"' in text and 'credentials = "sa.json"' in text and "Qué libro" in text
