@@ -250,7 +250,7 @@ def load_config(path: str | Path | None = None) -> Config:
         # utf-8-sig: Notepad and some editors save a BOM, which TOML itself does not allow.
         data = tomllib.loads(file.read_text(encoding="utf-8-sig"))
     except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(_("{file}: cannot read: {problem}", file=file, problem=e.strerror or e)) from None
+        raise ConfigError(_("{file}: cannot read: {problem}", file=file, problem=getattr(e, "strerror", None) or e)) from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(_("{file}: not valid TOML: {problem}", file=file, problem=_toml_problem(e))) from None
     bad = _non_finite(data)

@@ -304,3 +304,10 @@ def test_the_example_config_says_the_same_in_either_language():
     with i18n.using("es"):
         text = example_config(workbook="ventas.xlsx", credentials="sa.json")
     assert 'workbook = "ventas.xlsx"' in text and 'credentials = "sa.json"' in text and "Qué libro" in text
+
+
+def test_an_unreadable_config_file_is_one_line_too(tmp_path):
+    (tmp_path / "sheetcrm.toml").write_bytes(b"\xff\xfe not utf-8")
+    with i18n.using("es"), pytest.raises(ConfigError) as caught:
+        load_config(tmp_path / "sheetcrm.toml")
+    assert "sheetcrm.toml: no se puede leer: " in str(caught.value)
