@@ -249,8 +249,11 @@ def load_config(path: str | Path | None = None) -> Config:
     try:
         # utf-8-sig: Notepad and some editors save a BOM, which TOML itself does not allow.
         data = tomllib.loads(file.read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(_("{file}: cannot read: {problem}", file=file, problem=getattr(e, "strerror", None) or e)) from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(_("{file}: cannot read: it is not UTF-8 text (byte {position})", file=file,
+                            position=e.start + 1)) from None
+    except OSError as e:
+        raise ConfigError(_("{file}: cannot read: {problem}", file=file, problem=e.strerror or e)) from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(_("{file}: not valid TOML: {problem}", file=file, problem=_toml_problem(e))) from None
     bad = _non_finite(data)
