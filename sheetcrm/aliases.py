@@ -24,7 +24,7 @@ def _data() -> dict[str, Any]:
 
 def _names(entry: Any, where: str) -> tuple[str, ...]:
     if not isinstance(entry, dict) or set(entry) != {"es", "aliases"}:
-        raise ValueError(f"aliases.toml: {where} needs exactly `es` and `aliases`")
+        raise ValueError(f"aliases.toml: {where} needs exactly `es` and `aliases`")  # not for people: packaging
     return (entry["es"], *entry["aliases"])
 
 
@@ -39,5 +39,5 @@ def column_names(tab: str, fields: list[str]) -> dict[str, tuple[str, ...]]:
     table = _data()["columns"].get(tab, {})
     extra = set(table) - set(fields)
     if extra:
-        raise ValueError(f"aliases.toml: columns.{tab} names unknown fields {sorted(extra)}")
+        raise ValueError(f"aliases.toml: columns.{tab} names unknown fields {sorted(extra)}")  # not for people: packaging
     return {f: _names(table.get(f), f"columns.{tab}.{f}") for f in fields}

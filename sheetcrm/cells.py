@@ -14,18 +14,21 @@ worse than one that fails loudly on the first row.
 
 from __future__ import annotations
 
+import calendar
 import datetime as _dt
 import math
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from decimal import Decimal
 
 from babel.dates import get_month_names
-from babel.numbers import get_currency_precision, list_currencies
+from babel.numbers import format_decimal, get_currency_precision, list_currencies
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
+
+from sheetcrm.i18n import N_, _, current
 
 RawCell = str | int | float | bool | _dt.datetime | _dt.date | None
 
@@ -78,6 +81,15 @@ def _show(raw: RawCell) -> str:
     return f'"{visible(text)}"'
 
 
+def show_number(value: Decimal | int | float, group: bool = True, locale: str | None = None) -> str:
+    """A number sheetcrm states in a message, written the way the current language (or
+    `locale`: a column's convention, for a number to type in it) writes numbers (babel, CLDR):
+    2958465.5 -> "2,958,465.5" (en), "2.958.465,5" (es); without `group` "2958465.5" /
+    "2958465,5", for messages about which separator a cell means. Every digit is kept."""
+    return format_decimal(value, format=None if group else "0.###", locale=locale or current(),
+                          decimal_quantization=False)
+
+
 @dataclass(frozen=True)
 class _Locale:
     name: str
@@ -95,20 +107,20 @@ _LOCALES = {
         thousands=",",
         decimal=".",
         day_first=False,
-        number_hint='Use a number like 1234.50 or 1,234.50 (or 1.234,50 with locale "es")',
-        date_hint='Use a date like 2024-03-15 or 03/15/2024 (month first), '
-        'or set locale "es" if this sheet writes dates day first',
-        percent_hint="Use a percentage from 0 to 100, like 75 or 12.5%",
+        number_hint=N_('Use a number like 1234.50 or 1,234.50 (or 1.234,50 with locale "es")'),
+        date_hint=N_('Use a date like 2024-03-15 or 03/15/2024 (month first), '
+                     'or set locale "es" if this sheet writes dates day first'),
+        percent_hint=N_("Use a percentage from 0 to 100, like 75 or 12.5%"),
     ),
     "es": _Locale(
         name="es",
         thousands=".",
         decimal=",",
         day_first=True,
-        number_hint='Use a number like 1234,50 or 1.234,50 (or 1,234.50 with locale "en")',
-        date_hint='Use a date like 2024-03-15 or 15/03/2024 (day first), '
-        'or set locale "en" if this sheet writes dates month first',
-        percent_hint="Use a percentage from 0 to 100, like 75 or 12,5 %",
+        number_hint=N_('Use a number like 1234,50 or 1.234,50 (or 1,234.50 with locale "en")'),
+        date_hint=N_('Use a date like 2024-03-15 or 15/03/2024 (day first), '
+                     'or set locale "en" if this sheet writes dates month first'),
+        percent_hint=N_("Use a percentage from 0 to 100, like 75 or 12,5 %"),
     ),
 }
 
@@ -117,7 +129,7 @@ def _locale(locale: str) -> _Locale:
     try:
         return _LOCALES[locale]
     except KeyError:
-        raise ValueError(f"unsupported locale {locale!r}; use 'en' or 'es'") from None
+        raise ValueError(f"unsupported locale {locale!r}; use 'en' or 'es'") from None  # not for people: a caller's bug
 
 
 # --- keys, blanks, text -------------------------------------------------------------------
@@ -227,7 +239,7 @@ _PLAIN_RE = {
     "en": re.compile(r"-?[0-9]+(?:\.[0-9]+)?"),
     "es": re.compile(r"-?[0-9]+(?:,[0-9]+)?"),
 }
-_SEP_NAMES = {",": "a comma", ".": "a period", " ": "a space or an apostrophe"}
+_SEP_NAMES = {",": N_("a comma"), ".": N_("a period"), " ": N_("a space or an apostrophe")}
 _ONE = Decimal(1)
 
 # What a spreadsheet can hold exactly: 15 significant digits (Excel shows no more, and a
@@ -256,12 +268,13 @@ def _sane(value: Decimal, raw: RawCell, noun: str, hint: str) -> Decimal:
     "too_precise" CellError)."""
     if abs(value) >= LIMIT:
         raise CellError("out_of_range",
-                        f"{_show(raw)} is too large to be {noun}: sheetcrm reads numbers below 10^15.",
-                        hint, raw)
+                        _("{shown} is too large to be {noun}: sheetcrm reads numbers below 10^15.",
+                          shown=_show(raw), noun=_(noun)), _(hint), raw)
     if len(value.as_tuple().digits) > MAX_DIGITS and value != value.to_integral_value():
         raise CellError("too_precise",
-                        f"{_show(raw)} has more than {MAX_DIGITS} significant digits, more than a "
-                        f"spreadsheet keeps, so it cannot be {noun}.", hint, raw)
+                        _("{shown} has more than {digits} significant digits, more than a spreadsheet keeps, "
+                          "so it cannot be {noun}.", shown=_show(raw), digits=MAX_DIGITS, noun=_(noun)),
+                        _(hint), raw)
     return value
 
 
@@ -273,7 +286,7 @@ def _decimal_body(body: str, loc: _Locale) -> Decimal | str:
     dot, comma = body.rfind("."), body.rfind(",")
     if dot >= 0 and comma >= 0:
         if spaced:
-            return "it mixes spaces, periods and commas"
+            return _("it mixes spaces, periods and commas")
         dec = "." if dot > comma else ","
         thousands = "," if dec == "." else "."
     elif dot >= 0 or comma >= 0:
@@ -289,17 +302,16 @@ def _decimal_body(body: str, loc: _Locale) -> Decimal | str:
         dec, thousands = None, " " if spaced else None
 
     if dec:
-        whole, _, frac = body.partition(dec)
+        whole, _point, frac = body.partition(dec)
         if not frac.isdigit():
-            return f"{_SEP_NAMES[dec]} marks the decimals, so it may appear only once, before digits"
+            return _("{separator} marks the decimals, so it may appear only once, before digits",
+                     separator=_(_SEP_NAMES[dec]))
     else:
         whole, frac = body, ""
     if thousands:
         if not _GROUPED_RE[thousands].fullmatch(whole):
-            return (
-                f'under locale "{loc.name}" {_SEP_NAMES[thousands]} separates thousands, '
-                "so it must be followed by groups of exactly 3 digits"
-            )
+            return _('under locale "{locale}" {separator} separates thousands, so it must be followed by '
+                     "groups of exactly 3 digits", locale=loc.name, separator=_(_SEP_NAMES[thousands]))
         whole = whole.replace(thousands, "")
     return Decimal(f"{whole or '0'}.{frac}" if frac else whole)
 
@@ -316,15 +328,15 @@ def _number_parts(
     if raw is None:
         return None, None
     if isinstance(raw, (bool, _dt.date)):
-        raise CellError(code, f"{_show(raw)} is not {noun}.", hint, raw)
+        raise CellError(code, _not(raw, noun), _(hint), raw)
     if isinstance(raw, int):
         return _sane(Decimal(raw), raw, noun, hint), None
     if isinstance(raw, float):
         if not math.isfinite(raw):
-            raise CellError(code, f"{_show(raw)} is not {noun}.", hint, raw)
+            raise CellError(code, _not(raw, noun), _(hint), raw)
         return _sane(_float_decimal(raw), raw, noun, hint), None
     if not isinstance(raw, str):
-        raise CellError(code, f"{_show(raw)} is not {noun}.", hint, raw)
+        raise CellError(code, _not(raw, noun), _(hint), raw)
     s = raw.strip(_STRIP) if text is None else text
     if not s:
         return None, None
@@ -333,30 +345,42 @@ def _number_parts(
 
     m = _NUMBER_RE.fullmatch(s)
     if m is None:
-        raise CellError(code, f"{_show(raw)} is not {noun}.", hint, raw)
+        raise CellError(code, _not(raw, noun), _(hint), raw)
     open_, sign1, cur1, sign2, body, cur2, close = m.group(
         "open", "sign1", "cur1", "sign2", "body", "cur2", "close"
     )
     problem = None
     if bool(open_) != bool(close):
-        problem = "its parentheses do not match"
+        problem = _("its parentheses do not match")
     elif sign1 and sign2 or open_ and (sign1 or sign2):
-        problem = "it has more than one sign (parentheses already mean negative)"
+        problem = _("it has more than one sign (parentheses already mean negative)")
     elif cur1 and cur2:
-        problem = "it names a currency twice"
+        problem = _("it names a currency twice")
     elif (cur := cur1 or cur2) and cur not in SYMBOL_CURRENCIES and cur.upper() not in _CURRENCY_CODES:
-        problem = f'"{cur}" is not a currency'
+        problem = _('"{token}" is not a currency', token=cur)
     if problem:
-        raise CellError(code, f"{_show(raw)} is not {noun}: {problem}.", hint, raw)
+        raise CellError(code, _not(raw, noun, problem), _(hint), raw)
 
     value = _decimal_body(body, loc)
     if isinstance(value, str):
-        raise CellError(code, f"{_show(raw)} is not {noun}: {value}.", hint, raw)
+        raise CellError(code, _not(raw, noun, value), _(hint), raw)
     sign = sign1 or sign2
     # Accounting format writes negatives in parentheses: (1,200) is -1200.
     if open_ or sign in ("-", "\u2212"):
         value = -value
     return _sane(value, raw, noun, hint), cur1 or cur2
+
+
+def _not(raw: RawCell, noun: str, problem: str | None = None) -> str:
+    """'"abc" is not a number.' (or '…: why.'), in the current language; `noun` is an N_ constant."""
+    if problem is None:
+        return _("{shown} is not {noun}.", shown=_show(raw), noun=_(noun))
+    return _("{shown} is not {noun}: {problem}.", shown=_show(raw), noun=_(noun), problem=problem)
+
+
+_A_NUMBER = N_("a number")
+_A_WHOLE_NUMBER = N_("a whole number")
+_A_PERCENTAGE = N_("a percentage")
 
 
 def _number(
@@ -394,7 +418,7 @@ def parse_money(raw: RawCell, locale: str = "en") -> tuple[Decimal | None, str |
     (10000, "JPY"), "R$ 1.200,00" -> (1200.00, "R$"), "10 000 CHF" -> (10000, "CHF"),
     1500 -> (1500, None). `currency_of` turns the token into an ISO code."""
     loc = _locale(locale)
-    return _number_parts(raw, loc, "bad_number", "a number", loc.number_hint)
+    return _number_parts(raw, loc, "bad_number", _A_NUMBER, loc.number_hint)
 
 
 def separator_style(raw: RawCell) -> tuple[str | None, str | None]:
@@ -493,17 +517,17 @@ def parse_number(raw: RawCell, locale: str = "en") -> Decimal | None:
     '.' or ',' decimal. A currency symbol or ISO code before or after is ignored.
     """
     loc = _locale(locale)
-    return _number(raw, loc, "bad_number", "a number", loc.number_hint)
+    return _number(raw, loc, "bad_number", _A_NUMBER, loc.number_hint)
 
 
 def parse_integer(raw: RawCell, locale: str = "en") -> int | None:
     loc = _locale(locale)
-    hint = "Use a whole number like 12 (no decimals)"
-    value = _number(raw, loc, "bad_integer", "a whole number", hint)
+    hint = N_("Use a whole number like 12 (no decimals)")
+    value = _number(raw, loc, "bad_integer", _A_WHOLE_NUMBER, hint)
     if value is None:
         return None
     if value != value.to_integral_value():
-        raise CellError("bad_integer", f"{_show(raw)} is not a whole number.", hint, raw)
+        raise CellError("bad_integer", _not(raw, _A_WHOLE_NUMBER), _(hint), raw)
     return int(value)
 
 
@@ -531,10 +555,8 @@ def parse_percent(raw: RawCell, locale: str = "en", scale: str | None = None) ->
             percent_sign = True
             text = text[:-1].rstrip(_STRIP)
             if not text:
-                raise CellError(
-                    "bad_percent", f"{_show(raw)} is not a percentage.", loc.percent_hint, raw
-                )
-    value = _number(raw, loc, "bad_percent", "a percentage", loc.percent_hint, text)
+                raise CellError("bad_percent", _not(raw, _A_PERCENTAGE), _(loc.percent_hint), raw)
+    value = _number(raw, loc, "bad_percent", _A_PERCENTAGE, loc.percent_hint, text)
     if value is None:
         return None
     fraction = scale == "fraction" if scale else isinstance(raw, float) and 0 < raw < 1
@@ -544,8 +566,8 @@ def parse_percent(raw: RawCell, locale: str = "en", scale: str | None = None) ->
     if not 0 <= value <= 100:
         raise CellError(
             "out_of_range",
-            f"{_show(raw)} is outside 0 to 100 percent.",
-            loc.percent_hint,
+            _("{shown} is outside 0 to 100 percent.", shown=_show(raw)),
+            _(loc.percent_hint),
             raw,
         )
     return value
@@ -616,24 +638,37 @@ def _time_ok(m: re.Match[str]) -> bool:
     return hour <= max_hour and minute <= 59
 
 
-def _date_error(raw: RawCell, loc: _Locale, why: str = "") -> CellError:
-    return CellError("bad_date", f"{_show(raw)} is not a date{why}.", loc.date_hint, raw)
+def _date_error(raw: RawCell, loc: _Locale, why: str | None = None) -> CellError:
+    message = (_("{shown} is not a date.", shown=_show(raw)) if why is None else
+               _("{shown} is not a date: {problem}.", shown=_show(raw), problem=why))
+    return CellError("bad_date", message, _(loc.date_hint), raw)
+
+
+def _no_such_day(year: int, month: int, day: int) -> str:
+    """Why (year, month, day) is no date, in the current language (what datetime says only in
+    English)."""
+    if not 1 <= month <= 12:
+        return _("there is no month {month}", month=month)
+    if not _dt.MINYEAR <= year <= _dt.MAXYEAR:
+        return _("the year {year} is out of range", year=year)
+    last = calendar.monthrange(year, month)[1]
+    return _("that month has only {days} days, not {day}", days=last, day=day)
 
 
 def _make_date(raw: RawCell, loc: _Locale, year: int, month: int, day: int) -> _dt.date:
     try:
         return _dt.date(year, month, day)
-    except ValueError as exc:
-        raise _date_error(raw, loc, f": {exc}") from None
+    except ValueError:
+        raise _date_error(raw, loc, _no_such_day(year, month, day)) from None
 
 
 def _serial_date(raw: int | float, loc: _Locale) -> _dt.date:
     if not math.isfinite(raw) or not 1 <= raw < _MAX_SERIAL + 1:
         raise CellError(
             "out_of_range",
-            f"{_show(raw)} is outside the date serial numbers a spreadsheet uses "
-            f"(1 to {_MAX_SERIAL}).",
-            loc.date_hint,
+            _("{shown} is outside the date serial numbers a spreadsheet uses (1 to {last}).",
+              shown=_show(raw), last=show_number(_MAX_SERIAL)),
+            _(loc.date_hint),
             raw,
         )
     return _EPOCH + _dt.timedelta(days=math.floor(raw))
@@ -644,22 +679,26 @@ def _numeric_date(raw: RawCell, loc: _Locale, m: re.Match[str]) -> _dt.date:
     day, month = (a, b) if loc.day_first else (b, a)
     try:
         return _dt.date(year, month, day)
-    except ValueError as exc:
-        problem = exc
+    except ValueError:
+        pass
     try:
         other = _dt.date(year, day, month)
     except ValueError:
-        raise _date_error(raw, loc, f": {problem}") from None
-    order = "day first (DD/MM/YYYY)" if loc.day_first else "month first (MM/DD/YYYY)"
+        raise _date_error(raw, loc, _no_such_day(year, month, day)) from None
+    order = _DAY_FIRST if loc.day_first else _MONTH_FIRST
     other_locale = "en" if loc.day_first else "es"
     raise CellError(
         "bad_date",
-        f'{_show(raw)} is not a date under locale "{loc.name}", which reads dates {order}; '
-        "it only makes sense the other way round.",
-        f"Write it as {other.isoformat()}, or set locale \"{other_locale}\" if this sheet "
-        "writes dates the other way round",
+        _('{shown} is not a date under locale "{locale}", which reads dates {order}; it only makes sense the '
+          "other way round.", shown=_show(raw), locale=loc.name, order=_(order)),
+        _('Write it as {date}, or set locale "{other}" if this sheet writes dates the other way round',
+          date=other.isoformat(), other=other_locale),
         raw,
     )
+
+
+_DAY_FIRST = N_("day first (DD/MM/YYYY)")
+_MONTH_FIRST = N_("month first (MM/DD/YYYY)")
 
 
 def parse_date(raw: RawCell, locale: str = "en") -> _dt.date | None:
@@ -696,7 +735,7 @@ def parse_date(raw: RawCell, locale: str = "en") -> _dt.date | None:
         raise _date_error(raw, loc)
     month = _MONTHS.get(m["m"])
     if month is None:
-        raise _date_error(raw, loc, f': "{m["m"]}" is not a month name')
+        raise _date_error(raw, loc, _('"{word}" is not a month name', word=m["m"]))
     return _make_date(raw, loc, _year(m["y"]), month, int(m["d"]))
 
 
@@ -704,7 +743,7 @@ def parse_date(raw: RawCell, locale: str = "en") -> _dt.date | None:
 
 _TRUE = frozenset({"true", "yes", "y", "si", "verdadero", "x", "✓", "✔", "☑", "1"})
 _FALSE = frozenset({"false", "no", "n", "falso", "0"})
-_BOOL_HINT = "Use TRUE or FALSE (also yes/no, sí/no, verdadero/falso, x, 1/0)"
+_BOOL_HINT = N_("Use TRUE or FALSE (also yes/no, sí/no, verdadero/falso, x, 1/0)")
 
 
 def parse_bool(raw: RawCell) -> bool | None:
@@ -722,7 +761,7 @@ def parse_bool(raw: RawCell) -> bool | None:
             return True
         if key in _FALSE:
             return False
-    raise CellError("bad_bool", f"{_show(raw)} is not yes or no.", _BOOL_HINT, raw)
+    raise CellError("bad_bool", _("{shown} is not yes or no.", shown=_show(raw)), _(_BOOL_HINT), raw)
 
 
 # Plain ASCII addresses, a strict subset of what email_validator accepts, are checked here:
@@ -744,11 +783,11 @@ def _plain_email(s: str) -> str | None:
 
 def parse_email(raw: RawCell) -> str | None:
     """The validator's normalized address (domain lowercased); syntax only, no DNS."""
-    hint = "Type one full address, like ana@example.com"
     if raw is None:
         return None
+    hint = _EMAIL_HINT
     if not isinstance(raw, str):
-        raise CellError("bad_email", f"{_show(raw)} is not an email address.", hint, raw)
+        raise CellError("bad_email", _("{shown} is not an email address.", shown=_show(raw)), _(hint), raw)
     s = raw.strip(_STRIP)
     if not s:
         return None
@@ -759,8 +798,45 @@ def parse_email(raw: RawCell) -> str | None:
         return validate_email(s, check_deliverability=False).normalized
     except EmailNotValidError as exc:
         raise CellError(
-            "bad_email", f"{_show(raw)} is not a valid email address. {exc}", hint, raw
+            "bad_email", _("{shown} is not a valid email address. {reason}", shown=_show(raw),
+                           reason=_email_reason(str(exc))), _(hint), raw
         ) from None
+
+
+_EMAIL_HINT = N_("Type one full address, like ana@example.com")
+# email_validator explains in English only. Its usual explanations are catalogue entries whose
+# English text is the library's own, so they are found by that text and translated; the rest
+# are said in English, and in another language replaced by a plain statement.
+_EMAIL_REASONS = frozenset({
+    N_("An email address must have an @-sign."),
+    N_("There must be something before the @-sign."),
+    N_("There must be something after the @-sign."),
+    N_("An email address cannot have two periods in a row."),
+    N_("The part after the @-sign is not valid. It should have a period."),
+    N_("The part after the @-sign is not valid. It is not within a valid top-level domain."),
+    N_("The part after the @-sign is a special-use or reserved name that cannot be used with email."),
+    N_("There can't be anything after the email address."),
+    N_("The email address contains an invalid character."),
+    N_("An email address cannot have a period and a hyphen next to each other."),
+    N_("A display name and angle brackets around the email address are not permitted here."),
+})
+# Explanations that end in the characters at fault (a value, shown as is).
+_EMAIL_REASONS_WITH_CHARS = (
+    N_("The email address contains invalid characters before the @-sign: {chars}"),
+    N_("The part after the @-sign contains invalid characters: {chars}"),
+    N_("The email address contains unsafe characters: {chars}"),
+)
+
+
+def _email_reason(text: str) -> str:
+    """email_validator's explanation in the current language."""
+    if text in _EMAIL_REASONS:
+        return _(text)
+    for message in _EMAIL_REASONS_WITH_CHARS:
+        prefix = message.partition("{chars}")[0]
+        if text.startswith(prefix):
+            return _(message, chars=text[len(prefix):])
+    return text if current() == "en" else _("Its form is not that of an email address.")
 
 
 def enum_choices(canonical_to_aliases: Mapping[str, Iterable[str]]) -> dict[str, str]:
@@ -770,22 +846,27 @@ def enum_choices(canonical_to_aliases: Mapping[str, Iterable[str]]) -> dict[str,
         for name in (canonical, *aliases):
             key = normalize_key(name)
             if choices.setdefault(key, canonical) != canonical:
-                raise ValueError(
-                    f"{name!r} is an alias of both {choices[key]!r} and {canonical!r}"
-                )
+                raise ValueError(_("{name} is an alias of both {one} and {other}", name=repr(name),
+                                   one=repr(choices[key]), other=repr(canonical)))
     return choices
 
 
-def parse_enum(raw: RawCell, choices: Mapping[str, str], what: str) -> str | None:
-    """The canonical value whose alias matches `raw` after normalize_key."""
+def parse_enum(raw: RawCell, choices: Mapping[str, str], what: str | Callable[[], str],
+               allowed: Callable[[], Iterable[str]] | None = None) -> str | None:
+    """The canonical value whose alias matches `raw` after normalize_key.
+
+    An error names the column's `what` (text, or a function giving it in the current language)
+    and lists `allowed()` (the values as the current language writes them), else the canonical
+    values."""
     text = parse_text(raw)
     if text is None:
         return None
     found = choices.get(normalize_key(text))
     if found is None:
-        allowed = ", ".join(dict.fromkeys(choices.values()))
-        raise CellError("bad_enum", f"{_show(raw)} is not a valid {what}.",
-                        f"Use one of: {allowed}", raw)
+        values = allowed() if allowed is not None else choices.values()
+        raise CellError("bad_enum", _("{shown} is not a valid {what}.", shown=_show(raw),
+                                      what=what() if callable(what) else what),
+                        _("Use one of: {values}", values=", ".join(dict.fromkeys(values))), raw)
     return found
 
 
@@ -793,7 +874,6 @@ def parse_currency(raw: RawCell, base: str | None = None) -> str | None:
     """An ISO 4217 code, from the code itself or from a symbol (`SYMBOL_CURRENCIES`): an
     ambiguous symbol is `base` when that is one of its meanings, else its usual one ($ is
     USD, ¥ is JPY); "kr" without a krona base is not read."""
-    hint = "Use a 3-letter ISO currency code like EUR, USD or MXN, or one of € $ £ ¥"
     if raw is None:
         return None
     if isinstance(raw, str):
@@ -803,4 +883,5 @@ def parse_currency(raw: RawCell, base: str | None = None) -> str | None:
         code = currency_of(s, base)[0] if s in SYMBOL_CURRENCIES else s.upper()
         if code in _CURRENCY_CODES:
             return code
-    raise CellError("bad_currency", f"{_show(raw)} is not a currency.", hint, raw)
+    raise CellError("bad_currency", _("{shown} is not a currency.", shown=_show(raw)),
+                    _("Use a 3-letter ISO currency code like EUR, USD or MXN, or one of € $ £ ¥"), raw)

@@ -32,12 +32,13 @@ from typing import Callable, Collection, Sequence
 
 from sheetcrm import cells
 from sheetcrm.cells import CellError, RawCell
+from sheetcrm.i18n import N_, _
 
 # Column kinds whose ambiguous cells vote for the thousands reading (rule 2).
 THOUSANDS_KINDS = frozenset({"money", "integer"})
 
-_ORDER_NAMES = {"en": "month first", "es": "day first"}
-_DECIMAL_NAMES = {"en": "a period", "es": "a comma"}
+_ORDER_NAMES = {"en": N_("month first"), "es": N_("day first")}
+_DECIMAL_NAMES = {"en": N_("a period"), "es": N_("a comma")}
 
 
 @dataclass(frozen=True)
@@ -79,8 +80,9 @@ def _decide(proofs: Counter[str], suggestions: Counter[str], fallback: str, fall
 
 
 def _shown(value: object) -> str:
-    if isinstance(value, Decimal):
-        return format(value.normalize(), "f")
+    """A number read from a cell, as the current language writes numbers ("12,5" in es)."""
+    if isinstance(value, (Decimal, int)):
+        return cells.show_number(value, group=False)  # separators are what the message is about
     return str(value)
 
 
@@ -101,9 +103,11 @@ def read_numbers(raws: Sequence[RawCell], kind: str, fallback: str, fallback_sur
         if proves and proves != locale:
             reading.findings.append(Finding(index, "error", CellError(
                 "mixed_convention",
-                f"{cells._show(raw)} writes decimals with {_DECIMAL_NAMES[proves]}, but this column writes "
-                f"them with {_DECIMAL_NAMES[locale]}, so it cannot be read with confidence.",
-                "Write it the way the rest of the column does, or as a plain number like 1234.5.", raw)))
+                _("{shown} writes decimals with {separator}, but this column writes them with {column}, so it "
+                  "cannot be read with confidence.", shown=cells._show(raw), separator=_(_DECIMAL_NAMES[proves]),
+                  column=_(_DECIMAL_NAMES[locale])),
+                _("Write it the way the rest of the column does, or as a plain number like {example}.",
+                  example=cells.show_number(Decimal("1234.5"), False, locale)), raw)))
         # Even in a settled column, money read with three decimals ("12.500" among "1,234.50") is
         # more likely a thousands separator typed the other way: both readings are shown.
         elif suggests and (not sure or kind in THOUSANDS_KINDS and suggests != locale
@@ -116,9 +120,11 @@ def read_numbers(raws: Sequence[RawCell], kind: str, fallback: str, fallback_sur
             if read != could:
                 reading.findings.append(Finding(index, "warning", CellError(
                     "ambiguous_number",
-                    f"{cells._show(raw)} read as {_shown(read)}; could be {_shown(could)}.",
-                    "Nothing else in this column shows which separator is the decimal one: write the number "
-                    'without thousands separators (12500 or 12.5), or set locale in sheetcrm.toml.', raw)))
+                    _("{shown} read as {read}; could be {could}.", shown=cells._show(raw), read=_shown(read),
+                      could=_shown(could)),
+                    _("Nothing else in this column shows which separator is the decimal one: write the number "
+                      "without thousands separators ({whole} or {fraction}), or set locale in sheetcrm.toml.",
+                      whole="12500", fraction=cells.show_number(Decimal("12.5"), False, locale)), raw)))
     return reading
 
 
@@ -159,23 +165,25 @@ def read_dates(raws: Sequence[RawCell], fallback: str, fallback_sure: bool) -> R
             if could:
                 reading.findings.append(Finding(index, "warning", CellError(
                     "ambiguous_date",
-                    f"{cells._show(raw)} read as {read}; could be {' or '.join(map(str, could))} "
-                    "(a two-digit year may stand first or last).",
-                    "Write the year with four digits, as year-month-day (2026-02-01).", raw)))
+                    _("{shown} read as {read}; could be {could} (a two-digit year may stand first or last).",
+                      shown=cells._show(raw), read=read, could=_(" or ").join(map(str, could))),
+                    _("Write the year with four digits, as year-month-day (2026-02-01)."), raw)))
             continue
         if proves and proves != locale:
             reading.findings.append(Finding(index, "error", CellError(
                 "mixed_convention",
-                f"{cells._show(raw)} is written {_ORDER_NAMES[proves]}, but this column writes dates "
-                f"{_ORDER_NAMES[locale]}, so it cannot be read with confidence.",
-                "Write it the way the rest of the column does, or as 2026-12-03 (year first).", raw)))
+                _("{shown} is written {order}, but this column writes dates {column}, so it cannot be read with "
+                  "confidence.", shown=cells._show(raw), order=_(_ORDER_NAMES[proves]),
+                  column=_(_ORDER_NAMES[locale])),
+                _("Write it the way the rest of the column does, or as 2026-12-03 (year first)."), raw)))
         elif ambiguous and not sure:
             read, could = cells.parse_date(raw, locale), cells.parse_date(raw, other)
             reading.findings.append(Finding(index, "warning", CellError(
                 "ambiguous_date",
-                f"{cells._show(raw)} read as {read} ({_ORDER_NAMES[locale]}); could be {could}.",
-                "Nothing else in this column shows whether dates are written day or month first: write it "
-                "as year-month-day (2026-12-03), or set locale in sheetcrm.toml.", raw)))
+                _("{shown} read as {read} ({order}); could be {could}.", shown=cells._show(raw), read=read,
+                  order=_(_ORDER_NAMES[locale]), could=could),
+                _("Nothing else in this column shows whether dates are written day or month first: write it "
+                  "as year-month-day (2026-12-03), or set locale in sheetcrm.toml."), raw)))
     return reading
 
 
@@ -235,6 +243,8 @@ def read_percents(raws: Sequence[RawCell], formatted: Collection[int], fallback:
             if could <= 100:
                 reading.findings.append(Finding(index, "warning", CellError(
                     "ambiguous_percent",
-                    f"{cells._show(raw)} read as {_shown(value)} %; could be {_shown(could)} %.",
-                    'Write it with a percent sign ("100%" or "1%") or format the cell as a percentage.', raw)))
+                    _("{shown} read as {read} %; could be {could} %.", shown=cells._show(raw), read=_shown(value),
+                      could=_shown(could)),
+                    _('Write it with a percent sign ("100%" or "1%") or format the cell as a percentage.'),
+                    raw)))
     return reading

@@ -9,6 +9,7 @@ never import this module; the code above them hands them their own section or va
 from __future__ import annotations
 
 import math
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -18,8 +19,9 @@ from pydantic import Field, ValidationError, ValidationInfo, field_validator, mo
 from sheetcrm.crm.scoring import ScoringSettings
 from sheetcrm.crm.stages import DEFAULT_STAGES, Stage
 from sheetcrm.every import ScheduleSettings
+from sheetcrm.i18n import N_, _, current, ngettext
 from sheetcrm.mail.smtp import SmtpSettings
-from sheetcrm.settings import HOUR, MINUTE, ConfigError, KeyedProblem, Section, seconds
+from sheetcrm.settings import HOUR, MINUTE, ConfigError, KeyedProblem, Section, problem, seconds
 
 __all__ = ["CONFIG_FILE", "DEFAULT_STAGES", "EXAMPLE", "Config", "ConfigError", "CustomField", "GoogleSettings",
            "ScheduleSettings", "ScoringSettings", "SmtpSettings", "Stage", "TabSettings", "ValidationSettings",
@@ -35,7 +37,7 @@ class CustomField(Section):
     @model_validator(mode="after")
     def _enum_has_values(self) -> "CustomField":
         if self.type == "enum" and not self.values:
-            raise ValueError("an enum custom field needs `values`")
+            raise ValueError(_("an enum custom field needs `values`"))
         return self
 
 
@@ -59,7 +61,7 @@ class GoogleSettings(Section):
     @model_validator(mode="after")
     def _ordered(self) -> "GoogleSettings":
         if self.max_backoff_seconds < self.backoff_seconds:
-            raise KeyedProblem("max_backoff_seconds", "must be at least backoff_seconds")
+            raise KeyedProblem("max_backoff_seconds", _("must be at least backoff_seconds"))
         return self
 
 
@@ -91,20 +93,20 @@ class Config(Section):
 
         code = v.strip().upper()
         if code not in list_currencies():
-            raise ValueError(f"unknown currency code {v!r}")
+            raise ValueError(_("unknown currency code {code}", code=repr(v)))
         return code
 
     @field_validator("stages")
     @classmethod
     def _stages_sane(cls, stages: list[Stage]) -> list[Stage]:
         if not stages:
-            raise ValueError("at least one stage is needed")
+            raise ValueError(_("at least one stage is needed"))
         from sheetcrm.cells import enum_choices
 
         try:
             enum_choices({s.name: s.aliases for s in stages})
         except ValueError as e:
-            raise ValueError(f"stage names and aliases must be unique: {e}") from None
+            raise ValueError(_("stage names and aliases must be unique: {problem}", problem=e)) from None
         return stages
 
     @field_validator("tabs")
@@ -114,7 +116,7 @@ class Config(Section):
 
         for key in tabs:
             if key not in TABS:
-                raise ValueError(f"unknown tab {key!r}; expected one of {', '.join(TABS)}")
+                raise ValueError(_("unknown tab {tab}; expected one of {tabs}", tab=repr(key), tabs=", ".join(TABS)))
         _check_titles(tabs)
         for key, settings in tabs.items():
             settings.headers = _check_headers(key, settings)
@@ -150,26 +152,28 @@ def _check_titles(tabs: dict[str, TabSettings]) -> None:
     from sheetcrm.cells import normalize_key
     from sheetcrm.schema import OWNED_TABS, QUOTAS, RATES, TABS, owned_tab_names
 
+    locale = current()
     owner: dict[str, str] = {}  # normalized name -> the tab it belongs to, as people know it
     for spec in TABS.values():
         for name in (spec.title, spec.title_es, *spec.aliases):
-            owner.setdefault(normalize_key(name), f"the {spec.title} tab")
+            owner.setdefault(normalize_key(name), _("the {tab} tab", tab=spec.display_title(locale)))
     for tab in (*OWNED_TABS.values(), RATES, QUOTAS):
         for name in owned_tab_names(tab):
-            owner.setdefault(normalize_key(name), f"sheetcrm's {tab.title} tab")
+            owner.setdefault(normalize_key(name), _("sheetcrm's {tab} tab", tab=tab.display_title(locale)))
     chosen: dict[str, str] = {}
     for key, settings in tabs.items():
         if settings.title is None:
             continue
         name = normalize_key(settings.title)
         if not name:
-            raise KeyedProblem(f"{key}.title", "is empty")
-        mine = f"the {TABS[key].title} tab"
+            raise KeyedProblem(f"{key}.title", _("is empty"))
+        mine = _("the {tab} tab", tab=TABS[key].display_title(locale))
         if owner.get(name, mine) != mine:
-            raise KeyedProblem(f"{key}.title", f"{settings.title!r} is the name of {owner[name]}; "
-                                                f"give {key} a title of its own")
+            raise KeyedProblem(f"{key}.title", _("{title} is the name of {owner}; give {key} a title of its own",
+                                                 title=repr(settings.title), owner=owner[name], key=key))
         if name in chosen:
-            raise KeyedProblem(f"{key}.title", f"{settings.title!r} is also the title of {chosen[name]}")
+            raise KeyedProblem(f"{key}.title", _("{title} is also the title of {other}", title=repr(settings.title),
+                                                 other=chosen[name]))
         chosen[name] = key
 
 
@@ -187,23 +191,29 @@ def _check_headers(key: str, settings: TabSettings) -> dict[str, str]:
     for computed in spec.computed:
         for name in (computed.header, computed.header_es):
             means.setdefault(normalize_key(name), computed.header)
+    # Messages name a column by its header in the current language (either is accepted).
+    spanish = current() == "es"
+    shown = {c.header: c.header_es if spanish else c.header for c in (*spec.columns, *spec.computed)}
     out: dict[str, str] = {}
     theirs_seen: dict[str, str] = {}
     for canonical, theirs in settings.headers.items():
         where = f"{key}.headers.{canonical}"
         column = means.get(normalize_key(canonical))
         if column is None or column not in {c.header for c in spec.columns}:
-            known = ", ".join(c.header for c in spec.columns)
-            raise KeyedProblem(where, f"unknown column {canonical!r}; the {spec.title} columns are {known}")
+            known = ", ".join(shown[c.header] for c in spec.columns)
+            raise KeyedProblem(where, _("unknown column {column}; the {tab} columns are {known}",
+                                        column=repr(canonical), tab=spec.display_title(current()), known=known))
         if column in out:
-            raise KeyedProblem(where, f"the {column} column is renamed twice")
+            raise KeyedProblem(where, _("the {column} column is renamed twice", column=shown[column]))
         name = normalize_key(theirs)
         if not name:
-            raise KeyedProblem(where, "the header is empty")
+            raise KeyedProblem(where, _("the header is empty"))
         if means.get(name, column) != column:
-            raise KeyedProblem(where, f"{theirs!r} already means the {means[name]} column")
+            raise KeyedProblem(where, _("{header} already means the {column} column", header=repr(theirs),
+                                        column=shown[means[name]]))
         if name in theirs_seen:
-            raise KeyedProblem(where, f"{theirs!r} is also the header of {theirs_seen[name]}")
+            raise KeyedProblem(where, _("{header} is also the header of {column}", header=repr(theirs),
+                                        column=shown[theirs_seen[name]]))
         theirs_seen[name] = column
         out[column] = theirs
     for field_name in settings.custom_fields:
@@ -211,15 +221,15 @@ def _check_headers(key: str, settings: TabSettings) -> dict[str, str]:
         taken = theirs_seen.get(name) or means.get(name)
         if taken is not None:
             raise KeyedProblem(f"{key}.custom_fields.{field_name}",
-                                f"a column headed {field_name!r} is read as the {taken} column; "
-                                "rename the custom field or the header")
+                               _("a column headed {header} is read as the {column} column; rename the custom field "
+                                 "or the header", header=repr(field_name), column=shown[taken]))
     return out
 
 
 def _non_finite(data: Any, path: str = "") -> str | None:
     """The key of the first inf or nan in the parsed TOML (TOML has both literals)."""
     if isinstance(data, float) and not math.isfinite(data):
-        return path or "(top level)"
+        return path or _("(top level)")
     items = data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, list) else ()
     for k, v in items:
         found = _non_finite(v, f"{path}.{k}" if path else str(k))
@@ -234,18 +244,21 @@ def load_config(path: str | Path | None = None) -> Config:
     file = Path(path) if explicit else Path(CONFIG_FILE)
     if not file.exists():
         if explicit:
-            raise ConfigError(f"{file}: no such config file")
+            raise ConfigError(_("{file}: no such config file", file=file))
         return Config()
     try:
         # utf-8-sig: Notepad and some editors save a BOM, which TOML itself does not allow.
         data = tomllib.loads(file.read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"{file}: cannot read: {e}") from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(_("{file}: cannot read: it is not UTF-8 text (byte {position})", file=file,
+                            position=e.start + 1)) from None
+    except OSError as e:
+        raise ConfigError(_("{file}: cannot read: {problem}", file=file, problem=e.strerror or e)) from None
     except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{file}: not valid TOML: {e}") from None
+        raise ConfigError(_("{file}: not valid TOML: {problem}", file=file, problem=_toml_problem(e))) from None
     bad = _non_finite(data)
     if bad:
-        raise ConfigError(f"{file}: {bad}: must be a finite number, not inf or nan")
+        raise ConfigError(_("{file}: {key}: must be a finite number, not inf or nan", file=file, key=bad))
     try:
         # strict: a TOML value has its own type, so "30" for a number is a mistake, not a number.
         config = Config.model_validate(data, strict=True)
@@ -256,22 +269,44 @@ def load_config(path: str | Path | None = None) -> Config:
 
 
 def _one_line(e: ValidationError) -> str:
-    """The first problem as `key: problem`, and how many more there are."""
+    """The first problem as `key: problem`, and how many more there are, in the current
+    language (`settings.problem`)."""
     err = e.errors()[0]
     loc = [str(p) for p in err["loc"]]
-    msg = err["msg"].removeprefix("Value error, ")
-    problem = (err.get("ctx") or {}).get("error")
-    if isinstance(problem, KeyedProblem):
-        loc.append(problem.key)
-        msg = problem.message
-    elif err["type"] == "extra_forbidden":
-        msg = "unknown key"
-    key = ".".join(loc) or "(top level)"
-    more = f" (and {e.error_count() - 1} more)" if e.error_count() > 1 else ""
-    return f"{key}: {msg}{more}"
+    error = (err.get("ctx") or {}).get("error")
+    if isinstance(error, KeyedProblem):
+        loc.append(error.key)
+    key = ".".join(loc) or _("(top level)")
+    line = _("{key}: {problem}", key=key, problem=problem(err))
+    if e.error_count() > 1:
+        line = ngettext("{line} (and {n} more)", "{line} (and {n} more)", e.error_count() - 1, line=line)
+    return line
 
 
-EXAMPLE = '''\
+# tomllib explains in English only; its explanations are catalogue entries whose English text is
+# the library's own, found by that text (the rest, naming a key or a character, stay as said).
+_TOML_PROBLEMS = frozenset({
+    N_("Cannot overwrite a value"), N_("Expected '=' after a key in a key/value pair"),
+    N_("Expected ']' at the end of a table declaration"), N_("Expected ']]' at the end of an array declaration"),
+    N_("Expected newline or end of document after a statement"), N_("Invalid date or datetime"),
+    N_("Invalid initial character for a key part"), N_("Invalid statement"), N_("Invalid value"),
+    N_("Unclosed array"), N_("Unclosed inline table"), N_("Unterminated string"),
+})
+_TOML_PLACE = re.compile(r"(?P<what>.*) \(at line (?P<line>\d+), column (?P<column>\d+)\)", re.DOTALL)
+
+
+def _toml_problem(e: tomllib.TOMLDecodeError) -> str:
+    """tomllib's explanation and its place, "(at line 2, column 1)", in the current language."""
+    m = _TOML_PLACE.fullmatch(str(e))
+    if m is None:
+        return str(e)
+    what = _(m["what"]) if m["what"] in _TOML_PROBLEMS else m["what"]
+    return _("{problem} (at line {line}, column {column})", problem=what, line=m["line"], column=m["column"])
+
+
+# The file `sheetcrm init` writes, its comments in the current language (keys and values are the
+# same in every language: tests/test_read_messages.py checks).
+EXAMPLE = N_('''\
 # sheetcrm.toml: every setting is optional; delete what you do not need.
 
 # Which workbook: a local .xlsx file, or a Google spreadsheet (ID or URL).
@@ -391,4 +426,4 @@ aliases = ["Lost", "Perdida"]
 # [tabs.leads.custom_fields]
 # "Budget" = { type = "number" }
 # "Tier" = { type = "enum", values = ["Gold", "Silver", "Bronze"] }
-'''
+''')

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import schedule
 from pydantic import field_validator
 
+from sheetcrm.i18n import _
 from sheetcrm.settings import DAY, Section, seconds
 
 _UNITS = {"s": "seconds", "sec": "seconds", "second": "seconds", "seconds": "seconds",
@@ -19,7 +20,8 @@ _UNITS = {"s": "seconds", "sec": "seconds", "second": "seconds", "seconds": "sec
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _SECONDS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400, "weeks": 7 * 86400}
 _PHRASE = re.compile(r"every(?:\s+(\d+))?\s*([a-z]+)(?:\s+at\s+(\d{1,2}:\d{2}(?::\d{2})?))?")
-EXAMPLES = '"every 30 seconds", "every 5 minutes", "every 2 hours", "every day at 08:00", "every monday at 09:30"'
+# The phrases are sheetcrm.toml's syntax (English whatever the language), quoted in messages.
+EXAMPLES = '"every 30 seconds", "every 5 minutes", "every 2 hours", "every day at 08:00", "every monday at 09:30"'  # not for people: config syntax
 
 
 @dataclass(frozen=True)
@@ -45,24 +47,27 @@ def parse_every(text: str) -> Every:
     phrase = " ".join(text.lower().split())
     m = _PHRASE.fullmatch(phrase)
     if m is None:
-        raise ValueError(f"cannot read {text!r} as a schedule; write e.g. {EXAMPLES}")
+        raise ValueError(_("cannot read {text} as a schedule; write e.g. {examples}", text=repr(text),
+                           examples=EXAMPLES))
     count, word, at = m.groups()
     interval = int(count) if count else 1
     if interval < 1:
-        raise ValueError(f"{text!r}: the interval must be at least 1")
+        raise ValueError(_("{text}: the interval must be at least 1", text=repr(text)))
     if word in _WEEKDAYS:
         if count and interval != 1:
-            raise ValueError(f"{text!r}: a weekday runs every week; write e.g. \"every monday at 09:30\"")
+            raise ValueError(_("{text}: a weekday runs every week; write e.g. {example}", text=repr(text),
+                               example='"every monday at 09:30"'))
         return Every(1, word, at)
     unit = _UNITS.get(word)
     if unit is None:
-        raise ValueError(f"cannot read {text!r} as a schedule: unknown unit {word!r}; write e.g. {EXAMPLES}")
+        raise ValueError(_("cannot read {text} as a schedule: unknown unit {word}; write e.g. {examples}",
+                           text=repr(text), word=repr(word), examples=EXAMPLES))
     if at and unit not in ("days", "weeks"):
-        raise ValueError(f"{text!r}: \"at\" only goes with days, weeks or a weekday")
+        raise ValueError(_('{text}: "at" only goes with days, weeks or a weekday', text=repr(text)))
     if at:
         hour, minute = (int(x) for x in at.split(":")[:2])
         if hour > 23 or minute > 59:
-            raise ValueError(f"{text!r}: {at} is not a time of day")
+            raise ValueError(_("{text}: {at} is not a time of day", text=repr(text), at=at))
         at = at.zfill(5) if at.count(":") == 1 else at.zfill(8)
     return Every(interval, unit, at)
 
@@ -73,7 +78,7 @@ class ScheduleSettings(Section):
     sync: str = "every 5 minutes"
     # The outbox and the digest run only when [smtp] has a host (and the digest, [owners]).
     outbox: str = "every 1 minute"
-    digest: str = "every day at 08:00"
+    digest: str = "every day at 08:00"  # not for people: config syntax
     # The Sync Log tab is written at least this often, even by syncs with nothing else to write.
     log: str = "every 15 minutes"
     # A failing job is retried after its period, doubled per failure up to this.

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from sheetcrm.cells import normalize_key
+from sheetcrm.i18n import N_, _
 from sheetcrm.report import Issue
 from sheetcrm.schema import OUTBOX, OWNED_TABS, OwnedTab
 from sheetcrm.workbook import Snapshot
@@ -37,9 +38,9 @@ MAX_TITLE = 31
 _STEP_ASIDE = re.compile(r"^(?P<base>.*?)\s*\(sheetcrm(?:\s+(?P<n>\d+))?\)\s*$", re.IGNORECASE)
 
 TAB_NAME_TAKEN = "tab_name_taken"
-MESSAGE = ("this tab has the name of sheetcrm's {name} tab but is not sheetcrm's (it has no sheetcrm mark and "
-           "not exactly sheetcrm's headers): sheetcrm never writes it, and keeps its own {name} in '{ours}'")
-HINT = "nothing to do: your tab stays as it is. Rename it if you would rather sheetcrm used the name."
+MESSAGE = N_("this tab has the name of sheetcrm's {name} tab but is not sheetcrm's (it has no sheetcrm mark and "
+             "not exactly sheetcrm's headers): sheetcrm never writes it, and keeps its own {name} in '{ours}'")
+HINT = N_("nothing to do: your tab stays as it is. Rename it if you would rather sheetcrm used the name.")
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,7 @@ def conflicts(snapshot: Snapshot, locale: str) -> list[Issue]:
         if place.team_tab is not None and normalize_key(place.title) not in _keys(tab):
             name = tab.display_title(locale)
             issues.append(Issue("warning", place.team_tab, None, None, None, place.title, TAB_NAME_TAKEN,
-                                MESSAGE.format(name=name, ours=place.title), HINT))
+                                _(MESSAGE, name=name, ours=place.title), _(HINT)))
     return issues
 
 

@@ -19,6 +19,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationIn
 from pydantic_core import PydanticCustomError
 
 from sheetcrm import aliases, cells
+from sheetcrm.i18n import N_, _, current
 
 
 @dataclass(frozen=True)
@@ -48,8 +49,8 @@ def _cell(parse: Callable[[Any, ParseContext], Any], required: bool = False, kin
             raise PydanticCustomError(e.code, "{message}", {"message": e.message, "hint": e.hint}) from None
         if value is None and required:
             raise PydanticCustomError(
-                "required", "{message}", {"message": "This column is required but the cell is empty.",
-                                          "hint": "Fill in a value."})
+                "required", "{message}", {"message": _("This column is required but the cell is empty."),
+                                          "hint": _("Fill in a value.")})
         return value
 
     validate.choices = getattr(parse, "choices", ())  # type: ignore[attr-defined]  # for dropdowns
@@ -58,17 +59,26 @@ def _cell(parse: Callable[[Any, ParseContext], Any], required: bool = False, kin
 
 
 def _enum(what: str, canonical_to_aliases: dict[str, list[str]]) -> Callable[[Any, ParseContext], Any]:
+    """A built-in list of values; `what` (an N_ constant) names it in messages. The first alias of
+    each value is its Spanish word, what a Spanish message lists."""
     choices = cells.enum_choices(canonical_to_aliases)
 
+    def allowed() -> list[str]:
+        spanish = current() == "es"
+        return [aliases[0] if spanish and aliases else value for value, aliases in canonical_to_aliases.items()]
+
     def parse(raw: Any, ctx: ParseContext) -> str | None:
-        return cells.parse_enum(raw, choices, what)
+        return cells.parse_enum(raw, choices, lambda: _(what), allowed)
 
     parse.choices = tuple(canonical_to_aliases)  # type: ignore[attr-defined]
     return parse
 
 
 def _stage(raw: Any, ctx: ParseContext) -> str | None:
-    return cells.parse_enum(raw, ctx.stages, "stage")
+    return cells.parse_enum(raw, ctx.stages, lambda: _(_STAGE))
+
+
+_STAGE = N_("stage")
 
 
 Text = Annotated[str | None, _cell(lambda raw, ctx: cells.parse_text(raw))]
@@ -123,7 +133,7 @@ class Account(Record):
     employees: Integer = col("Employees")
     country: Text = col("Country")
     owner: Text = col("Owner")
-    status: Annotated[str | None, _cell(_enum("account status", {
+    status: Annotated[str | None, _cell(_enum(N_("account status"), {
         "Prospect": ["Prospecto"], "Customer": ["Cliente"], "Churned": ["Perdido", "Baja", "Churn"],
         "Partner": ["Socio"]}))] = col("Status")
     created: Day = col("Created")
@@ -132,8 +142,8 @@ class Account(Record):
 class Contact(Record):
     id: Text = col("ID")
     account: Text = col("Account")
-    first_name: Text = col("First Name")
-    last_name: RequiredText = col("Last Name")
+    first_name: Text = col("First Name")  # not for people: recognised header
+    last_name: RequiredText = col("Last Name")  # not for people: recognised header
     email: Email = col("Email")
     phone: Text = col("Phone")
     title: Text = col("Title")
@@ -144,22 +154,22 @@ class Contact(Record):
 LEAD_STATUSES = {
     "New": ["Nuevo", "Nueva"], "Contacted": ["Contactado", "Contactada"],
     "Qualified": ["Calificado", "Cualificado", "Calificada", "Cualificada"],
-    "Unqualified": ["No calificado", "Descalificado", "Descartado", "Not qualified", "Disqualified"],
+    "Unqualified": ["No calificado", "Descalificado", "Descartado", "Not qualified", "Disqualified"],  # not for people: recognised values
     "Converted": ["Convertido", "Convertida"],
 }
 
 
 class Lead(Record):
     id: Text = col("ID")
-    first_name: Text = col("First Name")
-    last_name: Text = col("Last Name")
+    first_name: Text = col("First Name")  # not for people: recognised header
+    last_name: Text = col("Last Name")  # not for people: recognised header
     company: Text = col("Company")
     email: Email = col("Email")
     phone: Text = col("Phone")
     title: Text = col("Title")
     source: Text = col("Source")
     campaign: Text = col("Campaign")
-    status: Annotated[str | None, _cell(_enum("lead status", LEAD_STATUSES))] = col("Status")
+    status: Annotated[str | None, _cell(_enum(N_("lead status"), LEAD_STATUSES))] = col("Status")
     owner: Text = col("Owner")
     created: Day = col("Created")
 
@@ -167,8 +177,8 @@ class Lead(Record):
     def _identifiable(self) -> "Lead":
         if not (self.last_name or self.company or self.email):
             raise PydanticCustomError("lead_identity", "{message}", {
-                "message": "A lead needs at least a Last Name, a Company or an Email.",
-                "hint": "Fill in one of Last Name, Company or Email."})
+                "message": _("A lead needs at least a Last Name, a Company or an Email."),
+                "hint": _("Fill in one of Last Name, Company or Email.")})
         return self
 
 
@@ -182,21 +192,21 @@ class Opportunity(Record):
     amount: Money = col("Amount")
     currency: Currency = col("Currency")
     probability: Percent = col("Probability")
-    close_date: Day = col("Close Date")
+    close_date: Day = col("Close Date")  # not for people: recognised header
     created: Day = col("Created")
     # A person's call on the forecast, over the stage's category (Salesforce's override).
-    category_override: Annotated[str | None, _cell(_enum("forecast category", {
-        "Pipeline": ["Embudo"], "Best Case": ["Mejor caso"], "Commit": ["Compromiso"], "Closed": ["Cerrado"],
-        "Omitted": ["Omitido", "Excluido"]}))] = col("Category Override")
+    category_override: Annotated[str | None, _cell(_enum(N_("forecast category"), {
+        "Pipeline": ["Embudo"], "Best Case": ["Mejor caso"], "Commit": ["Compromiso"], "Closed": ["Cerrado"],  # not for people: recognised values
+        "Omitted": ["Omitido", "Excluido"]}))] = col("Category Override")  # not for people: recognised header
     # Ticked by a person to queue this opportunity's quote as a Draft in the Outbox. sheetcrm
     # never clears it: the quote's version decides whether a tick queues anything new.
-    send_quote: Annotated[bool | None, _cell(lambda raw, ctx: cells.parse_bool(raw))] = col("Send Quote")
+    send_quote: Annotated[bool | None, _cell(lambda raw, ctx: cells.parse_bool(raw))] = col("Send Quote")  # not for people: recognised header
 
 
 class Activity(Record):
     id: Text = col("ID")
     date: RequiredDay = col("Date")
-    type: Annotated[str | None, _cell(_enum("activity type", {
+    type: Annotated[str | None, _cell(_enum(N_("activity type"), {
         "Call": ["Llamada"], "Email": ["Correo", "E-mail", "Mail"], "Meeting": ["Reunión", "Reunion", "Visita"],
         "Note": ["Nota"]}))] = col("Type")
     subject: Text = col("Subject")
@@ -211,24 +221,24 @@ class Task(Record):
     subject: RequiredText = col("Subject")
     related: Text = col("Related")
     owner: Text = col("Owner")
-    status: Annotated[str | None, _cell(_enum("task status", {
-        "Open": ["Abierta", "Pendiente", "To do", "Todo"], "Done": ["Hecha", "Hecho", "Completada", "Completed",
+    status: Annotated[str | None, _cell(_enum(N_("task status"), {
+        "Open": ["Abierta", "Pendiente", "To do", "Todo"], "Done": ["Hecha", "Hecho", "Completada", "Completed",  # not for people: recognised values
                                                                    "Cerrada"]}))] = col("Status")
 
 
 class Product(Record):
     sku: RequiredText = col("SKU")
     name: RequiredText = col("Name")
-    unit_price: RequiredMoney = col("Unit Price")
+    unit_price: RequiredMoney = col("Unit Price")  # not for people: recognised header
     currency: Currency = col("Currency")
-    tax_rate: Percent = col("Tax Rate")
+    tax_rate: Percent = col("Tax Rate")  # not for people: recognised header
 
 
 class QuoteLine(Record):
     opportunity: RequiredText = col("Opportunity")
     sku: RequiredText = col("SKU")
     quantity: RequiredNumber = col("Quantity")
-    unit_price: Money = col("Unit Price")
+    unit_price: Money = col("Unit Price")  # not for people: recognised header
     discount: Percent = col("Discount %")
 
 

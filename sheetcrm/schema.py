@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import get_args
+from typing import Callable, get_args
 
 from pydantic.fields import FieldInfo
 
 from sheetcrm import aliases, names, records
 from sheetcrm.cells import normalize_key
+from sheetcrm.i18n import ngettext, using
 
 
 @dataclass(frozen=True)
@@ -93,23 +94,26 @@ TABS: dict[str, TabSpec] = {t.key: t for t in (
 )}
 
 
-# How messages count each tab's records, in one place: (singular, plural) by locale.
-NOUNS: dict[str, dict[str, tuple[str, str]]] = {
-    "accounts": {"en": ("account", "accounts"), "es": ("cuenta", "cuentas")},
-    "contacts": {"en": ("contact", "contacts"), "es": ("contacto", "contactos")},
-    "leads": {"en": ("lead", "leads"), "es": ("lead", "leads")},
-    "opportunities": {"en": ("opportunity", "opportunities"), "es": ("oportunidad", "oportunidades")},
-    "activities": {"en": ("activity", "activities"), "es": ("actividad", "actividades")},
-    "tasks": {"en": ("task", "tasks"), "es": ("tarea", "tareas")},
-    "products": {"en": ("product", "products"), "es": ("producto", "productos")},
-    "quote_lines": {"en": ("quote line", "quote lines"), "es": ("línea de presupuesto", "líneas de presupuesto")},
+# How messages count each tab's records, in one place, by the current language's plural rule.
+_COUNTS: dict[str, Callable[[int], str]] = {
+    "accounts": lambda n: ngettext("{n} account", "{n} accounts", n),
+    "contacts": lambda n: ngettext("{n} contact", "{n} contacts", n),
+    "leads": lambda n: ngettext("{n} lead", "{n} leads", n),
+    "opportunities": lambda n: ngettext("{n} opportunity", "{n} opportunities", n),
+    "activities": lambda n: ngettext("{n} activity", "{n} activities", n),
+    "tasks": lambda n: ngettext("{n} task", "{n} tasks", n),
+    "products": lambda n: ngettext("{n} product", "{n} products", n),
+    "quote_lines": lambda n: ngettext("{n} quote line", "{n} quote lines", n),
 }
 
 
-def count_of(n: int, key: str, locale: str = "en") -> str:
-    """"1 opportunity", "2 opportunities", "1 oportunidad": a count of a tab's records."""
-    singular, plural = NOUNS[key]["es" if locale == "es" else "en"]
-    return f"{n} {singular if n == 1 else plural}"
+def count_of(n: int, key: str, locale: str | None = None) -> str:
+    """"1 opportunity", "2 opportunities", "1 oportunidad": a count of a tab's records, in
+    `locale` or else the current language."""
+    if locale is None:
+        return _COUNTS[key](n)
+    with using(locale):
+        return _COUNTS[key](n)
 
 
 @dataclass(frozen=True)

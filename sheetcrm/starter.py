@@ -35,7 +35,7 @@ def example_config(workbook: str | None = None, spreadsheet: str | None = None,
                    credentials: str | None = None) -> str:
     """The example sheetcrm.toml, pointing at the workbook `init` was given (a path relative to
     the folder the file is written in, or a spreadsheet ID or URL), so the next command finds it."""
-    text = EXAMPLE
+    text = _(EXAMPLE)
     if spreadsheet:
         text = _swap(text, 'workbook = "crm.xlsx"', '# workbook = "crm.xlsx"')
         text = _swap(text, '# spreadsheet = "1AbC...xyz"', f"spreadsheet = {_toml_string(spreadsheet)}")

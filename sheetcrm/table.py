@@ -24,9 +24,11 @@ from pydantic import ValidationError
 
 from sheetcrm import cells, columns
 from sheetcrm.config import CustomField, TabSettings
+from sheetcrm.i18n import N_, _, current
 from sheetcrm.records import CUSTOM_PARSERS, ParseContext, Record
 from sheetcrm.report import Issue, Report, column_letter
 from sheetcrm.schema import TabSpec
+from sheetcrm.settings import problem
 from sheetcrm.workbook import Grid
 
 HEADER_SEARCH_ROWS = 20
@@ -40,36 +42,38 @@ TOTAL_WORDS = frozenset({"total", "totals", "totales", "totale", "subtotal", "su
 _WORD = re.compile(r"[^\W_]+|[∑]")
 _NUMERIC_KINDS = frozenset({"number", "money", "integer", "percent"})
 
+# code -> (message, hint), translated where an issue is made.
 _MESSAGES = {
-    "formula_error": ('The formula in this cell shows {error}, so the cell has no value to read.',
-                      "Fix the formula, or the cells it uses, so that it shows a value."),
-    "currency_conflict": ("{shown} is in {currency}, but its Currency cell says {other}.",
-                          "Make the two agree, or leave the Currency cell blank."),
-    "ambiguous_currency": ('{shown} names "{token}", which is the currency of several countries.',
-                           "Write the ISO code instead, like {codes}."),
-    "symbol_base": ('"{token}" in this column is read as {currency}, the base currency (currency in sheetcrm.toml).',
-                    "Write the ISO code (like {example}) where an amount is in another currency."),
-    "symbol_guess": ('{shown} read as {currency}; "{token}" could also be {others}.',
-                     "Write the ISO code, like {currency} {example}."),
-    "no_room": ("There is no room for the columns sheetcrm adds ({names}): they would go past column {last}, "
-                "the last a sheet can have, so nothing is written to this tab.",
-                "Delete unused columns at the right of the tab, or move what is there to another tab."),
-    "duplicate_header": ('The header "{text}" appears twice; only the first column is read.',
-                         "Rename or remove one of the two columns."),
-    "missing_column": ('The required column "{name}" is missing, so no row of this tab is read.',
-                       'Add a column headed "{name}" (or "{name_es}").'),
+    "formula_error": (N_("The formula in this cell shows {error}, so the cell has no value to read."),
+                      N_("Fix the formula, or the cells it uses, so that it shows a value.")),
+    "currency_conflict": (N_("{shown} is in {currency}, but its Currency cell says {other}."),
+                          N_("Make the two agree, or leave the Currency cell blank.")),
+    "ambiguous_currency": (N_('{shown} names "{token}", which is the currency of several countries.'),
+                           N_("Write the ISO code instead, like {codes}.")),
+    "symbol_base": (N_('"{token}" in this column is read as {currency}, the base currency (currency in '
+                       'sheetcrm.toml).'),
+                    N_("Write the ISO code (like {example}) where an amount is in another currency.")),
+    "symbol_guess": (N_('{shown} read as {currency}; "{token}" could also be {others}.'),
+                     N_("Write the ISO code, like {currency} {example}.")),
+    "no_room": (N_("There is no room for the columns sheetcrm adds ({names}): they would go past column {last}, "
+                   "the last a sheet can have, so nothing is written to this tab."),
+                N_("Delete unused columns at the right of the tab, or move what is there to another tab.")),
+    "duplicate_header": (N_('The header "{text}" appears twice; only the first column is read.'),
+                         N_("Rename or remove one of the two columns.")),
+    "missing_column": (N_('The required column "{name}" is missing, so no row of this tab is read.'),
+                       N_('Add a column headed "{name}" (or "{name_es}").')),
 }
 
 
 # How an amount whose currency comes from its number format is quoted in a message.
-_FORMATTED_AMOUNT = "{value} (its number format shows {token})"
+_FORMATTED_AMOUNT = N_("{value} (its number format shows {token})")
 
 
 def _issue(severity: str, title: str, row: int | None, col: int | None, header: str | None, value: Any,
            code: str, **fmt: Any) -> Issue:
     message, hint = _MESSAGES[code]
     return Issue(severity, title, row, column_letter(col + 1) if col is not None else None,  # type: ignore[arg-type]
-                 header, value, code, message.format(**fmt), hint.format(**fmt))
+                 header, value, code, _(message, **fmt), _(hint, **fmt))
 
 
 @dataclass
@@ -206,7 +210,7 @@ def _place_new_columns(spec: TabSpec, title: str, grid: Grid, header: Header, re
     start = _last_used(grid)
     if start + len(missing) > MAX_COLUMNS:
         header.full = True
-        names = {c.key: c.header for c in spec.computed} | {"id": "ID"}
+        names = {c.key: c.header_es if current() == "es" else c.header for c in spec.computed} | {"id": "ID"}
         report.add(_issue("error", title, header.row, None, None, None, "no_room",
                           names=", ".join(names[k] for k in missing), last=column_letter(MAX_COLUMNS)))
         return
@@ -259,7 +263,7 @@ def _merged_values(grid: Grid) -> dict[tuple[int, int], tuple[Any, str | None]]:
     """(row, col) -> (value, formula error) for the cells a merged block covers below its first
     row: the block's value belongs to each row it spans (for reading only)."""
     filled: dict[tuple[int, int], tuple[Any, str | None]] = {}
-    for r0, c0, r1, _ in grid.merges:
+    for r0, c0, r1, _c1 in grid.merges:
         value = (grid.cell(r0, c0), grid.errors.get((r0, c0)))
         for r in range(r0 + 1, r1 + 1):
             filled[(r, c0)] = value
@@ -422,7 +426,7 @@ def _read_columns(title: str, header: Header, grid: Grid, rows: list[_Cells], kn
 
 def _formula_error(error: str) -> cells.CellError:
     message, hint = _MESSAGES["formula_error"]
-    return cells.CellError("formula_error", message.format(error=cells._show(error)), hint, error)
+    return cells.CellError("formula_error", _(message, error=cells._show(error)), _(hint), error)
 
 
 def _three_decimal_cells(header: Header, grid: Grid, rows: list[_Cells], col: int, ctx: ParseContext) -> set[int]:
@@ -482,12 +486,15 @@ def _currencies(spec: TabSpec, title: str, header: Header, grid: Grid, rows: lis
         said_base = False
         for r in rows:
             index, shown, raw = r.index, r.shown, r.shown[col]
-            token = _currency_token(raw, grid.currency.get((index, col)), ctx.columns.get(name, ctx).locale)
+            locale = ctx.columns.get(name, ctx).locale
+            token = _currency_token(raw, grid.currency.get((index, col)), locale)
             if token is None:
                 continue
             code, ambiguous = cells.currency_of(token, ctx.currency)
-            fmt = dict(shown=cells._show(raw) if isinstance(raw, str) else _FORMATTED_AMOUNT.format(
-                value=cells._show(raw), token=token), token=token, currency=code, example="USD 1,200",
+            typed = cells.show_number(1200, locale=locale)  # an amount to type in this column
+            fmt = dict(shown=cells._show(raw) if isinstance(raw, str) else _(
+                _FORMATTED_AMOUNT, value=cells._show(raw), token=token), token=token, currency=code,
+                example=f"USD {typed}",
                 codes=", ".join(cells.SYMBOL_CURRENCIES.get(token, ())))
             if code is None:
                 shown[col] = _error("ambiguous_currency", raw, **fmt)
@@ -517,7 +524,8 @@ def _currencies(spec: TabSpec, title: str, header: Header, grid: Grid, rows: lis
             elif ambiguous:
                 others = [c for c in cells.SYMBOL_CURRENCIES[token] if c != code][:4]
                 report.add(_issue("warning", title, index + 1, col, header.labels.get(col), raw, "symbol_guess",
-                                  **{**fmt, "others": ", ".join(others) + "…", "example": "1,200"}))
+                                  **{**fmt, "others": ", ".join(others) + "…",
+                                     "example": typed}))
 
 
 def _currency_token(raw: Any, formatted: str | None, locale: str) -> str | None:
@@ -535,7 +543,7 @@ def _currency_token(raw: Any, formatted: str | None, locale: str) -> str | None:
 
 def _error(code: str, raw: Any, **fmt: Any) -> cells.CellError:
     message, hint = _MESSAGES[code]
-    return cells.CellError(code, message.format(**fmt), hint.format(**fmt), raw)
+    return cells.CellError(code, _(message, **fmt), _(hint, **fmt), raw)
 
 
 def _custom_parser(kind: CustomField, name: str) -> Callable[[Any, str], Any]:
@@ -594,7 +602,7 @@ def _validate(spec: TabSpec, data: dict[str, Any], custom: dict[str, Any], ctx: 
                 column_letter(col + 1) if col is not None else None,
                 header.labels.get(col) if col is not None else None,
                 _as_typed(data.get(field_name)) if isinstance(field_name, str) else None,
-                err["type"], extra.get("message", err["msg"]), extra.get("hint", ""),
+                err["type"], extra.get("message") or problem(err), extra.get("hint", ""),
             ))
         unreadable = {err["loc"][0] for err in e.errors() if err["loc"]}
         try:

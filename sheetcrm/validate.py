@@ -19,11 +19,12 @@ from typing import Any, Callable, Iterable
 
 from sheetcrm import cells
 from sheetcrm.config import Config
+from sheetcrm.i18n import N_, _, ngettext, using
 from sheetcrm.ids import id_pattern
 from sheetcrm.inputs import Inputs, read_inputs
 from sheetcrm.records import ParseContext
 from sheetcrm.report import Issue, Report, column_letter
-from sheetcrm.schema import TABS, count_of, find_tab, tab_names
+from sheetcrm.schema import TABS, find_tab, tab_names
 from sheetcrm.table import Row, Table, parse_table
 from sheetcrm.workbook import Snapshot
 
@@ -62,7 +63,14 @@ def parse_context(config: Config) -> ParseContext:
                         currency=config.currency)
 
 
-def read_crm(snapshot: Snapshot, config: Config) -> Crm:
+def read_crm(snapshot: Snapshot, config: Config, language: str | None = None) -> Crm:
+    """The workbook as read, every issue's message and hint in `language` ("en"/"es"), by
+    default the config's locale (whoever calls it)."""
+    with using(language or config.locale):
+        return _read_crm(snapshot, config)
+
+
+def _read_crm(snapshot: Snapshot, config: Config) -> Crm:
     crm = Crm(report=Report(limit=config.validation.max_issues))
     ctx = parse_context(config)
     titles = list(snapshot.tabs)
@@ -71,11 +79,11 @@ def read_crm(snapshot: Snapshot, config: Config) -> Crm:
         title = find_tab(titles, tab_names(spec, settings.title))
         if title is None:
             crm.report.add(Issue("warning", settings.title or spec.title, None, None, None, None, "missing_tab",
-                                 f'There is no "{settings.title or spec.title}" tab.',
-                                 "Run `sheetcrm init` to add the missing tabs with their headers."))
+                                 _('There is no "{tab}" tab.', tab=settings.title or spec.title),
+                                 _("Run `sheetcrm init` to add the missing tabs with their headers.")))
             continue
         crm.tables[key] = parse_table(spec, title, snapshot.tabs[title], settings, ctx, crm.report)
-    _check_references(crm, config.locale)
+    _check_references(crm)
     # Cross-tab findings come last in discovery order; people read the tab in sheet order.
     order = {t.title: i for i, t in enumerate(crm.tables.values())}
     crm.report.issues.sort(key=lambda i: (order.get(i.tab, -1), i.row or 0, len(i.column or ""), i.column or ""))
@@ -90,8 +98,9 @@ def match_key(text: str) -> str:
 
 
 def row_label(row: Row) -> str:
-    """How messages name a row: "ACC-0002 (row 3)", or "row 3" before it has an ID."""
-    return f"{row.id} (row {row.row})" if row.id else f"row {row.row}"
+    """How messages name a row: "ACC-0002 (row 3)", or "row 3" before it has an ID (in the
+    current language)."""
+    return _("{id} (row {row})", id=row.id, row=row.row) if row.id else _("row {row}", row=row.row)
 
 
 @dataclass
@@ -156,29 +165,39 @@ def _raw_text(table: Table, row: Row, field_name: str) -> str | None:
     return cells.parse_text(row.cells[col])
 
 
-# (field, noun, tabs it may name, by ID only, code, what to type)
-_Rule = tuple[str, str, tuple[str, ...], bool, str, str]
+# What a reference that names nothing, or more than one row, is told: (message, message when
+# ambiguous, hint), each a whole sentence so that a language can agree its words with the noun.
+_ACCOUNT = (N_("{shown} does not match any account."), N_("{shown} names more than one account: {rows}."),
+            N_("Use an account ID or the exact name of an account."))
+_CONTACT = (N_("{shown} does not match any contact."), N_("{shown} names more than one contact: {rows}."),
+            N_("Use a contact ID, full name or email."))
+_RECORD = (N_("{shown} does not match any record."), N_("{shown} names more than one record: {rows}."),
+           N_("Use the ID of a lead, contact, account or opportunity."))
+_OPPORTUNITY = (N_("{shown} does not match any opportunity."),
+                N_("{shown} names more than one opportunity: {rows}."),
+                N_("Use an opportunity ID or its exact name."))
+_SKU = (N_("{shown} does not match any product SKU."), N_("{shown} names more than one product SKU: {rows}."),
+        N_("Use a SKU from the Products tab."))
+
+# (field, tabs it may name, by ID only, code, what is said)
+_Rule = tuple[str, tuple[str, ...], bool, str, tuple[str, str, str]]
 _REFERENCES: dict[str, list[_Rule]] = {
-    "contacts": [("account", "account", ("accounts",), False, "unknown_account",
-                  "an account ID or the exact name of an account")],
+    "contacts": [("account", ("accounts",), False, "unknown_account", _ACCOUNT)],
     "opportunities": [
-        ("account", "account", ("accounts",), False, "unknown_account",
-         "an account ID or the exact name of an account"),
-        ("contact", "contact", ("contacts",), False, "unknown_contact", "a contact ID, full name or email"),
+        ("account", ("accounts",), False, "unknown_account", _ACCOUNT),
+        ("contact", ("contacts",), False, "unknown_contact", _CONTACT),
     ],
-    "activities": [("related", "record", ("leads", "contacts", "accounts", "opportunities"), True,
-                    "unknown_related", "the ID of a lead, contact, account or opportunity")],
-    "tasks": [("related", "record", ("leads", "contacts", "accounts", "opportunities"), True,
-               "unknown_related", "the ID of a lead, contact, account or opportunity")],
+    "activities": [("related", ("leads", "contacts", "accounts", "opportunities"), True, "unknown_related",
+                    _RECORD)],
+    "tasks": [("related", ("leads", "contacts", "accounts", "opportunities"), True, "unknown_related", _RECORD)],
     "quote_lines": [
-        ("opportunity", "opportunity", ("opportunities",), False, "unknown_opportunity",
-         "an opportunity ID or its exact name"),
-        ("sku", "product SKU", ("products",), False, "unknown_sku", "a SKU from the Products tab"),
+        ("opportunity", ("opportunities",), False, "unknown_opportunity", _OPPORTUNITY),
+        ("sku", ("products",), False, "unknown_sku", _SKU),
     ],
 }
 
 
-def _check_references(crm: Crm, locale: str = "en") -> None:
+def _check_references(crm: Crm) -> None:
     """Every reference resolved as a person reads it. A reference that matches is rewritten on
     its record to the text the target is known by (its ID, or its name as that row has it), so
     the engine and the quotes, which match exactly, see the same link this check saw."""
@@ -195,7 +214,7 @@ def _check_references(crm: Crm, locale: str = "en") -> None:
         if table is None:
             continue
         for row in table.rows:
-            for field_name, noun, tabs, ids_only, code, expected in rules:
+            for field_name, tabs, ids_only, code, (unknown, ambiguous, hint) in rules:
                 if not any(tab in crm.tables for tab in tabs):
                     continue  # a workbook without an Accounts tab: an Account is a plain label
                 value = getattr(row.target, field_name, None) if row.target is not None else None
@@ -205,15 +224,15 @@ def _check_references(crm: Crm, locale: str = "en") -> None:
                 found = [hit for _, rows, _ in hits for hit in rows]
                 if not found:
                     _cell_issue(report, "error", table, row, field_name, value, code,
-                                f"{cells._show(value)} does not match any {noun}.", f"Use {expected}.")
+                                _(unknown, shown=cells._show(value)), _(hint))
                 elif len(found) > 1:
                     # Two rows of one tab with the same ID (or SKU) are already a duplicate_id
                     # error there; a name shared by two rows, or an ID of two tabs, is said here.
                     if not (len([h for h in hits if h[1]]) == 1 and any(by_id for _, rows, by_id in hits if rows)):
                         rows = ", ".join(row_label(r) for _, r in found)
                         _cell_issue(report, "warning", table, row, field_name, value, "ambiguous_reference",
-                                    f"{cells._show(value)} names more than one {noun}: {rows}.",
-                                    "Use the ID of the one you mean.")
+                                    _(ambiguous, shown=cells._show(value), rows=rows),
+                                    _("Use the ID of the one you mean."))
                 elif found[0][0] != value:
                     _resolve(row, field_name, found[0][0])
 
@@ -221,10 +240,10 @@ def _check_references(crm: Crm, locale: str = "en") -> None:
         table = crm.tables.get(key)
         if table is not None:
             _check_duplicate_emails(table, report)
-    for key, what in _LEFT_OUT.items():
+    for key, message in _LEFT_OUT.items():
         table = crm.tables.get(key)
         if table is not None:
-            _report_left_out(table, what, report, locale)
+            _report_left_out(table, message, report)
 
 
 def _resolve(row: Row, field_name: str, form: str) -> None:
@@ -236,30 +255,32 @@ def _resolve(row: Row, field_name: str, form: str) -> None:
 
 # Only sound records are computed with: a deal whose Amount, Currency or Probability cannot be
 # read would otherwise count with a default (0, the base currency, the stage's probability).
-_LEFT_OUT = {"opportunities": {"en": "the pipeline, forecast and KPIs", "es": "el embudo, la previsión y los KPI"},
-             "leads": {"en": "lead scoring", "es": "la puntuación de leads"}}
-_LISTED = 10
-_LEFT_OUT_MESSAGES = {
-    "en": ("{count} with errors in {tab} {verb} left out of {what} until fixed: {listed}.",
-           "Fix the cells reported on those rows.", ("is", "are"), " and {more} more"),
-    "es": ("{count} con errores en {tab} {verb} fuera de {what} hasta que se corrijan: {listed}.",
-           "Corrige las celdas señaladas en esas filas.", ("queda", "quedan"), " y {more} más"),
+# What the warning says, by the number of rows left out, and the rows listed.
+_LEFT_OUT: dict[str, Callable[[int, str, str], str]] = {
+    "opportunities": lambda n, tab, listed: ngettext(
+        "{n} opportunity with errors in {tab} is left out of the pipeline, forecast and KPIs until fixed: "
+        "{listed}.",
+        "{n} opportunities with errors in {tab} are left out of the pipeline, forecast and KPIs until fixed: "
+        "{listed}.", n, tab=tab, listed=listed),
+    "leads": lambda n, tab, listed: ngettext(
+        "{n} lead with errors in {tab} is left out of lead scoring until fixed: {listed}.",
+        "{n} leads with errors in {tab} are left out of lead scoring until fixed: {listed}.", n, tab=tab,
+        listed=listed),
 }
+_LISTED = 10
 
 
-def _report_left_out(table: Table, what: dict[str, str], report: Report, locale: str = "en") -> None:
+def _report_left_out(table: Table, message: Callable[[int, str, str], str], report: Report) -> None:
     if any(c.required and c.field not in table.header.fields for c in table.spec.columns):
         return  # the missing column's error already says no row is read
     bad = [r for r in table.rows if r.has_errors]
     if not bad:
         return
-    lang = "es" if locale == "es" else "en"
-    message, hint, verbs, more = _LEFT_OUT_MESSAGES[lang]
-    listed = ", ".join(row_label(r) for r in bad[:_LISTED]) + (more.format(more=len(bad) - _LISTED)
-                                                                if len(bad) > _LISTED else "")
-    report.add(Issue("warning", table.title, None, None, None, None, "left_out", message.format(
-        count=count_of(len(bad), table.spec.key, lang), tab=table.title, verb=verbs[len(bad) > 1],
-        what=what[lang], listed=listed), hint))
+    listed = ", ".join(row_label(r) for r in bad[:_LISTED])
+    if len(bad) > _LISTED:
+        listed = ngettext("{rows} and {n} more", "{rows} and {n} more", len(bad) - _LISTED, rows=listed)
+    report.add(Issue("warning", table.title, None, None, None, None, "left_out",
+                     message(len(bad), table.title, listed), _("Fix the cells reported on those rows.")))
 
 
 # Past this many IDs off the pattern, one line says how many more: an import of thousands of
@@ -279,23 +300,29 @@ def _check_unique_ids(table: Table, report: Report) -> None:
         key = match_key(row.id)
         if key in seen:
             _cell_issue(report, "error", table, row, "id", row.raw_id, "duplicate_id",
-                        f"The ID {cells._show(row.id)} is also used on row {seen[key]}.",
-                        "Give one of the two rows another ID, or clear it and sheetcrm assigns a new one.")
+                        _("The ID {shown} is also used on row {row}.", shown=cells._show(row.id), row=seen[key]),
+                        _("Give one of the two rows another ID, or clear it and sheetcrm assigns a new one."))
         else:
             seen[key] = row.row
         if not pattern.match(cells.canonical_text(row.id)):
             off_pattern.append(row)
+    example = f"{prefix}-0001"
     for row in off_pattern[:_ID_PATTERN_CELLS]:
         _cell_issue(report, "warning", table, row, "id", row.raw_id, "id_pattern",
-                    f"The ID {cells._show(row.id)} does not look like {prefix}-0001; it is kept as this "
-                    "record's ID and matched as typed.",
-                    "Nothing to do if it comes from another system; sheetcrm never changes an ID.")
+                    _("The ID {shown} does not look like {example}; it is kept as this record's ID and matched "
+                      "as typed.", shown=cells._show(row.id), example=example),
+                    _("Nothing to do if it comes from another system; sheetcrm never changes an ID."))
     if len(off_pattern) > _ID_PATTERN_CELLS:
         more = off_pattern[_ID_PATTERN_CELLS:]
         report.add(Issue("warning", table.title, None, None, None, None, "id_pattern",
-                         f"{len(more)} more IDs do not look like {prefix}-0001 (rows {more[0].row}"
-                         f"{'' if len(more) == 1 else f' to {more[-1].row}'}); they are kept and matched as typed.",
-                         "Nothing to do if they come from another system; sheetcrm never changes an ID."))
+                         ngettext("{n} more ID does not look like {example} (row {first}); it is kept and matched "
+                                  "as typed.",
+                                  "{n} more IDs do not look like {example} (rows {first} to {last}); they are kept "
+                                  "and matched as typed.", len(more), example=example,
+                                  first=more[0].row, last=more[-1].row),
+                         ngettext("Nothing to do if it comes from another system; sheetcrm never changes an ID.",
+                                  "Nothing to do if they come from another system; sheetcrm never changes an ID.",
+                                  len(more))))
 
 
 def _check_unique_skus(table: Table | None, report: Report) -> None:
@@ -309,7 +336,8 @@ def _check_unique_skus(table: Table | None, report: Report) -> None:
         key = match_key(sku)
         if key in seen:
             _cell_issue(report, "error", table, row, "sku", sku, "duplicate_sku",
-                        f"The SKU {cells._show(sku)} is also used on row {seen[key]}.", "Each product needs its own SKU.")
+                        _("The SKU {shown} is also used on row {row}.", shown=cells._show(sku), row=seen[key]),
+                        _("Each product needs its own SKU."))
         else:
             seen[key] = row.row
 
@@ -323,8 +351,8 @@ def _check_duplicate_emails(table: Table, report: Report) -> None:
         key = match_key(email)
         if key in seen:
             _cell_issue(report, "warning", table, row, "email", email, "duplicate_email",
-                        f"The email {cells._show(email)} is also on row {seen[key]}.",
-                        "Merge the two rows if they are the same person.")
+                        _("The email {shown} is also on row {row}.", shown=cells._show(email), row=seen[key]),
+                        _("Merge the two rows if they are the same person."))
         else:
             seen[key] = row.row
 

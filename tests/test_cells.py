@@ -23,6 +23,13 @@ from sheetcrm.cells import (
     parse_text,
 )
 
+
+@pytest.fixture(autouse=True)
+def _english(monkeypatch):
+    # These tests assert English messages; outside a sync the environment's language speaks.
+    monkeypatch.setenv("SHEETCRM_LANG", "en")
+
+
 BLANKS = [None, "", "   ", "\u00a0", " \t\u202f\u2009 ", "\u200b"]
 
 PARSERS = [

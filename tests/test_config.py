@@ -11,6 +11,12 @@ import pytest
 from sheetcrm.config import Config, load_config
 
 
+@pytest.fixture(autouse=True)
+def _english(monkeypatch):
+    # These tests assert English messages; outside a sync the environment's language speaks.
+    monkeypatch.setenv("SHEETCRM_LANG", "en")
+
+
 def run(*args: str, cwd) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "sheetcrm", *args], cwd=cwd, capture_output=True, text=True,
                           timeout=120)

@@ -21,6 +21,13 @@ from sheetcrm.sync import sync
 from sheetcrm.validate import read_crm
 from sheetcrm.workbook.xlsx import XlsxWorkbook
 
+
+@pytest.fixture(autouse=True)
+def _english(monkeypatch):
+    # These tests assert English messages; outside a sync the environment's language speaks.
+    monkeypatch.setenv("SHEETCRM_LANG", "en")
+
+
 AS_OF = dt.date(2026, 12, 15)
 ACCOUNTS = [["ID", "Name"], ["ACC-0001", "Acme"]]
 

@@ -27,6 +27,13 @@ sys.path.insert(0, str(Path(__file__).parent / "mail"))
 from conftest import crm_tabs  # noqa: E402
 from test_outbox_smtp import xlsx_book  # noqa: E402
 
+
+@pytest.fixture(autouse=True)
+def _english(monkeypatch):
+    # These tests assert English messages; outside a sync the environment's language speaks.
+    monkeypatch.setenv("SHEETCRM_LANG", "en")
+
+
 AS_OF = dt.date(2026, 11, 23)
 
 

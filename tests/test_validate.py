@@ -33,7 +33,7 @@ def test_each_issue_carries_header_value_message_and_hint(messy):
     assert (stage.severity, stage.header, stage.value) == ("error", "Etapa", "Cerrando")
     assert "Cerrando" in stage.message and "Closed Won" in stage.hint
     dup = by_place[("Contactos", 4, "A")]
-    assert dup.severity == "warning" and "row 2" in dup.message
+    assert dup.severity == "warning" and "fila 2" in dup.message  # locale = "es": messages in Spanish
     assert all(i.hint for i in messy.report.issues)
 
 
