@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import gettext as stdlib_gettext
 import json
 import sys
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from sheetcrm import show
 from sheetcrm.config import CONFIG_FILE, Config, ConfigError, load_config
 from sheetcrm.crm.forecast import Forecast, MonthForecast
 from sheetcrm.crm.kpis import KPIS, Kpis
-from sheetcrm.i18n import N_, NC_, _, ngettext, pgettext, using
+from sheetcrm.i18n import DOMAIN, LOCALE_DIR, N_, NC_, _, ngettext, pgettext, using
 from sheetcrm.show import NOTHING
 from sheetcrm.lock import WritingSession
 from sheetcrm.mail.journal import Journal
@@ -34,6 +35,17 @@ from sheetcrm.workbook import Workbook, WorkbookError
 from sheetcrm.workbook.target import DEFAULT_WORKBOOK, open_workbook
 
 EXIT_USAGE = 2
+
+# click's own words (usage, section titles, its errors) go through the standard library's
+# gettext, in its global domain: pointed at sheetcrm's catalogue, they speak the environment's
+# language like everything said before the config is read. The catalogue holds them from here.
+CLICK_WORDS = (N_("Usage:"), N_("Options"), N_("Commands"), N_("default: {default}"), N_("required"),
+               N_("Error: {message}"), N_("Try '{command} {option}' for help."),
+               N_("Invalid value for {param_hint}: {message}"), N_("Missing argument"), N_("Missing option"),
+               N_("No such command {name!r}."), N_("No such option {name!r}."), N_("Show this message and exit."),
+               N_("Aborted!"))
+stdlib_gettext.bindtextdomain(DOMAIN, str(LOCALE_DIR))
+stdlib_gettext.textdomain(DOMAIN)
 
 
 def echo(text: str = "", err: bool = False) -> None:

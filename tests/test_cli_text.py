@@ -79,6 +79,10 @@ def test_help_speaks_the_environment_language_and_shows_a_readable_date(tmp_path
     spanish = sheetcrm("sync", "--help", cwd=tmp_path, lang="es_ES.UTF-8")
     assert "--as-of AAAA-MM-DD" in spanish.stdout
     assert "La fecha de la sincronización" in spanish.stdout
+    # click's own words too: its usage line, section titles and errors.
+    assert spanish.stdout.startswith("Uso:") and "Opciones:" in spanish.stdout and "Options:" not in spanish.stdout
+    wrong = sheetcrm("sync", "--nope", cwd=tmp_path, lang="es_ES.UTF-8")
+    assert wrong.returncode == 2 and "No existe la opción '--nope'." in wrong.stderr
 
 
 def test_a_config_error_speaks_before_the_config_is_known(tmp_path):
