@@ -6,15 +6,22 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import gettext as stdlib_gettext
 import json
 import sys
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, NoReturn
 
 import click
 
+from sheetcrm import show
 from sheetcrm.config import CONFIG_FILE, Config, ConfigError, load_config
+from sheetcrm.crm.forecast import Forecast, MonthForecast
+from sheetcrm.crm.kpis import KPIS, Kpis
+from sheetcrm.i18n import DOMAIN, LOCALE_DIR, N_, NC_, _, ngettext, pgettext, using
+from sheetcrm.show import NOTHING
 from sheetcrm.lock import WritingSession
 from sheetcrm.mail.journal import Journal
 from sheetcrm.report import Report
@@ -29,6 +36,17 @@ from sheetcrm.workbook.target import DEFAULT_WORKBOOK, open_workbook
 
 EXIT_USAGE = 2
 
+# click's own words (usage, section titles, its errors) go through the standard library's
+# gettext, in its global domain: pointed at sheetcrm's catalogue, they speak the environment's
+# language like everything said before the config is read. The catalogue holds them from here.
+CLICK_WORDS = (N_("Usage:"), N_("Options"), N_("Commands"), N_("default: {default}"), N_("required"),
+               N_("Error: {message}"), N_("Try '{command} {option}' for help."),
+               N_("Invalid value for {param_hint}: {message}"), N_("Missing argument"), N_("Missing option"),
+               N_("No such command {name!r}."), N_("No such option {name!r}."), N_("Show this message and exit."),
+               N_("Aborted!"))
+stdlib_gettext.bindtextdomain(DOMAIN, str(LOCALE_DIR))
+stdlib_gettext.textdomain(DOMAIN)
+
 
 def echo(text: str = "", err: bool = False) -> None:
     """Print one line. Every printer goes through here (or `echo_json`): text from cells in it
@@ -36,13 +54,28 @@ def echo(text: str = "", err: bool = False) -> None:
     click.echo(visible(text), err=err)
 
 
+def echo_lines(lines: list[str]) -> None:
+    """Lines `show.table` laid out: their cells are escaped already, and a terminal's lines
+    carry the header's bold, which `visible` would spell out."""
+    for line in lines:
+        click.echo(line)
+
+
 def echo_json(document: str) -> None:
     click.echo(visible_json(document))
 
 
-def _fail(message: str) -> None:
-    echo(f"sheetcrm: {message}", err=True)
+def _fail(message: str) -> NoReturn:
+    echo(f"sheetcrm: {message}", err=True)  # not for people: the program's name before its one line
     sys.exit(EXIT_USAGE)
+
+
+def load(config_path: str | None) -> Config:
+    """The config; from here on the command speaks the team's language (`locale`), which
+    messages before it (a config error, --help) cannot know: they speak the environment's."""
+    config = load_config(config_path)
+    click.get_current_context().with_resource(using(config.locale))
+    return config
 
 
 def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -66,21 +99,27 @@ def workbook_options(command: Callable[..., Any]) -> Callable[..., Any]:
         return command(*args, target=target, **kwargs)
 
     for option in reversed([
-        click.option("--workbook", type=click.Path(dir_okay=False),
-                     help="An .xlsx workbook (default: the config's, else ./crm.xlsx)."),
-        click.option("--spreadsheet", metavar="ID|URL", help="A Google spreadsheet, by ID or full URL."),
-        click.option("--credentials", type=click.Path(dir_okay=False),
-                     help="Google credentials JSON (default: the config's, else $GOOGLE_APPLICATION_CREDENTIALS)."),
-        click.option("--config", "config_path", type=click.Path(dir_okay=False),
-                     help=f"Config file (default: ./{CONFIG_FILE} when present)."),
+        click.option("--workbook", type=click.Path(dir_okay=False), metavar=_("PATH"),
+                     help=_("An .xlsx workbook (default: the config's, else ./crm.xlsx).")),
+        click.option("--spreadsheet", metavar="ID|URL", help=_("A Google spreadsheet, by ID or full URL.")),
+        click.option("--credentials", type=click.Path(dir_okay=False), metavar=_("FILE"),
+                     help=_("Google credentials JSON (default: the config's, else "
+                            "$GOOGLE_APPLICATION_CREDENTIALS).")),
+        click.option("--config", "config_path", type=click.Path(dir_okay=False), metavar=_("FILE"),
+                     help=_("Config file (default: ./{file} when present).", file=CONFIG_FILE)),
     ]):
         wrapper = option(wrapper)
     return wrapper
 
 
 IGNORE_LOCK = click.option("--ignore-lock", is_flag=True,
-                           help="Write even while LibreOffice or Excel has the workbook open "
-                                "(the app's next save may undo sheetcrm's changes).")
+                           help=_("Write even while LibreOffice or Excel has the workbook open "
+                                  "(the app's next save may undo sheetcrm's changes)."))
+FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+                      help=_("text for people, json for programs (units in the README)."))
+# A date a person types, shown as the pattern they type rather than strptime's.
+DATE = click.DateTime(formats=["%Y-%m-%d"])
+DATE_METAVAR = _("YYYY-MM-DD")
 
 
 @dataclass
@@ -94,7 +133,7 @@ class Target:
     def open(self, default: str = DEFAULT_WORKBOOK) -> tuple[Config, Workbook]:
         from sheetcrm.lock import tidy
 
-        config = load_config(self.config_path)
+        config = load(self.config_path)
         book = open_workbook(config, self.workbook, self.spreadsheet, self.credentials, default=default,
                              ignore_app_lock=self.ignore_lock)
         tidy(book)  # every command, read-only ones too, clears what an interrupted save left
@@ -107,71 +146,79 @@ class Target:
         click.get_current_context().with_resource(WritingSession(book, command, ignore_app_lock=self.ignore_lock))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="sheetcrm")
+@click.group(context_settings={"help_option_names": ["-h", "--help"]},
+             help=_("sheetcrm: a CRM for teams whose CRM lives in spreadsheet tabs."))
+@click.version_option(package_name="sheetcrm", help=_("Show the version and exit."),
+                      message=_("%(prog)s, version %(version)s"))
 def main() -> None:
-    """sheetcrm: a CRM for teams whose CRM lives in spreadsheet tabs."""
+    pass
 
 
-@main.command()
+@main.command(help=_("Create the missing CRM tabs (with headers) and an example sheetcrm.toml.\n\n"
+                      "The new sheetcrm.toml points at the workbook given (--workbook / --spreadsheet), so the "
+                      "next command needs no flag. Existing tabs and data are never touched."))
 @workbook_options
 @IGNORE_LOCK
 @user_errors
 def init(target: Target) -> None:
-    """Create the missing CRM tabs (with headers) and an example sheetcrm.toml.
-
-    The new sheetcrm.toml points at the workbook given (--workbook / --spreadsheet), so the
-    next command needs no flag. Existing tabs and data are never touched."""
     config, book = target.open()
     # The locks first: a refused init writes nothing, not even the config.
     target.lock_for_writing(book, "init")
     if target.config_path is None and not Path(CONFIG_FILE).exists():
         Path(CONFIG_FILE).write_text(example_config(target.workbook, target.spreadsheet, target.credentials),
                                      encoding="utf-8")
-        echo(f"wrote {CONFIG_FILE} (every setting is optional)")
-        config = load_config(target.config_path)
+        echo(_("wrote {file} (every setting is optional)", file=CONFIG_FILE))
+        config = load(target.config_path)
     result = init_workbook(book, config)
-    added = [t for t in result.written]
-    echo(f"{book.describe()}: " + (f"added tabs {', '.join(added)}" if added else "all CRM tabs present"))
+    added = list(result.written)
+    if added:
+        echo(ngettext("{workbook}: added the tab {tabs}", "{workbook}: added the tabs {tabs}", len(added),
+                      workbook=book.describe(), tabs=", ".join(added)))
+    else:
+        echo(_("{workbook}: all CRM tabs present", workbook=book.describe()))
 
 
-@main.command()
+@main.command(help=_("Write a realistic demo CRM (default demo-crm.xlsx), then sync it and say what happened.\n\n"
+                      "Only to a new or empty workbook, or with --force over a demo it created: never the "
+                      "config's workbook unless --workbook / --spreadsheet names it."))
 @workbook_options
 @click.option("--rows", default=200, show_default=True, type=click.IntRange(20, 1_000_000),
-              help="How many leads (the other tabs scale with it).")
-@click.option("--seed", default=7, show_default=True, help="Random seed: the same seed gives the same CRM.")
-@click.option("--force", is_flag=True, help="Replace a demo .xlsx file that `sheetcrm demo` created before.")
+              help=_("How many leads (the other tabs scale with it)."))
+@click.option("--seed", default=7, show_default=True, help=_("Random seed: the same seed gives the same CRM."))
+@click.option("--force", is_flag=True, help=_("Replace a demo .xlsx file that `sheetcrm demo` created before."))
 @IGNORE_LOCK
 @user_errors
 def demo(target: Target, rows: int, seed: int, force: bool) -> None:
-    """Write a realistic demo CRM (default demo-crm.xlsx), then sync it and say what happened.
-
-    Only to a new or empty workbook, or with --force over a demo it created: never the config's
-    workbook unless --workbook / --spreadsheet names it."""
-    config = load_config(target.config_path)
+    config = load(target.config_path)
     # The config's workbook is the team's: the demo goes to demo-crm.xlsx unless a flag says otherwise.
     book = open_workbook(config.model_copy(update={"workbook": None, "spreadsheet": None}), target.workbook,
                          target.spreadsheet, target.credentials, default="demo-crm.xlsx",
                          ignore_app_lock=target.ignore_lock)
     target.lock_for_writing(book, "demo")
     today = dt.date.today()
-    data = write_demo(book, rows=rows, seed=seed, today=today, force=force)
-    echo(f"wrote a demo CRM to {book.describe()}: " +
-               ", ".join(f"{len(t) - 1} {title.lower()}" for title, t in data.tabs.items()))
-    echo("planted on purpose: " + "; ".join(data.planted))
-    outcome = sync(book, config, as_of=today)
+    with show.progress() as bar:
+        with bar.phase("demo"):
+            data = write_demo(book, rows=rows, seed=seed, today=today, force=force)
+        outcome = sync(book, config, as_of=today, progress=bar)
+    echo(_("wrote a demo CRM to {workbook}:", workbook=book.describe()))
+    echo_lines(show.table([_("Tab"), _("Rows")], [[title, show.number(len(t) - 1)] for title, t in data.tabs.items()],
+                          right=[1]))
+    echo(_("planted on purpose: {problems}", problems="; ".join(data.planted)))
     _print_sync(outcome, book)
-    echo(f"next: open {book.describe()} and look at the Validation tab")
+    echo(_("next: open {workbook} and look at the Validation tab", workbook=book.describe()))
 
 
-@main.command()
+@main.command(help=_("Check every tab, row and cell; read-only. Exit 0 valid, 1 errors, 2 usage/config/I-O."))
 @workbook_options
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@FORMAT
 @user_errors
 def validate(target: Target, fmt: str) -> None:
-    """Check every tab, row and cell; read-only. Exit 0 valid, 1 errors, 2 usage/config/I-O."""
     config, book = target.open()
-    crm = read_crm(book.read(), config)
+    with show.progress(fmt == "text") as bar:
+        with bar.phase("reading"):
+            snapshot = book.read()
+        with bar.phase("validating"):
+            crm = read_crm(snapshot, config)
     if fmt == "json":
         echo_json(json.dumps(crm.report.as_dict(crm.stats()), ensure_ascii=False, indent=2))
     else:
@@ -179,23 +226,24 @@ def validate(target: Target, fmt: str) -> None:
     sys.exit(0 if crm.report.valid else 1)
 
 
-@main.command("sync")
+@main.command("sync", help=_("Validate, assign IDs, compute, and write computed columns and sheetcrm's tabs in "
+                             "one batched write."))
 @workbook_options
-@click.option("--dry-run", is_flag=True, help="Print the plan (cells per tab) and write nothing.")
-@click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), help="The sync's date (default: today).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--strict", is_flag=True, help="Exit 1 when there are validation errors.")
+@click.option("--dry-run", is_flag=True, help=_("Print the plan (cells per tab) and write nothing."))
+@click.option("--as-of", type=DATE, metavar=DATE_METAVAR, help=_("The sync's date (default: today)."))
+@FORMAT
+@click.option("--strict", is_flag=True, help=_("Exit 1 when there are validation errors."))
 @IGNORE_LOCK
 @user_errors
 def sync_command(target: Target, dry_run: bool, as_of: dt.datetime | None, fmt: str, strict: bool) -> None:
-    """Validate, assign IDs, compute, and write computed columns and sheetcrm's tabs in one batched write."""
     config, book = target.open()
     if not dry_run:
         target.lock_for_writing(book, "sync")
     # Quote versions this machine already sent are never queued again, even with their Outbox
     # row gone (an older copy of the tab): docs/quotes.md, "The journal".
-    outcome = sync(book, config, as_of=as_of.date() if as_of else None, dry_run=dry_run,
-                   sent_versions=Journal.versions_held(book))
+    with show.progress(fmt == "text") as bar:
+        outcome = sync(book, config, as_of=as_of.date() if as_of else None, dry_run=dry_run,
+                       sent_versions=Journal.versions_held(book), progress=bar)
     if fmt == "json":
         echo_json(json.dumps(outcome.as_dict(), ensure_ascii=False, indent=2, default=str))
     else:
@@ -203,105 +251,120 @@ def sync_command(target: Target, dry_run: bool, as_of: dt.datetime | None, fmt: 
     sys.exit(1 if strict and not outcome.crm.report.valid else 0)
 
 
-AS_OF = click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), help="The date to compute for (default: today).")
-FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+AS_OF = click.option("--as-of", type=DATE, metavar=DATE_METAVAR, help=_("The date to compute for (default: today)."))
 
 
-def _results(target: Target, as_of: dt.datetime | None, **overrides: Any) -> Results:
+def _results(target: Target, as_of: dt.datetime | None, fmt: str, **overrides: Any) -> Results:
     """The engine's results for the workbook, computed without writing anything."""
     config, book = target.open()
     if overrides:
         config = config.model_copy(update=overrides)
-    _, results, _ = plan_sync(book.read(), config, as_of.date() if as_of else dt.date.today())
+    with show.progress(fmt == "text") as bar:
+        with bar.phase("reading"):
+            snapshot = book.read()
+        _crm, results, _plan = plan_sync(snapshot, config, as_of.date() if as_of else dt.date.today(), progress=bar)
     return results
 
 
-@main.command()
+@main.command(help=_("Print the KPIs (read-only): win rate, revenue, pipeline, coverage, conversion…"))
 @workbook_options
 @AS_OF
 @FORMAT
 @user_errors
 def kpis(target: Target, as_of: dt.datetime | None, fmt: str) -> None:
-    """Print the KPIs (read-only): win rate, revenue, pipeline, coverage, conversion…"""
-    data = _results(target, as_of).kpis.to_json()
+    k = _results(target, as_of, fmt).kpis
     if fmt == "json":
-        echo_json(json.dumps(data, ensure_ascii=False, indent=2))
+        echo_json(json.dumps(k.to_json(), ensure_ascii=False, indent=2))
         return
-    for key, value in data.items():
-        if not isinstance(value, dict):
-            echo(f"{key:<24} {'' if value is None else value}")
-    for owner, values in data["by_owner"].items():
-        echo(f"{owner}: " + ", ".join(f"{k} {v}" for k, v in values.items() if v is not None))
+    _print_kpis(k)
 
 
-@main.command()
+@main.command(help=_("Print the forecast by month, per owner and in total, with stage calibration (read-only)."))
 @workbook_options
 @AS_OF
-@click.option("--months", type=click.IntRange(1, 36), help="How many months ahead (default: the config's, 6).")
+@click.option("--months", type=click.IntRange(1, 36), help=_("How many months ahead (default: the config's, 6)."))
 @FORMAT
 @user_errors
 def forecast(target: Target, as_of: dt.datetime | None, months: int | None, fmt: str) -> None:
-    """Print the forecast by month, per owner and in total, with stage calibration (read-only)."""
     overrides = {"forecast_months": months} if months else {}
-    data = _results(target, as_of, **overrides).forecast.to_json()
+    results = _results(target, as_of, fmt, **overrides)
     if fmt == "json":
-        echo_json(json.dumps(data, ensure_ascii=False, indent=2))
+        echo_json(json.dumps(results.forecast.to_json(), ensure_ascii=False, indent=2))
         return
-    columns = ["month", "pipeline", "weighted", "commit", "best_case", "closed_won", "quota", "attainment"]
-    echo("  ".join(f"{c:>12}" for c in columns))
-    for month in data["months"]:
-        echo("  ".join(f"{'' if month[c] is None else month[c]:>12}" for c in columns))
-    echo("stage calibration (configured % vs historical win %):")
-    for c in data["stage_calibration"]:
-        echo(f"  {c['stage']:<16} {c['configured']:>6} {c['historical'] or '-':>6}  n={c['n']}")
+    _print_forecast(results.forecast, results.kpis.currency)
 
 
-@main.command()
+SCORING_METHODS = {"rules": N_("rules"), "learned": N_("learned model")}
+
+
+@main.command(help=_("Lead scores (read-only), or with --evaluate how well the learned model predicts conversion."))
 @workbook_options
 @AS_OF
-@click.option("--evaluate", is_flag=True, help="Hold out part of the history and measure the model (ROC AUC, calibration).")
-@click.option("--seed", default=0, show_default=True, help="Seed of the hold-out split.")
+@click.option("--evaluate", is_flag=True,
+              help=_("Hold out part of the history and measure the model (ROC AUC, calibration)."))
+@click.option("--seed", default=0, show_default=True, help=_("Seed of the hold-out split."))
 @FORMAT
 @user_errors
 def score(target: Target, as_of: dt.datetime | None, evaluate: bool, seed: int, fmt: str) -> None:
-    """Lead scores (read-only), or with --evaluate how well the learned model predicts conversion."""
-    config, book = target.open()
     day = as_of.date() if as_of else dt.date.today()
     if evaluate:
-        crm = read_crm(book.read(), config)
-        try:
-            data = evaluate_scoring(crm.records("leads"), crm.records("activities"), config.scoring, day, seed=seed)
-        except ValueError as e:
-            _fail(str(e))
+        config, book = target.open()
+        with show.progress(fmt == "text") as bar:
+            with bar.phase("reading"):
+                snapshot = book.read()
+            with bar.phase("validating"):
+                crm = read_crm(snapshot, config)
+            try:
+                with bar.phase("computing"):
+                    data = evaluate_scoring(crm.records("leads"), crm.records("activities"), config.scoring, day,
+                                            seed=seed)
+            except ValueError as e:
+                _fail(str(e))
         if fmt == "json":
             echo_json(json.dumps(data, indent=2))
         else:
-            echo(f"ROC AUC {data['auc']:.3f} on {data['n_test']} held-out leads ({data['n_train']} trained)")
-            for b in data["calibration"]:
-                echo(f"  {b['bin']:>8}: predicted {b['predicted']:5.1f}%  observed {b['observed']:5.1f}%  n={b['n']}")
+            echo(ngettext("ROC AUC {auc} on {n} held-out lead ({trained} trained)",
+                          "ROC AUC {auc} on {n} held-out leads ({trained} trained)", data["n_test"],
+                          auc=show.number(data["auc"], 3), trained=show.number(data["n_train"])))
+            echo_lines(show.table(
+                [_("Scores"), _("Predicted"), _("Observed"), _("Leads")],
+                [[b["bin"], show.points(Decimal(str(b["predicted"]))), show.points(Decimal(str(b["observed"]))),
+                  show.number(b["n"])] for b in data["calibration"]], right=[1, 2, 3]))
         return
-    results = _results(target, as_of)
+    results = _results(target, as_of, fmt)
     ranked = sorted(results.scoring.scores.values(), key=lambda s: (-s.score, s.lead_id))
     if fmt == "json":
         echo_json(json.dumps({"method": results.scoring.method, "note": results.scoring.note,
                                "scores": [vars(s) for s in ranked]}, ensure_ascii=False, indent=2))
         return
-    echo(f"{results.scoring.method}: {results.scoring.note}")
-    for s in ranked[:20]:
-        pct = "" if s.conversion_pct is None else f"{s.conversion_pct:5.1f}%"
-        echo(f"  {s.lead_id:<12} {s.score:>3} {s.grade} {pct:>6}  {s.why}")
+    method = results.scoring.method
+    echo(_("{method}: {note}", method=_(SCORING_METHODS[method]) if method in SCORING_METHODS else method,
+           note=results.scoring.note))
+    shown = ranked[:20]
+    echo_lines(show.table(
+        [_("Lead"), _("Score"), _("Grade"), _("Conversion"), _("Why")],
+        [[s.lead_id, s.score, s.grade,
+          "" if s.conversion_pct is None else show.points(Decimal(str(s.conversion_pct))), s.why] for s in shown],
+        right=[1, 3]))
+    if len(ranked) > len(shown):
+        echo(ngettext("… and {n} more lead (--format json lists every one)",
+                      "… and {n} more leads (--format json lists every one)", len(ranked) - len(shown)))
 
 
-@main.command()
+def _issue_line(issue: Any) -> str:
+    return _("  {severity} {cell}: {message} ({code}) → {hint}", severity=_severity(issue.severity),
+             cell=issue.where(), message=issue.message, code=issue.code, hint=issue.hint)
+
+
+@main.command(help=_("Preview an opportunity's quote email (sends nothing), or --queue it as an Outbox Draft."))
 @workbook_options
-@click.argument("opportunity")
+@click.argument("opportunity", metavar="OPP-ID")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=".", show_default=True,
-              help="Where the preview (.eml and .html) is written.")
-@click.option("--queue", is_flag=True, help="Add a Draft row to the Outbox tab instead of writing a preview.")
+              metavar=_("FOLDER"), help=_("Where the preview (.eml and .html) is written."))
+@click.option("--queue", is_flag=True, help=_("Add a Draft row to the Outbox tab instead of writing a preview."))
 @IGNORE_LOCK
 @user_errors
 def quote(target: Target, opportunity: str, out_dir: str, queue: bool) -> None:
-    """Preview an opportunity's quote email (sends nothing), or --queue it as an Outbox Draft."""
     from sheetcrm.mail import outbox as ob
     from sheetcrm.mail.names import UnsafePath, confined, safe_stem
     from sheetcrm.mail.smtp import smtp_settings
@@ -315,33 +378,38 @@ def quote(target: Target, opportunity: str, out_dir: str, queue: bool) -> None:
     desk = ob.Desk.read(book.read(), config)
     rows = desk.crm.find("opportunities", opportunity)
     if len(rows) > 1:
-        _fail(f"{opportunity!r} names {len(rows)} opportunities ({', '.join(map(row_label, rows))}); use its ID")
+        _fail(_("{name!r} names {n} opportunities ({rows}); use its ID", name=opportunity, n=len(rows),
+                rows=", ".join(map(row_label, rows))))
     if not rows or not rows[0].id:
-        _fail(f"no opportunity {opportunity!r} with an ID in {book.describe()} (run `sheetcrm sync` to give rows IDs)")
+        _fail(_("no opportunity {name!r} with an ID in {workbook} (run `sheetcrm sync` to give rows IDs)",
+                name=opportunity, workbook=book.describe()))
     if rows[0].has_errors:
         title = desk.crm.tables["opportunities"].title
         for issue in desk.crm.report.issues:
             if issue.tab == title and issue.row == rows[0].row and issue.severity == "error":
-                echo(f"  error   {issue.where():<18} {issue.message} ({issue.code}) → {issue.hint}", err=True)
-        echo(f"{row_label(rows[0])} has errors; its quote cannot be prepared until they are fixed", err=True)
+                echo(_issue_line(issue), err=True)
+        echo(_("{row} has errors; its quote cannot be prepared until they are fixed", row=row_label(rows[0])),
+             err=True)
         sys.exit(1)
     opp = rows[0].record
     plan = Plan()
     [queued] = ob.plan_queue(desk, [opp], plan, ob.stamp(now), now.year)
     for issue in queued.problems:
-        echo(f"  error   {issue.where():<18} {issue.message} ({issue.code}) → {issue.hint}", err=True)
+        echo(_issue_line(issue), err=True)
     if queued.outcome == "blocked":
-        echo(f"{opp.id}: the quote cannot be sent until these are fixed", err=True)
+        echo(_("{opportunity}: the quote cannot be sent until these are fixed", opportunity=opp.id), err=True)
         sys.exit(1)
     if queue:
         if queued.outcome == "already":
-            echo(f"{opp.id}: this version is already in the Outbox as {queued.row_id} ({queued.quote})")
+            echo(_("{opportunity}: this version is already in the Outbox as {row} ({quote})", opportunity=opp.id,
+                   row=queued.row_id, quote=queued.quote))
             return
         desk.plan_sequences(plan)
         skipped = book.write(plan).skipped
         if skipped:
-            _fail("the Outbox changed while queueing; nothing was queued, run the command again")
-        echo(f"{opp.id}: queued {queued.quote} as {queued.row_id} (Draft); set its Status to Approved to send")
+            _fail(_("the Outbox changed while queueing; nothing was queued, run the command again"))
+        echo(_("{opportunity}: queued {quote} as {row} (Draft); set its Status to Approved to send",
+               opportunity=opp.id, quote=queued.quote, row=queued.row_id))
         return
     row = desk.outbox.find(queued.row_id or "")
     try:
@@ -362,23 +430,28 @@ def quote(target: Target, opportunity: str, out_dir: str, queue: bool) -> None:
         eml.write_bytes(prepared.message.as_bytes())  # type: ignore[union-attr]
         html.write_text(prepared.message.get_body(("html",)).get_content(), encoding="utf-8")  # type: ignore[union-attr]
     except (OSError, UnsafePath) as e:
-        _fail(f"cannot write the preview in {folder}: {e}")
-    echo(f"{opp.id}: preview of {queued.quote} to {row.text('to')}: wrote {eml} and {html} (nothing sent)")  # type: ignore[union-attr]
+        _fail(_("cannot write the preview in {folder}: {error}", folder=folder, error=e))
+    echo(_("{opportunity}: preview of {quote} to {to}: wrote {eml} and {html} (nothing sent)",
+           opportunity=opp.id, quote=queued.quote, to=row.text("to"), eml=eml, html=html))  # type: ignore[union-attr]
 
 
-@main.group()
+@main.group(help=_("The Outbox tab: quote emails waiting for approval and delivery."))
 def outbox() -> None:
-    """The Outbox tab: quote emails waiting for approval and delivery."""
+    pass
 
 
-@outbox.command("send")
+OUTCOMES = (("sent", N_("sent")), ("restored", N_("set back by the journal")), ("retrying", N_("will retry")),
+            ("failed", N_("failed")), ("unknown", N_("outcome unknown, check by hand")),
+            ("changed", N_("changed by someone meanwhile, left alone")))
+
+
+@outbox.command("send", help=_("Send the Approved rows of the Outbox, each exactly once. Exit 1 when a row needs "
+                                "a person or a setting stops every send."))
 @workbook_options
-@click.option("--now", "early", is_flag=True, help="Also send the rows waiting for their Next Try, now.")
+@click.option("--now", "early", is_flag=True, help=_("Also send the rows waiting for their Next Try, now."))
 @IGNORE_LOCK
 @user_errors
 def outbox_send(target: Target, early: bool) -> None:
-    """Send the Approved rows of the Outbox, each exactly once. Exit 1 when a row needs a person
-    or a setting stops every send."""
     import secrets
 
     from sheetcrm.mail import outbox as ob
@@ -386,7 +459,7 @@ def outbox_send(target: Target, early: bool) -> None:
 
     config, book = target.open()
     settings = smtp_settings(config.smtp)
-    target.lock_for_writing(book, "outbox send")
+    target.lock_for_writing(book, "outbox send")  # not for people: the command, named in the lock
     setup = None
     try:
         report = ob.send_outbox(book, config, settings, ob.templates_for(config), lambda: SmtpSender(settings),
@@ -394,88 +467,88 @@ def outbox_send(target: Target, early: bool) -> None:
                                 early=early)
     except ob.SetupError as e:
         report, setup = e.report, str(e)
-    for label, ids in (("sent", report.sent), ("set back by the journal", report.restored),
-                       ("will retry", report.retrying), ("failed", report.failed),
-                       ("outcome unknown, check by hand", report.unknown),
-                       ("changed by someone meanwhile, left alone", report.changed)):
-        for row_id in ids:
+    for field, label in OUTCOMES:
+        for row_id in getattr(report, field):
             detail = report.details.get(row_id)
-            echo(f"{row_id}: {label}" + (f": {detail}" if detail else ""))
+            if detail:
+                echo(_("{row}: {outcome}: {detail}", row=row_id, outcome=_(label), detail=detail))
+            else:
+                echo(_("{row}: {outcome}", row=row_id, outcome=_(label)))
     if report.held:
-        echo(f"{', '.join(report.held)}: not sent, waiting at Approved until the setting below is fixed")
+        echo(_("{rows}: not sent, waiting at Approved until the setting below is fixed", rows=", ".join(report.held)))
     for row in report.stuck:
-        echo(f"{row.text('id')}: still Sending since {row.text('last_try') or '?'}; it may have been delivered. "
-                   f"Check for {row.text('message_id')}, then set Status to Sent, or run "
-                   f"`sheetcrm outbox resend {row.text('id')}` to send it again.")
+        echo(_("{row}: still Sending since {since}; it may have been delivered. Check for {message_id}, then set "
+               "Status to Sent, or run `sheetcrm outbox resend {row}` to send it again.", row=row.text("id"),
+               since=row.text("last_try") or "?", message_id=row.text("message_id")))
     for row in report.waiting:
-        echo(f"{row.text('id')}: waiting until {row.text('next_try')} ({row.text('error') or 'no error'}); "
-                   "`sheetcrm outbox send --now` sends it now")
+        echo(_("{row}: waiting until {when} ({error}); `sheetcrm outbox send --now` sends it now",
+               row=row.text("id"), when=row.text("next_try"), error=row.text("error") or _("no error")))
     for warning in report.warnings:
-        echo(f"sheetcrm: warning: {warning}", err=True)
+        echo(_("sheetcrm: warning: {warning}", warning=warning), err=True)
     if not any((report.sent, report.restored, report.retrying, report.failed, report.unknown, report.changed,
                 report.stuck, report.held, report.waiting)):
-        echo("nothing to send")
+        echo(_("nothing to send"))
     if setup:
-        echo(f"sheetcrm: {setup}", err=True)
+        echo(f"sheetcrm: {setup}", err=True)  # not for people: the program's name before its one line
     sys.exit(1 if setup or report.failed or report.unknown or report.stuck else 0)
 
 
-@outbox.command("resend")
+@outbox.command("resend", help=_("Send a quote again: the row goes back to Approved with a new Message-ID to come, "
+                                  "and the journal lets its version go out once more. The next `outbox send` "
+                                  "sends it."))
 @workbook_options
 @click.argument("row_id", metavar="OUT-ID")
 @user_errors
 def outbox_resend(target: Target, row_id: str) -> None:
-    """Send a quote again: the row goes back to Approved with a new Message-ID to come, and the
-    journal lets its version go out once more. The next `outbox send` sends it."""
     from sheetcrm.mail import outbox as ob
 
     config, book = target.open()
     desk = ob.Desk.read(book.read(), config)
     row = desk.outbox.find(row_id)
     if row is None:
-        _fail(f"no row {row_id!r} in the Outbox of {book.describe()}")
+        _fail(_("no row {row!r} in the Outbox of {workbook}", row=row_id, workbook=book.describe()))
     if book.write(ob.plan_resend(desk.outbox, row, config.locale)).skipped:  # type: ignore[arg-type]
-        _fail(f"{row_id} changed while resending; nothing was changed, run the command again")
+        _fail(_("{row} changed while resending; nothing was changed, run the command again", row=row_id))
     with Journal.beside_lock(book) as journal:
         journal.release(row.text("version"))  # type: ignore[union-attr]
-    echo(f"{row_id}: back to Approved; the next `sheetcrm outbox send` sends it again with a new Message-ID")
+    echo(_("{row}: back to Approved; the next `sheetcrm outbox send` sends it again with a new Message-ID",
+           row=row_id))
 
 
-@main.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8085, show_default=True, type=click.IntRange(0, 65535))
-@click.option("--data", type=click.Path(dir_okay=False), help="Keep the emulator's state in this JSON file.")
+@main.command(help=_("Serve a local Google Sheets API v4 emulator (set SHEETS_EMULATOR_HOST to use it)."))
+@click.option("--host", default="127.0.0.1", show_default=True, help=_("The address to listen on."))
+@click.option("--port", default=8085, show_default=True, type=click.IntRange(0, 65535),
+              help=_("The port to listen on."))
+@click.option("--data", type=click.Path(dir_okay=False), metavar=_("FILE"),
+              help=_("Keep the emulator's state in this JSON file."))
 def emulator(host: str, port: int, data: str | None) -> None:
-    """Serve a local Google Sheets API v4 emulator (set SHEETS_EMULATOR_HOST to use it)."""
     from sheetcrm.emulator import serve
 
     try:
         serve(host, port, data)
     except OSError as e:
-        _fail(f"cannot serve on {host}:{port}: {e.strerror or e}")
+        _fail(_("cannot serve on {host}:{port}: {error}", host=host, port=port, error=e.strerror or e))
 
 
-@main.command()
+@main.command(help=_("Run the jobs on their schedule until SIGINT/SIGTERM (the job in flight finishes first).\n\n"
+                      "One instance per workbook; a second one exits 2 naming the first one's PID."))
 @workbook_options
-@click.option("--every", metavar="30s|5m|1h", help="Sync interval (default: the config's [schedule] sync).")
-@click.option("--once", is_flag=True, help="Run every job once and exit (for cron): exit 1 if one failed.")
+@click.option("--every", metavar="30s|5m|1h", help=_("Sync interval (default: the config's [schedule] sync)."))
+@click.option("--once", is_flag=True, help=_("Run every job once and exit (for cron): exit 1 if one failed."))
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="Log lines on stderr as text or as one JSON object each.")
+              help=_("Log lines on stderr as text or as one JSON object each."))
 @IGNORE_LOCK
 @user_errors
 def run(target: Target, every: str | None, once: bool, log_format: str) -> None:
-    """Run the jobs on their schedule until SIGINT/SIGTERM (the job in flight finishes first).
-
-    One instance per workbook; a second one exits 2 naming the first one's PID."""
     from sheetcrm import logs
     from sheetcrm.lock import WAIT_SECONDS, WorkbookLock, remove_stale_temp_files
     from sheetcrm.service import RequestCounter, Service, parse_every
 
     try:
-        sync_every = parse_every(f"every {every}") if every else None
+        sync_every = parse_every(f"every {every}") if every else None  # not for people: the phrase parsed
     except ValueError as e:
         raise click.BadParameter(str(e), param_hint="--every") from None
-    config = load_config(target.config_path)
+    config = load(target.config_path)
     counter = RequestCounter()
     book = open_workbook(config, target.workbook, target.spreadsheet, target.credentials, tracer=counter,
                          ignore_app_lock=target.ignore_lock)
@@ -490,43 +563,171 @@ def run(target: Target, every: str | None, once: bool, log_format: str) -> None:
         service.serve()
 
 
+# -- what the commands print -------------------------------------------------------------------
+
+SEVERITIES = {"error": NC_("severity", "error"), "warning": NC_("severity", "warning")}
+
+
+def _severity(code: str) -> str:
+    return pgettext(*SEVERITIES[code]) if code in SEVERITIES else code
+
+
+def _counts(rows: int, errors: int, warnings: int) -> dict[str, str]:
+    return {"rows": ngettext("{n} row", "{n} rows", rows), "errors": ngettext("{n} error", "{n} errors", errors),
+            "warnings": ngettext("{n} warning", "{n} warnings", warnings)}
+
+
 def _print_report(report: Report, book: Workbook, stats: dict[str, Any]) -> None:
-    echo(f"{book.describe()}: {stats['rows']} rows, {report.errors} errors, {report.warnings} warnings"
-               + (f" (showing the first {len(report.issues)})" if report.partial else ""))
-    for i in report.issues:
-        where = i.where()
-        header = f" [{i.header}]" if i.header else ""
-        echo(f"  {i.severity:<7} {where:<18}{header} {i.message} ({i.code}) → {i.hint}")
+    echo(_("{workbook}: {rows}, {errors}, {warnings}", workbook=book.describe(),
+           **_counts(stats["rows"], report.errors, report.warnings)))
+    if report.partial:
+        echo(ngettext("(showing the first issue)", "(showing the first {n} issues)", len(report.issues)))
+    echo_lines(show.table(
+        [_("Severity"), _("Cell"), _("Column"), _("Problem")],
+        [[_severity(i.severity), i.where(), i.header or "", _("{message} ({code}) → {hint}", message=i.message,
+                                                                code=i.code, hint=i.hint)]
+         for i in report.issues]))
 
 
-STEPPED_ASIDE = ("the tab '{team}' is yours (it has a sheetcrm name but not sheetcrm's mark): it is left alone, "
-                 "and sheetcrm writes its own to '{ours}'")
+STEPPED_ASIDE = N_("the tab '{team}' is yours (it has a sheetcrm name but not sheetcrm's mark): it is left alone, "
+                   "and sheetcrm writes its own to '{ours}'")
 
 
 def _print_sync(outcome: SyncOutcome, book: Workbook) -> None:
     report = outcome.crm.report
     stats = outcome.crm.stats()
-    echo(f"read {stats['rows']} rows in {len(stats['tabs'])} tabs: "
-               f"{report.errors} errors, {report.warnings} warnings")
+    tabs = ngettext("{n} tab", "{n} tabs", len(stats["tabs"]))
+    echo(_("read {rows} in {tabs}: {errors}, {warnings}", tabs=tabs,
+           **_counts(stats["rows"], report.errors, report.warnings)))
     for team, ours in outcome.stepped_aside:  # only when sheetcrm's tab is created: said once
-        echo(STEPPED_ASIDE.format(team=team, ours=ours))
+        echo(_(STEPPED_ASIDE, team=team, ours=ours))
     planned = outcome.plan.cells_by_tab()
     if outcome.dry_run:
-        echo("dry run: nothing written. The plan:" if planned else "dry run: nothing to change")
-        for tab, n in planned.items():
-            echo(f"  {tab}: {n} cells")
+        echo(_("dry run: nothing written. The plan:") if planned else _("dry run: nothing to change"))
+        if planned:
+            echo_lines(_cells_table(planned))
         return
     if not outcome.plan:
-        echo("nothing to change")
+        echo(_("nothing to change"))
         return
     written = outcome.cells_written
-    new = f"; new tabs: {', '.join(outcome.plan.new_tabs)}" if outcome.plan.new_tabs else ""
-    echo(f"wrote {sum(written.values())} cells to {book.describe()}{new}")
-    for tab, n in written.items():
-        echo(f"  {tab}: {n} cells")
+    total = sum(written.values())
+    echo(ngettext("wrote {n} cell to {workbook}", "wrote {n} cells to {workbook}", total, workbook=book.describe()))
+    if outcome.plan.new_tabs:
+        echo(ngettext("new tab: {tabs}", "new tabs: {tabs}", len(outcome.plan.new_tabs),
+                      tabs=", ".join(outcome.plan.new_tabs)))
+    echo_lines(_cells_table(written))
     if outcome.result and outcome.result.skipped:
-        echo(f"  {len(outcome.result.skipped)} cells skipped because their rows changed meanwhile; "
-                   "the next sync plans them again")
+        echo(ngettext("{n} cell skipped because its row changed meanwhile; the next sync plans it again",
+                      "{n} cells skipped because their rows changed meanwhile; the next sync plans them again",
+                      len(outcome.result.skipped)))
+
+
+def _cells_table(cells: dict[str, int]) -> list[str]:
+    return show.table([_("Tab"), _("Cells")], [[tab, show.number(n)] for tab, n in cells.items()], right=[1])
+
+
+def _print_kpis(k: Kpis) -> None:
+    team, cur = k.team, k.currency
+    label = lambda key: _(KPIS[key][0])  # noqa: E731
+    coverage = (NOTHING if k.pipeline_coverage is None
+                else _("{multiple}×", multiple=show.number(k.pipeline_coverage, 2)))
+    echo(_("KPIs as of {day}, in {currency}", day=show.day(k.as_of), currency=cur))
+    echo_lines(show.table([_("KPI"), _("Value")], [
+        [label("win_rate"), show.points(team.win_rate)],
+        [label("won_revenue"), show.money(team.won_revenue, cur)],
+        [label("won_count"), show.number(team.won_count)],
+        [label("lost_count"), show.number(team.lost_count)],
+        [label("avg_won_amount"), show.money(team.avg_won_amount, cur)],
+        [label("avg_sales_cycle_days"), show.number(team.avg_sales_cycle_days, 1)],
+        [label("open_pipeline"), show.money(team.open_pipeline, cur)],
+        [label("weighted_pipeline"), show.money(team.weighted_pipeline, cur)],
+        [label("pipeline_coverage"), coverage],
+        [label("rotting_deals"), show.number(k.rotting_deals)],
+        [label("churn_rate"), show.points(k.churn_rate)],
+    ], right=[1]))
+    if k.by_owner:
+        echo()
+        echo_lines(show.table(
+            [_("Owner"), label("win_rate"), label("won_count"), label("lost_count"), label("won_revenue"),
+             label("open_pipeline"), label("weighted_pipeline")],
+            [[owner, show.points(o.win_rate), show.number(o.won_count), show.number(o.lost_count),
+              show.money(o.won_revenue, cur), show.money(o.open_pipeline, cur), show.money(o.weighted_pipeline, cur)]
+             for owner, o in k.by_owner.items()], right=range(1, 7)))
+    owners = sorted(set(k.activities_by_owner) | set(k.overdue_tasks_by_owner))
+    if owners:
+        echo()
+        echo_lines(show.table(
+            [_("Owner"), _("Activities, 7 days"), _("Activities, 30 days"), _("Overdue tasks")],
+            [[owner, show.number(k.activities_by_owner.get(owner, (0, 0))[0]),
+              show.number(k.activities_by_owner.get(owner, (0, 0))[1]),
+              show.number(k.overdue_tasks_by_owner.get(owner, 0))] for owner in owners], right=[1, 2, 3]))
+    for what, conversions in ((_("Source"), k.lead_conversion_by_source), (_("Campaign"), k.lead_conversion_by_campaign)):
+        if conversions:
+            echo()
+            echo_lines(show.table(
+                [what, _("Leads"), _("Converted"), _("Conversion rate")],
+                [[name, show.number(c.leads), show.number(c.converted), show.points(c.rate)]
+                 for name, c in conversions.items()], right=[1, 2, 3]))
+    if k.won_revenue_by_campaign:
+        echo()
+        echo_lines(show.table([_("Campaign"), label("won_revenue")],
+                              [[name, show.money(v, cur)] for name, v in k.won_revenue_by_campaign.items()], right=[1]))
+    if k.lifetime_value:
+        echo()
+        top = sorted(k.lifetime_value.items(), key=lambda item: (-item[1], item[0]))
+        echo_lines(show.table([_("Account"), _("Lifetime value")],
+                              [[name, show.money(v, cur)] for name, v in top[:TOP]], right=[1]))
+        if len(top) > TOP:
+            echo(ngettext("… and {n} more account (--format json lists every one)",
+                          "… and {n} more accounts (--format json lists every one)", len(top) - TOP))
+    if k.missing_rates:
+        echo()
+        echo(ngettext("{n} deal is left out of these totals: its currency has no rate in the Rates tab",
+                      "{n} deals are left out of these totals: their currencies have no rate in the Rates tab",
+                      len(k.missing_rates)))
+
+
+TOP = 10  # accounts by lifetime value in the text output; JSON has them all
+
+
+def _print_forecast(f: Forecast, currency: str) -> None:
+    def rows(months: tuple[MonthForecast, ...]) -> list[list[str]]:
+        return [[show.month(m.month), show.money(m.pipeline, currency), show.money(m.weighted, currency),
+                 show.money(m.commit, currency), show.money(m.best_case, currency),
+                 show.money(m.closed_won, currency), show.money(m.quota, currency), show.points(m.attainment)]
+                for m in months]
+
+    headers = [_("Month"), _("Pipeline"), _("Weighted"), _("Commit"), _("Best case"), _("Closed won"), _("Quota"),
+               _("Attainment")]
+    echo(_("Forecast in {currency}, all owners", currency=currency))
+    echo_lines(show.table(headers, rows(f.months), right=range(1, 8)))
+    for owner, months in f.by_owner.items():
+        echo()
+        echo(_("Owner: {owner}", owner=owner))
+        echo_lines(show.table(headers, rows(months), right=range(1, 8)))
+    if f.stage_calibration:
+        echo()
+        echo(_("Stage calibration: each stage's probability beside what its closed deals did"))
+        echo_lines(show.table(
+            [_("Stage"), _("Configured"), _("Historical win rate"), _("Closed deals")],
+            [[c.stage, show.points(c.configured, 0), show.points(c.historical), show.number(c.n)]
+             for c in f.stage_calibration], right=[1, 2, 3]))
+    notes = []
+    if f.overdue:
+        notes.append(ngettext("{n} open deal with a past close date is counted in the first month",
+                              "{n} open deals with a past close date are counted in the first month", f.overdue))
+    if f.undated:
+        notes.append(ngettext("{n} open deal has no close date and is left out",
+                              "{n} open deals have no close date and are left out", f.undated))
+    if f.missing_rates:
+        notes.append(ngettext("{n} deal is left out: its currency has no rate in the Rates tab",
+                              "{n} deals are left out: their currencies have no rate in the Rates tab",
+                              len(f.missing_rates)))
+    if notes:
+        echo()
+        for note in notes:
+            echo(note)
 
 
 if __name__ == "__main__":

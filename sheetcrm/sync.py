@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, Collection, Sequence
+from typing import Any, Callable, Collection, Sequence
 
 from sheetcrm.config import Config
 from sheetcrm.engine import Results
@@ -21,6 +21,20 @@ from sheetcrm.owned import TAB_NAME_TAKEN
 from sheetcrm.steps import STEPS, Step, SyncContext
 from sheetcrm.validate import Crm, read_crm
 from sheetcrm.workbook import CellValue, Plan, Snapshot, Workbook, WorkbookConflict, WriteResult
+
+
+PHASES = ("reading", "validating", "computing", "writing")
+ProgressHook = Callable[[str, int, "int | None"], None]
+"""How a sync says how far it is, for a progress bar (the CLI's: sheetcrm.show): `hook(phase,
+done, total)` with the phases of PHASES in that order (a sync that writes nothing has no
+"writing"; one read again after a conflicting save starts over at "reading"). Each phase
+reports done=0 when it starts and done=total when it ends; "computing" also reports each
+step of `steps.STEPS` done. Phase names are identifiers, not words for people."""
+
+
+def _no_progress(phase: str, done: int, total: int | None) -> None:
+    pass
+
 
 @dataclass
 class SyncOutcome:
@@ -61,47 +75,60 @@ class SyncOutcome:
 
 def plan_sync(snapshot: Snapshot, config: Config, as_of: dt.date,
               log_rows: Sequence[Sequence[CellValue]] = (), log_now: bool = False, *,
-              sent_versions: Collection[str] = ()) -> tuple[Crm, Results, Plan]:
+              sent_versions: Collection[str] = (), progress: ProgressHook = _no_progress) -> tuple[Crm, Results, Plan]:
     """The read (`validate.read_crm`), then every step of `sheetcrm.steps.STEPS` in its order.
 
     `log_rows` are Sync Log rows waiting to be written (`sheetcrm run` keeps them); they
     ride along when the plan writes anyway, and cost a write of their own only with `log_now`
     (the service's `[schedule] log` interval is up, or a row reports a failure or a recovery).
     `sent_versions` are the quote versions the outbox journal holds (`Journal.versions_held`):
-    a ticked quote of such a version is not queued again, even with no Outbox row left."""
+    a ticked quote of such a version is not queued again, even with no Outbox row left.
+    `progress` hears the "validating" and "computing" phases (ProgressHook)."""
     with using(config.locale):  # every issue, cell and word of this sync in the team's language
+        progress("validating", 0, 1)
         crm = read_crm(snapshot, config)
+        progress("validating", 1, 1)
         assert crm.inputs is not None
         ctx = SyncContext(snapshot, config, as_of, crm, log_rows=log_rows, log_now=log_now,
                           sent_versions=sent_versions, marks=dict(crm.inputs.sequences))
-        run_steps(ctx, STEPS)
+        progress("computing", 0, len(STEPS))
+        run_steps(ctx, STEPS, lambda done: progress("computing", done, len(STEPS)))
     assert ctx.results is not None  # the compute step is one of STEPS
     return crm, ctx.results, ctx.plan
 
 
-def run_steps(ctx: SyncContext, steps: Sequence[Step]) -> None:
-    """Each step in order, its part joining the context before the next one runs."""
-    for step in steps:
+def run_steps(ctx: SyncContext, steps: Sequence[Step], done: Callable[[int], None] | None = None) -> None:
+    """Each step in order, its part joining the context before the next one runs; `done`
+    hears how many steps are done after each."""
+    for n, step in enumerate(steps, 1):
         ctx.add(step(ctx))
+        if done is not None:
+            done(n)
 
 
 ATTEMPTS = 3  # reads and plans before a workbook that keeps changing is reported
 
 
 def sync(book: Workbook, config: Config, as_of: dt.date | None = None, dry_run: bool = False,
-         attempts: int = ATTEMPTS, *, sent_versions: Collection[str] = ()) -> SyncOutcome:
+         attempts: int = ATTEMPTS, *, sent_versions: Collection[str] = (),
+         progress: ProgressHook = _no_progress) -> SyncOutcome:
     """Read, plan, write. When the workbook was saved by someone else between the read and the
     write (WorkbookConflict), nothing was written: read and plan again from the new file, up
-    to `attempts` times, then raise WorkbookConflict with one line for the user."""
+    to `attempts` times, then raise WorkbookConflict with one line for the user. `progress`
+    hears each phase (ProgressHook)."""
     day = as_of or dt.date.today()
     for attempt in range(1, attempts + 1):
+        progress("reading", 0, 1)
         snapshot = book.read()
-        crm, results, plan = plan_sync(snapshot, config, day, sent_versions=sent_versions)
+        progress("reading", 1, 1)
+        crm, results, plan = plan_sync(snapshot, config, day, sent_versions=sent_versions, progress=progress)
         outcome = SyncOutcome(crm, results, plan, dry_run=dry_run)
         if not plan or dry_run:
             return outcome
         try:
+            progress("writing", 0, 1)
             outcome.result = book.write(plan)
+            progress("writing", 1, 1)
             return outcome
         except WorkbookConflict as e:
             if attempt == attempts:

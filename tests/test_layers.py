@@ -45,7 +45,8 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("sync", ("sheetcrm.sync",)),
     # What a command runs: the service, the starter and the demo, the workbook a config names.
     ("commands", ("sheetcrm.service", "sheetcrm.starter", "sheetcrm.demo", "sheetcrm.workbook.target")),
-    ("cli", ("sheetcrm.cli", "sheetcrm.__main__")),
+    # What a person reads on the terminal: numbers, tables, progress.
+    ("cli", ("sheetcrm.cli", "sheetcrm.__main__", "sheetcrm.show")),
 )
 ROOT = "sheetcrm"  # the package's own __init__, empty: below everything
 # The Sheets API emulator stands apart: it imports nothing of sheetcrm, and only these use it.

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+from decimal import Decimal
 import io
 import os
 import re
@@ -106,14 +107,14 @@ def team(formula_xlsx, tmp_path) -> XlsxWorkbook:
     return XlsxWorkbook(tmp_path / "team.xlsx")
 
 
-def won_revenue(book: XlsxWorkbook) -> str:
-    return sync(book, Config(), AS_OF, dry_run=True).results.kpis.to_json()["won_revenue"]
+def won_revenue(book: XlsxWorkbook) -> Decimal:
+    return Decimal(sync(book, Config(), AS_OF, dry_run=True).results.kpis.to_json()["won_revenue"])
 
 
 def test_formula_values_survive_any_number_of_syncs_for_calamine_and_libreoffice(team):
     before = formula_results(team.path)
     assert before[("Opportunities", "F2")] == 1000 and before[("Accounts", "A1")] == "ID"
-    assert won_revenue(team) == "4001.50"
+    assert won_revenue(team) == Decimal("4001.50")
 
     first = sync(team, Config(), AS_OF)  # adds sheetcrm's tabs and charts: the full rebuild
     assert first.plan.new_tabs and first.result.total
@@ -125,7 +126,7 @@ def test_formula_values_survive_any_number_of_syncs_for_calamine_and_libreoffice
     assert not third.plan  # and the header computed by a formula is not taken for a missing ID column
 
     assert formula_results(team.path) == before
-    assert won_revenue(team) == "4501.50"
+    assert won_revenue(team) == Decimal("4501.50")
     grid = team.read().tabs["Accounts"]
     assert grid.header == ["ID", "Name", "Owner"] and [r[0] for r in grid.rows[1:]] == ["ACC-0001", "ACC-0002"]
 

@@ -24,7 +24,8 @@ from decimal import Decimal
 from typing import Any, Iterable, Mapping, Sequence
 
 from sheetcrm.crm.history import StageWinRate
-from sheetcrm.crm.money import MissingRate, Rates, missing_rates, money_text, points_text, ratio_points, to_base
+from sheetcrm.crm.money import (MissingRate, Rates, decimal_text, fraction, missing_rates, points_fraction, ratio_points,
+                                to_base)
 from sheetcrm.crm.stages import OpportunityMetrics, StageTable
 from sheetcrm.i18n import N_, _
 from sheetcrm.records import Opportunity
@@ -57,10 +58,12 @@ class MonthForecast:
     attainment: Decimal | None = None   # points: 62.5 means 62.5 % of quota
 
     def to_json(self) -> dict[str, Any]:
-        return {"month": self.month, "pipeline": money_text(self.pipeline), "weighted": money_text(self.weighted),
-                "commit": money_text(self.commit), "best_case": money_text(self.best_case),
-                "closed_won": money_text(self.closed_won), "quota": money_text(self.quota),
-                "attainment": points_text(self.attainment)}
+        """Money as exact decimal strings; attainment closed_won ÷ quota as an unrounded fraction."""
+        return {"month": self.month, "pipeline": decimal_text(self.pipeline),
+                "weighted": decimal_text(self.weighted), "commit": decimal_text(self.commit),
+                "best_case": decimal_text(self.best_case), "closed_won": decimal_text(self.closed_won),
+                "quota": decimal_text(self.quota),
+                "attainment": fraction(self.closed_won, self.quota) if self.quota else None}
 
 
 @dataclass(frozen=True)
@@ -73,12 +76,14 @@ class Forecast:
     undated: int = 0        # open deals with no close date, left out
 
     def to_json(self) -> dict[str, Any]:
-        """Money as strings to the cent; attainment in percentage points ("62.5") or null."""
+        """For programs (the README's "JSON output"): money in the base currency as exact decimal
+        strings, ratios (attainment, a stage's configured probability and historical win rate)
+        as unrounded fractions, counts as ints; null when undefined."""
         return {
             "months": [m.to_json() for m in self.months],
             "by_owner": {owner: [m.to_json() for m in months] for owner, months in self.by_owner.items()},
-            "stage_calibration": [{"stage": c.stage, "configured": points_text(c.configured),
-                                   "historical": points_text(c.historical), "n": c.n}
+            "stage_calibration": [{"stage": c.stage, "configured": points_fraction(c.configured),
+                                   "historical": fraction(c.won, c.n), "n": c.n}
                                   for c in self.stage_calibration],
         }
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any, Iterable, Mapping, Sequence
 
 from sheetcrm.cells import normalize_key
 from sheetcrm.crm.forecast import NO_OWNER, Quota, month_key
-from sheetcrm.crm.money import MissingRate, Rates, missing_rates, money_text, points_text, ratio_points, to_base
+from sheetcrm.crm.money import (MissingRate, Rates, decimal_text, fraction, missing_rates, points_fraction, ratio_points,
+                                to_base)
 from sheetcrm.crm.stages import OpportunityMetrics, StageTable, is_open_task
 from sheetcrm.i18n import N_, _
 from sheetcrm.records import Account, Activity, Lead, Opportunity, Task
@@ -73,12 +74,15 @@ class DealKpis:
     weighted_pipeline: Decimal = _ZERO
 
     def to_json(self) -> dict[str, Any]:
-        return {"win_rate": points_text(self.win_rate), "won_revenue": money_text(self.won_revenue),
+        """The units of `Kpis.to_json`; win_rate from the counts, exactly won ÷ (won + lost)."""
+        return {"win_rate": fraction(self.won_count, self.won_count + self.lost_count),
+                "won_revenue": decimal_text(self.won_revenue),
                 "won_count": self.won_count, "lost_count": self.lost_count,
-                "avg_won_amount": money_text(self.avg_won_amount),
-                "avg_sales_cycle_days": _tenths(self.avg_sales_cycle_days),
-                "open_pipeline": money_text(self.open_pipeline),
-                "weighted_pipeline": money_text(self.weighted_pipeline)}
+                "avg_won_amount": decimal_text(self.avg_won_amount),
+                "avg_sales_cycle_days": None if self.avg_sales_cycle_days is None
+                else float(self.avg_sales_cycle_days),
+                "open_pipeline": decimal_text(self.open_pipeline),
+                "weighted_pipeline": decimal_text(self.weighted_pipeline)}
 
 
 @dataclass(frozen=True)
@@ -91,7 +95,7 @@ class Conversion:
         return ratio_points(self.converted, self.leads)
 
     def to_json(self) -> dict[str, Any]:
-        return {"leads": self.leads, "converted": self.converted, "rate": points_text(self.rate)}
+        return {"leads": self.leads, "converted": self.converted, "rate": fraction(self.converted, self.leads)}
 
 
 @dataclass(frozen=True)
@@ -113,24 +117,26 @@ class Kpis:
     missing_rates: tuple[MissingRate, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        """Money as strings to the cent; rates in percentage points to a tenth ("66.7"); null when undefined."""
+        """For programs (the README's "JSON output" lists every field): money in the base currency
+        as exact decimal strings ("3400.75", every digit the Decimal holds), ratios as unrounded
+        fractions (0.6315… for 63.15 %), pipeline_coverage as a multiple (1.1 = 110 % of what is
+        left to win), days as numbers, counts as ints, dates ISO; null when undefined."""
         return {
             "as_of": self.as_of.isoformat(),
             "currency": self.currency,
             **self.team.to_json(),
             "by_owner": {owner: k.to_json() for owner, k in self.by_owner.items()},
-            "pipeline_coverage": None if self.pipeline_coverage is None
-            else str(self.pipeline_coverage.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)),
+            "pipeline_coverage": None if self.pipeline_coverage is None else float(self.pipeline_coverage),
             "pipeline_coverage_basis": self.pipeline_coverage_basis,
             "lead_conversion_by_source": {k: c.to_json() for k, c in self.lead_conversion_by_source.items()},
             "lead_conversion_by_campaign": {k: c.to_json() for k, c in self.lead_conversion_by_campaign.items()},
-            "won_revenue_by_campaign": {k: money_text(v) for k, v in self.won_revenue_by_campaign.items()},
+            "won_revenue_by_campaign": {k: decimal_text(v) for k, v in self.won_revenue_by_campaign.items()},
             "activities_by_owner": {k: {"last_7_days": a, "last_30_days": b}
                                     for k, (a, b) in self.activities_by_owner.items()},
             "overdue_tasks_by_owner": dict(self.overdue_tasks_by_owner),
             "rotting_deals": self.rotting_deals,
-            "churn_rate": points_text(self.churn_rate),
-            "lifetime_value": {k: money_text(v) for k, v in self.lifetime_value.items()},
+            "churn_rate": points_fraction(self.churn_rate),
+            "lifetime_value": {k: decimal_text(v) for k, v in self.lifetime_value.items()},
             "missing_rates": len(self.missing_rates),
         }
 
@@ -222,10 +228,6 @@ def compute_kpis(opportunities: Sequence[Opportunity], metrics: Sequence[Opportu
         lifetime_value=dict(sorted(lifetime.items())),
         missing_rates=tuple(missing_rates(opportunities, rates)),
     )
-
-
-def _tenths(value: Decimal | None) -> str | None:
-    return None if value is None else str(value.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
 
 
 def _quarter_start(day: dt.date) -> dt.date:

@@ -87,6 +87,26 @@ def money_text(amount: Decimal | None) -> str | None:
     return None if amount is None else str(cents(amount))
 
 
+def decimal_text(amount: Decimal | None) -> str | None:
+    """An exact amount as JSON shows it to programs: every digit the Decimal holds, in plain
+    notation ("3400.75", "166.665", "1000"), never a float, never an exponent."""
+    return None if amount is None else format(amount, "f")
+
+
+def fraction(part: Decimal | int, whole: Decimal | int) -> float | None:
+    """`part` ÷ `whole` as an unrounded fraction (0.6315… for 63.15 %), None when `whole` is 0:
+    the unit of every ratio in JSON output. Computed from the two numbers, never from a
+    rounded percentage, so it is within float precision of the true ratio."""
+    if not whole:
+        return None
+    return float(Decimal(part) / Decimal(whole))
+
+
+def points_fraction(points: Decimal | None) -> float | None:
+    """Percentage points (unrounded, as `ratio_points` gives them) as a fraction: 62.5 -> 0.625."""
+    return None if points is None else float(points / _HUNDRED)
+
+
 def ratio_points(part: Decimal | int, whole: Decimal | int) -> Decimal | None:
     """`part` ÷ `whole` in percentage points (0–100, the unit of every percent in sheetcrm)."""
     if not whole:

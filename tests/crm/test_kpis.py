@@ -1,6 +1,8 @@
 import datetime as dt
 from decimal import Decimal
 
+import pytest
+
 from sheetcrm.config import Config
 from sheetcrm.crm.forecast import Quota
 from sheetcrm.crm.kpis import DEFINITIONS, Conversion, compute_kpis
@@ -93,7 +95,7 @@ def test_pipeline_coverage_against_the_quota_left_this_quarter():
     k = run(quotas)
     # 1100 ÷ (2500 − 550 won in April).
     assert k.pipeline_coverage_basis == "quota"
-    assert k.to_json()["pipeline_coverage"] == "0.56"
+    assert k.to_json()["pipeline_coverage"] == pytest.approx(1100 / 1950, abs=1e-12)
     met = run([Quota("Ana", "2024-04", Decimal("500"))])
     assert (met.pipeline_coverage, met.pipeline_coverage_basis) == (None, "quota")   # quota already won
 
@@ -104,7 +106,8 @@ def test_lead_conversion_by_source_and_campaign():
                                            "Web": Conversion(3, 2)}
     assert k.lead_conversion_by_campaign == {"(none)": Conversion(1, 0), "Spring": Conversion(2, 2),
                                              "Summer": Conversion(2, 1)}
-    assert k.to_json()["lead_conversion_by_source"]["Web"] == {"leads": 3, "converted": 2, "rate": "66.7"}
+    assert k.to_json()["lead_conversion_by_source"]["Web"] == {"leads": 3, "converted": 2,
+                                                                "rate": pytest.approx(2 / 3, abs=1e-12)}
 
 
 def test_won_revenue_per_campaign_goes_to_the_earliest_converted_lead_of_the_company():
@@ -121,24 +124,40 @@ def test_activities_and_overdue_tasks_per_owner():
 def test_rotting_churn_and_lifetime_value():
     k = run()
     assert k.rotting_deals == 1            # the Proposal untouched since January
-    assert k.churn_rate is not None and k.to_json()["churn_rate"] == "33.3"    # 1 ÷ (2 + 1)
+    assert k.churn_rate is not None and k.to_json()["churn_rate"] == pytest.approx(1 / 3, abs=1e-12)    # 1 ÷ (2 + 1)
     assert k.lifetime_value == {"Acme": Decimal("1550.00")}
     assert len(k.missing_rates) == 1
+
+
+class D:
+    """Equal to a JSON money string that holds exactly this amount, written any exact way."""
+
+    def __init__(self, amount: str) -> None:
+        self.amount = Decimal(amount)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, str) and "e" not in other.lower() and Decimal(other) == self.amount
+
+    def __repr__(self) -> str:
+        return f"D({str(self.amount)!r})"
 
 
 def test_to_json_shape():
     j = run().to_json()
     assert {k: j[k] for k in ("as_of", "currency", "win_rate", "won_revenue", "won_count", "lost_count",
                               "avg_won_amount", "avg_sales_cycle_days", "open_pipeline", "weighted_pipeline")} == {
-        "as_of": "2024-05-15", "currency": "USD", "win_rate": "75.0", "won_revenue": "1550.00", "won_count": 3,
-        "lost_count": 1, "avg_won_amount": "775.00", "avg_sales_cycle_days": "30.0", "open_pipeline": "1500.00",
-        "weighted_pipeline": "960.00"}
-    assert j["by_owner"]["Bo"] == {"win_rate": "50.0", "won_revenue": "0.00", "won_count": 1, "lost_count": 1,
-                                   "avg_won_amount": None, "avg_sales_cycle_days": "30.0",
-                                   "open_pipeline": "500.00", "weighted_pipeline": "210.00"}
+        "as_of": "2024-05-15", "currency": "USD", "win_rate": 0.75, "won_revenue": D("1550"), "won_count": 3,
+        "lost_count": 1, "avg_won_amount": D("775"), "avg_sales_cycle_days": 30.0, "open_pipeline": D("1500"),
+        "weighted_pipeline": D("960")}
+    assert j["by_owner"]["Bo"] == {"win_rate": 0.5, "won_revenue": D("0"), "won_count": 1, "lost_count": 1,
+                                   "avg_won_amount": None, "avg_sales_cycle_days": 30.0,
+                                   "open_pipeline": D("500"), "weighted_pipeline": D("210")}
+    # Types a program can rely on: ratios and days are numbers, money strings that parse exactly.
+    assert isinstance(j["win_rate"], float) and isinstance(j["avg_sales_cycle_days"], float)
+    assert Decimal(j["weighted_pipeline"]) == Decimal("960")
     assert j["activities_by_owner"]["Ana"] == {"last_7_days": 2, "last_30_days": 4}
-    assert j["lifetime_value"] == {"Acme": "1550.00"} and j["missing_rates"] == 1
-    assert j["pipeline_coverage"] == "1.10"
+    assert j["lifetime_value"] == {"Acme": D("1550")} and j["missing_rates"] == 1
+    assert j["pipeline_coverage"] == pytest.approx(1.1, abs=1e-12)
 
 
 def test_no_closed_deals_leaves_rates_undefined():

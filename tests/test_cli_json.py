@@ -1,0 +1,108 @@
+"""`--format json` is for programs: ratios are unrounded fractions a program can recompute,
+money exact decimal strings, durations numbers. Checked on several workbooks against numbers
+this test counts itself from the sheet's own rows."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from decimal import Decimal
+
+import openpyxl
+import pytest
+
+from messy import write_messy
+
+AS_OF = "2026-11-23"
+WON, LOST = {"closed won", "ganada"}, {"closed lost", "perdida"}
+
+
+def sheetcrm(*args: str, cwd) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "sheetcrm", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=300)
+
+
+def counted_from_the_sheet(path, tab: str, stage_header: str, errors: set[int]) -> tuple[int, int]:
+    """(won, lost) deals of `tab`, read with openpyxl, leaving out the rows `validate` reports
+    errors on (a row with an error is left out of every total, README)."""
+    rows = list(openpyxl.load_workbook(path, read_only=True)[tab].iter_rows(values_only=True))
+    column = [str(h).strip().lower() for h in rows[0]].index(stage_header)
+    stages = [str(r[column] or "").strip().lower() for n, r in enumerate(rows[1:], 2) if n not in errors]
+    return sum(s in WON for s in stages), sum(s in LOST for s in stages)
+
+
+def rows_with_errors(folder, workbook: str, tab: str, *config: str) -> set[int]:
+    report = json.loads(sheetcrm("validate", "--workbook", workbook, *config, "--format", "json", cwd=folder).stdout)
+    return {i["row"] for i in report["issues"] if i["tab"] == tab and i["severity"] == "error" and i["row"]}
+
+
+def kpis_json(folder, workbook: str, *config: str) -> dict:
+    done = sheetcrm("kpis", "--workbook", workbook, *config, "--as-of", AS_OF, "--format", "json", cwd=folder)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""  # no progress, no noise: the output is for a program
+    return json.loads(done.stdout)
+
+
+def hand_built(folder) -> str:
+    """12 won and 7 lost deals (63.157… %), with open ones, in Spanish and English stage names."""
+    wb = openpyxl.Workbook()
+    accounts = wb.active
+    accounts.title = "Accounts"
+    accounts.append(["ID", "Name"])
+    accounts.append(["ACC-0001", "Acme"])
+    opps = wb.create_sheet("Opportunities")
+    opps.append(["ID", "Name", "Account", "Stage", "Amount", "Created", "Close Date"])
+    stages = ["Closed Won"] * 12 + ["Closed Lost"] * 7 + ["Proposal"] * 5
+    for n, stage in enumerate(stages, 1):
+        opps.append([f"OPP-{n:04d}", f"Deal {n}", "Acme", stage, 1000 + n / 3, "2026-01-01", f"2026-02-{n:02d}"])
+    wb.save(folder / "hand.xlsx")
+    return "hand.xlsx"
+
+
+def test_win_rate_is_won_over_closed_on_every_workbook(tmp_path):
+    done = sheetcrm("demo", "--rows", "120", "--seed", "3", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    messy, config = write_messy(tmp_path)
+    cases = [("demo-crm.xlsx", "Opportunities", "stage", ()),
+             (messy.name, "Oportunidades", "etapa", ("--config", str(config))),
+             (hand_built(tmp_path), "Opportunities", "stage", ())]
+    for workbook, tab, header, options in cases:
+        errors = rows_with_errors(tmp_path, workbook, tab, *options)
+        won, lost = counted_from_the_sheet(tmp_path / workbook, tab, header, errors)
+        assert won + lost > 0, workbook
+        k = kpis_json(tmp_path, workbook, *options)
+        assert (k["won_count"], k["lost_count"]) == (won, lost), workbook
+        assert isinstance(k["win_rate"], float)
+        assert abs(k["win_rate"] - won / (won + lost)) < 1e-9, workbook
+
+
+def test_kpis_json_units_for_programs(tmp_path):
+    k = kpis_json(tmp_path, hand_built(tmp_path))
+    assert k["win_rate"] == pytest.approx(12 / 19, abs=1e-12)  # 0.6315…, not "63.2"
+    # Money: exact decimal strings, every digit of the sum (amounts of n/3 have many).
+    won = sum(Decimal(str(1000 + n / 3)) for n in range(1, 13))
+    assert isinstance(k["won_revenue"], str) and Decimal(k["won_revenue"]) == won
+    assert "e" not in k["won_revenue"].lower()
+    # Days as a number: Created 1 January, closed 1–12 February.
+    assert k["avg_sales_cycle_days"] == pytest.approx(sum(31 + n - 1 for n in range(1, 13)) / 12)
+    assert k["as_of"] == AS_OF and isinstance(k["won_count"], int)
+
+
+def test_forecast_json_attainment_is_a_fraction(tmp_path):
+    workbook = hand_built(tmp_path)
+    wb = openpyxl.load_workbook(tmp_path / workbook)
+    quotas = wb.create_sheet("Quotas")
+    quotas.append(["Owner", "Month", "Quota"])
+    quotas.append(["Ana", "2026-02", 30000])
+    wb.save(tmp_path / workbook)
+    done = sheetcrm("forecast", "--workbook", workbook, "--as-of", "2026-02-01", "--format", "json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    february = data["months"][0]
+    assert february["month"] == "2026-02" and Decimal(february["quota"]) == 30000
+    won = sum(Decimal(str(1000 + n / 3)) for n in range(1, 13))  # all twelve closed in February
+    assert Decimal(february["closed_won"]) == won
+    assert february["attainment"] == pytest.approx(float(won / 30000), abs=1e-12)
+    for c in data["stage_calibration"]:
+        assert c["configured"] is None or 0 <= c["configured"] <= 1

@@ -1,0 +1,91 @@
+"""Text output is for people: the team's language, numbers written its way, KPI labels rather
+than keys, right plurals, aligned tables, and plain text when piped."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import openpyxl
+
+NBSP = "\xa0"
+
+
+def sheetcrm(*args: str, cwd, lang: str = "C.UTF-8") -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "SHEETCRM_LANG")}
+    env["LANG"] = lang
+    return subprocess.run([sys.executable, "-m", "sheetcrm", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=300, env=env)
+
+
+def workbook(folder, bad_amounts: int = 0) -> None:
+    """12 won, 7 lost (63.2 %), 12,345.50 won each... and `bad_amounts` amounts in words."""
+    wb = openpyxl.Workbook()
+    wb.active.title = "Accounts"
+    wb.active.append(["ID", "Name"])
+    wb.active.append(["ACC-0001", "Acme"])
+    opps = wb.create_sheet("Opportunities")
+    opps.append(["ID", "Name", "Account", "Stage", "Amount"])
+    for n, stage in enumerate(["Closed Won"] * 12 + ["Closed Lost"] * 7, 1):
+        opps.append([f"OPP-{n:04d}", f"Deal {n}", "Acme", stage, 1234.5])
+    for n in range(bad_amounts):
+        opps.append([f"OPP-{100 + n:04d}", "Bad", "Acme", "Proposal", "lots"])
+    wb.save(folder / "crm.xlsx")
+
+
+def test_kpis_in_english_and_in_spanish(tmp_path):
+    workbook(tmp_path)
+    english = sheetcrm("kpis", cwd=tmp_path)
+    assert english.returncode == 0, english.stderr
+    assert "Win rate" in english.stdout and "win_rate" not in english.stdout
+    line = next(l for l in english.stdout.splitlines() if l.startswith("Win rate"))
+    assert line.endswith("63.2%")
+    assert "$14,814.00" in english.stdout  # 12 × 1,234.50
+    (tmp_path / "sheetcrm.toml").write_text('locale = "es"\ncurrency = "EUR"\n', encoding="utf-8")
+    spanish = sheetcrm("kpis", cwd=tmp_path)
+    assert spanish.returncode == 0, spanish.stderr
+    line = next(l for l in spanish.stdout.splitlines() if l.startswith("Tasa de éxito"))
+    assert line.endswith(f"63,2{NBSP}%")
+    assert f"14.814,00{NBSP}€" in spanish.stdout
+    assert "\x1b" not in english.stdout + spanish.stdout  # piped: plain text
+
+
+def test_tables_line_up(tmp_path):
+    workbook(tmp_path)
+    lines = sheetcrm("kpis", cwd=tmp_path).stdout.splitlines()
+    table = lines[1:lines.index("")]
+    # The values are right-aligned: every row of the first table ends in the same column.
+    assert len({len(l) for l in table}) == 1, table
+    assert all(l == l.rstrip() for l in lines)
+
+
+def test_plurals_come_from_the_catalogue(tmp_path):
+    workbook(tmp_path, bad_amounts=1)
+    one = sheetcrm("validate", cwd=tmp_path)
+    assert one.returncode == 1
+    assert ", 1 error," in one.stdout.splitlines()[0] and "1 errors" not in one.stdout
+    workbook(tmp_path, bad_amounts=2)
+    two = sheetcrm("validate", cwd=tmp_path)
+    assert ", 2 errors," in two.stdout.splitlines()[0]
+    (tmp_path / "sheetcrm.toml").write_text('locale = "es"\n', encoding="utf-8")
+    spanish = sheetcrm("validate", cwd=tmp_path)
+    assert ", 2 errores," in spanish.stdout.splitlines()[0]
+
+
+def test_help_speaks_the_environment_language_and_shows_a_readable_date(tmp_path):
+    english = sheetcrm("sync", "--help", cwd=tmp_path)
+    assert "--as-of YYYY-MM-DD" in english.stdout and "%Y" not in english.stdout
+    spanish = sheetcrm("sync", "--help", cwd=tmp_path, lang="es_ES.UTF-8")
+    assert "--as-of AAAA-MM-DD" in spanish.stdout
+    assert "La fecha de la sincronización" in spanish.stdout
+    # click's own words too: its usage line, section titles and errors.
+    assert spanish.stdout.startswith("Uso:") and "Opciones:" in spanish.stdout and "Options:" not in spanish.stdout
+    wrong = sheetcrm("sync", "--nope", cwd=tmp_path, lang="es_ES.UTF-8")
+    assert wrong.returncode == 2 and "No existe la opción '--nope'." in wrong.stderr
+
+
+def test_a_config_error_speaks_before_the_config_is_known(tmp_path):
+    (tmp_path / "sheetcrm.toml").write_text('locale = "es"\nnope = 1\n', encoding="utf-8")
+    done = sheetcrm("kpis", cwd=tmp_path)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
