@@ -30,6 +30,8 @@ class ParseContext:
     # Whether the config sets the locale; when it does not, a tab's language may decide.
     locale_set: bool = True
     currency: str = "USD"  # the base currency: what an ambiguous "$" means when it can
+    # The stages as a hint names them, in the team's words (validate.parse_context).
+    stage_words: tuple[str, ...] = ()
     # field -> the context of that column, with the locale its own cells settled (table.py)
     columns: Mapping[str, "ParseContext"] = field(default_factory=dict)
 
@@ -75,7 +77,7 @@ def _enum(what: str, canonical_to_aliases: dict[str, list[str]]) -> Callable[[An
 
 
 def _stage(raw: Any, ctx: ParseContext) -> str | None:
-    return cells.parse_enum(raw, ctx.stages, lambda: _(_STAGE))
+    return cells.parse_enum(raw, ctx.stages, lambda: _(_STAGE), (lambda: ctx.stage_words) if ctx.stage_words else None)
 
 
 _STAGE = N_("stage")

@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable
 
 from sheetcrm import cells
 from sheetcrm.config import Config
-from sheetcrm.i18n import N_, _, ngettext, using
+from sheetcrm.i18n import N_, _, in_locale, ngettext, using
 from sheetcrm.ids import id_pattern
 from sheetcrm.inputs import Inputs, read_inputs
 from sheetcrm.records import ParseContext
@@ -59,8 +59,12 @@ class Crm:
 
 def parse_context(config: Config) -> ParseContext:
     stages = cells.enum_choices({s.name: s.aliases for s in config.stages})
+    # The stages a hint offers, as the team's language writes them: the config file's own
+    # names when it sets them, else the built-in stages' names in the catalogue (crm.words).
+    explicit = "stages" in config.model_fields_set
+    shown = tuple(s.name if explicit else in_locale(config.locale, ("stage", s.name)) for s in config.stages)
     return ParseContext(locale=config.locale, stages=stages, locale_set="locale" in config.model_fields_set,
-                        currency=config.currency)
+                        currency=config.currency, stage_words=shown)
 
 
 def read_crm(snapshot: Snapshot, config: Config, language: str | None = None) -> Crm:

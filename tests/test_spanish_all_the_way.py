@@ -10,42 +10,15 @@ theirs and may come back in what sheetcrm writes; everything else must be Spanis
 from __future__ import annotations
 
 import datetime as dt
-import re
 import subprocess
 import sys
 from pathlib import Path
 
 import openpyxl
 import pytest
-from babel.messages.pofile import read_po
 
-from sheetcrm import i18n
+from tests.english import english_only_words, words
 from tests.messy import write_messy
-
-WORD = re.compile(r"[A-Za-zÁÉÍÓÚÜÑáéíóúüñ]{3,}")
-PLACEHOLDER = re.compile(r"\{[^}]*\}|%\(\w+\)\w|`[^`]*`")
-
-
-def _words(text: str) -> set[str]:
-    return {w.lower() for w in WORD.findall(PLACEHOLDER.sub(" ", text))}
-
-
-def _catalogue(locale: str):
-    with (i18n.LOCALE_DIR / locale / "LC_MESSAGES" / "sheetcrm.po").open("rb") as f:
-        return read_po(f, locale=locale)
-
-
-def english_only_words() -> set[str]:
-    english: set[str] = set()
-    spanish: set[str] = set()
-    for m in _catalogue("en"):
-        for text in (m.id if isinstance(m.id, (tuple, list)) else (m.id,)):
-            english |= _words(text or "")
-    for m in _catalogue("es"):
-        for text in (m.string if isinstance(m.string, (tuple, list)) else (m.string,)):
-            spanish |= _words(text or "")
-    return english - spanish
-
 
 def _cells(path: Path) -> dict[tuple[str, str], object]:
     wb = openpyxl.load_workbook(path)
@@ -69,8 +42,8 @@ def english() -> set[str]:
 def test_a_spanish_workbook_syncs_with_no_english_word_written_or_printed(tmp_path, english):
     book, config = write_messy(tmp_path)
     before = _cells(book)
-    theirs = set().union(*(_words(str(v)) for v in before.values()), _words(config.read_text()),
-                         *(_words(tab) for tab, _ in before))
+    theirs = set().union(*(words(str(v)) for v in before.values()), words(config.read_text()),
+                         *(words(tab) for tab, _ in before))
     as_of = dt.date(2026, 11, 30).isoformat()
     printed = []
     for args in (("sync", "--as-of", as_of), ("sync", "--as-of", as_of), ("validate",), ("kpis", "--as-of", as_of),
@@ -82,9 +55,9 @@ def test_a_spanish_workbook_syncs_with_no_english_word_written_or_printed(tmp_pa
     written = [(tab, coord, v) for (tab, coord), v in after.items()
                if isinstance(v, str) and before.get((tab, coord)) != v]
     assert written, "the sync wrote no text at all"
-    english_cells = [(tab, coord, v, sorted(_words(v) & english - theirs)) for tab, coord, v in written
-                     if _words(v) & english - theirs]
-    english_lines = [(cmd, line, sorted(_words(line) & english - theirs)) for cmd, line in printed
-                     if _words(line) & english - theirs]
-    assert english_cells == []
-    assert english_lines == []
+    english_cells = [(tab, coord, v, sorted(words(v) & english - theirs)) for tab, coord, v in written
+                     if words(v) & english - theirs]
+    english_lines = [(cmd, line, sorted(words(line) & english - theirs)) for cmd, line in printed
+                     if words(line) & english - theirs]
+    assert english_cells == [], english_cells
+    assert english_lines == [], english_lines

@@ -4,43 +4,21 @@ histories and computed columns is Spanish or the team's own, and a second sync w
 from __future__ import annotations
 
 import datetime as dt
-import re
 from pathlib import Path
 
-import pytest
-from babel.messages.pofile import read_po
 
-import sheetcrm
 from sheetcrm.config import Config, load_config
 from sheetcrm.starter import write_demo
 from sheetcrm.sync import plan_sync
 from sheetcrm.workbook import CellWrite, Grid, Plan, Snapshot
 from sheetcrm.workbook.xlsx import XlsxWorkbook
+from tests.english import english_only_words
+from tests.english import words as english_words
 
 AS_OF = dt.date(2026, 11, 23)
-LOCALE = Path(sheetcrm.__file__).parent / "locale"
-WORD = re.compile(r"[A-Za-zÀ-ÿ]{3,}")
 
 
-def _english_only_words() -> set[str]:
-    """Words of the catalogue's English messages that no Spanish message uses ("Proposal",
-    "Best", "Closed", "Source", "contains"...): one in a Spanish cell is a word left untranslated."""
-    def words(path: Path, spanish: bool) -> set[str]:
-        with open(path, "rb") as f:
-            catalogue = read_po(f)
-        found: set[str] = set()
-        for m in catalogue:
-            if not m.id:
-                continue
-            texts = (m.string if spanish else m.id)
-            for text in (texts if isinstance(texts, (tuple, list)) else [texts]):
-                found |= {w.casefold() for w in WORD.findall(re.sub(r"\{\w+\}|%\(\w+\)\w", "", text or ""))}
-        return found
-    es = LOCALE / "es" / "LC_MESSAGES" / "sheetcrm.po"
-    return words(es, False) - words(es, True)
-
-
-ENGLISH = _english_only_words()
+ENGLISH = english_only_words()
 
 
 def test_the_word_list_knows_the_words_that_used_to_leak():
@@ -59,7 +37,7 @@ NOT_MINE = {("Panel", "rules"), ("Panel", "learned")}
 
 
 def _written_words(plan, tabs: set[str]) -> dict[tuple[str, int, int], set[str]]:
-    return {(w.tab, w.row, w.col): {x.casefold() for x in WORD.findall(w.value)} & ENGLISH
+    return {(w.tab, w.row, w.col): english_words(w.value) & ENGLISH
             for w in plan.writes if w.tab in tabs and isinstance(w.value, str) and (w.tab, w.value) not in NOT_MINE}
 
 
