@@ -179,7 +179,7 @@ def column_formats(snapshot: Snapshot, plan: Plan, crm: Any, dashboard_kinds: li
             continue
         content = _content(snapshot, plan, title)
         if tab is DASHBOARD:
-            blocks = {2: [(r + 2, r + 2, kind) for r, kind in enumerate(dashboard_kinds) if kind != TEXT]}
+            blocks = {2: _runs(dashboard_kinds, first_row=2)}
         elif tab is FORECAST:
             blocks = _forecast(forecast_rows)
         else:
@@ -224,6 +224,17 @@ def _forecast(month_rows: int) -> dict[int, list[tuple[int, int | None, str]]]:
     blocks[3].append((calibration, None, RATIO))
     blocks[4].append((calibration, None, COUNT))
     return blocks
+
+
+def _runs(kinds: list[str], first_row: int) -> list[tuple[int, int | None, str]]:
+    """Consecutive rows of one kind as one block (first row, last row, kind); text left out."""
+    out: list[tuple[int, int | None, str]] = []
+    for r, kind in enumerate(kinds, first_row):
+        if out and out[-1][2] == kind and out[-1][1] == r - 1:
+            out[-1] = (out[-1][0], r, kind)
+        elif kind != TEXT:
+            out.append((r, r, kind))
+    return out
 
 
 def _kind_at(blocks: list[tuple[int, int | None, str]], row: int) -> str:
