@@ -1,7 +1,8 @@
 """What the results look like in cells: computed columns, summary tabs, charts.
 
 Money goes out as numbers rounded to the cent (so charts and the team's own formulas can use
-it); percentages as points (62.5 means 62.5 %).
+it); percentages as fractions rounded to a tenth of a percent (0.625 is 62.5 %), which the
+cell's percent format shows as "62.5%" (`sheetcrm.layout` declares the formats).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sheetcrm.workbook import Chart
 
 CENT = Decimal("0.01")
 TENTH = Decimal("0.1")
+PERMILLE = Decimal("0.001")
 
 
 def money(v: Decimal | None) -> Decimal | None:
@@ -30,9 +32,15 @@ def points(v: Decimal | None) -> Decimal | None:
     return None if v is None else v.quantize(TENTH, rounding=ROUND_HALF_UP)
 
 
+def fraction(v: Decimal | float | None) -> Decimal | None:
+    """A percentage in points (62.5) as the fraction a percent-formatted cell holds (0.625),
+    rounded to a tenth of a percent, half up."""
+    return None if v is None else (Decimal(str(v)) / 100).quantize(PERMILLE, rounding=ROUND_HALF_UP)
+
+
 def opportunity_columns(m: OpportunityMetrics, locale: str) -> dict[str, Any]:
     return {
-        "probability_pct": points(m.probability),
+        "probability_pct": fraction(m.probability),
         "weighted_amount": money(m.weighted_amount),
         "forecast_category": m.forecast_category,
         "days_in_stage": m.days_in_stage,
@@ -45,7 +53,7 @@ def opportunity_columns(m: OpportunityMetrics, locale: str) -> dict[str, Any]:
 def lead_columns(score: LeadScore | None) -> dict[str, Any]:
     if score is None:
         return {}
-    return {"score": score.score, "grade": score.grade, "conversion_pct": score.conversion_pct, "why": score.why}
+    return {"score": score.score, "grade": score.grade, "conversion_pct": fraction(score.conversion_pct), "why": score.why}
 
 
 def history_body(rows: list[HistoryRow], with_amount: bool) -> list[list[Any]]:
@@ -59,7 +67,7 @@ def pipeline_body(results: Results) -> list[list[Any]]:
 
 def _month_row(owner: str, m: MonthForecast) -> list[Any]:
     return [m.month, owner, money(m.pipeline), money(m.weighted), money(m.commit), money(m.best_case),
-            money(m.closed_won), money(m.quota), points(m.attainment)]
+            money(m.closed_won), money(m.quota), fraction(m.attainment)]
 
 
 def forecast_body(results: Results, locale: str) -> list[list[Any]]:
@@ -70,7 +78,7 @@ def forecast_body(results: Results, locale: str) -> list[list[Any]]:
         rows.extend(_month_row(owner, m) for m in fc.by_owner[owner])
     rows.append([])
     rows.append(list(names.calibration_header(locale)))
-    rows.extend([c.stage, points(c.configured), points(c.historical), c.n] for c in fc.stage_calibration)
+    rows.extend([c.stage, fraction(c.configured), fraction(c.historical), c.n] for c in fc.stage_calibration)
     return rows
 
 
@@ -78,9 +86,22 @@ def forecast_body(results: Results, locale: str) -> list[list[Any]]:
 MONEY, RATIO, COUNT, DAYS, MULTIPLE, DATE, TEXT = "money", "ratio", "count", "days", "multiple", "date", "text"
 
 
-def _kpi(key: str, value: Any, kind: str, name: str | None = None) -> list[Any]:
+class Row(list):
+    """A Dashboard row, [label, value, definition], that knows its value's kind."""
+
+    def __init__(self, kind: str, cells: list[Any]) -> None:
+        super().__init__(cells)
+        self.kind = kind
+
+
+def kinds(body: list[list[Any]]) -> list[str]:
+    """The kind of each row's value in a `dashboard_body` (TEXT for a row that says none)."""
+    return [getattr(row, "kind", TEXT) for row in body]
+
+
+def _kpi(key: str, value: Any, kind: str, name: str | None = None) -> Row:
     label, definition = KPIS[key]
-    return [_(label, name=name) if name is not None else _(label), value, _(definition)]
+    return Row(kind, [_(label, name=name) if name is not None else _(label), value, _(definition)])
 
 
 def dashboard_body(results: Results, locale: str) -> list[list[Any]]:
@@ -88,9 +109,9 @@ def dashboard_body(results: Results, locale: str) -> list[list[Any]]:
     k = results.kpis
     team = k.team
     rows: list[list[Any]] = [
-        [_("Date"), results.as_of, _("The date this sync computed for.")],
+        Row(DATE, [_("Date"), results.as_of, _("The date this sync computed for.")]),
         [_("Currency"), results.currency, _("Every amount on this tab is in this currency.")],
-        _kpi("win_rate", points(team.win_rate), RATIO),
+        _kpi("win_rate", fraction(team.win_rate), RATIO),
         _kpi("won_revenue", money(team.won_revenue), MONEY),
         _kpi("won_count", team.won_count, COUNT),
         _kpi("lost_count", team.lost_count, COUNT),
@@ -100,13 +121,13 @@ def dashboard_body(results: Results, locale: str) -> list[list[Any]]:
         _kpi("weighted_pipeline", money(team.weighted_pipeline), MONEY),
         _kpi("pipeline_coverage", money(k.pipeline_coverage), MULTIPLE),
         _kpi("rotting_deals", k.rotting_deals, COUNT),
-        _kpi("churn_rate", points(k.churn_rate), RATIO),
+        _kpi("churn_rate", fraction(k.churn_rate), RATIO),
         [_("Lead scoring"), results.scoring.method, results.scoring.note],
     ]
     for key, table in (("lead_conversion_by_source", k.lead_conversion_by_source),
                        ("lead_conversion_by_campaign", k.lead_conversion_by_campaign)):
         for name, conv in sorted(table.items()):
-            rows.append(_kpi(key, points(conv.rate), RATIO, name))
+            rows.append(_kpi(key, fraction(conv.rate), RATIO, name))
     for name, amount in sorted(k.won_revenue_by_campaign.items()):
         rows.append(_kpi("won_revenue_by_campaign", money(amount), MONEY, name))
     for owner, (week, month) in sorted(k.activities_by_owner.items()):
@@ -115,10 +136,10 @@ def dashboard_body(results: Results, locale: str) -> list[list[Any]]:
     for owner, n in sorted(k.overdue_tasks_by_owner.items()):
         rows.append(_kpi("overdue_tasks_by_owner", n, COUNT, owner))
     for owner, kpis in sorted(k.by_owner.items()):
-        rows.append([_("Win rate, {name}", name=owner), points(kpis.win_rate), _(KPIS["win_rate"][1])])
-        rows.append([_("Won revenue, {name}", name=owner), money(kpis.won_revenue), _(KPIS["won_revenue"][1])])
-        rows.append([_("Weighted pipeline, {name}", name=owner), money(kpis.weighted_pipeline),
-                     _(KPIS["weighted_pipeline"][1])])
+        rows.append(Row(RATIO, [_("Win rate, {name}", name=owner), fraction(kpis.win_rate), _(KPIS["win_rate"][1])]))
+        rows.append(Row(MONEY, [_("Won revenue, {name}", name=owner), money(kpis.won_revenue), _(KPIS["won_revenue"][1])]))
+        rows.append(Row(MONEY, [_("Weighted pipeline, {name}", name=owner), money(kpis.weighted_pipeline),
+                                _(KPIS["weighted_pipeline"][1])]))
     top = sorted(k.lifetime_value.items(), key=lambda kv: (-kv[1], kv[0]))[:20]
     for account, amount in top:
         rows.append(_kpi("lifetime_value", money(amount), MONEY, account))

@@ -58,10 +58,8 @@ def test_kpis_json_holds_the_dashboard_numbers(demo):
     won = sum(1 for o in outcome.results.opportunities if o.stage == "Closed Won")
     lost = sum(1 for o in outcome.results.opportunities if o.stage == "Closed Lost")
     assert kpis["win_rate"] == pytest.approx(won / (won + lost), abs=1e-9)
-    # The Dashboard's cell means the same ratio, whether it holds a fraction under a percent
-    # format or percentage points, rounded to a tenth of a point.
-    shown = float(dashboard[KPIS["win_rate"][0]])
-    assert abs((shown if shown <= 1 else shown / 100) - kpis["win_rate"]) <= 0.0005 + 1e-12
+    # The Dashboard holds it as a fraction, to a tenth of a percent (its cell shows "45.0%").
+    assert Decimal(str(dashboard[KPIS["win_rate"][0]])) == (Decimal(won) / (won + lost)).quantize(Decimal("0.001"))
 
 
 def test_forecast_json_holds_the_forecast_tab(demo):
@@ -91,7 +89,7 @@ def test_opportunity_computed_columns_agree_with_the_row(demo):
     for r in rows[1:]:
         r = r + [None] * (len(header) - len(r))
         if r[col["Stage"]] == "Proposal" and isinstance(r[col["Amount"]], (int, float)) and not r[col["Probability"]]:
-            assert r[col["Probability %"]] == 50
+            assert r[col["Probability %"]] == 0.5
             assert same_value(r[col["Weighted Amount"]], round(r[col["Amount"]] * 0.5, 2))
             assert r[col["Forecast Category"]] == "Best Case"
             checked += 1

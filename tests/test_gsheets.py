@@ -13,6 +13,7 @@ from sheetcrm.starter import write_demo
 from sheetcrm.sync import plan_sync, sync
 from sheetcrm.workbook import CellWrite, Plan, WorkbookError, same_value
 from sheetcrm.workbook.credentials import connect
+from sheetcrm.workbook.target import header_tests
 from sheetcrm.workbook.gsheets import MAX_PAYLOAD, GoogleSheetsWorkbook, RetryPolicy, spreadsheet_id
 from sheetcrm.workbook.xlsx import XlsxWorkbook
 
@@ -32,7 +33,8 @@ class Traced:
     def __init__(self, key: str, attempts: int = 6) -> None:
         self.trace = []
         conn = connect(None, policy=RetryPolicy(attempts=attempts, sleep=lambda s: None), tracer=self.trace.append)
-        self.book = GoogleSheetsWorkbook(conn.client, key, "sheetcrm@project.iam.gserviceaccount.com")
+        self.book = GoogleSheetsWorkbook(conn.client, key, "sheetcrm@project.iam.gserviceaccount.com",
+                                        **header_tests(Config()))  # as `sheetcrm` builds it (target.py)
 
     def counts(self) -> tuple[int, int]:
         reads = sum(1 for t in self.trace if t.kind == "read")

@@ -35,7 +35,7 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("read", ("sheetcrm.table", "sheetcrm.validate", "sheetcrm.inputs", "sheetcrm.ids", "sheetcrm.owned",
               "sheetcrm.plan", "sheetcrm.synclog")),
     # What the records mean: the engine run over a read, its cells; quote money and context.
-    ("compute", ("sheetcrm.engine", "sheetcrm.render", "sheetcrm.mail.quotes", "sheetcrm.mail.context",
+    ("compute", ("sheetcrm.engine", "sheetcrm.render", "sheetcrm.layout", "sheetcrm.mail.quotes", "sheetcrm.mail.context",
                  "sheetcrm.mail.templates")),
     # The Outbox tab and its protocol, the morning digest.
     ("mail", ("sheetcrm.mail.outbox", "sheetcrm.mail.digest")),
@@ -159,7 +159,7 @@ def test_the_emulator_stands_apart(graph):
 
 
 # Parse once, in the read: the modules above it take typed records and `crm.inputs`.
-AFTER_THE_READ = ("sheetcrm.crm", "sheetcrm.engine", "sheetcrm.render", "sheetcrm.steps", "sheetcrm.sync",
+AFTER_THE_READ = ("sheetcrm.crm", "sheetcrm.engine", "sheetcrm.render", "sheetcrm.layout", "sheetcrm.steps", "sheetcrm.sync",
                   "sheetcrm.mail")
 # Known exceptions, each with its reason:
 STILL_PARSING = {

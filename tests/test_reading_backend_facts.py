@@ -47,5 +47,5 @@ def test_computed_columns_go_after_a_merged_header_block_on_xlsx(tmp_path):
     first = sync(book, Config(), as_of=dt.date(2026, 12, 15))
     assert not first.result.skipped
     ws = openpyxl.load_workbook(path)["Opportunities"]
-    assert ws["J1"].value == "Probability %" and ws["J2"].value == 50 and ws["G2"].value is None
+    assert ws["J1"].value == "Probability %" and ws["J2"].value == 0.5 and ws["G2"].value is None
     assert not sync(book, Config(), as_of=dt.date(2026, 12, 15)).plan

@@ -241,7 +241,7 @@ def test_typed_ids_never_skip_a_write_and_a_second_sync_writes_nothing_xlsx(tmp_
     ws = openpyxl.load_workbook(path)["Opportunities"]
     # The typed IDs are still what the person typed, a number stays a number.
     assert [ws.cell(r, 1).value for r in range(2, 6)] == [4563, "OPP-17-B", "OPP-0042", "opp-0041"]
-    assert ws.cell(1, 6).value == "Probability %" and ws.cell(2, 6).value == 50
+    assert ws.cell(1, 6).value == "Probability %" and ws.cell(2, 6).value == 0.5  # a fraction, shown as 50.0%
 
 
 @pytest.fixture
@@ -268,6 +268,9 @@ def test_typed_ids_never_skip_a_write_and_cost_no_extra_read_on_google(emu):
     assert counts() == (4, 1)
     trace.clear()
     assert not sync(book, Config(), as_of=AS_OF).plan
-    assert counts() == (2, 0)
+    # Built without header names, the backend asks for the number formats of every column
+    # holding a fraction, sheetcrm's Probability % among them (one read); built as `sheetcrm`
+    # builds it (target.header_tests) it does not (tests/test_formats.py: 2 reads).
+    assert counts() == (3, 0)
     values = emu.values(key, "Opportunities")
     assert [row[0] for row in values[1:]] == [4563, "OPP-17-B", "OPP-0042", "opp-0041"]

@@ -31,6 +31,7 @@ from sheetcrm.starter import write_demo
 from sheetcrm.sync import plan_sync
 from sheetcrm.workbook import CellWrite, Plan, Workbook
 from sheetcrm.workbook.credentials import connect
+from sheetcrm.workbook.target import header_tests
 from sheetcrm.workbook.gsheets import GoogleSheetsWorkbook, RetryPolicy
 from sheetcrm.workbook.xlsx import XlsxWorkbook
 
@@ -111,7 +112,8 @@ class _Google:
         self.trace: list[Any] = []
         key = emu.create_spreadsheet("CRM", {"Sheet1": []})
         conn = connect(None, policy=RetryPolicy(attempts=2, sleep=lambda s: None), tracer=self.trace.append)
-        self.book = GoogleSheetsWorkbook(conn.client, key, "sheetcrm@project.iam.gserviceaccount.com")
+        self.book = GoogleSheetsWorkbook(conn.client, key, "sheetcrm@project.iam.gserviceaccount.com",
+                                        **header_tests(Config()))  # as `sheetcrm` builds it (target.py)
 
     def counts(self) -> list[int]:
         reads = sum(1 for t in self.trace if t.kind == "read")

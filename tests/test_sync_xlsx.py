@@ -29,7 +29,10 @@ def user_cells(path) -> dict[tuple[str, str], tuple]:
             for c in row:
                 cells[(ws.title, c.coordinate)] = (c.value, c.number_format, c.font.b, c.font.color and c.font.color.rgb,
                                                    c.fill.fgColor.rgb)
-        cells[(ws.title, "widths")] = tuple(sorted((k, d.width) for k, d in ws.column_dimensions.items()))
+        # A column's width under its letter alone: sheetcrm may set the widths of its computed
+        # columns, never another column's.
+        for letter, d in ws.column_dimensions.items():
+            cells[(ws.title, letter)] = (d.width,)
     return cells
 
 

@@ -8,8 +8,8 @@ docs/architecture.md walks through a sync and an example.
 
 from __future__ import annotations
 
-from sheetcrm.steps import (adoption, charts, compute, computed_columns, guides, history, ids, quotes, sequences,
-                            summaries, sync_log, tab_names, validation)
+from sheetcrm.steps import (adoption, charts, compute, computed_columns, formats, guides, history, ids, quotes,
+                            sequences, summaries, sync_log, tab_names, validation)
 from sheetcrm.steps.context import Step, StepResult, SyncContext
 
 STEPS: tuple[Step, ...] = (
@@ -26,6 +26,7 @@ STEPS: tuple[Step, ...] = (
     guides.run,             # dropdowns and computed-column marks
     sync_log.run,           # Sync Log rows riding along
     adoption.run,           # unmarked tabs of an earlier version get their mark
+    formats.run,            # number formats, widths, frozen bold headers, one page wide: where missing
 )
 
 __all__ = ["STEPS", "Step", "StepResult", "SyncContext"]

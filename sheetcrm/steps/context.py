@@ -76,6 +76,8 @@ class SyncContext:
         plan.writes.extend(new.writes)
         plan.charts.extend(new.charts)
         plan.guides.extend(new.guides)
+        plan.formats.extend(new.formats)
+        plan.layouts.extend(new.layouts)
         plan.mark_owned.extend(t for t in new.mark_owned if t not in plan.mark_owned)
 
 

@@ -124,12 +124,50 @@ class Guide:
     computed_cols: tuple[int, ...]
 
 
+@dataclass(frozen=True)
+class NumberFormat:
+    """How a cell shows its number: Google's NumberFormat type (NUMBER, PERCENT, CURRENCY,
+    DATE) and a format code. Codes are the one language .xlsx (ECMA-376 Part 1 §18.8.31) and
+    Sheets share, always with "." as the decimal point and "," as the thousands separator
+    (the app shows its locale's); literal text is quoted ("€")."""
+
+    type: str
+    pattern: str
+
+
+@dataclass(frozen=True)
+class ColumnFormat:
+    """How sheetcrm wants one column it writes to look: a width, and number formats for blocks
+    of its rows. `rows` holds (first row, last row, format), 1-based and inclusive; a last row
+    of None runs to the end of the column, rows added later included.
+
+    Backends apply it only where nothing is set yet: a cell keeps a format of its own (a
+    person's), a column of a people's tab a width of its own; on sheetcrm's own tabs a column
+    narrower than `width` is widened. See docs/formats.md."""
+
+    tab: str
+    col: int                    # 1-based
+    width: int                  # in characters; 0 leaves the width alone
+    rows: tuple[tuple[int, int | None, NumberFormat], ...] = ()
+    owned: bool = False         # a column of one of sheetcrm's own tabs
+
+
+@dataclass(frozen=True)
+class TabLayout:
+    """One of sheetcrm's tabs as people read and print it: row 1 bold and frozen and, with
+    `fit_width`, printed one page wide, landscape, with the header row on every page."""
+
+    tab: str
+    fit_width: bool = False
+
+
 @dataclass
 class Plan:
     """All the changes one sync wants: tabs to create (with their headers) and cells to set.
 
-    Charts and guides ride along with a write when it happens; on their own they are not a
-    reason to write."""
+    Charts, guides, column formats and tab layouts ride along with a write when it happens;
+    on their own they are not a reason to write (a second sync with no edits writes nothing,
+    and the formats arrive with the next write)."""
 
     new_tabs: list[str] = field(default_factory=list)
     writes: list[CellWrite] = field(default_factory=list)
@@ -138,6 +176,8 @@ class Plan:
     # Tabs (new or existing) that the backend marks as sheetcrm's own in the same write, so
     # later reads list them in `Snapshot.owned`: a team's tab is never mistaken for one.
     mark_owned: list[str] = field(default_factory=list)
+    formats: list[ColumnFormat] = field(default_factory=list)
+    layouts: list[TabLayout] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(self.new_tabs or self.writes or self.mark_owned)

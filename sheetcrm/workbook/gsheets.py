@@ -95,8 +95,8 @@ from gspread.utils import absolute_range_name
 from sheetcrm.i18n import N_, _, ngettext
 
 from .numformat import format_currency
-from . import (CellValue, CellWrite, Chart, Grid, Guide, Plan, Snapshot, WorkbookError, WriteResult, drop_orphans,
-               cell_key, keyed, landing, same_value, serial_number)
+from . import (CellValue, CellWrite, Chart, ColumnFormat, Grid, Guide, Plan, Snapshot, WorkbookError, WriteResult,
+               drop_orphans, cell_key, keyed, landing, same_value, serial_number)
 
 MAX_PAYLOAD = 2_000_000  # Google's recommended maximum for one request body
 MAX_BLOCK_ROWS = 2_000   # rows per updateCells request, so no single request nears the payload limit
@@ -105,7 +105,9 @@ METADATA = {"includeGridData": "false",
             "fields": "properties.title,sheets(merges,"
                       "properties(sheetId,title,index,gridProperties(rowCount,columnCount)),"
                       "charts(chartId,spec.title),protectedRanges(protectedRangeId,description),"
-                      "developerMetadata(metadataId,metadataKey,metadataValue))"}
+                      "developerMetadata(metadataId,metadataKey,metadataValue),"
+                      # Column widths and sheetcrm's format marks, which sit on the columns.
+                      "data.columnMetadata(pixelSize,developerMetadata(metadataId,metadataKey,metadataValue)))"}
 # The number format type of the cells of some columns, with where each block starts (a range's
 # first row or column is left out when it is 0).
 FORMATS = ("sheets(properties.title,data(startRow,startColumn,"
@@ -116,6 +118,11 @@ HEADER_ROWS = 20  # a tab's header row is looked for this far down (title rows m
 ERROR_TEXTS = frozenset({"#N/A", "#REF!", "#VALUE!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!", "#ERROR!"})
 GUIDE_KEY = "sheetcrm.guide"
 OWNED_KEY = "sheetcrm.tab"  # on each of sheetcrm's own tabs; the value is the title it was marked under
+# On each column sheetcrm formatted (a column location, so it moves with the column): a hash of
+# the formats set and the rows they reached, "<hash>:<rows>" (see `_format_requests`).
+FORMAT_KEY = "sheetcrm.format"
+PIXELS_PER_CHAR = 7    # Sheets' default font (Arial 10) is about 7 pixels a character
+DEFAULT_PIXELS = 100   # a column's width until someone sets one
 PROTECTION = "sheetcrm: computed columns"  # not for people: how sheetcrm knows its own protections
 CHART_TYPES = {"column": "COLUMN", "line": "LINE"}
 DATE_FORMAT = {"type": "DATE", "pattern": "yyyy-mm-dd"}
@@ -284,9 +291,12 @@ class _Sheet:
     marks: dict[int, str] = field(default_factory=dict)       # metadataId -> guide hash, sheetcrm's only
     owned: dict[int, str] = field(default_factory=dict)       # metadataId -> OWNED_KEY's value
     merges: list[tuple[int, int, int, int]] = field(default_factory=list)  # as Grid.merges
+    formats: dict[int, tuple[int, str]] = field(default_factory=dict)  # 0-based column -> (metadataId, value)
+    widths: dict[int, int] = field(default_factory=dict)               # 0-based column -> pixels
 
     def ids(self) -> set[int]:
-        return {self.sheet_id, *self.charts, *self.protected, *self.marks, *self.owned}
+        return {self.sheet_id, *self.charts, *self.protected, *self.marks, *self.owned,
+                *(mid for mid, _ in self.formats.values())}
 
 
 class GoogleSheetsWorkbook:
@@ -349,10 +359,11 @@ class GoogleSheetsWorkbook:
         change, and the currency-formatted cells of the money columns whose currency only a
         format may name: one read of their number formats, none when there is no such column
         (see the module docstring)."""
-        # sheetcrm's own tabs (Pipeline, Stage History) hold amounts in the base currency.
-        wanted = {title: _percent_candidates(grid.rows, self.percent_header)
-                  | (set() if self._sheets[title].owned else
-                     _money_candidates(grid.rows, self.money_header, self.currency_header))
+        # sheetcrm's own tabs (Pipeline, Stage History) hold amounts in the base currency and
+        # its percentages as fractions (Dashboard, Forecast): nothing there is a person's.
+        wanted = {title: set() if self._sheets[title].owned else
+                  _percent_candidates(grid.rows, self.percent_header)
+                  | _money_candidates(grid.rows, self.money_header, self.currency_header)
                   for title, grid in tabs.items()}
         ranges = [absolute_range_name(title, f"{_letters(col)}1:{_letters(col)}{len(tabs[title].rows)}")
                   for title, cols in wanted.items() for col in sorted(cols)]
@@ -456,6 +467,13 @@ class GoogleSheetsWorkbook:
                 owned={m["metadataId"]: m.get("metadataValue", "") for m in sheet.get("developerMetadata", [])
                        if m.get("metadataKey") == OWNED_KEY},
                 merges=[_block(m) for m in sheet.get("merges", [])])
+            for block in sheet.get("data", []):
+                for i, column in enumerate(block.get("columnMetadata", [])):
+                    col = block.get("startColumn", 0) + i
+                    self._sheets[props["title"]].widths[col] = column.get("pixelSize", DEFAULT_PIXELS)
+                    for m in column.get("developerMetadata", []):
+                        if m.get("metadataKey") == FORMAT_KEY:
+                            self._sheets[props["title"]].formats[col] = (m["metadataId"], m.get("metadataValue", ""))
 
     def _error(self, e: APIError) -> WorkbookError:
         code = e.response.status_code
@@ -558,6 +576,11 @@ class GoogleSheetsWorkbook:
                 out.extend(_apply_guide(guide, sheet, used))
         for title, block in _blocks(writes):
             out.append(_update_cells(sheets[title].sheet_id, block))
+        for fmt in plan.formats:
+            sheet = sheets.get(fmt.tab)
+            if sheet is not None:
+                rows = max(need.get(fmt.tab, (0, 0))[0], sheet.rows, 100 if fmt.tab not in self._sheets else 0)
+                out.extend(_format_requests(fmt, sheet, rows, used))
         self._written_to = sheets  # with the tabs this batch adds, for a repair that follows it
         return out
 
@@ -822,6 +845,53 @@ def _add_chart(chart: Chart, sheet_id: int, chart_id: int) -> dict:
             "series": [{"series": column(col), "targetAxis": "LEFT_AXIS"} for col in chart.series_cols]}},
         "position": {"overlayPosition": {"anchorCell": {"sheetId": sheet_id, "rowIndex": 0,
                                                         "columnIndex": chart.anchor_col - 1}}}}}}
+
+
+def _format_requests(fmt: ColumnFormat, sheet: _Sheet, rows: int, used: set[int]) -> list[dict]:
+    """What puts a column's formats in place where they are missing, in a grid of `rows` rows.
+
+    The column's mark (FORMAT_KEY) says which formats sheetcrm set and how far down: the same
+    formats send nothing, so a format a person gave the column since stays; new rows of the
+    grid get the open-ended formats; other formats (a Dashboard row whose kind changed) are
+    set again. A width is set on sheetcrm's tabs where the column is narrower, on people's
+    tabs only while the column has the default width and no mark."""
+    col = fmt.col - 1
+    spec = hashlib.sha256(repr(fmt.rows).encode()).hexdigest()[:12]
+    mark = sheet.formats.get(col)
+    old_spec, _, old_rows = mark[1].partition(":") if mark else ("", "", "0")
+    covered = int(old_rows) if old_rows.isdigit() and old_spec == spec else 0
+    out: list[dict] = []
+    for first, last, number in fmt.rows:
+        if covered and last is not None:
+            continue  # in place since the mark was set
+        start = max(first - 1, covered)
+        # An open-ended block has no end row: the grid's end, however many rows a person
+        # deleted meanwhile (an end beyond the grid would fail the whole batch).
+        end = {} if last is None else {"endRowIndex": min(last, rows)}
+        if start < end.get("endRowIndex", rows):
+            out.append({"repeatCell": {
+                "range": {"sheetId": sheet.sheet_id, "startRowIndex": start, **end,
+                          "startColumnIndex": col, "endColumnIndex": col + 1},
+                "cell": {"userEnteredFormat": {"numberFormat": {"type": number.type, "pattern": number.pattern}}},
+                "fields": "userEnteredFormat.numberFormat"}})
+    pixels = fmt.width * PIXELS_PER_CHAR
+    have = sheet.widths.get(col, DEFAULT_PIXELS)
+    if fmt.width and (have < pixels if fmt.owned else (mark is None and have == DEFAULT_PIXELS)):
+        out.append({"updateDimensionProperties": {
+            "range": {"sheetId": sheet.sheet_id, "dimension": "COLUMNS", "startIndex": col, "endIndex": col + 1},
+            "properties": {"pixelSize": pixels}, "fields": "pixelSize"}})
+    value = f"{spec}:{rows if fmt.rows else 0}"
+    if mark is None and out:
+        out.append({"createDeveloperMetadata": {"developerMetadata": {
+            "metadataId": _fresh_id(used), "metadataKey": FORMAT_KEY, "metadataValue": value,
+            "location": {"dimensionRange": {"sheetId": sheet.sheet_id, "dimension": "COLUMNS",
+                                            "startIndex": col, "endIndex": col + 1}},
+            "visibility": "DOCUMENT"}}})
+    elif mark is not None and mark[1] != value and any("repeatCell" in r for r in out):
+        out.append({"updateDeveloperMetadata": {
+            "dataFilters": [{"developerMetadataLookup": {"metadataId": mark[0]}}],
+            "developerMetadata": {"metadataValue": value}, "fields": "metadataValue"}})
+    return out
 
 
 def _version(guide: Guide) -> str:

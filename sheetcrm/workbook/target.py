@@ -30,11 +30,7 @@ def open_workbook(config: Config, workbook: str | None = None, spreadsheet: str 
         policy = RetryPolicy(attempts=config.google.attempts, base=config.google.backoff_seconds,
                              cap=config.google.max_backoff_seconds)
         conn = connect(credentials or _relative(config, config.credentials), policy=policy, tracer=tracer)
-        percent, money, currency = percent_headers(config), money_headers(config), currency_headers(config)
-        return GoogleSheetsWorkbook(conn.client, key, conn.account,
-                                    percent_header=lambda text: normalize_key(text) in percent,
-                                    money_header=lambda text: normalize_key(text) in money,
-                                    currency_header=lambda text: normalize_key(text) in currency)
+        return GoogleSheetsWorkbook(conn.client, key, conn.account, **header_tests(config))
     return XlsxWorkbook(workbook or _relative(config, config.workbook) or default, ignore_app_lock=ignore_app_lock)
 
 
@@ -43,3 +39,12 @@ def _relative(config: Config, path: str | None) -> str | None:
     if path is None or config.source is None:
         return path
     return str(config.source.parent / Path(path).expanduser())
+
+
+def header_tests(config: Config) -> dict[str, Callable[[str], bool]]:
+    """The Google backend's tests of which headers name percentages, money and currencies
+    (`GoogleSheetsWorkbook`'s keyword arguments), from the CRM's schema and the config."""
+    percent, money, currency = percent_headers(config), money_headers(config), currency_headers(config)
+    return {"percent_header": lambda text: normalize_key(text) in percent,
+            "money_header": lambda text: normalize_key(text) in money,
+            "currency_header": lambda text: normalize_key(text) in currency}

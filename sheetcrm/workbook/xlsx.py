@@ -39,6 +39,7 @@ import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Iterable
 from xml.etree.ElementTree import ParseError
 
 import openpyxl
@@ -53,8 +54,8 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from sheetcrm.i18n import N_, _
 from sheetcrm.lock import refuse_if_open_in_app
 
-from . import (CellWrite, Chart, Grid, Guide, Plan, Snapshot, WorkbookConflict, WorkbookError, WriteResult,
-               drop_orphans, same_value, xlsx_patch, xlsx_scan)
+from . import (CellWrite, Chart, ColumnFormat, Grid, Guide, Plan, Snapshot, TabLayout, WorkbookConflict,
+               WorkbookError, WriteResult, drop_orphans, same_value, xlsx_patch, xlsx_scan)
 from .memory import formula_text
 
 # Excel cannot save a workbook without a sheet, so `create()` leaves this one empty tab;
@@ -153,7 +154,7 @@ class XlsxWorkbook:
         try:
             if created or self._charts_missing(data, plan.charts):
                 raise xlsx_patch.NeedsRebuild("new tabs or charts")  # not for people: a reason for the log
-            new = xlsx_patch.apply(data, _patch(accepted, plan.guides, marks), preloaded)
+            new = xlsx_patch.apply(data, _patch(accepted, plan.guides, marks, plan.formats), preloaded)
         except xlsx_patch.NeedsRebuild:
             new = self._rebuild(data, plan, accepted, created, marks)
         if new is not None:
@@ -252,9 +253,13 @@ class XlsxWorkbook:
                 cell.value = w.value
             if w.row == 1 and w.tab in created:
                 cell.font = Font(bold=True)
+        laid_out = {c.tab for c in plan.formats}
         for tab in created:
-            # sheetcrm's own tabs open readable; a tab people own keeps the widths they chose.
-            _fit_widths(sheets[tab], sheets[tab].max_column)
+            if tab not in laid_out:
+                # sheetcrm's own tabs open readable; a tab people own keeps the widths they chose.
+                _fit_widths(sheets[tab], sheets[tab].max_column)
+        _apply_formats(sheets, plan.formats)
+        _apply_layouts(sheets, plan.layouts, set(created))
         _add_charts(sheets, plan.charts)
         _set_dropdowns(sheets, plan.guides)
         buffer = io.BytesIO()  # saved in memory: a full disk then fails in one place, below
@@ -393,15 +398,35 @@ class Seen:
 CONFLICT = N_("{path} was saved by someone else while sheetcrm was working on it; nothing was written")
 
 
-def _patch(writes: list[CellWrite], guides: list[Guide], marks: set[str]) -> xlsx_patch.Patch:
-    patch = xlsx_patch.Patch(marks=marks)
+def _patch(writes: list[CellWrite], guides: list[Guide], marks: set[str],
+           formats: list[ColumnFormat] = ()) -> xlsx_patch.Patch:
+    patch = xlsx_patch.Patch(marks=marks, ours={f.pattern for c in formats for _, _, f in c.rows})
+    code = _codes(formats)
     for w in writes:
         patch.cells.setdefault(w.tab, {})[(w.row, w.col)] = xlsx_patch.CellSpec(
-            formula_text(w.value) if w.formula else w.value, w.formula)
+            formula_text(w.value) if w.formula else w.value, w.formula, code(w.tab, w.row, w.col))
+    for c in formats:
+        if c.width:
+            patch.widths.setdefault(c.tab, {})[c.col] = (c.width, c.owned)
     for guide in guides:
         patch.dropdowns[guide.tab] = [(f"{get_column_letter(col)}2:{get_column_letter(col)}{MAX_ROWS}", formula)
                                       for col, formula in _dropdown_formulas(guide)]
     return patch
+
+
+def _codes(formats: Iterable[ColumnFormat]) -> Callable[[str, int, int], str | None]:
+    """(tab, row, col) -> the number format code the plan's formats give that cell, or None."""
+    by_column: dict[tuple[str, int], list[tuple[int, int | None, str]]] = {}
+    for c in formats:
+        by_column.setdefault((c.tab, c.col), []).extend((first, last, f.pattern) for first, last, f in c.rows)
+
+    def code(tab: str, row: int, col: int) -> str | None:
+        for first, last, pattern in by_column.get((tab, col), ()):
+            if first <= row and (last is None or row <= last):
+                return pattern
+        return None
+
+    return code
 
 
 def _dropdown_formulas(guide: Guide) -> list[tuple[int, str]]:
@@ -496,12 +521,59 @@ def _add_charts(sheets: dict, charts: list[Chart]) -> None:
         ws.add_chart(_chart(ws, spec), f"{get_column_letter(spec.anchor_col)}1")
         # One page wide, landscape, narrow side margins: a printout or PDF shows the chart
         # beside its table at close to full size.
-        ws.page_setup.orientation = "landscape"
-        ws.page_setup.fitToWidth = 1
-        ws.page_setup.fitToHeight = 0
-        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        _print_one_page_wide(ws)
         ws.page_margins.left = ws.page_margins.right = 0.4
-        _fit_widths(ws, max(spec.series_cols))
+        if not ws.column_dimensions:
+            _fit_widths(ws, max(spec.series_cols))
+
+
+def _print_one_page_wide(ws) -> None:
+    """Landscape, every column on one page's width, as many pages down as the rows need."""
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+
+
+def _apply_formats(sheets: dict, formats: list[ColumnFormat]) -> None:
+    """The plan's column formats on a workbook going through openpyxl: a number or date cell
+    showing General, or another of sheetcrm's codes, gets its format; a column gets its width
+    where it has none of its own, or, on sheetcrm's tabs, where it is narrower."""
+    ours = {f.pattern for c in formats for _, _, f in c.rows}
+    for c in formats:
+        ws = sheets.get(c.tab)
+        if ws is None:
+            continue
+        for first, last, f in c.rows:
+            top = min(last if last is not None else ws.max_row, ws.max_row)
+            for row in ws.iter_rows(min_row=first, max_row=top, min_col=c.col, max_col=c.col):
+                cell = row[0]
+                if isinstance(cell.value, (int, float, _dt.date)) and not isinstance(cell.value, bool) \
+                        and cell.data_type != "f" \
+                        and (cell.number_format == "General" or cell.number_format in ours) \
+                        and cell.number_format != f.pattern:
+                    cell.number_format = f.pattern
+        if c.width:
+            letter = get_column_letter(c.col)
+            # Looking a column up creates it with openpyxl's default width, so ask first.
+            have = ws.column_dimensions[letter].width if letter in ws.column_dimensions else 0
+            if not have or (c.owned and have < c.width):
+                ws.column_dimensions[letter].width = c.width
+
+
+def _apply_layouts(sheets: dict, layouts: list[TabLayout], created: set[str]) -> None:
+    """sheetcrm's tabs: the header row bold (on the tabs this write creates) and frozen, and
+    printed one page wide with the header row on every page."""
+    for layout in layouts:
+        ws = sheets.get(layout.tab)
+        if ws is None:
+            continue
+        if ws.freeze_panes is None:
+            ws.freeze_panes = "A2"
+        if layout.fit_width:
+            _print_one_page_wide(ws)
+            if not ws.print_title_rows:
+                ws.print_title_rows = "1:1"
 
 
 def _chart(ws, spec: Chart):

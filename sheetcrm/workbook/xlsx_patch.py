@@ -180,6 +180,9 @@ class CellSpec:
 
     value: CellValue
     formula: bool = False
+    # The number format code sheetcrm wants the cell to show a number or date with
+    # (sheetcrm.layout); applied only where the cell shows General or another of sheetcrm's.
+    fmt: str | None = None
 
 
 def text_xml(value: str) -> bytes:
@@ -204,9 +207,12 @@ class Styles:
     _NUMFMTS = re.compile(rb'<numFmts\b[^>]*?(?:/>|>(.*?)</numFmts>)', re.S)
     _NUMFMT = re.compile(rb'<numFmt\b([^>]*?)/?>')
 
-    def __init__(self, xml: bytes | None) -> None:
+    def __init__(self, xml: bytes | None, ours: Iterable[str] = ()) -> None:
         self.xml = xml
         self.changed = False
+        # The format codes sheetcrm sets: a cell showing one of them may be given another
+        # (a Dashboard row whose kind changed); any other code is a person's and stays.
+        self.ours = frozenset(ours)
         self._added: dict[tuple[int, str], int] = {}
         if xml is None:
             self.xfs: list[bytes] = []
@@ -229,6 +235,15 @@ class Styles:
     def shows_date(self, xf: int) -> bool:
         fmt = self._fmt_id(xf)
         return fmt in BUILTIN_DATE_FORMATS or (fmt in self.formats and is_date_format(self.formats[fmt]))
+
+    def may_restyle(self, xf: int | None, code: str) -> bool:
+        """Whether a cell of style `xf` may be given the number format `code`: it shows
+        General, or another of sheetcrm's codes; never a format a person chose."""
+        fmt = 0 if xf is None else self._fmt_id(xf)
+        if fmt == 0:
+            return True
+        have = self.formats.get(fmt)
+        return have is not None and have != code and have in self.ours
 
     def date_style(self, base: int, code: str) -> int:
         """A cell format like `base` but showing `code`; added to the stylesheet once."""
@@ -284,6 +299,8 @@ def cell_xml(ref: bytes, spec: CellSpec, old_attrs: bytes, styles: Styles) -> by
         return head + _s(style) + b"/>" if style is not None else None
     if isinstance(v, bool):
         return head + _s(style) + b' t="b"><v>' + (b"1" if v else b"0") + b"</v></c>"
+    if spec.fmt is not None and isinstance(v, (int, float, Decimal, _dt.date)) and styles.may_restyle(style, spec.fmt):
+        style = styles.date_style(style or 0, spec.fmt)
     if isinstance(v, (int, float, Decimal)):
         return head + _s(style) + b"><v>" + _number(v) + b"</v></c>"
     if isinstance(v, _dt.date):
@@ -417,6 +434,63 @@ def _dimension(xml: bytes, bounds: Bounds) -> bytes:
     if ref == m[1]:
         return xml
     return xml[:m.start(1)] + ref + xml[m.end(1):]
+
+
+# -- column widths -----------------------------------------------------------------------------
+
+_COLS = re.compile(rb'<cols>(.*?)</cols>|<cols\s*/>', re.S)
+_COL = re.compile(rb'<col\b([^>]*?)/>')
+_BEFORE_COLS = re.compile(rb'<sheetData\b')
+
+
+def set_widths(xml: bytes, wanted: dict[int, tuple[float, bool]]) -> bytes | None:
+    """The sheet part with column widths set: `wanted` maps a 1-based column to (width in
+    characters, whether sheetcrm owns the tab). A column with a width of its own keeps it,
+    unless the tab is sheetcrm's and the width is narrower. None when nothing changes.
+
+    Widths live in `<cols>` before `<sheetData>` (ECMA-376 Part 1 §18.3.1.13), as ranges
+    `min..max`; a range is split where one of its columns changes."""
+    m = _COLS.search(xml)
+    ranges: list[tuple[int, int, dict[bytes, bytes]]] = []
+    for c in _COL.finditer(m[1] or b"" if m else b""):
+        a = attrs(c[1])
+        if b"min" in a and b"max" in a:
+            ranges.append((int(a[b"min"]), int(a[b"max"]), a))
+    changed = False
+    for col, (chars, owned) in sorted(wanted.items()):
+        at = next((i for i, (lo, hi, _) in enumerate(ranges) if lo <= col <= hi), None)
+        if at is None:
+            ranges.append((col, col, {b"min": b"%d" % col, b"max": b"%d" % col, b"width": _width(chars),
+                                      b"customWidth": b"1"}))
+            changed = True
+            continue
+        lo, hi, a = ranges[at]
+        have = float(a.get(b"width", b"0") or 0)
+        if have and not (owned and have < chars):
+            continue
+        pieces = [(lo, col - 1, dict(a))] if lo < col else []
+        pieces.append((col, col, {**a, b"width": _width(chars), b"customWidth": b"1"}))
+        if col < hi:
+            pieces.append((col + 1, hi, dict(a)))
+        ranges[at:at + 1] = pieces
+        changed = True
+    if not changed:
+        return None
+    ranges.sort(key=lambda t: t[0])
+    body = b"".join(b"<col" + b"".join(b' %s="%s"' % (k, v) for k, v in
+                                       {**a, b"min": b"%d" % lo, b"max": b"%d" % hi}.items()) + b"/>"
+                    for lo, hi, a in ranges)
+    block = b"<cols>" + body + b"</cols>"
+    if m is not None:
+        return xml[:m.start()] + block + xml[m.end():]
+    data = _BEFORE_COLS.search(xml)
+    if data is None:
+        raise NeedsRebuild("no <sheetData>")
+    return xml[:data.start()] + block + xml[data.start():]
+
+
+def _width(chars: float) -> bytes:
+    return (b"%.2f" % chars).rstrip(b"0").rstrip(b".")
 
 
 # -- what a sheet part says about its cells ----------------------------------------------------
@@ -710,6 +784,10 @@ class Patch:
     cells: dict[str, dict[tuple[int, int], CellSpec]] = field(default_factory=dict)
     dropdowns: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     marks: set[str] = field(default_factory=set)
+    # Column widths by tab, for the tabs whose cells the patch writes (see `set_widths`), and
+    # the number format codes sheetcrm sets (`Styles.ours`).
+    widths: dict[str, dict[int, tuple[float, bool]]] = field(default_factory=dict)
+    ours: set[str] = field(default_factory=set)
 
 
 def apply(data: bytes, patch: Patch, preloaded: dict[str, bytes] | None = None) -> bytes | None:
@@ -720,7 +798,7 @@ def apply(data: bytes, patch: Patch, preloaded: dict[str, bytes] | None = None) 
         tabs = sheet_parts(z)
         parts = {title: part for title, part in tabs}
         styles_part = next((t for k, t in _rels(z, workbook_part(z)).values() if k.endswith("/styles")), None)
-        styles = Styles(z.read(styles_part) if styles_part and styles_part in z.NameToInfo else None)
+        styles = Styles(z.read(styles_part) if styles_part and styles_part in z.NameToInfo else None, patch.ours)
         for title in {*patch.cells, *patch.dropdowns}:
             part = parts.get(title)
             if part is None:
@@ -730,6 +808,8 @@ def apply(data: bytes, patch: Patch, preloaded: dict[str, bytes] | None = None) 
                 xml = patch_sheet(xml, patch.cells[title], styles)
             if title in patch.dropdowns:
                 xml = set_dropdowns(xml, patch.dropdowns[title]) or xml
+            if patch.cells.get(title) and patch.widths.get(title):
+                xml = set_widths(xml, patch.widths[title]) or xml
             if xml != original:
                 changed[part] = xml
         if patch.marks:

@@ -13,6 +13,7 @@ from conftest import config, crm_tabs
 from sheetcrm.emulator import Emulator
 from sheetcrm.sync import sync
 from sheetcrm.workbook.credentials import connect
+from sheetcrm.workbook.target import header_tests
 from sheetcrm.workbook.gsheets import GoogleSheetsWorkbook, RetryPolicy
 from test_outbox_smtp import AS_OF, Clock, send
 
@@ -34,7 +35,8 @@ def sheet(monkeypatch):
     with Emulator() as emu:
         monkeypatch.setenv("SHEETS_EMULATOR_HOST", emu.host)
         key = emu.create_spreadsheet("CRM", two_quotes())
-        book = GoogleSheetsWorkbook(connect(None, policy=RetryPolicy(attempts=2, sleep=lambda s: None)).client, key)
+        book = GoogleSheetsWorkbook(connect(None, policy=RetryPolicy(attempts=2, sleep=lambda s: None)).client, key,
+                                    **header_tests(config()))  # as `sheetcrm` builds it (target.py)
         sync(book, config(), as_of=AS_OF)
         assert [r[0] for r in emu.values(key, "Outbox")[1:]] == ["OUT-0001", "OUT-0002"]
         yield emu, key, book

@@ -1,0 +1,262 @@
+"""How the cells sheetcrm writes look: number formats, column widths, and how its tabs print.
+
+Declared once here, for every column sheetcrm writes: its summary tabs whole, and its
+computed columns on people's tabs. A value's *kind* says how it shows:
+
+    money     a currency format of the amount's currency, from the locale's CLDR pattern
+              (babel): 1234.5 in EUR shows "€1,234.50" in English, "1.234,50 €" in Spanish
+    ratio     a percent with one decimal: 0.632 shows "63.2%" ("63,2 %")
+    count     a whole number with thousands separators
+    days      one decimal (an average of days)
+    multiple  two decimals and "×" (pipeline coverage)
+    date      yyyy-mm-dd
+    amount    two decimals with no currency: the Weighted Amount of a deal is in the deal's
+              own currency, which its row's Currency cell names; a currency format per row
+              would go stale the moment a person changed that cell, and sheetcrm never
+              rewrites a format it set
+    seconds   two decimals
+
+Format codes always use "." and "," (the spreadsheet app shows its locale's separators) and
+quote literal text, so the same code serves .xlsx and Google Sheets. Widths are in characters,
+fit to the header and to the longest value as its format shows it, within MAX_WIDTH.
+
+Pure: the plan and the snapshot in, `ColumnFormat`s and `TabLayout`s out (sheetcrm.workbook).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any, Iterable
+
+from babel import Locale
+from babel.numbers import format_currency, format_decimal, format_percent, get_currency_precision, \
+    get_currency_symbol
+
+from sheetcrm.names import COMPUTED
+from sheetcrm.owned import locate
+from sheetcrm.render import COUNT, DATE, DAYS, MONEY, MULTIPLE, RATIO, TEXT
+from sheetcrm.schema import (DASHBOARD, FORECAST, LEAD_HISTORY, OUTBOX, PIPELINE, STAGE_HISTORY, SYNC_LOG,
+                             VALIDATION, OwnedTab)
+from sheetcrm.workbook import CellValue, ColumnFormat, NumberFormat, Plan, Snapshot, TabLayout
+
+AMOUNT, SECONDS = "amount", "seconds"
+MAX_WIDTH = 60      # characters: a long message wraps onto the next line of its page, not off it
+PADDING = 2         # characters beside the longest text, and the bold header's extra width
+
+# The kind of each column of sheetcrm's tabs that holds numbers (1-based), the rows below the
+# header. The Forecast's and the Dashboard's are per block and per row (`_forecast`, `_dashboard`).
+COLUMN_KINDS: dict[str, dict[int, str]] = {
+    PIPELINE.key: {2: COUNT, 3: MONEY, 4: MONEY},
+    STAGE_HISTORY.key: {4: DATE, 5: MONEY},
+    LEAD_HISTORY.key: {4: DATE},
+    SYNC_LOG.key: {3: SECONDS, 4: COUNT, 5: COUNT, 6: COUNT, 7: COUNT},
+    VALIDATION.key: {3: COUNT},
+    OUTBOX.key: {},
+}
+# Tabs printed one page wide.
+PRINTED = (DASHBOARD.key, PIPELINE.key, FORECAST.key, VALIDATION.key, STAGE_HISTORY.key, LEAD_HISTORY.key,
+           SYNC_LOG.key)
+# The kind of sheetcrm's computed columns on people's tabs (the others are text).
+COMPUTED_KINDS: dict[str, dict[str, str]] = {
+    "opportunities": {"probability_pct": RATIO, "weighted_amount": AMOUNT, "days_in_stage": COUNT,
+                      "last_activity": DATE},
+    "leads": {"score": COUNT, "conversion_pct": RATIO},
+}
+assert all(set(kinds) <= set(COMPUTED[tab]) for tab, kinds in COMPUTED_KINDS.items())
+
+
+@lru_cache(maxsize=64)
+def number_format(kind: str, currency: str, locale: str) -> NumberFormat | None:
+    """The number format of a kind (see the module docstring) in a locale; None for text.
+
+    Money follows the locale's CLDR currency pattern ("¤#,##0.00" in en, "#,##0.00 ¤" in es)
+    with the currency's own decimals (JPY has none) and its symbol in that locale, quoted."""
+    if kind == MONEY:
+        decimals = get_currency_precision(currency)
+        pattern = Locale.parse(locale).currency_formats["standard"].pattern
+        symbol = get_currency_symbol(currency, locale=locale)
+        return NumberFormat("CURRENCY", _code(pattern, "#,##0" + ("." + "0" * decimals if decimals else ""),
+                                              symbol))
+    if kind == RATIO:
+        return NumberFormat("PERCENT", _code(Locale.parse(locale).percent_formats[None].pattern, "0.0", ""))
+    return {COUNT: NumberFormat("NUMBER", "#,##0"), DAYS: NumberFormat("NUMBER", "#,##0.0"),
+            MULTIPLE: NumberFormat("NUMBER", '0.00"×"'), DATE: NumberFormat("DATE", "yyyy-mm-dd"),
+            AMOUNT: NumberFormat("NUMBER", "#,##0.00"), SECONDS: NumberFormat("NUMBER", "0.00")}.get(kind)
+
+
+_NUMBER = re.compile(r"[#0,.]+")
+
+
+def _code(cldr: str, number: str, symbol: str) -> str:
+    """A CLDR number pattern's first section as a format code: its number part replaced by
+    `number`, ¤ by the quoted symbol, "%" kept, every other character quoted."""
+    section = cldr.split(";")[0]
+    out, literal = [], ""
+    for i, piece in enumerate(_NUMBER.split(section)):
+        if i:
+            out.append(_quoted(literal))
+            literal = ""
+            out.append(number)
+        for ch in piece:
+            if ch == "%":
+                out.append(_quoted(literal))
+                literal = ""
+                out.append("%")
+            else:
+                literal += symbol if ch == "¤" else ch
+    out.append(_quoted(literal))
+    return "".join(out)
+
+
+def _quoted(text: str) -> str:
+    return '"' + text.replace('"', "") + '"' if text else ""
+
+
+def shown(value: CellValue, kind: str, currency: str, locale: str) -> str:
+    """A value as its cell shows it under `number_format(kind, ...)` (for widths)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool) or isinstance(value, str):
+        return str(value)
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat(sep=" ")[:16] if kind != DATE else "0000-00-00"
+    number = Decimal(str(value)) if isinstance(value, (int, float, Decimal)) else None
+    if number is None:
+        return str(value)
+    if kind == MONEY:
+        return format_currency(number, currency, locale=locale)
+    if kind == RATIO:
+        pattern = _NUMBER.sub("#,##0.0", Locale.parse(locale).percent_formats[None].pattern, 1)
+        return format_percent(number, pattern, locale=locale)
+    if kind == DATE:
+        return "0000-00-00"
+    if kind == MULTIPLE:
+        return format_decimal(number, "0.00", locale=locale) + "×"
+    if kind in (AMOUNT, SECONDS):
+        return format_decimal(number, "#,##0.00", locale=locale)
+    if kind == DAYS:
+        return format_decimal(number, "#,##0.0", locale=locale)
+    return format_decimal(number, "#,##0", locale=locale) if kind == COUNT else str(value)
+
+
+def width(header: CellValue, values: Iterable[tuple[CellValue, str]], currency: str, locale: str) -> int:
+    """Characters a column needs for its header and its (value, kind) cells, within MAX_WIDTH.
+
+    Numbers of one kind are measured at their extremes only: a format's text grows with
+    the magnitude, so a 100,000-row column costs two formatted values, not 100,000."""
+    longest = len(str(header or "")) + PADDING
+    extremes: dict[str, list[Any]] = {}
+    for value, kind in values:
+        if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+            low_high = extremes.setdefault(kind, [value, value])
+            if value < low_high[0]:
+                low_high[0] = value
+            elif value > low_high[1]:
+                low_high[1] = value
+        elif value is not None:
+            longest = max(longest, len(shown(value, kind, currency, locale)) + PADDING)
+    for kind, numbers in extremes.items():
+        longest = max(longest, *(len(shown(v, kind, currency, locale)) + PADDING for v in numbers))
+    return min(longest, MAX_WIDTH)
+
+
+def column_formats(snapshot: Snapshot, plan: Plan, crm: Any, dashboard_kinds: list[str], forecast_rows: int,
+                   currency: str, locale: str) -> tuple[list[ColumnFormat], list[TabLayout]]:
+    """The formats and layouts of every column sheetcrm writes in this plan's workbook.
+
+    `crm` is the read (`validate.Crm`: its tables say where the computed columns are),
+    `dashboard_kinds` the kind of each Dashboard row's value (`render.kinds`),
+    `forecast_rows` the number of month rows above the Forecast's calibration block, and
+    `currency` the base currency every summary amount is in."""
+    formats: list[ColumnFormat] = []
+    layouts: list[TabLayout] = []
+    for tab in (PIPELINE, FORECAST, DASHBOARD, STAGE_HISTORY, LEAD_HISTORY, SYNC_LOG, VALIDATION, OUTBOX):
+        title = locate(snapshot, tab, locale).title
+        if title not in snapshot.tabs and title not in plan.new_tabs:
+            continue
+        content = _content(snapshot, plan, title)
+        if tab is DASHBOARD:
+            blocks = {2: _runs(dashboard_kinds, first_row=2)}
+        elif tab is FORECAST:
+            blocks = _forecast(forecast_rows)
+        else:
+            blocks = {col: [(2, None, kind)] for col, kind in COLUMN_KINDS[tab.key].items()}
+        last_col = max(len(row) for row in content) if content else 0
+        for col in range(1, last_col + 1):
+            kinds = blocks.get(col, [])
+            cells = [(row[col - 1], _kind_at(kinds, r + 1)) for r, row in enumerate(content[1:], 1)
+                     if col - 1 < len(row)]
+            header = content[0][col - 1] if col - 1 < len(content[0]) else None
+            rows = tuple((first, last, f) for first, last, kind in kinds
+                         if (f := number_format(kind, currency, locale)) is not None)
+            formats.append(ColumnFormat(title, col, width(header, cells, currency, locale), rows, owned=True))
+        layouts.append(TabLayout(title, fit_width=tab.key in PRINTED))
+    for key, kinds_of in COMPUTED_KINDS.items():
+        table = crm.tables.get(key)
+        if table is None or table.header.full or "id" not in table.header.fields:
+            continue
+        planned = {(w.row, w.col): w.value for w in plan.writes if w.tab == table.title}
+        for computed in table.spec.computed:
+            col = table.header.computed.get(computed.key)
+            if col is None:
+                continue
+            kind = kinds_of.get(computed.key, TEXT)
+            cells = [(planned.get((row.row, col + 1), row.cells[col] if col < len(row.cells) else None), kind)
+                     for row in table.rows]
+            header = computed.display(locale)
+            f = number_format(kind, currency, locale)
+            formats.append(ColumnFormat(table.title, col + 1, width(header, cells, currency, locale),
+                                        ((table.header.row + 1, None, f),) if f else ()))
+    return formats, layouts
+
+
+def _forecast(month_rows: int) -> dict[int, list[tuple[int, int | None, str]]]:
+    """The Forecast's blocks: months (money, attainment), then the calibration block below
+    a blank row and its own header row (configured and historical %, deals)."""
+    last = month_rows + 1
+    calibration = last + 3
+    blocks: dict[int, list[tuple[int, int | None, str]]] = {col: [(2, last, MONEY)] for col in range(3, 9)}
+    blocks[9] = [(2, last, RATIO)]
+    blocks.setdefault(2, []).append((calibration, None, RATIO))
+    blocks[3].append((calibration, None, RATIO))
+    blocks[4].append((calibration, None, COUNT))
+    return blocks
+
+
+def _runs(kinds: list[str], first_row: int) -> list[tuple[int, int | None, str]]:
+    """Consecutive rows of one kind as one block (first row, last row, kind); text left out."""
+    out: list[tuple[int, int | None, str]] = []
+    for r, kind in enumerate(kinds, first_row):
+        if out and out[-1][2] == kind and out[-1][1] == r - 1:
+            out[-1] = (out[-1][0], r, kind)
+        elif kind != TEXT:
+            out.append((r, r, kind))
+    return out
+
+
+def _kind_at(blocks: list[tuple[int, int | None, str]], row: int) -> str:
+    for first, last, kind in blocks:
+        if first <= row and (last is None or row <= last):
+            return kind
+    return TEXT
+
+
+def _content(snapshot: Snapshot, plan: Plan, title: str) -> list[list[CellValue]]:
+    """A tab as it will be after the plan: the read's rows with the plan's writes on them."""
+    grid = snapshot.tabs.get(title)
+    rows = [list(r) for r in grid.rows] if grid else []
+    for w in plan.writes:
+        if w.tab != title:
+            continue
+        while len(rows) < w.row:
+            rows.append([])
+        row = rows[w.row - 1]
+        while len(row) < w.col:
+            row.append(None)
+        row[w.col - 1] = w.value
+    while rows and not any(v not in (None, "") for v in rows[-1]):
+        rows.pop()
+    return rows

@@ -1,0 +1,212 @@
+"""Formats in the sheet: number formats, widths, frozen bold headers and one-page-wide printing
+of what sheetcrm writes, on real .xlsx files (and as LibreOffice shows and prints them) and on
+Google through the emulator over HTTP; applied only where missing, a person's format kept."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from sheetcrm.config import Config
+from sheetcrm.emulator import Emulator
+from sheetcrm.layout import number_format
+from sheetcrm.render import fraction
+from sheetcrm.starter import write_demo
+from sheetcrm.sync import sync
+from sheetcrm.workbook.xlsx import XlsxWorkbook
+from test_gsheets import Traced
+from test_xlsx_write import libreoffice_shows, soffice
+
+AS_OF = dt.date(2026, 11, 23)
+
+
+def test_number_formats_follow_the_locale_and_the_currency():
+    assert number_format("money", "USD", "en").pattern == '"$"#,##0.00'
+    assert number_format("money", "EUR", "es").pattern == '#,##0.00"\xa0€"'
+    assert number_format("money", "JPY", "en").pattern == '"¥"#,##0'  # no minor unit
+    assert number_format("ratio", "USD", "en").pattern == "0.0%"
+    assert number_format("ratio", "USD", "es") == number_format("ratio", "EUR", "es")
+    assert number_format("text", "USD", "en") is None
+    assert fraction(Decimal("63.15")) == Decimal("0.632") and fraction(None) is None
+
+
+@pytest.fixture
+def synced(tmp_path):
+    book = XlsxWorkbook(tmp_path / "demo.xlsx")
+    write_demo(book, rows=60, seed=3, today=AS_OF)
+    sync(book, Config(), as_of=AS_OF)
+    return book
+
+
+def _column(ws, header: str) -> int:
+    return [c.value for c in ws[1]].index(header) + 1
+
+
+def test_xlsx_gets_the_formats_and_a_second_sync_writes_nothing(synced):
+    wb = openpyxl.load_workbook(synced.path)
+    pipeline, dashboard, opps = wb["Pipeline"], wb["Dashboard"], wb["Opportunities"]
+    assert pipeline["C2"].number_format == '"$"#,##0.00' and pipeline["B2"].number_format == "#,##0"
+    win = next(row for row in dashboard.iter_rows(min_row=2) if row[0].value == "Win rate")
+    assert 0 < win[1].value < 1 and win[1].number_format == "0.0%"
+    assert dashboard["B2"].number_format == "yyyy-mm-dd"  # the Date row
+    prob = _column(opps, "Probability %")
+    assert all(0 <= c.value <= 1 and c.number_format == "0.0%"
+               for c in next(opps.iter_cols(min_col=prob, max_col=prob, min_row=2)) if c.value is not None)
+    last = openpyxl.utils.get_column_letter(_column(opps, "Last Activity"))
+    assert opps.column_dimensions[last].width >= 12  # a date is never "###"
+    for ws in (dashboard, pipeline, wb["Forecast"], wb["Validation"]):
+        assert ws.freeze_panes == "A2" and ws["A1"].font.b
+        assert ws.page_setup.fitToWidth == 1 and ws.page_setup.fitToHeight == 0
+        assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.page_setup.orientation == "landscape"
+        assert ws.print_title_rows == "$1:$1"
+    before = synced.path.read_bytes()
+    assert sync(synced, Config(), as_of=AS_OF).result is None
+    assert synced.path.read_bytes() == before
+
+
+def test_xlsx_a_persons_format_and_width_on_a_computed_column_survive(synced):
+    wb = openpyxl.load_workbook(synced.path)
+    opps = wb["Opportunities"]
+    days = _column(opps, "Days in Stage")
+    letter = openpyxl.utils.get_column_letter(days)
+    for c in next(opps.iter_cols(min_col=days, max_col=days, min_row=2)):
+        c.number_format = '0" d"'
+    opps.column_dimensions[letter].width = 31
+    others = {(ws.title, c.coordinate): (c.value, c.number_format) for ws in wb.worksheets
+              for row in ws.iter_rows() for c in row if ws.title == "Accounts"}
+    wb.save(synced.path)
+    outcome = sync(synced, Config(), as_of=AS_OF + dt.timedelta(days=3))  # every Days in Stage moves
+    assert outcome.result and outcome.result.written.get("Opportunities")
+    wb = openpyxl.load_workbook(synced.path)
+    opps = wb["Opportunities"]
+    cells = [c for c in next(opps.iter_cols(min_col=days, max_col=days, min_row=2)) if c.value is not None]
+    assert cells and all(c.number_format == '0" d"' for c in cells)
+    assert opps.column_dimensions[letter].width == 31
+    assert {(ws.title, c.coordinate): (c.value, c.number_format) for ws in wb.worksheets
+            for row in ws.iter_rows() for c in row if ws.title == "Accounts"} == others
+
+
+# -- LibreOffice: what a person sees and prints ------------------------------------------------
+
+SUMMARIES = {"en": ("Dashboard", "Pipeline", "Forecast", "Validation"),
+             "es": ("Panel", "Embudo", "Previsión", "Validación")}
+
+
+def _demo(tmp_path: Path, locale: str) -> Path:
+    (tmp_path / locale).mkdir()
+    book = XlsxWorkbook(tmp_path / locale / "demo.xlsx")
+    write_demo(book, rows=200, seed=7, today=AS_OF)
+    sync(book, Config(locale=locale), as_of=AS_OF)
+    return book.path
+
+
+def _only(path: Path, tab: str, out: Path) -> Path:
+    """The workbook with every other tab hidden: LibreOffice prints no hidden tab."""
+    wb = openpyxl.load_workbook(path)
+    for ws in wb.worksheets:
+        ws.sheet_state = "visible" if ws.title == tab else "hidden"
+    wb.active = wb.sheetnames.index(tab)
+    wb.save(out)
+    return out
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
+@pytest.mark.parametrize("locale", ["en", "es"])
+def test_libreoffice_prints_the_summary_tabs_one_page_wide_and_formatted(tmp_path, locale):
+    from pypdf import PdfReader
+
+    path = _demo(tmp_path, locale)
+    wb = openpyxl.load_workbook(path)
+    for tab in SUMMARIES[locale]:
+        headers = [c.value for c in wb[tab][1] if c.value is not None]
+        single = _only(path, tab, tmp_path / f"{tab}.xlsx")
+        soffice(["--convert-to", "pdf", "--outdir", str(tmp_path), str(single)], tmp_path)
+        pages = [p.extract_text() for p in PdfReader(tmp_path / f"{tab}.pdf").pages]
+        assert pages, tab
+        for text in pages:
+            # One page wide, the header row on every page: each page holds its first and last header.
+            assert headers[0] in text and headers[-1] in text, (tab, text[:200])
+            assert "###" not in text, tab
+    shown = libreoffice_shows(path)
+    pipeline, dashboard = shown[SUMMARIES[locale][1]], shown[SUMMARIES[locale][0]]
+    # The separators are the app's locale's (LibreOffice here runs in en-US); the symbol and
+    # its place are the workbook's locale's.
+    number = r"[0-9]{1,3}([,.][0-9]{3})*[.,][0-9]{2}"
+    money = rf"^\${number}$" if locale == "en" else rf"^{number}\sUS\$$"
+    assert all(re.match(money, row[2]) for row in pipeline[1:] if row and row[2]), pipeline[:3]
+    percent = r"^[0-9]+[.,][0-9]\s?%$"
+    assert sum(bool(re.match(percent, row[1])) for row in dashboard[1:] if len(row) > 1) >= 3, dashboard[:6]
+    assert not any("###" in cell for rows in shown.values() for row in rows for cell in row)
+
+
+# -- Google --------------------------------------------------------------------------------------
+
+@pytest.fixture
+def emu(monkeypatch):
+    with Emulator() as emulator:
+        monkeypatch.setenv("SHEETS_EMULATOR_HOST", emulator.host)
+        yield emulator
+
+
+def _batches(emu, since: int) -> list[list[dict]]:
+    return [json.loads(r.request)["requests"] for r in emu.requests[since:] if r.path.endswith(":batchUpdate")]
+
+
+def _format(emu, key: str, tab: str, row: int, col: int) -> dict | None:
+    sheet = next(s for s in emu.service.book(key).sheets if s.title == tab)
+    return ((sheet.cell(row, col) or {}).get("userEnteredFormat") or {}).get("numberFormat")
+
+
+def test_google_formats_ride_in_the_one_batch_and_a_second_sync_writes_nothing(emu):
+    key = emu.create_spreadsheet("CRM", {"Sheet1": []})
+    t = Traced(key)
+    write_demo(t.book, rows=40, seed=1, today=AS_OF)
+    t.reset()
+    since = len(emu.requests)
+    sync(t.book, Config(), as_of=AS_OF)
+    assert t.counts() == (4, 1)
+    [batch] = _batches(emu, since)
+    kinds = [k for r in batch for k in r]
+    assert "repeatCell" in kinds and "updateDimensionProperties" in kinds
+    assert _format(emu, key, "Pipeline", 1, 2) == {"type": "CURRENCY", "pattern": '"$"#,##0.00'}
+    header = emu.values(key, "Opportunities")[0]
+    prob = header.index("Probability %")
+    assert _format(emu, key, "Opportunities", 1, prob) == {"type": "PERCENT", "pattern": "0.0%"}
+    assert 0 <= emu.values(key, "Opportunities")[1][prob] <= 1
+    marks = [m for m in emu.service.book(key).developer_metadata if m["metadataKey"] == "sheetcrm.format"]
+    assert marks and all(m["location"]["locationType"] == "COLUMN" for m in marks)
+
+    t.reset()
+    since = len(emu.requests)
+    outcome = sync(t.book, Config(), as_of=AS_OF)
+    assert outcome.result is None and t.counts() == (2, 0) and not _batches(emu, since)
+
+
+def test_google_a_persons_format_on_a_computed_column_survives(emu):
+    key = emu.create_spreadsheet("CRM", {"Sheet1": []})
+    t = Traced(key)
+    write_demo(t.book, rows=40, seed=1, today=AS_OF)
+    sync(t.book, Config(), as_of=AS_OF)
+    header = emu.values(key, "Opportunities")[0]
+    days = header.index("Days in Stage")
+    sheet = next(s for s in emu.service.book(key).sheets if s.title == "Opportunities")
+    mine = {"type": "NUMBER", "pattern": '0" d"'}
+    t.book.client.http_client.batch_update(key, {"requests": [{"repeatCell": {
+        "range": {"sheetId": sheet.id, "startRowIndex": 1, "startColumnIndex": days, "endColumnIndex": days + 1},
+        "cell": {"userEnteredFormat": {"numberFormat": mine}}, "fields": "userEnteredFormat.numberFormat"}}]})
+    t.reset()
+    since = len(emu.requests)
+    outcome = sync(t.book, Config(), as_of=AS_OF + dt.timedelta(days=3))
+    assert outcome.result and outcome.result.written.get("Opportunities")
+    assert t.counts() == (4, 1)
+    [batch] = _batches(emu, since)
+    assert not [r for r in batch if "repeatCell" in r and r["repeatCell"]["range"].get("startColumnIndex") == days
+                and r["repeatCell"]["range"]["sheetId"] == sheet.id]
+    assert _format(emu, key, "Opportunities", 1, days) == mine
