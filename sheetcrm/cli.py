@@ -20,11 +20,11 @@ from sheetcrm import show
 from sheetcrm.config import CONFIG_FILE, Config, ConfigError, load_config
 from sheetcrm.crm.forecast import Forecast, MonthForecast
 from sheetcrm.crm.kpis import KPIS, Kpis
-from sheetcrm.i18n import DOMAIN, LOCALE_DIR, N_, NC_, _, ngettext, pgettext, using
+from sheetcrm.i18n import DOMAIN, LOCALE_DIR, N_, _, ngettext, using
 from sheetcrm.show import NOTHING
 from sheetcrm.lock import WritingSession
 from sheetcrm.mail.journal import Journal
-from sheetcrm.report import Report
+from sheetcrm.report import Report, shown_code, shown_severity
 from sheetcrm.starter import example_config, init_workbook, write_demo
 from sheetcrm.crm.scoring import evaluate as evaluate_scoring
 from sheetcrm.engine import Results
@@ -291,7 +291,8 @@ def forecast(target: Target, as_of: dt.datetime | None, months: int | None, fmt:
     if fmt == "json":
         echo_json(json.dumps(results.forecast.to_json(), ensure_ascii=False, indent=2))
         return
-    _print_forecast(results.forecast, results.kpis.currency)
+    # People read the stages in their own words; JSON keeps the configured names, for programs.
+    _print_forecast(results.in_team_words().forecast, results.kpis.currency)
 
 
 SCORING_METHODS = {"rules": N_("rules"), "learned": N_("learned model")}
@@ -352,8 +353,8 @@ def score(target: Target, as_of: dt.datetime | None, evaluate: bool, seed: int, 
 
 
 def _issue_line(issue: Any) -> str:
-    return _("  {severity} {cell}: {message} ({code}) → {hint}", severity=_severity(issue.severity),
-             cell=issue.where(), message=issue.message, code=issue.code, hint=issue.hint)
+    return _("  {severity} {cell}: {message} ({code}) → {hint}", severity=shown_severity(issue.severity),
+             cell=issue.where(), message=issue.message, code=shown_code(issue.code), hint=issue.hint)
 
 
 @main.command(help=_("Preview an opportunity's quote email (sends nothing), or --queue it as an Outbox Draft."))
@@ -565,13 +566,6 @@ def run(target: Target, every: str | None, once: bool, log_format: str) -> None:
 
 # -- what the commands print -------------------------------------------------------------------
 
-SEVERITIES = {"error": NC_("severity", "error"), "warning": NC_("severity", "warning")}
-
-
-def _severity(code: str) -> str:
-    return pgettext(*SEVERITIES[code]) if code in SEVERITIES else code
-
-
 def _counts(rows: int, errors: int, warnings: int) -> dict[str, str]:
     return {"rows": ngettext("{n} row", "{n} rows", rows), "errors": ngettext("{n} error", "{n} errors", errors),
             "warnings": ngettext("{n} warning", "{n} warnings", warnings)}
@@ -584,8 +578,8 @@ def _print_report(report: Report, book: Workbook, stats: dict[str, Any]) -> None
         echo(ngettext("(showing the first issue)", "(showing the first {n} issues)", len(report.issues)))
     echo_lines(show.table(
         [_("Severity"), _("Cell"), _("Column"), _("Problem")],
-        [[_severity(i.severity), i.where(), i.header or "", _("{message} ({code}) → {hint}", message=i.message,
-                                                                code=i.code, hint=i.hint)]
+        [[shown_severity(i.severity), i.where(), i.header or "", _("{message} ({code}) → {hint}", message=i.message,
+                                                                code=shown_code(i.code), hint=i.hint)]
          for i in report.issues]))
 
 

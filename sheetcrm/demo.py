@@ -53,7 +53,7 @@ _SPANISH = {  # not for people: sample data
     "Partner Program": "Programa de socios",  # not for people: sample data
     "New": "Nuevo", "Contacted": "Contactado", "Qualified": "Calificado", "Unqualified": "No calificado",  # not for people: sample data
     "Converted": "Convertido", "Hot": "Caliente",
-    "Asked for pricing": "Pidió precios", "Met at booth": "Conocido en el stand",  # not for people: sample data
+    "Asked for pricing": "Pidió precios", "Met at booth": "Conocido en la feria",  # not for people: sample data
     "Call back in Q3": "Volver a llamar en el T3",  # not for people: sample data
     "Prospecting": "Prospección", "Qualification": "Calificación", "Proposal": "Propuesta",
     "Negotiation": "Negociación", "Closed Won": "Ganada", "Closed Lost": "Perdida", "Closing": "Cerrando",  # not for people: sample data

@@ -5,7 +5,42 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from sheetcrm.i18n import NC_, pgettext
+
 Severity = Literal["error", "warning"]
+
+# The words the Validation tab shows for a severity and for each issue code, in the team's
+# language. The code itself (`Issue.code`) never changes: the JSON report and programs key on
+# it; the tab is for people, who filter by what they can read. A code missing here shows as is.
+SEVERITIES = (NC_("severity", "error"), NC_("severity", "warning"))
+CODES = (
+    NC_("issue code", "ambiguous_currency"), NC_("issue code", "ambiguous_date"),
+    NC_("issue code", "ambiguous_number"), NC_("issue code", "ambiguous_percent"),
+    NC_("issue code", "ambiguous_reference"), NC_("issue code", "bad_bool"), NC_("issue code", "bad_currency"),
+    NC_("issue code", "bad_date"), NC_("issue code", "bad_email"), NC_("issue code", "bad_enum"),
+    NC_("issue code", "bad_integer"), NC_("issue code", "bad_number"), NC_("issue code", "bad_percent"),
+    NC_("issue code", "currency_conflict"), NC_("issue code", "currency_header"),
+    NC_("issue code", "duplicate_email"), NC_("issue code", "duplicate_header"), NC_("issue code", "duplicate_id"),
+    NC_("issue code", "duplicate_sku"), NC_("issue code", "formula_error"), NC_("issue code", "id_pattern"),
+    NC_("issue code", "invalid_quote_line"), NC_("issue code", "left_out"), NC_("issue code", "missing_column"),
+    NC_("issue code", "missing_rate"), NC_("issue code", "missing_tab"), NC_("issue code", "mixed_convention"),
+    NC_("issue code", "no_quote_lines"), NC_("issue code", "no_recipient"), NC_("issue code", "no_room"),
+    NC_("issue code", "out_of_range"), NC_("issue code", "required"), NC_("issue code", "tab_name_taken"),
+    NC_("issue code", "too_precise"), NC_("issue code", "unknown_account"), NC_("issue code", "unknown_contact"),
+    NC_("issue code", "unknown_opportunity"), NC_("issue code", "unknown_related"),
+    NC_("issue code", "unknown_sku"),
+)
+
+
+def shown_severity(severity: str) -> str:
+    """The severity as the Validation tab shows it, in the current language."""
+    return pgettext("severity", severity)
+
+
+def shown_code(code: str) -> str:
+    """An issue code as the Validation tab shows it, in the current language (`bad_number` is
+    `número_no_válido` in Spanish)."""
+    return pgettext("issue code", code)
 
 
 def column_letter(col: int) -> str:

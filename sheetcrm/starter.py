@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sheetcrm import cells, demo
 from sheetcrm.config import EXAMPLE, Config
-from sheetcrm.i18n import N_, _, current, normalize
+from sheetcrm.i18n import N_, _, current, every_locale, in_locale, normalize
 from sheetcrm.ids import read_sequences
 from sheetcrm.owned import owned_title
 from sheetcrm.plan import tab_writes
@@ -67,7 +67,8 @@ def init_workbook(book: Workbook, config: Config) -> WriteResult:
 # The demo's own mark: a row of sheetcrm's `_sheetcrm` tab (Key, Value), which syncs keep.
 # Only a workbook holding it may be replaced by `demo --force`; a person can delete the row
 # to protect a workbook that grew out of a demo.
-DEMO_KEY = "created by sheetcrm demo"  # not for people: the mark, found by this exact text in any language
+# Written in the demo's language; found in any (`i18n.every_locale`).
+DEMO_KEY = N_("created by sheetcrm demo")
 
 NOT_EMPTY = N_("{what} is not empty and was not created by `sheetcrm demo`; the demo writes only to a new or empty "
                "workbook: pass another --workbook path")
@@ -83,7 +84,10 @@ FORCE_FILE_ONLY = N_("{what} already holds a demo CRM; --force replaces only a d
 def is_demo(snapshot: Snapshot) -> bool:
     """Whether the workbook carries the demo's mark (the DEMO_KEY row in sheetcrm's own tab)."""
     title = owned_title(snapshot, SEQUENCES)
-    return title is not None and DEMO_KEY in read_sequences(snapshot.tabs[title])
+    if title is None:
+        return False
+    marks = read_sequences(snapshot.tabs[title])
+    return any(key in marks for key in every_locale(DEMO_KEY))
 
 
 def is_blank(snapshot: Snapshot) -> bool:
@@ -108,11 +112,11 @@ def write_demo(book: Workbook, rows: int, seed: int, today: dt.date, force: bool
             Path(path).unlink()
             book.create()
         elif not is_blank(snapshot):
-            raise WorkbookError(_(NOT_A_DEMO if force else NOT_EMPTY, what=book.describe(), key=DEMO_KEY))
+            raise WorkbookError(_(NOT_A_DEMO if force else NOT_EMPTY, what=book.describe(), key=_(DEMO_KEY)))
     else:
         book.create()
     data = demo.generate(rows=rows, seed=seed, today=today, locale=locale)
-    tabs = {**data.tabs, SEQUENCES.display_title(locale): [SEQUENCES.display_headers(locale), [DEMO_KEY, seed]]}
+    tabs = {**data.tabs, SEQUENCES.display_title(locale): [SEQUENCES.display_headers(locale), [in_locale(locale, DEMO_KEY), seed]]}
     plan = Plan(new_tabs=list(tabs))
     for title, table in tabs.items():
         plan.writes.extend(tab_writes(title, None, table))

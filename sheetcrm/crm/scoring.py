@@ -28,10 +28,12 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationInfo,
 
 from sheetcrm.crm.learned import LearnedModel, LearnedSettings, closed_counts, fit, outcome
 from sheetcrm.crm.rules import ACTIVITY_TYPES, Engagement, activity_type, Rule, RuleSet, check_columns, why
-from sheetcrm.i18n import _, ngettext
+from sheetcrm.i18n import NC_, _, ngettext
 from sheetcrm.records import Activity, Lead
 
 Method = Literal["learned", "rules"]
+# How the Dashboard names each method, in the team's language (render.py).
+METHOD_NAMES = (NC_("scoring method", "learned"), NC_("scoring method", "rules"))
 
 # "contains" compares folded text, so "Director" also finds "Directora" and "President" finds
 # "Presidente" and "Vicepresidenta"; the Spanish words are those English does not contain.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sheetcrm.plan import owned_tab
-from sheetcrm.report import Issue
+from sheetcrm.report import Issue, shown_code, shown_severity
 from sheetcrm.schema import VALIDATION
 from sheetcrm.steps.context import StepResult, SyncContext
 
@@ -19,5 +19,6 @@ def run(ctx: SyncContext) -> StepResult:
 def validation_row(issue: Issue) -> list[Any]:
     value = issue.as_dict()["value"]
     # Written as text: a value like "=IMPORTXML(...)" or "0042" must reach the tab as typed.
-    return [issue.severity, issue.tab, issue.row, issue.column, issue.header,
-            None if value is None else str(value), issue.code, issue.message, issue.hint]
+    # Severity and code in the team's language; the code stays the key in the JSON report.
+    return [shown_severity(issue.severity), issue.tab, issue.row, issue.column, issue.header,
+            None if value is None else str(value), shown_code(issue.code), issue.message, issue.hint]
