@@ -24,7 +24,7 @@ Locale = Literal["en", "es"]
 # The CRM's tabs, as the code and the config name them; Spanish and other names: aliases.toml.
 CRM_TABS: dict[str, str] = {
     "accounts": "Accounts", "contacts": "Contacts", "leads": "Leads", "opportunities": "Opportunities",
-    "activities": "Activities", "tasks": "Tasks", "products": "Products", "quote_lines": "Quote Lines",
+    "activities": "Activities", "tasks": "Tasks", "products": "Products", "quote_lines": "Quote Lines",  # not for people: the tabs' keys' English titles; every language's titles are data in aliases.toml
 }
 
 # sheetcrm's own tabs (and the input tabs people add): key -> (title, headers), in English;

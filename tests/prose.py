@@ -3,7 +3,7 @@
 `unmarked(path)` lists the string literals of a module that read as prose (two words or more
 of letters, spaces between) and are not handed to the catalogue (`_`, `ngettext`, `pgettext`,
 `N_`, `NC_`, `in_locale`), nor docstrings, nor arguments of calls that are not for people
-(regular expressions, SQL, logging keys, `AssertionError`). A line that is not for people
+(regular expressions, SQL, logging keys, `AssertionError`), nor markup. A line that is not for people
 says so with a `# not for people: <why>` comment at its end, which this check reads.
 """
 
@@ -18,7 +18,7 @@ CATALOGUE_CALLS = {"_", "gettext", "ngettext", "pgettext", "N_", "NC_", "in_loca
 NOT_FOR_PEOPLE_CALLS = {"compile", "match", "fullmatch", "search", "sub", "findall", "split", "finditer",
                         "execute", "executemany", "executescript", "AssertionError", "NotImplementedError",
                         "getLogger", "strftime", "strptime", "TypeVar", "ContextVar", "namedtuple", "getenv",
-                        "warn", "escape"}
+                        "warn", "escape", "NeedsRebuild"}
 PROSE = re.compile(r"[A-Za-zÀ-ÿ]{2,}[,;:]? [A-Za-zÀ-ÿ]{2,}")
 MARK = "# not for people"
 
@@ -42,6 +42,9 @@ def unmarked(path: Path) -> list[tuple[int, str]]:
             for sub in ast.walk(node):
                 if isinstance(sub, ast.Constant):
                     skip.add(id(sub))
+        # A bare string statement is documentation (an attribute's docstring), not output.
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+            skip.add(id(node.value))
         if isinstance(node, ast.Assert):
             for sub in ast.walk(node):
                 skip.add(id(sub))
@@ -49,7 +52,7 @@ def unmarked(path: Path) -> list[tuple[int, str]]:
     for node in ast.walk(tree):
         if not (isinstance(node, ast.Constant) and isinstance(node.value, str)) or id(node) in skip:
             continue
-        if not PROSE.search(node.value):
+        if not PROSE.search(node.value) or node.value.lstrip().startswith("<"):  # markup (XML) is not prose
             continue
         end = getattr(node, "end_lineno", node.lineno) or node.lineno
         if any(MARK in lines[i - 1] for i in range(node.lineno, end + 1)):

@@ -52,3 +52,26 @@ def test_sheetcrm_tab_names_come_from_the_catalogue():
     assert names.tab_headers("forecast", "es")[:3] == ("Mes", "Propietario", "Embudo")
     assert names.computed_name("leads", "score") == ("Score", "Puntuación")
     assert names.word("yes", "es") == "sí"
+
+
+def test_no_text_for_people_bypasses_the_catalogue():
+    # Every literal that reads as prose goes through the catalogue, or says on its line why it
+    # is not for people (tests/prose.py). The emulator imitates Google, which speaks English.
+    from tests.prose import scan
+
+    import sheetcrm
+
+    assert scan(Path(sheetcrm.__file__).parent) == {}
+
+
+def test_the_scan_sees_text_that_bypasses_the_catalogue(tmp_path):
+    module = tmp_path / "m.py"
+    module.write_text('from sheetcrm.i18n import _\n'
+                      'def f(n):\n'
+                      '    """A docstring is fine."""\n'
+                      '    ok = _("There is no {tab} tab.", tab="x")\n'
+                      '    internal = "a log key"  # not for people: a key\n'
+                      '    return f"{n} rows were left out"\n', encoding="utf-8")
+    from tests.prose import unmarked
+
+    assert unmarked(module) == [(6, " rows were left out")]

@@ -129,7 +129,7 @@ def test_a_quote_that_cannot_be_addressed_says_so_in_spanish(tmp_path):
     book = xlsx_book(tmp_path, tabs)
     sync(book, config(locale="es"), as_of=AS_OF)
     validation = book.read().tabs["Validación"].rows
-    [issue] = [r for r in validation if "no_recipient" in r]
+    [issue] = [r for r in validation if "sin_destinatario" in r]  # the code no_recipient, as the tab shows it
     assert "El presupuesto de OPP-0001 no tiene destinatario: su contacto no tiene dirección de correo." in issue
     assert "Pon en Contacto un contacto que tenga Correo." in issue
 
