@@ -17,15 +17,29 @@ sheetcrm demo --config "$work/es.toml" --workbook "$work/es.xlsx" --rows 200 --s
 
 render() {  # workbook, tab, picture name
     # LibreOffice prints no hidden tab: every other tab is hidden, nothing else changes.
+    # The file's own XML is edited, not re-saved by a library that would drop its charts.
     python - "$1" "$work/$3.xlsx" "$2" <<'PY'
+import re
 import sys
-import openpyxl
+import zipfile
+from xml.sax.saxutils import quoteattr
 
-wb = openpyxl.load_workbook(sys.argv[1])
-for ws in wb.worksheets:
-    ws.sheet_state = "visible" if ws.title == sys.argv[3] else "hidden"
-wb.active = wb.sheetnames.index(sys.argv[3])
-wb.save(sys.argv[2])
+source, target, tab = sys.argv[1:]
+with zipfile.ZipFile(source) as zin, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zout:
+    for item in zin.infolist():
+        data = zin.read(item.filename)
+        if item.filename == "xl/workbook.xml":
+            text = data.decode("utf-8")
+            sheets = re.findall(r"<sheet\b[^>]*/>", text)
+            names = [re.search(r'name="([^"]*)"', s).group(1) for s in sheets]
+            shown = names.index(tab.replace("&", "&amp;"))
+            for i, sheet in enumerate(sheets):
+                plain = re.sub(r'\sstate="[^"]*"', "", sheet)
+                text = text.replace(sheet, plain if i == shown else plain.replace("<sheet ", '<sheet state="hidden" ', 1))
+            text = re.sub(r'\sactiveTab="\d+"', "", text)
+            text = text.replace("<workbookView ", f'<workbookView activeTab="{shown}" ', 1)
+            data = text.encode("utf-8")
+        zout.writestr(item, data)
 PY
     (cd "$work" && soffice "-env:UserInstallation=$profile" --headless --convert-to pdf "$3.xlsx" >/dev/null 2>&1)
     python - "$work/$3.pdf" "$here/$3.png" <<'PY'
@@ -44,5 +58,5 @@ render "$work/en.xlsx" Opportunities opportunities
 render "$work/es.xlsx" Embudo pipeline-es
 render "$work/es.xlsx" "Previsión" forecast-es
 render "$work/es.xlsx" Panel dashboard-es
-render "$work/es.xlsx" Opportunities opportunities-es
+render "$work/es.xlsx" Oportunidades opportunities-es
 ls -l "$here"/*.png
