@@ -88,3 +88,48 @@ def computed_writes(table: Table, values_by_row: dict[int, dict[str, Any]], loca
         expect = ((id_col + 1, None), *stale)
         writes.extend(CellWrite(table.title, row.row, col, None, expect=expect) for col, _ in stale)
     return writes
+
+
+def append_writes(table: Table, grid: Grid, rows: list[dict[str, Any]], *, start: int | None = None
+                  ) -> tuple[list[CellWrite], int]:
+    """Writes that add `rows` (field or team header -> value, the "id" field included) as new
+    records at the end of a people's tab, and the sheet row after the last one written.
+
+    Shapes: `rows` keyed by record field ("name", "email"...) or by a custom column's header;
+    a key the tab has no column for is left out (the caller reports it). Rows go below the
+    last non-empty row of the whole grid (side tables and totals rows included, so nothing a
+    person wrote is ever overwritten); `start` (a sheet row) continues a previous call of the
+    same plan. Every cell of a new row expects that row's cells in the tab's columns to be
+    empty when it lands, so a row a person types there meanwhile makes the write skip (the next
+    sync appends again, below it); every cell `requires` the row's ID cell, so a row never
+    lands without its ID. Raises KeyError when the tab has no ID column.
+    """
+    header = table.header
+    id_col = header.fields["id"]
+    row_no = start if start is not None else _last_used_row(grid, table) + 1
+    columns = {**header.fields, **header.custom}
+    own = sorted({*header.fields.values(), *header.custom.values()})
+    writes: list[CellWrite] = []
+    for values in rows:
+        expect = tuple((col + 1, None) for col in own)
+        anchor = (table.title, row_no, id_col + 1)
+        writes.append(CellWrite(table.title, row_no, id_col + 1, cell_value(values["id"]), expect=expect))
+        for key, value in values.items():
+            col = columns.get(key)
+            if key == "id" or col is None or value is None or value == "":
+                continue
+            writes.append(CellWrite(table.title, row_no, col + 1, cell_value(value), expect=expect, requires=anchor))
+        row_no += 1
+    return writes, row_no
+
+
+def _last_used_row(grid: Grid, table: Table) -> int:
+    """The sheet row of the grid's last row holding anything (the header row at least): a
+    value, a formula (even one showing nothing) or a merged block."""
+    last = table.header.row
+    for index, row in enumerate(grid.rows):
+        if any(v is not None and v != "" for v in row):
+            last = max(last, index + 1)
+    last = max([last, *(r + 1 for r, _ in grid.formulas), *(m[2] + 1 for m in grid.merges)])
+    return last
+
