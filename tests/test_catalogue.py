@@ -57,7 +57,7 @@ def test_sheetcrm_tab_names_come_from_the_catalogue():
 def test_no_text_for_people_bypasses_the_catalogue():
     # Every literal that reads as prose goes through the catalogue, or says on its line why it
     # is not for people (tests/prose.py). The emulator imitates Google, which speaks English.
-    from tests.prose import scan
+    from prose import scan
 
     import sheetcrm
 
@@ -72,6 +72,6 @@ def test_the_scan_sees_text_that_bypasses_the_catalogue(tmp_path):
                       '    ok = _("There is no {tab} tab.", tab="x")\n'
                       '    internal = "a log key"  # not for people: a key\n'
                       '    return f"{n} rows were left out"\n', encoding="utf-8")
-    from tests.prose import unmarked
+    from prose import unmarked
 
     assert unmarked(module) == [(6, " rows were left out")]

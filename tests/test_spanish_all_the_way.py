@@ -17,8 +17,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from tests.english import english_only_words, words
-from tests.messy import write_messy
+from english import english_only_words, words
+from messy import write_messy
 
 def _cells(path: Path) -> dict[tuple[str, str], object]:
     wb = openpyxl.load_workbook(path)

@@ -12,8 +12,8 @@ from sheetcrm.starter import write_demo
 from sheetcrm.sync import plan_sync
 from sheetcrm.workbook import CellWrite, Grid, Plan, Snapshot
 from sheetcrm.workbook.xlsx import XlsxWorkbook
-from tests.english import english_only_words
-from tests.english import words as english_words
+from english import english_only_words
+from english import words as english_words
 
 AS_OF = dt.date(2026, 11, 23)
 
