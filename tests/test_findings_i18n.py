@@ -4,7 +4,11 @@ each with the test that would have caught it."""
 from __future__ import annotations
 
 import ast
+import os
 import pathlib
+import re
+import subprocess
+import sys
 
 import sheetcrm
 from sheetcrm import owned, table, validate
@@ -57,3 +61,32 @@ def test_every_issue_code_sheetcrm_makes_has_a_name_in_each_language():
     for code in emitted:
         spanish = in_locale("es", ("issue code", code))
         assert spanish != code, f"{code} has no Spanish name"
+
+
+def test_a_count_in_a_sentence_is_grouped_as_the_language_writes_it():
+    """Kind: `{n}` of a plural message filled with the bare int, so `read 1027 rows` stood beside
+    a table that says `1,027`, and Spanish read `1000000` where it writes `1.000.000`."""
+    with using("en"):
+        assert ngettext("wrote {n} cell to {workbook}", "wrote {n} cells to {workbook}", 1027,
+                        workbook="crm.xlsx") == "wrote 1,027 cells to crm.xlsx"
+        assert ngettext("{n} row", "{n} rows", 1) == "1 row"
+    with using("es"):
+        # Spanish plural edges: one (1), many (millions), other (0, 2...), each its own form.
+        assert ngettext("{n} row", "{n} rows", 0) == "0 filas"
+        assert ngettext("{n} row", "{n} rows", 1) == "1 fila"
+        assert ngettext("{n} row", "{n} rows", 2) == "2 filas"
+        assert ngettext("{n} row", "{n} rows", 1_000_000) == "1.000.000 filas"
+        assert ngettext("{n} error", "{n} errors", 12345) == "12.345 errores"
+
+
+def test_sync_prints_counts_the_way_its_tables_do(tmp_path):
+    """The line above a table and the table agree on how a count is written (a sync of a
+    workbook of more than a thousand rows)."""
+    book = tmp_path / "big.xlsx"
+    env = {**os.environ, "SHEETCRM_LANG": "en"}
+    done = subprocess.run([sys.executable, "-m", "sheetcrm", "demo", "--workbook", str(book), "--rows", "600"],
+                          capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    read = next(line for line in done.stdout.splitlines() if line.startswith("read "))
+    assert read.startswith("read 3,") and " rows in 8 tabs" in read, read
+    assert re.search(r"^Activities +1,200$", done.stdout, re.M), done.stdout
