@@ -90,3 +90,28 @@ def test_sync_prints_counts_the_way_its_tables_do(tmp_path):
     read = next(line for line in done.stdout.splitlines() if line.startswith("read "))
     assert read.startswith("read 3,") and " rows in 8 tabs" in read, read
     assert re.search(r"^Activities +1,200$", done.stdout, re.M), done.stdout
+
+
+def test_a_spanish_workbook_synced_without_a_locale_keeps_its_language(tmp_path):
+    """Kind: with no `locale` in the config (none at all, or another folder's), a Spanish
+    workbook's own tabs were rewritten in English: Validación got `Severity`, `Message`...
+    and Panel its KPI names, flipping back with the next sync that had the config. The
+    workbook's language (its tabs' titles) decides when the file does not."""
+    (tmp_path / "es.toml").write_text('locale = "es"\n', encoding="utf-8")
+    (tmp_path / "none.toml").write_text("", encoding="utf-8")
+    book = tmp_path / "es.xlsx"
+    env = {**os.environ, "SHEETCRM_LANG": "en"}
+
+    def run(*args: str) -> str:
+        done = subprocess.run([sys.executable, "-m", "sheetcrm", *args], capture_output=True, text=True, env=env,
+                              cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    run("demo", "--config", "es.toml", "--workbook", str(book), "--rows", "40")
+    out = run("sync", "--config", "none.toml", "--workbook", str(book))
+    assert "nothing to change" in out, out  # not a cell rewritten in the other language
+    import openpyxl
+
+    header = [c.value for c in openpyxl.load_workbook(book, read_only=True)["Validación"][1]]
+    assert header[:2] == ["Gravedad", "Pestaña"], header
