@@ -28,7 +28,9 @@ CODES = (
     NC_("issue code", "out_of_range"), NC_("issue code", "required"), NC_("issue code", "tab_name_taken"),
     NC_("issue code", "too_precise"), NC_("issue code", "unknown_account"), NC_("issue code", "unknown_contact"),
     NC_("issue code", "unknown_opportunity"), NC_("issue code", "unknown_related"),
-    NC_("issue code", "unknown_sku"),
+    NC_("issue code", "unknown_sku"), NC_("issue code", "contact_errors"), NC_("issue code", "lead_identity"),
+    NC_("issue code", "negative_price"), NC_("issue code", "negative_quantity"), NC_("issue code", "symbol_base"),
+    NC_("issue code", "symbol_guess"), NC_("issue code", "unsafe_header"),
 )
 
 

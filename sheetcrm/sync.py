@@ -19,7 +19,7 @@ from sheetcrm.engine import Results
 from sheetcrm.i18n import ngettext, using
 from sheetcrm.owned import TAB_NAME_TAKEN
 from sheetcrm.steps import STEPS, Step, SyncContext
-from sheetcrm.validate import Crm, read_crm
+from sheetcrm.validate import Crm, read_crm, team_config
 from sheetcrm.workbook import CellValue, Plan, Snapshot, Workbook, WorkbookConflict, WriteResult
 
 
@@ -83,7 +83,9 @@ def plan_sync(snapshot: Snapshot, config: Config, as_of: dt.date,
     (the service's `[schedule] log` interval is up, or a row reports a failure or a recovery).
     `sent_versions` are the quote versions the outbox journal holds (`Journal.versions_held`):
     a ticked quote of such a version is not queued again, even with no Outbox row left.
-    `progress` hears the "validating" and "computing" phases (ProgressHook)."""
+    `progress` hears the "validating" and "computing" phases (ProgressHook). With no `locale`
+    in the config file, the workbook's language decides what it writes (`validate.team_config`)."""
+    config = team_config(snapshot, config)
     with using(config.locale):  # every issue, cell and word of this sync in the team's language
         progress("validating", 0, 1)
         crm = read_crm(snapshot, config)

@@ -67,6 +67,28 @@ def parse_context(config: Config) -> ParseContext:
                         currency=config.currency, stage_words=shown)
 
 
+def team_config(snapshot: Snapshot, config: Config) -> Config:
+    """`config` with the language sheetcrm writes and speaks in for this workbook: the config's
+    `locale` when the file sets it, else the workbook's own, by its CRM tabs' titles (more
+    Spanish titles, like Oportunidades, than English ones: "es"; else "en"). Without it a
+    Spanish workbook synced with no config got English headers and messages in its Validación
+    and Panel tabs. The locale stays unset for parsing (`ParseContext.locale_set`): each tab's
+    language still settles its own numbers and dates."""
+    if "locale" in config.model_fields_set:
+        return config
+    keys = {cells.normalize_key(title) for title in snapshot.tabs}
+    spanish = sum(1 for spec in TABS.values() if cells.normalize_key(spec.title_es) in keys
+                  and cells.normalize_key(spec.title_es) != cells.normalize_key(spec.title))
+    english = sum(1 for spec in TABS.values() if cells.normalize_key(spec.title) in keys
+                  and cells.normalize_key(spec.title_es) != cells.normalize_key(spec.title))
+    language = "es" if spanish > english else "en"
+    if language == config.locale:
+        return config
+    adopted = config.model_copy(update={"locale": language})
+    adopted.model_fields_set.discard("locale")  # decided by the workbook, not set by the file
+    return adopted
+
+
 def read_crm(snapshot: Snapshot, config: Config, language: str | None = None) -> Crm:
     """The workbook as read, every issue's message and hint in `language` ("en"/"es"), by
     default the config's locale (whoever calls it)."""
