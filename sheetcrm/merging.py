@@ -102,7 +102,8 @@ class Ticked:
 def ticked_groups(snapshot: Snapshot, locale: str) -> list[Ticked]:
     """The groups of sheetcrm's Duplicates tab with a Merge tick on any of their rows, in tab order."""
     place = locate(snapshot, DUPLICATES, locale)
-    if not place.exists:
+    # Only sheetcrm's marked tab: a merge removes rows, so ticks on a look-alike never count.
+    if not place.exists or place.title not in snapshot.owned:
         return []
     grid = snapshot.tabs[place.title]
     cols: dict[str, int] = {}
