@@ -39,9 +39,9 @@ from sheetcrm.owned import locate
 from sheetcrm.plan import owned_tab
 from sheetcrm.report import column_letter
 from sheetcrm.schema import LEAD_HISTORY, MERGED, OUTBOX, STAGE_HISTORY, OwnedTab
-from sheetcrm.table import Row, Table
+from sheetcrm.table import Row, Table, field_kinds
 from sheetcrm.validate import Crm
-from sheetcrm.workbook import CellValue, CellWrite, Grid, Plan, Replace, RowDelete, Snapshot
+from sheetcrm.workbook import SERIAL_EPOCH, CellValue, CellWrite, Grid, Plan, Replace, RowDelete, Snapshot
 
 # The Duplicates tab as the duplicates step writes it (the shared contract); only the columns
 # a merge reads are looked up, by their header in either language.
@@ -243,12 +243,16 @@ def _fill(plan: Plan, grid, m: Merge, survivors: dict[str, str]) -> None:
 def _copy(member: Member, survivor: str, grid: Grid, as_of: dt.date) -> list[CellValue]:
     """The Merged tab's row for a merged record: every non-empty cell as "Header=Value"."""
     labels = member.table.header.labels
+    kinds = field_kinds(member.table.spec)
+    dates = {col for name, col in member.table.header.fields.items() if kinds.get(name) in ("date", "datetime")}
     cells: list[CellValue] = [as_of, survivor, member.table.title, member.id]
     raw = grid.rows[member.row.row - 1] if member.row.row - 1 < len(grid.rows) else []
     for col, value in enumerate(raw):
         if _empty(value):
             continue
         label = labels.get(col) or column_letter(col + 1)
+        if col in dates and isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = SERIAL_EPOCH + dt.timedelta(days=value)  # Google reads dates as serial numbers
         cells.append(f"{label}={_shown(value)}")
     return cells
 
