@@ -48,6 +48,8 @@ OWNED: dict[str, tuple[str, tuple[str | tuple[str, str], ...]]] = {
     "outbox": (N_("Outbox"), (N_("ID"), N_("Created"), N_("Opportunity"), NC_("email", "To"), N_("Subject"), N_("Status"),
                               "Message-ID", N_("Sent At"), N_("Error"), N_("Quote"), N_("Version"), N_("Attempts"),
                               N_("Last Try"), N_("Next Try"))),
+    # Rows a merge removed from people's tabs, whole: "Header=Value" cells after the fixed four.
+    "merged": (N_("Merged"), (N_("Merged At"), N_("Survivor"), N_("Tab"), N_("ID"), N_("Cells"))),
 }
 
 # The columns sheetcrm computes in people's tabs: tab -> column key -> English header, in the

@@ -8,11 +8,12 @@ docs/architecture.md walks through a sync and an example.
 
 from __future__ import annotations
 
-from sheetcrm.steps import (adoption, charts, compute, computed_columns, formats, guides, history, ids, quotes,
-                            sequences, summaries, sync_log, tab_names, validation)
+from sheetcrm.steps import (adoption, charts, compute, computed_columns, formats, guides, history, ids, merge,
+                            quotes, sequences, summaries, sync_log, tab_names, validation)
 from sheetcrm.steps.context import Step, StepResult, SyncContext
 
 STEPS: tuple[Step, ...] = (
+    merge.run,              # ticked duplicates merged; every later step plans on the merged read
     tab_names.run,          # a team's tab holding one of sheetcrm's names: a warning, once
     ids.run,                # IDs for the rows without one
     compute.run,            # the engine: histories, metrics, scores, forecast, KPIs

@@ -78,6 +78,8 @@ class SyncContext:
         plan.guides.extend(new.guides)
         plan.formats.extend(new.formats)
         plan.layouts.extend(new.layouts)
+        plan.replacements.extend(new.replacements)
+        plan.deletes.extend(new.deletes)
         plan.mark_owned.extend(t for t in new.mark_owned if t not in plan.mark_owned)
 
 

@@ -98,6 +98,34 @@ class CellWrite:
 
 
 @dataclass(frozen=True)
+class RowDelete:
+    """Remove one row of a tab, rows below moving up (a merge, asked for by a person).
+
+    `row` is the sheet's 1-based row as read; `expect` maps 1-based columns to the values the
+    row held (its ID), as `CellWrite.expect` does. A backend deletes the row that holds them:
+    this one while it still does, else the one row that now does (Google re-aims by a re-read
+    of the key columns); none when no single row does. Deletes come after every cell write
+    and replacement of the plan, bottom row first, so the plan's row numbers hold for those."""
+
+    tab: str
+    row: int
+    expect: tuple[tuple[int, CellValue], ...]
+
+
+@dataclass(frozen=True)
+class Replace:
+    """Every cell of column `col` (1-based) of `tab`, from row 2 down, holding exactly the text
+    `find` (the whole cell, case included) becomes the text `replace`. Addressed by content,
+    so a concurrent sort or insert cannot aim it at another record's cell; Google's
+    `findReplace` with `matchEntireCell`. Formula cells are never touched."""
+
+    tab: str
+    col: int
+    find: str
+    replace: str
+
+
+@dataclass(frozen=True)
 class Chart:
     """A native chart over a block of a sheetcrm tab: rows first_row..last_row (1-based, the
     header is the row above), categories in domain_col, one series per series_cols column.
@@ -178,9 +206,13 @@ class Plan:
     mark_owned: list[str] = field(default_factory=list)
     formats: list[ColumnFormat] = field(default_factory=list)
     layouts: list[TabLayout] = field(default_factory=list)
+    # Content-addressed replacements (applied after the cell writes) and row deletes (after
+    # those, bottom row first): a merge's re-pointed references and removed rows.
+    replacements: list[Replace] = field(default_factory=list)
+    deletes: list[RowDelete] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.new_tabs or self.writes or self.mark_owned)
+        return bool(self.new_tabs or self.writes or self.mark_owned or self.replacements or self.deletes)
 
     def cells_by_tab(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -196,6 +228,9 @@ class WriteResult:
 
     written: dict[str, int] = field(default_factory=dict)
     skipped: list[CellWrite] = field(default_factory=list)
+    # Cells changed by `Plan.replacements`, and rows removed by `Plan.deletes`, per tab.
+    replaced: dict[str, int] = field(default_factory=dict)
+    deleted: dict[str, int] = field(default_factory=dict)
 
     @property
     def total(self) -> int:

@@ -317,6 +317,7 @@ class GoogleSheetsWorkbook:
         self._sheets: dict[str, _Sheet] = {}
         self._snapshot: Snapshot | None = None  # the last read: what unplanned computed cells hold
         self._written_to: dict[str, _Sheet] = {}
+        self._deletes: list[tuple[str, int]] = []  # rows the next batch removes, as aimed (bottom first)
 
     def __repr__(self) -> str:
         return f"GoogleSheetsWorkbook({self.key!r})"
@@ -494,7 +495,11 @@ class GoogleSheetsWorkbook:
         """Re-read the key columns of guarded writes and re-aim or drop each write.
 
         Returns each write to send with the plan's write it came from, and the re-read columns."""
-        guarded = [w for w in plan.writes if w.expect and w.tab in self._sheets]
+        # A delete is aimed as a write to its key cell would be: at the row that now holds it.
+        doomed = [CellWrite(d.tab, d.row, d.expect[0][0], None, expect=d.expect)
+                  for d in plan.deletes if d.expect and d.tab in self._sheets]
+        self._deletes = []
+        guarded = [w for w in plan.writes if w.expect and w.tab in self._sheets] + doomed
         known = set(self._sheets) | set(plan.new_tabs)
         result.skipped.extend(w for w in plan.writes if w.tab not in known)  # the tab was deleted meanwhile
         if not guarded:
@@ -527,6 +532,10 @@ class GoogleSheetsWorkbook:
             else:
                 aimed[w.key] = w if row == w.row else dataclasses.replace(w, row=row)
         kept = {w.key for w in drop_orphans([w for w in plan.writes if w.key in aimed], result.skipped)}
+        rows = {(d.tab, row) for d in doomed if (row := finder.locate(d)) is not None}
+        self._deletes = sorted(rows, key=lambda d: -d[1])
+        for tab, _row in self._deletes:
+            result.deleted[tab] = result.deleted.get(tab, 0) + 1
         return [(aimed[w.key], w) for w in plan.writes if w.key in kept], now
 
     def _requests(self, plan: Plan, writes: list[CellWrite]) -> list[dict]:
@@ -581,6 +590,19 @@ class GoogleSheetsWorkbook:
             if sheet is not None:
                 rows = max(need.get(fmt.tab, (0, 0))[0], sheet.rows, 100 if fmt.tab not in self._sheets else 0)
                 out.extend(_format_requests(fmt, sheet, rows, used))
+        for rep in plan.replacements:
+            sheet = sheets.get(rep.tab)
+            if sheet is not None:
+                # By what the cell holds, not where it is: a sort meanwhile cannot misplace it.
+                out.append({"findReplace": {
+                    "find": rep.find, "replacement": rep.replace, "matchCase": True, "matchEntireCell": True,
+                    "searchByRegex": False, "includeFormulas": False,
+                    "range": {"sheetId": sheet.sheet_id, "startRowIndex": 1,
+                              "startColumnIndex": rep.col - 1, "endColumnIndex": rep.col}}})
+        for tab, row in self._deletes:
+            # Last, bottom row first: every request above is addressed by the rows as re-read.
+            out.append({"deleteDimension": {"range": {"sheetId": sheets[tab].sheet_id, "dimension": "ROWS",
+                                                      "startIndex": row - 1, "endIndex": row}}})
         self._written_to = sheets  # with the tabs this batch adds, for a repair that follows it
         return out
 

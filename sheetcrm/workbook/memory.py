@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import copy
 
-from . import CellValue, CellWrite, Grid, Plan, Snapshot, WriteResult, drop_orphans, same_value, trim_rows
+from . import (CellValue, CellWrite, Grid, Plan, Replace, RowDelete, Snapshot, WriteResult, drop_orphans, same_value,
+               trim_rows)
 
 
 class MemoryWorkbook:
@@ -79,12 +80,19 @@ class MemoryWorkbook:
                 accepted.append(w)
             else:
                 result.skipped.append(w)
+        # Deletes are aimed before anything moves: at the row that holds what they expect.
+        doomed = {(d.tab, r) for d in plan.deletes if (r := self._locate(d)) is not None}
         for w in drop_orphans(accepted, result.skipped):
             self._apply(w)
             result.written[w.tab] = result.written.get(w.tab, 0) + 1
+        for rep in plan.replacements:
+            self._replace(rep, result)
+        for tab, r in sorted(doomed, key=lambda d: -d[1]):
+            self._delete(tab, r)
+            result.deleted[tab] = result.deleted.get(tab, 0) + 1
         marking = {t for t in plan.mark_owned if t in self.tabs} - self.owned
         self.owned |= marking
-        if created or accepted or marking:
+        if created or accepted or marking or doomed or result.replaced:
             self.saves += 1
         return result
 
@@ -102,6 +110,48 @@ class MemoryWorkbook:
         if w.expect and (w.row - 1, w.col - 1) in self.formulas[w.tab]:
             return False
         return all(same_value(self._cell(w.tab, w.row - 1, col - 1), expected) for col, expected in w.expect)
+
+    def _holds(self, tab: str, r: int, expect: tuple[tuple[int, CellValue], ...]) -> bool:
+        return all(same_value(self._cell(tab, r, col - 1), v) for col, v in expect)
+
+    def _locate(self, d: RowDelete) -> int | None:
+        """The 0-based row `d` deletes: its own while it holds `expect`, else the one that does."""
+        if d.tab not in self.tabs or not d.expect:
+            return None
+        if self._holds(d.tab, d.row - 1, d.expect):
+            return d.row - 1
+        rows = [r for r in range(1, len(self.tabs[d.tab])) if self._holds(d.tab, r, d.expect)]
+        return rows[0] if len(rows) == 1 else None
+
+    def _replace(self, rep: Replace, result: WriteResult) -> None:
+        if rep.tab not in self.tabs:
+            return
+        c = rep.col - 1
+        for r, row in enumerate(self.tabs[rep.tab]):
+            if r and c < len(row) and (r, c) not in self.formulas[rep.tab] and row[c] == rep.find:
+                row[c] = rep.replace
+                result.replaced[rep.tab] = result.replaced.get(rep.tab, 0) + 1
+
+    def _delete(self, tab: str, r: int) -> None:
+        """Row r (0-based) goes; the cells facts of the rows below move up with them."""
+        del self.tabs[tab][r]
+
+        def moved(cells):
+            return {(rr - (rr > r), cc) for rr, cc in cells if rr != r}
+
+        def moved_map(cells):
+            return {(rr - (rr > r), cc): v for (rr, cc), v in cells.items() if rr != r}
+
+        self.formulas[tab] = moved(self.formulas[tab])
+        if tab in self.percent:
+            self.percent[tab] = moved(self.percent[tab])
+        if tab in self.errors:
+            self.errors[tab] = moved_map(self.errors[tab])
+        if tab in self.currency:
+            self.currency[tab] = moved_map(self.currency[tab])
+        if tab in self.merges:
+            self.merges[tab] = [(a - (a > r), b, c - (c >= r), d) for a, b, c, d in self.merges[tab]
+                                if not a == c == r]
 
     def _apply(self, w: CellWrite) -> None:
         rows = self.tabs[w.tab]

@@ -141,14 +141,22 @@ class XlsxWorkbook:
             raise _not_xlsx(self.path) from None
         created = [t for t in dict.fromkeys(plan.new_tabs) if t not in tabs]
         accepted = []
-        verdicts, preloaded = self._judge(data, plan.writes, set(created))
-        for w, ok in zip(plan.writes, verdicts):
+        # A replacement is a write per cell that holds the text to replace, each keyed by that
+        # very cell: it lands only while the cell still holds it.
+        replacing, doomed = _by_content(data, plan, set(tabs))
+        writes = [*plan.writes, *replacing]
+        verdicts, preloaded = self._judge(data, writes, set(created))
+        for w, ok in zip(writes, verdicts):
             (accepted if ok else result.skipped).append(w)
         accepted = drop_orphans(accepted, result.skipped)
+        result.skipped = [w for w in result.skipped if w not in replacing]
         for w in accepted:
-            result.written[w.tab] = result.written.get(w.tab, 0) + 1
+            counts = result.replaced if w in replacing else result.written
+            counts[w.tab] = counts.get(w.tab, 0) + 1
+        for tab, rows in doomed.items():
+            result.deleted[tab] = len(rows)
         marks = set(plan.mark_owned)
-        if not (created or accepted or marks):
+        if not (created or accepted or marks or doomed):
             return result
         new = None
         try:
@@ -157,6 +165,14 @@ class XlsxWorkbook:
             new = xlsx_patch.apply(data, _patch(accepted, plan.guides, marks, plan.formats), preloaded)
         except xlsx_patch.NeedsRebuild:
             new = self._rebuild(data, plan, accepted, created, marks)
+        if doomed:
+            # Last, bottom row first, in the same save: every other change of the plan is
+            # addressed by the rows as read.
+            try:
+                new = xlsx_patch.delete_rows(new or data, doomed)
+            except xlsx_patch.NeedsRebuild:
+                raise WorkbookError(_("{path}: cannot remove merged rows from a tab formatted as a table; "
+                                      "convert the table to a range", path=self.path)) from None
         if new is not None:
             self._commit(new, seen)
         return result
@@ -393,6 +409,36 @@ class Seen:
 
     stat: tuple[int, int, int]
     digest: bytes
+
+
+def _by_content(data: bytes, plan: Plan, tabs: set[str]) -> tuple[list[CellWrite], dict[str, list[int]]]:
+    """The plan's replacements as writes keyed by the cell holding the text they replace, and
+    the rows its deletes remove (1-based, by tab): each the row that holds what it expects, the
+    one planned while it does, else the one row that does; none when no single row does."""
+    tabs_needed = ({r.tab for r in plan.replacements} | {d.tab for d in plan.deletes}) & tabs
+    if not tabs_needed:
+        return [], {}
+    book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+    grids = {t: _grid(book.get_sheet_by_name(t).to_python(skip_empty_area=False)) for t in tabs_needed}
+    writes = []
+    for rep in plan.replacements:
+        grid = grids.get(rep.tab)
+        for r in range(1, len(grid.rows) if grid else 0):
+            if grid.cell(r, rep.col - 1) == rep.find:
+                writes.append(CellWrite(rep.tab, r + 1, rep.col, rep.replace, expect=((rep.col, rep.find),)))
+    doomed: dict[str, list[int]] = {}
+    for d in plan.deletes:
+        grid = grids.get(d.tab)
+        if grid is None or not d.expect:
+            continue
+
+        def holds(r: int) -> bool:
+            return all(same_value(grid.cell(r, c - 1), v) for c, v in d.expect)
+
+        found = [d.row - 1] if holds(d.row - 1) else [r for r in range(1, len(grid.rows)) if holds(r)]
+        if len(found) == 1 and found[0] + 1 not in doomed.get(d.tab, []):
+            doomed.setdefault(d.tab, []).append(found[0] + 1)
+    return writes, doomed
 
 
 CONFLICT = N_("{path} was saved by someone else while sheetcrm was working on it; nothing was written")

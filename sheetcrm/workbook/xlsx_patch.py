@@ -823,3 +823,141 @@ def apply(data: bytes, patch: Patch, preloaded: dict[str, bytes] | None = None) 
     if not changed:
         return None
     return rewrite_zip(data, changed)
+
+
+# -- row deletion ------------------------------------------------------------------------------
+
+_RANGE_PART = re.compile(r'^(\$?[A-Za-z]{1,3})?(\$?)([0-9]+)$')
+_SQREF_ATTR = re.compile(rb'(<(?:mergeCell|hyperlink|autoFilter|dimension|dataValidation|conditionalFormatting|'
+                         rb'selection|f)\b[^>]*?\b(?:ref|sqref)=")([^"]*)(")')
+_F_TEXT = re.compile(rb'(<f\b[^>]*>)(.*?)(</f>)', re.S)
+_DEFINED = re.compile(rb'(<definedName\b[^>]*>)(.*?)(</definedName>)', re.S)
+
+
+def _shift_part(part: str, row: int) -> str | None:
+    """One end of a reference with `row` deleted: below it moves up; None when it was that row."""
+    m = _RANGE_PART.match(part)
+    if m is None:
+        return part
+    n = int(m[3])
+    if n < row:
+        return part
+    if n == row:
+        return None
+    return f"{m[1] or ''}{m[2]}{n - 1}"
+
+
+def _shift_range(ref: str, row: int) -> str | None:
+    """"A2:C9" with `row` deleted; None when the whole reference was in that row."""
+    ends = ref.split(":")
+    if len(ends) == 1:
+        return _shift_part(ends[0], row)
+    first, last = ends[0], ends[-1]
+    a, b = _shift_part(first, row), _shift_part(last, row)
+    if a is None and b is None:
+        return None
+    if a is None:  # the range began at the deleted row: the row below takes its place
+        a = first
+    if b is None:  # it ended there: it now ends one row higher
+        m = _RANGE_PART.match(last)
+        assert m is not None
+        b = f"{m[1] or ''}{m[2]}{int(m[3]) - 1}"
+    return f"{a}:{b}"
+
+
+def shift_sqref(sqref: str, row: int) -> str:
+    """A space-separated list of ranges (sqref) with `row` deleted; ranges inside it drop out."""
+    kept = [s for part in sqref.split() if (s := _shift_range(part, row)) is not None]
+    return " ".join(kept)
+
+
+def shift_formula(formula: str, row: int, sheet: str, host: str) -> str:
+    """A formula of tab `host` with row `row` of tab `sheet` deleted: every reference into that
+    tab below the row moves up, a range over it shrinks, a reference to the row itself becomes
+    #REF! (what Excel and Sheets do)."""
+    from openpyxl.formula.tokenizer import Tokenizer  # openpyxl's own Excel formula lexer
+    text = formula if formula.startswith("=") else "=" + formula
+    try:
+        tokens = Tokenizer(text).items
+    except Exception:
+        return formula  # a formula the lexer cannot read is left as it is
+    out = []
+    for t in tokens:
+        value = t.value
+        if t.type == "OPERAND" and t.subtype == "RANGE":
+            prefix, _, ref = value.rpartition("!")
+            target = prefix.strip("'").replace("''", "'") if prefix else host
+            if target == sheet:
+                shifted = _shift_range(ref, row)
+                value = "#REF!" if shifted is None else (prefix + "!" if prefix else "") + shifted
+        out.append(value)
+    shifted_text = "".join(out)  # the lexer's tokens leave out the leading "="
+    return "=" + shifted_text if formula.startswith("=") else shifted_text
+
+
+def delete_rows(data: bytes, deletes: dict[str, list[int]]) -> bytes:
+    """The package with the given 1-based rows of each tab removed and the rows below moved up,
+    as an app deletes rows: cell references, merged blocks, validations, conditional formats,
+    hyperlinks and defined names that point below move up with them, in every tab. Raises
+    NeedsRebuild for a tab with a table part (its ranges are not moved here)."""
+    if not any(deletes.values()):
+        return data
+    changed: dict[str, bytes] = {}
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        tabs = [(t, p) for t, p in sheet_parts(z) if p]
+        book = workbook_part(z)
+        xml = {p: z.read(p) for _, p in tabs}
+        book_xml = z.read(book)
+    for sheet, rows in deletes.items():
+        part = dict(tabs).get(sheet)
+        if part is None:
+            continue
+        if b"<tableParts" in xml[part]:
+            raise NeedsRebuild("table part")  # not for people: an internal reason
+        for row in sorted(set(rows), reverse=True):
+            for host, p in tabs:
+                xml[p] = _shift_sheet(xml[p], row, sheet, host, own=(p == part))
+            book_xml = _DEFINED.sub(lambda m: m[1] + _xml_formula(m[2], row, sheet, "") + m[3], book_xml)
+    for _, p in tabs:
+        changed[p] = xml[p]
+    changed[book] = book_xml
+    return rewrite_zip(data, changed)
+
+
+def _xml_formula(raw: bytes, row: int, sheet: str, host: str) -> bytes:
+    text = html.unescape(raw.decode())
+    shifted = shift_formula(text, row, sheet, host)
+    return raw if shifted == text else html.escape(shifted, quote=False).encode()
+
+
+def _shift_sheet(xml: bytes, row: int, sheet: str, host: str, own: bool) -> bytes:
+    """One sheet part with row `row` of `sheet` deleted (`own`: this part is that sheet)."""
+    xml = _F_TEXT.sub(lambda m: m[1] + _xml_formula(m[2], row, sheet, host) + m[3], xml)
+    if not own:
+        return xml
+
+    def renumber(m: re.Match) -> bytes:
+        a = attrs(m[1])
+        r = int(a.get(b"r", b"0"))
+        if r == row:
+            return b""
+        if r < row:
+            return m[0]
+        body = _CELL_REF.sub(lambda c: c[1] + c[2] + str(int(c[3]) - 1).encode() + c[4], m[0])
+        return re.sub(rb'^<row\b([^>]*?)\sr="[0-9]+"', lambda h: b'<row' + h[1] + f' r="{r - 1}"'.encode(), body)
+
+    xml = _ROW.sub(renumber, xml)
+
+    def sqref(m: re.Match) -> bytes:
+        shifted = shift_sqref(m[2].decode(), row)
+        return m[1] + shifted.encode() + m[3]
+
+    xml = _SQREF_ATTR.sub(sqref, xml)
+    # A merged block or validation left with no cells would be invalid XML for the apps.
+    xml = re.sub(rb'<mergeCell\s+ref=""\s*/>', b"", xml)
+    xml = re.sub(rb'<dataValidation\b[^>]*\bsqref=""[^>]*?(?:/>|>.*?</dataValidation>)', b"", xml, flags=re.S)
+    xml = re.sub(rb'<conditionalFormatting\b[^>]*\bsqref=""[^>]*>.*?</conditionalFormatting>', b"", xml, flags=re.S)
+    return xml
+
+
+_CELL_REF = re.compile(rb'(<c\b[^>]*?\sr=")([A-Z]+)([0-9]+)(")')

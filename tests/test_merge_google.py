@@ -1,0 +1,95 @@
+"""Merging on Google, over real gspread against the emulator: references re-pointed with
+findReplace (matchEntireCell) and merged rows removed with deleteDimension aimed by a re-read
+of the ID column, in the one batchUpdate of the sync, with a sort between read and write."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+from sheetcrm.config import Config
+from sheetcrm.emulator import Emulator
+from sheetcrm.sync import sync
+from sheetcrm.workbook import Plan
+from sheetcrm.workbook.credentials import connect
+from sheetcrm.workbook.gsheets import GoogleSheetsWorkbook, RetryPolicy
+from sheetcrm.workbook.target import header_tests
+
+from merge_crm import tabs
+from test_merge import _check_merged
+
+AS_OF = dt.date(2026, 11, 23)
+# Reads of a Google sync that writes into people's rows (docs/concurrency.md); the deletes' key
+# columns ride along in the re-read that aims the writes, at no extra request.
+READS = 4
+
+
+@pytest.fixture
+def emu(monkeypatch):
+    with Emulator() as emulator:
+        monkeypatch.setenv("SHEETS_EMULATOR_HOST", emulator.host)
+        yield emulator
+
+
+def _plain(rows):
+    return [[v.date().isoformat() if isinstance(v, dt.datetime) else v for v in r] for r in rows]
+
+
+class Book:
+    def __init__(self, key: str) -> None:
+        self.trace = []
+        conn = connect(None, policy=RetryPolicy(attempts=3, sleep=lambda s: None), tracer=self.trace.append)
+        self.book = GoogleSheetsWorkbook(conn.client, key, "sheetcrm@project.iam.gserviceaccount.com",
+                                        **header_tests(Config()))
+
+    def counts(self) -> tuple[int, int]:
+        reads = sum(1 for t in self.trace if t.kind == "read")
+        return reads, len(self.trace) - reads
+
+
+def _sheet(emu) -> str:
+    key = emu.create_spreadsheet("CRM", {t: _plain(r) for t, r in tabs().items()}, value_input="USER_ENTERED")
+    book = Book(key).book
+    book.read()
+    book.write(Plan(mark_owned=["Duplicates"]))
+    return key
+
+
+def _values(emu, key):
+    return {t: emu.values(key, t) for t in ("Accounts", "Contacts", "Opportunities", "Activities", "Merged")}
+
+
+def test_google_merge_with_a_sort_between_read_and_write(emu):
+    key = _sheet(emu)
+    traced = Book(key)
+    book = traced.book
+    real_write = book.write
+
+    def sorted_meanwhile(plan):
+        # A person sorts Accounts, Contacts and Opportunities descending by ID before the write.
+        for tab in ("Accounts", "Contacts", "Opportunities"):
+            emu.sort_rows(key, tab, 0, descending=True)
+        return real_write(plan)
+
+    book.write = sorted_meanwhile
+    outcome = sync(book, Config(), AS_OF)
+    assert outcome.result.deleted == {"Accounts": 1, "Contacts": 1}
+    values = _values(emu, key)
+    _check_merged(values)
+    assert [r[0] for r in values["Accounts"][1:]] == ["ACC-0004", "ACC-0002", "ACC-0001"]
+    # One batchUpdate for everything: fills, copies, findReplace and deleteDimension.
+    batches = [r for r in emu.requests if r.path.endswith(":batchUpdate")]
+    last = json.loads(batches[-1].request)["requests"]
+    kinds = [next(iter(r)) for r in last]
+    finds = [r["findReplace"] for r in last if "findReplace" in r]
+    assert len(finds) == 4 and all(f["matchEntireCell"] and f["matchCase"] for f in finds)
+    # The deletes come last, bottom row first, after every write they could have moved.
+    assert kinds[-2:] == ["deleteDimension", "deleteDimension"]
+    reads, writes = traced.counts()
+    assert (reads, writes) == (READS, 1)
+    # A second sync reads and writes nothing.
+    again = Book(key)
+    assert not sync(again.book, Config(), AS_OF).plan
+    assert again.counts()[1] == 0
