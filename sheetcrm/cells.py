@@ -73,7 +73,7 @@ def visible(text: str) -> str:
                    (f"\\u{ord(c):04x}" if ord(c) <= 0xFFFF else f"\\U{ord(c):08x}") for c in text)
 
 
-def _show(raw: RawCell) -> str:
+def quoted(raw: RawCell) -> str:
     """A cell's value quoted for a message, as typed: invisible characters made visible."""
     text = raw if isinstance(raw, str) else str(raw)
     if len(text) > _SHOW_MAX:
@@ -269,11 +269,11 @@ def _sane(value: Decimal, raw: RawCell, noun: str, hint: str) -> Decimal:
     if abs(value) >= LIMIT:
         raise CellError("out_of_range",
                         _("{shown} is too large to be {noun}: sheetcrm reads numbers below 10^15.",
-                          shown=_show(raw), noun=_(noun)), _(hint), raw)
+                          shown=quoted(raw), noun=_(noun)), _(hint), raw)
     if len(value.as_tuple().digits) > MAX_DIGITS and value != value.to_integral_value():
         raise CellError("too_precise",
                         _("{shown} has more than {digits} significant digits, more than a spreadsheet keeps, "
-                          "so it cannot be {noun}.", shown=_show(raw), digits=MAX_DIGITS, noun=_(noun)),
+                          "so it cannot be {noun}.", shown=quoted(raw), digits=MAX_DIGITS, noun=_(noun)),
                         _(hint), raw)
     return value
 
@@ -374,8 +374,8 @@ def _number_parts(
 def _not(raw: RawCell, noun: str, problem: str | None = None) -> str:
     """'"abc" is not a number.' (or '…: why.'), in the current language; `noun` is an N_ constant."""
     if problem is None:
-        return _("{shown} is not {noun}.", shown=_show(raw), noun=_(noun))
-    return _("{shown} is not {noun}: {problem}.", shown=_show(raw), noun=_(noun), problem=problem)
+        return _("{shown} is not {noun}.", shown=quoted(raw), noun=_(noun))
+    return _("{shown} is not {noun}: {problem}.", shown=quoted(raw), noun=_(noun), problem=problem)
 
 
 _A_NUMBER = N_("a number")
@@ -566,7 +566,7 @@ def parse_percent(raw: RawCell, locale: str = "en", scale: str | None = None) ->
     if not 0 <= value <= 100:
         raise CellError(
             "out_of_range",
-            _("{shown} is outside 0 to 100 percent.", shown=_show(raw)),
+            _("{shown} is outside 0 to 100 percent.", shown=quoted(raw)),
             _(loc.percent_hint),
             raw,
         )
@@ -639,8 +639,8 @@ def _time_ok(m: re.Match[str]) -> bool:
 
 
 def _date_error(raw: RawCell, loc: _Locale, why: str | None = None) -> CellError:
-    message = (_("{shown} is not a date.", shown=_show(raw)) if why is None else
-               _("{shown} is not a date: {problem}.", shown=_show(raw), problem=why))
+    message = (_("{shown} is not a date.", shown=quoted(raw)) if why is None else
+               _("{shown} is not a date: {problem}.", shown=quoted(raw), problem=why))
     return CellError("bad_date", message, _(loc.date_hint), raw)
 
 
@@ -667,7 +667,7 @@ def _serial_date(raw: int | float, loc: _Locale) -> _dt.date:
         raise CellError(
             "out_of_range",
             _("{shown} is outside the date serial numbers a spreadsheet uses (1 to {last}).",
-              shown=_show(raw), last=show_number(_MAX_SERIAL)),
+              shown=quoted(raw), last=show_number(_MAX_SERIAL)),
             _(loc.date_hint),
             raw,
         )
@@ -690,7 +690,7 @@ def _numeric_date(raw: RawCell, loc: _Locale, m: re.Match[str]) -> _dt.date:
     raise CellError(
         "bad_date",
         _('{shown} is not a date under locale "{locale}", which reads dates {order}; it only makes sense the '
-          "other way round.", shown=_show(raw), locale=loc.name, order=_(order)),
+          "other way round.", shown=quoted(raw), locale=loc.name, order=_(order)),
         _('Write it as {date}, or set locale "{other}" if this sheet writes dates the other way round',
           date=other.isoformat(), other=other_locale),
         raw,
@@ -761,7 +761,7 @@ def parse_bool(raw: RawCell) -> bool | None:
             return True
         if key in _FALSE:
             return False
-    raise CellError("bad_bool", _("{shown} is not yes or no.", shown=_show(raw)), _(_BOOL_HINT), raw)
+    raise CellError("bad_bool", _("{shown} is not yes or no.", shown=quoted(raw)), _(_BOOL_HINT), raw)
 
 
 # Plain ASCII addresses, a strict subset of what email_validator accepts, are checked here:
@@ -787,7 +787,7 @@ def parse_email(raw: RawCell) -> str | None:
         return None
     hint = _EMAIL_HINT
     if not isinstance(raw, str):
-        raise CellError("bad_email", _("{shown} is not an email address.", shown=_show(raw)), _(hint), raw)
+        raise CellError("bad_email", _("{shown} is not an email address.", shown=quoted(raw)), _(hint), raw)
     s = raw.strip(_STRIP)
     if not s:
         return None
@@ -798,7 +798,7 @@ def parse_email(raw: RawCell) -> str | None:
         return validate_email(s, check_deliverability=False).normalized
     except EmailNotValidError as exc:
         raise CellError(
-            "bad_email", _("{shown} is not a valid email address. {reason}", shown=_show(raw),
+            "bad_email", _("{shown} is not a valid email address. {reason}", shown=quoted(raw),
                            reason=_email_reason(str(exc))), _(hint), raw
         ) from None
 
@@ -846,8 +846,8 @@ def enum_choices(canonical_to_aliases: Mapping[str, Iterable[str]]) -> dict[str,
         for name in (canonical, *aliases):
             key = normalize_key(name)
             if choices.setdefault(key, canonical) != canonical:
-                raise ValueError(_("{name} is an alias of both {one} and {other}", name=repr(name),
-                                   one=repr(choices[key]), other=repr(canonical)))
+                raise ValueError(_("{name} is an alias of both {one} and {other}", name=quoted(name),
+                                   one=quoted(choices[key]), other=quoted(canonical)))
     return choices
 
 
@@ -864,7 +864,7 @@ def parse_enum(raw: RawCell, choices: Mapping[str, str], what: str | Callable[[]
     found = choices.get(normalize_key(text))
     if found is None:
         values = allowed() if allowed is not None else choices.values()
-        raise CellError("bad_enum", _("{shown} is not a valid {what}.", shown=_show(raw),
+        raise CellError("bad_enum", _("{shown} is not a valid {what}.", shown=quoted(raw),
                                       what=what() if callable(what) else what),
                         _("Use one of: {values}", values=", ".join(dict.fromkeys(values))), raw)
     return found
@@ -883,5 +883,5 @@ def parse_currency(raw: RawCell, base: str | None = None) -> str | None:
         code = currency_of(s, base)[0] if s in SYMBOL_CURRENCIES else s.upper()
         if code in _CURRENCY_CODES:
             return code
-    raise CellError("bad_currency", _("{shown} is not a currency.", shown=_show(raw)),
+    raise CellError("bad_currency", _("{shown} is not a currency.", shown=quoted(raw)),
                     _("Use a 3-letter ISO currency code like EUR, USD or MXN, or one of € $ £ ¥"), raw)

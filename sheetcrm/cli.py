@@ -17,6 +17,7 @@ from typing import Any, Callable, NoReturn
 import click
 
 from sheetcrm import show
+from sheetcrm.cells import quoted
 from sheetcrm.config import CONFIG_FILE, Config, ConfigError, load_config
 from sheetcrm.crm.forecast import Forecast, MonthForecast
 from sheetcrm.crm.kpis import KPIS, Kpis
@@ -379,11 +380,11 @@ def quote(target: Target, opportunity: str, out_dir: str, queue: bool) -> None:
     desk = ob.Desk.read(book.read(), config)
     rows = desk.crm.find("opportunities", opportunity)
     if len(rows) > 1:
-        _fail(_("{name!r} names {n} opportunities ({rows}); use its ID", name=opportunity, n=len(rows),
+        _fail(_("{name} names {n} opportunities ({rows}); use its ID", name=quoted(opportunity), n=len(rows),
                 rows=", ".join(map(row_label, rows))))
     if not rows or not rows[0].id:
-        _fail(_("no opportunity {name!r} with an ID in {workbook} (run `sheetcrm sync` to give rows IDs)",
-                name=opportunity, workbook=book.describe()))
+        _fail(_("no opportunity {name} with an ID in {workbook} (run `sheetcrm sync` to give rows IDs)",
+                name=quoted(opportunity), workbook=book.describe()))
     if rows[0].has_errors:
         title = desk.crm.tables["opportunities"].title
         for issue in desk.crm.report.issues:
@@ -507,7 +508,7 @@ def outbox_resend(target: Target, row_id: str) -> None:
     desk = ob.Desk.read(book.read(), config)
     row = desk.outbox.find(row_id)
     if row is None:
-        _fail(_("no row {row!r} in the Outbox of {workbook}", row=row_id, workbook=book.describe()))
+        _fail(_("no row {row} in the Outbox of {workbook}", row=quoted(row_id), workbook=book.describe()))
     if book.write(ob.plan_resend(desk.outbox, row, config.locale)).skipped:  # type: ignore[arg-type]
         _fail(_("{row} changed while resending; nothing was changed, run the command again", row=row_id))
     with Journal.beside_lock(book) as journal:

@@ -104,7 +104,7 @@ def read_numbers(raws: Sequence[RawCell], kind: str, fallback: str, fallback_sur
             reading.findings.append(Finding(index, "error", CellError(
                 "mixed_convention",
                 _("{shown} writes decimals with {separator}, but this column writes them with {column}, so it "
-                  "cannot be read with confidence.", shown=cells._show(raw), separator=_(_DECIMAL_NAMES[proves]),
+                  "cannot be read with confidence.", shown=cells.quoted(raw), separator=_(_DECIMAL_NAMES[proves]),
                   column=_(_DECIMAL_NAMES[locale])),
                 _("Write it the way the rest of the column does, or as a plain number like {example}.",
                   example=cells.show_number(Decimal("1234.5"), False, locale)), raw)))
@@ -120,7 +120,7 @@ def read_numbers(raws: Sequence[RawCell], kind: str, fallback: str, fallback_sur
             if read != could:
                 reading.findings.append(Finding(index, "warning", CellError(
                     "ambiguous_number",
-                    _("{shown} read as {read}; could be {could}.", shown=cells._show(raw), read=_shown(read),
+                    _("{shown} read as {read}; could be {could}.", shown=cells.quoted(raw), read=_shown(read),
                       could=_shown(could)),
                     _("Nothing else in this column shows which separator is the decimal one: write the number "
                       "without thousands separators ({whole} or {fraction}), or set locale in sheetcrm.toml.",
@@ -166,21 +166,21 @@ def read_dates(raws: Sequence[RawCell], fallback: str, fallback_sure: bool) -> R
                 reading.findings.append(Finding(index, "warning", CellError(
                     "ambiguous_date",
                     _("{shown} read as {read}; could be {could} (a two-digit year may stand first or last).",
-                      shown=cells._show(raw), read=read, could=_(" or ").join(map(str, could))),
+                      shown=cells.quoted(raw), read=read, could=_(" or ").join(map(str, could))),
                     _("Write the year with four digits, as year-month-day (2026-02-01)."), raw)))
             continue
         if proves and proves != locale:
             reading.findings.append(Finding(index, "error", CellError(
                 "mixed_convention",
                 _("{shown} is written {order}, but this column writes dates {column}, so it cannot be read with "
-                  "confidence.", shown=cells._show(raw), order=_(_ORDER_NAMES[proves]),
+                  "confidence.", shown=cells.quoted(raw), order=_(_ORDER_NAMES[proves]),
                   column=_(_ORDER_NAMES[locale])),
                 _("Write it the way the rest of the column does, or as 2026-12-03 (year first)."), raw)))
         elif ambiguous and not sure:
             read, could = cells.parse_date(raw, locale), cells.parse_date(raw, other)
             reading.findings.append(Finding(index, "warning", CellError(
                 "ambiguous_date",
-                _("{shown} read as {read} ({order}); could be {could}.", shown=cells._show(raw), read=read,
+                _("{shown} read as {read} ({order}); could be {could}.", shown=cells.quoted(raw), read=read,
                   order=_(_ORDER_NAMES[locale]), could=could),
                 _("Nothing else in this column shows whether dates are written day or month first: write it "
                   "as year-month-day (2026-12-03), or set locale in sheetcrm.toml."), raw)))
@@ -243,7 +243,7 @@ def read_percents(raws: Sequence[RawCell], formatted: Collection[int], fallback:
             if could <= 100:
                 reading.findings.append(Finding(index, "warning", CellError(
                     "ambiguous_percent",
-                    _("{shown} read as {read} %; could be {could} %.", shown=cells._show(raw), read=_shown(value),
+                    _("{shown} read as {read} %; could be {could} %.", shown=cells.quoted(raw), read=_shown(value),
                       could=_shown(could)),
                     _('Write it with a percent sign ("100%" or "1%") or format the cell as a percentage.'),
                     raw)))

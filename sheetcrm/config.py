@@ -19,6 +19,7 @@ from pydantic import Field, ValidationError, ValidationInfo, field_validator, mo
 from sheetcrm.crm.scoring import ScoringSettings
 from sheetcrm.crm.stages import DEFAULT_STAGES, Stage
 from sheetcrm.every import ScheduleSettings
+from sheetcrm.cells import quoted
 from sheetcrm.i18n import N_, _, current, ngettext
 from sheetcrm.mail.smtp import SmtpSettings
 from sheetcrm.settings import HOUR, MINUTE, ConfigError, KeyedProblem, Section, problem, seconds
@@ -93,7 +94,7 @@ class Config(Section):
 
         code = v.strip().upper()
         if code not in list_currencies():
-            raise ValueError(_("unknown currency code {code}", code=repr(v)))
+            raise ValueError(_("unknown currency code {code}", code=quoted(v)))
         return code
 
     @field_validator("stages")
@@ -116,7 +117,7 @@ class Config(Section):
 
         for key in tabs:
             if key not in TABS:
-                raise ValueError(_("unknown tab {tab}; expected one of {tabs}", tab=repr(key), tabs=", ".join(TABS)))
+                raise ValueError(_("unknown tab {tab}; expected one of {tabs}", tab=quoted(key), tabs=", ".join(TABS)))
         _check_titles(tabs)
         for key, settings in tabs.items():
             settings.headers = _check_headers(key, settings)
@@ -170,9 +171,9 @@ def _check_titles(tabs: dict[str, TabSettings]) -> None:
         mine = _("the {tab} tab", tab=TABS[key].display_title(locale))
         if owner.get(name, mine) != mine:
             raise KeyedProblem(f"{key}.title", _("{title} is the name of {owner}; give {key} a title of its own",
-                                                 title=repr(settings.title), owner=owner[name], key=key))
+                                                 title=quoted(settings.title), owner=owner[name], key=key))
         if name in chosen:
-            raise KeyedProblem(f"{key}.title", _("{title} is also the title of {other}", title=repr(settings.title),
+            raise KeyedProblem(f"{key}.title", _("{title} is also the title of {other}", title=quoted(settings.title),
                                                  other=chosen[name]))
         chosen[name] = key
 
@@ -202,17 +203,17 @@ def _check_headers(key: str, settings: TabSettings) -> dict[str, str]:
         if column is None or column not in {c.header for c in spec.columns}:
             known = ", ".join(shown[c.header] for c in spec.columns)
             raise KeyedProblem(where, _("unknown column {column}; the {tab} columns are {known}",
-                                        column=repr(canonical), tab=spec.display_title(current()), known=known))
+                                        column=quoted(canonical), tab=spec.display_title(current()), known=known))
         if column in out:
             raise KeyedProblem(where, _("the {column} column is renamed twice", column=shown[column]))
         name = normalize_key(theirs)
         if not name:
             raise KeyedProblem(where, _("the header is empty"))
         if means.get(name, column) != column:
-            raise KeyedProblem(where, _("{header} already means the {column} column", header=repr(theirs),
+            raise KeyedProblem(where, _("{header} already means the {column} column", header=quoted(theirs),
                                         column=shown[means[name]]))
         if name in theirs_seen:
-            raise KeyedProblem(where, _("{header} is also the header of {column}", header=repr(theirs),
+            raise KeyedProblem(where, _("{header} is also the header of {column}", header=quoted(theirs),
                                         column=shown[theirs_seen[name]]))
         theirs_seen[name] = column
         out[column] = theirs
@@ -222,7 +223,7 @@ def _check_headers(key: str, settings: TabSettings) -> dict[str, str]:
         if taken is not None:
             raise KeyedProblem(f"{key}.custom_fields.{field_name}",
                                _("a column headed {header} is read as the {column} column; rename the custom field "
-                                 "or the header", header=repr(field_name), column=shown[taken]))
+                                 "or the header", header=quoted(field_name), column=shown[taken]))
     return out
 
 

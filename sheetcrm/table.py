@@ -426,7 +426,7 @@ def _read_columns(title: str, header: Header, grid: Grid, rows: list[_Cells], kn
 
 def _formula_error(error: str) -> cells.CellError:
     message, hint = _MESSAGES["formula_error"]
-    return cells.CellError("formula_error", _(message, error=cells._show(error)), _(hint), error)
+    return cells.CellError("formula_error", _(message, error=cells.quoted(error)), _(hint), error)
 
 
 def _three_decimal_cells(header: Header, grid: Grid, rows: list[_Cells], col: int, ctx: ParseContext) -> set[int]:
@@ -492,8 +492,8 @@ def _currencies(spec: TabSpec, title: str, header: Header, grid: Grid, rows: lis
                 continue
             code, ambiguous = cells.currency_of(token, ctx.currency)
             typed = cells.show_number(1200, locale=locale)  # an amount to type in this column
-            fmt = dict(shown=cells._show(raw) if isinstance(raw, str) else _(
-                _FORMATTED_AMOUNT, value=cells._show(raw), token=token), token=token, currency=code,
+            fmt = dict(shown=cells.quoted(raw) if isinstance(raw, str) else _(
+                _FORMATTED_AMOUNT, value=cells.quoted(raw), token=token), token=token, currency=code,
                 example=f"USD {typed}",
                 codes=", ".join(cells.SYMBOL_CURRENCIES.get(token, ())))
             if code is None:

@@ -250,14 +250,14 @@ def _check_references(crm: Crm) -> None:
                 found = [hit for _, rows, _ in hits for hit in rows]
                 if not found:
                     _cell_issue(report, "error", table, row, field_name, value, code,
-                                _(unknown, shown=cells._show(value)), _(hint))
+                                _(unknown, shown=cells.quoted(value)), _(hint))
                 elif len(found) > 1:
                     # Two rows of one tab with the same ID (or SKU) are already a duplicate_id
                     # error there; a name shared by two rows, or an ID of two tabs, is said here.
                     if not (len([h for h in hits if h[1]]) == 1 and any(by_id for _, rows, by_id in hits if rows)):
                         rows = ", ".join(row_label(r) for _, r in found)
                         _cell_issue(report, "warning", table, row, field_name, value, "ambiguous_reference",
-                                    _(ambiguous, shown=cells._show(value), rows=rows),
+                                    _(ambiguous, shown=cells.quoted(value), rows=rows),
                                     _("Use the ID of the one you mean."))
                 elif found[0][0] != value:
                     _resolve(row, field_name, found[0][0])
@@ -326,7 +326,7 @@ def _check_unique_ids(table: Table, report: Report) -> None:
         key = match_key(row.id)
         if key in seen:
             _cell_issue(report, "error", table, row, "id", row.raw_id, "duplicate_id",
-                        _("The ID {shown} is also used on row {row}.", shown=cells._show(row.id), row=seen[key]),
+                        _("The ID {shown} is also used on row {row}.", shown=cells.quoted(row.id), row=seen[key]),
                         _("Give one of the two rows another ID, or clear it and sheetcrm assigns a new one."))
         else:
             seen[key] = row.row
@@ -336,7 +336,7 @@ def _check_unique_ids(table: Table, report: Report) -> None:
     for row in off_pattern[:_ID_PATTERN_CELLS]:
         _cell_issue(report, "warning", table, row, "id", row.raw_id, "id_pattern",
                     _("The ID {shown} does not look like {example}; it is kept as this record's ID and matched "
-                      "as typed.", shown=cells._show(row.id), example=example),
+                      "as typed.", shown=cells.quoted(row.id), example=example),
                     _("Nothing to do if it comes from another system; sheetcrm never changes an ID."))
     if len(off_pattern) > _ID_PATTERN_CELLS:
         more = off_pattern[_ID_PATTERN_CELLS:]
@@ -362,7 +362,7 @@ def _check_unique_skus(table: Table | None, report: Report) -> None:
         key = match_key(sku)
         if key in seen:
             _cell_issue(report, "error", table, row, "sku", sku, "duplicate_sku",
-                        _("The SKU {shown} is also used on row {row}.", shown=cells._show(sku), row=seen[key]),
+                        _("The SKU {shown} is also used on row {row}.", shown=cells.quoted(sku), row=seen[key]),
                         _("Each product needs its own SKU."))
         else:
             seen[key] = row.row
@@ -377,7 +377,7 @@ def _check_duplicate_emails(table: Table, report: Report) -> None:
         key = match_key(email)
         if key in seen:
             _cell_issue(report, "warning", table, row, "email", email, "duplicate_email",
-                        _("The email {shown} is also on row {row}.", shown=cells._show(email), row=seen[key]),
+                        _("The email {shown} is also on row {row}.", shown=cells.quoted(email), row=seen[key]),
                         _("Merge the two rows if they are the same person."))
         else:
             seen[key] = row.row

@@ -560,7 +560,7 @@ def test_plain_email_fast_path_agrees_with_email_validator(address):
     ("Peña", '"Peña"'),
 ])
 def test_messages_show_invisible_characters(raw, shown):
-    assert cells._show(raw) == shown
+    assert cells.quoted(raw) == shown
 
 
 @pytest.mark.parametrize("a, b", [

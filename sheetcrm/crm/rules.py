@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
-from sheetcrm.cells import CellError, is_blank, normalize_key, parse_bool, parse_date, parse_number
+from sheetcrm.cells import CellError, is_blank, normalize_key, parse_bool, parse_date, parse_number, quoted
 from sheetcrm.i18n import _, current, ngettext
 from sheetcrm.records import Activity, Lead
 
@@ -128,7 +128,7 @@ class Rule(BaseModel):
                 re.compile(strip_accents(self.value), re.IGNORECASE)
             except re.error as e:
                 raise ValueError(_('rule on "{column}" ({op}): invalid regular expression {value}: {error}',
-                                   value=repr(self.value), error=e, **where)) from None
+                                   value=quoted(self.value), error=e, **where)) from None
         elif self.op == "range":
             if not has_range or has_value or has_values:
                 raise ValueError(_('rule on "{column}" ({op}) needs `min`, `max` or both (and no value/values)',
@@ -309,7 +309,7 @@ class CompiledRule:
         if rule.op == "regex":
             found = self._pattern.search(strip_accents(as_text(value)))
             return None if found is None else rule.label or _("{column} matches {value}", column=col,
-                                                              value=repr(found.group(0)))
+                                                              value=quoted(found.group(0)))
         return self._in_range(value)
 
     def _in_range(self, value: Any) -> str | None:

@@ -28,6 +28,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationInfo,
 
 from sheetcrm.crm.learned import LearnedModel, LearnedSettings, closed_counts, fit, outcome
 from sheetcrm.crm.rules import ACTIVITY_TYPES, Engagement, activity_type, Rule, RuleSet, check_columns, why
+from sheetcrm.cells import quoted
 from sheetcrm.i18n import NC_, _, ngettext
 from sheetcrm.records import Activity, Lead
 
@@ -101,7 +102,7 @@ class ScoringSettings(BaseModel):
         for name, value in points.items():
             kind = activity_type(name)
             if kind is None:
-                raise ValueError(_("unknown activity type {name}; use {types}", name=repr(name),
+                raise ValueError(_("unknown activity type {name}; use {types}", name=quoted(name),
                                    types=", ".join(ACTIVITY_TYPES)))
             if not math.isfinite(value):
                 raise ValueError(_("engagement points for {name} must be a finite number", name=name))

@@ -28,7 +28,7 @@ from email_validator import EmailNotValidError, validate_email
 
 # Values quoted in messages the way every other message quotes a cell: invisible and control
 # characters as \uXXXX escapes (cells.visible), never Python's repr.
-from sheetcrm.cells import _show
+from sheetcrm.cells import quoted
 from sheetcrm.i18n import _
 
 
@@ -49,11 +49,11 @@ def check_header(name: str, value: str) -> str:
     """`value` unchanged, or HeaderError when it holds a line break or another control character."""
     if _LINE_BREAK.search(value):
         raise HeaderError(_("{name} contains a line break, which could inject headers: {value}", name=name,
-                             value=_show(value)))
+                             value=quoted(value)))
     if m := _CONTROL.search(value):
         char = f"U+{ord(m.group()):04X}"
         raise HeaderError(_("{name} contains the control character {char}: {value}", name=name, char=char,
-                            value=_show(value)))
+                            value=quoted(value)))
     return value
 
 
@@ -62,7 +62,7 @@ def check_message_id(value: str) -> str:
     check_header("Message-ID", value)
     if not _MESSAGE_ID.fullmatch(value):
         raise HeaderError(_("Message-ID {value} is not one sheetcrm made; clear the cell to get a new one",
-                             value=_show(value)))
+                             value=quoted(value)))
     return value
 
 
@@ -70,7 +70,7 @@ def _valid_address(name: str, display: str, addr: str) -> Address:
     try:
         valid = validate_email(addr, check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError as e:
-        raise HeaderError(_("{name}: {value} is not a valid email address: {error}", name=name, value=_show(addr),
+        raise HeaderError(_("{name}: {value} is not a valid email address: {error}", name=name, value=quoted(addr),
                              error=e)) from None
     local, _at, domain = valid.normalized.rpartition("@")
     return Address(display_name=check_header(_("{name} display name", name=name), display), username=local,
@@ -92,7 +92,7 @@ def _parse(name: str, value: str) -> tuple[list[Address], bool]:
         header = policy.default.header_factory(name, value)
         return list(header.addresses), bool(header.defects)
     except (IndexError, ValueError, TypeError):  # the parser fails on some inputs, e.g. "ana@"
-        raise HeaderError(_("{name} holds no valid address: {value}", name=name, value=_show(value))) from None
+        raise HeaderError(_("{name} holds no valid address: {value}", name=name, value=quoted(value))) from None
 
 
 def check_mailbox(name: str, value: str) -> Address:
@@ -102,7 +102,7 @@ def check_mailbox(name: str, value: str) -> Address:
     if defects or len(addresses) != 1 or not addresses[0].addr_spec or "@" not in addresses[0].addr_spec:
         found = ", ".join(a.addr_spec for a in addresses if a.addr_spec) or _("none")
         raise HeaderError(_("{name} must hold exactly one valid address, found {found}: {value}", name=name,
-                            found=found, value=_show(value)))
+                            found=found, value=quoted(value)))
     return _valid_address(name, addresses[0].display_name, addresses[0].addr_spec)
 
 
@@ -111,7 +111,7 @@ def check_addresses(name: str, value: str) -> list[Address]:
     each. Only for addresses from the config (From, the owners' digests); never for a cell."""
     addresses, defects = _parse(name, value)
     if defects or not addresses or any("@" not in a.addr_spec for a in addresses):
-        raise HeaderError(_("{name} holds no valid list of addresses: {value}", name=name, value=_show(value)))
+        raise HeaderError(_("{name} holds no valid list of addresses: {value}", name=name, value=quoted(value)))
     return [_valid_address(name, a.display_name, a.addr_spec) for a in addresses]
 
 
@@ -139,7 +139,7 @@ def _check_file_name(name: str) -> str:
     # A recipient's mail program may save the attachment under this name: only a plain one
     # (sheetcrm.mail.names.safe_stem makes them) is sent.
     if not _FILE_NAME.fullmatch(name):
-        raise HeaderError(_("attachment name {value} is not a plain file name", value=_show(name)))
+        raise HeaderError(_("attachment name {value} is not a plain file name", value=quoted(name)))
     return name
 
 

@@ -314,7 +314,7 @@ def _plan_queue(desk: Desk, opportunities: Iterable[Opportunity], plan: Plan, cr
                     _("The quote for {key} has no recipient: its contact has no email address.", key=key)
                     if contacts else
                     _("The quote for {key} has no recipient: its Contact {contact} names no single contact.",
-                      key=key, contact=cells._show(opp.contact)) if opp.contact else
+                      key=key, contact=cells.quoted(opp.contact)) if opp.contact else
                     _("The quote for {key} has no recipient: it has no Contact.", key=key),
                     _("Set Contact to a contact that has an Email.")))
         except HeaderError as e:

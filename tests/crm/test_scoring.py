@@ -77,7 +77,7 @@ def test_contains_is_a_folded_substring_with_any_of_several_needles():
 def test_regex_searches_case_and_accent_insensitively():
     s = settings(rule("Title", "regex", 12, value=r"^v\.?p\b|vice ?presidente?"))
     assert one(lead(title="VP Sales"), s).score == 12
-    assert one(lead(title="v.p. marketing"), s).why == "Title matches 'v.p' +12"
+    assert one(lead(title="v.p. marketing"), s).why == 'Title matches "v.p" +12'
     assert one(lead(title="Vicepresidente Comercial"), s).score == 12
     assert one(lead(title="MVP evangelist"), s).score == 0
 
@@ -86,7 +86,7 @@ def test_a_bad_regex_is_a_validation_error_naming_the_rule():
     with pytest.raises(ValidationError) as e:
         settings(rule("Title", "regex", value="(unclosed"))
     message = str(e.value)
-    assert "invalid regular expression '(unclosed'" in message and 'rule on "Title"' in message
+    assert 'invalid regular expression "(unclosed"' in message and 'rule on "Title"' in message
 
 
 def test_range_on_numbers_with_open_ends():
@@ -173,7 +173,7 @@ def test_settings_read_from_toml_with_defaults_filled_in():
 
 
 @pytest.mark.parametrize("data, message", [
-    ({"engagement": {"Lunch": 3}}, "unknown activity type 'Lunch'"),
+    ({"engagement": {"Lunch": 3}}, 'unknown activity type "Lunch"'),
     ({"grades": {"A": 60, "B": 60}}, "must fall from A to C"),
     ({"half_life_days": 0}, "greater than 0"),
     ({"learned": {"min_converted": 0}}, "greater than or equal to 1"),
