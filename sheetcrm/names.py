@@ -48,6 +48,10 @@ OWNED: dict[str, tuple[str, tuple[str | tuple[str, str], ...]]] = {
     "outbox": (N_("Outbox"), (N_("ID"), N_("Created"), N_("Opportunity"), NC_("email", "To"), N_("Subject"), N_("Status"),
                               "Message-ID", N_("Sent At"), N_("Error"), N_("Quote"), N_("Version"), N_("Attempts"),
                               N_("Last Try"), N_("Next Try"))),
+    # Likely duplicates, one row per record of a group; people tick Keep, Merge, Not duplicates.
+    "duplicates": (N_("Duplicates"), (N_("Group"), N_("Score"), N_("Reasons"), N_("Tab"), N_("ID"), N_("Name"),
+                                      N_("Email"), N_("Phone"), N_("Company"), N_("Created"), N_("Keep"),
+                                      N_("Merge"), N_("Not duplicates"))),
 }
 
 # The columns sheetcrm computes in people's tabs: tab -> column key -> English header, in the

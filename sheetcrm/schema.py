@@ -157,9 +157,12 @@ QUOTAS = _owned("quotas")
 # (Draft -> Approved), so every write here after a row's creation is guarded by `expect`.
 # The columns after Error carry the send machinery: quote number, quote version, tries.
 OUTBOX = _owned("outbox")
+# Likely duplicates (steps/duplicates.py): rewritten each sync, people's ticks carried over.
+DUPLICATES = _owned("duplicates")
 
 OWNED_TABS: dict[str, OwnedTab] = {t.key: t for t in (
-    VALIDATION, SYNC_LOG, PIPELINE, FORECAST, DASHBOARD, STAGE_HISTORY, LEAD_HISTORY, SEQUENCES, OUTBOX)}
+    VALIDATION, SYNC_LOG, PIPELINE, FORECAST, DASHBOARD, STAGE_HISTORY, LEAD_HISTORY, SEQUENCES, OUTBOX,
+    DUPLICATES)}
 
 
 def find_tab(titles: list[str], names: list[str]) -> str | None:
