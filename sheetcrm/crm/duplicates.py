@@ -19,7 +19,8 @@ Pure: records in, groups out. What counts as the same:
   country, the phone is left out: a number is never guessed.
 - **Names**, compared by `rapidfuzz`'s token_sort_ratio (word order and case do not matter)
   on text without accents, punctuation or legal suffixes ("Acme, S.L." is "acme"), against
-  `name_threshold` (people) and `company_threshold` (companies), in percent.
+  `name_threshold` (people) and `company_threshold` (companies), in percent. Names whose
+  numbers differ are never similar ("Unit 3" is not "Unit 13").
 - **Domains**: a person's company domain is their email's, an account's its Domain (website
   written any way); free-mail domains (`FREE_MAIL`) never say which company someone is at.
 
@@ -133,6 +134,7 @@ LEGAL_WORDS = frozenset({
     "group", "grupo", "holding", "holdings", "sociedad", "limitada", "anonima",
 })
 _NOT_WORD = re.compile(r"[^0-9a-z]+")
+_NUMBER = re.compile(r"\d+")
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://")
 
 
@@ -376,7 +378,11 @@ def group_key(ids: Iterable[str]) -> str:
 
 
 def _similar(a: str, b: str) -> float:
-    return fuzz.token_sort_ratio(a, b) if a and b else 0.0
+    """Percent similarity of two folded names; 0 when their numbers differ ("Unit 3" and
+    "Unit 13", "Globex 2" and "Globex" are other companies however alike the letters)."""
+    if not a or not b or _NUMBER.findall(a) != _NUMBER.findall(b):
+        return 0.0
+    return fuzz.token_sort_ratio(a, b)
 
 
 def _pct(sim: float) -> int:
@@ -499,7 +505,7 @@ def find_pairs(records: Sequence[Entity], settings: DuplicateSettings,
         matrix = process.cdist(names, names, scorer=fuzz.token_sort_ratio, score_cutoff=cutoff, workers=1)
         rows, cols = matrix.nonzero()
         for r, c in zip(rows.tolist(), cols.tolist()):
-            if r < c:
+            if r < c and _NUMBER.findall(names[r]) == _NUMBER.findall(names[c]):
                 consider(members[r], members[c])
     return pairs, skipped
 
