@@ -91,7 +91,7 @@ def read_tab(snapshot: Snapshot, locale: str) -> tuple[list[TabRow], list[Issue]
             except cells.CellError as e:
                 ticks[key] = False
                 col = columns[key]
-                issues.append(Issue("warning", place.title, index, column_letter(col), DUPLICATES.display_headers(
+                issues.append(Issue("warning", place.title, index, column_letter(col + 1), DUPLICATES.display_headers(
                     locale)[KEYS.index(key)], values.get(key), e.code, e.message, e.hint))
         rows.append(TabRow(index, group, rid, values, **ticks))
     return rows, issues
