@@ -11,7 +11,8 @@ import pytest
 from sheetcrm.config import Config
 from sheetcrm.crm.duplicates import DuplicateSettings, group_key
 from sheetcrm.emulator import Emulator
-from sheetcrm.steps.duplicates import read_tab, survivor
+from sheetcrm.inputs import read_duplicates
+from sheetcrm.steps.duplicates import survivor
 from sheetcrm.sync import sync
 from sheetcrm.workbook import CellWrite, Plan
 from sheetcrm.workbook.credentials import connect
@@ -140,9 +141,9 @@ def test_a_merge_tick_hands_the_group_to_the_merge_step(tmp_path):
     sync(book, Config(), as_of=AS_OF)
     rows = duplicates(book)
     tick(book, row_of(rows, GLOBEX, "ACC-0002"), 12, "sí")
-    tab, issues = read_tab(book.read(), "en")
-    assert issues == [] and {r.id for r in tab if r.merge} == {"ACC-0002"}
-    members = [r for r in tab if r.group == GLOBEX]
+    tab = read_duplicates(book.read(), "en")
+    assert tab.issues == [] and {r.id for r in tab.rows if r.merge} == {"ACC-0002"}
+    members = [r for r in tab.rows if r.group == GLOBEX]
     created = {"ACC-0001": dt.date(2025, 1, 5), "ACC-0002": dt.date(2025, 3, 1)}
     assert survivor([r.id for r in members], [r.id for r in members if r.keep], created) == "ACC-0001"
     assert survivor(["ACC-0001", "ACC-0002"], ["ACC-0002"], created) == "ACC-0002"
@@ -210,8 +211,8 @@ def test_google_writes_the_same_tab_and_carries_ticks(emu, tmp_path):
     rows = duplicates(google)
     tick(google, row_of(rows, ANA, "LEAD-0003"), 11, True)
     assert sync(google, Config(), as_of=AS_OF).result is None   # a tick is the person's: nothing to write
-    tab, _ = read_tab(google.read(), "en")
-    assert [(r.group, r.id) for r in tab if r.keep] == [(ANA, "LEAD-0003")]
+    tab = read_duplicates(google.read(), "en")
+    assert [(r.group, r.id) for r in tab.rows if r.keep] == [(ANA, "LEAD-0003")]
 
 
 def sync_written(book) -> int:

@@ -13,7 +13,8 @@ people left it and writes it again:
   one: its records other than the survivor (`survivor`) are not proposed again, and the group
   leaves the tab.
 
-`read_tab` and `survivor` are how the merge step reads the same tab.
+The read types the tab (`inputs.read_duplicates`, on `ctx.crm.inputs.duplicates`); the merge
+step reads the same, and picks the survivor with `survivor`.
 """
 
 from __future__ import annotations
@@ -23,19 +24,15 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sheetcrm import cells
 from sheetcrm.crm.duplicates import Entity, Found, entities, find_groups, phone_key, reasons_text, region_of
 from sheetcrm.i18n import N_, _
 from sheetcrm.owned import locate
 from sheetcrm.plan import owned_tab
-from sheetcrm.report import Issue, column_letter
+from sheetcrm.inputs import DUPLICATE_KEYS as KEYS, TICKS, DuplicateRow
+from sheetcrm.report import Issue
 from sheetcrm.schema import DUPLICATES, TABS
 from sheetcrm.steps.context import StepResult, SyncContext
-from sheetcrm.workbook import CellValue, Snapshot
 
-KEYS = ("group", "score", "reasons", "tab", "id", "name", "email", "phone", "company", "created", "keep", "merge",
-        "not_duplicates")
-TICKS = ("keep", "merge", "not_duplicates")
 
 NOT_COMPARED = "duplicates_not_compared"
 NOT_COMPARED_MESSAGE = N_("{n} records share the {what} {key}: too many to be one record's duplicates, so they "
@@ -44,61 +41,6 @@ NOT_COMPARED_HINT = N_("nothing to do if the value is shared on purpose (a switc
                        "[duplicates] max_block to compare them anyway")
 # What the shared key is, in the message above.
 WHAT = {"email": N_("email"), "phone": N_("phone"), "domain": N_("domain"), "name": N_("name block")}
-
-
-@dataclass(frozen=True)
-class TabRow:
-    """One row of the Duplicates tab as read: its 1-based row, Group, ID, every cell by key,
-    and the ticks (a cell that is no yes/no reads as not ticked and is reported)."""
-
-    row: int
-    group: str
-    id: str
-    cells: dict[str, CellValue]
-    keep: bool
-    merge: bool
-    not_duplicates: bool
-
-
-def read_tab(snapshot: Snapshot, locale: str) -> tuple[list[TabRow], list[Issue]]:
-    """The rows of sheetcrm's Duplicates tab (found by its mark, `owned.locate`) that name a
-    group and an ID, in sheet order; and an issue per tick cell that reads as neither yes nor
-    no. Headers are matched in English or Spanish, so a team that switched language keeps
-    its ticks."""
-    place = locate(snapshot, DUPLICATES, locale)
-    grid = snapshot.tabs.get(place.title) if place.exists else None
-    if grid is None or not grid.rows:
-        return [], []
-    names = {cells.normalize_key(h): key for key, en, es in zip(KEYS, DUPLICATES.headers, DUPLICATES.headers_es)
-             for h in (en, es)}
-    columns: dict[str, int] = {}
-    for col, raw in enumerate(grid.rows[0]):
-        key = names.get(cells.normalize_key(str(raw))) if raw is not None else None
-        if key and key not in columns:
-            columns[key] = col
-    if "group" not in columns or "id" not in columns:
-        return [], []
-    rows, issues = [], []
-    for index, raw_row in enumerate(grid.rows[1:], start=2):
-        values = {k: raw_row[c] if c < len(raw_row) else None for k, c in columns.items()}
-        group, rid = _text(values.get("group")), _text(values.get("id"))
-        if not group or not rid:
-            continue
-        ticks = {}
-        for key in TICKS:
-            try:
-                ticks[key] = bool(cells.parse_bool(values.get(key)))
-            except cells.CellError as e:
-                ticks[key] = False
-                col = columns[key]
-                issues.append(Issue("warning", place.title, index, column_letter(col + 1), DUPLICATES.display_headers(
-                    locale)[KEYS.index(key)], values.get(key), e.code, e.message, e.hint))
-        rows.append(TabRow(index, group, rid, values, **ticks))
-    return rows, issues
-
-
-def _text(v: CellValue) -> str:
-    return "" if v is None else str(v).strip()
 
 
 def survivor(ids: list[str], ticked: list[str], created: dict[str, Any]) -> str:
@@ -120,8 +62,10 @@ def run(ctx: SyncContext) -> StepResult:
     settings = ctx.config.duplicates
     if not settings.enabled:
         return part
-    rows, part.issues = read_tab(ctx.snapshot, ctx.locale)
-    by_group: dict[str, list[TabRow]] = {}
+    assert ctx.crm.inputs is not None  # the read
+    tab = ctx.crm.inputs.duplicates
+    rows, part.issues = tab.rows, list(tab.issues)
+    by_group: dict[str, list[DuplicateRow]] = {}
     for row in rows:
         by_group.setdefault(row.group, []).append(row)
     suppressed = [g for g, members in by_group.items() if any(r.not_duplicates for r in members)]
@@ -157,7 +101,7 @@ def _created(entity: Entity | None) -> Any:
 
 
 def _proposed(ctx: SyncContext, found: Found, by_id: dict[str, Entity],
-              ticks: dict[tuple[str, str], TabRow]) -> list[list[Any]]:
+              ticks: dict[tuple[str, str], DuplicateRow]) -> list[list[Any]]:
     body: list[list[Any]] = []
     titles = {key: table.title for key, table in ctx.crm.tables.items()}
     for group in found.groups:
