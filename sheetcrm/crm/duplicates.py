@@ -30,9 +30,9 @@ duplicate, and groups are the connected pairs:
     people     same email                                 0.95 (1.0 with similar names)
                same phone and similar names               0.90 (0.95 at the same company)
                similar names at the same company          0.80 + 0.10 x how similar past the threshold
-               same phone alone                           0.60  (a switchboard, a family)
+               same phone alone                           not a pair (a switchboard, a family)
     accounts   same domain and similar names              0.95
-               same domain alone                          0.70  (divisions of one group)
+               same domain alone                          not a pair (divisions of one group)
                similar names, no domain that disagrees    0.80 + 0.10 x how similar past the threshold
                similar names, different domains           not a pair (two companies, one name)
 
@@ -42,9 +42,9 @@ make a pair: "Ana García" is many people. A lead is compared with contacts and 
 with an account: a lead's company that already is an account is lead conversion's business.
 
 Blocking keeps the work near-linear: only records sharing a key are compared. Exact keys:
-the normalised email, the E.164 phone, the company domain. Fuzzy names are compared only
+the normalised email and the E.164 phone. Fuzzy names are compared only
 within a block of records sharing a company key (the domain, or the first three letters of
-the normalised company name) and, for people, the first three letters of the normalised last
+the normalised company name; for accounts, those are the blocks) and, for people, the first three letters of the normalised last
 name. A misspelling within those first three letters is missed; the price of never comparing
 everyone with everyone. A block larger than `max_block` records (say 5,000 leads all written
 with info@ one company) is not compared at all and is returned in `Found.skipped`, for the
@@ -215,6 +215,7 @@ def region_of(country: str | None) -> str | None:
     return _territories().get(text.casefold()) or _territories().get(fold(text))
 
 
+@lru_cache(maxsize=1 << 16)
 def phone_key(phone: str | None, region: str | None) -> str | None:
     """The number in E.164 ("+34612345678"), read in `region` when it has no country code;
     None when it is empty, not a valid number, or has no country code and no region."""
@@ -337,7 +338,6 @@ SIMILAR_NAME = N_("name {pct}% similar")
 SAME_NAME = N_("same name")
 SAME_COMPANY_DOMAIN = N_("same company domain")
 SIMILAR_COMPANY = N_("company name {pct}% similar")
-SAME_DOMAIN = N_("same domain")
 SIMILAR_COMPANY_SAME_DOMAIN = N_("company name {pct}% similar, same domain")
 SAME_COMPANY_SAME_DOMAIN = N_("same company name, same domain")
 
@@ -411,7 +411,8 @@ def score_pair(x: _Keys, y: _Keys, settings: DuplicateSettings) -> Pair | None:
         score = 1.0 if names else 0.95
     if x.phone and x.phone == y.phone:
         reasons.append(Reason(SAME_PHONE))
-        score = max(score, (0.95 if same_org else 0.9) if names else 0.6)
+        if names:
+            score = max(score, 0.95 if same_org else 0.9)
     if names and same_org:
         score = max(score, _lift(sim, settings.name_threshold))
     if names:
@@ -431,10 +432,10 @@ def _company_pair(x: _Keys, y: _Keys, settings: DuplicateSettings) -> Pair | Non
     names = sim >= settings.company_threshold
     same_domain = bool(x.domains & y.domains)
     disagree = bool(x.domains and y.domains and not same_domain)
-    if same_domain:
-        score = 0.95 if names else 0.7
+    if same_domain and names:
+        score = 0.95
         reason = (Reason(SAME_COMPANY_SAME_DOMAIN) if sim >= 100 else
-                  Reason(SIMILAR_COMPANY_SAME_DOMAIN, (("pct", _pct(sim)),)) if names else Reason(SAME_DOMAIN))
+                  Reason(SIMILAR_COMPANY_SAME_DOMAIN, (("pct", _pct(sim)),)))
     elif names and not disagree:
         score = _lift(sim, settings.company_threshold)
         reason = Reason(SIMILAR_COMPANY, (("pct", _pct(sim)),))
@@ -457,13 +458,12 @@ def find_pairs(records: Sequence[Entity], settings: DuplicateSettings,
             exact[(kind + ":email", k.email)].append(i)
         if k.phone:
             exact[(kind + ":phone", k.phone)].append(i)
-        if kind == "company":
-            for d in k.domains:
-                exact[(kind + ":domain", d)].append(i)
         if not k.name:
             continue
         if kind == "company":
-            fuzzy[("company", k.name[:3])].append(i)
+            # Accounts pair only on similar names, so a shared domain is a block of names to compare.
+            for block in ({("company", "n", k.name[:3])} | {("company", "d", d) for d in k.domains}):
+                fuzzy[block].append(i)
         else:
             orgs = {("d", d) for d in k.domains} | ({("c", k.company[:3])} if k.company else set())
             for org in orgs:
@@ -496,7 +496,8 @@ def find_pairs(records: Sequence[Entity], settings: DuplicateSettings,
         if len(members) < 2:
             continue
         if len(members) > settings.max_block:
-            skipped.append(("name", " ".join(block[1:]), len(members)))
+            skipped.append(("domain" if block[1] == "d" else "name", block[-1] if block[1] == "d" else
+                            " ".join(block[1:]), len(members)))
             continue
         cutoff = settings.company_threshold if block[0] == "company" else settings.name_threshold
         names = [keys[i].name for i in members]
