@@ -144,7 +144,8 @@ def check() -> list[str]:
 
 
 def merge(others: list[str]) -> None:
-    """Fill Spanish entries that are empty here from other copies of the Spanish .po."""
+    """Fill Spanish entries that are empty here from other copies of the Spanish .po (run
+    `update` first, so the entries are the code's)."""
     catalog = _read("es")
     for other in others:
         with open(other, "rb") as f:
@@ -153,8 +154,7 @@ def merge(others: list[str]) -> None:
             if not message.id or message.fuzzy:
                 continue
             mine = catalog.get(message.id, message.context)
-            if mine is None:
-                catalog[message.id] = message
+            if mine is None:  # no longer in the code (run `update` first): nothing to fill
                 continue
             strings = mine.string if isinstance(mine.string, (tuple, list)) else (mine.string,)
             if not all(strings):

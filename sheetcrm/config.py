@@ -1,7 +1,8 @@
 """sheetcrm.toml: optional settings, with defaults that work when there is no file.
 
 This module composes the settings each concept owns ([[stages]] in `crm.stages`, [scoring] in
-`crm.scoring`, [schedule] in `every`, [smtp] in `mail.smtp`, all on `settings.Section`) with
+`crm.scoring`, [duplicates] in `crm.duplicates`, [schedule] in `every`, [smtp] in `mail.smtp`,
+all on `settings.Section`) with
 its own few (tabs, validation, google), and reads the file. Settings flow down: the concepts
 never import this module; the code above them hands them their own section or values.
 """
@@ -16,6 +17,7 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
+from sheetcrm.crm.duplicates import DuplicateSettings
 from sheetcrm.crm.scoring import ScoringSettings
 from sheetcrm.crm.stages import DEFAULT_STAGES, Stage
 from sheetcrm.every import ScheduleSettings
@@ -24,7 +26,8 @@ from sheetcrm.i18n import N_, _, current, ngettext
 from sheetcrm.mail.smtp import SmtpSettings
 from sheetcrm.settings import HOUR, MINUTE, ConfigError, KeyedProblem, Section, problem, seconds
 
-__all__ = ["CONFIG_FILE", "DEFAULT_STAGES", "EXAMPLE", "Config", "ConfigError", "CustomField", "GoogleSettings",
+__all__ = ["CONFIG_FILE", "DEFAULT_STAGES", "EXAMPLE", "Config", "ConfigError", "CustomField", "DuplicateSettings",
+           "GoogleSettings",
            "ScheduleSettings", "ScoringSettings", "SmtpSettings", "Stage", "TabSettings", "ValidationSettings",
            "load_config"]
 
@@ -80,6 +83,7 @@ class Config(Section):
     forecast_months: int = Field(default=6, ge=1, le=36)
     scoring: ScoringSettings = Field(default_factory=ScoringSettings)
     smtp: SmtpSettings = SmtpSettings()
+    duplicates: DuplicateSettings = Field(default_factory=DuplicateSettings)
     # Owner (as typed in the Owner columns) -> the address their morning digest goes to.
     owners: dict[str, str] = {}
     # A folder of Jinja templates that override the built-in ones by file name.
@@ -418,6 +422,18 @@ aliases = ["Lost", "Perdida"]
 #   { column = "Email", op = "present", points = 5 },
 #   { column = "Budget", op = "range", min = 10000, points = 10 },
 # ]
+
+# Likely duplicates among Leads, Contacts and Accounts, listed on the Duplicates tab, where
+# you tick Merge, Keep or Not duplicates. Scores are 0..1; name similarities in percent.
+# country: where a phone without a country code is from, when its row does not say (an ISO
+# code such as "ES"); without it such phones are not compared.
+# [duplicates]
+# enabled = true
+# threshold = 0.8
+# name_threshold = 90
+# company_threshold = 90
+# country = "ES"
+# max_block = 200
 
 # Rename a tab or a header to match your sheet, and type your own columns.
 # [tabs.opportunities]

@@ -2,7 +2,9 @@
 
 - Rates (Currency, Rate) and Quotas (Owner, Month, Quota): input tabs people add, found by name;
 - Stage History and Lead Status History: sheetcrm's own logs, found by their mark;
-- `_sheetcrm`: the sequences' high-water marks (`ids.read_sequences`).
+- `_sheetcrm`: the sequences' high-water marks (`ids.read_sequences`);
+- Duplicates: sheetcrm's tab of likely duplicates, for the ticks people type there
+  (`read_duplicates`; steps/duplicates.py and the merge step act on them).
 
 Nothing after the read parses a cell: the engine and the steps get `Inputs`. A row that cannot
 be read is left out, as it always was: a currency without a readable rate then surfaces as a
@@ -23,10 +25,12 @@ from sheetcrm.crm.history import HistoryRow
 from sheetcrm.crm.money import Rates
 from sheetcrm.ids import read_sequences
 from sheetcrm.owned import owned_title
+from sheetcrm.owned import locate
 from sheetcrm.records import LEAD_STATUSES, ParseContext
-from sheetcrm.schema import (LEAD_HISTORY, OWNED_TABS, QUOTAS, RATES, SEQUENCES, STAGE_HISTORY, OwnedTab, find_tab,
-                             owned_tab_names)
-from sheetcrm.workbook import Grid, Snapshot
+from sheetcrm.report import Issue, column_letter
+from sheetcrm.schema import (DUPLICATES, LEAD_HISTORY, OWNED_TABS, QUOTAS, RATES, SEQUENCES, STAGE_HISTORY, OwnedTab,
+                             find_tab, owned_tab_names)
+from sheetcrm.workbook import CellValue, Grid, Snapshot
 
 _MONTH_RE = re.compile(r"(\d{4})-(\d{1,2})")
 # Lead Status History's words -> the status they name, in either language.
@@ -40,6 +44,7 @@ class Inputs:
     stage_history: list[HistoryRow] = field(default_factory=list)   # as the tab holds them, old rows first
     lead_history: list[HistoryRow] = field(default_factory=list)
     sequences: dict[str, int] = field(default_factory=dict)         # prefix -> the last number handed out
+    duplicates: "DuplicatesTab" = field(default_factory=lambda: DuplicatesTab())
 
 
 def read_inputs(snapshot: Snapshot, config: Config, context: ParseContext) -> Inputs:
@@ -50,6 +55,7 @@ def read_inputs(snapshot: Snapshot, config: Config, context: ParseContext) -> In
         stage_history=read_history(_grid(snapshot, STAGE_HISTORY), config.locale, context.stages),
         lead_history=read_history(_grid(snapshot, LEAD_HISTORY), config.locale, _LEAD_STATUSES),
         sequences=read_sequences(_grid(snapshot, SEQUENCES)),
+        duplicates=read_duplicates(snapshot, config.locale),
     )
 
 
@@ -145,3 +151,65 @@ def _grid(snapshot: Snapshot, tab: OwnedTab) -> Grid | None:
 def _rows(snapshot: Snapshot, tab: OwnedTab) -> list[list[Any]]:
     grid = _grid(snapshot, tab)
     return [list(r) for r in grid.rows[1:]] if grid else []
+
+
+# The Duplicates tab's columns, in order (names.py OWNED["duplicates"]).
+DUPLICATE_KEYS = ("group", "score", "reasons", "tab", "id", "name", "email", "phone", "company", "created", "keep",
+                  "merge", "not_duplicates")
+TICKS = ("keep", "merge", "not_duplicates")
+
+
+@dataclass(frozen=True)
+class DuplicateRow:
+    """One row of the Duplicates tab as read: its 1-based row, Group, ID, every cell by key
+    (as typed: the tab is rewritten with them), and the ticks."""
+
+    row: int
+    group: str
+    id: str
+    cells: dict[str, CellValue]
+    keep: bool
+    merge: bool
+    not_duplicates: bool
+
+
+@dataclass
+class DuplicatesTab:
+    rows: list[DuplicateRow] = field(default_factory=list)   # the rows naming a group and an ID, in sheet order
+    issues: list[Issue] = field(default_factory=list)        # a tick that reads as neither yes nor no, each
+
+
+def read_duplicates(snapshot: Snapshot, locale: str) -> DuplicatesTab:
+    """sheetcrm's Duplicates tab (by its mark, `owned.locate`), headers matched in English or
+    Spanish so a team that switched language keeps its ticks. A tick cell that is neither yes
+    nor no (`cells.parse_bool`: TRUE, x, sí, yes...) reads as not ticked and is an issue."""
+    place = locate(snapshot, DUPLICATES, locale)
+    grid = snapshot.tabs.get(place.title) if place.exists else None
+    if grid is None or not grid.rows:
+        return DuplicatesTab()
+    names = {cells.normalize_key(h): key for key, en, es in zip(DUPLICATE_KEYS, DUPLICATES.headers,
+                                                               DUPLICATES.headers_es) for h in (en, es)}
+    columns: dict[str, int] = {}
+    for col, raw in enumerate(grid.rows[0]):
+        key = names.get(cells.normalize_key(str(raw))) if raw is not None else None
+        if key and key not in columns:
+            columns[key] = col
+    out = DuplicatesTab()
+    if "group" not in columns or "id" not in columns:
+        return out
+    for index, raw_row in enumerate(grid.rows[1:], start=2):
+        values = {k: raw_row[c] if c < len(raw_row) else None for k, c in columns.items()}
+        group, rid = (("" if v is None else str(v).strip()) for v in (values.get("group"), values.get("id")))
+        if not group or not rid:
+            continue
+        ticks = {}
+        for key in TICKS:
+            try:
+                ticks[key] = bool(cells.parse_bool(values.get(key)))
+            except cells.CellError as e:
+                ticks[key] = False
+                header = DUPLICATES.display_headers(locale)[DUPLICATE_KEYS.index(key)]
+                out.issues.append(Issue("warning", place.title, index, column_letter(columns[key] + 1), header,
+                                        values.get(key), e.code, e.message, e.hint))
+        out.rows.append(DuplicateRow(index, group, rid, values, **ticks))
+    return out

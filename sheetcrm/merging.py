@@ -34,21 +34,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sheetcrm.cells import CellError, normalize_key, parse_bool
-from sheetcrm.i18n import N_, in_locale
 from sheetcrm.owned import locate
 from sheetcrm.plan import owned_tab
 from sheetcrm.report import column_letter
-from sheetcrm.schema import LEAD_HISTORY, MERGED, OUTBOX, STAGE_HISTORY, OwnedTab
+from sheetcrm.schema import DUPLICATES, LEAD_HISTORY, MERGED, OUTBOX, STAGE_HISTORY, OwnedTab
 from sheetcrm.table import Row, Table, field_kinds
 from sheetcrm.validate import Crm
 from sheetcrm.workbook import SERIAL_EPOCH, CellValue, CellWrite, Grid, Plan, Replace, RowDelete, Snapshot
-
-# The Duplicates tab as the duplicates step writes it (the shared contract); only the columns
-# a merge reads are looked up, by their header in either language.
-_DUPLICATE_HEADERS = (N_("Group"), N_("Score"), N_("Reasons"), N_("Tab"), N_("ID"), N_("Name"), N_("Email"),
-                      N_("Phone"), N_("Company"), N_("Created"), N_("Keep"), N_("Merge"), N_("Not duplicates"))
-DUPLICATES = OwnedTab("duplicates", "Duplicates", in_locale("es", N_("Duplicates")), _DUPLICATE_HEADERS,
-                      tuple(in_locale("es", h) for h in _DUPLICATE_HEADERS))
 
 # Where a record of each tab can be named: (tab, record field) of the CRM tabs, and
 # (sheetcrm's tab, 1-based column) of its own.

@@ -50,6 +50,10 @@ OWNED: dict[str, tuple[str, tuple[str | tuple[str, str], ...]]] = {
                               N_("Last Try"), N_("Next Try"))),
     # Rows a merge removed from people's tabs, whole: "Header=Value" cells after the fixed four.
     "merged": (N_("Merged"), (N_("Merged At"), N_("Survivor"), N_("Tab"), N_("ID"), N_("Cells"))),
+    # Likely duplicates, one row per record of a group; people tick Keep, Merge, Not duplicates.
+    "duplicates": (N_("Duplicates"), (N_("Group"), N_("Score"), N_("Reasons"), N_("Tab"), N_("ID"), N_("Name"),
+                                      N_("Email"), N_("Phone"), N_("Company"), N_("Created"), N_("Keep"),
+                                      N_("Merge"), N_("Not duplicates"))),
 }
 
 # The columns sheetcrm computes in people's tabs: tab -> column key -> English header, in the

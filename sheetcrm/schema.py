@@ -159,10 +159,12 @@ QUOTAS = _owned("quotas")
 OUTBOX = _owned("outbox")
 # Every row a merge removed, whole, with its survivor and the day (sheetcrm.merging).
 MERGED = _owned("merged")
+# Likely duplicates (steps/duplicates.py): rewritten each sync, people's ticks carried over.
+DUPLICATES = _owned("duplicates")
 
 OWNED_TABS: dict[str, OwnedTab] = {t.key: t for t in (
     VALIDATION, SYNC_LOG, PIPELINE, FORECAST, DASHBOARD, STAGE_HISTORY, LEAD_HISTORY, SEQUENCES, OUTBOX,
-    MERGED)}
+    MERGED, DUPLICATES)}
 
 
 def find_tab(titles: list[str], names: list[str]) -> str | None:

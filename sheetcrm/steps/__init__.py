@@ -8,8 +8,8 @@ docs/architecture.md walks through a sync and an example.
 
 from __future__ import annotations
 
-from sheetcrm.steps import (adoption, charts, compute, computed_columns, formats, guides, history, ids, merge,
-                            quotes, sequences, summaries, sync_log, tab_names, validation)
+from sheetcrm.steps import (adoption, charts, compute, computed_columns, duplicates, formats, guides, history, ids,
+                            merge, quotes, sequences, summaries, sync_log, tab_names, validation)
 from sheetcrm.steps.context import Step, StepResult, SyncContext
 
 STEPS: tuple[Step, ...] = (
@@ -19,6 +19,7 @@ STEPS: tuple[Step, ...] = (
     compute.run,            # the engine: histories, metrics, scores, forecast, KPIs
     computed_columns.run,   # sheetcrm's columns in the Opportunities and Leads tabs
     quotes.run,             # quote lines checked; a ticked Send Quote queues a Draft in the Outbox
+    duplicates.run,         # likely duplicates on the Duplicates tab, people's ticks carried over
     validation.run,         # every issue so far, on the Validation tab
     summaries.run,          # Pipeline, Forecast, Dashboard
     history.run,            # Stage History, Lead Status History

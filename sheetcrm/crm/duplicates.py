@@ -1,0 +1,552 @@
+"""Likely duplicates among the CRM's people (Leads and Contacts together) and among its Accounts.
+
+    people, companies = entities(leads, contacts, accounts)
+    groups = find_groups([*people, *companies], DuplicateSettings(), suppressed=set())
+    # -> [Group(ids=("CON-0004", "LEAD-0012"), score=1.0, reasons=(Reason(...), ...)), ...]
+
+Pure: records in, groups out. What counts as the same:
+
+- **Email**, normalised (`email_key`): case and surrounding spaces never matter; for the
+  providers that deliver "ana+news@" to "ana@" the +tag is dropped (`PLUS_PROVIDERS`), and for
+  Gmail, which ignores dots in the local part, the dots too ("Dots don't matter in Gmail
+  addresses", support.google.com/mail/answer/7436150; googlemail.com is gmail.com). Other
+  domains keep both: a company's server may treat "a.b@" and "ab@" as two people.
+- **Phone**, in E.164 (`phone_key`, Google's libphonenumber via `phonenumbers`): a number
+  written with its country code ("+34 612 345 678", "0034 612...") is read as written; one
+  without is read in the row's country (an account's Country, a contact's account's, a
+  lead's Country custom field, as a name in English or Spanish or an ISO code), else the
+  `[duplicates] country`. With neither, or when the number is not a valid number of that
+  country, the phone is left out: a number is never guessed.
+- **Names**, compared by `rapidfuzz`'s token_sort_ratio (word order and case do not matter)
+  on text without accents, punctuation or legal suffixes ("Acme, S.L." is "acme"), against
+  `name_threshold` (people) and `company_threshold` (companies), in percent. Names whose
+  numbers differ are never similar ("Unit 3" is not "Unit 13").
+- **Domains**: a person's company domain is their email's, an account's its Domain (website
+  written any way); free-mail domains (`FREE_MAIL`) never say which company someone is at.
+
+Pairs and their score (0..1), per kind; a pair at or above `threshold` (default 0.8) is a
+duplicate, and groups are the connected pairs:
+
+    people     same email                                 0.95 (1.0 with similar names)
+               same phone and similar names               0.90 (0.95 at the same company)
+               similar names at the same company          0.80 + 0.10 x how similar past the threshold
+               same phone alone                           not a pair (a switchboard, a family)
+    accounts   same domain and similar names              0.95
+               same domain alone                          not a pair (divisions of one group)
+               similar names, no domain that disagrees    0.80 + 0.10 x how similar past the threshold
+               similar names, different domains           not a pair (two companies, one name)
+
+"Same company" for people: the same non-free email domain, or company names that are similar
+(a contact's company is its account's name and domain). People's similar names alone never
+make a pair: "Ana García" is many people. A lead is compared with contacts and leads, never
+with an account: a lead's company that already is an account is lead conversion's business.
+
+Blocking keeps the work near-linear: only records sharing a key are compared. Exact keys:
+the normalised email and the E.164 phone. Fuzzy names are compared only
+within a block of records sharing a company key (the domain, or the first three letters of
+the normalised company name; for accounts, those are the blocks) and, for people, the first three letters of the normalised last
+name. A misspelling within those first three letters is missed; the price of never comparing
+everyone with everyone. A block larger than `max_block` records (say 5,000 leads all written
+with info@ one company) is not compared at all and is returned in `Found.skipped`, for the
+caller to report: so many records are a shared key, not one person.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Iterable, Literal, Sequence
+
+import phonenumbers
+from pydantic import Field, model_validator
+from rapidfuzz import fuzz, process
+
+from sheetcrm.i18n import N_, _
+from sheetcrm.records import Account, Contact, Lead
+from sheetcrm.settings import Section
+
+Kind = Literal["person", "company"]
+
+
+class DuplicateSettings(Section):
+    """The [duplicates] section of sheetcrm.toml."""
+
+    enabled: bool = True
+    # A pair at or above this score (0..1) is proposed.
+    threshold: float = Field(default=0.8, ge=0.5, le=1.0)
+    # Percent similarity (rapidfuzz token_sort_ratio) at which two names are "similar".
+    name_threshold: float = Field(default=90, ge=50, le=100)
+    company_threshold: float = Field(default=90, ge=50, le=100)
+    # ISO 3166 code of the country a phone without a country code is read in, when its row
+    # names none ("ES", "MX", "US"); none: such phones are left out.
+    country: str | None = None
+    # A block of more records than this is not compared (see the module docstring).
+    max_block: int = Field(default=200, ge=2, le=100_000)
+
+    @model_validator(mode="after")
+    def _known_country(self) -> "DuplicateSettings":
+        if self.country is not None:
+            code = self.country.strip().upper()
+            if code not in phonenumbers.SUPPORTED_REGIONS:
+                raise ValueError(_("unknown country code {code}; use a two-letter ISO code such as ES, MX or US",
+                                   code=repr(self.country)))
+            self.country = code
+        return self
+
+
+# -- normalisation -------------------------------------------------------------------------
+
+# Providers that deliver local+tag@ to local@ (plus-addressing): Google's Gmail; Microsoft's
+# Outlook.com (hotmail, live, msn); Apple's iCloud; Fastmail; Proton. Sources: each
+# provider's help pages on "plus addressing" / "subaddressing" (RFC 5233); Yahoo uses "-"
+# for its disposable addresses and is left out, as are company servers.
+PLUS_PROVIDERS = frozenset({
+    "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "msn.com", "icloud.com", "me.com",
+    "mac.com", "fastmail.com", "fastmail.fm", "protonmail.com", "proton.me", "pm.me",
+})
+# Providers whose local part ignores dots (Gmail only; googlemail.com is the same mailbox).
+DOTLESS_PROVIDERS = frozenset({"gmail.com", "googlemail.com"})
+SAME_PROVIDER = {"googlemail.com": "gmail.com"}
+
+# Free-mail domains: an address there says nothing about a person's company. The big
+# providers' own domains and their country variants, as in the free-mail lists CRMs ship
+# (HubSpot's "free email domains" list is the usual reference).
+FREE_MAIL = frozenset({
+    "gmail.com", "googlemail.com", "outlook.com", "outlook.es", "hotmail.com", "hotmail.es", "hotmail.co.uk",
+    "hotmail.fr", "hotmail.it", "hotmail.de", "live.com", "live.com.mx", "live.co.uk", "live.fr", "msn.com",
+    "yahoo.com", "yahoo.es", "yahoo.co.uk", "yahoo.fr", "yahoo.de", "yahoo.it", "yahoo.com.mx", "yahoo.com.ar",
+    "yahoo.com.br", "ymail.com", "rocketmail.com", "aol.com", "icloud.com", "me.com", "mac.com", "gmx.com",
+    "gmx.de", "gmx.net", "gmx.es", "web.de", "mail.com", "protonmail.com", "proton.me", "pm.me", "tutanota.com",
+    "zoho.com", "yandex.com", "yandex.ru", "mail.ru", "qq.com", "163.com", "126.com", "fastmail.com",
+    "fastmail.fm", "hey.com", "terra.es", "telefonica.net", "movistar.es", "orange.fr", "free.fr", "laposte.net",
+    "wanadoo.fr", "libero.it", "btinternet.com", "comcast.net", "verizon.net", "att.net", "sbcglobal.net",
+    "prodigy.net.mx", "uol.com.br", "bol.com.br", "outlook.com.ar", "hotmail.com.ar", "hotmail.com.mx",
+})
+
+# Words that say what kind of company, not which: dropped before names compare.
+LEGAL_WORDS = frozenset({
+    "inc", "incorporated", "llc", "ltd", "limited", "corp", "corporation", "co", "company", "plc", "gmbh", "ag",
+    "bv", "nv", "sa", "sl", "slu", "sau", "sas", "sarl", "srl", "spa", "sc", "sco", "cv", "de", "rl", "the",
+    "group", "grupo", "holding", "holdings", "sociedad", "limitada", "anonima",
+})
+_NOT_WORD = re.compile(r"[^0-9a-z]+")
+_NUMBER = re.compile(r"\d+")
+_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://")
+
+
+def fold(text: str | None) -> str:
+    """Lower case, no accents, punctuation as spaces, single spaces: "  José-Luis Ñú " ->
+    "jose luis nu"."""
+    if not text:
+        return ""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(_NOT_WORD.split(plain)).strip()
+
+
+def company_key(name: str | None) -> str:
+    """A company name as compared: folded, legal words out ("Acme, S.L." and "ACME Inc." ->
+    "acme"); the folded name when it is nothing but legal words."""
+    folded = fold(name)
+    # "S.L." folds to "s l": join single letters so the abbreviation is one word again.
+    words = re.sub(r"\b(\w) (?=\w\b)", r"\1", folded).split()
+    kept = [w for w in words if w not in LEGAL_WORDS]
+    return " ".join(kept) if kept else folded
+
+
+def email_key(email: str | None) -> str | None:
+    """The mailbox an address reaches: "  Ana.Lopez+crm@GoogleMail.com " -> "analopez@gmail.com";
+    None for an empty value or one without a single @."""
+    if not email:
+        return None
+    address = email.strip().casefold()
+    if address.count("@") != 1:
+        return None
+    local, domain = address.split("@")
+    domain = SAME_PROVIDER.get(domain, domain)
+    if not local or not domain:
+        return None
+    if domain in PLUS_PROVIDERS and "+" in local:
+        local = local.split("+", 1)[0]
+    if domain in DOTLESS_PROVIDERS:
+        local = local.replace(".", "")
+    return f"{local}@{domain}" if local else None
+
+
+def domain_of(text: str | None) -> str | None:
+    """A company's domain from a website or an email address, any way written: "https://www.
+    Acme.com/about" and "ana@acme.com" -> "acme.com"; None for a free-mail domain or nothing."""
+    if not text:
+        return None
+    value = text.strip().casefold()
+    if "@" in value:
+        value = value.rsplit("@", 1)[1]
+    value = _SCHEME.sub("", value).split("/", 1)[0].split("?", 1)[0].split(":", 1)[0].strip(".")
+    if value.startswith("www."):
+        value = value[4:]
+    if "." not in value or " " in value:
+        return None
+    value = SAME_PROVIDER.get(value, value)
+    return None if value in FREE_MAIL else value
+
+
+@lru_cache(maxsize=None)
+def _territories() -> dict[str, str]:
+    """Country names in English and Spanish (CLDR, through babel) and ISO codes -> ISO code."""
+    from babel import Locale
+
+    out = {code.casefold(): code for code in phonenumbers.SUPPORTED_REGIONS}
+    for language in ("en", "es"):
+        for code, name in Locale.parse(language).territories.items():
+            if code in phonenumbers.SUPPORTED_REGIONS:
+                out.setdefault(fold(name), code)
+    return out
+
+
+def region_of(country: str | None) -> str | None:
+    """The ISO code of a country cell ("ES", "Spain", "España", "méxico"), or None when unknown."""
+    if not country:
+        return None
+    text = country.strip()
+    return _territories().get(text.casefold()) or _territories().get(fold(text))
+
+
+@lru_cache(maxsize=1 << 16)
+def phone_key(phone: str | None, region: str | None) -> str | None:
+    """The number in E.164 ("+34612345678"), read in `region` when it has no country code;
+    None when it is empty, not a valid number, or has no country code and no region."""
+    if not phone or not phone.strip():
+        return None
+    text = phone.strip()
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    try:
+        number = phonenumbers.parse(text, None if text.startswith("+") else region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+# -- the records, as compared --------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Entity:
+    """One record as the duplicate rules see it. `tab` is the CRM tab key ("leads"...)."""
+
+    tab: str
+    id: str
+    kind: Kind
+    name: str                         # display name: a person's full name, an account's name
+    email: str | None = None
+    phone: str | None = None          # as typed
+    company: str | None = None        # a person's company (a contact's: its account's name)
+    website: str | None = None        # an account's Domain; a contact's account's
+    country: str | None = None        # as typed: a name or an ISO code
+    created: Any = None               # a date, or None
+    last_name: str | None = None
+
+
+@dataclass(frozen=True)
+class _Keys:
+    entity: Entity
+    email: str | None
+    phone: str | None
+    name: str                          # folded full name (people) or company key (accounts)
+    surname: str
+    company: str
+    domains: frozenset[str]
+
+
+def _keys(entity: Entity, default_region: str | None) -> _Keys:
+    region = region_of(entity.country) or default_region
+    if entity.kind == "company":
+        name = company = company_key(entity.name)
+        domains = {domain_of(entity.website)}
+    else:
+        name, company = fold(entity.name), company_key(entity.company)
+        domains = {domain_of(entity.email), domain_of(entity.website)}
+    domains.discard(None)
+    surname = fold(entity.last_name) or (name.split()[-1] if name else "")
+    return _Keys(entity, email_key(entity.email), phone_key(entity.phone, region), name, surname, company,
+                 frozenset(domains))  # type: ignore[arg-type]
+
+
+def entities(leads: Iterable[Lead], contacts: Iterable[Contact], accounts: Iterable[Account]) -> list[Entity]:
+    """The records with an ID, as compared: leads and contacts as people, accounts as companies.
+    A contact's company, website and country are its account's (by ID, else by name)."""
+    accounts = [a for a in accounts]
+    by_key: dict[str, Account] = {}
+    for a in accounts:
+        for text in (a.id, a.name):
+            if text:
+                by_key.setdefault(fold(text), a)
+    out: list[Entity] = []
+    for lead in leads:
+        if lead.id:
+            out.append(Entity("leads", lead.id, "person", _full_name(lead.first_name, lead.last_name), lead.email,
+                              lead.phone, lead.company, None, _custom_country(lead.custom), lead.created,
+                              lead.last_name))
+    for contact in contacts:
+        if contact.id:
+            account = by_key.get(fold(contact.account)) if contact.account else None
+            out.append(Entity("contacts", contact.id, "person", _full_name(contact.first_name, contact.last_name),
+                              contact.email, contact.phone, account.name if account else None,
+                              account.domain if account else None, account.country if account else None,
+                              contact.created, contact.last_name))
+    for account in accounts:
+        if account.id:
+            out.append(Entity("accounts", account.id, "company", account.name, None, None, account.name,
+                              account.domain, account.country, account.created))
+    return out
+
+
+def _full_name(first: str | None, last: str | None) -> str:
+    return " ".join(p.strip() for p in (first, last) if p and p.strip())
+
+
+def _custom_country(custom: dict[str, Any]) -> str | None:
+    for name, value in custom.items():
+        if fold(name) in ("country", "pais") and isinstance(value, str):
+            return value
+    return None
+
+
+# -- pairs and groups ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Reason:
+    """Why two records look alike: a catalogue message and its values ("company name {pct}%
+    similar, same domain"); `text()` says it in the current language."""
+
+    message: str
+    values: tuple[tuple[str, Any], ...] = ()
+
+    def text(self) -> str:
+        return _(self.message, **dict(self.values))
+
+
+SAME_EMAIL = N_("same email")
+SAME_EMAIL_NORMALISED = N_("same email after normalisation")
+SAME_PHONE = N_("same phone")
+SIMILAR_NAME = N_("name {pct}% similar")
+SAME_NAME = N_("same name")
+SAME_COMPANY_DOMAIN = N_("same company domain")
+SIMILAR_COMPANY = N_("company name {pct}% similar")
+SIMILAR_COMPANY_SAME_DOMAIN = N_("company name {pct}% similar, same domain")
+SAME_COMPANY_SAME_DOMAIN = N_("same company name, same domain")
+
+
+@dataclass(frozen=True)
+class Pair:
+    a: str
+    b: str
+    score: float
+    reasons: tuple[Reason, ...]
+
+
+@dataclass(frozen=True)
+class Group:
+    """Records that are likely one: IDs sorted, score 0..1 (its weakest pair), reasons (its
+    pairs', strongest first, each once)."""
+
+    ids: tuple[str, ...]
+    score: float
+    reasons: tuple[Reason, ...]
+
+    @property
+    def key(self) -> str:
+        return group_key(self.ids)
+
+
+@dataclass
+class Found:
+    groups: list[Group]
+    # Blocks not compared for being larger than max_block: (what the key is, the key, size).
+    skipped: list[tuple[str, str, int]] = field(default_factory=list)
+
+
+def group_key(ids: Iterable[str]) -> str:
+    """A group's stable name: "DUP-" + the first 8 hex digits of the SHA-1 of its sorted IDs
+    joined by "+" (docs: the Duplicates tab contract)."""
+    return "DUP-" + hashlib.sha1("+".join(sorted(ids)).encode("utf-8")).hexdigest()[:8]
+
+
+def _similar(a: str, b: str) -> float:
+    """Percent similarity of two folded names; 0 when their numbers differ ("Unit 3" and
+    "Unit 13", "Globex 2" and "Globex" are other companies however alike the letters)."""
+    if not a or not b or _NUMBER.findall(a) != _NUMBER.findall(b):
+        return 0.0
+    return fuzz.token_sort_ratio(a, b)
+
+
+def _pct(sim: float) -> int:
+    return int(sim)  # floor: "89% similar" never rounds up past the threshold it missed
+
+
+def _lift(sim: float, threshold: float) -> float:
+    return 0.8 + 0.1 * ((sim - threshold) / (100 - threshold) if threshold < 100 else 1.0)
+
+
+def score_pair(x: _Keys, y: _Keys, settings: DuplicateSettings) -> Pair | None:
+    """The score and reasons of two records of one kind, or None when nothing ties them."""
+    a, b = x.entity, y.entity
+    if a.kind == "company":
+        return _company_pair(x, y, settings)
+    reasons: list[Reason] = []
+    sim = _similar(x.name, y.name)
+    names = sim >= settings.name_threshold
+    same_domain = bool(x.domains & y.domains)
+    company_sim = _similar(x.company, y.company)
+    same_org = same_domain or company_sim >= settings.company_threshold
+    score = 0.0
+    if x.email and x.email == y.email:
+        exact = (a.email or "").strip().casefold() == (b.email or "").strip().casefold()
+        reasons.append(Reason(SAME_EMAIL if exact else SAME_EMAIL_NORMALISED))
+        score = 1.0 if names else 0.95
+    if x.phone and x.phone == y.phone:
+        reasons.append(Reason(SAME_PHONE))
+        if names:
+            score = max(score, 0.95 if same_org else 0.9)
+    if names and same_org:
+        score = max(score, _lift(sim, settings.name_threshold))
+    if names:
+        reasons.append(Reason(SAME_NAME) if sim >= 100 else Reason(SIMILAR_NAME, (("pct", _pct(sim)),)))
+    if names and same_org and not (x.email and x.email == y.email):
+        if same_domain:
+            reasons.append(Reason(SAME_COMPANY_DOMAIN))
+        else:
+            reasons.append(Reason(SIMILAR_COMPANY, (("pct", _pct(company_sim)),)))
+    if score == 0.0:
+        return None
+    return Pair(*sorted((a.id, b.id)), round(score, 4), tuple(reasons))
+
+
+def _company_pair(x: _Keys, y: _Keys, settings: DuplicateSettings) -> Pair | None:
+    sim = _similar(x.name, y.name)
+    names = sim >= settings.company_threshold
+    same_domain = bool(x.domains & y.domains)
+    disagree = bool(x.domains and y.domains and not same_domain)
+    if same_domain and names:
+        score = 0.95
+        reason = (Reason(SAME_COMPANY_SAME_DOMAIN) if sim >= 100 else
+                  Reason(SIMILAR_COMPANY_SAME_DOMAIN, (("pct", _pct(sim)),)))
+    elif names and not disagree:
+        score = _lift(sim, settings.company_threshold)
+        reason = Reason(SIMILAR_COMPANY, (("pct", _pct(sim)),))
+    else:
+        return None
+    return Pair(*sorted((x.entity.id, y.entity.id)), round(score, 4), (reason,))
+
+
+def find_pairs(records: Sequence[Entity], settings: DuplicateSettings,
+               suppressed: Iterable[frozenset[str]] = ()) -> tuple[list[Pair], list[tuple[str, str, int]]]:
+    """Every pair at or above the threshold among `records` (blocked; see the module
+    docstring), except the suppressed ones (pairs of IDs a person said are not duplicates);
+    and the blocks too large to compare."""
+    keys = [_keys(e, settings.country) for e in records]
+    exact: dict[tuple[str, str], list[int]] = defaultdict(list)
+    fuzzy: dict[tuple[str, ...], list[int]] = defaultdict(list)
+    for i, k in enumerate(keys):
+        kind = k.entity.kind
+        if k.email:
+            exact[(kind + ":email", k.email)].append(i)
+        if k.phone:
+            exact[(kind + ":phone", k.phone)].append(i)
+        if not k.name:
+            continue
+        if kind == "company":
+            # Accounts pair only on similar names, so a shared domain is a block of names to compare.
+            for block in ({("company", "n", k.name[:3])} | {("company", "d", d) for d in k.domains}):
+                fuzzy[block].append(i)
+        else:
+            orgs = {("d", d) for d in k.domains} | ({("c", k.company[:3])} if k.company else set())
+            for org in orgs:
+                fuzzy[("person", *org, k.surname[:3])].append(i)
+    blocked = set(map(frozenset, suppressed))
+    seen: set[tuple[int, int]] = set()
+    pairs: list[Pair] = []
+    skipped: list[tuple[str, str, int]] = []
+
+    def consider(i: int, j: int) -> None:
+        if i > j:
+            i, j = j, i
+        if (i, j) in seen:
+            return
+        seen.add((i, j))
+        if frozenset((keys[i].entity.id, keys[j].entity.id)) in blocked:
+            return
+        pair = score_pair(keys[i], keys[j], settings)
+        if pair is not None and pair.score >= settings.threshold:
+            pairs.append(pair)
+
+    for (what, key), members in exact.items():
+        if len(members) > settings.max_block:
+            skipped.append((what.split(":")[1], key, len(members)))
+            continue
+        for n, i in enumerate(members):
+            for j in members[n + 1:]:
+                consider(i, j)
+    for block, members in fuzzy.items():
+        if len(members) < 2:
+            continue
+        if len(members) > settings.max_block:
+            skipped.append(("domain" if block[1] == "d" else "name", block[-1] if block[1] == "d" else
+                            " ".join(block[1:]), len(members)))
+            continue
+        cutoff = settings.company_threshold if block[0] == "company" else settings.name_threshold
+        names = [keys[i].name for i in members]
+        # rapidfuzz compares the block's names all at once in C++; only pairs past the
+        # cutoff come back to Python to be scored.
+        matrix = process.cdist(names, names, scorer=fuzz.token_sort_ratio, score_cutoff=cutoff, workers=1)
+        rows, cols = matrix.nonzero()
+        for r, c in zip(rows.tolist(), cols.tolist()):
+            if r < c and _NUMBER.findall(names[r]) == _NUMBER.findall(names[c]):
+                consider(members[r], members[c])
+    return pairs, skipped
+
+
+def find_groups(records: Sequence[Entity], settings: DuplicateSettings,
+                suppressed: Iterable[frozenset[str]] = ()) -> Found:
+    """The groups of likely duplicates: records joined by pairs at or above the threshold
+    (connected components), each with its weakest pair's score and its pairs' reasons;
+    ordered by score, highest first, then by key. IDs must be unique across `records`."""
+    pairs, skipped = find_pairs(records, settings, suppressed)
+    parent: dict[str, str] = {}
+
+    def root(x: str) -> str:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for p in pairs:
+        ra, rb = root(p.a), root(p.b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    members: dict[str, list[str]] = defaultdict(list)
+    for x in list(parent):
+        members[root(x)].append(x)
+    edges: dict[str, list[Pair]] = defaultdict(list)
+    for p in pairs:
+        edges[root(p.a)].append(p)
+    groups = []
+    for r, ids in members.items():
+        ps = sorted(edges[r], key=lambda p: -p.score)
+        reasons: list[Reason] = []
+        for p in ps:
+            reasons.extend(x for x in p.reasons if x not in reasons)
+        groups.append(Group(tuple(sorted(ids)), min(p.score for p in ps), tuple(reasons)))
+    groups.sort(key=lambda g: (-g.score, g.key))
+    return Found(groups, skipped)
+
+
+def reasons_text(reasons: Iterable[Reason]) -> str:
+    """"same email after normalisation; company name 94% similar, same domain", in the current
+    language."""
+    return "; ".join(r.text() for r in reasons)

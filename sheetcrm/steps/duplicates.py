@@ -1,0 +1,117 @@
+"""The Duplicates tab: likely duplicates among Leads, Contacts and Accounts, for a person to act on.
+
+One row per record of a group, a group's rows together (contract: docs of the Duplicates tab
+shared with the merge step). The rules are `crm.duplicates`; this step reads the tab as the
+people left it and writes it again:
+
+- people's ticks (Keep, Merge, Not duplicates) are carried over by (Group, ID): a group is
+  named by its members, so a tick stays on its group for as long as the group is the same;
+- a group with Not duplicates ticked on any row is suppressed: its rows stay, as read, at the
+  bottom of the tab (the decision lives in the sheet; unticking it revives the group), and no
+  pair of its records is proposed again;
+- a group with Merge ticked (and not suppressed) is the merge step's, which runs before this
+  one: its records other than the survivor (`survivor`) are not proposed again, and the group
+  leaves the tab.
+
+The read types the tab (`inputs.read_duplicates`, on `ctx.crm.inputs.duplicates`); the merge
+step reads the same, and picks the survivor with `survivor`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sheetcrm.crm.duplicates import Entity, Found, entities, find_groups, phone_key, reasons_text, region_of
+from sheetcrm.i18n import N_, _
+from sheetcrm.owned import locate
+from sheetcrm.plan import owned_tab
+from sheetcrm.inputs import DUPLICATE_KEYS as KEYS, TICKS, DuplicateRow
+from sheetcrm.report import Issue
+from sheetcrm.schema import DUPLICATES, TABS
+from sheetcrm.steps.context import StepResult, SyncContext
+
+
+NOT_COMPARED = "duplicates_not_compared"
+NOT_COMPARED_MESSAGE = N_("{n} records share the {what} {key}: too many to be one record's duplicates, so they "
+                          "were not compared")
+NOT_COMPARED_HINT = N_("nothing to do if the value is shared on purpose (a switchboard, a team mailbox); raise "
+                       "[duplicates] max_block to compare them anyway")
+# What the shared key is, in the message above.
+WHAT = {"email": N_("email"), "phone": N_("phone"), "domain": N_("domain"), "name": N_("name block")}
+
+
+def survivor(ids: list[str], ticked: list[str], created: dict[str, Any]) -> str:
+    """The record of a group that survives a merge: the one whose Keep is ticked; with none
+    ticked, the oldest (earliest Created, else the lowest ID number, then the ID). With more
+    than one ticked, the first of them by the same order (the merge step may refuse instead)."""
+    pool = [i for i in ids if i in ticked] or list(ids)
+    return min(pool, key=lambda i: _age_key(i, created.get(i)))
+
+
+def _age_key(rid: str, created: Any) -> tuple:
+    number = re.search(r"(\d+)\s*$", rid)
+    return (created is None, created.toordinal() if created is not None else 0,
+            int(number.group(1)) if number else float("inf"), rid)
+
+
+def run(ctx: SyncContext) -> StepResult:
+    part = StepResult()
+    settings = ctx.config.duplicates
+    if not settings.enabled:
+        return part
+    assert ctx.crm.inputs is not None  # the read
+    tab = ctx.crm.inputs.duplicates
+    rows, part.issues = tab.rows, list(tab.issues)
+    by_group: dict[str, list[DuplicateRow]] = {}
+    for row in rows:
+        by_group.setdefault(row.group, []).append(row)
+    suppressed = [g for g, members in by_group.items() if any(r.not_duplicates for r in members)]
+    pairs = [frozenset(p) for g in suppressed for p in itertools.combinations({r.id for r in by_group[g]}, 2)]
+    records = entities(ctx.crm.records("leads"), ctx.crm.records("contacts"), ctx.crm.records("accounts"))
+    by_id = {e.id: e for e in records}
+    merged: set[str] = set()
+    for g, members in by_group.items():
+        if g not in suppressed and any(r.merge for r in members):
+            ids = [r.id for r in members]
+            keep = survivor(ids, [r.id for r in members if r.keep], {i: _created(by_id.get(i)) for i in ids})
+            merged.update(i for i in ids if i != keep)
+    found = find_groups([e for e in records if e.id not in merged and _unique(e, by_id)], settings, pairs)
+    ticks = {(r.group, r.id): r for r in rows}
+    body = _proposed(ctx, found, by_id, ticks)
+    for g in suppressed:
+        body.extend([r.cells.get(k) for k in KEYS] for r in by_group[g])
+    owned_tab(part.plan, ctx.snapshot, DUPLICATES, ctx.locale, body)
+    title = locate(ctx.snapshot, DUPLICATES, ctx.locale).title
+    for what, key, n in found.skipped:
+        part.issues.append(Issue("warning", title, None, None, None, key, NOT_COMPARED,
+                                 _(NOT_COMPARED_MESSAGE, n=n, what=_(WHAT[what]), key=key), _(NOT_COMPARED_HINT)))
+    return part
+
+
+def _unique(entity: Entity, by_id: dict[str, Entity]) -> bool:
+    # Two rows with one ID are already a duplicate_id error; neither is proposed until fixed.
+    return by_id[entity.id] is entity
+
+
+def _created(entity: Entity | None) -> Any:
+    return entity.created if entity is not None else None
+
+
+def _proposed(ctx: SyncContext, found: Found, by_id: dict[str, Entity],
+              ticks: dict[tuple[str, str], DuplicateRow]) -> list[list[Any]]:
+    body: list[list[Any]] = []
+    titles = {key: table.title for key, table in ctx.crm.tables.items()}
+    for group in found.groups:
+        key, reasons = group.key, reasons_text(group.reasons)
+        members = sorted(group.ids, key=lambda i: _age_key(i, by_id[i].created))
+        for rid in members:
+            e = by_id[rid]
+            tick = ticks.get((key, rid))
+            phone = phone_key(e.phone, region_of(e.country) or ctx.config.duplicates.country) or e.phone
+            body.append([key, group.score, reasons, titles.get(e.tab, TABS[e.tab].display_title(ctx.locale)), rid,
+                         e.name, e.email, phone, e.company, e.created,
+                         *((tick.cells.get(k) if tick else None) for k in TICKS)])
+    return body

@@ -1,0 +1,214 @@
+"""Duplicate rules: known pairs found, a clean set left alone, phones never guessed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+import pytest
+
+from sheetcrm.config import ConfigError, load_config
+from sheetcrm.crm.duplicates import (DuplicateSettings, Entity, company_key, domain_of, email_key, entities,
+                                     find_groups, group_key, phone_key, reasons_text, region_of)
+from sheetcrm.i18n import using
+from sheetcrm.records import Account, Contact, Lead
+
+SETTINGS = DuplicateSettings()
+
+
+def person(id, name, email=None, phone=None, company=None, country=None, tab="leads"):
+    return Entity(tab, id, "person", name, email, phone, company, None, country, None, name.split()[-1])
+
+
+def company(id, name, website=None):
+    return Entity("accounts", id, "company", name, None, None, name, website)
+
+
+def groups(records, settings=SETTINGS, suppressed=()):
+    return [g.ids for g in find_groups(records, settings, suppressed).groups]
+
+
+@pytest.mark.parametrize("a, b", [
+    ("Ana.Lopez@gmail.com", "  analopez@GMAIL.com "),
+    ("ana.lopez+crm@googlemail.com", "analopez@gmail.com"),
+    ("jo+news@outlook.com", "JO@outlook.com"),
+    ("Bob@Acme.com", "bob@acme.com "),
+])
+def test_emails_that_reach_one_mailbox_are_one(a, b):
+    assert email_key(a) == email_key(b) is not None
+
+
+@pytest.mark.parametrize("a, b", [
+    ("a.b@acme.com", "ab@acme.com"),      # a company's server may keep dots apart
+    ("jo+news@acme.com", "jo@acme.com"),  # ... and plus signs
+    ("jo-news@yahoo.com", "jo@yahoo.com"),
+])
+def test_emails_of_other_servers_keep_dots_and_tags(a, b):
+    assert email_key(a) != email_key(b)
+
+
+def test_domains_and_free_mail():
+    assert domain_of("https://www.Acme.com/about?x=1") == domain_of("ana@acme.com") == "acme.com"
+    assert domain_of("ana@gmail.com") is None and domain_of("www.hotmail.com") is None
+    assert domain_of("not a site") is None
+    assert company_key("Acme, S.L.") == company_key("ACME Inc.") == company_key("acme") == "acme"
+
+
+def test_phones_in_e164_and_never_guessed():
+    assert phone_key("612 34 56 78", "ES") == phone_key("+34 612-345-678", None) == phone_key("0034612345678", None) \
+        == "+34612345678"
+    assert phone_key("(55) 1234 5678", "MX") == "+525512345678"
+    # No country code and no country: left out, not read as anyone's.
+    assert phone_key("612 34 56 78", None) is None
+    # Not a number of any country, or not a number at all.
+    assert phone_key("+1 555 123 4567", None) is None
+    assert phone_key("call me", "ES") is None
+    assert region_of("España") == region_of("spain") == region_of("ES") == "ES"
+    assert region_of("México") == "MX" and region_of("Narnia") is None
+
+
+def test_same_email_with_case_plus_and_dots_is_a_group():
+    found = find_groups([person("LEAD-0001", "Ana López", "Ana.Lopez@gmail.com"),
+                         person("LEAD-0002", "Ana Lopez", "analopez+web@googlemail.com"),
+                         person("LEAD-0003", "Luis Gil", "luis@gmail.com")], SETTINGS)
+    assert [g.ids for g in found.groups] == [("LEAD-0001", "LEAD-0002")]
+    group = found.groups[0]
+    assert group.score == 1.0
+    # Accents never matter in names.
+    assert reasons_text(group.reasons) == "same email after normalisation; same name"
+    with using("es"):
+        assert reasons_text(group.reasons) == "mismo correo tras normalizarlo; mismo nombre"
+
+
+def test_same_phone_written_differently_with_the_country_of_the_row_or_the_config():
+    records = [person("LEAD-0001", "Marta Ruiz", phone="612 34 56 78", country="España"),
+               person("LEAD-0002", "Marta Ruiz", phone="+34 612-345-678"),
+               person("LEAD-0003", "Pedro Sanz", phone="(55) 1234 5678", country="MX"),
+               person("LEAD-0004", "Pedro Sanz", phone="55 1234 5678")]
+    assert groups(records) == [("LEAD-0001", "LEAD-0002")]
+    assert set(groups(records, DuplicateSettings(country="MX"))) == {("LEAD-0001", "LEAD-0002"),
+                                                                      ("LEAD-0003", "LEAD-0004")}
+
+
+def test_a_shared_phone_alone_is_not_a_duplicate():
+    # A switchboard: two people, one number.
+    assert groups([person("LEAD-0001", "Marta Ruiz", phone="+34 912 345 678"),
+                   person("LEAD-0002", "Jorge Vidal", phone="+34 912 345 678")]) == []
+
+
+def test_similar_company_names_with_the_same_domain():
+    found = find_groups([company("ACC-0001", "Acme Corp", "acme.com"),
+                         company("ACC-0002", "ACME Corporation", "https://www.acme.com/"),
+                         company("ACC-0003", "Acme", "acme.es"),        # another Acme: its own domain
+                         company("ACC-0004", "Acme Robotics", "acme.com"),  # a division: same domain, other name
+                         company("ACC-0005", "Initech S.L."),
+                         company("ACC-0006", "Initech")], SETTINGS)
+    assert [(g.ids, reasons_text(g.reasons)) for g in found.groups] == [
+        (("ACC-0001", "ACC-0002"), "same company name, same domain"),
+        (("ACC-0005", "ACC-0006"), "company name 100% similar")]
+
+
+def test_similar_names_at_the_same_company():
+    records = [person("LEAD-0001", "Jonathan Smith", "jsmith@initech.com"),
+               person("LEAD-0002", "Jonathon Smith", "jonathon.smith@initech.com"),
+               person("LEAD-0003", "Jonathan Smith", "jonathan@globex.com"),       # another company
+               person("LEAD-0004", "Ana García", "ana1@gmail.com", company="Stark"),
+               person("LEAD-0005", "Ana Garcia", "ana2@gmail.com", company="Stark Industries S.A.")]
+    found = find_groups(records, SETTINGS)
+    assert [(g.ids, reasons_text(g.reasons)) for g in found.groups] == [
+        (("LEAD-0001", "LEAD-0002"), "name 92% similar; same company domain")]
+    # Same company (by name), same name: a pair too.
+    records[4] = person("LEAD-0005", "Ana Garcia", "ana2@gmail.com", company="Stark S.A.")
+    assert ("LEAD-0004", "LEAD-0005") in groups(records)
+
+
+def test_a_lead_and_a_contact_across_tabs():
+    acc = Account(id="ACC-0001", name="Globex", domain="globex.com", country="Spain")
+    contact = Contact(id="CON-0001", account="ACC-0001", first_name="Eva", last_name="Martín",
+                      email="eva@globex.com", phone="912 345 678", created=dt.date(2025, 1, 2))
+    lead = Lead(id="LEAD-0009", first_name="Eva", last_name="Martin", company="Globex S.A.",
+                email="EVA@globex.com ", phone="+34912345678")
+    found = find_groups(entities([lead], [contact], [acc]), SETTINGS)
+    assert [g.ids for g in found.groups] == [("CON-0001", "LEAD-0009")]
+    # The contact's phone is read in its account's country (Spain), so it is the lead's.
+    assert reasons_text(found.groups[0].reasons) == "same email; same phone; same name"
+
+
+def test_chains_make_one_group_scored_by_its_weakest_pair():
+    found = find_groups([person("LEAD-0001", "Ana Ruiz", "ana@x.com"),
+                         person("CON-0001", "Ana Ruiz", "ana@x.com", phone="+34612345678", tab="contacts"),
+                         person("LEAD-0002", "Ana Ruiz", "other@y.com", phone="+34 612 345 678")], SETTINGS)
+    assert [(g.ids, g.score) for g in found.groups] == [(("CON-0001", "LEAD-0001", "LEAD-0002"), 0.9)]
+    assert found.groups[0].key == group_key(["LEAD-0002", "CON-0001", "LEAD-0001"])
+    assert found.groups[0].key.startswith("DUP-") and len(found.groups[0].key) == 12
+
+
+def test_suppressed_pairs_are_never_proposed():
+    records = [person("LEAD-0001", "Ana Ruiz", "ana@x.com"), person("LEAD-0002", "Ana Ruiz", "ana@x.com")]
+    assert groups(records, suppressed=[frozenset({"LEAD-0001", "LEAD-0002"})]) == []
+
+
+def test_a_huge_block_is_reported_not_compared():
+    records = [person(f"LEAD-{i:04d}", f"Person {i}", "info@acme.com") for i in range(30)]
+    found = find_groups(records, DuplicateSettings(max_block=20))
+    assert found.groups == [] and found.skipped == [("email", "info@acme.com", 30)]
+
+
+FIRST = ["Ana", "María", "José", "Juan", "Luis", "Carmen", "David", "Laura", "John", "Mary", "James", "Sarah",
+         "Michael", "Emma", "Daniel", "Lucía", "Pablo", "Sofía", "Javier", "Elena"]
+LAST = ["García", "Rodríguez", "González", "Fernández", "López", "Martínez", "Sánchez", "Pérez", "Smith", "Johnson",
+        "Brown", "Williams", "Jones", "Miller", "Davis", "Wilson", "Moore", "Taylor", "Anderson", "Thomas",
+        "Jackson", "White", "Harris", "Martin", "Thompson", "Robinson", "Clark", "Lewis", "Walker", "Hall"]
+WORDS = ["Alpha", "Nimbus", "Quartz", "Harbor", "Summit", "Vertex", "Cobalt", "Meadow", "Pioneer", "Lumen", "Atlas",
+         "Granite", "Orchid", "Beacon", "Falcon", "Willow", "Zephyr", "Crimson", "Ember", "Solstice"]
+KINDS = ["Labs", "Foods", "Logistics", "Capital", "Media", "Health", "Energy", "Studio", "Works", "Partners"]
+
+
+def clean_set(n: int, seed: int = 11) -> list[Entity]:
+    """n distinct people at n // 4 distinct companies (no two share a full name at one company,
+    no two an email or a phone), a third on free-mail addresses; and the companies as accounts."""
+    rng = random.Random(seed)
+    companies = rng.sample([f"{w} {k} {i}" for w in WORDS for k in KINDS for i in range(1, 20)], n // 4)
+    out, used = [], set()
+    for i in range(n):
+        comp = companies[i % len(companies)]
+        while True:
+            first, last = rng.choice(FIRST), rng.choice(LAST)
+            if (first, last, comp) not in used and (first, last) not in {(f, la) for f, la, c in used if c == comp}:
+                break
+        used.add((first, last, comp))
+        slug = comp.lower().replace(" ", "")
+        free = i % 3 == 0
+        email = f"{first.lower()[:3]}{last.lower()[:3]}{i}@{'gmail.com' if free else slug + '.com'}"
+        tab = "contacts" if i % 2 else "leads"
+        out.append(Entity(tab, f"{'CON' if i % 2 else 'LEAD'}-{i:05d}", "person", f"{first} {last}", email,
+                          f"+34 6{i:08d}"[:15], comp, None, "ES", None, last))
+    for j, comp in enumerate(companies):
+        out.append(Entity("accounts", f"ACC-{j:05d}", "company", comp, None, None, comp,
+                          comp.lower().replace(" ", "") + ".com"))
+    return out
+
+
+def test_no_false_pair_in_a_clean_set():
+    records = clean_set(2000)
+    assert len({e.id for e in records}) == len(records) == 2500
+    found = find_groups(records, SETTINGS)
+    assert found.groups == [] and found.skipped == []
+    # ... while one real duplicate planted among them is found.
+    twin = records[10]
+    planted = Entity("leads", "LEAD-99999", "person", twin.name.upper(), twin.email.upper(), None, twin.company)
+    assert [g.ids for g in find_groups([*records, planted], SETTINGS).groups] == [
+        tuple(sorted((twin.id, "LEAD-99999")))]
+
+
+def test_the_duplicates_section(tmp_path):
+    path = tmp_path / "sheetcrm.toml"
+    path.write_text('[duplicates]\ncountry = "mx"\nthreshold = 0.9\n', encoding="utf-8")
+    config = load_config(path)
+    assert config.duplicates.country == "MX" and config.duplicates.threshold == 0.9
+    path.write_text('[duplicates]\ncountry = "Narnia"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="duplicates.country|unknown country code"):
+        load_config(path)
+    path.write_text('[duplicates]\nthreshhold = 0.9\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="threshhold: unknown key"):
+        load_config(path)

@@ -1,0 +1,219 @@
+"""The Duplicates tab on real files and on the emulator: groups, ticks carried over by (Group, ID),
+"Not duplicates" for good, a second sync that writes nothing, Spanish."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import openpyxl
+import pytest
+
+from sheetcrm.config import Config
+from sheetcrm.crm.duplicates import DuplicateSettings, group_key
+from sheetcrm.emulator import Emulator
+from sheetcrm.inputs import read_duplicates
+from sheetcrm.steps.duplicates import survivor
+from sheetcrm.sync import sync
+from sheetcrm.workbook import CellWrite, Plan
+from sheetcrm.workbook.credentials import connect
+from sheetcrm.workbook.gsheets import GoogleSheetsWorkbook, RetryPolicy
+from sheetcrm.workbook.target import header_tests
+from sheetcrm.workbook.xlsx import XlsxWorkbook
+
+AS_OF = dt.date(2026, 11, 23)
+ACCOUNTS = [["ID", "Name", "Domain", "Country", "Created"],
+            ["ACC-0001", "Globex S.A.", "globex.com", "Spain", dt.date(2025, 1, 5)],
+            ["ACC-0002", "Globex", "https://www.globex.com", "Spain", dt.date(2025, 3, 1)],
+            ["ACC-0003", "Initech", "initech.com", "Spain", None]]
+CONTACTS = [["ID", "Account", "First Name", "Last Name", "Email", "Phone", "Created"],
+            ["CON-0001", "ACC-0003", "Eva", "Martín", "eva@initech.com", "912 345 678", dt.date(2025, 2, 2)],
+            ["CON-0002", "ACC-0003", "Raúl", "Soto", "raul@initech.com", "", dt.date(2025, 2, 3)]]
+LEADS = [["ID", "First Name", "Last Name", "Company", "Email", "Phone", "Status", "Created"],
+         ["LEAD-0001", "Eva", "Martin", "Initech", "EVA@initech.com ", "+34 912-345-678", "New", dt.date(2026, 1, 1)],
+         ["LEAD-0002", "Ana", "López", "", "Ana.Lopez@gmail.com", "", "New", dt.date(2026, 2, 1)],
+         ["LEAD-0003", "Ana", "Lopez", "", "analopez+web@gmail.com", "", "New", dt.date(2026, 1, 15)],
+         ["LEAD-0004", "Jorge", "Vidal", "Acme", "jorge@acme.com", "", "New", dt.date(2026, 1, 1)]]
+TABS = {"Accounts": ACCOUNTS, "Contacts": CONTACTS, "Leads": LEADS}
+EVA = group_key(["CON-0001", "LEAD-0001"])
+ANA = group_key(["LEAD-0002", "LEAD-0003"])
+GLOBEX = group_key(["ACC-0001", "ACC-0002"])
+
+
+def xlsx_book(path, tabs=TABS) -> XlsxWorkbook:
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for title, rows in tabs.items():
+        ws = wb.create_sheet(title)
+        for row in rows:
+            ws.append(row)
+    wb.save(path)
+    return XlsxWorkbook(path)
+
+
+def duplicates(book, title="Duplicates") -> list[list]:
+    rows = book.read().tabs[title].rows
+    return [[None if v == "" else v for v in r] + [None] * (13 - len(r)) for r in rows]
+
+
+def tick(book, row: int, col: int, value="x", title="Duplicates") -> None:
+    """A person's edit: one cell of the Duplicates tab."""
+    book.write(Plan(writes=[CellWrite(title, row, col, value)]))
+
+
+def row_of(rows, group, rid) -> int:
+    return next(i + 1 for i, r in enumerate(rows) if r[0] == group and r[4] == rid)
+
+
+def test_groups_on_xlsx_and_a_second_sync_writes_nothing(tmp_path):
+    book = xlsx_book(tmp_path / "crm.xlsx")
+    def people():  # the people's own columns (sheetcrm adds its computed ones to Leads)
+        return {t: [r[:len(rows[0])] for r in book.read().tabs[t].rows] for t, rows in TABS.items()}
+
+    before = people()
+    out = sync(book, Config(), as_of=AS_OF)
+    assert out.cells_written.get("Duplicates")
+    rows = duplicates(book)
+    assert rows[0] == ["Group", "Score", "Reasons", "Tab", "ID", "Name", "Email", "Phone", "Company", "Created",
+                       "Keep", "Merge", "Not duplicates"]
+    by_group = {}
+    for r in rows[1:]:
+        by_group.setdefault(r[0], []).append(r)
+    assert set(by_group) == {EVA, ANA, GLOBEX}
+    # A group's rows: the oldest record first (the default survivor), phones in E.164.
+    eva = by_group[EVA]
+    assert [r[4] for r in eva] == ["CON-0001", "LEAD-0001"]
+    assert [r[3] for r in eva] == ["Contacts", "Leads"]
+    assert [r[7] for r in eva] == ["+34912345678", "+34912345678"]
+    assert eva[0][1] == 1.0 and eva[0][2] == "same email; same phone; same name"
+    assert [r[4] for r in by_group[ANA]] == ["LEAD-0003", "LEAD-0002"]
+    assert by_group[ANA][0][2] == "same email after normalisation; same name"
+    assert by_group[GLOBEX][0][2] == "same company name, same domain" and by_group[GLOBEX][0][8] == "Globex S.A."
+    # Nothing of the people's columns moved, and nothing is written a second time.
+    assert people() == before
+    again = sync(book, Config(), as_of=AS_OF)
+    assert again.result is None and again.plan.writes == []
+
+
+def test_ticks_carry_over_and_not_duplicates_is_for_good(tmp_path):
+    book = xlsx_book(tmp_path / "crm.xlsx")
+    sync(book, Config(), as_of=AS_OF)
+    rows = duplicates(book)
+    kept_at = row_of(rows, GLOBEX, "ACC-0002")
+    tick(book, kept_at, 11, "x")                                        # Keep, typed as "x"
+    # A new duplicate pair arrives, and the groups below it move down.
+    wb = openpyxl.load_workbook(book.path)
+    wb["Leads"].append(["LEAD-0005", "Jorge", "Vidal", "Acme", "Jorge@Acme.com", "", "New", dt.date(2026, 3, 1)])
+    wb.save(book.path)
+    sync(book, Config(), as_of=AS_OF)
+    rows = duplicates(book)
+    groups = [r[0] for r in rows[1:]]
+    jorge = group_key(["LEAD-0004", "LEAD-0005"])
+    assert groups.index(jorge) < groups.index(GLOBEX) and groups.count(jorge) == 2
+    # The Keep tick moved with its group and record, as typed.
+    assert row_of(rows, GLOBEX, "ACC-0002") != kept_at
+    assert rows[row_of(rows, GLOBEX, "ACC-0002") - 1][10] == "x"
+    assert [r[10] for r in rows[1:] if r[10] is not None] == ["x"]
+    tick(book, row_of(rows, EVA, "LEAD-0001"), 13, True)                # Not duplicates
+    sync(book, Config(), as_of=AS_OF)
+    rows = duplicates(book)
+    groups = [r[0] for r in rows[1:]]
+    # The suppressed group sits at the bottom, as the record of the decision.
+    assert groups[-2:] == [EVA, EVA] and rows[-1][12] is True
+    assert sync(book, Config(), as_of=AS_OF).result is None
+    # For good: edits to the records do not bring the pair back, however alike they get.
+    wb = openpyxl.load_workbook(book.path)
+    wb["Leads"]["B2"] = "Eva"
+    wb["Leads"]["G2"] = "Contacted"
+    wb.save(book.path)
+    sync(book, Config(), as_of=AS_OF)
+    rows = duplicates(book)
+    assert [r[0] for r in rows[1:]].count(EVA) == 2 and rows[-1][0] == EVA
+    assert not any(r[4] in ("CON-0001", "LEAD-0001") and r[0] != EVA for r in rows[1:])
+    # Unticking revives the group.
+    tick(book, row_of(rows, EVA, "LEAD-0001"), 13, None)
+    sync(book, Config(), as_of=AS_OF)
+    rows = duplicates(book)
+    assert rows[-1][0] != EVA and [r[0] for r in rows].count(EVA) == 2
+
+
+def test_a_merge_tick_hands_the_group_to_the_merge_step(tmp_path):
+    book = xlsx_book(tmp_path / "crm.xlsx")
+    sync(book, Config(), as_of=AS_OF)
+    rows = duplicates(book)
+    tick(book, row_of(rows, GLOBEX, "ACC-0002"), 12, "sí")
+    tab = read_duplicates(book.read(), "en")
+    assert tab.issues == [] and {r.id for r in tab.rows if r.merge} == {"ACC-0002"}
+    members = [r for r in tab.rows if r.group == GLOBEX]
+    created = {"ACC-0001": dt.date(2025, 1, 5), "ACC-0002": dt.date(2025, 3, 1)}
+    assert survivor([r.id for r in members], [r.id for r in members if r.keep], created) == "ACC-0001"
+    assert survivor(["ACC-0001", "ACC-0002"], ["ACC-0002"], created) == "ACC-0002"
+    assert survivor(["LEAD-0010", "LEAD-0009"], [], {}) == "LEAD-0009"
+    sync(book, Config(), as_of=AS_OF)
+    # The merged record (not the survivor) is not proposed again, and the group left the tab.
+    assert all(r[0] != GLOBEX and r[4] != "ACC-0002" for r in duplicates(book))
+
+
+def test_a_tick_that_is_neither_yes_nor_no_is_reported(tmp_path):
+    book = xlsx_book(tmp_path / "crm.xlsx")
+    sync(book, Config(), as_of=AS_OF)
+    rows = duplicates(book)
+    tick(book, row_of(rows, ANA, "LEAD-0002"), 12, "maybe")
+    out = sync(book, Config(), as_of=AS_OF)
+    bad = [i for i in out.crm.report.issues if i.tab == "Duplicates"]
+    assert [(i.code, i.row, i.column, i.value) for i in bad] == [("bad_bool", row_of(rows, ANA, "LEAD-0002"), "L",
+                                                                  "maybe")]
+    # Not acted on, and kept as typed for the person to fix.
+    assert any(r[0] == ANA and r[11] == "maybe" for r in duplicates(book))
+
+
+def test_disabled_writes_no_tab(tmp_path):
+    book = xlsx_book(tmp_path / "crm.xlsx")
+    sync(book, Config(duplicates=DuplicateSettings(enabled=False)), as_of=AS_OF)
+    assert "Duplicates" not in book.read().tabs
+
+
+def test_spanish_titles_headers_and_reasons(tmp_path):
+    book = xlsx_book(tmp_path / "crm.xlsx")
+    sync(book, Config(locale="es"), as_of=AS_OF)
+    rows = duplicates(book, "Duplicados")
+    assert rows[0] == ["Grupo", "Puntuación", "Motivos", "Pestaña", "ID", "Nombre", "Correo", "Teléfono", "Empresa",
+                       "Creado", "Conservar", "Fusionar", "No son duplicados"]
+    reasons = {r[0]: r[2] for r in rows[1:]}
+    assert reasons[ANA] == "mismo correo tras normalizarlo; mismo nombre"
+    assert reasons[GLOBEX] == "mismo nombre de empresa, mismo dominio"
+    assert reasons[EVA] == "mismo correo; mismo teléfono; mismo nombre"
+
+
+@pytest.fixture
+def emu(monkeypatch):
+    with Emulator() as emulator:
+        monkeypatch.setenv("SHEETS_EMULATOR_HOST", emulator.host)
+        yield emulator
+
+
+def google_book(key: str) -> GoogleSheetsWorkbook:
+    conn = connect(None, policy=RetryPolicy(attempts=2, sleep=lambda s: None))
+    return GoogleSheetsWorkbook(conn.client, key, "sheetcrm@project.iam.gserviceaccount.com", **header_tests(Config()))
+
+
+def test_google_writes_the_same_tab_and_carries_ticks(emu, tmp_path):
+    xlsx = xlsx_book(tmp_path / "crm.xlsx")
+    sync(xlsx, Config(), as_of=AS_OF)
+    serial = {k: [[(v - dt.date(1899, 12, 30)).days if isinstance(v, dt.date) else v for v in row] for row in rows]
+              for k, rows in TABS.items()}
+    google = google_book(emu.create_spreadsheet("CRM", serial))
+    first = sync(google, Config(), as_of=AS_OF)
+    assert first.cells_written.get("Duplicates") == sync_written(xlsx_book(tmp_path / "again.xlsx"))
+    mine, theirs = duplicates(google), duplicates(xlsx)
+    # Dates come back from Google as serial numbers; everything else cell for cell.
+    assert [r[:9] + r[10:] for r in mine] == [r[:9] + r[10:] for r in theirs]
+    assert sync(google, Config(), as_of=AS_OF).result is None
+    rows = duplicates(google)
+    tick(google, row_of(rows, ANA, "LEAD-0003"), 11, True)
+    assert sync(google, Config(), as_of=AS_OF).result is None   # a tick is the person's: nothing to write
+    tab = read_duplicates(google.read(), "en")
+    assert [(r.group, r.id) for r in tab.rows if r.keep] == [(ANA, "LEAD-0003")]
+
+
+def sync_written(book) -> int:
+    return sync(book, Config(), as_of=AS_OF).cells_written["Duplicates"]
