@@ -883,10 +883,11 @@ def check_computed(person: Person, figures: Figures) -> None:
         if tab == "Opportunities":
             amount, p, weighted = (header.index(h) for h in ("Amount", "Probability %", "Weighted Amount"))
             for r in rows:
-                if r[p] == "" or abs(float(r[weighted] or 0) - r[amount] * r[p] / 100) > 0.005:
+                # Probability % holds a fraction under a percent format (0.75 shows 75 %).
+                if r[p] == "" or abs(float(r[weighted] or 0) - r[amount] * r[p]) > 0.005:
                     figures.misplaced_computed += 1
                     figures.problems.append(f"{r[token]}: Weighted Amount {r[weighted]!r} for Amount "
-                                            f"{r[amount]!r} at {r[p]!r} %")
+                                            f"{r[amount]!r} at {r[p]!r}")
 
 
 def check_mail(person: Person, mailbox: Mailbox, figures: Figures, emu: Emulator, key: str) -> None:

@@ -220,7 +220,10 @@ def test_xlsx_everything_else_unchanged(tmp_path):
         old, new = _rows(before[title]), _rows(after[title])
         assert {i: old[i][:9] for i in ids} == {i: new[i][:9] for i in ids}
     assert _rows(after["Activities"])["ACT-0003"][:6] == _rows(before["Activities"])["ACT-0003"][:6]
-    assert after["Duplicates"] == before["Duplicates"]
+    # The Duplicates tab is sheetcrm's: the duplicates step rewrites it, and a merged record is
+    # never proposed again.
+    gone = {i for t in ("Accounts", "Contacts") for i in set(_rows(before[t])) - set(_rows(after[t]))}
+    assert gone and not gone & {c for row in after.get("Duplicates", []) for c in row if isinstance(c, str)}
     # The team's formulas moved up with their rows (ACC-0004 was row 5).
     assert _formulas(path)["Accounts"] == {"J2": "=E2*2", "J3": "=E3*2", "J4": "=E4*2"}
     # A reference to the removed row itself becomes #REF!, as Excel and Sheets do.
