@@ -8,12 +8,13 @@ docs/architecture.md walks through a sync and an example.
 
 from __future__ import annotations
 
-from sheetcrm.steps import (adoption, charts, compute, computed_columns, formats, guides, history, ids, quotes,
-                            sequences, summaries, sync_log, tab_names, validation)
+from sheetcrm.steps import (adoption, charts, compute, computed_columns, formats, forms, guides, history, ids,
+                            quotes, sequences, summaries, sync_log, tab_names, validation)
 from sheetcrm.steps.context import Step, StepResult, SyncContext
 
 STEPS: tuple[Step, ...] = (
     tab_names.run,          # a team's tab holding one of sheetcrm's names: a warning, once
+    forms.run,              # web form responses become leads (or activities of known people), once
     ids.run,                # IDs for the rows without one
     compute.run,            # the engine: histories, metrics, scores, forecast, KPIs
     computed_columns.run,   # sheetcrm's columns in the Opportunities and Leads tabs
