@@ -210,7 +210,8 @@ class _Run:
         lead = self._lead(settings, title, sheet_row, row, questions, day)
         if lead is None:
             return
-        subject = _(_SUBJECT, form=form, key=f"[sheetcrm:{key}]")
+        token = f"[sheetcrm:{key}]"  # not for people: the key KEY finds again
+        subject = _(_SUBJECT, form=form, key=token)
         found = self.people.find(lead.email, lead.phone)
         if found is not None:
             who = found[1]
