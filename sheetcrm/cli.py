@@ -517,6 +517,58 @@ def outbox_resend(target: Target, row_id: str) -> None:
            row=row_id))
 
 
+@main.command("import", help=_("Import a CSV or .xlsx export (HubSpot, Pipedrive, Salesforce, Zoho…) into a tab: new "
+                               "records are appended with IDs, existing ones matched, bad rows rejected with reasons. "
+                               "Never overwrites a cell."))
+@workbook_options
+@click.argument("file", type=click.Path(exists=True, dir_okay=False), metavar=_("FILE"))
+@click.option("--tab", required=True, type=click.Choice(["leads", "contacts", "accounts", "opportunities"]),
+              help=_("The tab the file's rows go to."))
+@click.option("--dry-run", is_flag=True, help=_("Say what would happen and write nothing."))
+@click.option("--fill-blanks", is_flag=True, help=_("Also fill the empty cells of matched records from the file."))
+@FORMAT
+@IGNORE_LOCK
+@user_errors
+def import_command(target: Target, file: str, tab: str, dry_run: bool, fill_blanks: bool, fmt: str) -> None:
+    from sheetcrm.intake.importer import import_file
+
+    config, book = target.open()
+    if not dry_run:
+        target.lock_for_writing(book, "import")
+    with show.progress(fmt == "text") as bar:
+        result = import_file(book, config, Path(file), tab, dry_run=dry_run, fill_blanks=fill_blanks, progress=bar)
+    if fmt == "json":
+        echo_json(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
+        return
+    counts = result.counts
+    filled = sum(r.filled for r in result.rows)
+    said = dict(file=Path(file).name, tab=result.tab, added=show.number(counts["added"]),
+                matched=show.number(counts["matched"]), rejected=show.number(counts["rejected"]))
+    echo(_("{file} → {tab} (dry run, nothing written): {added} added, {matched} matched, {rejected} rejected", **said)
+         if dry_run else _("{file} → {tab}: {added} added, {matched} matched, {rejected} rejected", **said))
+    if filled:
+        echo(ngettext("{n} empty cell of matched records filled", "{n} empty cells of matched records filled", filled))
+    if result.ignored:
+        echo(_("columns with no place in {tab}, left out: {columns}", tab=result.tab,
+               columns=", ".join(result.ignored)))
+    shown = [r for r in result.rows if r.status != "added"]
+    words = {"matched": _("matched"), "rejected": _("rejected")}
+    lines = [[show.number(r.line), words[r.status], r.id or show.NOTHING, "; ".join(r.reasons)]
+             for r in shown[:IMPORT_ROWS_SHOWN]]
+    if lines:
+        echo_lines(show.table([_("Row"), _("Outcome"), _("Record"), _("Reason")], lines, right=[0]))
+    if len(shown) > IMPORT_ROWS_SHOWN:
+        echo(ngettext("… and {n} more row (--format json lists every row)",
+                      "… and {n} more rows (--format json lists every row)", len(shown) - IMPORT_ROWS_SHOWN))
+    if result.written is not None and result.written.skipped:
+        echo(ngettext("{n} cell changed meanwhile and was left alone; import again to finish",
+                      "{n} cells changed meanwhile and were left alone; import again to finish",
+                      len(result.written.skipped)))
+
+
+IMPORT_ROWS_SHOWN = 50  # matched and rejected rows listed; --format json has them all
+
+
 @main.command(help=_("Serve a local Google Sheets API v4 emulator (set SHEETS_EMULATOR_HOST to use it)."))
 @click.option("--host", default="127.0.0.1", show_default=True, help=_("The address to listen on."))
 @click.option("--port", default=8085, show_default=True, type=click.IntRange(0, 65535),

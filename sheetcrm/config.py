@@ -23,6 +23,7 @@ from sheetcrm.crm.stages import DEFAULT_STAGES, Stage
 from sheetcrm.every import ScheduleSettings
 from sheetcrm.cells import quoted
 from sheetcrm.i18n import N_, _, current, ngettext
+from sheetcrm.intake.settings import FormSettings
 from sheetcrm.mail.smtp import SmtpSettings
 from sheetcrm.settings import HOUR, MINUTE, ConfigError, KeyedProblem, Section, problem, seconds
 
@@ -88,6 +89,8 @@ class Config(Section):
     owners: dict[str, str] = {}
     # A folder of Jinja templates that override the built-in ones by file name.
     templates: str | None = None
+    # Web forms whose responses become leads: name -> its tab and questions (sheetcrm.intake.settings).
+    forms: dict[str, FormSettings] = {}
     # Where the file came from, for messages; not a setting.
     source: Path | None = Field(default=None, exclude=True)
 

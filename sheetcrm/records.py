@@ -210,7 +210,7 @@ class Activity(Record):
     date: RequiredDay = col("Date")
     type: Annotated[str | None, _cell(_enum(N_("activity type"), {
         "Call": ["Llamada"], "Email": ["Correo", "E-mail", "Mail"], "Meeting": ["Reunión", "Reunion", "Visita"],
-        "Note": ["Nota"]}))] = col("Type")
+        "Note": ["Nota"], "Form Submitted": ["Formulario enviado", "Form submission"]}))] = col("Type")  # not for people: recognised values
     subject: Text = col("Subject")
     related: Text = col("Related")
     owner: Text = col("Owner")

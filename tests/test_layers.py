@@ -23,7 +23,7 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("seam", ("sheetcrm.i18n", "sheetcrm.workbook", "sheetcrm.lock", "sheetcrm.cells", "sheetcrm.report", "sheetcrm.terminal",
               "sheetcrm.logs", "sheetcrm.aliases", "sheetcrm.names", "sheetcrm.settings", "sheetcrm.every",
               "sheetcrm.mail", "sheetcrm.mail.message", "sheetcrm.mail.smtp", "sheetcrm.mail.names",
-              "sheetcrm.mail.journal")),
+              "sheetcrm.mail.journal", "sheetcrm.intake", "sheetcrm.intake.settings", "sheetcrm.intake.matching")),
     # The records and the tabs they live in, declared once.
     ("records", ("sheetcrm.records", "sheetcrm.schema", "sheetcrm.columns")),
     # The pure engine, with the settings it owns (stages, scoring).
@@ -36,7 +36,7 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
               "sheetcrm.plan", "sheetcrm.synclog", "sheetcrm.merging")),
     # What the records mean: the engine run over a read, its cells; quote money and context.
     ("compute", ("sheetcrm.engine", "sheetcrm.render", "sheetcrm.layout", "sheetcrm.mail.quotes", "sheetcrm.mail.context",
-                 "sheetcrm.mail.templates")),
+                 "sheetcrm.mail.templates", "sheetcrm.intake.forms")),
     # The Outbox tab and its protocol, the morning digest.
     ("mail", ("sheetcrm.mail.outbox", "sheetcrm.mail.digest")),
     # A sync's capabilities, one module each.
@@ -44,7 +44,8 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # A sync: the steps in their declared order, between one read and one write.
     ("sync", ("sheetcrm.sync",)),
     # What a command runs: the service, the starter and the demo, the workbook a config names.
-    ("commands", ("sheetcrm.service", "sheetcrm.starter", "sheetcrm.demo", "sheetcrm.workbook.target")),
+    ("commands", ("sheetcrm.service", "sheetcrm.starter", "sheetcrm.demo", "sheetcrm.workbook.target",
+                  "sheetcrm.intake.importer")),
     # What a person reads on the terminal: numbers, tables, progress.
     ("cli", ("sheetcrm.cli", "sheetcrm.__main__", "sheetcrm.show")),
 )

@@ -8,13 +8,14 @@ docs/architecture.md walks through a sync and an example.
 
 from __future__ import annotations
 
-from sheetcrm.steps import (adoption, charts, compute, computed_columns, duplicates, formats, guides, history, ids,
-                            merge, quotes, sequences, summaries, sync_log, tab_names, validation)
+from sheetcrm.steps import (adoption, charts, compute, computed_columns, duplicates, formats, forms, guides, history,
+                            ids, merge, quotes, sequences, summaries, sync_log, tab_names, validation)
 from sheetcrm.steps.context import Step, StepResult, SyncContext
 
 STEPS: tuple[Step, ...] = (
     merge.run,              # ticked duplicates merged; every later step plans on the merged read
     tab_names.run,          # a team's tab holding one of sheetcrm's names: a warning, once
+    forms.run,              # web form responses become leads (or activities of known people), once
     ids.run,                # IDs for the rows without one
     compute.run,            # the engine: histories, metrics, scores, forecast, KPIs
     computed_columns.run,   # sheetcrm's columns in the Opportunities and Leads tabs

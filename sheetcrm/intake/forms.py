@@ -1,0 +1,327 @@
+"""Web-to-lead, the spreadsheet way: each response a web form wrote into its tab becomes one
+lead, exactly once. Pure: a read in, cell writes and issues out.
+
+A Google Form writes each response as a row of its tab ("Form Responses 1"): the time in the
+first column ("Timestamp", "Marca temporal"), then one column per question. For each
+`[forms.<name>]` of the config (`intake.settings.FormSettings`):
+
+* a response whose **Lead** cell (a column sheetcrm adds to the responses tab) is filled is
+  done: that cell is the durable record, in the workbook, that the response was handled;
+* a new response's person is looked for among the Leads and Contacts (`intake.matching`):
+  found, the response adds a "Form Submitted" activity to that record; not found, it becomes a
+  new lead (ID from the marks, Status New and Created = the response's day, Source from the
+  config) with that activity. Either way the response's Lead cell gets the record's ID;
+* the writes of one response land together or not at all: the new lead's row is appended
+  (`plan.append_writes`), and the activity's cells and the Lead cell each `require` the lead
+  row's ID write (for a known person, the activity row's ID write);
+* a response is known by its **key**: a hash of the form's name, its time and its first
+  answers (FIRST_ANSWERS) as this sync sees them, written into the activity's Subject
+  ("[sheetcrm:1a2b3c4d5e6f]"). When the lead and the activity landed but the Lead cell did not
+  (the tab was sorted between read and write, the sync was cut short), the next sync finds
+  the key among the activities and only fills in the Lead cell: never a second lead. Rows
+  move freely (a sorted tab), and an answer edited after the Lead cell is filled changes
+  nothing;
+* a response whose answers do not make a sound lead (an email that is not one, no name, no
+  company and no email) is reported at its cell, every sync, until fixed; one whose person's
+  row has no ID yet waits for the next sync (the ids step gives it one in this one).
+
+The one window left: an answer among the first ones edited after the lead landed but before
+its Lead cell did gives the response a new key, so it becomes a lead again; that takes an
+interrupted write and an edit within the same minute.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from sheetcrm import cells
+from sheetcrm.config import Config, FormSettings
+from sheetcrm.crm.words import LEAD_STATUS
+from sheetcrm.engine import words_of
+from sheetcrm.i18n import N_, _
+from sheetcrm.ids import id_pattern
+from sheetcrm.intake.matching import People
+from sheetcrm.plan import append_writes
+from sheetcrm.records import Lead
+from sheetcrm.report import Issue, column_letter
+from sheetcrm.schema import TABS
+from sheetcrm.table import Table
+from sheetcrm.validate import Crm, parse_context
+from sheetcrm.workbook import CellValue, CellWrite, Grid, Snapshot, cell_key
+
+LEAD_HEADER = "Lead"  # the responses tab's column sheetcrm adds; the word is the same in Spanish
+TIMESTAMP_HEADERS = ("Timestamp", "Marca temporal", "Marca de tiempo")  # not for people: what Google Forms writes
+FIRST_ANSWERS = 2  # how many answers (after the time) tell two responses of the same second apart
+FORM_SUBMITTED = {"en": "Form Submitted", "es": "Formulario enviado"}  # not for people: the Type cells read (records.Activity)
+KEY = re.compile(r"\[sheetcrm:([0-9a-f]{12})\]")
+_SUBJECT = N_("Form response ({form}) {key}")
+_EPOCH = dt.datetime(1899, 12, 30)  # day 0 of spreadsheet serial dates
+
+_MESSAGES = {
+    "form_tab_missing": (N_('The form {form} writes into the tab "{tab}", which is not in the workbook.'),
+                         N_("Check `tab` under [forms.{form}] in sheetcrm.toml against the responses tab's name.")),
+    "form_question_missing": (N_('The form {form} maps the question "{question}", but the tab has no such column.'),
+                              N_("Check the question under [forms.{form}] fields against the tab's header row.")),
+    "form_no_timestamp": (N_('The responses tab has no "{header}" column, so no response can be told from another.'),
+                          N_("Keep the form's Timestamp column, or name it with `timestamp` under [forms.{form}].")),
+    "form_needs_tab": (N_("Form responses become leads only when the workbook has a {tab} tab with an ID column."),
+                       N_("Run `sheetcrm init` to add the missing tabs.")),
+    "form_bad_time": (N_("This response's time cannot be read, so it is not made a lead."),
+                      N_("Leave the time Google Forms wrote in this cell.")),
+}
+
+
+@dataclass
+class FormsPart:
+    """What the forms plan: the writes (new leads, activities, Lead cells) and the issues."""
+
+    writes: list[CellWrite] = field(default_factory=list)
+    issues: list[Issue] = field(default_factory=list)
+    leads: int = 0           # new leads
+    activities: int = 0      # activities added to records that were already there
+
+
+def plan_forms(snapshot: Snapshot, crm: Crm, config: Config, marks: dict[str, int]) -> FormsPart:
+    """Every configured form's new responses as writes (rules in the module docstring).
+    `marks` (prefix -> last number handed out) moves forward in place."""
+    part = FormsPart()
+    if not config.forms:
+        return part
+    leads, activities = crm.tables.get("leads"), crm.tables.get("activities")
+    missing = [key for key, t in (("leads", leads), ("activities", activities)) if t is None or "id" not in t.header.fields]
+    if missing:
+        for key in missing:
+            title = config.tab(key).title or TABS[key].display_title(config.locale)
+            part.issues.append(_issue("warning", title, None, None, None, None, "form_needs_tab", tab=title))
+        return part
+    assert leads is not None and activities is not None
+    run = _Run(snapshot, crm, config, marks, leads, activities, part)
+    for name, settings in config.forms.items():
+        run.form(name, settings)
+    return part
+
+
+def response_key(form: str, stamp: CellValue, answers: list[CellValue]) -> str:
+    """12 hex digits of SHA-256 over the form's name, the response time and its first answers,
+    each compared as `cell_key` compares cells (a date and its serial number are one)."""
+    text = repr((form, cell_key(stamp), [cell_key(a) for a in answers[:FIRST_ANSWERS]]))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
+def handled_keys(activities: Table) -> dict[str, str]:
+    """Response key -> the ID its activity is related to, from the Activities' Subjects."""
+    subject, related = activities.header.fields.get("subject"), activities.header.fields.get("related")
+    out: dict[str, str] = {}
+    if subject is None or related is None:
+        return out
+    for row in activities.rows:
+        text = row.cells[subject] if subject < len(row.cells) else None
+        m = KEY.search(text) if isinstance(text, str) else None
+        who = cells.parse_text(row.cells[related]) if related < len(row.cells) else None
+        if m and who:
+            out.setdefault(m.group(1), who)
+    return out
+
+
+class _Run:
+    """One plan over every form: the people known so far (new leads join them), the next free
+    row of Leads and Activities, the marks."""
+
+    def __init__(self, snapshot: Snapshot, crm: Crm, config: Config, marks: dict[str, int], leads: Table,
+                 activities: Table, part: FormsPart) -> None:
+        self.snapshot, self.crm, self.config, self.marks, self.part = snapshot, crm, config, marks, part
+        self.leads, self.activities = leads, activities
+        self.locale = config.locale
+        self.parse = parse_context(config)
+        self.new_word = words_of(crm, config)(LEAD_STATUS, "New")
+        self.handled = handled_keys(activities)
+        self.people = People()
+        for key in ("contacts", "leads"):  # a contact is the person as a customer: found first
+            table = crm.tables.get(key)
+            for row in table.rows if table else ():
+                record = row.record or row.target
+                if record is not None:
+                    self.people.add((key, row.id), record.email, record.phone)
+        self.start: dict[str, int | None] = {leads.title: None, activities.title: None}
+        self.highest = {prefix: _highest(t, prefix) for prefix, t in (("LEAD", leads), ("ACT", activities))}
+
+    def form(self, name: str, settings: FormSettings) -> None:
+        title = cells_tab(self.snapshot, settings.tab)
+        if title is None:
+            self.part.issues.append(_issue("warning", settings.tab, None, None, None, None, "form_tab_missing",
+                                           form=name, tab=settings.tab))
+            return
+        grid = self.snapshot.tabs[title]
+        labels = {cells.normalize_key(t): col for col, raw in enumerate(grid.header)
+                  if (t := cells.parse_text(raw)) is not None}
+        wanted = [settings.timestamp] if settings.timestamp else list(TIMESTAMP_HEADERS)
+        stamp_col = next((labels[k] for k in map(cells.normalize_key, wanted) if k in labels), None)
+        if stamp_col is None:
+            self.part.issues.append(_issue("warning", title, 1, None, wanted[0], None, "form_no_timestamp",
+                                           form=name, header=wanted[0]))
+            return
+        questions: dict[int, str] = {}
+        for question, field_name in settings.fields.items():
+            col = labels.get(cells.normalize_key(question))
+            if col is None:
+                self.part.issues.append(_issue("warning", title, 1, None, question, None, "form_question_missing",
+                                               form=name, question=question))
+            else:
+                questions[col] = field_name
+        lead_col = labels.get(cells.normalize_key(LEAD_HEADER))
+        answers_cols = sorted(c for c in labels.values() if c not in (stamp_col, lead_col))
+        if lead_col is None:
+            lead_col = _last_used(grid)
+            new_column = CellWrite(title, 1, lead_col + 1, LEAD_HEADER, expect=((lead_col + 1, None),))
+        else:
+            new_column = None
+        before = len(self.part.writes)
+        for index in range(1, len(grid.rows)):
+            row = grid.rows[index]
+            stamp = row[stamp_col] if stamp_col < len(row) else None
+            if cells.is_blank(stamp) or not cells.is_blank(row[lead_col] if lead_col < len(row) else None):
+                continue
+            first = [row[c] if c < len(row) else None for c in answers_cols[:FIRST_ANSWERS]]
+            guard = ((stamp_col + 1, stamp), (lead_col + 1, None),
+                     *((c + 1, v) for c, v in zip(answers_cols, first) if not cells.is_blank(v)))
+            self._response(name, settings, title, index + 1, row, stamp, stamp_col, questions, first, lead_col, guard)
+        if new_column is not None and len(self.part.writes) > before:
+            self.part.writes.insert(before, new_column)
+
+    def _response(self, form: str, settings: FormSettings, title: str, sheet_row: int, row: list[Any],
+                  stamp: CellValue, stamp_col: int, questions: dict[int, str], first: list[CellValue],
+                  lead_col: int, guard: tuple[tuple[int, CellValue], ...]) -> None:
+        key = response_key(form, stamp, first)
+        done = self.handled.get(key)
+        if done is not None:  # its lead and activity landed; the Lead cell did not
+            self.part.writes.append(CellWrite(title, sheet_row, lead_col + 1, done, expect=guard))
+            return
+        day = _day(stamp, self.locale)
+        if day is None:
+            self.part.issues.append(_issue("error", title, sheet_row, stamp_col, None, stamp, "form_bad_time"))
+            return
+        lead = self._lead(settings, title, sheet_row, row, questions, day)
+        if lead is None:
+            return
+        token = f"[sheetcrm:{key}]"  # not for people: the key KEY finds again
+        subject = _(_SUBJECT, form=form, key=token)
+        found = self.people.find(lead.email, lead.phone)
+        if found is not None:
+            who = found[1]
+            if who is None:
+                return  # that person's row gets its ID in this sync: the response waits for the next
+            anchor, act = self._activity(who, day, subject, lead.owner, requires=None)
+            self.part.writes.append(CellWrite(title, sheet_row, lead_col + 1, who, expect=guard, requires=anchor))
+            self.part.activities += 1
+            return
+        lead_id = self._next("LEAD")
+        values = {k: v for k, v in lead.model_dump().items() if v is not None} | {"id": lead_id,
+                                                                                 "status": self.new_word}
+        writes, self.start[self.leads.title] = append_writes(self.leads, self._grid(self.leads), [values],
+                                                             start=self.start[self.leads.title])
+        anchor = (writes[0].tab, writes[0].row, writes[0].col)
+        self.part.writes.extend(writes)
+        self._activity(lead_id, day, subject, lead.owner, requires=anchor)
+        self.part.writes.append(CellWrite(title, sheet_row, lead_col + 1, lead_id, expect=guard, requires=anchor))
+        self.people.add(("leads", lead_id), lead.email, lead.phone)
+        self.part.leads += 1
+
+    def _lead(self, settings: FormSettings, title: str, sheet_row: int, row: list[Any], questions: dict[int, str],
+              day: dt.date) -> Lead | None:
+        data: dict[str, Any] = {"source": settings.source, "status": self.new_word, "created": day}
+        where: dict[str, int] = {}
+        for col, name in questions.items():
+            text = cells.parse_text(row[col] if col < len(row) else None)
+            if name == "name":
+                first, _sep, last = (text or "").partition(" ")
+                parts = {"first_name": first if last else None, "last_name": last.strip() or first or None}
+                for part, value in parts.items():
+                    if part not in questions.values():
+                        data[part], where[part] = value, col
+            else:
+                data[name], where[name] = text, col
+        try:
+            return Lead.model_validate(data, context=self.parse)
+        except ValidationError as e:
+            for err in e.errors(include_url=False):
+                name = err["loc"][0] if err["loc"] else None
+                col = where.get(name) if isinstance(name, str) else None
+                extra = err.get("ctx") or {}
+                self.part.issues.append(Issue(
+                    "error", title, sheet_row, column_letter(col + 1) if col is not None else None,
+                    cells.parse_text(self.snapshot.tabs[title].header[col]) if col is not None else None,
+                    row[col] if col is not None and col < len(row) else None, err["type"],
+                    extra.get("message", err["msg"]), extra.get("hint", "")))
+            return None
+
+    def _activity(self, related: str, day: dt.date, subject: str, owner: str | None,
+                  requires: tuple[str, int, int] | None) -> tuple[tuple[str, int, int], list[CellWrite]]:
+        """The activity's writes, each requiring `requires` (a new lead's ID write) when given,
+        else the activity's own ID write; returns that anchor."""
+        values = {"id": self._next("ACT"), "date": day, "type": FORM_SUBMITTED[self.locale], "subject": subject,
+                  "related": related, "owner": owner}
+        table = self.activities
+        writes, self.start[table.title] = append_writes(table, self._grid(table), [values], start=self.start[table.title])
+        own = (writes[0].tab, writes[0].row, writes[0].col)
+        if requires is not None:
+            writes = [dataclasses.replace(w, requires=requires) for w in writes]
+        self.part.writes.extend(writes)
+        return requires or own, writes
+
+    def _grid(self, table: Table) -> Grid:
+        return self.snapshot.tabs[table.title]
+
+    def _next(self, prefix: str) -> str:
+        number = max(self.highest[prefix], self.marks.get(prefix, 0)) + 1
+        self.marks[prefix] = self.highest[prefix] = number
+        return f"{prefix}-{number:04d}"
+
+
+def cells_tab(snapshot: Snapshot, name: str) -> str | None:
+    """The workbook's tab called `name`, ignoring case, accents and spacing."""
+    want = cells.normalize_key(name)
+    return next((t for t in snapshot.tabs if cells.normalize_key(t) == want), None)
+
+
+def _highest(table: Table, prefix: str) -> int:
+    pattern = id_pattern(prefix)
+    return max((int(m.group(1)) for r in table.rows if r.id and (m := pattern.match(cells.canonical_text(r.id)))),
+               default=0)
+
+
+def _last_used(grid: Grid) -> int:
+    """How many columns the tab uses (its header row included): where a new column goes."""
+    used = max((len(r) for r in grid.rows), default=0)
+    while used and all(cells.is_blank(r[used - 1]) for r in grid.rows if len(r) >= used):
+        used -= 1
+    return max([used, *(c + 1 for _, c in grid.formulas), *(m[3] + 1 for m in grid.merges)])
+
+
+def _day(stamp: CellValue, locale: str) -> dt.date | None:
+    """The day of a response time: a date cell, a serial number (Google), or text."""
+    if isinstance(stamp, dt.datetime):
+        return stamp.date()
+    if isinstance(stamp, dt.date):
+        return stamp
+    if isinstance(stamp, (int, float)) and not isinstance(stamp, bool):
+        return (_EPOCH + dt.timedelta(days=float(stamp))).date() if 0 < stamp < 2_958_466 else None
+    if isinstance(stamp, str):
+        try:
+            return cells.parse_date(stamp.split(" ")[0], locale)
+        except cells.CellError:
+            return None
+    return None
+
+
+def _issue(severity: str, title: str, row: int | None, col: int | None, header: str | None, value: Any, code: str,
+           **fmt: Any) -> Issue:
+    message, hint = _MESSAGES[code]
+    return Issue(severity, title, row, column_letter(col + 1) if col is not None else None, header, value, code,
+                 _(message, **fmt), _(hint, **fmt))

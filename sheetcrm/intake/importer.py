@@ -1,0 +1,299 @@
+"""Import another tool's export (CSV or .xlsx) into one of the CRM's tabs: new records are
+appended with IDs, records already there are matched, bad rows are rejected with reasons.
+
+    result = import_file(book, config, Path("hubspot-contacts.csv"), "contacts", dry_run=False)
+    result.counts  # {"added": 900, "matched": 100, "rejected": 3}
+
+The file is read as the sheet is (`table.parse_table`): its header row is found and mapped
+through the same aliases (HubSpot, Pipedrive, Salesforce and Zoho headers among them, in
+aliases.toml), each column's conventions (decimal comma, day first) are inferred from all its
+cells, and each row is validated by the record model. A row with an error is rejected with
+the issue's message; the file's own IDs ("Record ID") are not sheetcrm's and are not kept.
+
+A sound row is matched against the tab's records and the rows added before it from the same
+file: leads and contacts by `intake.matching` (email, else phone), accounts by name (as
+`validate.match_key` compares names) else domain, opportunities by name and account. A new
+one is appended below everything the tab holds (`plan.append_writes`, IDs from the marks);
+nothing already in the workbook is ever overwritten. With `fill_blanks`, a matched record's
+empty cells take the file's values: each write is keyed by the record's ID and expects the
+cell still empty, so a value typed meanwhile wins.
+
+`plan_import` is pure; `import_file` reads the file and the workbook and writes the plan.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Hashable
+
+from sheetcrm import cells
+from sheetcrm.config import Config
+from sheetcrm.crm.words import LEAD_STATUS, STAGE
+from sheetcrm.engine import words_of
+from sheetcrm.i18n import _
+from sheetcrm.ids import id_pattern
+from sheetcrm.intake.matching import People
+from sheetcrm.plan import append_writes, cell_value, owned_tab
+from sheetcrm.report import Report
+from sheetcrm.schema import SEQUENCES, TABS
+from sheetcrm.table import Row, Table, parse_table
+from sheetcrm.validate import match_key, parse_context, read_crm
+from sheetcrm.workbook import CellWrite, Grid, Plan, Snapshot, Workbook, WorkbookConflict, WorkbookError, WriteResult
+
+TABS_IMPORTED = ("leads", "contacts", "accounts", "opportunities")
+ENCODINGS = ("utf-8-sig", "cp1252")  # utf-8-sig reads plain UTF-8 too; Excel on Windows saves CSV as cp1252
+Progress = Callable[[str, int, "int | None"], None]
+
+
+class ImportFileError(WorkbookError):
+    """A file that cannot be read as an export, or a tab that cannot take new rows: one line."""
+
+
+@dataclass
+class Outcome:
+    """What became of one row of the file."""
+
+    line: int                     # the file's row number (the header is 1)
+    status: str                   # "added", "matched" or "rejected"
+    id: str | None = None         # the new record's ID, or the matched record's
+    reasons: list[str] = field(default_factory=list)  # why it was rejected
+    filled: int = 0               # empty cells of the matched record filled (--fill-blanks)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"line": self.line, "status": self.status, "id": self.id, "reasons": self.reasons,
+                "filled": self.filled}
+
+
+@dataclass
+class ImportResult:
+    tab: str                                   # the workbook's tab title
+    rows: list[Outcome] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)   # the file's headers the tab has no column for
+    plan: Plan = field(default_factory=Plan)
+    written: WriteResult | None = None         # None on a dry run or with nothing to write
+    dry_run: bool = False
+
+    @property
+    def counts(self) -> dict[str, int]:
+        out = {"added": 0, "matched": 0, "rejected": 0}
+        for row in self.rows:
+            out[row.status] += 1
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"tab": self.tab, "dry_run": self.dry_run, "counts": self.counts, "ignored_columns": self.ignored,
+                "cells_planned": len(self.plan.writes),
+                "cells_written": self.written.total if self.written else 0,
+                "skipped": len(self.written.skipped) if self.written else 0,
+                "rows": [r.as_dict() for r in self.rows]}
+
+
+def read_export(path: Path) -> Grid:
+    """The file as rows of cells: an .xlsx's first sheet (values, dates as dates), or a CSV
+    whose dialect (comma, semicolon, tab) `csv.Sniffer` finds, read as UTF-8 (with or without
+    BOM), else cp1252. Raises ImportFileError with one line."""
+    try:
+        if path.suffix.lower() in (".xlsx", ".xlsm"):
+            return _read_xlsx(path)
+        data = path.read_bytes()
+    except OSError as e:
+        raise ImportFileError(_("{file}: cannot read: {problem}", file=path, problem=e.strerror or e)) from None
+    for encoding in ENCODINGS:
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:  # cp1252 leaves only five bytes undefined
+        raise ImportFileError(_("{file}: not UTF-8 or Windows-1252 text", file=path))
+    try:
+        dialect: Any = csv.Sniffer().sniff(text[:64 * 1024], delimiters=",;\t|")
+    except csv.Error:
+        dialect = csv.excel  # one column, or too little to tell: plain commas
+    rows = [list(r) for r in csv.reader(io.StringIO(text, newline=""), dialect)]
+    return Grid(rows=[[None if v == "" else v for v in r] for r in rows])
+
+
+def _read_xlsx(path: Path) -> Grid:
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as e:  # openpyxl raises many types for a damaged or foreign file
+        raise ImportFileError(_("{file}: not an .xlsx workbook ({problem})", file=path, problem=e)) from None
+    try:
+        ws = wb.worksheets[0]
+        return Grid(rows=[list(r) for r in ws.iter_rows(values_only=True)])
+    finally:
+        wb.close()
+
+
+def import_file(book: Workbook, config: Config, path: Path, tab: str, *, dry_run: bool = False,
+                fill_blanks: bool = False, progress: Progress | None = None, attempts: int = 3) -> ImportResult:
+    """Read `path`, plan its rows into the `tab` ("leads", "contacts", "accounts",
+    "opportunities") of `book`, and write the plan unless `dry_run`. A workbook saved by
+    someone else meanwhile is read and planned again, up to `attempts` times."""
+    hook = progress or (lambda phase, done, total: None)
+    hook("reading", 0, 1)
+    grid = read_export(path)
+    for attempt in range(1, attempts + 1):
+        snapshot = book.read()
+        hook("reading", 1, 1)
+        result = plan_import(snapshot, config, tab, grid, path.name, fill_blanks=fill_blanks, progress=hook)
+        result.dry_run = dry_run
+        if dry_run or not result.plan:
+            return result
+        try:
+            hook("writing", 0, 1)
+            result.written = book.write(result.plan)
+            hook("writing", 1, 1)
+            return result
+        except WorkbookConflict:
+            if attempt == attempts:
+                raise
+    raise AssertionError("unreachable")
+
+
+def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source: str, *, fill_blanks: bool = False,
+                progress: Progress | None = None) -> ImportResult:
+    """The plan and the outcome of every row (rules in the module docstring). Pure."""
+    hook = progress or (lambda phase, done, total: None)
+    hook("validating", 0, 1)
+    crm = read_crm(snapshot, config)
+    table = crm.tables.get(tab)
+    spec = TABS[tab]
+    if table is None:
+        raise ImportFileError(_('There is no "{tab}" tab.', tab=config.tab(tab).title or spec.display_title(config.locale)))
+    if "id" not in table.header.fields:
+        raise ImportFileError(_("The {tab} tab has no ID column yet: run `sheetcrm sync` once, then import.",
+                                tab=table.title))
+    report = Report(limit=10 ** 9)
+    incoming = parse_table(spec, source, grid, config.tab(tab), parse_context(config), report)
+    hook("validating", 1, 1)
+    result = ImportResult(table.title)
+    own = {*table.header.fields, *table.header.custom}
+    result.ignored = [incoming.header.labels[c] for f, c in {**incoming.header.fields, **incoming.header.custom}.items()
+                      if f not in own]
+    reasons: dict[int, list[str]] = {}
+    for issue in report.issues:
+        if issue.severity == "error":
+            reasons.setdefault(issue.row or 0, []).append(
+                f"{issue.header}: {issue.message}" if issue.header else issue.message)
+    whole = reasons.get(incoming.header.row, [])  # a missing required column rejects every row
+    index = _Index(tab, table)
+    words = words_of(crm, config)
+    marks = dict(crm.inputs.sequences) if crm.inputs else {}
+    prefix = spec.id_prefix
+    assert prefix is not None
+    pattern = id_pattern(prefix)
+    highest = max((int(m.group(1)) for r in table.rows if r.id and (m := pattern.match(cells.canonical_text(r.id)))),
+                  default=0)
+    counter = max(highest, marks.get(prefix, 0))
+    new_rows: list[dict[str, Any]] = []
+    total = len(incoming.rows)
+    for n, row in enumerate(incoming.rows, 1):
+        if n % 500 == 0 or n == total:
+            hook("computing", n, total)
+        record = row.record
+        if record is None or whole:
+            result.rows.append(Outcome(row.row, "rejected", reasons=whole + reasons.get(row.row, [])))
+            continue
+        values = _values(tab, record, words)
+        found = index.find(record)
+        if found is not None:
+            outcome = Outcome(row.row, "matched", found.id)
+            if fill_blanks:
+                fills = _fills(table, found, values)
+                outcome.filled = len(fills)
+                result.plan.writes.extend(fills)
+            result.rows.append(outcome)
+            continue
+        counter += 1
+        new_id = f"{prefix}-{counter:04d}"
+        new_rows.append(values | {"id": new_id})
+        index.add(record, Row(0, new_id, record, [], assigned=True))
+        result.rows.append(Outcome(row.row, "added", new_id))
+    writes, _after = append_writes(table, snapshot.tabs[table.title], new_rows)
+    result.plan.writes.extend(writes)
+    if counter != marks.get(prefix, 0) and new_rows:
+        marks[prefix] = counter
+        owned_tab(result.plan, snapshot, SEQUENCES, config.locale, [[k, v] for k, v in marks.items()])
+    return result
+
+
+def _values(tab: str, record: Any, words: Any) -> dict[str, Any]:
+    """A record's cells as sheetcrm writes them: typed values, stages and statuses in the team's
+    words, the team's own columns as the file had them."""
+    values = {k: cell_value(v) for k, v in record.model_dump().items() if v is not None and k != "id"}
+    if tab == "leads" and "status" in values:
+        values["status"] = words(LEAD_STATUS, values["status"])
+    if tab == "opportunities":
+        values["stage"] = words(STAGE, values["stage"])
+    values.update({k: v for k, v in record.custom.items() if not cells.is_blank(v)})
+    return values
+
+
+def _fills(table: Table, row: Row, values: dict[str, Any]) -> list[CellWrite]:
+    """Writes of `values` into the matched row's empty cells, each keyed by the row's ID."""
+    if row.id is None or row.assigned or row.row == 0:
+        return []  # no ID to key the writes by (added from this file, or not yet synced)
+    id_col = table.header.fields["id"]
+    columns = {**table.header.fields, **table.header.custom}
+    out = []
+    for key, value in values.items():
+        col = columns.get(key)
+        if col is None or col == id_col:
+            continue
+        have = row.cells[col] if col < len(row.cells) else None
+        if cells.is_blank(have) and not (isinstance(value, str) and cells.is_blank(value)):
+            out.append(CellWrite(table.title, row.row, col + 1, value,
+                                 expect=((id_col + 1, row.raw_id), (col + 1, None))))
+    return out
+
+
+class _Index:
+    """The tab's records (and the file's rows added so far) by what identifies them."""
+
+    def __init__(self, tab: str, table: Table) -> None:
+        self.tab = tab
+        self.people = People()
+        self.keys: dict[Hashable, Row] = {}
+        self.rows: dict[int, Row] = {}
+        for row in table.rows:
+            record = row.record or row.target
+            if record is not None:
+                self.add(record, row)
+
+    def add(self, record: Any, row: Row) -> None:
+        self.rows[id(row)] = row
+        if self.tab in ("leads", "contacts"):
+            self.people.add(id(row), record.email, record.phone)
+            return
+        for key in _keys(self.tab, record):
+            self.keys.setdefault(key, row)
+
+    def find(self, record: Any) -> Row | None:
+        if self.tab in ("leads", "contacts"):
+            who = self.people.find(record.email, record.phone)
+            return self.rows[who] if who is not None else None  # type: ignore[index]
+        return next((self.keys[k] for k in _keys(self.tab, record) if k in self.keys), None)
+
+
+def _keys(tab: str, record: Any) -> list[Hashable]:
+    if tab == "accounts":
+        keys: list[Hashable] = [("name", match_key(record.name))]
+        if record.domain:
+            keys.append(("domain", _domain(record.domain)))
+        return keys
+    account = match_key(record.account) if record.account else ""
+    return [("deal", match_key(record.name), account)]
+
+
+def _domain(text: str) -> str:
+    """"https://www.Acme.com/about" -> "acme.com"."""
+    host = text.strip().casefold().split("://", 1)[-1].split("/", 1)[0]
+    return host[4:] if host.startswith("www.") else host
+

@@ -1,0 +1,20 @@
+"""Web-to-lead: each new response of a configured web form (`[forms.<name>]`) becomes one lead
+with a Form Submitted activity, or only the activity when the person is already a lead or a
+contact; the response's Lead cell says which record it went to (`intake.forms`).
+
+It runs before `ids`, so the IDs it hands out come from the marks first and the ids step
+continues after them; its issues reach the Validation tab of the same sync. The new rows are
+writes, not records of this read: the engine computes with them from the next sync on.
+"""
+
+from __future__ import annotations
+
+from sheetcrm.intake.forms import plan_forms
+from sheetcrm.steps.context import StepResult, SyncContext
+
+
+def run(ctx: SyncContext) -> StepResult:
+    part = plan_forms(ctx.snapshot, ctx.crm, ctx.config, ctx.marks)
+    result = StepResult(issues=part.issues)
+    result.plan.writes.extend(part.writes)
+    return result

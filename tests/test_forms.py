@@ -1,0 +1,322 @@
+"""Web-to-lead (issue 13, item 1): each response of a web form's tab becomes one lead, once,
+on a real .xlsx file and on Google (gspread over HTTP to the emulator): with a sorted response
+tab, an edited answer, a sync cut short, and a person who is already a lead or a contact."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import openpyxl
+import pytest
+
+from sheetcrm.config import Config, ConfigError, load_config
+from sheetcrm.emulator import Emulator
+from sheetcrm.intake.forms import FORM_SUBMITTED, KEY, plan_forms, response_key
+from sheetcrm.intake.matching import People, phone_key
+from sheetcrm.intake.settings import LeadField
+from sheetcrm.records import Lead
+from sheetcrm.sync import plan_sync, sync
+from sheetcrm.validate import read_crm
+from sheetcrm.workbook import Plan, same_value, serial_number
+from sheetcrm.workbook.credentials import connect
+from sheetcrm.workbook.gsheets import GoogleSheetsWorkbook, RetryPolicy
+from sheetcrm.workbook.target import header_tests
+from sheetcrm.workbook.xlsx import XlsxWorkbook
+
+AS_OF = dt.date(2026, 11, 24)
+T1, T2, T3, T4 = (dt.datetime(2026, 11, 23, h, 15, 2) for h in (9, 10, 11, 12))
+RESPONSES = "Form Responses 1"
+CONFIG = {"forms": {"web": {"tab": RESPONSES, "fields": {"Email Address": "email", "Your name": "name",
+                                                          "Company": "company", "Phone number": "phone"}}}}
+
+
+def _tabs(responses: list[list]) -> dict[str, list[list]]:
+    return {
+        "Leads": [["ID", "First Name", "Last Name", "Company", "Email", "Phone", "Source", "Status", "Created"],
+                  ["LEAD-0001", "Ana", "Ruiz", "Acme", "ana@acme.com", None, "Referral", "Contacted", "2026-01-05"]],
+        "Contacts": [["ID", "Account", "First Name", "Last Name", "Email", "Phone"],
+                     ["CON-0001", None, "Carl", "Ode", "carl@old.com", "+34 600 111 222"]],
+        "Activities": [["ID", "Date", "Type", "Subject", "Related", "Owner", "Outcome"],
+                       ["ACT-0001", "2026-01-05", "Call", "Intro", "LEAD-0001", "Eve", None]],
+        RESPONSES: [["Timestamp", "Email Address", "Your name", "Company", "Phone number"], *responses],
+    }
+
+
+class XlsxBook:
+    def __init__(self, tmp_path, tabs):
+        wb = openpyxl.Workbook()
+        wb.remove(wb.active)
+        for title, rows in tabs.items():
+            ws = wb.create_sheet(title)
+            for row in rows:
+                ws.append(row)
+        self.path = tmp_path / "crm.xlsx"
+        wb.save(self.path)
+        self.book = XlsxWorkbook(self.path)
+
+    def rows(self, tab):
+        return self.book.read().tabs[tab].rows
+
+    def edit(self, change):
+        wb = openpyxl.load_workbook(self.path)
+        change(wb)
+        wb.save(self.path)
+
+    def append(self, tab, row):
+        self.edit(lambda wb: wb[tab].append(row))
+
+    def set(self, tab, row, col, value):
+        self.edit(lambda wb: wb[tab].cell(row, col, value))
+
+    def sort(self, tab, col, descending=False):
+        def change(wb):
+            ws = wb[tab]
+            body = [[c.value for c in r] for r in ws.iter_rows(min_row=2)]
+            body.sort(key=lambda r: r[col] or "", reverse=descending)
+            for i, r in enumerate(body, 2):
+                for j, v in enumerate(r, 1):
+                    ws.cell(i, j).value = v
+        self.edit(change)
+
+
+def _google(value):
+    return serial_number(value) if isinstance(value, dt.date) else value
+
+
+class GoogleBook:
+    def __init__(self, emu, tabs):
+        self.emu = emu
+        self.key = emu.create_spreadsheet("CRM", {t: [[_google(v) for v in r] for r in rows] for t, rows in tabs.items()})
+        self.trace = []
+        conn = connect(None, policy=RetryPolicy(attempts=3, sleep=lambda s: None), tracer=self.trace.append)
+        self.book = GoogleSheetsWorkbook(conn.client, self.key, "sheetcrm@project.iam.gserviceaccount.com",
+                                         **header_tests(Config()))
+
+    def rows(self, tab):
+        return [[None if v == "" else v for v in r] for r in self.emu.values(self.key, tab)]
+
+    def append(self, tab, row):
+        at = len(self.rows(tab)) + 1
+        self.emu.set_values(self.key, f"'{tab}'!A{at}", [[_google(v) for v in row]], value_input="RAW")
+
+    def set(self, tab, row, col, value):
+        self.emu.set_values(self.key, f"'{tab}'!{chr(64 + col)}{row}", [[value]], value_input="RAW")
+
+    def sort(self, tab, col, descending=False):
+        self.emu.sort_rows(self.key, tab, col, descending=descending)
+
+    def counts(self):
+        reads = sum(1 for t in self.trace if t.kind == "read")
+        return reads, len(self.trace) - reads
+
+
+@pytest.fixture(params=["xlsx", "google"])
+def make(request, tmp_path, monkeypatch):
+    if request.param == "xlsx":
+        yield lambda tabs: XlsxBook(tmp_path, tabs)
+        return
+    with Emulator() as emulator:
+        monkeypatch.setenv("SHEETS_EMULATOR_HOST", emulator.host)
+        yield lambda tabs: GoogleBook(emulator, tabs)
+
+
+def config(**changes) -> Config:
+    data = {**CONFIG, **changes}
+    return Config.model_validate(data)
+
+
+def _leads(rows):
+    return [r for r in rows[1:] if r and r[0]]
+
+
+def _lead_cells(rows):
+    if "Lead" not in rows[0]:
+        return {r[2]: None for r in rows[1:]}
+    col = rows[0].index("Lead")
+    return {r[2]: (r[col] if col < len(r) else None) for r in rows[1:]}
+
+
+def test_new_responses_become_leads_once(make):
+    b = make(_tabs([[T1, "bob@beta.com", "Bob Stone", "Beta", None], [T2, "dee@delta.com", "Dee", "Delta", None]]))
+    outcome = sync(b.book, config(), as_of=AS_OF)
+    leads = _leads(b.rows("Leads"))
+    assert [r[:5] for r in leads[1:]] == [["LEAD-0002", "Bob", "Stone", "Beta", "bob@beta.com"],
+                                          ["LEAD-0003", None, "Dee", "Delta", "dee@delta.com"]]
+    assert [r[6:8] for r in leads[1:]] == [["Web", "New"], ["Web", "New"]]
+    assert all(same_value(r[8], T1.date()) for r in leads[1:2]) and same_value(leads[2][8], T2.date())
+    assert _lead_cells(b.rows(RESPONSES)) == {"Bob Stone": "LEAD-0002", "Dee": "LEAD-0003"}
+    acts = b.rows("Activities")[2:]
+    assert [(r[0], r[2], r[4]) for r in acts] == [("ACT-0002", "Form Submitted", "LEAD-0002"),
+                                                 ("ACT-0003", "Form Submitted", "LEAD-0003")]
+    assert all(KEY.search(r[3]) for r in acts) and same_value(acts[0][1], T1.date())
+    assert outcome.crm.report.issues == [] or all(i.tab != RESPONSES for i in outcome.crm.report.issues)
+    sync(b.book, config(), as_of=AS_OF)  # the new leads' scores and history
+    before = {t: b.rows(t) for t in ("Leads", "Activities", RESPONSES)}
+    if isinstance(b, GoogleBook):
+        b.trace.clear()
+    again = sync(b.book, config(), as_of=AS_OF)
+    assert not again.plan and {t: b.rows(t) for t in before} == before
+    if isinstance(b, GoogleBook):
+        assert b.counts() == (2, 0)  # the read and its check; nothing to write
+
+
+def test_a_new_response_in_a_sorted_tab_is_the_only_new_lead(make):
+    b = make(_tabs([[T1, "bob@beta.com", "Bob Stone", "Beta", None], [T2, "dee@delta.com", "Dee", "Delta", None]]))
+    sync(b.book, config(), as_of=AS_OF)
+    b.append(RESPONSES, [T3, "zoe@zeta.com", "Zoe Park", "Zeta", None])
+    b.sort(RESPONSES, 2, descending=True)  # by name, Z→A: the handled rows moved
+    sync(b.book, config(), as_of=AS_OF)
+    names = [r[2] for r in _leads(b.rows("Leads"))]
+    assert names == ["Ruiz", "Stone", "Dee", "Park"]
+    assert _lead_cells(b.rows(RESPONSES)) == {"Zoe Park": "LEAD-0004", "Dee": "LEAD-0003", "Bob Stone": "LEAD-0002"}
+
+
+def test_an_answer_edited_later_changes_nothing(make):
+    b = make(_tabs([[T1, "bob@beta.com", "Bob Stone", "Beta", None]]))
+    sync(b.book, config(), as_of=AS_OF)
+    b.set(RESPONSES, 2, 2, "robert@beta.com")
+    b.set(RESPONSES, 2, 3, "Robert Stone")
+    sync(b.book, config(), as_of=AS_OF)
+    assert [r[0] for r in _leads(b.rows("Leads"))] == ["LEAD-0001", "LEAD-0002"]
+    assert len(b.rows("Activities")) == 3
+
+
+@pytest.mark.parametrize("landed", ["lead and activity", "lead only"])
+def test_a_sync_cut_short_never_makes_a_second_lead(make, landed):
+    b = make(_tabs([[T1, "bob@beta.com", "Bob Stone", "Beta", None]]))
+    _, _, plan = plan_sync(b.book.read(), config(), AS_OF)
+    tabs = {"Leads"} if landed == "lead only" else {"Leads", "Activities"}
+    # What got through before the cut: the new rows' writes, not the response's Lead cell.
+    b.book.write(Plan(writes=[w for w in plan.writes if w.tab in tabs and w.row > 1]))
+    assert [r[0] for r in _leads(b.rows("Leads"))] == ["LEAD-0001", "LEAD-0002"]
+    assert _lead_cells(b.rows(RESPONSES)) == {"Bob Stone": None}
+    sync(b.book, config(), as_of=AS_OF)
+    assert [r[0] for r in _leads(b.rows("Leads"))] == ["LEAD-0001", "LEAD-0002"]
+    assert _lead_cells(b.rows(RESPONSES)) == {"Bob Stone": "LEAD-0002"}
+    acts = [r for r in b.rows("Activities")[1:] if r[2] == "Form Submitted"]
+    assert [r[4] for r in acts] == ["LEAD-0002"]  # one activity, whichever sync wrote it
+
+
+def test_a_person_already_there_gets_only_the_activity(make):
+    b = make(_tabs([[T1, " ANA@acme.com", "Ana Ruiz", "Acme", None],          # the lead, by email
+                    [T2, "carl@new.com", "Carl Ode", "Ode SL", "0034600111222"],  # another email: a new lead
+                    [T3, None, "Carla Ode", "Ode SL", "+34 600-111-222"],      # the contact, by phone
+                    [T4, "ana@acme.com", "Ana R.", "Acme", None]]))            # the lead again
+    sync(b.book, config(), as_of=AS_OF)
+    assert [r[0] for r in _leads(b.rows("Leads"))] == ["LEAD-0001", "LEAD-0002"]
+    assert _lead_cells(b.rows(RESPONSES)) == {"Ana Ruiz": "LEAD-0001", "Carl Ode": "LEAD-0002",
+                                              "Carla Ode": "CON-0001", "Ana R.": "LEAD-0001"}
+    related = [r[4] for r in b.rows("Activities")[1:] if r[2] == "Form Submitted"]
+    assert sorted(related) == ["CON-0001", "LEAD-0001", "LEAD-0001", "LEAD-0002"]
+    assert b.rows("Leads")[1][:8] == ["LEAD-0001", "Ana", "Ruiz", "Acme", "ana@acme.com", None, "Referral",
+                                      "Contacted"]  # the lead's own cells are untouched
+
+
+def test_spanish_form_and_workbook(make):
+    tabs = {
+        "Leads": [["ID", "Nombre", "Apellido", "Empresa", "Correo", "Teléfono", "Origen", "Estado", "Creado"],
+                  ["LEAD-0001", "Ana", "Ruiz", "Acme", "ana@acme.com", None, "Referido", "Nuevo", "05/01/2026"]],
+        "Actividades": [["ID", "Fecha", "Tipo", "Asunto", "Relacionado", "Propietario", "Resultado"]],
+        "Respuestas de formulario 1": [["Marca temporal", "Dirección de correo electrónico", "Nombre y apellidos",
+                                        "Empresa"], [T1, "luis@beta.es", "Luis García López", "Beta SA"],
+                                       [T2, "no-es-correo", "Pepe", "Gamma"]],
+    }
+    b = make(tabs)
+    cfg = Config.model_validate({"locale": "es", "forms": {"web": {
+        "tab": "Respuestas de formulario 1", "source": "Formulario web",
+        "fields": {"Dirección de correo electrónico": "email", "Nombre y apellidos": "name", "Empresa": "company"}}}})
+    outcome = sync(b.book, cfg, as_of=AS_OF)
+    new = _leads(b.rows("Leads"))[1]
+    assert new[:8] == ["LEAD-0002", "Luis", "García López", "Beta SA", "luis@beta.es", None, "Formulario web", "Nuevo"]
+    act = b.rows("Actividades")[1]
+    assert act[2] == FORM_SUBMITTED["es"] == "Formulario enviado" and act[3].startswith("Respuesta del formulario (web)")
+    bad = [i for i in outcome.crm.report.issues if i.tab == "Respuestas de formulario 1"]
+    assert [(i.row, i.column, i.code) for i in bad] == [(3, "B", "bad_email")]
+    assert "correo" in bad[0].message
+    validation = b.rows("Validación")
+    assert any("no-es-correo" in str(r) for r in validation)
+
+
+def test_a_bad_answer_waits_at_its_cell_until_fixed(make):
+    b = make(_tabs([[T1, "not-an-email", "Bob Stone", "Beta", None]]))
+    outcome = sync(b.book, config(), as_of=AS_OF)
+    assert [(i.tab, i.row, i.column, i.code) for i in outcome.crm.report.issues if i.tab == RESPONSES] == [
+        (RESPONSES, 2, "B", "bad_email")]
+    assert len(_leads(b.rows("Leads"))) == 1
+    b.set(RESPONSES, 2, 2, "bob@beta.com")
+    sync(b.book, config(), as_of=AS_OF)
+    assert [r[4] for r in _leads(b.rows("Leads"))] == ["ana@acme.com", "bob@beta.com"]
+
+
+def test_sort_between_read_and_write_on_google_puts_each_lead_cell_on_its_response(tmp_path, monkeypatch):
+    with Emulator() as emu:
+        monkeypatch.setenv("SHEETS_EMULATOR_HOST", emu.host)
+        b = GoogleBook(emu, _tabs([[T1, "bob@beta.com", "Bob Stone", "Beta", None],
+                                   [T2, "dee@delta.com", "Dee", "Delta", None],
+                                   [T3, "zoe@zeta.com", "Zoe Park", "Zeta", None]]))
+        snapshot = b.book.read()
+        _, _, plan = plan_sync(snapshot, config(), AS_OF)
+        emu.between_requests(lambda e: e.sort_rows(b.key, RESPONSES, 2, descending=True))
+        b.book.write(plan)
+        cells = _lead_cells(b.rows(RESPONSES))
+        leads = {r[0]: r[4] for r in _leads(b.rows("Leads"))}
+        emails = {r[2]: r[1] for r in b.rows(RESPONSES)[1:]}
+        # Whatever landed sits on its own response; what did not is filled by the next sync.
+        assert all(v is None or leads[v] == emails[k] for k, v in cells.items())
+        sync(b.book, config(), as_of=AS_OF)
+        cells = _lead_cells(b.rows(RESPONSES))
+        leads = {r[0]: r[4] for r in _leads(b.rows("Leads"))}
+        assert len(leads) == 4 and all(leads[cells[k]] == emails[k] for k in cells)
+
+
+def test_the_lead_column_is_added_once_and_other_cells_stay(tmp_path):
+    b = XlsxBook(tmp_path, _tabs([[T1, "bob@beta.com", "Bob Stone", "Beta", None, None, "my note"]]))
+    sync(b.book, config(), as_of=AS_OF)
+    rows = b.rows(RESPONSES)
+    # The person's note in column G is never written over: the Lead column goes after it.
+    assert rows[0][7] == "Lead" and rows[1][6] == "my note" and rows[1][7] == "LEAD-0002"
+    assert rows[1][:5] == [T1, "bob@beta.com", "Bob Stone", "Beta", None]
+
+
+def test_config_problems_are_one_line(tmp_path):
+    for fields, expected in (({"Q": "nickname"}, "forms.web.fields.Q"), ({}, "forms.web.fields"),
+                             ({"A": "email", "B": "email"}, "both fill email")):
+        path = tmp_path / "sheetcrm.toml"
+        body = ", ".join(f'"{k}" = "{v}"' for k, v in fields.items())
+        path.write_text(f'[forms.web]\ntab = "R"\nfields = {{ {body} }}\n', encoding="utf-8")
+        with pytest.raises(ConfigError, match=expected) as e:
+            load_config(path)
+        assert "\n" not in str(e.value)
+
+
+def test_missing_tab_and_question_are_warnings_not_failures():
+    from sheetcrm.workbook import Grid, Snapshot
+
+    cfg = config(forms={"web": {"tab": "Nope", "fields": {"Email": "email"}},
+                        "other": {"tab": RESPONSES, "fields": {"Your name": "name", "Shoe size": "title"}}})
+    snapshot = Snapshot({t: Grid(rows=r) for t, r in _tabs([[T1, "x@y.com", "Bob Stone", "Beta", None]]).items()})
+    crm = read_crm(snapshot, cfg)
+    part = plan_forms(snapshot, crm, cfg, {})
+    assert [i.code for i in part.issues] == ["form_tab_missing", "form_question_missing"]
+    assert part.leads == 1
+
+
+def test_response_key_is_the_same_for_a_date_and_its_serial_number():
+    assert response_key("web", T1, ["a@b.c", "Bob"]) == response_key("web", serial_number(T1), ["a@b.c", "Bob", "x"])
+    assert response_key("web", T1, ["a@b.c"]) != response_key("web", T2, ["a@b.c"])
+    assert response_key("web", T1, ["a@b.c"]) != response_key("shop", T1, ["a@b.c"])
+
+
+def test_matching_rules():
+    people = People()
+    people.add("L1", " Ana@Acme.com ", None)
+    people.add("C1", None, "+34 600 111 222")
+    people.add("L2", "bo@b.com", "0034 600 999 888")
+    assert people.find("ana@acme.COM", None) == "L1"
+    assert people.find(None, "34600111222") == "C1" and people.find("new@x.com", "(+34) 600-111-222") == "C1"
+    assert people.find("other@x.com", "+34600999888") is None  # a known phone with another email: someone else
+    assert people.find(None, "123") is None and phone_key(34600111222.0) == "34600111222"
+
+
+def test_form_fields_are_lead_fields():
+    assert set(LeadField.__args__) - {"name"} <= set(Lead.model_fields)
