@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
+from sheetcrm.crm.conversion import ConversionSettings
 from sheetcrm.crm.scoring import ScoringSettings
 from sheetcrm.crm.stages import DEFAULT_STAGES, Stage
 from sheetcrm.every import ScheduleSettings
@@ -78,6 +79,7 @@ class Config(Section):
     schedule: ScheduleSettings = ScheduleSettings()
     forecast_months: int = Field(default=6, ge=1, le=36)
     scoring: ScoringSettings = Field(default_factory=ScoringSettings)
+    conversion: ConversionSettings = Field(default_factory=ConversionSettings)
     smtp: SmtpSettings = SmtpSettings()
     # Owner (as typed in the Owner columns) -> the address their morning digest goes to.
     owners: dict[str, str] = {}
@@ -417,6 +419,13 @@ aliases = ["Lost", "Perdida"]
 #   { column = "Email", op = "present", points = 5 },
 #   { column = "Budget", op = "range", min = 10000, points = 10 },
 # ]
+
+# Lead conversion: a lead whose Status becomes Converted, or whose Convert cell is ticked, becomes
+# an account, a contact and (see create_opportunity) an opportunity on the next sync (docs/leads.md).
+# [conversion]
+# create_opportunity = "when_amount"   # always, never, or when_amount (an Amount, a Budget or a Deal Name)
+# close_days = 30                      # the new opportunity's Close Date: the sync's day + this
+# activities = "keep"                  # keep them on the lead, or repoint their Related to the contact
 
 # Rename a tab or a header to match your sheet, and type your own columns.
 # [tabs.opportunities]
