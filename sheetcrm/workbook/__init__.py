@@ -213,7 +213,8 @@ def drop_orphans(applied: list[CellWrite], skipped: list[CellWrite]) -> list[Cel
             return kept
         skipped.extend(orphans)
         gone.update(w.key for w in orphans)
-        kept = [w for w in kept if w.requires not in gone]
+        dropped = {id(w) for w in orphans}
+        kept = [w for w in kept if id(w) not in dropped]
 
 
 class WorkbookError(Exception):
