@@ -18,6 +18,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from sheetcrm.crm.duplicates import DuplicateSettings
+from sheetcrm.crm.conversion import ConversionSettings
 from sheetcrm.crm.scoring import ScoringSettings
 from sheetcrm.crm.stages import DEFAULT_STAGES, Stage
 from sheetcrm.every import ScheduleSettings
@@ -83,6 +84,7 @@ class Config(Section):
     schedule: ScheduleSettings = ScheduleSettings()
     forecast_months: int = Field(default=6, ge=1, le=36)
     scoring: ScoringSettings = Field(default_factory=ScoringSettings)
+    conversion: ConversionSettings = Field(default_factory=ConversionSettings)
     smtp: SmtpSettings = SmtpSettings()
     duplicates: DuplicateSettings = Field(default_factory=DuplicateSettings)
     # Owner (as typed in the Owner columns) -> the address their morning digest goes to.
@@ -437,6 +439,13 @@ aliases = ["Lost", "Perdida"]
 # company_threshold = 90
 # country = "ES"
 # max_block = 200
+
+# Lead conversion: a lead whose Status becomes Converted, or whose Convert cell is ticked, becomes
+# an account, a contact and (see create_opportunity) an opportunity on the next sync (docs/leads.md).
+# [conversion]
+# create_opportunity = "when_amount"   # always, never, or when_amount (an Amount, a Budget or a Deal Name)
+# close_days = 30                      # the new opportunity's Close Date: the sync's day + this
+# activities = "keep"                  # keep them on the lead, or repoint their Related to the contact
 
 # Rename a tab or a header to match your sheet, and type your own columns.
 # [tabs.opportunities]

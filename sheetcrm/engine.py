@@ -94,7 +94,8 @@ def compute(crm: Crm, config: Config, as_of: dt.date) -> Results:
     fc = forecast(opportunities, metrics, stages, rates, as_of, quotas=quotas, calibration=calibration,
                   months=config.forecast_months)
     kpis = compute_kpis(opportunities, metrics, stages, rates, as_of, leads=leads, accounts=crm.records("accounts"),
-                        activities=activities, tasks=tasks, quotas=quotas)
+                        activities=activities, tasks=tasks, quotas=quotas,
+                        conversions=crm.inputs.conversions.converted_ids())
     title = crm.tables["opportunities"].title if "opportunities" in crm.tables else names.CRM_TABS["opportunities"]
     return Results(
         as_of=as_of, currency=config.currency, opportunities=opportunities, metrics=metrics,

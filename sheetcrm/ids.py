@@ -80,8 +80,12 @@ def row_key(table: Table, row: Row) -> tuple[tuple[int, CellValue], ...]:
     """What a write into this row expects to find there: its ID cell as read (a typed 4563 is
     the number 4563, not the text "4563", and backends compare cell values), or for a row whose ID this
     sync assigns, an empty ID cell and the row's own first cells under the tab's CRM columns
-    (never a side table's cells, which may be formulas that change on their own)."""
+    (never a side table's cells, which may be formulas that change on their own); for a row
+    this sync appends, every CRM cell of it empty, as its append expects."""
     id_col = table.header.fields["id"]
+    if row.appended:
+        # A row this sync appends: what `plan.append_writes` expects, every CRM cell still empty.
+        return tuple((col + 1, None) for col in sorted({*table.header.fields.values(), *table.header.custom.values()}))
     if not row.assigned:
         return ((id_col + 1, row.raw_id),)
     own = sorted({*table.header.fields.values(), *table.header.custom.values()} - {id_col})

@@ -5,6 +5,7 @@
 - `_sheetcrm`: the sequences' high-water marks (`ids.read_sequences`);
 - Duplicates: sheetcrm's tab of likely duplicates, for the ticks people type there
   (`read_duplicates`; steps/duplicates.py and the merge step act on them).
+- the record of earlier lead conversions, in the CRM tabs' recorded columns (`read_conversions`).
 
 Nothing after the read parses a cell: the engine and the steps get `Inputs`. A row that cannot
 be read is left out, as it always was: a currency without a readable rate then surfaces as a
@@ -20,6 +21,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from sheetcrm import cells
 from sheetcrm.config import Config
+from sheetcrm.crm.conversion import Conversions, Converted
 from sheetcrm.crm.forecast import Quota, month_key
 from sheetcrm.crm.history import HistoryRow
 from sheetcrm.crm.money import Rates
@@ -45,6 +47,7 @@ class Inputs:
     lead_history: list[HistoryRow] = field(default_factory=list)
     sequences: dict[str, int] = field(default_factory=dict)         # prefix -> the last number handed out
     duplicates: "DuplicatesTab" = field(default_factory=lambda: DuplicatesTab())
+    conversions: Conversions = field(default_factory=Conversions)   # read_conversions
 
 
 def read_inputs(snapshot: Snapshot, config: Config, context: ParseContext) -> Inputs:
@@ -213,3 +216,37 @@ def read_duplicates(snapshot: Snapshot, locale: str) -> DuplicatesTab:
                                         values.get(key), e.code, e.message, e.hint))
         out.rows.append(DuplicateRow(index, group, rid, values, **ticks))
     return out
+def read_conversions(tables: Mapping[str, Any], locale: str) -> Conversions:
+    """Earlier conversions, from sheetcrm's recorded columns (names.RECORDED): each lead row's
+    Converted Account / Contact / Opportunity / On, and the rows of Accounts, Contacts and
+    Opportunities whose From Lead names a lead. `tables` are the read's (`table.Table` by tab
+    key). A Converted On that is not a date reads as None (the link still counts)."""
+    found = Conversions()
+    leads = tables.get("leads")
+    if leads is not None:
+        cols = leads.header.computed
+        for row in [*leads.rows, *leads.leftovers]:
+            def text(key: str) -> str | None:
+                col = cols.get(key)
+                raw = row.cells[col] if col is not None and col < len(row.cells) else None
+                return cells.parse_text(raw)
+            try:
+                col = cols.get("converted_on")
+                on = cells.parse_date(row.cells[col], locale) if col is not None and col < len(row.cells) else None
+            except cells.CellError:
+                on = None
+            links = Converted(row.row, row.id, text("converted_account"), text("converted_contact"),
+                              text("converted_opportunity"), on)
+            if links.account or links.contact or links.opportunity or links.on:
+                found.links[row.row] = links
+    for key in ("accounts", "contacts", "opportunities"):
+        table = tables.get(key)
+        col = table.header.computed.get("lead") if table is not None else None
+        if col is None:
+            continue
+        by_lead = found.from_lead.setdefault(key, {})
+        for row in table.rows:
+            lead = cells.parse_text(row.cells[col]) if col < len(row.cells) else None
+            if lead and row.id:
+                by_lead.setdefault(lead, row.id)
+    return found

@@ -63,7 +63,7 @@ PRINTED = (DASHBOARD.key, PIPELINE.key, FORECAST.key, VALIDATION.key, STAGE_HIST
 COMPUTED_KINDS: dict[str, dict[str, str]] = {
     "opportunities": {"probability_pct": RATIO, "weighted_amount": AMOUNT, "days_in_stage": COUNT,
                       "last_activity": DATE},
-    "leads": {"score": COUNT, "conversion_pct": RATIO},
+    "leads": {"score": COUNT, "conversion_pct": RATIO, "converted_on": DATE},
 }
 assert all(set(kinds) <= set(COMPUTED[tab]) for tab, kinds in COMPUTED_KINDS.items())
 

@@ -64,7 +64,15 @@ COMPUTED: dict[str, dict[str, str]] = {
         "grade": N_("Grade"),
         "conversion_pct": N_("Conversion %"),
         "why": N_("Why"),
+        # A conversion's record (crm/conversion.py): what the lead became, and when.
+        "converted_account": N_("Converted Account"),
+        "converted_contact": N_("Converted Contact"),
+        "converted_opportunity": N_("Converted Opportunity"),
+        "converted_on": N_("Converted On"),
     },
+    # The lead a conversion made the row of: how an interrupted conversion finds its rows.
+    "accounts": {"lead": N_("From Lead")},
+    "contacts": {"lead": N_("From Lead")},
     "opportunities": {
         "probability_pct": N_("Probability %"),
         "weighted_amount": N_("Weighted Amount"),
@@ -73,7 +81,16 @@ COMPUTED: dict[str, dict[str, str]] = {
         "last_activity": N_("Last Activity"),
         "rotting": N_("Rotting"),
         "next_step": N_("Next Step"),
+        "lead": N_("From Lead"),
     },
+}
+
+# Computed columns that record what a step did rather than what the sheet says now: added by
+# that step when it first writes one (never to every tab), written once, never recomputed
+# (`plan.computed_writes` leaves them be, but clears them on a row that is no longer a record).
+RECORDED: dict[str, frozenset[str]] = {
+    "leads": frozenset({"converted_account", "converted_contact", "converted_opportunity", "converted_on"}),
+    "accounts": frozenset({"lead"}), "contacts": frozenset({"lead"}), "opportunities": frozenset({"lead"}),
 }
 
 # Words and short texts sheetcrm writes into cells.

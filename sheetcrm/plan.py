@@ -57,15 +57,22 @@ def computed_writes(table: Table, values_by_row: dict[int, dict[str, Any]], loca
     merged block), its header in the tab's header row. Every write is keyed to its row
     (`ids.row_key`); rows whose record is invalid, and rows that are no longer records, have
     their stale values cleared rather than left to mislead. A tab with no room for the
-    columns (`Header.full`) gets no write at all.
+    columns (`Header.full`) gets no write at all. A recorded column (`Computed.recorded`, a
+    record of what a step did) is neither added nor rewritten here: only cleared off leftovers.
     """
     header = table.header
     writes: list[CellWrite] = []
     if header.full or "id" not in header.fields:
         return writes
     columns: dict[str, int] = {}
+    recorded: dict[str, int] = {}
     for computed in table.spec.computed:
         col = header.computed.get(computed.key)
+        if computed.recorded:
+            # Its step adds and writes it; here it is only cleared off rows that are no record.
+            if col is not None:
+                recorded[computed.key] = col
+            continue
         if col is None:
             col = header.new[computed.key]
             header.computed[computed.key] = col
@@ -83,7 +90,7 @@ def computed_writes(table: Table, values_by_row: dict[int, dict[str, Any]], loca
     for row in table.leftovers:
         # No record, no ID: the write holds only while the row still shows exactly these
         # stale values and no ID.
-        stale = [(col + 1, row.cells[col]) for col in columns.values()
+        stale = [(col + 1, row.cells[col]) for col in (*columns.values(), *recorded.values())
                  if col < len(row.cells) and not same_value(row.cells[col], None)]
         expect = ((id_col + 1, None), *stale)
         writes.extend(CellWrite(table.title, row.row, col, None, expect=expect) for col, _ in stale)

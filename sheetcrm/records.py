@@ -174,6 +174,14 @@ class Lead(Record):
     status: Annotated[str | None, _cell(_enum(N_("lead status"), LEAD_STATUSES))] = col("Status")
     owner: Text = col("Owner")
     created: Day = col("Created")
+    # What a conversion carries (crm/conversion.py): the deal, the company's site and country.
+    deal_name: Text = col("Deal Name")  # not for people: recognised header
+    amount: Money = col("Amount")
+    currency: Currency = col("Currency")
+    website: Text = col("Website")
+    country: Text = col("Country")
+    # Ticked by a person to convert the lead on the next sync (as a Status of Converted does).
+    convert: Annotated[bool | None, _cell(lambda raw, ctx: cells.parse_bool(raw))] = col("Convert")
 
     @model_validator(mode="after")
     def _identifiable(self) -> "Lead":
@@ -197,6 +205,9 @@ class Opportunity(Record):
     close_date: Day = col("Close Date")  # not for people: recognised header
     created: Day = col("Created")
     # A person's call on the forecast, over the stage's category (Salesforce's override).
+    # Carried over from the lead a conversion made this deal of (crm/conversion.py).
+    source: Text = col("Source")
+    campaign: Text = col("Campaign")
     category_override: Annotated[str | None, _cell(_enum(N_("forecast category"), {
         "Pipeline": ["Embudo"], "Best Case": ["Mejor caso"], "Commit": ["Compromiso"], "Closed": ["Cerrado"],  # not for people: recognised values
         "Omitted": ["Omitido", "Excluido"]}))] = col("Category Override")  # not for people: recognised header

@@ -128,6 +128,8 @@ def dashboard_body(results: Results, locale: str) -> list[list[Any]]:
                        ("lead_conversion_by_campaign", k.lead_conversion_by_campaign)):
         for name, conv in sorted(table.items()):
             rows.append(_kpi(key, fraction(conv.rate), RATIO, name))
+    if k.days_to_convert is not None:  # only once sheetcrm has converted a lead
+        rows.append(_kpi("days_to_convert", points(k.days_to_convert), DAYS))
     for name, amount in sorted(k.won_revenue_by_campaign.items()):
         rows.append(_kpi("won_revenue_by_campaign", money(amount), MONEY, name))
     for owner, (week, month) in sorted(k.activities_by_owner.items()):

@@ -35,6 +35,7 @@ class Computed:
     key: str
     header: str
     header_es: str
+    recorded: bool = False  # a record of what a step did (names.RECORDED): written by that step alone
 
     def display(self, locale: str) -> str:
         return self.header_es if locale == "es" else self.header
@@ -78,7 +79,9 @@ def _column(name: str, info: FieldInfo) -> Column:
 
 def _tab(key: str, id_prefix: str | None = None) -> TabSpec:
     es, *others = aliases.tab_names(key)
-    computed = tuple(Computed(k, *names.computed_name(key, k)) for k in names.COMPUTED.get(key, {}))
+    recorded = names.RECORDED.get(key, frozenset())
+    computed = tuple(Computed(k, *names.computed_name(key, k), recorded=k in recorded)
+                     for k in names.COMPUTED.get(key, {}))
     return TabSpec(key, names.CRM_TABS[key], es, tuple(others), records.MODELS[key], id_prefix, computed)
 
 

@@ -108,6 +108,7 @@ class Row:
     raw_id: Any = None          # the ID cell exactly as read (4563, "ACC-1 "): what a guarded write expects
     target: Record | None = None
     id_fixed: bool = False      # the ID cell holds a formula or is hidden under a merged block: never filled in
+    appended: bool = False      # a new record this sync appends below the tab's rows (plan.append_writes)
 
     @property
     def has_errors(self) -> bool:

@@ -21,7 +21,7 @@ from sheetcrm import cells
 from sheetcrm.config import Config
 from sheetcrm.i18n import N_, _, in_locale, ngettext, using
 from sheetcrm.ids import id_pattern
-from sheetcrm.inputs import Inputs, read_inputs
+from sheetcrm.inputs import Inputs, read_conversions, read_inputs
 from sheetcrm.records import ParseContext
 from sheetcrm.report import Issue, Report, column_letter
 from sheetcrm.schema import TABS, find_tab, tab_names
@@ -114,6 +114,7 @@ def _read_crm(snapshot: Snapshot, config: Config) -> Crm:
     order = {t.title: i for i, t in enumerate(crm.tables.values())}
     crm.report.issues.sort(key=lambda i: (order.get(i.tab, -1), i.row or 0, len(i.column or ""), i.column or ""))
     crm.inputs = read_inputs(snapshot, config, ctx)
+    crm.inputs.conversions = read_conversions(crm.tables, config.locale)
     return crm
 
 

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any, Iterable, Mapping, Sequence
 
 from sheetcrm.cells import normalize_key
+from sheetcrm.crm.conversion import Converted
 from sheetcrm.crm.forecast import NO_OWNER, Quota, month_key
 from sheetcrm.crm.money import (MissingRate, Rates, decimal_text, fraction, missing_rates, points_fraction, ratio_points,
                                 to_base)
@@ -41,12 +42,17 @@ KPIS: dict[str, tuple[str, str]] = {
                           N_("Open pipeline closing this quarter (overdue deals included) ÷ this quarter's quota "
                              "still to win; with no quota for the quarter, ÷ last quarter's won revenue.")),
     "lead_conversion_by_source": (N_("Lead conversion rate, source {name}"),
-                                  N_("Converted leads ÷ all leads, for each Source.")),
+                                  N_("Converted leads ÷ all leads, for each Source; a lead is converted when "
+                                     "sheetcrm converted it (Converted Account) or its Status says Converted.")),
     "lead_conversion_by_campaign": (N_("Lead conversion rate, campaign {name}"),
-                                    N_("Converted leads ÷ all leads, for each Campaign.")),
+                                    N_("Converted leads ÷ all leads, for each Campaign; a lead is converted when "
+                                       "sheetcrm converted it (Converted Account) or its Status says Converted.")),
+    "days_to_convert": (N_("Average days to convert a lead"),
+                        N_("Average days from a lead's Created to its Converted On, over leads sheetcrm converted.")),
     "won_revenue_by_campaign": (N_("Won revenue, campaign {name}"),
-                                N_("Won revenue of accounts whose name matches the Company of a converted lead "
-                                   "of the campaign (the earliest such lead if several).")),
+                                N_("Won revenue of the account a lead of the campaign converted into (its Converted "
+                                   "Account; else the account whose name matches the Company of a lead whose Status "
+                                   "says Converted, the earliest such lead if several).")),
     "activities_by_owner": (N_("Activities in the last 7 days, {name}"),
                             N_("Activities logged in the 7 and the 30 days up to today, per owner.")),
     "activities_30d_by_owner": (N_("Activities in the last 30 days, {name}"),
@@ -109,6 +115,7 @@ class Kpis:
     lead_conversion_by_source: Mapping[str, Conversion] = field(default_factory=dict)
     lead_conversion_by_campaign: Mapping[str, Conversion] = field(default_factory=dict)
     won_revenue_by_campaign: Mapping[str, Decimal] = field(default_factory=dict)
+    days_to_convert: Decimal | None = None           # average over leads sheetcrm converted; None when none
     activities_by_owner: Mapping[str, tuple[int, int]] = field(default_factory=dict)  # (7 days, 30 days)
     overdue_tasks_by_owner: Mapping[str, int] = field(default_factory=dict)
     rotting_deals: int = 0
@@ -131,6 +138,7 @@ class Kpis:
             "lead_conversion_by_source": {k: c.to_json() for k, c in self.lead_conversion_by_source.items()},
             "lead_conversion_by_campaign": {k: c.to_json() for k, c in self.lead_conversion_by_campaign.items()},
             "won_revenue_by_campaign": {k: decimal_text(v) for k, v in self.won_revenue_by_campaign.items()},
+            "days_to_convert": None if self.days_to_convert is None else float(self.days_to_convert),
             "activities_by_owner": {k: {"last_7_days": a, "last_30_days": b}
                                     for k, (a, b) in self.activities_by_owner.items()},
             "overdue_tasks_by_owner": dict(self.overdue_tasks_by_owner),
@@ -164,8 +172,12 @@ class _DealSums:
 def compute_kpis(opportunities: Sequence[Opportunity], metrics: Sequence[OpportunityMetrics], stages: StageTable,
                  rates: Rates, as_of: dt.date, *, leads: Iterable[Lead] = (), accounts: Iterable[Account] = (),
                  activities: Iterable[Activity] = (), tasks: Iterable[Task] = (),
-                 quotas: Iterable[Quota] = ()) -> Kpis:
-    """Every KPI in DEFINITIONS as of `as_of`; `metrics` align with `opportunities`."""
+                 quotas: Iterable[Quota] = (), conversions: Mapping[str, Converted] = {}) -> Kpis:
+    """Every KPI in DEFINITIONS as of `as_of`; `metrics` align with `opportunities`.
+
+    conversions: lead ID -> its conversion record (crm.conversion.Conversions.converted_ids);
+    a lead with one is converted whatever its Status says, and its account is known, not
+    guessed from its Company."""
     accounts = list(accounts)
     account_names = {a.id: a.name for a in accounts if a.id}
     quarter, last_quarter = _quarter(as_of), _quarter(_quarter_start(as_of) - dt.timedelta(days=1))
@@ -218,9 +230,10 @@ def compute_kpis(opportunities: Sequence[Opportunity], metrics: Sequence[Opportu
         by_owner={owner: s.kpis() for owner, s in sorted(owners.items())},
         pipeline_coverage=coverage,
         pipeline_coverage_basis=basis,
-        lead_conversion_by_source=_conversion(leads, lambda lead: lead.source),
-        lead_conversion_by_campaign=_conversion(leads, lambda lead: lead.campaign),
-        won_revenue_by_campaign=_won_by_campaign(leads, won_by_account),
+        lead_conversion_by_source=_conversion(leads, lambda lead: lead.source, conversions),
+        lead_conversion_by_campaign=_conversion(leads, lambda lead: lead.campaign, conversions),
+        won_revenue_by_campaign=_won_by_campaign(leads, won_by_account, conversions, account_names),
+        days_to_convert=_days_to_convert(leads, conversions),
         activities_by_owner=_activities_by_owner(activities, as_of),
         overdue_tasks_by_owner=_overdue_tasks(tasks, as_of),
         rotting_deals=sum(m.rotting for m in metrics),
@@ -249,23 +262,33 @@ def _coverage_denominator(quotas: Iterable[Quota], quarter: frozenset[str], won_
     return None, None
 
 
-def _conversion(leads: Iterable[Lead], key: Any) -> dict[str, Conversion]:
+def _converted(lead: Lead, conversions: Mapping[str, Converted]) -> bool:
+    return lead.id in conversions or lead.status == "Converted"
+
+
+def _conversion(leads: Iterable[Lead], key: Any, conversions: Mapping[str, Converted]) -> dict[str, Conversion]:
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for lead in leads:
         c = counts[key(lead) or _(NONE)]
         c[0] += 1
-        c[1] += lead.status == "Converted"
+        c[1] += _converted(lead, conversions)
     return {k: Conversion(n, converted) for k, (n, converted) in sorted(counts.items())}
 
 
-def _won_by_campaign(leads: Iterable[Lead], won_by_account: Mapping[str, Decimal]) -> dict[str, Decimal]:
-    # The account a converted lead became is not recorded anywhere, so the lead's Company is
-    # matched to the account's name; the earliest converted lead of a company takes the credit.
+def _won_by_campaign(leads: Iterable[Lead], won_by_account: Mapping[str, Decimal],
+                     conversions: Mapping[str, Converted], account_names: Mapping[str, str]) -> dict[str, Decimal]:
+    # A lead sheetcrm converted names its account; for one only its Status says Converted, the
+    # lead's Company is matched to the account's name. Each account's revenue is credited once,
+    # to its earliest converted lead.
     first: dict[str, tuple[dt.date, Lead]] = {}
     for lead in leads:
-        if lead.status != "Converted" or not lead.campaign or not lead.company:
+        if not _converted(lead, conversions) or not lead.campaign:
             continue
-        company = normalize_key(lead.company)
+        link = conversions.get(lead.id) if lead.id else None
+        name = account_names.get(link.account, link.account) if link and link.account else lead.company
+        if not name:
+            continue
+        company = normalize_key(name)
         created = lead.created or dt.date.max
         if company not in first or created < first[company][0]:
             first[company] = (created, lead)
@@ -274,6 +297,12 @@ def _won_by_campaign(leads: Iterable[Lead], won_by_account: Mapping[str, Decimal
         if company in won_by_account:
             revenue[lead.campaign] += won_by_account[company]  # type: ignore[index]
     return dict(sorted(revenue.items()))
+
+
+def _days_to_convert(leads: Iterable[Lead], conversions: Mapping[str, Converted]) -> Decimal | None:
+    days = [(link.on - lead.created).days for lead in leads
+            if lead.id and lead.created and (link := conversions.get(lead.id)) and link.on and link.on >= lead.created]
+    return Decimal(sum(days)) / len(days) if days else None
 
 
 def _activities_by_owner(activities: Iterable[Activity], as_of: dt.date) -> dict[str, tuple[int, int]]:

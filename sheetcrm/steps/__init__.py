@@ -8,8 +8,8 @@ docs/architecture.md walks through a sync and an example.
 
 from __future__ import annotations
 
-from sheetcrm.steps import (adoption, charts, compute, computed_columns, duplicates, formats, forms, guides, history,
-                            ids, merge, quotes, sequences, summaries, sync_log, tab_names, validation)
+from sheetcrm.steps import (adoption, charts, compute, computed_columns, conversion, duplicates, formats, forms, guides,
+                            history, ids, merge, quotes, sequences, summaries, sync_log, tab_names, validation)
 from sheetcrm.steps.context import Step, StepResult, SyncContext
 
 STEPS: tuple[Step, ...] = (
@@ -17,6 +17,7 @@ STEPS: tuple[Step, ...] = (
     tab_names.run,          # a team's tab holding one of sheetcrm's names: a warning, once
     forms.run,              # web form responses become leads (or activities of known people), once
     ids.run,                # IDs for the rows without one
+    conversion.run,         # leads asked to convert become an account, a contact, a deal (before compute: it sees them)
     compute.run,            # the engine: histories, metrics, scores, forecast, KPIs
     computed_columns.run,   # sheetcrm's columns in the Opportunities and Leads tabs
     quotes.run,             # quote lines checked; a ticked Send Quote queues a Draft in the Outbox

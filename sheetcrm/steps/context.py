@@ -48,7 +48,9 @@ class SyncContext:
     # hand out IDs or numbers move them forward in place (ids, quotes), the sequences step
     # writes them when they moved.
     marks: dict[str, int] = field(default_factory=dict)
-    # An ID the ids step handed out -> the (tab, row, col) of its write (history ties to it).
+    # A record's ID -> the (tab, row, col) of the write its history rows wait for (the history
+    # step ties them to it): an ID the ids or conversion step handed out, its own write; a lead
+    # the conversion step converts, its links.
     id_fills: dict[Any, tuple[str, int, int]] = field(default_factory=dict)
     # The engine's results (the compute step).
     results: Results | None = None

@@ -238,12 +238,18 @@ class WriteResult:
 
 
 def drop_orphans(applied: list[CellWrite], skipped: list[CellWrite]) -> list[CellWrite]:
-    """The applied writes less those whose required write was skipped (moved to `skipped`)."""
+    """The applied writes less those whose required write was skipped (moved to `skipped`), and
+    so on down a chain: a write requiring a dropped write is dropped too."""
     gone = {w.key for w in skipped}
-    kept = []
-    for w in applied:
-        (skipped if w.requires in gone else kept).append(w)
-    return kept
+    kept = list(applied)
+    while True:
+        orphans = [w for w in kept if w.requires in gone]
+        if not orphans:
+            return kept
+        skipped.extend(orphans)
+        gone.update(w.key for w in orphans)
+        dropped = {id(w) for w in orphans}
+        kept = [w for w in kept if id(w) not in dropped]
 
 
 class WorkbookError(Exception):

@@ -1,0 +1,259 @@
+"""Lead conversion, as Salesforce does it: a lead becomes an account (matched or new), a contact
+(matched or new) and, when it says what the deal is, an opportunity. Pure: no I/O, no clock.
+
+    settings = ConversionSettings(create_opportunity="when_amount", activities="keep")
+    match = Matcher(accounts, contacts)             # the matching rules, one place (see Matcher)
+    plan = convert(lead, match, settings, as_of, first_stage)   # -> Conversion | Problem
+
+The step (`steps/conversion.py`) decides which leads convert, hands out the IDs, writes the
+rows and links the lead; docs/leads.md, "Lead conversion", has the exactly-once argument.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Iterable, Literal
+
+from pydantic import Field
+
+from sheetcrm.cells import canonical_text, normalize_key
+from sheetcrm.i18n import N_
+from sheetcrm.records import Account, Contact, Lead, Opportunity
+from sheetcrm.settings import Section
+
+# Addresses anyone can get: their domain says nothing about the company.
+FREE_MAIL = frozenset({
+    "gmail.com", "googlemail.com", "hotmail.com", "hotmail.es", "outlook.com", "outlook.es", "live.com", "msn.com",
+    "yahoo.com", "yahoo.es", "ymail.com", "icloud.com", "me.com", "mac.com", "aol.com", "proton.me",
+    "protonmail.com", "gmx.com", "gmx.net", "gmx.de", "web.de", "mail.com", "zoho.com", "yandex.com", "yandex.ru",
+    "terra.es", "telefonica.net", "movistar.es", "orange.fr", "free.fr", "libero.it", "qq.com", "163.com",
+})
+
+CONVERTED = "Converted"  # the lead status that asks for a conversion (records.LEAD_STATUSES)
+
+
+class ConversionSettings(Section):
+    """The [conversion] section of sheetcrm.toml.
+
+    create_opportunity: "always", "never", or "when_amount" (the lead has an Amount, a number in
+    a Budget column, or a Deal Name); close_days: the new opportunity's Close Date is the sync's
+    day plus this many days; activities: "keep" (they stay on the lead) or "repoint" (their
+    Related moves from the lead's ID to the contact's)."""
+
+    create_opportunity: Literal["always", "never", "when_amount"] = "when_amount"
+    close_days: int = Field(default=30, ge=0, le=3650)
+    activities: Literal["keep", "repoint"] = "keep"
+
+
+@dataclass(frozen=True)
+class Converted:
+    """A lead's record of its conversion, as its recorded columns hold it (read in the read).
+
+    row: the lead's sheet row; account, contact, opportunity: the IDs it became (None when the
+    cell is empty); on: the day it converted. `account` filled means converted: never again."""
+
+    row: int
+    lead: str | None
+    account: str | None = None
+    contact: str | None = None
+    opportunity: str | None = None
+    on: dt.date | None = None
+
+
+@dataclass
+class Conversions:
+    """What the read found of earlier conversions: each lead's links by its sheet row, and the
+    rows a conversion made, by tab ("accounts", "contacts", "opportunities") and the lead's ID
+    they name in From Lead -> the row's ID (the first such row)."""
+
+    links: dict[int, Converted] = field(default_factory=dict)
+    from_lead: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def converted_ids(self) -> dict[str, Converted]:
+        """Lead ID -> its links, for the leads whose Converted Account is filled."""
+        return {c.lead: c for c in self.links.values() if c.lead and c.account}
+
+
+# --- matching ---------------------------------------------------------------------------------
+
+
+def email_key(email: str | None) -> str | None:
+    """An address as matching compares it: trimmed, case folded."""
+    return canonical_text(email).casefold() or None if email else None
+
+
+def email_domain(email: str | None) -> str | None:
+    """The company domain of an address; None for free-mail providers (FREE_MAIL)."""
+    key = email_key(email)
+    if not key or "@" not in key:
+        return None
+    domain = key.rsplit("@", 1)[1]
+    return None if domain in FREE_MAIL else domain
+
+
+_SITE = re.compile(r"^(?:[a-z][a-z0-9+.-]*://)?(?:www\.)?([^/:?#\s]+)")
+
+
+def site_domain(site: str | None) -> str | None:
+    """"https://www.acme.com/about" -> "acme.com"; None when there is none."""
+    if not site:
+        return None
+    m = _SITE.match(canonical_text(site).casefold())
+    return m.group(1).rstrip(".") if m and "." in m.group(1) else None
+
+
+class Matcher:
+    """Finds the account and the contact a lead already is, by exact rules:
+
+    - a contact: the same email address (trimmed, case folded);
+    - an account: the matched contact's account; else the same company name (`normalize_key`:
+      case, accents and spacing ignored); else the same domain, from the lead's Website or
+      its email (never a free-mail one), as an account's Domain or its contacts' emails.
+
+    One class, so the duplicates module's rules (fuzzy names, phones, normalised addresses) can
+    replace it: anything with `account(lead, contact)`, `contact(lead)` and `add(...)` will do.
+    A match must be unique: two accounts of that name match nothing (a new account is not
+    made either; the step reports the lead), so a conversion never picks one at random."""
+
+    AMBIGUOUS = object()
+
+    def __init__(self, accounts: Iterable[Account], contacts: Iterable[Contact]) -> None:
+        self.accounts: dict[str, Account] = {}
+        self._names: dict[str, Any] = {}
+        self._domains: dict[str, Any] = {}
+        self._emails: dict[str, Any] = {}
+        for account in accounts:
+            self.add_account(account)
+        for contact in contacts:
+            self.add_contact(contact)
+
+    @classmethod
+    def _put(cls, index: dict[str, Any], key: str | None, value: Any) -> None:
+        if key:
+            have = index.get(key)
+            index[key] = value if have is None or have == value else cls.AMBIGUOUS
+
+    def add_account(self, account: Account) -> None:
+        if account.id is None:
+            return
+        self.accounts[account.id] = account
+        self._put(self._names, normalize_key(account.name), account.id)
+        self._put(self._domains, site_domain(account.domain), account.id)
+
+    def add_contact(self, contact: Contact) -> None:
+        if contact.id is None:
+            return
+        self._put(self._emails, email_key(contact.email), contact)
+        if contact.account:
+            self._put(self._domains, email_domain(contact.email), contact.account)
+
+    def contact(self, lead: Lead) -> Contact | None | object:
+        """The contact with the lead's email; None; or AMBIGUOUS."""
+        return self._emails.get(email_key(lead.email) or "")
+
+    def account(self, lead: Lead, contact: Contact | None) -> str | None | object:
+        """The ID of the lead's account; None; or AMBIGUOUS."""
+        if contact is not None and contact.account:
+            return contact.account
+        for found in (self._names.get(normalize_key(lead.company)) if lead.company else None,
+                      self._domains.get(site_domain(lead.website) or ""),
+                      self._domains.get(email_domain(lead.email) or "")):
+            if found is not None:
+                return found
+        return None
+
+
+# --- one lead's conversion ----------------------------------------------------------------------
+
+# Why a lead asked to convert is not: Issue codes and their messages (translated where reported).
+PROBLEMS: dict[str, tuple[str, str]] = {
+    "conversion_no_company": (
+        N_("This lead cannot be converted: it has no Company and no account matches its email or website."),
+        N_("Fill in Company, then sync again.")),
+    "conversion_no_name": (
+        N_("This lead cannot be converted: a contact needs a Last Name."),
+        N_("Fill in Last Name, then sync again.")),
+    "conversion_ambiguous": (
+        N_("This lead cannot be converted: several {what} match it."),
+        N_("Make the match unique (or tell the records apart), then sync again.")),
+}
+WHAT = {"accounts": N_("accounts"), "contacts": N_("contacts")}
+
+
+@dataclass(frozen=True)
+class Problem:
+    code: str                 # a key of PROBLEMS
+    what: str | None = None   # a key of WHAT, for conversion_ambiguous
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """What one lead becomes. `account`/`contact` are existing IDs (matched) or None; `new_*`
+    are the records to create (their id still None: the step hands them out)."""
+
+    account: str | None
+    contact: str | None
+    new_account: Account | None = None
+    new_contact: Contact | None = None
+    new_opportunity: Opportunity | None = None
+
+
+def deal_amount(lead: Lead, budget: Decimal | None = None) -> Decimal | None:
+    """The lead's Amount, else `budget` (a Budget/Presupuesto custom column the read typed as a number)."""
+    return lead.amount if lead.amount is not None else budget
+
+
+def wants_opportunity(lead: Lead, settings: ConversionSettings, budget: Decimal | None = None) -> bool:
+    if settings.create_opportunity == "when_amount":
+        return deal_amount(lead, budget) is not None or bool(lead.deal_name)
+    return settings.create_opportunity == "always"
+
+
+def lead_name(lead: Lead) -> str:
+    return " ".join(p for p in (lead.first_name, lead.last_name) if p) or (lead.email or lead.company or "")
+
+
+def convert(lead: Lead, match: Matcher, settings: ConversionSettings, as_of: dt.date, first_stage: str,
+            budget: Decimal | None = None, *, found_account: str | None = None, found_contact: Contact | None = None,
+            found_opportunity: str | None = None) -> Conversion | Problem:
+    """The account, contact and opportunity `lead` becomes on `as_of`.
+
+    first_stage: the first open stage's name (canonical); budget: see `deal_amount`; found_*:
+    what an earlier, interrupted conversion of this lead already made (used, never made again). New
+    records carry the lead's fields (Account: Name = Company, Domain = Website, Country, Owner;
+    Contact: names, Email, Phone, Title, Owner; Opportunity: "<Company> – <name>" or the Deal
+    Name, Amount, Currency, Close Date = as_of + close_days, Owner, Source, Campaign); each is
+    Created on `as_of`."""
+    contact = found_contact if found_contact is not None else match.contact(lead)
+    if contact is Matcher.AMBIGUOUS:
+        return Problem("conversion_ambiguous", "contacts")
+    assert contact is None or isinstance(contact, Contact)
+    account = found_account or match.account(lead, contact)
+    if account is Matcher.AMBIGUOUS:
+        return Problem("conversion_ambiguous", "accounts")
+    new_account = new_contact = new_opportunity = None
+    if account is None:
+        if not lead.company:
+            return Problem("conversion_no_company")
+        new_account = Account.model_construct(name=lead.company, domain=site_domain(lead.website) or lead.website,
+                                              country=lead.country, owner=lead.owner, created=as_of)
+    if contact is None:
+        if not lead.last_name:
+            return Problem("conversion_no_name")
+        new_contact = Contact.model_construct(account=account, first_name=lead.first_name, last_name=lead.last_name,
+                                              email=lead.email, phone=lead.phone, title=lead.title, owner=lead.owner,
+                                              created=as_of)
+    if found_opportunity is None and wants_opportunity(lead, settings, budget):
+        company = lead.company or (match.accounts[account].name if isinstance(account, str)
+                                   and account in match.accounts else None)
+        name = lead.deal_name or " – ".join(p for p in (company, lead_name(lead)) if p)
+        new_opportunity = Opportunity.model_construct(
+            name=name, account=account, contact=contact.id if contact else None, owner=lead.owner, stage=first_stage,
+            amount=deal_amount(lead, budget), currency=lead.currency,
+            close_date=as_of + dt.timedelta(days=settings.close_days), created=as_of, source=lead.source,
+            campaign=lead.campaign)
+    return Conversion(account if isinstance(account, str) else None, contact.id if contact else None,
+                      new_account, new_contact, new_opportunity)

@@ -1,0 +1,274 @@
+"""Lead conversion: a lead whose Status becomes Converted, or whose Convert cell is ticked,
+becomes an account, a contact and (as [conversion] says) an opportunity, once.
+
+Runs after `ids` (a lead converts once it has an ID; the new rows take the next IDs of the
+sequences, `ctx.marks`) and before `compute`: the new rows join the read's tables here, so this
+very sync computes the new deal's metrics, history, forecast and the conversion KPIs, and the
+next sync, with nothing edited, writes nothing.
+
+Exactly once (docs/leads.md, "Lead conversion"):
+
+- a lead's Converted Account cell is the record: filled, the lead never converts again;
+- every row a conversion makes names the lead in its From Lead column, so a sync that finds
+  rows made from an unlinked lead links them instead of making more (the read's
+  `inputs.conversions.from_lead`);
+- the writes hang together by `requires`: the contact's ID waits for the new account's, the
+  deal's for the contact's (or the account's), every cell of a row for its ID, the lead's
+  links for the last new row's ID, and the lead's Lead Status History row for its links; so a
+  row a person typed meanwhile where one would go drops what depends on it, and the next sync
+  picks up where this one stopped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from decimal import Decimal
+from typing import Any
+
+from sheetcrm.cells import normalize_key
+from sheetcrm.crm.conversion import (CONVERTED, PROBLEMS, WHAT, Conversion, Converted, Matcher, Problem, convert)
+from sheetcrm.crm.history import latest
+from sheetcrm.crm.stages import StageTable
+from sheetcrm.crm.words import STAGE
+from sheetcrm.engine import words_of
+from sheetcrm.i18n import _
+from sheetcrm.ids import id_pattern, row_key
+from sheetcrm.plan import append_writes, cell_value
+from sheetcrm.records import Record
+from sheetcrm.report import Issue
+from sheetcrm.steps.context import StepResult, SyncContext
+from sheetcrm.table import Row, Table
+from sheetcrm.workbook import CellWrite
+
+# A Leads column of the team's own that holds the deal's budget, when the read typed it as a number.
+BUDGET_HEADERS = frozenset({"budget", "presupuesto"})  # not for people: recognised headers
+PREFIX = {"accounts": "ACC", "contacts": "CON", "opportunities": "OPP"}
+LINKS = ("converted_account", "converted_contact", "converted_opportunity", "converted_on")
+
+Anchor = tuple[str, int, int]
+
+
+def run(ctx: SyncContext) -> StepResult:
+    part = StepResult()
+    crm = ctx.crm
+    leads = crm.tables.get("leads")
+    if leads is None or crm.inputs is None or "id" not in leads.header.fields:
+        return part
+    settings = ctx.config.conversion
+    known = crm.inputs.conversions
+    logged = {record_id: row.to_key for record_id, row in latest(crm.inputs.lead_history).items()}
+    stages = StageTable.of(ctx.config.stages)
+    first_stage = (stages.open or stages.stages)[0].name
+    out = _Writer(ctx, part)
+    match = Matcher(crm.records("accounts"), crm.records("contacts"))
+    for row in list(leads.rows):
+        lead = row.record
+        if lead is None or lead.id is None or row.assigned:
+            continue  # a lead with errors is reported already; a new ID converts next sync
+        link = known.links.get(row.row)
+        if link is not None and link.account:
+            continue  # converted: the record says so
+        found = {tab: known.from_lead.get(tab, {}).get(lead.id) for tab in PREFIX}
+        # "Becomes": sheetcrm saw the lead with another status before. A lead first seen
+        # Converted (old data, a first sync) is history, not a request; its Convert tick is one.
+        asked = lead.convert is True or (lead.status == CONVERTED and logged.get(lead.id) not in (None, CONVERTED))
+        if not asked and not any(found.values()):
+            continue
+        made = _found(crm, found)
+        if not asked:
+            if made.account:
+                out.link(leads, row, made, {})
+            continue
+        budget = next((v for k, v in lead.custom.items() if normalize_key(k) in BUDGET_HEADERS
+                       and isinstance(v, (int, float, Decimal)) and not isinstance(v, bool)), None)
+        plan = convert(lead, match, settings, ctx.as_of, first_stage,
+                       Decimal(str(budget)) if isinstance(budget, float) else budget,
+                       found_account=made.account, found_contact=made.contact_record,
+                       found_opportunity=made.opportunity)
+        if isinstance(plan, Problem):
+            message, hint = PROBLEMS[plan.code]
+            part.issues.append(Issue("warning", leads.title, row.row, None, None, lead.id, plan.code,
+                                     _(message, what=_(WHAT[plan.what]) if plan.what else ""), _(hint)))
+            continue
+        out.conversion(leads, row, plan, made, match)
+    if settings.activities == "repoint":
+        out.repoint()
+    return part
+
+
+@dataclasses.dataclass
+class _Made:
+    """The rows an earlier conversion of the lead made (From Lead), and what they name."""
+
+    account: str | None = None
+    contact: str | None = None
+    contact_record: Any = None
+    opportunity: str | None = None
+    on: Any = None
+
+
+def _found(crm: Any, found: dict[str, str | None]) -> _Made:
+    made = _Made(account=found["accounts"], contact=found["contacts"], opportunity=found["opportunities"])
+    records = {tab: {r.id: r for r in crm.records(tab)} for tab in PREFIX}
+    contact = records["contacts"].get(made.contact) if made.contact else None
+    deal = records["opportunities"].get(made.opportunity) if made.opportunity else None
+    if contact is not None:
+        made.contact_record = contact
+        made.account = made.account or contact.account
+    if deal is not None:
+        made.account = made.account or deal.account
+        made.contact = made.contact or deal.contact
+        if made.contact_record is None and made.contact:
+            made.contact_record = records["contacts"].get(made.contact)
+    for record in (records["accounts"].get(made.account or ""), contact, deal):
+        if record is not None and record.created is not None:
+            made.on = record.created  # the day those rows were made: the conversion's
+            break
+    return made
+
+
+class _Writer:
+    """Appends the new rows, links the lead, and keeps the read's tables in step with the plan."""
+
+    def __init__(self, ctx: SyncContext, part: StepResult) -> None:
+        self.ctx, self.part = ctx, part
+        self.next_row: dict[str, int] = {}
+        self.contact_of: dict[str, tuple[str, Anchor | None]] = {}  # lead ID -> its contact, and that row's ID write
+
+    def conversion(self, leads: Table, row: Row, plan: Conversion, made: _Made, match: Matcher) -> None:
+        lead = row.record
+        assert lead is not None and lead.id is not None
+        anchors: dict[str, Anchor | None] = {}
+        last: Anchor | None = None
+        account, contact, deal = plan.account, plan.contact, made.opportunity
+        if plan.new_account is not None:
+            account, last = self.append("accounts", plan.new_account, lead.id, None)
+            anchors["converted_account"] = last
+            if account is None:
+                return
+            match.add_account(plan.new_account.model_copy(update={"id": account}))
+        if plan.new_contact is not None:
+            record = plan.new_contact.model_copy(update={"account": account})
+            contact, last = self.append("contacts", record, lead.id, last)
+            anchors["converted_contact"] = last
+            if contact is None:
+                return
+            match.add_contact(record.model_copy(update={"id": contact}))
+        if plan.new_opportunity is not None:
+            record = plan.new_opportunity.model_copy(update={"account": account, "contact": contact})
+            deal, last = self.append("opportunities", record, lead.id, last)
+            anchors["converted_opportunity"] = last
+            if deal is None:
+                return
+        links = _Made(account=account, contact=contact, opportunity=deal, on=self.ctx.as_of)
+        self.link(leads, row, links, anchors, last)
+
+    def append(self, tab: str, record: Record, lead_id: str, after: Anchor | None) -> tuple[str | None, Anchor | None]:
+        """Appends `record` to `tab` with the next ID; returns the ID and its write (None, None
+        when the tab is missing or has no ID column: nothing is written)."""
+        table = self.ctx.crm.tables.get(tab)
+        snapshot = self.ctx.snapshot
+        if table is None or "id" not in table.header.fields or table.header.full:
+            return None, None
+        prefix = PREFIX[tab]
+        self.ctx.marks[prefix] = number = _next_number(table, self.ctx.marks.get(prefix, 0), prefix)
+        new_id = f"{prefix}-{number:04d}"
+        # What the tab has no column for is not written, so the record holds only what lands.
+        record = record.model_copy(update={"id": new_id, **{k: None for k in type(record).model_fields
+                                                            if k not in table.header.fields}})
+        values: dict[str, Any] = {k: v for k, v in record.model_dump().items() if v is not None}
+        values = {k: self._cell(tab, k, v) for k, v in values.items()}
+        writes, self.next_row[tab] = append_writes(table, snapshot.tabs[table.title], [values],
+                                                   start=self.next_row.get(tab))
+        anchor = writes[0].key
+        if after is not None:
+            writes[0] = dataclasses.replace(writes[0], requires=after)  # the row it names must land first
+        sheet_row = anchor[1]
+        col = self._column(table, "lead")
+        writes.append(CellWrite(table.title, sheet_row, col + 1, lead_id, expect=writes[0].expect, requires=anchor))
+        self.part.plan.writes.extend(writes)
+        # The new record joins the read, so the steps after this one compute and write with it.
+        width = max([table.header.width, *(w.col for w in writes)])
+        cells: list[Any] = [None] * width
+        for w in writes:
+            if w.col - 1 != col:
+                cells[w.col - 1] = w.value
+        record = record.model_copy(update={"row": sheet_row})
+        table.rows.append(Row(sheet_row, new_id, record, cells, assigned=True, target=record, appended=True))
+        self.ctx.id_fills[new_id] = anchor  # its history rows wait for its ID
+        return new_id, anchor
+
+    def _cell(self, tab: str, key: str, value: Any) -> Any:
+        if tab == "opportunities" and key == "stage":
+            return words_of(self.ctx.crm, self.ctx.config)(STAGE, value)  # the team's word for it
+        return cell_value(value)
+
+    def _column(self, table: Table, key: str) -> int:
+        """The column of a recorded computed column, its header written when the tab lacks it."""
+        header = table.header
+        col = header.computed.get(key)
+        if col is None:
+            col = header.new[key]
+            computed = next(c for c in table.spec.computed if c.key == key)
+            self.part.plan.writes.append(CellWrite(table.title, header.row, col + 1,
+                                                   computed.display(self.ctx.locale), expect=((col + 1, None),)))
+            header.computed[key] = col
+        return col
+
+    def link(self, leads: Table, row: Row, made: _Made, anchors: dict[str, Anchor | None],
+             last: Anchor | None = None) -> None:
+        """The lead's Converted columns. Each requires `last` (the last new row's ID write), so
+        the links land with every row they name, or not at all; the lead's history rows of
+        this sync wait for them (`ctx.id_fills`)."""
+        lead = row.record
+        assert lead is not None and lead.id is not None
+        values = {"converted_account": made.account, "converted_contact": made.contact,
+                  "converted_opportunity": made.opportunity, "converted_on": made.on or self.ctx.as_of}
+        expect = row_key(leads, row)
+        first: Anchor | None = None
+        for key in LINKS:
+            if values[key] is None:
+                continue
+            col = self._column(leads, key)
+            have = row.cells[col] if col < len(row.cells) else None
+            w = CellWrite(leads.title, row.row, col + 1, cell_value(values[key]),
+                          expect=(*expect, (col + 1, have)), requires=last)
+            self.part.plan.writes.append(w)
+            first = first or w.key
+        if first is not None:
+            self.ctx.id_fills[lead.id] = first if last is None else last
+        known = self.ctx.crm.inputs.conversions  # type: ignore[union-attr]
+        known.links[row.row] = Converted(row.row, lead.id, made.account, made.contact, made.opportunity,
+                                         values["converted_on"])
+        if made.contact:
+            self.contact_of[lead.id] = (made.contact, anchors.get("converted_contact"))
+
+    def repoint(self) -> None:
+        """Activities whose Related names a converted lead now name its contact: each write
+        expects the Related cell still to hold the lead's ID (content-addressed, so a sort
+        meanwhile cannot misplace it), and a new contact's ID write."""
+        known = self.ctx.crm.inputs.conversions  # type: ignore[union-attr]
+        targets = dict(self.contact_of)
+        for c in known.converted_ids().values():
+            if c.contact and c.lead not in targets:
+                targets[c.lead] = (c.contact, None)  # type: ignore[index]
+        table = self.ctx.crm.tables.get("activities")
+        if table is None or not targets or "related" not in table.header.fields or "id" not in table.header.fields:
+            return
+        col = table.header.fields["related"]
+        for row in table.rows:
+            record = row.record
+            if record is None or record.related not in targets:
+                continue
+            contact, anchor = targets[record.related]
+            have = row.cells[col] if col < len(row.cells) else None
+            self.part.plan.writes.append(CellWrite(table.title, row.row, col + 1, contact,
+                                                   expect=(*row_key(table, row), (col + 1, have)), requires=anchor))
+            row.record = row.target = record.model_copy(update={"related": contact})
+
+
+def _next_number(table: Table, mark: int, prefix: str) -> int:
+    pattern = id_pattern(prefix)
+    highest = max((int(m.group(1)) for r in table.rows if r.id and (m := pattern.match(r.id))), default=0)
+    return max(highest, mark) + 1
+

@@ -1,0 +1,263 @@
+"""Lead conversion (steps/conversion.py): a Converted status or a Convert tick makes one account,
+one contact and one deal, linked from the lead, exactly once, on .xlsx and on Google (the
+emulator over HTTP); matching existing records; Spanish; an interrupted or raced write."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import openpyxl
+import pytest
+
+from sheetcrm.config import Config
+from sheetcrm.crm.conversion import ConversionSettings, Converted
+from sheetcrm.crm.kpis import compute_kpis
+from sheetcrm.crm.money import Rates
+from sheetcrm.crm.stages import StageTable
+from sheetcrm.records import Lead
+from sheetcrm.settings import ConfigError
+from sheetcrm.sync import plan_sync, sync
+from sheetcrm.workbook import Plan
+from sheetcrm.workbook.memory import MemoryWorkbook
+from sheetcrm.workbook.xlsx import XlsxWorkbook
+from test_gsheets import Traced, emu  # noqa: F401  (the emulator fixture)
+
+DAY1, DAY2 = dt.date(2026, 11, 23), dt.date(2026, 11, 24)
+
+
+def _tabs():
+    return {
+        "Accounts": [["ID", "Name", "Domain", "Country", "Owner"], ["ACC-0001", "Initech", "initech.com", "US", "Sam"]],
+        "Contacts": [["ID", "Account", "First Name", "Last Name", "Email", "Phone", "Title", "Owner"],
+                     ["CON-0001", "ACC-0001", "Bo", "Li", "bo@initech.com", None, None, "Sam"]],
+        "Leads": [["ID", "First Name", "Last Name", "Company", "Email", "Phone", "Title", "Source", "Campaign",
+                   "Status", "Owner", "Created", "Amount", "Website", "Country", "Convert", None, "Notes"],
+                  ["LEAD-0001", "Ana", "Ng", "Acme", "ana@acme.com", "555-1", "CTO", "Web", "Spring", "Qualified",
+                   "Eva", "2026-11-03", 5000, "https://www.acme.com/", "ES", "yes", None, "call back"],
+                  ["LEAD-0002", "Bo", "Li", "Initech", "BO@initech.com ", None, None, "Fair", None, "New", "Sam",
+                   "2026-11-01", None, None, None, None, None, None]],
+        "Opportunities": [["ID", "Name", "Account", "Contact", "Owner", "Stage", "Amount", "Close Date", "Created",
+                           "Source", "Campaign"]],
+        "Activities": [["ID", "Date", "Type", "Related"], ["ACT-0001", "2026-11-02", "Call", "LEAD-0001"]],
+    }
+
+
+def _xlsx(tmp_path, tabs, formula=True):
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for title, rows in tabs.items():
+        ws = wb.create_sheet(title)
+        for row in rows:
+            ws.append(row)
+    if formula:
+        wb["Leads"]["Q2"] = "=LEN(D2)"  # a person's formula beside the lead: kept
+    path = tmp_path / "crm.xlsx"
+    wb.save(path)
+    return XlsxWorkbook(path)
+
+
+def _rows(book, tab):
+    return [[None if v == "" else v for v in r] for r in book.read().tabs[tab].rows]
+
+
+def _records(book, tab):
+    rows = _rows(book, tab)
+    return [dict(zip(rows[0], r)) for r in rows[1:] if any(v is not None for v in r)]
+
+
+def _as_date(v):
+    if isinstance(v, dt.datetime):
+        return v.date()
+    if isinstance(v, (int, float)):
+        return dt.date(1899, 12, 30) + dt.timedelta(days=int(v))
+    return v
+
+
+@pytest.fixture(params=["xlsx", "google"])
+def book(request, tmp_path):
+    if request.param == "xlsx":
+        return _xlsx(tmp_path, _tabs())
+    server = request.getfixturevalue("emu")
+    key = server.create_spreadsheet("CRM", _tabs())
+    return Traced(key).book
+
+
+def test_a_conversion_creates_and_links_one_account_contact_and_opportunity_once(book):
+    before = {tab: _rows(book, tab) for tab in ("Accounts", "Contacts", "Leads", "Opportunities", "Activities")}
+    sync(book, Config(), DAY1)
+
+    accounts, contacts, deals = _records(book, "Accounts"), _records(book, "Contacts"), _records(book, "Opportunities")
+    assert [a["ID"] for a in accounts] == ["ACC-0001", "ACC-0002"]
+    assert {k: accounts[1][k] for k in ("Name", "Domain", "Country", "Owner", "From Lead")} == {
+        "Name": "Acme", "Domain": "acme.com", "Country": "ES", "Owner": "Eva", "From Lead": "LEAD-0001"}
+    assert [c["ID"] for c in contacts] == ["CON-0001", "CON-0002"]
+    assert {k: contacts[1][k] for k in ("Account", "First Name", "Last Name", "Email", "Phone", "Title", "From Lead")} == {
+        "Account": "ACC-0002", "First Name": "Ana", "Last Name": "Ng", "Email": "ana@acme.com", "Phone": "555-1",
+        "Title": "CTO", "From Lead": "LEAD-0001"}
+    assert len(deals) == 1
+    deal = deals[0]
+    assert {k: deal[k] for k in ("ID", "Name", "Account", "Contact", "Owner", "Stage", "Amount", "Source",
+                                 "Campaign", "From Lead")} == {
+        "ID": "OPP-0001", "Name": "Acme – Ana Ng", "Account": "ACC-0002", "Contact": "CON-0002", "Owner": "Eva",
+        "Stage": "Prospecting", "Amount": 5000, "Source": "Web", "Campaign": "Spring", "From Lead": "LEAD-0001"}
+    assert _as_date(deal["Close Date"]) == DAY1 + dt.timedelta(days=30) and _as_date(deal["Created"]) == DAY1
+    assert deal["Probability %"] == pytest.approx(0.1)  # the new deal is computed in the same sync
+    lead = _records(book, "Leads")[0]
+    assert (lead["Converted Account"], lead["Converted Contact"], lead["Converted Opportunity"]) == (
+        "ACC-0002", "CON-0002", "OPP-0001")
+    assert _as_date(lead["Converted On"]) == DAY1
+    # The lead that was not asked to convert is untouched; so is every cell a person wrote.
+    assert _records(book, "Leads")[1].get("Converted Account") is None
+    after = {tab: _rows(book, tab) for tab in before}
+    for tab, rows in before.items():
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
+                assert after[tab][r][c] == value or (value is None and r == 0), (tab, r, c)
+    if isinstance(book, XlsxWorkbook):
+        assert openpyxl.load_workbook(book.path)["Leads"]["Q2"].value == "=LEN(D2)"
+
+    # Once: the next sync, with nothing edited, writes nothing at all.
+    second = sync(book, Config(), DAY1)
+    assert second.result is None and not second.plan.writes
+    assert len(_records(book, "Opportunities")) == 1 and len(_records(book, "Accounts")) == 2
+
+
+def test_matching_an_existing_account_and_contact_creates_none():
+    book = MemoryWorkbook(_tabs())
+    sync(book, Config(), DAY1)  # LEAD-0002 is logged as New
+    book.tabs["Leads"][2][9] = "Converted"  # ... and becomes Converted: a conversion
+    sync(book, Config(), DAY2)
+    assert len(_records(book, "Accounts")) == 2 and len(_records(book, "Contacts")) == 2  # LEAD-0001's only
+    lead = _records(book, "Leads")[1]
+    # Its email matches CON-0001 (case and spaces aside), whose account is ACC-0001; no deal is named.
+    assert (lead["Converted Account"], lead["Converted Contact"], lead["Converted Opportunity"]) == (
+        "ACC-0001", "CON-0001", None)
+    assert lead["Converted On"] == DAY2
+    assert not sync(book, Config(), DAY2).plan.writes
+
+
+def test_a_lead_first_seen_converted_is_history_not_a_request():
+    tabs = _tabs()
+    tabs["Leads"][1][9], tabs["Leads"][1][15] = "Converted", None  # old data: converted before sheetcrm
+    book = MemoryWorkbook(tabs)
+    sync(book, Config(), DAY1)
+    assert len(_records(book, "Accounts")) == 1 and len(_records(book, "Opportunities")) == 0
+
+
+def test_a_spanish_workbook_converts_with_spanish_headers(tmp_path):
+    tabs = {
+        "Cuentas": [["ID", "Nombre", "País"]],
+        "Contactos": [["ID", "Cuenta", "Nombre", "Apellido", "Correo"]],
+        "Leads": [["ID", "Nombre", "Apellido", "Empresa", "Correo", "Estado", "Importe", "Convertir"],
+                  ["LEAD-0001", "Ana", "Ng", "Acme", "ana@acme.es", "Calificado", "1.500,50", "sí"]],
+        "Oportunidades": [["ID", "Nombre", "Cuenta", "Contacto", "Etapa", "Importe", "Fecha de cierre"],
+                          ["OPP-0001", "Viejo", "Otra", None, "Propuesta", 10, "2026-12-01"]],
+    }
+    book = _xlsx(tmp_path, tabs, formula=False)
+    config = Config(locale="es")
+    sync(book, config, DAY1)
+    assert _rows(book, "Cuentas")[0][-1] == "Lead de origen" and _rows(book, "Cuentas")[1][:2] == ["ACC-0001", "Acme"]
+    deals = _records(book, "Oportunidades")
+    assert deals[1]["Nombre"] == "Acme – Ana Ng" and deals[1]["Etapa"] == "Prospección"
+    assert deals[1]["Importe"] == pytest.approx(1500.5) and deals[1]["Lead de origen"] == "LEAD-0001"
+    lead = _records(book, "Leads")[0]
+    assert (lead["Cuenta convertida"], lead["Contacto convertido"], lead["Oportunidad convertida"]) == (
+        "ACC-0001", "CON-0001", "OPP-0002")
+    assert not sync(book, config, DAY1).plan.writes
+
+
+def _part(plan: Plan, tabs: set[str]) -> Plan:
+    return Plan(new_tabs=[t for t in plan.new_tabs if t in tabs], writes=[w for w in plan.writes if w.tab in tabs],
+                mark_owned=[t for t in plan.mark_owned if t in tabs])
+
+
+@pytest.mark.parametrize("landed", [{"Accounts", "Contacts", "Opportunities", "_sheetcrm"}, {"Accounts"},
+                                    {"Accounts", "Contacts"}])
+def test_an_interrupted_conversion_completes_without_duplicates(landed):
+    book = MemoryWorkbook(_tabs())
+    _, _, plan = plan_sync(book.read(), Config(), DAY1)
+    book.write(_part(plan, landed))  # the rows landed; the lead's links (and history) did not
+    sync(book, Config(), DAY1)
+    assert [a["ID"] for a in _records(book, "Accounts")] == ["ACC-0001", "ACC-0002"]
+    assert len(_records(book, "Contacts")) == 2 and len(_records(book, "Opportunities")) == 1
+    lead = _records(book, "Leads")[0]
+    deal = _records(book, "Opportunities")[0]
+    assert lead["Converted Account"] == "ACC-0002" and lead["Converted Opportunity"] == deal["ID"]
+    assert deal["Account"] == "ACC-0002" and deal["Contact"] == lead["Converted Contact"]
+    assert not sync(book, Config(), DAY1).plan.writes
+
+
+def test_a_row_typed_meanwhile_is_never_overwritten_and_the_conversion_completes_next_sync():
+    book = MemoryWorkbook(_tabs())
+    _, _, plan = plan_sync(book.read(), Config(), DAY1)
+    book.tabs["Contacts"].append([None, None, "Typed", "By Ana"])  # where the new contact would go
+    result = book.write(plan)
+    assert book.tabs["Contacts"][2][:4] == [None, None, "Typed", "By Ana"]
+    skipped = {(w.tab, w.row) for w in result.skipped}
+    # The contact was skipped, and with it the deal naming it and the lead's links naming both.
+    assert ("Contacts", 3) in skipped and ("Opportunities", 2) in skipped and ("Leads", 2) in skipped
+    assert _records(book, "Leads")[0].get("Converted Account") is None
+    sync(book, Config(), DAY1)
+    contacts = _records(book, "Contacts")
+    assert [c["Last Name"] for c in contacts] == ["Li", "By Ana", "Ng"]  # below the typed row
+    assert len(_records(book, "Accounts")) == 2 and len(_records(book, "Opportunities")) == 1
+    lead = _records(book, "Leads")[0]
+    assert lead["Converted Contact"] == contacts[2]["ID"] and lead["Converted Account"] == "ACC-0002"
+    ids = [r["ID"] for tab in ("Accounts", "Contacts", "Opportunities") for r in _records(book, tab) if r["ID"]]
+    assert len(ids) == len(set(ids))  # no ID handed out twice
+    assert not sync(book, Config(), DAY1).plan.writes
+
+
+def test_activities_are_repointed_to_the_contact_when_configured():
+    book = MemoryWorkbook(_tabs())
+    config = Config(conversion=ConversionSettings(activities="repoint"))
+    sync(book, config, DAY1)
+    assert book.tabs["Activities"][1][3] == "CON-0002"
+    assert not sync(book, config, DAY1).plan.writes
+
+
+def test_no_opportunity_without_an_amount_or_a_deal_name_unless_always():
+    tabs = _tabs()
+    tabs["Leads"][1][12] = None
+    book = MemoryWorkbook(tabs)
+    sync(book, Config(), DAY1)
+    assert not _records(book, "Opportunities")
+    book = MemoryWorkbook(tabs)
+    sync(book, Config(conversion=ConversionSettings(create_opportunity="always")), DAY1)
+    assert len(_records(book, "Opportunities")) == 1
+
+
+def test_a_lead_without_a_company_or_a_match_is_reported_not_converted():
+    tabs = _tabs()
+    tabs["Leads"][1][3] = None
+    tabs["Leads"][1][13] = None
+    outcome = sync(MemoryWorkbook(tabs), Config(), DAY1)
+    assert [i.row for i in outcome.crm.report.issues if i.code == "conversion_no_company"] == [2]
+
+
+def test_conversion_kpis_use_the_links():
+    leads = [Lead(id="L1", last_name="A", source="Web", status="Qualified", created=dt.date(2026, 11, 1)),
+             Lead(id="L2", last_name="B", source="Web", status="New", created=dt.date(2026, 11, 1))]
+    links = {"L1": Converted(2, "L1", "ACC-1", None, None, dt.date(2026, 11, 11))}
+    kpis = compute_kpis([], [], StageTable.of(Config().stages), Rates("USD", {}), DAY1, leads=leads,
+                        conversions=links)
+    assert kpis.lead_conversion_by_source["Web"].converted == 1  # its Status never said Converted
+    assert kpis.days_to_convert == Decimal(10)
+
+
+def test_the_conversion_section_is_strict():
+    assert _load('[conversion]\nclose_days = 14\nactivities = "repoint"\n').conversion.close_days == 14
+    with pytest.raises(ConfigError, match="create_opportunity"):
+        _load('[conversion]\ncreate_opportunity = "sometimes"\n')
+
+
+def _load(text):
+    import tempfile
+    from pathlib import Path
+
+    from sheetcrm.config import load_config
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "sheetcrm.toml"
+        path.write_text(text, encoding="utf-8")
+        return load_config(path)
