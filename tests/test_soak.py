@@ -55,7 +55,8 @@ def test_soak_loses_nothing_and_sends_no_email_twice():
     assert figures.edits["outbox revert"] > 10
     assert {"a Sent row to Approved, with its Message-ID", "a Sent row to Approved, without its Message-ID",
             "an older copy of the tab"} <= set(figures.reverts)
-    assert figures.reverted_rows > 5 and figures.removed_sent_rows > 0
+    # A floor on how much was exercised (each reverted row ending at Sent is checked in mail_errors).
+    assert figures.reverted_rows >= 5 and figures.removed_sent_rows > 0
     # Rows the journal set back to Sent; a version it holds is never queued again.
     assert figures.sent_by_journal > 5
     # Sorts and older copies of the Outbox between the claim's or the outcome's re-read and its
