@@ -121,7 +121,7 @@ class ProgressBar:
         self.timer.daemon = True
         self.timer.start()
 
-    def quoted(self) -> None:
+    def _show(self) -> None:
         with self.lock:
             if not self.closed:
                 self.progress.start()
