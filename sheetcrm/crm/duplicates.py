@@ -456,6 +456,17 @@ def _company_pair(x: _Keys, y: _Keys, settings: DuplicateSettings) -> Pair | Non
     return Pair(*sorted((x.entity.id, y.entity.id)), round(score, 4), (reason,))
 
 
+def _similar_pairs(names: list[str], cutoff: float) -> Iterable[tuple[int, int]]:
+    """The (r, c), r < c, of `names` at least `cutoff` percent similar with the same numbers
+    (a superset of the pairs `_similar` passes). rapidfuzz compares them all at once in C++;
+    only pairs past the cutoff come back to Python."""
+    matrix = process.cdist(names, names, scorer=fuzz.token_sort_ratio, score_cutoff=cutoff, workers=1)
+    rows, cols = matrix.nonzero()
+    for r, c in zip(rows.tolist(), cols.tolist()):
+        if r < c and _NUMBER.findall(names[r]) == _NUMBER.findall(names[c]):
+            yield r, c
+
+
 def find_pairs(records: Sequence[Entity], settings: DuplicateSettings,
                suppressed: Iterable[frozenset[str]] = ()) -> tuple[list[Pair], list[tuple[str, str, int]], int]:
     """The pairs at or above the threshold that join `records` into groups (blocked; see the
@@ -519,9 +530,24 @@ def find_pairs(records: Sequence[Entity], settings: DuplicateSettings,
         if len(members) > settings.max_block:
             skipped.append((what.split(":")[1], key, len(members)))
             continue
-        for n, i in enumerate(members):
-            for j in members[n + 1:]:
-                consider(i, j)
+        if what.endswith(":email") and settings.threshold <= 0.95:
+            # One email is a pair whatever else (0.95): the block is one group, joined as a star.
+            for j in members[1:]:
+                consider(members[0], j)
+            continue
+        # Otherwise a pair here needs similar names (a shared phone alone is a switchboard),
+        # or, on a phone, the same email too (its own block may have been too large).
+        for r, c in _similar_pairs([keys[i].name for i in members], settings.name_threshold):
+            consider(members[r], members[c])
+        if what.endswith(":phone"):
+            same_email: dict[str, list[int]] = defaultdict(list)
+            for i in members:
+                if keys[i].email:
+                    same_email[keys[i].email].append(i)
+            for group in same_email.values():
+                for n, i in enumerate(group):
+                    for j in group[n + 1:]:
+                        consider(i, j)
     for block, members in fuzzy.items():
         if len(members) < 2:
             continue
@@ -530,14 +556,8 @@ def find_pairs(records: Sequence[Entity], settings: DuplicateSettings,
                             " ".join(block[1:]), len(members)))
             continue
         cutoff = settings.company_threshold if block[0] == "company" else settings.name_threshold
-        names = [keys[i].name for i in members]
-        # rapidfuzz compares the block's names all at once in C++; only pairs past the
-        # cutoff come back to Python to be scored.
-        matrix = process.cdist(names, names, scorer=fuzz.token_sort_ratio, score_cutoff=cutoff, workers=1)
-        rows, cols = matrix.nonzero()
-        for r, c in zip(rows.tolist(), cols.tolist()):
-            if r < c and _NUMBER.findall(names[r]) == _NUMBER.findall(names[c]):
-                consider(members[r], members[c])
+        for r, c in _similar_pairs([keys[i].name for i in members], cutoff):
+            consider(members[r], members[c])
     return pairs, skipped, compared
 
 
