@@ -38,7 +38,7 @@ from babel.numbers import format_currency, format_decimal, format_percent, get_c
 from sheetcrm.names import COMPUTED
 from sheetcrm.owned import locate
 from sheetcrm.render import COUNT, DATE, DAYS, MONEY, MULTIPLE, RATIO, TEXT
-from sheetcrm.schema import (DASHBOARD, FORECAST, LEAD_HISTORY, OUTBOX, PIPELINE, STAGE_HISTORY, SYNC_LOG,
+from sheetcrm.schema import (DASHBOARD, DUPLICATES, FORECAST, LEAD_HISTORY, OUTBOX, PIPELINE, STAGE_HISTORY, SYNC_LOG,
                              VALIDATION, OwnedTab)
 from sheetcrm.workbook import CellValue, ColumnFormat, NumberFormat, Plan, Snapshot, TabLayout
 
@@ -55,6 +55,7 @@ COLUMN_KINDS: dict[str, dict[int, str]] = {
     SYNC_LOG.key: {3: SECONDS, 4: COUNT, 5: COUNT, 6: COUNT, 7: COUNT},
     VALIDATION.key: {3: COUNT},
     OUTBOX.key: {},
+    DUPLICATES.key: {2: RATIO, 10: DATE},   # Score (a fraction: 0.95 shows 95.0 %), Created
 }
 # Tabs printed one page wide.
 PRINTED = (DASHBOARD.key, PIPELINE.key, FORECAST.key, VALIDATION.key, STAGE_HISTORY.key, LEAD_HISTORY.key,
@@ -173,7 +174,7 @@ def column_formats(snapshot: Snapshot, plan: Plan, crm: Any, dashboard_kinds: li
     `currency` the base currency every summary amount is in."""
     formats: list[ColumnFormat] = []
     layouts: list[TabLayout] = []
-    for tab in (PIPELINE, FORECAST, DASHBOARD, STAGE_HISTORY, LEAD_HISTORY, SYNC_LOG, VALIDATION, OUTBOX):
+    for tab in (PIPELINE, FORECAST, DASHBOARD, STAGE_HISTORY, LEAD_HISTORY, SYNC_LOG, VALIDATION, OUTBOX, DUPLICATES):
         title = locate(snapshot, tab, locale).title
         if title not in snapshot.tabs and title not in plan.new_tabs:
             continue

@@ -217,3 +217,17 @@ def test_google_writes_the_same_tab_and_carries_ticks(emu, tmp_path):
 
 def sync_written(book) -> int:
     return sync(book, Config(), as_of=AS_OF).cells_written["Duplicates"]
+
+
+def test_score_shows_as_a_percent_and_created_as_a_date_in_the_xlsx(tmp_path):
+    path = tmp_path / "crm.xlsx"
+    sync(xlsx_book(path), Config(), as_of=AS_OF)
+    ws = openpyxl.load_workbook(path)["Duplicates"]
+    assert [ws.cell(1, c).value for c in (2, 10)] == ["Score", "Created"]
+    scored = [r for r in range(2, ws.max_row + 1) if ws.cell(r, 2).value is not None]
+    dated = [r for r in scored if ws.cell(r, 10).value is not None]
+    assert len(scored) >= 6 and dated
+    for r in scored:
+        assert 0 < ws.cell(r, 2).value <= 1 and ws.cell(r, 2).number_format == "0.0%"
+    for r in dated:
+        assert ws.cell(r, 10).number_format == "yyyy-mm-dd"

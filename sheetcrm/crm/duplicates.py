@@ -25,7 +25,8 @@ Pure: records in, groups out. What counts as the same:
   written any way); free-mail domains (`FREE_MAIL`) never say which company someone is at.
 
 Pairs and their score (0..1), per kind; a pair at or above `threshold` (default 0.8) is a
-duplicate, and groups are the connected pairs:
+duplicate, and groups are the connected pairs (a group's score is the weakest of the pairs
+that joined it: two records already in one group are not scored again):
 
     people     same email                                 0.95 (1.0 with similar names)
                same phone and similar names               0.90 (0.95 at the same company)
@@ -215,13 +216,22 @@ def region_of(country: str | None) -> str | None:
     return _territories().get(text.casefold()) or _territories().get(fold(text))
 
 
-@lru_cache(maxsize=1 << 16)
+# No region's valid numbers are shorter than 4 digits (the least of libphonenumber's
+# `general_desc.possible_length` over SUPPORTED_REGIONS), so text with fewer digits (letters
+# count: vanity numbers) is never a number and skips the parse. "n/a", "-", "0".
+_MIN_PHONE_LENGTH = 4
+# Each distinct (raw phone, region) is parsed once: parsing and validating is most of the
+# detection's cost per record (a +1 number is checked against every NANPA region), and the
+# same number recurs across a workbook. 1M entries: every phone of a 500k-row workbook.
+@lru_cache(maxsize=1 << 20)
 def phone_key(phone: str | None, region: str | None) -> str | None:
     """The number in E.164 ("+34612345678"), read in `region` when it has no country code;
     None when it is empty, not a valid number, or has no country code and no region."""
     if not phone or not phone.strip():
         return None
     text = phone.strip()
+    if sum(c.isalnum() for c in text) < _MIN_PHONE_LENGTH:
+        return None
     if text.startswith("00"):
         text = "+" + text[2:]
     try:
@@ -352,8 +362,8 @@ class Pair:
 
 @dataclass(frozen=True)
 class Group:
-    """Records that are likely one: IDs sorted, score 0..1 (its weakest pair), reasons (its
-    pairs', strongest first, each once)."""
+    """Records that are likely one: IDs sorted, score 0..1 (the weakest of the pairs that
+    joined it), reasons (those pairs', strongest first, each once)."""
 
     ids: tuple[str, ...]
     score: float
@@ -369,6 +379,8 @@ class Found:
     groups: list[Group]
     # Blocks not compared for being larger than max_block: (what the key is, the key, size).
     skipped: list[tuple[str, str, int]] = field(default_factory=list)
+    # Pairs scored: deterministic for given records, the measure of the work done.
+    compared: int = 0
 
 
 def group_key(ids: Iterable[str]) -> str:
@@ -444,11 +456,24 @@ def _company_pair(x: _Keys, y: _Keys, settings: DuplicateSettings) -> Pair | Non
     return Pair(*sorted((x.entity.id, y.entity.id)), round(score, 4), (reason,))
 
 
+def _similar_pairs(names: list[str], cutoff: float) -> Iterable[tuple[int, int]]:
+    """The (r, c), r < c, of `names` at least `cutoff` percent similar with the same numbers
+    (a superset of the pairs `_similar` passes). rapidfuzz compares them all at once in C++;
+    only pairs past the cutoff come back to Python."""
+    matrix = process.cdist(names, names, scorer=fuzz.token_sort_ratio, score_cutoff=cutoff, workers=1)
+    rows, cols = matrix.nonzero()
+    for r, c in zip(rows.tolist(), cols.tolist()):
+        if r < c and _NUMBER.findall(names[r]) == _NUMBER.findall(names[c]):
+            yield r, c
+
+
 def find_pairs(records: Sequence[Entity], settings: DuplicateSettings,
-               suppressed: Iterable[frozenset[str]] = ()) -> tuple[list[Pair], list[tuple[str, str, int]]]:
-    """Every pair at or above the threshold among `records` (blocked; see the module
-    docstring), except the suppressed ones (pairs of IDs a person said are not duplicates);
-    and the blocks too large to compare."""
+               suppressed: Iterable[frozenset[str]] = ()) -> tuple[list[Pair], list[tuple[str, str, int]], int]:
+    """The pairs at or above the threshold that join `records` into groups (blocked; see the
+    module docstring), never a suppressed one (pairs of IDs a person said are not
+    duplicates); the blocks too large to compare; and how many pairs were scored. A pair
+    whose records an earlier pair already joined is not scored: the groups are exactly those
+    of scoring every blocked pair, at a cost near-linear in the records."""
     keys = [_keys(e, settings.country) for e in records]
     exact: dict[tuple[str, str], list[int]] = defaultdict(list)
     fuzzy: dict[tuple[str, ...], list[int]] = defaultdict(list)
@@ -472,26 +497,57 @@ def find_pairs(records: Sequence[Entity], settings: DuplicateSettings,
     seen: set[tuple[int, int]] = set()
     pairs: list[Pair] = []
     skipped: list[tuple[str, str, int]] = []
+    # Records already joined (by any path of pairs at or above the threshold): a candidate
+    # pair inside one group cannot change which groups there are, so it is not scored. A
+    # block of k records that all match then costs k - 1 scores (a star from its first
+    # record), not k(k - 1)/2: near-linear however large the blocks.
+    parent = list(range(len(keys)))
+    compared = 0
+
+    def root(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
 
     def consider(i: int, j: int) -> None:
+        nonlocal compared
         if i > j:
             i, j = j, i
-        if (i, j) in seen:
+        ri, rj = root(i), root(j)
+        if ri == rj or (i, j) in seen:
             return
         seen.add((i, j))
         if frozenset((keys[i].entity.id, keys[j].entity.id)) in blocked:
             return
+        compared += 1
         pair = score_pair(keys[i], keys[j], settings)
         if pair is not None and pair.score >= settings.threshold:
             pairs.append(pair)
+            parent[max(ri, rj)] = min(ri, rj)
 
     for (what, key), members in exact.items():
         if len(members) > settings.max_block:
             skipped.append((what.split(":")[1], key, len(members)))
             continue
-        for n, i in enumerate(members):
-            for j in members[n + 1:]:
-                consider(i, j)
+        if what.endswith(":email") and settings.threshold <= 0.95:
+            # One email is a pair whatever else (0.95): the block is one group, joined as a star.
+            for j in members[1:]:
+                consider(members[0], j)
+            continue
+        # Otherwise a pair here needs similar names (a shared phone alone is a switchboard),
+        # or, on a phone, the same email too (its own block may have been too large).
+        for r, c in _similar_pairs([keys[i].name for i in members], settings.name_threshold):
+            consider(members[r], members[c])
+        if what.endswith(":phone"):
+            same_email: dict[str, list[int]] = defaultdict(list)
+            for i in members:
+                if keys[i].email:
+                    same_email[keys[i].email].append(i)
+            for group in same_email.values():
+                for n, i in enumerate(group):
+                    for j in group[n + 1:]:
+                        consider(i, j)
     for block, members in fuzzy.items():
         if len(members) < 2:
             continue
@@ -500,23 +556,18 @@ def find_pairs(records: Sequence[Entity], settings: DuplicateSettings,
                             " ".join(block[1:]), len(members)))
             continue
         cutoff = settings.company_threshold if block[0] == "company" else settings.name_threshold
-        names = [keys[i].name for i in members]
-        # rapidfuzz compares the block's names all at once in C++; only pairs past the
-        # cutoff come back to Python to be scored.
-        matrix = process.cdist(names, names, scorer=fuzz.token_sort_ratio, score_cutoff=cutoff, workers=1)
-        rows, cols = matrix.nonzero()
-        for r, c in zip(rows.tolist(), cols.tolist()):
-            if r < c and _NUMBER.findall(names[r]) == _NUMBER.findall(names[c]):
-                consider(members[r], members[c])
-    return pairs, skipped
+        for r, c in _similar_pairs([keys[i].name for i in members], cutoff):
+            consider(members[r], members[c])
+    return pairs, skipped, compared
 
 
 def find_groups(records: Sequence[Entity], settings: DuplicateSettings,
                 suppressed: Iterable[frozenset[str]] = ()) -> Found:
     """The groups of likely duplicates: records joined by pairs at or above the threshold
-    (connected components), each with its weakest pair's score and its pairs' reasons;
+    (connected components), each with the score of the weakest pair that joined it and those
+    pairs' reasons (`find_pairs` scores the pairs that join, not every pair in a group);
     ordered by score, highest first, then by key. IDs must be unique across `records`."""
-    pairs, skipped = find_pairs(records, settings, suppressed)
+    pairs, skipped, compared = find_pairs(records, settings, suppressed)
     parent: dict[str, str] = {}
 
     def root(x: str) -> str:
@@ -543,7 +594,7 @@ def find_groups(records: Sequence[Entity], settings: DuplicateSettings,
             reasons.extend(x for x in p.reasons if x not in reasons)
         groups.append(Group(tuple(sorted(ids)), min(p.score for p in ps), tuple(reasons)))
     groups.sort(key=lambda g: (-g.score, g.key))
-    return Found(groups, skipped)
+    return Found(groups, skipped, compared)
 
 
 def reasons_text(reasons: Iterable[Reason]) -> str:

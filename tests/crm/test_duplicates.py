@@ -212,3 +212,80 @@ def test_the_duplicates_section(tmp_path):
     path.write_text('[duplicates]\nthreshhold = 0.9\n', encoding="utf-8")
     with pytest.raises(ConfigError, match="threshhold: unknown key"):
         load_config(path)
+
+
+# -- near-linear detection: big exact-key blocks -------------------------------------------
+
+IDENTITIES = [("Ana", "Ruiz"), ("Luis", "Pérez"), ("Marta", "Gómez"), ("Jorge", "Navarro")]
+
+
+def crowd(n: int, blocks: int = 5, seed: int = 3) -> list[Entity]:
+    """n people in `blocks` companies, each company's people sharing a handful of mailboxes
+    (written with case, dots and tags) and phones (written with and without the country code),
+    under a few names spelt several ways, some with another person's phone (a switchboard);
+    and each company's accounts under variants of its name. Blocks grow with n."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        b = i % blocks
+        first, last = rng.choice(IDENTITIES)
+        name = rng.choice([f"{first} {last}", f"{first.upper()} {last.upper()}", f"{first} {last}s",
+                           f"{last} {first}"])
+        local = rng.choice([f"{first.lower()}.{last.lower()}", "info", f"{first.lower()}{last.lower()}+crm"])
+        domain = rng.choice([f"co{b}.com", "gmail.com"])
+        email = rng.choice([f"{local}@{domain}", f" {local.upper()}@{domain} ", None])
+        phone = rng.choice([f"+34 61{b}00000{rng.randrange(3)}", f"61{b}00000{rng.randrange(3)}", None])
+        tab = rng.choice(["leads", "contacts"])
+        out.append(Entity(tab, f"{tab[:3].upper()}-{i:05d}", "person", name, email, phone,
+                          rng.choice([f"Company {b}", f"Company {b}, S.L.", None]), None, "ES", None, last))
+    for j in range(n // 10):
+        b = j % blocks
+        name = rng.choice([f"Acme {b}", f"ACME {b} Inc.", f"Acmé {b}", f"Acne {b}"])
+        out.append(Entity("accounts", f"ACC-{j:05d}", "company", name, None, None, name,
+                          rng.choice([f"acme{b}.com", f"www.acme{b}.com/about", None, "other.com"])))
+    return out
+
+
+def brute_force_groups(records: list[Entity], settings: DuplicateSettings) -> set[tuple[str, ...]]:
+    """The reference: every pair of records of one kind scored, groups its connected components."""
+    from sheetcrm.crm.duplicates import _keys, score_pair
+
+    keys = [_keys(e, settings.country) for e in records]
+    parent = list(range(len(keys)))
+
+    def root(x):
+        while parent[x] != x:
+            x = parent[x]
+        return x
+
+    for i in range(len(keys)):
+        for j in range(i + 1, len(keys)):
+            if keys[i].entity.kind == keys[j].entity.kind:
+                pair = score_pair(keys[i], keys[j], settings)
+                if pair is not None and pair.score >= settings.threshold:
+                    parent[root(j)] = root(i)
+    members: dict[int, list[str]] = {}
+    for i, k in enumerate(keys):
+        members.setdefault(root(i), []).append(k.entity.id)
+    return {tuple(sorted(ids)) for ids in members.values() if len(ids) > 1}
+
+
+@pytest.mark.parametrize("threshold", [0.8, 0.95, 1.0])
+def test_groups_equal_scoring_every_pair_on_big_exact_key_blocks(threshold):
+    settings = DuplicateSettings(max_block=100_000, country="ES", threshold=threshold)
+    records = crowd(600)
+    found = find_groups(records, settings)
+    expected = brute_force_groups(records, settings)
+    assert len(expected) >= 5 and max(map(len, expected)) >= 30  # big blocks, several groups
+    assert {g.ids for g in found.groups} == expected
+    if threshold == 0.8:
+        # Far fewer pairs scored than every pair within a block (above 0.9, the pairs of
+        # similar names at one company, which cannot reach the threshold, are still scored).
+        assert found.compared < len(records) * 3
+
+
+def test_pairs_scored_grow_linearly_with_the_records():
+    settings = DuplicateSettings(max_block=100_000, country="ES")
+    small, large = (find_groups(crowd(n), settings) for n in (1000, 2000))
+    assert small.compared > 0
+    assert large.compared <= 2.2 * small.compared
