@@ -105,7 +105,8 @@ class WebQueue:
 
     def counts(self) -> tuple[int, int]:
         """(waiting, appended)."""
-        row = self._run("SELECT COUNT(*) - COUNT(appended), COUNT(appended) FROM submissions", ())[0]
+        sql = "SELECT COUNT(*) - COUNT(appended), COUNT(appended) FROM submissions"  # not for people: SQL
+        row = self._run(sql, ())[0]
         return int(row[0]), int(row[1])
 
     def close(self) -> None:
