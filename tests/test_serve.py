@@ -190,3 +190,49 @@ def test_field_errors_in_the_configs_language_and_mapped_names(queue):
     finally:
         server.stop()
     assert queue.counts() == (0, 0)
+
+
+def test_the_serve_command_accepts_and_appends_on_stop(tmp_path):
+    """`sheetcrm serve` as a person runs it: a post answered 201, then SIGINT; the process's
+    last drain appends the lead to the .xlsx workbook. The secret never reaches the output."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for title, rows in TABS.items():
+        ws = wb.create_sheet(title)
+        for row in rows:
+            ws.append(row)
+    wb.save(tmp_path / "crm.xlsx")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"), "SHEETCRM_FORM_SECRET": "topsecret"}
+    proc = subprocess.Popen([sys.executable, "-m", "sheetcrm", "serve", "--workbook", str(tmp_path / "crm.xlsx"),
+                             "--port", str(port)], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        body = json.dumps({"name": "Noa Vidal", "email": "noa@vidal.com"}).encode()
+        for _attempt in range(200):
+            try:
+                r = httpx.post(f"http://127.0.0.1:{port}/leads", content=body, timeout=5,
+                               headers={"content-type": "application/json",
+                                        "X-Sheetcrm-Signature": signature(b"topsecret", body)})
+                break
+            except httpx.ConnectError:
+                time.sleep(0.05)
+        assert r.status_code == 201, r.text
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    assert "topsecret" not in out + err
+    rows = [[c.value for c in r] for r in openpyxl.load_workbook(tmp_path / "crm.xlsx")["Leads"].iter_rows()]
+    assert [r[4] for r in rows[1:]] == ["ana@acme.com", "noa@vidal.com"]
+    assert rows[2][:3] == ["LEAD-0002", "Noa", "Vidal"]
