@@ -8,6 +8,7 @@ import datetime as dt
 import functools
 import gettext as stdlib_gettext
 import json
+import os
 import sys
 from dataclasses import dataclass
 from decimal import Decimal
@@ -582,6 +583,32 @@ def emulator(host: str, port: int, data: str | None) -> None:
         serve(host, port, data)
     except OSError as e:
         _fail(_("cannot serve on {host}:{port}: {error}", host=host, port=port, error=e.strerror or e))
+
+
+@main.command(help=_("Accept website form posts at POST /leads, keep them on disk, and append them to the "
+                      "workbook as leads (docs/leads.md, \"Web-to-lead from a website form\")."))
+@workbook_options
+@click.option("--host", default="127.0.0.1", show_default=True, help=_("The address to listen on."))
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535),
+              help=_("The port to listen on."))
+@user_errors
+def serve(target: Target, host: str, port: int) -> None:
+    try:
+        from sheetcrm.intake.web import SECRET_ENV, Drainer, WebServer, make_app
+    except ImportError:
+        _fail(_("sheetcrm serve needs the web extra: pip install 'sheetcrm[web]'"))
+    from sheetcrm.intake.queue import WebQueue
+
+    config, book = target.open()
+    secret = os.environ.get(SECRET_ENV)
+    with WebQueue.beside_lock(book) as queue:
+        # The queue drains in this process, under the workbook's lock per round (docs/leads.md).
+        drainer = Drainer(book, config, queue, config.serve.sync_every).start()
+        try:
+            WebServer(make_app(config, queue, secret.encode() if secret else None), host, port).run()
+        finally:
+            drainer.stop()
+            drainer.once()
 
 
 @main.command(help=_("Run the jobs on their schedule until SIGINT/SIGTERM (the job in flight finishes first).\n\n"

@@ -24,7 +24,7 @@ from sheetcrm.crm.stages import DEFAULT_STAGES, Stage
 from sheetcrm.every import ScheduleSettings
 from sheetcrm.cells import quoted
 from sheetcrm.i18n import N_, _, current, ngettext
-from sheetcrm.intake.settings import FormSettings
+from sheetcrm.intake.settings import FormSettings, ServeSettings
 from sheetcrm.mail.smtp import SmtpSettings
 from sheetcrm.settings import HOUR, MINUTE, ConfigError, KeyedProblem, Section, problem, seconds
 
@@ -93,6 +93,8 @@ class Config(Section):
     templates: str | None = None
     # Web forms whose responses become leads: name -> its tab and questions (sheetcrm.intake.settings).
     forms: dict[str, FormSettings] = {}
+    # `sheetcrm serve`'s website form (sheetcrm.intake.settings.ServeSettings).
+    serve: ServeSettings = Field(default_factory=ServeSettings)
     # Where the file came from, for messages; not a setting.
     source: Path | None = Field(default=None, exclude=True)
 

@@ -17,6 +17,7 @@ from typing import Any, Callable, Collection, Sequence
 from sheetcrm.config import Config
 from sheetcrm.engine import Results
 from sheetcrm.i18n import ngettext, using
+from sheetcrm.intake.queue import WebBatch
 from sheetcrm.owned import TAB_NAME_TAKEN
 from sheetcrm.steps import STEPS, Step, SyncContext
 from sheetcrm.validate import Crm, read_crm, team_config
@@ -75,7 +76,8 @@ class SyncOutcome:
 
 def plan_sync(snapshot: Snapshot, config: Config, as_of: dt.date,
               log_rows: Sequence[Sequence[CellValue]] = (), log_now: bool = False, *,
-              sent_versions: Collection[str] = (), progress: ProgressHook = _no_progress) -> tuple[Crm, Results, Plan]:
+              sent_versions: Collection[str] = (), progress: ProgressHook = _no_progress,
+              web: WebBatch | None = None) -> tuple[Crm, Results, Plan]:
     """The read (`validate.read_crm`), then every step of `sheetcrm.steps.STEPS` in its order.
 
     `log_rows` are Sync Log rows waiting to be written (`sheetcrm run` keeps them); they
@@ -92,7 +94,7 @@ def plan_sync(snapshot: Snapshot, config: Config, as_of: dt.date,
         progress("validating", 1, 1)
         assert crm.inputs is not None
         ctx = SyncContext(snapshot, config, as_of, crm, log_rows=log_rows, log_now=log_now,
-                          sent_versions=sent_versions, marks=dict(crm.inputs.sequences))
+                          sent_versions=sent_versions, marks=dict(crm.inputs.sequences), web=web)
         progress("computing", 0, len(STEPS))
         run_steps(ctx, STEPS, lambda done: progress("computing", done, len(STEPS)))
     assert ctx.results is not None  # the compute step is one of STEPS
@@ -113,7 +115,7 @@ ATTEMPTS = 3  # reads and plans before a workbook that keeps changing is reporte
 
 def sync(book: Workbook, config: Config, as_of: dt.date | None = None, dry_run: bool = False,
          attempts: int = ATTEMPTS, *, sent_versions: Collection[str] = (),
-         progress: ProgressHook = _no_progress) -> SyncOutcome:
+         progress: ProgressHook = _no_progress, web: WebBatch | None = None) -> SyncOutcome:
     """Read, plan, write. When the workbook was saved by someone else between the read and the
     write (WorkbookConflict), nothing was written: read and plan again from the new file, up
     to `attempts` times, then raise WorkbookConflict with one line for the user. `progress`
@@ -123,7 +125,7 @@ def sync(book: Workbook, config: Config, as_of: dt.date | None = None, dry_run: 
         progress("reading", 0, 1)
         snapshot = book.read()
         progress("reading", 1, 1)
-        crm, results, plan = plan_sync(snapshot, config, day, sent_versions=sent_versions, progress=progress)
+        crm, results, plan = plan_sync(snapshot, config, day, sent_versions=sent_versions, progress=progress, web=web)
         outcome = SyncOutcome(crm, results, plan, dry_run=dry_run)
         if not plan or dry_run:
             return outcome

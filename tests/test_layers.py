@@ -23,7 +23,8 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("seam", ("sheetcrm.i18n", "sheetcrm.workbook", "sheetcrm.lock", "sheetcrm.cells", "sheetcrm.report", "sheetcrm.terminal",
               "sheetcrm.logs", "sheetcrm.aliases", "sheetcrm.names", "sheetcrm.settings", "sheetcrm.every",
               "sheetcrm.mail", "sheetcrm.mail.message", "sheetcrm.mail.smtp", "sheetcrm.mail.names",
-              "sheetcrm.mail.journal", "sheetcrm.intake", "sheetcrm.intake.settings", "sheetcrm.intake.matching")),
+              "sheetcrm.mail.journal", "sheetcrm.intake", "sheetcrm.intake.settings", "sheetcrm.intake.matching",
+              "sheetcrm.intake.queue")),
     # The records and the tabs they live in, declared once.
     ("records", ("sheetcrm.records", "sheetcrm.schema", "sheetcrm.columns")),
     # The pure engine, with the settings it owns (stages, scoring).
@@ -45,7 +46,7 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("sync", ("sheetcrm.sync",)),
     # What a command runs: the service, the starter and the demo, the workbook a config names.
     ("commands", ("sheetcrm.service", "sheetcrm.starter", "sheetcrm.demo", "sheetcrm.workbook.target",
-                  "sheetcrm.intake.importer")),
+                  "sheetcrm.intake.importer", "sheetcrm.intake.drain", "sheetcrm.intake.web")),
     # What a person reads on the terminal: numbers, tables, progress.
     ("cli", ("sheetcrm.cli", "sheetcrm.__main__", "sheetcrm.show")),
 )

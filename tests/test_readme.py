@@ -25,6 +25,7 @@ NEEDS_MORE = {
     "sheetcrm sync --spreadsheet 1AbC...": GOOGLE,
     "sheetcrm demo --spreadsheet 1AbC...": GOOGLE,
     "sheetcrm run --spreadsheet 1AbC... --log-format json": GOOGLE + "; it also runs until stopped",
+    "sheetcrm serve --host 127.0.0.1 --port 8080": "a web server that runs until stopped (tests/test_serve.py runs it)",
     # The emulator's block: a server left running on the fixed port 8085, and the ID it prints
     # pasted by hand; tests/test_cli_google.py runs the same commands against the emulator.
     "sheetcrm emulator --data emulator.json &": "a server in the background on the fixed port 8085",

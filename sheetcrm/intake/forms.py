@@ -48,6 +48,8 @@ from sheetcrm.engine import words_of
 from sheetcrm.i18n import N_, _
 from sheetcrm.ids import id_pattern
 from sheetcrm.intake.matching import People
+from sheetcrm.intake.queue import WebBatch
+from sheetcrm.intake.settings import ServeSettings
 from sheetcrm.plan import append_writes
 from sheetcrm.records import Lead
 from sheetcrm.report import Issue, column_letter
@@ -60,6 +62,7 @@ LEAD_HEADER = "Lead"  # the responses tab's column sheetcrm adds; the word is th
 TIMESTAMP_HEADERS = ("Timestamp", "Marca temporal", "Marca de tiempo")  # not for people: what Google Forms writes
 FIRST_ANSWERS = 2  # how many answers (after the time) tell two responses of the same second apart
 FORM_SUBMITTED = {"en": "Form Submitted", "es": "Formulario enviado"}  # not for people: the Type cells read (records.Activity)
+WEB_FORM = "website"  # not for people: the form's name in the Subject of a `sheetcrm serve` submission
 KEY = re.compile(r"\[sheetcrm:([0-9a-f]{12})\]")
 _SUBJECT = N_("Form response ({form}) {key}")
 _EPOCH = dt.datetime(1899, 12, 30)  # day 0 of spreadsheet serial dates
@@ -73,6 +76,8 @@ _MESSAGES = {
                           N_("Keep the form's Timestamp column, or name it with `timestamp` under [forms.{form}].")),
     "form_needs_tab": (N_("Form responses become leads only when the workbook has a {tab} tab with an ID column."),
                        N_("Run `sheetcrm init` to add the missing tabs.")),
+    "web_invalid": (N_("The website form's submission {receipt} no longer makes a sound lead; it waits in the queue."),
+                    N_("Check [serve] in sheetcrm.toml: its fields and source.")),
     "form_bad_time": (N_("This response's time cannot be read, so it is not made a lead."),
                       N_("Leave the time Google Forms wrote in this cell.")),
 }
@@ -88,11 +93,13 @@ class FormsPart:
     activities: int = 0      # activities added to records that were already there
 
 
-def plan_forms(snapshot: Snapshot, crm: Crm, config: Config, marks: dict[str, int]) -> FormsPart:
-    """Every configured form's new responses as writes (rules in the module docstring).
-    `marks` (prefix -> last number handed out) moves forward in place."""
+def plan_forms(snapshot: Snapshot, crm: Crm, config: Config, marks: dict[str, int],
+               web: WebBatch | None = None) -> FormsPart:
+    """Every configured form's new responses, and the website form's waiting submissions
+    (`web`, filled in place), as writes (rules in the module docstring). `marks` (prefix ->
+    last number handed out) moves forward in place."""
     part = FormsPart()
-    if not config.forms:
+    if not config.forms and not (web and web.waiting):
         return part
     leads, activities = crm.tables.get("leads"), crm.tables.get("activities")
     missing = [key for key, t in (("leads", leads), ("activities", activities)) if t is None or "id" not in t.header.fields]
@@ -105,6 +112,8 @@ def plan_forms(snapshot: Snapshot, crm: Crm, config: Config, marks: dict[str, in
     run = _Run(snapshot, crm, config, marks, leads, activities, part)
     for name, settings in config.forms.items():
         run.form(name, settings)
+    if web is not None:
+        run.submissions(web, config.serve)
     return part
 
 
@@ -210,17 +219,25 @@ class _Run:
         lead = self._lead(settings, title, sheet_row, row, questions, day)
         if lead is None:
             return
+        placed = self._place(form, key, lead, day)
+        if placed is not None:
+            who, anchor = placed
+            self.part.writes.append(CellWrite(title, sheet_row, lead_col + 1, who, expect=guard, requires=anchor))
+
+    def _place(self, form: str, key: str, lead: Lead, day: dt.date) -> tuple[str, tuple[str, int, int]] | None:
+        """The lead (or, for a known person, only the activity) of one response; the record's
+        ID and the write every other write of the response requires, or None when the
+        person's row has no ID yet (it gets one in this sync: the response waits)."""
         token = f"[sheetcrm:{key}]"  # not for people: the key KEY finds again
         subject = _(_SUBJECT, form=form, key=token)
         found = self.people.find(lead.email, lead.phone)
         if found is not None:
             who = found[1]
             if who is None:
-                return  # that person's row gets its ID in this sync: the response waits for the next
-            anchor, act = self._activity(who, day, subject, lead.owner, requires=None)
-            self.part.writes.append(CellWrite(title, sheet_row, lead_col + 1, who, expect=guard, requires=anchor))
+                return None
+            anchor, _act = self._activity(who, day, subject, lead.owner, requires=None)
             self.part.activities += 1
-            return
+            return who, anchor
         lead_id = self._next("LEAD")
         values = {k: v for k, v in lead.model_dump().items() if v is not None} | {"id": lead_id,
                                                                                  "status": self.new_word}
@@ -229,9 +246,36 @@ class _Run:
         anchor = (writes[0].tab, writes[0].row, writes[0].col)
         self.part.writes.extend(writes)
         self._activity(lead_id, day, subject, lead.owner, requires=anchor)
-        self.part.writes.append(CellWrite(title, sheet_row, lead_col + 1, lead_id, expect=guard, requires=anchor))
         self.people.add(("leads", lead_id), lead.email, lead.phone)
         self.part.leads += 1
+        return lead_id, anchor
+
+    def submissions(self, batch: WebBatch, settings: ServeSettings) -> None:
+        """The website form's waiting submissions (`sheetcrm serve`): each one whose receipt
+        an activity already holds is `landed`; each other one is placed like a response,
+        its receipt as the key, and `placed` with the keys of its writes."""
+        batch.placed.clear()
+        batch.landed.clear()
+        for sub in batch.waiting:
+            done = self.handled.get(sub.receipt)
+            if done is not None:
+                batch.landed.append((sub.receipt, done))
+                continue
+            day = sub.received.date()
+            try:
+                lead = Lead.model_validate(web_lead_values(sub.fields, settings.source, self.new_word, day),
+                                           context=self.parse)
+            except ValidationError:
+                # Validated when accepted; the config changed since (another language, another
+                # lead status): it waits, and says so.
+                self.part.issues.append(_issue("warning", self.leads.title, None, None, None, sub.receipt,
+                                               "web_invalid", receipt=sub.receipt))
+                continue
+            before = len(self.part.writes)
+            placed = self._place(WEB_FORM, sub.receipt, lead, day)
+            if placed is not None:
+                keys = [(w.tab, w.row, w.col) for w in self.part.writes[before:]]
+                batch.placed.append((sub.receipt, placed[0], keys))
 
     def _lead(self, settings: FormSettings, title: str, sheet_row: int, row: list[Any], questions: dict[int, str],
               day: dt.date) -> Lead | None:
@@ -282,6 +326,21 @@ class _Run:
         number = max(self.highest[prefix], self.marks.get(prefix, 0)) + 1
         self.marks[prefix] = self.highest[prefix] = number
         return f"{prefix}-{number:04d}"
+
+
+def web_lead_values(fields: dict[str, Any], source: str, status: str | None, day: dt.date | None) -> dict[str, Any]:
+    """The Lead's values from a website form's Leads fields (field -> text): a whole "name"
+    split at its first space unless First or Last Name came too, as for a form's answers."""
+    data: dict[str, Any] = {"source": source, "status": status, "created": day}
+    for name, value in fields.items():
+        text = cells.parse_text(value)
+        if name == "name":
+            first, _sep, last = (text or "").partition(" ")
+            parts = {"first_name": first if last else None, "last_name": last.strip() or first or None}
+            data |= {k: v for k, v in parts.items() if k not in fields}
+        else:
+            data[name] = text
+    return data
 
 
 def cells_tab(snapshot: Snapshot, name: str) -> str | None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 
 from sheetcrm.i18n import _
 from sheetcrm.settings import Section
@@ -44,3 +44,25 @@ class FormSettings(Section):
                                    second=repr(question), field=name))
             taken[name] = question
         return fields
+
+
+class ServeSettings(Section):
+    """[serve]: `sheetcrm serve`'s website form (docs/leads.md, "Web-to-lead from a website form").
+
+        [serve]
+        fields = { "your-email" = "email" }   # posted name -> Leads field; Leads field names need none
+        source = "Web"
+        honeypot = "website_url"              # a field people never see: filled, the post is dropped
+        origins = ["https://www.example.com"] # the Origin headers accepted (empty: any)
+        rate = 0.2                            # posts per second per IP, sustained
+        burst = 5                             # posts per IP at once
+        sync_every = 30                       # seconds between drains of the queue into the workbook
+    """
+
+    fields: dict[str, LeadField] = {}
+    source: str = "Web"
+    honeypot: str = "website_url"
+    origins: list[str] = []
+    rate: float = Field(default=0.2, gt=0)
+    burst: int = Field(default=5, ge=1)
+    sync_every: float = Field(default=30, gt=0)

@@ -19,6 +19,7 @@ from typing import Any, Collection, Protocol, Sequence
 
 from sheetcrm.config import Config
 from sheetcrm.engine import Results
+from sheetcrm.intake.queue import WebBatch
 from sheetcrm.report import Issue
 from sheetcrm.validate import Crm
 from sheetcrm.workbook import CellValue, Plan, Snapshot
@@ -44,6 +45,9 @@ class SyncContext:
     log_now: bool = False
     # The quote versions the outbox journal holds as sent (Journal.versions_held): never queued again.
     sent_versions: Collection[str] = ()
+    # The website form's submissions waiting in the queue (`sheetcrm serve`); the forms step
+    # fills in what it made of them.
+    web: WebBatch | None = None
     # The sequences' high-water marks (prefix -> last number handed out), as read; steps that
     # hand out IDs or numbers move them forward in place (ids, quotes), the sequences step
     # writes them when they moved.

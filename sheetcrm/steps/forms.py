@@ -1,6 +1,7 @@
 """Web-to-lead: each new response of a configured web form (`[forms.<name>]`) becomes one lead
 with a Form Submitted activity, or only the activity when the person is already a lead or a
-contact; the response's Lead cell says which record it went to (`intake.forms`).
+contact; the response's Lead cell says which record it went to (`intake.forms`). The website
+form's submissions waiting in `sheetcrm serve`'s queue (`ctx.web`) become leads the same way.
 
 It runs before `ids`, so the IDs it hands out come from the marks first and the ids step
 continues after them; its issues reach the Validation tab of the same sync. The new rows are
@@ -14,7 +15,7 @@ from sheetcrm.steps.context import StepResult, SyncContext
 
 
 def run(ctx: SyncContext) -> StepResult:
-    part = plan_forms(ctx.snapshot, ctx.crm, ctx.config, ctx.marks)
+    part = plan_forms(ctx.snapshot, ctx.crm, ctx.config, ctx.marks, ctx.web)
     result = StepResult(issues=part.issues)
     result.plan.writes.extend(part.writes)
     return result

@@ -1,0 +1,222 @@
+"""`sheetcrm serve`: a website form posts leads to `POST /leads`; each accepted submission is on
+disk (`intake.queue`) before the answer, and a sync appends it to the workbook later.
+
+A post goes through, in this order (the first refusal answers):
+
+1. the per-IP rate limit: a token bucket of `[serve] burst` tokens refilled at `rate` per
+   second; empty -> 429 with Retry-After;
+2. the origin allow-list (`[serve] origins`, the browser's Origin header): another origin -> 403.
+   A post with no Origin header (not from a browser) passes only when it is signed;
+3. the signature, when SHEETCRM_FORM_SECRET is set: `X-Sheetcrm-Signature: sha256=<hex>`, the
+   HMAC-SHA256 of the raw body with the secret; missing or wrong -> 403;
+4. the body: form-encoded or JSON (an object); anything else -> 400;
+5. the honeypot (`[serve] honeypot`, a field hidden from people): filled -> 202 and dropped,
+   never stored, so a bot learns nothing;
+6. the lead: the posted names mapped to Leads fields (`[serve] fields`, a Leads field's own
+   name needs no mapping; other names are ignored), then the Leads rules the sheet and the
+   form intake use (`records.Lead`); broken -> 400 with each field's message in the config's
+   language;
+7. stored (`WebQueue.put`, on disk when it returns) -> 201 with the receipt; the disk refusing
+   -> 503.
+
+The answers are JSON: {"receipt": "1a2b3c4d5e6f"}, {"errors": {"email": "..."}}, {"error": "..."}.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import math
+import sys
+import threading
+import time
+import typing
+import urllib.parse
+from typing import Any, Callable
+
+import uvicorn
+from pydantic import ValidationError
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from sheetcrm.config import Config
+from sheetcrm.i18n import _, using
+from sheetcrm.intake.drain import drain
+from sheetcrm.intake.forms import web_lead_values
+from sheetcrm.intake.queue import QueueError, WebQueue
+from sheetcrm.intake.settings import LeadField
+from sheetcrm.lock import WorkbookLock
+from sheetcrm.records import Lead
+from sheetcrm.validate import parse_context
+from sheetcrm.workbook import Workbook, WorkbookError
+
+SECRET_ENV = "SHEETCRM_FORM_SECRET"
+SIGNATURE_HEADER = "X-Sheetcrm-Signature"
+LEAD_FIELDS = frozenset(typing.get_args(LeadField))
+MAX_BODY = 64 * 1024  # bytes; a lead is a few hundred
+MAX_BUCKETS = 100_000  # IPs remembered; past it, the full buckets (idle IPs) are forgotten
+
+
+class RateLimit:
+    """A token bucket per IP: `burst` tokens, refilled at `rate` per second (`clock` seconds)."""
+
+    def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate, self.burst, self.clock = rate, burst, clock
+        self.buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, ip: str) -> float:
+        """0 when the post may go on (a token taken), else the seconds until the next token."""
+        with self._lock:
+            now = self.clock()
+            tokens, then = self.buckets.get(ip, (float(self.burst), now))
+            tokens = min(float(self.burst), tokens + (now - then) * self.rate)
+            if len(self.buckets) > MAX_BUCKETS:
+                self.buckets = {k: v for k, v in self.buckets.items() if v[0] < self.burst}
+            if tokens < 1:
+                self.buckets[ip] = (tokens, now)
+                return (1 - tokens) / self.rate
+            self.buckets[ip] = (tokens - 1, now)
+            return 0.0
+
+
+def signature(secret: bytes, body: bytes) -> str:
+    """The X-Sheetcrm-Signature header's value for `body`."""
+    return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+
+
+def make_app(config: Config, queue: WebQueue, secret: bytes | None = None,
+             clock: Callable[[], float] = time.monotonic) -> Starlette:
+    """The ASGI app of `POST /leads` (rules in the module docstring)."""
+    settings = config.serve
+    limit = RateLimit(settings.rate, settings.burst, clock)
+    origins = {o.rstrip("/") for o in settings.origins}
+    parse = parse_context(config)
+
+    async def leads(request: Request) -> JSONResponse:
+        with using(config.locale):
+            ip = request.client.host if request.client else "?"
+            wait = limit.take(ip)
+            if wait:
+                return JSONResponse({"error": _("Too many submissions; try again later.")}, 429,
+                                    headers={"Retry-After": str(math.ceil(wait))})
+            body = await request.body()
+            origin = request.headers.get("origin")
+            signed = request.headers.get(SIGNATURE_HEADER)
+            if origins and (origin.rstrip("/") not in origins if origin else not (secret and signed)):
+                return JSONResponse({"error": _("This form is not accepted from this site.")}, 403)
+            if secret and not (signed and hmac.compare_digest(signed, signature(secret, body))):
+                return JSONResponse({"error": _("The submission's signature is missing or wrong.")}, 403)
+            if len(body) > MAX_BODY:
+                return JSONResponse({"error": _("The submission is too large.")}, 413)
+            posted = _posted(body, request.headers.get("content-type", ""))
+            if posted is None:
+                return JSONResponse({"error": _("Send the form as form fields or as a JSON object.")}, 400)
+            if str(posted.get(settings.honeypot) or "").strip():
+                return JSONResponse({"status": "accepted"}, 202)  # not for people: what a bot reads
+            fields = {name: value for key, value in posted.items()
+                      if (name := settings.fields.get(key) or (key if key in LEAD_FIELDS else None))}
+            now = dt.datetime.now(dt.timezone.utc)
+            try:
+                Lead.model_validate(web_lead_values(fields, settings.source, None, now.date()), context=parse)
+            except ValidationError as e:
+                return JSONResponse({"errors": _field_errors(e)}, 400)
+            try:
+                receipt = await run_in_threadpool(queue.put, fields, now)
+            except QueueError:
+                return JSONResponse({"error": _("The submission could not be stored; try again later.")}, 503)
+            return JSONResponse({"receipt": receipt}, 201)
+
+    return Starlette(routes=[Route("/leads", leads, methods=["POST"])])
+
+
+def _posted(body: bytes, content_type: str) -> dict[str, Any] | None:
+    """The posted fields, or None when the body is neither form fields nor a JSON object."""
+    try:
+        text = body.decode("utf-8")
+        if "json" in content_type:
+            data = json.loads(text)
+            if not isinstance(data, dict):
+                return None
+            return {str(k): v if isinstance(v, (str, int, float)) and not isinstance(v, bool) else None
+                    for k, v in data.items()}
+        return dict(urllib.parse.parse_qsl(text, keep_blank_values=True))
+    except (UnicodeDecodeError, ValueError):
+        return None
+
+
+def _field_errors(error: ValidationError) -> dict[str, str]:
+    """Field -> the message the sheet would show at its cell ("lead" for the whole lead)."""
+    out: dict[str, str] = {}
+    for err in error.errors(include_url=False):
+        name = err["loc"][0] if err["loc"] else "lead"  # not for people: the key of a whole-lead problem
+        out.setdefault(str(name), (err.get("ctx") or {}).get("message", err["msg"]))
+    return out
+
+
+class Drainer:
+    """Drains the queue into the workbook every `every` seconds, in a thread, each time under
+    the workbook's lock taken without waiting (when another sheetcrm command holds it, this
+    round is skipped). A failure (Google down) is one line on stderr; the queue keeps it."""
+
+    def __init__(self, book: Workbook, config: Config, queue: WebQueue, every: float) -> None:
+        self.book, self.config, self.queue, self.every = book, config, queue, every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="sheetcrm-drain", daemon=True)
+
+    def once(self) -> int:
+        """One drain; how many submissions were appended (0 when it could not run)."""
+        try:
+            with WorkbookLock(self.book, command="serve"):
+                return drain(self.book, self.config, self.queue)
+        except WorkbookError as e:
+            with using(self.config.locale):
+                print(_("sheetcrm serve: the queue waits: {error}", error=e), file=sys.stderr, flush=True)
+            return 0
+
+    def start(self) -> "Drainer":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.every):
+            self.once()
+
+
+class WebServer:
+    """uvicorn serving `app` in a thread (tests) or in the foreground (`run`)."""
+
+    def __init__(self, app: Starlette, host: str, port: int) -> None:
+        self.server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
+                                                    access_log=False, lifespan="off"))
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return self.server.servers[0].sockets[0].getsockname()[1]
+
+    def run(self) -> None:
+        self.server.run()
+
+    def start(self) -> "WebServer":
+        self._thread = threading.Thread(target=self.server.run, name="sheetcrm-serve", daemon=True)
+        self._thread.start()
+        while not self.server.started:
+            if not self._thread.is_alive():
+                raise OSError(_("the server did not start"))
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        if self._thread is not None:
+            self._thread.join()
