@@ -200,7 +200,7 @@ def demo(target: Target, rows: int, seed: int, force: bool) -> None:
     today = dt.date.today()
     with show.progress() as bar:
         with bar.phase("demo"):
-            data = write_demo(book, rows=rows, seed=seed, today=today, force=force)
+            data = write_demo(book, rows=rows, seed=seed, today=today, force=force, currency=config.currency)
         outcome = sync(book, config, as_of=today, progress=bar)
     echo(_("wrote a demo CRM to {workbook}:", workbook=book.describe()))
     echo_lines(show.table([_("Tab"), _("Rows")], [[title, show.number(len(t) - 1)] for title, t in data.tabs.items()],

@@ -81,9 +81,11 @@ class DemoData:
     planted: list[str]  # what was broken on purpose, for the demo's own summary
 
 
-def generate(rows: int = 200, seed: int = 7, today: dt.date | None = None, locale: str = "en") -> DemoData:
+def generate(rows: int = 200, seed: int = 7, today: dt.date | None = None, locale: str = "en",
+             currency: str = "USD") -> DemoData:
     """The demo CRM; in `locale` "es" its tabs, headers and sample values are Spanish (the same
-    CRM as the English one of the same seed, value for value)."""
+    CRM as the English one of the same seed, value for value). Deals and products are in
+    `currency` (the config's base currency, so the demo's totals need no Rates tab)."""
     rng = random.Random(seed)
     today = today or dt.date.today()
     n_leads = max(rows, 20)
@@ -161,7 +163,7 @@ def generate(rows: int = 200, seed: int = 7, today: dt.date | None = None, local
         path = OPEN_STAGES[:reached + 1] + ([stage] if closed else [])
         history.extend(_journey(rng, f"OPP-{i:04d}", path, created, close if closed else today, amount))
         opportunities.append([f"OPP-{i:04d}", f"{acc[1]} – {rng.choice(['Expansion', 'New deal', 'Renewal', 'Pilot'])}",  # not for people: sample data
-                              acc[0], contact, acc[6], stage, amount, "USD",
+                              acc[0], contact, acc[6], stage, amount, currency,
                               rng.choice(["", "", "", 35, 60]) if not closed else "", close, created])
 
     activities = [["ID", "Date", "Type", "Subject", "Related", "Owner", "Outcome"]]
@@ -179,7 +181,7 @@ def generate(rows: int = 200, seed: int = 7, today: dt.date | None = None, local
                       opp[0], opp[4], rng.choices(["Open", "Done"], [3, 2])[0]])
 
     products = [["SKU", "Name", "Unit Price", "Currency", "Tax Rate"]] + [  # not for people: sample data
-        [sku, name, price, "USD", tax] for sku, name, price, tax in PRODUCTS]
+        [sku, name, price, currency, tax] for sku, name, price, tax in PRODUCTS]
 
     quote_lines = [["Opportunity", "SKU", "Quantity", "Unit Price", "Discount %"]]  # not for people: sample data
     for opp in opportunities[1:-NEW]:

@@ -95,7 +95,7 @@ def is_blank(snapshot: Snapshot) -> bool:
 
 
 def write_demo(book: Workbook, rows: int, seed: int, today: dt.date, force: bool = False,
-               locale: str | None = None) -> demo.DemoData:
+               locale: str | None = None, currency: str = "USD") -> demo.DemoData:
     """Write the demo CRM to a new or empty workbook, or with `force` over a demo .xlsx file
     the demo made before. Anything else is refused (WorkbookError), so a team's workbook is
     never touched, whatever the config points at. `locale` ("en"/"es", else the current
@@ -115,7 +115,7 @@ def write_demo(book: Workbook, rows: int, seed: int, today: dt.date, force: bool
             raise WorkbookError(_(NOT_A_DEMO if force else NOT_EMPTY, what=book.describe(), key=_(DEMO_KEY)))
     else:
         book.create()
-    data = demo.generate(rows=rows, seed=seed, today=today, locale=locale)
+    data = demo.generate(rows=rows, seed=seed, today=today, locale=locale, currency=currency)
     tabs = {**data.tabs, SEQUENCES.display_title(locale): [SEQUENCES.display_headers(locale), [in_locale(locale, DEMO_KEY), seed]]}
     plan = Plan(new_tabs=list(tabs))
     for title, table in tabs.items():

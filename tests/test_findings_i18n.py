@@ -115,3 +115,21 @@ def test_a_spanish_workbook_synced_without_a_locale_keeps_its_language(tmp_path)
 
     header = [c.value for c in openpyxl.load_workbook(book, read_only=True)["Validación"][1]]
     assert header[:2] == ["Gravedad", "Pestaña"], header
+
+
+def test_a_demo_for_a_euro_team_is_in_euros_and_its_totals_need_no_rates(tmp_path):
+    # Found trying it: a demo under `currency = "EUR"` made USD deals, so every total read
+    # 0,00 € with all deals left out for a missing rate.
+    import datetime as _dt
+
+    from sheetcrm.config import Config as _Config
+    from sheetcrm.starter import write_demo
+    from sheetcrm.sync import sync as _sync
+    from sheetcrm.workbook.xlsx import XlsxWorkbook
+
+    book = XlsxWorkbook(tmp_path / "demo.xlsx")
+    today = _dt.date(2026, 11, 30)
+    write_demo(book, rows=40, seed=5, today=today, locale="es", currency="EUR")
+    outcome = _sync(book, _Config(locale="es", currency="EUR"), as_of=today)
+    assert {o.currency for o in outcome.results.opportunities} == {"EUR"}
+    assert outcome.results.kpis.team.open_pipeline > 0 and not outcome.results.kpis.missing_rates
