@@ -54,6 +54,8 @@ from sheetcrm.synclog import LogQueue
 from sheetcrm.workbook import CellValue, Plan, Workbook, WorkbookConflict, WorkbookError
 
 # Why the Sync Log rows are written now: in the log line in words, in the JSON field as is.
+# How soon the idle loop notices a stop signal (its handler only sets a flag).
+REST_SLICE = 0.2  # seconds
 AT_EXIT = N_("at exit")
 AFTER_RECOVERY = N_("now, after a recovery")
 AFTER_FAILURE = N_("now, after a failure")
@@ -161,6 +163,10 @@ class Service:
         self.steps = Steps(logger, console)
         self.today = today
         self.stopping = threading.Event()
+        # What a signal handler may touch: a plain attribute. Setting the Event from the
+        # handler can deadlock: the handler runs in the main thread, which may be inside
+        # `Event.wait` holding the Event's own (non-reentrant) lock at that instant.
+        self._signalled = False
         # Sync Log rows not yet written, on disk; rows left by a crashed run are written first thing.
         self.pending = log_queue if log_queue is not None else LogQueue(log_queue_path(book))
         self.log_every = parse_every(config.schedule.log).period
@@ -362,7 +368,7 @@ class Service:
         with self._signals(), using(self.config.locale):
             ok = True
             for job in self.jobs:
-                if self.stopping.is_set():
+                if self._stop_asked():
                     break
                 ok = self.run_job(job) and ok
         self.flush_log()
@@ -377,9 +383,9 @@ class Service:
                     job.entry.next_run = dt.datetime.now()  # interval jobs start right away
                 self.logger.info(_("{job}: {when}", job=job.name, when=every_phrase(job.every)),
                                  extra={"fields": {"event": "scheduled", "job": job.name}})
-            while not self.stopping.is_set():
+            while not self._stop_asked():
                 for job in sorted(self.jobs, key=lambda j: j.entry.next_run):  # type: ignore[union-attr]
-                    if self.stopping.is_set():
+                    if self._stop_asked():
                         break
                     if job.entry.should_run:  # type: ignore[union-attr]
                         job.entry.run()  # type: ignore[union-attr]
@@ -387,9 +393,21 @@ class Service:
                             job.entry.next_run = dt.datetime.now() + dt.timedelta(seconds=self._delay(job))  # type: ignore[union-attr]
                 idle = self.scheduler.idle_seconds
                 # Capped, so a wall clock that jumps (suspend, NTP) is noticed within a minute.
-                self.stopping.wait(min(max(idle or 0.0, 0.0), 60.0))
+                self._rest(min(max(idle or 0.0, 0.0), 60.0))
             self.logger.info(_("stopping: no job in flight"), extra={"fields": {"event": "stopping"}})
         self.flush_log()
+
+    def _stop_asked(self) -> bool:
+        if self._signalled:
+            self.stopping.set()  # here, in the loop: never from the signal handler
+        return self.stopping.is_set()
+
+    def _rest(self, seconds: float) -> None:
+        """Sleep up to `seconds`, waking within REST_SLICE of a signal (a handler only sets a
+        flag; see __init__)."""
+        end = time.monotonic() + seconds
+        while not self._stop_asked() and (left := end - time.monotonic()) > 0:
+            time.sleep(min(left, REST_SLICE))
 
     def _delay(self, job: Job) -> float:
         return min(self.config.schedule.max_backoff_seconds, job.every.period * 2 ** job.failures)
@@ -399,11 +417,11 @@ class Service:
         """SIGINT and SIGTERM ask for a stop once the job in flight is done; a second one
         stops at once (exit 130), for a job stuck on a dead network."""
         def stop(signum: int, _frame: Any) -> None:
-            if self.stopping.is_set():
+            if self._signalled:
                 raise SystemExit(130)
             self.logger.info(_("{signal}: stopping after the job in flight", signal=signal.Signals(signum).name),
                              extra={"fields": {"event": "signal", "signal": signal.Signals(signum).name}})
-            self.stopping.set()
+            self._signalled = True
 
         previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:

@@ -354,3 +354,37 @@ def test_log_lines_escape_control_characters_from_cells(fmt):
     else:
         assert "OUT-\\u001b[2J0001\\u0007" in out and "\\u202eevil\\u009b" in out
         assert "Traceback (most recent call last):\n" in out  # a traceback keeps its lines
+
+
+def test_a_stop_signal_never_takes_a_lock_the_main_thread_may_hold(tmp_path):
+    """A signal handler runs in the main thread between two bytecodes, possibly while that
+    thread holds the stop Event's own lock inside `Event.wait`; a handler that set the Event
+    then waited for itself forever (CI saw `sheetcrm run` never exit on SIGTERM). The handler
+    only sets a flag, which the loop turns into the Event."""
+    import logging
+    import threading
+
+    from sheetcrm.config import Config
+    from sheetcrm.service import Service
+    from sheetcrm.workbook.xlsx import XlsxWorkbook
+
+    book = XlsxWorkbook(tmp_path / "crm.xlsx")
+    book.create()
+    service = Service(Config(), book, logging.getLogger("test-stop"))
+    with service._signals():
+        handler = signal.getsignal(signal.SIGTERM)
+        done = threading.Event()
+
+        def deliver() -> None:
+            # As if the signal landed while the main thread held the Event's lock.
+            with service.stopping._cond:
+                handler(signal.SIGTERM, None)
+            done.set()
+
+        worker = threading.Thread(target=deliver, daemon=True)
+        worker.start()
+        assert done.wait(5), "the handler blocked on the stop Event's lock"
+        assert service._stop_asked() and service.stopping.is_set()
+        with pytest.raises(SystemExit) as second:  # a second signal stops at once
+            handler(signal.SIGTERM, None)
+        assert second.value.code == 130
