@@ -1,0 +1,544 @@
+"""The textual conditions a team writes in the Workflows tab's If column (or `if = "..."`).
+
+    Amount > 5000 and Stage in (Proposal, Negotiation)
+    Importe > 5000 y Etapa en (Propuesta, Negociación)
+    account.Industry contains software or not "Deal size" is empty
+
+A condition compares columns, custom ones included, of the record itself or of a related
+record (`account.Industry`, `oportunidad.Importe`) with values, combined with and/or/not and
+parentheses (not binds tighter than and, and tighter than or). Keywords are English or
+Spanish whatever the locale, with case and accents folded; the locale only decides how
+numbers and dates written as values read. The comparisons mean exactly what the scoring
+rules' operators mean (`rules.py`: text folded by `normalize_key`, numbers as Decimal,
+dates as dates), through the same helpers.
+
+A value that could be read two ways (`1.000`: one thousand, or one; `03/04/2026`: 4 March
+or 3 April) is refused with a ConditionError rather than read by the locale: a rule that
+silently tests the wrong number is the worst outcome. So is a comparison that can never
+hold (`Source < Referral`).
+
+The grammar is lark's (LALR with a contextual lexer): a keyword is one only where the
+grammar can take it, so `Active = no` compares with "no" while `Owner no está vacío`
+negates. A keyword inside a column name needs quotes: `"Contact in charge" is empty`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import cache
+from typing import Any
+
+from lark import Lark, Token, Tree, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+
+from sheetcrm.cells import (CURRENCY_CODES, SYMBOL_CURRENCIES, CellError, date_style, is_blank, normalize_key, parse_date, parse_number,
+                            parse_percent, separator_style, show_number)
+from sheetcrm.crm.rules import _Candidate, as_date, as_number, as_text, strip_accents
+from sheetcrm.i18n import _
+
+# The word before the dot -> the related record's canonical key. The tabs' other names
+# (aliases.toml: Companies, Deals, Negocios...) are accepted too, folded like headers.
+RELATIONS: dict[str, str] = {
+    "account": "account", "cuenta": "account", "company": "account", "empresa": "account",
+    "contact": "contact", "contacto": "contact", "person": "contact", "persona": "contact",
+    "opportunity": "opportunity", "oportunidad": "opportunity", "deal": "opportunity",
+    "negocio": "opportunity", "trato": "opportunity",
+    "lead": "lead", "prospecto": "lead",
+}
+
+# The grammar runs on a copy of the text with accents stripped letter by letter (same
+# length, so every position is one in the text as written); values and column names are
+# sliced from the text as written.
+_GRAMMAR = r"""
+?start: disj
+?disj: conj (OR conj)*
+?conj: neg (AND neg)*
+?neg: NOT neg                   -> negation
+    | atom
+?atom: LPAR disj RPAR
+     | comparison
+comparison: column COMPARE value  -> compare
+          | column IN list        -> member
+          | column NOT IN list    -> not_member
+          | column CONTAINS value -> contains
+          | column MATCHES value  -> matches
+          | column IS EMPTY       -> empty
+          | column IS NOT EMPTY   -> present
+          | column NOT IS EMPTY   -> present
+column: RELATION? name
+name: WORD+ | STRING
+value: STRING | WORD+
+list: LPAR value (COMMA value)* RPAR
+
+LPAR: "("
+RPAR: ")"
+COMMA: /[,;]/
+COMPARE: /==?|!=|<>|<=|>=|<|>|\u2260|\u2264|\u2265/
+OR.2: /(?:or|o)\b/i
+AND.2: /(?:and|y)\b/i
+NOT.2: /(?:not|no)\b/i
+IN.2: /(?:in|en)\b/i
+CONTAINS.2: /(?:contains|contiene)\b/i
+MATCHES.2: /(?:matches|coincide\s+con)\b/i
+IS.2: /(?:is|esta|es)\b/i
+EMPTY.2: /(?:empty|blank|vacio|vacia)\b/i
+RELATION.3: /(?:__RELATIONS__)\./i
+STRING: /"[^"]*"|'[^']*'|\u201c[^\u201d]*\u201d|\u2018[^\u2019]*\u2019|\u00ab[^\u00bb]*\u00bb/
+// A run of anything but spaces, quotes, parentheses and operators; a comma only between
+// digits ("1,5", "1,234"), so that "in (a, b)" and "in (a,b)" list two values.
+WORD: /(?:[^\s()"'\u201c\u201d\u2018\u2019\u00ab\u00bb,;=<>!\u2260\u2264\u2265]|(?<=\d),(?=\d))(?:[^\s()"\u201c\u201d\u2018\u2019\u00ab\u00bb,;=<>!\u2260\u2264\u2265]|(?<=\d),(?=\d))*/
+%ignore /\s+/
+"""
+
+_OPENING_QUOTES = "\"'\u201c\u2018\u00ab"
+_ORDERING = {"<", "<=", ">", ">=", "\u2264", "\u2265"}
+_OP_NAMES = {"==": "=", "<>": "!=", "\u2260": "!=", "\u2264": "<=", "\u2265": ">="}
+# A bare value of digits and separators (with a sign, a currency, a percent sign) is a number
+# or a mistake, never text; one of three digit groups split by / - . is a date or a mistake.
+_NUMBER_SHAPE = re.compile(r"[-+\u2212(]?\s*[0-9.,\s'\u2019]*[0-9][0-9.,\s'\u2019]*\s*\)?\s*%?")
+_DATEISH = re.compile(r"[0-9]{1,4}([-/.])[0-9]{1,2}\1[0-9]{1,4}(?:[ t].*)?", re.IGNORECASE)
+
+
+@cache
+def _parser() -> Lark:
+    relations = "|".join(sorted(RELATIONS, key=len, reverse=True))
+    return Lark(_GRAMMAR.replace("__RELATIONS__", relations), parser="lalr", lexer="contextual")
+
+
+class ConditionError(ValueError):
+    """A condition that cannot be read: `message` says what is wrong, `hint` how to fix it
+    (with an example of a right condition), both in the current language; `position` is the
+    0-based character offset in the condition's text where it went wrong."""
+
+    def __init__(self, message: str, hint: str, position: int):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.position = position
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __reduce__(self):
+        return (type(self), (self.message, self.hint, self.position))
+
+
+Get = Callable[[str | None, str], Any]
+Column = tuple[str | None, str]
+
+
+class _Node:
+    def test(self, get: Get) -> bool:
+        raise NotImplementedError
+
+    def columns(self) -> Iterator[Column]:
+        return iter(())
+
+
+class _Always(_Node):
+    def test(self, get: Get) -> bool:
+        return True
+
+
+_ALWAYS = _Always()
+
+
+class _All(_Node):
+    def __init__(self, parts: list[_Node]):
+        self.parts = parts
+
+    def test(self, get: Get) -> bool:
+        return all(p.test(get) for p in self.parts)
+
+    def columns(self) -> Iterator[Column]:
+        for p in self.parts:
+            yield from p.columns()
+
+
+class _Any(_All):
+    def test(self, get: Get) -> bool:
+        return any(p.test(get) for p in self.parts)
+
+
+class _Not(_Node):
+    def __init__(self, part: _Node):
+        self.part = part
+
+    def test(self, get: Get) -> bool:
+        return not self.part.test(get)
+
+    def columns(self) -> Iterator[Column]:
+        return self.part.columns()
+
+
+class _Test(_Node):
+    """One column's test. An empty cell fails every one but `is empty` and the negative
+    ones (`!=`, `not in`, `is not empty` on a filled cell), as a scoring rule never
+    matches an empty cell."""
+
+    def __init__(self, column: Column, verdict: Callable[[Any], bool], when_empty: bool = False):
+        self.column = column
+        self.verdict = verdict
+        self.when_empty = when_empty
+
+    def test(self, get: Get) -> bool:
+        value = get(*self.column)
+        if is_blank(value):
+            return self.when_empty
+        return self.verdict(value)
+
+    def columns(self) -> Iterator[Column]:
+        yield self.column
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A parsed condition; `text` as written. Build with `parse_condition`."""
+
+    text: str
+    _node: _Node = field(default=_ALWAYS, compare=False, repr=False)
+
+    def columns(self) -> frozenset[Column]:
+        """(relation key or None for the record itself, column name as written) of every
+        column the condition reads: what the caller checks exists before any `test`."""
+        return frozenset(self._node.columns())
+
+    def test(self, get: Get) -> bool:
+        """Whether the condition holds. `get(relation, column)` gives the typed cell (str,
+        Decimal/int/float, date, bool) or None for an empty one, for each pair `columns()`
+        names; its KeyError (an unknown column) propagates."""
+        return self._node.test(get)
+
+
+def parse_condition(text: str | None, locale: str) -> Condition:
+    """The condition in `text` ("Amount > 5000 and Stage = Proposal"); a blank text is a
+    condition that always holds. `locale` ("en"/"es") reads numbers and dates written as
+    values (cells.parse_number, parse_date). Raises ConditionError."""
+    if text is None or not text.strip():
+        return Condition(text or "")
+    folded = "".join(f if len(f := strip_accents(c)) == 1 else c for c in text)
+    try:
+        tree = _parser().parse(folded)
+    except UnexpectedInput as e:
+        raise _syntax_error(text, e) from None
+    return Condition(text, _Reader(text, locale).node(tree))
+
+
+# --- from the tree to tests -------------------------------------------------------------
+
+
+def _span(item: Tree | Token) -> tuple[int, int]:
+    if isinstance(item, Token):
+        return item.start_pos, item.end_pos  # type: ignore[return-value]
+    tokens = [t for t in item.scan_values(lambda v: isinstance(v, Token))]
+    return tokens[0].start_pos, tokens[-1].end_pos  # type: ignore[return-value]
+
+
+class _Reader:
+    """Turns the parse tree into tests, reading each value as the locale writes it."""
+
+    def __init__(self, text: str, locale: str):
+        self.text = text
+        self.locale = locale
+
+    def written(self, item: Tree | Token) -> str:
+        start, end = _span(item)
+        return " ".join(self.text[start:end].split())
+
+    def node(self, tree: Tree | Token) -> _Node:
+        kind = tree.data if isinstance(tree, Tree) else None
+        if kind == "disj":
+            return _Any([self.node(c) for c in tree.children if not isinstance(c, Token)])
+        if kind == "conj":
+            return _All([self.node(c) for c in tree.children if not isinstance(c, Token)])
+        if kind == "negation":
+            return _Not(self.node(tree.children[1]))
+        if kind == "atom":  # ( disj )
+            return self.node(tree.children[1])
+        assert isinstance(tree, Tree), tree
+        column_tree, op, *rest = tree.children
+        column = self.column(column_tree)
+        name = self.written(column_tree)
+        if kind == "empty":
+            return _Test(column, lambda v: False, when_empty=True)
+        if kind == "present":
+            return _Test(column, lambda v: True)
+        if kind in ("member", "not_member"):
+            values = rest[-1].children[1::2]
+            candidates = [_Candidate(self.value(v, name, "in")[0]) for v in values]  # type: ignore[arg-type]
+            if kind == "member":
+                return _Test(column, lambda v: any(c.equals(v) for c in candidates))
+            return _Test(column, lambda v: not any(c.equals(v) for c in candidates), when_empty=True)
+        value_tree = rest[0]
+        if kind == "contains":
+            needle = normalize_key(self.raw_text(value_tree))
+            if not needle:
+                raise self.error_at(value_tree, _('"{op}" needs some text to look for', op=op.value),
+                                    _('For example: {column} contains urgent', column=name))
+            return _Test(column, lambda v: needle in normalize_key(as_text(v)))
+        if kind == "matches":
+            source = self.raw_text(value_tree)
+            try:
+                pattern = re.compile(strip_accents(source), re.IGNORECASE)
+            except re.error as e:
+                raise ConditionError(_("{value} is not a valid regular expression: {error}",
+                                       value=self.quoted(value_tree), error=e),
+                                     _("For example: {column} matches \"^(re|fwd):\"", column=name),
+                                     _span(value_tree)[0] + (e.pos or 0) + (1 if self.is_quoted(value_tree) else 0)
+                                     ) from None
+            return _Test(column, lambda v: pattern.search(strip_accents(as_text(v))) is not None)
+        op_name = _OP_NAMES.get(op.value, op.value)
+        literal, shown = self.value(value_tree, name, op_name)
+        if op_name in ("=", "!="):
+            candidate = _Candidate(literal)  # type: ignore[arg-type]
+            if op_name == "=":
+                return _Test(column, candidate.equals)
+            return _Test(column, lambda v: not candidate.equals(v), when_empty=True)
+        return self.ordering(column, op_name, literal, value_tree, name)
+
+    def ordering(self, column: Column, op: str, literal: Any, value_tree: Tree, name: str) -> _Node:
+        if isinstance(literal, dt.date):
+            read: Callable[[Any], Any] = as_date
+        elif isinstance(literal, Decimal):
+            read = as_number
+        else:
+            raise self.error_at(value_tree,
+                                _('"{op}" compares numbers or dates, and {value} is neither',
+                                  op=op, value=self.quoted(value_tree)),
+                                _("For example: {column} {op} 5000, or {column} {op} 2025-01-31",
+                                  column=name, op=op))
+        compare = {"<": lambda a: a < literal, "<=": lambda a: a <= literal,
+                   ">": lambda a: a > literal, ">=": lambda a: a >= literal}[op]
+        return _Test(column, lambda v: (cell := read(v)) is not None and compare(cell))
+
+    def column(self, tree: Tree) -> Column:
+        *relation, name = tree.children
+        written = self.raw_text(name)
+        if relation:
+            return RELATIONS[normalize_key(relation[0].value[:-1])], written
+        if not self.is_quoted(name):
+            # "acount.Industry": a relation misspelt, which would read as an unknown column.
+            first = name.children[0]
+            prefix, dot, rest = first.value.partition(".")
+            if dot and rest and prefix.isalpha() and normalize_key(prefix) not in RELATIONS:
+                raise ConditionError(
+                    _('"{word}" is not a related record; before the dot write account, contact, opportunity or '
+                      'lead', word=self.text[first.start_pos:first.start_pos + len(prefix)]),
+                    _('For example: account.Industry = Software; a column whose name has a dot goes in quotes: '
+                      '"{column}" = 5', column=written),
+                    first.start_pos)
+        if not written:
+            raise self.error_at(name, _("a column name cannot be empty"),
+                                _("For example: Amount > 5000"))
+        return None, written
+
+    # A value's text as written: quotes taken off, inner spacing of bare words kept as typed
+    # between the first and last word.
+    def raw_text(self, tree: Tree) -> str:
+        if self.is_quoted(tree):
+            start, end = _span(tree)
+            return self.text[start + 1:end - 1]
+        return self.written(tree)
+
+    def is_quoted(self, tree: Tree) -> bool:
+        first = tree.children[0]
+        return isinstance(first, Token) and first.type == "STRING"
+
+    def quoted(self, tree: Tree) -> str:
+        return self.written(tree) if self.is_quoted(tree) else f'"{self.written(tree)}"'
+
+    def error_at(self, tree: Tree, message: str, hint: str) -> ConditionError:
+        return ConditionError(message, hint, _span(tree)[0])
+
+    def value(self, tree: Tree, column: str, op: str) -> tuple[Decimal | dt.date | str, str]:
+        """(the typed value, its text as written): a quoted value is text; a bare one is a
+        date, a number or a percentage when it reads as one in the locale, else text."""
+        text = self.raw_text(tree)
+        at = _span(tree)[0]
+        if self.is_quoted(tree):
+            if not text.strip():
+                raise ConditionError(
+                    _("an empty value matches nothing: an empty cell is equal to no value"),
+                    _("To test for an empty cell write: {column} is empty", column=column), at)
+            return text, text
+        # The hints show the whole comparison, the way it should be written.
+        shape = (lambda v: f"{column} in ({v})") if op == "in" else (lambda v: f"{column} {op} {v}")
+        found = self.date(text, shape, at)
+        if found is None:
+            found = self.number(text, shape, at, ordering=op in _ORDERING)
+        return (text if found is None else found), text
+
+    def date(self, text: str, shape: Callable[[str], str], at: int) -> dt.date | None:
+        """A date written as a value, None when the text is no date; ConditionError for
+        one that is wrong (31/02/2026) or ambiguous (03/04/2026)."""
+        numeric = _DATEISH.fullmatch(text) is not None
+        if not numeric and not (len(text.split()) > 1 and any(c.isdigit() for c in text)
+                                and any(c.isalpha() for c in text)):
+            return None
+        try:
+            found = parse_date(text, self.locale)
+        except CellError as e:
+            if not numeric:
+                return None  # "Q3 2026", "Plan 2": text
+            raise ConditionError(e.message, _("Write the date as year-month-day: {example}",
+                                              example=shape("2026-03-15")), at) from None
+        assert found is not None
+        if date_style(text)[1]:
+            second = parse_date(text, "es" if self.locale == "en" else "en")
+            assert second is not None
+            month_first, day_first = (found, second) if self.locale == "en" else (second, found)
+            raise ConditionError(
+                _("the date {value} is ambiguous: {month_first} if it is written month first, {day_first} if "
+                  "day first", value=f'"{text}"', month_first=month_first.isoformat(),
+                  day_first=day_first.isoformat()),
+                _("Write the date as year-month-day: {example} (or {other})",
+                  example=shape(found.isoformat()), other=second.isoformat()),
+                at)
+        return found
+
+    def number(self, text: str, shape: Callable[[str], str], at: int, ordering: bool) -> Decimal | None:
+        """A number (or percentage points) written as a value, None when the text is no
+        number; ConditionError for one the locale cannot read or that reads two ways."""
+        if not _numberish(text):
+            return None
+        percent = text.endswith("%")
+        try:
+            found = parse_percent(text, self.locale) if percent else parse_number(text, self.locale)
+        except CellError as e:
+            example = shape(_unambiguous(Decimal("1234.5"), self.locale))
+            hint = (_('Write numbers as locale "{locale}" does: {example}', locale=self.locale, example=example)
+                    if ordering else
+                    _('Write numbers as locale "{locale}" does: {example}; a text value goes in quotes: {text}',
+                      locale=self.locale, example=example, text=shape(f'"{text}"')))
+            raise ConditionError(e.message, hint, at) from None
+        assert found is not None
+        thousands_locale = separator_style(text.removesuffix("%").strip())[1]
+        if thousands_locale is not None:
+            as_thousands = parse_number(text.removesuffix("%"), thousands_locale)
+            as_decimal = parse_number(text.removesuffix("%"), "es" if thousands_locale == "en" else "en")
+            assert as_thousands is not None and as_decimal is not None
+            sign = "%" if percent else ""
+            raise ConditionError(
+                _("the number {value} is ambiguous: {thousands} if its separator groups thousands, {decimal} if "
+                  "it marks the decimals", value=f'"{text}"', thousands=show_number(as_thousands, group=False),
+                  decimal=show_number(as_decimal, group=False)),
+                _("Write it without a thousands separator: {example} (or {other})",
+                  example=shape(f"{as_thousands}{sign}"),
+                  other=shape(f"{_unambiguous(as_decimal, self.locale)}{sign}")),
+                at)
+        return found
+
+
+def _unambiguous(value: Decimal, locale: str) -> str:
+    """`value` written so that `locale` reads it and neither locale could read it otherwise:
+    never a lone separator followed by exactly three digits (1 -> "1.0", 1.255 -> "1.2550")."""
+    shown = show_number(value, group=False, locale=locale)
+    mark = "," if locale == "es" else "."
+    whole, _sep, fraction = shown.partition(mark)
+    if not fraction:
+        return f"{whole}{mark}0"
+    return shown + "0" if len(fraction) == 3 else shown
+
+
+def _numberish(text: str) -> bool:
+    """Whether a bare value is written like a number (digits, separators, a sign, a currency
+    sign or code, a percent sign): a number or a mistake, never text. "3M" and "Q3" are text."""
+    body = text.strip()
+    for token in sorted(SYMBOL_CURRENCIES, key=len, reverse=True):
+        if body.startswith(token) or body.endswith(token):
+            body = body.removeprefix(token) if body.startswith(token) else body.removesuffix(token)
+            break
+    else:
+        head, tail = body[:3], body[-3:]
+        if head.isalpha() and head.upper() in CURRENCY_CODES:
+            body = body[3:]
+        elif tail.isalpha() and tail.upper() in CURRENCY_CODES:
+            body = body[:-3]
+    return _NUMBER_SHAPE.fullmatch(body.strip()) is not None
+
+
+class _NotThis(Exception):
+    """The value is not of the kind tried; try the next."""
+
+
+def _decimal_mark(locale: str) -> str:
+    return "," if locale == "es" else "."
+# --- syntax errors --------------------------------------------------------------------------
+
+# The examples the hints give, by what was missing.
+_EXAMPLE = "Amount > 5000 and Stage in (Proposal, Negotiation)"
+
+
+def _syntax_error(text: str, e: UnexpectedInput) -> ConditionError:
+    """What a person reads for a condition the grammar cannot take: what was expected where,
+    named after what came before it, in the current language."""
+    parser = getattr(e, "interactive_parser", None)
+    stack = list(parser.parser_state.value_stack) if parser is not None else []
+    accepts = parser.accepts() if parser is not None else set()
+    if isinstance(e, UnexpectedCharacters):
+        at, found, end = e.pos_in_stream, text[e.pos_in_stream], False
+        if found in _OPENING_QUOTES:
+            return ConditionError(_("the quote opened here is not closed"),
+                                  _('Close it with the same kind of quote: Industry = "Real Estate"'), at)
+    else:
+        assert isinstance(e, UnexpectedToken)
+        end = e.token.type == "$END"
+        at = len(text.rstrip()) if end else e.token.start_pos
+        found = "" if end else text[e.token.start_pos:e.token.end_pos]
+    before = ""
+    if stack:
+        start, stop = _span(stack[-1])
+        before = " ".join(text[start:stop].split())
+
+    if end and "RPAR" in accepts and "$END" not in accepts:
+        opened = next(item for item in reversed(stack) if isinstance(item, Token) and item.type == "LPAR")
+        return ConditionError(_('this "(" is not closed'),
+                              _("Close every parenthesis: (Stage = Proposal or Stage = Negotiation) and "
+                                "Amount > 5000"), opened.start_pos)
+    if "COMPARE" in accepts:
+        message = (_('expected an operator after "{column}" (=, !=, <, >, in, contains, matches, is empty)',
+                     column=before) if end else
+                   _('expected an operator after "{column}" (=, !=, <, >, in, contains, matches, is empty), '
+                     'not "{found}"', column=before, found=found))
+        return ConditionError(message, _('For example: {example}, or Owner is empty; a column whose name holds '
+                                         '"in", "and" or "not" goes in quotes: "Contact in charge" is empty',
+                                         example=_EXAMPLE), at)
+    if "EMPTY" in accepts:
+        return ConditionError(_('expected "empty" or "not empty" after "{word}"', word=before),
+                              _("For example: Owner is empty, or Owner is not empty; to compare, write "
+                                "Owner = Ana"), at)
+    if accepts == {"IN", "IS"}:
+        return ConditionError(_('expected "in" or "is empty" after "{word}"', word=before),
+                              _("For example: Stage not in (Won, Lost), or Owner not is empty"), at)
+    if "LPAR" in accepts and "WORD" not in accepts:
+        return ConditionError(_('expected a list in parentheses after "{word}"', word=before),
+                              _('For example: Stage in (Proposal, Negotiation); a column whose name holds "in" goes '
+                                'in quotes: "Contact in charge" is empty'), at)
+    if "RELATION" in accepts:
+        if not stack:
+            return ConditionError(_('a condition starts with a column name, not "{found}"', found=found),
+                                  _("For example: {example}", example=_EXAMPLE), at)
+        return ConditionError(_('expected a condition after "{word}"', word=before),
+                              _("For example: {example}", example=_EXAMPLE), at)
+    if accepts <= {"STRING", "WORD"}:
+        if stack and isinstance(stack[-1], Token) and stack[-1].type == "RELATION":
+            return ConditionError(_('expected a column name after "{word}"', word=before),
+                                  _("For example: account.Industry = Software"), at)
+        if found == ")" and before == "(":
+            return ConditionError(_("the list is empty"),
+                                  _("For example: Stage in (Proposal, Negotiation)"), at)
+        return ConditionError(_('expected a value after "{word}"', word=before),
+                              _('For example: Amount > 5000, or Industry = "Real Estate"'), at)
+    if found == ")":
+        return ConditionError(_('this ")" closes no "("'),
+                              _("Open every parenthesis you close: (Stage = Proposal or Stage = Negotiation) "
+                                "and Amount > 5000"), at)
+    if found in (",", ";"):
+        return ConditionError(_('a "{found}" separates values only in a list after "in"', found=found),
+                              _("For example: Stage in (Proposal, Negotiation); write dates as 2026-03-15"), at)
+    return ConditionError(_('expected "and" or "or" after "{word}", not "{found}"', word=before, found=found),
+                          _('Join two conditions with "and" or "or": {example}; a value with spaces may go in '
+                            'quotes: Industry = "Real Estate"', example=_EXAMPLE), at)
