@@ -37,7 +37,7 @@ from lark import Lark, Token, Tree, UnexpectedCharacters, UnexpectedInput, Unexp
 from sheetcrm.cells import (CURRENCY_CODES, SYMBOL_CURRENCIES, CellError, date_style, is_blank, normalize_key, parse_date, parse_number,
                             parse_percent, separator_style, show_number)
 from sheetcrm.crm.rules import _Candidate, as_date, as_number, as_text, strip_accents
-from sheetcrm.i18n import _
+from sheetcrm.i18n import N_, _
 
 # The word before the dot -> the related record's canonical key. The tabs' other names
 # (aliases.toml: Companies, Deals, Negocios...) are accepted too, folded like headers.
@@ -391,8 +391,8 @@ class _Reader:
             assert second is not None
             month_first, day_first = (found, second) if self.locale == "en" else (second, found)
             raise ConditionError(
-                _("the date {value} is ambiguous: {month_first} if it is written month first, {day_first} if "
-                  "day first", value=f'"{text}"', month_first=month_first.isoformat(),
+                _('the date "{value}" is ambiguous: {month_first} if it is written month first, {day_first} if '
+                  "day first", value=text, month_first=month_first.isoformat(),
                   day_first=day_first.isoformat()),
                 _("Write the date as year-month-day: {example} (or {other})",
                   example=shape(found.isoformat()), other=second.isoformat()),
@@ -422,8 +422,8 @@ class _Reader:
             assert as_thousands is not None and as_decimal is not None
             sign = "%" if percent else ""
             raise ConditionError(
-                _("the number {value} is ambiguous: {thousands} if its separator groups thousands, {decimal} if "
-                  "it marks the decimals", value=f'"{text}"', thousands=show_number(as_thousands, group=False),
+                _('the number "{value}" is ambiguous: {thousands} if its separator groups thousands, {decimal} if '
+                  "it marks the decimals", value=text, thousands=show_number(as_thousands, group=False),
                   decimal=show_number(as_decimal, group=False)),
                 _("Write it without a thousands separator: {example} (or {other})",
                   example=shape(f"{as_thousands}{sign}"),
@@ -468,8 +468,8 @@ def _decimal_mark(locale: str) -> str:
     return "," if locale == "es" else "."
 # --- syntax errors --------------------------------------------------------------------------
 
-# The examples the hints give, by what was missing.
-_EXAMPLE = "Amount > 5000 and Stage in (Proposal, Negotiation)"
+# The example most hints give, in the current language.
+_EXAMPLE = N_("Amount > 5000 and Stage in (Proposal, Negotiation)")
 
 
 def _syntax_error(text: str, e: UnexpectedInput) -> ConditionError:
@@ -505,14 +505,14 @@ def _syntax_error(text: str, e: UnexpectedInput) -> ConditionError:
                      'not "{found}"', column=before, found=found))
         return ConditionError(message, _('For example: {example}, or Owner is empty; a column whose name holds '
                                          '"in", "and" or "not" goes in quotes: "Contact in charge" is empty',
-                                         example=_EXAMPLE), at)
+                                         example=_(_EXAMPLE)), at)
     if "EMPTY" in accepts:
         return ConditionError(_('expected "empty" or "not empty" after "{word}"', word=before),
                               _("For example: Owner is empty, or Owner is not empty; to compare, write "
                                 "Owner = Ana"), at)
     if accepts == {"IN", "IS"}:
         return ConditionError(_('expected "in" or "is empty" after "{word}"', word=before),
-                              _("For example: Stage not in (Won, Lost), or Owner not is empty"), at)
+                              _("For example: Stage not in (Won, Lost), or Owner is not empty"), at)
     if "LPAR" in accepts and "WORD" not in accepts:
         return ConditionError(_('expected a list in parentheses after "{word}"', word=before),
                               _('For example: Stage in (Proposal, Negotiation); a column whose name holds "in" goes '
@@ -520,9 +520,9 @@ def _syntax_error(text: str, e: UnexpectedInput) -> ConditionError:
     if "RELATION" in accepts:
         if not stack:
             return ConditionError(_('a condition starts with a column name, not "{found}"', found=found),
-                                  _("For example: {example}", example=_EXAMPLE), at)
+                                  _("For example: {example}", example=_(_EXAMPLE)), at)
         return ConditionError(_('expected a condition after "{word}"', word=before),
-                              _("For example: {example}", example=_EXAMPLE), at)
+                              _("For example: {example}", example=_(_EXAMPLE)), at)
     if accepts <= {"STRING", "WORD"}:
         if stack and isinstance(stack[-1], Token) and stack[-1].type == "RELATION":
             return ConditionError(_('expected a column name after "{word}"', word=before),
@@ -541,4 +541,4 @@ def _syntax_error(text: str, e: UnexpectedInput) -> ConditionError:
                               _("For example: Stage in (Proposal, Negotiation); write dates as 2026-03-15"), at)
     return ConditionError(_('expected "and" or "or" after "{word}", not "{found}"', word=before, found=found),
                           _('Join two conditions with "and" or "or": {example}; a value with spaces may go in '
-                            'quotes: Industry = "Real Estate"', example=_EXAMPLE), at)
+                            'quotes: Industry = "Real Estate"', example=_(_EXAMPLE)), at)
