@@ -168,6 +168,9 @@ STILL_PARSING = {
     # Scoring rules compare a configured operand ("min = 10000") with a custom column the
     # config leaves untyped, which the read keeps as the text a person typed.
     "sheetcrm.crm.rules",
+    # A workflow condition's values are typed in its text ("Importe > 1.000,50"), read in the
+    # locale like a cell when the rule is parsed.
+    "sheetcrm.crm.conditions",
     # The Outbox tab is read by its own send protocol (claim, outcome), which re-reads it.
     "sheetcrm.mail.outbox",
     # A quote line with errors has no record; the deal it names is read from its raw cell so

@@ -91,7 +91,7 @@ STRING: /"[^"]*"|'[^']*'|\u201c[^\u201d]*\u201d|\u2018[^\u2019]*\u2019|\u00ab[^\
 // digits ("1,5", "1,234"), so that "in (a, b)" and "in (a,b)" list two values.
 WORD: /(?:[^\s()"'\u201c\u201d\u2018\u2019\u00ab\u00bb,;=<>!\u2260\u2264\u2265]|(?<=\d),(?=\d))(?:[^\s()"\u201c\u201d\u2018\u2019\u00ab\u00bb,;=<>!\u2260\u2264\u2265]|(?<=\d),(?=\d))*/
 %ignore /\s+/
-"""
+"""  # not for people: lark's grammar
 
 _OPENING_QUOTES = "\"'\u201c\u2018\u00ab"
 _ORDERING = {"<", "<=", ">", ">=", "\u2264", "\u2265"}
@@ -219,7 +219,8 @@ def parse_condition(text: str | None, locale: str) -> Condition:
     values (cells.parse_number, parse_date). Raises ConditionError."""
     if text is None or not text.strip():
         return Condition(text or "")
-    folded = "".join(f if len(f := strip_accents(c)) == 1 else c for c in text)
+    # Letters only: "≠" decomposes to "=" and a combining stroke, the opposite of what it says.
+    folded = "".join(f if c.isalpha() and len(f := strip_accents(c)) == 1 else c for c in text)
     try:
         tree = _parser().parse(folded)
     except UnexpectedInput as e:
@@ -405,6 +406,9 @@ class _Reader:
         if not _numberish(text):
             return None
         percent = text.endswith("%")
+        # Before reading it in the locale: "1,250%" is out of range read one way, but the
+        # person should first hear that it reads two ways.
+        self.refuse_ambiguous(text.removesuffix("%").strip(), "%" if percent else "", shape, at)
         try:
             found = parse_percent(text, self.locale) if percent else parse_number(text, self.locale)
         except CellError as e:
@@ -415,21 +419,25 @@ class _Reader:
                       locale=self.locale, example=example, text=shape(f'"{text}"')))
             raise ConditionError(e.message, hint, at) from None
         assert found is not None
-        thousands_locale = separator_style(text.removesuffix("%").strip())[1]
-        if thousands_locale is not None:
-            as_thousands = parse_number(text.removesuffix("%"), thousands_locale)
-            as_decimal = parse_number(text.removesuffix("%"), "es" if thousands_locale == "en" else "en")
-            assert as_thousands is not None and as_decimal is not None
-            sign = "%" if percent else ""
-            raise ConditionError(
-                _('the number "{value}" is ambiguous: {thousands} if its separator groups thousands, {decimal} if '
-                  "it marks the decimals", value=text, thousands=show_number(as_thousands, group=False),
-                  decimal=show_number(as_decimal, group=False)),
-                _("Write it without a thousands separator: {example} (or {other})",
-                  example=shape(f"{as_thousands}{sign}"),
-                  other=shape(f"{_unambiguous(as_decimal, self.locale)}{sign}")),
-                at)
         return found
+
+
+    def refuse_ambiguous(self, text: str, sign: str, shape: Callable[[str], str], at: int) -> None:
+        """ConditionError when `text` has a lone separator followed by exactly three digits
+        ("1.000", "12,500 €"), which en and es read 1000 times apart (cells.separator_style)."""
+        thousands_locale = separator_style(text)[1]
+        if thousands_locale is None:
+            return
+        as_thousands = parse_number(text, thousands_locale)
+        as_decimal = parse_number(text, "es" if thousands_locale == "en" else "en")
+        assert as_thousands is not None and as_decimal is not None
+        raise ConditionError(
+            _('the number "{value}" is ambiguous: {thousands} if its separator groups thousands, {decimal} if '
+              "it marks the decimals", value=text + sign, thousands=show_number(as_thousands, group=False),
+              decimal=show_number(as_decimal, group=False)),
+            _("Write it without a thousands separator: {example} (or {other})",
+              example=shape(f"{as_thousands}{sign}"), other=shape(f"{_unambiguous(as_decimal, self.locale)}{sign}")),
+            at)
 
 
 def _unambiguous(value: Decimal, locale: str) -> str:
