@@ -405,3 +405,42 @@ def test_ranges_agree_with_the_scoring_rules_min_and_max():
 def test_a_condition_is_its_text():
     a, b = parse_condition("Stage = Won", "en"), parse_condition("Stage = Won", "es")
     assert a == b and a.text == "Stage = Won" and hash(a) == hash(b)
+
+
+def test_any_text_parses_or_is_a_condition_error_pointing_inside_it():
+    # A rule's cell may hold anything a person types: never a crash, always a place to point at.
+    import random
+
+    pieces = ["Amount", "Stage", "Close Date", "account.", "cuenta.", "acount.", "=", "!=", "<", ">=", "≠", "in",
+              "en", "not", "no", "and", "y", "or", "o", "contains", "matches", "coincide con", "is", "está",
+              "empty", "vacío", "(", ")", ",", ";", "'", '"', "“", "»", "5000", "1.000", "1,5", "03/04/2026",
+              "2026-03-15", "Won", "!", "%", "€", "\u00a0", "\u200b", "\\", "[", "é", "ﬁ"]
+    rng = random.Random(14)
+    for _ in range(3000):
+        text = " ".join(rng.choice(pieces) for _ in range(rng.randint(1, 9)))
+        for locale in ("en", "es"):
+            try:
+                condition = parse_condition(text, locale)
+            except ConditionError as e:
+                assert 0 <= e.position <= len(text), (text, e.position)
+                assert e.message and e.hint, text
+                continue
+            condition.test(lambda relation, column: None)
+            condition.test(lambda relation, column: "Won")
+
+
+def test_the_documented_examples_parse_and_say_the_same_in_both_languages():
+    import re
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "workflows.md").read_text(encoding="utf-8")
+    section = doc.split("## Conditions (If)", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| `(.+)` \| `(.+)` \|$", section, re.MULTILINE)
+    assert len(rows) >= 10
+    for english, spanish in rows:
+        en, es = parse_condition(english, "en"), parse_condition(spanish, "es")
+        assert len(en.columns()) == len(es.columns()), (english, spanish)
+        assert {r for r, _ in en.columns()} == {r for r, _ in es.columns()}, (english, spanish)
+    for bad in re.findall(r"^    ((?:Amount|Importe) .+)$", section, re.MULTILINE):
+        with pytest.raises(ConditionError):
+            parse_condition(bad, "es")

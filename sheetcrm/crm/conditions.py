@@ -269,7 +269,7 @@ class _Reader:
             return _Test(column, lambda v: True)
         if kind in ("member", "not_member"):
             values = rest[-1].children[1::2]
-            candidates = [_Candidate(self.value(v, name, "in")[0]) for v in values]  # type: ignore[arg-type]
+            candidates = [_Candidate(self.value(v, name, "in")) for v in values]  # type: ignore[arg-type]
             if kind == "member":
                 return _Test(column, lambda v: any(c.equals(v) for c in candidates))
             return _Test(column, lambda v: not any(c.equals(v) for c in candidates), when_empty=True)
@@ -292,7 +292,7 @@ class _Reader:
                                      ) from None
             return _Test(column, lambda v: pattern.search(strip_accents(as_text(v))) is not None)
         op_name = _OP_NAMES.get(op.value, op.value)
-        literal, shown = self.value(value_tree, name, op_name)
+        literal = self.value(value_tree, name, op_name)
         if op_name in ("=", "!="):
             candidate = _Candidate(literal)  # type: ignore[arg-type]
             if op_name == "=":
@@ -336,9 +336,9 @@ class _Reader:
                                 _("For example: Amount > 5000"))
         return None, written
 
-    # A value's text as written: quotes taken off, inner spacing of bare words kept as typed
-    # between the first and last word.
     def raw_text(self, tree: Tree) -> str:
+        """A value's or column's text: a quoted one exactly as typed between its quotes, a bare
+        one with each run of spaces made one (as `normalize_key` would compare it anyway)."""
         if self.is_quoted(tree):
             start, end = _span(tree)
             return self.text[start + 1:end - 1]
@@ -354,9 +354,10 @@ class _Reader:
     def error_at(self, tree: Tree, message: str, hint: str) -> ConditionError:
         return ConditionError(message, hint, _span(tree)[0])
 
-    def value(self, tree: Tree, column: str, op: str) -> tuple[Decimal | dt.date | str, str]:
-        """(the typed value, its text as written): a quoted value is text; a bare one is a
-        date, a number or a percentage when it reads as one in the locale, else text."""
+    def value(self, tree: Tree, column: str, op: str) -> Decimal | dt.date | str:
+        """The typed value: a quoted value is text; a bare one is a date, a number or a
+        percentage when it reads as one in the locale, else text. `column` and `op` shape
+        the examples of the hints."""
         text = self.raw_text(tree)
         at = _span(tree)[0]
         if self.is_quoted(tree):
@@ -364,13 +365,13 @@ class _Reader:
                 raise ConditionError(
                     _("an empty value matches nothing: an empty cell is equal to no value"),
                     _("To test for an empty cell write: {column} is empty", column=column), at)
-            return text, text
+            return text
         # The hints show the whole comparison, the way it should be written.
         shape = (lambda v: f"{column} in ({v})") if op == "in" else (lambda v: f"{column} {op} {v}")
         found = self.date(text, shape, at)
         if found is None:
             found = self.number(text, shape, at, ordering=op in _ORDERING)
-        return (text if found is None else found), text
+        return text if found is None else found
 
     def date(self, text: str, shape: Callable[[str], str], at: int) -> dt.date | None:
         """A date written as a value, None when the text is no date; ConditionError for
@@ -502,10 +503,10 @@ def _syntax_error(text: str, e: UnexpectedInput) -> ConditionError:
         before = " ".join(text[start:stop].split())
 
     if end and "RPAR" in accepts and "$END" not in accepts:
-        opened = next(item for item in reversed(stack) if isinstance(item, Token) and item.type == "LPAR")
+        opened = [item.start_pos for item in stack if isinstance(item, Token) and item.type == "LPAR"]
         return ConditionError(_('this "(" is not closed'),
                               _("Close every parenthesis: (Stage = Proposal or Stage = Negotiation) and "
-                                "Amount > 5000"), opened.start_pos)
+                                "Amount > 5000"), opened[-1] if opened else at)
     if "COMPARE" in accepts:
         message = (_('expected an operator after "{column}" (=, !=, <, >, in, contains, matches, is empty)',
                      column=before) if end else
