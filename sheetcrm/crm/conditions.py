@@ -97,7 +97,8 @@ _OPENING_QUOTES = "\"'\u201c\u2018\u00ab"
 _ORDERING = {"<", "<=", ">", ">=", "\u2264", "\u2265"}
 _OP_NAMES = {"==": "=", "<>": "!=", "\u2260": "!=", "\u2264": "<=", "\u2265": ">="}
 # A bare value of digits and separators (with a sign, a currency, a percent sign) is a number
-# or a mistake, never text; one of three digit groups split by / - . is a date or a mistake.
+# or a mistake, never text (`_numberish`); three digit groups split by one of / - . are a date
+# or a mistake.
 _NUMBER_SHAPE = re.compile(r"[-+\u2212(]?\s*[0-9.,\s'\u2019]*[0-9][0-9.,\s'\u2019]*\s*\)?\s*%?")
 _DATEISH = re.compile(r"[0-9]{1,4}([-/.])[0-9]{1,2}\1[0-9]{1,4}(?:[ t].*)?", re.IGNORECASE)
 
@@ -175,9 +176,9 @@ class _Not(_Node):
 
 
 class _Test(_Node):
-    """One column's test. An empty cell fails every one but `is empty` and the negative
-    ones (`!=`, `not in`, `is not empty` on a filled cell), as a scoring rule never
-    matches an empty cell."""
+    """One column's test. An empty cell (None, or only spaces) passes only `is empty`, `!=`
+    and `not in` (`when_empty`), as a scoring rule never matches an empty cell: it is equal
+    to nothing and neither less nor greater than anything."""
 
     def __init__(self, column: Column, verdict: Callable[[Any], bool], when_empty: bool = False):
         self.column = column
