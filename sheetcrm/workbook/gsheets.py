@@ -68,7 +68,9 @@ put back by content (findReplace of the new ID in the ID column), computed cells
 again where they belong (`landing.py`). The Outbox's writes (rows known by their ID) are
 read back too: cells that landed on another row are put back as that row had them, and the
 write is re-aimed at its own row while that still holds what it expects (`keyed.py`).
-docs/concurrency.md says what remains.
+A merge's removed rows are copied whole into a hidden holding tab in the same batch, read
+back with the rest and dropped after; a person's row a sort put where a merged row was is
+put back from it (`holding.py`). docs/concurrency.md says what remains.
 
 Sign-in failures (a revoked or malformed key, an unreachable token endpoint) surface from
 google-auth inside the first request and become one `CredentialsError` line.
