@@ -147,5 +147,8 @@ def restore_requests(holds: list[Hold], wrong: dict[str, set[int]], source_ids: 
         for at, _ in sorted(spare, reverse=True):
             out.append({"deleteDimension": {"range": {"sheetId": sheet_id, "dimension": "ROWS",
                                                       "startIndex": at, "endIndex": at + 1}}})
-    out.extend({"deleteSheet": {"sheetId": h.sheet_id}} for h in holds)
+    # A hold with a row to put back whose tab is gone (deleted or renamed meanwhile) stays: the
+    # row is still whole there, for a person to copy back.
+    out.extend({"deleteSheet": {"sheetId": h.sheet_id}} for h in holds
+               if h.tab in source_ids or not wrong.get(h.title))
     return out
