@@ -160,7 +160,8 @@ def merge(snapshot: Snapshot, crm: Crm, locale: str, as_of: dt.date) -> tuple[Pl
     # reference typed after the merge, or a write interrupted): harmless, found by content.
     done = merged_ids(snapshot, locale)
     survivors = {m.id: s.survivor.id for s in merges for m in s.merged}
-    if not merges and not _lingering(snapshot, crm, locale, done):
+    unfinished = _unfinished(snapshot, crm, locale, {r.id for s in merges for r in (s.survivor, *s.merged)})
+    if not merges and not unfinished and not _lingering(snapshot, crm, locale, done):
         return plan, snapshot
     grids: dict[str, Grid] = {}
 
@@ -181,6 +182,10 @@ def merge(snapshot: Snapshot, crm: Crm, locale: str, as_of: dt.date) -> tuple[Pl
             _blank(grid(member.table.title), member.row.row - 1)
             id_col = member.table.header.fields["id"]
             plan.deletes.append(RowDelete(member.table.title, member.row.row, ((id_col + 1, member.row.raw_id),)))
+    for member in unfinished:
+        _blank(grid(member.table.title), member.row.row - 1)
+        id_col = member.table.header.fields["id"]
+        plan.deletes.append(RowDelete(member.table.title, member.row.row, ((id_col + 1, member.row.raw_id),)))
     # Earlier merges whose references linger: their IDs, re-pointed through the Merged tab.
     for rid, survivor in _earlier(snapshot, locale).items():
         survivors.setdefault(rid, survivor)
@@ -294,6 +299,25 @@ def _earlier(snapshot: Snapshot, locale: str) -> dict[str, str]:
     grid = snapshot.tabs[place.title]
     return {rid: survivor for r in range(1, len(grid.rows))
             if (rid := _text(grid.cell(r, 3))) and (survivor := _text(grid.cell(r, 1)))}
+
+
+def _unfinished(snapshot: Snapshot, crm: Crm, locale: str, planned: set[str]) -> list[Member]:
+    """Records sheetcrm's own Merged tab holds as merged whose row is still in their tab (a
+    write that copied but did not remove it, or put back a row a concurrent sort had put in
+    its place, docs/concurrency.md): removed again, without their tick, which the sync that
+    copied them may have taken off the Duplicates tab. Undoing a merge by hand removes its
+    Merged row first, so such a record is never removed."""
+    place = locate(snapshot, MERGED, locale)
+    if not place.exists or place.title not in snapshot.owned:
+        return []
+    grid = snapshot.tabs[place.title]
+    out: list[Member] = []
+    for r in range(1, len(grid.rows)):
+        rid, tab = _text(grid.cell(r, 3)), _text(grid.cell(r, 2))
+        if rid and tab and rid not in planned and (member := _member(crm, tab, rid)) is not None:
+            planned.add(rid)
+            out.append(member)
+    return out
 
 
 def _lingering(snapshot: Snapshot, crm: Crm, locale: str, done: set[str]) -> bool:

@@ -22,7 +22,8 @@ from test_merge import _check_merged
 
 AS_OF = dt.date(2026, 11, 23)
 # Reads of a Google sync that writes into people's rows (docs/concurrency.md); the deletes' key
-# columns ride along in the re-read that aims the writes, at no extra request.
+# columns ride along in the re-read that aims the writes, and the holding tabs' ID columns in
+# the read-back after it, at no extra request.
 READS = 4
 
 
@@ -79,16 +80,25 @@ def test_google_merge_with_a_sort_between_read_and_write(emu):
     values = _values(emu, key)
     _check_merged(values)
     assert [r[0] for r in values["Accounts"][1:]] == ["ACC-0004", "ACC-0002", "ACC-0001"]
-    # One batchUpdate for everything: fills, copies, findReplace and deleteDimension.
-    batches = [r for r in emu.requests if r.path.endswith(":batchUpdate")]
-    last = json.loads(batches[-1].request)["requests"]
+    # One batchUpdate for everything: fills, copies, findReplace, the holds and deleteDimension;
+    # then one that drops the holding tabs, whose read-back rode along with the sync's own.
+    batches = [json.loads(r.request)["requests"] for r in emu.requests if r.path.endswith(":batchUpdate")]
+    last, drop = batches[-2], batches[-1]
     kinds = [next(iter(r)) for r in last]
     finds = [r["findReplace"] for r in last if "findReplace" in r]
     assert len(finds) == 4 and all(f["matchEntireCell"] and f["matchCase"] for f in finds)
-    # The deletes come last, bottom row first, after every write they could have moved.
+    # Each row to go is copied whole into its tab's hidden holding tab, at its own row, just
+    # before the deletes, which come last, bottom row first, after every write they could move.
+    hidden = [r["addSheet"]["properties"] for r in last if "addSheet" in r and r["addSheet"]["properties"].get("hidden")]
+    assert len(hidden) == 2 and kinds.count("copyPaste") == 2
     assert kinds[-2:] == ["deleteDimension", "deleteDimension"]
+    copies = [r["copyPaste"] for r in last if "copyPaste" in r]
+    assert all(c["pasteType"] == "PASTE_NORMAL" and c["source"]["startRowIndex"] == c["destination"]["startRowIndex"]
+               for c in copies)
+    assert [next(iter(r)) for r in drop] == ["deleteSheet", "deleteSheet"]
     reads, writes = traced.counts()
-    assert (reads, writes) == (READS, 1)
+    assert (reads, writes) == (READS, 2)
+    assert not [s.title for s in emu.service.book(key).sheets if s.title.startswith("_sheetcrm hold")]
     # A second sync reads and writes nothing.
     again = Book(key)
     assert not sync(again.book, Config(), AS_OF).plan

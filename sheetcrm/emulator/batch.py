@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 from typing import Callable
 
-from . import dimensions, fields, find, grid, metadata, values
+from . import dimensions, fields, find, grid, metadata, paste, values
 from .errors import ApiError, invalid
 from .format import drop_stale_twins, new_sheet_properties, normalize_cell_format, normalize_sheet_properties
 from .model import DEFAULT_COLUMNS, DEFAULT_ROWS, Spreadsheet
@@ -495,6 +495,11 @@ def add_conditional_format_rule(book: Spreadsheet, body: dict, ctx: Context):
     sheet, *_ = grid.bounds(book, ranges[0])
     index = min(body.get("index", 0), len(sheet.conditional_formats))
     sheet.conditional_formats.insert(index, rule)
+
+
+@handler("copyPaste")
+def copy_paste(book: Spreadsheet, body: dict, ctx: Context):
+    paste.copy_paste(book, body)
 
 
 @handler("findReplace")

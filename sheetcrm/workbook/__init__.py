@@ -231,6 +231,9 @@ class WriteResult:
     # Cells changed by `Plan.replacements`, and rows removed by `Plan.deletes`, per tab.
     replaced: dict[str, int] = field(default_factory=dict)
     deleted: dict[str, int] = field(default_factory=dict)
+    # Rows a concurrent sort put where a delete was aimed, removed and put back in the same
+    # write (Google; the merged rows they stood for are removed by the next sync).
+    restored: dict[str, int] = field(default_factory=dict)
 
     @property
     def total(self) -> int:

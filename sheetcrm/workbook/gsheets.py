@@ -68,7 +68,9 @@ put back by content (findReplace of the new ID in the ID column), computed cells
 again where they belong (`landing.py`). The Outbox's writes (rows known by their ID) are
 read back too: cells that landed on another row are put back as that row had them, and the
 write is re-aimed at its own row while that still holds what it expects (`keyed.py`).
-docs/concurrency.md says what remains.
+A merge's removed rows are copied whole into a hidden holding tab in the same batch, read
+back with the rest and dropped after; a person's row a sort put where a merged row was is
+put back from it (`holding.py`). docs/concurrency.md says what remains.
 
 Sign-in failures (a revoked or malformed key, an unreachable token endpoint) surface from
 google-auth inside the first request and become one `CredentialsError` line.
@@ -96,7 +98,7 @@ from sheetcrm.i18n import N_, _, ngettext
 
 from .numformat import format_currency
 from . import (CellValue, CellWrite, Chart, ColumnFormat, Grid, Guide, Plan, Snapshot, WorkbookError, WriteResult,
-               drop_orphans, cell_key, keyed, landing, same_value, serial_number)
+               drop_orphans, cell_key, holding, keyed, landing, same_value, serial_number)
 
 MAX_PAYLOAD = 2_000_000  # Google's recommended maximum for one request body
 MAX_BLOCK_ROWS = 2_000   # rows per updateCells request, so no single request nears the payload limit
@@ -293,6 +295,7 @@ class _Sheet:
     merges: list[tuple[int, int, int, int]] = field(default_factory=list)  # as Grid.merges
     formats: dict[int, tuple[int, str]] = field(default_factory=dict)  # 0-based column -> (metadataId, value)
     widths: dict[int, int] = field(default_factory=dict)               # 0-based column -> pixels
+    hold: holding.Hold | None = None  # a holding tab of a merge's removed rows (`holding`)
 
     def ids(self) -> set[int]:
         return {self.sheet_id, *self.charts, *self.protected, *self.marks, *self.owned,
@@ -317,7 +320,13 @@ class GoogleSheetsWorkbook:
         self._sheets: dict[str, _Sheet] = {}
         self._snapshot: Snapshot | None = None  # the last read: what unplanned computed cells hold
         self._written_to: dict[str, _Sheet] = {}
-        self._deletes: list[tuple[str, int]] = []  # rows the next batch removes, as aimed (bottom first)
+        # Rows the next batch removes, as aimed (bottom first), with the ID column and the ID
+        # each was aimed at; the holds of those rows that batch makes, and each tab's row
+        # count once it has landed.
+        self._deletes: list[tuple[str, int, int, CellValue]] = []
+        self._holds: list[holding.Hold] = []
+        self._sizes: dict[str, int] = {}
+        self._restored: dict[str, int] = {}  # rows the last write put back, per tab (its own holds)
 
     def __repr__(self) -> str:
         return f"GoogleSheetsWorkbook({self.key!r})"
@@ -340,7 +349,8 @@ class GoogleSheetsWorkbook:
 
     def read(self) -> Snapshot:
         self._open()
-        titles = list(self._sheets)
+        # A holding tab is this backend's own business for one write, nobody's data.
+        titles = [title for title, sheet in self._sheets.items() if sheet.hold is None]
         try:
             answer = self.client.http_client.values_batch_get(
                 self.key, [absolute_range_name(t) for t in titles],
@@ -412,13 +422,19 @@ class GoogleSheetsWorkbook:
                     tried[slot] = group
             writes = [w for w, _ in aimed]
             try:
-                self._send(self._requests(plan, writes))
+                requests_ = self._requests(plan, writes)
+                # The holds, their copies and the deletes land in one atomic part.
+                self._send(requests_, keep=sum(3 + len(h.rows) for h in self._holds) + len(self._deletes))
             except Transient as e:
                 last = e.last
                 if attempt + 1 < policy.attempts:
                     policy.sleep(policy.delay(attempt, e.retry_after))
                 continue
             undone, rows = self._verify(plan, aimed, before, list(tried.values()), prior)
+            for tab, n in self._restored.items():
+                result.deleted[tab] -= n
+                result.restored[tab] = n
+            result.deleted = {tab: n for tab, n in result.deleted.items() if n}
             for w, origin in aimed:
                 if origin.key in undone or origin.requires in undone or origin.key in rows.missed:
                     result.skipped.append(origin)
@@ -432,11 +448,11 @@ class GoogleSheetsWorkbook:
             return result
         raise exhausted(policy.attempts, "write", last)
 
-    def _send(self, requests_: list[dict]) -> None:
+    def _send(self, requests_: list[dict], keep: int = 0) -> None:
         http = self.client.http_client
         http.single_attempt = True
         try:
-            for part in _parts(requests_):
+            for part in _parts(requests_, keep):
                 try:
                     http.batch_update(self.key, {"requests": part})
                 except APIError as e:
@@ -468,6 +484,10 @@ class GoogleSheetsWorkbook:
                 owned={m["metadataId"]: m.get("metadataValue", "") for m in sheet.get("developerMetadata", [])
                        if m.get("metadataKey") == OWNED_KEY},
                 merges=[_block(m) for m in sheet.get("merges", [])])
+            intent = next((m.get("metadataValue", "") for m in sheet.get("developerMetadata", [])
+                           if m.get("metadataKey") == holding.HOLD_KEY), None)
+            if intent is not None:
+                self._sheets[props["title"]].hold = holding.Hold.parse(props["title"], props["sheetId"], intent)
             for block in sheet.get("data", []):
                 for i, column in enumerate(block.get("columnMetadata", [])):
                     col = block.get("startColumn", 0) + i
@@ -532,9 +552,9 @@ class GoogleSheetsWorkbook:
             else:
                 aimed[w.key] = w if row == w.row else dataclasses.replace(w, row=row)
         kept = {w.key for w in drop_orphans([w for w in plan.writes if w.key in aimed], result.skipped)}
-        rows = {(d.tab, row) for d in doomed if (row := finder.locate(d)) is not None}
-        self._deletes = sorted(rows, key=lambda d: -d[1])
-        for tab, _row in self._deletes:
+        rows = {(d.tab, row): (d.col, d.expect[0][1]) for d in doomed if (row := finder.locate(d)) is not None}
+        self._deletes = sorted(((tab, row, *key) for (tab, row), key in rows.items()), key=lambda d: -d[1])
+        for tab, *_rest in self._deletes:
             result.deleted[tab] = result.deleted.get(tab, 0) + 1
         return [(aimed[w.key], w) for w in plan.writes if w.key in kept], now
 
@@ -599,7 +619,19 @@ class GoogleSheetsWorkbook:
                     "searchByRegex": False, "includeFormulas": False,
                     "range": {"sheetId": sheet.sheet_id, "startRowIndex": 1,
                               "startColumnIndex": rep.col - 1, "endColumnIndex": rep.col}}})
-        for tab, row in self._deletes:
+        # Each row to go is first copied whole into a hidden holding tab, so a row a sort put
+        # there in the instant since the re-read can be put back (`holding`).
+        self._holds, self._sizes = [], {}
+        for tab in dict.fromkeys(tab for tab, *_rest in self._deletes):
+            mine = sorted((row, col, value) for t, row, col, value in self._deletes if t == tab)
+            sheet_id = _fresh_id(used)
+            hold = holding.Hold(tab, f"{holding.PREFIX}{sheet_id}", sheet_id, mine[0][1], sheets[tab].cols,
+                                tuple((row, value) for row, _col, value in mine), time.time_ns())
+            out.extend(holding.open_requests(hold, OWNED_KEY, (_fresh_id(used), _fresh_id(used))))
+            out.extend(holding.copy_requests(hold, sheets[tab].sheet_id))
+            self._holds.append(hold)
+            self._sizes[tab] = max(sheets[tab].rows, need.get(tab, (0, 0))[0]) - len(mine)
+        for tab, row, *_key in self._deletes:
             # Last, bottom row first: every request above is addressed by the rows as re-read.
             out.append({"deleteDimension": {"range": {"sheetId": sheets[tab].sheet_id, "dimension": "ROWS",
                                                       "startIndex": row - 1, "endIndex": row}}})
@@ -617,13 +649,26 @@ class GoogleSheetsWorkbook:
         wanted = landing.columns_to_check([origin for _, origin in aimed])
         for tab, cols in keyed.columns_to_check(tried).items():
             wanted.setdefault(tab, set()).update(cols)
-        after = self._read_back(aimed, wanted)
+        # This batch's holds, and any an earlier attempt or write left (its answer lost, or
+        # Google gone before the check): all read back with the rest, none alone.
+        holds = [s.hold for s in self._sheets.values() if s.hold is not None] + self._holds
+        self._restored = {}
+        after = self._read_back(aimed, wanted, holds)
         if after is None:
-            return set(), keyed.Check()
-        found = landing.inspect(plan, aimed, before, after, self._snapshot)
-        rows = keyed.check(tried, prior, after, self._snapshot)
-        if found or rows.repairs:
-            self._repair(found, rows.repairs)
+            return set(), keyed.Check()  # a hold stays, whole, for the next write to check
+        if wanted:
+            found = landing.inspect(plan, aimed, before, after, self._snapshot)
+            rows = keyed.check(tried, prior, after, self._snapshot)
+        else:
+            found, rows = landing.Landing(), keyed.Check()
+        wrong = {h.title: holding.misplaced(h, after.get((h.title, h.col), [])) for h in holds}
+        for hold in self._holds:
+            if wrong[hold.title]:
+                self._restored[hold.tab] = self._restored.get(hold.tab, 0) + len(wrong[hold.title])
+        sizes = {tab: self._sizes.get(tab, sheet.rows) for tab, sheet in self._sheets.items()}
+        fixes = holding.restore_requests(holds, wrong, {t: s.sheet_id for t, s in self._sheets.items()}, sizes)
+        if found or rows.repairs or fixes:
+            self._repair(found, rows.repairs, fixes)
         pending, rounds, settled = rows.repairs, 1, dict(rows.settled)
         while pending:
             if rounds == KEYED_ROUNDS:
@@ -645,14 +690,17 @@ class GoogleSheetsWorkbook:
             pending, rounds = again.repairs, rounds + 1
         return found.undone, rows
 
-    def _read_back(self, aimed: list[tuple[CellWrite, CellWrite]], wanted: dict[str, set[int]]) -> _Columns | None:
-        """`wanted` columns as values (one values.batchGet); None when there are none, or a
-        tab was deleted meanwhile (nothing of it is left to check)."""
+    def _read_back(self, aimed: list[tuple[CellWrite, CellWrite]], wanted: dict[str, set[int]],
+                   holds: Iterable[holding.Hold] = ()) -> _Columns | None:
+        """`wanted` columns, and the holding tabs' ID columns, as values (one values.batchGet);
+        None when there are none, or a tab was deleted meanwhile (nothing of it is left to
+        check)."""
         widest: dict[str, int] = {}
         for w, _origin in aimed:
             widest[w.tab] = max(widest.get(w.tab, 0), w.col)
         columns = sorted((tab, col) for tab, cols in wanted.items() if tab in self._sheets
                          for col in cols if col <= max(self._sheets[tab].cols, widest.get(tab, 0)))
+        columns += [(h.title, h.col) for h in holds]
         if not columns:
             return None
         try:
@@ -666,7 +714,9 @@ class GoogleSheetsWorkbook:
             return None
         return _columns(columns, answer)
 
-    def _repair(self, found: landing.Landing, rows: Iterable[keyed.RowWrite] = ()) -> None:
+    def _repair(self, found: landing.Landing, rows: Iterable[keyed.RowWrite] = (), fixes: list[dict] = ()) -> None:
+        """One batchUpdate: misplaced cells written again, then `fixes` (the holds' restores
+        and drops, addressed by the rows as they are after those cell writes), atomic."""
         requests_: list[dict] = []
         cells = list(found.cells) + [w for g in rows for r in sorted(g.rows) for w in g.cells(r)]
         for fix in found.restores:
@@ -682,8 +732,9 @@ class GoogleSheetsWorkbook:
                           "startColumnIndex": fix.col - 1, "endColumnIndex": fix.col}}})
         for title, block in _blocks(cells):
             requests_.append(_update_cells(self._written_to[title].sheet_id, block))
+        requests_.extend(fixes)
         try:
-            for part in _parts(requests_):
+            for part in _parts(requests_, len(fixes)):
                 self.client.http_client.batch_update(self.key, {"requests": part})
         except APIError as e:
             raise self._error(e) from None
@@ -1031,11 +1082,24 @@ def _cell_data(w: CellWrite) -> dict:
     return {"userEnteredValue": {"stringValue": str(v)}}
 
 
-def _parts(requests_: list[dict]) -> list[list[dict]]:
+def _parts(requests_: list[dict], keep: int = 0) -> list[list[dict]]:
     """Split a batch only when it would exceed the payload limit. Structure comes first in the
     list, so it lands in the first part; an updateCells that does not fit is cut between
-    rows to fill each part, so the number of parts is the fewest the payload allows."""
+    rows to fill each part, so the number of parts is the fewest the payload allows. The
+    last `keep` requests stay in one part (a hold, its copies and the deletes it guards)."""
     budget = MAX_PAYLOAD - 1024  # room for the {"requests": [...]} envelope
+    head, tail = (requests_[:-keep], requests_[-keep:]) if keep else (requests_, [])
+    parts = _split(head, budget)
+    if tail:
+        together = sum(len(_json_bytes(r)) + 1 for r in tail)
+        if parts and sum(len(_json_bytes(r)) + 1 for r in parts[-1]) + together <= budget:
+            parts[-1].extend(tail)
+        else:
+            parts.append(tail)
+    return parts
+
+
+def _split(requests_: list[dict], budget: int) -> list[list[dict]]:
     parts: list[list[dict]] = [[]]
     size = 0
     for request in requests_:
