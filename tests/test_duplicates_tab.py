@@ -12,7 +12,7 @@ from sheetcrm.config import Config
 from sheetcrm.crm.duplicates import DuplicateSettings, group_key
 from sheetcrm.emulator import Emulator
 from sheetcrm.inputs import read_duplicates
-from sheetcrm.steps.duplicates import survivor
+from sheetcrm.merging import survivor
 from sheetcrm.sync import sync
 from sheetcrm.workbook import CellWrite, Plan
 from sheetcrm.workbook.credentials import connect

@@ -12,7 +12,7 @@ import openpyxl
 import pytest
 
 from sheetcrm.config import Config
-from sheetcrm.merging import merge
+from sheetcrm.merging import merge, survivor
 from sheetcrm.sync import sync
 from sheetcrm.validate import read_crm
 from sheetcrm.workbook import Plan, Replace, RowDelete
@@ -93,6 +93,36 @@ def test_a_team_tab_called_duplicates_is_never_read_as_ticks():
     snapshot = book.read()
     plan, _ = merge(snapshot, read_crm(snapshot, Config()), "en", AS_OF)
     assert not plan
+
+
+def test_the_tab_as_sheetcrm_wrote_it_but_unmarked_is_never_read_as_ticks():
+    """Its header is exactly sheetcrm's, so the read adopts it (and the next write marks it); a
+    merge removes rows, so its ticks count only once the mark is there."""
+    book = MemoryWorkbook(tabs())
+    snapshot = book.read()
+    crm = read_crm(snapshot, Config())
+    assert crm.inputs.duplicates.rows and not crm.inputs.duplicates.marked
+    assert not merge(snapshot, crm, "en", AS_OF)[0]
+
+
+def test_two_keep_ticks_keep_the_older_of_the_two_and_the_tab_agrees():
+    """The merge once kept the oldest of the whole group when Keep was ticked twice (removing both
+    records a person said to keep); the Duplicates tab already kept the older of the ticked
+    ones. One rule now (`merging.survivor`): a record a person said to keep survives."""
+    t = tabs()
+    t["Accounts"].append(["ACC-0005", "Acme", "acme.com", "", None, "", "ana", "Customer", dt.datetime(2025, 6, 1)])
+    t["Duplicates"][1][10] = ""                                 # ACC-0001, the oldest: no Keep
+    t["Duplicates"][2][10] = "x"                                # ACC-0003: Keep
+    t["Duplicates"].insert(3, ["DUP-aaaa0001", 0.9, "", "Accounts", "ACC-0005", "Acme", "", "", "Acme",
+                               dt.datetime(2025, 6, 1), "x", "", ""])   # ACC-0005: Keep
+    book = MemoryWorkbook(t, owned={"Duplicates"})
+    snapshot = book.read()
+    crm = read_crm(snapshot, Config())
+    plan, _ = merge(snapshot, crm, "en", AS_OF)
+    assert {d.expect[0][1] for d in plan.deletes if d.tab == "Accounts"} == {"ACC-0001", "ACC-0005"}
+    group = [r for r in crm.inputs.duplicates.rows if r.group == "DUP-aaaa0001"]
+    created = {"ACC-0001": dt.date(2025, 1, 5), "ACC-0003": dt.date(2025, 3, 9), "ACC-0005": dt.date(2025, 6, 1)}
+    assert survivor([r.id for r in group], [r.id for r in group if r.keep], created) == "ACC-0003"
 
 
 def test_memory_merge_once_and_a_second_sync_writes_nothing():
