@@ -21,6 +21,7 @@ from sheetcrm.workbook.credentials import connect
 from sheetcrm.workbook.gsheets import GoogleSheetsWorkbook, RetryPolicy
 from sheetcrm.workbook.target import header_tests
 from sheetcrm.workbook.xlsx import XlsxWorkbook
+from books import xlsx
 
 AS_OF = dt.date(2026, 11, 24)
 T1, T2, T3, T4 = (dt.datetime(2026, 11, 23, h, 15, 2) for h in (9, 10, 11, 12))
@@ -43,14 +44,7 @@ def _tabs(responses: list[list]) -> dict[str, list[list]]:
 
 class XlsxBook:
     def __init__(self, tmp_path, tabs):
-        wb = openpyxl.Workbook()
-        wb.remove(wb.active)
-        for title, rows in tabs.items():
-            ws = wb.create_sheet(title)
-            for row in rows:
-                ws.append(row)
-        self.path = tmp_path / "crm.xlsx"
-        wb.save(self.path)
+        self.path = xlsx(tmp_path / "crm.xlsx", tabs)
         self.book = XlsxWorkbook(self.path)
 
     def rows(self, tab):

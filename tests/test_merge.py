@@ -19,6 +19,7 @@ from sheetcrm.workbook import Plan, Replace, RowDelete
 from sheetcrm.workbook.memory import MemoryWorkbook
 from sheetcrm.workbook.xlsx import XlsxWorkbook
 
+from books import xlsx_book
 from merge_crm import ACCOUNTS, CONTACTS, tabs
 
 AS_OF = dt.date(2026, 11, 23)
@@ -168,21 +169,11 @@ def test_memory_delete_follows_its_row_through_a_sort():
 
 
 def _xlsx(path: Path, t: dict[str, list[list]], sort: bool = False) -> XlsxWorkbook:
-    wb = openpyxl.Workbook()
-    wb.remove(wb.active)
-    for title, rows in t.items():
-        ws = wb.create_sheet(title)
-        for row in rows:
-            ws.append(row)
     # Formulas of the team's: a column of its own beside Accounts, and a lookup from another tab.
-    acc = wb["Accounts"]
-    acc["J1"] = "Double"
-    for r in range(2, 6):
-        acc[f"J{r}"] = f"=E{r}*2"
-    wb["Activities"]["H1"] = "Globex staff"
-    wb["Activities"]["H2"] = "=Accounts!E5+SUM(Accounts!E2:E5)" if sort else "=Accounts!E4+SUM(Accounts!E2:E5)"
-    wb.save(path)
-    book = XlsxWorkbook(path)
+    cells = {("Accounts", "J1"): "Double", **{("Accounts", f"J{r}"): f"=E{r}*2" for r in range(2, 6)},
+             ("Activities", "H1"): "Globex staff",
+             ("Activities", "H2"): "=Accounts!E5+SUM(Accounts!E2:E5)" if sort else "=Accounts!E4+SUM(Accounts!E2:E5)"}
+    book = xlsx_book(path, t, cells=cells)
     book.read()
     book.write(Plan(mark_owned=["Duplicates"]))  # the Duplicates tab is sheetcrm's own, as the dupes step leaves it
     return book
