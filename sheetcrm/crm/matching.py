@@ -52,9 +52,8 @@ class Known:
 
     def add_account(self, account: Account) -> None:
         """An account a contact added from now on may name (a conversion's new account)."""
-        for text in (account.id, account.name):
-            if text:
-                self._accounts.setdefault(fold(text), account)
+        for key, same in accounts_by_key([account]).items():
+            self._accounts.setdefault(key, same)
 
     def keys(self, record: Record) -> Keys:
         """The record as the rules compare it (a contact with its account's company)."""

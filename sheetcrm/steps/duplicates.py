@@ -20,7 +20,6 @@ step reads the same, and both pick the survivor by one rule (`merging.survivor`)
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
 from typing import Any
 
 from sheetcrm.crm.duplicates import Entity, Found, entities, find_groups, phone_key, reasons_text, region_of
