@@ -13,7 +13,8 @@ import sys
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable, NoReturn
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, NoReturn
 
 import click
 
@@ -28,11 +29,11 @@ from sheetcrm.lock import WritingSession
 from sheetcrm.mail.journal import Journal
 from sheetcrm.report import Report, shown_code, shown_severity
 from sheetcrm.starter import example_config, init_workbook, write_demo
-from sheetcrm.crm.scoring import evaluate as evaluate_scoring
+from sheetcrm.crm.scoring import evaluate as evaluate_scoring, method_name
 from sheetcrm.engine import Results
 from sheetcrm.sync import SyncOutcome, plan_sync, sync
 from sheetcrm.terminal import visible, visible_json
-from sheetcrm.validate import read_crm
+from sheetcrm.validate import Crm, read_crm
 from sheetcrm.workbook import Workbook, WorkbookError
 from sheetcrm.workbook.target import DEFAULT_WORKBOOK, open_workbook
 
@@ -215,12 +216,8 @@ def demo(target: Target, rows: int, seed: int, force: bool) -> None:
 @FORMAT
 @user_errors
 def validate(target: Target, fmt: str) -> None:
-    config, book = target.open()
-    with show.progress(fmt == "text") as bar:
-        with bar.phase("reading"):
-            snapshot = book.read()
-        with bar.phase("validating"):
-            crm = read_crm(snapshot, config)
+    with _read(target, fmt) as (_config, book, crm, _bar):
+        pass
     if fmt == "json":
         echo_json(json.dumps(crm.report.as_dict(crm.stats()), ensure_ascii=False, indent=2))
     else:
@@ -254,6 +251,19 @@ def sync_command(target: Target, dry_run: bool, as_of: dt.datetime | None, fmt: 
 
 
 AS_OF = click.option("--as-of", type=DATE, metavar=DATE_METAVAR, help=_("The date to compute for (default: today)."))
+
+
+@contextmanager
+def _read(target: Target, fmt: str) -> Iterator[tuple[Config, Workbook, Crm, Any]]:
+    """The workbook read and validated under one progress display (shown for text output):
+    (config, workbook, the read, the display, for the command's own phases after these)."""
+    config, book = target.open()
+    with show.progress(fmt == "text") as bar:
+        with bar.phase("reading"):
+            snapshot = book.read()
+        with bar.phase("validating"):
+            crm = read_crm(snapshot, config)
+        yield config, book, crm, bar
 
 
 def _results(target: Target, as_of: dt.datetime | None, fmt: str, **overrides: Any) -> Results:
@@ -297,9 +307,6 @@ def forecast(target: Target, as_of: dt.datetime | None, months: int | None, fmt:
     _print_forecast(results.in_team_words().forecast, results.kpis.currency)
 
 
-SCORING_METHODS = {"rules": N_("rules"), "learned": N_("learned model")}
-
-
 @main.command(help=_("Lead scores (read-only), or with --evaluate how well the learned model predicts conversion."))
 @workbook_options
 @AS_OF
@@ -311,12 +318,7 @@ SCORING_METHODS = {"rules": N_("rules"), "learned": N_("learned model")}
 def score(target: Target, as_of: dt.datetime | None, evaluate: bool, seed: int, fmt: str) -> None:
     day = as_of.date() if as_of else dt.date.today()
     if evaluate:
-        config, book = target.open()
-        with show.progress(fmt == "text") as bar:
-            with bar.phase("reading"):
-                snapshot = book.read()
-            with bar.phase("validating"):
-                crm = read_crm(snapshot, config)
+        with _read(target, fmt) as (config, _book, crm, bar):
             try:
                 with bar.phase("computing"):
                     data = evaluate_scoring(crm.records("leads"), crm.records("activities"), config.scoring, day,
@@ -341,8 +343,7 @@ def score(target: Target, as_of: dt.datetime | None, evaluate: bool, seed: int, 
                                "scores": [vars(s) for s in ranked]}, ensure_ascii=False, indent=2))
         return
     method = results.scoring.method
-    echo(_("{method}: {note}", method=_(SCORING_METHODS[method]) if method in SCORING_METHODS else method,
-           note=results.scoring.note))
+    echo(_("{method}: {note}", method=method_name(method), note=results.scoring.note))
     shown = ranked[:20]
     echo_lines(show.table(
         [_("Lead"), _("Score"), _("Grade"), _("Conversion"), _("Why")],

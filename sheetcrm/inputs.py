@@ -180,12 +180,15 @@ class DuplicateRow:
 class DuplicatesTab:
     rows: list[DuplicateRow] = field(default_factory=list)   # the rows naming a group and an ID, in sheet order
     issues: list[Issue] = field(default_factory=list)        # a tick that reads as neither yes nor no, each
+    marked: bool = False   # the tab carries sheetcrm's mark (an adopted one does not yet): only then may ticks merge
 
 
 def read_duplicates(snapshot: Snapshot, locale: str) -> DuplicatesTab:
     """sheetcrm's Duplicates tab (by its mark, `owned.locate`), headers matched in English or
     Spanish so a team that switched language keeps its ticks. A tick cell that is neither yes
-    nor no (`cells.parse_bool`: TRUE, x, sí, yes...) reads as not ticked and is an issue."""
+    nor no (`cells.parse_bool`: TRUE, x, sí, yes...) reads as not ticked and is an issue: a
+    merge happens only when asked clearly. The one reader of the tab: the duplicates step
+    carries its ticks over, the merge step (`merging.ticked_groups`) acts on them."""
     place = locate(snapshot, DUPLICATES, locale)
     grid = snapshot.tabs.get(place.title) if place.exists else None
     if grid is None or not grid.rows:
@@ -197,7 +200,7 @@ def read_duplicates(snapshot: Snapshot, locale: str) -> DuplicatesTab:
         key = names.get(cells.normalize_key(str(raw))) if raw is not None else None
         if key and key not in columns:
             columns[key] = col
-    out = DuplicatesTab()
+    out = DuplicatesTab(marked=place.title in snapshot.owned)
     if "group" not in columns or "id" not in columns:
         return out
     for index, raw_row in enumerate(grid.rows[1:], start=2):

@@ -1,8 +1,8 @@
 """Merging the duplicates a person ticked: what one sync changes, planned from the read alone.
 
-A person ticks Merge on a group of the Duplicates tab (and Keep on the record that survives;
-by default the oldest: earliest Created, else lowest ID number). `merge` plans, for each
-ticked group, over the records of the survivor's tab:
+A person ticks Merge on a group of the Duplicates tab (read in the read: `inputs.read_duplicates`)
+and Keep on the record that survives (`survivor`: by default the oldest, earliest Created, else
+lowest ID number). `merge` plans, for each ticked group, over the records of the survivor's tab:
 
 - the survivor's empty cells filled from the merged records, oldest first (only empty cells,
   never a formula; a filled reference passes through the merge, so it never names a record
@@ -33,11 +33,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from sheetcrm.cells import CellError, normalize_key, parse_bool
+from sheetcrm.cells import normalize_key
+from sheetcrm.inputs import DuplicatesTab
 from sheetcrm.owned import locate
 from sheetcrm.plan import owned_tab
 from sheetcrm.report import column_letter
-from sheetcrm.schema import DUPLICATES, LEAD_HISTORY, MERGED, OUTBOX, STAGE_HISTORY, OwnedTab
+from sheetcrm.schema import LEAD_HISTORY, MERGED, OUTBOX, STAGE_HISTORY, OwnedTab
 from sheetcrm.table import Row, Table, field_kinds
 from sheetcrm.validate import Crm
 from sheetcrm.workbook import SERIAL_EPOCH, CellValue, CellWrite, Grid, Plan, Replace, RowDelete, Snapshot
@@ -57,6 +58,22 @@ OWNED_REFERENCES: dict[str, tuple[tuple[OwnedTab, int], ...]] = {
 }
 
 
+def age(rid: str, created: Any) -> tuple:
+    """A record's place when the oldest goes first: earliest Created (a date; none last), then
+    the lowest ID number, then the ID itself."""
+    digits = re.findall(r"\d+", rid)
+    return (created is None, created.toordinal() if created is not None else 0,
+            int(digits[-1]) if digits else float("inf"), rid)
+
+
+def survivor(ids: list[str], kept: list[str], created: dict[str, Any]) -> str:
+    """The record of a group that survives its merge: the one whose Keep is ticked; with none
+    ticked, the oldest (`age`); with more than one ticked, the oldest of those (a record a
+    person said to keep survives). `created`: ID -> Created, where known."""
+    pool = [i for i in ids if i in kept] or list(ids)
+    return min(pool, key=lambda i: age(i, created.get(i)))
+
+
 @dataclass(frozen=True)
 class Member:
     key: str            # the CRM tab's key ("leads")
@@ -67,12 +84,12 @@ class Member:
     def id(self) -> str:
         return self.row.id or ""
 
+    @property
+    def created(self) -> Any:
+        return getattr(self.row.record or self.row.target, "created", None)
+
     def age(self) -> tuple:
-        """Oldest first: earliest Created, then lowest ID number, then the ID itself."""
-        record = self.row.record or self.row.target
-        created = getattr(record, "created", None)
-        digits = re.findall(r"\d+", self.id)
-        return (created is None, created or dt.date.min, int(digits[-1]) if digits else float("inf"), self.id)
+        return age(self.id, self.created)
 
 
 @dataclass
@@ -91,30 +108,17 @@ class Ticked:
     merge: bool = False
 
 
-def ticked_groups(snapshot: Snapshot, locale: str) -> list[Ticked]:
-    """The groups of sheetcrm's Duplicates tab with a Merge tick on any of their rows, in tab order."""
-    place = locate(snapshot, DUPLICATES, locale)
+def ticked_groups(tab: DuplicatesTab) -> list[Ticked]:
+    """The groups of sheetcrm's Duplicates tab (as the read typed it) with a Merge tick on any
+    of their rows, in tab order."""
     # Only sheetcrm's marked tab: a merge removes rows, so ticks on a look-alike never count.
-    if not place.exists or place.title not in snapshot.owned:
-        return []
-    grid = snapshot.tabs[place.title]
-    cols: dict[str, int] = {}
-    for c, raw in enumerate(grid.header):
-        key = normalize_key(str(raw or ""))
-        for en, es in zip(DUPLICATES.headers, DUPLICATES.headers_es):
-            if key in (normalize_key(en), normalize_key(es)):
-                cols.setdefault(en, c)
-    if not {"Group", "Tab", "ID", "Merge"} <= set(cols):
+    if not tab.marked or not tab.rows or not {"tab", "merge"} <= tab.rows[0].cells.keys():
         return []
     groups: dict[str, Ticked] = {}
-    for r in range(1, len(grid.rows)):
-        group, tab, rid = (_text(grid.cell(r, cols[h])) for h in ("Group", "Tab", "ID"))
-        if not group or not rid:
-            continue
-        ticked = groups.setdefault(group, Ticked(group))
-        keep = "Keep" in cols and _tick(grid.cell(r, cols["Keep"]))
-        ticked.members.append((tab, rid, keep))
-        ticked.merge = ticked.merge or _tick(grid.cell(r, cols["Merge"]))
+    for row in tab.rows:
+        ticked = groups.setdefault(row.group, Ticked(row.group))
+        ticked.members.append((_text(row.cells["tab"]), row.id, row.keep))
+        ticked.merge = ticked.merge or row.merge
     return [g for g in groups.values() if g.merge]
 
 
@@ -133,19 +137,20 @@ def plan_merges(snapshot: Snapshot, crm: Crm, locale: str) -> list[Merge]:
     done = merged_ids(snapshot, locale)
     taken: set[str] = set()
     out = []
-    for ticked in ticked_groups(snapshot, locale):
+    for ticked in ticked_groups(crm.inputs.duplicates if crm.inputs else DuplicatesTab()):
         found = [(m, keep) for tab, rid, keep in ticked.members if (m := _member(crm, tab, rid)) is not None]
         if not found:
             continue
-        kept = [m for m, keep in found if keep]
-        survivor = kept[0] if len(kept) == 1 else min((m for m, _ in found), key=Member.age)
-        if survivor.id in done or survivor.id in taken:
+        members = {m.id: m for m, _ in found}
+        keep = members[survivor(list(members), [m.id for m, keep in found if keep],
+                                {m.id: m.created for m, _ in found})]
+        if keep.id in done or keep.id in taken:
             continue
-        merged = sorted((m for m, _ in found if m.key == survivor.key and m.id != survivor.id
+        merged = sorted((m for m, _ in found if m.key == keep.key and m.id != keep.id
                          and m.id not in taken), key=Member.age)
         if merged:
-            taken.update({survivor.id, *(m.id for m in merged)})
-            out.append(Merge(ticked.group, survivor, merged))
+            taken.update({keep.id, *(m.id for m in merged)})
+            out.append(Merge(ticked.group, keep, merged))
     return out
 
 
@@ -365,13 +370,6 @@ def _text(v: Any) -> str:
     if isinstance(v, float) and v.is_integer():
         v = int(v)
     return str(v).strip()
-
-
-def _tick(v: Any) -> bool:
-    try:
-        return parse_bool(v) is True
-    except CellError:  # an unreadable tick is no tick: a merge happens only when asked clearly
-        return False
 
 
 def _shown(v: Any) -> str:

@@ -13,9 +13,9 @@ from typing import Any
 from sheetcrm import names
 from sheetcrm.crm import HistoryRow, MonthForecast, OpportunityMetrics
 from sheetcrm.crm.kpis import KPIS
-from sheetcrm.crm.scoring import LeadScore
+from sheetcrm.crm.scoring import LeadScore, method_name
 from sheetcrm.engine import Results
-from sheetcrm.i18n import _, pgettext
+from sheetcrm.i18n import _
 from sheetcrm.schema import FORECAST, PIPELINE
 from sheetcrm.workbook import Chart
 
@@ -122,7 +122,7 @@ def dashboard_body(results: Results, locale: str) -> list[list[Any]]:
         _kpi("pipeline_coverage", money(k.pipeline_coverage), MULTIPLE),
         _kpi("rotting_deals", k.rotting_deals, COUNT),
         _kpi("churn_rate", fraction(k.churn_rate), RATIO),
-        [_("Lead scoring"), pgettext("scoring method", results.scoring.method), results.scoring.note],
+        [_("Lead scoring"), method_name(results.scoring.method), results.scoring.note],
     ]
     for key, table in (("lead_conversion_by_source", k.lead_conversion_by_source),
                        ("lead_conversion_by_campaign", k.lead_conversion_by_campaign)):

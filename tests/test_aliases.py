@@ -17,7 +17,7 @@ from sheetcrm.schema import OWNED_TABS, QUOTAS, RATES, TABS, owned_tab_names
 from sheetcrm.sync import sync
 from sheetcrm.validate import read_crm
 from sheetcrm.workbook import Grid, Snapshot
-from sheetcrm.workbook.xlsx import XlsxWorkbook
+from books import xlsx_book
 
 AS_OF = dt.date(2026, 11, 23)
 
@@ -59,17 +59,6 @@ def _stages(**extra: list[str]):
     return [s.model_copy(update={"aliases": [*s.aliases, *extra.get(s.name, [])]}) for s in DEFAULT_STAGES]
 
 
-def _xlsx(path, tabs):
-    wb = openpyxl.Workbook()
-    wb.remove(wb.active)
-    for title, rows in tabs.items():
-        ws = wb.create_sheet(title)
-        for row in rows:
-            ws.append(row)
-    wb.save(path)
-    return path
-
-
 HUBSPOT = {
     "Companies": [
         ["Record ID", "Company name", "Company Domain Name", "Industry", "Number of Employees", "Country/Region",
@@ -98,7 +87,7 @@ HUBSPOT_STAGES = _stages(Proposal=["Presentation Scheduled"], Negotiation=["Cont
 
 
 def test_a_pasted_hubspot_export_syncs_with_the_right_fields(tmp_path):
-    book = XlsxWorkbook(_xlsx(tmp_path / "crm.xlsx", HUBSPOT))
+    book = xlsx_book(tmp_path / "crm.xlsx", HUBSPOT)
     config = Config(stages=HUBSPOT_STAGES)
     first = sync(book, config, as_of=AS_OF)
     crm = first.crm
@@ -170,7 +159,7 @@ PIPEDRIVE = {
 
 
 def test_a_pasted_pipedrive_export_syncs_with_the_right_fields(tmp_path):
-    book = XlsxWorkbook(_xlsx(tmp_path / "crm.xlsx", PIPEDRIVE))
+    book = xlsx_book(tmp_path / "crm.xlsx", PIPEDRIVE)
     config = Config(currency="EUR", stages=_stages(Proposal=["Proposal Made"], Negotiation=["Negotiations Started"]))
     outcome = sync(book, config, as_of=AS_OF)
     crm = outcome.crm

@@ -21,6 +21,7 @@ from sheetcrm.sync import plan_sync, sync
 from sheetcrm.workbook import Plan
 from sheetcrm.workbook.memory import MemoryWorkbook
 from sheetcrm.workbook.xlsx import XlsxWorkbook
+from books import xlsx_book
 from test_gsheets import Traced, emu  # noqa: F401  (the emulator fixture)
 
 DAY1, DAY2 = dt.date(2026, 11, 23), dt.date(2026, 11, 24)
@@ -44,17 +45,8 @@ def _tabs():
 
 
 def _xlsx(tmp_path, tabs, formula=True):
-    wb = openpyxl.Workbook()
-    wb.remove(wb.active)
-    for title, rows in tabs.items():
-        ws = wb.create_sheet(title)
-        for row in rows:
-            ws.append(row)
-    if formula:
-        wb["Leads"]["Q2"] = "=LEN(D2)"  # a person's formula beside the lead: kept
-    path = tmp_path / "crm.xlsx"
-    wb.save(path)
-    return XlsxWorkbook(path)
+    # A person's formula beside the lead: kept.
+    return xlsx_book(tmp_path / "crm.xlsx", tabs, cells={("Leads", "Q2"): "=LEN(D2)"} if formula else None)
 
 
 def _rows(book, tab):

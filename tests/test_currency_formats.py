@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-import openpyxl
 import pytest
 
 from sheetcrm.config import Config
@@ -21,6 +20,7 @@ from sheetcrm.workbook.memory import MemoryWorkbook
 from sheetcrm.workbook.numformat import format_currency, is_percent_format
 from sheetcrm.workbook.target import open_workbook
 from sheetcrm.workbook.xlsx import XlsxWorkbook
+from books import xlsx
 
 AS_OF = dt.date(2026, 12, 15)
 ACCOUNTS = [["ID", "Name"], ["ACC-0001", "Acme"]]
@@ -51,19 +51,6 @@ OPP_HEADER = ["ID", "Name", "Account", "Owner", "Stage", "Amount", "Currency", "
 def test_the_currency_a_format_code_shows(code, currency):
     assert format_currency(code) == currency
     assert is_percent_format(code) is (code == "0%")
-
-
-def xlsx(path, tabs, formats):
-    wb = openpyxl.Workbook()
-    wb.remove(wb.active)
-    for title, rows in tabs.items():
-        ws = wb.create_sheet(title)
-        for row in rows:
-            ws.append(row)
-    for (tab, coord), fmt in formats.items():
-        wb[tab][coord].number_format = fmt
-    wb.save(path)
-    return path
 
 
 def test_xlsx_formats_set_a_blank_currency_and_conflict_with_another(tmp_path):

@@ -12,13 +12,13 @@ from sheetcrm.config import Config
 from sheetcrm.crm.duplicates import DuplicateSettings, group_key
 from sheetcrm.emulator import Emulator
 from sheetcrm.inputs import read_duplicates
-from sheetcrm.steps.duplicates import survivor
+from sheetcrm.merging import survivor
 from sheetcrm.sync import sync
 from sheetcrm.workbook import CellWrite, Plan
 from sheetcrm.workbook.credentials import connect
 from sheetcrm.workbook.gsheets import GoogleSheetsWorkbook, RetryPolicy
 from sheetcrm.workbook.target import header_tests
-from sheetcrm.workbook.xlsx import XlsxWorkbook
+from books import xlsx_book
 
 AS_OF = dt.date(2026, 11, 23)
 ACCOUNTS = [["ID", "Name", "Domain", "Country", "Created"],
@@ -39,17 +39,6 @@ ANA = group_key(["LEAD-0002", "LEAD-0003"])
 GLOBEX = group_key(["ACC-0001", "ACC-0002"])
 
 
-def xlsx_book(path, tabs=TABS) -> XlsxWorkbook:
-    wb = openpyxl.Workbook()
-    wb.remove(wb.active)
-    for title, rows in tabs.items():
-        ws = wb.create_sheet(title)
-        for row in rows:
-            ws.append(row)
-    wb.save(path)
-    return XlsxWorkbook(path)
-
-
 def duplicates(book, title="Duplicates") -> list[list]:
     rows = book.read().tabs[title].rows
     return [[None if v == "" else v for v in r] + [None] * (13 - len(r)) for r in rows]
@@ -65,7 +54,7 @@ def row_of(rows, group, rid) -> int:
 
 
 def test_groups_on_xlsx_and_a_second_sync_writes_nothing(tmp_path):
-    book = xlsx_book(tmp_path / "crm.xlsx")
+    book = xlsx_book(tmp_path / "crm.xlsx", TABS)
     def people():  # the people's own columns (sheetcrm adds its computed ones to Leads)
         return {t: [r[:len(rows[0])] for r in book.read().tabs[t].rows] for t, rows in TABS.items()}
 
@@ -95,7 +84,7 @@ def test_groups_on_xlsx_and_a_second_sync_writes_nothing(tmp_path):
 
 
 def test_ticks_carry_over_and_not_duplicates_is_for_good(tmp_path):
-    book = xlsx_book(tmp_path / "crm.xlsx")
+    book = xlsx_book(tmp_path / "crm.xlsx", TABS)
     sync(book, Config(), as_of=AS_OF)
     rows = duplicates(book)
     kept_at = row_of(rows, GLOBEX, "ACC-0002")
@@ -137,7 +126,7 @@ def test_ticks_carry_over_and_not_duplicates_is_for_good(tmp_path):
 
 
 def test_a_merge_tick_hands_the_group_to_the_merge_step(tmp_path):
-    book = xlsx_book(tmp_path / "crm.xlsx")
+    book = xlsx_book(tmp_path / "crm.xlsx", TABS)
     sync(book, Config(), as_of=AS_OF)
     rows = duplicates(book)
     tick(book, row_of(rows, GLOBEX, "ACC-0002"), 12, "sí")
@@ -154,7 +143,7 @@ def test_a_merge_tick_hands_the_group_to_the_merge_step(tmp_path):
 
 
 def test_a_tick_that_is_neither_yes_nor_no_is_reported(tmp_path):
-    book = xlsx_book(tmp_path / "crm.xlsx")
+    book = xlsx_book(tmp_path / "crm.xlsx", TABS)
     sync(book, Config(), as_of=AS_OF)
     rows = duplicates(book)
     tick(book, row_of(rows, ANA, "LEAD-0002"), 12, "maybe")
@@ -167,13 +156,13 @@ def test_a_tick_that_is_neither_yes_nor_no_is_reported(tmp_path):
 
 
 def test_disabled_writes_no_tab(tmp_path):
-    book = xlsx_book(tmp_path / "crm.xlsx")
+    book = xlsx_book(tmp_path / "crm.xlsx", TABS)
     sync(book, Config(duplicates=DuplicateSettings(enabled=False)), as_of=AS_OF)
     assert "Duplicates" not in book.read().tabs
 
 
 def test_spanish_titles_headers_and_reasons(tmp_path):
-    book = xlsx_book(tmp_path / "crm.xlsx")
+    book = xlsx_book(tmp_path / "crm.xlsx", TABS)
     sync(book, Config(locale="es"), as_of=AS_OF)
     rows = duplicates(book, "Duplicados")
     assert rows[0] == ["Grupo", "Puntuación", "Motivos", "Pestaña", "ID", "Nombre", "Correo", "Teléfono", "Empresa",
@@ -197,13 +186,13 @@ def google_book(key: str) -> GoogleSheetsWorkbook:
 
 
 def test_google_writes_the_same_tab_and_carries_ticks(emu, tmp_path):
-    xlsx = xlsx_book(tmp_path / "crm.xlsx")
+    xlsx = xlsx_book(tmp_path / "crm.xlsx", TABS)
     sync(xlsx, Config(), as_of=AS_OF)
     serial = {k: [[(v - dt.date(1899, 12, 30)).days if isinstance(v, dt.date) else v for v in row] for row in rows]
               for k, rows in TABS.items()}
     google = google_book(emu.create_spreadsheet("CRM", serial))
     first = sync(google, Config(), as_of=AS_OF)
-    assert first.cells_written.get("Duplicates") == sync_written(xlsx_book(tmp_path / "again.xlsx"))
+    assert first.cells_written.get("Duplicates") == sync_written(xlsx_book(tmp_path / "again.xlsx", TABS))
     mine, theirs = duplicates(google), duplicates(xlsx)
     # Dates come back from Google as serial numbers; everything else cell for cell.
     assert [r[:9] + r[10:] for r in mine] == [r[:9] + r[10:] for r in theirs]
@@ -221,7 +210,7 @@ def sync_written(book) -> int:
 
 def test_score_shows_as_a_percent_and_created_as_a_date_in_the_xlsx(tmp_path):
     path = tmp_path / "crm.xlsx"
-    sync(xlsx_book(path), Config(), as_of=AS_OF)
+    sync(xlsx_book(path, TABS), Config(), as_of=AS_OF)
     ws = openpyxl.load_workbook(path)["Duplicates"]
     assert [ws.cell(1, c).value for c in (2, 10)] == ["Score", "Created"]
     scored = [r for r in range(2, ws.max_row + 1) if ws.cell(r, 2).value is not None]

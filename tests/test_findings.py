@@ -20,6 +20,7 @@ from sheetcrm.config import Config
 from sheetcrm.sync import sync
 from sheetcrm.validate import read_crm
 from sheetcrm.workbook.xlsx import XlsxWorkbook
+from books import xlsx
 
 
 @pytest.fixture(autouse=True)
@@ -35,19 +36,6 @@ ACCOUNTS = [["ID", "Name"], ["ACC-0001", "Acme"]]
 def cli(*args: str, cwd) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "sheetcrm", *args], cwd=cwd, capture_output=True, text=True,
                           timeout=120)
-
-
-def workbook(path: Path, tabs: dict[str, list[list]], formats: dict[tuple[str, str], str] | None = None) -> Path:
-    wb = openpyxl.Workbook()
-    wb.remove(wb.active)
-    for title, rows in tabs.items():
-        ws = wb.create_sheet(title)
-        for row in rows:
-            ws.append(row)
-    for (tab, coord), fmt in (formats or {}).items():
-        wb[tab][coord].number_format = fmt
-    wb.save(path)
-    return path
 
 
 def read(path: Path, config: Config | None = None):
@@ -66,7 +54,7 @@ def test_1_amount_formatted_as_yen_is_not_counted_as_base_currency(tmp_path):
     There is no Currency column; the base currency is USD and Rates says JPY 0.0067. sheetcrm reads 10000 in
     the base currency, silently: the open pipeline is 10,000.00 USD instead of 67.00 (150x too big). A cell's
     currency format is the same kind as `JPY 10,000` typed as text (issue 9, "currency inside the amount")."""
-    path = workbook(tmp_path / "yen.xlsx", {
+    path = xlsx(tmp_path / "yen.xlsx", {
         "Accounts": ACCOUNTS,
         "Opportunities": [["ID", "Name", "Account", "Owner", "Stage", "Amount", "Close Date"],
                           ["", "Tokyo deal", "Acme", "Mia", "Proposal", 10000, "2026-12-20"]],
@@ -86,7 +74,7 @@ def test_1_amount_formatted_in_euros_under_a_usd_currency_cell_is_a_conflict(tmp
     """F2 is 1234.5 formatted `#,##0.00 [$€-407]` (the sheet shows `1.234,50 €`) while its Currency cell says
     USD: the same conflict as `€ 1000` typed with Currency USD, which is reported as currency_conflict. Here
     nothing is reported and the deal counts 1,234.50 USD."""
-    path = workbook(tmp_path / "eur.xlsx", {
+    path = xlsx(tmp_path / "eur.xlsx", {
         "Accounts": ACCOUNTS,
         "Opportunities": [["ID", "Name", "Account", "Owner", "Stage", "Amount", "Currency", "Close Date"],
                           ["", "Berlin deal", "Acme", "Mia", "Proposal", 1234.5, "USD", "2026-12-20"]],
@@ -104,7 +92,7 @@ def test_2_a_totals_row_is_not_a_record_whatever_its_label_says(tmp_path, label)
     recognised). With these labels the row becomes a record: `required` errors, then sync writes OPP-0003 and
     computed values into the totals row (a row that is not a record must get no write)."""
     header = ["Name", "Account", "Owner", "Stage", "Amount", "Currency", "Close Date"]
-    path = workbook(tmp_path / "totals.xlsx", {
+    path = xlsx(tmp_path / "totals.xlsx", {
         "Accounts": ACCOUNTS,
         "Opportunities": [header,
                           ["D1", "Acme", "Mia", "Proposal", 1000, "USD", "2026-12-20"],
@@ -124,7 +112,7 @@ def test_3_a_two_digit_year_date_is_never_silently_in_2001(tmp_path):
     """Close Date `26-02-01` (a person writing YY-MM-DD means 1 Feb 2026) is read as 2001-02-26 with no
     warning, while `01/02/26` gets an ambiguous_date warning. A deal closing in 2001 drops out of the
     forecast's months without a word."""
-    path = workbook(tmp_path / "yy.xlsx", {
+    path = xlsx(tmp_path / "yy.xlsx", {
         "Accounts": ACCOUNTS,
         "Opportunities": [["ID", "Name", "Account", "Owner", "Stage", "Amount", "Currency", "Close Date"],
                           ["", "D", "Acme", "Mia", "Proposal", 1000, "USD", "26-02-01"]],
@@ -142,7 +130,7 @@ def test_4_quote_says_the_contact_has_errors_not_that_it_has_no_email(tmp_path):
     """CON-0001 has an Email but no Last Name (a required cell). `quote OPP-0001` says "its contact has no
     email address", which is false and sends the person looking in the wrong cell; issue 9 item 4 asks for
     "CON-0001 (row 2) has errors"."""
-    workbook(tmp_path / "crm.xlsx", {
+    xlsx(tmp_path / "crm.xlsx", {
         "Accounts": ACCOUNTS,
         "Contacts": [["ID", "Account", "First Name", "Last Name", "Email"],
                      ["CON-0001", "ACC-0001", "Olivia", None, "olivia@acme.example"]],
@@ -168,7 +156,7 @@ def test_5_swiss_apostrophe_grouping_is_read(tmp_path):
     rows = [["ID", "Name", "Account", "Owner", "Stage", "Amount", "Close Date"],
             ["", "A", "Acme", "Mia", "Proposal", "CHF 1'234.50", "2026-12-20"],
             ["", "B", "Acme", "Mia", "Proposal", "CHF 12\u2019000", "2026-12-20"]]
-    crm = read(workbook(tmp_path / "chf.xlsx", {"Accounts": ACCOUNTS, "Opportunities": rows}))
+    crm = read(xlsx(tmp_path / "chf.xlsx", {"Accounts": ACCOUNTS, "Opportunities": rows}))
     got = [(r.record.amount, r.record.currency) if r.record else None for r in crm.tables["opportunities"].rows]
     assert got == [(Decimal("1234.50"), "CHF"), (Decimal("12000"), "CHF")]
 
@@ -182,7 +170,7 @@ def test_6_a_spanish_tab_title_reads_dates_day_first(tmp_path):
     (month first, with a warning), i.e. as `en`."""
     rows = [["ID", "Name", "Account", "Owner", "Stage", "Amount", "Currency", "Close Date"],
             ["", "Trato", "Acme", "Mia", "Proposal", 1000, "EUR", "01/02/2026"]]
-    crm = read(workbook(tmp_path / "es.xlsx", {"Cuentas": ACCOUNTS, "Oportunidades": rows}))
+    crm = read(xlsx(tmp_path / "es.xlsx", {"Cuentas": ACCOUNTS, "Oportunidades": rows}))
     (row,) = crm.tables["opportunities"].rows
     assert row.record.close_date == dt.date(2026, 2, 1)
 
@@ -194,7 +182,7 @@ def test_7_left_out_warning_has_a_correct_singular(tmp_path):
     """`1 opportunitie with errors is left out of ...`: removesuffix("s") on "Opportunities"."""
     rows = [["ID", "Name", "Account", "Owner", "Stage", "Amount", "Currency", "Close Date"],
             ["", "D", "Acme", "Mia", "Proposal", "many", "USD", "2026-12-20"]]
-    crm = read(workbook(tmp_path / "one.xlsx", {"Accounts": ACCOUNTS, "Opportunities": rows}))
+    crm = read(xlsx(tmp_path / "one.xlsx", {"Accounts": ACCOUNTS, "Opportunities": rows}))
     (left_out,) = [i for i in crm.report.issues if i.code == "left_out"]
     assert "opportunitie " not in left_out.message and left_out.message.startswith("1 opportunity ")
 
@@ -203,7 +191,7 @@ def test_7_a_temp_file_of_an_interrupted_save_is_removed_by_the_next_command_eve
     """A `kill -9` of a sync during its save leaves `.w.xlsx.<random>.tmp` (reproduced on a 20k-row demo).
     Issue 10: "Temp files from an interrupted save are removed by the next command". `sync` removes it;
     `validate`, `kpis`, `forecast` do not (a person running only reports keeps the stray file for good)."""
-    workbook(tmp_path / "w.xlsx", {"Accounts": ACCOUNTS})
+    xlsx(tmp_path / "w.xlsx", {"Accounts": ACCOUNTS})
     stray = tmp_path / ".w.xlsx.1r5d_gk5.tmp"
     stray.write_bytes(b"PK\x03\x04 half a workbook")
     done = cli("validate", "--workbook", "w.xlsx", cwd=tmp_path)
@@ -214,7 +202,7 @@ def test_7_a_temp_file_of_an_interrupted_save_is_removed_by_the_next_command_eve
 def test_7_init_refused_by_a_lock_writes_no_config(tmp_path):
     """With LibreOffice's `.~lock.team.xlsx#` beside the workbook, `init --workbook team.xlsx` prints
     "wrote sheetcrm.toml" and then refuses with exit 2: half an init."""
-    workbook(tmp_path / "team.xlsx", {"Accounts": ACCOUNTS})
+    xlsx(tmp_path / "team.xlsx", {"Accounts": ACCOUNTS})
     (tmp_path / ".~lock.team.xlsx#").write_text("x")
     done = cli("init", "--workbook", "team.xlsx", cwd=tmp_path)
     assert done.returncode == 2
@@ -224,7 +212,7 @@ def test_7_init_refused_by_a_lock_writes_no_config(tmp_path):
 def test_7_quote_messages_escape_control_characters_like_every_other_output(tmp_path):
     """README: control characters are printed as `\\u001b`-style escapes (one convention, commit 20c67b5).
     `quote`'s unsafe_header message prints Python's repr instead: `'Deal\\x1b]0;pwned\\x07'`."""
-    workbook(tmp_path / "crm.xlsx", {
+    xlsx(tmp_path / "crm.xlsx", {
         "Accounts": ACCOUNTS,
         "Contacts": [["ID", "Account", "First Name", "Last Name", "Email"],
                      ["CON-0001", "ACC-0001", "Olivia", "Navarro", "olivia@acme.example"]],
@@ -252,7 +240,7 @@ def test_7_quote_messages_escape_control_characters_like_every_other_output(tmp_
 ])
 def test_2_totals_rows_of_every_shape_are_not_records(tmp_path, row):
     header = ["Name", "Account", "Owner", "Stage", "Amount", "Currency", "Close Date"]
-    path = workbook(tmp_path / "totals.xlsx", {
+    path = xlsx(tmp_path / "totals.xlsx", {
         "Accounts": ACCOUNTS,
         "Opportunities": [header, ["D1", "Acme", "Mia", "Proposal", 1000, "EUR", "2026-12-20"],
                           ["D2", "Acme", "Mia", "Proposal", 2000, "EUR", "2026-12-20"], row],
@@ -273,7 +261,7 @@ def test_2_totals_rows_of_every_shape_are_not_records(tmp_path, row):
 ])
 def test_2_rows_that_only_look_like_totals_stay_records(tmp_path, row):
     header = ["Name", "Account", "Owner", "Stage", "Amount", "Currency", "Close Date"]
-    path = workbook(tmp_path / "deal.xlsx", {
+    path = xlsx(tmp_path / "deal.xlsx", {
         "Accounts": ACCOUNTS,
         "Opportunities": [header, ["D1", "Acme", "Mia", "Proposal", 1000, "USD", "2026-12-20"], row],
     })
@@ -313,7 +301,7 @@ def test_2_totals_row_on_google_gets_no_id(monkeypatch):
 def test_3_two_digit_years_are_read_by_the_column_and_reported(tmp_path, cells_in, expected, warned):
     rows = [["ID", "Name", "Account", "Owner", "Stage", "Amount", "Currency", "Close Date"]]
     rows += [["", f"D{i}", "Acme", "Mia", "Proposal", 1000, "USD", c] for i, c in enumerate(cells_in)]
-    crm = read(workbook(tmp_path / "yy.xlsx", {"Accounts": ACCOUNTS, "Opportunities": rows}))
+    crm = read(xlsx(tmp_path / "yy.xlsx", {"Accounts": ACCOUNTS, "Opportunities": rows}))
     got = [r.record.close_date if r.record else None for r in crm.tables["opportunities"].rows]
     assert got == expected
     warnings = [i.row - 2 for i in crm.report.issues if i.column == "H" and i.code == "ambiguous_date"]
@@ -326,7 +314,7 @@ def test_3_two_digit_years_are_read_by_the_column_and_reported(tmp_path, cells_i
 def test_4_a_quote_names_the_contacts_errors_and_an_unknown_contact_is_not_an_email_problem(tmp_path):
     """A contact with a bad Email cell (its only address) is "has errors" naming the Email; a Contact
     that names nobody is said so, not "has no email address"."""
-    workbook(tmp_path / "crm.xlsx", {
+    xlsx(tmp_path / "crm.xlsx", {
         "Accounts": ACCOUNTS,
         "Contacts": [["ID", "Account", "First Name", "Last Name", "Email"],
                      ["CON-0001", "ACC-0001", "Olivia", "Navarro", "olivia(at)acme"]],
@@ -369,7 +357,7 @@ def test_5_apostrophes_group_thousands_and_never_mark_decimals(text, value):
 ])
 def test_6_the_tab_language_comes_from_its_title_or_its_headers(tmp_path, title, header, expected):
     rows = [header, ["", "Trato", "Acme", "01/02/2026", "Mia", "Proposal", 1000]]
-    crm = read(workbook(tmp_path / "lang.xlsx", {"Accounts": ACCOUNTS, title: rows}))
+    crm = read(xlsx(tmp_path / "lang.xlsx", {"Accounts": ACCOUNTS, title: rows}))
     (row,) = crm.tables["opportunities"].rows
     assert row.record.close_date == expected
     # Nothing else in the column decides, so the reading is a warning with both dates.
@@ -389,7 +377,7 @@ def test_7_left_out_counts_in_the_locale_and_names_the_tab_as_titled(tmp_path, l
     else:
         rows = [["ID", "Name", "Account", "Owner", "Stage", "Amount", "Currency", "Close Date"]] + [
             ["", f"D{i}", "Acme", "Mia", "Proposal", "many", "USD", "2026-12-20"] for i in range(n)]
-    crm = read(workbook(tmp_path / "lo.xlsx", {"Accounts": ACCOUNTS, title: rows}), Config(locale=locale))
+    crm = read(xlsx(tmp_path / "lo.xlsx", {"Accounts": ACCOUNTS, title: rows}), Config(locale=locale))
     (left_out,) = [i for i in crm.report.issues if i.code == "left_out"]
     assert left_out.message.startswith(start), left_out.message
 
@@ -400,7 +388,7 @@ def test_7_read_only_commands_leave_temp_files_to_the_writer_holding_the_lock(tm
     from sheetcrm.lock import WorkbookLock
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    path = workbook(tmp_path / "w.xlsx", {"Accounts": ACCOUNTS})
+    path = xlsx(tmp_path / "w.xlsx", {"Accounts": ACCOUNTS})
     stray = tmp_path / ".w.xlsx.abcd1234.tmp"
     stray.write_bytes(b"PK\x03\x04 being written")
     held = WorkbookLock(XlsxWorkbook(path), command="sync").acquire()
@@ -425,7 +413,7 @@ def test_a_deal_whose_account_is_unknown_is_left_out_and_said_so(tmp_path):
     rows = [["ID", "Name", "Account", "Owner", "Stage", "Amount", "Currency", "Close Date"],
             ["OPP-0001", "Good", "Acme", "Mia", "Proposal", 1000, "USD", "2026-12-20"],
             ["OPP-0002", "Ghost", "Nobody Inc", "Mia", "Proposal", 5000, "USD", "2026-12-20"]]
-    path = workbook(tmp_path / "ref.xlsx", {"Accounts": ACCOUNTS, "Opportunities": rows})
+    path = xlsx(tmp_path / "ref.xlsx", {"Accounts": ACCOUNTS, "Opportunities": rows})
     crm = read(path)
     assert [i.code for i in crm.report.issues if i.row == 3] == ["unknown_account"]
     (left_out,) = [i for i in crm.report.issues if i.code == "left_out"]
@@ -452,7 +440,7 @@ def test_three_decimal_currencies_keep_their_third_decimal(tmp_path, cell, curre
     assert all(get_currency_precision(c) == 3 for c in ("KWD", "BHD", "OMR", "JOD", "TND", "LYD"))
     rows = [["ID", "Name", "Account", "Owner", "Stage", "Amount", "Currency", "Close Date"],
             ["", "D", "Acme", "Mia", "Proposal", cell, currency, "2026-12-20"]]
-    crm = read(workbook(tmp_path / "kwd.xlsx", {"Accounts": ACCOUNTS, "Opportunities": rows}), Config(**config))
+    crm = read(xlsx(tmp_path / "kwd.xlsx", {"Accounts": ACCOUNTS, "Opportunities": rows}), Config(**config))
     (row,) = crm.tables["opportunities"].rows
     assert (row.record.amount, row.record.currency) == expected
     assert bool([i for i in crm.report.issues if i.column == "F" and i.code == "ambiguous_number"]) is warned

@@ -12,7 +12,6 @@ import pytest
 from sheetcrm.config import Config, ConfigError, load_config
 from sheetcrm.emulator import Emulator
 from sheetcrm.intake.forms import FORM_SUBMITTED, KEY, plan_forms, response_key
-from sheetcrm.intake.matching import People, phone_key
 from sheetcrm.intake.settings import LeadField
 from sheetcrm.records import Lead
 from sheetcrm.sync import plan_sync, sync
@@ -22,6 +21,7 @@ from sheetcrm.workbook.credentials import connect
 from sheetcrm.workbook.gsheets import GoogleSheetsWorkbook, RetryPolicy
 from sheetcrm.workbook.target import header_tests
 from sheetcrm.workbook.xlsx import XlsxWorkbook
+from books import xlsx
 
 AS_OF = dt.date(2026, 11, 24)
 T1, T2, T3, T4 = (dt.datetime(2026, 11, 23, h, 15, 2) for h in (9, 10, 11, 12))
@@ -44,14 +44,7 @@ def _tabs(responses: list[list]) -> dict[str, list[list]]:
 
 class XlsxBook:
     def __init__(self, tmp_path, tabs):
-        wb = openpyxl.Workbook()
-        wb.remove(wb.active)
-        for title, rows in tabs.items():
-            ws = wb.create_sheet(title)
-            for row in rows:
-                ws.append(row)
-        self.path = tmp_path / "crm.xlsx"
-        wb.save(self.path)
+        self.path = xlsx(tmp_path / "crm.xlsx", tabs)
         self.book = XlsxWorkbook(self.path)
 
     def rows(self, tab):
@@ -305,17 +298,6 @@ def test_response_key_is_the_same_for_a_date_and_its_serial_number():
     assert response_key("web", T1, ["a@b.c", "Bob"]) == response_key("web", serial_number(T1), ["a@b.c", "Bob", "x"])
     assert response_key("web", T1, ["a@b.c"]) != response_key("web", T2, ["a@b.c"])
     assert response_key("web", T1, ["a@b.c"]) != response_key("shop", T1, ["a@b.c"])
-
-
-def test_matching_rules():
-    people = People()
-    people.add("L1", " Ana@Acme.com ", None)
-    people.add("C1", None, "+34 600 111 222")
-    people.add("L2", "bo@b.com", "0034 600 999 888")
-    assert people.find("ana@acme.COM", None) == "L1"
-    assert people.find(None, "34600111222") == "C1" and people.find("new@x.com", "(+34) 600-111-222") == "C1"
-    assert people.find("other@x.com", "+34600999888") is None  # a known phone with another email: someone else
-    assert people.find(None, "123") is None and phone_key(34600111222.0) == "34600111222"
 
 
 def test_form_fields_are_lead_fields():

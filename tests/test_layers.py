@@ -23,7 +23,7 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("seam", ("sheetcrm.i18n", "sheetcrm.workbook", "sheetcrm.lock", "sheetcrm.cells", "sheetcrm.report", "sheetcrm.terminal",
               "sheetcrm.logs", "sheetcrm.aliases", "sheetcrm.names", "sheetcrm.settings", "sheetcrm.every",
               "sheetcrm.mail", "sheetcrm.mail.message", "sheetcrm.mail.smtp", "sheetcrm.mail.names",
-              "sheetcrm.mail.journal", "sheetcrm.intake", "sheetcrm.intake.settings", "sheetcrm.intake.matching",
+              "sheetcrm.mail.journal", "sheetcrm.intake", "sheetcrm.intake.settings",
               "sheetcrm.intake.queue")),
     # The records and the tabs they live in, declared once.
     ("records", ("sheetcrm.records", "sheetcrm.schema", "sheetcrm.columns")),

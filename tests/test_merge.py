@@ -12,13 +12,14 @@ import openpyxl
 import pytest
 
 from sheetcrm.config import Config
-from sheetcrm.merging import merge
+from sheetcrm.merging import merge, survivor
 from sheetcrm.sync import sync
 from sheetcrm.validate import read_crm
 from sheetcrm.workbook import Plan, Replace, RowDelete
 from sheetcrm.workbook.memory import MemoryWorkbook
 from sheetcrm.workbook.xlsx import XlsxWorkbook
 
+from books import xlsx_book
 from merge_crm import ACCOUNTS, CONTACTS, tabs
 
 AS_OF = dt.date(2026, 11, 23)
@@ -95,6 +96,36 @@ def test_a_team_tab_called_duplicates_is_never_read_as_ticks():
     assert not plan
 
 
+def test_the_tab_as_sheetcrm_wrote_it_but_unmarked_is_never_read_as_ticks():
+    """Its header is exactly sheetcrm's, so the read adopts it (and the next write marks it); a
+    merge removes rows, so its ticks count only once the mark is there."""
+    book = MemoryWorkbook(tabs())
+    snapshot = book.read()
+    crm = read_crm(snapshot, Config())
+    assert crm.inputs.duplicates.rows and not crm.inputs.duplicates.marked
+    assert not merge(snapshot, crm, "en", AS_OF)[0]
+
+
+def test_two_keep_ticks_keep_the_older_of_the_two_and_the_tab_agrees():
+    """The merge once kept the oldest of the whole group when Keep was ticked twice (removing both
+    records a person said to keep); the Duplicates tab already kept the older of the ticked
+    ones. One rule now (`merging.survivor`): a record a person said to keep survives."""
+    t = tabs()
+    t["Accounts"].append(["ACC-0005", "Acme", "acme.com", "", None, "", "ana", "Customer", dt.datetime(2025, 6, 1)])
+    t["Duplicates"][1][10] = ""                                 # ACC-0001, the oldest: no Keep
+    t["Duplicates"][2][10] = "x"                                # ACC-0003: Keep
+    t["Duplicates"].insert(3, ["DUP-aaaa0001", 0.9, "", "Accounts", "ACC-0005", "Acme", "", "", "Acme",
+                               dt.datetime(2025, 6, 1), "x", "", ""])   # ACC-0005: Keep
+    book = MemoryWorkbook(t, owned={"Duplicates"})
+    snapshot = book.read()
+    crm = read_crm(snapshot, Config())
+    plan, _ = merge(snapshot, crm, "en", AS_OF)
+    assert {d.expect[0][1] for d in plan.deletes if d.tab == "Accounts"} == {"ACC-0001", "ACC-0005"}
+    group = [r for r in crm.inputs.duplicates.rows if r.group == "DUP-aaaa0001"]
+    created = {"ACC-0001": dt.date(2025, 1, 5), "ACC-0003": dt.date(2025, 3, 9), "ACC-0005": dt.date(2025, 6, 1)}
+    assert survivor([r.id for r in group], [r.id for r in group if r.keep], created) == "ACC-0003"
+
+
 def test_memory_merge_once_and_a_second_sync_writes_nothing():
     book = MemoryWorkbook(tabs(), owned={"Duplicates"})
     outcome = sync(book, Config(), AS_OF)
@@ -138,21 +169,11 @@ def test_memory_delete_follows_its_row_through_a_sort():
 
 
 def _xlsx(path: Path, t: dict[str, list[list]], sort: bool = False) -> XlsxWorkbook:
-    wb = openpyxl.Workbook()
-    wb.remove(wb.active)
-    for title, rows in t.items():
-        ws = wb.create_sheet(title)
-        for row in rows:
-            ws.append(row)
     # Formulas of the team's: a column of its own beside Accounts, and a lookup from another tab.
-    acc = wb["Accounts"]
-    acc["J1"] = "Double"
-    for r in range(2, 6):
-        acc[f"J{r}"] = f"=E{r}*2"
-    wb["Activities"]["H1"] = "Globex staff"
-    wb["Activities"]["H2"] = "=Accounts!E5+SUM(Accounts!E2:E5)" if sort else "=Accounts!E4+SUM(Accounts!E2:E5)"
-    wb.save(path)
-    book = XlsxWorkbook(path)
+    cells = {("Accounts", "J1"): "Double", **{("Accounts", f"J{r}"): f"=E{r}*2" for r in range(2, 6)},
+             ("Activities", "H1"): "Globex staff",
+             ("Activities", "H2"): "=Accounts!E5+SUM(Accounts!E2:E5)" if sort else "=Accounts!E4+SUM(Accounts!E2:E5)"}
+    book = xlsx_book(path, t, cells=cells)
     book.read()
     book.write(Plan(mark_owned=["Duplicates"]))  # the Duplicates tab is sheetcrm's own, as the dupes step leaves it
     return book

@@ -26,6 +26,7 @@ from sheetcrm.workbook.xlsx import XlsxWorkbook
 sys.path.insert(0, str(Path(__file__).parent / "mail"))
 from conftest import crm_tabs  # noqa: E402
 from test_outbox_smtp import xlsx_book  # noqa: E402
+from books import xlsx  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -44,17 +45,6 @@ def snapshot(tabs: dict[str, list[list]]) -> Snapshot:
 def codes(crm, tab: str | None = None) -> set[tuple]:
     return {(i.tab, i.row, i.column, i.code) for i in crm.report.issues
             if tab in (None, i.tab) and i.code != "missing_tab"}
-
-
-def write_xlsx(path: Path, tabs: dict[str, list[list]]) -> Path:
-    wb = openpyxl.Workbook()
-    wb.remove(wb.active)
-    for title, rows in tabs.items():
-        ws = wb.create_sheet(title)
-        for row in rows:
-            ws.append(row)
-    wb.save(path)
-    return path
 
 
 # -- a record with a bad cell ------------------------------------------------------------------
@@ -89,7 +79,7 @@ def test_a_record_with_a_bad_cell_stays_a_reference_target():
 
 
 def test_a_deal_with_an_unreadable_cell_is_left_out_of_the_totals_and_said_so(tmp_path):
-    book = XlsxWorkbook(write_xlsx(tmp_path / "crm.xlsx", BAD_CELLS))
+    book = XlsxWorkbook(xlsx(tmp_path / "crm.xlsx", BAD_CELLS))
     outcome = sync(book, Config(), as_of=AS_OF)
     issues = {i.code: i for i in outcome.crm.report.issues if i.tab == "Opportunities"}
     assert issues["bad_date"].row == 3 and issues["bad_number"].row == 4
@@ -234,7 +224,7 @@ def _check_typed_ids_sync(book, first_counts=None, second_counts=None, counts=No
 
 
 def test_typed_ids_never_skip_a_write_and_a_second_sync_writes_nothing_xlsx(tmp_path):
-    path = write_xlsx(tmp_path / "crm.xlsx", TYPED_IDS)
+    path = xlsx(tmp_path / "crm.xlsx", TYPED_IDS)
     book = XlsxWorkbook(path)
     first = _check_typed_ids_sync(book)
     assert first.result.written["Opportunities"] > 3

@@ -2,7 +2,7 @@
 (matched or new) and, when it says what the deal is, an opportunity. Pure: no I/O, no clock.
 
     settings = ConversionSettings(create_opportunity="when_amount", activities="keep")
-    match = Matcher(accounts, contacts)             # the matching rules, one place (see Matcher)
+    match = Matcher(accounts, contacts, duplicate_settings)   # who the lead already is (crm.matching)
     plan = convert(lead, match, settings, as_of, first_stage)   # -> Conversion | Problem
 
 The step (`steps/conversion.py`) decides which leads convert, hands out the IDs, writes the
@@ -12,25 +12,17 @@ rows and links the lead; docs/leads.md, "Lead conversion", has the exactly-once 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Iterable, Literal
 
 from pydantic import Field
 
-from sheetcrm.cells import canonical_text, normalize_key
+from sheetcrm.crm.duplicates import DuplicateSettings, Entity, domain_of
+from sheetcrm.crm.matching import Known
 from sheetcrm.i18n import N_
 from sheetcrm.records import Account, Contact, Lead, Opportunity
 from sheetcrm.settings import Section
-
-# Addresses anyone can get: their domain says nothing about the company.
-FREE_MAIL = frozenset({
-    "gmail.com", "googlemail.com", "hotmail.com", "hotmail.es", "outlook.com", "outlook.es", "live.com", "msn.com",
-    "yahoo.com", "yahoo.es", "ymail.com", "icloud.com", "me.com", "mac.com", "aol.com", "proton.me",
-    "protonmail.com", "gmx.com", "gmx.net", "gmx.de", "web.de", "mail.com", "zoho.com", "yandex.com", "yandex.ru",
-    "terra.es", "telefonica.net", "movistar.es", "orange.fr", "free.fr", "libero.it", "qq.com", "163.com",
-})
 
 CONVERTED = "Converted"  # the lead status that asks for a conversion (records.LEAD_STATUSES)
 
@@ -80,90 +72,60 @@ class Conversions:
 # --- matching ---------------------------------------------------------------------------------
 
 
-def email_key(email: str | None) -> str | None:
-    """An address as matching compares it: trimmed, case folded."""
-    return canonical_text(email).casefold() or None if email else None
-
-
-def email_domain(email: str | None) -> str | None:
-    """The company domain of an address; None for free-mail providers (FREE_MAIL)."""
-    key = email_key(email)
-    if not key or "@" not in key:
-        return None
-    domain = key.rsplit("@", 1)[1]
-    return None if domain in FREE_MAIL else domain
-
-
-_SITE = re.compile(r"^(?:[a-z][a-z0-9+.-]*://)?(?:www\.)?([^/:?#\s]+)")
-
-
-def site_domain(site: str | None) -> str | None:
-    """"https://www.acme.com/about" -> "acme.com"; None when there is none."""
-    if not site:
-        return None
-    m = _SITE.match(canonical_text(site).casefold())
-    return m.group(1).rstrip(".") if m and "." in m.group(1) else None
-
-
 class Matcher:
-    """Finds the account and the contact a lead already is, by exact rules:
+    """The contact and the account a lead already is, by the one matcher (`crm.matching.Known`:
+    the duplicate rules, held to a link's certainty):
 
-    - a contact: the same email address (trimmed, case folded);
-    - an account: the matched contact's account; else the same company name (`normalize_key`:
-      case, accents and spacing ignored); else the same domain, from the lead's Website or
-      its email (never a free-mail one), as an account's Domain or its contacts' emails.
+    - a contact: the same email after normalisation; else the same phone and a similar name,
+      neither having another email;
+    - an account: the matched contact's account; else the same company name (folded; no
+      domain that disagrees); else the same domain (the lead's Website or email, never a
+      free-mail one, as an account's Domain) with a similar name.
 
-    One class, so the duplicates module's rules (fuzzy names, phones, normalised addresses) can
-    replace it: anything with `account(lead, contact)`, `contact(lead)` and `add(...)` will do.
-    A match must be unique: two accounts of that name match nothing (a new account is not
-    made either; the step reports the lead), so a conversion never picks one at random."""
+    A match must be unique: two accounts (or contacts) tied alike match nothing (a new one is
+    not made either; the step reports the lead), so a conversion never picks one at random."""
 
     AMBIGUOUS = object()
 
-    def __init__(self, accounts: Iterable[Account], contacts: Iterable[Contact]) -> None:
+    def __init__(self, accounts: Iterable[Account], contacts: Iterable[Contact], settings: DuplicateSettings) -> None:
+        accounts = list(accounts)
         self.accounts: dict[str, Account] = {}
-        self._names: dict[str, Any] = {}
-        self._domains: dict[str, Any] = {}
-        self._emails: dict[str, Any] = {}
+        self._companies = Known(settings)
+        self._people = Known(settings, accounts)
+        self._contacts: dict[int, Contact] = {}
         for account in accounts:
             self.add_account(account)
         for contact in contacts:
             self.add_contact(contact)
 
-    @classmethod
-    def _put(cls, index: dict[str, Any], key: str | None, value: Any) -> None:
-        if key:
-            have = index.get(key)
-            index[key] = value if have is None or have == value else cls.AMBIGUOUS
-
     def add_account(self, account: Account) -> None:
         if account.id is None:
             return
         self.accounts[account.id] = account
-        self._put(self._names, normalize_key(account.name), account.id)
-        self._put(self._domains, site_domain(account.domain), account.id)
+        self._companies.add(account.id, account)
+        self._people.add_account(account)
 
     def add_contact(self, contact: Contact) -> None:
         if contact.id is None:
             return
-        self._put(self._emails, email_key(contact.email), contact)
-        if contact.account:
-            self._put(self._domains, email_domain(contact.email), contact.account)
+        self._contacts[id(contact)] = contact
+        self._people.add(id(contact), contact)
 
     def contact(self, lead: Lead) -> Contact | None | object:
-        """The contact with the lead's email; None; or AMBIGUOUS."""
-        return self._emails.get(email_key(lead.email) or "")
+        """The contact the lead is; None; or AMBIGUOUS."""
+        return self._one([self._contacts[n] for n in self._people.find(lead)])  # type: ignore[index]
 
     def account(self, lead: Lead, contact: Contact | None) -> str | None | object:
         """The ID of the lead's account; None; or AMBIGUOUS."""
         if contact is not None and contact.account:
             return contact.account
-        for found in (self._names.get(normalize_key(lead.company)) if lead.company else None,
-                      self._domains.get(site_domain(lead.website) or ""),
-                      self._domains.get(email_domain(lead.email) or "")):
-            if found is not None:
-                return found
-        return None
+        company = Entity("leads", lead.id or "", "company", lead.company or "", email=lead.email,
+                         website=lead.website, country=lead.country)
+        return self._one(self._companies.find(company))
+
+    @classmethod
+    def _one(cls, found: list[Any]) -> Any:
+        return None if not found else found[0] if len(found) == 1 else cls.AMBIGUOUS
 
 
 # --- one lead's conversion ----------------------------------------------------------------------
@@ -238,7 +200,7 @@ def convert(lead: Lead, match: Matcher, settings: ConversionSettings, as_of: dt.
     if account is None:
         if not lead.company:
             return Problem("conversion_no_company")
-        new_account = Account.model_construct(name=lead.company, domain=site_domain(lead.website) or lead.website,
+        new_account = Account.model_construct(name=lead.company, domain=domain_of(lead.website) or lead.website,
                                               country=lead.country, owner=lead.owner, created=as_of)
     if contact is None:
         if not lead.last_name:

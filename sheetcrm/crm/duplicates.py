@@ -14,7 +14,7 @@ Pure: records in, groups out. What counts as the same:
 - **Phone**, in E.164 (`phone_key`, Google's libphonenumber via `phonenumbers`): a number
   written with its country code ("+34 612 345 678", "0034 612...") is read as written; one
   without is read in the row's country (an account's Country, a contact's account's, a
-  lead's Country custom field, as a name in English or Spanish or an ISO code), else the
+  lead's Country, as a name in English or Spanish or an ISO code), else the
   `[duplicates] country`. With neither, or when the number is not a valid number of that
   country, the phone is left out: a number is never guessed.
 - **Names**, compared by `rapidfuzz`'s token_sort_ratio (word order and case do not matter)
@@ -253,7 +253,7 @@ class Entity:
     id: str
     kind: Kind
     name: str                         # display name: a person's full name, an account's name
-    email: str | None = None
+    email: str | None = None          # a company's only as a lead matched as its company (crm.matching)
     phone: str | None = None          # as typed
     company: str | None = None        # a person's company (a contact's: its account's name)
     website: str | None = None        # an account's Domain; a contact's account's
@@ -263,7 +263,9 @@ class Entity:
 
 
 @dataclass(frozen=True)
-class _Keys:
+class Keys:
+    """A record's values as the rules compare them (`keys_of`)."""
+
     entity: Entity
     email: str | None
     phone: str | None
@@ -273,47 +275,57 @@ class _Keys:
     domains: frozenset[str]
 
 
-def _keys(entity: Entity, default_region: str | None) -> _Keys:
+def keys_of(entity: Entity, default_region: str | None) -> Keys:
+    """The entity's keys; a phone without a country code is read in its country, else `default_region`."""
     region = region_of(entity.country) or default_region
     if entity.kind == "company":
         name = company = company_key(entity.name)
-        domains = {domain_of(entity.website)}
+        domains = {domain_of(entity.website), domain_of(entity.email)}  # an account has no email; a lead has
     else:
         name, company = fold(entity.name), company_key(entity.company)
         domains = {domain_of(entity.email), domain_of(entity.website)}
     domains.discard(None)
     surname = fold(entity.last_name) or (name.split()[-1] if name else "")
-    return _Keys(entity, email_key(entity.email), phone_key(entity.phone, region), name, surname, company,
-                 frozenset(domains))  # type: ignore[arg-type]
+    return Keys(entity, email_key(entity.email), phone_key(entity.phone, region), name, surname, company,
+                frozenset(domains))  # type: ignore[arg-type]
 
 
 def entities(leads: Iterable[Lead], contacts: Iterable[Contact], accounts: Iterable[Account]) -> list[Entity]:
     """The records with an ID, as compared: leads and contacts as people, accounts as companies.
     A contact's company, website and country are its account's (by ID, else by name)."""
     accounts = [a for a in accounts]
+    by_key = accounts_by_key(accounts)
+    out: list[Entity] = [entity(lead) for lead in leads if lead.id]
+    out += [entity(contact, by_key.get(fold(contact.account)) if contact.account else None)
+            for contact in contacts if contact.id]
+    out += [entity(account) for account in accounts if account.id]
+    return out
+
+
+def accounts_by_key(accounts: Iterable[Account]) -> dict[str, Account]:
+    """What a contact's Account cell can say -> the account: its ID or its name, folded (the first such)."""
     by_key: dict[str, Account] = {}
     for a in accounts:
         for text in (a.id, a.name):
             if text:
                 by_key.setdefault(fold(text), a)
-    out: list[Entity] = []
-    for lead in leads:
-        if lead.id:
-            out.append(Entity("leads", lead.id, "person", _full_name(lead.first_name, lead.last_name), lead.email,
-                              lead.phone, lead.company, None, _custom_country(lead.custom), lead.created,
-                              lead.last_name))
-    for contact in contacts:
-        if contact.id:
-            account = by_key.get(fold(contact.account)) if contact.account else None
-            out.append(Entity("contacts", contact.id, "person", _full_name(contact.first_name, contact.last_name),
-                              contact.email, contact.phone, account.name if account else None,
-                              account.domain if account else None, account.country if account else None,
-                              contact.created, contact.last_name))
-    for account in accounts:
-        if account.id:
-            out.append(Entity("accounts", account.id, "company", account.name, None, None, account.name,
-                              account.domain, account.country, account.created))
-    return out
+    return by_key
+
+
+def entity(record: Lead | Contact | Account, account: Account | None = None) -> Entity:
+    """One record as the rules see it; a contact with its `account` (company, website, country)."""
+    if isinstance(record, Lead):
+        return Entity("leads", record.id or "", "person", _full_name(record.first_name, record.last_name),
+                      record.email, record.phone, record.company, None,
+                      record.country or _custom_country(record.custom),
+                      record.created, record.last_name)
+    if isinstance(record, Contact):
+        return Entity("contacts", record.id or "", "person", _full_name(record.first_name, record.last_name),
+                      record.email, record.phone, account.name if account else None,
+                      account.domain if account else None, account.country if account else None, record.created,
+                      record.last_name)
+    return Entity("accounts", record.id or "", "company", record.name, None, None, record.name, record.domain,
+                  record.country, record.created)
 
 
 def _full_name(first: str | None, last: str | None) -> str:
@@ -389,7 +401,7 @@ def group_key(ids: Iterable[str]) -> str:
     return "DUP-" + hashlib.sha1("+".join(sorted(ids)).encode("utf-8")).hexdigest()[:8]
 
 
-def _similar(a: str, b: str) -> float:
+def similar(a: str, b: str) -> float:
     """Percent similarity of two folded names; 0 when their numbers differ ("Unit 3" and
     "Unit 13", "Globex 2" and "Globex" are other companies however alike the letters)."""
     if not a or not b or _NUMBER.findall(a) != _NUMBER.findall(b):
@@ -405,16 +417,16 @@ def _lift(sim: float, threshold: float) -> float:
     return 0.8 + 0.1 * ((sim - threshold) / (100 - threshold) if threshold < 100 else 1.0)
 
 
-def score_pair(x: _Keys, y: _Keys, settings: DuplicateSettings) -> Pair | None:
+def score_pair(x: Keys, y: Keys, settings: DuplicateSettings) -> Pair | None:
     """The score and reasons of two records of one kind, or None when nothing ties them."""
     a, b = x.entity, y.entity
     if a.kind == "company":
         return _company_pair(x, y, settings)
     reasons: list[Reason] = []
-    sim = _similar(x.name, y.name)
+    sim = similar(x.name, y.name)
     names = sim >= settings.name_threshold
     same_domain = bool(x.domains & y.domains)
-    company_sim = _similar(x.company, y.company)
+    company_sim = similar(x.company, y.company)
     same_org = same_domain or company_sim >= settings.company_threshold
     score = 0.0
     if x.email and x.email == y.email:
@@ -439,8 +451,8 @@ def score_pair(x: _Keys, y: _Keys, settings: DuplicateSettings) -> Pair | None:
     return Pair(*sorted((a.id, b.id)), round(score, 4), tuple(reasons))
 
 
-def _company_pair(x: _Keys, y: _Keys, settings: DuplicateSettings) -> Pair | None:
-    sim = _similar(x.name, y.name)
+def _company_pair(x: Keys, y: Keys, settings: DuplicateSettings) -> Pair | None:
+    sim = similar(x.name, y.name)
     names = sim >= settings.company_threshold
     same_domain = bool(x.domains & y.domains)
     disagree = bool(x.domains and y.domains and not same_domain)
@@ -458,7 +470,7 @@ def _company_pair(x: _Keys, y: _Keys, settings: DuplicateSettings) -> Pair | Non
 
 def _similar_pairs(names: list[str], cutoff: float) -> Iterable[tuple[int, int]]:
     """The (r, c), r < c, of `names` at least `cutoff` percent similar with the same numbers
-    (a superset of the pairs `_similar` passes). rapidfuzz compares them all at once in C++;
+    (a superset of the pairs `similar` passes). rapidfuzz compares them all at once in C++;
     only pairs past the cutoff come back to Python."""
     matrix = process.cdist(names, names, scorer=fuzz.token_sort_ratio, score_cutoff=cutoff, workers=1)
     rows, cols = matrix.nonzero()
@@ -474,7 +486,7 @@ def find_pairs(records: Sequence[Entity], settings: DuplicateSettings,
     duplicates); the blocks too large to compare; and how many pairs were scored. A pair
     whose records an earlier pair already joined is not scored: the groups are exactly those
     of scoring every blocked pair, at a cost near-linear in the records."""
-    keys = [_keys(e, settings.country) for e in records]
+    keys = [keys_of(e, settings.country) for e in records]
     exact: dict[tuple[str, str], list[int]] = defaultdict(list)
     fuzzy: dict[tuple[str, ...], list[int]] = defaultdict(list)
     for i, k in enumerate(keys):

@@ -29,12 +29,17 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationInfo,
 from sheetcrm.crm.learned import LearnedModel, LearnedSettings, closed_counts, fit, outcome
 from sheetcrm.crm.rules import ACTIVITY_TYPES, Engagement, activity_type, Rule, RuleSet, check_columns, why
 from sheetcrm.cells import quoted
-from sheetcrm.i18n import NC_, _, ngettext
+from sheetcrm.i18n import NC_, _, ngettext, pgettext
 from sheetcrm.records import Activity, Lead
 
 Method = Literal["learned", "rules"]
-# How the Dashboard names each method, in the team's language (render.py).
+# How people are told each method (the Dashboard, `sheetcrm score`), in their language.
 METHOD_NAMES = (NC_("scoring method", "learned"), NC_("scoring method", "rules"))
+
+
+def method_name(method: str) -> str:
+    """"learned" or "rules" in the current language (METHOD_NAMES); another value as it is."""
+    return pgettext(*name) if (name := next((n for n in METHOD_NAMES if n[1] == method), None)) else method
 
 # "contains" compares folded text, so "Director" also finds "Directora" and "President" finds
 # "Presidente" and "Vicepresidenta"; the Spanish words are those English does not contain.

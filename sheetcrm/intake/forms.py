@@ -7,7 +7,7 @@ first column ("Timestamp", "Marca temporal"), then one column per question. For 
 
 * a response whose **Lead** cell (a column sheetcrm adds to the responses tab) is filled is
   done: that cell is the durable record, in the workbook, that the response was handled;
-* a new response's person is looked for among the Leads and Contacts (`intake.matching`):
+* a new response's person is looked for among the Leads and Contacts (`crm.matching`):
   found, the response adds a "Form Submitted" activity to that record; not found, it becomes a
   new lead (ID from the marks, Status New and Created = the response's day, Source from the
   config) with that activity. Either way the response's Lead cell gets the record's ID;
@@ -43,11 +43,11 @@ from pydantic import ValidationError
 
 from sheetcrm import cells
 from sheetcrm.config import Config, FormSettings
+from sheetcrm.crm.matching import Known
 from sheetcrm.crm.words import LEAD_STATUS
 from sheetcrm.engine import words_of
 from sheetcrm.i18n import N_, _
 from sheetcrm.ids import id_pattern
-from sheetcrm.intake.matching import People
 from sheetcrm.intake.queue import WebBatch
 from sheetcrm.intake.settings import ServeSettings
 from sheetcrm.plan import append_writes
@@ -151,13 +151,13 @@ class _Run:
         self.parse = parse_context(config)
         self.new_word = words_of(crm, config)(LEAD_STATUS, "New")
         self.handled = handled_keys(activities)
-        self.people = People()
+        self.people = Known(config.duplicates, crm.records("accounts"))
         for key in ("contacts", "leads"):  # a contact is the person as a customer: found first
             table = crm.tables.get(key)
             for row in table.rows if table else ():
                 record = row.record or row.target
                 if record is not None:
-                    self.people.add((key, row.id), record.email, record.phone)
+                    self.people.add((key, row.id), record)
         self.start: dict[str, int | None] = {leads.title: None, activities.title: None}
         self.highest = {prefix: _highest(t, prefix) for prefix, t in (("LEAD", leads), ("ACT", activities))}
 
@@ -230,9 +230,9 @@ class _Run:
         person's row has no ID yet (it gets one in this sync: the response waits)."""
         token = f"[sheetcrm:{key}]"  # not for people: the key KEY finds again
         subject = _(_SUBJECT, form=form, key=token)
-        found = self.people.find(lead.email, lead.phone)
-        if found is not None:
-            who = found[1]
+        found = self.people.find(lead)
+        if found:
+            who = found[0][1]
             if who is None:
                 return None
             anchor, _act = self._activity(who, day, subject, lead.owner, requires=None)
@@ -246,7 +246,7 @@ class _Run:
         anchor = (writes[0].tab, writes[0].row, writes[0].col)
         self.part.writes.extend(writes)
         self._activity(lead_id, day, subject, lead.owner, requires=anchor)
-        self.people.add(("leads", lead_id), lead.email, lead.phone)
+        self.people.add(("leads", lead_id), lead)
         self.part.leads += 1
         return lead_id, anchor
 

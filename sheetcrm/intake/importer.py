@@ -11,7 +11,8 @@ cells, and each row is validated by the record model. A row with an error is rej
 the issue's message; the file's own IDs ("Record ID") are not sheetcrm's and are not kept.
 
 A sound row is matched against the tab's records and the rows added before it from the same
-file: leads and contacts by `intake.matching` (email, else phone), accounts by name (as
+file: leads and contacts by `crm.matching` (the duplicate rules held to a link's certainty:
+the same email, else the same phone and a similar name), accounts by name (as
 `validate.match_key` compares names) else domain, opportunities by name and account. A new
 one is appended below everything the tab holds (`plan.append_writes`, IDs from the marks);
 nothing already in the workbook is ever overwritten. With `fill_blanks`, a matched record's
@@ -31,11 +32,11 @@ from typing import Any, Callable, Hashable
 
 from sheetcrm import cells
 from sheetcrm.config import Config
+from sheetcrm.crm.matching import Known
 from sheetcrm.crm.words import LEAD_STATUS, STAGE
 from sheetcrm.engine import words_of
 from sheetcrm.i18n import _
 from sheetcrm.ids import id_pattern
-from sheetcrm.intake.matching import People
 from sheetcrm.plan import append_writes, cell_value, owned_tab
 from sheetcrm.report import Report
 from sheetcrm.schema import SEQUENCES, TABS
@@ -183,7 +184,7 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
             reasons.setdefault(issue.row or 0, []).append(
                 f"{issue.header}: {issue.message}" if issue.header else issue.message)
     whole = reasons.get(incoming.header.row, [])  # a missing required column rejects every row
-    index = _Index(tab, table)
+    index = _Index(tab, table, Known(config.duplicates, crm.records("accounts")))
     words = words_of(crm, config)
     marks = dict(crm.inputs.sequences) if crm.inputs else {}
     prefix = spec.id_prefix
@@ -257,9 +258,9 @@ def _fills(table: Table, row: Row, values: dict[str, Any]) -> list[CellWrite]:
 class _Index:
     """The tab's records (and the file's rows added so far) by what identifies them."""
 
-    def __init__(self, tab: str, table: Table) -> None:
+    def __init__(self, tab: str, table: Table, people: Known) -> None:
         self.tab = tab
-        self.people = People()
+        self.people = people
         self.keys: dict[Hashable, Row] = {}
         self.rows: dict[int, Row] = {}
         for row in table.rows:
@@ -270,15 +271,15 @@ class _Index:
     def add(self, record: Any, row: Row) -> None:
         self.rows[id(row)] = row
         if self.tab in ("leads", "contacts"):
-            self.people.add(id(row), record.email, record.phone)
+            self.people.add(id(row), record)
             return
         for key in _keys(self.tab, record):
             self.keys.setdefault(key, row)
 
     def find(self, record: Any) -> Row | None:
         if self.tab in ("leads", "contacts"):
-            who = self.people.find(record.email, record.phone)
-            return self.rows[who] if who is not None else None  # type: ignore[index]
+            found = self.people.find(record)
+            return self.rows[found[0]] if found else None  # type: ignore[index]
         return next((self.keys[k] for k in _keys(self.tab, record) if k in self.keys), None)
 
 

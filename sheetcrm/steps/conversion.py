@@ -60,7 +60,7 @@ def run(ctx: SyncContext) -> StepResult:
     stages = StageTable.of(ctx.config.stages)
     first_stage = (stages.open or stages.stages)[0].name
     out = _Writer(ctx, part)
-    match = Matcher(crm.records("accounts"), crm.records("contacts"))
+    match = Matcher(crm.records("accounts"), crm.records("contacts"), ctx.config.duplicates)
     for row in list(leads.rows):
         lead = row.record
         if lead is None or lead.id is None or row.assigned:

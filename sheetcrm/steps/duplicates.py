@@ -10,22 +10,21 @@ people left it and writes it again:
   bottom of the tab (the decision lives in the sheet; unticking it revives the group), and no
   pair of its records is proposed again;
 - a group with Merge ticked (and not suppressed) is the merge step's, which runs before this
-  one: its records other than the survivor (`survivor`) are not proposed again, and the group
+  one: its records other than the survivor are not proposed again, and the group
   leaves the tab.
 
 The read types the tab (`inputs.read_duplicates`, on `ctx.crm.inputs.duplicates`); the merge
-step reads the same, and picks the survivor with `survivor`.
+step reads the same, and both pick the survivor by one rule (`merging.survivor`).
 """
 
 from __future__ import annotations
 
 import itertools
-import re
-from dataclasses import dataclass
 from typing import Any
 
 from sheetcrm.crm.duplicates import Entity, Found, entities, find_groups, phone_key, reasons_text, region_of
 from sheetcrm.i18n import N_, _
+from sheetcrm.merging import age, survivor
 from sheetcrm.owned import locate
 from sheetcrm.plan import owned_tab
 from sheetcrm.inputs import DUPLICATE_KEYS as KEYS, TICKS, DuplicateRow
@@ -41,20 +40,6 @@ NOT_COMPARED_HINT = N_("nothing to do if the value is shared on purpose (a switc
                        "[duplicates] max_block to compare them anyway")
 # What the shared key is, in the message above.
 WHAT = {"email": N_("email"), "phone": N_("phone"), "domain": N_("domain"), "name": N_("name block")}
-
-
-def survivor(ids: list[str], ticked: list[str], created: dict[str, Any]) -> str:
-    """The record of a group that survives a merge: the one whose Keep is ticked; with none
-    ticked, the oldest (earliest Created, else the lowest ID number, then the ID). With more
-    than one ticked, the first of them by the same order (the merge step may refuse instead)."""
-    pool = [i for i in ids if i in ticked] or list(ids)
-    return min(pool, key=lambda i: _age_key(i, created.get(i)))
-
-
-def _age_key(rid: str, created: Any) -> tuple:
-    number = re.search(r"(\d+)\s*$", rid)
-    return (created is None, created.toordinal() if created is not None else 0,
-            int(number.group(1)) if number else float("inf"), rid)
 
 
 def run(ctx: SyncContext) -> StepResult:
@@ -106,7 +91,7 @@ def _proposed(ctx: SyncContext, found: Found, by_id: dict[str, Entity],
     titles = {key: table.title for key, table in ctx.crm.tables.items()}
     for group in found.groups:
         key, reasons = group.key, reasons_text(group.reasons)
-        members = sorted(group.ids, key=lambda i: _age_key(i, by_id[i].created))
+        members = sorted(group.ids, key=lambda i: age(i, by_id[i].created))
         for rid in members:
             e = by_id[rid]
             tick = ticks.get((key, rid))

@@ -248,9 +248,9 @@ def crowd(n: int, blocks: int = 5, seed: int = 3) -> list[Entity]:
 
 def brute_force_groups(records: list[Entity], settings: DuplicateSettings) -> set[tuple[str, ...]]:
     """The reference: every pair of records of one kind scored, groups its connected components."""
-    from sheetcrm.crm.duplicates import _keys, score_pair
+    from sheetcrm.crm.duplicates import keys_of, score_pair
 
-    keys = [_keys(e, settings.country) for e in records]
+    keys = [keys_of(e, settings.country) for e in records]
     parent = list(range(len(keys)))
 
     def root(x):

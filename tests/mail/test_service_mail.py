@@ -15,6 +15,7 @@ from sheetcrm.config import Config
 from sheetcrm.sync import sync
 from sheetcrm.workbook.memory import MemoryWorkbook
 from sheetcrm.workbook.xlsx import XlsxWorkbook
+from books import xlsx
 
 AS_OF = dt.date.today()
 
@@ -22,13 +23,7 @@ AS_OF = dt.date.today()
 def workbook(tmp_path) -> XlsxWorkbook:
     tabs = crm_tabs(Tasks=[["ID", "Due", "Subject", "Related", "Owner", "Status"],
                            ["TSK-0001", "2020-01-01", "Send the contract", "OPP-0001", "Marta", "Open"]])
-    wb = openpyxl.Workbook()
-    wb.remove(wb.active)
-    for title, rows in tabs.items():
-        ws = wb.create_sheet(title)
-        for row in rows:
-            ws.append(row)
-    wb.save(tmp_path / "crm.xlsx")
+    xlsx(tmp_path / "crm.xlsx", tabs)
     (tmp_path / "sheetcrm.toml").write_text('currency = "EUR"\n[owners]\n"Marta" = "marta@example.com"\n')
     return XlsxWorkbook(tmp_path / "crm.xlsx")
 

@@ -1,0 +1,125 @@
+"""Who a record already is: the duplicate rules (`crm.duplicates`), held to a link's certainty.
+
+    known = Known(settings, accounts)          # settings: [duplicates]; accounts: for contacts' companies
+    known.add(("contacts", "CON-0001"), contact)
+    known.find(lead)                           # -> [("contacts", "CON-0001")], or [] for a stranger
+
+One matcher for everything that links a record to one already there without asking anyone:
+a web form's response (`intake.forms`), an import's row (`intake.importer`), a converted lead's
+contact and account (`crm.conversion`). It normalises as the Duplicates tab does (the mailbox
+an email reaches, phones in E.164, names folded, legal words out) and asks `score_pair` whether
+the rules call the two a duplicate at all (score at or above `threshold`). A proposal on the
+Duplicates tab is for a person to judge; a link is made silently, so a pair links only on a tie
+that leaves no doubt, and a near miss makes a new record (which the Duplicates tab then proposes):
+
+    people     the same email after normalisation                          (tie 2)
+               the same phone and names the rules call similar, and no     (tie 1)
+               other email on either side (two addresses are two people
+               until a person merges them)
+               similar names at one company, a phone alone: never a link
+    companies  the same name, folded (case, accents, punctuation; legal    (tie 2)
+               words kept: "Acme Inc" is not "Acme Corp"), no domain
+               that disagrees
+               the same domain and names the rules call similar            (tie 1)
+               a domain alone, similar names alone: never a link
+
+`find` answers with the records of the strongest tie, in the order they were added (callers add
+the oldest first, and a contact before a lead: the person as a customer); a caller that must not
+choose (conversion) treats more than one as ambiguous.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Hashable, Iterable
+
+from sheetcrm.crm.duplicates import (DuplicateSettings, Entity, Keys, accounts_by_key, entity, fold,
+                                     keys_of, score_pair, similar)
+from sheetcrm.records import Account, Contact, Lead
+
+Record = Lead | Contact | Account | Entity
+
+
+class Known:
+    """The records known so far, blocked by what can tie them (email, phone, folded company
+    name, domain), so a look-up compares only the few records that share a key."""
+
+    def __init__(self, settings: DuplicateSettings, accounts: Iterable[Account] = ()) -> None:
+        self.settings = settings
+        self._accounts = accounts_by_key(accounts)
+        self._entries: list[tuple[Hashable, Keys]] = []
+        self._blocks: dict[tuple[str, str, str], list[int]] = defaultdict(list)
+
+    def add_account(self, account: Account) -> None:
+        """An account a contact added from now on may name (a conversion's new account)."""
+        for key, same in accounts_by_key([account]).items():
+            self._accounts.setdefault(key, same)
+
+    def keys(self, record: Record) -> Keys:
+        """The record as the rules compare it (a contact with its account's company)."""
+        if not isinstance(record, Entity):
+            named = record.account if isinstance(record, Contact) else None
+            account = self._accounts.get(fold(named)) if named else None
+            record = entity(record, account)
+        return keys_of(record, self.settings.country)
+
+    def add(self, who: Hashable, record: Record) -> None:
+        k = self.keys(record)
+        n = len(self._entries)
+        self._entries.append((who, k))
+        for block in _blocks(k):
+            self._blocks[block].append(n)
+
+    def find(self, record: Record) -> list[Hashable]:
+        """The records `record` already is (rules in the module docstring): those of the
+        strongest tie, in the order added; [] when none."""
+        k = self.keys(record)
+        best, out = 0, []
+        seen: set[int] = set()
+        for block in _blocks(k):
+            for n in self._blocks.get(block, ()):
+                if n in seen:
+                    continue
+                seen.add(n)
+                who, other = self._entries[n]
+                strength = tie(k, other, self.settings)
+                if strength > best:
+                    best, out = strength, [(n, who)]
+                elif strength and strength == best:
+                    out.append((n, who))
+        return [who for _, who in sorted(out, key=lambda p: p[0])]
+
+
+def tie(x: Keys, y: Keys, settings: DuplicateSettings) -> int:
+    """How surely two records of one kind are one: 2 (email; a company's name), 1 (phone with a
+    similar name; a company's domain with a similar name), 0 (not surely: no link)."""
+    if x.entity.kind != y.entity.kind:
+        return 0
+    pair = score_pair(x, y, settings)
+    if pair is None or pair.score < settings.threshold:
+        return 0
+    if x.entity.kind == "company":
+        if fold(x.entity.name) and fold(x.entity.name) == fold(y.entity.name) and not (
+                x.domains and y.domains and not x.domains & y.domains):
+            return 2
+        return 1 if x.domains & y.domains and similar(x.name, y.name) >= settings.company_threshold else 0
+    if x.email and x.email == y.email:
+        return 2
+    if (x.phone and x.phone == y.phone and similar(x.name, y.name) >= settings.name_threshold
+            and not (x.email and y.email)):
+        return 1
+    return 0
+
+
+def _blocks(k: Keys) -> list[tuple[str, str, str]]:
+    kind = k.entity.kind
+    out = []
+    if k.email:
+        out.append((kind, "email", k.email))
+    if k.phone:
+        out.append((kind, "phone", k.phone))
+    if kind == "company":
+        if name := fold(k.entity.name):
+            out.append((kind, "name", name))
+        out.extend((kind, "domain", d) for d in sorted(k.domains))
+    return out
