@@ -225,7 +225,7 @@ def generate(rows: int = 200, seed: int = 7, today: dt.date | None = None, local
     leads[DUPLICATE_LEAD][1:5] = [person[2], person[3], company, person[4]]
     planted.append(N_("a lead who is already a contact"))
     responses = _form_responses(leads[REPEAT], today, locale)
-    converting = _tick_convert(leads)
+    converting = _tick_convert(leads, currency)
     for table in (accounts, contacts, leads, opportunities, activities, tasks):
         for row in table[-NEW:]:
             row[0] = ""
@@ -259,18 +259,19 @@ def _form_responses(repeat: list[Any], today: dt.date, locale: str) -> list[list
     return rows
 
 
-def _tick_convert(leads: list[list[Any]]) -> str:
-    """Adds the Amount and Convert columns to Leads and ticks Convert on one qualified lead of
-    a new company (so the conversion makes an account, a contact and a deal); its ID."""
-    leads[0] += ["Amount", "Convert"]
+def _tick_convert(leads: list[list[Any]], currency: str) -> str:
+    """Adds the Amount, Currency and Convert columns to Leads and ticks Convert on one
+    qualified lead of a new company (so the conversion makes an account, a contact and a
+    deal); its ID. The amount names its currency, so no reader needs a cell format for it."""
+    leads[0] += ["Amount", "Currency", "Convert"]
     for row in leads[1:]:
-        row += ["", ""]
+        row += ["", "", ""]
     free = [i for i in range(11, len(leads) - NEW) if i not in (REPEAT, DUPLICATE_LEAD)]
     row = leads[next((i for i in free if leads[i][9] == "Qualified"), free[0])]
     row[9] = "Qualified"
     row[3] = CONVERT
     row[4] = _ascii(f"{row[1]}.{row[2]}@{CONVERT.split()[0]}.example".lower())
-    row[-2], row[-1] = CONVERT_AMOUNT, "yes"
+    row[-3:] = [CONVERT_AMOUNT, currency, "yes"]
     return row[0]
 
 
