@@ -79,8 +79,8 @@ FORM_NAME = "web"  # not for people: the [forms.<name>] key
 FORM_TAB = {"en": "Form Responses 1", "es": "Respuestas de formulario 1"}  # not for people: what Google Forms names it
 FORM_QUESTIONS = {  # the responses tab's headers -> Leads fields
     "en": {"Email Address": "email", "Full Name": "name", "Company": "company", "Phone Number": "phone"},  # not for people: what the form asks
-    "es": {"Dirección de correo electrónico": "email", "Nombre y apellidos": "name", "Empresa": "company",
-           "Número de teléfono": "phone"},
+    "es": {"Dirección de correo electrónico": "email", "Nombre y apellidos": "name", "Empresa": "company",  # not for people: what the form asks
+           "Número de teléfono": "phone"},  # not for people: what the form asks
 }
 FORM_TIMESTAMP = {"en": "Timestamp", "es": "Marca temporal"}  # not for people: what Google Forms writes
 FORM_PEOPLE = [  # (days ago, hour, minute, name, email, company, phone); None: the repeat lead's
