@@ -28,7 +28,7 @@ from sheetcrm.show import NOTHING
 from sheetcrm.lock import WritingSession
 from sheetcrm.mail.journal import Journal
 from sheetcrm.report import Report, shown_code, shown_severity
-from sheetcrm.starter import example_config, init_workbook, write_demo
+from sheetcrm.starter import demo_config, example_config, init_workbook, write_demo
 from sheetcrm.crm.scoring import evaluate as evaluate_scoring, method_name
 from sheetcrm.engine import Results
 from sheetcrm.sync import SyncOutcome, plan_sync, sync
@@ -202,12 +202,22 @@ def demo(target: Target, rows: int, seed: int, force: bool) -> None:
     with show.progress() as bar:
         with bar.phase("demo"):
             data = write_demo(book, rows=rows, seed=seed, today=today, force=force, currency=config.currency)
-        outcome = sync(book, config, as_of=today, progress=bar)
+        outcome = sync(book, demo_config(config, data), as_of=today, progress=bar)
+        # The form's new leads are records from the next sync on (scores, history, KPIs): the
+        # demo runs it, so the workbook it leaves has nothing left to change.
+        settled = sync(book, demo_config(config, data), as_of=today, progress=bar)
     echo(_("wrote a demo CRM to {workbook}:", workbook=book.describe()))
     echo_lines(show.table([_("Tab"), _("Rows")], [[title, show.number(len(t) - 1)] for title, t in data.tabs.items()],
                           right=[1]))
     echo(_("planted on purpose: {problems}", problems="; ".join(data.planted)))
     _print_sync(outcome, book)
+    if settled.result is not None:
+        echo(ngettext("a second sync took in the new leads: {n} cell written",
+                      "a second sync took in the new leads: {n} cells written", sum(settled.cells_written.values())))
+    echo(_("also to look at: the tab {tab} holds web form responses, which this sync made leads, or a Form "
+           "Submitted activity of a person already in the CRM (its Lead column says which); {lead} was ticked "
+           "Convert (its Converted columns name what it became); the Duplicates tab lists likely duplicates to "
+           "merge", tab=next(iter(data.forms.values())).tab, lead=data.converting))
     echo(_("next: open {workbook} and look at the Validation tab", workbook=book.describe()))
 
 

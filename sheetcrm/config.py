@@ -447,7 +447,7 @@ aliases = ["Lost", "Perdida"]
 # [conversion]
 # create_opportunity = "when_amount"   # always, never, or when_amount (an Amount, a Budget or a Deal Name)
 # close_days = 30                      # the new opportunity's Close Date: the sync's day + this
-# activities = "keep"                  # keep them on the lead, or repoint their Related to the contact
+# activities = "keep"                  # keep them on the lead, move them to the contact, or copy them to it
 
 # Rename a tab or a header to match your sheet, and type your own columns.
 # [tabs.opportunities]

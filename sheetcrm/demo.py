@@ -11,10 +11,12 @@ import math
 import random
 import re
 import unicodedata
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
 from sheetcrm.i18n import N_, in_locale
+from sheetcrm.intake.settings import FormSettings
 from sheetcrm.schema import STAGE_HISTORY, TABS
 
 OWNERS = ["Ana García", "Ben Carter", "Chloé Martin", "Diego Ruiz"]  # not for people: sample data; Spanish in _SPANISH
@@ -67,8 +69,30 @@ _SPANISH = {  # not for people: sample data
     "Premium support (year)": "Soporte prémium (año)", "Training day": "Día de formación",  # not for people: sample data
     "Data migration": "Migración de datos", "API add-on": "Complemento API",  # not for people: sample data
     "Expansion": "Expansión", "New deal": "Nueva venta", "Renewal": "Renovación", "Pilot": "Piloto",  # not for people: sample data
-    "Notes": "Notas",
+    "Notes": "Notas", "yes": "sí",
 }
+
+# The demo's web form: a Google Form's responses tab as Google writes it, in the demo's
+# language, and the [forms.web] section that reads it (`demo_forms`), which the demo's own
+# sync uses. Its people are not in the CRM, but for one (REPEAT), who is a lead already.
+FORM_NAME = "web"  # not for people: the [forms.<name>] key
+FORM_TAB = {"en": "Form Responses 1", "es": "Respuestas de formulario 1"}  # not for people: what Google Forms names it
+FORM_QUESTIONS = {  # the responses tab's headers -> Leads fields
+    "en": {"Email Address": "email", "Full Name": "name", "Company": "company", "Phone Number": "phone"},  # not for people: what the form asks
+    "es": {"Dirección de correo electrónico": "email", "Nombre y apellidos": "name", "Empresa": "company",  # not for people: what the form asks
+           "Número de teléfono": "phone"},  # not for people: what the form asks
+}
+FORM_TIMESTAMP = {"en": "Timestamp", "es": "Marca temporal"}  # not for people: what Google Forms writes
+FORM_PEOPLE = [  # (days ago, hour, minute, name, email, company, phone); None: the repeat lead's
+    (6, 9, 14, "Valentina Ruiz", "valentina.ruiz@bluebird.example", "Bluebird Foods", "+34 611 222 333"),  # not for people: sample data
+    (4, 16, 2, "Hugo Navarro", "hugo@lumen.example", "Lumen Capital", ""),  # not for people: sample data
+    (2, 11, 30, None, None, None, ""),
+    (1, 18, 45, "Grace Moreno", "grace.moreno@kestrel.example", "Kestrel Media", "+44 7700 900123"),  # not for people: sample data
+]
+REPEAT = 12  # the Leads row (list index) of the person who fills in the form again
+CONVERT = "Northwind Labs"  # not for people: sample data; the company of the lead ticked Convert (no account yet)
+CONVERT_AMOUNT = 24000
+DUPLICATE_LEAD = 9  # the Leads row (list index) of the person who is a contact already
 _SUBJECT = re.compile(r"(Call|Email|Meeting|Note) about next steps")
 _DEAL = re.compile(r"(.*) – (Expansion|New deal|Renewal|Pilot)")
 
@@ -79,6 +103,8 @@ class DemoData:
 
     tabs: dict[str, list[list[Any]]]
     planted: list[str]  # what was broken on purpose, for the demo's own summary
+    forms: dict[str, FormSettings] = dataclasses.field(default_factory=dict)  # the [forms] its sync reads
+    converting: str = ""  # the ID of the lead ticked Convert
 
 
 def generate(rows: int = 200, seed: int = 7, today: dt.date | None = None, locale: str = "en",
@@ -191,6 +217,15 @@ def generate(rows: int = 200, seed: int = 7, today: dt.date | None = None, local
                                     rng.choice(["", "", 5, 10, 15])])
 
     planted = _plant_problems(rng, leads, contacts, opportunities, activities, quote_lines)
+    # What the lead's life shows, placed without the random draws, so every other value stays
+    # what the same seed gave before: a lead who is a contact already (a duplicate across
+    # tabs), a form's responses, and a lead ticked Convert.
+    person = contacts[8]
+    company = next(a[1] for a in accounts if a[0] == person[1])
+    leads[DUPLICATE_LEAD][1:5] = [person[2], person[3], company, person[4]]
+    planted.append(N_("a lead who is already a contact"))
+    responses = _form_responses(leads[REPEAT], today, locale)
+    converting = _tick_convert(leads, currency)
     for table in (accounts, contacts, leads, opportunities, activities, tasks):
         for row in table[-NEW:]:
             row[0] = ""
@@ -201,7 +236,43 @@ def generate(rows: int = 200, seed: int = 7, today: dt.date | None = None, local
             for key, table in tables.items()}
     tabs[STAGE_HISTORY.display_title(locale)] = _in_locale(
         (), [STAGE_HISTORY.display_headers(locale), *sorted(history, key=lambda h: h[3])], locale)
-    return DemoData(tabs, [in_locale(locale, p) for p in planted])
+    tabs[FORM_TAB[locale]] = responses
+    return DemoData(tabs, [in_locale(locale, p) for p in planted], demo_forms(locale), converting)
+
+
+def demo_forms(locale: str) -> dict[str, FormSettings]:
+    """The [forms.web] section that reads the demo's responses tab in `locale`."""
+    return {FORM_NAME: FormSettings(tab=FORM_TAB[locale], fields=FORM_QUESTIONS[locale])}
+
+
+def _form_responses(repeat: list[Any], today: dt.date, locale: str) -> list[list[Any]]:
+    """The responses tab as a Google Form fills it: the time, then the answers in the
+    questions' order. One response is the `repeat` lead's (a Leads row), by the same email."""
+    questions = list(FORM_QUESTIONS[locale])
+    rows: list[list[Any]] = [[FORM_TIMESTAMP[locale], *questions]]
+    for back, hour, minute, name, email, company, phone in FORM_PEOPLE:
+        if name is None:
+            name, email, company, phone = f"{repeat[1]} {repeat[2]}", repeat[4], repeat[3], repeat[5]
+        answers = {"email": email, "name": name, "company": company, "phone": phone}
+        when = dt.datetime.combine(today - dt.timedelta(days=back), dt.time(hour, minute, 5))
+        rows.append([when, *(answers[FORM_QUESTIONS[locale][q]] for q in questions)])
+    return rows
+
+
+def _tick_convert(leads: list[list[Any]], currency: str) -> str:
+    """Adds the Amount, Currency and Convert columns to Leads and ticks Convert on one
+    qualified lead of a new company (so the conversion makes an account, a contact and a
+    deal); its ID. The amount names its currency, so no reader needs a cell format for it."""
+    leads[0] += ["Amount", "Currency", "Convert"]
+    for row in leads[1:]:
+        row += ["", "", ""]
+    free = [i for i in range(11, len(leads) - NEW) if i not in (REPEAT, DUPLICATE_LEAD)]
+    row = leads[next((i for i in free if leads[i][9] == "Qualified"), free[0])]
+    row[9] = "Qualified"
+    row[3] = CONVERT
+    row[4] = _ascii(f"{row[1]}.{row[2]}@{CONVERT.split()[0]}.example".lower())
+    row[-3:] = [CONVERT_AMOUNT, currency, "yes"]
+    return row[0]
 
 
 def _in_locale(columns: Any, table: list[list[Any]], locale: str) -> list[list[Any]]:

@@ -222,7 +222,8 @@ def read_duplicates(snapshot: Snapshot, locale: str) -> DuplicatesTab:
 def read_conversions(tables: Mapping[str, Any], locale: str) -> Conversions:
     """Earlier conversions, from sheetcrm's recorded columns (names.RECORDED): each lead row's
     Converted Account / Contact / Opportunity / On, and the rows of Accounts, Contacts and
-    Opportunities whose From Lead names a lead. `tables` are the read's (`table.Table` by tab
+    Opportunities whose From Lead names a lead, and the activities whose Copied From names the
+    activity they copy. `tables` are the read's (`table.Table` by tab
     key). A Converted On that is not a date reads as None (the link still counts)."""
     found = Conversions()
     leads = tables.get("leads")
@@ -252,4 +253,11 @@ def read_conversions(tables: Mapping[str, Any], locale: str) -> Conversions:
             lead = cells.parse_text(row.cells[col]) if col < len(row.cells) else None
             if lead and row.id:
                 by_lead.setdefault(lead, row.id)
+    activities = tables.get("activities")
+    col = activities.header.computed.get("copy_of") if activities is not None else None
+    if col is not None:
+        for row in activities.rows:
+            original = cells.parse_text(row.cells[col]) if col < len(row.cells) else None
+            if original and row.id:
+                found.copied.setdefault(original, row.id)
     return found

@@ -73,6 +73,9 @@ COMPUTED: dict[str, dict[str, str]] = {
     # The lead a conversion made the row of: how an interrupted conversion finds its rows.
     "accounts": {"lead": N_("From Lead")},
     "contacts": {"lead": N_("From Lead")},
+    # The activity a conversion copied this one from ([conversion] activities = "copy"):
+    # how a sync knows an activity was copied already.
+    "activities": {"copy_of": N_("Copied From")},
     "opportunities": {
         "probability_pct": N_("Probability %"),
         "weighted_amount": N_("Weighted Amount"),
@@ -91,6 +94,7 @@ COMPUTED: dict[str, dict[str, str]] = {
 RECORDED: dict[str, frozenset[str]] = {
     "leads": frozenset({"converted_account", "converted_contact", "converted_opportunity", "converted_on"}),
     "accounts": frozenset({"lead"}), "contacts": frozenset({"lead"}), "opportunities": frozenset({"lead"}),
+    "activities": frozenset({"copy_of"}),
 }
 
 # Words and short texts sheetcrm writes into cells.

@@ -13,6 +13,12 @@ so a crash loses none) and ride along with the next sync that writes anyway
 once `[schedule] log` has passed since the tab was last written, and a failure or a recovery
 is written at once, so the tab shows a person that the service is alive. Rows still waiting
 when the process stops are written then, with one read and one write.
+
+When `sheetcrm serve` keeps a website form's queue for this workbook (its file beside the
+lock), every sync also appends the submissions waiting in it (`intake.queue`), as serve's
+own drain does: serve's drain skips its rounds while this service holds the lock, so a team
+running both never waits on it. Exactly once either way: a submission is marked appended only
+after the write landed, and a sync finds a receipt already in the Activities before placing it.
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ from babel.numbers import format_decimal
 from sheetcrm.config import Config
 from sheetcrm.every import Every, parse_every
 from sheetcrm.i18n import N_, _, current, ngettext, pgettext, using
+from sheetcrm.intake.queue import WebBatch, WebQueue, queue_path
 from sheetcrm.lock import lock_dir, workbook_key
 from sheetcrm.mail.digest import owner_digests, send_digests
 from sheetcrm.mail.journal import Journal
@@ -182,12 +189,22 @@ class Service:
             self.jobs.append(Job("outbox", parse_every(config.schedule.outbox), self.outbox))
             if config.owners:
                 self.jobs.append(Job("digest", parse_every(config.schedule.digest), self.digest))
+        self._web_queue: WebQueue | None = None
         # The days each owner's digest already went out, so a restart never sends it twice.
         self.digests_sent = DigestLedger(digest_ledger_path(book))
 
     # -- the jobs --------------------------------------------------------------------------
 
+    def web_queue(self) -> WebQueue | None:
+        """`sheetcrm serve`'s queue for this workbook, once serve has made one (opened then,
+        and kept open); None before, so a team without serve gets no file."""
+        if self._web_queue is None and queue_path(self.book).exists():
+            self._web_queue = WebQueue(queue_path(self.book))
+        return self._web_queue
+
     def sync(self) -> JobResult:
+        queue = self.web_queue()
+        batch = None
         with self.steps.job("sync", total=3) as step:
             for attempt in range(1, SYNC_ATTEMPTS + 1):
                 if attempt == 1:
@@ -197,8 +214,10 @@ class Service:
                 snapshot = self.book.read()
                 step(N_("planning"))
                 handed = list(self.pending.rows)
+                # Read after the workbook: a submission stored meanwhile waits for the next sync.
+                batch = WebBatch(queue.waiting()) if queue is not None else None
                 crm, _results, plan = plan_sync(snapshot, self.config, self.today(), handed, log_now=self._log_due(),
-                                         sent_versions=Journal.versions_held(self.book))
+                                                sent_versions=Journal.versions_held(self.book), web=batch)
                 result = None
                 if not plan:
                     break
@@ -214,6 +233,12 @@ class Service:
                                                         SYNC_ATTEMPTS, error=e)) from None
         if result is not None and handed:  # a plan that writes carries the handed rows
             self._logged(handed)
+        appended = 0
+        if queue is not None and batch is not None:
+            # Only now, the write returned: what landed (or was found landed) is marked.
+            done = batch.appended(result.skipped if result is not None else None)
+            queue.mark(done)
+            appended = len(done)
         log_title = locate(snapshot, SYNC_LOG, self.config.locale).title
         report = crm.report
         written = sum(n for tab, n in (result.written if result else {}).items() if tab != log_title)
@@ -223,6 +248,9 @@ class Service:
             message += "; " + ngettext("{n} cell skipped (its row changed meanwhile), planned again next sync",
                                        "{n} cells skipped (rows changed meanwhile), planned again next sync",
                                        len(result.skipped))
+        if appended:
+            message += "; " + ngettext("{n} website form submission appended", "{n} website form submissions appended",
+                                       appended)
         return JobResult(crm.stats()["rows"], len(report.issues), written, message)
 
     def outbox(self) -> JobResult:

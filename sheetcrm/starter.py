@@ -81,6 +81,12 @@ FORCE_FILE_ONLY = N_("{what} already holds a demo CRM; --force replaces only a d
                      "spreadsheet")
 
 
+def demo_config(config: Config, data: demo.DemoData) -> Config:
+    """The config the demo's own sync runs with: the team's, plus the demo's web form
+    (`[forms.web]` over its responses tab) unless the team's config has a form of that name."""
+    return config.model_copy(update={"forms": {**data.forms, **config.forms}})
+
+
 def is_demo(snapshot: Snapshot) -> bool:
     """Whether the workbook carries the demo's mark (the DEMO_KEY row in sheetcrm's own tab)."""
     title = owned_title(snapshot, SEQUENCES)

@@ -177,7 +177,10 @@ def test_google_guides_set_dropdowns_and_warning_only_protection(emu, demo_googl
     assert protection["description"].startswith("sheetcrm: computed columns ")
     assert (protection["range"]["startColumnIndex"] + 1, protection["range"]["endColumnIndex"]) == \
         (min(guide.computed_cols), max(guide.computed_cols))
-    assert not sheets["Accounts"].protected_ranges  # dropdowns only: nothing computed to protect
+    # Accounts: dropdowns, and one computed column, From Lead, added by the demo's conversion.
+    [made] = sheets["Accounts"].protected_ranges
+    lead_col = column_of(emu, key, "Accounts", "From Lead")
+    assert (made["range"]["startColumnIndex"], made["range"]["endColumnIndex"]) == (lead_col, lead_col + 1)
 
     t.reset()
     since = len(emu.requests)

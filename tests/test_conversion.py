@@ -209,6 +209,133 @@ def test_activities_are_repointed_to_the_contact_when_configured():
     assert not sync(book, config, DAY1).plan.writes
 
 
+def _with_tasks():
+    """The usual tabs, the lead with two activities and a task, and a task of someone else."""
+    tabs = _tabs()
+    tabs["Activities"] = [["ID", "Date", "Type", "Subject", "Related", "Owner", "Outcome"],
+                          ["ACT-0001", "2026-11-02", "Call", "Intro", "LEAD-0001", "Eva", "Positive"],
+                          ["ACT-0002", "2026-11-05", "Meeting", "Demo", "LEAD-0001", "Eva", None],
+                          ["ACT-0003", "2026-11-06", "Call", "Other", "LEAD-0002", "Sam", None]]
+    tabs["Tasks"] = [["ID", "Due", "Subject", "Related", "Owner", "Status"],
+                     ["TSK-0001", "2026-12-01", "Send proposal", "LEAD-0001", "Eva", "Open"],
+                     ["TSK-0002", "2026-12-02", "Follow up", "LEAD-0002", "Sam", "Open"]]
+    return tabs
+
+
+@pytest.fixture(params=["xlsx", "google"])
+def book_with_tasks(request, tmp_path):
+    if request.param == "xlsx":
+        return _xlsx(tmp_path, _with_tasks())
+    server = request.getfixturevalue("emu")
+    return Traced(server.create_spreadsheet("CRM", _with_tasks())).book
+
+
+@pytest.mark.parametrize("word", ["move", "repoint"])
+def test_move_repoints_activities_and_tasks_once(book_with_tasks, word):
+    book = book_with_tasks
+    config = Config(conversion=ConversionSettings(activities=word))
+    sync(book, config, DAY1)
+    assert [(a["ID"], a["Related"]) for a in _records(book, "Activities")] == [
+        ("ACT-0001", "CON-0002"), ("ACT-0002", "CON-0002"), ("ACT-0003", "LEAD-0002")]
+    assert [(t["ID"], t["Related"]) for t in _records(book, "Tasks")] == [
+        ("TSK-0001", "CON-0002"), ("TSK-0002", "LEAD-0002")]
+    assert not sync(book, config, DAY1).plan.writes
+
+
+def test_copy_gives_the_contact_a_copy_of_each_activity_once_and_moves_the_tasks(book_with_tasks):
+    book = book_with_tasks
+    config = Config(conversion=ConversionSettings(activities="copy"))
+    before = _rows(book, "Activities")
+    sync(book, config, DAY1)
+    rows = _rows(book, "Activities")
+    head = rows[0]
+    assert head[-1] == "Copied From"
+    # The originals stay on the lead, every cell as it was; the copies are theirs cell for cell.
+    assert [r[:len(before[0])] for r in rows[1:4]] == before[1:]
+    assert all(v is None for r in rows[1:4] for v in r[len(before[0]):])
+    copies = [dict(zip(head, r)) for r in rows[4:]]
+    assert [(c["ID"], c["Related"], c["Copied From"]) for c in copies] == [
+        ("ACT-0004", "CON-0002", "ACT-0001"), ("ACT-0005", "CON-0002", "ACT-0002")]
+    for copy, original in zip(copies, before[1:3]):
+        mine = {k: copy[k] for k in ("Date", "Type", "Subject", "Owner", "Outcome")}
+        assert mine == {k: dict(zip(before[0], original)).get(k) for k in mine}
+    assert [(t["ID"], t["Related"]) for t in _records(book, "Tasks")] == [
+        ("TSK-0001", "CON-0002"), ("TSK-0002", "LEAD-0002")]
+    # Once: a second sync writes nothing at all.
+    second = sync(book, config, DAY1)
+    assert second.result is None and not second.plan.writes
+    # An activity logged on the lead afterwards is copied by the next sync, and only it.
+    _append(book, "Activities", ["ACT-0006", "2026-11-25", "Email", "Pricing", "LEAD-0001", "Eva", None])
+    sync(book, config, DAY2)
+    copies = [(a["ID"], a["Copied From"]) for a in _records(book, "Activities") if a.get("Copied From")]
+    assert copies == [("ACT-0004", "ACT-0001"), ("ACT-0005", "ACT-0002"), ("ACT-0007", "ACT-0006")]
+    assert not sync(book, config, DAY2).plan.writes
+
+
+def test_a_deleted_copy_is_copied_again_under_a_new_id_never_a_reused_one():
+    book = MemoryWorkbook(_with_tasks())
+    config = Config(conversion=ConversionSettings(activities="copy"))
+    sync(book, config, DAY1)
+    last = book.tabs["Activities"].pop()  # a person deletes the copy ACT-0005 (of ACT-0002)
+    assert last[0] == "ACT-0005"
+    sync(book, config, DAY1)
+    copies = [(a["ID"], a["Copied From"]) for a in _records(book, "Activities") if a.get("Copied From")]
+    assert copies == [("ACT-0004", "ACT-0001"), ("ACT-0006", "ACT-0002")]  # the sequence moved on
+
+
+@pytest.mark.parametrize("landed", [
+    {"Accounts", "Contacts", "Opportunities", "Activities", "Tasks", "_sheetcrm"},  # all but the lead's links
+    {"Accounts", "Contacts", "Opportunities", "_sheetcrm"},                        # the rows, no copy
+    {"Accounts", "Contacts", "Opportunities", "Activities"},                       # the copies, not the marks
+])
+def test_an_interrupted_copy_completes_with_each_activity_copied_once(landed):
+    book = MemoryWorkbook(_with_tasks())
+    config = Config(conversion=ConversionSettings(activities="copy"))
+    _, _, plan = plan_sync(book.read(), config, DAY1)
+    book.write(_part(plan, landed))
+    sync(book, config, DAY1)
+    activities = _records(book, "Activities")
+    contact = _records(book, "Leads")[0]["Converted Contact"]
+    copies = sorted((a["Copied From"], a["Related"]) for a in activities if a.get("Copied From"))
+    assert copies == [("ACT-0001", contact), ("ACT-0002", contact)]
+    ids = [a["ID"] for a in activities]
+    assert len(ids) == len(set(ids))
+    assert [t["Related"] for t in _records(book, "Tasks")] == [contact, "LEAD-0002"]
+    assert not sync(book, config, DAY1).plan.writes
+
+
+def test_copies_wait_for_their_contact_when_a_typed_row_stops_it():
+    book = MemoryWorkbook(_with_tasks())
+    config = Config(conversion=ConversionSettings(activities="copy"))
+    _, _, plan = plan_sync(book.read(), config, DAY1)
+    book.tabs["Contacts"].append([None, None, "Typed", "By Ana"])  # where the new contact would go
+    result = book.write(plan)
+    skipped = {(w.tab, w.row) for w in result.skipped}
+    assert ("Contacts", 3) in skipped and ("Activities", 5) in skipped and ("Activities", 6) in skipped
+    assert ("Tasks", 2) in skipped  # the task's move waited for the contact too
+    assert not any(len(r) > 7 and r[7] for r in book.tabs["Activities"][1:])
+    sync(book, config, DAY1)
+    contact = _records(book, "Leads")[0]["Converted Contact"]
+    assert contact == _records(book, "Contacts")[2]["ID"]
+    copies = [(a["Copied From"], a["Related"]) for a in _records(book, "Activities") if a.get("Copied From")]
+    assert copies == [("ACT-0001", contact), ("ACT-0002", contact)]
+    assert [t["Related"] for t in _records(book, "Tasks")] == [contact, "LEAD-0002"]
+    assert not sync(book, config, DAY1).plan.writes
+
+
+def _append(book, tab, row):
+    if isinstance(book, MemoryWorkbook):
+        book.tabs[tab].append(row)
+    elif isinstance(book, XlsxWorkbook):
+        wb = openpyxl.load_workbook(book.path)
+        wb[tab].append(row)
+        wb.save(book.path)
+    else:  # gspread over HTTP to the emulator, as a person's edit in the browser
+        at = len(book.read().tabs[tab].rows) + 1
+        book.client.open_by_key(book.key).worksheet(tab).update(values=[row], range_name=f"A{at}",
+                                                                 value_input_option="USER_ENTERED")
+
+
 def test_no_opportunity_without_an_amount_or_a_deal_name_unless_always():
     tabs = _tabs()
     tabs["Leads"][1][12] = None
@@ -240,6 +367,10 @@ def test_conversion_kpis_use_the_links():
 
 def test_the_conversion_section_is_strict():
     assert _load('[conversion]\nclose_days = 14\nactivities = "repoint"\n').conversion.close_days == 14
+    assert _load('[conversion]\nactivities = "copy"\n').conversion.activities == "copy"
+    assert _load('[conversion]\nactivities = "move"\n').conversion.moves
+    with pytest.raises(ConfigError, match="activities"):
+        _load('[conversion]\nactivities = "clone"\n')
     with pytest.raises(ConfigError, match="create_opportunity"):
         _load('[conversion]\ncreate_opportunity = "sometimes"\n')
 

@@ -27,7 +27,7 @@ import pytest
 
 from sheetcrm.config import Config
 from sheetcrm.emulator import Emulator
-from sheetcrm.starter import write_demo
+from sheetcrm.starter import demo_config, write_demo
 from sheetcrm.sync import plan_sync
 from sheetcrm.workbook import CellWrite, Plan, Workbook
 from sheetcrm.workbook.credentials import connect
@@ -135,7 +135,8 @@ def run_scenario(backend: str, locale: str, tmp: Path) -> dict[str, Any]:
         else:
             google = None
             book = XlsxWorkbook(tmp / f"demo-{locale}.xlsx")
-        write_demo(book, rows=40, seed=5, today=AS_OF)
+        data = write_demo(book, rows=40, seed=5, today=AS_OF)
+        config = demo_config(config, data)  # the demo's web form, read as `sheetcrm demo` reads it
         syncs = []
         for as_of, log_rows, edit in ((AS_OF, (), False), (NEXT_DAY, [LOG_ROW], True), (NEXT_DAY, [LOG_ROW], False)):
             if edit:

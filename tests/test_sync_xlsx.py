@@ -64,7 +64,17 @@ def demo_book(tmp_path):
 def test_demo_sync_touches_only_empty_id_cells_and_its_own_tabs(demo_book):
     before = user_cells(demo_book.path)
     outcome = sync(demo_book, Config(), as_of=AS_OF)
-    changed = assert_only_sheetcrm_cells_changed(before, user_cells(demo_book.path))
+    after = user_cells(demo_book.path)
+    # The rows the conversion of the lead the demo ticks Convert made (asked for): each names
+    # the lead in From Lead, and went into a row that was empty.
+    heads = {(tab, coord[:-1]): v[0] for (tab, coord), v in after.items() if coord[-1:] == "1" and coord[:-1].isalpha()}
+    row_of = lambda key: (key[0], key[1].lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))  # noqa: E731
+    made = {row_of(k) for k, v in after.items()
+            if heads.get((k[0], k[1].rstrip("0123456789"))) == "From Lead" and row_of(k)[1] not in ("", "1") and v[0]}
+    assert sorted(tab for tab, _ in made) == ["Accounts", "Contacts", "Opportunities"]
+    assert all(v[0] is None for k, v in before.items() if row_of(k) in made)
+    before, after = ({k: v for k, v in cells.items() if row_of(k) not in made} for cells in (before, after))
+    changed = assert_only_sheetcrm_cells_changed(before, after)
     assert len(changed) == 18  # IDs for the 3 newest rows of 6 ID-bearing tabs; the rest is computed columns
     assert outcome.cells_written["Validation"] > 0
 

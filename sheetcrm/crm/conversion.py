@@ -1,7 +1,7 @@
 """Lead conversion, as Salesforce does it: a lead becomes an account (matched or new), a contact
 (matched or new) and, when it says what the deal is, an opportunity. Pure: no I/O, no clock.
 
-    settings = ConversionSettings(create_opportunity="when_amount", activities="keep")
+    settings = ConversionSettings(create_opportunity="when_amount", activities="keep")  # or "move", "copy"
     match = Matcher(accounts, contacts, duplicate_settings)   # who the lead already is (crm.matching)
     plan = convert(lead, match, settings, as_of, first_stage)   # -> Conversion | Problem
 
@@ -32,12 +32,19 @@ class ConversionSettings(Section):
 
     create_opportunity: "always", "never", or "when_amount" (the lead has an Amount, a number in
     a Budget column, or a Deal Name); close_days: the new opportunity's Close Date is the sync's
-    day plus this many days; activities: "keep" (they stay on the lead) or "repoint" (their
-    Related moves from the lead's ID to the contact's)."""
+    day plus this many days; activities: what becomes of the lead's activities and tasks:
+    "keep" (they stay on the lead), "move" (their Related moves from the lead's ID to the
+    contact's; "repoint" is its older name, still read) or "copy" (each activity is copied
+    to the contact, the lead keeping its own; tasks move, as work to do once)."""
 
     create_opportunity: Literal["always", "never", "when_amount"] = "when_amount"
     close_days: int = Field(default=30, ge=0, le=3650)
-    activities: Literal["keep", "repoint"] = "keep"
+    activities: Literal["keep", "move", "repoint", "copy"] = "keep"
+
+    @property
+    def moves(self) -> bool:
+        """Whether the lead's activities move to the contact ("move", or its older name "repoint")."""
+        return self.activities in ("move", "repoint")
 
 
 @dataclass(frozen=True)
@@ -59,10 +66,12 @@ class Converted:
 class Conversions:
     """What the read found of earlier conversions: each lead's links by its sheet row, and the
     rows a conversion made, by tab ("accounts", "contacts", "opportunities") and the lead's ID
-    they name in From Lead -> the row's ID (the first such row)."""
+    they name in From Lead -> the row's ID (the first such row); `copied`: each activity ID
+    a copy names in its Copied From -> that copy's ID (`activities = "copy"`)."""
 
     links: dict[int, Converted] = field(default_factory=dict)
     from_lead: dict[str, dict[str, str]] = field(default_factory=dict)
+    copied: dict[str, str] = field(default_factory=dict)
 
     def converted_ids(self) -> dict[str, Converted]:
         """Lead ID -> its links, for the leads whose Converted Account is filled."""

@@ -91,8 +91,8 @@ def run(ctx: SyncContext) -> StepResult:
                                      _(message, what=_(WHAT[plan.what]) if plan.what else ""), _(hint)))
             continue
         out.conversion(leads, row, plan, made, match)
-    if settings.activities == "repoint":
-        out.repoint()
+    if settings.activities != "keep":
+        out.follow(copy=settings.activities == "copy")
     return part
 
 
@@ -243,17 +243,30 @@ class _Writer:
         if made.contact:
             self.contact_of[lead.id] = (made.contact, anchors.get("converted_contact"))
 
-    def repoint(self) -> None:
-        """Activities whose Related names a converted lead now name its contact: each write
-        expects the Related cell still to hold the lead's ID (content-addressed, so a sort
-        meanwhile cannot misplace it), and a new contact's ID write."""
+    def follow(self, copy: bool) -> None:
+        """What the converted leads' activities and tasks become ([conversion] activities):
+        tasks always move to the contact (work to do once); activities move too, or with
+        `copy` are copied to it. Checked every sync, so what is logged on a lead after its
+        conversion follows as well."""
         known = self.ctx.crm.inputs.conversions  # type: ignore[union-attr]
         targets = dict(self.contact_of)
         for c in known.converted_ids().values():
             if c.contact and c.lead not in targets:
                 targets[c.lead] = (c.contact, None)  # type: ignore[index]
-        table = self.ctx.crm.tables.get("activities")
-        if table is None or not targets or "related" not in table.header.fields or "id" not in table.header.fields:
+        if not targets:
+            return
+        self.repoint("tasks", targets)
+        if copy:
+            self.copy(targets, known.copied)
+        else:
+            self.repoint("activities", targets)
+
+    def repoint(self, tab: str, targets: dict[str, tuple[str, Anchor | None]]) -> None:
+        """Rows of `tab` whose Related names a converted lead now name its contact: each write
+        expects the Related cell still to hold the lead's ID (content-addressed, so a sort
+        meanwhile cannot misplace it), and a new contact's ID write."""
+        table = self.ctx.crm.tables.get(tab)
+        if table is None or "related" not in table.header.fields or "id" not in table.header.fields:
             return
         col = table.header.fields["related"]
         for row in table.rows:
@@ -265,6 +278,60 @@ class _Writer:
             self.part.plan.writes.append(CellWrite(table.title, row.row, col + 1, contact,
                                                    expect=(*row_key(table, row), (col + 1, have)), requires=anchor))
             row.record = row.target = record.model_copy(update={"related": contact})
+
+    def copy(self, targets: dict[str, tuple[str, Anchor | None]], copied: dict[str, str]) -> None:
+        """A copy of each activity of a converted lead, related to its contact, unless an
+        activity names it in Copied From already (`copied`, the record). The copy is the
+        original's cells as the team typed them, appended with the next ACT ID; every cell of
+        it, Copied From included, requires its ID write, which requires a new contact's.
+        An activity with no ID yet (the ids step gives it one in this sync) is copied next sync."""
+        table = self.ctx.crm.tables.get("activities")
+        if table is None or table.header.full or not {"related", "id"} <= set(table.header.fields):
+            return
+        columns = {**table.header.fields, **table.header.custom}
+        for row in list(table.rows):
+            record = row.record
+            if (record is None or record.related not in targets or not row.id or row.assigned or row.appended
+                    or row.id in copied):
+                continue
+            contact, anchor = targets[record.related]
+            values = {k: row.cells[c] for k, c in columns.items()
+                      if k not in ("id", "related") and c < len(row.cells)} | {"related": contact}
+            new_id = self._append_cells(table, "ACT", values, ("copy_of", row.id), anchor,
+                                        record.model_copy(update={"related": contact}))
+            copied[row.id] = new_id
+
+    def _append_cells(self, table: Table, prefix: str, values: dict[str, Any], mark: tuple[str, str],
+                      after: Anchor | None, record: Record) -> str:
+        """Appends one row of `values` (field or custom header -> cell) to `table` below
+        everything it holds and everything this sync already appends there, with the next ID
+        of `prefix` and the recorded column `mark` = (key, value); the new row joins the read."""
+        snapshot = self.ctx.snapshot
+        self.ctx.marks[prefix] = number = _next_number(table, self.ctx.marks.get(prefix, 0), prefix)
+        new_id = f"{prefix}-{number:04d}"
+        start = self.next_row.get(table.title)
+        if start is None:
+            # Another step (the forms') may append to this tab in the same sync: go below it.
+            _, start = append_writes(table, snapshot.tabs[table.title], [])
+            start = max([start, *(w.row + 1 for w in self.ctx.plan.writes if w.tab == table.title)])
+        writes, self.next_row[table.title] = append_writes(table, snapshot.tabs[table.title],
+                                                           [{**values, "id": new_id}], start=start)
+        anchor = writes[0].key
+        if after is not None:
+            writes[0] = dataclasses.replace(writes[0], requires=after)
+        key, value = mark
+        col = self._column(table, key)
+        writes.append(CellWrite(table.title, anchor[1], col + 1, value, expect=writes[0].expect, requires=anchor))
+        self.part.plan.writes.extend(writes)
+        width = max([table.header.width, *(w.col for w in writes)])
+        cells: list[Any] = [None] * width
+        for w in writes:
+            if w.col - 1 != col:
+                cells[w.col - 1] = w.value
+        record = record.model_copy(update={"id": new_id, "row": anchor[1]})
+        table.rows.append(Row(anchor[1], new_id, record, cells, assigned=True, target=record, appended=True))
+        self.ctx.id_fills[new_id] = anchor
+        return new_id
 
 
 def _next_number(table: Table, mark: int, prefix: str) -> int:
