@@ -100,20 +100,20 @@ _MESSAGES = {
                        N_("Give it an `id` (e.g. \"WF-010\") in sheetcrm.toml.")),
     "workflow_duplicate_id": (N_("The rule ID {id} is used twice; only the first rule with it runs."),
                               N_("Give each rule an ID of its own.")),
-    "workflow_bad_record": (N_("\"{value}\" is not a record a rule can act on."),
+    "workflow_bad_record": (N_("\"{text}\" is not a record a rule can act on."),
                             N_("Write lead, opportunity, account, contact or task.")),
-    "workflow_bad_when": (N_("\"{value}\" is not a trigger sheetcrm knows."),
+    "workflow_bad_when": (N_("\"{text}\" is not a trigger sheetcrm knows."),
                           N_("Write e.g. created, Stage changes to Won, enters Proposal, 3 days after Close Date, "
                              "score above 70, rotting, form response, quote unanswered 7 days.")),
-    "workflow_wrong_record": (N_("The trigger \"{value}\" does not apply to a {kind}."),
+    "workflow_wrong_record": (N_("The trigger \"{text}\" does not apply to a {kind}."),
                               N_("Use it on a rule whose Record is {kinds}.")),
     "workflow_unknown_column": (N_("There is no column \"{column}\" for a {kind}."),
                                 N_("Use a header of the {kind}'s tab, e.g. {examples}.")),
     "workflow_not_a_date": (N_("\"{column}\" is not a date column."),
                             N_("Count days from a date column: Created, Close Date, Last Activity, or a custom date.")),
-    "workflow_unknown_stage": (N_("\"{value}\" is not a stage."), N_("Use one of: {stages}.")),
+    "workflow_unknown_stage": (N_("\"{text}\" is not a stage."), N_("Use one of: {stages}.")),
     "workflow_bad_condition": (N_("The condition cannot be read: {problem}"), N_("{hint}")),
-    "workflow_bad_then": (N_("\"{value}\" is not an action sheetcrm knows."),
+    "workflow_bad_then": (N_("\"{text}\" is not an action sheetcrm knows."),
                           N_("Write create task, log activity, assign owner, send email or notify.")),
     "workflow_missing_argument": (N_("The action {action} needs {column}."), N_("Fill in {column} for this rule.")),
     "workflow_bad_template": (N_("The Subject template cannot be read: {problem}"),
@@ -347,7 +347,7 @@ def _parse_rule(row: RuleRow, world: World, locale: str, issues: list[Issue]) ->
     before = len(issues)
     kind = KIND_OF.get(normalize_key(row.record or ""))
     if kind is None:
-        issues.append(_issue(row, "record", row.record, "workflow_bad_record", value=row.record or ""))
+        issues.append(_issue(row, "record", row.record, "workflow_bad_record", text=row.record or ""))
         return None
     trigger = _parse_when(row, kind, world, issues)
     try:
@@ -364,7 +364,7 @@ def _parse_rule(row: RuleRow, world: World, locale: str, issues: list[Issue]) ->
         condition = None  # type: ignore[assignment]
     action = ACTION_OF.get(normalize_key(row.then or ""))
     if action is None:
-        issues.append(_issue(row, "then", row.then, "workflow_bad_then", value=row.then or ""))
+        issues.append(_issue(row, "then", row.then, "workflow_bad_then", text=row.then or ""))
     else:
         needs = {"create_task": "subject", "log_activity": "subject", "assign_owner": "assign_to",
                  "send_email": "template"}.get(action)
@@ -394,7 +394,7 @@ def _parse_when(row: RuleRow, kind: str, world: World, issues: list[Issue]) -> T
             groups["field"] = "Status"
         allowed = _TRIGGER_KINDS[name]
         if allowed is not None and kind not in allowed:
-            issues.append(_issue(row, "when", row.when, "workflow_wrong_record", value=text, kind=_kind_word(kind),
+            issues.append(_issue(row, "when", row.when, "workflow_wrong_record", text=text, kind=_kind_word(kind),
                                  kinds=", ".join(_kind_word(k) for k in allowed)))
             return None
         trigger = Trigger(name, text)
@@ -411,7 +411,7 @@ def _parse_when(row: RuleRow, kind: str, world: World, issues: list[Issue]) -> T
         if name == "enters":
             stage = world.enums.get("stage", {}).get(normalize_key(groups["to"]))
             if stage is None:
-                issues.append(_issue(row, "when", row.when, "workflow_unknown_stage", value=groups["to"],
+                issues.append(_issue(row, "when", row.when, "workflow_unknown_stage", text=groups["to"],
                                      stages=", ".join(world.stages)))
                 return None
             trigger = dataclasses.replace(trigger, field="stage", to=stage)
@@ -422,7 +422,7 @@ def _parse_when(row: RuleRow, kind: str, world: World, issues: list[Issue]) -> T
         elif name in ("score_above", "score_below"):
             trigger = dataclasses.replace(trigger, field="score", threshold=Decimal(groups["n"].replace(",", ".")))
         return trigger
-    issues.append(_issue(row, "when", row.when, "workflow_bad_when", value=text))
+    issues.append(_issue(row, "when", row.when, "workflow_bad_when", text=text))
     return None
 
 

@@ -50,6 +50,17 @@ class Fired:
     counts: dict[str, int] = field(default_factory=dict)        # rule ID -> "done" firings, all time
     names: dict[str, str] = field(default_factory=dict)         # rule ID -> its Name
 
+    def to_json(self) -> list[dict[str, Any]]:
+        """Each firing of this sync, in order: what fired, on what, why, and what it did (the
+        action's values unrounded, dates as ISO text)."""
+        return [{"rule": f.rule.id, "name": f.rule.row.name, "record": f.subject.id, "kind": f.rule.kind,
+                 "when": f.rule.row.when, "if": f.rule.row.condition or "", "event": f.event, "said": f.said,
+                 "day": f.day.isoformat(), "action": f.rule.action, "result": f.result, "message": f.message,
+                 "key": f.key, "created": self.created.get(id(f)),
+                 "values": {k: v.isoformat() if isinstance(v, dt.date) else str(v) if v is not None else None
+                            for k, v in f.values.items()}}
+                for f in self.outcome.firings]
+
 
 def run(ctx: SyncContext) -> StepResult:
     part = StepResult()
@@ -170,8 +181,8 @@ def build_world(ctx: SyncContext) -> World:
         subjects = []
         for row in table.rows if table else ():
             record = row.record
-            if record is None or not row.id:
-                continue
+            if record is None or not row.id or row.assigned:
+                continue  # a row whose ID this sync hands out is seen from the next (its ID has landed)
             values: dict[str, Any] = {k: v for k, v in record.model_dump().items()}
             for header_text, value in record.custom.items():
                 values[header_text] = value
