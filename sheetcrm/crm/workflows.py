@@ -312,7 +312,7 @@ class Outcome:
     state: State                     # what the Workflow State tab holds after this sync
 
 
-def _issue(row: RuleRow, column: str | None, value: Any, code: str, severity: str = "error", **fmt: Any) -> Issue:
+def _issue(row: RuleRow, column: str | None, value: Any, code: str, /, severity: str = "error", **fmt: Any) -> Issue:
     message, hint = _MESSAGES[code]
     letter, header = row.where.get(column, (None, None)) if column else (None, None)
     return Issue(severity, row.tab, row.row, letter, header, value, code, _(message, **fmt), _(hint, **fmt))
@@ -716,11 +716,14 @@ def _act(firing: Firing, world: World, state: State, load: dict[tuple[str, str],
                                  rule=rule.id, record=subject.id, problem=str(e)))
             return
     named = row.assign_to[0] if row.assign_to else None
+    # A Related cell names a lead, deal, account or contact, never a task: a task's follow-up is
+    # about what the task is about.
+    about = subject.values.get("related") if subject.kind == "task" else subject.id
     if rule.action == "create_task":
         firing.values = {"subject": text, "due": firing.day + dt.timedelta(days=row.due_days or 0),
-                         "related": subject.id, "owner": named or subject.owner}
+                         "related": about, "owner": named or subject.owner}
     elif rule.action == "log_activity":
-        firing.values = {"date": world.as_of, "subject": text, "related": subject.id, "owner": named or subject.owner}
+        firing.values = {"date": world.as_of, "subject": text, "related": about, "owner": named or subject.owner}
     elif rule.action == "assign_owner":
         if subject.owner:
             firing.result, firing.message = "skipped", _("{record} has an owner already", record=subject.id)
