@@ -318,6 +318,7 @@ def test_a_google_sync_with_firings_costs_a_fixed_number_of_requests(tmp_path, r
     # The sync's 4 reads, the read-back of a write into a people's tab (the new task's row,
     # docs/concurrency.md), and one batchUpdate holding the task, its Log row and the State.
     assert book.traced.counts() == (5, 1)
+    book.sync(1)   # the deal's Next Step shows the new task: records are computed from the read after
     book.traced.reset()
     book.sync(1)
     assert book.traced.counts() == (2, 0)   # nothing to do: no write
