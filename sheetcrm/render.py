@@ -152,9 +152,12 @@ def workflow_rows(fired: Any) -> list[list[Any]]:
     """The Dashboard's count of firings per workflow rule (steps/workflows.Fired), all time."""
     if fired is None:
         return []
-    return [Row(COUNT, [_("Workflow firings, {name}", name=f"{rule} {fired.names.get(rule, '')}".strip()), n,
-                        _("How many times this workflow rule acted, per the Workflow Log.")])
-            for rule, n in sorted(fired.counts.items())]
+    rows: list[list[Any]] = []
+    for rule, n in sorted(fired.counts.items()):
+        name = " ".join(p for p in (rule, fired.names.get(rule, "")) if p)
+        rows.append(Row(COUNT, [_("Workflow firings, {name}", name=name), n,
+                                _("How many times this workflow rule acted, per the Workflow Log.")]))
+    return rows
 
 
 def charts(results: Results, pipeline_title: str, forecast_title: str, locale: str) -> list[Chart]:

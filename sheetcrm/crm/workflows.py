@@ -117,7 +117,7 @@ _MESSAGES = {
                           N_("Write create task, log activity, assign owner, send email or notify.")),
     "workflow_missing_argument": (N_("The action {action} needs {column}."), N_("Fill in {column} for this rule.")),
     "workflow_bad_template": (N_("The Subject template cannot be read: {problem}"),
-                              N_("Write text with fields in double braces, e.g. Follow up {{ '{{' }} Name {{ '}}' }}.")),
+                              N_("Write text with fields in double braces, e.g. Follow up {{{{ Name }}}}.")),
     "workflow_render_failed": (N_("The rule {rule} could not write its Subject for {record}: {problem}"),
                                N_("Check the field names in the Subject column.")),
     "workflow_max_firings": (N_("The rule {rule} has fired {n} times on {record} and is stopped there."),
