@@ -268,9 +268,9 @@ class Workflow(Record):
     subject: Text = col("Subject")
     due_days: Integer = col("Due (days)")
     template: Text = col("Template")
-    assign_to: Text = col("Assign To")
+    assign_to: Text = col("Assign To")  # not for people: recognised header
     cap: Integer = col("Cap")
-    auto_approve: Annotated[bool | None, _cell(lambda raw, ctx: cells.parse_bool(raw))] = col("Auto Approve")
+    auto_approve: Annotated[bool | None, _cell(lambda raw, ctx: cells.parse_bool(raw))] = col("Auto Approve")  # not for people: recognised header
 
 
 # The tab each record model is read from, as `aliases.toml` and the config name it.

@@ -42,9 +42,9 @@ def example_rule(locale: str) -> list[str | int | None]:
     """The Workflows tab's example (crm/workflows.py reads it in either language): a follow-up
     task three days after a deal enters Proposal, switched off."""
     if locale == "es":
-        return ["WF-0001", "Seguimiento de propuesta", "no", "oportunidad", "entra en Propuesta", "", "crear tarea",
+        return ["WF-0001", "Seguimiento de propuesta", "no", "oportunidad", "entra en Propuesta", "", "crear tarea",  # not for people: sample data
                 "Seguimiento: {{ Nombre }}", 3, None, None, None, None]  # not for people: sample data
-    return ["WF-0001", "Proposal follow-up", "no", "opportunity", "enters Proposal", "", "create task",
+    return ["WF-0001", "Proposal follow-up", "no", "opportunity", "enters Proposal", "", "create task",  # not for people: sample data
             "Follow up: {{ Name }}", 3, None, None, None, None]  # not for people: sample data
 
 

@@ -48,11 +48,11 @@ def parse_condition(text: str | None, locale: str = "en") -> Condition:
     for part in re.split(r"\s+(?:and|y)\s+", text.strip(), flags=re.IGNORECASE):
         m = _CLAUSE.match(part)
         if not m:
-            raise ConditionError(f"cannot read {part!r}", "Write Column = value", position)
+            raise ConditionError(f"cannot read {part!r}", "Write Column = value", position)  # not for people: placeholder
         rel = m["rel"]
         if rel is not None:
             if normalize_key(rel) not in _RELATION:
-                raise ConditionError(f"unknown relation {rel!r}", "account., contact., opportunity., lead.", position)
+                raise ConditionError(f"unknown relation {rel!r}", "account., contact., opportunity., lead.", position)  # not for people: placeholder
             rel = _RELATION[normalize_key(rel)]
         clauses.append((rel, m["col"].strip(), m["op"], m["val"].strip().strip('"')))
         position += len(part) + 5

@@ -61,11 +61,11 @@ KIND_OF = {normalize_key(w): kind for kind, words in _KIND_WORDS.items() for w i
 
 ACTIONS = ("create_task", "log_activity", "assign_owner", "send_email", "notify")
 _ACTION_WORDS = {  # not for people: what a Then cell is read as
-    "create_task": ("create task", "task", "crear tarea", "tarea"),
-    "log_activity": ("log activity", "activity", "registrar actividad", "actividad"),
-    "assign_owner": ("assign owner", "assign", "asignar propietario", "asignar"),
-    "send_email": ("send email", "email", "enviar correo", "correo", "enviar email"),
-    "notify": ("notify", "notify owner", "notificar", "avisar")}
+    "create_task": ("create task", "task", "crear tarea", "tarea"),  # not for people: read as
+    "log_activity": ("log activity", "activity", "registrar actividad", "actividad"),  # not for people: read as
+    "assign_owner": ("assign owner", "assign", "asignar propietario", "asignar"),  # not for people: read as
+    "send_email": ("send email", "email", "enviar correo", "correo", "enviar email"),  # not for people: read as
+    "notify": ("notify", "notify owner", "notificar", "avisar")}  # not for people: read as
 ACTION_OF = {normalize_key(w): a for a, words in _ACTION_WORDS.items() for w in words}
 # How the Workflow Log names an action, in the team's language.
 ACTION_LABELS = {"create_task": NC_("workflow action", "create task"),
@@ -78,16 +78,16 @@ SEEN_RECORD = "*"  # the pseudo-field of `seen`: the record itself (the `created
 
 _DAYS = r"(?P<n>\d{1,4})\s+(?:days?|d[ií]as?)"
 _WHEN: list[tuple[str, re.Pattern[str]]] = [(kind, re.compile(pattern, re.IGNORECASE)) for kind, pattern in (
-    ("created", r"(?:created|is created|new|creado|creada|se crea|nuevo|nueva)"),
-    ("enters", r"(?:enters|enters stage|entra en|entra a|pasa a)\s+(?P<to>.+)"),
+    ("created", r"(?:created|is created|new|creado|creada|se crea|nuevo|nueva)"),  # not for people: read as
+    ("enters", r"(?:enters|enters stage|entra en|entra a|pasa a)\s+(?P<to>.+)"),  # not for people: read as
     ("changes", r"(?P<field>.+?)\s+(?:changes|cambia)(?:\s+(?:from|de)\s+(?P<from>.+?))?(?:\s+(?:to|a)\s+(?P<to>.+))?"),
     ("after", _DAYS + r"\s+(?:after|despu[eé]s de(?:l)?)\s+(?P<field>.+)"),
-    ("before", _DAYS + r"\s+(?:before|antes de(?:l)?)\s+(?P<field>.+)"),
-    ("score_above", r"(?:score|puntuaci[oó]n)\s+(?:above|over|supera|por encima de|sobre)\s+(?P<n>\d+(?:[.,]\d+)?)"),
-    ("score_below", r"(?:score|puntuaci[oó]n)\s+(?:below|under|por debajo de|bajo)\s+(?P<n>\d+(?:[.,]\d+)?)"),
-    ("rotting", r"(?:rotting|starts rotting|estancada|se estanca)"),
-    ("form", r"(?:form response|form submitted|respuesta de formulario|formulario enviado)"),
-    ("quote", r"(?:quote unanswered|presupuesto sin respuesta)\s+" + _DAYS),
+    ("before", _DAYS + r"\s+(?:before|antes de(?:l)?)\s+(?P<field>.+)"),  # not for people: read as
+    ("score_above", r"(?:score|puntuaci[oó]n)\s+(?:above|over|supera|por encima de|sobre)\s+(?P<n>\d+(?:[.,]\d+)?)"),  # not for people: read as
+    ("score_below", r"(?:score|puntuaci[oó]n)\s+(?:below|under|por debajo de|bajo)\s+(?P<n>\d+(?:[.,]\d+)?)"),  # not for people: read as
+    ("rotting", r"(?:rotting|starts rotting|estancada|se estanca)"),  # not for people: read as
+    ("form", r"(?:form response|form submitted|respuesta de formulario|formulario enviado)"),  # not for people: read as
+    ("quote", r"(?:quote unanswered|presupuesto sin respuesta)\s+" + _DAYS),  # not for people: read as
 )]
 # Which record kinds each trigger applies to (None: every kind).
 _TRIGGER_KINDS: dict[str, tuple[str, ...] | None] = {
@@ -369,7 +369,7 @@ def _parse_rule(row: RuleRow, world: World, locale: str, issues: list[Issue]) ->
         needs = {"create_task": "subject", "log_activity": "subject", "assign_owner": "assign_to",
                  "send_email": "template"}.get(action)
         if needs and not getattr(row, needs):
-            column = row.where.get(needs, (None, None))[1] or {"subject": "Subject", "assign_to": "Assign To",
+            column = row.where.get(needs, (None, None))[1] or {"subject": "Subject", "assign_to": "Assign To",  # not for people: read as
                                                                   "template": "Template"}[needs]
             issues.append(_issue(row, needs, None, "workflow_missing_argument",
                                  action=in_locale(locale, ACTION_LABELS[action]), column=column))

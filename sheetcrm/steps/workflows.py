@@ -206,7 +206,7 @@ def build_world(ctx: SyncContext) -> World:
         w.subjects[kind], w.names[kind], w.labels[kind], w.dates[kind] = subjects, names_, labels, frozenset(dates)
     _relate(ctx, w, by_id)
     for a in activities:
-        if a.type == "Form Submitted" and a.related and a.id:
+        if a.type == "Form Submitted" and a.related and a.id:  # not for people: read as
             w.forms.append((a.related, a.id, a.date))
     for outbox_id, opp_text, sent in sent_quotes(read_outbox(ctx.snapshot, locale)):
         found = crm.find("opportunities", opp_text)
