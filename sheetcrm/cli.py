@@ -253,7 +253,7 @@ def sync_command(target: Target, dry_run: bool, as_of: dt.datetime | None, fmt: 
     sys.exit(1 if strict and not outcome.crm.report.valid else 0)
 
 
-@main.command(help=_("List what the workflow rules fire and why; without --dry-run, sync so that they act."))
+@main.command(help=_("List what the workflow rules fire and why; without --dry-run, sync so that they fire."))
 @workbook_options
 @click.option("--dry-run", is_flag=True, help=_("List what would fire and write nothing."))
 @click.option("--as-of", type=DATE, metavar=DATE_METAVAR, help=_("The sync's date (default: today)."))

@@ -100,7 +100,7 @@ _MESSAGES = {
                        N_("Give it an `id` (e.g. \"WF-010\") in sheetcrm.toml.")),
     "workflow_duplicate_id": (N_("The rule ID {id} is used twice; only the first rule with it runs."),
                               N_("Give each rule an ID of its own.")),
-    "workflow_bad_record": (N_("\"{text}\" is not a record a rule can act on."),
+    "workflow_bad_record": (N_("\"{text}\" is not a kind of record rules know."),
                             N_("Write lead, opportunity, account, contact or task.")),
     "workflow_bad_when": (N_("\"{text}\" is not a trigger sheetcrm knows."),
                           N_("Write e.g. created, Stage changes to Won, enters Proposal, 3 days after Close Date, "
