@@ -324,3 +324,27 @@ def test_a_google_sync_with_firings_costs_a_fixed_number_of_requests(tmp_path, r
     # Nothing to do: the reads this workbook costs without any rule (metadata, values, the
     # number formats of its percent and money columns), and no write.
     assert book.traced.counts() == (3, 0)
+
+
+def test_a_dropped_action_drops_its_log_row_and_its_edge_so_the_next_sync_fires_once():
+    from sheetcrm.sync import plan_sync
+    from sheetcrm.workbook.memory import MemoryWorkbook
+
+    book = MemoryWorkbook(_tabs(RULES[:1]))
+    sync(book, Config(), day(0))
+    book.tabs["Opportunities"][1][5] = "Proposal"
+    _crm, _results, plan = plan_sync(book.read(), Config(), day(1))
+    book.tabs["Tasks"].append([None, "2026-12-09", "Typed by a person meanwhile", "OPP-0002", "Eva", "Open"])
+    result = book.write(plan)
+    assert any(w.tab == "Tasks" for w in result.skipped)
+    assert "Workflow Log" not in book.tabs or len(book.tabs["Workflow Log"]) == 1   # no Log row without its task
+    seen = [r for r in book.tabs["Workflow State"] if r[0] == "seen" and r[1] == "OPP-0001" and r[2] == "stage"]
+    assert seen[0][3] == "Qualification"                                            # the edge is still to come
+    sync(book, Config(), day(2))
+    tasks = [r for r in book.tabs["Tasks"][1:] if r and r[2] == "Follow up Big"]
+    typed = next(r for r in book.tabs["Tasks"][1:] if r[2] == "Typed by a person meanwhile")
+    assert len(tasks) == 1 and tasks[0][0] not in (typed[0], "TSK-0001")   # never an ID handed out before
+    assert book.tabs["Tasks"].index(tasks[0]) > book.tabs["Tasks"].index(typed)
+    assert [r[7] for r in book.tabs["Workflow Log"][1:]] == ["WF-0001|OPP-0001|enters:Proposal@2026-12-03"]
+    sync(book, Config(), day(3))
+    assert len(book.tabs["Workflow Log"]) == 2

@@ -82,7 +82,7 @@ def run(ctx: SyncContext) -> StepResult:
     fired = Fired(outcome, names={r.id: r.name or "" for r in rows if r.id})
     anchors = _Writer(ctx, part, fired).actions()
     _log(ctx, part, fired, anchors)
-    _state(ctx, part, outcome)
+    _state(ctx, part, outcome, fired, anchors)
     if table is not None:
         last: dict[str, dt.date] = {}
         for e in tabs.log:
@@ -393,7 +393,10 @@ def _log(ctx: SyncContext, part: StepResult, fired: Fired, anchors: dict[int, An
                                 for w in part.plan.writes[first:]]
 
 
-def _state(ctx: SyncContext, part: StepResult, outcome: Outcome) -> None:
+def _state(ctx: SyncContext, part: StepResult, outcome: Outcome, fired: Fired, anchors: dict[int, Anchor]) -> None:
+    """The Workflow State tab as it stands after this sync. A watched value whose edge fired an
+    action here `requires` that action's write: if the action is dropped (a row typed where it
+    was going), so is the new value, and the next sync sees the same edge again."""
     s = outcome.state
     body: list[list[Any]] = []
     body += [["armed", k, "", v] for k, v in sorted(s.armed.items())]
@@ -401,5 +404,17 @@ def _state(ctx: SyncContext, part: StepResult, outcome: Outcome) -> None:
     body += [["next", k, "", v] for k, v in sorted(s.pointers.items())]
     body += [["watch", kind, key, v] for (kind, key), v in sorted(s.watched.items())]
     body += [["seen", rid, key, v] for (rid, key), v in s.seen.items()]
-    if body or ctx.crm.inputs.workflows.state != type(s)():  # type: ignore[union-attr]
-        owned_tab(part.plan, ctx.snapshot, WORKFLOW_STATE, ctx.locale, body)
+    if not body and ctx.crm.inputs.workflows.state == type(s)():  # type: ignore[union-attr]
+        return
+    ties: dict[tuple[str, str], Anchor] = {}
+    for f in outcome.firings:
+        anchor = anchors.get(id(f))
+        if anchor is not None:
+            for key in (f.rule.trigger.field, "*"):
+                if key:
+                    ties.setdefault((f.subject.id, key), anchor)
+    first = len(part.plan.writes)
+    owned_tab(part.plan, ctx.snapshot, WORKFLOW_STATE, ctx.locale, body)
+    by_row = {index + 2: ties[(r[1], r[2])] for index, r in enumerate(body) if r[0] == "seen" and (r[1], r[2]) in ties}
+    part.plan.writes[first:] = [dataclasses.replace(w, requires=by_row[w.row]) if w.row in by_row else w
+                                for w in part.plan.writes[first:]]
