@@ -260,6 +260,40 @@ def sync_command(target: Target, dry_run: bool, as_of: dt.datetime | None, fmt: 
     sys.exit(1 if strict and not outcome.crm.report.valid else 0)
 
 
+@main.command(help=_("List what the workflow rules fire and why; without --dry-run, sync so that they fire."))
+@workbook_options
+@click.option("--dry-run", is_flag=True, help=_("List what would fire and write nothing."))
+@click.option("--as-of", type=DATE, metavar=DATE_METAVAR, help=_("The sync's date (default: today)."))
+@FORMAT
+@IGNORE_LOCK
+@user_errors
+def workflows(target: Target, dry_run: bool, as_of: dt.datetime | None, fmt: str) -> None:
+    config, book = target.open()
+    if not dry_run:
+        target.lock_for_writing(book, "workflows")
+    with show.progress(fmt == "text") as bar:
+        outcome = sync(book, config, as_of=as_of.date() if as_of else None, dry_run=dry_run,
+                       sent_versions=Journal.versions_held(book), progress=bar)
+    fired = outcome.workflows
+    issues = [i for i in outcome.crm.report.issues if i.code.startswith("workflow")]
+    if fmt == "json":
+        echo_json(json.dumps({"dry_run": dry_run, "as_of": outcome.results.as_of.isoformat(),
+                              "firings": fired.to_json() if fired else [],
+                              "issues": [i.as_dict() for i in issues]}, ensure_ascii=False, indent=2, default=str))
+        return
+    rows = fired.to_json() if fired else []
+    if not rows:
+        echo(_("no workflow fires") if not dry_run else _("dry run: no workflow would fire"))
+    else:
+        echo(_("dry run: nothing written. What would fire:") if dry_run else _("What fired:"))
+        echo_lines(show.table([_("Rule"), _("Record"), _("Why"), _("Action"), _("Result")],
+                              [[f"{r['rule']} {r['name'] or ''}".strip(), r["record"], r["said"],
+                                show.workflow_action(r["action"]), show.workflow_result(r["result"], r["message"])]
+                               for r in rows]))
+    for issue in issues:
+        echo(_issue_line(issue), err=True)
+
+
 AS_OF = click.option("--as-of", type=DATE, metavar=DATE_METAVAR, help=_("The date to compute for (default: today)."))
 
 

@@ -20,6 +20,7 @@ from pydantic import Field, ValidationError, ValidationInfo, field_validator, mo
 from sheetcrm.crm.duplicates import DuplicateSettings
 from sheetcrm.crm.conversion import ConversionSettings
 from sheetcrm.crm.scoring import ScoringSettings
+from sheetcrm.crm.workflows import WorkflowSettings
 from sheetcrm.crm.stages import DEFAULT_STAGES, Stage
 from sheetcrm.every import ScheduleSettings
 from sheetcrm.cells import quoted
@@ -95,6 +96,8 @@ class Config(Section):
     forms: dict[str, FormSettings] = {}
     # `sheetcrm serve`'s website form (sheetcrm.intake.settings.ServeSettings).
     serve: ServeSettings = Field(default_factory=ServeSettings)
+    # Workflow rules beside the Workflows tab's, and how often one may fire per record (crm.workflows).
+    workflows: WorkflowSettings = Field(default_factory=WorkflowSettings)
     # Where the file came from, for messages; not a setting.
     source: Path | None = Field(default=None, exclude=True)
 

@@ -33,6 +33,7 @@ from sheetcrm.report import Issue, column_letter
 from sheetcrm.schema import (DUPLICATES, LEAD_HISTORY, OWNED_TABS, QUOTAS, RATES, SEQUENCES, STAGE_HISTORY, OwnedTab,
                              find_tab, owned_tab_names)
 from sheetcrm.workbook import CellValue, Grid, Snapshot
+from sheetcrm.workflow_tabs import WorkflowTabs
 
 _MONTH_RE = re.compile(r"(\d{4})-(\d{1,2})")
 # Lead Status History's words -> the status they name, in either language.
@@ -48,6 +49,8 @@ class Inputs:
     sequences: dict[str, int] = field(default_factory=dict)         # prefix -> the last number handed out
     duplicates: "DuplicatesTab" = field(default_factory=lambda: DuplicatesTab())
     conversions: Conversions = field(default_factory=Conversions)   # read_conversions
+    # The Workflows tab, Workflow State and Workflow Log (workflow_tabs.read_workflows).
+    workflows: WorkflowTabs = field(default_factory=lambda: WorkflowTabs())
 
 
 def read_inputs(snapshot: Snapshot, config: Config, context: ParseContext) -> Inputs:

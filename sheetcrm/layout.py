@@ -39,7 +39,7 @@ from sheetcrm.names import COMPUTED
 from sheetcrm.owned import locate
 from sheetcrm.render import COUNT, DATE, DAYS, MONEY, MULTIPLE, RATIO, TEXT
 from sheetcrm.schema import (DASHBOARD, DUPLICATES, FORECAST, LEAD_HISTORY, OUTBOX, PIPELINE, STAGE_HISTORY, SYNC_LOG,
-                             VALIDATION, OwnedTab)
+                             VALIDATION, WORKFLOW_LOG, OwnedTab)
 from sheetcrm.workbook import CellValue, ColumnFormat, NumberFormat, Plan, Snapshot, TabLayout
 
 AMOUNT, SECONDS = "amount", "seconds"
@@ -56,6 +56,7 @@ COLUMN_KINDS: dict[str, dict[int, str]] = {
     VALIDATION.key: {3: COUNT},
     OUTBOX.key: {},
     DUPLICATES.key: {2: RATIO, 10: DATE},   # Score (a fraction: 0.95 shows 95.0 %), Created
+    WORKFLOW_LOG.key: {1: DATE},
 }
 # Tabs printed one page wide.
 PRINTED = (DASHBOARD.key, PIPELINE.key, FORECAST.key, VALIDATION.key, STAGE_HISTORY.key, LEAD_HISTORY.key,
@@ -65,6 +66,7 @@ COMPUTED_KINDS: dict[str, dict[str, str]] = {
     "opportunities": {"probability_pct": RATIO, "weighted_amount": AMOUNT, "days_in_stage": COUNT,
                       "last_activity": DATE},
     "leads": {"score": COUNT, "conversion_pct": RATIO, "converted_on": DATE},
+    "workflows": {"firings": COUNT, "last_fired": DATE},
 }
 assert all(set(kinds) <= set(COMPUTED[tab]) for tab, kinds in COMPUTED_KINDS.items())
 
@@ -174,7 +176,8 @@ def column_formats(snapshot: Snapshot, plan: Plan, crm: Any, dashboard_kinds: li
     `currency` the base currency every summary amount is in."""
     formats: list[ColumnFormat] = []
     layouts: list[TabLayout] = []
-    for tab in (PIPELINE, FORECAST, DASHBOARD, STAGE_HISTORY, LEAD_HISTORY, SYNC_LOG, VALIDATION, OUTBOX, DUPLICATES):
+    for tab in (PIPELINE, FORECAST, DASHBOARD, STAGE_HISTORY, LEAD_HISTORY, SYNC_LOG, VALIDATION, OUTBOX, DUPLICATES,
+                WORKFLOW_LOG):
         title = locate(snapshot, tab, locale).title
         if title not in snapshot.tabs and title not in plan.new_tabs:
             continue
@@ -195,8 +198,9 @@ def column_formats(snapshot: Snapshot, plan: Plan, crm: Any, dashboard_kinds: li
                          if (f := number_format(kind, currency, locale)) is not None)
             formats.append(ColumnFormat(title, col, width(header, cells, currency, locale), rows, owned=True))
         layouts.append(TabLayout(title, fit_width=tab.key in PRINTED))
+    rules = crm.inputs.workflows.table if crm.inputs is not None else None  # the Workflows tab: not a CRM tab
     for key, kinds_of in COMPUTED_KINDS.items():
-        table = crm.tables.get(key)
+        table = rules if key == "workflows" else crm.tables.get(key)
         if table is None or table.header.full or "id" not in table.header.fields:
             continue
         planned = {(w.row, w.col): w.value for w in plan.writes if w.tab == table.title}

@@ -54,6 +54,11 @@ OWNED: dict[str, tuple[str, tuple[str | tuple[str, str], ...]]] = {
     "duplicates": (N_("Duplicates"), (N_("Group"), N_("Score"), N_("Reasons"), N_("Tab"), N_("ID"), N_("Name"),
                                       N_("Email"), N_("Phone"), N_("Company"), N_("Created"), N_("Keep"),
                                       N_("Merge"), N_("Not duplicates"))),
+    # Workflows (crm/workflows.py): what sheetcrm saw at the previous sync, per rule and watched
+    # value (Kind: armed, checked, watch, seen, next), and the journal of every firing.
+    "workflow_state": (N_("Workflow State"), (N_("Kind"), N_("Key"), N_("Field"), NC_("setting", "Value"))),
+    "workflow_log": (N_("Workflow Log"), (N_("Time"), N_("Rule"), N_("Rule Name"), N_("Record"), N_("Event"),
+                                          N_("Action"), N_("Result"), N_("Key"), N_("Created Record"), N_("Chain"))),
 }
 
 # The columns sheetcrm computes in people's tabs: tab -> column key -> English header, in the
@@ -86,6 +91,8 @@ COMPUTED: dict[str, dict[str, str]] = {
         "next_step": N_("Next Step"),
         "lead": N_("From Lead"),
     },
+    # The Workflows tab's (people's rules): how often each rule fired, and when last.
+    "workflows": {"firings": N_("Firings"), "last_fired": N_("Last Fired")},
 }
 
 # Computed columns that record what a step did rather than what the sheet says now: added by

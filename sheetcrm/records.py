@@ -255,6 +255,24 @@ class QuoteLine(Record):
     discount: Percent = col("Discount %")
 
 
+class Workflow(Record):
+    """A rule of the Workflows tab (crm/workflows.py reads its When, If and Then)."""
+
+    id: Text = col("ID")
+    name: Text = col("Name")
+    active: Annotated[bool | None, _cell(lambda raw, ctx: cells.parse_bool(raw))] = col("Active")
+    record: Text = col("Record")
+    when: Text = col("When")
+    condition: Text = col("If")
+    then: Text = col("Then")
+    subject: Text = col("Subject")
+    due_days: Integer = col("Due (days)")
+    template: Text = col("Template")
+    assign_to: Text = col("Assign To")  # not for people: recognised header
+    cap: Integer = col("Cap")
+    auto_approve: Annotated[bool | None, _cell(lambda raw, ctx: cells.parse_bool(raw))] = col("Auto Approve")  # not for people: recognised header
+
+
 # The tab each record model is read from, as `aliases.toml` and the config name it.
 MODELS: dict[str, type[Record]] = {
     "accounts": Account, "contacts": Contact, "leads": Lead, "opportunities": Opportunity,
@@ -266,7 +284,7 @@ def _attach_aliases() -> None:
     # json_schema_extra["aliases"] = [Spanish header, *other headers]: what schema.py and the
     # scoring rules read. It plays no part in validation, so setting it after the class is built
     # is safe, and every reader of the model sees the same headers.
-    for tab, model in MODELS.items():
+    for tab, model in (*MODELS.items(), ("workflows", Workflow)):
         columns = [name for name, info in model.model_fields.items() if info.title is not None]
         for name, headers in aliases.column_names(tab, columns).items():
             model.model_fields[name].json_schema_extra = {"aliases": list(headers)}

@@ -148,6 +148,18 @@ def dashboard_body(results: Results, locale: str) -> list[list[Any]]:
     return rows
 
 
+def workflow_rows(fired: Any) -> list[list[Any]]:
+    """The Dashboard's count of firings per workflow rule (steps/workflows.Fired), all time."""
+    if fired is None:
+        return []
+    rows: list[list[Any]] = []
+    for rule, n in sorted(fired.counts.items()):
+        name = " ".join(p for p in (rule, fired.names.get(rule, "")) if p)
+        rows.append(Row(COUNT, [_("Workflow firings, {name}", name=name), n,
+                                _("How many times this workflow rule acted, per the Workflow Log.")]))
+    return rows
+
+
 def charts(results: Results, pipeline_title: str, forecast_title: str, locale: str) -> list[Chart]:
     n_stages = len(results.pipeline)
     n_months = len(results.forecast.months)

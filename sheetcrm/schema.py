@@ -77,12 +77,14 @@ def _column(name: str, info: FieldInfo) -> Column:
                   required=type(None) not in get_args(info.annotation))
 
 
-def _tab(key: str, id_prefix: str | None = None) -> TabSpec:
+def _tab(key: str, id_prefix: str | None = None, title: str | None = None,
+         model: type[records.Record] | None = None) -> TabSpec:
     es, *others = aliases.tab_names(key)
     recorded = names.RECORDED.get(key, frozenset())
     computed = tuple(Computed(k, *names.computed_name(key, k), recorded=k in recorded)
                      for k in names.COMPUTED.get(key, {}))
-    return TabSpec(key, names.CRM_TABS[key], es, tuple(others), records.MODELS[key], id_prefix, computed)
+    return TabSpec(key, title or names.CRM_TABS[key], es, tuple(others), model or records.MODELS[key], id_prefix,
+                   computed)
 
 
 TABS: dict[str, TabSpec] = {t.key: t for t in (
@@ -95,6 +97,10 @@ TABS: dict[str, TabSpec] = {t.key: t for t in (
     _tab("products"),
     _tab("quote_lines"),
 )}
+
+# The team's workflow rules (crm/workflows.py): a people's tab like the CRM's, read only when the
+# workbook has it (no "missing tab" warning: most teams have no rules), IDs WF-0001...
+WORKFLOWS = _tab("workflows", "WF", "Workflows", records.Workflow)  # not for people: the English title, as CRM_TABS
 
 
 # How messages count each tab's records, in one place, by the current language's plural rule.
@@ -164,10 +170,13 @@ OUTBOX = _owned("outbox")
 MERGED = _owned("merged")
 # Likely duplicates (steps/duplicates.py): rewritten each sync, people's ticks carried over.
 DUPLICATES = _owned("duplicates")
+# Workflows: what sheetcrm saw at the previous sync, and the journal of every firing (its keys).
+WORKFLOW_STATE = _owned("workflow_state")
+WORKFLOW_LOG = _owned("workflow_log")
 
 OWNED_TABS: dict[str, OwnedTab] = {t.key: t for t in (
     VALIDATION, SYNC_LOG, PIPELINE, FORECAST, DASHBOARD, STAGE_HISTORY, LEAD_HISTORY, SEQUENCES, OUTBOX,
-    MERGED, DUPLICATES)}
+    MERGED, DUPLICATES, WORKFLOW_STATE, WORKFLOW_LOG)}
 
 
 def find_tab(titles: list[str], names: list[str]) -> str | None:

@@ -31,7 +31,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn
 from rich.table import Table
 from rich.text import Text
 
-from sheetcrm.i18n import N_, _, current
+from sheetcrm.i18n import N_, _, current, in_locale
 from sheetcrm.terminal import visible
 
 NOTHING = "—"  # an undefined value (a win rate with no closed deal): the same in every language
@@ -178,3 +178,17 @@ def progress(enabled: bool = True, stream: Any = None) -> Iterator[ProgressBar |
         yield bar
     finally:
         bar.close()
+
+
+def workflow_action(action: str) -> str:
+    """A workflow action ("create_task") as the Workflow Log names it, in the current language."""
+    from sheetcrm.crm.workflows import ACTION_LABELS
+
+    return in_locale(current(), ACTION_LABELS[action])
+
+
+def workflow_result(result: str, message: str = "") -> str:
+    from sheetcrm.crm.workflows import RESULTS
+
+    word = in_locale(current(), RESULTS[result])
+    return f"{word}: {message}" if message else word

@@ -13,7 +13,7 @@ from sheetcrm.i18n import N_, _, current, every_locale, in_locale, normalize
 from sheetcrm.ids import read_sequences
 from sheetcrm.owned import owned_title
 from sheetcrm.plan import tab_writes
-from sheetcrm.schema import OWNED_TABS, SEQUENCES, TABS, find_tab, tab_names
+from sheetcrm.schema import OWNED_TABS, SEQUENCES, TABS, WORKFLOWS, find_tab, tab_names
 from sheetcrm.workbook import Plan, Snapshot, Workbook, WorkbookError, WriteResult
 
 
@@ -28,7 +28,24 @@ def plan_missing_tabs(snapshot: Snapshot, config: Config) -> Plan:
         title = settings.title or spec.display_title(config.locale)
         plan.new_tabs.append(title)
         plan.writes.extend(tab_writes(title, None, [spec.headers(config.locale)]))
+    if find_tab(titles, tab_names(WORKFLOWS, None)) is None:
+        # The team's rules: headers and one example, inactive until a person says yes.
+        locale = config.locale
+        title = WORKFLOWS.display_title(locale)
+        plan.new_tabs.append(title)
+        headers = [*WORKFLOWS.headers(locale), *(c.display(locale) for c in WORKFLOWS.computed)]
+        plan.writes.extend(tab_writes(title, None, [headers, example_rule(locale)]))
     return plan
+
+
+def example_rule(locale: str) -> list[str | int | None]:
+    """The Workflows tab's example (crm/workflows.py reads it in either language): a follow-up
+    task three days after a deal enters Proposal, switched off."""
+    if locale == "es":
+        return ["WF-0001", "Seguimiento de propuesta", "no", "oportunidad", "entra en Propuesta", "", "crear tarea",  # not for people: sample data
+                "Seguimiento: {{ Nombre }}", 3, None, None, None, None]  # not for people: sample data
+    return ["WF-0001", "Proposal follow-up", "no", "opportunity", "enters Proposal", "", "create task",  # not for people: sample data
+            "Follow up: {{ Name }}", 3, None, None, None, None]  # not for people: sample data
 
 
 def example_config(workbook: str | None = None, spreadsheet: str | None = None,

@@ -44,6 +44,7 @@ class SyncOutcome:
     plan: Plan
     result: WriteResult | None = None  # None when nothing was written (dry run or empty plan)
     dry_run: bool = False
+    workflows: Any = None  # what the workflow rules fired (steps.workflows.Fired), None with no rules
 
     @property
     def stepped_aside(self) -> list[tuple[str, str]]:
@@ -87,6 +88,17 @@ def plan_sync(snapshot: Snapshot, config: Config, as_of: dt.date,
     a ticked quote of such a version is not queued again, even with no Outbox row left.
     `progress` hears the "validating" and "computing" phases (ProgressHook). With no `locale`
     in the config file, the workbook's language decides what it writes (`validate.team_config`)."""
+    ctx = plan_context(snapshot, config, as_of, log_rows, log_now, sent_versions=sent_versions, progress=progress,
+                       web=web)
+    assert ctx.results is not None  # the compute step is one of STEPS
+    return ctx.crm, ctx.results, ctx.plan
+
+
+def plan_context(snapshot: Snapshot, config: Config, as_of: dt.date,
+                 log_rows: Sequence[Sequence[CellValue]] = (), log_now: bool = False, *,
+                 sent_versions: Collection[str] = (), progress: ProgressHook = _no_progress,
+                 web: WebBatch | None = None) -> SyncContext:
+    """`plan_sync`, with everything the steps left on the context (what the workflows fired)."""
     config = team_config(snapshot, config)
     with using(config.locale):  # every issue, cell and word of this sync in the team's language
         progress("validating", 0, 1)
@@ -97,8 +109,7 @@ def plan_sync(snapshot: Snapshot, config: Config, as_of: dt.date,
                           sent_versions=sent_versions, marks=dict(crm.inputs.sequences), web=web)
         progress("computing", 0, len(STEPS))
         run_steps(ctx, STEPS, lambda done: progress("computing", done, len(STEPS)))
-    assert ctx.results is not None  # the compute step is one of STEPS
-    return crm, ctx.results, ctx.plan
+    return ctx
 
 
 def run_steps(ctx: SyncContext, steps: Sequence[Step], done: Callable[[int], None] | None = None) -> None:
@@ -125,8 +136,10 @@ def sync(book: Workbook, config: Config, as_of: dt.date | None = None, dry_run: 
         progress("reading", 0, 1)
         snapshot = book.read()
         progress("reading", 1, 1)
-        crm, results, plan = plan_sync(snapshot, config, day, sent_versions=sent_versions, progress=progress, web=web)
-        outcome = SyncOutcome(crm, results, plan, dry_run=dry_run)
+        ctx = plan_context(snapshot, config, day, sent_versions=sent_versions, progress=progress, web=web)
+        assert ctx.results is not None  # the compute step is one of STEPS
+        plan = ctx.plan
+        outcome = SyncOutcome(ctx.crm, ctx.results, plan, dry_run=dry_run, workflows=ctx.workflows)
         if not plan or dry_run:
             return outcome
         try:

@@ -25,6 +25,7 @@ from sheetcrm.inputs import Inputs, read_conversions, read_inputs
 from sheetcrm.records import ParseContext
 from sheetcrm.report import Issue, Report, column_letter
 from sheetcrm.schema import TABS, find_tab, tab_names
+from sheetcrm.workflow_tabs import read_workflows
 from sheetcrm.table import Row, Table, parse_table
 from sheetcrm.workbook import Snapshot
 
@@ -115,6 +116,8 @@ def _read_crm(snapshot: Snapshot, config: Config) -> Crm:
     crm.report.issues.sort(key=lambda i: (order.get(i.tab, -1), i.row or 0, len(i.column or ""), i.column or ""))
     crm.inputs = read_inputs(snapshot, config, ctx)
     crm.inputs.conversions = read_conversions(crm.tables, config.locale)
+    # After the sort: the rules' problems follow the CRM tabs' on the Validation tab.
+    crm.inputs.workflows = read_workflows(snapshot, ctx, crm.report, config.locale)
     return crm
 
 

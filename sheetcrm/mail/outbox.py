@@ -520,9 +520,21 @@ class Prepared:
 
 
 def due_rows(outbox: Outbox, now: dt.datetime, early: bool = False) -> list[OutboxRow]:
-    """The Approved rows to send now: with no Next Try, a passed one, or any with `early`."""
-    return [r for r in outbox.rows if r.text("id") and r.status == "Approved"
+    """The Approved rows to send now: with no Next Try, a passed one, or any with `early`.
+    Only quote rows: a workflow's template email (no Quote) waits for a person (docs/workflows.md)."""
+    return [r for r in outbox.rows if r.text("id") and r.status == "Approved" and r.text("quote")
             and (early or (t := _moment(r.raw.get("next_try"))) is None or t <= now)]
+
+
+def sent_quotes(outbox: Outbox) -> list[tuple[str, str, dt.date]]:
+    """(Outbox ID, opportunity, day sent) of every Sent quote row: what a workflow's "quote
+    unanswered N days" counts from."""
+    out = []
+    for r in outbox.rows:
+        sent = _moment(r.raw.get("sent_at"))
+        if r.text("id") and r.text("quote") and r.status == "Sent" and sent is not None:
+            out.append((r.text("id"), r.text("opportunity"), sent.date()))
+    return out
 
 
 def templates_for(config: Config) -> Templates:

@@ -58,6 +58,9 @@ class SyncContext:
     id_fills: dict[Any, tuple[str, int, int]] = field(default_factory=dict)
     # The engine's results (the compute step).
     results: Results | None = None
+    # What the workflow rules did this sync (the workflows step: steps/workflows.Fired); the
+    # Dashboard counts firings per rule, `sheetcrm workflows` lists them.
+    workflows: Any = None
     # sheetcrm's tab key -> the title this plan gives it (the summaries step; charts read it).
     titles: dict[str, str] = field(default_factory=dict)
     # Everything the steps so far planned; a step reads it, and returns its own part.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sheetcrm.plan import owned_tab
-from sheetcrm.render import dashboard_body, forecast_body, pipeline_body
+from sheetcrm.render import dashboard_body, forecast_body, pipeline_body, workflow_rows
 from sheetcrm.schema import DASHBOARD, FORECAST, PIPELINE
 from sheetcrm.steps.context import StepResult, SyncContext
 
@@ -12,7 +12,8 @@ def run(ctx: SyncContext) -> StepResult:
     part = StepResult()
     assert ctx.results is not None  # the compute step runs first
     results, locale = ctx.results.in_team_words(), ctx.locale  # stages as the team writes them
+    dashboard = dashboard_body(results, locale) + workflow_rows(ctx.workflows)
     for tab, body in ((PIPELINE, pipeline_body(results)), (FORECAST, forecast_body(results, locale)),
-                      (DASHBOARD, dashboard_body(results, locale))):
+                      (DASHBOARD, dashboard)):
         ctx.titles[tab.key] = owned_tab(part.plan, ctx.snapshot, tab, locale, body)
     return part

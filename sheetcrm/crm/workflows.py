@@ -1,0 +1,784 @@
+"""Workflows: rules a team writes in its Workflows tab (or `[[workflows.rules]]` in the config)
+that act on records unattended, each firing exactly once. Pure: no I/O and no clock; `as_of`
+is the day of the sync. docs/workflows.md says what a person sees; this module the rules.
+
+A rule is (Record, When, If, Then) plus the action's arguments (Subject, Due (days), Template,
+Assign To, Cap). Its ID (WF-0001) is its identity: editing Name, When, If or Then never
+re-fires what it already did, since every firing is journaled under the key
+(rule ID, record ID, event) and a key in the Workflow Log never fires again.
+
+What a rule sees of the past is what sheetcrm saw at earlier syncs, kept in the Workflow
+State tab (`State`):
+
+* `armed[rule]`: the day of the first sync that saw the rule active and sound. Nothing that
+  happened before it fires, so a new rule never floods the records that already exist;
+* `checked[rule]`: the last day a sync evaluated the rule. Time triggers (N days after /
+  before a date, rotting, a quote unanswered) fire for each due day in
+  (checked, as_of] (and on or after `armed`), so a service stopped three days fires each
+  missed day's events once when it returns, and a date moved into the past fires nothing;
+* `watched[(kind, field)]`: since when a record field (or "*", the records themselves) is
+  watched, and `seen[(record ID, field)]`: its value at the last sync. An edge (a change, a
+  stage entered, a record created, a score crossing a threshold) is a difference between
+  `seen` and now; a field watched for the first time, or a record seen for the first time
+  in a field watched only now, is no edge;
+* `pointers[rule]`: where an assignment's round-robin stands.
+
+A firing's condition (If) is tested on the sync that sees its event. A rule that has fired
+`max_per_record` times on one record is stopped there, and said so; a rule whose firing would
+act on a record a firing of the same chain made (a task a rule created triggering the same
+rule, or A → B → A) is stopped, since the Workflow Log keeps each made record's lineage.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any, Iterable, Mapping, Sequence
+
+from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from pydantic import ConfigDict, Field, field_validator
+
+from sheetcrm.cells import normalize_key
+from sheetcrm.crm.conditions import Condition, ConditionError, parse_condition
+from sheetcrm.i18n import N_, NC_, _, in_locale
+from sheetcrm.report import Issue
+from sheetcrm.settings import Section
+from sheetcrm.workbook import CellValue, cell_key
+
+# A rule's record kind -> the CRM tab it lives in.
+KINDS: dict[str, str] = {"lead": "leads", "opportunity": "opportunities", "account": "accounts",
+                         "contact": "contacts", "task": "tasks"}
+_KIND_WORDS = {  # not for people: the words a Record cell is read as, in every language
+    "lead": ("lead", "leads", "prospecto"), "opportunity": ("opportunity", "opportunities", "deal", "deals",
+                                                            "oportunidad", "oportunidades"),
+    "account": ("account", "accounts", "cuenta", "cuentas"), "contact": ("contact", "contacts", "contacto", "contactos"),
+    "task": ("task", "tasks", "tarea", "tareas")}
+KIND_OF = {normalize_key(w): kind for kind, words in _KIND_WORDS.items() for w in words}
+
+ACTIONS = ("create_task", "log_activity", "assign_owner", "send_email", "notify")
+_ACTION_WORDS = {  # not for people: what a Then cell is read as
+    "create_task": ("create task", "task", "crear tarea", "tarea"),  # not for people: read as
+    "log_activity": ("log activity", "activity", "registrar actividad", "actividad"),  # not for people: read as
+    "assign_owner": ("assign owner", "assign", "asignar propietario", "asignar"),  # not for people: read as
+    "send_email": ("send email", "email", "enviar correo", "correo", "enviar email"),  # not for people: read as
+    "notify": ("notify", "notify owner", "notificar", "avisar")}  # not for people: read as
+ACTION_OF = {normalize_key(w): a for a, words in _ACTION_WORDS.items() for w in words}
+# How the Workflow Log names an action, in the team's language.
+ACTION_LABELS = {"create_task": NC_("workflow action", "create task"),
+                 "log_activity": NC_("workflow action", "log activity"),
+                 "assign_owner": NC_("workflow action", "assign owner"),
+                 "send_email": NC_("workflow action", "send email"), "notify": NC_("workflow action", "notify")}
+RESULTS = {"done": NC_("workflow result", "done"), "stopped": NC_("workflow result", "stopped"),
+           "skipped": NC_("workflow result", "skipped")}
+SEEN_RECORD = "*"  # the pseudo-field of `seen`: the record itself (the `created` trigger)
+
+_DAYS = r"(?P<n>\d{1,4})\s+(?:days?|d[ií]as?)"
+_WHEN: list[tuple[str, re.Pattern[str]]] = [(kind, re.compile(pattern, re.IGNORECASE)) for kind, pattern in (
+    ("created", r"(?:created|is created|new|creado|creada|se crea|nuevo|nueva)"),  # not for people: read as
+    ("enters", r"(?:enters|enters stage|entra en|entra a|pasa a)\s+(?P<to>.+)"),  # not for people: read as
+    ("changes", r"(?P<field>.+?)\s+(?:changes|cambia)(?:\s+(?:from|de)\s+(?P<from>.+?))?(?:\s+(?:to|a)\s+(?P<to>.+))?"),
+    ("after", _DAYS + r"\s+(?:after|despu[eé]s de(?:l)?)\s+(?P<field>.+)"),
+    ("before", _DAYS + r"\s+(?:before|antes de(?:l)?)\s+(?P<field>.+)"),  # not for people: read as
+    ("score_above", r"(?:score|puntuaci[oó]n)\s+(?:above|over|supera|por encima de|sobre)\s+(?P<n>\d+(?:[.,]\d+)?)"),  # not for people: read as
+    ("score_below", r"(?:score|puntuaci[oó]n)\s+(?:below|under|por debajo de|bajo)\s+(?P<n>\d+(?:[.,]\d+)?)"),  # not for people: read as
+    ("rotting", r"(?:rotting|starts rotting|estancada|se estanca)"),  # not for people: read as
+    ("form", r"(?:form response|form submitted|respuesta de formulario|formulario enviado)"),  # not for people: read as
+    ("quote", r"(?:quote unanswered|presupuesto sin respuesta)\s+" + _DAYS),  # not for people: read as
+)]
+# Which record kinds each trigger applies to (None: every kind).
+_TRIGGER_KINDS: dict[str, tuple[str, ...] | None] = {
+    "created": None, "changes": None, "after": None, "before": None, "enters": ("opportunity",),
+    "score_above": ("lead",), "score_below": ("lead",), "rotting": ("opportunity",), "form": ("lead", "contact"),
+    "quote": ("opportunity", "contact")}
+
+_MESSAGES = {
+    "workflow_no_id": (N_("This rule has no ID, so it cannot be told apart from the others."),
+                       N_("Give it an `id` (e.g. \"WF-010\") in sheetcrm.toml.")),
+    "workflow_duplicate_id": (N_("The rule ID {id} is used twice; only the first rule with it runs."),
+                              N_("Give each rule an ID of its own.")),
+    "workflow_bad_record": (N_("\"{text}\" is not a kind of record rules know."),
+                            N_("Write lead, opportunity, account, contact or task.")),
+    "workflow_bad_when": (N_("\"{text}\" is not a trigger sheetcrm knows."),
+                          N_("Write e.g. created, Stage changes to Won, enters Proposal, 3 days after Close Date, "
+                             "score above 70, rotting, form response, quote unanswered 7 days.")),
+    "workflow_wrong_record": (N_("The trigger \"{text}\" does not apply to a {kind}."),
+                              N_("Use it on a rule whose Record is {kinds}.")),
+    "workflow_unknown_column": (N_("There is no column \"{column}\" for a {kind}."),
+                                N_("Use a header of the {kind}'s tab, e.g. {examples}.")),
+    "workflow_not_a_date": (N_("\"{column}\" is not a date column."),
+                            N_("Count days from a date column: Created, Close Date, Last Activity, or a custom date.")),
+    "workflow_unknown_stage": (N_("\"{text}\" is not a stage."), N_("Use one of: {stages}.")),
+    "workflow_bad_condition": (N_("The condition cannot be read: {problem}"), N_("{hint}")),
+    "workflow_bad_then": (N_("\"{text}\" is not an action sheetcrm knows."),
+                          N_("Write create task, log activity, assign owner, send email or notify.")),
+    "workflow_missing_argument": (N_("The action {action} needs {column}."), N_("Fill in {column} for this rule.")),
+    "workflow_bad_template": (N_("The Subject template cannot be read: {problem}"),
+                              N_("Write text with fields in double braces, e.g. Follow up {{{{ Name }}}}.")),
+    "workflow_render_failed": (N_("The rule {rule} could not write its Subject for {record}: {problem}"),
+                               N_("Check the field names in the Subject column.")),
+    "workflow_max_firings": (N_("The rule {rule} has fired {n} times on {record} and is stopped there."),
+                             N_("Raise [workflows] max_per_record, or check the rule's When and If.")),
+    "workflow_loop": (N_("The rule {rule} would fire on {record}, which the same chain of rules made ({chain}): "
+                         "stopped so the rules cannot trigger each other forever."),
+                      N_("Change the rules' When or If so that what one makes does not trigger the chain again.")),
+    "workflow_no_owner": (N_("The rule {rule} could not assign {record}: every owner in Assign To is at their cap."),
+                          N_("Raise Cap, or add owners to Assign To.")),
+    "workflow_no_recipient": (N_("The rule {rule} has no address to email about {record}."),
+                              N_("Fill in the record's email, or the owner's address under [owners].")),
+}
+
+
+class RuleSettings(Section):
+    """One `[[workflows.rules]]` of sheetcrm.toml: the Workflows tab's columns, an `id` required."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    id: str
+    name: str | None = None
+    active: bool = True
+    record: str
+    when: str
+    condition: str | None = Field(default=None, alias="if")
+    then: str
+    subject: str | None = None
+    due_days: int | None = Field(default=None, ge=0, le=3650)
+    template: str | None = None
+    assign_to: list[str] = []
+    cap: int | None = Field(default=None, ge=1)
+    auto_approve: bool = False
+
+    @field_validator("assign_to", mode="before")
+    @classmethod
+    def _list(cls, v: Any) -> Any:
+        return [p.strip() for p in v.split(",") if p.strip()] if isinstance(v, str) else v
+
+
+class WorkflowSettings(Section):
+    """`[workflows]`: how many times a rule may fire on one record, and the config's rules."""
+
+    max_per_record: int = Field(default=3, ge=1, le=1000)
+    rules: list[RuleSettings] = []
+
+
+@dataclass(frozen=True)
+class RuleRow:
+    """A rule as written, from the Workflows tab or the config, with where each part lives
+    (`where`: field -> (column letter, header)) so a problem is reported at its cell."""
+
+    id: str | None
+    name: str | None
+    active: bool
+    record: str | None
+    when: str | None
+    condition: str | None
+    then: str | None
+    subject: str | None = None
+    due_days: int | None = None
+    template: str | None = None
+    assign_to: tuple[str, ...] = ()
+    cap: int | None = None
+    auto_approve: bool = False
+    tab: str = "sheetcrm.toml"
+    row: int | None = None
+    where: Mapping[str, tuple[str | None, str | None]] = field(default_factory=dict)
+    ready: bool = True  # False while its ID is handed out by this very sync: it runs from the next
+
+
+@dataclass(frozen=True)
+class Trigger:
+    kind: str                       # a key of _TRIGGER_KINDS
+    text: str                       # the When cell
+    field: str | None = None        # the record's value it watches or counts from (a Subject key)
+    from_: str | None = None
+    to: str | None = None
+    days: int = 0
+    threshold: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class Rule:
+    row: RuleRow
+    kind: str
+    trigger: Trigger
+    condition: Condition
+    action: str
+
+    @property
+    def id(self) -> str:
+        assert self.row.id is not None
+        return self.row.id
+
+
+@dataclass
+class Subject:
+    """A record as a rule sees it: its values by key (record fields, custom headers, computed
+    values such as score or last_activity), its owner, whether it is open (what an owner's
+    Cap counts), and the records it relates to (relation -> Subject)."""
+
+    kind: str
+    id: str
+    values: dict[str, Any]
+    owner: str | None = None
+    open: bool = True
+    email: str | None = None
+    related: dict[str, "Subject"] = field(default_factory=dict)
+
+
+@dataclass
+class World:
+    """Everything the rules look at, built by the step from the read and the engine's results.
+
+    `names[kind]`: normalize_key(a header, in any language) -> Subject key; `labels[kind]`:
+    key -> the header a person reads; `dates[kind]`: the keys that hold dates; `enums[key]`:
+    normalize_key(word) -> canonical value (stages, statuses); `forms`: (record ID, activity
+    ID, day) of each Form Submitted activity; `quotes`: (Outbox ID, record ID, contact ID,
+    sent day) of each Sent quote; `touched[record ID]`: the days of its activities."""
+
+    as_of: dt.date
+    subjects: dict[str, list[Subject]]
+    names: dict[str, dict[str, str]]
+    labels: dict[str, dict[str, str]]
+    dates: dict[str, frozenset[str]] = field(default_factory=dict)
+    enums: dict[str, dict[str, str]] = field(default_factory=dict)
+    forms: list[tuple[str, str, dt.date]] = field(default_factory=list)
+    quotes: list[tuple[str, str, str | None, dt.date]] = field(default_factory=list)
+    touched: dict[str, list[dt.date]] = field(default_factory=dict)
+    internal: frozenset[str] = frozenset()   # the team's addresses (casefolded): [owners]
+    owner_email: Mapping[str, str] = field(default_factory=dict)
+    stages: tuple[str, ...] = ()
+
+
+@dataclass
+class State:
+    """The Workflow State tab, as read (see the module docstring)."""
+
+    armed: dict[str, dt.date] = field(default_factory=dict)
+    checked: dict[str, dt.date] = field(default_factory=dict)
+    watched: dict[tuple[str, str], dt.date] = field(default_factory=dict)
+    seen: dict[tuple[str, str], CellValue] = field(default_factory=dict)
+    pointers: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """One row of the Workflow Log: `created` the record the action made, `chain` the rules
+    whose firings led to it (the firing's own rule last)."""
+
+    day: dt.date | None
+    rule: str
+    record: str
+    event: str
+    result: str                      # canonical: done, stopped, skipped
+    key: str
+    created: str | None = None
+    chain: tuple[str, ...] = ()
+
+
+def firing_key(rule: str, record: str, event: str) -> str:
+    return f"{rule}|{record}|{event}"
+
+
+@dataclass
+class Firing:
+    """One thing a rule does (or is stopped from doing) this sync. `values`: the new row's
+    cells by field (a task, an activity, an email) or the owner assigned; the step hands out
+    the new row's ID and writes it, its Workflow Log row requiring that write."""
+
+    rule: Rule
+    subject: Subject
+    event: str                       # the event's key part ("enters:Proposal@2026-12-01")
+    said: str                        # the event as a person reads it
+    day: dt.date                     # the event's day: a task's Due counts from it
+    result: str                      # done, stopped, skipped
+    message: str = ""
+    values: dict[str, Any] = field(default_factory=dict)
+    chain: tuple[str, ...] = ()
+    auto_approve: bool = False
+
+    @property
+    def key(self) -> str:
+        return firing_key(self.rule.id, self.subject.id, self.event)
+
+
+@dataclass
+class Outcome:
+    rules: list[Rule]
+    firings: list[Firing]
+    issues: list[Issue]
+    state: State                     # what the Workflow State tab holds after this sync
+
+
+def _issue(row: RuleRow, column: str | None, value: Any, code: str, /, severity: str = "error", **fmt: Any) -> Issue:
+    message, hint = _MESSAGES[code]
+    letter, header = row.where.get(column, (None, None)) if column else (None, None)
+    return Issue(severity, row.tab, row.row, letter, header, value, code, _(message, **fmt), _(hint, **fmt))
+
+
+# -- reading the rules ---------------------------------------------------------------------------
+
+def parse_rules(rows: Sequence[RuleRow], world: World, locale: str) -> tuple[list[Rule], list[Issue]]:
+    """The sound, active rules of `rows`, in order, and an issue at the cell of each problem
+    of the others (a rule with a problem does not run; the others do)."""
+    rules: list[Rule] = []
+    issues: list[Issue] = []
+    ids: set[str] = set()
+    for row in rows:
+        if not row.active:
+            continue
+        if not row.id:
+            if row.tab == "sheetcrm.toml":
+                issues.append(_issue(row, None, None, "workflow_no_id"))
+            continue  # a tab row without an ID gets one this sync (the ids of the Workflows tab)
+        if row.id in ids:
+            issues.append(_issue(row, "id", row.id, "workflow_duplicate_id", id=row.id))
+            continue
+        ids.add(row.id)
+        rule = _parse_rule(row, world, locale, issues)
+        if rule is not None:
+            rules.append(rule)
+    return rules, issues
+
+
+def _parse_rule(row: RuleRow, world: World, locale: str, issues: list[Issue]) -> Rule | None:
+    before = len(issues)
+    kind = KIND_OF.get(normalize_key(row.record or ""))
+    if kind is None:
+        issues.append(_issue(row, "record", row.record, "workflow_bad_record", text=row.record or ""))
+        return None
+    trigger = _parse_when(row, kind, world, issues)
+    try:
+        condition = parse_condition(row.condition or "", locale)
+        for relation, column in sorted(condition.columns(), key=lambda c: (c[0] or "", c[1])):
+            target = _relation_kind(kind, relation)
+            if target is None or normalize_key(column) not in world.names.get(target, {}):
+                shown = f"{relation}.{column}" if relation else column
+                issues.append(_issue(row, "condition", row.condition, "workflow_unknown_column", column=shown,
+                                     kind=_kind_word(target or kind), examples=_examples(world, target or kind)))
+    except ConditionError as e:
+        issues.append(_issue(row, "condition", row.condition, "workflow_bad_condition", problem=e.message,
+                             hint=e.hint or ""))
+        condition = None  # type: ignore[assignment]
+    action = ACTION_OF.get(normalize_key(row.then or ""))
+    if action is None:
+        issues.append(_issue(row, "then", row.then, "workflow_bad_then", text=row.then or ""))
+    else:
+        needs = {"create_task": "subject", "log_activity": "subject", "assign_owner": "assign_to",
+                 "send_email": "template"}.get(action)
+        if needs and not getattr(row, needs):
+            column = row.where.get(needs, (None, None))[1] or {"subject": "Subject", "assign_to": "Assign To",  # not for people: read as
+                                                                  "template": "Template"}[needs]
+            issues.append(_issue(row, needs, None, "workflow_missing_argument",
+                                 action=in_locale(locale, ACTION_LABELS[action]), column=column))
+        if row.subject and action in ("create_task", "log_activity", "send_email"):
+            try:
+                _ENV.from_string(row.subject)
+            except TemplateSyntaxError as e:
+                issues.append(_issue(row, "subject", row.subject, "workflow_bad_template", problem=e.message or ""))
+    if trigger is None or len(issues) > before or action is None or condition is None:
+        return None
+    return Rule(row, kind, trigger, condition, action)
+
+
+def _parse_when(row: RuleRow, kind: str, world: World, issues: list[Issue]) -> Trigger | None:
+    text = " ".join((row.when or "").split())
+    for name, pattern in _WHEN:
+        m = pattern.fullmatch(text)
+        if m is None:
+            continue
+        groups = m.groupdict()
+        if name == "changes" and normalize_key(groups["field"]) in ("status", "estado") and kind == "lead":
+            groups["field"] = "Status"
+        allowed = _TRIGGER_KINDS[name]
+        if allowed is not None and kind not in allowed:
+            issues.append(_issue(row, "when", row.when, "workflow_wrong_record", text=text, kind=_kind_word(kind),
+                                 kinds=", ".join(_kind_word(k) for k in allowed)))
+            return None
+        trigger = Trigger(name, text)
+        if groups.get("field"):
+            key = world.names.get(kind, {}).get(normalize_key(groups["field"]))
+            if key is None:
+                issues.append(_issue(row, "when", row.when, "workflow_unknown_column", column=groups["field"],
+                                     kind=_kind_word(kind), examples=_examples(world, kind)))
+                return None
+            if name in ("after", "before") and key not in world.dates.get(kind, frozenset()):
+                issues.append(_issue(row, "when", row.when, "workflow_not_a_date", column=groups["field"]))
+                return None
+            trigger = dataclasses.replace(trigger, field=key)
+        if name == "enters":
+            stage = world.enums.get("stage", {}).get(normalize_key(groups["to"]))
+            if stage is None:
+                issues.append(_issue(row, "when", row.when, "workflow_unknown_stage", text=groups["to"],
+                                     stages=", ".join(world.stages)))
+                return None
+            trigger = dataclasses.replace(trigger, field="stage", to=stage)
+        elif name == "changes":
+            trigger = dataclasses.replace(trigger, from_=groups.get("from"), to=groups.get("to"))
+        elif name in ("after", "before", "quote"):
+            trigger = dataclasses.replace(trigger, days=int(groups["n"]) * (-1 if name == "before" else 1))
+        elif name in ("score_above", "score_below"):
+            trigger = dataclasses.replace(trigger, field="score", threshold=Decimal(groups["n"].replace(",", ".")))
+        return trigger
+    issues.append(_issue(row, "when", row.when, "workflow_bad_when", text=text))
+    return None
+
+
+def _relation_kind(kind: str, relation: str | None) -> str | None:
+    if relation is None:
+        return kind
+    return relation if relation in KINDS else None
+
+
+def _kind_word(kind: str) -> str:
+    return _({"lead": N_("lead"), "opportunity": N_("opportunity"), "account": N_("account"),
+              "contact": N_("contact"), "task": N_("task")}[kind])
+
+
+def _examples(world: World, kind: str) -> str:
+    return ", ".join(list(world.labels.get(kind, {}).values())[:4])
+
+
+# -- the events ----------------------------------------------------------------------------------
+
+def watched_fields(rules: Iterable[Rule]) -> set[tuple[str, str]]:
+    """(kind, key) of every value an edge trigger compares with the previous sync's."""
+    out: set[tuple[str, str]] = set()
+    for rule in rules:
+        t = rule.trigger
+        if t.kind == "created":
+            out.add((rule.kind, SEEN_RECORD))
+        elif t.kind in ("changes", "enters", "score_above", "score_below"):
+            out.add((rule.kind, t.field))  # type: ignore[arg-type]
+            if t.kind == "enters":
+                out.add((rule.kind, SEEN_RECORD))  # a deal made straight into the stage enters it
+    return out
+
+
+def _same(a: Any, b: Any) -> bool:
+    return cell_key(_cell(a)) == cell_key(_cell(b))
+
+
+def _cell(v: Any) -> CellValue:
+    if isinstance(v, Decimal):
+        return float(v)
+    return v
+
+
+def _matches(text: str | None, value: Any, world: World, key: str) -> bool:
+    """Whether a When's "from X" / "to Y" names `value`: the same enum value (a stage or
+    status in any of its words), number, day, or text (ignoring case and accents)."""
+    if text is None:
+        return True
+    if value is None:
+        return False
+    enum = world.enums.get(key)
+    if enum is not None:
+        return enum.get(normalize_key(text)) == value
+    if isinstance(value, bool):
+        return normalize_key(text) in ("yes", "true", "si") if value else normalize_key(text) in ("no", "false")
+    if isinstance(value, (int, float, Decimal)):
+        try:
+            return Decimal(text.replace(",", ".")) == Decimal(str(value))
+        except InvalidOperation:
+            return False
+    if isinstance(value, dt.date):
+        return text.strip() == value.isoformat()[:10]
+    return normalize_key(text) == normalize_key(str(value))
+
+
+def _show(v: Any) -> str:
+    if v is None or v == "":
+        return "∅"
+    if isinstance(v, dt.date):
+        return v.isoformat()[:10]
+    if isinstance(v, Decimal):
+        return format(v.normalize(), "f")
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def _events(rule: Rule, subject: Subject, world: World, state: State, armed: dt.date,
+            checked: dt.date | None) -> list[tuple[str, str, dt.date]]:
+    """(event key, what a person reads, event day) of each event of `rule` on `subject` this sync."""
+    t, as_of, sid = rule.trigger, world.as_of, subject.id
+    label = world.labels.get(rule.kind, {}).get(t.field or "", t.field or "")
+    out: list[tuple[str, str, dt.date]] = []
+    new_record = ((rule.kind, SEEN_RECORD) in state.watched and (sid, SEEN_RECORD) not in state.seen)
+    if t.kind == "created":
+        if new_record:
+            out.append(("created", _("created"), as_of))
+    elif t.kind in ("changes", "enters"):
+        field_key = t.field or ""
+        cur = subject.values.get(field_key)
+        watched = (rule.kind, field_key) in state.watched
+        prev_known = (sid, field_key) in state.seen
+        if watched and prev_known:
+            prev = state.seen[(sid, field_key)]
+            if not _same(prev, cur):
+                if t.kind == "enters" and _matches(t.to, cur, world, field_key):
+                    out.append((f"enters:{t.to}@{as_of}", _("entered {stage}", stage=t.to), as_of))
+                elif (t.kind == "changes" and _matches(t.from_, prev, world, field_key)
+                      and _matches(t.to, cur, world, field_key)):
+                    out.append((f"changes:{field_key}:{_show(prev)}>{_show(cur)}@{as_of}",
+                                _("{field} changed from {old} to {new}", field=label, old=_show(prev), new=_show(cur)),
+                                as_of))
+        elif t.kind == "enters" and new_record and _matches(t.to, cur, world, field_key):
+            out.append((f"enters:{t.to}@{as_of}", _("entered {stage}", stage=t.to), as_of))
+    elif t.kind in ("score_above", "score_below"):
+        cur = subject.values.get("score")
+        prev = state.seen.get((sid, "score"))
+        if (rule.kind, "score") in state.watched and isinstance(prev, (int, float, Decimal)) and cur is not None:
+            threshold, p, c = t.threshold or Decimal(0), Decimal(str(prev)), Decimal(str(cur))
+            if t.kind == "score_above" and p <= threshold < c:
+                out.append((f"score>{_show(threshold)}@{as_of}",
+                            _("score rose above {n} ({old} → {new})", n=_show(threshold), old=_show(p), new=_show(c)),
+                            as_of))
+            elif t.kind == "score_below" and p >= threshold > c:
+                out.append((f"score<{_show(threshold)}@{as_of}",
+                            _("score fell below {n} ({old} → {new})", n=_show(threshold), old=_show(p), new=_show(c)),
+                            as_of))
+    else:
+        for event, said, due in _due_events(rule, subject, world):
+            if due >= armed and (checked is None or due > checked) and due <= as_of:
+                out.append((event, said, due))
+    return out
+
+
+def _due_events(rule: Rule, subject: Subject, world: World) -> list[tuple[str, str, dt.date]]:
+    """The time events of `rule` on `subject`, whatever their day: (key, words, due day)."""
+    t = rule.trigger
+    if t.kind in ("after", "before"):
+        base = subject.values.get(t.field or "")
+        if isinstance(base, dt.datetime):
+            base = base.date()
+        if not isinstance(base, dt.date):
+            return []
+        due = base + dt.timedelta(days=t.days)
+        label = world.labels.get(rule.kind, {}).get(t.field or "", t.field or "")
+        said = (_("{n} days after {field} ({day})", n=t.days, field=label, day=base.isoformat()) if t.days >= 0 else
+                _("{n} days before {field} ({day})", n=-t.days, field=label, day=base.isoformat()))
+        return [(f"due:{t.field}:{due.isoformat()}", said, due)]
+    if t.kind == "rotting":
+        start = subject.values.get("rotting_start")
+        if subject.values.get("rotting") and isinstance(start, dt.date):
+            return [(f"rotting@{start.isoformat()}", _("started rotting on {day}", day=start.isoformat()), start)]
+        return []
+    if t.kind == "form":
+        return [(f"form:{act}", _("form response {activity}", activity=act), day)
+                for who, act, day in world.forms if who == subject.id]
+    if t.kind == "quote":
+        out = []
+        contact = subject.related.get("contact")
+        for outbox_id, who, contact_id, sent in world.quotes:
+            if subject.id not in (who, contact_id):
+                continue
+            due = sent + dt.timedelta(days=t.days)
+            asked = {subject.id, who, *((contact_id,) if contact_id else ()), *((contact.id,) if contact else ())}
+            replied = any(sent < d <= due for rid in asked for d in world.touched.get(rid, ()))
+            if not replied:
+                out.append((f"quote:{outbox_id}", _("quote {id} unanswered {n} days", id=outbox_id, n=t.days), due))
+        return out
+    return []
+
+
+# -- the run -------------------------------------------------------------------------------------
+
+def run(rows: Sequence[RuleRow], world: World, state: State, log: Sequence[LogEntry], max_per_record: int,
+        locale: str) -> Outcome:
+    """Every rule over every record of its kind, once: the firings to plan (in rule order,
+    then record order), the issues, and the Workflow State after this sync."""
+    rules, issues = parse_rules(rows, world, locale)
+    done_keys = {e.key for e in log}
+    fired: dict[tuple[str, str], int] = {}
+    lineage: dict[str, tuple[str, ...]] = {}
+    for e in log:
+        if e.result == "done":
+            fired[(e.rule, e.record)] = fired.get((e.rule, e.record), 0) + 1
+        if e.created:
+            lineage[e.created] = e.chain
+    # Only the rules that run keep their days: a rule made inactive (or broken) and active again
+    # is armed anew, and fires nothing of the time it was off.
+    running = {r.id for r in rules}
+    new = State(armed={k: v for k, v in state.armed.items() if k in running},
+                checked={k: v for k, v in state.checked.items() if k in running}, watched={}, seen={},
+                pointers={k: v for k, v in state.pointers.items() if k in running})
+    firings: list[Firing] = []
+    open_load = _open_load(world)
+    for rule in rules:
+        if not rule.row.ready:
+            continue
+        armed = new.armed.setdefault(rule.id, world.as_of)
+        checked = state.checked.get(rule.id)
+        for subject in world.subjects.get(rule.kind, []):
+            for event, said, day in _events(rule, subject, world, state, armed, checked):
+                key = firing_key(rule.id, subject.id, event)
+                if key in done_keys:
+                    continue
+                if not rule.condition.test(_getter(subject, world)):
+                    continue
+                firing = Firing(rule, subject, event, said, day, "done", chain=(*lineage.get(subject.id, ()), rule.id))
+                if rule.id in lineage.get(subject.id, ()):
+                    chain = " → ".join((*lineage[subject.id], rule.id))
+                    firing.result, firing.message = "stopped", _(_MESSAGES["workflow_loop"][0], rule=rule.id,
+                                                                   record=subject.id, chain=chain)
+                    issues.append(_issue(rule.row, "when", rule.row.when, "workflow_loop", severity="warning",
+                                         rule=rule.id, record=subject.id, chain=chain))
+                elif fired.get((rule.id, subject.id), 0) >= max_per_record:
+                    stop_key = firing_key(rule.id, subject.id, "stopped")
+                    issues.append(_issue(rule.row, "when", rule.row.when, "workflow_max_firings", severity="warning",
+                                         rule=rule.id, n=max_per_record, record=subject.id))
+                    if stop_key in done_keys:
+                        continue
+                    done_keys.add(stop_key)
+                    firing = dataclasses.replace(firing, event="stopped", result="stopped",
+                                                 message=_(_MESSAGES["workflow_max_firings"][0], rule=rule.id,
+                                                           n=max_per_record, record=subject.id))
+                else:
+                    _act(firing, world, new, open_load, issues)
+                    if firing.result == "done":
+                        fired[(rule.id, subject.id)] = fired.get((rule.id, subject.id), 0) + 1
+                done_keys.add(key)
+                firings.append(firing)
+        new.checked[rule.id] = world.as_of
+    # The edge triggers' memory: what every watched value is now.
+    watching = watched_fields(r for r in rules if r.row.ready)
+    for kind, key in sorted(watching):
+        new.watched[(kind, key)] = state.watched.get((kind, key), world.as_of)
+        for subject in world.subjects.get(kind, []):
+            new.seen[(subject.id, key)] = (world.as_of if key == SEEN_RECORD and (subject.id, key) not in state.seen
+                                           else state.seen.get((subject.id, key)) if key == SEEN_RECORD
+                                           else _cell(subject.values.get(key)))
+    return Outcome(rules, firings, issues, new)
+
+
+def _getter(subject: Subject, world: World):
+    def get(relation: str | None, column: str) -> Any:
+        target = subject if relation is None else subject.related.get(relation)
+        kind = subject.kind if relation is None else relation
+        key = world.names.get(kind, {}).get(normalize_key(column))
+        if key is None:
+            raise KeyError(column)
+        return None if target is None else target.values.get(key)
+    return get
+
+
+def _open_load(world: World) -> dict[tuple[str, str], int]:
+    """(kind, owner casefolded) -> how many open records of that kind the owner holds."""
+    load: dict[tuple[str, str], int] = {}
+    for kind, subjects in world.subjects.items():
+        for s in subjects:
+            if s.owner and s.open:
+                load[(kind, s.owner.casefold())] = load.get((kind, s.owner.casefold()), 0) + 1
+    return load
+
+
+_ENV = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+
+
+def render_subject(text: str, subject: Subject, world: World) -> str:
+    """A Subject template filled from the record: `{{ Name }}`, `{{ Close_Date }}` (a header
+    with its spaces as "_"), `{{ record["Close Date"] }}`, `{{ account.Name }}`. Raises
+    jinja2.TemplateError."""
+    def fields(s: Subject) -> dict[str, Any]:
+        labels = world.labels.get(s.kind, {})
+        out = {labels.get(k, k): _plain(v) for k, v in s.values.items()}
+        return {**out, **{k.replace(" ", "_"): v for k, v in out.items()}, "ID": s.id}
+    mine = fields(subject)
+    context = {**mine, "record": mine, **{rel: fields(s) for rel, s in subject.related.items()}}
+    return _ENV.from_string(text).render(context).strip()
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, dt.datetime):
+        return v.date().isoformat()
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    if isinstance(v, Decimal):
+        return _show(v)
+    return "" if v is None else v
+
+
+def _act(firing: Firing, world: World, state: State, load: dict[tuple[str, str], int], issues: list[Issue]) -> None:
+    """What the firing's action does, in `firing.values` (or why it does not: result skipped)."""
+    rule, subject, row = firing.rule, firing.subject, firing.rule.row
+    text = None
+    if rule.action in ("create_task", "log_activity", "send_email") and row.subject:
+        try:
+            text = render_subject(row.subject, subject, world)
+        except TemplateError as e:
+            firing.result, firing.message = "skipped", _(_MESSAGES["workflow_render_failed"][0], rule=rule.id,
+                                                         record=subject.id, problem=str(e))
+            issues.append(_issue(row, "subject", row.subject, "workflow_render_failed", severity="warning",
+                                 rule=rule.id, record=subject.id, problem=str(e)))
+            return
+    named = row.assign_to[0] if row.assign_to else None
+    # A Related cell names a lead, deal, account or contact, never a task: a task's follow-up is
+    # about what the task is about.
+    about = subject.values.get("related") if subject.kind == "task" else subject.id
+    if rule.action == "create_task":
+        firing.values = {"subject": text, "due": firing.day + dt.timedelta(days=row.due_days or 0),
+                         "related": about, "owner": named or subject.owner}
+    elif rule.action == "log_activity":
+        firing.values = {"date": world.as_of, "subject": text, "related": about, "owner": named or subject.owner}
+    elif rule.action == "assign_owner":
+        if subject.owner:
+            firing.result, firing.message = "skipped", _("{record} has an owner already", record=subject.id)
+            return
+        owner = _next_owner(rule, subject.kind, state, load)
+        if owner is None:
+            firing.result, firing.message = "skipped", _(_MESSAGES["workflow_no_owner"][0], rule=rule.id,
+                                                         record=subject.id)
+            issues.append(_issue(row, "assign_to", ", ".join(row.assign_to), "workflow_no_owner", severity="warning",
+                                 rule=rule.id, record=subject.id))
+            return
+        firing.values = {"owner": owner}
+        load[(subject.kind, owner.casefold())] = load.get((subject.kind, owner.casefold()), 0) + 1
+    elif rule.action == "send_email":
+        to = _recipient(subject, world)
+        if to is None:
+            firing.result, firing.message = "skipped", _(_MESSAGES["workflow_no_recipient"][0], rule=rule.id,
+                                                         record=subject.id)
+            issues.append(_issue(row, "then", row.then, "workflow_no_recipient", severity="warning", rule=rule.id,
+                                 record=subject.id))
+            return
+        # Sent without a person's approval only when the rule asks for it AND the mail stays in the team.
+        firing.auto_approve = row.auto_approve and to.casefold() in world.internal
+        firing.values = {"to": to, "subject": text or row.template or "", "template": row.template,
+                         "related": subject.id}
+    elif rule.action == "notify":
+        firing.values = {"owner": named or subject.owner}
+
+
+def _recipient(subject: Subject, world: World) -> str | None:
+    if subject.email:
+        return subject.email
+    contact = subject.related.get("contact")
+    if contact is not None and contact.email:
+        return contact.email
+    return world.owner_email.get(subject.owner) if subject.owner else None
+
+
+def _next_owner(rule: Rule, kind: str, state: State, load: dict[tuple[str, str], int]) -> str | None:
+    """Round-robin over Assign To from the rule's pointer, skipping owners at their Cap of open
+    records of the kind; the pointer moves past the one chosen."""
+    people = rule.row.assign_to
+    start = state.pointers.get(rule.id, 0)
+    for step in range(len(people)):
+        index = (start + step) % len(people)
+        person = people[index]
+        if rule.row.cap is None or load.get((kind, person.casefold()), 0) < rule.row.cap:
+            state.pointers[rule.id] = (index + 1) % len(people)
+            return person
+    return None
+
+
+def result_word(result: str, locale: str) -> str:
+    return in_locale(locale, RESULTS[result])
+
+
+def action_word(action: str, locale: str) -> str:
+    return in_locale(locale, ACTION_LABELS[action])

@@ -1,0 +1,420 @@
+"""Workflows: the team's rules (the Workflows tab, `[[workflows.rules]]`) run over the read, each
+firing exactly once (crm/workflows.py decides; this step plans). docs/workflows.md.
+
+After `duplicates` and before `validation`, so a bad rule is on the Validation tab of the same
+sync. What a firing does lands in the same plan (one write) as its Workflow Log row, and the
+Log row `requires` the action's write: a concurrent edit that drops the action's row drops its
+Log row too, and the next sync, seeing no key, fires again. The new rows take the next IDs of
+the sequences (`ctx.marks`) and go below every row an earlier step appends to the same tab.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from sheetcrm import names
+from sheetcrm.cells import enum_choices, normalize_key
+from sheetcrm.crm.stages import StageTable, is_open_task
+from sheetcrm.crm.workflows import (KINDS, Firing, Outcome, RuleRow, Subject, World, action_word, result_word, run as
+                                    run_rules)
+from sheetcrm.i18n import _, in_locale
+from sheetcrm.ids import assign_ids, id_pattern
+from sheetcrm.mail.outbox import read_outbox, sent_quotes, status_label
+from sheetcrm.plan import append_writes, cell_value, computed_writes, owned_tab
+from sheetcrm.records import LEAD_STATUSES
+from sheetcrm.report import column_letter
+from sheetcrm.schema import TABS, WORKFLOW_LOG, WORKFLOW_STATE, WORKFLOWS
+from sheetcrm.steps.context import StepResult, SyncContext
+from sheetcrm.table import Row, Table, field_kinds
+from sheetcrm.validate import parse_context
+from sheetcrm.workbook import CellValue, CellWrite
+
+Anchor = tuple[str, int, int]
+_PREFIX = {"tasks": "TSK", "activities": "ACT"}
+_CLOSED_LEADS = {"Converted", "Unqualified"}
+# The words written in new rows, as records.py reads them in each language.
+_OPEN = {"en": "Open", "es": "Abierta"}  # not for people: a Task's Status value
+_NOTE = {"en": "Note", "es": "Nota"}  # not for people: an Activity's Type value
+
+
+@dataclass
+class Fired:
+    """What the workflows did this sync: the core's outcome, each firing's new record ID, and
+    firings per rule as the Workflow Log will hold them (this sync's included)."""
+
+    outcome: Outcome
+    created: dict[int, str] = field(default_factory=dict)       # id(firing) -> the ID its action made
+    counts: dict[str, int] = field(default_factory=dict)        # rule ID -> "done" firings, all time
+    names: dict[str, str] = field(default_factory=dict)         # rule ID -> its Name
+
+    def to_json(self) -> list[dict[str, Any]]:
+        """Each firing of this sync, in order: what fired, on what, why, and what it did (the
+        action's values unrounded, dates as ISO text)."""
+        return [{"rule": f.rule.id, "name": f.rule.row.name, "record": f.subject.id, "kind": f.rule.kind,
+                 "when": f.rule.row.when, "if": f.rule.row.condition or "", "event": f.event, "said": f.said,
+                 "day": f.day.isoformat(), "action": f.rule.action, "result": f.result, "message": f.message,
+                 "key": f.key, "created": self.created.get(id(f)),
+                 "values": {k: v.isoformat() if isinstance(v, dt.date) else str(v) if v is not None else None
+                            for k, v in f.values.items()}}
+                for f in self.outcome.firings]
+
+
+def run(ctx: SyncContext) -> StepResult:
+    part = StepResult()
+    crm = ctx.crm
+    assert crm.inputs is not None and ctx.results is not None
+    tabs = crm.inputs.workflows
+    table = tabs.table
+    if table is None and not ctx.config.workflows.rules:
+        return part
+    rows: list[RuleRow] = []
+    if table is not None and "id" in table.header.fields:
+        part.plan.writes.extend(assign_ids(table, ctx.marks, WORKFLOWS.id_column.header))  # type: ignore[union-attr]
+    if table is not None:
+        rows.extend(_tab_rows(table))
+    rows.extend(_config_rows(ctx))
+    world = build_world(ctx)
+    outcome = run_rules(rows, world, tabs.state, tabs.log, ctx.config.workflows.max_per_record, ctx.locale)
+    part.issues.extend(outcome.issues)
+    fired = Fired(outcome, names={r.id: r.name or "" for r in rows if r.id})
+    anchors = _Writer(ctx, part, fired).actions()
+    _log(ctx, part, fired, anchors)
+    _state(ctx, part, outcome, fired, anchors)
+    if table is not None:
+        last: dict[str, dt.date] = {}
+        for e in tabs.log:
+            if e.result == "done" and e.day is not None and e.day > last.get(e.rule, dt.date.min):
+                last[e.rule] = e.day
+        for f in outcome.firings:
+            if f.result == "done":
+                last[f.rule.id] = ctx.as_of
+        by_row = {r.row: {"firings": fired.counts.get(r.id or "") or None, "last_fired": last.get(r.id or "")}
+                  for r in table.rows if r.id}
+        part.plan.writes.extend(computed_writes(table, by_row, ctx.locale))
+    ctx.workflows = fired
+    return part
+
+
+def _tab_rows(table: Table) -> list[RuleRow]:
+    header = table.header
+    where = {f: (column_letter(c + 1), header.labels.get(c)) for f, c in header.fields.items()}
+    out = []
+    for row in table.rows:
+        w = row.record
+        if w is None:
+            continue  # its bad cells are reported by the read
+        out.append(RuleRow(
+            id=row.id, name=w.name, active=bool(w.active), record=w.record, when=w.when, condition=w.condition,
+            then=w.then, subject=w.subject, due_days=w.due_days, template=w.template,
+            assign_to=tuple(p.strip() for p in (w.assign_to or "").split(",") if p.strip()), cap=w.cap,
+            auto_approve=bool(w.auto_approve), tab=table.title, row=row.row, where=where, ready=not row.assigned))
+    return out
+
+
+def _config_rules_where() -> dict[str, tuple[str | None, str | None]]:
+    keys = {"id": "id", "record": "record", "when": "when", "condition": "if", "then": "then", "subject": "subject",
+            "assign_to": "assign_to", "template": "template"}
+    return {f: (None, k) for f, k in keys.items()}
+
+
+def _config_rows(ctx: SyncContext) -> list[RuleRow]:
+    where = _config_rules_where()
+    return [RuleRow(id=r.id, name=r.name, active=r.active, record=r.record, when=r.when, condition=r.condition,
+                    then=r.then, subject=r.subject, due_days=r.due_days, template=r.template,
+                    assign_to=tuple(r.assign_to), cap=r.cap, auto_approve=r.auto_approve, tab="sheetcrm.toml",
+                    row=index, where=where)
+            for index, r in enumerate(ctx.config.workflows.rules, 1)]
+
+
+# -- what the rules see --------------------------------------------------------------------------
+
+_COMPUTED = {  # kind -> Subject key -> (tab of names.COMPUTED, its key) for the header people read
+    "opportunity": {"probability_pct": "probability_pct", "weighted_amount": "weighted_amount",
+                    "days_in_stage": "days_in_stage", "last_activity": "last_activity", "rotting": "rotting"},
+    "lead": {"score": "score", "grade": "grade"},
+}
+_LAST_ACTIVITY = names.COMPUTED["opportunities"]["last_activity"]
+
+
+def build_world(ctx: SyncContext) -> World:
+    """The records of every kind a rule may act on, with their computed values and relations."""
+    crm, results, config, locale = ctx.crm, ctx.results, ctx.config, ctx.locale
+    assert results is not None
+    stages = StageTable.of(config.stages)
+    activities = crm.records("activities")
+    touched: dict[str, list[dt.date]] = {}
+    for a in activities:
+        if a.related:
+            touched.setdefault(a.related, []).append(a.date)
+    w = World(as_of=ctx.as_of, subjects={}, names={}, labels={}, touched=touched,
+              internal=frozenset(v.strip().casefold() for v in config.owners.values()),
+              owner_email=dict(config.owners), stages=tuple(s.name for s in config.stages))
+    statuses: dict[str, str] = {}
+    for spec in (TABS["leads"], TABS["accounts"], TABS["tasks"]):
+        for choice, value in enum_choices(_choices(spec)).items():
+            statuses.setdefault(choice, value)
+    w.enums = {"stage": dict(parse_context(config).stages), "status": statuses}
+    metrics = {o.id: m for o, m in zip(results.opportunities, results.metrics) if o.id}
+    by_id: dict[str, Subject] = {}
+    for kind, tab in KINDS.items():
+        spec, table = TABS[tab], crm.tables.get(tab)
+        kinds = field_kinds(spec)
+        names_, labels, dates = {}, {}, set()
+        for c in spec.columns:
+            for n in (c.header, c.header_es, *c.aliases):
+                names_.setdefault(normalize_key(n), c.field)
+            labels[c.field] = c.header_es if locale == "es" else c.header
+            if kinds.get(c.field) == "date":
+                dates.add(c.field)
+        for key, computed in _COMPUTED.get(kind, {}).items():
+            en, es = names.computed_name(tab, computed)
+            names_[normalize_key(en)], names_[normalize_key(es)] = key, key
+            labels[key] = es if locale == "es" else en
+        if kind != "opportunity":  # a deal's own is computed; others count their activities
+            names_[normalize_key(_LAST_ACTIVITY)] = names_[normalize_key(in_locale("es", _LAST_ACTIVITY))] = "last_activity"
+            labels["last_activity"] = in_locale(locale, _LAST_ACTIVITY)
+        dates.add("last_activity")
+        typed = {normalize_key(n): c.type for n, c in config.tab(tab).custom_fields.items()}
+        subjects = []
+        for row in table.rows if table else ():
+            record = row.record
+            if record is None or not row.id or row.assigned:
+                continue  # a row whose ID this sync hands out is seen from the next (its ID has landed)
+            values: dict[str, Any] = {k: v for k, v in record.model_dump().items()}
+            for header_text, value in record.custom.items():
+                values[header_text] = value
+            if kind == "opportunity" and (m := metrics.get(row.id)) is not None:
+                values.update(probability_pct=m.probability, weighted_amount=m.weighted_amount,
+                              days_in_stage=m.days_in_stage, last_activity=m.last_activity, rotting=m.rotting,
+                              rotting_start=_rotting_start(stages, record.stage, m))
+            elif kind == "lead":
+                score = results.score(record)
+                values.update(score=score.score if score else None, grade=score.grade if score else None)
+            if kind != "opportunity":
+                values["last_activity"] = max(touched.get(row.id, ()), default=None)
+            subjects.append(Subject(kind, row.id, values, owner=values.get("owner"), open=_open(kind, record, stages),
+                                    email=values.get("email")))
+            by_id[row.id] = subjects[-1]
+        for header_text in (table.header.custom if table else {}):
+            names_.setdefault(normalize_key(header_text), header_text)
+            labels[header_text] = header_text
+            if typed.get(normalize_key(header_text)) == "date":
+                dates.add(header_text)
+        w.subjects[kind], w.names[kind], w.labels[kind], w.dates[kind] = subjects, names_, labels, frozenset(dates)
+    _relate(ctx, w, by_id)
+    for a in activities:
+        if a.type == "Form Submitted" and a.related and a.id:  # not for people: read as
+            w.forms.append((a.related, a.id, a.date))
+    for outbox_id, opp_text, sent in sent_quotes(read_outbox(ctx.snapshot, locale)):
+        found = crm.find("opportunities", opp_text)
+        opp = by_id.get(found[0].id or "") if len(found) == 1 else None
+        if opp is not None:
+            contact = opp.related.get("contact")
+            w.quotes.append((outbox_id, opp.id, contact.id if contact else None, sent))
+    return w
+
+
+def _choices(spec: Any) -> dict[str, list[str]]:
+    status = spec.model.model_fields["status"]
+    validator = next(m for m in status.metadata if hasattr(getattr(m, "func", None), "choices"))
+    spanish = {"leads": LEAD_STATUSES}.get(spec.key)
+    return spanish or {c: [] for c in validator.func.choices}
+
+
+def _rotting_start(stages: StageTable, stage_name: str, m: Any) -> dt.date | None:
+    """The first day the deal counts as rotting (crm/stages.py: more than rotting_days after its
+    last sign of life)."""
+    stage = stages.get(stage_name)
+    alive = max((d for d in (m.stage_entered, m.last_activity) if d is not None), default=None)
+    if stage is None or stage.rotting_days is None or alive is None:
+        return None
+    return alive + dt.timedelta(days=stage.rotting_days + 1)
+
+
+def _open(kind: str, record: Any, stages: StageTable) -> bool:
+    if kind == "opportunity":
+        return stages.kind(record.stage) == "open"
+    if kind == "lead":
+        return record.status not in _CLOSED_LEADS
+    if kind == "task":
+        return is_open_task(record)
+    return True
+
+
+def _relate(ctx: SyncContext, w: World, by_id: dict[str, Subject]) -> None:
+    crm = ctx.crm
+
+    def one(tab: str, text: str | None) -> Subject | None:
+        found = crm.find(tab, text) if text else []
+        return by_id.get(found[0].id or "") if len(found) == 1 else None
+
+    for s in w.subjects.get("opportunity", []):
+        for rel, tab, key in (("account", "accounts", "account"), ("contact", "contacts", "contact")):
+            if (target := one(tab, s.values.get(key))) is not None:
+                s.related[rel] = target
+    for s in w.subjects.get("contact", []):
+        if (target := one("accounts", s.values.get("account"))) is not None:
+            s.related["account"] = target
+    for s in w.subjects.get("task", []):
+        target = by_id.get(s.values.get("related") or "")
+        if target is not None:
+            s.related[target.kind] = target
+            s.related.update({k: v for k, v in target.related.items() if k not in s.related})
+
+
+# -- the writes ----------------------------------------------------------------------------------
+
+class _Writer:
+    """Each firing's action as writes: new Tasks, Activities and Outbox rows with the next IDs,
+    an Owner cell; returns id(firing) -> the write its Log row requires."""
+
+    def __init__(self, ctx: SyncContext, part: StepResult, fired: Fired) -> None:
+        self.ctx, self.part, self.fired = ctx, part, fired
+        self.next_row: dict[str, int | None] = {}
+
+    def actions(self) -> dict[int, Anchor]:
+        anchors: dict[int, Anchor] = {}
+        for f in self.fired.outcome.firings:
+            if f.result != "done":
+                continue
+            anchor = getattr(self, f.rule.action)(f)
+            if anchor is not None:
+                anchors[id(f)] = anchor
+        return anchors
+
+    def _start(self, table: Table) -> int | None:
+        """Below every row the plan already appends to the tab (forms, conversion)."""
+        if table.title in self.next_row:
+            return self.next_row[table.title]
+        grid = self.ctx.snapshot.tabs[table.title]
+        planned = max((w.row for w in (*self.ctx.plan.writes, *self.part.plan.writes) if w.tab == table.title),
+                      default=0)
+        return planned + 1 if planned >= len(grid.rows) else None
+
+    def _append(self, f: Firing, tab: str, values: dict[str, Any]) -> Anchor | None:
+        table = self.ctx.crm.tables.get(tab)
+        if table is None or "id" not in table.header.fields or table.header.full:
+            self._skip(f, _('There is no "{tab}" tab.', tab=TABS[tab].display_title(self.ctx.locale)))
+            return None
+        prefix = _PREFIX[tab]
+        pattern = id_pattern(prefix)
+        highest = max((int(m.group(1)) for r in table.rows if r.id and (m := pattern.match(r.id))), default=0)
+        number = self.ctx.marks[prefix] = max(highest, self.ctx.marks.get(prefix, 0)) + 1
+        new_id = f"{prefix}-{number:04d}"
+        row = {"id": new_id, **{k: cell_value(v) for k, v in values.items() if v is not None}}
+        writes, self.next_row[table.title] = append_writes(table, self.ctx.snapshot.tabs[table.title], [row],
+                                                           start=self._start(table))
+        self.part.plan.writes.extend(writes)
+        self.fired.created[id(f)] = new_id
+        return writes[0].key
+
+    def _skip(self, f: Firing, message: str) -> None:
+        f.result, f.message = "skipped", message
+
+    def create_task(self, f: Firing) -> Anchor | None:
+        return self._append(f, "tasks", {**f.values, "status": _OPEN[self.ctx.locale]})
+
+    def log_activity(self, f: Firing) -> Anchor | None:
+        return self._append(f, "activities", {**f.values, "type": _NOTE[self.ctx.locale]})
+
+    def assign_owner(self, f: Firing) -> Anchor | None:
+        table = self.ctx.crm.tables[KINDS[f.rule.kind]]
+        header = table.header
+        row = next((r for r in table.rows if r.id == f.subject.id), None)
+        if row is None or "owner" not in header.fields:
+            self._skip(f, _("The {tab} tab has no Owner column.", tab=table.title))
+            return None
+        col, id_col = header.fields["owner"], header.fields["id"]
+        # Lands only while the row still holds the record's ID and its Owner is still empty.
+        w = CellWrite(table.title, row.row, col + 1, f.values["owner"],
+                      expect=((id_col + 1, _raw_id(row)), (col + 1, None)))
+        self.part.plan.writes.append(w)
+        return w.key
+
+    def send_email(self, f: Firing) -> Anchor | None:
+        outbox = read_outbox(self.ctx.snapshot, self.ctx.locale)
+        title = outbox.title
+        if outbox.title not in self.next_row:
+            outbox.prepare(self.part.plan)
+            planned = max((w.row for w in (*self.ctx.plan.writes, *self.part.plan.writes) if w.tab == title
+                           and w.row > 1), default=0)
+            self.next_row[title] = max(outbox.next_row, planned + 1)
+        row_no = self.next_row[title]
+        self.next_row[title] = row_no + 1  # type: ignore[operator]
+        pattern = id_pattern("OUT")
+        highest = max((int(m.group(1)) for r in outbox.rows if (m := pattern.match(r.text("id")))), default=0)
+        number = self.ctx.marks["OUT"] = max(highest, self.ctx.marks.get("OUT", 0)) + 1
+        new_id = f"OUT-{number:04d}"
+        # A Draft for a person to approve; the sender sends quote rows only, so even an Approved
+        # workflow row waits (docs/workflows.md).
+        values = {"id": new_id, "created": self.ctx.as_of.isoformat(), "opportunity": f.subject.id,
+                  "to": f.values["to"], "subject": f.values["subject"],
+                  "status": status_label("Draft", self.ctx.locale)}
+        expect = tuple((outbox.columns[k], None) for k in values)
+        writes = [CellWrite(title, row_no, outbox.columns[k], v, expect=expect) for k, v in values.items()]
+        anchor = writes[0].key
+        writes[1:] = [dataclasses.replace(w, requires=anchor) for w in writes[1:]]
+        self.part.plan.writes.extend(writes)
+        self.fired.created[id(f)] = new_id
+        return anchor
+
+    def notify(self, f: Firing) -> Anchor | None:
+        return None  # the Log row is the notification: the owner's next digest lists it
+
+
+def _raw_id(row: Row) -> CellValue:
+    return row.raw_id if row.raw_id is not None else row.id
+
+
+def _log(ctx: SyncContext, part: StepResult, fired: Fired, anchors: dict[int, Anchor]) -> None:
+    tabs = ctx.crm.inputs.workflows  # type: ignore[union-attr]
+    for e in tabs.log:
+        if e.result == "done":
+            fired.counts[e.rule] = fired.counts.get(e.rule, 0) + 1
+    new_rows: list[tuple[list[Any], Anchor | None]] = []
+    for f in fired.outcome.firings:
+        if f.result == "done":
+            fired.counts[f.rule.id] = fired.counts.get(f.rule.id, 0) + 1
+        event = f.said if not f.message else f"{f.said}: {f.message}" if f.result != "stopped" else f.message
+        new_rows.append(([ctx.as_of, f.rule.id, f.rule.row.name or "", f.subject.id, event,
+                          action_word(f.rule.action, ctx.locale), result_word(f.result, ctx.locale), f.key,
+                          fired.created.get(id(f)) or "", " → ".join(f.chain) if f.result == "done" else ""],
+                         anchors.get(id(f))))
+    if not new_rows and not tabs.log_rows:
+        return
+    body = [*tabs.log_rows, *(r for r, _a in new_rows)]
+    first = len(part.plan.writes)
+    owned_tab(part.plan, ctx.snapshot, WORKFLOW_LOG, ctx.locale, body)
+    ties = {len(tabs.log_rows) + i + 2: a for i, (_r, a) in enumerate(new_rows) if a is not None}
+    part.plan.writes[first:] = [dataclasses.replace(w, requires=ties[w.row]) if w.row in ties else w
+                                for w in part.plan.writes[first:]]
+
+
+def _state(ctx: SyncContext, part: StepResult, outcome: Outcome, fired: Fired, anchors: dict[int, Anchor]) -> None:
+    """The Workflow State tab as it stands after this sync. A watched value whose edge fired an
+    action here `requires` that action's write: if the action is dropped (a row typed where it
+    was going), so is the new value, and the next sync sees the same edge again."""
+    s = outcome.state
+    body: list[list[Any]] = []
+    body += [["armed", k, "", v] for k, v in sorted(s.armed.items())]
+    body += [["checked", k, "", v] for k, v in sorted(s.checked.items())]
+    body += [["next", k, "", v] for k, v in sorted(s.pointers.items())]
+    body += [["watch", kind, key, v] for (kind, key), v in sorted(s.watched.items())]
+    body += [["seen", rid, key, v] for (rid, key), v in s.seen.items()]
+    if not body and ctx.crm.inputs.workflows.state == type(s)():  # type: ignore[union-attr]
+        return
+    ties: dict[tuple[str, str], Anchor] = {}
+    for f in outcome.firings:
+        anchor = anchors.get(id(f))
+        if anchor is not None:
+            for key in (f.rule.trigger.field, "*"):
+                if key:
+                    ties.setdefault((f.subject.id, key), anchor)
+    first = len(part.plan.writes)
+    owned_tab(part.plan, ctx.snapshot, WORKFLOW_STATE, ctx.locale, body)
+    by_row = {index + 2: ties[(r[1], r[2])] for index, r in enumerate(body) if r[0] == "seen" and (r[1], r[2]) in ties}
+    part.plan.writes[first:] = [dataclasses.replace(w, requires=by_row[w.row]) if w.row in by_row else w
+                                for w in part.plan.writes[first:]]

@@ -1,0 +1,104 @@
+"""The workflow tabs, typed in the read: the team's Workflows tab (a people's tab, read like a
+CRM tab when the workbook has one), and sheetcrm's Workflow State and Workflow Log (found by
+their mark). crm/workflows.py says what they mean; nothing after the read parses their cells.
+
+A damaged row of State or Log is skipped, as a damaged line of history is: a State row lost
+means one edge not seen (its value is seen again now), a Log row lost would mean a key that
+fires again, so the Log's Key column is read as plain text, whatever else its row holds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from sheetcrm import cells
+from sheetcrm.config import TabSettings
+from sheetcrm.crm.workflows import RESULTS, LogEntry, State
+from sheetcrm.i18n import every_locale
+from sheetcrm.owned import owned_title
+from sheetcrm.records import ParseContext
+from sheetcrm.report import Report
+from sheetcrm.schema import WORKFLOW_LOG, WORKFLOW_STATE, WORKFLOWS, find_tab, tab_names
+from sheetcrm.table import Table, parse_table
+from sheetcrm.workbook import CellValue, Grid, Snapshot
+
+# A Result cell in any language sheetcrm writes -> done / stopped / skipped.
+_RESULTS = cells.enum_choices({key: every_locale(word) for key, word in RESULTS.items()})
+
+
+@dataclass
+class WorkflowTabs:
+    table: Table | None = None                     # the Workflows tab, when the workbook has one
+    state: State = field(default_factory=State)
+    log: list[LogEntry] = field(default_factory=list)
+    log_rows: list[list[CellValue]] = field(default_factory=list)  # the Log's rows as read, to append below
+
+
+def read_workflows(snapshot: Snapshot, ctx: ParseContext, report: Report, locale: str) -> WorkflowTabs:
+    out = WorkflowTabs()
+    title = find_tab(list(snapshot.tabs), tab_names(WORKFLOWS, None))
+    if title is not None:
+        out.table = parse_table(WORKFLOWS, title, snapshot.tabs[title], TabSettings(), ctx, report)
+    out.state = read_state(_owned_grid(snapshot, WORKFLOW_STATE), locale)
+    out.log, out.log_rows = read_log(_owned_grid(snapshot, WORKFLOW_LOG), locale)
+    return out
+
+
+def _owned_grid(snapshot: Snapshot, tab: Any) -> Grid | None:
+    title = owned_title(snapshot, tab)
+    return snapshot.tabs.get(title) if title else None
+
+
+def _date(raw: Any, locale: str) -> dt.date | None:
+    try:
+        return cells.parse_date(raw, locale)
+    except cells.CellError:
+        return None
+
+
+def read_state(grid: Grid | None, locale: str) -> State:
+    """Kind, Key, Field, Value rows: armed/checked (rule, day), watch (kind, field, day), seen
+    (record, field, value as the cell holds it), next (rule, position)."""
+    state = State()
+    for raw in grid.rows[1:] if grid else ():
+        raw = list(raw) + [None] * (4 - len(raw))
+        kind, key, name, value = (cells.parse_text(raw[0]), cells.parse_text(raw[1]), cells.parse_text(raw[2]),
+                                  raw[3])
+        if not kind or not key:
+            continue
+        if kind in ("armed", "checked"):
+            day = _date(value, locale)
+            if day is not None:
+                getattr(state, kind)[key] = day
+        elif kind == "watch" and name:
+            day = _date(value, locale)
+            if day is not None:
+                state.watched[(key, name)] = day
+        elif kind == "seen" and name:
+            state.seen[(key, name)] = value
+        elif kind == "next":
+            try:
+                state.pointers[key] = cells.parse_integer(value) or 0
+            except cells.CellError:
+                continue
+    return state
+
+
+def read_log(grid: Grid | None, locale: str) -> tuple[list[LogEntry], list[list[CellValue]]]:
+    """The Log's entries (Time, Rule, Rule Name, Record, Event, Action, Result, Key, Created
+    Record, Chain) and its rows as read."""
+    entries: list[LogEntry] = []
+    rows = [list(r) for r in grid.rows[1:]] if grid else []
+    for raw in rows:
+        raw = raw + [None] * (10 - len(raw))
+        key = cells.parse_text(raw[7])
+        if not key or key.count("|") < 2:
+            continue
+        rule, record, event = key.split("|", 2)
+        result = _RESULTS.get(cells.normalize_key(cells.parse_text(raw[6]) or ""), "done")
+        chain = tuple(p.strip() for p in (cells.parse_text(raw[9]) or "").split("→") if p.strip())
+        entries.append(LogEntry(_date(raw[0], locale), rule, record, event, result, key, cells.parse_text(raw[8]),
+                                chain))
+    return entries, rows

@@ -1,0 +1,350 @@
+"""Workflows (issue 14): rules in the Workflows tab fire exactly at their edge, once, on real
+.xlsx files and on the Sheets emulator (gspread over HTTP), with the days stepped one by one."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import openpyxl
+import pytest
+
+from sheetcrm.config import Config
+from sheetcrm.sync import sync
+from sheetcrm.workbook.xlsx import XlsxWorkbook
+from test_gsheets import Traced, emu  # noqa: F401  (the emulator fixture)
+
+DAY0 = dt.date(2026, 12, 1)
+WF_HEADER = ["ID", "Name", "Active", "Record", "When", "If", "Then", "Subject", "Due (days)", "Template", "Assign To",
+             "Cap"]
+PEOPLE_TABS = ("Accounts", "Contacts", "Leads", "Opportunities", "Activities", "Tasks", "Workflows")
+
+
+def day(n: int) -> dt.date:
+    return DAY0 + dt.timedelta(days=n)
+
+
+def _tabs(rules: list[list]) -> dict[str, list[list]]:
+    return {
+        "Accounts": [["ID", "Name", "Owner"], ["ACC-0001", "Initech", "Sam"]],
+        "Contacts": [["ID", "Account", "First Name", "Last Name", "Email", "Owner"],
+                     ["CON-0001", "ACC-0001", "Bo", "Li", "bo@initech.com", "Sam"]],
+        "Leads": [["ID", "Last Name", "Company", "Email", "Status", "Owner", "Created"],
+                  ["LEAD-0001", "Ng", "Acme", "ana@acme.com", "New", "Sam", "2026-11-20"]],
+        "Opportunities": [["ID", "Name", "Account", "Contact", "Owner", "Stage", "Amount", "Close Date", "Created",
+                           "Notes"],
+                          ["OPP-0001", "Big", "ACC-0001", "CON-0001", "Sam", "Qualification", 5000, "2026-12-10",
+                           "2026-11-01", "keep me"],
+                          ["OPP-0002", "Small", "ACC-0001", "CON-0001", "Sam", "Qualification", 500, "2027-03-01",
+                           "2026-11-01", None]],
+        "Activities": [["ID", "Date", "Type", "Subject", "Related"],
+                       ["ACT-0001", "2026-11-30", "Call", "hi", "OPP-0001"]],
+        "Tasks": [["ID", "Due", "Subject", "Related", "Owner", "Status"]],
+        "Workflows": [WF_HEADER, *rules],
+    }
+
+
+RULES = [
+    ["WF-0001", "Proposal follow-up", "yes", "opportunity", "enters Proposal", "Amount > 1000", "create task",
+     "Follow up {{ Name }}", 3, None, None, None],
+    ["WF-0002", "Round robin", "yes", "lead", "created", "", "assign owner", None, None, None, "Ana, Bo", None],
+    ["WF-0003", "Close reminder", "yes", "opportunity", "2 days before Close Date", "", "log activity",
+     "Closes soon: {{ Name }}", None, None, None, None],
+    ["WF-0004", "Won", "yes", "opportunity", "Stage changes to Closed Won", "", "notify", None, None, None, None, None],
+]
+
+
+class Book:
+    """One workbook on either backend, edited between syncs the way a person would."""
+
+    def __init__(self, kind: str, tmp_path, emu_server, tabs: dict[str, list[list]]) -> None:
+        self.kind = kind
+        if kind == "xlsx":
+            wb = openpyxl.Workbook()
+            wb.remove(wb.active)
+            for title, rows in tabs.items():
+                ws = wb.create_sheet(title)
+                for row in rows:
+                    ws.append(row)
+            wb["Opportunities"]["K1"] = "Formula"
+            wb["Opportunities"]["K2"] = "=LEN(B2)"  # a person's formula: kept
+            self.path = tmp_path / "crm.xlsx"
+            wb.save(self.path)
+            self.book = XlsxWorkbook(self.path)
+        else:
+            self.server = emu_server
+            self.key = emu_server.create_spreadsheet("CRM", tabs)
+            self.traced = Traced(self.key)
+            self.book = self.traced.book
+
+    def rows(self, tab: str) -> list[list]:
+        grid = self.book.read().tabs.get(tab)
+        return [[None if v == "" else v for v in r] for r in grid.rows] if grid else []
+
+    def records(self, tab: str) -> list[dict]:
+        rows = self.rows(tab)
+        return [dict(zip(rows[0], r)) for r in rows[1:] if any(v is not None for v in r)]
+
+    def set(self, tab: str, row: int, col: int, value) -> None:
+        """A person's edit of one cell (1-based)."""
+        if self.kind == "xlsx":
+            wb = openpyxl.load_workbook(self.path)
+            wb[tab].cell(row, col).value = value
+            wb.save(self.path)
+        else:
+            self.traced.book.client.open_by_key(self.key).worksheet(tab).update_cell(row, col, value)
+
+    def append(self, tab: str, values: list) -> None:
+        n = len(self.rows(tab)) + 1
+        for c, v in enumerate(values, 1):
+            if v is not None:
+                self.set(tab, n, c, v)
+
+    def sync(self, n: int, config: Config | None = None):
+        return sync(self.book, config or Config(), day(n))
+
+
+@pytest.fixture(params=["xlsx", "google"])
+def kind(request):
+    return request.param
+
+
+def _book(kind, tmp_path, request, rules=RULES) -> Book:
+    server = request.getfixturevalue("emu") if kind == "google" else None
+    return Book(kind, tmp_path, server, _tabs(rules))
+
+
+def _log(book: Book) -> list[dict]:
+    return book.records("Workflow Log")
+
+
+def _as_date(v):
+    if isinstance(v, dt.datetime):
+        return v.date()
+    if isinstance(v, (int, float)):
+        return dt.date(1899, 12, 30) + dt.timedelta(days=int(v))
+    return v
+
+
+def test_each_rule_fires_exactly_at_its_edge_once_day_by_day(kind, tmp_path, request):
+    book = _book(kind, tmp_path, request)
+    before = {tab: book.rows(tab) for tab in PEOPLE_TABS}
+    first = book.sync(0)
+    # Armed today: nothing that already exists fires (no flood), nothing is due yet.
+    assert _log(book) == [] and first.workflows.outcome.firings == []
+    # Every cell a person wrote is as it was (sheetcrm's own columns aside).
+    for tab, rows in before.items():
+        after = book.rows(tab)
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
+                assert after[r][c] == value, (tab, r, c)
+    if kind == "xlsx":
+        assert openpyxl.load_workbook(book.path)["Opportunities"]["K2"].value == "=LEN(B2)"
+
+    book.set("Opportunities", 2, 6, "Proposal")   # OPP-0001 enters Proposal (Amount 5000 > 1000)
+    book.set("Opportunities", 3, 6, "Proposal")   # OPP-0002 too, but its If is false (500)
+    book.append("Leads", [None, "Kim", "Beta", "k@beta.com", "New", None, "2026-12-02"])
+    book.sync(1)   # the new lead gets its ID today; it is a record from the next sync on
+    assert [e["Key"] for e in _log(book)] == ["WF-0001|OPP-0001|enters:Proposal@2026-12-02"]
+    task = book.records("Tasks")[0]
+    assert (task["ID"], task["Subject"], _as_date(task["Due"]), task["Related"], task["Owner"], task["Status"]) == (
+        "TSK-0001", "Follow up Big", day(4), "OPP-0001", "Sam", "Open")
+
+    book.sync(2)
+    keys = [e["Key"] for e in _log(book)]
+    assert keys[1:] == ["WF-0002|LEAD-0002|created"]
+    assert book.records("Leads")[1]["Owner"] == "Ana"
+    for n in range(3, 7):
+        book.sync(n)
+        assert [e["Key"] for e in _log(book)] == keys, n  # nothing new until the Close Date reminder
+    book.sync(7)   # 2026-12-08 = 2 days before the Close Date
+    keys = [e["Key"] for e in _log(book)]
+    assert keys[-1] == "WF-0003|OPP-0001|due:close_date:2026-12-08"
+    activity = book.records("Activities")[-1]
+    assert (activity["ID"], activity["Subject"], activity["Related"], activity["Type"]) == (
+        "ACT-0002", "Closes soon: Big", "OPP-0001", "Note")
+    book.set("Opportunities", 2, 6, "Closed Won")
+    book.sync(8)
+    assert [e["Key"] for e in _log(book)][-1] == "WF-0004|OPP-0001|changes:stage:Proposal>Closed Won@2026-12-09"
+    for n in (8, 9, 10):
+        book.sync(n)
+    assert len(_log(book)) == 4 and len({e["Key"] for e in _log(book)}) == 4  # each once
+    assert len(book.records("Tasks")) == 1 and len(book.records("Activities")) == 2
+    rules = {r["ID"]: r for r in book.records("Workflows")}
+    assert [rules[k].get("Firings") for k in ("WF-0001", "WF-0002", "WF-0003", "WF-0004")] == [1, 1, 1, 1]
+    assert _as_date(rules["WF-0003"]["Last Fired"]) == day(7)
+    dashboard = {r[0]: r[1] for r in book.rows("Dashboard")}
+    assert dashboard["Workflow firings, WF-0001 Proposal follow-up"] == 1
+    # A quiet day writes nothing at all.
+    assert book.sync(10).result is None
+
+
+def test_a_service_down_three_days_fires_each_missed_event_once(kind, tmp_path, request):
+    rules = [["WF-0001", "Daily", "yes", "opportunity", "0 days after Close Date", "", "notify", None, None, None,
+              None, None]]
+    tabs = _tabs(rules)
+    opps = tabs["Opportunities"]
+    opps[1][7], opps[2][7] = "2026-12-03", "2026-12-04"   # due on days 2 and 3
+    server = request.getfixturevalue("emu") if kind == "google" else None
+    book = Book(kind, tmp_path, server, tabs)
+    book.sync(0)
+    book.sync(1)
+    assert _log(book) == []
+    book.sync(5)   # down on days 2, 3 and 4
+    assert [e["Key"] for e in _log(book)] == ["WF-0001|OPP-0001|due:close_date:2026-12-03",
+                                             "WF-0001|OPP-0002|due:close_date:2026-12-04"]
+    book.sync(5)
+    book.sync(6)
+    assert len(_log(book)) == 2
+
+
+def test_editing_a_rule_never_refires_and_inactive_time_is_not_caught_up(kind, tmp_path, request):
+    book = _book(kind, tmp_path, request)
+    book.sync(0)
+    book.set("Opportunities", 2, 6, "Proposal")
+    book.sync(1)
+    assert len(_log(book)) == 1
+    book.set("Workflows", 2, 2, "Renamed")            # Name
+    book.set("Workflows", 2, 8, "New text {{ ID }}")  # Subject
+    book.sync(2)
+    assert len(_log(book)) == 1 and len(book.records("Tasks")) == 1
+    # Close reminder switched off over its due day, then on again: the day it was off stays off.
+    book.set("Workflows", 4, 3, "no")
+    book.sync(6)
+    book.sync(7)
+    book.set("Workflows", 4, 3, "yes")
+    book.sync(9)
+    assert not any(e["Rule"] == "WF-0003" for e in _log(book))
+
+
+def test_a_self_triggering_pair_is_stopped_with_a_clear_message(kind, tmp_path, request):
+    rules = [
+        ["WF-0001", "Start", "yes", "opportunity", "enters Proposal", "", "create task", "Ping", 1, None, "Ana", None],
+        ["WF-0002", "Ping", "yes", "task", "created", "Owner = Ana", "create task", "Pong", 1, None, "Bo", None],
+        ["WF-0003", "Pong", "yes", "task", "created", "Owner = Bo", "create task", "Ping", 1, None, "Ana", None],
+    ]
+    book = _book(kind, tmp_path, request, rules)
+    book.sync(0)
+    book.set("Opportunities", 2, 6, "Proposal")
+    outcomes = [book.sync(n) for n in range(1, 7)]
+    tasks = book.records("Tasks")
+    # Start makes TSK-0001 (Ana); Ping answers TSK-0002 (Bo); Pong TSK-0003 (Ana); Ping again would loop.
+    assert [t["Subject"] for t in tasks] == ["Ping", "Pong", "Ping"]
+    stopped = [e for e in _log(book) if e["Result"] == "stopped"]
+    assert len(stopped) == 1 and stopped[0]["Rule"] == "WF-0002" and stopped[0]["Record"] == "TSK-0003"
+    assert "WF-0001 → WF-0002 → WF-0003 → WF-0002" in stopped[0]["Event"]
+    warnings = [i for o in outcomes for i in o.crm.report.issues if i.code == "workflow_loop"]
+    assert len(warnings) == 1 and warnings[0].tab == "Workflows" and warnings[0].row == 3
+    assert [e["Created Record"] for e in _log(book) if e["Result"] == "done"] == ["TSK-0001", "TSK-0002", "TSK-0003"]
+
+
+def test_a_rule_stops_after_max_firings_per_record(kind, tmp_path, request):
+    rules = [["WF-0001", "Amount", "yes", "opportunity", "Amount changes", "", "notify", None, None, None, None, None]]
+    book = _book(kind, tmp_path, request, rules)
+    config = Config.model_validate({"workflows": {"max_per_record": 2}})
+    book.sync(0, config)
+    outcomes = []
+    for n, amount in enumerate((6000, 7000, 8000, 9000), 1):
+        book.set("Opportunities", 2, 7, amount)
+        outcomes.append(book.sync(n, config))
+    results = [(e["Result"], e["Key"].split("|")[2].split("@")[0]) for e in _log(book)]
+    assert results == [("done", "changes:amount:5000>6000"), ("done", "changes:amount:6000>7000"),
+                       ("stopped", "stopped")]
+    assert any(i.code == "workflow_max_firings" for i in outcomes[-1].crm.report.issues)
+
+
+def test_an_email_is_queued_as_a_draft_and_never_sent_without_a_person(kind, tmp_path, request):
+    from sheetcrm.mail.outbox import due_rows, read_outbox
+
+    rules = [["WF-0001", "Welcome", "yes", "lead", "created", "", "send email", "Welcome {{ Company }}", None,
+              "welcome", None, None]]
+    book = _book(kind, tmp_path, request, rules)
+    book.sync(0)
+    book.append("Leads", ["LEAD-0002", "Kim", "Beta", "k@beta.com", "New", "Sam", "2026-12-02"])
+    book.sync(1)
+    out = book.records("Outbox")
+    assert [(r["ID"], r["Opportunity"], r["To"], r["Subject"], r["Status"]) for r in out] == [
+        ("OUT-0001", "LEAD-0002", "k@beta.com", "Welcome Beta", "Draft")]
+    # Even approved by a person, the sender leaves a template email alone (it sends quotes only).
+    book.set("Outbox", 2, 6, "Approved")
+    outbox = read_outbox(book.book.read(), "en")
+    assert due_rows(outbox, dt.datetime(2026, 12, 3, tzinfo=dt.timezone.utc)) == []
+
+
+def test_bad_rules_are_validation_issues_at_their_cells_and_the_others_run(kind, tmp_path, request):
+    rules = [
+        ["WF-0001", "Bad when", "yes", "opportunity", "whenever", "", "notify", None, None, None, None, None],
+        ["WF-0002", "Bad column", "yes", "opportunity", "Colour changes", "", "notify", None, None, None, None, None],
+        ["WF-0003", "Bad if", "yes", "opportunity", "created", "Nope > 3", "notify", None, None, None, None, None],
+        ["WF-0004", "No subject", "yes", "opportunity", "created", "", "create task", None, None, None, None, None],
+        ["WF-0005", "Bad then", "yes", "opportunity", "created", "", "dance", None, None, None, None, None],
+        ["WF-0006", "Good", "yes", "opportunity", "created", "", "notify", None, None, None, None, None],
+    ]
+    book = _book(kind, tmp_path, request, rules)
+    outcome = book.sync(0)
+    found = {(i.row, i.column, i.code) for i in outcome.crm.report.issues if i.code.startswith("workflow")}
+    assert found == {(2, "E", "workflow_bad_when"), (3, "E", "workflow_unknown_column"),
+                     (4, "F", "workflow_unknown_column"), (5, "H", "workflow_missing_argument"),
+                     (6, "G", "workflow_bad_then")}
+    validation = book.records("Validation")
+    assert {(r["Row"], r["Code"]) for r in validation if str(r["Code"]).startswith("workflow")} == {
+        (2, "workflow_bad_when"), (3, "workflow_unknown_column"), (4, "workflow_unknown_column"),
+        (5, "workflow_missing_argument"), (6, "workflow_bad_then")}
+    book.append("Opportunities", ["OPP-0003", "New deal", "ACC-0001", None, "Sam", "Prospecting", 100])
+    book.sync(1)
+    assert [e["Rule"] for e in _log(book)] == ["WF-0006"]
+
+
+def test_round_robin_respects_caps_and_never_overwrites_an_owner(kind, tmp_path, request):
+    rules = [["WF-0001", "RR", "yes", "lead", "created", "", "assign owner", None, None, None, "Ana, Bo", 1]]
+    book = _book(kind, tmp_path, request, rules)
+    book.sync(0)
+    for n in range(2, 6):
+        book.append("Leads", [f"LEAD-000{n}", f"P{n}", f"C{n}", None, "New", "Sam" if n == 5 else None])
+    book.sync(1)
+    owners = [r.get("Owner") for r in book.records("Leads")]
+    # Ana, then Bo; then both are at their cap of 1 open lead; LEAD-0005 had its owner already.
+    assert owners == ["Sam", "Ana", "Bo", None, "Sam"]
+    results = {e["Record"]: e["Result"] for e in _log(book)}
+    assert results == {"LEAD-0002": "done", "LEAD-0003": "done", "LEAD-0004": "skipped", "LEAD-0005": "skipped"}
+
+
+def test_a_google_sync_with_firings_costs_a_fixed_number_of_requests(tmp_path, request):
+    book = _book("google", tmp_path, request)
+    book.sync(0)
+    book.set("Opportunities", 2, 6, "Proposal")
+    book.traced.reset()
+    outcome = book.sync(1)
+    assert len(outcome.workflows.outcome.firings) == 1
+    # The sync's 4 reads, the read-back of a write into a people's tab (the new task's row,
+    # docs/concurrency.md), and one batchUpdate holding the task, its Log row and the State.
+    assert book.traced.counts() == (5, 1)
+    book.sync(1)   # the deal's Next Step shows the new task: records are computed from the read after
+    book.traced.reset()
+    book.sync(1)
+    # Nothing to do: the reads this workbook costs without any rule (metadata, values, the
+    # number formats of its percent and money columns), and no write.
+    assert book.traced.counts() == (3, 0)
+
+
+def test_a_dropped_action_drops_its_log_row_and_its_edge_so_the_next_sync_fires_once():
+    from sheetcrm.sync import plan_sync
+    from sheetcrm.workbook.memory import MemoryWorkbook
+
+    book = MemoryWorkbook(_tabs(RULES[:1]))
+    sync(book, Config(), day(0))
+    book.tabs["Opportunities"][1][5] = "Proposal"
+    _crm, _results, plan = plan_sync(book.read(), Config(), day(1))
+    book.tabs["Tasks"].append([None, "2026-12-09", "Typed by a person meanwhile", "OPP-0002", "Eva", "Open"])
+    result = book.write(plan)
+    assert any(w.tab == "Tasks" for w in result.skipped)
+    assert "Workflow Log" not in book.tabs or len(book.tabs["Workflow Log"]) == 1   # no Log row without its task
+    seen = [r for r in book.tabs["Workflow State"] if r[0] == "seen" and r[1] == "OPP-0001" and r[2] == "stage"]
+    assert seen[0][3] == "Qualification"                                            # the edge is still to come
+    sync(book, Config(), day(2))
+    tasks = [r for r in book.tabs["Tasks"][1:] if r and r[2] == "Follow up Big"]
+    typed = next(r for r in book.tabs["Tasks"][1:] if r[2] == "Typed by a person meanwhile")
+    assert len(tasks) == 1 and tasks[0][0] not in (typed[0], "TSK-0001")   # never an ID handed out before
+    assert book.tabs["Tasks"].index(tasks[0]) > book.tabs["Tasks"].index(typed)
+    assert [r[7] for r in book.tabs["Workflow Log"][1:]] == ["WF-0001|OPP-0001|enters:Proposal@2026-12-03"]
+    sync(book, Config(), day(3))
+    assert len(book.tabs["Workflow Log"]) == 2

@@ -1,0 +1,113 @@
+"""The pure core of workflows (crm/workflows.py): each remaining trigger kind at its edge, once,
+with as_of stepped day by day; and `init`'s Workflows tab in English and Spanish."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from sheetcrm.config import Config
+from sheetcrm.crm.workflows import LogEntry, RuleRow, State, Subject, World, run
+from sheetcrm.starter import init_workbook
+from sheetcrm.sync import sync
+from sheetcrm.workbook.memory import MemoryWorkbook
+
+D0 = dt.date(2027, 1, 4)
+
+
+def _world(day: dt.date, subjects: dict[str, list[Subject]], **extra) -> World:
+    names = {"lead": {"score": "score", "owner": "owner"}, "opportunity": {"stage": "stage", "owner": "owner"},
+             "contact": {"owner": "owner"}}
+    return World(as_of=day, subjects=subjects, names=names, labels={k: dict(v) for k, v in names.items()},
+                 enums={"stage": {"proposal": "Proposal"}}, stages=("Proposal",), **extra)
+
+
+def _rule(rid: str, record: str, when: str, then: str = "notify") -> RuleRow:
+    return RuleRow(rid, rid, True, record, when, "", then, tab="Workflows", row=2)
+
+
+def _step(rows, worlds):
+    """Runs the rules over each day's world in turn, carrying State and the Log as a sync would;
+    returns each day's firing keys."""
+    state, log, out = State(), [], []
+    for world in worlds:
+        outcome = run(rows, world, state, log, 3, "en")
+        assert outcome.issues == []
+        out.append([f.key for f in outcome.firings])
+        log += [LogEntry(world.as_of, f.rule.id, f.subject.id, f.event, f.result, f.key) for f in outcome.firings]
+        state = outcome.state
+    return out
+
+
+def day(n):
+    return D0 + dt.timedelta(days=n)
+
+
+def test_score_above_fires_when_the_score_crosses_the_threshold_once():
+    scores = [40, 60, 80, 90, 60, 85]
+    worlds = [_world(day(n), {"lead": [Subject("lead", "LEAD-0001", {"score": Decimal(s)})]})
+              for n, s in enumerate(scores)]
+    fired = _step([_rule("WF-1", "lead", "score above 70")], worlds)
+    assert fired == [[], [], ["WF-1|LEAD-0001|score>70@2027-01-06"], [], [], ["WF-1|LEAD-0001|score>70@2027-01-09"]]
+    fired = _step([_rule("WF-2", "lead", "puntuación por debajo de 70")], worlds)
+    assert fired == [[], [], [], [], ["WF-2|LEAD-0001|score<70@2027-01-08"], []]
+
+
+def test_rotting_fires_on_the_day_the_deal_starts_rotting_and_after_downtime_once():
+    start = day(3)
+
+    def world(n):
+        rotting = day(n) >= start
+        return _world(day(n), {"opportunity": [Subject("opportunity", "OPP-0001", {
+            "stage": "Proposal", "rotting": rotting, "rotting_start": start})]})
+    fired = _step([_rule("WF-1", "opportunity", "rotting")], [world(n) for n in range(6)])
+    assert fired == [[], [], [], ["WF-1|OPP-0001|rotting@2027-01-07"], [], []]
+    fired = _step([_rule("WF-1", "opportunity", "estancada")], [world(0), world(5), world(6)])  # down days 1-4
+    assert fired == [[], ["WF-1|OPP-0001|rotting@2027-01-07"], []]
+
+
+def test_a_form_response_fires_once_per_response_from_the_armed_day():
+    lead = Subject("lead", "LEAD-0001", {})
+    forms = [("LEAD-0001", "ACT-0001", day(-5))]   # before the rule was armed: history
+    worlds = [_world(day(0), {"lead": [lead]}, forms=forms),
+              _world(day(1), {"lead": [lead]}, forms=[*forms, ("LEAD-0001", "ACT-0009", day(1))]),
+              _world(day(2), {"lead": [lead]}, forms=[*forms, ("LEAD-0001", "ACT-0009", day(1))])]
+    assert _step([_rule("WF-1", "lead", "form response")], worlds) == [[], ["WF-1|LEAD-0001|form:ACT-0009"], []]
+
+
+def test_a_quote_unanswered_n_days_fires_on_its_day_unless_a_reply_came():
+    def world(n, touched):
+        opp = Subject("opportunity", "OPP-0001", {})
+        return _world(day(n), {"opportunity": [opp]}, quotes=[("OUT-0001", "OPP-0001", None, day(1))],
+                      touched=touched)
+    rule = [_rule("WF-1", "opportunity", "quote unanswered 3 days")]
+    assert _step(rule, [world(n, {}) for n in range(7)]) == [[], [], [], [], ["WF-1|OPP-0001|quote:OUT-0001"], [],
+                                                            []]
+    replied = {"OPP-0001": [day(1), day(3)]}  # the send's own activity, and a reply two days later
+    assert _step(rule, [world(n, replied) for n in range(7)]) == [[]] * 7
+
+
+def test_a_trigger_on_the_wrong_record_or_an_unknown_stage_is_an_issue_at_the_when_cell():
+    world = _world(day(0), {})
+    outcome = run([_rule("WF-1", "account", "rotting"), _rule("WF-2", "opportunity", "enters Nowhere")], world,
+                  State(), [], 3, "en")
+    assert [(i.code, i.row, i.value) for i in outcome.issues] == [("workflow_wrong_record", 2, "rotting"),
+                                                                  ("workflow_unknown_stage", 2, "enters Nowhere")]
+
+
+@pytest.mark.parametrize("locale,title,when", [("en", "Workflows", "enters Proposal"),
+                                               ("es", "Flujos de trabajo", "entra en Propuesta")])
+def test_init_adds_the_workflows_tab_with_an_inactive_example(locale, title, when):
+    book = MemoryWorkbook({})
+    config = Config(locale=locale)
+    init_workbook(book, config)
+    rows = book.read().tabs[title].rows
+    assert rows[1][4] == when and rows[1][2] == "no"
+    outcome = sync(book, config, D0)
+    assert outcome.workflows.outcome.rules == []    # inactive: nothing runs, no Workflow tabs appear
+    assert not any("Workflow" in t or "flujo" in t.casefold() for t in outcome.plan.new_tabs)
+    # Switched on, the Spanish rule reads as the English one does.
+    book.tabs[title][1][2] = "sí" if locale == "es" else "yes"
+    assert [r.id for r in sync(book, config, D0).workflows.outcome.rules] == ["WF-0001"]
