@@ -129,8 +129,8 @@ def _accounts(tmp_path, rows, deals=()):
 def test_accounts_match_by_name_or_by_domain_with_a_similar_name_and_cp1252_semicolons(tmp_path):
     # A domain alone used to match ("Other name" at acme.com was ACC-0001). It no longer does:
     # two companies share a domain often enough (a reseller, a group's divisions) that the
-    # link, made without asking anyone, would be wrong; "Other name" is added, and the
-    # Duplicates tab proposes the pair for a person to judge.
+    # link, made without asking anyone, would be wrong. "Other name" is added, as conversion
+    # would add it; "Acme Corporation" at the same domain is a similar name there: matched.
     path = _workbook(tmp_path, [])
     export = _csv(tmp_path / "pipedrive.csv", ["Organization - Name", "Organization - Website", "Sector"],
                   [["ACME CORP", "", "Tech"], ["Other name", "https://www.acme.com/x", ""],
