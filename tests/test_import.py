@@ -10,7 +10,6 @@ import subprocess
 import sys
 
 import openpyxl
-import pytest
 
 from sheetcrm.config import Config
 from sheetcrm.intake.importer import import_file, read_export

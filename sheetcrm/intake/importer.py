@@ -43,6 +43,7 @@ from sheetcrm.engine import words_of
 from sheetcrm.i18n import _
 from sheetcrm.ids import id_pattern
 from sheetcrm.plan import append_writes, cell_value, owned_tab
+from sheetcrm.records import Account
 from sheetcrm.report import Report
 from sheetcrm.schema import SEQUENCES, TABS
 from sheetcrm.table import Row, Table, parse_table
@@ -191,7 +192,8 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
                 f"{issue.header}: {issue.message}" if issue.header else issue.message)
     whole = reasons.get(incoming.header.row, [])  # a missing required column rejects every row
     accounts = crm.tables.get("accounts")
-    account_targets = [r.target for r in accounts.rows if r.target is not None] if accounts else []
+    # An account with a bad cell is still one a deal can name (a reference reads it too).
+    account_targets = [r.target for r in accounts.rows if isinstance(r.target, Account)] if accounts else []
     known: Known | KnownDeals = (KnownDeals(account_targets) if tab == "opportunities" else
                                  Known(config.duplicates, crm.records("accounts")))
     index = _Index(table, known)
