@@ -10,7 +10,6 @@ import subprocess
 import sys
 
 import openpyxl
-import pytest
 
 from sheetcrm.config import Config
 from sheetcrm.intake.importer import import_file, read_export
@@ -111,16 +110,117 @@ def test_fill_blanks_fills_only_empty_cells_of_matched_records(tmp_path):
                         "keep me"]
 
 
-def test_accounts_match_by_name_or_domain_and_cp1252_semicolons(tmp_path):
+def _accounts(tmp_path, rows, deals=()):
+    """A workbook whose Accounts (and Opportunities) tab holds `rows` (and `deals`)."""
+    wb = openpyxl.Workbook()
+    acc = wb.active
+    acc.title = "Accounts"
+    for row in [["ID", "Name", "Domain", "Industry"], *rows]:
+        acc.append(row)
+    opp = wb.create_sheet("Opportunities")
+    for row in [["ID", "Name", "Account", "Stage", "Amount", "Close Date"], *deals]:
+        opp.append(row)
+    path = tmp_path / "crm.xlsx"
+    wb.save(path)
+    return path
+
+
+def test_accounts_match_by_name_or_by_domain_with_a_similar_name_and_cp1252_semicolons(tmp_path):
+    # A domain alone used to match ("Other name" at acme.com was ACC-0001). It no longer does:
+    # two companies share a domain often enough (a reseller, a group's divisions) that the
+    # link, made without asking anyone, would be wrong. "Other name" is added, as conversion
+    # would add it; "Acme Corporation" at the same domain is a similar name there: matched.
     path = _workbook(tmp_path, [])
     export = _csv(tmp_path / "pipedrive.csv", ["Organization - Name", "Organization - Website", "Sector"],
                   [["ACME CORP", "", "Tech"], ["Other name", "https://www.acme.com/x", ""],
-                   ["Ñandú Comunicación", "nandu.es", "Medios"]], encoding="cp1252", delimiter=";")
+                   ["Ñandú Comunicación", "nandu.es", "Medios"], ["Acme Corporation", "www.acme.com", ""]],
+                  encoding="cp1252", delimiter=";")
     book = XlsxWorkbook(path)
     result = import_file(book, Config(), export, "accounts")
-    assert [(r.status, r.id) for r in result.rows] == [("matched", "ACC-0001"), ("matched", "ACC-0001"),
-                                                       ("added", "ACC-0002")]
-    assert book.read().tabs["Accounts"].rows[2][:4] == ["ACC-0002", "Ñandú Comunicación", "nandu.es", "Medios"]
+    assert [(r.status, r.id) for r in result.rows] == [("matched", "ACC-0001"), ("added", "ACC-0002"),
+                                                       ("added", "ACC-0003"), ("matched", "ACC-0001")]
+    rows = book.read().tabs["Accounts"].rows
+    assert rows[2][:3] == ["ACC-0002", "Other name", "https://www.acme.com/x"]
+    assert rows[3][:4] == ["ACC-0003", "Ñandú Comunicación", "nandu.es", "Medios"] and len(rows) == 4
+
+
+def test_fill_blanks_fills_only_the_account_the_strict_rule_matches(tmp_path):
+    path = _accounts(tmp_path, [["ACC-0001", "Acme Corp", "acme.com", None]])
+    export = _csv(tmp_path / "a.csv", ["Account Name", "Website", "Industry"],
+                  [["Other name", "acme.com", "Retail"],          # the domain alone: a new account
+                   ["acme  corp", "https://www.acme.com/", "Tech"]])  # the name and the domain: ACC-0001
+    book = XlsxWorkbook(path)
+    result = import_file(book, Config(), export, "accounts", fill_blanks=True)
+    assert [(r.status, r.id, r.filled) for r in result.rows] == [("added", "ACC-0002", 0), ("matched", "ACC-0001", 1)]
+    rows = book.read().tabs["Accounts"].rows
+    assert rows[1:] == [["ACC-0001", "Acme Corp", "acme.com", "Tech"], ["ACC-0002", "Other name", "acme.com", "Retail"]]
+
+
+def test_an_account_two_records_match_alike_is_rejected_naming_both(tmp_path):
+    path = _accounts(tmp_path, [["ACC-0001", "Acme Corp", "acme.com", None],
+                                ["ACC-0002", "Acme Corp", "acme.co.uk", None]])
+    before = path.read_bytes()
+    export = _csv(tmp_path / "a.csv", ["Account Name", "Website", "Industry"],
+                  [["Acme Corp", "", "Tech"],                     # both by name: no domain to tell them apart
+                   ["ACME Corp", "https://acme.co.uk", "Retail"]])  # the domain tells: ACC-0002
+    book = XlsxWorkbook(path)
+    result = import_file(book, Config(), export, "accounts", fill_blanks=True, dry_run=True)
+    tie, one = result.rows
+    assert (tie.status, tie.id, tie.candidates) == ("rejected", None, ["ACC-0001", "ACC-0002"])
+    assert "ACC-0001, ACC-0002" in tie.reasons[0]
+    assert tie.as_dict()["candidates"] == ["ACC-0001", "ACC-0002"]
+    assert (one.status, one.id, one.filled) == ("matched", "ACC-0002", 1)
+    # The only write is ACC-0002's empty Industry: nothing for the tie, no row appended.
+    assert [(w.row, w.col, w.value) for w in result.plan.writes] == [(3, 4, "Retail")]
+    assert path.read_bytes() == before
+
+
+def test_the_command_names_the_candidates_of_a_tie(tmp_path):
+    path = _accounts(tmp_path, [["ACC-0001", "Acme Corp", "acme.com", None],
+                                ["ACC-0002", "Acme Corp", "acme.co.uk", None]])
+    _csv(tmp_path / "a.csv", ["Account Name"], [["Acme Corp"]])
+    text = _run("import", "a.csv", "--tab", "accounts", "--workbook", path.name, cwd=tmp_path)
+    assert text.returncode == 0, text.stderr
+    assert "0 added, 0 matched, 1 rejected" in text.stdout and "ACC-0001, ACC-0002" in text.stdout
+    data = json.loads(_run("import", "a.csv", "--tab", "accounts", "--workbook", path.name, "--format", "json",
+                           cwd=tmp_path).stdout)
+    assert data["rows"][0]["candidates"] == ["ACC-0001", "ACC-0002"] and data["cells_written"] == 0
+
+
+def test_deals_match_only_the_same_name_at_the_same_account(tmp_path):
+    path = _accounts(tmp_path, [["ACC-0001", "Acme Corp", "acme.com", None], ["ACC-0002", "Beta", None, None]],
+                     [["OPP-0001", "Big deal", "ACC-0001", "Proposal", 100, "2026-12-01"],
+                      ["OPP-0002", "Renewal", "Acme Corp", "Proposal", 100, "2026-12-01"],
+                      ["OPP-0003", "Renewal", "acc-0001", "Proposal", 100, "2026-12-01"]])
+    export = _csv(tmp_path / "d.csv", ["Deal Name", "Associated Company", "Deal Stage", "Amount", "Close Date"],
+                  [["BIG  DEAL", "Acme Corp", "Proposal", "100", "2026-12-01"],   # the account by name: OPP-0001
+                   ["Big deal", "Beta", "Proposal", "100", "2026-12-01"],        # another account: new
+                   ["Big deals", "ACC-0001", "Proposal", "100", "2026-12-01"],   # never fuzzy: new
+                   ["Renewal", "ACC-0001", "Proposal", "100", "2026-12-01"]])    # two alike: rejected
+    book = XlsxWorkbook(path)
+    result = import_file(book, Config(), export, "opportunities")
+    assert [(r.status, r.id) for r in result.rows] == [("matched", "OPP-0001"), ("added", "OPP-0004"),
+                                                       ("added", "OPP-0005"), ("rejected", None)]
+    assert result.rows[3].candidates == ["OPP-0002", "OPP-0003"]
+    assert [r[:3] for r in book.read().tabs["Opportunities"].rows[4:]] == [["OPP-0004", "Big deal", "Beta"],
+                                                                          ["OPP-0005", "Big deals", "ACC-0001"]]
+
+
+def test_a_tie_among_leads_is_rejected_too(tmp_path):
+    # Two leads with one email (the Duplicates tab's business): an import does not pick one.
+    path = _workbook(tmp_path, [["LEAD-0001", "Ana", "Ruiz", None, "ana@acme.com", None, None, "New", None, None],
+                                ["LEAD-0002", "Ana", "Ruiz", None, "ANA@acme.com", None, None, "New", None, None]])
+    export = _csv(tmp_path / "l.csv", ["First Name", "Last Name", "Email", "Company"],
+                  [["Ana", "Ruiz", "ana@acme.com", "Acme"]])
+    result = import_file(XlsxWorkbook(path), Config(), export, "leads", fill_blanks=True)
+    assert result.rows[0].candidates == ["LEAD-0001", "LEAD-0002"] and not result.plan.writes
+
+
+def test_the_matchers_normalise_as_references_do():
+    from sheetcrm.crm.matching import match_key as matching_key
+    from sheetcrm.validate import match_key
+    for text in ["  Acme\u00a0 Corp ", "\u201cBig\u201d deal", "ÑANDÚ", "a\u200bb"]:
+        assert matching_key(text) == match_key(text)
 
 
 def test_an_xlsx_export_of_deals(tmp_path):

@@ -25,7 +25,13 @@ that leaves no doubt, and a near miss makes a new record (which the Duplicates t
 
 `find` answers with the records of the strongest tie, in the order they were added (callers add
 the oldest first, and a contact before a lead: the person as a customer); a caller that must not
-choose (conversion) treats more than one as ambiguous.
+choose (conversion, import) treats more than one as ambiguous.
+
+Deals are not in the duplicate rules (nothing fuzzy tells two deals apart), so `KnownDeals`
+links an opportunity only to one with the same Name and the same Account, exact after the
+normalisation every reference gets (`validate.match_key`: case, spacing, curly quotes), the
+Account read as a reference is (an account's ID, else its unique name: "ACC-0001" and "Acme
+Corp" are one account). A deal's ID from another tool is not sheetcrm's, so it ties nothing.
 """
 
 from __future__ import annotations
@@ -33,9 +39,10 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Hashable, Iterable
 
+from sheetcrm import cells
 from sheetcrm.crm.duplicates import (DuplicateSettings, Entity, Keys, accounts_by_key, entity, fold,
                                      keys_of, score_pair, similar)
-from sheetcrm.records import Account, Contact, Lead
+from sheetcrm.records import Account, Contact, Lead, Opportunity
 
 Record = Lead | Contact | Account | Entity
 
@@ -123,3 +130,42 @@ def _blocks(k: Keys) -> list[tuple[str, str, str]]:
             out.append((kind, "name", name))
         out.extend((kind, "domain", d) for d in sorted(k.domains))
     return out
+
+
+class KnownDeals:
+    """The opportunities known so far by (Name, Account), exact after normalisation (module
+    docstring): `add(who, deal)`, `find(deal) -> [who, ...]` in the order added, as `Known`."""
+
+    def __init__(self, accounts: Iterable[Account] = ()) -> None:
+        self._ids: dict[str, str] = {}
+        names: dict[str, set[str]] = defaultdict(set)
+        for account in accounts:
+            if account.id:
+                self._ids.setdefault(match_key(account.id), account.id)
+                if account.name:
+                    names[match_key(account.name)].add(account.id)
+        # A name two accounts share names neither: such a deal ties only by the same text.
+        self._names = {k: next(iter(v)) for k, v in names.items() if len(v) == 1}
+        self._deals: dict[tuple[str, str], list[Hashable]] = defaultdict(list)
+
+    def key(self, deal: Opportunity) -> tuple[str, str] | None:
+        """(the name, the account as an ID when it names one account, else its text), both
+        normalised; None when either is empty."""
+        name, account = match_key(deal.name or ""), match_key(deal.account or "")
+        if not name or not account:
+            return None
+        return name, self._ids.get(account) or self._names.get(account) or account
+
+    def add(self, who: Hashable, deal: Opportunity) -> None:
+        if (k := self.key(deal)) is not None:
+            self._deals[k].append(who)
+
+    def find(self, deal: Opportunity) -> list[Hashable]:
+        k = self.key(deal)
+        return list(self._deals.get(k, ())) if k is not None else []
+
+
+def match_key(text: str) -> str:
+    """`validate.match_key` (which this module cannot import: validate needs the config, which
+    needs the conversion rules, which need this): canonical text, case ignored."""
+    return cells.canonical_text(text).casefold()

@@ -11,13 +11,18 @@ cells, and each row is validated by the record model. A row with an error is rej
 the issue's message; the file's own IDs ("Record ID") are not sheetcrm's and are not kept.
 
 A sound row is matched against the tab's records and the rows added before it from the same
-file: leads and contacts by `crm.matching` (the duplicate rules held to a link's certainty:
-the same email, else the same phone and a similar name), accounts by name (as
-`validate.match_key` compares names) else domain, opportunities by name and account. A new
-one is appended below everything the tab holds (`plan.append_writes`, IDs from the marks);
-nothing already in the workbook is ever overwritten. With `fill_blanks`, a matched record's
-empty cells take the file's values: each write is keyed by the record's ID and expects the
-cell still empty, so a value typed meanwhile wins.
+file by `crm.matching`, the one matcher of "is this record already here" (conversion and forms
+use it too): leads and contacts by `Known` (the same email, else the same phone and a similar
+name), accounts by `Known` (the same folded name with no domain that disagrees, else the same
+domain and a similar name; a domain alone is two companies until a person merges them: a
+reseller, a group's divisions), opportunities by `KnownDeals` (the same Name and Account,
+exact after normalisation). A row that matches more than one record alike is rejected naming
+them all: a link is made without asking anyone, so it is made only without doubt. A row that
+matches nothing is new: it is appended below everything the tab holds (`plan.append_writes`,
+IDs from the marks), and a near miss is left for the Duplicates tab to propose. Nothing
+already in the workbook is ever overwritten. With `fill_blanks`, a matched record's empty
+cells take the file's values: each write is keyed by the record's ID and expects the cell
+still empty, so a value typed meanwhile wins.
 
 `plan_import` is pure; `import_file` reads the file and the workbook and writes the plan.
 """
@@ -28,20 +33,21 @@ import csv
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Hashable
+from typing import Any, Callable
 
 from sheetcrm import cells
 from sheetcrm.config import Config
-from sheetcrm.crm.matching import Known
+from sheetcrm.crm.matching import Known, KnownDeals
 from sheetcrm.crm.words import LEAD_STATUS, STAGE
 from sheetcrm.engine import words_of
 from sheetcrm.i18n import _
 from sheetcrm.ids import id_pattern
 from sheetcrm.plan import append_writes, cell_value, owned_tab
+from sheetcrm.records import Account
 from sheetcrm.report import Report
 from sheetcrm.schema import SEQUENCES, TABS
 from sheetcrm.table import Row, Table, parse_table
-from sheetcrm.validate import match_key, parse_context, read_crm
+from sheetcrm.validate import parse_context, read_crm, row_label
 from sheetcrm.workbook import CellWrite, Grid, Plan, Snapshot, Workbook, WorkbookConflict, WorkbookError, WriteResult
 
 TABS_IMPORTED = ("leads", "contacts", "accounts", "opportunities")
@@ -62,10 +68,11 @@ class Outcome:
     id: str | None = None         # the new record's ID, or the matched record's
     reasons: list[str] = field(default_factory=list)  # why it was rejected
     filled: int = 0               # empty cells of the matched record filled (--fill-blanks)
+    candidates: list[str] = field(default_factory=list)  # the records an ambiguous row matches alike
 
     def as_dict(self) -> dict[str, Any]:
         return {"line": self.line, "status": self.status, "id": self.id, "reasons": self.reasons,
-                "filled": self.filled}
+                "filled": self.filled, "candidates": self.candidates}
 
 
 @dataclass
@@ -184,7 +191,12 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
             reasons.setdefault(issue.row or 0, []).append(
                 f"{issue.header}: {issue.message}" if issue.header else issue.message)
     whole = reasons.get(incoming.header.row, [])  # a missing required column rejects every row
-    index = _Index(tab, table, Known(config.duplicates, crm.records("accounts")))
+    accounts = crm.tables.get("accounts")
+    # An account with a bad cell is still one a deal can name (a reference reads it too).
+    account_targets = [r.target for r in accounts.rows if isinstance(r.target, Account)] if accounts else []
+    known: Known | KnownDeals = (KnownDeals(account_targets) if tab == "opportunities" else
+                                 Known(config.duplicates, crm.records("accounts")))
+    index = _Index(table, known)
     words = words_of(crm, config)
     marks = dict(crm.inputs.sequences) if crm.inputs else {}
     prefix = spec.id_prefix
@@ -203,8 +215,15 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
             result.rows.append(Outcome(row.row, "rejected", reasons=whole + reasons.get(row.row, [])))
             continue
         values = _values(tab, record, words)
-        found = index.find(record)
-        if found is not None:
+        candidates = index.find(record)
+        if len(candidates) > 1:
+            labels = [_label(c) for c in candidates]
+            result.rows.append(Outcome(row.row, "rejected", candidates=labels, reasons=[_(
+                "it matches {records} alike; sheetcrm does not choose: tell them apart or merge them, "
+                "then import again", records=", ".join(labels))]))
+            continue
+        if candidates:
+            found = candidates[0]
             outcome = Outcome(row.row, "matched", found.id)
             if fill_blanks:
                 fills = _fills(table, found, values)
@@ -256,12 +275,12 @@ def _fills(table: Table, row: Row, values: dict[str, Any]) -> list[CellWrite]:
 
 
 class _Index:
-    """The tab's records (and the file's rows added so far) by what identifies them."""
+    """The tab's records (and the file's rows added so far) by what links a row to them:
+    `crm.matching`'s `Known` for leads, contacts and accounts, its `KnownDeals` for
+    opportunities."""
 
-    def __init__(self, tab: str, table: Table, people: Known) -> None:
-        self.tab = tab
-        self.people = people
-        self.keys: dict[Hashable, Row] = {}
+    def __init__(self, table: Table, known: Known | KnownDeals) -> None:
+        self.known = known
         self.rows: dict[int, Row] = {}
         for row in table.rows:
             record = row.record or row.target
@@ -270,31 +289,14 @@ class _Index:
 
     def add(self, record: Any, row: Row) -> None:
         self.rows[id(row)] = row
-        if self.tab in ("leads", "contacts"):
-            self.people.add(id(row), record)
-            return
-        for key in _keys(self.tab, record):
-            self.keys.setdefault(key, row)
+        self.known.add(id(row), record)
 
-    def find(self, record: Any) -> Row | None:
-        if self.tab in ("leads", "contacts"):
-            found = self.people.find(record)
-            return self.rows[found[0]] if found else None  # type: ignore[index]
-        return next((self.keys[k] for k in _keys(self.tab, record) if k in self.keys), None)
+    def find(self, record: Any) -> list[Row]:
+        """The records `record` already is, the oldest first; more than one is ambiguous."""
+        return [self.rows[n] for n in self.known.find(record)]  # type: ignore[index]
 
 
-def _keys(tab: str, record: Any) -> list[Hashable]:
-    if tab == "accounts":
-        keys: list[Hashable] = [("name", match_key(record.name))]
-        if record.domain:
-            keys.append(("domain", _domain(record.domain)))
-        return keys
-    account = match_key(record.account) if record.account else ""
-    return [("deal", match_key(record.name), account)]
-
-
-def _domain(text: str) -> str:
-    """"https://www.Acme.com/about" -> "acme.com"."""
-    host = text.strip().casefold().split("://", 1)[-1].split("/", 1)[0]
-    return host[4:] if host.startswith("www.") else host
-
+def _label(row: Row) -> str:
+    """A candidate as a person finds it: its ID (a row added from the file has one too), else
+    its row."""
+    return row.id or row_label(row)
