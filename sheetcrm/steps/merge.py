@@ -18,11 +18,12 @@ from sheetcrm.validate import read_crm
 
 
 def run(ctx: SyncContext) -> StepResult:
-    plan, snapshot = merge(ctx.snapshot, ctx.crm, ctx.locale, ctx.as_of)
+    plan, snapshot, refused = merge(ctx.snapshot, ctx.crm, ctx.locale, ctx.as_of, ctx.config.duplicates)
+    ctx.refused = {r.group for r in refused}
     if snapshot is not ctx.snapshot:
         ctx.snapshot = snapshot
         # In place: whoever holds the read (plan_sync, the outcome) sees the merged one.
         fresh = read_crm(snapshot, ctx.config)
         for f in dataclasses.fields(fresh):
             setattr(ctx.crm, f.name, getattr(fresh, f.name))
-    return StepResult(plan=plan)
+    return StepResult(plan=plan, issues=[i for r in refused for i in r.issues])
