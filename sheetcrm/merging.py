@@ -40,22 +40,30 @@ from sheetcrm.inputs import DUPLICATE_KEYS, DuplicateRow, DuplicatesTab
 from sheetcrm.owned import locate
 from sheetcrm.plan import owned_tab
 from sheetcrm.report import Issue, column_letter
-from sheetcrm.schema import DUPLICATES, LEAD_HISTORY, MERGED, OUTBOX, STAGE_HISTORY, OwnedTab
+from sheetcrm.schema import DUPLICATES, MERGED, OUTBOX, STAGE_HISTORY, OwnedTab
 from sheetcrm.table import Row, Table, field_kinds
 from sheetcrm.validate import Crm
 from sheetcrm.workbook import SERIAL_EPOCH, CellValue, CellWrite, Grid, Plan, Replace, RowDelete, Snapshot
 
 # Where a record of each tab can be named: (tab, record field) of the CRM tabs, and
 # (sheetcrm's tab, 1-based column) of its own.
+# A converted lead's Converted Account and Contact (sheetcrm's recorded columns) are references
+# too: the lead became that record, which is now the survivor. A row's From Lead is not: it
+# names the lead a conversion made it from, and a merged lead's conversion stays its own (the
+# survivor is not converted by a merge).
 REFERENCES: dict[str, tuple[tuple[str, str], ...]] = {
     "accounts": (("contacts", "account"), ("opportunities", "account"), ("activities", "related"),
-                 ("tasks", "related")),
-    "contacts": (("opportunities", "contact"), ("activities", "related"), ("tasks", "related")),
+                 ("tasks", "related"), ("leads", "converted_account")),
+    "contacts": (("opportunities", "contact"), ("activities", "related"), ("tasks", "related"),
+                 ("leads", "converted_contact")),
     "leads": (("activities", "related"), ("tasks", "related")),
     "opportunities": (("quote_lines", "opportunity"), ("activities", "related"), ("tasks", "related")),
 }
+# Lead Status History is not one: its rows are the merged lead's own past ("New -> Converted"),
+# and under the survivor's ID they would say the survivor had statuses it never had (and its
+# next change would be logged from the merged lead's last status). They stay under the merged
+# ID; the Merged tab names the survivor.
 OWNED_REFERENCES: dict[str, tuple[tuple[OwnedTab, int], ...]] = {
-    "leads": ((LEAD_HISTORY, 1),),
     "opportunities": ((STAGE_HISTORY, 1), (OUTBOX, 3)),
 }
 
@@ -341,13 +349,13 @@ def _copy(member: Member, survivor: str, grid: Grid, as_of: dt.date) -> list[Cel
 def _replace(plan: Plan, grid: Grid, title: str, col: int, finds: dict[str, str]) -> None:
     """A Replace for each merged ID the column still names (by the whole cell), and the same
     change on the snapshot as it will be."""
-    seen: set[str] = set()
+    seen: dict[str, int] = {}
     for r in range(1, len(grid.rows)):
         value = grid.cell(r, col - 1)
         if isinstance(value, str) and value in finds and (r, col - 1) not in grid.formulas:
-            seen.add(value)
+            seen[value] = seen.get(value, 0) + 1
             _set(grid, r, col - 1, finds[value])
-    plan.replacements.extend(Replace(title, col, find, finds[find]) for find in sorted(seen))
+    plan.replacements.extend(Replace(title, col, find, finds[find], seen[find]) for find in sorted(seen))
 
 
 def _by_tab(crm: Crm, survivors: dict[str, str]) -> dict[str, dict[str, str]]:
@@ -367,8 +375,9 @@ def _reference_columns(snapshot: Snapshot, crm: Crm, locale: str, target: str) -
     out = []
     for key, name in REFERENCES.get(target, ()):
         table = crm.tables.get(key)
-        if table is not None and name in table.header.fields:
-            out.append((table.title, table.header.fields[name] + 1))
+        col = None if table is None else table.header.fields.get(name, table.header.computed.get(name))
+        if table is not None and col is not None:
+            out.append((table.title, col + 1))
     for tab, col in OWNED_REFERENCES.get(target, ()):
         place = locate(snapshot, tab, locale)
         if place.exists:

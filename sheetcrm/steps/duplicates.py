@@ -22,6 +22,7 @@ step reads the same.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from typing import Any
 
@@ -48,11 +49,13 @@ WHAT = {"email": N_("email"), "phone": N_("phone"), "domain": N_("domain"), "nam
 def run(ctx: SyncContext) -> StepResult:
     part = StepResult()
     settings = ctx.config.duplicates
-    if not settings.enabled:
-        return part
     assert ctx.crm.inputs is not None  # the read
     tab = ctx.crm.inputs.duplicates
-    rows, part.issues = tab.rows, list(tab.issues)
+    said = [*tab.issues, *(i for r in ctx.refused.values() for i in r.issues)]
+    if not settings.enabled:
+        part.issues = said  # the tab is not rewritten: its cells are where the read found them
+        return part
+    rows = tab.rows
     by_group: dict[str, list[DuplicateRow]] = {}
     for row in rows:
         by_group.setdefault(row.group, []).append(row)
@@ -64,7 +67,7 @@ def run(ctx: SyncContext) -> StepResult:
     by_id = {e.id: e for e in records}
     found = find_groups([e for e in records if _unique(e, by_id)], settings, pairs)
     ticks = {(r.group, r.id): r for r in rows}
-    # A refused group stays as the person left it (the issue names its cells), where it was proposed.
+    # A refused group stays as the person left it (its issues name its cells), where it was proposed.
     refused = {g: [[r.cells.get(k) for k in KEYS] for r in by_group[g]]
                for g in by_group if g in ctx.refused and g not in suppressed}
     body = _proposed(ctx, found, by_id, ticks, refused)
@@ -74,6 +77,13 @@ def run(ctx: SyncContext) -> StepResult:
     for g in suppressed:
         body.extend([r.cells.get(k) for k in KEYS] for r in by_group[g])
     owned_tab(part.plan, ctx.snapshot, DUPLICATES, ctx.locale, body)
+    # An issue at a cell of the tab names the row it is written to, which a rewrite may move
+    # (a group above it merged and left): found by its (Group, ID), so a second sync agrees.
+    placed: dict[tuple[Any, Any], int] = {}
+    for n, cells in enumerate(body, start=2):
+        placed.setdefault((cells[0], cells[4]), n)
+    read = {r.row: (r.group, r.id) for r in rows}
+    part.issues = [dataclasses.replace(i, row=placed.get(read.get(i.row, (None, None)), i.row)) for i in said]
     title = locate(ctx.snapshot, DUPLICATES, ctx.locale).title
     for what, key, n in found.skipped:
         part.issues.append(Issue("warning", title, None, None, None, key, NOT_COMPARED,

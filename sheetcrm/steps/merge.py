@@ -19,11 +19,11 @@ from sheetcrm.validate import read_crm
 
 def run(ctx: SyncContext) -> StepResult:
     plan, snapshot, refused = merge(ctx.snapshot, ctx.crm, ctx.locale, ctx.as_of, ctx.config.duplicates)
-    ctx.refused = {r.group for r in refused}
+    ctx.refused = {r.group: r for r in refused}  # the duplicates step says why, where it writes the rows
     if snapshot is not ctx.snapshot:
         ctx.snapshot = snapshot
         # In place: whoever holds the read (plan_sync, the outcome) sees the merged one.
         fresh = read_crm(snapshot, ctx.config)
         for f in dataclasses.fields(fresh):
             setattr(ctx.crm, f.name, getattr(fresh, f.name))
-    return StepResult(plan=plan, issues=[i for r in refused for i in r.issues])
+    return StepResult(plan=plan)
