@@ -11,7 +11,8 @@ lowest ID number). `merge` plans, for each ticked group, over the records of the
   `findReplace` with `matchEntireCell` over the column, on .xlsx writes keyed by the cell
   still holding the merged ID), in the columns that can name it: Contacts' Account,
   Opportunities' Account and Contact, Activities' and Tasks' Related, Quote Lines'
-  Opportunity, the Outbox's Opportunity and the history tabs' record IDs;
+  Opportunity, the Outbox's Opportunity, Stage History's record IDs and a converted lead's
+  Converted Account and Contact (a merged lead's Lead Status History stays its own);
 - each merged row copied whole into sheetcrm's Merged tab (Merged At, Survivor, Tab, ID, then
   one "Header=Value" cell per non-empty cell of the row, in its column order), and removed
   from its tab (`RowDelete`, addressed by its ID) in the same write.
@@ -19,8 +20,12 @@ lowest ID number). `merge` plans, for each ticked group, over the records of the
 Exactly once, whatever is interrupted: the Merged tab and the rows still in the people's tabs
 are the whole record. A merged ID already in Merged is never copied again; if its row is still
 there (a write that copied but did not delete) the rest of the job is done; once it is gone
-and no reference names it, the group plans nothing. Records of a group in another tab than the
-survivor's (a lead beside a contact) are not merged: that is a conversion, not a merge.
+and no reference names it, the group plans nothing.
+
+A ticked group whose cells do not say one thing is refused, nothing of it merged, with an
+issue at its cells (`plan_merges`): records the duplicate rules do not join as read now (the
+tab is the person's to edit: an ID on it is never trusted to be the one proposed), Keep
+ticked twice, leads beside contacts (a conversion, not a merge), Merge with Not duplicates.
 
 Pure: no I/O, no clock (the day is the sync's `as_of`).
 """
