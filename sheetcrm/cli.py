@@ -722,9 +722,10 @@ def _print_sync(outcome: SyncOutcome, book: Workbook) -> None:
         echo(_(STEPPED_ASIDE, team=team, ours=ours))
     planned = outcome.plan.cells_by_tab()
     if outcome.dry_run:
-        echo(_("dry run: nothing written. The plan:") if planned else _("dry run: nothing to change"))
+        echo(_("dry run: nothing written. The plan:") if outcome.plan else _("dry run: nothing to change"))
         if planned:
             echo_lines(_cells_table(planned))
+        echo_lines(show.rows_and_references(outcome.plan.deletes_by_tab(), outcome.plan.replaced_by_tab()))
         return
     if not outcome.plan:
         echo(_("nothing to change"))
@@ -736,6 +737,8 @@ def _print_sync(outcome: SyncOutcome, book: Workbook) -> None:
         echo(ngettext("new tab: {tabs}", "new tabs: {tabs}", len(outcome.plan.new_tabs),
                       tabs=", ".join(outcome.plan.new_tabs)))
     echo_lines(_cells_table(written))
+    if outcome.result:
+        echo_lines(show.rows_and_references(outcome.result.deleted, outcome.result.replaced))
     if outcome.result and outcome.result.skipped:
         echo(ngettext("{n} cell skipped because its row changed meanwhile; the next sync plans it again",
                       "{n} cells skipped because their rows changed meanwhile; the next sync plans them again",

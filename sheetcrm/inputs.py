@@ -184,6 +184,8 @@ class DuplicatesTab:
     rows: list[DuplicateRow] = field(default_factory=list)   # the rows naming a group and an ID, in sheet order
     issues: list[Issue] = field(default_factory=list)        # a tick that reads as neither yes nor no, each
     marked: bool = False   # the tab carries sheetcrm's mark (an adopted one does not yet): only then may ticks merge
+    title: str = ""        # the tab's title, and each key's 0-based column as read (issues name their cells)
+    columns: dict[str, int] = field(default_factory=dict)
 
 
 def read_duplicates(snapshot: Snapshot, locale: str) -> DuplicatesTab:
@@ -203,7 +205,7 @@ def read_duplicates(snapshot: Snapshot, locale: str) -> DuplicatesTab:
         key = names.get(cells.normalize_key(str(raw))) if raw is not None else None
         if key and key not in columns:
             columns[key] = col
-    out = DuplicatesTab(marked=place.title in snapshot.owned)
+    out = DuplicatesTab(marked=place.title in snapshot.owned, title=place.title, columns=columns)
     if "group" not in columns or "id" not in columns:
         return out
     for index, raw_row in enumerate(grid.rows[1:], start=2):

@@ -11,7 +11,8 @@ lowest ID number). `merge` plans, for each ticked group, over the records of the
   `findReplace` with `matchEntireCell` over the column, on .xlsx writes keyed by the cell
   still holding the merged ID), in the columns that can name it: Contacts' Account,
   Opportunities' Account and Contact, Activities' and Tasks' Related, Quote Lines'
-  Opportunity, the Outbox's Opportunity and the history tabs' record IDs;
+  Opportunity, the Outbox's Opportunity, Stage History's record IDs and a converted lead's
+  Converted Account and Contact (a merged lead's Lead Status History stays its own);
 - each merged row copied whole into sheetcrm's Merged tab (Merged At, Survivor, Tab, ID, then
   one "Header=Value" cell per non-empty cell of the row, in its column order), and removed
   from its tab (`RowDelete`, addressed by its ID) in the same write.
@@ -19,8 +20,12 @@ lowest ID number). `merge` plans, for each ticked group, over the records of the
 Exactly once, whatever is interrupted: the Merged tab and the rows still in the people's tabs
 are the whole record. A merged ID already in Merged is never copied again; if its row is still
 there (a write that copied but did not delete) the rest of the job is done; once it is gone
-and no reference names it, the group plans nothing. Records of a group in another tab than the
-survivor's (a lead beside a contact) are not merged: that is a conversion, not a merge.
+and no reference names it, the group plans nothing.
+
+A ticked group whose cells do not say one thing is refused, nothing of it merged, with an
+issue at its cells (`plan_merges`): records the duplicate rules do not join as read now (the
+tab is the person's to edit: an ID on it is never trusted to be the one proposed), Keep
+ticked twice, leads beside contacts (a conversion, not a merge), Merge with Not duplicates.
 
 Pure: no I/O, no clock (the day is the sync's `as_of`).
 """
@@ -34,26 +39,36 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sheetcrm.cells import normalize_key
-from sheetcrm.inputs import DuplicatesTab
+from sheetcrm.crm.duplicates import DuplicateSettings, Entity, entities, find_groups
+from sheetcrm.i18n import N_, _
+from sheetcrm.inputs import DUPLICATE_KEYS, DuplicateRow, DuplicatesTab
 from sheetcrm.owned import locate
 from sheetcrm.plan import owned_tab
-from sheetcrm.report import column_letter
-from sheetcrm.schema import LEAD_HISTORY, MERGED, OUTBOX, STAGE_HISTORY, OwnedTab
+from sheetcrm.report import Issue, column_letter
+from sheetcrm.schema import DUPLICATES, MERGED, OUTBOX, STAGE_HISTORY, OwnedTab
 from sheetcrm.table import Row, Table, field_kinds
 from sheetcrm.validate import Crm
 from sheetcrm.workbook import SERIAL_EPOCH, CellValue, CellWrite, Grid, Plan, Replace, RowDelete, Snapshot
 
 # Where a record of each tab can be named: (tab, record field) of the CRM tabs, and
 # (sheetcrm's tab, 1-based column) of its own.
+# A converted lead's Converted Account and Contact (sheetcrm's recorded columns) are references
+# too: the lead became that record, which is now the survivor. A row's From Lead is not: it
+# names the lead a conversion made it from, and a merged lead's conversion stays its own (the
+# survivor is not converted by a merge).
 REFERENCES: dict[str, tuple[tuple[str, str], ...]] = {
     "accounts": (("contacts", "account"), ("opportunities", "account"), ("activities", "related"),
-                 ("tasks", "related")),
-    "contacts": (("opportunities", "contact"), ("activities", "related"), ("tasks", "related")),
+                 ("tasks", "related"), ("leads", "converted_account")),
+    "contacts": (("opportunities", "contact"), ("activities", "related"), ("tasks", "related"),
+                 ("leads", "converted_contact")),
     "leads": (("activities", "related"), ("tasks", "related")),
     "opportunities": (("quote_lines", "opportunity"), ("activities", "related"), ("tasks", "related")),
 }
+# Lead Status History is not one: its rows are the merged lead's own past ("New -> Converted"),
+# and under the survivor's ID they would say the survivor had statuses it never had (and its
+# next change would be logged from the merged lead's last status). They stay under the merged
+# ID; the Merged tab names the survivor.
 OWNED_REFERENCES: dict[str, tuple[tuple[OwnedTab, int], ...]] = {
-    "leads": ((LEAD_HISTORY, 1),),
     "opportunities": ((STAGE_HISTORY, 1), (OUTBOX, 3)),
 }
 
@@ -68,8 +83,8 @@ def age(rid: str, created: Any) -> tuple:
 
 def survivor(ids: list[str], kept: list[str], created: dict[str, Any]) -> str:
     """The record of a group that survives its merge: the one whose Keep is ticked; with none
-    ticked, the oldest (`age`); with more than one ticked, the oldest of those (a record a
-    person said to keep survives). `created`: ID -> Created, where known."""
+    ticked, the oldest (`age`). `created`: ID -> Created, where known. (A group with Keep
+    ticked twice is never merged: `plan_merges` refuses it; here the oldest of those.)"""
     pool = [i for i in ids if i in kept] or list(ids)
     return min(pool, key=lambda i: age(i, created.get(i)))
 
@@ -101,25 +116,16 @@ class Merge:
     merged: list[Member] = field(default_factory=list)
 
 
-@dataclass
-class Ticked:
-    group: str
-    members: list[tuple[str, str, bool]] = field(default_factory=list)   # (tab title, ID, Keep ticked)
-    merge: bool = False
-
-
-def ticked_groups(tab: DuplicatesTab) -> list[Ticked]:
+def ticked_groups(tab: DuplicatesTab) -> dict[str, list[DuplicateRow]]:
     """The groups of sheetcrm's Duplicates tab (as the read typed it) with a Merge tick on any
-    of their rows, in tab order."""
+    of their rows, in tab order: Group -> its rows."""
     # Only sheetcrm's marked tab: a merge removes rows, so ticks on a look-alike never count.
     if not tab.marked or not tab.rows or not {"tab", "merge"} <= tab.rows[0].cells.keys():
-        return []
-    groups: dict[str, Ticked] = {}
+        return {}
+    groups: dict[str, list[DuplicateRow]] = {}
     for row in tab.rows:
-        ticked = groups.setdefault(row.group, Ticked(row.group))
-        ticked.members.append((_text(row.cells["tab"]), row.id, row.keep))
-        ticked.merge = ticked.merge or row.merge
-    return [g for g in groups.values() if g.merge]
+        groups.setdefault(row.group, []).append(row)
+    return {g: rows for g, rows in groups.items() if any(r.merge for r in rows)}
 
 
 def merged_ids(snapshot: Snapshot, locale: str) -> set[str]:
@@ -131,43 +137,129 @@ def merged_ids(snapshot: Snapshot, locale: str) -> set[str]:
     return {t for r in range(1, len(grid.rows)) if (t := _text(grid.cell(r, 3)))}
 
 
-def plan_merges(snapshot: Snapshot, crm: Crm, locale: str) -> list[Merge]:
-    """The merges the ticks ask for that are not done yet; a group naming a record that is
-    gone or ambiguous, or one this plan already merges elsewhere, waits or is done."""
+# Why a ticked group is not merged: each an issue at the cells that asked (the group waits,
+# its rows and ticks as the person left them, until the cells say one thing).
+BOTH_TICKED = "merge_not_duplicates"
+BOTH_TICKED_MESSAGE = N_("group {group} is ticked both Merge and Not duplicates: nothing of it is merged")
+BOTH_TICKED_HINT = N_("untick one of the two")
+TWO_KEEPS = "merge_two_keeps"
+TWO_KEEPS_MESSAGE = N_("Keep is ticked on {n} records of group {group} ({ids}): nothing of it is merged")
+TWO_KEEPS_HINT = N_("leave Keep ticked on the one record that survives")
+ACROSS_TABS = "merge_across_tabs"
+ACROSS_TABS_MESSAGE = N_("group {group} holds leads and contacts ({ids}): a lead is not merged into a contact, "
+                         "so nothing of it is merged")
+ACROSS_TABS_HINT = N_("tick Convert on {leads} in {tab}: a converted lead is linked to its contact; then untick "
+                      "Merge here")
+NOT_DUPLICATES = "merge_not_duplicates_now"
+NOT_DUPLICATES_MESSAGE = N_("the records of group {group} ({ids}) are not duplicates by the rules as they read "
+                            "now: nothing of it is merged")
+NOT_DUPLICATES_HINT = N_("check the IDs on the group's rows (an edited ID names another record) and the records "
+                         "themselves; untick Merge to leave them")
+
+
+@dataclass
+class Refused:
+    """A ticked group not merged, and the issues that say why, at the Duplicates tab's cells."""
+
+    group: str
+    issues: list[Issue] = field(default_factory=list)
+
+
+def plan_merges(snapshot: Snapshot, crm: Crm, locale: str,
+                settings: DuplicateSettings | None = None) -> tuple[list[Merge], list[Refused]]:
+    """The merges the ticks ask for that are not done yet, and the ticked groups refused.
+
+    A group naming a record that is gone or ambiguous, or one this plan already merges
+    elsewhere, waits or is done. A group is refused, nothing of it merged, when its cells do
+    not say one thing: Merge and Not duplicates both ticked, Keep ticked twice, leads beside
+    contacts (a conversion, not a merge), or records that the duplicate rules (`settings`,
+    `crm.duplicates`), over the records as read now, do not join into one group: the tab is
+    the person's to edit, so an ID it lists is never trusted to be the duplicate proposed."""
+    settings = settings or DuplicateSettings()
+    tab = crm.inputs.duplicates if crm.inputs else DuplicatesTab()
     done = merged_ids(snapshot, locale)
     taken: set[str] = set()
-    out = []
-    for ticked in ticked_groups(crm.inputs.duplicates if crm.inputs else DuplicatesTab()):
-        found = [(m, keep) for tab, rid, keep in ticked.members if (m := _member(crm, tab, rid)) is not None]
-        if not found:
+    out: list[Merge] = []
+    refused: list[Refused] = []
+    people: dict[str, Entity] | None = None
+    for group, rows in ticked_groups(tab).items():
+        found = [(m, r) for r in rows if (m := _member(crm, _text(r.cells["tab"]), r.id)) is not None]
+        kept = [r for r in rows if r.keep]
+        ids = ", ".join(dict.fromkeys(r.id for r in rows))
+        if any(r.not_duplicates for r in rows):
+            refused.append(Refused(group, [_issue(tab, locale, r, "merge", BOTH_TICKED,
+                                                  _(BOTH_TICKED_MESSAGE, group=group), _(BOTH_TICKED_HINT))
+                                           for r in rows if r.merge][:1]))
             continue
-        members = {m.id: m for m, _ in found}
-        keep = members[survivor(list(members), [m.id for m, keep in found if keep],
-                                {m.id: m.created for m, _ in found})]
+        if len(found) < 2:
+            continue  # merged already (or its records are gone): nothing to do, nothing to say
+        if len(kept) > 1:
+            refused.append(Refused(group, [_issue(tab, locale, r, "keep", TWO_KEEPS,
+                                                  _(TWO_KEEPS_MESSAGE, n=len(kept), group=group,
+                                                    ids=", ".join(k.id for k in kept)), _(TWO_KEEPS_HINT))
+                                           for r in kept]))
+            continue
+        if len({m.key for m, _r in found}) > 1:
+            leads = [m for m, _r in found if m.key == "leads"]
+            first = next(r for r in rows if r.merge)
+            hint = _(ACROSS_TABS_HINT, leads=", ".join(m.id for m in leads),
+                     tab=leads[0].table.title if leads else "")
+            refused.append(Refused(group, [_issue(tab, locale, first, "merge", ACROSS_TABS,
+                                                  _(ACROSS_TABS_MESSAGE, group=group, ids=ids), hint)]))
+            continue
+        if people is None:
+            people = {e.id: e for e in entities(crm.records("leads"), crm.records("contacts"),
+                                                crm.records("accounts"))}
+        if not _still_one(people, [m.id for m, _r in found], settings):
+            refused.append(Refused(group, [_issue(tab, locale, rows[0], "group", NOT_DUPLICATES,
+                                                  _(NOT_DUPLICATES_MESSAGE, group=group, ids=ids),
+                                                  _(NOT_DUPLICATES_HINT))]))
+            continue
+        members = {m.id: m for m, _r in found}
+        keep = members[survivor(list(members), [r.id for r in kept if r.id in members],
+                                {m.id: m.created for m in members.values()})]
         if keep.id in done or keep.id in taken:
             continue
-        merged = sorted((m for m, _ in found if m.key == keep.key and m.id != keep.id
-                         and m.id not in taken), key=Member.age)
+        merged = sorted((m for m in members.values() if m.id != keep.id and m.id not in taken), key=Member.age)
         if merged:
             taken.update({keep.id, *(m.id for m in merged)})
-            out.append(Merge(ticked.group, keep, merged))
-    return out
+            out.append(Merge(group, keep, merged))
+    return out, refused
 
 
-def merge(snapshot: Snapshot, crm: Crm, locale: str, as_of: dt.date) -> tuple[Plan, Snapshot]:
-    """The plan of every ticked merge, and the snapshot as the workbook will be once it is
+def _still_one(people: dict[str, Entity], ids: list[str], settings: DuplicateSettings) -> bool:
+    """Whether the duplicate rules join the records `ids` into one group, as they read now."""
+    records = [people.get(i) for i in ids]
+    if any(e is None for e in records):
+        return False  # a row with errors is not compared by the rules: never merged unchecked
+    groups = find_groups(records, settings).groups  # type: ignore[arg-type]
+    return len(groups) == 1 and set(groups[0].ids) == set(ids)
+
+
+def _issue(tab: DuplicatesTab, locale: str, row: DuplicateRow, key: str, code: str, message: str,
+           hint: str) -> Issue:
+    """A warning at the cell of column `key` of the Duplicates tab's `row`, as read."""
+    col = tab.columns.get(key)
+    header = DUPLICATES.display_headers(locale)[DUPLICATE_KEYS.index(key)]
+    return Issue("warning", tab.title, row.row, column_letter(col + 1) if col is not None else None, header,
+                 row.cells.get(key), code, message, hint)
+
+
+def merge(snapshot: Snapshot, crm: Crm, locale: str, as_of: dt.date,
+          settings: DuplicateSettings | None = None) -> tuple[Plan, Snapshot, list[Refused]]:
+    """The plan of every ticked merge, the snapshot as the workbook will be once it is
     written (merged rows blank in place, so every row number of the read still holds until
-    the deletes, which a backend applies last). Returns `snapshot` itself when there is
-    nothing to merge."""
+    the deletes, which a backend applies last), and the ticked groups refused (`plan_merges`).
+    Returns `snapshot` itself when there is nothing to merge."""
     plan = Plan()
-    merges = plan_merges(snapshot, crm, locale)
+    merges, refused = plan_merges(snapshot, crm, locale, settings)
     # References are re-pointed also for merges done earlier whose references remain (a
     # reference typed after the merge, or a write interrupted): harmless, found by content.
     done = merged_ids(snapshot, locale)
     survivors = {m.id: s.survivor.id for s in merges for m in s.merged}
     unfinished = _unfinished(snapshot, crm, locale, {r.id for s in merges for r in (s.survivor, *s.merged)})
     if not merges and not unfinished and not _lingering(snapshot, crm, locale, done):
-        return plan, snapshot
+        return plan, snapshot, refused
     grids: dict[str, Grid] = {}
 
     def grid(title: str) -> Grid:
@@ -202,8 +294,8 @@ def merge(snapshot: Snapshot, crm: Crm, locale: str, as_of: dt.date) -> tuple[Pl
         have = snapshot.tabs[place.title].rows[1:] if place.exists else []
         owned_tab(plan, snapshot, MERGED, locale, [*have, *copies])
     if not plan:
-        return plan, snapshot
-    return plan, dataclasses.replace(snapshot, tabs={t: grids.get(t, g) for t, g in snapshot.tabs.items()})
+        return plan, snapshot, refused
+    return plan, dataclasses.replace(snapshot, tabs={t: grids.get(t, g) for t, g in snapshot.tabs.items()}), refused
 
 
 def _member(crm: Crm, tab: str, rid: str) -> Member | None:
@@ -262,13 +354,13 @@ def _copy(member: Member, survivor: str, grid: Grid, as_of: dt.date) -> list[Cel
 def _replace(plan: Plan, grid: Grid, title: str, col: int, finds: dict[str, str]) -> None:
     """A Replace for each merged ID the column still names (by the whole cell), and the same
     change on the snapshot as it will be."""
-    seen: set[str] = set()
+    seen: dict[str, int] = {}
     for r in range(1, len(grid.rows)):
         value = grid.cell(r, col - 1)
         if isinstance(value, str) and value in finds and (r, col - 1) not in grid.formulas:
-            seen.add(value)
+            seen[value] = seen.get(value, 0) + 1
             _set(grid, r, col - 1, finds[value])
-    plan.replacements.extend(Replace(title, col, find, finds[find]) for find in sorted(seen))
+    plan.replacements.extend(Replace(title, col, find, finds[find], seen[find]) for find in sorted(seen))
 
 
 def _by_tab(crm: Crm, survivors: dict[str, str]) -> dict[str, dict[str, str]]:
@@ -288,8 +380,9 @@ def _reference_columns(snapshot: Snapshot, crm: Crm, locale: str, target: str) -
     out = []
     for key, name in REFERENCES.get(target, ()):
         table = crm.tables.get(key)
-        if table is not None and name in table.header.fields:
-            out.append((table.title, table.header.fields[name] + 1))
+        col = None if table is None else table.header.fields.get(name, table.header.computed.get(name))
+        if table is not None and col is not None:
+            out.append((table.title, col + 1))
     for tab, col in OWNED_REFERENCES.get(target, ()):
         place = locate(snapshot, tab, locale)
         if place.exists:

@@ -15,7 +15,8 @@ CONTACTS = [
     ["ID", "Account", "First Name", "Last Name", "Email", "Phone", "Title", "Owner", "Created"],
     ["CON-0001", "ACC-0003", "Eve", "Ray", "eve@acme.com", "", "CTO", "ana", dt.datetime(2025, 3, 10)],
     ["CON-0002", "ACC-0002", "Hal", "Lee", "hal@globex.com", "555", "CEO", "bo", dt.datetime(2025, 2, 3)],
-    ["CON-0003", "ACC-0001", "Ivy", "Tan", "ivy@acme.com", "", "", "ana", dt.datetime(2025, 1, 6)],
+    # Eve again, typed another way: a duplicate by the rules (the merge checks it does).
+    ["CON-0003", "ACC-0001", "Eve", "Ray", " Eve@Acme.com", "", "", "ana", dt.datetime(2025, 1, 6)],
     ["CON-0004", "ACC-0004", "Jo", "Kim", "jo@initech.com", "", "", "ana", dt.datetime(2025, 4, 3)],
 ]
 OPPORTUNITIES = [
@@ -46,7 +47,7 @@ DUPLICATES = [
     # Contacts: Keep on the younger one (CON-0001) wins over age; merged: CON-0003.
     ["DUP-bbbb0002", 0.8, "same email after normalisation", "Contacts", "CON-0001", "Eve Ray", "eve@acme.com", "", "",
      dt.datetime(2025, 3, 10), "TRUE", "TRUE", ""],
-    ["DUP-bbbb0002", 0.8, "same email after normalisation", "Contacts", "CON-0003", "Ivy Tan", "ivy@acme.com", "", "",
+    ["DUP-bbbb0002", 0.8, "same email after normalisation", "Contacts", "CON-0003", "Eve Ray", " Eve@Acme.com", "", "",
      dt.datetime(2025, 1, 6), "", "", ""],
     # Not ticked: nothing happens to these.
     ["DUP-cccc0003", 0.7, "same phone", "Accounts", "ACC-0002", "Globex", "", "", "Globex", "", "", "", ""],

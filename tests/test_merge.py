@@ -12,7 +12,7 @@ import openpyxl
 import pytest
 
 from sheetcrm.config import Config
-from sheetcrm.merging import merge, survivor
+from sheetcrm.merging import merge
 from sheetcrm.sync import sync
 from sheetcrm.validate import read_crm
 from sheetcrm.workbook import Plan, Replace, RowDelete
@@ -60,7 +60,7 @@ def _check_merged(tabs_now: dict[str, list[list]], merged_title: str = "Merged")
 def test_planner_fills_only_empty_cells_and_keys_every_change():
     book = MemoryWorkbook(tabs(), owned={"Duplicates"})
     snapshot = book.read()
-    plan, after = merge(snapshot, read_crm(snapshot, Config()), "en", AS_OF)
+    plan, after, _ = merge(snapshot, read_crm(snapshot, Config()), "en", AS_OF)
     fills = [w for w in plan.writes if w.tab in ("Accounts", "Contacts")]
     # Acme (ACC-0001) gets Industry and Country from ACC-0003; Eve (CON-0001, kept) nothing is empty but
     # Phone, which the donor does not have either. Each fill expects the survivor's ID and an empty cell.
@@ -85,14 +85,14 @@ def test_nothing_ticked_plans_nothing():
         row[10] = row[11] = ""
     book = MemoryWorkbook(t, owned={"Duplicates"})
     snapshot = book.read()
-    plan, after = merge(snapshot, read_crm(snapshot, Config()), "en", AS_OF)
+    plan, after, _ = merge(snapshot, read_crm(snapshot, Config()), "en", AS_OF)
     assert not plan and after is snapshot
 
 
 def test_a_team_tab_called_duplicates_is_never_read_as_ticks():
     book = MemoryWorkbook(tabs())  # no mark: a team's own tab of that name
     snapshot = book.read()
-    plan, _ = merge(snapshot, read_crm(snapshot, Config()), "en", AS_OF)
+    plan, _, _ = merge(snapshot, read_crm(snapshot, Config()), "en", AS_OF)
     assert not plan
 
 
@@ -106,10 +106,11 @@ def test_the_tab_as_sheetcrm_wrote_it_but_unmarked_is_never_read_as_ticks():
     assert not merge(snapshot, crm, "en", AS_OF)[0]
 
 
-def test_two_keep_ticks_keep_the_older_of_the_two_and_the_tab_agrees():
-    """The merge once kept the oldest of the whole group when Keep was ticked twice (removing both
-    records a person said to keep); the Duplicates tab already kept the older of the ticked
-    ones. One rule now (`merging.survivor`): a record a person said to keep survives."""
+def test_two_keep_ticks_merge_nothing_of_the_group_and_say_so_at_both_keep_cells():
+    """Keep ticked on two records of one group once kept the older of the two and merged the other
+    away, against a person's word that it should stay. sheetcrm never guesses quietly against a
+    person's instruction: the group is refused, an issue at each Keep cell, until one Keep is left;
+    the other ticked groups merge as usual."""
     t = tabs()
     t["Accounts"].append(["ACC-0005", "Acme", "acme.com", "", None, "", "ana", "Customer", dt.datetime(2025, 6, 1)])
     t["Duplicates"][1][10] = ""                                 # ACC-0001, the oldest: no Keep
@@ -119,11 +120,30 @@ def test_two_keep_ticks_keep_the_older_of_the_two_and_the_tab_agrees():
     book = MemoryWorkbook(t, owned={"Duplicates"})
     snapshot = book.read()
     crm = read_crm(snapshot, Config())
-    plan, _ = merge(snapshot, crm, "en", AS_OF)
-    assert {d.expect[0][1] for d in plan.deletes if d.tab == "Accounts"} == {"ACC-0001", "ACC-0005"}
-    group = [r for r in crm.inputs.duplicates.rows if r.group == "DUP-aaaa0001"]
-    created = {"ACC-0001": dt.date(2025, 1, 5), "ACC-0003": dt.date(2025, 3, 9), "ACC-0005": dt.date(2025, 6, 1)}
-    assert survivor([r.id for r in group], [r.id for r in group if r.keep], created) == "ACC-0003"
+    plan, _, refused = merge(snapshot, crm, "en", AS_OF)
+    assert not [d for d in plan.deletes if d.tab == "Accounts"]
+    assert not [w for w in plan.writes if w.tab == "Accounts"]
+    assert [d.expect[0][1] for d in plan.deletes] == ["CON-0003"]   # the contacts' group, one Keep: merged
+    assert [(r.group, [(i.code, i.tab, i.row, i.column, i.value) for i in r.issues]) for r in refused] == [
+        ("DUP-aaaa0001", [("merge_two_keeps", "Duplicates", 3, "K", "x"), ("merge_two_keeps", "Duplicates", 4, "K", "x")])]
+    assert "ACC-0003, ACC-0005" in refused[0].issues[0].message
+    # Through a sync: the group and its ticks stay on the tab as the person left them, and the
+    # issue is on the report; with one Keep untick, the next sync merges into the one kept.
+    outcome = sync(book, Config(), AS_OF)
+    assert {"ACC-0001", "ACC-0003", "ACC-0005"} <= set(_rows(book.tabs["Accounts"]))
+    # At the rows the group is written to (the rewrite put the groups sheetcrm proposes first).
+    at = [n + 1 for n, r in enumerate(book.tabs["Duplicates"]) if r and r[0] == "DUP-aaaa0001" and r[10]]
+    assert [(i.row, i.column) for i in outcome.crm.report.issues if i.code == "merge_two_keeps"] == [
+        (at[0], "K"), (at[1], "K")]
+    assert not sync(book, Config(), AS_OF).plan  # the same issues, where they were: nothing to write
+    dup = [r for r in book.tabs["Duplicates"][1:] if r and r[0] == "DUP-aaaa0001"]
+    assert [(r[4], r[10] or None, r[11] or None) for r in dup] == [("ACC-0001", None, None), ("ACC-0003", "x", "x"),
+                                                                   ("ACC-0005", "x", None)]
+    row = next(i for i, r in enumerate(book.tabs["Duplicates"]) if r and r[0] == "DUP-aaaa0001" and r[4] == "ACC-0005")
+    book.tabs["Duplicates"][row][10] = ""
+    sync(book, Config(), AS_OF)
+    assert set(_rows(book.tabs["Accounts"])) == {"ACC-0002", "ACC-0003", "ACC-0004"}
+    assert not sync(book, Config(), AS_OF).plan
 
 
 def test_memory_merge_once_and_a_second_sync_writes_nothing():
@@ -143,7 +163,7 @@ def test_memory_merge_once_and_a_second_sync_writes_nothing():
 def test_interrupted_after_the_copy_finishes_without_a_second_copy():
     book = MemoryWorkbook(tabs(), owned={"Duplicates"})
     snapshot = book.read()
-    plan, _ = merge(snapshot, read_crm(snapshot, Config()), "en", AS_OF)
+    plan, _, _ = merge(snapshot, read_crm(snapshot, Config()), "en", AS_OF)
     # Killed between the copy and the rest: only the Merged tab landed.
     book.write(Plan(new_tabs=plan.new_tabs, writes=[w for w in plan.writes if w.tab == "Merged"],
                     mark_owned=plan.mark_owned))
@@ -157,7 +177,7 @@ def test_interrupted_after_the_copy_finishes_without_a_second_copy():
 def test_memory_delete_follows_its_row_through_a_sort():
     book = MemoryWorkbook(tabs(), owned={"Duplicates"})
     snapshot = book.read()
-    plan, _ = merge(snapshot, read_crm(snapshot, Config()), "en", AS_OF)
+    plan, _, _ = merge(snapshot, read_crm(snapshot, Config()), "en", AS_OF)
     # A person sorts Accounts and Opportunities (descending) between the read and the write.
     for tab in ("Accounts", "Opportunities", "Contacts", "Activities"):
         book.tabs[tab][1:] = sorted(book.tabs[tab][1:], key=lambda r: r[0], reverse=True)

@@ -56,6 +56,10 @@ class SyncContext:
     # step ties them to it): an ID the ids or conversion step handed out, its own write; a lead
     # the conversion step converts, its links.
     id_fills: dict[Any, tuple[str, int, int]] = field(default_factory=dict)
+    # The Duplicates tab's ticked groups the merge step refused, by Group (merging.Refused:
+    # the issues that say why): the duplicates step keeps their rows as the person left them
+    # and reports the issues at the rows it writes them to.
+    refused: dict[str, Any] = field(default_factory=dict)
     # The engine's results (the compute step).
     results: Results | None = None
     # What the workflow rules did this sync (the workflows step: steps/workflows.Fired); the

@@ -31,11 +31,11 @@ from sheetcrm.crm.history import latest
 from sheetcrm.crm.stages import StageTable
 from sheetcrm.crm.words import STAGE
 from sheetcrm.engine import words_of
-from sheetcrm.i18n import _
+from sheetcrm.i18n import N_, _, current
 from sheetcrm.ids import id_pattern, row_key
 from sheetcrm.plan import append_writes, cell_value
 from sheetcrm.records import Record
-from sheetcrm.report import Issue
+from sheetcrm.report import Issue, column_letter
 from sheetcrm.steps.context import StepResult, SyncContext
 from sheetcrm.table import Row, Table
 from sheetcrm.workbook import CellWrite
@@ -61,12 +61,15 @@ def run(ctx: SyncContext) -> StepResult:
     first_stage = (stages.open or stages.stages)[0].name
     out = _Writer(ctx, part)
     match = Matcher(crm.records("accounts"), crm.records("contacts"), ctx.config.duplicates)
+    present = {tab: (table.title, {r.id for r in table.rows if r.id}) for tab in PREFIX
+               if (table := crm.tables.get(tab)) is not None}
     for row in list(leads.rows):
         lead = row.record
         if lead is None or lead.id is None or row.assigned:
             continue  # a lead with errors is reported already; a new ID converts next sync
         link = known.links.get(row.row)
         if link is not None and link.account:
+            part.issues.extend(_gone(leads, row, link, present))
             continue  # converted: the record says so
         found = {tab: known.from_lead.get(tab, {}).get(lead.id) for tab in PREFIX}
         # "Becomes": sheetcrm saw the lead with another status before. A lead first seen
@@ -94,6 +97,30 @@ def run(ctx: SyncContext) -> StepResult:
     if settings.activities != "keep":
         out.follow(copy=settings.activities == "copy")
     return part
+
+
+GONE = "converted_record_missing"
+GONE_MESSAGE = N_("the lead was converted to {id}, which is not in {tab} (deleted, or its ID changed)")
+GONE_HINT = N_("put the record back, or clear the lead's Converted cells: it then converts again if Convert is "
+               "still ticked")
+CONVERTED_TABS = {"converted_account": "accounts", "converted_contact": "contacts",
+                  "converted_opportunity": "opportunities"}
+
+
+def _gone(leads: Table, row: Row, link: Converted, present: dict[str, tuple[str, set[str]]]) -> list[Issue]:
+    """A warning at each Converted cell of a converted lead that names a record no longer in
+    its tab: the lead still counts as converted (its Converted Account is the record), so the
+    link is said to be broken rather than trusted quietly. A tab the workbook lacks is not checked."""
+    out = []
+    for key, tab in CONVERTED_TABS.items():
+        rid = getattr(link, key.removeprefix("converted_"))
+        col = leads.header.computed.get(key)
+        if not rid or col is None or tab not in present or rid in present[tab][1]:
+            continue
+        header = next((c.display(current()) for c in leads.spec.computed if c.key == key), key)
+        out.append(Issue("warning", leads.title, row.row, column_letter(col + 1), header, rid, GONE,
+                         _(GONE_MESSAGE, id=rid, tab=present[tab][0]), _(GONE_HINT)))
+    return out
 
 
 @dataclasses.dataclass

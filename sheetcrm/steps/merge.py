@@ -18,7 +18,8 @@ from sheetcrm.validate import read_crm
 
 
 def run(ctx: SyncContext) -> StepResult:
-    plan, snapshot = merge(ctx.snapshot, ctx.crm, ctx.locale, ctx.as_of)
+    plan, snapshot, refused = merge(ctx.snapshot, ctx.crm, ctx.locale, ctx.as_of, ctx.config.duplicates)
+    ctx.refused = {r.group: r for r in refused}  # the duplicates step says why, where it writes the rows
     if snapshot is not ctx.snapshot:
         ctx.snapshot = snapshot
         # In place: whoever holds the read (plan_sync, the outcome) sees the merged one.

@@ -123,6 +123,9 @@ class Replace:
     col: int
     find: str
     replace: str
+    # How many cells hold `find` as read: what a dry run says it re-points (a backend changes
+    # whatever cells hold it when it writes).
+    cells: int = field(default=1, compare=False)
 
 
 @dataclass(frozen=True)
@@ -218,6 +221,20 @@ class Plan:
         counts: dict[str, int] = {}
         for w in self.writes:
             counts[w.tab] = counts.get(w.tab, 0) + 1
+        return counts
+
+    def deletes_by_tab(self) -> dict[str, int]:
+        """Rows the plan removes, per tab."""
+        counts: dict[str, int] = {}
+        for d in self.deletes:
+            counts[d.tab] = counts.get(d.tab, 0) + 1
+        return counts
+
+    def replaced_by_tab(self) -> dict[str, int]:
+        """Cells the plan's replacements re-point, per tab (as read)."""
+        counts: dict[str, int] = {}
+        for r in self.replacements:
+            counts[r.tab] = counts.get(r.tab, 0) + r.cells
         return counts
 
 
