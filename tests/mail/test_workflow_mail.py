@@ -217,3 +217,30 @@ def test_notify_reaches_the_owners_digest_once(kind, tmp_path, request, server):
     assert "Workflow events" not in first["ana@team.example"]   # not Ana's record
     second = digest(3)
     assert "Workflow events" not in second["sam@team.example"]
+
+
+def test_the_core_refuses_a_line_break_in_an_address_and_approves_only_the_team():
+    """The last gate before a header (the read refuses such an Email cell first): a record's
+    address with a line break is never queued; Auto Approve approves only [owners] addresses
+    and team domains."""
+    from sheetcrm.crm.workflows import RuleRow, State, Subject, World, run
+
+    def world(n: int, leads: list[Subject]) -> World:
+        names = {"lead": {"owner": "owner"}}
+        return World(as_of=day(n), subjects={"lead": leads}, names=names, labels={"lead": {}},
+                     internal=frozenset({"sam@team.example"}), owner_email={"Sam": "sam@team.example"},
+                     team_domains=frozenset({"initech.com"}))
+
+    row = RuleRow("WF-1", "Hi", True, "lead", "created", "", "send email", subject="Hi", template="welcome",
+                  auto_approve=True, tab="Workflows", row=2, where={"auto_approve": ("M", "Auto Approve")})
+    first = run([row], world(0, []), State(), [], 3, "en")
+    leads = [Subject("lead", "LEAD-1", {}, owner="Sam", email="a@b.com\r\nBcc: all@evil.example"),
+             Subject("lead", "LEAD-2", {}, owner="Sam", email="bo@initech.com"),
+             Subject("lead", "LEAD-3", {}, owner="Sam", email="kim@beta.com"),
+             Subject("lead", "LEAD-4", {}, owner="Sam")]
+    out = run([row], world(1, leads), first.state, [], 3, "en")
+    got = {f.subject.id: (f.result, f.values.get("to"), f.auto_approve) for f in out.firings}
+    assert got == {"LEAD-1": ("skipped", None, False), "LEAD-2": ("done", "bo@initech.com", True),
+                   "LEAD-3": ("done", "kim@beta.com", False), "LEAD-4": ("done", "sam@team.example", True)}
+    codes = [(i.code, i.column) for i in out.issues]
+    assert codes == [("workflow_bad_recipient", None), ("workflow_not_internal", "M")]
