@@ -87,7 +87,7 @@ def origin(crm: Crm, config: Config, row_id: str, version: str) -> Origin | str:
     if not found:
         return _("the rule {rule} that queued this email is no longer in the Workflows tab or sheetcrm.toml",
                  rule=entry.rule)
-    return Origin(entry.rule, name, entry.record, said.partition(": ")[0] or said, template or NOTIFY_TEMPLATE)
+    return Origin(entry.rule, name, entry.record, said, template or NOTIFY_TEMPLATE)
 
 
 def _labels(tab: str, locale: str) -> dict[str, str]:
