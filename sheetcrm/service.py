@@ -49,7 +49,7 @@ from sheetcrm.every import Every, parse_every
 from sheetcrm.i18n import N_, _, current, ngettext, pgettext, using
 from sheetcrm.intake.queue import WebBatch, WebQueue, queue_path
 from sheetcrm.lock import lock_dir, workbook_key
-from sheetcrm.mail.digest import owner_digests, send_digests
+from sheetcrm.mail.digest import EventJournal, owner_digests, send_digests
 from sheetcrm.mail.journal import Journal
 from sheetcrm.mail.outbox import send_outbox, templates_for
 from sheetcrm.mail.smtp import ENV_PREFIX, SmtpSender, smtp_settings
@@ -192,6 +192,8 @@ class Service:
         self._web_queue: WebQueue | None = None
         # The days each owner's digest already went out, so a restart never sends it twice.
         self.digests_sent = DigestLedger(digest_ledger_path(book))
+        # The workflow events the digests already told (each in one digest only).
+        self.digest_events = EventJournal.beside_lock(book)
 
     # -- the jobs --------------------------------------------------------------------------
 
@@ -278,7 +280,8 @@ class Service:
         """Each owner's overdue tasks, rotting deals and best new leads, once a day."""
         today = self.today()
         crm, results, _plan = plan_sync(self.book.read(), self.config, today)
-        due = [d for d in owner_digests(crm, results, self.config, templates_for(self.config))
+        due = [d for d in owner_digests(crm, results, self.config, templates_for(self.config),
+                                        self.digest_events.told())
                if not self.digests_sent.has(d.owner, today)]
         if not due:
             return JobResult(message=_("digests already sent today"))
@@ -288,6 +291,7 @@ class Service:
         outcomes = send_digests(due, smtp.from_ or "", lambda: SmtpSender(smtp),
                                 dt.datetime.now(dt.timezone.utc), lambda: secrets.token_hex(8), domain)
         sent = [owner for owner, kind in outcomes.items() if kind == "sent"]
+        self.digest_events.add(k for d in due if d.owner in sent for k in d.events)
         self.digests_sent.add(sent, today)
         missed = sorted(set(outcomes) - set(sent))
         if missed:

@@ -37,7 +37,7 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
               "sheetcrm.plan", "sheetcrm.synclog", "sheetcrm.merging", "sheetcrm.workflow_tabs")),
     # What the records mean: the engine run over a read, its cells; quote money and context.
     ("compute", ("sheetcrm.engine", "sheetcrm.render", "sheetcrm.layout", "sheetcrm.mail.quotes", "sheetcrm.mail.context",
-                 "sheetcrm.mail.templates", "sheetcrm.intake.forms")),
+                 "sheetcrm.mail.templates", "sheetcrm.mail.workflow", "sheetcrm.intake.forms")),
     # The Outbox tab and its protocol, the morning digest.
     ("mail", ("sheetcrm.mail.outbox", "sheetcrm.mail.digest")),
     # A sync's capabilities, one module each.

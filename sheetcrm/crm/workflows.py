@@ -45,6 +45,7 @@ from pydantic import ConfigDict, Field, field_validator
 from sheetcrm.cells import normalize_key
 from sheetcrm.crm.conditions import Condition, ConditionError, parse_condition
 from sheetcrm.i18n import N_, NC_, _, in_locale
+from sheetcrm.mail.message import HeaderError, check_mailbox
 from sheetcrm.report import Issue
 from sheetcrm.settings import Section
 from sheetcrm.workbook import CellValue, cell_key
@@ -59,19 +60,22 @@ _KIND_WORDS = {  # not for people: the words a Record cell is read as, in every 
     "task": ("task", "tasks", "tarea", "tareas")}
 KIND_OF = {normalize_key(w): kind for kind, words in _KIND_WORDS.items() for w in words}
 
-ACTIONS = ("create_task", "log_activity", "assign_owner", "send_email", "notify")
+ACTIONS = ("create_task", "log_activity", "assign_owner", "send_email", "notify", "notify_now")
 _ACTION_WORDS = {  # not for people: what a Then cell is read as
     "create_task": ("create task", "task", "crear tarea", "tarea"),  # not for people: read as
     "log_activity": ("log activity", "activity", "registrar actividad", "actividad"),  # not for people: read as
     "assign_owner": ("assign owner", "assign", "asignar propietario", "asignar"),  # not for people: read as
     "send_email": ("send email", "email", "enviar correo", "correo", "enviar email"),  # not for people: read as
-    "notify": ("notify", "notify owner", "notificar", "avisar")}  # not for people: read as
+    "notify": ("notify", "notify owner", "notificar", "avisar"),  # not for people: read as
+    "notify_now": ("notify at once", "notify now", "notify owner now", "notificar ya", "notificar al momento",  # not for people: read as
+                   "avisar ya")}  # not for people: read as
 ACTION_OF = {normalize_key(w): a for a, words in _ACTION_WORDS.items() for w in words}
 # How the Workflow Log names an action, in the team's language.
 ACTION_LABELS = {"create_task": NC_("workflow action", "create task"),
                  "log_activity": NC_("workflow action", "log activity"),
                  "assign_owner": NC_("workflow action", "assign owner"),
-                 "send_email": NC_("workflow action", "send email"), "notify": NC_("workflow action", "notify")}
+                 "send_email": NC_("workflow action", "send email"), "notify": NC_("workflow action", "notify"),
+                 "notify_now": NC_("workflow action", "notify at once")}
 RESULTS = {"done": NC_("workflow result", "done"), "stopped": NC_("workflow result", "stopped"),
            "skipped": NC_("workflow result", "skipped")}
 SEEN_RECORD = "*"  # the pseudo-field of `seen`: the record itself (the `created` trigger)
@@ -129,6 +133,15 @@ _MESSAGES = {
                           N_("Raise Cap, or add owners to Assign To.")),
     "workflow_no_recipient": (N_("The rule {rule} has no address to email about {record}."),
                               N_("Fill in the record's email, or the owner's address under [owners].")),
+    "workflow_bad_recipient": (N_("The rule {rule} cannot email {record}: {problem}"),
+                               N_("Fix the address in the record's Email cell.")),
+    "workflow_not_internal": (N_("The rule {rule} emails {to} about {record}, outside the team, so the email stays "
+                                 "a Draft for a person to approve despite Auto Approve."),
+                              N_("Auto Approve sends at once only to an address under [owners] or a domain in "
+                                 "[workflows] team_domains; approve this one in the Outbox.")),
+    "workflow_no_owner_address": (N_("The rule {rule} cannot notify {owner} about {record} at once: {owner} has no "
+                                     "address under [owners]."),
+                                  N_("Add {owner} = \"their@address\" under [owners] in sheetcrm.toml.")),
 }
 
 
@@ -161,7 +174,21 @@ class WorkflowSettings(Section):
     """`[workflows]`: how many times a rule may fire on one record, and the config's rules."""
 
     max_per_record: int = Field(default=3, ge=1, le=1000)
+    # The team's own mail domains: an address there is internal, so Auto Approve may send it
+    # without a person (with the addresses under [owners]).
+    team_domains: list[str] = []
     rules: list[RuleSettings] = []
+
+    @field_validator("team_domains")
+    @classmethod
+    def _domains(cls, v: list[str]) -> list[str]:
+        out = []
+        for d in v:
+            d = d.strip().lstrip("@").casefold()
+            if not re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)+", d):
+                raise ValueError(_("{domain} is not a mail domain (e.g. example.com)", domain=d or '""'))
+            out.append(d)
+        return out
 
 
 @dataclass(frozen=True)
@@ -250,6 +277,13 @@ class World:
     internal: frozenset[str] = frozenset()   # the team's addresses (casefolded): [owners]
     owner_email: Mapping[str, str] = field(default_factory=dict)
     stages: tuple[str, ...] = ()
+    team_domains: frozenset[str] = frozenset()  # [workflows] team_domains, casefolded
+
+    def is_internal(self, address: str) -> bool:
+        """Whether a plain address (no display name) is the team's: an [owners] address, or
+        one at a domain of [workflows] team_domains."""
+        addr = address.strip().casefold()
+        return addr in self.internal or addr.rpartition("@")[2] in self.team_domains
 
 
 @dataclass
@@ -373,7 +407,7 @@ def _parse_rule(row: RuleRow, world: World, locale: str, issues: list[Issue]) ->
                                                                   "template": "Template"}[needs]
             issues.append(_issue(row, needs, None, "workflow_missing_argument",
                                  action=in_locale(locale, ACTION_LABELS[action]), column=column))
-        if row.subject and action in ("create_task", "log_activity", "send_email"):
+        if row.subject and action in ("create_task", "log_activity", "send_email", "notify_now"):
             try:
                 _ENV.from_string(row.subject)
             except TemplateSyntaxError as e:
@@ -679,17 +713,23 @@ def _open_load(world: World) -> dict[tuple[str, str], int]:
 _ENV = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
 
 
+def template_context(subject: Subject, labels: Mapping[str, Mapping[str, str]]) -> dict[str, Any]:
+    """What a workflow template sees of a record: each field by its header (`labels[kind]`:
+    key -> header) and with its spaces as "_", `ID`, `record` (the same, for headers that are
+    not names), and each related record's (`account`, `contact`, …) the same way."""
+    def fields(s: Subject) -> dict[str, Any]:
+        shown = labels.get(s.kind, {})
+        out = {shown.get(k, k): _plain(v) for k, v in s.values.items()}
+        return {**out, **{k.replace(" ", "_"): v for k, v in out.items()}, "ID": s.id}
+    mine = fields(subject)
+    return {**mine, "record": mine, **{rel: fields(s) for rel, s in subject.related.items()}}
+
+
 def render_subject(text: str, subject: Subject, world: World) -> str:
     """A Subject template filled from the record: `{{ Name }}`, `{{ Close_Date }}` (a header
     with its spaces as "_"), `{{ record["Close Date"] }}`, `{{ account.Name }}`. Raises
     jinja2.TemplateError."""
-    def fields(s: Subject) -> dict[str, Any]:
-        labels = world.labels.get(s.kind, {})
-        out = {labels.get(k, k): _plain(v) for k, v in s.values.items()}
-        return {**out, **{k.replace(" ", "_"): v for k, v in out.items()}, "ID": s.id}
-    mine = fields(subject)
-    context = {**mine, "record": mine, **{rel: fields(s) for rel, s in subject.related.items()}}
-    return _ENV.from_string(text).render(context).strip()
+    return _ENV.from_string(text).render(template_context(subject, world.labels)).strip()
 
 
 def _plain(v: Any) -> Any:
@@ -706,7 +746,7 @@ def _act(firing: Firing, world: World, state: State, load: dict[tuple[str, str],
     """What the firing's action does, in `firing.values` (or why it does not: result skipped)."""
     rule, subject, row = firing.rule, firing.subject, firing.rule.row
     text = None
-    if rule.action in ("create_task", "log_activity", "send_email") and row.subject:
+    if rule.action in ("create_task", "log_activity", "send_email", "notify_now") and row.subject:
         try:
             text = render_subject(row.subject, subject, world)
         except TemplateError as e:
@@ -745,12 +785,39 @@ def _act(firing: Firing, world: World, state: State, load: dict[tuple[str, str],
             issues.append(_issue(row, "then", row.then, "workflow_no_recipient", severity="warning", rule=rule.id,
                                  record=subject.id))
             return
+        try:
+            to = check_mailbox("To", to).addr_spec
+        except HeaderError as e:
+            # The read refuses such an Email cell already; this is the last gate before a header.
+            firing.result, firing.message = "skipped", _(_MESSAGES["workflow_bad_recipient"][0], rule=rule.id,
+                                                         record=subject.id, problem=str(e))
+            issues.append(_issue(row, "then", row.then, "workflow_bad_recipient", severity="warning", rule=rule.id,
+                                 record=subject.id, problem=str(e)))
+            return
         # Sent without a person's approval only when the rule asks for it AND the mail stays in the team.
-        firing.auto_approve = row.auto_approve and to.casefold() in world.internal
+        firing.auto_approve = row.auto_approve and world.is_internal(to)
+        if row.auto_approve and not firing.auto_approve:
+            issues.append(_issue(row, "auto_approve", True, "workflow_not_internal", severity="warning",
+                                 rule=rule.id, to=to, record=subject.id))
         firing.values = {"to": to, "subject": text or row.template or "", "template": row.template,
                          "related": subject.id}
     elif rule.action == "notify":
         firing.values = {"owner": named or subject.owner}
+    elif rule.action == "notify_now":
+        owner = named or subject.owner
+        address = world.owner_email.get(owner) if owner else None
+        if owner is None or address is None:
+            firing.result, firing.message = "skipped", _(_MESSAGES["workflow_no_owner_address"][0], rule=rule.id,
+                                                         owner=owner or "∅", record=subject.id)
+            issues.append(_issue(row, "then", row.then, "workflow_no_owner_address", severity="warning",
+                                 rule=rule.id, owner=owner or "∅", record=subject.id))
+            return
+        # To the team itself (an [owners] address, checked by the config): approved at once.
+        firing.auto_approve = True
+        firing.values = {"to": address, "owner": owner, "template": row.template,
+                         "subject": text or _("{rule}: {record}, {event}", rule=row.name or rule.id,
+                                              record=subject.id, event=firing.said),
+                         "related": subject.id}
 
 
 def _recipient(subject: Subject, world: World) -> str | None:

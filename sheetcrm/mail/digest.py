@@ -1,29 +1,44 @@
-"""The owners' morning digest: each owner's overdue tasks, rotting deals and best new leads.
+"""The owners' morning digest: each owner's overdue tasks, rotting deals, best new leads, and
+the workflow events a `notify` rule gave them.
 
 Planning a digest is pure (`owner_digests`, from one sync's results); sending reuses the
 quote delivery (`SmtpSender`). An owner gets a digest only when the config maps their name to
 an address (`[owners]`), and at most one per day: the days already sent are remembered by the
 caller (`sheetcrm run` keeps them beside its lock file), so a restart at 08:01 sends nothing twice.
+
+Workflow events: each `notify` firing of the Workflow Log (Result done) goes to one owner (the
+rule's first Assign To, else the record's owner) in the first digest sent to them after it,
+and never again. The digest knows what it already said by the events' Log keys, kept in its own
+small journal beside the lock (`EventJournal`); a key is added only once the digest carrying
+it was accepted by the server, so a digest that failed says its events again the next time.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
+import os
 from collections import defaultdict
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime
-from typing import Any, Callable, ContextManager, Iterable
+from pathlib import Path
+from typing import Any, Callable, Collection, ContextManager, Iterable
 
 from babel.dates import format_date
 
+from sheetcrm.cells import normalize_key
 from sheetcrm.config import Config
+from sheetcrm.crm.workflows import ACTION_LABELS, KINDS
 from sheetcrm.engine import Results
-from sheetcrm.i18n import in_locale
+from sheetcrm.i18n import every_locale, in_locale
+from sheetcrm.lock import lock_dir, workbook_key
 from sheetcrm.mail.message import check_addresses, check_header
 from sheetcrm.mail.outbox import Transport
 from sheetcrm.mail.templates import Templates
 from sheetcrm.validate import Crm
+from sheetcrm.workbook import Workbook
 
 BEST_LEADS = 5
 NEW_LEAD_STATUSES = {"New", "Contacted"}
@@ -35,6 +50,7 @@ class Digest:
     to: str
     subject: str
     text: str
+    events: tuple[str, ...] = ()   # the Workflow Log keys of the events it tells: journaled once sent
 
     def message(self, sender: str, now: dt.datetime, message_id: str) -> EmailMessage:
         msg = EmailMessage()
@@ -47,7 +63,46 @@ class Digest:
         return msg
 
 
-def owner_digests(crm: Crm, results: Results, config: Config, templates: Templates) -> list[Digest]:
+_NOTIFY = {normalize_key(w) for w in every_locale(ACTION_LABELS["notify"])}
+
+
+def workflow_events(crm: Crm, config: Config, told: Collection[str] = ()) -> dict[str, list[dict[str, Any]]]:
+    """owner -> the `notify` firings of the Workflow Log not yet in `told` (Log keys), oldest
+    first: {"key", "day", "rule", "name", "record", "event"}. The owner is the rule's first
+    Assign To, else the record's Owner now; an event with neither goes to nobody."""
+    assert crm.inputs is not None
+    tabs = crm.inputs.workflows
+    assign: dict[str, str] = {}
+    for row in tabs.table.rows if tabs.table is not None else ():
+        if row.id and row.record is not None and row.record.assign_to:
+            assign.setdefault(row.id, row.record.assign_to.split(",")[0].strip())
+    for rule in config.workflows.rules:
+        if rule.assign_to:
+            assign.setdefault(rule.id, rule.assign_to[0])
+    owners: dict[str, str | None] = {}
+    for tab in KINDS.values():
+        for r in crm.tables[tab].rows if tab in crm.tables else ():
+            if r.id and r.target is not None:
+                owners.setdefault(r.id, getattr(r.target, "owner", None))
+    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for raw in tabs.log_rows:
+        raw = list(raw) + [None] * (10 - len(raw))
+        key = str(raw[7] or "").strip()
+        entry = next((e for e in tabs.log if e.key == key), None)
+        if (entry is None or key in told or entry.result != "done"
+                or normalize_key(str(raw[5] or "")) not in _NOTIFY):
+            continue
+        owner = assign.get(entry.rule) or owners.get(entry.record)
+        if owner:
+            out[owner].append({"key": key, "day": entry.day, "rule": entry.rule, "name": str(raw[2] or ""),
+                               "record": entry.record, "event": str(raw[4] or "")})
+    return out
+
+
+def owner_digests(crm: Crm, results: Results, config: Config, templates: Templates,
+                  told: Collection[str] = ()) -> list[Digest]:
+    """One digest per owner under [owners]; `told`: the Workflow Log keys earlier digests
+    already carried (`EventJournal.told`)."""
     as_of = results.as_of
     overdue: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for task in crm.records("tasks"):
@@ -68,15 +123,43 @@ def owner_digests(crm: Crm, results: Results, config: Config, templates: Templat
                                       "grade": score.grade, "why": score.why})
     day = format_date(as_of, "medium", locale=config.locale)
     subject = in_locale(config.locale, "Your sheetcrm digest – {date}", date=day)
+    events = workflow_events(crm, config, told)
     out = []
     for owner, address in sorted(config.owners.items()):
         best = sorted(leads[owner], key=lambda lead: (-lead["score"], lead["id"]))[:BEST_LEADS]
+        mine = events.get(owner, [])
         text = templates.render("digest.txt.j2", {
             "owner": owner, "as_of": as_of, "locale": config.locale, "overdue": sorted(overdue[owner],
                                                                                       key=lambda t: t["due"]),
-            "rotting": rotting[owner], "leads": best})
-        out.append(Digest(owner, address, subject, text))
+            "rotting": rotting[owner], "leads": best, "events": mine})
+        out.append(Digest(owner, address, subject, text, tuple(e["key"] for e in mine)))
     return out
+
+
+class EventJournal:
+    """The Workflow Log keys the digests already told, in a small JSON file beside the
+    workbook's lock (a list; replaced whole with os.replace, so a crash leaves the old list)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @classmethod
+    def beside_lock(cls, book: Workbook) -> "EventJournal":
+        digest = hashlib.sha256(workbook_key(book).encode()).hexdigest()[:24]
+        return cls(lock_dir() / f"{digest}.digest-events.json")
+
+    def told(self) -> frozenset[str]:
+        try:
+            return frozenset(json.loads(self.path.read_text()))
+        except (OSError, ValueError, TypeError):
+            return frozenset()
+
+    def add(self, keys: Iterable[str]) -> None:
+        keys = sorted(self.told() | set(keys))
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(keys, ensure_ascii=False))
+        os.replace(tmp, self.path)
 
 
 def send_digests(digests: Iterable[Digest], sender: str, transport: Callable[[], ContextManager[Transport]],

@@ -120,8 +120,10 @@ def message_id(token: str, domain: str) -> str:
     return f"<{token}@{domain}>"
 
 
-def build_message(*, sender: str, to: str, subject: str, text: str, html: str, message_id: str,
-                  date: dt.datetime, attachment_name: str) -> EmailMessage:
+def build_message(*, sender: str, to: str, subject: str, text: str, html: str | None, message_id: str,
+                  date: dt.datetime, attachment_name: str | None = None) -> EmailMessage:
+    """A message with a text part, an HTML alternative when `html` is given, and the HTML
+    attached as a document when `attachment_name` is (a quote)."""
     msg = EmailMessage()
     msg["From"] = check_addresses("From", sender)
     msg["To"] = check_mailbox("To", to)
@@ -129,9 +131,11 @@ def build_message(*, sender: str, to: str, subject: str, text: str, html: str, m
     msg["Message-ID"] = check_message_id(message_id)
     msg["Date"] = format_datetime(date)
     msg.set_content(text)
-    msg.add_alternative(html, subtype="html")
-    msg.add_attachment(html.encode("utf-8"), maintype="text", subtype="html",
-                       filename=_check_file_name(attachment_name))
+    if html is not None:
+        msg.add_alternative(html, subtype="html")
+        if attachment_name is not None:
+            msg.add_attachment(html.encode("utf-8"), maintype="text", subtype="html",
+                               filename=_check_file_name(attachment_name))
     return msg
 
 

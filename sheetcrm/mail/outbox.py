@@ -1,8 +1,10 @@
-"""The Outbox tab: quote emails moving Draft → Approved → Sending → Sent (or Failed).
+"""The Outbox tab: quote and workflow emails moving Draft → Approved → Sending → Sent (or Failed).
 
 sheetcrm adds a Draft row when a quote is queued (`sheetcrm quote OPP --queue`, or a ticked
-Send Quote cell at sync). A person approves it by changing Status to Approved. `send_outbox`
-sends the Approved rows, exactly once each:
+Send Quote cell at sync), or when a workflow rule sends an email (mail/workflow.py: no Quote,
+a "wf-" Version; Approved at once only for an Auto Approve rule writing to the team itself).
+A person approves a Draft by changing Status to Approved. `send_outbox` sends the Approved
+rows, exactly once each, quotes and workflow emails alike:
 
     read                       one snapshot, and the journal (sheetcrm.mail.journal)
     write 1, the claim         every due Approved row → Sending, with its Message-ID (made
@@ -62,6 +64,7 @@ from sheetcrm.mail.quotes import ALREADY_VALIDATED, QuoteLines, QuoteResult, pri
 from sheetcrm.mail.smtp import Outcome
 from sheetcrm.names import CRM_TABS
 from sheetcrm.mail.templates import TemplateError, Templates
+from sheetcrm.mail.workflow import email_context, is_workflow_row, origin, render_email
 from sheetcrm.owned import locate
 from sheetcrm.plan import owned_tab
 from sheetcrm.records import Opportunity
@@ -464,7 +467,7 @@ def plan_restores(desk: Desk, ledger: Ledger, now: dt.datetime) -> tuple[Plan, d
             note = _(JOURNALED[kind], other=held.row_id, **facts)
             values = {"status": status_label("Sent", locale), "message_id": held.message_id,
                       "sent_at": held.done_at, "next_try": None, "error": note}
-            if not _has_activity(desk, held.message_id):
+            if row.text("quote") and not _has_activity(desk, held.message_id):
                 _plan_activity(desk, plan, row, now, held.message_id)
         else:
             note = _(JOURNALED["intent"], **facts)
@@ -521,9 +524,14 @@ class Prepared:
 
 def due_rows(outbox: Outbox, now: dt.datetime, early: bool = False) -> list[OutboxRow]:
     """The Approved rows to send now: with no Next Try, a passed one, or any with `early`.
-    Only quote rows: a workflow's template email (no Quote) waits for a person (docs/workflows.md)."""
-    return [r for r in outbox.rows if r.text("id") and r.status == "Approved" and r.text("quote")
+    Only rows sheetcrm queued: a quote's (a Quote number) or a workflow's (a "wf-" Version);
+    a row a person typed in is never sent."""
+    return [r for r in outbox.rows if r.text("id") and r.status == "Approved" and _ours(r)
             and (early or (t := _moment(r.raw.get("next_try"))) is None or t <= now)]
+
+
+def _ours(row: OutboxRow) -> bool:
+    return bool(row.text("quote")) or is_workflow_row(row.text("quote"), row.text("version"))
 
 
 def sent_quotes(outbox: Outbox) -> list[tuple[str, str, dt.date]]:
@@ -559,6 +567,8 @@ def prepare(desk: Desk, row: OutboxRow, templates: Templates, sender: str, now: 
     a permanent reason: retrying would not change the template, the quote or the header."""
     domain = sender.rpartition("@")[2].rstrip(">").strip() or "localhost"
     prepared = Prepared(row, row.own_message_id or message_id(f"{row.text('id')}.{token}", domain))
+    if is_workflow_row(row.text("quote"), row.text("version")):
+        return _prepare_workflow(desk, prepared, templates, sender, now)
     opp = find_opportunity(desk.crm, row.text("opportunity"))
     if opp is None:
         found = desk.crm.find("opportunities", row.text("opportunity") or "")
@@ -582,6 +592,27 @@ def prepare(desk: Desk, row: OutboxRow, templates: Templates, sender: str, now: 
         prepared.message = build_message(sender=sender, to=row.text("to"), subject=row.text("subject"), text=text,
                                          html=html, message_id=prepared.message_id, date=now,
                                          attachment_name=f"{safe_stem(header.number)}.html")
+    except (TemplateError, HeaderError) as e:
+        prepared.error = str(e)
+    return prepared
+
+
+def _prepare_workflow(desk: Desk, prepared: Prepared, templates: Templates, sender: str,
+                      now: dt.datetime) -> Prepared:
+    """A workflow's email, from the firing that queued it and the record as it is now."""
+    row = prepared.row
+    found = origin(desk.crm, desk.config, row.text("id"), row.text("version"))
+    if isinstance(found, str):
+        prepared.error = found
+        return prepared
+    context = email_context(desk.crm, desk.config, found, desk.config.locale)
+    if isinstance(context, str):
+        prepared.error = context
+        return prepared
+    try:
+        text, html = render_email(templates, found, context)
+        prepared.message = build_message(sender=sender, to=row.text("to"), subject=row.text("subject"), text=text,
+                                         html=html, message_id=prepared.message_id, date=now)
     except (TemplateError, HeaderError) as e:
         prepared.error = str(e)
     return prepared
@@ -621,7 +652,8 @@ def plan_outcomes(desk: Desk, results: list[tuple[Prepared, Outcome]], now: dt.d
         values: dict[str, CellValue]
         if outcome.kind == "sent":
             values = {"status": status_label("Sent", locale), "sent_at": stamp(now), "error": None}
-            _plan_activity(desk, plan, row, now)
+            if row.text("quote"):  # a workflow's email is in the Workflow Log, not an activity
+                _plan_activity(desk, plan, row, now)
         elif outcome.kind == "setup":
             # Not the message's fault: the row waits, due at once, for the setting to be fixed.
             values = {"status": status_label("Approved", locale), "attempts": max(attempts - 1, 0),

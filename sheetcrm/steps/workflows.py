@@ -23,6 +23,7 @@ from sheetcrm.crm.workflows import (KINDS, Firing, Outcome, RuleRow, Subject, Wo
 from sheetcrm.i18n import _, in_locale
 from sheetcrm.ids import assign_ids, id_pattern
 from sheetcrm.mail.outbox import read_outbox, sent_quotes, status_label
+from sheetcrm.mail.workflow import version_of
 from sheetcrm.plan import append_writes, cell_value, computed_writes, owned_tab
 from sheetcrm.records import LEAD_STATUSES
 from sheetcrm.report import column_letter
@@ -116,7 +117,7 @@ def _tab_rows(table: Table) -> list[RuleRow]:
 
 def _config_rules_where() -> dict[str, tuple[str | None, str | None]]:
     keys = {"id": "id", "record": "record", "when": "when", "condition": "if", "then": "then", "subject": "subject",
-            "assign_to": "assign_to", "template": "template"}
+            "assign_to": "assign_to", "template": "template", "auto_approve": "auto_approve"}
     return {f: (None, k) for f, k in keys.items()}
 
 
@@ -151,7 +152,8 @@ def build_world(ctx: SyncContext) -> World:
             touched.setdefault(a.related, []).append(a.date)
     w = World(as_of=ctx.as_of, subjects={}, names={}, labels={}, touched=touched,
               internal=frozenset(v.strip().casefold() for v in config.owners.values()),
-              owner_email=dict(config.owners), stages=tuple(s.name for s in config.stages))
+              owner_email=dict(config.owners), stages=tuple(s.name for s in config.stages),
+              team_domains=frozenset(config.workflows.team_domains))
     statuses: dict[str, str] = {}
     for spec in (TABS["leads"], TABS["accounts"], TABS["tasks"]):
         for choice, value in enum_choices(_choices(spec)).items():
@@ -348,11 +350,13 @@ class _Writer:
         highest = max((int(m.group(1)) for r in outbox.rows if (m := pattern.match(r.text("id")))), default=0)
         number = self.ctx.marks["OUT"] = max(highest, self.ctx.marks.get("OUT", 0)) + 1
         new_id = f"OUT-{number:04d}"
-        # A Draft for a person to approve; the sender sends quote rows only, so even an Approved
-        # workflow row waits (docs/workflows.md).
+        # A Draft for a person to approve, unless the rule auto-approves mail to the team itself
+        # (the core decided: crm/workflows.py). The Version ties the row to this firing: the
+        # sender sends it only as the Workflow Log shows it queued, and the journal once.
+        status = "Approved" if f.auto_approve else "Draft"
         values = {"id": new_id, "created": self.ctx.as_of.isoformat(), "opportunity": f.subject.id,
                   "to": f.values["to"], "subject": f.values["subject"],
-                  "status": status_label("Draft", self.ctx.locale)}
+                  "status": status_label(status, self.ctx.locale), "version": version_of(f.key), "attempts": 0}
         expect = tuple((outbox.columns[k], None) for k in values)
         writes = [CellWrite(title, row_no, outbox.columns[k], v, expect=expect) for k, v in values.items()]
         anchor = writes[0].key
@@ -362,7 +366,10 @@ class _Writer:
         return anchor
 
     def notify(self, f: Firing) -> Anchor | None:
-        return None  # the Log row is the notification: the owner's next digest lists it
+        return None  # the Log row is the notification: the owner's next digest lists it (mail/digest.py)
+
+    def notify_now(self, f: Firing) -> Anchor | None:
+        return self.send_email(f)  # an Outbox row to the owner, approved (internal)
 
 
 def _raw_id(row: Row) -> CellValue:

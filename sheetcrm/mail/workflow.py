@@ -1,0 +1,148 @@
+"""Workflow emails (docs/workflows.md): what the Outbox's sender needs to build one. Pure.
+
+A workflow's Outbox row (a `send email` or `notify at once` firing) has no Quote; its Version
+is "wf-" and a fingerprint of the firing's key (rule|record|event). The journal keys it
+exactly like a quote version, so a firing's email goes out once, whatever the sheet says
+later (mail/journal.py). The row is sent only when the Workflow Log holds the firing that made
+it (Created Record = the row's ID, and the same fingerprint): a row a person typed in the
+Outbox, or whose Version was edited, is never sent.
+
+The body is the rule's Template (a file of the templates folder, as quotes use: `welcome`
+means `welcome.txt.j2`, and `welcome.html.j2` beside it, if any, is the HTML part), rendered in
+the sandbox with the record's fields as the Subject templates see them (`{{ Name }}`,
+`{{ account.Name }}`), plus `rule` (id, name), `event` (the Log's words), `owner` (name,
+email) and `locale`. A `notify at once` rule without a Template uses the built-in notify.txt.j2.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from sheetcrm.config import Config
+from sheetcrm.crm.workflows import KINDS, Subject, template_context
+from sheetcrm.i18n import _
+from sheetcrm.mail.templates import Templates
+from sheetcrm.schema import TABS
+from sheetcrm.table import Row
+from sheetcrm.validate import Crm, row_label
+
+PREFIX = "wf-"  # not for people: the Version of a workflow's Outbox row
+NOTIFY_TEMPLATE = "notify"
+
+
+def version_of(key: str) -> str:
+    """The Outbox Version of the email a firing queues: "wf-" + 12 hex of its key."""
+    return PREFIX + hashlib.sha256(key.encode("utf-8")).hexdigest()[:12]
+
+
+def is_workflow_row(quote: str, version: str) -> bool:
+    """A row a workflow queued: no Quote, and a workflow Version (a row with neither is a
+    person's, and never sent)."""
+    return not quote and version.startswith(PREFIX)
+
+
+def template_files(name: str) -> tuple[str, str]:
+    """The text and HTML template files a Template cell names: "welcome" -> welcome.txt.j2,
+    welcome.html.j2; "welcome.txt.j2" the same."""
+    stem = name.strip()
+    for suffix in (".txt.j2", ".html.j2", ".j2", ".txt"):
+        if stem.endswith(suffix):
+            stem = stem[: -len(suffix)]
+            break
+    return f"{stem}.txt.j2", f"{stem}.html.j2"
+
+
+@dataclass(frozen=True)
+class Origin:
+    """The firing that queued an Outbox row: its rule, record, the event in words, the template."""
+
+    rule: str
+    name: str
+    record: str
+    event: str
+    template: str
+
+
+def origin(crm: Crm, config: Config, row_id: str, version: str) -> Origin | str:
+    """The Workflow Log's firing that made Outbox row `row_id` with this Version, and the
+    rule's Template now; or why the row cannot be sent (one line)."""
+    assert crm.inputs is not None
+    tabs = crm.inputs.workflows
+    entry = next((e for e in tabs.log if e.created == row_id and e.result == "done" and version_of(e.key) == version),
+                 None)
+    if entry is None:
+        return _("the Workflow Log has no firing that queued {row}; a workflow email is sent only as queued",
+                 row=row_id)
+    said = next((str(r[4]) for r in tabs.log_rows if len(r) > 7 and r[7] == entry.key and r[4] is not None), "")
+    name, template, found = "", None, False
+    for row in tabs.table.rows if tabs.table is not None else ():
+        if row.id == entry.rule and row.record is not None:
+            name, template, found = row.record.name or "", row.record.template, True
+            break
+    for rule in config.workflows.rules:
+        if not found and rule.id == entry.rule:
+            name, template, found = rule.name or "", rule.template, True
+    if not found:
+        return _("the rule {rule} that queued this email is no longer in the Workflows tab or sheetcrm.toml",
+                 rule=entry.rule)
+    return Origin(entry.rule, name, entry.record, said, template or NOTIFY_TEMPLATE)
+
+
+def _labels(tab: str, locale: str) -> dict[str, str]:
+    return {c.field: (c.header_es if locale == "es" else c.header) for c in TABS[tab].columns}
+
+
+def _find(crm: Crm, record_id: str) -> tuple[str, Row] | None:
+    for kind, tab in KINDS.items():
+        table = crm.tables.get(tab)
+        for row in table.rows if table is not None else ():
+            if row.id == record_id:
+                return kind, row
+    return None
+
+
+def _subject(kind: str, row: Row) -> Subject:
+    record = row.record
+    assert record is not None and row.id
+    values: dict[str, Any] = dict(record.model_dump())
+    values.update(record.custom)
+    return Subject(kind, row.id, values, owner=values.get("owner"))
+
+
+def email_context(crm: Crm, config: Config, found: Origin, locale: str) -> dict[str, Any] | str:
+    """What the template sees (see the module docstring), or why the record cannot be written
+    about (it is gone, or its row has errors)."""
+    hit = _find(crm, found.record)
+    if hit is None:
+        return _("record {id} not found", id=found.record)
+    kind, row = hit
+    if row.record is None:
+        return _("{row} has errors; fix them, then the email can be sent", row=row_label(row))
+    subject = _subject(kind, row)
+    labels: dict[str, dict[str, str]] = {kind: _labels(KINDS[kind], locale)}
+    relations = {"opportunity": (("account", "accounts", "account"), ("contact", "contacts", "contact")),
+                 "contact": (("account", "accounts", "account"),)}.get(kind, ())
+    for rel, tab, key in relations:
+        text = subject.values.get(key)
+        rows = crm.find(tab, text) if text else []
+        if len(rows) == 1 and rows[0].record is not None and rows[0].id:
+            subject.related[rel] = _subject(rel, rows[0])
+            labels[rel] = _labels(tab, locale)
+    if kind == "task" and (about := _find(crm, str(subject.values.get("related") or ""))) is not None:
+        rel_kind, rel_row = about
+        if rel_row.record is not None:
+            subject.related[rel_kind] = _subject(rel_kind, rel_row)
+            labels[rel_kind] = _labels(KINDS[rel_kind], locale)
+    owner = subject.owner
+    return {**template_context(subject, labels), "locale": locale, "rule": {"id": found.rule, "name": found.name},
+            "event": found.event, "owner": {"name": owner, "email": config.owners.get(owner) if owner else None}}
+
+
+def render_email(templates: Templates, found: Origin, context: dict[str, Any]) -> tuple[str, str | None]:
+    """The text part, and the HTML part when the templates folder has one. Raises TemplateError."""
+    text_name, html_name = template_files(found.template)
+    text = templates.render(text_name, context)
+    html = templates.render(html_name, context) if html_name in templates.env.list_templates() else None
+    return text, html

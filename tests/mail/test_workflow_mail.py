@@ -1,0 +1,246 @@
+"""Workflow emails and notifications (issue 14) end to end: rules in the Workflows tab queue
+Outbox rows at sync, a real SMTP server on loopback (aiosmtpd) receives what `send_outbox`
+sends, on real .xlsx files and on the Sheets emulator (gspread over HTTP)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from sheetcrm.config import Config
+from sheetcrm.mail.digest import EventJournal, owner_digests, send_digests
+from sheetcrm.mail.outbox import send_outbox, templates_for
+from sheetcrm.mail.smtp import SmtpSender
+from sheetcrm.sync import plan_sync
+from test_gsheets import emu  # noqa: F401  (the emulator fixture)
+from test_workflows import PEOPLE_TABS, Book, _tabs, day
+
+HEADER = ["ID", "Name", "Active", "Record", "When", "If", "Then", "Subject", "Due (days)", "Template", "Assign To",
+          "Cap", "Auto Approve"]
+WELCOME = "Hello {{ Last_Name }} of {{ Company }} ({{ ID }}), from the rule {{ rule.id }}.\n"
+
+
+def rule(id_, record, when, then, subject=None, template=None, assign=None, auto=None, name="Rule"):
+    return [id_, name, "yes", record, when, "", then, subject, None, template, assign, None, auto]
+
+
+@pytest.fixture(params=["xlsx", "google"])
+def kind(request):
+    return request.param
+
+
+def make(kind, tmp_path, request, rules) -> Book:
+    tabs = _tabs([])
+    tabs["Workflows"] = [HEADER, *rules]
+    server = request.getfixturevalue("emu") if kind == "google" else None
+    return Book(kind, tmp_path, server, tabs)
+
+
+def cfg(tmp_path, **extra) -> Config:
+    folder = tmp_path / "tpl"
+    folder.mkdir(exist_ok=True)
+    (folder / "welcome.txt.j2").write_text(WELCOME)
+    (folder / "won.txt.j2").write_text("{{ Name }} is won; {{ contact.First_Name }} signs.\n")
+    return Config(templates=str(folder), **{"owners": {"Sam": "sam@team.example"}, **extra})
+
+
+def send(book: Book, server, config: Config, when: dt.date):
+    s = server.settings()
+    tokens = iter(range(1000))
+    now = dt.datetime.combine(when, dt.time(10), tzinfo=dt.timezone.utc)
+    return send_outbox(book.book, config, s, templates_for(config), lambda: SmtpSender(s), lambda: now,
+                       lambda: f"t{next(tokens)}")
+
+
+WIDTHS = {tab: len(rows[0]) for tab, rows in _tabs([]).items()} | {"Workflows": len(HEADER)}
+
+
+def people(book: Book) -> dict[str, list[list]]:
+    """The people's columns of the people's tabs (sheetcrm's computed columns, right of
+    them, change with the day)."""
+    return {tab: [(r + [None] * WIDTHS[tab])[:WIDTHS[tab]] for r in book.rows(tab)] for tab in PEOPLE_TABS}
+
+
+def assert_kept(before: dict[str, list[list]], book: Book) -> None:
+    """Every cell a person wrote is as it was, and nothing was added to their columns."""
+    assert people(book) == before
+
+
+def body(msg) -> str:
+    return msg.get_content().replace("\r\n", "\n")
+
+
+def outbox(book: Book) -> list[dict]:
+    return book.records("Outbox")
+
+
+def test_a_draft_is_never_sent_and_an_approved_one_once(kind, tmp_path, request, server):
+    config = cfg(tmp_path)
+    book = make(kind, tmp_path, request, [rule("WF-0001", "lead", "created", "send email", "Welcome {{ Company }}",
+                                               "welcome")])
+    book.sync(0, config)
+    book.append("Leads", ["LEAD-0002", "Kim", "Beta", "k@beta.com", "New", "Sam", "2026-12-02"])
+    before = people(book)
+    book.sync(1, config)
+    assert_kept(before, book)
+    rows = outbox(book)
+    assert [(r["ID"], r["Opportunity"], r["To"], r["Subject"], r["Status"], r["Quote"]) for r in rows] == [
+        ("OUT-0001", "LEAD-0002", "k@beta.com", "Welcome Beta", "Draft", None)]
+    assert str(rows[0]["Version"]).startswith("wf-")
+
+    # A Draft waits for a person, however many sends run.
+    for n in (1, 2):
+        send(book, server, config, day(n))
+    assert server.inbox.messages == [] and outbox(book)[0]["Status"] == "Draft"
+
+    book.set("Outbox", 2, 6, "Approved")   # a person approves it in the sheet
+    before = people(book)
+    report = send(book, server, config, day(2))
+    assert report.sent == ["OUT-0001"]
+    [msg] = server.inbox.messages
+    assert (msg["To"], msg["Subject"]) == ("k@beta.com", "Welcome Beta")
+    assert body(msg) == "Hello Kim of Beta (LEAD-0002), from the rule WF-0001.\n"
+    assert server.inbox.envelopes[0][1] == ["k@beta.com"]
+    row = outbox(book)[0]
+    assert row["Status"] == "Sent" and row["Message-ID"] == msg["Message-ID"]
+    assert_kept(before, book)   # no Email activity: the Workflow Log is the record of it
+
+    # A second send sends nothing; nor does a sheet reverted to Approved (the journal holds it).
+    assert send(book, server, config, day(2)).sent == []
+    book.set("Outbox", 2, 6, "Approved")
+    again = send(book, server, config, day(3))
+    assert again.sent == [] and again.restored == ["OUT-0001"]
+    assert len(server.inbox.messages) == 1 and outbox(book)[0]["Status"] == "Sent"
+    # Nor does the next sync queue it again.
+    book.sync(3, config)
+    assert len(outbox(book)) == 1
+
+
+def test_auto_approve_only_for_the_team(kind, tmp_path, request, server):
+    config = cfg(tmp_path, workflows={"team_domains": ["initech.com"]})
+    rules = [rule("WF-0001", "lead", "created", "send email", "Welcome {{ Company }}", "welcome", auto="yes"),
+             rule("WF-0002", "opportunity", "enters Proposal", "send email", "{{ Name }}: proposal", "won",
+                  auto="yes"),
+             rule("WF-0003", "opportunity", "Stage changes to Closed Won", "notify at once", name="Won deal")]
+    book = make(kind, tmp_path, request, rules)
+    book.sync(0, config)
+    book.append("Leads", ["LEAD-0002", "Kim", "Beta", "k@beta.com", "New", "Sam", "2026-12-02"])
+    book.set("Opportunities", 2, 6, "Proposal")
+    before = people(book)
+    book.sync(1, config)
+    assert_kept(before, book)
+    rows = {r["Opportunity"]: r for r in outbox(book)}
+    # The deal's contact is at a team domain: approved at once.
+    assert (rows["OPP-0001"]["To"], rows["OPP-0001"]["Status"]) == ("bo@initech.com", "Approved")
+    # An outside address stays a Draft, and a warning at the rule's Auto Approve cell says why.
+    assert (rows["LEAD-0002"]["To"], rows["LEAD-0002"]["Status"]) == ("k@beta.com", "Draft")
+    warning = [r for r in book.records("Validation") if r["Code"] == "workflow_not_internal"]
+    assert [(w["Tab"], w["Row"], w["Column"]) for w in warning] == [("Workflows", 2, "M")]
+    assert "k@beta.com" in warning[0]["Message"]
+
+    book.set("Opportunities", 2, 6, "Closed Won")
+    book.sync(3, config)
+    rows = {(r["Opportunity"], r["To"]): r for r in outbox(book)}
+    notice = rows[("OPP-0001", "sam@team.example")]
+    assert notice["Status"] == "Approved"   # to the owner: internal, approved at once
+    assert notice["Subject"] == "Won deal: OPP-0001, Stage changed from Proposal to Closed Won"
+
+    report = send(book, server, config, day(3))
+    assert sorted(report.sent) == sorted([rows[("OPP-0001", "bo@initech.com")]["ID"], notice["ID"]])
+    sent = {m["To"]: m for m in server.inbox.messages}
+    assert set(sent) == {"bo@initech.com", "sam@team.example"}
+    assert body(sent["bo@initech.com"]) == "Big is won; Bo signs.\n"
+    assert body(sent["sam@team.example"]) == (
+        "Hello Sam,\n\nThe rule WF-0003 Won deal fired on OPP-0001: Stage changed from Proposal to Closed Won.\n")
+    assert send(book, server, config, day(4)).sent == [] and len(server.inbox.messages) == 2
+    assert {r["Opportunity"]: r["Status"] for r in outbox(book)}["LEAD-0002"] == "Draft"
+
+
+def test_a_header_injection_in_an_email_cell_is_refused_and_nothing_sent(kind, tmp_path, request, server):
+    config = cfg(tmp_path)
+    book = make(kind, tmp_path, request, [rule("WF-0001", "lead", "created", "send email", "Welcome", "welcome",
+                                               auto="yes")])
+    book.sync(0, config)
+    evil = "k@beta.com\r\nBcc: all@evil.example"
+    book.append("Leads", ["LEAD-0002", "Kim", "Beta", evil, "New", "Sam", "2026-12-02"])
+    before = people(book)
+    for n in (1, 2, 3):
+        book.sync(n, config)
+    assert_kept(before, book)
+    issues = [r for r in book.records("Validation") if r["Tab"] == "Leads" and r["Row"] == 3]
+    assert [(i["Column"], i["Severity"]) for i in issues] == [("D", "error")]
+    assert outbox(book) == [] and book.records("Workflow Log") == []
+    send(book, server, config, day(3))
+    assert server.inbox.messages == []
+
+
+def test_a_person_typed_outbox_row_is_never_sent(kind, tmp_path, request, server):
+    config = cfg(tmp_path)
+    book = make(kind, tmp_path, request, [rule("WF-0001", "lead", "created", "send email", "Welcome", "welcome")])
+    book.sync(0, config)
+    book.append("Leads", ["LEAD-0002", "Kim", "Beta", "k@beta.com", "New", "Sam", "2026-12-02"])
+    book.sync(1, config)
+    # A second row copied by a person, with a forged Version and their own address: never sent.
+    first = book.rows("Outbox")[1]
+    book.append("Outbox", ["OUT-0099", *first[1:3], "eve@evil.example", "Hi", "Approved", None, None, None, None,
+                           "wf-000000000000"])
+    book.set("Outbox", 2, 6, "Approved")
+    report = send(book, server, config, day(2))
+    assert report.sent == ["OUT-0001"] and report.failed == ["OUT-0099"]
+    assert [m["To"] for m in server.inbox.messages] == ["k@beta.com"]
+    assert "Workflow Log" in report.details["OUT-0099"]
+
+
+def test_notify_reaches_the_owners_digest_once(kind, tmp_path, request, server):
+    config = cfg(tmp_path, owners={"Sam": "sam@team.example", "Ana": "ana@team.example"})
+    rules = [rule("WF-0001", "opportunity", "Stage changes to Closed Won", "notify", name="Won deal")]
+    book = make(kind, tmp_path, request, rules)
+    book.sync(0, config)
+    book.set("Opportunities", 2, 6, "Closed Won")
+    book.sync(1, config)
+    assert [e["Action"] for e in book.records("Workflow Log")] == ["notify"]
+    journal = EventJournal(tmp_path / "events.json")
+    s = server.settings()
+
+    def digest(n: int) -> dict[str, str]:
+        crm, results, _ = plan_sync(book.book.read(), config, day(n))
+        due = owner_digests(crm, results, config, templates_for(config), journal.told())
+        now = dt.datetime.combine(day(n), dt.time(8), tzinfo=dt.timezone.utc)
+        outcomes = send_digests(due, "sales@example.com", lambda: SmtpSender(s), now, lambda: f"d{n}", "example.com")
+        journal.add(k for d in due if outcomes[d.owner] == "sent" for k in d.events)
+        return {m["To"]: body(m) for m in server.inbox.messages[-len(due):]}
+
+    first = digest(2)
+    assert "Workflow events (1)" in first["sam@team.example"]
+    assert "OPP-0001: Stage changed from Qualification to Closed Won (WF-0001 Won deal)" in first["sam@team.example"]
+    assert "Workflow events" not in first["ana@team.example"]   # not Ana's record
+    second = digest(3)
+    assert "Workflow events" not in second["sam@team.example"]
+
+
+def test_the_core_refuses_a_line_break_in_an_address_and_approves_only_the_team():
+    """The last gate before a header (the read refuses such an Email cell first): a record's
+    address with a line break is never queued; Auto Approve approves only [owners] addresses
+    and team domains."""
+    from sheetcrm.crm.workflows import RuleRow, State, Subject, World, run
+
+    def world(n: int, leads: list[Subject]) -> World:
+        names = {"lead": {"owner": "owner"}}
+        return World(as_of=day(n), subjects={"lead": leads}, names=names, labels={"lead": {}},
+                     internal=frozenset({"sam@team.example"}), owner_email={"Sam": "sam@team.example"},
+                     team_domains=frozenset({"initech.com"}))
+
+    row = RuleRow("WF-1", "Hi", True, "lead", "created", "", "send email", subject="Hi", template="welcome",
+                  auto_approve=True, tab="Workflows", row=2, where={"auto_approve": ("M", "Auto Approve")})
+    first = run([row], world(0, []), State(), [], 3, "en")
+    leads = [Subject("lead", "LEAD-1", {}, owner="Sam", email="a@b.com\r\nBcc: all@evil.example"),
+             Subject("lead", "LEAD-2", {}, owner="Sam", email="bo@initech.com"),
+             Subject("lead", "LEAD-3", {}, owner="Sam", email="kim@beta.com"),
+             Subject("lead", "LEAD-4", {}, owner="Sam")]
+    out = run([row], world(1, leads), first.state, [], 3, "en")
+    got = {f.subject.id: (f.result, f.values.get("to"), f.auto_approve) for f in out.firings}
+    assert got == {"LEAD-1": ("skipped", None, False), "LEAD-2": ("done", "bo@initech.com", True),
+                   "LEAD-3": ("done", "kim@beta.com", False), "LEAD-4": ("done", "sam@team.example", True)}
+    codes = [(i.code, i.column) for i in out.issues]
+    assert codes == [("workflow_bad_recipient", None), ("workflow_not_internal", "M")]
