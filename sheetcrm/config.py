@@ -21,6 +21,7 @@ from sheetcrm.crm.duplicates import DuplicateSettings
 from sheetcrm.crm.conversion import ConversionSettings
 from sheetcrm.crm.scoring import ScoringSettings
 from sheetcrm.crm.workflows import WorkflowSettings
+from sheetcrm.crm.follow_ups import FollowUpSettings
 from sheetcrm.crm.stages import DEFAULT_STAGES, Stage
 from sheetcrm.every import ScheduleSettings
 from sheetcrm.cells import quoted
@@ -98,6 +99,8 @@ class Config(Section):
     serve: ServeSettings = Field(default_factory=ServeSettings)
     # Workflow rules beside the Workflows tab's, and how often one may fire per record (crm.workflows).
     workflows: WorkflowSettings = Field(default_factory=WorkflowSettings)
+    # Follow-up sequences a workflow rule starts ("start sequence"): name -> its steps (crm.follow_ups).
+    follow_ups: dict[str, FollowUpSettings] = {}
     # Where the file came from, for messages; not a setting.
     source: Path | None = Field(default=None, exclude=True)
 

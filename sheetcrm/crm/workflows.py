@@ -43,6 +43,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from pydantic import ConfigDict, Field, field_validator
 
 from sheetcrm.cells import normalize_key
+from sheetcrm.crm import follow_ups
 from sheetcrm.crm.conditions import Condition, ConditionError, parse_condition
 from sheetcrm.i18n import N_, NC_, _, in_locale
 from sheetcrm.report import Issue
@@ -59,19 +60,21 @@ _KIND_WORDS = {  # not for people: the words a Record cell is read as, in every 
     "task": ("task", "tasks", "tarea", "tareas")}
 KIND_OF = {normalize_key(w): kind for kind, words in _KIND_WORDS.items() for w in words}
 
-ACTIONS = ("create_task", "log_activity", "assign_owner", "send_email", "notify")
+ACTIONS = ("create_task", "log_activity", "assign_owner", "send_email", "notify", "start_sequence")
 _ACTION_WORDS = {  # not for people: what a Then cell is read as
     "create_task": ("create task", "task", "crear tarea", "tarea"),  # not for people: read as
     "log_activity": ("log activity", "activity", "registrar actividad", "actividad"),  # not for people: read as
     "assign_owner": ("assign owner", "assign", "asignar propietario", "asignar"),  # not for people: read as
     "send_email": ("send email", "email", "enviar correo", "correo", "enviar email"),  # not for people: read as
-    "notify": ("notify", "notify owner", "notificar", "avisar")}  # not for people: read as
+    "notify": ("notify", "notify owner", "notificar", "avisar"),  # not for people: read as
+    "start_sequence": ("start sequence", "sequence", "start follow-up", "iniciar secuencia", "secuencia")}  # not for people: read as
 ACTION_OF = {normalize_key(w): a for a, words in _ACTION_WORDS.items() for w in words}
 # How the Workflow Log names an action, in the team's language.
 ACTION_LABELS = {"create_task": NC_("workflow action", "create task"),
                  "log_activity": NC_("workflow action", "log activity"),
                  "assign_owner": NC_("workflow action", "assign owner"),
-                 "send_email": NC_("workflow action", "send email"), "notify": NC_("workflow action", "notify")}
+                 "send_email": NC_("workflow action", "send email"), "notify": NC_("workflow action", "notify"),
+                 "start_sequence": NC_("workflow action", "start sequence")}
 RESULTS = {"done": NC_("workflow result", "done"), "stopped": NC_("workflow result", "stopped"),
            "skipped": NC_("workflow result", "skipped")}
 SEEN_RECORD = "*"  # the pseudo-field of `seen`: the record itself (the `created` trigger)
@@ -114,7 +117,9 @@ _MESSAGES = {
     "workflow_unknown_stage": (N_("\"{text}\" is not a stage."), N_("Use one of: {stages}.")),
     "workflow_bad_condition": (N_("The condition cannot be read: {problem}"), N_("{hint}")),
     "workflow_bad_then": (N_("\"{text}\" is not an action sheetcrm knows."),
-                          N_("Write create task, log activity, assign owner, send email or notify.")),
+                          N_("Write create task, log activity, assign owner, send email, notify or start sequence.")),
+    "workflow_unknown_sequence": (N_("There is no follow-up sequence \"{name}\"."),
+                                  N_("Name one of the sequences of sheetcrm.toml ([follow_ups.<name>]): {names}.")),
     "workflow_missing_argument": (N_("The action {action} needs {column}."), N_("Fill in {column} for this rule.")),
     "workflow_bad_template": (N_("The Subject template cannot be read: {problem}"),
                               N_("Write text with fields in double braces, e.g. Follow up {{{{ Name }}}}.")),
@@ -250,6 +255,12 @@ class World:
     internal: frozenset[str] = frozenset()   # the team's addresses (casefolded): [owners]
     owner_email: Mapping[str, str] = field(default_factory=dict)
     stages: tuple[str, ...] = ()
+    # Follow-up sequences (crm/follow_ups.py): `sequences` the config's, by name; `activities`
+    # (ID, related ID, day, canonical type, outcome) of every activity; `sent_ids` the
+    # Message-IDs of the Outbox's sent rows (the sender logs each as an Email activity).
+    sequences: Mapping[str, Any] = field(default_factory=dict)
+    activities: list[tuple[str | None, str, dt.date, str | None, str | None]] = field(default_factory=list)
+    sent_ids: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -261,6 +272,8 @@ class State:
     watched: dict[tuple[str, str], dt.date] = field(default_factory=dict)
     seen: dict[tuple[str, str], CellValue] = field(default_factory=dict)
     pointers: dict[str, int] = field(default_factory=dict)
+    # (rule, record, sequence) -> (day enrolled, owner then): the follow-ups running.
+    enrolled: dict[tuple[str, str, str], tuple[dt.date, str | None]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -367,7 +380,7 @@ def _parse_rule(row: RuleRow, world: World, locale: str, issues: list[Issue]) ->
         issues.append(_issue(row, "then", row.then, "workflow_bad_then", text=row.then or ""))
     else:
         needs = {"create_task": "subject", "log_activity": "subject", "assign_owner": "assign_to",
-                 "send_email": "template"}.get(action)
+                 "send_email": "template", "start_sequence": "template"}.get(action)
         if needs and not getattr(row, needs):
             column = row.where.get(needs, (None, None))[1] or {"subject": "Subject", "assign_to": "Assign To",  # not for people: read as
                                                                   "template": "Template"}[needs]
@@ -378,6 +391,9 @@ def _parse_rule(row: RuleRow, world: World, locale: str, issues: list[Issue]) ->
                 _ENV.from_string(row.subject)
             except TemplateSyntaxError as e:
                 issues.append(_issue(row, "subject", row.subject, "workflow_bad_template", problem=e.message or ""))
+        if action == "start_sequence" and row.template and follow_ups.find(world.sequences, row.template) is None:
+            issues.append(_issue(row, "template", row.template, "workflow_unknown_sequence", name=row.template,
+                                 names=", ".join(world.sequences) or "—"))
     if trigger is None or len(issues) > before or action is None or condition is None:
         return None
     return Rule(row, kind, trigger, condition, action)
@@ -596,7 +612,7 @@ def run(rows: Sequence[RuleRow], world: World, state: State, log: Sequence[LogEn
     fired: dict[tuple[str, str], int] = {}
     lineage: dict[str, tuple[str, ...]] = {}
     for e in log:
-        if e.result == "done":
+        if e.result == "done" and not follow_ups.is_step(e.event):  # a sequence's steps are one firing's
             fired[(e.rule, e.record)] = fired.get((e.rule, e.record), 0) + 1
         if e.created:
             lineage[e.created] = e.chain
@@ -605,7 +621,7 @@ def run(rows: Sequence[RuleRow], world: World, state: State, log: Sequence[LogEn
     running = {r.id for r in rules}
     new = State(armed={k: v for k, v in state.armed.items() if k in running},
                 checked={k: v for k, v in state.checked.items() if k in running}, watched={}, seen={},
-                pointers={k: v for k, v in state.pointers.items() if k in running})
+                pointers={k: v for k, v in state.pointers.items() if k in running}, enrolled=dict(state.enrolled))
     firings: list[Firing] = []
     open_load = _open_load(world)
     for rule in rules:
@@ -639,10 +655,14 @@ def run(rows: Sequence[RuleRow], world: World, state: State, log: Sequence[LogEn
                                                            n=max_per_record, record=subject.id))
                 else:
                     _act(firing, world, new, open_load, issues)
+                    if rule.action == "start_sequence" and firing.result == "done":
+                        follow_ups.enroll(firing, world, new)
                     if firing.result == "done":
                         fired[(rule.id, subject.id)] = fired.get((rule.id, subject.id), 0) + 1
                 done_keys.add(key)
                 firings.append(firing)
+        firings.extend(follow_ups.advance(rule, world, new, log, done_keys, lineage,
+                                          lambda f: _act(f, world, new, open_load, issues)))
         new.checked[rule.id] = world.as_of
     # The edge triggers' memory: what every watched value is now.
     watching = watched_fields(r for r in rules if r.row.ready)
