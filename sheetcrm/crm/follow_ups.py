@@ -34,7 +34,7 @@ from jinja2 import TemplateSyntaxError
 from pydantic import Field, field_validator, model_validator
 
 from sheetcrm.cells import normalize_key
-from sheetcrm.i18n import _
+from sheetcrm.i18n import _, current, in_locale
 from sheetcrm.settings import KeyedProblem, Section
 
 if TYPE_CHECKING:  # crm/workflows.py imports this module inside its run
@@ -75,10 +75,11 @@ class StepSettings(Section):
 
     @model_validator(mode="after")
     def _arguments(self) -> "StepSettings":
-        from sheetcrm.crm.workflows import _ENV
+        from sheetcrm.crm.workflows import _ENV, ACTION_LABELS
         needs = {"create_task": "subject", "log_activity": "subject", "send_email": "template"}.get(self.then)
         if needs and not getattr(self, needs):
-            raise KeyedProblem(needs, _("is required for {action}", action=self.then.replace("_", " ")))
+            raise KeyedProblem(needs, _("is required for {action}",
+                                            action=in_locale(current(), ACTION_LABELS[self.then])))
         if self.subject:
             try:
                 _ENV.from_string(self.subject)
