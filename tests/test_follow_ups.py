@@ -214,3 +214,23 @@ def test_a_bad_step_in_the_config_is_one_line_and_exit_2(tmp_path, text, key, wo
     assert out.returncode == 2, out.stdout
     assert out.stderr.count("\n") == 1 and "Traceback" not in out.stderr, out.stderr
     assert f"sheetcrm.toml: {key}" in out.stderr and words in out.stderr, out.stderr
+
+
+def test_a_spanish_workbook_starts_and_stops_a_sequence_in_spanish():
+    rule = [*RULE[:6], "iniciar secuencia", *RULE[7:9], "Welcome", *RULE[10:]]
+    steps = [{"day": 0, "then": "enviar correo", "template": "intro", "subject": "Hola {{ Empresa }}"},
+             {"day": 2, "then": "crear tarea", "subject": "Llamar a {{ Empresa }}"}]
+    config = Config.model_validate({"locale": "es", "follow_ups": {"welcome": {"steps": steps}}})
+    book = MemoryWorkbook(_tabs([rule]))
+    sync(book, config, day(0))
+    book.tabs["Leads"].append(["LEAD-0002", "Kim", "Beta", "k@beta.com", "Nuevo", "Sam", "2026-12-02"])
+    sync(book, config, day(1))
+    book.tabs["Leads"][2][4] = "Convertido"
+    sync(book, config, day(2))
+    log = book.tabs["Registro de flujos"][1:] if "Registro de flujos" in book.tabs else book.tabs["Workflow Log"][1:]
+    assert [(r[4], r[5], r[6]) for r in log] == [
+        ("creado", "iniciar secuencia", "hecho"),
+        ("seguimiento welcome, paso 1 de 2 (día 0)", "enviar correo", "hecho"),
+        ("detenida: convertido", "iniciar secuencia", "detenido")]
+    outbox = book.tabs.get("Bandeja de salida") or book.tabs["Outbox"]
+    assert outbox[1][4] == "Hola Beta"
