@@ -20,7 +20,7 @@ from pydantic import Field, ValidationError, ValidationInfo, field_validator, mo
 from sheetcrm.crm.duplicates import DuplicateSettings
 from sheetcrm.crm.conversion import ConversionSettings
 from sheetcrm.crm.scoring import ScoringSettings
-from sheetcrm.crm.workflows import WorkflowSettings
+from sheetcrm.crm.workflows import WorkflowSettings, check_follow_ups
 from sheetcrm.crm.follow_ups import FollowUpSettings
 from sheetcrm.crm.stages import DEFAULT_STAGES, Stage
 from sheetcrm.every import ScheduleSettings
@@ -101,6 +101,11 @@ class Config(Section):
     workflows: WorkflowSettings = Field(default_factory=WorkflowSettings)
     # Follow-up sequences a workflow rule starts ("start sequence"): name -> its steps (crm.follow_ups).
     follow_ups: dict[str, FollowUpSettings] = {}
+
+    @field_validator("follow_ups")
+    @classmethod
+    def _follow_up_steps(cls, v: dict[str, FollowUpSettings]) -> dict[str, FollowUpSettings]:
+        return dict(check_follow_ups(v))  # the workflows know which actions a step may take
     # Where the file came from, for messages; not a setting.
     source: Path | None = Field(default=None, exclude=True)
 

@@ -79,12 +79,12 @@ def read_state(grid: Grid | None, locale: str) -> State:
                 state.watched[(key, name)] = day
         elif kind == "seen" and name:
             state.seen[(key, name)] = value
-        elif kind in ("sequence", "sequence owner") and name and key.count("|") == 1:
+        elif kind in ("sequence", "sequence owner") and name and key.count("|") == 1:  # not for people: State kinds
             rule, record = key.split("|")
             day = _date(value, locale) if kind == "sequence" else None
             if kind == "sequence" and day is not None:
                 state.enrolled[(rule, record, name)] = (day, state.enrolled.get((rule, record, name), (day, None))[1])
-            elif kind == "sequence owner" and (rule, record, name) in state.enrolled:
+            elif kind == "sequence owner" and (rule, record, name) in state.enrolled:  # not for people: State kind
                 state.enrolled[(rule, record, name)] = (state.enrolled[(rule, record, name)][0],
                                                         cells.parse_text(value))
         elif kind == "next":

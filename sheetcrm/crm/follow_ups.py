@@ -4,7 +4,8 @@ stops as soon as the record replies, converts, is won or lost, or changes owner.
 and no clock. docs/workflows.md, "Follow-up sequences", says what a person sees.
 
 A step is an action the workflows already know (create task, log activity, send email,
-notify), planned by crm/workflows.py as the rule's own action would be, and journaled in the
+notify), planned by crm/workflows.py as the rule's own action would be (this module decides
+when; that one, what: it imports this one, never the other way), and journaled in the
 Workflow Log under the key (rule ID, record ID, "seq:NAME:step N@E"), E the enrollment's day.
 So each step happens once, whatever the config says about it later.
 
@@ -26,29 +27,25 @@ first owner becomes the owner of record). The stop is journaled once, as a "stop
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
 
-from jinja2 import TemplateSyntaxError
 from pydantic import Field, field_validator, model_validator
 
 from sheetcrm.cells import normalize_key
-from sheetcrm.i18n import _, current, in_locale
+from sheetcrm.i18n import _
 from sheetcrm.settings import KeyedProblem, Section
 
-if TYPE_CHECKING:  # crm/workflows.py imports this module inside its run
-    from sheetcrm.crm.workflows import Firing, LogEntry, Rule, State, Subject, World
-
 STEP_PREFIX = "seq:"
-STEP_ACTIONS = ("create_task", "log_activity", "send_email", "notify")
 # Activity types that are a person's answer, never sheetcrm's own doing (a Note is the team's).
 REPLY_TYPES = frozenset({"Call", "Email", "Meeting"})  # not for people: canonical activity types
 
 
 class StepSettings(Section):
     """One step of a sequence: on `day` (counted from the enrollment), do `then` with the
-    arguments a Workflows row would give that action."""
+    arguments a Workflows row would give that action. Which actions a step may take, and
+    their arguments, crm/workflows.py checks (`check_follow_ups`): it knows the actions."""
 
     day: int = Field(ge=0, le=3650)
     then: str
@@ -58,35 +55,10 @@ class StepSettings(Section):
     assign_to: list[str] = []
     auto_approve: bool = False
 
-    @field_validator("then")
-    @classmethod
-    def _known_action(cls, v: str) -> str:
-        from sheetcrm.crm.workflows import ACTION_OF
-        action = ACTION_OF.get(normalize_key(v))
-        if action not in STEP_ACTIONS:
-            raise ValueError(_("\"{text}\" is not an action a follow-up step can take; write create task, "
-                               "log activity, send email or notify", text=v))
-        return action  # type: ignore[return-value]
-
     @field_validator("assign_to", mode="before")
     @classmethod
     def _list(cls, v: Any) -> Any:
         return [p.strip() for p in v.split(",") if p.strip()] if isinstance(v, str) else v
-
-    @model_validator(mode="after")
-    def _arguments(self) -> "StepSettings":
-        from sheetcrm.crm.workflows import _ENV, ACTION_LABELS
-        needs = {"create_task": "subject", "log_activity": "subject", "send_email": "template"}.get(self.then)
-        if needs and not getattr(self, needs):
-            raise KeyedProblem(needs, _("is required for {action}",
-                                            action=in_locale(current(), ACTION_LABELS[self.then])))
-        if self.subject:
-            try:
-                _ENV.from_string(self.subject)
-            except TemplateSyntaxError as e:
-                raise KeyedProblem("subject", _("cannot be read as a template: {problem}",
-                                                problem=e.message or "")) from None
-        return self
 
 
 class FollowUpSettings(Section):
@@ -103,6 +75,19 @@ class FollowUpSettings(Section):
         return self
 
 
+@dataclass
+class Due:
+    """What an enrollment does this sync: `step` (its number `n`) fires, or, `step` None, the
+    enrollment stops (`message` says why). `event` is the Workflow Log key's event part."""
+
+    subject: Any
+    event: str
+    said: str
+    step: StepSettings | None = None
+    n: int = 0
+    message: str = ""
+
+
 def is_step(event: str) -> bool:
     """Whether a Workflow Log event is a sequence's (a step or a stop): not the rule's own firing."""
     return event.startswith(STEP_PREFIX)
@@ -114,80 +99,67 @@ def find(sequences: Mapping[str, Any], name: str | None) -> str | None:
     return next((n for n in sequences if normalize_key(n) == wanted), None) if wanted else None
 
 
-def enroll(firing: "Firing", world: "World", state: "State") -> None:
-    """Start the rule's sequence on the firing's record today, unless that record is already in
-    it (then the firing is skipped: a record never runs the same sequence twice at once)."""
-    name = find(world.sequences, firing.rule.row.template) or ""
-    key = (firing.rule.id, firing.subject.id, name)
-    if key in state.enrolled:
-        firing.result, firing.message = "skipped", _("{record} is already in the follow-up {name}",
-                                                     record=firing.subject.id, name=name)
-        return
-    state.enrolled[key] = (world.as_of, firing.subject.owner or None)
-    firing.values = {"sequence": name}
+def enroll(enrolled: dict[tuple[str, str, str], tuple[dt.date, str | None]], rule: str, record: str, name: str,
+           day: dt.date, owner: str | None) -> str | None:
+    """Start `name` on `record` for `rule` on `day`, remembering its owner; or, the record
+    already in it (a record never runs the same sequence of a rule twice at once), why not."""
+    if (rule, record, name) in enrolled:
+        return _("{record} is already in the follow-up {name}", record=record, name=name)
+    enrolled[(rule, record, name)] = (day, owner or None)
+    return None
 
 
-def advance(rule: "Rule", world: "World", state: "State", log: Sequence["LogEntry"], done_keys: set[str],
-            lineage: Mapping[str, tuple[str, ...]], act: Callable[["Firing"], None]) -> list["Firing"]:
-    """This sync's steps and stops of every enrollment of `rule` (in record order), each a
-    Firing for the step to plan and journal; `state.enrolled` is left as it stands after them.
-    `act` plans a step's action (crm/workflows.py's, as for the rule's own)."""
-    from sheetcrm.crm.workflows import Firing, firing_key
+def advance(rule: str, subjects: Mapping[str, Any], world: Any,
+            enrolled: dict[tuple[str, str, str], tuple[dt.date, str | None]], logged: Mapping[str, dt.date | None],
+            done: set[str], key_of: Callable[[str, str], str], own: set[str]) -> list[Due]:
+    """This sync's steps and stops of every enrollment of `rule`, in record order.
 
-    logged = {e.key: e.day for e in log}
-    own = {e.created for e in log if e.created}
-    subjects = {s.id: s for s in world.subjects.get(rule.kind, [])}
-    out: list[Firing] = []
-    for (rule_id, record, name), (enrolled, owner) in sorted(state.enrolled.items(), key=lambda kv: kv[0]):
+    `subjects`: record ID -> the rule's records (crm.workflows.Subject); `world`: its World
+    (as_of, sequences, activities, sent_ids); `logged`: Workflow Log key -> its day; `done`: the
+    keys journaled or firing this sync (the Dues' keys are added); `key_of(record, event)`: a
+    firing's key; `own`: the IDs of the records workflows made. `enrolled` is left as it
+    stands after this sync (finished and stopped enrollments gone)."""
+    out: list[Due] = []
+    for (rule_id, record, name), (start, owner) in sorted(enrolled.items(), key=lambda kv: kv[0]):
         sequence, subject = world.sequences.get(name), subjects.get(record)
-        if rule_id != rule.id or sequence is None or subject is None:
-            continue  # kept: its record or sequence may come back
+        if rule_id != rule or sequence is None or subject is None:
+            continue  # kept: its rule, record or sequence may come back
         key = (rule_id, record, name)
         steps = sequence.steps
-        keys = [firing_key(rule.id, record, f"{STEP_PREFIX}{name}:step {i}@{enrolled.isoformat()}")
-                for i in range(1, len(steps) + 1)]
-        stop_key = firing_key(rule.id, record, f"{STEP_PREFIX}{name}:stopped@{enrolled.isoformat()}")
-        if stop_key in done_keys or all(k in done_keys for k in keys):
-            del state.enrolled[key]
+        events = [f"{STEP_PREFIX}{name}:step {i}@{start.isoformat()}" for i in range(1, len(steps) + 1)]
+        stop = f"{STEP_PREFIX}{name}:stopped@{start.isoformat()}"
+        if key_of(record, stop) in done or all(key_of(record, e) in done for e in events):
+            del enrolled[key]
             continue
         if not owner and subject.owner:
             owner = subject.owner  # a first owner is no change of owner
-            state.enrolled[key] = (enrolled, owner)
-        reason = stop_reason(subject, world, enrolled, owner, own)
-        chain = (*lineage.get(subject.id, ()), rule.id)
+            enrolled[key] = (start, owner)
+        reason = stop_reason(subject, world, start, owner, own)
         if reason is not None:
-            event = stop_key.split("|", 2)[2]
-            out.append(Firing(rule, subject, event, _("follow-up {name}", name=name), world.as_of, "stopped",
-                              message=reason))
-            done_keys.add(stop_key)
-            del state.enrolled[key]
+            out.append(Due(subject, stop, _("follow-up {name}", name=name), message=reason))
+            done.add(key_of(record, stop))
+            del enrolled[key]
             continue
         previous: tuple[int, dt.date] | None = None   # (the step's day, the day it fired)
-        for n, (step, step_key) in enumerate(zip(steps, keys), 1):
-            due = enrolled + dt.timedelta(days=step.day)
+        for n, (step, event) in enumerate(zip(steps, events), 1):
+            due = start + dt.timedelta(days=step.day)
             if previous is not None:
                 due = max(due, previous[1] + dt.timedelta(days=step.day - previous[0]))
-            if step_key in done_keys:
-                previous = (step.day, logged.get(step_key) or due)
+            if key_of(record, event) in done:
+                previous = (step.day, logged.get(key_of(record, event)) or due)
                 continue
             if due > world.as_of:
                 break
-            step_rule = dataclasses.replace(rule, action=step.then, row=dataclasses.replace(
-                rule.row, subject=step.subject, template=step.template, due_days=step.due_days,
-                assign_to=tuple(step.assign_to), auto_approve=step.auto_approve))
-            firing = Firing(step_rule, subject, step_key.split("|", 2)[2],
-                            _("follow-up {name}, step {n} of {total} (day {day})", name=name, n=n, total=len(steps),
-                              day=step.day), world.as_of, "done", chain=chain)
-            act(firing)
-            out.append(firing)
-            done_keys.add(step_key)
+            out.append(Due(subject, event, _("follow-up {name}, step {n} of {total} (day {day})", name=name, n=n,
+                                             total=len(steps), day=step.day), step, n))
+            done.add(key_of(record, event))
             previous = (step.day, world.as_of)
-        if all(k in done_keys for k in keys):
-            del state.enrolled[key]
+        if all(key_of(record, e) in done for e in events):
+            del enrolled[key]
     return out
 
 
-def stop_reason(subject: "Subject", world: "World", enrolled: dt.date, owner: str | None,
+def stop_reason(subject: Any, world: Any, enrolled: dt.date, owner: str | None,
                 own: set[str] | frozenset[str]) -> str | None:
     """Why an enrollment of `subject` made on `enrolled` stops now, in words, or None.
 

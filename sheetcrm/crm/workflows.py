@@ -45,9 +45,9 @@ from pydantic import ConfigDict, Field, field_validator
 from sheetcrm.cells import normalize_key
 from sheetcrm.crm import follow_ups
 from sheetcrm.crm.conditions import Condition, ConditionError, parse_condition
-from sheetcrm.i18n import N_, NC_, _, in_locale
+from sheetcrm.i18n import N_, NC_, _, current, in_locale
 from sheetcrm.report import Issue
-from sheetcrm.settings import Section
+from sheetcrm.settings import KeyedProblem, Section
 from sheetcrm.workbook import CellValue, cell_key
 
 # A rule's record kind -> the CRM tab it lives in.
@@ -69,6 +69,7 @@ _ACTION_WORDS = {  # not for people: what a Then cell is read as
     "notify": ("notify", "notify owner", "notificar", "avisar"),  # not for people: read as
     "start_sequence": ("start sequence", "sequence", "start follow-up", "iniciar secuencia", "secuencia")}  # not for people: read as
 ACTION_OF = {normalize_key(w): a for a, words in _ACTION_WORDS.items() for w in words}
+STEP_ACTIONS = ("create_task", "log_activity", "send_email", "notify")  # what a follow-up step may do
 # How the Workflow Log names an action, in the team's language.
 ACTION_LABELS = {"create_task": NC_("workflow action", "create task"),
                  "log_activity": NC_("workflow action", "log activity"),
@@ -611,6 +612,8 @@ def run(rows: Sequence[RuleRow], world: World, state: State, log: Sequence[LogEn
     done_keys = {e.key for e in log}
     fired: dict[tuple[str, str], int] = {}
     lineage: dict[str, tuple[str, ...]] = {}
+    logged = {e.key: e.day for e in log}
+    own = {e.created for e in log if e.created}
     for e in log:
         if e.result == "done" and not follow_ups.is_step(e.event):  # a sequence's steps are one firing's
             fired[(e.rule, e.record)] = fired.get((e.rule, e.record), 0) + 1
@@ -656,13 +659,16 @@ def run(rows: Sequence[RuleRow], world: World, state: State, log: Sequence[LogEn
                 else:
                     _act(firing, world, new, open_load, issues)
                     if rule.action == "start_sequence" and firing.result == "done":
-                        follow_ups.enroll(firing, world, new)
+                        name = follow_ups.find(world.sequences, rule.row.template) or ""
+                        firing.values = {"sequence": name}
+                        refused = follow_ups.enroll(new.enrolled, rule.id, subject.id, name, world.as_of, subject.owner)
+                        if refused:
+                            firing.result, firing.message = "skipped", refused
                     if firing.result == "done":
                         fired[(rule.id, subject.id)] = fired.get((rule.id, subject.id), 0) + 1
                 done_keys.add(key)
                 firings.append(firing)
-        firings.extend(follow_ups.advance(rule, world, new, log, done_keys, lineage,
-                                          lambda f: _act(f, world, new, open_load, issues)))
+        firings.extend(_follow_ups(rule, world, new, logged, done_keys, lineage, own, open_load, issues))
         new.checked[rule.id] = world.as_of
     # The edge triggers' memory: what every watched value is now.
     watching = watched_fields(r for r in rules if r.row.ready)
@@ -673,6 +679,53 @@ def run(rows: Sequence[RuleRow], world: World, state: State, log: Sequence[LogEn
                                            else state.seen.get((subject.id, key)) if key == SEEN_RECORD
                                            else _cell(subject.values.get(key)))
     return Outcome(rules, firings, issues, new)
+
+
+def _follow_ups(rule: Rule, world: World, state: State, logged: Mapping[str, dt.date | None], done_keys: set[str],
+                lineage: Mapping[str, tuple[str, ...]], own: set[str], load: dict[tuple[str, str], int],
+                issues: list[Issue]) -> list[Firing]:
+    """The steps and stops of `rule`'s follow-up sequences due this sync (crm/follow_ups.py
+    says when), each a firing of the rule planned as its own action would be."""
+    subjects = {s.id: s for s in world.subjects.get(rule.kind, [])}
+    out = []
+    for due in follow_ups.advance(rule.id, subjects, world, state.enrolled, logged, done_keys,
+                                  lambda record, event: firing_key(rule.id, record, event), own):
+        if due.step is None:
+            out.append(Firing(rule, due.subject, due.event, due.said, world.as_of, "stopped", message=due.message))
+            continue
+        step = due.step
+        row = dataclasses.replace(rule.row, subject=step.subject, template=step.template, due_days=step.due_days,
+                                  assign_to=tuple(step.assign_to), auto_approve=step.auto_approve)
+        firing = Firing(dataclasses.replace(rule, action=ACTION_OF[normalize_key(step.then)], row=row), due.subject,
+                        due.event, due.said, world.as_of, "done", chain=(*lineage.get(due.subject.id, ()), rule.id))
+        _act(firing, world, state, load, issues)
+        out.append(firing)
+    return out
+
+
+def check_follow_ups(sequences: Mapping[str, follow_ups.FollowUpSettings]) -> Mapping[str, follow_ups.FollowUpSettings]:
+    """The config's sequences, each step an action a step may take (create task, log activity,
+    send email, notify) with the arguments it needs and a Subject that parses. Raises
+    KeyedProblem naming "NAME.steps.I.key" (under `follow_ups`)."""
+    for name, sequence in sequences.items():
+        for index, step in enumerate(sequence.steps):
+            where = f"{name}.steps.{index}"
+            action = ACTION_OF.get(normalize_key(step.then))
+            if action not in STEP_ACTIONS:
+                raise KeyedProblem(f"{where}.then", _("\"{text}\" is not an action a follow-up step can take; write "
+                                                      "create task, log activity, send email or notify",
+                                                      text=step.then))
+            needs = {"create_task": "subject", "log_activity": "subject", "send_email": "template"}.get(action)
+            if needs and not getattr(step, needs):
+                raise KeyedProblem(f"{where}.{needs}", _("is required for {action}",
+                                                         action=in_locale(current(), ACTION_LABELS[action])))
+            if step.subject:
+                try:
+                    _ENV.from_string(step.subject)
+                except TemplateSyntaxError as e:
+                    raise KeyedProblem(f"{where}.subject", _("cannot be read as a template: {problem}",
+                                                             problem=e.message or "")) from None
+    return sequences
 
 
 def _getter(subject: Subject, world: World):

@@ -415,7 +415,8 @@ def _state(ctx: SyncContext, part: StepResult, outcome: Outcome, fired: Fired, a
     body += [["watch", kind, key, v] for (kind, key), v in sorted(s.watched.items())]
     body += [["seen", rid, key, v] for (rid, key), v in s.seen.items()]
     for (rule, record, name), (day, owner) in sorted(s.enrolled.items()):
-        body += [["sequence", f"{rule}|{record}", name, day], ["sequence owner", f"{rule}|{record}", name, owner or ""]]
+        body += [["sequence", f"{rule}|{record}", name, day],
+                 ["sequence owner", f"{rule}|{record}", name, owner or ""]]  # not for people: State kinds
     if not body and ctx.crm.inputs.workflows.state == type(s)():  # type: ignore[union-attr]
         return
     ties: dict[tuple[str, str], Anchor] = {}
