@@ -20,7 +20,7 @@ order, one delay apart — the cadence the team wrote, never three messages at o
 skipped.
 
 **When a sequence stops** (checked at every sync from the sheet as read, before any step):
-the record replied (`replies`), a lead converted, a deal was won, a lead or deal was lost, or
+the record replied (`stop_reason` says what a reply is), a lead converted, a deal was won, a lead or deal was lost, or
 the owner changed (a record enrolled without an owner that gets one has not changed owner: the
 first owner becomes the owner of record). The stop is journaled once, as a "stopped" firing.
 """
