@@ -20,7 +20,8 @@ from pydantic import Field, ValidationError, ValidationInfo, field_validator, mo
 from sheetcrm.crm.duplicates import DuplicateSettings
 from sheetcrm.crm.conversion import ConversionSettings
 from sheetcrm.crm.scoring import ScoringSettings
-from sheetcrm.crm.workflows import WorkflowSettings
+from sheetcrm.crm.workflows import WorkflowSettings, check_follow_ups
+from sheetcrm.crm.follow_ups import FollowUpSettings
 from sheetcrm.crm.stages import DEFAULT_STAGES, Stage
 from sheetcrm.every import ScheduleSettings
 from sheetcrm.cells import quoted
@@ -98,6 +99,13 @@ class Config(Section):
     serve: ServeSettings = Field(default_factory=ServeSettings)
     # Workflow rules beside the Workflows tab's, and how often one may fire per record (crm.workflows).
     workflows: WorkflowSettings = Field(default_factory=WorkflowSettings)
+    # Follow-up sequences a workflow rule starts ("start sequence"): name -> its steps (crm.follow_ups).
+    follow_ups: dict[str, FollowUpSettings] = {}
+
+    @field_validator("follow_ups")
+    @classmethod
+    def _follow_up_steps(cls, v: dict[str, FollowUpSettings]) -> dict[str, FollowUpSettings]:
+        return dict(check_follow_ups(v))  # the workflows know which actions a step may take
     # Where the file came from, for messages; not a setting.
     source: Path | None = Field(default=None, exclude=True)
 

@@ -60,7 +60,8 @@ def _date(raw: Any, locale: str) -> dt.date | None:
 
 def read_state(grid: Grid | None, locale: str) -> State:
     """Kind, Key, Field, Value rows: armed/checked (rule, day), watch (kind, field, day), seen
-    (record, field, value as the cell holds it), next (rule, position)."""
+    (record, field, value as the cell holds it), next (rule, position), sequence ("rule|record",
+    sequence name, day enrolled) each followed by its sequence owner (…, owner at enrollment)."""
     state = State()
     for raw in grid.rows[1:] if grid else ():
         raw = list(raw) + [None] * (4 - len(raw))
@@ -78,6 +79,14 @@ def read_state(grid: Grid | None, locale: str) -> State:
                 state.watched[(key, name)] = day
         elif kind == "seen" and name:
             state.seen[(key, name)] = value
+        elif kind in ("sequence", "sequence owner") and name and key.count("|") == 1:  # not for people: State kinds
+            rule, record = key.split("|")
+            day = _date(value, locale) if kind == "sequence" else None
+            if kind == "sequence" and day is not None:
+                state.enrolled[(rule, record, name)] = (day, state.enrolled.get((rule, record, name), (day, None))[1])
+            elif kind == "sequence owner" and (rule, record, name) in state.enrolled:  # not for people: State kind
+                state.enrolled[(rule, record, name)] = (state.enrolled[(rule, record, name)][0],
+                                                        cells.parse_text(value))
         elif kind == "next":
             try:
                 state.pointers[key] = cells.parse_integer(value) or 0

@@ -43,11 +43,12 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from pydantic import ConfigDict, Field, field_validator
 
 from sheetcrm.cells import normalize_key
+from sheetcrm.crm import follow_ups
 from sheetcrm.crm.conditions import Condition, ConditionError, parse_condition
-from sheetcrm.i18n import N_, NC_, _, in_locale
+from sheetcrm.i18n import N_, NC_, _, current, in_locale
 from sheetcrm.mail.message import HeaderError, check_mailbox
 from sheetcrm.report import Issue
-from sheetcrm.settings import Section
+from sheetcrm.settings import KeyedProblem, Section
 from sheetcrm.workbook import CellValue, cell_key
 
 # A rule's record kind -> the CRM tab it lives in.
@@ -60,7 +61,7 @@ _KIND_WORDS = {  # not for people: the words a Record cell is read as, in every 
     "task": ("task", "tasks", "tarea", "tareas")}
 KIND_OF = {normalize_key(w): kind for kind, words in _KIND_WORDS.items() for w in words}
 
-ACTIONS = ("create_task", "log_activity", "assign_owner", "send_email", "notify", "notify_now")
+ACTIONS = ("create_task", "log_activity", "assign_owner", "send_email", "notify", "notify_now", "start_sequence")
 _ACTION_WORDS = {  # not for people: what a Then cell is read as
     "create_task": ("create task", "task", "crear tarea", "tarea"),  # not for people: read as
     "log_activity": ("log activity", "activity", "registrar actividad", "actividad"),  # not for people: read as
@@ -68,14 +69,17 @@ _ACTION_WORDS = {  # not for people: what a Then cell is read as
     "send_email": ("send email", "email", "enviar correo", "correo", "enviar email"),  # not for people: read as
     "notify": ("notify", "notify owner", "notificar", "avisar"),  # not for people: read as
     "notify_now": ("notify at once", "notify now", "notify owner now", "notificar ya", "notificar al momento",  # not for people: read as
-                   "avisar ya")}  # not for people: read as
+                   "avisar ya"),  # not for people: read as
+    "start_sequence": ("start sequence", "sequence", "start follow-up", "iniciar secuencia", "secuencia")}  # not for people: read as
 ACTION_OF = {normalize_key(w): a for a, words in _ACTION_WORDS.items() for w in words}
+STEP_ACTIONS = ("create_task", "log_activity", "send_email", "notify")  # what a follow-up step may do
 # How the Workflow Log names an action, in the team's language.
 ACTION_LABELS = {"create_task": NC_("workflow action", "create task"),
                  "log_activity": NC_("workflow action", "log activity"),
                  "assign_owner": NC_("workflow action", "assign owner"),
                  "send_email": NC_("workflow action", "send email"), "notify": NC_("workflow action", "notify"),
-                 "notify_now": NC_("workflow action", "notify at once")}
+                 "notify_now": NC_("workflow action", "notify at once"),
+                 "start_sequence": NC_("workflow action", "start sequence")}
 RESULTS = {"done": NC_("workflow result", "done"), "stopped": NC_("workflow result", "stopped"),
            "skipped": NC_("workflow result", "skipped")}
 SEEN_RECORD = "*"  # the pseudo-field of `seen`: the record itself (the `created` trigger)
@@ -118,7 +122,9 @@ _MESSAGES = {
     "workflow_unknown_stage": (N_("\"{text}\" is not a stage."), N_("Use one of: {stages}.")),
     "workflow_bad_condition": (N_("The condition cannot be read: {problem}"), N_("{hint}")),
     "workflow_bad_then": (N_("\"{text}\" is not an action sheetcrm knows."),
-                          N_("Write create task, log activity, assign owner, send email or notify.")),
+                          N_("Write create task, log activity, assign owner, send email, notify or start sequence.")),
+    "workflow_unknown_sequence": (N_("There is no follow-up sequence \"{name}\"."),
+                                  N_("Name one of the sequences of sheetcrm.toml ([follow_ups.<name>]): {names}.")),
     "workflow_missing_argument": (N_("The action {action} needs {column}."), N_("Fill in {column} for this rule.")),
     "workflow_bad_template": (N_("The Subject template cannot be read: {problem}"),
                               N_("Write text with fields in double braces, e.g. Follow up {{{{ Name }}}}.")),
@@ -284,6 +290,12 @@ class World:
         one at a domain of [workflows] team_domains."""
         addr = address.strip().casefold()
         return addr in self.internal or addr.rpartition("@")[2] in self.team_domains
+    # Follow-up sequences (crm/follow_ups.py): `sequences` the config's, by name; `activities`
+    # (ID, related ID, day, canonical type, outcome) of every activity; `sent_ids` the
+    # Message-IDs of the Outbox's sent rows (the sender logs each as an Email activity).
+    sequences: Mapping[str, Any] = field(default_factory=dict)
+    activities: list[tuple[str | None, str, dt.date, str | None, str | None]] = field(default_factory=list)
+    sent_ids: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -295,6 +307,8 @@ class State:
     watched: dict[tuple[str, str], dt.date] = field(default_factory=dict)
     seen: dict[tuple[str, str], CellValue] = field(default_factory=dict)
     pointers: dict[str, int] = field(default_factory=dict)
+    # (rule, record, sequence) -> (day enrolled, owner then): the follow-ups running.
+    enrolled: dict[tuple[str, str, str], tuple[dt.date, str | None]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -401,7 +415,7 @@ def _parse_rule(row: RuleRow, world: World, locale: str, issues: list[Issue]) ->
         issues.append(_issue(row, "then", row.then, "workflow_bad_then", text=row.then or ""))
     else:
         needs = {"create_task": "subject", "log_activity": "subject", "assign_owner": "assign_to",
-                 "send_email": "template"}.get(action)
+                 "send_email": "template", "start_sequence": "template"}.get(action)
         if needs and not getattr(row, needs):
             column = row.where.get(needs, (None, None))[1] or {"subject": "Subject", "assign_to": "Assign To",  # not for people: read as
                                                                   "template": "Template"}[needs]
@@ -412,6 +426,9 @@ def _parse_rule(row: RuleRow, world: World, locale: str, issues: list[Issue]) ->
                 _ENV.from_string(row.subject)
             except TemplateSyntaxError as e:
                 issues.append(_issue(row, "subject", row.subject, "workflow_bad_template", problem=e.message or ""))
+        if action == "start_sequence" and row.template and follow_ups.find(world.sequences, row.template) is None:
+            issues.append(_issue(row, "template", row.template, "workflow_unknown_sequence", name=row.template,
+                                 names=", ".join(world.sequences) or "—"))
     if trigger is None or len(issues) > before or action is None or condition is None:
         return None
     return Rule(row, kind, trigger, condition, action)
@@ -629,8 +646,10 @@ def run(rows: Sequence[RuleRow], world: World, state: State, log: Sequence[LogEn
     done_keys = {e.key for e in log}
     fired: dict[tuple[str, str], int] = {}
     lineage: dict[str, tuple[str, ...]] = {}
+    logged = {e.key: e.day for e in log}
+    own = {e.created for e in log if e.created}
     for e in log:
-        if e.result == "done":
+        if e.result == "done" and not follow_ups.is_step(e.event):  # a sequence's steps are one firing's
             fired[(e.rule, e.record)] = fired.get((e.rule, e.record), 0) + 1
         if e.created:
             lineage[e.created] = e.chain
@@ -639,7 +658,7 @@ def run(rows: Sequence[RuleRow], world: World, state: State, log: Sequence[LogEn
     running = {r.id for r in rules}
     new = State(armed={k: v for k, v in state.armed.items() if k in running},
                 checked={k: v for k, v in state.checked.items() if k in running}, watched={}, seen={},
-                pointers={k: v for k, v in state.pointers.items() if k in running})
+                pointers={k: v for k, v in state.pointers.items() if k in running}, enrolled=dict(state.enrolled))
     firings: list[Firing] = []
     open_load = _open_load(world)
     for rule in rules:
@@ -673,10 +692,17 @@ def run(rows: Sequence[RuleRow], world: World, state: State, log: Sequence[LogEn
                                                            n=max_per_record, record=subject.id))
                 else:
                     _act(firing, world, new, open_load, issues)
+                    if rule.action == "start_sequence" and firing.result == "done":
+                        name = follow_ups.find(world.sequences, rule.row.template) or ""
+                        firing.values = {"sequence": name}
+                        refused = follow_ups.enroll(new.enrolled, rule.id, subject.id, name, world.as_of, subject.owner)
+                        if refused:
+                            firing.result, firing.message = "skipped", refused
                     if firing.result == "done":
                         fired[(rule.id, subject.id)] = fired.get((rule.id, subject.id), 0) + 1
                 done_keys.add(key)
                 firings.append(firing)
+        firings.extend(_follow_ups(rule, world, new, logged, done_keys, lineage, own, open_load, issues))
         new.checked[rule.id] = world.as_of
     # The edge triggers' memory: what every watched value is now.
     watching = watched_fields(r for r in rules if r.row.ready)
@@ -687,6 +713,53 @@ def run(rows: Sequence[RuleRow], world: World, state: State, log: Sequence[LogEn
                                            else state.seen.get((subject.id, key)) if key == SEEN_RECORD
                                            else _cell(subject.values.get(key)))
     return Outcome(rules, firings, issues, new)
+
+
+def _follow_ups(rule: Rule, world: World, state: State, logged: Mapping[str, dt.date | None], done_keys: set[str],
+                lineage: Mapping[str, tuple[str, ...]], own: set[str], load: dict[tuple[str, str], int],
+                issues: list[Issue]) -> list[Firing]:
+    """The steps and stops of `rule`'s follow-up sequences due this sync (crm/follow_ups.py
+    says when), each a firing of the rule planned as its own action would be."""
+    subjects = {s.id: s for s in world.subjects.get(rule.kind, [])}
+    out = []
+    for due in follow_ups.advance(rule.id, subjects, world, state.enrolled, logged, done_keys,
+                                  lambda record, event: firing_key(rule.id, record, event), own):
+        if due.step is None:
+            out.append(Firing(rule, due.subject, due.event, due.said, world.as_of, "stopped", message=due.message))
+            continue
+        step = due.step
+        row = dataclasses.replace(rule.row, subject=step.subject, template=step.template, due_days=step.due_days,
+                                  assign_to=tuple(step.assign_to), auto_approve=step.auto_approve)
+        firing = Firing(dataclasses.replace(rule, action=ACTION_OF[normalize_key(step.then)], row=row), due.subject,
+                        due.event, due.said, world.as_of, "done", chain=(*lineage.get(due.subject.id, ()), rule.id))
+        _act(firing, world, state, load, issues)
+        out.append(firing)
+    return out
+
+
+def check_follow_ups(sequences: Mapping[str, follow_ups.FollowUpSettings]) -> Mapping[str, follow_ups.FollowUpSettings]:
+    """The config's sequences, each step an action a step may take (create task, log activity,
+    send email, notify) with the arguments it needs and a Subject that parses. Raises
+    KeyedProblem naming "NAME.steps.I.key" (under `follow_ups`)."""
+    for name, sequence in sequences.items():
+        for index, step in enumerate(sequence.steps):
+            where = f"{name}.steps.{index}"
+            action = ACTION_OF.get(normalize_key(step.then))
+            if action not in STEP_ACTIONS:
+                raise KeyedProblem(f"{where}.then", _("\"{text}\" is not an action a follow-up step can take; write "
+                                                      "create task, log activity, send email or notify",
+                                                      text=step.then))
+            needs = {"create_task": "subject", "log_activity": "subject", "send_email": "template"}.get(action)
+            if needs and not getattr(step, needs):
+                raise KeyedProblem(f"{where}.{needs}", _("is required for {action}",
+                                                         action=in_locale(current(), ACTION_LABELS[action])))
+            if step.subject:
+                try:
+                    _ENV.from_string(step.subject)
+                except TemplateSyntaxError as e:
+                    raise KeyedProblem(f"{where}.subject", _("cannot be read as a template: {problem}",
+                                                             problem=e.message or "")) from None
+    return sequences
 
 
 def _getter(subject: Subject, world: World):

@@ -153,7 +153,9 @@ def build_world(ctx: SyncContext) -> World:
     w = World(as_of=ctx.as_of, subjects={}, names={}, labels={}, touched=touched,
               internal=frozenset(v.strip().casefold() for v in config.owners.values()),
               owner_email=dict(config.owners), stages=tuple(s.name for s in config.stages),
-              team_domains=frozenset(config.workflows.team_domains))
+              team_domains=frozenset(config.workflows.team_domains),
+              sequences=config.follow_ups,
+              activities=[(a.id, a.related, a.date, a.type, a.outcome) for a in activities if a.related])
     statuses: dict[str, str] = {}
     for spec in (TABS["leads"], TABS["accounts"], TABS["tasks"]):
         for choice, value in enum_choices(_choices(spec)).items():
@@ -192,9 +194,12 @@ def build_world(ctx: SyncContext) -> World:
                 values.update(probability_pct=m.probability, weighted_amount=m.weighted_amount,
                               days_in_stage=m.days_in_stage, last_activity=m.last_activity, rotting=m.rotting,
                               rotting_start=_rotting_start(stages, record.stage, m))
+            if kind == "opportunity":
+                values["stage_kind"] = stages.kind(record.stage)
             elif kind == "lead":
                 score = results.score(record)
-                values.update(score=score.score if score else None, grade=score.grade if score else None)
+                values.update(score=score.score if score else None, grade=score.grade if score else None,
+                              converted=row.row in crm.inputs.conversions.links)  # type: ignore[union-attr]
             if kind != "opportunity":
                 values["last_activity"] = max(touched.get(row.id, ()), default=None)
             subjects.append(Subject(kind, row.id, values, owner=values.get("owner"), open=_open(kind, record, stages),
@@ -210,7 +215,9 @@ def build_world(ctx: SyncContext) -> World:
     for a in activities:
         if a.type == "Form Submitted" and a.related and a.id:  # not for people: read as
             w.forms.append((a.related, a.id, a.date))
-    for outbox_id, opp_text, sent in sent_quotes(read_outbox(ctx.snapshot, locale)):
+    outbox = read_outbox(ctx.snapshot, locale)
+    w.sent_ids = frozenset(m for r in outbox.rows if (m := r.own_message_id))
+    for outbox_id, opp_text, sent in sent_quotes(outbox):
         found = crm.find("opportunities", opp_text)
         opp = by_id.get(found[0].id or "") if len(found) == 1 else None
         if opp is not None:
@@ -371,6 +378,9 @@ class _Writer:
     def notify_now(self, f: Firing) -> Anchor | None:
         return self.send_email(f)  # an Outbox row to the owner, approved (internal)
 
+    def start_sequence(self, f: Firing) -> Anchor | None:
+        return None  # the enrollment is the Log row and the State's; its steps are firings of their own
+
 
 def _raw_id(row: Row) -> CellValue:
     return row.raw_id if row.raw_id is not None else row.id
@@ -411,6 +421,9 @@ def _state(ctx: SyncContext, part: StepResult, outcome: Outcome, fired: Fired, a
     body += [["next", k, "", v] for k, v in sorted(s.pointers.items())]
     body += [["watch", kind, key, v] for (kind, key), v in sorted(s.watched.items())]
     body += [["seen", rid, key, v] for (rid, key), v in s.seen.items()]
+    for (rule, record, name), (day, owner) in sorted(s.enrolled.items()):
+        body += [["sequence", f"{rule}|{record}", name, day],
+                 ["sequence owner", f"{rule}|{record}", name, owner or ""]]  # not for people: State kinds
     if not body and ctx.crm.inputs.workflows.state == type(s)():  # type: ignore[union-attr]
         return
     ties: dict[tuple[str, str], Anchor] = {}

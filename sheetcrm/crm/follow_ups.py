@@ -1,0 +1,188 @@
+"""Follow-up sequences: a named list of steps with delays (`[follow_ups.NAME]` in sheetcrm.toml)
+that a workflow rule starts on a record (Then "start sequence", the name in Template) and that
+stops as soon as the record replies, converts, is won or lost, or changes owner. Pure: no I/O
+and no clock. docs/workflows.md, "Follow-up sequences", says what a person sees.
+
+A step is an action the workflows already know (create task, log activity, send email,
+notify), planned by crm/workflows.py as the rule's own action would be (this module decides
+when; that one, what: it imports this one, never the other way), and journaled in the
+Workflow Log under the key (rule ID, record ID, "seq:NAME:step N@E"), E the enrollment's day.
+So each step happens once, whatever the config says about it later.
+
+An enrollment is kept in the Workflow State (`State.enrolled`: (rule, record, sequence) ->
+(day, owner at enrollment)) until its last step is journaled or it stops. A lost State row
+forgets the enrollment: its remaining steps never happen (never twice).
+
+**When a step is due.** Step 1 on E + its day; each later step on its own day, and never
+sooner than its delay after the step before it actually fired. At most one step per record
+and sync unless two steps share a day. So after downtime the missed steps fire once each, in
+order, one delay apart — the cadence the team wrote, never three messages at once; none is
+skipped.
+
+**When a sequence stops** (checked at every sync from the sheet as read, before any step):
+the record replied (`stop_reason` says what a reply is), a lead converted, a deal was won, a lead or deal was lost, or
+the owner changed (a record enrolled without an owner that gets one has not changed owner: the
+first owner becomes the owner of record). The stop is journaled once, as a "stopped" firing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+from pydantic import Field, field_validator, model_validator
+
+from sheetcrm.cells import normalize_key
+from sheetcrm.i18n import _
+from sheetcrm.settings import KeyedProblem, Section
+
+STEP_PREFIX = "seq:"
+# Activity types that are a person's answer, never sheetcrm's own doing (a Note is the team's).
+REPLY_TYPES = frozenset({"Call", "Email", "Meeting"})  # not for people: canonical activity types
+
+
+class StepSettings(Section):
+    """One step of a sequence: on `day` (counted from the enrollment), do `then` with the
+    arguments a Workflows row would give that action. Which actions a step may take, and
+    their arguments, crm/workflows.py checks (`check_follow_ups`): it knows the actions."""
+
+    day: int = Field(ge=0, le=3650)
+    then: str
+    subject: str | None = None
+    template: str | None = None
+    due_days: int | None = Field(default=None, ge=0, le=3650)
+    assign_to: list[str] = []
+    auto_approve: bool = False
+
+    @field_validator("assign_to", mode="before")
+    @classmethod
+    def _list(cls, v: Any) -> Any:
+        return [p.strip() for p in v.split(",") if p.strip()] if isinstance(v, str) else v
+
+
+class FollowUpSettings(Section):
+    """`[follow_ups.NAME]`: the steps, in the order of their days."""
+
+    steps: list[StepSettings] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _in_order(self) -> "FollowUpSettings":
+        days = [s.day for s in self.steps]
+        if days != sorted(days):
+            raise KeyedProblem("steps", _("must be in the order of their days (they are {days})",
+                                          days=", ".join(str(d) for d in days)))
+        return self
+
+
+@dataclass
+class Due:
+    """What an enrollment does this sync: `step` (its number `n`) fires, or, `step` None, the
+    enrollment stops (`message` says why). `event` is the Workflow Log key's event part."""
+
+    subject: Any
+    event: str
+    said: str
+    step: StepSettings | None = None
+    n: int = 0
+    message: str = ""
+
+
+def is_step(event: str) -> bool:
+    """Whether a Workflow Log event is a sequence's (a step or a stop): not the rule's own firing."""
+    return event.startswith(STEP_PREFIX)
+
+
+def find(sequences: Mapping[str, Any], name: str | None) -> str | None:
+    """The sequence `name` names (ignoring case and accents), as the config spells it."""
+    wanted = normalize_key(name or "")
+    return next((n for n in sequences if normalize_key(n) == wanted), None) if wanted else None
+
+
+def enroll(enrolled: dict[tuple[str, str, str], tuple[dt.date, str | None]], rule: str, record: str, name: str,
+           day: dt.date, owner: str | None) -> str | None:
+    """Start `name` on `record` for `rule` on `day`, remembering its owner; or, the record
+    already in it (a record never runs the same sequence of a rule twice at once), why not."""
+    if (rule, record, name) in enrolled:
+        return _("{record} is already in the follow-up {name}", record=record, name=name)
+    enrolled[(rule, record, name)] = (day, owner or None)
+    return None
+
+
+def advance(rule: str, subjects: Mapping[str, Any], world: Any,
+            enrolled: dict[tuple[str, str, str], tuple[dt.date, str | None]], logged: Mapping[str, dt.date | None],
+            done: set[str], key_of: Callable[[str, str], str], own: set[str]) -> list[Due]:
+    """This sync's steps and stops of every enrollment of `rule`, in record order.
+
+    `subjects`: record ID -> the rule's records (crm.workflows.Subject); `world`: its World
+    (as_of, sequences, activities, sent_ids); `logged`: Workflow Log key -> its day; `done`: the
+    keys journaled or firing this sync (the Dues' keys are added); `key_of(record, event)`: a
+    firing's key; `own`: the IDs of the records workflows made. `enrolled` is left as it
+    stands after this sync (finished and stopped enrollments gone)."""
+    out: list[Due] = []
+    for (rule_id, record, name), (start, owner) in sorted(enrolled.items(), key=lambda kv: kv[0]):
+        sequence, subject = world.sequences.get(name), subjects.get(record)
+        if rule_id != rule or sequence is None or subject is None:
+            continue  # kept: its rule, record or sequence may come back
+        key = (rule_id, record, name)
+        steps = sequence.steps
+        events = [f"{STEP_PREFIX}{name}:step {i}@{start.isoformat()}" for i in range(1, len(steps) + 1)]
+        stop = f"{STEP_PREFIX}{name}:stopped@{start.isoformat()}"
+        if key_of(record, stop) in done or all(key_of(record, e) in done for e in events):
+            del enrolled[key]
+            continue
+        if not owner and subject.owner:
+            owner = subject.owner  # a first owner is no change of owner
+            enrolled[key] = (start, owner)
+        reason = stop_reason(subject, world, start, owner, own)
+        if reason is not None:
+            out.append(Due(subject, stop, _("follow-up {name}", name=name), message=reason))
+            done.add(key_of(record, stop))
+            del enrolled[key]
+            continue
+        previous: tuple[int, dt.date] | None = None   # (the step's day, the day it fired)
+        for n, (step, event) in enumerate(zip(steps, events), 1):
+            due = start + dt.timedelta(days=step.day)
+            if previous is not None:
+                due = max(due, previous[1] + dt.timedelta(days=step.day - previous[0]))
+            if key_of(record, event) in done:
+                previous = (step.day, logged.get(key_of(record, event)) or due)
+                continue
+            if due > world.as_of:
+                break
+            out.append(Due(subject, event, _("follow-up {name}, step {n} of {total} (day {day})", name=name, n=n,
+                                             total=len(steps), day=step.day), step, n))
+            done.add(key_of(record, event))
+            previous = (step.day, world.as_of)
+        if all(key_of(record, e) in done for e in events):
+            del enrolled[key]
+    return out
+
+
+def stop_reason(subject: Any, world: Any, enrolled: dt.date, owner: str | None,
+                own: set[str] | frozenset[str]) -> str | None:
+    """Why an enrollment of `subject` made on `enrolled` stops now, in words, or None.
+
+    Replied: an activity about the record (for a deal, also about its contact) of Type Call,
+    Email or Meeting, dated after the enrollment day and not after today, that sheetcrm did not
+    write — not one a workflow made (its ID is a Created Record of the Workflow Log: `own`),
+    not the Email the Outbox's sender logs for a message it sent (its Outcome holds one of
+    `world.sent_ids`). Converted: a lead whose Status is Converted or whose Converted columns
+    are filled. Won / lost: a deal in a won / lost stage; a lead Unqualified is lost. Owner:
+    the Owner differs (ignoring case and spaces) from the owner at enrollment."""
+    values = subject.values
+    if subject.kind == "lead" and (values.get("status") == "Converted" or values.get("converted")):
+        return _("stopped: converted")
+    if subject.kind == "opportunity" and values.get("stage_kind") == "won":
+        return _("stopped: won")
+    if ((subject.kind == "opportunity" and values.get("stage_kind") == "lost")
+            or (subject.kind == "lead" and values.get("status") == "Unqualified")):
+        return _("stopped: lost")
+    about = {subject.id, *((c.id,) if (c := subject.related.get("contact")) is not None else ())}
+    for act_id, related, day, kind, outcome in world.activities:
+        if (related in about and kind in REPLY_TYPES and enrolled < day <= world.as_of and act_id not in own
+                and not (kind == "Email" and outcome and any(m in outcome for m in world.sent_ids))):
+            return _("stopped: replied ({activity} on {day})", activity=act_id or "?", day=day.isoformat())
+    if owner and " ".join((subject.owner or "").split()).casefold() != " ".join(owner.split()).casefold():
+        return _("stopped: owner changed from {old} to {new}", old=owner, new=subject.owner or "∅")
+    return None

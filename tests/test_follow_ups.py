@@ -1,0 +1,236 @@
+"""Follow-up sequences (issue 14): a rule's "start sequence" enrolls a record in `[follow_ups.NAME]`,
+whose steps fire on their days once each, in order, and stop when the record replies, converts,
+is won or lost, or changes owner; on real .xlsx files and on the Sheets emulator, days stepped
+one by one."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+
+import pytest
+
+from sheetcrm.config import Config
+from sheetcrm.crm import follow_ups
+from sheetcrm.crm.workflows import Subject, World
+from sheetcrm.sync import sync
+from sheetcrm.workbook.memory import MemoryWorkbook
+from test_gsheets import emu  # noqa: F401  (the emulator fixture)
+from test_workflows import Book, _as_date, _log, _tabs, day
+
+RULE = ["WF-0001", "Welcome", "yes", "lead", "created", "", "start sequence", None, None, "welcome", None, None]
+STEPS = [{"day": 0, "then": "send email", "template": "intro", "subject": "Hello {{ Company }}"},
+         {"day": 3, "then": "create task", "subject": "Call {{ Company }}", "due_days": 1},
+         {"day": 7, "then": "send email", "template": "nudge", "subject": "Still there, {{ Company }}?"}]
+CONFIG = Config.model_validate({"follow_ups": {"welcome": {"steps": STEPS}}})
+SEQ = "WF-0001|{lead}|seq:welcome:{what}@{day}"
+
+
+@pytest.fixture(params=["xlsx", "google"])
+def kind(request):
+    return request.param
+
+
+def _book(kind, tmp_path, request, rules=(RULE,)) -> Book:
+    server = request.getfixturevalue("emu") if kind == "google" else None
+    return Book(kind, tmp_path, server, _tabs(list(rules)))
+
+
+def _enrol(book: Book, leads: int = 1) -> None:
+    """Day 0 arms the rule; day 1 sees LEAD-0002.. for the first time (created): enrolled on day 1."""
+    book.sync(0, CONFIG)
+    for n in range(2, 2 + leads):
+        book.append("Leads", [f"LEAD-000{n}", f"P{n}", f"Co{n}", f"p{n}@co{n}.com", "New", "Sam", "2026-12-02"])
+    book.sync(1, CONFIG)
+
+
+def _keys(book: Book) -> list[str]:
+    return [e["Key"] for e in _log(book)]
+
+
+def test_steps_fire_on_their_days_once_each_in_order(kind, tmp_path, request):
+    book = _book(kind, tmp_path, request)
+    _enrol(book)
+    enrolled = day(1).isoformat()
+    step = lambda n: SEQ.format(lead="LEAD-0002", what=f"step {n}", day=enrolled)  # noqa: E731
+    assert _keys(book) == ["WF-0001|LEAD-0002|created", step(1)]   # day 0: enrolled and the first email
+    fired_on = {}
+    for n in range(2, 12):
+        before = len(_log(book))
+        book.sync(n, CONFIG)
+        for e in _log(book)[before:]:
+            fired_on[e["Key"]] = n
+    assert fired_on == {step(2): 4, step(3): 8}                     # day 3 and day 7 after day 1
+    assert [(e["Action"], e["Result"], e["Created Record"]) for e in _log(book)] == [
+        ("start sequence", "done", None), ("send email", "done", "OUT-0001"), ("create task", "done", "TSK-0001"),
+        ("send email", "done", "OUT-0002")]
+    out = book.records("Outbox")
+    assert [(r["ID"], r["Opportunity"], r["To"], r["Subject"], r["Status"]) for r in out] == [
+        ("OUT-0001", "LEAD-0002", "p2@co2.com", "Hello Co2", "Draft"),
+        ("OUT-0002", "LEAD-0002", "p2@co2.com", "Still there, Co2?", "Draft")]
+    task = book.records("Tasks")[0]
+    assert (task["Subject"], _as_date(task["Due"]), task["Related"], task["Owner"]) == ("Call Co2", day(5),
+                                                                                      "LEAD-0002", "Sam")
+    # The finished enrollment leaves the Workflow State; the rule counts its steps as firings.
+    assert not [r for r in book.rows("Workflow State") if r and r[0] in ("sequence", "sequence owner")]
+    assert {r["ID"]: r["Firings"] for r in book.records("Workflows")} == {"WF-0001": 4}
+    assert book.sync(11, CONFIG).result is None                    # a second sync writes nothing
+
+
+def test_a_reply_on_day_2_stops_the_day_3_and_day_7_steps(kind, tmp_path, request):
+    book = _book(kind, tmp_path, request)
+    _enrol(book, leads=2)
+    book.sync(2, CONFIG)
+    # LEAD-0002 calls back on day 2 of its sequence; LEAD-0003 gets only a Note (the team's own).
+    book.append("Activities", ["ACT-0002", "2026-12-04", "Call", "called back", "LEAD-0002"])
+    book.append("Activities", ["ACT-0003", "2026-12-04", "Note", "left a voicemail", "LEAD-0003"])
+    book.sync(3, CONFIG)
+    stops = [e for e in _log(book) if e["Result"] == "stopped"]
+    assert [(e["Record"], e["Key"], e["Event"]) for e in stops] == [
+        ("LEAD-0002", SEQ.format(lead="LEAD-0002", what="stopped", day=day(1).isoformat()),
+         "stopped: replied (ACT-0002 on 2026-12-04)")]
+    for n in range(4, 10):
+        book.sync(n, CONFIG)
+    done = {(e["Record"], e["Event"]) for e in _log(book) if e["Result"] == "done"}
+    assert not any(r == "LEAD-0002" and "step 2" in ev or r == "LEAD-0002" and "step 3" in ev for r, ev in done)
+    assert sum(r == "LEAD-0003" and "step" in ev for r, ev in done) == 3      # a Note is no reply
+    assert len([e for e in _log(book) if e["Result"] == "stopped"]) == 1      # the stop is logged once
+
+
+def test_conversion_loss_and_a_new_owner_stop_a_sequence(kind, tmp_path, request):
+    book = _book(kind, tmp_path, request)
+    _enrol(book, leads=4)
+    book.set("Leads", 3, 5, "Converted")      # LEAD-0002
+    book.set("Leads", 4, 5, "Unqualified")    # LEAD-0003
+    book.set("Leads", 5, 6, "Ana")            # LEAD-0004: Sam -> Ana
+    book.sync(2, CONFIG)
+    stops = {e["Record"]: e["Event"] for e in _log(book) if e["Result"] == "stopped"}
+    assert stops == {"LEAD-0002": "stopped: converted", "LEAD-0003": "stopped: lost",
+                     "LEAD-0004": "stopped: owner changed from Sam to Ana"}
+    for n in range(3, 10):
+        book.sync(n, CONFIG)
+    steps = [e["Record"] for e in _log(book) if "step" in e["Key"]]
+    assert steps == ["LEAD-0002", "LEAD-0003", "LEAD-0004", "LEAD-0005", "LEAD-0005", "LEAD-0005"]
+    assert len([e for e in _log(book) if e["Result"] == "stopped"]) == 3
+
+
+def test_after_downtime_missed_steps_fire_once_in_order_one_delay_apart(kind, tmp_path, request):
+    book = _book(kind, tmp_path, request)
+    _enrol(book)                      # enrolled on day 1: steps due on days 1, 4 and 8
+    book.sync(13, CONFIG)             # down from day 2 to day 12
+    fired = [e for e in _log(book) if "step" in e["Key"]]
+    assert [("step 2" in e["Key"], _as_date(e["Time"])) for e in fired] == [(False, day(1)), (True, day(13))]
+    for n in (14, 15, 16):
+        book.sync(n, CONFIG)
+        assert len([e for e in _log(book) if "step" in e["Key"]]) == 2, n   # its 4 days after the task
+    book.sync(17, CONFIG)
+    fired = [e for e in _log(book) if "step" in e["Key"]]
+    assert [_as_date(e["Time"]) for e in fired] == [day(1), day(13), day(17)] and "step 3" in fired[-1]["Key"]
+    assert len(book.records("Outbox")) == 2 and len(book.records("Tasks")) == 1
+
+
+def test_a_bad_sequence_name_is_an_issue_at_the_rule_template_cell(kind, tmp_path, request):
+    bad = [*RULE[:9], "welcom", *RULE[10:]]
+    book = _book(kind, tmp_path, request, rules=(bad,))
+    outcome = book.sync(0, CONFIG)
+    found = [(i.tab, i.row, i.column, i.code) for i in outcome.crm.report.issues if i.code.startswith("workflow")]
+    assert found == [("Workflows", 2, "J", "workflow_unknown_sequence")]
+    issue = next(i for i in outcome.crm.report.issues if i.code == "workflow_unknown_sequence")
+    assert "welcom" in issue.message and "welcome" in issue.hint
+    book.append("Leads", ["LEAD-0002", "Kim", "Beta", "k@beta.com", "New", "Sam", "2026-12-02"])
+    book.sync(1, CONFIG)
+    assert _log(book) == []
+
+
+# -- the core, record kinds and rules the workbook tests do not reach ---------------------------
+
+def _world(subject: Subject, activities=(), sent=frozenset()) -> World:
+    return World(as_of=day(5), subjects={subject.kind: [subject]}, names={}, labels={},
+                 activities=list(activities), sent_ids=sent)
+
+
+def test_a_deal_stops_when_won_or_lost_and_a_contact_reply_counts_for_its_deal():
+    contact = Subject("contact", "CON-0001", {})
+    deal = Subject("opportunity", "OPP-0001", {"stage_kind": "open"}, owner="Sam", related={"contact": contact})
+    assert follow_ups.stop_reason(deal, _world(deal), day(1), "Sam", set()) is None
+    for kind_, words in (("won", "stopped: won"), ("lost", "stopped: lost")):
+        deal.values["stage_kind"] = kind_
+        assert follow_ups.stop_reason(deal, _world(deal), day(1), "Sam", set()) == words
+    deal.values["stage_kind"] = "open"
+    reply = ("ACT-0009", "CON-0001", day(3), "Email", "Re: hello")
+    assert follow_ups.stop_reason(deal, _world(deal, [reply]), day(1), "Sam", set()).startswith("stopped: replied")
+    # Not replies: on the enrollment day, in the future, made by a workflow, or the sender's own log.
+    for act, own, sent in ((("ACT-0009", "CON-0001", day(1), "Email", None), set(), frozenset()),
+                           (("ACT-0009", "CON-0001", day(6), "Call", None), set(), frozenset()),
+                           (reply, {"ACT-0009"}, frozenset()),
+                           (("ACT-0009", "OPP-0001", day(3), "Email", "Sent (<OUT-0001.x@crm>)"), set(),
+                            frozenset({"<OUT-0001.x@crm>"}))):
+        assert follow_ups.stop_reason(deal, _world(deal, [act], sent), day(1), "Sam", own) is None, act
+
+
+def test_a_first_owner_is_no_change_of_owner_and_a_record_is_never_enrolled_twice():
+    rules = [RULE, ["WF-0002", "RR", "yes", "lead", "created", "", "assign owner", None, None, None, "Ana", None],
+             ["WF-0003", "Again", "yes", "lead", "Status changes", "", "start sequence", None, None, "Welcome", None,
+              None]]
+    book = MemoryWorkbook(_tabs(rules))
+    sync(book, CONFIG, day(0))
+    book.tabs["Leads"].append(["LEAD-0002", "Kim", "Beta", "k@beta.com", "New", None, "2026-12-02"])
+    sync(book, CONFIG, day(1))     # enrolled without an owner; round-robin gives it Ana
+    book.tabs["Leads"][2][4] = "Contacted"
+    sync(book, CONFIG, day(2))     # WF-0003 enrolls it in its own run of the sequence
+    book.tabs["Leads"][2][4] = "New"
+    sync(book, CONFIG, day(3))     # WF-0003 again, while its enrollment still runs: skipped
+    log = book.tabs["Workflow Log"][1:]
+    assert not any(r[6] == "stopped" for r in log)
+    again = [r for r in log if r[1] == "WF-0003" and "seq:" not in r[7]]
+    assert [r[6] for r in again] == ["done", "skipped"] and "already in the follow-up welcome" in again[1][4]
+    state = {(r[0], r[1]): r[3] for r in book.tabs["Workflow State"][1:] if r[0] and r[0].startswith("sequence")}
+    assert state[("sequence owner", "WF-0001|LEAD-0002")] == "Ana"
+    assert state[("sequence", "WF-0003|LEAD-0002")] == day(2)
+    for n in range(4, 12):
+        sync(book, CONFIG, day(n))
+    steps = [r for r in book.tabs["Workflow Log"][1:] if "step" in r[7]]
+    assert len(steps) == 6 and len({r[7] for r in steps}) == 6
+
+
+BAD_STEPS = [
+    ('[follow_ups.w]\nsteps = [{day = 0, then = "dance"}]\n', "follow_ups.w.steps.0.then", "dance"),
+    ('[follow_ups.w]\nsteps = [{day = 0, then = "create task"}]\n', "follow_ups.w.steps.0.subject", "create task"),
+    ('[follow_ups.w]\nsteps = [{day = 0, then = "send email"}]\n', "follow_ups.w.steps.0.template", "required"),
+    ('[follow_ups.w]\nsteps = [{day = 3, then = "notify"}, {day = 1, then = "notify"}]\n', "follow_ups.w.steps",
+     "3, 1"),
+    ('[follow_ups.w]\nsteps = [{day = -1, then = "notify"}]\n', "follow_ups.w.steps.0.day", "0"),
+    ('[follow_ups.w]\nsteps = [{day = 0, then = "notify", delay = 2}]\n', "follow_ups.w.steps.0.delay", "unknown"),
+    ('[follow_ups.w]\nsteps = []\n', "follow_ups.w.steps", "1"),
+]
+
+
+@pytest.mark.parametrize("text,key,words", BAD_STEPS, ids=[b[1] + ":" + b[2] for b in BAD_STEPS])
+def test_a_bad_step_in_the_config_is_one_line_and_exit_2(tmp_path, text, key, words):
+    (tmp_path / "sheetcrm.toml").write_text(text, encoding="utf-8")
+    out = subprocess.run([sys.executable, "-m", "sheetcrm", "validate"], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 2, out.stdout
+    assert out.stderr.count("\n") == 1 and "Traceback" not in out.stderr, out.stderr
+    assert f"sheetcrm.toml: {key}" in out.stderr and words in out.stderr, out.stderr
+
+
+def test_a_spanish_workbook_starts_and_stops_a_sequence_in_spanish():
+    rule = [*RULE[:6], "iniciar secuencia", *RULE[7:9], "Welcome", *RULE[10:]]
+    steps = [{"day": 0, "then": "enviar correo", "template": "intro", "subject": "Hola {{ Empresa }}"},
+             {"day": 2, "then": "crear tarea", "subject": "Llamar a {{ Empresa }}"}]
+    config = Config.model_validate({"locale": "es", "follow_ups": {"welcome": {"steps": steps}}})
+    book = MemoryWorkbook(_tabs([rule]))
+    sync(book, config, day(0))
+    book.tabs["Leads"].append(["LEAD-0002", "Kim", "Beta", "k@beta.com", "Nuevo", "Sam", "2026-12-02"])
+    sync(book, config, day(1))
+    book.tabs["Leads"][2][4] = "Convertido"
+    sync(book, config, day(2))
+    log = book.tabs["Registro de flujos"][1:] if "Registro de flujos" in book.tabs else book.tabs["Workflow Log"][1:]
+    assert [(r[4], r[5], r[6]) for r in log] == [
+        ("creado", "iniciar secuencia", "hecho"),
+        ("seguimiento welcome, paso 1 de 2 (día 0)", "enviar correo", "hecho"),
+        ("detenida: convertido", "iniciar secuencia", "detenido")]
+    outbox = book.tabs.get("Bandeja de salida") or book.tabs["Outbox"]
+    assert outbox[1][4] == "Hola Beta"
