@@ -285,8 +285,10 @@ def load_config(path: str | Path | None = None) -> Config:
 
 def _one_line(e: ValidationError) -> str:
     """The first problem as `key: problem`, and how many more there are, in the current
-    language (`settings.problem`)."""
-    err = e.errors()[0]
+    language (`settings.problem`). An unknown key goes first: a typo (`feilds`) is why the key
+    it meant is missing, and the line should name it."""
+    errors = e.errors()
+    err = next((x for x in errors if x["type"] == "extra_forbidden"), errors[0])
     loc = [str(p) for p in err["loc"]]
     error = (err.get("ctx") or {}).get("error")
     if isinstance(error, KeyedProblem):

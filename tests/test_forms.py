@@ -354,3 +354,11 @@ def test_validate_reports_what_sync_reports_for_form_responses(tmp_path):
     assert (RESPONSES, 2, "B", "bad_email") in cells(checked)
     assert cells(checked) == cells(planned)
     assert b.path.read_bytes() == before
+
+
+def test_a_typo_in_a_form_key_names_the_unknown_key(tmp_path):
+    path = tmp_path / "sheetcrm.toml"
+    path.write_text('[forms.web]\ntab = "R"\nfeilds = { "E" = "email" }\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        load_config(path)
+    assert "forms.web.feilds: unknown key" in str(e.value) and "\n" not in str(e.value)
