@@ -226,8 +226,14 @@ def demo(target: Target, rows: int, seed: int, force: bool) -> None:
 @FORMAT
 @user_errors
 def validate(target: Target, fmt: str) -> None:
-    with _read(target, fmt) as (_config, book, crm, _bar):
-        pass
+    config, book = target.open()
+    # The whole sync's plan, written nowhere: the steps check too (a form response's email,
+    # a conversion's ambiguity, a workflow rule), so validate reports every issue sync would.
+    with show.progress(fmt == "text") as bar:
+        with bar.phase("reading"):
+            snapshot = book.read()
+        crm, _results, _plan = plan_sync(snapshot, config, dt.date.today(),
+                                         sent_versions=Journal.versions_held(book), progress=bar)
     if fmt == "json":
         echo_json(json.dumps(crm.report.as_dict(crm.stats()), ensure_ascii=False, indent=2))
     else:
@@ -592,6 +598,10 @@ def import_command(target: Target, file: str, tab: str, dry_run: bool, fill_blan
                 matched=show.number(counts["matched"]), rejected=show.number(counts["rejected"]))
     echo(_("{file} → {tab} (dry run, nothing written): {added} added, {matched} matched, {rejected} rejected", **said)
          if dry_run else _("{file} → {tab}: {added} added, {matched} matched, {rejected} rejected", **said))
+    added = [r.id for r in result.rows if r.status == "added" and r.id]
+    if added:
+        shown_ids = ", ".join(added[:IMPORT_IDS_SHOWN]) + (f", … {added[-1]}" if len(added) > IMPORT_IDS_SHOWN else "")
+        echo(_("new IDs: {ids}", ids=shown_ids) if not dry_run else _("new IDs it would give: {ids}", ids=shown_ids))
     if filled:
         echo(ngettext("{n} empty cell of matched records filled", "{n} empty cells of matched records filled", filled))
     if result.ignored:
@@ -606,13 +616,23 @@ def import_command(target: Target, file: str, tab: str, dry_run: bool, fill_blan
     if len(shown) > IMPORT_ROWS_SHOWN:
         echo(ngettext("… and {n} more row (--format json lists every row)",
                       "… and {n} more rows (--format json lists every row)", len(shown) - IMPORT_ROWS_SHOWN))
+    doubts = [*result.warnings, *(w for r in result.rows for w in r.warnings)]
+    if doubts:
+        echo(ngettext("{n} value was read with a doubt; check it:", "{n} values were read with a doubt; check them:",
+                      len(doubts)))
+        for issue in doubts[:IMPORT_ROWS_SHOWN]:
+            echo(_issue_line(issue))
+        if len(doubts) > IMPORT_ROWS_SHOWN:
+            echo(ngettext("… and {n} more (--format json lists every one)",
+                          "… and {n} more (--format json lists every one)", len(doubts) - IMPORT_ROWS_SHOWN))
     if result.written is not None and result.written.skipped:
         echo(ngettext("{n} cell changed meanwhile and was left alone; import again to finish",
                       "{n} cells changed meanwhile and were left alone; import again to finish",
                       len(result.written.skipped)))
 
 
-IMPORT_ROWS_SHOWN = 50  # matched and rejected rows listed; --format json has them all
+IMPORT_ROWS_SHOWN = 50  # matched and rejected rows, and warnings, listed; --format json has them all
+IMPORT_IDS_SHOWN = 10  # the first new IDs named, then the last (they run in sequence)
 
 
 @main.command(help=_("Serve a local Google Sheets API v4 emulator (set SHEETS_EMULATOR_HOST to use it)."))

@@ -293,8 +293,11 @@ def load_config(path: str | Path | None = None) -> Config:
 
 def _one_line(e: ValidationError) -> str:
     """The first problem as `key: problem`, and how many more there are, in the current
-    language (`settings.problem`)."""
-    err = e.errors()[0]
+    language (`settings.problem`). An unknown key beside a missing one in the same section goes
+    first: the typo (`feilds`) is why the key it meant (`fields`) is missing."""
+    errors = e.errors()
+    missing = {x["loc"][:-1] for x in errors if x["type"] == "missing"}
+    err = next((x for x in errors if x["type"] == "extra_forbidden" and x["loc"][:-1] in missing), errors[0])
     loc = [str(p) for p in err["loc"]]
     error = (err.get("ctx") or {}).get("error")
     if isinstance(error, KeyedProblem):

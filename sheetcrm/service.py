@@ -239,6 +239,7 @@ class Service:
         if queue is not None and batch is not None:
             # Only now, the write returned: what landed (or was found landed) is marked.
             done = batch.appended(result.skipped if result is not None else None)
+            queue.set_aside(batch.refused)
             queue.mark(done)
             appended = len(done)
         log_title = locate(snapshot, SYNC_LOG, self.config.locale).title

@@ -311,7 +311,11 @@ def _currency_code(raw: Any) -> bool:
 
 
 def parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, ctx: ParseContext,
-                report: Report) -> Table:
+                report: Report, language: str | None = None) -> Table:
+    """The tab's records. `language`: the tab's language when it is not this grid's to say
+    (an imported file is read in the language of the tab it goes to, never of its own
+    headers); by default `tab_locale` of the grid's title and headers. Either way it only
+    counts when the config sets no locale, and a column's own cells settle it first."""
     header_index = find_header_row(spec, grid, settings)
     header = map_header(spec, title, grid, settings, report, header_index)
     _place_new_columns(spec, title, grid, header, report)
@@ -332,7 +336,7 @@ def parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, ct
     # How each column reads: its own cells first, then the config's or the tab's locale.
     tab_ctx = ctx
     if not ctx.locale_set:
-        tab_ctx = dataclasses.replace(ctx, locale=tab_locale(spec, title, header) or ctx.locale)
+        tab_ctx = dataclasses.replace(ctx, locale=language or tab_locale(spec, title, header) or ctx.locale)
     ctx = dataclasses.replace(tab_ctx, columns=_read_columns(title, header, grid, rows, known, tab_ctx, report))
     _currencies(spec, title, header, grid, rows, ctx, report)
 

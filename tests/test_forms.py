@@ -302,3 +302,63 @@ def test_response_key_is_the_same_for_a_date_and_its_serial_number():
 
 def test_form_fields_are_lead_fields():
     assert set(LeadField.__args__) - {"name"} <= set(Lead.model_fields)
+
+
+def test_a_line_break_in_an_answer_is_reported_at_its_cell_and_never_written(make):
+    """"Eve\\r\\nBcc: victim@x.example" as a name would split into First/Last Name with a header
+    injection in it: an error at its cell, the characters shown, no lead, every sync until
+    fixed; a text longer than a cell can hold (Google's cells take 50,000 characters, the
+    workbook is kept under Excel's 32,767; an .xlsx cannot hold more) is the same."""
+    b = make(_tabs([[T1, "eve@x.example", "Eve\r\nBcc: victim@x.example", "Evil", None],
+                    [T2, "bob@beta.com", "Bob Stone", "Beta", None]]))
+    google = isinstance(b, GoogleBook)
+    if google:
+        b.append(RESPONSES, [T3, "long@x.example", "Lon Long", "x" * 40_000, None])
+    for _round in range(2):
+        outcome = sync(b.book, config(), as_of=AS_OF)
+        found = [(i.row, i.column, i.code) for i in outcome.crm.report.issues if i.tab == RESPONSES]
+        assert found == [(2, "C", "control_character")] + ([(4, "D", "too_long")] if google else [])
+        eve = next(i for i in outcome.crm.report.issues if i.code == "control_character")
+        # .xlsx keeps a line break as \n (XML normalises \r\n); Google keeps \r\n: both shown.
+        assert '\\u000aBcc: victim@x.example"' in eve.message and "line break" in eve.message
+        assert [r[4] for r in _leads(b.rows("Leads"))] == ["ana@acme.com", "bob@beta.com"]
+
+
+def test_validate_reports_what_sync_reports_for_form_responses(tmp_path):
+    """`sheetcrm validate` runs the sync's steps without writing, so a bad email in a form
+    response is reported by both, at the same cell (found by m13test: only sync said it)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    b = XlsxBook(tmp_path, _tabs([[T1, "not-an-email", "Bob Stone", "Beta", None]]))
+    (tmp_path / "sheetcrm.toml").write_text(
+        '[forms.web]\ntab = "Form Responses 1"\n'
+        'fields = { "Email Address" = "email", "Your name" = "name", "Company" = "company" }\n', encoding="utf-8")
+    before = b.path.read_bytes()
+
+    def run(*args):
+        env = {**os.environ, "LANG": "C"}
+        return subprocess.run([sys.executable, "-m", "sheetcrm", *args, "--workbook", b.path.name, "--format", "json"],
+                              cwd=tmp_path, capture_output=True, text=True, env=env)
+
+    checked, planned = run("validate"), run("sync", "--dry-run")
+    assert checked.returncode == 1 and planned.returncode == 0, (checked.stderr, planned.stderr)
+
+    def cells(out):
+        data = json.loads(out.stdout)
+        issues = data["issues"] if "issues" in data else data["report"]["issues"]
+        return sorted((i["tab"], i["row"], i["column"], i["code"]) for i in issues)
+
+    assert (RESPONSES, 2, "B", "bad_email") in cells(checked)
+    assert cells(checked) == cells(planned)
+    assert b.path.read_bytes() == before
+
+
+def test_a_typo_in_a_form_key_names_the_unknown_key(tmp_path):
+    path = tmp_path / "sheetcrm.toml"
+    path.write_text('[forms.web]\ntab = "R"\nfeilds = { "E" = "email" }\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        load_config(path)
+    assert "forms.web.feilds: unknown key" in str(e.value) and "\n" not in str(e.value)

@@ -275,3 +275,118 @@ def test_a_file_that_is_no_export_is_one_line_and_exit_2(tmp_path):
     (tmp_path / "bad.xlsx").write_bytes(b"not a zip")
     out = _run("import", "bad.xlsx", "--tab", "leads", "--workbook", path.name, cwd=tmp_path)
     assert out.returncode == 2 and out.stderr.count("\n") == 1 and "Traceback" not in out.stderr
+
+
+def _json(out):
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def test_an_ambiguous_date_is_reported_at_its_cell_in_text_and_json(tmp_path):
+    """03/04/2026 is March or April: the import says which it read, the other reading and a
+    hint, per row, as sync's ambiguous_date does (found by m13test: it was guessed silently)."""
+    path = _workbook(tmp_path, [])
+    _csv(tmp_path / "export.csv", ["First Name", "Last Name", "Email", "Company", "Create Date"],
+         [["Ann", "One", "ann.one@x1.example", "X1 Ltd", "03/04/2026"],
+          ["Bob", "Two", "bob.two@x2.example", "X2 Ltd", "2026-05-04"]])
+    data = _json(_run("import", "export.csv", "--tab", "leads", "--workbook", path.name, "--dry-run", "--format",
+                      "json", cwd=tmp_path))
+    first, second = data["rows"]
+    assert [w["code"] for w in first["warnings"]] == ["ambiguous_date"] and second["warnings"] == []
+    warning = first["warnings"][0]
+    assert warning["column"] == "Create Date" and warning["value"] == "03/04/2026"
+    assert "2026-03-04" in warning["message"] and "2026-04-03" in warning["message"] and "locale" in warning["hint"]
+    text = _run("import", "export.csv", "--tab", "leads", "--workbook", path.name, cwd=tmp_path)
+    assert text.returncode == 0, text.stderr
+    assert "1 value was read with a doubt" in text.stdout
+    assert 'export.csv!E2: "03/04/2026" read as 2026-03-04 (month first); could be 2026-04-03.' in text.stdout
+    assert "new IDs: LEAD-0001, LEAD-0002" in text.stdout
+
+
+def test_a_dates_reading_does_not_depend_on_the_files_other_columns(tmp_path):
+    """The same dates in a Spanish semicolon file with decimal commas and in a plain English
+    one are read the same way: by the config's locale (or the tab's language) unless the date
+    column itself proves its order. Found by m13test: the Spanish headers made 03/04/2026 the
+    3rd of April, the English ones the 4th of March."""
+    path = _workbook(tmp_path, [])
+    _csv(tmp_path / "es.csv", ["Nombre", "Apellidos", "Correo electrónico", "Fecha de creación", "Importe"],
+         [["Ann", "One", "a1@x.example", "03/04/2026", "1.234,50"]], delimiter=";")
+    _csv(tmp_path / "en.csv", ["First Name", "Last Name", "Email", "Create Date", "Amount"],
+         [["Ann", "One", "a1@x.example", "03/04/2026", "1234.50"]])
+    _csv(tmp_path / "proved.csv", ["First Name", "Last Name", "Email", "Create Date"],
+         [["Ann", "One", "a1@x.example", "03/04/2026"], ["Bob", "Two", "b2@x.example", "13/04/2026"]])
+
+    def created(file, config=None):
+        args = ["import", file, "--tab", "leads", "--workbook", path.name, "--format", "json"]
+        if config:
+            (tmp_path / "c.toml").write_text(config, encoding="utf-8")
+            args += ["--config", "c.toml"]
+        data = _json(_run(*args, cwd=tmp_path))
+        rows = XlsxWorkbook(path).read().tabs["Leads"].rows
+        dates = [r[8] for r in rows[1:]]
+        codes = [w["code"] for r in data["rows"] for w in r["warnings"]]
+        wb = openpyxl.load_workbook(path)  # back to no leads for the next import
+        wb["Leads"].delete_rows(2, 10)
+        wb.save(path)
+        return [d.isoformat()[:10] for d in dates], codes
+
+    assert created("es.csv") == created("en.csv") == (["2026-03-04"], ["ambiguous_date"])
+    assert created("es.csv", 'locale = "es"\n') == created("en.csv", 'locale = "es"\n') == (["2026-04-03"], [])
+    assert created("proved.csv") == (["2026-04-03", "2026-04-13"], [])
+
+
+def test_an_empty_file_or_one_without_headers_is_one_line_and_exit_2(tmp_path):
+    path = _workbook(tmp_path, [])
+    before = path.read_bytes()
+    (tmp_path / "empty.csv").write_text("", encoding="utf-8")
+    (tmp_path / "blank.csv").write_text("\n;\n\n", encoding="utf-8")
+    _csv(tmp_path / "noheader.csv", ["Ann", "One", "ann@x.example"], [["Bob", "Two", "bob@x.example"]])
+    for name, said in (("empty.csv", "the file is empty"), ("blank.csv", "the file is empty"),
+                       ("noheader.csv", "no header row names a column of the Leads tab")):
+        out = _run("import", name, "--tab", "leads", "--workbook", path.name, cwd=tmp_path)
+        assert out.returncode == 2 and out.stderr.count("\n") == 1 and said in out.stderr, (name, out.stderr)
+        assert out.stdout == "" and "Traceback" not in out.stderr
+    assert path.read_bytes() == before
+
+
+def test_a_line_break_or_control_character_rejects_the_row_at_its_cell(tmp_path):
+    """"Eve\\r\\nBcc: victim@x.example" in a name is never written: the row is rejected, the
+    reason names the column and shows the invisible characters; a free-text column of the
+    team's may keep \\n (never \\r), and text over a cell's 32,767 characters is rejected."""
+    path = _workbook(tmp_path, [])
+    _csv(tmp_path / "e.csv", ["First Name", "Last Name", "Email", "Notes"],
+         [["Eve\r\nBcc: victim@x.example", "One", "eve@x.example", ""],
+          ["Ann", "Two", "ann@x.example", "line one\nline two"],
+          ["Bob", "Three", "bob@x.example", "bad\r\nbreak"],
+          ["Cy", "Four\x1b[2J", "cy@x.example", ""],
+          ["Dee", "Five", "dee@x.example", "x" * 40_000]])
+    data = _json(_run("import", "e.csv", "--tab", "leads", "--workbook", path.name, "--format", "json",
+                      cwd=tmp_path))
+    assert [r["status"] for r in data["rows"]] == ["rejected", "added", "rejected", "rejected", "rejected"]
+    eve, _ann, bob, cy, dee = (r["reasons"] for r in data["rows"])
+    assert eve[0].startswith('First Name: "Eve\\u000d\\u000aBcc: victim@x.example" holds a line break')
+    assert bob[0].startswith("Notes: ") and "U+000D" in bob[0]
+    assert cy[0].startswith("Last Name: ") and "\\u001b" in cy[0]
+    assert dee[0].startswith("Notes: ") and "40,000" in dee[0] and "32,767" in dee[0]
+    rows = XlsxWorkbook(path).read().tabs["Leads"].rows
+    assert [r[4] for r in rows[1:]] == ["ann@x.example"] and rows[1][9] == "line one\nline two"
+
+
+def test_a_read_only_workbook_is_never_rewritten(tmp_path):
+    """chmod 444: import and sync refuse with one line and exit 2, the file untouched, even
+    for root (whom os.access lets write anything). Found by m13test."""
+    import stat
+
+    path = _workbook(tmp_path, [])
+    _csv(tmp_path / "e.csv", ["First Name", "Last Name", "Email"], [["Ann", "One", "ann@x.example"]])
+    path.chmod(0o444)
+    before, mtime = path.read_bytes(), path.stat().st_mtime_ns
+    try:
+        for args in (["import", "e.csv", "--tab", "leads"], ["sync"]):
+            out = _run(*args, "--workbook", path.name, cwd=tmp_path)
+            assert out.returncode == 2, (args, out.stdout, out.stderr)
+            assert out.stderr.count("\n") == 1 and "the workbook is read-only" in out.stderr, out.stderr
+        assert path.read_bytes() == before and path.stat().st_mtime_ns == mtime
+        assert stat.S_IMODE(path.stat().st_mode) == 0o444
+    finally:
+        path.chmod(0o644)

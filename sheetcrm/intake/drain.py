@@ -4,19 +4,47 @@ then each one the workbook now holds marked appended (`intake.queue`)."""
 from __future__ import annotations
 
 from sheetcrm.config import Config
-from sheetcrm.intake.queue import WebBatch, WebQueue
+from sheetcrm.intake.queue import QueueError, WebBatch, WebQueue
 from sheetcrm.sync import sync
-from sheetcrm.workbook import Workbook
+from sheetcrm.workbook import Workbook, WorkbookConflict, WorkbookError
 
 
 def drain(book: Workbook, config: Config, queue: WebQueue) -> int:
-    """Sync `book` with the queue's waiting submissions; how many were marked appended. Raises
-    what `sync` raises (WorkbookError: Google unreachable, a locked file): nothing is marked
-    then, and every submission keeps waiting. The caller holds the workbook's lock."""
+    """Sync `book` with the queue's waiting submissions; how many were marked appended.
+
+    A submission no cell can take (`intake.text`: too long, control characters) is set aside
+    by the forms step, with its reason. When the sync fails, a sync without the submissions
+    tells why: it fails too (Google unreachable, a locked file) -> that error is raised,
+    nothing is marked and every submission keeps waiting; it succeeds -> a submission is the
+    cause, so each is synced alone and the ones that still fail are set aside with the error,
+    never blocking the others. The caller holds the workbook's lock."""
     batch = WebBatch(queue.waiting())
     if not batch.waiting:
         return 0
+    try:
+        return _sync(book, config, queue, batch)
+    except WorkbookConflict:
+        raise
+    except WorkbookError as failure:
+        if isinstance(failure, QueueError):
+            raise
+        sync(book, config)  # raises when the workbook, not a submission, is the trouble
+        done = 0
+        for sub in batch.waiting:
+            try:
+                done += _sync(book, config, queue, WebBatch([sub]))
+            except WorkbookConflict:
+                raise
+            except WorkbookError as e:
+                if isinstance(e, QueueError):
+                    raise
+                queue.set_aside([(sub.receipt, str(e))])
+        return done
+
+
+def _sync(book: Workbook, config: Config, queue: WebQueue, batch: WebBatch) -> int:
     outcome = sync(book, config, web=batch)
     done = batch.appended(outcome.result.skipped if outcome.result is not None else None)
+    queue.set_aside(batch.refused)
     queue.mark(done)
     return len(done)

@@ -50,6 +50,7 @@ from sheetcrm.i18n import N_, _
 from sheetcrm.ids import id_pattern
 from sheetcrm.intake.queue import WebBatch
 from sheetcrm.intake.settings import ServeSettings
+from sheetcrm.intake.text import problem
 from sheetcrm.plan import append_writes
 from sheetcrm.records import Lead
 from sheetcrm.report import Issue, column_letter
@@ -80,6 +81,9 @@ _MESSAGES = {
                     N_("Check [serve] in sheetcrm.toml: its fields and source.")),
     "form_bad_time": (N_("This response's time cannot be read, so it is not made a lead."),
                       N_("Leave the time Google Forms wrote in this cell.")),
+    "web_set_aside": (N_("The website form's submission {receipt} cannot be written into the sheet ({reason}); "
+                         "it is set aside in the queue and waits no more."),
+                      N_("It stays in the queue file with its reason; type the lead by hand if it is a real one.")),
 }
 
 
@@ -256,10 +260,20 @@ class _Run:
         its receipt as the key, and `placed` with the keys of its writes."""
         batch.placed.clear()
         batch.landed.clear()
+        batch.refused.clear()
         for sub in batch.waiting:
             done = self.handled.get(sub.receipt)
             if done is not None:
                 batch.landed.append((sub.receipt, done))
+                continue
+            # Checked at the door since; a submission stored before (or by an older server)
+            # that no cell can take would make every write fail: it is set aside instead.
+            bad = next(((name, found) for name, value in sub.fields.items() if (found := problem(value))), None)
+            if bad is not None:
+                reason = f"{bad[0]}: {bad[1].message}"
+                batch.refused.append((sub.receipt, reason))
+                self.part.issues.append(_issue("warning", self.leads.title, None, None, None, sub.receipt,
+                                               "web_set_aside", receipt=sub.receipt, reason=reason))
                 continue
             day = sub.received.date()
             try:
@@ -281,6 +295,16 @@ class _Run:
               day: dt.date) -> Lead | None:
         data: dict[str, Any] = {"source": settings.source, "status": self.new_word, "created": day}
         where: dict[str, int] = {}
+        refused = False
+        for col in questions:
+            found = problem(row[col] if col < len(row) else None)
+            if found is not None:  # a line break in a name, a text no cell can hold: never written
+                refused = True
+                self.part.issues.append(Issue(
+                    "error", title, sheet_row, column_letter(col + 1), cells.parse_text(self.snapshot.tabs[title].header[col]),
+                    found.raw if found.code == "too_long" else row[col], found.code, found.message, found.hint))
+        if refused:
+            return None
         for col, name in questions.items():
             text = cells.parse_text(row[col] if col < len(row) else None)
             if name == "name":
@@ -321,7 +345,6 @@ class _Run:
 
     def _grid(self, table: Table) -> Grid:
         return self.snapshot.tabs[table.title]
-
     def _next(self, prefix: str) -> str:
         number = max(self.highest[prefix], self.marks.get(prefix, 0)) + 1
         self.marks[prefix] = self.highest[prefix] = number

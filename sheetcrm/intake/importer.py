@@ -43,11 +43,12 @@ from sheetcrm.engine import words_of
 from sheetcrm.i18n import _
 from sheetcrm.ids import id_pattern
 from sheetcrm.plan import append_writes, cell_value, owned_tab
+from sheetcrm.intake.text import problem
 from sheetcrm.records import Account
-from sheetcrm.report import Report
+from sheetcrm.report import Issue, Report
 from sheetcrm.schema import SEQUENCES, TABS
-from sheetcrm.table import Row, Table, parse_table
-from sheetcrm.validate import parse_context, read_crm, row_label
+from sheetcrm.table import Row, Table, parse_table, tab_locale
+from sheetcrm.validate import parse_context, read_crm, row_label, team_config
 from sheetcrm.workbook import CellWrite, Grid, Plan, Snapshot, Workbook, WorkbookConflict, WorkbookError, WriteResult
 
 TABS_IMPORTED = ("leads", "contacts", "accounts", "opportunities")
@@ -69,10 +70,14 @@ class Outcome:
     reasons: list[str] = field(default_factory=list)  # why it was rejected
     filled: int = 0               # empty cells of the matched record filled (--fill-blanks)
     candidates: list[str] = field(default_factory=list)  # the records an ambiguous row matches alike
+    # What was read with a doubt (an ambiguous date, a number's separator): the issues at the
+    # row's cells, as sync reports them on the Validation tab
+    warnings: list[Issue] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {"line": self.line, "status": self.status, "id": self.id, "reasons": self.reasons,
-                "filled": self.filled, "candidates": self.candidates}
+                "filled": self.filled, "candidates": self.candidates,
+                "warnings": [_warning(w) for w in self.warnings]}
 
 
 @dataclass
@@ -80,6 +85,7 @@ class ImportResult:
     tab: str                                   # the workbook's tab title
     rows: list[Outcome] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)   # the file's headers the tab has no column for
+    warnings: list[Issue] = field(default_factory=list)  # about the whole file (its header row)
     plan: Plan = field(default_factory=Plan)
     written: WriteResult | None = None         # None on a dry run or with nothing to write
     dry_run: bool = False
@@ -93,6 +99,7 @@ class ImportResult:
 
     def as_dict(self) -> dict[str, Any]:
         return {"tab": self.tab, "dry_run": self.dry_run, "counts": self.counts, "ignored_columns": self.ignored,
+                "warnings": [_warning(w) for w in self.warnings],
                 "cells_planned": len(self.plan.writes),
                 "cells_written": self.written.total if self.written else 0,
                 "skipped": len(self.written.skipped) if self.written else 0,
@@ -178,18 +185,41 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
     if "id" not in table.header.fields:
         raise ImportFileError(_("The {tab} tab has no ID column yet: run `sheetcrm sync` once, then import.",
                                 tab=table.title))
+    if not any(not cells.is_blank(v) for r in grid.rows for v in r):
+        raise ImportFileError(_("{file}: the file is empty; there is nothing to import", file=source))
     report = Report(limit=10 ** 9)
-    incoming = parse_table(spec, source, grid, config.tab(tab), parse_context(config), report)
+    # The file's cells are read as the tab's would be: a column's own cells first, then the
+    # config's locale, then the language of the tab they go to (never the file's own headers,
+    # which would make "03/04/2026" a day in March or in April by what the other columns say).
+    language = tab_locale(spec, table.title, table.header) or team_config(snapshot, config).locale
+    incoming = parse_table(spec, source, grid, config.tab(tab), parse_context(config), report, language=language)
     hook("validating", 1, 1)
+    if not incoming.header.fields:
+        examples = ", ".join(c.header if config.locale == "en" else c.header_es for c in spec.columns[1:4])
+        raise ImportFileError(_("{file}: no header row names a column of the {tab} tab (such as {examples}); the "
+                                "first row must hold the column names", file=source, tab=table.title,
+                                examples=examples))
     result = ImportResult(table.title)
     own = {*table.header.fields, *table.header.custom}
     result.ignored = [incoming.header.labels[c] for f, c in {**incoming.header.fields, **incoming.header.custom}.items()
                       if f not in own]
     reasons: dict[int, list[str]] = {}
+    warnings: dict[int, list[Issue]] = {}
     for issue in report.issues:
         if issue.severity == "error":
             reasons.setdefault(issue.row or 0, []).append(
                 f"{issue.header}: {issue.message}" if issue.header else issue.message)
+        else:
+            warnings.setdefault(issue.row or 0, []).append(issue)
+    result.warnings = warnings.get(incoming.header.row, []) + warnings.get(0, [])
+    # Text no cell can take, or a line break in a one-line field: never written.
+    labels = incoming.header.labels
+    free = set(incoming.header.custom.values())
+    for row in incoming.rows:
+        for col in sorted({*incoming.header.fields.values(), *free}):
+            value = row.cells[col] if col < len(row.cells) else None
+            if (found := problem(value, free_text=col in free)) is not None:
+                reasons.setdefault(row.row, []).append(f"{labels.get(col, '')}: {found.message}")
     whole = reasons.get(incoming.header.row, [])  # a missing required column rejects every row
     accounts = crm.tables.get("accounts")
     # An account with a bad cell is still one a deal can name (a reference reads it too).
@@ -211,8 +241,9 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
         if n % 500 == 0 or n == total:
             hook("computing", n, total)
         record = row.record
-        if record is None or whole:
-            result.rows.append(Outcome(row.row, "rejected", reasons=whole + reasons.get(row.row, [])))
+        if record is None or whole or row.row in reasons:
+            result.rows.append(Outcome(row.row, "rejected", reasons=whole + reasons.get(row.row, []),
+                                       warnings=warnings.get(row.row, [])))
             continue
         values = _values(tab, record, words)
         candidates = index.find(record)
@@ -220,11 +251,11 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
             labels = [_label(c) for c in candidates]
             result.rows.append(Outcome(row.row, "rejected", candidates=labels, reasons=[_(
                 "it matches {records} alike; sheetcrm does not choose: tell them apart or merge them, "
-                "then import again", records=", ".join(labels))]))
+                "then import again", records=", ".join(labels))], warnings=warnings.get(row.row, [])))
             continue
         if candidates:
             found = candidates[0]
-            outcome = Outcome(row.row, "matched", found.id)
+            outcome = Outcome(row.row, "matched", found.id, warnings=warnings.get(row.row, []))
             if fill_blanks:
                 fills = _fills(table, found, values)
                 outcome.filled = len(fills)
@@ -235,13 +266,19 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
         new_id = f"{prefix}-{counter:04d}"
         new_rows.append(values | {"id": new_id})
         index.add(record, Row(0, new_id, record, [], assigned=True))
-        result.rows.append(Outcome(row.row, "added", new_id))
+        result.rows.append(Outcome(row.row, "added", new_id, warnings=warnings.get(row.row, [])))
     writes, _after = append_writes(table, snapshot.tabs[table.title], new_rows)
     result.plan.writes.extend(writes)
     if counter != marks.get(prefix, 0) and new_rows:
         marks[prefix] = counter
         owned_tab(result.plan, snapshot, SEQUENCES, config.locale, [[k, v] for k, v in marks.items()])
     return result
+
+
+def _warning(issue: Issue) -> dict[str, Any]:
+    """A warning as --format json gives it: the file's column, the cell as written, why, what to do."""
+    return {"code": issue.code, "column": issue.header, "value": issue.as_dict()["value"], "message": issue.message,
+            "hint": issue.hint}
 
 
 def _values(tab: str, record: Any, words: Any) -> dict[str, Any]:

@@ -9,6 +9,12 @@ does), one row per submission:
     received   when the server accepted it (UTC, ISO 8601)
     fields     the Leads fields, as JSON (already validated)
     appended   NULL while waiting; the ID of the record it went to once the workbook has it
+    refused    NULL, or why it was set aside: a submission no sync can write (a cell too long
+               for the sheet, a write Google refuses) waits no more, so it never blocks the
+               others; it stays here, with its reason, for a person to look at
+
+and the MACs of the signed submissions stored (`signatures`), each with when it was seen, so
+that a signed post sent again is refused (docs/leads.md, "Signing").
 
 Storage is SQLite (standard library) in WAL mode with `synchronous = FULL`: `put` returns
 only once the row is on disk, so the server answers 201 only for a submission a crash cannot
@@ -39,7 +45,15 @@ CREATE TABLE IF NOT EXISTS submissions (
     appended TEXT
 );
 CREATE INDEX IF NOT EXISTS waiting ON submissions (appended) WHERE appended IS NULL;
+CREATE TABLE IF NOT EXISTS signatures (
+    mac  TEXT PRIMARY KEY,
+    seen REAL NOT NULL
+);
 """  # not for people: SQL
+
+
+class SeenBefore(Exception):
+    """A signed submission whose MAC the queue already holds: a replay."""
 
 
 class QueueError(WorkbookError):
@@ -65,6 +79,9 @@ class WebQueue:
             self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA synchronous = FULL")
             self._db.executescript(_SCHEMA)
+            # A queue made before submissions could be set aside gets the column.
+            if "refused" not in {r[1] for r in self._db.execute("PRAGMA table_info(submissions)")}:
+                self._db.execute("ALTER TABLE submissions ADD COLUMN refused TEXT")  # not for people: SQL
         except (sqlite3.Error, OSError) as e:
             raise QueueError(_("cannot open the web form queue {path}: {error}", path=path, error=e)) from None
 
@@ -72,18 +89,56 @@ class WebQueue:
     def beside_lock(cls, book: Workbook, folder: Path | None = None) -> "WebQueue":
         return cls(queue_path(book, folder))
 
-    def put(self, fields: dict[str, Any], at: dt.datetime) -> str:
-        """Store one submission durably; its receipt."""
+    def put(self, fields: dict[str, Any], at: dt.datetime, mac: str | None = None,
+            forget_before: float | None = None) -> str:
+        """Store one submission durably; its receipt. With `mac` (a signed post's), the MAC is
+        stored in the same transaction, and SeenBefore raised (nothing stored) when it is
+        there already; MACs seen before `forget_before` (Unix seconds) are dropped first."""
         receipt = secrets.token_hex(6)
-        self._run("INSERT INTO submissions (receipt, received, fields) VALUES (?, ?, ?)",  # not for people: SQL
-                  (receipt, at.astimezone(dt.timezone.utc).isoformat(), json.dumps(fields, ensure_ascii=False)))
+        row = (receipt, at.astimezone(dt.timezone.utc).isoformat(), json.dumps(fields, ensure_ascii=False))
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    if mac is not None:
+                        if forget_before is not None:
+                            self._db.execute("DELETE FROM signatures WHERE seen < ?", (forget_before,))  # not for people: SQL
+                        if self._db.execute("SELECT 1 FROM signatures WHERE mac = ?", (mac,)).fetchone():  # not for people: SQL
+                            raise SeenBefore(mac)
+                        self._db.execute("INSERT INTO signatures (mac, seen) VALUES (?, ?)",  # not for people: SQL
+                                         (mac, at.timestamp()))
+                    self._db.execute("INSERT INTO submissions (receipt, received, fields) VALUES (?, ?, ?)", row)  # not for people: SQL
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
+            except sqlite3.Error as e:
+                raise QueueError(_("cannot write the web form queue {path}: {error}", path=self.path, error=e)) from None
         return receipt
 
     def waiting(self) -> list[Submission]:
         """The submissions not yet appended, oldest first."""
         rows = self._run("SELECT receipt, received, fields FROM submissions WHERE appended IS NULL "  # not for people
-                         "ORDER BY received, rowid", ())
+                         "AND refused IS NULL ORDER BY received, rowid", ())
         return [Submission(r, dt.datetime.fromisoformat(t), json.loads(f)) for r, t, f in rows]
+
+    def set_aside(self, refused: Iterable[tuple[str, str]]) -> None:
+        """Record (receipt, reason) pairs as set aside: they wait no more, and stay on disk."""
+        pairs = [(reason, receipt) for receipt, reason in refused]
+        if pairs:
+            with self._lock:
+                try:
+                    self._db.executemany("UPDATE submissions SET refused = ? WHERE receipt = ? AND appended IS NULL",
+                                         pairs)  # not for people: SQL
+                except sqlite3.Error as e:
+                    raise QueueError(_("cannot write the web form queue {path}: {error}", path=self.path,
+                                       error=e)) from None
+
+    def refused(self) -> list[tuple[str, dt.datetime, str]]:
+        """The submissions set aside: (receipt, when received, why), oldest first."""
+        rows = self._run("SELECT receipt, received, refused FROM submissions WHERE refused IS NOT NULL "  # not for people
+                         "AND appended IS NULL ORDER BY received, rowid", ())
+        return [(r, dt.datetime.fromisoformat(t), why) for r, t, why in rows]
 
     def mark(self, appended: Iterable[tuple[str, str]]) -> None:
         """Record (receipt, record ID) pairs as appended, in one transaction."""
@@ -104,8 +159,9 @@ class WebQueue:
                 raise QueueError(_("cannot write the web form queue {path}: {error}", path=self.path, error=e)) from None
 
     def counts(self) -> tuple[int, int]:
-        """(waiting, appended)."""
-        sql = "SELECT COUNT(*) - COUNT(appended), COUNT(appended) FROM submissions"  # not for people: SQL
+        """(waiting, appended); the ones set aside are in neither (`refused`)."""
+        sql = ("SELECT COUNT(*) - COUNT(appended) - COUNT(CASE WHEN appended IS NULL THEN refused END), "
+               "COUNT(appended) FROM submissions")  # not for people: SQL
         row = self._run(sql, ())[0]
         return int(row[0]), int(row[1])
 
@@ -136,6 +192,8 @@ class WebBatch:
     placed: list[tuple[str, str, list[tuple[str, int, int]]]] = field(default_factory=list)
     # (receipt, record ID): already in the workbook (a write that landed before the mark)
     landed: list[tuple[str, str]] = field(default_factory=list)
+    # (receipt, why): submissions no sheet can take as they are (`intake.text`): set aside
+    refused: list[tuple[str, str]] = field(default_factory=list)
 
     def appended(self, skipped: Iterable[Any] | None) -> list[tuple[str, str]]:
         """What to mark: the landed ones, and, when the plan was written (`skipped` are the

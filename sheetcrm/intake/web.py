@@ -7,17 +7,20 @@ A post goes through, in this order (the first refusal answers):
    second; empty -> 429 with Retry-After;
 2. the origin allow-list (`[serve] origins`, the browser's Origin header): another origin -> 403.
    A post with no Origin header (not from a browser) passes only when it is signed;
-3. the signature, when SHEETCRM_FORM_SECRET is set: `X-Sheetcrm-Signature: sha256=<hex>`, the
-   HMAC-SHA256 of the raw body with the secret; missing or wrong -> 403;
+3. the signature, when SHEETCRM_FORM_SECRET is set: `X-Sheetcrm-Timestamp: <Unix seconds>` and
+   `X-Sheetcrm-Signature: sha256=<hex>`, the HMAC-SHA256 with the secret of the timestamp, a
+   period and the raw body (`signature`); missing, wrong, or a timestamp more than WINDOW
+   seconds from now -> 403;
 4. the body: form-encoded or JSON (an object); anything else -> 400;
 5. the honeypot (`[serve] honeypot`, a field hidden from people): filled -> 202 and dropped,
    never stored, so a bot learns nothing;
 6. the lead: the posted names mapped to Leads fields (`[serve] fields`, a Leads field's own
-   name needs no mapping; other names are ignored), then the Leads rules the sheet and the
-   form intake use (`records.Lead`); broken -> 400 with each field's message in the config's
-   language;
+   name needs no mapping; other names are ignored); a field over FIELD_CHARS characters or
+   holding a line break or another control character (`intake.text`) -> 422; then the Leads
+   rules the sheet and the form intake use (`records.Lead`); broken -> 400; both with each
+   field's message in the config's language;
 7. stored (`WebQueue.put`, on disk when it returns) -> 201 with the receipt; the disk refusing
-   -> 503.
+   -> 503; a signature the queue has already stored a submission for (a replay) -> 403.
 
 The answers are JSON: {"receipt": "1a2b3c4d5e6f"}, {"errors": {"email": "..."}}, {"error": "..."}.
 """
@@ -48,8 +51,9 @@ from sheetcrm.config import Config
 from sheetcrm.i18n import _, using
 from sheetcrm.intake.drain import drain
 from sheetcrm.intake.forms import web_lead_values
-from sheetcrm.intake.queue import QueueError, WebQueue
+from sheetcrm.intake.queue import QueueError, SeenBefore, WebQueue
 from sheetcrm.intake.settings import LeadField
+from sheetcrm.intake.text import problem
 from sheetcrm.lock import WorkbookLock
 from sheetcrm.records import Lead
 from sheetcrm.validate import parse_context
@@ -57,6 +61,9 @@ from sheetcrm.workbook import Workbook, WorkbookError
 
 SECRET_ENV = "SHEETCRM_FORM_SECRET"
 SIGNATURE_HEADER = "X-Sheetcrm-Signature"
+TIMESTAMP_HEADER = "X-Sheetcrm-Timestamp"
+WINDOW = 300  # seconds a signed post's timestamp may be from the server's clock, either way
+FIELD_CHARS = 1_000  # characters of one posted field: every Leads field a form fills is one short line
 LEAD_FIELDS = frozenset(typing.get_args(LeadField))
 MAX_BODY = 64 * 1024  # bytes; a lead is a few hundred
 MAX_BUCKETS = 100_000  # IPs remembered; past it, the full buckets (idle IPs) are forgotten
@@ -85,14 +92,29 @@ class RateLimit:
             return 0.0
 
 
-def signature(secret: bytes, body: bytes) -> str:
-    """The X-Sheetcrm-Signature header's value for `body`."""
-    return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+def signature(secret: bytes, body: bytes, timestamp: int | str) -> str:
+    """The X-Sheetcrm-Signature header's value for `body` sent with X-Sheetcrm-Timestamp
+    `timestamp` (Unix seconds): "sha256=" and the hex HMAC-SHA256 of "<timestamp>.<body>".
+    The timestamp is inside the MAC so that a captured post cannot be sent again later."""
+    return "sha256=" + hmac.new(secret, str(timestamp).encode("ascii") + b"." + body, hashlib.sha256).hexdigest()
+
+
+def signed_mac(secret: bytes, body: bytes, stamp: str | None, signed: str | None, now: float) -> str | None:
+    """The post's MAC (lowercase hex) when `signed` is the signature of `body` at `stamp` and
+    `stamp` is within WINDOW seconds of `now` (Unix seconds); else None. Hex in any case."""
+    if not signed or not stamp or not stamp.strip().isdigit() or abs(int(stamp) - now) > WINDOW:
+        return None
+    scheme, _sep, given = signed.strip().partition("=")
+    mac = signature(secret, body, stamp.strip()).partition("=")[2]
+    if scheme.strip().lower() != "sha256" or not hmac.compare_digest(given.strip().lower().encode(), mac.encode()):
+        return None
+    return mac
 
 
 def make_app(config: Config, queue: WebQueue, secret: bytes | None = None,
-             clock: Callable[[], float] = time.monotonic) -> Starlette:
-    """The ASGI app of `POST /leads` (rules in the module docstring)."""
+             clock: Callable[[], float] = time.monotonic, wall: Callable[[], float] = time.time) -> Starlette:
+    """The ASGI app of `POST /leads` (rules in the module docstring). `clock` paces the rate
+    limit; `wall` (Unix seconds) checks signed timestamps."""
     settings = config.serve
     limit = RateLimit(settings.rate, settings.burst, clock)
     origins = {o.rstrip("/") for o in settings.origins}
@@ -110,8 +132,12 @@ def make_app(config: Config, queue: WebQueue, secret: bytes | None = None,
             signed = request.headers.get(SIGNATURE_HEADER)
             if origins and (origin.rstrip("/") not in origins if origin else not (secret and signed)):
                 return JSONResponse({"error": _("This form is not accepted from this site.")}, 403)
-            if secret and not (signed and hmac.compare_digest(signed, signature(secret, body))):
-                return JSONResponse({"error": _("The submission's signature is missing or wrong.")}, 403)
+            mac = None
+            if secret:
+                mac = signed_mac(secret, body, request.headers.get(TIMESTAMP_HEADER), signed, wall())
+                if mac is None:
+                    return JSONResponse({"error": _("The submission's signature or timestamp is missing, wrong or "
+                                                    "out of date.")}, 403)
             if len(body) > MAX_BODY:
                 return JSONResponse({"error": _("The submission is too large.")}, 413)
             posted = _posted(body, request.headers.get("content-type", ""))
@@ -121,13 +147,19 @@ def make_app(config: Config, queue: WebQueue, secret: bytes | None = None,
                 return JSONResponse({"status": "accepted"}, 202)  # not for people: what a bot reads
             fields = {name: value for key, value in posted.items()
                       if (name := settings.fields.get(key) or (key if key in LEAD_FIELDS else None))}
+            refused = {name: found.message for name, value in fields.items()
+                       if (found := problem(value, limit=FIELD_CHARS))}
+            if refused:
+                return JSONResponse({"errors": refused}, 422)
             now = dt.datetime.now(dt.timezone.utc)
             try:
                 Lead.model_validate(web_lead_values(fields, settings.source, None, now.date()), context=parse)
             except ValidationError as e:
                 return JSONResponse({"errors": _field_errors(e)}, 400)
             try:
-                receipt = await run_in_threadpool(queue.put, fields, now)
+                receipt = await run_in_threadpool(queue.put, fields, now, mac, wall() - 2 * WINDOW)
+            except SeenBefore:
+                return JSONResponse({"error": _("This signed submission was received already.")}, 403)
             except QueueError:
                 return JSONResponse({"error": _("The submission could not be stored; try again later.")}, 503)
             return JSONResponse({"receipt": receipt}, 201)
@@ -173,11 +205,18 @@ class Drainer:
         """One drain; how many submissions were appended (0 when it could not run)."""
         try:
             with WorkbookLock(self.book, command="serve"):
-                return drain(self.book, self.config, self.queue)
+                before = {receipt for receipt, _at, _why in self.queue.refused()}
+                done = drain(self.book, self.config, self.queue)
+                aside = [(r, why) for r, _at, why in self.queue.refused() if r not in before]
         except WorkbookError as e:
             with using(self.config.locale):
                 print(_("sheetcrm serve: the queue waits: {error}", error=e), file=sys.stderr, flush=True)
             return 0
+        with using(self.config.locale):
+            for receipt, why in aside:
+                print(_("sheetcrm serve: submission {receipt} set aside, kept in {path}: {reason}", receipt=receipt,
+                        path=self.queue.path, reason=why), file=sys.stderr, flush=True)
+        return done
 
     def start(self) -> "Drainer":
         self._thread.start()

@@ -126,9 +126,7 @@ class XlsxWorkbook:
         result = WriteResult()
         if not plan:
             return result
-        if self.path.is_file() and not os.access(self.path, os.W_OK):
-            # os.replace only needs the folder to be writable; respect a read-only file.
-            raise WorkbookError(_("cannot write {path}: permission denied", path=self.path))
+        _refuse_read_only(self.path)
         if not self.ignore_app_lock:
             refuse_if_open_in_app(self.path)
         data, seen = self._current()
@@ -327,6 +325,7 @@ class XlsxWorkbook:
         """Replace the file with `new` atomically (temp file + rename), but only if it is still
         the file `base` describes: checked by content just before, and by size, mtime and
         inode right before the rename, so a save that lands meanwhile raises WorkbookConflict."""
+        _refuse_read_only(self.path)
         try:
             fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
             try:
@@ -354,6 +353,20 @@ class XlsxWorkbook:
             raise WorkbookError(_("cannot write {path}: {error}; the workbook is unchanged", path=self.path,
                                    error=e.strerror or e)) from None
         self._seen = Seen(self._stat(), hashlib.sha256(new).digest())
+
+
+def _refuse_read_only(path: Path) -> None:
+    """WorkbookError when the file is read-only. os.replace needs only the folder to be
+    writable, and root passes `os.access` whatever the mode: the mode bits say what the
+    person meant (chmod 444, the "Read-only" box), so they are read too."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return
+    except OSError as e:
+        raise WorkbookError(_("cannot read {path}: {error}", path=path, error=e.strerror or e)) from None
+    if not st.st_mode & 0o222 or not os.access(path, os.W_OK):
+        raise WorkbookError(_("{path}: the workbook is read-only; sheetcrm writes nothing to it", path=path))
 
 
 def _replace_if_still(new: Path, path: Path, expected: tuple[int, int, int]) -> None:
