@@ -1,0 +1,142 @@
+"""Workflows (issue 14): the score, rotting, form response and quote unanswered triggers through a
+real sync, on a real .xlsx file and on the Sheets emulator (gspread over HTTP), the days stepped
+one by one: each fires on its edge day, once; the syncs after it add nothing; and no cell a
+person wrote changes. (tests/test_workflows_triggers.py has the same triggers on the pure core.)"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from sheetcrm.config import Config
+from test_gsheets import emu  # noqa: F401  (the emulator fixture)
+from test_workflows import PEOPLE_TABS, Book, _as_date, _log, _tabs, day
+
+OUTBOX = ["ID", "Created", "Opportunity", "To", "Subject", "Status", "Message-ID", "Sent At", "Error", "Quote",
+          "Version", "Attempts", "Last Try", "Next Try"]
+# Scores that do not drift by the day: no engagement points (they decay daily), one rule.
+SCORING = {"base": 30, "engagement": {}, "rules": [{"column": "Source", "op": "equals", "value": "Referral",
+                                                    "points": 50}]}
+
+
+def _rule(when: str, record: str) -> list:
+    return ["WF-0001", when, "yes", record, when, "", "notify", None, None, None, None, None]
+
+
+def _config(**extra) -> Config:
+    return Config.model_validate({"scoring": SCORING, **extra})
+
+
+@pytest.fixture(params=["xlsx", "google"])
+def kind(request):
+    return request.param
+
+
+def _book(kind, tmp_path, request, rule: list, outbox: list[list] | None = None) -> Book:
+    tabs = _tabs([rule])
+    tabs["Leads"][0].append("Source")
+    tabs["Leads"][1].append("Web")
+    if outbox is not None:
+        tabs["Outbox"] = [OUTBOX, *outbox]
+    server = request.getfixturevalue("emu") if kind == "google" else None
+    return Book(kind, tmp_path, server, tabs)
+
+
+def _step(book: Book, days: range, config: Config, edits: dict) -> tuple[dict[int, list[str]], dict]:
+    """Syncs day by day, making each day's edits (tab, row, col, value) just before its sync;
+    returns the Log keys each day's sync added, and the people's tabs as they should read
+    now: as first written, with only the edited cells changed."""
+    expected = {tab: book.rows(tab) for tab in PEOPLE_TABS}
+    fired: dict[int, list[str]] = {}
+    for n in days:
+        for tab, row, col, value in edits.get(n, ()):
+            book.set(tab, row, col, value)
+            rows = expected[tab]
+            while len(rows) < row:
+                rows.append([])
+            rows[row - 1] += [None] * (col - len(rows[row - 1]))
+            rows[row - 1][col - 1] = value
+        before = len(_log(book))
+        book.sync(n, config)
+        fired[n] = [e["Key"] for e in _log(book)[before:]]
+    return fired, expected
+
+
+def _unchanged(book: Book, expected: dict) -> None:
+    """Every cell a person wrote reads as it should (sheetcrm's own columns, beyond, aside)."""
+    for tab, rows in expected.items():
+        after = book.rows(tab)
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
+                assert _same(after[r][c], value), (tab, r + 1, c + 1)
+
+
+def _same(read, typed) -> bool:
+    """A date a person typed reads back as a date (a serial number on Google: USER_ENTERED)."""
+    if isinstance(typed, str) and len(typed) == 10 and typed[4] == "-":
+        return _as_date(read) in (typed, dt.date.fromisoformat(typed))
+    return read == typed
+
+
+def _only(fired: dict[int, list[str]], edge: int, keys: list[str]) -> None:
+    assert fired[edge] == keys
+    assert all(v == [] for n, v in fired.items() if n != edge), fired
+
+
+def test_score_above_fires_on_the_sync_that_sees_the_score_cross(kind, tmp_path, request):
+    book = _book(kind, tmp_path, request, _rule("score above 70", "lead"))
+    # Day 2: Source becomes Referral, 30 -> 80; day 5: back to Web, 80 -> 30 (a crossing down).
+    fired, expected = _step(book, range(0, 8), _config(), {2: [("Leads", 2, 8, "Referral")],
+                                                           5: [("Leads", 2, 8, "Web")]})
+    _only(fired, 2, ["WF-0001|LEAD-0001|score>70@2026-12-03"])
+    assert book.records("Leads")[0]["Score"] == 30
+    _unchanged(book, expected)
+    assert [e["Result"] for e in _log(book)] == ["done"]
+
+
+def test_score_below_fires_on_the_crossing_down_only(kind, tmp_path, request):
+    book = _book(kind, tmp_path, request, _rule("puntuación por debajo de 70", "lead"))
+    book.set("Leads", 2, 8, "Referral")   # 80 from the start: below 70 is not true yet
+    fired, expected = _step(book, range(0, 6), _config(), {3: [("Leads", 2, 8, "Web")]})
+    _only(fired, 3, ["WF-0001|LEAD-0001|score<70@2026-12-04"])
+    _unchanged(book, expected)
+
+
+def test_rotting_fires_on_the_day_the_deal_starts_rotting(kind, tmp_path, request):
+    stages = [s.model_dump() for s in Config().stages]
+    for s in stages:
+        if s["name"] == "Qualification":
+            s["rotting_days"] = 2
+    # OPP-0001 hears from its contact on day 1, so it rots two days after OPP-0002 does: its last
+    # sign of life is day 1, OPP-0002's the day sheetcrm first saw it in its stage (day 0).
+    activity = [("Activities", 3, c, v) for c, v in enumerate(["ACT-0002", "2026-12-02", "Call", "news", "OPP-0001"], 1)]
+    book = _book(kind, tmp_path, request, _rule("rotting", "opportunity"))
+    fired, expected = _step(book, range(0, 8), _config(stages=stages), {1: activity})
+    assert {n: v for n, v in fired.items() if v} == {3: ["WF-0001|OPP-0002|rotting@2026-12-04"],
+                                                    4: ["WF-0001|OPP-0001|rotting@2026-12-05"]}
+    _unchanged(book, expected)
+
+
+def test_a_form_response_fires_once_on_the_sync_that_sees_it(kind, tmp_path, request):
+    book = _book(kind, tmp_path, request, _rule("form response", "lead"))
+    form = [("Activities", 3, c, v) for c, v in
+            enumerate(["ACT-0002", "2026-12-04", "Form Submitted", "Website form", "LEAD-0001"], 1)]
+    fired, expected = _step(book, range(0, 7), _config(), {3: form})
+    _only(fired, 3, ["WF-0001|LEAD-0001|form:ACT-0002"])
+    _unchanged(book, expected)
+
+
+def test_a_quote_unanswered_fires_on_its_day_and_a_reply_stops_it(kind, tmp_path, request):
+    sent = [["OUT-0001", "2026-12-01", "OPP-0001", "bo@initech.com", "Quote Q-1", "Sent", "<q1@initech>",
+             "2026-12-02T10:00:00+00:00", None, "Q-1", "v1", 1, None, None],
+            ["OUT-0002", "2026-12-01", "OPP-0002", "bo@initech.com", "Quote Q-2", "Sent", "<q2@initech>",
+             "2026-12-02T10:00:00+00:00", None, "Q-2", "v1", 1, None, None]]
+    book = _book(kind, tmp_path, request, _rule("quote unanswered 3 days", "opportunity"), outbox=sent)
+    # Both quotes were sent on day 1; OPP-0002's contact answers on day 3, within the 3 days.
+    reply = [("Activities", 3, c, v) for c, v in enumerate(["ACT-0002", "2026-12-04", "Email", "Re: Q-2", "OPP-0002"],
+                                                           1)]
+    fired, expected = _step(book, range(0, 8), _config(), {3: reply})
+    _only(fired, 4, ["WF-0001|OPP-0001|quote:OUT-0001"])   # day 1 + 3 days
+    _unchanged(book, expected)
+    assert [r["Status"] for r in book.records("Outbox")] == ["Sent", "Sent"]
