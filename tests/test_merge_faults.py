@@ -51,7 +51,7 @@ def demo(tmp_path_factory) -> Path:
 @pytest.fixture
 def book(demo, tmp_path) -> Path:
     p = tmp_path / "crm.xlsx"
-    shutil.copy(demo, p)
+    shutil.copyfile(demo, p)
     return p
 
 

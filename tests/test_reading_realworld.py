@@ -35,7 +35,7 @@ ACCOUNTS = [["ID", "Name"], ["ACC-0001", "Acme"]]
 
 def copy_fixture(name: str, tmp_path: Path) -> XlsxWorkbook:
     path = tmp_path / name
-    shutil.copy(FIXTURES / name, path)
+    shutil.copyfile(FIXTURES / name, path)  # not the mode: the shared fixtures are read-only
     return XlsxWorkbook(path)
 
 

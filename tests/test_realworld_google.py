@@ -129,7 +129,7 @@ def test_google_and_xlsx_read_every_fixture_the_same(emu, tmp_path, fixture):
     import shutil
 
     config = Config(currency="EUR") if fixture.startswith("eu_") else Config()
-    shutil.copy(FIXTURES / fixture, tmp_path / fixture)
+    shutil.copyfile(FIXTURES / fixture, tmp_path / fixture)
     on_file = sync(XlsxWorkbook(tmp_path / fixture), config, as_of=AS_OF)
     on_google, _ = synced(emu, fixture, config)
     for key in on_file.crm.tables:

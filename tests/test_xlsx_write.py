@@ -103,7 +103,7 @@ def formula_xlsx(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def team(formula_xlsx, tmp_path) -> XlsxWorkbook:
-    shutil.copy(formula_xlsx, tmp_path / "team.xlsx")
+    shutil.copyfile(formula_xlsx, tmp_path / "team.xlsx")
     return XlsxWorkbook(tmp_path / "team.xlsx")
 
 
@@ -381,7 +381,7 @@ def small_disk(tmp_path):
 
 def test_a_full_disk_is_one_line_and_leaves_the_workbook_as_it_was(formula_xlsx, small_disk, tmp_path):
     path = small_disk / "team.xlsx"
-    shutil.copy(formula_xlsx, path)
+    shutil.copyfile(formula_xlsx, path)
     (small_disk / "filler").write_bytes(b"\0" * (64 * 1024 - path.stat().st_size - 8192))
     before = path.read_bytes()
     done = subprocess.run([sys.executable, "-m", "sheetcrm", "sync", "--workbook", str(path)], cwd=tmp_path,
@@ -482,7 +482,7 @@ def _formula_cells_raw(data: bytes) -> dict[tuple[str, bytes], tuple]:
 
 def test_formulas_whose_last_result_is_an_error_keep_it_through_syncs(tmp_path):
     path = tmp_path / "errors.xlsx"
-    shutil.copy(REPO / "tests/fixtures/realworld/formula_error_cached_values.xlsx", path)
+    shutil.copyfile(REPO / "tests/fixtures/realworld/formula_error_cached_values.xlsx", path)
     before = _formula_cells_raw(path.read_bytes())
     assert before[("Opportunities", b"F2")] == (b"e", b"<v>#N/A</v>") and len(before) == 3
     for day in range(3):  # the first adds sheetcrm's tabs (rebuilt); later days patch computed cells
