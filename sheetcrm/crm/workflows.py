@@ -44,7 +44,7 @@ from pydantic import ConfigDict, Field, field_validator
 
 from sheetcrm.cells import normalize_key
 from sheetcrm.crm import follow_ups
-from sheetcrm.crm.conditions import Condition, ConditionError, parse_condition
+from sheetcrm.crm.conditions import Choice, Condition, ConditionError, parse_condition
 from sheetcrm.i18n import N_, NC_, _, current, in_locale
 from sheetcrm.mail.message import HeaderError, check_mailbox
 from sheetcrm.report import Issue
@@ -769,7 +769,13 @@ def _getter(subject: Subject, world: World):
         key = world.names.get(kind, {}).get(normalize_key(column))
         if key is None:
             raise KeyError(column)
-        return None if target is None else target.values.get(key)
+        value = None if target is None else target.values.get(key)
+        enum = world.enums.get(key)
+        if enum is not None and value is not None:
+            # A stage or status is named by any of its words (an alias, Spanish), as `enters`
+            # and `changes to` read them: `Stage = Won` holds for a Closed Won deal.
+            return Choice(value, enum.get)
+        return value
     return get
 
 

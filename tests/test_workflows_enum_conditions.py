@@ -46,3 +46,19 @@ def test_a_stage_condition_named_by_an_alias_is_true_for_that_stage(tmp_path, co
     sync(book, Config(), DAY0 + dt.timedelta(days=1))
     ws = openpyxl.load_workbook(path)["Tasks"]
     assert [r[0] for r in ws.iter_rows(min_row=2, values_only=True) if r[0]] == ["TSK-0001"]
+
+
+@pytest.mark.parametrize("condition, status, holds", [
+    ("Estado = Cualificado", "Qualified", True), ("Status in (Nuevo, Contactado)", "Contacted", True),
+    ("Status != Calificada", "Qualified", False), ("Estado no en (Convertido)", "New", True),
+    ("Status = Qualified", "New", False), ("Status contains quali", "Qualified", True)])
+def test_a_lead_status_condition_compares_what_its_words_name(condition, status, holds):
+    from sheetcrm.cells import normalize_key
+    from sheetcrm.crm.conditions import parse_condition
+    from sheetcrm.crm.workflows import Subject, World, _getter
+    from sheetcrm.records import LEAD_STATUSES
+    enum = {normalize_key(w): k for k, words in LEAD_STATUSES.items() for w in (k, *words)}
+    world = World(as_of=DAY0, subjects={}, names={"lead": {"status": "status", "estado": "status"}}, labels={},
+                  enums={"status": enum})
+    lead = Subject("lead", "LEAD-0001", {"status": status})
+    assert parse_condition(condition, "en").test(_getter(lead, world)) is holds
