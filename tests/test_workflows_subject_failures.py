@@ -51,10 +51,18 @@ def _fire(tmp_path, subject):
 
 
 @pytest.mark.parametrize("subject", ["{% for i in range(1000000000) %}x{% endfor %}", "{{ 1 / 0 }}",
-                                     "{{ Name | int + 'a' }}"])
+                                     "{{ Name | int + 'a' }}",
+                                     "{{ 'x' * 1000000000 }}", "{{ Name * 100000000 }}", "{{ 10 ** 100000000 }}",
+                                     "{% for i in range(99999) %}xy{% endfor %}"])
 def test_a_subject_that_fails_at_render_skips_its_firing_and_the_other_rules_run(tmp_path, subject):
     path, _ = _fire(tmp_path, subject)    # raised OverflowError / ZeroDivisionError / TypeError out of sync()
     ws = openpyxl.load_workbook(path)["Tasks"]
     subjects = [r[2] for r in ws.iter_rows(min_row=2, values_only=True) if r[0]]
     assert subjects == ["Follow up Big"]
 
+    log = openpyxl.load_workbook(path)["Workflow Log"]
+    results = {(r[1], r[6]) for r in log.iter_rows(min_row=2, values_only=True) if r[0]}
+    assert results == {("WF-0001", "skipped"), ("WF-0002", "done")}
+    validation = openpyxl.load_workbook(path)["Validation"]
+    warned = [r for r in validation.iter_rows(values_only=True) if "workflow_render_failed" in r]
+    assert warned and all(subject in r for r in warned)   # at the rule's Subject cell, with its text
