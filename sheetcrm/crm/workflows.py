@@ -614,7 +614,9 @@ def _due_events(rule: Rule, subject: Subject, world: World) -> list[tuple[str, s
         label = world.labels.get(rule.kind, {}).get(t.field or "", t.field or "")
         said = (_("{n} days after {field} ({day})", n=t.days, field=label, day=base.isoformat()) if t.days >= 0 else
                 _("{n} days before {field} ({day})", n=-t.days, field=label, day=base.isoformat()))
-        return [(f"due:{t.field}:{due.isoformat()}", said, due)]
+        # Keyed by the day counted from, not the due day: editing N ("3 days after" -> "8 days
+        # after") never re-fires what fired; a changed date is a new event.
+        return [(f"from:{t.field}:{base.isoformat()}", said, due)]
     if t.kind == "rotting":
         start = subject.values.get("rotting_start")
         if subject.values.get("rotting") and isinstance(start, dt.date):
