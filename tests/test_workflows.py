@@ -158,7 +158,7 @@ def test_each_rule_fires_exactly_at_its_edge_once_day_by_day(kind, tmp_path, req
         assert [e["Key"] for e in _log(book)] == keys, n  # nothing new until the Close Date reminder
     book.sync(7)   # 2026-12-08 = 2 days before the Close Date
     keys = [e["Key"] for e in _log(book)]
-    assert keys[-1] == "WF-0003|OPP-0001|due:close_date:2026-12-08"
+    assert keys[-1] == "WF-0003|OPP-0001|from:close_date:2026-12-10"
     activity = book.records("Activities")[-1]
     assert (activity["ID"], activity["Subject"], activity["Related"], activity["Type"]) == (
         "ACT-0002", "Closes soon: Big", "OPP-0001", "Note")
@@ -190,8 +190,8 @@ def test_a_service_down_three_days_fires_each_missed_event_once(kind, tmp_path, 
     book.sync(1)
     assert _log(book) == []
     book.sync(5)   # down on days 2, 3 and 4
-    assert [e["Key"] for e in _log(book)] == ["WF-0001|OPP-0001|due:close_date:2026-12-03",
-                                             "WF-0001|OPP-0002|due:close_date:2026-12-04"]
+    assert [e["Key"] for e in _log(book)] == ["WF-0001|OPP-0001|from:close_date:2026-12-03",
+                                             "WF-0001|OPP-0002|from:close_date:2026-12-04"]
     book.sync(5)
     book.sync(6)
     assert len(_log(book)) == 2

@@ -50,9 +50,9 @@ def test_a_service_stopped_three_days_fires_each_missed_event_once_on_restart(ki
     assert _log(book) == []
     assert _service(book, 4, queue).run_once()    # restarted on day 4
     log = _log(book)
-    assert [e["Key"] for e in log] == ["WF-0001|OPP-0001|due:close_date:2026-12-03",
-                                       "WF-0001|OPP-0002|due:close_date:2026-12-04",
-                                       "WF-0001|OPP-0003|due:close_date:2026-12-05"]
+    assert [e["Key"] for e in log] == ["WF-0001|OPP-0001|from:close_date:2026-12-03",
+                                       "WF-0001|OPP-0002|from:close_date:2026-12-04",
+                                       "WF-0001|OPP-0003|from:close_date:2026-12-05"]
     assert [e["Result"] for e in log] == ["done"] * 3
     # Each task counts its Due from its own event's day, not from the day the service came back.
     tasks = book.records("Tasks")
@@ -64,7 +64,7 @@ def test_a_service_stopped_three_days_fires_each_missed_event_once_on_restart(ki
     assert len(_log(book)) == 3
     assert _service(book, 5, queue).run_once()
     keys = [e["Key"] for e in _log(book)]
-    assert keys[3:] == ["WF-0001|OPP-0004|due:close_date:2026-12-06"] and len(set(keys)) == len(keys) == 4
+    assert keys[3:] == ["WF-0001|OPP-0004|from:close_date:2026-12-06"] and len(set(keys)) == len(keys) == 4
     assert len(book.records("Tasks")) == 4
     # The service logged each run; people's cells are as they were.
     assert len(book.records("Sync Log")) == 5 and not queue.rows

@@ -180,19 +180,41 @@ class _Test(_Node):
     and `not in` (`when_empty`), as a scoring rule never matches an empty cell: it is equal
     to nothing and neither less nor greater than anything."""
 
-    def __init__(self, column: Column, verdict: Callable[[Any], bool], when_empty: bool = False):
+    def __init__(self, column: Column, verdict: Callable[[Any], bool], when_empty: bool = False,
+                 choices: bool = False):
         self.column = column
         self.verdict = verdict
         self.when_empty = when_empty
+        self.choices = choices  # the verdict compares a Choice by what the words name
 
     def test(self, get: Get) -> bool:
         value = get(*self.column)
-        if is_blank(value):
+        plain = value.value if isinstance(value, Choice) else value
+        if is_blank(plain):
             return self.when_empty
-        return self.verdict(value)
+        return self.verdict(value if self.choices else plain)
 
     def columns(self) -> Iterator[Column]:
         yield self.column
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A cell of a column with a fixed set of values (a stage, a lead status), as `get` may
+    give it: `value` the canonical value, `named(word)` the canonical value a normalized word
+    names (an alias, the Spanish name) or None. `=`, `!=`, `in` and `not in` compare what the
+    words name, so `Stage = Won` and `Etapa en (Ganada, Perdida)` hold for a Closed Won deal;
+    the other operators read `value`."""
+
+    value: Any
+    named: Callable[[str], Any]
+
+
+def _equals(candidate: _Candidate, cell: Any) -> bool:
+    if isinstance(cell, Choice):
+        named = cell.named(candidate.text)
+        return named == cell.value if named is not None else candidate.equals(cell.value)
+    return candidate.equals(cell)
 
 
 @dataclass(frozen=True)
@@ -272,8 +294,8 @@ class _Reader:
             values = rest[-1].children[1::2]
             candidates = [_Candidate(self.value(v, name, "in")) for v in values]  # type: ignore[arg-type]
             if kind == "member":
-                return _Test(column, lambda v: any(c.equals(v) for c in candidates))
-            return _Test(column, lambda v: not any(c.equals(v) for c in candidates), when_empty=True)
+                return _Test(column, lambda v: any(_equals(c, v) for c in candidates), choices=True)
+            return _Test(column, lambda v: not any(_equals(c, v) for c in candidates), when_empty=True, choices=True)
         value_tree = rest[0]
         if kind == "contains":
             needle = normalize_key(self.raw_text(value_tree))
@@ -297,8 +319,8 @@ class _Reader:
         if op_name in ("=", "!="):
             candidate = _Candidate(literal)  # type: ignore[arg-type]
             if op_name == "=":
-                return _Test(column, candidate.equals)
-            return _Test(column, lambda v: not candidate.equals(v), when_empty=True)
+                return _Test(column, lambda v: _equals(candidate, v), choices=True)
+            return _Test(column, lambda v: not _equals(candidate, v), when_empty=True, choices=True)
         return self.ordering(column, op_name, literal, value_tree, name)
 
     def ordering(self, column: Column, op: str, literal: Any, value_tree: Tree, name: str) -> _Node:

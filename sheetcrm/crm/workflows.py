@@ -33,19 +33,21 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Iterable, Mapping, Sequence
 
 from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from pydantic import ConfigDict, Field, field_validator
 
 from sheetcrm.cells import normalize_key
 from sheetcrm.crm import follow_ups
-from sheetcrm.crm.conditions import Condition, ConditionError, parse_condition
+from sheetcrm.crm.conditions import Choice, Condition, ConditionError, parse_condition
 from sheetcrm.i18n import N_, NC_, _, current, in_locale
+from sheetcrm.intake.text import CELL_CHARS
 from sheetcrm.mail.message import HeaderError, check_mailbox
 from sheetcrm.report import Issue
 from sheetcrm.settings import KeyedProblem, Section
@@ -129,7 +131,7 @@ _MESSAGES = {
     "workflow_bad_template": (N_("The Subject template cannot be read: {problem}"),
                               N_("Write text with fields in double braces, e.g. Follow up {{{{ Name }}}}.")),
     "workflow_render_failed": (N_("The rule {rule} could not write its Subject for {record}: {problem}"),
-                               N_("Check the field names in the Subject column.")),
+                               N_("Check the field names and what the Subject column computes.")),
     "workflow_max_firings": (N_("The rule {rule} has fired {n} times on {record} and is stopped there."),
                              N_("Raise [workflows] max_per_record, or check the rule's When and If.")),
     "workflow_loop": (N_("The rule {rule} would fire on {record}, which the same chain of rules made ({chain}): "
@@ -612,7 +614,9 @@ def _due_events(rule: Rule, subject: Subject, world: World) -> list[tuple[str, s
         label = world.labels.get(rule.kind, {}).get(t.field or "", t.field or "")
         said = (_("{n} days after {field} ({day})", n=t.days, field=label, day=base.isoformat()) if t.days >= 0 else
                 _("{n} days before {field} ({day})", n=-t.days, field=label, day=base.isoformat()))
-        return [(f"due:{t.field}:{due.isoformat()}", said, due)]
+        # Keyed by the day counted from, not the due day: editing N ("3 days after" -> "8 days
+        # after") never re-fires what fired; a changed date is a new event.
+        return [(f"from:{t.field}:{base.isoformat()}", said, due)]
     if t.kind == "rotting":
         start = subject.values.get("rotting_start")
         if subject.values.get("rotting") and isinstance(start, dt.date):
@@ -769,7 +773,13 @@ def _getter(subject: Subject, world: World):
         key = world.names.get(kind, {}).get(normalize_key(column))
         if key is None:
             raise KeyError(column)
-        return None if target is None else target.values.get(key)
+        value = None if target is None else target.values.get(key)
+        enum = world.enums.get(key)
+        if enum is not None and value is not None:
+            # A stage or status is named by any of its words (an alias, Spanish), as `enters`
+            # and `changes to` read them: `Stage = Won` holds for a Closed Won deal.
+            return Choice(value, enum.get)
+        return value
     return get
 
 
@@ -783,7 +793,27 @@ def _open_load(world: World) -> dict[tuple[str, str], int]:
     return load
 
 
-_ENV = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """jinja2's sandbox (which already refuses a range() longer than jinja2.sandbox.MAX_RANGE)
+    that also refuses `*` and `**` results that would outgrow a cell: `"x" * 10**9` would
+    take a gigabyte before any length check could see it. As jinja2's docs suggest
+    (intercepted_binops / call_binop); a refused operation raises SecurityError."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "*":
+            for seq, n in ((left, right), (right, left)):
+                if (isinstance(seq, (str, list, tuple)) and isinstance(n, int) and not isinstance(n, bool)
+                        and len(seq) * n > CELL_CHARS):
+                    raise SecurityError(_("a repetition longer than a cell ({n} characters)", n=CELL_CHARS))
+        if (operator == "**" and isinstance(left, (int, float)) and isinstance(right, (int, float))
+                and abs(left) > 1 and abs(right) * math.log10(abs(left)) > 4000):  # Python prints 4300 digits
+            raise SecurityError(_("a power too large for a cell"))
+        return super().call_binop(context, operator, left, right)
+
+
+_ENV = _Sandbox(undefined=StrictUndefined, autoescape=False)
 
 
 def template_context(subject: Subject, labels: Mapping[str, Mapping[str, str]]) -> dict[str, Any]:
@@ -822,11 +852,15 @@ def _act(firing: Firing, world: World, state: State, load: dict[tuple[str, str],
     if rule.action in ("create_task", "log_activity", "send_email", "notify_now") and row.subject:
         try:
             text = render_subject(row.subject, subject, world)
-        except TemplateError as e:
+            if len(text) > CELL_CHARS:
+                raise SecurityError(_("{n} characters, more than a cell holds ({limit})", n=len(text),
+                                      limit=CELL_CHARS))
+        except Exception as e:  # noqa: BLE001 - a person's template: any failure skips this firing, never the sync
+            problem = str(e) if isinstance(e, TemplateError) else f"{type(e).__name__}: {e}"
             firing.result, firing.message = "skipped", _(_MESSAGES["workflow_render_failed"][0], rule=rule.id,
-                                                         record=subject.id, problem=str(e))
+                                                         record=subject.id, problem=problem)
             issues.append(_issue(row, "subject", row.subject, "workflow_render_failed", severity="warning",
-                                 rule=rule.id, record=subject.id, problem=str(e)))
+                                 rule=rule.id, record=subject.id, problem=problem))
             return
     named = row.assign_to[0] if row.assign_to else None
     # A Related cell names a lead, deal, account or contact, never a task: a task's follow-up is

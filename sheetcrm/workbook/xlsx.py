@@ -38,6 +38,7 @@ import os
 import tempfile
 import zipfile
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Callable, Iterable
 from xml.etree.ElementTree import ParseError
@@ -253,6 +254,7 @@ class XlsxWorkbook:
         if created and placeholder is not None and _is_blank(placeholder):
             wb.remove(placeholder)
             del sheets[PLACEHOLDER_TAB]
+        owned = {*created, *marks, *xlsx_patch.marked_tabs(data)}
         for w in accepted:
             cell = sheets[w.tab].cell(w.row, w.col)
             if w.formula:
@@ -265,6 +267,11 @@ class XlsxWorkbook:
                 cell.data_type = "s"
             else:
                 cell.value = w.value
+                # As the patcher (xlsx_patch.cell_xml): on sheetcrm's own tabs a number never
+                # keeps a date format its cell had; a people's cell keeps its format.
+                if (w.tab in owned and isinstance(w.value, (int, float, Decimal)) and not isinstance(w.value, bool)
+                        and cell.is_date):
+                    cell.number_format = "General"
             if w.row == 1 and w.tab in created:
                 cell.font = Font(bold=True)
         laid_out = {c.tab for c in plan.formats}

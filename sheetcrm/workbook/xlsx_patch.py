@@ -251,7 +251,7 @@ class Styles:
             return self._added[(base, code)]
         if self.xml is None or not self.xfs:
             raise NeedsRebuild("no cell formats to extend")
-        fmt = next((i for i, c in self.formats.items() if c == code), None)
+        fmt = 0 if code == "General" else next((i for i, c in self.formats.items() if c == code), None)
         if fmt is None:
             fmt = max([163, *self.formats]) + 1
             self.formats[fmt] = code
@@ -286,8 +286,13 @@ class Styles:
             + self.xml[m.end():]
 
 
-def cell_xml(ref: bytes, spec: CellSpec, old_attrs: bytes, styles: Styles) -> bytes | None:
-    """The `<c>` element for a written cell; the old cell's format is kept. None: no element."""
+def cell_xml(ref: bytes, spec: CellSpec, old_attrs: bytes, styles: Styles, owned: bool = False) -> bytes | None:
+    """The `<c>` element for a written cell; the old cell's format is kept. None: no element.
+
+    `owned`: the cell is on one of sheetcrm's own tabs. There a number written into a cell that
+    shows a date gets its format's General twin: its rows move (a Value column holding dates
+    in some rows, numbers in others), and a kept date format would read 75 back as 1900-03-15.
+    A people's cell always keeps its format."""
     m = _S_ATTR.search(old_attrs)
     style = int(m[1]) if m else None
     v = spec.value
@@ -302,6 +307,8 @@ def cell_xml(ref: bytes, spec: CellSpec, old_attrs: bytes, styles: Styles) -> by
     if spec.fmt is not None and isinstance(v, (int, float, Decimal, _dt.date)) and styles.may_restyle(style, spec.fmt):
         style = styles.date_style(style or 0, spec.fmt)
     if isinstance(v, (int, float, Decimal)):
+        if owned and style is not None and spec.fmt is None and styles.shows_date(style):
+            style = styles.date_style(style, "General")
         return head + _s(style) + b"><v>" + _number(v) + b"</v></c>"
     if isinstance(v, _dt.date):
         if style is None or not styles.shows_date(style):
@@ -329,8 +336,9 @@ class Bounds:
         self.cols = (min(self.cols[0], col), max(self.cols[1], col)) if self.cols else (col, col)
 
 
-def patch_sheet(xml: bytes, cells: dict[tuple[int, int], CellSpec], styles: Styles) -> bytes:
-    """The sheet part with `cells` (1-based (row, col)) written and everything else as it was.
+def patch_sheet(xml: bytes, cells: dict[tuple[int, int], CellSpec], styles: Styles, owned: bool = False) -> bytes:
+    """The sheet part with `cells` (1-based (row, col)) written and everything else as it was
+    (`owned`: one of sheetcrm's own tabs, see `cell_xml`).
 
     Raises NeedsRebuild when a written cell is the master of a shared or array formula (its
     dependents would lose their formula) or the part uses prefixed element names."""
@@ -358,32 +366,33 @@ def patch_sheet(xml: bytes, cells: dict[tuple[int, int], CellSpec], styles: Styl
             a = attrs(rm[1])
             row_no = int(a[b"r"]) if b"r" in a else row_no + 1
             while i < len(todo) and todo[i] < row_no:
-                out += [xml[pos:rm.start()], _new_row(todo[i], by_row[todo[i]], styles, bounds)]
+                out += [xml[pos:rm.start()], _new_row(todo[i], by_row[todo[i]], styles, bounds, owned)]
                 pos, i = rm.start(), i + 1
             if i < len(todo) and todo[i] == row_no:
-                out += [xml[pos:rm.start()], _patch_row(row_no, rm, by_row[row_no], styles, bounds)]
+                out += [xml[pos:rm.start()], _patch_row(row_no, rm, by_row[row_no], styles, bounds, owned)]
                 pos, i = rm.end(), i + 1
             if i == len(todo):
                 break
     out.append(xml[pos:end])
     for r in todo[i:]:
-        out.append(_new_row(r, by_row[r], styles, bounds))
+        out.append(_new_row(r, by_row[r], styles, bounds, owned))
     out += [closing, xml[end:]]
     patched = b"".join(out)
     return _dimension(patched, bounds)
 
 
-def _new_row(row: int, specs: dict[int, CellSpec], styles: Styles, bounds: Bounds) -> bytes:
+def _new_row(row: int, specs: dict[int, CellSpec], styles: Styles, bounds: Bounds, owned: bool = False) -> bytes:
     body = []
     for col in sorted(specs):
-        cell = cell_xml(_ref(row, col), specs[col], b"", styles)
+        cell = cell_xml(_ref(row, col), specs[col], b"", styles, owned)
         if cell is not None:
             body.append(cell)
             bounds.add(row, col)
     return f'<row r="{row}">'.encode() + b"".join(body) + b"</row>" if body else b""
 
 
-def _patch_row(row: int, rm: re.Match, specs: dict[int, CellSpec], styles: Styles, bounds: Bounds) -> bytes:
+def _patch_row(row: int, rm: re.Match, specs: dict[int, CellSpec], styles: Styles, bounds: Bounds,
+               owned: bool = False) -> bytes:
     cells: list[tuple[int, bytes]] = []
     col = 0
     for cm in _CELL.finditer(rm[2] or b""):
@@ -393,7 +402,7 @@ def _patch_row(row: int, rm: re.Match, specs: dict[int, CellSpec], styles: Style
         if col in specs:
             if cm[2] and _MASTER.search(cm[2]):
                 raise NeedsRebuild("a shared or array formula's master cell is written")  # not for people
-            cell = cell_xml(_ref(row, col), specs[col], cm[1], styles)
+            cell = cell_xml(_ref(row, col), specs[col], cm[1], styles, owned)
         else:
             # Refs made explicit: a cell inserted before one without `r` would shift it.
             cell = cm[0] if ref else b'<c r="' + _ref(row, col) + b'"' + cm[0][2:]
@@ -402,7 +411,7 @@ def _patch_row(row: int, rm: re.Match, specs: dict[int, CellSpec], styles: Style
     have = {c for c, _ in cells}
     for col, spec in specs.items():
         if col not in have:
-            cell = cell_xml(_ref(row, col), spec, b"", styles)
+            cell = cell_xml(_ref(row, col), spec, b"", styles, owned)
             if cell is not None:
                 cells.append((col, cell))
     cells.sort(key=lambda t: t[0])
@@ -799,13 +808,15 @@ def apply(data: bytes, patch: Patch, preloaded: dict[str, bytes] | None = None) 
         parts = {title: part for title, part in tabs}
         styles_part = next((t for k, t in _rels(z, workbook_part(z)).values() if k.endswith("/styles")), None)
         styles = Styles(z.read(styles_part) if styles_part and styles_part in z.NameToInfo else None, patch.ours)
+        marked = marked_indices(z.read(workbook_part(z)))
+        owned = {title for i, (title, _) in enumerate(tabs) if i in marked} | patch.marks
         for title in {*patch.cells, *patch.dropdowns}:
             part = parts.get(title)
             if part is None:
                 continue
             xml = original = (preloaded or {}).get(part) or z.read(part)
             if patch.cells.get(title):
-                xml = patch_sheet(xml, patch.cells[title], styles)
+                xml = patch_sheet(xml, patch.cells[title], styles, title in owned)
             if title in patch.dropdowns:
                 xml = set_dropdowns(xml, patch.dropdowns[title]) or xml
             if patch.cells.get(title) and patch.widths.get(title):

@@ -1,0 +1,59 @@
+"""A time event is keyed by the day it counts from (the record's date) and the trigger's field,
+not by its due day: editing a rule's N ("3 days after" -> "8 days after") never re-fires what
+fired; a changed date is a new event."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import openpyxl
+
+from sheetcrm.config import Config
+from sheetcrm.sync import sync
+from sheetcrm.workbook.xlsx import XlsxWorkbook
+
+DAY0 = dt.date(2026, 12, 1)
+WF = ["ID", "Name", "Active", "Record", "When", "If", "Then", "Subject", "Due (days)"]
+
+
+def _edit(path, tab, cell, value):
+    wb = openpyxl.load_workbook(path)
+    wb[tab][cell] = value
+    wb.save(path)
+
+
+def _keys(path):
+    ws = openpyxl.load_workbook(path)["Workflow Log"]
+    return [r[7] for r in ws.iter_rows(min_row=2, values_only=True) if r[0]]
+
+
+def test_editing_the_days_of_a_time_rule_never_refires_and_a_changed_date_is_a_new_event(tmp_path):
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    tabs = {
+        "Accounts": [["ID", "Name", "Owner"], ["ACC-0001", "Initech", "Ana"]],
+        "Opportunities": [["ID", "Name", "Account", "Owner", "Stage", "Amount", "Close Date", "Created"],
+                          ["OPP-0001", "Big", "ACC-0001", "Ana", "Proposal", 5000, "2026-11-30", "2026-11-01"]],
+        "Activities": [["ID", "Date", "Type", "Subject", "Related"]],
+        "Tasks": [["ID", "Due", "Subject", "Related", "Owner", "Status"]],
+        "Workflows": [WF, ["WF-0001", "After close", "yes", "opportunity", "3 days after Close Date", None,
+                           "create task", "Check {{ Name }}", 0]],
+    }
+    for title, rows in tabs.items():
+        ws = wb.create_sheet(title)
+        for r in rows:
+            ws.append(r)
+    path = tmp_path / "crm.xlsx"
+    wb.save(path)
+    book = XlsxWorkbook(path)
+    for n in range(0, 3):
+        sync(book, Config(), DAY0 + dt.timedelta(days=n))
+    assert _keys(path) == ["WF-0001|OPP-0001|from:close_date:2026-11-30"]     # due 2026-12-03
+    _edit(path, "Workflows", "E2", "8 days after Close Date")                   # now due 2026-12-08
+    for n in range(3, 10):
+        sync(book, Config(), DAY0 + dt.timedelta(days=n))
+    assert _keys(path) == ["WF-0001|OPP-0001|from:close_date:2026-11-30"]
+    _edit(path, "Opportunities", "G2", "2026-12-05")                            # a new date: due 2026-12-13
+    for n in range(10, 14):
+        sync(book, Config(), DAY0 + dt.timedelta(days=n))
+    assert _keys(path) == ["WF-0001|OPP-0001|from:close_date:2026-11-30", "WF-0001|OPP-0001|from:close_date:2026-12-05"]
