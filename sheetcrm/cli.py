@@ -23,11 +23,12 @@ from sheetcrm.cells import quoted
 from sheetcrm.config import CONFIG_FILE, Config, ConfigError, load_config
 from sheetcrm.crm.forecast import Forecast, MonthForecast
 from sheetcrm.crm.kpis import KPIS, Kpis
-from sheetcrm.i18n import DOMAIN, LOCALE_DIR, N_, _, ngettext, using
+from sheetcrm.i18n import DOMAIN, LOCALE_DIR, N_, _, current, ngettext, using
 from sheetcrm.show import NOTHING
 from sheetcrm.lock import WritingSession
 from sheetcrm.mail.journal import Journal
 from sheetcrm.report import Report, shown_code, shown_severity
+from sheetcrm.schema import WORKFLOW_LOG
 from sheetcrm.starter import demo_config, example_config, init_workbook, write_demo
 from sheetcrm.crm.scoring import evaluate as evaluate_scoring, method_name
 from sheetcrm.engine import Results
@@ -206,6 +207,9 @@ def demo(target: Target, rows: int, seed: int, force: bool) -> None:
         # The form's new leads are records from the next sync on (scores, history, KPIs): the
         # demo runs it, so the workbook it leaves has nothing left to change.
         settled = sync(book, demo_config(config, data), as_of=today, progress=bar)
+        # What the second sync's workflows made (tasks, owners) shows in the deals' Next Step
+        # and the scores from the next one: a third sync, so the demo leaves nothing to change.
+        after = sync(book, demo_config(config, data), as_of=today, progress=bar)
     echo(_("wrote a demo CRM to {workbook}:", workbook=book.describe()))
     echo_lines(show.table([_("Tab"), _("Rows")], [[title, show.number(len(t) - 1)] for title, t in data.tabs.items()],
                           right=[1]))
@@ -214,11 +218,37 @@ def demo(target: Target, rows: int, seed: int, force: bool) -> None:
     if settled.result is not None:
         echo(ngettext("a second sync took in the new leads: {n} cell written",
                       "a second sync took in the new leads: {n} cells written", sum(settled.cells_written.values())))
+    if after.result is not None:
+        echo(ngettext("a third sync took in what the workflows made: {n} cell written",
+                      "a third sync took in what the workflows made: {n} cells written",
+                      sum(after.cells_written.values())))
+    _print_demo_workflows([outcome, settled, after])
     echo(_("also to look at: the tab {tab} holds web form responses, which this sync made leads, or a Form "
            "Submitted activity of a person already in the CRM (its Lead column says which); {lead} was ticked "
            "Convert (its Converted columns name what it became); the Duplicates tab lists likely duplicates to "
            "merge", tab=next(iter(data.forms.values())).tab, lead=data.converting))
     echo(_("next: open {workbook} and look at the Validation tab", workbook=book.describe()))
+
+
+def _print_demo_workflows(outcomes: list[SyncOutcome]) -> None:
+    """One line per workflow rule that acted in the demo's syncs: what it acted on, and what it
+    made (a task's ID) or gave (an owner)."""
+    acted: dict[str, list[str]] = {}
+    names: dict[str, str] = {}
+    for n, outcome in enumerate(outcomes, 1):
+        for f in outcome.workflows.to_json() if outcome.workflows else []:
+            if f["result"] != "done":
+                continue
+            names[f["rule"]] = f["name"] or ""
+            made = f["created"] or f["values"].get("owner") or ""
+            acted.setdefault(f["rule"], []).append(_("{record} → {made} (sync {n})", record=f["record"], made=made,
+                                                     n=n))
+    if not acted:
+        return
+    echo(_("workflows that fired (the tab {tab} lists each firing once):",
+           tab=WORKFLOW_LOG.display_title(current())))
+    for rule, what in sorted(acted.items()):
+        echo(f"  {rule} {names[rule]}: {', '.join(what)}")
 
 
 @main.command(help=_("Check every tab, row and cell; read-only. Exit 0 valid, 1 errors, 2 usage/config/I-O."))

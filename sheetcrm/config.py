@@ -73,6 +73,10 @@ class GoogleSettings(Section):
         return self
 
 
+MIXED_WORKFLOWS = N_("two forms of workflow rules in one file: write either [[workflows]] (with [workflow_settings]) "
+                     "or [workflows] with [[workflows.rules]], not both")
+
+
 class Config(Section):
     workbook: str | None = None
     spreadsheet: str | None = None
@@ -108,6 +112,28 @@ class Config(Section):
         return dict(check_follow_ups(v))  # the workflows know which actions a step may take
     # Where the file came from, for messages; not a setting.
     source: Path | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _workflows_form(cls, data: Any) -> Any:
+        """`[[workflows]]`, an array of rules with the settings under `[workflow_settings]`, is
+        the short form of `[workflows]` with `[[workflows.rules]]` (TOML cannot make one key both
+        a table and an array); a file uses one form or the other, never both."""
+        if not isinstance(data, dict):
+            return data
+        flows, settings = data.get("workflows"), data.get("workflow_settings")
+        if isinstance(flows, list):
+            if any(isinstance(rule, dict) and "rules" in rule for rule in flows):
+                raise KeyedProblem("workflows", _(MIXED_WORKFLOWS))
+            if settings is not None and not isinstance(settings, dict):
+                raise KeyedProblem("workflow_settings", _("must be a table ([workflow_settings])"))
+            if settings and "rules" in settings:
+                raise KeyedProblem("workflow_settings.rules", _(MIXED_WORKFLOWS))
+            rest = {k: v for k, v in data.items() if k != "workflow_settings"}
+            return {**rest, "workflows": {**(settings or {}), "rules": flows}}
+        if settings is not None:
+            raise KeyedProblem("workflow_settings", _(MIXED_WORKFLOWS))
+        return data
 
     @field_validator("currency")
     @classmethod
@@ -286,12 +312,13 @@ def load_config(path: str | Path | None = None) -> Config:
         # strict: a TOML value has its own type, so "30" for a number is a mistake, not a number.
         config = Config.model_validate(data, strict=True)
     except ValidationError as e:
-        raise ConfigError(f"{file}: {_one_line(e)}") from None
+        # A rule written as [[workflows]] is named as written: workflows.0.when, not workflows.rules.0.when.
+        raise ConfigError(f"{file}: {_one_line(e, short_workflows=isinstance(data.get('workflows'), list))}") from None
     config.source = file
     return config
 
 
-def _one_line(e: ValidationError) -> str:
+def _one_line(e: ValidationError, short_workflows: bool = False) -> str:
     """The first problem as `key: problem`, and how many more there are, in the current
     language (`settings.problem`). An unknown key beside a missing one in the same section goes
     first: the typo (`feilds`) is why the key it meant (`fields`) is missing."""
@@ -299,6 +326,10 @@ def _one_line(e: ValidationError) -> str:
     missing = {x["loc"][:-1] for x in errors if x["type"] == "missing"}
     err = next((x for x in errors if x["type"] == "extra_forbidden" and x["loc"][:-1] in missing), errors[0])
     loc = [str(p) for p in err["loc"]]
+    if short_workflows and loc[:2] == ["workflows", "rules"]:
+        loc = ["workflows", *loc[2:]]
+    elif short_workflows and loc[:1] == ["workflows"]:
+        loc = ["workflow_settings", *loc[1:]]
     error = (err.get("ctx") or {}).get("error")
     if isinstance(error, KeyedProblem):
         loc.append(error.key)

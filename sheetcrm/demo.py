@@ -15,9 +15,12 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from sheetcrm.crm.stages import DEFAULT_STAGES
 from sheetcrm.i18n import N_, in_locale
 from sheetcrm.intake.settings import FormSettings
-from sheetcrm.schema import STAGE_HISTORY, TABS
+from sheetcrm.mail.journal import stamp
+from sheetcrm.mail.outbox import status_label
+from sheetcrm.schema import OUTBOX, STAGE_HISTORY, TABS, WORKFLOWS
 
 OWNERS = ["Ana García", "Ben Carter", "Chloé Martin", "Diego Ruiz"]  # not for people: sample data; Spanish in _SPANISH
 FIRST = ["Olivia", "Liam", "Sofía", "Mateo", "Emma", "Noah", "Lucía", "Hugo", "Mia", "Leo", "Valentina",  # not for people: sample data; Spanish in _SPANISH
@@ -105,6 +108,7 @@ class DemoData:
     planted: list[str]  # what was broken on purpose, for the demo's own summary
     forms: dict[str, FormSettings] = dataclasses.field(default_factory=dict)  # the [forms] its sync reads
     converting: str = ""  # the ID of the lead ticked Convert
+    workflows: dict[str, str] = dataclasses.field(default_factory=dict)  # rule ID -> the deal placed for it
 
 
 def generate(rows: int = 200, seed: int = 7, today: dt.date | None = None, locale: str = "en",
@@ -226,6 +230,8 @@ def generate(rows: int = 200, seed: int = 7, today: dt.date | None = None, local
     planted.append(N_("a lead who is already a contact"))
     responses = _form_responses(leads[REPEAT], today, locale)
     converting = _tick_convert(leads, currency)
+    rules, outbox, staged = _arrange_workflows(today, leads, opportunities, activities, history, quote_lines,
+                                               contacts, locale)
     for table in (accounts, contacts, leads, opportunities, activities, tasks):
         for row in table[-NEW:]:
             row[0] = ""
@@ -237,7 +243,112 @@ def generate(rows: int = 200, seed: int = 7, today: dt.date | None = None, local
     tabs[STAGE_HISTORY.display_title(locale)] = _in_locale(
         (), [STAGE_HISTORY.display_headers(locale), *sorted(history, key=lambda h: h[3])], locale)
     tabs[FORM_TAB[locale]] = responses
-    return DemoData(tabs, [in_locale(locale, p) for p in planted], demo_forms(locale), converting)
+    tabs[WORKFLOWS.display_title(locale)] = rules
+    tabs[OUTBOX.display_title(locale)] = outbox
+    return DemoData(tabs, [in_locale(locale, p) for p in planted], demo_forms(locale), converting, staged)
+
+
+# The demo's four workflow rules (docs/workflows.md), as a team types them in its Workflows tab:
+# (Name, Record, When, If, Then, Subject, Due (days)) in each language; Assign To and Cap of
+# the first are the demo's owners and the busiest one's load (`_arrange_workflows`).
+QUOTE_WAIT = 7  # the quote chaser's days, as its When says
+RULES = {  # not for people: sample data, a team's own rules
+    "en": [("Round-robin new leads", "lead", "created", "Owner is empty", "assign owner", None, None),  # not for people: sample data
+           ("Proposal follow-up", "opportunity", "enters Proposal", "", "create task",  # not for people: sample data
+            "Follow up on the proposal: {{ Name }}", 3),  # not for people: sample data
+           ("Rotting deal reminder", "opportunity", "rotting", "", "create task",  # not for people: sample data
+            "Revive {{ Name }}: no sign of life for too long", 1),  # not for people: sample data
+           ("Quote chaser", "opportunity", f"quote unanswered {QUOTE_WAIT} days", "", "create task",  # not for people: sample data
+            "Chase the unanswered quote: {{ Name }}", 1)],  # not for people: sample data
+    "es": [("Reparto de leads nuevos", "lead", "creado", "Propietario está vacío", "asignar propietario", None, None),  # not for people: sample data
+           ("Seguimiento de propuesta", "oportunidad", "entra en Propuesta", "", "crear tarea",  # not for people: sample data
+            "Seguimiento de la propuesta: {{ Nombre }}", 3),  # not for people: sample data
+           ("Aviso de oportunidad estancada", "oportunidad", "estancada", "", "crear tarea",  # not for people: sample data
+            "Reactivar {{ Nombre }}: demasiado tiempo sin actividad", 1),  # not for people: sample data
+           ("Recordatorio de presupuesto", "oportunidad", f"presupuesto sin respuesta {QUOTE_WAIT} días", "", "crear tarea",  # not for people: sample data
+            "Reclamar el presupuesto sin respuesta: {{ Nombre }}", 1)],  # not for people: sample data
+}
+_ROTTING = {s.name: s.rotting_days for s in DEFAULT_STAGES if s.rotting_days}
+_OPEN_LEAD = ("New", "Contacted", "Qualified")
+
+
+def _arrange_workflows(today: dt.date, leads: list, opportunities: list, activities: list, history: list,
+                       quote_lines: list, contacts: list, locale: str) -> tuple[list[list[Any]], list[list[Any]],
+                                                                                dict[str, str]]:
+    """The Workflows tab (four active rules), an Outbox holding one quote Sent QUOTE_WAIT days
+    ago, and the data placed (without random draws) so that each rule fires in the demo's own
+    syncs on `today`: the web form's leads come without an owner (round-robin, at the second
+    sync, the first that sees them); the newest deal, typed without an ID, is made straight in
+    Proposal (the follow-up, at the second sync); one open deal's last activity is moved to the
+    day that makes it start rotting today (the reminder, at the first sync: a time rule fires
+    on its arming day); the quoted deal has no activity since the quote went out (the chaser,
+    at the first sync). Returns (Workflows rows, Outbox rows, rule ID -> the deal placed for it)."""
+    # Rows 2-5 hold the planted problems; test scenarios edit some of the first deals, so the
+    # demo's picks prefer later ones.
+    last_seen: dict[str, dt.date] = {}
+    for act in activities[1:]:
+        if act[4] and isinstance(act[1], dt.date):
+            last_seen[act[4]] = max(act[1], last_seen.get(act[4], act[1]))
+    entered = {h[0]: h[3] for h in sorted(history, key=lambda h: h[3])}
+
+    def alive(opp: list) -> dt.date:
+        return max(d for d in (entered.get(opp[0], opp[10]), last_seen.get(opp[0]), last_seen.get(opp[3])) if d)
+
+    lined = {q[0] for q in quote_lines[1:]}
+    known = [o for i, o in enumerate(opportunities[1:-NEW], 1) if i > 5 and o[5] in _ROTTING]
+    # The chaser: a quoted deal with a contact, preferably with quote lines; nothing about it
+    # since the quote went out.
+    sent = today - dt.timedelta(days=QUOTE_WAIT)
+    # (A demo of a few rows may have no open deal to spare: then no quote, and no reminder.)
+    quoted = max(known, default=None, key=lambda o: (bool(o[3]), o[0] in lined, o[5] in ("Proposal", "Negotiation"),
+                                                     opportunities.index(o) > 7, -opportunities.index(o)))
+    for act in activities[1:] if quoted else ():
+        if act[4] in (quoted[0], quoted[3]) and isinstance(act[1], dt.date) and act[1] > sent:
+            act[1] -= dt.timedelta(days=QUOTE_WAIT + 1)
+    # The reminder: a deal already rotting gets its last call on the day that makes today its
+    # first day of rotting (the later of entering the stage and the last activity, + rotting_days
+    # + 1): one of its own calls moved, or else a note about a lead made about it.
+    rotting = None
+    movable = [a for a in activities[1:-NEW] if a is not activities[3]]
+    for opp in sorted(known, key=lambda o: opportunities.index(o) <= 7):
+        start = today - dt.timedelta(days=_ROTTING[opp[5]] + 1)
+        if opp is quoted or alive(opp) >= start:
+            continue
+        call = next((a for a in movable if a[4] == opp[0]), None) or next(
+            (a for a in movable if str(a[4]).startswith("LEAD-")), None)
+        if call is not None:
+            call[1], call[4], rotting = start, opp[0], opp
+            break
+    # The follow-up: the newest deal (no ID yet) is typed straight into Proposal.
+    new_deal = opportunities[-1]
+    new_deal[5], new_deal[8] = "Proposal", ""
+    if not isinstance(new_deal[9], dt.date) or new_deal[9] < today:
+        new_deal[9] = today + dt.timedelta(days=45)
+    # The round-robin's cap: the busiest owner's open leads, so that one is passed over.
+    load: dict[str, int] = {}
+    for row in leads[1:]:
+        if row[9] in _OPEN_LEAD and row[-1] != "yes":
+            load[row[10]] = load.get(row[10], 0) + 1
+    cap = max(load.get(o, 0) for o in OWNERS)
+    outbox = [OUTBOX.display_headers(locale)]
+    if quoted is not None:
+        number = f"Q-{today.year}-0001"
+        contact = next((c for c in contacts[1:] if c[0] == quoted[3]), None)
+        moment = stamp(dt.datetime.combine(sent, dt.time(10, 12), tzinfo=dt.timezone.utc))
+        name = _spanish_value(quoted[1]) if locale == "es" else quoted[1]
+        outbox.append([f"OUT-{1:04d}", moment, quoted[0], contact[4] if contact else "",
+                       in_locale(locale, "Quote {number} – {name}", number=number, name=name),
+                       status_label("Sent", locale), f"<{number.lower()}-v1@demo.example>", moment, None, number, 1, 1,
+                       moment, None])
+    headers = [*WORKFLOWS.headers(locale), *(c.display(locale) for c in WORKFLOWS.computed)]
+    yes = "sí" if locale == "es" else "yes"  # not for people: a tick box's word
+    rules = [headers]
+    for n, (name, record, when, cond, then, subject, due) in enumerate(RULES[locale], 1):
+        assign, limit = (", ".join(OWNERS), cap) if n == 1 else (None, None)
+        rules.append([f"WF-{n:04d}", name, yes, record, when, cond, then, subject, due, None, assign, limit, None,
+                      None, None])
+    staged = {"WF-0003": rotting[0] if rotting else "", "WF-0004": quoted[0] if quoted else ""}
+    return rules, outbox, staged
 
 
 def demo_forms(locale: str) -> dict[str, FormSettings]:

@@ -5,7 +5,7 @@ issue 11 (settings flowing down, steps, parse once, names in one place), which p
 change in behaviour. Each scenario writes the demo CRM, syncs it (a first, changing sync),
 edits it as a person would (a stage moved, a lead status changed, a new lead without an ID,
 a bad cell, a Send Quote tick, a Rates and a Quotas tab), syncs again with a Sync Log row
-waiting, and syncs a third time (nothing to do). For every sync the test compares the plan
+waiting, and syncs again until it has nothing to do (SETTLING). For every sync the test compares the plan
 (every write with its guards, new tabs, marks, charts, guides), the request counts on Google
 (through the emulator, counted by the HTTP tracer), and every cell of every tab afterwards.
 
@@ -40,6 +40,11 @@ AS_OF = dt.date(2026, 11, 23)
 NEXT_DAY = AS_OF + dt.timedelta(days=1)
 LOG_ROW = ["2026-11-24T08:00:00+00:00", "sync", 1.5, 120, 14, 37, 4, "ok", "12 errors, 2 warnings"]
 SCENARIOS = (("xlsx", "en"), ("xlsx", "es"), ("google", "en"))
+# Syncs after the edited one, the last of which has nothing to do. Two take in what the demo's
+# workflow rules did at the edited sync (its owners and tasks show in scores and Next Steps at
+# the next), and what they did at the first of them: the person's new lead, given its ID at
+# the edited sync, is a new record there, and the round-robin gives it an owner.
+SETTLING = 3
 
 
 def enc(v: Any) -> Any:
@@ -138,7 +143,8 @@ def run_scenario(backend: str, locale: str, tmp: Path) -> dict[str, Any]:
         data = write_demo(book, rows=40, seed=5, today=AS_OF)
         config = demo_config(config, data)  # the demo's web form, read as `sheetcrm demo` reads it
         syncs = []
-        for as_of, log_rows, edit in ((AS_OF, (), False), (NEXT_DAY, [LOG_ROW], True), (NEXT_DAY, [LOG_ROW], False)):
+        for as_of, log_rows, edit in ((AS_OF, (), False), (NEXT_DAY, [LOG_ROW], True),
+                                      *((NEXT_DAY, [LOG_ROW], False),) * SETTLING):
             if edit:
                 book.write(person_edits(book))
             if google is not None:
@@ -175,7 +181,7 @@ def golden() -> dict[str, Any]:
 def test_the_demo_syncs_write_what_they_wrote_before(backend, locale, golden, tmp_path):
     got = json.loads(json.dumps(run_scenario(backend, locale, tmp_path)))
     want = golden[_key(backend, locale)]
-    assert len(got["syncs"]) == len(want["syncs"]) == 3
+    assert len(got["syncs"]) == len(want["syncs"]) == 2 + SETTLING
     for n, (mine, theirs) in enumerate(zip(got["syncs"], want["syncs"]), 1):
         assert mine.get("requests") == theirs.get("requests"), f"sync {n}: request counts"
         for part in ("new_tabs", "mark_owned", "charts", "guides"):
@@ -187,9 +193,9 @@ def test_the_demo_syncs_write_what_they_wrote_before(backend, locale, golden, tm
         assert list(mine["after"]["tabs"]) == list(theirs["after"]["tabs"]), f"sync {n}: tabs"
         for title, rows in theirs["after"]["tabs"].items():
             assert mine["after"]["tabs"][title] == rows, f"sync {n}: cells of {title}"
-    # The record is not vacuous: the first two syncs write, the third writes nothing.
+    # The record is not vacuous: the first two syncs write, the last writes nothing.
     assert want["syncs"][0]["plan"]["writes"] and want["syncs"][1]["plan"]["writes"]
-    assert not want["syncs"][2]["plan"]["writes"]
+    assert not want["syncs"][-1]["plan"]["writes"]
 
 
 def capture() -> None:

@@ -79,8 +79,10 @@ def test_a_spanish_demo_synced_in_spanish_writes_no_english_word(tmp_path):
 def test_the_second_spanish_sync_writes_nothing(tmp_path):
     book = _demo(tmp_path)
     config = Config(locale="es")
-    _, _, plan = plan_sync(book.read(), config, AS_OF)
-    book.write(plan)
+    # The demo's workflow rules act at its first two syncs; what they made shows at the third (as `sheetcrm demo` runs).
+    for _n in range(3):
+        _, _, plan = plan_sync(book.read(), config, AS_OF)
+        book.write(plan)
     _, _, again = plan_sync(book.read(), config, AS_OF)
     assert again.writes == [] and not again
 

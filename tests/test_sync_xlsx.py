@@ -9,7 +9,7 @@ import pytest
 
 from messy import write_messy
 from sheetcrm.config import Config, load_config
-from sheetcrm.schema import OWNED_TABS, TABS
+from sheetcrm.schema import OWNED_TABS, TABS, WORKFLOWS
 from sheetcrm.starter import write_demo
 from sheetcrm.sync import sync
 from sheetcrm.workbook.xlsx import XlsxWorkbook
@@ -36,7 +36,7 @@ def user_cells(path) -> dict[tuple[str, str], tuple]:
     return cells
 
 
-COMPUTED = {name for spec in TABS.values() for c in spec.computed for name in (c.header, c.header_es)}
+COMPUTED = {name for spec in (*TABS.values(), WORKFLOWS) for c in spec.computed for name in (c.header, c.header_es)}
 
 
 def assert_only_sheetcrm_cells_changed(before, after):
@@ -72,6 +72,11 @@ def test_demo_sync_touches_only_empty_id_cells_and_its_own_tabs(demo_book):
     made = {row_of(k) for k, v in after.items()
             if heads.get((k[0], k[1].rstrip("0123456789"))) == "From Lead" and row_of(k)[1] not in ("", "1") and v[0]}
     assert sorted(tab for tab, _ in made) == ["Accounts", "Contacts", "Opportunities"]
+    # And the rows the demo's workflow rules made (asked for by the team's rules): tasks, each
+    # an ID the Workflow Log names.
+    by_rules = set(outcome.workflows.created.values())
+    made |= {row_of(k) for k, v in after.items() if k[0] == "Tasks" and v[0] in by_rules}
+    assert len(by_rules) >= 1 and len({r for r in made if r[0] == "Tasks"}) == len(by_rules)
     assert all(v[0] is None for k, v in before.items() if row_of(k) in made)
     before, after = ({k: v for k, v in cells.items() if row_of(k) not in made} for cells in (before, after))
     changed = assert_only_sheetcrm_cells_changed(before, after)
@@ -97,6 +102,11 @@ def test_messy_sync_keeps_formulas_formats_custom_columns_and_blank_rows(tmp_pat
 
 
 def test_second_sync_writes_nothing(demo_book):
+    sync(demo_book, Config(), as_of=AS_OF)
+    # The demo's workflow rules act at the first two syncs (time rules on their arming day, edge
+    # rules on the records the second sees first); what they made shows at the next: three
+    # syncs, as `sheetcrm demo` runs.
+    sync(demo_book, Config(), as_of=AS_OF)
     sync(demo_book, Config(), as_of=AS_OF)
     mtime = demo_book.path.stat().st_mtime_ns
     again = sync(demo_book, Config(), as_of=AS_OF)

@@ -418,7 +418,9 @@ def _state(ctx: SyncContext, part: StepResult, outcome: Outcome, fired: Fired, a
     body: list[list[Any]] = []
     body += [["armed", k, "", v] for k, v in sorted(s.armed.items())]
     body += [["checked", k, "", v] for k, v in sorted(s.checked.items())]
-    body += [["next", k, "", v] for k, v in sorted(s.pointers.items())]
+    # As text: the rows below shift as the State grows, and a number landing on a cell an
+    # earlier sync wrote a date to keeps its date format on .xlsx (it would read back as a time).
+    body += [["next", k, "", str(v)] for k, v in sorted(s.pointers.items())]
     body += [["watch", kind, key, v] for (kind, key), v in sorted(s.watched.items())]
     body += [["seen", rid, key, v] for (rid, key), v in s.seen.items()]
     for (rule, record, name), (day, owner) in sorted(s.enrolled.items()):
