@@ -111,3 +111,22 @@ def test_init_adds_the_workflows_tab_with_an_inactive_example(locale, title, whe
     # Switched on, the Spanish rule reads as the English one does.
     book.tabs[title][1][2] = "sí" if locale == "es" else "yes"
     assert [r.id for r in sync(book, config, D0).workflows.outcome.rules] == ["WF-0001"]
+
+
+def test_an_earlier_as_of_never_reopens_days_already_evaluated():
+    """A sync run with --as-of in the past keeps the last evaluated day: an event handled on
+    day 5 whose Log row was deleted since does not fire again on day 6 (the tester's case)."""
+    start = day(3)
+    rule = [_rule("WF-1", "opportunity", "rotting")]
+
+    def world(n):
+        return _world(day(n), {"opportunity": [Subject("opportunity", "OPP-0001", {
+            "stage": "Proposal", "rotting": day(n) >= start, "rotting_start": start})]})
+    state = State()
+    first = run(rule, world(0), state, [], 3, "en")
+    fired = run(rule, world(5), first.state, [], 3, "en")
+    assert [f.key for f in fired.firings] == ["WF-1|OPP-0001|rotting@2027-01-07"]
+    back = run(rule, world(1), fired.state, [], 3, "en")     # as_of goes backwards; the Log row is gone
+    assert back.firings == [] and back.state.checked["WF-1"] == day(5)
+    again = run(rule, world(6), back.state, [], 3, "en")
+    assert again.firings == []

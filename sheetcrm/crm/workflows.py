@@ -707,7 +707,9 @@ def run(rows: Sequence[RuleRow], world: World, state: State, log: Sequence[LogEn
                 done_keys.add(key)
                 firings.append(firing)
         firings.extend(_follow_ups(rule, world, new, logged, done_keys, lineage, own, open_load, issues))
-        new.checked[rule.id] = world.as_of
+        # Never backwards: a sync run with an earlier --as-of must not reopen days already
+        # evaluated, or an event whose Log row was lost since would fire a second time.
+        new.checked[rule.id] = max(world.as_of, checked) if checked else world.as_of
     # The edge triggers' memory: what every watched value is now.
     watching = watched_fields(r for r in rules if r.row.ready)
     for kind, key in sorted(watching):
