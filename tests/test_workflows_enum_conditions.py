@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import openpyxl
+from books import xlsx
 import pytest
 
 from sheetcrm.config import Config
@@ -21,8 +22,6 @@ WF = ["ID", "Name", "Active", "Record", "When", "If", "Then", "Subject", "Due (d
 def test_a_stage_condition_named_by_an_alias_is_true_for_that_stage(tmp_path, condition):
     target = {"Stage = Closed Won": "Closed Won", "Stage = Won": "Closed Won", "Stage in (Ganada, Lost)": "Closed Won",
               "Stage = Negociación": "Negotiation"}[condition]
-    wb = openpyxl.Workbook()
-    wb.remove(wb.active)
     tabs = {
         "Accounts": [["ID", "Name", "Owner"], ["ACC-0001", "Initech", "Ana"]],
         "Opportunities": [["ID", "Name", "Account", "Owner", "Stage", "Amount", "Close Date", "Created"],
@@ -32,12 +31,7 @@ def test_a_stage_condition_named_by_an_alias_is_true_for_that_stage(tmp_path, co
         "Workflows": [WF, ["WF-0001", "On stage", "yes", "opportunity", "Stage changes", condition, "create task",
                            "Stage now {{ Stage }}", 1]],
     }
-    for title, rows in tabs.items():
-        ws = wb.create_sheet(title)
-        for r in rows:
-            ws.append(r)
-    path = tmp_path / "crm.xlsx"
-    wb.save(path)
+    path = xlsx(tmp_path / "crm.xlsx", tabs)
     book = XlsxWorkbook(path)
     sync(book, Config(), DAY0)
     wb = openpyxl.load_workbook(path)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import openpyxl
+from books import xlsx
 import pytest
 
 from sheetcrm.config import Config
@@ -18,8 +19,6 @@ WF = ["ID", "Name", "Active", "Record", "When", "If", "Then", "Subject", "Due (d
 
 
 def _book(tmp_path, subject):
-    wb = openpyxl.Workbook()
-    wb.remove(wb.active)
     tabs = {
         "Accounts": [["ID", "Name", "Owner"], ["ACC-0001", "Initech", "Ana"]],
         "Opportunities": [["ID", "Name", "Account", "Owner", "Stage", "Amount", "Close Date", "Created"],
@@ -30,12 +29,7 @@ def _book(tmp_path, subject):
                       ["WF-0002", "Good", "yes", "opportunity", "enters Proposal", None, "create task",
                        "Follow up {{ Name }}", 1]],
     }
-    for title, rows in tabs.items():
-        ws = wb.create_sheet(title)
-        for r in rows:
-            ws.append(r)
-    path = tmp_path / "crm.xlsx"
-    wb.save(path)
+    path = xlsx(tmp_path / "crm.xlsx", tabs)
     return path
 
 

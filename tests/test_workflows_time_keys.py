@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import openpyxl
+from books import xlsx
 
 from sheetcrm.config import Config
 from sheetcrm.sync import sync
@@ -28,8 +29,6 @@ def _keys(path):
 
 
 def test_editing_the_days_of_a_time_rule_never_refires_and_a_changed_date_is_a_new_event(tmp_path):
-    wb = openpyxl.Workbook()
-    wb.remove(wb.active)
     tabs = {
         "Accounts": [["ID", "Name", "Owner"], ["ACC-0001", "Initech", "Ana"]],
         "Opportunities": [["ID", "Name", "Account", "Owner", "Stage", "Amount", "Close Date", "Created"],
@@ -39,12 +38,7 @@ def test_editing_the_days_of_a_time_rule_never_refires_and_a_changed_date_is_a_n
         "Workflows": [WF, ["WF-0001", "After close", "yes", "opportunity", "3 days after Close Date", None,
                            "create task", "Check {{ Name }}", 0]],
     }
-    for title, rows in tabs.items():
-        ws = wb.create_sheet(title)
-        for r in rows:
-            ws.append(r)
-    path = tmp_path / "crm.xlsx"
-    wb.save(path)
+    path = xlsx(tmp_path / "crm.xlsx", tabs)
     book = XlsxWorkbook(path)
     for n in range(0, 3):
         sync(book, Config(), DAY0 + dt.timedelta(days=n))
