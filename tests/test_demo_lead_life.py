@@ -7,26 +7,14 @@ it, on a real .xlsx, in English and in Spanish; what it wrote is read back with 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import openpyxl
-import pytest
+from demo_runs import CONFIG, run_cli
 
 from sheetcrm.demo import FORM_NAME, FORM_QUESTIONS, FORM_TAB, FORM_TIMESTAMP
 from sheetcrm.i18n import in_locale
 from sheetcrm.intake.forms import FORM_SUBMITTED, KEY
 from sheetcrm.schema import DUPLICATES, TABS
-
-CONFIG = {"en": 'locale = "en"\n', "es": 'locale = "es"\ncurrency = "EUR"\n'}
-
-
-def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
-           "XDG_CACHE_HOME": str(cwd / "cache")}
-    return subprocess.run([sys.executable, "-m", "sheetcrm", *args], capture_output=True, text=True, cwd=cwd,
-                          env=env, timeout=300)
 
 
 def _table(wb, title):
@@ -44,16 +32,6 @@ def _form_config(locale: str) -> str:
     fields = ", ".join(f"{json.dumps(q, ensure_ascii=False)} = {json.dumps(f)}"
                        for q, f in FORM_QUESTIONS[locale].items())
     return f'[forms.{FORM_NAME}]\ntab = {json.dumps(FORM_TAB[locale], ensure_ascii=False)}\nfields = {{ {fields} }}\n'
-
-
-@pytest.fixture(params=["en", "es"], scope="module")
-def demo(request, tmp_path_factory):
-    locale = request.param
-    folder = tmp_path_factory.mktemp(f"demo-{locale}")
-    (folder / "sheetcrm.toml").write_text(CONFIG[locale], encoding="utf-8")
-    out = _run("demo", "--workbook", "demo.xlsx", "--rows", "60", cwd=folder)
-    assert out.returncode == 0, out.stderr
-    return locale, folder, out.stdout
 
 
 def test_the_form_responses_became_leads_once_and_the_known_person_an_activity(demo):
@@ -88,7 +66,7 @@ def test_the_form_responses_became_leads_once_and_the_known_person_an_activity(d
 
     # A second sync, reading the same form, adds no lead and changes nothing.
     (folder / "second.toml").write_text(CONFIG[locale] + _form_config(locale), encoding="utf-8")
-    out = _run("sync", "--workbook", "demo.xlsx", "--config", "second.toml", "--format", "json", cwd=folder)
+    out = run_cli("sync", "--workbook", "demo.xlsx", "--config", "second.toml", "--format", "json", cwd=folder)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["cells_written"]["total"] == 0
     again = openpyxl.load_workbook(folder / "demo.xlsx")

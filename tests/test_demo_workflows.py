@@ -7,25 +7,14 @@ the quote sent a week ago with no reply since. The command runs as a person runs
 from __future__ import annotations
 
 import datetime as dt
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
 import openpyxl
-import pytest
+from demo_runs import CONFIG, run_cli
 
 from sheetcrm.demo import RULES
 from sheetcrm.schema import OUTBOX, TABS, WORKFLOW_LOG, WORKFLOW_STATE, WORKFLOWS
-
-CONFIG = {"en": 'locale = "en"\n', "es": 'locale = "es"\ncurrency = "EUR"\n'}
-
-
-def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
-           "XDG_CACHE_HOME": str(cwd / "cache")}
-    return subprocess.run([sys.executable, "-m", "sheetcrm", *args], capture_output=True, text=True, cwd=cwd,
-                          env=env, timeout=300)
 
 
 def _rows(folder: Path, title: str) -> list[list]:
@@ -38,16 +27,6 @@ def _rows(folder: Path, title: str) -> list[list]:
 def _log(folder: Path, locale: str) -> list[dict]:
     rows = _rows(folder, WORKFLOW_LOG.display_title(locale))
     return [dict(zip(WORKFLOW_LOG.headers, r)) for r in rows[1:]]  # English keys, whatever the headers say
-
-
-@pytest.fixture(params=["en", "es"], scope="module")
-def demo(request, tmp_path_factory):
-    locale = request.param
-    folder = tmp_path_factory.mktemp(f"demo-wf-{locale}")
-    (folder / "sheetcrm.toml").write_text(CONFIG[locale], encoding="utf-8")
-    out = _run("demo", "--workbook", "demo.xlsx", "--rows", "60", cwd=folder)
-    assert out.returncode == 0, out.stderr
-    return locale, folder, out.stdout
 
 
 def test_the_demo_writes_its_four_rules_in_its_language(demo):
@@ -103,12 +82,12 @@ def test_a_further_sync_fires_nothing_again_and_changes_nothing(demo):
     locale, folder, _printed = demo
     before = _log(folder, locale)
     state = _rows(folder, WORKFLOW_STATE.display_title(locale))
-    out = _run("sync", "--workbook", "demo.xlsx", "--format", "json", cwd=folder)
+    out = run_cli("sync", "--workbook", "demo.xlsx", "--format", "json", cwd=folder)
     assert out.returncode == 0, out.stderr
     assert '"total": 0' in out.stdout  # the demo left nothing to change, its workflows included
     assert _log(folder, locale) == before
     assert _rows(folder, WORKFLOW_STATE.display_title(locale)) == state
-    dry = _run("workflows", "--dry-run", "--workbook", "demo.xlsx", cwd=folder)
+    dry = run_cli("workflows", "--dry-run", "--workbook", "demo.xlsx", cwd=folder)
     assert dry.returncode == 0 and "WF-" not in dry.stdout, dry.stdout
 
 
@@ -119,7 +98,7 @@ def test_a_later_sync_keeps_every_firing_and_repeats_none(demo, tmp_path):
     (tmp_path / "sheetcrm.toml").write_text(CONFIG[locale], encoding="utf-8")
     before = _log(folder, locale)
     later = (dt.date.today() + dt.timedelta(days=2)).isoformat()
-    out = _run("sync", "--workbook", "demo.xlsx", "--as-of", later, cwd=tmp_path)
+    out = run_cli("sync", "--workbook", "demo.xlsx", "--as-of", later, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     after = _log(tmp_path, locale)
     assert after[:len(before)] == before
