@@ -281,7 +281,7 @@ def _check_references(crm: Crm) -> None:
                         _cell_issue(report, "warning", table, row, field_name, value, "ambiguous_reference",
                                     _(ambiguous, shown=cells.quoted(value), rows=rows),
                                     _("Use the ID of the one you mean."))
-                elif (form := _form(hits, found[0])) != value:
+                elif (form := _form(crm, hits, found[0])) != value:
                     _resolve(row, field_name, form)
 
     for key in ("contacts", "leads"):
@@ -294,11 +294,14 @@ def _check_references(crm: Crm) -> None:
             _report_left_out(table, message, report)
 
 
-def _form(hits: list[tuple[str, list[tuple[str, Row]], bool]], found: tuple[str, Row]) -> str:
-    """The text a resolved reference becomes: the target's form, or its name for _BY_NAME tabs."""
-    tab = next(t for t, rows, _ in hits if found in rows)
+def _form(crm: Crm, hits: list[tuple[str, list[tuple[str, Row]], bool]], found: tuple[str, Row]) -> str:
+    """The text a resolved reference becomes: the target's form, or for _BY_NAME tabs its name
+    when no other row has that name (else the ID, which still says which one)."""
+    tab = next(t for t, rows, _by_id in hits if found in rows)
     name = getattr(found[1].target, "name", None) if tab in _BY_NAME else None
-    return name or found[0]
+    if name and len(crm.targets[tab].names.get(match_key(name), ())) == 1:
+        return name
+    return found[0]
 
 
 # How many names a hint offers for a reference that matches nothing.
@@ -309,7 +312,7 @@ def _candidates(crm: Crm, tabs: tuple[str, ...], value: str) -> str:
     """The names a reference that matches nothing may have meant: the closest by spelling
     (difflib's ratio, as a person misreads), else the first ones, at most _CANDIDATES."""
     names = list(dict.fromkeys(form for tab in tabs if tab in crm.targets
-                               for forms in crm.targets[tab].names.values() for form, _ in forms))
+                               for forms in crm.targets[tab].names.values() for form, _row in forms))
     close = difflib.get_close_matches(value, names, n=_CANDIDATES, cutoff=0.5)
     shown = close or names[:_CANDIDATES]
     return ", ".join(cells.quoted(n) for n in shown) if shown else "—"
