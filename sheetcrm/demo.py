@@ -400,8 +400,9 @@ def _campaigns(opportunities: list[list[Any]], currency: str) -> list[list[Any]]
     (no ROI: a budget is not a cost)."""
     header = opportunities[0]
     header.append("Campaign")
-    won = [o for o in opportunities[1:-NEW] if o[5] == "Closed Won" and isinstance(o[6], int)]
-    others = [o for o in opportunities[1:-NEW] if o[5] != "Closed Won" and isinstance(o[6], int)]
+    won_stage, running = "Closed Won", "In Progress"  # not for people: sample data
+    won = [o for o in opportunities[1:-NEW] if o[5] == won_stage and isinstance(o[6], int)]
+    others = [o for o in opportunities[1:-NEW] if o[5] != won_stage and isinstance(o[6], int)]
     webinar, show = won[:3], sorted(won[3:], key=lambda o: o[6])[:1]
     for deal in webinar:
         deal.append(CAMPAIGNS[0])
@@ -415,11 +416,11 @@ def _campaigns(opportunities: list[list[Any]], currency: str) -> list[list[Any]]
              webinar_cost, webinar_cost, currency, OWNERS[0]],
             ["CMP-0002", CAMPAIGNS[1], "Event", "Completed", dt.date(2026, 5, 4), dt.date(2026, 5, 6),
              show_cost // 2, show_cost, currency, OWNERS[1]],
-            ["CMP-0003", CAMPAIGNS[2], "Email", "In Progress", dt.date(2026, 1, 1), None, 1200, None, currency,
+            ["CMP-0003", CAMPAIGNS[2], "Email", running, dt.date(2026, 1, 1), None, 1200, None, currency,
              OWNERS[2]],
-            ["CMP-0004", CAMPAIGNS[3], "Partner", "In Progress", dt.date(2026, 2, 1), None, 5000, None, currency,
+            ["CMP-0004", CAMPAIGNS[3], "Partner", running, dt.date(2026, 2, 1), None, 5000, None, currency,
              OWNERS[3]],
-            ["CMP-0005", CAMPAIGNS[4], "Ads", "In Progress", dt.date(2026, 4, 1), None, 8000, None, currency,
+            ["CMP-0005", CAMPAIGNS[4], "Ads", running, dt.date(2026, 4, 1), None, 8000, None, currency,
              OWNERS[0]]]
 
 
