@@ -20,6 +20,7 @@ from sheetcrm.i18n import N_, in_locale
 from sheetcrm.intake.settings import FormSettings
 from sheetcrm.mail.journal import stamp
 from sheetcrm.mail.outbox import status_label
+from sheetcrm.schema import CAMPAIGNS as CAMPAIGNS_TAB
 from sheetcrm.schema import OUTBOX, STAGE_HISTORY, TABS, WORKFLOWS
 
 OWNERS = ["Ana García", "Ben Carter", "Chloé Martin", "Diego Ruiz"]  # not for people: sample data; Spanish in _SPANISH
@@ -54,6 +55,7 @@ _SPANISH = {  # not for people: sample data
     "CEO": "Director general", "VP Sales": "VP de Ventas", "Head of Operations": "Jefe de Operaciones",  # not for people: sample data
     "Manager": "Gerente", "Analyst": "Analista", "Intern": "Becario", "Engineer": "Ingeniero",
     "Referral": "Referido", "Event": "Evento", "Cold Call": "Llamada en frío", "Ads": "Anuncios",  # not for people: sample data
+    "Completed": "Completada", "In Progress": "En curso", "Webinar": "Webinar",  # not for people: sample data
     "Spring Webinar": "Webinar de primavera", "Trade Show 2026": "Feria 2026", "Newsletter": "Boletín",  # not for people: sample data
     "Partner Program": "Programa de socios",  # not for people: sample data
     "New": "Nuevo", "Contacted": "Contactado", "Qualified": "Calificado", "Unqualified": "No calificado",  # not for people: sample data
@@ -232,6 +234,7 @@ def generate(rows: int = 200, seed: int = 7, today: dt.date | None = None, local
     converting = _tick_convert(leads, currency)
     rules, outbox, staged = _arrange_workflows(today, leads, opportunities, activities, history, quote_lines,
                                                contacts, locale)
+    campaigns = _campaigns(opportunities, currency)
     for table in (accounts, contacts, leads, opportunities, activities, tasks):
         for row in table[-NEW:]:
             row[0] = ""
@@ -245,6 +248,7 @@ def generate(rows: int = 200, seed: int = 7, today: dt.date | None = None, local
     tabs[FORM_TAB[locale]] = responses
     tabs[WORKFLOWS.display_title(locale)] = rules
     tabs[OUTBOX.display_title(locale)] = outbox
+    tabs[CAMPAIGNS_TAB.display_title(locale)] = _in_locale(CAMPAIGNS_TAB.columns, campaigns, locale)
     return DemoData(tabs, [in_locale(locale, p) for p in planted], demo_forms(locale), converting, staged)
 
 
@@ -384,6 +388,40 @@ def _tick_convert(leads: list[list[Any]], currency: str) -> str:
     row[4] = _ascii(f"{row[1]}.{row[2]}@{CONVERT.split()[0]}.example".lower())
     row[-3:] = [CONVERT_AMOUNT, currency, "yes"]
     return row[0]
+
+
+def _campaigns(opportunities: list[list[Any]], currency: str) -> list[list[Any]]:
+    """The Campaigns tab, and a Campaign on some deals, for the story docs/campaigns.md tells: the
+    Spring Webinar brought three won deals for a quarter of what they are worth (it paid off);
+    the Trade Show cost three times its one small won deal (it did not), in the default demo
+    (200 rows, seed 7; a small one may have too few won deals). The leads already name
+    all five campaigns. Placed without random draws, from the deals as drawn, so every other
+    value stays what the seed gave; the other three campaigns have a Budget and no Actual Cost
+    (no ROI: a budget is not a cost)."""
+    header = opportunities[0]
+    header.append("Campaign")
+    won_stage, running = "Closed Won", "In Progress"  # not for people: sample data
+    won = [o for o in opportunities[1:-NEW] if o[5] == won_stage and isinstance(o[6], int)]
+    others = [o for o in opportunities[1:-NEW] if o[5] != won_stage and isinstance(o[6], int)]
+    webinar, show = won[:3], sorted(won[3:], key=lambda o: o[6])[:1]
+    for deal in webinar:
+        deal.append(CAMPAIGNS[0])
+    for deal in (*show, *others[:2]):
+        deal.append(CAMPAIGNS[1])
+    # A small demo may hold no won deal to credit: the costs stay plausible, the ROIs then −100 %.
+    webinar_cost = max(sum(o[6] for o in webinar) // 4, 2000)
+    show_cost = max(3 * sum(o[6] for o in show), 15000)
+    return [["ID", "Name", "Type", "Status", "Start", "End", "Budget", "Actual Cost", "Currency", "Owner"],  # not for people: sample data
+            ["CMP-0001", CAMPAIGNS[0], "Webinar", "Completed", dt.date(2026, 3, 10), dt.date(2026, 3, 31),
+             webinar_cost, webinar_cost, currency, OWNERS[0]],
+            ["CMP-0002", CAMPAIGNS[1], "Event", "Completed", dt.date(2026, 5, 4), dt.date(2026, 5, 6),
+             show_cost // 2, show_cost, currency, OWNERS[1]],
+            ["CMP-0003", CAMPAIGNS[2], "Email", running, dt.date(2026, 1, 1), None, 1200, None, currency,
+             OWNERS[2]],
+            ["CMP-0004", CAMPAIGNS[3], "Partner", running, dt.date(2026, 2, 1), None, 5000, None, currency,
+             OWNERS[3]],
+            ["CMP-0005", CAMPAIGNS[4], "Ads", running, dt.date(2026, 4, 1), None, 8000, None, currency,
+             OWNERS[0]]]
 
 
 def _in_locale(columns: Any, table: list[list[Any]], locale: str) -> list[list[Any]]:

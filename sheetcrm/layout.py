@@ -67,6 +67,9 @@ COMPUTED_KINDS: dict[str, dict[str, str]] = {
                       "last_activity": DATE},
     "leads": {"score": COUNT, "conversion_pct": RATIO, "converted_on": DATE},
     "workflows": {"firings": COUNT, "last_fired": DATE},
+    # Money in the base currency (crm/campaigns.py), so a currency format, unlike Weighted Amount.
+    "campaigns": {"leads": COUNT, "converted_leads": COUNT, "opportunities": COUNT, "won_deals": COUNT,
+                  "won_revenue": MONEY, "cost_per_lead": MONEY, "cost_per_won_deal": MONEY, "roi": RATIO},
 }
 assert all(set(kinds) <= set(COMPUTED[tab]) for tab, kinds in COMPUTED_KINDS.items())
 

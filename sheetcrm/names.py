@@ -93,6 +93,17 @@ COMPUTED: dict[str, dict[str, str]] = {
     },
     # The Workflows tab's (people's rules): how often each rule fired, and when last.
     "workflows": {"firings": N_("Firings"), "last_fired": N_("Last Fired")},
+    # The Campaigns tab's (crm/campaigns.py): what each campaign brought, in the base currency.
+    "campaigns": {
+        "leads": N_("Leads"),
+        "converted_leads": N_("Converted Leads"),
+        "opportunities": N_("Opportunities"),
+        "won_deals": N_("Won Deals"),
+        "won_revenue": N_("Won Revenue"),
+        "cost_per_lead": N_("Cost per Lead"),
+        "cost_per_won_deal": N_("Cost per Won Deal"),
+        "roi": N_("ROI"),
+    },
 }
 
 # Computed columns that record what a step did rather than what the sheet says now: added by

@@ -273,6 +273,24 @@ class Workflow(Record):
     auto_approve: Annotated[bool | None, _cell(lambda raw, ctx: cells.parse_bool(raw))] = col("Auto Approve")  # not for people: recognised header
 
 
+class Campaign(Record):
+    """A marketing campaign of the Campaigns tab (crm/campaigns.py): what it cost and, through the
+    leads and deals that name it, what it brought."""
+
+    id: Text = col("ID")
+    name: RequiredText = col("Name")
+    type: Text = col("Type")
+    status: Annotated[str | None, _cell(_enum(N_("campaign status"), {
+        "Planned": ["Planificada", "Planeada", "Prevista"], "In Progress": ["En curso", "Activa", "Active"],  # not for people: recognised values
+        "Completed": ["Completada", "Terminada", "Finalizada"], "Aborted": ["Cancelada", "Cancelled", "Canceled"]}))] = col("Status")
+    start: Day = col("Start")
+    end: Day = col("End")
+    budget: Money = col("Budget")
+    actual_cost: Money = col("Actual Cost")  # not for people: recognised header
+    currency: Currency = col("Currency")
+    owner: Text = col("Owner")
+
+
 # The tab each record model is read from, as `aliases.toml` and the config name it.
 MODELS: dict[str, type[Record]] = {
     "accounts": Account, "contacts": Contact, "leads": Lead, "opportunities": Opportunity,
@@ -284,7 +302,7 @@ def _attach_aliases() -> None:
     # json_schema_extra["aliases"] = [Spanish header, *other headers]: what schema.py and the
     # scoring rules read. It plays no part in validation, so setting it after the class is built
     # is safe, and every reader of the model sees the same headers.
-    for tab, model in (*MODELS.items(), ("workflows", Workflow)):
+    for tab, model in (*MODELS.items(), ("workflows", Workflow), ("campaigns", Campaign)):
         columns = [name for name, info in model.model_fields.items() if info.title is not None]
         for name, headers in aliases.column_names(tab, columns).items():
             model.model_fields[name].json_schema_extra = {"aliases": list(headers)}

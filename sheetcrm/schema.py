@@ -102,6 +102,14 @@ TABS: dict[str, TabSpec] = {t.key: t for t in (
 # workbook has it (no "missing tab" warning: most teams have no rules), IDs WF-0001...
 WORKFLOWS = _tab("workflows", "WF", "Workflows", records.Workflow)  # not for people: the English title, as CRM_TABS
 
+# The team's marketing campaigns (crm/campaigns.py), IDs CMP-0001...: optional, read into the
+# CRM's tables only when the workbook has the tab, so Leads' and Opportunities' Campaign is a
+# reference to it then, and free text as before otherwise.
+CAMPAIGNS = _tab("campaigns", "CMP", "Campaigns", records.Campaign)  # not for people: the English title, as CRM_TABS
+
+# The people's tabs read like the CRM's when the workbook has them, with no "missing tab" warning.
+OPTIONAL_TABS: dict[str, TabSpec] = {t.key: t for t in (CAMPAIGNS,)}
+
 
 # How messages count each tab's records, in one place, by the current language's plural rule.
 _COUNTS: dict[str, Callable[[int], str]] = {
@@ -113,6 +121,7 @@ _COUNTS: dict[str, Callable[[int], str]] = {
     "tasks": lambda n: ngettext("{n} task", "{n} tasks", n),
     "products": lambda n: ngettext("{n} product", "{n} products", n),
     "quote_lines": lambda n: ngettext("{n} quote line", "{n} quote lines", n),
+    "campaigns": lambda n: ngettext("{n} campaign", "{n} campaigns", n),
 }
 
 

@@ -14,6 +14,7 @@ one `left_out` warning per tab lists the rows that are out.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
@@ -24,7 +25,7 @@ from sheetcrm.ids import id_pattern
 from sheetcrm.inputs import Inputs, read_conversions, read_inputs
 from sheetcrm.records import ParseContext
 from sheetcrm.report import Issue, Report, column_letter
-from sheetcrm.schema import TABS, find_tab, tab_names
+from sheetcrm.schema import OPTIONAL_TABS, TABS, find_tab, tab_names
 from sheetcrm.workflow_tabs import read_workflows
 from sheetcrm.table import Row, Table, parse_table
 from sheetcrm.workbook import Snapshot
@@ -110,6 +111,10 @@ def _read_crm(snapshot: Snapshot, config: Config) -> Crm:
                                  _("Run `sheetcrm init` to add the missing tabs with their headers.")))
             continue
         crm.tables[key] = parse_table(spec, title, snapshot.tabs[title], settings, ctx, crm.report)
+    for key, spec in OPTIONAL_TABS.items():
+        title = find_tab(titles, tab_names(spec, None))
+        if title is not None:
+            crm.tables[key] = parse_table(spec, title, snapshot.tabs[title], config.tab(key), ctx, crm.report)
     _check_references(crm)
     # Cross-tab findings come last in discovery order; people read the tab in sheet order.
     order = {t.title: i for i, t in enumerate(crm.tables.values())}
@@ -159,8 +164,9 @@ _NAMES: dict[str, Callable[[Any], Iterable[str | None]]] = {
     "accounts": lambda r: (r.name,),
     "contacts": lambda r: (f"{r.first_name} {r.last_name}" if r.first_name and r.last_name else None, r.email),
     "opportunities": lambda r: (r.name,),
+    "campaigns": lambda r: (r.name,),
 }
-_NAME_FIELDS = {"accounts": ("name",), "opportunities": ("name",)}
+_NAME_FIELDS = {"accounts": ("name",), "opportunities": ("name",), "campaigns": ("name",)}
 # A product's SKU is its ID.
 _ID_FIELD = {"products": "sku"}
 
@@ -206,6 +212,8 @@ _RECORD = (N_("{shown} does not match any record."), N_("{shown} names more than
 _OPPORTUNITY = (N_("{shown} does not match any opportunity."),
                 N_("{shown} names more than one opportunity: {rows}."),
                 N_("Use an opportunity ID or its exact name."))
+_CAMPAIGN = (N_("{shown} does not match any campaign."), N_("{shown} names more than one campaign: {rows}."),
+             N_("Use a campaign's ID or its exact name from the Campaigns tab: {candidates}."))
 _SKU = (N_("{shown} does not match any product SKU."), N_("{shown} names more than one product SKU: {rows}."),
         N_("Use a SKU from the Products tab."))
 
@@ -213,9 +221,11 @@ _SKU = (N_("{shown} does not match any product SKU."), N_("{shown} names more th
 _Rule = tuple[str, tuple[str, ...], bool, str, tuple[str, str, str]]
 _REFERENCES: dict[str, list[_Rule]] = {
     "contacts": [("account", ("accounts",), False, "unknown_account", _ACCOUNT)],
+    "leads": [("campaign", ("campaigns",), False, "unknown_campaign", _CAMPAIGN)],
     "opportunities": [
         ("account", ("accounts",), False, "unknown_account", _ACCOUNT),
         ("contact", ("contacts",), False, "unknown_contact", _CONTACT),
+        ("campaign", ("campaigns",), False, "unknown_campaign", _CAMPAIGN),
     ],
     "activities": [("related", ("leads", "contacts", "accounts", "opportunities"), True, "unknown_related",
                     _RECORD)],
@@ -225,6 +235,12 @@ _REFERENCES: dict[str, list[_Rule]] = {
         ("sku", ("products",), False, "unknown_sku", _SKU),
     ],
 }
+# References whose miss is a warning, not an error: a deal with a mistyped Campaign still counts
+# in the pipeline and a lead in scoring; only its campaign's figures go without it, and say so.
+_WARNINGS = frozenset({"unknown_campaign"})
+# Tabs whose reference resolves to the row's name whichever way it was named (by ID or name):
+# the Dashboard's KPIs by campaign group on the Campaign text, one group per campaign.
+_BY_NAME = frozenset({"campaigns"})
 
 
 def _check_references(crm: Crm) -> None:
@@ -253,8 +269,10 @@ def _check_references(crm: Crm) -> None:
                 hits = [(tab, *crm.targets[tab].find(value, ids_only)) for tab in tabs if tab in crm.targets]
                 found = [hit for _, rows, _ in hits for hit in rows]
                 if not found:
-                    _cell_issue(report, "error", table, row, field_name, value, code,
-                                _(unknown, shown=cells.quoted(value)), _(hint))
+                    _cell_issue(report, "warning" if code in _WARNINGS else "error", table, row, field_name,
+                                value, code, _(unknown, shown=cells.quoted(value)),
+                                _(hint, candidates=_candidates(crm, tabs, value)) if "{candidates}" in hint
+                                else _(hint))
                 elif len(found) > 1:
                     # Two rows of one tab with the same ID (or SKU) are already a duplicate_id
                     # error there; a name shared by two rows, or an ID of two tabs, is said here.
@@ -263,8 +281,8 @@ def _check_references(crm: Crm) -> None:
                         _cell_issue(report, "warning", table, row, field_name, value, "ambiguous_reference",
                                     _(ambiguous, shown=cells.quoted(value), rows=rows),
                                     _("Use the ID of the one you mean."))
-                elif found[0][0] != value:
-                    _resolve(row, field_name, found[0][0])
+                elif (form := _form(crm, hits, found[0])) != value:
+                    _resolve(row, field_name, form)
 
     for key in ("contacts", "leads"):
         table = crm.tables.get(key)
@@ -274,6 +292,30 @@ def _check_references(crm: Crm) -> None:
         table = crm.tables.get(key)
         if table is not None:
             _report_left_out(table, message, report)
+
+
+def _form(crm: Crm, hits: list[tuple[str, list[tuple[str, Row]], bool]], found: tuple[str, Row]) -> str:
+    """The text a resolved reference becomes: the target's form, or for _BY_NAME tabs its name
+    when no other row has that name (else the ID, which still says which one)."""
+    tab = next(t for t, rows, _by_id in hits if found in rows)
+    name = getattr(found[1].target, "name", None) if tab in _BY_NAME else None
+    if name and len(crm.targets[tab].names.get(match_key(name), ())) == 1:
+        return name
+    return found[0]
+
+
+# How many names a hint offers for a reference that matches nothing.
+_CANDIDATES = 5
+
+
+def _candidates(crm: Crm, tabs: tuple[str, ...], value: str) -> str:
+    """The names a reference that matches nothing may have meant: the closest by spelling
+    (difflib's ratio, as a person misreads), else the first ones, at most _CANDIDATES."""
+    names = list(dict.fromkeys(form for tab in tabs if tab in crm.targets
+                               for forms in crm.targets[tab].names.values() for form, _row in forms))
+    close = difflib.get_close_matches(value, names, n=_CANDIDATES, cutoff=0.5)
+    shown = close or names[:_CANDIDATES]
+    return ", ".join(cells.quoted(n) for n in shown) if shown else "—"
 
 
 def _resolve(row: Row, field_name: str, form: str) -> None:

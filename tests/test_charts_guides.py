@@ -49,7 +49,8 @@ def test_xlsx_sync_adds_each_chart_once_and_later_syncs_keep_it(demo_xlsx):
     sync(demo_xlsx, Config(), as_of=AS_OF)
     first = xlsx_charts(demo_xlsx.path)
     assert first == {"Pipeline": [("Amount / Stage", 2, "'Pipeline'!$A$2:$A$7")],
-                     "Forecast": [("Forecast (all)", 5, "'Forecast'!$A$2:$A$7")]}
+                     "Forecast": [("Forecast (all)", 5, "'Forecast'!$A$2:$A$7")],
+                     "Campaigns": [("Campaign ROI", 1, "'Campaigns'!$B$2:$B$6")]}  # the demo's five campaigns
     wb = openpyxl.load_workbook(demo_xlsx.path)
     bars = wb["Pipeline"]._charts[0]
     assert isinstance(bars, BarChart)
@@ -133,7 +134,7 @@ def test_google_charts_are_added_once_in_the_sync_batch(emu, demo_google):
     since = len(emu.requests)
     sync(t.book, Config(), as_of=AS_OF)
     assert t.counts() == (4, 1)  # with the read-back of the ID and computed cells written
-    assert batch_kinds(emu, since).count("addChart") == 2
+    assert batch_kinds(emu, since).count("addChart") == 3  # Pipeline, Forecast, Campaigns
     sheets = stored(emu, key)
     for tab, (title, n_series) in CHARTS.items():
         [chart] = sheets[tab].charts

@@ -55,6 +55,7 @@ render "$work/en.xlsx" Pipeline pipeline
 render "$work/en.xlsx" Forecast forecast
 render "$work/en.xlsx" Dashboard dashboard
 render "$work/en.xlsx" Opportunities opportunities
+render "$work/en.xlsx" Campaigns campaigns
 render "$work/es.xlsx" Embudo pipeline-es
 render "$work/es.xlsx" "Previsión" forecast-es
 render "$work/es.xlsx" Panel dashboard-es

@@ -1,9 +1,11 @@
-"""Native charts on the Pipeline and Forecast tabs, added once; afterwards only their cells change."""
+"""Native charts on the Pipeline and Forecast tabs, and the campaign ROI chart on the Campaigns
+tab when the workbook has one; added once, afterwards only their cells change."""
 
 from __future__ import annotations
 
 from sheetcrm.render import charts
 from sheetcrm.schema import FORECAST, PIPELINE
+from sheetcrm.steps.campaigns import roi_chart
 from sheetcrm.steps.context import StepResult, SyncContext
 
 
@@ -11,4 +13,7 @@ def run(ctx: SyncContext) -> StepResult:
     part = StepResult()
     assert ctx.results is not None  # the compute step runs first
     part.plan.charts.extend(charts(ctx.results, ctx.titles[PIPELINE.key], ctx.titles[FORECAST.key], ctx.locale))
+    chart = roi_chart(ctx.crm.tables.get("campaigns"), ctx.locale)
+    if chart is not None:
+        part.plan.charts.append(chart)
     return part

@@ -1,0 +1,87 @@
+"""The Campaigns tab's computed columns: what each campaign brought and what it cost, in the base
+currency (`crm.campaigns`; docs/campaigns.md), and the campaign ROI chart beside them.
+
+A workbook without a Campaigns tab plans nothing here: its Campaign cells stay free text. Each
+figure that needs a rate the Rates tab lacks is left empty, with a warning at its row."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from sheetcrm.crm.campaigns import Figures, Missing, campaign_figures
+from sheetcrm.crm.stages import StageTable
+from sheetcrm.i18n import N_, _, current
+from sheetcrm.names import tab_title
+from sheetcrm.plan import computed_writes
+from sheetcrm.render import money
+from sheetcrm.report import Issue, column_letter
+from sheetcrm.steps.context import StepResult, SyncContext
+from sheetcrm.table import Table
+from sheetcrm.workbook import Chart
+
+PERMILLE = Decimal("0.001")
+# The chart's title, in the sync's language; backends add a chart once per title.
+CHART_TITLE = N_("Campaign ROI")
+
+
+def run(ctx: SyncContext) -> StepResult:
+    part = StepResult()
+    table = ctx.crm.tables.get("campaigns")
+    if table is None:
+        return part
+    inputs = ctx.crm.inputs
+    assert inputs is not None  # the read reads them
+    figures = campaign_figures(table.records, ctx.crm.records("leads"), ctx.crm.records("opportunities"),
+                               StageTable.of(ctx.config.stages), inputs.rates, inputs.conversions.converted_ids(),
+                               inputs.conversions.from_lead.get("opportunities", {}))
+    by_row = {row: columns(f) for row, f in figures.by_row.items()}
+    part.plan.writes.extend(computed_writes(table, by_row, ctx.locale))
+    part.issues.extend(_issue(table, m, inputs.rates.base, ctx.locale) for m in figures.missing)
+    return part
+
+
+def columns(f: Figures) -> dict[str, Any]:
+    """A campaign's computed cells: money to the cent, ROI a fraction to a tenth of a percent."""
+    return {
+        "leads": f.leads, "converted_leads": f.converted_leads, "opportunities": f.opportunities,
+        "won_deals": f.won_deals, "won_revenue": money(f.won_revenue), "cost_per_lead": money(f.cost_per_lead),
+        "cost_per_won_deal": money(f.cost_per_won_deal),
+        "roi": None if f.roi is None else f.roi.quantize(PERMILLE, rounding=ROUND_HALF_UP),
+    }
+
+
+def _issue(table: Table, m: Missing, base: str, locale: str) -> Issue:
+    c = m.campaign
+    hint = _("Add {currency} to the {rates} tab with how many {base} one {currency} is worth.",
+             currency=m.currency, rates=tab_title("rates", current()), base=base)
+    if m.deal is None:
+        col = table.header.fields.get("actual_cost")
+        label = table.header.labels.get(col) if col is not None else None
+        message = _("No exchange rate for {currency}: the Actual Cost {amount} {currency} cannot be put in {base}, "
+                    "so Cost per Lead, Cost per Won Deal and ROI are left empty.",
+                    currency=m.currency, amount=c.actual_cost, base=base)
+    else:
+        col = table.header.computed.get("won_revenue")
+        label = next(k.display(locale) for k in table.spec.computed if k.key == "won_revenue")
+        message = _("No exchange rate for {currency}: the won deal {deal} cannot be put in {base}, so Won Revenue "
+                    "and ROI are left empty.", currency=m.currency, deal=m.deal, base=base)
+    return Issue("warning", table.title, c.row, column_letter(col + 1) if col is not None else None,
+                 label if col is not None else None, m.currency, "missing_rate", message, hint)
+
+
+def roi_chart(table: Table | None, locale: str) -> Chart | None:
+    """A column chart of each campaign's ROI, on the Campaigns tab to the right of its columns:
+    categories the Name column, the series the ROI column, over the tab's rows as this sync
+    reads them (backends draw a chart once, by title: a campaign added later joins it when the
+    chart is deleted and the next sync draws it again). None without the two columns."""
+    if table is None or not table.rows:
+        return None
+    name, roi = table.header.fields.get("name"), table.header.computed.get("roi")
+    if name is None or roi is None:
+        return None
+    last = max([table.header.width - 1, *table.header.fields.values(), *table.header.custom.values(),
+                *table.header.computed.values()])
+    return Chart(table.title, _(CHART_TITLE), "column", first_row=table.header.row + 1,
+                 last_row=max(r.row for r in table.rows), domain_col=name + 1, series_cols=(roi + 1,),
+                 anchor_col=last + 3)
