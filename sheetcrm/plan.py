@@ -38,7 +38,8 @@ def owned_tab(plan: Plan, snapshot: Snapshot, tab: OwnedTab, locale: str, body: 
     """Plan one of sheetcrm's own tabs: header row plus body, created when missing. Returns its title.
 
     The tab is the one `owned.locate` finds: never a team's tab of the same name. A new tab,
-    or an adopted unmarked one that this plan writes, is marked as sheetcrm's in the same write."""
+    or an adopted unmarked one that this plan writes, is marked as sheetcrm's in the same write.
+    A `hidden` tab not hidden yet is hidden with the write (`Plan.hide`: it rides along)."""
     place = locate(snapshot, tab, locale)
     title = place.title
     if not place.exists and title not in plan.new_tabs:
@@ -47,6 +48,8 @@ def owned_tab(plan: Plan, snapshot: Snapshot, tab: OwnedTab, locale: str, body: 
     plan.writes.extend(writes)
     if (not place.exists or (place.adopt and writes)) and title not in plan.mark_owned:
         plan.mark_owned.append(title)
+    if tab.hidden and title not in snapshot.hidden and title not in plan.hide:
+        plan.hide.append(title)
     return title
 
 

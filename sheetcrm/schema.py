@@ -143,6 +143,7 @@ class OwnedTab:
     title_es: str
     headers: tuple[str, ...]
     headers_es: tuple[str, ...]
+    hidden: bool = False   # sheetcrm's bookkeeping, out of people's way: the tab is hidden
 
     def display_title(self, locale: str) -> str:
         return self.title_es if locale == "es" else self.title
@@ -151,10 +152,10 @@ class OwnedTab:
         return list(self.headers_es if locale == "es" else self.headers)
 
 
-def _owned(key: str) -> OwnedTab:
+def _owned(key: str, hidden: bool = False) -> OwnedTab:
     title, title_es = names.tab_title(key, "en"), names.tab_title(key, "es")
     headers, headers_es = names.tab_headers(key, "en"), names.tab_headers(key, "es")
-    return OwnedTab(key, title, title_es, headers, headers_es)
+    return OwnedTab(key, title, title_es, headers, headers_es, hidden)
 
 
 VALIDATION = _owned("validation")
@@ -180,7 +181,8 @@ MERGED = _owned("merged")
 # Likely duplicates (steps/duplicates.py): rewritten each sync, people's ticks carried over.
 DUPLICATES = _owned("duplicates")
 # Workflows: what sheetcrm saw at the previous sync, and the journal of every firing (its keys).
-WORKFLOW_STATE = _owned("workflow_state")
+# The State is hidden: nothing in it is for people, and an edit there only makes a rule forget.
+WORKFLOW_STATE = _owned("workflow_state", hidden=True)
 WORKFLOW_LOG = _owned("workflow_log")
 
 OWNED_TABS: dict[str, OwnedTab] = {t.key: t for t in (

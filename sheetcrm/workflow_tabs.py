@@ -5,6 +5,12 @@ their mark). crm/workflows.py says what they mean; nothing after the read parses
 A damaged row of State or Log is skipped, as a damaged line of history is: a State row lost
 means one edge not seen (its value is seen again now), a Log row lost would mean a key that
 fires again, so the Log's Key column is read as plain text, whatever else its row holds.
+
+The two tabs are written together (the Log with its header alone until something fires), so
+one found without the other was deleted: `lost` says which, and the sync warns. A State lost
+is rebuilt from the Log (`state_from_log`); with a Log lost the State still says which days
+were evaluated and which values were seen, so no time event or edge fires twice, and the
+follow-ups running are forgotten.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ class WorkflowTabs:
     state: State = field(default_factory=State)
     log: list[LogEntry] = field(default_factory=list)
     log_rows: list[list[CellValue]] = field(default_factory=list)  # the Log's rows as read, to append below
+    lost: str | None = None    # "log" or "state": the tab deleted while the other was kept
 
 
 def read_workflows(snapshot: Snapshot, ctx: ParseContext, report: Report, locale: str) -> WorkflowTabs:
@@ -41,9 +48,33 @@ def read_workflows(snapshot: Snapshot, ctx: ParseContext, report: Report, locale
     title = find_tab(list(snapshot.tabs), tab_names(WORKFLOWS, None))
     if title is not None:
         out.table = parse_table(WORKFLOWS, title, snapshot.tabs[title], TabSettings(), ctx, report)
-    out.state = read_state(_owned_grid(snapshot, WORKFLOW_STATE), locale)
-    out.log, out.log_rows = read_log(_owned_grid(snapshot, WORKFLOW_LOG), locale)
+    state, log = _owned_grid(snapshot, WORKFLOW_STATE), _owned_grid(snapshot, WORKFLOW_LOG)
+    out.state = read_state(state, locale)
+    out.log, out.log_rows = read_log(log, locale)
+    if state is None and log is not None:
+        out.lost, out.state = "state", state_from_log(out.log)
+    elif log is None and state is not None and out.state != State():
+        # Which follow-up steps went out only the Log knew: the follow-ups running are
+        # forgotten, their remaining steps never happen rather than twice.
+        out.lost, out.state.enrolled = "log", {}
     return out
+
+
+def state_from_log(log: list[LogEntry]) -> State:
+    """What the Log tells of a lost State: each rule that fired was armed by its first firing's
+    day, and every running rule was evaluated on the last day anything fired. So a time event
+    missed since then still fires (once: its key is not in the Log), and nothing before the
+    rule's first firing does. What only the State knew is gone: the values edges compare with
+    (watching starts again now), round-robin positions, follow-ups running."""
+    days = [e.day for e in log if e.day is not None]
+    if not days:
+        return State()
+    last = max(days)
+    armed: dict[str, dt.date] = {}
+    for e in log:
+        if e.day is not None and e.day < armed.get(e.rule, dt.date.max):
+            armed[e.rule] = e.day
+    return State(armed=armed, checked={rule: last for rule in armed})
 
 
 def _owned_grid(snapshot: Snapshot, tab: Any) -> Grid | None:

@@ -20,13 +20,13 @@ from sheetcrm.cells import enum_choices, normalize_key
 from sheetcrm.crm.stages import StageTable, is_open_task
 from sheetcrm.crm.workflows import (KINDS, Firing, Outcome, RuleRow, Subject, World, action_word, result_word, run as
                                     run_rules)
-from sheetcrm.i18n import _, in_locale
+from sheetcrm.i18n import N_, _, in_locale
 from sheetcrm.ids import assign_ids, id_pattern
 from sheetcrm.mail.outbox import read_outbox, sent_quotes, status_label
 from sheetcrm.mail.workflow import version_of
 from sheetcrm.plan import append_writes, cell_value, computed_writes, owned_tab
 from sheetcrm.records import LEAD_STATUSES
-from sheetcrm.report import column_letter
+from sheetcrm.report import Issue, column_letter
 from sheetcrm.schema import TABS, WORKFLOW_LOG, WORKFLOW_STATE, WORKFLOWS
 from sheetcrm.steps.context import StepResult, SyncContext
 from sheetcrm.table import Row, Table, field_kinds
@@ -80,6 +80,8 @@ def run(ctx: SyncContext) -> StepResult:
     world = build_world(ctx)
     outcome = run_rules(rows, world, tabs.state, tabs.log, ctx.config.workflows.max_per_record, ctx.locale)
     part.issues.extend(outcome.issues)
+    if tabs.lost is not None:
+        part.issues.append(_lost(ctx, tabs.lost))
     fired = Fired(outcome, names={r.id: r.name or "" for r in rows if r.id})
     anchors = _Writer(ctx, part, fired).actions()
     _log(ctx, part, fired, anchors)
@@ -97,6 +99,29 @@ def run(ctx: SyncContext) -> StepResult:
         part.plan.writes.extend(computed_writes(table, by_row, ctx.locale))
     ctx.workflows = fired
     return part
+
+
+_LOST = {
+    "log": (N_("The {tab} tab is missing, but the {other} tab is here: sheetcrm starts a new {tab}. What "
+               "the {other} shows as already seen or evaluated does not fire again; follow-ups that were "
+               "running stop, and workflow emails still in the Outbox are not sent."),
+            N_("Restore the {tab} tab from the spreadsheet's version history to keep its record of firings.")),
+    "state": (N_("The {tab} tab is missing, but the {other} tab is here: sheetcrm rebuilt what it could "
+                 "from the {other}. Nothing in the {other} fires again; changes made since the previous "
+                 "sync are not seen as changes, and follow-ups that were running stop."),
+              N_("Restore the {tab} tab from the spreadsheet's version history to keep what it remembered.")),
+}
+
+
+def _lost(ctx: SyncContext, lost: str) -> Issue:
+    """A warning naming the Workflow Log or Workflow State tab a person deleted, and what
+    sheetcrm does about it (workflow_tabs.py: which tab, and what was rebuilt)."""
+    tab, other = (WORKFLOW_LOG, WORKFLOW_STATE) if lost == "log" else (WORKFLOW_STATE, WORKFLOW_LOG)
+    title = tab.display_title(ctx.locale)
+    names_ = {"tab": title, "other": other.display_title(ctx.locale)}
+    message, hint = _LOST[lost]
+    return Issue("warning", title, None, None, None, None, f"workflow_{lost}_missing", _(message, **names_),
+                 _(hint, **names_))
 
 
 def _tab_rows(table: Table) -> list[RuleRow]:
@@ -400,8 +425,9 @@ def _log(ctx: SyncContext, part: StepResult, fired: Fired, anchors: dict[int, An
                           action_word(f.rule.action, ctx.locale), result_word(f.result, ctx.locale), f.key,
                           fired.created.get(id(f)) or "", " → ".join(f.chain) if f.result == "done" else ""],
                          anchors.get(id(f))))
-    if not new_rows and not tabs.log_rows:
-        return
+    if not new_rows and not tabs.log_rows and not fired.outcome.state.armed and tabs.lost != "log":
+        return  # no rule runs: no Log yet. Otherwise it comes with the State, header alone at first
+
     body = [*tabs.log_rows, *(r for r, _a in new_rows)]
     first = len(part.plan.writes)
     owned_tab(part.plan, ctx.snapshot, WORKFLOW_LOG, ctx.locale, body)
@@ -426,7 +452,8 @@ def _state(ctx: SyncContext, part: StepResult, outcome: Outcome, fired: Fired, a
     for (rule, record, name), (day, owner) in sorted(s.enrolled.items()):
         body += [["sequence", f"{rule}|{record}", name, day],
                  ["sequence owner", f"{rule}|{record}", name, owner or ""]]  # not for people: State kinds
-    if not body and ctx.crm.inputs.workflows.state == type(s)():  # type: ignore[union-attr]
+    tabs = ctx.crm.inputs.workflows  # type: ignore[union-attr]
+    if not body and tabs.state == type(s)() and tabs.lost != "state":
         return
     ties: dict[tuple[str, str], Anchor] = {}
     for f in outcome.firings:

@@ -67,6 +67,9 @@ class Snapshot:
     # Titles of the tabs that carry sheetcrm's own mark (Google: developer metadata on the
     # sheet; .xlsx: a sheet-scoped defined name). Only these are sheetcrm's to write whole.
     owned: set[str] = field(default_factory=set)
+    # Titles of the tabs a person does not see (Google: `hidden`; .xlsx: `state="hidden"`), so
+    # a plan asks to hide only a tab that is not hidden yet.
+    hidden: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
@@ -213,6 +216,10 @@ class Plan:
     # those, bottom row first): a merge's re-pointed references and removed rows.
     replacements: list[Replace] = field(default_factory=list)
     deletes: list[RowDelete] = field(default_factory=list)
+    # Tabs (new or existing) the backend hides in the same write: sheetcrm's bookkeeping that
+    # nobody needs to look at (the Workflow State). Like the formats, it rides along with a
+    # write and is never a reason for one.
+    hide: list[str] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(self.new_tabs or self.writes or self.mark_owned or self.replacements or self.deletes)

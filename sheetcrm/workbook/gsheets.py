@@ -105,7 +105,7 @@ MAX_BLOCK_ROWS = 2_000   # rows per updateCells request, so no single request ne
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 METADATA = {"includeGridData": "false",
             "fields": "properties.title,sheets(merges,"
-                      "properties(sheetId,title,index,gridProperties(rowCount,columnCount)),"
+                      "properties(sheetId,title,index,hidden,gridProperties(rowCount,columnCount)),"
                       "charts(chartId,spec.title),protectedRanges(protectedRangeId,description),"
                       "developerMetadata(metadataId,metadataKey,metadataValue),"
                       # Column widths and sheetcrm's format marks, which sit on the columns.
@@ -296,6 +296,7 @@ class _Sheet:
     formats: dict[int, tuple[int, str]] = field(default_factory=dict)  # 0-based column -> (metadataId, value)
     widths: dict[int, int] = field(default_factory=dict)               # 0-based column -> pixels
     hold: holding.Hold | None = None  # a holding tab of a merge's removed rows (`holding`)
+    hidden: bool = False
 
     def ids(self) -> set[int]:
         return {self.sheet_id, *self.charts, *self.protected, *self.marks, *self.owned,
@@ -362,7 +363,8 @@ class GoogleSheetsWorkbook:
         for title, value_range in zip(titles, answer.get("valueRanges", [])):
             tabs[title] = _grid(value_range.get("values", []), self._sheets[title].merges)
         self._read_formats(tabs)
-        self._snapshot = Snapshot(tabs=tabs, owned={title for title, sheet in self._sheets.items() if sheet.owned})
+        self._snapshot = Snapshot(tabs=tabs, owned={title for title, sheet in self._sheets.items() if sheet.owned},
+                                  hidden={title for title in tabs if self._sheets[title].hidden})
         return self._snapshot
 
     def _read_formats(self, tabs: dict[str, Grid]) -> None:
@@ -483,7 +485,7 @@ class GoogleSheetsWorkbook:
                        if m.get("metadataKey") == GUIDE_KEY},
                 owned={m["metadataId"]: m.get("metadataValue", "") for m in sheet.get("developerMetadata", [])
                        if m.get("metadataKey") == OWNED_KEY},
-                merges=[_block(m) for m in sheet.get("merges", [])])
+                merges=[_block(m) for m in sheet.get("merges", [])], hidden=bool(props.get("hidden")))
             intent = next((m.get("metadataValue", "") for m in sheet.get("developerMetadata", [])
                            if m.get("metadataKey") == holding.HOLD_KEY), None)
             if intent is not None:
@@ -574,7 +576,8 @@ class GoogleSheetsWorkbook:
             sheets[title] = _Sheet(sheet_id, rows, cols)
             out.append({"addSheet": {"properties": {
                 "sheetId": sheet_id, "title": title,
-                "gridProperties": {"rowCount": max(rows, 100), "columnCount": max(cols, 10), "frozenRowCount": 1}}}})
+                "gridProperties": {"rowCount": max(rows, 100), "columnCount": max(cols, 10), "frozenRowCount": 1},
+                **({"hidden": True} if title in plan.hide else {})}}})
             out.append({"repeatCell": {
                 "range": {"sheetId": sheet_id, "startRowIndex": 0, "endRowIndex": 1},
                 "cell": {"userEnteredFormat": {"textFormat": {"bold": True}}},
@@ -588,6 +591,11 @@ class GoogleSheetsWorkbook:
                                    "gridProperties": {"rowCount": max(rows, sheet.rows),
                                                       "columnCount": max(cols, sheet.cols)}},
                     "fields": "gridProperties.rowCount,gridProperties.columnCount"}})
+        for title in dict.fromkeys(plan.hide):
+            sheet = sheets.get(title)
+            if sheet is not None and title in self._sheets and not sheet.hidden:
+                out.append({"updateSheetProperties": {"properties": {"sheetId": sheet.sheet_id, "hidden": True},
+                                                      "fields": "hidden"}})
         for title in dict.fromkeys(plan.mark_owned):
             sheet = sheets.get(title)
             if sheet is not None and not sheet.owned:

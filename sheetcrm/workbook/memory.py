@@ -41,6 +41,7 @@ class MemoryWorkbook:
         for tab in self.tabs:
             self.formulas.setdefault(tab, set())
         self.owned: set[str] = {t for t in (owned or ()) if t in self.tabs}
+        self.hidden: set[str] = set()  # tabs a write hid (`Plan.hide`)
         # Lets a sync test assert that an empty plan wrote nothing.
         self.saves = 0
 
@@ -51,7 +52,8 @@ class MemoryWorkbook:
         return True
 
     def read(self) -> Snapshot:
-        return Snapshot(tabs={tab: self._grid(tab) for tab in self.tabs}, owned=set(self.owned))
+        return Snapshot(tabs={tab: self._grid(tab) for tab in self.tabs}, owned=set(self.owned),
+                        hidden=set(self.hidden))
 
     def _grid(self, tab: str) -> Grid:
         errors = dict(self.errors.get(tab, {}))
@@ -94,6 +96,7 @@ class MemoryWorkbook:
         self.owned |= marking
         if created or accepted or marking or doomed or result.replaced:
             self.saves += 1
+            self.hidden |= {t for t in plan.hide if t in self.tabs}  # rides along with a write
         return result
 
     def _cell(self, tab: str, row: int, col: int) -> CellValue:

@@ -105,6 +105,7 @@ class XlsxWorkbook:
         try:
             book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
             sheets = [m.name for m in book.sheets_metadata if m.typ == python_calamine.SheetTypeEnum.WorkSheet]
+            hidden = {m.name for m in book.sheets_metadata if m.visible != python_calamine.SheetVisibleEnum.Visible}
             tabs = {name: _grid(book.get_sheet_by_name(name).to_python(skip_empty_area=False))
                     for name in sheets}
             facts = xlsx_scan.scan(data)
@@ -114,7 +115,7 @@ class XlsxWorkbook:
         placeholder = tabs.get(PLACEHOLDER_TAB)
         if placeholder is not None and not placeholder.rows:
             del tabs[PLACEHOLDER_TAB]
-        return Snapshot(tabs=tabs, owned=_owned(data))
+        return Snapshot(tabs=tabs, owned=_owned(data), hidden=hidden & set(tabs))
 
     def write(self, plan: Plan) -> WriteResult:
         """Apply the plan with compare-and-set and replace the file atomically.
@@ -161,7 +162,9 @@ class XlsxWorkbook:
         try:
             if created or self._charts_missing(data, plan.charts):
                 raise xlsx_patch.NeedsRebuild("new tabs or charts")  # not for people: a reason for the log
-            new = xlsx_patch.apply(data, _patch(accepted, plan.guides, marks, plan.formats), preloaded)
+            patch = _patch(accepted, plan.guides, marks, plan.formats)
+            patch.hide = set(plan.hide)
+            new = xlsx_patch.apply(data, patch, preloaded)
         except xlsx_patch.NeedsRebuild:
             new = self._rebuild(data, plan, accepted, created, marks)
         if doomed:
@@ -283,6 +286,9 @@ class XlsxWorkbook:
         _apply_layouts(sheets, plan.layouts, set(created))
         _add_charts(sheets, plan.charts)
         _set_dropdowns(sheets, plan.guides)
+        for tab in plan.hide:
+            if tab in sheets and sheets[tab].sheet_state == "visible":
+                sheets[tab].sheet_state = "hidden"
         buffer = io.BytesIO()  # saved in memory: a full disk then fails in one place, below
         wb.save(buffer)
         written = {}

@@ -784,6 +784,24 @@ def mark_tabs(workbook_xml: bytes, indices: Iterable[int]) -> bytes | None:
     return workbook_xml[:after.start()] + b"<definedNames>" + fresh + b"</definedNames>" + workbook_xml[after.start():]
 
 
+def hide_tabs(workbook_xml: bytes, titles: Iterable[str]) -> bytes | None:
+    """workbook.xml with `state="hidden"` on the <sheet> of each of `titles`; None if all were
+    hidden already (a "veryHidden" tab stays as it is)."""
+    wanted, changed = set(titles), False
+
+    def hide(m: re.Match) -> bytes:
+        nonlocal changed
+        a = attrs(m[1])
+        if html.unescape(a.get(b"name", b"").decode()) not in wanted or a.get(b"state") in (b"hidden", b"veryHidden"):
+            return m[0]
+        changed = True
+        raw = re.sub(rb'\sstate="[^"]*"', b"", m[1]).rstrip()
+        return b"<sheet" + raw + b' state="hidden"' + (b"/>" if m[0].endswith(b"/>") else b">")
+
+    out = _SHEET.sub(hide, workbook_xml)
+    return out if changed else None
+
+
 # -- one patch -------------------------------------------------------------------------------
 
 @dataclass
@@ -797,6 +815,7 @@ class Patch:
     # the number format codes sheetcrm sets (`Styles.ours`).
     widths: dict[str, dict[int, tuple[float, bool]]] = field(default_factory=dict)
     ours: set[str] = field(default_factory=set)
+    hide: set[str] = field(default_factory=set)   # titles of tabs to hide (`hide_tabs`)
 
 
 def apply(data: bytes, patch: Patch, preloaded: dict[str, bytes] | None = None) -> bytes | None:
@@ -823,11 +842,15 @@ def apply(data: bytes, patch: Patch, preloaded: dict[str, bytes] | None = None) 
                 xml = set_widths(xml, patch.widths[title]) or xml
             if xml != original:
                 changed[part] = xml
+        book = workbook_part(z)
         if patch.marks:
-            book = workbook_part(z)
             marked = mark_tabs(z.read(book), [i for i, (title, _) in enumerate(tabs) if title in patch.marks])
             if marked is not None:
                 changed[book] = marked
+        if patch.hide:
+            hidden = hide_tabs(changed.get(book) or z.read(book), patch.hide)
+            if hidden is not None:
+                changed[book] = hidden
         if styles.changed:
             assert styles_part is not None and styles.xml is not None
             changed[styles_part] = styles.xml
