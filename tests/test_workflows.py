@@ -231,7 +231,9 @@ def test_a_self_triggering_pair_is_stopped_with_a_clear_message(kind, tmp_path, 
     assert [t["Subject"] for t in tasks] == ["Ping", "Pong", "Ping"]
     stopped = [e for e in _log(book) if e["Result"] == "stopped"]
     assert len(stopped) == 1 and stopped[0]["Rule"] == "WF-0002" and stopped[0]["Record"] == "TSK-0003"
-    assert "WF-0001 → WF-0002 → WF-0003 → WF-0002" in stopped[0]["Event"]
+    # The Event says what happened to the record; Details why it was stopped; Chain the loop (issue 14).
+    assert stopped[0]["Event"] == "created" and stopped[0]["Chain"] == "WF-0001 → WF-0002 → WF-0003 → WF-0002"
+    assert "same chain of rules" in stopped[0]["Details"] and "WF-0001 → WF-0002 → WF-0003 → WF-0002" in stopped[0]["Details"]
     warnings = [i for o in outcomes for i in o.crm.report.issues if i.code == "workflow_loop"]
     assert len(warnings) == 1 and warnings[0].tab == "Workflows" and warnings[0].row == 3
     assert [e["Created Record"] for e in _log(book) if e["Result"] == "done"] == ["TSK-0001", "TSK-0002", "TSK-0003"]

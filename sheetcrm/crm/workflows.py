@@ -301,6 +301,14 @@ class World:
     sequences: Mapping[str, Any] = field(default_factory=dict)
     activities: list[tuple[str | None, str, dt.date, str | None, str | None]] = field(default_factory=list)
     sent_ids: frozenset[str] = frozenset()
+    # (kind, key) -> canonical value -> the team's word for it: a stage as the team's
+    # Opportunities tab writes it ("Propuesta"), else the locale's (crm/words.py). What the Log,
+    # a task's or an activity's text say; the keys and the State keep the canonical value.
+    words: Mapping[tuple[str, str], Mapping[str, str]] = field(default_factory=dict)
+
+    def word(self, kind: str, key: str, value: Any) -> Any:
+        """`value` of field `key` of a `kind` record as the team writes it (itself when not a word)."""
+        return self.words.get((kind, key), {}).get(value, value) if isinstance(value, str) else value
 
 
 @dataclass
@@ -319,16 +327,20 @@ class State:
 @dataclass(frozen=True)
 class LogEntry:
     """One row of the Workflow Log: `created` the record the action made, `chain` the rules
-    whose firings led to it (the firing's own rule last)."""
+    whose firings led to it (the firing's own rule last); `name`, `said` and `action` the Rule
+    Name, Event and Action cells (the action canonical, None when the cell names none)."""
 
     day: dt.date | None
     rule: str
     record: str
-    event: str
+    event: str                       # the key's event part
     result: str                      # canonical: done, stopped, skipped
     key: str
     created: str | None = None
     chain: tuple[str, ...] = ()
+    name: str = ""
+    said: str = ""
+    action: str | None = None
 
 
 def firing_key(rule: str, record: str, event: str) -> str:
@@ -347,7 +359,7 @@ class Firing:
     said: str                        # the event as a person reads it
     day: dt.date                     # the event's day: a task's Due counts from it
     result: str                      # done, stopped, skipped
-    message: str = ""
+    message: str = ""                # what the action did (the owner chosen), or why it did not
     values: dict[str, Any] = field(default_factory=dict)
     chain: tuple[str, ...] = ()
     auto_approve: bool = False
@@ -469,7 +481,7 @@ def _parse_when(row: RuleRow, kind: str, world: World, issues: list[Issue]) -> T
             stage = world.enums.get("stage", {}).get(normalize_key(groups["to"]))
             if stage is None:
                 issues.append(_issue(row, "when", row.when, "workflow_unknown_stage", text=groups["to"],
-                                     stages=", ".join(world.stages)))
+                                     stages=", ".join(world.word(kind, "stage", s) for s in world.stages)))
                 return None
             trigger = dataclasses.replace(trigger, field="stage", to=stage)
         elif name == "changes":
@@ -577,6 +589,7 @@ def _events(rule: Rule, subject: Subject, world: World, state: State, armed: dt.
             out.append(("created", _("created"), as_of))
     elif t.kind in ("changes", "enters"):
         field_key = t.field or ""
+        entered = _("entered {stage}", stage=world.word(rule.kind, "stage", t.to))
         cur = subject.values.get(field_key)
         watched = (rule.kind, field_key) in state.watched
         prev_known = (sid, field_key) in state.seen
@@ -584,14 +597,14 @@ def _events(rule: Rule, subject: Subject, world: World, state: State, armed: dt.
             prev = state.seen[(sid, field_key)]
             if not _same(prev, cur):
                 if t.kind == "enters" and _matches(t.to, cur, world, field_key):
-                    out.append((f"enters:{t.to}@{as_of}", _("entered {stage}", stage=t.to), as_of))
+                    out.append((f"enters:{t.to}@{as_of}", entered, as_of))
                 elif (t.kind == "changes" and _matches(t.from_, prev, world, field_key)
                       and _matches(t.to, cur, world, field_key)):
+                    old, new = (_show(world.word(rule.kind, field_key, v)) for v in (prev, cur))
                     out.append((f"changes:{field_key}:{_show(prev)}>{_show(cur)}@{as_of}",
-                                _("{field} changed from {old} to {new}", field=label, old=_show(prev), new=_show(cur)),
-                                as_of))
+                                _("{field} changed from {old} to {new}", field=label, old=old, new=new), as_of))
         elif t.kind == "enters" and new_record and _matches(t.to, cur, world, field_key):
-            out.append((f"enters:{t.to}@{as_of}", _("entered {stage}", stage=t.to), as_of))
+            out.append((f"enters:{t.to}@{as_of}", entered, as_of))
     elif t.kind in ("score_above", "score_below"):
         cur = subject.values.get("score")
         prev = state.seen.get((sid, "score"))
@@ -829,13 +842,16 @@ class _Sandbox(ImmutableSandboxedEnvironment):
 _ENV = _Sandbox(undefined=StrictUndefined, autoescape=False)
 
 
-def template_context(subject: Subject, labels: Mapping[str, Mapping[str, str]]) -> dict[str, Any]:
+def template_context(subject: Subject, labels: Mapping[str, Mapping[str, str]],
+                     words: Mapping[tuple[str, str], Mapping[str, str]] = {}) -> dict[str, Any]:
     """What a workflow template sees of a record: each field by its header (`labels[kind]`:
     key -> header) and with its spaces as "_", `ID`, `record` (the same, for headers that are
-    not names), and each related record's (`account`, `contact`, …) the same way."""
+    not names), and each related record's (`account`, `contact`, …) the same way. A stage or
+    status is the team's word for it (`words`, as `World.words`), never the canonical key."""
     def fields(s: Subject) -> dict[str, Any]:
         shown = labels.get(s.kind, {})
-        out = {shown.get(k, k): _plain(v) for k, v in s.values.items()}
+        out = {shown.get(k, k): _plain(words.get((s.kind, k), {}).get(v, v) if isinstance(v, str) else v)
+               for k, v in s.values.items()}
         return {**out, **{k.replace(" ", "_"): v for k, v in out.items()}, "ID": s.id}
     mine = fields(subject)
     return {**mine, "record": mine, **{rel: fields(s) for rel, s in subject.related.items()}}
@@ -845,7 +861,7 @@ def render_subject(text: str, subject: Subject, world: World) -> str:
     """A Subject template filled from the record: `{{ Name }}`, `{{ Close_Date }}` (a header
     with its spaces as "_"), `{{ record["Close Date"] }}`, `{{ account.Name }}`. Raises
     jinja2.TemplateError."""
-    return _ENV.from_string(text).render(template_context(subject, world.labels)).strip()
+    return _ENV.from_string(text).render(template_context(subject, world.labels, world.words)).strip()
 
 
 def _plain(v: Any) -> Any:
@@ -896,7 +912,9 @@ def _act(firing: Firing, world: World, state: State, load: dict[tuple[str, str],
                                  rule=rule.id, record=subject.id))
             return
         firing.values = {"owner": owner}
-        load[(subject.kind, owner.casefold())] = load.get((subject.kind, owner.casefold()), 0) + 1
+        held = load[(subject.kind, owner.casefold())] = load.get((subject.kind, owner.casefold()), 0) + 1
+        firing.message = (_("assigned to {owner} (round-robin, {n} of Cap {cap})", owner=owner, n=held, cap=row.cap)
+                          if row.cap is not None else _("assigned to {owner} (round-robin)", owner=owner))
     elif rule.action == "send_email":
         to = _recipient(subject, world)
         if to is None:
