@@ -11,6 +11,7 @@ import pytest
 from sheetcrm.config import Config
 from sheetcrm.sync import sync
 from sheetcrm.workbook.xlsx import XlsxWorkbook
+from sheetcrm.workflow_tabs import LOG_FIELDS
 from test_gsheets import Traced, emu  # noqa: F401  (the emulator fixture)
 
 DAY0 = dt.date(2026, 12, 1)
@@ -348,6 +349,7 @@ def test_a_dropped_action_drops_its_log_row_and_its_edge_so_the_next_sync_fires_
     typed = next(r for r in book.tabs["Tasks"][1:] if r[2] == "Typed by a person meanwhile")
     assert len(tasks) == 1 and tasks[0][0] not in (typed[0], "TSK-0001")   # never an ID handed out before
     assert book.tabs["Tasks"].index(tasks[0]) > book.tabs["Tasks"].index(typed)
-    assert [r[7] for r in book.tabs["Workflow Log"][1:]] == ["WF-0001|OPP-0001|enters:Proposal@2026-12-03"]
+    key = LOG_FIELDS.index("key")
+    assert [r[key] for r in book.tabs["Workflow Log"][1:]] == ["WF-0001|OPP-0001|enters:Proposal@2026-12-03"]
     sync(book, Config(), day(3))
     assert len(book.tabs["Workflow Log"]) == 2
