@@ -40,7 +40,7 @@ from typing import Any
 
 from sheetcrm.cells import normalize_key
 from sheetcrm.crm.duplicates import DuplicateSettings, Entity, entities, find_groups
-from sheetcrm.i18n import N_, _
+from sheetcrm.i18n import N_, _, ngettext
 from sheetcrm.inputs import DUPLICATE_KEYS, DuplicateRow, DuplicatesTab
 from sheetcrm.owned import locate
 from sheetcrm.plan import owned_tab
@@ -476,3 +476,15 @@ def _shown(v: Any) -> str:
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
     return str(v)
+
+
+def what_merged(removed: dict[str, int], moved: dict[str, int]) -> str:
+    """What a merge did besides writing cells, per tab, as one phrase ("removed 1 row from
+    Contacts; re-pointed 2 references in Activities"); "" when it did neither. `removed`: tab
+    -> rows; `moved`: tab -> cells whose reference now names the survivor. `sheetcrm sync`
+    prints it, `sheetcrm run`'s sync line ends with it."""
+    parts = [ngettext("removed {n} row from {tab}", "removed {n} rows from {tab}", n, tab=tab)
+             for tab, n in removed.items() if n]
+    parts += [ngettext("re-pointed {n} reference in {tab}", "re-pointed {n} references in {tab}", n, tab=tab)
+              for tab, n in moved.items() if n]
+    return "; ".join(parts)

@@ -57,8 +57,11 @@ OWNED: dict[str, tuple[str, tuple[str | tuple[str, str], ...]]] = {
     # Workflows (crm/workflows.py): what sheetcrm saw at the previous sync, per rule and watched
     # value (Kind: armed, checked, watch, seen, next), and the journal of every firing.
     "workflow_state": (N_("Workflow State"), (N_("Kind"), N_("Key"), N_("Field"), NC_("setting", "Value"))),
+    # Event: what happened to the record; Result: done, skipped or stopped; Details: what the
+    # action did (the owner chosen) or why it did not. workflow_tabs.LOG_FIELDS names each column.
     "workflow_log": (N_("Workflow Log"), (N_("Time"), N_("Rule"), N_("Rule Name"), N_("Record"), N_("Event"),
-                                          N_("Action"), N_("Result"), N_("Key"), N_("Created Record"), N_("Chain"))),
+                                          N_("Action"), N_("Result"), N_("Details"), N_("Key"), N_("Created Record"),
+                                          N_("Chain"))),
 }
 
 # The columns sheetcrm computes in people's tabs: tab -> column key -> English header, in the

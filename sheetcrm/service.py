@@ -53,6 +53,7 @@ from sheetcrm.mail.digest import EventJournal, owner_digests, send_digests
 from sheetcrm.mail.journal import Journal
 from sheetcrm.mail.outbox import send_outbox, templates_for
 from sheetcrm.mail.smtp import ENV_PREFIX, SmtpSender, smtp_settings
+from sheetcrm.merging import what_merged
 from sheetcrm.owned import locate
 from sheetcrm.schema import SYNC_LOG
 from sheetcrm.steps.sync_log import plan_log
@@ -254,6 +255,8 @@ class Service:
         if appended:
             message += "; " + ngettext("{n} website form submission appended", "{n} website form submissions appended",
                                        appended)
+        if result is not None and (merged := what_merged(result.deleted, result.replaced)):
+            message += "; " + merged  # a merge's rows removed and references moved, as `sheetcrm sync` says
         return JobResult(crm.stats()["rows"], len(report.issues), written, message)
 
     def outbox(self) -> JobResult:

@@ -32,6 +32,7 @@ from rich.table import Table
 from rich.text import Text
 
 from sheetcrm.i18n import N_, _, current, in_locale, ngettext
+from sheetcrm.merging import what_merged
 from sheetcrm.terminal import visible
 
 NOTHING = "—"  # an undefined value (a win rate with no closed deal): the same in every language
@@ -88,14 +89,9 @@ def month(key: str) -> str:
 
 
 def rows_and_references(removed: dict[str, int], moved: dict[str, int]) -> list[str]:
-    """What a merge does besides writing cells, per tab, as one line ("removed 1 row from
-    Contacts; re-pointed 2 references in Activities"); no line when it does neither.
-    `removed`: tab -> rows; `moved`: tab -> cells whose reference now names the survivor."""
-    parts = [ngettext("removed {n} row from {tab}", "removed {n} rows from {tab}", n, tab=tab)
-             for tab, n in removed.items() if n]
-    parts += [ngettext("re-pointed {n} reference in {tab}", "re-pointed {n} references in {tab}", n, tab=tab)
-              for tab, n in moved.items() if n]
-    return ["; ".join(parts)] if parts else []
+    """`merging.what_merged` as lines: one, or none when the merge did nothing."""
+    line = what_merged(removed, moved)
+    return [line] if line else []
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, right: Sequence[int] = (),

@@ -21,7 +21,7 @@ from typing import Any
 
 from sheetcrm import cells
 from sheetcrm.config import TabSettings
-from sheetcrm.crm.workflows import RESULTS, LogEntry, State
+from sheetcrm.crm.workflows import ACTION_OF, RESULTS, LogEntry, State
 from sheetcrm.i18n import every_locale
 from sheetcrm.owned import owned_title
 from sheetcrm.records import ParseContext
@@ -32,6 +32,14 @@ from sheetcrm.workbook import CellValue, Grid, Snapshot
 
 # A Result cell in any language sheetcrm writes -> done / stopped / skipped.
 _RESULTS = cells.enum_choices({key: every_locale(word) for key, word in RESULTS.items()})
+
+# The Workflow Log's columns, in the order of its headers (names.OWNED["workflow_log"]).
+LOG_FIELDS = ("time", "rule", "rule_name", "record", "event", "action", "result", "details", "key", "created",
+              "chain")
+# A Log written before the Details column (issue 14): read by its headers, or in this layout.
+_LOG_FIELDS_BEFORE_DETAILS = tuple(f for f in LOG_FIELDS if f != "details")
+_LOG_HEADERS = {cells.normalize_key(word): name for header, name in zip(WORKFLOW_LOG.headers, LOG_FIELDS)
+                for word in every_locale(header)}
 
 
 @dataclass
@@ -127,18 +135,43 @@ def read_state(grid: Grid | None, locale: str) -> State:
 
 
 def read_log(grid: Grid | None, locale: str) -> tuple[list[LogEntry], list[list[CellValue]]]:
-    """The Log's entries (Time, Rule, Rule Name, Record, Event, Action, Result, Key, Created
-    Record, Chain) and its rows as read."""
+    """The Log's entries and its rows as read, each in the order of LOG_FIELDS (to be written
+    back below the new ones). Columns are found by their headers in any language, so a Log an
+    earlier version wrote (no Details column) keeps every key after an upgrade; a Log whose
+    header row is unreadable is read in the layout its rows' keys show."""
     entries: list[LogEntry] = []
-    rows = [list(r) for r in grid.rows[1:]] if grid else []
-    for raw in rows:
-        raw = raw + [None] * (10 - len(raw))
-        key = cells.parse_text(raw[7])
+    if grid is None or not grid.rows:
+        return entries, []
+    body = [list(r) for r in grid.rows[1:]]
+    where = _log_columns(grid.rows[0], body)
+    rows = [[raw[where[f]] if f in where and where[f] < len(raw) else None for f in LOG_FIELDS] for raw in body]
+    for row in rows:
+        cell = dict(zip(LOG_FIELDS, row))
+        key = cells.parse_text(cell["key"])
         if not key or key.count("|") < 2:
             continue
         rule, record, event = key.split("|", 2)
-        result = _RESULTS.get(cells.normalize_key(cells.parse_text(raw[6]) or ""), "done")
-        chain = tuple(p.strip() for p in (cells.parse_text(raw[9]) or "").split("→") if p.strip())
-        entries.append(LogEntry(_date(raw[0], locale), rule, record, event, result, key, cells.parse_text(raw[8]),
-                                chain))
+        result = _RESULTS.get(cells.normalize_key(cells.parse_text(cell["result"]) or ""), "done")
+        chain = tuple(p.strip() for p in (cells.parse_text(cell["chain"]) or "").split("→") if p.strip())
+        entries.append(LogEntry(_date(cell["time"], locale), rule, record, event, result, key,
+                                cells.parse_text(cell["created"]), chain, name=cells.parse_text(cell["rule_name"]) or "",
+                                said=cells.parse_text(cell["event"]) or "",
+                                action=ACTION_OF.get(cells.normalize_key(cells.parse_text(cell["action"]) or ""))))
     return entries, rows
+
+
+def _log_columns(header: list[CellValue], body: list[list[CellValue]]) -> dict[str, int]:
+    """LOG_FIELDS' field -> 0-based column of the Log as it is."""
+    found: dict[str, int] = {}
+    for col, text in enumerate(header):
+        name = _LOG_HEADERS.get(cells.normalize_key(cells.parse_text(text) or ""))
+        if name is not None:
+            found.setdefault(name, col)
+    if "key" in found:
+        return found
+    # No Key header: the layout whose Key column holds keys (this version's, else the one before).
+    for layout in (LOG_FIELDS, _LOG_FIELDS_BEFORE_DETAILS):
+        col = layout.index("key")
+        if any(len(r) > col and (cells.parse_text(r[col]) or "").count("|") >= 2 for r in body):
+            return {f: i for i, f in enumerate(layout)}
+    return {f: i for i, f in enumerate(LOG_FIELDS)}

@@ -384,3 +384,19 @@ def _load(text):
         path = Path(d) / "sheetcrm.toml"
         path.write_text(text, encoding="utf-8")
         return load_config(path)
+
+
+def test_an_ambiguous_conversion_names_the_records_that_match_alike():
+    """Two accounts with the same name: the lead is not converted, and the warning says which two
+    (issue 14: it said only "several accounts"), so a person knows what to merge or rename."""
+    tabs = _tabs()
+    tabs["Accounts"] += [["ACC-0002", "Acme", None, "ES", "Eva"], ["ACC-0003", "ACME", None, "ES", "Sam"]]
+    tabs["Leads"][1][3], tabs["Leads"][1][13] = "Acme", None
+    book = MemoryWorkbook(tabs)
+    crm, _results, _plan = plan_sync(book.read(), Config(), DAY1)
+    [issue] = [i for i in crm.report.issues if i.code == "conversion_ambiguous"]
+    assert issue.value == "LEAD-0001"
+    assert "ACC-0002, ACC-0003" in issue.message and "accounts" in issue.message
+    crm, _results, _plan = plan_sync(book.read(), Config(locale="es"), DAY1)
+    [issue] = [i for i in crm.report.issues if i.code == "conversion_ambiguous"]
+    assert "ACC-0002, ACC-0003" in issue.message and "cuentas" in issue.message

@@ -16,8 +16,11 @@ from sheetcrm.crm import follow_ups
 from sheetcrm.crm.workflows import Subject, World
 from sheetcrm.sync import sync
 from sheetcrm.workbook.memory import MemoryWorkbook
+from sheetcrm.workflow_tabs import LOG_FIELDS
 from test_gsheets import emu  # noqa: F401  (the emulator fixture)
 from test_workflows import Book, _as_date, _log, _tabs, day
+
+KEY, DETAILS = LOG_FIELDS.index("key"), LOG_FIELDS.index("details")   # the Workflow Log's columns
 
 RULE = ["WF-0001", "Welcome", "yes", "lead", "created", "", "start sequence", None, None, "welcome", None, None]
 STEPS = [{"day": 0, "then": "send email", "template": "intro", "subject": "Hello {{ Company }}"},
@@ -87,9 +90,9 @@ def test_a_reply_on_day_2_stops_the_day_3_and_day_7_steps(kind, tmp_path, reques
     book.append("Activities", ["ACT-0003", "2026-12-04", "Note", "left a voicemail", "LEAD-0003"])
     book.sync(3, CONFIG)
     stops = [e for e in _log(book) if e["Result"] == "stopped"]
-    assert [(e["Record"], e["Key"], e["Event"]) for e in stops] == [
-        ("LEAD-0002", SEQ.format(lead="LEAD-0002", what="stopped", day=day(1).isoformat()),
-         "stopped: replied (ACT-0002 on 2026-12-04)")]
+    assert [(e["Record"], e["Key"], e["Event"], e["Details"]) for e in stops] == [
+        ("LEAD-0002", SEQ.format(lead="LEAD-0002", what="stopped", day=day(1).isoformat()), "follow-up welcome",
+         "the record replied (ACT-0002 on 2026-12-04)")]
     for n in range(4, 10):
         book.sync(n, CONFIG)
     done = {(e["Record"], e["Event"]) for e in _log(book) if e["Result"] == "done"}
@@ -105,9 +108,10 @@ def test_conversion_loss_and_a_new_owner_stop_a_sequence(kind, tmp_path, request
     book.set("Leads", 4, 5, "Unqualified")    # LEAD-0003
     book.set("Leads", 5, 6, "Ana")            # LEAD-0004: Sam -> Ana
     book.sync(2, CONFIG)
-    stops = {e["Record"]: e["Event"] for e in _log(book) if e["Result"] == "stopped"}
-    assert stops == {"LEAD-0002": "stopped: converted", "LEAD-0003": "stopped: lost",
-                     "LEAD-0004": "stopped: owner changed from Sam to Ana"}
+    stops = {e["Record"]: (e["Event"], e["Details"]) for e in _log(book) if e["Result"] == "stopped"}
+    assert stops == {"LEAD-0002": ("follow-up welcome", "the lead was converted"),
+                     "LEAD-0003": ("follow-up welcome", "the lead was disqualified"),
+                     "LEAD-0004": ("follow-up welcome", "the owner changed from Sam to Ana")}
     for n in range(3, 10):
         book.sync(n, CONFIG)
     steps = [e["Record"] for e in _log(book) if "step" in e["Key"]]
@@ -154,12 +158,12 @@ def test_a_deal_stops_when_won_or_lost_and_a_contact_reply_counts_for_its_deal()
     contact = Subject("contact", "CON-0001", {})
     deal = Subject("opportunity", "OPP-0001", {"stage_kind": "open"}, owner="Sam", related={"contact": contact})
     assert follow_ups.stop_reason(deal, _world(deal), day(1), "Sam", set()) is None
-    for kind_, words in (("won", "stopped: won"), ("lost", "stopped: lost")):
+    for kind_, words in (("won", "the deal was won"), ("lost", "the deal was lost")):
         deal.values["stage_kind"] = kind_
         assert follow_ups.stop_reason(deal, _world(deal), day(1), "Sam", set()) == words
     deal.values["stage_kind"] = "open"
     reply = ("ACT-0009", "CON-0001", day(3), "Email", "Re: hello")
-    assert follow_ups.stop_reason(deal, _world(deal, [reply]), day(1), "Sam", set()).startswith("stopped: replied")
+    assert follow_ups.stop_reason(deal, _world(deal, [reply]), day(1), "Sam", set()).startswith("the record replied")
     # Not replies: on the enrollment day, in the future, made by a workflow, or the sender's own log.
     for act, own, sent in ((("ACT-0009", "CON-0001", day(1), "Email", None), set(), frozenset()),
                            (("ACT-0009", "CON-0001", day(6), "Call", None), set(), frozenset()),
@@ -183,15 +187,15 @@ def test_a_first_owner_is_no_change_of_owner_and_a_record_is_never_enrolled_twic
     sync(book, CONFIG, day(3))     # WF-0003 again, while its enrollment still runs: skipped
     log = book.tabs["Workflow Log"][1:]
     assert not any(r[6] == "stopped" for r in log)
-    again = [r for r in log if r[1] == "WF-0003" and "seq:" not in r[7]]
-    assert [r[6] for r in again] == ["done", "skipped"] and "already in the follow-up welcome" in again[1][4]
+    again = [r for r in log if r[1] == "WF-0003" and "seq:" not in r[KEY]]
+    assert [r[6] for r in again] == ["done", "skipped"] and "already in the follow-up welcome" in again[1][DETAILS]
     state = {(r[0], r[1]): r[3] for r in book.tabs["Workflow State"][1:] if r[0] and r[0].startswith("sequence")}
     assert state[("sequence owner", "WF-0001|LEAD-0002")] == "Ana"
     assert state[("sequence", "WF-0003|LEAD-0002")] == day(2)
     for n in range(4, 12):
         sync(book, CONFIG, day(n))
-    steps = [r for r in book.tabs["Workflow Log"][1:] if "step" in r[7]]
-    assert len(steps) == 6 and len({r[7] for r in steps}) == 6
+    steps = [r for r in book.tabs["Workflow Log"][1:] if "step" in r[KEY]]
+    assert len(steps) == 6 and len({r[KEY] for r in steps}) == 6
 
 
 BAD_STEPS = [
@@ -228,9 +232,9 @@ def test_a_spanish_workbook_starts_and_stops_a_sequence_in_spanish():
     book.tabs["Leads"][2][4] = "Convertido"
     sync(book, config, day(2))
     log = book.tabs["Registro de flujos"][1:] if "Registro de flujos" in book.tabs else book.tabs["Workflow Log"][1:]
-    assert [(r[4], r[5], r[6]) for r in log] == [
-        ("creado", "iniciar secuencia", "hecho"),
-        ("seguimiento welcome, paso 1 de 2 (día 0)", "enviar correo", "hecho"),
-        ("detenida: convertido", "iniciar secuencia", "detenido")]
+    assert [(r[4], r[5], r[6], (r[DETAILS] if len(r) > DETAILS else None) or "") for r in log] == [
+        ("creado", "iniciar secuencia", "hecho", ""),
+        ("seguimiento welcome, paso 1 de 2 (día 0)", "enviar correo", "hecho", ""),
+        ("seguimiento welcome", "iniciar secuencia", "detenido", "el lead se convirtió")]
     outbox = book.tabs.get("Bandeja de salida") or book.tabs["Outbox"]
     assert outbox[1][4] == "Hola Beta"

@@ -388,3 +388,25 @@ def test_a_stop_signal_never_takes_a_lock_the_main_thread_may_hold(tmp_path):
         with pytest.raises(SystemExit) as second:  # a second signal stops at once
             handler(signal.SIGTERM, None)
         assert second.value.code == 130
+
+
+def test_the_run_sync_line_says_the_rows_a_merge_removed_and_the_references_it_moved(tmp_path, monkeypatch):
+    """Issue 14 (issue 13's leftover): `sheetcrm sync` says "removed 1 row from Contacts; re-pointed
+    2 references in …"; `sheetcrm run`'s sync line (and its Sync Log row) now says it too."""
+    import logging
+
+    from books import xlsx_book
+    from merge_crm import tabs
+    from sheetcrm.service import Service
+    from sheetcrm.synclog import LogQueue
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    book = xlsx_book(tmp_path / "crm.xlsx", tabs())
+    book.read()
+    book.write(Plan(mark_owned=["Duplicates"]))   # sheetcrm's own Duplicates tab, ticked by a person
+    service = Service(Config(), book, logging.getLogger("test-merge-line"), log_queue=LogQueue(tmp_path / "q.jsonl"),
+                      today=lambda: AS_OF)
+    message = service.sync().message
+    assert "removed 1 row from Accounts" in message and "removed 1 row from Contacts" in message, message
+    assert "re-pointed" in message and "references in Opportunities" in message, message
+    assert "removed" not in service.sync().message    # nothing merged the second time: nothing said

@@ -11,6 +11,7 @@ import pytest
 from sheetcrm.config import Config
 from sheetcrm.sync import sync
 from sheetcrm.workbook.xlsx import XlsxWorkbook
+from sheetcrm.workflow_tabs import LOG_FIELDS
 from test_gsheets import Traced, emu  # noqa: F401  (the emulator fixture)
 
 DAY0 = dt.date(2026, 12, 1)
@@ -231,7 +232,9 @@ def test_a_self_triggering_pair_is_stopped_with_a_clear_message(kind, tmp_path, 
     assert [t["Subject"] for t in tasks] == ["Ping", "Pong", "Ping"]
     stopped = [e for e in _log(book) if e["Result"] == "stopped"]
     assert len(stopped) == 1 and stopped[0]["Rule"] == "WF-0002" and stopped[0]["Record"] == "TSK-0003"
-    assert "WF-0001 → WF-0002 → WF-0003 → WF-0002" in stopped[0]["Event"]
+    # The Event says what happened to the record; Details why it was stopped; Chain the loop (issue 14).
+    assert stopped[0]["Event"] == "created" and stopped[0]["Chain"] == "WF-0001 → WF-0002 → WF-0003 → WF-0002"
+    assert "same chain of rules" in stopped[0]["Details"] and "WF-0001 → WF-0002 → WF-0003 → WF-0002" in stopped[0]["Details"]
     warnings = [i for o in outcomes for i in o.crm.report.issues if i.code == "workflow_loop"]
     assert len(warnings) == 1 and warnings[0].tab == "Workflows" and warnings[0].row == 3
     assert [e["Created Record"] for e in _log(book) if e["Result"] == "done"] == ["TSK-0001", "TSK-0002", "TSK-0003"]
@@ -346,6 +349,7 @@ def test_a_dropped_action_drops_its_log_row_and_its_edge_so_the_next_sync_fires_
     typed = next(r for r in book.tabs["Tasks"][1:] if r[2] == "Typed by a person meanwhile")
     assert len(tasks) == 1 and tasks[0][0] not in (typed[0], "TSK-0001")   # never an ID handed out before
     assert book.tabs["Tasks"].index(tasks[0]) > book.tabs["Tasks"].index(typed)
-    assert [r[7] for r in book.tabs["Workflow Log"][1:]] == ["WF-0001|OPP-0001|enters:Proposal@2026-12-03"]
+    key = LOG_FIELDS.index("key")
+    assert [r[key] for r in book.tabs["Workflow Log"][1:]] == ["WF-0001|OPP-0001|enters:Proposal@2026-12-03"]
     sync(book, Config(), day(3))
     assert len(book.tabs["Workflow Log"]) == 2

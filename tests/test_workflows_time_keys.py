@@ -12,6 +12,7 @@ from books import xlsx
 from sheetcrm.config import Config
 from sheetcrm.sync import sync
 from sheetcrm.workbook.xlsx import XlsxWorkbook
+from sheetcrm.workflow_tabs import LOG_FIELDS
 
 DAY0 = dt.date(2026, 12, 1)
 WF = ["ID", "Name", "Active", "Record", "When", "If", "Then", "Subject", "Due (days)"]
@@ -25,7 +26,8 @@ def _edit(path, tab, cell, value):
 
 def _keys(path):
     ws = openpyxl.load_workbook(path)["Workflow Log"]
-    return [r[7] for r in ws.iter_rows(min_row=2, values_only=True) if r[0]]
+    key = LOG_FIELDS.index("key")
+    return [r[key] for r in ws.iter_rows(min_row=2, values_only=True) if r[0]]
 
 
 def test_editing_the_days_of_a_time_rule_never_refires_and_a_changed_date_is_a_new_event(tmp_path):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Iterable, Literal
+from typing import Iterable, Literal
 
 from pydantic import Field
 
@@ -92,9 +92,8 @@ class Matcher:
       free-mail one, as an account's Domain) with a similar name.
 
     A match must be unique: two accounts (or contacts) tied alike match nothing (a new one is
-    not made either; the step reports the lead), so a conversion never picks one at random."""
-
-    AMBIGUOUS = object()
+    not made either; the step reports the lead, naming them: `Ambiguous`), so a conversion
+    never picks one at random."""
 
     def __init__(self, accounts: Iterable[Account], contacts: Iterable[Contact], settings: DuplicateSettings) -> None:
         accounts = list(accounts)
@@ -120,21 +119,31 @@ class Matcher:
         self._contacts[id(contact)] = contact
         self._people.add(id(contact), contact)
 
-    def contact(self, lead: Lead) -> Contact | None | object:
-        """The contact the lead is; None; or AMBIGUOUS."""
-        return self._one([self._contacts[n] for n in self._people.find(lead)])  # type: ignore[index]
+    def contact(self, lead: Lead) -> Contact | None | Ambiguous:
+        """The contact the lead is; None; or Ambiguous (the contacts' IDs)."""
+        found: list[Contact] = [self._contacts[n] for n in self._people.find(lead)]  # type: ignore[index]
+        if len(found) > 1:
+            return Ambiguous(tuple(c.id or "" for c in found))
+        return found[0] if found else None
 
-    def account(self, lead: Lead, contact: Contact | None) -> str | None | object:
-        """The ID of the lead's account; None; or AMBIGUOUS."""
+    def account(self, lead: Lead, contact: Contact | None) -> str | None | Ambiguous:
+        """The ID of the lead's account; None; or Ambiguous (the accounts' IDs)."""
         if contact is not None and contact.account:
             return contact.account
         company = Entity("leads", lead.id or "", "company", lead.company or "", email=lead.email,
                          website=lead.website, country=lead.country)
-        return self._one(self._companies.find(company))
+        found = [str(who) for who in self._companies.find(company)]
+        if len(found) > 1:
+            return Ambiguous(tuple(found))
+        return found[0] if found else None
 
-    @classmethod
-    def _one(cls, found: list[Any]) -> Any:
-        return None if not found else found[0] if len(found) == 1 else cls.AMBIGUOUS
+
+@dataclass(frozen=True)
+class Ambiguous:
+    """Several records match a lead alike: their IDs, in the order the matcher has them (the
+    oldest first), for the report to name."""
+
+    ids: tuple[str, ...]
 
 
 # --- one lead's conversion ----------------------------------------------------------------------
@@ -148,7 +157,7 @@ PROBLEMS: dict[str, tuple[str, str]] = {
         N_("This lead cannot be converted: a contact needs a Last Name."),
         N_("Fill in Last Name, then sync again.")),
     "conversion_ambiguous": (
-        N_("This lead cannot be converted: several {what} match it."),
+        N_("This lead cannot be converted: several {what} match it ({ids})."),
         N_("Make the match unique (or tell the records apart), then sync again.")),
 }
 WHAT = {"accounts": N_("accounts"), "contacts": N_("contacts")}
@@ -158,6 +167,7 @@ WHAT = {"accounts": N_("accounts"), "contacts": N_("contacts")}
 class Problem:
     code: str                 # a key of PROBLEMS
     what: str | None = None   # a key of WHAT, for conversion_ambiguous
+    ids: tuple[str, ...] = ()  # the records that match alike, for conversion_ambiguous
 
 
 @dataclass(frozen=True)
@@ -199,12 +209,12 @@ def convert(lead: Lead, match: Matcher, settings: ConversionSettings, as_of: dt.
     Name, Amount, Currency, Close Date = as_of + close_days, Owner, Source, Campaign); each is
     Created on `as_of`."""
     contact = found_contact if found_contact is not None else match.contact(lead)
-    if contact is Matcher.AMBIGUOUS:
-        return Problem("conversion_ambiguous", "contacts")
+    if isinstance(contact, Ambiguous):
+        return Problem("conversion_ambiguous", "contacts", contact.ids)
     assert contact is None or isinstance(contact, Contact)
     account = found_account or match.account(lead, contact)
-    if account is Matcher.AMBIGUOUS:
-        return Problem("conversion_ambiguous", "accounts")
+    if isinstance(account, Ambiguous):
+        return Problem("conversion_ambiguous", "accounts", account.ids)
     new_account = new_contact = new_opportunity = None
     if account is None:
         if not lead.company:

@@ -161,7 +161,8 @@ def advance(rule: str, subjects: Mapping[str, Any], world: Any,
 
 def stop_reason(subject: Any, world: Any, enrolled: dt.date, owner: str | None,
                 own: set[str] | frozenset[str]) -> str | None:
-    """Why an enrollment of `subject` made on `enrolled` stops now, in words, or None.
+    """Why an enrollment of `subject` made on `enrolled` stops now, in words (the Workflow Log's
+    Details beside Result stopped: "the lead was converted"), or None.
 
     Replied: an activity about the record (for a deal, also about its contact) of Type Call,
     Email or Meeting, dated after the enrollment day and not after today, that sheetcrm did not
@@ -172,17 +173,18 @@ def stop_reason(subject: Any, world: Any, enrolled: dt.date, owner: str | None,
     the Owner differs (ignoring case and spaces) from the owner at enrollment."""
     values = subject.values
     if subject.kind == "lead" and (values.get("status") == "Converted" or values.get("converted")):
-        return _("stopped: converted")
+        return _("the lead was converted")
     if subject.kind == "opportunity" and values.get("stage_kind") == "won":
-        return _("stopped: won")
-    if ((subject.kind == "opportunity" and values.get("stage_kind") == "lost")
-            or (subject.kind == "lead" and values.get("status") == "Unqualified")):
-        return _("stopped: lost")
+        return _("the deal was won")
+    if subject.kind == "opportunity" and values.get("stage_kind") == "lost":
+        return _("the deal was lost")
+    if subject.kind == "lead" and values.get("status") == "Unqualified":
+        return _("the lead was disqualified")
     about = {subject.id, *((c.id,) if (c := subject.related.get("contact")) is not None else ())}
     for act_id, related, day, kind, outcome in world.activities:
         if (related in about and kind in REPLY_TYPES and enrolled < day <= world.as_of and act_id not in own
                 and not (kind == "Email" and outcome and any(m in outcome for m in world.sent_ids))):
-            return _("stopped: replied ({activity} on {day})", activity=act_id or "?", day=day.isoformat())
+            return _("the record replied ({activity} on {day})", activity=act_id or "?", day=day.isoformat())
     if owner and " ".join((subject.owner or "").split()).casefold() != " ".join(owner.split()).casefold():
-        return _("stopped: owner changed from {old} to {new}", old=owner, new=subject.owner or "∅")
+        return _("the owner changed from {old} to {new}", old=owner, new=subject.owner or "∅")
     return None

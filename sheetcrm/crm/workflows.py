@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Iterable, Mapping, Sequence
 
+from babel.lists import format_list
 from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from pydantic import ConfigDict, Field, field_validator
@@ -46,7 +47,7 @@ from pydantic import ConfigDict, Field, field_validator
 from sheetcrm.cells import normalize_key
 from sheetcrm.crm import follow_ups
 from sheetcrm.crm.conditions import Choice, Condition, ConditionError, parse_condition
-from sheetcrm.i18n import N_, NC_, _, current, in_locale
+from sheetcrm.i18n import N_, NC_, _, current, every_locale, in_locale
 from sheetcrm.intake.text import CELL_CHARS
 from sheetcrm.mail.message import HeaderError, check_mailbox
 from sheetcrm.report import Issue
@@ -73,15 +74,16 @@ _ACTION_WORDS = {  # not for people: what a Then cell is read as
     "notify_now": ("notify at once", "notify now", "notify owner now", "notificar ya", "notificar al momento",  # not for people: read as
                    "avisar ya"),  # not for people: read as
     "start_sequence": ("start sequence", "sequence", "start follow-up", "iniciar secuencia", "secuencia")}  # not for people: read as
-ACTION_OF = {normalize_key(w): a for a, words in _ACTION_WORDS.items() for w in words}
 STEP_ACTIONS = ("create_task", "log_activity", "send_email", "notify")  # what a follow-up step may do
-# How the Workflow Log names an action, in the team's language.
+# How the Workflow Log names an action, in the team's language; the hints list these, and each
+# reads back as its action in every language (so a hint can never name a word the parser refuses).
 ACTION_LABELS = {"create_task": NC_("workflow action", "create task"),
                  "log_activity": NC_("workflow action", "log activity"),
                  "assign_owner": NC_("workflow action", "assign owner"),
                  "send_email": NC_("workflow action", "send email"), "notify": NC_("workflow action", "notify"),
                  "notify_now": NC_("workflow action", "notify at once"),
                  "start_sequence": NC_("workflow action", "start sequence")}
+ACTION_OF = {normalize_key(w): a for a in ACTIONS for w in (*every_locale(ACTION_LABELS[a]), *_ACTION_WORDS[a])}
 RESULTS = {"done": NC_("workflow result", "done"), "stopped": NC_("workflow result", "stopped"),
            "skipped": NC_("workflow result", "skipped")}
 SEEN_RECORD = "*"  # the pseudo-field of `seen`: the record itself (the `created` trigger)
@@ -115,16 +117,17 @@ _MESSAGES = {
     "workflow_bad_when": (N_("\"{text}\" is not a trigger sheetcrm knows."),
                           N_("Write e.g. created, Stage changes to Won, enters Proposal, 3 days after Close Date, "
                              "score above 70, rotting, form response, quote unanswered 7 days.")),
-    "workflow_wrong_record": (N_("The trigger \"{text}\" does not apply to a {kind}."),
+    # Kinds are named in the plural ("to leads"), never after an article: "a {kind}" cannot be
+    # right for every kind in English ("a opportunity") nor in Spanish (un / una).
+    "workflow_wrong_record": (N_("The trigger \"{text}\" does not apply to {records}."),
                               N_("Use it on a rule whose Record is {kinds}.")),
-    "workflow_unknown_column": (N_("There is no column \"{column}\" for a {kind}."),
-                                N_("Use a header of the {kind}'s tab, e.g. {examples}.")),
+    "workflow_unknown_column": (N_("There is no column \"{column}\" for {records}."),
+                                N_("Use a header of their tab, e.g. {examples}.")),
     "workflow_not_a_date": (N_("\"{column}\" is not a date column."),
                             N_("Count days from a date column: Created, Close Date, Last Activity, or a custom date.")),
     "workflow_unknown_stage": (N_("\"{text}\" is not a stage."), N_("Use one of: {stages}.")),
     "workflow_bad_condition": (N_("The condition cannot be read: {problem}"), N_("{hint}")),
-    "workflow_bad_then": (N_("\"{text}\" is not an action sheetcrm knows."),
-                          N_("Write create task, log activity, assign owner, send email, notify or start sequence.")),
+    "workflow_bad_then": (N_("\"{text}\" is not an action sheetcrm knows."), N_("Write one of: {actions}.")),
     "workflow_unknown_sequence": (N_("There is no follow-up sequence \"{name}\"."),
                                   N_("Name one of the sequences of sheetcrm.toml ([follow_ups.<name>]): {names}.")),
     "workflow_missing_argument": (N_("The action {action} needs {column}."), N_("Fill in {column} for this rule.")),
@@ -298,6 +301,14 @@ class World:
     sequences: Mapping[str, Any] = field(default_factory=dict)
     activities: list[tuple[str | None, str, dt.date, str | None, str | None]] = field(default_factory=list)
     sent_ids: frozenset[str] = frozenset()
+    # (kind, key) -> canonical value -> the team's word for it: a stage as the team's
+    # Opportunities tab writes it ("Propuesta"), else the locale's (crm/words.py). What the Log,
+    # a task's or an activity's text say; the keys and the State keep the canonical value.
+    words: Mapping[tuple[str, str], Mapping[str, str]] = field(default_factory=dict)
+
+    def word(self, kind: str, key: str, value: Any) -> Any:
+        """`value` of field `key` of a `kind` record as the team writes it (itself when not a word)."""
+        return self.words.get((kind, key), {}).get(value, value) if isinstance(value, str) else value
 
 
 @dataclass
@@ -316,16 +327,20 @@ class State:
 @dataclass(frozen=True)
 class LogEntry:
     """One row of the Workflow Log: `created` the record the action made, `chain` the rules
-    whose firings led to it (the firing's own rule last)."""
+    whose firings led to it (the firing's own rule last); `name`, `said` and `action` the Rule
+    Name, Event and Action cells (the action canonical, None when the cell names none)."""
 
     day: dt.date | None
     rule: str
     record: str
-    event: str
+    event: str                       # the key's event part
     result: str                      # canonical: done, stopped, skipped
     key: str
     created: str | None = None
     chain: tuple[str, ...] = ()
+    name: str = ""
+    said: str = ""
+    action: str | None = None
 
 
 def firing_key(rule: str, record: str, event: str) -> str:
@@ -344,7 +359,7 @@ class Firing:
     said: str                        # the event as a person reads it
     day: dt.date                     # the event's day: a task's Due counts from it
     result: str                      # done, stopped, skipped
-    message: str = ""
+    message: str = ""                # what the action did (the owner chosen), or why it did not
     values: dict[str, Any] = field(default_factory=dict)
     chain: tuple[str, ...] = ()
     auto_approve: bool = False
@@ -407,14 +422,15 @@ def _parse_rule(row: RuleRow, world: World, locale: str, issues: list[Issue]) ->
             if target is None or normalize_key(column) not in world.names.get(target, {}):
                 shown = f"{relation}.{column}" if relation else column
                 issues.append(_issue(row, "condition", row.condition, "workflow_unknown_column", column=shown,
-                                     kind=_kind_word(target or kind), examples=_examples(world, target or kind)))
+                                     records=_kinds_word(target or kind), examples=_examples(world, target or kind)))
     except ConditionError as e:
         issues.append(_issue(row, "condition", row.condition, "workflow_bad_condition", problem=e.message,
                              hint=e.hint or ""))
         condition = None  # type: ignore[assignment]
     action = ACTION_OF.get(normalize_key(row.then or ""))
     if action is None:
-        issues.append(_issue(row, "then", row.then, "workflow_bad_then", text=row.then or ""))
+        issues.append(_issue(row, "then", row.then, "workflow_bad_then", text=row.then or "",
+                             actions=action_list(ACTIONS, locale)))
     else:
         needs = {"create_task": "subject", "log_activity": "subject", "assign_owner": "assign_to",
                  "send_email": "template", "start_sequence": "template"}.get(action)
@@ -447,15 +463,15 @@ def _parse_when(row: RuleRow, kind: str, world: World, issues: list[Issue]) -> T
             groups["field"] = "Status"
         allowed = _TRIGGER_KINDS[name]
         if allowed is not None and kind not in allowed:
-            issues.append(_issue(row, "when", row.when, "workflow_wrong_record", text=text, kind=_kind_word(kind),
-                                 kinds=", ".join(_kind_word(k) for k in allowed)))
+            issues.append(_issue(row, "when", row.when, "workflow_wrong_record", text=text, records=_kinds_word(kind),
+                                 kinds=format_list([_kind_word(k) for k in allowed], style="or", locale=current())))
             return None
         trigger = Trigger(name, text)
         if groups.get("field"):
             key = world.names.get(kind, {}).get(normalize_key(groups["field"]))
             if key is None:
                 issues.append(_issue(row, "when", row.when, "workflow_unknown_column", column=groups["field"],
-                                     kind=_kind_word(kind), examples=_examples(world, kind)))
+                                     records=_kinds_word(kind), examples=_examples(world, kind)))
                 return None
             if name in ("after", "before") and key not in world.dates.get(kind, frozenset()):
                 issues.append(_issue(row, "when", row.when, "workflow_not_a_date", column=groups["field"]))
@@ -465,7 +481,7 @@ def _parse_when(row: RuleRow, kind: str, world: World, issues: list[Issue]) -> T
             stage = world.enums.get("stage", {}).get(normalize_key(groups["to"]))
             if stage is None:
                 issues.append(_issue(row, "when", row.when, "workflow_unknown_stage", text=groups["to"],
-                                     stages=", ".join(world.stages)))
+                                     stages=", ".join(world.word(kind, "stage", s) for s in world.stages)))
                 return None
             trigger = dataclasses.replace(trigger, field="stage", to=stage)
         elif name == "changes":
@@ -486,8 +502,15 @@ def _relation_kind(kind: str, relation: str | None) -> str | None:
 
 
 def _kind_word(kind: str) -> str:
+    """A kind as a Record cell names it ("opportunity")."""
     return _({"lead": N_("lead"), "opportunity": N_("opportunity"), "account": N_("account"),
               "contact": N_("contact"), "task": N_("task")}[kind])
+
+
+def _kinds_word(kind: str) -> str:
+    """The records of a kind, in the plural ("opportunities"): what messages name."""
+    return _({"lead": N_("leads"), "opportunity": N_("opportunities"), "account": N_("accounts"),
+              "contact": N_("contacts"), "task": N_("tasks")}[kind])
 
 
 def _examples(world: World, kind: str) -> str:
@@ -566,6 +589,7 @@ def _events(rule: Rule, subject: Subject, world: World, state: State, armed: dt.
             out.append(("created", _("created"), as_of))
     elif t.kind in ("changes", "enters"):
         field_key = t.field or ""
+        entered = _("entered {stage}", stage=world.word(rule.kind, "stage", t.to))
         cur = subject.values.get(field_key)
         watched = (rule.kind, field_key) in state.watched
         prev_known = (sid, field_key) in state.seen
@@ -573,14 +597,14 @@ def _events(rule: Rule, subject: Subject, world: World, state: State, armed: dt.
             prev = state.seen[(sid, field_key)]
             if not _same(prev, cur):
                 if t.kind == "enters" and _matches(t.to, cur, world, field_key):
-                    out.append((f"enters:{t.to}@{as_of}", _("entered {stage}", stage=t.to), as_of))
+                    out.append((f"enters:{t.to}@{as_of}", entered, as_of))
                 elif (t.kind == "changes" and _matches(t.from_, prev, world, field_key)
                       and _matches(t.to, cur, world, field_key)):
+                    old, new = (_show(world.word(rule.kind, field_key, v)) for v in (prev, cur))
                     out.append((f"changes:{field_key}:{_show(prev)}>{_show(cur)}@{as_of}",
-                                _("{field} changed from {old} to {new}", field=label, old=_show(prev), new=_show(cur)),
-                                as_of))
+                                _("{field} changed from {old} to {new}", field=label, old=old, new=new), as_of))
         elif t.kind == "enters" and new_record and _matches(t.to, cur, world, field_key):
-            out.append((f"enters:{t.to}@{as_of}", _("entered {stage}", stage=t.to), as_of))
+            out.append((f"enters:{t.to}@{as_of}", entered, as_of))
     elif t.kind in ("score_above", "score_below"):
         cur = subject.values.get("score")
         prev = state.seen.get((sid, "score"))
@@ -752,9 +776,9 @@ def check_follow_ups(sequences: Mapping[str, follow_ups.FollowUpSettings]) -> Ma
             where = f"{name}.steps.{index}"
             action = ACTION_OF.get(normalize_key(step.then))
             if action not in STEP_ACTIONS:
-                raise KeyedProblem(f"{where}.then", _("\"{text}\" is not an action a follow-up step can take; write "
-                                                      "create task, log activity, send email or notify",
-                                                      text=step.then))
+                raise KeyedProblem(f"{where}.then", _("\"{text}\" is not an action a follow-up step can take; "
+                                                      "write one of: {actions}", text=step.then,
+                                                      actions=action_list(STEP_ACTIONS, current())))
             needs = {"create_task": "subject", "log_activity": "subject", "send_email": "template"}.get(action)
             if needs and not getattr(step, needs):
                 raise KeyedProblem(f"{where}.{needs}", _("is required for {action}",
@@ -818,13 +842,16 @@ class _Sandbox(ImmutableSandboxedEnvironment):
 _ENV = _Sandbox(undefined=StrictUndefined, autoescape=False)
 
 
-def template_context(subject: Subject, labels: Mapping[str, Mapping[str, str]]) -> dict[str, Any]:
+def template_context(subject: Subject, labels: Mapping[str, Mapping[str, str]],
+                     words: Mapping[tuple[str, str], Mapping[str, str]] = {}) -> dict[str, Any]:
     """What a workflow template sees of a record: each field by its header (`labels[kind]`:
     key -> header) and with its spaces as "_", `ID`, `record` (the same, for headers that are
-    not names), and each related record's (`account`, `contact`, …) the same way."""
+    not names), and each related record's (`account`, `contact`, …) the same way. A stage or
+    status is the team's word for it (`words`, as `World.words`), never the canonical key."""
     def fields(s: Subject) -> dict[str, Any]:
         shown = labels.get(s.kind, {})
-        out = {shown.get(k, k): _plain(v) for k, v in s.values.items()}
+        out = {shown.get(k, k): _plain(words.get((s.kind, k), {}).get(v, v) if isinstance(v, str) else v)
+               for k, v in s.values.items()}
         return {**out, **{k.replace(" ", "_"): v for k, v in out.items()}, "ID": s.id}
     mine = fields(subject)
     return {**mine, "record": mine, **{rel: fields(s) for rel, s in subject.related.items()}}
@@ -834,7 +861,7 @@ def render_subject(text: str, subject: Subject, world: World) -> str:
     """A Subject template filled from the record: `{{ Name }}`, `{{ Close_Date }}` (a header
     with its spaces as "_"), `{{ record["Close Date"] }}`, `{{ account.Name }}`. Raises
     jinja2.TemplateError."""
-    return _ENV.from_string(text).render(template_context(subject, world.labels)).strip()
+    return _ENV.from_string(text).render(template_context(subject, world.labels, world.words)).strip()
 
 
 def _plain(v: Any) -> Any:
@@ -885,7 +912,9 @@ def _act(firing: Firing, world: World, state: State, load: dict[tuple[str, str],
                                  rule=rule.id, record=subject.id))
             return
         firing.values = {"owner": owner}
-        load[(subject.kind, owner.casefold())] = load.get((subject.kind, owner.casefold()), 0) + 1
+        held = load[(subject.kind, owner.casefold())] = load.get((subject.kind, owner.casefold()), 0) + 1
+        firing.message = (_("assigned to {owner} (round-robin, {n} of Cap {cap})", owner=owner, n=held, cap=row.cap)
+                          if row.cap is not None else _("assigned to {owner} (round-robin)", owner=owner))
     elif rule.action == "send_email":
         to = _recipient(subject, world)
         if to is None:
@@ -958,3 +987,8 @@ def result_word(result: str, locale: str) -> str:
 
 def action_word(action: str, locale: str) -> str:
     return in_locale(locale, ACTION_LABELS[action])
+
+
+def action_list(actions: Iterable[str], locale: str) -> str:
+    """The actions' names as the Log writes them ("create task, log activity, …"), for hints."""
+    return ", ".join(action_word(a, locale) for a in actions)

@@ -28,11 +28,10 @@ from typing import Any, Callable, Collection, ContextManager, Iterable
 
 from babel.dates import format_date
 
-from sheetcrm.cells import normalize_key
 from sheetcrm.config import Config
-from sheetcrm.crm.workflows import ACTION_LABELS, KINDS
+from sheetcrm.crm.workflows import KINDS
 from sheetcrm.engine import Results
-from sheetcrm.i18n import every_locale, in_locale
+from sheetcrm.i18n import in_locale
 from sheetcrm.lock import lock_dir, workbook_key
 from sheetcrm.mail.message import check_addresses, check_header
 from sheetcrm.mail.outbox import Transport
@@ -63,9 +62,6 @@ class Digest:
         return msg
 
 
-_NOTIFY = {normalize_key(w) for w in every_locale(ACTION_LABELS["notify"])}
-
-
 def workflow_events(crm: Crm, config: Config, told: Collection[str] = ()) -> dict[str, list[dict[str, Any]]]:
     """owner -> the `notify` firings of the Workflow Log not yet in `told` (Log keys), oldest
     first: {"key", "day", "rule", "name", "record", "event"}. The owner is the rule's first
@@ -85,17 +81,13 @@ def workflow_events(crm: Crm, config: Config, told: Collection[str] = ()) -> dic
             if r.id and r.target is not None:
                 owners.setdefault(r.id, getattr(r.target, "owner", None))
     out: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for raw in tabs.log_rows:
-        raw = list(raw) + [None] * (10 - len(raw))
-        key = str(raw[7] or "").strip()
-        entry = next((e for e in tabs.log if e.key == key), None)
-        if (entry is None or key in told or entry.result != "done"
-                or normalize_key(str(raw[5] or "")) not in _NOTIFY):
+    for entry in tabs.log:
+        if entry.key in told or entry.result != "done" or entry.action != "notify":
             continue
         owner = assign.get(entry.rule) or owners.get(entry.record)
         if owner:
-            out[owner].append({"key": key, "day": entry.day, "rule": entry.rule, "name": str(raw[2] or ""),
-                               "record": entry.record, "event": str(raw[4] or "")})
+            out[owner].append({"key": entry.key, "day": entry.day, "rule": entry.rule, "name": entry.name,
+                               "record": entry.record, "event": entry.said})
     return out
 
 

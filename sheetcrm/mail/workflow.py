@@ -75,7 +75,6 @@ def origin(crm: Crm, config: Config, row_id: str, version: str) -> Origin | str:
     if entry is None:
         return _("the Workflow Log has no firing that queued {row}; a workflow email is sent only as queued",
                  row=row_id)
-    said = next((str(r[4]) for r in tabs.log_rows if len(r) > 7 and r[7] == entry.key and r[4] is not None), "")
     name, template, found = "", None, False
     for row in tabs.table.rows if tabs.table is not None else ():
         if row.id == entry.rule and row.record is not None:
@@ -87,7 +86,7 @@ def origin(crm: Crm, config: Config, row_id: str, version: str) -> Origin | str:
     if not found:
         return _("the rule {rule} that queued this email is no longer in the Workflows tab or sheetcrm.toml",
                  rule=entry.rule)
-    return Origin(entry.rule, name, entry.record, said, template or NOTIFY_TEMPLATE)
+    return Origin(entry.rule, name, entry.record, entry.said, template or NOTIFY_TEMPLATE)
 
 
 def _labels(tab: str, locale: str) -> dict[str, str]:

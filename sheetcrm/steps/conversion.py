@@ -91,7 +91,8 @@ def run(ctx: SyncContext) -> StepResult:
         if isinstance(plan, Problem):
             message, hint = PROBLEMS[plan.code]
             part.issues.append(Issue("warning", leads.title, row.row, None, None, lead.id, plan.code,
-                                     _(message, what=_(WHAT[plan.what]) if plan.what else ""), _(hint)))
+                                     _(message, what=_(WHAT[plan.what]) if plan.what else "",
+                                       ids=", ".join(plan.ids)), _(hint)))
             continue
         out.conversion(leads, row, plan, made, match)
     if settings.activities != "keep":

@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sheetcrm import names
-from sheetcrm.cells import enum_choices, normalize_key
+from sheetcrm.cells import canonical_text, enum_choices, normalize_key
 from sheetcrm.crm.stages import StageTable, is_open_task
+from sheetcrm.crm.words import CATEGORY, LEAD_STATUS, STAGE, most_used
 from sheetcrm.crm.workflows import (KINDS, Firing, Outcome, RuleRow, Subject, World, action_word, result_word, run as
                                     run_rules)
 from sheetcrm.i18n import N_, _, in_locale
@@ -32,6 +33,7 @@ from sheetcrm.steps.context import StepResult, SyncContext
 from sheetcrm.table import Row, Table, field_kinds
 from sheetcrm.validate import parse_context
 from sheetcrm.workbook import CellValue, CellWrite
+from sheetcrm.workflow_tabs import LOG_FIELDS
 
 Anchor = tuple[str, int, int]
 _PREFIX = {"tasks": "TSK", "activities": "ACT"}
@@ -186,6 +188,7 @@ def build_world(ctx: SyncContext) -> World:
         for choice, value in enum_choices(_choices(spec)).items():
             statuses.setdefault(choice, value)
     w.enums = {"stage": dict(parse_context(config).stages), "status": statuses}
+    w.words = _team_words(ctx)
     metrics = {o.id: m for o, m in zip(results.opportunities, results.metrics) if o.id}
     by_id: dict[str, Subject] = {}
     for kind, tab in KINDS.items():
@@ -249,6 +252,27 @@ def build_world(ctx: SyncContext) -> World:
             contact = opp.related.get("contact")
             w.quotes.append((outbox_id, opp.id, contact.id if contact else None, sent))
     return w
+
+
+def _team_words(ctx: SyncContext) -> dict[tuple[str, str], dict[str, str]]:
+    """(kind, field) -> canonical value -> the team's word (`World.words`): stages, lead statuses
+    and forecast categories as every cell sheetcrm writes them (the engine's `crm.words`); any
+    other choice (a task's or an account's Status) as the team's own column spells it most."""
+    assert ctx.results is not None
+    spelled = ctx.results.words.spelled
+    out: dict[tuple[str, str], dict[str, str]] = {
+        ("opportunity", "stage"): dict(spelled.get(STAGE, {})), ("lead", "status"): dict(spelled.get(LEAD_STATUS, {})),
+        ("opportunity", "category_override"): dict(spelled.get(CATEGORY, {}))}
+    for kind, tab in KINDS.items():
+        table = ctx.crm.tables.get(tab)
+        for name, how in field_kinds(TABS[tab]).items():
+            col = table.header.fields.get(name) if table else None
+            if how != "enum" or (kind, name) in out or table is None or col is None:
+                continue
+            out[(kind, name)] = most_used((value, canonical_text(raw)) for r in table.rows
+                                          if r.record is not None and isinstance(value := getattr(r.record, name), str)
+                                          and col < len(r.cells) and isinstance(raw := r.cells[col], str))
+    return out
 
 
 def _choices(spec: Any) -> dict[str, list[str]]:
@@ -420,14 +444,15 @@ def _log(ctx: SyncContext, part: StepResult, fired: Fired, anchors: dict[int, An
     for f in fired.outcome.firings:
         if f.result == "done":
             fired.counts[f.rule.id] = fired.counts.get(f.rule.id, 0) + 1
-        event = f.said if not f.message else f"{f.said}: {f.message}" if f.result != "stopped" else f.message
-        new_rows.append(([ctx.as_of, f.rule.id, f.rule.row.name or "", f.subject.id, event,
-                          action_word(f.rule.action, ctx.locale), result_word(f.result, ctx.locale), f.key,
-                          fired.created.get(id(f)) or "", " → ".join(f.chain) if f.result == "done" else ""],
-                         anchors.get(id(f))))
+        # Event: what happened to the record; Details: what the action did, or why it did not;
+        # Chain: the rules that led here, also for a stop (the loop it broke).
+        cells = {"time": ctx.as_of, "rule": f.rule.id, "rule_name": f.rule.row.name or "", "record": f.subject.id,
+                 "event": f.said, "action": action_word(f.rule.action, ctx.locale),
+                 "result": result_word(f.result, ctx.locale), "details": f.message, "key": f.key,
+                 "created": fired.created.get(id(f)) or "", "chain": " → ".join(f.chain) if f.result != "skipped" else ""}
+        new_rows.append(([cells[name] for name in LOG_FIELDS], anchors.get(id(f))))
     if not new_rows and not tabs.log_rows and not fired.outcome.state.armed and tabs.lost != "log":
         return  # no rule runs: no Log yet. Otherwise it comes with the State, header alone at first
-
     body = [*tabs.log_rows, *(r for r, _a in new_rows)]
     first = len(part.plan.writes)
     owned_tab(part.plan, ctx.snapshot, WORKFLOW_LOG, ctx.locale, body)

@@ -3,7 +3,7 @@ link's certainty; where the matchers before it disagreed, the stricter answer, s
 
 from __future__ import annotations
 
-from sheetcrm.crm.conversion import Matcher
+from sheetcrm.crm.conversion import Ambiguous, Matcher
 from sheetcrm.crm.duplicates import DuplicateSettings
 from sheetcrm.crm.matching import Known
 from sheetcrm.records import Account, Contact, Lead
@@ -94,7 +94,8 @@ def test_names_alike_but_not_the_same_link_no_account():
 
 def test_two_accounts_tied_alike_are_ambiguous():
     match = _convert_match(_account("ACC-1", "Acme"), _account("ACC-2", "ACME"))
-    assert match.account(_lead("Ana", "Ng", company="Acme", website=None), None) is Matcher.AMBIGUOUS
+    # Both named, oldest first, so the report can say which (issue 14).
+    assert match.account(_lead("Ana", "Ng", company="Acme", website=None), None) == Ambiguous(("ACC-1", "ACC-2"))
 
 
 def test_a_contact_matches_by_the_normalised_email_and_two_are_ambiguous():
@@ -105,4 +106,4 @@ def test_a_contact_matches_by_the_normalised_email_and_two_are_ambiguous():
     assert match.account(_lead("Bo", "Li", "boli@gmail.com", company="Other", website=None), bo) == "ACC-1"
     twin = bo.model_copy(update={"id": "CON-2"})
     match.add_contact(twin)
-    assert match.contact(_lead("Bo", "Li", "bo.li@gmail.com")) is Matcher.AMBIGUOUS
+    assert match.contact(_lead("Bo", "Li", "bo.li@gmail.com")) == Ambiguous(("CON-1", "CON-2"))
