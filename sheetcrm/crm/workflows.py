@@ -33,14 +33,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import math
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Iterable, Mapping, Sequence
 
 from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError
-from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from jinja2.sandbox import SecurityError
 from pydantic import ConfigDict, Field, field_validator
 
 from sheetcrm.cells import normalize_key
@@ -49,6 +48,7 @@ from sheetcrm.crm.conditions import Choice, Condition, ConditionError, parse_con
 from sheetcrm.i18n import N_, NC_, _, current, in_locale
 from sheetcrm.intake.text import CELL_CHARS
 from sheetcrm.mail.message import HeaderError, check_mailbox
+from sheetcrm.mail.sandbox import Sandbox
 from sheetcrm.report import Issue
 from sheetcrm.settings import KeyedProblem, Section
 from sheetcrm.workbook import CellValue, cell_key
@@ -795,27 +795,8 @@ def _open_load(world: World) -> dict[tuple[str, str], int]:
     return load
 
 
-class _Sandbox(ImmutableSandboxedEnvironment):
-    """jinja2's sandbox (which already refuses a range() longer than jinja2.sandbox.MAX_RANGE)
-    that also refuses `*` and `**` results that would outgrow a cell: `"x" * 10**9` would
-    take a gigabyte before any length check could see it. As jinja2's docs suggest
-    (intercepted_binops / call_binop); a refused operation raises SecurityError."""
-
-    intercepted_binops = frozenset({"*", "**"})
-
-    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-        if operator == "*":
-            for seq, n in ((left, right), (right, left)):
-                if (isinstance(seq, (str, list, tuple)) and isinstance(n, int) and not isinstance(n, bool)
-                        and len(seq) * n > CELL_CHARS):
-                    raise SecurityError(_("a repetition longer than a cell ({n} characters)", n=CELL_CHARS))
-        if (operator == "**" and isinstance(left, (int, float)) and isinstance(right, (int, float))
-                and abs(left) > 1 and abs(right) * math.log10(abs(left)) > 4000):  # Python prints 4300 digits
-            raise SecurityError(_("a power too large for a cell"))
-        return super().call_binop(context, operator, left, right)
-
-
-_ENV = _Sandbox(undefined=StrictUndefined, autoescape=False)
+# The Subject's sandbox: the one policy of every template (mail/sandbox.py), within a cell.
+_ENV = Sandbox(CELL_CHARS, undefined=StrictUndefined, autoescape=False)
 
 
 def template_context(subject: Subject, labels: Mapping[str, Mapping[str, str]]) -> dict[str, Any]:
@@ -834,7 +815,7 @@ def render_subject(text: str, subject: Subject, world: World) -> str:
     """A Subject template filled from the record: `{{ Name }}`, `{{ Close_Date }}` (a header
     with its spaces as "_"), `{{ record["Close Date"] }}`, `{{ account.Name }}`. Raises
     jinja2.TemplateError."""
-    return _ENV.from_string(text).render(template_context(subject, world.labels)).strip()
+    return _ENV.render(_ENV.from_string(text), template_context(subject, world.labels)).strip()
 
 
 def _plain(v: Any) -> Any:
