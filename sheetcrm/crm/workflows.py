@@ -130,6 +130,9 @@ _MESSAGES = {
     "workflow_missing_argument": (N_("The action {action} needs {column}."), N_("Fill in {column} for this rule.")),
     "workflow_bad_template": (N_("The Subject template cannot be read: {problem}"),
                               N_("Write text with fields in double braces, e.g. Follow up {{{{ Name }}}}.")),
+    "workflow_template_missing": (N_("There is no template {file} for this rule's email."), N_("{hint}")),
+    "workflow_template_broken": (N_("The template {file} cannot be read: {problem}"),
+                                 N_("Fix {file}; until then this rule's emails are skipped, not queued.")),
     "workflow_render_failed": (N_("The rule {rule} could not write its Subject for {record}: {problem}"),
                                N_("Check the field names and what the Subject column computes.")),
     "workflow_max_firings": (N_("The rule {rule} has fired {n} times on {record} and is stopped there."),
@@ -151,6 +154,53 @@ _MESSAGES = {
                                      "address under [owners]."),
                                   N_("Add {owner} = \"their@address\" under [owners] in sheetcrm.toml.")),
 }
+
+
+def template_files(name: str) -> tuple[str, str]:
+    """The text and HTML template files a Template cell names: "welcome" -> welcome.txt.j2,
+    welcome.html.j2; "welcome.txt.j2" the same."""
+    stem = name.strip()
+    for suffix in (".txt.j2", ".html.j2", ".j2", ".txt"):
+        if stem.endswith(suffix):
+            stem = stem[: -len(suffix)]
+            break
+    return f"{stem}.txt.j2", f"{stem}.html.j2"
+
+
+@dataclass(frozen=True)
+class TemplateShelf:
+    """The email templates a sync's rules may name, gathered before the sync
+    (mail/outbox.template_shelf): `files` file name (welcome.txt.j2, the built-in ones too) ->
+    why it does not compile, None when it does; `folder` the configured templates folder as a
+    person finds it (relative to sheetcrm.toml), None when none is configured; `exists`
+    whether that folder is there; `found` the email templates (text parts) it holds, by name."""
+
+    files: Mapping[str, str | None]
+    folder: str | None = None
+    exists: bool = True
+    found: tuple[str, ...] = ()
+
+    def problem(self, name: str) -> tuple[str, dict[str, str]] | None:
+        """Why the Template cell `name` cannot make an email (an issue code of this module and
+        its fields), or None. Its HTML part is optional, but must compile when it is there."""
+        text, html = template_files(name)
+        if text not in self.files:
+            return "workflow_template_missing", {"file": text, "hint": self._hint(text)}
+        for file in (text, html):
+            if self.files.get(file) is not None:
+                return "workflow_template_broken", {"file": file, "problem": str(self.files[file])}
+        return None
+
+    def _hint(self, file: str) -> str:
+        found = ", ".join(self.found[:10]) + (", …" if len(self.found) > 10 else "") if self.found else "—"
+        if self.folder is None:
+            return _("sheetcrm.toml names no templates folder: set templates = \"folder\" there and put {file} in "
+                     "it.", file=file)
+        if not self.exists:
+            return _("The templates folder {folder} does not exist: create it and put {file} in it.",
+                     folder=self.folder, file=file)
+        return _("Put {file} in the templates folder {folder}, or name one of its templates: {found}.", file=file,
+                 folder=self.folder, found=found)
 
 
 class RuleSettings(Section):
@@ -298,6 +348,8 @@ class World:
     sequences: Mapping[str, Any] = field(default_factory=dict)
     activities: list[tuple[str | None, str, dt.date, str | None, str | None]] = field(default_factory=list)
     sent_ids: frozenset[str] = frozenset()
+    # The email templates (mail/outbox.template_shelf), read before the sync; None: not checked.
+    templates: TemplateShelf | None = None
 
 
 @dataclass
@@ -433,6 +485,12 @@ def _parse_rule(row: RuleRow, world: World, locale: str, issues: list[Issue]) ->
                                  names=", ".join(world.sequences) or "—"))
     if trigger is None or len(issues) > before or action is None or condition is None:
         return None
+    if action in ("send_email", "notify_now") and row.template and world.templates is not None:
+        # A warning, and the rule runs: each firing is skipped while the template is wrong
+        # (`_act`), so no Draft is queued that could only fail at send.
+        problem = world.templates.problem(row.template)
+        if problem is not None:
+            issues.append(_issue(row, "template", row.template, problem[0], severity="warning", **problem[1]))
     return Rule(row, kind, trigger, condition, action)
 
 
@@ -844,6 +902,11 @@ def _act(firing: Firing, world: World, state: State, load: dict[tuple[str, str],
                                                          record=subject.id, problem=problem)
             issues.append(_issue(row, "subject", row.subject, "workflow_render_failed", severity="warning",
                                  rule=rule.id, record=subject.id, problem=problem))
+            return
+    if rule.action in ("send_email", "notify_now") and row.template and world.templates is not None:
+        problem = world.templates.problem(row.template)
+        if problem is not None:
+            firing.result, firing.message = "skipped", _(_MESSAGES[problem[0]][0], **problem[1])
             return
     named = row.assign_to[0] if row.assign_to else None
     # A Related cell names a lead, deal, account or contact, never a task: a task's follow-up is

@@ -154,7 +154,7 @@ def build_world(ctx: SyncContext) -> World:
               internal=frozenset(v.strip().casefold() for v in config.owners.values()),
               owner_email=dict(config.owners), stages=tuple(s.name for s in config.stages),
               team_domains=frozenset(config.workflows.team_domains),
-              sequences=config.follow_ups,
+              sequences=config.follow_ups, templates=ctx.templates,
               activities=[(a.id, a.related, a.date, a.type, a.outcome) for a in activities if a.related])
     statuses: dict[str, str] = {}
     for spec in (TABS["leads"], TABS["accounts"], TABS["tasks"]):
