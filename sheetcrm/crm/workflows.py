@@ -974,6 +974,8 @@ def _act(firing: Firing, world: World, state: State, load: dict[tuple[str, str],
 
 
 def _recipient(subject: Subject, world: World) -> str | None:
+    # The record's own Email; else its contact's (a deal's Contact, an account's Primary Contact);
+    # else its owner's address under [owners].
     if subject.email:
         return subject.email
     contact = subject.related.get("contact")

@@ -112,7 +112,8 @@ def email_context(crm: Crm, config: Config, found: Origin, locale: str) -> dict[
     subject = _subject(kind, row)
     labels: dict[str, dict[str, str]] = {kind: _labels(KINDS[kind], locale)}
     relations = {"opportunity": (("account", "accounts", "account"), ("contact", "contacts", "contact")),
-                 "contact": (("account", "accounts", "account"),)}.get(kind, ())
+                 "contact": (("account", "accounts", "account"),),
+                 "account": (("contact", "contacts", "primary_contact"),)}.get(kind, ())
     for rel, tab, key in relations:
         text = subject.values.get(key)
         rows = crm.find(tab, text) if text else []

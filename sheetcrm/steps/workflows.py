@@ -267,6 +267,10 @@ def _relate(ctx: SyncContext, w: World, by_id: dict[str, Subject]) -> None:
     for s in w.subjects.get("contact", []):
         if (target := one("accounts", s.values.get("account"))) is not None:
             s.related["account"] = target
+    for s in w.subjects.get("account", []):
+        # An account's email goes to its Primary Contact (crm/workflows._recipient).
+        if (target := one("contacts", s.values.get("primary_contact"))) is not None:
+            s.related["contact"] = target
     for s in w.subjects.get("task", []):
         target = by_id.get(s.values.get("related") or "")
         if target is not None:
