@@ -256,6 +256,7 @@ def _print_demo_workflows(outcomes: list[SyncOutcome]) -> None:
 @FORMAT
 @user_errors
 def validate(target: Target, fmt: str) -> None:
+    from sheetcrm.mail.outbox import template_shelf
     config, book = target.open()
     # The whole sync's plan, written nowhere: the steps check too (a form response's email,
     # a conversion's ambiguity, a workflow rule), so validate reports every issue sync would.
@@ -263,7 +264,8 @@ def validate(target: Target, fmt: str) -> None:
         with bar.phase("reading"):
             snapshot = book.read()
         crm, _results, _plan = plan_sync(snapshot, config, dt.date.today(),
-                                         sent_versions=Journal.versions_held(book), progress=bar)
+                                         sent_versions=Journal.versions_held(book), progress=bar,
+                                         templates=template_shelf(config))
     if fmt == "json":
         echo_json(json.dumps(crm.report.as_dict(crm.stats()), ensure_ascii=False, indent=2))
     else:

@@ -10,8 +10,8 @@ lowest ID number). `merge` plans, for each ticked group, over the records of the
 - every reference to a merged ID re-pointed to the survivor by content (`Replace`: on Google a
   `findReplace` with `matchEntireCell` over the column, on .xlsx writes keyed by the cell
   still holding the merged ID), in the columns that can name it: Contacts' Account,
-  Opportunities' Account and Contact, Activities' and Tasks' Related, Quote Lines'
-  Opportunity, the Outbox's Opportunity, Stage History's record IDs and a converted lead's
+  Opportunities' Account and Contact, Accounts' Primary Contact, Activities' and Tasks'
+  Related, Quote Lines' Opportunity, the Outbox's Opportunity, Stage History's record IDs and a converted lead's
   Converted Account and Contact (a merged lead's Lead Status History stays its own);
 - each merged row copied whole into sheetcrm's Merged tab (Merged At, Survivor, Tab, ID, then
   one "Header=Value" cell per non-empty cell of the row, in its column order), and removed
@@ -60,7 +60,7 @@ REFERENCES: dict[str, tuple[tuple[str, str], ...]] = {
     "accounts": (("contacts", "account"), ("opportunities", "account"), ("activities", "related"),
                  ("tasks", "related"), ("leads", "converted_account")),
     "contacts": (("opportunities", "contact"), ("activities", "related"), ("tasks", "related"),
-                 ("leads", "converted_contact")),
+                 ("leads", "converted_contact"), ("accounts", "primary_contact")),
     "leads": (("activities", "related"), ("tasks", "related")),
     "opportunities": (("quote_lines", "opportunity"), ("activities", "related"), ("tasks", "related")),
 }
@@ -316,7 +316,8 @@ def _fill(plan: Plan, grid, m: Merge, survivors: dict[str, str]) -> None:
     only: never the ID, never sheetcrm's computed columns, never over or from a formula)."""
     table, row = m.survivor.table, m.survivor.row
     id_col = table.header.fields["id"]
-    refs = {table.header.fields[f] for f in ("account", "contact", "related", "opportunity") if f in table.header.fields}
+    refs = {table.header.fields[f] for f in ("account", "contact", "related", "opportunity", "primary_contact")
+            if f in table.header.fields}
     columns = sorted({*table.header.fields.values(), *table.header.custom.values()} - {id_col})
     source = m.survivor.table.title
     for col in columns:

@@ -135,6 +135,9 @@ class Account(Record):
     employees: Integer = col("Employees")
     country: Text = col("Country")
     owner: Text = col("Owner")
+    # The contact a workflow email about the account goes to (docs/workflows.md): a contact's
+    # ID, full name or email, resolved like every reference (validate.py).
+    primary_contact: Text = col("Primary Contact")  # not for people: recognised header
     status: Annotated[str | None, _cell(_enum(N_("account status"), {
         "Prospect": ["Prospecto"], "Customer": ["Cliente"], "Churned": ["Perdido", "Baja", "Churn"],
         "Partner": ["Socio"]}))] = col("Status")

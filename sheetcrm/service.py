@@ -51,7 +51,7 @@ from sheetcrm.intake.queue import WebBatch, WebQueue, queue_path
 from sheetcrm.lock import lock_dir, workbook_key
 from sheetcrm.mail.digest import EventJournal, owner_digests, send_digests
 from sheetcrm.mail.journal import Journal
-from sheetcrm.mail.outbox import send_outbox, templates_for
+from sheetcrm.mail.outbox import send_outbox, template_shelf, templates_for
 from sheetcrm.mail.smtp import ENV_PREFIX, SmtpSender, smtp_settings
 from sheetcrm.merging import what_merged
 from sheetcrm.owned import locate
@@ -220,7 +220,8 @@ class Service:
                 # Read after the workbook: a submission stored meanwhile waits for the next sync.
                 batch = WebBatch(queue.waiting()) if queue is not None else None
                 crm, _results, plan = plan_sync(snapshot, self.config, self.today(), handed, log_now=self._log_due(),
-                                                sent_versions=Journal.versions_held(self.book), web=batch)
+                                                sent_versions=Journal.versions_held(self.book), web=batch,
+                                                templates=template_shelf(self.config))
                 result = None
                 if not plan:
                     break

@@ -15,9 +15,11 @@ from dataclasses import dataclass
 from typing import Any, Callable, Collection, Sequence
 
 from sheetcrm.config import Config
+from sheetcrm.crm.workflows import TemplateShelf
 from sheetcrm.engine import Results
 from sheetcrm.i18n import ngettext, using
 from sheetcrm.intake.queue import WebBatch
+from sheetcrm.mail.outbox import template_shelf
 from sheetcrm.owned import TAB_NAME_TAKEN
 from sheetcrm.steps import STEPS, Step, SyncContext
 from sheetcrm.validate import Crm, read_crm, team_config
@@ -81,7 +83,7 @@ class SyncOutcome:
 def plan_sync(snapshot: Snapshot, config: Config, as_of: dt.date,
               log_rows: Sequence[Sequence[CellValue]] = (), log_now: bool = False, *,
               sent_versions: Collection[str] = (), progress: ProgressHook = _no_progress,
-              web: WebBatch | None = None) -> tuple[Crm, Results, Plan]:
+              web: WebBatch | None = None, templates: TemplateShelf | None = None) -> tuple[Crm, Results, Plan]:
     """The read (`validate.read_crm`), then every step of `sheetcrm.steps.STEPS` in its order.
 
     `log_rows` are Sync Log rows waiting to be written (`sheetcrm run` keeps them); they
@@ -89,10 +91,12 @@ def plan_sync(snapshot: Snapshot, config: Config, as_of: dt.date,
     (the service's `[schedule] log` interval is up, or a row reports a failure or a recovery).
     `sent_versions` are the quote versions the outbox journal holds (`Journal.versions_held`):
     a ticked quote of such a version is not queued again, even with no Outbox row left.
+    `templates` are the email templates a workflow rule may name (`mail.outbox.template_shelf`,
+    read by the caller); without them a rule's Template is not checked at the sync.
     `progress` hears the "validating" and "computing" phases (ProgressHook). With no `locale`
     in the config file, the workbook's language decides what it writes (`validate.team_config`)."""
     ctx = plan_context(snapshot, config, as_of, log_rows, log_now, sent_versions=sent_versions, progress=progress,
-                       web=web)
+                       web=web, templates=templates)
     assert ctx.results is not None  # the compute step is one of STEPS
     return ctx.crm, ctx.results, ctx.plan
 
@@ -100,7 +104,7 @@ def plan_sync(snapshot: Snapshot, config: Config, as_of: dt.date,
 def plan_context(snapshot: Snapshot, config: Config, as_of: dt.date,
                  log_rows: Sequence[Sequence[CellValue]] = (), log_now: bool = False, *,
                  sent_versions: Collection[str] = (), progress: ProgressHook = _no_progress,
-                 web: WebBatch | None = None) -> SyncContext:
+                 web: WebBatch | None = None, templates: TemplateShelf | None = None) -> SyncContext:
     """`plan_sync`, with everything the steps left on the context (what the workflows fired)."""
     config = team_config(snapshot, config)
     with using(config.locale):  # every issue, cell and word of this sync in the team's language
@@ -109,7 +113,8 @@ def plan_context(snapshot: Snapshot, config: Config, as_of: dt.date,
         progress("validating", 1, 1)
         assert crm.inputs is not None
         ctx = SyncContext(snapshot, config, as_of, crm, log_rows=log_rows, log_now=log_now,
-                          sent_versions=sent_versions, marks=dict(crm.inputs.sequences), web=web)
+                          sent_versions=sent_versions, marks=dict(crm.inputs.sequences), web=web,
+                          templates=templates)
         progress("computing", 0, len(STEPS))
         run_steps(ctx, STEPS, lambda done: progress("computing", done, len(STEPS)))
     return ctx
@@ -133,13 +138,16 @@ def sync(book: Workbook, config: Config, as_of: dt.date | None = None, dry_run: 
     """Read, plan, write. When the workbook was saved by someone else between the read and the
     write (WorkbookConflict), nothing was written: read and plan again from the new file, up
     to `attempts` times, then raise WorkbookConflict with one line for the user. `progress`
-    hears each phase (ProgressHook)."""
+    hears each phase (ProgressHook). The workflow rules' email templates are read first
+    (`template_shelf`), so a rule naming a missing or broken one is told at its cell."""
     day = as_of or dt.date.today()
+    templates = template_shelf(config)
     for attempt in range(1, attempts + 1):
         progress("reading", 0, 1)
         snapshot = book.read()
         progress("reading", 1, 1)
-        ctx = plan_context(snapshot, config, day, sent_versions=sent_versions, progress=progress, web=web)
+        ctx = plan_context(snapshot, config, day, sent_versions=sent_versions, progress=progress, web=web,
+                           templates=templates)
         assert ctx.results is not None  # the compute step is one of STEPS
         plan = ctx.plan
         outcome = SyncOutcome(ctx.crm, ctx.results, plan, dry_run=dry_run, workflows=ctx.workflows)

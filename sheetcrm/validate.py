@@ -220,6 +220,7 @@ _SKU = (N_("{shown} does not match any product SKU."), N_("{shown} names more th
 # (field, tabs it may name, by ID only, code, what is said)
 _Rule = tuple[str, tuple[str, ...], bool, str, tuple[str, str, str]]
 _REFERENCES: dict[str, list[_Rule]] = {
+    "accounts": [("primary_contact", ("contacts",), False, "unknown_contact", _CONTACT)],
     "contacts": [("account", ("accounts",), False, "unknown_account", _ACCOUNT)],
     "leads": [("campaign", ("campaigns",), False, "unknown_campaign", _CAMPAIGN)],
     "opportunities": [

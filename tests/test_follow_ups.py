@@ -6,6 +6,7 @@ one by one."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 import subprocess
 import sys
 
@@ -26,7 +27,9 @@ RULE = ["WF-0001", "Welcome", "yes", "lead", "created", "", "start sequence", No
 STEPS = [{"day": 0, "then": "send email", "template": "intro", "subject": "Hello {{ Company }}"},
          {"day": 3, "then": "create task", "subject": "Call {{ Company }}", "due_days": 1},
          {"day": 7, "then": "send email", "template": "nudge", "subject": "Still there, {{ Company }}?"}]
-CONFIG = Config.model_validate({"follow_ups": {"welcome": {"steps": STEPS}}})
+# The steps' email templates: a sync checks that a rule's template exists (docs/workflows.md).
+TEMPLATES = str(Path(__file__).parent / "fixtures" / "workflow-templates")
+CONFIG = Config.model_validate({"templates": TEMPLATES, "follow_ups": {"welcome": {"steps": STEPS}}})
 SEQ = "WF-0001|{lead}|seq:welcome:{what}@{day}"
 
 
@@ -224,7 +227,7 @@ def test_a_spanish_workbook_starts_and_stops_a_sequence_in_spanish():
     rule = [*RULE[:6], "iniciar secuencia", *RULE[7:9], "Welcome", *RULE[10:]]
     steps = [{"day": 0, "then": "enviar correo", "template": "intro", "subject": "Hola {{ Empresa }}"},
              {"day": 2, "then": "crear tarea", "subject": "Llamar a {{ Empresa }}"}]
-    config = Config.model_validate({"locale": "es", "follow_ups": {"welcome": {"steps": steps}}})
+    config = Config.model_validate({"locale": "es", "templates": TEMPLATES, "follow_ups": {"welcome": {"steps": steps}}})
     book = MemoryWorkbook(_tabs([rule]))
     sync(book, config, day(0))
     book.tabs["Leads"].append(["LEAD-0002", "Kim", "Beta", "k@beta.com", "Nuevo", "Sam", "2026-12-02"])

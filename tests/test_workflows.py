@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -261,9 +262,11 @@ def test_an_email_is_queued_as_a_draft_and_never_sent_without_a_person(kind, tmp
     rules = [["WF-0001", "Welcome", "yes", "lead", "created", "", "send email", "Welcome {{ Company }}", None,
               "welcome", None, None]]
     book = _book(kind, tmp_path, request, rules)
-    book.sync(0)
+    # The rule's template exists (a sync checks it: tests/mail/test_workflow_template_checked.py).
+    config = Config(templates=str(Path(__file__).parent / "fixtures" / "workflow-templates"))
+    book.sync(0, config)
     book.append("Leads", ["LEAD-0002", "Kim", "Beta", "k@beta.com", "New", "Sam", "2026-12-02"])
-    book.sync(1)
+    book.sync(1, config)
     out = book.records("Outbox")
     assert [(r["ID"], r["Opportunity"], r["To"], r["Subject"], r["Status"]) for r in out] == [
         ("OUT-0001", "LEAD-0002", "k@beta.com", "Welcome Beta", "Draft")]

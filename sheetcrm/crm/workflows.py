@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import math
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -41,7 +40,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from babel.lists import format_list
 from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError
-from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from jinja2.sandbox import SecurityError
 from pydantic import ConfigDict, Field, field_validator
 
 from sheetcrm.cells import normalize_key
@@ -50,6 +49,7 @@ from sheetcrm.crm.conditions import Choice, Condition, ConditionError, parse_con
 from sheetcrm.i18n import N_, NC_, _, current, every_locale, in_locale
 from sheetcrm.intake.text import CELL_CHARS
 from sheetcrm.mail.message import HeaderError, check_mailbox
+from sheetcrm.mail.sandbox import Sandbox
 from sheetcrm.report import Issue
 from sheetcrm.settings import KeyedProblem, Section
 from sheetcrm.workbook import CellValue, cell_key
@@ -133,6 +133,9 @@ _MESSAGES = {
     "workflow_missing_argument": (N_("The action {action} needs {column}."), N_("Fill in {column} for this rule.")),
     "workflow_bad_template": (N_("The Subject template cannot be read: {problem}"),
                               N_("Write text with fields in double braces, e.g. Follow up {{{{ Name }}}}.")),
+    "workflow_template_missing": (N_("There is no template {file} for this rule's email."), N_("{hint}")),
+    "workflow_template_broken": (N_("The template {file} cannot be read: {problem}"),
+                                 N_("Fix {file}; until then this rule's emails are skipped, not queued.")),
     "workflow_render_failed": (N_("The rule {rule} could not write its Subject for {record}: {problem}"),
                                N_("Check the field names and what the Subject column computes.")),
     "workflow_max_firings": (N_("The rule {rule} has fired {n} times on {record} and is stopped there."),
@@ -154,6 +157,53 @@ _MESSAGES = {
                                      "address under [owners]."),
                                   N_("Add {owner} = \"their@address\" under [owners] in sheetcrm.toml.")),
 }
+
+
+def template_files(name: str) -> tuple[str, str]:
+    """The text and HTML template files a Template cell names: "welcome" -> welcome.txt.j2,
+    welcome.html.j2; "welcome.txt.j2" the same."""
+    stem = name.strip()
+    for suffix in (".txt.j2", ".html.j2", ".j2", ".txt"):
+        if stem.endswith(suffix):
+            stem = stem[: -len(suffix)]
+            break
+    return f"{stem}.txt.j2", f"{stem}.html.j2"
+
+
+@dataclass(frozen=True)
+class TemplateShelf:
+    """The email templates a sync's rules may name, gathered before the sync
+    (mail/outbox.template_shelf): `files` file name (welcome.txt.j2, the built-in ones too) ->
+    why it does not compile, None when it does; `folder` the configured templates folder as a
+    person finds it (relative to sheetcrm.toml), None when none is configured; `exists`
+    whether that folder is there; `found` the email templates (text parts) it holds, by name."""
+
+    files: Mapping[str, str | None]
+    folder: str | None = None
+    exists: bool = True
+    found: tuple[str, ...] = ()
+
+    def problem(self, name: str) -> tuple[str, dict[str, str]] | None:
+        """Why the Template cell `name` cannot make an email (an issue code of this module and
+        its fields), or None. Its HTML part is optional, but must compile when it is there."""
+        text, html = template_files(name)
+        if text not in self.files:
+            return "workflow_template_missing", {"file": text, "hint": self._hint(text)}
+        for file in (text, html):
+            if self.files.get(file) is not None:
+                return "workflow_template_broken", {"file": file, "problem": str(self.files[file])}
+        return None
+
+    def _hint(self, file: str) -> str:
+        found = ", ".join(self.found[:10]) + (", …" if len(self.found) > 10 else "") if self.found else "—"
+        if self.folder is None:
+            return _("sheetcrm.toml names no templates folder: set templates = \"folder\" there and put {file} in "
+                     "it.", file=file)
+        if not self.exists:
+            return _("The templates folder {folder} does not exist: create it and put {file} in it.",
+                     folder=self.folder, file=file)
+        return _("Put {file} in the templates folder {folder}, or name one of its templates: {found}.", file=file,
+                 folder=self.folder, found=found)
 
 
 class RuleSettings(Section):
@@ -309,6 +359,8 @@ class World:
     def word(self, kind: str, key: str, value: Any) -> Any:
         """`value` of field `key` of a `kind` record as the team writes it (itself when not a word)."""
         return self.words.get((kind, key), {}).get(value, value) if isinstance(value, str) else value
+    # The email templates (mail/outbox.template_shelf), read before the sync; None: not checked.
+    templates: TemplateShelf | None = None
 
 
 @dataclass
@@ -449,6 +501,12 @@ def _parse_rule(row: RuleRow, world: World, locale: str, issues: list[Issue]) ->
                                  names=", ".join(world.sequences) or "—"))
     if trigger is None or len(issues) > before or action is None or condition is None:
         return None
+    if action in ("send_email", "notify_now") and row.template and world.templates is not None:
+        # A warning, and the rule runs: each firing is skipped while the template is wrong
+        # (`_act`), so no Draft is queued that could only fail at send.
+        problem = world.templates.problem(row.template)
+        if problem is not None:
+            issues.append(_issue(row, "template", row.template, problem[0], severity="warning", **problem[1]))
     return Rule(row, kind, trigger, condition, action)
 
 
@@ -819,27 +877,8 @@ def _open_load(world: World) -> dict[tuple[str, str], int]:
     return load
 
 
-class _Sandbox(ImmutableSandboxedEnvironment):
-    """jinja2's sandbox (which already refuses a range() longer than jinja2.sandbox.MAX_RANGE)
-    that also refuses `*` and `**` results that would outgrow a cell: `"x" * 10**9` would
-    take a gigabyte before any length check could see it. As jinja2's docs suggest
-    (intercepted_binops / call_binop); a refused operation raises SecurityError."""
-
-    intercepted_binops = frozenset({"*", "**"})
-
-    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-        if operator == "*":
-            for seq, n in ((left, right), (right, left)):
-                if (isinstance(seq, (str, list, tuple)) and isinstance(n, int) and not isinstance(n, bool)
-                        and len(seq) * n > CELL_CHARS):
-                    raise SecurityError(_("a repetition longer than a cell ({n} characters)", n=CELL_CHARS))
-        if (operator == "**" and isinstance(left, (int, float)) and isinstance(right, (int, float))
-                and abs(left) > 1 and abs(right) * math.log10(abs(left)) > 4000):  # Python prints 4300 digits
-            raise SecurityError(_("a power too large for a cell"))
-        return super().call_binop(context, operator, left, right)
-
-
-_ENV = _Sandbox(undefined=StrictUndefined, autoescape=False)
+# The Subject's sandbox: the one policy of every template (mail/sandbox.py), within a cell.
+_ENV = Sandbox(CELL_CHARS, undefined=StrictUndefined, autoescape=False)
 
 
 def template_context(subject: Subject, labels: Mapping[str, Mapping[str, str]],
@@ -861,7 +900,7 @@ def render_subject(text: str, subject: Subject, world: World) -> str:
     """A Subject template filled from the record: `{{ Name }}`, `{{ Close_Date }}` (a header
     with its spaces as "_"), `{{ record["Close Date"] }}`, `{{ account.Name }}`. Raises
     jinja2.TemplateError."""
-    return _ENV.from_string(text).render(template_context(subject, world.labels, world.words)).strip()
+    return _ENV.render(_ENV.from_string(text), template_context(subject, world.labels, world.words)).strip()
 
 
 def _plain(v: Any) -> Any:
@@ -890,6 +929,11 @@ def _act(firing: Firing, world: World, state: State, load: dict[tuple[str, str],
                                                          record=subject.id, problem=problem)
             issues.append(_issue(row, "subject", row.subject, "workflow_render_failed", severity="warning",
                                  rule=rule.id, record=subject.id, problem=problem))
+            return
+    if rule.action in ("send_email", "notify_now") and row.template and world.templates is not None:
+        problem = world.templates.problem(row.template)
+        if problem is not None:
+            firing.result, firing.message = "skipped", _(_MESSAGES[problem[0]][0], **problem[1])
             return
     named = row.assign_to[0] if row.assign_to else None
     # A Related cell names a lead, deal, account or contact, never a task: a task's follow-up is
@@ -959,6 +1003,8 @@ def _act(firing: Firing, world: World, state: State, load: dict[tuple[str, str],
 
 
 def _recipient(subject: Subject, world: World) -> str | None:
+    # The record's own Email; else its contact's (a deal's Contact, an account's Primary Contact);
+    # else its owner's address under [owners].
     if subject.email:
         return subject.email
     contact = subject.related.get("contact")

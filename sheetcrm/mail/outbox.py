@@ -46,6 +46,7 @@ Everything here but `send_outbox` is pure (the journal is read once, into a Ledg
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -55,6 +56,7 @@ from typing import Any, Callable, Collection, ContextManager, Iterable, Protocol
 from sheetcrm import cells
 from sheetcrm.config import Config, ConfigError, SmtpSettings
 from sheetcrm.crm.money import Rates
+from sheetcrm.crm.workflows import TemplateShelf
 from sheetcrm.i18n import NC_, N_, _, current, every_locale, in_locale, ngettext, using
 from sheetcrm.mail.context import QuoteHeader, find_contact, find_opportunity, quote_context, recipient
 from sheetcrm.mail.journal import Journal, JournalError, Ledger, stamp
@@ -545,15 +547,39 @@ def sent_quotes(outbox: Outbox) -> list[tuple[str, str, dt.date]]:
     return out
 
 
-def templates_for(config: Config) -> Templates:
-    """The built-in templates under the config's `templates` folder (relative to the config file)."""
+def _folder(config: Config) -> str | None:
     folder = config.templates
     if folder and config.source is not None:
         folder = str(config.source.parent / Path(folder).expanduser())
+    return folder
+
+
+def templates_for(config: Config) -> Templates:
+    """The built-in templates under the config's `templates` folder (relative to the config file)."""
     try:
-        return Templates(folder)
+        return Templates(_folder(config))
     except TemplateError as e:
         raise ConfigError(f"templates: {e}") from None
+
+
+def template_shelf(config: Config) -> TemplateShelf:
+    """The email templates a sync's workflow rules may name, read now (crm/workflows.TemplateShelf):
+    the config's folder and the built-in ones, each compiled. A missing folder is not an error
+    here (a sync without email rules needs none): the rules that name a template say so."""
+    folder = _folder(config)
+    exists = folder is None or Path(folder).is_dir()
+    templates = Templates(folder if exists else None)
+    shown = None
+    if folder is not None:
+        shown = config.templates or folder
+        if Path(shown).is_absolute():
+            base = config.source.parent if config.source is not None else Path.cwd()
+            relative = os.path.relpath(shown, base)
+            shown = shown if relative.startswith("..") else relative
+    found: tuple[str, ...] = ()
+    if folder is not None and exists:
+        found = tuple(sorted(p.name.removesuffix(".txt.j2") for p in Path(folder).glob("*.txt.j2")))
+    return TemplateShelf(templates.compiled(), shown, exists, found)
 
 
 def render_quote(desk: Desk, templates: Templates, opp: Opportunity, result: QuoteResult,

@@ -1,9 +1,11 @@
 """Rendering email templates: sandboxed, strict, and with errors a person can act on.
 
-Templates are Jinja, rendered in jinja2's ImmutableSandboxedEnvironment (the sandbox, plus no
-mutating the data it is given): a template reaches only the dict it is handed, never Python
-internals (`''.__class__` and friends fail), because a templates folder is configuration
-that anyone with access to the config can change. Undefined names fail (StrictUndefined)
+Templates are Jinja, rendered in sheetcrm's sandbox (mail/sandbox.py, the same policy as a
+workflow's Subject, with MAX_BODY characters): a template reaches only the dict it is handed,
+never Python internals (`''.__class__` and friends fail), and cannot take the machine's memory
+or time (huge output, `**`, loops nested in loops, recursion are refused with a TemplateError
+that says so), because a templates folder is configuration that anyone with access to the
+config can change. Undefined names fail (StrictUndefined)
 instead of rendering as blanks in a document a customer receives. `*.html.j2` autoescapes,
 so a cell holding `<script>` reaches the customer as text.
 
@@ -28,10 +30,10 @@ from typing import Any
 
 import jinja2
 from babel.dates import format_date
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from sheetcrm.i18n import _, catalogue, current, normalize
 from sheetcrm.mail.quotes import format_money, format_points, format_quantity
+from sheetcrm.mail.sandbox import MAX_BODY, Sandbox
 
 
 class TemplateError(Exception):
@@ -92,8 +94,8 @@ class Templates:
             if not Path(folder).is_dir():
                 raise TemplateError(_("templates folder {folder} does not exist", folder=folder))
             loaders.insert(0, jinja2.FileSystemLoader(str(folder)))
-        self.env = ImmutableSandboxedEnvironment(
-            loader=jinja2.ChoiceLoader(loaders), undefined=jinja2.StrictUndefined,
+        self.env = Sandbox(
+            MAX_BODY, loader=jinja2.ChoiceLoader(loaders), undefined=jinja2.StrictUndefined,
             autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2", "html"), default_for_string=False),
             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, extensions=["jinja2.ext.i18n"])
         # `{% trans %}` blocks collapse their whitespace, as the extraction does (scripts/catalogue.py).
@@ -101,14 +103,28 @@ class Templates:
         self.env.install_gettext_callables(_gettext, _ngettext, newstyle=True, pgettext=_pgettext)  # type: ignore[attr-defined]
         self.env.filters.update(money=_money, percent=_percent, qty=_qty, date=_date)
 
+    def compiled(self) -> dict[str, str | None]:
+        """Every template file the folder and the built-in ones offer -> why it does not
+        compile ("line 3: unexpected '}'"), None when it does. Reads the files."""
+        out: dict[str, str | None] = {}
+        for name in self.env.list_templates(extensions=("j2", "html")):
+            try:
+                self.env.get_template(name)
+                out[name] = None
+            except jinja2.TemplateSyntaxError as e:
+                out[name] = _("line {line}: {problem}", line=e.lineno, problem=e.message)
+            except Exception as e:  # noqa: BLE001 - an unreadable file (encoding, permissions) is its problem, not the sync's
+                out[name] = f"{type(e).__name__}: {e}"
+        return out
+
     def render(self, name: str, context: dict[str, Any]) -> str:
         try:
-            return self.env.get_template(name).render(context)
+            return self.env.render(self.env.get_template(name), context)
         except jinja2.TemplateSyntaxError as e:
             raise TemplateError(f"{e.name or name}, line {e.lineno}: {e.message}") from None
         except jinja2.TemplateNotFound as e:
             raise TemplateError(_("template {name} not found", name=e.name)) from None
-        except (jinja2.UndefinedError, jinja2.exceptions.SecurityError, TypeError, ValueError, ArithmeticError) as e:
+        except Exception as e:  # noqa: BLE001 - a person's template: whatever it raises fails this email, never the run
             raise TemplateError(f"{name}, line {_template_line(e, name)}: {_explain(e)}") from None
 
 
@@ -123,4 +139,6 @@ def _explain(e: BaseException) -> str:
         return _("not allowed in a template: {error}", error=e)
     if isinstance(e, jinja2.UndefinedError):
         return _("missing field: {field}", field=e.message)
-    return str(e)
+    if isinstance(e, (jinja2.TemplateError, TypeError, ValueError, ArithmeticError)):
+        return str(e)
+    return f"{type(e).__name__}: {e}"

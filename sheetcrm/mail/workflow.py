@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sheetcrm.config import Config
-from sheetcrm.crm.workflows import KINDS, Subject, template_context
+from sheetcrm.crm.workflows import KINDS, Subject, template_context, template_files
 from sheetcrm.i18n import _
 from sheetcrm.mail.templates import Templates
 from sheetcrm.schema import TABS
@@ -41,17 +41,6 @@ def is_workflow_row(quote: str, version: str) -> bool:
     """A row a workflow queued: no Quote, and a workflow Version (a row with neither is a
     person's, and never sent)."""
     return not quote and version.startswith(PREFIX)
-
-
-def template_files(name: str) -> tuple[str, str]:
-    """The text and HTML template files a Template cell names: "welcome" -> welcome.txt.j2,
-    welcome.html.j2; "welcome.txt.j2" the same."""
-    stem = name.strip()
-    for suffix in (".txt.j2", ".html.j2", ".j2", ".txt"):
-        if stem.endswith(suffix):
-            stem = stem[: -len(suffix)]
-            break
-    return f"{stem}.txt.j2", f"{stem}.html.j2"
 
 
 @dataclass(frozen=True)
@@ -122,7 +111,8 @@ def email_context(crm: Crm, config: Config, found: Origin, locale: str) -> dict[
     subject = _subject(kind, row)
     labels: dict[str, dict[str, str]] = {kind: _labels(KINDS[kind], locale)}
     relations = {"opportunity": (("account", "accounts", "account"), ("contact", "contacts", "contact")),
-                 "contact": (("account", "accounts", "account"),)}.get(kind, ())
+                 "contact": (("account", "accounts", "account"),),
+                 "account": (("contact", "contacts", "primary_contact"),)}.get(kind, ())
     for rel, tab, key in relations:
         text = subject.values.get(key)
         rows = crm.find(tab, text) if text else []

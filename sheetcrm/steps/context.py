@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Collection, Protocol, Sequence
 
 from sheetcrm.config import Config
+from sheetcrm.crm.workflows import TemplateShelf
 from sheetcrm.engine import Results
 from sheetcrm.intake.queue import WebBatch
 from sheetcrm.report import Issue
@@ -48,6 +49,9 @@ class SyncContext:
     # The website form's submissions waiting in the queue (`sheetcrm serve`); the forms step
     # fills in what it made of them.
     web: WebBatch | None = None
+    # The email templates a workflow rule may name (mail/outbox.template_shelf), read before
+    # the sync; None: the rules' Templates are not checked (then only `outbox send` finds out).
+    templates: TemplateShelf | None = None
     # The sequences' high-water marks (prefix -> last number handed out), as read; steps that
     # hand out IDs or numbers move them forward in place (ids, quotes), the sequences step
     # writes them when they moved.

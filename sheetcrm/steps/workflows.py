@@ -181,7 +181,7 @@ def build_world(ctx: SyncContext) -> World:
               internal=frozenset(v.strip().casefold() for v in config.owners.values()),
               owner_email=dict(config.owners), stages=tuple(s.name for s in config.stages),
               team_domains=frozenset(config.workflows.team_domains),
-              sequences=config.follow_ups,
+              sequences=config.follow_ups, templates=ctx.templates,
               activities=[(a.id, a.related, a.date, a.type, a.outcome) for a in activities if a.related])
     statuses: dict[str, str] = {}
     for spec in (TABS["leads"], TABS["accounts"], TABS["tasks"]):
@@ -316,6 +316,10 @@ def _relate(ctx: SyncContext, w: World, by_id: dict[str, Subject]) -> None:
     for s in w.subjects.get("contact", []):
         if (target := one("accounts", s.values.get("account"))) is not None:
             s.related["account"] = target
+    for s in w.subjects.get("account", []):
+        # An account's email goes to its Primary Contact (crm/workflows._recipient).
+        if (target := one("contacts", s.values.get("primary_contact"))) is not None:
+            s.related["contact"] = target
     for s in w.subjects.get("task", []):
         target = by_id.get(s.values.get("related") or "")
         if target is not None:

@@ -1,0 +1,203 @@
+"""The one sandbox every template a person writes runs in: a workflow's Subject cell
+(crm/workflows.py) and the email bodies rendered at send time, quotes and workflow emails
+alike (mail/templates.py). A templates folder and a Workflows tab are configuration anyone
+with access can change, and a template is a program: it must not read Python internals, nor
+take the machine's memory or time, nor crash the sync or `outbox send` that renders it.
+
+The policy, on jinja2's ImmutableSandboxedEnvironment (no `''.__class__`, no mutating the
+data it is handed; its `range()` stops at jinja2.sandbox.MAX_RANGE items), with `limit`
+characters (a Subject: what a cell holds; a body: MAX_BODY):
+
+* **sizes**: `*` and `+` refuse a string or list longer than `limit` before building it,
+  `**` refuses a result longer than Python prints (4000 digits); `~` refuses a result past
+  `limit`; a number past `limit` given to a call or a filter (`'x'.ljust(10**9)`,
+  `'x'|center(10**9)`) and a width past it in a `%` or `format` spec are refused;
+* **output**: every `{{ }}` counts towards `limit` characters per render, inside a macro or a
+  `{% set %}` block too, and so does the text the render yields;
+* **time**: each loop iteration and each call (a macro, a method, `_()`) is a step, and a
+  render takes at most STEPS; nested loops (`range(100000)` in `range(100000)`) and a macro
+  that calls itself twice stop there; deeper recursion than Python allows stops as a
+  RecursionError.
+
+A refused template raises SandboxLimit (a jinja2 SecurityError); `render` turns a
+RecursionError or a MemoryError into one too, so callers catch jinja2's own errors only.
+The design follows jinja2's documented hooks: `intercepted_binops`/`call_binop` for the
+operators, `call` for calls, `finalize` for output, and `code_generator_class` to count loop
+iterations and check `~`.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import math
+import re
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import jinja2
+from jinja2 import nodes
+from jinja2.compiler import CodeGenerator, Frame
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+
+from sheetcrm.i18n import _
+
+MAX_BODY = 1_000_000  # characters of an email body: a quote of thousands of lines fits, a runaway loop does not
+STEPS = 200_000       # loop iterations and calls in one render: a quote of 2,000 lines needs a tenth of it
+_POWER_DIGITS = 4000  # Python prints an int of up to 4300 digits; a larger one is an error anyway
+
+# A `%` conversion's width or precision: "%-10.3f" -> 10, 3.
+_PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\d*)(?:\.(\d*))?")
+# A `{...}` replacement field's numbers ("{:>20}", "{0:.3}").
+_FORMAT_SPEC = re.compile(r"\{[^{}]*?:[^{}]*\}")
+
+
+class SandboxLimit(SecurityError):
+    """A template refused by the sandbox's policy (size, output, steps, recursion)."""
+
+
+@dataclass
+class _Budget:
+    steps: int = 0
+    chars: int = 0
+
+
+_BUDGET: contextvars.ContextVar[_Budget | None] = contextvars.ContextVar("sheetcrm_template_budget", default=None)
+
+
+def _budget() -> _Budget:
+    # Outside `render` (jinja2 finalizes a constant `{{ 'Hi' }}` once, when it compiles the
+    # template) nothing is counted.
+    return _BUDGET.get() or _Budget()
+
+
+class _Counted(CodeGenerator):
+    """The code jinja2 compiles a template to, with every `{% for %}` iterable counted step by
+    step and every `~` checked for size (jinja2's `code_generator_class` hook)."""
+
+    def visit_For(self, node: nodes.For, frame: Frame) -> None:
+        counted = nodes.Call(nodes.EnvironmentAttribute("counted"), [node.iter], [], None, None, lineno=node.lineno)
+        super().visit_For(nodes.For(node.target, counted, node.body, node.else_, node.test, node.recursive,
+                                    lineno=node.lineno), frame)
+
+    def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
+        self.write("environment.sized(")
+        super().visit_Concat(node, frame)
+        self.write(")")
+
+
+class Sandbox(ImmutableSandboxedEnvironment):
+    """jinja2's immutable sandbox with sheetcrm's policy (the module docstring), for output
+    of at most `limit` characters. `render(template, context)` is the way to render."""
+
+    code_generator_class = _Counted
+    intercepted_binops = frozenset({"*", "**", "+", "%"})
+
+    def __init__(self, limit: int, **options: Any) -> None:
+        self.limit = limit
+        super().__init__(finalize=self._output, **options)
+        self.filters = {name: self._guard(f) for name, f in self.filters.items()}
+
+    def too_long(self) -> SandboxLimit:
+        return SandboxLimit(_("longer than {n} characters", n=self.limit))
+
+    def _big(self, n: Any) -> bool:
+        return isinstance(n, int) and not isinstance(n, bool) and abs(n) > self.limit
+
+    def _check_spec(self, text: Any, specs: re.Pattern[str]) -> None:
+        if isinstance(text, str) and any(len(d) > 6 and self._big(int(d)) for m in specs.finditer(text)
+                                         for d in (re.findall(r"\d+", m.group(0)))):
+            raise SandboxLimit(_("a width of more than {n} characters", n=self.limit))
+
+    def _check_args(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        for value in (*args, *kwargs.values()):
+            if self._big(value):
+                raise SandboxLimit(_("a number larger than {n} given to a function", n=self.limit))
+
+    def _step(self) -> None:
+        budget = _budget()
+        budget.steps += 1
+        if budget.steps > STEPS:
+            raise SandboxLimit(_("more than {n} steps (loops or calls); is a loop nested in a loop?", n=STEPS))
+
+    def _output(self, value: Any) -> Any:
+        budget = _budget()
+        budget.chars += len(str(value))
+        if budget.chars > self.limit:
+            raise self.too_long()
+        return value
+
+    def _guard(self, f: Callable[..., Any]) -> Callable[..., Any]:
+        if f.__name__ == "do_format":
+            @functools.wraps(f)
+            def checked_format(value: Any, *args: Any, **kwargs: Any) -> Any:
+                self._check_spec(value, _PERCENT_SPEC)
+                self._check_args(args, kwargs)
+                return f(value, *args, **kwargs)
+            return checked_format
+
+        @functools.wraps(f)  # keeps jinja2's pass_context / pass_eval_context marks
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            # a filter's own arguments come after the context (if any) and the value
+            self._check_args(args[2:] if hasattr(f, "jinja_pass_arg") else args[1:], kwargs)
+            return f(*args, **kwargs)
+        return checked
+
+    def counted(self, iterable: Any) -> Any:
+        for item in iterable:
+            self._step()
+            yield item
+
+    def sized(self, text: Any) -> Any:
+        if len(text) > self.limit:
+            raise self.too_long()
+        return text
+
+    def call(__self, __context: jinja2.runtime.Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+        __self._step()
+        __self._check_args(args, kwargs)
+        return super().call(__context, __obj, *args, **kwargs)
+
+    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+        wrapped = super().wrap_str_format(value)
+        if wrapped is not None:
+            self._check_spec(value.__self__, _FORMAT_SPEC)
+        return wrapped
+
+    def call_binop(self, context: jinja2.runtime.Context, operator: str, left: Any, right: Any) -> Any:
+        sequences = (str, list, tuple)
+        if operator == "*":
+            for seq, n in ((left, right), (right, left)):
+                if isinstance(seq, sequences) and isinstance(n, int) and len(seq) * n > self.limit:
+                    raise SandboxLimit(_("a repetition longer than {n} characters", n=self.limit))
+        elif operator == "+":
+            if isinstance(left, sequences) and isinstance(right, sequences) and len(left) + len(right) > self.limit:
+                raise self.too_long()
+        elif operator == "**":
+            if (isinstance(left, (int, float)) and isinstance(right, (int, float)) and abs(left) > 1
+                    and abs(right) * math.log10(abs(left)) > _POWER_DIGITS):
+                raise SandboxLimit(_("a power too large for a cell"))
+        elif operator == "%" and isinstance(left, str):
+            self._check_spec(left, _PERCENT_SPEC)
+            self._check_args(right if isinstance(right, tuple) else (right,), {})
+        return super().call_binop(context, operator, left, right)
+
+    def render(self, template: jinja2.Template, context: dict[str, Any]) -> str:
+        """`template` rendered with `context`, within the policy; raises jinja2.TemplateError
+        (SandboxLimit for a refused one) and whatever a filter raises (TypeError, …)."""
+        token = _BUDGET.set(_Budget())
+        try:
+            out: list[str] = []
+            length = 0
+            for chunk in template.generate(context):
+                length += len(chunk)
+                if length > self.limit:
+                    raise self.too_long()
+                out.append(chunk)
+            return "".join(out)
+        except RecursionError:
+            raise SandboxLimit(_("a macro or loop that calls itself too deeply")) from None
+        except MemoryError:
+            raise SandboxLimit(_("more memory than a template may take")) from None
+        finally:
+            _BUDGET.reset(token)
