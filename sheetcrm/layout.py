@@ -42,7 +42,7 @@ from sheetcrm.schema import (DASHBOARD, DUPLICATES, FORECAST, LEAD_HISTORY, OUTB
                              VALIDATION, WORKFLOW_LOG, OwnedTab)
 from sheetcrm.workbook import CellValue, ColumnFormat, NumberFormat, Plan, Snapshot, TabLayout
 
-AMOUNT, SECONDS = "amount", "seconds"
+AMOUNT, SECONDS, DATETIME = "amount", "seconds", "datetime"
 MAX_WIDTH = 60      # characters: a long message wraps onto the next line of its page, not off it
 PADDING = 2         # characters beside the longest text, and the bold header's extra width
 
@@ -67,6 +67,7 @@ COMPUTED_KINDS: dict[str, dict[str, str]] = {
                       "last_activity": DATE},
     "leads": {"score": COUNT, "conversion_pct": RATIO, "converted_on": DATE},
     "workflows": {"firings": COUNT, "last_fired": DATE},
+    "cases": {"age": COUNT, "sla_due": DATETIME, "first_response": DATE},
 }
 assert all(set(kinds) <= set(COMPUTED[tab]) for tab, kinds in COMPUTED_KINDS.items())
 
@@ -87,6 +88,7 @@ def number_format(kind: str, currency: str, locale: str) -> NumberFormat | None:
         return NumberFormat("PERCENT", _code(Locale.parse(locale).percent_formats[None].pattern, "0.0", ""))
     return {COUNT: NumberFormat("NUMBER", "#,##0"), DAYS: NumberFormat("NUMBER", "#,##0.0"),
             MULTIPLE: NumberFormat("NUMBER", '0.00"×"'), DATE: NumberFormat("DATE", "yyyy-mm-dd"),
+            DATETIME: NumberFormat("DATE_TIME", "yyyy-mm-dd hh:mm"),
             AMOUNT: NumberFormat("NUMBER", "#,##0.00"), SECONDS: NumberFormat("NUMBER", "0.00")}.get(kind)
 
 

@@ -102,6 +102,11 @@ TABS: dict[str, TabSpec] = {t.key: t for t in (
 # workbook has it (no "missing tab" warning: most teams have no rules), IDs WF-0001...
 WORKFLOWS = _tab("workflows", "WF", "Workflows", records.Workflow)  # not for people: the English title, as CRM_TABS
 
+# After-sales cases (crm/cases.py): optional like the Workflows tab (read only when the workbook
+# has one, no "missing tab" warning), IDs CASE-0001...
+CASES = _tab("cases", "CASE", "Cases", records.Case)  # not for people: the English title, as CRM_TABS
+OPTIONAL_TABS: dict[str, TabSpec] = {t.key: t for t in (CASES,)}
+
 
 # How messages count each tab's records, in one place, by the current language's plural rule.
 _COUNTS: dict[str, Callable[[int], str]] = {
@@ -113,6 +118,7 @@ _COUNTS: dict[str, Callable[[int], str]] = {
     "tasks": lambda n: ngettext("{n} task", "{n} tasks", n),
     "products": lambda n: ngettext("{n} product", "{n} products", n),
     "quote_lines": lambda n: ngettext("{n} quote line", "{n} quote lines", n),
+    "cases": lambda n: ngettext("{n} case", "{n} cases", n),
 }
 
 

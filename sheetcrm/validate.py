@@ -24,7 +24,7 @@ from sheetcrm.ids import id_pattern
 from sheetcrm.inputs import Inputs, read_conversions, read_inputs
 from sheetcrm.records import ParseContext
 from sheetcrm.report import Issue, Report, column_letter
-from sheetcrm.schema import TABS, find_tab, tab_names
+from sheetcrm.schema import OPTIONAL_TABS, TABS, find_tab, tab_names
 from sheetcrm.workflow_tabs import read_workflows
 from sheetcrm.table import Row, Table, parse_table
 from sheetcrm.workbook import Snapshot
@@ -110,6 +110,11 @@ def _read_crm(snapshot: Snapshot, config: Config) -> Crm:
                                  _("Run `sheetcrm init` to add the missing tabs with their headers.")))
             continue
         crm.tables[key] = parse_table(spec, title, snapshot.tabs[title], settings, ctx, crm.report)
+    for key, spec in OPTIONAL_TABS.items():  # read only when the workbook has them: no missing_tab warning
+        settings = config.tab(key)
+        title = find_tab(titles, tab_names(spec, settings.title))
+        if title is not None:
+            crm.tables[key] = parse_table(spec, title, snapshot.tabs[title], settings, ctx, crm.report)
     _check_references(crm)
     # Cross-tab findings come last in discovery order; people read the tab in sheet order.
     order = {t.title: i for i, t in enumerate(crm.tables.values())}
@@ -217,9 +222,15 @@ _REFERENCES: dict[str, list[_Rule]] = {
         ("account", ("accounts",), False, "unknown_account", _ACCOUNT),
         ("contact", ("contacts",), False, "unknown_contact", _CONTACT),
     ],
-    "activities": [("related", ("leads", "contacts", "accounts", "opportunities"), True, "unknown_related",
+    # A case's activities and tasks name it in Related (its CASE- ID): its First Response.
+    "activities": [("related", ("leads", "contacts", "accounts", "opportunities", "cases"), True, "unknown_related",
                     _RECORD)],
-    "tasks": [("related", ("leads", "contacts", "accounts", "opportunities"), True, "unknown_related", _RECORD)],
+    "tasks": [("related", ("leads", "contacts", "accounts", "opportunities", "cases"), True, "unknown_related",
+               _RECORD)],
+    "cases": [
+        ("account", ("accounts",), False, "unknown_account", _ACCOUNT),
+        ("contact", ("contacts",), False, "unknown_contact", _CONTACT),
+    ],
     "quote_lines": [
         ("opportunity", ("opportunities",), False, "unknown_opportunity", _OPPORTUNITY),
         ("sku", ("products",), False, "unknown_sku", _SKU),

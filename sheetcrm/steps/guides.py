@@ -4,7 +4,7 @@ warning-only protection on the columns sheetcrm computes."""
 from __future__ import annotations
 
 from sheetcrm.config import Config
-from sheetcrm.schema import TABS
+from sheetcrm.schema import TabSpec
 from sheetcrm.steps.context import StepResult, SyncContext
 from sheetcrm.validate import Crm
 from sheetcrm.workbook import Guide
@@ -21,7 +21,7 @@ def guides(crm: Crm, config: Config) -> list[Guide]:
     for key, table in crm.tables.items():
         dropdowns = []
         for column in table.spec.columns:
-            values = _choices(key, column.field, config)
+            values = _choices(table.spec, column.field, config)
             col = table.header.fields.get(column.field)
             if values and col is not None:
                 dropdowns.append((col + 1, values))
@@ -31,8 +31,8 @@ def guides(crm: Crm, config: Config) -> list[Guide]:
     return out
 
 
-def _choices(tab: str, field_name: str, config: Config) -> tuple[str, ...]:
+def _choices(spec: TabSpec, field_name: str, config: Config) -> tuple[str, ...]:
     if field_name == "stage":
         return tuple(s.name for s in config.stages)
-    info = TABS[tab].model.model_fields[field_name]
+    info = spec.model.model_fields[field_name]
     return next((meta.func.choices for meta in info.metadata if getattr(meta.func, "choices", ())), ())
