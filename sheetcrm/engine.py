@@ -124,10 +124,18 @@ def case_results(crm: Crm, config: Config, as_of: dt.date) -> CaseResults:
     settings = config.cases
     clock = settings.clock()
     cases, rows = [], []
+    names_: dict[str, str] = {}  # an Account cell -> the account's name, as the Dashboard lists it
+
+    def account_name(text: str | None) -> str | None:
+        if text is not None and text not in names_:
+            found = crm.find("accounts", text)
+            names_[text] = found[0].target.name if len(found) == 1 and found[0].target is not None else text
+        return names_[text] if text is not None else None
+
     for c in crm.records("cases"):
         if c.resolved is not None and c.resolved < c.opened:
             continue  # reported at its Resolved cell (steps/cases.py): no SLA is measured from it
-        cases.append(CaseInput(c.id, c.account, c.priority, c.status, c.opened, c.resolved,
+        cases.append(CaseInput(c.id, account_name(c.account), c.priority, c.status, c.opened, c.resolved,
                                responses.get(c.id) if c.id else None))
         rows.append(c.row)
     metrics = [case_metrics(c, settings, as_of, clock) for c in cases]

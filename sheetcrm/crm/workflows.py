@@ -935,10 +935,16 @@ def _act(firing: Firing, world: World, state: State, load: dict[tuple[str, str],
 _ACCOUNT_OWNER = frozenset(normalize_key(w) for w in ("account owner", "propietario de la cuenta"))  # not for people: read as
 
 
+def is_account_owner(named: str) -> bool:
+    """Whether an Assign To names the record's account owner ("account owner",
+    "propietario de la cuenta") rather than a person."""
+    return normalize_key(named) in _ACCOUNT_OWNER
+
+
 def _named_owner(named: str, subject: Subject) -> str | None:
     """The person an Assign To names: itself, or for "account owner" the Owner of the record's
     account (the record itself, for an account); None when that account has no owner."""
-    if normalize_key(named) not in _ACCOUNT_OWNER:
+    if not is_account_owner(named):
         return named
     account = subject if subject.kind == "account" else subject.related.get("account")
     return account.owner if account is not None else None

@@ -30,7 +30,7 @@ from babel.dates import format_date
 
 from sheetcrm.cells import normalize_key
 from sheetcrm.config import Config
-from sheetcrm.crm.workflows import ACTION_LABELS, KINDS
+from sheetcrm.crm.workflows import ACTION_LABELS, KINDS, is_account_owner
 from sheetcrm.engine import Results
 from sheetcrm.i18n import every_locale, in_locale
 from sheetcrm.lock import lock_dir, workbook_key
@@ -80,10 +80,17 @@ def workflow_events(crm: Crm, config: Config, told: Collection[str] = ()) -> dic
         if rule.assign_to:
             assign.setdefault(rule.id, rule.assign_to[0])
     owners: dict[str, str | None] = {}
+    account_owners: dict[str, str | None] = {}  # record -> its account's Owner (an Assign To of "account owner")
     for tab in KINDS.values():
         for r in crm.tables[tab].rows if tab in crm.tables else ():
             if r.id and r.target is not None:
                 owners.setdefault(r.id, getattr(r.target, "owner", None))
+                account = r.target if tab == "accounts" else None
+                if tab != "accounts" and (text := getattr(r.target, "account", None)):
+                    found = crm.find("accounts", text)
+                    account = found[0].target if len(found) == 1 else None
+                if account is not None:
+                    account_owners.setdefault(r.id, getattr(account, "owner", None))
     out: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for raw in tabs.log_rows:
         raw = list(raw) + [None] * (10 - len(raw))
@@ -92,7 +99,9 @@ def workflow_events(crm: Crm, config: Config, told: Collection[str] = ()) -> dic
         if (entry is None or key in told or entry.result != "done"
                 or normalize_key(str(raw[5] or "")) not in _NOTIFY):
             continue
-        owner = assign.get(entry.rule) or owners.get(entry.record)
+        named = assign.get(entry.rule)
+        owner = account_owners.get(entry.record) if named and is_account_owner(named) else named
+        owner = owner or owners.get(entry.record)
         if owner:
             out[owner].append({"key": key, "day": entry.day, "rule": entry.rule, "name": str(raw[2] or ""),
                                "record": entry.record, "event": str(raw[4] or "")})
