@@ -16,7 +16,7 @@ from sheetcrm.crm.cases import CASE_KPIS, PRIORITY_WORDS, CaseMetrics
 from sheetcrm.crm.kpis import KPIS
 from sheetcrm.crm.scoring import LeadScore, method_name
 from sheetcrm.engine import Results
-from sheetcrm.i18n import _
+from sheetcrm.i18n import _, current, in_locale
 from sheetcrm.schema import FORECAST, PIPELINE
 from sheetcrm.workbook import Chart
 
@@ -73,7 +73,8 @@ def case_rows(results: Results) -> list[list[Any]]:
         label, definition = CASE_KPIS[key]
         return Row(kind, [_(label, name=name) if name is not None else _(label), value, _(definition)])
 
-    rows: list[list[Any]] = [row("open_cases", COUNT, n, _(PRIORITY_WORDS[p])) for p, n in s.open_by_priority.items()]
+    rows: list[list[Any]] = [row("open_cases", COUNT, n, in_locale(current(), PRIORITY_WORDS[p]))
+                             for p, n in s.open_by_priority.items()]
     rows.append(row("avg_first_response_days", DAYS, s.avg_first_response_days))
     rows.append(row("avg_resolution_days", DAYS, s.avg_resolution_days))
     rows.append(row("sla_met", RATIO, fraction(s.sla_met)))
