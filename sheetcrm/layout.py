@@ -88,7 +88,7 @@ def number_format(kind: str, currency: str, locale: str) -> NumberFormat | None:
         return NumberFormat("PERCENT", _code(Locale.parse(locale).percent_formats[None].pattern, "0.0", ""))
     return {COUNT: NumberFormat("NUMBER", "#,##0"), DAYS: NumberFormat("NUMBER", "#,##0.0"),
             MULTIPLE: NumberFormat("NUMBER", '0.00"×"'), DATE: NumberFormat("DATE", "yyyy-mm-dd"),
-            DATETIME: NumberFormat("DATE_TIME", "yyyy-mm-dd hh:mm"),
+            DATETIME: NumberFormat("DATE_TIME", "yyyy-mm-dd hh:mm"),  # not for people: a format pattern
             AMOUNT: NumberFormat("NUMBER", "#,##0.00"), SECONDS: NumberFormat("NUMBER", "0.00")}.get(kind)
 
 
@@ -127,7 +127,7 @@ def shown(value: CellValue, kind: str, currency: str, locale: str) -> str:
     if isinstance(value, bool) or isinstance(value, str):
         return str(value)
     if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat(sep=" ")[:16] if kind != DATE else "0000-00-00"
+        return value.isoformat()[:16].replace("T", " ") if kind != DATE else "0000-00-00"
     number = Decimal(str(value)) if isinstance(value, (int, float, Decimal)) else None
     if number is None:
         return str(value)

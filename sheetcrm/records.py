@@ -280,7 +280,7 @@ class Workflow(Record):
 # A case's priority and status (crm/cases.py): the first alias is the Spanish word.
 CASE_PRIORITIES = {"Low": ["Baja"], "Normal": ["Normal", "Media", "Medium"], "High": ["Alta"], "Urgent": ["Urgente"]}
 CASE_STATUSES = {"New": ["Nuevo", "Nueva"], "Open": ["Abierto", "Abierta"],
-                 "Pending": ["Pendiente", "En espera", "On hold", "Waiting"],
+                 "Pending": ["Pendiente", "En espera", "On hold", "Waiting"],  # not for people: recognised values
                  "Resolved": ["Resuelto", "Resuelta", "Solved"], "Closed": ["Cerrado", "Cerrada"]}
 
 
