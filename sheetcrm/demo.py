@@ -63,7 +63,7 @@ _SPANISH = {  # not for people: sample data
     "Prospecting": "Prospección", "Qualification": "Calificación", "Proposal": "Propuesta",
     "Negotiation": "Negociación", "Closed Won": "Ganada", "Closed Lost": "Perdida", "Closing": "Cerrando",  # not for people: sample data
     "twelve hundred": "mil doscientos",  # not for people: sample data
-    "Call": "Llamada", "Email": "Correo", "Meeting": "Reunión", "Note": "Nota",
+    "Call": "Llamada", "Email": "Correo", "Meeting": "Reunión", "Note": "Nota", "Called back": "Devolvió la llamada",  # not for people: sample data
     "Positive": "Positivo", "No answer": "Sin respuesta", "Sent proposal": "Propuesta enviada",  # not for people: sample data
     "Send proposal": "Enviar propuesta", "Follow up": "Hacer seguimiento", "Book demo": "Agendar demo",  # not for people: sample data
     "Prepare contract": "Preparar contrato", "Open": "Abierta", "Done": "Hecha",  # not for people: sample data
@@ -361,7 +361,7 @@ _CASE_WORDS = {"Urgent": "Urgente", "High": "Alta", "Normal": "Normal", "Low": "
                "Phone": "Teléfono", "Email": "Correo", "Chat": "Chat", "Site down": "Web caída",  # not for people: sample data
                "Invoice question": "Duda sobre la factura", "Login fails": "No puede iniciar sesión",  # not for people: sample data
                "Data export": "Exportar datos", "Feature request": "Petición de mejora",  # not for people: sample data
-               "Slow reports": "Informes lentos", "Called back": "Devolvió la llamada"}  # not for people: sample data
+               "Slow reports": "Informes lentos"}  # not for people: sample data
 
 
 def _demo_cases(today: dt.date, accounts: list, contacts: list, activities: list) -> list[list[Any]]:

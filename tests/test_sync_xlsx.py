@@ -9,7 +9,7 @@ import pytest
 
 from messy import write_messy
 from sheetcrm.config import Config, load_config
-from sheetcrm.schema import OWNED_TABS, TABS, WORKFLOWS
+from sheetcrm.schema import CASES, OWNED_TABS, TABS, WORKFLOWS
 from sheetcrm.starter import write_demo
 from sheetcrm.sync import sync
 from sheetcrm.workbook.xlsx import XlsxWorkbook
@@ -36,7 +36,7 @@ def user_cells(path) -> dict[tuple[str, str], tuple]:
     return cells
 
 
-COMPUTED = {name for spec in (*TABS.values(), WORKFLOWS) for c in spec.computed for name in (c.header, c.header_es)}
+COMPUTED = {name for spec in (*TABS.values(), WORKFLOWS, CASES) for c in spec.computed for name in (c.header, c.header_es)}
 
 
 def assert_only_sheetcrm_cells_changed(before, after):
