@@ -739,6 +739,34 @@ def parse_date(raw: RawCell, locale: str = "en") -> _dt.date | None:
     return _make_date(raw, loc, _year(m["y"]), month, int(m["d"]))
 
 
+def time_of(raw: RawCell) -> _dt.time:
+    """The time of day a date cell holds, to the minute: a native datetime's, a serial
+    number's fraction of a day, or the time written after an ISO or numeric date
+    ("2026-11-23 14:05", "23/11/2026 2:05 pm"); midnight when the cell shows none. Only the
+    time: `parse_date` (or its column's reading) says which day, and whether the cell is one."""
+    if isinstance(raw, _dt.datetime):
+        return _dt.time(raw.hour, raw.minute)
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool) and math.isfinite(raw):
+        minutes = round((raw - math.floor(raw)) * 1440)
+        return _dt.time(*divmod(min(minutes, 1439), 60))
+    if isinstance(raw, str):
+        folded = raw.strip(_STRIP).casefold()
+        m = _YMD_RE.fullmatch(folded) or _NUMERIC_DATE_RE.fullmatch(folded)
+        if m is not None and m["hour"] is not None and _time_ok(m):
+            hour = int(m["hour"])
+            if m["ampm"]:
+                hour = hour % 12 + (12 if m["ampm"] == "p" else 0)
+            return _dt.time(hour, int(m["minute"]))
+    return _dt.time(0)
+
+
+def parse_moment(raw: RawCell, locale: str = "en") -> _dt.datetime | None:
+    """A date and time of day, to the minute (`parse_date`'s day, `time_of`'s time); a date
+    alone is that day at midnight."""
+    day = parse_date(raw, locale)
+    return None if day is None else _dt.datetime.combine(day, time_of(raw))
+
+
 # --- booleans, emails, enums, currencies --------------------------------------------------
 
 _TRUE = frozenset({"true", "yes", "y", "si", "verdadero", "x", "✓", "✔", "☑", "1"})

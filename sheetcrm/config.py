@@ -18,6 +18,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from sheetcrm.crm.duplicates import DuplicateSettings
+from sheetcrm.crm.cases import CaseSettings
 from sheetcrm.crm.conversion import ConversionSettings
 from sheetcrm.crm.scoring import ScoringSettings
 from sheetcrm.crm.workflows import WorkflowSettings, check_follow_ups
@@ -103,6 +104,8 @@ class Config(Section):
     serve: ServeSettings = Field(default_factory=ServeSettings)
     # Workflow rules beside the Workflows tab's, and how often one may fire per record (crm.workflows).
     workflows: WorkflowSettings = Field(default_factory=WorkflowSettings)
+    # After-sales cases: SLA times per priority, business hours (crm.cases).
+    cases: CaseSettings = Field(default_factory=CaseSettings)
     # Follow-up sequences a workflow rule starts ("start sequence"): name -> its steps (crm.follow_ups).
     follow_ups: dict[str, FollowUpSettings] = {}
 
@@ -161,8 +164,9 @@ class Config(Section):
     @field_validator("tabs")
     @classmethod
     def _known_tabs(cls, tabs: dict[str, TabSettings]) -> dict[str, TabSettings]:
-        from sheetcrm.schema import TABS
+        from sheetcrm.schema import OPTIONAL_TABS, TABS
 
+        TABS = {**TABS, **OPTIONAL_TABS}  # noqa: N806  # the optional tabs (Cases) may be renamed too
         for key in tabs:
             if key not in TABS:
                 raise ValueError(_("unknown tab {tab}; expected one of {tabs}", tab=quoted(key), tabs=", ".join(TABS)))
@@ -199,8 +203,9 @@ def _check_titles(tabs: dict[str, TabSettings]) -> None:
     """A tab title may not be another tab's name: the tabs are found by name, and two CRM tabs
     read from one sheet would write one tab's columns into the other."""
     from sheetcrm.cells import normalize_key
-    from sheetcrm.schema import OWNED_TABS, QUOTAS, RATES, TABS, owned_tab_names
+    from sheetcrm.schema import OPTIONAL_TABS, OWNED_TABS, QUOTAS, RATES, TABS, owned_tab_names
 
+    TABS = {**TABS, **OPTIONAL_TABS}  # noqa: N806
     locale = current()
     owner: dict[str, str] = {}  # normalized name -> the tab it belongs to, as people know it
     for spec in TABS.values():
@@ -230,9 +235,9 @@ def _check_headers(key: str, settings: TabSettings) -> dict[str, str]:
     """`headers` with each key made the column's canonical header (so "Importe" works as well as
     "Amount"); an unknown column, or a header that already means another column, is an error."""
     from sheetcrm.cells import normalize_key
-    from sheetcrm.schema import TABS
+    from sheetcrm.schema import OPTIONAL_TABS, TABS
 
-    spec = TABS[key]
+    spec = TABS.get(key) or OPTIONAL_TABS[key]
     means: dict[str, str] = {}  # normalized built-in header or alias -> canonical header
     for column in spec.columns:
         for name in (column.header, column.header_es, *column.aliases):
@@ -493,6 +498,21 @@ aliases = ["Lost", "Perdida"]
 # create_opportunity = "when_amount"   # always, never, or when_amount (an Amount, a Budget or a Deal Name)
 # close_days = 30                      # the new opportunity's Close Date: the sync's day + this
 # activities = "keep"                  # keep them on the lead, move them to the contact, or copy them to it
+
+# Cases (an optional Cases tab): how soon each priority must be answered and solved ("30m", "4h",
+# "2d", "1d 4h"), counted in business hours when [cases.business_hours] is set (a day is then one
+# business day), else around the clock (docs/cases.md).
+# [cases]
+# timezone = "Europe/Madrid"
+# sla.urgent = { response = "1h", resolution = "4h" }
+# sla.high = { response = "4h", resolution = "1d" }
+# sla.normal = { response = "8h", resolution = "3d" }
+# sla.low = { response = "1d", resolution = "5d" }
+# [cases.business_hours]
+# days = ["Mon", "Tue", "Wed", "Thu", "Fri"]
+# start = "09:00"
+# end = "17:00"
+# holidays = [2026-12-25, 2027-01-01]
 
 # Rename a tab or a header to match your sheet, and type your own columns.
 # [tabs.opportunities]

@@ -21,7 +21,7 @@ from sheetcrm.intake.settings import FormSettings
 from sheetcrm.mail.journal import stamp
 from sheetcrm.mail.outbox import status_label
 from sheetcrm.schema import CAMPAIGNS as CAMPAIGNS_TAB
-from sheetcrm.schema import OUTBOX, STAGE_HISTORY, TABS, WORKFLOWS
+from sheetcrm.schema import CASES, OUTBOX, STAGE_HISTORY, TABS, WORKFLOWS
 
 OWNERS = ["Ana García", "Ben Carter", "Chloé Martin", "Diego Ruiz"]  # not for people: sample data; Spanish in _SPANISH
 FIRST = ["Olivia", "Liam", "Sofía", "Mateo", "Emma", "Noah", "Lucía", "Hugo", "Mia", "Leo", "Valentina",  # not for people: sample data; Spanish in _SPANISH
@@ -65,7 +65,7 @@ _SPANISH = {  # not for people: sample data
     "Prospecting": "Prospección", "Qualification": "Calificación", "Proposal": "Propuesta",
     "Negotiation": "Negociación", "Closed Won": "Ganada", "Closed Lost": "Perdida", "Closing": "Cerrando",  # not for people: sample data
     "twelve hundred": "mil doscientos",  # not for people: sample data
-    "Call": "Llamada", "Email": "Correo", "Meeting": "Reunión", "Note": "Nota",
+    "Call": "Llamada", "Email": "Correo", "Meeting": "Reunión", "Note": "Nota", "Called back": "Devolvió la llamada",  # not for people: sample data
     "Positive": "Positivo", "No answer": "Sin respuesta", "Sent proposal": "Propuesta enviada",  # not for people: sample data
     "Send proposal": "Enviar propuesta", "Follow up": "Hacer seguimiento", "Book demo": "Agendar demo",  # not for people: sample data
     "Prepare contract": "Preparar contrato", "Open": "Abierta", "Done": "Hecha",  # not for people: sample data
@@ -239,10 +239,14 @@ def generate(rows: int = 200, seed: int = 7, today: dt.date | None = None, local
         for row in table[-NEW:]:
             row[0] = ""
     history = [h for h in history if h[0] not in {o[0] for o in opportunities[-NEW:]}]
+    cases = _demo_cases(today, accounts, contacts, activities)
     tables = {"accounts": accounts, "contacts": contacts, "leads": leads, "opportunities": opportunities,
               "activities": activities, "tasks": tasks, "products": products, "quote_lines": quote_lines}
     tabs = {TABS[key].display_title(locale): _in_locale(TABS[key].columns, table, locale)
             for key, table in tables.items()}
+    tabs[CASES.display_title(locale)] = [_in_locale(CASES.columns, cases, locale)[0],
+                                         *([_CASE_WORDS.get(v, v) for v in row] if locale == "es" else row
+                                           for row in cases[1:])]
     tabs[STAGE_HISTORY.display_title(locale)] = _in_locale(
         (), [STAGE_HISTORY.display_headers(locale), *sorted(history, key=lambda h: h[3])], locale)
     tabs[FORM_TAB[locale]] = responses
@@ -353,6 +357,46 @@ def _arrange_workflows(today: dt.date, leads: list, opportunities: list, activit
                       None, None])
     staged = {"WF-0003": rotting[0] if rotting else "", "WF-0004": quoted[0] if quoted else ""}
     return rules, outbox, staged
+
+
+# The demo's cases' words in Spanish (their own: "Open" is a case's Abierto, a task's Abierta).
+_CASE_WORDS = {"Urgent": "Urgente", "High": "Alta", "Normal": "Normal", "Low": "Baja", "New": "Nuevo",  # not for people: sample data
+               "Open": "Abierto", "Pending": "Pendiente", "Resolved": "Resuelto", "Closed": "Cerrado",  # not for people: sample data
+               "Phone": "Teléfono", "Email": "Correo", "Chat": "Chat", "Site down": "Web caída",  # not for people: sample data
+               "Invoice question": "Duda sobre la factura", "Login fails": "No puede iniciar sesión",  # not for people: sample data
+               "Data export": "Exportar datos", "Feature request": "Petición de mejora",  # not for people: sample data
+               "Slow reports": "Informes lentos"}  # not for people: sample data
+
+
+def _demo_cases(today: dt.date, accounts: list, contacts: list, activities: list) -> list[list[Any]]:
+    """The Cases tab's rows, placed without the random draws (every other value stays what the
+    seed gave): a customer at risk, its urgent case unanswered past its SLA and a pending one,
+    and cases of other accounts met, late and still in time. Two calls answering cases are
+    appended to `activities` (their First Response)."""
+    risk = next((a for a in accounts[1:-NEW] if a[7] == "Customer"), accounts[1])
+    other, third = [a for a in accounts[1:-NEW] if a is not risk][:2]
+    contact = {c[1]: c[0] for c in reversed(contacts[1:-NEW])}
+
+    def at(days: int, hour: int) -> str:
+        return f"{(today - dt.timedelta(days=days)).isoformat()} {hour:02d}:00"
+
+    rows = [["ID", "Account", "Contact", "Subject", "Priority", "Status", "Channel", "Opened", "Resolved", "Owner"],  # not for people: sample data
+            ["CASE-0001", risk[0], contact.get(risk[0], ""), "Site down", "Urgent", "Open", "Phone", at(2, 10), "",  # not for people: sample data
+             risk[6]],
+            ["CASE-0002", risk[0], contact.get(risk[0], ""), "Login fails", "High", "Pending", "Email", at(6, 11), "",  # not for people: sample data
+             risk[6]],
+            ["CASE-0003", other[0], contact.get(other[0], ""), "Invoice question", "Normal", "Resolved", "Email",  # not for people: sample data
+             at(9, 9), at(8, 15), other[6]],
+            ["CASE-0004", other[0], "", "Data export", "Low", "Closed", "Chat", at(20, 14), at(5, 12), other[6]],  # not for people: sample data
+            ["CASE-0005", third[0], contact.get(third[0], ""), "Slow reports", "High", "Open", "Phone", at(1, 16), "",  # not for people: sample data
+             third[6]],
+            ["CASE-0006", third[0], "", "Feature request", "Low", "New", "Email", at(0, 0), "", third[6]]]  # not for people: sample data
+    last = max(int(a[0].split("-")[1]) for a in activities[1:] if a[0])
+    activities.append([f"ACT-{last + 1:04d}", today - dt.timedelta(days=9), "Call", "Called back", "CASE-0003",  # not for people: sample data
+                       other[6], ""])
+    activities.append([f"ACT-{last + 2:04d}", today - dt.timedelta(days=1), "Call", "Called back", "CASE-0005",  # not for people: sample data
+                       third[6], ""])
+    return rows
 
 
 def demo_forms(locale: str) -> dict[str, FormSettings]:

@@ -19,6 +19,7 @@ from sheetcrm.config import Config
 from sheetcrm.crm import (Forecast, HistoryRow, Kpis, OpportunityMetrics, Rates, RelatedIndex, StageTable,
                           compute_kpis, forecast, lead_states, missing_rate_issues, opportunity_metrics,
                           opportunity_states, record_changes, stage_entered, stage_win_rates, to_base)
+from sheetcrm.crm.cases import CaseInput, CaseMetrics, CaseSummary, case_metrics, first_responses, summarize
 from sheetcrm.crm.scoring import LeadScore, ScoringResult, score_leads
 from sheetcrm.crm.stages import CATEGORIES
 from sheetcrm.crm.words import CATEGORY, LEAD_STATUS, STAGE, Words, team_words
@@ -38,6 +39,14 @@ class StageLine:
 
 
 @dataclass
+class CaseResults:
+    """Each sound case's metrics by its sheet row, and the Dashboard's case KPIs."""
+
+    by_row: dict[int, CaseMetrics]
+    summary: CaseSummary
+
+
+@dataclass
 class Results:
     as_of: dt.date
     currency: str
@@ -52,6 +61,8 @@ class Results:
     warnings: list[Issue] = field(default_factory=list)
     # The team's word for each stage, status and category (`crm.words`): what cells say.
     words: Words = field(default_factory=Words)
+    # The Cases tab's metrics and KPIs (crm/cases.py), when the workbook has one.
+    cases: "CaseResults | None" = None
 
     def score(self, lead: Lead) -> LeadScore | None:
         return self.scoring.scores.get(lead.id) if lead.id else None
@@ -102,7 +113,33 @@ def compute(crm: Crm, config: Config, as_of: dt.date) -> Results:
         scoring=score_leads(leads, activities, config.scoring, as_of), forecast=fc, kpis=kpis,
         pipeline=_pipeline(opportunities, metrics, stages, rates), stage_history=stage_history,
         lead_history=lead_history, warnings=missing_rate_issues(opportunities, rates, tab=title), words=words,
+        cases=case_results(crm, config, as_of) if "cases" in crm.tables else None,
     )
+
+
+def case_results(crm: Crm, config: Config, as_of: dt.date) -> CaseResults:
+    """The cases' metrics (crm/cases.py): a case's first response is the earliest activity
+    whose Related names it."""
+    responses = first_responses((a.related, a.date) for a in crm.records("activities"))
+    settings = config.cases
+    clock = settings.clock()
+    cases, rows = [], []
+    names_: dict[str, str] = {}  # an Account cell -> the account's name, as the Dashboard lists it
+
+    def account_name(text: str | None) -> str | None:
+        if text is not None and text not in names_:
+            found = crm.find("accounts", text)
+            names_[text] = found[0].target.name if len(found) == 1 and found[0].target is not None else text
+        return names_[text] if text is not None else None
+
+    for c in crm.records("cases"):
+        if c.resolved is not None and c.resolved < c.opened:
+            continue  # reported at its Resolved cell (steps/cases.py): no SLA is measured from it
+        cases.append(CaseInput(c.id, account_name(c.account), c.priority, c.status, c.opened, c.resolved,
+                               responses.get(c.id) if c.id else None))
+        rows.append(c.row)
+    metrics = [case_metrics(c, settings, as_of, clock) for c in cases]
+    return CaseResults(dict(zip(rows, metrics)), summarize(cases, metrics, settings.top_accounts))
 
 
 # The columns whose cells say how the team spells a configured value: kind -> (tab, field).

@@ -42,7 +42,7 @@ from sheetcrm.schema import (DASHBOARD, DUPLICATES, FORECAST, LEAD_HISTORY, OUTB
                              VALIDATION, WORKFLOW_LOG, OwnedTab)
 from sheetcrm.workbook import CellValue, ColumnFormat, NumberFormat, Plan, Snapshot, TabLayout
 
-AMOUNT, SECONDS = "amount", "seconds"
+AMOUNT, SECONDS, DATETIME = "amount", "seconds", "datetime"
 MAX_WIDTH = 60      # characters: a long message wraps onto the next line of its page, not off it
 PADDING = 2         # characters beside the longest text, and the bold header's extra width
 
@@ -70,6 +70,7 @@ COMPUTED_KINDS: dict[str, dict[str, str]] = {
     # Money in the base currency (crm/campaigns.py), so a currency format, unlike Weighted Amount.
     "campaigns": {"leads": COUNT, "converted_leads": COUNT, "opportunities": COUNT, "won_deals": COUNT,
                   "won_revenue": MONEY, "cost_per_lead": MONEY, "cost_per_won_deal": MONEY, "roi": RATIO},
+    "cases": {"age": COUNT, "sla_due": DATETIME, "first_response": DATE},
 }
 assert all(set(kinds) <= set(COMPUTED[tab]) for tab, kinds in COMPUTED_KINDS.items())
 
@@ -90,6 +91,7 @@ def number_format(kind: str, currency: str, locale: str) -> NumberFormat | None:
         return NumberFormat("PERCENT", _code(Locale.parse(locale).percent_formats[None].pattern, "0.0", ""))
     return {COUNT: NumberFormat("NUMBER", "#,##0"), DAYS: NumberFormat("NUMBER", "#,##0.0"),
             MULTIPLE: NumberFormat("NUMBER", '0.00"×"'), DATE: NumberFormat("DATE", "yyyy-mm-dd"),
+            DATETIME: NumberFormat("DATE_TIME", "yyyy-mm-dd hh:mm"),  # not for people: a format pattern
             AMOUNT: NumberFormat("NUMBER", "#,##0.00"), SECONDS: NumberFormat("NUMBER", "0.00")}.get(kind)
 
 
@@ -128,7 +130,7 @@ def shown(value: CellValue, kind: str, currency: str, locale: str) -> str:
     if isinstance(value, bool) or isinstance(value, str):
         return str(value)
     if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat(sep=" ")[:16] if kind != DATE else "0000-00-00"
+        return value.isoformat()[:16].replace("T", " ") if kind != DATE else "0000-00-00"
     number = Decimal(str(value)) if isinstance(value, (int, float, Decimal)) else None
     if number is None:
         return str(value)

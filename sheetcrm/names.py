@@ -94,6 +94,9 @@ COMPUTED: dict[str, dict[str, str]] = {
         "next_step": N_("Next Step"),
         "lead": N_("From Lead"),
     },
+    # The Cases tab's (crm/cases.py): how old a case is, its SLA, when it was first answered.
+    "cases": {"age": N_("Age (days)"), "sla_due": N_("SLA Due"), "sla_breached": N_("SLA Breached"),
+              "first_response": N_("First Response")},
     # The Workflows tab's (people's rules): how often each rule fired, and when last.
     "workflows": {"firings": N_("Firings"), "last_fired": N_("Last Fired")},
     # The Campaigns tab's (crm/campaigns.py): what each campaign brought, in the base currency.

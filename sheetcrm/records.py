@@ -98,6 +98,10 @@ Percent = Annotated[Decimal | None, _cell(lambda raw, ctx: cells.parse_percent(r
 Day = Annotated[dt.date | None, _cell(lambda raw, ctx: cells.parse_date(raw, ctx.locale), kind="date")]
 RequiredDay = Annotated[dt.date, _cell(lambda raw, ctx: cells.parse_date(raw, ctx.locale), required=True,
                                        kind="date")]
+# A date and time of day (to the minute); a date alone is that day at midnight.
+Moment = Annotated[dt.datetime | None, _cell(lambda raw, ctx: cells.parse_moment(raw, ctx.locale), kind="datetime")]
+RequiredMoment = Annotated[dt.datetime, _cell(lambda raw, ctx: cells.parse_moment(raw, ctx.locale), required=True,
+                                              kind="datetime")]
 Email = Annotated[str | None, _cell(lambda raw, ctx: cells.parse_email(raw), kind="email")]
 Currency = Annotated[str | None, _cell(lambda raw, ctx: cells.parse_currency(raw, ctx.currency), kind="currency")]
 Stage = Annotated[str, _cell(_stage, required=True, kind="enum")]
@@ -294,6 +298,28 @@ class Campaign(Record):
     owner: Text = col("Owner")
 
 
+# A case's priority and status (crm/cases.py): the first alias is the Spanish word.
+CASE_PRIORITIES = {"Low": ["Baja"], "Normal": ["Normal", "Media", "Medium"], "High": ["Alta"], "Urgent": ["Urgente"]}
+CASE_STATUSES = {"New": ["Nuevo", "Nueva"], "Open": ["Abierto", "Abierta"],
+                 "Pending": ["Pendiente", "En espera", "On hold", "Waiting"],  # not for people: recognised values
+                 "Resolved": ["Resuelto", "Resuelta", "Solved"], "Closed": ["Cerrado", "Cerrada"]}
+
+
+class Case(Record):
+    """A row of the optional Cases tab (after-sales tickets; crm/cases.py computes its SLA)."""
+
+    id: Text = col("ID")
+    account: Text = col("Account")
+    contact: Text = col("Contact")
+    subject: Text = col("Subject")
+    priority: Annotated[str | None, _cell(_enum(N_("case priority"), CASE_PRIORITIES))] = col("Priority")
+    status: Annotated[str | None, _cell(_enum(N_("case status"), CASE_STATUSES))] = col("Status")
+    channel: Text = col("Channel")
+    opened: RequiredMoment = col("Opened")
+    resolved: Moment = col("Resolved")
+    owner: Text = col("Owner")
+
+
 # The tab each record model is read from, as `aliases.toml` and the config name it.
 MODELS: dict[str, type[Record]] = {
     "accounts": Account, "contacts": Contact, "leads": Lead, "opportunities": Opportunity,
@@ -305,7 +331,7 @@ def _attach_aliases() -> None:
     # json_schema_extra["aliases"] = [Spanish header, *other headers]: what schema.py and the
     # scoring rules read. It plays no part in validation, so setting it after the class is built
     # is safe, and every reader of the model sees the same headers.
-    for tab, model in (*MODELS.items(), ("workflows", Workflow), ("campaigns", Campaign)):
+    for tab, model in (*MODELS.items(), ("workflows", Workflow), ("campaigns", Campaign), ("cases", Case)):
         columns = [name for name, info in model.model_fields.items() if info.title is not None]
         for name, headers in aliases.column_names(tab, columns).items():
             model.model_fields[name].json_schema_extra = {"aliases": list(headers)}

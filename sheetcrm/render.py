@@ -12,10 +12,11 @@ from typing import Any
 
 from sheetcrm import names
 from sheetcrm.crm import HistoryRow, MonthForecast, OpportunityMetrics
+from sheetcrm.crm.cases import CASE_KPIS, PRIORITY_WORDS, CaseMetrics
 from sheetcrm.crm.kpis import KPIS
 from sheetcrm.crm.scoring import LeadScore, method_name
 from sheetcrm.engine import Results
-from sheetcrm.i18n import _
+from sheetcrm.i18n import _, current, in_locale
 from sheetcrm.schema import FORECAST, PIPELINE
 from sheetcrm.workbook import Chart
 
@@ -54,6 +55,31 @@ def lead_columns(score: LeadScore | None) -> dict[str, Any]:
     if score is None:
         return {}
     return {"score": score.score, "grade": score.grade, "conversion_pct": fraction(score.conversion_pct), "why": score.why}
+
+
+def case_columns(m: CaseMetrics, locale: str) -> dict[str, Any]:
+    """A case's computed cells (Age, SLA Due, SLA Breached, First Response)."""
+    return {"age": m.age_days, "sla_due": m.sla_due, "first_response": m.first_response,
+            "sla_breached": names.word("yes", locale) if m.breached else None}
+
+
+def case_rows(results: Results) -> list[list[Any]]:
+    """The Dashboard's case KPIs (crm/cases.py), none when the workbook has no Cases tab."""
+    if results.cases is None:
+        return []
+    s = results.cases.summary
+
+    def row(key: str, kind: str, value: Any, name: str | None = None) -> Row:
+        label, definition = CASE_KPIS[key]
+        return Row(kind, [_(label, name=name) if name is not None else _(label), value, _(definition)])
+
+    rows: list[list[Any]] = [row("open_cases", COUNT, n, in_locale(current(), PRIORITY_WORDS[p]))
+                             for p, n in s.open_by_priority.items()]
+    rows.append(row("avg_first_response_days", DAYS, s.avg_first_response_days))
+    rows.append(row("avg_resolution_days", DAYS, s.avg_resolution_days))
+    rows.append(row("sla_met", RATIO, fraction(s.sla_met)))
+    rows.extend(row("cases_by_account", COUNT, n, account) for account, n in s.by_account)
+    return rows
 
 
 def history_body(rows: list[HistoryRow], with_amount: bool) -> list[list[Any]]:
@@ -145,6 +171,7 @@ def dashboard_body(results: Results, locale: str) -> list[list[Any]]:
     top = sorted(k.lifetime_value.items(), key=lambda kv: (-kv[1], kv[0]))[:20]
     for account, amount in top:
         rows.append(_kpi("lifetime_value", money(amount), MONEY, account))
+    rows.extend(case_rows(results))
     return rows
 
 

@@ -106,9 +106,11 @@ WORKFLOWS = _tab("workflows", "WF", "Workflows", records.Workflow)  # not for pe
 # CRM's tables only when the workbook has the tab, so Leads' and Opportunities' Campaign is a
 # reference to it then, and free text as before otherwise.
 CAMPAIGNS = _tab("campaigns", "CMP", "Campaigns", records.Campaign)  # not for people: the English title, as CRM_TABS
+# After-sales cases (crm/cases.py), IDs CASE-0001...
+CASES = _tab("cases", "CASE", "Cases", records.Case)  # not for people: the English title, as CRM_TABS
 
 # The people's tabs read like the CRM's when the workbook has them, with no "missing tab" warning.
-OPTIONAL_TABS: dict[str, TabSpec] = {t.key: t for t in (CAMPAIGNS,)}
+OPTIONAL_TABS: dict[str, TabSpec] = {t.key: t for t in (CAMPAIGNS, CASES)}
 
 
 # How messages count each tab's records, in one place, by the current language's plural rule.
@@ -122,6 +124,7 @@ _COUNTS: dict[str, Callable[[int], str]] = {
     "products": lambda n: ngettext("{n} product", "{n} products", n),
     "quote_lines": lambda n: ngettext("{n} quote line", "{n} quote lines", n),
     "campaigns": lambda n: ngettext("{n} campaign", "{n} campaigns", n),
+    "cases": lambda n: ngettext("{n} case", "{n} cases", n),
 }
 
 

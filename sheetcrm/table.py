@@ -14,6 +14,7 @@ convention (`columns.py`).
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -471,6 +472,12 @@ def _read_column(kind: str, raws: list[Any], formatted: set[int], ctx: ParseCont
         return columns.read_percents(raws, formatted, ctx.locale, ctx.locale_set)
     if kind == "date":
         return columns.read_dates(raws, ctx.locale, ctx.locale_set)
+    if kind == "datetime":
+        # The column settles the day as a date column's (day or month first); each cell keeps its time.
+        reading = columns.read_dates(raws, ctx.locale, ctx.locale_set)
+        reading.values = {i: cells.Read(dt.datetime.combine(r.value, cells.time_of(raws[i])), raws[i])
+                          for i, r in reading.values.items()}
+        return reading
     return None
 
 

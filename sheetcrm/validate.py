@@ -111,10 +111,11 @@ def _read_crm(snapshot: Snapshot, config: Config) -> Crm:
                                  _("Run `sheetcrm init` to add the missing tabs with their headers.")))
             continue
         crm.tables[key] = parse_table(spec, title, snapshot.tabs[title], settings, ctx, crm.report)
-    for key, spec in OPTIONAL_TABS.items():
-        title = find_tab(titles, tab_names(spec, None))
+    for key, spec in OPTIONAL_TABS.items():  # read only when the workbook has them: no missing_tab warning
+        settings = config.tab(key)
+        title = find_tab(titles, tab_names(spec, settings.title))
         if title is not None:
-            crm.tables[key] = parse_table(spec, title, snapshot.tabs[title], config.tab(key), ctx, crm.report)
+            crm.tables[key] = parse_table(spec, title, snapshot.tabs[title], settings, ctx, crm.report)
     _check_references(crm)
     # Cross-tab findings come last in discovery order; people read the tab in sheet order.
     order = {t.title: i for i, t in enumerate(crm.tables.values())}
@@ -228,9 +229,15 @@ _REFERENCES: dict[str, list[_Rule]] = {
         ("contact", ("contacts",), False, "unknown_contact", _CONTACT),
         ("campaign", ("campaigns",), False, "unknown_campaign", _CAMPAIGN),
     ],
-    "activities": [("related", ("leads", "contacts", "accounts", "opportunities"), True, "unknown_related",
+    # A case's activities and tasks name it in Related (its CASE- ID): its First Response.
+    "activities": [("related", ("leads", "contacts", "accounts", "opportunities", "cases"), True, "unknown_related",
                     _RECORD)],
-    "tasks": [("related", ("leads", "contacts", "accounts", "opportunities"), True, "unknown_related", _RECORD)],
+    "tasks": [("related", ("leads", "contacts", "accounts", "opportunities", "cases"), True, "unknown_related",
+               _RECORD)],
+    "cases": [
+        ("account", ("accounts",), False, "unknown_account", _ACCOUNT),
+        ("contact", ("contacts",), False, "unknown_contact", _CONTACT),
+    ],
     "quote_lines": [
         ("opportunity", ("opportunities",), False, "unknown_opportunity", _OPPORTUNITY),
         ("sku", ("products",), False, "unknown_sku", _SKU),

@@ -56,12 +56,13 @@ from sheetcrm.workbook import CellValue, cell_key
 
 # A rule's record kind -> the CRM tab it lives in.
 KINDS: dict[str, str] = {"lead": "leads", "opportunity": "opportunities", "account": "accounts",
-                         "contact": "contacts", "task": "tasks"}
+                         "contact": "contacts", "task": "tasks", "case": "cases"}
 _KIND_WORDS = {  # not for people: the words a Record cell is read as, in every language
     "lead": ("lead", "leads", "prospecto"), "opportunity": ("opportunity", "opportunities", "deal", "deals",
                                                             "oportunidad", "oportunidades"),
     "account": ("account", "accounts", "cuenta", "cuentas"), "contact": ("contact", "contacts", "contacto", "contactos"),
-    "task": ("task", "tasks", "tarea", "tareas")}
+    "task": ("task", "tasks", "tarea", "tareas"),
+    "case": ("case", "cases", "ticket", "tickets", "caso", "casos", "incidencia", "incidencias")}
 KIND_OF = {normalize_key(w): kind for kind, words in _KIND_WORDS.items() for w in words}
 
 ACTIONS = ("create_task", "log_activity", "assign_owner", "send_email", "notify", "notify_now", "start_sequence")
@@ -113,7 +114,7 @@ _MESSAGES = {
     "workflow_duplicate_id": (N_("The rule ID {id} is used twice; only the first rule with it runs."),
                               N_("Give each rule an ID of its own.")),
     "workflow_bad_record": (N_("\"{text}\" is not a kind of record rules know."),
-                            N_("Write lead, opportunity, account, contact or task.")),
+                            N_("Write lead, opportunity, account, contact, task or case.")),
     "workflow_bad_when": (N_("\"{text}\" is not a trigger sheetcrm knows."),
                           N_("Write e.g. created, Stage changes to Won, enters Proposal, 3 days after Close Date, "
                              "score above 70, rotting, form response, quote unanswered 7 days.")),
@@ -562,7 +563,7 @@ def _relation_kind(kind: str, relation: str | None) -> str | None:
 def _kind_word(kind: str) -> str:
     """A kind as a Record cell names it ("opportunity")."""
     return _({"lead": N_("lead"), "opportunity": N_("opportunity"), "account": N_("account"),
-              "contact": N_("contact"), "task": N_("task")}[kind])
+              "contact": N_("contact"), "task": N_("task"), "case": N_("case")}[kind])
 
 
 def _kinds_word(kind: str) -> str:
@@ -935,7 +936,7 @@ def _act(firing: Firing, world: World, state: State, load: dict[tuple[str, str],
         if problem is not None:
             firing.result, firing.message = "skipped", _(_MESSAGES[problem[0]][0], **problem[1])
             return
-    named = row.assign_to[0] if row.assign_to else None
+    named = _named_owner(row.assign_to[0], subject) if row.assign_to else None
     # A Related cell names a lead, deal, account or contact, never a task: a task's follow-up is
     # about what the task is about.
     about = subject.values.get("related") if subject.kind == "task" else subject.id
@@ -1000,6 +1001,26 @@ def _act(firing: Firing, world: World, state: State, load: dict[tuple[str, str],
                          "subject": text or _("{rule}: {record}, {event}", rule=row.name or rule.id,
                                               record=subject.id, event=firing.said),
                          "related": subject.id}
+
+
+# An Assign To that names the owner of the record's account rather than a person (a case's
+# account owner is told of an urgent case, not the support agent who owns it).
+_ACCOUNT_OWNER = frozenset(normalize_key(w) for w in ("account owner", "propietario de la cuenta"))  # not for people: read as
+
+
+def is_account_owner(named: str) -> bool:
+    """Whether an Assign To names the record's account owner ("account owner",
+    "propietario de la cuenta") rather than a person."""
+    return normalize_key(named) in _ACCOUNT_OWNER
+
+
+def _named_owner(named: str, subject: Subject) -> str | None:
+    """The person an Assign To names: itself, or for "account owner" the Owner of the record's
+    account (the record itself, for an account); None when that account has no owner."""
+    if not is_account_owner(named):
+        return named
+    account = subject if subject.kind == "account" else subject.related.get("account")
+    return account.owner if account is not None else None
 
 
 def _recipient(subject: Subject, world: World) -> str | None:

@@ -29,7 +29,7 @@ from typing import Any, Callable, Collection, ContextManager, Iterable
 from babel.dates import format_date
 
 from sheetcrm.config import Config
-from sheetcrm.crm.workflows import KINDS
+from sheetcrm.crm.workflows import ACTION_LABELS, KINDS, is_account_owner
 from sheetcrm.engine import Results
 from sheetcrm.i18n import in_locale
 from sheetcrm.lock import lock_dir, workbook_key
@@ -76,15 +76,24 @@ def workflow_events(crm: Crm, config: Config, told: Collection[str] = ()) -> dic
         if rule.assign_to:
             assign.setdefault(rule.id, rule.assign_to[0])
     owners: dict[str, str | None] = {}
+    account_owners: dict[str, str | None] = {}  # record -> its account's Owner (an Assign To of "account owner")
     for tab in KINDS.values():
         for r in crm.tables[tab].rows if tab in crm.tables else ():
             if r.id and r.target is not None:
                 owners.setdefault(r.id, getattr(r.target, "owner", None))
+                account = r.target if tab == "accounts" else None
+                if tab != "accounts" and (text := getattr(r.target, "account", None)):
+                    found = crm.find("accounts", text)
+                    account = found[0].target if len(found) == 1 else None
+                if account is not None:
+                    account_owners.setdefault(r.id, getattr(account, "owner", None))
     out: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for entry in tabs.log:
         if entry.key in told or entry.result != "done" or entry.action != "notify":
             continue
-        owner = assign.get(entry.rule) or owners.get(entry.record)
+        named = assign.get(entry.rule)
+        owner = account_owners.get(entry.record) if named and is_account_owner(named) else named
+        owner = owner or owners.get(entry.record)
         if owner:
             out[owner].append({"key": entry.key, "day": entry.day, "rule": entry.rule, "name": entry.name,
                                "record": entry.record, "event": entry.said})

@@ -24,7 +24,7 @@ from sheetcrm.config import Config
 from sheetcrm.crm.workflows import KINDS, Subject, template_context, template_files
 from sheetcrm.i18n import _
 from sheetcrm.mail.templates import Templates
-from sheetcrm.schema import TABS
+from sheetcrm.schema import OPTIONAL_TABS, TABS
 from sheetcrm.table import Row
 from sheetcrm.validate import Crm, row_label
 
@@ -79,7 +79,7 @@ def origin(crm: Crm, config: Config, row_id: str, version: str) -> Origin | str:
 
 
 def _labels(tab: str, locale: str) -> dict[str, str]:
-    return {c.field: (c.header_es if locale == "es" else c.header) for c in TABS[tab].columns}
+    return {c.field: (c.header_es if locale == "es" else c.header) for c in (TABS.get(tab) or OPTIONAL_TABS[tab]).columns}
 
 
 def _find(crm: Crm, record_id: str) -> tuple[str, Row] | None:

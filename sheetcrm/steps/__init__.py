@@ -8,7 +8,7 @@ docs/architecture.md walks through a sync and an example.
 
 from __future__ import annotations
 
-from sheetcrm.steps import (adoption, campaigns, charts, compute, computed_columns, conversion, duplicates, formats, forms, guides,
+from sheetcrm.steps import (adoption, campaigns, cases, charts, compute, computed_columns, conversion, duplicates, formats, forms, guides,
                             history, ids, merge, quotes, sequences, summaries, sync_log, tab_names, validation,
                             workflows)
 from sheetcrm.steps.context import Step, StepResult, SyncContext
@@ -21,6 +21,7 @@ STEPS: tuple[Step, ...] = (
     conversion.run,         # leads asked to convert become an account, a contact, a deal (before compute: it sees them)
     compute.run,            # the engine: histories, metrics, scores, forecast, KPIs
     computed_columns.run,   # sheetcrm's columns in the Opportunities and Leads tabs
+    cases.run,              # the Cases tab's Age, SLA Due, SLA Breached, First Response; its rows' problems
     quotes.run,             # quote lines checked; a ticked Send Quote queues a Draft in the Outbox
     campaigns.run,          # each campaign's leads, deals, won revenue, costs and ROI on the Campaigns tab
     duplicates.run,         # likely duplicates on the Duplicates tab, people's ticks carried over

@@ -18,7 +18,7 @@ def run(ctx: SyncContext) -> StepResult:
 
 def guides(crm: Crm, config: Config) -> list[Guide]:
     out = []
-    for key, table in crm.tables.items():
+    for table in crm.tables.values():
         dropdowns = []
         for column in table.spec.columns:
             values = _choices(table.spec.model, column.field, config)

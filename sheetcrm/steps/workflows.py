@@ -26,9 +26,10 @@ from sheetcrm.ids import assign_ids, id_pattern
 from sheetcrm.mail.outbox import read_outbox, sent_quotes, status_label
 from sheetcrm.mail.workflow import version_of
 from sheetcrm.plan import append_writes, cell_value, computed_writes, owned_tab
-from sheetcrm.records import LEAD_STATUSES
+from sheetcrm.crm.cases import CLOSED as CLOSED_CASES
+from sheetcrm.records import CASE_PRIORITIES, CASE_STATUSES, LEAD_STATUSES
 from sheetcrm.report import Issue, column_letter
-from sheetcrm.schema import TABS, WORKFLOW_LOG, WORKFLOW_STATE, WORKFLOWS
+from sheetcrm.schema import CASES, OPTIONAL_TABS, TABS, WORKFLOW_LOG, WORKFLOW_STATE, WORKFLOWS
 from sheetcrm.steps.context import StepResult, SyncContext
 from sheetcrm.table import Row, Table, field_kinds
 from sheetcrm.validate import parse_context
@@ -163,6 +164,7 @@ _COMPUTED = {  # kind -> Subject key -> (tab of names.COMPUTED, its key) for the
     "opportunity": {"probability_pct": "probability_pct", "weighted_amount": "weighted_amount",
                     "days_in_stage": "days_in_stage", "last_activity": "last_activity", "rotting": "rotting"},
     "lead": {"score": "score", "grade": "grade"},
+    "case": {"age": "age", "sla_due": "sla_due", "sla_breached": "sla_breached", "first_response": "first_response"},
 }
 _LAST_ACTIVITY = names.COMPUTED["opportunities"]["last_activity"]
 
@@ -184,15 +186,17 @@ def build_world(ctx: SyncContext) -> World:
               sequences=config.follow_ups, templates=ctx.templates,
               activities=[(a.id, a.related, a.date, a.type, a.outcome) for a in activities if a.related])
     statuses: dict[str, str] = {}
-    for spec in (TABS["leads"], TABS["accounts"], TABS["tasks"]):
+    for spec in (TABS["leads"], TABS["accounts"], TABS["tasks"], CASES):
         for choice, value in enum_choices(_choices(spec)).items():
             statuses.setdefault(choice, value)
-    w.enums = {"stage": dict(parse_context(config).stages), "status": statuses}
+    w.enums = {"stage": dict(parse_context(config).stages), "status": statuses,
+               "priority": enum_choices(CASE_PRIORITIES)}
     w.words = _team_words(ctx)
+    cases = results.cases.by_row if results.cases is not None else {}
     metrics = {o.id: m for o, m in zip(results.opportunities, results.metrics) if o.id}
     by_id: dict[str, Subject] = {}
     for kind, tab in KINDS.items():
-        spec, table = TABS[tab], crm.tables.get(tab)
+        spec, table = TABS.get(tab) or OPTIONAL_TABS[tab], crm.tables.get(tab)
         kinds = field_kinds(spec)
         names_, labels, dates = {}, {}, set()
         for c in spec.columns:
@@ -228,6 +232,9 @@ def build_world(ctx: SyncContext) -> World:
                 score = results.score(record)
                 values.update(score=score.score if score else None, grade=score.grade if score else None,
                               converted=row.row in crm.inputs.conversions.links)  # type: ignore[union-attr]
+            elif kind == "case" and (c := cases.get(row.row)) is not None:
+                values.update(age=c.age_days, sla_due=c.sla_due, sla_breached=c.breached,
+                              first_response=c.first_response)
             if kind != "opportunity":
                 values["last_activity"] = max(touched.get(row.id, ()), default=None)
             subjects.append(Subject(kind, row.id, values, owner=values.get("owner"), open=_open(kind, record, stages),
@@ -265,7 +272,7 @@ def _team_words(ctx: SyncContext) -> dict[tuple[str, str], dict[str, str]]:
         ("opportunity", "category_override"): dict(spelled.get(CATEGORY, {}))}
     for kind, tab in KINDS.items():
         table = ctx.crm.tables.get(tab)
-        for name, how in field_kinds(TABS[tab]).items():
+        for name, how in field_kinds(TABS.get(tab) or OPTIONAL_TABS[tab]).items():
             col = table.header.fields.get(name) if table else None
             if how != "enum" or (kind, name) in out or table is None or col is None:
                 continue
@@ -278,7 +285,7 @@ def _team_words(ctx: SyncContext) -> dict[tuple[str, str], dict[str, str]]:
 def _choices(spec: Any) -> dict[str, list[str]]:
     status = spec.model.model_fields["status"]
     validator = next(m for m in status.metadata if hasattr(getattr(m, "func", None), "choices"))
-    spanish = {"leads": LEAD_STATUSES}.get(spec.key)
+    spanish = {"leads": LEAD_STATUSES, "cases": CASE_STATUSES}.get(spec.key)
     return spanish or {c: [] for c in validator.func.choices}
 
 
@@ -299,6 +306,8 @@ def _open(kind: str, record: Any, stages: StageTable) -> bool:
         return record.status not in _CLOSED_LEADS
     if kind == "task":
         return is_open_task(record)
+    if kind == "case":
+        return record.status not in CLOSED_CASES
     return True
 
 
@@ -310,6 +319,10 @@ def _relate(ctx: SyncContext, w: World, by_id: dict[str, Subject]) -> None:
         return by_id.get(found[0].id or "") if len(found) == 1 else None
 
     for s in w.subjects.get("opportunity", []):
+        for rel, tab, key in (("account", "accounts", "account"), ("contact", "contacts", "contact")):
+            if (target := one(tab, s.values.get(key))) is not None:
+                s.related[rel] = target
+    for s in w.subjects.get("case", []):
         for rel, tab, key in (("account", "accounts", "account"), ("contact", "contacts", "contact")):
             if (target := one(tab, s.values.get(key))) is not None:
                 s.related[rel] = target
@@ -359,7 +372,7 @@ class _Writer:
     def _append(self, f: Firing, tab: str, values: dict[str, Any]) -> Anchor | None:
         table = self.ctx.crm.tables.get(tab)
         if table is None or "id" not in table.header.fields or table.header.full:
-            self._skip(f, _('There is no "{tab}" tab.', tab=TABS[tab].display_title(self.ctx.locale)))
+            self._skip(f, _('There is no "{tab}" tab.', tab=(TABS.get(tab) or OPTIONAL_TABS[tab]).display_title(self.ctx.locale)))
             return None
         prefix = _PREFIX[tab]
         pattern = id_pattern(prefix)

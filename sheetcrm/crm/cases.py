@@ -1,0 +1,376 @@
+"""Cases (after-sales tickets): age, SLA deadlines counted in business time, first response,
+breaches, and the Dashboard's case KPIs. Pure: no I/O and no clock; `as_of` is the sync's day.
+docs/cases.md gives every formula.
+
+The [cases] section of sheetcrm.toml (`CaseSettings`) sets, per priority, how soon a case must
+first be answered (response) and solved (resolution):
+
+    [cases.sla]
+    urgent = { response = "1h", resolution = "4h" }
+    high   = { response = "4h", resolution = "1d" }
+
+    [cases.business_hours]          # without it the SLA clock runs 24 hours a day, 7 days a week
+    days = ["Mon", "Tue", "Wed", "Thu", "Fri"]
+    start = "09:00"
+    end = "17:00"
+    holidays = [2026-12-25]
+
+The sheet's times are wall-clock times in `[cases] timezone` (default UTC): business hours
+count the wall clock; the 24-hour clock counts real hours across a daylight-saving change.
+
+Why a small calendar of our own rather than `businesstimedelta` (its last release 2019, pytz
+time zones) or pandas' CustomBusinessHour (a 30 MB dependency for one addition): the rule
+is twenty lines (`BusinessClock.add`), and it is tested against hand-counted cases.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Iterable, Sequence
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator, model_validator
+
+from sheetcrm.i18n import N_, NC_, _
+from sheetcrm.settings import Section
+
+PRIORITIES = ("Urgent", "High", "Normal", "Low")   # the order the Dashboard lists them
+CLOSED = frozenset({"Resolved", "Closed"})          # a case in these statuses is no longer open
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# How the Dashboard names a priority, in the team's language.
+PRIORITY_WORDS = {"Urgent": NC_("case priority", "Urgent"), "High": NC_("case priority", "High"),
+                  "Normal": NC_("case priority", "Normal"), "Low": NC_("case priority", "Low")}
+
+_DURATION = re.compile(r"\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?\s*", re.IGNORECASE)
+_CLOCK = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
+
+
+def parse_duration(text: str) -> tuple[int, int]:
+    """"1d 4h 30m" -> (days, minutes): (1, 270). Raises ValueError on anything else or on zero."""
+    m = _DURATION.fullmatch(text)
+    if m is None or not any(m.groups()):
+        raise ValueError(_('"{text}" is not a duration: write it like "4h", "30m", "2d" or "1d 4h"', text=text))
+    days, hours, minutes = (int(g or 0) for g in m.groups())
+    if days == hours == minutes == 0:
+        raise ValueError(_("a duration must be more than zero"))
+    return days, hours * 60 + minutes
+
+
+class SlaTimes(Section):
+    """How soon a case of one priority must be answered and solved ("1h", "30m", "2d", "1d 4h").
+    A day ("d") is a business day (start to end) when business hours are set, else 24 hours."""
+
+    response: str
+    resolution: str
+
+    @field_validator("response", "resolution")
+    @classmethod
+    def _duration(cls, text: str) -> str:
+        parse_duration(text)
+        return text
+
+
+_DEFAULT_SLA = {"urgent": ("1h", "4h"), "high": ("4h", "1d"), "normal": ("8h", "3d"), "low": ("1d", "5d")}
+
+
+class BusinessHours(Section):
+    """When the SLA clock runs: these weekdays from start to end (local wall-clock time in
+    `timezone`), not on the holidays."""
+
+    days: list[str] = Field(default_factory=lambda: ["Mon", "Tue", "Wed", "Thu", "Fri"], min_length=1)
+    start: str = "09:00"
+    end: str = "17:00"
+    holidays: list[dt.date] = []
+
+    @field_validator("days")
+    @classmethod
+    def _days(cls, days: list[str]) -> list[str]:
+        for d in days:
+            if d.strip()[:3].casefold() not in WEEKDAYS:
+                raise ValueError(_('"{day}" is not a weekday: write Mon, Tue, Wed, Thu, Fri, Sat or Sun', day=d))
+        return days
+
+    @field_validator("start", "end")
+    @classmethod
+    def _clock(cls, text: str) -> str:
+        if _CLOCK.fullmatch(text.strip()) is None:
+            raise ValueError(_('"{text}" is not a time of day: write it like "09:00"', text=text))
+        return text
+
+    @model_validator(mode="after")
+    def _order(self) -> "BusinessHours":
+        if _minutes(self.end) <= _minutes(self.start):
+            raise ValueError(_("end must be later than start"))
+        return self
+
+
+class CaseSettings(Section):
+    """The [cases] section: `sla` per priority (urgent, high, normal, low; a priority left out
+    keeps its default), `business_hours` (none: the clock runs around the clock), `timezone`
+    (an IANA name: where the sheet's times are written), `top_accounts`: how many accounts the
+    Dashboard lists by number of cases."""
+
+    sla: dict[str, SlaTimes] = Field(default_factory=dict)
+    business_hours: BusinessHours | None = None
+    timezone: str = "UTC"
+    top_accounts: int = Field(default=5, ge=0, le=100)
+
+    @field_validator("sla")
+    @classmethod
+    def _priorities(cls, sla: dict[str, SlaTimes]) -> dict[str, SlaTimes]:
+        for key in sla:
+            if key not in _DEFAULT_SLA:
+                raise ValueError(_("unknown priority {key}; expected one of {keys}", key=key,
+                                   keys=", ".join(_DEFAULT_SLA)))
+        return sla
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(_('"{name}" is not a time zone: write it like "Europe/Madrid"', name=name)) from None
+        return name
+
+    def times(self, priority: str) -> tuple[tuple[int, int], tuple[int, int]]:
+        """(response, resolution) of a priority ("Urgent"...), each (days, minutes)."""
+        key = priority.casefold()
+        set_ = self.sla.get(key)
+        response, resolution = (set_.response, set_.resolution) if set_ else _DEFAULT_SLA[key]
+        return parse_duration(response), parse_duration(resolution)
+
+    def clock(self) -> "BusinessClock | Clock":
+        hours = self.business_hours
+        if hours is None:
+            return Clock(ZoneInfo(self.timezone))
+        return BusinessClock(frozenset(WEEKDAYS.index(d.strip()[:3].casefold()) for d in hours.days),
+                             _minutes(hours.start), _minutes(hours.end), frozenset(hours.holidays))
+
+
+def _minutes(clock: str) -> int:
+    h, m = clock.strip().split(":")
+    return int(h) * 60 + int(m)
+
+
+@dataclass(frozen=True)
+class Clock:
+    """The SLA clock around the clock: a day is 24 hours. Sheet times are local wall-clock
+    times in `zone`, so an addition across a daylight-saving change counts real hours."""
+
+    zone: ZoneInfo
+
+    def add(self, start: dt.datetime, days: int, minutes: int) -> dt.datetime:
+        aware = start.replace(tzinfo=self.zone).astimezone(dt.timezone.utc)
+        return (aware + dt.timedelta(days=days, minutes=minutes)).astimezone(self.zone).replace(tzinfo=None)
+
+
+@dataclass(frozen=True)
+class BusinessClock:
+    """The SLA clock in business hours: it runs on `weekdays` (0 = Monday) from `start` to `end`
+    (minutes after midnight, wall clock), never on `holidays`.
+
+    `add(t, days, minutes)`: the clock starts at t, or at the next opening when t is outside
+    business hours; each day is one business day's length (end − start); the due time is where
+    the clock has run that long, on the day it reaches it (a deadline that falls exactly at
+    closing time stays at closing time, it does not move to the next opening)."""
+
+    weekdays: frozenset[int]
+    start: int
+    end: int
+    holidays: frozenset[dt.date] = frozenset()
+
+    def open_on(self, day: dt.date) -> bool:
+        return day.weekday() in self.weekdays and day not in self.holidays
+
+    def add(self, t: dt.datetime, days: int, minutes: int) -> dt.datetime:
+        left = days * (self.end - self.start) + minutes
+        day = t.date()
+        now = t.hour * 60 + t.minute
+        for _ in range(366 * 10):  # a calendar with no open day in ten years is a config no one means
+            if self.open_on(day) and now < self.end:
+                now = max(now, self.start)
+                if now + left <= self.end:
+                    return dt.datetime.combine(day, dt.time()) + dt.timedelta(minutes=now + left)
+                left -= self.end - now
+            day += dt.timedelta(days=1)
+            now = 0
+        raise ValueError("no business day in ten years")  # not for people: the config forbids it (days non-empty)
+
+
+@dataclass(frozen=True)
+class CaseInput:
+    """What the engine needs of one case (a records.Case, its first related activity's day)."""
+
+    id: str | None
+    account: str | None
+    priority: str | None
+    status: str | None
+    opened: dt.datetime
+    resolved: dt.datetime | None
+    first_response: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class CaseMetrics:
+    """One case's computed columns and what the KPIs count.
+
+    age_days: whole calendar days from Opened's day to Resolved's day (closed cases) or to
+    `as_of`; response_due, resolution_due: None without a priority; sla_due: the resolution
+    deadline; breached: "response", "resolution", both, or none (see `case_metrics`)."""
+
+    open: bool
+    age_days: int
+    response_due: dt.datetime | None
+    resolution_due: dt.datetime | None
+    first_response: dt.date | None
+    response_breached: bool
+    resolution_breached: bool
+    decided: bool  # the SLA's outcome is known: resolved, or already breached
+
+    @property
+    def sla_due(self) -> dt.datetime | None:
+        return self.resolution_due
+
+    @property
+    def breached(self) -> bool:
+        return self.response_breached or self.resolution_breached
+
+
+def case_metrics(case: CaseInput, settings: CaseSettings, as_of: dt.date,
+                 clock: "BusinessClock | Clock | None" = None) -> CaseMetrics:
+    """A case's Age, SLA deadlines and breaches on `as_of`.
+
+    A case is open unless its Status is Resolved or Closed; a closed case is measured at its
+    Resolved time (none: its resolution is not measured). The sync knows the day, not the
+    hour, so an open case is measured at the start of `as_of` (00:00): it is never called
+    late before it may be. Response: met when the first related activity's day is on or
+    before the response deadline's day (activities record days, not hours); breached when
+    that day is later, or when no activity answered it and the deadline is before now.
+    Resolution: breached when Resolved is after the deadline, or, still open, the deadline
+    is before now."""
+    clock = clock or settings.clock()
+    is_open = case.status not in CLOSED
+    resolved = None if is_open else case.resolved
+    end_day = resolved.date() if resolved is not None else as_of
+    age = max((end_day - case.opened.date()).days, 0) if is_open or resolved is not None else 0
+    if case.priority is None:
+        return CaseMetrics(is_open, age, None, None, case.first_response, False, False, False)
+    (r_days, r_min), (s_days, s_min) = settings.times(case.priority)
+    response_due = clock.add(case.opened, r_days, r_min)
+    resolution_due = clock.add(case.opened, s_days, s_min)
+    now = dt.datetime.combine(as_of, dt.time())
+    if case.first_response is not None:
+        response_late = case.first_response > response_due.date()
+    else:
+        response_late = response_due < now and (is_open or resolved is None or resolved > response_due)
+    if resolved is not None:
+        resolution_late, decided = resolved > resolution_due, True
+    elif is_open:
+        resolution_late = resolution_due < now
+        decided = resolution_late or response_late
+    else:
+        resolution_late, decided = False, response_late
+    return CaseMetrics(is_open, age, response_due, resolution_due, case.first_response, response_late,
+                       resolution_late, decided)
+
+
+# code -> (severity, field, message, hint): what a case's own cells contradict.
+PROBLEMS = {
+    "case_resolved_before_opened": ("error", "resolved", N_("Resolved is before Opened, so this case's SLA cannot "
+                                                            "be measured."),
+                                    N_("Correct Opened or Resolved.")),
+    "case_closed_unresolved": ("warning", "resolved", N_("This case is {status} but has no Resolved time, so its "
+                                                         "resolution time is not measured."),
+                               N_("Fill in when the case was resolved.")),
+    "case_resolved_open": ("warning", "resolved", N_("This case has a Resolved time but its Status is {status}, so "
+                                                     "it is counted as open."),
+                           N_("Set Status to Resolved or Closed, or clear Resolved.")),
+}
+
+
+def problems(case: CaseInput) -> list[str]:
+    """The codes of PROBLEMS a case's cells show. A case with an error is left out of every
+    computation (its computed cells cleared); a warning only says what is not measured."""
+    if case.resolved is not None and case.resolved < case.opened:
+        return ["case_resolved_before_opened"]
+    if case.status in CLOSED and case.resolved is None:
+        return ["case_closed_unresolved"]
+    if case.status not in CLOSED and case.resolved is not None:
+        return ["case_resolved_open"]
+    return []
+
+
+def first_responses(activities: Iterable[tuple[str | None, dt.date]]) -> dict[str, dt.date]:
+    """Case ID -> the day of its earliest related activity, from (Related, Date) pairs."""
+    out: dict[str, dt.date] = {}
+    for related, day in activities:
+        if related and (related not in out or day < out[related]):
+            out[related] = day
+    return out
+
+
+# The Dashboard's case KPIs: key -> (label, definition).
+CASE_KPIS: dict[str, tuple[str, str]] = {
+    "open_cases": (N_("Open cases, {name}"), N_("Cases of this priority whose Status is not Resolved or Closed.")),
+    "avg_first_response_days": (N_("Average first response (days)"),
+                                N_("Average calendar days from a case's Opened day to the day of its first "
+                                   "related activity, over cases that have one.")),
+    "avg_resolution_days": (N_("Average resolution time (days)"),
+                            N_("Average time from Opened to Resolved, in days of 24 hours, over resolved "
+                               "and closed cases.")),
+    "sla_met": (N_("SLA met"), N_("Cases whose SLA outcome is known (resolved, or already late) that met both "
+                                  "their response and resolution times ÷ those cases.")),
+    "cases_by_account": (N_("Cases, {name}"), N_("Cases of this account, open or not (the accounts with most).")),
+}
+
+
+@dataclass
+class CaseSummary:
+    """The case KPIs. Averages are None when nothing is measured; sla_met is in points."""
+
+    open_by_priority: dict[str, int] = field(default_factory=dict)
+    avg_first_response_days: Decimal | None = None
+    avg_resolution_days: Decimal | None = None
+    sla_met: Decimal | None = None
+    by_account: list[tuple[str, int]] = field(default_factory=list)
+
+
+_TENTH = Decimal("0.1")
+
+
+def summarize(cases: Sequence[CaseInput], metrics: Sequence[CaseMetrics], top: int) -> CaseSummary:
+    """The Dashboard's KPIs over the sound cases and their metrics (same order); O(n)."""
+    out = CaseSummary(open_by_priority={p: 0 for p in PRIORITIES})
+    responses: list[int] = []
+    resolutions: list[float] = []
+    decided = met = 0
+    accounts: Counter[str] = Counter()
+    for case, m in zip(cases, metrics):
+        if m.open and case.priority in out.open_by_priority:
+            out.open_by_priority[case.priority] += 1
+        if case.first_response is not None:
+            responses.append(max((case.first_response - case.opened.date()).days, 0))
+        if not m.open and case.resolved is not None and case.resolved >= case.opened:
+            resolutions.append((case.resolved - case.opened) / dt.timedelta(days=1))
+        if m.decided:
+            decided += 1
+            met += not m.breached
+        if case.account:
+            accounts[case.account] += 1
+    if responses:
+        out.avg_first_response_days = _tenth(sum(responses) / len(responses))
+    if resolutions:
+        out.avg_resolution_days = _tenth(sum(resolutions) / len(resolutions))
+    if decided:
+        out.sla_met = Decimal(met * 100) / decided
+    out.by_account = sorted(accounts.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
+    return out
+
+
+def _tenth(v: float) -> Decimal:
+    return Decimal(str(v)).quantize(_TENTH, rounding=ROUND_HALF_UP)

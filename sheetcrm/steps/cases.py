@@ -1,0 +1,38 @@
+"""The Cases tab's computed columns (Age, SLA Due, SLA Breached, First Response) and the
+problems its rows show (Resolved before Opened, a closed case with no Resolved time).
+
+The metrics are the compute step's (`Results.cases`, crm/cases.py); this step writes them,
+each write keyed to its row's ID like every computed column (`plan.computed_writes`).
+"""
+
+from __future__ import annotations
+
+from sheetcrm.crm.cases import PROBLEMS, CaseInput, problems
+from sheetcrm.i18n import _
+from sheetcrm.plan import computed_writes
+from sheetcrm.render import case_columns
+from sheetcrm.report import Issue, column_letter
+from sheetcrm.steps.context import StepResult, SyncContext
+
+
+def run(ctx: SyncContext) -> StepResult:
+    part = StepResult()
+    table = ctx.crm.tables.get("cases")
+    if table is None or ctx.results is None or ctx.results.cases is None:
+        return part
+    locale = ctx.locale
+    by_row = {row: case_columns(m, locale) for row, m in ctx.results.cases.by_row.items()}
+    part.plan.writes.extend(computed_writes(table, by_row, locale))
+    status_col = table.header.fields.get("status")
+    for row in table.rows:
+        c = row.record
+        if c is None:
+            continue
+        for code in problems(CaseInput(c.id, c.account, c.priority, c.status, c.opened, c.resolved)):
+            severity, field, message, hint = PROBLEMS[code]
+            col = table.header.fields.get(field)
+            shown = row.cells[status_col] if status_col is not None and status_col < len(row.cells) else c.status
+            part.issues.append(Issue(severity, table.title, row.row, column_letter(col + 1) if col is not None else None,
+                                     table.header.labels.get(col) if col is not None else None,
+                                     getattr(c, field), code, _(message, status=shown or ""), _(hint)))
+    return part

@@ -1,0 +1,154 @@
+"""Cases (issue 15): the SLA clock, each case's metrics and the Dashboard's KPIs, against
+values counted by hand on a calendar (2026-11-27 is a Friday, 2026-12-25 a Friday holiday)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from pydantic import ValidationError
+
+from sheetcrm.crm.cases import (BusinessHours, CaseInput, CaseSettings, case_metrics, first_responses, parse_duration,
+                                problems, summarize)
+
+T = dt.datetime
+OFFICE = CaseSettings(business_hours=BusinessHours(holidays=[dt.date(2026, 12, 25)]))  # Mon-Fri 09:00-17:00
+
+
+@pytest.mark.parametrize("start, days, minutes, due", [
+    # Friday 16:30 + 1h: 30 minutes on Friday, 30 on Monday morning.
+    (T(2026, 11, 27, 16, 30), 0, 60, T(2026, 11, 30, 9, 30)),
+    # Friday night: the clock starts at Monday's opening.
+    (T(2026, 11, 27, 20, 0), 0, 60, T(2026, 11, 30, 10, 0)),
+    # Saturday noon, 4h: Monday 09:00 + 4h.
+    (T(2026, 11, 28, 12, 0), 0, 240, T(2026, 11, 30, 13, 0)),
+    # Before opening on a weekday: from 09:00.
+    (T(2026, 12, 1, 7, 15), 0, 30, T(2026, 12, 1, 9, 30)),
+    # A deadline exactly at closing time stays at closing time.
+    (T(2026, 12, 1, 9, 0), 1, 0, T(2026, 12, 1, 17, 0)),
+    # 1 business day from Tuesday 10:00: 7h on Tuesday, 1h on Wednesday.
+    (T(2026, 12, 1, 10, 0), 1, 0, T(2026, 12, 2, 10, 0)),
+    # Thursday 24 Dec 16:00 + 2h: 1h on Thursday, Christmas (holiday) and the weekend skipped.
+    (T(2026, 12, 24, 16, 0), 0, 120, T(2026, 12, 28, 10, 0)),
+    # 5 business days (40h) from Monday 10:00: 7 + 8 + 8 + 8 + 8 = 39h to Friday 17:00, 1h more Monday.
+    (T(2026, 11, 30, 10, 0), 5, 0, T(2026, 12, 7, 10, 0)),
+])
+def test_business_clock_counts_only_business_hours(start, days, minutes, due):
+    assert OFFICE.clock().add(start, days, minutes) == due
+
+
+def test_round_the_clock_counts_real_hours_across_daylight_saving():
+    # Madrid leaves summer time on Sunday 2026-10-25 at 03:00: the day has 25 hours.
+    madrid = CaseSettings(timezone="Europe/Madrid").clock()
+    assert madrid.add(T(2026, 10, 24, 12, 0), 1, 0) == T(2026, 10, 25, 11, 0)
+    assert CaseSettings().clock().add(T(2026, 11, 27, 23, 0), 0, 120) == T(2026, 11, 28, 1, 0)  # UTC
+
+
+@pytest.mark.parametrize("text, parsed", [("4h", (0, 240)), ("30m", (0, 30)), ("2d", (2, 0)), ("1d 4h 30m", (1, 270)),
+                                          ("90 min", (0, 90))])
+def test_durations(text, parsed):
+    assert parse_duration(text) == parsed
+
+
+@pytest.mark.parametrize("bad", ["", "4", "four hours", "0h", "1w"])
+def test_bad_durations_are_config_errors(bad):
+    with pytest.raises(ValidationError):
+        CaseSettings.model_validate({"sla": {"urgent": {"response": bad, "resolution": "4h"}}})
+
+
+@pytest.mark.parametrize("section", [{"sla": {"critical": {"response": "1h", "resolution": "4h"}}},
+                                     {"timezone": "Mars/Olympus"},
+                                     {"business_hours": {"start": "18:00", "end": "09:00"}},
+                                     {"business_hours": {"days": ["Funday"]}},
+                                     {"business_hours": {"start": "9am"}}])
+def test_bad_sections(section):
+    with pytest.raises(ValidationError):
+        CaseSettings.model_validate(section)
+
+
+def _case(priority="Urgent", status="Open", opened=T(2026, 11, 27, 16, 0), resolved=None, first=None,
+          account="Initech"):
+    return CaseInput("CASE-0001", account, priority, status, opened, resolved, first)
+
+
+AS_OF = dt.date(2026, 12, 1)  # a Tuesday
+
+
+def test_urgent_case_opened_late_friday_breaches_both_over_the_weekend():
+    # Urgent: response 1h -> Friday 17:00; resolution 4h -> 1h Friday + 3h Monday = Monday 12:00.
+    m = case_metrics(_case(first=dt.date(2026, 11, 30)), OFFICE, AS_OF)
+    assert (m.response_due, m.sla_due) == (T(2026, 11, 27, 17, 0), T(2026, 11, 30, 12, 0))
+    assert m.open and m.age_days == 4
+    assert m.response_breached  # answered Monday, due Friday
+    assert m.resolution_breached  # still open at the start of Tuesday, due Monday noon
+    assert m.decided
+
+
+def test_open_case_is_measured_at_the_start_of_the_sync_day():
+    # Due Tuesday 12:00: a sync on Tuesday does not call it late yet; Wednesday's does.
+    case = _case(opened=T(2026, 11, 30, 16, 0), first=dt.date(2026, 11, 30))
+    assert case_metrics(case, OFFICE, AS_OF).sla_due == T(2026, 12, 1, 12, 0)
+    tuesday = case_metrics(case, OFFICE, AS_OF)
+    wednesday = case_metrics(case, OFFICE, AS_OF + dt.timedelta(days=1))
+    assert not tuesday.breached and not tuesday.decided
+    assert wednesday.resolution_breached and not wednesday.response_breached
+
+
+def test_resolved_case_met_its_sla():
+    # Low: response 1d (8h) and resolution 5d (40h), both well after Monday 15:30.
+    m = case_metrics(_case("Low", "Resolved", T(2026, 11, 30, 10, 0), T(2026, 11, 30, 15, 30)), OFFICE, AS_OF)
+    assert m.sla_due == T(2026, 12, 7, 10, 0)
+    assert m.response_due == T(2026, 12, 1, 10, 0)
+    assert not m.breached and m.decided and not m.open
+    assert m.age_days == 0  # resolved the day it opened
+
+
+def test_resolved_late_and_unanswered_before_the_deadline():
+    # High: response 4h -> Monday 13:00; resolution 1d (8h) -> Monday 17:00.
+    m = case_metrics(_case("High", "Closed", T(2026, 11, 30, 9, 0), T(2026, 12, 2, 11, 0)), OFFICE, AS_OF)
+    assert (m.response_due, m.sla_due) == (T(2026, 11, 30, 13, 0), T(2026, 11, 30, 17, 0))
+    assert m.resolution_breached
+    assert m.response_breached  # no answer at all, and resolved after the response deadline
+
+
+def test_configured_times_replace_the_default_of_that_priority_only():
+    settings = CaseSettings.model_validate({"sla": {"urgent": {"response": "30m", "resolution": "2h"}}})
+    assert settings.times("Urgent") == ((0, 30), (0, 120))
+    assert settings.times("Normal") == ((0, 480), (3, 0))
+
+
+def test_no_priority_no_sla():
+    m = case_metrics(_case(priority=None), OFFICE, AS_OF)
+    assert m.sla_due is None and not m.breached and not m.decided and m.age_days == 4
+
+
+def test_problems():
+    assert problems(_case(resolved=T(2026, 11, 26, 9, 0))) == ["case_resolved_before_opened"]
+    assert problems(_case(status="Closed")) == ["case_closed_unresolved"]
+    assert problems(_case(resolved=T(2026, 11, 30, 9, 0))) == ["case_resolved_open"]
+    assert problems(_case()) == []
+
+
+def test_first_response_is_the_earliest_related_activity():
+    got = first_responses([("CASE-0001", dt.date(2026, 12, 2)), ("CASE-0001", dt.date(2026, 11, 30)),
+                           (None, dt.date(2026, 1, 1)), ("CASE-0002", dt.date(2026, 12, 1))])
+    assert got == {"CASE-0001": dt.date(2026, 11, 30), "CASE-0002": dt.date(2026, 12, 1)}
+
+
+def test_summary_by_hand():
+    cases = [
+        _case(first=dt.date(2026, 11, 30)),                                               # breached, 3 days
+        _case("Low", "Resolved", T(2026, 11, 30, 10, 0), T(2026, 11, 30, 15, 30)),          # met, 5.5 h
+        _case("High", "Closed", T(2026, 11, 30, 9, 0), T(2026, 12, 2, 9, 0), dt.date(2026, 11, 30),
+              account="Globex"),                                                           # late, 48 h, 0 days
+        _case("Normal", "Pending", T(2026, 11, 30, 11, 0), account="Globex"),               # undecided
+        _case("Normal", "New", T(2026, 11, 30, 12, 0), account=None),
+    ]
+    metrics = [case_metrics(c, OFFICE, AS_OF) for c in cases]
+    s = summarize(cases, metrics, top=1)
+    assert s.open_by_priority == {"Urgent": 1, "High": 0, "Normal": 2, "Low": 0}
+    assert s.avg_first_response_days == Decimal("1.5")   # (3 + 0) / 2
+    assert s.avg_resolution_days == Decimal("1.1")        # (5.5 h + 48 h) / 2 / 24 h = 1.114...
+    assert s.sla_met == Decimal(100) / 3                  # 1 met of 3 decided
+    assert s.by_account == [("Globex", 2)]                # ties go by name; top 1

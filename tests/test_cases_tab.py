@@ -1,0 +1,135 @@
+"""The Cases tab (issue 15) through a real sync, on a real .xlsx file and on the Sheets emulator
+(gspread over HTTP): the computed columns against hand-counted SLA deadlines in business hours,
+the Dashboard's case KPIs, problems reported at their cells, nothing else a person wrote
+changed, a second sync that writes nothing, and a workflow rule on cases (an urgent case tells
+the account's owner at once)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from sheetcrm.config import Config
+from test_gsheets import emu  # noqa: F401  (the emulator fixture)
+from test_workflows import WF_HEADER, Book, _as_date, _log, _tabs, day
+
+CASES = ["ID", "Account", "Contact", "Subject", "Priority", "Status", "Channel", "Opened", "Resolved", "Owner",
+         "Notes"]
+ROWS = [
+    # Opened late on Friday 2026-11-27, answered Monday (the activity below), still open.
+    ["CASE-0001", "Initech", "CON-0001", "Site down", "Urgent", "Open", "Phone", "2026-11-27 16:00", None, "Kim",
+     "keep me"],
+    # No ID yet; resolved within its SLA.
+    [None, "ACC-0001", None, "Question", "Low", "Resolved", "Email", "2026-11-30 10:00", "2026-11-30 15:30", "Kim",
+     None],
+    # Resolved before it was opened: an error at its Resolved cell, no metrics.
+    ["CASE-0007", "ACC-0001", None, "Typo", "High", "Closed", "Email", "2026-11-30 10:00", "2026-11-29 10:00", "Kim",
+     None],
+    # An account no one has.
+    ["CASE-0008", "Nobody Inc", None, "Who?", "Normal", "New", "Chat", "2026-11-30 10:00", None, "Kim", None],
+]
+CONFIG = {"cases": {"business_hours": {"holidays": ["2026-12-25"]}}, "owners": {"Sam": "sam@example.com"}}
+
+
+def _book(kind, tmp_path, request, rules=()) -> Book:
+    tabs = _tabs(list(rules))
+    tabs["Cases"] = [CASES, *ROWS]
+    tabs["Activities"].append(["ACT-0002", "2026-11-30", "Call", "Called back", "CASE-0001"])
+    server = request.getfixturevalue("emu") if kind == "google" else None
+    return Book(kind, tmp_path, server, tabs)
+
+
+@pytest.fixture(params=["xlsx", "google"])
+def kind(request):
+    return request.param
+
+
+def _moment(v):
+    """A date-time cell as read back: a datetime (.xlsx) or a serial number (Google)."""
+    if isinstance(v, (int, float)):
+        return dt.datetime(1899, 12, 30) + dt.timedelta(minutes=round(v * 1440))
+    return v
+
+
+def test_cases_sync_on_both_backends(kind, tmp_path, request):
+    book = _book(kind, tmp_path, request)
+    config = Config.model_validate(CONFIG)
+    before = {tab: book.rows(tab) for tab in ("Accounts", "Contacts", "Opportunities", "Activities", "Tasks")}
+    typed = book.rows("Cases")
+    outcome = book.sync(0, config)  # Tuesday 2026-12-01
+    rows = book.records("Cases")
+    assert [r["ID"] for r in rows] == ["CASE-0001", "CASE-0009", "CASE-0007", "CASE-0008"]
+    urgent, low, bad, unknown = rows
+    # Urgent: response 1h -> Friday 17:00 (answered Monday: late); resolution 4h -> Monday 12:00 (open: late).
+    assert _moment(urgent["SLA Due"]) == dt.datetime(2026, 11, 30, 12, 0)
+    assert urgent["SLA Breached"] == "yes" and urgent["Age (days)"] == 4
+    assert _as_date(urgent["First Response"]) == dt.date(2026, 11, 30)
+    # Low: resolution 5 business days (40h) from Monday 10:00 -> the next Monday 10:00; met.
+    assert _moment(low["SLA Due"]) == dt.datetime(2026, 12, 7, 10, 0)
+    assert low.get("SLA Breached") is None and low["Age (days)"] == 0 and low.get("First Response") is None
+    assert bad.get("SLA Due") is None and bad.get("Age (days)") is None
+    issues = {(i.code, i.row, i.column) for i in outcome.crm.report.issues if i.tab == "Cases"}
+    assert issues == {("case_resolved_before_opened", 4, "I"), ("unknown_account", 5, "B")}
+    # Every cell a person typed is as typed (the new ID aside); other tabs untouched.
+    after = book.rows("Cases")
+    for r, row in enumerate(typed[1:], 1):
+        for c, value in enumerate(row):
+            if (r, c) != (2, 0) and value is not None and c not in (7, 8):
+                assert after[r][c] == value, (r, c)
+            if c in (7, 8) and value is not None:
+                assert after[r][c] == value or _moment(after[r][c]) == dt.datetime.fromisoformat(value)
+    for tab, rows_before in before.items():  # their computed columns (Opportunities') aside
+        assert [a[:len(b)] for a, b in zip(book.rows(tab), rows_before)] == rows_before, tab
+    dashboard = {r["KPI"]: r["Value"] for r in book.records("Dashboard")}
+    assert dashboard["Open cases, Urgent"] == 1 and dashboard["Open cases, Normal"] == 0  # its row has errors
+    assert dashboard["Open cases, Low"] == 0
+    assert dashboard["Average first response (days)"] == 3
+    assert dashboard["Average resolution time (days)"] == pytest.approx(0.2)   # 5.5 h
+    assert dashboard["SLA met"] == pytest.approx(0.5)                          # the urgent one late, the low one met
+    assert dashboard["Cases, Initech"] == 2                                    # the two sound cases of ACC-0001
+    # Nothing changed: the second sync writes nothing.
+    again = book.sync(0, config)
+    assert again.plan.writes == [] and again.result is None
+
+
+def test_spanish_cases_tab_reads_and_writes_in_spanish(tmp_path, request):
+    book = _book("xlsx", tmp_path, request)
+    import openpyxl
+    wb = openpyxl.load_workbook(book.path)
+    ws = wb["Cases"]
+    ws.title = "Incidencias"
+    for c, header in enumerate(["ID", "Cuenta", "Contacto", "Asunto", "Prioridad", "Estado", "Canal", "Abierto",
+                                "Resuelto", "Propietario"], 1):
+        ws.cell(1, c).value = header
+    ws.cell(2, 5).value, ws.cell(2, 6).value = "Urgente", "Abierto"
+    wb.save(book.path)
+    book.book = type(book.book)(book.path)
+    book.sync(0, Config.model_validate({**CONFIG, "locale": "es"}))
+    header = book.rows("Incidencias")[0]
+    assert header[11:15] == ["Antigüedad (días)", "Vencimiento SLA", "SLA incumplido", "Primera respuesta"]
+    assert book.rows("Incidencias")[1][13] == "sí"
+
+
+def test_urgent_case_notifies_the_account_owner(kind, tmp_path, request):
+    rule = ["WF-0001", "Urgent case", "yes", "case", "created", "Priority = Urgent", "notify at once", None, None,
+            None, "account owner", None]
+    book = _book(kind, tmp_path, request, [rule])
+    config = Config.model_validate(CONFIG)
+    book.sync(0, config)
+    assert _log(book) == []  # armed today: the cases already there fire nothing
+    book.append("Cases", [None, "Initech", None, "Checkout broken", "Urgent", "New", "Phone", "2026-12-01 08:00",
+                          None, "Kim"])
+    book.append("Cases", [None, "Initech", None, "Logo colour", "Low", "New", "Email", "2026-12-01 08:30", None,
+                          "Kim"])
+    first = book.sync(1, config)
+    assert not [i for i in first.crm.report.issues if i.tab == "Workflows"]
+    assert _log(book) == []  # a case is seen from the sync after its ID landed
+    book.sync(2, config)
+    log = _log(book)
+    assert [(e["Rule"], e["Record"]) for e in log] == [("WF-0001", "CASE-0010")]
+    outbox = book.records("Outbox")
+    # To the account's owner (Sam), not the case's (Kim); approved at once since it stays in the team.
+    assert [(r["To"], r["Status"]) for r in outbox] == [("sam@example.com", "Approved")]
+    book.sync(3, config)
+    assert len(_log(book)) == 1
