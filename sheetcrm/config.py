@@ -20,6 +20,7 @@ from pydantic import Field, ValidationError, ValidationInfo, field_validator, mo
 from sheetcrm.crm.duplicates import DuplicateSettings
 from sheetcrm.crm.conversion import ConversionSettings
 from sheetcrm.crm.scoring import ScoringSettings
+from sheetcrm.crm.segments import SegmentSettings
 from sheetcrm.crm.workflows import WorkflowSettings, check_follow_ups
 from sheetcrm.crm.follow_ups import FollowUpSettings
 from sheetcrm.crm.stages import DEFAULT_STAGES, Stage
@@ -105,6 +106,8 @@ class Config(Section):
     workflows: WorkflowSettings = Field(default_factory=WorkflowSettings)
     # Follow-up sequences a workflow rule starts ("start sequence"): name -> its steps (crm.follow_ups).
     follow_ups: dict[str, FollowUpSettings] = {}
+    # Named segments beside the Segments tab's: name -> record and condition (crm.segments).
+    segments: dict[str, SegmentSettings] = {}
 
     @field_validator("follow_ups")
     @classmethod

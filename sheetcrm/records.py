@@ -273,6 +273,14 @@ class Workflow(Record):
     auto_approve: Annotated[bool | None, _cell(lambda raw, ctx: cells.parse_bool(raw))] = col("Auto Approve")  # not for people: recognised header
 
 
+class Segment(Record):
+    """A named segment of the Segments tab (crm/segments.py reads its Record and Conditions)."""
+
+    name: Text = col("Name")
+    record: Text = col("Record")
+    conditions: Text = col("Conditions")
+
+
 # The tab each record model is read from, as `aliases.toml` and the config name it.
 MODELS: dict[str, type[Record]] = {
     "accounts": Account, "contacts": Contact, "leads": Lead, "opportunities": Opportunity,
@@ -284,7 +292,7 @@ def _attach_aliases() -> None:
     # json_schema_extra["aliases"] = [Spanish header, *other headers]: what schema.py and the
     # scoring rules read. It plays no part in validation, so setting it after the class is built
     # is safe, and every reader of the model sees the same headers.
-    for tab, model in (*MODELS.items(), ("workflows", Workflow)):
+    for tab, model in (*MODELS.items(), ("workflows", Workflow), ("segments", Segment)):
         columns = [name for name, info in model.model_fields.items() if info.title is not None]
         for name, headers in aliases.column_names(tab, columns).items():
             model.model_fields[name].json_schema_extra = {"aliases": list(headers)}

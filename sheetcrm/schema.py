@@ -36,6 +36,7 @@ class Computed:
     header: str
     header_es: str
     recorded: bool = False  # a record of what a step did (names.RECORDED): written by that step alone
+    by_step: bool = False   # added and kept up to date by one step, when it has something to say (names.BY_STEP)
 
     def display(self, locale: str) -> str:
         return self.header_es if locale == "es" else self.header
@@ -81,7 +82,8 @@ def _tab(key: str, id_prefix: str | None = None, title: str | None = None,
          model: type[records.Record] | None = None) -> TabSpec:
     es, *others = aliases.tab_names(key)
     recorded = names.RECORDED.get(key, frozenset())
-    computed = tuple(Computed(k, *names.computed_name(key, k), recorded=k in recorded)
+    computed = tuple(Computed(k, *names.computed_name(key, k), recorded=k in recorded,
+                              by_step=k in names.BY_STEP.get(key, frozenset()))
                      for k in names.COMPUTED.get(key, {}))
     return TabSpec(key, title or names.CRM_TABS[key], es, tuple(others), model or records.MODELS[key], id_prefix,
                    computed)
@@ -102,6 +104,9 @@ TABS: dict[str, TabSpec] = {t.key: t for t in (
 # workbook has it (no "missing tab" warning: most teams have no rules), IDs WF-0001...
 WORKFLOWS = _tab("workflows", "WF", "Workflows", records.Workflow)  # not for people: the English title, as CRM_TABS
 
+# The team's named segments (crm/segments.py): a people's tab read only when the workbook has it,
+# beside the config's [segments.NAME]; no IDs (a segment is known by its Name).
+SEGMENTS = _tab("segments", None, "Segments", records.Segment)  # not for people: the English title, as CRM_TABS
 
 # How messages count each tab's records, in one place, by the current language's plural rule.
 _COUNTS: dict[str, Callable[[int], str]] = {
@@ -173,10 +178,12 @@ DUPLICATES = _owned("duplicates")
 # Workflows: what sheetcrm saw at the previous sync, and the journal of every firing (its keys).
 WORKFLOW_STATE = _owned("workflow_state")
 WORKFLOW_LOG = _owned("workflow_log")
+# Segments (steps/segments.py): each named segment's members and KPIs, rewritten each sync.
+SEGMENT_SUMMARY = _owned("segment_summary")
 
 OWNED_TABS: dict[str, OwnedTab] = {t.key: t for t in (
     VALIDATION, SYNC_LOG, PIPELINE, FORECAST, DASHBOARD, STAGE_HISTORY, LEAD_HISTORY, SEQUENCES, OUTBOX,
-    MERGED, DUPLICATES, WORKFLOW_STATE, WORKFLOW_LOG)}
+    MERGED, DUPLICATES, WORKFLOW_STATE, WORKFLOW_LOG, SEGMENT_SUMMARY)}
 
 
 def find_tab(titles: list[str], names: list[str]) -> str | None:
