@@ -48,6 +48,7 @@ from sheetcrm.crm.workflows import KIND_OF, Subject
 from sheetcrm.i18n import N_, _
 from sheetcrm.report import Issue
 from sheetcrm.settings import Section
+from sheetcrm.terminal import visible
 
 # The records a segment may group: kind -> its tab's key.
 KINDS: dict[str, str] = {"account": "accounts", "contact": "contacts", "lead": "leads"}
@@ -109,7 +110,7 @@ _MESSAGES: dict[str, tuple[str, str]] = {
                               N_("Write which records belong to it, e.g. Status = Customer and Industry in "
                                  "[Retail, Food] and Employees >= 50.")),
     "segment_bad_condition": (N_("the condition cannot be read: {problem}"), ""),  # the hint is the grammar's
-    "segment_unknown_column": (N_('{records} have no column "{column}"'),
+    "segment_unknown_column": (N_('the {records} have no column "{column}"'),
                                N_("Name one of their columns, e.g. {examples}; a contact's condition may read its "
                                   "account's: account.Industry.")),
 }
@@ -174,7 +175,7 @@ def parse_segments(definitions: Sequence[Definition], columns: Mapping[str, Mapp
             target = relation if relation in RELATIONS[kind] else kind
             shown = f"{relation}.{column}" if relation else column
             issues.append(_issue(d, "conditions", d.conditions, "segment_unknown_column",
-                                 records=_(_RECORDS.get(target, _RECORDS[kind])).capitalize(), column=shown,
+                                 records=_(_RECORDS.get(target, _RECORDS[kind])), column=shown,
                                  examples=", ".join(list(labels.get(target, {}).values())[:4])))
             continue
         segments.append(Segment(name, kind, condition, d))
@@ -277,16 +278,20 @@ TARGET_FIELDS: dict[str, tuple[str, ...]] = {
 }
 # A cell a spreadsheet would run as a formula when the CSV is opened (OWASP's CSV injection):
 # it goes out behind an apostrophe, which shows it as text.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_START = ("=", "+", "-", "@")
 
 
 def safe_cell(value: Any) -> str:
-    """A value as a CSV cell a spreadsheet opens as text: None -> "", a text starting with
-    = + - @ (or a tab, a carriage return) -> "'" + text. Numbers and dates as plain text."""
+    """A value as a CSV cell a spreadsheet opens as text: None -> "", control characters as
+    visible escapes (`terminal.visible`: a tab or a carriage return cannot start a formula or
+    drive a terminal), a text starting with = + - @ -> "'" + text. Numbers and dates as plain
+    text (a negative number is a number, not a formula)."""
     if value is None:
         return ""
-    text = value.isoformat() if hasattr(value, "isoformat") else str(value)
-    return "'" + text if isinstance(value, str) and text.startswith(_FORMULA_START) else text
+    if not isinstance(value, str):
+        return value.isoformat() if hasattr(value, "isoformat") else str(value)
+    text = visible(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
