@@ -56,6 +56,7 @@ def _cell(parse: Callable[[Any, ParseContext], Any], required: bool = False, kin
         return value
 
     validate.choices = getattr(parse, "choices", ())  # type: ignore[attr-defined]  # for dropdowns
+    validate.aliases = getattr(parse, "aliases", {})  # type: ignore[attr-defined]  # value -> its other words
     validate.kind = "enum" if validate.choices else kind  # type: ignore[attr-defined]  # how table.py reads the column
     return BeforeValidator(validate)
 
@@ -73,6 +74,7 @@ def _enum(what: str, canonical_to_aliases: dict[str, list[str]]) -> Callable[[An
         return cells.parse_enum(raw, choices, lambda: _(what), allowed)
 
     parse.choices = tuple(canonical_to_aliases)  # type: ignore[attr-defined]
+    parse.aliases = canonical_to_aliases  # type: ignore[attr-defined]
     return parse
 
 

@@ -297,3 +297,19 @@ def test_segment_command_prints_the_target_list_as_csv_or_json(tmp_path):
         'sheetcrm: there is no segment "Nope"; the segments are: Referrals, Retail customers, Retail people']
     # Nothing was written: the command is read-only.
     assert "Segment Summary" not in openpyxl.load_workbook(tmp_path / "crm.xlsx").sheetnames
+
+
+def test_a_spanish_workbook_gets_spanish_names_and_reads_spanish_conditions():
+    from sheetcrm.workbook.memory import MemoryWorkbook
+
+    tabs = {k: v for k, v in TABS.items() if k != "Segments"}
+    tabs["Segmentos"] = [["Nombre", "Registro", "Condiciones"],
+                         ["Clientes", "cuentas", "Estado = Cliente y Industria en [Retail; Food] y Empleados ≥ 50"]]
+    book = MemoryWorkbook(tabs)
+    out = sync(book, Config.model_validate({"locale": "es"}), AS_OF)
+    assert not [i for i in out.crm.report.issues if i.code.startswith("segment")]
+    assert book.tabs["Accounts"][0][-1] == "Segmentos"
+    assert [r[-1] if len(r) > 6 else None for r in book.tabs["Accounts"][1:]] == ["Clientes", None, None, None]
+    summary = book.tabs["Resumen de segmentos"]
+    assert summary[0][:3] == ["Segmento", "Registro", "Miembros"]
+    assert summary[1][:8] == ["Clientes", "Cuentas", 1, 1, 5000, 3300, 0, 0]  # Initech: OPP-0001 open, OPP-0002 won (3000 EUR × 1.1)

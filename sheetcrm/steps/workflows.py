@@ -25,7 +25,6 @@ from sheetcrm.ids import assign_ids, id_pattern
 from sheetcrm.mail.outbox import read_outbox, sent_quotes, status_label
 from sheetcrm.mail.workflow import version_of
 from sheetcrm.plan import append_writes, cell_value, computed_writes, owned_tab
-from sheetcrm.records import LEAD_STATUSES
 from sheetcrm.report import column_letter
 from sheetcrm.schema import TABS, WORKFLOW_LOG, WORKFLOW_STATE, WORKFLOWS
 from sheetcrm.steps.context import StepResult, SyncContext
@@ -229,8 +228,8 @@ def build_world(ctx: SyncContext) -> World:
 def _choices(spec: Any) -> dict[str, list[str]]:
     status = spec.model.model_fields["status"]
     validator = next(m for m in status.metadata if hasattr(getattr(m, "func", None), "choices"))
-    spanish = {"leads": LEAD_STATUSES}.get(spec.key)
-    return spanish or {c: [] for c in validator.func.choices}
+    # Every word of each value (Cliente for Customer), so `Estado = Cliente` holds for a Customer.
+    return dict(validator.func.aliases) or {c: [] for c in validator.func.choices}
 
 
 def _rotting_start(stages: StageTable, stage_name: str, m: Any) -> dt.date | None:
