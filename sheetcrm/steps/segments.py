@@ -14,7 +14,7 @@ whose ID this sync hands out is seen from the next sync, as the workflows see it
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -190,8 +190,3 @@ def _kpis(ctx: SyncContext, world: World, found: Segmented) -> dict[str, Segment
     return {seg.name: segment_kpis([reach(s) for s in found.members[seg.name]], deals, churned)
             for seg in found.segments}
 
-
-def summary_rows(found: Segmented) -> Sequence[Any]:
-    """Each segment with its KPIs, for programs (`sheetcrm segment --format json`)."""
-    return [{"name": s.name, "record": KINDS[s.kind], "conditions": s.condition.text, **found.kpis[s.name].to_json()}
-            for s in found.segments]
