@@ -23,6 +23,7 @@ from sheetcrm.cells import quoted
 from sheetcrm.config import CONFIG_FILE, Config, ConfigError, load_config
 from sheetcrm.crm.forecast import Forecast, MonthForecast
 from sheetcrm.crm.kpis import KPIS, Kpis
+from sheetcrm.crm.segments import KINDS, csv_text
 from sheetcrm.i18n import DOMAIN, LOCALE_DIR, N_, _, current, ngettext, using
 from sheetcrm.show import NOTHING
 from sheetcrm.lock import WritingSession
@@ -32,7 +33,7 @@ from sheetcrm.schema import WORKFLOW_LOG
 from sheetcrm.starter import demo_config, example_config, init_workbook, write_demo
 from sheetcrm.crm.scoring import evaluate as evaluate_scoring, method_name
 from sheetcrm.engine import Results
-from sheetcrm.sync import SyncOutcome, plan_sync, sync
+from sheetcrm.sync import SyncOutcome, plan_context, plan_sync, sync
 from sheetcrm.terminal import visible, visible_json
 from sheetcrm.validate import Crm, read_crm
 from sheetcrm.workbook import Workbook, WorkbookError
@@ -333,6 +334,32 @@ def workflows(target: Target, dry_run: bool, as_of: dt.datetime | None, fmt: str
 
 
 AS_OF = click.option("--as-of", type=DATE, metavar=DATE_METAVAR, help=_("The date to compute for (default: today)."))
+
+
+@main.command(help=_("Print a segment's members (read-only) for a mailing tool: ID, name, email, owner…\n\n"
+                     "NAME is a segment of the config's [segments] or of the Segments tab."))
+@workbook_options
+@click.argument("name")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True,
+              help=_("csv for a mailing tool or a spreadsheet (cells that would run as formulas start with '), "
+                     "json for programs."))
+@AS_OF
+@user_errors
+def segment(target: Target, name: str, fmt: str, as_of: dt.datetime | None) -> None:
+    config, book = target.open()
+    ctx = plan_context(book.read(), config, as_of.date() if as_of else dt.date.today())
+    found = ctx.segments
+    chosen = found.find(name)
+    if chosen is None:
+        _fail(_('there is no segment "{name}"; the segments are: {names}', name=name,
+                names=", ".join(s.name for s in found.segments) or NOTHING))
+    header, rows, records = found.target_list(chosen, ctx.config.locale)
+    if fmt == "json":
+        document = {"segment": chosen.name, "record": KINDS[chosen.kind], "conditions": chosen.condition.text,
+                    "kpis": found.kpis[chosen.name].to_json(), "members": records}
+        echo_json(json.dumps(document, ensure_ascii=False, indent=2, default=str))
+        return
+    click.echo(csv_text(header, rows), nl=False)
 
 
 @contextmanager

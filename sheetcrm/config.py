@@ -21,6 +21,7 @@ from sheetcrm.crm.duplicates import DuplicateSettings
 from sheetcrm.crm.cases import CaseSettings
 from sheetcrm.crm.conversion import ConversionSettings
 from sheetcrm.crm.scoring import ScoringSettings
+from sheetcrm.crm.segments import SegmentSettings
 from sheetcrm.crm.workflows import WorkflowSettings, check_follow_ups
 from sheetcrm.crm.follow_ups import FollowUpSettings
 from sheetcrm.crm.stages import DEFAULT_STAGES, Stage
@@ -108,6 +109,8 @@ class Config(Section):
     cases: CaseSettings = Field(default_factory=CaseSettings)
     # Follow-up sequences a workflow rule starts ("start sequence"): name -> its steps (crm.follow_ups).
     follow_ups: dict[str, FollowUpSettings] = {}
+    # Named segments beside the Segments tab's: name -> record and condition (crm.segments).
+    segments: dict[str, SegmentSettings] = {}
 
     @field_validator("follow_ups")
     @classmethod

@@ -21,7 +21,7 @@ from sheetcrm.intake.settings import FormSettings
 from sheetcrm.mail.journal import stamp
 from sheetcrm.mail.outbox import status_label
 from sheetcrm.schema import CAMPAIGNS as CAMPAIGNS_TAB
-from sheetcrm.schema import CASES, OUTBOX, STAGE_HISTORY, TABS, WORKFLOWS
+from sheetcrm.schema import CASES, OUTBOX, SEGMENTS, STAGE_HISTORY, TABS, WORKFLOWS
 
 OWNERS = ["Ana García", "Ben Carter", "Chloé Martin", "Diego Ruiz"]  # not for people: sample data; Spanish in _SPANISH
 FIRST = ["Olivia", "Liam", "Sofía", "Mateo", "Emma", "Noah", "Lucía", "Hugo", "Mia", "Leo", "Valentina",  # not for people: sample data; Spanish in _SPANISH
@@ -253,7 +253,25 @@ def generate(rows: int = 200, seed: int = 7, today: dt.date | None = None, local
     tabs[WORKFLOWS.display_title(locale)] = rules
     tabs[OUTBOX.display_title(locale)] = outbox
     tabs[CAMPAIGNS_TAB.display_title(locale)] = _in_locale(CAMPAIGNS_TAB.columns, campaigns, locale)
+    tabs[SEGMENTS.display_title(locale)] = demo_segments(locale)
     return DemoData(tabs, [in_locale(locale, p) for p in planted], demo_forms(locale), converting, staged)
+
+
+# The demo's three segments (docs/segments.md), as a team types them in its Segments tab:
+# (Name, Record, Conditions) in each language; the values are the demo's own (crm/segments.py).
+SEGMENT_ROWS = {  # not for people: sample data, a team's own segments
+    "en": [("Large accounts", "accounts", "Industry in [Software, Finance, Retail] and Employees >= 100"),  # not for people: sample data
+           ("Decision makers", "contacts", "Title in [CEO, VP Sales, Director]"),  # not for people: sample data
+           ("Hot referrals", "leads", "Source = Referral and Grade in [A, B]")],  # not for people: sample data
+    "es": [("Cuentas grandes", "cuentas", "Industria en [Software, Finance, Retail] y Empleados >= 100"),  # not for people: sample data
+           ("Decisores", "contactos", "Cargo en [Director general, VP de Ventas, Director]"),  # not for people: sample data
+           ("Referidos calientes", "leads", "Origen = Referido y Grado en [A, B]")],  # not for people: sample data
+}
+
+
+def demo_segments(locale: str) -> list[list[Any]]:
+    """The demo's Segments tab: its header and three segments, one per record they group."""
+    return [SEGMENTS.headers(locale), *[list(row) for row in SEGMENT_ROWS["es" if locale == "es" else "en"]]]
 
 
 # The demo's four workflow rules (docs/workflows.md), as a team types them in its Workflows tab:

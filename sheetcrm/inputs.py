@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
 from sheetcrm import cells
-from sheetcrm.config import Config
+from sheetcrm.config import Config, TabSettings
 from sheetcrm.crm.conversion import Conversions, Converted
 from sheetcrm.crm.forecast import Quota, month_key
 from sheetcrm.crm.history import HistoryRow
@@ -29,9 +29,10 @@ from sheetcrm.ids import read_sequences
 from sheetcrm.owned import owned_title
 from sheetcrm.owned import locate
 from sheetcrm.records import LEAD_STATUSES, ParseContext
-from sheetcrm.report import Issue, column_letter
-from sheetcrm.schema import (DUPLICATES, LEAD_HISTORY, OWNED_TABS, QUOTAS, RATES, SEQUENCES, STAGE_HISTORY, OwnedTab,
-                             find_tab, owned_tab_names)
+from sheetcrm.report import Issue, Report, column_letter
+from sheetcrm.schema import (DUPLICATES, LEAD_HISTORY, OWNED_TABS, QUOTAS, RATES, SEGMENTS, SEQUENCES, STAGE_HISTORY,
+                             OwnedTab, find_tab, owned_tab_names, tab_names)
+from sheetcrm.table import Table, parse_table
 from sheetcrm.workbook import CellValue, Grid, Snapshot
 from sheetcrm.workflow_tabs import WorkflowTabs
 
@@ -51,6 +52,8 @@ class Inputs:
     conversions: Conversions = field(default_factory=Conversions)   # read_conversions
     # The Workflows tab, Workflow State and Workflow Log (workflow_tabs.read_workflows).
     workflows: WorkflowTabs = field(default_factory=lambda: WorkflowTabs())
+    # The Segments tab (read_segments), when the workbook has one.
+    segments: Table | None = None
 
 
 def read_inputs(snapshot: Snapshot, config: Config, context: ParseContext) -> Inputs:
@@ -266,3 +269,10 @@ def read_conversions(tables: Mapping[str, Any], locale: str) -> Conversions:
             if original and row.id:
                 found.copied.setdefault(original, row.id)
     return found
+
+
+def read_segments(snapshot: Snapshot, ctx: ParseContext, report: Report) -> Table | None:
+    """The team's Segments tab (Name, Record, Conditions), read like a CRM tab when the
+    workbook has one; no "missing tab" warning: segments are optional (crm/segments.py)."""
+    title = find_tab(list(snapshot.tabs), tab_names(SEGMENTS, None))
+    return parse_table(SEGMENTS, title, snapshot.tabs[title], TabSettings(), ctx, report) if title else None

@@ -39,7 +39,7 @@ from sheetcrm.names import COMPUTED
 from sheetcrm.owned import locate
 from sheetcrm.render import COUNT, DATE, DAYS, MONEY, MULTIPLE, RATIO, TEXT
 from sheetcrm.schema import (DASHBOARD, DUPLICATES, FORECAST, LEAD_HISTORY, OUTBOX, PIPELINE, STAGE_HISTORY, SYNC_LOG,
-                             VALIDATION, WORKFLOW_LOG, OwnedTab)
+                             SEGMENT_SUMMARY, VALIDATION, WORKFLOW_LOG, OwnedTab)
 from sheetcrm.workbook import CellValue, ColumnFormat, NumberFormat, Plan, Snapshot, TabLayout
 
 AMOUNT, SECONDS, DATETIME = "amount", "seconds", "datetime"
@@ -57,6 +57,8 @@ COLUMN_KINDS: dict[str, dict[int, str]] = {
     OUTBOX.key: {},
     DUPLICATES.key: {2: RATIO, 10: DATE},   # Score (a fraction: 0.95 shows 95.0 %), Created
     WORKFLOW_LOG.key: {1: DATE},
+    # Members, Accounts, Open Pipeline, Won Revenue, Churned Accounts, Churn %
+    SEGMENT_SUMMARY.key: {3: COUNT, 4: COUNT, 5: MONEY, 6: MONEY, 7: COUNT, 8: RATIO},
 }
 # Tabs printed one page wide.
 PRINTED = (DASHBOARD.key, PIPELINE.key, FORECAST.key, VALIDATION.key, STAGE_HISTORY.key, LEAD_HISTORY.key,
@@ -182,7 +184,7 @@ def column_formats(snapshot: Snapshot, plan: Plan, crm: Any, dashboard_kinds: li
     formats: list[ColumnFormat] = []
     layouts: list[TabLayout] = []
     for tab in (PIPELINE, FORECAST, DASHBOARD, STAGE_HISTORY, LEAD_HISTORY, SYNC_LOG, VALIDATION, OUTBOX, DUPLICATES,
-                WORKFLOW_LOG):
+                WORKFLOW_LOG, SEGMENT_SUMMARY):
         title = locate(snapshot, tab, locale).title
         if title not in snapshot.tabs and title not in plan.new_tabs:
             continue

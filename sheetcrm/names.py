@@ -62,6 +62,10 @@ OWNED: dict[str, tuple[str, tuple[str | tuple[str, str], ...]]] = {
     "workflow_log": (N_("Workflow Log"), (N_("Time"), N_("Rule"), N_("Rule Name"), N_("Record"), N_("Event"),
                                           N_("Action"), N_("Result"), N_("Details"), N_("Key"), N_("Created Record"),
                                           N_("Chain"))),
+    # Segments (crm/segments.py): per named segment, its members and what they bring.
+    "segment_summary": (N_("Segment Summary"), (N_("Segment"), N_("Record"), N_("Members"), N_("Accounts"),
+                                                N_("Open Pipeline"), N_("Won Revenue"), N_("Churned Accounts"),
+                                                N_("Churn %"), N_("Conditions"))),
 }
 
 # The columns sheetcrm computes in people's tabs: tab -> column key -> English header, in the
@@ -77,10 +81,11 @@ COMPUTED: dict[str, dict[str, str]] = {
         "converted_contact": N_("Converted Contact"),
         "converted_opportunity": N_("Converted Opportunity"),
         "converted_on": N_("Converted On"),
+        "segments": N_("Segments"),
     },
     # The lead a conversion made the row of: how an interrupted conversion finds its rows.
-    "accounts": {"lead": N_("From Lead")},
-    "contacts": {"lead": N_("From Lead")},
+    "accounts": {"lead": N_("From Lead"), "segments": N_("Segments")},
+    "contacts": {"lead": N_("From Lead"), "segments": N_("Segments")},
     # The activity a conversion copied this one from ([conversion] activities = "copy"):
     # how a sync knows an activity was copied already.
     "activities": {"copy_of": N_("Copied From")},
@@ -119,6 +124,12 @@ RECORDED: dict[str, frozenset[str]] = {
     "leads": frozenset({"converted_account", "converted_contact", "converted_opportunity", "converted_on"}),
     "accounts": frozenset({"lead"}), "contacts": frozenset({"lead"}), "opportunities": frozenset({"lead"}),
     "activities": frozenset({"copy_of"}),
+}
+
+# Computed columns one step adds and keeps up to date itself, and only when it has something to
+# say: the Segments column, once the team defines a segment (steps/segments.py).
+BY_STEP: dict[str, frozenset[str]] = {
+    "accounts": frozenset({"segments"}), "contacts": frozenset({"segments"}), "leads": frozenset({"segments"}),
 }
 
 # Words and short texts sheetcrm writes into cells.

@@ -61,7 +61,8 @@ def computed_writes(table: Table, values_by_row: dict[int, dict[str, Any]], loca
     (`ids.row_key`); rows whose record is invalid, and rows that are no longer records, have
     their stale values cleared rather than left to mislead. A tab with no room for the
     columns (`Header.full`) gets no write at all. A recorded column (`Computed.recorded`, a
-    record of what a step did) is neither added nor rewritten here: only cleared off leftovers.
+    record of what a step did) and a column one step keeps (`Computed.by_step`) are neither added
+    nor rewritten here: only cleared off leftovers.
     """
     header = table.header
     writes: list[CellWrite] = []
@@ -71,7 +72,7 @@ def computed_writes(table: Table, values_by_row: dict[int, dict[str, Any]], loca
     recorded: dict[str, int] = {}
     for computed in table.spec.computed:
         col = header.computed.get(computed.key)
-        if computed.recorded:
+        if computed.recorded or computed.by_step:
             # Its step adds and writes it; here it is only cleared off rows that are no record.
             if col is not None:
                 recorded[computed.key] = col

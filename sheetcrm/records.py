@@ -56,6 +56,7 @@ def _cell(parse: Callable[[Any, ParseContext], Any], required: bool = False, kin
         return value
 
     validate.choices = getattr(parse, "choices", ())  # type: ignore[attr-defined]  # for dropdowns
+    validate.aliases = getattr(parse, "aliases", {})  # type: ignore[attr-defined]  # value -> its other words
     validate.kind = "enum" if validate.choices else kind  # type: ignore[attr-defined]  # how table.py reads the column
     return BeforeValidator(validate)
 
@@ -73,6 +74,7 @@ def _enum(what: str, canonical_to_aliases: dict[str, list[str]]) -> Callable[[An
         return cells.parse_enum(raw, choices, lambda: _(what), allowed)
 
     parse.choices = tuple(canonical_to_aliases)  # type: ignore[attr-defined]
+    parse.aliases = canonical_to_aliases  # type: ignore[attr-defined]
     return parse
 
 
@@ -320,6 +322,14 @@ class Case(Record):
     owner: Text = col("Owner")
 
 
+class Segment(Record):
+    """A named segment of the Segments tab (crm/segments.py reads its Record and Conditions)."""
+
+    name: Text = col("Name")
+    record: Text = col("Record")
+    conditions: Text = col("Conditions")
+
+
 # The tab each record model is read from, as `aliases.toml` and the config name it.
 MODELS: dict[str, type[Record]] = {
     "accounts": Account, "contacts": Contact, "leads": Lead, "opportunities": Opportunity,
@@ -331,7 +341,7 @@ def _attach_aliases() -> None:
     # json_schema_extra["aliases"] = [Spanish header, *other headers]: what schema.py and the
     # scoring rules read. It plays no part in validation, so setting it after the class is built
     # is safe, and every reader of the model sees the same headers.
-    for tab, model in (*MODELS.items(), ("workflows", Workflow), ("campaigns", Campaign), ("cases", Case)):
+    for tab, model in (*MODELS.items(), ("workflows", Workflow), ("campaigns", Campaign), ("cases", Case), ("segments", Segment)):
         columns = [name for name, info in model.model_fields.items() if info.title is not None]
         for name, headers in aliases.column_names(tab, columns).items():
             model.model_fields[name].json_schema_extra = {"aliases": list(headers)}

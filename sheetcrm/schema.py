@@ -36,6 +36,7 @@ class Computed:
     header: str
     header_es: str
     recorded: bool = False  # a record of what a step did (names.RECORDED): written by that step alone
+    by_step: bool = False   # added and kept up to date by one step, when it has something to say (names.BY_STEP)
 
     def display(self, locale: str) -> str:
         return self.header_es if locale == "es" else self.header
@@ -81,7 +82,8 @@ def _tab(key: str, id_prefix: str | None = None, title: str | None = None,
          model: type[records.Record] | None = None) -> TabSpec:
     es, *others = aliases.tab_names(key)
     recorded = names.RECORDED.get(key, frozenset())
-    computed = tuple(Computed(k, *names.computed_name(key, k), recorded=k in recorded)
+    computed = tuple(Computed(k, *names.computed_name(key, k), recorded=k in recorded,
+                              by_step=k in names.BY_STEP.get(key, frozenset()))
                      for k in names.COMPUTED.get(key, {}))
     return TabSpec(key, title or names.CRM_TABS[key], es, tuple(others), model or records.MODELS[key], id_prefix,
                    computed)
@@ -112,6 +114,9 @@ CASES = _tab("cases", "CASE", "Cases", records.Case)  # not for people: the Engl
 # The people's tabs read like the CRM's when the workbook has them, with no "missing tab" warning.
 OPTIONAL_TABS: dict[str, TabSpec] = {t.key: t for t in (CAMPAIGNS, CASES)}
 
+# The team's named segments (crm/segments.py): a people's tab read only when the workbook has it,
+# beside the config's [segments.NAME]; no IDs (a segment is known by its Name).
+SEGMENTS = _tab("segments", None, "Segments", records.Segment)  # not for people: the English title, as CRM_TABS
 
 # How messages count each tab's records, in one place, by the current language's plural rule.
 _COUNTS: dict[str, Callable[[int], str]] = {
@@ -187,10 +192,12 @@ DUPLICATES = _owned("duplicates")
 # The State is hidden: nothing in it is for people, and an edit there only makes a rule forget.
 WORKFLOW_STATE = _owned("workflow_state", hidden=True)
 WORKFLOW_LOG = _owned("workflow_log")
+# Segments (steps/segments.py): each named segment's members and KPIs, rewritten each sync.
+SEGMENT_SUMMARY = _owned("segment_summary")
 
 OWNED_TABS: dict[str, OwnedTab] = {t.key: t for t in (
     VALIDATION, SYNC_LOG, PIPELINE, FORECAST, DASHBOARD, STAGE_HISTORY, LEAD_HISTORY, SEQUENCES, OUTBOX,
-    MERGED, DUPLICATES, WORKFLOW_STATE, WORKFLOW_LOG)}
+    MERGED, DUPLICATES, WORKFLOW_STATE, WORKFLOW_LOG, SEGMENT_SUMMARY)}
 
 
 def find_tab(titles: list[str], names: list[str]) -> str | None:

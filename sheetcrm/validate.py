@@ -22,7 +22,7 @@ from sheetcrm import cells
 from sheetcrm.config import Config
 from sheetcrm.i18n import N_, _, in_locale, ngettext, using
 from sheetcrm.ids import id_pattern
-from sheetcrm.inputs import Inputs, read_conversions, read_inputs
+from sheetcrm.inputs import Inputs, read_conversions, read_inputs, read_segments
 from sheetcrm.records import ParseContext
 from sheetcrm.report import Issue, Report, column_letter
 from sheetcrm.schema import OPTIONAL_TABS, TABS, find_tab, tab_names
@@ -124,6 +124,7 @@ def _read_crm(snapshot: Snapshot, config: Config) -> Crm:
     crm.inputs.conversions = read_conversions(crm.tables, config.locale)
     # After the sort: the rules' problems follow the CRM tabs' on the Validation tab.
     crm.inputs.workflows = read_workflows(snapshot, ctx, crm.report, config.locale)
+    crm.inputs.segments = read_segments(snapshot, ctx, crm.report)
     return crm
 
 

@@ -183,10 +183,12 @@ def test_google_guides_set_dropdowns_and_warning_only_protection(emu, demo_googl
     assert protection["description"].startswith("sheetcrm: computed columns ")
     assert (protection["range"]["startColumnIndex"] + 1, protection["range"]["endColumnIndex"]) == \
         (min(guide.computed_cols), max(guide.computed_cols))
-    # Accounts: dropdowns, and one computed column, From Lead, added by the demo's conversion.
+    # Accounts: dropdowns, and two computed columns side by side: From Lead, added by the demo's
+    # conversion, and Segments (the demo's segments).
     [made] = sheets["Accounts"].protected_ranges
     lead_col = column_of(emu, key, "Accounts", "From Lead")
-    assert (made["range"]["startColumnIndex"], made["range"]["endColumnIndex"]) == (lead_col, lead_col + 1)
+    assert column_of(emu, key, "Accounts", "Segments") == lead_col + 1
+    assert (made["range"]["startColumnIndex"], made["range"]["endColumnIndex"]) == (lead_col, lead_col + 2)
 
     t.reset()
     since = len(emu.requests)

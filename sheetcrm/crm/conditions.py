@@ -2,11 +2,13 @@
 
     Amount > 5000 and Stage in (Proposal, Negotiation)
     Importe > 5000 y Etapa en (Propuesta, Negociación)
+    Status = Customer and Industry in [Retail, Food] and Employees >= 50
     account.Industry contains software or not "Deal size" is empty
 
 A condition compares columns, custom ones included, of the record itself or of a related
 record (`account.Industry`, `oportunidad.Importe`) with values, combined with and/or/not and
-parentheses (not binds tighter than and, and tighter than or). Keywords are English or
+parentheses (not binds tighter than and, and tighter than or). A list after `in` goes in
+parentheses or in square brackets, as a person writes it. Keywords are English or
 Spanish whatever the locale, with case and accents folded; the locale only decides how
 numbers and dates written as values read. The comparisons mean exactly what the scoring
 rules' operators mean (`rules.py`: text folded by `normalize_key`, numbers as Decimal,
@@ -72,9 +74,12 @@ column: RELATION? name
 name: WORD+ | STRING
 value: STRING | WORD+
 list: LPAR value (COMMA value)* RPAR
+    | LSQB value (COMMA value)* RSQB
 
 LPAR: "("
 RPAR: ")"
+LSQB: "["
+RSQB: "]"
 COMMA: /[,;]/
 COMPARE: /==?|!=|<>|<=|>=|<|>|\u2260|\u2264|\u2265/
 OR.2: /(?:or|o)\b/i
@@ -87,9 +92,9 @@ IS.2: /(?:is|esta|es)\b/i
 EMPTY.2: /(?:empty|blank|vacio|vacia)\b/i
 RELATION.3: /(?:__RELATIONS__)\./i
 STRING: /"[^"]*"|'[^']*'|\u201c[^\u201d]*\u201d|\u2018[^\u2019]*\u2019|\u00ab[^\u00bb]*\u00bb/
-// A run of anything but spaces, quotes, parentheses and operators; a comma only between
+// A run of anything but spaces, quotes, parentheses, brackets and operators; a comma only between
 // digits ("1,5", "1,234"), so that "in (a, b)" and "in (a,b)" list two values.
-WORD: /(?:[^\s()"'\u201c\u201d\u2018\u2019\u00ab\u00bb,;=<>!\u2260\u2264\u2265]|(?<=\d),(?=\d))(?:[^\s()"\u201c\u201d\u2018\u2019\u00ab\u00bb,;=<>!\u2260\u2264\u2265]|(?<=\d),(?=\d))*/
+WORD: /(?:[^\s()\[\]"'\u201c\u201d\u2018\u2019\u00ab\u00bb,;=<>!\u2260\u2264\u2265]|(?<=\d),(?=\d))(?:[^\s()\[\]"\u201c\u201d\u2018\u2019\u00ab\u00bb,;=<>!\u2260\u2264\u2265]|(?<=\d),(?=\d))*/
 %ignore /\s+/
 """  # not for people: lark's grammar
 
@@ -525,6 +530,10 @@ def _syntax_error(text: str, e: UnexpectedInput) -> ConditionError:
         start, stop = _span(stack[-1])
         before = " ".join(text[start:stop].split())
 
+    if end and "RSQB" in accepts and "$END" not in accepts:
+        opened = [item.start_pos for item in stack if isinstance(item, Token) and item.type == "LSQB"]
+        return ConditionError(_('this "[" is not closed'),
+                              _("Close the list: Industry in [Retail, Food]"), opened[-1] if opened else at)
     if end and "RPAR" in accepts and "$END" not in accepts:
         opened = [item.start_pos for item in stack if isinstance(item, Token) and item.type == "LPAR"]
         return ConditionError(_('this "(" is not closed'),
@@ -559,11 +568,14 @@ def _syntax_error(text: str, e: UnexpectedInput) -> ConditionError:
         if stack and isinstance(stack[-1], Token) and stack[-1].type == "RELATION":
             return ConditionError(_('expected a column name after "{word}"', word=before),
                                   _("For example: account.Industry = Software"), at)
-        if found == ")" and before == "(":
+        if found in (")", "]") and before in ("(", "["):
             return ConditionError(_("the list is empty"),
                                   _("For example: Stage in (Proposal, Negotiation)"), at)
         return ConditionError(_('expected a value after "{word}"', word=before),
                               _('For example: Amount > 5000, or Industry = "Real Estate"'), at)
+    if found == "]":
+        return ConditionError(_('this "]" closes no "["'),
+                              _("Open the list you close: Industry in [Retail, Food]"), at)
     if found == ")":
         return ConditionError(_('this ")" closes no "("'),
                               _("Open every parenthesis you close: (Stage = Proposal or Stage = Negotiation) "

@@ -8,9 +8,9 @@ docs/architecture.md walks through a sync and an example.
 
 from __future__ import annotations
 
-from sheetcrm.steps import (adoption, campaigns, cases, charts, compute, computed_columns, conversion, duplicates, formats, forms, guides,
-                            history, ids, merge, quotes, sequences, summaries, sync_log, tab_names, validation,
-                            workflows)
+from sheetcrm.steps import (adoption, campaigns, cases, charts, compute, computed_columns, conversion, duplicates, formats,
+                            forms, guides, history, ids, merge, quotes, segments, sequences, summaries, sync_log,
+                            tab_names, validation, workflows)
 from sheetcrm.steps.context import Step, StepResult, SyncContext
 
 STEPS: tuple[Step, ...] = (
@@ -26,6 +26,7 @@ STEPS: tuple[Step, ...] = (
     campaigns.run,          # each campaign's leads, deals, won revenue, costs and ROI on the Campaigns tab
     duplicates.run,         # likely duplicates on the Duplicates tab, people's ticks carried over
     workflows.run,          # the team's workflow rules fire, each event once, journaled in the Workflow Log
+    segments.run,           # the team's segments: the Segments column, the Segment Summary tab
     validation.run,         # every issue so far, on the Validation tab
     summaries.run,          # Pipeline, Forecast, Dashboard
     history.run,            # Stage History, Lead Status History

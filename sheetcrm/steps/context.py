@@ -69,6 +69,9 @@ class SyncContext:
     # What the workflow rules did this sync (the workflows step: steps/workflows.Fired); the
     # Dashboard counts firings per rule, `sheetcrm workflows` lists them.
     workflows: Any = None
+    # The segments, their members and KPIs (the segments step: steps/segments.Segmented);
+    # `sheetcrm segment` prints a segment's members.
+    segments: Any = None
     # sheetcrm's tab key -> the title this plan gives it (the summaries step; charts read it).
     titles: dict[str, str] = field(default_factory=dict)
     # Everything the steps so far planned; a step reads it, and returns its own part.

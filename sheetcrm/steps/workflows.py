@@ -27,7 +27,7 @@ from sheetcrm.mail.outbox import read_outbox, sent_quotes, status_label
 from sheetcrm.mail.workflow import version_of
 from sheetcrm.plan import append_writes, cell_value, computed_writes, owned_tab
 from sheetcrm.crm.cases import CLOSED as CLOSED_CASES
-from sheetcrm.records import CASE_PRIORITIES, CASE_STATUSES, LEAD_STATUSES
+from sheetcrm.records import CASE_PRIORITIES
 from sheetcrm.report import Issue, column_letter
 from sheetcrm.schema import CASES, OPTIONAL_TABS, TABS, WORKFLOW_LOG, WORKFLOW_STATE, WORKFLOWS
 from sheetcrm.steps.context import StepResult, SyncContext
@@ -285,8 +285,8 @@ def _team_words(ctx: SyncContext) -> dict[tuple[str, str], dict[str, str]]:
 def _choices(spec: Any) -> dict[str, list[str]]:
     status = spec.model.model_fields["status"]
     validator = next(m for m in status.metadata if hasattr(getattr(m, "func", None), "choices"))
-    spanish = {"leads": LEAD_STATUSES, "cases": CASE_STATUSES}.get(spec.key)
-    return spanish or {c: [] for c in validator.func.choices}
+    # Every word of each value (Cliente for Customer), so `Estado = Cliente` holds for a Customer.
+    return dict(validator.func.aliases) or {c: [] for c in validator.func.choices}
 
 
 def _rotting_start(stages: StageTable, stage_name: str, m: Any) -> dt.date | None:

@@ -1,0 +1,303 @@
+"""Segments: named groups of accounts, contacts or leads that share attributes (docs/segments.md).
+
+A segment is a name, the record it groups and a condition in the one grammar people already
+write conditions in (`crm/conditions.py`, the workflows' If column), e.g.
+
+    [segments."Retail customers"]
+    record = "accounts"
+    when = "Status = Customer and Industry in [Retail, Food] and Employees >= 50"
+
+or a row of the Segments tab (Name, Record, Conditions). The condition reads the record's own
+columns (custom ones and sheetcrm's computed ones included: a lead's Score and Grade, every
+record's Last Activity); a contact's may also read its account's (`account.Industry`). A
+lead's account is not known before it converts (its Company is text, not a link), so a lead's
+condition reads the lead alone.
+
+What each segment brings (`segment_kpis`), over the accounts and deals its members reach:
+
+- an account reaches itself and every deal whose Account names it;
+- a contact reaches its account, and so that account's deals;
+- a lead reaches only what sheetcrm's conversion made of it (Converted Account, Converted
+  Opportunity); a lead whose Status says Converted by hand reaches nothing, because guessing
+  its account from its Company could credit the wrong one.
+
+Each account and each deal counts once per segment, however many members reach it. Pipeline
+is the base-currency amount of the open deals (those a forecast category of Omitted leaves
+out, as the Dashboard does), won revenue that of the won deals; a deal without an amount or
+without a rate is left out (the sync warns about the rate). Churn is churned accounts ÷
+accounts reached, an account being churned when its Status says Churned.
+
+Pure: no I/O. The step (steps/segments.py) hands in the records as `crm.workflows.Subject`s.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from pydantic import Field
+
+from sheetcrm.cells import normalize_key
+from sheetcrm.crm.conditions import Choice, Condition, ConditionError, parse_condition
+from sheetcrm.crm.money import ratio_points
+from sheetcrm.crm.workflows import KIND_OF, Subject
+from sheetcrm.i18n import N_, _
+from sheetcrm.report import Issue
+from sheetcrm.settings import Section
+from sheetcrm.terminal import visible
+
+# The records a segment may group: kind -> its tab's key.
+KINDS: dict[str, str] = {"account": "accounts", "contact": "contacts", "lead": "leads"}
+# The related records a kind's condition may read (`account.Industry` in a contact's).
+RELATIONS: dict[str, frozenset[str]] = {"account": frozenset(), "contact": frozenset({"account"}),
+                                        "lead": frozenset()}
+CONFIG = "sheetcrm.toml"  # not for people: the file name, as an Issue's tab for the config's problems
+_ZERO = Decimal(0)
+
+
+class SegmentSettings(Section):
+    """`[segments.NAME]`: `record` (accounts, contacts or leads, English or Spanish) and `when`
+    (the condition). What they say is checked by the sync, which reports a problem at the key
+    (`segments.NAME.when`) on the Validation tab, as it does a Segments tab's cell."""
+
+    record: str = Field(min_length=1)
+    when: str = Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class Definition:
+    """A segment as written: in the config (`tab` = "sheetcrm.toml", `row` None) or a row of
+    the Segments tab. `where`: "name" / "record" / "conditions" -> (column letter, header) of
+    the cell (or None and the config key) a problem is reported at."""
+
+    name: str | None
+    record: str | None
+    conditions: str | None
+    tab: str = CONFIG
+    row: int | None = None
+    where: Mapping[str, tuple[str | None, str | None]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Segment:
+    name: str
+    kind: str                 # a key of KINDS
+    condition: Condition
+    definition: Definition
+
+
+def from_config(segments: Mapping[str, SegmentSettings]) -> list[Definition]:
+    """The config's `[segments.NAME]` tables as definitions, in the file's order."""
+    return [Definition(name, s.record, s.when, where={
+        "name": (None, f"segments.{name}"), "record": (None, f"segments.{name}.record"),
+        "conditions": (None, f"segments.{name}.when")}) for name, s in segments.items()]
+
+
+_MESSAGES: dict[str, tuple[str, str]] = {
+    "segment_no_name": (N_("this segment has no name"),
+                        N_("Fill in its Name: it is what the Segments column and `sheetcrm segment` call it.")),
+    "segment_bad_name": (N_('the segment name "{name}" holds a comma, which the Segments column uses between names'),
+                         N_("Rename it without a comma, e.g. {example}.")),
+    "segment_duplicate": (N_('the segment "{name}" is defined twice; this definition is left out'),
+                          N_("The other is at {other}. Rename one of them, or remove one.")),
+    "segment_bad_record": (N_('"{text}" is not a record a segment can group'),
+                           N_("Write accounts, contacts or leads.")),
+    "segment_no_conditions": (N_('the segment "{name}" has no conditions'),
+                              N_("Write which records belong to it, e.g. Status = Customer and Industry in "
+                                 "[Retail, Food] and Employees >= 50.")),
+    "segment_bad_condition": (N_("the condition cannot be read: {problem}"), ""),  # the hint is the grammar's
+    "segment_unknown_column": (N_('the {records} have no column "{column}"'),
+                               N_("Name one of their columns, e.g. {examples}; a contact's condition may read its "
+                                  "account's: account.Industry.")),
+}
+_RECORDS = {"account": N_("accounts"), "contact": N_("contacts"), "lead": N_("leads")}
+
+
+def _issue(d: Definition, part: str, value: Any, code: str, hint: str | None = None, **fmt: Any) -> Issue:
+    message, fixed = _MESSAGES[code]
+    letter, header = d.where.get(part, (None, None))
+    return Issue("error", d.tab, d.row, letter, header, value, code, _(message, **fmt),
+                 hint if hint is not None else _(fixed, **fmt))
+
+
+def _place(d: Definition) -> str:
+    letter, header = d.where.get("name", (None, None))
+    return f"{d.tab}!{letter or ''}{d.row}" if d.row is not None else header or d.tab
+
+
+def parse_segments(definitions: Sequence[Definition], columns: Mapping[str, Mapping[str, str]],
+                   labels: Mapping[str, Mapping[str, str]], locale: str) -> tuple[list[Segment], list[Issue]]:
+    """The sound segments of `definitions` (the config's first, then the tab's), sorted by name
+    as `normalize_key` folds it, and an error at the cell or config key of each problem; a
+    definition with a problem is left out, the others hold.
+
+    `columns[kind]`: normalize_key(a header in any language) -> the key a Subject's values use
+    (`crm.workflows.World.names`); `labels[kind]`: key -> the header a person reads (for the
+    hint's examples). A name given twice (folded) keeps its first definition."""
+    segments: list[Segment] = []
+    issues: list[Issue] = []
+    seen: dict[str, Definition] = {}
+    for d in definitions:
+        name = " ".join((d.name or "").split())
+        if not name:
+            if d.record or d.conditions:
+                issues.append(_issue(d, "name", d.name, "segment_no_name"))
+            continue
+        if "," in name:
+            issues.append(_issue(d, "name", d.name, "segment_bad_name", name=name,
+                                 example=" ".join(name.replace(",", " ").split())))
+            continue
+        key = normalize_key(name)
+        if key in seen:
+            issues.append(_issue(d, "name", d.name, "segment_duplicate", name=name, other=_place(seen[key])))
+            continue
+        seen[key] = d
+        kind = KIND_OF.get(normalize_key(d.record or ""))
+        if kind not in KINDS:
+            issues.append(_issue(d, "record", d.record, "segment_bad_record", text=d.record or ""))
+            continue
+        if not (d.conditions or "").strip():
+            issues.append(_issue(d, "conditions", d.conditions, "segment_no_conditions", name=name))
+            continue
+        try:
+            condition = parse_condition(d.conditions, locale)
+        except ConditionError as e:
+            issues.append(_issue(d, "conditions", d.conditions, "segment_bad_condition", problem=e.message,
+                                 hint=e.hint))
+            continue
+        unknown = _unknown_column(condition, kind, columns)
+        if unknown is not None:
+            relation, column = unknown
+            target = relation if relation in RELATIONS[kind] else kind
+            shown = f"{relation}.{column}" if relation else column
+            issues.append(_issue(d, "conditions", d.conditions, "segment_unknown_column",
+                                 records=_(_RECORDS.get(target, _RECORDS[kind])), column=shown,
+                                 examples=", ".join(list(labels.get(target, {}).values())[:4])))
+            continue
+        segments.append(Segment(name, kind, condition, d))
+    segments.sort(key=lambda s: normalize_key(s.name))
+    return segments, issues
+
+
+def _unknown_column(condition: Condition, kind: str, columns: Mapping[str, Mapping[str, str]]
+                    ) -> tuple[str | None, str] | None:
+    for relation, column in sorted(condition.columns(), key=lambda c: (c[0] or "", c[1])):
+        target = kind if relation is None else relation if relation in RELATIONS[kind] else None
+        if target is None or normalize_key(column) not in columns.get(target, {}):
+            return relation, column
+    return None
+
+
+def getter(subject: Subject, columns: Mapping[str, Mapping[str, str]], enums: Mapping[str, Mapping[str, str]]
+           ) -> Callable[[str | None, str], Any]:
+    """`Condition.test`'s `get` over a subject: its value (or its related record's) under the
+    column a condition names; a value with a fixed set of words (a Status) as a `Choice`, so
+    `Status = Cliente` holds for a Customer. `parse_segments` checked every column exists."""
+    def get(relation: str | None, column: str) -> Any:
+        target = subject if relation is None else subject.related.get(relation)
+        key = columns[subject.kind if relation is None else relation][normalize_key(column)]
+        value = None if target is None else target.values.get(key)
+        enum = enums.get(key)
+        return Choice(value, enum.get) if enum is not None and value is not None else value
+    return get
+
+
+def members(segment: Segment, subjects: Iterable[Subject], columns: Mapping[str, Mapping[str, str]],
+            enums: Mapping[str, Mapping[str, str]]) -> list[Subject]:
+    """The subjects (of the segment's kind) its condition holds for, in their order."""
+    return [s for s in subjects if segment.condition.test(getter(s, columns, enums))]
+
+
+@dataclass(frozen=True)
+class Deal:
+    """A deal as the KPIs see it: `key` unique per deal (its sheet row); `stage` "open", "won"
+    or "lost" (crm.stages.StageTable.kind); `amount` in the base currency, None without an
+    amount or a rate; `in_pipeline` False for an open deal forecast as Omitted."""
+
+    key: int
+    stage: str
+    amount: Decimal | None
+    in_pipeline: bool = True
+
+
+@dataclass(frozen=True)
+class Reach:
+    """What one member reaches: account IDs and deal keys."""
+
+    accounts: frozenset[str] = frozenset()
+    deals: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True)
+class SegmentKpis:
+    members: int
+    accounts: int                  # distinct accounts the members reach
+    pipeline: Decimal              # base currency: open deals' amounts
+    won_revenue: Decimal           # base currency: won deals' amounts
+    churned: int                   # of `accounts`, those whose Status says Churned
+    churn: Decimal | None          # points: churned ÷ accounts; None when no account is reached
+
+    def to_json(self) -> dict[str, Any]:
+        return {"members": self.members, "accounts": self.accounts, "pipeline": str(self.pipeline),
+                "won_revenue": str(self.won_revenue), "churned": self.churned,
+                "churn": None if self.churn is None else float(self.churn / 100)}
+
+
+def segment_kpis(reaches: Sequence[Reach], deals: Mapping[int, Deal], churned: Collection[str]) -> SegmentKpis:
+    """A segment's KPIs from what each of its members reaches (the module docstring defines
+    them); `deals` by key, `churned` the IDs of the churned accounts. O(members + deals)."""
+    accounts: set[str] = set()
+    keys: set[int] = set()
+    for r in reaches:
+        accounts |= r.accounts
+        keys |= r.deals
+    pipeline = won = _ZERO
+    for key in keys:
+        deal = deals.get(key)
+        if deal is None or deal.amount is None:
+            continue
+        if deal.stage == "won":
+            won += deal.amount
+        elif deal.stage == "open" and deal.in_pipeline:
+            pipeline += deal.amount
+    lost = sum(1 for a in accounts if a in churned)
+    return SegmentKpis(len(reaches), len(accounts), pipeline, won, lost, ratio_points(lost, len(accounts)))
+
+
+# -- the target list -----------------------------------------------------------------------------
+
+# The columns of a target list, per kind: what a mailing tool needs of each member.
+TARGET_FIELDS: dict[str, tuple[str, ...]] = {
+    "account": ("id", "name", "domain", "industry", "country", "owner", "status"),
+    "contact": ("id", "first_name", "last_name", "email", "phone", "title", "account", "owner"),
+    "lead": ("id", "first_name", "last_name", "email", "phone", "company", "title", "owner", "status"),
+}
+# A cell a spreadsheet would run as a formula when the CSV is opened (OWASP's CSV injection):
+# it goes out behind an apostrophe, which shows it as text.
+_FORMULA_START = ("=", "+", "-", "@")
+
+
+def safe_cell(value: Any) -> str:
+    """A value as a CSV cell a spreadsheet opens as text: None -> "", control characters as
+    visible escapes (`terminal.visible`: a tab or a carriage return cannot start a formula or
+    drive a terminal), a text starting with = + - @ -> "'" + text. Numbers and dates as plain
+    text (a negative number is a number, not a formula)."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        return value.isoformat() if hasattr(value, "isoformat") else str(value)
+    text = visible(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """The rows as CSV (the csv module's quoting, \\r\\n line ends), every cell `safe_cell`."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([safe_cell(h) for h in header])
+    writer.writerows([safe_cell(v) for v in row] for row in rows)
+    return out.getvalue()

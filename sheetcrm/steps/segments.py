@@ -1,0 +1,192 @@
+"""Segments: the team's named segments (`[segments.NAME]`, the Segments tab) over accounts,
+contacts and leads; crm/segments.py decides, this step plans (docs/segments.md):
+
+- the Segments column on Accounts, Contacts and Leads: each record's segments, by name, in
+  alphabetical order, comma-separated; added the first time a segment of that record exists,
+  every write keyed to its row's ID as the other computed columns';
+- the Segment Summary tab: per segment its members, the accounts they reach, open pipeline,
+  won revenue and churn.
+
+Before `validation`, so a bad definition is on the Validation tab of the same sync. A row
+whose ID this sync hands out is seen from the next sync, as the workflows see it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sheetcrm.cells import normalize_key
+from sheetcrm.crm.money import to_base
+from sheetcrm.crm.segments import (KINDS, TARGET_FIELDS, Deal, Definition, Reach, Segment, SegmentKpis, from_config,
+                                   members, parse_segments, segment_kpis)
+from sheetcrm.crm.stages import StageTable
+from sheetcrm.crm.workflows import Subject, World
+from sheetcrm.ids import row_key
+from sheetcrm.owned import owned_title
+from sheetcrm.plan import owned_tab
+from sheetcrm.render import fraction, money
+from sheetcrm.report import column_letter
+from sheetcrm.schema import SEGMENT_SUMMARY, TABS
+from sheetcrm.steps.context import StepResult, SyncContext
+from sheetcrm.steps.workflows import build_world
+from sheetcrm.table import Table
+from sheetcrm.workbook import CellWrite, Plan, same_value
+
+COLUMN = "segments"  # the computed column's key (names.COMPUTED)
+
+
+@dataclass
+class Segmented:
+    """What the step found: the sound segments (sorted by name), each one's members and KPIs."""
+
+    segments: list[Segment] = field(default_factory=list)
+    members: dict[str, list[Subject]] = field(default_factory=dict)   # segment name -> its members
+    kpis: dict[str, SegmentKpis] = field(default_factory=dict)
+
+    def find(self, name: str) -> Segment | None:
+        """The segment called `name`, compared as `normalize_key` folds it ("retail customers")."""
+        key = normalize_key(name)
+        return next((s for s in self.segments if normalize_key(s.name) == key), None)
+
+    def target_list(self, segment: Segment, locale: str) -> tuple[list[str], list[list[Any]], list[dict[str, Any]]]:
+        """A segment's members for a mailing tool: (the headers in `locale`, one row per
+        member, the same rows keyed by field name for JSON), in the tab's order."""
+        spec = TABS[KINDS[segment.kind]]
+        fields = TARGET_FIELDS[segment.kind]
+        shown = {c.field: c.header_es if locale == "es" else c.header for c in spec.columns}
+        rows = [[s.values.get(f) for f in fields] for s in self.members.get(segment.name, [])]
+        return [shown[f] for f in fields], rows, [dict(zip(fields, row)) for row in rows]
+
+
+def run(ctx: SyncContext) -> StepResult:
+    part = StepResult()
+    crm = ctx.crm
+    assert crm.inputs is not None and ctx.results is not None
+    definitions = from_config(ctx.config.segments) + _tab_definitions(crm.inputs.segments)
+    tables = {kind: crm.tables.get(tab) for kind, tab in KINDS.items()}
+    columns_exist = any(t is not None and COLUMN in t.header.computed for t in tables.values())
+    summary = owned_title(ctx.snapshot, SEGMENT_SUMMARY)
+    found = Segmented()
+    ctx.segments = found
+    if not definitions and not columns_exist and summary is None:
+        return part  # no segments, and nothing of earlier ones to clear
+    world = build_world(ctx)
+    found.segments, issues = parse_segments(definitions, world.names, world.labels, ctx.locale)
+    part.issues.extend(issues)
+    by_subject: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for segment in found.segments:
+        found.members[segment.name] = members(segment, world.subjects.get(segment.kind, []), world.names, world.enums)
+        for s in found.members[segment.name]:
+            by_subject[(s.kind, s.id)].append(segment.name)
+    kinds = {s.kind for s in found.segments}
+    for kind, table in tables.items():
+        if table is not None:
+            part.plan.writes.extend(_column_writes(ctx, table, kind, by_subject, wanted=kind in kinds))
+    found.kpis = _kpis(ctx, world, found)
+    if definitions or summary is not None:
+        body = [[s.name, TABS[KINDS[s.kind]].display_title(ctx.locale), k.members, k.accounts, money(k.pipeline),
+                 money(k.won_revenue), k.churned, fraction(k.churn), s.condition.text]
+                for s in found.segments for k in (found.kpis[s.name],)]
+        owned_tab(part.plan, ctx.snapshot, SEGMENT_SUMMARY, ctx.locale, body)
+    return part
+
+
+def _tab_definitions(table: Table | None) -> list[Definition]:
+    if table is None:
+        return []
+    header = table.header
+    where = {f: (column_letter(c + 1), header.labels.get(c)) for f, c in header.fields.items()}
+    return [Definition(row.record.name, row.record.record, row.record.conditions, table.title, row.row, where)
+            for row in table.rows if row.record is not None]  # a row with bad cells: the read reports them
+
+
+def _column_writes(ctx: SyncContext, table: Table, kind: str, by_subject: Mapping[tuple[str, str], list[str]],
+                   wanted: bool) -> list[CellWrite]:
+    """The Segments column of one tab brought up to date: added when `wanted` (a segment of
+    this kind exists) and missing; its cells written where they changed, each keyed to its row;
+    cleared off rows that are no record any more."""
+    header = table.header
+    if header.full or "id" not in header.fields:
+        return []
+    col = header.computed.get(COLUMN)
+    writes: list[CellWrite] = []
+    if col is None:
+        if not wanted:
+            return []
+        col = _new_column(table, ctx.plan)
+        computed = next(c for c in table.spec.computed if c.key == COLUMN)
+        writes.append(CellWrite(table.title, header.row, col + 1, computed.display(ctx.locale),
+                                expect=((col + 1, None),)))
+        header.computed[COLUMN] = col  # the guides and formats steps see it as sheetcrm's
+    for row in table.rows:
+        if row.assigned:
+            continue  # seen from the next sync, once its ID has landed
+        names = by_subject.get((kind, row.id or ""), []) if row.record is not None else []
+        value = ", ".join(names) or None
+        have = row.cells[col] if col < len(row.cells) else None
+        if not same_value(value, have):
+            writes.append(CellWrite(table.title, row.row, col + 1, value, expect=row_key(table, row)))
+    planned = {(w.row, w.col) for w in ctx.plan.writes if w.tab == table.title}
+    id_col = header.fields["id"]
+    for row in table.leftovers:
+        have = row.cells[col] if col < len(row.cells) else None
+        if not same_value(have, None) and (row.row, col + 1) not in planned:  # computed_writes may clear it
+            writes.append(CellWrite(table.title, row.row, col + 1, None,
+                                    expect=((id_col + 1, None), (col + 1, have))))
+    return writes
+
+
+def _new_column(table: Table, plan: Plan) -> int:
+    """Where a new Segments column goes (0-based): after the last used column, and after the
+    columns the steps before this one add to the same header row this sync (`Header.new`
+    reserves a place for every computed column a tab lacks, some of which no step may add)."""
+    header = table.header
+    start = min(header.new.values())
+    claimed = [w.col - 1 for w in plan.writes if w.tab == table.title and w.row == header.row and w.col - 1 >= start]
+    return max(claimed) + 1 if claimed else start
+
+
+def _kpis(ctx: SyncContext, world: World, found: Segmented) -> dict[str, SegmentKpis]:
+    """Each segment's KPIs (crm.segments.segment_kpis): the deals in the base currency, who
+    reaches which account and deal."""
+    crm, results = ctx.crm, ctx.results
+    assert crm.inputs is not None and results is not None
+    stages = StageTable.of(ctx.config.stages)
+    rates = crm.inputs.rates
+    accounts = {a.id: a for a in crm.records("accounts") if a.id}
+    churned = frozenset(i for i, a in accounts.items() if a.status == "Churned")
+    deals: dict[int, Deal] = {}
+    by_account: dict[str, set[int]] = defaultdict(set)
+    by_id: dict[str, int] = {}
+    account_of: dict[str, str | None] = {}
+    for o, m in zip(results.opportunities, results.metrics, strict=True):
+        deals[o.row] = Deal(o.row, stages.kind(o.stage), to_base(o.amount, o.currency, rates),
+                            m.forecast_category != "Omitted")
+        if o.id:
+            by_id.setdefault(o.id, o.row)
+        if o.account not in account_of:
+            rows = crm.find("accounts", o.account)
+            account_of[o.account] = rows[0].id if len(rows) == 1 else None  # ambiguous: the read reports it
+        if (account := account_of[o.account]) is not None:
+            by_account[account].add(o.row)
+    converted = crm.inputs.conversions.converted_ids()
+
+    def reach(s: Subject) -> Reach:
+        if s.kind == "lead":
+            link = converted.get(s.id)
+            if link is None:
+                return Reach()
+            deal = by_id.get(link.opportunity or "")
+            return Reach(frozenset({link.account} & accounts.keys()),
+                         frozenset({deal}) if deal is not None else frozenset())
+        account = s if s.kind == "account" else s.related.get("account")
+        if account is None:
+            return Reach()
+        return Reach(frozenset({account.id}), frozenset(by_account.get(account.id, ())))
+
+    return {seg.name: segment_kpis([reach(s) for s in found.members[seg.name]], deals, churned)
+            for seg in found.segments}
+

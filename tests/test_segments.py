@@ -1,0 +1,315 @@
+"""Segments (issue 15): the condition grammar's lists in [brackets], the KPIs against hand-computed
+values, the CSV a mailing tool gets, and real syncs on a real .xlsx file and on the Sheets
+emulator (gspread over HTTP): the Segments column and the Segment Summary tab, a bad definition
+reported at its cell or config key, the second sync planning nothing, every person's cell kept;
+and `sheetcrm segment` as a subprocess."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import os
+import subprocess
+import sys
+from decimal import Decimal
+
+import openpyxl
+import pytest
+
+from sheetcrm.config import Config
+from sheetcrm.crm.conditions import ConditionError, parse_condition
+from sheetcrm.crm.segments import (Deal, Definition, Reach, csv_text, parse_segments, safe_cell, segment_kpis)
+from sheetcrm.i18n import using
+from sheetcrm.sync import sync
+from sheetcrm.workbook.xlsx import XlsxWorkbook
+from test_gsheets import Traced, emu  # noqa: F401  (the emulator fixture)
+
+AS_OF = dt.date(2026, 12, 1)
+
+
+# -- the grammar -----------------------------------------------------------------------------------
+
+def _test(text: str, values: dict, locale: str = "en") -> bool:
+    return parse_condition(text, locale).test(lambda relation, column: values.get(column))
+
+
+def test_a_list_in_brackets_reads_as_one_in_parentheses_in_both_languages():
+    text = "Status = Customer AND Industry in [Retail, Food] AND Employees >= 50"
+    assert _test(text, {"Status": "Customer", "Industry": "food", "Employees": 50})
+    assert not _test(text, {"Status": "Customer", "Industry": "food", "Employees": 49})
+    assert not _test(text, {"Status": "Customer", "Industry": "Software", "Employees": 500})
+    spanish = "Estado = Customer y Sector en [Retail; Alimentación] y Empleados ≥ 50"
+    assert _test(spanish, {"Estado": "Customer", "Sector": "alimentacion", "Empleados": 60}, "es")
+    assert _test("Industry not in [Retail, Food]", {"Industry": "Software"})
+    assert not _test("Industry not in [Retail, Food]", {"Industry": "Retail"})
+
+
+@pytest.mark.parametrize("text, message, position", [
+    ("Industry in [Retail, Food", 'this "[" is not closed', 12),
+    ("Industry in []", "the list is empty", 13),
+    ("Industry in [Retail]]", 'this "]" closes no "["', 20),
+])
+def test_a_broken_bracket_list_says_where(text, message, position):
+    with using("en"), pytest.raises(ConditionError) as e:
+        parse_condition(text, "en")
+    assert e.value.message == message and e.value.position == position
+
+
+# -- definitions -----------------------------------------------------------------------------------
+
+COLUMNS = {"account": {"industry": "industry", "status": "status"}, "contact": {"email": "email"},
+           "lead": {"source": "source"}}
+LABELS = {"account": {"industry": "Industry", "status": "Status"}, "contact": {"email": "Email"},
+          "lead": {"source": "Source"}}
+WHERE = {"name": ("A", "Name"), "record": ("B", "Record"), "conditions": ("C", "Conditions")}
+
+
+def test_definitions_merge_sorted_and_each_problem_is_at_its_cell():
+    defs = [Definition("Retail", "accounts", "Industry = Retail", "sheetcrm.toml", None,
+                       {"name": (None, "segments.Retail"), "conditions": (None, "segments.Retail.when")}),
+            Definition("retail", "leads", "Source = Web", "Segments", 2, WHERE),      # the same name, folded
+            Definition("Alpha", "cuentas", "Status = Cliente", "Segments", 3, WHERE),  # Spanish record word
+            Definition("B, C", "leads", "Source = Web", "Segments", 4, WHERE),
+            Definition("Deals", "opportunities", "Amount > 5", "Segments", 5, WHERE),
+            Definition("Web", "leads", "Source >", "Segments", 6, WHERE),
+            Definition("Mail", "contacts", "account.Owner = Sam or Phone is empty", "Segments", 7, WHERE),
+            Definition("Empty", "leads", " ", "Segments", 8, WHERE)]
+    with using("en"):
+        segments, issues = parse_segments(defs, COLUMNS, LABELS, "en")
+    assert [(s.name, s.kind) for s in segments] == [("Alpha", "account"), ("Retail", "account")]
+    assert [(i.tab, i.row, i.column, i.code) for i in issues] == [
+        ("Segments", 2, "A", "segment_duplicate"), ("Segments", 4, "A", "segment_bad_name"),
+        ("Segments", 5, "B", "segment_bad_record"), ("Segments", 6, "C", "segment_bad_condition"),
+        ("Segments", 7, "C", "segment_unknown_column"), ("Segments", 8, "C", "segment_no_conditions")]
+    assert "segments.Retail" in issues[0].hint
+    assert issues[4].message == 'the contacts have no column "Phone"'  # sorted: account.Owner is checked after
+    assert all(i.severity == "error" for i in issues)
+
+
+def test_a_bad_config_condition_is_reported_at_its_key():
+    config = Config.model_validate({"segments": {"Big": {"record": "accounts", "when": "Employees >> 5"}}})
+    from sheetcrm.crm.segments import from_config
+    with using("es"):
+        _, issues = parse_segments(from_config(config.segments), COLUMNS, LABELS, "es")
+    (issue,) = issues
+    assert (issue.tab, issue.row, issue.header, issue.code) == ("sheetcrm.toml", None, "segments.Big.when",
+                                                                "segment_bad_condition")
+    assert issue.message.startswith("no se puede leer la condición")
+
+
+# -- KPIs, by hand ---------------------------------------------------------------------------------
+
+def test_kpis_count_each_account_and_deal_once_and_leave_out_what_has_no_amount():
+    deals = {1: Deal(1, "open", Decimal("1000")), 2: Deal(2, "won", Decimal("3300")),  # 3000 EUR at 1.1
+             3: Deal(3, "won", Decimal("250")), 4: Deal(4, "lost", Decimal("9999")),
+             5: Deal(5, "open", None),                                                # no rate: left out
+             6: Deal(6, "open", Decimal("700"), in_pipeline=False)}                   # forecast as Omitted
+    reaches = [Reach(frozenset({"A"}), frozenset({1, 2, 4})),
+               Reach(frozenset({"A"}), frozenset({1, 2, 4})),   # a second contact of the same account
+               Reach(frozenset({"B"}), frozenset({3, 5, 6})),
+               Reach(frozenset({"C"}), frozenset()),
+               Reach()]                                          # a lead not converted
+    k = segment_kpis(reaches, deals, churned={"B", "Z"})
+    assert (k.members, k.accounts, k.pipeline, k.won_revenue, k.churned) == (5, 3, Decimal("1000"),
+                                                                            Decimal("3550"), 1)
+    assert k.churn == Decimal(1) / 3 * 100
+    assert segment_kpis([Reach()], deals, {"B"}).churn is None  # no account reached: no rate, not 0 %
+
+
+# -- the CSV ---------------------------------------------------------------------------------------
+
+def test_csv_cells_that_would_run_as_formulas_are_defused():
+    assert [safe_cell(v) for v in ("=HYPERLINK(\"x\")", "+34 600", "-1", "@SUM(A1)", "ok", None, -5,
+                                   dt.date(2026, 1, 2), "\tx", "a\x1b[31m")] == [
+        "'=HYPERLINK(\"x\")", "'+34 600", "'-1", "'@SUM(A1)", "ok", "", "-5", "2026-01-02", "\\u0009x",
+        "a\\u001b[31m"]
+    text = csv_text(["ID", "Title"], [["CON-1", 'say "hi", =2+3'], ["CON-2", "=cmd|' /C calc'!A0"]])
+    assert list(csv.reader(io.StringIO(text))) == [["ID", "Title"], ["CON-1", 'say "hi", =2+3'],
+                                                   ["CON-2", "'=cmd|' /C calc'!A0"]]
+
+
+# -- a real sync, both backends --------------------------------------------------------------------
+
+CONDITION = "Status in [Customer, Churned] and Industry in [Retail, Food] and Employees >= 50"
+TABS = {
+    "Accounts": [["ID", "Name", "Industry", "Employees", "Status", "Owner"],
+                 ["ACC-0001", "Initech", "Retail", 120, "Customer", "Sam"],
+                 ["ACC-0002", "Globex", "Food", 30, "Customer", "Ana"],
+                 ["ACC-0003", "Umbrella", "Retail", 500, "Churned", "Sam"],
+                 ["ACC-0004", "Hooli", "Software", 900, "Customer", "Ana"]],
+    "Contacts": [["ID", "Account", "First Name", "Last Name", "Email", "Title", "Owner"],
+                 ["CON-0001", "ACC-0001", "Bo", "Li", "bo@initech.com", "@SUM(1+1)", "Sam"],
+                 ["CON-0002", "Umbrella", "Cy", "Wu", "cy@umbrella.com", "CTO", "Sam"],
+                 ["CON-0003", "ACC-0004", "Di", "Ho", "di@hooli.com", "CEO", "Ana"]],
+    "Leads": [["ID", "Last Name", "Company", "Email", "Source", "Status", "Owner", "Created"],
+              ["LEAD-0001", "Ng", "Acme", "ng@acme.com", "Referral", "New", "Sam", "2026-11-20"],
+              ["LEAD-0002", "Ro", "Zeta", "ro@zeta.com", "Web", "New", "Ana", "2026-11-20"]],
+    "Opportunities": [["ID", "Name", "Account", "Owner", "Stage", "Amount", "Currency", "Close Date", "Created"],
+                      ["OPP-0001", "Big", "ACC-0001", "Sam", "Qualification", 5000, "USD", "2026-12-10",
+                       "2026-11-01"],
+                      ["OPP-0002", "Won", "Initech", "Sam", "Closed Won", 3000, "EUR", "2026-10-10", "2026-09-01"],
+                      ["OPP-0003", "Old", "ACC-0003", "Sam", "Closed Won", 1000, "USD", "2026-01-10", "2025-11-01"],
+                      ["OPP-0004", "Hoo", "ACC-0004", "Ana", "Proposal", 7000, "USD", "2026-12-10", "2026-11-01"]],
+    "Activities": [["ID", "Date", "Type", "Subject", "Related"]],
+    "Tasks": [["ID", "Due", "Subject", "Related", "Owner", "Status"]],
+    "Products": [["SKU", "Name", "Unit Price"]],
+    "Quote Lines": [["Opportunity", "SKU", "Quantity"]],
+    "Rates": [["Currency", "Rate"], ["EUR", 1.1]],
+    "Segments": [["Name", "Record", "Conditions", "Notes"],
+                 ["Retail customers", "accounts", CONDITION, "for the spring mailing"],
+                 ["Retail people", "contactos", "account.Industry = Retail", None],
+                 ["Broken", "leads", "Source >", None]],
+}
+CONFIG = {"segments": {"Referrals": {"record": "leads", "when": "Source = Referral"}}}
+PEOPLE = ("Accounts", "Contacts", "Leads", "Opportunities", "Segments", "Rates")
+SUMMARY = [["Segment", "Record", "Members", "Accounts", "Open Pipeline", "Won Revenue", "Churned Accounts", "Churn %",
+            "Conditions"],
+           ["Referrals", "Leads", 1, 0, 0, 0, 0, None, "Source = Referral"],
+           ["Retail customers", "Accounts", 2, 2, 5000, 4300, 1, 0.5, CONDITION],
+           ["Retail people", "Contacts", 2, 2, 5000, 4300, 1, 0.5, "account.Industry = Retail"]]
+
+
+@pytest.fixture(params=["xlsx", "google"])
+def book(request, tmp_path):
+    if request.param == "xlsx":
+        wb = openpyxl.Workbook()
+        wb.remove(wb.active)
+        for title, rows in TABS.items():
+            ws = wb.create_sheet(title)
+            for row in rows:
+                ws.append(row)
+        wb["Accounts"]["H1"] = "Check"
+        wb["Accounts"]["H2"] = "=LEN(B2)"  # a person's formula beside sheetcrm's column: kept
+        path = tmp_path / "crm.xlsx"
+        wb.save(path)
+        return XlsxWorkbook(path), None
+    server = request.getfixturevalue("emu")
+    traced = Traced(server.create_spreadsheet("CRM", TABS))
+    return traced.book, traced
+
+
+def _rows(book, tab: str) -> list[list]:
+    rows = [[None if v == "" else v for v in r] for r in book.read().tabs[tab].rows]
+    return [r[:max((i + 1 for i, v in enumerate(r) if v is not None), default=0)] for r in rows]
+
+
+def _segments(book, tab: str) -> tuple[int, list]:
+    """(0-based column of the Segments header, each record row's value there)."""
+    rows = _rows(book, tab)
+    col = rows[0].index("Segments")
+    return col, [r[col] if col < len(r) else None for r in rows[1:]]
+
+
+def test_segments_sync_on_both_backends_then_plan_nothing(book):
+    book, traced = book
+    config = Config.model_validate(CONFIG)
+    before = {tab: _rows(book, tab) for tab in PEOPLE}
+    first = sync(book, config, AS_OF)
+    # After every used column (on .xlsx the person's Check column H, so I).
+    assert _segments(book, "Accounts") == (8 if traced is None else 6, ["Retail customers", None,
+                                                                        "Retail customers", None])
+    assert _segments(book, "Contacts") == (7, ["Retail people", "Retail people", None])
+    assert _segments(book, "Leads") == (12, ["Referrals", None])  # after Score, Grade, Conversion %, Why
+    assert _rows(book, "Segment Summary") == SUMMARY
+    (broken,) = [i for i in first.crm.report.issues if i.code.startswith("segment")]
+    assert (broken.tab, broken.row, broken.column, broken.code) == ("Segments", 4, "C", "segment_bad_condition")
+    assert ["error", "Segments", 4, "C"] == _rows(book, "Validation")[-1][:4]
+    # Every cell a person wrote reads as it did, under sheetcrm's columns and beside them.
+    for tab, rows in before.items():
+        after = _rows(book, tab)
+        for r, row in enumerate(rows):
+            assert after[r][:len(row)] == row, (tab, r + 1)
+    if traced is None:
+        assert openpyxl.load_workbook(book.path)["Accounts"]["H2"].value == "=LEN(B2)"
+    else:
+        traced.reset()
+    second = sync(book, config, AS_OF)
+    assert not second.plan.writes and second.result is None
+    if traced is not None:
+        assert traced.counts() == (2, 0)  # reads only, no batchUpdate
+
+
+def test_a_changed_record_moves_in_and_out_and_removed_segments_clear_their_column():
+    from sheetcrm.workbook.memory import MemoryWorkbook
+
+    book = MemoryWorkbook(TABS)
+    sync(book, Config.model_validate(CONFIG), AS_OF)
+    book.tabs["Accounts"][2][3] = 80        # Globex grows past 50
+    book.tabs["Accounts"][1][4] = "Partner"  # Initech is no customer any more
+    sync(book, Config.model_validate(CONFIG), AS_OF)
+    assert [r[6] if len(r) > 6 else None for r in book.tabs["Accounts"][1:]] == [None, "Retail customers",
+                                                                                 "Retail customers", None]
+    book.tabs["Segments"] = [["Name", "Record", "Conditions"]]
+    sync(book, Config(), AS_OF)  # no segment left: the columns are emptied, the summary keeps its header
+    assert all(len(r) <= 6 or r[6] is None for r in book.tabs["Accounts"][1:])
+    assert all(len(r) <= 7 or r[7] is None for r in book.tabs["Contacts"][1:])
+    assert [r for r in book.tabs["Segment Summary"] if any(v is not None for v in r)] == [SUMMARY[0]]
+    assert not sync(book, Config(), AS_OF).plan.writes
+
+
+def test_a_workbook_without_segments_gets_no_column_and_no_tab():
+    from sheetcrm.workbook.memory import MemoryWorkbook
+
+    tabs = {k: v for k, v in TABS.items() if k != "Segments"}
+    book = MemoryWorkbook(tabs)
+    sync(book, Config(), AS_OF)
+    assert book.tabs["Accounts"][0] == TABS["Accounts"][0]
+    assert "Segment Summary" not in book.tabs
+
+
+# -- the command -----------------------------------------------------------------------------------
+
+def _run(tmp_path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    return subprocess.run([sys.executable, "-m", "sheetcrm", "segment", *args, "--workbook", str(tmp_path / "crm.xlsx"),
+                           "--as-of", AS_OF.isoformat()],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_segment_command_prints_the_target_list_as_csv_or_json(tmp_path):
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for title, rows in TABS.items():
+        ws = wb.create_sheet(title)
+        for row in rows:
+            ws.append(row)
+    wb.save(tmp_path / "crm.xlsx")
+    (tmp_path / "sheetcrm.toml").write_text('[segments.Referrals]\nrecord = "leads"\nwhen = "Source = Referral"\n',
+                                            encoding="utf-8")
+    out = _run(tmp_path, "retail PEOPLE")
+    assert out.returncode == 0, out.stderr
+    assert list(csv.reader(io.StringIO(out.stdout))) == [
+        ["ID", "First Name", "Last Name", "Email", "Phone", "Title", "Account", "Owner"],
+        ["CON-0001", "Bo", "Li", "bo@initech.com", "", "'@SUM(1+1)", "ACC-0001", "Sam"],
+        ["CON-0002", "Cy", "Wu", "cy@umbrella.com", "", "CTO", "Umbrella", "Sam"]]
+    out = _run(tmp_path, "Referrals", "--format", "json")
+    assert out.returncode == 0, out.stderr
+    document = json.loads(out.stdout)
+    assert (document["segment"], document["record"], [m["id"] for m in document["members"]]) == (
+        "Referrals", "leads", ["LEAD-0001"])
+    assert document["kpis"] == {"members": 1, "accounts": 0, "pipeline": "0", "won_revenue": "0", "churned": 0,
+                                "churn": None}
+    out = _run(tmp_path, "Nope")
+    assert out.returncode == 2 and out.stdout == ""
+    assert out.stderr.strip().splitlines() == [
+        'sheetcrm: there is no segment "Nope"; the segments are: Referrals, Retail customers, Retail people']
+    # Nothing was written: the command is read-only.
+    assert "Segment Summary" not in openpyxl.load_workbook(tmp_path / "crm.xlsx").sheetnames
+
+
+def test_a_spanish_workbook_gets_spanish_names_and_reads_spanish_conditions():
+    from sheetcrm.workbook.memory import MemoryWorkbook
+
+    tabs = {k: v for k, v in TABS.items() if k != "Segments"}
+    tabs["Segmentos"] = [["Nombre", "Registro", "Condiciones"],
+                         ["Clientes", "cuentas", "Estado = Cliente y Industria en [Retail; Food] y Empleados ≥ 50"]]
+    book = MemoryWorkbook(tabs)
+    out = sync(book, Config.model_validate({"locale": "es"}), AS_OF)
+    assert not [i for i in out.crm.report.issues if i.code.startswith("segment")]
+    assert book.tabs["Accounts"][0][-1] == "Segmentos"
+    assert [r[-1] if len(r) > 6 else None for r in book.tabs["Accounts"][1:]] == ["Clientes", None, None, None]
+    summary = book.tabs["Resumen de segmentos"]
+    assert summary[0][:3] == ["Segmento", "Registro", "Miembros"]
+    assert summary[1][:8] == ["Clientes", "Cuentas", 1, 1, 5000, 3300, 0, 0]  # Initech: OPP-0001 open, OPP-0002 won (3000 EUR × 1.1)
