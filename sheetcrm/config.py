@@ -22,6 +22,7 @@ from sheetcrm.crm.conversion import ConversionSettings
 from sheetcrm.crm.scoring import ScoringSettings
 from sheetcrm.crm.workflows import WorkflowSettings, check_follow_ups
 from sheetcrm.crm.follow_ups import FollowUpSettings
+from sheetcrm.crm.overview import OverviewSettings
 from sheetcrm.crm.stages import DEFAULT_STAGES, Stage
 from sheetcrm.every import ScheduleSettings
 from sheetcrm.cells import quoted
@@ -105,6 +106,8 @@ class Config(Section):
     workflows: WorkflowSettings = Field(default_factory=WorkflowSettings)
     # Follow-up sequences a workflow rule starts ("start sequence"): name -> its steps (crm.follow_ups).
     follow_ups: dict[str, FollowUpSettings] = {}
+    # The Accounts Overview: health weights and the suggested products' thresholds (crm.overview).
+    overview: OverviewSettings = Field(default_factory=OverviewSettings)
 
     @field_validator("follow_ups")
     @classmethod

@@ -38,8 +38,8 @@ from babel.numbers import format_currency, format_decimal, format_percent, get_c
 from sheetcrm.names import COMPUTED
 from sheetcrm.owned import locate
 from sheetcrm.render import COUNT, DATE, DAYS, MONEY, MULTIPLE, RATIO, TEXT
-from sheetcrm.schema import (DASHBOARD, DUPLICATES, FORECAST, LEAD_HISTORY, OUTBOX, PIPELINE, STAGE_HISTORY, SYNC_LOG,
-                             VALIDATION, WORKFLOW_LOG, OwnedTab)
+from sheetcrm.schema import (DASHBOARD, DUPLICATES, FORECAST, LEAD_HISTORY, OUTBOX, OVERVIEW, PIPELINE, STAGE_HISTORY,
+                             SYNC_LOG, VALIDATION, WORKFLOW_LOG, OwnedTab)
 from sheetcrm.workbook import CellValue, ColumnFormat, NumberFormat, Plan, Snapshot, TabLayout
 
 AMOUNT, SECONDS = "amount", "seconds"
@@ -57,6 +57,8 @@ COLUMN_KINDS: dict[str, dict[int, str]] = {
     OUTBOX.key: {},
     DUPLICATES.key: {2: RATIO, 10: DATE},   # Score (a fraction: 0.95 shows 95.0 %), Created
     WORKFLOW_LOG.key: {1: DATE},
+    # Contacts, Open Deals, Open Amount, Won Revenue, Last Activity, Next Task Due, Open and Urgent Cases, Health
+    OVERVIEW.key: {4: COUNT, 5: COUNT, 6: MONEY, 7: MONEY, 8: DATE, 9: DATE, 11: COUNT, 12: COUNT, 13: COUNT},
 }
 # Tabs printed one page wide.
 PRINTED = (DASHBOARD.key, PIPELINE.key, FORECAST.key, VALIDATION.key, STAGE_HISTORY.key, LEAD_HISTORY.key,
@@ -177,7 +179,7 @@ def column_formats(snapshot: Snapshot, plan: Plan, crm: Any, dashboard_kinds: li
     formats: list[ColumnFormat] = []
     layouts: list[TabLayout] = []
     for tab in (PIPELINE, FORECAST, DASHBOARD, STAGE_HISTORY, LEAD_HISTORY, SYNC_LOG, VALIDATION, OUTBOX, DUPLICATES,
-                WORKFLOW_LOG):
+                WORKFLOW_LOG, OVERVIEW):
         title = locate(snapshot, tab, locale).title
         if title not in snapshot.tabs and title not in plan.new_tabs:
             continue

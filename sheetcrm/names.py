@@ -59,6 +59,11 @@ OWNED: dict[str, tuple[str, tuple[str | tuple[str, str], ...]]] = {
     "workflow_state": (N_("Workflow State"), (N_("Kind"), N_("Key"), N_("Field"), NC_("setting", "Value"))),
     "workflow_log": (N_("Workflow Log"), (N_("Time"), N_("Rule"), N_("Rule Name"), N_("Record"), N_("Event"),
                                           N_("Action"), N_("Result"), N_("Key"), N_("Created Record"), N_("Chain"))),
+    # The Accounts Overview (crm/overview.py): one row per account, its 360° view.
+    "overview": (N_("Accounts Overview"), (N_("Account"), N_("Name"), N_("Owner"), N_("Contacts"), N_("Open Deals"),
+                                          N_("Open Amount"), N_("Won Revenue"), N_("Last Activity"),
+                                          N_("Next Task Due"), N_("Next Task"), N_("Open Cases"), N_("Urgent Cases"),
+                                          N_("Health"), N_("Why"), N_("Suggested Products"), N_("Why Suggested"))),
 }
 
 # The columns sheetcrm computes in people's tabs: tab -> column key -> English header, in the

@@ -173,10 +173,13 @@ DUPLICATES = _owned("duplicates")
 # Workflows: what sheetcrm saw at the previous sync, and the journal of every firing (its keys).
 WORKFLOW_STATE = _owned("workflow_state")
 WORKFLOW_LOG = _owned("workflow_log")
+# The Accounts Overview (steps/overview.py): one row per account, rewritten each sync.
+OVERVIEW = _owned("overview")
 
 OWNED_TABS: dict[str, OwnedTab] = {t.key: t for t in (
     VALIDATION, SYNC_LOG, PIPELINE, FORECAST, DASHBOARD, STAGE_HISTORY, LEAD_HISTORY, SEQUENCES, OUTBOX,
-    MERGED, DUPLICATES, WORKFLOW_STATE, WORKFLOW_LOG)}
+    MERGED, DUPLICATES, WORKFLOW_STATE, WORKFLOW_LOG,
+    OVERVIEW)}
 
 
 def find_tab(titles: list[str], names: list[str]) -> str | None:

@@ -9,7 +9,7 @@ docs/architecture.md walks through a sync and an example.
 from __future__ import annotations
 
 from sheetcrm.steps import (adoption, charts, compute, computed_columns, conversion, duplicates, formats, forms, guides,
-                            history, ids, merge, quotes, sequences, summaries, sync_log, tab_names, validation,
+                            history, ids, merge, overview, quotes, sequences, summaries, sync_log, tab_names, validation,
                             workflows)
 from sheetcrm.steps.context import Step, StepResult, SyncContext
 
@@ -26,6 +26,7 @@ STEPS: tuple[Step, ...] = (
     workflows.run,          # the team's workflow rules fire, each event once, journaled in the Workflow Log
     validation.run,         # every issue so far, on the Validation tab
     summaries.run,          # Pipeline, Forecast, Dashboard
+    overview.run,           # the Accounts Overview: each account's 360° view, health, products to offer
     history.run,            # Stage History, Lead Status History
     sequences.run,          # the _sheetcrm marks, when a step moved one
     charts.run,             # charts on Pipeline and Forecast
