@@ -67,6 +67,7 @@ _SPANISH = {  # not for people: sample data
     "Positive": "Positivo", "No answer": "Sin respuesta", "Sent proposal": "Propuesta enviada",  # not for people: sample data
     "Send proposal": "Enviar propuesta", "Follow up": "Hacer seguimiento", "Book demo": "Agendar demo",  # not for people: sample data
     "Prepare contract": "Preparar contrato", "Open": "Abierta", "Done": "Hecha",  # not for people: sample data
+    "Renewal call": "Llamada de renovación", "Send renewal quote": "Enviar presupuesto de renovación",  # not for people: sample data
     "Starter licence": "Licencia básica", "Team licence": "Licencia de equipo",  # not for people: sample data
     "Enterprise licence": "Licencia empresarial", "Onboarding package": "Paquete de puesta en marcha",  # not for people: sample data
     "Premium support (year)": "Soporte prémium (año)", "Training day": "Día de formación",  # not for people: sample data
@@ -109,6 +110,7 @@ class DemoData:
     forms: dict[str, FormSettings] = dataclasses.field(default_factory=dict)  # the [forms] its sync reads
     converting: str = ""  # the ID of the lead ticked Convert
     workflows: dict[str, str] = dataclasses.field(default_factory=dict)  # rule ID -> the deal placed for it
+    at_risk: str = ""  # the account the Accounts Overview shows at risk (`_account_story`)
 
 
 def generate(rows: int = 200, seed: int = 7, today: dt.date | None = None, locale: str = "en",
@@ -232,6 +234,7 @@ def generate(rows: int = 200, seed: int = 7, today: dt.date | None = None, local
     converting = _tick_convert(leads, currency)
     rules, outbox, staged = _arrange_workflows(today, leads, opportunities, activities, history, quote_lines,
                                                contacts, locale)
+    at_risk = _account_story(today, accounts, contacts, opportunities, activities, tasks, quote_lines, currency)
     for table in (accounts, contacts, leads, opportunities, activities, tasks):
         for row in table[-NEW:]:
             row[0] = ""
@@ -245,7 +248,50 @@ def generate(rows: int = 200, seed: int = 7, today: dt.date | None = None, local
     tabs[FORM_TAB[locale]] = responses
     tabs[WORKFLOWS.display_title(locale)] = rules
     tabs[OUTBOX.display_title(locale)] = outbox
-    return DemoData(tabs, [in_locale(locale, p) for p in planted], demo_forms(locale), converting, staged)
+    return DemoData(tabs, [in_locale(locale, p) for p in planted], demo_forms(locale), converting, staged, at_risk)
+
+
+# What the won deals' quote lines hold, per account (SKUs): buyers of the Enterprise licence
+# also take Premium support and Onboarding, buyers of the Team licence a Training day; the
+# accounts with a lone licence are offered the rest on the Accounts Overview (docs/overview.md).
+BASKETS = (("SKU-003", "SKU-005", "SKU-004"), ("SKU-003", "SKU-005"), ("SKU-003", "SKU-005", "SKU-004"),
+           ("SKU-003",), ("SKU-002", "SKU-006"), ("SKU-002", "SKU-006"), ("SKU-002",))
+AT_RISK = 3  # the BASKETS entry whose account is at risk: a lone licence, quiet, tasks overdue
+
+
+def _account_story(today: dt.date, accounts: list, contacts: list, opportunities: list, activities: list,
+                   tasks: list, quote_lines: list, currency: str) -> str:
+    """The Accounts Overview's story, placed without random draws (every other value stays what
+    the seed gave): a won deal per account of BASKETS, its quote lines those products, inserted
+    above the rows typed without an ID; and an account at risk: the quietest of them (the
+    oldest last activity) takes the lone Enterprise licence and two overdue renewal tasks.
+    Returns the at-risk account's ID ("" when the demo is too small for the story)."""
+    chosen = [a for a in accounts[1:-NEW] if a[7] != "Churned"][:len(BASKETS)]
+    if len(chosen) < len(BASKETS):
+        return ""
+    account_of = {c[0]: c[1] for c in contacts[1:]} | {o[0]: o[2] for o in opportunities[1:]}
+    account_of |= {a[0]: a[0] for a in accounts[1:]}
+    last: dict[str, dt.date] = {}
+    for act in activities[1:]:
+        acc = account_of.get(act[4])
+        if acc and isinstance(act[1], dt.date) and act[1] <= today:
+            last[acc] = max(act[1], last.get(acc, act[1]))
+    quiet = min(chosen, key=lambda a: (last.get(a[0], dt.date.min), a[0]))
+    chosen.remove(quiet)
+    chosen.insert(AT_RISK, quiet)
+    prices = {sku: price for sku, _, price, _ in PRODUCTS}
+    deals = []
+    for n, (acc, basket) in enumerate(zip(chosen, BASKETS)):
+        number = len(opportunities) - 1 + len(deals) + 1
+        close = today - dt.timedelta(days=40 + 30 * n)
+        deals.append([f"OPP-{number:04d}", f"{acc[1]} – New deal", acc[0], "", acc[6], "Closed Won",  # not for people: sample data
+                      sum(prices[sku] for sku in basket), currency, "", close, close - dt.timedelta(days=45)])
+        quote_lines.extend([deals[-1][0], sku, 1, "", ""] for sku in basket)
+    opportunities[-NEW:-NEW] = deals
+    for k, days in enumerate((12, 5), 1):
+        tasks[-NEW:-NEW] = [[f"TSK-{len(tasks) - 1 + 1:04d}", today - dt.timedelta(days=days),
+                             "Renewal call" if k == 1 else "Send renewal quote", quiet[0], quiet[6], "Open"]]  # not for people: sample data
+    return quiet[0]
 
 
 # The demo's four workflow rules (docs/workflows.md), as a team types them in its Workflows tab:

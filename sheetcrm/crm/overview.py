@@ -40,6 +40,7 @@ import math
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
+from fractions import Fraction
 from typing import Iterable, Mapping, Protocol, Sequence
 
 from babel.numbers import format_decimal, format_percent
@@ -127,9 +128,12 @@ class Suggestion:
     def why(self) -> str:
         """"62% of buyers of Widget Pro also bought Support Plan (2.1× as often as all customers)"."""
         language = current()
+        # Half up, from the exact fraction: 5/8 of buyers is "63%", 21/10 lift "2.1×".
+        pct = math.floor(self.rule.confidence * 100 + Fraction(1, 2))
+        lift = Decimal(math.floor(self.rule.lift * 10 + Fraction(1, 2))) / 10
         return _("{pct} of buyers of {a} also bought {b} ({lift}× as often as all customers)",
-                 pct=format_percent(self.rule.confidence, locale=language), a=self.because_of, b=self.product,
-                 lift=format_decimal(round(float(self.rule.lift), 1), format="0.0", locale=language))
+                 pct=format_percent(Decimal(pct) / 100, locale=language), a=self.because_of, b=self.product,
+                 lift=format_decimal(lift, format="0.0", locale=language))
 
 
 @dataclass(frozen=True)
