@@ -62,7 +62,7 @@ COLUMN_KINDS: dict[str, dict[int, str]] = {
 }
 # Tabs printed one page wide.
 PRINTED = (DASHBOARD.key, PIPELINE.key, FORECAST.key, VALIDATION.key, STAGE_HISTORY.key, LEAD_HISTORY.key,
-           SYNC_LOG.key)
+           SYNC_LOG.key, OVERVIEW.key)
 # The kind of sheetcrm's computed columns on people's tabs (the others are text).
 COMPUTED_KINDS: dict[str, dict[str, str]] = {
     "opportunities": {"probability_pct": RATIO, "weighted_amount": AMOUNT, "days_in_stage": COUNT,
