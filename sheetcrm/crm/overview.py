@@ -36,6 +36,7 @@ cases + quote lines), plus the basket rules (`baskets`).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from collections import Counter
 from dataclasses import dataclass, field
@@ -50,7 +51,7 @@ from sheetcrm.crm.baskets import BasketSettings, Rule, association_rules, index,
 from sheetcrm.crm.money import Rates, to_base
 from sheetcrm.crm.rules import format_points, rank
 from sheetcrm.crm.stages import StageTable, is_open_task
-from sheetcrm.i18n import NC_, _, current, ngettext, pgettext
+from sheetcrm.i18n import NC_, _, current, ngettext, pgettext, using
 from sheetcrm.records import Account, Activity, Contact, Opportunity, Product, QuoteLine, Task
 from sheetcrm.settings import Section
 
@@ -186,26 +187,24 @@ def health(settings: HealthSettings, as_of: dt.date, *, churned: bool, last_acti
     if churned:
         return Health(0, _("churned account (Status)"))
     factors: list[tuple[str, float]] = []
+    language = current()
     if last_activity is None:
-        quiet = _("no activity yet")
+        quiet = _label(language, "quiet", 0)
     else:
         quiet = None
         days = (as_of - last_activity).days
-        label = _("last activity today") if days == 0 else ngettext(
-            "last activity {n} day ago", "last activity {n} days ago", days)
-        factors.append((label, settings.recency_points * 0.5 ** (days / settings.half_life_days)))
+        factors.append((_label(language, "recency", days),
+                        settings.recency_points * 0.5 ** (days / settings.half_life_days)))
     if recent_activities:
         share = min(1.0, recent_activities / settings.frequency_target)
-        factors.append((ngettext("{n} activity in {days} days", "{n} activities in {days} days",
-                                 recent_activities, days=settings.frequency_days),
+        factors.append((_label(language, "frequency", recent_activities, settings.frequency_days),
                         settings.frequency_points * share))
     for priority, points in settings.case_points.items():
         n = open_cases.get(priority, 0)
         if n and points:
-            factors.append((ngettext("{n} open {priority} case", "{n} open {priority} cases", n,
-                                     priority=pgettext(*PRIORITIES[priority]).lower()), n * points))
+            factors.append((_label(language, "cases", n, priority), n * points))
     if overdue_tasks and settings.overdue_task_points:
-        factors.append((ngettext("{n} overdue task", "{n} overdue tasks", overdue_tasks),
+        factors.append((_label(language, "overdue", overdue_tasks),
                         max(-settings.overdue_cap, overdue_tasks * settings.overdue_task_points)))
     total = settings.base + sum(points for _, points in factors)
     score = int(math.floor(min(100.0, max(0.0, total)) + 0.5))  # half up, as the lead score
@@ -214,6 +213,23 @@ def health(settings: HealthSettings, as_of: dt.date, *, churned: bool, last_acti
     if quiet:
         parts.insert(0, quiet)
     return Health(score, "; ".join(parts))
+
+
+@functools.lru_cache(maxsize=4096)
+def _label(language: str, kind: str, n: int, extra: int | str | None = None) -> str:
+    """A reason's words, in `language` (a key of the cache: accounts share a few hundred)."""
+    with using(language):
+        if kind == "quiet":
+            return _("no activity yet")
+        if kind == "recency":
+            return _("last activity today") if n == 0 else ngettext(
+                "last activity {n} day ago", "last activity {n} days ago", n)
+        if kind == "frequency":
+            return ngettext("{n} activity in {days} days", "{n} activities in {days} days", n, days=extra)
+        if kind == "cases":
+            return ngettext("{n} open {priority} case", "{n} open {priority} cases", n,
+                            priority=pgettext(*PRIORITIES[extra]).lower())
+        return ngettext("{n} overdue task", "{n} overdue tasks", n)
 
 
 class _Accounts:
