@@ -29,7 +29,7 @@ LAST = ["Smith", "López", "Johnson", "Fernández", "Brown", "Martínez", "Taylo
         "Gómez", "Clark", "Díaz", "Lewis", "Moreno", "Walker", "Romero", "Young", "Navarro", "King", "Torres"]  # not for people: sample data; Spanish in _SPANISH
 PREFIX = ["Acme", "Globex", "Initech", "Umbrella", "Stark", "Wayne", "Hooli", "Vandelay", "Soylent", "Tyrell",  # not for people: sample data; Spanish in _SPANISH
           "Cyberdyne", "Aperture", "Massive", "Oscorp", "Nakatomi", "Gringotts", "Wonka", "Monarch", "Duff", "Sirius"]  # not for people: sample data; Spanish in _SPANISH
-SUFFIX = ["Labs", "Systems", "Logistics", "Foods", "Health", "Energy", "Media", "Robotics", "Retail", "Capital"]  # not for people: sample data; Spanish in _SPANISH
+SUFFIX = ["Labs", "Systems", "Logistics", "Foods", "Care", "Energy", "Media", "Robotics", "Retail", "Capital"]  # not for people: sample data; Spanish in _SPANISH
 INDUSTRIES = ["Software", "Manufacturing", "Retail", "Healthcare", "Finance", "Logistics", "Education", "Energy"]  # not for people: sample data; Spanish in _SPANISH
 COUNTRIES = ["US", "ES", "MX", "GB", "FR", "DE", "AR", "CO"]  # not for people: sample data; Spanish in _SPANISH
 TITLES = [("CEO", 3), ("VP Sales", 3), ("Head of Operations", 2), ("Director", 2), ("Manager", 1),  # not for people: sample data; Spanish in _SPANISH
