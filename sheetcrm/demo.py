@@ -234,7 +234,7 @@ def generate(rows: int = 200, seed: int = 7, today: dt.date | None = None, local
     converting = _tick_convert(leads, currency)
     rules, outbox, staged = _arrange_workflows(today, leads, opportunities, activities, history, quote_lines,
                                                contacts, locale)
-    at_risk = _account_story(today, accounts, contacts, opportunities, activities, tasks, quote_lines, currency)
+    at_risk = _account_story(today, accounts, opportunities, tasks, quote_lines, currency)
     for table in (accounts, contacts, leads, opportunities, activities, tasks):
         for row in table[-NEW:]:
             row[0] = ""
@@ -256,29 +256,25 @@ def generate(rows: int = 200, seed: int = 7, today: dt.date | None = None, local
 # accounts with a lone licence are offered the rest on the Accounts Overview (docs/overview.md).
 BASKETS = (("SKU-003", "SKU-005", "SKU-004"), ("SKU-003", "SKU-005"), ("SKU-003", "SKU-005", "SKU-004"),
            ("SKU-003",), ("SKU-002", "SKU-006"), ("SKU-002", "SKU-006"), ("SKU-002",))
-AT_RISK = 3  # the BASKETS entry whose account is at risk: a lone licence, quiet, tasks overdue
+AT_RISK = 3  # the BASKETS entry whose account is at risk: a lone licence, tasks overdue
 
 
-def _account_story(today: dt.date, accounts: list, contacts: list, opportunities: list, activities: list,
-                   tasks: list, quote_lines: list, currency: str) -> str:
+def _account_story(today: dt.date, accounts: list, opportunities: list, tasks: list, quote_lines: list,
+                   currency: str) -> str:
     """The Accounts Overview's story, placed without random draws (every other value stays what
     the seed gave): a won deal per account of BASKETS, its quote lines those products, inserted
-    above the rows typed without an ID; and an account at risk: the quietest of them (the
-    oldest last activity) takes the lone Enterprise licence and two overdue renewal tasks.
-    Returns the at-risk account's ID ("" when the demo is too small for the story)."""
+    above the rows typed without an ID; and an account at risk: the first customer (the one the
+    demo's urgent case is about) takes the lone Enterprise licence and two overdue renewal
+    tasks. Returns the at-risk account's ID ("" when the demo is too small for the story)."""
     chosen = [a for a in accounts[1:-NEW] if a[7] != "Churned"][:len(BASKETS)]
-    if len(chosen) < len(BASKETS):
+    risk = next((a for a in accounts[1:-NEW] if a[7] == "Customer"), None)
+    if len(chosen) < len(BASKETS) or risk is None:
         return ""
-    account_of = {c[0]: c[1] for c in contacts[1:]} | {o[0]: o[2] for o in opportunities[1:]}
-    account_of |= {a[0]: a[0] for a in accounts[1:]}
-    last: dict[str, dt.date] = {}
-    for act in activities[1:]:
-        acc = account_of.get(act[4])
-        if acc and isinstance(act[1], dt.date) and act[1] <= today:
-            last[acc] = max(act[1], last.get(acc, act[1]))
-    quiet = min(chosen, key=lambda a: (last.get(a[0], dt.date.min), a[0]))
-    chosen.remove(quiet)
-    chosen.insert(AT_RISK, quiet)
+    if risk in chosen:
+        chosen.remove(risk)
+    else:
+        chosen.pop()
+    chosen.insert(AT_RISK, risk)
     prices = {sku: price for sku, _, price, _ in PRODUCTS}
     deals = []
     for n, (acc, basket) in enumerate(zip(chosen, BASKETS)):
@@ -288,10 +284,10 @@ def _account_story(today: dt.date, accounts: list, contacts: list, opportunities
                       sum(prices[sku] for sku in basket), currency, "", close, close - dt.timedelta(days=45)])
         quote_lines.extend([deals[-1][0], sku, 1, "", ""] for sku in basket)
     opportunities[-NEW:-NEW] = deals
-    for k, days in enumerate((12, 5), 1):
-        tasks[-NEW:-NEW] = [[f"TSK-{len(tasks) - 1 + 1:04d}", today - dt.timedelta(days=days),
-                             "Renewal call" if k == 1 else "Send renewal quote", quiet[0], quiet[6], "Open"]]  # not for people: sample data
-    return quiet[0]
+    for days, subject in ((12, "Renewal call"), (5, "Send renewal quote")):  # not for people: sample data
+        tasks[-NEW:-NEW] = [[f"TSK-{len(tasks):04d}", today - dt.timedelta(days=days), subject, risk[0], risk[6],
+                             "Open"]]
+    return risk[0]
 
 
 # The demo's four workflow rules (docs/workflows.md), as a team types them in its Workflows tab:
