@@ -7,7 +7,7 @@ urgent cases; a health score with its reasons; and the products to offer next (`
 
 What belongs to an account: a contact or deal whose Account names it (the read resolved the
 reference to the account's ID or name); an activity or task whose Related is the account, one
-of its contacts or one of its deals; a case whose Account names it. A name two accounts share
+of its contacts, one of its deals or one of its cases; a case whose Account names it. A name two accounts share
 names neither: the read already warned that it is ambiguous, and nothing is guessed here.
 
 **Health** (0–100), after the customer health scores of Gainsight (a weighted scorecard of
@@ -68,6 +68,9 @@ CHURNED = "Churned"
 
 class CaseLike(Protocol):
     """What the overview reads of a case (the Cases tab's record)."""
+
+    @property
+    def id(self) -> str | None: ...
 
     @property
     def account(self) -> str | None: ...
@@ -252,8 +255,9 @@ def overview(accounts: Sequence[Account], as_of: dt.date, stages: StageTable, ra
              tasks: Iterable[Task] = (), cases: Iterable[CaseLike] | None = None,
              quote_lines: Iterable[QuoteLine] = (), products: Iterable[Product] = ()) -> list[AccountView]:
     """One `AccountView` per account with an ID, in the accounts' order. `cases` is None when
-    the workbook has no Cases tab (the case columns are then empty, not 0). Records are the
-    read's sound ones, their references resolved (validate.py)."""
+    the workbook has no Cases tab (the case columns are then empty, not 0); an activity or task
+    related to a case counts for the case's account. Records are the read's sound ones, their
+    references resolved (validate.py)."""
     of = _Accounts(accounts)
     tally: dict[str, _Tally] = {a.id: _Tally() for a in accounts if a.id}
     # Activities and tasks relate by ID to the account, one of its contacts or one of its deals.
@@ -286,6 +290,14 @@ def overview(accounts: Sequence[Account], as_of: dt.date, stages: StageTable, ra
                 deal_of[o.id] = account
             if deal_names[o.name] == 1:
                 deal_of[o.name] = account
+    for case in cases or ():
+        account = of(case.account)
+        if account is None:
+            continue
+        if case.id:
+            owner_of.setdefault(case.id, account)
+        if case.status not in CLOSED_CASE:
+            tally[account].cases[case.priority] += 1
     frequency_from = as_of - dt.timedelta(days=settings.health.frequency_days)
     for a in activities:
         account = owner_of.get(a.related) if a.related else None
@@ -304,10 +316,6 @@ def overview(accounts: Sequence[Account], as_of: dt.date, stages: StageTable, ra
         if t.next_task is None or task.due < t.next_task.due:
             t.next_task = task
         t.overdue += task.due < as_of
-    for case in cases or ():
-        account = of(case.account)
-        if account is not None and case.status not in CLOSED_CASE:
-            tally[account].cases[case.priority] += 1
     names = {p.sku: p.name for p in products}
     for line in quote_lines:
         account = deal_of.get(line.opportunity)

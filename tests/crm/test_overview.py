@@ -39,6 +39,7 @@ class Case:
     account: str | None
     priority: str | None
     status: str | None
+    id: str | None = None
 
 
 def test_health_is_the_documented_sum_of_its_parts():
@@ -123,11 +124,12 @@ OPPORTUNITIES = [
 ]
 ACTIVITIES = [make(Activity, date=ago(10), related="CON-0001"), make(Activity, date=ago(100), related="OPP-0001"),
               make(Activity, date=AS_OF + dt.timedelta(days=3), related="ACC-0001"),   # a plan, not engagement
-              make(Activity, date=ago(1), related="CON-0003")]
+              make(Activity, date=ago(1), related="CON-0003"),
+              make(Activity, date=ago(20), related="CASE-0001")]          # about one of Acme's cases
 TASKS = [make(Task, due=ago(3), subject="Chase", related="OPP-0001", status="Open"),
          make(Task, due=ago(9), subject="Done already", related="ACC-0001", status="Done"),
          make(Task, due=AS_OF + dt.timedelta(days=5), subject="Visit", related="CON-0002")]
-CASES = [Case("ACC-0001", "Urgent", "Open"), Case("Acme", "High", "New"), Case("ACC-0001", "Urgent", "Closed"),
+CASES = [Case("ACC-0001", "Urgent", "Open", "CASE-0001"), Case("Acme", "High", "New"), Case("ACC-0001", "Urgent", "Closed"),
          Case("Beta", "Low", "Pending"), Case("Dup", "Urgent", "Open")]
 RATES = Rates("USD", {"EUR": Decimal("1.1")})
 
@@ -148,8 +150,8 @@ def test_what_belongs_to_an_account_and_its_money_in_the_base_currency():
     assert acme.last_activity == ago(10)                  # the future one is a plan
     assert (acme.next_task_due, acme.next_task) == (ago(3), "Chase")
     assert (acme.open_cases, acme.urgent_cases) == (2, 1)
-    # 30 + 40 × 0.5^(10/30) (31.75) + 30 × 1/6 (5) − 25 − 10 − 5 (overdue) = 26.75 → 27
-    assert acme.health == 27
+    # 30 + 40 × 0.5^(10/30) (31.75) + 30 × 2/6 (10: a contact's and a case's) − 25 − 10 − 5 (overdue) = 31.75 → 32
+    assert acme.health == 32
     # A name two accounts share names neither: nothing is guessed.
     for dup in ("ACC-0003", "ACC-0004"):
         v = views[dup]
@@ -161,7 +163,7 @@ def test_what_belongs_to_an_account_and_its_money_in_the_base_currency():
 def test_without_a_cases_tab_the_case_columns_are_empty_not_zero():
     acme = _views(cases=None)["ACC-0001"]
     assert (acme.open_cases, acme.urgent_cases) == (None, None)
-    # 30 + 31.75 + 5 − 5 = 61.75 → 62
+    # 30 + 31.75 + 5 − 5 = 61.75 → 62 (the activity about a case belongs to no one)
     assert acme.health == 62
 
 
