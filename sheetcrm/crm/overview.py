@@ -38,6 +38,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -218,6 +219,14 @@ def health(settings: HealthSettings, as_of: dt.date, *, churned: bool, last_acti
     return Health(score, "; ".join(parts))
 
 
+_DIGITS = re.compile(r"(\d+)")
+
+
+def _natural(text: str) -> tuple:
+    """"ACC-0010" after "ACC-0009", and "ACC-10" after "ACC-9": digit runs compare as numbers."""
+    return tuple(int(part) if part.isdigit() else part.casefold() for part in _DIGITS.split(text))
+
+
 @functools.lru_cache(maxsize=4096)
 def _label(language: str, kind: str, n: int, extra: int | str | None = None) -> str:
     """A reason's words, in `language` (a key of the cache: accounts share a few hundred)."""
@@ -254,7 +263,8 @@ def overview(accounts: Sequence[Account], as_of: dt.date, stages: StageTable, ra
              opportunities: Iterable[Opportunity] = (), activities: Iterable[Activity] = (),
              tasks: Iterable[Task] = (), cases: Iterable[CaseLike] | None = None,
              quote_lines: Iterable[QuoteLine] = (), products: Iterable[Product] = ()) -> list[AccountView]:
-    """One `AccountView` per account with an ID, in the accounts' order. `cases` is None when
+    """One `AccountView` per account with an ID, in the order of their IDs (a person's sort of
+    the Accounts tab moves no row of the overview). `cases` is None when
     the workbook has no Cases tab (the case columns are then empty, not 0); an activity or task
     related to a case counts for the case's account. Records are the read's sound ones, their
     references resolved (validate.py)."""
@@ -326,9 +336,7 @@ def overview(accounts: Sequence[Account], as_of: dt.date, stages: StageTable, ra
     by_antecedent = index(association_rules(baskets.values(), offer)) if offer.enabled else {}
 
     out: list[AccountView] = []
-    for a in accounts:
-        if not a.id:
-            continue
+    for a in sorted((a for a in accounts if a.id), key=lambda a: _natural(a.id)):
         t = tally[a.id]
         h = health(settings.health, as_of, churned=a.status == CHURNED, last_activity=t.last_activity,
                    recent_activities=t.recent, open_cases=t.cases, overdue_tasks=t.overdue)

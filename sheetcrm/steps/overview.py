@@ -1,6 +1,7 @@
 """The Accounts Overview tab: one row per account, its 360° view (crm/overview.py; docs/overview.md).
 
-sheetcrm's own tab, rewritten whole at each sync in the Accounts tab's order; people read it
+sheetcrm's own tab, rewritten whole at each sync in the order of the account IDs (so that a
+person's sort of the Accounts tab rewrites nothing); people read it
 (and may sort or filter a copy), their edits in it are replaced. The Cases tab is read when
 the workbook has one: without it the case columns stay empty, not 0.
 """

@@ -194,3 +194,11 @@ def test_suggested_products_come_from_the_won_deals_quote_lines():
     off = OverviewSettings.model_validate({"suggestions": {"enabled": False}})
     assert not any(v.suggestions for v in overview(accounts, AS_OF, STAGES, RATES, off, opportunities=deals,
                                                    quote_lines=lines, products=products))
+
+
+def test_rows_follow_the_account_ids_not_the_tabs_order():
+    # A person's sort of the Accounts tab must not move (and so rewrite) the overview's rows.
+    shuffled = [make(Account, id=i, name=f"Co {i}") for i in ("ACC-0010", "ACC-0002", "ACC-9", "ACC-0001")]
+    views = overview(shuffled, AS_OF, STAGES, RATES, OverviewSettings())
+    assert [v.id for v in views] == ["ACC-0001", "ACC-0002", "ACC-9", "ACC-0010"]
+    assert [v.id for v in overview(shuffled[::-1], AS_OF, STAGES, RATES, OverviewSettings())] == [v.id for v in views]
