@@ -24,6 +24,7 @@ from sheetcrm.crm.scoring import ScoringSettings
 from sheetcrm.crm.segments import SegmentSettings
 from sheetcrm.crm.workflows import WorkflowSettings, check_follow_ups
 from sheetcrm.crm.follow_ups import FollowUpSettings
+from sheetcrm.crm.overview import OverviewSettings
 from sheetcrm.crm.stages import DEFAULT_STAGES, Stage
 from sheetcrm.every import ScheduleSettings
 from sheetcrm.cells import quoted
@@ -111,6 +112,8 @@ class Config(Section):
     follow_ups: dict[str, FollowUpSettings] = {}
     # Named segments beside the Segments tab's: name -> record and condition (crm.segments).
     segments: dict[str, SegmentSettings] = {}
+    # The Accounts Overview: health weights and the suggested products' thresholds (crm.overview).
+    overview: OverviewSettings = Field(default_factory=OverviewSettings)
 
     @field_validator("follow_ups")
     @classmethod

@@ -30,7 +30,7 @@ LAST = ["Smith", "López", "Johnson", "Fernández", "Brown", "Martínez", "Taylo
         "Gómez", "Clark", "Díaz", "Lewis", "Moreno", "Walker", "Romero", "Young", "Navarro", "King", "Torres"]  # not for people: sample data; Spanish in _SPANISH
 PREFIX = ["Acme", "Globex", "Initech", "Umbrella", "Stark", "Wayne", "Hooli", "Vandelay", "Soylent", "Tyrell",  # not for people: sample data; Spanish in _SPANISH
           "Cyberdyne", "Aperture", "Massive", "Oscorp", "Nakatomi", "Gringotts", "Wonka", "Monarch", "Duff", "Sirius"]  # not for people: sample data; Spanish in _SPANISH
-SUFFIX = ["Labs", "Systems", "Logistics", "Foods", "Health", "Energy", "Media", "Robotics", "Retail", "Capital"]  # not for people: sample data; Spanish in _SPANISH
+SUFFIX = ["Labs", "Systems", "Logistics", "Foods", "Care", "Energy", "Media", "Robotics", "Retail", "Capital"]  # not for people: sample data; Spanish in _SPANISH
 INDUSTRIES = ["Software", "Manufacturing", "Retail", "Healthcare", "Finance", "Logistics", "Education", "Energy"]  # not for people: sample data; Spanish in _SPANISH
 COUNTRIES = ["US", "ES", "MX", "GB", "FR", "DE", "AR", "CO"]  # not for people: sample data; Spanish in _SPANISH
 TITLES = [("CEO", 3), ("VP Sales", 3), ("Head of Operations", 2), ("Director", 2), ("Manager", 1),  # not for people: sample data; Spanish in _SPANISH
@@ -69,6 +69,7 @@ _SPANISH = {  # not for people: sample data
     "Positive": "Positivo", "No answer": "Sin respuesta", "Sent proposal": "Propuesta enviada",  # not for people: sample data
     "Send proposal": "Enviar propuesta", "Follow up": "Hacer seguimiento", "Book demo": "Agendar demo",  # not for people: sample data
     "Prepare contract": "Preparar contrato", "Open": "Abierta", "Done": "Hecha",  # not for people: sample data
+    "Renewal call": "Llamada de renovación", "Send renewal quote": "Enviar presupuesto de renovación",  # not for people: sample data
     "Starter licence": "Licencia básica", "Team licence": "Licencia de equipo",  # not for people: sample data
     "Enterprise licence": "Licencia empresarial", "Onboarding package": "Paquete de puesta en marcha",  # not for people: sample data
     "Premium support (year)": "Soporte prémium (año)", "Training day": "Día de formación",  # not for people: sample data
@@ -111,6 +112,7 @@ class DemoData:
     forms: dict[str, FormSettings] = dataclasses.field(default_factory=dict)  # the [forms] its sync reads
     converting: str = ""  # the ID of the lead ticked Convert
     workflows: dict[str, str] = dataclasses.field(default_factory=dict)  # rule ID -> the deal placed for it
+    at_risk: str = ""  # the account the Accounts Overview shows at risk (`_account_story`)
 
 
 def generate(rows: int = 200, seed: int = 7, today: dt.date | None = None, locale: str = "en",
@@ -235,6 +237,7 @@ def generate(rows: int = 200, seed: int = 7, today: dt.date | None = None, local
     rules, outbox, staged = _arrange_workflows(today, leads, opportunities, activities, history, quote_lines,
                                                contacts, locale)
     campaigns = _campaigns(opportunities, currency)
+    at_risk = _account_story(today, accounts, opportunities, tasks, quote_lines, currency)
     for table in (accounts, contacts, leads, opportunities, activities, tasks):
         for row in table[-NEW:]:
             row[0] = ""
@@ -254,7 +257,46 @@ def generate(rows: int = 200, seed: int = 7, today: dt.date | None = None, local
     tabs[OUTBOX.display_title(locale)] = outbox
     tabs[CAMPAIGNS_TAB.display_title(locale)] = _in_locale(CAMPAIGNS_TAB.columns, campaigns, locale)
     tabs[SEGMENTS.display_title(locale)] = demo_segments(locale)
-    return DemoData(tabs, [in_locale(locale, p) for p in planted], demo_forms(locale), converting, staged)
+    return DemoData(tabs, [in_locale(locale, p) for p in planted], demo_forms(locale), converting, staged, at_risk)
+
+
+# What the won deals' quote lines hold, per account (SKUs): buyers of the Enterprise licence
+# also take Premium support and Onboarding, buyers of the Team licence a Training day; the
+# accounts with a lone licence are offered the rest on the Accounts Overview (docs/overview.md).
+BASKETS = (("SKU-003", "SKU-005", "SKU-004"), ("SKU-003", "SKU-005"), ("SKU-003", "SKU-005", "SKU-004"),
+           ("SKU-003",), ("SKU-002", "SKU-006"), ("SKU-002", "SKU-006"), ("SKU-002",))
+AT_RISK = 3  # the BASKETS entry whose account is at risk: a lone licence, tasks overdue
+
+
+def _account_story(today: dt.date, accounts: list, opportunities: list, tasks: list, quote_lines: list,
+                   currency: str) -> str:
+    """The Accounts Overview's story, placed without random draws (every other value stays what
+    the seed gave): a won deal per account of BASKETS, its quote lines those products, inserted
+    above the rows typed without an ID; and an account at risk: the first customer (the one the
+    demo's urgent case is about) takes the lone Enterprise licence and two overdue renewal
+    tasks. Returns the at-risk account's ID ("" when the demo is too small for the story)."""
+    chosen = [a for a in accounts[1:-NEW] if a[7] != "Churned"][:len(BASKETS)]
+    risk = next((a for a in accounts[1:-NEW] if a[7] == "Customer"), None)
+    if len(chosen) < len(BASKETS) or risk is None:
+        return ""
+    if risk in chosen:
+        chosen.remove(risk)
+    else:
+        chosen.pop()
+    chosen.insert(AT_RISK, risk)
+    prices = {sku: price for sku, _, price, _ in PRODUCTS}
+    deals = []
+    for n, (acc, basket) in enumerate(zip(chosen, BASKETS)):
+        number = len(opportunities) - 1 + len(deals) + 1
+        close = today - dt.timedelta(days=40 + 30 * n)
+        deals.append([f"OPP-{number:04d}", f"{acc[1]} – New deal", acc[0], "", acc[6], "Closed Won",  # not for people: sample data
+                      sum(prices[sku] for sku in basket), currency, "", close, close - dt.timedelta(days=45)])
+        quote_lines.extend([deals[-1][0], sku, 1, "", ""] for sku in basket)
+    opportunities[-NEW:-NEW] = deals
+    for days, subject in ((12, "Renewal call"), (5, "Send renewal quote")):  # not for people: sample data
+        tasks[-NEW:-NEW] = [[f"TSK-{len(tasks):04d}", today - dt.timedelta(days=days), subject, risk[0], risk[6],
+                             "Open"]]
+    return risk[0]
 
 
 # The demo's three segments (docs/segments.md), as a team types them in its Segments tab:

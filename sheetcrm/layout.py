@@ -38,8 +38,8 @@ from babel.numbers import format_currency, format_decimal, format_percent, get_c
 from sheetcrm.names import COMPUTED
 from sheetcrm.owned import locate
 from sheetcrm.render import COUNT, DATE, DAYS, MONEY, MULTIPLE, RATIO, TEXT
-from sheetcrm.schema import (DASHBOARD, DUPLICATES, FORECAST, LEAD_HISTORY, OUTBOX, PIPELINE, STAGE_HISTORY, SYNC_LOG,
-                             SEGMENT_SUMMARY, VALIDATION, WORKFLOW_LOG, OwnedTab)
+from sheetcrm.schema import (DASHBOARD, DUPLICATES, FORECAST, LEAD_HISTORY, OUTBOX, OVERVIEW, PIPELINE, SEGMENT_SUMMARY,
+                             STAGE_HISTORY, SYNC_LOG, VALIDATION, WORKFLOW_LOG, OwnedTab)
 from sheetcrm.workbook import CellValue, ColumnFormat, NumberFormat, Plan, Snapshot, TabLayout
 
 AMOUNT, SECONDS, DATETIME = "amount", "seconds", "datetime"
@@ -59,10 +59,12 @@ COLUMN_KINDS: dict[str, dict[int, str]] = {
     WORKFLOW_LOG.key: {1: DATE},
     # Members, Accounts, Open Pipeline, Won Revenue, Churned Accounts, Churn %
     SEGMENT_SUMMARY.key: {3: COUNT, 4: COUNT, 5: MONEY, 6: MONEY, 7: COUNT, 8: RATIO},
+    # Contacts, Open Deals, Open Amount, Won Revenue, Last Activity, Next Task Due, Open and Urgent Cases, Health
+    OVERVIEW.key: {4: COUNT, 5: COUNT, 6: MONEY, 7: MONEY, 8: DATE, 9: DATE, 11: COUNT, 12: COUNT, 13: COUNT},
 }
 # Tabs printed one page wide.
 PRINTED = (DASHBOARD.key, PIPELINE.key, FORECAST.key, VALIDATION.key, STAGE_HISTORY.key, LEAD_HISTORY.key,
-           SYNC_LOG.key)
+           SYNC_LOG.key, OVERVIEW.key)
 # The kind of sheetcrm's computed columns on people's tabs (the others are text).
 COMPUTED_KINDS: dict[str, dict[str, str]] = {
     "opportunities": {"probability_pct": RATIO, "weighted_amount": AMOUNT, "days_in_stage": COUNT,
@@ -184,7 +186,7 @@ def column_formats(snapshot: Snapshot, plan: Plan, crm: Any, dashboard_kinds: li
     formats: list[ColumnFormat] = []
     layouts: list[TabLayout] = []
     for tab in (PIPELINE, FORECAST, DASHBOARD, STAGE_HISTORY, LEAD_HISTORY, SYNC_LOG, VALIDATION, OUTBOX, DUPLICATES,
-                WORKFLOW_LOG, SEGMENT_SUMMARY):
+                WORKFLOW_LOG, SEGMENT_SUMMARY, OVERVIEW):
         title = locate(snapshot, tab, locale).title
         if title not in snapshot.tabs and title not in plan.new_tabs:
             continue

@@ -66,6 +66,11 @@ OWNED: dict[str, tuple[str, tuple[str | tuple[str, str], ...]]] = {
     "segment_summary": (N_("Segment Summary"), (N_("Segment"), N_("Record"), N_("Members"), N_("Accounts"),
                                                 N_("Open Pipeline"), N_("Won Revenue"), N_("Churned Accounts"),
                                                 N_("Churn %"), N_("Conditions"))),
+    # The Accounts Overview (crm/overview.py): one row per account, its 360° view.
+    "overview": (N_("Accounts Overview"), (N_("Account"), N_("Name"), N_("Owner"), N_("Contacts"), N_("Open Deals"),
+                                          N_("Open Amount"), N_("Won Revenue"), N_("Last Activity"),
+                                          N_("Next Task Due"), N_("Next Task"), N_("Open Cases"), N_("Urgent Cases"),
+                                          N_("Health"), N_("Why"), N_("Suggested Products"), N_("Why Suggested"))),
 }
 
 # The columns sheetcrm computes in people's tabs: tab -> column key -> English header, in the

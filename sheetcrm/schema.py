@@ -194,10 +194,12 @@ WORKFLOW_STATE = _owned("workflow_state", hidden=True)
 WORKFLOW_LOG = _owned("workflow_log")
 # Segments (steps/segments.py): each named segment's members and KPIs, rewritten each sync.
 SEGMENT_SUMMARY = _owned("segment_summary")
+# The Accounts Overview (steps/overview.py): one row per account, rewritten each sync.
+OVERVIEW = _owned("overview")
 
 OWNED_TABS: dict[str, OwnedTab] = {t.key: t for t in (
     VALIDATION, SYNC_LOG, PIPELINE, FORECAST, DASHBOARD, STAGE_HISTORY, LEAD_HISTORY, SEQUENCES, OUTBOX,
-    MERGED, DUPLICATES, WORKFLOW_STATE, WORKFLOW_LOG, SEGMENT_SUMMARY)}
+    MERGED, DUPLICATES, WORKFLOW_STATE, WORKFLOW_LOG, SEGMENT_SUMMARY, OVERVIEW)}
 
 
 def find_tab(titles: list[str], names: list[str]) -> str | None:

@@ -15,7 +15,7 @@ printf 'locale = "es"\n' > "$work/es.toml"
 sheetcrm demo --workbook "$work/en.xlsx" --rows 200 --seed 7 --force >/dev/null
 sheetcrm demo --config "$work/es.toml" --workbook "$work/es.xlsx" --rows 200 --seed 7 --force >/dev/null
 
-render() {  # workbook, tab, picture name
+render() {  # workbook, tab, picture name[, dpi: a wide tab rendered sharper, cropped to what it prints]
     # LibreOffice prints no hidden tab: every other tab is hidden, nothing else changes.
     # The file's own XML is edited, not re-saved by a library that would drop its charts.
     python - "$1" "$work/$3.xlsx" "$2" <<'PY'
@@ -42,12 +42,17 @@ with zipfile.ZipFile(source) as zin, zipfile.ZipFile(target, "w", zipfile.ZIP_DE
         zout.writestr(item, data)
 PY
     (cd "$work" && soffice "-env:UserInstallation=$profile" --headless --convert-to pdf "$3.xlsx" >/dev/null 2>&1)
-    python - "$work/$3.pdf" "$here/$3.png" <<'PY'
+    python - "$work/$3.pdf" "$here/$3.png" "${4:-}" <<'PY'
 import sys
 import pypdfium2
+from PIL import ImageOps
 
 page = pypdfium2.PdfDocument(sys.argv[1])[0]  # the first printed page
-page.render(scale=100 / 72).to_pil().save(sys.argv[2])
+dpi = int(sys.argv[3]) if sys.argv[3] else 100
+image = page.render(scale=dpi / 72).to_pil()
+if sys.argv[3]:
+    image = image.crop(ImageOps.invert(image.convert("L")).getbbox())
+image.save(sys.argv[2])
 PY
 }
 
@@ -56,8 +61,10 @@ render "$work/en.xlsx" Forecast forecast
 render "$work/en.xlsx" Dashboard dashboard
 render "$work/en.xlsx" Opportunities opportunities
 render "$work/en.xlsx" Campaigns campaigns
+render "$work/en.xlsx" "Accounts Overview" overview 300
 render "$work/es.xlsx" Embudo pipeline-es
 render "$work/es.xlsx" "Previsión" forecast-es
 render "$work/es.xlsx" Panel dashboard-es
 render "$work/es.xlsx" Oportunidades opportunities-es
+render "$work/es.xlsx" "Resumen de cuentas" overview-es 300
 ls -l "$here"/*.png

@@ -9,8 +9,8 @@ docs/architecture.md walks through a sync and an example.
 from __future__ import annotations
 
 from sheetcrm.steps import (adoption, campaigns, cases, charts, compute, computed_columns, conversion, duplicates, formats,
-                            forms, guides, history, ids, merge, quotes, segments, sequences, summaries, sync_log,
-                            tab_names, validation, workflows)
+                            forms, guides, history, ids, merge, overview, quotes, segments, sequences, summaries,
+                            sync_log, tab_names, validation, workflows)
 from sheetcrm.steps.context import Step, StepResult, SyncContext
 
 STEPS: tuple[Step, ...] = (
@@ -29,6 +29,7 @@ STEPS: tuple[Step, ...] = (
     segments.run,           # the team's segments: the Segments column, the Segment Summary tab
     validation.run,         # every issue so far, on the Validation tab
     summaries.run,          # Pipeline, Forecast, Dashboard
+    overview.run,           # the Accounts Overview: each account's 360° view, health, products to offer
     history.run,            # Stage History, Lead Status History
     sequences.run,          # the _sheetcrm marks, when a step moved one
     charts.run,             # charts on Pipeline and Forecast

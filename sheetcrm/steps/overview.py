@@ -1,0 +1,41 @@
+"""The Accounts Overview tab: one row per account, its 360° view (crm/overview.py; docs/overview.md).
+
+sheetcrm's own tab, rewritten whole at each sync in the order of the account IDs (so that a
+person's sort of the Accounts tab rewrites nothing); people read it
+(and may sort or filter a copy), their edits in it are replaced. The Cases tab is read when
+the workbook has one: without it the case columns stay empty, not 0.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sheetcrm.crm import StageTable
+from sheetcrm.crm.money import cents
+from sheetcrm.crm.overview import AccountView, overview
+from sheetcrm.plan import owned_tab
+from sheetcrm.schema import OVERVIEW
+from sheetcrm.steps.context import StepResult, SyncContext
+
+
+def run(ctx: SyncContext) -> StepResult:
+    part = StepResult()
+    settings = ctx.config.overview
+    if not settings.enabled or "accounts" not in ctx.crm.tables:
+        return part
+    assert ctx.crm.inputs is not None  # the read
+    crm = ctx.crm
+    views = overview(
+        crm.records("accounts"), ctx.as_of, StageTable.of(ctx.config.stages), crm.inputs.rates, settings,
+        contacts=crm.records("contacts"), opportunities=crm.records("opportunities"),
+        activities=crm.records("activities"), tasks=crm.records("tasks"),
+        cases=crm.records("cases") if "cases" in crm.tables else None,
+        quote_lines=crm.records("quote_lines"), products=crm.records("products"))
+    ctx.titles[OVERVIEW.key] = owned_tab(part.plan, ctx.snapshot, OVERVIEW, ctx.locale, [_row(v) for v in views])
+    return part
+
+
+def _row(v: AccountView) -> list[Any]:
+    return [v.id, v.name, v.owner, v.contacts, v.open_deals, cents(v.open_amount), cents(v.won_revenue), v.last_activity,
+            v.next_task_due, v.next_task, v.open_cases, v.urgent_cases, v.health, v.why,
+            "; ".join(s.product for s in v.suggestions) or None, "; ".join(s.why() for s in v.suggestions) or None]
