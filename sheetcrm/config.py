@@ -29,6 +29,7 @@ from sheetcrm.i18n import N_, _, current, ngettext
 from sheetcrm.intake.settings import FormSettings, ServeSettings
 from sheetcrm.mail.smtp import SmtpSettings
 from sheetcrm.settings import HOUR, MINUTE, ConfigError, KeyedProblem, Section, problem, seconds
+from sheetcrm.warehouse.settings import WarehouseSettings
 
 __all__ = ["CONFIG_FILE", "DEFAULT_STAGES", "EXAMPLE", "Config", "ConfigError", "CustomField", "DuplicateSettings",
            "GoogleSettings",
@@ -105,6 +106,8 @@ class Config(Section):
     workflows: WorkflowSettings = Field(default_factory=WorkflowSettings)
     # Follow-up sequences a workflow rule starts ("start sequence"): name -> its steps (crm.follow_ups).
     follow_ups: dict[str, FollowUpSettings] = {}
+    # The warehouse mirror (sheetcrm.warehouse): absent, no mirror; `[warehouse]` alone, SQLite's crm.db.
+    warehouse: WarehouseSettings | None = None
 
     @field_validator("follow_ups")
     @classmethod
