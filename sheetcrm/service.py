@@ -56,7 +56,7 @@ from sheetcrm.mail.smtp import ENV_PREFIX, SmtpSender, smtp_settings
 from sheetcrm.owned import locate
 from sheetcrm.schema import SYNC_LOG
 from sheetcrm.steps.sync_log import plan_log
-from sheetcrm.sync import ATTEMPTS as SYNC_ATTEMPTS, plan_sync
+from sheetcrm.sync import ATTEMPTS as SYNC_ATTEMPTS, mirror_sync, plan_context, plan_sync
 from sheetcrm.synclog import LogQueue
 from sheetcrm.workbook import CellValue, Plan, Workbook, WorkbookConflict, WorkbookError
 
@@ -218,8 +218,9 @@ class Service:
                 handed = list(self.pending.rows)
                 # Read after the workbook: a submission stored meanwhile waits for the next sync.
                 batch = WebBatch(queue.waiting()) if queue is not None else None
-                crm, _results, plan = plan_sync(snapshot, self.config, self.today(), handed, log_now=self._log_due(),
-                                                sent_versions=Journal.versions_held(self.book), web=batch)
+                ctx = plan_context(snapshot, self.config, self.today(), handed, log_now=self._log_due(),
+                                   sent_versions=Journal.versions_held(self.book), web=batch)
+                crm, plan = ctx.crm, ctx.plan
                 result = None
                 if not plan:
                     break
@@ -233,6 +234,8 @@ class Service:
                     if attempt == SYNC_ATTEMPTS:
                         raise WorkbookConflict(ngettext("{error} ({n} attempt)", "{error} ({n} attempts)",
                                                         SYNC_ATTEMPTS, error=e)) from None
+        # After the write, as `sync()` does: a failure is logged and caught up next time, never the job's.
+        mirrored = mirror_sync(ctx, result, self.book)
         if result is not None and handed:  # a plan that writes carries the handed rows
             self._logged(handed)
         appended = 0
@@ -254,6 +257,8 @@ class Service:
         if appended:
             message += "; " + ngettext("{n} website form submission appended", "{n} website form submissions appended",
                                        appended)
+        if mirrored is not None and mirrored.outcome in ("failed", "behind"):
+            message += "; " + _("warehouse not mirrored, caught up on the next sync")
         return JobResult(crm.stats()["rows"], len(report.issues), written, message)
 
     def outbox(self) -> JobResult:

@@ -10,6 +10,7 @@ each capability is one step (docs/architecture.md).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from dataclasses import dataclass
@@ -79,6 +80,7 @@ class SyncOutcome:
             "stats": self.crm.stats(),
             "scoring": {"method": self.results.scoring.method, "note": self.results.scoring.note},
             "issues": [i.as_dict() for i in self.crm.report.issues],
+            "warehouse": dataclasses.asdict(self.mirrored) if self.mirrored is not None else None,
         }
 
 
