@@ -257,3 +257,24 @@ def test_the_demo_workbook_mirrors_every_kind(tmp_path):
         in_db = dict(c.execute(select(OUTBOX.c.id, OUTBOX.c.status)).all())
     in_book = {r.text("id"): r.text("status") for r in read_outbox(book.read(), "en").rows}
     assert in_db == in_book and in_db
+
+
+def test_sheetcrm_run_mirrors_each_sync_and_the_sync_log_is_appended(tmp_path):
+    import logging
+
+    from sheetcrm.service import Service
+    from sheetcrm.warehouse.tables import SYNC_LOG
+
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    t = merge_tabs()
+    del t["Duplicates"]
+    book = xlsx_book(tmp_path / "crm.xlsx", t)
+    config = Config(warehouse=WarehouseSettings(url=url))
+    service = Service(config, book, logging.getLogger("test-warehouse-run"), today=lambda: DAY)
+    assert service.run_once()
+    assert service.run_once()  # its sync reads the Sync Log row the first run wrote
+    engine = engine_of(url)
+    assert_mirrors(engine, XlsxWorkbook(tmp_path / "crm.xlsx"), config)
+    with engine.connect() as c:
+        logged = c.execute(select(SYNC_LOG.c.job, SYNC_LOG.c.status, SYNC_LOG.c.rows_read)).all()
+    assert logged and logged[0][:2] == ("sync", "ok") and logged[0][2] > 0
