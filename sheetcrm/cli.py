@@ -869,11 +869,15 @@ def warehouse_status(config_path: str | None, fmt: str) -> None:
     for mark in state.marks:
         echo(ngettext("{source}: mirrored up to the sync of {day}, at {at} ({n} row)",
                       "{source}: mirrored up to the sync of {day}, at {at} ({n} rows)", mark["rows"],
-                      source=mark["source"], day=mark["as_of"], at=mark["mirrored_at"]))
+                      source=mark["source"], day=mark["as_of"], at=_moment(mark["mirrored_at"])))
     echo_lines(show.table([_("Table"), _("Rows"), _("Deleted")],
                           [[name, show.number(n.get("live", n.get("rows", 0))),
                             show.number(n["deleted"]) if "deleted" in n else ""]
                            for name, n in state.tables.items()], right=[1, 2]))
+
+
+def _moment(value: Any) -> str:
+    return value.isoformat(sep=" ", timespec="seconds") if isinstance(value, dt.datetime) else str(value)
 
 
 def _masked(settings: WarehouseSettings) -> str:
