@@ -77,12 +77,11 @@ def sql_type(annotation: Any) -> types.TypeEngine:
 def _record_table(kind: str, model: type[records.Record]) -> Table:
     key = key_of(kind)
     fields = [(name, info) for name, info in model.model_fields.items() if info.title is not None]
-    columns = [Column(name, sql_type(info.annotation), primary_key=name in key, nullable=name not in key,
-                      comment=info.title)
+    columns = [Column(name, sql_type(info.annotation), primary_key=name in key, nullable=name not in key)
                for name, info in fields]
-    columns += [Column(name, Integer(), primary_key=True, comment="occurrence of this key in sheet order")
+    columns += [Column(name, Integer(), primary_key=True)  # its occurrence in sheet order
                 for name in key if name not in model.model_fields]
-    columns += [Column(name, type_, comment="computed by sheetcrm") for name, type_ in COMPUTED.get(kind, {}).items()]
+    columns += [Column(name, type_) for name, type_ in COMPUTED.get(kind, {}).items()]
     columns += [Column("first_seen_at", DateTime(timezone=True), nullable=False),
                 Column("updated_at", DateTime(timezone=True), nullable=False),
                 Column("deleted_at", DateTime(timezone=True))]
@@ -97,10 +96,10 @@ def _history(name: str, with_amount: bool) -> Table:
         name, METADATA,
         Column("record_id", Text(), primary_key=True),
         Column("changed_at", Date(), primary_key=True),
-        Column("from_value", Text(), primary_key=True, comment="empty on a record's first row"),
+        Column("from_value", Text(), primary_key=True),  # "" on a record's first row
         Column("to_value", Text(), primary_key=True),
-        # Two identical changes on one day (A->B, B->A, A->B) are two rows.
-        Column("n", Integer(), primary_key=True, comment="occurrence of this change on this day"),
+        # Two identical changes on one day (A->B, B->A, A->B) are two rows: n = 1, 2.
+        Column("n", Integer(), primary_key=True),
         *([Column("amount", Numeric())] if with_amount else []),
         Column("first_seen_at", DateTime(timezone=True), nullable=False),
     )
@@ -122,7 +121,7 @@ OUTBOX = Table(
 
 SYNC_LOG = Table(
     "sync_log", METADATA,
-    Column("time", Text(), primary_key=True, comment="ISO 8601, as the Sync Log tab shows it"),
+    Column("time", Text(), primary_key=True),  # ISO 8601, as the Sync Log tab shows it
     Column("job", Text(), primary_key=True),
     Column("duration_s", Numeric()), Column("rows_read", Integer()), Column("issues", Integer()),
     Column("cells_written", Integer()), Column("requests", Integer()),
@@ -138,9 +137,9 @@ APPENDED: dict[str, Table] = {"stage_history": STAGE_HISTORY, "lead_status_histo
 MIRROR = Table(
     "sheetcrm_mirror", METADATA,
     Column("source", Text(), primary_key=True),
-    Column("as_of", Date(), nullable=False, comment="the sync's day"),
+    Column("as_of", Date(), nullable=False),  # the sync's day
     Column("mirrored_at", DateTime(timezone=True), nullable=False),
-    Column("digest", Text(), nullable=False, comment="sha256 of every row mirrored: equal means nothing to do"),
+    Column("digest", Text(), nullable=False),  # sha256 of every row mirrored: equal means nothing to do
     Column("rows", BigInteger(), nullable=False),
 )
 
