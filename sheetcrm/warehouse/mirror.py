@@ -11,7 +11,8 @@ migrates, from the revisions shipped in `sheetcrm/warehouse/migrations/`.
 One sync is one transaction: records upserted by natural key (a row's `updated_at` moves only
 when one of its values changed), the records gone from the workbook tombstoned (`deleted_at`),
 histories and the Sync Log appended (`ON CONFLICT DO NOTHING`), the Outbox upserted, and the
-mark (`sheetcrm_mirror`: the day, the time, the digest of what was mirrored) moved. A batch
+mark (`sheetcrm_mirror`: the workbook, the day, the time, the digest of what was mirrored)
+moved; a warehouse holds one workbook (the mark says which), another is refused. A batch
 whose digest the mark already holds costs one SELECT and changes nothing. Since each sync
 mirrors the whole workbook, a sync whose mirror failed is caught up by the next one.
 
@@ -145,6 +146,8 @@ def mirror(settings: WarehouseSettings, batch: Batch, source: str, as_of: dt.dat
                 done = write(connection, batch, source, as_of, now)
             done.attempts = attempt
             return done
+        except WarehouseError as e:
+            return _failed(_("warehouse {url}: {problem}", url=masked(url), problem=e), attempt)
         except (SQLAlchemyError, OSError) as e:
             if attempt >= settings.attempts or not _retryable(e):
                 return _failed(_("warehouse {url}: {problem}", url=masked(url), problem=problem(e, url)), attempt)
@@ -162,8 +165,14 @@ def _failed(line: str, attempts: int) -> Mirrored:
 def write(connection: Connection, batch: Batch, source: str, as_of: dt.date, now: dt.datetime) -> Mirrored:
     """`batch` into the warehouse on `connection`, inside the caller's transaction."""
     digest = batch.digest()
-    mark = connection.execute(select(MIRROR.c.digest).where(MIRROR.c.source == source)).scalar()
-    if mark == digest:
+    marks = dict(connection.execute(select(MIRROR.c.source, MIRROR.c.digest)).all())
+    other = next((s for s in sorted(marks) if s != source), None)
+    if other is not None:
+        # The tables hold one workbook: another's records would be tombstoned as deleted here.
+        raise WarehouseError(_("this warehouse mirrors another workbook ({other}); give each workbook a database "
+                               "of its own, or, if the workbook moved, delete that row of sheetcrm_mirror",
+                               other=other))
+    if marks.get(source) == digest:
         return Mirrored("unchanged")
     insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
     tombstoned = 0

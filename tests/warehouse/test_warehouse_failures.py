@@ -134,3 +134,14 @@ def test_the_migrations_make_exactly_the_declared_tables(postgres_url):
         context = MigrationContext.configure(c, opts={"version_table": VERSION_TABLE, "compare_type": True})
         assert compare_metadata(context, METADATA) == []
         assert set(inspect(c).get_table_names()) == {*METADATA.tables, VERSION_TABLE}
+
+
+def test_a_second_workbook_is_refused_rather_than_tombstoning_the_first(tmp_path):
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    settings = WarehouseSettings(url=url)
+    first = Batch(rows={"accounts": [{"id": "ACC-0001", "name": "Acme"}]})
+    assert mirror(settings, first, "/srv/a.xlsx", DAY, NOW).outcome == "mirrored"
+    refused = mirror(settings, Batch(rows={"accounts": []}), "/srv/b.xlsx", DAY, NOW, sleep=pytest.fail)
+    assert refused.outcome == "failed" and "/srv/a.xlsx" in refused.error and refused.attempts == 1
+    with create_engine(url).connect() as c:
+        assert c.exec_driver_sql("SELECT id, deleted_at FROM accounts").all() == [("ACC-0001", None)]
