@@ -32,6 +32,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import Connection, Engine, and_, bindparam, create_engine, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
@@ -69,7 +70,8 @@ def engine_for(settings: WarehouseSettings) -> Engine:
 
 
 def problem(e: BaseException, url: str) -> str:
-    """A database error as one line: the driver's own first line, the URL's password hidden."""
+    """A database error as one line: the driver's own first line (else the error's), the URL's
+    password hidden."""
     inner = e.orig if isinstance(e, DBAPIError) and e.orig is not None else e
     lines = [line.strip() for line in str(inner).splitlines() if line.strip()]
     return scrub(lines[0] if lines else type(inner).__name__, url)
@@ -118,7 +120,7 @@ def init(settings: WarehouseSettings) -> str:
     engine = engine_for(settings)
     try:
         return _migrate(engine)
-    except SQLAlchemyError as e:
+    except (SQLAlchemyError, CommandError) as e:
         raise WarehouseError(_("warehouse {url}: {problem}", url=masked(url), problem=problem(e, url))) from None
     finally:
         engine.dispose()
@@ -152,6 +154,8 @@ def mirror(settings: WarehouseSettings, batch: Batch, source: str, as_of: dt.dat
             if attempt >= settings.attempts or not _retryable(e):
                 return _failed(_("warehouse {url}: {problem}", url=masked(url), problem=problem(e, url)), attempt)
             sleep(settings.backoff_seconds * 2 ** (attempt - 1))
+        except Exception as e:  # Alembic's (a database a newer sheetcrm migrated), or ours: still not the sync's
+            return _failed(_("warehouse {url}: {problem}", url=masked(url), problem=problem(e, url)), attempt)
         finally:
             engine.dispose()
 

@@ -145,3 +145,16 @@ def test_a_second_workbook_is_refused_rather_than_tombstoning_the_first(tmp_path
     assert refused.outcome == "failed" and "/srv/a.xlsx" in refused.error and refused.attempts == 1
     with create_engine(url).connect() as c:
         assert c.exec_driver_sql("SELECT id, deleted_at FROM accounts").all() == [("ACC-0001", None)]
+
+
+def test_a_database_a_newer_sheetcrm_migrated_is_one_line_not_a_crash(tmp_path):
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    settings = WarehouseSettings(url=url)
+    init(settings)
+    with create_engine(url).begin() as c:
+        c.exec_driver_sql(f"UPDATE {VERSION_TABLE} SET version_num = '9999'")
+    failed = mirror(settings, Batch(), "crm.xlsx", DAY, NOW, sleep=pytest.fail)
+    assert failed.outcome == "failed" and "9999" in failed.error and "\n" not in failed.error
+    with pytest.raises(Exception) as e:
+        init(settings)
+    assert type(e.value).__name__ == "WarehouseError" and "9999" in str(e.value)
