@@ -201,6 +201,12 @@ def mirror_sync(ctx: SyncContext, result: WriteResult | None, book: Workbook,
             return Mirrored("failed", attempts=0, error=line)
         if result is not None and result.skipped:
             WAREHOUSE_LOG.info(_("warehouse not mirrored: some cells were skipped (rows changed meanwhile); "
-                       "the next sync mirrors them"))
+                                 "the next sync mirrors them"))
             return Mirrored("behind", attempts=0)
-        return mirror(settings, batch_of(ctx), warehouse_source(book), ctx.as_of, now())
+        try:
+            batch = batch_of(ctx)
+        except Exception as e:  # the workbook is written: whatever goes wrong here is the mirror's alone
+            line = _("{problem}; not mirrored, caught up on the next sync", problem=f"{type(e).__name__}: {e}")
+            WAREHOUSE_LOG.warning(line)
+            return Mirrored("failed", attempts=0, error=line)
+        return mirror(settings, batch, warehouse_source(book), ctx.as_of, now())
