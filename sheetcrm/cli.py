@@ -836,7 +836,7 @@ def _warehouse_module() -> Any:
     return mirror
 
 
-@warehouse.command("init", help=_("Create the warehouse's tables, or migrate them to this version. Syncs do it too."))
+@warehouse.command("init", help=_("Create the warehouse's tables, or migrate them to this version (a sync does it too)."))
 @WAREHOUSE_CONFIG
 @user_errors
 def warehouse_init(config_path: str | None) -> None:

@@ -206,7 +206,8 @@ def mirror_sync(ctx: SyncContext, result: WriteResult | None, book: Workbook,
         try:
             batch = batch_of(ctx)
         except Exception as e:  # the workbook is written: whatever goes wrong here is the mirror's alone
-            line = _("{problem}; not mirrored, caught up on the next sync", problem=f"{type(e).__name__}: {e}")
+            detail = f"{type(e).__name__}: {e}"
+            line = _("{problem}; not mirrored, caught up on the next sync", problem=detail)
             WAREHOUSE_LOG.warning(line)
             return Mirrored("failed", attempts=0, error=line)
         return mirror(settings, batch, warehouse_source(book), ctx.as_of, now())
