@@ -36,6 +36,7 @@ from sheetcrm.engine import Results
 from sheetcrm.sync import SyncOutcome, plan_context, plan_sync, sync
 from sheetcrm.terminal import visible, visible_json
 from sheetcrm.validate import Crm, read_crm
+from sheetcrm.warehouse.settings import ENV_URL, Mirrored, WarehouseError, WarehouseSettings
 from sheetcrm.workbook import Workbook, WorkbookError
 from sheetcrm.workbook.target import DEFAULT_WORKBOOK, open_workbook
 
@@ -88,7 +89,7 @@ def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
-        except (ConfigError, WorkbookError) as e:
+        except (ConfigError, WorkbookError, WarehouseError) as e:
             _fail(str(e))
 
     return wrapper
@@ -296,6 +297,7 @@ def sync_command(target: Target, dry_run: bool, as_of: dt.datetime | None, fmt: 
         echo_json(json.dumps(outcome.as_dict(), ensure_ascii=False, indent=2, default=str))
     else:
         _print_sync(outcome, book)
+        _print_mirrored(outcome.mirrored)
     sys.exit(1 if strict and not outcome.crm.report.valid else 0)
 
 
@@ -822,6 +824,95 @@ def _print_sync(outcome: SyncOutcome, book: Workbook) -> None:
         echo(ngettext("{n} cell skipped because its row changed meanwhile; the next sync plans it again",
                       "{n} cells skipped because their rows changed meanwhile; the next sync plans them again",
                       len(outcome.result.skipped)))
+
+
+def _print_mirrored(mirrored: Mirrored | None) -> None:
+    """The warehouse's line after a sync; a failure was logged on stderr already (sheetcrm.warehouse.mirror)."""
+    if mirrored is None or mirrored.outcome in ("failed", "behind"):
+        return
+    if mirrored.outcome == "unchanged":
+        echo(_("warehouse: up to date"))
+    else:
+        echo(ngettext("warehouse: mirrored {n} row", "warehouse: mirrored {n} rows", mirrored.rows)
+             + (ngettext(", {n} tombstoned", ", {n} tombstoned", mirrored.tombstoned) if mirrored.tombstoned else ""))
+
+
+@main.group(help=_("The warehouse mirror: every sync's records in a SQL database ([warehouse] url in the config)."))
+def warehouse() -> None:
+    pass
+
+
+def _warehouse_settings(config_path: str | None) -> WarehouseSettings:
+    config = load(config_path)
+    if config.warehouse is not None:
+        return config.warehouse
+    if os.environ.get(ENV_URL):
+        return WarehouseSettings()
+    raise ConfigError(_("{file}: no [warehouse] section; add one with url = \"postgresql://…\" or "
+                        "\"sqlite:///crm.db\"", file=config.source or CONFIG_FILE))
+
+
+WAREHOUSE_CONFIG = click.option("--config", "config_path", type=click.Path(dir_okay=False), metavar=_("FILE"),
+                                help=_("Config file (default: ./{file} when present).", file=CONFIG_FILE))
+
+
+def _warehouse_module() -> Any:
+    try:
+        from sheetcrm.warehouse import mirror
+    except ImportError as e:
+        _fail(_("the [warehouse] section needs the warehouse extra ({module} is missing): "
+                "pip install 'sheetcrm[warehouse]'", module=e.name or e))
+    return mirror
+
+
+@warehouse.command("init", help=_("Create the warehouse's tables, or migrate them to this version (a sync does it too)."))
+@WAREHOUSE_CONFIG
+@user_errors
+def warehouse_init(config_path: str | None) -> None:
+    settings = _warehouse_settings(config_path)
+    revision = _warehouse_module().init(settings)
+    echo(_("warehouse {url}: tables at revision {revision}", url=_masked(settings), revision=revision))
+
+
+@warehouse.command("status", help=_("What the warehouse holds: its revision, what was mirrored when, rows per table."))
+@WAREHOUSE_CONFIG
+@FORMAT
+@user_errors
+def warehouse_status(config_path: str | None, fmt: str) -> None:
+    settings = _warehouse_settings(config_path)
+    state = _warehouse_module().status(settings)
+    if fmt == "json":
+        echo_json(json.dumps(state.as_dict(), ensure_ascii=False, indent=2, default=str))
+        return
+    echo(_("warehouse: {url}", url=state.url))
+    if state.revision is None:
+        echo(_("no tables yet: run `sheetcrm warehouse init`, or sync"))
+        return
+    if state.revision == state.head:
+        echo(_("tables at revision {revision} (current)", revision=state.revision))
+    else:
+        echo(_("tables at revision {revision}; this sheetcrm's is {head}: run `sheetcrm warehouse init`",
+               revision=state.revision, head=state.head))
+    if not state.marks:
+        echo(_("nothing mirrored yet"))
+    for mark in state.marks:
+        echo(ngettext("{source}: mirrored up to the sync of {day}, at {at} ({n} row)",
+                      "{source}: mirrored up to the sync of {day}, at {at} ({n} rows)", mark["rows"],
+                      source=mark["source"], day=mark["as_of"], at=_moment(mark["mirrored_at"])))
+    echo_lines(show.table([_("Table"), _("Rows"), _("Deleted")],
+                          [[name, show.number(n.get("live", n.get("rows", 0))),
+                            show.number(n["deleted"]) if "deleted" in n else ""]
+                           for name, n in state.tables.items()], right=[1, 2]))
+
+
+def _moment(value: Any) -> str:
+    return value.isoformat(sep=" ", timespec="seconds") if isinstance(value, dt.datetime) else str(value)
+
+
+def _masked(settings: WarehouseSettings) -> str:
+    from sheetcrm.warehouse.settings import masked
+
+    return masked(settings.effective_url())
 
 
 def _cells_table(cells: dict[str, int]) -> list[str]:

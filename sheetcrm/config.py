@@ -32,6 +32,7 @@ from sheetcrm.i18n import N_, _, current, ngettext
 from sheetcrm.intake.settings import FormSettings, ServeSettings
 from sheetcrm.mail.smtp import SmtpSettings
 from sheetcrm.settings import HOUR, MINUTE, ConfigError, KeyedProblem, Section, problem, seconds
+from sheetcrm.warehouse.settings import WarehouseSettings
 
 __all__ = ["CONFIG_FILE", "DEFAULT_STAGES", "EXAMPLE", "Config", "ConfigError", "CustomField", "DuplicateSettings",
            "GoogleSettings",
@@ -114,6 +115,8 @@ class Config(Section):
     segments: dict[str, SegmentSettings] = {}
     # The Accounts Overview: health weights and the suggested products' thresholds (crm.overview).
     overview: OverviewSettings = Field(default_factory=OverviewSettings)
+    # The warehouse mirror (sheetcrm.warehouse): absent, no mirror; `[warehouse]` alone, SQLite's crm.db.
+    warehouse: WarehouseSettings | None = None
 
     @field_validator("follow_ups")
     @classmethod

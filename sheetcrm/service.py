@@ -57,7 +57,7 @@ from sheetcrm.merging import what_merged
 from sheetcrm.owned import locate
 from sheetcrm.schema import SYNC_LOG
 from sheetcrm.steps.sync_log import plan_log
-from sheetcrm.sync import ATTEMPTS as SYNC_ATTEMPTS, plan_sync
+from sheetcrm.sync import ATTEMPTS as SYNC_ATTEMPTS, mirror_sync, plan_context, plan_sync
 from sheetcrm.synclog import LogQueue
 from sheetcrm.workbook import CellValue, Plan, Workbook, WorkbookConflict, WorkbookError
 
@@ -219,9 +219,10 @@ class Service:
                 handed = list(self.pending.rows)
                 # Read after the workbook: a submission stored meanwhile waits for the next sync.
                 batch = WebBatch(queue.waiting()) if queue is not None else None
-                crm, _results, plan = plan_sync(snapshot, self.config, self.today(), handed, log_now=self._log_due(),
-                                                sent_versions=Journal.versions_held(self.book), web=batch,
-                                                templates=template_shelf(self.config))
+                ctx = plan_context(snapshot, self.config, self.today(), handed, log_now=self._log_due(),
+                                   sent_versions=Journal.versions_held(self.book), web=batch,
+                                   templates=template_shelf(self.config))
+                crm, plan = ctx.crm, ctx.plan
                 result = None
                 if not plan:
                     break
@@ -235,6 +236,8 @@ class Service:
                     if attempt == SYNC_ATTEMPTS:
                         raise WorkbookConflict(ngettext("{error} ({n} attempt)", "{error} ({n} attempts)",
                                                         SYNC_ATTEMPTS, error=e)) from None
+        # After the write, as `sync()` does: a failure is logged and caught up next time, never the job's.
+        mirrored = mirror_sync(ctx, result, self.book)
         if result is not None and handed:  # a plan that writes carries the handed rows
             self._logged(handed)
         appended = 0
@@ -258,6 +261,8 @@ class Service:
                                        appended)
         if result is not None and (merged := what_merged(result.deleted, result.replaced)):
             message += "; " + merged  # a merge's rows removed and references moved, as `sheetcrm sync` says
+        if mirrored is not None and mirrored.outcome in ("failed", "behind"):
+            message += "; " + _("warehouse not mirrored, caught up on the next sync")
         return JobResult(crm.stats()["rows"], len(report.issues), written, message)
 
     def outbox(self) -> JobResult:

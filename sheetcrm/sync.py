@@ -10,19 +10,23 @@ each capability is one step (docs/architecture.md).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Collection, Sequence
 
 from sheetcrm.config import Config
 from sheetcrm.crm.workflows import TemplateShelf
 from sheetcrm.engine import Results
-from sheetcrm.i18n import ngettext, using
+from sheetcrm.i18n import _, ngettext, using
 from sheetcrm.intake.queue import WebBatch
 from sheetcrm.mail.outbox import template_shelf
 from sheetcrm.owned import TAB_NAME_TAKEN
 from sheetcrm.steps import STEPS, Step, SyncContext
 from sheetcrm.validate import Crm, read_crm, team_config
+from sheetcrm.warehouse.settings import Mirrored
 from sheetcrm.workbook import CellValue, Plan, Snapshot, Workbook, WorkbookConflict, WriteResult
 
 
@@ -47,6 +51,7 @@ class SyncOutcome:
     result: WriteResult | None = None  # None when nothing was written (dry run or empty plan)
     dry_run: bool = False
     workflows: Any = None  # what the workflow rules fired (steps.workflows.Fired), None with no rules
+    mirrored: Mirrored | None = None   # what the warehouse mirror did (warehouse.mirror.Mirrored), None with no [warehouse]
 
     @property
     def stepped_aside(self) -> list[tuple[str, str]]:
@@ -77,6 +82,7 @@ class SyncOutcome:
             "stats": self.crm.stats(),
             "scoring": {"method": self.results.scoring.method, "note": self.results.scoring.note},
             "issues": [i.as_dict() for i in self.crm.report.issues],
+            "warehouse": dataclasses.asdict(self.mirrored) if self.mirrored is not None else None,
         }
 
 
@@ -152,11 +158,14 @@ def sync(book: Workbook, config: Config, as_of: dt.date | None = None, dry_run: 
         plan = ctx.plan
         outcome = SyncOutcome(ctx.crm, ctx.results, plan, dry_run=dry_run, workflows=ctx.workflows)
         if not plan or dry_run:
+            if not dry_run:
+                outcome.mirrored = mirror_sync(ctx, None, book)
             return outcome
         try:
             progress("writing", 0, 1)
             outcome.result = book.write(plan)
             progress("writing", 1, 1)
+            outcome.mirrored = mirror_sync(ctx, outcome.result, book)
             return outcome
         except WorkbookConflict as e:
             if attempt == attempts:
@@ -164,3 +173,49 @@ def sync(book: Workbook, config: Config, as_of: dt.date | None = None, dry_run: 
                                                 "{error} ({n} attempts); run the sync again when it is saved",
                                                 attempts, error=e)) from None
     raise AssertionError("unreachable")
+
+
+# The mirror's lines go where `sheetcrm run` logs (sheetcrm.logs), else to stderr.
+WAREHOUSE_LOG = logging.getLogger("sheetcrm.run.warehouse")
+
+
+def warehouse_source(book: Workbook) -> str:
+    """How the warehouse's mark names a workbook: a Google spreadsheet's key, an .xlsx file's
+    absolute path (the same in every language, unlike `describe`)."""
+    key = getattr(book, "key", None)
+    if isinstance(key, str):
+        return f"google:{key}"  # not for people: an identifier
+    path = getattr(book, "path", None)
+    return str(Path(path).resolve()) if path is not None else book.describe()
+
+
+def mirror_sync(ctx: SyncContext, result: WriteResult | None, book: Workbook,
+                now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc)) -> Mirrored | None:
+    """After the write: the workbook as the sync left it, into the [warehouse] (sheetcrm.warehouse),
+    in one transaction. None with no [warehouse]. Never raises: a failure is logged as one line
+    (URL masked) and the next sync catches up; so is a write some of whose cells were skipped
+    (rows changed meanwhile), since what it left is not what was planned."""
+    settings = ctx.config.warehouse
+    if settings is None:
+        return None
+    with using(ctx.config.locale):
+        try:
+            from sheetcrm.warehouse.mirror import mirror
+            from sheetcrm.warehouse.rows import batch_of
+        except ImportError as e:
+            line = _("the [warehouse] section needs the warehouse extra ({module} is missing): "
+                     "pip install 'sheetcrm[warehouse]'", module=e.name or e)
+            WAREHOUSE_LOG.warning(line)
+            return Mirrored("failed", attempts=0, error=line)
+        if result is not None and result.skipped:
+            WAREHOUSE_LOG.info(_("warehouse not mirrored: some cells were skipped (rows changed meanwhile); "
+                                 "the next sync mirrors them"))
+            return Mirrored("behind", attempts=0)
+        try:
+            batch = batch_of(ctx)
+        except Exception as e:  # the workbook is written: whatever goes wrong here is the mirror's alone
+            detail = f"{type(e).__name__}: {e}"
+            line = _("{problem}; not mirrored, caught up on the next sync", problem=detail)
+            WAREHOUSE_LOG.warning(line)
+            return Mirrored("failed", attempts=0, error=line)
+        return mirror(settings, batch, warehouse_source(book), ctx.as_of, now())

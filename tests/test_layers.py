@@ -24,7 +24,7 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
               "sheetcrm.logs", "sheetcrm.aliases", "sheetcrm.names", "sheetcrm.settings", "sheetcrm.every",
               "sheetcrm.mail", "sheetcrm.mail.message", "sheetcrm.mail.smtp", "sheetcrm.mail.names", "sheetcrm.mail.sandbox",
               "sheetcrm.mail.journal", "sheetcrm.intake", "sheetcrm.intake.settings",
-              "sheetcrm.intake.queue")),
+              "sheetcrm.intake.queue", "sheetcrm.warehouse", "sheetcrm.warehouse.settings")),
     # The records and the tabs they live in, declared once.
     ("records", ("sheetcrm.records", "sheetcrm.schema", "sheetcrm.columns")),
     # The pure engine, with the settings it owns (stages, scoring).
@@ -37,11 +37,14 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
               "sheetcrm.plan", "sheetcrm.synclog", "sheetcrm.merging", "sheetcrm.workflow_tabs")),
     # What the records mean: the engine run over a read, its cells; quote money and context.
     ("compute", ("sheetcrm.engine", "sheetcrm.render", "sheetcrm.layout", "sheetcrm.mail.quotes", "sheetcrm.mail.context",
-                 "sheetcrm.mail.templates", "sheetcrm.mail.workflow", "sheetcrm.intake.forms")),
+                 "sheetcrm.mail.templates", "sheetcrm.mail.workflow", "sheetcrm.intake.forms",
+                 "sheetcrm.warehouse.tables", "sheetcrm.warehouse.migrations")),
     # The Outbox tab and its protocol, the morning digest.
     ("mail", ("sheetcrm.mail.outbox", "sheetcrm.mail.digest")),
     # A sync's capabilities, one module each.
     ("steps", ("sheetcrm.steps",)),
+    # The warehouse mirror: what a sync leaves, as rows (read again after the plan), and the database.
+    ("warehouse", ("sheetcrm.warehouse.rows", "sheetcrm.warehouse.mirror")),
     # A sync: the steps in their declared order, between one read and one write.
     ("sync", ("sheetcrm.sync",)),
     # What a command runs: the service, the starter and the demo, the workbook a config names.

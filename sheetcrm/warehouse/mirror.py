@@ -1,0 +1,268 @@
+"""The warehouse itself: its migrations, one transaction per sync, and its status.
+
+    mirror(settings, batch, source, as_of, now)   # after the workbook write; never raises
+    init(settings)                                # `sheetcrm warehouse init`: migrate to head
+    status(settings)                              # `sheetcrm warehouse status`
+
+SQLAlchemy Core (2.x) speaks to PostgreSQL through psycopg 3 and to SQLite through the standard
+library, with each dialect's `INSERT … ON CONFLICT` (`insert().on_conflict_do_update`); Alembic
+migrates, from the revisions shipped in `sheetcrm/warehouse/migrations/`.
+
+One sync is one transaction: records upserted by natural key (a row's `updated_at` moves only
+when one of its values changed), the records gone from the workbook tombstoned (`deleted_at`),
+histories and the Sync Log appended (`ON CONFLICT DO NOTHING`), the Outbox upserted, and the
+mark (`sheetcrm_mirror`: the workbook, the day, the time, the digest of what was mirrored)
+moved; a warehouse holds one workbook (the mark says which), another is refused. A batch
+whose digest the mark already holds costs one SELECT and changes nothing. Since each sync
+mirrors the whole workbook, a sync whose mirror failed is caught up by the next one.
+
+A URL may hold a password: every message here goes through `settings.scrub`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any, Callable
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
+from sqlalchemy import Connection, Engine, and_, bindparam, create_engine, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.pool import NullPool
+
+from sheetcrm.i18n import _
+from sheetcrm.warehouse.rows import Batch
+from sheetcrm.warehouse.settings import Mirrored, WarehouseError, WarehouseSettings, masked, scrub
+from sheetcrm.warehouse.tables import APPENDED, MIRROR, OUTBOX, RECORDS, STAMPS, VERSION_TABLE, key_of
+
+LOG = logging.getLogger("sheetcrm.run.warehouse")  # under `sheetcrm run`'s logger: its lines, its format
+
+
+# -- the connection -----------------------------------------------------------------------------
+
+def engine_for(settings: WarehouseSettings) -> Engine:
+    """An engine for the settings' URL (postgresql:// means psycopg 3); WarehouseError for a URL
+    that does not parse or names no driver here, without repeating the URL's password."""
+    url = settings.effective_url()
+    try:
+        parsed = make_url(url)
+        if parsed.drivername in ("postgresql", "postgres"):
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        timeout = settings.connect_timeout
+        connect_args: dict[str, Any] = ({"connect_timeout": max(1, round(timeout))}
+                                        if parsed.get_backend_name() == "postgresql" else {"timeout": timeout})
+        return create_engine(parsed, poolclass=NullPool, connect_args=connect_args)
+    except (ArgumentError, NoSuchModuleError, ValueError):
+        raise WarehouseError(_("warehouse url {url}: not a postgresql://… or sqlite:///… URL",
+                               url=masked(url))) from None
+    except ImportError as e:
+        raise WarehouseError(_("warehouse url {url}: its driver is not installed ({module}); "
+                               "install sheetcrm[warehouse]", url=masked(url), module=e.name or e)) from None
+
+
+def problem(e: BaseException, url: str) -> str:
+    """A database error as one line: the driver's own first line (else the error's), the URL's
+    password hidden."""
+    inner = e.orig if isinstance(e, DBAPIError) and e.orig is not None else e
+    lines = [line.strip() for line in str(inner).splitlines() if line.strip()]
+    return scrub(lines[0] if lines else type(inner).__name__, url)
+
+
+def _retryable(e: BaseException) -> bool:
+    # Unreachable, refused, dropped, locked: worth another try. A wrong schema or a constraint is not.
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    return isinstance(e, (OperationalError, InterfaceError, OSError))
+
+
+# -- migrations ---------------------------------------------------------------------------------
+
+def _alembic(connection: Connection | None = None) -> AlembicConfig:
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(resources.files("sheetcrm.warehouse") / "migrations"))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def head() -> str:
+    """The newest revision shipped with this sheetcrm."""
+    revision = ScriptDirectory.from_config(_alembic()).get_current_head()
+    assert revision is not None  # the package ships its migrations
+    return revision
+
+
+def current(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE}).get_current_revision()
+
+
+def _migrate(engine: Engine) -> str:
+    """Bring the database to `head()` (nothing when it is there: one SELECT); the revision."""
+    target = head()
+    with engine.begin() as connection:
+        if current(connection) != target:
+            command.upgrade(_alembic(connection), "head")
+    return target
+
+
+def init(settings: WarehouseSettings) -> str:
+    """Create or migrate the warehouse's tables; the revision it is at. WarehouseError: one line."""
+    url = settings.effective_url()
+    engine = engine_for(settings)
+    try:
+        return _migrate(engine)
+    except (SQLAlchemyError, CommandError) as e:
+        raise WarehouseError(_("warehouse {url}: {problem}", url=masked(url), problem=problem(e, url))) from None
+    finally:
+        engine.dispose()
+
+
+# -- one sync -----------------------------------------------------------------------------------
+
+def mirror(settings: WarehouseSettings, batch: Batch, source: str, as_of: dt.date, now: dt.datetime, *,
+           sleep: Callable[[float], None] = time.sleep) -> Mirrored:
+    """Mirror `batch` (sheetcrm.warehouse.rows) for the workbook `source`, in one transaction,
+    migrating first when the database is behind. Never raises: a failure is retried
+    `settings.attempts` times, `backoff_seconds` doubling, then logged as one line and returned
+    as "failed"; the next sync catches up."""
+    url = settings.effective_url()
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            engine = engine_for(settings)
+        except WarehouseError as e:
+            return _failed(str(e), attempt)
+        try:
+            _migrate(engine)
+            with engine.begin() as connection:
+                done = write(connection, batch, source, as_of, now)
+            done.attempts = attempt
+            return done
+        except WarehouseError as e:
+            return _failed(_("warehouse {url}: {problem}", url=masked(url), problem=e), attempt)
+        except (SQLAlchemyError, OSError) as e:
+            if attempt >= settings.attempts or not _retryable(e):
+                return _failed(_("warehouse {url}: {problem}", url=masked(url), problem=problem(e, url)), attempt)
+            sleep(settings.backoff_seconds * 2 ** (attempt - 1))
+        except Exception as e:  # Alembic's (a database a newer sheetcrm migrated), or ours: still not the sync's
+            return _failed(_("warehouse {url}: {problem}", url=masked(url), problem=problem(e, url)), attempt)
+        finally:
+            engine.dispose()
+
+
+def _failed(line: str, attempts: int) -> Mirrored:
+    LOG.warning(_("{problem}; not mirrored, caught up on the next sync", problem=line),
+                extra={"fields": {"event": "warehouse_failed", "attempts": attempts}})
+    return Mirrored("failed", attempts=attempts, error=line)
+
+
+def write(connection: Connection, batch: Batch, source: str, as_of: dt.date, now: dt.datetime) -> Mirrored:
+    """`batch` into the warehouse on `connection`, inside the caller's transaction."""
+    digest = batch.digest()
+    marks = dict(connection.execute(select(MIRROR.c.source, MIRROR.c.digest)).all())
+    other = next((s for s in sorted(marks) if s != source), None)
+    if other is not None:
+        # The tables hold one workbook: another's records would be tombstoned as deleted here.
+        raise WarehouseError(_("this warehouse mirrors another workbook ({other}); give each workbook a database "
+                               "of its own, or, if the workbook moved, delete that row of sheetcrm_mirror",
+                               other=other))
+    if marks.get(source) == digest:
+        return Mirrored("unchanged")
+    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    tombstoned = 0
+    for kind, table in RECORDS.items():
+        rows = batch.rows.get(kind, [])
+        key = key_of(kind)
+        _upsert(connection, insert, table, key, rows, now, tombstones=True)
+        live = {tuple(r) for r in connection.execute(
+            select(*(table.c[k] for k in key)).where(table.c.deleted_at.is_(None)))}
+        gone = live - {tuple(r[k] for k in key) for r in rows} - batch.held.get(kind, set())
+        if gone:
+            where = and_(*(table.c[k] == bindparam(f"k_{k}") for k in key), table.c.deleted_at.is_(None))
+            connection.execute(update(table).where(where).values(deleted_at=now, updated_at=now),
+                               [{f"k_{k}": v for k, v in zip(key, g)} for g in sorted(gone, key=str)])
+            tombstoned += len(gone)
+    _upsert(connection, insert, OUTBOX, ("id",), batch.rows.get("outbox", []), now, tombstones=False)
+    for name, table in APPENDED.items():
+        rows = batch.rows.get(name, [])
+        if rows:
+            stmt = insert(table).on_conflict_do_nothing(index_elements=[c.name for c in table.primary_key])
+            connection.execute(stmt, [{**r, "first_seen_at": now} for r in rows])
+    mark_row = {"source": source, "as_of": as_of, "mirrored_at": now, "digest": digest, "rows": batch.size}
+    stmt = insert(MIRROR).values(mark_row)
+    connection.execute(stmt.on_conflict_do_update(index_elements=["source"], set_={
+        k: stmt.excluded[k] for k in ("as_of", "mirrored_at", "digest", "rows")}))
+    return Mirrored("mirrored", rows=batch.size, tombstoned=tombstoned)
+
+
+def _upsert(connection: Connection, insert: Any, table: Any, key: tuple[str, ...], rows: list[dict[str, Any]],
+            now: dt.datetime, tombstones: bool) -> None:
+    """Insert `rows`, or update the row of the same key where a value differs (or it was
+    tombstoned): `updated_at` moves only then, so a re-run changes nothing."""
+    if not rows:
+        return
+    stamps = {"first_seen_at": now, "updated_at": now, **({"deleted_at": None} if tombstones else {})}
+    stmt = insert(table)
+    values = [c.name for c in table.columns if c.name not in key and c.name not in STAMPS]
+    changed = [table.c[v].is_distinct_from(stmt.excluded[v]) for v in values]
+    if tombstones:
+        changed.append(table.c.deleted_at.is_not(None))
+    stmt = stmt.on_conflict_do_update(
+        index_elements=list(key),
+        set_={**{v: stmt.excluded[v] for v in values}, "updated_at": stmt.excluded.updated_at,
+              **({"deleted_at": None} if tombstones else {})},
+        where=or_(*changed))
+    columns = [c.name for c in table.columns if c.name not in STAMPS]
+    connection.execute(stmt, [{**{c: r.get(c) for c in columns}, **stamps} for r in rows])
+
+
+# -- status -------------------------------------------------------------------------------------
+
+@dataclass
+class Status:
+    url: str                                  # masked
+    revision: str | None                      # None: never initialised
+    head: str
+    marks: list[dict[str, Any]] = field(default_factory=list)   # per workbook: source, as_of, mirrored_at, rows
+    tables: dict[str, dict[str, int]] = field(default_factory=dict)  # name -> {"live": n, "deleted": n} or {"rows": n}
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"url": self.url, "revision": self.revision, "head": self.head, "current": self.revision == self.head,
+                "mirrored": self.marks, "tables": self.tables}
+
+
+def status(settings: WarehouseSettings) -> Status:
+    """What the warehouse holds; WarehouseError (one line) when it cannot be reached."""
+    url = settings.effective_url()
+    engine = engine_for(settings)
+    try:
+        with engine.connect() as connection:
+            revision = current(connection)
+            out = Status(masked(url), revision, head())
+            if revision is None:
+                return out
+            out.marks = [dict(r._mapping) for r in connection.execute(select(MIRROR).order_by(MIRROR.c.source))]
+            for kind, table in RECORDS.items():
+                live, deleted = connection.execute(select(
+                    func.count().filter(table.c.deleted_at.is_(None)),
+                    func.count().filter(table.c.deleted_at.is_not(None)))).one()
+                out.tables[kind] = {"live": live, "deleted": deleted}
+            for table in (OUTBOX, *APPENDED.values()):
+                out.tables[table.name] = {"rows": connection.execute(select(func.count()).select_from(table)).scalar_one()}
+            return out
+    except SQLAlchemyError as e:
+        raise WarehouseError(_("warehouse {url}: {problem}", url=masked(url), problem=problem(e, url))) from None
+    finally:
+        engine.dispose()
+
+

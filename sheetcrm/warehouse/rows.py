@@ -1,0 +1,224 @@
+"""What one sync mirrors: the workbook as the sync leaves it, as rows of the warehouse's tables. Pure.
+
+The sync's plan is applied to a copy of its snapshot in memory (`workbook.memory`, the backend
+with the backends' semantics: expectations, deletes, appended rows), and that copy is read
+again (`validate.read_crm`): so the mirror holds exactly the records the workbook holds after
+the write, merges, conversions and new IDs included, never the plan's intentions. The computed
+fields are the sync's own results (`engine.Results`), by record ID.
+
+A row that is not a sound record (a cell with an error) but shows an ID is *held*: the
+warehouse keeps its last sound version, neither updated nor tombstoned, since sheetcrm cannot
+be sure what it now says. Two rows sharing a key are both held, for the same reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Iterable
+
+from sheetcrm import cells
+from sheetcrm.engine import Results
+from sheetcrm.mail.outbox import KEYS as OUTBOX_KEYS
+from sheetcrm.mail.outbox import read_outbox
+from sheetcrm.owned import owned_title
+from sheetcrm.schema import SYNC_LOG
+from sheetcrm.steps.context import SyncContext
+from sheetcrm.table import Table
+from sheetcrm.validate import Crm, read_crm
+from sheetcrm.warehouse.tables import COMPUTED, RECORDS, key_of
+from sheetcrm.workbook import CellValue, Plan, Snapshot
+from sheetcrm.workbook.memory import MemoryWorkbook
+
+Row = dict[str, Any]
+Key = tuple[Any, ...]
+
+
+@dataclass
+class Batch:
+    """Every row one sync mirrors, by table name, and per record table the keys held as they are."""
+
+    rows: dict[str, list[Row]] = field(default_factory=dict)
+    held: dict[str, set[Key]] = field(default_factory=dict)
+    unkeyed: int = 0   # sound records with no key (a tab without an ID column): not mirrored
+
+    @property
+    def size(self) -> int:
+        return sum(len(r) for r in self.rows.values())
+
+    def digest(self) -> str:
+        """sha256 of everything in the batch: two syncs that leave the same digest mirror the same."""
+        canon = {name: sorted(json.dumps(r, sort_keys=True, default=str) for r in rows)
+                 for name, rows in sorted(self.rows.items())}
+        canon["held"] = {name: sorted(map(str, keys)) for name, keys in sorted(self.held.items())}  # type: ignore[assignment]
+        return hashlib.sha256(json.dumps(canon, sort_keys=True).encode()).hexdigest()
+
+
+def after_write(snapshot: Snapshot, plan: Plan) -> Snapshot:
+    """`snapshot` as it is once `plan` is written, in memory."""
+    book = MemoryWorkbook(tabs={t: g.rows for t, g in snapshot.tabs.items()},
+                          formulas={t: g.formulas for t, g in snapshot.tabs.items()}, owned=snapshot.owned,
+                          errors={t: g.errors for t, g in snapshot.tabs.items()},
+                          percent={t: g.percent for t, g in snapshot.tabs.items()},
+                          merges={t: g.merges for t, g in snapshot.tabs.items()},
+                          currency={t: g.currency for t, g in snapshot.tabs.items()})
+    for title in plan.new_tabs:
+        book.tabs.setdefault(title, [])
+        book.formulas.setdefault(title, set())
+    book.write(plan)
+    return book.read()
+
+
+def batch_of(ctx: SyncContext) -> Batch:
+    """The rows the sync of `ctx` (its steps all run) leaves for the warehouse."""
+    assert ctx.results is not None  # the compute step is one of STEPS
+    after = after_write(ctx.snapshot, ctx.plan)
+    crm = read_crm(after, ctx.config)
+    return rows_of(crm, ctx.results, after, ctx.locale)
+
+
+def rows_of(crm: Crm, results: Results, after: Snapshot, locale: str) -> Batch:
+    batch = Batch()
+    computed = _computed(crm, results)
+    assert crm.inputs is not None
+    tables: dict[str, Table | None] = {kind: crm.tables.get(kind) for kind in RECORDS}
+    tables["workflows"] = crm.inputs.workflows.table
+    for kind, table in tables.items():
+        rows, held = _records(kind, table, computed.get(kind, {}), batch)
+        batch.rows[kind], batch.held[kind] = rows, held
+    batch.rows["stage_history"] = _history(crm.inputs.stage_history, with_amount=True)
+    batch.rows["lead_status_history"] = _history(crm.inputs.lead_history, with_amount=False)
+    batch.rows["outbox"] = _outbox(after, locale)
+    batch.rows["sync_log"] = _sync_log(after)
+    return batch
+
+
+def _records(kind: str, table: Table | None, computed: dict[str, Row], batch: Batch) -> tuple[list[Row], set[Key]]:
+    if table is None:
+        return [], set()
+    key = key_of(kind)
+    fields = [name for name, info in table.spec.model.model_fields.items() if info.title is not None]
+    extra = list(COMPUTED.get(kind, {}))
+    held = {_held_key(row, key) for row in table.rows if row.record is None} - {None}
+    out: list[Row] = []
+    seen: Counter = Counter()
+    for row in table.rows:
+        record = row.record
+        if record is None:
+            continue
+        values = {name: getattr(record, name) for name in fields}
+        if kind == "quote_lines":
+            seen[(record.opportunity, record.sku)] += 1
+            values["line"] = seen[(record.opportunity, record.sku)]
+        if any(values.get(k) is None for k in key):
+            batch.unkeyed += 1
+            continue
+        own = computed.get(values["id"], {}) if key == ("id",) else {}
+        out.append({**values, **{name: own.get(name) for name in extra}})
+    count = Counter(tuple(r[k] for k in key) for r in out)
+    twice = {k for k, n in count.items() if n > 1}
+    return [r for r in out if tuple(r[k] for k in key) not in twice], held | twice  # type: ignore[operator]
+
+
+def _held_key(row: Any, key: tuple[str, ...]) -> Key | None:
+    """The key a row with errors still shows: its ID cell, or its SKU when that cell reads.
+    A quote line's occurrence cannot be known without it being sound: none."""
+    if key == ("id",):
+        return (row.id,) if row.id else None
+    target = row.target
+    values = tuple(getattr(target, k, None) for k in key) if target is not None else (None,)
+    return None if any(v is None for v in values) else values
+
+
+def _computed(crm: Crm, results: Results) -> dict[str, dict[str, Row]]:
+    """kind -> record ID -> its computed fields."""
+    assert crm.inputs is not None
+    conversions = crm.inputs.conversions
+    out: dict[str, dict[str, Row]] = {kind: {} for kind in COMPUTED}
+    for opp, m in zip(results.opportunities, results.metrics):
+        if opp.id:
+            out["opportunities"][opp.id] = {
+                "probability_pct": m.probability, "weighted_amount": m.weighted_amount,
+                "forecast_category": m.forecast_category, "stage_entered": m.stage_entered,
+                "days_in_stage": m.days_in_stage, "last_activity": m.last_activity, "rotting": m.rotting,
+                "next_step": m.next_step}
+    for lead_id, s in results.scoring.scores.items():
+        out["leads"][lead_id] = {"score": s.score, "grade": s.grade, "why": s.why,
+                                 "conversion_pct": None if s.conversion_pct is None else Decimal(str(s.conversion_pct))}
+    for link in conversions.links.values():
+        if link.lead:
+            out["leads"].setdefault(link.lead, {}).update(
+                converted_account=link.account, converted_contact=link.contact,
+                converted_opportunity=link.opportunity, converted_on=link.on)
+    for kind, made in conversions.from_lead.items():
+        for lead_id, record_id in made.items():
+            if kind in out:
+                out[kind].setdefault(record_id, {})["from_lead"] = lead_id
+    return out
+
+
+def _history(rows: Iterable[Any], with_amount: bool) -> list[Row]:
+    seen: Counter = Counter()
+    out = []
+    for h in rows:
+        key = (h.record_id, h.changed_at, h.from_value or "", h.to_value)
+        seen[key] += 1
+        row = dict(zip(("record_id", "changed_at", "from_value", "to_value"), key), n=seen[key])
+        if with_amount:
+            row["amount"] = h.amount
+        out.append(row)
+    return out
+
+
+def _outbox(after: Snapshot, locale: str) -> list[Row]:
+    outbox = read_outbox(after, locale)
+    rows: dict[str, Row] = {}
+    for r in outbox.rows:
+        row_id = r.text("id")
+        if not row_id or row_id in rows:
+            continue
+        rows[row_id] = {k: (r.attempts if k == "attempts" else _text(r.raw.get(k))) for k in OUTBOX_KEYS}
+    return list(rows.values())
+
+
+def _sync_log(after: Snapshot) -> list[Row]:
+    title = owned_title(after, SYNC_LOG)
+    out: dict[tuple[str, str], Row] = {}
+    for raw in (after.tabs[title].rows[1:] if title else []):
+        cells_ = list(raw) + [None] * (9 - len(raw))
+        time, job = _text(cells_[0]), _text(cells_[1])
+        if not time or not job:
+            continue
+        out.setdefault((time, job), {
+            "time": time, "job": job, "duration_s": _number(cells_[2]), "rows_read": _integer(cells_[3]),
+            "issues": _integer(cells_[4]), "cells_written": _integer(cells_[5]), "requests": _integer(cells_[6]),
+            "status": _text(cells_[7]), "message": _text(cells_[8])})
+    return list(out.values())
+
+
+def _text(v: CellValue) -> str | None:
+    if v is None or v == "":
+        return None
+    if isinstance(v, (dt.date, dt.datetime)):
+        return v.isoformat()
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def _number(v: CellValue) -> Decimal | None:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        try:
+            return cells.parse_number(v, "en") if isinstance(v, str) else None
+        except cells.CellError:
+            return None
+    return Decimal(str(v))
+
+
+def _integer(v: CellValue) -> int | None:
+    n = _number(v)
+    return int(n) if n is not None and n == n.to_integral_value() else None

@@ -1,0 +1,101 @@
+"""The [warehouse] section of sheetcrm.toml, how its URL is shown (never with its password), and
+what one sync's mirror did.
+
+    [warehouse]
+    url = "postgresql://crm:secret@db.example.com/crm"   # or "sqlite:///crm.db" (the default)
+    attempts = 3            # tries per sync when the database cannot be reached
+    backoff_seconds = 1.0   # doubled after each failed try
+
+$SHEETCRM_WAREHOUSE_URL wins over `url`, so the password can stay out of the file. This module
+imports no SQLAlchemy: a config with no [warehouse] never needs the `warehouse` extra.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from urllib.parse import urlsplit
+
+from dataclasses import dataclass
+
+from pydantic import Field, field_validator
+
+from sheetcrm.i18n import _
+from sheetcrm.settings import MINUTE, Section, seconds
+
+ENV_URL = "SHEETCRM_WAREHOUSE_URL"
+DEFAULT_URL = "sqlite:///crm.db"
+# The URL schemes the mirror speaks: PostgreSQL (psycopg 3) and SQLite (the standard library).
+SCHEMES = ("postgresql", "postgres", "postgresql+psycopg", "sqlite", "sqlite+pysqlite")
+
+
+class WarehouseError(Exception):
+    """A warehouse problem, phrased as one line with the URL masked: the CLI's exit 2."""
+
+
+@dataclass
+class Mirrored:
+    """What one sync's mirror did: "mirrored", "unchanged" (the mark held this batch already),
+    "failed", or "behind" (the write skipped cells: not mirrored) (`error`: one line, URL masked)."""
+
+    outcome: str
+    rows: int = 0
+    tombstoned: int = 0
+    attempts: int = 1
+    error: str | None = None
+
+
+class WarehouseSettings(Section):
+    url: str = DEFAULT_URL
+    attempts: int = Field(default=3, ge=1, le=10)
+    backoff_seconds: float = seconds(1.0, MINUTE)
+    # Seconds to wait for a connection before a try counts as failed.
+    connect_timeout: float = seconds(10.0, MINUTE)
+
+    @field_validator("url")
+    @classmethod
+    def _known_scheme(cls, v: str) -> str:
+        # The message never repeats the value: it may hold a password.
+        if scheme_of(v) not in SCHEMES:
+            raise ValueError(_("must be a postgresql://… or sqlite:///… URL"))
+        return v
+
+    def effective_url(self) -> str:
+        """$SHEETCRM_WAREHOUSE_URL when set, else `url`."""
+        return os.environ.get(ENV_URL) or self.url
+
+
+def scheme_of(url: str) -> str:
+    return url.split("://", 1)[0].lower() if "://" in url else ""
+
+
+def masked(url: str) -> str:
+    """`url` as output may show it: the password, if any, replaced by ***
+    ("postgresql://crm:***@db/crm"). Works on URLs that do not parse, too: the user part runs
+    to the authority's last "@", so a password holding "@" or "/" is hidden whole."""
+    url = _QUERY_PASSWORD.sub(r"\1***", url)  # libpq also takes ?password=…
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    userinfo, _at, host = rest.rpartition("@")
+    user, colon, _password = userinfo.partition(":")
+    return f"{scheme}://{user}:***@{host}" if colon else url
+
+
+_QUERY_PASSWORD = re.compile(r"((?:[?&])password=)[^&]*", re.IGNORECASE)
+
+
+def password_of(url: str) -> str | None:
+    try:
+        return urlsplit(url).password
+    except ValueError:
+        return None
+
+
+def scrub(text: str, url: str) -> str:
+    """`text` (a driver's error) with the URL masked and its password, wherever it appears, hidden."""
+    text = text.replace(url, masked(url))
+    secret = password_of(url)
+    if secret:
+        text = text.replace(secret, "***")
+    return text

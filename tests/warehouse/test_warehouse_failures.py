@@ -1,0 +1,160 @@
+"""A warehouse that fails never fails the sync: one line logged (its URL's password hidden),
+retried with backoff, caught up by the next sync. The commands say one line and exit 2."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import create_engine, inspect
+
+from books import xlsx_book
+from conftest import PASSWORD, _free_port
+from demo_runs import run_cli
+from merge_crm import tabs as merge_tabs
+from sheetcrm.config import Config, ConfigError, load_config
+from sheetcrm.sync import sync
+from sheetcrm.warehouse.mirror import head, init, mirror
+from sheetcrm.warehouse.rows import Batch
+from sheetcrm.warehouse.settings import ENV_URL, WarehouseSettings, masked, scrub
+from sheetcrm.warehouse.tables import METADATA, VERSION_TABLE
+from test_warehouse_mirror import DAY, assert_mirrors, engine_of
+
+import pytest
+
+NOW = dt.datetime(2026, 11, 23, 9, 30, tzinfo=dt.timezone.utc)
+
+
+def dead_url() -> str:
+    return f"postgresql://crm:{PASSWORD}@127.0.0.1:{_free_port()}/crm"  # nothing listens there
+
+
+def crm_book(tmp_path):
+    t = merge_tabs()
+    del t["Duplicates"]
+    return xlsx_book(tmp_path / "crm.xlsx", t)
+
+
+def test_masked_hides_every_form_of_password():
+    assert masked("postgresql://crm:pw@db:5432/crm") == "postgresql://crm:***@db:5432/crm"
+    assert masked("postgresql://crm:p@ss/w0rd@db/crm") == "postgresql://crm:***@db/crm"  # unencoded @ and /
+    assert masked("postgresql://db/crm?user=crm&password=pw&sslmode=require") == \
+        "postgresql://db/crm?user=crm&password=***&sslmode=require"
+    assert masked("postgresql://crm@db/crm") == "postgresql://crm@db/crm"
+    assert masked("sqlite:///crm.db") == "sqlite:///crm.db"
+    assert scrub('auth failed for "crm" with pw', "postgresql://crm:pw@db/crm") == 'auth failed for "crm" with ***'
+
+
+def test_an_unreachable_warehouse_never_fails_the_sync_and_the_next_sync_catches_up(tmp_path, postgres_url, caplog):
+    book = crm_book(tmp_path)
+    caplog.set_level(logging.INFO, logger="sheetcrm.run.warehouse")
+    dead = Config(warehouse=WarehouseSettings(url=dead_url(), attempts=2, backoff_seconds=0.01))
+    outcome = sync(book, dead, as_of=DAY)
+    assert outcome.result is not None and outcome.result.total > 0  # the workbook was written all the same
+    assert outcome.mirrored.outcome == "failed" and outcome.mirrored.attempts == 2
+    assert PASSWORD not in outcome.mirrored.error and "crm:***@127.0.0.1" in outcome.mirrored.error
+    lines = [r.getMessage() for r in caplog.records if r.name == "sheetcrm.run.warehouse"]
+    assert len(lines) == 1 and "\n" not in lines[0] and PASSWORD not in lines[0]
+    assert "next sync" in lines[0]
+
+    live = Config(warehouse=WarehouseSettings(url=postgres_url))
+    caught_up = sync(book, live, as_of=DAY)
+    assert caught_up.result is None  # nothing new for the workbook: the mirror catches up alone
+    assert caught_up.mirrored.outcome == "mirrored" and caught_up.mirrored.rows > 0
+    assert_mirrors(engine_of(postgres_url), book, live)
+
+
+def test_failed_tries_back_off_doubling_and_a_later_try_can_succeed(tmp_path, monkeypatch):
+    sleeps: list[float] = []
+    settings = WarehouseSettings(url=dead_url(), attempts=3, backoff_seconds=0.5)
+    failed = mirror(settings, Batch(), "crm.xlsx", DAY, NOW, sleep=sleeps.append)
+    assert failed.outcome == "failed" and failed.attempts == 3 and sleeps == [0.5, 1.0]
+
+    # The database comes back while the mirror waits: the next try mirrors.
+    good = f"sqlite:///{tmp_path / 'w.db'}"
+    monkeypatch.setenv(ENV_URL, dead_url())
+    done = mirror(WarehouseSettings(attempts=3, backoff_seconds=0.5), Batch(rows={"outbox": []}), "crm.xlsx", DAY,
+                  NOW, sleep=lambda s: monkeypatch.setenv(ENV_URL, good))
+    assert done.outcome == "mirrored" and done.attempts == 2
+
+
+def test_a_config_with_a_url_of_another_database_is_one_line_without_the_url(tmp_path):
+    path = tmp_path / "sheetcrm.toml"
+    path.write_text(f'[warehouse]\nurl = "mysql://crm:{PASSWORD}@db/crm"\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        load_config(path)
+    assert "warehouse.url" in str(e.value) and PASSWORD not in str(e.value) and "\n" not in str(e.value)
+    path.write_text('[warehouse]\n', encoding="utf-8")
+    assert load_config(path).warehouse.url == "sqlite:///crm.db"  # the embedded default, to try it
+
+
+def test_the_commands_say_one_line_and_exit_2_when_the_warehouse_is_unreachable(tmp_path):
+    (tmp_path / "sheetcrm.toml").write_text(f'[warehouse]\nurl = "{dead_url()}"\nattempts = 1\n', encoding="utf-8")
+    for command in ("status", "init"):
+        out = run_cli("warehouse", command, cwd=tmp_path)
+        assert out.returncode == 2, out
+        lines = out.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("sheetcrm: warehouse postgresql://crm:***@127.0.0.1"), out.stderr
+        assert PASSWORD not in out.stderr + out.stdout and "Traceback" not in out.stderr
+
+    # A sync with it: the workbook is synced (exit 0), the warehouse's one line on stderr.
+    crm_book(tmp_path)
+    out = run_cli("sync", "--workbook", "crm.xlsx", "--as-of", "2026-11-23", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "wrote" in out.stdout
+    assert [line for line in out.stderr.splitlines() if "warehouse" in line] == out.stderr.strip().splitlines()
+    assert len(out.stderr.strip().splitlines()) == 1 and PASSWORD not in out.stderr + out.stdout
+
+
+def test_init_then_status_on_postgresql(tmp_path, postgres_url):
+    (tmp_path / "sheetcrm.toml").write_text(f'[warehouse]\nurl = "{postgres_url}"\n', encoding="utf-8")
+    out = run_cli("warehouse", "status", cwd=tmp_path)
+    assert out.returncode == 0 and "sheetcrm warehouse init" in out.stdout, out
+    out = run_cli("warehouse", "init", cwd=tmp_path)
+    assert out.returncode == 0 and head() in out.stdout, out
+    crm_book(tmp_path)
+    assert run_cli("sync", "--workbook", "crm.xlsx", "--as-of", "2026-11-23", cwd=tmp_path).returncode == 0
+    out = run_cli("warehouse", "status", "--format", "json", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    import json
+    state = json.loads(out.stdout)
+    assert state["current"] and state["tables"]["accounts"] == {"live": 4, "deleted": 0}
+    assert state["mirrored"][0]["source"].endswith("crm.xlsx") and state["mirrored"][0]["as_of"] == "2026-11-23"
+    assert PASSWORD not in out.stdout + out.stderr and "crm:***@" in state["url"]
+
+
+def test_the_migrations_make_exactly_the_declared_tables(postgres_url):
+    """A new tab kind or computed field without its migration fails here
+    (scripts/warehouse_migration.py writes it)."""
+    init(WarehouseSettings(url=postgres_url))
+    engine = create_engine(postgres_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.connect() as c:
+        context = MigrationContext.configure(c, opts={"version_table": VERSION_TABLE, "compare_type": True})
+        assert compare_metadata(context, METADATA) == []
+        assert set(inspect(c).get_table_names()) == {*METADATA.tables, VERSION_TABLE}
+
+
+def test_a_second_workbook_is_refused_rather_than_tombstoning_the_first(tmp_path):
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    settings = WarehouseSettings(url=url)
+    first = Batch(rows={"accounts": [{"id": "ACC-0001", "name": "Acme"}]})
+    assert mirror(settings, first, "/srv/a.xlsx", DAY, NOW).outcome == "mirrored"
+    refused = mirror(settings, Batch(rows={"accounts": []}), "/srv/b.xlsx", DAY, NOW, sleep=pytest.fail)
+    assert refused.outcome == "failed" and "/srv/a.xlsx" in refused.error and refused.attempts == 1
+    with create_engine(url).connect() as c:
+        assert c.exec_driver_sql("SELECT id, deleted_at FROM accounts").all() == [("ACC-0001", None)]
+
+
+def test_a_database_a_newer_sheetcrm_migrated_is_one_line_not_a_crash(tmp_path):
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    settings = WarehouseSettings(url=url)
+    init(settings)
+    with create_engine(url).begin() as c:
+        c.exec_driver_sql(f"UPDATE {VERSION_TABLE} SET version_num = '9999'")
+    failed = mirror(settings, Batch(), "crm.xlsx", DAY, NOW, sleep=pytest.fail)
+    assert failed.outcome == "failed" and "9999" in failed.error and "\n" not in failed.error
+    with pytest.raises(Exception) as e:
+        init(settings)
+    assert type(e.value).__name__ == "WarehouseError" and "9999" in str(e.value)
