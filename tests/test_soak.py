@@ -4,9 +4,7 @@ inserting, deleting and sorting rows between the key re-read and the batchUpdate
 sends quote emails to a real SMTP server on loopback (aiosmtpd) that answers 451, cuts
 connections and is stopped at times, while faults hit the claim and outcome writes, and the
 Outbox goes back to earlier states (a Sent row to Approved, an older copy of the tab), also
-between the claim's or the outcome's re-read and its write; no email may go out twice. Four
-workflow rules run through it all, a day per sync: no Workflow Log key twice, no edge missed.
-The full-size figures are in docs/service.md."""
+between the claim's or the outcome's re-read and its write; no email may go out twice. The full-size figures are in docs/service.md."""
 
 from __future__ import annotations
 
@@ -65,8 +63,3 @@ def test_soak_loses_nothing_and_sends_no_email_twice():
     # write: the read-back puts misplaced cells back (checked in mail_errors: no row Sent that
     # was never sent, no message on a row with no ID or of another version).
     assert figures.outbox_window_edits > 10 and figures.outbox_repairs > 0
-    # Workflows, one day per sync: the Workflow Log holds no key twice, and each rule fired once
-    # per edge the person's edits made, as the soak counted them (check_workflows), every kind.
-    assert figures.duplicate_keys == figures.missed_edges == figures.extra_firings == 0
-    assert set(figures.workflow_firings) == {"WF-0001", "WF-0002", "WF-0003", "WF-0004"}
-    assert min(figures.workflow_firings.values()) > 0 and sum(figures.workflow_firings.values()) > 30
