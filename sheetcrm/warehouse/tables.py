@@ -22,13 +22,13 @@ from sqlalchemy import (BigInteger, Boolean, Column, Date, DateTime, Integer, Me
                         types)
 
 from sheetcrm import records
-from sheetcrm.schema import TABS, WORKFLOWS, TabSpec
+from sheetcrm.schema import OPTIONAL_TABS, TABS, WORKFLOWS, TabSpec
 
 METADATA = MetaData()
 
 # The tab kinds mirrored, by their key in `schema` (and the table's name). Issue 15's cases and
 # campaigns join here when their specs exist: one line each.
-RECORD_TABS: dict[str, TabSpec] = {**TABS, "workflows": WORKFLOWS}
+RECORD_TABS: dict[str, TabSpec] = {**TABS, "workflows": WORKFLOWS, **OPTIONAL_TABS}
 
 # Each kind's natural key. A quote line has no ID: its opportunity and SKU, and which of the
 # lines with both it is, in sheet order ("line", 1 for the first).
@@ -69,6 +69,8 @@ def sql_type(annotation: Any) -> types.TypeEngine:
         return BigInteger()
     if base is Decimal:
         return Numeric()
+    if base is dt.datetime:  # a case's Opened and Resolved: the sheet's wall time, no zone
+        return DateTime()
     if base is dt.date:
         return Date()
     return Text()
