@@ -23,7 +23,7 @@ from sheetcrm.crm.conditions import ConditionError, parse_condition
 from sheetcrm.crm.segments import (Deal, Definition, Reach, csv_text, parse_segments, safe_cell, segment_kpis)
 from sheetcrm.i18n import using
 from sheetcrm.sync import sync
-from sheetcrm.workbook.xlsx import XlsxWorkbook
+from books import xlsx, xlsx_book
 from test_gsheets import Traced, emu  # noqa: F401  (the emulator fixture)
 
 AS_OF = dt.date(2026, 12, 1)
@@ -174,17 +174,9 @@ SUMMARY = [["Segment", "Record", "Members", "Accounts", "Open Pipeline", "Won Re
 @pytest.fixture(params=["xlsx", "google"])
 def book(request, tmp_path):
     if request.param == "xlsx":
-        wb = openpyxl.Workbook()
-        wb.remove(wb.active)
-        for title, rows in TABS.items():
-            ws = wb.create_sheet(title)
-            for row in rows:
-                ws.append(row)
-        wb["Accounts"]["H1"] = "Check"
-        wb["Accounts"]["H2"] = "=LEN(B2)"  # a person's formula beside sheetcrm's column: kept
-        path = tmp_path / "crm.xlsx"
-        wb.save(path)
-        return XlsxWorkbook(path), None
+        # a person's formula beside sheetcrm's column: kept
+        cells = {("Accounts", "H1"): "Check", ("Accounts", "H2"): "=LEN(B2)"}
+        return xlsx_book(tmp_path / "crm.xlsx", TABS, cells=cells), None
     server = request.getfixturevalue("emu")
     traced = Traced(server.create_spreadsheet("CRM", TABS))
     return traced.book, traced
@@ -269,13 +261,7 @@ def _run(tmp_path, *args: str) -> subprocess.CompletedProcess:
 
 
 def test_segment_command_prints_the_target_list_as_csv_or_json(tmp_path):
-    wb = openpyxl.Workbook()
-    wb.remove(wb.active)
-    for title, rows in TABS.items():
-        ws = wb.create_sheet(title)
-        for row in rows:
-            ws.append(row)
-    wb.save(tmp_path / "crm.xlsx")
+    xlsx(tmp_path / "crm.xlsx", TABS)
     (tmp_path / "sheetcrm.toml").write_text('[segments.Referrals]\nrecord = "leads"\nwhen = "Source = Referral"\n',
                                             encoding="utf-8")
     out = _run(tmp_path, "retail PEOPLE")
