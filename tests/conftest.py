@@ -3,3 +3,20 @@
 by module name, as the tests beside this file do."""
 
 from demo_runs import demo  # noqa: E402,F401  (the session's demo workbooks, shared by the demo tests)
+
+import logging
+
+import pytest
+
+from sheetcrm.logs import LOGGER
+
+
+@pytest.fixture(autouse=True)
+def _service_logger_as_found():
+    """A test that runs the CLI in-process calls `logs.setup`, which stops the service's logger
+    propagating to the root, where caplog listens. Under xdist, which tests share a worker varies,
+    so a later caplog test saw no lines. Each test gets the logger back as it found it."""
+    logger = logging.getLogger(LOGGER)
+    saved = (list(logger.handlers), logger.propagate, logger.level)
+    yield
+    logger.handlers[:], logger.propagate, logger.level = saved[0], saved[1], saved[2]
