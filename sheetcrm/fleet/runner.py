@@ -1,0 +1,373 @@
+"""`sheetcrm run --fleet fleet.toml`: every workbook's jobs in one process.
+
+    fleet = Fleet(load_fleet("fleet.toml"), logger)
+    fleet.serve()        # until SIGINT/SIGTERM; fleet.run_once() runs every job once (cron)
+
+Each workbook is a `Member`: its config, its workbook, sheetcrm's lock on it (taken without
+waiting: a workbook held by another process is skipped this round and said so) and its
+`service.Service`, whose jobs (sync, outbox, digest) and Sync Log rows work exactly as under
+`sheetcrm run`. The fleet replaces only the timing: one `Scheduler` over every workbook's
+jobs, a small pool of worker threads (the work is mostly waiting on HTTP; docs/scaling.md has
+the measurements), and one `Budget` that every Google request passes before it is sent.
+
+A workbook that fails (its config, its credentials, unreachable, locked by an app) backs off
+alone: its jobs are due again after their period doubled per failure, up to a cap, and its
+failures can hold at most all workers but one. Its log says so once per change of state
+(failing, recovered), not at every retry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import signal
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import schedule
+
+from sheetcrm.config import Config, ConfigError, load_config
+from sheetcrm.every import Every
+from sheetcrm.i18n import _, current, ngettext, using
+from sheetcrm.lock import AlreadyRunning, WorkbookLock, remove_stale_temp_files
+from sheetcrm.logs import LOGGER
+from sheetcrm.service import Job, JobResult, RequestCounter, Service
+from sheetcrm.warehouse.settings import WarehouseError
+from sheetcrm.workbook import Workbook, WorkbookError
+from sheetcrm.workbook.credentials import EMULATOR_ENV
+from sheetcrm.workbook.target import open_workbook
+
+from .budget import Budget, Gate, gate_session
+from .clock import Clock, RealClock
+from .scheduler import Scheduler, Slot
+from .settings import Entry, FleetSettings, member_name
+from .status import write_state
+
+# How soon the idle dispatcher notices a stop signal under the real clock (a handler only sets a flag).
+REST_SLICE = 0.2  # seconds
+EXPECTED = (ConfigError, WorkbookError, WarehouseError)  # a member's outage, said in one line
+
+
+@dataclass
+class LastRun:
+    at: float
+    outcome: str          # ok | error | skipped
+    message: str = ""
+
+
+@dataclass(eq=False)
+class Member:
+    """One workbook of the fleet, opened at its first job (and again after a failure to open)."""
+
+    entry: Entry
+    name: str
+    logger: logging.Logger
+    config: Config | None = None
+    book: Workbook | None = None
+    service: Service | None = None
+    lock: WorkbookLock | None = None
+    gate: Gate | None = None
+    state: str = "waiting"
+    last_sync: LastRun | None = None
+    error: str = ""
+    jobs: dict[str, Job] = field(default_factory=dict)
+
+
+class _MemberLog(logging.Filter):
+    """A member's log lines: its name before each, in the JSON fields too; a failure only when
+    the job turns from healthy to failing (the service counts `failures` in a row)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.member = name
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        fields = getattr(record, "fields", {})
+        if fields.get("event") == "job_failed" and fields.get("failures", 1) > 1:
+            return False
+        record.msg, record.args = _("{workbook}: {message}", workbook=self.member, message=record.getMessage()), ()
+        record.fields = {**fields, "workbook": self.member}
+        return True
+
+
+class Fleet:
+    def __init__(self, settings: FleetSettings, logger: logging.Logger, *, clock: Clock | None = None,
+                 poll: float | None = REST_SLICE, write_state_file: bool = True) -> None:
+        self.settings = settings
+        self.logger = logger
+        self.clock = clock or RealClock()
+        self.poll = poll
+        self.write_state_file = write_state_file
+        self.language = current()
+        self.stopping = threading.Event()
+        # Set only by a hard stop: a job waiting for tokens or between retries gives up. A plain
+        # stop lets the jobs in flight finish, as `sheetcrm run` does.
+        self.abandon = threading.Event()
+        self._signalled = False
+        self.wake = threading.Event()
+        self.budget = Budget(settings.budget, self.clock, self.abandon)
+        self.scheduler = Scheduler(settings.workers)
+        self._lock = threading.Lock()
+        self.t0 = self.clock.now()
+        self.wall0 = dt.datetime.now().astimezone()
+        self.members: dict[str, Member] = {}
+        for i, entry in enumerate(settings.workbook):
+            name = member_name(entry)
+            child = logging.getLogger(f"{logger.name}.fleet.{i}")
+            child.filters.clear()
+            child.addFilter(_MemberLog(name))
+            self.members[name] = Member(entry, name, child)
+            every = entry.every_phrase
+            self.scheduler.add(Slot(name, "sync", every.period if every else 300.0, self.t0))
+        self.ok = True  # every job of run_once succeeded
+
+    # -- a member's life ----------------------------------------------------------------------
+
+    def _open(self, member: Member) -> None:
+        """Load the member's config, open its workbook behind the budget, take its lock, make its
+        service; raises AlreadyRunning (held elsewhere) or a one-line error."""
+        entry, s = member.entry, self.settings
+        config = load_config(s.path(entry.config)) if entry.config else Config()
+        counter = RequestCounter()
+        workbook = s.path(entry.workbook)
+        credentials = s.path(entry.credentials)
+        book = open_workbook(config, str(workbook) if workbook else None, entry.spreadsheet,
+                             str(credentials) if credentials else None, tracer=counter)
+        client = getattr(book, "client", None)
+        if client is not None:  # a Google workbook: its requests pass the budget, its pauses the fleet's clock
+            member.gate = Gate(self.budget, self._user(entry, config, credentials))
+            gate_session(client.http_client.session, member.gate)
+            client.http_client.policy.sleep = lambda seconds: self.clock.wait(self.abandon, seconds)
+        lock = WorkbookLock(book, wait=0).acquire()
+        if workbook is not None:
+            remove_stale_temp_files(workbook)
+        member.config, member.book, member.lock = config, book, lock
+        member.service = Service(config, book, member.logger, counter=counter, sync_every=entry.every_phrase)
+        for job in member.service.jobs:
+            member.jobs[job.name] = job
+            job.work = self._watched(member, job.work)
+        sync = member.jobs["sync"]
+        with self._lock:
+            slot = self._slot(member.name, "sync")
+            slot.period = sync.every.period
+            now = self.clock.now()
+            for job in member.service.jobs[1:]:
+                self.scheduler.add(Slot(member.name, job.name, job.every.period, self._first_due(job.every, now)))
+
+    @staticmethod
+    def _user(entry: Entry, config: Config, credentials: Path | None) -> str:
+        """Whose per-user quota a spreadsheet spends: its credentials file (the emulator is one user)."""
+        if os.environ.get(EMULATOR_ENV):
+            return "emulator"
+        path = credentials or (config.source.parent / config.credentials if config.credentials and config.source
+                               else config.credentials) or os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
+        return str(Path(path).expanduser().resolve()) if path else "default"
+
+    def _watched(self, member: Member, work: Any) -> Any:
+        """The job's work, remembering its outcome's message for `fleet status`."""
+        def run() -> JobResult:
+            try:
+                result = work()
+            except Exception as e:
+                member.error = str(e) or type(e).__name__
+                raise
+            member.error = result.message
+            return result
+        return run
+
+    def _slot(self, member: str, job: str) -> Slot:
+        return next(s for s in self.scheduler.slots if s.member == member and s.job == job)
+
+    def _first_due(self, every: Every, now: float) -> float:
+        return now if every.at is None else self._next_at(every, now)
+
+    @staticmethod
+    def _next_at(every: Every, now: float) -> float:
+        """A job at set hours ("every day at 08:00"): when it is next due, by the schedule library's rule."""
+        entry = every.job(schedule.Scheduler()).do(lambda: None)
+        return now + max(0.0, (entry.next_run - dt.datetime.now()).total_seconds())
+
+    # -- one job ---------------------------------------------------------------------------------
+
+    def _work(self, slot: Slot, once: bool) -> None:
+        """A worker thread: run `slot`'s job for its member, then schedule it again."""
+        try:
+            with using(self.language):
+                ok, skipped = self._run(slot)
+            with self._lock:
+                now = self.clock.now()
+                member = self.members[slot.member]
+                if slot.job == "sync":
+                    member.last_sync = LastRun(slot.last_run, "skipped" if skipped else "ok" if ok else "error",
+                                               member.error)
+                if once:
+                    slot.running = False
+                    self.scheduler.slots.remove(slot)
+                    self.ok = self.ok and ok and not skipped
+                elif skipped:
+                    self.scheduler.skip(slot, now)
+                else:
+                    cap = member.config.schedule.max_backoff_seconds if member.config else self.settings.max_backoff_seconds
+                    job = member.jobs.get(slot.job)
+                    next_due = self._next_at(job.every, now) if ok and job and job.every.at else None
+                    self.scheduler.done(slot, ok, now, cap, next_due)
+                self._save()
+        finally:
+            self.wake.set()
+            self.clock.leave()
+
+    def _run(self, slot: Slot) -> tuple[bool, bool]:
+        """(succeeded, skipped) of one run of the slot's job."""
+        member = self.members[slot.member]
+        if member.service is None:
+            try:
+                self._open(member)
+            except AlreadyRunning as e:
+                member.error = str(e)
+                if member.state != "locked":
+                    self.logger.warning(_("{workbook}: skipped this round: {error}", workbook=member.name, error=e),
+                                        extra={"fields": {"event": "skipped", "workbook": member.name}})
+                member.state = "locked"
+                return False, True
+            except EXPECTED as e:
+                return self._failed(member, slot, str(e), None), False
+            except Exception as e:  # a bug: its traceback is what gets it fixed
+                return self._failed(member, slot, str(e) or type(e).__name__, e), False
+            if member.state in ("failing", "locked"):
+                self.logger.info(_("{workbook}: started", workbook=member.name),
+                                 extra={"fields": {"event": "started", "workbook": member.name}})
+        assert member.service is not None
+        ok = member.service.run_job(member.jobs[slot.job])
+        if slot.job == "sync":
+            member.state = "ok" if ok else "failing"
+        return ok, False
+
+    def _failed(self, member: Member, slot: Slot, message: str, bug: BaseException | None) -> bool:
+        """A member that could not even be opened: said once when it starts failing."""
+        member.error = message
+        self._close(member)
+        if member.state != "failing":
+            self.logger.error(_("{workbook}: cannot start: {error}; retried with backoff", workbook=member.name,
+                                error=message), exc_info=bug,
+                              extra={"fields": {"event": "member_failed", "workbook": member.name}})
+        member.state = "failing"
+        return False
+
+    def _close(self, member: Member) -> None:
+        if member.lock is not None:
+            member.lock.release()
+        member.service = member.book = member.lock = member.gate = None
+        member.jobs.clear()
+
+    # -- the dispatcher ----------------------------------------------------------------------------
+
+    def serve(self, until: float | None = None) -> None:
+        """Run the jobs as they fall due until a stop (SIGINT/SIGTERM, `stop()`), or until the
+        clock reads `until`; then let the jobs in flight finish and write the waiting Sync Log rows."""
+        self._dispatch(once=False, until=until)
+
+    def run_once(self) -> bool:
+        """Every job of every workbook once (for cron); True when all succeeded."""
+        self._dispatch(once=True, until=None)
+        return self.ok
+
+    def stop(self, hard: bool = False) -> None:
+        """Stop after the jobs in flight; `hard`: they give up their waits for tokens and retries."""
+        if hard:
+            self.abandon.set()
+        self.stopping.set()
+        self.wake.set()
+
+    def _dispatch(self, once: bool, until: float | None) -> None:
+        self.logger.info(ngettext("fleet: {n} workbook, {workers} workers", "fleet: {n} workbooks, {workers} workers",
+                                  len(self.members), workers=self.settings.workers),
+                         extra={"fields": {"event": "fleet_started", "workbooks": len(self.members)}})
+        with ThreadPoolExecutor(self.settings.workers, thread_name_prefix="fleet") as pool, self._signals():
+            while not self._stop_asked():
+                with self._lock:
+                    now = self.clock.now()
+                    if until is not None and now >= until:
+                        break
+                    while (slot := self.scheduler.next(now)) is not None:
+                        self.clock.join()  # counted before it starts, so virtual time waits for it
+                        pool.submit(self._work, slot, once)
+                    if once and not self.scheduler.slots:
+                        break
+                    wake = self.scheduler.wake_at()
+                timeout = 60.0 if wake is None else max(0.0, wake - now)
+                if until is not None:
+                    timeout = min(timeout, until - now)
+                if self.poll is not None:
+                    timeout = min(timeout, self.poll)
+                self.clock.wait(self.wake, timeout)
+                self.wake.clear()
+            # The pool's exit waits for the jobs in flight; their threads leave the clock as they end.
+            self.clock.leave()
+        self.clock.join()
+        for member in self.members.values():
+            if member.service is not None and not once:
+                member.service.flush_log()
+        self._save()
+        for member in self.members.values():
+            self._close(member)
+
+    def _stop_asked(self) -> bool:
+        if self._signalled:
+            self.stop()
+        return self.stopping.is_set()
+
+    @contextmanager
+    def _signals(self) -> Iterator[None]:
+        """SIGINT and SIGTERM stop after the jobs in flight; a second one at once (exit 130).
+        Only in the main thread (a test may serve a fleet from another)."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def stop(signum: int, _frame: Any) -> None:
+            if self._signalled:
+                raise SystemExit(130)
+            self._signalled = True
+
+        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    # -- what `fleet status` reads ------------------------------------------------------------------
+
+    def wall(self, t: float) -> str:
+        return (self.wall0 + dt.timedelta(seconds=t - self.t0)).isoformat(timespec="seconds")
+
+    def state(self) -> dict[str, Any]:
+        rows = []
+        for member in self.members.values():
+            sync = next((s for s in self.scheduler.slots if s.member == member.name and s.job == "sync"), None)
+            last = member.last_sync
+            rows.append({
+                "name": member.name,
+                "target": member.book.describe() if member.book is not None else
+                (member.entry.spreadsheet or str(self.settings.path(member.entry.workbook))),
+                "state": member.state,
+                "last_sync": None if last is None else {"at": self.wall(last.at), "outcome": last.outcome,
+                                                        "message": last.message},
+                "next_sync": None if sync is None or sync.running else self.wall(sync.due),
+                "failures": sync.failures if sync is not None else 0,
+                "requests_last_minute": member.gate.last_minute() if member.gate is not None else 0,
+            })
+        return {"pid": os.getpid(), "written_at": self.wall(self.clock.now()), "workbooks": rows}
+
+    def _save(self) -> None:
+        if self.write_state_file:
+            try:
+                write_state(self.settings.state_path, self.state())
+            except OSError as e:  # the status view is a convenience: its failure never stops the fleet
+                self.logger.warning(_("cannot write the fleet state {file}: {error}", file=self.settings.state_path,
+                                      error=e.strerror or e))
