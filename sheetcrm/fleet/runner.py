@@ -298,7 +298,7 @@ class Fleet:
                         pool.submit(self._work, slot, once)
                     if once and not self.scheduler.slots:
                         break
-                    wake = self.scheduler.wake_at()
+                    wake = self.scheduler.wake_at(now)
                 timeout = 60.0 if wake is None else max(0.0, wake - now)
                 if until is not None:
                     timeout = min(timeout, until - now)

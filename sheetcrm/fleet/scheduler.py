@@ -11,8 +11,11 @@ them) can hold at most `workers - 1` workers, so they never delay the others' du
 
 from __future__ import annotations
 
+import collections
 import math
 from dataclasses import dataclass, field
+
+RUNS_KEPT = 256  # each slot's latest (start, lateness) pairs, for the simulation and the bench
 
 
 @dataclass(eq=False)
@@ -24,7 +27,8 @@ class Slot:
     last_run: float = -math.inf
     failures: int = 0
     running: bool = False
-    lateness: list[float] = field(default_factory=list)  # start - due of each run, for the simulation
+    runs: collections.deque[tuple[float, float]] = field(
+        default_factory=lambda: collections.deque(maxlen=RUNS_KEPT))  # (start, start - due) of each run
 
 
 class Scheduler:
@@ -56,7 +60,7 @@ class Scheduler:
             return None
         slot = min(ready, key=lambda s: (s.due, s.last_run))
         slot.running = True
-        slot.lateness.append(now - slot.due)
+        slot.runs.append((now, now - slot.due))
         slot.last_run = now
         return slot
 
@@ -81,7 +85,14 @@ class Scheduler:
         slot.running = False
         slot.due = now + slot.period
 
-    def wake_at(self) -> float | None:
-        """The earliest due time among slots that are not running, or None."""
-        dues = [s.due for s in self.slots if not s.running]
-        return min(dues) if dues else None
+    def wake_at(self, now: float) -> float | None:
+        """When to look again, after `next` gave None at `now`: the earliest due time of a slot
+        that could start then, or None when only a job finishing can change anything (the
+        workers are all busy, or what is due waits for its workbook's job or a free worker)."""
+        running = self.running()
+        if len(running) >= self.workers:
+            return None
+        busy = {s.member for s in running}
+        dues = [s.due for s in self.slots if not s.running and s.member not in busy]
+        due = min(dues, default=None)
+        return due if due is not None and due > now else None

@@ -1,0 +1,168 @@
+"""Many workbooks, one service: the fleet against the Sheets emulator, in virtual time.
+
+    python bench/bench_fleet.py                       # 200 workbooks, 10 virtual minutes, one dead
+    python bench/bench_fleet.py --workbooks 20 --minutes 5 --dead 0
+
+Each workbook is a small CRM in the emulator; the fleet syncs each every minute under
+Google's default quotas (300 reads and 300 writes a minute per project, 60 per user: here
+every workbook is the one emulator user), with the emulator enforcing the same per-minute
+quota, so a request past the budget would come back 429. A dead workbook's every request is
+answered 500 (Google's body) by a fault injected in front of the emulator's handler.
+
+Time is the fleet's `VirtualClock`: it stands still while a job works and jumps when every
+thread waits, so "lateness" (a sync's start minus the time it was due) is in the fleet's
+seconds whatever the machine, and a 10-minute run takes the real seconds its syncs take.
+Prints syncs per virtual minute, requests per minute against the budget, the worst lateness,
+memory per workbook (RSS), and real seconds of work per sync (what bounds a real machine).
+tests/fleet/test_simulation.py runs `simulate` at CI size; docs/scaling.md has the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sheetcrm.emulator import Emulator
+from sheetcrm.emulator.errors import ApiError
+from sheetcrm.fleet.clock import VirtualClock
+from sheetcrm.fleet.runner import Fleet
+from sheetcrm.fleet.settings import load_fleet
+
+LEADS = [["ID", "Last Name", "Company", "Status", "Email"],
+         *[["", f"Person {i}", f"Company {i}", "New", f"p{i}@example.com"] for i in range(8)]]
+ACCOUNTS = [["ID", "Account Name", "Industry"], *[["", f"Company {i}", "Retail"] for i in range(4)]]
+
+
+@dataclass
+class Figures:
+    workbooks: int
+    minutes: float
+    syncs: int = 0
+    ok: int = 0
+    reads: int = 0
+    writes: int = 0
+    quota_429: int = 0
+    dead_requests: int = 0
+    dead_failures: int = 0
+    dead_runs: list[float] = field(default_factory=list)   # virtual start times of the dead workbook's syncs
+    lateness: dict[str, list[float]] = field(default_factory=dict)  # healthy workbook -> each sync's lateness
+    starts: dict[str, list[float]] = field(default_factory=dict)    # healthy workbook -> each sync's start
+    real_seconds: float = 0.0
+    rss_per_workbook_kb: float = 0.0
+    budget: dict[str, int] = field(default_factory=dict)
+    states: dict[str, str] = field(default_factory=dict)
+
+    def max_lateness(self, after: float = 0.0) -> float:
+        return max((late for name in self.lateness for start, late in zip(self.starts[name], self.lateness[name])
+                    if start >= after), default=0.0)
+
+
+def _rss_kb() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def dead_in_front(emu: Emulator, dead: set[str]) -> None:
+    """Every request for a dead spreadsheet answered 500, as Google does in an outage."""
+    inner = emu.service.handle
+
+    def handle(method: str, target: str, body: bytes):
+        if any(key in target for key in dead):
+            return 500, ApiError(500).body()
+        return inner(method, target, body)
+
+    emu.service.handle = handle  # type: ignore[method-assign]
+
+
+def simulate(workbooks: int = 20, minutes: float = 5, dead: int = 1, workers: int = 2, every: str = "every 1 minute",
+             folder: Path | None = None, budget: dict[str, int] | None = None) -> Figures:
+    """Run a fleet of `workbooks` healthy spreadsheets (+ `dead` dead ones) for `minutes` virtual minutes."""
+    folder = folder or Path(tempfile.mkdtemp(prefix="fleet-"))
+    os.environ["XDG_CACHE_HOME"] = str(folder / "cache")  # the locks, Sync Log queues, journals
+    budget = budget or {}
+    clock = VirtualClock()
+    user_reads = budget.get("user_reads_per_minute", 60)
+    user_writes = budget.get("user_writes_per_minute", 60)
+    figures = Figures(workbooks, minutes)
+    with Emulator(read_quota=user_reads, write_quota=user_writes, clock=clock) as emu:
+        keys = [emu.create_spreadsheet(f"Client {i}", {"Leads": LEADS, "Accounts": ACCOUNTS}) for i in range(workbooks)]
+        dead_keys = [emu.create_spreadsheet(f"Dead {i}", {"Leads": LEADS}) for i in range(dead)]
+        dead_in_front(emu, set(dead_keys))
+        lines = [f"workers = {workers}", f'state = "{folder / "state.json"}"', "[budget]",
+                 *(f"{k} = {v}" for k, v in budget.items())]
+        for i, key in enumerate(keys + dead_keys):
+            name = f"client-{i:03d}" if i < workbooks else f"dead-{i - workbooks}"
+            lines += ["[[workbook]]", f'name = "{name}"', f'spreadsheet = "{key}"', f'every = "{every}"']
+        (folder / "fleet.toml").write_text("\n".join(lines) + "\n")
+        settings = load_fleet(folder / "fleet.toml")
+        logger = logging.getLogger("sheetcrm.run")
+        previous = os.environ.get("SHEETS_EMULATOR_HOST")
+        os.environ["SHEETS_EMULATOR_HOST"] = emu.host
+        try:
+            rss = _rss_kb()
+            fleet = Fleet(settings, logger, clock=clock, poll=None)
+            started = time.perf_counter()
+            fleet.serve(until=minutes * 60)
+            figures.real_seconds = time.perf_counter() - started
+            figures.rss_per_workbook_kb = (_rss_kb() - rss) / max(1, workbooks + dead)
+        finally:
+            if previous is None:
+                os.environ.pop("SHEETS_EMULATOR_HOST", None)
+            else:
+                os.environ["SHEETS_EMULATOR_HOST"] = previous
+        for record in emu.requests:
+            if any(key in record.path for key in dead_keys):
+                figures.dead_requests += 1
+                continue
+            figures.reads += record.method == "GET"
+            figures.writes += record.method != "GET"
+            figures.quota_429 += record.status == 429
+        for slot in fleet.scheduler.slots:
+            if slot.job != "sync":
+                continue
+            member = fleet.members[slot.member]
+            starts = [start for start, _ in slot.runs]
+            if slot.member.startswith("dead"):
+                figures.dead_failures = slot.failures
+                figures.dead_runs = starts
+                continue
+            figures.lateness[slot.member] = [late for _, late in slot.runs]
+            figures.starts[slot.member] = starts
+            figures.syncs += len(starts)
+            figures.states[slot.member] = member.state
+        figures.budget = {"reads": settings.budget.user_reads_per_minute, "writes": settings.budget.user_writes_per_minute}
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workbooks", type=int, default=200)
+    parser.add_argument("--minutes", type=float, default=10)
+    parser.add_argument("--dead", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--every", default="every 5 minutes")
+    args = parser.parse_args()
+    logging.getLogger("sheetcrm.run").setLevel(logging.ERROR)
+    f = simulate(args.workbooks, args.minutes, args.dead, args.workers, args.every)
+    print(f"{f.workbooks} workbooks (+{args.dead} dead), {args.every}, {args.workers} workers, "
+          f"{f.minutes:g} virtual minutes, {f.real_seconds:.1f} real seconds")
+    print(f"syncs: {f.syncs} ({f.syncs / f.minutes:.1f} per virtual minute), "
+          f"real work per sync: {1000 * f.real_seconds / max(1, f.syncs):.0f} ms")
+    print(f"requests per minute: {f.reads / f.minutes:.1f} reads, {f.writes / f.minutes:.1f} writes "
+          f"(budget {f.budget['reads']} + {f.budget['writes']}); 429 for quota: {f.quota_429}")
+    print(f"max lateness: {f.max_lateness():.1f} s overall, {f.max_lateness(after=120):.1f} s after the first 2 minutes")
+    print(f"dead workbook: {f.dead_requests} requests, {f.dead_failures} failures in a row, "
+          f"its syncs at {[round(t) for t in f.dead_runs]}")
+    print(f"memory: {f.rss_per_workbook_kb:.0f} KB RSS per workbook")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
