@@ -25,8 +25,10 @@ import os
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 from sheetcrm.emulator import Emulator
 from sheetcrm.emulator.errors import ApiError
@@ -50,12 +52,14 @@ class Figures:
     quota_429: int = 0
     dead_requests: int = 0
     dead_failures: int = 0
+    dead_next_due: float = 0.0
     dead_runs: list[float] = field(default_factory=list)   # virtual start times of the dead workbook's syncs
     lateness: dict[str, list[float]] = field(default_factory=dict)  # healthy workbook -> each sync's lateness
     starts: dict[str, list[float]] = field(default_factory=dict)    # healthy workbook -> each sync's start
     real_seconds: float = 0.0
     rss_per_workbook_kb: float = 0.0
     budget: dict[str, int] = field(default_factory=dict)
+    budget_waited: float = 0.0  # seconds jobs waited for tokens: > 0 when the budget was binding
     states: dict[str, str] = field(default_factory=dict)
 
     def max_lateness(self, after: float = 0.0) -> float:
@@ -82,17 +86,31 @@ def dead_in_front(emu: Emulator, dead: set[str]) -> None:
     emu.service.handle = handle  # type: ignore[method-assign]
 
 
+@contextmanager
+def _environ(**values: str) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
 def simulate(workbooks: int = 20, minutes: float = 5, dead: int = 1, workers: int = 2, every: str = "every 1 minute",
-             folder: Path | None = None, budget: dict[str, int] | None = None) -> Figures:
-    """Run a fleet of `workbooks` healthy spreadsheets (+ `dead` dead ones) for `minutes` virtual minutes."""
+             folder: Path | None = None, budget: dict[str, int] | None = None,
+             quota: tuple[int, int] = (60, 60)) -> Figures:
+    """Run a fleet of `workbooks` healthy spreadsheets (+ `dead` dead ones) for `minutes`
+    virtual minutes; the fleet file's [budget] is `budget` (default: Google's quotas), the
+    emulator answers 429 past `quota` (reads, writes) a minute (default: Google's per user)."""
     folder = folder or Path(tempfile.mkdtemp(prefix="fleet-"))
-    os.environ["XDG_CACHE_HOME"] = str(folder / "cache")  # the locks, Sync Log queues, journals
     budget = budget or {}
     clock = VirtualClock()
-    user_reads = budget.get("user_reads_per_minute", 60)
-    user_writes = budget.get("user_writes_per_minute", 60)
     figures = Figures(workbooks, minutes)
-    with Emulator(read_quota=user_reads, write_quota=user_writes, clock=clock) as emu:
+    with Emulator(read_quota=quota[0], write_quota=quota[1], clock=clock) as emu:
         keys = [emu.create_spreadsheet(f"Client {i}", {"Leads": LEADS, "Accounts": ACCOUNTS}) for i in range(workbooks)]
         dead_keys = [emu.create_spreadsheet(f"Dead {i}", {"Leads": LEADS}) for i in range(dead)]
         dead_in_front(emu, set(dead_keys))
@@ -104,20 +122,15 @@ def simulate(workbooks: int = 20, minutes: float = 5, dead: int = 1, workers: in
         (folder / "fleet.toml").write_text("\n".join(lines) + "\n")
         settings = load_fleet(folder / "fleet.toml")
         logger = logging.getLogger("sheetcrm.run")
-        previous = os.environ.get("SHEETS_EMULATOR_HOST")
-        os.environ["SHEETS_EMULATOR_HOST"] = emu.host
-        try:
+        # The locks, Sync Log queues and journals in the run's own folder; every request to the emulator.
+        with _environ(XDG_CACHE_HOME=str(folder / "cache"), SHEETS_EMULATOR_HOST=emu.host):
             rss = _rss_kb()
             fleet = Fleet(settings, logger, clock=clock, poll=None)
             started = time.perf_counter()
             fleet.serve(until=minutes * 60)
             figures.real_seconds = time.perf_counter() - started
             figures.rss_per_workbook_kb = (_rss_kb() - rss) / max(1, workbooks + dead)
-        finally:
-            if previous is None:
-                os.environ.pop("SHEETS_EMULATOR_HOST", None)
-            else:
-                os.environ["SHEETS_EMULATOR_HOST"] = previous
+        figures.budget_waited = fleet.budget.waited
         for record in emu.requests:
             if any(key in record.path for key in dead_keys):
                 figures.dead_requests += 1
@@ -132,6 +145,7 @@ def simulate(workbooks: int = 20, minutes: float = 5, dead: int = 1, workers: in
             starts = [start for start, _ in slot.runs]
             if slot.member.startswith("dead"):
                 figures.dead_failures = slot.failures
+                figures.dead_next_due = slot.due
                 figures.dead_runs = starts
                 continue
             figures.lateness[slot.member] = [late for _, late in slot.runs]
@@ -158,6 +172,7 @@ def main() -> None:
           f"real work per sync: {1000 * f.real_seconds / max(1, f.syncs):.0f} ms")
     print(f"requests per minute: {f.reads / f.minutes:.1f} reads, {f.writes / f.minutes:.1f} writes "
           f"(budget {f.budget['reads']} + {f.budget['writes']}); 429 for quota: {f.quota_429}")
+    print(f"jobs waited {f.budget_waited:.0f} s in all for request tokens")
     print(f"max lateness: {f.max_lateness():.1f} s overall, {f.max_lateness(after=120):.1f} s after the first 2 minutes")
     print(f"dead workbook: {f.dead_requests} requests, {f.dead_failures} failures in a row, "
           f"its syncs at {[round(t) for t in f.dead_runs]}")

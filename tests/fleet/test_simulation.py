@@ -1,0 +1,68 @@
+"""The fleet at CI size (bench/bench_fleet.py runs it at 200 workbooks): 20 spreadsheets in the
+emulator, each synced every minute under Google's per-user quota, which the emulator enforces
+on the fleet's virtual clock; with and without a dead spreadsheet that the emulator answers 500
+for. Lateness (a sync's start minus its due time) is in the fleet's virtual seconds."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+
+from bench_fleet import simulate  # noqa: E402
+
+WORKBOOKS, MINUTES, INTERVAL = 20, 3, 60.0
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    healthy = simulate(WORKBOOKS, MINUTES, dead=0, folder=tmp_path_factory.mktemp("healthy"))
+    with_dead = simulate(WORKBOOKS, MINUTES, dead=1, folder=tmp_path_factory.mktemp("dead"))
+    return healthy, with_dead
+
+
+def test_the_budget_held_where_it_was_needed(runs):
+    for figures in runs:
+        # The first minute's syncs (each sets up sheetcrm's tabs) want more reads than the
+        # user's 60 a minute: jobs waited for tokens, and the emulator never refused one.
+        assert figures.budget_waited > 0
+        assert figures.quota_429 == 0
+        assert figures.reads > 60 * (MINUTES - 1)  # the quota was reached, not idled under
+
+
+def test_without_the_budget_the_same_fleet_is_refused(tmp_path):
+    # The control: the budget raised out of the way, the emulator still at Google's quota.
+    figures = simulate(WORKBOOKS, 1, dead=0, folder=tmp_path,
+                       budget={"user_reads_per_minute": 10_000, "project_reads_per_minute": 10_000})
+    assert figures.quota_429 > 0
+
+
+def test_every_healthy_workbook_syncs_within_its_interval(runs):
+    for figures in runs:
+        assert len(figures.lateness) == WORKBOOKS
+        for name, lateness in figures.lateness.items():
+            starts = figures.starts[name]
+            # The first syncs set up sheetcrm's tabs and want more reads than a minute's
+            # budget: the last of them wait up to a minute for tokens. None starves.
+            assert lateness[0] <= INTERVAL + 5, (name, lateness)
+            # From then on the budget allows a sync a minute, and each is within its interval.
+            assert all(late < INTERVAL for late in lateness[1:]), (name, lateness)
+            assert all(b - a <= INTERVAL + 5 for a, b in zip(starts, starts[1:])), (name, starts)
+            assert len(starts) >= MINUTES - 1, (name, starts)
+            assert figures.states[name] == "ok"
+        assert figures.max_lateness(after=2 * INTERVAL) < 5
+
+
+def test_a_dead_workbook_backs_off_alone_and_does_not_slow_the_rest(runs):
+    healthy, with_dead = runs
+    # It failed (each of its requests tried 6 times, its pauses on the fleet's clock), and is
+    # due again only after twice its period: not every minute like the healthy ones.
+    assert with_dead.dead_failures == 1
+    assert len(with_dead.dead_runs) == 1
+    assert with_dead.dead_next_due >= with_dead.dead_runs[0] + 2 * INTERVAL
+    assert with_dead.dead_requests >= 6
+    assert with_dead.syncs == healthy.syncs
+    assert with_dead.max_lateness(after=INTERVAL) <= healthy.max_lateness(after=INTERVAL) + 1.0
