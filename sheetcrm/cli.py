@@ -744,13 +744,19 @@ def serve(target: Target, host: str, port: int) -> None:
 @click.option("--once", is_flag=True, help=_("Run every job once and exit (for cron): exit 1 if one failed."))
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help=_("Log lines on stderr as text or as one JSON object each."))
+@click.option("--fleet", "fleet_path", type=click.Path(dir_okay=False), metavar=_("FILE"),
+              help=_("Run every workbook of a fleet file (fleet.toml) in this one process, under a shared "
+                     "request budget (docs/scaling.md)."))
 @IGNORE_LOCK
 @user_errors
-def run(target: Target, every: str | None, once: bool, log_format: str) -> None:
+def run(target: Target, every: str | None, once: bool, log_format: str, fleet_path: str | None) -> None:
     from sheetcrm import logs
     from sheetcrm.lock import WAIT_SECONDS, WorkbookLock, remove_stale_temp_files
     from sheetcrm.service import RequestCounter, Service, parse_every
 
+    if fleet_path is not None:
+        _run_fleet(target, every, once, log_format, fleet_path)
+        return
     try:
         sync_every = parse_every(f"every {every}") if every else None  # not for people: the phrase parsed
     except ValueError as e:
@@ -768,6 +774,52 @@ def run(target: Target, every: str | None, once: bool, log_format: str) -> None:
         if once:
             sys.exit(0 if service.run_once() else 1)
         service.serve()
+
+
+def _run_fleet(target: Target, every: str | None, once: bool, log_format: str, fleet_path: str) -> None:
+    from sheetcrm import logs
+    from sheetcrm.fleet.runner import Fleet
+    from sheetcrm.fleet.settings import load_fleet
+
+    given = [flag for flag, value in (("--workbook", target.workbook), ("--spreadsheet", target.spreadsheet),
+                                      ("--credentials", target.credentials), ("--config", target.config_path),
+                                      ("--every", every), ("--ignore-lock", target.ignore_lock or None))
+             if value is not None]
+    if given:
+        raise click.UsageError(_("--fleet takes every workbook, its config and its schedule from the fleet file; "
+                                 "leave out {flags}", flags=", ".join(given)))
+    settings = load_fleet(fleet_path)
+    logger, _console = logs.setup(log_format)  # a progress bar per workbook would be noise: log lines only
+    running = Fleet(settings, logger)
+    if once:
+        sys.exit(0 if running.run_once() else 1)
+    running.serve()
+
+
+@main.group(help=_("Many workbooks in one process: `sheetcrm run --fleet fleet.toml`, and what it is doing."))
+def fleet() -> None:
+    pass
+
+
+@fleet.command("status", help=_("Each workbook of a running (or stopped) fleet: last sync, next sync, failures in a "
+                                "row, requests in the last minute. Read-only."))
+@click.option("--fleet", "fleet_path", type=click.Path(dir_okay=False), metavar=_("FILE"), default="fleet.toml",
+              show_default=True, help=_("The fleet file; its `state` names the file the fleet writes."))
+@FORMAT
+@user_errors
+def fleet_status(fleet_path: str, fmt: str) -> None:
+    from sheetcrm.fleet import status
+    from sheetcrm.fleet.settings import load_fleet
+
+    state = status.read_state(load_fleet(fleet_path).state_path)
+    if fmt == "json":
+        echo_json(json.dumps(state, ensure_ascii=False, indent=2))
+        return
+    echo(ngettext("fleet of {n} workbook, state written {when} by PID {pid}",
+                  "fleet of {n} workbooks, state written {when} by PID {pid}", len(state.get("workbooks", [])),
+                  when=status.short(state.get("written_at")), pid=state.get("pid")))
+    echo_lines(show.table([_("Workbook"), _("State"), _("Last sync"), _("Next sync"), _("Failures"),
+                           _("Requests in the last minute")], status.rows(state), right=(4, 5)))
 
 
 # -- what the commands print -------------------------------------------------------------------

@@ -48,7 +48,7 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # A sync: the steps in their declared order, between one read and one write.
     ("sync", ("sheetcrm.sync",)),
     # What a command runs: the service, the starter and the demo, the workbook a config names.
-    ("commands", ("sheetcrm.service", "sheetcrm.starter", "sheetcrm.demo", "sheetcrm.workbook.target",
+    ("commands", ("sheetcrm.service", "sheetcrm.fleet", "sheetcrm.starter", "sheetcrm.demo", "sheetcrm.workbook.target",
                   "sheetcrm.intake.importer", "sheetcrm.intake.drain", "sheetcrm.intake.web")),
     # What a person reads on the terminal: numbers, tables, progress.
     ("cli", ("sheetcrm.cli", "sheetcrm.__main__", "sheetcrm.show")),

@@ -310,7 +310,7 @@ class Fleet:
             self.clock.leave()
         self.clock.join()
         for member in self.members.values():
-            if member.service is not None and not once:
+            if member.service is not None:  # the Sync Log rows still waiting, as `sheetcrm run` at exit
                 member.service.flush_log()
         self._save()
         for member in self.members.values():

@@ -64,7 +64,7 @@ class Scheduler:
         slot.last_run = now
         return slot
 
-    def done(self, slot: Slot, ok: bool, now: float, cap: float, next_due: float | None = None) -> float:
+    def done(self, slot: Slot, ok: bool, now: float, cap: float = math.inf, next_due: float | None = None) -> float:
         """Schedule `slot` again after a run that started at `slot.last_run` and ended `now`;
         returns the delay until it is due. A success is due `period` after its start (or at
         `next_due`, for jobs at set hours); a failure `period * 2**failures` after its end,

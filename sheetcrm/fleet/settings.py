@@ -33,7 +33,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from sheetcrm.every import Every, parse_every
 from sheetcrm.i18n import _, ngettext
-from sheetcrm.settings import DAY, ConfigError, Section, problem, seconds
+from sheetcrm.settings import DAY, ConfigError, KeyedProblem, Section, problem, seconds
 from sheetcrm.workbook import WorkbookError
 from sheetcrm.workbook.gsheets import spreadsheet_id
 
@@ -109,14 +109,14 @@ class FleetSettings(Section):
         names: set[str] = set()
         targets: set[str] = set()
         for i, entry in enumerate(self.workbook):
-            name = member_name(entry)
-            if name in names:
-                raise ValueError(_("workbook {n}: the name {name} is taken by an earlier entry; give it its own name",
-                                   n=i + 1, name=repr(name)))
+            key = f"workbook.{i + 1}"
             target = entry.spreadsheet or str(Path(entry.workbook or "").expanduser())
             if target in targets:
-                raise ValueError(_("workbook {n}: the same workbook as an earlier entry ({target})",
-                                   n=i + 1, target=target))
+                raise KeyedProblem(key, _("the same workbook as an earlier entry ({target})", target=target))
+            name = member_name(entry)
+            if name in names:
+                raise KeyedProblem(key, _("the name {name} is taken by an earlier entry; give it its own name",
+                                          name=repr(name)))
             names.add(name)
             targets.add(target)
         return self
@@ -174,7 +174,8 @@ def _one_line(e: ValidationError) -> str:
     errors = e.errors()
     err = errors[0]
     loc = [str(p + 1) if isinstance(p, int) else str(p) for p in err["loc"]]
-    key = ".".join(loc)
+    error = (err.get("ctx") or {}).get("error")
+    key = error.key if isinstance(error, KeyedProblem) else ".".join(loc)
     line = f"{key}: {problem(err)}" if key else problem(err)
     if len(errors) > 1:
         line = ngettext("{line} (and {n} more)", "{line} (and {n} more)", len(errors) - 1, line=line)

@@ -66,16 +66,16 @@ def rows(state: dict[str, Any]) -> list[list[str]]:
         outcome = last.get("outcome")
         shown_outcome = {"ok": pgettext("sync log status", "ok"), "error": pgettext("sync log status", "error"),
                          "skipped": _("skipped")}.get(outcome, "") if outcome else ""
-        when = _short(last.get("at"))
+        when = short(last.get("at"))
         last_text = _("{when} {outcome}", when=when, outcome=shown_outcome).strip() if when else "—"
         if last.get("message") and outcome != "ok":
             last_text += f": {last['message']}"
         out.append([w.get("name", ""), _(STATES.get(w.get("state", ""), w.get("state", ""))), last_text,
-                    _short(w.get("next_sync")) or "—", str(w.get("failures", 0)),
+                    short(w.get("next_sync")) or "—", str(w.get("failures", 0)),
                     str(w.get("requests_last_minute", 0))])
     return out
 
 
-def _short(iso: str | None) -> str:
+def short(iso: str | None) -> str:
     """An ISO time as YYYY-MM-DD HH:MM:SS (the file keeps the offset)."""
     return iso[:19].replace("T", " ") if iso else ""

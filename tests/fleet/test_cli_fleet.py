@@ -1,0 +1,136 @@
+"""`sheetcrm run --fleet` and `sheetcrm fleet status` from the command line, over real .xlsx
+files: a bad fleet file is one line and exit 2, a workbook held by another process is skipped
+and said so, a member with a broken config fails alone, and the status reads the state file
+while the fleet runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from books import xlsx
+from sheetcrm.lock import WorkbookLock
+from sheetcrm.workbook.xlsx import XlsxWorkbook
+
+ROOT = Path(__file__).resolve().parents[2]
+LEADS = [["ID", "Last Name", "Company", "Status"], ["", "Adams", "A Co", "New"], ["", "Baker", "B Co", "Working"]]
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # this process's locks where the CLI's are
+    return {**os.environ, "PYTHONPATH": str(ROOT), "XDG_CACHE_HOME": str(tmp_path / "cache"), "LANG": "C.UTF-8",
+            "LANGUAGE": "", "LC_ALL": ""}
+
+
+def sheetcrm(*args, env, cwd, timeout=120):
+    return subprocess.run([sys.executable, "-m", "sheetcrm", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def leads(path: Path) -> list[list]:
+    ws = openpyxl.load_workbook(path)["Leads"]
+    return [[c.value for c in row] for row in ws.iter_rows()]
+
+
+@pytest.mark.parametrize("text, says", [
+    ('[[workbook]]\nworkbook = "a.xlsx"\nspreadsheet = "1AbCdEfGhIjKlMn"\n', "workbook.1: give exactly one of"),
+    ('[[workbook]]\nworkbok = "a.xlsx"\n', "workbook.1.workbok: unknown key"),
+    ('[[workbook]]\nworkbook = "a.xlsx"\nevery = "every fortnight"\n', "workbook.1.every: cannot read"),
+    ('[[workbook]]\nworkbook = "a.xlsx"\n[[workbook]]\nworkbook = "a.xlsx"\n', "the same workbook as an earlier"),
+    ('workers = 0\n[[workbook]]\nworkbook = "a.xlsx"\n', "workers: must be greater than or equal to 1"),
+    ('[budget]\nuser_reads_per_minute = "60"\n[[workbook]]\nworkbook = "a.xlsx"\n', "budget.user_reads_per_minute"),
+    ("workers = 2\n", "workbook: is required"),
+    ("[[workbook]\n", "not valid TOML"),
+])
+def test_a_bad_fleet_file_is_one_line_and_exit_2(tmp_path, env, text, says):
+    (tmp_path / "fleet.toml").write_text(text)
+    out = sheetcrm("run", "--fleet", "fleet.toml", "--once", env=env, cwd=tmp_path)
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.count("\n") == 1 and says in out.stderr and "fleet.toml" in out.stderr, out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_fleet_and_a_single_workbook_flag_do_not_mix(tmp_path, env):
+    (tmp_path / "fleet.toml").write_text('[[workbook]]\nworkbook = "a.xlsx"\n')
+    out = sheetcrm("run", "--fleet", "fleet.toml", "--workbook", "a.xlsx", env=env, cwd=tmp_path)
+    assert out.returncode == 2 and "--workbook" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_once_syncs_each_workbook_skips_a_held_one_and_fails_a_broken_one_alone(tmp_path, env):
+    for name in ("a", "b", "held", "broken"):
+        xlsx(tmp_path / f"{name}.xlsx", {"Leads": LEADS})
+    (tmp_path / "broken.toml").write_text("[schedule]\nsync = \"every fortnight\"\n")
+    (tmp_path / "fleet.toml").write_text(
+        '[[workbook]]\nworkbook = "a.xlsx"\n[[workbook]]\nname = "bee"\nworkbook = "b.xlsx"\n'
+        '[[workbook]]\nworkbook = "held.xlsx"\n[[workbook]]\nworkbook = "broken.xlsx"\nconfig = "broken.toml"\n')
+    held_before = (tmp_path / "held.xlsx").read_bytes()
+    with WorkbookLock(XlsxWorkbook(str(tmp_path / "held.xlsx"))):  # another process's `sheetcrm run`
+        out = sheetcrm("run", "--fleet", "fleet.toml", "--once", env=env, cwd=tmp_path)
+    assert out.returncode == 1, out.stderr  # not every job succeeded
+    assert "Traceback" not in out.stderr
+    skipped = [line for line in out.stderr.splitlines() if "held: skipped this round" in line]
+    assert len(skipped) == 1 and "already served by `sheetcrm run`" in skipped[0]
+    broken = [line for line in out.stderr.splitlines() if line.count("broken: cannot start")]
+    assert len(broken) == 1 and "schedule.sync" in broken[0]
+    for name in ("a", "b"):  # both synced: IDs in the empty ID cells, every other cell as it was
+        rows = leads(tmp_path / f"{name}.xlsx")
+        assert [r[0] for r in rows[1:3]] == ["LEAD-0001", "LEAD-0002"]
+        assert [r[1:4] for r in rows[:3]] == [r[1:] for r in LEADS]
+    assert (tmp_path / "held.xlsx").read_bytes() == held_before  # untouched while another process holds it
+
+    status = sheetcrm("fleet", "status", "--format", "json", env=env, cwd=tmp_path)
+    assert status.returncode == 0, status.stderr
+    state = {w["name"]: w for w in json.loads(status.stdout)["workbooks"]}
+    assert set(state) == {"a", "bee", "held", "broken"}
+    assert state["a"]["state"] == state["bee"]["state"] == "ok"
+    assert state["a"]["last_sync"]["outcome"] == "ok" and state["a"]["failures"] == 0
+    assert state["held"]["state"] == "locked" and state["held"]["last_sync"]["outcome"] == "skipped"
+    assert state["broken"]["state"] == "failing" and state["broken"]["last_sync"]["outcome"] == "error"
+    assert "schedule.sync" in state["broken"]["last_sync"]["message"]
+
+    text = sheetcrm("fleet", "status", env=env, cwd=tmp_path)
+    lines = text.stdout.splitlines()
+    assert lines[0].startswith("fleet of 4 workbooks")
+    assert lines[1].split()[:2] == ["Workbook", "State"]
+    assert any(line.startswith("held") and "held by another process" in line for line in lines)
+
+
+def test_status_without_a_state_yet_is_one_line_exit_2(tmp_path, env):
+    (tmp_path / "fleet.toml").write_text('[[workbook]]\nworkbook = "a.xlsx"\n')
+    out = sheetcrm("fleet", "status", env=env, cwd=tmp_path)
+    assert out.returncode == 2 and out.stderr.count("\n") == 1 and "no fleet state yet" in out.stderr
+
+
+def test_the_status_reads_a_running_fleet_which_stops_on_sigterm(tmp_path, env):
+    xlsx(tmp_path / "a.xlsx", {"Leads": LEADS})
+    (tmp_path / "fleet.toml").write_text('state = "run/state.json"\n[[workbook]]\nworkbook = "a.xlsx"\n'
+                                         'every = "every 30 seconds"\n')
+    proc = subprocess.Popen([sys.executable, "-m", "sheetcrm", "run", "--fleet", "fleet.toml"], cwd=tmp_path,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        state = None
+        while time.monotonic() < deadline:
+            out = sheetcrm("fleet", "status", "--format", "json", env=env, cwd=tmp_path)
+            if out.returncode == 0:
+                state = json.loads(out.stdout)["workbooks"][0]
+                if state["last_sync"]:
+                    break
+            time.sleep(0.3)
+        assert state and state["last_sync"]["outcome"] == "ok" and state["next_sync"], state
+        assert json.loads(out.stdout)["pid"] == proc.pid
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
