@@ -25,6 +25,9 @@ NEEDS_MORE = {
     "sheetcrm sync --spreadsheet 1AbC...": GOOGLE,
     "sheetcrm demo --spreadsheet 1AbC...": GOOGLE,
     "sheetcrm run --spreadsheet 1AbC... --log-format json": GOOGLE + "; it also runs until stopped",
+    "sheetcrm run --fleet fleet.toml": "a fleet file naming the reader's own workbooks; it also runs until stopped "
+                                       "(tests/fleet/test_cli_fleet.py runs it)",
+    "sheetcrm fleet status --fleet fleet.toml": "the state a running fleet writes (tests/fleet/test_cli_fleet.py)",
     "sheetcrm serve --host 127.0.0.1 --port 8080": "a web server that runs until stopped (tests/test_serve.py runs it)",
     # The emulator's block: a server left running on the fixed port 8085, and the ID it prints
     # pasted by hand; tests/test_cli_google.py runs the same commands against the emulator.
