@@ -39,7 +39,6 @@ from sheetcrm.logs import LOGGER
 from sheetcrm.service import Job, JobResult, RequestCounter, Service
 from sheetcrm.warehouse.settings import WarehouseError
 from sheetcrm.workbook import Workbook, WorkbookError
-from sheetcrm.workbook.credentials import EMULATOR_ENV
 from sheetcrm.workbook.target import open_workbook
 
 from .budget import Budget, Gate, gate_session
@@ -140,7 +139,7 @@ class Fleet:
                              str(credentials) if credentials else None, tracer=counter)
         client = getattr(book, "client", None)
         if client is not None:  # a Google workbook: its requests pass the budget, its pauses the fleet's clock
-            member.gate = Gate(self.budget, self._user(entry, config, credentials))
+            member.gate = Gate(self.budget, self._user(config, credentials))
             gate_session(client.http_client.session, member.gate)
             client.http_client.policy.sleep = lambda seconds: self.clock.wait(self.abandon, seconds)
         lock = WorkbookLock(book, wait=0).acquire()
@@ -160,13 +159,15 @@ class Fleet:
                 self.scheduler.add(Slot(member.name, job.name, job.every.period, self._first_due(job.every, now)))
 
     @staticmethod
-    def _user(entry: Entry, config: Config, credentials: Path | None) -> str:
-        """Whose per-user quota a spreadsheet spends: its credentials file (the emulator is one user)."""
-        if os.environ.get(EMULATOR_ENV):
-            return "emulator"
-        path = credentials or (config.source.parent / config.credentials if config.credentials and config.source
-                               else config.credentials) or os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
-        return str(Path(path).expanduser().resolve()) if path else "default"
+    def _user(config: Config, credentials: Path | None) -> str:
+        """Whose per-user quota a spreadsheet spends: its credentials file's (one service account,
+        one user), found as `open_workbook` finds it; "default" when none is named (the emulator)."""
+        path = credentials
+        if path is None and config.credentials:
+            path = config.source.parent / config.credentials if config.source else Path(config.credentials)
+        if path is None and os.environ.get("GOOGLE_APPLICATION_CREDENTIALS"):
+            path = Path(os.environ["GOOGLE_APPLICATION_CREDENTIALS"])
+        return str(path.expanduser().resolve()) if path is not None else "default"
 
     def _watched(self, member: Member, work: Any) -> Any:
         """The job's work, remembering its outcome's message for `fleet status`."""

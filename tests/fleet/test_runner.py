@@ -1,0 +1,70 @@
+"""The fleet in this process, on a virtual clock, over real .xlsx files: a broken member and a
+held one are said once per change of state however many rounds they fail, back off (or wait a
+period) alone, and the healthy member keeps its schedule to the second."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from books import xlsx
+from sheetcrm.fleet.clock import VirtualClock
+from sheetcrm.fleet.runner import Fleet
+from sheetcrm.fleet.settings import load_fleet
+from sheetcrm.fleet.status import read_state
+from sheetcrm.lock import WorkbookLock
+from sheetcrm.workbook.xlsx import XlsxWorkbook
+
+LEADS = [["ID", "Last Name", "Company", "Status"], ["", "Adams", "A Co", "New"]]
+
+
+@pytest.fixture
+def fleet_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    for name in ("good", "broken", "held"):
+        xlsx(tmp_path / f"{name}.xlsx", {"Leads": LEADS})
+    (tmp_path / "broken.toml").write_text('locale = "xx"\n')
+    (tmp_path / "fleet.toml").write_text(
+        'max_backoff_seconds = 600\n'
+        '[[workbook]]\nworkbook = "good.xlsx"\nevery = "every 30 seconds"\n'
+        '[[workbook]]\nworkbook = "broken.xlsx"\nconfig = "broken.toml"\nevery = "every 30 seconds"\n'
+        '[[workbook]]\nworkbook = "held.xlsx"\nevery = "every 30 seconds"\n')
+    return tmp_path
+
+
+def lines(caplog, text):
+    return [r.getMessage() for r in caplog.records if text in r.getMessage()]
+
+
+def test_failures_are_said_once_and_back_off_alone_while_the_healthy_member_keeps_time(fleet_file, caplog):
+    caplog.set_level(logging.INFO, logger="sheetcrm.run")
+    settings = load_fleet(fleet_file / "fleet.toml")
+    clock = VirtualClock()
+    fleet = Fleet(settings, logging.getLogger("sheetcrm.run"), clock=clock, poll=None)
+    with WorkbookLock(XlsxWorkbook(str(fleet_file / "held.xlsx"))):
+        fleet.serve(until=400)
+    slots = {s.member: s for s in fleet.scheduler.slots if s.job == "sync"}
+    good, broken, held = slots["good"], slots["broken"], slots["held"]
+    # good: every 30 s from 0, never late
+    assert [start for start, _ in good.runs] == [30.0 * i for i in range(14)]
+    assert all(late == 0 for _, late in good.runs)
+    # broken: tried at 0, then after 60, 120, 240 s (its period doubled per failure)
+    assert [start for start, _ in broken.runs] == [0.0, 60.0, 180.0]
+    assert broken.failures == 3 and broken.due == 420.0
+    assert len(lines(caplog, "broken: cannot start")) == 1
+    # held: tried every period, no backoff, said once
+    assert [start for start, _ in held.runs] == [30.0 * i for i in range(14)]
+    assert held.failures == 0
+    assert len(lines(caplog, "held: skipped this round")) == 1
+    state = {w["name"]: w for w in read_state(settings.state_path)["workbooks"]}
+    assert (state["good"]["state"], state["broken"]["state"], state["held"]["state"]) == ("ok", "failing", "locked")
+    assert state["broken"]["failures"] == 3 and "locale" in state["broken"]["last_sync"]["message"]
+
+    # The config mended and the lock released: both start, said once each.
+    (fleet_file / "broken.toml").write_text('locale = "en"\n')
+    fleet.serve(until=900)
+    assert len(lines(caplog, "broken: started")) == 1 and len(lines(caplog, "held: started")) == 1
+    assert broken.failures == 0
+    assert (fleet.members["broken"].state, fleet.members["held"].state) == ("ok", "ok")
+    assert len(lines(caplog, "cannot start")) == 1 and len(lines(caplog, "skipped this round")) == 1
