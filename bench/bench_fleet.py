@@ -165,6 +165,27 @@ def simulate(workbooks: int = 20, minutes: float = 5, dead: int = 1, workers: in
     return figures
 
 
+def throughput(workbooks: int, workers: int, folder: Path | None = None) -> float:
+    """Real seconds for one steady round (every workbook synced once, nothing to write) on the
+    real clock with `workers` threads, the budget out of the way: what the pool buys while the
+    planning holds the GIL."""
+    folder = folder or Path(tempfile.mkdtemp(prefix="fleet-throughput-"))
+    with Emulator() as emu:
+        keys = [emu.create_spreadsheet(f"Client {i}", {"Leads": LEADS, "Accounts": ACCOUNTS}) for i in range(workbooks)]
+        lines = [f"workers = {workers}", f'state = "{folder / "state.json"}"', "[budget]",
+                 "project_reads_per_minute = 1000000", "project_writes_per_minute = 1000000",
+                 "user_reads_per_minute = 1000000", "user_writes_per_minute = 1000000"]
+        for i, key in enumerate(keys):
+            lines += ["[[workbook]]", f'name = "client-{i:03d}"', f'spreadsheet = "{key}"']
+        (folder / "fleet.toml").write_text("\n".join(lines) + "\n")
+        settings = load_fleet(folder / "fleet.toml")
+        with _environ(XDG_CACHE_HOME=str(folder / "cache"), SHEETS_EMULATOR_HOST=emu.host):
+            Fleet(settings, logging.getLogger("sheetcrm.run")).run_once()  # sets up every workbook's tabs
+            started = time.perf_counter()
+            Fleet(settings, logging.getLogger("sheetcrm.run")).run_once()
+            return time.perf_counter() - started
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workbooks", type=int, default=200)
@@ -173,8 +194,16 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--users", type=int, default=5, help="credentials files the workbooks are spread over")
     parser.add_argument("--every", default="every 5 minutes")
+    parser.add_argument("--throughput", type=int, metavar="N",
+                        help="instead: real seconds of one steady round of N workbooks with 1, 2 and 4 workers")
     args = parser.parse_args()
     logging.getLogger("sheetcrm.run").setLevel(logging.CRITICAL)
+    if args.throughput:
+        for workers in (1, 2, 4):
+            seconds = throughput(args.throughput, workers)
+            print(f"{args.throughput} workbooks, {workers} workers: {seconds:.1f} s for a round, "
+                  f"{60 * args.throughput / seconds:.0f} syncs per minute, load average {os.getloadavg()[0]:.1f}")
+        return
     # Google's quotas: each user's 60 a minute in the fleet's buckets, the project's 300 at the emulator.
     quota = (300, 300) if args.users > 1 else (60, 60)
     f = simulate(args.workbooks, args.minutes, args.dead, args.workers, args.every, quota=quota, users=args.users)

@@ -332,7 +332,12 @@ class Fleet:
 
         def stop(signum: int, _frame: Any) -> None:
             if self._signalled:
+                # The jobs give up their waits for tokens and retries (the main thread never
+                # waits on `abandon` while these handlers are in place, so setting it cannot deadlock).
+                self.abandon.set()
                 raise SystemExit(130)
+            self.logger.info(_("{signal}: stopping after the jobs in flight", signal=signal.Signals(signum).name),
+                             extra={"fields": {"event": "signal", "signal": signal.Signals(signum).name}})
             self._signalled = True
 
         previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
