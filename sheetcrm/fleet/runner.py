@@ -79,7 +79,8 @@ class Member:
 
 class _MemberLog(logging.Filter):
     """A member's log lines: its name before each, in the JSON fields too; a failure only when
-    the job turns from healthy to failing (the service counts `failures` in a row)."""
+    the job turns from healthy to failing (the service counts `failures` in a row); each job's
+    outcome, not its phases."""
 
     def __init__(self, name: str) -> None:
         super().__init__()
@@ -88,6 +89,8 @@ class _MemberLog(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         fields = getattr(record, "fields", {})
         if fields.get("event") == "job_failed" and fields.get("failures", 1) > 1:
+            return False
+        if "step" in fields:  # a job's phases (reading, planning…): noise times hundreds of workbooks
             return False
         record.msg, record.args = _("{workbook}: {message}", workbook=self.member, message=record.getMessage()), ()
         record.fields = {**fields, "workbook": self.member}
@@ -143,10 +146,14 @@ class Fleet:
             gate_session(client.http_client.session, member.gate)
             client.http_client.policy.sleep = lambda seconds: self.clock.wait(self.abandon, seconds)
         lock = WorkbookLock(book, wait=0).acquire()
-        if workbook is not None:
-            remove_stale_temp_files(workbook)
-        member.config, member.book, member.lock = config, book, lock
-        member.service = Service(config, book, member.logger, counter=counter, sync_every=entry.every_phrase)
+        try:
+            if workbook is not None:
+                remove_stale_temp_files(workbook)
+            service = Service(config, book, member.logger, counter=counter, sync_every=entry.every_phrase)
+        except BaseException:
+            lock.release()
+            raise
+        member.config, member.book, member.lock, member.service = config, book, lock, service
         for job in member.service.jobs:
             member.jobs[job.name] = job
             job.work = self._watched(member, job.work)
@@ -260,10 +267,14 @@ class Fleet:
         return False
 
     def _close(self, member: Member) -> None:
+        """Release the member's lock and forget its service; its sync slot stays (it opens the
+        member again), its other jobs' slots go (opening adds them back)."""
         if member.lock is not None:
             member.lock.release()
         member.service = member.book = member.lock = member.gate = None
         member.jobs.clear()
+        with self._lock:
+            self.scheduler.slots = [s for s in self.scheduler.slots if s.member != member.name or s.job == "sync"]
 
     # -- the dispatcher ----------------------------------------------------------------------------
 

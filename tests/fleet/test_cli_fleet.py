@@ -134,3 +134,19 @@ def test_the_status_reads_a_running_fleet_which_stops_on_sigterm(tmp_path, env):
         proc.kill()
     assert proc.returncode == 0, err
     assert "Traceback" not in err
+
+
+def test_status_speaks_the_environment_language(tmp_path, env):
+    from sheetcrm.fleet.status import write_state
+
+    (tmp_path / "fleet.toml").write_text('[[workbook]]\nworkbook = "a.xlsx"\n')
+    write_state(tmp_path / "fleet-state.json", {"pid": 7, "written_at": "2026-11-30T10:00:00+00:00", "workbooks": [
+        {"name": "a", "target": "a.xlsx", "state": "failing", "failures": 2, "requests_last_minute": 0,
+         "next_sync": "2026-11-30T10:10:00+00:00",
+         "last_sync": {"at": "2026-11-30T10:00:00+00:00", "outcome": "error", "message": "boom"}}]})
+    out = sheetcrm("fleet", "status", env={**env, "LANG": "es_ES.UTF-8"}, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0] == "flota de 1 libro, estado escrito 2026-11-30 10:00:00 por el PID 7"
+    assert lines[1].split()[:2] == ["Libro", "Estado"]
+    assert "fallando" in lines[2] and "2026-11-30 10:00:00 error: boom" in lines[2] and "2026-11-30 10:10:00" in lines[2]
