@@ -818,6 +818,11 @@ def fleet_status(fleet_path: str, fmt: str) -> None:
     echo(ngettext("fleet of {n} workbook, state written {when} by PID {pid}",
                   "fleet of {n} workbooks, state written {when} by PID {pid}", len(state.get("workbooks", [])),
                   when=status.short(state.get("written_at")), pid=state.get("pid")))
+    used, budget = state.get("requests_last_minute"), state.get("budget")
+    if used and budget:
+        echo(_("requests in the last minute: {reads} of {read_budget} reads, {writes} of {write_budget} writes "
+               "(the project's budget)", reads=used["read"], read_budget=budget["read"], writes=used["write"],
+               write_budget=budget["write"]))
     echo_lines(show.table([_("Workbook"), _("State"), _("Last sync"), _("Next sync"), _("Failures"),
                            _("Requests in the last minute")], status.rows(state), right=(4, 5)))
 

@@ -191,8 +191,10 @@ class Fleet:
     def _slot(self, member: str, job: str) -> Slot:
         return next(s for s in self.scheduler.slots if s.member == member and s.job == job)
 
-    def _first_due(self, every: Every, now: float) -> float:
-        return now if every.at is None else self._next_at(every, now)
+    @staticmethod
+    def _first_due(every: Every, now: float) -> float:
+        """An interval job is due at once; a job at set hours at its next hour."""
+        return now if every.at is None else Fleet._next_at(every, now)
 
     @staticmethod
     def _next_at(every: Every, now: float) -> float:
@@ -379,7 +381,11 @@ class Fleet:
                 "failures": sync.failures if sync is not None else 0,
                 "requests_last_minute": member.gate.last_minute() if member.gate is not None else 0,
             })
-        return {"pid": os.getpid(), "written_at": self.wall(self.clock.now()), "workbooks": rows}
+        budget = self.settings.budget
+        return {"pid": os.getpid(), "written_at": self.wall(self.clock.now()),
+                "requests_last_minute": {"read": self.budget.used("read"), "write": self.budget.used("write")},
+                "budget": {"read": budget.project_reads_per_minute, "write": budget.project_writes_per_minute},
+                "workbooks": rows}
 
     def _save(self) -> None:
         if self.write_state_file:

@@ -5,6 +5,8 @@ The fleet rewrites a small JSON file after every job, atomically (a temp file be
 stays a read-only command that works while the fleet runs:
 
     {"version": 1, "pid": 4242, "written_at": "2026-11-30T18:00:05+00:00",
+     "requests_last_minute": {"read": 41, "write": 6},  # the whole fleet's, in the budget's window
+     "budget": {"read": 300, "write": 300},            # the project's, per minute
      "workbooks": [{"name": "acme", "target": "Google spreadsheet 1AbC…",
                     "state": "ok",                   # ok | failing | locked | waiting (not run yet)
                     "last_sync": {"at": "…", "outcome": "ok", "message": "0 errors, 2 warnings"},

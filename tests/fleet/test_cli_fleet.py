@@ -89,7 +89,9 @@ def test_once_syncs_each_workbook_skips_a_held_one_and_fails_a_broken_one_alone(
 
     status = sheetcrm("fleet", "status", "--format", "json", env=env, cwd=tmp_path)
     assert status.returncode == 0, status.stderr
-    state = {w["name"]: w for w in json.loads(status.stdout)["workbooks"]}
+    document = json.loads(status.stdout)
+    assert document["requests_last_minute"] == {"read": 0, "write": 0}  # .xlsx workbooks spend no tokens
+    state = {w["name"]: w for w in document["workbooks"]}
     assert set(state) == {"a", "bee", "held", "broken"}
     assert state["a"]["state"] == state["bee"]["state"] == "ok"
     assert state["a"]["last_sync"]["outcome"] == "ok" and state["a"]["failures"] == 0
@@ -100,7 +102,8 @@ def test_once_syncs_each_workbook_skips_a_held_one_and_fails_a_broken_one_alone(
     text = sheetcrm("fleet", "status", env=env, cwd=tmp_path)
     lines = text.stdout.splitlines()
     assert lines[0].startswith("fleet of 4 workbooks")
-    assert lines[1].split()[:2] == ["Workbook", "State"]
+    assert lines[1] == "requests in the last minute: 0 of 300 reads, 0 of 300 writes (the project's budget)"
+    assert lines[2].split()[:2] == ["Workbook", "State"]
     assert any(line.startswith("held") and "held by another process" in line for line in lines)
 
 

@@ -68,3 +68,25 @@ def test_failures_are_said_once_and_back_off_alone_while_the_healthy_member_keep
     assert broken.failures == 0
     assert (fleet.members["broken"].state, fleet.members["held"].state) == ("ok", "ok")
     assert len(lines(caplog, "cannot start")) == 1 and len(lines(caplog, "skipped this round")) == 1
+
+
+def test_a_user_is_a_credentials_file_as_open_workbook_finds_it(tmp_path, monkeypatch):
+    from sheetcrm.config import Config
+
+    monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
+    assert Fleet._user(Config(), tmp_path / "a.json") == str(tmp_path / "a.json")
+    assert Fleet._user(Config(), None) == "default"
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "env.json"))
+    assert Fleet._user(Config(), None) == str(tmp_path / "env.json")
+    config = Config(credentials="keys/sa.json")
+    config.source = tmp_path / "clients" / "sheetcrm.toml"
+    assert Fleet._user(config, None) == str(tmp_path / "clients" / "keys" / "sa.json")
+
+
+def test_a_job_at_set_hours_is_first_due_at_its_next_hour():
+    from sheetcrm.every import parse_every
+
+    now = 1000.0
+    assert Fleet._first_due(parse_every("every 5 minutes"), now) == now
+    due = Fleet._first_due(parse_every("every day at 08:00"), now)
+    assert now < due <= now + 86400

@@ -5,6 +5,7 @@ for. Lateness (a sync's start minus its due time) is in the fleet's virtual seco
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -18,10 +19,29 @@ WORKBOOKS, MINUTES, INTERVAL = 20, 3, 60.0
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    healthy = simulate(WORKBOOKS, MINUTES, dead=0, folder=tmp_path_factory.mktemp("healthy"))
-    with_dead = simulate(WORKBOOKS, MINUTES, dead=1, folder=tmp_path_factory.mktemp("dead"))
+def folders(tmp_path_factory):
+    return tmp_path_factory.mktemp("healthy"), tmp_path_factory.mktemp("dead")
+
+
+@pytest.fixture(scope="module")
+def runs(folders):
+    healthy = simulate(WORKBOOKS, MINUTES, dead=0, folder=folders[0])
+    with_dead = simulate(WORKBOOKS, MINUTES, dead=1, folder=folders[1])
     return healthy, with_dead
+
+
+def test_the_status_file_tells_each_workbook_and_the_fleet_requests(runs, folders):
+    state = json.loads((folders[1] / "state.json").read_text())
+    by_name = {w["name"]: w for w in state["workbooks"]}
+    assert len(by_name) == WORKBOOKS + 1
+    assert all(by_name[f"client-{i:03d}"]["state"] == "ok" for i in range(WORKBOOKS))
+    dead = by_name["dead-0"]
+    assert dead["state"] == "failing" and dead["failures"] == 1 and "HTTP 500" in dead["last_sync"]["message"]
+    # The last state: after the Sync Log rows written at exit, within the budget's window.
+    assert 0 < state["requests_last_minute"]["read"] <= 60
+    # Each workbook's own count (the last 60 s) is part of the fleet's (the budget's 61 s window).
+    per_workbook = sum(w["requests_last_minute"] for w in state["workbooks"])
+    assert 0 < per_workbook <= state["requests_last_minute"]["read"] + state["requests_last_minute"]["write"]
 
 
 def test_the_budget_held_where_it_was_needed(runs):
