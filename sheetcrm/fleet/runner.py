@@ -35,7 +35,6 @@ from sheetcrm.config import Config, ConfigError, load_config
 from sheetcrm.every import Every
 from sheetcrm.i18n import _, current, ngettext, using
 from sheetcrm.lock import AlreadyRunning, WorkbookLock, remove_stale_temp_files
-from sheetcrm.logs import LOGGER
 from sheetcrm.service import Job, JobResult, RequestCounter, Service
 from sheetcrm.warehouse.settings import WarehouseError
 from sheetcrm.workbook import Workbook, WorkbookError
@@ -208,7 +207,12 @@ class Fleet:
         """A worker thread: run `slot`'s job for its member, then schedule it again."""
         try:
             with using(self.language):
-                ok, skipped = self._run(slot)
+                try:
+                    ok, skipped = self._run(slot)
+                except Exception as e:  # a bug: logged with its traceback; the slot backs off like a failure
+                    self.logger.error(_("{workbook}: {message}", workbook=slot.member, message=str(e) or type(e).__name__),
+                                      exc_info=e)
+                    ok, skipped = False, False
             with self._lock:
                 now = self.clock.now()
                 member = self.members[slot.member]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import random
 import threading
 
-import requests
 
 from sheetcrm.emulator import Emulator
 from sheetcrm.fleet.budget import Budget, Gate, GatedAdapter, TokenBucket, gate_session, kind

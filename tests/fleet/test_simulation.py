@@ -16,6 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 from bench_fleet import simulate  # noqa: E402
 
 WORKBOOKS, MINUTES, INTERVAL = 20, 3, 60.0
+pytestmark = pytest.mark.slow  # about a minute: 140 syncs over real HTTP (still run in CI)
 
 
 @pytest.fixture(scope="module")
