@@ -7,7 +7,8 @@ Each workbook is a small CRM in the emulator; the fleet syncs each every minute 
 Google's default quotas (300 reads and 300 writes a minute per project, 60 per user: here
 every workbook is the one emulator user), with the emulator enforcing the same per-minute
 quota, so a request past the budget would come back 429. A dead workbook's every request is
-answered 500 (Google's body) by a fault injected in front of the emulator's handler.
+answered 500 (Google's body) or cut (a TCP reset), by a fault injected in front of the
+emulator's handler.
 
 Time is the fleet's `VirtualClock`: it stands still while a job works and jumps when every
 thread waits, so "lateness" (a sync's start minus the time it was due) is in the fleet's
@@ -20,10 +21,12 @@ tests/fleet/test_simulation.py runs `simulate` at CI size; docs/scaling.md has t
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
 import tempfile
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -76,16 +79,27 @@ def _rss_kb() -> int:
     return 0
 
 
-def dead_in_front(emu: Emulator, dead: set[str]) -> None:
-    """Every request for a dead spreadsheet answered 500, as Google does in an outage."""
-    inner = emu.service.handle
+class DeadInFront:
+    """In front of the emulator's handler: every request for a dead spreadsheet fails as in an
+    outage, alternately Google's 500 and a connection reset (TCP RST), and is counted."""
 
-    def handle(method: str, target: str, body: bytes):
-        if any(key in target for key in dead):
-            return 500, ApiError(500).body()
-        return inner(method, target, body)
+    def __init__(self, emu: Emulator, dead: set[str]) -> None:
+        self.dead = dead
+        self.answered = 0
+        self._inner = emu._serve_one
+        self._lock = threading.Lock()
+        emu._serve_one = self._serve_one  # type: ignore[method-assign]
 
-    emu.service.handle = handle  # type: ignore[method-assign]
+    def _serve_one(self, handler, body: bytes) -> None:  # type: ignore[no-untyped-def]
+        if not any(key in handler.path for key in self.dead):
+            return self._inner(handler, body)
+        with self._lock:
+            self.answered += 1
+            drop = self.answered % 2 == 0
+        if drop:
+            handler.reset_connection()
+        else:
+            handler.reply(500, json.dumps(ApiError(500).body()).encode(), {})
 
 
 @contextmanager
@@ -118,7 +132,7 @@ def simulate(workbooks: int = 20, minutes: float = 5, dead: int = 1, workers: in
     with Emulator(read_quota=quota[0], write_quota=quota[1], clock=clock) as emu:
         keys = [emu.create_spreadsheet(f"Client {i}", {"Leads": LEADS, "Accounts": ACCOUNTS}) for i in range(workbooks)]
         dead_keys = [emu.create_spreadsheet(f"Dead {i}", {"Leads": LEADS}) for i in range(dead)]
-        dead_in_front(emu, set(dead_keys))
+        faults = DeadInFront(emu, set(dead_keys))
         lines = [f"workers = {workers}", f'state = "{folder / "state.json"}"', "[budget]",
                  *(f"{k} = {v}" for k, v in budget.items())]
         for i, key in enumerate(keys + dead_keys):
@@ -140,10 +154,8 @@ def simulate(workbooks: int = 20, minutes: float = 5, dead: int = 1, workers: in
             figures.virtual_seconds = clock.now()
             figures.rss_per_workbook_kb = (_rss_kb() - rss) / max(1, workbooks + dead)
         figures.budget_waited = fleet.budget.waited
+        figures.dead_requests = faults.answered
         for record in emu.requests:
-            if any(key in record.path for key in dead_keys):
-                figures.dead_requests += 1
-                continue
             figures.reads += record.method == "GET"
             figures.writes += record.method != "GET"
             figures.quota_429 += record.status == 429

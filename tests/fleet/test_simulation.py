@@ -1,7 +1,7 @@
 """The fleet at CI size (bench/bench_fleet.py runs it at 200 workbooks): 20 spreadsheets in the
 emulator, each synced every minute under Google's per-user quota, which the emulator enforces
 on the fleet's virtual clock; with and without a dead spreadsheet that the emulator answers 500
-for. Lateness (a sync's start minus its due time) is in the fleet's virtual seconds."""
+for or cuts the connection of. Lateness (a sync's start minus its due time) is in the fleet's virtual seconds."""
 
 from __future__ import annotations
 
@@ -37,7 +37,8 @@ def test_the_status_file_tells_each_workbook_and_the_fleet_requests(runs, folder
     assert len(by_name) == WORKBOOKS + 1
     assert all(by_name[f"client-{i:03d}"]["state"] == "ok" for i in range(WORKBOOKS))
     dead = by_name["dead-0"]
-    assert dead["state"] == "failing" and dead["failures"] == 1 and "HTTP 500" in dead["last_sync"]["message"]
+    assert dead["state"] == "failing" and dead["failures"] == 1
+    assert "HTTP 500" in dead["last_sync"]["message"] or "connection failed" in dead["last_sync"]["message"]
     # The last state: after the Sync Log rows written at exit, within the budget's window.
     assert 0 < state["requests_last_minute"]["read"] <= 60
     # Each workbook's own count (the last 60 s) is part of the fleet's (the budget's 61 s window).
