@@ -812,12 +812,15 @@ def fleet_status(fleet_path: str, fmt: str) -> None:
     from sheetcrm.fleet.settings import load_fleet
 
     state = status.read_state(load_fleet(fleet_path).state_path)
+    state["running"] = status.running(state)
     if fmt == "json":
         echo_json(json.dumps(state, ensure_ascii=False, indent=2))
         return
     echo(ngettext("fleet of {n} workbook, state written {when} by PID {pid}",
                   "fleet of {n} workbooks, state written {when} by PID {pid}", len(state.get("workbooks", [])),
                   when=status.short(state.get("written_at")), pid=state.get("pid")))
+    if not state["running"]:
+        echo(_("the fleet is not running: this is the state it left"))
     used, budget = state.get("requests_last_minute"), state.get("budget")
     if used and budget:
         echo(_("requests in the last minute: {reads} of {read_budget} reads, {writes} of {write_budget} writes "

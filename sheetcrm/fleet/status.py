@@ -59,6 +59,20 @@ def read_state(path: Path) -> dict[str, Any]:
     return state
 
 
+def running(state: dict[str, Any]) -> bool:
+    """Whether the process that wrote `state` is still alive (on this machine)."""
+    pid = state.get("pid")
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
+
+
 def rows(state: dict[str, Any]) -> list[list[str]]:
     """One row per workbook for people: name, state, last sync (time, outcome), next sync,
     failures in a row, requests in the last minute."""

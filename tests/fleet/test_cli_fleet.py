@@ -91,6 +91,7 @@ def test_once_syncs_each_workbook_skips_a_held_one_and_fails_a_broken_one_alone(
     assert status.returncode == 0, status.stderr
     document = json.loads(status.stdout)
     assert document["requests_last_minute"] == {"read": 0, "write": 0}  # .xlsx workbooks spend no tokens
+    assert document["running"] is False
     state = {w["name"]: w for w in document["workbooks"]}
     assert set(state) == {"a", "bee", "held", "broken"}
     assert state["a"]["state"] == state["bee"]["state"] == "ok"
@@ -102,8 +103,9 @@ def test_once_syncs_each_workbook_skips_a_held_one_and_fails_a_broken_one_alone(
     text = sheetcrm("fleet", "status", env=env, cwd=tmp_path)
     lines = text.stdout.splitlines()
     assert lines[0].startswith("fleet of 4 workbooks")
-    assert lines[1] == "requests in the last minute: 0 of 300 reads, 0 of 300 writes (the project's budget)"
-    assert lines[2].split()[:2] == ["Workbook", "State"]
+    assert lines[1] == "the fleet is not running: this is the state it left"  # --once has ended
+    assert lines[2] == "requests in the last minute: 0 of 300 reads, 0 of 300 writes (the project's budget)"
+    assert lines[3].split()[:2] == ["Workbook", "State"]
     assert any(line.startswith("held") and "held by another process" in line for line in lines)
 
 
@@ -130,7 +132,7 @@ def test_the_status_reads_a_running_fleet_which_stops_on_sigterm(tmp_path, env):
                     break
             time.sleep(0.3)
         assert state and state["last_sync"]["outcome"] == "ok" and state["next_sync"], state
-        assert json.loads(out.stdout)["pid"] == proc.pid
+        assert json.loads(out.stdout)["pid"] == proc.pid and json.loads(out.stdout)["running"] is True
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=60)
     finally:
@@ -143,13 +145,13 @@ def test_status_speaks_the_environment_language(tmp_path, env):
     from sheetcrm.fleet.status import write_state
 
     (tmp_path / "fleet.toml").write_text('[[workbook]]\nworkbook = "a.xlsx"\n')
-    write_state(tmp_path / "fleet-state.json", {"pid": 7, "written_at": "2026-11-30T10:00:00+00:00", "workbooks": [
+    write_state(tmp_path / "fleet-state.json", {"pid": os.getpid(), "written_at": "2026-11-30T10:00:00+00:00", "workbooks": [
         {"name": "a", "target": "a.xlsx", "state": "failing", "failures": 2, "requests_last_minute": 0,
          "next_sync": "2026-11-30T10:10:00+00:00",
          "last_sync": {"at": "2026-11-30T10:00:00+00:00", "outcome": "error", "message": "boom"}}]})
     out = sheetcrm("fleet", "status", env={**env, "LANG": "es_ES.UTF-8"}, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
-    assert lines[0] == "flota de 1 libro, estado escrito 2026-11-30 10:00:00 por el PID 7"
-    assert lines[1].split()[:2] == ["Libro", "Estado"]
+    assert lines[0] == f"flota de 1 libro, estado escrito 2026-11-30 10:00:00 por el PID {os.getpid()}"
+    assert lines[1].split()[:2] == ["Libro", "Estado"]  # written by this (living) process: no "not running"
     assert "fallando" in lines[2] and "2026-11-30 10:00:00 error: boom" in lines[2] and "2026-11-30 10:10:00" in lines[2]
