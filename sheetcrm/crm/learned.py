@@ -312,8 +312,12 @@ class _Encoder:
 
 # --- the model -----------------------------------------------------------------------------
 
-def _sigmoid(z: Any) -> Any:
-    return 1.0 / (1.0 + np.exp(-np.clip(z, -700.0, 700.0)))
+def _chance(z: float) -> float:
+    """The logistic function of one log-odds, without overflow."""
+    if z >= 0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
 
 
 @dataclass(frozen=True)
@@ -419,7 +423,7 @@ def _logistic(z: np.ndarray, y: np.ndarray, l2: float) -> Any:
     from sklearn.linear_model import LogisticRegression
 
     # C is the inverse of the penalty on Σ log-loss: l2/2·|w|² <=> C = 1/l2. lbfgs is deterministic.
-    return LogisticRegression(C=1.0 / l2, max_iter=2000, tol=1e-6).fit(z, y)
+    return LogisticRegression(C=1.0 / l2, solver="newton-cholesky", max_iter=200, tol=1e-8).fit(z, y)
 
 
 # Small leaves and a slow rate: histories are hundreds to thousands of rows, and the number of
@@ -580,7 +584,7 @@ class LearnedModel:
     def _explain(self, row: tuple, x: np.ndarray, z: float, contribution: np.ndarray, top: int) -> Prediction:
         a, b = self._fit.platt
         enc = self._encoder
-        p = float(_sigmoid(a * z + b))
+        p = _chance(a * z + b)
         n_cat, n_words = len(enc.cat_keys), len(enc.words)
         # A factor is something the lead has: its value of each column, the title words it
         # contains. A word it lacks is not a reason a person can read, so it is not named.
@@ -588,8 +592,7 @@ class LearnedModel:
                                                                           for k in range(len(enc.numeric))]
         # A factor's share is how much the chance would move without it: a percentage-point
         # difference reads as plain words ("Source = Referral +18") where log-odds would not.
-        points = [(j, 100 * (p - float(_sigmoid(a * (z - contribution[j]) + b)))) for j in candidates
-                  if contribution[j] != 0]
+        points = [(j, 100 * (p - _chance(a * (z - c) + b))) for j in candidates if (c := float(contribution[j]))]
         points.sort(key=lambda jp: (-abs(jp[1]), jp[0]))
         factors = []
         for j, pts in points[:top]:
