@@ -47,7 +47,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sheetcrm.cells import is_blank, normalize_key
 from sheetcrm.crm.rules import as_text, column_label, format_points, show
-from sheetcrm.i18n import N_, NC_, _, pgettext
+from sheetcrm.i18n import N_, NC_, _, current, pgettext
 from sheetcrm.records import Lead
 
 CONVERTED, UNQUALIFIED = "Converted", "Unqualified"
@@ -275,7 +275,7 @@ class _Encoder:
 
     def signature(self) -> str:
         """What the encoding depends on besides the rows, for the fit cache."""
-        return repr((self.cat_keys, self.cat_values, self.words, self.numeric))
+        return repr((self.cat_keys, self.cat_values, self.words, self.numeric, sorted(self.shown.items())))
 
     # labels ------------------------------------------------------------------------------
 
@@ -426,9 +426,10 @@ def _logistic(z: np.ndarray, y: np.ndarray, l2: float) -> Any:
     return LogisticRegression(C=1.0 / l2, solver="newton-cholesky", max_iter=200, tol=1e-8).fit(z, y)
 
 
-# Small leaves and a slow rate: histories are hundreds to thousands of rows, and the number of
-# rounds is found by early stopping on rows the trees did not see.
-_BOOST = {"objective": "binary", "learning_rate": 0.05, "num_leaves": 15, "min_data_in_leaf": 20,
+# Small, shallow trees: histories are hundreds to thousands of rows, the number of rounds is
+# found by early stopping on rows the trees did not see, and TreeSHAP (the Why) costs
+# trees × leaves × depth² per lead.
+_BOOST = {"objective": "binary", "learning_rate": 0.1, "num_leaves": 15, "max_depth": 4, "min_data_in_leaf": 20,
           "lambda_l2": 1.0, "min_data_per_group": 20, "cat_smooth": 10.0, "cat_l2": 10.0, "max_cat_to_onehot": 8,
           "max_bin": 255, "verbose": -1, "num_threads": 1, "deterministic": True, "force_row_wise": True,
           "feature_pre_filter": False}
@@ -465,6 +466,9 @@ class _Fit:
     booster: Any = None
     rounds: int = 0
     cv_rows: int = 0
+    # The last predictions by row and language: an unchanged lead of an unchanged history is
+    # not explained again.
+    memo: dict[str, dict[tuple, Prediction]] = field(default_factory=dict)
 
     def raw(self, x: np.ndarray) -> np.ndarray:
         if self.chosen == "logistic":
@@ -521,7 +525,10 @@ class LearnedModel:
         self._fit = fitted
         self.converted = converted
         self.unqualified = unqualified
-        self._memo: dict[tuple, Prediction] = {}
+        self._language = current()
+        self._memo: dict[tuple, Prediction] = dict(fitted.memo.get(self._language, {}))
+        self._labels: dict[tuple[int, int], str] = {}
+        self._typical = _("close to the typical lead")
 
     @property
     def chosen(self) -> Candidate:
@@ -570,43 +577,55 @@ class LearnedModel:
         return self.predict_all([lead], top)[0]
 
     def predict_all(self, leads: Sequence[Lead], top: int = 3) -> list[Prediction]:
-        """Each lead's calibrated chance and its top reasons; identical leads computed once."""
+        """Each lead's calibrated chance and its top reasons; identical leads computed once, and a
+        lead whose row a cached fit already explained (in this language) not again."""
         rows = [self._encoder.row(lead) for lead in leads]
-        new = list(dict.fromkeys(r for r in rows if r not in self._memo))
-        if new:
-            x = _dense(self._encoder, new)
-            raw = self._fit.raw(x)
-            contributions = self._fit.contributions(x)
-            for i, row in enumerate(new):
-                self._memo[row] = self._explain(row, x[i], float(raw[i]), contributions[i], top)
-        return [self._memo[r] for r in rows]
+        memo = self._memo
+        new = list(dict.fromkeys(r for r in rows if r not in memo))
+        for start in range(0, len(new), 20_000):  # bounded memory: contributions are rows × columns
+            chunk = new[start:start + 20_000]
+            x = _dense(self._encoder, chunk)
+            memo.update(zip(chunk, self._explain(chunk, x, self._fit.raw(x), self._fit.contributions(x), top)))
+        # What the next sync will ask again is what this one asked: the memo keeps just that.
+        self._fit.memo[self._language] = {r: memo[r] for r in rows}
+        return [memo[r] for r in rows]
 
-    def _explain(self, row: tuple, x: np.ndarray, z: float, contribution: np.ndarray, top: int) -> Prediction:
+    def _explain(self, rows: list[tuple], x: np.ndarray, raw: np.ndarray, contribution: np.ndarray,
+                 top: int) -> list[Prediction]:
         a, b = self._fit.platt
         enc = self._encoder
-        p = _chance(a * z + b)
         n_cat, n_words = len(enc.cat_keys), len(enc.words)
-        # A factor is something the lead has: its value of each column, the title words it
-        # contains. A word it lacks is not a reason a person can read, so it is not named.
-        candidates = list(range(n_cat)) + [n_cat + j for j in row[1]] + [n_cat + n_words + k
-                                                                          for k in range(len(enc.numeric))]
+        p = 1.0 / (1.0 + np.exp(-np.clip(a * raw + b, -700, 700)))
         # A factor's share is how much the chance would move without it: a percentage-point
         # difference reads as plain words ("Source = Referral +18") where log-odds would not.
-        points = [(j, 100 * (p - _chance(a * (z - c) + b))) for j in candidates if (c := float(contribution[j]))]
-        points.sort(key=lambda jp: (-abs(jp[1]), jp[0]))
-        factors = []
-        for j, pts in points[:top]:
-            if abs(pts) < 0.5:
-                break
-            if j < n_cat:
-                label = enc.category_label(j, row[0][j])
-            elif j < n_cat + n_words:
-                label = enc.word_label(j - n_cat)
-            else:
-                label = enc.number_label(j - n_cat - n_words, float(x[j]))
-            factors.append((label, pts))
-        return Prediction(p, tuple(factors), "; ".join(f"{label} {format_points(pts)}" for label, pts in factors)
-                          or _("close to the typical lead"))
+        without = 1.0 / (1.0 + np.exp(-np.clip(a * (raw[:, None] - contribution) + b, -700, 700)))
+        points = 100 * (p[:, None] - without)
+        # A factor is something the lead has: its value of each column, the title words it
+        # contains. A word it lacks is not a reason a person can read, so it is not named.
+        if n_words:
+            points[:, n_cat:n_cat + n_words] *= x[:, n_cat:n_cat + n_words]
+        points[contribution == 0] = 0.0
+        order = np.argsort(-np.abs(points), axis=1, kind="stable")[:, :top]
+        labels = self._labels
+        out = []
+        for i, row in enumerate(rows):
+            factors = []
+            for j in order[i]:
+                pts = float(points[i, j])
+                if abs(pts) < 0.5:
+                    break
+                if j < n_cat + n_words:
+                    key = (j, row[0][j]) if j < n_cat else (j, 1)
+                    label = labels.get(key)
+                    if label is None:
+                        label = labels[key] = enc.category_label(j, row[0][j]) if j < n_cat else enc.word_label(
+                            j - n_cat)
+                else:
+                    label = enc.number_label(j - n_cat - n_words, float(x[i, j]))
+                factors.append((label, pts))
+            out.append(Prediction(float(p[i]), tuple(factors), "; ".join(
+                f"{label} {format_points(pts)}" for label, pts in factors) or self._typical))
+        return out
 
 
 def _auc(y: np.ndarray, score: np.ndarray) -> float:
