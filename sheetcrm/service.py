@@ -45,6 +45,7 @@ from babel.dates import get_day_names
 from babel.numbers import format_decimal
 
 from sheetcrm.config import Config
+from sheetcrm.crm.learned import FitCache
 from sheetcrm.every import Every, parse_every
 from sheetcrm.i18n import N_, _, current, ngettext, pgettext, using
 from sheetcrm.intake.queue import WebBatch, WebQueue, queue_path
@@ -177,6 +178,8 @@ class Service:
         self._signalled = False
         # Sync Log rows not yet written, on disk; rows left by a crashed run are written first thing.
         self.pending = log_queue if log_queue is not None else LogQueue(log_queue_path(book))
+        # The learned lead model is refitted only when the decided leads change (issue 16).
+        self.fit_cache = FitCache()
         self.log_every = parse_every(config.schedule.log).period
         self.logged_at = time.monotonic()
         self.log_urgent = bool(self.pending)
@@ -221,7 +224,7 @@ class Service:
                 batch = WebBatch(queue.waiting()) if queue is not None else None
                 ctx = plan_context(snapshot, self.config, self.today(), handed, log_now=self._log_due(),
                                    sent_versions=Journal.versions_held(self.book), web=batch,
-                                   templates=template_shelf(self.config))
+                                   templates=template_shelf(self.config), fit_cache=self.fit_cache)
                 crm, plan = ctx.crm, ctx.plan
                 result = None
                 if not plan:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Callable, Collection, Sequence
 
 from sheetcrm.config import Config
+from sheetcrm.crm.learned import FitCache
 from sheetcrm.crm.workflows import TemplateShelf
 from sheetcrm.engine import Results
 from sheetcrm.i18n import _, ngettext, using
@@ -110,8 +111,10 @@ def plan_sync(snapshot: Snapshot, config: Config, as_of: dt.date,
 def plan_context(snapshot: Snapshot, config: Config, as_of: dt.date,
                  log_rows: Sequence[Sequence[CellValue]] = (), log_now: bool = False, *,
                  sent_versions: Collection[str] = (), progress: ProgressHook = _no_progress,
-                 web: WebBatch | None = None, templates: TemplateShelf | None = None) -> SyncContext:
-    """`plan_sync`, with everything the steps left on the context (what the workflows fired)."""
+                 web: WebBatch | None = None, templates: TemplateShelf | None = None,
+                 fit_cache: FitCache | None = None) -> SyncContext:
+    """`plan_sync`, with everything the steps left on the context (what the workflows fired).
+    `fit_cache`: learned-model fits a long-lived caller keeps between syncs (`sheetcrm run`)."""
     config = team_config(snapshot, config)
     with using(config.locale):  # every issue, cell and word of this sync in the team's language
         progress("validating", 0, 1)
@@ -120,7 +123,7 @@ def plan_context(snapshot: Snapshot, config: Config, as_of: dt.date,
         assert crm.inputs is not None
         ctx = SyncContext(snapshot, config, as_of, crm, log_rows=log_rows, log_now=log_now,
                           sent_versions=sent_versions, marks=dict(crm.inputs.sequences), web=web,
-                          templates=templates)
+                          templates=templates, fit_cache=fit_cache)
         progress("computing", 0, len(STEPS))
         run_steps(ctx, STEPS, lambda done: progress("computing", done, len(STEPS)))
     return ctx
