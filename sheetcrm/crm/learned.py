@@ -133,6 +133,10 @@ def _numeric(value: Any) -> float:
     """A custom cell as a model number: numbers as they are, yes/no as 1/0, dates as days; NaN otherwise."""
     if value is None:
         return math.nan
+    cls = value.__class__
+    if cls is Decimal or cls is float or cls is int:  # the common cases, first
+        x = float(value)
+        return x if math.isfinite(x) else math.nan
     if isinstance(value, bool):
         return 1.0 if value else 0.0
     if _is_number(value):
@@ -166,10 +170,13 @@ class _Encoder:
         counts: list[dict[str, int]] = [{} for _ in self.cat_keys]
         word_counts: dict[str, int] = {}
         self._first_text: dict[tuple[int, str], Any] = {}
+        # A decided lead's values, kept for its row: the fit and the scores both ask for it.
+        self._seen: dict[int, tuple] = {}  # id -> (lead, values, words[, row])
         for lead in leads:
             if outcome(lead) is None:
                 continue
             values, words = self._values(lead)
+            self._seen[id(lead)] = (lead, values, words)
             for c, v in enumerate(values):
                 counts[c][v] = counts[c].get(v, 0) + 1
             for w in words:
@@ -179,7 +186,7 @@ class _Encoder:
         kept = sorted((w for w, n in word_counts.items() if n >= min_count), key=lambda w: (-word_counts[w], w))
         self.words = sorted(kept[:max_words])
         self._word_index = {w: i for i, w in enumerate(self.words)}
-        self._rows: dict[tuple, tuple] = {}
+        self._codes_memo: dict[tuple, tuple[tuple[int, ...], tuple[int, ...]]] = {}
 
     # planning ----------------------------------------------------------------------------
 
@@ -263,15 +270,28 @@ class _Encoder:
 
     def row(self, lead: Lead) -> tuple:
         """(category codes, -1 for rare or unseen; word indices; numbers, NaN when missing)."""
-        values, words = self._values(lead)
-        codes = tuple(self._codes[c].get(v, -1) for c, v in enumerate(values))
-        index = self._word_index
-        present = tuple(sorted(i for w in words if (i := index.get(w)) is not None))
+        seen = self._seen.get(id(lead))
+        if seen is not None and seen[0] is lead:
+            if len(seen) == 4:
+                return seen[3]
+            values, words = seen[1], seen[2]
+        else:
+            values, words = self._values(lead)
+        coded = self._codes_memo.get((values, words))
+        if coded is None:
+            index = self._word_index
+            coded = self._codes_memo[(values, words)] = (
+                tuple(self._codes[c].get(v, -1) for c, v in enumerate(values)),
+                tuple(sorted(i for w in words if (i := index.get(w)) is not None)))
+        codes, present = coded
         numbers: tuple[float, ...] = ()
         if self.numeric:
             custom = {self._header_key(h): v for h, v in lead.custom.items()}
             numbers = tuple(_numeric(custom.get(key)) for key in self.numeric)
-        return codes, present, numbers
+        row = (codes, present, numbers)
+        if seen is not None and seen[0] is lead:
+            self._seen[id(lead)] = (lead, values, words, row)
+        return row
 
     def signature(self) -> str:
         """What the encoding depends on besides the rows, for the fit cache."""
