@@ -16,7 +16,9 @@ open. Timed:
 Also the ROC AUC of each on a held-out 20 % (fitted on the other 80 %), as a check that the
 time buys something.
 
-    python bench/bench_scoring.py [ROWS ...]        # default: 10000 100000
+    python bench/bench_scoring.py [ROWS ...]          # default: 10000 100000
+    python bench/bench_scoring.py --demo [ROWS ...]   # the demo's leads (`sheetcrm demo --rows`),
+                                                      # read from its workbook: no numeric columns
 """
 
 from __future__ import annotations
@@ -89,8 +91,20 @@ def auc(labels, scores) -> float:
     return float(roc_auc_score(labels, scores))
 
 
-def run(n: int, old) -> None:
-    every = leads(n)
+def demo_leads(n: int) -> list[Lead]:
+    """The leads of `sheetcrm demo --rows n`, read as a sync reads them (what bench_engine times)."""
+    import datetime as dt
+
+    from sheetcrm.demo import generate
+    from sheetcrm.validate import read_crm
+    from sheetcrm.workbook import Grid, Snapshot
+
+    demo = generate(rows=n, seed=7, today=dt.date(2026, 11, 23))
+    return read_crm(Snapshot({t: Grid(r) for t, r in demo.tabs.items()}), Config()).records("leads")
+
+
+def run(n: int, old, demo: bool = False) -> None:
+    every = demo_leads(n) if demo else leads(n)
     decided = sum(outcome(lead) is not None for lead in every)
     print(f"\n{n:,} leads ({decided:,} decided)")
 
@@ -127,13 +141,14 @@ def run(n: int, old) -> None:
 
 
 def main() -> None:
-    sizes = [int(a) for a in sys.argv[1:]] or [10_000, 100_000]
+    demo = "--demo" in sys.argv
+    sizes = [int(a) for a in sys.argv[1:] if a != "--demo"] or [10_000, 100_000]
     print(f"{platform.machine()}, Python {platform.python_version()}, {' '.join(_versions())}")
     print("| decided leads | old s | new cold s (× old) | new cached s (× old) | logistic only s | boosted only s "
           "| chosen |")
     old = old_learned()
     for n in sizes:
-        run(n, old)
+        run(n, old, demo)
 
 
 def _versions() -> list[str]:

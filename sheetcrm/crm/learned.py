@@ -295,7 +295,9 @@ class _Encoder:
 
     def signature(self) -> str:
         """What the encoding depends on besides the rows, for the fit cache."""
-        return repr((self.cat_keys, self.cat_values, self.words, self.numeric, sorted(self.shown.items())))
+        # The spellings the labels show are part of it: a cached fit's predictions carry them.
+        return repr((self.cat_keys, self.cat_values, self.words, self.numeric, sorted(self.shown.items()),
+                     sorted((key, as_text(value)) for key, value in self._first_text.items())))
 
     # labels ------------------------------------------------------------------------------
 
