@@ -35,6 +35,7 @@ versions.
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import re
 from collections.abc import Iterable, Sequence
@@ -484,7 +485,8 @@ class _Fit:
     cv_auc: dict[str, float]
     platt: tuple[float, float]                 # calibrated chance = sigmoid(a · raw log-odds + b)
     design: _Design | None = None
-    logistic: Any = None
+    coef: np.ndarray | None = None             # the regression's weights, by design column
+    intercept: float = 0.0
     booster: Any = None
     rounds: int = 0
     cv_rows: int = 0
@@ -494,14 +496,14 @@ class _Fit:
 
     def raw(self, x: np.ndarray) -> np.ndarray:
         if self.chosen == "logistic":
-            return self.logistic.decision_function(self.design.transform(x))
+            return self.design.transform(x) @ self.coef + self.intercept
         return self.booster.predict(x, raw_score=True, num_iteration=self.rounds)
 
     def contributions(self, x: np.ndarray) -> np.ndarray:
         """Log-odds each dense column adds to each row's raw score (rows × columns)."""
         if self.chosen == "logistic":
             design = self.design
-            z = design.transform(x).multiply(self.logistic.coef_[0]).tocsr()
+            z = design.transform(x).multiply(self.coef).tocsr()
             out = np.zeros((len(x), x.shape[1]))
             coo = z.tocoo()
             np.add.at(out, (coo.row, design.group[coo.col]), coo.data)
@@ -532,6 +534,64 @@ class FitCache:
         self.entries[key] = fit_
         while len(self.entries) > self.max_entries:
             del self.entries[next(iter(self.entries))]
+
+    def dumps(self) -> str:
+        """The fits as JSON text (the regression's numbers, LightGBM's own model text): data a
+        caller may keep in a file and read back with `loads`, never code. Predictions are not kept."""
+        return json.dumps({"format": _CACHE_FORMAT, "entries": {key: _fit_data(f) for key, f in self.entries.items()}})
+
+    @classmethod
+    def loads(cls, text: str) -> "FitCache":
+        """The cache `dumps` wrote; an unreadable text or another format is an empty cache, which
+        only costs a fit."""
+        cache = cls()
+        try:
+            data = json.loads(text)
+            if data.get("format") != _CACHE_FORMAT:
+                return cache
+            for key, entry in data["entries"].items():
+                cache.put(key, _fit_of(entry))
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return cls()
+        return cache
+
+
+_CACHE_FORMAT = 1
+
+
+def _fit_data(f: _Fit) -> dict[str, Any]:
+    data: dict[str, Any] = {"chosen": f.chosen, "cv_auc": f.cv_auc, "platt": list(f.platt), "rounds": f.rounds,
+                            "cv_rows": f.cv_rows, "intercept": f.intercept}
+    if f.design is not None and f.coef is not None:
+        d = f.design
+        data["design"] = {"n_cat": d.n_cat, "n_words": d.n_words, "offsets": list(d.offsets),
+                          "word_start": d.word_start, "num_start": list(d.num_start), "means": list(d.means),
+                          "stds": list(d.stds), "edges": [list(e) for e in d.edges], "width": d.width,
+                          "group": d.group.tolist()}
+        # repr of a float is exact, so the weights read back bit for bit.
+        data["coef"] = [float(w) for w in f.coef]
+    if f.booster is not None:
+        data["booster"] = f.booster.model_to_string(num_iteration=f.rounds)
+    return data
+
+
+def _fit_of(data: dict[str, Any]) -> _Fit:
+    design = coef = booster = None
+    if "design" in data:
+        d = data["design"]
+        design = _Design(d["n_cat"], d["n_words"], tuple(d["offsets"]), d["word_start"], tuple(d["num_start"]),
+                         tuple(d["means"]), tuple(d["stds"]), tuple(tuple(e) for e in d["edges"]), d["width"],
+                         np.array(d["group"], dtype=np.int64))
+        coef = np.array(data["coef"], dtype=np.float64)
+    if "booster" in data:
+        import lightgbm as lgb
+
+        booster = lgb.Booster(model_str=data["booster"])
+    if data["chosen"] not in CANDIDATES or (design is None) == (booster is None):
+        raise ValueError("a fit holds one model")  # not for people: loads turns it into an empty cache
+    return _Fit(data["chosen"], dict(data["cv_auc"]), (float(data["platt"][0]), float(data["platt"][1])),
+                design=design, coef=coef, intercept=float(data["intercept"]), booster=booster,
+                rounds=int(data["rounds"]), cv_rows=int(data["cv_rows"]))
 
 
 def _versions() -> str:
@@ -579,7 +639,7 @@ class LearnedModel:
         fitted, enc = self._fit, self._encoder
         if fitted.chosen != "logistic":
             return {}
-        design, coef = fitted.design, fitted.logistic.coef_[0]
+        design, coef = fitted.design, fitted.coef
         labels = [enc.category_label(c, code) for c, values in enumerate(enc.cat_values) for code in range(len(values))]
         labels += [enc.word_label(i) for i in range(len(enc.words))]
         for k, key in enumerate(enc.numeric):
@@ -690,8 +750,9 @@ def _choose(encoder: _Encoder, x: np.ndarray, y: np.ndarray, settings: LearnedSe
     platt = _platt(held_out[chosen], ys)
     if chosen == "logistic":
         design = _Design.of(encoder, x)
-        return _Fit(chosen, cv_auc, platt, design=design, logistic=_logistic(design.transform(x), y, settings.l2),
-                    cv_rows=len(ys))
+        model = _logistic(design.transform(x), y, settings.l2)
+        return _Fit(chosen, cv_auc, platt, design=design, coef=model.coef_[0].copy(),
+                    intercept=float(model.intercept_[0]), cv_rows=len(ys))
     # The final trees see a tenth more rows than each fold's did; the median round count of
     # the folds is the stopping point cross-validation found.
     rounds = int(np.median(best_rounds))

@@ -174,3 +174,22 @@ def test_the_fit_cache_refits_only_when_the_training_rows_change():
                *leads[1:]]
     score_leads(changed, [], ScoringSettings(), AS_OF, cache=cache)
     assert (cache.misses, cache.hits) == (2, 2)
+
+
+@pytest.mark.parametrize("candidate", ["logistic", "boosted"])
+def test_a_cache_written_as_text_and_read_back_gives_the_same_scores(candidate):
+    leads, _inputs = workbook_history(800, seed=9)
+    settings = ScoringSettings(learned={"model": candidate})
+    cache = FitCache()
+    fresh = score_leads(leads, [], settings, AS_OF, cache=cache)
+    text = cache.dumps()
+    assert "LEAD-" not in text  # fits, not the leads: no names, no IDs
+    read = FitCache.loads(text)
+    assert score_leads(leads, [], settings, AS_OF, cache=read) == fresh
+    assert (read.hits, read.misses) == (1, 0)
+
+
+@pytest.mark.parametrize("text", ["", "not json", '{"format": 99, "entries": {}}',
+                                  '{"format": 1, "entries": {"k": {"chosen": "boosted"}}}'])
+def test_an_unreadable_cache_text_is_an_empty_cache(text):
+    assert FitCache.loads(text).entries == {}
