@@ -161,6 +161,7 @@ class _Encoder:
         self._header_keys: dict[str, str] = {}
         self._email_kinds: dict[str, str] = {}
         self._standard_memo: dict[tuple, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+        self._text_memo: dict[tuple[type, Any], str] = {}
         self.shown: dict[str, str] = {}        # custom key -> the header as the tab shows it
         self.numeric: list[str] = []          # custom keys read as numbers
         self.text: list[str] = []             # custom keys read as categories
@@ -260,14 +261,24 @@ class _Encoder:
         if self.text:
             custom = {self._header_key(h): v for h, v in lead.custom.items()}
             extra = []
-            for key in self.text:
+            memo = self._text_memo
+            for c, key in enumerate(self.text, len(_STANDARD)):
                 value = custom.get(key)
-                text = "" if value is None or is_blank(value) else normalize_key(as_text(value))
+                try:
+                    text = memo[(value.__class__, value)]
+                except KeyError:
+                    text = memo[(value.__class__, value)] = self._text(value)
+                except TypeError:  # an unhashable cell: custom values are open-ended
+                    text = self._text(value)
                 extra.append(text)
-                if text:
-                    self._first_text.setdefault((len(_STANDARD) + len(extra) - 1, text), value)
+                if text and (c, text) not in self._first_text:
+                    self._first_text[(c, text)] = value
             values = values + tuple(extra)
         return values, words
+
+    @staticmethod
+    def _text(value: Any) -> str:
+        return "" if value is None or is_blank(value) else normalize_key(as_text(value))
 
     def row(self, lead: Lead) -> tuple:
         """(category codes, -1 for rare or unseen; word indices; numbers, NaN when missing)."""
