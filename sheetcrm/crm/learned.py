@@ -468,6 +468,7 @@ _BOOST = {"objective": "binary", "learning_rate": 0.1, "num_leaves": 15, "max_de
           "max_bin": 255, "verbose": -1, "num_threads": 1, "deterministic": True, "force_row_wise": True,
           "feature_pre_filter": False}
 _MAX_ROUNDS, _PATIENCE = 1000, 50
+_MIN_TO_STOP, _FEW_ROUNDS = 20, 50
 
 
 def _boost(x: np.ndarray, y: np.ndarray, cats: list[int], seed: int, rounds: int | None = None) -> tuple[Any, int]:
@@ -475,6 +476,8 @@ def _boost(x: np.ndarray, y: np.ndarray, cats: list[int], seed: int, rounds: int
     import lightgbm as lgb
 
     params = {**_BOOST, "seed": seed}
+    if rounds is None and int(min(np.bincount(y, minlength=2))) < _MIN_TO_STOP:
+        rounds = _FEW_ROUNDS  # too few of one outcome to hold a tenth out for stopping
     if rounds is None:
         from sklearn.model_selection import train_test_split
 
@@ -733,6 +736,13 @@ def _choose(encoder: _Encoder, x: np.ndarray, y: np.ndarray, settings: LearnedSe
 
     seed = settings.seed
     cats = list(range(len(encoder.cat_keys)))
+    if int(min(np.bincount(y, minlength=2))) < 2:
+        # One lead of an outcome cannot be both learned from and held out: the regression alone,
+        # its own probabilities, no cross-validated AUC to report.
+        design = _Design.of(encoder, x)
+        model = _logistic(design.transform(x), y, settings.l2)
+        return _Fit("logistic", {}, (1.0, 0.0), design=design, coef=model.coef_[0].copy(),
+                    intercept=float(model.intercept_[0]), cv_rows=0)
     at = np.arange(len(y))
     if len(y) > settings.max_cv_rows:
         at, _rest = train_test_split(at, train_size=settings.max_cv_rows, stratify=y, random_state=seed)

@@ -208,9 +208,10 @@ def score_leads(leads: Iterable[Lead], activities: Iterable[Activity], settings:
             scores[lead.id] = LeadScore(lead.id, score, grades.grade(score), round(pct, 1),  # type: ignore[index]
                                         pred.why, method)
         notes = [_("learned from {converted} converted and {unqualified} unqualified leads", converted=converted,
-                   unqualified=unqualified),
-                 _("{model} (cross-validated ROC AUC {auc})", model=candidate_name(model.chosen),
-                   auc=f"{model.cv_auc[model.chosen]:.3f}")]
+                   unqualified=unqualified)]
+        if model.chosen in model.cv_auc:
+            notes.append(_("{model} (cross-validated ROC AUC {auc})", model=candidate_name(model.chosen),
+                           auc=f"{model.cv_auc[model.chosen]:.3f}"))
         if model.ignored_columns:
             shown = ", ".join(f'"{c}"' for c in model.ignored_columns)
             notes.append(_("ignored {columns}: filled mostly on closed leads, so it describes the outcome",

@@ -203,3 +203,18 @@ def test_fitting_is_deterministic():
 def test_evaluate_rejects_a_test_fraction_outside_0_1(fraction):
     with pytest.raises(ValueError, match="test_fraction"):
         evaluate(history(100, seed=1), [], ScoringSettings(), AS_OF, test_fraction=fraction)
+
+
+@pytest.mark.parametrize("converted", [1, 2, 3, 25])
+@pytest.mark.parametrize("model", ["auto", "boosted"])
+def test_a_tiny_history_still_scores_every_lead(converted, model):
+    # With the minimums set to 1, a history of one converted lead must still score (the
+    # regression alone when nothing can be held out), never stop the sync.
+    leads = history(120, seed=12)
+    kept = [lead for lead in leads if lead.status == "Converted"][:converted]
+    leads = kept + [lead for lead in leads if lead.status != "Converted"]
+    settings = ScoringSettings(learned={"min_converted": 1, "min_unqualified": 1, "model": model})
+    result = score_leads(leads, [], settings, AS_OF)
+    assert result.method == "learned" and len(result.scores) == len(leads)
+    assert all(0 <= s.conversion_pct <= 100 for s in result.scores.values())
+    assert ("cross-validated ROC AUC" in result.note) == (converted >= 2)
