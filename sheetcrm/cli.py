@@ -31,6 +31,7 @@ from sheetcrm.mail.journal import Journal
 from sheetcrm.report import Report, shown_code, shown_severity
 from sheetcrm.schema import WORKFLOW_LOG
 from sheetcrm.starter import demo_config, example_config, init_workbook, write_demo
+from sheetcrm.crm.learned import candidate_name
 from sheetcrm.crm.scoring import evaluate as evaluate_scoring, method_name
 from sheetcrm.engine import Results
 from sheetcrm.sync import SyncOutcome, plan_context, plan_sync, sync
@@ -442,6 +443,14 @@ def score(target: Target, as_of: dt.datetime | None, evaluate: bool, seed: int, 
             echo(ngettext("ROC AUC {auc} on {n} held-out lead ({trained} trained)",
                           "ROC AUC {auc} on {n} held-out leads ({trained} trained)", data["n_test"],
                           auc=show.number(data["auc"], 3), trained=show.number(data["n_train"])))
+            if "model" in data:
+                echo(_("Model: {model}, chosen by cross-validation on the trained leads", model=candidate_name(
+                    data["model"])))
+                echo_lines(show.table(
+                    [_("Candidate"), _("Cross-validated ROC AUC")],
+                    [[candidate_name(c), show.number(auc, 3)] for c, auc in data["candidates"].items()], right=[1]))
+            else:
+                echo(_("Method: {method}", method=method_name(data["method"])))
             echo_lines(show.table(
                 [_("Scores"), _("Predicted"), _("Observed"), _("Leads")],
                 [[b["bin"], show.points(Decimal(str(b["predicted"]))), show.points(Decimal(str(b["observed"]))),

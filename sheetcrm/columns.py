@@ -248,3 +248,64 @@ def read_percents(raws: Sequence[RawCell], formatted: Collection[int], fallback:
                     _('Write it with a percent sign ("100%" or "1%") or format the cell as a percentage.'),
                     raw)))
     return reading
+
+
+# --- a custom column's type, from its cells -------------------------------------------------
+
+# A column the config does not type is read as numbers, dates or yes/no when at least this
+# share of its filled cells reads so; the rest are reported, not guessed (issue 16).
+INFERRED_SHARE = 0.95
+INFERRED_KINDS = ("bool", "number", "date")
+
+
+def _reads(parse: Callable[[RawCell, str], object], raw: RawCell) -> bool:
+    for locale in ("en", "es"):
+        try:
+            if parse(raw, locale) is not None:
+                return True
+        except CellError:
+            pass
+    return False
+
+
+def _number_cell(raw: RawCell) -> bool:
+    if isinstance(raw, bool):
+        return False
+    return isinstance(raw, (int, float)) or isinstance(raw, str) and _reads(cells.parse_number, raw)
+
+
+def _bool_cell(raw: RawCell) -> bool:
+    # 0 and 1 are numbers first: a column of counts is not a column of yes/no.
+    return isinstance(raw, bool) or isinstance(raw, str) and not _number_cell(raw) and _reads(
+        lambda r, _locale: cells.parse_bool(r), raw)
+
+
+def _date_cell(raw: RawCell) -> bool:
+    # A plain number also reads as a serial date; only dates and text dates vote for dates.
+    return hasattr(raw, "toordinal") or isinstance(raw, str) and not _number_cell(raw) and _reads(
+        cells.parse_date, raw)
+
+
+_TESTS = {"bool": _bool_cell, "number": _number_cell, "date": _date_cell}
+
+
+def infer_kind(raws: Sequence[RawCell]) -> str | None:
+    """"bool", "number" or "date" when at least INFERRED_SHARE of the filled cells of a column
+    read as that kind (numbers and dates in either convention: the column's reading settles
+    which), else None: the column stays text. Native TRUE/FALSE and words like Sí/No, Yes/No
+    are yes/no; 0 and 1 are numbers; a number is never taken for a serial date here."""
+    filled = [raw for raw in raws if not cells.is_blank(raw)]
+    if not filled:
+        return None
+    need = INFERRED_SHARE * len(filled)
+    for kind in INFERRED_KINDS:
+        test = _TESTS[kind]
+        misses = 0
+        for raw in filled:
+            if not test(raw):
+                misses += 1
+                if len(filled) - misses < need:
+                    break
+        else:
+            return kind
+    return None

@@ -20,6 +20,7 @@ from sheetcrm.crm import (Forecast, HistoryRow, Kpis, OpportunityMetrics, Rates,
                           compute_kpis, forecast, lead_states, missing_rate_issues, opportunity_metrics,
                           opportunity_states, record_changes, stage_entered, stage_win_rates, to_base)
 from sheetcrm.crm.cases import CaseInput, CaseMetrics, CaseSummary, case_metrics, first_responses, summarize
+from sheetcrm.crm.learned import FitCache
 from sheetcrm.crm.scoring import LeadScore, ScoringResult, score_leads
 from sheetcrm.crm.stages import CATEGORIES
 from sheetcrm.crm.words import CATEGORY, LEAD_STATUS, STAGE, Words, team_words
@@ -83,8 +84,9 @@ class Results:
         )
 
 
-def compute(crm: Crm, config: Config, as_of: dt.date) -> Results:
-    """Everything the engine knows of `crm` (a `validate.read_crm` result) on `as_of`."""
+def compute(crm: Crm, config: Config, as_of: dt.date, fit_cache: FitCache | None = None) -> Results:
+    """Everything the engine knows of `crm` (a `validate.read_crm` result) on `as_of`;
+    `fit_cache` spares refitting an unchanged lead history (`crm.learned.FitCache`)."""
     assert crm.inputs is not None  # read_crm reads them
     stages = StageTable.of(config.stages)
     opportunities: list[Opportunity] = crm.records("opportunities")
@@ -110,7 +112,7 @@ def compute(crm: Crm, config: Config, as_of: dt.date) -> Results:
     title = crm.tables["opportunities"].title if "opportunities" in crm.tables else names.CRM_TABS["opportunities"]
     return Results(
         as_of=as_of, currency=config.currency, opportunities=opportunities, metrics=metrics,
-        scoring=score_leads(leads, activities, config.scoring, as_of), forecast=fc, kpis=kpis,
+        scoring=score_leads(leads, activities, config.scoring, as_of, cache=fit_cache), forecast=fc, kpis=kpis,
         pipeline=_pipeline(opportunities, metrics, stages, rates), stage_history=stage_history,
         lead_history=lead_history, warnings=missing_rate_issues(opportunities, rates, tab=title), words=words,
         cases=case_results(crm, config, as_of) if "cases" in crm.tables else None,

@@ -57,7 +57,7 @@ from sheetcrm.merging import what_merged
 from sheetcrm.owned import locate
 from sheetcrm.schema import SYNC_LOG
 from sheetcrm.steps.sync_log import plan_log
-from sheetcrm.sync import ATTEMPTS as SYNC_ATTEMPTS, mirror_sync, plan_context, plan_sync
+from sheetcrm.sync import ATTEMPTS as SYNC_ATTEMPTS, mirror_sync, plan_context, plan_sync, read_fits
 from sheetcrm.synclog import LogQueue
 from sheetcrm.workbook import CellValue, Plan, Workbook, WorkbookConflict, WorkbookError
 
@@ -177,6 +177,9 @@ class Service:
         self._signalled = False
         # Sync Log rows not yet written, on disk; rows left by a crashed run are written first thing.
         self.pending = log_queue if log_queue is not None else LogQueue(log_queue_path(book))
+        # The learned lead model is refitted only when the decided leads change (issue 16);
+        # it starts from the fit the last `sheetcrm sync` kept beside the lock.
+        self.fit_cache = read_fits(book)
         self.log_every = parse_every(config.schedule.log).period
         self.logged_at = time.monotonic()
         self.log_urgent = bool(self.pending)
@@ -221,7 +224,7 @@ class Service:
                 batch = WebBatch(queue.waiting()) if queue is not None else None
                 ctx = plan_context(snapshot, self.config, self.today(), handed, log_now=self._log_due(),
                                    sent_versions=Journal.versions_held(self.book), web=batch,
-                                   templates=template_shelf(self.config))
+                                   templates=template_shelf(self.config), fit_cache=self.fit_cache)
                 crm, plan = ctx.crm, ctx.plan
                 result = None
                 if not plan:

@@ -12,12 +12,16 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Collection, Sequence
 
 from sheetcrm.config import Config
+from sheetcrm.crm.learned import FitCache
+from sheetcrm.lock import lock_dir, workbook_key
 from sheetcrm.crm.workflows import TemplateShelf
 from sheetcrm.engine import Results
 from sheetcrm.i18n import _, ngettext, using
@@ -110,8 +114,10 @@ def plan_sync(snapshot: Snapshot, config: Config, as_of: dt.date,
 def plan_context(snapshot: Snapshot, config: Config, as_of: dt.date,
                  log_rows: Sequence[Sequence[CellValue]] = (), log_now: bool = False, *,
                  sent_versions: Collection[str] = (), progress: ProgressHook = _no_progress,
-                 web: WebBatch | None = None, templates: TemplateShelf | None = None) -> SyncContext:
-    """`plan_sync`, with everything the steps left on the context (what the workflows fired)."""
+                 web: WebBatch | None = None, templates: TemplateShelf | None = None,
+                 fit_cache: FitCache | None = None) -> SyncContext:
+    """`plan_sync`, with everything the steps left on the context (what the workflows fired).
+    `fit_cache`: learned-model fits a long-lived caller keeps between syncs (`sheetcrm run`)."""
     config = team_config(snapshot, config)
     with using(config.locale):  # every issue, cell and word of this sync in the team's language
         progress("validating", 0, 1)
@@ -120,7 +126,7 @@ def plan_context(snapshot: Snapshot, config: Config, as_of: dt.date,
         assert crm.inputs is not None
         ctx = SyncContext(snapshot, config, as_of, crm, log_rows=log_rows, log_now=log_now,
                           sent_versions=sent_versions, marks=dict(crm.inputs.sequences), web=web,
-                          templates=templates)
+                          templates=templates, fit_cache=fit_cache)
         progress("computing", 0, len(STEPS))
         run_steps(ctx, STEPS, lambda done: progress("computing", done, len(STEPS)))
     return ctx
@@ -138,22 +144,63 @@ def run_steps(ctx: SyncContext, steps: Sequence[Step], done: Callable[[int], Non
 ATTEMPTS = 3  # reads and plans before a workbook that keeps changing is reported
 
 
+def fits_path(book: Workbook) -> Path | None:
+    """Where the learned model's fits of `book` are kept (`crm.learned.FitCache`), beside its
+    lock; None for a workbook with no place (in memory)."""
+    try:
+        key = workbook_key(book)
+    except AttributeError:
+        return None
+    return lock_dir() / f"{hashlib.sha256(key.encode()).hexdigest()[:24]}.fits.json"
+
+
+def read_fits(book: Workbook) -> FitCache:
+    """The fits an earlier sync kept; none (a fit to make) when missing or unreadable."""
+    path = fits_path(book)
+    try:
+        return FitCache.loads(path.read_text(encoding="utf-8")) if path is not None else FitCache()
+    except (OSError, UnicodeDecodeError):
+        return FitCache()
+
+
+def keep_fits(book: Workbook, cache: FitCache) -> None:
+    """Written whole and renamed into place; a failure only costs the next sync a fit."""
+    path = fits_path(book)
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        part = path.with_name(path.name + ".part")
+        part.write_text(cache.dumps(), encoding="utf-8")
+        os.replace(part, path)
+    except OSError:
+        pass
+
+
 def sync(book: Workbook, config: Config, as_of: dt.date | None = None, dry_run: bool = False,
          attempts: int = ATTEMPTS, *, sent_versions: Collection[str] = (),
-         progress: ProgressHook = _no_progress, web: WebBatch | None = None) -> SyncOutcome:
+         progress: ProgressHook = _no_progress, web: WebBatch | None = None,
+         fit_cache: FitCache | None = None) -> SyncOutcome:
     """Read, plan, write. When the workbook was saved by someone else between the read and the
     write (WorkbookConflict), nothing was written: read and plan again from the new file, up
     to `attempts` times, then raise WorkbookConflict with one line for the user. `progress`
     hears each phase (ProgressHook). The workflow rules' email templates are read first
-    (`template_shelf`), so a rule naming a missing or broken one is told at its cell."""
+    (`template_shelf`), so a rule naming a missing or broken one is told at its cell.
+    Without `fit_cache`, the learned model's fits are read from beside the lock and kept there
+    when this sync made a new one (`read_fits`, `keep_fits`)."""
     day = as_of or dt.date.today()
     templates = template_shelf(config)
+    kept = fit_cache is None
+    fits = read_fits(book) if fit_cache is None else fit_cache
     for attempt in range(1, attempts + 1):
         progress("reading", 0, 1)
         snapshot = book.read()
         progress("reading", 1, 1)
         ctx = plan_context(snapshot, config, day, sent_versions=sent_versions, progress=progress, web=web,
-                           templates=templates)
+                           templates=templates, fit_cache=fits)
+        if kept and fits.misses:
+            keep_fits(book, fits)
+            fits.misses = 0
         assert ctx.results is not None  # the compute step is one of STEPS
         plan = ctx.plan
         outcome = SyncOutcome(ctx.crm, ctx.results, plan, dry_run=dry_run, workflows=ctx.workflows)

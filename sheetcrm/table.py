@@ -334,6 +334,14 @@ def parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, ct
     filled = _merged_values(grid) if grid.merges else {}
     id_col = header.fields.get("id")
     rows = _record_rows(table, grid, header_index, known, filled)
+    # The team's own columns the config does not type: typed by their cells (columns.infer_kind).
+    inferred = {name: kind for name, col in header.custom.items() if name not in custom_kinds
+                and (kind := columns.infer_kind([r.raw[col] if col < len(r.raw) else None for r in rows]))}
+    for name, kind in inferred.items():
+        col = header.custom[name]
+        known[col] = kind
+        for r in rows:
+            r.shown[col] = r.raw[col] if col < len(r.raw) else None
     # How each column reads: its own cells first, then the config's or the tab's locale.
     tab_ctx = ctx
     if not ctx.locale_set:
@@ -342,10 +350,12 @@ def parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, ct
     _currencies(spec, title, header, grid, rows, ctx, report)
 
     custom_parsers = {name: _custom_parser(kind, name) for name, kind in custom_kinds.items()}
+    custom_parsers.update({name: CUSTOM_PARSERS[kind] for name, kind in inferred.items()})
     for r in rows:
         index, raw_row, sheet_row = r.index, r.raw, r.index + 1
         data: dict[str, Any] = {**r.extra, **{f: r.shown[c] for f, c in header.fields.items()}}
-        custom, custom_ok = _custom_values(header, raw_row, r.shown, custom_parsers, ctx, title, sheet_row, report)
+        custom, custom_ok = _custom_values(header, raw_row, r.shown, custom_parsers, ctx, title, sheet_row, report,
+                                           inferred)
         record, target = (None, None) if missing else _validate(spec, data, custom, ctx, header, title,
                                                                 sheet_row, report)
         row_id = None
@@ -558,6 +568,16 @@ def _error(code: str, raw: Any, **fmt: Any) -> cells.CellError:
     return cells.CellError(code, _(message, **fmt), _(hint, **fmt), raw)
 
 
+_INFERRED_HINTS = {
+    "number": N_("Most of this column are numbers, so sheetcrm reads it as numbers and leaves this cell out: write a "
+                 "number here, or declare the column's type in sheetcrm.toml ([tabs.<tab>.custom_fields])."),
+    "date": N_("Most of this column are dates, so sheetcrm reads it as dates and leaves this cell out: write a date "
+               "here, or declare the column's type in sheetcrm.toml ([tabs.<tab>.custom_fields])."),
+    "bool": N_("Most of this column are yes/no values, so sheetcrm reads it as yes/no and leaves this cell out: "
+               "write yes or no here, or declare the column's type in sheetcrm.toml ([tabs.<tab>.custom_fields])."),
+}
+
+
 def _custom_parser(kind: CustomField, name: str) -> Callable[[Any, str], Any]:
     if kind.type == "enum":
         choices = cells.enum_choices({v: [] for v in kind.values})
@@ -567,7 +587,10 @@ def _custom_parser(kind: CustomField, name: str) -> Callable[[Any, str], Any]:
 
 def _custom_values(header: Header, raw_row: list[Any], shown: dict[int, Any],
                    parsers: dict[str, Callable[[Any, str], Any]], ctx: ParseContext, title: str, sheet_row: int,
-                   report: Report) -> tuple[dict[str, Any], bool]:
+                   report: Report, inferred: dict[str, str] | None = None) -> tuple[dict[str, Any], bool]:
+    """The row's custom values and whether they are all usable. A cell of a column typed by
+    its cells (`inferred`: header -> kind) that does not read so is a warning and an empty
+    value: the type is sheetcrm's guess, so the row stays."""
     values: dict[str, Any] = {}
     ok = True
     for name, col in header.custom.items():
@@ -582,6 +605,13 @@ def _custom_values(header: Header, raw_row: list[Any], shown: dict[int, Any],
             values[name] = raw.value if isinstance(raw, cells.Read) else parse(
                 raw, (ctx.columns.get(name) or ctx).locale)
         except cells.CellError as e:
+            kind = inferred.get(name) if inferred else None
+            if kind is not None:
+                values[name] = None
+                report.add(Issue("warning", title, sheet_row, column_letter(col + 1), name,
+                                 e.raw if e.raw is not None else _as_typed(raw), e.code, e.message,
+                                 _(_INFERRED_HINTS[kind])))
+                continue
             ok = False
             report.add(Issue("error", title, sheet_row, column_letter(col + 1), name, e.raw if e.raw is not None
                              else raw, e.code, e.message, e.hint))

@@ -1,24 +1,24 @@
 """A conversion model learned from the team's own closed leads (Converted = 1, Unqualified = 0).
 
-Model choice: L2-regularised logistic regression, not naive Bayes.
+Two candidates, chosen by stratified k-fold cross-validation on the decided leads:
 
-- Lead features are strongly correlated: title words and the seniority derived from them,
-  campaign and source, owner and source. Naive Bayes counts each correlated piece of
-  evidence again, so its probabilities are pushed towards 0 and 100 %; it ranks well but
-  would need Platt or isotonic calibration on held-out folds, which spends part of a
-  history that is often just a few hundred rows. Logistic regression fits the features
-  jointly; at its optimum the predicted conversions of every one-hot group (every source,
-  every owner...) sum to the observed ones, which is what makes its percentages honest.
-- The L2 penalty (a Gaussian prior on each weight) keeps rare values (one lead from
-  "Trade Show 2026") from getting extreme weights, and lets us keep every category of a
-  column (no reference level): a weight is then how far that value moves a lead away from
-  the typical one, which is exactly what "Why" needs.
-- Every feature is binary (categories, title words, numeric custom columns in quantile
-  bins), so leads with identical features collapse into one pattern with counts; 100k
-  leads are typically a few thousand patterns. Fitting is cyclic coordinate descent with
-  a one-dimensional Newton step per weight (as glmnet does), which needs only the sparse
-  column of each feature, converges in a few dozen passes and needs no matrix algebra:
-  pure Python stays fast.
+- "logistic": an L2-regularised logistic regression (scikit-learn). Categories one-hot with
+  every value kept (no reference level), so a weight is how far that value moves a lead away
+  from the typical one, which is what "Why" needs; title words as yes/no; each number both
+  standardised (a straight trend) and in quantile bins (a bend the trend misses), with a
+  missing flag. The penalty (a Gaussian prior on each weight) keeps a value seen on a handful
+  of leads within a few points of the average.
+- "boosted": gradient-boosted trees (LightGBM) with native categorical splits and missing
+  values routed at each split, which finds interactions ("referrals convert, but not from
+  interns") and thresholds the regression cannot. LightGBM rather than scikit-learn's
+  HistGradientBoosting because its `pred_contrib` gives each prediction's exact additive
+  contributions (TreeSHAP), so the Why column of a tree model is as honest as the regression's.
+
+The candidate with the higher cross-validated ROC AUC is refitted on every decided lead
+(the regression wins ties: it is the simpler). Its raw log-odds are calibrated by a sigmoid
+(Platt) fitted on the held-out folds' predictions, never on rows a model saw: trees'
+probabilities are not calibrated by construction, and a monotone sigmoid keeps the ranking
+(so the AUC) while isotonic steps would tie leads apart and need far more rows.
 
 Engagement (activities) is deliberately not a feature: activities are logged during and
 after the conversion itself, so they would teach the model the outcome, not its cause.
@@ -26,27 +26,44 @@ Likewise a custom column filled on closed leads but rarely on open ones ("Lost r
 "Won on") describes the outcome; such columns are left out and named in the note.
 
 Predictions answer "if this lead is decided, how likely is it to convert?", the quantity
-the history can calibrate.
+the history can calibrate. A fit is a pure function of the training rows and settings, so
+a `FitCache` the caller keeps (`score_leads(..., cache=)`) spares refitting an unchanged
+history: it is keyed by a hash of the encoded training rows, the settings and the library
+versions.
 """
 
 from __future__ import annotations
 
-import bisect
+import hashlib
+import json
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from sheetcrm.cells import is_blank, normalize_key
 from sheetcrm.crm.rules import as_text, column_label, format_points, show
-from sheetcrm.i18n import N_, _
+from sheetcrm.i18n import N_, NC_, _, current, pgettext
 from sheetcrm.records import Lead
 
 CONVERTED, UNQUALIFIED = "Converted", "Unqualified"
+
+Candidate = Literal["logistic", "boosted"]
+CANDIDATES: tuple[Candidate, ...] = ("logistic", "boosted")
+# How people are told each candidate (the Dashboard's note, `score --evaluate`).
+CANDIDATE_NAMES = {"logistic": NC_("learned model", "logistic regression"),
+                   "boosted": NC_("learned model", "gradient-boosted trees")}
+
+
+def candidate_name(candidate: str) -> str:
+    """A candidate's name in the current language; an unknown one as it is."""
+    name = CANDIDATE_NAMES.get(candidate)
+    return pgettext(*name) if name else candidate
 
 
 def outcome(lead: Lead) -> int | None:
@@ -60,12 +77,19 @@ class LearnedSettings(BaseModel):
     enabled: bool = True
     min_converted: int = Field(default=50, ge=1)
     min_unqualified: int = Field(default=50, ge=1)
-    # The inverse prior variance of each weight, in log-odds; 1 keeps a value seen on a
-    # handful of leads within a few points of the average.
+    # "auto" picks by cross-validation; naming a candidate skips the other one.
+    model: Literal["auto", "logistic", "boosted"] = "auto"
+    # The inverse prior variance of each regression weight, in log-odds; 1 keeps a value seen
+    # on a handful of leads within a few points of the average.
     l2: float = Field(default=1.0, gt=0)
     # A value seen on fewer closed leads than this teaches noise, not signal.
     min_feature_count: int = Field(default=3, ge=1)
-    max_passes: int = Field(default=60, ge=1)
+    folds: int = Field(default=5, ge=2, le=20)
+    seed: int = 0
+    # Cross-validation on more decided leads than this uses a stratified sample of them: the
+    # choice and the calibration are settled long before 100k rows, the final fit uses all.
+    max_cv_rows: int = Field(default=20_000, ge=100)
+    max_title_words: int = Field(default=100, ge=0)
 
 
 # --- features ------------------------------------------------------------------------------
@@ -87,93 +111,86 @@ _WEBMAIL = frozenset({"gmail", "googlemail", "hotmail", "outlook", "live", "msn"
                       "mac", "aol", "proton", "protonmail", "pm", "gmx", "yandex", "mail", "zoho", "terra", "orange",
                       "wanadoo", "libero", "web", "qq", "163"})
 
-_CATEGORIES = (("source", "Source"), ("campaign", "Campaign"), ("owner", "Owner"))
 # How a reason names a seniority level; the level itself is the feature's key.
 _LEVELS = {"executive": N_("executive"), "director or head": N_("director or head"), "manager": N_("manager"),  # not for people: feature keys; their labels are _LEVELS
            "junior": N_("junior"), "individual contributor": N_("individual contributor")}  # not for people: feature keys; their labels are _LEVELS
-_EMAIL_LABELS = {"webmail": N_("Personal (webmail) email"), "work": N_("Work email"), None: N_("No email")}
-_GIVEN_LABELS = {("phone", True): N_("Phone given"), ("phone", False): N_("No phone"),
-                 ("company", True): N_("Company given"), ("company", False): N_("No company")}
-
-Key = tuple  # ("source", "referral"), ("title", "vp"), ("num", "budget", 2)...
+_EMAIL_LABELS = {"webmail": N_("Personal (webmail) email"), "work": N_("Work email"), "": N_("No email")}
+_GIVEN_LABELS = {("phone", "yes"): N_("Phone given"), ("phone", "no"): N_("No phone"),
+                 ("company", "yes"): N_("Company given"), ("company", "no"): N_("No company")}
+# The standard category columns, in order: (key, English header or None for derived ones).
+_STANDARD = (("source", "Source"), ("campaign", "Campaign"), ("owner", "Owner"), ("seniority", None),
+             ("email", None), ("phone", None), ("company", None))
 
 
 def _word_label(word: str) -> str:
     return word.upper() if len(word) <= 3 else word.capitalize()
 
 
-class _Encoder:
-    """A lead's features as hashable keys, with the label a salesperson reads for each.
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
 
-    Built once per fit: it decides which custom columns are numbers (binned at the closed
-    leads' quartiles), which are text, and which look like outcomes and are left out.
+
+def _numeric(value: Any) -> float:
+    """A custom cell as a model number: numbers as they are, yes/no as 1/0, dates as days; NaN otherwise."""
+    if value is None:
+        return math.nan
+    cls = value.__class__
+    if cls is Decimal or cls is float or cls is int:  # the common cases, first
+        x = float(value)
+        return x if math.isfinite(x) else math.nan
+    if isinstance(value, bool):
+        return 1.0 if value else 0.0
+    if _is_number(value):
+        x = float(value)
+        return x if math.isfinite(x) else math.nan
+    if hasattr(value, "toordinal"):
+        return float(value.toordinal())
+    return math.nan
+
+
+class _Encoder:
+    """Leads as model rows: category codes, title words, numbers; and the words a salesperson reads.
+
+    Built once per fit from every lead: which custom columns are numbers, which are text, which
+    look like outcomes and are left out; which category values and title words were seen often
+    enough on the decided leads to teach anything. A row is a hashable signature
+    (category codes, word indices, numbers), so identical leads share one prediction.
     """
 
-    def __init__(self, leads: Sequence[Lead]):
-        self.labels: dict[Key, str] = {}
-        self._memo: dict[tuple[str, Any], tuple[Key, ...]] = {}
+    def __init__(self, leads: Sequence[Lead], min_count: int, max_words: int):
         self._header_keys: dict[str, str] = {}
-        self._standard: dict[tuple, tuple[Key, ...]] = {}
         self._email_kinds: dict[str, str] = {}
-        self._custom: dict[tuple[str, type, Any], Key | None] = {}
-        self.numeric: dict[str, list[float]] = {}  # custom key -> bin edges
-        self.text: set[str] = set()
-        self.ignored: list[str] = []
+        self._standard_memo: dict[tuple, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+        self._text_memo: dict[tuple[type, Any], str] = {}
+        self.shown: dict[str, str] = {}        # custom key -> the header as the tab shows it
+        self.numeric: list[str] = []          # custom keys read as numbers
+        self.text: list[str] = []             # custom keys read as categories
+        self.ignored: list[str] = []          # headers left out as outcome-describing
         self._plan_custom(leads)
-
-    def _plan_custom(self, leads: Sequence[Lead]) -> None:
-        shown: dict[str, str] = {}
-        # custom key -> leads with the cell filled, by group: unqualified, converted, open
-        filled: dict[str, list[int]] = {}
-        numbers: dict[str, list[float]] = {}
-        kinds: dict[str, list[int]] = {}  # key -> [numeric cells, other cells]
-        sizes = [0, 0, 0]
+        self.cat_keys = [k for k, _h in _STANDARD] + [f"custom:{k}" for k in self.text]
+        # Category values and words, counted on the decided leads.
+        counts: list[dict[str, int]] = [{} for _ in self.cat_keys]
+        word_counts: dict[str, int] = {}
+        self._first_text: dict[tuple[int, str], Any] = {}
+        # A decided lead's values, kept for its row: the fit and the scores both ask for it.
+        self._seen: dict[int, tuple] = {}  # id -> (lead, values, words[, row])
         for lead in leads:
-            y = outcome(lead)
-            group = 2 if y is None else y
-            sizes[group] += 1
-            for header, value in lead.custom.items():
-                key = self._header_keys.get(header)
-                if key is None:
-                    key = self._header_key(header)
-                    shown.setdefault(key, header)
-                if value is None or (value.__class__ is str and is_blank(value)):
-                    continue
-                filled.setdefault(key, [0, 0, 0])[group] += 1
-                kind = kinds.setdefault(key, [0, 0])
-                if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
-                    kind[0] += 1
-                    if y is not None:
-                        numbers.setdefault(key, []).append(float(value))
-                else:
-                    kind[1] += 1
-        for key, (numeric, other) in kinds.items():
-            rates = [filled[key][g] / sizes[g] if sizes[g] else 0.0 for g in range(3)]
-            # Filled for most leads of one outcome but seldom while a lead is open: the
-            # column is written when the outcome is known ("Lost reason").
-            if sizes[2] >= 10 and max(rates[0], rates[1]) - rates[2] > 0.5:
-                self.ignored.append(shown[key])
-            elif numeric >= 0.8 * (numeric + other):
-                values = sorted(numbers.get(key, []))
-                if values:
-                    quartiles = {values[min(len(values) - 1, len(values) * q // 4)] for q in (1, 2, 3)}
-                    self.numeric[key] = sorted(quartiles)
-                    self._number_labels(key, shown[key])
-            else:
-                self.text.add(key)
-        self._shown = shown
+            if outcome(lead) is None:
+                continue
+            values, words = self._values(lead)
+            self._seen[id(lead)] = (lead, values, words)
+            for c, v in enumerate(values):
+                counts[c][v] = counts[c].get(v, 0) + 1
+            for w in words:
+                word_counts[w] = word_counts.get(w, 0) + 1
+        self.cat_values = [sorted(v for v, n in cnt.items() if n >= min_count) for cnt in counts]
+        self._codes = [{v: i for i, v in enumerate(vals)} for vals in self.cat_values]
+        kept = sorted((w for w, n in word_counts.items() if n >= min_count), key=lambda w: (-word_counts[w], w))
+        self.words = sorted(kept[:max_words])
+        self._word_index = {w: i for i, w in enumerate(self.words)}
+        self._codes_memo: dict[tuple, tuple[tuple[int, ...], tuple[int, ...]]] = {}
 
-    def _number_labels(self, key: str, header: str) -> None:
-        edges = self.numeric[key]
-        for i in range(len(edges) + 1):
-            if i == 0:
-                text = f"{header} < {show(edges[0])}"
-            elif i == len(edges):
-                text = f"{header} ≥ {show(edges[-1])}"
-            else:
-                text = _("{column} {low} to under {high}", column=header, low=show(edges[i - 1]),
-                         high=show(edges[i]))
-            self.labels[("num", key, i)] = text
+    # planning ----------------------------------------------------------------------------
 
     def _header_key(self, header: str) -> str:
         key = self._header_keys.get(header)
@@ -181,48 +198,36 @@ class _Encoder:
             key = self._header_keys[header] = normalize_key(header)
         return key
 
-    def _cached(self, kind: str, value: Any) -> tuple[Key, ...]:
-        memo_key = (kind, value)
-        found = self._memo.get(memo_key)
-        if found is None:
-            found = self._memo[memo_key] = self._compute(kind, value)
-        return found
+    def _plan_custom(self, leads: Sequence[Lead]) -> None:
+        filled: dict[str, list[int]] = {}   # custom key -> leads with the cell filled: unqualified, converted, open
+        kinds: dict[str, list[int]] = {}    # key -> [numeric cells, other cells]
+        sizes = [0, 0, 0]
+        for lead in leads:
+            y = outcome(lead)
+            group = 2 if y is None else y
+            sizes[group] += 1
+            for header, value in lead.custom.items():
+                key = self._header_key(header)
+                self.shown.setdefault(key, header)
+                if value is None or (value.__class__ is str and is_blank(value)):
+                    continue
+                filled.setdefault(key, [0, 0, 0])[group] += 1
+                kinds.setdefault(key, [0, 0])[0 if _numeric(value) == _numeric(value) else 1] += 1
+        for key in sorted(kinds):
+            numeric, other = kinds[key]
+            rates = [filled[key][g] / sizes[g] if sizes[g] else 0.0 for g in range(3)]
+            # Filled for most leads of one outcome but seldom while a lead is open: the
+            # column is written when the outcome is known ("Lost reason").
+            if sizes[2] >= 10 and max(rates[0], rates[1]) - rates[2] > 0.5:
+                self.ignored.append(self.shown[key])
+            elif numeric >= 0.8 * (numeric + other):
+                self.numeric.append(key)
+            else:
+                self.text.append(key)
 
-    def _compute(self, kind: str, value: Any) -> tuple[Key, ...]:
-        labels = self.labels
-        if kind in ("source", "campaign", "owner"):
-            header = column_label(dict(_CATEGORIES)[kind], kind)
-            norm = normalize_key(value) if value else ""
-            key = (kind, norm)
-            labels.setdefault(key, f"{header} = {value}" if norm else _("{column} empty", column=header))
-            return (key,)
-        if kind == "title":
-            title = column_label("Title", "title")
-            if not value:
-                labels.setdefault(("title", ""), _("{column} empty", column=title))
-                return (("title", ""),)
-            words = [w for w in dict.fromkeys(_WORD.findall(normalize_key(value))) if w not in _STOPWORDS]
-            keys: list[Key] = []
-            for word in words:
-                keys.append(("title", word))
-                labels.setdefault(("title", word), _("{column} contains {value}", column=title,
-                                                     value=_word_label(word)))
-            level = next((name for name, vocab in _SENIORITY if vocab.intersection(words)), "individual contributor")  # not for people: feature keys; their labels are _LEVELS
-            keys.append(("seniority", level))
-            labels.setdefault(("seniority", level), _("Seniority: {level}", level=_(_LEVELS[level])))
-            return tuple(keys)
-        if kind == "email":
-            kind_key = ("email", value or "none")
-            labels.setdefault(kind_key, _(_EMAIL_LABELS.get(value, _EMAIL_LABELS[None])))
-            return (kind_key,)
-        if kind in ("phone", "company"):
-            key = (kind, bool(value))
-            labels.setdefault(key, _(_GIVEN_LABELS[key]))
-            return (key,)
-        raise AssertionError(kind)
+    # rows --------------------------------------------------------------------------------
 
-    def standard(self, lead: Lead) -> tuple[Key, ...]:
-        """The keys from the default columns, memoized: leads share them far more than they differ."""
+    def _standard(self, lead: Lead) -> tuple[tuple[str, ...], tuple[str, ...]]:
         email = lead.email
         if email is not None:
             domain = email.rpartition("@")[2]
@@ -230,69 +235,119 @@ class _Encoder:
             if kind is None:
                 kind = self._email_kinds[domain] = "webmail" if domain.lower().split(".")[0] in _WEBMAIL else "work"
         else:
-            kind = None
+            kind = ""
         signature = (lead.source, lead.campaign, lead.owner, lead.title, kind, lead.phone is not None,
                      lead.company is not None)
-        found = self._standard.get(signature)
+        found = self._standard_memo.get(signature)
         if found is None:
-            cached = self._cached
-            found = self._standard[signature] = (
-                *cached("source", lead.source), *cached("campaign", lead.campaign), *cached("owner", lead.owner),
-                *cached("title", lead.title), *cached("email", kind), *cached("phone", lead.phone is not None),
-                *cached("company", lead.company is not None))
+            words: tuple[str, ...] = ()
+            level = ""
+            if lead.title:
+                words = tuple(w for w in dict.fromkeys(_WORD.findall(normalize_key(lead.title)))
+                              if w not in _STOPWORDS)
+                level = next((name for name, vocab in _SENIORITY if vocab.intersection(words)),
+                             "individual contributor")  # not for people: a feature key; its label is _LEVELS
+            for c, value in enumerate((lead.source, lead.campaign, lead.owner)):
+                if value:
+                    self._first_text.setdefault((c, normalize_key(value)), value)
+            found = self._standard_memo[signature] = (
+                (normalize_key(lead.source) if lead.source else "", normalize_key(lead.campaign) if lead.campaign
+                 else "", normalize_key(lead.owner) if lead.owner else "", level, kind,
+                 "yes" if lead.phone is not None else "no", "yes" if lead.company is not None else "no"), words)
         return found
 
-    def keep_custom(self, keys: set[str]) -> None:
-        self.numeric = {k: v for k, v in self.numeric.items() if k in keys}
-        self.text &= keys
-        self._custom.clear()
+    def _values(self, lead: Lead) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        values, words = self._standard(lead)
+        if self.text:
+            custom = {self._header_key(h): v for h, v in lead.custom.items()}
+            extra = []
+            memo = self._text_memo
+            for c, key in enumerate(self.text, len(_STANDARD)):
+                value = custom.get(key)
+                try:
+                    text = memo[(value.__class__, value)]
+                except KeyError:
+                    text = memo[(value.__class__, value)] = self._text(value)
+                except TypeError:  # an unhashable cell: custom values are open-ended
+                    text = self._text(value)
+                extra.append(text)
+                if text and (c, text) not in self._first_text:
+                    self._first_text[(c, text)] = value
+            values = values + tuple(extra)
+        return values, words
 
-    def custom(self, lead: Lead) -> list[Key]:
-        keys: list[Key] = []
-        memo = self._custom
-        for header, value in lead.custom.items():
-            if value is None:
-                continue
-            column = self._header_keys.get(header)
-            if column is None:
-                column = self._header_key(header)
-            if column not in self.text and column not in self.numeric:
-                continue
-            try:
-                feature = memo[(header, value.__class__, value)]
-            except KeyError:
-                feature = memo[(header, value.__class__, value)] = self._custom_key(header, value)
-            except TypeError:  # an unhashable cell: custom values are open-ended
-                feature = self._custom_key(header, value)
-            if feature is not None:
-                keys.append(feature)
-        return keys
+    @staticmethod
+    def _text(value: Any) -> str:
+        return "" if value is None or is_blank(value) else normalize_key(as_text(value))
 
-    def _custom_key(self, header: str, value: Any) -> Key | None:
-        if is_blank(value):
-            return None
-        key = self._header_key(header)
-        edges = self.numeric.get(key)
-        if edges is not None:
-            if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
-                return ("num", key, bisect.bisect_right(edges, float(value)))
-            return None
-        if key not in self.text:
-            return None
-        feature = ("text", key, normalize_key(as_text(value)))
-        self.labels.setdefault(feature, f"{self._shown.get(key, header)} = {as_text(value)}")
-        return feature
+    def row(self, lead: Lead) -> tuple:
+        """(category codes, -1 for rare or unseen; word indices; numbers, NaN when missing)."""
+        seen = self._seen.get(id(lead))
+        if seen is not None and seen[0] is lead:
+            if len(seen) == 4:
+                return seen[3]
+            values, words = seen[1], seen[2]
+        else:
+            values, words = self._values(lead)
+        coded = self._codes_memo.get((values, words))
+        if coded is None:
+            index = self._word_index
+            coded = self._codes_memo[(values, words)] = (
+                tuple(self._codes[c].get(v, -1) for c, v in enumerate(values)),
+                tuple(sorted(i for w in words if (i := index.get(w)) is not None)))
+        codes, present = coded
+        numbers: tuple[float, ...] = ()
+        if self.numeric:
+            custom = {self._header_key(h): v for h, v in lead.custom.items()}
+            numbers = tuple(_numeric(custom.get(key)) for key in self.numeric)
+        row = (codes, present, numbers)
+        if seen is not None and seen[0] is lead:
+            self._seen[id(lead)] = (lead, values, words, row)
+        return row
 
-    def keys(self, lead: Lead) -> list[Key]:
-        keys = list(self.standard(lead))
-        if lead.custom:
-            keys += self.custom(lead)
-        return keys
+    def signature(self) -> str:
+        """What the encoding depends on besides the rows, for the fit cache."""
+        # The spellings the labels show are part of it: a cached fit's predictions carry them.
+        return repr((self.cat_keys, self.cat_values, self.words, self.numeric, sorted(self.shown.items()),
+                     sorted((key, as_text(value)) for key, value in self._first_text.items())))
+
+    # labels ------------------------------------------------------------------------------
+
+    def category_label(self, c: int, code: int) -> str:
+        key = self.cat_keys[c]
+        value = self.cat_values[c][code] if code >= 0 else None
+        if key == "seniority":
+            return _("Seniority: {level}", level=_(_LEVELS[value])) if value else _("{column} empty",
+                                                                                    column=column_label("Title", "title"))
+        if key == "email":
+            return _(_EMAIL_LABELS.get(value or "", _EMAIL_LABELS[""]))
+        if key in ("phone", "company"):
+            return _(_GIVEN_LABELS[(key, value or "no")])
+        if key.startswith("custom:"):
+            header = self.shown[key[len("custom:"):]]
+        else:
+            header = column_label(dict(_STANDARD)[key], key)  # type: ignore[arg-type]
+        if value is None:
+            return _("{column}: a rare value", column=header)
+        if not value:
+            return _("{column} empty", column=header)
+        shown = self._first_text.get((c, value))
+        return f"{header} = {as_text(shown) if shown is not None else value}"
+
+    def word_label(self, i: int) -> str:
+        return _("{column} contains {value}", column=column_label("Title", "title"), value=_word_label(self.words[i]))
+
+    def number_label(self, k: int, x: float) -> str:
+        header = self.shown[self.numeric[k]]
+        if x != x:
+            return _("{column} empty", column=header)
+        return f"{header} = {show(x)}"
 
 
 # --- the model -----------------------------------------------------------------------------
 
-def _sigmoid(z: float) -> float:
+def _chance(z: float) -> float:
+    """The logistic function of one log-odds, without overflow."""
     if z >= 0:
         return 1.0 / (1.0 + math.exp(-z))
     e = math.exp(z)
@@ -307,143 +362,466 @@ class Prediction:
     why: str
 
 
+def _dense(encoder: _Encoder, rows: Sequence[tuple]) -> np.ndarray:
+    """Rows as one float matrix: category codes (NaN: rare or unseen), title words 0/1, numbers (NaN: missing)."""
+    c, w, k = len(encoder.cat_keys), len(encoder.words), len(encoder.numeric)
+    x = np.zeros((len(rows), c + w + k), dtype=np.float64)
+    if not rows:
+        return x
+    codes = np.array([r[0] for r in rows], dtype=np.float64).reshape(len(rows), c)
+    codes[codes < 0] = np.nan
+    x[:, :c] = codes
+    if w:
+        hits = [(i, c + j) for i, r in enumerate(rows) for j in r[1]]
+        if hits:
+            at = np.array(hits)
+            x[at[:, 0], at[:, 1]] = 1.0
+    if k:
+        x[:, c + w:] = np.array([r[2] for r in rows], dtype=np.float64).reshape(len(rows), k)
+    return x
+
+
+@dataclass(frozen=True)
+class _Design:
+    """The regression's sparse design from the dense rows: every category value one-hot, each
+    title word, and per number: standardised value, missing flag, one-hot quantile bin. `group`
+    maps each design column back to its dense column, so contributions add up per lead column."""
+
+    n_cat: int
+    n_words: int
+    offsets: tuple[int, ...]
+    word_start: int
+    num_start: tuple[int, ...]
+    means: tuple[float, ...]
+    stds: tuple[float, ...]
+    edges: tuple[tuple[float, ...], ...]
+    width: int
+    group: np.ndarray
+
+    @classmethod
+    def of(cls, encoder: _Encoder, x: np.ndarray) -> "_Design":
+        n_cat, n_words = len(encoder.cat_keys), len(encoder.words)
+        offsets, group, col = [], [], 0
+        for c, values in enumerate(encoder.cat_values):
+            offsets.append(col)
+            group += [c] * len(values)
+            col += len(values)
+        word_start = col
+        group += [n_cat + j for j in range(n_words)]
+        col += n_words
+        starts, means, stds, edges = [], [], [], []
+        for k in range(len(encoder.numeric)):
+            v = x[:, n_cat + n_words + k]
+            v = v[~np.isnan(v)]
+            mean, std = (float(v.mean()), float(v.std())) if v.size else (0.0, 1.0)
+            cut = tuple(float(e) for e in np.unique(np.quantile(v, [0.25, 0.5, 0.75]))) if v.size else ()
+            starts.append(col)
+            means.append(mean)
+            stds.append(std if std > 0 else 1.0)
+            edges.append(cut)
+            width = 2 + len(cut) + 1
+            group += [n_cat + n_words + k] * width
+            col += width
+        return cls(n_cat, n_words, tuple(offsets), word_start, tuple(starts), tuple(means), tuple(stds), tuple(edges), col,
+                   np.array(group, dtype=np.int64))
+
+    def transform(self, x: np.ndarray) -> Any:
+        from scipy.sparse import csr_matrix
+
+        n = len(x)
+        every = np.arange(n)
+        rows, cols, vals = [], [], []
+        for c, offset in enumerate(self.offsets):
+            codes = x[:, c]
+            seen = ~np.isnan(codes)
+            rows.append(every[seen])
+            cols.append(offset + codes[seen].astype(np.int64))
+            vals.append(np.ones(int(seen.sum())))
+        if self.n_words:
+            r, j = np.nonzero(x[:, self.n_cat:self.n_cat + self.n_words])
+            rows.append(r)
+            cols.append(self.word_start + j)
+            vals.append(np.ones(len(r)))
+        for k, start in enumerate(self.num_start):
+            v = x[:, self.n_cat + self.n_words + k]
+            missing = np.isnan(v)
+            rows += [every[~missing], every[missing], every[~missing]]
+            cols += [np.full(int((~missing).sum()), start), np.full(int(missing.sum()), start + 1),
+                     start + 2 + np.searchsorted(np.array(self.edges[k]), v[~missing], side="right")]
+            vals += [(v[~missing] - self.means[k]) / self.stds[k], np.ones(int(missing.sum())),
+                     np.ones(int((~missing).sum()))]
+        return csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, self.width))
+
+
+def _logistic(z: np.ndarray, y: np.ndarray, l2: float) -> Any:
+    from sklearn.linear_model import LogisticRegression
+
+    # C is the inverse of the penalty on Σ log-loss: l2/2·|w|² <=> C = 1/l2. lbfgs is deterministic.
+    return LogisticRegression(C=1.0 / l2, solver="newton-cholesky", max_iter=200, tol=1e-8).fit(z, y)
+
+
+# Small, shallow trees: histories are hundreds to thousands of rows, the number of rounds is
+# found by early stopping on rows the trees did not see, and TreeSHAP (the Why) costs
+# trees × leaves × depth² per lead.
+_BOOST = {"objective": "binary", "learning_rate": 0.1, "num_leaves": 15, "max_depth": 4, "min_data_in_leaf": 20,
+          "lambda_l2": 1.0, "min_data_per_group": 20, "cat_smooth": 10.0, "cat_l2": 10.0, "max_cat_to_onehot": 8,
+          "max_bin": 255, "verbose": -1, "num_threads": 1, "deterministic": True, "force_row_wise": True,
+          "feature_pre_filter": False}
+_MAX_ROUNDS, _PATIENCE = 1000, 50
+_MIN_TO_STOP, _FEW_ROUNDS = 20, 50
+
+
+def _boost(x: np.ndarray, y: np.ndarray, cats: list[int], seed: int, rounds: int | None = None) -> tuple[Any, int]:
+    """(booster, rounds). Without `rounds`, a stratified tenth of the rows stops the boosting."""
+    import lightgbm as lgb
+
+    params = {**_BOOST, "seed": seed}
+    if rounds is None and int(min(np.bincount(y, minlength=2))) < _MIN_TO_STOP:
+        rounds = _FEW_ROUNDS  # too few of one outcome to hold a tenth out for stopping
+    if rounds is None:
+        from sklearn.model_selection import train_test_split
+
+        fit_at, stop_at = train_test_split(np.arange(len(y)), test_size=0.1, stratify=y, random_state=seed)
+        train = lgb.Dataset(x[fit_at], y[fit_at], categorical_feature=cats, free_raw_data=False)
+        valid = lgb.Dataset(x[stop_at], y[stop_at], reference=train, categorical_feature=cats)
+        booster = lgb.train(params, train, num_boost_round=_MAX_ROUNDS, valid_sets=[valid],
+                            callbacks=[lgb.early_stopping(_PATIENCE, verbose=False)])
+        return booster, max(booster.best_iteration, 1)
+    booster = lgb.train(params, lgb.Dataset(x, y, categorical_feature=cats), num_boost_round=rounds)
+    return booster, rounds
+
+
+@dataclass
+class _Fit:
+    """A fitted model, without the words: those come from the encoder, in the sync's language."""
+
+    chosen: Candidate
+    cv_auc: dict[str, float]
+    platt: tuple[float, float]                 # calibrated chance = sigmoid(a · raw log-odds + b)
+    design: _Design | None = None
+    coef: np.ndarray | None = None             # the regression's weights, by design column
+    intercept: float = 0.0
+    booster: Any = None
+    rounds: int = 0
+    cv_rows: int = 0
+    # The last predictions by row and language: an unchanged lead of an unchanged history is
+    # not explained again.
+    memo: dict[str, dict[tuple, Prediction]] = field(default_factory=dict)
+
+    def raw(self, x: np.ndarray) -> np.ndarray:
+        if self.chosen == "logistic":
+            return self.design.transform(x) @ self.coef + self.intercept
+        return self.booster.predict(x, raw_score=True, num_iteration=self.rounds)
+
+    def contributions(self, x: np.ndarray) -> np.ndarray:
+        """Log-odds each dense column adds to each row's raw score (rows × columns)."""
+        if self.chosen == "logistic":
+            design = self.design
+            z = design.transform(x).multiply(self.coef).tocsr()
+            out = np.zeros((len(x), x.shape[1]))
+            coo = z.tocoo()
+            np.add.at(out, (coo.row, design.group[coo.col]), coo.data)
+            return out
+        return self.booster.predict(x, pred_contrib=True, num_iteration=self.rounds)[:, :-1]
+
+
+@dataclass
+class FitCache:
+    """Fits by the hash of what they were fitted on; the caller keeps it between syncs.
+
+    A value passed in and out of the pure core: nothing here reads or writes a file."""
+
+    entries: dict[str, _Fit] = field(default_factory=dict)
+    max_entries: int = 4
+    hits: int = 0
+    misses: int = 0
+
+    def get(self, key: str) -> _Fit | None:
+        found = self.entries.get(key)
+        if found is None:
+            self.misses += 1
+        else:
+            self.hits += 1
+        return found
+
+    def put(self, key: str, fit_: _Fit) -> None:
+        self.entries[key] = fit_
+        while len(self.entries) > self.max_entries:
+            del self.entries[next(iter(self.entries))]
+
+    def dumps(self) -> str:
+        """The fits as JSON text (the regression's numbers, LightGBM's own model text): data a
+        caller may keep in a file and read back with `loads`, never code. Predictions are not kept."""
+        return json.dumps({"format": _CACHE_FORMAT, "entries": {key: _fit_data(f) for key, f in self.entries.items()}})
+
+    @classmethod
+    def loads(cls, text: str) -> "FitCache":
+        """The cache `dumps` wrote; an unreadable text or another format is an empty cache, which
+        only costs a fit."""
+        cache = cls()
+        try:
+            data = json.loads(text)
+            if data.get("format") != _CACHE_FORMAT:
+                return cache
+            for key, entry in data["entries"].items():
+                cache.put(key, _fit_of(entry))
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return cls()
+        return cache
+
+
+_CACHE_FORMAT = 1
+
+
+def _fit_data(f: _Fit) -> dict[str, Any]:
+    data: dict[str, Any] = {"chosen": f.chosen, "cv_auc": f.cv_auc, "platt": list(f.platt), "rounds": f.rounds,
+                            "cv_rows": f.cv_rows, "intercept": f.intercept}
+    if f.design is not None and f.coef is not None:
+        d = f.design
+        data["design"] = {"n_cat": d.n_cat, "n_words": d.n_words, "offsets": list(d.offsets),
+                          "word_start": d.word_start, "num_start": list(d.num_start), "means": list(d.means),
+                          "stds": list(d.stds), "edges": [list(e) for e in d.edges], "width": d.width,
+                          "group": d.group.tolist()}
+        # repr of a float is exact, so the weights read back bit for bit.
+        data["coef"] = [float(w) for w in f.coef]
+    if f.booster is not None:
+        data["booster"] = f.booster.model_to_string(num_iteration=f.rounds)
+    return data
+
+
+def _fit_of(data: dict[str, Any]) -> _Fit:
+    design = coef = booster = None
+    if "design" in data:
+        d = data["design"]
+        design = _Design(d["n_cat"], d["n_words"], tuple(d["offsets"]), d["word_start"], tuple(d["num_start"]),
+                         tuple(d["means"]), tuple(d["stds"]), tuple(tuple(e) for e in d["edges"]), d["width"],
+                         np.array(d["group"], dtype=np.int64))
+        coef = np.array(data["coef"], dtype=np.float64)
+    if "booster" in data:
+        import lightgbm as lgb
+
+        booster = lgb.Booster(model_str=data["booster"])
+    if data["chosen"] not in CANDIDATES or (design is None) == (booster is None):
+        raise ValueError("a fit holds one model")  # not for people: loads turns it into an empty cache
+    return _Fit(data["chosen"], dict(data["cv_auc"]), (float(data["platt"][0]), float(data["platt"][1])),
+                design=design, coef=coef, intercept=float(data["intercept"]), booster=booster,
+                rounds=int(data["rounds"]), cv_rows=int(data["cv_rows"]))
+
+
+def _versions() -> str:
+    import lightgbm
+    import sklearn
+
+    return f"numpy {np.__version__}, scikit-learn {sklearn.__version__}, lightgbm {lightgbm.__version__}"
+
+
 class LearnedModel:
-    def __init__(self, encoder: _Encoder, index: Mapping[Key, int], weights: list[float], intercept: float,
-                 converted: int, unqualified: int):
+    def __init__(self, encoder: _Encoder, fitted: _Fit, converted: int, unqualified: int):
         self._encoder = encoder
-        self._index = index
-        self._weights = weights
-        self._labels = [encoder.labels[k] for k in sorted(index, key=index.__getitem__)]
-        self.intercept = intercept
+        self._fit = fitted
         self.converted = converted
         self.unqualified = unqualified
-        self._memo: dict[tuple[int, ...], Prediction] = {}
-        self._standard: dict[tuple[Key, ...], tuple[int, ...]] = {}
-        self._strength = [abs(x) for x in weights]
-        # Custom columns none of whose values made it into the model need not be read again.
-        encoder.keep_custom({k[1] for k in index if k[0] in ("num", "text")})
+        self._language = current()
+        self._memo: dict[tuple, Prediction] = dict(fitted.memo.get(self._language, {}))
+        self._labels: dict[tuple[int, int], str] = {}
+        self._typical = _("close to the typical lead")
+
+    @property
+    def chosen(self) -> Candidate:
+        return self._fit.chosen
+
+    @property
+    def cv_auc(self) -> dict[str, float]:
+        """Each candidate's cross-validated ROC AUC on the decided leads."""
+        return dict(self._fit.cv_auc)
 
     @property
     def ignored_columns(self) -> list[str]:
         return list(self._encoder.ignored)
 
     @property
+    def features(self) -> list[str]:
+        """The label of every lead column the model reads (categories, title words, numbers)."""
+        enc = self._encoder
+        return ([enc.category_label(c, code) for c, values in enumerate(enc.cat_values) for code in
+                 range(len(values))] + [enc.word_label(i) for i in range(len(enc.words))]
+                + [enc.shown[k] for k in enc.numeric])
+
+    @property
     def weights(self) -> dict[str, float]:
-        """Feature label -> weight in log-odds, for inspection and tests."""
-        return dict(zip(self._labels, self._weights))
+        """Regression column label -> weight in log-odds (the logistic candidate only), for inspection and tests."""
+        fitted, enc = self._fit, self._encoder
+        if fitted.chosen != "logistic":
+            return {}
+        design, coef = fitted.design, fitted.coef
+        labels = [enc.category_label(c, code) for c, values in enumerate(enc.cat_values) for code in range(len(values))]
+        labels += [enc.word_label(i) for i in range(len(enc.words))]
+        for k, key in enumerate(enc.numeric):
+            header, edges = enc.shown[key], design.edges[k]
+            labels += [f"{header} (standardised)", _("{column} empty", column=header)]  # not for people: inspection
+            for i in range(len(edges) + 1):
+                if i == 0:
+                    labels.append(f"{header} < {show(edges[0])}" if edges else header)
+                elif i == len(edges):
+                    labels.append(f"{header} ≥ {show(edges[-1])}")
+                else:
+                    labels.append(_("{column} {low} to under {high}", column=header, low=show(edges[i - 1]),
+                                    high=show(edges[i])))
+        return dict(zip(labels, (float(w) for w in coef)))
 
     def predict(self, lead: Lead, top: int = 3) -> Prediction:
-        index = self._index
-        standard = self._encoder.standard(lead)
-        pattern = self._standard.get(standard)
-        if pattern is None:
-            pattern = self._standard[standard] = tuple(sorted(
-                {j for k in standard if (j := index.get(k)) is not None}))
-        if lead.custom:
-            # Unsorted is fine: the order only matters to the memo, and a tab's headers keep theirs.
-            extra = tuple(j for k in self._encoder.custom(lead) if (j := index.get(k)) is not None)
-            if extra:
-                pattern += extra
-        found = self._memo.get(pattern)
-        if found is None:
-            found = self._memo[pattern] = self._explain(pattern, top)
-        return found
+        return self.predict_all([lead], top)[0]
 
-    def _explain(self, pattern: tuple[int, ...], top: int) -> Prediction:
-        w = self._weights
-        z = self.intercept + sum(w[j] for j in pattern)
-        p = _sigmoid(z)
-        # A feature's share is how much the chance would fall without it: a percentage-point
+    def predict_all(self, leads: Sequence[Lead], top: int = 3) -> list[Prediction]:
+        """Each lead's calibrated chance and its top reasons; identical leads computed once, and a
+        lead whose row a cached fit already explained (in this language) not again."""
+        rows = [self._encoder.row(lead) for lead in leads]
+        memo = self._memo
+        new = list(dict.fromkeys(r for r in rows if r not in memo))
+        for start in range(0, len(new), 20_000):  # bounded memory: contributions are rows × columns
+            chunk = new[start:start + 20_000]
+            x = _dense(self._encoder, chunk)
+            memo.update(zip(chunk, self._explain(chunk, x, self._fit.raw(x), self._fit.contributions(x), top)))
+        # What the next sync will ask again is what this one asked: the memo keeps just that.
+        self._fit.memo[self._language] = {r: memo[r] for r in rows}
+        return [memo[r] for r in rows]
+
+    def _explain(self, rows: list[tuple], x: np.ndarray, raw: np.ndarray, contribution: np.ndarray,
+                 top: int) -> list[Prediction]:
+        a, b = self._fit.platt
+        enc = self._encoder
+        n_cat, n_words = len(enc.cat_keys), len(enc.words)
+        p = 1.0 / (1.0 + np.exp(-np.clip(a * raw + b, -700, 700)))
+        # A factor's share is how much the chance would move without it: a percentage-point
         # difference reads as plain words ("Source = Referral +18") where log-odds would not.
-        ranked = sorted(pattern, key=self._strength.__getitem__, reverse=True)[:top]
-        factors = tuple((self._labels[j], 100 * (p - _sigmoid(z - w[j]))) for j in ranked)
-        shown = tuple(f for f in factors if abs(f[1]) >= 0.5)
-        return Prediction(p, shown, "; ".join(f"{label} {format_points(points)}" for label, points in shown)
-                          or _("close to the typical lead"))
+        without = 1.0 / (1.0 + np.exp(-np.clip(a * (raw[:, None] - contribution) + b, -700, 700)))
+        points = 100 * (p[:, None] - without)
+        # A factor is something the lead has: its value of each column, the title words it
+        # contains. A word it lacks is not a reason a person can read, so it is not named.
+        if n_words:
+            points[:, n_cat:n_cat + n_words] *= x[:, n_cat:n_cat + n_words]
+        points[contribution == 0] = 0.0
+        order = np.argsort(-np.abs(points), axis=1, kind="stable")[:, :top]
+        labels = self._labels
+        out = []
+        for i, row in enumerate(rows):
+            factors = []
+            for j in order[i]:
+                pts = float(points[i, j])
+                if abs(pts) < 0.5:
+                    break
+                if j < n_cat + n_words:
+                    key = (j, row[0][j]) if j < n_cat else (j, 1)
+                    label = labels.get(key)
+                    if label is None:
+                        label = labels[key] = enc.category_label(j, row[0][j]) if j < n_cat else enc.word_label(
+                            j - n_cat)
+                else:
+                    label = enc.number_label(j - n_cat - n_words, float(x[i, j]))
+                factors.append((label, pts))
+            out.append(Prediction(float(p[i]), tuple(factors), "; ".join(
+                f"{label} {format_points(pts)}" for label, pts in factors) or self._typical))
+        return out
 
 
-def fit(leads: Sequence[Lead], settings: LearnedSettings) -> LearnedModel:
-    """Fit on the closed leads of `leads`; the open ones only inform which columns look like outcomes."""
-    encoder = _Encoder(leads)
-    rows: list[tuple[list[Key], int]] = [(encoder.keys(lead), y) for lead in leads if (y := outcome(lead)) is not None]
-    converted = sum(y for _, y in rows)
-    unqualified = len(rows) - converted
+def _auc(y: np.ndarray, score: np.ndarray) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(y, score))
+
+
+def _choose(encoder: _Encoder, x: np.ndarray, y: np.ndarray, settings: LearnedSettings) -> _Fit:
+    """Cross-validate the candidates, keep the better, calibrate it on its held-out predictions, refit on all."""
+    from sklearn.model_selection import StratifiedKFold, train_test_split
+
+    seed = settings.seed
+    cats = list(range(len(encoder.cat_keys)))
+    if int(min(np.bincount(y, minlength=2))) < 2:
+        # One lead of an outcome cannot be both learned from and held out: the regression alone,
+        # its own probabilities, no cross-validated AUC to report.
+        design = _Design.of(encoder, x)
+        model = _logistic(design.transform(x), y, settings.l2)
+        return _Fit("logistic", {}, (1.0, 0.0), design=design, coef=model.coef_[0].copy(),
+                    intercept=float(model.intercept_[0]), cv_rows=0)
+    at = np.arange(len(y))
+    if len(y) > settings.max_cv_rows:
+        at, _rest = train_test_split(at, train_size=settings.max_cv_rows, stratify=y, random_state=seed)
+        at = np.sort(at)
+    xs, ys = x[at], y[at]
+    folds = max(2, min(settings.folds, int(ys.sum()), int(len(ys) - ys.sum())))
+    splits = list(StratifiedKFold(folds, shuffle=True, random_state=seed).split(xs, ys))
+    wanted = CANDIDATES if settings.model == "auto" else (settings.model,)
+    held_out: dict[str, np.ndarray] = {}
+    best_rounds: list[int] = []
+    for candidate in wanted:
+        raw = np.zeros(len(ys))
+        for train, test in splits:
+            if candidate == "logistic":
+                design = _Design.of(encoder, xs[train])
+                raw[test] = _logistic(design.transform(xs[train]), ys[train], settings.l2).decision_function(
+                    design.transform(xs[test]))
+            else:
+                booster, rounds = _boost(xs[train], ys[train], cats, seed)
+                best_rounds.append(rounds)
+                raw[test] = booster.predict(xs[test], raw_score=True, num_iteration=rounds)
+        held_out[candidate] = raw
+    cv_auc = {c: _auc(ys, raw) for c, raw in held_out.items()}
+    # The regression wins ties: it is the simpler model, and its weights are the Why.
+    chosen: Candidate = max(wanted, key=lambda c: (round(cv_auc[c], 6), c == "logistic"))
+    platt = _platt(held_out[chosen], ys)
+    if chosen == "logistic":
+        design = _Design.of(encoder, x)
+        model = _logistic(design.transform(x), y, settings.l2)
+        return _Fit(chosen, cv_auc, platt, design=design, coef=model.coef_[0].copy(),
+                    intercept=float(model.intercept_[0]), cv_rows=len(ys))
+    # The final trees see a tenth more rows than each fold's did; the median round count of
+    # the folds is the stopping point cross-validation found.
+    rounds = int(np.median(best_rounds))
+    booster, rounds = _boost(x, y, cats, seed, rounds)
+    return _Fit(chosen, cv_auc, platt, booster=booster, rounds=rounds, cv_rows=len(ys))
+
+
+def _platt(raw: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    from sklearn.linear_model import LogisticRegression
+
+    # Nearly unpenalised: two parameters fitted on hundreds of held-out predictions.
+    model = LogisticRegression(C=1e4, max_iter=1000, tol=1e-8).fit(raw.reshape(-1, 1), y)
+    return float(model.coef_[0][0]), float(model.intercept_[0])
+
+
+def fit(leads: Sequence[Lead], settings: LearnedSettings, cache: FitCache | None = None) -> LearnedModel:
+    """Fit on the closed leads of `leads`; the open ones only inform which columns look like outcomes.
+
+    Raises ValueError without both outcomes. With `cache`, a fit of the same encoded training
+    rows, settings and library versions is reused (and a new one stored)."""
+    encoder = _Encoder(leads, settings.min_feature_count, settings.max_title_words)
+    rows, labels = [], []
+    for lead in leads:
+        y = outcome(lead)
+        if y is not None:
+            rows.append(encoder.row(lead))
+            labels.append(y)
+    converted = sum(labels)
+    unqualified = len(labels) - converted
     if not converted or not unqualified:
         raise ValueError(_("the learned model needs both converted and unqualified leads"))
-    counts: dict[Key, int] = {}
-    for keys, _y in rows:
-        for k in keys:
-            counts[k] = counts.get(k, 0) + 1
-    vocab = sorted((k for k, n in counts.items() if n >= settings.min_feature_count), key=repr)
-    index = {k: j for j, k in enumerate(vocab)}
-    patterns: dict[tuple[int, ...], list[int]] = {}
-    for keys, y in rows:
-        pattern = tuple(j for k in keys if (j := index.get(k)) is not None)
-        acc = patterns.get(pattern)
-        if acc is None:
-            patterns[pattern] = [1, y]
-        else:
-            acc[0] += 1
-            acc[1] += y
-    weights, intercept = _coordinate_descent(patterns, len(vocab), settings.l2, settings.max_passes)
-    return LearnedModel(encoder, index, weights, intercept, converted, unqualified)
-
-
-def _coordinate_descent(patterns: Mapping[tuple[int, ...], list[int]], n_features: int, l2: float,
-                        max_passes: int, tol: float = 1e-3) -> tuple[list[float], float]:
-    """Minimise Σ binomial log-loss + l2/2·|w|² over aggregated patterns; the intercept is not penalised."""
-    shapes = list(patterns)
-    n = [patterns[s][0] for s in shapes]
-    columns: list[list[int]] = [list(range(len(shapes)))] + [[] for _ in range(n_features)]
-    # Σ positives over a column never changes, so the gradient needs only Σ n·μ per pass.
-    positives_in = [0] * (n_features + 1)
-    for p, shape in enumerate(shapes):
-        positives = patterns[shape][1]
-        positives_in[0] += positives
-        for j in shape:
-            columns[j + 1].append(p)
-            positives_in[j + 1] += positives
-    total = sum(n)
-    intercept = math.log(positives_in[0] / (total - positives_in[0]))
-    z = [intercept] * len(shapes)
-    # Column 0 is the intercept, whose weight is not penalised.
-    w = [intercept] + [0.0] * n_features
-    penalty = [0.0] + [l2] * n_features
-    exp = math.exp
-    # A 1-D Newton step can overshoot where the loss is flat; a cap in log-odds keeps every
-    # pass a descent in practice without a line search.
-    cap = 2.0
-    # Stop once no weight moves by a thousandth of a log-odds (a few hundredths of a percentage
-    # point). With every category kept, the intercept and a column's weights can trade off
-    # along a nearly flat ridge that only L2 pins down; crawling along it changes no prediction.
-    for _ in range(max_passes):
-        largest = 0.0
-        for j, rows in enumerate(columns):
-            lam = penalty[j]
-            g = lam * w[j] - positives_in[j]
-            h = lam + 1e-12
-            for p in rows:
-                zp = z[p]
-                # exp(-z) overflows only below -709, where μ is 0 to double precision anyway.
-                m = 1.0 / (1.0 + exp(-zp)) if zp > -700.0 else 0.0
-                nm = n[p] * m
-                g += nm
-                h += nm * (1.0 - m)
-            step = -g / h
-            if step > cap:
-                step = cap
-            elif step < -cap:
-                step = -cap
-            if step == 0.0:
-                continue
-            w[j] += step
-            for p in rows:
-                z[p] += step
-            if abs(step) > largest:
-                largest = abs(step)
-        if largest < tol:
-            break
-    return w[1:], w[0]
+    x = _dense(encoder, rows)
+    y = np.array(labels, dtype=np.int64)
+    key = None
+    fitted = None
+    if cache is not None:
+        digest = hashlib.blake2b(digest_size=20)
+        for part in (x.tobytes(), y.tobytes(), encoder.signature().encode(), settings.model_dump_json().encode(),
+                     _versions().encode()):
+            digest.update(len(part).to_bytes(8, "little"))
+            digest.update(part)
+        key = digest.hexdigest()
+        fitted = cache.get(key)
+    if fitted is None:
+        fitted = _choose(encoder, x, y, settings)
+        if cache is not None and key is not None:
+            cache.put(key, fitted)
+    return LearnedModel(encoder, fitted, converted, unqualified)
 
 
 def closed_counts(leads: Iterable[Lead]) -> tuple[int, int]:

@@ -3,8 +3,9 @@
 Two methods, chosen per run:
 
 - "learned": when the history holds enough decided leads (by default ≥ 50 Converted and
-  ≥ 50 Unqualified), a logistic regression on the leads' own columns (see `learned.py`)
-  gives each lead a calibrated conversion chance; the score is that chance in percent, so
+  ≥ 50 Unqualified), a model of the leads' own columns (a logistic regression or boosted
+  trees, whichever cross-validates better; see `learned.py`) gives each lead a calibrated
+  conversion chance; the score is that chance in percent, so
   the score, the grade and the percentage never disagree.
 - "rules": otherwise, the configured rules plus decayed engagement (see `rules.py`), and no
   conversion chance, because nothing calibrates rule points into a probability. The result's
@@ -26,7 +27,8 @@ from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from sheetcrm.crm.learned import LearnedModel, LearnedSettings, closed_counts, fit, outcome
+from sheetcrm.crm.learned import (FitCache, LearnedModel, LearnedSettings, candidate_name, closed_counts, fit,
+                                  outcome)
 from sheetcrm.crm.rules import ACTIVITY_TYPES, Engagement, activity_type, Rule, RuleSet, check_columns, why
 from sheetcrm.cells import quoted
 from sheetcrm.i18n import NC_, _, ngettext, pgettext
@@ -188,24 +190,28 @@ def _learned_or_why_not(converted: int, unqualified: int, settings: LearnedSetti
 
 
 def score_leads(leads: Iterable[Lead], activities: Iterable[Activity], settings: ScoringSettings,
-                as_of: dt.date) -> ScoringResult:
+                as_of: dt.date, cache: FitCache | None = None) -> ScoringResult:
+    """Every lead with an ID scored. `cache`: fits kept by the caller between syncs (`learned.FitCache`),
+    so an unchanged history is not fitted again; the result is the same with or without it."""
     leads = list(leads)
     converted, unqualified = closed_counts(leads)
     why_not = _learned_or_why_not(converted, unqualified, settings.learned)
     scored = [lead for lead in leads if lead.id is not None]
     scores: dict[str, LeadScore] = {}
     if why_not is None:
-        model = fit(leads, settings.learned)
+        model = fit(leads, settings.learned, cache)
         method: Method = "learned"
         grades = settings.grades
-        for lead in scored:
-            pred = model.predict(lead)
+        for lead, pred in zip(scored, model.predict_all(scored)):
             pct = 100 * pred.probability
             score = _round(pct)
             scores[lead.id] = LeadScore(lead.id, score, grades.grade(score), round(pct, 1),  # type: ignore[index]
                                         pred.why, method)
         notes = [_("learned from {converted} converted and {unqualified} unqualified leads", converted=converted,
                    unqualified=unqualified)]
+        if model.chosen in model.cv_auc:
+            auc = f"{model.cv_auc[model.chosen]:.3f}"
+            notes.append(_("{model} (cross-validated ROC AUC {auc})", model=candidate_name(model.chosen), auc=auc))
         if model.ignored_columns:
             shown = ", ".join(f'"{c}"' for c in model.ignored_columns)
             notes.append(_("ignored {columns}: filled mostly on closed leads, so it describes the outcome",
@@ -266,6 +272,10 @@ def evaluate(leads: Iterable[Lead], activities: Iterable[Activity], settings: Sc
     The method is the one score_leads would pick for the whole history. Under "rules" the
     score divided by 100 stands in for a chance, so its calibration shows how far rule
     points are from probabilities. Predicted and observed are percentages.
+
+    Returns {"method", "auc" (on the held-out leads), "n_train", "n_test", "calibration"
+    (`calibration`'s bins), and under "learned" "model" (the candidate chosen on the training
+    share) and "candidates" ({candidate: its cross-validated ROC AUC on the training share})}.
     """
     if not 0 < test_fraction < 1:
         raise ValueError(_("test_fraction must be between 0 and 1"))
@@ -289,10 +299,15 @@ def evaluate(leads: Iterable[Lead], activities: Iterable[Activity], settings: Sc
         test += shuffled[:k]
         train += shuffled[k:]
     labels = [outcome(lead) for lead in test]
+    extra: dict[str, Any] = {}
     if _learned_or_why_not(len(by_outcome[1]), len(by_outcome[0]), settings.learned) is None:
         model: LearnedModel = fit(train + open_leads, settings.learned)
-        probabilities = [model.predict(lead).probability for lead in test]
+        probabilities = [p.probability for p in model.predict_all(test)]
+        method: Method = "learned"
+        extra = {"model": model.chosen, "candidates": {c: round(a, 4) for c, a in model.cv_auc.items()}}
     else:
         probabilities = [score / 100 for score, _ in rule_scores(test, activities, settings, as_of)]
-    return {"auc": roc_auc(labels, probabilities), "n_train": len(train),  # type: ignore[arg-type]
-            "n_test": len(test), "calibration": calibration(labels, probabilities)}  # type: ignore[arg-type]
+        method = "rules"
+    return {"method": method, **extra, "auc": roc_auc(labels, probabilities),  # type: ignore[arg-type]
+            "n_train": len(train), "n_test": len(test),
+            "calibration": calibration(labels, probabilities)}  # type: ignore[arg-type]

@@ -66,6 +66,9 @@ class SyncContext:
     refused: dict[str, Any] = field(default_factory=dict)
     # The engine's results (the compute step).
     results: Results | None = None
+    # Learned-model fits kept between syncs by a long-lived caller (`sheetcrm run`): a
+    # `crm.learned.FitCache`; None fits afresh. The results are the same either way.
+    fit_cache: Any = None
     # What the workflow rules did this sync (the workflows step: steps/workflows.Fired); the
     # Dashboard counts firings per rule, `sheetcrm workflows` lists them.
     workflows: Any = None

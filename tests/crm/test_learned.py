@@ -124,6 +124,7 @@ def test_score_leads_uses_the_learned_model_and_explains_it():
     result = score_leads([*leads, hot, cold], [], ScoringSettings(), AS_OF)
     assert result.method == "learned"
     assert result.note.startswith("learned from ") and "converted and" in result.note
+    assert "(cross-validated ROC AUC 0." in result.note
     h, c = result.scores["HOT"], result.scores["COLD"]
     assert h.method == c.method == "learned"
     assert h.conversion_pct > 80 > 20 > c.conversion_pct
@@ -134,7 +135,7 @@ def test_score_leads_uses_the_learned_model_and_explains_it():
 
 
 def test_shrinkage_keeps_noise_columns_near_zero():
-    model = fit(history(1500, seed=5), LearnedSettings())
+    model = fit(history(1500, seed=5), LearnedSettings(model="logistic"))
     weights = model.weights
     assert weights["Source = Referral"] > 0.8 > abs(weights["Campaign = Newsletter"])
     assert weights["Source = Cold Call"] < -0.8
@@ -142,12 +143,17 @@ def test_shrinkage_keeps_noise_columns_near_zero():
     assert weights["Seniority: executive"] + weights["Title contains CEO"] > 0.8
 
 
-def test_numeric_custom_columns_are_binned_and_learned():
-    model = fit(history(1500, seed=6, budget=True), LearnedSettings())
-    weights = model.weights
-    top, bottom = [w for label, w in weights.items() if label.startswith("Budget ≥")], [
-        w for label, w in weights.items() if label.startswith("Budget <")]
-    assert top and bottom and top[0] > 0.4 and bottom[0] < -0.4
+@pytest.mark.parametrize("model", ["logistic", "boosted"])
+def test_numeric_custom_columns_are_learned_as_numbers(model):
+    leads = history(1500, seed=6, budget=True)
+    fitted = fit(leads, LearnedSettings(model=model))
+    assert fitted.chosen == model and "Budget" in fitted.features
+    assert not any(label.startswith("Budget =") for label in fitted.features)  # not one category per amount
+    base = leads[0].model_copy(update={"id": "X", "status": "New", "source": "Web", "title": "Manager"})
+    rich, poor = (base.model_copy(update={"custom": {"Budget": Decimal(b)}}) for b in (30000, 500))
+    high, low = fitted.predict_all([rich, poor])
+    assert high.probability - low.probability > 0.2
+    assert "Budget = 30000 +" in high.why and "Budget = 500 -" in low.why
 
 
 def test_a_column_filled_only_on_closed_leads_is_left_out_and_named():
@@ -157,11 +163,11 @@ def test_a_column_filled_only_on_closed_leads_is_left_out_and_named():
     result = score_leads(leaky, [], ScoringSettings(), AS_OF)
     assert result.method == "learned"
     assert 'ignored "Lost reason"' in result.note
-    assert not any("Lost reason" in label for label in fit(leaky, LearnedSettings()).weights)
+    assert not any("Lost reason" in label for label in fit(leaky, LearnedSettings()).features)
     # The same column filled alike on open and closed leads is a fair feature.
     fair = [lead.model_copy(update={"custom": {"Region": "North" if i % 2 else "South"}})
             for i, lead in enumerate(leads)]
-    assert "Region = North" in fit(fair, LearnedSettings()).weights
+    assert "Region = North" in fit(fair, LearnedSettings()).features
 
 
 def test_a_history_without_signal_predicts_the_base_rate():
@@ -186,7 +192,9 @@ def test_minimums_are_settings():
 
 def test_fitting_is_deterministic():
     leads = history(500, seed=9)
-    assert fit(leads, LearnedSettings()).weights == fit(list(leads), LearnedSettings()).weights
+    one, two = fit(leads, LearnedSettings()), fit(list(leads), LearnedSettings())
+    assert one.chosen == two.chosen and one.cv_auc == two.cv_auc
+    assert one.predict_all(leads) == two.predict_all(leads)
     assert evaluate(leads, [], ScoringSettings(), AS_OF, seed=5) == evaluate(leads, [], ScoringSettings(), AS_OF,
                                                                                  seed=5)
 
@@ -195,3 +203,18 @@ def test_fitting_is_deterministic():
 def test_evaluate_rejects_a_test_fraction_outside_0_1(fraction):
     with pytest.raises(ValueError, match="test_fraction"):
         evaluate(history(100, seed=1), [], ScoringSettings(), AS_OF, test_fraction=fraction)
+
+
+@pytest.mark.parametrize("converted", [1, 2, 3, 25])
+@pytest.mark.parametrize("model", ["auto", "boosted"])
+def test_a_tiny_history_still_scores_every_lead(converted, model):
+    # With the minimums set to 1, a history of one converted lead must still score (the
+    # regression alone when nothing can be held out), never stop the sync.
+    leads = history(120, seed=12)
+    kept = [lead for lead in leads if lead.status == "Converted"][:converted]
+    leads = kept + [lead for lead in leads if lead.status != "Converted"]
+    settings = ScoringSettings(learned={"min_converted": 1, "min_unqualified": 1, "model": model})
+    result = score_leads(leads, [], settings, AS_OF)
+    assert result.method == "learned" and len(result.scores) == len(leads)
+    assert all(0 <= s.conversion_pct <= 100 for s in result.scores.values())
+    assert ("cross-validated ROC AUC" in result.note) == (converted >= 2)

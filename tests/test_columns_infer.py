@@ -1,0 +1,83 @@
+"""Issue 16 item 5: a custom column the config does not type is typed by its own cells
+(`columns.infer_kind`, applied by `table.parse_table`), and its odd cells are reported."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from sheetcrm.columns import infer_kind
+from sheetcrm.config import Config
+from sheetcrm.crm.conditions import parse_condition
+from sheetcrm.validate import read_crm
+from sheetcrm.workbook import Grid, Snapshot
+
+
+def leads_tab(column: str, values: list, config: Config | None = None):
+    """read_crm of a Leads tab with one custom column; (its leads' values, the report's issues of that column)."""
+    rows = [["ID", "Last Name", "Status", column]]
+    rows += [[f"LEAD-{i:03d}", "Doe", "New", v] for i, v in enumerate(values)]
+    crm = read_crm(Snapshot({"Leads": Grid(rows)}), config or Config())
+    issues = [i for i in crm.report.issues if i.header == column]
+    return [lead.custom[column] for lead in crm.records("leads")], issues
+
+
+def test_96_percent_numbers_make_a_number_column_and_the_rest_are_reported_at_their_cells():
+    values = [str(1000 + i) for i in range(96)] + ["lots", "n/a", "ask Ana", "—"]
+    read, issues = leads_tab("Budget", values)
+    assert len(read) == 100  # no row is lost to a cell of the wrong kind
+    assert read[:96] == [Decimal(1000 + i) for i in range(96)] and read[96:] == [None] * 4
+    assert [(i.severity, i.tab, i.row, i.column, i.value, i.code) for i in issues] == [
+        ("warning", "Leads", 98 + k, "D", v, "bad_number") for k, v in enumerate(["lots", "n/a", "ask Ana", "—"])]
+    assert all(i.hint.startswith("Most of this column are numbers") for i in issues)
+
+
+def test_90_percent_numbers_stay_text_and_nothing_is_reported():
+    values = [str(1000 + i) for i in range(90)] + ["lots"] * 10
+    read, issues = leads_tab("Budget", values)
+    assert read == values and issues == []
+
+
+def test_numbers_in_the_teams_locale():
+    values = ["1.234,5", "12,75", "3.000.000,00", "7"] * 25
+    read, issues = leads_tab("Presupuesto", values, Config(locale="es"))
+    assert read[:4] == [Decimal("1234.5"), Decimal("12.75"), Decimal("3000000.00"), Decimal("7")] and not issues
+    # The column's own cells settle it without a locale, too.
+    assert leads_tab("Presupuesto", values)[0][:2] == [Decimal("1234.5"), Decimal("12.75")]
+
+
+def test_dates_and_yes_no_columns():
+    dates, issues = leads_tab("First Contact", ["2026-01-15", "2026-02-01", dt.datetime(2026, 3, 2)] * 10)
+    assert dates[:3] == [dt.date(2026, 1, 15), dt.date(2026, 2, 1), dt.date(2026, 3, 2)] and not issues
+    yes_no, issues = leads_tab("VIP", ["Sí", "No", "sí", "no"] * 10)
+    assert yes_no[:4] == [True, False, True, False] and not issues
+    native, _ = leads_tab("Opted In", [True, False, "TRUE", "FALSE"] * 10)
+    assert native[:4] == [True, False, True, False]
+    # Counts of 0 and 1 are numbers, not yes/no.
+    assert leads_tab("Visits", [0, 1, 1, 0] * 10)[0][:2] == [Decimal(0), Decimal(1)]
+
+
+def test_a_declared_type_wins_over_the_cells():
+    values = [str(1000 + i) for i in range(99)] + ["lots"]
+    config = Config.model_validate({"tabs": {"leads": {"custom_fields": {"Budget": {"type": "text"}}}}})
+    read, issues = leads_tab("Budget", values, config)
+    assert read == values and issues == []
+    # Declared a number, the odd cell is an error as before (the row is not a record).
+    config = Config.model_validate({"tabs": {"leads": {"custom_fields": {"Budget": {"type": "number"}}}}})
+    read, issues = leads_tab("Budget", values, config)
+    assert len(read) == 99 and [(i.severity, i.value) for i in issues] == [("error", "lots")]
+
+
+def test_conditions_compare_an_inferred_column_as_numbers():
+    read, _ = leads_tab("Budget", ["1,200", "900", "15,000", "80"] * 5)
+    condition = parse_condition("Budget > 1000", "en")
+    assert [condition.test(lambda _relation, _column, v=v: v) for v in read[:4]] == [True, False, True, False]
+
+
+@pytest.mark.parametrize("values, kind", [
+    (["1", "2.5", 3, 4.0], "number"), (["2026-01-01", dt.date(2026, 1, 2)], "date"), (["Yes", "No", True], "bool"),
+    (["Referral", "Web"], None), ([None, "", "  "], None), (["12", "x"], None)])
+def test_infer_kind(values, kind):
+    assert infer_kind(values) == kind

@@ -1,0 +1,47 @@
+"""`sheetcrm score --evaluate` as a person runs it (issue 16): the chosen model, each candidate's
+cross-validated ROC AUC and the calibration table, in text and in JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+def run(*args: str, cwd, lang: str = "en") -> subprocess.CompletedProcess:
+    env = {**os.environ, "LANG": lang, "LC_ALL": lang}
+    return subprocess.run([sys.executable, "-m", "sheetcrm", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=300, env=env)
+
+
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("demo")
+    done = run("demo", "--rows", "800", cwd=folder)
+    assert done.returncode == 0, done.stderr
+    return folder
+
+
+def test_evaluate_in_json_names_the_model_and_every_candidate(demo_dir):
+    out = run("score", "--workbook", "demo-crm.xlsx", "--evaluate", "--format", "json", cwd=demo_dir)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["method"] == "learned" and data["model"] in ("logistic", "boosted")
+    assert set(data["candidates"]) == {"logistic", "boosted"}
+    assert all(0.5 < auc <= 1 for auc in data["candidates"].values())
+    assert data["calibration"] and sum(b["n"] for b in data["calibration"]) == data["n_test"]
+
+
+def test_evaluate_in_text_shows_the_same_figures(demo_dir):
+    data = json.loads(run("score", "--workbook", "demo-crm.xlsx", "--evaluate", "--format", "json",
+                          cwd=demo_dir).stdout)
+    out = run("score", "--workbook", "demo-crm.xlsx", "--evaluate", cwd=demo_dir)
+    assert out.returncode == 0, out.stderr
+    names = {"logistic": "logistic regression", "boosted": "gradient-boosted trees"}
+    assert f"Model: {names[data['model']]}, chosen by cross-validation" in out.stdout
+    for candidate, auc in data["candidates"].items():
+        assert any(names[candidate] in line and f"{auc:.3f}" in line for line in out.stdout.splitlines())
+    assert f"ROC AUC {data['auc']:.3f}" in out.stdout
