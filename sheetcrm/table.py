@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
+import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cache
@@ -26,6 +27,7 @@ from pydantic import ValidationError
 from sheetcrm import cells, columns
 from sheetcrm.config import CustomField, TabSettings
 from sheetcrm.i18n import N_, _, current
+from sheetcrm.parse_cache import Entry, RowMemo
 from sheetcrm.records import CUSTOM_PARSERS, ParseContext, Record
 from sheetcrm.report import Issue, Report, column_letter
 from sheetcrm.schema import TabSpec
@@ -312,11 +314,14 @@ def _currency_code(raw: Any) -> bool:
 
 
 def parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, ctx: ParseContext,
-                report: Report, language: str | None = None) -> Table:
+                report: Report, language: str | None = None, memo: RowMemo | None = None) -> Table:
     """The tab's records. `language`: the tab's language when it is not this grid's to say
     (an imported file is read in the language of the tab it goes to, never of its own
     headers); by default `tab_locale` of the grid's title and headers. Either way it only
-    counts when the config sets no locale, and a column's own cells settle it first."""
+    counts when the config sets no locale, and a column's own cells settle it first.
+    `memo` (parse_cache.RowMemo): rows whose cells, as their columns read them, a previous
+    parse already validated are taken from it instead of validated again; the result is the
+    same with or without it."""
     header_index = find_header_row(spec, grid, settings)
     header = map_header(spec, title, grid, settings, report, header_index)
     _place_new_columns(spec, title, grid, header, report)
@@ -342,12 +347,32 @@ def parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, ct
     _currencies(spec, title, header, grid, rows, ctx, report)
 
     custom_parsers = {name: _custom_parser(kind, name) for name, kind in custom_kinds.items()}
+    # What every row's key shares: all that validating a row reads besides its own cells.
+    salt = memo.salt(spec.key, title, header.fields, header.custom, header.labels, custom_kinds, ctx,
+                     current()) if memo is not None and not missing else None
+    untyped = [col for name, col in header.custom.items() if name not in custom_parsers]
     for r in rows:
         index, raw_row, sheet_row = r.index, r.raw, r.index + 1
         data: dict[str, Any] = {**r.extra, **{f: r.shown[c] for f, c in header.fields.items()}}
-        custom, custom_ok = _custom_values(header, raw_row, r.shown, custom_parsers, ctx, title, sheet_row, report)
-        record, target = (None, None) if missing else _validate(spec, data, custom, ctx, header, title,
-                                                                sheet_row, report)
+        key = None
+        if salt is not None:
+            assert memo is not None
+            key = memo.key(salt, (data, [r.shown[c] for c in header.custom.values() if c not in untyped],
+                                  [raw_row[c] if c < len(raw_row) else None for c in untyped]))
+        entry = memo.get(key) if key is not None else None  # type: ignore[union-attr]
+        if entry is None:
+            said = Report(limit=sys.maxsize) if key is not None else report
+            custom, custom_ok = _custom_values(header, raw_row, r.shown, custom_parsers, ctx, title, sheet_row, said)
+            record, target = (None, None) if missing else _validate(spec, data, custom, ctx, header, title,
+                                                                    sheet_row, said)
+            if key is not None:
+                memo.put(key, (record, target, tuple(said.issues), custom_ok))  # type: ignore[union-attr]
+                for issue in said.issues:
+                    report.add(issue)
+        else:
+            record, target, issues, custom_ok = _moved(entry, sheet_row)
+            for issue in issues:
+                report.add(issue)
         row_id = None
         if id_col is not None and not isinstance(data["id"], cells.CellError):
             row_id = cells.parse_text(data["id"])
@@ -357,6 +382,17 @@ def parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, ct
                               id_fixed=id_col is not None and ((index, id_col) in grid.formulas
                                                                or (index, id_col) in filled)))
     return table
+
+
+def _moved(entry: Entry, sheet_row: int) -> Entry:
+    """A memoised row's parse, at the row it now stands on (a sort or an insert moved it)."""
+    record, target, issues, ok = entry
+    if all(x.row == sheet_row for x in (record, target, *issues) if x is not None):
+        return entry
+    moved = record.model_copy(update={"row": sheet_row}) if record is not None else None
+    if target is not None:
+        target = moved if target is record else target.model_copy(update={"row": sheet_row})
+    return moved, target, tuple(dataclasses.replace(i, row=sheet_row) for i in issues), ok
 
 
 @dataclass
