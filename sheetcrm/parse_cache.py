@@ -97,7 +97,7 @@ class RowMemo:
     def fresh(self) -> "RowMemo":
         """The memo for a next plan of the same process (a sync read again after a
         conflicting save, or the service's next sync): what this one used or made."""
-        return RowMemo(self.version, {**self.previous, **self.current})
+        return RowMemo(self.version, dict(self.current))
 
 
 def memo_path(folder: Path, workbook_key: str) -> Path:
