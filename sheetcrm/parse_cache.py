@@ -1,43 +1,51 @@
-"""The rows a sync already read: each row's parsed record and row-level issues, remembered by
-what went into them, so the next sync validates only the rows whose cells changed.
+"""What the last sync read, so the next one reads again only what changed.
 
-A `RowMemo` is a memo of `table.parse_table`'s per-row work (the pydantic validation of the
-row's cells and the team's typed custom columns), the costly part of a read. Its key is a
-digest of exactly what that work reads: the row's cells as its columns read them (after the
-column-wide reading of numbers and dates, merged blocks and formula errors), the row's
-untyped custom cells, and a per-tab salt of the header mapping, the parse context (locale,
-stages, base currency, each column's settled locale), the tab title, the language of the
-messages and the code that parses (`code_version`). Everything else (which rows are records,
-whole-column reading, cross-row and cross-tab checks) runs on every sync as before, so a hit
-returns what a parse would have, and a key nothing matches is just a parse.
+A `RowMemo` is a memo of `table.parse_table`, the costly part of a read, at two levels:
 
-The sheet row number is not in the key: a row moved by a sort or an insert is still a hit,
-and its record and issues get their new row number.
+- **a tab**: its key is a digest of everything `parse_table` reads for it: every field of its
+  Grid (cells, formulas, formula errors, percent and currency formats, merged blocks), the
+  tab's settings, the parse context (locale, stages, base currency), its title, the language
+  of the messages and the code that parses (`code_version`). A tab whose key is the one of the
+  last sync is its table again (header, records, leftovers and the issues its parse reported,
+  in order), not parsed at all.
+- **a row** of a tab that changed: its key is a digest of exactly what validating the row
+  reads (its cells as their columns read them, after the column-wide reading of numbers and
+  dates, merged blocks and formula errors; its untyped custom cells), salted with the tab's
+  header mapping, column contexts, title, language and code. Only rows whose key is new are
+  validated; the column-wide reading runs over the whole changed tab as before.
+
+The sheet row number is in neither key of a row: a row moved by a sort or an insert is a hit,
+and its record and issues get their new row number. Cross-row and cross-tab checks (unique
+IDs, references, duplicate emails) run on every read, after `parse_table`.
 
 The memo is a value: planning reads and fills it and does no I/O. `load` and `save` are the
-shell's (`sync.sync`): a pickle beside sheetcrm's lock file (`lock.lock_dir`), one per
-workbook, written atomically (temp file, fsync, rename). A missing, unreadable, corrupt or
-other-version file is an empty memo: a full parse, never an error.
+shell's (`sync.sync`): one pickle beside sheetcrm's lock file (`lock.lock_dir`) per workbook,
+each tab's part kept as its own pickled bytes (only the tabs a sync uses are unpickled, and a
+tab that did not change is written back as the same bytes), written atomically (temp file,
+fsync, rename). A missing, unreadable, corrupt or other-version file is an empty memo: a full
+parse, never an error.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import hashlib
 import os
 import pickle
 import sys
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import pydantic
 
-FORMAT = 1  # bump when what an entry holds changes shape
+FORMAT = 2  # bump when what an entry holds changes shape
 SUFFIX = ".rows"
-# An entry: (record, target, issues, custom cells all readable) for one row (table.Row).
+# A row's parse (table.Row): (record, target, issues, custom cells all readable).
 Entry = tuple[Any, Any, tuple[Any, ...], bool]
 
 
@@ -56,48 +64,126 @@ def code_version() -> str:
     return digest.hexdigest()
 
 
+@dataclass(frozen=True)
+class TabEntry:
+    """One tab's part of the memo: the key of the tab as it was read, and its parse pickled
+    (table.py decides what that holds)."""
+
+    key: bytes
+    blob: bytes
+
+
+@contextmanager
+def _no_collector() -> Iterator[None]:
+    """Unpickling makes many objects and no cycles; the collector would walk the growing heap
+    over and over (3x the time of the load itself at 50k rows)."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _digest(value: Any, salt: bytes = b"") -> bytes | None:
+    try:
+        payload = pickle.dumps(value, protocol=5)
+    except (pickle.PicklingError, TypeError, AttributeError):
+        return None
+    return hashlib.blake2b(payload, digest_size=16, key=salt).digest()
+
+
+def grid_parts(grid: Any) -> tuple[Any, ...]:
+    """Every field of a Grid (workbook.Grid), sets and dicts in sorted order, so that the same
+    grid always pickles to the same bytes; a field added to Grid later is in the key too."""
+    parts = []
+    for f in dataclasses.fields(grid):
+        value = getattr(grid, f.name)
+        if isinstance(value, (set, frozenset)):
+            value = sorted(value)
+        elif isinstance(value, dict):
+            value = sorted(value.items())
+        parts.append((f.name, value))
+    return tuple(parts)
+
+
 @dataclass
 class RowMemo:
-    """Row key -> Entry from the last sync (`previous`) and what this sync used or made
+    """Tab (key, title) -> TabEntry from the last sync (`previous`) and from this one
     (`current`, the next sync's memo). `parsed` counts rows validated by this sync, `reused`
-    rows taken from the memo: a no-op sync parses 0 rows, a one-row change 1."""
+    rows taken from the memo (a whole unchanged tab's, or one row's): a no-op sync parses 0
+    rows, a one-row change 1."""
 
     version: str = field(default_factory=code_version)
-    previous: dict[bytes, Entry] = field(default_factory=dict)
-    current: dict[bytes, Entry] = field(default_factory=dict)
+    previous: dict[tuple[str, str], TabEntry] = field(default_factory=dict)
+    current: dict[tuple[str, str], TabEntry] = field(default_factory=dict)
     parsed: int = 0
     reused: int = 0
+    changed: bool = False  # a tab's part was made anew: there is something to save
+
+    def tab_key(self, grid: Any, *parts: Any) -> bytes | None:
+        """A tab's key from its grid and what else its parse reads; None when a part cannot be
+        pickled or ordered (then the tab is parsed, not memoised)."""
+        try:
+            return _digest((self.version, grid_parts(grid), parts))
+        except TypeError:
+            return None
 
     def salt(self, *parts: Any) -> bytes | None:
-        """What a tab's rows share in their keys; None when a part cannot be pickled (then
-        the tab's rows are parsed, not memoised)."""
+        """What a tab's row keys share: all that validating a row reads besides its own cells."""
+        return _digest((self.version, parts))
+
+    def row_key(self, salt: bytes, cells: Any) -> bytes | None:
+        return _digest(cells, salt)
+
+    def unchanged(self, name: tuple[str, str], key: bytes | None) -> Any | None:
+        """The parse of tab `name` (unpickled afresh: callers may change what they get) when
+        its key is the last sync's, else None."""
+        entry = self.previous.get(name) or self.current.get(name)
+        if key is None or entry is None or entry.key != key:
+            return None
         try:
-            return hashlib.blake2b(pickle.dumps((self.version, parts), protocol=5), digest_size=16).digest()
-        except (pickle.PicklingError, TypeError, AttributeError):
+            with _no_collector():
+                parse = pickle.loads(entry.blob)
+        except Exception:  # noqa: BLE001 - a damaged part is a parse of the tab
+            return None
+        self.current[name] = entry
+        return parse
+
+    def before(self, name: tuple[str, str]) -> Any | None:
+        """The parse tab `name` had at the last sync, whatever its key (its rows may be
+        reused), or None."""
+        entry = self.previous.get(name) or self.current.get(name)
+        if entry is None:
+            return None
+        try:
+            with _no_collector():
+                return pickle.loads(entry.blob)
+        except Exception:  # noqa: BLE001 - a damaged part is a parse of the tab
             return None
 
-    def key(self, salt: bytes, cells: Any) -> bytes | None:
+    def keep(self, name: tuple[str, str], key: bytes | None, parse: Any) -> None:
+        """Remember this sync's parse of tab `name`, pickled now (before anyone changes it)."""
+        if key is None:
+            return
         try:
-            payload = pickle.dumps(cells, protocol=5)
+            blob = pickle.dumps(parse, protocol=5)
         except (pickle.PicklingError, TypeError, AttributeError):
-            return None
-        return hashlib.blake2b(payload, digest_size=16, key=salt).digest()
-
-    def get(self, key: bytes) -> Entry | None:
-        entry = self.current.get(key) or self.previous.get(key)
-        if entry is not None:
-            self.current[key] = entry
-            self.reused += 1
-        return entry
-
-    def put(self, key: bytes, entry: Entry) -> None:
-        self.current[key] = entry
-        self.parsed += 1
+            return
+        self.current[name] = TabEntry(key, blob)
+        self.changed = True
 
     def fresh(self) -> "RowMemo":
         """The memo for a next plan of the same process (a sync read again after a
         conflicting save, or the service's next sync): what this one used or made."""
         return RowMemo(self.version, dict(self.current))
+
+    @property
+    def worth_saving(self) -> bool:
+        """Whether the memo to save differs from the one loaded: a tab was parsed anew, or the
+        workbook lost a tab."""
+        return self.changed or self.current.keys() != self.previous.keys()
 
 
 def memo_path(folder: Path, workbook_key: str) -> Path:
@@ -109,19 +195,13 @@ def load(path: Path) -> RowMemo:
     """The memo saved at `path`, or an empty one when there is none or it cannot be used
     (unreadable, corrupt, another version of the code): the sync then parses every row."""
     memo = RowMemo()
-    # Unpickling makes a few objects per row and no cycles; the collector would walk the
-    # growing heap over and over (3x the time of the load itself at 50k rows).
-    collecting = gc.isenabled()
-    gc.disable()
     try:
-        with open(path, "rb") as f:
+        with open(path, "rb") as f, _no_collector():
             version, entries = pickle.load(f)
     except Exception:  # noqa: BLE001 - any damage to a cache file is a full parse, never an error
         return memo
-    finally:
-        if collecting:
-            gc.enable()
-    if version == memo.version and isinstance(entries, dict):
+    if version == memo.version and isinstance(entries, dict) and all(
+            isinstance(e, TabEntry) for e in entries.values()):
         memo.previous = entries
     return memo
 

@@ -156,10 +156,11 @@ def sync(book: Workbook, config: Config, as_of: dt.date | None = None, dry_run: 
     hears each phase (ProgressHook). The workflow rules' email templates are read first
     (`template_shelf`), so a rule naming a missing or broken one is told at its cell.
 
-    `cache`: the rows the last sync of this workbook validated (`parse_cache`) are read from
-    the memo file beside its lock (True; or that file in the folder given), and what this
-    sync validated is saved there once it is planned, so only changed rows are validated
-    again; False reads and saves none. The outcome is the same either way."""
+    `cache`: the tabs and rows the last sync of this workbook parsed (`parse_cache`) are read
+    from the memo file beside its lock (True; or that file in the folder given), and what this
+    sync parsed is saved there once it is planned, so only changed tabs are parsed and only
+    their changed rows validated again; False reads and saves none. The outcome is the same
+    either way."""
     day = as_of or dt.date.today()
     templates = template_shelf(config)
     path = _memo_path(book, cache)
@@ -209,11 +210,10 @@ def _memo_path(book: Workbook, cache: Path | None | bool) -> Path | None:
 def _save_memo(path: Path, memo: RowMemo) -> None:
     """Saved once planned, whatever the write then does: an entry is keyed by the cells it was
     parsed from, not by what the workbook holds, so a failed or skipped write, a conflicting
-    save or a dry run cannot make it wrong. A no-op that reused every row and left none out
-    has nothing new to save."""
-    if memo.parsed == 0 and len(memo.current) == len(memo.previous):
-        return
-    parse_cache.save(path, memo)
+    save or a dry run cannot make it wrong. A no-op that parsed no tab anew has nothing new to
+    save."""
+    if memo.worth_saving:
+        parse_cache.save(path, memo)
 
 
 # The mirror's lines go where `sheetcrm run` logs (sheetcrm.logs), else to stderr.
