@@ -54,7 +54,8 @@ class SyncOutcome:
     result: WriteResult | None = None  # None when nothing was written (dry run or empty plan)
     dry_run: bool = False
     workflows: Any = None  # what the workflow rules fired (steps.workflows.Fired), None with no rules
-    memo: RowMemo | None = None  # the rows this sync validated (.parsed) and reused (.reused); None without the cache
+    # The rows this sync validated (.parsed) and took from the parse cache (.reused); None without it.
+    memo: RowMemo | None = None
     mirrored: Mirrored | None = None   # what the warehouse mirror did (warehouse.mirror.Mirrored), None with no [warehouse]
 
     @property
