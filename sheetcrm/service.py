@@ -49,6 +49,7 @@ from sheetcrm.every import Every, parse_every
 from sheetcrm.i18n import N_, _, current, ngettext, pgettext, using
 from sheetcrm.intake.queue import WebBatch, WebQueue, queue_path
 from sheetcrm.lock import lock_dir, workbook_key
+from sheetcrm.parse_cache import RowMemo
 from sheetcrm.mail.digest import EventJournal, owner_digests, send_digests
 from sheetcrm.mail.journal import Journal
 from sheetcrm.mail.outbox import send_outbox, template_shelf, templates_for
@@ -194,6 +195,9 @@ class Service:
             if config.owners:
                 self.jobs.append(Job("digest", parse_every(config.schedule.digest), self.digest))
         self._web_queue: WebQueue | None = None
+        # The rows the last sync validated, kept in memory between syncs (parse_cache): a quiet
+        # sheet's sync validates no row again.
+        self.memo = RowMemo()
         # The days each owner's digest already went out, so a restart never sends it twice.
         self.digests_sent = DigestLedger(digest_ledger_path(book))
         # The workflow events the digests already told (each in one digest only).
@@ -224,7 +228,9 @@ class Service:
                 batch = WebBatch(queue.waiting()) if queue is not None else None
                 ctx = plan_context(snapshot, self.config, self.today(), handed, log_now=self._log_due(),
                                    sent_versions=Journal.versions_held(self.book), web=batch,
-                                   templates=template_shelf(self.config), fit_cache=self.fit_cache)
+                                   templates=template_shelf(self.config), fit_cache=self.fit_cache,
+                                   memo=self.memo)
+                self.memo = self.memo.fresh()
                 crm, plan = ctx.crm, ctx.plan
                 result = None
                 if not plan:

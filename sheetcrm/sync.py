@@ -19,15 +19,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Collection, Sequence
 
+from sheetcrm import parse_cache
 from sheetcrm.config import Config
 from sheetcrm.crm.learned import FitCache
-from sheetcrm.lock import lock_dir, workbook_key
 from sheetcrm.crm.workflows import TemplateShelf
 from sheetcrm.engine import Results
 from sheetcrm.i18n import _, ngettext, using
 from sheetcrm.intake.queue import WebBatch
 from sheetcrm.mail.outbox import template_shelf
+from sheetcrm.lock import lock_dir, workbook_key
 from sheetcrm.owned import TAB_NAME_TAKEN
+from sheetcrm.parse_cache import RowMemo
 from sheetcrm.steps import STEPS, Step, SyncContext
 from sheetcrm.validate import Crm, read_crm, team_config
 from sheetcrm.warehouse.settings import Mirrored
@@ -55,6 +57,8 @@ class SyncOutcome:
     result: WriteResult | None = None  # None when nothing was written (dry run or empty plan)
     dry_run: bool = False
     workflows: Any = None  # what the workflow rules fired (steps.workflows.Fired), None with no rules
+    # The rows this sync validated (.parsed) and took from the parse cache (.reused); None without it.
+    memo: RowMemo | None = None
     mirrored: Mirrored | None = None   # what the warehouse mirror did (warehouse.mirror.Mirrored), None with no [warehouse]
 
     @property
@@ -93,7 +97,8 @@ class SyncOutcome:
 def plan_sync(snapshot: Snapshot, config: Config, as_of: dt.date,
               log_rows: Sequence[Sequence[CellValue]] = (), log_now: bool = False, *,
               sent_versions: Collection[str] = (), progress: ProgressHook = _no_progress,
-              web: WebBatch | None = None, templates: TemplateShelf | None = None) -> tuple[Crm, Results, Plan]:
+              web: WebBatch | None = None, templates: TemplateShelf | None = None,
+              memo: RowMemo | None = None) -> tuple[Crm, Results, Plan]:
     """The read (`validate.read_crm`), then every step of `sheetcrm.steps.STEPS` in its order.
 
     `log_rows` are Sync Log rows waiting to be written (`sheetcrm run` keeps them); they
@@ -104,9 +109,11 @@ def plan_sync(snapshot: Snapshot, config: Config, as_of: dt.date,
     `templates` are the email templates a workflow rule may name (`mail.outbox.template_shelf`,
     read by the caller); without them a rule's Template is not checked at the sync.
     `progress` hears the "validating" and "computing" phases (ProgressHook). With no `locale`
-    in the config file, the workbook's language decides what it writes (`validate.team_config`)."""
+    in the config file, the workbook's language decides what it writes (`validate.team_config`).
+    `memo` (parse_cache.RowMemo): rows an earlier sync validated, reused where their cells are
+    the same and filled with this read's; the plan is the same with or without it."""
     ctx = plan_context(snapshot, config, as_of, log_rows, log_now, sent_versions=sent_versions, progress=progress,
-                       web=web, templates=templates)
+                       web=web, templates=templates, memo=memo)
     assert ctx.results is not None  # the compute step is one of STEPS
     return ctx.crm, ctx.results, ctx.plan
 
@@ -115,13 +122,14 @@ def plan_context(snapshot: Snapshot, config: Config, as_of: dt.date,
                  log_rows: Sequence[Sequence[CellValue]] = (), log_now: bool = False, *,
                  sent_versions: Collection[str] = (), progress: ProgressHook = _no_progress,
                  web: WebBatch | None = None, templates: TemplateShelf | None = None,
-                 fit_cache: FitCache | None = None) -> SyncContext:
+                 fit_cache: FitCache | None = None, memo: RowMemo | None = None) -> SyncContext:
     """`plan_sync`, with everything the steps left on the context (what the workflows fired).
-    `fit_cache`: learned-model fits a long-lived caller keeps between syncs (`sheetcrm run`)."""
+    `fit_cache`: learned-model fits a long-lived caller keeps between syncs (`sheetcrm run`);
+    `memo`: the rows an earlier sync parsed (`parse_cache`), reused where their cells are the same."""
     config = team_config(snapshot, config)
     with using(config.locale):  # every issue, cell and word of this sync in the team's language
         progress("validating", 0, 1)
-        crm = read_crm(snapshot, config)
+        crm = read_crm(snapshot, config, memo=memo)
         progress("validating", 1, 1)
         assert crm.inputs is not None
         ctx = SyncContext(snapshot, config, as_of, crm, log_rows=log_rows, log_now=log_now,
@@ -180,30 +188,40 @@ def keep_fits(book: Workbook, cache: FitCache) -> None:
 def sync(book: Workbook, config: Config, as_of: dt.date | None = None, dry_run: bool = False,
          attempts: int = ATTEMPTS, *, sent_versions: Collection[str] = (),
          progress: ProgressHook = _no_progress, web: WebBatch | None = None,
-         fit_cache: FitCache | None = None) -> SyncOutcome:
+         fit_cache: FitCache | None = None, cache: Path | None | bool = True) -> SyncOutcome:
     """Read, plan, write. When the workbook was saved by someone else between the read and the
     write (WorkbookConflict), nothing was written: read and plan again from the new file, up
     to `attempts` times, then raise WorkbookConflict with one line for the user. `progress`
     hears each phase (ProgressHook). The workflow rules' email templates are read first
     (`template_shelf`), so a rule naming a missing or broken one is told at its cell.
     Without `fit_cache`, the learned model's fits are read from beside the lock and kept there
-    when this sync made a new one (`read_fits`, `keep_fits`)."""
+    when this sync made a new one (`read_fits`, `keep_fits`).
+
+    `cache`: the tabs and rows the last sync of this workbook parsed (`parse_cache`) are read
+    from the memo file beside its lock (True; or that file in the folder given), and what this
+    sync parsed is saved there once it is planned, so only changed tabs are parsed and only
+    their changed rows validated again; False reads and saves none. The outcome is the same
+    either way."""
     day = as_of or dt.date.today()
     templates = template_shelf(config)
     kept = fit_cache is None
     fits = read_fits(book) if fit_cache is None else fit_cache
+    path = _memo_path(book, cache)
+    memo = parse_cache.load(path) if path is not None else None
     for attempt in range(1, attempts + 1):
         progress("reading", 0, 1)
         snapshot = book.read()
         progress("reading", 1, 1)
         ctx = plan_context(snapshot, config, day, sent_versions=sent_versions, progress=progress, web=web,
-                           templates=templates, fit_cache=fits)
+                           templates=templates, fit_cache=fits, memo=memo)
         if kept and fits.misses:
             keep_fits(book, fits)
             fits.misses = 0
         assert ctx.results is not None  # the compute step is one of STEPS
+        if path is not None and memo is not None:
+            _save_memo(path, memo)
         plan = ctx.plan
-        outcome = SyncOutcome(ctx.crm, ctx.results, plan, dry_run=dry_run, workflows=ctx.workflows)
+        outcome = SyncOutcome(ctx.crm, ctx.results, plan, dry_run=dry_run, workflows=ctx.workflows, memo=memo)
         if not plan or dry_run:
             if not dry_run:
                 outcome.mirrored = mirror_sync(ctx, None, book)
@@ -219,7 +237,29 @@ def sync(book: Workbook, config: Config, as_of: dt.date | None = None, dry_run: 
                 raise WorkbookConflict(ngettext("{error} ({n} attempt); run the sync again when it is saved",
                                                 "{error} ({n} attempts); run the sync again when it is saved",
                                                 attempts, error=e)) from None
+            memo = memo.fresh() if memo is not None else None
     raise AssertionError("unreachable")
+
+
+def _memo_path(book: Workbook, cache: Path | None | bool) -> Path | None:
+    """Where the parse memo of `book` lives (beside its lock file), None without a cache or for a
+    workbook with no lasting identity (the in-memory one)."""
+    if cache is False or cache is None:
+        return None
+    try:
+        key = workbook_key(book)
+    except (AttributeError, TypeError):
+        return None
+    return parse_cache.memo_path(lock_dir() if cache is True else Path(cache), key)
+
+
+def _save_memo(path: Path, memo: RowMemo) -> None:
+    """Saved once planned, whatever the write then does: an entry is keyed by the cells it was
+    parsed from, not by what the workbook holds, so a failed or skipped write, a conflicting
+    save or a dry run cannot make it wrong. A no-op that parsed no tab anew has nothing new to
+    save."""
+    if memo.worth_saving:
+        parse_cache.save(path, memo)
 
 
 # The mirror's lines go where `sheetcrm run` logs (sheetcrm.logs), else to stderr.

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
+import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cache
@@ -26,6 +27,7 @@ from pydantic import ValidationError
 from sheetcrm import cells, columns
 from sheetcrm.config import CustomField, TabSettings
 from sheetcrm.i18n import N_, _, current
+from sheetcrm.parse_cache import Entry, RowMemo
 from sheetcrm.records import CUSTOM_PARSERS, ParseContext, Record
 from sheetcrm.report import Issue, Report, column_letter
 from sheetcrm.schema import TabSpec
@@ -312,11 +314,58 @@ def _currency_code(raw: Any) -> bool:
 
 
 def parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, ctx: ParseContext,
-                report: Report, language: str | None = None) -> Table:
+                report: Report, language: str | None = None, memo: RowMemo | None = None) -> Table:
     """The tab's records. `language`: the tab's language when it is not this grid's to say
     (an imported file is read in the language of the tab it goes to, never of its own
     headers); by default `tab_locale` of the grid's title and headers. Either way it only
-    counts when the config sets no locale, and a column's own cells settle it first."""
+    counts when the config sets no locale, and a column's own cells settle it first.
+
+    `memo` (parse_cache.RowMemo): what the last sync's parse of this tab was. A tab whose grid
+    and settings are the same is that parse again; in a changed tab, rows whose cells (as
+    their columns read them) are the same are not validated again. The table and the issues
+    reported are the same with or without it; the memo keeps this parse for the next sync."""
+    if memo is None:
+        return _parse_table(spec, title, grid, settings, ctx, report, language)
+    name = (spec.key, title)
+    key = memo.tab_key(grid, spec.key, title, settings, ctx, language, current())
+    parse = memo.unchanged(name, key)
+    if parse is not None:
+        header, rows, leftovers, issues, _keyed = parse
+        for row in (*rows, *leftovers):
+            row.cells = grid.rows[row.row - 1]  # not stored: the same grid holds them
+        memo.reused += len(rows)
+        for issue in issues:
+            report.add(issue)
+        return Table(spec, title, header, rows, leftovers)
+    before = memo.before(name)
+    rows_memo = _RowsMemo(memo, dict(before[4]) if before is not None else {})
+    said = Report(limit=sys.maxsize)
+    table = _parse_table(spec, title, grid, settings, ctx, said, language, rows_memo)
+    for issue in said.issues:
+        report.add(issue)
+    kept = [(row, row.cells) for row in (*table.rows, *table.leftovers)]
+    try:
+        for row, _cells in kept:
+            row.cells = None  # type: ignore[assignment]
+        memo.keep(name, key, (table.header, table.rows, table.leftovers, tuple(said.issues), rows_memo.keyed))
+    finally:
+        for row, raw in kept:
+            row.cells = raw
+    return table
+
+
+@dataclass
+class _RowsMemo:
+    """A changed tab's rows as the last parse read them (row key -> Entry), and this parse's
+    (row key, Entry) for each of its rows, in order."""
+
+    memo: RowMemo
+    reuse: dict[bytes, Entry]
+    keyed: list[tuple[bytes, Entry]] = field(default_factory=list)
+
+
+def _parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, ctx: ParseContext,
+                 report: Report, language: str | None = None, rows_memo: _RowsMemo | None = None) -> Table:
     header_index = find_header_row(spec, grid, settings)
     header = map_header(spec, title, grid, settings, report, header_index)
     _place_new_columns(spec, title, grid, header, report)
@@ -350,14 +399,43 @@ def parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, ct
     _currencies(spec, title, header, grid, rows, ctx, report)
 
     custom_parsers = {name: _custom_parser(kind, name) for name, kind in custom_kinds.items()}
+    # What every row's key shares: all that validating a row reads besides its own cells.
     custom_parsers.update({name: CUSTOM_PARSERS[kind] for name, kind in inferred.items()})
+    memo = rows_memo.memo if rows_memo is not None else None
+    salt = memo.salt(spec.key, title, header.fields, header.custom, header.labels, custom_kinds, inferred, ctx,
+                     current()) if memo is not None and not missing else None
+    untyped = [col for name, col in header.custom.items() if name not in custom_parsers]
     for r in rows:
         index, raw_row, sheet_row = r.index, r.raw, r.index + 1
         data: dict[str, Any] = {**r.extra, **{f: r.shown[c] for f, c in header.fields.items()}}
-        custom, custom_ok = _custom_values(header, raw_row, r.shown, custom_parsers, ctx, title, sheet_row, report,
-                                           inferred)
-        record, target = (None, None) if missing else _validate(spec, data, custom, ctx, header, title,
-                                                                sheet_row, report)
+        key = entry = None
+        if salt is not None:
+            assert memo is not None and rows_memo is not None
+            key = memo.row_key(salt, (data, [r.shown[c] for c in header.custom.values() if c not in untyped],
+                                      [raw_row[c] if c < len(raw_row) else None for c in untyped]))
+            entry = rows_memo.reuse.get(key) if key is not None else None
+        if entry is None:
+            said = Report(limit=sys.maxsize) if key is not None else report
+            custom, custom_ok = _custom_values(header, raw_row, r.shown, custom_parsers, ctx, title, sheet_row, said,
+                                               inferred)
+            record, target = (None, None) if missing else _validate(spec, data, custom, ctx, header, title,
+                                                                    sheet_row, said)
+            if key is not None:
+                assert memo is not None and rows_memo is not None
+                entry = (record, target, tuple(said.issues), custom_ok)
+                rows_memo.reuse[key] = entry
+                memo.parsed += 1
+                for issue in said.issues:
+                    report.add(issue)
+        else:
+            assert memo is not None
+            entry = _moved(entry, sheet_row)
+            record, target, issues, custom_ok = entry
+            memo.reused += 1
+            for issue in issues:
+                report.add(issue)
+        if key is not None and entry is not None and rows_memo is not None:
+            rows_memo.keyed.append((key, entry))
         row_id = None
         if id_col is not None and not isinstance(data["id"], cells.CellError):
             row_id = cells.parse_text(data["id"])
@@ -367,6 +445,17 @@ def parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, ct
                               id_fixed=id_col is not None and ((index, id_col) in grid.formulas
                                                                or (index, id_col) in filled)))
     return table
+
+
+def _moved(entry: Entry, sheet_row: int) -> Entry:
+    """A memoised row's parse, at the row it now stands on (a sort or an insert moved it)."""
+    record, target, issues, ok = entry
+    if all(x.row == sheet_row for x in (record, target, *issues) if x is not None):
+        return entry
+    moved = record.model_copy(update={"row": sheet_row}) if record is not None else None
+    if target is not None:
+        target = moved if target is record else target.model_copy(update={"row": sheet_row})
+    return moved, target, tuple(dataclasses.replace(i, row=sheet_row) for i in issues), ok
 
 
 @dataclass

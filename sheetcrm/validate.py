@@ -23,6 +23,7 @@ from sheetcrm.config import Config
 from sheetcrm.i18n import N_, _, in_locale, ngettext, using
 from sheetcrm.ids import id_pattern
 from sheetcrm.inputs import Inputs, read_conversions, read_inputs, read_segments
+from sheetcrm.parse_cache import RowMemo
 from sheetcrm.records import ParseContext
 from sheetcrm.report import Issue, Report, column_letter
 from sheetcrm.schema import OPTIONAL_TABS, TABS, find_tab, tab_names
@@ -91,14 +92,16 @@ def team_config(snapshot: Snapshot, config: Config) -> Config:
     return adopted
 
 
-def read_crm(snapshot: Snapshot, config: Config, language: str | None = None) -> Crm:
+def read_crm(snapshot: Snapshot, config: Config, language: str | None = None, memo: RowMemo | None = None) -> Crm:
     """The workbook as read, every issue's message and hint in `language` ("en"/"es"), by
-    default the config's locale (whoever calls it)."""
+    default the config's locale (whoever calls it). `memo`: the rows an earlier read
+    validated (parse_cache.RowMemo), reused where their cells are the same, and filled with
+    this read's; the Crm is the same with or without it."""
     with using(language or config.locale):
-        return _read_crm(snapshot, config)
+        return _read_crm(snapshot, config, memo)
 
 
-def _read_crm(snapshot: Snapshot, config: Config) -> Crm:
+def _read_crm(snapshot: Snapshot, config: Config, memo: RowMemo | None = None) -> Crm:
     crm = Crm(report=Report(limit=config.validation.max_issues))
     ctx = parse_context(config)
     titles = list(snapshot.tabs)
@@ -110,12 +113,12 @@ def _read_crm(snapshot: Snapshot, config: Config) -> Crm:
                                  _('There is no "{tab}" tab.', tab=settings.title or spec.title),
                                  _("Run `sheetcrm init` to add the missing tabs with their headers.")))
             continue
-        crm.tables[key] = parse_table(spec, title, snapshot.tabs[title], settings, ctx, crm.report)
+        crm.tables[key] = parse_table(spec, title, snapshot.tabs[title], settings, ctx, crm.report, memo=memo)
     for key, spec in OPTIONAL_TABS.items():  # read only when the workbook has them: no missing_tab warning
         settings = config.tab(key)
         title = find_tab(titles, tab_names(spec, settings.title))
         if title is not None:
-            crm.tables[key] = parse_table(spec, title, snapshot.tabs[title], settings, ctx, crm.report)
+            crm.tables[key] = parse_table(spec, title, snapshot.tabs[title], settings, ctx, crm.report, memo=memo)
     _check_references(crm)
     # Cross-tab findings come last in discovery order; people read the tab in sheet order.
     order = {t.title: i for i, t in enumerate(crm.tables.values())}

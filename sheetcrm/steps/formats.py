@@ -13,6 +13,10 @@ from sheetcrm.steps.context import StepResult, SyncContext
 
 def run(ctx: SyncContext) -> StepResult:
     part = StepResult()
+    if not ctx.plan:
+        # Formats only ride along with a write, and this plan has none: measuring every
+        # column of every tab of a quiet workbook (most of a no-op's rendering) would be thrown away.
+        return part
     results = ctx.results
     assert results is not None  # the compute step runs first
     forecast = forecast_body(results, ctx.locale)

@@ -1,0 +1,230 @@
+"""What the last sync read, so the next one reads again only what changed.
+
+A `RowMemo` is a memo of `table.parse_table`, the costly part of a read, at two levels:
+
+- **a tab**: its key is a digest of everything `parse_table` reads for it: every field of its
+  Grid (cells, formulas, formula errors, percent and currency formats, merged blocks), the
+  tab's settings, the parse context (locale, stages, base currency), its title, the language
+  of the messages and the code that parses (`code_version`). A tab whose key is the one of the
+  last sync is its table again (header, records, leftovers and the issues its parse reported,
+  in order), not parsed at all.
+- **a row** of a tab that changed: its key is a digest of exactly what validating the row
+  reads (its cells as their columns read them, after the column-wide reading of numbers and
+  dates, merged blocks and formula errors; its untyped custom cells), salted with the tab's
+  header mapping, column contexts, title, language and code. Only rows whose key is new are
+  validated; the column-wide reading runs over the whole changed tab as before.
+
+The sheet row number is in neither key of a row: a row moved by a sort or an insert is a hit,
+and its record and issues get their new row number. Cross-row and cross-tab checks (unique
+IDs, references, duplicate emails) run on every read, after `parse_table`.
+
+The memo is a value: planning reads and fills it and does no I/O. `load` and `save` are the
+shell's (`sync.sync`): one pickle beside sheetcrm's lock file (`lock.lock_dir`) per workbook,
+each tab's part kept as its own pickled bytes (only the tabs a sync uses are unpickled, and a
+tab that did not change is written back as the same bytes), written atomically (temp file,
+fsync, rename). A missing, unreadable, corrupt or other-version file is an empty memo: a full
+parse, never an error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import hashlib
+import os
+import pickle
+import sys
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any, Iterator
+
+import pydantic
+
+FORMAT = 2  # bump when what an entry holds changes shape
+SUFFIX = ".rows"
+# A row's parse (table.Row): (record, target, issues, custom cells all readable).
+Entry = tuple[Any, Any, tuple[Any, ...], bool]
+
+
+@cache
+def code_version() -> str:
+    """A digest of every module, message catalogue and data file of the sheetcrm package and
+    the versions of Python and pydantic: records are pickled pydantic models, and any change
+    to the code that parses them or to the words of its messages may change what a row reads
+    as, so a cache made by other code is never used."""
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(f"{FORMAT}|{sys.version}|{pydantic.VERSION}".encode())
+    package = Path(__file__).parent
+    for path in sorted(p for p in package.rglob("*") if p.suffix in (".py", ".mo", ".toml")):
+        digest.update(str(path.relative_to(package)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class TabEntry:
+    """One tab's part of the memo: the key of the tab as it was read, and its parse pickled
+    (table.py decides what that holds)."""
+
+    key: bytes
+    blob: bytes
+
+
+@contextmanager
+def _no_collector() -> Iterator[None]:
+    """Unpickling makes many objects and no cycles; the collector would walk the growing heap
+    over and over (3x the time of the load itself at 50k rows)."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _digest(value: Any, salt: bytes = b"") -> bytes | None:
+    try:
+        payload = pickle.dumps(value, protocol=5)
+    except (pickle.PicklingError, TypeError, AttributeError):
+        return None
+    return hashlib.blake2b(payload, digest_size=16, key=salt).digest()
+
+
+def grid_parts(grid: Any) -> tuple[Any, ...]:
+    """Every field of a Grid (workbook.Grid), sets and dicts in sorted order, so that the same
+    grid always pickles to the same bytes; a field added to Grid later is in the key too."""
+    parts = []
+    for f in dataclasses.fields(grid):
+        value = getattr(grid, f.name)
+        if isinstance(value, (set, frozenset)):
+            value = sorted(value)
+        elif isinstance(value, dict):
+            value = sorted(value.items())
+        parts.append((f.name, value))
+    return tuple(parts)
+
+
+@dataclass
+class RowMemo:
+    """Tab (key, title) -> TabEntry from the last sync (`previous`) and from this one
+    (`current`, the next sync's memo). `parsed` counts rows validated by this sync, `reused`
+    rows taken from the memo (a whole unchanged tab's, or one row's): a no-op sync parses 0
+    rows, a one-row change 1."""
+
+    version: str = field(default_factory=code_version)
+    previous: dict[tuple[str, str], TabEntry] = field(default_factory=dict)
+    current: dict[tuple[str, str], TabEntry] = field(default_factory=dict)
+    parsed: int = 0
+    reused: int = 0
+    changed: bool = False  # a tab's part was made anew: there is something to save
+
+    def tab_key(self, grid: Any, *parts: Any) -> bytes | None:
+        """A tab's key from its grid and what else its parse reads; None when a part cannot be
+        pickled or ordered (then the tab is parsed, not memoised)."""
+        try:
+            return _digest((self.version, grid_parts(grid), parts))
+        except TypeError:
+            return None
+
+    def salt(self, *parts: Any) -> bytes | None:
+        """What a tab's row keys share: all that validating a row reads besides its own cells."""
+        return _digest((self.version, parts))
+
+    def row_key(self, salt: bytes, cells: Any) -> bytes | None:
+        return _digest(cells, salt)
+
+    def unchanged(self, name: tuple[str, str], key: bytes | None) -> Any | None:
+        """The parse of tab `name` (unpickled afresh: callers may change what they get) when
+        its key is the last sync's, else None."""
+        entry = self.previous.get(name) or self.current.get(name)
+        if key is None or entry is None or entry.key != key:
+            return None
+        try:
+            with _no_collector():
+                parse = pickle.loads(entry.blob)
+        except Exception:  # noqa: BLE001 - a damaged part is a parse of the tab
+            return None
+        self.current[name] = entry
+        return parse
+
+    def before(self, name: tuple[str, str]) -> Any | None:
+        """The parse tab `name` had at the last sync, whatever its key (its rows may be
+        reused), or None."""
+        entry = self.previous.get(name) or self.current.get(name)
+        if entry is None:
+            return None
+        try:
+            with _no_collector():
+                return pickle.loads(entry.blob)
+        except Exception:  # noqa: BLE001 - a damaged part is a parse of the tab
+            return None
+
+    def keep(self, name: tuple[str, str], key: bytes | None, parse: Any) -> None:
+        """Remember this sync's parse of tab `name`, pickled now (before anyone changes it)."""
+        if key is None:
+            return
+        try:
+            blob = pickle.dumps(parse, protocol=5)
+        except (pickle.PicklingError, TypeError, AttributeError):
+            return
+        self.current[name] = TabEntry(key, blob)
+        self.changed = True
+
+    def fresh(self) -> "RowMemo":
+        """The memo for a next plan of the same process (a sync read again after a
+        conflicting save, or the service's next sync): what this one used or made."""
+        return RowMemo(self.version, dict(self.current))
+
+    @property
+    def worth_saving(self) -> bool:
+        """Whether the memo to save differs from the one loaded: a tab was parsed anew, or the
+        workbook lost a tab."""
+        return self.changed or self.current.keys() != self.previous.keys()
+
+
+def memo_path(folder: Path, workbook_key: str) -> Path:
+    """The memo file of a workbook: beside its lock file, named by the same digest."""
+    return folder / (hashlib.sha256(workbook_key.encode()).hexdigest()[:24] + SUFFIX)
+
+
+def load(path: Path) -> RowMemo:
+    """The memo saved at `path`, or an empty one when there is none or it cannot be used
+    (unreadable, corrupt, another version of the code): the sync then parses every row."""
+    memo = RowMemo()
+    try:
+        with open(path, "rb") as f, _no_collector():
+            version, entries = pickle.load(f)
+    except Exception:  # noqa: BLE001 - any damage to a cache file is a full parse, never an error
+        return memo
+    if version == memo.version and isinstance(entries, dict) and all(
+            isinstance(e, TabEntry) for e in entries.values()):
+        memo.previous = entries
+    return memo
+
+
+def save(path: Path, memo: RowMemo) -> bool:
+    """Write what this sync used or made (`memo.current`) to `path` atomically: a temp file
+    beside it, fsynced, renamed over it. False when it cannot be written (a read-only cache
+    folder): the next sync parses every row, which is slower, not wrong."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
+    except OSError:
+        return False
+    try:
+        with os.fdopen(fd, "wb") as f:
+            pickle.dump((memo.version, memo.current), f, protocol=5)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temp, path)
+        return True
+    except Exception:  # noqa: BLE001 - a cache that cannot be saved only costs the next sync time
+        try:
+            os.unlink(temp)
+        except OSError:
+            pass
+        return False

@@ -1,0 +1,291 @@
+"""The parse cache (sheetcrm/parse_cache.py, issue 16): every output of a sync is the same with
+and without it, and only changed rows are validated again.
+
+Two copies of the demo workbook, on a real .xlsx file and on the Sheets emulator (gspread over
+HTTP), in English and in Spanish, get the same edits a person makes: a changed cell, an
+inserted row, a deleted row, a sorted tab, a changed config, a changed locale and, for the
+cached copy, a corrupted cache file. One copy is synced with the cache beside its lock, the
+other without any; after each sync every cell of every tab of the two workbooks, the
+Validation report (every issue) and the plan are compared. The cache's counter shows that a
+no-op validates no row and a one-row change one row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import pickle
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from sheetcrm import parse_cache
+from sheetcrm.config import Config
+from sheetcrm.lock import workbook_key
+from sheetcrm.schema import TABS
+from sheetcrm.starter import demo_config, write_demo
+from sheetcrm.sync import SyncOutcome, plan_sync, sync
+from sheetcrm.validate import read_crm, team_config
+from sheetcrm.workbook.xlsx import XlsxWorkbook
+from test_gsheets import Traced, emu  # noqa: F401  (the emulator fixture)
+
+AS_OF = dt.date(2026, 11, 24)
+CONFIG = {"en": {"locale": "en"}, "es": {"locale": "es", "currency": "EUR"}}
+
+
+def _title(key: str, locale: str) -> str:
+    spec = TABS[key]
+    return spec.title_es if locale == "es" else spec.title
+
+
+def _header(key: str, field: str, locale: str) -> str:
+    column = next(c for c in TABS[key].columns if c.field == field)
+    return column.header_es if locale == "es" else column.header
+
+
+class Copy:
+    """One copy of the demo workbook on a backend, edited the way a person edits it."""
+
+    def __init__(self, kind: str, folder: Path, server, locale: str) -> None:
+        self.kind = kind
+        folder.mkdir()
+        if kind == "xlsx":
+            self.path = folder / "crm.xlsx"
+            self.book = XlsxWorkbook(self.path)
+        else:
+            self.server = server
+            self.key = server.create_spreadsheet("CRM", {"Sheet1": []})
+            self.book = Traced(self.key).book
+        self.data = write_demo(self.book, rows=20, seed=3, today=AS_OF, locale=locale,
+                               currency=CONFIG[locale].get("currency", "USD"))
+
+    def cells(self) -> dict[str, tuple[list[list], set]]:
+        """Every tab's cells and formula positions, as the backend reads them."""
+        snapshot = self.book.read()
+        return {title: ([list(r) for r in grid.rows], set(grid.formulas)) for title, grid in snapshot.tabs.items()}
+
+    def _sheet(self, tab: str):
+        return self.book.client.open_by_key(self.key).worksheet(tab)
+
+    def set(self, tab: str, row: int, col: int, value) -> None:
+        """One cell (1-based)."""
+        if self.kind == "xlsx":
+            wb = openpyxl.load_workbook(self.path)
+            wb[tab].cell(row, col).value = value
+            wb.save(self.path)
+        else:
+            self._sheet(tab).update_cell(row, col, value)
+
+    def insert(self, tab: str, row: int, values: list) -> None:
+        """A new row typed in above sheet row `row`."""
+        if self.kind == "xlsx":
+            wb = openpyxl.load_workbook(self.path)
+            wb[tab].insert_rows(row)
+            for col, value in enumerate(values, 1):
+                wb[tab].cell(row, col).value = value
+            wb.save(self.path)
+        else:
+            self.server.insert_rows(self.key, tab, row - 1)
+            self._sheet(tab).update(values=[values], range_name=f"A{row}", raw=False)
+
+    def delete(self, tab: str, row: int) -> None:
+        if self.kind == "xlsx":
+            wb = openpyxl.load_workbook(self.path)
+            wb[tab].delete_rows(row)
+            wb.save(self.path)
+        else:
+            self.server.delete_rows(self.key, tab, row - 1)
+
+    def sort(self, tab: str, col: int) -> None:
+        """The rows under the header sorted by 1-based column `col` (descending, so the order
+        surely changes), whole rows moving."""
+        if self.kind == "xlsx":
+            wb = openpyxl.load_workbook(self.path)
+            ws = wb[tab]
+            rows = [[c.value for c in r] for r in ws.iter_rows(min_row=2)]
+            rows.sort(key=lambda r: str(r[col - 1] or ""), reverse=True)
+            for i, values in enumerate(rows, 2):
+                for j, value in enumerate(values, 1):
+                    ws.cell(i, j).value = value
+            wb.save(self.path)
+        else:
+            self.server.sort_rows(self.key, tab, col - 1, descending=True)
+
+
+@pytest.fixture(params=[("xlsx", "en"), ("xlsx", "es"), ("google", "en"), ("google", "es")],
+                ids=lambda p: "-".join(p))
+def copies(request, tmp_path):
+    kind, locale = request.param
+    server = request.getfixturevalue("emu") if kind == "google" else None
+    return kind, locale, Copy(kind, tmp_path / "cached", server, locale), Copy(kind, tmp_path / "plain", server, locale)
+
+
+def _same(cached: Copy, plain: Copy, with_cache: SyncOutcome, without: SyncOutcome) -> None:
+    assert with_cache.crm.report.as_dict() == without.crm.report.as_dict()
+    assert [i.as_dict() for i in with_cache.crm.report.issues] == [i.as_dict() for i in without.crm.report.issues]
+    assert with_cache.crm.stats() == without.crm.stats()
+    assert with_cache.plan.cells_by_tab() == without.plan.cells_by_tab()
+    assert [(w.tab, w.row, w.col, w.value) for w in with_cache.plan.writes] == \
+        [(w.tab, w.row, w.col, w.value) for w in without.plan.writes]
+    assert cached.cells() == plain.cells()
+
+
+def test_every_output_is_the_same_with_and_without_the_cache(copies, tmp_path) -> None:
+    kind, locale, cached, plain = copies
+    folder = tmp_path / "cache"
+    config = demo_config(Config.model_validate(CONFIG[locale]), cached.data)
+
+    def both(config: Config = config) -> SyncOutcome:
+        with_cache = sync(cached.book, config, AS_OF, cache=folder)
+        without = sync(plain.book, config, AS_OF, cache=False)
+        assert without.memo is None
+        _same(cached, plain, with_cache, without)
+        return with_cache
+
+    def settle(config: Config = config) -> None:
+        """Sync until nothing changes: what a sync writes into people's rows (an ID, a
+        workflow's task) is new input for the next one."""
+        for _ in range(4):
+            if not both(config).plan:
+                return
+        raise AssertionError("the workbook does not settle")
+
+    first = both()
+    assert first.memo.parsed > 0 and first.memo.reused < first.memo.parsed  # an empty cache: (nearly) all parsed
+    settle()  # the demo settles in three syncs (form responses become leads, workflows act)
+    quiet = both()
+    assert not quiet.plan
+    assert quiet.memo.parsed == 0 and quiet.memo.reused == quiet.crm.stats()["rows"] > 50
+
+    leads, company = _title("leads", locale), _header("leads", "company", locale)
+    header = cached.cells()[leads][0][0]
+    at = header.index(company) + 1
+    for copy in (cached, plain):
+        copy.set(leads, 3, at, "Initech Renamed")
+    changed = both()
+    assert changed.memo.parsed == 1
+    settle()
+
+    new_lead = [None] * len(header)
+    new_lead[header.index(_header("leads", "last_name", locale))] = "Newperson"
+    new_lead[header.index(company)] = "Brand New Co"
+    for copy in (cached, plain):
+        copy.insert(leads, 5, new_lead)
+    inserted = both()
+    assert inserted.memo.parsed == 1  # the rows below it moved down: reused at their new rows
+    settle()
+
+    for copy in (cached, plain):
+        copy.delete(leads, 8)
+    deleted = both()
+    assert deleted.memo.parsed == 0  # the rows below it moved up
+    settle()
+
+    for copy in (cached, plain):
+        copy.sort(leads, at)
+    sorted_ = both()
+    assert sorted_.memo.parsed == 0
+    settle()
+
+    # A changed config: another base currency reads every amount anew.
+    changed_config = config.model_copy(update={"currency": "GBP"})
+    again = both(changed_config)
+    assert again.memo.parsed > 0
+    both(changed_config)
+
+    # A changed locale: every message and word in the other language.
+    other = "es" if locale == "en" else "en"
+    relocated = config.model_copy(update={"locale": other})
+    moved = both(relocated)
+    assert moved.memo.parsed > 0
+    assert both(relocated).memo.parsed == 0
+
+    # A corrupted cache file is a full parse, never an error nor a wrong value.
+    (path,) = folder.glob(f"*{parse_cache.SUFFIX}")
+    path.write_bytes(b"\x80\x05not a pickle at all")
+    broken = both(relocated)
+    assert broken.memo.parsed == broken.crm.stats()["rows"] - broken.memo.reused
+    assert broken.memo.reused < 10  # only identical rows within this read reuse each other
+    assert both(relocated).memo.parsed == 0
+
+
+def _snapshot(tmp_path: Path):
+    book = XlsxWorkbook(tmp_path / "crm.xlsx")
+    data = write_demo(book, rows=20, seed=5, today=AS_OF, locale="en")
+    return book, book.read(), demo_config(Config(), data)
+
+
+def test_a_memo_of_other_code_or_damaged_is_a_full_parse(tmp_path) -> None:
+    book, snapshot, config = _snapshot(tmp_path)
+    path = parse_cache.memo_path(tmp_path, workbook_key(book))
+    memo = parse_cache.RowMemo()
+    config = team_config(snapshot, config)
+    plain = read_crm(snapshot, config)
+    read_crm(snapshot, config, memo=memo)
+    assert memo.parsed > 50 and parse_cache.save(path, memo)
+
+    reloaded = parse_cache.load(path)
+    assert len(reloaded.previous) == len(memo.current)
+    again = read_crm(snapshot, config, memo=reloaded)
+    assert reloaded.parsed == 0
+    assert [r.record for r in again.tables["leads"].rows] == [r.record for r in plain.tables["leads"].rows]
+
+    # Saved by other code (another version of sheetcrm, pydantic or Python): not used.
+    path.write_bytes(pickle.dumps(("another version", memo.current)))
+    assert parse_cache.load(path).previous == {}
+    for damage in (b"", b"garbage", path.read_bytes()[:100]):
+        path.write_bytes(damage)
+        assert parse_cache.load(path).previous == {}
+    assert parse_cache.load(tmp_path / "missing.rows").previous == {}
+
+
+def test_the_plan_is_the_same_with_a_memo_of_every_row_moved(tmp_path) -> None:
+    """Rows taken from the memo at other sheet rows (a sort) get their new row numbers on the
+    record and on each issue: the records, the report and the plan are those of a parse."""
+    _book, snapshot, config = _snapshot(tmp_path)
+    memo = parse_cache.RowMemo()
+    plan_sync(snapshot, config, AS_OF, memo=memo)
+    grid = snapshot.tabs["Leads"]
+    grid.rows[1:] = grid.rows[1:][::-1]
+    memo = memo.fresh()
+    crm, _results, plan = plan_sync(snapshot, config, AS_OF, memo=memo)
+    plain_crm, _results, plain_plan = plan_sync(snapshot, config, AS_OF)
+    assert memo.parsed == 0 and memo.reused > 50
+    assert [i.as_dict() for i in crm.report.issues] == [i.as_dict() for i in plain_crm.report.issues]
+    assert any(i.tab == "Leads" and i.row for i in crm.report.issues)
+    for key, table in plain_crm.tables.items():
+        assert [(r.row, r.record, r.target) for r in crm.tables[key].rows] == \
+            [(r.row, r.record, r.target) for r in table.rows]
+    assert plan.writes == plain_plan.writes
+
+
+def test_a_column_whose_inferred_type_changes_parses_its_unchanged_rows_again() -> None:
+    """A custom column's type comes from all its cells (columns.infer_kind): one edited row can
+    turn a number column into text, and then the rows that did not change must not keep the
+    numbers an earlier parse made of them."""
+    from decimal import Decimal
+
+    from sheetcrm.workbook import Grid, Snapshot
+
+    def snapshot(last: str) -> Snapshot:
+        rows = [["ID", "Last Name", "Status", "Budget"]]
+        rows += [[f"LEAD-{i:03d}", "Doe", "New", str(1000 + i)] for i in range(96)]
+        rows += [[f"LEAD-{i:03d}", "Doe", "New", "n/a"] for i in range(96, 99)]
+        rows += [["LEAD-099", "Doe", "New", last]]
+        return Snapshot({"Leads": Grid(rows)})
+
+    memo = parse_cache.RowMemo()
+    numbers = read_crm(snapshot("1099"), Config(), memo=memo)  # 97 % numbers: a number column
+    assert numbers.records("leads")[0].custom["Budget"] == Decimal(1000)
+    memo = memo.fresh()
+    still = read_crm(snapshot("ask Ana"), Config(), memo=memo)  # 96 of 100: still numbers
+    assert still.records("leads")[0].custom["Budget"] == Decimal(1000)
+    memo = memo.fresh()
+    rows = snapshot("ask Ana")
+    rows.tabs["Leads"].rows[95][3] = "later"  # 94 of 100: below 95 %, a text column
+    rows.tabs["Leads"].rows[94][3] = "soon"
+    plain = read_crm(rows, Config())
+    cached = read_crm(rows, Config(), memo=memo)
+    assert plain.records("leads")[0].custom["Budget"] == "1000"  # text now, as typed
+    assert [r.custom for r in cached.records("leads")] == [r.custom for r in plain.records("leads")]
+    assert memo.parsed >= 90  # the unchanged rows were validated again under the column's new type
