@@ -161,13 +161,15 @@ def child_sync(target: str) -> dict:
 
 
 def child_edit(target: str) -> dict:
-    """One deal's Amount changed, as a person would change it, in its own process."""
+    """One open deal's Amount changed, as a person would change it, in its own process: its
+    Weighted Amount and the Pipeline, Forecast and Dashboard figures it is in change too."""
     from sheetcrm.workbook import CellWrite, Plan
 
     book = _book(target)
     grid = book.read().tabs["Opportunities"]
-    col = grid.header.index("Amount")
-    row = next(r for r in range(1, len(grid.rows)) if isinstance(grid.cell(r, col), (int, float)))
+    col, stage = grid.header.index("Amount"), grid.header.index("Stage")
+    row = next(r for r in range(1, len(grid.rows)) if isinstance(grid.cell(r, col), (int, float))
+               and not str(grid.cell(r, stage)).startswith("Closed"))
     value = grid.cell(row, col) + 1000
     if target.endswith(".xlsx"):
         book.write(Plan(writes=[CellWrite("Opportunities", row + 1, col + 1, value)]))
