@@ -154,10 +154,21 @@ def child_sync(target: str) -> dict:
     requests: list = []
     book = _book(target, tracer=requests.append)
     config = _config()
+    read_cpu = []
+    read = book.read
+
+    def timed_read():
+        t0 = time.process_time()
+        try:
+            return read()
+        finally:
+            read_cpu.append(time.process_time() - t0)
+
+    book.read = timed_read  # the sync's read (HTTP or file, decode, grids), its CPU time apart
     with Phase() as p:
         outcome = sync(book, config, as_of=AS_OF)
     return {"cpu": p.cpu, "wall": p.wall, "grown": p.grown, "peak": p.peak, "writes": len(outcome.plan.writes),
-            "requests": len(requests), "received": sum(r.received for r in requests)}
+            "requests": len(requests), "received": sum(r.received for r in requests), "read_cpu": sum(read_cpu)}
 
 
 def child_edit(target: str) -> dict:
@@ -253,8 +264,9 @@ def table(results: list[dict]) -> str:
         q = ratios(r)
         name = "Google (emulator)" if r["backend"] == "google" else ".xlsx"
         decode = f"{r['decode_cpu']:.2f}" + (f" (orjson {r['orjson_cpu']:.2f})" if "orjson_cpu" in r else "")
+        read = f", read {n['read_cpu']:.2f}" if "read_cpu" in n else ""
         out.append(f"| {name} | {r['rows']:,} | {r['cells']:,} | {r['payload'] / mb:,.1f} ({r['wire'] / mb:,.1f}) "
-                   f"| {decode} | {r['decoded_bytes'] / mb:,.0f} | {n['cpu']:.2f} ({n['wall']:.2f}) "
+                   f"| {decode} | {r['decoded_bytes'] / mb:,.0f} | {n['cpu']:.2f} ({n['wall']:.2f}{read}) "
                    f"| {c['cpu']:.2f} ({c['wall']:.2f}) | {n['grown'] / mb:,.0f} | {c['grown'] / mb:,.0f} "
                    f"| {verdict('no-op / decode', q['no-op / decode'])} "
                    f"| {verdict('one-row / no-op', q['one-row / no-op'])} "
@@ -280,11 +292,17 @@ def main() -> None:
     parser.add_argument("--ten-million", action="store_true", help="also .xlsx at about 10M cells")
     parser.add_argument("--cap", type=float, default=1800, help="seconds allowed per process (default 1800)")
     parser.add_argument("--json", help="also write the results to this file")
+    parser.add_argument("--show", nargs="+", help="only print the tables of results written by --json")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         kind, target = args.child
         print(json.dumps(CHILDREN[kind](target)))
+        return
+    if args.show:
+        results = [r for path in args.show for r in json.loads(Path(path).read_text())]
+        print(table(results))
+        print(ten_million(results))
         return
     backends = ["google", "xlsx"] if args.backend == "both" else [args.backend]
     runs = [(b, n, False) for n in args.sizes for b in backends]
