@@ -255,7 +255,7 @@ def verdict(name: str, value: float) -> str:
 
 def table(results: list[dict]) -> str:
     mb = 1e6
-    out = ["| backend | leads | cells | read payload MB (on the wire) | decode s | decoded MB | no-op s CPU (wall) "
+    out = ["| backend | leads | cells | read payload MB (on the wire) | decode s | decoded MB | no-op s CPU (wall, read CPU) "
            "| one-row s CPU (wall) | no-op peak MB | one-row peak MB | no-op / decode ≤3× | one-row / no-op ≤1.2× "
            "| peak / decoded ≤2× |",
            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
