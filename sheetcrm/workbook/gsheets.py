@@ -183,7 +183,7 @@ class SheetsHTTPClient(HTTPClient):
         # for as well, "gzip" in the User-Agent (developers.google.com, "Performance Tips").
         headers = self.session.headers
         if "gzip" not in str(headers.get("Accept-Encoding", "")):
-            headers["Accept-Encoding"] = "gzip, deflate"
+            headers["Accept-Encoding"] = "gzip, deflate"  # not for people: HTTP
         agent = str(headers.get("User-Agent", ""))
         if "gzip" not in agent:
             headers["User-Agent"] = f"{agent} sheetcrm (gzip)".strip()
