@@ -178,9 +178,11 @@ def child_edit(target: str) -> dict:
 
     book = _book(target)
     grid = book.read().tabs["Opportunities"]
-    col, stage = grid.header.index("Amount"), grid.header.index("Stage")
+    col, weighted = grid.header.index("Amount"), grid.header.index("Weighted Amount")
+    # An open deal that sheetcrm read whole (its Weighted Amount computed and above 0), not one
+    # of the demo's planted bad rows.
     row = next(r for r in range(1, len(grid.rows)) if isinstance(grid.cell(r, col), (int, float))
-               and not str(grid.cell(r, stage)).startswith("Closed"))
+               and isinstance(grid.cell(r, weighted), (int, float)) and grid.cell(r, weighted) > 0)
     value = grid.cell(row, col) + 1000
     if target.endswith(".xlsx"):
         book.write(Plan(writes=[CellWrite("Opportunities", row + 1, col + 1, value)]))
@@ -235,6 +237,7 @@ def measure(backend: str, rows: int, cap: float) -> dict:
             progress(f"{backend} {rows:,}: decode and no-op measured", t0)
             result.update(run_child("edit", target, env, cap))
             result["change"] = run_child("sync", target, env, cap)
+            assert result["change"]["writes"] > 0, "the one-row change wrote nothing"
             progress(f"{backend} {rows:,}: one-row change measured", t0)
         finally:
             if emulator is not None:
