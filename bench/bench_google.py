@@ -13,7 +13,8 @@ every 100th lead typed in without an ID), on one Sheets API emulator over loopba
 
 Each approach starts from its own fresh copy of the same spreadsheet, and all write exactly
 the cells of sheetcrm's first plan. Requests and body bytes come from the emulator's request
-log (bodies as sent, uncompressed); "emulator s" is the time the emulator spent answering, so
+log: "MB received" is the answers as JSON, "on the wire" as sent, gzipped as Google gzips them
+for a client that asks (every client here does: requests asks by default); "emulator s" is the time the emulator spent answering, so
 the rest of the wall time is the client's. update_cell runs at most SAMPLE calls or
 SAMPLE_SECONDS, whichever ends first, and the remaining calls are extrapolated from the
 measured mean, labelled as such.
@@ -75,6 +76,7 @@ class Cost:
     writes: int = 0
     sent: int = 0
     received: int = 0
+    wire: int = 0
     seconds: float = 0.0
     emulator_seconds: float = 0.0
 
@@ -85,7 +87,7 @@ class Cost:
         return Cost(*(a * factor for a in self.astuple()))
 
     def astuple(self) -> tuple:
-        return (self.reads, self.writes, self.sent, self.received, self.seconds, self.emulator_seconds)
+        return (self.reads, self.writes, self.sent, self.received, self.wire, self.seconds, self.emulator_seconds)
 
 
 class Meter:
@@ -115,7 +117,7 @@ class Meter:
         del self.emu.requests[self.mark:]
         reads = sum(1 for r in log if r.method == "GET")
         return Cost(reads, len(log) - reads, sum(len(r.request) for r in log), sum(len(r.response) for r in log),
-                    seconds, self.busy - self.busy_mark)
+                    sum(r.wire for r in log), seconds, self.busy - self.busy_mark)
 
 
 def plain(value):
@@ -261,7 +263,7 @@ def quota_minutes(cost: Cost) -> str:
 
 
 def table(results: list[dict]) -> str:
-    out = ["| rows | approach | reads | writes | MB sent | MB received | wall s | emulator s "
+    out = ["| rows | approach | reads | writes | MB sent | MB received (on the wire) | wall s | emulator s "
            "| min wall time at Google's quota | note |",
            "|---:|---|---:|---:|---:|---:|---:|---:|---|---|"]
     for r in results:
@@ -274,7 +276,7 @@ def table(results: list[dict]) -> str:
                 p = r["phases"]
                 note = f"read {p['read']:.2f} s, plan {p['plan']:.2f} s, write {p['write']:.2f} s"
             out.append(f"| {r['rows']:,} | {name} | {c.reads:,.0f} | {c.writes:,.0f} | {c.sent / 1e6:,.2f} "
-                       f"| {c.received / 1e6:,.2f} | {c.seconds:,.1f} | {c.emulator_seconds:,.1f} "
+                       f"| {c.received / 1e6:,.2f} ({c.wire / 1e6:,.2f}) | {c.seconds:,.1f} | {c.emulator_seconds:,.1f} "
                        f"| {quota_minutes(c)} | {note} |")
     return "\n".join(out)
 

@@ -7,6 +7,7 @@ or dropped request never changes state, just as a 503 or a reset from Google wou
 
 from __future__ import annotations
 
+import gzip
 import json
 import signal
 import socket
@@ -33,8 +34,9 @@ class RequestRecord:
     path: str
     query: dict
     request: bytes
-    response: bytes
+    response: bytes     # the body as encoded JSON, before any Content-Encoding
     status: int | None  # None when the connection was dropped
+    wire: int = 0       # body bytes on the wire: len(response), or fewer when gzipped
 
 
 @dataclass
@@ -205,10 +207,16 @@ class Emulator:
                 handler.reset_connection()
                 return
         record.status = status
-        record.response = b"" if payload is None else pretty_json(payload).encode("utf-8")
+        record.response = data = b"" if payload is None else pretty_json(payload).encode("utf-8")
+        if data and accepts_gzip(handler.headers.get("Accept-Encoding")):
+            # As Google does (tests/fixtures/sheets-cassettes: every answer with a body came
+            # gzipped to requests' "Accept-Encoding: gzip, deflate"; an empty 204 did not).
+            data = gzip.compress(data, compresslevel=6, mtime=0)
+            headers["Content-Encoding"] = "gzip"
+        record.wire = len(data)
         # Logged before answering, so a client that has its answer also sees it logged.
         self.requests.append(record)
-        handler.reply(status, record.response, headers)
+        handler.reply(status, data, headers)
 
     # -- state helpers for tests ---------------------------------------------------------
     def create_spreadsheet(self, title: str = "Untitled spreadsheet", tabs: dict[str, list[list]] | None = None,
@@ -269,6 +277,28 @@ class Emulator:
         rng = {"sheetId": sheet_id, "startRowIndex": header_rows}
         spec = {"dimensionIndex": column, "sortOrder": "DESCENDING" if descending else "ASCENDING"}
         self.apply(spreadsheet_id, [{"sortRange": {"range": rng, "sortSpecs": [spec]}}])
+
+
+def accepts_gzip(header: str | None) -> bool:
+    """Whether an Accept-Encoding header accepts gzip (RFC 9110 §12.5.3): "gzip" (or its
+    alias "x-gzip") listed with a weight above 0, or, when it is not listed, "*" is.
+    No header, or "identity" alone, means the body goes as it is."""
+    weights: dict[str, float] = {}
+    for item in (header or "").split(","):
+        coding, *params = item.split(";")
+        weight = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    weight = float(value)
+                except ValueError:
+                    weight = 0.0
+        weights[coding.strip().lower()] = weight
+    for name in ("gzip", "x-gzip"):
+        if name in weights:
+            return weights[name] > 0
+    return weights.get("*", 0.0) > 0
 
 
 # Every newline the C encoder writes with these separators is one: newlines in strings are escaped.

@@ -39,12 +39,39 @@ def new_spreadsheet(spreadsheet_id: str, body: dict, new_id) -> Spreadsheet:
     return book
 
 
-def _grid_data(book: Spreadsheet, sheet: Sheet, sr: int, er: int, sc: int, ec: int) -> dict:
+GRID_PARTS = frozenset({"rowData", "rowMetadata", "columnMetadata"})
+
+
+def _grid_data(book: Spreadsheet, sheet: Sheet, sr: int, er: int, sc: int, ec: int,
+               parts: frozenset[str] = GRID_PARTS) -> dict:
     data: dict = {}
     if sr:
         data["startRow"] = sr
     if sc:
         data["startColumn"] = sc
+    if "rowData" in parts:
+        _row_data(book, sheet, sr, er, sc, ec, data)
+    if "rowMetadata" in parts:
+        data["rowMetadata"] = [_dimension_meta(book, sheet, "ROWS", r) for r in range(sr, er)]
+    if "columnMetadata" in parts:
+        data["columnMetadata"] = [_dimension_meta(book, sheet, "COLUMNS", c) for c in range(sc, ec)]
+    return data
+
+
+def _grid_parts(mask: fields.Mask | None) -> frozenset[str]:
+    """The parts of GridData a field mask keeps: the rest would be built only to be dropped
+    (sheetcrm's metadata read asks for columnMetadata alone; rendering every cell of a 100k-row
+    tab for it took seconds)."""
+    if mask is None or "*" in mask:
+        return GRID_PARTS
+    sheets = mask.get("sheets")
+    data = None if sheets is None or sheets == {} or "*" in sheets else sheets.get("data")
+    if data is None or data == {} or "*" in data:
+        return GRID_PARTS
+    return GRID_PARTS & data.keys()
+
+
+def _row_data(book: Spreadsheet, sheet: Sheet, sr: int, er: int, sc: int, ec: int, data: dict) -> None:
     rows = sorted(r for r in sheet.cells if sr <= r < er and any(sc <= c < ec for c in sheet.cells[r]))
     if rows:
         row_data = []
@@ -55,9 +82,6 @@ def _grid_data(book: Spreadsheet, sheet: Sheet, sr: int, er: int, sc: int, ec: i
                 continue
             row_data.append({"values": [book.rendered_cell(sheet, r, c) for c in range(sc, max(cols) + 1)]})
         data["rowData"] = row_data
-    data["rowMetadata"] = [_dimension_meta(book, sheet, "ROWS", r) for r in range(sr, er)]
-    data["columnMetadata"] = [_dimension_meta(book, sheet, "COLUMNS", c) for c in range(sc, ec)]
-    return data
 
 
 def _dimension_meta(book: Spreadsheet, sheet: Sheet, dimension: str, index: int) -> dict:
@@ -104,7 +128,7 @@ def render(book: Spreadsheet, *, ranges: list[str] = (), grid_data: bool = False
         entry: dict = {"properties": copy.deepcopy(sheet.properties)}
         if grid_data:
             boxes = wanted.get(sheet.id) or [(0, sheet.row_count, 0, sheet.column_count)]
-            entry["data"] = [_grid_data(book, sheet, *box) for box in boxes]
+            entry["data"] = [_grid_data(book, sheet, *box, parts=_grid_parts(mask)) for box in boxes]
         if sheet.merges:
             entry["merges"] = [public_range(m) for m in sheet.merges]
         if sheet.conditional_formats:
