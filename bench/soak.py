@@ -129,6 +129,7 @@ WORKFLOWS = [["ID", "Name", "Active", "Record", "When", "If", "Then", "Subject",
 SYNC_FAULTS = {3: "dropped connection", 5: "429/503 burst", 7: "answer lost after applying"}  # sync -> kind
 WRITE_FAULTS = ("dropped connection", "answer lost after applying", "429/503 burst")  # claim and outcome, in turn
 SMTP_FAULTS = {2: "451 replies"}  # message handed over -> answer
+SINGLE_REVERTS = 6  # Outbox reverts of one Sent row (the rest pick a row or a whole older copy at random)
 OUTBOX = ["ID", "Created", "Opportunity", "To", "Subject", "Status", "Message-ID", "Sent At", "Error", "Quote",
           "Version", "Attempts", "Last Try", "Next Try"]
 
@@ -433,7 +434,10 @@ class Person:
         header, body = self.outbox()
         status, mid, rid, sent_at = (header.index(h) for h in ("Status", "Message-ID", "ID", "Sent At"))
         sent = [i for i, r in enumerate(body) if genuinely_sent(dict(zip(header, r)))]
-        if whole_tab and self.copies and (not sent or self.rng.random() < 0.35):
+        # Owed (whatever the seed): the first SINGLE_REVERTS reverts that find a Sent row put
+        # that one row back, with and without its Message-ID in turn.
+        single = sum(n for how, n in self.figures.reverts.items() if how.startswith("a Sent row"))
+        if whole_tab and self.copies and (not sent or (single >= SINGLE_REVERTS and self.rng.random() < 0.35)):
             copy = self.rng.choice(self.copies)
             if copy[0] != header:
                 return
@@ -463,7 +467,7 @@ class Person:
             row = body[i]
             self.reverted[row[rid]] = row[mid]
             self.settled.discard(row[rid])
-            keep = self.rng.random() < 0.5
+            keep = self.rng.random() < 0.5 if single >= SINGLE_REVERTS else single % 2 == 0
             earlier = {status: "Approved", sent_at: "", mid: row[mid] if keep else ""}
             letter = chr(ord("A") + min(earlier))
             cells = [earlier.get(c, row[c]) for c in range(min(earlier), max(earlier) + 1)]
