@@ -66,6 +66,23 @@ writes. At the end, besides the checks above:
   row back: every row of one version but one was taken away by some copy); a version the
   journal holds is never queued again; no Outbox ID is shared; once the chaos stops, the
   outbox drains: no Approved row is left.
+
+Workflows. The Workflows tab holds four rules (a deal entering Closed Won, Amount changes, 2
+days before Close Date, a lead created with If Status = New), and the day moves on by one at
+each sync; `check_workflows` compares the Workflow Log with the soak's own record of the
+person's edits: no key twice, no edge missed, no firing extra, the Firings column = the Log.
+
+Fault coverage does not hang on the seed (any change to the requests a sync makes shifts what
+the random draws hit): every kind tests/test_soak.py requires is scheduled at its first
+chance, and the draws are random after that. Syncs 3, 5 and 7 start with a dropped
+connection, a failing burst and an answer lost after applying (SYNC_FAULTS); the claim and the
+outcome write each get a dropped connection, a lost answer and a failing burst at their first
+windows, one per run (WRITE_FAULTS); the server answers 451 to the 2nd message, cuts the
+connection after taking the 4th (again, until the person has found a row left at Sending whose
+message arrived); a run with the server down whose outcome write fails leaves claimed rows at
+Sending, unsent (again, until the person has found one); the person looks at the rows left at
+Sending right after such a run; and the first SINGLE_REVERTS Outbox reverts that find a Sent
+row put that row back, with and without its Message-ID in turn.
 """
 
 from __future__ import annotations
