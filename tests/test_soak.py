@@ -23,8 +23,9 @@ from soak import soak  # noqa: E402
 @pytest.mark.slow
 def test_soak_loses_nothing_and_sends_no_email_twice():
     # Every fault KIND asserted below is scheduled at its first chance (bench/soak.py: SYNC_FAULTS,
-    # WRITE_FAULTS, SMTP_FAULTS, the owed cut, down run and single reverts), so those hold
-    # for any seed (checked with seed 14 at 55 syncs, 14, 33, 40 at 60 and 14, 15, 33 at 70; seed 15 at 60 missed one revert kind, docs/service.md). The
+    # WRITE_FAULTS, SMTP_FAULTS, the owed cut, down run and single reverts), not left to one
+    # lucky seed: seeds 14 (55 syncs), 14, 33, 40 (60) and 14, 15, 33 (70) reached all of them;
+    # 15 at 60 syncs missed one revert kind (its only single-row revert found a Sent row once). The
     # COUNT floors (emails, Sent rows, reverted rows...) still depend on the seed's trajectory:
     # 14 meets them all. 55 syncs with the workflow rules cost the CPU that 70 did without them
     # (144 s). The outbox journal lives in a temporary $XDG_CACHE_HOME of the soak's own.
