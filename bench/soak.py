@@ -66,11 +66,29 @@ writes. At the end, besides the checks above:
   row back: every row of one version but one was taken away by some copy); a version the
   journal holds is never queued again; no Outbox ID is shared; once the chaos stops, the
   outbox drains: no Approved row is left.
+
+Workflows. The Workflows tab holds four rules (a deal entering Closed Won, Amount changes, 2
+days before Close Date, a lead created with If Status = New), and the day moves on by one at
+each sync; `check_workflows` compares the Workflow Log with the soak's own record of the
+person's edits: no key twice, no edge missed, no firing extra, the Firings column = the Log.
+
+Fault coverage does not hang on the seed (any change to the requests a sync makes shifts what
+the random draws hit): every kind tests/test_soak.py requires is scheduled at its first
+chance, and the draws are random after that. Syncs 3, 5 and 7 start with a dropped
+connection, a failing burst and an answer lost after applying (SYNC_FAULTS); the claim and the
+outcome write each get a dropped connection, a lost answer and a failing burst at their first
+windows, one per run (WRITE_FAULTS); the server answers 451 to the 2nd message, cuts the
+connection after taking the 4th (again, until the person has found a row left at Sending whose
+message arrived); a run with the server down whose outcome write fails leaves claimed rows at
+Sending, unsent (again, until the person has found one); the person looks at the rows left at
+Sending right after such a run; and the first SINGLE_REVERTS Outbox reverts that find a Sent
+row put that row back, with and without its Message-ID in turn.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import logging
 import os
@@ -90,6 +108,7 @@ from aiosmtpd.controller import Controller
 from google.auth.credentials import AnonymousCredentials
 
 from sheetcrm.config import Config, GoogleSettings, SmtpSettings
+from sheetcrm.crm.workflows import WorkflowSettings
 from sheetcrm.emulator import Emulator
 from sheetcrm.emulator.session import emulator_session
 from sheetcrm.mail.journal import Journal
@@ -109,6 +128,25 @@ PRODUCTS = [["SKU", "Name", "Unit Price", "Currency", "Tax Rate"],
             ["P1", "Licence", 1000.5, "USD", 21], ["P2", "Support", 99.99, "USD", 10],
             ["P3", "Training", 450, "USD", 0]]
 LINES_HEADER = ["Opportunity", "SKU", "Quantity", "Unit Price", "Discount %"]
+# Workflow rules of four trigger kinds (a stage entered, a field changed, a time event, a record
+# created); the day moves on by one at each sync of the soak, so every edge has a day of its own.
+START = dt.date(2026, 11, 1)
+CLOSE_SPAN = 60  # deals close within this many days of START (plus 5): their reminders fall in the run
+WORKFLOWS = [["ID", "Name", "Active", "Record", "When", "If", "Then", "Subject", "Due (days)", "Assign To"],
+             ["WF-0001", "Won", "yes", "opportunity", "enters Closed Won", "", "create task", "Thank {{ Name }}", 1,
+              ""],
+             ["WF-0002", "Amount moved", "yes", "opportunity", "Amount changes", "", "notify", "", "", "Sam"],
+             ["WF-0003", "Closing soon", "yes", "opportunity", "2 days before Close Date", "", "log activity",
+              "Closes soon: {{ Name }}", "", ""],
+             ["WF-0004", "New lead", "yes", "lead", "created", "Status = New", "create task", "Call {{ Last_Name }}",
+              2, ""]]
+# Fault coverage that does not hang on the seed: the kinds tests/test_soak.py requires are each
+# made to happen at least once, at the first chance of their place, and the draws are random
+# after that (any change to the requests a sync makes shifts what random draws hit).
+SYNC_FAULTS = {3: "dropped connection", 5: "429/503 burst", 7: "answer lost after applying"}  # sync -> kind
+WRITE_FAULTS = ("dropped connection", "answer lost after applying", "429/503 burst")  # claim and outcome, in turn
+SMTP_FAULTS = {2: "451 replies"}  # message handed over -> answer
+SINGLE_REVERTS = 6  # Outbox reverts of one Sent row (the rest pick a row or a whole older copy at random)
 OUTBOX = ["ID", "Created", "Opportunity", "To", "Subject", "Status", "Message-ID", "Sent At", "Error", "Quote",
           "Version", "Attempts", "Last Try", "Next Try"]
 
@@ -153,6 +191,10 @@ class Figures:
     misplaced_computed: int = 0  # after convergence, a row whose computed cells are not its record's
     deleted_before_id: int = 0   # deals deleted before their ID landed: their first history row may stay
     sync_log_rows: int = 0
+    workflow_firings: Counter = field(default_factory=Counter)  # done firings per rule, from the Workflow Log
+    duplicate_keys: int = 0      # a Workflow Log key on more than one row
+    missed_edges: int = 0        # an edge the person's edits made that no firing answered
+    extra_firings: int = 0       # a firing no edit explains (or a result other than done)
     converged_in: int = 0
     seconds: float = 0.0
     problems: list[str] = field(default_factory=list)
@@ -161,16 +203,31 @@ class Figures:
     def losses(self) -> int:
         return (self.lost_or_moved_cells + self.duplicate_ids + self.changed_ids + self.missing_ids
                 + self.history_errors + self.orphan_history_ids + self.ghost_rows + self.misplaced_computed
-                + self.duplicate_emails + self.rows_sent_twice + self.mail_errors + self.crashes)
+                + self.duplicate_emails + self.rows_sent_twice + self.mail_errors + self.crashes
+                + self.duplicate_keys + self.missed_edges + self.extra_firings)
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data.update(edits=dict(self.edits), faults=dict(self.faults), smtp_faults=dict(self.smtp_faults),
                     outbox_status=dict(self.outbox_status), left_at_sending=dict(self.left_at_sending),
+                    workflow_firings=dict(self.workflow_firings),
                     reverts=dict(self.reverts),
                     losses=self.losses)
         data["problems"] = self.problems[:20]
         return data
+
+
+@dataclass
+class Owed:
+    """What the soak still owes tests/test_soak.py, whatever the seed: the write fault kinds
+    each of the outbox job's two writes gets in turn (WRITE_FAULTS) at its first chances, and
+    the two things a person finds at Sending: a message that arrived (a connection cut after
+    the server took it) and one that did not (a run with the server down whose outcome write
+    fails, so its claimed rows stay at Sending, unsent)."""
+    writes: dict[str, list[str]] = field(default_factory=lambda: {p: list(WRITE_FAULTS)
+                                                                  for p in ("claim", "outcome")})
+    arrived: bool = True
+    not_arrived: bool = True
 
 
 class Person:
@@ -178,12 +235,17 @@ class Person:
 
     def __init__(self, emu: Emulator, key: str, rng: random.Random, figures: Figures) -> None:
         self.emu, self.key, self.rng, self.figures = emu, key, rng, figures
+        self.owed = Owed()
         self.model: dict[str, dict[str, dict[str, Any]]] = {tab: {} for tab in USER}
         self.history: dict[str, list[str]] = {}       # deal token -> stages it held, in order
         # Records whose ID was on them when a sync had ended: an ID seen in the middle of one
         # may be a misplaced fill that the same sync takes back (docs/concurrency.md).
         self.settled_ids: set[str] = set()
         self.changed_at: dict[str, int] = {}          # deal token -> syncs started when last changed
+        self.settled_at: dict[str, int] = {}          # token -> the sync at whose end its ID was first seen
+        self.amount_changes: Counter = Counter()      # deal token -> Amount changes, each seen by a sync
+        self.deleted: set[str] = set()                # tokens of the rows the person deleted
+        self.statuses: dict[str, str] = {}            # lead token -> its Status (never edited here)
         self.next_token = 0
         self.started = 0                              # syncs started so far
         self.last_success = 0                         # index of the last sync that completed
@@ -204,8 +266,9 @@ class Person:
         if tab == "Opportunities":
             token = f"Deal {self.next_token:05d}"
             stage = self.rng.choice(STAGES[:4])
+            close = START + dt.timedelta(days=5 + self.next_token * 7 % CLOSE_SPAN)
             values = {"Name": token, "Account": "ACC-0001", "Contact": "CON-0001", "Stage": stage,
-                      "Amount": self.rng.randrange(1, 500) * 100, "Close Date": "2026-12-15"}
+                      "Amount": self.rng.randrange(1, 500) * 100, "Close Date": close.isoformat()}
             self.history[token] = [stage]
             self.changed_at[token] = self.started
             lines = [[token, sku, self.rng.randrange(1, 6), "", self.rng.choice(["", 5, 10])]
@@ -216,6 +279,7 @@ class Person:
         else:
             token = f"Lead {self.next_token:05d}"
             values = {"Last Name": token, "Company": f"{token} Co", "Status": self.rng.choice(["New", "Contacted"])}
+            self.statuses[token] = values["Status"]
         self.model[tab][token] = values
         return values  # type: ignore[return-value]
 
@@ -245,11 +309,13 @@ class Person:
         kind = kind or self.rng.choice(kinds if tab == "Opportunities" else [k for k in kinds
                                                                                if k not in ("stage", "amount")])
         tokens = sorted(self.model[tab])
+        # A deal's Stage or Amount changes only once a successful sync has read it with its ID
+        # since its last change: each change is then an edge of its own for the workflows (and a
+        # row of its own in Stage History).
+        ready = [t for t in tokens if tab == "Opportunities" and t in self.settled_ids
+                 and self.last_success > max(self.changed_at[t], self.settled_at.get(t, self.started))]
         if kind == "stage":
-            with_id = self._with_id(tab)
-            ready = [t for t in tokens if self.last_success > self.changed_at[t] and t in with_id
-                     and t in self.settled_ids]
-            if not ready:
+            if not ready or not (ready := [t for t in ready if t in self._with_id(tab)]):
                 return
             token = self.rng.choice(ready)
             stage = self.rng.choice([s for s in STAGES if s != self.model[tab][token]["Stage"]])
@@ -258,11 +324,15 @@ class Person:
             self.history[token].append(stage)
             self.changed_at[token] = self.started
             self.figures.stage_changes += 1
-        elif kind == "amount" and tokens:
-            token = self.rng.choice(tokens)
+        elif kind == "amount" and ready:
+            token = self.rng.choice(ready)
             amount = self.rng.randrange(1, 500) * 100
+            if amount == self.model[tab][token]["Amount"]:
+                return
             self.set(tab, self.locate(tab, token), "Amount", amount)  # type: ignore[arg-type]
             self.model[tab][token]["Amount"] = amount
+            self.changed_at[token] = self.started
+            self.amount_changes[token] += 1
         elif kind == "append":
             _, body = self.rows(tab)
             self.write_row(tab, len(body) + 2, self.new_record(tab))
@@ -279,6 +349,7 @@ class Person:
             self.figures.deleted_before_id += tab == "Opportunities" and not self._has_id(tab, token)
             self.emu.delete_rows(self.key, tab, self.locate(tab, token) - 1)  # type: ignore[operator]
             del self.model[tab][token]
+            self.deleted.add(token)
         elif kind == "sort":
             header, _ = self.rows(tab)
             column = header.index(self.rng.choice(USER[tab][:1] + USER[tab][2:]))
@@ -380,7 +451,10 @@ class Person:
         header, body = self.outbox()
         status, mid, rid, sent_at = (header.index(h) for h in ("Status", "Message-ID", "ID", "Sent At"))
         sent = [i for i, r in enumerate(body) if genuinely_sent(dict(zip(header, r)))]
-        if whole_tab and self.copies and (not sent or self.rng.random() < 0.35):
+        # Owed (whatever the seed): the first SINGLE_REVERTS reverts that find a Sent row put
+        # that one row back, with and without its Message-ID in turn.
+        single = sum(n for how, n in self.figures.reverts.items() if how.startswith("a Sent row"))
+        if whole_tab and self.copies and (not sent or (single >= SINGLE_REVERTS and self.rng.random() < 0.35)):
             copy = self.rng.choice(self.copies)
             if copy[0] != header:
                 return
@@ -410,7 +484,7 @@ class Person:
             row = body[i]
             self.reverted[row[rid]] = row[mid]
             self.settled.discard(row[rid])
-            keep = self.rng.random() < 0.5
+            keep = self.rng.random() < 0.5 if single >= SINGLE_REVERTS else single % 2 == 0
             earlier = {status: "Approved", sent_at: "", mid: row[mid] if keep else ""}
             letter = chr(ord("A") + min(earlier))
             cells = [earlier.get(c, row[c]) for c in range(min(earlier), max(earlier) + 1)]
@@ -495,7 +569,9 @@ def build(emu: Emulator, rng: random.Random, figures: Figures, deals: int, leads
                                           "Products": PRODUCTS,
                                           "Quote Lines": [LINES_HEADER],
                                           "Activities": [["ID", "Date", "Type", "Subject", "Related", "Owner",
-                                                          "Outcome"]]})
+                                                          "Outcome"]],
+                                          "Tasks": [["ID", "Due", "Subject", "Related", "Owner", "Status"]],
+                                          "Workflows": WORKFLOWS})
     person = Person(emu, key, rng, figures)
     for tab, n in (("Opportunities", deals), ("Leads", leads)):
         rows = [[""] + [record.get(h, "") for h in USER[tab]] for record in (person.new_record(tab) for _ in range(n))]
@@ -513,20 +589,29 @@ class Mailbox:
         self.rng, self.figures = rng, figures
         self.received: list[tuple[str, str]] = []
         self.busy, self.refuse, self.cut = 0.08, 0.02, 0.03
+        self.handed = 0  # messages handed over so far (SMTP_FAULTS plans some answers by this count)
+        self.owe_cut = True  # cut the connection after taking the next message from the 4th on
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
         r = self.rng.random()
-        if r < self.busy:
-            self.figures.smtp_faults["451 replies"] += 1
+        self.handed += 1
+        answer = SMTP_FAULTS.get(self.handed) if self.cut else None  # none once the soak is quiet
+        if self.owe_cut and self.cut and self.handed >= 4:
+            answer, self.owe_cut = "connection cut after accepting", False
+        if answer is None:
+            answer = ("451 replies" if r < self.busy else "550 replies" if r < self.busy + self.refuse
+                      else "connection cut after accepting" if r >= 1 - self.cut else "250")
+        if answer == "451 replies":
+            self.figures.smtp_faults[answer] += 1
             return "451 4.3.0 Mailbox busy, try later"
-        if r < self.busy + self.refuse:
-            self.figures.smtp_faults["550 replies"] += 1
+        if answer == "550 replies":
+            self.figures.smtp_faults[answer] += 1
             return "550 5.7.1 Message refused"
         headers = BytesHeaderParser(policy=default_policy).parsebytes(envelope.original_content)
         self.received.append((str(headers["Message-ID"]), str(headers["Subject"])))
-        if r >= 1 - self.cut:
+        if answer == "connection cut after accepting":
             # Taken, and the connection is gone before the 250: the sender cannot know.
-            self.figures.smtp_faults["connection cut after accepting"] += 1
+            self.figures.smtp_faults[answer] += 1
             server.transport.abort()
         return "250 2.0.0 Queued"
 
@@ -590,7 +675,7 @@ def soak(syncs: int = 100, seed: int = 1, deals: int = 30, leads: int = 20, wind
     server = SmtpServer(mailbox)
     server.start()
     config = Config(google=GoogleSettings(attempts=4, backoff_seconds=0.001, max_backoff_seconds=0.01),
-                    smtp=server.settings())
+                    smtp=server.settings(), workflows=WorkflowSettings(max_per_record=1000))
     cache, was = tempfile.TemporaryDirectory(prefix="soak-cache-"), os.environ.get("XDG_CACHE_HOME")
     os.environ["XDG_CACHE_HOME"] = cache.name
     try:
@@ -620,7 +705,8 @@ def _soak(emu: Emulator, server: SmtpServer, config: Config, rng: random.Random,
                             http_client=SheetsHTTPClient)
     client.http_client.policy, client.http_client.tracer = policy, counter  # type: ignore[attr-defined]
     book = GoogleSheetsWorkbook(client, key)
-    service = Service(config, book, logger, counter=counter)
+    today = [START]
+    service = Service(config, book, logger, counter=counter, today=lambda: today[0])
     service.smtp = config.smtp  # the loopback server, whatever $SHEETCRM_SMTP_* may say
     sync_job = service.jobs[0]
     outbox_job = next(j for j in service.jobs if j.name == "outbox")
@@ -632,9 +718,10 @@ def _soak(emu: Emulator, server: SmtpServer, config: Config, rng: random.Random,
             person.edit()
         for _ in range(rng.randrange(0, 3)):
             person.mail_edit()
-        inject_faults(emu, rng, figures, config.google.attempts)
+        inject_faults(emu, rng, figures, config.google.attempts, SYNC_FAULTS.get(n))
         person.started = n
         person.epoch += 1
+        today[0] = START + dt.timedelta(days=n)
 
         def during(e: Emulator, epoch: int = person.epoch) -> None:
             if person.epoch != epoch:
@@ -692,6 +779,7 @@ def _soak(emu: Emulator, server: SmtpServer, config: Config, rng: random.Random,
     figures.requests = len(emu.requests)
     figures.outbox_repairs = sum(1 for prev, r in zip(emu.requests, emu.requests[1:]) if is_outbox_repair(prev, r))
     check(person, ids_seen, figures, emu, key)
+    check_workflows(person, ids_seen, figures, emu, key, today[0])
     check_mail(person, mailbox, figures, emu, key)
 
 
@@ -699,11 +787,16 @@ def run_outbox(emu: Emulator, rng: random.Random, figures: Figures, person: Pers
                service: Service, job: Any, attempts: int, window: bool, outbox_window: bool) -> None:
     """One run of the outbox job, with the server's outages, the person's checks of rows left at
     Sending, edits during the run, and faults aimed at the claim and the outcome writes."""
+    owed = person.owed
     if not server.up and server.down_runs <= 0:
         server.start()
-    if server.up and rng.random() < 0.06:
+    header, body = person.outbox()
+    # Owed: a run with the server down that claims rows and whose outcome write then fails.
+    down_run = (owed.not_arrived and figures.outbox_runs >= 3 and server.up
+                and any(r[header.index("Status")] == "Approved" for r in body))
+    if server.up and (down_run or rng.random() < 0.06):
         server.stop()
-        server.down_runs = rng.randrange(1, 4)
+        server.down_runs = 1 if down_run else rng.randrange(1, 4)
         figures.smtp_faults["server stopped"] += 1
     if not server.up:
         server.down_runs -= 1
@@ -712,6 +805,8 @@ def run_outbox(emu: Emulator, rng: random.Random, figures: Figures, person: Pers
         person.check_sending(server.mailbox)
     person.epoch += 1
     first = len(emu.requests)
+    cuts = figures.smtp_faults["connection cut after accepting"]
+    forced = [False]  # one owed write fault per run, so the run gets on to its next write
 
     def during(e: Emulator, epoch: int = person.epoch) -> None:
         if person.epoch != epoch:
@@ -720,7 +815,14 @@ def run_outbox(emu: Emulator, rng: random.Random, figures: Figures, person: Pers
         # The batchUpdate about to go, if any, is the claim until one has landed, then the outcome.
         phase = "outcome" if any(r.method == "POST" and r.path.endswith(":batchUpdate") and r.status == 200
                                  for r in e.requests[first:]) else "claim"
-        if risky and rng.random() < (0.5 if phase == "claim" else 0.3):
+        if risky and down_run:
+            if phase == "outcome" and not forced[0]:  # none on the claim: the run must get to its outcome
+                forced[0] = True
+                write_fault(e, rng, figures, phase, attempts, "429/503 burst")
+        elif risky and not forced[0] and owed.writes[phase]:
+            forced[0] = True
+            write_fault(e, rng, figures, phase, attempts, owed.writes[phase].pop(0))
+        elif risky and rng.random() < (0.5 if phase == "claim" else 0.3):
             write_fault(e, rng, figures, phase, attempts)
         elif rng.random() < 0.05:
             e.fail_next(1, rng.choice([429, 503]))
@@ -738,19 +840,31 @@ def run_outbox(emu: Emulator, rng: random.Random, figures: Figures, person: Pers
     person.epoch += 1
     figures.outbox_runs += 1
     figures.failed_outbox_runs += not ok
+    # After an owed run, the person looks at the rows left at Sending at once (an older copy of
+    # the Outbox restored later could take them away); until they find what is owed, it is owed.
+    cut = figures.smtp_faults["connection cut after accepting"] > cuts
+    if (owed.not_arrived and down_run) or (owed.arrived and cut):
+        person.check_sending(server.mailbox, share=1.0)
+        owed.not_arrived = "had not arrived: set Approved" not in figures.left_at_sending
+        owed.arrived = "had arrived: set Sent" not in figures.left_at_sending
+        server.mailbox.owe_cut = owed.arrived
 
 
-def write_fault(emu: Emulator, rng: random.Random, figures: Figures, phase: str, attempts: int) -> None:
+def write_fault(emu: Emulator, rng: random.Random, figures: Figures, phase: str, attempts: int,
+                kind: str | None = None) -> None:
+    """A fault on the claim's or the outcome's write (`phase`): `kind`, or a random one."""
     r = rng.random()
-    if r < 0.3:
+    kind = kind or ("429/503 retried" if r < 0.3 else "429/503 burst" if r < 0.45
+                    else "dropped connection" if r < 0.7 else "answer lost after applying")
+    if kind == "429/503 retried":
         k = rng.randrange(1, attempts)
         emu.fail_next(k, rng.choice([429, 503]))
         figures.faults[f"{phase}: 429/503 retried"] += k
-    elif r < 0.45:
+    elif kind == "429/503 burst":
         # The write's attempt, then every attempt of the tab-list re-read before its retry: it fails.
         emu.fail_next(attempts + 1, rng.choice([429, 503]))
         figures.faults[f"{phase}: 429/503 burst"] += attempts + 1
-    elif r < 0.7:
+    elif kind == "dropped connection":
         emu.drop_next(1)
         figures.faults[f"{phase}: dropped connection"] += 1
     else:
@@ -758,19 +872,23 @@ def write_fault(emu: Emulator, rng: random.Random, figures: Figures, phase: str,
         figures.faults[f"{phase}: answer lost after applying"] += 1
 
 
-def inject_faults(emu: Emulator, rng: random.Random, figures: Figures, attempts: int) -> None:
+def inject_faults(emu: Emulator, rng: random.Random, figures: Figures, attempts: int,
+                  kind: str | None = None) -> None:
+    """A fault on a sync's first request: `kind` (a key of `figures.faults`), or a random one."""
     r = rng.random()
-    if r < 0.15:
+    kind = kind or ("429/503 retried" if r < 0.15 else "429/503 burst" if r < 0.20
+                    else "dropped connection" if r < 0.30 else "answer lost after applying" if r < 0.35 else None)
+    if kind == "429/503 retried":
         k = rng.randrange(1, attempts)
         emu.fail_next(k, rng.choice([429, 503]))
         figures.faults["429/503 retried"] += k
-    elif r < 0.20:
+    elif kind == "429/503 burst":
         emu.fail_next(attempts, rng.choice([429, 503]))  # more than a request's retries: the sync fails
         figures.faults["429/503 burst"] += attempts
-    elif r < 0.30:
+    elif kind == "dropped connection":
         emu.drop_next(1)
         figures.faults["dropped connection"] += 1
-    elif r < 0.35:
+    elif kind == "answer lost after applying":
         emu.drop_next(1, after_applying=True)
         figures.faults["answer lost after applying"] += 1
 
@@ -783,6 +901,7 @@ def check_ids(person: Person, ids_seen: dict[tuple[str, str], str], figures: Fig
         for r in body:
             if len(r) > col and r[0] and r[col]:
                 person.settled_ids.add(r[col])
+                person.settled_at.setdefault(r[col], person.started - 1)
                 was = ids_seen.setdefault((tab, r[col]), r[0])
                 if was != r[0]:
                     figures.changed_ids += 1
@@ -855,6 +974,73 @@ def check(person: Person, ids_seen: dict[tuple[str, str], str], figures: Figures
     if [r + [""] * (len(LINES_HEADER) - len(r)) for r in lines] != person.lines:
         figures.lost_or_moved_cells += 1
         figures.problems.append("Quote Lines is not as the person typed it")
+
+
+def check_workflows(person: Person, ids_seen: dict[tuple[str, str], str], figures: Figures, emu: Emulator,
+                    key: str, last_day: dt.date) -> None:
+    """The Workflow Log against the edits the person made: no key twice, and each rule fired
+    exactly once per edge (the soak's own count of them, not sheetcrm's code):
+
+    - WF-0001, a deal entering Closed Won: once per change into Closed Won (deals are never made
+      in it), each seen by a sync of its own day;
+    - WF-0002, Amount changes: once per change the person made;
+    - WF-0003, 2 days before the Close Date: once for a deal whose ID was on the sheet before
+      that day; never for one whose ID came on or after it (a new deal does not flood);
+    - WF-0004, a lead created, If Status = New: once for each such lead, never for another.
+
+    A deleted record's last change may have gone with it before any sync saw it: one firing
+    fewer is allowed there, never one more."""
+    log = emu.values(key, "Workflow Log")
+    header, rows = log[0], [dict(zip(log[0], r)) for r in log[1:] if r]
+    keys = Counter(r["Key"] for r in rows)
+    for k, n in keys.items():
+        if n > 1:
+            figures.duplicate_keys += n - 1
+            figures.problems.append(f"Workflow Log: {k} on {n} rows")
+    fired: Counter = Counter()
+    for r in rows:
+        if r.get("Result") != "done":
+            figures.extra_firings += 1
+            figures.problems.append(f"Workflow Log: {r['Key']} is {r.get('Result')}: {r.get('Event')}")
+            continue
+        fired[(r["Rule"], r["Record"])] += 1
+        figures.workflow_firings[r["Rule"]] += 1
+    expected: dict[tuple[str, str], tuple[int, int]] = {}   # (rule, ID) -> (fewest, most) firings
+    for (tab, token), record_id in ids_seen.items():
+        gone = token in person.deleted
+        if tab == "Opportunities":
+            stages = person.history[token]
+            won = stages[1:].count("Closed Won")
+            expected[("WF-0001", record_id)] = (won - (gone and stages[-1] == "Closed Won"), won)
+            moved = person.amount_changes[token]
+            expected[("WF-0002", record_id)] = (max(moved - gone, 0), moved)
+            number = int(token.split()[1])
+            due = START + dt.timedelta(days=5 + number * 7 % CLOSE_SPAN - 2)
+            settled = START + dt.timedelta(days=person.settled_at[token])
+            sure = settled < due <= last_day
+            expected[("WF-0003", record_id)] = (0, 1) if gone else (int(sure), int(sure or settled < due))
+        else:
+            new = person.statuses[token] == "New"
+            expected[("WF-0004", record_id)] = (0, int(new)) if gone else (int(new), int(new))
+    for (rule, record_id), (fewest, most) in sorted(expected.items()):
+        n = fired.pop((rule, record_id), 0)
+        if n < fewest:
+            figures.missed_edges += fewest - n
+            figures.problems.append(f"{rule} fired {n} times on {record_id}, {fewest} edges")
+        elif n > most:
+            figures.extra_firings += n - most
+            figures.problems.append(f"{rule} fired {n} times on {record_id}, at most {most} edges")
+    for (rule, record_id), n in fired.items():
+        figures.extra_firings += n
+        figures.problems.append(f"{rule} fired {n} times on {record_id}, a record the person never had")
+    # The Workflows tab's Firings column says the same as the Log.
+    wf = emu.values(key, "Workflows")
+    col = wf[0].index("Firings") if "Firings" in wf[0] else None
+    for r in wf[1:]:
+        have = r[col] if col is not None and len(r) > col else ""
+        if (have or 0) != figures.workflow_firings[r[0]]:
+            figures.extra_firings += 1
+            figures.problems.append(f"Workflows: {r[0]} shows {have!r} firings, the Log {figures.workflow_firings[r[0]]}")
 
 
 # Computed columns that are a function of the row's own typed cells in this soak: deals of one

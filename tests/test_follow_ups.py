@@ -241,3 +241,26 @@ def test_a_spanish_workbook_starts_and_stops_a_sequence_in_spanish():
         ("seguimiento welcome", "iniciar secuencia", "detenido", "el lead se convirtió")]
     outbox = book.tabs.get("Bandeja de salida") or book.tabs["Outbox"]
     assert outbox[1][4] == "Hola Beta"
+
+
+def test_every_steps_template_is_checked_when_the_rule_is_read():
+    """Was: a step's missing template showed only on the day the step fired (its firing
+    "skipped"); now the first sync warns at the rule's Template cell, naming the step, and the
+    rule still runs (its sound steps fire)."""
+    steps = [STEPS[0], STEPS[1], {**STEPS[2], "template": "nudge2"}]
+    config = Config.model_validate({"templates": TEMPLATES, "follow_ups": {"welcome": {"steps": steps}}})
+    book = MemoryWorkbook(_tabs([RULE]))
+    outcome = sync(book, config, day(0))
+    [issue] = [i for i in outcome.crm.report.issues if i.code.startswith("workflow")]
+    assert (issue.severity, issue.tab, issue.row, issue.column, issue.value, issue.code) == (
+        "warning", "Workflows", 2, "J", "welcome", "workflow_step_template")
+    assert issue.message == ('Step 3 of the follow-up sequence "welcome" (day 7): There is no template nudge2.txt.j2 '
+                             "for this rule's email.")
+    assert "nudge2.txt.j2" in issue.hint and "nudge" in issue.hint   # where to put it, what the folder holds
+    # The sound sequence warns about nothing; the rule runs either way.
+    assert not [i for i in sync(MemoryWorkbook(_tabs([RULE])), CONFIG, day(0)).crm.report.issues
+                if i.code.startswith("workflow")]
+    book.tabs["Leads"].append(["LEAD-0002", "Kim", "Beta", "k@beta.com", "New", "Sam", "2026-12-02"])
+    sync(book, config, day(1))
+    keys = [r[KEY] for r in book.tabs["Workflow Log"][1:]]
+    assert keys == ["WF-0001|LEAD-0002|created", SEQ.format(lead="LEAD-0002", what="step 1", day=day(1).isoformat())]

@@ -135,6 +135,8 @@ _MESSAGES = {
     "workflow_bad_template": (N_("The Subject template cannot be read: {problem}"),
                               N_("Write text with fields in double braces, e.g. Follow up {{{{ Name }}}}.")),
     "workflow_template_missing": (N_("There is no template {file} for this rule's email."), N_("{hint}")),
+    "workflow_step_template": (N_("Step {step} of the follow-up sequence \"{name}\" (day {day}): {problem}"),
+                               N_("{hint}")),
     "workflow_template_broken": (N_("The template {file} cannot be read: {problem}"),
                                  N_("Fix {file}; until then this rule's emails are skipped, not queued.")),
     "workflow_render_failed": (N_("The rule {rule} could not write its Subject for {record}: {problem}"),
@@ -508,6 +510,19 @@ def _parse_rule(row: RuleRow, world: World, locale: str, issues: list[Issue]) ->
         problem = world.templates.problem(row.template)
         if problem is not None:
             issues.append(_issue(row, "template", row.template, problem[0], severity="warning", **problem[1]))
+    if action == "start_sequence" and world.templates is not None:
+        # Every step's email template, checked when the rule is read as a rule's own Template
+        # is, not only on the day the step fires: a warning at the rule's Template cell (the
+        # sequence's name); the rule runs, and that step's firings are skipped while it is wrong.
+        name = follow_ups.find(world.sequences, row.template)
+        for n, step in enumerate(world.sequences[name].steps if name else (), start=1):
+            if ACTION_OF.get(normalize_key(step.then)) in ("send_email", "notify_now") and step.template:
+                problem = world.templates.problem(step.template)
+                if problem is not None:
+                    message, hint = _MESSAGES[problem[0]]
+                    issues.append(_issue(row, "template", row.template, "workflow_step_template", severity="warning",
+                                         step=n, name=name, day=step.day, problem=_(message, **problem[1]),
+                                         hint=_(hint, **problem[1])))
     return Rule(row, kind, trigger, condition, action)
 
 

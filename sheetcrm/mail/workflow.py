@@ -10,7 +10,9 @@ Outbox, or whose Version was edited, is never sent.
 The body is the rule's Template (a file of the templates folder, as quotes use: `welcome`
 means `welcome.txt.j2`, and `welcome.html.j2` beside it, if any, is the HTML part), rendered in
 the sandbox with the record's fields as the Subject templates see them (`{{ Name }}`,
-`{{ account.Name }}`), plus `rule` (id, name), `event` (the Log's words), `owner` (name,
+`{{ account.Name }}`), stages and statuses in the team's words ("Propuesta" in a Spanish
+workbook, "Won" where the team writes Won: `record_words`, as the sync's Subjects and every
+other cell sheetcrm writes), plus `rule` (id, name), `event` (the Log's words), `owner` (name,
 email) and `locale`. A `notify at once` rule without a Template uses the built-in notify.txt.j2.
 """
 
@@ -18,14 +20,17 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Mapping
 
+from sheetcrm.cells import canonical_text
 from sheetcrm.config import Config
+from sheetcrm.crm.words import CATEGORY, LEAD_STATUS, STAGE, most_used
 from sheetcrm.crm.workflows import KINDS, Subject, template_context, template_files
+from sheetcrm.engine import words_of
 from sheetcrm.i18n import _
 from sheetcrm.mail.templates import Templates
 from sheetcrm.schema import OPTIONAL_TABS, TABS
-from sheetcrm.table import Row
+from sheetcrm.table import Row, field_kinds
 from sheetcrm.validate import Crm, row_label
 
 PREFIX = "wf-"  # not for people: the Version of a workflow's Outbox row
@@ -78,6 +83,26 @@ def origin(crm: Crm, config: Config, row_id: str, version: str) -> Origin | str:
     return Origin(entry.rule, name, entry.record, entry.said, template or NOTIFY_TEMPLATE)
 
 
+def record_words(crm: Crm, spelled: Mapping[str, Mapping[str, str]]) -> dict[tuple[str, str], dict[str, str]]:
+    """(kind, field) -> canonical value -> the team's word (`World.words`): stages, lead statuses
+    and forecast categories as every cell sheetcrm writes them (`spelled`: the engine's
+    `words_of(...).spelled`, crm/words.py); any other choice (a task's or an account's Status)
+    as the team's own column spells it most."""
+    out: dict[tuple[str, str], dict[str, str]] = {
+        ("opportunity", "stage"): dict(spelled.get(STAGE, {})), ("lead", "status"): dict(spelled.get(LEAD_STATUS, {})),
+        ("opportunity", "category_override"): dict(spelled.get(CATEGORY, {}))}
+    for kind, tab in KINDS.items():
+        table = crm.tables.get(tab)
+        for name, how in field_kinds(TABS.get(tab) or OPTIONAL_TABS[tab]).items():
+            col = table.header.fields.get(name) if table else None
+            if how != "enum" or (kind, name) in out or table is None or col is None:
+                continue
+            out[(kind, name)] = most_used((value, canonical_text(raw)) for r in table.rows
+                                          if r.record is not None and isinstance(value := getattr(r.record, name), str)
+                                          and col < len(r.cells) and isinstance(raw := r.cells[col], str))
+    return out
+
+
 def _labels(tab: str, locale: str) -> dict[str, str]:
     return {c.field: (c.header_es if locale == "es" else c.header) for c in (TABS.get(tab) or OPTIONAL_TABS[tab]).columns}
 
@@ -125,7 +150,8 @@ def email_context(crm: Crm, config: Config, found: Origin, locale: str) -> dict[
             subject.related[rel_kind] = _subject(rel_kind, rel_row)
             labels[rel_kind] = _labels(KINDS[rel_kind], locale)
     owner = subject.owner
-    return {**template_context(subject, labels), "locale": locale, "rule": {"id": found.rule, "name": found.name},
+    words = record_words(crm, words_of(crm, config).spelled)
+    return {**template_context(subject, labels, words), "locale": locale, "rule": {"id": found.rule, "name": found.name},
             "event": found.event, "owner": {"name": owner, "email": config.owners.get(owner) if owner else None}}
 
 

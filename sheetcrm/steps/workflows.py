@@ -16,15 +16,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sheetcrm import names
-from sheetcrm.cells import canonical_text, enum_choices, normalize_key
+from sheetcrm.cells import enum_choices, normalize_key
 from sheetcrm.crm.stages import StageTable, is_open_task
-from sheetcrm.crm.words import CATEGORY, LEAD_STATUS, STAGE, most_used
 from sheetcrm.crm.workflows import (KINDS, Firing, Outcome, RuleRow, Subject, World, action_word, result_word, run as
                                     run_rules)
 from sheetcrm.i18n import N_, _, in_locale
 from sheetcrm.ids import assign_ids, id_pattern
 from sheetcrm.mail.outbox import read_outbox, sent_quotes, status_label
-from sheetcrm.mail.workflow import version_of
+from sheetcrm.mail.workflow import record_words, version_of
 from sheetcrm.plan import append_writes, cell_value, computed_writes, owned_tab
 from sheetcrm.crm.cases import CLOSED as CLOSED_CASES
 from sheetcrm.records import CASE_PRIORITIES
@@ -262,24 +261,10 @@ def build_world(ctx: SyncContext) -> World:
 
 
 def _team_words(ctx: SyncContext) -> dict[tuple[str, str], dict[str, str]]:
-    """(kind, field) -> canonical value -> the team's word (`World.words`): stages, lead statuses
-    and forecast categories as every cell sheetcrm writes them (the engine's `crm.words`); any
-    other choice (a task's or an account's Status) as the team's own column spells it most."""
+    """`World.words`: the engine's words for stages, lead statuses and forecast categories, and
+    every other choice as the team spells it (`mail.workflow.record_words`)."""
     assert ctx.results is not None
-    spelled = ctx.results.words.spelled
-    out: dict[tuple[str, str], dict[str, str]] = {
-        ("opportunity", "stage"): dict(spelled.get(STAGE, {})), ("lead", "status"): dict(spelled.get(LEAD_STATUS, {})),
-        ("opportunity", "category_override"): dict(spelled.get(CATEGORY, {}))}
-    for kind, tab in KINDS.items():
-        table = ctx.crm.tables.get(tab)
-        for name, how in field_kinds(TABS.get(tab) or OPTIONAL_TABS[tab]).items():
-            col = table.header.fields.get(name) if table else None
-            if how != "enum" or (kind, name) in out or table is None or col is None:
-                continue
-            out[(kind, name)] = most_used((value, canonical_text(raw)) for r in table.rows
-                                          if r.record is not None and isinstance(value := getattr(r.record, name), str)
-                                          and col < len(r.cells) and isinstance(raw := r.cells[col], str))
-    return out
+    return record_words(ctx.crm, ctx.results.words.spelled)
 
 
 def _choices(spec: Any) -> dict[str, list[str]]:
