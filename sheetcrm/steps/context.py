@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Collection, Protocol, Sequence
 
 from sheetcrm.config import Config
-from sheetcrm.crm.workflows import TemplateShelf
+from sheetcrm.crm.workflows import TemplateShelf, World
 from sheetcrm.engine import Results
 from sheetcrm.intake.queue import WebBatch
 from sheetcrm.report import Issue
@@ -88,6 +89,17 @@ class SyncContext:
     @property
     def locale(self) -> str:
         return self.config.locale
+
+    @cached_property
+    def world(self) -> World:
+        """The records of every kind a rule or a segment reads, with their computed values and
+        relations (steps/workflows.build_world): built on first use, then the same for every
+        later step of this sync. Only after the compute step (it reads `results`). It stays
+        true because every step that changes the records (merge, forms, ids, conversion) runs
+        before compute, and no step after it changes what the World reads
+        (tests/test_steps.py::test_the_world_is_built_once_and_stays_true)."""
+        from sheetcrm.steps.workflows import build_world  # that module imports this one
+        return build_world(self)
 
     def add(self, part: StepResult) -> None:
         """A step's part joins the sync: its issues the report, its plan the plan (a tab
