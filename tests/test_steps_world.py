@@ -65,3 +65,27 @@ def test_the_plan_is_the_same_with_the_world_shared():
             ctx.__dict__.pop("world", None)  # the segments step on a World of its own, as before
         ctx.add(step(ctx))
     assert ctx.plan == plan
+
+
+def test_the_results_in_the_teams_words_are_made_once_for_both_steps_that_write_them():
+    from sheetcrm.engine import Results
+
+    snapshot, config = _snapshot(), Config()
+    ctx = SyncContext(snapshot, config, AS_OF, read_crm(snapshot, config))
+    made: list[int] = []
+    real = Results.in_team_words
+
+    def counted(self):
+        made.append(1)
+        return real(self)
+
+    Results.in_team_words = counted
+    try:
+        for step in STEPS:
+            ctx.add(step(ctx))
+    finally:
+        Results.in_team_words = real
+    assert len(made) == 1  # computed_columns made them; summaries wrote the same
+    assert ctx.results is not None and ctx.shown == real(ctx.results)
+    _, _, plan = plan_sync(snapshot, config, AS_OF)
+    assert ctx.plan == plan

@@ -82,6 +82,7 @@ class SyncContext:
     plan: Plan = field(default_factory=Plan)
     # The marks as read, before any step moved them (the sequences step compares).
     marks_read: dict[str, int] = field(init=False)
+    _shown: tuple[Results, Results] | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.marks_read = dict(self.marks)
@@ -89,6 +90,16 @@ class SyncContext:
     @property
     def locale(self) -> str:
         return self.config.locale
+
+    @property
+    def shown(self) -> Results:
+        """The engine's results as the cells show them (`Results.in_team_words`): the computed
+        columns and the summaries write the same ones, so they are made once per `results`
+        (nothing changes a Results in place; the compute step sets a new one)."""
+        assert self.results is not None  # the compute step runs first
+        if self._shown is None or self._shown[0] is not self.results:
+            self._shown = (self.results, self.results.in_team_words())
+        return self._shown[1]
 
     @cached_property
     def world(self) -> World:
