@@ -108,7 +108,7 @@ class SyncContext:
         later step of this sync. Only after the compute step (it reads `results`). It stays
         true because every step that changes the records (merge, forms, ids, conversion) runs
         before compute, and no step after it changes what the World reads
-        (tests/test_steps.py::test_the_world_is_built_once_and_stays_true)."""
+        (tests/test_steps_world.py)."""
         from sheetcrm.steps.workflows import build_world  # that module imports this one
         return build_world(self)
 
