@@ -9,7 +9,6 @@ import datetime as dt
 from sheetcrm.config import Config
 from sheetcrm.demo import generate
 from sheetcrm.steps import STEPS, SyncContext, compute, segments, workflows
-from sheetcrm.steps.workflows import build_world
 from sheetcrm.sync import plan_sync
 from sheetcrm.validate import read_crm
 from sheetcrm.workbook import Grid, Snapshot
