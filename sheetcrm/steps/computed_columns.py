@@ -12,7 +12,7 @@ def run(ctx: SyncContext) -> StepResult:
     crm, results, locale = ctx.crm, ctx.results, ctx.locale
     assert results is not None  # the compute step runs first
     if "opportunities" in crm.tables:
-        shown = results.in_team_words()  # the forecast category in the team's words
+        shown = ctx.shown  # the forecast category in the team's words
         by_row = {o.row: opportunity_columns(m, locale) for o, m in zip(shown.opportunities, shown.metrics)}
         part.plan.writes.extend(computed_writes(crm.tables["opportunities"], by_row, locale))
     if "leads" in crm.tables:

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Collection, Protocol, Sequence
 
 from sheetcrm.config import Config
-from sheetcrm.crm.workflows import TemplateShelf
+from sheetcrm.crm.workflows import TemplateShelf, World
 from sheetcrm.engine import Results
 from sheetcrm.intake.queue import WebBatch
 from sheetcrm.report import Issue
@@ -81,6 +82,7 @@ class SyncContext:
     plan: Plan = field(default_factory=Plan)
     # The marks as read, before any step moved them (the sequences step compares).
     marks_read: dict[str, int] = field(init=False)
+    _shown: tuple[Results, Results] | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.marks_read = dict(self.marks)
@@ -88,6 +90,27 @@ class SyncContext:
     @property
     def locale(self) -> str:
         return self.config.locale
+
+    @property
+    def shown(self) -> Results:
+        """The engine's results as the cells show them (`Results.in_team_words`): the computed
+        columns and the summaries write the same ones, so they are made once per `results`
+        (nothing changes a Results in place; the compute step sets a new one)."""
+        assert self.results is not None  # the compute step runs first
+        if self._shown is None or self._shown[0] is not self.results:
+            self._shown = (self.results, self.results.in_team_words())
+        return self._shown[1]
+
+    @cached_property
+    def world(self) -> World:
+        """The records of every kind a rule or a segment reads, with their computed values and
+        relations (steps/workflows.build_world): built on first use, then the same for every
+        later step of this sync. Only after the compute step (it reads `results`). It stays
+        true because every step that changes the records (merge, forms, ids, conversion) runs
+        before compute, and no step after it changes what the World reads
+        (tests/test_steps_world.py)."""
+        from sheetcrm.steps.workflows import build_world  # that module imports this one
+        return build_world(self)
 
     def add(self, part: StepResult) -> None:
         """A step's part joins the sync: its issues the report, its plan the plan (a tab

@@ -11,7 +11,7 @@ from sheetcrm.steps.context import StepResult, SyncContext
 def run(ctx: SyncContext) -> StepResult:
     part = StepResult()
     assert ctx.results is not None  # the compute step runs first
-    results, locale = ctx.results.in_team_words(), ctx.locale  # stages as the team writes them
+    results, locale = ctx.shown, ctx.locale  # stages as the team writes them
     dashboard = dashboard_body(results, locale) + workflow_rows(ctx.workflows)
     for tab, body in ((PIPELINE, pipeline_body(results)), (FORECAST, forecast_body(results, locale)),
                       (DASHBOARD, dashboard)):

@@ -79,7 +79,7 @@ def run(ctx: SyncContext) -> StepResult:
     if table is not None:
         rows.extend(_tab_rows(table))
     rows.extend(_config_rows(ctx))
-    world = build_world(ctx)
+    world = ctx.world
     outcome = run_rules(rows, world, tabs.state, tabs.log, ctx.config.workflows.max_per_record, ctx.locale)
     part.issues.extend(outcome.issues)
     if tabs.lost is not None:
