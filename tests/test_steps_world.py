@@ -1,6 +1,7 @@
-"""The workflows' World is built once per sync (SyncContext.world) and both the workflows and
-the segments steps read that one; it stays true because no step after compute changes what it
-is built from: at every step boundary a World built afresh is the cached one, value for value."""
+"""The workflows' World is built once per sync (steps/workflows.world_of, kept on
+SyncContext.world) and both the workflows and the segments steps read that one; it stays true
+because no step after compute changes what it is built from: at every step boundary a World
+built afresh is the cached one, value for value."""
 
 from __future__ import annotations
 
@@ -46,7 +47,7 @@ def test_the_world_is_built_once_and_stays_true():
         for n, step in enumerate(STEPS):
             ctx.add(step(ctx))
             if n >= start:  # from here on any step may use the World: a fresh one is the same
-                assert _seen(ctx.world) == _seen(real(ctx)), step.__module__
+                assert _seen(workflows.world_of(ctx)) == _seen(real(ctx)), step.__module__
     finally:
         workflows.build_world = real
     assert ctx.workflows is not None and ctx.workflows.outcome.firings, "the demo's rules fire"

@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any, Collection, Protocol, Sequence
 
 from sheetcrm.config import Config
-from sheetcrm.crm.workflows import TemplateShelf, World
+from sheetcrm.crm.workflows import TemplateShelf
 from sheetcrm.engine import Results
 from sheetcrm.intake.queue import WebBatch
 from sheetcrm.report import Issue
@@ -83,6 +82,9 @@ class SyncContext:
     # The marks as read, before any step moved them (the sequences step compares).
     marks_read: dict[str, int] = field(init=False)
     _shown: tuple[Results, Results] | None = field(default=None, init=False, repr=False, compare=False)
+    # The records of every kind a rule or a segment reads (crm.workflows.World), built once per
+    # sync by the first step that asks (steps/workflows.world_of), after compute.
+    world: Any = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.marks_read = dict(self.marks)
@@ -100,17 +102,6 @@ class SyncContext:
         if self._shown is None or self._shown[0] is not self.results:
             self._shown = (self.results, self.results.in_team_words())
         return self._shown[1]
-
-    @cached_property
-    def world(self) -> World:
-        """The records of every kind a rule or a segment reads, with their computed values and
-        relations (steps/workflows.build_world): built on first use, then the same for every
-        later step of this sync. Only after the compute step (it reads `results`). It stays
-        true because every step that changes the records (merge, forms, ids, conversion) runs
-        before compute, and no step after it changes what the World reads
-        (tests/test_steps_world.py)."""
-        from sheetcrm.steps.workflows import build_world  # that module imports this one
-        return build_world(self)
 
     def add(self, part: StepResult) -> None:
         """A step's part joins the sync: its issues the report, its plan the plan (a tab

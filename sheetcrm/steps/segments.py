@@ -31,6 +31,7 @@ from sheetcrm.render import fraction, money
 from sheetcrm.report import column_letter
 from sheetcrm.schema import SEGMENT_SUMMARY, TABS
 from sheetcrm.steps.context import StepResult, SyncContext
+from sheetcrm.steps.workflows import world_of
 from sheetcrm.table import Table
 from sheetcrm.workbook import CellWrite, Plan, same_value
 
@@ -72,7 +73,7 @@ def run(ctx: SyncContext) -> StepResult:
     ctx.segments = found
     if not definitions and not columns_exist and summary is None:
         return part  # no segments, and nothing of earlier ones to clear
-    world = ctx.world
+    world = world_of(ctx)
     found.segments, issues = parse_segments(definitions, world.names, world.labels, ctx.locale)
     part.issues.extend(issues)
     by_subject: dict[tuple[str, str], list[str]] = defaultdict(list)

@@ -79,7 +79,7 @@ def run(ctx: SyncContext) -> StepResult:
     if table is not None:
         rows.extend(_tab_rows(table))
     rows.extend(_config_rows(ctx))
-    world = ctx.world
+    world = world_of(ctx)
     outcome = run_rules(rows, world, tabs.state, tabs.log, ctx.config.workflows.max_per_record, ctx.locale)
     part.issues.extend(outcome.issues)
     if tabs.lost is not None:
@@ -166,6 +166,16 @@ _COMPUTED = {  # kind -> Subject key -> (tab of names.COMPUTED, its key) for the
     "case": {"age": "age", "sla_due": "sla_due", "sla_breached": "sla_breached", "first_response": "first_response"},
 }
 _LAST_ACTIVITY = names.COMPUTED["opportunities"]["last_activity"]
+
+
+def world_of(ctx: SyncContext) -> World:
+    """The sync's World, built on first use (after the compute step: it reads the results) and
+    then the same for every later step. It stays true because every step that changes the
+    records (merge, forms, ids, conversion) runs before compute, and no step after it changes
+    what the World reads (tests/test_steps_world.py)."""
+    if ctx.world is None:
+        ctx.world = build_world(ctx)
+    return ctx.world
 
 
 def build_world(ctx: SyncContext) -> World:
