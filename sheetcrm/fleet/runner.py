@@ -72,6 +72,7 @@ class Member:
     gate: Gate | None = None
     state: str = "waiting"
     last_sync: LastRun | None = None
+    failures: int = 0  # syncs failed in a row (kept here: a --once run drops the slot that counts them)
     error: str = ""
     jobs: dict[str, Job] = field(default_factory=dict)
 
@@ -219,6 +220,8 @@ class Fleet:
                 if slot.job == "sync":
                     member.last_sync = LastRun(slot.last_run, "skipped" if skipped else "ok" if ok else "error",
                                                member.error)
+                    if not skipped:
+                        member.failures = 0 if ok else member.failures + 1
                 if once:
                     slot.running = False
                     self.scheduler.slots.remove(slot)
@@ -382,7 +385,7 @@ class Fleet:
                 "last_sync": None if last is None else {"at": self.wall(last.at), "outcome": last.outcome,
                                                         "message": last.message},
                 "next_sync": None if sync is None or sync.running else self.wall(sync.due),
-                "failures": sync.failures if sync is not None else 0,
+                "failures": member.failures,
                 "requests_last_minute": member.gate.last_minute() if member.gate is not None else 0,
             })
         budget = self.settings.budget

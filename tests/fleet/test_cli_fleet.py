@@ -98,6 +98,7 @@ def test_once_syncs_each_workbook_skips_a_held_one_and_fails_a_broken_one_alone(
     assert state["a"]["last_sync"]["outcome"] == "ok" and state["a"]["failures"] == 0
     assert state["held"]["state"] == "locked" and state["held"]["last_sync"]["outcome"] == "skipped"
     assert state["broken"]["state"] == "failing" and state["broken"]["last_sync"]["outcome"] == "error"
+    assert state["broken"]["failures"] == 1 and state["held"]["failures"] == 0  # a skip is not a failure
     assert "schedule.sync" in state["broken"]["last_sync"]["message"]
 
     text = sheetcrm("fleet", "status", env=env, cwd=tmp_path)
