@@ -301,6 +301,21 @@ def _non_finite(data: Any, path: str = "") -> str | None:
     return None
 
 
+def read_toml(file: Path) -> dict[str, Any]:
+    """The TOML document in `file` (the config, a fleet file); ConfigError, one line naming the
+    file, when it cannot be read or is not TOML."""
+    try:
+        # utf-8-sig: Notepad and some editors save a BOM, which TOML itself does not allow.
+        return tomllib.loads(file.read_text(encoding="utf-8-sig"))
+    except UnicodeDecodeError as e:
+        raise ConfigError(_("{file}: cannot read: it is not UTF-8 text (byte {position})", file=file,
+                            position=e.start + 1)) from None
+    except OSError as e:
+        raise ConfigError(_("{file}: cannot read: {problem}", file=file, problem=e.strerror or e)) from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(_("{file}: not valid TOML: {problem}", file=file, problem=_toml_problem(e))) from None
+
+
 def load_config(path: str | Path | None = None) -> Config:
     """Read `path`, or ./sheetcrm.toml when it exists, or use the defaults."""
     explicit = path is not None
@@ -309,16 +324,7 @@ def load_config(path: str | Path | None = None) -> Config:
         if explicit:
             raise ConfigError(_("{file}: no such config file", file=file))
         return Config()
-    try:
-        # utf-8-sig: Notepad and some editors save a BOM, which TOML itself does not allow.
-        data = tomllib.loads(file.read_text(encoding="utf-8-sig"))
-    except UnicodeDecodeError as e:
-        raise ConfigError(_("{file}: cannot read: it is not UTF-8 text (byte {position})", file=file,
-                            position=e.start + 1)) from None
-    except OSError as e:
-        raise ConfigError(_("{file}: cannot read: {problem}", file=file, problem=e.strerror or e)) from None
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(_("{file}: not valid TOML: {problem}", file=file, problem=_toml_problem(e))) from None
+    data = read_toml(file)
     bad = _non_finite(data)
     if bad:
         raise ConfigError(_("{file}: {key}: must be a finite number, not inf or nan", file=file, key=bad))

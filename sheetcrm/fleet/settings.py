@@ -27,10 +27,11 @@ run time is that member's failure alone (it backs off; `fleet status` shows it).
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
+
 from pydantic import Field, ValidationError, field_validator, model_validator
 
+from sheetcrm.config import read_toml
 from sheetcrm.every import Every, parse_every
 from sheetcrm.i18n import _, ngettext
 from sheetcrm.settings import DAY, ConfigError, KeyedProblem, Section, problem, seconds
@@ -151,15 +152,7 @@ def load_fleet(path: str | Path) -> FleetSettings:
     file = Path(path)
     if not file.exists():
         raise ConfigError(_("{file}: no such fleet file", file=file))
-    try:
-        data = tomllib.loads(file.read_text(encoding="utf-8-sig"))
-    except UnicodeDecodeError as e:
-        raise ConfigError(_("{file}: cannot read: it is not UTF-8 text (byte {position})", file=file,
-                            position=e.start + 1)) from None
-    except OSError as e:
-        raise ConfigError(_("{file}: cannot read: {problem}", file=file, problem=e.strerror or e)) from None
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(_("{file}: not valid TOML: {problem}", file=file, problem=str(e))) from None
+    data = read_toml(file)
     try:
         fleet = FleetSettings.model_validate(data, strict=True)
     except ValidationError as e:

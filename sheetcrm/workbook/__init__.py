@@ -343,6 +343,19 @@ def serial_number(v: _dt.date) -> float:
     return (v.replace(tzinfo=None) - SERIAL_EPOCH) / _dt.timedelta(days=1)
 
 
+def blanks_to_none(row: list[CellValue]) -> None:
+    """Every "" of `row` becomes None, in place: an empty cell as both readers give it. Python
+    touches only the empty cells, which C-level scans (`in`, `index`) find."""
+    if "" in row:
+        c = row.index("")
+        try:
+            while True:
+                row[c] = None
+                c = row.index("", c + 1)
+        except ValueError:
+            pass
+
+
 def trim_rows(rows: list[list[CellValue]]) -> list[list[CellValue]]:
     """Drop trailing empty cells of each row and trailing empty rows, as Google does."""
     out: list[list[CellValue]] = []

@@ -100,7 +100,7 @@ from sheetcrm.i18n import N_, _, ngettext
 
 from .numformat import format_currency
 from . import (CellValue, CellWrite, Chart, ColumnFormat, Grid, Guide, Plan, Snapshot, WorkbookError, WriteResult,
-               drop_orphans, cell_key, holding, keyed, landing, same_value, serial_number)
+               blanks_to_none, drop_orphans, cell_key, holding, keyed, landing, same_value, serial_number)
 
 MAX_PAYLOAD = 2_000_000  # Google's recommended maximum for one request body
 MAX_BLOCK_ROWS = 2_000   # rows per updateCells request, so no single request nears the payload limit
@@ -849,14 +849,7 @@ def _grid(values: list[list[Any]], merges: list[tuple[int, int, int, int]]) -> G
     and Python touches only the empty cells, which C-level scans (`in`, `index`) find."""
     errors = {}
     for r, row in enumerate(values):
-        if "" in row:
-            c = row.index("")
-            try:
-                while True:
-                    row[c] = None
-                    c = row.index("", c + 1)
-            except ValueError:
-                pass
+        blanks_to_none(row)
         if not ERROR_TEXTS.isdisjoint(row):  # most rows have none
             errors.update({(r, c): v for c, v in enumerate(row) if isinstance(v, str) and v in ERROR_TEXTS})
     return Grid(rows=values, errors=errors, merges=list(merges))

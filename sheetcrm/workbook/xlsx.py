@@ -57,7 +57,7 @@ from sheetcrm.i18n import N_, _
 from sheetcrm.lock import refuse_if_open_in_app
 
 from . import (CellWrite, Chart, ColumnFormat, Grid, Guide, Plan, Snapshot, TabLayout, WorkbookConflict,
-               WorkbookError, WriteResult, drop_orphans, same_value, xlsx_patch, xlsx_scan)
+               WorkbookError, WriteResult, blanks_to_none, drop_orphans, same_value, xlsx_patch, xlsx_scan)
 from .memory import formula_text
 
 # Excel cannot save a workbook without a sheet, so `create()` leaves this one empty tab;
@@ -537,14 +537,7 @@ def _grid(rows: list[list[object]]) -> Grid:
     cells that change: the empty ones, found by C-level scans (`in`, `index`), and the numbers
     and times, looked for only in the columns whose set of types (taken in C) holds them."""
     for row in rows:
-        if "" in row:
-            c = row.index("")
-            try:
-                while True:
-                    row[c] = None
-                    c = row.index("", c + 1)
-            except ValueError:
-                pass
+        blanks_to_none(row)
     for c, column in enumerate(itertools.zip_longest(*rows)):
         kinds = set(map(type, column))
         if float in kinds:
