@@ -12,7 +12,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Iterable
+from typing import Any, Callable, Iterable
 
 from sheetcrm import cells, names
 from sheetcrm.config import Config
@@ -24,6 +24,8 @@ from sheetcrm.crm.learned import FitCache
 from sheetcrm.crm.scoring import LeadScore, ScoringResult, score_leads
 from sheetcrm.crm.stages import CATEGORIES
 from sheetcrm.crm.words import CATEGORY, LEAD_STATUS, STAGE, Words, team_words
+from sheetcrm.i18n import current
+from sheetcrm.parse_cache import fields_of
 from sheetcrm.records import LEAD_STATUSES, Lead, Opportunity
 from sheetcrm.report import Issue
 from sheetcrm.validate import Crm
@@ -84,9 +86,20 @@ class Results:
         )
 
 
-def compute(crm: Crm, config: Config, as_of: dt.date, fit_cache: FitCache | None = None) -> Results:
+Remember = Callable[[str, Any, Callable[[], Any]], Any]
+
+
+def _now(name: str, inputs: Any, compute: Callable[[], Any]) -> Any:
+    return compute()
+
+
+def compute(crm: Crm, config: Config, as_of: dt.date, fit_cache: FitCache | None = None,
+            remember: Remember = _now) -> Results:
     """Everything the engine knows of `crm` (a `validate.read_crm` result) on `as_of`;
-    `fit_cache` spares refitting an unchanged lead history (`crm.learned.FitCache`)."""
+    `fit_cache` spares refitting an unchanged lead history (`crm.learned.FitCache`);
+    `remember(name, inputs, compute)` may return the last sync's result of the same inputs
+    (`SyncContext.remember`): the lead scores, when the leads, activities and settings are the
+    last sync's. The results are the same either way."""
     assert crm.inputs is not None  # read_crm reads them
     stages = StageTable.of(config.stages)
     opportunities: list[Opportunity] = crm.records("opportunities")
@@ -112,7 +125,10 @@ def compute(crm: Crm, config: Config, as_of: dt.date, fit_cache: FitCache | None
     title = crm.tables["opportunities"].title if "opportunities" in crm.tables else names.CRM_TABS["opportunities"]
     return Results(
         as_of=as_of, currency=config.currency, opportunities=opportunities, metrics=metrics,
-        scoring=score_leads(leads, activities, config.scoring, as_of, cache=fit_cache), forecast=fc, kpis=kpis,
+        scoring=remember("lead scores", (fields_of(leads), fields_of(activities), config.scoring.model_dump(mode="json"),
+                                         as_of, current()),
+                         lambda: score_leads(leads, activities, config.scoring, as_of, cache=fit_cache)),
+        forecast=fc, kpis=kpis,
         pipeline=_pipeline(opportunities, metrics, stages, rates), stage_history=stage_history,
         lead_history=lead_history, warnings=missing_rate_issues(opportunities, rates, tab=title), words=words,
         cases=case_results(crm, config, as_of) if "cases" in crm.tables else None,

@@ -14,6 +14,10 @@ A `RowMemo` is a memo of `table.parse_table`, the costly part of a read, at two 
   header mapping, column contexts, title, language and code. Only rows whose key is new are
   validated; the column-wide reading runs over the whole changed tab as before.
 
+A **result** of a costly pure computation over records (`RowMemo.result`: the lead scores,
+the duplicate groups) is memoised the same way, keyed by a digest of everything it reads, so a
+sync whose leads did not change does not score them again.
+
 The sheet row number is in neither key of a row: a row moved by a sort or an insert is a hit,
 and its record and issues get their new row number. Cross-row and cross-tab checks (unique
 IDs, references, duplicate emails) run on every read, after `parse_table`.
@@ -31,6 +35,7 @@ from __future__ import annotations
 import dataclasses
 import gc
 import hashlib
+import io
 import os
 import pickle
 import sys
@@ -39,7 +44,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator, TypeVar
 
 import pydantic
 
@@ -94,6 +99,29 @@ def _digest(value: Any, salt: bytes = b"") -> bytes | None:
     return hashlib.blake2b(payload, digest_size=16, key=salt).digest()
 
 
+T = TypeVar("T")
+
+
+def value_digest(value: Any) -> bytes | None:
+    """A digest of `value` that depends on its values only: pickled without pickle's memo, so
+    two equal strings are written out twice whether or not they are one object (which objects
+    are shared differs between a fresh parse and one read back from the memo). Records are
+    given as their fields (`Record.__dict__`, in field order). None when it cannot be pickled."""
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=5)
+    pickler.fast = True  # no memo: values, not identities (records hold no cycles)
+    try:
+        pickler.dump(value)
+    except (pickle.PicklingError, TypeError, AttributeError, RecursionError, ValueError):
+        return None
+    return hashlib.blake2b(buffer.getbuffer(), digest_size=16).digest()
+
+
+def fields_of(records: Any) -> list[tuple[str, dict[str, Any]]]:
+    """Each record as its class name and its fields: what `value_digest` of records reads."""
+    return [(type(r).__name__, r.__dict__) for r in records]
+
+
 def grid_parts(grid: Any) -> tuple[Any, ...]:
     """Every field of a Grid (workbook.Grid), sets and dicts in sorted order, so that the same
     grid always pickles to the same bytes; a field added to Grid later is in the key too."""
@@ -121,6 +149,7 @@ class RowMemo:
     parsed: int = 0
     reused: int = 0
     changed: bool = False  # a tab's part was made anew: there is something to save
+    recalled: list[str] = field(default_factory=list)  # the results (`result`) taken from the memo
 
     def tab_key(self, grid: Any, *parts: Any) -> bytes | None:
         """A tab's key from its grid and what else its parse reads; None when a part cannot be
@@ -173,6 +202,21 @@ class RowMemo:
             return
         self.current[name] = TabEntry(key, blob)
         self.changed = True
+
+    def result(self, name: str, inputs: Any, compute: Callable[[], T]) -> T:
+        """`compute()`, or what it returned at the last sync when `inputs` digest (`value_digest`)
+        to the same key: for a pure computation whose result depends on `inputs` alone (the
+        caller puts in everything it reads, the language of its words included). Inputs that
+        cannot be digested are computed, never guessed."""
+        digest = value_digest((self.version, name, inputs))
+        key = None if digest is None else b"result:" + digest
+        found = self.unchanged(("result", name), key)
+        if found is not None:
+            self.recalled.append(name)
+            return found[0]
+        value = compute()
+        self.keep(("result", name), key, (value,))
+        return value
 
     def fresh(self) -> "RowMemo":
         """The memo for a next plan of the same process (a sync read again after a

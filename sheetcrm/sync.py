@@ -134,7 +134,7 @@ def plan_context(snapshot: Snapshot, config: Config, as_of: dt.date,
         assert crm.inputs is not None
         ctx = SyncContext(snapshot, config, as_of, crm, log_rows=log_rows, log_now=log_now,
                           sent_versions=sent_versions, marks=dict(crm.inputs.sequences), web=web,
-                          templates=templates, fit_cache=fit_cache)
+                          templates=templates, fit_cache=fit_cache, memo=memo)
         progress("computing", 0, len(STEPS))
         run_steps(ctx, STEPS, lambda done: progress("computing", done, len(STEPS)))
     return ctx

@@ -156,6 +156,7 @@ def test_every_output_is_the_same_with_and_without_the_cache(copies, tmp_path) -
     quiet = both()
     assert not quiet.plan
     assert quiet.memo.parsed == 0 and quiet.memo.reused == quiet.crm.stats()["rows"] > 50
+    assert set(quiet.memo.recalled) == {"lead scores", "duplicate groups"}  # nothing they read changed
 
     leads, company = _title("leads", locale), _header("leads", "company", locale)
     header = cached.cells()[leads][0][0]
@@ -164,6 +165,13 @@ def test_every_output_is_the_same_with_and_without_the_cache(copies, tmp_path) -
         copy.set(leads, 3, at, "Initech Renamed")
     changed = both()
     assert changed.memo.parsed == 1
+    # That row holds a bad email: no record changed, so the scores and groups are the last sync's.
+    assert set(changed.memo.recalled) == {"lead scores", "duplicate groups"}
+    settle()
+    for copy in (cached, plain):
+        copy.set(leads, 2, at, "Tyrell Renamed")
+    renamed = both()
+    assert renamed.memo.parsed == 1 and renamed.memo.recalled == []  # a lead changed: scored, compared again
     settle()
 
     new_lead = [None] * len(header)
@@ -289,3 +297,27 @@ def test_a_column_whose_inferred_type_changes_parses_its_unchanged_rows_again() 
     assert plain.records("leads")[0].custom["Budget"] == "1000"  # text now, as typed
     assert [r.custom for r in cached.records("leads")] == [r.custom for r in plain.records("leads")]
     assert memo.parsed >= 90  # the unchanged rows were validated again under the column's new type
+
+
+def test_a_result_is_remembered_by_its_inputs_values_not_their_objects() -> None:
+    memo = parse_cache.RowMemo()
+    calls = []
+
+    def compute(value):
+        def run():
+            calls.append(value)
+            return {"value": value}
+        return run
+
+    text = "".join(["Acme", " Corp"])  # built at run time: not the object of the literal below
+    assert memo.result("groups", [text, text], compute(1)) == {"value": 1}
+    following = memo.fresh()
+    # Equal values, other objects (one shared twice before, two distinct now): the same key.
+    assert following.result("groups", ["Acme Corp", "".join(["Acme ", "Corp"])], compute(2)) == {"value": 1}
+    assert following.recalled == ["groups"] and calls == [1]
+    assert following.result("groups", ["Acme Corp", "Acme Corporation"], compute(3)) == {"value": 3}
+    assert following.result("scores", ["Acme Corp", "Acme Corp"], compute(4)) == {"value": 4}  # another name
+    assert calls == [1, 3, 4]
+    # What cannot be pickled is computed each time, never matched by accident.
+    assert memo.result("groups", [lambda: None], compute(5)) == {"value": 5}
+    assert calls == [1, 3, 4, 5]

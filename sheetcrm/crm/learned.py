@@ -609,10 +609,11 @@ def _fit_of(data: dict[str, Any]) -> _Fit:
 
 
 def _versions() -> str:
-    import lightgbm
-    import sklearn
+    # From the installed distributions' metadata: importing scikit-learn and LightGBM to ask
+    # costs over a second, and a cached fit of the regression needs neither.
+    from importlib.metadata import version
 
-    return f"numpy {np.__version__}, scikit-learn {sklearn.__version__}, lightgbm {lightgbm.__version__}"
+    return f"numpy {np.__version__}, scikit-learn {version('scikit-learn')}, lightgbm {version('lightgbm')}"
 
 
 class LearnedModel:

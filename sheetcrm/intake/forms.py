@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -155,15 +156,22 @@ class _Run:
         self.parse = parse_context(config)
         self.new_word = words_of(crm, config)(LEAD_STATUS, "New")
         self.handled = handled_keys(activities)
-        self.people = Known(config.duplicates, crm.records("accounts"))
+        self.start: dict[str, int | None] = {leads.title: None, activities.title: None}
+        self.highest = {prefix: _highest(t, prefix) for prefix, t in (("LEAD", leads), ("ACT", activities))}
+
+    @functools.cached_property
+    def people(self) -> Known:
+        """Everyone already in the CRM, matchable; built on the first response that needs it,
+        since a sync without new responses (the usual one) would pay for every key of every
+        person for nothing."""
+        people = Known(self.config.duplicates, self.crm.records("accounts"))
         for key in ("contacts", "leads"):  # a contact is the person as a customer: found first
-            table = crm.tables.get(key)
+            table = self.crm.tables.get(key)
             for row in table.rows if table else ():
                 record = row.record or row.target
                 if record is not None:
-                    self.people.add((key, row.id), record)
-        self.start: dict[str, int | None] = {leads.title: None, activities.title: None}
-        self.highest = {prefix: _highest(t, prefix) for prefix, t in (("LEAD", leads), ("ACT", activities))}
+                    people.add((key, row.id), record)
+        return people
 
     def form(self, name: str, settings: FormSettings) -> None:
         title = cells_tab(self.snapshot, settings.tab)

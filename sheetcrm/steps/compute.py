@@ -11,5 +11,5 @@ from sheetcrm.steps.context import StepResult, SyncContext
 
 
 def run(ctx: SyncContext) -> StepResult:
-    ctx.results = compute(ctx.crm, ctx.config, ctx.as_of, fit_cache=ctx.fit_cache)
+    ctx.results = compute(ctx.crm, ctx.config, ctx.as_of, fit_cache=ctx.fit_cache, remember=ctx.remember)
     return StepResult(issues=list(ctx.results.warnings))

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, Collection, Protocol, Sequence
+from typing import Any, Callable, Collection, Protocol, Sequence, TypeVar
 
 from sheetcrm.config import Config
 from sheetcrm.crm.workflows import TemplateShelf
@@ -24,6 +24,8 @@ from sheetcrm.intake.queue import WebBatch
 from sheetcrm.report import Issue
 from sheetcrm.validate import Crm
 from sheetcrm.workbook import CellValue, Plan, Snapshot
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -69,6 +71,9 @@ class SyncContext:
     # Learned-model fits kept between syncs by a long-lived caller (`sheetcrm run`): a
     # `crm.learned.FitCache`; None fits afresh. The results are the same either way.
     fit_cache: Any = None
+    # The last sync's memo (parse_cache.RowMemo), None without one: `remember` reuses a costly
+    # result whose inputs are the same as then. The results are the same either way.
+    memo: Any = None
     # What the workflow rules did this sync (the workflows step: steps/workflows.Fired); the
     # Dashboard counts firings per rule, `sheetcrm workflows` lists them.
     workflows: Any = None
@@ -102,6 +107,11 @@ class SyncContext:
         if self._shown is None or self._shown[0] is not self.results:
             self._shown = (self.results, self.results.in_team_words())
         return self._shown[1]
+
+    def remember(self, name: str, inputs: Any, compute: Callable[[], T]) -> T:
+        """`compute()`, or its result from the last sync when `inputs` (all it reads) are the
+        same (`parse_cache.RowMemo.result`)."""
+        return compute() if self.memo is None else self.memo.result(name, inputs, compute)
 
     def add(self, part: StepResult) -> None:
         """A step's part joins the sync: its issues the report, its plan the plan (a tab

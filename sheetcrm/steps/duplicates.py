@@ -26,10 +26,12 @@ import dataclasses
 import itertools
 from typing import Any
 
-from sheetcrm.crm.duplicates import Entity, Found, entities, find_groups, phone_key, reasons_text, region_of
+from sheetcrm.crm.duplicates import (DuplicateSettings, Entity, Found, entities, find_groups, phone_key, reasons_text,
+                                     region_of)
 from sheetcrm.i18n import N_, _
 from sheetcrm.merging import age
 from sheetcrm.owned import locate
+from sheetcrm.parse_cache import fields_of
 from sheetcrm.plan import owned_tab
 from sheetcrm.inputs import DUPLICATE_KEYS as KEYS, TICKS, DuplicateRow
 from sheetcrm.report import Issue
@@ -65,12 +67,15 @@ def run(ctx: SyncContext) -> StepResult:
     # The merge step ran first and the read is the merged one: a merged record is gone from it.
     records = entities(ctx.crm.records("leads"), ctx.crm.records("contacts"), ctx.crm.records("accounts"))
     by_id = {e.id: e for e in records}
-    found = find_groups([e for e in records if _unique(e, by_id)], settings, pairs)
+    compared = [e for e in records if _unique(e, by_id)]
+    # Found holds words (its skipped blocks' what) in no language: the key needs none.
+    found, phones = ctx.remember("duplicate groups", (fields_of(compared), settings.model_dump(
+        mode="json"), sorted(map(sorted, pairs))), lambda: _found(compared, settings, pairs))
     ticks = {(r.group, r.id): r for r in rows}
     # A refused group stays as the person left it (its issues name its cells), where it was proposed.
     refused = {g: [[r.cells.get(k) for k in KEYS] for r in by_group[g]]
                for g in by_group if g in ctx.refused and g not in suppressed}
-    body = _proposed(ctx, found, by_id, ticks, refused)
+    body = _proposed(ctx, found, by_id, ticks, refused, phones)
     for g, kept in refused.items():
         if g not in {group.key for group in found.groups}:
             body.extend(kept)
@@ -107,8 +112,20 @@ def _converted(ctx: SyncContext) -> list[frozenset[str]]:
     return sorted(pairs, key=sorted)
 
 
+def _found(records: list[Entity], settings: DuplicateSettings,
+           pairs: list[frozenset[str]]) -> tuple[Found, dict[str, str | None]]:
+    """The groups, and each member's phone as the tab shows it (E.164 where it reads as a
+    number, else as typed): both cost a parse of every phone, so both are remembered."""
+    found = find_groups(records, settings, pairs)
+    by_id = {e.id: e for e in records}
+    phones = {rid: phone_key(by_id[rid].phone, region_of(by_id[rid].country) or settings.country)
+              or by_id[rid].phone for group in found.groups for rid in group.ids}
+    return found, phones
+
+
 def _proposed(ctx: SyncContext, found: Found, by_id: dict[str, Entity],
-              ticks: dict[tuple[str, str], DuplicateRow], refused: dict[str, list[list[Any]]]) -> list[list[Any]]:
+              ticks: dict[tuple[str, str], DuplicateRow], refused: dict[str, list[list[Any]]],
+              phones: dict[str, str | None]) -> list[list[Any]]:
     body: list[list[Any]] = []
     titles = {key: table.title for key, table in ctx.crm.tables.items()}
     for group in found.groups:
@@ -120,7 +137,7 @@ def _proposed(ctx: SyncContext, found: Found, by_id: dict[str, Entity],
         for rid in members:
             e = by_id[rid]
             tick = ticks.get((key, rid))
-            phone = phone_key(e.phone, region_of(e.country) or ctx.config.duplicates.country) or e.phone
+            phone = phones[rid]
             body.append([key, group.score, reasons, titles.get(e.tab, TABS[e.tab].display_title(ctx.locale)), rid,
                          e.name, e.email, phone, e.company, e.created,
                          *((tick.cells.get(k) if tick else None) for k in TICKS)])
