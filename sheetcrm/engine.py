@@ -125,7 +125,7 @@ def compute(crm: Crm, config: Config, as_of: dt.date, fit_cache: FitCache | None
     title = crm.tables["opportunities"].title if "opportunities" in crm.tables else names.CRM_TABS["opportunities"]
     return Results(
         as_of=as_of, currency=config.currency, opportunities=opportunities, metrics=metrics,
-        scoring=remember("lead scores", (fields_of(leads), fields_of(activities), config.scoring.model_dump(mode="json"),
+        scoring=remember("lead_scores", (fields_of(leads), fields_of(activities), config.scoring.model_dump(mode="json"),
                                          as_of, current()),
                          lambda: score_leads(leads, activities, config.scoring, as_of, cache=fit_cache)),
         forecast=fc, kpis=kpis,

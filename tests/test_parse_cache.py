@@ -156,7 +156,7 @@ def test_every_output_is_the_same_with_and_without_the_cache(copies, tmp_path) -
     quiet = both()
     assert not quiet.plan
     assert quiet.memo.parsed == 0 and quiet.memo.reused == quiet.crm.stats()["rows"] > 50
-    assert set(quiet.memo.recalled) == {"lead scores", "duplicate groups"}  # nothing they read changed
+    assert set(quiet.memo.recalled) == {"lead_scores", "duplicate_groups"}  # nothing they read changed
 
     leads, company = _title("leads", locale), _header("leads", "company", locale)
     header = cached.cells()[leads][0][0]
@@ -166,7 +166,7 @@ def test_every_output_is_the_same_with_and_without_the_cache(copies, tmp_path) -
     changed = both()
     assert changed.memo.parsed == 1
     # That row holds a bad email: no record changed, so the scores and groups are the last sync's.
-    assert set(changed.memo.recalled) == {"lead scores", "duplicate groups"}
+    assert set(changed.memo.recalled) == {"lead_scores", "duplicate_groups"}
     settle()
     for copy in (cached, plain):
         copy.set(leads, 2, at, "Tyrell Renamed")

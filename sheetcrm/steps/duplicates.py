@@ -69,7 +69,7 @@ def run(ctx: SyncContext) -> StepResult:
     by_id = {e.id: e for e in records}
     compared = [e for e in records if _unique(e, by_id)]
     # Found holds words (its skipped blocks' what) in no language: the key needs none.
-    found, phones = ctx.remember("duplicate groups", (fields_of(compared), settings.model_dump(
+    found, phones = ctx.remember("duplicate_groups", (fields_of(compared), settings.model_dump(
         mode="json"), sorted(map(sorted, pairs))), lambda: _found(compared, settings, pairs))
     ticks = {(r.group, r.id): r for r in rows}
     # A refused group stays as the person left it (its issues name its cells), where it was proposed.
