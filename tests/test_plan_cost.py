@@ -7,10 +7,13 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import threading
+from decimal import Decimal
 
 from sheetcrm.config import Config
+from sheetcrm.plan import cell_value, tab_writes
 from sheetcrm.starter import write_demo
 from sheetcrm.sync import paused_collector, sync
+from sheetcrm.workbook import Grid, same_value
 from sheetcrm.workbook.memory import MemoryWorkbook
 
 AS_OF = dt.date(2026, 11, 23)
@@ -78,3 +81,51 @@ def test_two_threads_leave_it_as_the_first_found_it():
         t.join(timeout=30)
     assert second_saw == [False]
     assert gc.isenabled()
+
+
+def _cell_by_cell(title, current, wanted):
+    """tab_writes as its docstring states it, with no shortcut: every cell through same_value."""
+    have_rows = current.rows if current else []
+    out = []
+    for r in range(max(len(wanted), len(have_rows))):
+        want_row = wanted[r] if r < len(wanted) else []
+        have_row = have_rows[r] if r < len(have_rows) else []
+        for c in range(max(len(want_row), len(have_row))):
+            want = cell_value(want_row[c]) if c < len(want_row) else None
+            have = have_row[c] if c < len(have_row) else None
+            if not same_value(want, have):
+                out.append((r + 1, c + 1, want))
+    return out
+
+
+def test_owned_tab_diff_is_the_cell_by_cell_diff():
+    """The whole-row shortcuts (equal lists; equal but for trailing empty cells) write exactly
+    what comparing every cell writes, over rows mixing the values a spreadsheet confuses:
+    True and 1, 5 and 5.0 and Decimal 5.00, a date and its serial number, "" and None."""
+    import random
+
+    values = [None, "", " ", "x", 0, 1, 1.0, 0.0, True, False, Decimal("1.00"), Decimal("0.1"), 0.1,
+              dt.date(2026, 1, 2), 46024.0, dt.datetime(2026, 1, 2), "1"]
+    rng = random.Random(16)
+    for _ in range(400):
+        have = [[rng.choice(values) for _ in range(rng.randint(0, 5))] for _ in range(rng.randint(0, 4))]
+        wanted = []
+        for row in have:
+            kind = rng.random()
+            if kind < 0.4:
+                wanted.append(list(row) + [rng.choice([None, ""]) for _ in range(rng.randint(0, 3))])
+            elif kind < 0.6:
+                wanted.append([rng.choice(values) for _ in range(rng.randint(0, 6))])
+            else:
+                wanted.append([v if rng.random() < 0.8 else rng.choice(values) for v in row])
+        wanted.extend([rng.choice(values)] for _ in range(rng.randint(0, 2)))
+        grid = Grid(rows=have)
+        got = [(w.row, w.col, w.value) for w in tab_writes("T", grid, wanted)]
+        assert got == _cell_by_cell("T", grid, wanted), (have, wanted)
+
+
+def test_a_row_padded_with_empty_cells_writes_nothing_and_a_changed_one_its_cells():
+    grid = Grid(rows=[["ACC-1", 1, dt.date(2026, 1, 2)], ["ACC-2", True]])
+    assert tab_writes("T", grid, [["ACC-1", Decimal("1.00"), dt.date(2026, 1, 2), None, ""], ["ACC-2", True, None]]) == []
+    writes = tab_writes("T", grid, [["ACC-1", 1, dt.date(2026, 1, 2), None, "new"], ["ACC-2", 1, None]])
+    assert [(w.row, w.col, w.value) for w in writes] == [(1, 5, "new"), (2, 2, 1)]
