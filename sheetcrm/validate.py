@@ -286,6 +286,9 @@ def _check_references(crm: Crm) -> None:
                    if key in _NAMES or key in _ID_FIELD or t.spec.id_prefix}
     _check_unique_skus(crm.tables.get("products"), report)
 
+    # What a reference that names exactly one row resolves to depends on its text and the tabs
+    # it may name, nothing else: worked out once (deals name the same few accounts many times).
+    resolved: dict[tuple[tuple[str, ...], bool, str], str] = {}
     for key, rules in _REFERENCES.items():
         table = crm.tables.get(key)
         if table is None:
@@ -299,6 +302,10 @@ def _check_references(crm: Crm) -> None:
             for (field_name, tabs, ids_only, code, (unknown, ambiguous, hint)), targets in checked:
                 value = getattr(row.target, field_name, None)
                 if value is None:
+                    continue
+                if (form := resolved.get((tabs, ids_only, value))) is not None:
+                    if form != value:
+                        _resolve(row, field_name, form)
                     continue
                 value_key = keys[value]
                 hits = [(tab, *target.find_key(value_key, ids_only)) for tab, target in targets]
@@ -316,8 +323,10 @@ def _check_references(crm: Crm) -> None:
                         _cell_issue(report, "warning", table, row, field_name, value, "ambiguous_reference",
                                     _(ambiguous, shown=cells.quoted(value), rows=rows),
                                     _("Use the ID of the one you mean."))
-                elif (form := _form(crm, hits, found[0], keys)) != value:
-                    _resolve(row, field_name, form)
+                else:
+                    form = resolved[tabs, ids_only, value] = _form(crm, hits, found[0], keys)
+                    if form != value:
+                        _resolve(row, field_name, form)
 
     for key in ("contacts", "leads"):
         table = crm.tables.get(key)
