@@ -42,10 +42,14 @@ class Crm:
     # The tabs beside the CRM's (Rates, Quotas, histories, sequences), typed in the same read.
     inputs: Inputs | None = None
 
+    # match_key of each text the read and `find` compared (validate._Keys): steps look up the
+    # same accounts and contacts the read resolved.
+    keys: dict[str, str] = field(default_factory=lambda: _Keys())
+
     def find(self, key: str, text: str) -> list[Row]:
         """The rows of tab `key` that `text` names (by ID, else by name), rows with errors
         included; more than one when the name is ambiguous."""
-        return [row for _, row in self.targets[key].find(text)[0]] if key in self.targets else []
+        return [row for _, row in self.targets[key].find_key(self.keys[text])[0]] if key in self.targets else []
 
     def records(self, key: str) -> list[Any]:
         table = self.tables.get(key)
@@ -278,7 +282,7 @@ def _check_references(crm: Crm) -> None:
     its record to the text the target is known by (its ID, or its name as that row has it), so
     the engine and the quotes, which match exactly, see the same link this check saw."""
     report = crm.report
-    keys = _Keys()
+    keys = crm.keys
     for key, table in crm.tables.items():
         if table.spec.id_prefix:
             _check_unique_ids(table, report, keys)
