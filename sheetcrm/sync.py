@@ -158,6 +158,12 @@ def paused_collector() -> Iterator[None]:
         yield
     finally:
         if collecting:
+            # Turned on again, it would first walk everything the plan allocated (0.3-0.6 s at
+            # 10k leads) while most of it is about to be freed by reference counting anyway:
+            # freeze and unfreeze move every tracked object into the oldest generation without
+            # a walk, so the next full collection finds the plan's few cycles, if any remain.
+            gc.freeze()
+            gc.unfreeze()
             gc.enable()
 
 

@@ -129,3 +129,19 @@ def test_a_row_padded_with_empty_cells_writes_nothing_and_a_changed_one_its_cell
     assert tab_writes("T", grid, [["ACC-1", Decimal("1.00"), dt.date(2026, 1, 2), None, ""], ["ACC-2", True, None]]) == []
     writes = tab_writes("T", grid, [["ACC-1", 1, dt.date(2026, 1, 2), None, "new"], ["ACC-2", 1, None]])
     assert [(w.row, w.col, w.value) for w in writes] == [(1, 5, "new"), (2, 2, 1)]
+
+
+def test_a_cycle_made_while_planning_is_still_collected():
+    import weakref
+
+    class Node:
+        pass
+
+    with paused_collector():
+        a, b = Node(), Node()
+        a.other, b.other = b, a  # a cycle: only the collector can free it
+        gone = weakref.ref(a)
+        del a, b
+    assert gone() is not None  # not walked on the way out
+    gc.collect()
+    assert gone() is None
