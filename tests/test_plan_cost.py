@@ -145,3 +145,36 @@ def test_a_cycle_made_while_planning_is_still_collected():
     assert gone() is not None  # not walked on the way out
     gc.collect()
     assert gone() is None
+
+
+def test_computed_column_writes_are_the_cell_by_cell_diff():
+    """computed_writes' shortcut (the same object, or equal values of one type) writes exactly
+    what same_value on every computed cell writes, over values a spreadsheet confuses."""
+    import random
+
+    from sheetcrm.plan import computed_writes
+    from sheetcrm.validate import read_crm
+
+    book = MemoryWorkbook()
+    write_demo(book, rows=30, seed=4, today=AS_OF)
+    sync(book, Config(), as_of=AS_OF)
+    table = read_crm(book.read(), Config()).tables["leads"]
+    columns = {c.key: table.header.computed[c.key] for c in table.spec.computed
+               if c.key in table.header.computed and not (c.recorded or c.by_step)}
+    assert len(columns) >= 3
+    values = [None, "", "A", "a", 0, 1, 1.0, 2.5, True, False, Decimal("2.50"), Decimal("0.1"), 0.1,
+              dt.date(2026, 1, 2), 46024.0, dt.datetime(2026, 1, 2), "1", float("nan")]
+    rng = random.Random(16)
+    for _ in range(20):
+        wanted = {}
+        for row in table.rows:
+            row.cells = list(row.cells) + [None] * (max(columns.values()) + 1 - len(row.cells))
+            for col in columns.values():
+                row.cells[col] = rng.choice(values)
+            wanted[row.row] = {key: rng.choice(values) if rng.random() < 0.5 else row.cells[col]
+                               for key, col in columns.items()}
+        got = {(w.row, w.col, repr(w.value)) for w in computed_writes(table, wanted, "en")}
+        expected = {(row.row, col + 1, repr(cell_value(wanted[row.row][key])))
+                    for row in table.rows for key, col in columns.items()
+                    if not same_value(cell_value(wanted[row.row][key]), row.cells[col])}
+        assert got == expected
