@@ -11,8 +11,8 @@ each capability is one step (docs/architecture.md).
 from __future__ import annotations
 
 import dataclasses
-import gc
 import datetime as dt
+import gc
 import hashlib
 import logging
 import os
@@ -144,7 +144,8 @@ def plan_context(snapshot: Snapshot, config: Config, as_of: dt.date,
 
 @contextmanager
 def paused_collector() -> Iterator[None]:
-    """Python's cyclic garbage collector off while a plan is made, as it was before after.
+    """Python's cyclic garbage collector off while a sync reads and plans; on again after,
+    if it was on before.
 
     Planning keeps hundreds of thousands of objects alive at once (the snapshot's cells, the
     records, the results) and makes almost no cycles; each full collection walks them all, so
@@ -162,6 +163,7 @@ def paused_collector() -> Iterator[None]:
             # 10k leads) while most of it is about to be freed by reference counting anyway:
             # freeze and unfreeze move every tracked object into the oldest generation without
             # a walk, so the next full collection finds the plan's few cycles, if any remain.
+            # (Whatever a caller froze with gc.freeze is unfrozen too: sheetcrm freezes nothing.)
             gc.freeze()
             gc.unfreeze()
             gc.enable()

@@ -126,7 +126,8 @@ def test_owned_tab_diff_is_the_cell_by_cell_diff():
 
 def test_a_row_padded_with_empty_cells_writes_nothing_and_a_changed_one_its_cells():
     grid = Grid(rows=[["ACC-1", 1, dt.date(2026, 1, 2)], ["ACC-2", True]])
-    assert tab_writes("T", grid, [["ACC-1", Decimal("1.00"), dt.date(2026, 1, 2), None, ""], ["ACC-2", True, None]]) == []
+    padded = [["ACC-1", Decimal("1.00"), dt.date(2026, 1, 2), None, ""], ["ACC-2", True, None]]
+    assert tab_writes("T", grid, padded) == []
     writes = tab_writes("T", grid, [["ACC-1", 1, dt.date(2026, 1, 2), None, "new"], ["ACC-2", 1, None]])
     assert [(w.row, w.col, w.value) for w in writes] == [(1, 5, "new"), (2, 2, 1)]
 
@@ -178,3 +179,41 @@ def test_computed_column_writes_are_the_cell_by_cell_diff():
                     for row in table.rows for key, col in columns.items()
                     if not same_value(cell_value(wanted[row.row][key]), row.cells[col])}
         assert got == expected
+
+
+def test_every_row_naming_the_same_text_gets_what_the_first_one_got():
+    """References are resolved once per text (validate._check_references): the second and
+    later rows naming a text are resolved, warned or reported exactly as the first one."""
+    from sheetcrm.i18n import using
+    from sheetcrm.validate import read_crm
+    from sheetcrm.workbook import Snapshot
+
+    deals = [["ID", "Name", "Account", "Stage", "Amount", "Close Date", "Campaign"]]
+    named = ["acme\u00a0corp", "ACC-0001", "Twin Co", "Nobody Inc", "ACME CORP", "acc-0001"]
+    for n in range(24):
+        deals.append([f"OPP-{n + 1:04d}", f"Deal {n}", named[n % len(named)], "Proposal", 100, "2026-12-15",
+                      ("spring launch", "CMP-0001", "Autumn")[n % 3]])
+    tabs = {
+        "Accounts": [["ID", "Name"], ["ACC-0001", "Acme Corp"], ["ACC-0002", "Twin Co"], ["ACC-0003", "Twin Co"]],
+        "Campaigns": [["ID", "Name"], ["CMP-0001", "Spring Launch"]],
+        "Opportunities": deals,
+    }
+    with using("en"):
+        crm = read_crm(Snapshot({t: Grid(rows) for t, rows in tabs.items()}), Config())
+    account = {"acme\u00a0corp": "Acme Corp", "ACME CORP": "Acme Corp", "ACC-0001": "ACC-0001",
+               "acc-0001": "ACC-0001"}
+    records = {r.row: r.target for r in crm.tables["opportunities"].rows}
+    issues = {(i.row, i.code) for i in crm.report.issues if i.tab == "Opportunities"}
+    for n in range(24):
+        row, text = n + 2, named[n % len(named)]
+        if text in account:
+            assert records[row].account == account[text], (row, text)
+        elif text == "Twin Co":
+            assert (row, "ambiguous_reference") in issues
+        else:
+            assert (row, "unknown_account") in issues
+        campaign = ("spring launch", "CMP-0001", "Autumn")[n % 3]
+        if campaign == "Autumn":
+            assert (row, "unknown_campaign") in issues
+        else:
+            assert records[row].campaign == "Spring Launch", (row, campaign)  # a campaign resolves to its name
