@@ -28,12 +28,28 @@ def tab_writes(title: str, current: Grid | None, wanted: list[list[Any]]) -> lis
         have_row = have_rows[r] if r < len(have_rows) else []
         if want_row == have_row and _no_bool_as_number(want_row, have_row):
             continue  # most rows of a quiet tab: compared whole, in C, not cell by cell
+        if want_row and have_row and _equal_but_trailing_blanks(want_row, have_row):
+            continue  # a row sheetcrm pads with empty cells where the read trimmed them
         for c in range(max(len(want_row), len(have_row))):
             want = cell_value(want_row[c]) if c < len(want_row) else None
             have = have_row[c] if c < len(have_row) else None
             if not same_value(want, have):
                 writes.append(CellWrite(title, r + 1, c + 1, want))
     return writes
+
+
+def _equal_but_trailing_blanks(want: list[Any], have: list[Any]) -> bool:
+    """Whether two rows are equal as whole lists once their trailing empty cells (None or "",
+    the same to `same_value` as a cell the row does not reach) are cut off."""
+    want, have = _trimmed(want), _trimmed(have)
+    return want == have and _no_bool_as_number(want, have)
+
+
+def _trimmed(row: list[Any]) -> list[Any]:
+    n = len(row)
+    while n and (row[n - 1] is None or (isinstance(row[n - 1], str) and row[n - 1] == "")):
+        n -= 1
+    return row if n == len(row) else row[:n]
 
 
 def _no_bool_as_number(want: list[Any], have: list[Any]) -> bool:
@@ -97,6 +113,8 @@ def computed_writes(table: Table, values_by_row: dict[int, dict[str, Any]], loca
         for key, col in columns.items():
             value = cell_value(wanted.get(key))
             have = row.cells[col] if col < len(row.cells) else None
+            if value is have or (type(value) is type(have) and value == have):
+                continue  # most cells of a quiet sync; of one type, == is same_value's answer
             if not same_value(value, have):
                 writes.append(CellWrite(table.title, row.row, col + 1, value, expect=row_key(table, row)))
     id_col = header.fields["id"]

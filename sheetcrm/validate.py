@@ -42,10 +42,14 @@ class Crm:
     # The tabs beside the CRM's (Rates, Quotas, histories, sequences), typed in the same read.
     inputs: Inputs | None = None
 
+    # match_key of each text the read and `find` compared (validate._Keys): steps look up the
+    # same accounts and contacts the read resolved.
+    keys: dict[str, str] = field(default_factory=lambda: _Keys())
+
     def find(self, key: str, text: str) -> list[Row]:
         """The rows of tab `key` that `text` names (by ID, else by name), rows with errors
         included; more than one when the name is ambiguous."""
-        return [row for _, row in self.targets[key].find(text)[0]] if key in self.targets else []
+        return [row for _, row in self.targets[key].find_key(self.keys[text])[0]] if key in self.targets else []
 
     def records(self, key: str) -> list[Any]:
         table = self.tables.get(key)
@@ -137,6 +141,16 @@ def match_key(text: str) -> str:
     return cells.canonical_text(text).casefold()
 
 
+class _Keys(dict[str, str]):
+    """`match_key` of each distinct text, worked out once per read: every ID is keyed for the
+    unique-ID check and again as a target, and a reference names the same few rows many times
+    (a deal's Account, an activity's Related looked up in five tabs)."""
+
+    def __missing__(self, text: str) -> str:
+        key = self[text] = match_key(text)
+        return key
+
+
 def row_label(row: Row) -> str:
     """How messages name a row: "ACC-0002 (row 3)", or "row 3" before it has an ID (in the
     current language)."""
@@ -154,9 +168,14 @@ class Targets:
 
     def find(self, text: str, ids_only: bool = False) -> tuple[list[tuple[str, Row]], bool]:
         """The rows `text` names, one entry each: by ID, else by name; and whether by ID."""
-        key = match_key(text)
+        return self.find_key(match_key(text), ids_only)
+
+    def find_key(self, key: str, ids_only: bool = False) -> tuple[list[tuple[str, Row]], bool]:
+        """`find` of a text whose `match_key` is `key`."""
         by_id = key in self.ids
         found = self.ids[key] if by_id else [] if ids_only else self.names.get(key, [])
+        if len(found) < 2:
+            return list(found), by_id  # one row (most references) or none: nothing to dedupe
         unique: dict[int, tuple[str, Row]] = {}
         for form, row in found:
             unique.setdefault(id(row), (form, row))
@@ -176,17 +195,20 @@ _NAME_FIELDS = {"accounts": ("name",), "opportunities": ("name",), "campaigns": 
 _ID_FIELD = {"products": "sku"}
 
 
-def build_targets(table: Table) -> Targets:
+def build_targets(table: Table, keys: dict[str, str] | None = None) -> Targets:
+    """What references may name in `table`; `keys`: a memo of `match_key` (`_Keys`) shared
+    with the rest of the read."""
+    keys = _Keys() if keys is None else keys
     targets = Targets()
     key = table.spec.key
+    id_field = _ID_FIELD.get(key)
     for row in table.rows:
-        if key in _ID_FIELD:
-            f = _ID_FIELD[key]
-            row_id = getattr(row.target, f) if row.target is not None else _raw_text(table, row, f)
+        if id_field is not None:
+            row_id = getattr(row.target, id_field) if row.target is not None else _raw_text(table, row, id_field)
         else:
             row_id = row.id
         if row_id:
-            targets.ids.setdefault(match_key(row_id), []).append((row_id, row))
+            targets.ids.setdefault(keys[row_id], []).append((row_id, row))
     for row in table.rows:
         if row.target is not None:
             names = _NAMES.get(key, lambda r: ())(row.target)
@@ -195,7 +217,7 @@ def build_targets(table: Table) -> Targets:
             names = (_raw_text(table, row, f) for f in _NAME_FIELDS.get(key, ()))
         for name in names:
             if name:
-                targets.names.setdefault(match_key(name), []).append((name, row))
+                targets.names.setdefault(keys[name], []).append((name, row))
     return targets
 
 
@@ -260,25 +282,37 @@ def _check_references(crm: Crm) -> None:
     its record to the text the target is known by (its ID, or its name as that row has it), so
     the engine and the quotes, which match exactly, see the same link this check saw."""
     report = crm.report
+    keys = crm.keys
     for key, table in crm.tables.items():
         if table.spec.id_prefix:
-            _check_unique_ids(table, report)
-    crm.targets = {key: build_targets(t) for key, t in crm.tables.items()
+            _check_unique_ids(table, report, keys)
+    crm.targets = {key: build_targets(t, keys) for key, t in crm.tables.items()
                    if key in _NAMES or key in _ID_FIELD or t.spec.id_prefix}
     _check_unique_skus(crm.tables.get("products"), report)
 
+    # What a reference that names exactly one row resolves to depends on its text and the tabs
+    # it may name, nothing else: worked out once (deals name the same few accounts many times).
+    resolved: dict[tuple[tuple[str, ...], bool, str], str] = {}
     for key, rules in _REFERENCES.items():
         table = crm.tables.get(key)
         if table is None:
             continue
+        # A workbook without an Accounts tab: an Account is a plain label, not checked.
+        checked = [(rule, [(tab, crm.targets[tab]) for tab in rule[1] if tab in crm.targets])
+                   for rule in rules if any(tab in crm.tables for tab in rule[1])]
         for row in table.rows:
-            for field_name, tabs, ids_only, code, (unknown, ambiguous, hint) in rules:
-                if not any(tab in crm.tables for tab in tabs):
-                    continue  # a workbook without an Accounts tab: an Account is a plain label
-                value = getattr(row.target, field_name, None) if row.target is not None else None
+            if row.target is None:
+                continue
+            for (field_name, tabs, ids_only, code, (unknown, ambiguous, hint)), targets in checked:
+                value = getattr(row.target, field_name, None)
                 if value is None:
                     continue
-                hits = [(tab, *crm.targets[tab].find(value, ids_only)) for tab in tabs if tab in crm.targets]
+                if (form := resolved.get((tabs, ids_only, value))) is not None:
+                    if form != value:
+                        _resolve(row, field_name, form)
+                    continue
+                value_key = keys[value]
+                hits = [(tab, *target.find_key(value_key, ids_only)) for tab, target in targets]
                 found = [hit for _, rows, _ in hits for hit in rows]
                 if not found:
                     _cell_issue(report, "warning" if code in _WARNINGS else "error", table, row, field_name,
@@ -293,25 +327,28 @@ def _check_references(crm: Crm) -> None:
                         _cell_issue(report, "warning", table, row, field_name, value, "ambiguous_reference",
                                     _(ambiguous, shown=cells.quoted(value), rows=rows),
                                     _("Use the ID of the one you mean."))
-                elif (form := _form(crm, hits, found[0])) != value:
-                    _resolve(row, field_name, form)
+                else:
+                    form = resolved[tabs, ids_only, value] = _form(crm, hits, found[0], keys)
+                    if form != value:
+                        _resolve(row, field_name, form)
 
     for key in ("contacts", "leads"):
         table = crm.tables.get(key)
         if table is not None:
-            _check_duplicate_emails(table, report)
+            _check_duplicate_emails(table, report, keys)
     for key, message in _LEFT_OUT.items():
         table = crm.tables.get(key)
         if table is not None:
             _report_left_out(table, message, report)
 
 
-def _form(crm: Crm, hits: list[tuple[str, list[tuple[str, Row]], bool]], found: tuple[str, Row]) -> str:
+def _form(crm: Crm, hits: list[tuple[str, list[tuple[str, Row]], bool]], found: tuple[str, Row],
+          keys: dict[str, str]) -> str:
     """The text a resolved reference becomes: the target's form, or for _BY_NAME tabs its name
     when no other row has that name (else the ID, which still says which one)."""
     tab = next(t for t, rows, _by_id in hits if found in rows)
     name = getattr(found[1].target, "name", None) if tab in _BY_NAME else None
-    if name and len(crm.targets[tab].names.get(match_key(name), ())) == 1:
+    if name and len(crm.targets[tab].names.get(keys[name], ())) == 1:
         return name
     return found[0]
 
@@ -372,7 +409,7 @@ def _report_left_out(table: Table, message: Callable[[int, str, str], str], repo
 _ID_PATTERN_CELLS = 3
 
 
-def _check_unique_ids(table: Table, report: Report) -> None:
+def _check_unique_ids(table: Table, report: Report, keys: dict[str, str]) -> None:
     seen: dict[str, int] = {}
     prefix = table.spec.id_prefix
     assert prefix is not None
@@ -381,7 +418,7 @@ def _check_unique_ids(table: Table, report: Report) -> None:
     for row in table.rows:
         if row.id is None:
             continue
-        key = match_key(row.id)
+        key = keys[row.id]
         if key in seen:
             _cell_issue(report, "error", table, row, "id", row.raw_id, "duplicate_id",
                         _("The ID {shown} is also used on row {row}.", shown=cells.quoted(row.id), row=seen[key]),
@@ -426,13 +463,13 @@ def _check_unique_skus(table: Table | None, report: Report) -> None:
             seen[key] = row.row
 
 
-def _check_duplicate_emails(table: Table, report: Report) -> None:
+def _check_duplicate_emails(table: Table, report: Report, keys: dict[str, str]) -> None:
     seen: dict[str, int] = {}
     for row in table.rows:
         email = getattr(row.target, "email", None)
         if email is None:
             continue
-        key = match_key(email)
+        key = keys[email]
         if key in seen:
             _cell_issue(report, "warning", table, row, "email", email, "duplicate_email",
                         _("The email {shown} is also on row {row}.", shown=cells.quoted(email), row=seen[key]),

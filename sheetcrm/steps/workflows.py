@@ -228,9 +228,8 @@ def build_world(ctx: SyncContext) -> World:
             record = row.record
             if record is None or not row.id or row.assigned:
                 continue  # a row whose ID this sync hands out is seen from the next (its ID has landed)
-            values: dict[str, Any] = {k: v for k, v in record.model_dump().items()}
-            for header_text, value in record.custom.items():
-                values[header_text] = value
+            values: dict[str, Any] = record.model_dump()  # a new dict each call: ours to fill
+            values.update(record.custom)
             if kind == "opportunity" and (m := metrics.get(row.id)) is not None:
                 values.update(probability_pct=m.probability, weighted_amount=m.weighted_amount,
                               days_in_stage=m.days_in_stage, last_activity=m.last_activity, rotting=m.rotting,
