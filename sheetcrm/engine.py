@@ -26,7 +26,8 @@ from sheetcrm.crm.stages import CATEGORIES
 from sheetcrm.crm.words import CATEGORY, LEAD_STATUS, STAGE, Words, team_words
 from sheetcrm.records import LEAD_STATUSES, Lead, Opportunity
 from sheetcrm.report import Issue
-from sheetcrm.validate import Crm
+from sheetcrm.validate import Crm, parse_context
+from sheetcrm.warehouse.keep import ARCHIVED, Archive, calibration_complete, calibration_rows
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,9 @@ class Results:
     words: Words = field(default_factory=Words)
     # The Cases tab's metrics and KPIs (crm/cases.py), when the workbook has one.
     cases: "CaseResults | None" = None
+    # The sheet gave Stage History rows up to the warehouse (keep_months) and this sync could not
+    # read them all back: the calibration covers only the rows the sheet holds (warehouse.keep).
+    calibration_partial: bool = False
 
     def score(self, lead: Lead) -> LeadScore | None:
         return self.scoring.scores.get(lead.id) if lead.id else None
@@ -84,9 +88,12 @@ class Results:
         )
 
 
-def compute(crm: Crm, config: Config, as_of: dt.date, fit_cache: FitCache | None = None) -> Results:
+def compute(crm: Crm, config: Config, as_of: dt.date, fit_cache: FitCache | None = None,
+            archive: Archive | None = None) -> Results:
     """Everything the engine knows of `crm` (a `validate.read_crm` result) on `as_of`;
-    `fit_cache` spares refitting an unchanged lead history (`crm.learned.FitCache`)."""
+    `fit_cache` spares refitting an unchanged lead history (`crm.learned.FitCache`).
+    `archive`: what the warehouse holds of the history the sheet gave up (`warehouse.keep`,
+    read by the sync shell); the calibration counts those rows too, as if the sheet held them."""
     assert crm.inputs is not None  # read_crm reads them
     stages = StageTable.of(config.stages)
     opportunities: list[Opportunity] = crm.records("opportunities")
@@ -103,7 +110,9 @@ def compute(crm: Crm, config: Config, as_of: dt.date, fit_cache: FitCache | None
     related = RelatedIndex.build(activities, tasks, crm.records("contacts"))
     metrics = opportunity_metrics(opportunities, stages, as_of, stage_entered=stage_entered(stage_history),
                                   related=related, category_overrides=_category_overrides(opportunities))
-    calibration = stage_win_rates(stage_history, stages)
+    archived = crm.inputs.sequences.get(ARCHIVED, 0)
+    calibration = stage_win_rates(calibration_rows(
+        stage_history, archive, parse_context(config).stages if archive is not None else None), stages)
     fc = forecast(opportunities, metrics, stages, rates, as_of, quotas=quotas, calibration=calibration,
                   months=config.forecast_months)
     kpis = compute_kpis(opportunities, metrics, stages, rates, as_of, leads=leads, accounts=crm.records("accounts"),
@@ -116,6 +125,7 @@ def compute(crm: Crm, config: Config, as_of: dt.date, fit_cache: FitCache | None
         pipeline=_pipeline(opportunities, metrics, stages, rates), stage_history=stage_history,
         lead_history=lead_history, warnings=missing_rate_issues(opportunities, rates, tab=title), words=words,
         cases=case_results(crm, config, as_of) if "cases" in crm.tables else None,
+        calibration_partial=not calibration_complete(old_stages, archive, archived),
     )
 
 

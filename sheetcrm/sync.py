@@ -32,7 +32,8 @@ from sheetcrm.owned import TAB_NAME_TAKEN
 from sheetcrm.parse_cache import RowMemo
 from sheetcrm.steps import STEPS, Step, SyncContext
 from sheetcrm.validate import Crm, read_crm, team_config
-from sheetcrm.warehouse.settings import Mirrored
+from sheetcrm.warehouse.keep import Archive, cutoff
+from sheetcrm.warehouse.settings import Mirrored, WarehouseError
 from sheetcrm.workbook import CellValue, Plan, Snapshot, Workbook, WorkbookConflict, WriteResult
 
 
@@ -122,10 +123,12 @@ def plan_context(snapshot: Snapshot, config: Config, as_of: dt.date,
                  log_rows: Sequence[Sequence[CellValue]] = (), log_now: bool = False, *,
                  sent_versions: Collection[str] = (), progress: ProgressHook = _no_progress,
                  web: WebBatch | None = None, templates: TemplateShelf | None = None,
-                 fit_cache: FitCache | None = None, memo: RowMemo | None = None) -> SyncContext:
+                 fit_cache: FitCache | None = None, memo: RowMemo | None = None,
+                 archive: Archive | None = None) -> SyncContext:
     """`plan_sync`, with everything the steps left on the context (what the workflows fired).
     `fit_cache`: learned-model fits a long-lived caller keeps between syncs (`sheetcrm run`);
-    `memo`: the rows an earlier sync parsed (`parse_cache`), reused where their cells are the same."""
+    `memo`: the rows an earlier sync parsed (`parse_cache`), reused where their cells are the same;
+    `archive`: what the warehouse holds of the history (`read_archive`), for `keep_months`."""
     config = team_config(snapshot, config)
     with using(config.locale):  # every issue, cell and word of this sync in the team's language
         progress("validating", 0, 1)
@@ -134,7 +137,7 @@ def plan_context(snapshot: Snapshot, config: Config, as_of: dt.date,
         assert crm.inputs is not None
         ctx = SyncContext(snapshot, config, as_of, crm, log_rows=log_rows, log_now=log_now,
                           sent_versions=sent_versions, marks=dict(crm.inputs.sequences), web=web,
-                          templates=templates, fit_cache=fit_cache)
+                          templates=templates, fit_cache=fit_cache, archive=archive)
         progress("computing", 0, len(STEPS))
         run_steps(ctx, STEPS, lambda done: progress("computing", done, len(STEPS)))
     return ctx
@@ -208,12 +211,15 @@ def sync(book: Workbook, config: Config, as_of: dt.date | None = None, dry_run: 
     fits = read_fits(book) if fit_cache is None else fit_cache
     path = _memo_path(book, cache)
     memo = parse_cache.load(path) if path is not None else None
+    archive = read_archive(config, book, day)
     for attempt in range(1, attempts + 1):
         progress("reading", 0, 1)
         snapshot = book.read()
         progress("reading", 1, 1)
-        ctx = plan_context(snapshot, config, day, sent_versions=sent_versions, progress=progress, web=web,
-                           templates=templates, fit_cache=fits, memo=memo)
+        ctx = plan_kept(lambda held: plan_context(snapshot, config, day, sent_versions=sent_versions,
+                                                  progress=progress, web=web, templates=templates,
+                                                  fit_cache=fits, memo=memo, archive=held),
+                        archive, config, dry_run)
         if kept and fits.misses:
             keep_fits(book, fits)
             fits.misses = 0
@@ -264,6 +270,49 @@ def _save_memo(path: Path, memo: RowMemo) -> None:
 
 # The mirror's lines go where `sheetcrm run` logs (sheetcrm.logs), else to stderr.
 WAREHOUSE_LOG = logging.getLogger("sheetcrm.run.warehouse")
+
+
+def read_archive(config: Config, book: Workbook, as_of: dt.date) -> Archive | None:
+    """Before planning, with `[warehouse] keep_months`: what the warehouse holds of the workbook's
+    history and Sync Log (`warehouse.mirror.archive`), handed to the plan as data. None without
+    keep_months, or when the warehouse cannot be read: logged as one line (URL masked), and then
+    nothing leaves the sheet this sync. Never raises."""
+    settings = config.warehouse
+    if settings is None or settings.keep_months is None:
+        return None
+    with using(config.locale):
+        try:
+            from sheetcrm.warehouse.mirror import archive
+
+            return archive(settings, warehouse_source(book), cutoff(as_of, settings.keep_months))
+        except Exception as e:  # the sync goes on keeping every row; the mirror says the rest
+            detail = str(e) if isinstance(e, WarehouseError) else f"{type(e).__name__}: {e}"
+            WAREHOUSE_LOG.warning(_("{problem}; the sheet keeps its older history rows this sync",
+                                    problem=detail))
+            return None
+
+
+def plan_kept(plan: Callable[[Archive | None], SyncContext], archive: Archive | None, config: Config,
+              dry_run: bool = False) -> SyncContext:
+    """`plan(archive)`; when that plan removes history rows (`keep_months`), they are first marked
+    in the warehouse as given up (`warehouse.mirror.mark_trimmed`), so the calibration finds them
+    later; if that fails, `plan` again removing nothing (logged as one line). A dry run marks
+    nothing. Never raises for the warehouse."""
+    ctx = plan(archive)
+    trimmed = ctx.trimmed
+    if archive is None or dry_run or not (trimmed.stage or trimmed.lead) or config.warehouse is None:
+        return ctx
+    with using(config.locale):
+        try:
+            from sheetcrm.warehouse.mirror import mark_trimmed
+
+            mark_trimmed(config.warehouse, trimmed, ctx.as_of)
+            return ctx
+        except Exception as e:
+            detail = str(e) if isinstance(e, WarehouseError) else f"{type(e).__name__}: {e}"
+            WAREHOUSE_LOG.warning(_("{problem}; the sheet keeps its older history rows this sync",
+                                    problem=detail))
+    return plan(archive.holding_nothing())
 
 
 def warehouse_source(book: Workbook) -> str:
