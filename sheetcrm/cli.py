@@ -34,7 +34,7 @@ from sheetcrm.starter import demo_config, example_config, init_workbook, write_d
 from sheetcrm.crm.learned import candidate_name
 from sheetcrm.crm.scoring import evaluate as evaluate_scoring, method_name
 from sheetcrm.engine import Results
-from sheetcrm.sync import SyncOutcome, plan_context, plan_sync, sync
+from sheetcrm.sync import SyncOutcome, plan_context, plan_sync, read_archive, sync
 from sheetcrm.terminal import visible, visible_json
 from sheetcrm.validate import Crm, read_crm
 from sheetcrm.warehouse.settings import ENV_URL, Mirrored, WarehouseError, WarehouseSettings
@@ -268,7 +268,8 @@ def validate(target: Target, fmt: str) -> None:
             snapshot = book.read()
         crm, _results, _plan = plan_sync(snapshot, config, dt.date.today(),
                                          sent_versions=Journal.versions_held(book), progress=bar,
-                                         templates=template_shelf(config))
+                                         templates=template_shelf(config),
+                                         archive=read_archive(config, book, dt.date.today()))
     if fmt == "json":
         echo_json(json.dumps(crm.report.as_dict(crm.stats()), ensure_ascii=False, indent=2))
     else:
@@ -386,7 +387,9 @@ def _results(target: Target, as_of: dt.datetime | None, fmt: str, **overrides: A
     with show.progress(fmt == "text") as bar:
         with bar.phase("reading"):
             snapshot = book.read()
-        _crm, results, _plan = plan_sync(snapshot, config, as_of.date() if as_of else dt.date.today(), progress=bar)
+        day = as_of.date() if as_of else dt.date.today()
+        # keep_months: the calibration counts the history rows the sheet gave up to the warehouse.
+        _crm, results, _plan = plan_sync(snapshot, config, day, progress=bar, archive=read_archive(config, book, day))
     return results
 
 

@@ -99,7 +99,7 @@ def plan_sync(snapshot: Snapshot, config: Config, as_of: dt.date,
               log_rows: Sequence[Sequence[CellValue]] = (), log_now: bool = False, *,
               sent_versions: Collection[str] = (), progress: ProgressHook = _no_progress,
               web: WebBatch | None = None, templates: TemplateShelf | None = None,
-              memo: RowMemo | None = None) -> tuple[Crm, Results, Plan]:
+              memo: RowMemo | None = None, archive: Archive | None = None) -> tuple[Crm, Results, Plan]:
     """The read (`validate.read_crm`), then every step of `sheetcrm.steps.STEPS` in its order.
 
     `log_rows` are Sync Log rows waiting to be written (`sheetcrm run` keeps them); they
@@ -112,9 +112,11 @@ def plan_sync(snapshot: Snapshot, config: Config, as_of: dt.date,
     `progress` hears the "validating" and "computing" phases (ProgressHook). With no `locale`
     in the config file, the workbook's language decides what it writes (`validate.team_config`).
     `memo` (parse_cache.RowMemo): rows an earlier sync validated, reused where their cells are
-    the same and filled with this read's; the plan is the same with or without it."""
+    the same and filled with this read's; the plan is the same with or without it.
+    `archive`: what the warehouse holds of the history the sheet gave up (`read_archive`), so
+    the calibration counts it (`[warehouse] keep_months`)."""
     ctx = plan_context(snapshot, config, as_of, log_rows, log_now, sent_versions=sent_versions, progress=progress,
-                       web=web, templates=templates, memo=memo)
+                       web=web, templates=templates, memo=memo, archive=archive)
     assert ctx.results is not None  # the compute step is one of STEPS
     return ctx.crm, ctx.results, ctx.plan
 

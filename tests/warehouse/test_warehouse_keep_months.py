@@ -280,3 +280,80 @@ def test_on_google_the_same_numbers_and_the_same_requests_per_sync(emu, tmp_path
         assert others(k) == others(f), day
         trimmed = read_crm(k, kept_config).inputs.sequences.get(ARCHIVED, 0)
     assert trimmed >= 5
+
+
+# -- the rules, one at a time --------------------------------------------------------------------
+
+def test_n_months_before_is_a_calendar_month_clamped_to_its_last_day():
+    assert cutoff(dt.date(2026, 11, 10), 3) == dt.date(2026, 8, 10)
+    assert cutoff(dt.date(2026, 5, 31), 3) == dt.date(2026, 2, 28)
+    assert cutoff(dt.date(2026, 2, 15), 14) == dt.date(2024, 12, 15)
+
+
+def test_the_same_change_twice_on_one_day_leaves_together_and_a_records_last_row_stays():
+    from sheetcrm.crm.history import HistoryRow
+    from sheetcrm.warehouse.keep import kept_history
+
+    old = dt.date(2026, 1, 5)
+    rows = [HistoryRow("OPP-1", None, "Prospecting", old), HistoryRow("OPP-1", "Prospecting", "Proposal", old),
+            HistoryRow("OPP-1", "Proposal", "Prospecting", old), HistoryRow("OPP-1", "Prospecting", "Proposal", old),
+            HistoryRow("OPP-2", None, "Prospecting", old), HistoryRow("OPP-2", "Prospecting", "Proposal", old),
+            HistoryRow("OPP-1", "Proposal", "Closed Won", dt.date(2026, 2, 1))]
+    keys = history_keys(rows)
+    assert keys[3][-1] == 2  # the second Prospecting -> Proposal of the day
+    # The warehouse holds all but the second Prospecting -> Proposal of OPP-1.
+    kept, gone = kept_history(rows, frozenset(keys) - {keys[3]}, dt.date(2026, 3, 1))
+    assert gone == [keys[0], keys[2], keys[4]]          # that change stays with its twin, OPP-2's last stays
+    assert kept == [rows[1], rows[3], rows[5], rows[6]]
+    assert history_keys(kept) == [keys[1], keys[3], keys[5], keys[6]]  # the kept rows' keys do not renumber
+
+
+def test_when_the_warehouse_cannot_mark_what_leaves_the_plan_removes_nothing(tmp_path, caplog):
+    from sheetcrm.sync import plan_context, plan_kept, read_archive
+
+    url = f"sqlite:///{tmp_path / 'wh.db'}"
+    book = xlsx_book(tmp_path / "crm.xlsx", tabs())
+    config = Config(warehouse=WarehouseSettings(url=url, keep_months=MONTHS))
+    for day, deals, leads in STORY[:-1]:
+        move(book, deals, leads)
+        sync(book, config, as_of=day)
+    day, deals, leads = STORY[-1]
+    move(book, deals, leads)
+    archive = read_archive(config, book, day)
+    assert archive is not None and archive.stage_rows and archive.held["stage_history"]
+    snapshot = book.read()
+    would = plan_context(snapshot, config, day, archive=archive)
+    assert would.trimmed.stage  # this sync would let rows go
+    # The database is gone between the read and the mark: the rows stay in the sheet.
+    gone = Config(warehouse=WarehouseSettings(url=f"sqlite:///{tmp_path / 'nowhere' / 'wh.db'}", keep_months=MONTHS))
+    with caplog.at_level(logging.WARNING):
+        ctx = plan_kept(lambda a: plan_context(snapshot, config, day, archive=a), archive, gone)
+    assert not ctx.trimmed.stage and not ctx.trimmed.lead
+    assert "keeps its older history rows this sync" in caplog.text
+    # The calibration still counts what the sheet gave up earlier: the same forecast as the plan that trims.
+    assert ctx.results.forecast.stage_calibration == would.results.forecast.stage_calibration
+    assert not ctx.results.calibration_partial
+
+
+def test_keep_months_without_a_warehouse_url_is_one_line_and_exit_2(tmp_path, monkeypatch):
+    from demo_runs import run_cli
+    from sheetcrm.config import ConfigError, load_config
+
+    monkeypatch.delenv("SHEETCRM_WAREHOUSE_URL", raising=False)
+    path = tmp_path / "sheetcrm.toml"
+    path.write_text("[warehouse]\nkeep_months = 6\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        load_config(path)
+    assert "warehouse.keep_months" in str(e.value) and "url" in str(e.value)
+    xlsx_book(tmp_path / "crm.xlsx", tabs())
+    out = run_cli("sync", "--workbook", "crm.xlsx", cwd=tmp_path)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1 and "keep_months" in out.stderr
+    path.write_text('[warehouse]\nurl = "sqlite:///wh.db"\nkeep_months = 0\n', encoding="utf-8")
+    with pytest.raises(ConfigError):
+        load_config(path)
+    path.write_text('[warehouse]\nurl = "sqlite:///wh.db"\nkeep_months = 6\n', encoding="utf-8")
+    assert load_config(path).warehouse.keep_months == 6
+    monkeypatch.setenv("SHEETCRM_WAREHOUSE_URL", "sqlite:///elsewhere.db")
+    path.write_text("[warehouse]\nkeep_months = 6\n", encoding="utf-8")
+    assert load_config(path).warehouse.keep_months == 6
