@@ -892,6 +892,10 @@ def _print_sync(outcome: SyncOutcome, book: Workbook) -> None:
     echo_lines(_cells_table(written))
     if outcome.result:
         echo_lines(show.rows_and_references(outcome.result.deleted, outcome.result.replaced))
+    if outcome.result and outcome.trimmed:
+        echo(ngettext("keep_months: {n} older row of history or Sync Log now only in the warehouse",
+                      "keep_months: {n} older rows of history or Sync Log now only in the warehouse",
+                      sum(outcome.trimmed.values())))
     if outcome.result and outcome.result.skipped:
         echo(ngettext("{n} cell skipped because its row changed meanwhile; the next sync plans it again",
                       "{n} cells skipped because their rows changed meanwhile; the next sync plans them again",

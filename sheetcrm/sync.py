@@ -61,6 +61,9 @@ class SyncOutcome:
     # The rows this sync validated (.parsed) and took from the parse cache (.reused); None without it.
     memo: RowMemo | None = None
     mirrored: Mirrored | None = None   # what the warehouse mirror did (warehouse.mirror.Mirrored), None with no [warehouse]
+    # Rows `[warehouse] keep_months` took out of the sheet this sync, the warehouse holding them:
+    # "stage_history", "lead_status_history", "sync_log" -> rows (planned, on a dry run).
+    trimmed: dict[str, int] = dataclasses.field(default_factory=dict)
 
     @property
     def stepped_aside(self) -> list[tuple[str, str]]:
@@ -92,6 +95,7 @@ class SyncOutcome:
             "scoring": {"method": self.results.scoring.method, "note": self.results.scoring.note},
             "issues": [i.as_dict() for i in self.crm.report.issues],
             "warehouse": dataclasses.asdict(self.mirrored) if self.mirrored is not None else None,
+            "trimmed": dict(self.trimmed),
         }
 
 
@@ -229,7 +233,8 @@ def sync(book: Workbook, config: Config, as_of: dt.date | None = None, dry_run: 
         if path is not None and memo is not None:
             _save_memo(path, memo)
         plan = ctx.plan
-        outcome = SyncOutcome(ctx.crm, ctx.results, plan, dry_run=dry_run, workflows=ctx.workflows, memo=memo)
+        outcome = SyncOutcome(ctx.crm, ctx.results, plan, dry_run=dry_run, workflows=ctx.workflows, memo=memo,
+                              trimmed=ctx.trimmed.counts())
         if not plan or dry_run:
             if not dry_run:
                 outcome.mirrored = mirror_sync(ctx, None, book)

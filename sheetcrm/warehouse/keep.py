@@ -75,6 +75,11 @@ class Trim:
     def __bool__(self) -> bool:
         return bool(self.stage or self.lead or self.log)
 
+    def counts(self) -> dict[str, int]:
+        """Rows removed per warehouse table name, only those with some."""
+        counts = {"stage_history": len(self.stage), "lead_status_history": len(self.lead), "sync_log": self.log}
+        return {name: n for name, n in counts.items() if n}
+
 
 def cutoff(as_of: dt.date, months: int) -> dt.date:
     """The day `months` calendar months before `as_of` (the month's last day when shorter):

@@ -20,6 +20,7 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.engine import Engine
 
 from books import xlsx_book
+from demo_runs import run_cli
 from sheetcrm.config import Config
 from sheetcrm.crm.history import latest
 from sheetcrm.emulator import Emulator
@@ -116,6 +117,7 @@ def test_the_sheet_keeps_n_months_the_warehouse_every_row_and_every_number_stays
     kept = xlsx_book(tmp_path / "kept.xlsx", tabs())
     full = xlsx_book(tmp_path / "full.xlsx", tabs())
     trimmed_ever = 0
+    left = {"stage_history": 0, "lead_status_history": 0}
     for day, deals, leads in STORY:
         move(kept, deals, leads)
         move(full, deals, leads)
@@ -139,6 +141,9 @@ def test_the_sheet_keeps_n_months_the_warehouse_every_row_and_every_number_stays
             # (6): the warehouse holds every row ever logged.
             assert held(kept_url, name) == set(history_keys(whole))
             trimmed_ever = max(trimmed_ever, len(gone))
+            # The sync says what it took out of the sheet (JSON: "trimmed").
+            assert done.as_dict()["trimmed"].get(name, 0) == len(gone) - left[name], (day, name)
+            left[name] = len(gone)
         # What the sheet gave up is counted beside the sequences, for the calibration's check.
         crm = read_crm(k, kept_config)
         assert crm.inputs.sequences.get(ARCHIVED, 0) == len(set(history_keys(fs)) - set(history_keys(ks)))
@@ -202,10 +207,16 @@ def test_rows_leave_only_once_the_warehouse_holds_them(tmp_path):
     assert first.mirrored.outcome == "mirrored"
     assert histories(book.read(), config) == whole
     move(book, {8: "Proposal"}, {})  # the next sync writes anyway
-    second = sync(book, config, as_of=day)
+    # The next sync, as a person runs it: it says what now lives only in the warehouse.
+    (tmp_path / "sheetcrm.toml").write_text(f'[warehouse]\nurl = "sqlite:///{tmp_path / "wh.db"}"\n'
+                                            f"keep_months = {MONTHS}\n", encoding="utf-8")
+    out = run_cli("sync", "--workbook", "crm.xlsx", "--as-of", day.isoformat(), cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
     stage, lead = histories(book.read(), config)
+    gone = len(whole[0]) + 1 - len(stage) + len(whole[1]) - len(lead)
     assert len(stage) < len(whole[0]) + 1 and len(lead) < len(whole[1])
-    assert second.mirrored.outcome == "mirrored"
+    assert f"keep_months: {gone} older rows of history or Sync Log now only in the warehouse" in out.stdout
+    assert "warehouse: mirrored" in out.stdout
 
 
 def test_the_sync_log_keeps_n_months_once_the_warehouse_holds_them(tmp_path):
@@ -336,7 +347,6 @@ def test_when_the_warehouse_cannot_mark_what_leaves_the_plan_removes_nothing(tmp
 
 
 def test_keep_months_without_a_warehouse_url_is_one_line_and_exit_2(tmp_path, monkeypatch):
-    from demo_runs import run_cli
     from sheetcrm.config import ConfigError, load_config
 
     monkeypatch.delenv("SHEETCRM_WAREHOUSE_URL", raising=False)
