@@ -367,3 +367,29 @@ def test_keep_months_without_a_warehouse_url_is_one_line_and_exit_2(tmp_path, mo
     monkeypatch.setenv("SHEETCRM_WAREHOUSE_URL", "sqlite:///elsewhere.db")
     path.write_text("[warehouse]\nkeep_months = 6\n", encoding="utf-8")
     assert load_config(path).warehouse.keep_months == 6
+
+
+def test_sheetcrm_run_keeps_n_months_as_sync_does(tmp_path, monkeypatch):
+    from sheetcrm.service import Service
+    from sheetcrm.synclog import LogQueue
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    url = f"sqlite:///{tmp_path / 'wh.db'}"
+    config = Config(warehouse=WarehouseSettings(url=url, keep_months=MONTHS))
+    ran = xlsx_book(tmp_path / "ran.xlsx", tabs())
+    synced = xlsx_book(tmp_path / "synced.xlsx", tabs())
+    days = iter(STORY)
+    today = {"day": STORY[0][0]}
+    service = Service(config, ran, logging.getLogger("test-keep-months"), log_queue=LogQueue(tmp_path / "q.jsonl"),
+                      today=lambda: today["day"])
+    other = Config(warehouse=WarehouseSettings(url=f"sqlite:///{tmp_path / 'other.db'}", keep_months=MONTHS))
+    for day, deals, leads in days:
+        today["day"] = day
+        move(ran, deals, leads)
+        move(synced, deals, leads)
+        service.sync()
+        sync(synced, other, as_of=day)
+        a, b = ran.read(), synced.read()
+        assert histories(a, config) == histories(b, other), day
+        assert others(a) == others(b), day
+    assert read_crm(ran.read(), config).inputs.sequences[ARCHIVED] >= 5
