@@ -206,6 +206,11 @@ def test_rows_leave_only_once_the_warehouse_holds_them(tmp_path):
     first = sync(book, config, as_of=day)
     assert first.mirrored.outcome == "mirrored"
     assert histories(book.read(), config) == whole
+    # The warehouse holds them now, but a sync with nothing else to write stays idle: the rows
+    # leave with the next write (on Google, keep_months never costs a batchUpdate of its own).
+    idle = sync(book, config, as_of=day)
+    assert not idle.plan and idle.result is None and idle.trimmed == {}
+    assert histories(book.read(), config) == whole
     move(book, {8: "Proposal"}, {})  # the next sync writes anyway
     # The next sync, as a person runs it: it says what now lives only in the warehouse.
     (tmp_path / "sheetcrm.toml").write_text(f'[warehouse]\nurl = "sqlite:///{tmp_path / "wh.db"}"\n'
@@ -291,6 +296,21 @@ def test_on_google_the_same_numbers_and_the_same_requests_per_sync(emu, tmp_path
         assert others(k) == others(f), day
         trimmed = read_crm(k, kept_config).inputs.sequences.get(ARCHIVED, 0)
     assert trimmed >= 5
+    # A month later, nothing edited: Days in Stage moved, so both write; the rows that aged
+    # leave in that same batchUpdate.
+    for twin in (kept, full):
+        twin.trace.clear()
+    later = sync(kept.book, kept_config, as_of=dt.date(2026, 12, 10))
+    sync(full.book, Config(), as_of=dt.date(2026, 12, 10))
+    assert later.trimmed and kept.counts() == full.counts()
+    assert others(kept.book.read()) == others(full.book.read())
+    # The same day again: nothing to do, and keep_months adds no request to an idle sync.
+    for twin in (kept, full):
+        twin.trace.clear()
+    idle = sync(kept.book, kept_config, as_of=dt.date(2026, 12, 10))
+    sync(full.book, Config(), as_of=dt.date(2026, 12, 10))
+    assert not idle.plan and idle.trimmed == {}
+    assert kept.counts() == full.counts() == (2, 0)
 
 
 # -- the rules, one at a time --------------------------------------------------------------------
