@@ -33,7 +33,7 @@ from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from sqlalchemy import Connection, Engine, and_, bindparam, create_engine, func, or_, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, create_engine, func, inspect, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
@@ -234,13 +234,15 @@ def archive(settings: WarehouseSettings, source: str, before: dt.date) -> Archiv
     the keys of its history and Sync Log rows dated before `before`, and the Stage History rows
     the sheet gave up earlier (`trimmed_on` set). Rows are trusted only when the mark names this
     workbook (a warehouse holds one; an empty or another's holds nothing for it). One read-only
-    transaction, no migration. WarehouseError (one line, URL masked) when it cannot be read."""
+    transaction, no migration (a later revision reads the same). WarehouseError (one line, URL
+    masked) when it cannot be read."""
     url = settings.effective_url()
     engine = engine_for(settings)
     try:
         with engine.connect() as connection:
-            if current(connection) != head():
-                return Archive()  # never mirrored by this sheetcrm: it holds nothing to trust yet
+            if current(connection) is None or "trimmed_on" not in {
+                    c["name"] for c in inspect(connection).get_columns(APPENDED["stage_history"].name)}:
+                return Archive()  # never mirrored, or by a sheetcrm before keep_months: nothing left the sheet yet
             if connection.execute(select(MIRROR.c.source).where(MIRROR.c.source == source)).first() is None:
                 return Archive()
             held: dict[str, frozenset[Any]] = {}
