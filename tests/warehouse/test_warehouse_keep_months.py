@@ -25,7 +25,7 @@ from sheetcrm.config import Config
 from sheetcrm.crm.history import latest
 from sheetcrm.emulator import Emulator
 from sheetcrm.owned import owned_title
-from sheetcrm.schema import LEAD_HISTORY, SEQUENCES, STAGE_HISTORY, SYNC_LOG
+from sheetcrm.schema import FORECAST, LEAD_HISTORY, SEQUENCES, STAGE_HISTORY, SYNC_LOG
 from sheetcrm.steps.compute import CALIBRATION_PARTIAL
 from sheetcrm.sync import sync
 from sheetcrm.validate import read_crm
@@ -110,10 +110,11 @@ def histories(snapshot, config):
     return crm.inputs.stage_history, crm.inputs.lead_history
 
 
-def test_the_sheet_keeps_n_months_the_warehouse_every_row_and_every_number_stays(tmp_path, warehouse_url):
+@pytest.mark.parametrize("locale", ["en", "es"])  # in Spanish the history's words are Spanish
+def test_the_sheet_keeps_n_months_the_warehouse_every_row_and_every_number_stays(tmp_path, warehouse_url, locale):
     kept_url, full_url = warehouse_url, f"sqlite:///{tmp_path / 'full.db'}"
-    kept_config = Config(warehouse=WarehouseSettings(url=kept_url, keep_months=MONTHS))
-    full_config = Config(warehouse=WarehouseSettings(url=full_url))
+    kept_config = Config(locale=locale, warehouse=WarehouseSettings(url=kept_url, keep_months=MONTHS))
+    full_config = Config(locale=locale, warehouse=WarehouseSettings(url=full_url))
     kept = xlsx_book(tmp_path / "kept.xlsx", tabs())
     full = xlsx_book(tmp_path / "full.xlsx", tabs())
     trimmed_ever = 0
@@ -148,6 +149,11 @@ def test_the_sheet_keeps_n_months_the_warehouse_every_row_and_every_number_stays
         crm = read_crm(k, kept_config)
         assert crm.inputs.sequences.get(ARCHIVED, 0) == len(set(history_keys(fs)) - set(history_keys(ks)))
     assert trimmed_ever >= 5, "the story must let rows go, or it proves nothing"
+    # The calibration counted every closed deal, though their first rows left the sheet: all six
+    # closed deals were in the first stage, three of them won.
+    first_stage = next(r for r in k.tabs[owned_title(k, FORECAST)].rows if r and r[-1] == 6)
+    assert first_stage[2] == 0.5
+    assert all(r.from_value for r in ks if r.record_id in {"OPP-0001", "OPP-0002", "OPP-0003"})  # first rows gone
     assert max(r.changed_at for r in ks) >= STORY[-1][0]
     assert min(r.changed_at for r in ks) < cutoff(STORY[-1][0], MONTHS)  # old last rows stay
 
