@@ -157,6 +157,11 @@ def test_the_sheet_keeps_n_months_the_warehouse_every_row_and_every_number_stays
     assert max(r.changed_at for r in ks) >= STORY[-1][0]
     assert min(r.changed_at for r in ks) < cutoff(STORY[-1][0], MONTHS)  # old last rows stay
 
+    # (8): what the person typed is as typed (beside being the same as in the twin).
+    deals = k.tabs["Opportunities"].rows
+    assert [r[:3] + r[4:5] + r[10:11] for r in deals[1:]] == [r[:3] + r[4:5] + r[10:11] for r in OPPORTUNITIES[1:]]
+    assert [r[:4] for r in k.tabs["Accounts"].rows] == [r[:4] for r in ACCOUNTS]
+
     # (4): a second sync on the same day changes nothing, in the sheet or the warehouse.
     again = sync(kept, kept_config, as_of=STORY[-1][0])
     assert again.result is None and not again.plan
@@ -419,3 +424,23 @@ def test_sheetcrm_run_keeps_n_months_as_sync_does(tmp_path, monkeypatch):
         assert histories(a, config) == histories(b, other), day
         assert others(a) == others(b), day
     assert read_crm(ran.read(), config).inputs.sequences[ARCHIVED] >= 5
+
+
+def test_another_workbooks_warehouse_holds_nothing_for_this_one(tmp_path):
+    """The history tables have no workbook column: a warehouse holds one workbook (its mark says
+    which), so rows are trusted only under this workbook's mark."""
+    url = f"sqlite:///{tmp_path / 'wh.db'}"
+    config = Config(warehouse=WarehouseSettings(url=url, keep_months=MONTHS))
+    first = xlsx_book(tmp_path / "first.xlsx", tabs())
+    second = xlsx_book(tmp_path / "second.xlsx", tabs())
+    for day, deals, leads in STORY:
+        move(first, deals, leads)
+        sync(first, config, as_of=day)
+    for day, deals, leads in STORY:  # the same story, the same history rows, the same keys
+        move(second, deals, leads)
+        done = sync(second, config, as_of=day)
+        assert done.mirrored.outcome == "failed" and not done.trimmed  # refused: another workbook's
+    stage, lead = histories(second.read(), config)
+    assert read_crm(second.read(), config).inputs.sequences.get(ARCHIVED, 0) == 0
+    full = {name: len(held(url, name)) for name in ("stage_history", "lead_status_history")}
+    assert len(stage) == full["stage_history"] and len(lead) == full["lead_status_history"]  # it kept every row
