@@ -420,6 +420,9 @@ def forecast(target: Target, as_of: dt.datetime | None, months: int | None, fmt:
         return
     # People read the stages in their own words; JSON keeps the configured names, for programs.
     _print_forecast(results.in_team_words().forecast, results.kpis.currency)
+    if results.calibration_partial:  # keep_months: said, never a silently different calibration
+        echo(_("The stage calibration counts only the Stage History the sheet holds: the older rows keep_months "
+               "moved to the warehouse could not be read back."))
 
 
 @main.command(help=_("Lead scores (read-only), or with --evaluate how well the learned model predicts conversion."))

@@ -198,6 +198,13 @@ def test_an_unreachable_warehouse_removes_nothing_and_says_the_calibration_is_pa
     partial = [i for i in outcome.crm.report.issues if i.code == CALIBRATION_PARTIAL]
     assert len(partial) == 1 and partial[0].severity == "warning" and partial[0].value == trimmed
     assert "keeps its older history rows this sync" in caplog.text
+    # So does the read-only forecast, as a person runs it.
+    (tmp_path / "sheetcrm.toml").write_text(f'[warehouse]\nurl = "sqlite:///{tmp_path / "nowhere" / "wh.db"}"\n'
+                                            f"keep_months = {MONTHS}\nattempts = 1\n", encoding="utf-8")
+    out = run_cli("forecast", "--workbook", "crm.xlsx", "--as-of", late.isoformat(), cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "The stage calibration counts only the Stage History the sheet holds" in out.stdout
+    assert "keeps its older history rows this sync" in out.stderr and "Traceback" not in out.stderr
     # Reachable again: the calibration is whole again and the rows that aged go.
     back = sync(book, config, as_of=late)
     assert not any(i.code == CALIBRATION_PARTIAL for i in back.crm.report.issues)
