@@ -16,9 +16,9 @@ rules, each for a reason:
   reads the rows the sheet gave up back from the warehouse (`Archive.stage_rows`, the rows
   sheetcrm marked `trimmed_on` there before removing them), beside the sheet's
   (`calibration_rows`). The `_sheetcrm` mark `ARCHIVED` counts the Stage History rows the
-  sheet gave up; when the warehouse cannot show that many this sync, the Forecast says its
-  calibration covers only the history the sheet holds (`calibration_complete`) instead of
-  showing a silently different number.
+  sheet gave up; when the warehouse cannot show that many this sync, a `calibration_partial`
+  warning on the Forecast tab says the calibration covers only the history the sheet holds
+  (`calibration_complete`), instead of a silently different number.
 
 The shell (`sheetcrm.sync`) reads the `Archive` before planning and marks what a plan removes
 (`Trim.stage`, `Trim.lead`) in the warehouse before the write; if that fails it plans again
@@ -71,9 +71,6 @@ class Trim:
     stage: list[HistoryKey] = field(default_factory=list)
     lead: list[HistoryKey] = field(default_factory=list)
     log: int = 0   # Sync Log rows
-
-    def __bool__(self) -> bool:
-        return bool(self.stage or self.lead or self.log)
 
     def counts(self) -> dict[str, int]:
         """Rows removed per warehouse table name, only those with some."""
