@@ -4,7 +4,7 @@ Stage History, Lead Status History and the Sync Log grow forever; with `keep_mon
 sheet keeps their last N months and the warehouse keeps every row (docs/warehouse.md). The
 rules, each for a reason:
 
-- a row leaves the sheet only when it is dated before `cutoff(as_of, N)` AND the warehouse
+- a row leaves the sheet only when it is dated before `cutoff(as_of, N)` (whole months) AND the warehouse
   already holds it by its natural key (`history_keys`, the key `warehouse.rows` mirrors it
   by), as the sync shell asked before planning (`Archive.held`): a failed or skipped mirror
   removes nothing;
@@ -27,7 +27,6 @@ removing nothing.
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
@@ -79,12 +78,11 @@ class Trim:
 
 
 def cutoff(as_of: dt.date, months: int) -> dt.date:
-    """The day `months` calendar months before `as_of` (the month's last day when shorter):
-    rows dated before it are older than `months` months."""
-    index = as_of.year * 12 + as_of.month - 1 - months
-    year, month = divmod(index, 12)
-    month += 1
-    return dt.date(year, month, min(as_of.day, calendar.monthrange(year, month)[1]))
+    """The first day of the month `months` months before `as_of`'s: rows dated before it are
+    older than `months` months. Whole months, so rows leave a month at a time: the tabs are
+    rewritten once a month, not every day."""
+    year, month = divmod(as_of.year * 12 + as_of.month - 1 - months, 12)
+    return dt.date(year, month + 1, 1)
 
 
 def history_keys(rows: Iterable[HistoryRow]) -> list[HistoryKey]:

@@ -262,10 +262,11 @@ def test_the_sync_log_keeps_n_months_once_the_warehouse_holds_them(tmp_path):
                     archive, config)
     book.write(ctx.plan)
     times = [r[0] for r in book.read().tabs["Sync Log"].rows[1:]]
-    # 3 months before 2026-11-20 is 2026-08-20: August 1st and before go.
-    assert times == ["2026-09-01T09:00:00.000+00:00", "2026-10-01T09:00:00.000+00:00",
-                     "2026-11-01T09:00:00.000+00:00", "2026-11-20T10:00:00.000+00:00"]
-    assert ctx.trimmed.log == 8
+    # Older than 3 months on 2026-11-20: before August 1st.
+    assert times == ["2026-08-01T09:00:00.000+00:00", "2026-09-01T09:00:00.000+00:00",
+                     "2026-10-01T09:00:00.000+00:00", "2026-11-01T09:00:00.000+00:00",
+                     "2026-11-20T10:00:00.000+00:00"]
+    assert ctx.trimmed.log == 7
     assert len(held(url, "sync_log")) == 11  # the warehouse keeps every row
 
 
@@ -333,10 +334,12 @@ def test_on_google_the_same_numbers_and_the_same_requests_per_sync(emu, tmp_path
 
 # -- the rules, one at a time --------------------------------------------------------------------
 
-def test_n_months_before_is_a_calendar_month_clamped_to_its_last_day():
-    assert cutoff(dt.date(2026, 11, 10), 3) == dt.date(2026, 8, 10)
-    assert cutoff(dt.date(2026, 5, 31), 3) == dt.date(2026, 2, 28)
-    assert cutoff(dt.date(2026, 2, 15), 14) == dt.date(2024, 12, 15)
+def test_older_than_n_months_is_before_the_first_of_the_month_n_months_back():
+    assert cutoff(dt.date(2026, 11, 10), 3) == dt.date(2026, 8, 1)
+    assert cutoff(dt.date(2026, 11, 30), 3) == dt.date(2026, 8, 1)  # a month at a time, not a day
+    assert cutoff(dt.date(2026, 5, 31), 3) == dt.date(2026, 2, 1)
+    assert cutoff(dt.date(2026, 2, 15), 14) == dt.date(2024, 12, 1)
+    assert cutoff(dt.date(2026, 1, 1), 1) == dt.date(2025, 12, 1)
 
 
 def test_the_same_change_twice_on_one_day_leaves_together_and_a_records_last_row_stays():
