@@ -34,7 +34,7 @@ from sheetcrm.starter import demo_config, example_config, init_workbook, write_d
 from sheetcrm.crm.learned import candidate_name
 from sheetcrm.crm.scoring import evaluate as evaluate_scoring, method_name
 from sheetcrm.engine import Results
-from sheetcrm.sync import SyncOutcome, plan_context, plan_sync, sync
+from sheetcrm.sync import SyncOutcome, plan_context, plan_sync, read_archive, sync
 from sheetcrm.terminal import visible, visible_json
 from sheetcrm.validate import Crm, read_crm
 from sheetcrm.warehouse.settings import ENV_URL, Mirrored, WarehouseError, WarehouseSettings
@@ -268,7 +268,8 @@ def validate(target: Target, fmt: str) -> None:
             snapshot = book.read()
         crm, _results, _plan = plan_sync(snapshot, config, dt.date.today(),
                                          sent_versions=Journal.versions_held(book), progress=bar,
-                                         templates=template_shelf(config))
+                                         templates=template_shelf(config),
+                                         archive=read_archive(config, book, dt.date.today()))
     if fmt == "json":
         echo_json(json.dumps(crm.report.as_dict(crm.stats()), ensure_ascii=False, indent=2))
     else:
@@ -386,7 +387,9 @@ def _results(target: Target, as_of: dt.datetime | None, fmt: str, **overrides: A
     with show.progress(fmt == "text") as bar:
         with bar.phase("reading"):
             snapshot = book.read()
-        _crm, results, _plan = plan_sync(snapshot, config, as_of.date() if as_of else dt.date.today(), progress=bar)
+        day = as_of.date() if as_of else dt.date.today()
+        # keep_months: the calibration counts the history rows the sheet gave up to the warehouse.
+        _crm, results, _plan = plan_sync(snapshot, config, day, progress=bar, archive=read_archive(config, book, day))
     return results
 
 
@@ -417,6 +420,9 @@ def forecast(target: Target, as_of: dt.datetime | None, months: int | None, fmt:
         return
     # People read the stages in their own words; JSON keeps the configured names, for programs.
     _print_forecast(results.in_team_words().forecast, results.kpis.currency)
+    if results.calibration_partial:  # keep_months: said, never a silently different calibration
+        echo(_("The stage calibration counts only the Stage History the sheet holds: the older rows keep_months "
+               "moved to the warehouse could not be read back."))
 
 
 @main.command(help=_("Lead scores (read-only), or with --evaluate how well the learned model predicts conversion."))
@@ -889,6 +895,10 @@ def _print_sync(outcome: SyncOutcome, book: Workbook) -> None:
     echo_lines(_cells_table(written))
     if outcome.result:
         echo_lines(show.rows_and_references(outcome.result.deleted, outcome.result.replaced))
+    if outcome.result and outcome.trimmed:
+        echo(ngettext("keep_months: {n} older row of history or Sync Log now only in the warehouse",
+                      "keep_months: {n} older rows of history or Sync Log now only in the warehouse",
+                      sum(outcome.trimmed.values())))
     if outcome.result and outcome.result.skipped:
         echo(ngettext("{n} cell skipped because its row changed meanwhile; the next sync plans it again",
                       "{n} cells skipped because their rows changed meanwhile; the next sync plans them again",

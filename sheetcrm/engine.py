@@ -28,7 +28,8 @@ from sheetcrm.i18n import current
 from sheetcrm.parse_cache import fields_of
 from sheetcrm.records import LEAD_STATUSES, Lead, Opportunity
 from sheetcrm.report import Issue
-from sheetcrm.validate import Crm
+from sheetcrm.validate import Crm, parse_context
+from sheetcrm.warehouse.keep import ARCHIVED, Archive, calibration_complete, calibration_rows
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,9 @@ class Results:
     words: Words = field(default_factory=Words)
     # The Cases tab's metrics and KPIs (crm/cases.py), when the workbook has one.
     cases: "CaseResults | None" = None
+    # The sheet gave Stage History rows up to the warehouse (keep_months) and this sync could not
+    # read them all back: the calibration covers only the rows the sheet holds (warehouse.keep).
+    calibration_partial: bool = False
 
     def score(self, lead: Lead) -> LeadScore | None:
         return self.scoring.scores.get(lead.id) if lead.id else None
@@ -94,9 +98,11 @@ def _now(name: str, inputs: Any, compute: Callable[[], Any]) -> Any:
 
 
 def compute(crm: Crm, config: Config, as_of: dt.date, fit_cache: FitCache | None = None,
-            remember: Remember = _now) -> Results:
+            archive: Archive | None = None, remember: Remember = _now) -> Results:
     """Everything the engine knows of `crm` (a `validate.read_crm` result) on `as_of`;
-    `fit_cache` spares refitting an unchanged lead history (`crm.learned.FitCache`);
+    `fit_cache` spares refitting an unchanged lead history (`crm.learned.FitCache`).
+    `archive`: what the warehouse holds of the history the sheet gave up (`warehouse.keep`,
+    read by the sync shell); the calibration counts those rows too, as if the sheet held them.
     `remember(name, inputs, compute)` may return the last sync's result of the same inputs
     (`SyncContext.remember`): the lead scores, when the leads, activities and settings are the
     last sync's. The results are the same either way."""
@@ -116,7 +122,9 @@ def compute(crm: Crm, config: Config, as_of: dt.date, fit_cache: FitCache | None
     related = RelatedIndex.build(activities, tasks, crm.records("contacts"))
     metrics = opportunity_metrics(opportunities, stages, as_of, stage_entered=stage_entered(stage_history),
                                   related=related, category_overrides=_category_overrides(opportunities))
-    calibration = stage_win_rates(stage_history, stages)
+    archived = crm.inputs.sequences.get(ARCHIVED, 0)
+    calibration = stage_win_rates(calibration_rows(
+        stage_history, archive, parse_context(config).stages if archive is not None else None), stages)
     fc = forecast(opportunities, metrics, stages, rates, as_of, quotas=quotas, calibration=calibration,
                   months=config.forecast_months)
     kpis = compute_kpis(opportunities, metrics, stages, rates, as_of, leads=leads, accounts=crm.records("accounts"),
@@ -132,6 +140,7 @@ def compute(crm: Crm, config: Config, as_of: dt.date, fit_cache: FitCache | None
         pipeline=_pipeline(opportunities, metrics, stages, rates), stage_history=stage_history,
         lead_history=lead_history, warnings=missing_rate_issues(opportunities, rates, tab=title), words=words,
         cases=case_results(crm, config, as_of) if "cases" in crm.tables else None,
+        calibration_partial=not calibration_complete(old_stages, archive, archived),
     )
 
 

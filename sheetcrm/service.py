@@ -58,7 +58,8 @@ from sheetcrm.merging import what_merged
 from sheetcrm.owned import locate
 from sheetcrm.schema import SYNC_LOG
 from sheetcrm.steps.sync_log import plan_log
-from sheetcrm.sync import ATTEMPTS as SYNC_ATTEMPTS, mirror_sync, plan_context, plan_sync, read_fits
+from sheetcrm.sync import (ATTEMPTS as SYNC_ATTEMPTS, mirror_sync, plan_context, plan_kept, plan_sync, read_archive,
+                           read_fits)
 from sheetcrm.synclog import LogQueue
 from sheetcrm.workbook import CellValue, Plan, Workbook, WorkbookConflict, WorkbookError
 
@@ -226,10 +227,12 @@ class Service:
                 handed = list(self.pending.rows)
                 # Read after the workbook: a submission stored meanwhile waits for the next sync.
                 batch = WebBatch(queue.waiting()) if queue is not None else None
-                ctx = plan_context(snapshot, self.config, self.today(), handed, log_now=self._log_due(),
-                                   sent_versions=Journal.versions_held(self.book), web=batch,
-                                   templates=template_shelf(self.config), fit_cache=self.fit_cache,
-                                   memo=self.memo)
+                if attempt == 1:
+                    archive = read_archive(self.config, self.book, self.today())  # keep_months: before planning
+                ctx = plan_kept(lambda held: plan_context(
+                    snapshot, self.config, self.today(), handed, log_now=self._log_due(),
+                    sent_versions=Journal.versions_held(self.book), web=batch, templates=template_shelf(self.config),
+                    fit_cache=self.fit_cache, memo=self.memo, archive=held), archive, self.config)
                 self.memo = self.memo.fresh()
                 crm, plan = ctx.crm, ctx.plan
                 result = None

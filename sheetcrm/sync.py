@@ -34,7 +34,8 @@ from sheetcrm.owned import TAB_NAME_TAKEN
 from sheetcrm.parse_cache import RowMemo
 from sheetcrm.steps import STEPS, Step, SyncContext
 from sheetcrm.validate import Crm, read_crm, team_config
-from sheetcrm.warehouse.settings import Mirrored
+from sheetcrm.warehouse.keep import Archive, cutoff
+from sheetcrm.warehouse.settings import Mirrored, WarehouseError
 from sheetcrm.workbook import CellValue, Plan, Snapshot, Workbook, WorkbookConflict, WriteResult
 
 
@@ -62,6 +63,9 @@ class SyncOutcome:
     # The rows this sync validated (.parsed) and took from the parse cache (.reused); None without it.
     memo: RowMemo | None = None
     mirrored: Mirrored | None = None   # what the warehouse mirror did (warehouse.mirror.Mirrored), None with no [warehouse]
+    # Rows `[warehouse] keep_months` took out of the sheet this sync, the warehouse holding them:
+    # "stage_history", "lead_status_history", "sync_log" -> rows (planned, on a dry run).
+    trimmed: dict[str, int] = dataclasses.field(default_factory=dict)
 
     @property
     def stepped_aside(self) -> list[tuple[str, str]]:
@@ -93,6 +97,7 @@ class SyncOutcome:
             "scoring": {"method": self.results.scoring.method, "note": self.results.scoring.note},
             "issues": [i.as_dict() for i in self.crm.report.issues],
             "warehouse": dataclasses.asdict(self.mirrored) if self.mirrored is not None else None,
+            "trimmed": dict(self.trimmed),
         }
 
 
@@ -100,7 +105,7 @@ def plan_sync(snapshot: Snapshot, config: Config, as_of: dt.date,
               log_rows: Sequence[Sequence[CellValue]] = (), log_now: bool = False, *,
               sent_versions: Collection[str] = (), progress: ProgressHook = _no_progress,
               web: WebBatch | None = None, templates: TemplateShelf | None = None,
-              memo: RowMemo | None = None) -> tuple[Crm, Results, Plan]:
+              memo: RowMemo | None = None, archive: Archive | None = None) -> tuple[Crm, Results, Plan]:
     """The read (`validate.read_crm`), then every step of `sheetcrm.steps.STEPS` in its order.
 
     `log_rows` are Sync Log rows waiting to be written (`sheetcrm run` keeps them); they
@@ -113,9 +118,11 @@ def plan_sync(snapshot: Snapshot, config: Config, as_of: dt.date,
     `progress` hears the "validating" and "computing" phases (ProgressHook). With no `locale`
     in the config file, the workbook's language decides what it writes (`validate.team_config`).
     `memo` (parse_cache.RowMemo): rows an earlier sync validated, reused where their cells are
-    the same and filled with this read's; the plan is the same with or without it."""
+    the same and filled with this read's; the plan is the same with or without it.
+    `archive`: what the warehouse holds of the history the sheet gave up (`read_archive`), so
+    the calibration counts it (`[warehouse] keep_months`)."""
     ctx = plan_context(snapshot, config, as_of, log_rows, log_now, sent_versions=sent_versions, progress=progress,
-                       web=web, templates=templates, memo=memo)
+                       web=web, templates=templates, memo=memo, archive=archive)
     assert ctx.results is not None  # the compute step is one of STEPS
     return ctx.crm, ctx.results, ctx.plan
 
@@ -124,10 +131,12 @@ def plan_context(snapshot: Snapshot, config: Config, as_of: dt.date,
                  log_rows: Sequence[Sequence[CellValue]] = (), log_now: bool = False, *,
                  sent_versions: Collection[str] = (), progress: ProgressHook = _no_progress,
                  web: WebBatch | None = None, templates: TemplateShelf | None = None,
-                 fit_cache: FitCache | None = None, memo: RowMemo | None = None) -> SyncContext:
+                 fit_cache: FitCache | None = None, memo: RowMemo | None = None,
+                 archive: Archive | None = None) -> SyncContext:
     """`plan_sync`, with everything the steps left on the context (what the workflows fired).
     `fit_cache`: learned-model fits a long-lived caller keeps between syncs (`sheetcrm run`);
-    `memo`: the rows an earlier sync parsed (`parse_cache`), reused where their cells are the same."""
+    `memo`: the rows an earlier sync parsed (`parse_cache`), reused where their cells are the same;
+    `archive`: what the warehouse holds of the history (`read_archive`), for `keep_months`."""
     config = team_config(snapshot, config)
     with using(config.locale), paused_collector():  # every issue, cell and word in the team's language
         progress("validating", 0, 1)
@@ -136,7 +145,7 @@ def plan_context(snapshot: Snapshot, config: Config, as_of: dt.date,
         assert crm.inputs is not None
         ctx = SyncContext(snapshot, config, as_of, crm, log_rows=log_rows, log_now=log_now,
                           sent_versions=sent_versions, marks=dict(crm.inputs.sequences), web=web,
-                          templates=templates, fit_cache=fit_cache, memo=memo)
+                          templates=templates, fit_cache=fit_cache, memo=memo, archive=archive)
         progress("computing", 0, len(STEPS))
         run_steps(ctx, STEPS, lambda done: progress("computing", done, len(STEPS)))
     return ctx
@@ -239,13 +248,16 @@ def sync(book: Workbook, config: Config, as_of: dt.date | None = None, dry_run: 
     fits = read_fits(book) if fit_cache is None else fit_cache
     path = _memo_path(book, cache)
     memo = parse_cache.load(path) if path is not None else None
+    archive = read_archive(config, book, day)
     for attempt in range(1, attempts + 1):
         progress("reading", 0, 1)
         with paused_collector():  # a million cells made and kept: no cycle to find among them
             snapshot = book.read()
         progress("reading", 1, 1)
-        ctx = plan_context(snapshot, config, day, sent_versions=sent_versions, progress=progress, web=web,
-                           templates=templates, fit_cache=fits, memo=memo)
+        ctx = plan_kept(lambda held: plan_context(snapshot, config, day, sent_versions=sent_versions,
+                                                  progress=progress, web=web, templates=templates,
+                                                  fit_cache=fits, memo=memo, archive=held),
+                        archive, config, dry_run)
         if kept and fits.misses:
             keep_fits(book, fits)
             fits.misses = 0
@@ -253,7 +265,8 @@ def sync(book: Workbook, config: Config, as_of: dt.date | None = None, dry_run: 
         if path is not None and memo is not None:
             _save_memo(path, memo)
         plan = ctx.plan
-        outcome = SyncOutcome(ctx.crm, ctx.results, plan, dry_run=dry_run, workflows=ctx.workflows, memo=memo)
+        outcome = SyncOutcome(ctx.crm, ctx.results, plan, dry_run=dry_run, workflows=ctx.workflows, memo=memo,
+                              trimmed=ctx.trimmed.counts())
         if not plan or dry_run:
             if not dry_run:
                 outcome.mirrored = mirror_sync(ctx, None, book)
@@ -296,6 +309,49 @@ def _save_memo(path: Path, memo: RowMemo) -> None:
 
 # The mirror's lines go where `sheetcrm run` logs (sheetcrm.logs), else to stderr.
 WAREHOUSE_LOG = logging.getLogger("sheetcrm.run.warehouse")
+
+
+def read_archive(config: Config, book: Workbook, as_of: dt.date) -> Archive | None:
+    """Before planning, with `[warehouse] keep_months`: what the warehouse holds of the workbook's
+    history and Sync Log (`warehouse.mirror.archive`), handed to the plan as data. None without
+    keep_months, or when the warehouse cannot be read: logged as one line (URL masked), and then
+    nothing leaves the sheet this sync. Never raises."""
+    settings = config.warehouse
+    if settings is None or settings.keep_months is None:
+        return None
+    with using(config.locale):
+        try:
+            from sheetcrm.warehouse.mirror import archive
+
+            return archive(settings, warehouse_source(book), cutoff(as_of, settings.keep_months))
+        except Exception as e:  # the sync goes on keeping every row; the mirror says the rest
+            detail = str(e) if isinstance(e, WarehouseError) else f"{type(e).__name__}: {e}"
+            WAREHOUSE_LOG.warning(_("{problem}; the sheet keeps its older history rows this sync",
+                                    problem=detail))
+            return None
+
+
+def plan_kept(plan: Callable[[Archive | None], SyncContext], archive: Archive | None, config: Config,
+              dry_run: bool = False) -> SyncContext:
+    """`plan(archive)`; when that plan removes history rows (`keep_months`), they are first marked
+    in the warehouse as given up (`warehouse.mirror.mark_trimmed`), so the calibration finds them
+    later; if that fails, `plan` again removing nothing (logged as one line). A dry run marks
+    nothing. Never raises for the warehouse."""
+    ctx = plan(archive)
+    trimmed = ctx.trimmed
+    if archive is None or dry_run or not (trimmed.stage or trimmed.lead) or config.warehouse is None:
+        return ctx
+    with using(config.locale):
+        try:
+            from sheetcrm.warehouse.mirror import mark_trimmed
+
+            mark_trimmed(config.warehouse, trimmed, ctx.as_of)
+            return ctx
+        except Exception as e:
+            detail = str(e) if isinstance(e, WarehouseError) else f"{type(e).__name__}: {e}"
+            WAREHOUSE_LOG.warning(_("{problem}; the sheet keeps its older history rows this sync",
+                                    problem=detail))
+    return plan(archive.holding_nothing())
 
 
 def warehouse_source(book: Workbook) -> str:

@@ -29,7 +29,7 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # The records and the tabs they live in, declared once.
     ("records", ("sheetcrm.records", "sheetcrm.schema", "sheetcrm.columns")),
     # The pure engine, with the settings it owns (stages, scoring).
-    ("crm", ("sheetcrm.crm",)),
+    ("crm", ("sheetcrm.crm", "sheetcrm.warehouse.keep")),
     # sheetcrm.toml: composes the settings the concepts below own.
     ("config", ("sheetcrm.config",)),
     # One read: a snapshot becomes typed records and issues; where sheetcrm's tabs are; IDs;

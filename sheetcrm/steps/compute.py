@@ -7,9 +7,28 @@ amount with no exchange rate) join the report before the Validation tab is plann
 from __future__ import annotations
 
 from sheetcrm.engine import compute
+from sheetcrm.i18n import _, ngettext
+from sheetcrm.owned import locate
+from sheetcrm.report import Issue
+from sheetcrm.schema import FORECAST
 from sheetcrm.steps.context import StepResult, SyncContext
+from sheetcrm.warehouse.keep import ARCHIVED
+
+CALIBRATION_PARTIAL = "calibration_partial"
 
 
 def run(ctx: SyncContext) -> StepResult:
-    ctx.results = compute(ctx.crm, ctx.config, ctx.as_of, fit_cache=ctx.fit_cache, remember=ctx.remember)
-    return StepResult(issues=list(ctx.results.warnings))
+    ctx.results = compute(ctx.crm, ctx.config, ctx.as_of, fit_cache=ctx.fit_cache, archive=ctx.archive,
+                          remember=ctx.remember)
+    issues = list(ctx.results.warnings)
+    if ctx.results.calibration_partial:
+        # Said plainly rather than a calibration that silently differs (warehouse.keep).
+        n = ctx.marks_read.get(ARCHIVED, 0)
+        issues.append(Issue(
+            "warning", locate(ctx.snapshot, FORECAST, ctx.locale).title, None, None, None, n, CALIBRATION_PARTIAL,
+            ngettext("The stage calibration counts only the Stage History this sheet holds: the {n} older row "
+                     "keep_months moved to the warehouse could not be read back this sync.",
+                     "The stage calibration counts only the Stage History this sheet holds: the {n} older rows "
+                     "keep_months moved to the warehouse could not be read back this sync.", n),
+            _("It counts them again once the warehouse they went to can be read (sheetcrm warehouse status).")))
+    return StepResult(issues=issues)

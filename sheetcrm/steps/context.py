@@ -23,6 +23,7 @@ from sheetcrm.engine import Results
 from sheetcrm.intake.queue import WebBatch
 from sheetcrm.report import Issue
 from sheetcrm.validate import Crm
+from sheetcrm.warehouse.keep import Archive, Trim, cutoff
 from sheetcrm.workbook import CellValue, Plan, Snapshot
 
 T = TypeVar("T")
@@ -68,6 +69,13 @@ class SyncContext:
     refused: dict[str, Any] = field(default_factory=dict)
     # The engine's results (the compute step).
     results: Results | None = None
+    # What the warehouse holds of the history the sheet keeps only N months of (`[warehouse]
+    # keep_months`; `warehouse.keep.Archive`, read by the sync shell before planning); None: not
+    # read (no keep_months, or unreachable), so nothing leaves the sheet this sync.
+    archive: Archive | None = None
+    # The rows this plan removes from the history tabs and the Sync Log (the history and
+    # sync_log steps): the shell marks them in the warehouse before the write.
+    trimmed: Trim = field(default_factory=Trim)
     # Learned-model fits kept between syncs by a long-lived caller (`sheetcrm run`): a
     # `crm.learned.FitCache`; None fits afresh. The results are the same either way.
     fit_cache: Any = None
@@ -97,6 +105,14 @@ class SyncContext:
     @property
     def locale(self) -> str:
         return self.config.locale
+
+    @property
+    def keep_before(self) -> dt.date | None:
+        """With `[warehouse] keep_months` and the warehouse read: the day before which history
+        and Sync Log rows the warehouse holds leave the sheet; else None (the sheet keeps all)."""
+        settings = self.config.warehouse
+        months = settings.keep_months if settings is not None else None
+        return cutoff(self.as_of, months) if months and self.archive is not None else None
 
     @property
     def shown(self) -> Results:

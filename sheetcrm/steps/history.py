@@ -2,6 +2,12 @@
 
 A history row of a record whose ID this sync hands out requires that ID's write, so history
 never names an ID that did not land (`ctx.id_fills`, from the ids step).
+
+With `[warehouse] keep_months` and the warehouse read before planning (`ctx.archive`), rows
+older than that the warehouse already holds leave the tabs with a plan that writes anyway,
+each record's last row staying (`warehouse.keep.kept_history`); what leaves is on
+`ctx.trimmed`, and the Stage History rows given up are counted in the `_sheetcrm` mark
+`keep.ARCHIVED` (moved in `ctx.marks`).
 """
 
 from __future__ import annotations
@@ -12,19 +18,36 @@ from typing import Any
 from sheetcrm.crm import HistoryRow
 from sheetcrm.plan import owned_tab
 from sheetcrm.render import history_body
-from sheetcrm.schema import LEAD_HISTORY, STAGE_HISTORY
+from sheetcrm.schema import LEAD_HISTORY, STAGE_HISTORY, OwnedTab
 from sheetcrm.steps.context import StepResult, SyncContext
+from sheetcrm.warehouse.keep import ARCHIVED, kept_history
 from sheetcrm.workbook import CellWrite
 
 
 def run(ctx: SyncContext) -> StepResult:
-    part = StepResult()
     results = ctx.results
     assert results is not None  # the compute step runs first
-    for tab, history, with_amount in ((STAGE_HISTORY, results.stage_history, True),
-                                      (LEAD_HISTORY, results.lead_history, False)):
+    histories = {STAGE_HISTORY: results.stage_history, LEAD_HISTORY: results.lead_history}
+    part = _planned(ctx, histories)
+    before, archive = ctx.keep_before, ctx.archive
+    # Rows keep_months lets go ride along with a plan that writes anyway: an idle sync stays idle
+    # (on Google: no write), and a sync that writes makes the same requests as without it.
+    if before is None or archive is None or not (ctx.plan or part.plan):
+        return part
+    stage, ctx.trimmed.stage = kept_history(results.stage_history, archive.held.get("stage_history", frozenset()),
+                                            before)
+    lead, ctx.trimmed.lead = kept_history(results.lead_history, archive.held.get("lead_status_history", frozenset()),
+                                          before)
+    if ctx.trimmed.stage:
+        ctx.marks[ARCHIVED] = ctx.marks.get(ARCHIVED, 0) + len(ctx.trimmed.stage)
+    return _planned(ctx, {STAGE_HISTORY: stage, LEAD_HISTORY: lead})
+
+
+def _planned(ctx: SyncContext, histories: dict[OwnedTab, list[HistoryRow]]) -> StepResult:
+    part = StepResult()
+    for tab, history in histories.items():
         first = len(part.plan.writes)
-        owned_tab(part.plan, ctx.snapshot, tab, ctx.locale, history_body(history, with_amount))
+        owned_tab(part.plan, ctx.snapshot, tab, ctx.locale, history_body(history, tab is STAGE_HISTORY))
         part.plan.writes[first:] = tie_to_ids(part.plan.writes[first:], history, ctx.id_fills)
     return part
 

@@ -10,25 +10,38 @@ from sheetcrm.owned import owned_title
 from sheetcrm.plan import owned_tab
 from sheetcrm.schema import SYNC_LOG, SYNC_LOG_ROWS
 from sheetcrm.steps.context import StepResult, SyncContext
+from sheetcrm.warehouse.keep import kept_log
 from sheetcrm.workbook import CellValue, Plan, Snapshot, same_value
 
 
 def run(ctx: SyncContext) -> StepResult:
     part = StepResult()
-    if ctx.log_rows and (ctx.plan or ctx.log_now):
-        plan_log(part.plan, ctx.snapshot, ctx.locale, ctx.log_rows)
+    before, held = ctx.keep_before, ctx.archive.held.get("sync_log", frozenset()) if ctx.archive else frozenset()
+    title = owned_title(ctx.snapshot, SYNC_LOG)
+    rows = _rows(ctx.snapshot, title)
+    kept = kept_log(rows, held, before) if before is not None else rows
+    # Rows keep_months lets go ride along with a plan that writes anyway, like waiting rows.
+    if (ctx.log_rows and (ctx.plan or ctx.log_now)) or (len(kept) < len(rows) and ctx.plan):
+        plan_log(part.plan, ctx.snapshot, ctx.locale, ctx.log_rows, kept)
+        ctx.trimmed.log = len(rows) - len(kept)
     return part
 
 
-def plan_log(plan: Plan, snapshot: Snapshot, locale: str, log_rows: Sequence[Sequence[CellValue]]) -> None:
-    """Append `log_rows` to the Sync Log tab and keep its newest SYNC_LOG_ROWS rows.
+def plan_log(plan: Plan, snapshot: Snapshot, locale: str, log_rows: Sequence[Sequence[CellValue]],
+             kept: Sequence[Sequence[CellValue]] | None = None) -> None:
+    """Append `log_rows` to the Sync Log tab and keep its newest SYNC_LOG_ROWS rows. `kept`:
+    the tab's rows to keep (default: all of them; `keep_months` lets older ones go).
 
     A row already in the tab is not added again: when a write's answer is lost after Google
     applied it, the caller cannot know, and hands the same rows to the next plan."""
-    title = owned_title(snapshot, SYNC_LOG)
-    kept = [row for row in (snapshot.tabs[title].rows[1:] if title else []) if any(v not in (None, "") for v in row)]
+    if kept is None:
+        kept = _rows(snapshot, owned_title(snapshot, SYNC_LOG))
     fresh = [list(row) for row in log_rows if not any(_same_row(row, have) for have in kept)]
-    owned_tab(plan, snapshot, SYNC_LOG, locale, (kept + fresh)[-SYNC_LOG_ROWS:])
+    owned_tab(plan, snapshot, SYNC_LOG, locale, [*kept, *fresh][-SYNC_LOG_ROWS:])
+
+
+def _rows(snapshot: Snapshot, title: str | None) -> list[Sequence[CellValue]]:
+    return [row for row in (snapshot.tabs[title].rows[1:] if title else []) if any(v not in (None, "") for v in row)]
 
 
 def _same_row(a: Sequence[CellValue], b: Sequence[CellValue]) -> bool:

@@ -33,13 +33,14 @@ from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from sqlalchemy import Connection, Engine, and_, bindparam, create_engine, func, or_, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, create_engine, func, inspect, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from sheetcrm.i18n import _
+from sheetcrm.warehouse.keep import Archive, Trim
 from sheetcrm.warehouse.rows import Batch
 from sheetcrm.warehouse.settings import Mirrored, WarehouseError, WarehouseSettings, masked, scrub
 from sheetcrm.warehouse.tables import APPENDED, MIRROR, OUTBOX, RECORDS, STAMPS, VERSION_TABLE, key_of
@@ -224,6 +225,68 @@ def _upsert(connection: Connection, insert: Any, table: Any, key: tuple[str, ...
         where=or_(*changed))
     columns = [c.name for c in table.columns if c.name not in STAMPS]
     connection.execute(stmt, [{**{c: r.get(c) for c in columns}, **stamps} for r in rows])
+
+
+# -- keep_months: what the sheet may give up ----------------------------------------------------
+
+def archive(settings: WarehouseSettings, source: str, before: dt.date) -> Archive:
+    """What the warehouse holds of the workbook `source` before its sync (warehouse.keep):
+    the keys of its history and Sync Log rows dated before `before`, and the Stage History rows
+    the sheet gave up earlier (`trimmed_on` set). Rows are trusted only when the mark names this
+    workbook (a warehouse holds one; an empty or another's holds nothing for it). One read-only
+    transaction, no migration (a later revision reads the same). WarehouseError (one line, URL
+    masked) when it cannot be read."""
+    url = settings.effective_url()
+    engine = engine_for(settings)
+    try:
+        with engine.connect() as connection:
+            if current(connection) is None or "trimmed_on" not in {
+                    c["name"] for c in inspect(connection).get_columns(APPENDED["stage_history"].name)}:
+                return Archive()  # never mirrored, or by a sheetcrm before keep_months: nothing left the sheet yet
+            if connection.execute(select(MIRROR.c.source).where(MIRROR.c.source == source)).first() is None:
+                return Archive()
+            held: dict[str, frozenset[Any]] = {}
+            for name, table in APPENDED.items():
+                if name == "sync_log":
+                    # ISO times sort as text; a time that is not ISO is never removed (keep.kept_log).
+                    query = select(table.c.time, table.c.job).where(table.c.time < before.isoformat())
+                    held[name] = frozenset(tuple(r) for r in connection.execute(query))
+                else:
+                    key = [table.c[k] for k in ("record_id", "changed_at", "from_value", "to_value", "n")]
+                    held[name] = frozenset(tuple(r) for r in connection.execute(
+                        select(*key).where(table.c.changed_at < before)))
+            stage = APPENDED["stage_history"]
+            rows = connection.execute(select(stage).where(stage.c.trimmed_on.is_not(None))
+                                      .order_by(stage.c.changed_at, stage.c.record_id, stage.c.n)).mappings()
+            archived = tuple(((r["record_id"], r["changed_at"], r["from_value"], r["to_value"], r["n"]), r["amount"])
+                             for r in rows)
+            return Archive(held, archived)
+    except (SQLAlchemyError, OSError) as e:
+        raise WarehouseError(_("warehouse {url}: {problem}", url=masked(url), problem=problem(e, url))) from None
+    finally:
+        engine.dispose()
+
+
+def mark_trimmed(settings: WarehouseSettings, trim: Trim, on: dt.date) -> None:
+    """Mark the history rows a plan removes from the sheet (`trim`) as given up on `on`, in one
+    transaction, before the write: so a write whose mirror then fails still leaves the
+    calibration every row. A row marked earlier keeps its day. WarehouseError when it fails
+    (the caller then removes nothing)."""
+    url = settings.effective_url()
+    engine = engine_for(settings)
+    try:
+        with engine.begin() as connection:
+            for table, keys in ((APPENDED["stage_history"], trim.stage), (APPENDED["lead_status_history"], trim.lead)):
+                if not keys:
+                    continue
+                names = ("record_id", "changed_at", "from_value", "to_value", "n")
+                where = and_(*(table.c[k] == bindparam(f"k_{k}") for k in names), table.c.trimmed_on.is_(None))
+                connection.execute(update(table).where(where).values(trimmed_on=on),
+                                   [{f"k_{k}": v for k, v in zip(names, key)} for key in keys])
+    except (SQLAlchemyError, OSError) as e:
+        raise WarehouseError(_("warehouse {url}: {problem}", url=masked(url), problem=problem(e, url))) from None
+    finally:
+        engine.dispose()
 
 
 # -- status -------------------------------------------------------------------------------------

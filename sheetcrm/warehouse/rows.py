@@ -13,13 +13,12 @@ be sure what it now says. Two rows sharing a key are both held, for the same rea
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Iterable
+from typing import Any
 
 from sheetcrm import cells
 from sheetcrm.engine import Results
@@ -30,6 +29,7 @@ from sheetcrm.schema import SYNC_LOG
 from sheetcrm.steps.context import SyncContext
 from sheetcrm.table import Table
 from sheetcrm.validate import Crm, read_crm
+from sheetcrm.warehouse.keep import cell_text, history_keys
 from sheetcrm.warehouse.tables import COMPUTED, RECORDS, key_of
 from sheetcrm.workbook import CellValue, Plan, Snapshot
 from sheetcrm.workbook.memory import MemoryWorkbook
@@ -161,13 +161,10 @@ def _computed(crm: Crm, results: Results) -> dict[str, dict[str, Row]]:
     return out
 
 
-def _history(rows: Iterable[Any], with_amount: bool) -> list[Row]:
-    seen: Counter = Counter()
+def _history(rows: list[Any], with_amount: bool) -> list[Row]:
     out = []
-    for h in rows:
-        key = (h.record_id, h.changed_at, h.from_value or "", h.to_value)
-        seen[key] += 1
-        row = dict(zip(("record_id", "changed_at", "from_value", "to_value"), key), n=seen[key])
+    for h, key in zip(rows, history_keys(rows)):
+        row = dict(zip(("record_id", "changed_at", "from_value", "to_value", "n"), key))
         if with_amount:
             row["amount"] = h.amount
         out.append(row)
@@ -181,7 +178,7 @@ def _outbox(after: Snapshot, locale: str) -> list[Row]:
         row_id = r.text("id")
         if not row_id or row_id in rows:
             continue
-        rows[row_id] = {k: (r.attempts if k == "attempts" else _text(r.raw.get(k))) for k in OUTBOX_KEYS}
+        rows[row_id] = {k: (r.attempts if k == "attempts" else cell_text(r.raw.get(k))) for k in OUTBOX_KEYS}
     return list(rows.values())
 
 
@@ -190,24 +187,14 @@ def _sync_log(after: Snapshot) -> list[Row]:
     out: dict[tuple[str, str], Row] = {}
     for raw in (after.tabs[title].rows[1:] if title else []):
         cells_ = list(raw) + [None] * (9 - len(raw))
-        time, job = _text(cells_[0]), _text(cells_[1])
+        time, job = cell_text(cells_[0]), cell_text(cells_[1])
         if not time or not job:
             continue
         out.setdefault((time, job), {
             "time": time, "job": job, "duration_s": _number(cells_[2]), "rows_read": _integer(cells_[3]),
             "issues": _integer(cells_[4]), "cells_written": _integer(cells_[5]), "requests": _integer(cells_[6]),
-            "status": _text(cells_[7]), "message": _text(cells_[8])})
+            "status": cell_text(cells_[7]), "message": cell_text(cells_[8])})
     return list(out.values())
-
-
-def _text(v: CellValue) -> str | None:
-    if v is None or v == "":
-        return None
-    if isinstance(v, (dt.date, dt.datetime)):
-        return v.isoformat()
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    return str(v)
 
 
 def _number(v: CellValue) -> Decimal | None:

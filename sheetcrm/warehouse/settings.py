@@ -5,6 +5,7 @@ what one sync's mirror did.
     url = "postgresql://crm:secret@db.example.com/crm"   # or "sqlite:///crm.db" (the default)
     attempts = 3            # tries per sync when the database cannot be reached
     backoff_seconds = 1.0   # doubled after each failed try
+    keep_months = 12        # the sheet keeps 12 months of history; the warehouse every row
 
 $SHEETCRM_WAREHOUSE_URL wins over `url`, so the password can stay out of the file. This module
 imports no SQLAlchemy: a config with no [warehouse] never needs the `warehouse` extra.
@@ -18,10 +19,10 @@ from urllib.parse import urlsplit
 
 from dataclasses import dataclass
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from sheetcrm.i18n import _
-from sheetcrm.settings import MINUTE, Section, seconds
+from sheetcrm.settings import MINUTE, KeyedProblem, Section, seconds
 
 ENV_URL = "SHEETCRM_WAREHOUSE_URL"
 DEFAULT_URL = "sqlite:///crm.db"
@@ -51,6 +52,18 @@ class WarehouseSettings(Section):
     backoff_seconds: float = seconds(1.0, MINUTE)
     # Seconds to wait for a connection before a try counts as failed.
     connect_timeout: float = seconds(10.0, MINUTE)
+    # Keep only the last N months of Stage History, Lead Status History and the Sync Log in the
+    # sheet, the warehouse keeping every row (warehouse.keep); None keeps everything.
+    keep_months: int | None = Field(default=None, ge=1, le=1200)
+
+    @model_validator(mode="after")
+    def _keep_needs_url(self) -> "WarehouseSettings":
+        # The rows keep_months removes live on only in the warehouse: never in a crm.db that is
+        # whichever folder the command happened to run in.
+        if self.keep_months is not None and "url" not in self.model_fields_set and not os.environ.get(ENV_URL):
+            raise KeyedProblem("keep_months", _("needs the warehouse's url (or ${env}): the rows it removes from "
+                                                "the sheet live on only in the warehouse", env=ENV_URL))
+        return self
 
     @field_validator("url")
     @classmethod

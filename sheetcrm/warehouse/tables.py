@@ -104,6 +104,9 @@ def _history(name: str, with_amount: bool) -> Table:
         Column("n", Integer(), primary_key=True),
         *([Column("amount", Numeric())] if with_amount else []),
         Column("first_seen_at", DateTime(timezone=True), nullable=False),
+        # The sync's day when `keep_months` removed the row from the sheet (warehouse.keep);
+        # set before that write, so the calibration finds every row the sheet gave up.
+        Column("trimmed_on", Date()),
     )
 
 

@@ -1,0 +1,175 @@
+"""What the sheet keeps of its long histories with `[warehouse] keep_months`: pure.
+
+Stage History, Lead Status History and the Sync Log grow forever; with `keep_months = N` the
+sheet keeps their last N months and the warehouse keeps every row (docs/warehouse.md). The
+rules, each for a reason:
+
+- a row leaves the sheet only when it is dated before `cutoff(as_of, N)` (whole months) AND the warehouse
+  already holds it by its natural key (`history_keys`, the key `warehouse.rows` mirrors it
+  by), as the sync shell asked before planning (`Archive.held`): a failed or skipped mirror
+  removes nothing;
+- each record's last history row stays whatever its age: `record_changes`, `stage_entered`
+  (Days in Stage, rotting) and the conversion step read it;
+- rows that share a key but for `n` (the same change twice on one day) leave together or not
+  at all, so the kept rows' keys never renumber;
+- the forecast's calibration (`crm.history.stage_win_rates`) counts every row ever logged: it
+  reads the rows the sheet gave up back from the warehouse (`Archive.stage_rows`, the rows
+  sheetcrm marked `trimmed_on` there before removing them), beside the sheet's
+  (`calibration_rows`). The `_sheetcrm` mark `ARCHIVED` counts the Stage History rows the
+  sheet gave up; when the warehouse cannot show that many this sync, a `calibration_partial`
+  warning on the Forecast tab says the calibration covers only the history the sheet holds
+  (`calibration_complete`), instead of a silently different number.
+
+The shell (`sheetcrm.sync`) reads the `Archive` before planning and marks what a plan removes
+(`Trim.stage`, `Trim.lead`) in the warehouse before the write; if that fails it plans again
+removing nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Iterable, Mapping, Sequence
+
+from sheetcrm import cells
+from sheetcrm.crm.history import HistoryRow, latest
+
+# The natural key of a history row in the warehouse: record_id, changed_at, from_value ('' on
+# a record's first row), to_value, n (1 for the first of identical rows, in tab order).
+HistoryKey = tuple[str, dt.date, str, str, int]
+# A Sync Log row's: its Time and Job cells as text.
+LogKey = tuple[str, str]
+
+# The `_sheetcrm` mark counting the Stage History rows the sheet handed to the warehouse.
+ARCHIVED = "archived:stage_history"
+
+
+@dataclass(frozen=True)
+class Archive:
+    """What the warehouse held of this workbook before the sync (read by `sync.read_archive`).
+
+    `held`: warehouse table name ("stage_history", "lead_status_history", "sync_log") -> the
+    keys it holds of rows dated before the cutoff; `stage_rows`: the Stage History rows the
+    sheet gave up earlier (marked trimmed in the warehouse): (key, amount), oldest first."""
+
+    held: dict[str, frozenset[Any]] = field(default_factory=dict)
+    stage_rows: tuple[tuple[HistoryKey, Decimal | None], ...] = ()
+
+    def holding_nothing(self) -> "Archive":
+        """The same archive for the calibration, with nothing the sheet may remove."""
+        return Archive({}, self.stage_rows)
+
+
+@dataclass
+class Trim:
+    """What one plan removes from the sheet, by key: the shell marks the histories' in the
+    warehouse before the write."""
+
+    stage: list[HistoryKey] = field(default_factory=list)
+    lead: list[HistoryKey] = field(default_factory=list)
+    log: int = 0   # Sync Log rows
+
+    def counts(self) -> dict[str, int]:
+        """Rows removed per warehouse table name, only those with some."""
+        counts = {"stage_history": len(self.stage), "lead_status_history": len(self.lead), "sync_log": self.log}
+        return {name: n for name, n in counts.items() if n}
+
+
+def cutoff(as_of: dt.date, months: int) -> dt.date:
+    """The first day of the month `months` months before `as_of`'s: rows dated before it are
+    older than `months` months. Whole months, so rows leave a month at a time: the tabs are
+    rewritten once a month, not every day."""
+    year, month = divmod(as_of.year * 12 + as_of.month - 1 - months, 12)
+    return dt.date(year, month + 1, 1)
+
+
+def history_keys(rows: Iterable[HistoryRow]) -> list[HistoryKey]:
+    """Each row's warehouse key, in order (`n` numbers identical rows in tab order)."""
+    seen: Counter = Counter()
+    out: list[HistoryKey] = []
+    for h in rows:
+        base = (h.record_id, h.changed_at, h.from_value or "", h.to_value)
+        seen[base] += 1
+        out.append((*base, seen[base]))
+    return out
+
+
+def kept_history(rows: Sequence[HistoryRow], held: frozenset[Any], before: dt.date
+                 ) -> tuple[list[HistoryRow], list[HistoryKey]]:
+    """(the rows the tab keeps, in order; the keys of those it gives up). A group of identical
+    rows (one key but for n) is given up only whole, never the group of a record's last row."""
+    keys = history_keys(rows)
+    last = {id(row) for row in latest(rows).values()}
+    groups: dict[tuple, list[int]] = {}
+    for i, key in enumerate(keys):
+        groups.setdefault(key[:4], []).append(i)
+    gone: set[int] = set()
+    for base, members in groups.items():
+        if base[1] < before and all(keys[i] in held and id(rows[i]) not in last for i in members):
+            gone.update(members)
+    return [r for i, r in enumerate(rows) if i not in gone], [keys[i] for i in sorted(gone)]
+
+
+def log_key(row: Sequence[Any]) -> LogKey | None:
+    """A Sync Log row's key as the warehouse holds it (`warehouse.rows`), None without one."""
+    time, job = (cell_text(row[i]) if i < len(row) else None for i in (0, 1))
+    return (time, job) if time and job else None
+
+
+def log_day(time: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(time[:10])
+    except ValueError:
+        return None
+
+
+def kept_log(rows: Sequence[Sequence[Any]], held: frozenset[Any], before: dt.date) -> list[Sequence[Any]]:
+    """The Sync Log rows the tab keeps: all but those dated before `before` the warehouse holds."""
+    out = []
+    for row in rows:
+        key = log_key(row)
+        day = log_day(key[0]) if key else None
+        if key is None or day is None or day >= before or key not in held:
+            out.append(row)
+    return out
+
+
+def calibration_rows(sheet: Sequence[HistoryRow], archive: Archive | None,
+                     names: Mapping[str, str] | None = None) -> list[HistoryRow]:
+    """What the calibration counts: the archived rows the sheet no longer holds (older, so
+    first: a record's last row stays the sheet's), then the sheet's. `names` reads an archived
+    row's words as the read does a tab's (`inputs.read_history`: normalised word -> stage)."""
+    if archive is None or not archive.stage_rows:
+        return list(sheet)
+    have = set(history_keys(sheet))
+
+    def key(text: str | None) -> str | None:
+        return names.get(cells.normalize_key(text), text) if text and names is not None else text
+
+    return [HistoryRow(record, from_ or None, to, day, amount, to_key=key(to) or to, from_key=key(from_ or None))
+            for (record, day, from_, to, _n), amount in archive.stage_rows
+            if (record, day, from_, to, _n) not in have] + list(sheet)
+
+
+def calibration_complete(sheet: Sequence[HistoryRow], archive: Archive | None, archived: int) -> bool:
+    """Whether the calibration sees every row ever logged: the sheet gave up `archived` rows
+    (the ARCHIVED mark) and the warehouse shows at least as many it no longer holds."""
+    if archived <= 0:
+        return True
+    if archive is None:
+        return False
+    have = set(history_keys(sheet))
+    return sum(1 for key, _row in archive.stage_rows if key not in have) >= archived
+
+
+def cell_text(v: Any) -> str | None:
+    """A cell as the warehouse's text columns hold it: dates ISO, whole floats without ".0"."""
+    if v is None or v == "":
+        return None
+    if isinstance(v, (dt.date, dt.datetime)):
+        return v.isoformat()
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)

@@ -1,0 +1,456 @@
+"""`[warehouse] keep_months` (issue 17): the sheet keeps the last N months of Stage History, Lead
+Status History and the Sync Log while the warehouse keeps every row (docs/warehouse.md).
+
+Two twin workbooks live the same ten months of a sales team (deals moved, won and lost, leads
+worked), synced on the same days: one with `keep_months = 3`, one keeping everything. Every
+cell outside the history tabs must be the same in both after every sync (the calibrated
+forecast, Days in Stage, the Dashboard, the people's own cells), a row may leave the sheet
+only once the warehouse held it before the sync, each record's last row stays, the warehouse
+holds every row, and an unreachable warehouse removes nothing. Against SQLite and a real
+PostgreSQL (conftest.py), with real .xlsx files, and on the Google emulator.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import pytest
+from sqlalchemy import create_engine, select
+from sqlalchemy.engine import Engine
+
+from books import xlsx_book
+from demo_runs import run_cli
+from sheetcrm.config import Config
+from sheetcrm.crm.history import latest
+from sheetcrm.emulator import Emulator
+from sheetcrm.owned import owned_title
+from sheetcrm.schema import FORECAST, LEAD_HISTORY, SEQUENCES, STAGE_HISTORY, SYNC_LOG
+from sheetcrm.steps.compute import CALIBRATION_PARTIAL
+from sheetcrm.sync import sync
+from sheetcrm.validate import read_crm
+from sheetcrm.warehouse.keep import ARCHIVED, cutoff, history_keys
+from sheetcrm.warehouse.settings import WarehouseSettings
+from sheetcrm.warehouse.tables import APPENDED
+from sheetcrm.workbook import CellWrite, Plan
+from sheetcrm.workbook.credentials import connect
+from sheetcrm.workbook.gsheets import GoogleSheetsWorkbook, RetryPolicy
+from sheetcrm.workbook.target import header_tests
+
+MONTHS = 3
+ACCOUNTS = [["ID", "Name", "Domain", "Industry", "Employees", "Country", "Owner", "Status", "Created"],
+            ["ACC-0001", "Acme", "acme.com", "Software", 50, "US", "ana", "Customer", dt.datetime(2025, 1, 5)]]
+OPPORTUNITIES = [["ID", "Name", "Account", "Contact", "Owner", "Stage", "Amount", "Currency", "Close Date", "Created",
+                  "Notes"]] + [
+    [f"OPP-{n:04d}", f"Deal {n}", "ACC-0001", "", "ana" if n % 2 else "bo", "Prospecting", 1000 * n, "USD",
+     dt.datetime(2026, 12, n), dt.datetime(2025, 12, n), f"typed by a person {n}"] for n in range(1, 9)]
+LEADS = [["ID", "First Name", "Last Name", "Company", "Email", "Status", "Source", "Owner", "Created"]] + [
+    [f"LEAD-{n:04d}", f"Ann{n}", "Lee", f"Co {n}", f"ann{n}@co{n}.com", "New", "Web", "ana", dt.datetime(2025, 12, n)]
+    for n in range(1, 6)]
+
+# (sync day, deals moved, leads moved): what the team did before each sync.
+STORY = [
+    (dt.date(2026, 1, 10), {}, {}),
+    (dt.date(2026, 2, 10), {1: "Qualification", 2: "Qualification", 3: "Qualification"}, {1: "Contacted"}),
+    (dt.date(2026, 3, 10), {1: "Proposal", 2: "Closed Lost", 4: "Qualification"}, {1: "Qualified", 2: "Contacted"}),
+    (dt.date(2026, 4, 10), {1: "Closed Won", 3: "Proposal", 5: "Qualification"}, {2: "Unqualified"}),
+    (dt.date(2026, 5, 10), {3: "Closed Won", 4: "Proposal", 6: "Qualification"}, {3: "Contacted"}),
+    (dt.date(2026, 6, 10), {4: "Closed Lost", 5: "Proposal"}, {}),
+    (dt.date(2026, 7, 10), {6: "Proposal", 7: "Qualification"}, {3: "Qualified"}),
+    (dt.date(2026, 8, 10), {5: "Negotiation"}, {4: "Contacted"}),
+    (dt.date(2026, 9, 10), {7: "Proposal"}, {}),
+    (dt.date(2026, 10, 10), {5: "Closed Won", 8: "Qualification"}, {4: "Qualified"}),
+    (dt.date(2026, 11, 10), {6: "Closed Lost"}, {5: "Contacted"}),
+]
+# sheetcrm's tabs whose rows keep_months lets go (or that count them): the only ones that differ.
+TRIMMED_TABS = {STAGE_HISTORY.key, LEAD_HISTORY.key, SYNC_LOG.key, SEQUENCES.key}
+
+
+def tabs() -> dict[str, list[list]]:
+    return {"Accounts": [list(r) for r in ACCOUNTS], "Opportunities": [list(r) for r in OPPORTUNITIES],
+            "Leads": [list(r) for r in LEADS]}
+
+
+def engine_of(url: str) -> Engine:
+    return create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+
+
+def held(url: str, name: str) -> set[tuple]:
+    """Every key the warehouse's appended table `name` holds."""
+    table = APPENDED[name]
+    engine = engine_of(url)
+    try:
+        with engine.connect() as c:
+            return {tuple(r) for r in c.execute(select(*(col for col in table.primary_key)))}
+    finally:
+        engine.dispose()
+
+
+def move(book, day_edits: dict[int, str], lead_edits: dict[int, str]) -> None:
+    """What the person does before a sync: types a deal's Stage or a lead's Status."""
+    snapshot = book.read()
+    writes = []
+    for tab, prefix, edits in (("Opportunities", "OPP", day_edits), ("Leads", "LEAD", lead_edits)):
+        rows = snapshot.tabs[tab].rows
+        for n, value in edits.items():
+            row = next(i for i, r in enumerate(rows, 1) if r and r[0] == f"{prefix}-{n:04d}")
+            writes.append(CellWrite(tab, row, 6, value))  # Stage, Status: the sixth column of both
+    if writes:
+        book.write(Plan(writes=writes))
+
+
+def others(snapshot) -> dict[str, list]:
+    """Every tab but those keep_months trims, as its cells."""
+    skip = {owned_title(snapshot, t) for t in (STAGE_HISTORY, LEAD_HISTORY, SYNC_LOG, SEQUENCES)}
+    return {title: [list(r) for r in grid.rows] for title, grid in snapshot.tabs.items() if title not in skip}
+
+
+def histories(snapshot, config):
+    crm = read_crm(snapshot, config)
+    return crm.inputs.stage_history, crm.inputs.lead_history
+
+
+@pytest.mark.parametrize("locale", ["en", "es"])  # in Spanish the history's words are Spanish
+def test_the_sheet_keeps_n_months_the_warehouse_every_row_and_every_number_stays(tmp_path, warehouse_url, locale):
+    kept_url, full_url = warehouse_url, f"sqlite:///{tmp_path / 'full.db'}"
+    kept_config = Config(locale=locale, warehouse=WarehouseSettings(url=kept_url, keep_months=MONTHS))
+    full_config = Config(locale=locale, warehouse=WarehouseSettings(url=full_url))
+    kept = xlsx_book(tmp_path / "kept.xlsx", tabs())
+    full = xlsx_book(tmp_path / "full.xlsx", tabs())
+    trimmed_ever = 0
+    left = {"stage_history": 0, "lead_status_history": 0}
+    for day, deals, leads in STORY:
+        move(kept, deals, leads)
+        move(full, deals, leads)
+        before = {name: held(kept_url, name) if day != STORY[0][0] else set() for name in APPENDED}
+        done = sync(kept, kept_config, as_of=day)
+        sync(full, full_config, as_of=day)
+        assert done.mirrored is not None and done.mirrored.outcome == "mirrored"
+        assert not any(i.code == CALIBRATION_PARTIAL for i in done.crm.report.issues)
+        k, f = kept.read(), full.read()
+        # (3), (8): the calibrated forecast, Days in Stage, the Dashboard and every person's cell
+        # are the same as without keep_months.
+        assert others(k) == others(f), day
+        (ks, kl), (fs, fl) = histories(k, kept_config), histories(f, full_config)
+        for sheet, whole, name in ((ks, fs, "stage_history"), (kl, fl, "lead_status_history")):
+            gone = set(history_keys(whole)) - set(history_keys(sheet))
+            # (1): only rows older than N months that the warehouse held before this sync.
+            assert gone <= before[name], (day, gone - before[name])
+            assert all(key[1] < cutoff(day, MONTHS) for key in gone)
+            # (2): each record's last row stays, whatever its age.
+            assert latest(sheet) == latest(whole)
+            # (6): the warehouse holds every row ever logged.
+            assert held(kept_url, name) == set(history_keys(whole))
+            trimmed_ever = max(trimmed_ever, len(gone))
+            # The sync says what it took out of the sheet (JSON: "trimmed").
+            assert done.as_dict()["trimmed"].get(name, 0) == len(gone) - left[name], (day, name)
+            left[name] = len(gone)
+        # What the sheet gave up is counted beside the sequences, for the calibration's check.
+        crm = read_crm(k, kept_config)
+        assert crm.inputs.sequences.get(ARCHIVED, 0) == len(set(history_keys(fs)) - set(history_keys(ks)))
+    assert trimmed_ever >= 5, "the story must let rows go, or it proves nothing"
+    # The calibration counted every closed deal, though their first rows left the sheet: all six
+    # closed deals were in the first stage, three of them won.
+    first_stage = next(r for r in k.tabs[owned_title(k, FORECAST)].rows if r and r[-1] == 6)
+    assert first_stage[2] == 0.5
+    assert all(r.from_value for r in ks if r.record_id in {"OPP-0001", "OPP-0002", "OPP-0003"})  # first rows gone
+    assert max(r.changed_at for r in ks) >= STORY[-1][0]
+    assert min(r.changed_at for r in ks) < cutoff(STORY[-1][0], MONTHS)  # old last rows stay
+
+    # (8): what the person typed is as typed (beside being the same as in the twin).
+    deals = k.tabs["Opportunities"].rows
+    assert [r[:3] + r[4:5] + r[10:11] for r in deals[1:]] == [r[:3] + r[4:5] + r[10:11] for r in OPPORTUNITIES[1:]]
+    assert [r[:4] for r in k.tabs["Accounts"].rows] == [r[:4] for r in ACCOUNTS]
+
+    # (4): a second sync on the same day changes nothing, in the sheet or the warehouse.
+    again = sync(kept, kept_config, as_of=STORY[-1][0])
+    assert again.result is None and not again.plan
+    assert again.mirrored.outcome == "unchanged"
+    assert kept.read().tabs == k.tabs
+
+
+def test_an_unreachable_warehouse_removes_nothing_and_says_the_calibration_is_partial(tmp_path, caplog):
+    url = f"sqlite:///{tmp_path / 'wh.db'}"
+    book = xlsx_book(tmp_path / "crm.xlsx", tabs())
+    config = Config(warehouse=WarehouseSettings(url=url, keep_months=MONTHS))
+    for day, deals, leads in STORY:
+        move(book, deals, leads)
+        sync(book, config, as_of=day)
+    trimmed = read_crm(book.read(), config).inputs.sequences[ARCHIVED]
+    assert trimmed > 0
+    # The database is gone (a folder that does not exist): the sync goes on, nothing leaves the sheet.
+    gone = Config(warehouse=WarehouseSettings(url=f"sqlite:///{tmp_path / 'nowhere' / 'wh.db'}", keep_months=MONTHS,
+                                              attempts=1))
+    before = book.read()
+    move(book, {8: "Proposal"}, {5: "Qualified"})
+    late = dt.date(2027, 3, 10)  # everything before December is older than 3 months now
+    with caplog.at_level(logging.WARNING):
+        outcome = sync(book, gone, as_of=late)
+    assert outcome.result is not None  # (5): the sync succeeded and wrote
+    assert outcome.mirrored.outcome == "failed"
+    after = book.read()
+    stage_before, lead_before = histories(before, config)
+    stage_after, lead_after = histories(after, config)
+    assert set(history_keys(stage_before)) <= set(history_keys(stage_after))
+    assert set(history_keys(lead_before)) <= set(history_keys(lead_after))
+    assert read_crm(after, config).inputs.sequences[ARCHIVED] == trimmed
+    # The calibration could not read back the rows the sheet gave up: it says so, plainly.
+    partial = [i for i in outcome.crm.report.issues if i.code == CALIBRATION_PARTIAL]
+    assert len(partial) == 1 and partial[0].severity == "warning" and partial[0].value == trimmed
+    assert "keeps its older history rows this sync" in caplog.text
+    # So does the read-only forecast, as a person runs it.
+    (tmp_path / "sheetcrm.toml").write_text(f'[warehouse]\nurl = "sqlite:///{tmp_path / "nowhere" / "wh.db"}"\n'
+                                            f"keep_months = {MONTHS}\nattempts = 1\n", encoding="utf-8")
+    out = run_cli("forecast", "--workbook", "crm.xlsx", "--as-of", late.isoformat(), cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "The stage calibration counts only the Stage History the sheet holds" in out.stdout
+    assert "keeps its older history rows this sync" in out.stderr and "Traceback" not in out.stderr
+    # Reachable again: the calibration is whole again and the rows that aged go.
+    back = sync(book, config, as_of=late)
+    assert not any(i.code == CALIBRATION_PARTIAL for i in back.crm.report.issues)
+    assert read_crm(book.read(), config).inputs.sequences[ARCHIVED] > trimmed
+
+
+def test_rows_leave_only_once_the_warehouse_holds_them(tmp_path):
+    """keep_months turned on over a long history with an empty warehouse: the first sync mirrors
+    and removes nothing; the next one removes what the first mirrored."""
+    book = xlsx_book(tmp_path / "crm.xlsx", tabs())
+    for day, deals, leads in STORY:
+        move(book, deals, leads)
+        sync(book, Config(), as_of=day)
+    whole = histories(book.read(), Config())
+    config = Config(warehouse=WarehouseSettings(url=f"sqlite:///{tmp_path / 'wh.db'}", keep_months=MONTHS))
+    day = STORY[-1][0]
+    first = sync(book, config, as_of=day)
+    assert first.mirrored.outcome == "mirrored"
+    assert histories(book.read(), config) == whole
+    # The warehouse holds them now, but a sync with nothing else to write stays idle: the rows
+    # leave with the next write (on Google, keep_months never costs a batchUpdate of its own).
+    idle = sync(book, config, as_of=day)
+    assert not idle.plan and idle.result is None and idle.trimmed == {}
+    assert histories(book.read(), config) == whole
+    move(book, {8: "Proposal"}, {})  # the next sync writes anyway
+    # The next sync, as a person runs it: it says what now lives only in the warehouse.
+    (tmp_path / "sheetcrm.toml").write_text(f'[warehouse]\nurl = "sqlite:///{tmp_path / "wh.db"}"\n'
+                                            f"keep_months = {MONTHS}\n", encoding="utf-8")
+    out = run_cli("sync", "--workbook", "crm.xlsx", "--as-of", day.isoformat(), cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    stage, lead = histories(book.read(), config)
+    gone = len(whole[0]) + 1 - len(stage) + len(whole[1]) - len(lead)
+    assert len(stage) < len(whole[0]) + 1 and len(lead) < len(whole[1])
+    assert f"keep_months: {gone} older rows of history or Sync Log now only in the warehouse" in out.stdout
+    assert "warehouse: mirrored" in out.stdout
+
+
+def test_the_sync_log_keeps_n_months_once_the_warehouse_holds_them(tmp_path):
+    from sheetcrm.sync import plan_context, plan_kept, read_archive
+
+    rows = [["Time", "Job", "Duration (s)", "Rows Read", "Issues", "Cells Written", "Requests", "Status", "Message"]]
+    rows += [[f"2026-{m:02d}-01T09:00:00.000+00:00", "sync", 1.5, 10, 0, 3, 2, "ok", ""] for m in range(1, 12)]
+    book = xlsx_book(tmp_path / "crm.xlsx", {**tabs(), "Sync Log": rows})
+    book.write(Plan(mark_owned=["Sync Log"]))
+    url = f"sqlite:///{tmp_path / 'wh.db'}"
+    config = Config(warehouse=WarehouseSettings(url=url, keep_months=MONTHS))
+    day = dt.date(2026, 11, 20)
+    sync(book, config, as_of=day)  # mirrors the Sync Log: the warehouse held none of it before
+    assert len(book.read().tabs["Sync Log"].rows) == 12
+    assert len(held(url, "sync_log")) == 11
+    move(book, {1: "Qualification"}, {})  # a plan that writes anyway: the old rows ride along
+    archive = read_archive(config, book, day)
+    ctx = plan_kept(lambda a: plan_context(book.read(), config, day, [["2026-11-20T10:00:00.000+00:00", "sync", 1, 10,
+                                                                         0, 3, 2, "ok", ""]], archive=a),
+                    archive, config)
+    book.write(ctx.plan)
+    times = [r[0] for r in book.read().tabs["Sync Log"].rows[1:]]
+    # Older than 3 months on 2026-11-20: before August 1st.
+    assert times == ["2026-08-01T09:00:00.000+00:00", "2026-09-01T09:00:00.000+00:00",
+                     "2026-10-01T09:00:00.000+00:00", "2026-11-01T09:00:00.000+00:00",
+                     "2026-11-20T10:00:00.000+00:00"]
+    assert ctx.trimmed.log == 7
+    assert len(held(url, "sync_log")) == 11  # the warehouse keeps every row
+
+
+# -- on Google: the same story over real gspread against the emulator -----------------------------
+
+@pytest.fixture
+def emu(monkeypatch):
+    with Emulator() as emulator:
+        monkeypatch.setenv("SHEETS_EMULATOR_HOST", emulator.host)
+        yield emulator
+
+
+class Counted:
+    def __init__(self, key: str) -> None:
+        self.trace: list = []
+        conn = connect(None, policy=RetryPolicy(attempts=3, sleep=lambda s: None), tracer=self.trace.append)
+        self.book = GoogleSheetsWorkbook(conn.client, key, "sheetcrm@project.iam.gserviceaccount.com",
+                                        **header_tests(Config()))
+
+    def counts(self) -> tuple[int, int]:
+        reads = sum(1 for t in self.trace if t.kind == "read")
+        return reads, len(self.trace) - reads
+
+
+def _plain(rows):
+    return [[v.date().isoformat() if isinstance(v, dt.datetime) else v for v in r] for r in rows]
+
+
+def test_on_google_the_same_numbers_and_the_same_requests_per_sync(emu, tmp_path):
+    keys = [emu.create_spreadsheet("CRM", {t: _plain(r) for t, r in tabs().items()}, value_input="USER_ENTERED")
+            for _twin in range(2)]
+    kept, full = Counted(keys[0]), Counted(keys[1])
+    url = f"sqlite:///{tmp_path / 'wh.db'}"
+    kept_config = Config(warehouse=WarehouseSettings(url=url, keep_months=MONTHS))
+    trimmed = 0
+    for day, deals, leads in STORY:
+        move(kept.book, deals, leads)
+        move(full.book, deals, leads)
+        kept.trace.clear()
+        full.trace.clear()
+        sync(kept.book, kept_config, as_of=day)
+        sync(full.book, Config(), as_of=day)
+        # (7): keep_months costs no request: its rows ride in the sync's one batchUpdate.
+        assert kept.counts() == full.counts(), day
+        k, f = kept.book.read(), full.book.read()
+        assert others(k) == others(f), day
+        trimmed = read_crm(k, kept_config).inputs.sequences.get(ARCHIVED, 0)
+    assert trimmed >= 5
+    # A month later, nothing edited: Days in Stage moved, so both write; the rows that aged
+    # leave in that same batchUpdate.
+    for twin in (kept, full):
+        twin.trace.clear()
+    later = sync(kept.book, kept_config, as_of=dt.date(2026, 12, 10))
+    sync(full.book, Config(), as_of=dt.date(2026, 12, 10))
+    assert later.trimmed and kept.counts() == full.counts()
+    assert others(kept.book.read()) == others(full.book.read())
+    # The same day again: nothing to do, and keep_months adds no request to an idle sync.
+    for twin in (kept, full):
+        twin.trace.clear()
+    idle = sync(kept.book, kept_config, as_of=dt.date(2026, 12, 10))
+    sync(full.book, Config(), as_of=dt.date(2026, 12, 10))
+    assert not idle.plan and idle.trimmed == {}
+    assert kept.counts() == full.counts() == (2, 0)
+
+
+# -- the rules, one at a time --------------------------------------------------------------------
+
+def test_older_than_n_months_is_before_the_first_of_the_month_n_months_back():
+    assert cutoff(dt.date(2026, 11, 10), 3) == dt.date(2026, 8, 1)
+    assert cutoff(dt.date(2026, 11, 30), 3) == dt.date(2026, 8, 1)  # a month at a time, not a day
+    assert cutoff(dt.date(2026, 5, 31), 3) == dt.date(2026, 2, 1)
+    assert cutoff(dt.date(2026, 2, 15), 14) == dt.date(2024, 12, 1)
+    assert cutoff(dt.date(2026, 1, 1), 1) == dt.date(2025, 12, 1)
+
+
+def test_the_same_change_twice_on_one_day_leaves_together_and_a_records_last_row_stays():
+    from sheetcrm.crm.history import HistoryRow
+    from sheetcrm.warehouse.keep import kept_history
+
+    old = dt.date(2026, 1, 5)
+    rows = [HistoryRow("OPP-1", None, "Prospecting", old), HistoryRow("OPP-1", "Prospecting", "Proposal", old),
+            HistoryRow("OPP-1", "Proposal", "Prospecting", old), HistoryRow("OPP-1", "Prospecting", "Proposal", old),
+            HistoryRow("OPP-2", None, "Prospecting", old), HistoryRow("OPP-2", "Prospecting", "Proposal", old),
+            HistoryRow("OPP-1", "Proposal", "Closed Won", dt.date(2026, 2, 1))]
+    keys = history_keys(rows)
+    assert keys[3][-1] == 2  # the second Prospecting -> Proposal of the day
+    # The warehouse holds all but the second Prospecting -> Proposal of OPP-1.
+    kept, gone = kept_history(rows, frozenset(keys) - {keys[3]}, dt.date(2026, 3, 1))
+    assert gone == [keys[0], keys[2], keys[4]]          # that change stays with its twin, OPP-2's last stays
+    assert kept == [rows[1], rows[3], rows[5], rows[6]]
+    assert history_keys(kept) == [keys[1], keys[3], keys[5], keys[6]]  # the kept rows' keys do not renumber
+
+
+def test_when_the_warehouse_cannot_mark_what_leaves_the_plan_removes_nothing(tmp_path, caplog):
+    from sheetcrm.sync import plan_context, plan_kept, read_archive
+
+    url = f"sqlite:///{tmp_path / 'wh.db'}"
+    book = xlsx_book(tmp_path / "crm.xlsx", tabs())
+    config = Config(warehouse=WarehouseSettings(url=url, keep_months=MONTHS))
+    for day, deals, leads in STORY[:-1]:
+        move(book, deals, leads)
+        sync(book, config, as_of=day)
+    day, deals, leads = STORY[-1]
+    move(book, deals, leads)
+    archive = read_archive(config, book, day)
+    assert archive is not None and archive.stage_rows and archive.held["stage_history"]
+    snapshot = book.read()
+    would = plan_context(snapshot, config, day, archive=archive)
+    assert would.trimmed.stage  # this sync would let rows go
+    # The database is gone between the read and the mark: the rows stay in the sheet.
+    gone = Config(warehouse=WarehouseSettings(url=f"sqlite:///{tmp_path / 'nowhere' / 'wh.db'}", keep_months=MONTHS))
+    with caplog.at_level(logging.WARNING):
+        ctx = plan_kept(lambda a: plan_context(snapshot, config, day, archive=a), archive, gone)
+    assert not ctx.trimmed.stage and not ctx.trimmed.lead
+    assert "keeps its older history rows this sync" in caplog.text
+    # The calibration still counts what the sheet gave up earlier: the same forecast as the plan that trims.
+    assert ctx.results.forecast.stage_calibration == would.results.forecast.stage_calibration
+    assert not ctx.results.calibration_partial
+
+
+def test_keep_months_without_a_warehouse_url_is_one_line_and_exit_2(tmp_path, monkeypatch):
+    from sheetcrm.config import ConfigError, load_config
+
+    monkeypatch.delenv("SHEETCRM_WAREHOUSE_URL", raising=False)
+    path = tmp_path / "sheetcrm.toml"
+    path.write_text("[warehouse]\nkeep_months = 6\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        load_config(path)
+    assert "warehouse.keep_months" in str(e.value) and "url" in str(e.value)
+    xlsx_book(tmp_path / "crm.xlsx", tabs())
+    out = run_cli("sync", "--workbook", "crm.xlsx", cwd=tmp_path)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1 and "keep_months" in out.stderr
+    path.write_text('[warehouse]\nurl = "sqlite:///wh.db"\nkeep_months = 0\n', encoding="utf-8")
+    with pytest.raises(ConfigError):
+        load_config(path)
+    path.write_text('[warehouse]\nurl = "sqlite:///wh.db"\nkeep_months = 6\n', encoding="utf-8")
+    assert load_config(path).warehouse.keep_months == 6
+    monkeypatch.setenv("SHEETCRM_WAREHOUSE_URL", "sqlite:///elsewhere.db")
+    path.write_text("[warehouse]\nkeep_months = 6\n", encoding="utf-8")
+    assert load_config(path).warehouse.keep_months == 6
+
+
+def test_sheetcrm_run_keeps_n_months_as_sync_does(tmp_path, monkeypatch):
+    from sheetcrm.service import Service
+    from sheetcrm.synclog import LogQueue
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    url = f"sqlite:///{tmp_path / 'wh.db'}"
+    config = Config(warehouse=WarehouseSettings(url=url, keep_months=MONTHS))
+    ran = xlsx_book(tmp_path / "ran.xlsx", tabs())
+    synced = xlsx_book(tmp_path / "synced.xlsx", tabs())
+    days = iter(STORY)
+    today = {"day": STORY[0][0]}
+    service = Service(config, ran, logging.getLogger("test-keep-months"), log_queue=LogQueue(tmp_path / "q.jsonl"),
+                      today=lambda: today["day"])
+    other = Config(warehouse=WarehouseSettings(url=f"sqlite:///{tmp_path / 'other.db'}", keep_months=MONTHS))
+    for day, deals, leads in days:
+        today["day"] = day
+        move(ran, deals, leads)
+        move(synced, deals, leads)
+        service.sync()
+        sync(synced, other, as_of=day)
+        a, b = ran.read(), synced.read()
+        assert histories(a, config) == histories(b, other), day
+        assert others(a) == others(b), day
+    assert read_crm(ran.read(), config).inputs.sequences[ARCHIVED] >= 5
+
+
+def test_another_workbooks_warehouse_holds_nothing_for_this_one(tmp_path):
+    """The history tables have no workbook column: a warehouse holds one workbook (its mark says
+    which), so rows are trusted only under this workbook's mark."""
+    url = f"sqlite:///{tmp_path / 'wh.db'}"
+    config = Config(warehouse=WarehouseSettings(url=url, keep_months=MONTHS))
+    first = xlsx_book(tmp_path / "first.xlsx", tabs())
+    second = xlsx_book(tmp_path / "second.xlsx", tabs())
+    for day, deals, leads in STORY:
+        move(first, deals, leads)
+        sync(first, config, as_of=day)
+    for day, deals, leads in STORY:  # the same story, the same history rows, the same keys
+        move(second, deals, leads)
+        done = sync(second, config, as_of=day)
+        assert done.mirrored.outcome == "failed" and not done.trimmed  # refused: another workbook's
+    stage, lead = histories(second.read(), config)
+    assert read_crm(second.read(), config).inputs.sequences.get(ARCHIVED, 0) == 0
+    full = {name: len(held(url, name)) for name in ("stage_history", "lead_status_history")}
+    assert len(stage) == full["stage_history"] and len(lead) == full["lead_status_history"]  # it kept every row
