@@ -29,7 +29,8 @@ import datetime as dt
 import re
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any, Iterable
+from itertools import zip_longest
+from typing import Any, Iterable, Sequence
 
 from babel import Locale
 from babel.numbers import format_currency, format_decimal, format_percent, get_currency_precision, \
@@ -154,22 +155,41 @@ def shown(value: CellValue, kind: str, currency: str, locale: str) -> str:
     return format_decimal(number, "#,##0", locale=locale) if kind == COUNT else str(value)
 
 
-def width(header: CellValue, values: Iterable[tuple[CellValue, str]], currency: str, locale: str) -> int:
-    """Characters a column needs for its header and its (value, kind) cells, within MAX_WIDTH.
+_NUMBERS = {int, float, Decimal}  # measured at their extremes (bool is its own type: shown as text)
+_MEASURED = _NUMBERS | {str, dt.date}  # the types `width` measures a run at a time
+
+
+def width(header: CellValue, runs: Iterable[tuple[str, Sequence[CellValue]]], currency: str, locale: str) -> int:
+    """Characters a column needs for its header and its cells, within MAX_WIDTH; `runs` are
+    (kind, values) pairs: the column's cells cut where their kind changes (`_runs_of`).
 
     Numbers of one kind are measured at their extremes only: a format's text grows with
-    the magnitude, so a 100,000-row column costs two formatted values, not 100,000."""
+    the magnitude, so a 100,000-row column costs two formatted values, not 100,000. A run of
+    text alone is measured by `len` in C: a write's widths cost about a pass over the cells."""
     longest = len(str(header or "")) + PADDING
-    extremes: dict[str, list[Any]] = {}
-    for value, kind in values:
-        if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
-            low_high = extremes.setdefault(kind, [value, value])
-            if value < low_high[0]:
-                low_high[0] = value
-            elif value > low_high[1]:
-                low_high[1] = value
-        elif value is not None:
-            longest = max(longest, len(shown(value, kind, currency, locale)) + PADDING)
+    extremes: dict[str, list[Any]] = {}  # kind -> [lowest, highest], over every run of the kind
+    for kind, values in runs:
+        types = set(map(type, values))
+        types.discard(type(None))
+        numbers: list[Any] = []
+        if str in types:
+            longest = max(longest, max(map(len, [v for v in values if type(v) is str])) + PADDING)
+        if dt.date in types:  # "yyyy-mm-dd", or the date format's own ten characters
+            longest = max(longest, 10 + PADDING)
+        if types & _NUMBERS:
+            numbers = [v for v in values if type(v) in _NUMBERS]
+        for value in [v for v in values if type(v) in types - _MEASURED] if types - _MEASURED else ():
+            if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+                numbers.append(value)
+            else:
+                longest = max(longest, len(shown(value, kind, currency, locale)) + PADDING)
+        if numbers:
+            low_high = extremes.setdefault(kind, [numbers[0], numbers[0]])
+            low, high = min(numbers), max(numbers)
+            if low < low_high[0]:
+                low_high[0] = low
+            if high > low_high[1]:
+                low_high[1] = high
     for kind, numbers in extremes.items():
         longest = max(longest, *(len(shown(v, kind, currency, locale)) + PADDING for v in numbers))
     return min(longest, MAX_WIDTH)
@@ -198,14 +218,15 @@ def column_formats(snapshot: Snapshot, plan: Plan, crm: Any, dashboard_kinds: li
         else:
             blocks = {col: [(2, None, kind)] for col, kind in COLUMN_KINDS[tab.key].items()}
         last_col = max(len(row) for row in content) if content else 0
+        columns = list(zip_longest(*content[1:]))  # the cells below the header, a tuple per column
         for col in range(1, last_col + 1):
             kinds = blocks.get(col, [])
-            cells = [(row[col - 1], _kind_at(kinds, r + 1)) for r, row in enumerate(content[1:], 1)
-                     if col - 1 < len(row)]
+            values = columns[col - 1] if col - 1 < len(columns) else ()
             header = content[0][col - 1] if col - 1 < len(content[0]) else None
             rows = tuple((first, last, f) for first, last, kind in kinds
                          if (f := number_format(kind, currency, locale)) is not None)
-            formats.append(ColumnFormat(title, col, width(header, cells, currency, locale), rows, owned=True))
+            formats.append(ColumnFormat(title, col, width(header, _runs_of(values, kinds), currency, locale), rows,
+                                        owned=True))
         layouts.append(TabLayout(title, fit_width=tab.key in PRINTED))
     rules = crm.inputs.workflows.table if crm.inputs is not None else None  # the Workflows tab: not a CRM tab
     for key, kinds_of in COMPUTED_KINDS.items():
@@ -218,11 +239,12 @@ def column_formats(snapshot: Snapshot, plan: Plan, crm: Any, dashboard_kinds: li
             if col is None:
                 continue
             kind = kinds_of.get(computed.key, TEXT)
-            cells = [(planned.get((row.row, col + 1), row.cells[col] if col < len(row.cells) else None), kind)
-                     for row in table.rows]
+            values = [row.cells[col] if col < len(row.cells) else None for row in table.rows]
+            if written := {r: v for (r, c), v in planned.items() if c == col + 1}:
+                values = [written.get(row.row, value) for row, value in zip(table.rows, values)]
             header = computed.display(locale)
             f = number_format(kind, currency, locale)
-            formats.append(ColumnFormat(table.title, col + 1, width(header, cells, currency, locale),
+            formats.append(ColumnFormat(table.title, col + 1, width(header, [(kind, values)], currency, locale),
                                         ((table.header.row + 1, None, f),) if f else ()))
     return formats, layouts
 
@@ -251,11 +273,27 @@ def _runs(kinds: list[str], first_row: int) -> list[tuple[int, int | None, str]]
     return out
 
 
-def _kind_at(blocks: list[tuple[int, int | None, str]], row: int) -> str:
+def _runs_of(values: Sequence[CellValue], blocks: list[tuple[int, int | None, str]]) -> list[tuple[str, Sequence[CellValue]]]:
+    """A column's cells from sheet row 2 down (`values`), cut into (kind, values) runs by its
+    blocks (first row, last row or None, kind): the first block naming a row gives its kind,
+    and rows no block names are text."""
+    n = len(values)
+    runs: list[tuple[str, Sequence[CellValue]]] = []
+    taken: list[tuple[int, int]] = []  # index spans, half open, already given a kind
     for first, last, kind in blocks:
-        if first <= row and (last is None or row <= last):
-            return kind
-    return TEXT
+        span = (max(first - 2, 0), n if last is None else min(max(last - 1, 0), n))
+        runs.extend((kind, values[a:b]) for a, b in _minus(span, taken))
+        taken.append(span)
+    runs.extend((TEXT, values[a:b]) for a, b in _minus((0, n), taken))
+    return runs
+
+
+def _minus(span: tuple[int, int], taken: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The parts of the half-open `span` outside every span of `taken`."""
+    parts = [span] if span[0] < span[1] else []
+    for low, high in taken:
+        parts = [p for a, b in parts for p in ((a, min(b, low)), (max(a, high), b)) if p[0] < p[1]]
+    return parts
 
 
 def _content(snapshot: Snapshot, plan: Plan, title: str) -> list[list[CellValue]]:
