@@ -154,10 +154,24 @@ class _Run:
         self.leads, self.activities = leads, activities
         self.locale = config.locale
         self.parse = parse_context(config)
-        self.new_word = words_of(crm, config)(LEAD_STATUS, "New")
-        self.handled = handled_keys(activities)
         self.start: dict[str, int | None] = {leads.title: None, activities.title: None}
-        self.highest = {prefix: _highest(t, prefix) for prefix, t in (("LEAD", leads), ("ACT", activities))}
+
+    # What only a response to handle needs is worked out on the first one: a sync with no new
+    # response (the usual one) would otherwise scan every lead and activity for nothing.
+    @functools.cached_property
+    def new_word(self) -> str:
+        """The team's word for a new lead's status."""
+        return words_of(self.crm, self.config)(LEAD_STATUS, "New")
+
+    @functools.cached_property
+    def handled(self) -> dict[str, str]:
+        """The responses already handled: response key -> the ID its activity is related to (`handled_keys`)."""
+        return handled_keys(self.activities)
+
+    @functools.cached_property
+    def highest(self) -> dict[str, int]:
+        """The highest LEAD- and ACT- number in the tabs, for the next new ID."""
+        return {prefix: _highest(t, prefix) for prefix, t in (("LEAD", self.leads), ("ACT", self.activities))}
 
     @functools.cached_property
     def people(self) -> Known:
