@@ -33,20 +33,20 @@ parse, never an error.
 from __future__ import annotations
 
 import dataclasses
-import gc
 import hashlib
 import io
 import os
 import pickle
 import sys
 import tempfile
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, Callable, TypeVar
 
 import pydantic
+
+from sheetcrm.collector import paused_collector
 
 FORMAT = 2  # bump when what an entry holds changes shape
 SUFFIX = ".rows"
@@ -78,17 +78,6 @@ class TabEntry:
     blob: bytes
 
 
-@contextmanager
-def _no_collector() -> Iterator[None]:
-    """Unpickling makes many objects and no cycles; the collector would walk the growing heap
-    over and over (3x the time of the load itself at 50k rows)."""
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _digest(value: Any, salt: bytes = b"") -> bytes | None:
@@ -173,7 +162,7 @@ class RowMemo:
         if key is None or entry is None or entry.key != key:
             return None
         try:
-            with _no_collector():
+            with paused_collector():
                 parse = pickle.loads(entry.blob)
         except Exception:  # noqa: BLE001 - a damaged part is a parse of the tab
             return None
@@ -187,7 +176,7 @@ class RowMemo:
         if entry is None:
             return None
         try:
-            with _no_collector():
+            with paused_collector():
                 return pickle.loads(entry.blob)
         except Exception:  # noqa: BLE001 - a damaged part is a parse of the tab
             return None
@@ -240,7 +229,7 @@ def load(path: Path) -> RowMemo:
     (unreadable, corrupt, another version of the code): the sync then parses every row."""
     memo = RowMemo()
     try:
-        with open(path, "rb") as f, _no_collector():
+        with open(path, "rb") as f, paused_collector():
             version, entries = pickle.load(f)
     except Exception:  # noqa: BLE001 - any damage to a cache file is a full parse, never an error
         return memo

@@ -12,16 +12,15 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import gc
 import hashlib
 import logging
 import os
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Collection, Iterator, Sequence
+from typing import Any, Callable, Collection, Sequence
 
 from sheetcrm import parse_cache
+from sheetcrm.collector import paused_collector
 from sheetcrm.config import Config
 from sheetcrm.crm.learned import FitCache
 from sheetcrm.crm.workflows import TemplateShelf
@@ -149,35 +148,6 @@ def plan_context(snapshot: Snapshot, config: Config, as_of: dt.date,
         progress("computing", 0, len(STEPS))
         run_steps(ctx, STEPS, lambda done: progress("computing", done, len(STEPS)))
     return ctx
-
-
-@contextmanager
-def paused_collector() -> Iterator[None]:
-    """Python's cyclic garbage collector off while a sync reads and plans; on again after,
-    if it was on before.
-
-    Planning keeps hundreds of thousands of objects alive at once (the snapshot's cells, the
-    records, the results) and makes almost no cycles; each full collection walks them all, so
-    at 10k leads the collector was about a quarter of a no-op sync's CPU (2.0 of 7.3 s). The
-    read makes no cycles; a plan's few (about 3,000 objects at 10k leads: the rule grammar's
-    parser tables, the learned model's handles) wait for the next full collection, which a
-    long-running service reaches within its next sync. Reference counting still frees
-    everything else at once. Process-wide, as `gc` is: a thread that finds it already off
-    leaves it to whoever turned it off."""
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if collecting:
-            # Turned on again, it would first walk everything the plan allocated (0.3-0.6 s at
-            # 10k leads) while most of it is about to be freed by reference counting anyway:
-            # freeze and unfreeze move every tracked object into the oldest generation without
-            # a walk, so the next full collection finds the plan's few cycles, if any remain.
-            # (Whatever a caller froze with gc.freeze is unfrozen too: sheetcrm freezes nothing.)
-            gc.freeze()
-            gc.unfreeze()
-            gc.enable()
 
 
 def run_steps(ctx: SyncContext, steps: Sequence[Step], done: Callable[[int], None] | None = None) -> None:

@@ -12,7 +12,8 @@ from decimal import Decimal
 from sheetcrm.config import Config
 from sheetcrm.plan import cell_value, tab_writes
 from sheetcrm.starter import write_demo
-from sheetcrm.sync import paused_collector, sync
+from sheetcrm.collector import paused_collector
+from sheetcrm.sync import sync
 from sheetcrm.workbook import Grid, same_value
 from sheetcrm.workbook.memory import MemoryWorkbook
 
