@@ -36,3 +36,24 @@ def xlsx(path: Path, tabs: Mapping[str, Sequence[Sequence[Any]]], formats: Mappi
 def xlsx_book(path: Path, tabs: Mapping[str, Sequence[Sequence[Any]]], **more: Any) -> XlsxWorkbook:
     """`xlsx(path, tabs, ...)` opened as sheetcrm's .xlsx backend."""
     return XlsxWorkbook(xlsx(path, tabs, **more))
+
+
+def crm_tabs(**overrides) -> dict[str, list[list]]:
+    """A small CRM with one quotable opportunity (OPP-0001, EUR, Send Quote ticked)."""
+    tabs = {
+        "Accounts": [["ID", "Name", "Country"], ["ACC-0001", "Acme <b>Corp</b>", "ES"]],
+        "Contacts": [["ID", "Account", "First Name", "Last Name", "Email"],
+                     ["CON-0001", "ACC-0001", "Ana", "Pérez", "ana@example.com"]],
+        "Opportunities": [["ID", "Name", "Account", "Contact", "Owner", "Stage", "Amount", "Currency", "Send Quote",
+                           "PO Number"],
+                          ["OPP-0001", "Expansion", "ACC-0001", "CON-0001", "Marta", "Proposal", 2500, "EUR", "yes",
+                           "PO-77"]],
+        "Products": [["SKU", "Name", "Unit Price", "Currency", "Tax Rate"],
+                     ["P1", "Licence", 1000.5, "EUR", 21], ["P2", "Support", 99.99, "EUR", 10]],
+        "Quote Lines": [["Opportunity", "SKU", "Quantity", "Unit Price", "Discount %"],
+                        ["OPP-0001", "P1", 2, "", 10], ["OPP-0001", "P2", 3, "", ""]],
+        "Activities": [["ID", "Date", "Type", "Subject", "Related", "Owner", "Outcome"],
+                       ["ACT-0007", "2026-11-01", "Call", "Intro", "OPP-0001", "Marta", ""]],
+    }
+    tabs.update(overrides)
+    return tabs

@@ -5,14 +5,13 @@ reads them (non-breaking and zero-width spaces, doubled spaces, curly quotes, ca
 from __future__ import annotations
 
 import datetime as dt
-import sys
 from decimal import Decimal
-from pathlib import Path
 
 import openpyxl
 import pytest
 from click.testing import CliRunner
 
+from books import crm_tabs
 from sheetcrm.cli import main
 from sheetcrm.config import Config
 from sheetcrm.emulator import Emulator
@@ -23,8 +22,6 @@ from sheetcrm.workbook.credentials import connect
 from sheetcrm.workbook.gsheets import GoogleSheetsWorkbook, RetryPolicy
 from sheetcrm.workbook.xlsx import XlsxWorkbook
 
-sys.path.insert(0, str(Path(__file__).parent / "mail"))
-from conftest import crm_tabs  # noqa: E402
 from test_outbox_smtp import xlsx_book  # noqa: E402
 from books import xlsx  # noqa: E402
 
