@@ -11,7 +11,7 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from books import crm_tabs
+from books import crm_tabs, xlsx_book
 from sheetcrm.cli import main
 from sheetcrm.config import Config
 from sheetcrm.emulator import Emulator
@@ -22,7 +22,6 @@ from sheetcrm.workbook.credentials import connect
 from sheetcrm.workbook.gsheets import GoogleSheetsWorkbook, RetryPolicy
 from sheetcrm.workbook.xlsx import XlsxWorkbook
 
-from test_outbox_smtp import xlsx_book  # noqa: E402
 from books import xlsx  # noqa: E402
 
 
@@ -94,7 +93,7 @@ def test_quote_on_an_opportunity_with_a_bad_cell_says_it_has_errors(tmp_path):
     tabs = crm_tabs()
     tabs["Opportunities"][0].append("Close Date")
     tabs["Opportunities"][1].append("2026-02-30")
-    book = xlsx_book(tmp_path, tabs)
+    book = xlsx_book(tmp_path / "crm.xlsx", tabs)
     (tmp_path / "c.toml").write_text('currency = "EUR"\n')
     result = CliRunner().invoke(main, ["quote", "OPP-0001", "--workbook", str(book.path),
                                        "--config", str(tmp_path / "c.toml"), "--out", str(tmp_path / "out")])
@@ -107,7 +106,7 @@ def test_quote_finds_an_opportunity_by_a_numeric_id_and_a_name_typed_loosely(tmp
     tabs = crm_tabs()
     tabs["Opportunities"][1][0] = 4563
     tabs["Quote Lines"] = [tabs["Quote Lines"][0], [4563, "P1", 2, "", 10], ["expansion\u00a0", "P2", 3, "", ""]]
-    book = xlsx_book(tmp_path, tabs)
+    book = xlsx_book(tmp_path / "crm.xlsx", tabs)
     (tmp_path / "c.toml").write_text('currency = "EUR"\n')
     wb = ["--workbook", str(book.path), "--config", str(tmp_path / "c.toml"), "--out", str(tmp_path / "out")]
     for key in ("4563", "Expansion", "EXPANSION"):
@@ -123,7 +122,7 @@ def test_quote_finds_an_opportunity_by_a_numeric_id_and_a_name_typed_loosely(tmp
 def test_a_quote_line_with_errors_that_names_its_deal_loosely_still_blocks_the_quote(tmp_path):
     tabs = crm_tabs()
     tabs["Quote Lines"].append(["opp-0001\u00a0", "P2", "two", "", ""])
-    book = xlsx_book(tmp_path, tabs)
+    book = xlsx_book(tmp_path / "crm.xlsx", tabs)
     (tmp_path / "c.toml").write_text('currency = "EUR"\n')
     result = CliRunner().invoke(main, ["quote", "OPP-0001", "--workbook", str(book.path),
                                        "--config", str(tmp_path / "c.toml"), "--out", str(tmp_path / "out")])
