@@ -34,10 +34,9 @@ def run(ctx: SyncContext) -> StepResult:
     # (on Google: no write), and a sync that writes makes the same requests as without it.
     if before is None or archive is None or not (ctx.plan or part.plan):
         return part
-    stage, ctx.trimmed.stage = kept_history(results.stage_history, archive.held.get("stage_history", frozenset()),
-                                            before)
-    lead, ctx.trimmed.lead = kept_history(results.lead_history, archive.held.get("lead_status_history", frozenset()),
-                                          before)
+    stage, ctx.trimmed.stage = kept_history(results.stage_history, archive.held.get("stage_history", {}), before,
+                                            with_amount=True)
+    lead, ctx.trimmed.lead = kept_history(results.lead_history, archive.held.get("lead_status_history", {}), before)
     if ctx.trimmed.stage:
         ctx.marks[ARCHIVED] = ctx.marks.get(ARCHIVED, 0) + len(ctx.trimmed.stage)
     return _planned(ctx, {STAGE_HISTORY: stage, LEAD_HISTORY: lead})

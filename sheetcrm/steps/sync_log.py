@@ -16,7 +16,7 @@ from sheetcrm.workbook import CellValue, Plan, Snapshot, same_value
 
 def run(ctx: SyncContext) -> StepResult:
     part = StepResult()
-    before, held = ctx.keep_before, ctx.archive.held.get("sync_log", frozenset()) if ctx.archive else frozenset()
+    before, held = ctx.keep_before, ctx.archive.held.get("sync_log", {}) if ctx.archive else {}
     title = owned_title(ctx.snapshot, SYNC_LOG)
     rows = _rows(ctx.snapshot, title)
     kept = kept_log(rows, held, before) if before is not None else rows

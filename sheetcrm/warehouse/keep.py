@@ -6,8 +6,11 @@ rules, each for a reason:
 
 - a row leaves the sheet only when it is dated before `cutoff(as_of, N)` (whole months) AND the warehouse
   already holds it by its natural key (`history_keys`, the key `warehouse.rows` mirrors it
-  by), as the sync shell asked before planning (`Archive.held`): a failed or skipped mirror
-  removes nothing;
+  by) with the same cells (a Stage History row's Amount, a Sync Log row's every cell), as the
+  sync shell asked before planning (`Archive.held`): a failed or skipped mirror removes
+  nothing, and neither does a row a person edited after it was mirrored (the warehouse
+  appends a row once, so only the sheet holds the edit) nor the second of two Sync Log rows
+  of one Time and Job;
 - each record's last history row stays whatever its age: `record_changes`, `stage_entered`
   (Days in Stage, rotting) and the conversion step read it;
 - rows that share a key but for `n` (the same change twice on one day) leave together or not
@@ -51,10 +54,11 @@ class Archive:
     """What the warehouse held of this workbook before the sync (read by `sync.read_archive`).
 
     `held`: warehouse table name ("stage_history", "lead_status_history", "sync_log") -> the
-    keys it holds of rows dated before the cutoff; `stage_rows`: the Stage History rows the
+    rows it holds dated before the cutoff, key -> the row's other cells as it holds them
+    (`history_content`, `log_content`); `stage_rows`: the Stage History rows the
     sheet gave up earlier (marked trimmed in the warehouse): (key, amount), oldest first."""
 
-    held: dict[str, frozenset[Any]] = field(default_factory=dict)
+    held: dict[str, Mapping[Any, Any]] = field(default_factory=dict)
     stage_rows: tuple[tuple[HistoryKey, Decimal | None], ...] = ()
 
     def holding_nothing(self) -> "Archive":
@@ -96,10 +100,27 @@ def history_keys(rows: Iterable[HistoryRow]) -> list[HistoryKey]:
     return out
 
 
-def kept_history(rows: Sequence[HistoryRow], held: frozenset[Any], before: dt.date
+def history_content(row: HistoryRow, with_amount: bool) -> Decimal | None:
+    """What the warehouse holds of a history row besides its key: Stage History's Amount."""
+    return row.amount if with_amount else None
+
+
+def same_content(held: Any, sheet: Any) -> bool:
+    """Whether the warehouse's copy of a row's cells is the sheet's: numbers by value (a
+    database's NUMERIC may come back as 89750.0000000000 for the sheet's 89750)."""
+    if isinstance(held, tuple) and isinstance(sheet, tuple):
+        return len(held) == len(sheet) and all(map(same_content, held, sheet))
+    if isinstance(held, (int, Decimal)) and isinstance(sheet, (int, Decimal)):
+        return Decimal(held) == Decimal(sheet)
+    return held == sheet
+
+
+def kept_history(rows: Sequence[HistoryRow], held: Mapping[Any, Any], before: dt.date, with_amount: bool = False
                  ) -> tuple[list[HistoryRow], list[HistoryKey]]:
     """(the rows the tab keeps, in order; the keys of those it gives up). A group of identical
-    rows (one key but for n) is given up only whole, never the group of a record's last row."""
+    rows (one key but for n) is given up only whole, never the group of a record's last row,
+    and a row only when the warehouse holds it as the sheet has it (`with_amount`: Stage
+    History's Amount compared too)."""
     keys = history_keys(rows)
     last = {id(row) for row in latest(rows).values()}
     groups: dict[tuple, list[int]] = {}
@@ -107,7 +128,9 @@ def kept_history(rows: Sequence[HistoryRow], held: frozenset[Any], before: dt.da
         groups.setdefault(key[:4], []).append(i)
     gone: set[int] = set()
     for base, members in groups.items():
-        if base[1] < before and all(keys[i] in held and id(rows[i]) not in last for i in members):
+        if base[1] < before and all(keys[i] in held and id(rows[i]) not in last
+                                    and same_content(held[keys[i]], history_content(rows[i], with_amount))
+                                    for i in members):
             gone.update(members)
     return [r for i, r in enumerate(rows) if i not in gone], [keys[i] for i in sorted(gone)]
 
@@ -118,6 +141,32 @@ def log_key(row: Sequence[Any]) -> LogKey | None:
     return (time, job) if time and job else None
 
 
+# A Sync Log row's cells after Time and Job, as the warehouse's columns hold them.
+LOG_COLUMNS = ("duration_s", "rows_read", "issues", "cells_written", "requests", "status", "message")
+
+
+def log_content(row: Sequence[Any]) -> tuple[Any, ...]:
+    """A Sync Log row's cells after its key, in LOG_COLUMNS order, as the warehouse holds them:
+    Duration a number, the counts whole numbers, Status and Message text (None when empty or
+    not such)."""
+    cells_ = (list(row[2:9]) + [None] * 7)[:7]
+    return (_number(cells_[0]), *(_integer(v) for v in cells_[1:5]), cell_text(cells_[5]), cell_text(cells_[6]))
+
+
+def _number(v: Any) -> Decimal | None:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        try:
+            return cells.parse_number(v, "en") if isinstance(v, str) else None
+        except cells.CellError:
+            return None
+    return Decimal(str(v))
+
+
+def _integer(v: Any) -> int | None:
+    n = _number(v)
+    return int(n) if n is not None and n == n.to_integral_value() else None
+
+
 def log_day(time: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(time[:10])
@@ -125,13 +174,15 @@ def log_day(time: str) -> dt.date | None:
         return None
 
 
-def kept_log(rows: Sequence[Sequence[Any]], held: frozenset[Any], before: dt.date) -> list[Sequence[Any]]:
-    """The Sync Log rows the tab keeps: all but those dated before `before` the warehouse holds."""
+def kept_log(rows: Sequence[Sequence[Any]], held: Mapping[Any, Any], before: dt.date) -> list[Sequence[Any]]:
+    """The Sync Log rows the tab keeps: all but those dated before `before` that the warehouse
+    holds with the same cells (`log_content`)."""
     out = []
     for row in rows:
         key = log_key(row)
         day = log_day(key[0]) if key else None
-        if key is None or day is None or day >= before or key not in held:
+        if key is None or day is None or day >= before or key not in held \
+                or not same_content(held[key], log_content(row)):
             out.append(row)
     return out
 

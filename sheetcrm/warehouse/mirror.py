@@ -33,14 +33,14 @@ from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from sqlalchemy import Connection, Engine, and_, bindparam, create_engine, func, inspect, or_, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, create_engine, func, inspect, null, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from sheetcrm.i18n import _
-from sheetcrm.warehouse.keep import Archive, Trim
+from sheetcrm.warehouse.keep import LOG_COLUMNS, Archive, Trim
 from sheetcrm.warehouse.rows import Batch
 from sheetcrm.warehouse.settings import Mirrored, WarehouseError, WarehouseSettings, masked, scrub
 from sheetcrm.warehouse.tables import APPENDED, MIRROR, OUTBOX, RECORDS, STAMPS, VERSION_TABLE, key_of
@@ -245,16 +245,18 @@ def archive(settings: WarehouseSettings, source: str, before: dt.date) -> Archiv
                 return Archive()  # never mirrored, or by a sheetcrm before keep_months: nothing left the sheet yet
             if connection.execute(select(MIRROR.c.source).where(MIRROR.c.source == source)).first() is None:
                 return Archive()
-            held: dict[str, frozenset[Any]] = {}
+            held: dict[str, dict[Any, Any]] = {}
             for name, table in APPENDED.items():
                 if name == "sync_log":
                     # ISO times sort as text; a time that is not ISO is never removed (keep.kept_log).
-                    query = select(table.c.time, table.c.job).where(table.c.time < before.isoformat())
-                    held[name] = frozenset(tuple(r) for r in connection.execute(query))
+                    query = select(table.c.time, table.c.job, *(table.c[k] for k in LOG_COLUMNS)).where(
+                        table.c.time < before.isoformat())
+                    held[name] = {(r[0], r[1]): tuple(r[2:]) for r in connection.execute(query)}
                 else:
                     key = [table.c[k] for k in ("record_id", "changed_at", "from_value", "to_value", "n")]
-                    held[name] = frozenset(tuple(r) for r in connection.execute(
-                        select(*key).where(table.c.changed_at < before)))
+                    amount = table.c.amount if "amount" in table.c else null()
+                    held[name] = {tuple(r[:5]): r[5] for r in connection.execute(
+                        select(*key, amount).where(table.c.changed_at < before))}
             stage = APPENDED["stage_history"]
             rows = connection.execute(select(stage).where(stage.c.trimmed_on.is_not(None))
                                       .order_by(stage.c.changed_at, stage.c.record_id, stage.c.n)).mappings()

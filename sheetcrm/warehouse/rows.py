@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sheetcrm import cells
 from sheetcrm.engine import Results
 from sheetcrm.mail.outbox import KEYS as OUTBOX_KEYS
 from sheetcrm.mail.outbox import read_outbox
@@ -29,9 +28,9 @@ from sheetcrm.schema import SYNC_LOG
 from sheetcrm.steps.context import SyncContext
 from sheetcrm.table import Table
 from sheetcrm.validate import Crm, read_crm
-from sheetcrm.warehouse.keep import cell_text, history_keys
+from sheetcrm.warehouse.keep import LOG_COLUMNS, cell_text, history_keys, log_content, log_key
 from sheetcrm.warehouse.tables import COMPUTED, RECORDS, key_of
-from sheetcrm.workbook import CellValue, Plan, Snapshot
+from sheetcrm.workbook import Plan, Snapshot
 from sheetcrm.workbook.memory import MemoryWorkbook
 
 Row = dict[str, Any]
@@ -186,26 +185,7 @@ def _sync_log(after: Snapshot) -> list[Row]:
     title = owned_title(after, SYNC_LOG)
     out: dict[tuple[str, str], Row] = {}
     for raw in (after.tabs[title].rows[1:] if title else []):
-        cells_ = list(raw) + [None] * (9 - len(raw))
-        time, job = cell_text(cells_[0]), cell_text(cells_[1])
-        if not time or not job:
-            continue
-        out.setdefault((time, job), {
-            "time": time, "job": job, "duration_s": _number(cells_[2]), "rows_read": _integer(cells_[3]),
-            "issues": _integer(cells_[4]), "cells_written": _integer(cells_[5]), "requests": _integer(cells_[6]),
-            "status": cell_text(cells_[7]), "message": cell_text(cells_[8])})
+        key = log_key(raw)
+        if key is not None:
+            out.setdefault(key, {"time": key[0], "job": key[1], **dict(zip(LOG_COLUMNS, log_content(raw)))})
     return list(out.values())
-
-
-def _number(v: CellValue) -> Decimal | None:
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
-        try:
-            return cells.parse_number(v, "en") if isinstance(v, str) else None
-        except cells.CellError:
-            return None
-    return Decimal(str(v))
-
-
-def _integer(v: CellValue) -> int | None:
-    n = _number(v)
-    return int(n) if n is not None and n == n.to_integral_value() else None

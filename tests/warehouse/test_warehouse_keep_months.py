@@ -354,7 +354,7 @@ def test_the_same_change_twice_on_one_day_leaves_together_and_a_records_last_row
     keys = history_keys(rows)
     assert keys[3][-1] == 2  # the second Prospecting -> Proposal of the day
     # The warehouse holds all but the second Prospecting -> Proposal of OPP-1.
-    kept, gone = kept_history(rows, frozenset(keys) - {keys[3]}, dt.date(2026, 3, 1))
+    kept, gone = kept_history(rows, {key: None for key in keys if key != keys[3]}, dt.date(2026, 3, 1))
     assert gone == [keys[0], keys[2], keys[4]]          # that change stays with its twin, OPP-2's last stays
     assert kept == [rows[1], rows[3], rows[5], rows[6]]
     assert history_keys(kept) == [keys[1], keys[3], keys[5], keys[6]]  # the kept rows' keys do not renumber
@@ -454,3 +454,37 @@ def test_another_workbooks_warehouse_holds_nothing_for_this_one(tmp_path):
     assert read_crm(second.read(), config).inputs.sequences.get(ARCHIVED, 0) == 0
     full = {name: len(held(url, name)) for name in ("stage_history", "lead_status_history")}
     assert len(stage) == full["stage_history"] and len(lead) == full["lead_status_history"]  # it kept every row
+
+
+def test_a_row_edited_after_it_was_mirrored_stays_in_the_sheet():
+    # The warehouse appends a row once: an Amount a person corrected afterwards lives only in
+    # the sheet, so the row stays there (and so does a Sync Log row whose cells differ from
+    # the warehouse's copy, such as the second of two rows of one Time and Job).
+    from decimal import Decimal
+
+    from sheetcrm.crm.history import HistoryRow
+    from sheetcrm.warehouse.keep import kept_history, kept_log, log_content, log_key
+
+    old = dt.date(2026, 1, 5)
+    rows = [HistoryRow("OPP-1", None, "Prospecting", old, Decimal("89750")),
+            HistoryRow("OPP-2", None, "Prospecting", old, Decimal("424242")),
+            HistoryRow("OPP-1", "Prospecting", "Closed Won", dt.date(2026, 6, 1), Decimal("89750")),
+            HistoryRow("OPP-2", "Prospecting", "Closed Lost", dt.date(2026, 6, 1), Decimal("1000"))]
+    keys = history_keys(rows)
+    # As a database's NUMERIC gives them back; OPP-2's first row was mirrored at 89750.
+    held = {keys[0]: Decimal("89750.0000000000"), keys[1]: Decimal("89750"), keys[2]: None, keys[3]: None}
+    kept, gone = kept_history(rows, held, dt.date(2026, 3, 1), with_amount=True)
+    assert gone == [keys[0]]
+    assert kept == rows[1:]
+    # Lead Status History has no Amount (the warehouse holds none): its key is all there is to compare.
+    assert kept_history(rows, dict.fromkeys(keys), dt.date(2026, 3, 1))[1] == [keys[0], keys[1]]
+
+    first = ["2026-01-05T09:00:00.000+00:00", "sync", 1.25, 900, 3, 12, 2, "ok", "dup A"]
+    second = ["2026-01-05T09:00:00.000+00:00", "sync", 1.25, 900, 3, 12, 2, "failed", "dup B"]
+    edited = ["2026-01-06T09:00:00.000+00:00", "sync", 0.5, 900, 0, 0, 1, "ok", "a note a person added"]
+    held_log = {log_key(first): log_content(first),
+                log_key(edited): log_content(["2026-01-06T09:00:00.000+00:00", "sync", 0.5, 900, 0, 0, 1, "ok"])}
+    assert kept_log([first, second, edited], held_log, dt.date(2026, 3, 1)) == [second, edited]
+    # Numbers as the database gives them back are the sheet's numbers.
+    as_stored = (Decimal("1.2500000000"), 900, 3, 12, 2, "ok", "dup A")
+    assert kept_log([first], {log_key(first): as_stored}, dt.date(2026, 3, 1)) == []
