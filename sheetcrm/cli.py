@@ -416,7 +416,9 @@ def forecast(target: Target, as_of: dt.datetime | None, months: int | None, fmt:
     overrides = {"forecast_months": months} if months else {}
     results = _results(target, as_of, fmt, **overrides)
     if fmt == "json":
-        echo_json(json.dumps(results.forecast.to_json(), ensure_ascii=False, indent=2))
+        # keep_months: a program is told too, never handed a silently different calibration.
+        echo_json(json.dumps({**results.forecast.to_json(), "calibration_partial": results.calibration_partial},
+                             ensure_ascii=False, indent=2))
         return
     # People read the stages in their own words; JSON keeps the configured names, for programs.
     _print_forecast(results.in_team_words().forecast, results.kpis.currency)

@@ -13,6 +13,7 @@ PostgreSQL (conftest.py), with real .xlsx files, and on the Google emulator.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 
 import pytest
@@ -205,9 +206,16 @@ def test_an_unreachable_warehouse_removes_nothing_and_says_the_calibration_is_pa
     assert out.returncode == 0, out.stderr
     assert "The stage calibration counts only the Stage History the sheet holds" in out.stdout
     assert "keeps its older history rows this sync" in out.stderr and "Traceback" not in out.stderr
+    # And a program reading its JSON.
+    out = run_cli("forecast", "--workbook", "crm.xlsx", "--as-of", late.isoformat(), "--format", "json", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["calibration_partial"] is True
     # Reachable again: the calibration is whole again and the rows that aged go.
     back = sync(book, config, as_of=late)
     assert not any(i.code == CALIBRATION_PARTIAL for i in back.crm.report.issues)
+    (tmp_path / "sheetcrm.toml").write_text(f'[warehouse]\nurl = "{url}"\nkeep_months = {MONTHS}\n', encoding="utf-8")
+    out = run_cli("forecast", "--workbook", "crm.xlsx", "--as-of", late.isoformat(), "--format", "json", cwd=tmp_path)
+    assert json.loads(out.stdout)["calibration_partial"] is False
     assert read_crm(book.read(), config).inputs.sequences[ARCHIVED] > trimmed
 
 
