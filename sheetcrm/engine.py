@@ -29,7 +29,7 @@ from sheetcrm.parse_cache import fields_of
 from sheetcrm.records import LEAD_STATUSES, Lead, Opportunity
 from sheetcrm.report import Issue
 from sheetcrm.validate import Crm, parse_context
-from sheetcrm.warehouse.keep import ARCHIVED, Archive, calibration_complete, calibration_rows
+from sheetcrm.warehouse.keep import ARCHIVE_ID, ARCHIVED, Archive, calibration_complete, calibration_rows
 
 
 @dataclass(frozen=True)
@@ -122,9 +122,9 @@ def compute(crm: Crm, config: Config, as_of: dt.date, fit_cache: FitCache | None
     related = RelatedIndex.build(activities, tasks, crm.records("contacts"))
     metrics = opportunity_metrics(opportunities, stages, as_of, stage_entered=stage_entered(stage_history),
                                   related=related, category_overrides=_category_overrides(opportunities))
-    archived = crm.inputs.sequences.get(ARCHIVED, 0)
+    archived, workbook = crm.inputs.sequences.get(ARCHIVED, 0), crm.inputs.sequences.get(ARCHIVE_ID, 0)
     calibration = stage_win_rates(calibration_rows(
-        stage_history, archive, parse_context(config).stages if archive is not None else None), stages)
+        stage_history, archive, parse_context(config).stages if archive is not None else None, workbook), stages)
     fc = forecast(opportunities, metrics, stages, rates, as_of, quotas=quotas, calibration=calibration,
                   months=config.forecast_months)
     kpis = compute_kpis(opportunities, metrics, stages, rates, as_of, leads=leads, accounts=crm.records("accounts"),
@@ -140,7 +140,7 @@ def compute(crm: Crm, config: Config, as_of: dt.date, fit_cache: FitCache | None
         pipeline=_pipeline(opportunities, metrics, stages, rates), stage_history=stage_history,
         lead_history=lead_history, warnings=missing_rate_issues(opportunities, rates, tab=title), words=words,
         cases=case_results(crm, config, as_of) if "cases" in crm.tables else None,
-        calibration_partial=not calibration_complete(old_stages, archive, archived),
+        calibration_partial=not calibration_complete(old_stages, archive, archived, workbook),
     )
 
 

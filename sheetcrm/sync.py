@@ -15,6 +15,7 @@ import datetime as dt
 import hashlib
 import logging
 import os
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Collection, Sequence
@@ -293,7 +294,9 @@ def read_archive(config: Config, book: Workbook, as_of: dt.date) -> Archive | No
         try:
             from sheetcrm.warehouse.mirror import archive
 
-            return archive(settings, warehouse_source(book), cutoff(as_of, settings.keep_months))
+            # The workbook's ARCHIVE_ID, should it need one: drawn here, the core draws nothing.
+            return archive(settings, warehouse_source(book), cutoff(as_of, settings.keep_months),
+                           new_id=secrets.randbelow(2**31 - 1) + 1)
         except Exception as e:  # the sync goes on keeping every row; the mirror says the rest
             detail = str(e) if isinstance(e, WarehouseError) else f"{type(e).__name__}: {e}"
             WAREHOUSE_LOG.warning(_("{problem}; the sheet keeps its older history rows this sync",

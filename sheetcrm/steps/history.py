@@ -20,7 +20,7 @@ from sheetcrm.plan import owned_tab
 from sheetcrm.render import history_body
 from sheetcrm.schema import LEAD_HISTORY, STAGE_HISTORY, OwnedTab
 from sheetcrm.steps.context import StepResult, SyncContext
-from sheetcrm.warehouse.keep import ARCHIVED, kept_history
+from sheetcrm.warehouse.keep import ARCHIVE_ID, ARCHIVED, kept_history
 from sheetcrm.workbook import CellWrite
 
 
@@ -37,6 +37,9 @@ def run(ctx: SyncContext) -> StepResult:
     stage, ctx.trimmed.stage = kept_history(results.stage_history, archive.held.get("stage_history", {}), before,
                                             with_amount=True)
     lead, ctx.trimmed.lead = kept_history(results.lead_history, archive.held.get("lead_status_history", {}), before)
+    if ctx.trimmed.stage or ctx.trimmed.lead:
+        # The warehouse marks what leaves with the workbook's ARCHIVE_ID, drawn the first time.
+        ctx.marks[ARCHIVE_ID] = ctx.trimmed.by = ctx.marks.get(ARCHIVE_ID) or archive.new_id
     if ctx.trimmed.stage:
         ctx.marks[ARCHIVED] = ctx.marks.get(ARCHIVED, 0) + len(ctx.trimmed.stage)
     return _planned(ctx, {STAGE_HISTORY: stage, LEAD_HISTORY: lead})

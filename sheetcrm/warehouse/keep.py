@@ -47,6 +47,10 @@ LogKey = tuple[str, str]
 
 # The `_sheetcrm` mark counting the Stage History rows the sheet handed to the warehouse.
 ARCHIVED = "archived:stage_history"
+# The `_sheetcrm` mark naming this workbook's rows in the warehouse (`trimmed_by`): drawn at
+# random when the sheet first gives rows up, so a new workbook at the same path or URL (a
+# demo made again, a file deleted and made anew) never counts another's archived rows.
+ARCHIVE_ID = "archive:workbook"
 
 
 @dataclass(frozen=True)
@@ -55,15 +59,22 @@ class Archive:
 
     `held`: warehouse table name ("stage_history", "lead_status_history", "sync_log") -> the
     rows it holds dated before the cutoff, key -> the row's other cells as it holds them
-    (`history_content`, `log_content`); `stage_rows`: the Stage History rows the
-    sheet gave up earlier (marked trimmed in the warehouse): (key, amount), oldest first."""
+    (`history_content`, `log_content`); `stage_rows`: the Stage History rows workbooks
+    gave up earlier (marked trimmed in the warehouse): (key, amount, the ARCHIVE_ID of the
+    workbook that gave it up), oldest first; `new_id`: a fresh ARCHIVE_ID the shell drew, for a
+    workbook that has none yet (the core draws nothing)."""
 
     held: dict[str, Mapping[Any, Any]] = field(default_factory=dict)
-    stage_rows: tuple[tuple[HistoryKey, Decimal | None], ...] = ()
+    stage_rows: tuple[tuple[HistoryKey, Decimal | None, int | None], ...] = ()
+    new_id: int = 0
 
     def holding_nothing(self) -> "Archive":
         """The same archive for the calibration, with nothing the sheet may remove."""
-        return Archive({}, self.stage_rows)
+        return Archive({}, self.stage_rows, self.new_id)
+
+    def given_up_by(self, workbook: int) -> dict[HistoryKey, Decimal | None]:
+        """The Stage History rows the workbook of ARCHIVE_ID `workbook` gave up: key -> amount."""
+        return {key: amount for key, amount, by in self.stage_rows if workbook and by == workbook}
 
 
 @dataclass
@@ -74,6 +85,7 @@ class Trim:
     stage: list[HistoryKey] = field(default_factory=list)
     lead: list[HistoryKey] = field(default_factory=list)
     log: int = 0   # Sync Log rows
+    by: int = 0    # the workbook's ARCHIVE_ID, which the warehouse marks them with
 
     def counts(self) -> dict[str, int]:
         """Rows removed per warehouse table name, only those with some."""
@@ -188,11 +200,13 @@ def kept_log(rows: Sequence[Sequence[Any]], held: Mapping[Any, Any], before: dt.
 
 
 def calibration_rows(sheet: Sequence[HistoryRow], archive: Archive | None,
-                     names: Mapping[str, str] | None = None) -> list[HistoryRow]:
-    """What the calibration counts: the archived rows the sheet no longer holds (older, so
-    first: a record's last row stays the sheet's), then the sheet's. `names` reads an archived
-    row's words as the read does a tab's (`inputs.read_history`: normalised word -> stage)."""
-    if archive is None or not archive.stage_rows:
+                     names: Mapping[str, str] | None = None, workbook: int = 0) -> list[HistoryRow]:
+    """What the calibration counts: the archived rows this workbook (ARCHIVE_ID `workbook`)
+    gave up and the sheet no longer holds (older, so first: a record's last row stays the
+    sheet's), then the sheet's. `names` reads an archived row's words as the read does a tab's
+    (`inputs.read_history`: normalised word -> stage)."""
+    given_up = archive.given_up_by(workbook) if archive is not None else {}
+    if not given_up:
         return list(sheet)
     have = set(history_keys(sheet))
 
@@ -200,19 +214,21 @@ def calibration_rows(sheet: Sequence[HistoryRow], archive: Archive | None,
         return names.get(cells.normalize_key(text), text) if text and names is not None else text
 
     return [HistoryRow(record, from_ or None, to, day, amount, to_key=key(to) or to, from_key=key(from_ or None))
-            for (record, day, from_, to, _n), amount in archive.stage_rows
+            for (record, day, from_, to, _n), amount in given_up.items()
             if (record, day, from_, to, _n) not in have] + list(sheet)
 
 
-def calibration_complete(sheet: Sequence[HistoryRow], archive: Archive | None, archived: int) -> bool:
+def calibration_complete(sheet: Sequence[HistoryRow], archive: Archive | None, archived: int,
+                         workbook: int = 0) -> bool:
     """Whether the calibration sees every row ever logged: the sheet gave up `archived` rows
-    (the ARCHIVED mark) and the warehouse shows at least as many it no longer holds."""
+    (the ARCHIVED mark) and the warehouse shows at least as many it no longer holds, given up
+    by this workbook (ARCHIVE_ID `workbook`)."""
     if archived <= 0:
         return True
     if archive is None:
         return False
     have = set(history_keys(sheet))
-    return sum(1 for key, _row in archive.stage_rows if key not in have) >= archived
+    return sum(1 for key in archive.given_up_by(workbook) if key not in have) >= archived
 
 
 def cell_text(v: Any) -> str | None:

@@ -229,7 +229,7 @@ def _upsert(connection: Connection, insert: Any, table: Any, key: tuple[str, ...
 
 # -- keep_months: what the sheet may give up ----------------------------------------------------
 
-def archive(settings: WarehouseSettings, source: str, before: dt.date) -> Archive:
+def archive(settings: WarehouseSettings, source: str, before: dt.date, new_id: int = 0) -> Archive:
     """What the warehouse holds of the workbook `source` before its sync (warehouse.keep):
     the keys of its history and Sync Log rows dated before `before`, and the Stage History rows
     the sheet gave up earlier (`trimmed_on` set). Rows are trusted only when the mark names this
@@ -242,9 +242,9 @@ def archive(settings: WarehouseSettings, source: str, before: dt.date) -> Archiv
         with engine.connect() as connection:
             if current(connection) is None or "trimmed_on" not in {
                     c["name"] for c in inspect(connection).get_columns(APPENDED["stage_history"].name)}:
-                return Archive()  # never mirrored, or by a sheetcrm before keep_months: nothing left the sheet yet
+                return Archive(new_id=new_id)  # never mirrored, or by a sheetcrm before keep_months: nothing left yet
             if connection.execute(select(MIRROR.c.source).where(MIRROR.c.source == source)).first() is None:
-                return Archive()
+                return Archive(new_id=new_id)
             held: dict[str, dict[Any, Any]] = {}
             for name, table in APPENDED.items():
                 if name == "sync_log":
@@ -260,9 +260,9 @@ def archive(settings: WarehouseSettings, source: str, before: dt.date) -> Archiv
             stage = APPENDED["stage_history"]
             rows = connection.execute(select(stage).where(stage.c.trimmed_on.is_not(None))
                                       .order_by(stage.c.changed_at, stage.c.record_id, stage.c.n)).mappings()
-            archived = tuple(((r["record_id"], r["changed_at"], r["from_value"], r["to_value"], r["n"]), r["amount"])
-                             for r in rows)
-            return Archive(held, archived)
+            archived = tuple(((r["record_id"], r["changed_at"], r["from_value"], r["to_value"], r["n"]), r["amount"],
+                              r["trimmed_by"]) for r in rows)
+            return Archive(held, archived, new_id)
     except (SQLAlchemyError, OSError) as e:
         raise WarehouseError(_("warehouse {url}: {problem}", url=masked(url), problem=problem(e, url))) from None
     finally:
@@ -270,9 +270,10 @@ def archive(settings: WarehouseSettings, source: str, before: dt.date) -> Archiv
 
 
 def mark_trimmed(settings: WarehouseSettings, trim: Trim, on: dt.date) -> None:
-    """Mark the history rows a plan removes from the sheet (`trim`) as given up on `on`, in one
-    transaction, before the write: so a write whose mirror then fails still leaves the
-    calibration every row. A row marked earlier keeps its day. WarehouseError when it fails
+    """Mark the history rows a plan removes from the sheet (`trim`) as given up on `on` by the
+    workbook `trim.by` (its ARCHIVE_ID), in one transaction, before the write: so a write whose
+    mirror then fails still leaves the calibration every row. A row this workbook marked
+    earlier keeps its day. WarehouseError when it fails
     (the caller then removes nothing)."""
     url = settings.effective_url()
     engine = engine_for(settings)
@@ -282,8 +283,10 @@ def mark_trimmed(settings: WarehouseSettings, trim: Trim, on: dt.date) -> None:
                 if not keys:
                     continue
                 names = ("record_id", "changed_at", "from_value", "to_value", "n")
-                where = and_(*(table.c[k] == bindparam(f"k_{k}") for k in names), table.c.trimmed_on.is_(None))
-                connection.execute(update(table).where(where).values(trimmed_on=on),
+                # A row another workbook gave up (one made anew at the same place) becomes this one's.
+                where = and_(*(table.c[k] == bindparam(f"k_{k}") for k in names),
+                             or_(table.c.trimmed_by.is_(None), table.c.trimmed_by != trim.by))
+                connection.execute(update(table).where(where).values(trimmed_on=on, trimmed_by=trim.by),
                                    [{f"k_{k}": v for k, v in zip(names, key)} for key in keys])
     except (SQLAlchemyError, OSError) as e:
         raise WarehouseError(_("warehouse {url}: {problem}", url=masked(url), problem=problem(e, url))) from None

@@ -107,6 +107,8 @@ def _history(name: str, with_amount: bool) -> Table:
         # The sync's day when `keep_months` removed the row from the sheet (warehouse.keep);
         # set before that write, so the calibration finds every row the sheet gave up.
         Column("trimmed_on", Date()),
+        # The `_sheetcrm` ARCHIVE_ID of the workbook that gave the row up (warehouse.keep).
+        Column("trimmed_by", BigInteger()),
     )
 
 

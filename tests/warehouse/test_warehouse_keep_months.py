@@ -496,3 +496,39 @@ def test_a_row_edited_after_it_was_mirrored_stays_in_the_sheet():
     # Numbers as the database gives them back are the sheet's numbers.
     as_stored = (Decimal("1.2500000000"), 900, 3, 12, 2, "ok", "dup A")
     assert kept_log([first], {log_key(first): as_stored}, dt.date(2026, 3, 1)) == []
+
+
+def test_a_workbook_made_anew_at_the_same_place_never_counts_the_old_ones_rows(tmp_path):
+    # The warehouse knows a workbook by its path (or spreadsheet key): a demo made again, or a
+    # file deleted and made anew, is another workbook there, whose archived rows are not its own.
+    url = f"sqlite:///{tmp_path / 'wh.db'}"
+    keep = Config(warehouse=WarehouseSettings(url=url, keep_months=MONTHS))
+    path = tmp_path / "crm.xlsx"
+    book = xlsx_book(path, tabs())
+    for day, deals, leads in STORY:
+        move(book, deals, leads)
+        sync(book, keep, as_of=day)
+    assert read_crm(book.read(), keep).inputs.sequences[ARCHIVED] > 0
+    # The second life: the same deal IDs, each lost at its first move. The first life's rows of
+    # those deals, counted with them, would have them reach stages they never reached.
+    lost, moved = [], set()
+    for day, deals, leads in STORY:
+        lost.append((day, {n: "Closed Lost" for n in deals if n not in moved}, leads))
+        moved |= set(deals)
+    path.unlink()
+    book, full = xlsx_book(path, tabs()), xlsx_book(tmp_path / "full.xlsx", tabs())
+    for day, deals, leads in lost:
+        move(book, deals, leads)
+        move(full, deals, leads)
+        kept, whole = sync(book, keep, as_of=day), sync(full, Config(), as_of=day)
+        assert kept.results.forecast.stage_calibration == whole.results.forecast.stage_calibration, day
+        assert not kept.results.calibration_partial
+    assert read_crm(book.read(), keep).inputs.sequences[ARCHIVED] > 0  # rows left in the second life too
+    table = APPENDED["stage_history"]
+    engine = engine_of(url)
+    try:
+        with engine.connect() as c:
+            owners = {r[0] for r in c.execute(select(table.c.trimmed_by).where(table.c.trimmed_on.is_not(None)))}
+    finally:
+        engine.dispose()
+    assert len(owners) == 2 and None not in owners  # each life's rows marked with its own workbook
