@@ -29,7 +29,8 @@ from sheetcrm.parse_cache import fields_of
 from sheetcrm.records import LEAD_STATUSES, Lead, Opportunity
 from sheetcrm.report import Issue
 from sheetcrm.validate import Crm, parse_context
-from sheetcrm.warehouse.keep import ARCHIVE_ID, ARCHIVED, Archive, calibration_complete, calibration_rows
+from sheetcrm.warehouse.keep import (ARCHIVE_ID, ARCHIVED, Archive, calibration_complete, calibration_rows,
+                                     unknown_stages)
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,9 @@ class Results:
     # The sheet gave Stage History rows up to the warehouse (keep_months) and this sync could not
     # read them all back: the calibration covers only the rows the sheet holds (warehouse.keep).
     calibration_partial: bool = False
+    # The stage words of the archived rows that no configured stage or alias reads (a stage
+    # renamed without an alias for its old name): those rows are not in the calibration.
+    calibration_unknown: tuple[str, ...] = ()
 
     def score(self, lead: Lead) -> LeadScore | None:
         return self.scoring.scores.get(lead.id) if lead.id else None
@@ -123,8 +127,8 @@ def compute(crm: Crm, config: Config, as_of: dt.date, fit_cache: FitCache | None
     metrics = opportunity_metrics(opportunities, stages, as_of, stage_entered=stage_entered(stage_history),
                                   related=related, category_overrides=_category_overrides(opportunities))
     archived, workbook = crm.inputs.sequences.get(ARCHIVED, 0), crm.inputs.sequences.get(ARCHIVE_ID, 0)
-    calibration = stage_win_rates(calibration_rows(
-        stage_history, archive, parse_context(config).stages if archive is not None else None, workbook), stages)
+    stage_words = parse_context(config).stages if archive is not None else None
+    calibration = stage_win_rates(calibration_rows(stage_history, archive, stage_words, workbook), stages)
     fc = forecast(opportunities, metrics, stages, rates, as_of, quotas=quotas, calibration=calibration,
                   months=config.forecast_months)
     kpis = compute_kpis(opportunities, metrics, stages, rates, as_of, leads=leads, accounts=crm.records("accounts"),
@@ -141,6 +145,7 @@ def compute(crm: Crm, config: Config, as_of: dt.date, fit_cache: FitCache | None
         lead_history=lead_history, warnings=missing_rate_issues(opportunities, rates, tab=title), words=words,
         cases=case_results(crm, config, as_of) if "cases" in crm.tables else None,
         calibration_partial=not calibration_complete(old_stages, archive, archived, workbook),
+        calibration_unknown=tuple(unknown_stages(old_stages, archive, stage_words, workbook)) if stage_words else (),
     )
 
 

@@ -6,6 +6,7 @@ amount with no exchange rate) join the report before the Validation tab is plann
 
 from __future__ import annotations
 
+from sheetcrm import cells
 from sheetcrm.engine import compute
 from sheetcrm.i18n import _, ngettext
 from sheetcrm.owned import locate
@@ -15,6 +16,7 @@ from sheetcrm.steps.context import StepResult, SyncContext
 from sheetcrm.warehouse.keep import ARCHIVED
 
 CALIBRATION_PARTIAL = "calibration_partial"
+CALIBRATION_UNKNOWN_STAGE = "calibration_unknown_stage"
 
 
 def run(ctx: SyncContext) -> StepResult:
@@ -31,4 +33,12 @@ def run(ctx: SyncContext) -> StepResult:
                      "The stage calibration counts only the Stage History this sheet holds: the {n} older rows "
                      "keep_months moved to the warehouse could not be read back this sync.", n),
             _("It counts them again once the warehouse they went to can be read (sheetcrm warehouse status).")))
+    if ctx.results.calibration_unknown:
+        words = ", ".join(cells.quoted(w) for w in ctx.results.calibration_unknown)
+        issues.append(Issue(
+            "warning", locate(ctx.snapshot, FORECAST, ctx.locale).title, None, None, None, words,
+            CALIBRATION_UNKNOWN_STAGE,
+            _("The stage calibration leaves out older Stage History rows keep_months moved to the warehouse: "
+              "they name stages the config no longer has ({words}).", words=words),
+            _("Add each old name to the aliases of the stage it became in sheetcrm.toml ([[stages]] aliases).")))
     return StepResult(issues=issues)

@@ -218,6 +218,23 @@ def calibration_rows(sheet: Sequence[HistoryRow], archive: Archive | None,
             if (record, day, from_, to, _n) not in have] + list(sheet)
 
 
+def unknown_stages(sheet: Sequence[HistoryRow], archive: Archive | None, names: Mapping[str, str],
+                   workbook: int = 0) -> list[str]:
+    """The stage words of this workbook's archived rows (those the sheet no longer holds) that
+    no configured stage or alias reads (`names`: normalised word -> stage), in order: a stage
+    renamed in the sheet and the config without an alias for its old name. The warehouse's
+    rows cannot be edited, so the calibration cannot count them and says so."""
+    have = set(history_keys(sheet))
+    words: dict[str, None] = {}
+    for (_record, _day, from_, to, _n) in (archive.given_up_by(workbook) if archive is not None else {}):
+        if (_record, _day, from_, to, _n) in have:
+            continue
+        for word in (from_, to):
+            if word and cells.normalize_key(word) not in names:
+                words.setdefault(word)
+    return list(words)
+
+
 def calibration_complete(sheet: Sequence[HistoryRow], archive: Archive | None, archived: int,
                          workbook: int = 0) -> bool:
     """Whether the calibration sees every row ever logged: the sheet gave up `archived` rows

@@ -532,3 +532,36 @@ def test_a_workbook_made_anew_at_the_same_place_never_counts_the_old_ones_rows(t
     finally:
         engine.dispose()
     assert len(owners) == 2 and None not in owners  # each life's rows marked with its own workbook
+
+
+def test_a_stage_renamed_in_the_sheet_without_an_alias_is_said_and_with_one_counts_as_before(tmp_path):
+    # The warehouse's rows cannot be edited: after a find-and-replace of a stage's name in the
+    # sheet, the rows that left still say the old name. Without an alias for it the calibration
+    # cannot count them, and says so; with one it is the calibration of a sheet holding everything.
+    from sheetcrm.steps.compute import CALIBRATION_UNKNOWN_STAGE
+
+    url = f"sqlite:///{tmp_path / 'wh.db'}"
+    keep = Config(warehouse=WarehouseSettings(url=url, keep_months=MONTHS))
+    book, full = xlsx_book(tmp_path / "crm.xlsx", tabs()), xlsx_book(tmp_path / "full.xlsx", tabs())
+    for day, deals, leads in STORY:
+        for b, config in ((book, keep), (full, Config())):
+            move(b, deals, leads)
+            sync(b, config, as_of=day)
+    for b in (book, full):
+        snapshot = b.read()
+        b.write(Plan(writes=[CellWrite(title, r, c, "Quote") for title in ("Opportunities", "Stage History")
+                             for r, row in enumerate(snapshot.tabs[title].rows, 1) for c, v in enumerate(row, 1)
+                             if v == "Proposal"]))
+
+    def renamed(aliases: list[str], **more) -> Config:
+        return Config(stages=[s.model_copy(update={"name": "Quote", "aliases": aliases}) if s.name == "Proposal"
+                              else s for s in Config().stages], **more)
+
+    day = dt.date(2026, 11, 20)
+    outcome = sync(book, renamed([], warehouse=keep.warehouse), as_of=day, dry_run=True)
+    said = [i for i in outcome.crm.report.issues if i.code == CALIBRATION_UNKNOWN_STAGE]
+    assert len(said) == 1 and "Proposal" in said[0].value and said[0].severity == "warning"
+    kept = sync(book, renamed(["Proposal"], warehouse=keep.warehouse), as_of=day, dry_run=True)
+    whole = sync(full, renamed(["Proposal"]), as_of=day, dry_run=True)
+    assert not any(i.code == CALIBRATION_UNKNOWN_STAGE for i in kept.crm.report.issues)
+    assert kept.results.forecast.stage_calibration == whole.results.forecast.stage_calibration
