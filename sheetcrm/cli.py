@@ -37,7 +37,7 @@ from sheetcrm.engine import Results
 from sheetcrm.sync import SyncOutcome, plan_context, plan_sync, read_archive, sync
 from sheetcrm.terminal import visible, visible_json
 from sheetcrm.validate import Crm, read_crm
-from sheetcrm.warehouse.settings import ENV_URL, Mirrored, WarehouseError, WarehouseSettings
+from sheetcrm.warehouse.settings import ENV_URL, SCHEMES, Mirrored, WarehouseError, WarehouseSettings, scheme_of
 from sheetcrm.workbook import Workbook, WorkbookError
 from sheetcrm.workbook.target import DEFAULT_WORKBOOK, open_workbook
 
@@ -927,7 +927,9 @@ def _warehouse_settings(config_path: str | None) -> WarehouseSettings:
     config = load(config_path)
     if config.warehouse is not None:
         return config.warehouse
-    if os.environ.get(ENV_URL):
+    if env := os.environ.get(ENV_URL):
+        if scheme_of(env) not in SCHEMES:  # as a config's [warehouse] would be told (the URL never shown)
+            raise ConfigError(_("${env} must be a postgresql://… or sqlite:///… URL", env=ENV_URL))
         return WarehouseSettings()
     raise ConfigError(_("{file}: no [warehouse] section; add one with url = \"postgresql://…\" or "
                         "\"sqlite:///crm.db\"", file=config.source or CONFIG_FILE))

@@ -65,6 +65,15 @@ class WarehouseSettings(Section):
                                                 "the sheet live on only in the warehouse", env=ENV_URL))
         return self
 
+    @model_validator(mode="after")
+    def _known_env_scheme(self) -> "WarehouseSettings":
+        # $SHEETCRM_WAREHOUSE_URL stands for `url`, so it is held to the same schemes (a
+        # mysql:// one was tried at each sync and said its driver was missing).
+        env = os.environ.get(ENV_URL)
+        if env and scheme_of(env) not in SCHEMES:
+            raise KeyedProblem("url", _("${env} must be a postgresql://… or sqlite:///… URL", env=ENV_URL))
+        return self
+
     @field_validator("url")
     @classmethod
     def _known_scheme(cls, v: str) -> str:

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
+import subprocess
+import sys
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -88,6 +91,20 @@ def test_a_config_with_a_url_of_another_database_is_one_line_without_the_url(tmp
     assert "warehouse.url" in str(e.value) and PASSWORD not in str(e.value) and "\n" not in str(e.value)
     path.write_text('[warehouse]\n', encoding="utf-8")
     assert load_config(path).warehouse.url == "sqlite:///crm.db"  # the embedded default, to try it
+
+
+@pytest.mark.parametrize("section", ['[warehouse]\nurl = "sqlite:///crm.db"\n', ""])
+def test_an_environment_url_of_another_database_is_one_line_and_exit_2(tmp_path, section):
+    # $SHEETCRM_WAREHOUSE_URL stands for the config's url: held to the same schemes, with or
+    # without a [warehouse] section, and never shown (it may hold a password).
+    (tmp_path / "sheetcrm.toml").write_text(section, encoding="utf-8")
+    env = {**os.environ, ENV_URL: f"mysql://crm:{PASSWORD}@db/crm"}
+    for command in (["warehouse", "status"], ["warehouse", "init"]):
+        out = subprocess.run([sys.executable, "-m", "sheetcrm", *command], cwd=tmp_path, env=env,
+                             capture_output=True, text=True, timeout=120)
+        assert out.returncode == 2, out.stderr
+        assert ENV_URL in out.stderr and PASSWORD not in out.stderr + out.stdout
+        assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1
 
 
 def test_the_commands_say_one_line_and_exit_2_when_the_warehouse_is_unreachable(tmp_path):
