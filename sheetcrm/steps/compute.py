@@ -32,7 +32,9 @@ def run(ctx: SyncContext) -> StepResult:
                      "keep_months moved to the warehouse could not be read back this sync.",
                      "The stage calibration counts only the Stage History this sheet holds: the {n} older rows "
                      "keep_months moved to the warehouse could not be read back this sync.", n),
-            _("It counts them again once the warehouse they went to can be read (sheetcrm warehouse status).")))
+            _("It counts them again once the warehouse they went to can be read with keep_months set "
+              "(sheetcrm warehouse status); if that database was deleted or replaced, they are no longer "
+              "anywhere it can count them.")))
     if ctx.results.calibration_unknown:
         words = ", ".join(cells.quoted(w) for w in ctx.results.calibration_unknown)
         issues.append(Issue(
