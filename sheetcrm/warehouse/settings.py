@@ -63,6 +63,12 @@ class WarehouseSettings(Section):
         if self.keep_months is not None and "url" not in self.model_fields_set and not os.environ.get(ENV_URL):
             raise KeyedProblem("keep_months", _("needs the warehouse's url (or ${env}): the rows it removes from "
                                                 "the sheet live on only in the warehouse", env=ENV_URL))
+        url = os.environ.get(ENV_URL) or self.url
+        if self.keep_months is not None and scheme_of(url).startswith("sqlite") and not _absolute_file(url):
+            # A relative SQLite path is a different file in each folder a command runs in: the
+            # rows would be split between them.
+            raise KeyedProblem("keep_months", _("needs a SQLite url with an absolute path (sqlite:////path/to/crm.db): "
+                                                "a relative one is another file in each folder a command runs in"))
         return self
 
     @model_validator(mode="after")
@@ -85,6 +91,13 @@ class WarehouseSettings(Section):
     def effective_url(self) -> str:
         """$SHEETCRM_WAREHOUSE_URL when set, else `url`."""
         return os.environ.get(ENV_URL) or self.url
+
+
+def _absolute_file(url: str) -> bool:
+    """Whether a sqlite URL names a file by an absolute path (not relative, not in memory)."""
+    database = url.split("://", 1)[1] if "://" in url else ""
+    path = database[1:].split("?", 1)[0] if database.startswith("/") else ""
+    return bool(path) and path != ":memory:" and os.path.isabs(path)
 
 
 def scheme_of(url: str) -> str:

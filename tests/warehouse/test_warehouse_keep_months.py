@@ -411,10 +411,18 @@ def test_keep_months_without_a_warehouse_url_is_one_line_and_exit_2(tmp_path, mo
     path.write_text('[warehouse]\nurl = "sqlite:///wh.db"\nkeep_months = 0\n', encoding="utf-8")
     with pytest.raises(ConfigError):
         load_config(path)
+    # A relative SQLite path is another file in each folder a command runs in: refused too.
     path.write_text('[warehouse]\nurl = "sqlite:///wh.db"\nkeep_months = 6\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        load_config(path)
+    assert "warehouse.keep_months" in str(e.value) and "absolute" in str(e.value)
+    path.write_text(f'[warehouse]\nurl = "sqlite:///{tmp_path / "wh.db"}"\nkeep_months = 6\n', encoding="utf-8")
     assert load_config(path).warehouse.keep_months == 6
     monkeypatch.setenv("SHEETCRM_WAREHOUSE_URL", "sqlite:///elsewhere.db")
     path.write_text("[warehouse]\nkeep_months = 6\n", encoding="utf-8")
+    with pytest.raises(ConfigError):
+        load_config(path)
+    monkeypatch.setenv("SHEETCRM_WAREHOUSE_URL", f"sqlite:///{tmp_path / 'elsewhere.db'}")
     assert load_config(path).warehouse.keep_months == 6
 
 
