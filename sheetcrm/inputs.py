@@ -47,6 +47,10 @@ class Inputs:
     quotas: list[Quota] = field(default_factory=list)
     stage_history: list[HistoryRow] = field(default_factory=list)   # as the tab holds them, old rows first
     lead_history: list[HistoryRow] = field(default_factory=list)
+    # History rows that cannot be read (a Changed At a person damaged): kept in the tab as they
+    # are and reported by the history step, never counted nor dropped. "stage_history" /
+    # "lead_history" -> rows.
+    unread_history: dict[str, list["UnreadRow"]] = field(default_factory=dict)
     sequences: dict[str, int] = field(default_factory=dict)         # prefix -> the last number handed out
     duplicates: "DuplicatesTab" = field(default_factory=lambda: DuplicatesTab())
     conversions: Conversions = field(default_factory=Conversions)   # read_conversions
@@ -58,11 +62,15 @@ class Inputs:
 
 def read_inputs(snapshot: Snapshot, config: Config, context: ParseContext) -> Inputs:
     """Every side tab of `snapshot`; `context` is the CRM read's (locale, stage names)."""
+    unread: dict[str, list[UnreadRow]] = {STAGE_HISTORY.key: [], LEAD_HISTORY.key: []}
     return Inputs(
         rates=rates_from_rows(config.currency, _rows(snapshot, RATES), config.locale),
         quotas=quotas_from_rows(_rows(snapshot, QUOTAS), config.locale),
-        stage_history=read_history(_grid(snapshot, STAGE_HISTORY), config.locale, context.stages),
-        lead_history=read_history(_grid(snapshot, LEAD_HISTORY), config.locale, _LEAD_STATUSES),
+        stage_history=read_history(_grid(snapshot, STAGE_HISTORY), config.locale, context.stages,
+                                   unread[STAGE_HISTORY.key]),
+        lead_history=read_history(_grid(snapshot, LEAD_HISTORY), config.locale, _LEAD_STATUSES,
+                                  unread[LEAD_HISTORY.key]),
+        unread_history=unread,
         sequences=read_sequences(_grid(snapshot, SEQUENCES)),
         duplicates=read_duplicates(snapshot, config.locale),
     )
@@ -121,26 +129,48 @@ def _parse_month(raw: Any, locale: str) -> str | None:
     return month_key(day) if day else None
 
 
-def read_history(grid: Grid | None, locale: str, names: Mapping[str, str] | None) -> list[HistoryRow]:
+@dataclass(frozen=True)
+class UnreadRow:
+    """A history row that cannot be read: its sheet row (1-based), its cells as the tab holds
+    them, the 0-based column of its first bad or empty required cell, and the cell's problem
+    (`CellError.message`; None for an empty required cell)."""
+
+    row: int
+    cells: list[Any]
+    column: int
+    problem: str | None
+
+
+def read_history(grid: Grid | None, locale: str, names: Mapping[str, str] | None,
+                 unread: list[UnreadRow] | None = None) -> list[HistoryRow]:
     """Rows of a history tab (record, from, to, changed at, amount). Each row keeps its words as
     written; `names` (normalize_key(alias) -> canonical key) gives the keys they name, so a
-    renamed or Spanish stage still continues its own history."""
+    renamed or Spanish stage still continues its own history. A row that cannot be read (a
+    damaged date, an empty Changed At) is not history: it goes to `unread`, so the caller keeps
+    it and says so rather than a rewrite losing it; an empty row is nothing."""
     rows: list[HistoryRow] = []
     if grid is None:
         return rows
-    for raw in grid.rows[1:]:
+    for number, raw in enumerate(grid.rows[1:], 2):
         raw = list(raw) + [None] * (5 - len(raw))
+        if all(cells.is_blank(v) for v in raw):
+            continue
+        values: list[Any] = []
         try:
-            record = cells.parse_text(raw[0])
-            from_value = cells.parse_text(raw[1])
-            to_value = cells.parse_text(raw[2])
-            changed = cells.parse_date(raw[3], locale)
-            amount = cells.parse_number(raw[4], locale)
-        except cells.CellError:
-            continue  # a damaged line of history is skipped rather than failing every sync
+            for column, parse in enumerate((cells.parse_text, cells.parse_text, cells.parse_text,
+                                            lambda v: cells.parse_date(v, locale), lambda v: cells.parse_number(v, locale))):
+                values.append(parse(raw[column]))
+        except cells.CellError as e:
+            if unread is not None:
+                unread.append(UnreadRow(number, list(grid.rows[number - 1]), len(values), e.message))
+            continue
+        record, from_value, to_value, changed, amount = values
         if record and to_value and changed:
             rows.append(HistoryRow(record, from_value, to_value, changed, amount, to_key=_key(to_value, names),
                                    from_key=_key(from_value, names)))
+        elif unread is not None:
+            empty = next(c for c, v in ((0, record), (2, to_value), (3, changed)) if not v)
+            unread.append(UnreadRow(number, list(grid.rows[number - 1]), empty, None))
     return rows
 
 

@@ -16,12 +16,18 @@ import dataclasses
 from typing import Any
 
 from sheetcrm.crm import HistoryRow
+from sheetcrm.i18n import _
+from sheetcrm.inputs import UnreadRow
+from sheetcrm.owned import locate
 from sheetcrm.plan import owned_tab
 from sheetcrm.render import history_body
+from sheetcrm.report import Issue, column_letter
 from sheetcrm.schema import LEAD_HISTORY, STAGE_HISTORY, OwnedTab
 from sheetcrm.steps.context import StepResult, SyncContext
 from sheetcrm.warehouse.keep import ARCHIVE_ID, ARCHIVED, kept_history
 from sheetcrm.workbook import CellWrite
+
+HISTORY_ROW_UNREAD = "history_row_unread"
 
 
 def run(ctx: SyncContext) -> StepResult:
@@ -46,12 +52,31 @@ def run(ctx: SyncContext) -> StepResult:
 
 
 def _planned(ctx: SyncContext, histories: dict[OwnedTab, list[HistoryRow]]) -> StepResult:
+    """Each history tab as `histories` has it, then the rows the read could not read, as they
+    are (a person's damaged cell is theirs to fix, not the rewrite's to drop), each said at the
+    row it is planned to."""
     part = StepResult()
+    assert ctx.crm.inputs is not None  # the read
     for tab, history in histories.items():
+        unread = ctx.crm.inputs.unread_history.get(tab.key, [])
         first = len(part.plan.writes)
-        owned_tab(part.plan, ctx.snapshot, tab, ctx.locale, history_body(history, tab is STAGE_HISTORY))
+        owned_tab(part.plan, ctx.snapshot, tab, ctx.locale,
+                  [*history_body(history, tab is STAGE_HISTORY), *(u.cells for u in unread)])
         part.plan.writes[first:] = tie_to_ids(part.plan.writes[first:], history, ctx.id_fills)
+        part.issues.extend(_unread_issue(ctx, tab, u, row) for row, u in enumerate(unread, len(history) + 2))
     return part
+
+
+def _unread_issue(ctx: SyncContext, tab: OwnedTab, unread: UnreadRow, row: int) -> Issue:
+    title = locate(ctx.snapshot, tab, ctx.locale).title
+    grid = ctx.snapshot.tabs.get(title)
+    header = grid.header[unread.column] if grid is not None and unread.column < len(grid.header) else None
+    value = unread.cells[unread.column] if unread.column < len(unread.cells) else None
+    problem = unread.problem or _("the cell is empty")
+    return Issue("warning", title, row, column_letter(unread.column + 1), header, value, HISTORY_ROW_UNREAD,
+                 _("This history row cannot be read ({problem}): it is not counted, and is kept as it is, after "
+                   "the rows that can be.", problem=problem),
+                 _("Fix the cell (Changed At is a date, Amount a number), or delete the row."))
 
 
 def tie_to_ids(writes: list[CellWrite], history: list[HistoryRow],

@@ -1,0 +1,88 @@
+"""A history row a person damaged (a Changed At that is not a date, an empty one) is said at its
+cell and kept as it is, never dropped by the rewrite of the tab: on .xlsx and on Google."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from books import xlsx_book
+from sheetcrm.config import Config
+from sheetcrm.emulator import Emulator
+from sheetcrm.steps.history import HISTORY_ROW_UNREAD
+from sheetcrm.sync import sync
+from sheetcrm.workbook import CellWrite, Plan
+from sheetcrm.workbook.credentials import connect
+from sheetcrm.workbook.gsheets import GoogleSheetsWorkbook, RetryPolicy
+from sheetcrm.workbook.target import header_tests
+
+OPPORTUNITIES = [["ID", "Name", "Account", "Owner", "Stage", "Amount", "Currency", "Close Date"]] + [
+    [f"OPP-{n:04d}", f"Deal {n}", "Acme", "ana", "Prospecting", 1000 * n, "USD", "2026-12-20"] for n in range(1, 5)]
+DAY = dt.date(2026, 11, 10)
+
+
+def _stage(book, n: int, stage: str) -> None:
+    rows = book.read().tabs["Opportunities"].rows
+    row = next(i for i, r in enumerate(rows, 1) if r and r[0] == f"OPP-{n:04d}")
+    book.write(Plan(writes=[CellWrite("Opportunities", row, 5, stage)]))
+
+
+def _history(book) -> list[list]:
+    return [list(r) for r in book.read().tabs["Stage History"].rows]
+
+
+def damaged_then_synced(book) -> tuple[list, list, object]:
+    """Two syncs log each deal's first row; a person then damages two rows; a deal moves and a
+    sync writes the tab again. Returns (the rows as damaged, the rows after, the outcome)."""
+    sync(book, Config(), as_of=DAY)
+    _stage(book, 1, "Qualification")
+    sync(book, Config(), as_of=DAY + dt.timedelta(days=1))
+    rows = _history(book)
+    at = {r[0]: i for i, r in enumerate(rows, 1) if r[2] == "Prospecting"}
+    book.write(Plan(writes=[CellWrite("Stage History", at["OPP-0002"], 4, "garbage"),
+                            CellWrite("Stage History", at["OPP-0003"], 4, None)]))
+    damaged = _history(book)
+    _stage(book, 4, "Proposal")
+    outcome = sync(book, Config(), as_of=DAY + dt.timedelta(days=2))
+    return damaged, _history(book), outcome
+
+
+def check(damaged: list, after: list, outcome) -> None:
+    bad = [r for r in damaged if r[0] in ("OPP-0002", "OPP-0003") and r[2] == "Prospecting"]
+    assert len(bad) == 2
+    assert outcome.result is not None  # the tab was written: OPP-0004's move is in it
+    assert any(r[0] == "OPP-0004" and r[2] == "Proposal" for r in after)
+    # Both damaged rows are still there, their cells as the person left them, after the rows
+    # that can be read.
+    tail = after[-2:]
+    assert sorted(map(tuple, (r[:4] for r in tail)), key=str) == sorted(map(tuple, (r[:4] for r in bad)), key=str)
+    issues = [i for i in outcome.crm.report.issues if i.code == HISTORY_ROW_UNREAD]
+    assert sorted((i.row, i.column, i.value) for i in issues) == sorted(
+        (len(after) - 1 + k, "D", r[3]) for k, r in enumerate(tail))
+    assert all(i.tab == "Stage History" and i.severity == "warning" and i.header == "Changed At" for i in issues)
+    assert any("empty" in i.message for i in issues) and any("garbage" in i.message for i in issues)
+
+
+def test_a_damaged_history_row_is_said_and_kept_on_xlsx(tmp_path):
+    book = xlsx_book(tmp_path / "crm.xlsx", {"Opportunities": OPPORTUNITIES})
+    damaged, after, outcome = damaged_then_synced(book)
+    check(damaged, after, outcome)
+    # Said again, not moved again: the next sync has nothing to write.
+    again = sync(book, Config(), as_of=DAY + dt.timedelta(days=2))
+    assert not again.plan and _history(book) == after
+    assert len([i for i in again.crm.report.issues if i.code == HISTORY_ROW_UNREAD]) == 2
+
+
+@pytest.fixture
+def emu(monkeypatch):
+    with Emulator() as emulator:
+        monkeypatch.setenv("SHEETS_EMULATOR_HOST", emulator.host)
+        yield emulator
+
+
+def test_a_damaged_history_row_is_said_and_kept_on_google(emu):
+    key = emu.create_spreadsheet("CRM", {"Opportunities": OPPORTUNITIES}, value_input="USER_ENTERED")
+    conn = connect(None, policy=RetryPolicy(attempts=3, sleep=lambda s: None))
+    book = GoogleSheetsWorkbook(conn.client, key, "sheetcrm@project.iam.gserviceaccount.com", **header_tests(Config()))
+    check(*damaged_then_synced(book))
