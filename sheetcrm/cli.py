@@ -96,8 +96,12 @@ def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def workbook_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """--workbook / --spreadsheet / --credentials / --config, gathered into one `target` argument."""
+WORKBOOK_HELP = N_("An .xlsx workbook (default: the config's, else ./crm.xlsx).")
+
+
+def workbook_options(command: Callable[..., Any], workbook_help: str = WORKBOOK_HELP) -> Callable[..., Any]:
+    """--workbook / --spreadsheet / --credentials / --config, gathered into one `target` argument;
+    `workbook_help`: what --workbook's help says (a catalogue message)."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, config_path: str | None, workbook: str | None, spreadsheet: str | None,
@@ -107,7 +111,7 @@ def workbook_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
     for option in reversed([
         click.option("--workbook", type=click.Path(dir_okay=False), metavar=_("PATH"),
-                     help=_("An .xlsx workbook (default: the config's, else ./crm.xlsx).")),
+                     help=_(workbook_help)),
         click.option("--spreadsheet", metavar="ID|URL", help=_("A Google spreadsheet, by ID or full URL.")),
         click.option("--credentials", type=click.Path(dir_okay=False), metavar=_("FILE"),
                      help=_("Google credentials JSON (default: the config's, else "
@@ -124,8 +128,19 @@ IGNORE_LOCK = click.option("--ignore-lock", is_flag=True,
                                   "(the app's next save may undo sheetcrm's changes)."))
 FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
                       help=_("text for people, json for programs (units in the README)."))
+class _Day(click.DateTime):
+    """A date a person types, within the years whose months, quarters and forecast months a
+    date can hold (year 1 has no quarter before it): else a usage error, exit 2."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        day = super().convert(value, param, ctx)
+        if not 1900 <= day.year <= 9000:
+            self.fail(_("{value}: a date between 1900-01-01 and 9000-12-31", value=value), param, ctx)
+        return day
+
+
 # A date a person types, shown as the pattern they type rather than strptime's.
-DATE = click.DateTime(formats=["%Y-%m-%d"])
+DATE = _Day(formats=["%Y-%m-%d"])
 DATE_METAVAR = _("YYYY-MM-DD")
 
 
@@ -188,7 +203,8 @@ def init(target: Target) -> None:
 @main.command(help=_("Write a realistic demo CRM (default demo-crm.xlsx), then sync it and say what happened.\n\n"
                       "Only to a new or empty workbook, or with --force over a demo it created: never the "
                       "config's workbook unless --workbook / --spreadsheet names it."))
-@workbook_options
+@functools.partial(workbook_options, workbook_help=N_("An .xlsx workbook (default: ./demo-crm.xlsx, never the "
+                                                      "config's)."))
 @click.option("--rows", default=200, show_default=True, type=click.IntRange(20, 1_000_000),
               help=_("How many leads (the other tabs scale with it)."))
 @click.option("--seed", default=7, show_default=True, help=_("Random seed: the same seed gives the same CRM."))

@@ -251,3 +251,14 @@ def test_a_lock_folder_that_cannot_be_made_is_one_line_and_exit_2(tmp_path):
     assert out.returncode == 2 and "Traceback" not in out.stderr
     # The messy workbook's config says locale = "es": the line is in Spanish.
     assert out.stderr.count("\n") == 1 and "no se puede crear el bloqueo de sheetcrm" in out.stderr
+
+
+@pytest.mark.parametrize("day", ["0001-01-15", "0050-01-15", "9999-12-31"])
+def test_a_date_no_forecast_month_can_hold_is_a_usage_error_not_a_traceback(demo_dir, day):
+    # Year 1 has no quarter before it: the engine's month and quarter arithmetic overflowed.
+    for command in (["sync", "--dry-run"], ["forecast"], ["kpis"]):
+        out = run(*command, "--workbook", "demo-crm.xlsx", "--as-of", day, cwd=demo_dir)
+        assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr
+        assert "1900-01-01" in out.stderr and day in out.stderr
+    ok = run("kpis", "--workbook", "demo-crm.xlsx", "--as-of", "1900-01-01", cwd=demo_dir)
+    assert ok.returncode == 0, ok.stderr
