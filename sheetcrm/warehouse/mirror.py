@@ -26,6 +26,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from importlib import resources
+from pathlib import Path
 from typing import Any, Callable
 
 from alembic import command
@@ -68,6 +69,18 @@ def engine_for(settings: WarehouseSettings) -> Engine:
     except ImportError as e:
         raise WarehouseError(_("warehouse url {url}: its driver is not installed ({module}); "
                                "install sheetcrm[warehouse]", url=masked(url), module=e.name or e)) from None
+
+
+def missing_file(settings: WarehouseSettings) -> bool:
+    """Whether the URL names a SQLite file that does not exist: a read-only command then finds
+    nothing there, rather than connecting (which would make an empty file)."""
+    try:
+        parsed = make_url(settings.effective_url())
+    except (ArgumentError, ValueError):
+        return False
+    database = parsed.database or ""
+    return parsed.get_backend_name() == "sqlite" and database not in ("", ":memory:") \
+        and not database.startswith("file:") and not Path(database).exists()
 
 
 def problem(e: BaseException, url: str) -> str:
@@ -237,6 +250,9 @@ def archive(settings: WarehouseSettings, source: str, before: dt.date, new_id: i
     transaction, no migration (a later revision reads the same). WarehouseError (one line, URL
     masked) when it cannot be read."""
     url = settings.effective_url()
+    if missing_file(settings):  # looked at, never made: said as a warehouse that cannot be read
+        raise WarehouseError(_("warehouse {url}: no such database file yet (sheetcrm warehouse init, or a sync, "
+                               "makes it)", url=masked(url)))
     engine = engine_for(settings)
     try:
         with engine.connect() as connection:
@@ -310,8 +326,12 @@ class Status:
 
 
 def status(settings: WarehouseSettings) -> Status:
-    """What the warehouse holds; WarehouseError (one line) when it cannot be reached."""
+    """What the warehouse holds; WarehouseError (one line) when it cannot be reached, or is a
+    SQLite file that does not exist (not made by looking)."""
     url = settings.effective_url()
+    if missing_file(settings):
+        raise WarehouseError(_("warehouse {url}: no such database file yet (sheetcrm warehouse init, or a sync, "
+                               "makes it)", url=masked(url)))
     engine = engine_for(settings)
     try:
         with engine.connect() as connection:

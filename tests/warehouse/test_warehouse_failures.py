@@ -175,3 +175,24 @@ def test_a_database_a_newer_sheetcrm_migrated_is_one_line_not_a_crash(tmp_path):
     with pytest.raises(Exception) as e:
         init(settings)
     assert type(e.value).__name__ == "WarehouseError" and "9999" in str(e.value)
+
+
+def test_looking_at_a_sqlite_warehouse_that_does_not_exist_makes_no_file(tmp_path):
+    # warehouse status and the read-only commands only look: an empty crm.db left behind would
+    # pass for a warehouse later.
+    from books import xlsx_book
+
+    db = tmp_path / "wh.db"
+    (tmp_path / "sheetcrm.toml").write_text(f'[warehouse]\nurl = "sqlite:///{db}"\nkeep_months = 3\n', encoding="utf-8")
+    xlsx_book(tmp_path / "crm.xlsx", {"Opportunities": [["ID", "Name", "Stage", "Amount"], ["OPP-0001", "A", "Proposal", 5]]})
+    run = lambda *a: subprocess.run([sys.executable, "-m", "sheetcrm", *a], cwd=tmp_path, capture_output=True,  # noqa: E731
+                                    text=True, timeout=120)
+    out = run("warehouse", "status")
+    assert out.returncode == 2 and "no such database file" in out.stderr and "Traceback" not in out.stderr
+    for command in ("forecast", "kpis", "validate"):
+        out = run(command, "--workbook", "crm.xlsx")
+        assert out.returncode in (0, 1) and "Traceback" not in out.stderr, out.stderr
+    assert not db.exists()
+    out = run("warehouse", "init")
+    assert out.returncode == 0 and db.exists()
+    assert run("warehouse", "status").returncode == 0
