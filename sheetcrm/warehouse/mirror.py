@@ -162,21 +162,24 @@ def mirror(settings: WarehouseSettings, batch: Batch, source: str, as_of: dt.dat
                 done = write(connection, batch, source, as_of, now)
             done.attempts = attempt
             return done
-        except WarehouseError as e:
-            return _failed(_("warehouse {url}: {problem}", url=masked(url), problem=e), attempt)
+        except WarehouseError as e:  # another workbook's database, a URL or driver to fix: no later sync helps
+            return _failed(_("warehouse {url}: {problem}", url=masked(url), problem=e), attempt, lasting=True)
         except (SQLAlchemyError, OSError) as e:
             if attempt >= settings.attempts or not _retryable(e):
                 return _failed(_("warehouse {url}: {problem}", url=masked(url), problem=problem(e, url)), attempt)
             sleep(settings.backoff_seconds * 2 ** (attempt - 1))
         except Exception as e:  # Alembic's (a database a newer sheetcrm migrated), or ours: still not the sync's
-            return _failed(_("warehouse {url}: {problem}", url=masked(url), problem=problem(e, url)), attempt)
+            return _failed(_("warehouse {url}: {problem}", url=masked(url), problem=problem(e, url)), attempt,
+                           lasting=True)
         finally:
             engine.dispose()
 
 
-def _failed(line: str, attempts: int) -> Mirrored:
-    LOG.warning(_("{problem}; not mirrored, caught up on the next sync", problem=line),
-                extra={"fields": {"event": "warehouse_failed", "attempts": attempts}})
+def _failed(line: str, attempts: int, lasting: bool = False) -> Mirrored:
+    """A failed mirror, logged as one line; `lasting`: no later sync gets past it by itself."""
+    said = (_("{problem}; not mirrored until that is fixed", problem=line) if lasting
+            else _("{problem}; not mirrored, caught up on the next sync", problem=line))
+    LOG.warning(said, extra={"fields": {"event": "warehouse_failed", "attempts": attempts}})
     return Mirrored("failed", attempts=attempts, error=line)
 
 
