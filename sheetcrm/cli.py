@@ -875,6 +875,8 @@ def _print_report(report: Report, book: Workbook, stats: dict[str, Any]) -> None
            **_counts(stats["rows"], report.errors, report.warnings)))
     if report.partial:
         echo(ngettext("(showing the first issue)", "(showing the first {n} issues)", len(report.issues)))
+    if not report.issues:
+        return  # the counts above say it: a header over no rows says nothing more
     echo_lines(show.table(
         [_("Severity"), _("Cell"), _("Column"), _("Problem")],
         [[shown_severity(i.severity), i.where(), i.header or "", _("{message} ({code}) → {hint}", message=i.message,

@@ -62,6 +62,13 @@ def test_validate_exits_0_with_only_warnings(tmp_path):
     assert "duplicate_email" in out.stdout
 
 
+def test_validate_of_a_clean_workbook_is_its_counts_alone(tmp_path):
+    assert run("init", "--workbook", "crm.xlsx", cwd=tmp_path).returncode == 0
+    out = run("validate", "--workbook", "crm.xlsx", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines() == [f"{tmp_path / 'crm.xlsx'}: 0 rows, 0 errors, 0 warnings"]
+
+
 def test_sync_strict_and_dry_run(demo_dir):
     assert run("sync", "--workbook", "demo-crm.xlsx", "--strict", cwd=demo_dir).returncode == 1
     dry = run("sync", "--workbook", "demo-crm.xlsx", "--dry-run", cwd=demo_dir)
