@@ -274,7 +274,8 @@ class Service:
         if result is not None and (merged := what_merged(result.deleted, result.replaced)):
             message += "; " + merged  # a merge's rows removed and references moved, as `sheetcrm sync` says
         if mirrored is not None and mirrored.outcome in ("failed", "behind"):
-            message += "; " + _("warehouse not mirrored, caught up on the next sync")
+            message += "; " + (_("warehouse not mirrored until its problem is fixed (the log says which)")
+                               if mirrored.lasting else _("warehouse not mirrored, caught up on the next sync"))
         return JobResult(crm.stats()["rows"], len(report.issues), written, message)
 
     def outbox(self) -> JobResult:

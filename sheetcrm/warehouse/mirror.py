@@ -180,7 +180,7 @@ def _failed(line: str, attempts: int, lasting: bool = False) -> Mirrored:
     said = (_("{problem}; not mirrored until that is fixed", problem=line) if lasting
             else _("{problem}; not mirrored, caught up on the next sync", problem=line))
     LOG.warning(said, extra={"fields": {"event": "warehouse_failed", "attempts": attempts}})
-    return Mirrored("failed", attempts=attempts, error=line)
+    return Mirrored("failed", attempts=attempts, error=line, lasting=lasting)
 
 
 def write(connection: Connection, batch: Batch, source: str, as_of: dt.date, now: dt.datetime) -> Mirrored:

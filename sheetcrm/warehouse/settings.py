@@ -44,6 +44,7 @@ class Mirrored:
     tombstoned: int = 0
     attempts: int = 1
     error: str | None = None
+    lasting: bool = False  # failed for a reason no later sync gets past by itself (the error says which)
 
 
 class WarehouseSettings(Section):

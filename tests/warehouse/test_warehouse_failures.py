@@ -56,7 +56,7 @@ def test_an_unreachable_warehouse_never_fails_the_sync_and_the_next_sync_catches
     dead = Config(warehouse=WarehouseSettings(url=dead_url(), attempts=2, backoff_seconds=0.01))
     outcome = sync(book, dead, as_of=DAY)
     assert outcome.result is not None and outcome.result.total > 0  # the workbook was written all the same
-    assert outcome.mirrored.outcome == "failed" and outcome.mirrored.attempts == 2
+    assert outcome.mirrored.outcome == "failed" and outcome.mirrored.attempts == 2 and not outcome.mirrored.lasting
     assert PASSWORD not in outcome.mirrored.error and "crm:***@127.0.0.1" in outcome.mirrored.error
     lines = [r.getMessage() for r in caplog.records if r.name == "sheetcrm.run.warehouse"]
     assert len(lines) == 1 and "\n" not in lines[0] and PASSWORD not in lines[0]
@@ -161,7 +161,7 @@ def test_a_second_workbook_is_refused_rather_than_tombstoning_the_first(tmp_path
     with caplog.at_level(logging.WARNING):
         refused = mirror(settings, Batch(rows={"accounts": []}), "/srv/b.xlsx", DAY, NOW, sleep=pytest.fail)
     # No later sync gets past it by itself, so none is promised.
-    assert "until that is fixed" in caplog.text and "next sync" not in caplog.text
+    assert "until that is fixed" in caplog.text and "next sync" not in caplog.text and refused.lasting
     assert refused.outcome == "failed" and "/srv/a.xlsx" in refused.error and refused.attempts == 1
     with create_engine(url).connect() as c:
         assert c.exec_driver_sql("SELECT id, deleted_at FROM accounts").all() == [("ACC-0001", None)]
