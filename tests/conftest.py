@@ -20,3 +20,14 @@ def _service_logger_as_found():
     saved = (list(logger.handlers), logger.propagate, logger.level)
     yield
     logger.handlers[:], logger.propagate, logger.level = saved[0], saved[1], saved[2]
+
+
+@pytest.fixture
+def emu(monkeypatch):
+    """The Sheets API emulator on loopback, which gspread (through `connect`) reaches by
+    $SHEETS_EMULATOR_HOST; stopped after the test. A test file may define its own."""
+    from sheetcrm.emulator import Emulator
+
+    with Emulator() as emulator:
+        monkeypatch.setenv("SHEETS_EMULATOR_HOST", emulator.host)
+        yield emulator

@@ -14,7 +14,6 @@ import pytest
 from sheetcrm.config import Config
 from sheetcrm.sync import sync
 from sheetcrm.workbook.memory import MemoryWorkbook
-from test_gsheets import emu  # noqa: F401  (the emulator fixture)
 from test_workflows import Book
 
 AS_OF = dt.date(2026, 11, 24)

@@ -11,7 +11,6 @@ import datetime as dt
 import pytest
 
 from sheetcrm.config import Config
-from test_gsheets import emu  # noqa: F401  (the emulator fixture)
 from test_workflows import WF_HEADER, Book, _as_date, _log, _tabs, day
 
 CASES = ["ID", "Account", "Contact", "Subject", "Priority", "Status", "Channel", "Opened", "Resolved", "Owner",

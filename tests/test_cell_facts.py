@@ -20,7 +20,6 @@ import openpyxl
 import pytest
 
 from sheetcrm.config import Config, CustomField, TabSettings
-from sheetcrm.emulator import Emulator
 from sheetcrm.sync import sync
 from sheetcrm.workbook import CellWrite, Plan
 from sheetcrm.workbook.credentials import connect
@@ -316,12 +315,6 @@ def test_memory_expectations_see_an_error_cell_as_read():
 
 # -- Google (gspread over HTTP to the emulator) ----------------------------------------------
 
-
-@pytest.fixture
-def emu(monkeypatch):
-    with Emulator() as emulator:
-        monkeypatch.setenv("SHEETS_EMULATOR_HOST", emulator.host)
-        yield emulator
 
 
 class Traced:

@@ -12,7 +12,6 @@ from openpyxl.chart import BarChart
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from sheetcrm.config import DEFAULT_STAGES, Config, Stage
-from sheetcrm.emulator import Emulator
 from sheetcrm.starter import write_demo
 from sheetcrm.sync import sync
 from sheetcrm.workbook import CellWrite, Chart, Guide, Plan
@@ -99,12 +98,6 @@ def test_xlsx_dropdowns_replace_their_own_and_keep_the_teams(demo_xlsx):
 
 
 # -- Google -----------------------------------------------------------------------------------
-
-@pytest.fixture
-def emu(monkeypatch):
-    with Emulator() as emulator:
-        monkeypatch.setenv("SHEETS_EMULATOR_HOST", emulator.host)
-        yield emulator
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from sheetcrm.workbook import Plan
 from sheetcrm.workbook.memory import MemoryWorkbook
 from sheetcrm.workbook.xlsx import XlsxWorkbook
 from books import xlsx_book
-from test_gsheets import Traced, emu  # noqa: F401  (the emulator fixture)
+from test_gsheets import Traced
 
 DAY1, DAY2 = dt.date(2026, 11, 23), dt.date(2026, 11, 24)
 

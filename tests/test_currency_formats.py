@@ -13,7 +13,6 @@ from decimal import Decimal
 import pytest
 
 from sheetcrm.config import Config
-from sheetcrm.emulator import Emulator
 from sheetcrm.sync import sync
 from sheetcrm.validate import read_crm
 from sheetcrm.workbook.memory import MemoryWorkbook
@@ -104,12 +103,6 @@ def test_xlsx_yen_format_through_a_sync_counts_converted(tmp_path):
 
 # --- Google ---------------------------------------------------------------------------------------
 
-
-@pytest.fixture
-def emu(monkeypatch):
-    with Emulator() as emulator:
-        monkeypatch.setenv("SHEETS_EMULATOR_HOST", emulator.host)
-        yield emulator
 
 
 def currency_format(sheet_id: int, row: int, col: int, pattern: str) -> dict:

@@ -6,11 +6,9 @@ from __future__ import annotations
 import datetime as dt
 
 import openpyxl
-import pytest
 
 from sheetcrm.config import Config
 from sheetcrm.crm.duplicates import DuplicateSettings, group_key
-from sheetcrm.emulator import Emulator
 from sheetcrm.inputs import read_duplicates
 from sheetcrm.merging import survivor
 from sheetcrm.sync import sync
@@ -172,12 +170,6 @@ def test_spanish_titles_headers_and_reasons(tmp_path):
     assert reasons[GLOBEX] == "mismo nombre de empresa, mismo dominio"
     assert reasons[EVA] == "mismo correo; mismo teléfono; mismo nombre"
 
-
-@pytest.fixture
-def emu(monkeypatch):
-    with Emulator() as emulator:
-        monkeypatch.setenv("SHEETS_EMULATOR_HOST", emulator.host)
-        yield emulator
 
 
 def google_book(key: str) -> GoogleSheetsWorkbook:

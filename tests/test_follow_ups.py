@@ -18,7 +18,6 @@ from sheetcrm.crm.workflows import Subject, World
 from sheetcrm.sync import sync
 from sheetcrm.workbook.memory import MemoryWorkbook
 from sheetcrm.workflow_tabs import LOG_FIELDS
-from test_gsheets import emu  # noqa: F401  (the emulator fixture)
 from test_workflows import Book, _as_date, _log, _tabs, day
 
 KEY, DETAILS = LOG_FIELDS.index("key"), LOG_FIELDS.index("details")   # the Workflow Log's columns

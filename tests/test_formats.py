@@ -15,7 +15,6 @@ import openpyxl
 import pytest
 
 from sheetcrm.config import Config
-from sheetcrm.emulator import Emulator
 from sheetcrm.layout import number_format
 from sheetcrm.render import fraction
 from sheetcrm.starter import write_demo
@@ -149,12 +148,6 @@ def test_libreoffice_prints_the_summary_tabs_one_page_wide_and_formatted(tmp_pat
 
 
 # -- Google --------------------------------------------------------------------------------------
-
-@pytest.fixture
-def emu(monkeypatch):
-    with Emulator() as emulator:
-        monkeypatch.setenv("SHEETS_EMULATOR_HOST", emulator.host)
-        yield emulator
 
 
 def _batches(emu, since: int) -> list[list[dict]]:

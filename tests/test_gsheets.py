@@ -8,7 +8,6 @@ import json
 import pytest
 
 from sheetcrm.config import Config
-from sheetcrm.emulator import Emulator
 from sheetcrm.starter import write_demo
 from sheetcrm.sync import plan_sync, sync
 from sheetcrm.workbook import CellWrite, Plan, WorkbookError, same_value
@@ -19,12 +18,6 @@ from sheetcrm.workbook.xlsx import XlsxWorkbook
 
 AS_OF = dt.date(2026, 11, 23)
 
-
-@pytest.fixture
-def emu(monkeypatch):
-    with Emulator() as emulator:
-        monkeypatch.setenv("SHEETS_EMULATOR_HOST", emulator.host)
-        yield emulator
 
 
 class Traced:

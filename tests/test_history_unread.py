@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 
 from books import xlsx_book
 from sheetcrm.config import Config
-from sheetcrm.emulator import Emulator
 from sheetcrm.steps.history import HISTORY_ROW_UNREAD
 from sheetcrm.sync import sync
 from sheetcrm.workbook import CellWrite, Plan
@@ -73,12 +71,6 @@ def test_a_damaged_history_row_is_said_and_kept_on_xlsx(tmp_path):
     assert not again.plan and _history(book) == after
     assert len([i for i in again.crm.report.issues if i.code == HISTORY_ROW_UNREAD]) == 2
 
-
-@pytest.fixture
-def emu(monkeypatch):
-    with Emulator() as emulator:
-        monkeypatch.setenv("SHEETS_EMULATOR_HOST", emulator.host)
-        yield emulator
 
 
 def test_a_damaged_history_row_is_said_and_kept_on_google(emu):

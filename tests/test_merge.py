@@ -9,7 +9,6 @@ import datetime as dt
 from pathlib import Path
 
 import openpyxl
-import pytest
 
 from sheetcrm.config import Config
 from sheetcrm.merging import merge

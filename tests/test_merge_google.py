@@ -7,10 +7,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-import pytest
 
 from sheetcrm.config import Config
-from sheetcrm.emulator import Emulator
 from sheetcrm.sync import sync
 from sheetcrm.workbook import Plan
 from sheetcrm.workbook.credentials import connect
@@ -26,12 +24,6 @@ AS_OF = dt.date(2026, 11, 23)
 # the read-back after it, at no extra request.
 READS = 4
 
-
-@pytest.fixture
-def emu(monkeypatch):
-    with Emulator() as emulator:
-        monkeypatch.setenv("SHEETS_EMULATOR_HOST", emulator.host)
-        yield emulator
 
 
 def _plain(rows):

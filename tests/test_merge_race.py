@@ -12,19 +12,12 @@ import json
 import pytest
 
 from sheetcrm.config import Config
-from sheetcrm.emulator import Emulator
 from sheetcrm.sync import sync
 
 from test_merge_google import Book, _sheet, _values
 
 AS_OF = dt.date(2026, 11, 23)
 
-
-@pytest.fixture
-def emu(monkeypatch):
-    with Emulator() as emulator:
-        monkeypatch.setenv("SHEETS_EMULATOR_HOST", emulator.host)
-        yield emulator
 
 
 def _cells(emu, key, tab) -> dict[str, dict[int, dict]]:

@@ -15,7 +15,6 @@ import pytest
 
 from sheetcrm import logs
 from sheetcrm.config import Config
-from sheetcrm.emulator import Emulator
 from sheetcrm.every import parse_every
 from sheetcrm.i18n import using
 from sheetcrm.lock import AlreadyRunning, AppLocked, WorkbookLock, refuse_if_open_in_app
@@ -29,12 +28,6 @@ from sheetcrm.workbook.xlsx import XlsxWorkbook
 LEADS = [["ID", "Last Name", "Company", "Status"], ["", "Adams", "A Co", "New"]]
 ACCOUNT = "sheetcrm@project.iam.gserviceaccount.com"
 
-
-@pytest.fixture
-def emu(monkeypatch):
-    with Emulator() as emulator:
-        monkeypatch.setenv("SHEETS_EMULATOR_HOST", emulator.host)
-        yield emulator
 
 
 def leads_book(tmp_path) -> XlsxWorkbook:

@@ -11,7 +11,6 @@ import datetime as dt
 import pytest
 
 from sheetcrm.config import Config
-from test_gsheets import emu  # noqa: F401  (the emulator fixture)
 from test_workflows import Book, _as_date
 
 DAY = dt.date(2026, 12, 1)

@@ -27,7 +27,7 @@ from sheetcrm.starter import demo_config, write_demo
 from sheetcrm.sync import SyncOutcome, plan_sync, sync
 from sheetcrm.validate import read_crm, team_config
 from sheetcrm.workbook.xlsx import XlsxWorkbook
-from test_gsheets import Traced, emu  # noqa: F401  (the emulator fixture)
+from test_gsheets import Traced
 
 AS_OF = dt.date(2026, 11, 24)
 CONFIG = {"en": {"locale": "en"}, "es": {"locale": "es", "currency": "EUR"}}

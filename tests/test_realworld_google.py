@@ -60,12 +60,6 @@ def mirror(emu: Emulator, fixture: str) -> str:
     return key
 
 
-@pytest.fixture
-def emu(monkeypatch):
-    with Emulator() as emulator:
-        monkeypatch.setenv("SHEETS_EMULATOR_HOST", emulator.host)
-        yield emulator
-
 
 def synced(emu: Emulator, fixture: str, config: Config | None = None):
     config = (config or Config()).model_copy(update={"spreadsheet": mirror(emu, fixture)})

@@ -14,7 +14,6 @@ from click.testing import CliRunner
 from books import crm_tabs, xlsx_book
 from sheetcrm.cli import main
 from sheetcrm.config import Config
-from sheetcrm.emulator import Emulator
 from sheetcrm.sync import sync
 from sheetcrm.validate import read_crm
 from sheetcrm.workbook import Grid, Snapshot
@@ -229,12 +228,6 @@ def test_typed_ids_never_skip_a_write_and_a_second_sync_writes_nothing_xlsx(tmp_
     assert [ws.cell(r, 1).value for r in range(2, 6)] == [4563, "OPP-17-B", "OPP-0042", "opp-0041"]
     assert ws.cell(1, 6).value == "Probability %" and ws.cell(2, 6).value == 0.5  # a fraction, shown as 50.0%
 
-
-@pytest.fixture
-def emu(monkeypatch):
-    with Emulator() as emulator:
-        monkeypatch.setenv("SHEETS_EMULATOR_HOST", emulator.host)
-        yield emulator
 
 
 def test_typed_ids_never_skip_a_write_and_cost_no_extra_read_on_google(emu):

@@ -16,7 +16,6 @@ import time
 
 import httpx
 import openpyxl
-import pytest
 
 from sheetcrm.config import Config
 from sheetcrm.intake.drain import drain

@@ -24,7 +24,7 @@ from sheetcrm.crm.segments import (Deal, Definition, Reach, csv_text, parse_segm
 from sheetcrm.i18n import using
 from sheetcrm.sync import sync
 from books import xlsx, xlsx_book
-from test_gsheets import Traced, emu  # noqa: F401  (the emulator fixture)
+from test_gsheets import Traced
 
 AS_OF = dt.date(2026, 12, 1)
 

@@ -13,7 +13,6 @@ import pytest
 from sheetcrm.config import Config
 from sheetcrm.i18n import in_locale
 from sheetcrm.workbook.xlsx_patch import hide_tabs
-from test_gsheets import Traced, emu  # noqa: F401  (the emulator fixture)
 from test_workflows import PEOPLE_TABS, RULES, Book, _log, _tabs
 
 STATE, LOG = "Workflow State", "Workflow Log"

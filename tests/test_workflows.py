@@ -13,7 +13,7 @@ from sheetcrm.config import Config
 from sheetcrm.sync import sync
 from sheetcrm.workbook.xlsx import XlsxWorkbook
 from sheetcrm.workflow_tabs import LOG_FIELDS
-from test_gsheets import Traced, emu  # noqa: F401  (the emulator fixture)
+from test_gsheets import Traced
 
 DAY0 = dt.date(2026, 12, 1)
 WF_HEADER = ["ID", "Name", "Active", "Record", "When", "If", "Then", "Subject", "Due (days)", "Template", "Assign To",

@@ -10,7 +10,6 @@ import datetime as dt
 import pytest
 
 from sheetcrm.config import Config
-from test_gsheets import emu  # noqa: F401  (the emulator fixture)
 from test_workflows import PEOPLE_TABS, Book, _as_date, _log, _tabs, day
 
 OUTBOX = ["ID", "Created", "Opportunity", "To", "Subject", "Status", "Message-ID", "Sent At", "Error", "Quote",

@@ -12,7 +12,6 @@ import pytest
 from sheetcrm.config import Config
 from sheetcrm.service import Service
 from sheetcrm.synclog import LogQueue
-from test_gsheets import emu  # noqa: F401  (the emulator fixture)
 from test_workflows import PEOPLE_TABS, Book, _as_date, _log, _tabs, day
 
 RULE = ["WF-0001", "Due chaser", "yes", "opportunity", "0 days after Close Date", "", "create task",

@@ -13,7 +13,6 @@ from sheetcrm.mail.digest import EventJournal, owner_digests, send_digests
 from sheetcrm.mail.outbox import send_outbox, templates_for
 from sheetcrm.mail.smtp import SmtpSender
 from sheetcrm.sync import plan_sync
-from test_gsheets import emu  # noqa: F401  (the emulator fixture)
 from test_workflows import PEOPLE_TABS, Book, _tabs, day
 
 HEADER = ["ID", "Name", "Active", "Record", "When", "If", "Then", "Subject", "Due (days)", "Template", "Assign To",

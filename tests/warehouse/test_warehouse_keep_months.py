@@ -24,7 +24,6 @@ from books import xlsx_book
 from demo_runs import run_cli
 from sheetcrm.config import Config
 from sheetcrm.crm.history import latest
-from sheetcrm.emulator import Emulator
 from sheetcrm.owned import owned_title
 from sheetcrm.schema import FORECAST, LEAD_HISTORY, SEQUENCES, STAGE_HISTORY, SYNC_LOG
 from sheetcrm.steps.compute import CALIBRATION_PARTIAL
@@ -279,12 +278,6 @@ def test_the_sync_log_keeps_n_months_once_the_warehouse_holds_them(tmp_path):
 
 
 # -- on Google: the same story over real gspread against the emulator -----------------------------
-
-@pytest.fixture
-def emu(monkeypatch):
-    with Emulator() as emulator:
-        monkeypatch.setenv("SHEETS_EMULATOR_HOST", emulator.host)
-        yield emulator
 
 
 class Counted:

@@ -10,7 +10,6 @@ from collections import Counter
 from decimal import Decimal
 
 import openpyxl
-import pytest
 from sqlalchemy import create_engine, event, func, select
 from sqlalchemy.engine import Engine
 
