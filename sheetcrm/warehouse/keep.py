@@ -188,14 +188,18 @@ def log_day(time: str) -> dt.date | None:
 
 def kept_log(rows: Sequence[Sequence[Any]], held: Mapping[Any, Any], before: dt.date) -> list[Sequence[Any]]:
     """The Sync Log rows the tab keeps: all but those dated before `before` that the warehouse
-    holds with the same cells (`log_content`)."""
+    holds with the same cells (`log_content`). The warehouse holds one row per Time and Job, so
+    of rows sharing them only the first may leave: a second one, even identical, stays."""
     out = []
+    seen: set[LogKey] = set()
     for row in rows:
         key = log_key(row)
         day = log_day(key[0]) if key else None
-        if key is None or day is None or day >= before or key not in held \
+        if key is None or day is None or day >= before or key not in held or key in seen \
                 or not same_content(held[key], log_content(row)):
             out.append(row)
+        if key is not None:
+            seen.add(key)
     return out
 
 

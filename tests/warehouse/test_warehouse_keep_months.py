@@ -494,6 +494,8 @@ def test_a_row_edited_after_it_was_mirrored_stays_in_the_sheet():
     held_log = {log_key(first): log_content(first),
                 log_key(edited): log_content(["2026-01-06T09:00:00.000+00:00", "sync", 0.5, 900, 0, 0, 1, "ok"])}
     assert kept_log([first, second, edited], held_log, dt.date(2026, 3, 1)) == [second, edited]
+    # Two identical rows: the warehouse holds one, so one stays.
+    assert kept_log([first, list(first)], held_log, dt.date(2026, 3, 1)) == [first]
     # Numbers as the database gives them back are the sheet's numbers.
     as_stored = (Decimal("1.2500000000"), 900, 3, 12, 2, "ok", "dup A")
     assert kept_log([first], {log_key(first): as_stored}, dt.date(2026, 3, 1)) == []
