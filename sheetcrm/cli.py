@@ -433,14 +433,22 @@ def forecast(target: Target, as_of: dt.datetime | None, months: int | None, fmt:
     results = _results(target, as_of, fmt, **overrides)
     if fmt == "json":
         # keep_months: a program is told too, never handed a silently different calibration.
-        echo_json(json.dumps({**results.forecast.to_json(), "calibration_partial": results.calibration_partial},
-                             ensure_ascii=False, indent=2))
+        echo_json(json.dumps({**results.forecast.to_json(), "calibration_partial": results.calibration_partial,
+                              "calibration_unknown_stages": list(results.calibration_unknown),
+                              "calibration_older_copy": results.calibration_beyond}, ensure_ascii=False, indent=2))
         return
     # People read the stages in their own words; JSON keeps the configured names, for programs.
     _print_forecast(results.in_team_words().forecast, results.kpis.currency)
     if results.calibration_partial:  # keep_months: said, never a silently different calibration
         echo(_("The stage calibration counts only the Stage History the sheet holds: the older rows keep_months "
                "moved to the warehouse could not be read back."))
+    if results.calibration_beyond:
+        echo(_("The stage calibration counts only the Stage History the sheet holds: this looks like an older copy "
+               "of the workbook (restored from a backup?), and which archived rows are its own cannot be told."))
+    if results.calibration_unknown:
+        echo(_("The stage calibration leaves out older Stage History rows keep_months moved to the warehouse: "
+               "they name stages the config no longer has ({words}).",
+               words=", ".join(quoted(w) for w in results.calibration_unknown)))
 
 
 @main.command(help=_("Lead scores (read-only), or with --evaluate how well the learned model predicts conversion."))

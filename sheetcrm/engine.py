@@ -30,7 +30,7 @@ from sheetcrm.records import LEAD_STATUSES, Lead, Opportunity
 from sheetcrm.report import Issue
 from sheetcrm.validate import Crm, parse_context
 from sheetcrm.warehouse.keep import (ARCHIVE_ID, ARCHIVED, Archive, calibration_complete, calibration_rows,
-                                     unknown_stages)
+                                     given_up_beyond, unknown_stages)
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,9 @@ class Results:
     # The stage words of the archived rows that no configured stage or alias reads (a stage
     # renamed without an alias for its old name): those rows are not in the calibration.
     calibration_unknown: tuple[str, ...] = ()
+    # The warehouse holds this many more rows given up by this workbook than this copy of it
+    # gave up (an older copy, restored from a backup): the calibration counts the sheet's rows only.
+    calibration_beyond: int = 0
 
     def score(self, lead: Lead) -> LeadScore | None:
         return self.scoring.scores.get(lead.id) if lead.id else None
@@ -128,7 +131,10 @@ def compute(crm: Crm, config: Config, as_of: dt.date, fit_cache: FitCache | None
                                   related=related, category_overrides=_category_overrides(opportunities))
     archived, workbook = crm.inputs.sequences.get(ARCHIVED, 0), crm.inputs.sequences.get(ARCHIVE_ID, 0)
     stage_words = parse_context(config).stages if archive is not None else None
-    calibration = stage_win_rates(calibration_rows(stage_history, archive, stage_words, workbook), stages)
+    beyond = given_up_beyond(old_stages, archive, archived, workbook)
+    # An older copy of the workbook: which archived rows are its own cannot be told, so none count.
+    calibration = stage_win_rates(calibration_rows(stage_history, None if beyond else archive, stage_words, workbook),
+                                  stages)
     fc = forecast(opportunities, metrics, stages, rates, as_of, quotas=quotas, calibration=calibration,
                   months=config.forecast_months)
     kpis = compute_kpis(opportunities, metrics, stages, rates, as_of, leads=leads, accounts=crm.records("accounts"),
@@ -145,6 +151,7 @@ def compute(crm: Crm, config: Config, as_of: dt.date, fit_cache: FitCache | None
         lead_history=lead_history, warnings=missing_rate_issues(opportunities, rates, tab=title), words=words,
         cases=case_results(crm, config, as_of) if "cases" in crm.tables else None,
         calibration_partial=not calibration_complete(old_stages, archive, archived, workbook),
+        calibration_beyond=beyond,
         calibration_unknown=tuple(unknown_stages(old_stages, archive, stage_words, workbook)) if stage_words else (),
     )
 

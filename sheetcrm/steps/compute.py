@@ -17,6 +17,7 @@ from sheetcrm.warehouse.keep import ARCHIVED
 
 CALIBRATION_PARTIAL = "calibration_partial"
 CALIBRATION_UNKNOWN_STAGE = "calibration_unknown_stage"
+CALIBRATION_OLDER_COPY = "calibration_older_copy"
 
 
 def run(ctx: SyncContext) -> StepResult:
@@ -35,6 +36,19 @@ def run(ctx: SyncContext) -> StepResult:
             _("It counts them again once the warehouse they went to can be read with keep_months set "
               "(sheetcrm warehouse status); if that database was deleted or replaced, they are no longer "
               "anywhere it can count them.")))
+    if ctx.results.calibration_beyond:
+        n = ctx.results.calibration_beyond
+        issues.append(Issue(
+            "warning", locate(ctx.snapshot, FORECAST, ctx.locale).title, None, None, None, n, CALIBRATION_OLDER_COPY,
+            ngettext("The warehouse holds {n} more older Stage History row given up by this workbook than this copy "
+                     "of it gave up: it looks like an older copy (restored from a backup?), so the stage "
+                     "calibration counts only the rows the sheet holds.",
+                     "The warehouse holds {n} more older Stage History rows given up by this workbook than this copy "
+                     "of it gave up: it looks like an older copy (restored from a backup?), so the stage "
+                     "calibration counts only the rows the sheet holds.", n),
+            _("sheetcrm cannot tell which archived rows this copy gave up. To count archived rows again, delete "
+              "the archive:workbook and archived:stage_history rows of the _sheetcrm tab: the calibration then "
+              "counts the rows given up from then on, not the older ones.")))
     if ctx.results.calibration_unknown:
         words = ", ".join(cells.quoted(w) for w in ctx.results.calibration_unknown)
         issues.append(Issue(

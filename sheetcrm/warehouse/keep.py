@@ -239,6 +239,18 @@ def unknown_stages(sheet: Sequence[HistoryRow], archive: Archive | None, names: 
     return list(words)
 
 
+def given_up_beyond(sheet: Sequence[HistoryRow], archive: Archive | None, archived: int, workbook: int = 0) -> int:
+    """How many more rows the warehouse holds as given up by this workbook (ARCHIVE_ID
+    `workbook`, not back in the sheet) than this copy of it gave up (`archived`, the ARCHIVED
+    mark): 0 normally. More means this file is an older copy of the workbook (restored from a
+    backup) and some of those rows were given up by a later copy it never was; which ones
+    cannot be told, so the caller counts none of them and says so."""
+    if archive is None or not workbook:
+        return 0
+    have = set(history_keys(sheet))
+    return max(0, sum(1 for key in archive.given_up_by(workbook) if key not in have) - archived)
+
+
 def calibration_complete(sheet: Sequence[HistoryRow], archive: Archive | None, archived: int,
                          workbook: int = 0) -> bool:
     """Whether the calibration sees every row ever logged: the sheet gave up `archived` rows

@@ -564,7 +564,52 @@ def test_a_stage_renamed_in_the_sheet_without_an_alias_is_said_and_with_one_coun
     outcome = sync(book, renamed([], warehouse=keep.warehouse), as_of=day, dry_run=True)
     said = [i for i in outcome.crm.report.issues if i.code == CALIBRATION_UNKNOWN_STAGE]
     assert len(said) == 1 and "Proposal" in said[0].value and said[0].severity == "warning"
+    # The forecast command says it too, in text and in JSON.
+    (tmp_path / "renamed.toml").write_text(
+        f'[warehouse]\nurl = "{url}"\nkeep_months = {MONTHS}\n' + "".join(
+            f'[[stages]]\nname = "{"Quote" if s.name == "Proposal" else s.name}"\nprobability = {s.probability}\n'
+            + (f'kind = "{s.kind}"\n' if s.kind != "open" else "") for s in Config().stages), encoding="utf-8")
+    text = run_cli("forecast", "--workbook", "crm.xlsx", "--config", "renamed.toml", "--as-of", day.isoformat(),
+                   cwd=tmp_path)
+    assert text.returncode == 0, text.stderr
+    assert "Proposal" in text.stdout.split("\n\n")[-1] and "no longer has" in text.stdout
+    out = run_cli("forecast", "--workbook", "crm.xlsx", "--config", "renamed.toml", "--as-of", day.isoformat(),
+                  "--format", "json", cwd=tmp_path)
+    assert json.loads(out.stdout)["calibration_unknown_stages"] == ["Proposal"]
     kept = sync(book, renamed(["Proposal"], warehouse=keep.warehouse), as_of=day, dry_run=True)
     whole = sync(full, renamed(["Proposal"]), as_of=day, dry_run=True)
     assert not any(i.code == CALIBRATION_UNKNOWN_STAGE for i in kept.crm.report.issues)
     assert kept.results.forecast.stage_calibration == whole.results.forecast.stage_calibration
+
+
+def test_an_older_copy_of_the_workbook_restored_says_so_and_counts_the_sheet_alone(tmp_path):
+    # A backup restored over the workbook has its archive:workbook mark but not the rows the
+    # later copy gave up; which archived rows are its own cannot be told, so none is counted.
+    import shutil
+
+    from sheetcrm.steps.compute import CALIBRATION_OLDER_COPY
+
+    url = f"sqlite:///{tmp_path / 'wh.db'}"
+    keep = Config(warehouse=WarehouseSettings(url=url, keep_months=MONTHS))
+    path = tmp_path / "crm.xlsx"
+    book = xlsx_book(path, tabs())
+    backup = tmp_path / "backup.xlsx"
+    # The later copy lives on past the backup: OPP-0007's move to Proposal (2026-09-10) is
+    # logged after it, then leaves the sheet in March, OPP-0007 having moved on.
+    later = [*STORY, (dt.date(2027, 3, 10), {7: "Closed Won", 8: "Proposal"}, {})]
+    for day, deals, leads in later:
+        move(book, deals, leads)
+        outcome = sync(book, keep, as_of=day)
+        if day == dt.date(2026, 8, 10):
+            shutil.copy(path, backup)
+    assert not any(i.code == CALIBRATION_OLDER_COPY for i in outcome.crm.report.issues)
+    shutil.copy(backup, path)
+    move(book, {2: "Qualification"}, {})
+    restored = sync(book, keep, as_of=dt.date(2027, 3, 20), dry_run=True)
+    said = [i for i in restored.crm.report.issues if i.code == CALIBRATION_OLDER_COPY]
+    assert len(said) == 1 and said[0].value > 0 and said[0].severity == "warning"
+    sheet_alone = sync(book, Config(), as_of=dt.date(2027, 3, 20), dry_run=True)
+    assert restored.results.forecast.stage_calibration == sheet_alone.results.forecast.stage_calibration
+    (tmp_path / "sheetcrm.toml").write_text(f'[warehouse]\nurl = "{url}"\nkeep_months = {MONTHS}\n', encoding="utf-8")
+    out = run_cli("forecast", "--workbook", "crm.xlsx", "--as-of", "2027-03-20", "--format", "json", cwd=tmp_path)
+    assert json.loads(out.stdout)["calibration_older_copy"] == said[0].value
