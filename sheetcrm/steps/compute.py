@@ -30,9 +30,11 @@ def run(ctx: SyncContext) -> StepResult:
         issues.append(Issue(
             "warning", locate(ctx.snapshot, FORECAST, ctx.locale).title, None, None, None, n, CALIBRATION_PARTIAL,
             ngettext("The stage calibration counts only the Stage History this sheet holds: the {n} older row "
-                     "keep_months moved to the warehouse could not be read back this sync.",
+                     "keep_months moved to the warehouse could not be read back this sync (the warehouse cannot "
+                     "be read, or it holds another workbook).",
                      "The stage calibration counts only the Stage History this sheet holds: the {n} older rows "
-                     "keep_months moved to the warehouse could not be read back this sync.", n),
+                     "keep_months moved to the warehouse could not be read back this sync (the warehouse cannot "
+                     "be read, or it holds another workbook).", n),
             _("It counts them again once the warehouse they went to can be read with keep_months set "
               "(sheetcrm warehouse status); if that database was deleted or replaced, they are no longer "
               "anywhere it can count them.")))

@@ -72,11 +72,11 @@ def _unread_issue(ctx: SyncContext, tab: OwnedTab, unread: UnreadRow, row: int) 
     grid = ctx.snapshot.tabs.get(title)
     header = grid.header[unread.column] if grid is not None and unread.column < len(grid.header) else None
     value = unread.cells[unread.column] if unread.column < len(unread.cells) else None
-    problem = unread.problem or _("the cell is empty")
+    problem = (unread.problem or _("the cell is empty")).rstrip(".")
     return Issue("warning", title, row, column_letter(unread.column + 1), header, value, HISTORY_ROW_UNREAD,
                  _("This history row cannot be read ({problem}): it is not counted, and is kept as it is, after "
                    "the rows that can be.", problem=problem),
-                 _("Fix the cell (Changed At is a date, Amount a number), or delete the row."))
+                 _("Fix the cell (the ID and To filled in, Changed At a date, Amount a number), or delete the row."))
 
 
 def tie_to_ids(writes: list[CellWrite], history: list[HistoryRow],

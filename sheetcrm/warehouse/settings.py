@@ -68,8 +68,9 @@ class WarehouseSettings(Section):
         if self.keep_months is not None and scheme_of(url).startswith("sqlite") and not _absolute_file(url):
             # A relative SQLite path is a different file in each folder a command runs in: the
             # rows would be split between them.
-            raise KeyedProblem("keep_months", _("needs a SQLite url with an absolute path (sqlite:////path/to/crm.db): "
-                                                "a relative one is another file in each folder a command runs in"))
+            raise KeyedProblem("keep_months", _("needs a SQLite url naming a file by its absolute path "
+                                                "(sqlite:////path/to/crm.db): a relative path is another file in "
+                                                "each folder a command runs in, and memory keeps nothing"))
         return self
 
     @model_validator(mode="after")
