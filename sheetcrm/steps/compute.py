@@ -49,8 +49,8 @@ def run(ctx: SyncContext) -> StepResult:
                      "of it gave up: it looks like an older copy (restored from a backup?), so the stage "
                      "calibration counts only the rows the sheet holds.", n),
             _("sheetcrm cannot tell which archived rows this copy gave up. To count archived rows again, delete "
-              "the archive:workbook and archived:stage_history rows of the _sheetcrm tab: the calibration then "
-              "counts the rows given up from then on, not the older ones.")))
+              "the `archive:workbook` and `archived:stage_history` rows of the `_sheetcrm` tab: the calibration "
+              "then counts the rows given up from then on, not the older ones.")))
     if ctx.results.calibration_unknown:
         words = ", ".join(cells.quoted(w) for w in ctx.results.calibration_unknown)
         issues.append(Issue(
@@ -58,5 +58,5 @@ def run(ctx: SyncContext) -> StepResult:
             CALIBRATION_UNKNOWN_STAGE,
             _("The stage calibration leaves out older Stage History rows keep_months moved to the warehouse: "
               "they name stages the config no longer has ({words}).", words=words),
-            _("Add each old name to the aliases of the stage it became in sheetcrm.toml ([[stages]] aliases).")))
+            _("Add each old name to the aliases of the stage it became in sheetcrm.toml (`[[stages]]` aliases).")))
     return StepResult(issues=issues)
