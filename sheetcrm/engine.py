@@ -29,8 +29,7 @@ from sheetcrm.parse_cache import fields_of
 from sheetcrm.records import LEAD_STATUSES, Lead, Opportunity
 from sheetcrm.report import Issue
 from sheetcrm.validate import Crm, parse_context
-from sheetcrm.warehouse.keep import (ARCHIVE_ID, ARCHIVED, Archive, calibration_complete, calibration_rows,
-                                     given_up_beyond, unknown_stages)
+from sheetcrm.warehouse.keep import ARCHIVE_ID, ARCHIVED, Archive, calibrated
 
 
 @dataclass(frozen=True)
@@ -129,12 +128,10 @@ def compute(crm: Crm, config: Config, as_of: dt.date, fit_cache: FitCache | None
     related = RelatedIndex.build(activities, tasks, crm.records("contacts"))
     metrics = opportunity_metrics(opportunities, stages, as_of, stage_entered=stage_entered(stage_history),
                                   related=related, category_overrides=_category_overrides(opportunities))
-    archived, workbook = crm.inputs.sequences.get(ARCHIVED, 0), crm.inputs.sequences.get(ARCHIVE_ID, 0)
-    stage_words = parse_context(config).stages if archive is not None else None
-    beyond = given_up_beyond(old_stages, archive, archived, workbook)
-    # An older copy of the workbook: which archived rows are its own cannot be told, so none count.
-    calibration = stage_win_rates(calibration_rows(stage_history, None if beyond else archive, stage_words, workbook),
-                                  stages)
+    marks = crm.inputs.sequences
+    kept = calibrated(old_stages, stage_history, archive, marks.get(ARCHIVED, 0), marks.get(ARCHIVE_ID, 0),
+                      parse_context(config).stages if archive is not None else None)
+    calibration = stage_win_rates(kept.rows, stages)
     fc = forecast(opportunities, metrics, stages, rates, as_of, quotas=quotas, calibration=calibration,
                   months=config.forecast_months)
     kpis = compute_kpis(opportunities, metrics, stages, rates, as_of, leads=leads, accounts=crm.records("accounts"),
@@ -150,9 +147,7 @@ def compute(crm: Crm, config: Config, as_of: dt.date, fit_cache: FitCache | None
         pipeline=_pipeline(opportunities, metrics, stages, rates), stage_history=stage_history,
         lead_history=lead_history, warnings=missing_rate_issues(opportunities, rates, tab=title), words=words,
         cases=case_results(crm, config, as_of) if "cases" in crm.tables else None,
-        calibration_partial=not calibration_complete(old_stages, archive, archived, workbook),
-        calibration_beyond=beyond,
-        calibration_unknown=tuple(unknown_stages(old_stages, archive, stage_words, workbook)) if stage_words else (),
+        calibration_partial=kept.partial, calibration_beyond=kept.beyond, calibration_unknown=kept.unknown,
     )
 
 

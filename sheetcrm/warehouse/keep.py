@@ -18,10 +18,10 @@ rules, each for a reason:
 - the forecast's calibration (`crm.history.stage_win_rates`) counts every row ever logged: it
   reads the rows the sheet gave up back from the warehouse (`Archive.stage_rows`, the rows
   sheetcrm marked `trimmed_on` there before removing them), beside the sheet's
-  (`calibration_rows`). The `_sheetcrm` mark `ARCHIVED` counts the Stage History rows the
+  (`calibrated`). The `_sheetcrm` mark `ARCHIVED` counts the Stage History rows the
   sheet gave up; when the warehouse cannot show that many this sync, a `calibration_partial`
   warning on the Forecast tab says the calibration covers only the history the sheet holds
-  (`calibration_complete`), instead of a silently different number.
+  (`Calibration.partial`), instead of a silently different number.
 
 The shell (`sheetcrm.sync`) reads the `Archive` before planning and marks what a plan removes
 (`Trim.stage`, `Trim.lead`) in the warehouse before the write; if that fails it plans again
@@ -203,65 +203,48 @@ def kept_log(rows: Sequence[Sequence[Any]], held: Mapping[Any, Any], before: dt.
     return out
 
 
-def calibration_rows(sheet: Sequence[HistoryRow], archive: Archive | None,
-                     names: Mapping[str, str] | None = None, workbook: int = 0) -> list[HistoryRow]:
-    """What the calibration counts: the archived rows this workbook (ARCHIVE_ID `workbook`)
-    gave up and the sheet no longer holds (older, so first: a record's last row stays the
-    sheet's), then the sheet's. `names` reads an archived row's words as the read does a tab's
-    (`inputs.read_history`: normalised word -> stage)."""
+@dataclass(frozen=True)
+class Calibration:
+    """What the forecast's calibration counts (`calibrated`), and what it says of it.
+
+    `rows`: the history `crm.history.stage_win_rates` counts; `partial`: the sheet gave up more
+    rows (the ARCHIVED mark) than the warehouse shows; `beyond`: how many more rows the
+    warehouse holds as given up by this workbook than this copy of it gave up (an older copy
+    restored from a backup: which are its own cannot be told, so none counts); `unknown`: the
+    stage words of archived rows no configured stage or alias reads (a stage renamed without an
+    alias for its old name: the warehouse's rows cannot be edited), in order."""
+
+    rows: list[HistoryRow]
+    partial: bool = False
+    beyond: int = 0
+    unknown: tuple[str, ...] = ()
+
+
+def calibrated(old: Sequence[HistoryRow], new: Sequence[HistoryRow], archive: Archive | None, archived: int,
+               workbook: int = 0, names: Mapping[str, str] | None = None) -> Calibration:
+    """The calibration's history: the archived rows this workbook (ARCHIVE_ID `workbook`) gave
+    up that the sheet no longer holds (older, so first: a record's last row stays the
+    sheet's), then the sheet's (`new`: the history with this sync's changes; `old`: as read).
+    `archived` is the ARCHIVED mark; `names` reads an archived row's words as the read does a
+    tab's (`inputs.read_history`: normalised word -> stage)."""
     given_up = archive.given_up_by(workbook) if archive is not None else {}
-    if not given_up:
-        return list(sheet)
-    have = set(history_keys(sheet))
+    have = set(history_keys(old))
+    gone = {key: amount for key, amount in given_up.items() if key not in have}
+    partial = archived > 0 and (archive is None or len(gone) < archived)
+    beyond = max(0, len(gone) - archived)
+    words: dict[str, None] = {}
+    for (_record, _day, from_, to, _n) in gone if names is not None else ():
+        words.update((w, None) for w in (from_, to) if w and cells.normalize_key(w) not in names)
+    if beyond or not gone:
+        return Calibration(list(new), partial, beyond, tuple(words))
 
     def key(text: str | None) -> str | None:
         return names.get(cells.normalize_key(text), text) if text and names is not None else text
 
-    return [HistoryRow(record, from_ or None, to, day, amount, to_key=key(to) or to, from_key=key(from_ or None))
-            for (record, day, from_, to, _n), amount in given_up.items()
-            if (record, day, from_, to, _n) not in have] + list(sheet)
-
-
-def unknown_stages(sheet: Sequence[HistoryRow], archive: Archive | None, names: Mapping[str, str],
-                   workbook: int = 0) -> list[str]:
-    """The stage words of this workbook's archived rows (those the sheet no longer holds) that
-    no configured stage or alias reads (`names`: normalised word -> stage), in order: a stage
-    renamed in the sheet and the config without an alias for its old name. The warehouse's
-    rows cannot be edited, so the calibration cannot count them and says so."""
-    have = set(history_keys(sheet))
-    words: dict[str, None] = {}
-    for (_record, _day, from_, to, _n) in (archive.given_up_by(workbook) if archive is not None else {}):
-        if (_record, _day, from_, to, _n) in have:
-            continue
-        for word in (from_, to):
-            if word and cells.normalize_key(word) not in names:
-                words.setdefault(word)
-    return list(words)
-
-
-def given_up_beyond(sheet: Sequence[HistoryRow], archive: Archive | None, archived: int, workbook: int = 0) -> int:
-    """How many more rows the warehouse holds as given up by this workbook (ARCHIVE_ID
-    `workbook`, not back in the sheet) than this copy of it gave up (`archived`, the ARCHIVED
-    mark): 0 normally. More means this file is an older copy of the workbook (restored from a
-    backup) and some of those rows were given up by a later copy it never was; which ones
-    cannot be told, so the caller counts none of them and says so."""
-    if archive is None or not workbook:
-        return 0
-    have = set(history_keys(sheet))
-    return max(0, sum(1 for key in archive.given_up_by(workbook) if key not in have) - archived)
-
-
-def calibration_complete(sheet: Sequence[HistoryRow], archive: Archive | None, archived: int,
-                         workbook: int = 0) -> bool:
-    """Whether the calibration sees every row ever logged: the sheet gave up `archived` rows
-    (the ARCHIVED mark) and the warehouse shows at least as many it no longer holds, given up
-    by this workbook (ARCHIVE_ID `workbook`)."""
-    if archived <= 0:
-        return True
-    if archive is None:
-        return False
-    have = set(history_keys(sheet))
-    return sum(1 for key in archive.given_up_by(workbook) if key not in have) >= archived
+    have_new = set(history_keys(new))
+    rows = [HistoryRow(record, from_ or None, to, day, amount, to_key=key(to) or to, from_key=key(from_ or None))
+            for (record, day, from_, to, n), amount in gone.items() if (record, day, from_, to, n) not in have_new]
+    return Calibration(rows + list(new), partial, beyond, tuple(words))
 
 
 def cell_text(v: Any) -> str | None:

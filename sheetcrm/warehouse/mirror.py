@@ -43,7 +43,7 @@ from sqlalchemy.pool import NullPool
 from sheetcrm.i18n import _
 from sheetcrm.warehouse.keep import LOG_COLUMNS, Archive, Trim
 from sheetcrm.warehouse.rows import Batch
-from sheetcrm.warehouse.settings import Mirrored, WarehouseError, WarehouseSettings, masked, scrub
+from sheetcrm.warehouse.settings import Mirrored, WarehouseError, WarehouseSettings, masked, scrub, sqlite_file
 from sheetcrm.warehouse.tables import APPENDED, MIRROR, OUTBOX, RECORDS, STAMPS, VERSION_TABLE, key_of
 
 LOG = logging.getLogger("sheetcrm.run.warehouse")  # under `sheetcrm run`'s logger: its lines, its format
@@ -71,16 +71,13 @@ def engine_for(settings: WarehouseSettings) -> Engine:
                                "install sheetcrm[warehouse]", url=masked(url), module=e.name or e)) from None
 
 
-def missing_file(settings: WarehouseSettings) -> bool:
-    """Whether the URL names a SQLite file that does not exist: a read-only command then finds
-    nothing there, rather than connecting (which would make an empty file)."""
-    try:
-        parsed = make_url(settings.effective_url())
-    except (ArgumentError, ValueError):
-        return False
-    database = parsed.database or ""
-    return parsed.get_backend_name() == "sqlite" and database not in ("", ":memory:") \
-        and not database.startswith("file:") and not Path(database).exists()
+def must_exist(settings: WarehouseSettings) -> None:
+    """WarehouseError when the URL names a SQLite file that does not exist: a command that only
+    looks finds nothing there, rather than connecting (which would make an empty file)."""
+    path = sqlite_file(settings.effective_url())
+    if path is not None and not Path(path).exists():
+        raise WarehouseError(_("warehouse {url}: no such database file yet (sheetcrm warehouse init, or a sync, "
+                               "makes it)", url=masked(settings.effective_url())))
 
 
 def problem(e: BaseException, url: str) -> str:
@@ -253,9 +250,7 @@ def archive(settings: WarehouseSettings, source: str, before: dt.date, new_id: i
     transaction, no migration (a later revision reads the same). WarehouseError (one line, URL
     masked) when it cannot be read."""
     url = settings.effective_url()
-    if missing_file(settings):  # looked at, never made: said as a warehouse that cannot be read
-        raise WarehouseError(_("warehouse {url}: no such database file yet (sheetcrm warehouse init, or a sync, "
-                               "makes it)", url=masked(url)))
+    must_exist(settings)  # looked at, never made: said as a warehouse that cannot be read
     engine = engine_for(settings)
     try:
         with engine.connect() as connection:
@@ -332,9 +327,7 @@ def status(settings: WarehouseSettings) -> Status:
     """What the warehouse holds; WarehouseError (one line) when it cannot be reached, or is a
     SQLite file that does not exist (not made by looking)."""
     url = settings.effective_url()
-    if missing_file(settings):
-        raise WarehouseError(_("warehouse {url}: no such database file yet (sheetcrm warehouse init, or a sync, "
-                               "makes it)", url=masked(url)))
+    must_exist(settings)
     engine = engine_for(settings)
     try:
         with engine.connect() as connection:

@@ -64,8 +64,9 @@ class WarehouseSettings(Section):
         if self.keep_months is not None and "url" not in self.model_fields_set and not os.environ.get(ENV_URL):
             raise KeyedProblem("keep_months", _("needs the warehouse's url (or ${env}): the rows it removes from "
                                                 "the sheet live on only in the warehouse", env=ENV_URL))
-        url = os.environ.get(ENV_URL) or self.url
-        if self.keep_months is not None and scheme_of(url).startswith("sqlite") and not _absolute_file(url):
+        url = self.effective_url()
+        if self.keep_months is not None and scheme_of(url).startswith("sqlite") and not os.path.isabs(
+                sqlite_file(url) or ""):
             # A relative SQLite path is a different file in each folder a command runs in: the
             # rows would be split between them.
             raise KeyedProblem("keep_months", _("needs a SQLite url naming a file by its absolute path "
@@ -95,11 +96,14 @@ class WarehouseSettings(Section):
         return os.environ.get(ENV_URL) or self.url
 
 
-def _absolute_file(url: str) -> bool:
-    """Whether a sqlite URL names a file by an absolute path (not relative, not in memory)."""
-    database = url.split("://", 1)[1] if "://" in url else ""
+def sqlite_file(url: str) -> str | None:
+    """The file a sqlite URL names (relative or absolute, as written), None for another scheme,
+    an in-memory database or a `file:` URI."""
+    if not scheme_of(url).startswith("sqlite"):
+        return None
+    database = url.split("://", 1)[1]
     path = database[1:].split("?", 1)[0] if database.startswith("/") else ""
-    return bool(path) and path != ":memory:" and os.path.isabs(path)
+    return path if path and path != ":memory:" and not path.startswith("file:") else None
 
 
 def scheme_of(url: str) -> str:
