@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from typing import Any, Callable, Iterator, NoReturn
 
 import click
+from pydantic import ValidationError
 
 from sheetcrm import show
 from sheetcrm.cells import quoted
@@ -30,6 +31,7 @@ from sheetcrm.lock import WritingSession
 from sheetcrm.mail.journal import Journal
 from sheetcrm.report import Report, shown_code, shown_severity
 from sheetcrm.schema import WORKFLOW_LOG
+from sheetcrm.settings import problem
 from sheetcrm.starter import demo_config, example_config, init_workbook, write_demo
 from sheetcrm.crm.learned import candidate_name
 from sheetcrm.crm.scoring import evaluate as evaluate_scoring, method_name
@@ -37,7 +39,7 @@ from sheetcrm.engine import Results
 from sheetcrm.sync import SyncOutcome, plan_context, plan_sync, read_archive, sync
 from sheetcrm.terminal import visible, visible_json
 from sheetcrm.validate import Crm, read_crm
-from sheetcrm.warehouse.settings import ENV_URL, SCHEMES, Mirrored, WarehouseError, WarehouseSettings, scheme_of
+from sheetcrm.warehouse.settings import ENV_URL, Mirrored, WarehouseError, WarehouseSettings
 from sheetcrm.workbook import Workbook, WorkbookError
 from sheetcrm.workbook.target import DEFAULT_WORKBOOK, open_workbook
 
@@ -953,10 +955,11 @@ def _warehouse_settings(config_path: str | None) -> WarehouseSettings:
     config = load(config_path)
     if config.warehouse is not None:
         return config.warehouse
-    if env := os.environ.get(ENV_URL):
-        if scheme_of(env) not in SCHEMES:  # as a config's [warehouse] would be told (the URL never shown)
-            raise ConfigError(_("${env} must be a postgresql://… or sqlite:///… URL", env=ENV_URL))
-        return WarehouseSettings()
+    if os.environ.get(ENV_URL):
+        try:
+            return WarehouseSettings()  # held to the rules of a [warehouse] section's url
+        except ValidationError as e:
+            raise ConfigError(problem(e.errors()[0])) from None
     raise ConfigError(_("{file}: no [warehouse] section; add one with url = \"postgresql://…\" or "
                         "\"sqlite:///crm.db\"", file=config.source or CONFIG_FILE))
 

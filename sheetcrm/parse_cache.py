@@ -78,8 +78,6 @@ class TabEntry:
     blob: bytes
 
 
-
-
 def _digest(value: Any, salt: bytes = b"") -> bytes | None:
     try:
         payload = pickle.dumps(value, protocol=5)
