@@ -178,18 +178,15 @@ def width(header: CellValue, runs: Iterable[tuple[str, Sequence[CellValue]]], cu
             longest = max(longest, 10 + PADDING)
         if types & _NUMBERS:
             numbers = [v for v in values if type(v) in _NUMBERS]
-        for value in [v for v in values if type(v) in types - _MEASURED] if types - _MEASURED else ():
-            if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
-                numbers.append(value)
-            else:
-                longest = max(longest, len(shown(value, kind, currency, locale)) + PADDING)
+        if others := types - _MEASURED:  # bools, times, subclasses: one at a time, as shown
+            for value in (v for v in values if type(v) in others):
+                if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+                    numbers.append(value)
+                else:
+                    longest = max(longest, len(shown(value, kind, currency, locale)) + PADDING)
         if numbers:
-            low_high = extremes.setdefault(kind, [numbers[0], numbers[0]])
-            low, high = min(numbers), max(numbers)
-            if low < low_high[0]:
-                low_high[0] = low
-            if high > low_high[1]:
-                low_high[1] = high
+            low, high = extremes.get(kind, (numbers[0], numbers[0]))
+            extremes[kind] = [min(low, min(numbers)), max(high, max(numbers))]
     for kind, numbers in extremes.items():
         longest = max(longest, *(len(shown(v, kind, currency, locale)) + PADDING for v in numbers))
     return min(longest, MAX_WIDTH)
