@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Any
 
@@ -9,7 +10,7 @@ from sheetcrm.ids import row_key
 from sheetcrm.owned import locate
 from sheetcrm.schema import OwnedTab
 from sheetcrm.table import Table
-from sheetcrm.workbook import CellValue, CellWrite, Grid, Plan, Snapshot, same_value
+from sheetcrm.workbook import CellValue, CellWrite, Grid, Plan, Snapshot, same_value, serial_number
 
 
 def cell_value(v: Any) -> CellValue:
@@ -30,6 +31,8 @@ def tab_writes(title: str, current: Grid | None, wanted: list[list[Any]]) -> lis
             continue  # most rows of a quiet tab: compared whole, in C, not cell by cell
         if want_row and have_row and _equal_but_trailing_blanks(want_row, have_row):
             continue  # a row sheetcrm pads with empty cells where the read trimmed them
+        if want_row and have_row and _equal_but_trailing_blanks(_as_read(want_row), have_row):
+            continue  # Google reads a date back as its serial number (a history row's Changed At)
         for c in range(max(len(want_row), len(have_row))):
             want = cell_value(want_row[c]) if c < len(want_row) else None
             have = have_row[c] if c < len(have_row) else None
@@ -43,6 +46,15 @@ def _equal_but_trailing_blanks(want: list[Any], have: list[Any]) -> bool:
     the same to `same_value` as a cell the row does not reach) are cut off."""
     want, have = _trimmed(want), _trimmed(have)
     return want == have and _no_bool_as_number(want, have)
+
+
+def _as_read(row: list[Any]) -> list[Any]:
+    """`row` as a read gives its cells back: each date or datetime as its serial number (as
+    Google reports it) and each Decimal as the number `cell_value` writes. For such a row,
+    Python's == of the whole lists then agrees with `same_value` cell by cell (bools aside, which
+    `_no_bool_as_number` checks), in one comprehension instead of two `_canonical` calls per cell."""
+    return [serial_number(v) if isinstance(v, dt.date) else cell_value(v) if isinstance(v, Decimal) else v
+            for v in row]
 
 
 def _trimmed(row: list[Any]) -> list[Any]:

@@ -106,7 +106,8 @@ def test_owned_tab_diff_is_the_cell_by_cell_diff():
     import random
 
     values = [None, "", " ", "x", 0, 1, 1.0, 0.0, True, False, Decimal("1.00"), Decimal("0.1"), 0.1,
-              dt.date(2026, 1, 2), 46024.0, dt.datetime(2026, 1, 2), "1"]
+              dt.date(2026, 1, 2), 46024.0, 46024, dt.datetime(2026, 1, 2), dt.datetime(2026, 1, 2, 13, 30),
+              46024.5625, "1"]
     rng = random.Random(16)
     for _ in range(400):
         have = [[rng.choice(values) for _ in range(rng.randint(0, 5))] for _ in range(rng.randint(0, 4))]
@@ -123,6 +124,23 @@ def test_owned_tab_diff_is_the_cell_by_cell_diff():
         grid = Grid(rows=have)
         got = [(w.row, w.col, w.value) for w in tab_writes("T", grid, wanted)]
         assert got == _cell_by_cell("T", grid, wanted), (have, wanted)
+
+
+def test_a_tab_of_dates_read_back_as_serial_numbers_is_unchanged_and_a_changed_date_is_written():
+    """Google reads a date back as its serial number (a history tab's Changed At): such a tab
+    plans nothing, and a date that differs, even by a minute, is still written, exactly as the
+    cell-by-cell diff has it."""
+    from sheetcrm.workbook import serial_number
+
+    wanted = [["Deal", "Changed At", "Amount"]] + [
+        [f"OPP-{i:04d}", dt.datetime(2026, 1, 1, 9, 0) + dt.timedelta(hours=7 * i), Decimal(i) / 8]
+        for i in range(1, 200)]
+    served = [[cell_value(v) if not isinstance(v, dt.date) else serial_number(v) for v in row] for row in wanted]
+    assert tab_writes("T", Grid(rows=served), wanted) == []
+    served[57][1] = serial_number(wanted[57][1] + dt.timedelta(minutes=1))
+    served[8][2] = True  # a tick where the Amount is 1: True == 1 in Python, not in a spreadsheet
+    got = [(w.row, w.col, w.value) for w in tab_writes("T", Grid(rows=served), wanted)]
+    assert got == _cell_by_cell("T", Grid(rows=served), wanted) == [(9, 3, 1), (58, 2, wanted[57][1])]
 
 
 def test_a_row_padded_with_empty_cells_writes_nothing_and_a_changed_one_its_cells():
