@@ -27,7 +27,9 @@ shell's (`sync.sync`): one pickle beside sheetcrm's lock file (`lock.lock_dir`) 
 each tab's part kept as its own pickled bytes (only the tabs a sync uses are unpickled, and a
 tab that did not change is written back as the same bytes), written atomically (temp file,
 fsync, rename). A missing, unreadable, corrupt or other-version file is an empty memo: a full
-parse, never an error.
+parse, never an error. A memo file no sync has loaded or saved for `UNUSED_DAYS` (a workbook
+deleted, moved, or a demo in a temporary folder) is removed when another one is saved, so the
+cache folder does not grow with every workbook ever synced (a 100k-lead memo is about 150 MB).
 """
 
 from __future__ import annotations
@@ -44,12 +46,17 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
+import re
+import time
+
 import pydantic
 
 from sheetcrm.collector import paused_collector
 
 FORMAT = 2  # bump when what an entry holds changes shape
 SUFFIX = ".rows"
+UNUSED_DAYS = 30
+_MEMO_NAME = re.compile(r"[0-9a-f]{24}" + re.escape(SUFFIX))  # memo_path's names, nothing else in the folder
 # A row's parse (table.Row): (record, target, issues, custom cells all readable).
 Entry = tuple[Any, Any, tuple[Any, ...], bool]
 
@@ -234,6 +241,10 @@ def load(path: Path) -> RowMemo:
     if version == memo.version and isinstance(entries, dict) and all(
             isinstance(e, TabEntry) for e in entries.values()):
         memo.previous = entries
+        try:
+            os.utime(path)  # in use: a no-op sync saves nothing, and must not let `prune` take it
+        except OSError:
+            pass
     return memo
 
 
@@ -252,6 +263,7 @@ def save(path: Path, memo: RowMemo) -> bool:
             f.flush()
             os.fsync(f.fileno())
         os.replace(temp, path)
+        prune(path.parent, time.time())
         return True
     except Exception:  # noqa: BLE001 - a cache that cannot be saved only costs the next sync time
         try:
@@ -259,3 +271,25 @@ def save(path: Path, memo: RowMemo) -> bool:
         except OSError:
             pass
         return False
+
+
+def prune(folder: Path, now: float, days: float = UNUSED_DAYS) -> list[Path]:
+    """Remove the memo files in `folder` that no sync has loaded or saved for `days` days
+    (their modification time, which `load` and `save` renew; `now` in seconds since the epoch).
+    Only files named as `memo_path` names them; one that cannot be removed stays. Returns
+    the paths removed. Losing a memo only costs a full parse of that workbook's next sync."""
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        if not _MEMO_NAME.fullmatch(entry.name):
+            continue
+        try:
+            if now - entry.stat().st_mtime > days * 86400:
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+        except OSError:
+            continue
+    return removed

@@ -11,6 +11,16 @@ import pytest
 from sheetcrm.logs import LOGGER
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _a_cache_of_the_tests_own(tmp_path_factory):
+    """Locks, parse memos and fits live under $XDG_CACHE_HOME: the tests' own folder, never the
+    user's ~/.cache (a run of the suite used to leave thousands of memo files there). A test
+    that needs its own sets it again."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _service_logger_as_found():
     """A test that runs the CLI in-process calls `logs.setup`, which stops the service's logger
