@@ -289,19 +289,19 @@ def read_conversions(tables: Mapping[str, Any], locale: str) -> Conversions:
     found = Conversions()
     leads = tables.get("leads")
     if leads is not None:
-        cols = leads.header.computed
+        cols = [leads.header.computed.get(key) for key in ("converted_account", "converted_contact",
+                                                            "converted_opportunity", "converted_on")]
         for row in [*leads.rows, *leads.leftovers]:
-            def text(key: str) -> str | None:
-                col = cols.get(key)
-                raw = row.cells[col] if col is not None and col < len(row.cells) else None
-                return cells.parse_text(raw)
+            width = len(row.cells)
+            account, contact, opportunity, day = (row.cells[c] if c is not None and c < width else None for c in cols)
+            if account is None and contact is None and opportunity is None and day is None:
+                continue  # most leads were never converted: nothing to read
             try:
-                col = cols.get("converted_on")
-                on = cells.parse_date(row.cells[col], locale) if col is not None and col < len(row.cells) else None
+                on = cells.parse_date(day, locale)
             except cells.CellError:
                 on = None
-            links = Converted(row.row, row.id, text("converted_account"), text("converted_contact"),
-                              text("converted_opportunity"), on)
+            links = Converted(row.row, row.id, cells.parse_text(account), cells.parse_text(contact),
+                              cells.parse_text(opportunity), on)
             if links.account or links.contact or links.opportunity or links.on:
                 found.links[row.row] = links
     for key in ("accounts", "contacts", "opportunities"):
