@@ -15,6 +15,7 @@ would, and a damaged line of history is skipped rather than failing every sync.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
@@ -151,26 +152,40 @@ def read_history(grid: Grid | None, locale: str, names: Mapping[str, str] | None
     rows: list[HistoryRow] = []
     if grid is None:
         return rows
-    for number, raw in enumerate(grid.rows[1:], 2):
-        raw = list(raw) + [None] * (5 - len(raw))
-        if all(cells.is_blank(v) for v in raw):
+    text, date, number, blank = cells.parse_text, cells.parse_date, cells.parse_number, cells.is_blank
+    keyed: dict[str, str | None] = {}  # _key of each word: a tab repeats a handful of stages
+    for sheet_row, raw in enumerate(grid.rows[1:], 2):
+        if len(raw) < 5:
+            raw = list(raw) + [None] * (5 - len(raw))
+        if blank(raw[0]) and all(blank(v) for v in raw):
             continue
-        values: list[Any] = []
+        column = 0
         try:
-            for column, parse in enumerate((cells.parse_text, cells.parse_text, cells.parse_text,
-                                            lambda v: cells.parse_date(v, locale), lambda v: cells.parse_number(v, locale))):
-                values.append(parse(raw[column]))
+            record = text(raw[0])
+            from_value = text(raw[1])
+            to_value = text(raw[2])
+            column = 3
+            changed = raw[3]
+            # A date cell is its date (parse_date's first answer); anything else is parsed.
+            if type(changed) is not dt.date:
+                changed = date(changed, locale)
+            column = 4
+            amount = number(raw[4], locale)
         except cells.CellError as e:
             if unread is not None:
-                unread.append(UnreadRow(number, list(grid.rows[number - 1]), len(values), e.message))
+                unread.append(UnreadRow(sheet_row, list(grid.rows[sheet_row - 1]), column, e.message))
             continue
-        record, from_value, to_value, changed, amount = values
         if record and to_value and changed:
-            rows.append(HistoryRow(record, from_value, to_value, changed, amount, to_key=_key(to_value, names),
-                                   from_key=_key(from_value, names)))
+            to_key = keyed.get(to_value)
+            if to_key is None:
+                to_key = keyed[to_value] = _key(to_value, names)
+            from_key = keyed.get(from_value) if from_value is not None else None
+            if from_key is None and from_value is not None:
+                from_key = keyed[from_value] = _key(from_value, names)
+            rows.append(HistoryRow(record, from_value, to_value, changed, amount, to_key=to_key, from_key=from_key))
         elif unread is not None:
             empty = next(c for c, v in ((0, record), (2, to_value), (3, changed)) if not v)
-            unread.append(UnreadRow(number, list(grid.rows[number - 1]), empty, None))
+            unread.append(UnreadRow(sheet_row, list(grid.rows[sheet_row - 1]), empty, None))
     return rows
 
 
@@ -241,15 +256,23 @@ def read_duplicates(snapshot: Snapshot, locale: str) -> DuplicatesTab:
     out = DuplicatesTab(marked=place.title in snapshot.owned, title=place.title, columns=columns)
     if "group" not in columns or "id" not in columns:
         return out
+    placed = list(columns.items())
     for index, raw_row in enumerate(grid.rows[1:], start=2):
-        values = {k: raw_row[c] if c < len(raw_row) else None for k, c in columns.items()}
-        group, rid = (("" if v is None else str(v).strip()) for v in (values.get("group"), values.get("id")))
+        width = len(raw_row)
+        values = {k: raw_row[c] if c < width else None for k, c in placed}
+        group, rid = values["group"], values["id"]
+        group = "" if group is None else str(group).strip()
+        rid = "" if rid is None else str(rid).strip()
         if not group or not rid:
             continue
         ticks = {}
         for key in TICKS:
+            tick = values.get(key)
+            if tick is None:  # most rows: no tick typed (parse_bool's first answer)
+                ticks[key] = False
+                continue
             try:
-                ticks[key] = bool(cells.parse_bool(values.get(key)))
+                ticks[key] = bool(cells.parse_bool(tick))
             except cells.CellError as e:
                 ticks[key] = False
                 header = DUPLICATES.display_headers(locale)[DUPLICATE_KEYS.index(key)]
@@ -266,19 +289,19 @@ def read_conversions(tables: Mapping[str, Any], locale: str) -> Conversions:
     found = Conversions()
     leads = tables.get("leads")
     if leads is not None:
-        cols = leads.header.computed
+        cols = [leads.header.computed.get(key) for key in ("converted_account", "converted_contact",
+                                                            "converted_opportunity", "converted_on")]
         for row in [*leads.rows, *leads.leftovers]:
-            def text(key: str) -> str | None:
-                col = cols.get(key)
-                raw = row.cells[col] if col is not None and col < len(row.cells) else None
-                return cells.parse_text(raw)
+            width = len(row.cells)
+            account, contact, opportunity, day = (row.cells[c] if c is not None and c < width else None for c in cols)
+            if account is None and contact is None and opportunity is None and day is None:
+                continue  # most leads were never converted: nothing to read
             try:
-                col = cols.get("converted_on")
-                on = cells.parse_date(row.cells[col], locale) if col is not None and col < len(row.cells) else None
+                on = cells.parse_date(day, locale)
             except cells.CellError:
                 on = None
-            links = Converted(row.row, row.id, text("converted_account"), text("converted_contact"),
-                              text("converted_opportunity"), on)
+            links = Converted(row.row, row.id, cells.parse_text(account), cells.parse_text(contact),
+                              cells.parse_text(opportunity), on)
             if links.account or links.contact or links.opportunity or links.on:
                 found.links[row.row] = links
     for key in ("accounts", "contacts", "opportunities"):

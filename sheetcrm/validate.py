@@ -147,7 +147,9 @@ class _Keys(dict[str, str]):
     (a deal's Account, an activity's Related looked up in five tabs)."""
 
     def __missing__(self, text: str) -> str:
-        key = self[text] = match_key(text)
+        # Most texts are ASCII, where `canonical_text` is only the spacing and casefold is lower:
+        # the same key without two calls per text (every ID of every tab is keyed on each read).
+        key = self[text] = " ".join(text.split()).lower() if text.isascii() else match_key(text)
         return key
 
 
@@ -195,29 +197,43 @@ _NAME_FIELDS = {"accounts": ("name",), "opportunities": ("name",), "campaigns": 
 _ID_FIELD = {"products": "sku"}
 
 
-def build_targets(table: Table, keys: dict[str, str] | None = None) -> Targets:
+def build_targets(table: Table, keys: dict[str, str] | None = None,
+                  ids: dict[str, list[tuple[str, Row]]] | None = None) -> Targets:
     """What references may name in `table`; `keys`: a memo of `match_key` (`_Keys`) shared
-    with the rest of the read."""
+    with the rest of the read; `ids`: the tab's IDs by match key as `_check_unique_ids`
+    returned them (the same map, not worked out twice), for a tab whose IDs are its rows' IDs."""
     keys = _Keys() if keys is None else keys
     targets = Targets()
     key = table.spec.key
     id_field = _ID_FIELD.get(key)
-    for row in table.rows:
-        if id_field is not None:
-            row_id = getattr(row.target, id_field) if row.target is not None else _raw_text(table, row, id_field)
-        else:
-            row_id = row.id
-        if row_id:
-            targets.ids.setdefault(keys[row_id], []).append((row_id, row))
+    if ids is not None and id_field is None:
+        targets.ids = ids
+    else:
+        for row in table.rows:
+            if id_field is not None:
+                row_id = getattr(row.target, id_field) if row.target is not None else _raw_text(table, row, id_field)
+            else:
+                row_id = row.id
+            if row_id:
+                targets.ids.setdefault(keys[row_id], []).append((row_id, row))
+    name_of = _NAMES.get(key)
+    if name_of is None:
+        return targets  # a tab named by ID only (leads, activities)
+    fields = _NAME_FIELDS.get(key, ())
+    names = targets.names
     for row in table.rows:
         if row.target is not None:
-            names = _NAMES.get(key, lambda r: ())(row.target)
+            named = name_of(row.target)
         else:
             # Even a row whose record cannot be made keeps its name as typed.
-            names = (_raw_text(table, row, f) for f in _NAME_FIELDS.get(key, ()))
-        for name in names:
+            named = (_raw_text(table, row, f) for f in fields)
+        for name in named:
             if name:
-                targets.names.setdefault(keys[name], []).append((name, row))
+                found = names.get(name_key := keys[name])
+                if found is None:
+                    names[name_key] = [(name, row)]
+                else:
+                    found.append((name, row))
     return targets
 
 
@@ -283,54 +299,40 @@ def _check_references(crm: Crm) -> None:
     the engine and the quotes, which match exactly, see the same link this check saw."""
     report = crm.report
     keys = crm.keys
-    for key, table in crm.tables.items():
-        if table.spec.id_prefix:
-            _check_unique_ids(table, report, keys)
-    crm.targets = {key: build_targets(t, keys) for key, t in crm.tables.items()
+    ids = {key: _check_unique_ids(table, report, keys) for key, table in crm.tables.items() if table.spec.id_prefix}
+    crm.targets = {key: build_targets(t, keys, ids.get(key)) for key, t in crm.tables.items()
                    if key in _NAMES or key in _ID_FIELD or t.spec.id_prefix}
     _check_unique_skus(crm.tables.get("products"), report)
 
     # What a reference that names exactly one row resolves to depends on its text and the tabs
     # it may name, nothing else: worked out once (deals name the same few accounts many times).
-    resolved: dict[tuple[tuple[str, ...], bool, str], str] = {}
+    resolved: dict[tuple[tuple[str, ...], bool], dict[str, str]] = {}
     for key, rules in _REFERENCES.items():
         table = crm.tables.get(key)
         if table is None:
             continue
         # A workbook without an Accounts tab: an Account is a plain label, not checked.
-        checked = [(rule, [(tab, crm.targets[tab]) for tab in rule[1] if tab in crm.targets])
+        checked = [(rule, [(tab, crm.targets[tab]) for tab in rule[1] if tab in crm.targets],
+                    resolved.setdefault((rule[1], rule[2]), {}))
                    for rule in rules if any(tab in crm.tables for tab in rule[1])]
         for row in table.rows:
-            if row.target is None:
+            record = row.target
+            if record is None:
                 continue
-            for (field_name, tabs, ids_only, code, (unknown, ambiguous, hint)), targets in checked:
-                value = getattr(row.target, field_name, None)
+            for rule, targets, known in checked:
+                field_name = rule[0]
+                value = getattr(record, field_name, None)
                 if value is None:
                     continue
-                if (form := resolved.get((tabs, ids_only, value))) is not None:
-                    if form != value:
-                        _resolve(row, field_name, form)
-                    continue
-                value_key = keys[value]
-                hits = [(tab, *target.find_key(value_key, ids_only)) for tab, target in targets]
-                found = [hit for _, rows, _ in hits for hit in rows]
-                if not found:
-                    _cell_issue(report, "warning" if code in _WARNINGS else "error", table, row, field_name,
-                                value, code, _(unknown, shown=cells.quoted(value)),
-                                _(hint, candidates=_candidates(crm, tabs, value)) if "{candidates}" in hint
-                                else _(hint))
-                elif len(found) > 1:
-                    # Two rows of one tab with the same ID (or SKU) are already a duplicate_id
-                    # error there; a name shared by two rows, or an ID of two tabs, is said here.
-                    if not (len([h for h in hits if h[1]]) == 1 and any(by_id for _, rows, by_id in hits if rows)):
-                        rows = ", ".join(row_label(r) for _, r in found)
-                        _cell_issue(report, "warning", table, row, field_name, value, "ambiguous_reference",
-                                    _(ambiguous, shown=cells.quoted(value), rows=rows),
-                                    _("Use the ID of the one you mean."))
-                else:
-                    form = resolved[tabs, ids_only, value] = _form(crm, hits, found[0], keys)
-                    if form != value:
-                        _resolve(row, field_name, form)
+                form = known.get(value)
+                if form is None:
+                    form = _lookup(crm, table, row, rule, targets, value)
+                    if form is None:
+                        continue
+                    known[value] = form
+                if form != value:
+                    _resolve(row, field_name, form)
+                    record = row.target
 
     for key in ("contacts", "leads"):
         table = crm.tables.get(key)
@@ -342,13 +344,53 @@ def _check_references(crm: Crm) -> None:
             _report_left_out(table, message, report)
 
 
-def _form(crm: Crm, hits: list[tuple[str, list[tuple[str, Row]], bool]], found: tuple[str, Row],
-          keys: dict[str, str]) -> str:
-    """The text a resolved reference becomes: the target's form, or for _BY_NAME tabs its name
-    when no other row has that name (else the ID, which still says which one)."""
-    tab = next(t for t, rows, _by_id in hits if found in rows)
+def _lookup(crm: Crm, table: Table, row: Row, rule: _Rule, targets: list[tuple[str, Targets]],
+            value: str) -> str | None:
+    """The text `value` resolves to when it names exactly one row of the rule's tabs; else
+    None, and the row's issue (nothing matches: unknown; more than one row: ambiguous) reported."""
+    field_name, tabs, ids_only, code, (unknown, ambiguous, hint) = rule
+    value_key = crm.keys[value]
+    # Most references name one row of one tab: found with a look-up per tab, no lists.
+    single = None
+    for tab, target in targets:
+        rows = target.ids.get(value_key)
+        if rows is None and not ids_only:
+            rows = target.names.get(value_key)
+        if rows:
+            if single is not None or len(rows) > 1:
+                single = None
+                break
+            single = (tab, rows[0])
+    else:
+        if single is not None:
+            return _form(crm, *single)
+    hits = [(tab, *target.find_key(value_key, ids_only)) for tab, target in targets]
+    found = [hit for _, rows, _ in hits for hit in rows]
+    report = crm.report
+    if not found:
+        _cell_issue(report, "warning" if code in _WARNINGS else "error", table, row, field_name,
+                    value, code, _(unknown, shown=cells.quoted(value)),
+                    _(hint, candidates=_candidates(crm, tabs, value)) if "{candidates}" in hint
+                    else _(hint))
+    elif len(found) > 1:
+        # Two rows of one tab with the same ID (or SKU) are already a duplicate_id
+        # error there; a name shared by two rows, or an ID of two tabs, is said here.
+        if not (len([h for h in hits if h[1]]) == 1 and any(by_id for _, rows, by_id in hits if rows)):
+            rows = ", ".join(row_label(r) for _, r in found)
+            _cell_issue(report, "warning", table, row, field_name, value, "ambiguous_reference",
+                        _(ambiguous, shown=cells.quoted(value), rows=rows),
+                        _("Use the ID of the one you mean."))
+    else:
+        return _form(crm, next(t for t, rows, _by_id in hits if found[0] in rows), found[0])
+    return None
+
+
+def _form(crm: Crm, tab: str, found: tuple[str, Row]) -> str:
+    """The text a reference resolved to one row of `tab` becomes: the target's form, or for
+    _BY_NAME tabs its name when no other row has that name (else the ID, which still says
+    which one)."""
     name = getattr(found[1].target, "name", None) if tab in _BY_NAME else None
-    if name and len(crm.targets[tab].names.get(keys[name], ())) == 1:
+    if name and len(crm.targets[tab].names.get(crm.keys[name], ())) == 1:
         return name
     return found[0]
 
@@ -409,24 +451,36 @@ def _report_left_out(table: Table, message: Callable[[int, str, str], str], repo
 _ID_PATTERN_CELLS = 3
 
 
-def _check_unique_ids(table: Table, report: Report, keys: dict[str, str]) -> None:
-    seen: dict[str, int] = {}
+def _check_unique_ids(table: Table, report: Report, keys: dict[str, str]) -> dict[str, list[tuple[str, Row]]]:
+    """Report IDs used twice and IDs off the tab's pattern; return the tab's IDs by match key,
+    each with its rows in sheet order (what `build_targets` puts in `Targets.ids`)."""
+    ids: dict[str, list[tuple[str, Row]]] = {}
     prefix = table.spec.id_prefix
     assert prefix is not None
-    pattern = id_pattern(prefix)
+    match = id_pattern(prefix).match
     off_pattern: list[Row] = []
     for row in table.rows:
-        if row.id is None:
+        row_id = row.id
+        if row_id is None:
             continue
-        key = keys[row.id]
-        if key in seen:
-            _cell_issue(report, "error", table, row, "id", row.raw_id, "duplicate_id",
-                        _("The ID {shown} is also used on row {row}.", shown=cells.quoted(row.id), row=seen[key]),
-                        _("Give one of the two rows another ID, or clear it and sheetcrm assigns a new one."))
+        key = keys[row_id]
+        same = ids.get(key)
+        if same is None:
+            ids[key] = [(row_id, row)]
         else:
-            seen[key] = row.row
-        if not pattern.match(cells.canonical_text(row.id)):
+            _cell_issue(report, "error", table, row, "id", row.raw_id, "duplicate_id",
+                        _("The ID {shown} is also used on row {row}.", shown=cells.quoted(row_id),
+                          row=same[0][1].row),
+                        _("Give one of the two rows another ID, or clear it and sheetcrm assigns a new one."))
+            same.append((row_id, row))
+        # An ASCII ID that matches as it is matches as a person reads it (PREFIX-digits has no
+        # spacing to canonicalise): canonical_text only for the others.
+        if not ((row_id.isascii() and match(row_id)) or match(cells.canonical_text(row_id))):
             off_pattern.append(row)
+    if "" in ids:  # an empty ID is no target (build_targets keeps only IDs with text)
+        ids[""] = [(form, row) for form, row in ids[""] if form]
+        if not ids[""]:
+            del ids[""]
     example = f"{prefix}-0001"
     for row in off_pattern[:_ID_PATTERN_CELLS]:
         _cell_issue(report, "warning", table, row, "id", row.raw_id, "id_pattern",
@@ -444,6 +498,7 @@ def _check_unique_ids(table: Table, report: Report, keys: dict[str, str]) -> Non
                          ngettext("Nothing to do if it comes from another system; sheetcrm never changes an ID.",
                                   "Nothing to do if they come from another system; sheetcrm never changes an ID.",
                                   len(more))))
+    return ids
 
 
 def _check_unique_skus(table: Table | None, report: Report) -> None:
