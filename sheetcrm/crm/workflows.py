@@ -663,7 +663,6 @@ def _events(rule: Rule, subject: Subject, world: World, state: State, armed: dt.
             out.append(("created", _("created"), as_of))
     elif t.kind in ("changes", "enters"):
         field_key = t.field or ""
-        entered = _("entered {stage}", stage=world.word(rule.kind, "stage", t.to))
         cur = subject.values.get(field_key)
         watched = (rule.kind, field_key) in state.watched
         prev_known = (sid, field_key) in state.seen
@@ -671,14 +670,14 @@ def _events(rule: Rule, subject: Subject, world: World, state: State, armed: dt.
             prev = state.seen[(sid, field_key)]
             if not _same(prev, cur):
                 if t.kind == "enters" and _matches(t.to, cur, world, field_key):
-                    out.append((f"enters:{t.to}@{as_of}", entered, as_of))
+                    out.append((f"enters:{t.to}@{as_of}", _entered(rule, world), as_of))
                 elif (t.kind == "changes" and _matches(t.from_, prev, world, field_key)
                       and _matches(t.to, cur, world, field_key)):
                     old, new = (_show(world.word(rule.kind, field_key, v)) for v in (prev, cur))
                     out.append((f"changes:{field_key}:{_show(prev)}>{_show(cur)}@{as_of}",
                                 _("{field} changed from {old} to {new}", field=label, old=old, new=new), as_of))
         elif t.kind == "enters" and new_record and _matches(t.to, cur, world, field_key):
-            out.append((f"enters:{t.to}@{as_of}", entered, as_of))
+            out.append((f"enters:{t.to}@{as_of}", _entered(rule, world), as_of))
     elif t.kind in ("score_above", "score_below"):
         cur = subject.values.get("score")
         prev = state.seen.get((sid, "score"))
@@ -697,6 +696,10 @@ def _events(rule: Rule, subject: Subject, world: World, state: State, armed: dt.
             if due >= armed and (checked is None or due > checked) and due <= as_of:
                 out.append((event, said, due))
     return out
+
+
+def _entered(rule: Rule, world: World) -> str:
+    return _("entered {stage}", stage=world.word(rule.kind, "stage", rule.trigger.to))
 
 
 def _due_events(rule: Rule, subject: Subject, world: World) -> list[tuple[str, str, dt.date]]:
@@ -762,7 +765,7 @@ def run(rows: Sequence[RuleRow], world: World, state: State, log: Sequence[LogEn
                 checked={k: v for k, v in state.checked.items() if k in running}, watched={}, seen={},
                 pointers={k: v for k, v in state.pointers.items() if k in running}, enrolled=dict(state.enrolled))
     firings: list[Firing] = []
-    open_load = _open_load(world)
+    open_load = _Load(world)
     for rule in rules:
         if not rule.row.ready:
             continue
@@ -812,18 +815,24 @@ def run(rows: Sequence[RuleRow], world: World, state: State, log: Sequence[LogEn
     watching = watched_fields(r for r in rules if r.row.ready)
     for kind, key in sorted(watching):
         new.watched[(kind, key)] = state.watched.get((kind, key), world.as_of)
-        for subject in world.subjects.get(kind, []):
-            new.seen[(subject.id, key)] = (world.as_of if key == SEEN_RECORD and (subject.id, key) not in state.seen
-                                           else state.seen.get((subject.id, key)) if key == SEEN_RECORD
-                                           else _cell(subject.values.get(key)))
+        seen, now = state.seen, new.seen
+        if key == SEEN_RECORD:  # the day the record was first seen
+            for subject in world.subjects.get(kind, []):
+                at = (subject.id, key)
+                now[at] = seen[at] if at in seen else world.as_of
+        else:
+            for subject in world.subjects.get(kind, []):
+                now[(subject.id, key)] = _cell(subject.values.get(key))
     return Outcome(rules, firings, issues, new)
 
 
 def _follow_ups(rule: Rule, world: World, state: State, logged: Mapping[str, dt.date | None], done_keys: set[str],
-                lineage: Mapping[str, tuple[str, ...]], own: set[str], load: dict[tuple[str, str], int],
+                lineage: Mapping[str, tuple[str, ...]], own: set[str], load: _Load,
                 issues: list[Issue]) -> list[Firing]:
     """The steps and stops of `rule`'s follow-up sequences due this sync (crm/follow_ups.py
     says when), each a firing of the rule planned as its own action would be."""
+    if not any(key[0] == rule.id for key in state.enrolled):
+        return []  # `advance` steps and stops only the rule's own enrollments
     subjects = {s.id: s for s in world.subjects.get(rule.kind, [])}
     out = []
     for due in follow_ups.advance(rule.id, subjects, world, state.enrolled, logged, done_keys,
@@ -883,14 +892,23 @@ def _getter(subject: Subject, world: World):
     return get
 
 
-def _open_load(world: World) -> dict[tuple[str, str], int]:
-    """(kind, owner casefolded) -> how many open records of that kind the owner holds."""
-    load: dict[tuple[str, str], int] = {}
-    for kind, subjects in world.subjects.items():
-        for s in subjects:
-            if s.owner and s.open:
-                load[(kind, s.owner.casefold())] = load.get((kind, s.owner.casefold()), 0) + 1
-    return load
+class _Load(dict[tuple[str, str], int]):
+    """(kind, owner casefolded) -> how many open records of that kind the owner holds: counted
+    over the World at the first assignment (`counted`), as most syncs assign no owner, then
+    kept up to date by each one."""
+
+    def __init__(self, world: World):
+        super().__init__()
+        self._world: World | None = world
+
+    def counted(self) -> "_Load":
+        if self._world is not None:
+            for kind, subjects in self._world.subjects.items():
+                for s in subjects:
+                    if s.owner and s.open:
+                        self[(kind, s.owner.casefold())] = self.get((kind, s.owner.casefold()), 0) + 1
+            self._world = None
+        return self
 
 
 # The Subject's sandbox: the one policy of every template (mail/sandbox.py), within a cell.
@@ -929,7 +947,7 @@ def _plain(v: Any) -> Any:
     return "" if v is None else v
 
 
-def _act(firing: Firing, world: World, state: State, load: dict[tuple[str, str], int], issues: list[Issue]) -> None:
+def _act(firing: Firing, world: World, state: State, load: _Load, issues: list[Issue]) -> None:
     """What the firing's action does, in `firing.values` (or why it does not: result skipped)."""
     rule, subject, row = firing.rule, firing.subject, firing.rule.row
     text = None
@@ -964,6 +982,7 @@ def _act(firing: Firing, world: World, state: State, load: dict[tuple[str, str],
         if subject.owner:
             firing.result, firing.message = "skipped", _("{record} has an owner already", record=subject.id)
             return
+        load = load.counted()
         owner = _next_owner(rule, subject.kind, state, load)
         if owner is None:
             firing.result, firing.message = "skipped", _(_MESSAGES["workflow_no_owner"][0], rule=rule.id,

@@ -245,7 +245,8 @@ class Desk:
     def quote(self, opportunity: Opportunity) -> QuoteResult:
         if self._lines is None or self._products is None:
             # Grouped once per read: a sync prices every opportunity's quote.
-            self._lines = QuoteLines.group(self.crm.tables.get("quote_lines"), self.crm.report.issues)
+            self._lines = QuoteLines.group(self.crm.tables.get("quote_lines"), self.crm.report.issues,
+                                           self.crm.keys.__getitem__)
             self._products = {p.sku: p for p in self.crm.records("products")}
         return price_quote(opportunity, self._lines, self._products, self.rates)
 
