@@ -344,10 +344,10 @@ class _Reader:
         op_name = _OP_NAMES.get(op.value, op.value)
         literal = self.value(value_tree, name, op_name)
         if op_name in ("=", "!="):
-            candidate = _Candidate(literal)  # type: ignore[arg-type]
+            equal = _OneOf([_Candidate(literal)])  # type: ignore[arg-type]  # one candidate: `_equals` it
             if op_name == "=":
-                return _Test(column, lambda v: _equals(candidate, v), choices=True)
-            return _Test(column, lambda v: not _equals(candidate, v), when_empty=True, choices=True)
+                return _Test(column, equal, choices=True)
+            return _Test(column, lambda v: not equal(v), when_empty=True, choices=True)
         return self.ordering(column, op_name, literal, value_tree, name)
 
     def ordering(self, column: Column, op: str, literal: Any, value_tree: Tree, name: str) -> _Node:

@@ -36,7 +36,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from babel.lists import format_list
 from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError
@@ -651,51 +651,63 @@ def _show(v: Any) -> str:
     return str(v)
 
 
-def _events(rule: Rule, subject: Subject, world: World, state: State, armed: dt.date,
-            checked: dt.date | None) -> list[tuple[str, str, dt.date]]:
-    """(event key, what a person reads, event day) of each event of `rule` on `subject` this sync."""
-    t, as_of, sid = rule.trigger, world.as_of, subject.id
+def _events(rule: Rule, world: World, state: State, armed: dt.date,
+            checked: dt.date | None) -> Callable[[Subject], list[tuple[str, str, dt.date]]]:
+    """`events(subject)`: (event key, what a person reads, event day) of each event of `rule`
+    on `subject` this sync. What depends on the rule alone is worked out once, not per record."""
+    t, as_of = rule.trigger, world.as_of
     label = world.labels.get(rule.kind, {}).get(t.field or "", t.field or "")
-    out: list[tuple[str, str, dt.date]] = []
-    new_record = ((rule.kind, SEEN_RECORD) in state.watched and (sid, SEEN_RECORD) not in state.seen)
+    records_watched = (rule.kind, SEEN_RECORD) in state.watched
+    seen = state.seen
+
     if t.kind == "created":
-        if new_record:
-            out.append(("created", _("created"), as_of))
+        def events(subject: Subject) -> list[tuple[str, str, dt.date]]:
+            if records_watched and (subject.id, SEEN_RECORD) not in seen:
+                return [("created", _("created"), as_of)]
+            return []
     elif t.kind in ("changes", "enters"):
         field_key = t.field or ""
-        cur = subject.values.get(field_key)
         watched = (rule.kind, field_key) in state.watched
-        prev_known = (sid, field_key) in state.seen
-        if watched and prev_known:
-            prev = state.seen[(sid, field_key)]
-            if not _same(prev, cur):
-                if t.kind == "enters" and _matches(t.to, cur, world, field_key):
-                    out.append((f"enters:{t.to}@{as_of}", _entered(rule, world), as_of))
-                elif (t.kind == "changes" and _matches(t.from_, prev, world, field_key)
-                      and _matches(t.to, cur, world, field_key)):
-                    old, new = (_show(world.word(rule.kind, field_key, v)) for v in (prev, cur))
-                    out.append((f"changes:{field_key}:{_show(prev)}>{_show(cur)}@{as_of}",
-                                _("{field} changed from {old} to {new}", field=label, old=old, new=new), as_of))
-        elif t.kind == "enters" and new_record and _matches(t.to, cur, world, field_key):
-            out.append((f"enters:{t.to}@{as_of}", _entered(rule, world), as_of))
+
+        def events(subject: Subject) -> list[tuple[str, str, dt.date]]:
+            sid = subject.id
+            cur = subject.values.get(field_key)
+            if watched and (sid, field_key) in seen:
+                prev = seen[(sid, field_key)]
+                if not _same(prev, cur):
+                    if t.kind == "enters" and _matches(t.to, cur, world, field_key):
+                        return [(f"enters:{t.to}@{as_of}", _entered(rule, world), as_of)]
+                    if (t.kind == "changes" and _matches(t.from_, prev, world, field_key)
+                            and _matches(t.to, cur, world, field_key)):
+                        old, new = (_show(world.word(rule.kind, field_key, v)) for v in (prev, cur))
+                        return [(f"changes:{field_key}:{_show(prev)}>{_show(cur)}@{as_of}",
+                                 _("{field} changed from {old} to {new}", field=label, old=old, new=new), as_of)]
+            elif (t.kind == "enters" and records_watched and (sid, SEEN_RECORD) not in seen
+                  and _matches(t.to, cur, world, field_key)):
+                return [(f"enters:{t.to}@{as_of}", _entered(rule, world), as_of)]
+            return []
     elif t.kind in ("score_above", "score_below"):
-        cur = subject.values.get("score")
-        prev = state.seen.get((sid, "score"))
-        if (rule.kind, "score") in state.watched and isinstance(prev, (int, float, Decimal)) and cur is not None:
-            threshold, p, c = t.threshold or Decimal(0), Decimal(str(prev)), Decimal(str(cur))
-            if t.kind == "score_above" and p <= threshold < c:
-                out.append((f"score>{_show(threshold)}@{as_of}",
-                            _("score rose above {n} ({old} → {new})", n=_show(threshold), old=_show(p), new=_show(c)),
-                            as_of))
-            elif t.kind == "score_below" and p >= threshold > c:
-                out.append((f"score<{_show(threshold)}@{as_of}",
-                            _("score fell below {n} ({old} → {new})", n=_show(threshold), old=_show(p), new=_show(c)),
-                            as_of))
+        scores_watched = (rule.kind, "score") in state.watched
+
+        def events(subject: Subject) -> list[tuple[str, str, dt.date]]:
+            cur = subject.values.get("score")
+            prev = seen.get((subject.id, "score"))
+            if scores_watched and isinstance(prev, (int, float, Decimal)) and cur is not None:
+                threshold, p, c = t.threshold or Decimal(0), Decimal(str(prev)), Decimal(str(cur))
+                if t.kind == "score_above" and p <= threshold < c:
+                    return [(f"score>{_show(threshold)}@{as_of}",
+                             _("score rose above {n} ({old} → {new})", n=_show(threshold), old=_show(p), new=_show(c)),
+                             as_of)]
+                if t.kind == "score_below" and p >= threshold > c:
+                    return [(f"score<{_show(threshold)}@{as_of}",
+                             _("score fell below {n} ({old} → {new})", n=_show(threshold), old=_show(p), new=_show(c)),
+                             as_of)]
+            return []
     else:
-        for event, said, due in _due_events(rule, subject, world):
-            if due >= armed and (checked is None or due > checked) and due <= as_of:
-                out.append((event, said, due))
-    return out
+        def events(subject: Subject) -> list[tuple[str, str, dt.date]]:
+            return [(event, said, due) for event, said, due in _due_events(rule, subject, world)
+                    if due >= armed and (checked is None or due > checked) and due <= as_of]
+    return events
 
 
 def _entered(rule: Rule, world: World) -> str:
@@ -771,8 +783,9 @@ def run(rows: Sequence[RuleRow], world: World, state: State, log: Sequence[LogEn
             continue
         armed = new.armed.setdefault(rule.id, world.as_of)
         checked = state.checked.get(rule.id)
+        events = _events(rule, world, state, armed, checked)
         for subject in world.subjects.get(rule.kind, []):
-            for event, said, day in _events(rule, subject, world, state, armed, checked):
+            for event, said, day in events(subject):
                 key = firing_key(rule.id, subject.id, event)
                 if key in done_keys:
                     continue
