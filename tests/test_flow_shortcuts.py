@@ -18,6 +18,7 @@ from sheetcrm.config import Config
 from sheetcrm.crm.conditions import Choice, _Candidate, _equals, _OneOf
 from sheetcrm.demo import generate
 from sheetcrm.ids import highest_id, id_pattern
+from sheetcrm.mail.outbox import Desk
 from sheetcrm.mail.quotes import QuoteLines, minor_unit
 from sheetcrm.records import Opportunity, QuoteLine
 from sheetcrm.steps.workflows import record_values
@@ -129,3 +130,22 @@ def test_the_minor_unit_is_babels_in_every_currency():
 
 def test_an_id_pattern_reads_case_and_width_as_before():
     assert re.fullmatch(id_pattern("ACC"), "acc-7") and not id_pattern("ACC").match("ACC-7x")
+
+
+def test_a_deal_no_quote_line_names_has_no_quote_problems_as_priced():
+    demo = generate(rows=120, seed=5, today=AS_OF)
+    tabs = {title: [list(r) for r in rows] for title, rows in demo.tabs.items()}
+    sound = Desk.read(Snapshot({title: Grid(rows) for title, rows in tabs.items()}), Config())
+    deals = [o for o in sound.crm.records("opportunities") if not sound.problems(o)][:5]
+    tabs["Quote Lines"] += [[deals[0].id, "SKU-001", -2, "", ""],               # negative quantity
+                            [deals[1].id, "SKU-001", "lots", "", ""],           # a row with errors
+                            [deals[2].name + "\u00a0", "SKU-001", "x", "", ""],  # with errors, named loosely
+                            [deals[3].id, "SKU-001", 10**14, "", ""],           # too large
+                            [deals[4].name, "SKU-001", 1, -5, ""]]              # by name, negative price
+    desk = Desk.read(Snapshot({title: Grid(rows) for title, rows in tabs.items()}), Config())
+    blocked = set()
+    for opp in desk.crm.records("opportunities"):
+        assert desk.problems(opp) == desk.quote(opp).problems, opp.id
+        if desk.problems(opp):
+            blocked.add(opp.id)
+    assert {d.id for d in deals} <= blocked
