@@ -157,7 +157,10 @@ class _All(_Node):
         self.parts = parts
 
     def test(self, get: Get) -> bool:
-        return all(p.test(get) for p in self.parts)
+        for p in self.parts:  # a loop, not all(generator): tested for every record of a segment
+            if not p.test(get):
+                return False
+        return True
 
     def columns(self) -> Iterator[Column]:
         for p in self.parts:
@@ -166,7 +169,10 @@ class _All(_Node):
 
 class _Any(_All):
     def test(self, get: Get) -> bool:
-        return any(p.test(get) for p in self.parts)
+        for p in self.parts:
+            if p.test(get):
+                return True
+        return False
 
 
 class _Not(_Node):
@@ -220,6 +226,22 @@ def _equals(candidate: _Candidate, cell: Any) -> bool:
         named = cell.named(candidate.text)
         return named == cell.value if named is not None else candidate.equals(cell.value)
     return candidate.equals(cell)
+
+
+class _OneOf:
+    """Whether a cell `_equals` any of the candidates (`in (a, b, c)`). A text cell is looked up
+    among the candidates' folded texts at once; only the candidates that may also equal it
+    another way (a number, a yes or no: `_Candidate.equals`) are then asked one by one."""
+
+    def __init__(self, candidates: list[_Candidate]):
+        self.candidates = candidates
+        self.texts = frozenset(c.text for c in candidates)
+        self.others = [c for c in candidates if c.flag is not None or c.number is not None]
+
+    def __call__(self, cell: Any) -> bool:
+        if type(cell) is str:  # as_text leaves it as it is: its folded text is the one compared
+            return normalize_key(cell) in self.texts or any(c.equals(cell) for c in self.others)
+        return any(_equals(c, cell) for c in self.candidates)
 
 
 @dataclass(frozen=True)
@@ -297,10 +319,10 @@ class _Reader:
             return _Test(column, lambda v: True)
         if kind in ("member", "not_member"):
             values = rest[-1].children[1::2]
-            candidates = [_Candidate(self.value(v, name, "in")) for v in values]  # type: ignore[arg-type]
+            one_of = _OneOf([_Candidate(self.value(v, name, "in")) for v in values])  # type: ignore[arg-type]
             if kind == "member":
-                return _Test(column, lambda v: any(_equals(c, v) for c in candidates), choices=True)
-            return _Test(column, lambda v: not any(_equals(c, v) for c in candidates), when_empty=True, choices=True)
+                return _Test(column, one_of, choices=True)
+            return _Test(column, lambda v: not one_of(v), when_empty=True, choices=True)
         value_tree = rest[0]
         if kind == "contains":
             needle = normalize_key(self.raw_text(value_tree))
@@ -322,10 +344,10 @@ class _Reader:
         op_name = _OP_NAMES.get(op.value, op.value)
         literal = self.value(value_tree, name, op_name)
         if op_name in ("=", "!="):
-            candidate = _Candidate(literal)  # type: ignore[arg-type]
+            equal = _OneOf([_Candidate(literal)])  # type: ignore[arg-type]  # one candidate: `_equals` it
             if op_name == "=":
-                return _Test(column, lambda v: _equals(candidate, v), choices=True)
-            return _Test(column, lambda v: not _equals(candidate, v), when_empty=True, choices=True)
+                return _Test(column, equal, choices=True)
+            return _Test(column, lambda v: not equal(v), when_empty=True, choices=True)
         return self.ordering(column, op_name, literal, value_tree, name)
 
     def ordering(self, column: Column, op: str, literal: Any, value_tree: Tree, name: str) -> _Node:

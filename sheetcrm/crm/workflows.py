@@ -36,7 +36,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from babel.lists import format_list
 from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError
@@ -651,52 +651,67 @@ def _show(v: Any) -> str:
     return str(v)
 
 
-def _events(rule: Rule, subject: Subject, world: World, state: State, armed: dt.date,
-            checked: dt.date | None) -> list[tuple[str, str, dt.date]]:
-    """(event key, what a person reads, event day) of each event of `rule` on `subject` this sync."""
-    t, as_of, sid = rule.trigger, world.as_of, subject.id
+def _events(rule: Rule, world: World, state: State, armed: dt.date,
+            checked: dt.date | None) -> Callable[[Subject], list[tuple[str, str, dt.date]]]:
+    """`events(subject)`: (event key, what a person reads, event day) of each event of `rule`
+    on `subject` this sync. What depends on the rule alone is worked out once, not per record."""
+    t, as_of = rule.trigger, world.as_of
     label = world.labels.get(rule.kind, {}).get(t.field or "", t.field or "")
-    out: list[tuple[str, str, dt.date]] = []
-    new_record = ((rule.kind, SEEN_RECORD) in state.watched and (sid, SEEN_RECORD) not in state.seen)
+    records_watched = (rule.kind, SEEN_RECORD) in state.watched
+    seen = state.seen
+
     if t.kind == "created":
-        if new_record:
-            out.append(("created", _("created"), as_of))
+        def events(subject: Subject) -> list[tuple[str, str, dt.date]]:
+            if records_watched and (subject.id, SEEN_RECORD) not in seen:
+                return [("created", _("created"), as_of)]
+            return []
     elif t.kind in ("changes", "enters"):
         field_key = t.field or ""
-        entered = _("entered {stage}", stage=world.word(rule.kind, "stage", t.to))
-        cur = subject.values.get(field_key)
         watched = (rule.kind, field_key) in state.watched
-        prev_known = (sid, field_key) in state.seen
-        if watched and prev_known:
-            prev = state.seen[(sid, field_key)]
-            if not _same(prev, cur):
-                if t.kind == "enters" and _matches(t.to, cur, world, field_key):
-                    out.append((f"enters:{t.to}@{as_of}", entered, as_of))
-                elif (t.kind == "changes" and _matches(t.from_, prev, world, field_key)
-                      and _matches(t.to, cur, world, field_key)):
-                    old, new = (_show(world.word(rule.kind, field_key, v)) for v in (prev, cur))
-                    out.append((f"changes:{field_key}:{_show(prev)}>{_show(cur)}@{as_of}",
-                                _("{field} changed from {old} to {new}", field=label, old=old, new=new), as_of))
-        elif t.kind == "enters" and new_record and _matches(t.to, cur, world, field_key):
-            out.append((f"enters:{t.to}@{as_of}", entered, as_of))
+
+        def events(subject: Subject) -> list[tuple[str, str, dt.date]]:
+            sid = subject.id
+            cur = subject.values.get(field_key)
+            if watched and (sid, field_key) in seen:
+                prev = seen[(sid, field_key)]
+                if not _same(prev, cur):
+                    if t.kind == "enters" and _matches(t.to, cur, world, field_key):
+                        return [(f"enters:{t.to}@{as_of}", _entered(rule, world), as_of)]
+                    if (t.kind == "changes" and _matches(t.from_, prev, world, field_key)
+                            and _matches(t.to, cur, world, field_key)):
+                        old, new = (_show(world.word(rule.kind, field_key, v)) for v in (prev, cur))
+                        return [(f"changes:{field_key}:{_show(prev)}>{_show(cur)}@{as_of}",
+                                 _("{field} changed from {old} to {new}", field=label, old=old, new=new), as_of)]
+            elif (t.kind == "enters" and records_watched and (sid, SEEN_RECORD) not in seen
+                  and _matches(t.to, cur, world, field_key)):
+                return [(f"enters:{t.to}@{as_of}", _entered(rule, world), as_of)]
+            return []
     elif t.kind in ("score_above", "score_below"):
-        cur = subject.values.get("score")
-        prev = state.seen.get((sid, "score"))
-        if (rule.kind, "score") in state.watched and isinstance(prev, (int, float, Decimal)) and cur is not None:
-            threshold, p, c = t.threshold or Decimal(0), Decimal(str(prev)), Decimal(str(cur))
-            if t.kind == "score_above" and p <= threshold < c:
-                out.append((f"score>{_show(threshold)}@{as_of}",
-                            _("score rose above {n} ({old} → {new})", n=_show(threshold), old=_show(p), new=_show(c)),
-                            as_of))
-            elif t.kind == "score_below" and p >= threshold > c:
-                out.append((f"score<{_show(threshold)}@{as_of}",
-                            _("score fell below {n} ({old} → {new})", n=_show(threshold), old=_show(p), new=_show(c)),
-                            as_of))
+        scores_watched = (rule.kind, "score") in state.watched
+
+        def events(subject: Subject) -> list[tuple[str, str, dt.date]]:
+            cur = subject.values.get("score")
+            prev = seen.get((subject.id, "score"))
+            if scores_watched and isinstance(prev, (int, float, Decimal)) and cur is not None:
+                threshold, p, c = t.threshold or Decimal(0), Decimal(str(prev)), Decimal(str(cur))
+                if t.kind == "score_above" and p <= threshold < c:
+                    return [(f"score>{_show(threshold)}@{as_of}",
+                             _("score rose above {n} ({old} → {new})", n=_show(threshold), old=_show(p), new=_show(c)),
+                             as_of)]
+                if t.kind == "score_below" and p >= threshold > c:
+                    return [(f"score<{_show(threshold)}@{as_of}",
+                             _("score fell below {n} ({old} → {new})", n=_show(threshold), old=_show(p), new=_show(c)),
+                             as_of)]
+            return []
     else:
-        for event, said, due in _due_events(rule, subject, world):
-            if due >= armed and (checked is None or due > checked) and due <= as_of:
-                out.append((event, said, due))
-    return out
+        def events(subject: Subject) -> list[tuple[str, str, dt.date]]:
+            return [(event, said, due) for event, said, due in _due_events(rule, subject, world)
+                    if due >= armed and (checked is None or due > checked) and due <= as_of]
+    return events
+
+
+def _entered(rule: Rule, world: World) -> str:
+    return _("entered {stage}", stage=world.word(rule.kind, "stage", rule.trigger.to))
 
 
 def _due_events(rule: Rule, subject: Subject, world: World) -> list[tuple[str, str, dt.date]]:
@@ -762,14 +777,15 @@ def run(rows: Sequence[RuleRow], world: World, state: State, log: Sequence[LogEn
                 checked={k: v for k, v in state.checked.items() if k in running}, watched={}, seen={},
                 pointers={k: v for k, v in state.pointers.items() if k in running}, enrolled=dict(state.enrolled))
     firings: list[Firing] = []
-    open_load = _open_load(world)
+    open_load = _Load(world)
     for rule in rules:
         if not rule.row.ready:
             continue
         armed = new.armed.setdefault(rule.id, world.as_of)
         checked = state.checked.get(rule.id)
+        events = _events(rule, world, state, armed, checked)
         for subject in world.subjects.get(rule.kind, []):
-            for event, said, day in _events(rule, subject, world, state, armed, checked):
+            for event, said, day in events(subject):
                 key = firing_key(rule.id, subject.id, event)
                 if key in done_keys:
                     continue
@@ -812,18 +828,24 @@ def run(rows: Sequence[RuleRow], world: World, state: State, log: Sequence[LogEn
     watching = watched_fields(r for r in rules if r.row.ready)
     for kind, key in sorted(watching):
         new.watched[(kind, key)] = state.watched.get((kind, key), world.as_of)
-        for subject in world.subjects.get(kind, []):
-            new.seen[(subject.id, key)] = (world.as_of if key == SEEN_RECORD and (subject.id, key) not in state.seen
-                                           else state.seen.get((subject.id, key)) if key == SEEN_RECORD
-                                           else _cell(subject.values.get(key)))
+        seen, now = state.seen, new.seen
+        if key == SEEN_RECORD:  # the day the record was first seen
+            for subject in world.subjects.get(kind, []):
+                at = (subject.id, key)
+                now[at] = seen[at] if at in seen else world.as_of
+        else:
+            for subject in world.subjects.get(kind, []):
+                now[(subject.id, key)] = _cell(subject.values.get(key))
     return Outcome(rules, firings, issues, new)
 
 
 def _follow_ups(rule: Rule, world: World, state: State, logged: Mapping[str, dt.date | None], done_keys: set[str],
-                lineage: Mapping[str, tuple[str, ...]], own: set[str], load: dict[tuple[str, str], int],
+                lineage: Mapping[str, tuple[str, ...]], own: set[str], load: _Load,
                 issues: list[Issue]) -> list[Firing]:
     """The steps and stops of `rule`'s follow-up sequences due this sync (crm/follow_ups.py
     says when), each a firing of the rule planned as its own action would be."""
+    if not any(key[0] == rule.id for key in state.enrolled):
+        return []  # `advance` steps and stops only the rule's own enrollments
     subjects = {s.id: s for s in world.subjects.get(rule.kind, [])}
     out = []
     for due in follow_ups.advance(rule.id, subjects, world, state.enrolled, logged, done_keys,
@@ -883,14 +905,23 @@ def _getter(subject: Subject, world: World):
     return get
 
 
-def _open_load(world: World) -> dict[tuple[str, str], int]:
-    """(kind, owner casefolded) -> how many open records of that kind the owner holds."""
-    load: dict[tuple[str, str], int] = {}
-    for kind, subjects in world.subjects.items():
-        for s in subjects:
-            if s.owner and s.open:
-                load[(kind, s.owner.casefold())] = load.get((kind, s.owner.casefold()), 0) + 1
-    return load
+class _Load(dict[tuple[str, str], int]):
+    """(kind, owner casefolded) -> how many open records of that kind the owner holds: counted
+    over the World at the first assignment (`counted`), as most syncs assign no owner, then
+    kept up to date by each one."""
+
+    def __init__(self, world: World):
+        super().__init__()
+        self._world: World | None = world
+
+    def counted(self) -> "_Load":
+        if self._world is not None:
+            for kind, subjects in self._world.subjects.items():
+                for s in subjects:
+                    if s.owner and s.open:
+                        self[(kind, s.owner.casefold())] = self.get((kind, s.owner.casefold()), 0) + 1
+            self._world = None
+        return self
 
 
 # The Subject's sandbox: the one policy of every template (mail/sandbox.py), within a cell.
@@ -929,7 +960,7 @@ def _plain(v: Any) -> Any:
     return "" if v is None else v
 
 
-def _act(firing: Firing, world: World, state: State, load: dict[tuple[str, str], int], issues: list[Issue]) -> None:
+def _act(firing: Firing, world: World, state: State, load: _Load, issues: list[Issue]) -> None:
     """What the firing's action does, in `firing.values` (or why it does not: result skipped)."""
     rule, subject, row = firing.rule, firing.subject, firing.rule.row
     text = None
@@ -964,6 +995,7 @@ def _act(firing: Firing, world: World, state: State, load: dict[tuple[str, str],
         if subject.owner:
             firing.result, firing.message = "skipped", _("{record} has an owner already", record=subject.id)
             return
+        load = load.counted()
         owner = _next_owner(rule, subject.kind, state, load)
         if owner is None:
             firing.result, firing.message = "skipped", _(_MESSAGES["workflow_no_owner"][0], rule=rule.id,

@@ -243,11 +243,23 @@ class Desk:
             self.marks_before = dict(self.marks)
 
     def quote(self, opportunity: Opportunity) -> QuoteResult:
+        lines, products = self._grouped()
+        return price_quote(opportunity, lines, products, self.rates)
+
+    def problems(self, opportunity: Opportunity) -> list[Issue]:
+        """What blocks the opportunity's quote (`quote(...).problems`): nothing for a deal that
+        no quote line names (most deals), whose quote is not priced for it."""
+        lines, _products = self._grouped()
+        valid, invalid = lines.of(opportunity)
+        return self.quote(opportunity).problems if valid or invalid else []
+
+    def _grouped(self) -> tuple[QuoteLines, dict[str, Any]]:
         if self._lines is None or self._products is None:
             # Grouped once per read: a sync prices every opportunity's quote.
-            self._lines = QuoteLines.group(self.crm.tables.get("quote_lines"), self.crm.report.issues)
+            self._lines = QuoteLines.group(self.crm.tables.get("quote_lines"), self.crm.report.issues,
+                                           self.crm.keys.__getitem__)
             self._products = {p.sku: p for p in self.crm.records("products")}
-        return price_quote(opportunity, self._lines, self._products, self.rates)
+        return self._lines, self._products
 
 
 def append_row(title: str, row: int, values: dict[int, CellValue]) -> list[CellWrite]:
@@ -384,7 +396,7 @@ def queue_ticked_quotes(plan: Plan, snapshot: Snapshot, crm: Crm, config: Config
                 for p in q.problems]
     for opp in opportunities:
         if not opp.send_quote:
-            problems.extend(desk.quote(opp).problems)
+            problems.extend(desk.problems(opp))
     for issue in problems:
         if issue.code not in ALREADY_VALIDATED:
             crm.report.add(issue)

@@ -24,8 +24,9 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from functools import lru_cache
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from babel.numbers import format_currency, format_decimal, format_percent, get_currency_precision
 
@@ -44,6 +45,7 @@ _HUNDRED = Decimal(100)
 ALREADY_VALIDATED = frozenset({"unknown_sku", "invalid_quote_line"})
 
 
+@lru_cache(maxsize=64)  # babel's data never changes in a process; a sync rounds ~20k amounts in few currencies
 def minor_unit(currency: str) -> Decimal:
     """The smallest amount of `currency`: 0.01 for EUR, 1 for JPY."""
     return Decimal(1).scaleb(-get_currency_precision(currency))
@@ -137,11 +139,15 @@ class QuoteLines:
     valid: dict[str, list[QuoteLine]] = field(default_factory=dict)
     invalid: dict[str, list[int]] = field(default_factory=dict)
     errors: dict[int, list[Issue]] = field(default_factory=dict)  # sheet row -> its errors, as validated
+    key: Callable[[str], str] = match_key  # validate.match_key, or the read's memo of it
 
     @classmethod
-    def group(cls, table: Table | None, issues: Iterable[Issue] = ()) -> "QuoteLines":
-        """`issues`, the validation report's, let a blocked quote name each bad line's errors."""
-        out = cls(table)
+    def group(cls, table: Table | None, issues: Iterable[Issue] = (), key: Callable[[str], str] = match_key
+              ) -> "QuoteLines":
+        """`issues`, the validation report's, let a blocked quote name each bad line's errors.
+        `key` is `match_key`, or the read's memo of it (`Crm.keys.__getitem__`: every deal's
+        ID and name is keyed there already)."""
+        out = cls(table, key=key)
         if table is None:
             return out
         for issue in issues:
@@ -154,14 +160,25 @@ class QuoteLines:
             elif col is not None and col < len(row.cells) and (name := cells.parse_text(row.cells[col])):
                 # Compared as validation compares references, so a line with errors that names
                 # its deal loosely ("expansion\u00a0") still blocks that deal's quote.
-                out.invalid.setdefault(match_key(name), []).append(row.row)
+                out.invalid.setdefault(key(name), []).append(row.row)
         return out
 
     def of(self, opportunity: Opportunity) -> tuple[list[QuoteLine], list[int]]:
-        keys = list(dict.fromkeys(k for k in (opportunity.id, opportunity.name) if k))
-        valid = sorted((ln for k in keys for ln in self.valid.get(k, [])), key=lambda ln: ln.row)
-        loose = dict.fromkeys(match_key(k) for k in keys)
-        return valid, sorted(r for k in loose for r in self.invalid.get(k, []))
+        """The opportunity's valid lines (named by its ID or its name) and the rows of its lines
+        with errors, each in sheet order."""
+        oid, name = opportunity.id, opportunity.name
+        keys = [k for k in (oid, name) if k] if oid != name else [oid] if oid else []
+        valid = [ln for k in keys for ln in self.valid.get(k, ())]
+        if len(valid) > 1:
+            valid.sort(key=_row)
+        if not self.invalid:  # most reads: no line with errors, no key to fold (every deal is asked)
+            return valid, []
+        loose = dict.fromkeys(self.key(k) for k in keys)
+        return valid, sorted(r for k in loose for r in self.invalid.get(k, ()))
+
+
+def _row(line: QuoteLine) -> int:
+    return line.row
 
 
 def price_quote(opportunity: Opportunity, quote_lines: QuoteLines, products: Mapping[str, Product],
@@ -266,6 +283,8 @@ def _price_line(line: QuoteLine, product: Product, unit: Decimal, discount: Deci
 def _totals(lines: Iterable[PricedLine], currency: str) -> Totals:
     lines = list(lines)
     zero = round_money(Decimal(0), currency)
+    if not lines:  # most deals have no quote: every sum is zero (a sync asks for every deal's)
+        return Totals(zero, zero, zero, zero, zero + zero, ())
     subtotal = sum((ln.gross for ln in lines), zero)
     discount = sum((ln.discount for ln in lines), zero)
     net = sum((ln.net for ln in lines), zero)
