@@ -26,9 +26,10 @@ def tab_writes(title: str, current: Grid | None, wanted: list[list[Any]]) -> lis
     for r in range(max(len(wanted), len(have_rows))):
         want_row = wanted[r] if r < len(wanted) else []
         have_row = have_rows[r] if r < len(have_rows) else []
-        if want_row == have_row and _no_bool_as_number(want_row, have_row):
-            continue  # most rows of a quiet tab: compared whole, in C, not cell by cell
-        if want_row and have_row and _equal_but_trailing_blanks(want_row, have_row):
+        if want_row == have_row:
+            if _no_bool_as_number(want_row, have_row):
+                continue  # most rows of a quiet tab: compared whole, in C, not cell by cell
+        elif want_row and have_row and _equal_but_trailing_blanks(want_row, have_row):
             continue  # a row sheetcrm pads with empty cells where the read trimmed them
         for c in range(max(len(want_row), len(have_row))):
             want = cell_value(want_row[c]) if c < len(want_row) else None
@@ -56,6 +57,8 @@ def _no_bool_as_number(want: list[Any], have: list[Any]) -> bool:
     """For two rows Python finds equal: whether `same_value` finds every pair of cells equal too.
     Python's == agrees with it (5 == 5.0, Decimal("2.5") == 2.5, equal text and dates) except
     that True == 1 and False == 0, which a spreadsheet keeps apart."""
+    if bool not in map(type, want) and bool not in map(type, have):
+        return True  # most rows hold no tick at all: looked for in C, not cell by cell
     return [type(v) is bool for v in want] == [type(v) is bool for v in have]
 
 
@@ -108,11 +111,16 @@ def computed_writes(table: Table, values_by_row: dict[int, dict[str, Any]], loca
             writes.append(CellWrite(table.title, header.row, col + 1, computed.display(locale),
                                     expect=((col + 1, None),)))
         columns[computed.key] = col
+    wanted_columns = list(columns.items())
+    nothing: dict[str, Any] = {}
     for row in table.rows:
-        wanted = values_by_row.get(row.row, {})
-        for key, col in columns.items():
-            value = cell_value(wanted.get(key))
-            have = row.cells[col] if col < len(row.cells) else None
+        wanted = values_by_row.get(row.row, nothing)
+        cells = row.cells
+        for key, col in wanted_columns:
+            value = wanted.get(key)
+            if isinstance(value, Decimal):
+                value = cell_value(value)
+            have = cells[col] if col < len(cells) else None
             if value is have or (type(value) is type(have) and value == have):
                 continue  # most cells of a quiet sync; of one type, == is same_value's answer
             if not same_value(value, have):
