@@ -42,6 +42,12 @@ def tab_writes(title: str, current: Grid | None, wanted: list[list[Any]]) -> lis
 def _equal_but_trailing_blanks(want: list[Any], have: list[Any]) -> bool:
     """Whether two rows are equal as whole lists once their trailing empty cells (None or "",
     the same to `same_value` as a cell the row does not reach) are cut off."""
+    # Mostly the read trimmed the row and sheetcrm pads it: the shorter is the longer's start,
+    # the rest blank (then their bools are where the shorter's are, or they differ).
+    longer, shorter = (want, have) if len(want) >= len(have) else (have, want)
+    n = len(shorter)
+    if longer[:n] == shorter and all(v is None or (isinstance(v, str) and v == "") for v in longer[n:]):
+        return _no_bool_as_number(longer[:n], shorter)
     want, have = _trimmed(want), _trimmed(have)
     return want == have and _no_bool_as_number(want, have)
 

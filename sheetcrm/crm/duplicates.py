@@ -351,7 +351,8 @@ def entity(record: Lead | Contact | Account, account: Account | None = None) -> 
 
 
 def _full_name(first: str | None, last: str | None) -> str:
-    return " ".join(p.strip() for p in (first, last) if p and p.strip())
+    first, last = first.strip() if first else "", last.strip() if last else ""
+    return f"{first} {last}" if first and last else first or last
 
 
 def _custom_country(custom: dict[str, Any]) -> str | None:
@@ -529,13 +530,14 @@ class Recall:
     those and of the libraries' data (`LIBRARIES`, which the keeper compares): what is found
     here is what computing it gives. `keys` and `similar` are filled with what this run used
     (the earlier run's entries no record or block uses any more are left behind); `by_id`
-    holds this run's keys by record ID."""
+    holds this run's keys by record ID; `missed` counts what was not found and worked out."""
 
     keys_before: dict[tuple[Any, ...], tuple[Any, ...]] = field(default_factory=dict)
     similar_before: dict[tuple[tuple[str, ...], float], list[tuple[int, int]]] = field(default_factory=dict)
     keys: dict[tuple[Any, ...], tuple[Any, ...]] = field(default_factory=dict)
     similar: dict[tuple[tuple[str, ...], float], list[tuple[int, int]]] = field(default_factory=dict)
     by_id: dict[str, Keys] = field(default_factory=dict)
+    missed: int = 0
 
     def keys_of(self, entity: Entity, default_region: str | None) -> Keys:
         read = (entity.kind, entity.name, entity.email, entity.phone, entity.company, entity.website,
@@ -544,6 +546,7 @@ class Recall:
         if parts is None:
             k = keys_of(entity, default_region)
             parts = (k.email, k.phone, k.name, k.surname, k.company, k.domains)
+            self.missed += 1
         self.keys[read] = parts
         keys = self.by_id[entity.id] = Keys(entity, *parts)
         return keys
@@ -555,6 +558,7 @@ class Recall:
         pairs = self.similar_before.get(read)
         if pairs is None:
             pairs = list(_similar_pairs(names, cutoff))
+            self.missed += 1
         self.similar[read] = pairs
         return pairs
 

@@ -45,6 +45,8 @@ NOT_COMPARED_HINT = N_("nothing to do if the value is shared on purpose (a switc
                        "[duplicates] max_block to compare them anyway")
 # The memo's entry of the records' keys and the blocks' pairs (crm.duplicates.Recall).
 RECALL = ("recall", "duplicates")
+# The Recall is kept anew once more than 1 in this many of its entries had to be worked out.
+_REKEEP = 100
 # What the shared key is, in the message above.
 WHAT = {"email": N_("email"), "phone": N_("phone"), "domain": N_("domain"), "name": N_("name block")}
 
@@ -139,7 +141,9 @@ def _found(ctx: SyncContext, compared: list[EntityFields], settings: DuplicateSe
             phone = recall.by_id[rid].phone or e.phone  # as find_groups read it
             rows.append([key, group.score, reasons, shown[e.tab], rid, e.name, e.email, phone, e.company, e.created])
         proposed.append(rows)
-    if ctx.memo is not None:
+    if ctx.memo is not None and recall.missed * _REKEEP > len(recall.keys) + len(recall.similar):
+        # Kept anew only when much was missing: pickling every record's keys costs more than
+        # working out again the few a change or two touched (the last ones stay carried).
         ctx.memo.keep(RECALL, b"recall", (libraries(), recall.keys, recall.similar))
     return found, proposed
 
@@ -158,6 +162,7 @@ def _proposed(found: Found, proposed: list[list[list[Any]]], ticks: dict[tuple[s
     """The tab's rows of the groups found: a refused group's as the person left them, the
     others' with the ticks a person left on them."""
     body: list[list[Any]] = []
+    unticked = [None] * len(TICKS)
     for rows in proposed:
         key = rows[0][0]
         if key in refused:
@@ -165,5 +170,5 @@ def _proposed(found: Found, proposed: list[list[list[Any]]], ticks: dict[tuple[s
             continue
         for row in rows:
             tick = ticks.get((key, row[4]))
-            body.append([*row, *((tick.cells.get(k) for k in TICKS) if tick else (None,) * len(TICKS))])
+            body.append(row + ([tick.cells.get(k) for k in TICKS] if tick else unticked))
     return body
