@@ -527,7 +527,7 @@ class Recall:
     worked out again: a record's keys (`keys_of`) by everything `keys_of` reads of it and the
     default region; a block's similar pairs (`_similar_pairs`, blocks of more than
     `_SMALL_BLOCK` names) by its names, in order, and the cutoff. Both are pure functions of
-    those and of the libraries' data (`LIBRARIES`, which the keeper compares): what is found
+    those and of the libraries' data (`libraries()`, which the keeper compares): what is found
     here is what computing it gives. `keys` and `similar` are filled with what this run used
     (the earlier run's entries no record or block uses any more are left behind); `by_id`
     holds this run's keys by record ID; `missed` counts what was not found and worked out."""
