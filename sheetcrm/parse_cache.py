@@ -186,6 +186,13 @@ class RowMemo:
         except Exception:  # noqa: BLE001 - a damaged part is a parse of the tab
             return None
 
+    def carry(self, name: tuple[str, str]) -> None:
+        """Keep the last sync's part `name` for the next one, unread by this one (a table of
+        parts that this sync had no need to look into)."""
+        entry = self.previous.get(name)
+        if entry is not None:
+            self.current.setdefault(name, entry)
+
     def keep(self, name: tuple[str, str], key: bytes | None, parse: Any) -> None:
         """Remember this sync's parse of tab `name`, pickled now (before anyone changes it)."""
         if key is None:

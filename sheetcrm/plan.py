@@ -27,9 +27,10 @@ def tab_writes(title: str, current: Grid | None, wanted: list[list[Any]]) -> lis
     for r in range(max(len(wanted), len(have_rows))):
         want_row = wanted[r] if r < len(wanted) else []
         have_row = have_rows[r] if r < len(have_rows) else []
-        if want_row == have_row and _no_bool_as_number(want_row, have_row):
-            continue  # most rows of a quiet tab: compared whole, in C, not cell by cell
-        if want_row and have_row and _equal_but_trailing_blanks(want_row, have_row):
+        if want_row == have_row:
+            if _no_bool_as_number(want_row, have_row):
+                continue  # most rows of a quiet tab: compared whole, in C, not cell by cell
+        elif want_row and have_row and _equal_but_trailing_blanks(want_row, have_row):
             continue  # a row sheetcrm pads with empty cells where the read trimmed them
         if want_row and have_row and _equal_but_trailing_blanks(_as_read(want_row), have_row):
             continue  # Google reads a date back as its serial number (a history row's Changed At)
@@ -44,6 +45,12 @@ def tab_writes(title: str, current: Grid | None, wanted: list[list[Any]]) -> lis
 def _equal_but_trailing_blanks(want: list[Any], have: list[Any]) -> bool:
     """Whether two rows are equal as whole lists once their trailing empty cells (None or "",
     the same to `same_value` as a cell the row does not reach) are cut off."""
+    # Mostly the read trimmed the row and sheetcrm pads it: the shorter is the longer's start,
+    # the rest blank (then their bools are where the shorter's are, or they differ).
+    longer, shorter = (want, have) if len(want) >= len(have) else (have, want)
+    n = len(shorter)
+    if longer[:n] == shorter and all(v is None or (isinstance(v, str) and v == "") for v in longer[n:]):
+        return _no_bool_as_number(longer[:n], shorter)
     want, have = _trimmed(want), _trimmed(have)
     return want == have and _no_bool_as_number(want, have)
 
@@ -68,6 +75,8 @@ def _no_bool_as_number(want: list[Any], have: list[Any]) -> bool:
     """For two rows Python finds equal: whether `same_value` finds every pair of cells equal too.
     Python's == agrees with it (5 == 5.0, Decimal("2.5") == 2.5, equal text and dates) except
     that True == 1 and False == 0, which a spreadsheet keeps apart."""
+    if bool not in map(type, want) and bool not in map(type, have):
+        return True  # most rows hold no tick at all: looked for in C, not cell by cell
     return [type(v) is bool for v in want] == [type(v) is bool for v in have]
 
 
@@ -120,11 +129,16 @@ def computed_writes(table: Table, values_by_row: dict[int, dict[str, Any]], loca
             writes.append(CellWrite(table.title, header.row, col + 1, computed.display(locale),
                                     expect=((col + 1, None),)))
         columns[computed.key] = col
+    wanted_columns = list(columns.items())
+    nothing: dict[str, Any] = {}
     for row in table.rows:
-        wanted = values_by_row.get(row.row, {})
-        for key, col in columns.items():
-            value = cell_value(wanted.get(key))
-            have = row.cells[col] if col < len(row.cells) else None
+        wanted = values_by_row.get(row.row, nothing)
+        cells = row.cells
+        for key, col in wanted_columns:
+            value = wanted.get(key)
+            if isinstance(value, Decimal):
+                value = cell_value(value)
+            have = cells[col] if col < len(cells) else None
             if value is have or (type(value) is type(have) and value == have):
                 continue  # most cells of a quiet sync; of one type, == is same_value's answer
             if not same_value(value, have):

@@ -144,8 +144,12 @@ def fold(text: str | None) -> str:
     "jose luis nu"."""
     if not text:
         return ""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    if text.isascii():
+        # Most names: ASCII is its own NFKD form, has no combining marks and casefolds to lower().
+        plain = text.lower()
+    else:
+        decomposed = unicodedata.normalize("NFKD", text.casefold())
+        plain = "".join(c for c in decomposed if not unicodedata.combining(c))
     return " ".join(_NOT_WORD.split(plain)).strip()
 
 
@@ -293,13 +297,37 @@ def keys_of(entity: Entity, default_region: str | None) -> Keys:
 def entities(leads: Iterable[Lead], contacts: Iterable[Contact], accounts: Iterable[Account]) -> list[Entity]:
     """The records with an ID, as compared: leads and contacts as people, accounts as companies.
     A contact's company, website and country are its account's (by ID, else by name)."""
+    return [Entity(*fields) for fields in entity_fields(leads, contacts, accounts)]
+
+
+# An Entity's fields in their order, as a plain tuple: `entity_fields`.
+EntityFields = tuple[str, str, Kind, str, "str | None", "str | None", "str | None", "str | None", "str | None", Any,
+                     "str | None"]
+
+
+def entity_fields(leads: Iterable[Lead], contacts: Iterable[Contact],
+                  accounts: Iterable[Account]) -> list[EntityFields]:
+    """`entities`, each as the tuple of its fields (`Entity(*fields)` is the entity): cheaper to
+    make and to digest when only some of them are wanted as entities."""
     accounts = [a for a in accounts]
     by_key = accounts_by_key(accounts)
-    out: list[Entity] = [entity(lead) for lead in leads if lead.id]
-    out += [entity(contact, by_key.get(fold(contact.account)) if contact.account else None)
+    out: list[EntityFields] = [_lead_fields(lead) for lead in leads if lead.id]
+    out += [_contact_fields(contact, by_key.get(fold(contact.account)) if contact.account else None)
             for contact in contacts if contact.id]
-    out += [entity(account) for account in accounts if account.id]
+    out += [("accounts", a.id or "", "company", a.name, None, None, a.name, a.domain, a.country, a.created, None)
+            for a in accounts if a.id]
     return out
+
+
+def _lead_fields(lead: Lead) -> EntityFields:
+    return ("leads", lead.id or "", "person", _full_name(lead.first_name, lead.last_name), lead.email, lead.phone,
+            lead.company, None, lead.country or _custom_country(lead.custom), lead.created, lead.last_name)
+
+
+def _contact_fields(contact: Contact, account: Account | None) -> EntityFields:
+    return ("contacts", contact.id or "", "person", _full_name(contact.first_name, contact.last_name),
+            contact.email, contact.phone, account.name if account else None, account.domain if account else None,
+            account.country if account else None, contact.created, contact.last_name)
 
 
 def accounts_by_key(accounts: Iterable[Account]) -> dict[str, Account]:
@@ -315,28 +343,29 @@ def accounts_by_key(accounts: Iterable[Account]) -> dict[str, Account]:
 def entity(record: Lead | Contact | Account, account: Account | None = None) -> Entity:
     """One record as the rules see it; a contact with its `account` (company, website, country)."""
     if isinstance(record, Lead):
-        return Entity("leads", record.id or "", "person", _full_name(record.first_name, record.last_name),
-                      record.email, record.phone, record.company, None,
-                      record.country or _custom_country(record.custom),
-                      record.created, record.last_name)
+        return Entity(*_lead_fields(record))
     if isinstance(record, Contact):
-        return Entity("contacts", record.id or "", "person", _full_name(record.first_name, record.last_name),
-                      record.email, record.phone, account.name if account else None,
-                      account.domain if account else None, account.country if account else None, record.created,
-                      record.last_name)
+        return Entity(*_contact_fields(record, account))
     return Entity("accounts", record.id or "", "company", record.name, None, None, record.name, record.domain,
                   record.country, record.created)
 
 
 def _full_name(first: str | None, last: str | None) -> str:
-    return " ".join(p.strip() for p in (first, last) if p and p.strip())
+    first, last = first.strip() if first else "", last.strip() if last else ""
+    return f"{first} {last}" if first and last else first or last
 
 
 def _custom_country(custom: dict[str, Any]) -> str | None:
     for name, value in custom.items():
-        if fold(name) in ("country", "pais") and isinstance(value, str):
+        if isinstance(value, str) and _names_country(name):
             return value
     return None
+
+
+@lru_cache(maxsize=1024)
+def _names_country(header: str) -> bool:
+    # A tab's few custom headers recur on every row: each folded once, not once a row.
+    return fold(header) in ("country", "pais")
 
 
 # -- pairs and groups ----------------------------------------------------------------------
@@ -468,10 +497,22 @@ def _company_pair(x: Keys, y: Keys, settings: DuplicateSettings) -> Pair | None:
     return Pair(*sorted((x.entity.id, y.entity.id)), round(score, 4), (reason,))
 
 
+_SMALL_BLOCK = 3  # names; see _similar_pairs
+
+
 def _similar_pairs(names: list[str], cutoff: float) -> Iterable[tuple[int, int]]:
     """The (r, c), r < c, of `names` at least `cutoff` percent similar with the same numbers
     (a superset of the pairs `similar` passes). rapidfuzz compares them all at once in C++;
-    only pairs past the cutoff come back to Python."""
+    only pairs past the cutoff come back to Python. Most blocks are two or three names, where
+    setting up the matrix costs more than the few comparisons: those are scored one by one, by
+    the same scorer and cutoff."""
+    if len(names) <= _SMALL_BLOCK:
+        for r in range(len(names)):
+            for c in range(r + 1, len(names)):
+                if (fuzz.token_sort_ratio(names[r], names[c], score_cutoff=cutoff)
+                        and _NUMBER.findall(names[r]) == _NUMBER.findall(names[c])):
+                    yield r, c
+        return
     matrix = process.cdist(names, names, scorer=fuzz.token_sort_ratio, score_cutoff=cutoff, workers=1)
     rows, cols = matrix.nonzero()
     for r, c in zip(rows.tolist(), cols.tolist()):
@@ -479,14 +520,73 @@ def _similar_pairs(names: list[str], cutoff: float) -> Iterable[tuple[int, int]]
             yield r, c
 
 
+@dataclass
+class Recall:
+    """What `find_pairs` worked out from one record alone or one block alone, kept from one run
+    for the next, so that after a change to a few records only their keys and their blocks are
+    worked out again: a record's keys (`keys_of`) by everything `keys_of` reads of it and the
+    default region; a block's similar pairs (`_similar_pairs`, blocks of more than
+    `_SMALL_BLOCK` names) by its names, in order, and the cutoff. Both are pure functions of
+    those and of the libraries' data (`libraries()`, which the keeper compares): what is found
+    here is what computing it gives. `keys` and `similar` are filled with what this run used
+    (the earlier run's entries no record or block uses any more are left behind); `by_id`
+    holds this run's keys by record ID; `missed` counts what was not found and worked out."""
+
+    keys_before: dict[tuple[Any, ...], tuple[Any, ...]] = field(default_factory=dict)
+    similar_before: dict[tuple[tuple[str, ...], float], list[tuple[int, int]]] = field(default_factory=dict)
+    keys: dict[tuple[Any, ...], tuple[Any, ...]] = field(default_factory=dict)
+    similar: dict[tuple[tuple[str, ...], float], list[tuple[int, int]]] = field(default_factory=dict)
+    by_id: dict[str, Keys] = field(default_factory=dict)
+    missed: int = 0
+
+    def keys_of(self, entity: Entity, default_region: str | None) -> Keys:
+        read = (entity.kind, entity.name, entity.email, entity.phone, entity.company, entity.website,
+                entity.country, entity.last_name, default_region)
+        parts = self.keys_before.get(read)
+        if parts is None:
+            k = keys_of(entity, default_region)
+            parts = (k.email, k.phone, k.name, k.surname, k.company, k.domains)
+            self.missed += 1
+        self.keys[read] = parts
+        keys = self.by_id[entity.id] = Keys(entity, *parts)
+        return keys
+
+    def similar_pairs(self, names: list[str], cutoff: float) -> Iterable[tuple[int, int]]:
+        if len(names) <= _SMALL_BLOCK:
+            return _similar_pairs(names, cutoff)  # cheaper to compare than to look up
+        read = (tuple(names), cutoff)
+        pairs = self.similar_before.get(read)
+        if pairs is None:
+            pairs = list(_similar_pairs(names, cutoff))
+            self.missed += 1
+        self.similar[read] = pairs
+        return pairs
+
+
+def libraries() -> tuple[str, ...]:
+    """The versions of the libraries whose data `Recall`'s entries depend on: phonenumbers'
+    metadata (phones), babel's country names (a row's region), rapidfuzz's scorer (names)."""
+    import babel
+    import rapidfuzz
+
+    return (phonenumbers.__version__, babel.__version__, rapidfuzz.__version__)
+
+
 def find_pairs(records: Sequence[Entity], settings: DuplicateSettings,
-               suppressed: Iterable[frozenset[str]] = ()) -> tuple[list[Pair], list[tuple[str, str, int]], int]:
+               suppressed: Iterable[frozenset[str]] = (),
+               recall: Recall | None = None) -> tuple[list[Pair], list[tuple[str, str, int]], int]:
     """The pairs at or above the threshold that join `records` into groups (blocked; see the
     module docstring), never a suppressed one (pairs of IDs a person said are not
     duplicates); the blocks too large to compare; and how many pairs were scored. A pair
     whose records an earlier pair already joined is not scored: the groups are exactly those
-    of scoring every blocked pair, at a cost near-linear in the records."""
-    keys = [keys_of(e, settings.country) for e in records]
+    of scoring every blocked pair, at a cost near-linear in the records. `recall`: the keys and
+    blocks an earlier run worked out, reused where their inputs are the same, and filled in."""
+    if recall is None:
+        keys = [keys_of(e, settings.country) for e in records]
+        similar_pairs = _similar_pairs
+    else:
+        keys = [recall.keys_of(e, settings.country) for e in records]
+        similar_pairs = recall.similar_pairs
     exact: dict[tuple[str, str], list[int]] = defaultdict(list)
     fuzzy: dict[tuple[str, ...], list[int]] = defaultdict(list)
     for i, k in enumerate(keys):
@@ -539,6 +639,8 @@ def find_pairs(records: Sequence[Entity], settings: DuplicateSettings,
             parent[max(ri, rj)] = min(ri, rj)
 
     for (what, key), members in exact.items():
+        if len(members) < 2:
+            continue  # most emails and phones are one record's: nothing to compare
         if len(members) > settings.max_block:
             skipped.append((what.split(":")[1], key, len(members)))
             continue
@@ -549,7 +651,7 @@ def find_pairs(records: Sequence[Entity], settings: DuplicateSettings,
             continue
         # Otherwise a pair here needs similar names (a shared phone alone is a switchboard),
         # or, on a phone, the same email too (its own block may have been too large).
-        for r, c in _similar_pairs([keys[i].name for i in members], settings.name_threshold):
+        for r, c in similar_pairs([keys[i].name for i in members], settings.name_threshold):
             consider(members[r], members[c])
         if what.endswith(":phone"):
             same_email: dict[str, list[int]] = defaultdict(list)
@@ -568,18 +670,19 @@ def find_pairs(records: Sequence[Entity], settings: DuplicateSettings,
                             " ".join(block[1:]), len(members)))
             continue
         cutoff = settings.company_threshold if block[0] == "company" else settings.name_threshold
-        for r, c in _similar_pairs([keys[i].name for i in members], cutoff):
+        for r, c in similar_pairs([keys[i].name for i in members], cutoff):
             consider(members[r], members[c])
     return pairs, skipped, compared
 
 
 def find_groups(records: Sequence[Entity], settings: DuplicateSettings,
-                suppressed: Iterable[frozenset[str]] = ()) -> Found:
+                suppressed: Iterable[frozenset[str]] = (), recall: Recall | None = None) -> Found:
     """The groups of likely duplicates: records joined by pairs at or above the threshold
     (connected components), each with the score of the weakest pair that joined it and those
     pairs' reasons (`find_pairs` scores the pairs that join, not every pair in a group);
-    ordered by score, highest first, then by key. IDs must be unique across `records`."""
-    pairs, skipped, compared = find_pairs(records, settings, suppressed)
+    ordered by score, highest first, then by key. IDs must be unique across `records`.
+    `recall`: as `find_pairs`'s; the groups are the same with or without it."""
+    pairs, skipped, compared = find_pairs(records, settings, suppressed, recall)
     parent: dict[str, str] = {}
 
     def root(x: str) -> str:

@@ -192,16 +192,25 @@ def _unknown_column(condition: Condition, kind: str, columns: Mapping[str, Mappi
     return None
 
 
-def getter(subject: Subject, columns: Mapping[str, Mapping[str, str]], enums: Mapping[str, Mapping[str, str]]
+def getter(subject: Subject, columns: Mapping[str, Mapping[str, str]], enums: Mapping[str, Mapping[str, str]],
+           resolved: dict[tuple[str, str], tuple[str, Mapping[str, str] | None]] | None = None
            ) -> Callable[[str | None, str], Any]:
     """`Condition.test`'s `get` over a subject: its value (or its related record's) under the
     column a condition names; a value with a fixed set of words (a Status) as a `Choice`, so
-    `Status = Cliente` holds for a Customer. `parse_segments` checked every column exists."""
+    `Status = Cliente` holds for a Customer. `parse_segments` checked every column exists.
+    `resolved`: (kind, column as written) -> (field key, its words), shared by the getters of
+    one pass so each column a condition names is looked up once, not once a subject."""
+    found = {} if resolved is None else resolved
+
     def get(relation: str | None, column: str) -> Any:
         target = subject if relation is None else subject.related.get(relation)
-        key = columns[subject.kind if relation is None else relation][normalize_key(column)]
+        at = (subject.kind if relation is None else relation, column)
+        place = found.get(at)
+        if place is None:
+            key = columns[at[0]][normalize_key(column)]
+            place = found[at] = (key, enums.get(key))
+        key, enum = place
         value = None if target is None else target.values.get(key)
-        enum = enums.get(key)
         return Choice(value, enum.get) if enum is not None and value is not None else value
     return get
 
@@ -209,7 +218,9 @@ def getter(subject: Subject, columns: Mapping[str, Mapping[str, str]], enums: Ma
 def members(segment: Segment, subjects: Iterable[Subject], columns: Mapping[str, Mapping[str, str]],
             enums: Mapping[str, Mapping[str, str]]) -> list[Subject]:
     """The subjects (of the segment's kind) its condition holds for, in their order."""
-    return [s for s in subjects if segment.condition.test(getter(s, columns, enums))]
+    resolved: dict[tuple[str, str], tuple[str, Mapping[str, str] | None]] = {}
+    test = segment.condition.test
+    return [s for s in subjects if test(getter(s, columns, enums, resolved))]
 
 
 @dataclass(frozen=True)

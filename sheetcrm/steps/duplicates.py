@@ -26,12 +26,11 @@ import dataclasses
 import itertools
 from typing import Any
 
-from sheetcrm.crm.duplicates import (DuplicateSettings, Entity, Found, entities, find_groups, phone_key, reasons_text,
-                                     region_of)
+from sheetcrm.crm.duplicates import (DuplicateSettings, Entity, EntityFields, Found, Recall, entity_fields,
+                                     find_groups, libraries, reasons_text)
 from sheetcrm.i18n import N_, _
 from sheetcrm.merging import age
 from sheetcrm.owned import locate
-from sheetcrm.parse_cache import fields_of
 from sheetcrm.plan import owned_tab
 from sheetcrm.inputs import DUPLICATE_KEYS as KEYS, TICKS, DuplicateRow
 from sheetcrm.report import Issue
@@ -44,6 +43,10 @@ NOT_COMPARED_MESSAGE = N_("{n} records share the {what} {key}: too many to be on
                           "were not compared")
 NOT_COMPARED_HINT = N_("nothing to do if the value is shared on purpose (a switchboard, a team mailbox); raise "
                        "[duplicates] max_block to compare them anyway")
+# The memo's entry of the records' keys and the blocks' pairs (crm.duplicates.Recall).
+RECALL = ("recall", "duplicates")
+# The Recall is kept anew once more than 1 in this many of its entries had to be worked out.
+_REKEEP = 100
 # What the shared key is, in the message above.
 WHAT = {"email": N_("email"), "phone": N_("phone"), "domain": N_("domain"), "name": N_("name block")}
 
@@ -65,19 +68,25 @@ def run(ctx: SyncContext) -> StepResult:
     pairs = [frozenset(p) for g in suppressed for p in itertools.combinations({r.id for r in by_group[g]}, 2)]
     pairs += _converted(ctx)
     # The merge step ran first and the read is the merged one: a merged record is gone from it.
-    records = entities(ctx.crm.records("leads"), ctx.crm.records("contacts"), ctx.crm.records("accounts"))
-    by_id = {e.id: e for e in records}
-    compared = [e for e in records if _unique(e, by_id)]
-    # Found holds words (its skipped blocks' what) in no language: the key needs none.
-    found, phones = ctx.remember("duplicate_groups", (fields_of(compared), settings.model_dump(
-        mode="json"), sorted(map(sorted, pairs))), lambda: _found(compared, settings, pairs))
+    # The records as plain tuples (an Entity's fields): all the groups read of them, cheap to
+    # digest; made entities only when the groups are worked out again.
+    records = entity_fields(ctx.crm.records("leads"), ctx.crm.records("contacts"), ctx.crm.records("accounts"))
+    compared = _unique(records)
+    titles = {key: table.title for key, table in ctx.crm.tables.items()}
+    shown = {tab: titles.get(tab, TABS[tab].display_title(ctx.locale)) for tab in ("leads", "contacts", "accounts")}
+    # The groups' rows hold words (the reasons) in the team's language, and the tabs' titles.
+    inputs = (compared, settings.model_dump(mode="json"), sorted(map(sorted, pairs)), ctx.locale, shown)
+    if ctx.memo is not None:
+        ctx.memo.carry(RECALL)  # for the next change, should the groups not be worked out this time
+    found, proposed = ctx.remember("duplicate_groups", inputs, lambda: _found(ctx, compared, settings, pairs, shown))
     ticks = {(r.group, r.id): r for r in rows}
     # A refused group stays as the person left it (its issues name its cells), where it was proposed.
     refused = {g: [[r.cells.get(k) for k in KEYS] for r in by_group[g]]
                for g in by_group if g in ctx.refused and g not in suppressed}
-    body = _proposed(ctx, found, by_id, ticks, refused, phones)
+    body = _proposed(found, proposed, ticks, refused)
+    proposed_keys = {rows[0][0] for rows in proposed}
     for g, kept in refused.items():
-        if g not in {group.key for group in found.groups}:
+        if g not in proposed_keys:
             body.extend(kept)
     for g in suppressed:
         body.extend([r.cells.get(k) for k in KEYS] for r in by_group[g])
@@ -96,9 +105,10 @@ def run(ctx: SyncContext) -> StepResult:
     return part
 
 
-def _unique(entity: Entity, by_id: dict[str, Entity]) -> bool:
-    # Two rows with one ID are already a duplicate_id error; neither is proposed until fixed.
-    return by_id[entity.id] is entity
+def _unique(records: list[EntityFields]) -> list[EntityFields]:
+    """The records compared: of two rows with one ID (already a duplicate_id error), the last."""
+    last = {fields[1]: n for n, fields in enumerate(records)}
+    return [fields for n, fields in enumerate(records) if last[fields[1]] == n]
 
 
 def _converted(ctx: SyncContext) -> list[frozenset[str]]:
@@ -112,33 +122,53 @@ def _converted(ctx: SyncContext) -> list[frozenset[str]]:
     return sorted(pairs, key=sorted)
 
 
-def _found(records: list[Entity], settings: DuplicateSettings,
-           pairs: list[frozenset[str]]) -> tuple[Found, dict[str, str | None]]:
-    """The groups, and each member's phone as the tab shows it (E.164 where it reads as a
-    number, else as typed): both cost a parse of every phone, so both are remembered."""
-    found = find_groups(records, settings, pairs)
+def _found(ctx: SyncContext, compared: list[EntityFields], settings: DuplicateSettings,
+           pairs: list[frozenset[str]], shown: dict[str, str]) -> tuple[Found, list[list[list[Any]]]]:
+    """The groups, and each group's rows as the tab shows them but the people's ticks: its
+    members oldest first, each with its phone in E.164 where it reads as a number (else as
+    typed). Records' keys and blocks' pairs an earlier sync worked out are reused
+    (`duplicates.Recall`, kept in the memo beside the groups)."""
+    recall = _recall(ctx)
+    records = [Entity(*fields) for fields in compared]
+    found = find_groups(records, settings, pairs, recall)
     by_id = {e.id: e for e in records}
-    phones = {rid: phone_key(by_id[rid].phone, region_of(by_id[rid].country) or settings.country)
-              or by_id[rid].phone for group in found.groups for rid in group.ids}
-    return found, phones
-
-
-def _proposed(ctx: SyncContext, found: Found, by_id: dict[str, Entity],
-              ticks: dict[tuple[str, str], DuplicateRow], refused: dict[str, list[list[Any]]],
-              phones: dict[str, str | None]) -> list[list[Any]]:
-    body: list[list[Any]] = []
-    titles = {key: table.title for key, table in ctx.crm.tables.items()}
+    proposed = []
     for group in found.groups:
         key, reasons = group.key, reasons_text(group.reasons)
+        rows = []
+        for rid in sorted(group.ids, key=lambda i: age(i, by_id[i].created)):
+            e = by_id[rid]
+            phone = recall.by_id[rid].phone or e.phone  # as find_groups read it
+            rows.append([key, group.score, reasons, shown[e.tab], rid, e.name, e.email, phone, e.company, e.created])
+        proposed.append(rows)
+    if ctx.memo is not None and recall.missed * _REKEEP > len(recall.keys) + len(recall.similar):
+        # Kept anew only when much was missing: pickling every record's keys costs more than
+        # working out again the few a change or two touched (the last ones stay carried).
+        ctx.memo.keep(RECALL, b"recall", (libraries(), recall.keys, recall.similar))
+    return found, proposed
+
+
+def _recall(ctx: SyncContext) -> Recall:
+    """The keys and blocks the last sync that worked out the groups kept, when worked out with
+    the same libraries; else none."""
+    kept = ctx.memo.before(RECALL) if ctx.memo is not None else None
+    if isinstance(kept, tuple) and len(kept) == 3 and kept[0] == libraries():
+        return Recall(kept[1], kept[2])
+    return Recall()
+
+
+def _proposed(found: Found, proposed: list[list[list[Any]]], ticks: dict[tuple[str, str], DuplicateRow],
+              refused: dict[str, list[list[Any]]]) -> list[list[Any]]:
+    """The tab's rows of the groups found: a refused group's as the person left them, the
+    others' with the ticks a person left on them."""
+    body: list[list[Any]] = []
+    unticked = [None] * len(TICKS)
+    for rows in proposed:
+        key = rows[0][0]
         if key in refused:
             body.extend(refused[key])
             continue
-        members = sorted(group.ids, key=lambda i: age(i, by_id[i].created))
-        for rid in members:
-            e = by_id[rid]
-            tick = ticks.get((key, rid))
-            phone = phones[rid]
-            body.append([key, group.score, reasons, titles.get(e.tab, TABS[e.tab].display_title(ctx.locale)), rid,
-                         e.name, e.email, phone, e.company, e.created,
-                         *((tick.cells.get(k) if tick else None) for k in TICKS)])
+        for row in rows:
+            tick = ticks.get((key, row[4]))
+            body.append(row + ([tick.cells.get(k) for k in TICKS] if tick else unticked))
     return body
