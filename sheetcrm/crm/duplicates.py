@@ -599,11 +599,13 @@ def find_pairs(records: Sequence[Entity], settings: DuplicateSettings,
             continue
         if kind == "company":
             # Accounts pair only on similar names, so a shared domain is a block of names to compare.
-            for block in ({("company", "n", k.name[:3])} | {("company", "d", d) for d in k.domains}):
+            # Sorted, as every set below: a set of text iterates in an order Python's hash seed
+            # picks, and the blocks' order decides which pairs join a group first, so its score.
+            for block in sorted({("company", "n", k.name[:3])} | {("company", "d", d) for d in k.domains}):
                 fuzzy[block].append(i)
         else:
             orgs = {("d", d) for d in k.domains} | ({("c", k.company[:3])} if k.company else set())
-            for org in orgs:
+            for org in sorted(orgs):
                 fuzzy[("person", *org, k.surname[:3])].append(i)
     blocked = set(map(frozenset, suppressed))
     seen: set[tuple[int, int]] = set()
