@@ -314,14 +314,18 @@ def entity_fields(leads: Iterable[Lead], contacts: Iterable[Contact],
     out: list[EntityFields] = [_lead_fields(lead) for lead in leads if lead.id]
     out += [_contact_fields(contact, by_key.get(fold(contact.account)) if contact.account else None)
             for contact in contacts if contact.id]
-    out += [("accounts", a.id or "", "company", a.name, None, None, a.name, a.domain, a.country, a.created, None)
-            for a in accounts if a.id]
+    out += [_account_fields(account) for account in accounts if account.id]
     return out
 
 
 def _lead_fields(lead: Lead) -> EntityFields:
     return ("leads", lead.id or "", "person", _full_name(lead.first_name, lead.last_name), lead.email, lead.phone,
             lead.company, None, lead.country or _custom_country(lead.custom), lead.created, lead.last_name)
+
+
+def _account_fields(account: Account) -> EntityFields:
+    return ("accounts", account.id or "", "company", account.name, None, None, account.name, account.domain,
+            account.country, account.created, None)
 
 
 def _contact_fields(contact: Contact, account: Account | None) -> EntityFields:
@@ -346,8 +350,7 @@ def entity(record: Lead | Contact | Account, account: Account | None = None) -> 
         return Entity(*_lead_fields(record))
     if isinstance(record, Contact):
         return Entity(*_contact_fields(record, account))
-    return Entity("accounts", record.id or "", "company", record.name, None, None, record.name, record.domain,
-                  record.country, record.created)
+    return Entity(*_account_fields(record))
 
 
 def _full_name(first: str | None, last: str | None) -> str:
