@@ -56,7 +56,8 @@ from sheetcrm.collector import paused_collector
 FORMAT = 2  # bump when what an entry holds changes shape
 SUFFIX = ".rows"
 UNUSED_DAYS = 30
-_MEMO_NAME = re.compile(r"[0-9a-f]{24}" + re.escape(SUFFIX))  # memo_path's names, nothing else in the folder
+# memo_path's names and the grid memos beside them (workbook.xlsx_memo), nothing else in the folder
+_MEMO_NAME = re.compile(r"[0-9a-f]{24}\.(rows|grids)")
 # A row's parse (table.Row): (record, target, issues, custom cells all readable).
 Entry = tuple[Any, Any, tuple[Any, ...], bool]
 
@@ -283,7 +284,7 @@ def save(path: Path, memo: RowMemo) -> bool:
 def prune(folder: Path, now: float, days: float = UNUSED_DAYS) -> list[Path]:
     """Remove the memo files in `folder` that no sync has loaded or saved for `days` days
     (their modification time, which `load` and `save` renew; `now` in seconds since the epoch).
-    Only files named as `memo_path` names them; one that cannot be removed stays. Returns
+    Only files named as `memo_path` names them (and the grid memos beside them); one that cannot be removed stays. Returns
     the paths removed. Losing a memo only costs a full parse of that workbook's next sync."""
     removed = []
     try:

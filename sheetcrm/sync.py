@@ -36,7 +36,8 @@ from sheetcrm.steps import STEPS, Step, SyncContext
 from sheetcrm.validate import Crm, read_crm, team_config
 from sheetcrm.warehouse.keep import Archive, cutoff
 from sheetcrm.warehouse.settings import Mirrored, WarehouseError
-from sheetcrm.workbook import CellValue, Plan, Snapshot, Workbook, WorkbookConflict, WriteResult
+from sheetcrm.workbook import CellValue, Plan, Snapshot, Workbook, WorkbookConflict, WriteResult, xlsx_memo
+from sheetcrm.workbook.xlsx import XlsxWorkbook
 
 
 PHASES = ("reading", "validating", "computing", "writing")
@@ -219,6 +220,8 @@ def sync(book: Workbook, config: Config, as_of: dt.date | None = None, dry_run: 
     fits = read_fits(book) if fit_cache is None else fit_cache
     path = _memo_path(book, cache)
     memo = parse_cache.load(path) if path is not None else None
+    if isinstance(book, XlsxWorkbook):
+        book.remember_grids(xlsx_memo.memo_path(path) if path is not None else None)
     archive = read_archive(config, book, day)
     for attempt in range(1, attempts + 1):
         progress("reading", 0, 1)

@@ -13,6 +13,7 @@ from sheetcrm.config import Config
 from sheetcrm.lock import workbook_key
 from sheetcrm.starter import demo_config, write_demo
 from sheetcrm.sync import sync
+from sheetcrm.workbook import xlsx_memo
 from sheetcrm.workbook.xlsx import XlsxWorkbook
 
 AS_OF = dt.date(2026, 11, 23)
@@ -69,7 +70,10 @@ def test_a_memo_a_no_op_sync_loads_is_kept_though_it_saves_nothing(tmp_path) -> 
     assert mine.exists()
     # A month on, both are unused: both go, and only they.
     later = time.time() + (parse_cache.UNUSED_DAYS + 1) * DAY
-    assert set(parse_cache.prune(cache, later)) == {mine, parse_cache.memo_path(cache, workbook_key(other))}
+    theirs = parse_cache.memo_path(cache, workbook_key(other))
+    # Each with the grid memo of its .xlsx beside it (workbook.xlsx_memo).
+    assert set(parse_cache.prune(cache, later)) == {mine, theirs, xlsx_memo.memo_path(mine),
+                                                     xlsx_memo.memo_path(theirs)}
 
 
 def test_a_folder_that_cannot_be_read_prunes_nothing(tmp_path) -> None:

@@ -57,7 +57,8 @@ from sheetcrm.i18n import N_, _
 from sheetcrm.lock import refuse_if_open_in_app
 
 from . import (CellWrite, Chart, ColumnFormat, Grid, Guide, Plan, Snapshot, TabLayout, WorkbookConflict,
-               WorkbookError, WriteResult, blanks_to_none, drop_orphans, same_value, xlsx_patch, xlsx_scan)
+               WorkbookError, WriteResult, blanks_to_none, drop_orphans, same_value, xlsx_memo, xlsx_patch,
+               xlsx_scan)
 from .memory import formula_text
 
 # Excel cannot save a workbook without a sheet, so `create()` leaves this one empty tab;
@@ -73,6 +74,7 @@ class XlsxWorkbook:
         # Set by the CLI's --ignore-lock: write even while a spreadsheet app has the file open.
         self.ignore_app_lock = ignore_app_lock
         self._seen: Seen | None = None  # the file as the last read() or write saw it
+        self.grid_memo: xlsx_memo.GridMemo | None = None  # see remember_grids
 
     def describe(self) -> str:
         return str(self.path)
@@ -101,18 +103,45 @@ class XlsxWorkbook:
             self.path.unlink(missing_ok=True)
             raise
 
+    def remember_grids(self, path: Path | None) -> None:
+        """Keep each read's decoded sheets in the memo file `path` (`xlsx_memo`), so a later read
+        decodes only the sheets whose bytes changed; None decodes every sheet every time."""
+        if path is None:
+            self.grid_memo = None
+        elif self.grid_memo is None or self.grid_memo.path != path:
+            self.grid_memo = xlsx_memo.GridMemo(path)
+
     def read(self) -> Snapshot:
+        """The file's tabs as Grids. With a grid memo (`remember_grids`), a sheet whose key (its
+        bytes and those of every part it reads through) is one the last read decoded is that
+        read's Grid again, not decoded."""
         data, self._seen = self._current()
+        memo = self.grid_memo
         try:
             book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
             sheets = [m.name for m in book.sheets_metadata if m.typ == python_calamine.SheetTypeEnum.WorkSheet]
             hidden = {m.name for m in book.sheets_metadata if m.visible != python_calamine.SheetVisibleEnum.Visible}
-            tabs = {name: _grid(book.get_sheet_by_name(name).to_python(skip_empty_area=False))
-                    for name in sheets}
-            facts = xlsx_scan.scan(data)
+            keys: dict[str, bytes] = {}
+            if memo is not None:
+                memo.start()
+                with zipfile.ZipFile(io.BytesIO(data)) as z:
+                    keys = xlsx_memo.sheet_keys(data, z, xlsx_patch.sheet_parts(z))
+            tabs: dict[str, Grid] = {}
+            missed: list[str] = []
+            for name in sheets:
+                grid = memo.recall(keys.get(name)) if memo is not None else None
+                if grid is None:
+                    grid = _grid(book.get_sheet_by_name(name).to_python(skip_empty_area=False))
+                    missed.append(name)
+                tabs[name] = grid
+            facts = xlsx_scan.scan(data, only=set(missed)) if missed else {}
         except _NOT_XLSX + (python_calamine.CalamineError,):
             raise _not_xlsx(self.path) from None
         _add_facts(tabs, facts)
+        if memo is not None:
+            for name in missed:
+                memo.keep(name, keys.get(name), tabs[name])
+            memo.save()
         placeholder = tabs.get(PLACEHOLDER_TAB)
         if placeholder is not None and not placeholder.rows:
             del tabs[PLACEHOLDER_TAB]

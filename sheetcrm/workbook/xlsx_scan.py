@@ -66,8 +66,9 @@ _NUM_FMT_ID = re.compile(rb'\bnumFmtId="([0-9]+)"')
 _FORMAT_CODE = re.compile(rb'\bformatCode="([^"]*)"')
 
 
-def scan(data: bytes) -> dict[str, SheetFacts]:
-    """Every worksheet's facts by tab title, from the bytes of an .xlsx file.
+def scan(data: bytes, only: Collection[str] | None = None) -> dict[str, SheetFacts]:
+    """Every worksheet's facts by tab title, from the bytes of an .xlsx file; with `only`,
+    those of the tabs it names.
 
     Raises zipfile.BadZipFile or KeyError for a file that is not an .xlsx workbook.
     """
@@ -78,7 +79,7 @@ def scan(data: bytes) -> dict[str, SheetFacts]:
         # The same walk from workbook part to sheet parts as the writer's (relationship targets
         # relative or absolute, a workbook part not at xl/workbook.xml).
         for title, part in sheet_parts(z):
-            if part is not None:
+            if part is not None and (only is None or title in only):
                 found[title] = scan_sheet(z.read(part), styles)
     return found
 
