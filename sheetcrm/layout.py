@@ -199,51 +199,72 @@ def column_formats(snapshot: Snapshot, plan: Plan, crm: Any, dashboard_kinds: li
     `crm` is the read (`validate.Crm`: its tables say where the computed columns are),
     `dashboard_kinds` the kind of each Dashboard row's value (`render.kinds`),
     `forecast_rows` the number of month rows above the Forecast's calibration block, and
-    `currency` the base currency every summary amount is in."""
+    `currency` the base currency every summary amount is in. Widths are measured for the
+    tabs the plan changes (`written_tabs`); the others' columns get width 0 (left alone)."""
     formats: list[ColumnFormat] = []
     layouts: list[TabLayout] = []
+    changed = written_tabs(plan)
     for tab in (PIPELINE, FORECAST, DASHBOARD, STAGE_HISTORY, LEAD_HISTORY, SYNC_LOG, VALIDATION, OUTBOX, DUPLICATES,
                 WORKFLOW_LOG, SEGMENT_SUMMARY, OVERVIEW):
         title = locate(snapshot, tab, locale).title
         if title not in snapshot.tabs and title not in plan.new_tabs:
             continue
-        content = _content(snapshot, plan, title)
+        measure = title in changed
+        content = _content(snapshot, plan, title) if measure else snapshot.tabs[title].rows
         if tab is DASHBOARD:
             blocks = {2: _runs(dashboard_kinds, first_row=2)}
         elif tab is FORECAST:
             blocks = _forecast(forecast_rows)
         else:
             blocks = {col: [(2, None, kind)] for col, kind in COLUMN_KINDS[tab.key].items()}
-        last_col = max(len(row) for row in content) if content else 0
-        columns = list(zip_longest(*content[1:]))  # the cells below the header, a tuple per column
+        last_col = max(map(len, content)) if content else 0
+        # The cells below the header, a tuple per column; only a tab this plan changes is measured.
+        columns = list(zip_longest(*content[1:])) if measure else []
         for col in range(1, last_col + 1):
             kinds = blocks.get(col, [])
-            values = columns[col - 1] if col - 1 < len(columns) else ()
-            header = content[0][col - 1] if col - 1 < len(content[0]) else None
             rows = tuple((first, last, f) for first, last, kind in kinds
                          if (f := number_format(kind, currency, locale)) is not None)
-            formats.append(ColumnFormat(title, col, width(header, _runs_of(values, kinds), currency, locale), rows,
-                                        owned=True))
+            wide = 0
+            if measure:
+                values = columns[col - 1] if col - 1 < len(columns) else ()
+                header = content[0][col - 1] if col - 1 < len(content[0]) else None
+                wide = width(header, _runs_of(values, kinds), currency, locale)
+            formats.append(ColumnFormat(title, col, wide, rows, owned=True))
         layouts.append(TabLayout(title, fit_width=tab.key in PRINTED))
     rules = crm.inputs.workflows.table if crm.inputs is not None else None  # the Workflows tab: not a CRM tab
     for key, kinds_of in COMPUTED_KINDS.items():
         table = rules if key == "workflows" else crm.tables.get(key)
         if table is None or table.header.full or "id" not in table.header.fields:
             continue
+        measure = table.title in changed
         planned = {(w.row, w.col): w.value for w in plan.writes if w.tab == table.title}
+        columns = None
         for computed in table.spec.computed:
             col = table.header.computed.get(computed.key)
             if col is None:
                 continue
             kind = kinds_of.get(computed.key, TEXT)
-            values = [row.cells[col] if col < len(row.cells) else None for row in table.rows]
+            f = number_format(kind, currency, locale)
+            rows = ((table.header.row + 1, None, f),) if f else ()
+            if not measure:
+                formats.append(ColumnFormat(table.title, col + 1, 0, rows))
+                continue
+            if columns is None:  # the rows turned into columns once, in C: a tab has several computed
+                columns = list(zip_longest(*(row.cells for row in table.rows)))
+            values = list(columns[col]) if col < len(columns) else [None] * len(table.rows)
             if written := {r: v for (r, c), v in planned.items() if c == col + 1}:
                 values = [written.get(row.row, value) for row, value in zip(table.rows, values)]
-            header = computed.display(locale)
-            f = number_format(kind, currency, locale)
-            formats.append(ColumnFormat(table.title, col + 1, width(header, [(kind, values)], currency, locale),
-                                        ((table.header.row + 1, None, f),) if f else ()))
+            formats.append(ColumnFormat(table.title, col + 1,
+                                        width(computed.display(locale), [(kind, values)], currency, locale), rows))
     return formats, layouts
+
+
+def written_tabs(plan: Plan) -> set[str]:
+    """The tabs whose cells `plan` changes: written, created, re-pointed or with rows removed.
+    A width is measured only for them: another tab's cells are the ones its last write left,
+    and so is the width that write gave it."""
+    return ({w.tab for w in plan.writes} | set(plan.new_tabs) | {r.tab for r in plan.replacements}
+            | {d.tab for d in plan.deletes})
 
 
 def _forecast(month_rows: int) -> dict[int, list[tuple[int, int | None, str]]]:

@@ -72,3 +72,46 @@ def test_a_number_is_measured_as_its_format_shows_it_and_text_by_its_length():
     assert width("A", [(MONEY, [1234567.5, None, 3])], "EUR", "es") == len("1.234.567,50 €") + PADDING
     assert width("A", [(TEXT, ["short", "a longer text", ""])], "EUR", "en") == len("a longer text") + PADDING
     assert width("A", [(TEXT, ["x" * 500])], "EUR", "en") == MAX_WIDTH
+
+
+def test_a_write_measures_the_widths_of_the_tabs_it_changes_only():
+    """A one-deal change writes that deal's row and the summaries: their columns are measured
+    as if every tab were (the same widths), the other tabs' columns get width 0 (left alone,
+    their cells and widths being what their last write left) and the same number formats."""
+    import dataclasses
+
+    from sheetcrm.config import Config
+    from sheetcrm.layout import column_formats, written_tabs
+    from sheetcrm.render import dashboard_body, forecast_body, kinds
+    from sheetcrm.starter import demo_config, write_demo
+    from sheetcrm.sync import plan_context, sync
+    from sheetcrm.workbook import CellWrite, Plan, Replace
+    from sheetcrm.workbook.memory import MemoryWorkbook
+
+    today = dt.date(2026, 11, 23)
+    book = MemoryWorkbook()
+    config = demo_config(Config(), write_demo(book, rows=20, seed=5, today=today))
+    for _ in range(4):
+        if not sync(book, config, as_of=today, cache=False).plan:
+            break
+    deals = book.read().tabs["Opportunities"]
+    amount, weighted = deals.header.index("Amount"), deals.header.index("Weighted Amount")
+    row = next(r for r in range(1, len(deals.rows)) if isinstance(deals.cell(r, amount), int)
+               and isinstance(deals.cell(r, weighted), (int, float)) and deals.cell(r, weighted) > 0)
+    book.write(Plan(writes=[CellWrite("Opportunities", row + 1, amount + 1, deals.cell(row, amount) + 1000)]))
+
+    snapshot = book.read()
+    ctx = plan_context(snapshot, config, today)
+    changed = written_tabs(ctx.plan)
+    assert "Opportunities" in changed and "Stage History" not in changed
+    everything = dataclasses.replace(ctx.plan, replacements=[Replace(t, 1, "\0", "\0") for t in snapshot.tabs])
+    forecast = forecast_body(ctx.results, config.locale)
+    month_rows = next((i for i, r in enumerate(forecast) if not r), len(forecast))
+    measured, _ = column_formats(snapshot, everything, ctx.crm, kinds(dashboard_body(ctx.results, config.locale)),
+                                 month_rows, ctx.results.currency, config.locale)
+    got = ctx.plan.formats
+    assert [(f.tab, f.col, f.rows) for f in got] == [(f.tab, f.col, f.rows) for f in measured]
+    for mine, whole in zip(got, measured):
+        assert mine.width == (whole.width if mine.tab in changed else 0), (mine.tab, mine.col)
+    assert any(f.width for f in got if f.tab == "Opportunities")
+    assert any(f.width for f in measured if f.tab == "Stage History")
