@@ -97,6 +97,54 @@ def test_xlsx_dropdowns_replace_their_own_and_keep_the_teams(demo_xlsx):
                                     (f"{stage}2:{stage}1048576", "list", f'"{stages}"', "warning")])
 
 
+def test_xlsx_dropdowns_a_person_removed_come_back_with_a_write_to_another_tab(demo_xlsx, tmp_path):
+    """The write opens only tabs it writes or whose dropdowns the read found other than wanted
+    (whether the read decoded the sheet or took it from the grid memo): one a person stripped
+    gets them back though the write is elsewhere, and one left alone keeps its bytes."""
+    import io
+    import re
+    import zipfile
+
+    from sheetcrm.workbook import xlsx_patch
+
+    def parts() -> dict[str, bytes]:
+        with zipfile.ZipFile(demo_xlsx.path) as z:
+            return {t: z.read(p) for t, p in xlsx_patch.sheet_parts(z) if p}
+
+    def strip(tab: str) -> None:
+        data = demo_xlsx.path.read_bytes()
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            part = dict(xlsx_patch.sheet_parts(z))[tab]
+            xml = z.read(part)
+        bare = re.sub(rb"<dataValidations\b.*?</dataValidations>", b"", xml, flags=re.S)
+        assert bare != xml
+        demo_xlsx.path.write_bytes(xlsx_patch.rewrite_zip(data, {part: bare}))
+
+    def edit_a_deal() -> None:
+        deals = demo_xlsx.read().tabs["Opportunities"]
+        col = deals.header.index("Amount")
+        row = next(r for r in range(1, len(deals.rows)) if isinstance(deals.cell(r, col), int))
+        XlsxWorkbook(demo_xlsx.path).write(Plan(writes=[CellWrite("Opportunities", row + 1, col + 1,
+                                                                  deals.cell(row, col) + 7)]))
+
+    cache = tmp_path / "cache"
+    for _ in range(4):
+        if not sync(demo_xlsx, Config(), as_of=AS_OF, cache=cache).plan:
+            break
+    wanted = {t: xlsx_patch.own_dropdowns(x) for t, x in parts().items()}
+    assert wanted["Leads"] and wanted["Tasks"]
+    for memo in (cache, False):
+        strip("Leads")
+        edit_a_deal()
+        before = parts()
+        assert not xlsx_patch.own_dropdowns(before["Leads"])
+        outcome = sync(demo_xlsx, Config(), as_of=AS_OF, cache=memo)
+        assert "Leads" not in outcome.plan.cells_by_tab() and "Opportunities" in outcome.plan.cells_by_tab()
+        after = parts()
+        assert xlsx_patch.own_dropdowns(after["Leads"]) == wanted["Leads"]
+        assert after["Tasks"] == before["Tasks"]  # not written, its dropdowns in place: untouched
+
+
 # -- Google -----------------------------------------------------------------------------------
 
 

@@ -75,6 +75,9 @@ class XlsxWorkbook:
         self.ignore_app_lock = ignore_app_lock
         self._seen: Seen | None = None  # the file as the last read() or write saw it
         self.grid_memo: xlsx_memo.GridMemo | None = None  # see remember_grids
+        # sheetcrm's own dropdowns on each tab of the file `_seen` names, as its read found them
+        # (`xlsx_patch.own_dropdowns`); {} when not known (no read yet, or a write since).
+        self._dropdowns: dict[str, list[tuple[str, str]]] = {}
 
     def describe(self) -> str:
         return str(self.path)
@@ -127,20 +130,24 @@ class XlsxWorkbook:
                 with zipfile.ZipFile(io.BytesIO(data)) as z:
                     keys = xlsx_memo.sheet_keys(data, z, xlsx_patch.sheet_parts(z))
             tabs: dict[str, Grid] = {}
+            self._dropdowns = {}
             missed: list[str] = []
             for name in sheets:
-                grid = memo.recall(keys.get(name)) if memo is not None else None
-                if grid is None:
-                    grid = _grid(book.get_sheet_by_name(name).to_python(skip_empty_area=False))
+                kept = memo.recall(keys.get(name)) if memo is not None else None
+                if kept is None:
+                    tabs[name] = _grid(book.get_sheet_by_name(name).to_python(skip_empty_area=False))
                     missed.append(name)
-                tabs[name] = grid
+                else:
+                    tabs[name], self._dropdowns[name] = kept
             facts = xlsx_scan.scan(data, only=set(missed)) if missed else {}
         except _NOT_XLSX + (python_calamine.CalamineError,):
             raise _not_xlsx(self.path) from None
         _add_facts(tabs, facts)
+        for name in missed:
+            self._dropdowns[name] = facts[name].dropdowns if name in facts else []
+            if memo is not None:
+                memo.keep(name, keys.get(name), (tabs[name], self._dropdowns[name]))
         if memo is not None:
-            for name in missed:
-                memo.keep(name, keys.get(name), tabs[name])
             memo.save()
         placeholder = tabs.get(PLACEHOLDER_TAB)
         if placeholder is not None and not placeholder.rows:
@@ -194,6 +201,12 @@ class XlsxWorkbook:
                 raise xlsx_patch.NeedsRebuild("new tabs or charts")  # not for people: a reason for the log
             patch = _patch(accepted, plan.guides, marks, plan.formats)
             patch.hide = set(plan.hide)
+            # A tab whose dropdowns the read found as wanted and that gets no cell is not opened
+            # (inflating a 10 MB sheet part to find them unchanged was most of a small write).
+            # The read saw this very file: any other is a conflict, raised above.
+            for title, wanted in list(patch.dropdowns.items()):
+                if not patch.cells.get(title) and self._dropdowns.get(title) == sorted(wanted):
+                    del patch.dropdowns[title]
             new = xlsx_patch.apply(data, patch, preloaded)
         except xlsx_patch.NeedsRebuild:
             new = self._rebuild(data, plan, accepted, created, marks)
@@ -396,6 +409,7 @@ class XlsxWorkbook:
             raise WorkbookError(_("cannot write {path}: {error}; the workbook is unchanged", path=self.path,
                                    error=e.strerror or e)) from None
         self._seen = Seen(self._stat(), hashlib.sha256(new).digest())
+        self._dropdowns = {}
 
 
 def _refuse_read_only(path: Path) -> None:

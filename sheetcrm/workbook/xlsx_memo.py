@@ -18,7 +18,8 @@ again; a change to one sheet's part decodes that sheet. A key that matches means
 bytes through the same code: the same Grid, never a guess.
 
 The memo is one pickle per workbook beside the parse memo (`parse_cache.memo_path`, suffix
-`.grids`), holding the last read's sheets only (each as its pickled Grid), written atomically
+`.grids`), holding the last read's sheets only (each as what the read made of it, pickled: its
+Grid and sheetcrm's own dropdowns on it), written atomically
 when a read decoded a sheet anew. A missing, unreadable, corrupt or other-version file is an
 empty memo: every sheet is decoded, never an error.
 """
@@ -80,7 +81,7 @@ def sheet_keys(data: bytes, z: zipfile.ZipFile, parts: list[tuple[str, str | Non
 
 @dataclass
 class GridMemo:
-    """Sheet key -> pickled Grid: what the last read decoded (`previous`, loaded from `path` on
+    """Sheet key -> what a read made of the sheet (pickled): what the last read decoded (`previous`, loaded from `path` on
     first use) and what this read used or made (`current`, saved by `save`). `decoded` names
     the sheets the last read decoded (tests and benchmarks count them)."""
 
@@ -100,8 +101,8 @@ class GridMemo:
         self.decoded = []
 
     def recall(self, key: bytes | None) -> Any | None:
-        """The Grid decoded from the bytes of `key` (unpickled afresh: the caller may change it),
-        or None."""
+        """What was made of the bytes of `key` (unpickled afresh: the caller may change it), or
+        None."""
         blob = None if key is None or self.previous is None else self.previous.get(key)
         if blob is None:
             return None
@@ -113,11 +114,11 @@ class GridMemo:
         self.current[key] = blob
         return grid
 
-    def keep(self, title: str, key: bytes | None, grid: Any) -> None:
-        """Remember the Grid just decoded for tab `title`, pickled now (before anyone changes it)."""
+    def keep(self, title: str, key: bytes | None, made: Any) -> None:
+        """Remember what was just made of tab `title`'s bytes, pickled now (before anyone changes it)."""
         self.decoded.append(title)
         if key is not None:
-            self.current[key] = pickle.dumps(grid, protocol=5)
+            self.current[key] = pickle.dumps(made, protocol=5)
 
     def save(self) -> bool:
         """Write this read's entries to `path` when they differ from the last read's; False when

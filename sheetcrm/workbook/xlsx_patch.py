@@ -694,10 +694,8 @@ def set_dropdowns(xml: bytes, wanted: list[tuple[str, str]]) -> bytes | None:
     as (sqref, formula1); the team's own validations stay. None when nothing changes."""
     m = _VALIDATIONS.search(xml)
     items = list(_VALIDATION.finditer(m[1] or b"")) if m else []
-    ours = [v for v in items if attrs(v[1]).get(b"errorTitle") == DROPDOWN_MARK.encode()]
-    have = sorted((attrs(v[1]).get(b"sqref", b"").decode(), html.unescape(_formula1(v)))
-                  for v in ours)
-    if have == sorted(wanted):
+    ours = _ours(items)
+    if _described(ours) == sorted(wanted):
         return None
     kept = [v[0] for v in items if v not in ours]
     fresh = [dropdown_xml(sqref, formula) for sqref, formula in wanted]
@@ -713,6 +711,21 @@ def set_dropdowns(xml: bytes, wanted: list[tuple[str, str]]) -> bytes | None:
     if after is None:
         raise NeedsRebuild("no place for dataValidations")  # not for people: an internal reason
     return xml[:after.start()] + block + xml[after.start():]
+
+
+def own_dropdowns(xml: bytes) -> list[tuple[str, str]]:
+    """sheetcrm's dropdowns on a sheet part (or its part after `</sheetData>`), as sorted
+    (sqref, formula1): what `set_dropdowns` compares the wanted ones with."""
+    m = _VALIDATIONS.search(xml)
+    return _described(_ours(list(_VALIDATION.finditer(m[1] or b"")) if m else []))
+
+
+def _ours(items: list[re.Match]) -> list[re.Match]:
+    return [v for v in items if attrs(v[1]).get(b"errorTitle") == DROPDOWN_MARK.encode()]
+
+
+def _described(ours: list[re.Match]) -> list[tuple[str, str]]:
+    return sorted((attrs(v[1]).get(b"sqref", b"").decode(), html.unescape(_formula1(v))) for v in ours)
 
 
 def _formula1(v: re.Match) -> str:
