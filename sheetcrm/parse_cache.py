@@ -40,7 +40,6 @@ import io
 import os
 import pickle
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -51,6 +50,7 @@ import time
 
 import pydantic
 
+from sheetcrm import cache_file
 from sheetcrm.collector import paused_collector
 
 FORMAT = 2  # bump when what an entry holds changes shape
@@ -241,51 +241,29 @@ def load(path: Path) -> RowMemo:
     """The memo saved at `path`, or an empty one when there is none or it cannot be used
     (unreadable, corrupt, another version of the code): the sync then parses every row."""
     memo = RowMemo()
-    try:
-        with open(path, "rb") as f, paused_collector():
-            version, entries = pickle.load(f)
-    except Exception:  # noqa: BLE001 - any damage to a cache file is a full parse, never an error
-        return memo
-    if version == memo.version and isinstance(entries, dict) and all(
-            isinstance(e, TabEntry) for e in entries.values()):
+    # Its time renewed by the load: a no-op sync saves nothing, and `prune` must not take it.
+    entries = cache_file.load(path, memo.version)
+    if isinstance(entries, dict) and all(isinstance(e, TabEntry) for e in entries.values()):
         memo.previous = entries
-        try:
-            os.utime(path)  # in use: a no-op sync saves nothing, and must not let `prune` take it
-        except OSError:
-            pass
     return memo
 
 
 def save(path: Path, memo: RowMemo) -> bool:
-    """Write what this sync used or made (`memo.current`) to `path` atomically: a temp file
-    beside it, fsynced, renamed over it. False when it cannot be written (a read-only cache
-    folder): the next sync parses every row, which is slower, not wrong."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
-    except OSError:
+    """Write what this sync used or made (`memo.current`) to `path` atomically
+    (`cache_file.save`), then prune the folder. False when it cannot be written (a read-only
+    cache folder): the next sync parses every row, which is slower, not wrong."""
+    if not cache_file.save(path, memo.version, memo.current):
         return False
-    try:
-        with os.fdopen(fd, "wb") as f:
-            pickle.dump((memo.version, memo.current), f, protocol=5)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temp, path)
-        prune(path.parent, time.time())
-        return True
-    except Exception:  # noqa: BLE001 - a cache that cannot be saved only costs the next sync time
-        try:
-            os.unlink(temp)
-        except OSError:
-            pass
-        return False
+    prune(path.parent, time.time())
+    return True
 
 
 def prune(folder: Path, now: float, days: float = UNUSED_DAYS) -> list[Path]:
     """Remove the memo files in `folder` that no sync has loaded or saved for `days` days
     (their modification time, which `load` and `save` renew; `now` in seconds since the epoch).
-    Only files named as `memo_path` names them (and the grid memos beside them); one that cannot be removed stays. Returns
-    the paths removed. Losing a memo only costs a full parse of that workbook's next sync."""
+    Only files named as `memo_path` names them, and the grid memos beside them
+    (`workbook.xlsx_memo`); one that cannot be removed stays. Returns the paths removed.
+    Losing a memo only costs a full parse (or decode) of that workbook's next sync."""
     removed = []
     try:
         entries = list(os.scandir(folder))

@@ -27,9 +27,7 @@ empty memo: every sheet is decoded, never an error.
 from __future__ import annotations
 
 import hashlib
-import os
 import pickle
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from functools import cache
@@ -37,6 +35,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from sheetcrm import cache_file
 from sheetcrm.collector import paused_collector
 
 FORMAT = 1  # bump when what an entry holds changes shape
@@ -81,9 +80,10 @@ def sheet_keys(data: bytes, z: zipfile.ZipFile, parts: list[tuple[str, str | Non
 
 @dataclass
 class GridMemo:
-    """Sheet key -> what a read made of the sheet (pickled): what the last read decoded (`previous`, loaded from `path` on
-    first use) and what this read used or made (`current`, saved by `save`). `decoded` names
-    the sheets the last read decoded (tests and benchmarks count them)."""
+    """Sheet key -> what a read made of the sheet (pickled): what the last read decoded
+    (`previous`, loaded from `path` on first use) and what this read used or made (`current`,
+    saved by `save`). `decoded` names the sheets the last read decoded (tests and benchmarks
+    count them)."""
 
     path: Path | None = None
     previous: dict[bytes, bytes] | None = None
@@ -135,38 +135,13 @@ def memo_path(rows_memo: Path) -> Path:
 
 def load(path: Path) -> dict[bytes, bytes]:
     """The entries saved at `path`, or none when there is no usable file."""
-    try:
-        with open(path, "rb") as f:
-            version, entries = pickle.load(f)
-    except Exception:  # noqa: BLE001 - any damage to a cache file is a full decode, never an error
+    entries = cache_file.load(path, _version())
+    if not isinstance(entries, dict) or not all(isinstance(k, bytes) and isinstance(v, bytes)
+                                                for k, v in entries.items()):
         return {}
-    if version != _version() or not isinstance(entries, dict) or not all(
-            isinstance(k, bytes) and isinstance(v, bytes) for k, v in entries.items()):
-        return {}
-    try:
-        os.utime(path)  # in use: `parse_cache.prune` must not take it
-    except OSError:
-        pass
     return entries
 
 
 def save(path: Path, entries: dict[bytes, bytes]) -> bool:
-    """Write `entries` to `path` atomically (temp file beside it, fsynced, renamed over it)."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
-    except OSError:
-        return False
-    try:
-        with os.fdopen(fd, "wb") as f:
-            pickle.dump((_version(), entries), f, protocol=5)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temp, path)
-        return True
-    except Exception:  # noqa: BLE001 - a memo that cannot be saved only costs the next read time
-        try:
-            os.unlink(temp)
-        except OSError:
-            pass
-        return False
+    """Write `entries` to `path` atomically (`cache_file.save`)."""
+    return cache_file.save(path, _version(), entries)
