@@ -509,8 +509,14 @@ def _read_columns(title: str, header: Header, grid: Grid, rows: list[_Cells], kn
     (its locale) is returned by field or custom header."""
     names = {c: f for f, c in header.fields.items()} | {c: n for n, c in header.custom.items()}
     column_ctx: dict[str, ParseContext] = {}
+    percent: dict[int, set[int]] = {}  # col -> the rows (indexes into `rows`) formatted as a percent
+    if grid.percent:
+        position = {r.index: i for i, r in enumerate(rows)}
+        for index, col in grid.percent:
+            if (i := position.get(index)) is not None:
+                percent.setdefault(col, set()).add(i)
     for col, kind in known.items():
-        formatted = {i for i, r in enumerate(rows) if (r.index, col) in grid.percent} if grid.percent else set()
+        formatted = percent.get(col, set())
         three = _three_decimal_cells(header, grid, rows, col, ctx) if kind == "money" else set()
         reading = _read_column(kind, [r.shown[col] for r in rows], formatted, ctx, three)
         if reading is None:
