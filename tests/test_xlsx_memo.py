@@ -238,3 +238,18 @@ def test_a_memo_is_only_what_the_last_read_saw(book) -> None:
     XlsxWorkbook(book.path).write(Plan(writes=[CellWrite("Notes", 2, 1, "Changed")]))
     book.read()
     assert len(xlsx_memo.load(book.grid_memo.path)) == len(TABS)  # the old Notes entry is gone
+
+
+def test_an_entry_of_another_shape_is_a_sheet_to_decode(book) -> None:
+    """An entry that unpickles, but not to what a read keeps (a Grid and its dropdowns), is
+    decoded again, never unpacked into a traceback or a wrong tab."""
+    import pickle
+
+    book.read()
+    path = book.grid_memo.path
+    entries = xlsx_memo.load(path)
+    xlsx_memo.save(path, {key: pickle.dumps(odd) for key, odd in zip(entries, ["a grid?", (1, 2, 3), ([], [])])})
+    other = XlsxWorkbook(book.path)
+    other.remember_grids(path)
+    _same(other.read(), _fresh(book.path))
+    assert other.grid_memo.decoded == list(TABS)

@@ -134,7 +134,7 @@ class XlsxWorkbook:
             missed: list[str] = []
             for name in sheets:
                 kept = memo.recall(keys.get(name)) if memo is not None else None
-                if kept is None:
+                if not (isinstance(kept, tuple) and len(kept) == 2 and isinstance(kept[0], Grid)):
                     tabs[name] = _grid(book.get_sheet_by_name(name).to_python(skip_empty_area=False))
                     missed.append(name)
                 else:

@@ -108,11 +108,11 @@ class GridMemo:
             return None
         try:
             with paused_collector():
-                grid = pickle.loads(blob)
+                made = pickle.loads(blob)
         except Exception:  # noqa: BLE001 - a damaged entry is a sheet to decode
             return None
         self.current[key] = blob
-        return grid
+        return made
 
     def keep(self, title: str, key: bytes | None, made: Any) -> None:
         """Remember what was just made of tab `title`'s bytes, pickled now (before anyone changes it)."""
