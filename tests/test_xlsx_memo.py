@@ -253,3 +253,15 @@ def test_an_entry_of_another_shape_is_a_sheet_to_decode(book) -> None:
     other.remember_grids(path)
     _same(other.read(), _fresh(book.path))
     assert other.grid_memo.decoded == list(TABS)
+
+
+def test_a_memo_that_cannot_be_saved_costs_decoding_never_an_error(tmp_path) -> None:
+    path = tmp_path / "crm.xlsx"
+    _write_book(path)
+    blocked = tmp_path / "a file, not a folder"
+    blocked.write_text("x")
+    book = XlsxWorkbook(path)
+    book.remember_grids(blocked / ("a" * 24 + xlsx_memo.SUFFIX))
+    for _ in range(2):
+        _same(book.read(), _fresh(path))
+        assert book.grid_memo.decoded == list(TABS)

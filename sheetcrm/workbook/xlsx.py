@@ -148,7 +148,7 @@ class XlsxWorkbook:
             if memo is not None:
                 memo.keep(name, keys.get(name), (tabs[name], self._dropdowns[name]))
         if memo is not None:
-            memo.save()
+            memo.finish()
         placeholder = tabs.get(PLACEHOLDER_TAB)
         if placeholder is not None and not placeholder.rows:
             del tabs[PLACEHOLDER_TAB]

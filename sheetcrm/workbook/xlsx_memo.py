@@ -81,8 +81,8 @@ def sheet_keys(data: bytes, z: zipfile.ZipFile, parts: list[tuple[str, str | Non
 @dataclass
 class GridMemo:
     """Sheet key -> what a read made of the sheet (pickled): what the last read decoded
-    (`previous`, loaded from `path` on first use) and what this read used or made (`current`,
-    saved by `save`). `decoded` names the sheets the last read decoded (tests and benchmarks
+    (`previous`, loaded from `path` when a read starts) and what this read used or made
+    (`current`, saved by `finish`). `decoded` names the sheets the last read decoded (tests and benchmarks
     count them)."""
 
     path: Path | None = None
@@ -91,8 +91,8 @@ class GridMemo:
     decoded: list[str] = field(default_factory=list)
 
     def start(self) -> None:
-        """Begin a read: the last read's entries (from the file, the first time) are what can be
-        recalled."""
+        """Begin a read: the last read's entries (from the file, unless kept in memory) are what
+        can be recalled."""
         if self.previous is None:
             self.previous = load(self.path) if self.path is not None else {}
         elif self.current:
@@ -120,12 +120,17 @@ class GridMemo:
         if key is not None:
             self.current[key] = pickle.dumps(made, protocol=5)
 
-    def save(self) -> bool:
-        """Write this read's entries to `path` when they differ from the last read's; False when
-        there is nothing to save or it cannot be written (the next read decodes again)."""
-        if self.path is None or self.current.keys() == (self.previous or {}).keys():
+    def finish(self) -> bool:
+        """End a read: write this read's entries to `path` when they differ from the last read's,
+        then let go of them (the file holds them, and the plan that follows needs the memory
+        more: 125 MB at 100k leads); the next read loads them again. False when nothing was
+        written (nothing new, or it cannot be written: the next read decodes again). Without a
+        path the entries stay in memory for the next read."""
+        if self.path is None:
             return False
-        return save(self.path, self.current)
+        saved = self.current.keys() != (self.previous or {}).keys() and save(self.path, self.current)
+        self.previous, self.current = None, {}
+        return saved
 
 
 def memo_path(rows_memo: Path) -> Path:
