@@ -323,3 +323,23 @@ def test_a_result_is_remembered_by_its_inputs_values_not_their_objects() -> None
     # What cannot be pickled is computed each time, never matched by accident.
     assert memo.result("groups", [lambda: None], compute(5)) == {"value": 5}
     assert calls == [1, 3, 4, 5]
+
+
+def test_the_records_of_a_tab_share_their_set_of_fields_and_a_copy_does_not(tmp_path) -> None:
+    """Records that set the same fields share one `model_fields_set` (a third of a record's
+    memory), in a fresh parse and read back from the memo; a copy with an update has its own,
+    and the others' is unchanged."""
+    book, snapshot, config = _snapshot(tmp_path)
+    memo = parse_cache.RowMemo()
+    fresh = read_crm(snapshot, config, memo=memo)
+    again = read_crm(snapshot, config, memo=memo.fresh())
+    for crm in (fresh, again):
+        leads = crm.records("leads")
+        sets = {id(r.model_fields_set) for r in leads}
+        assert len(sets) < len(leads) / 2
+        first, second = next((a, b) for a, b in zip(leads, leads[1:]) if a.model_fields_set is b.model_fields_set)
+        shared = set(second.model_fields_set)
+        unset = next(f for f in type(first).model_fields if f not in first.model_fields_set)
+        copy = first.model_copy(update={unset: None})
+        assert unset in copy.model_fields_set and second.model_fields_set == shared
+    assert [r.model_fields_set for r in fresh.records("leads")] == [r.model_fields_set for r in again.records("leads")]
