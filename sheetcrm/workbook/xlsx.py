@@ -128,7 +128,8 @@ class XlsxWorkbook:
             if memo is not None:
                 memo.start()
                 with zipfile.ZipFile(io.BytesIO(data)) as z:
-                    keys = xlsx_memo.sheet_keys(data, z, xlsx_patch.sheet_parts(z))
+                    keys = xlsx_memo.sheet_keys(data, z, xlsx_patch.sheet_parts(z),
+                                                [m.name for m in book.sheets_metadata])
             tabs: dict[str, Grid] = {}
             self._dropdowns = {}
             missed: list[str] = []
@@ -235,7 +236,7 @@ class XlsxWorkbook:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
             parts = {title: part for title, part in xlsx_patch.sheet_parts(z) if part}
             xml = {parts[tab]: z.read(parts[tab]) for tab in {w.tab for w in writes} - created if tab in parts}
-            strings = next((t for k, t in xlsx_patch._rels(z, xlsx_patch.workbook_part(z)).values()
+            strings = next((t for k, t in xlsx_patch.relationships(z, xlsx_patch.workbook_part(z)).values()
                             if k.endswith("/sharedStrings")), None)
             shared_xml = z.read(strings) if strings in z.NameToInfo else None
         shared_cache: list[xlsx_patch.SharedStrings] = []

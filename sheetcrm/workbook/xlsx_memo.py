@@ -37,6 +37,7 @@ from typing import Any
 
 from sheetcrm import cache_file
 from sheetcrm.collector import paused_collector
+from sheetcrm.workbook import xlsx_patch
 
 FORMAT = 1  # bump when what an entry holds changes shape
 SUFFIX = ".grids"
@@ -58,9 +59,14 @@ def _stored(data: bytes, info: zipfile.ZipInfo) -> memoryview:
     return memoryview(data)[begin:begin + info.compress_size]
 
 
-def sheet_keys(data: bytes, z: zipfile.ZipFile, parts: list[tuple[str, str | None]]) -> dict[str, bytes]:
+def sheet_keys(data: bytes, z: zipfile.ZipFile, parts: list[tuple[str, str | None]],
+               names: list[str]) -> dict[str, bytes]:
     """Each worksheet's key (16 bytes) by tab title, for the package `data` opened as `z` with
-    its tabs' (title, part) from `xlsx_patch.sheet_parts`. A tab without a part has no key."""
+    its tabs' (title, part) from `xlsx_patch.sheet_parts` and calamine's names of its tabs in
+    order (`names`). A tab without a part has no key; no tab has one (every sheet is decoded)
+    unless `plain(...)` holds."""
+    if not plain(z, parts, names):
+        return {}
     sheets = {part for _title, part in parts if part}
     common = hashlib.blake2b(_version(), digest_size=16)
     for info in z.infolist():
@@ -78,6 +84,39 @@ def sheet_keys(data: bytes, z: zipfile.ZipFile, parts: list[tuple[str, str | Non
     return keys
 
 
+def plain(z: zipfile.ZipFile, parts: list[tuple[str, str | None]], names: list[str]) -> bool:
+    """Whether the package maps its tabs to sheet parts the one way both readers of it see:
+    the memo's keys follow `xlsx_patch.sheet_parts` (regular expressions over the workbook
+    part), calamine its own XML parser, and a tab keyed by another tab's part, or a part every
+    sheet reads left out of the shared digest, would be a wrong read. Every file Excel,
+    LibreOffice, Google, openpyxl or sheetcrm writes is plain; a package that is not (found by
+    an attack on purpose: a `<sheet>` inside an XML comment, two tabs of one title, a second id
+    attribute, a title whose character reference the two read differently, a second workbook
+    part, a worksheet relationship aimed at the styles) is decoded whole on every read.
+
+    Plain means: the titles are unique and are calamine's names, in order; the workbook part
+    is `xl/workbook.xml` (the one calamine reads, whatever the package's relationships say),
+    without comments; each `<sheet>` has one id attribute; the sheet parts are distinct and
+    none is the workbook part, a relationships part, the content types or the target of any
+    other relationship of the workbook."""
+    titles = [title for title, _part in parts]
+    if titles != names or len(set(titles)) != len(titles):
+        return False
+    book = xlsx_patch.workbook_part(z)
+    if book != "xl/workbook.xml":
+        return False
+    xml = z.read(book)
+    if b"<!--" in xml:
+        return False
+    for m in xlsx_patch.SHEET_ELEMENT.finditer(xml):
+        if sum(1 for k in xlsx_patch.attrs(m[1]) if k == b"id" or k.endswith(b":id")) != 1:
+            return False
+    sheets = [part for _title, part in parts if part]
+    others = {target for kind, target in xlsx_patch.relationships(z, book).values() if not kind.endswith("/worksheet")}
+    return len(set(sheets)) == len(sheets) and not any(
+        part in others or part == book or part.endswith(".rels") or part == "[Content_Types].xml" for part in sheets)
+
+
 @dataclass
 class GridMemo:
     """Sheet key -> what a read made of the sheet (pickled): what the last read decoded
@@ -89,6 +128,7 @@ class GridMemo:
     previous: dict[bytes, bytes] | None = None
     current: dict[bytes, bytes] = field(default_factory=dict)
     decoded: list[str] = field(default_factory=list)
+    changed: bool = False  # this read made an entry anew
 
     def start(self) -> None:
         """Begin a read: the last read's entries (from the file, unless kept in memory) are what
@@ -99,6 +139,7 @@ class GridMemo:
             self.previous = self.current
         self.current = {}
         self.decoded = []
+        self.changed = False
 
     def recall(self, key: bytes | None) -> Any | None:
         """What was made of the bytes of `key` (unpickled afresh: the caller may change it), or
@@ -119,6 +160,7 @@ class GridMemo:
         self.decoded.append(title)
         if key is not None:
             self.current[key] = pickle.dumps(made, protocol=5)
+            self.changed = True
 
     def finish(self) -> bool:
         """End a read: write this read's entries to `path` when they differ from the last read's,
@@ -128,8 +170,9 @@ class GridMemo:
         path the entries stay in memory for the next read."""
         if self.path is None:
             return False
-        saved = self.current.keys() != (self.previous or {}).keys() and save(self.path, self.current)
-        self.previous, self.current = None, {}
+        # A sheet decoded with a key is new, or its entry was damaged: either way, worth saving.
+        saved = (self.changed or self.current.keys() != (self.previous or {}).keys()) and save(self.path, self.current)
+        self.previous, self.current, self.changed = None, {}, False
         return saved
 
 

@@ -66,7 +66,7 @@ class NeedsRebuild(Exception):
 
 # -- the package -----------------------------------------------------------------------------
 
-_SHEET = re.compile(rb'<sheet\b([^>]*?)/?>')
+SHEET_ELEMENT = re.compile(rb'<sheet\b([^>]*?)/?>')  # a tab's element in the workbook part
 _REL = re.compile(rb'<Relationship\b([^>]*?)/?>')
 _ATTR = re.compile(rb'([\w:.-]+)\s*=\s*"([^"]*)"')
 
@@ -88,7 +88,7 @@ def _part(base: str, target: str) -> str:
     return "/".join(parts)
 
 
-def _rels(z: zipfile.ZipFile, part: str) -> dict[str, tuple[str, str]]:
+def relationships(z: zipfile.ZipFile, part: str) -> dict[str, tuple[str, str]]:
     """A part's relationships: Id -> (Type, member name)."""
     folder, _, name = part.rpartition("/")
     rels_name = f"{folder}/_rels/{name}.rels" if folder else f"_rels/{name}.rels"
@@ -105,7 +105,7 @@ def _rels(z: zipfile.ZipFile, part: str) -> dict[str, tuple[str, str]]:
 
 
 def workbook_part(z: zipfile.ZipFile) -> str:
-    for _type, target in _rels(z, "").values():
+    for _type, target in relationships(z, "").values():
         if _type.endswith("/officeDocument"):
             return target
     return "xl/workbook.xml"
@@ -114,9 +114,9 @@ def workbook_part(z: zipfile.ZipFile) -> str:
 def sheet_parts(z: zipfile.ZipFile) -> list[tuple[str, str | None]]:
     """Every tab in tab order as (title, member name); None for a chartsheet or a missing part."""
     book = workbook_part(z)
-    rels = _rels(z, book)
+    rels = relationships(z, book)
     out = []
-    for m in _SHEET.finditer(z.read(book)):
+    for m in SHEET_ELEMENT.finditer(z.read(book)):
         a = attrs(m[1])
         title = html.unescape(a.get(b"name", b"").decode())
         rid = next((v for k, v in a.items() if k.endswith(b":id") or k == b"id"), b"").decode()
@@ -742,10 +742,10 @@ _TEXT_RUN = re.compile(rb'<(?:\w+:)?t>(.*?)</(?:\w+:)?t>', re.S)
 def chart_titles(z: zipfile.ZipFile, sheet_part: str) -> set[str]:
     """The titles of the charts drawn on a sheet (a chart's first <title> is its own)."""
     titles = set()
-    for kind, drawing in _rels(z, sheet_part).values():
+    for kind, drawing in relationships(z, sheet_part).values():
         if not kind.endswith("/drawing") or drawing not in z.NameToInfo:
             continue
-        for kind2, chart in _rels(z, drawing).values():
+        for kind2, chart in relationships(z, drawing).values():
             if kind2.endswith("/chart") and chart in z.NameToInfo:
                 m = _TITLE.search(z.read(chart))
                 if m:
@@ -811,7 +811,7 @@ def hide_tabs(workbook_xml: bytes, titles: Iterable[str]) -> bytes | None:
         raw = re.sub(rb'\sstate="[^"]*"', b"", m[1]).rstrip()
         return b"<sheet" + raw + b' state="hidden"' + (b"/>" if m[0].endswith(b"/>") else b">")
 
-    out = _SHEET.sub(hide, workbook_xml)
+    out = SHEET_ELEMENT.sub(hide, workbook_xml)
     return out if changed else None
 
 
@@ -838,7 +838,7 @@ def apply(data: bytes, patch: Patch, preloaded: dict[str, bytes] | None = None) 
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         tabs = sheet_parts(z)
         parts = {title: part for title, part in tabs}
-        styles_part = next((t for k, t in _rels(z, workbook_part(z)).values() if k.endswith("/styles")), None)
+        styles_part = next((t for k, t in relationships(z, workbook_part(z)).values() if k.endswith("/styles")), None)
         styles = Styles(z.read(styles_part) if styles_part and styles_part in z.NameToInfo else None, patch.ours)
         marked = marked_indices(z.read(workbook_part(z)))
         owned = {title for i, (title, _) in enumerate(tabs) if i in marked} | patch.marks
