@@ -15,13 +15,14 @@ with every other member of the package that is not a worksheet part, the version
 code (`parse_cache.code_version`) and of calamine, and this module's `FORMAT`. Any change
 anywhere outside the worksheets (an app's save rewrites them all anyway) decodes every sheet
 again; a change to one sheet's part decodes that sheet. A key that matches means the same
-bytes through the same code: the same Grid, never a guess.
+bytes through the same code: the same Grid, never a guess. That holds only where the keys'
+map of tabs to parts is calamine's too (`plain`); any other package is decoded whole.
 
 The memo is one pickle per workbook beside the parse memo (`parse_cache.memo_path`, suffix
-`.grids`), holding the last read's sheets only (each as what the read made of it, pickled: its
-Grid and sheetcrm's own dropdowns on it), written atomically
-when a read decoded a sheet anew. A missing, unreadable, corrupt or other-version file is an
-empty memo: every sheet is decoded, never an error.
+`.grids`), holding the last read's sheets only (each as what the read made of it, pickled:
+its Grid and sheetcrm's own dropdowns on it), written atomically when a read decoded a sheet
+anew. A missing, unreadable, corrupt or other-version file is an empty memo: every sheet is
+decoded, never an error.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from typing import Any
 
 from sheetcrm import cache_file
 from sheetcrm.collector import paused_collector
+from sheetcrm.parse_cache import code_version
 from sheetcrm.workbook import xlsx_patch
 
 FORMAT = 1  # bump when what an entry holds changes shape
@@ -45,8 +47,6 @@ SUFFIX = ".grids"
 
 @cache
 def _version() -> bytes:
-    from sheetcrm.parse_cache import code_version
-
     return f"{FORMAT}|{code_version()}|{metadata.version('python-calamine')}".encode()
 
 
