@@ -51,11 +51,8 @@ def _version() -> bytes:
 
 
 def _stored(data: bytes, info: zipfile.ZipInfo) -> memoryview:
-    """A member's bytes as stored in the package (after its local header), not inflated."""
-    start = info.header_offset
-    name_len = int.from_bytes(data[start + 26:start + 28], "little")
-    extra_len = int.from_bytes(data[start + 28:start + 30], "little")
-    begin = start + 30 + name_len + extra_len
+    """A member's bytes as stored in the package, not inflated."""
+    begin = xlsx_patch.stored_at(data, info)
     return memoryview(data)[begin:begin + info.compress_size]
 
 
@@ -121,8 +118,8 @@ def plain(z: zipfile.ZipFile, parts: list[tuple[str, str | None]], names: list[s
 class GridMemo:
     """Sheet key -> what a read made of the sheet (pickled): what the last read decoded
     (`previous`, loaded from `path` when a read starts) and what this read used or made
-    (`current`, saved by `finish`). `decoded` names the sheets the last read decoded (tests and benchmarks
-    count them)."""
+    (`current`, saved by `finish`). `decoded` names the sheets the last read decoded (tests
+    and benchmarks count them)."""
 
     path: Path | None = None
     previous: dict[bytes, bytes] | None = None

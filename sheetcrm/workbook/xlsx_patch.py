@@ -143,13 +143,20 @@ def rewrite_zip(data: bytes, changed: dict[str, bytes]) -> bytes:
     return out.getvalue()
 
 
+def stored_at(data: bytes, info: zipfile.ZipInfo) -> int:
+    """Where member `info`'s stored (compressed) bytes begin in the package `data`: after its
+    local header, whose name and extra field lengths may differ from the central directory's."""
+    start = info.header_offset
+    name_len = int.from_bytes(data[start + 26:start + 28], "little")
+    extra_len = int.from_bytes(data[start + 28:start + 30], "little")
+    return start + 30 + name_len + extra_len
+
+
 def _copy_raw(data: bytes, info: zipfile.ZipInfo, zout: zipfile.ZipFile) -> None:
     # zipfile has no raw copy: write the member's local header and compressed bytes as they
     # are, and register the entry so `close()` writes its central directory record.
     start = info.header_offset
-    name_len, extra_len = int.from_bytes(data[start + 26:start + 28], "little"), \
-        int.from_bytes(data[start + 28:start + 30], "little")
-    end = start + 30 + name_len + extra_len + info.compress_size
+    end = stored_at(data, info) + info.compress_size
     if info.flag_bits & 0x08:  # a data descriptor follows, with or without its signature
         end += 16 if data[end:end + 4] == b"PK\x07\x08" else 12
         if info.file_size > 0xFFFFFFFF or info.compress_size > 0xFFFFFFFF:
