@@ -87,11 +87,16 @@ def test_a_dead_workbook_backs_off_alone_and_does_not_slow_the_rest(runs):
     assert len(with_dead.dead_runs) == 1
     assert with_dead.dead_next_due >= with_dead.dead_runs[0] + 2 * INTERVAL
     assert with_dead.dead_requests >= 6
-    # As many syncs as without it: counted up to the last interval, since whether a sync due at
-    # the run's very end starts before it stops depends on the threads' order, not the budget.
+    # As many syncs as without it, counted up to the last interval (whether a sync due at the
+    # run's very end starts before it stops depends on the threads' order, not the budget),
+    # give or take the one sync that the cut itself may split: the dead workbook's failed
+    # requests take read tokens too, so in the first minute, when every workbook waits for
+    # tokens, a healthy sync can start a moment later and land just past the cut (36 against
+    # 37 in one CI run of 2026-12-01; equal in the others). A slowed fleet loses many.
     def before_the_last_interval(figures):
         return sum(1 for starts in figures.starts.values() for t in starts if t < (MINUTES - 1) * 60)
 
-    assert before_the_last_interval(with_dead) == before_the_last_interval(healthy) >= WORKBOOKS
+    assert before_the_last_interval(healthy) >= WORKBOOKS
+    assert abs(before_the_last_interval(with_dead) - before_the_last_interval(healthy)) <= 1
     assert with_dead.syncs >= healthy.syncs - 1
     assert with_dead.max_lateness(after=INTERVAL) <= healthy.max_lateness(after=INTERVAL) + 1.0
