@@ -72,3 +72,15 @@ def test_the_grid_is_the_decoded_rows_with_empties_as_none():
     assert grid.merges == [(0, 0, 1, 1)]
     # 0, 0.0 and False equal neither "" nor an error text: they stay as they are.
     assert sum(v is None for r in grid.rows for v in r) == sum(v == "" for r in values for v in r)
+
+
+def test_equal_texts_of_a_tab_are_one_object_and_keep_their_types():
+    """A CRM's text repeats (stages, owners): each decoded copy becomes one object, while 1,
+    1.0, True and "1", equal keys of a dict, keep their own types."""
+    values = [["Stage", "Won"]] + [[("Proposal", "Qualified")[i % 2], (1, 1.0, True, "1")[i % 4]] for i in range(40)]
+    rows = decode(pretty_json({"values": values}).encode())["values"]
+    assert rows[1][0] is not rows[3][0]  # as decoded: a str for each cell
+    grid = _grid(rows, [])
+    assert grid.rows == values and [[type(v) for v in r] for r in grid.rows] == [[type(v) for v in r] for r in values]
+    assert len({id(r[0]) for r in grid.rows[1:]}) == 2
+    assert len({id(r[1]) for r in grid.rows[1:] if r[1].__class__ is str}) == 1

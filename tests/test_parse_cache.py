@@ -343,3 +343,28 @@ def test_the_records_of_a_tab_share_their_set_of_fields_and_a_copy_does_not(tmp_
         copy = first.model_copy(update={unset: None})
         assert unset in copy.model_fields_set and second.model_fields_set == shared
     assert [r.model_fields_set for r in fresh.records("leads")] == [r.model_fields_set for r in again.records("leads")]
+
+
+def test_the_records_of_a_tab_share_equal_text_and_keep_other_types_apart(tmp_path) -> None:
+    """Equal text values of a tab's records are one str object (a CRM's text repeats: stages,
+    owners, sources), in a fresh parse and read back from the memo; the records read the same
+    as a parse without the memo, and no value changes type. Every cell's text is first made a
+    str of its own, as a reader that does not share text would give it."""
+    book, snapshot, config = _snapshot(tmp_path)
+    for grid in snapshot.tabs.values():
+        grid.rows = [[v.encode().decode() if isinstance(v, str) else v for v in row] for row in grid.rows]
+    memo = parse_cache.RowMemo()
+    plain = read_crm(snapshot, config)
+    fresh = read_crm(snapshot, config, memo=memo)
+    again = read_crm(snapshot, config, memo=memo.fresh())
+    for crm in (fresh, again):
+        leads = crm.records("leads")
+        texts = [v for r in leads for v in r.__dict__.values() if v.__class__ is str]
+        by_value: dict[str, set[int]] = {}
+        for v in texts:
+            by_value.setdefault(v, set()).add(id(v))
+        repeated = [v for v in by_value if sum(t == v for t in texts) > 1]
+        assert repeated and all(len(by_value[v]) == 1 for v in repeated)
+        assert [r.model_dump() for r in leads] == [r.model_dump() for r in plain.records("leads")]
+        assert [[type(v) for v in r.__dict__.values()] for r in leads] == \
+            [[type(v) for v in r.__dict__.values()] for r in plain.records("leads")]

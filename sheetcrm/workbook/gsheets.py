@@ -100,7 +100,8 @@ from sheetcrm.i18n import N_, _, ngettext
 
 from .numformat import format_currency
 from . import (CellValue, CellWrite, Chart, ColumnFormat, Grid, Guide, Plan, Snapshot, WorkbookError, WriteResult,
-               blanks_to_none, drop_orphans, cell_key, holding, keyed, landing, same_value, serial_number)
+               blanks_to_none, drop_orphans, cell_key, holding, keyed, landing, same_value, serial_number,
+               share_text)
 
 MAX_PAYLOAD = 2_000_000  # Google's recommended maximum for one request body
 MAX_BLOCK_ROWS = 2_000   # rows per updateCells request, so no single request nears the payload limit
@@ -843,7 +844,8 @@ def decode(body: bytes) -> Any:
 
 
 def _grid(values: list[list[Any]], merges: list[tuple[int, int, int, int]]) -> Grid:
-    """A values read of one tab as a Grid: "" is an empty cell, error texts are `errors`.
+    """A values read of one tab as a Grid: "" is an empty cell, error texts are `errors`,
+    equal texts are one object (`share_text`).
 
     The decoded rows become the Grid's rows, changed in place: no second copy of the tab,
     and Python touches only the empty cells, which C-level scans (`in`, `index`) find."""
@@ -852,6 +854,7 @@ def _grid(values: list[list[Any]], merges: list[tuple[int, int, int, int]]) -> G
         blanks_to_none(row)
         if not ERROR_TEXTS.isdisjoint(row):  # most rows have none
             errors.update({(r, c): v for c, v in enumerate(row) if isinstance(v, str) and v in ERROR_TEXTS})
+    share_text(values)
     return Grid(rows=values, errors=errors, merges=list(merges))
 
 

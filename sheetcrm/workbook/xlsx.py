@@ -57,8 +57,8 @@ from sheetcrm.i18n import N_, _
 from sheetcrm.lock import refuse_if_open_in_app
 
 from . import (CellWrite, Chart, ColumnFormat, Grid, Guide, Plan, Snapshot, TabLayout, WorkbookConflict,
-               WorkbookError, WriteResult, blanks_to_none, drop_orphans, same_value, xlsx_memo, xlsx_patch,
-               xlsx_scan)
+               WorkbookError, WriteResult, blanks_to_none, drop_orphans, same_value, share_text, xlsx_memo,
+               xlsx_patch, xlsx_scan)
 from .memory import formula_text
 
 # Excel cannot save a workbook without a sheet, so `create()` leaves this one empty tab;
@@ -575,7 +575,8 @@ _EXACT = float(2**53)  # beyond this a float no longer holds every whole number
 def _grid(rows: list[list[object]]) -> Grid:
     """Calamine's rows as sheetcrm's cell values (see the module docstring): "" is an empty
     cell, a whole float an int (xlsx stores every number as a float; 40 was typed as 40), a
-    time or duration its text; trailing empty cells and rows are dropped.
+    time or duration its text; trailing empty cells and rows are dropped; equal texts are one
+    object (`share_text`).
 
     The rows are changed in place (no second copy of the tab), and Python touches only the
     cells that change: the empty ones, found by C-level scans (`in`, `index`), and the numbers
@@ -600,6 +601,7 @@ def _grid(rows: list[list[object]]) -> Grid:
             del row[end:]
     while rows and not rows[-1]:
         rows.pop()
+    share_text(rows)  # type: ignore[arg-type]
     return Grid(rows=rows)  # type: ignore[arg-type]
 
 
