@@ -1,42 +1,107 @@
 """sheetcrm's cache files beside its lock (the parse memo, the .xlsx grid memo): a version and
-a value, pickled, written atomically, and worth nothing when missing or damaged.
+named parts of bytes, written atomically, read part by part, and worth nothing when missing or
+damaged.
 
 A cache only saves time: a file that cannot be read, holds another version or was torn is
 no cache at all (the caller works everything out again), never an error and never a value
 of other code. Written to a temp file beside it, fsynced, renamed over it, so a reader sees
-the old file or the new one, whole."""
+the old file or the new one, whole.
+
+A part is read only when it is asked for (`Stored.read`), from the file as it was when loaded:
+its descriptor stays open while a part of it is held, so a save that renames a new file over
+the path does not change what the old parts read. A sync unpickles its tabs one at a time, so
+it holds one tab's bytes at a time instead of the whole file (21 MB at 10k leads, about
+200 MB at 100k) for as long as it plans. The layout, after the parts' bytes one after another:
+a pickle of (version, [(name, offset, size), ...]), its offset (8 bytes, little-endian) and
+`MAGIC`, so a file is known to be whole and of this layout from its last 24 bytes."""
 
 from __future__ import annotations
 
 import os
 import pickle
 import tempfile
+import weakref
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from sheetcrm.collector import paused_collector
 
+MAGIC = b"sheetcrm-parts\x00\x01"
+_TAIL = 8 + len(MAGIC)
 
-def load(path: Path, version: Any) -> Any | None:
-    """The value saved at `path` with `version`, else None. A file that is used has its time
-    renewed, so that pruning unused caches (`parse_cache.prune`) keeps it."""
+
+class _Descriptor:
+    """An open cache file, closed once no part of it is held."""
+
+    __slots__ = ("fd", "__weakref__")
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        weakref.finalize(self, os.close, fd)
+
+
+class Stored:
+    """A part of a loaded cache file, not yet read."""
+
+    __slots__ = ("_file", "offset", "size")
+
+    def __init__(self, file: _Descriptor, offset: int, size: int) -> None:
+        self._file, self.offset, self.size = file, offset, size
+
+    def read(self) -> bytes:
+        """The part's bytes. Raises OSError when the file cannot be read, ValueError when it
+        holds fewer bytes than it said (a file truncated in place)."""
+        data = os.pread(self._file.fd, self.size, self.offset)
+        if len(data) != self.size:
+            raise ValueError("a cache file shorter than its index")  # not for people: caught by callers
+        return data
+
+
+def read(part: bytes | Stored) -> bytes:
+    """The bytes of a part, whether made by this process or loaded (`Stored.read`'s errors)."""
+    return part.read() if isinstance(part, Stored) else part
+
+
+def load(path: Path, version: Any) -> dict[Any, Stored] | None:
+    """The parts saved at `path` with `version`, by name, unread; else None. A file that is used
+    has its time renewed, so that pruning unused caches (`parse_cache.prune`) keeps it."""
     try:
-        with open(path, "rb") as f, paused_collector():
-            saved, value = pickle.load(f)
-    except Exception:  # noqa: BLE001 - any damage to a cache file is no cache, never an error
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
         return None
-    if saved != version:
+    file = _Descriptor(fd)
+    try:
+        size = os.fstat(fd).st_size
+        tail = os.pread(fd, _TAIL, size - _TAIL) if size >= _TAIL else b""
+        if len(tail) != _TAIL or tail[8:] != MAGIC:
+            return None
+        index_at = int.from_bytes(tail[:8], "little")
+        if not 0 <= index_at <= size - _TAIL:
+            return None
+        with paused_collector():
+            saved, index = pickle.loads(os.pread(fd, size - _TAIL - index_at, index_at))
+        if saved != version:
+            return None
+        parts = {}
+        for name, offset, length in index:
+            if not (isinstance(offset, int) and isinstance(length, int) and 0 <= offset
+                    and 0 <= length and offset + length <= index_at):
+                return None
+            parts[name] = Stored(file, offset, length)
+    except Exception:  # noqa: BLE001 - any damage to a cache file is no cache, never an error
         return None
     try:
         os.utime(path)
     except OSError:
         pass
-    return value
+    return parts
 
 
-def save(path: Path, version: Any, value: Any) -> bool:
-    """Write (`version`, `value`) to `path` atomically; False when it cannot be written (a
-    read-only cache folder): the next use works it out again, which is slower, not wrong."""
+def save(path: Path, version: Any, parts: Mapping[Any, bytes | Stored]) -> bool:
+    """Write `parts` (by name: bytes, or parts of a loaded file, copied one at a time) and
+    `version` to `path` atomically. A loaded part that can no longer be read is left out (the
+    next use works it out again). False when the file cannot be written (a read-only cache
+    folder): the next use works everything out again, which is slower, not wrong."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, temp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
@@ -44,7 +109,17 @@ def save(path: Path, version: Any, value: Any) -> bool:
         return False
     try:
         with os.fdopen(fd, "wb") as f:
-            pickle.dump((version, value), f, protocol=5)
+            index, at = [], 0
+            for name, part in parts.items():
+                try:
+                    data = read(part)
+                except (OSError, ValueError):
+                    continue
+                f.write(data)
+                index.append((name, at, len(data)))
+                at += len(data)
+            pickle.dump((version, index), f, protocol=5)
+            f.write(at.to_bytes(8, "little") + MAGIC)
             f.flush()
             os.fsync(f.fileno())
         os.replace(temp, path)

@@ -23,10 +23,11 @@ and its record and issues get their new row number. Cross-row and cross-tab chec
 IDs, references, duplicate emails) run on every read, after `parse_table`.
 
 The memo is a value: planning reads and fills it and does no I/O. `load` and `save` are the
-shell's (`sync.sync`): one pickle beside sheetcrm's lock file (`lock.lock_dir`) per workbook,
-each tab's part kept as its own pickled bytes (only the tabs a sync uses are unpickled, and a
-tab that did not change is written back as the same bytes), written atomically (temp file,
-fsync, rename). A missing, unreadable, corrupt or other-version file is an empty memo: a full
+shell's (`sync.sync`): one file beside sheetcrm's lock file (`lock.lock_dir`) per workbook
+(`cache_file`), each tab's part kept as its own pickled bytes, read from the file only when
+the sync uses it (so a plan holds one tab's bytes at a time, not the file's) and written back
+as the same bytes when the tab did not change, written atomically (temp file, fsync, rename).
+A missing, unreadable, corrupt or other-version file is an empty memo: a full
 parse, never an error. A memo file no sync has loaded or saved for `UNUSED_DAYS` (a workbook
 deleted, moved, or a demo in a temporary folder) is removed when another one is saved, so the
 cache folder does not grow with every workbook ever synced (a 100k-lead memo is about 150 MB).
@@ -83,7 +84,7 @@ class TabEntry:
     (table.py decides what that holds)."""
 
     key: bytes
-    blob: bytes
+    blob: bytes | cache_file.Stored  # a loaded memo's parts are read when used
 
 
 def _digest(value: Any, salt: bytes = b"") -> bytes | None:
@@ -169,7 +170,7 @@ class RowMemo:
             return None
         try:
             with paused_collector():
-                parse = pickle.loads(entry.blob)
+                parse = pickle.loads(cache_file.read(entry.blob))
         except Exception:  # noqa: BLE001 - a damaged part is a parse of the tab
             return None
         self.current[name] = entry
@@ -183,7 +184,7 @@ class RowMemo:
             return None
         try:
             with paused_collector():
-                return pickle.loads(entry.blob)
+                return pickle.loads(cache_file.read(entry.blob))
         except Exception:  # noqa: BLE001 - a damaged part is a parse of the tab
             return None
 
@@ -242,9 +243,9 @@ def load(path: Path) -> RowMemo:
     (unreadable, corrupt, another version of the code): the sync then parses every row."""
     memo = RowMemo()
     # Its time renewed by the load: a no-op sync saves nothing, and `prune` must not take it.
-    entries = cache_file.load(path, memo.version)
-    if isinstance(entries, dict) and all(isinstance(e, TabEntry) for e in entries.values()):
-        memo.previous = entries
+    parts = cache_file.load(path, memo.version)
+    if parts is not None and all(isinstance(n, tuple) and len(n) == 2 and isinstance(n[1], bytes) for n in parts):
+        memo.previous = {name: TabEntry(key, blob) for (name, key), blob in parts.items()}
     return memo
 
 
@@ -252,7 +253,7 @@ def save(path: Path, memo: RowMemo) -> bool:
     """Write what this sync used or made (`memo.current`) to `path` atomically
     (`cache_file.save`), then prune the folder. False when it cannot be written (a read-only
     cache folder): the next sync parses every row, which is slower, not wrong."""
-    if not cache_file.save(path, memo.version, memo.current):
+    if not cache_file.save(path, memo.version, {(name, e.key): e.blob for name, e in memo.current.items()}):
         return False
     prune(path.parent, time.time())
     return True

@@ -122,8 +122,8 @@ class GridMemo:
     and benchmarks count them)."""
 
     path: Path | None = None
-    previous: dict[bytes, bytes] | None = None
-    current: dict[bytes, bytes] = field(default_factory=dict)
+    previous: dict[bytes, bytes | cache_file.Stored] | None = None  # a loaded file's parts are read when used
+    current: dict[bytes, bytes | cache_file.Stored] = field(default_factory=dict)
     decoded: list[str] = field(default_factory=list)
     changed: bool = False  # this read made an entry anew
 
@@ -146,7 +146,7 @@ class GridMemo:
             return None
         try:
             with paused_collector():
-                made = pickle.loads(blob)
+                made = pickle.loads(cache_file.read(blob))
         except Exception:  # noqa: BLE001 - a damaged entry is a sheet to decode
             return None
         self.current[key] = blob
@@ -178,15 +178,15 @@ def memo_path(rows_memo: Path) -> Path:
     return rows_memo.with_suffix(SUFFIX)
 
 
-def load(path: Path) -> dict[bytes, bytes]:
-    """The entries saved at `path`, or none when there is no usable file."""
+def load(path: Path) -> dict[bytes, bytes | cache_file.Stored]:
+    """The entries saved at `path` (unread: `cache_file.Stored`), or none when there is no
+    usable file."""
     entries = cache_file.load(path, _version())
-    if not isinstance(entries, dict) or not all(isinstance(k, bytes) and isinstance(v, bytes)
-                                                for k, v in entries.items()):
+    if entries is None or not all(isinstance(k, bytes) for k in entries):
         return {}
-    return entries
+    return dict(entries)
 
 
-def save(path: Path, entries: dict[bytes, bytes]) -> bool:
+def save(path: Path, entries: dict[bytes, bytes | cache_file.Stored]) -> bool:
     """Write `entries` to `path` atomically (`cache_file.save`)."""
     return cache_file.save(path, _version(), entries)
