@@ -95,7 +95,7 @@ class Header:
     full: bool = False
 
 
-@dataclass
+@dataclass(slots=True)
 class Row:
     """One data row that is a record. `record` is None when the row has errors: only sound
     records are computed with. `target` is what references and lookups see: the record, or for

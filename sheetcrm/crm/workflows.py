@@ -304,7 +304,7 @@ class Rule:
         return self.row.id
 
 
-@dataclass
+@dataclass(slots=True)
 class Subject:
     """A record as a rule sees it: its values by key (record fields, custom headers, computed
     values such as score or last_activity), its owner, whether it is open (what an owner's
