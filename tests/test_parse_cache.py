@@ -368,3 +368,17 @@ def test_the_records_of_a_tab_share_equal_text_and_keep_other_types_apart(tmp_pa
         assert [r.model_dump() for r in leads] == [r.model_dump() for r in plain.records("leads")]
         assert [[type(v) for v in r.__dict__.values()] for r in leads] == \
             [[type(v) for v in r.__dict__.values()] for r in plain.records("leads")]
+
+
+def test_a_row_pickles_back_with_every_field() -> None:
+    """The memo pickles rows as their fields in order (`Row.__reduce__`): every field, set
+    away from its default, comes back."""
+    import dataclasses
+
+    from sheetcrm.table import Row
+
+    values = {"row": 7, "id": "OPP-7", "record": None, "cells": ["x", 1], "assigned": True, "raw_id": " OPP-7",
+              "target": None, "id_fixed": True, "appended": True}
+    assert set(values) == {f.name for f in dataclasses.fields(Row)}
+    back = pickle.loads(pickle.dumps(Row(**values), protocol=5))
+    assert {f: getattr(back, f) for f in values} == values
