@@ -53,7 +53,7 @@ import time
 from pathlib import Path
 
 AS_OF = dt.date.today()  # the demo command dates its data today; the syncs run on the same day
-TEN_MILLION_ROWS = 200_000  # leads whose demo CRM holds about 10M cells
+TEN_MILLION_ROWS = 100_000  # leads whose demo CRM holds about 10M cells (10.5M since the demo has 26 tabs)
 SETTLE_SYNCS = 4
 TARGETS = {"no-op / decode": 3.0, "one-row / no-op": 1.2, "peak / decoded": 2.0}
 
@@ -305,7 +305,7 @@ def table(results: list[dict]) -> str:
 def ten_million(results: list[dict]) -> str:
     out = []
     for r in results:
-        if r.get("ten_million"):
+        if r.get("ten_million") or (r["backend"] == "xlsx" and r["cells"] >= 10_000_000):
             n = r["noop"]
             ok = n["wall"] < 60 and n["peak"] < 2e9
             out.append(f"{r['cells']:,} cells (.xlsx, {r['rows']:,} leads): no-op sync {n['wall']:.1f} s wall, "
@@ -337,7 +337,7 @@ def main() -> None:
     backends = ["google", "xlsx"] if args.backend == "both" else [args.backend]
     runs = [(b, n, False) for n in args.sizes for b in backends]
     if args.ten_million:
-        runs.append(("xlsx", TEN_MILLION_ROWS, True))
+        runs = [run for run in runs if run[:2] != ("xlsx", TEN_MILLION_ROWS)] + [("xlsx", TEN_MILLION_ROWS, True)]
     results = []
     for backend, rows, big in runs:
         try:
@@ -352,7 +352,7 @@ def main() -> None:
     print(f"Python {platform.python_version()}, {os.cpu_count()} cores, {dt.date.today()}, "
           + ", ".join(f"{name} {version(name)}" for name in ("gspread", "python-calamine", "orjson")) + "\n")
     print(table(results))
-    if args.ten_million:
+    if ten_million(results):
         print()
         print(ten_million(results))
     if args.json:

@@ -10,8 +10,8 @@ the old file or the new one, whole.
 A part is read only when it is asked for (`Stored.read`), from the file as it was when loaded:
 its descriptor stays open while a part of it is held, so a save that renames a new file over
 the path does not change what the old parts read. A sync unpickles its tabs one at a time, so
-it holds one tab's bytes at a time instead of the whole file (21 MB at 10k leads, about
-200 MB at 100k) for as long as it plans. The layout, after the parts' bytes one after another:
+it holds one tab's bytes at a time instead of the whole file (17 MB at 10k leads, 156 MB at
+100k) for as long as it plans. The layout, after the parts' bytes one after another:
 a pickle of (version, [(name, offset, size), ...]), its offset (8 bytes, little-endian) and
 `MAGIC`, so a file is known to be whole and of this layout from its last 24 bytes."""
 
