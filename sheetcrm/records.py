@@ -132,6 +132,33 @@ class Record(BaseModel):
     row: int = Field(default=0, exclude=True)  # the sheet's own row number
     custom: dict[str, Any] = Field(default_factory=dict, exclude=True)  # the team's own columns
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The parse memo pickles every record (51k at 10k leads, 510k at 100k). Its fields and
+        # its set of fields, rebuilt without pydantic's state dict (`_rebuilt`), pickle 20%
+        # faster and unpickle 30% faster (the 100k memo: 7.4 -> 5.9 s and 4.4 -> 3.0 s). That is
+        # all a record holds: extra fields are forbidden and records have no private attributes
+        # (were one to appear, pydantic's own state is pickled).
+        if self.__pydantic_extra__ or self.__pydantic_private__:
+            return _restored, (type(self), self.__getstate__())
+        return _rebuilt, (type(self), self.__dict__, self.__pydantic_fields_set__)
+
+
+def _rebuilt(cls: type[Record], values: dict[str, Any], fields_set: set[str]) -> Record:
+    """A record from its pickled fields (`Record.__reduce__`), as pydantic's `__setstate__` makes
+    it, minus the state dict."""
+    record = cls.__new__(cls)
+    object.__setattr__(record, "__dict__", values)
+    object.__setattr__(record, "__pydantic_fields_set__", fields_set)
+    object.__setattr__(record, "__pydantic_extra__", None)
+    object.__setattr__(record, "__pydantic_private__", None)
+    return record
+
+
+def _restored(cls: type[Record], state: dict[str, Any]) -> Record:
+    record = cls.__new__(cls)
+    record.__setstate__(state)
+    return record
+
 
 class Account(Record):
     id: Text = col("ID")

@@ -382,3 +382,24 @@ def test_a_row_pickles_back_with_every_field() -> None:
     assert set(values) == {f.name for f in dataclasses.fields(Row)}
     back = pickle.loads(pickle.dumps(Row(**values), protocol=5))
     assert {f: getattr(back, f) for f in values} == values
+
+
+def test_a_record_pickles_back_whole_frozen_and_equal(tmp_path) -> None:
+    """The memo pickles records as their fields and set of fields (`Record.__reduce__`): each
+    comes back equal, of its class, with the same fields set and custom cells, frozen, and
+    the records of a tab still share one set of fields."""
+    import pydantic
+
+    _book, snapshot, config = _snapshot(tmp_path)
+    crm = read_crm(snapshot, config)
+    records = [r for name in crm.tables for r in crm.records(name)]
+    assert len({type(r) for r in records}) >= 5
+    back = pickle.loads(pickle.dumps(records, protocol=5))
+    assert back == records and [type(r) for r in back] == [type(r) for r in records]
+    assert [r.model_fields_set for r in back] == [r.model_fields_set for r in records]
+    assert [(r.row, r.custom, r.model_dump()) for r in back] == [(r.row, r.custom, r.model_dump()) for r in records]
+    assert len({id(r.model_fields_set) for r in back}) < len(back) / 2
+    with pytest.raises(pydantic.ValidationError):
+        back[0].row = 99
+    copy = back[0].model_copy(update={"row": 99})
+    assert copy.row == 99 and back[0].row == records[0].row

@@ -89,3 +89,23 @@ def test_the_results_in_the_teams_words_are_made_once_for_both_steps_that_write_
     assert ctx.results is not None and ctx.shown == real(ctx.results)
     _, _, plan = plan_sync(snapshot, config, AS_OF)
     assert ctx.plan == plan
+
+
+def test_a_plan_lets_go_of_the_world_it_built_before_the_write():
+    """The World (a copy of every record's fields) is built once for the steps that read it and
+    let go when the plan is made, so a write's buffers do not add to it."""
+    from sheetcrm.sync import plan_context
+
+    real, built = workflows.build_world, []
+
+    def counted(ctx):
+        built.append(real(ctx))
+        return built[-1]
+
+    workflows.build_world = counted
+    try:
+        ctx = plan_context(_snapshot(), Config(), AS_OF)
+    finally:
+        workflows.build_world = real
+    assert len(built) == 1 and built[0].subjects["lead"]
+    assert ctx.world is None and ctx.plan
