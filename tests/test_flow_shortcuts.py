@@ -149,3 +149,23 @@ def test_a_deal_no_quote_line_names_has_no_quote_problems_as_priced():
         if desk.problems(opp):
             blocked.add(opp.id)
     assert {d.id for d in deals} <= blocked
+
+
+def test_record_values_read_as_the_dict_they_stand_for():
+    """`RecordValues` shares the record's fields instead of copying them: what it holds, in
+    what order, and each look-up, are a dict's of the fields updated with `more`, including a
+    computed value over a field (in the field's place) and a hidden field's name (at the end)."""
+    import pytest
+
+    record = _demo_crm().tables["leads"].rows[0].record
+    values = record_values(record)
+    values.more.update(score=5, owner="Zed", row=3, Region="North")
+    expected = record.model_dump()
+    expected.update(record.custom)
+    expected.update(score=5, owner="Zed", row=3, Region="North")
+    assert list(values.items()) == list(expected.items()) and len(values) == len(expected)
+    assert all(values[k] == v and values.get(k) == v and k in values for k, v in expected.items())
+    assert "custom" not in values and values.get("custom", "none") == "none"
+    with pytest.raises(KeyError):
+        values["custom"]
+    assert record.row != 3 and record.owner != "Zed"  # the record itself is unchanged

@@ -36,7 +36,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from babel.lists import format_list
 from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError
@@ -304,6 +304,54 @@ class Rule:
         return self.row.id
 
 
+class RecordValues(Mapping[str, Any]):
+    """A record's values as a rule sees them, without a copy of its fields: its own fields
+    (`fields`, the record's `__dict__`, shared) but the `hidden` ones, then `more` (its custom
+    columns, then what sync computes for it), which win over a field of the same key, in the
+    order a dict of the fields updated with `more` would have. The World holds one per record
+    (27k at 10k leads), where a copy of each record's fields was 25 MB, a tenth of a sync's
+    peak memory; a look-up costs a Python call instead of a dict's."""
+
+    __slots__ = ("_fields", "_hidden", "more")
+
+    def __init__(self, fields: Mapping[str, Any], hidden: frozenset[str] = frozenset(),
+                 more: dict[str, Any] | None = None) -> None:
+        self._fields, self._hidden, self.more = fields, hidden, {} if more is None else more
+
+    def get(self, key: str, default: Any = None) -> Any:
+        more = self.more
+        if key in more:
+            return more[key]
+        if key in self._hidden:
+            return default
+        return self._fields.get(key, default)
+
+    def __getitem__(self, key: str) -> Any:
+        if key in self.more:
+            return self.more[key]
+        if key in self._hidden:
+            raise KeyError(key)
+        return self._fields[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.more or (key not in self._hidden and key in self._fields)
+
+    def __iter__(self) -> Iterator[str]:
+        fields, hidden = self._fields, self._hidden
+        for key in fields:
+            if key not in hidden:
+                yield key
+        for key in self.more:
+            if key not in fields or key in hidden:
+                yield key
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __repr__(self) -> str:
+        return f"RecordValues({dict(self)!r})"
+
+
 @dataclass(slots=True)
 class Subject:
     """A record as a rule sees it: its values by key (record fields, custom headers, computed
@@ -312,7 +360,7 @@ class Subject:
 
     kind: str
     id: str
-    values: dict[str, Any]
+    values: Mapping[str, Any]
     owner: str | None = None
     open: bool = True
     email: str | None = None
