@@ -221,6 +221,13 @@ class RowMemo:
         self.keep(("result", name), key, (value,))
         return value
 
+    def forget(self) -> None:
+        """Let go of the entries, and so of the memo file a loaded memo reads them from (kept
+        open while a part of it is held, though a save has since renamed another file over
+        it); the counts stay. A sync's outcome keeps its memo for the counts alone, so a caller
+        that keeps outcomes keeps no file open."""
+        self.previous, self.current = {}, {}
+
     def fresh(self) -> "RowMemo":
         """The memo for a next plan of the same process (a sync read again after a
         conflicting save, or the service's next sync): what this one used or made."""

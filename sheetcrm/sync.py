@@ -249,13 +249,13 @@ def sync(book: Workbook, config: Config, as_of: dt.date | None = None, dry_run: 
         if not plan or dry_run:
             if not dry_run:
                 outcome.mirrored = mirror_sync(ctx, None, book)
-            return outcome
+            return _finished(outcome)
         try:
             progress("writing", 0, 1)
             outcome.result = book.write(plan)
             progress("writing", 1, 1)
             outcome.mirrored = mirror_sync(ctx, outcome.result, book)
-            return outcome
+            return _finished(outcome)
         except WorkbookConflict as e:
             if attempt == attempts:
                 raise WorkbookConflict(ngettext("{error} ({n} attempt); run the sync again when it is saved",
@@ -263,6 +263,14 @@ def sync(book: Workbook, config: Config, as_of: dt.date | None = None, dry_run: 
                                                 attempts, error=e)) from None
             memo = memo.fresh() if memo is not None else None
     raise AssertionError("unreachable")
+
+
+def _finished(outcome: SyncOutcome) -> SyncOutcome:
+    """The outcome as `sync` returns it: its memo, kept for its counts, lets go of its entries
+    (`RowMemo.forget`), so a caller that keeps outcomes keeps no memo file open."""
+    if outcome.memo is not None:
+        outcome.memo.forget()
+    return outcome
 
 
 def _memo_path(book: Workbook, cache: Path | None | bool) -> Path | None:

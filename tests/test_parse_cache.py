@@ -403,3 +403,35 @@ def test_a_record_pickles_back_whole_frozen_and_equal(tmp_path) -> None:
         back[0].row = 99
     copy = back[0].model_copy(update={"row": 99})
     assert copy.row == 99 and back[0].row == records[0].row
+
+
+def _memo_files_open() -> int:
+    import os
+
+    found = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        found += target.split(" ")[0].endswith((parse_cache.SUFFIX, ".grids"))
+    return found
+
+
+def test_kept_outcomes_keep_no_memo_file_open(tmp_path) -> None:
+    """A loaded memo reads its parts from the file it was loaded from, kept open while a part
+    is held; the sync's own save renames another file over it. An outcome keeps its memo for
+    the counts only, so a caller that keeps outcomes keeps no memo file (nor a deleted one's
+    disk space) open."""
+    book = XlsxWorkbook(tmp_path / "crm.xlsx")
+    data = write_demo(book, rows=20, seed=5, today=AS_OF, locale="en")
+    config = demo_config(Config(), data)
+    folder = tmp_path / "cache"
+    kept = []
+    for n in range(4):
+        wb = openpyxl.load_workbook(book.path)
+        wb["Leads"]["B2"] = f"Changed {n}"
+        wb.save(book.path)
+        kept.append(sync(XlsxWorkbook(book.path), config, AS_OF, cache=folder))
+        assert _memo_files_open() == 0
+    assert kept[-1].memo.parsed >= 1 and kept[-1].memo.reused > 10  # the memo was used, and counted
