@@ -104,3 +104,32 @@ def test_a_folder_that_cannot_be_written_is_no_save_never_an_error(tmp_path) -> 
     finally:
         if folder.is_dir():
             folder.chmod(0o700)
+
+
+def test_a_flipped_bit_anywhere_is_no_cache_or_one_part_less_never_other_bytes(tmp_path) -> None:
+    """Every part and the index carry a CRC-32: a bit flipped on the disk (a pickle that still
+    loads after a flip can hold another value) is caught on the read, wherever it falls."""
+    import random
+
+    path = tmp_path / "memo.rows"
+    parts = {("Leads", b"k" * 16): pickle.dumps([("Owner = Diego Ruiz", i) for i in range(200)]),
+             ("Deals", b"d" * 16): pickle.dumps({"amount": 1250, "stage": "Proposal"}), "empty": b""}
+    assert cache_file.save(path, VERSION, parts)
+    whole = path.read_bytes()
+    rng = random.Random(26)
+    positions = sorted({*rng.sample(range(len(whole)), 400), *range(len(whole) - 40, len(whole))})
+    caught = 0
+    for at in positions:
+        damaged = bytearray(whole)
+        damaged[at] ^= 1 << rng.randrange(8)
+        path.write_bytes(bytes(damaged))
+        loaded = cache_file.load(path, VERSION)
+        if loaded is None:
+            caught += 1
+            continue
+        for name, part in loaded.items():
+            try:
+                assert part.read() == parts[name], (at, name)
+            except ValueError:
+                caught += 1
+    assert caught >= len(positions)  # each flip was caught, by the index's check or a part's
