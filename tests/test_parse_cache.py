@@ -370,6 +370,34 @@ def test_the_records_of_a_tab_share_equal_text_and_keep_other_types_apart(tmp_pa
             [[type(v) for v in r.__dict__.values()] for r in plain.records("leads")]
 
 
+def test_records_read_back_from_the_memo_hold_the_grids_own_text(tmp_path) -> None:
+    """A tab recalled from the memo holds no second copy of the text its grid holds: each
+    record's text value that its cell holds as the same text is the cell's str object (IDs,
+    names, emails: one per row), and so are the row's ID and raw ID; values, types and the
+    sharing of equal text within the tab are unchanged."""
+    book, snapshot, config = _snapshot(tmp_path)
+    memo = parse_cache.RowMemo()
+    fresh = read_crm(snapshot, config, memo=memo)
+    again = read_crm(snapshot, config, memo=memo.fresh())
+    assert memo.parsed > 50
+    for key in ("accounts", "contacts", "leads", "opportunities"):
+        table, before = again.tables[key], fresh.tables[key]
+        assert [r.record.model_dump() if r.record else None for r in table.rows] == \
+            [r.record.model_dump() if r.record else None for r in before.rows]
+        checked = 0
+        for row in table.rows:
+            if row.record is None:
+                continue
+            for name, col in table.header.fields.items():
+                value = getattr(row.record, name)
+                if value.__class__ is str and col < len(row.cells) and row.cells[col] == value:
+                    assert value is row.cells[col], (key, row.row, name)
+                    checked += 1
+            if row.id is not None and row.raw_id == row.id:
+                assert row.id is row.raw_id is row.record.id
+        assert checked > len(table.rows)
+
+
 def test_a_row_pickles_back_with_every_field() -> None:
     """The memo pickles rows as their fields in order (`Row.__reduce__`): every field, set
     away from its default, comes back."""

@@ -33,6 +33,23 @@ def test_equal_texts_become_one_object_and_no_other_value_changes_type() -> None
     assert rows[1][2] is True and rows[2][1].__class__ is float and rows[2][2].__class__ is int
 
 
+def test_whole_numbers_are_shared_too_in_the_rows_as_they_are() -> None:
+    """Equal ints are one object as well (a Google read gives whole numbers as int: 197k
+    cells at 10k leads, 4,025 distinct), never standing in for an equal float, bool or text;
+    the rows stay the same list objects (no over-allocated copy of each)."""
+    big = 10 ** 6
+    rows = [["Amount", "Won"], [big + 1 - 1, 1], [int(str(big)), 1.0], [big * 1.0, True], [str(big), 1]]
+    assert rows[1][0] is not rows[2][0]
+    lists = [id(row) for row in rows]
+    before = [[(type(v), v) for v in row] for row in rows]
+    share_text(rows)
+    assert [id(row) for row in rows] == lists
+    assert [[(type(v), v) for v in row] for row in rows] == before
+    assert rows[1][0] is rows[2][0]
+    assert rows[3][0].__class__ is float and rows[4][0].__class__ is str
+    assert rows[2][1].__class__ is float and rows[3][1] is True and rows[4][1].__class__ is int
+
+
 def test_an_xlsx_read_shares_each_tabs_equal_texts_with_and_without_the_grid_memo(tmp_path) -> None:
     path = tmp_path / "crm.xlsx"
     wb = openpyxl.Workbook()

@@ -357,17 +357,22 @@ def blanks_to_none(row: list[CellValue]) -> None:
 
 
 def share_text(rows: list[list[CellValue]]) -> None:
-    """Equal text cells of one tab become one str object, in place (values unchanged).
+    """Equal text cells of one tab become one str object, and equal whole numbers one int, in
+    place: each row stays the same list, its values unchanged.
 
-    A reader makes a new str for every text cell, but a CRM's text repeats: stages, owners,
+    A reader makes a new object for every cell, but a CRM's text repeats: stages, owners,
     sources, countries, yes/no. At 10k leads the cells' text takes 40 MB as read and 13 MB
     shared, and a pickle of the grid (the .xlsx grid memo) keeps the sharing: its file halves
-    and reads back 30% faster. Only exact str cells are looked up, so 1, 1.0 and True, which
-    are equal keys of a dict, never stand in for one another. Costs about 80 ns a cell."""
-    canon: dict[str, str] = {}
+    and reads back 30% faster. A Google read gives whole numbers as int (197k cells at 10k
+    leads, 4,025 distinct: 4 MB). Only exact str and int cells are looked up, and no str is
+    equal to an int, so 1, 1.0, True and "1", of which the numbers are equal keys of a dict,
+    never stand in for one another. Each row is filled from a list made of its values and let
+    go at once (a row rebuilt as a new list is over-allocated: 16 MB at 10k leads on Google).
+    Costs about 80 ns a cell."""
+    canon: dict[str | int, str | int] = {}
     one = canon.setdefault
-    for i, row in enumerate(rows):
-        rows[i] = [one(v, v) if v.__class__ is str else v for v in row]
+    for row in rows:
+        row[:] = [one(v, v) if (kind := v.__class__) is str or kind is int else v for v in row]
 
 
 def trim_rows(rows: list[list[CellValue]]) -> list[list[CellValue]]:
