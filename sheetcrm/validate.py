@@ -159,14 +159,38 @@ def row_label(row: Row) -> str:
     return _("{id} (row {row})", id=row.id, row=row.row) if row.id else _("row {row}", row=row.row)
 
 
+# What a key names in a Targets map: (the text the engine knows the row by, the row). One
+# row, as most keys name, is kept as its pair alone; two or more as a list of them in sheet
+# order. A list for every key was 9 MB at 10k leads (90 MB at 100k), a tenth of a sync's peak.
+Hit = tuple[str, Row]
+Hits = Hit | list[Hit]
+
+
+def entries(found: Hits | None) -> list[Hit]:
+    """The (text, row) pairs of a Targets map's value, in sheet order ([] for None)."""
+    if found is None:
+        return []
+    return [found] if found.__class__ is tuple else found  # type: ignore[list-item,return-value]
+
+
+def _add_hit(found: dict[str, Hits], key: str, hit: Hit) -> None:
+    same = found.get(key)
+    if same is None:
+        found[key] = hit
+    elif same.__class__ is tuple:
+        found[key] = [same, hit]  # type: ignore[list-item]
+    else:
+        same.append(hit)  # type: ignore[union-attr]
+
+
 @dataclass
 class Targets:
-    """What a reference may name in one tab: match key -> (the text the engine knows the row
-    by, the row), IDs and names apart so an ID wins over a name that looks like one. Rows with
-    errors are targets too: a bad Employees cell does not make an account disappear."""
+    """What a reference may name in one tab: match key -> what it names (`Hits`), IDs and
+    names apart so an ID wins over a name that looks like one. Rows with errors are targets
+    too: a bad Employees cell does not make an account disappear."""
 
-    ids: dict[str, list[tuple[str, Row]]] = field(default_factory=dict)
-    names: dict[str, list[tuple[str, Row]]] = field(default_factory=dict)
+    ids: dict[str, Hits] = field(default_factory=dict)
+    names: dict[str, Hits] = field(default_factory=dict)
 
     def find(self, text: str, ids_only: bool = False) -> tuple[list[tuple[str, Row]], bool]:
         """The rows `text` names, one entry each: by ID, else by name; and whether by ID."""
@@ -175,9 +199,9 @@ class Targets:
     def find_key(self, key: str, ids_only: bool = False) -> tuple[list[tuple[str, Row]], bool]:
         """`find` of a text whose `match_key` is `key`."""
         by_id = key in self.ids
-        found = self.ids[key] if by_id else [] if ids_only else self.names.get(key, [])
+        found = entries(self.ids[key] if by_id else None if ids_only else self.names.get(key))
         if len(found) < 2:
-            return list(found), by_id  # one row (most references) or none: nothing to dedupe
+            return found, by_id  # one row (most references) or none: nothing to dedupe
         unique: dict[int, tuple[str, Row]] = {}
         for form, row in found:
             unique.setdefault(id(row), (form, row))
@@ -198,7 +222,7 @@ _ID_FIELD = {"products": "sku"}
 
 
 def build_targets(table: Table, keys: dict[str, str] | None = None,
-                  ids: dict[str, list[tuple[str, Row]]] | None = None) -> Targets:
+                  ids: dict[str, Hits] | None = None) -> Targets:
     """What references may name in `table`; `keys`: a memo of `match_key` (`_Keys`) shared
     with the rest of the read; `ids`: the tab's IDs by match key as `_check_unique_ids`
     returned them (the same map, not worked out twice), for a tab whose IDs are its rows' IDs."""
@@ -215,7 +239,7 @@ def build_targets(table: Table, keys: dict[str, str] | None = None,
             else:
                 row_id = row.id
             if row_id:
-                targets.ids.setdefault(keys[row_id], []).append((row_id, row))
+                _add_hit(targets.ids, keys[row_id], (row_id, row))
     name_of = _NAMES.get(key)
     if name_of is None:
         return targets  # a tab named by ID only (leads, activities)
@@ -229,11 +253,7 @@ def build_targets(table: Table, keys: dict[str, str] | None = None,
             named = (_raw_text(table, row, f) for f in fields)
         for name in named:
             if name:
-                found = names.get(name_key := keys[name])
-                if found is None:
-                    names[name_key] = [(name, row)]
-                else:
-                    found.append((name, row))
+                _add_hit(names, keys[name], (name, row))
     return targets
 
 
@@ -357,10 +377,10 @@ def _lookup(crm: Crm, table: Table, row: Row, rule: _Rule, targets: list[tuple[s
         if rows is None and not ids_only:
             rows = target.names.get(value_key)
         if rows:
-            if single is not None or len(rows) > 1:
+            if single is not None or rows.__class__ is not tuple:  # a list names two rows or more
                 single = None
                 break
-            single = (tab, rows[0])
+            single = (tab, rows)
     else:
         if single is not None:
             return _form(crm, *single)
@@ -390,7 +410,7 @@ def _form(crm: Crm, tab: str, found: tuple[str, Row]) -> str:
     _BY_NAME tabs its name when no other row has that name (else the ID, which still says
     which one)."""
     name = getattr(found[1].target, "name", None) if tab in _BY_NAME else None
-    if name and len(crm.targets[tab].names.get(crm.keys[name], ())) == 1:
+    if name and crm.targets[tab].names.get(crm.keys[name]).__class__ is tuple:  # this row alone
         return name
     return found[0]
 
@@ -403,7 +423,7 @@ def _candidates(crm: Crm, tabs: tuple[str, ...], value: str) -> str:
     """The names a reference that matches nothing may have meant: the closest by spelling
     (difflib's ratio, as a person misreads), else the first ones, at most _CANDIDATES."""
     names = list(dict.fromkeys(form for tab in tabs if tab in crm.targets
-                               for forms in crm.targets[tab].names.values() for form, _row in forms))
+                               for forms in crm.targets[tab].names.values() for form, _row in entries(forms)))
     close = difflib.get_close_matches(value, names, n=_CANDIDATES, cutoff=0.5)
     shown = close or names[:_CANDIDATES]
     return ", ".join(cells.quoted(n) for n in shown) if shown else "—"
@@ -451,10 +471,10 @@ def _report_left_out(table: Table, message: Callable[[int, str, str], str], repo
 _ID_PATTERN_CELLS = 3
 
 
-def _check_unique_ids(table: Table, report: Report, keys: dict[str, str]) -> dict[str, list[tuple[str, Row]]]:
+def _check_unique_ids(table: Table, report: Report, keys: dict[str, str]) -> dict[str, Hits]:
     """Report IDs used twice and IDs off the tab's pattern; return the tab's IDs by match key,
     each with its rows in sheet order (what `build_targets` puts in `Targets.ids`)."""
-    ids: dict[str, list[tuple[str, Row]]] = {}
+    ids: dict[str, Hits] = {}
     prefix = table.spec.id_prefix
     assert prefix is not None
     match = id_pattern(prefix).match
@@ -465,22 +485,20 @@ def _check_unique_ids(table: Table, report: Report, keys: dict[str, str]) -> dic
             continue
         key = keys[row_id]
         same = ids.get(key)
-        if same is None:
-            ids[key] = [(row_id, row)]
-        else:
+        if same is not None:
             _cell_issue(report, "error", table, row, "id", row.raw_id, "duplicate_id",
                         _("The ID {shown} is also used on row {row}.", shown=cells.quoted(row_id),
-                          row=same[0][1].row),
+                          row=entries(same)[0][1].row),
                         _("Give one of the two rows another ID, or clear it and sheetcrm assigns a new one."))
-            same.append((row_id, row))
+        _add_hit(ids, key, (row_id, row))
         # An ASCII ID that matches as it is matches as a person reads it (PREFIX-digits has no
         # spacing to canonicalise): canonical_text only for the others.
         if not ((row_id.isascii() and match(row_id)) or match(cells.canonical_text(row_id))):
             off_pattern.append(row)
     if "" in ids:  # an empty ID is no target (build_targets keeps only IDs with text)
-        ids[""] = [(form, row) for form, row in ids[""] if form]
-        if not ids[""]:
-            del ids[""]
+        kept = [(form, row) for form, row in entries(ids.pop("")) if form]
+        if kept:
+            ids[""] = kept[0] if len(kept) == 1 else kept
     example = f"{prefix}-0001"
     for row in off_pattern[:_ID_PATTERN_CELLS]:
         _cell_issue(report, "warning", table, row, "id", row.raw_id, "id_pattern",

@@ -212,3 +212,23 @@ def test_score_shows_as_a_percent_and_created_as_a_date_in_the_xlsx(tmp_path):
         assert 0 < ws.cell(r, 2).value <= 1 and ws.cell(r, 2).number_format == "0.0%"
     for r in dated:
         assert ws.cell(r, 10).number_format == "yyyy-mm-dd"
+
+
+def test_a_duplicates_rows_cells_read_as_the_dict_of_its_cells_without_one(tmp_path):
+    """Each row's cells by key are a view of the row as the grid holds it (`RowCells`), not a
+    dict per row: they read exactly as the dict did, None past a short row's end, and a key
+    the tab has no column for is not there."""
+    book = xlsx_book(tmp_path / "crm.xlsx", TABS)
+    sync(book, Config(), as_of=AS_OF)
+    snapshot = book.read()
+    tab = read_duplicates(snapshot, "en")
+    grid = snapshot.tabs[tab.title]
+    assert tab.rows
+    for row in tab.rows:
+        cells = grid.rows[row.row - 1]
+        as_dict = {k: cells[c] if c < len(cells) else None for k, c in tab.columns.items()}
+        assert row.cells == as_dict and dict(row.cells) == as_dict and len(row.cells) == len(as_dict)
+        assert row.cells.get("no such key") is None and "no such key" not in row.cells
+    short = grid.rows[tab.rows[0].row - 1]
+    del short[max(tab.columns.values()):]  # a row that ends before its last column
+    assert read_duplicates(snapshot, "en").rows[0].cells[max(tab.columns, key=tab.columns.get)] is None

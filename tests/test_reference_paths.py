@@ -10,7 +10,7 @@ import pytest
 
 from sheetcrm import cells
 from sheetcrm.config import Config
-from sheetcrm.validate import _Keys, build_targets, match_key, read_crm
+from sheetcrm.validate import _Keys, build_targets, entries, match_key, read_crm
 from sheetcrm.workbook import Grid, Snapshot
 
 
@@ -53,7 +53,7 @@ def test_an_id_used_twice_is_one_error_and_both_rows_stay_targets():
     assert issues(crm, "duplicate_id") == [("Accounts", 3, "A")]
     assert "row 2" in next(i.message for i in crm.report.issues if i.code == "duplicate_id")
     targets = crm.targets["accounts"]
-    assert {k: [(form, row.row) for form, row in v] for k, v in targets.ids.items()} == {
+    assert {k: [(form, row.row) for form, row in entries(v)] for k, v in targets.ids.items()} == {
         "acc-0001": [("ACC-0001", 2), ("acc-0001", 3)], "acc-0002": [("ACC-0002", 4)],
         "acc 0001": [("ACC\u00a00001", 5)]}
     # The same map as build_targets makes on its own, from the rows' IDs.
@@ -96,3 +96,18 @@ def test_a_contact_named_by_full_name_or_email_resolves_to_it_as_written_there_a
     assert [r.target.contact for r in crm.tables["opportunities"].rows] == [
         "Ana Ruiz", "ana@acme.example", "Eva Gil", "eva2@acme.example"]
     assert issues(crm, "ambiguous_reference") == [("Opportunities", 4, "D")]
+
+
+def test_a_key_naming_one_row_holds_its_pair_and_two_rows_a_list() -> None:
+    """Targets keep one (text, row) pair for a key that names one row (most keys), a list
+    for two or more, and `entries` reads either as the list of pairs in sheet order."""
+    tabs = {"Accounts": [["ID", "Name"], ["ACC-0001", "Acme"], ["acc-0001", "Beta"], ["ACC-0002", "Acme"],
+                         ["ACC-0003", "Gamma"]]}
+    crm = read_crm(snapshot(tabs), Config())
+    targets = crm.targets["accounts"]
+    assert targets.ids["acc-0002"].__class__ is tuple and targets.names["gamma"].__class__ is tuple
+    assert [(form, row.row) for form, row in entries(targets.ids["acc-0001"])] == [("ACC-0001", 2), ("acc-0001", 3)]
+    assert [(form, row.row) for form, row in entries(targets.names["acme"])] == [("Acme", 2), ("Acme", 4)]
+    assert entries(None) == []
+    assert [row.row for _, row in targets.find("Gamma")[0]] == [5]
+    assert [row.row for _, row in targets.find("acme")[0]] == [2, 4]

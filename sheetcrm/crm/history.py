@@ -27,7 +27,7 @@ from sheetcrm.records import Lead, Opportunity
 State = tuple[str, Decimal | None]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class HistoryRow:
     """One logged change. `from_value`/`to_value` are the words as the tab shows them (a row
     keeps the text it was written with); `from_key`/`to_key` the canonical stage or status

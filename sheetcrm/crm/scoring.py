@@ -130,7 +130,7 @@ class ScoringSettings(BaseModel):
         check_columns(self.rules, custom_fields)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LeadScore:
     lead_id: str
     score: int                      # 0..100
