@@ -10,7 +10,7 @@ import gettext as stdlib_gettext
 import json
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from decimal import Decimal
 from pathlib import Path
 from contextlib import contextmanager
@@ -494,7 +494,7 @@ def score(target: Target, as_of: dt.datetime | None, evaluate: bool, seed: int, 
     ranked = sorted(results.scoring.scores.values(), key=lambda s: (-s.score, s.lead_id))
     if fmt == "json":
         echo_json(json.dumps({"method": results.scoring.method, "note": results.scoring.note,
-                               "scores": [vars(s) for s in ranked]}, ensure_ascii=False, indent=2))
+                               "scores": [asdict(s) for s in ranked]}, ensure_ascii=False, indent=2))
         return
     method = results.scoring.method
     echo(_("{method}: {note}", method=method_name(method), note=results.scoring.note))

@@ -106,3 +106,21 @@ def test_forecast_json_attainment_is_a_fraction(tmp_path):
     assert february["attainment"] == pytest.approx(float(won / 30000), abs=1e-12)
     for c in data["stage_calibration"]:
         assert c["configured"] is None or 0 <= c["configured"] <= 1
+
+
+def test_score_json_gives_every_field_of_each_lead_score(tmp_path) -> None:
+    """`score --format json`: each lead's score with all of its fields, in field order, highest
+    first (lead scores are slotted objects, so they are written out field by field)."""
+    from dataclasses import fields
+
+    from sheetcrm.crm.scoring import LeadScore
+
+    assert sheetcrm("demo", "--rows", "60", "--workbook", "crm.xlsx", cwd=tmp_path).returncode == 0
+    done = sheetcrm("score", "--workbook", "crm.xlsx", "--as-of", AS_OF, "--format", "json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["method"] in {"learned", "rules"} and out["scores"]
+    assert all(list(s) == [f.name for f in fields(LeadScore)] for s in out["scores"])
+    assert [s["score"] for s in out["scores"]] == sorted((s["score"] for s in out["scores"]), reverse=True)
+    assert all(0 <= s["score"] <= 100 and s["grade"] in "ABCD" and s["lead_id"].startswith("LEAD-")
+               for s in out["scores"])
