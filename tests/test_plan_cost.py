@@ -143,6 +143,32 @@ def test_a_tab_of_dates_read_back_as_serial_numbers_is_unchanged_and_a_changed_d
     assert got == _cell_by_cell("T", Grid(rows=served), wanted) == [(9, 3, 1), (58, 2, wanted[57][1])]
 
 
+def test_a_history_tab_as_google_serves_it_plans_nothing_and_works_out_each_date_once(monkeypatch):
+    """A history tab read from Google: its dates as serial numbers, its Decimals as numbers,
+    its trailing empty cells trimmed. Each row is compared whole as read, each distinct date's
+    serial number worked out once for the tab (26k rows at 10k leads, a few hundred days)."""
+    import sheetcrm.plan as plan_module
+    from sheetcrm.workbook import serial_number
+
+    days = [dt.date(2026, 3, d) for d in range(1, 6)]
+    wanted = [["Deal", "From", "To", "Changed At", "Amount", "Note"]] + [
+        [f"OPP-{i:04d}", None, "Proposal", days[i % 5], Decimal(i) / 4, None] for i in range(1, 300)]
+    served = [[serial_number(v) if isinstance(v, dt.date) else cell_value(v) for v in row] for row in wanted]
+    served = [row[:-1] if row[-1] is None else row for row in served]  # Google trims the empty last cell
+    calls = []
+
+    def counted(v):
+        calls.append(v)
+        return serial_number(v)
+
+    monkeypatch.setattr(plan_module, "serial_number", counted)
+    assert tab_writes("T", Grid(rows=served), wanted) == []
+    assert sorted(set(calls)) == days and len(calls) == len(days)
+    served[40][3] += 1  # a day later
+    got = [(w.row, w.col, w.value) for w in tab_writes("T", Grid(rows=served), wanted)]
+    assert got == [(41, 4, wanted[40][3])]
+
+
 def test_a_row_padded_with_empty_cells_writes_nothing_and_a_changed_one_its_cells():
     grid = Grid(rows=[["ACC-1", 1, dt.date(2026, 1, 2)], ["ACC-2", True]])
     padded = [["ACC-1", Decimal("1.00"), dt.date(2026, 1, 2), None, ""], ["ACC-2", True, None]]
