@@ -4,8 +4,9 @@ For each backend (Google Sheets through the emulator, and .xlsx) and each size (
 100k leads by default), the demo CRM (`sheetcrm demo --rows N`, settled until a sync plans
 nothing) is measured, each figure in a fresh process so no phase inherits another's memory:
 
-- decode: Google, `json.loads` of the values.batchGet answer a read asks for (the bytes
-  already in memory, as received and un-gzipped; orjson's time alongside); .xlsx, calamine's
+- decode: Google, `json.loads` of the values.batchGet answer a read asks for (the same request,
+  compact JSON as the read asks for it; the bytes already in memory, as received and
+  un-gzipped; orjson's time alongside); .xlsx, calamine's
   load of the file (`CalamineWorkbook.from_path` and `to_python` of every worksheet);
 - no-op sync: `sync()` of the settled workbook, which plans and writes nothing;
 - one-row change: `sync()` after one deal's Amount was changed (by another process, as a
@@ -136,12 +137,14 @@ def child_decode(target: str) -> dict:
     from gspread.urls import SPREADSHEET_VALUES_BATCH_URL
     from gspread.utils import absolute_range_name
 
+    from sheetcrm.workbook.gsheets import COMPACT
+
     book = _book(target)
     book._open()
     titles = [t for t, sheet in book._sheets.items() if sheet.hold is None]
     http = book.client.http_client
-    response = http.request("get", SPREADSHEET_VALUES_BATCH_URL % book.key, params={
-        "ranges": [absolute_range_name(t) for t in titles], "valueRenderOption": "UNFORMATTED_VALUE",
+    response = http.request("get", SPREADSHEET_VALUES_BATCH_URL % book.key, params={  # the read's own request
+        **COMPACT, "ranges": [absolute_range_name(t) for t in titles], "valueRenderOption": "UNFORMATTED_VALUE",
         "dateTimeRenderOption": "SERIAL_NUMBER", "majorDimension": "ROWS"})
     body, wire = response.content, response.raw.tell()
     gzipped = response.headers.get("Content-Encoding") == "gzip"

@@ -207,7 +207,11 @@ class Emulator:
                 handler.reset_connection()
                 return
         record.status = status
-        record.response = data = b"" if payload is None else pretty_json(payload).encode("utf-8")
+        # Google indents its answers unless the request says prettyPrint=false (a standard
+        # query parameter of every Google API), then answers without a space or a line break.
+        compact = record.query.get("prettyPrint", [""])[-1].lower() == "false"
+        record.response = data = (b"" if payload is None else compact_json(payload).encode("utf-8") if compact
+                                  else pretty_json(payload).encode("utf-8"))
         if data and accepts_gzip(handler.headers.get("Accept-Encoding")):
             # As Google does (tests/fixtures/sheets-cassettes: every answer with a body came
             # gzipped to requests' "Accept-Encoding: gzip, deflate"; an empty 204 did not).
@@ -304,6 +308,11 @@ def accepts_gzip(header: str | None) -> bool:
 # Every newline the C encoder writes with these separators is one: newlines in strings are escaped.
 _GRID_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",\n", ": "))
 _SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def compact_json(obj) -> str:
+    """An answer to a request with prettyPrint=false: no whitespace between tokens."""
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
 
 
 def pretty_json(obj) -> str:

@@ -106,7 +106,12 @@ from . import (CellValue, CellWrite, Chart, ColumnFormat, Grid, Guide, Plan, Sna
 MAX_PAYLOAD = 2_000_000  # Google's recommended maximum for one request body
 MAX_BLOCK_ROWS = 2_000   # rows per updateCells request, so no single request nears the payload limit
 RETRY_STATUSES = {429, 500, 502, 503, 504}
-METADATA = {"includeGridData": "false",
+# Every read sheetcrm makes asks for compact JSON: Google indents its answers unless told
+# `prettyPrint=false` (a standard query parameter of every Google API, default true; Google's
+# own Python clients send it, googleapis/python-cloud-core#28). A 10k-lead values read is 23 MB
+# indented, about half that compact, and a read's peak memory holds it twice (bytes and parser).
+COMPACT = {"prettyPrint": "false"}  # not for people: query parameter
+METADATA = {**COMPACT, "includeGridData": "false",
             "fields": "properties.title,sheets(merges,"
                       "properties(sheetId,title,index,hidden,gridProperties(rowCount,columnCount)),"
                       "charts(chartId,spec.title),protectedRanges(protectedRangeId,description),"
@@ -372,8 +377,9 @@ class GoogleSheetsWorkbook:
             # gspread's values_batch_get, but decoded from the bytes as received (`decode`).
             response = self.client.http_client.request(
                 "get", SPREADSHEET_VALUES_BATCH_URL % self.key,
-                params={"ranges": [absolute_range_name(t) for t in titles], "valueRenderOption": "UNFORMATTED_VALUE",
-                        "dateTimeRenderOption": "SERIAL_NUMBER", "majorDimension": "ROWS"})
+                params={**COMPACT, "ranges": [absolute_range_name(t) for t in titles],
+                        "valueRenderOption": "UNFORMATTED_VALUE", "dateTimeRenderOption": "SERIAL_NUMBER",
+                        "majorDimension": "ROWS"})
         except APIError as e:
             raise self._error(e) from None
         value_ranges = decode(response.content).get("valueRanges", [])
@@ -402,7 +408,7 @@ class GoogleSheetsWorkbook:
         if not ranges:
             return
         try:
-            answer = self.client.http_client.fetch_sheet_metadata(self.key, params={"ranges": ranges,
+            answer = self.client.http_client.fetch_sheet_metadata(self.key, params={**COMPACT, "ranges": ranges,
                                                                                     "fields": FORMATS})
         except APIError as e:
             raise self._error(e) from None
@@ -554,7 +560,7 @@ class GoogleSheetsWorkbook:
         try:
             answer = columns and self.client.http_client.values_batch_get(
                 self.key, [absolute_range_name(tab, _column_range(col)) for tab, col in columns],
-                params={"valueRenderOption": "FORMULA", "dateTimeRenderOption": "SERIAL_NUMBER",
+                params={**COMPACT, "valueRenderOption": "FORMULA", "dateTimeRenderOption": "SERIAL_NUMBER",
                         "majorDimension": "COLUMNS"})
         except APIError as e:
             raise self._error(e) from None
@@ -735,7 +741,7 @@ class GoogleSheetsWorkbook:
                 self.key, [absolute_range_name(tab, _column_range(col)) for tab, col in columns],
                 # Values as the sync's own read sees them, which the computed cells are
                 # compared with (and a read-back is told apart from a re-read by it).
-                params={"valueRenderOption": "UNFORMATTED_VALUE", "dateTimeRenderOption": "SERIAL_NUMBER",
+                params={**COMPACT, "valueRenderOption": "UNFORMATTED_VALUE", "dateTimeRenderOption": "SERIAL_NUMBER",
                         "majorDimension": "COLUMNS"})
         except APIError:
             return None

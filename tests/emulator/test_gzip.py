@@ -136,3 +136,38 @@ def test_a_sync_reads_gzipped_answers_and_they_decode_to_the_cells(monkeypatch):
         assert reads and all(0 < r.wire < len(r.response) for r in reads)
         outcome = sync(book, Config())
         assert outcome.result is not None
+
+
+def test_an_answer_asked_for_without_pretty_printing_is_compact_json_of_the_same_values():
+    """prettyPrint=false, a standard query parameter of every Google API: the answer has no
+    space or line break between tokens, and reads as the same JSON; by default it is indented."""
+    with Emulator() as emu:
+        sid = emu.create_spreadsheet("CRM", {"Deals": ROWS})
+        pretty = _get(emu, _batch_get(sid), None)
+        compact = _get(emu, _batch_get(sid) + "&prettyPrint=false", None)
+        assert pretty.status == compact.status == 200
+        assert json.loads(compact.body) == json.loads(pretty.body)
+        assert compact.body == json.dumps(json.loads(pretty.body), ensure_ascii=False,
+                                          separators=(",", ":")).encode()
+        assert b"\n" in pretty.body and len(compact.body) < len(pretty.body) * 0.7
+        assert _get(emu, _batch_get(sid) + "&prettyPrint=true", None).body == pretty.body
+
+
+def test_every_read_a_sync_makes_asks_for_compact_json(monkeypatch):
+    """sheetcrm's reads (metadata, values, number formats, a write's guard and read-back) carry
+    prettyPrint=false: the answers are about half their indented size, and a read's peak
+    memory holds the answer twice (its bytes and the parser's)."""
+    tabs = {"Opportunities": [["ID", "Name", "Probability", "Amount"], ["OPP-0001", "Deal", 0.5, 1000]],
+            "Deals": ROWS}
+    with Emulator() as emu:
+        sid = emu.create_spreadsheet("CRM", tabs)
+        monkeypatch.setenv(EMULATOR_ENV, emu.host)
+        book = GoogleSheetsWorkbook(connect(None).client, sid)
+        start = len(emu.requests)
+        outcome = sync(book, Config())
+        assert outcome.result is not None
+        sync(book, Config())
+        reads = [r for r in emu.requests[start:] if r.method == "GET"]
+        assert len({r.path.rsplit("/", 1)[-1] for r in reads}) >= 2 and len(reads) >= 5
+        assert all(r.query.get("prettyPrint") == ["false"] for r in reads), [(r.path, r.query) for r in reads]
+        assert all(b"\n" not in r.response for r in reads)
