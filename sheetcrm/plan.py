@@ -75,8 +75,11 @@ def _as_read(row: list[Any], serials: dict[dt.date, float]) -> list[Any]:
     `cell_value` writes. For such a row, Python's == of the whole lists then agrees with
     `same_value` cell by cell (bools aside, which `_no_bool_as_number` checks), in one
     comprehension instead of two `_canonical` calls per cell. Other types are left as they are
-    (a subclass of date too: its row is then compared cell by cell)."""
+    (a subclass of date too: its row is then compared cell by cell). Only plain dates are
+    remembered: two aware datetimes of one instant in two zones are equal keys, with two
+    serial numbers."""
     return [v if (kind := v.__class__) not in _AS_READ else cell_value(v) if kind is Decimal
+            else serial_number(v) if kind is not dt.date
             else serials[v] if v in serials else serials.setdefault(v, serial_number(v)) for v in row]
 
 

@@ -169,6 +169,21 @@ def test_a_history_tab_as_google_serves_it_plans_nothing_and_works_out_each_date
     assert got == [(41, 4, wanted[40][3])]
 
 
+def test_two_aware_datetimes_of_one_instant_keep_their_own_serial_numbers():
+    """A serial number drops the time zone, so 12:00 UTC and 13:00 at +01:00 (equal as Python
+    compares them) are two serial numbers: the remembered serial numbers of a tab's dates must
+    not give one for the other, or a changed cell would be taken for unchanged."""
+    from sheetcrm.workbook import serial_number
+
+    utc, plus_one = dt.timezone.utc, dt.timezone(dt.timedelta(hours=1))
+    noon, one_pm = dt.datetime(2026, 1, 1, 12, tzinfo=utc), dt.datetime(2026, 1, 1, 13, tzinfo=plus_one)
+    assert noon == one_pm and serial_number(noon) != serial_number(one_pm)
+    grid = Grid(rows=[["x", serial_number(noon)], ["y", serial_number(noon)]])
+    wanted = [["x", noon], ["y", one_pm]]
+    got = [(w.row, w.col, w.value) for w in tab_writes("T", grid, wanted)]
+    assert got == _cell_by_cell("T", grid, wanted) == [(2, 2, one_pm)]
+
+
 def test_a_row_padded_with_empty_cells_writes_nothing_and_a_changed_one_its_cells():
     grid = Grid(rows=[["ACC-1", 1, dt.date(2026, 1, 2)], ["ACC-2", True]])
     padded = [["ACC-1", Decimal("1.00"), dt.date(2026, 1, 2), None, ""], ["ACC-2", True, None]]
