@@ -137,14 +137,12 @@ def child_decode(target: str) -> dict:
     from gspread.urls import SPREADSHEET_VALUES_BATCH_URL
     from gspread.utils import absolute_range_name
 
-    from sheetcrm.workbook.gsheets import COMPACT
-
     book = _book(target)
     book._open()
     titles = [t for t, sheet in book._sheets.items() if sheet.hold is None]
     http = book.client.http_client
     response = http.request("get", SPREADSHEET_VALUES_BATCH_URL % book.key, params={  # the read's own request
-        **COMPACT, "ranges": [absolute_range_name(t) for t in titles], "valueRenderOption": "UNFORMATTED_VALUE",
+        "ranges": [absolute_range_name(t) for t in titles], "valueRenderOption": "UNFORMATTED_VALUE",
         "dateTimeRenderOption": "SERIAL_NUMBER", "majorDimension": "ROWS"})
     body, wire = response.content, response.raw.tell()
     gzipped = response.headers.get("Content-Encoding") == "gzip"

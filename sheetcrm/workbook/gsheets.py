@@ -85,7 +85,7 @@ import random
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 import gspread
 import orjson
@@ -106,12 +106,13 @@ from . import (CellValue, CellWrite, Chart, ColumnFormat, Grid, Guide, Plan, Sna
 MAX_PAYLOAD = 2_000_000  # Google's recommended maximum for one request body
 MAX_BLOCK_ROWS = 2_000   # rows per updateCells request, so no single request nears the payload limit
 RETRY_STATUSES = {429, 500, 502, 503, 504}
-# Every read sheetcrm makes asks for compact JSON: Google indents its answers unless told
-# `prettyPrint=false` (a standard query parameter of every Google API, default true; Google's
-# own Python clients send it, googleapis/python-cloud-core#28). A 10k-lead values read is 23 MB
-# indented, about half that compact, and a read's peak memory holds it twice (bytes and parser).
+# Every request sheetcrm makes asks for compact JSON (`SheetsHTTPClient.request`): Google
+# indents its answers unless told `prettyPrint=false` (a standard query parameter of every
+# Google API, default true; Google's own Python clients send it, googleapis/python-cloud-core#28).
+# A 10k-lead values read is 23 MB indented, about half that compact, and a read's peak memory
+# holds it twice (bytes and parser).
 COMPACT = {"prettyPrint": "false"}  # not for people: query parameter
-METADATA = {**COMPACT, "includeGridData": "false",
+METADATA = {"includeGridData": "false",
             "fields": "properties.title,sheets(merges,"
                       "properties(sheetId,title,index,hidden,gridProperties(rowCount,columnCount)),"
                       "charts(chartId,spec.title),protectedRanges(protectedRangeId,description),"
@@ -197,6 +198,7 @@ class SheetsHTTPClient(HTTPClient):
     def request(self, method: str, endpoint: str, params: Any = None, data: Any = None, json: Any = None,
                 files: Any = None, headers: Any = None) -> requests.Response:
         kind = "read" if method.lower() == "get" else "write"
+        params = _compact(params)
         if json is not None:
             # Compact, and encoded the same way `_parts` measures it, so "every part <= 2 MB"
             # holds for the bytes on the wire (requests' own encoding adds spaces and escapes).
@@ -288,6 +290,15 @@ def _body_size(request: Any) -> int:
     return len(body) if body else 0
 
 
+def _compact(params: Any) -> Any:
+    """A request's query parameters with `COMPACT` added, unless the caller set them itself."""
+    if params is None:
+        return dict(COMPACT)
+    if isinstance(params, Mapping):
+        return {**COMPACT, **params}
+    return [*COMPACT.items(), *params]  # (name, value) pairs, as requests also takes them
+
+
 def _json_bytes(body: Any) -> bytes:
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
 
@@ -377,9 +388,8 @@ class GoogleSheetsWorkbook:
             # gspread's values_batch_get, but decoded from the bytes as received (`decode`).
             response = self.client.http_client.request(
                 "get", SPREADSHEET_VALUES_BATCH_URL % self.key,
-                params={**COMPACT, "ranges": [absolute_range_name(t) for t in titles],
-                        "valueRenderOption": "UNFORMATTED_VALUE", "dateTimeRenderOption": "SERIAL_NUMBER",
-                        "majorDimension": "ROWS"})
+                params={"ranges": [absolute_range_name(t) for t in titles], "valueRenderOption": "UNFORMATTED_VALUE",
+                        "dateTimeRenderOption": "SERIAL_NUMBER", "majorDimension": "ROWS"})
         except APIError as e:
             raise self._error(e) from None
         value_ranges = decode(response.content).get("valueRanges", [])
@@ -408,7 +418,7 @@ class GoogleSheetsWorkbook:
         if not ranges:
             return
         try:
-            answer = self.client.http_client.fetch_sheet_metadata(self.key, params={**COMPACT, "ranges": ranges,
+            answer = self.client.http_client.fetch_sheet_metadata(self.key, params={"ranges": ranges,
                                                                                     "fields": FORMATS})
         except APIError as e:
             raise self._error(e) from None
@@ -560,7 +570,7 @@ class GoogleSheetsWorkbook:
         try:
             answer = columns and self.client.http_client.values_batch_get(
                 self.key, [absolute_range_name(tab, _column_range(col)) for tab, col in columns],
-                params={**COMPACT, "valueRenderOption": "FORMULA", "dateTimeRenderOption": "SERIAL_NUMBER",
+                params={"valueRenderOption": "FORMULA", "dateTimeRenderOption": "SERIAL_NUMBER",
                         "majorDimension": "COLUMNS"})
         except APIError as e:
             raise self._error(e) from None
@@ -741,7 +751,7 @@ class GoogleSheetsWorkbook:
                 self.key, [absolute_range_name(tab, _column_range(col)) for tab, col in columns],
                 # Values as the sync's own read sees them, which the computed cells are
                 # compared with (and a read-back is told apart from a re-read by it).
-                params={**COMPACT, "valueRenderOption": "UNFORMATTED_VALUE", "dateTimeRenderOption": "SERIAL_NUMBER",
+                params={"valueRenderOption": "UNFORMATTED_VALUE", "dateTimeRenderOption": "SERIAL_NUMBER",
                         "majorDimension": "COLUMNS"})
         except APIError:
             return None

@@ -154,8 +154,8 @@ def test_an_answer_asked_for_without_pretty_printing_is_compact_json_of_the_same
 
 
 def test_every_read_a_sync_makes_asks_for_compact_json(monkeypatch):
-    """sheetcrm's reads (metadata, values, number formats, a write's guard and read-back) carry
-    prettyPrint=false: the answers are about half their indented size, and a read's peak
+    """sheetcrm's requests (the reads: metadata, values, number formats, a write's guard and
+    read-back; and the writes) carry prettyPrint=false: the answers are about half their indented size, and a read's peak
     memory holds the answer twice (its bytes and the parser's)."""
     tabs = {"Opportunities": [["ID", "Name", "Probability", "Amount"], ["OPP-0001", "Deal", 0.5, 1000]],
             "Deals": ROWS}
@@ -171,3 +171,6 @@ def test_every_read_a_sync_makes_asks_for_compact_json(monkeypatch):
         assert len({r.path.rsplit("/", 1)[-1] for r in reads}) >= 2 and len(reads) >= 5
         assert all(r.query.get("prettyPrint") == ["false"] for r in reads), [(r.path, r.query) for r in reads]
         assert all(b"\n" not in r.response for r in reads)
+        # The writes too: every request goes through the one client (`SheetsHTTPClient.request`).
+        writes = [r for r in emu.requests[start:] if r.method == "POST"]
+        assert writes and all(r.query.get("prettyPrint") == ["false"] for r in writes)
