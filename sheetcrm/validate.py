@@ -496,9 +496,8 @@ def _check_unique_ids(table: Table, report: Report, keys: dict[str, str]) -> dic
         if not ((row_id.isascii() and match(row_id)) or match(cells.canonical_text(row_id))):
             off_pattern.append(row)
     if "" in ids:  # an empty ID is no target (build_targets keeps only IDs with text)
-        kept = [(form, row) for form, row in entries(ids.pop("")) if form]
-        if kept:
-            ids[""] = kept[0] if len(kept) == 1 else kept
+        for hit in [(form, row) for form, row in entries(ids.pop("")) if form]:
+            _add_hit(ids, "", hit)
     example = f"{prefix}-0001"
     for row in off_pattern[:_ID_PATTERN_CELLS]:
         _cell_issue(report, "warning", table, row, "id", row.raw_id, "id_pattern",
