@@ -184,7 +184,14 @@ def test_google_charts_are_added_once_in_the_sync_batch(emu, demo_google):
         [domain] = basic["domains"][0]["domain"]["sourceRange"]["sources"]
         assert domain == {"sheetId": sheets[tab].id, "startRowIndex": 0, "endRowIndex": 7,
                           "startColumnIndex": 0, "endColumnIndex": 1}
-        assert chart["position"]["overlayPosition"]["anchorCell"]["sheetId"] == sheets[tab].id
+        anchor = chart["position"]["overlayPosition"]["anchorCell"]
+        assert anchor["sheetId"] == sheets[tab].id
+        assert anchor["columnIndex"] < sheets[tab].column_count  # inside the grid, which has no spare columns
+    # The tabs sheetcrm made are as wide as what they hold (or their chart's anchor): Google
+    # counts every cell of a grid against its 10M-cell cap.
+    made = {"Pipeline": 6, "Forecast": 11, "Stage History": 5, "Lead Status History": 4}
+    assert {tab: sheets[tab].column_count for tab in made} == made
+    assert all(sheets[tab].row_count >= 100 for tab in made)  # rows to type into below
     charts_before = {tab: sheets[tab].charts for tab in CHARTS}
 
     t.reset()
@@ -301,5 +308,6 @@ def test_google_chart_on_a_tab_created_in_the_same_batch(emu):
     t.book.write(plan)
     sheet = stored(emu, key)["Trend"]
     assert [c["spec"]["title"] for c in sheet.charts] == ["Amount by month"]
+    assert (sheet.row_count, sheet.column_count) == (100, 4)  # the chart's anchor, column D, inside the grid
     [series] = sheet.charts[0]["spec"]["basicChart"]["series"]
     assert series["series"]["sourceRange"]["sources"][0]["sheetId"] == sheet.id

@@ -602,16 +602,26 @@ class GoogleSheetsWorkbook:
         for w in writes:
             rows, cols = need.get(w.tab, (0, 0))
             need[w.tab] = (max(rows, w.row), max(cols, w.col))
+        for chart in plan.charts:  # its anchor cell inside the grid (new tabs have no spare columns)
+            known = self._sheets.get(chart.tab)
+            if (known is not None or chart.tab in plan.new_tabs) and chart.last_row >= chart.first_row and (
+                    known is None or chart.title not in known.charts.values()):
+                rows, cols = need.get(chart.tab, (1, 1))
+                need[chart.tab] = (rows, max(cols, chart.anchor_col))
         sheets = dict(self._sheets)
         for title in plan.new_tabs:
             if title in sheets:
                 continue
             sheet_id = _fresh_id(used)
             rows, cols = need.get(title, (1, 1))
+            # Rows to type into below, but no empty columns: Google counts every cell of a
+            # grid against its 10M-cell cap, and a 4-column history tab of 200k rows padded to
+            # 10 columns would spend 1.2M of them on nothing.
+            rows = max(rows, 100)
             sheets[title] = _Sheet(sheet_id, rows, cols)
             out.append({"addSheet": {"properties": {
                 "sheetId": sheet_id, "title": title,
-                "gridProperties": {"rowCount": max(rows, 100), "columnCount": max(cols, 10), "frozenRowCount": 1},
+                "gridProperties": {"rowCount": rows, "columnCount": cols, "frozenRowCount": 1},
                 **({"hidden": True} if title in plan.hide else {})}}})
             out.append({"repeatCell": {
                 "range": {"sheetId": sheet_id, "startRowIndex": 0, "endRowIndex": 1},
