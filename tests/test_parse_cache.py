@@ -301,6 +301,56 @@ def test_a_column_whose_inferred_type_changes_parses_its_unchanged_rows_again() 
     assert memo.parsed >= 90  # the unchanged rows were validated again under the column's new type
 
 
+def test_a_changed_tab_pickles_again_only_the_chunks_whose_rows_changed() -> None:
+    """A changed tab's parse is kept in chunks of rows (`table.CHUNK`): a chunk whose rows are
+    the ones read back from the last parse keeps its bytes; one with a changed row, or a row
+    whose other fields changed (its ID cell turned into a formula: same cells, same row key),
+    is pickled anew, and what it holds is what a parse without the memo gives."""
+    from sheetcrm import table
+    from sheetcrm.workbook import Grid, Snapshot
+
+    n = 3 * table.CHUNK + 5
+    rows = [["ID", "Last Name", "Status", "Budget"]]
+    rows += [[f"LEAD-{i:05d}", "Doe", "New", 1000 + i] for i in range(n)]
+
+    def kept(memo) -> list[bytes]:
+        _header, blobs, _leftovers, _issues = pickle.loads(memo.current[("leads", "Leads")].blob)
+        return blobs
+
+    def read(snapshot: Snapshot, memo):
+        crm = read_crm(snapshot, Config(), memo=memo)
+        plain = read_crm(snapshot, Config())
+        assert [(r.row, r.id, r.record, r.raw_id, r.target, r.id_fixed) for r in crm.tables["leads"].rows] == \
+            [(r.row, r.id, r.record, r.raw_id, r.target, r.id_fixed) for r in plain.tables["leads"].rows]
+        return crm
+
+    memo = parse_cache.RowMemo()
+    read(Snapshot({"Leads": Grid([list(r) for r in rows])}), memo)
+    first = kept(memo)
+    assert len(first) == 4
+
+    memo = memo.fresh()
+    edited = [list(r) for r in rows]
+    edited[table.CHUNK + 10][1] = "Roe"  # a row of the second chunk
+    read(Snapshot({"Leads": Grid(edited)}), memo)
+    second = kept(memo)
+    assert memo.parsed == 1
+    assert [a == b for a, b in zip(first, second)] == [True, False, True, True]
+
+    memo = memo.fresh()
+    fixed = Grid([list(r) for r in edited], formulas={(2 * table.CHUNK + 3, 0)})
+    crm = read(Snapshot({"Leads": fixed}), memo)
+    third = kept(memo)
+    assert memo.parsed == 0  # the row's cells are the same: its parse is reused, its Row is not
+    assert [a == b for a, b in zip(second, third)] == [True, True, False, True]
+    assert crm.tables["leads"].rows[2 * table.CHUNK + 2].id_fixed
+
+    memo = memo.fresh()  # and read back whole from the chunks
+    again = read(Snapshot({"Leads": Grid([list(r) for r in edited], formulas=set(fixed.formulas))}), memo)
+    assert memo.parsed == 0 and memo.reused == n
+    assert again.tables["leads"].rows[2 * table.CHUNK + 2].id_fixed
+
+
 def test_a_result_is_remembered_by_its_inputs_values_not_their_objects() -> None:
     memo = parse_cache.RowMemo()
     calls = []
