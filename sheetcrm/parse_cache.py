@@ -78,6 +78,12 @@ def code_version() -> str:
     return digest.hexdigest()
 
 
+# Worked out as the code is imported, not when a memo is first used: a process that imported
+# this code and read the files after an upgrade on disk (the demo writes for minutes before its
+# first sync) would stamp its memo with the new code's version.
+code_version()
+
+
 @dataclass(frozen=True)
 class TabEntry:
     """One tab's part of the memo: the key of the tab as it was read, and its parse pickled
@@ -214,7 +220,7 @@ class RowMemo:
         digest = value_digest((self.version, name, inputs))
         key = None if digest is None else b"result:" + digest
         found = self.unchanged(("result", name), key)
-        if found is not None:
+        if isinstance(found, tuple) and len(found) == 1:
             self.recalled.append(name)
             return found[0]
         value = compute()

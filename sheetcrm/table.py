@@ -341,10 +341,10 @@ def parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, ct
         return _parse_table(spec, title, grid, settings, ctx, report, language)
     name = (spec.key, title)
     key = memo.tab_key(grid, spec.key, title, settings, ctx, language, current())
-    parse = memo.unchanged(name, key)
+    parse = _kept(memo.unchanged(name, key))
     if parse is not None:
-        header, blobs, leftovers, issues = parse
-        rows = [row for chunk in _chunks(blobs) for row in chunk.rows]
+        header, chunks, leftovers, issues = parse
+        rows = [row for chunk in chunks for row in chunk.rows]
         for row in (*rows, *leftovers):
             row.cells = grid.rows[row.row - 1]  # not stored: the same grid holds them
         _grid_text(rows, header)
@@ -352,8 +352,8 @@ def parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, ct
         for issue in issues:
             report.add(issue)
         return Table(spec, title, header, rows, leftovers)
-    before = memo.before(name)
-    old = _chunks(before[1]) if before is not None else []
+    before = _kept(memo.before(name))
+    old = before[1] if before is not None else []
     rows_memo = _RowsMemo(memo, {pair[0]: pair[1] for chunk in old for pair in chunk.keyed if pair is not None})
     said = Report(limit=sys.maxsize)
     table = _parse_table(spec, title, grid, settings, ctx, said, language, rows_memo)
@@ -389,9 +389,20 @@ class _Chunk:
     keyed: list[tuple[bytes, Entry] | None]
 
 
-def _chunks(blobs: list[bytes]) -> list[_Chunk]:
-    with paused_collector():
-        return [_Chunk(blob, *pickle.loads(blob)) for blob in blobs]
+def _kept(parse: Any) -> tuple[Header, list[_Chunk], list[Row], tuple[Issue, ...]] | None:
+    """A tab's parse as `parse_table` kept it, its chunks unpickled; None when it is not of
+    that shape (a memo made by other code under the same version: a sheetcrm upgraded on disk
+    while a process that had read the old code was running), and then the tab is parsed."""
+    try:
+        header, blobs, leftovers, issues = parse
+        with paused_collector():
+            chunks = [_Chunk(blob, *pickle.loads(blob)) for blob in blobs]
+    except Exception:  # noqa: BLE001 - any damage is a parse of the tab, never an error
+        return None
+    if not (isinstance(header, Header) and all(len(c.rows) == len(c.keyed) and isinstance(c.rows[0], Row)
+                                               for c in chunks)):
+        return None
+    return header, chunks, leftovers, issues
 
 
 def _chunk_blob(rows: list[Row], keyed: list[tuple[bytes, Entry] | None], old: _Chunk | None) -> bytes:
