@@ -159,7 +159,7 @@ def test_record_values_read_as_the_dict_they_stand_for():
 
     record = _demo_crm().tables["leads"].rows[0].record
     values = record_values(record)
-    values.more.update(score=5, owner="Zed", row=3, Region="North")
+    values.compute({"score": 5, "owner": "Zed", "row": 3, "Region": "North"})
     expected = record.model_dump()
     expected.update(record.custom)
     expected.update(score=5, owner="Zed", row=3, Region="North")
@@ -169,3 +169,15 @@ def test_record_values_read_as_the_dict_they_stand_for():
     with pytest.raises(KeyError):
         values["custom"]
     assert record.row != 3 and record.owner != "Zed"  # the record itself is unchanged
+    # A computed value over a custom column of the same name wins, in the custom column's place;
+    # computed again, the new values stand alone.
+    own = record.model_copy(update={"custom": {"Region": "South", "id": "X", "Tier": "B"}})
+    values = record_values(own)
+    values.compute({"score": 5, "Region": "North"})
+    expected = {**own.model_dump(), "Region": "South", "id": "X", "Tier": "B"}
+    expected.update(score=5, Region="North")
+    assert list(values.items()) == list(expected.items()) and "Tier" in values and values.get("score") == 5
+    values.compute({"grade": "A"})
+    assert "score" not in values and values["grade"] == "A" and values["Region"] == "South"
+    assert list(values) == [*own.model_dump(), "Region", "Tier", "grade"]  # its ID a field's, in the field's place
+    assert own.custom == {"Region": "South", "id": "X", "Tier": "B"}  # shared, never written

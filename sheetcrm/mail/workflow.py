@@ -142,12 +142,12 @@ def email_context(crm: Crm, config: Config, found: Origin, locale: str) -> dict[
         text = subject.values.get(key)
         rows = crm.find(tab, text) if text else []
         if len(rows) == 1 and rows[0].record is not None and rows[0].id:
-            subject.related[rel] = _subject(rel, rows[0])
+            subject.relate(rel, _subject(rel, rows[0]))
             labels[rel] = _labels(tab, locale)
     if kind == "task" and (about := _find(crm, str(subject.values.get("related") or ""))) is not None:
         rel_kind, rel_row = about
         if rel_row.record is not None:
-            subject.related[rel_kind] = _subject(rel_kind, rel_row)
+            subject.relate(rel_kind, _subject(rel_kind, rel_row))
             labels[rel_kind] = _labels(KINDS[rel_kind], locale)
     owner = subject.owner
     words = record_words(crm, words_of(crm, config).spelled)

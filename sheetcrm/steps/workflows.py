@@ -233,7 +233,9 @@ def build_world(ctx: SyncContext) -> World:
             if record is None or not row.id or row.assigned:
                 continue  # a row whose ID this sync hands out is seen from the next (its ID has landed)
             values = record_values(record)
-            is_open = computed(row, record, values.more)
+            more: dict[str, Any] = {}
+            is_open = computed(row, record, more)
+            values.compute(more)
             # Positional: keywords double the cost of the 27k Subjects at 10k leads.
             subject = Subject(kind, row.id, values, values.get("owner"), is_open, values.get("email"))
             subjects.append(subject)
@@ -275,8 +277,8 @@ _EXCLUDED: dict[type, frozenset[str]] = {}  # record class -> its fields `model_
 
 
 def record_values(record: Record) -> RecordValues:
-    """`record.model_dump()` then its custom columns (header text -> value), as a mapping whose
-    `more` (holding the custom columns) is the caller's to fill. Records are flat and frozen
+    """`record.model_dump()` then its custom columns (header text -> value), as a mapping to
+    which the caller adds what it computes (`RecordValues.compute`). Records are flat and frozen
     (records.py: scalars only, no serializers), so their `__dict__` without the excluded fields
     (row, custom) is what `model_dump` returns, in the same order, at a tenth of its cost (27k
     records at 10k leads), and is shared, not copied (`RecordValues`)."""
@@ -284,7 +286,7 @@ def record_values(record: Record) -> RecordValues:
     excluded = _EXCLUDED.get(cls)
     if excluded is None:
         excluded = _EXCLUDED[cls] = frozenset(n for n, f in cls.model_fields.items() if f.exclude)
-    return RecordValues(record.__dict__, excluded, dict(record.custom))
+    return RecordValues(record.__dict__, excluded, record.custom)
 
 
 def _computed_values(kind: str, ctx: SyncContext, stages: StageTable, metrics: dict[str, Any],
@@ -362,22 +364,22 @@ def _relate(ctx: SyncContext, w: World, by_id: dict[str, Subject]) -> None:
     for kind in ("opportunity", "case"):
         for s in w.subjects.get(kind, []):
             if (target := account(s.values.get("account"))) is not None:
-                s.related["account"] = target
+                s.relate("account", target)
             if (target := contact(s.values.get("contact"))) is not None:
-                s.related["contact"] = target
+                s.relate("contact", target)
     for s in w.subjects.get("contact", []):
         if (target := account(s.values.get("account"))) is not None:
-            s.related["account"] = target
+            s.relate("account", target)
     for s in w.subjects.get("account", []):
         # An account's email goes to its Primary Contact (crm/workflows._recipient).
         if (target := contact(s.values.get("primary_contact"))) is not None:
-            s.related["contact"] = target
+            s.relate("contact", target)
     for s in w.subjects.get("task", []):
         target = by_id.get(s.values.get("related") or "")
         if target is not None:
-            s.related[target.kind] = target
+            s.relate(target.kind, target)
             for relation, other in target.related.items():
-                s.related.setdefault(relation, other)
+                s.relate(relation, other, replace=False)
 
 
 # -- the writes ----------------------------------------------------------------------------------
