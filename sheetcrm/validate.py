@@ -160,27 +160,33 @@ def row_label(row: Row) -> str:
 
 
 # What a key names in a Targets map: (the text the engine knows the row by, the row). One
-# row, as most keys name, is kept as its pair alone; two or more as a list of them in sheet
-# order. A list for every key was 9 MB at 10k leads (90 MB at 100k), a tenth of a sync's peak.
+# row, as most keys name, is kept as its pair alone, or as the Row alone when that text is its
+# ID (every key of `Targets.ids`); two or more as a list of pairs in sheet order. A list for
+# every key was 9 MB at 10k leads (90 MB at 100k), and a pair for every ID 28 MB at 100k.
 Hit = tuple[str, Row]
-Hits = Hit | list[Hit]
+Hits = Row | Hit | list[Hit]
 
 
 def entries(found: Hits | None) -> list[Hit]:
     """The (text, row) pairs of a Targets map's value, in sheet order ([] for None)."""
     if found is None:
         return []
-    return [found] if found.__class__ is tuple else found  # type: ignore[list-item,return-value]
+    kind = found.__class__
+    if kind is list:
+        return found  # type: ignore[return-value]
+    if kind is tuple:
+        return [found]  # type: ignore[list-item]
+    return [(found.id, found)]  # type: ignore[union-attr,list-item]
 
 
 def _add_hit(found: dict[str, Hits], key: str, hit: Hit) -> None:
     same = found.get(key)
     if same is None:
-        found[key] = hit
-    elif same.__class__ is tuple:
-        found[key] = [same, hit]  # type: ignore[list-item]
-    else:
+        found[key] = hit[1] if hit[0] == hit[1].id else hit
+    elif same.__class__ is list:
         same.append(hit)  # type: ignore[union-attr]
+    else:
+        found[key] = [*entries(same), hit]
 
 
 @dataclass
@@ -377,10 +383,10 @@ def _lookup(crm: Crm, table: Table, row: Row, rule: _Rule, targets: list[tuple[s
         if rows is None and not ids_only:
             rows = target.names.get(value_key)
         if rows:
-            if single is not None or rows.__class__ is not tuple:  # a list names two rows or more
+            if single is not None or rows.__class__ is list:  # a list names two rows or more
                 single = None
                 break
-            single = (tab, rows)
+            single = (tab, entries(rows)[0])
     else:
         if single is not None:
             return _form(crm, *single)
@@ -410,8 +416,8 @@ def _form(crm: Crm, tab: str, found: tuple[str, Row]) -> str:
     _BY_NAME tabs its name when no other row has that name (else the ID, which still says
     which one)."""
     name = getattr(found[1].target, "name", None) if tab in _BY_NAME else None
-    if name and crm.targets[tab].names.get(crm.keys[name]).__class__ is tuple:  # this row alone
-        return name
+    if name and (alone := crm.targets[tab].names.get(crm.keys[name])) is not None and alone.__class__ is not list:
+        return name  # this row alone has the name
     return found[0]
 
 

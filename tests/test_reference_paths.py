@@ -99,13 +99,17 @@ def test_a_contact_named_by_full_name_or_email_resolves_to_it_as_written_there_a
 
 
 def test_a_key_naming_one_row_holds_its_pair_and_two_rows_a_list() -> None:
-    """Targets keep one (text, row) pair for a key that names one row (most keys), a list
-    for two or more, and `entries` reads either as the list of pairs in sheet order."""
+    """Targets keep one (text, row) pair for a key that names one row (most keys), the Row
+    alone when the text is its ID, a list for two or more, and `entries` reads each as the
+    list of pairs in sheet order."""
     tabs = {"Accounts": [["ID", "Name"], ["ACC-0001", "Acme"], ["acc-0001", "Beta"], ["ACC-0002", "Acme"],
                          ["ACC-0003", "Gamma"]]}
     crm = read_crm(snapshot(tabs), Config())
     targets = crm.targets["accounts"]
-    assert targets.ids["acc-0002"].__class__ is tuple and targets.names["gamma"].__class__ is tuple
+    from sheetcrm.table import Row
+
+    assert targets.ids["acc-0002"].__class__ is Row and targets.names["gamma"].__class__ is tuple
+    assert entries(targets.ids["acc-0002"]) == [("ACC-0002", targets.ids["acc-0002"])]
     assert [(form, row.row) for form, row in entries(targets.ids["acc-0001"])] == [("ACC-0001", 2), ("acc-0001", 3)]
     assert [(form, row.row) for form, row in entries(targets.names["acme"])] == [("Acme", 2), ("Acme", 4)]
     assert entries(None) == []
