@@ -78,10 +78,13 @@ def test_a_form_response_fires_once_per_response_from_the_armed_day():
 
 
 def test_a_quote_unanswered_n_days_fires_on_its_day_unless_a_reply_came():
-    def world(n, touched):
+    def world(n, touched):  # touched: record ID -> the days of its activities
+        from types import SimpleNamespace
+
         opp = Subject("opportunity", "OPP-0001", {})
         return _world(day(n), {"opportunity": [opp]}, quotes=[("OUT-0001", "OPP-0001", None, day(1))],
-                      touched=touched)
+                      activities=[SimpleNamespace(id=None, related=rid, date=d, type="Email", outcome=None)
+                                  for rid, days in touched.items() for d in days])
     rule = [_rule("WF-1", "opportunity", "quote unanswered 3 days")]
     assert _step(rule, [world(n, {}) for n in range(7)]) == [[], [], [], [], ["WF-1|OPP-0001|quote:OUT-0001"], [],
                                                             []]

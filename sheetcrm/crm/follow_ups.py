@@ -181,7 +181,8 @@ def stop_reason(subject: Any, world: Any, enrolled: dt.date, owner: str | None,
     if subject.kind == "lead" and values.get("status") == "Unqualified":
         return _("the lead was disqualified")
     about = {subject.id, *((c.id,) if (c := subject.related.get("contact")) is not None else ())}
-    for act_id, related, day, kind, outcome in world.activities:
+    for a in world.activities:
+        act_id, related, day, kind, outcome = a.id, a.related, a.date, a.type, a.outcome
         if (related in about and kind in REPLY_TYPES and enrolled < day <= world.as_of and act_id not in own
                 and not (kind == "Email" and outcome and any(m in outcome for m in world.sent_ids))):
             return _("the record replied ({activity} on {day})", activity=act_id or "?", day=day.isoformat())

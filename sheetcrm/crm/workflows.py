@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -414,7 +415,8 @@ class World:
     key -> the header a person reads; `dates[kind]`: the keys that hold dates; `enums[key]`:
     normalize_key(word) -> canonical value (stages, statuses); `forms`: (record ID, activity
     ID, day) of each Form Submitted activity; `quotes`: (Outbox ID, record ID, contact ID,
-    sent day) of each Sent quote; `touched[record ID]`: the days of its activities."""
+    sent day) of each Sent quote; `touched[record ID]`: the days of its activities (worked out
+    from `activities` when first asked: only a "quote unanswered" rule asks)."""
 
     as_of: dt.date
     subjects: dict[str, list[Subject]]
@@ -424,7 +426,6 @@ class World:
     enums: dict[str, dict[str, str]] = field(default_factory=dict)
     forms: list[tuple[str, str, dt.date]] = field(default_factory=list)
     quotes: list[tuple[str, str, str | None, dt.date]] = field(default_factory=list)
-    touched: dict[str, list[dt.date]] = field(default_factory=dict)
     internal: frozenset[str] = frozenset()   # the team's addresses (casefolded): [owners]
     owner_email: Mapping[str, str] = field(default_factory=dict)
     stages: tuple[str, ...] = ()
@@ -436,11 +437,20 @@ class World:
         addr = address.strip().casefold()
         return addr in self.internal or addr.rpartition("@")[2] in self.team_domains
     # Follow-up sequences (crm/follow_ups.py): `sequences` the config's, by name; `activities`
-    # (ID, related ID, day, canonical type, outcome) of every activity; `sent_ids` the
-    # Message-IDs of the Outbox's sent rows (the sender logs each as an Email activity).
+    # every activity about a record (its `id`, `related` ID, `date`, canonical `type`,
+    # `outcome`): the records themselves, where a tuple of those five was 16 MB at 100k leads;
+    # `sent_ids` the Message-IDs of the Outbox's sent rows (the sender logs each as an Email
+    # activity).
     sequences: Mapping[str, Any] = field(default_factory=dict)
-    activities: list[tuple[str | None, str, dt.date, str | None, str | None]] = field(default_factory=list)
+    activities: list[Any] = field(default_factory=list)
     sent_ids: frozenset[str] = frozenset()
+
+    @functools.cached_property
+    def touched(self) -> dict[str, list[dt.date]]:
+        days: dict[str, list[dt.date]] = {}
+        for a in self.activities:
+            days.setdefault(a.related, []).append(a.date)
+        return days
     # (kind, key) -> canonical value -> the team's word for it: a stage as the team's
     # Opportunities tab writes it ("Propuesta"), else the locale's (crm/words.py). What the Log,
     # a task's or an activity's text say; the keys and the State keep the canonical value.

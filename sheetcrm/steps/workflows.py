@@ -183,15 +183,17 @@ def build_world(ctx: SyncContext) -> World:
     crm, results, config, locale = ctx.crm, ctx.results, ctx.config, ctx.locale
     assert results is not None
     stages = StageTable.of(config.stages)
-    touched: dict[str, list[dt.date]] = {}
+    last: dict[str, dt.date] = {}  # record ID -> the day of its last activity
     activities, forms = [], []
     for a in crm.records("activities"):  # one pass over the biggest tab (20k rows at 10k leads)
         if a.related:
-            touched.setdefault(a.related, []).append(a.date)
-            activities.append((a.id, a.related, a.date, a.type, a.outcome))
+            day = a.date
+            if (seen := last.get(a.related)) is None or day > seen:
+                last[a.related] = day
+            activities.append(a)
             if a.type == "Form Submitted" and a.id:  # not for people: read as
-                forms.append((a.related, a.id, a.date))
-    w = World(as_of=ctx.as_of, subjects={}, names={}, labels={}, touched=touched,
+                forms.append((a.related, a.id, day))
+    w = World(as_of=ctx.as_of, subjects={}, names={}, labels={},
               internal=frozenset(v.strip().casefold() for v in config.owners.values()),
               owner_email=dict(config.owners), stages=tuple(s.name for s in config.stages),
               team_domains=frozenset(config.workflows.team_domains),
@@ -205,7 +207,6 @@ def build_world(ctx: SyncContext) -> World:
     w.words = _team_words(ctx)
     cases = results.cases.by_row if results.cases is not None else {}
     metrics = {o.id: m for o, m in zip(results.opportunities, results.metrics) if o.id}
-    last = {rid: max(days) for rid, days in touched.items()}
     by_id: dict[str, Subject] = {}
     for kind, tab in KINDS.items():
         spec, table = TABS.get(tab) or OPTIONAL_TABS[tab], crm.tables.get(tab)
