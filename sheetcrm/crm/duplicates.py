@@ -249,7 +249,7 @@ def phone_key(phone: str | None, region: str | None) -> str | None:
 
 # -- the records, as compared --------------------------------------------------------------
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Entity:
     """One record as the duplicate rules see it. `tab` is the CRM tab key ("leads"...)."""
 
@@ -266,7 +266,7 @@ class Entity:
     last_name: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Keys:
     """A record's values as the rules compare them (`keys_of`)."""
 

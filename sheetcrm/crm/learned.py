@@ -354,7 +354,7 @@ def _chance(z: float) -> float:
     return e / (1.0 + e)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Prediction:
     probability: float  # 0..1
     # (label, percentage points this feature adds to the probability), largest first

@@ -141,7 +141,7 @@ class Suggestion:
                  lift=format_decimal(lift, format="0.0", locale=language))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AccountView:
     """One row of the Accounts Overview. Money in the base currency; `open_cases` and
     `urgent_cases` are None when the workbook has no Cases tab."""
@@ -163,7 +163,7 @@ class AccountView:
     suggestions: tuple[Suggestion, ...] = ()
 
 
-@dataclass
+@dataclass(slots=True)
 class _Tally:
     contacts: int = 0
     open_deals: int = 0
@@ -177,7 +177,7 @@ class _Tally:
     basket: set = field(default_factory=set)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Health:
     score: int
     why: str

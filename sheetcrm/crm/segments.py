@@ -223,7 +223,7 @@ def members(segment: Segment, subjects: Iterable[Subject], columns: Mapping[str,
     return [s for s in subjects if test(getter(s, columns, enums, resolved))]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Deal:
     """A deal as the KPIs see it: `key` unique per deal (its sheet row); `stage` "open", "won"
     or "lost" (crm.stages.StageTable.kind); `amount` in the base currency, None without an

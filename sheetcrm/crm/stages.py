@@ -132,7 +132,7 @@ def is_open_task(task: Task) -> bool:
     return task.status != "Done"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OpportunityMetrics:
     probability: Decimal | None          # points, 0-100
     weighted_amount: Decimal | None      # in the opportunity's own currency, unrounded
