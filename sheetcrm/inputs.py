@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from decimal import Decimal
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -130,6 +131,9 @@ def _parse_month(raw: Any, locale: str) -> str | None:
     return month_key(day) if day else None
 
 
+_UNREAD: Any = object()
+
+
 @dataclass(frozen=True)
 class UnreadRow:
     """A history row that cannot be read: its sheet row (1-based), its cells as the tab holds
@@ -154,6 +158,9 @@ def read_history(grid: Grid | None, locale: str, names: Mapping[str, str] | None
         return rows
     text, date, number, blank = cells.parse_text, cells.parse_date, cells.parse_number, cells.is_blank
     keyed: dict[str, str | None] = {}  # _key of each word: a tab repeats a handful of stages
+    # Each amount read once, by its cell's type and value: a deal's amount repeats on each of
+    # its stage changes, and a Decimal each was 16 MB at 100k leads (Decimals are immutable).
+    amounts: dict[tuple[type, Any], Decimal | None] = {}
     for sheet_row, raw in enumerate(grid.rows[1:], 2):
         if len(raw) < 5:
             raw = list(raw) + [None] * (5 - len(raw))
@@ -170,7 +177,11 @@ def read_history(grid: Grid | None, locale: str, names: Mapping[str, str] | None
             if type(changed) is not dt.date:
                 changed = date(changed, locale)
             column = 4
-            amount = number(raw[4], locale)
+            cell = raw[4]
+            at = (cell.__class__, cell)
+            amount = amounts.get(at, _UNREAD)
+            if amount is _UNREAD:
+                amount = amounts[at] = number(cell, locale)
         except cells.CellError as e:
             if unread is not None:
                 unread.append(UnreadRow(sheet_row, list(grid.rows[sheet_row - 1]), column, e.message))

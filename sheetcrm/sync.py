@@ -32,7 +32,7 @@ from sheetcrm.mail.outbox import template_shelf
 from sheetcrm.lock import lock_dir, workbook_key
 from sheetcrm.owned import TAB_NAME_TAKEN
 from sheetcrm.parse_cache import RowMemo
-from sheetcrm.steps import STEPS, Step, SyncContext
+from sheetcrm.steps import STEPS, USES_WORLD, Step, SyncContext
 from sheetcrm.validate import Crm, read_crm, team_config
 from sheetcrm.warehouse.keep import Archive, cutoff
 from sheetcrm.warehouse.settings import Mirrored, WarehouseError
@@ -159,9 +159,13 @@ def plan_context(snapshot: Snapshot, config: Config, as_of: dt.date,
 
 def run_steps(ctx: SyncContext, steps: Sequence[Step], done: Callable[[int], None] | None = None) -> None:
     """Each step in order, its part joining the context before the next one runs; `done`
-    hears how many steps are done after each."""
+    hears how many steps are done after each. The World goes once no step left uses it
+    (`steps.USES_WORLD`)."""
+    last = max((n for n, step in enumerate(steps, 1) if step in USES_WORLD), default=0)
     for n, step in enumerate(steps, 1):
         ctx.add(step(ctx))
+        if n == last:
+            ctx.world = None
         if done is not None:
             done(n)
 

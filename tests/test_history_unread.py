@@ -78,3 +78,20 @@ def test_a_damaged_history_row_is_said_and_kept_on_google(emu):
     conn = connect(None, policy=RetryPolicy(attempts=3, sleep=lambda s: None))
     book = GoogleSheetsWorkbook(conn.client, key, "sheetcrm@project.iam.gserviceaccount.com", **header_tests(Config()))
     check(*damaged_then_synced(book))
+
+
+def test_equal_amounts_of_a_history_tab_are_read_once_and_each_as_its_own_cell_reads():
+    """A deal's amount repeats on each of its stage changes: equal cells of one type share one
+    Decimal; a whole number, a float and a text of the same amount are each read as alone."""
+    from sheetcrm import cells
+    from sheetcrm.inputs import read_history
+    from sheetcrm.workbook import Grid
+
+    day = dt.date(2026, 3, 1)
+    amounts = [1000, 1000, 1000.0, 1000.5, "1,000.50", 1000.5, None]
+    grid = Grid([["Opportunity", "From", "To", "Changed At", "Amount"]]
+                + [[f"OPP-{i}", "Lead", "Won", day, a] for i, a in enumerate(amounts)])
+    rows = read_history(grid, "en", None)
+    assert [r.amount for r in rows] == [cells.parse_number(a, "en") for a in amounts]
+    assert rows[0].amount is rows[1].amount and rows[3].amount is rows[5].amount
+    assert rows[2].amount is not rows[0].amount and str(rows[0].amount) == str(cells.parse_number(1000, "en"))

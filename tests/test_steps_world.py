@@ -109,3 +109,28 @@ def test_a_plan_lets_go_of_the_world_it_built_before_the_write():
         workflows.build_world = real
     assert len(built) == 1 and built[0].subjects["lead"]
     assert ctx.world is None and ctx.plan
+
+
+def test_the_world_goes_after_the_last_step_that_reads_it():
+    """`run_steps` lets go of the World once no step left is in `steps.USES_WORLD`; no later
+    step builds it again (one build in all), and the plan is the same."""
+    from sheetcrm.steps import USES_WORLD
+    from sheetcrm.sync import run_steps
+
+    snapshot, config = _snapshot(), Config()
+    _, _, plan = plan_sync(snapshot, config, AS_OF)
+    ctx = SyncContext(snapshot, config, AS_OF, read_crm(snapshot, config))
+    real, built, held = workflows.build_world, [], []
+
+    def counted(c):
+        built.append(1)
+        return real(c)
+
+    workflows.build_world = counted
+    try:
+        run_steps(ctx, STEPS, lambda n: held.append(ctx.world is not None))
+    finally:
+        workflows.build_world = real
+    last = max(STEPS.index(step) for step in USES_WORLD)
+    assert held[STEPS.index(workflows.run)] and not any(held[last:])
+    assert len(built) == 1 and ctx.plan == plan

@@ -258,12 +258,15 @@ class SegmentKpis:
                 "churn": None if self.churn is None else float(self.churn / 100)}
 
 
-def segment_kpis(reaches: Sequence[Reach], deals: Mapping[int, Deal], churned: Collection[str]) -> SegmentKpis:
-    """A segment's KPIs from what each of its members reaches (the module docstring defines
-    them); `deals` by key, `churned` the IDs of the churned accounts. O(members + deals)."""
+def segment_kpis(reaches: Iterable[Reach], deals: Mapping[int, Deal], churned: Collection[str]) -> SegmentKpis:
+    """A segment's KPIs from what each of its members reaches, one Reach per member (the module
+    docstring defines them; an iterator, so a 100k-member segment's are never all held);
+    `deals` by key, `churned` the IDs of the churned accounts. O(members + deals)."""
     accounts: set[str] = set()
     keys: set[int] = set()
+    members = 0
     for r in reaches:
+        members += 1
         accounts |= r.accounts
         keys |= r.deals
     pipeline = won = _ZERO
@@ -276,7 +279,7 @@ def segment_kpis(reaches: Sequence[Reach], deals: Mapping[int, Deal], churned: C
         elif deal.stage == "open" and deal.in_pipeline:
             pipeline += deal.amount
     lost = sum(1 for a in accounts if a in churned)
-    return SegmentKpis(len(reaches), len(accounts), pipeline, won, lost, ratio_points(lost, len(accounts)))
+    return SegmentKpis(members, len(accounts), pipeline, won, lost, ratio_points(lost, len(accounts)))
 
 
 # -- the target list -----------------------------------------------------------------------------

@@ -187,6 +187,6 @@ def _kpis(ctx: SyncContext, world: World, found: Segmented) -> dict[str, Segment
             return Reach()
         return Reach(frozenset({account.id}), frozenset(by_account.get(account.id, ())))
 
-    return {seg.name: segment_kpis([reach(s) for s in found.members[seg.name]], deals, churned)
+    return {seg.name: segment_kpis((reach(s) for s in found.members[seg.name]), deals, churned)
             for seg in found.segments}
 
