@@ -397,12 +397,12 @@ def _kept(parse: Any) -> tuple[Header, list[_Chunk], list[Row], tuple[Issue, ...
         header, blobs, leftovers, issues = parse
         with paused_collector():
             chunks = [_Chunk(blob, *pickle.loads(blob)) for blob in blobs]
+        if isinstance(header, Header) and all(len(c.rows) == len(c.keyed) and isinstance(c.rows[0], Row)
+                                              for c in chunks):
+            return header, chunks, leftovers, issues
     except Exception:  # noqa: BLE001 - any damage is a parse of the tab, never an error
-        return None
-    if not (isinstance(header, Header) and all(len(c.rows) == len(c.keyed) and isinstance(c.rows[0], Row)
-                                               for c in chunks)):
-        return None
-    return header, chunks, leftovers, issues
+        pass
+    return None
 
 
 def _chunk_blob(rows: list[Row], keyed: list[tuple[bytes, Entry] | None], old: _Chunk | None) -> bytes:

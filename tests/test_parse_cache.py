@@ -263,6 +263,8 @@ def test_a_tab_kept_in_another_shape_under_this_version_is_parsed_not_an_error(t
     rows = [r for blob in blobs for r in pickle.loads(blob)[0]]
     for other in ((header, rows, leftovers, issues, []),            # the shape before chunks
                   (header, [pickle.dumps(rows)], leftovers, issues),  # a chunk of another shape
+                  (header, [pickle.dumps(([], []))], leftovers, issues),  # an empty chunk
+                  (header, [pickle.dumps((rows, 7))], leftovers, issues),  # keys of no length
                   ("header", blobs, leftovers, issues), None, 42):
         memo = memo.fresh()
         memo.previous[name] = parse_cache.TabEntry(memo.previous[name].key, pickle.dumps(other))
