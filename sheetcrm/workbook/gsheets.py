@@ -602,12 +602,14 @@ class GoogleSheetsWorkbook:
         for w in writes:
             rows, cols = need.get(w.tab, (0, 0))
             need[w.tab] = (max(rows, w.row), max(cols, w.col))
-        for chart in plan.charts:  # its anchor cell inside the grid (new tabs have no spare columns)
-            known = self._sheets.get(chart.tab)
-            if (known is not None or chart.tab in plan.new_tabs) and chart.last_row >= chart.first_row and (
-                    known is None or chart.title not in known.charts.values()):
-                rows, cols = need.get(chart.tab, (1, 1))
-                need[chart.tab] = (rows, max(cols, chart.anchor_col))
+        # The charts to add: a block without rows has nothing to draw (a later sync adds the
+        # chart once it has). Each one's anchor cell inside its tab's grid: new tabs have no
+        # spare columns.
+        adding = [c for c in plan.charts if c.last_row >= c.first_row and (
+            c.title not in self._sheets[c.tab].charts.values() if c.tab in self._sheets else c.tab in plan.new_tabs)]
+        for chart in adding:
+            rows, cols = need.get(chart.tab, (1, 1))
+            need[chart.tab] = (rows, max(cols, chart.anchor_col))
         sheets = dict(self._sheets)
         for title in plan.new_tabs:
             if title in sheets:
@@ -647,11 +649,8 @@ class GoogleSheetsWorkbook:
                 out.append({"createDeveloperMetadata": {"developerMetadata": {
                     "metadataId": _fresh_id(used), "metadataKey": OWNED_KEY, "metadataValue": title,
                     "location": {"sheetId": sheet.sheet_id}, "visibility": "DOCUMENT"}}})
-        for chart in plan.charts:
-            sheet = sheets.get(chart.tab)
-            # A block without rows has nothing to draw; a later sync adds the chart once it has.
-            if sheet is not None and chart.last_row >= chart.first_row and chart.title not in sheet.charts.values():
-                out.append(_add_chart(chart, sheet.sheet_id, _fresh_id(used)))
+        for chart in adding:
+            out.append(_add_chart(chart, sheets[chart.tab].sheet_id, _fresh_id(used)))
         for guide in plan.guides:
             sheet = sheets.get(guide.tab)
             if sheet is not None and _version(guide) not in sheet.marks.values():
