@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from decimal import Decimal
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, Iterable, Mapping, Sequence
 
 from sheetcrm import cells
@@ -131,7 +131,7 @@ def _parse_month(raw: Any, locale: str) -> str | None:
     return month_key(day) if day else None
 
 
-_UNREAD: Any = object()
+_NOT_YET: Any = object()  # an amount not read yet (None is an empty cell's)
 
 
 @dataclass(frozen=True)
@@ -179,8 +179,8 @@ def read_history(grid: Grid | None, locale: str, names: Mapping[str, str] | None
             column = 4
             cell = raw[4]
             at = (cell.__class__, cell)
-            amount = amounts.get(at, _UNREAD)
-            if amount is _UNREAD:
+            amount = amounts.get(at, _NOT_YET)
+            if amount is _NOT_YET:
                 amount = amounts[at] = number(cell, locale)
         except cells.CellError as e:
             if unread is not None:

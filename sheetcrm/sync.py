@@ -149,11 +149,6 @@ def plan_context(snapshot: Snapshot, config: Config, as_of: dt.date,
                           templates=templates, fit_cache=fit_cache, memo=memo, archive=archive)
         progress("computing", 0, len(STEPS))
         run_steps(ctx, STEPS, lambda done: progress("computing", done, len(STEPS)))
-    # The rules' view of the records (each one's values, computed values and relations: 15 MB
-    # at 10k leads) is no one's after the last step; let go before the write, whose buffers
-    # (the file, its changed parts inflated and patched, the new file: about 200 MB at 100k
-    # leads) would otherwise add to the plan's peak.
-    ctx.world = None
     return ctx
 
 

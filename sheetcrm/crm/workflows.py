@@ -444,13 +444,6 @@ class World:
     sequences: Mapping[str, Any] = field(default_factory=dict)
     activities: list[Any] = field(default_factory=list)
     sent_ids: frozenset[str] = frozenset()
-
-    @functools.cached_property
-    def touched(self) -> dict[str, list[dt.date]]:
-        days: dict[str, list[dt.date]] = {}
-        for a in self.activities:
-            days.setdefault(a.related, []).append(a.date)
-        return days
     # (kind, key) -> canonical value -> the team's word for it: a stage as the team's
     # Opportunities tab writes it ("Propuesta"), else the locale's (crm/words.py). What the Log,
     # a task's or an activity's text say; the keys and the State keep the canonical value.
@@ -459,6 +452,15 @@ class World:
     def word(self, kind: str, key: str, value: Any) -> Any:
         """`value` of field `key` of a `kind` record as the team writes it (itself when not a word)."""
         return self.words.get((kind, key), {}).get(value, value) if isinstance(value, str) else value
+
+    @functools.cached_property
+    def touched(self) -> dict[str, list[dt.date]]:
+        """Record ID -> the days of its activities, from `activities`."""
+        days: dict[str, list[dt.date]] = {}
+        for a in self.activities:
+            days.setdefault(a.related, []).append(a.date)
+        return days
+
     # The email templates (mail/outbox.template_shelf), read before the sync; None: not checked.
     templates: TemplateShelf | None = None
 
