@@ -23,6 +23,7 @@ import math
 import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
@@ -30,7 +31,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationInfo,
 from sheetcrm.crm.learned import (FitCache, LearnedModel, LearnedSettings, candidate_name, closed_counts, fit,
                                   outcome)
 from sheetcrm.crm.rules import ACTIVITY_TYPES, Engagement, activity_type, Rule, RuleSet, check_columns, why
-from sheetcrm.cells import quoted
+from sheetcrm.cells import quoted, show_number
 from sheetcrm.i18n import NC_, _, ngettext, pgettext
 from sheetcrm.records import Activity, Lead
 
@@ -210,7 +211,7 @@ def score_leads(leads: Iterable[Lead], activities: Iterable[Activity], settings:
         notes = [_("learned from {converted} converted and {unqualified} unqualified leads", converted=converted,
                    unqualified=unqualified)]
         if model.chosen in model.cv_auc:
-            auc = f"{model.cv_auc[model.chosen]:.3f}"
+            auc = show_number(round(Decimal(model.cv_auc[model.chosen]), 3), group=False)  # 0,717 in Spanish
             notes.append(_("{model} (cross-validated ROC AUC {auc})", model=candidate_name(model.chosen), auc=auc))
         if model.ignored_columns:
             shown = ", ".join(f'"{c}"' for c in model.ignored_columns)

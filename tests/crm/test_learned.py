@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import random
+import re
 from decimal import Decimal
 
 import pytest
@@ -13,6 +14,7 @@ from sheetcrm.config import Config
 from sheetcrm.crm.learned import LearnedSettings, fit
 from sheetcrm.crm.scoring import ScoringSettings, evaluate, roc_auc, score_leads
 from sheetcrm.demo import SOURCES as DEMO_SOURCES
+from sheetcrm.i18n import using
 from sheetcrm.demo import TITLES as DEMO_TITLES
 from sheetcrm.demo import generate
 from sheetcrm.records import Lead
@@ -125,6 +127,9 @@ def test_score_leads_uses_the_learned_model_and_explains_it():
     assert result.method == "learned"
     assert result.note.startswith("learned from ") and "converted and" in result.note
     assert "(cross-validated ROC AUC 0." in result.note
+    with using("es"):  # the number as Spanish writes it, like every other number it says
+        spanish = score_leads([*leads, hot, cold], [], ScoringSettings(), AS_OF).note
+    assert re.search(r"ROC AUC [^()]*\b\d,\d+\)", spanish) and "0." not in spanish, spanish
     h, c = result.scores["HOT"], result.scores["COLD"]
     assert h.method == c.method == "learned"
     assert h.conversion_pct > 80 > 20 > c.conversion_pct
