@@ -96,6 +96,7 @@ from gspread.http_client import HTTPClient
 from gspread.urls import SPREADSHEET_VALUES_BATCH_URL
 from gspread.utils import absolute_range_name
 
+from sheetcrm.cells import show_number
 from sheetcrm.i18n import N_, _, ngettext
 
 from .numformat import format_currency
@@ -105,6 +106,9 @@ from . import (CellValue, CellWrite, Chart, ColumnFormat, Grid, Guide, Plan, Sna
 
 MAX_PAYLOAD = 2_000_000  # Google's recommended maximum for one request body
 MAX_BLOCK_ROWS = 2_000   # rows per updateCells request, so no single request nears the payload limit
+# Google counts every cell of every tab's grid, empty or not, against this cap ("Files you can
+# store in Google Drive": up to 10 million cells for spreadsheets created in or converted to Sheets).
+MAX_CELLS = 10_000_000
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 # Every request sheetcrm makes asks for compact JSON (`SheetsHTTPClient.request`): Google
 # indents its answers unless told `prettyPrint=false` (a standard query parameter of every
@@ -687,8 +691,38 @@ class GoogleSheetsWorkbook:
             # Last, bottom row first: every request above is addressed by the rows as re-read.
             out.append({"deleteDimension": {"range": {"sheetId": sheets[tab].sheet_id, "dimension": "ROWS",
                                                       "startIndex": row - 1, "endIndex": row}}})
+        self._check_cells(sheets, need)
         self._written_to = sheets  # with the tabs this batch adds, for a repair that follows it
         return out
+
+    def _check_cells(self, sheets: dict[str, _Sheet], need: dict[str, tuple[int, int]]) -> None:
+        """Raise WorkbookError, before anything is sent, when the batch would take the
+        spreadsheet past Google's cap (MAX_CELLS): Google refuses the whole batch then, so the
+        sync could never write again until someone makes room. The message names what grows,
+        the most first, so the team knows what the room is for."""
+        def size(title: str, sheet: _Sheet) -> int:
+            rows, cols = need.get(title, (0, 0))
+            return max(rows, sheet.rows) * max(cols, sheet.cols)
+
+        now = sum(sheet.rows * sheet.cols for sheet in self._sheets.values())
+        after = {title: size(title, sheet) for title, sheet in sheets.items()}
+        for hold in self._holds:  # a merge's hidden holding tab, until the removed rows go
+            after[hold.title] = max(row for row, _ in hold.rows) * hold.width
+        total = sum(after.values())
+        if total <= MAX_CELLS:
+            return
+        before = {title: sheet.rows * sheet.cols for title, sheet in self._sheets.items()}
+        grows = sorted(((cells - before.get(title, 0), title) for title, cells in after.items()
+                        if cells > before.get(title, 0)), key=lambda g: (-g[0], g[1]))
+        shown = ", ".join(_("{tab} +{cells}", tab=title, cells=show_number(cells)) for cells, title in grows[:3])
+        if len(grows) > 3:
+            shown += ", " + ngettext("{n} more tab", "{n} more tabs", len(grows) - 3, n=len(grows) - 3)
+        raise WorkbookError(_(
+            "{book}: this sync needs {needed} more cells ({tabs}), but Google allows {limit} cells in a "
+            "spreadsheet and it has {now}; nothing was written. Delete empty rows and columns, or move "
+            "old rows to another spreadsheet, then sync again.",
+            book=self.describe(), needed=show_number(total - now), tabs=shown, limit=show_number(MAX_CELLS),
+            now=show_number(now)))
 
     def _verify(self, plan: Plan, aimed: list[tuple[CellWrite, CellWrite]], before: _Columns,
                 tried: list[keyed.RowWrite], prior: _Columns) -> tuple[set, keyed.Check]:
