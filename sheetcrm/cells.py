@@ -578,6 +578,17 @@ def parse_percent(raw: RawCell, locale: str = "en", scale: str | None = None) ->
 # Google Sheets' epoch. Excel shares it from serial 61 (1900-03-01) on; below that Excel
 # counts a 29 Feb 1900 that never existed, so its serials 1..60 land a day later here.
 _EPOCH = _dt.date(1899, 12, 30)
+
+
+def add_days(day: _dt.date, days: int) -> _dt.date:
+    """`day` plus `days` (negative: before), held at the calendar's ends (0001-01-01 and
+    9999-12-31, Excel's last date) instead of raising OverflowError: people type 9999-12-31 for
+    "never", and what falls N days after it is due never, not a crash of the sync. A datetime
+    stays a datetime."""
+    try:
+        return day + _dt.timedelta(days=days)
+    except OverflowError:
+        return type(day).max if days > 0 else type(day).min
 _MAX_SERIAL = 2958465  # 9999-12-31
 
 

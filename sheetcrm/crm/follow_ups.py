@@ -33,7 +33,7 @@ from typing import Any, Callable, Mapping
 
 from pydantic import Field, field_validator, model_validator
 
-from sheetcrm.cells import normalize_key
+from sheetcrm.cells import add_days, normalize_key
 from sheetcrm.i18n import _
 from sheetcrm.settings import KeyedProblem, Section
 
@@ -142,9 +142,9 @@ def advance(rule: str, subjects: Mapping[str, Any], world: Any,
             continue
         previous: tuple[int, dt.date] | None = None   # (the step's day, the day it fired)
         for n, (step, event) in enumerate(zip(steps, events), 1):
-            due = start + dt.timedelta(days=step.day)
+            due = add_days(start, step.day)
             if previous is not None:
-                due = max(due, previous[1] + dt.timedelta(days=step.day - previous[0]))
+                due = max(due, add_days(previous[1], step.day - previous[0]))
             if key_of(record, event) in done:
                 previous = (step.day, logged.get(key_of(record, event)) or due)
                 continue

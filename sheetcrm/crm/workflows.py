@@ -45,7 +45,7 @@ from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError
 from jinja2.sandbox import SecurityError
 from pydantic import ConfigDict, Field, field_validator
 
-from sheetcrm.cells import normalize_key
+from sheetcrm.cells import add_days, normalize_key
 from sheetcrm.crm import follow_ups
 from sheetcrm.crm.conditions import Choice, Condition, ConditionError, parse_condition
 from sheetcrm.i18n import N_, NC_, _, current, every_locale, in_locale
@@ -822,7 +822,7 @@ def _due_events(rule: Rule, subject: Subject, world: World) -> list[tuple[str, s
             base = base.date()
         if not isinstance(base, dt.date):
             return []
-        due = base + dt.timedelta(days=t.days)
+        due = add_days(base, t.days)
         label = world.labels.get(rule.kind, {}).get(t.field or "", t.field or "")
         said = (_("{n} days after {field} ({day})", n=t.days, field=label, day=base.isoformat()) if t.days >= 0 else
                 _("{n} days before {field} ({day})", n=-t.days, field=label, day=base.isoformat()))
@@ -843,7 +843,7 @@ def _due_events(rule: Rule, subject: Subject, world: World) -> list[tuple[str, s
         for outbox_id, who, contact_id, sent in world.quotes:
             if subject.id not in (who, contact_id):
                 continue
-            due = sent + dt.timedelta(days=t.days)
+            due = add_days(sent, t.days)
             asked = {subject.id, who, *((contact_id,) if contact_id else ()), *((contact.id,) if contact else ())}
             replied = any(sent < d <= due for rid in asked for d in world.touched.get(rid, ()))
             if not replied:
@@ -1086,7 +1086,7 @@ def _act(firing: Firing, world: World, state: State, load: _Load, issues: list[I
     # about what the task is about.
     about = subject.values.get("related") if subject.kind == "task" else subject.id
     if rule.action == "create_task":
-        firing.values = {"subject": text, "due": firing.day + dt.timedelta(days=row.due_days or 0),
+        firing.values = {"subject": text, "due": add_days(firing.day, row.due_days or 0),
                          "related": about, "owner": named or subject.owner}
     elif rule.action == "log_activity":
         firing.values = {"date": world.as_of, "subject": text, "related": about, "owner": named or subject.owner}

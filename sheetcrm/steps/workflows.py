@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from sheetcrm import names
-from sheetcrm.cells import enum_choices, normalize_key
+from sheetcrm.cells import add_days, enum_choices, normalize_key
 from sheetcrm.crm.stages import StageTable, is_open_task
 from sheetcrm.crm.workflows import (KINDS, Firing, Outcome, RecordValues, RuleRow, Subject, World, action_word,
                                     result_word, run as run_rules)
@@ -340,7 +340,7 @@ def _rotting_start(stages: StageTable, stage_name: str, m: Any) -> dt.date | Non
     alive = max((d for d in (m.stage_entered, m.last_activity) if d is not None), default=None)
     if stage is None or stage.rotting_days is None or alive is None:
         return None
-    return alive + dt.timedelta(days=stage.rotting_days + 1)
+    return add_days(alive, stage.rotting_days + 1)
 
 
 def _relate(ctx: SyncContext, w: World, by_id: dict[str, Subject]) -> None:
