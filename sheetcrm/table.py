@@ -68,6 +68,9 @@ _MESSAGES = {
                          N_("Rename or remove one of the two columns.")),
     "missing_column": (N_('The required column "{name}" is missing, so no row of this tab is read.'),
                        N_('Add a column headed "{name}" (or "{name_es}").')),
+    "merged_number": (N_("{shown} is merged over rows {first} to {last}, so each of those {n} rows is read as "
+                         "{shown}, and totals count it {n} times."),
+                      N_("If it is their total, unmerge the cells and type each row's own value.")),
 }
 
 
@@ -287,6 +290,32 @@ def _merged_values(grid: Grid) -> dict[tuple[int, int], tuple[Any, str | None]]:
     return filled
 
 
+# Kinds whose values are added up: a block merged over several records' rows is read as each
+# row's value, which is what a person means by an Account merged over three deals, but for an
+# amount may well mean the rows' total. Percent and dates are each row's own (a 50% or a Close
+# Date merged over three deals says the same of each).
+_SUMMED_KINDS = frozenset({"number", "money", "integer"})
+
+
+def _merged_numbers(title: str, header: Header, grid: Grid, rows: list[_Cells], known: dict[int, str],
+                    report: Report) -> None:
+    """A warning at the first cell of each merged block that gives one number to two or more
+    records of a column whose values are summed (`_SUMMED_KINDS`): it is read as each row's,
+    as every merged block is, and the warning says that totals count it once per row."""
+    records = {r.index for r in rows}
+    for r0, c0, r1, _c1 in grid.merges:
+        if known.get(c0) not in _SUMMED_KINDS or (r0, c0) in grid.errors:
+            continue
+        value = grid.cell(r0, c0)
+        spanned = [r for r in range(r0, r1 + 1) if r in records]
+        if len(spanned) < 2 or cells.is_blank(value):
+            continue
+        report.add(_issue("warning", title, r0 + 1, c0, header.labels.get(c0), value, "merged_number",
+                          shown=cells.show_number(value) if isinstance(value, (int, float)) and not isinstance(value, bool)
+                          else cells.quoted(value),
+                          first=spanned[0] + 1, last=spanned[-1] + 1, n=len(spanned)))
+
+
 def _total_label(raw: Any) -> bool:
     """Whether a cell is a totals label: short text with a totals word in it."""
     if not isinstance(raw, str) or len(raw) > 40:
@@ -461,6 +490,8 @@ def _parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, c
     filled = _merged_values(grid) if grid.merges else {}
     id_col = header.fields.get("id")
     rows = _record_rows(table, grid, header_index, known, filled)
+    if grid.merges:
+        _merged_numbers(title, header, grid, rows, known, report)
     # The team's own columns the config does not type: typed by their cells (columns.infer_kind).
     inferred = {name: kind for name, col in header.custom.items() if name not in custom_kinds
                 and (kind := columns.infer_kind([r.raw[col] if col < len(r.raw) else None for r in rows]))}

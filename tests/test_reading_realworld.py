@@ -331,6 +331,23 @@ def test_a_merged_account_belongs_to_every_row_it_spans():
     assert crm.tables["opportunities"].rows[1].cells[2] is None
 
 
+def test_an_amount_merged_over_several_deals_is_read_for_each_and_said_to_count_that_many_times():
+    rows = [OPP_HEADER, deal(90000, name="A"), deal(None, name="B"), deal(None, name="C"), deal(500, name="D")]
+    crm = opps(rows, merges=[(1, 5, 3, 5)])  # F2:F4, the Amount column
+    assert amounts(crm) == [90000, 90000, 90000, 500]  # as every merged block reads
+    (said,) = issues(crm)
+    assert (said.severity, said.code, said.row, said.column) == ("warning", "merged_number", 2, "F")
+    assert said.message == "90,000 is merged over rows 2 to 4, so each of those 3 rows is read as 90,000, and " \
+                           "totals count it 3 times."
+    # Counted from the records it spans: a block reaching one deal and a blank row is that deal's own.
+    crm = opps([OPP_HEADER, deal(700, name="A"), [None] * 8], merges=[(1, 5, 2, 5)])
+    assert amounts(crm) == [700] and not issues(crm)
+    # A Close Date (or a Probability) merged over deals says the same of each: no warning.
+    rows = [OPP_HEADER, deal(1, name="A"), deal(2, name="B", close=None)]
+    crm = opps(rows, merges=[(1, 7, 2, 7)])
+    assert [o.close_date for o in crm.records("opportunities")] == [dt.date(2026, 12, 15)] * 2 and not issues(crm)
+
+
 def test_enums_compare_after_normalisation_and_messages_show_invisible_characters():
     crm = opps([OPP_HEADER, ["", "A", "Acme", "Mia", "Pro\u200bposal\u00a0", 1], ["", "B", "Acme", "Mia", "Bogus\u00a0", 1]])
     assert crm.records("opportunities")[0].stage == "Proposal"
