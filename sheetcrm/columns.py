@@ -150,6 +150,13 @@ def read_dates(raws: Sequence[RawCell], fallback: str, fallback_sure: bool) -> R
     other = "es" if locale == "en" else "en"
     for index, (proves, ambiguous) in enumerate(styles):
         raw = raws[index]
+        if raw.__class__ in (int, float) and 1 <= raw < _SMALL_SERIAL:
+            reading.findings.append(Finding(index, "warning", CellError(
+                "number_as_date",
+                _("{shown} is a plain number, read as the date {read} (the day a spreadsheet numbers {shown}).",
+                  shown=cells.show_number(raw, group=False), read=cells.parse_date(raw, locale)),
+                _("A year or a day alone is not a date: type the whole date, as 2026-12-03."), raw)))
+            continue
         if index in year_first and position != "last":
             first = year_first[index]
             if position == "first":
@@ -185,6 +192,13 @@ def read_dates(raws: Sequence[RawCell], fallback: str, fallback_sure: bool) -> R
                 _("Nothing else in this column shows whether dates are written day or month first: write it "
                   "as year-month-day (2026-12-03), or set locale in sheetcrm.toml."), raw)))
     return reading
+
+
+# A date cell is a number in a spreadsheet (days since 1899-12-30), and a Google read gives
+# every date so. One below this (1950-01-01) is a date no CRM record has, but is what a year
+# (2026 is 1905-07-18) or a day of the month (15 is 1900-01-14) typed alone reads as: said at
+# the cell, still read. An .xlsx date cell reads as a date, never as a number.
+_SMALL_SERIAL = 18264
 
 
 def _two_digit_year(raw: RawCell) -> bool:
