@@ -63,14 +63,34 @@ _MEMO_NAME = re.compile(r"[0-9a-f]{24}\.(rows|grids)")
 Entry = tuple[Any, Any, tuple[Any, ...], bool]
 
 
+# The libraries whose answers a memo keeps besides sheetcrm's own: email-validator and babel
+# (a cell's verdict and the words said of it), phonenumbers and rapidfuzz (the duplicates
+# found), numpy, scikit-learn and LightGBM (the lead scores). An upgrade of one may change an
+# answer, and a kept one would then differ from what the same sync works out afresh.
+LIBRARIES = ("email-validator", "babel", "phonenumbers", "rapidfuzz", "numpy", "scikit-learn", "lightgbm")
+
+
 @cache
 def code_version() -> str:
     """A digest of every module, message catalogue and data file of the sheetcrm package and
-    the versions of Python and pydantic: records are pickled pydantic models, and any change
-    to the code that parses them or to the words of its messages may change what a row reads
-    as, so a cache made by other code is never used."""
+    the versions of Python, pydantic and `LIBRARIES`: records are pickled pydantic models, and
+    any change to the code that parses them, to the words of its messages or to a library
+    whose answer is kept may change what a row reads as, so a cache made by other code is
+    never used."""
+    return _stamp(libraries())
+
+
+def libraries() -> dict[str, str]:
+    """The installed version of each of `LIBRARIES`, from the distributions' metadata
+    (importing scikit-learn and LightGBM to ask would cost over a second)."""
+    from importlib.metadata import version
+
+    return {name: version(name) for name in LIBRARIES}
+
+
+def _stamp(versions: dict[str, str]) -> str:
     digest = hashlib.blake2b(digest_size=16)
-    digest.update(f"{FORMAT}|{sys.version}|{pydantic.VERSION}".encode())
+    digest.update(f"{FORMAT}|{sys.version}|{pydantic.VERSION}|{sorted(versions.items())}".encode())
     package = Path(__file__).parent
     for path in sorted(p for p in package.rglob("*") if p.suffix in (".py", ".mo", ".toml")):
         digest.update(str(path.relative_to(package)).encode())

@@ -249,6 +249,17 @@ def test_a_memo_of_other_code_or_damaged_is_a_full_parse(tmp_path) -> None:
     assert parse_cache.load(tmp_path / "missing.rows").previous == {}
 
 
+def test_the_version_stamp_changes_with_each_library_whose_answers_are_kept() -> None:
+    """An upgrade of email-validator changed a kept row's message (and could change its
+    verdict): every library whose answer a memo keeps is in the stamp a memo must match."""
+    installed = parse_cache.libraries()
+    assert set(installed) == {"email-validator", "babel", "phonenumbers", "rapidfuzz", "numpy", "scikit-learn",
+                              "lightgbm"} and all(installed.values())
+    assert parse_cache.code_version() == parse_cache._stamp(installed)
+    for name in installed:
+        assert parse_cache._stamp({**installed, name: installed[name] + ".post1"}) != parse_cache.code_version()
+
+
 def test_a_tab_kept_in_another_shape_under_this_version_is_parsed_not_an_error(tmp_path) -> None:
     """The version stamp is worked out from the files on disk the first time it is used: a
     process still running the code it imported before an upgrade can stamp a memo of the old
