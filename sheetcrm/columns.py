@@ -232,6 +232,9 @@ def read_percents(raws: Sequence[RawCell], formatted: Collection[int], fallback:
     anything from 0 to 1 among points) is a warning with both readings. Every cell is read
     here: `values` holds each one's points or its error.
     """
+    # A text cell shows its text whatever its number format ("0.6" typed as text in a
+    # percent-formatted cell shows 0.6, not 60%): only numbers are shown by the format.
+    formatted = {i for i in formatted if i < len(raws) and raws[i].__class__ in (int, float)}
     reading = read_numbers(raws, "percent", fallback, fallback_sure,
                            lambda raw, loc: cells.parse_percent(raw, loc, "points"))
     locale = reading.locale

@@ -141,6 +141,17 @@ def test_percent_formatted_cells_with_the_backend_fact():
     assert not issues(crm)  # the format says what the cell shows: nothing is ambiguous
 
 
+def test_text_in_a_percent_formatted_cell_shows_its_text_and_is_read_so():
+    # Excel and Sheets show text as typed whatever the cell's number format: "0.6" is 0.6,
+    # not 60%, and with "0.25" beside it the column writes fractions: 60 and 25 points.
+    rows = [OPP_HEADER + ["Probability"], deal(10000) + ["0.6"], deal(10000) + ["0.25"], deal(10000) + [0.3]]
+    crm = opps(rows, percent={(1, 8), (2, 8), (3, 8)})
+    assert [r.record.probability for r in crm.tables["opportunities"].rows] == [60, 25, 30]
+    rows = [OPP_HEADER + ["Probability"], deal(10000) + ["5"], deal(10000) + ["40"]]
+    crm = opps(rows, percent={(1, 8), (2, 8)})
+    assert [r.record.probability for r in crm.tables["opportunities"].rows] == [5, 40] and not issues(crm)
+
+
 def test_formula_errors_with_the_backend_fact():
     rows = [OPP_HEADER, deal(None), deal(8000, "USD", None), ["", "Deal", None, "Mia", "Proposal", 2000, "USD"]]
     crm = opps(rows, errors={(1, 5): "#N/A", (2, 7): "#VALUE!", (3, 2): "#REF!"},
