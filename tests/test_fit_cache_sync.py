@@ -4,6 +4,9 @@ cache is used when the decided leads did not change (as `sheetcrm run` keeps it)
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 
 from books import xlsx_book
 
@@ -48,3 +51,34 @@ def test_a_sync_keeps_its_fit_beside_the_lock_and_the_next_one_uses_it(tmp_path,
     again = sync(book, Config(), AS_OF)
     assert again.results.scoring == first.results.scoring  # the written scores, as the first sync computed them
     assert path.read_bytes() == kept  # no new fit, nothing rewritten
+
+
+def test_a_sync_whose_scores_are_kept_never_imports_lightgbm(tmp_path):
+    """A fit read back from the cache is LightGBM's model text until it predicts: a sync whose
+    lead scores are the last sync's (the engine's "lead_scores" memo) reads it without importing
+    LightGBM and the scikit-learn and SciPy it brings (0.8 s of CPU, most of a small CRM's no-op)."""
+    demo = generate(rows=300, seed=3, today=AS_OF)
+    path = tmp_path / "crm.xlsx"
+    xlsx_book(path, demo.tabs)
+    cache = tmp_path / "cache"
+    script = f"""
+import datetime as dt, sys
+from sheetcrm.config import Config
+from sheetcrm.crm.scoring import ScoringSettings
+from sheetcrm.sync import sync
+from sheetcrm.workbook.xlsx import XlsxWorkbook
+config = Config(scoring=ScoringSettings(learned={{"model": "boosted"}}))
+outcome = sync(XlsxWorkbook(sys.argv[1]), config, dt.date({AS_OF.year}, {AS_OF.month}, {AS_OF.day}))
+print(len(outcome.plan.writes), "lightgbm" in sys.modules, "sklearn" in sys.modules)
+"""
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache)}
+    runs = []
+    while not runs or runs[-1].stdout.split()[0] != "0":  # until a no-op: the demo settles in a few syncs
+        assert len(runs) < 5, [r.stdout for r in runs]
+        runs.append(subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True,
+                                   env=env, timeout=300))
+        assert runs[-1].returncode == 0, runs[-1].stderr[-2000:]
+    (fits,) = (cache / "sheetcrm" / "locks").glob("*.fits.json")
+    assert '"booster"' in fits.read_text(encoding="utf-8")  # the kept fit is LightGBM's
+    assert runs[0].stdout.split()[1:] == ["True", "True"]  # the first sync fitted
+    assert runs[-1].stdout.split()[1:] == ["False", "False"]

@@ -502,6 +502,10 @@ class _Fit:
     coef: np.ndarray | None = None             # the regression's weights, by design column
     intercept: float = 0.0
     booster: Any = None
+    # A fit read back from the cache holds LightGBM's model text, made a Booster only when it
+    # predicts: importing LightGBM (with the scikit-learn and SciPy it imports) costs 0.8 s of
+    # CPU, which a sync whose scores are the last sync's (engine: "lead_scores") never needs.
+    model_text: str | None = None
     rounds: int = 0
     cv_rows: int = 0
     # The last predictions by row and language: an unchanged lead of an unchanged history is
@@ -511,7 +515,7 @@ class _Fit:
     def raw(self, x: np.ndarray) -> np.ndarray:
         if self.chosen == "logistic":
             return self.design.transform(x) @ self.coef + self.intercept
-        return self.booster.predict(x, raw_score=True, num_iteration=self.rounds)
+        return self._trees().predict(x, raw_score=True, num_iteration=self.rounds)
 
     def contributions(self, x: np.ndarray) -> np.ndarray:
         """Log-odds each dense column adds to each row's raw score (rows × columns)."""
@@ -522,7 +526,27 @@ class _Fit:
             coo = z.tocoo()
             np.add.at(out, (coo.row, design.group[coo.col]), coo.data)
             return out
-        return self.booster.predict(x, pred_contrib=True, num_iteration=self.rounds)[:, :-1]
+        return self._trees().predict(x, pred_contrib=True, num_iteration=self.rounds)[:, :-1]
+
+    def readable(self) -> bool:
+        """Whether the model can predict: a cached model text LightGBM cannot read (a damaged
+        cache file) is a fit to make again, not an error."""
+        if self.model_text is None or self.booster is not None:
+            return True
+        import lightgbm as lgb
+
+        try:
+            self._trees()
+        except lgb.basic.LightGBMError:
+            return False
+        return True
+
+    def _trees(self) -> Any:
+        if self.booster is None and self.model_text is not None:
+            import lightgbm as lgb
+
+            self.booster = lgb.Booster(model_str=self.model_text)
+        return self.booster
 
 
 @dataclass
@@ -586,11 +610,13 @@ def _fit_data(f: _Fit) -> dict[str, Any]:
         data["coef"] = [float(w) for w in f.coef]
     if f.booster is not None:
         data["booster"] = f.booster.model_to_string(num_iteration=f.rounds)
+    elif f.model_text is not None:
+        data["booster"] = f.model_text
     return data
 
 
 def _fit_of(data: dict[str, Any]) -> _Fit:
-    design = coef = booster = None
+    design = coef = model_text = None
     if "design" in data:
         d = data["design"]
         design = _Design(d["n_cat"], d["n_words"], tuple(d["offsets"]), d["word_start"], tuple(d["num_start"]),
@@ -598,13 +624,13 @@ def _fit_of(data: dict[str, Any]) -> _Fit:
                          np.array(d["group"], dtype=np.int64))
         coef = np.array(data["coef"], dtype=np.float64)
     if "booster" in data:
-        import lightgbm as lgb
-
-        booster = lgb.Booster(model_str=data["booster"])
-    if data["chosen"] not in CANDIDATES or (design is None) == (booster is None):
+        model_text = data["booster"]
+        if not isinstance(model_text, str):
+            raise TypeError("a model's text")  # not for people: loads turns it into an empty cache
+    if data["chosen"] not in CANDIDATES or (design is None) == (model_text is None):
         raise ValueError("a fit holds one model")  # not for people: loads turns it into an empty cache
     return _Fit(data["chosen"], dict(data["cv_auc"]), (float(data["platt"][0]), float(data["platt"][1])),
-                design=design, coef=coef, intercept=float(data["intercept"]), booster=booster,
+                design=design, coef=coef, intercept=float(data["intercept"]), model_text=model_text,
                 rounds=int(data["rounds"]), cv_rows=int(data["cv_rows"]))
 
 
@@ -818,7 +844,7 @@ def fit(leads: Sequence[Lead], settings: LearnedSettings, cache: FitCache | None
             digest.update(part)
         key = digest.hexdigest()
         fitted = cache.get(key)
-    if fitted is None:
+    if fitted is None or not fitted.readable():
         fitted = _choose(encoder, x, y, settings)
         if cache is not None and key is not None:
             cache.put(key, fitted)

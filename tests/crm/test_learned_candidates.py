@@ -4,6 +4,7 @@ workbook whose signal is known (numbers stored as text, interactions, a bend), a
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import random
 from decimal import Decimal
@@ -187,6 +188,20 @@ def test_a_cache_written_as_text_and_read_back_gives_the_same_scores(candidate):
     read = FitCache.loads(text)
     assert score_leads(leads, [], settings, AS_OF, cache=read) == fresh
     assert (read.hits, read.misses) == (1, 0)
+
+
+def test_a_model_text_lightgbm_cannot_read_is_fitted_again():
+    leads, _inputs = workbook_history(800, seed=9)
+    settings = ScoringSettings(learned={"model": "boosted"})
+    cache = FitCache()
+    fresh = score_leads(leads, [], settings, AS_OF, cache=cache)
+    (key,) = cache.entries
+    damaged = json.loads(cache.dumps())
+    damaged["entries"][key]["booster"] = "tree\nnot a model"
+    read = FitCache.loads(json.dumps(damaged))
+    assert list(read.entries) == [key]  # read without LightGBM: the text is only checked when used
+    assert score_leads(leads, [], settings, AS_OF, cache=read) == fresh
+    assert read.entries[key].model_text is None and read.entries[key].booster is not None  # the new fit
 
 
 @pytest.mark.parametrize("text", ["", "not json", '{"format": 99, "entries": {}}',
