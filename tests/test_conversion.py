@@ -429,6 +429,15 @@ def test_a_budget_is_read_as_money_with_its_currency(tmp_path, budget, amount, c
     assert not [i for i in outcome.crm.report.issues if i.tab == "Leads" and i.row == 2]
 
 
+def test_a_budget_the_config_types_as_text_is_no_amount(tmp_path):
+    book = _budget_book(tmp_path, "Medium")
+    config = Config.model_validate({"tabs": {"leads": {"custom_fields": {"Budget": {"type": "text"}}}}})
+    outcome = sync(book, config, DAY1)
+    assert not _records(book, "Opportunities")  # no Amount, no Deal Name: no deal, as before
+    assert _records(book, "Leads")[0]["Converted Account"] == "ACC-0002"
+    assert not [i for i in outcome.crm.report.issues if i.code == "conversion_amount_left_empty"]
+
+
 @pytest.mark.parametrize("budget, amount, currency, locale, why", [
     # Read as 8 with a warning (could be 8000): never the deal's 8.
     ("€8.000", None, None, None, '"€8.000" read as 8; could be 8000.'),

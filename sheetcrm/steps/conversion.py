@@ -160,8 +160,10 @@ class _Amounts:
         self.deals_title = deals.title if deals is not None else ""
         self.read: dict[int, dict[int, DealAmount]] = {}
         self.amount_col = header.fields.get("amount")
-        self.budget_col = next((col for name, col in header.custom.items() if normalize_key(name) in BUDGET_HEADERS),
-                               None)
+        # A Budget the config types as something else than a number (text, a list of sizes) is no amount.
+        typed = {normalize_key(name): kind.type for name, kind in ctx.config.tab("leads").custom_fields.items()}
+        self.budget_col = next((col for name, col in header.custom.items() if (key := normalize_key(name))
+                                in BUDGET_HEADERS and typed.get(key, "number") in ("number", "integer")), None)
 
     def of(self, row: Row) -> tuple[DealAmount | None, int | None]:
         """The lead's deal amount (None: its cells name none) and the column it is read from."""
