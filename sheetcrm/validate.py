@@ -317,6 +317,12 @@ _WARNINGS = frozenset({"unknown_campaign"})
 # Tabs whose reference resolves to the row's name whichever way it was named (by ID or name):
 # the Dashboard's KPIs by campaign group on the Campaign text, one group per campaign.
 _BY_NAME = frozenset({"campaigns"})
+# References that attach their row to the record they name (an activity's or a task's Related:
+# Last Activity, rotting, First Response, the account overview, scoring's counts, workflows).
+# One that names several records attaches to none of them: the record's field is left empty
+# (the cell keeps its text, and the row stays a reference target as typed), so no consumer,
+# joining by ID, can pick one. One that names nothing is an error, its row left out already.
+_ATTACHING = frozenset({"related"})
 
 
 def _check_references(crm: Crm) -> None:
@@ -354,6 +360,7 @@ def _check_references(crm: Crm) -> None:
                 if form is None:
                     form = _lookup(crm, table, row, rule, targets, value)
                     if form is None:
+                        record = row.target
                         continue
                     known[value] = form
                 if form != value:
@@ -403,9 +410,13 @@ def _lookup(crm: Crm, table: Table, row: Row, rule: _Rule, targets: list[tuple[s
         # error there; a name shared by two rows, or an ID of two tabs, is said here.
         if not (len([h for h in hits if h[1]]) == 1 and any(by_id for _, rows, by_id in hits if rows)):
             rows = ", ".join(row_label(r) for _, r in found)
+            attaching = field_name in _ATTACHING
             _cell_issue(report, "warning", table, row, field_name, value, "ambiguous_reference",
                         _(ambiguous, shown=cells.quoted(value), rows=rows),
-                        _("Use the ID of the one you mean."))
+                        _("Use the ID of the one you mean: until then this row counts for none of them.")
+                        if attaching else _("Use the ID of the one you mean."))
+            if attaching and row.record is not None:
+                row.record = row.record.model_copy(update={field_name: None})  # never guessed (_ATTACHING)
     else:
         return _form(crm, next(t for t, rows, _by_id in hits if found[0] in rows), found[0])
     return None

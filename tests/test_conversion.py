@@ -400,3 +400,74 @@ def test_an_ambiguous_conversion_names_the_records_that_match_alike():
     crm, _results, _plan = plan_sync(book.read(), Config(locale="es"), DAY1)
     [issue] = [i for i in crm.report.issues if i.code == "conversion_ambiguous"]
     assert "ACC-0002, ACC-0003" in issue.message and "cuentas" in issue.message
+
+
+def _budget_book(tmp_path, budget, amount=None, currency=None, others=(2000, 3000)):
+    """The lead LEAD-0001 asks to convert with `amount` in Amount and `budget` in a Budget column
+    of the team's own (a Currency column beside it); the other leads' budgets are `others`."""
+    tabs = _tabs()
+    leads = tabs["Leads"]
+    leads[0] = [*leads[0][:16], "Currency", "Notes", "Budget"]
+    leads[1] = [*leads[1][:12], amount, *leads[1][13:16], currency, "call back", budget]
+    leads[2] = [*leads[2][:16], None, None, others[0]]
+    leads.append(["LEAD-0003", "Cy", "Po", "Globex", "cy@globex.com", None, None, "Web", None, "New", "Sam",
+                  "2026-11-02", None, None, None, None, None, None, others[1]])
+    tabs["Opportunities"][0].insert(7, "Currency")
+    return _xlsx(tmp_path, tabs, formula=False)
+
+
+@pytest.mark.parametrize("budget, amount, currency", [
+    ("8000 EUR", 8000, "EUR"),       # the currency named in the cell is the deal's (it was dropped: USD)
+    ("JPY 1.200.000", 1200000, "JPY"),
+    (8000, 8000, None),              # a plain number: the lead's Currency, else the base
+])
+def test_a_budget_is_read_as_money_with_its_currency(tmp_path, budget, amount, currency):
+    book = _budget_book(tmp_path, budget)
+    outcome = sync(book, Config(), DAY1)
+    [deal] = _records(book, "Opportunities")
+    assert (deal["Amount"], deal["Currency"], deal["From Lead"]) == (amount, currency, "LEAD-0001")
+    assert not [i for i in outcome.crm.report.issues if i.tab == "Leads" and i.row == 2]
+
+
+def test_a_budget_the_config_types_as_text_is_no_amount(tmp_path):
+    book = _budget_book(tmp_path, "Medium")
+    config = Config.model_validate({"tabs": {"leads": {"custom_fields": {"Budget": {"type": "text"}}}}})
+    outcome = sync(book, config, DAY1)
+    assert not _records(book, "Opportunities")  # no Amount, no Deal Name: no deal, as before
+    assert _records(book, "Leads")[0]["Converted Account"] == "ACC-0002"
+    assert not [i for i in outcome.crm.report.issues if i.code == "conversion_amount_left_empty"]
+
+
+@pytest.mark.parametrize("budget, amount, currency, locale, why", [
+    # Read as 8 with a warning (could be 8000): never the deal's 8.
+    ("€8.000", None, None, None, '"€8.000" read as 8; could be 8000.'),
+    # The config settles a decimal point, but money has no third decimal: 8 or 8000 is not known.
+    ("8.000", None, None, "en", '"8.000" read as 8000; could be 8.'),
+    # The cell says dollars, the lead's Currency euros.
+    ("USD 8000", None, "EUR", None, '"USD 8000" names USD, but the lead\'s Currency is EUR.'),
+    # "kr" is a krona or a krone: which, nothing says.
+    ("kr 8000", None, None, None, '"kr 8000" could be in SEK, NOK, DKK, ISK.'),
+    # The lead's own Amount, doubted as its Budget would be.
+    (None, "8.000", None, "en", '"8.000" read as 8000; could be 8.'),
+])
+def test_a_doubtful_amount_or_budget_leaves_the_new_deals_amount_empty_and_says_so(
+        tmp_path, budget, amount, currency, locale, why):
+    book = _budget_book(tmp_path, budget, amount, currency)
+    config = Config(locale=locale) if locale else Config()
+    outcome = sync(book, config, DAY1)
+    [deal] = _records(book, "Opportunities")  # the lead says there is a deal: it is made, its Amount left empty
+    assert (deal["ID"], deal["Amount"], deal["Currency"], deal["From Lead"]) == ("OPP-0001", None, None, "LEAD-0001")
+    assert _records(book, "Leads")[0]["Converted Opportunity"] == "OPP-0001"
+    [issue] = [i for i in outcome.crm.report.issues if i.code == "conversion_amount_left_empty"]
+    column = "S" if budget is not None else "M"
+    assert (issue.severity, issue.tab, issue.row, issue.column) == ("warning", "Leads", 2, column)
+    assert why in issue.message and "OPP-0001" in issue.message and "OPP-0001" in issue.hint
+    # Converted once; the warning stays until the deal's Amount is filled in.
+    again = sync(book, config, DAY1)
+    assert [i.row for i in again.crm.report.issues if i.code == "conversion_amount_left_empty"] == [2]
+    assert [d["ID"] for d in _records(book, "Opportunities")] == ["OPP-0001"]
+    wb = openpyxl.load_workbook(book.path)
+    wb["Opportunities"]["H2"], wb["Opportunities"]["I2"] = 8000, "EUR"
+    wb.save(book.path)
+    third = sync(book, config, DAY1)
+    assert not [i for i in third.crm.report.issues if i.code == "conversion_amount_left_empty"]

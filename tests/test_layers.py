@@ -180,6 +180,10 @@ STILL_PARSING = {
     # A quote line with errors has no record; the deal it names is read from its raw cell so
     # that line still blocks the deal's quote.
     "sheetcrm.mail.quotes",
+    # A lead's Budget, a column of the team's own that the read types by its cells as plain
+    # numbers, is read as money (its currency, no third decimal) for the deal a conversion makes,
+    # and its Amount column with it to know which cells were doubted (the report is capped).
+    "sheetcrm.steps.conversion",
 }
 
 

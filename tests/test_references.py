@@ -253,3 +253,40 @@ def test_typed_ids_never_skip_a_write_and_cost_no_extra_read_on_google(emu):
     assert counts() == (3, 0)
     values = emu.values(key, "Opportunities")
     assert [row[0] for row in values[1:]] == [4563, "OPP-17-B", "OPP-0042", "opp-0041"]
+
+
+@pytest.mark.parametrize("clash", [False, True])
+def test_an_ambiguous_related_attaches_to_no_record(tmp_path, clash):
+    """Numeric IDs from an export shared by two tabs: an activity whose Related is 501 names the
+    contact 501 and the deal 501 alike. It is reported as ambiguous and counts for neither: the
+    deal's Last Activity and the case's First Response ignore it (they took the date of any
+    activity that shares the ID). Without the clash, the same activity still counts."""
+    contacts = ["CON-0001", "CON-0002"] if not clash else [501, 777]
+    tabs = {"Accounts": [["ID", "Name"], ["ACC-0001", "Acme"]],
+            "Contacts": [["ID", "Account", "First Name", "Last Name", "Email"],
+                         [contacts[0], "ACC-0001", "Ana", "Ruiz", "ana@acme.example"],
+                         [contacts[1], "ACC-0001", "Eva", "Gil", "eva@acme.example"]],
+            "Opportunities": [["ID", "Name", "Account", "Stage", "Amount", "Close Date", "Created"],
+                              [501, "Pilot", "ACC-0001", "Proposal", 1000, dt.datetime(2026, 12, 15),
+                               dt.datetime(2026, 10, 1)]],
+            "Cases": [["ID", "Account", "Subject", "Priority", "Status", "Opened"],
+                      [777, "ACC-0001", "Site down", "Normal", "Open", dt.datetime(2026, 11, 16, 9, 0)]],
+            "Activities": [["ID", "Date", "Type", "Subject", "Related"],
+                           ["ACT-0001", dt.datetime(2026, 11, 2), "Call", "Early call", "ACC-0001"],
+                           ["ACT-0002", dt.datetime(2026, 11, 20), "Call", "About 501", 501],
+                           ["ACT-0003", dt.datetime(2026, 11, 18), "Call", "About 777", 777]]}
+    book = xlsx_book(tmp_path / "crm.xlsx", tabs)
+    outcome = sync(book, Config(), AS_OF)
+    ambiguous = sorted((i.row, i.column) for i in outcome.crm.report.issues
+                       if i.code == "ambiguous_reference" and i.tab == "Activities")
+    assert ambiguous == ([(3, "E"), (4, "E")] if clash else [])
+    wb = openpyxl.load_workbook(book.path)
+
+    def cell(tab, header):
+        ws = wb[tab]
+        return ws.cell(2, [c.value for c in ws[1]].index(header) + 1).value
+
+    assert cell("Opportunities", "Last Activity") == (None if clash else dt.datetime(2026, 11, 20))
+    first = cell("Cases", "First Response")
+    assert (first is None) if clash else (first is not None and first.date() == dt.date(2026, 11, 18))
+    assert [r[4] for r in wb["Activities"].iter_rows(min_row=2, values_only=True)] == ["ACC-0001", 501, 777]

@@ -30,8 +30,8 @@ CONVERTED = "Converted"  # the lead status that asks for a conversion (records.L
 class ConversionSettings(Section):
     """The [conversion] section of sheetcrm.toml.
 
-    create_opportunity: "always", "never", or "when_amount" (the lead has an Amount, a number in
-    a Budget column, or a Deal Name); close_days: the new opportunity's Close Date is the sync's
+    create_opportunity: "always", "never", or "when_amount" (the lead has an Amount, a Budget
+    cell filled in, or a Deal Name); close_days: the new opportunity's Close Date is the sync's
     day plus this many days; activities: what becomes of the lead's activities and tasks:
     "keep" (they stay on the lead), "move" (their Related moves from the lead's ID to the
     contact's; "repoint" is its older name, still read) or "copy" (each activity is copied
@@ -182,14 +182,34 @@ class Conversion:
     new_opportunity: Opportunity | None = None
 
 
-def deal_amount(lead: Lead, budget: Decimal | None = None) -> Decimal | None:
-    """The lead's Amount, else `budget` (a Budget/Presupuesto custom column the read typed as a number)."""
-    return lead.amount if lead.amount is not None else budget
+@dataclass(frozen=True)
+class DealAmount:
+    """What a lead says its deal is worth, read as money from its Amount cell or, without one,
+    its Budget/Presupuesto cell (steps/conversion.py reads either column as an opportunity's
+    Amount is read: the currency its cell names, the "money has no third decimal" rule).
+
+    amount, currency: the deal's (currency None: the lead's Currency, else the base); doubt:
+    why the cell cannot be trusted (a message, as the sync reports it), and then amount and
+    currency are None: a conversion never writes a deal's Amount from a value it doubts."""
+
+    amount: Decimal | None
+    currency: str | None = None
+    doubt: str | None = None
 
 
-def wants_opportunity(lead: Lead, settings: ConversionSettings, budget: Decimal | None = None) -> bool:
+def deal_amount(lead: Lead, told: DealAmount | None = None) -> DealAmount | None:
+    """`told` (the lead's Amount or Budget read as money), else the lead's Amount and Currency as
+    read; None when the lead names no amount."""
+    if told is not None:
+        return told
+    return DealAmount(lead.amount, lead.currency) if lead.amount is not None else None
+
+
+def wants_opportunity(lead: Lead, settings: ConversionSettings, told: DealAmount | None = None) -> bool:
+    """Whether the conversion makes a deal. "when_amount": the lead names an amount (one the
+    conversion doubts too: the lead says there is a deal, only not what it is worth) or a Deal Name."""
     if settings.create_opportunity == "when_amount":
-        return deal_amount(lead, budget) is not None or bool(lead.deal_name)
+        return deal_amount(lead, told) is not None or bool(lead.deal_name)
     return settings.create_opportunity == "always"
 
 
@@ -198,11 +218,12 @@ def lead_name(lead: Lead) -> str:
 
 
 def convert(lead: Lead, match: Matcher, settings: ConversionSettings, as_of: dt.date, first_stage: str,
-            budget: Decimal | None = None, *, found_account: str | None = None, found_contact: Contact | None = None,
+            told: DealAmount | None = None, *, found_account: str | None = None, found_contact: Contact | None = None,
             found_opportunity: str | None = None) -> Conversion | Problem:
     """The account, contact and opportunity `lead` becomes on `as_of`.
 
-    first_stage: the first open stage's name (canonical); budget: see `deal_amount`; found_*:
+    first_stage: the first open stage's name (canonical); told: see `deal_amount` (one with a
+    doubt leaves the deal's Amount and Currency empty); found_*:
     what an earlier, interrupted conversion of this lead already made (used, never made again). New
     records carry the lead's fields (Account: Name = Company, Domain = Website, Country, Owner;
     Contact: names, Email, Phone, Title, Owner; Opportunity: "<Company> – <name>" or the Deal
@@ -227,13 +248,14 @@ def convert(lead: Lead, match: Matcher, settings: ConversionSettings, as_of: dt.
         new_contact = Contact.model_construct(account=account, first_name=lead.first_name, last_name=lead.last_name,
                                               email=lead.email, phone=lead.phone, title=lead.title, owner=lead.owner,
                                               created=as_of)
-    if found_opportunity is None and wants_opportunity(lead, settings, budget):
+    if found_opportunity is None and wants_opportunity(lead, settings, told):
         company = lead.company or (match.accounts[account].name if isinstance(account, str)
                                    and account in match.accounts else None)
         name = lead.deal_name or " – ".join(p for p in (company, lead_name(lead)) if p)
+        worth = deal_amount(lead, told) or DealAmount(None, lead.currency)
         new_opportunity = Opportunity.model_construct(
             name=name, account=account, contact=contact.id if contact else None, owner=lead.owner, stage=first_stage,
-            amount=deal_amount(lead, budget), currency=lead.currency,
+            amount=worth.amount, currency=worth.currency or (lead.currency if worth.doubt is None else None),
             close_date=as_of + dt.timedelta(days=settings.close_days), created=as_of, source=lead.source,
             campaign=lead.campaign)
     return Conversion(account if isinstance(account, str) else None, contact.id if contact else None,

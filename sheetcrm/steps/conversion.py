@@ -22,11 +22,12 @@ Exactly once (docs/leads.md, "Lead conversion"):
 from __future__ import annotations
 
 import dataclasses
-from decimal import Decimal
 from typing import Any
 
+from sheetcrm import cells, columns
 from sheetcrm.cells import normalize_key
-from sheetcrm.crm.conversion import (CONVERTED, PROBLEMS, WHAT, Conversion, Converted, Matcher, Problem, convert)
+from sheetcrm.crm.conversion import (CONVERTED, PROBLEMS, WHAT, Conversion, Converted, DealAmount, Matcher, Problem,
+                                     convert)
 from sheetcrm.crm.history import latest
 from sheetcrm.crm.stages import StageTable
 from sheetcrm.crm.words import STAGE
@@ -37,10 +38,11 @@ from sheetcrm.plan import append_writes, cell_value
 from sheetcrm.records import Record
 from sheetcrm.report import Issue, column_letter
 from sheetcrm.steps.context import StepResult, SyncContext
-from sheetcrm.table import Row, Table
+from sheetcrm.table import Row, Table, tab_locale
+from sheetcrm.validate import parse_context
 from sheetcrm.workbook import CellWrite
 
-# A Leads column of the team's own that holds the deal's budget, when the read typed it as a number.
+# A Leads column of the team's own that holds the deal's budget: read as money, as Amount is.
 BUDGET_HEADERS = frozenset({"budget", "presupuesto"})  # not for people: recognised headers
 PREFIX = {"accounts": "ACC", "contacts": "CON", "opportunities": "OPP"}
 LINKS = ("converted_account", "converted_contact", "converted_opportunity", "converted_on")
@@ -66,6 +68,18 @@ def run(ctx: SyncContext) -> StepResult:
     match: Matcher | None = None
     present = {tab: (table.title, {r.id for r in table.rows if r.id}) for tab in PREFIX
                if (table := crm.tables.get(tab)) is not None}
+    amounts: _Amounts | None = None  # the leads' Amount and Budget read as money: when the first lead asks
+    made_empty: dict[str, str] | None = None
+
+    def unpriced(lead_id: str) -> set[str]:
+        """The deal a conversion made from `lead_id` (From Lead), when its Amount is empty."""
+        nonlocal made_empty
+        if made_empty is None:
+            empty = {o.id for o in crm.records("opportunities") if o.id and o.amount is None}
+            made_empty = {lead: deal for lead, deal in known.from_lead.get("opportunities", {}).items()
+                          if deal in empty}
+        deal = made_empty.get(lead_id)
+        return {deal} if deal else set()
     for row in list(leads.rows):
         lead = row.record
         if lead is None or lead.id is None or row.assigned:
@@ -73,6 +87,13 @@ def run(ctx: SyncContext) -> StepResult:
         link = known.links.get(row.row)
         if link is not None and link.account:
             part.issues.extend(_gone(leads, row, link, present))
+            # Its deal made with the Amount empty (a doubted cell) is said on every sync until filled.
+            if link.opportunity and link.opportunity in unpriced(lead.id):
+                amounts = amounts or _Amounts(ctx, leads)
+                told, cell = amounts.of(row)
+                if told is not None and told.doubt is not None and cell is not None:
+                    part.issues.append(_left_empty(leads, row, cell, link.opportunity, told.doubt,
+                                                   crm.tables["opportunities"].title))
             continue  # converted: the record says so
         found = {tab: known.from_lead.get(tab, {}).get(lead.id) for tab in PREFIX}
         # "Becomes": sheetcrm saw the lead with another status before. A lead first seen
@@ -85,12 +106,11 @@ def run(ctx: SyncContext) -> StepResult:
             if made.account:
                 out.link(leads, row, made, {})
             continue
-        budget = next((v for k, v in lead.custom.items() if normalize_key(k) in BUDGET_HEADERS
-                       and isinstance(v, (int, float, Decimal)) and not isinstance(v, bool)), None)
         if match is None:
             match = Matcher(accounts, contacts, ctx.config.duplicates)
-        plan = convert(lead, match, settings, ctx.as_of, first_stage,
-                       Decimal(str(budget)) if isinstance(budget, float) else budget,
+        amounts = amounts or _Amounts(ctx, leads)
+        told, cell = amounts.of(row)
+        plan = convert(lead, match, settings, ctx.as_of, first_stage, told,
                        found_account=made.account, found_contact=made.contact_record,
                        found_opportunity=made.opportunity)
         if isinstance(plan, Problem):
@@ -99,10 +119,140 @@ def run(ctx: SyncContext) -> StepResult:
                                      _(message, what=_(WHAT[plan.what]) if plan.what else "",
                                        ids=", ".join(plan.ids)), _(hint)))
             continue
-        out.conversion(leads, row, plan, made, match)
+        deal = out.conversion(leads, row, plan, made, match)
+        if deal is not None and told is not None and told.doubt is not None and cell is not None:
+            part.issues.append(_left_empty(leads, row, cell, deal, told.doubt, crm.tables["opportunities"].title))
     if settings.activities != "keep":
         out.follow(copy=settings.activities == "copy")
     return part
+
+
+# --- the deal's amount, read as money -------------------------------------------------------------
+
+LEFT_EMPTY = "conversion_amount_left_empty"
+LEFT_EMPTY_MESSAGE = N_("The new opportunity {id} was made with its Amount empty, since this cell cannot be read "
+                        "with confidence: {why}")
+LEFT_EMPTY_HINT = N_("Fill in the Amount (and Currency) of {id} in {tab}.")
+_CONFLICT = N_("{shown} names {currency}, but the lead's Currency is {theirs}.")
+_UNSURE = N_("{shown} could be in {codes}.")
+_NO_COLUMN = N_("{shown} is in {currency}, and {tab} has no Currency column to say so.")
+
+
+class _Amounts:
+    """What each lead says its deal is worth: its Amount column and its Budget/Presupuesto column
+    each read as a whole, as an opportunity's Amount is (`columns.read_numbers` with the
+    "money has no third decimal" rule; the currency its cell names or its number format shows,
+    against the lead's Currency). A Budget cell is also doubted where the read, which typed the
+    column by its cells as plain numbers, warned (`columns.read_numbers` as "number"): every
+    value a sync reported as ambiguous or wrong is doubted, never written into the new deal."""
+
+    def __init__(self, ctx: SyncContext, leads: Table) -> None:
+        self.leads = leads
+        header = leads.header
+        self.grid = ctx.snapshot.tabs[leads.title]
+        parse = parse_context(ctx.config)
+        self.locale, self.sure = parse.locale, parse.locale_set
+        if not self.sure:  # the tab's language settles it, as the read did (table._parse_table)
+            self.locale = tab_locale(leads.spec, leads.title, header) or parse.locale
+        self.base = parse.currency
+        deals = ctx.crm.tables.get("opportunities")
+        self.deal_currency = deals is None or "currency" in deals.header.fields
+        self.deals_title = deals.title if deals is not None else ""
+        self.read: dict[int, dict[int, DealAmount]] = {}
+        self.amount_col = header.fields.get("amount")
+        # A Budget the config types as something else than a number (text, a list of sizes) is no amount.
+        typed = {normalize_key(name): kind.type for name, kind in ctx.config.tab("leads").custom_fields.items()}
+        self.budget_col = next((col for name, col in header.custom.items() if (key := normalize_key(name))
+                                in BUDGET_HEADERS and typed.get(key, "number") in ("number", "integer")), None)
+
+    def of(self, row: Row) -> tuple[DealAmount | None, int | None]:
+        """The lead's deal amount (None: its cells name none) and the column it is read from."""
+        lead = row.record
+        assert lead is not None
+        col = self.amount_col if lead.amount is not None else self.budget_col
+        if col is None:
+            return None, None
+        if col not in self.read:
+            self.read[col] = self._column(col, budget=col != self.amount_col)
+        return self.read[col].get(row.row), col
+
+    def _column(self, col: int, budget: bool) -> dict[int, DealAmount]:
+        rows = [r for r in self.leads.rows if not r.appended]
+        raws = [_cell(r, col) for r in rows]
+        tokens = [self._token(r, col, raw, "en") for r, raw in zip(rows, raws)]
+        three = {i for i, (r, token) in enumerate(zip(rows, tokens))
+                 if cells.currency_decimals(cells.currency_of(token, self.base)[0] if token
+                                            else self._theirs(r) or self.base) >= 3}
+        money = columns.read_numbers(raws, "money", self.locale, self.sure, cells.parse_number, three)
+        doubts: dict[int, str] = {}
+        if budget:  # what the read said of the cell first, so the two warnings at it agree
+            plain = columns.read_numbers(raws, "number", self.locale, self.sure, cells.parse_number)
+            doubts = {f.index: f.error.message for f in plain.findings}
+        for f in money.findings:
+            doubts.setdefault(f.index, f.error.message)
+        out: dict[int, DealAmount] = {}
+        for i, (r, raw) in enumerate(zip(rows, raws)):
+            if raw is None:
+                continue
+            why = doubts.get(i)
+            try:
+                value = cells.parse_number(raw, money.locale)
+            except cells.CellError as e:
+                value, why = None, why or e.message
+            if value is None and why is None:
+                continue
+            currency = None
+            if why is None:
+                currency, why = self._currency(r, raw, self._token(r, col, raw, money.locale))
+            out[r.row] = DealAmount(None, None, why) if why is not None else DealAmount(value, currency)
+        return out
+
+    def _token(self, row: Row, col: int, raw: Any, locale: str) -> str | None:
+        """The currency a cell names in its text, else shows by its number format."""
+        if isinstance(raw, str):
+            for loc in dict.fromkeys((locale, "en", "es")):
+                try:
+                    return cells.parse_money(raw, loc)[1]
+                except cells.CellError:
+                    continue
+            return None
+        return self.grid.currency.get((row.row - 1, col)) if isinstance(raw, (int, float)) else None
+
+    def _theirs(self, row: Row) -> str | None:
+        """The lead's own Currency cell, as read (None when it is blank or the tab has none)."""
+        col = self.leads.header.fields.get("currency")
+        lead = row.record or row.target
+        return getattr(lead, "currency", None) if col is not None and _cell(row, col) is not None else None
+
+    def _currency(self, row: Row, raw: Any, token: str | None) -> tuple[str | None, str | None]:
+        """(the deal's currency, None) or (None, why the cell is doubted)."""
+        theirs = self._theirs(row)
+        shown = cells.quoted(raw)
+        code = theirs
+        if token is not None:
+            code, ambiguous = cells.currency_of(token, self.base)
+            meanings = cells.SYMBOL_CURRENCIES.get(token, (code,)) if ambiguous else (code,)
+            if theirs is not None and theirs not in meanings:
+                return None, _(_CONFLICT, shown=shown, currency=code or token, theirs=theirs)
+            if theirs is not None:
+                code = theirs
+            elif code is None or ambiguous and code != self.base:
+                return None, _(_UNSURE, shown=shown, codes=", ".join(meanings))
+        if code is not None and code != self.base and not self.deal_currency:
+            return None, _(_NO_COLUMN, shown=shown, currency=code, tab=self.deals_title)
+        return code, None
+
+
+def _cell(row: Row, col: int) -> Any:
+    raw = row.cells[col] if col < len(row.cells) else None
+    return None if cells.is_blank(raw) else raw
+
+
+def _left_empty(leads: Table, row: Row, col: int, deal: str, why: str, deals: str) -> Issue:
+    """The warning at the lead's Amount or Budget cell that its new deal's Amount is left empty."""
+    return Issue("warning", leads.title, row.row, column_letter(col + 1), leads.header.labels.get(col),
+                 row.cells[col] if col < len(row.cells) else None, LEFT_EMPTY,
+                 _(LEFT_EMPTY_MESSAGE, id=deal, why=why), _(LEFT_EMPTY_HINT, id=deal, tab=deals))
 
 
 GONE = "converted_record_missing"
@@ -168,7 +318,9 @@ class _Writer:
         self.next_row: dict[str, int] = {}
         self.contact_of: dict[str, tuple[str, Anchor | None]] = {}  # lead ID -> its contact, and that row's ID write
 
-    def conversion(self, leads: Table, row: Row, plan: Conversion, made: _Made, match: Matcher) -> None:
+    def conversion(self, leads: Table, row: Row, plan: Conversion, made: _Made, match: Matcher) -> str | None:
+        """Appends the plan's new rows and links the lead; returns the ID of the deal it made (None
+        when it made none)."""
         lead = row.record
         assert lead is not None and lead.id is not None
         anchors: dict[str, Anchor | None] = {}
@@ -178,23 +330,24 @@ class _Writer:
             account, last = self.append("accounts", plan.new_account, lead.id, None)
             anchors["converted_account"] = last
             if account is None:
-                return
+                return None
             match.add_account(plan.new_account.model_copy(update={"id": account}))
         if plan.new_contact is not None:
             record = plan.new_contact.model_copy(update={"account": account})
             contact, last = self.append("contacts", record, lead.id, last)
             anchors["converted_contact"] = last
             if contact is None:
-                return
+                return None
             match.add_contact(record.model_copy(update={"id": contact}))
         if plan.new_opportunity is not None:
             record = plan.new_opportunity.model_copy(update={"account": account, "contact": contact})
             deal, last = self.append("opportunities", record, lead.id, last)
             anchors["converted_opportunity"] = last
             if deal is None:
-                return
+                return None
         links = _Made(account=account, contact=contact, opportunity=deal, on=self.ctx.as_of)
         self.link(leads, row, links, anchors, last)
+        return deal if plan.new_opportunity is not None else None
 
     def append(self, tab: str, record: Record, lead_id: str, after: Anchor | None) -> tuple[str | None, Anchor | None]:
         """Appends `record` to `tab` with the next ID; returns the ID and its write (None, None
