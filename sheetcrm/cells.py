@@ -312,6 +312,11 @@ def _decimal_body(body: str, loc: _Locale) -> Decimal | str:
         if not _GROUPED_RE[thousands].fullmatch(whole):
             return _('under locale "{locale}" {separator} separates thousands, so it must be followed by '
                      "groups of exactly 3 digits", locale=loc.name, separator=_(_SEP_NAMES[thousands]))
+        if whole[0] == "0" and thousands in whole:
+            # "0,925" is no thousand of anything: a leading 0 group is never a thousands group,
+            # so the separator can only be the decimal one, which this locale's is not.
+            return _('under locale "{locale}" {separator} separates thousands, and a number with thousands '
+                     "never begins with 0", locale=loc.name, separator=_(_SEP_NAMES[thousands]))
         whole = whole.replace(thousands, "")
     return Decimal(f"{whole or '0'}.{frac}" if frac else whole)
 
@@ -386,7 +391,16 @@ _A_PERCENTAGE = N_("a percentage")
 def _number(
     raw: RawCell, loc: _Locale, code: str, noun: str, hint: str, text: str | None = None
 ) -> Decimal | None:
-    return _number_parts(raw, loc, code, noun, hint, text)[0]
+    """The number in a cell that holds no money: one written with a currency ("$50" under
+    Discount %, "5 EUR" under Employees) is an error, never its number with the currency
+    dropped (50 % off is not $50 off). Amounts are `parse_money`'s."""
+    value, token = _number_parts(raw, loc, code, noun, hint, text)
+    if token is not None:
+        raise CellError(code, _not(raw, noun, _('it names a currency ("{token}"), and only an amount of money '
+                                                 "may", token=token)),
+                        _("Write {noun} without a currency sign or code: this column holds no money.",
+                          noun=_(noun)), raw)
+    return value
 
 
 def currency_of(token: str, base: str | None = None) -> tuple[str | None, bool]:
@@ -419,6 +433,12 @@ def parse_money(raw: RawCell, locale: str = "en") -> tuple[Decimal | None, str |
     1500 -> (1500, None). `currency_of` turns the token into an ISO code."""
     loc = _locale(locale)
     return _number_parts(raw, loc, "bad_number", _A_NUMBER, loc.number_hint)
+
+
+def parse_amount(raw: RawCell, locale: str = "en") -> Decimal | None:
+    """The amount of `parse_money`, its currency token left to the caller (an amount column's
+    currency is `table.py`'s to carry to the record, or to find in conflict)."""
+    return parse_money(raw, locale)[0]
 
 
 def separator_style(raw: RawCell) -> tuple[str | None, str | None]:
@@ -509,12 +529,14 @@ class Read:
 
 
 def parse_number(raw: RawCell, locale: str = "en") -> Decimal | None:
-    """A Decimal from a native number or from text like "1,234.50", "1.234,50 €", "(1,200)".
+    """A Decimal from a native number or from text like "1,234.50", "1.234,50", "(1,200)".
 
     With both '.' and ',' present the last one is decimal whatever the locale. With one
     kind only, the locale's thousands separator must be followed by groups of 3 digits
-    and the other is decimal. Space-like thousands separators ("1 234,5") make the lone
-    '.' or ',' decimal. A currency symbol or ISO code before or after is ignored.
+    (the first not a lone 0: "0,925" is no thousands in "en") and the other is decimal.
+    Space-like thousands separators ("1 234,5") make the lone '.' or ',' decimal. A currency
+    symbol or ISO code before or after is an error: this is a number that is no amount of
+    money (an amount's cell may name its currency: `parse_money`).
     """
     loc = _locale(locale)
     return _number(raw, loc, "bad_number", _A_NUMBER, loc.number_hint)

@@ -7,21 +7,24 @@
   (`read_duplicates`; steps/duplicates.py and the merge step act on them).
 - the record of earlier lead conversions, in the CRM tabs' recorded columns (`read_conversions`).
 
-Nothing after the read parses a cell: the engine and the steps get `Inputs`. A row that cannot
-be read is left out, as it always was: a currency without a readable rate then surfaces as a
-`missing_rate` warning on each of its amounts, which tells the reader more than the bad cell
-would, and a damaged line of history is skipped rather than failing every sync.
+Nothing after the read parses a cell: the engine and the steps get `Inputs`. Rates and Quotas
+are read like a CRM tab's columns (`columns.py`: "0,925" among rates is a decimal comma, never
+925) and a cell that cannot be read, or only with a guess, is reported at its cell like any
+other tab's; its row is left out, so a currency without a readable rate also surfaces as a
+`missing_rate` warning on each of its amounts. A damaged line of history is skipped (and kept)
+rather than failing every sync.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+import sys
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Iterable, Mapping, Sequence
 
-from sheetcrm import cells
+from sheetcrm import cells, columns
 from sheetcrm.config import Config, TabSettings
 from sheetcrm.crm.conversion import Conversions, Converted
 from sheetcrm.crm.forecast import Quota, month_key
@@ -31,10 +34,11 @@ from sheetcrm.ids import read_sequences
 from sheetcrm.owned import owned_title
 from sheetcrm.owned import locate
 from sheetcrm.records import LEAD_STATUSES, ParseContext
+from sheetcrm.i18n import N_, _, current
 from sheetcrm.report import Issue, Report, column_letter
 from sheetcrm.schema import (DUPLICATES, LEAD_HISTORY, OWNED_TABS, QUOTAS, RATES, SEGMENTS, SEQUENCES, STAGE_HISTORY,
                              OwnedTab, find_tab, owned_tab_names, tab_names)
-from sheetcrm.table import Table, parse_table
+from sheetcrm.table import Table, parse_table, symbol_warnings
 from sheetcrm.workbook import CellValue, Grid, Snapshot
 from sheetcrm.workflow_tabs import WorkflowTabs
 
@@ -62,12 +66,15 @@ class Inputs:
     segments: Table | None = None
 
 
-def read_inputs(snapshot: Snapshot, config: Config, context: ParseContext) -> Inputs:
-    """Every side tab of `snapshot`; `context` is the CRM read's (locale, stage names)."""
+def read_inputs(snapshot: Snapshot, config: Config, context: ParseContext, report: Report | None = None) -> Inputs:
+    """Every side tab of `snapshot`; `context` is the CRM read's (locale, stage names). The
+    cells of Rates and Quotas that cannot be read, or read only with a guess, go to `report`
+    (the read's), at their cells."""
     unread: dict[str, list[UnreadRow]] = {STAGE_HISTORY.key: [], LEAD_HISTORY.key: []}
+    report = report if report is not None else Report()
     return Inputs(
-        rates=rates_from_rows(config.currency, _rows(snapshot, RATES), config.locale),
-        quotas=quotas_from_rows(_rows(snapshot, QUOTAS), config.locale),
+        rates=read_rates(snapshot, config, context, report),
+        quotas=read_quotas(snapshot, config, context, report),
         stage_history=read_history(_grid(snapshot, STAGE_HISTORY), config.locale, context.stages,
                                    unread[STAGE_HISTORY.key]),
         lead_history=read_history(_grid(snapshot, LEAD_HISTORY), config.locale, _LEAD_STATUSES,
@@ -78,57 +85,244 @@ def read_inputs(snapshot: Snapshot, config: Config, context: ParseContext) -> In
     )
 
 
-def read_rates(snapshot: Snapshot, config: Config) -> Rates:
-    """The Rates tab alone (the Outbox's sender reads no CRM tab but Opportunities' quotes)."""
-    return rates_from_rows(config.currency, _rows(snapshot, RATES), config.locale)
+def read_rates(snapshot: Snapshot, config: Config, context: ParseContext | None = None,
+               report: Report | None = None) -> Rates:
+    """The Rates tab (`rates_from_rows`), its numbers read as its column writes them."""
+    title, grid = _side_tab(snapshot, RATES)
+    if grid is None:
+        return Rates(config.currency)
+    locale, sure = _side_locale(RATES, title, grid, context)
+    side = _Side(title, grid)
+    rates = _rates(config.currency, side, locale, sure)
+    side.tell(report)
+    return rates
 
 
-def rates_from_rows(base: str, rows: Iterable[Sequence[Any]], locale: str = "en") -> Rates:
-    """Rates from the Rates tab's (Currency, Rate) cells, header row excluded.
+def read_quotas(snapshot: Snapshot, config: Config, context: ParseContext | None = None,
+                report: Report | None = None) -> list[Quota]:
+    """The Quotas tab (`quotas_from_rows`), its numbers and dates read as their columns write them."""
+    title, grid = _side_tab(snapshot, QUOTAS)
+    if grid is None:
+        return []
+    locale, sure = _side_locale(QUOTAS, title, grid, context)
+    side = _Side(title, grid)
+    quotas = _quotas(config.currency, side, locale, sure)
+    side.tell(report)
+    return quotas
 
-    A row that cannot be read, or a rate that is not positive, is skipped: its currency
-    then has no rate, and every amount in it surfaces as a `missing_rate` warning,
-    which says more to the reader than a bad cell would.
-    """
-    per_unit = {}
-    for row in rows:
-        if len(row) < 2:
+
+def rates_from_rows(base: str, rows: Iterable[Sequence[Any]], locale: str = "en",
+                    report: Report | None = None) -> Rates:
+    """Rates from the Rates tab's (Currency, Rate) cells, header row excluded, the Rate column
+    read as a whole (`columns.read_numbers`: "0,925" and "1,17" are a decimal comma whatever
+    `locale` says) with `locale` set."""
+    side = _Side(RATES.title, Grid([[], *map(list, rows)]))
+    rates = _rates(base, side, locale, True)
+    side.tell(report)
+    return rates
+
+
+def quotas_from_rows(rows: Iterable[Sequence[Any]], locale: str = "en", report: Report | None = None,
+                     base: str = "USD") -> list[Quota]:
+    """Quotas from the Quotas tab's (Owner, Month, Quota) cells, header row excluded, each
+    column read as a whole with `locale` set. Month is "YYYY-MM" or any date in the month; a
+    Quota is in the base currency `base`."""
+    side = _Side(QUOTAS.title, Grid([[], *map(list, rows)]))
+    quotas = _quotas(base, side, locale, True)
+    side.tell(report)
+    return quotas
+
+
+@dataclass
+class _Side:
+    """A side tab people type (Rates, Quotas) as it is read: by position (its header row is
+    row 1), each number and date column as a whole like a CRM tab's (`columns.py`), and every
+    cell it cannot use, or reads only with a guess, reported at the cell to `report`."""
+
+    title: str
+    grid: Grid
+    report: Report = field(default_factory=lambda: Report(limit=sys.maxsize))
+
+    def tell(self, report: Report | None) -> None:
+        """Add what was found to `report`, in sheet order (row, then column)."""
+        if report is not None:
+            for issue in sorted(self.report.issues, key=lambda i: (i.row or 0, len(i.column or ""), i.column or "")):
+                report.add(issue)
+
+    @property
+    def rows(self) -> list[list[Any]]:
+        return self.grid.rows[1:]
+
+    def raws(self, col: int) -> list[Any]:
+        return [row[col] if col < len(row) else None for row in self.rows]
+
+    def label(self, col: int, tab: OwnedTab) -> str | None:
+        header = self.grid.rows[0] if self.grid.rows else []
+        typed = cells.parse_text(header[col]) if col < len(header) else None
+        return typed or tab.display_headers(current())[col]
+
+    def say(self, severity: str, index: int, col: int, tab: OwnedTab, error: cells.CellError) -> None:
+        """Report `error` at the cell of data row `index` (0-based, under the header), column `col`."""
+        self.report.add(Issue(severity, self.title, index + 2, column_letter(col + 1), self.label(col, tab),  # type: ignore[arg-type]
+                              error.raw, error.code, error.message, error.hint))
+
+    def formula_errors(self, col: int, tab: OwnedTab) -> set[int]:
+        """The data rows whose cell in `col` shows a formula's error (#N/A): unusable, and said."""
+        found = set()
+        for (row, c), error in self.grid.errors.items():
+            if c == col and row >= 1:
+                found.add(row - 1)
+                self.say("error", row - 1, col, tab, cells.CellError(
+                    "formula_error", _("The formula in this cell shows {error}, so the cell has no value to read.",
+                                       error=cells.quoted(error)),
+                    _("Fix the formula, or the cells it uses, so that it shows a value."), error))
+        return found
+
+    def numbers(self, col: int, tab: OwnedTab, kind: str, locale: str, sure: bool,
+                base: str | None = None) -> dict[int, Decimal]:
+        """Column `col`'s numbers by data row, read as the column writes them (`columns.read_numbers`);
+        an unreadable cell is reported and left out. `kind` "money" is an amount in `base`: one
+        that names another currency is a `currency_conflict`."""
+        raws = self.raws(col)
+        skip = self.formula_errors(col, tab)
+        raws = [None if i in skip else raw for i, raw in enumerate(raws)]
+        money = kind == "money"
+        three = range(len(raws)) if money and base and cells.currency_decimals(base) >= 3 else ()
+        reading = columns.read_numbers(raws, kind, locale, sure, cells.parse_amount if money else cells.parse_number,
+                                       three)
+        for finding in reading.findings:
+            self.say(finding.severity, finding.index, col, tab, finding.error)
+            if finding.severity == "error":
+                skip.add(finding.index)
+        values: dict[int, Decimal] = {}
+        for i, raw in enumerate(raws):
+            if i in skip or cells.is_blank(raw):
+                continue
+            try:
+                if not money:
+                    value = cells.parse_number(raw, reading.locale)
+                else:
+                    value, token = cells.parse_money(raw, reading.locale)
+                    token = token or (self.grid.currency.get((i + 1, col)) if not isinstance(raw, str) else None)
+                    code = cells.currency_of(token, base)[0] if token else base
+                    if code != base:
+                        raise cells.CellError(
+                            "currency_conflict",
+                            _("{shown} is in {currency}, but the {tab} tab is in the base currency, {base}.",
+                              shown=cells.quoted(raw), currency=code or token, tab=self.title, base=base),
+                            _("Write it in {base} (currency in sheetcrm.toml), without another currency.", base=base),
+                            raw)
+            except cells.CellError as e:
+                self.say("error", i, col, tab, e)
+                continue
+            if value is not None:
+                values[i] = value
+        return values
+
+
+def _side_tab(snapshot: Snapshot, tab: OwnedTab) -> tuple[str, Grid | None]:
+    title = find_tab(list(snapshot.tabs), owned_tab_names(tab))
+    return (title, snapshot.tabs.get(title)) if title else (tab.title, None)
+
+
+def _side_locale(tab: OwnedTab, title: str, grid: Grid, context: ParseContext | None) -> tuple[str, bool]:
+    """The convention a side tab's columns fall back on when their cells do not settle it, and
+    whether it is settled: the config's locale when it sets one, else the tab's language (its
+    Spanish title or headers: "es"), else the read's locale (as `table.tab_locale` for a CRM tab)."""
+    if context is None:
+        return "en", False
+    if context.locale_set:
+        return context.locale, True
+    english = {cells.normalize_key(n) for n in (tab.title, *tab.headers)}
+    spanish = {cells.normalize_key(n) for n in (tab.title_es, *tab.headers_es)} - english
+    said = [cells.normalize_key(text) for text in (title, *(grid.rows[0] if grid.rows else ()))
+            if isinstance(text, str)]
+    votes = {"es": sum(k in spanish for k in said), "en": sum(k in english - spanish for k in said)}
+    if votes["es"] != votes["en"]:
+        return max(votes, key=votes.__getitem__), False
+    return context.locale, False
+
+
+def _rates(base: str, side: _Side, locale: str, sure: bool) -> Rates:
+    """A rate for each row with a currency and a rate above 0. A cell that cannot be read, a
+    rate of 0 or less, is reported at its cell and its row left out: that currency then has no
+    rate, so its amounts are left out of totals with a `missing_rate` warning, never summed."""
+    rates = side.numbers(1, RATES, "number", locale, sure)
+    currency_at = side.formula_errors(0, RATES)
+    symbol_warnings(side.title, 0, side.label(0, RATES), ((i + 2, raw) for i, raw in enumerate(side.raws(0))),
+                    base, side.report)
+    per_unit: dict[str, Decimal] = {}
+    for i, raw in enumerate(side.raws(0)):
+        if i in currency_at:
             continue
         try:
-            currency = cells.parse_currency(row[0])
-            rate = cells.parse_number(row[1], locale)
-        except cells.CellError:
+            currency = cells.parse_currency(raw, base)
+        except cells.CellError as e:
+            side.say("error", i, 0, RATES, e)
             continue
-        if currency and rate is not None and rate > 0:
-            per_unit[currency] = rate
+        rate = rates.get(i)
+        if currency is None or rate is None:
+            continue
+        if rate <= 0:
+            shown = side.raws(1)[i]
+            side.say("error", i, 1, RATES, cells.CellError(
+                "out_of_range", _("{shown} is no exchange rate: a rate is more than 0.", shown=cells.quoted(shown)),
+                _("Write how many {base} one {currency} is worth, like {example}.", base=base, currency=currency,
+                  example=cells.show_number(Decimal("1.08"), group=False, locale=locale)), shown))
+            continue
+        per_unit[currency] = rate
     return Rates(base, per_unit)
 
 
-def quotas_from_rows(rows: Iterable[Sequence[Any]], locale: str = "en") -> list[Quota]:
-    """Quotas from the Quotas tab's (Owner, Month, Quota) cells, header row excluded.
-
-    Month is "YYYY-MM" or any date in the month. Rows that cannot be read are skipped.
-    """
+def _quotas(base: str, side: _Side, locale: str, sure: bool) -> list[Quota]:
+    """A quota for each row with an owner, a month and a quota. A month or quota that cannot be
+    read is reported at its cell and its row left out (no quota: no attainment, never a wrong one)."""
+    months = _months(side, locale, sure)
+    amounts = side.numbers(2, QUOTAS, "money", locale, sure, base)
     quotas: list[Quota] = []
-    for row in rows:
-        if len(row) < 3:
-            continue
-        try:
-            owner = cells.parse_text(row[0])
-            month = _parse_month(row[1], locale)
-            amount = cells.parse_number(row[2], locale)
-        except cells.CellError:
-            continue
+    for i, raw in enumerate(side.raws(0)):
+        owner, month, amount = cells.parse_text(raw), months.get(i), amounts.get(i)
         if owner and month and amount is not None:
             quotas.append(Quota(owner, month, amount))
     return quotas
 
 
-def _parse_month(raw: Any, locale: str) -> str | None:
-    if isinstance(raw, str) and (m := _MONTH_RE.fullmatch(raw.strip())) and 1 <= int(m[2]) <= 12:
-        return f"{int(m[1]):04d}-{int(m[2]):02d}"
-    day = cells.parse_date(raw, locale)
-    return month_key(day) if day else None
+_MONTH_HINT = N_("Write the month as year-month, like 2027-01, or any date in it.")
+
+
+def _months(side: _Side, locale: str, sure: bool) -> dict[int, str]:
+    """The Month column by data row: "YYYY-MM" text, or any date in the month, the dates read
+    as the column writes them (day or month first: `columns.read_dates`)."""
+    col = 1
+    raws = side.raws(col)
+    skip = side.formula_errors(col, QUOTAS)
+    months: dict[int, str] = {}
+    dates: list[Any] = []
+    for i, raw in enumerate(raws):
+        if isinstance(raw, str) and (m := _MONTH_RE.fullmatch(raw.strip())) and 1 <= int(m[2]) <= 12:
+            months[i] = f"{int(m[1]):04d}-{int(m[2]):02d}"
+            dates.append(None)
+        else:
+            dates.append(None if i in skip else raw)
+    reading = columns.read_dates(dates, locale, sure)
+    for finding in reading.findings:
+        side.say(finding.severity, finding.index, col, QUOTAS, finding.error)
+        if finding.severity == "error":
+            skip.add(finding.index)
+    for i, raw in enumerate(dates):
+        if i in skip or cells.is_blank(raw):
+            continue
+        try:
+            read = reading.values.get(i)
+            if isinstance(read, cells.CellError):
+                raise read
+            day = read.value if read is not None else cells.parse_date(raw, reading.locale)
+        except cells.CellError as e:
+            side.say("error", i, col, QUOTAS, cells.CellError(e.code, e.message, _(_MONTH_HINT), raw))
+            continue
+        if isinstance(day, dt.date):
+            months[i] = month_key(day)
+    return months
 
 
 _NOT_YET: Any = object()  # an amount not read yet (None is an empty cell's)
@@ -156,7 +350,7 @@ def read_history(grid: Grid | None, locale: str, names: Mapping[str, str] | None
     rows: list[HistoryRow] = []
     if grid is None:
         return rows
-    text, date, number, blank = cells.parse_text, cells.parse_date, cells.parse_number, cells.is_blank
+    text, date, number, blank = cells.parse_text, cells.parse_date, cells.parse_amount, cells.is_blank
     keyed: dict[str, str | None] = {}  # _key of each word: a tab repeats a handful of stages
     # Each amount read once, by its cell's type and value: a deal's amount repeats on each of
     # its stage changes, and a Decimal each was 16 MB at 100k leads (Decimals are immutable).
@@ -211,11 +405,6 @@ def _grid(snapshot: Snapshot, tab: OwnedTab) -> Grid | None:
     # people make (Rates, Quotas) by name.
     title = owned_title(snapshot, tab) if tab.key in OWNED_TABS else find_tab(list(snapshot.tabs), owned_tab_names(tab))
     return snapshot.tabs.get(title) if title else None
-
-
-def _rows(snapshot: Snapshot, tab: OwnedTab) -> list[list[Any]]:
-    grid = _grid(snapshot, tab)
-    return [list(r) for r in grid.rows[1:]] if grid else []
 
 
 # The Duplicates tab's columns, in order (names.py OWNED["duplicates"]).

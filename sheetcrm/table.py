@@ -22,7 +22,7 @@ import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from pydantic import ValidationError
 
@@ -739,7 +739,7 @@ def _read_column(kind: str, raws: list[Any], formatted: set[int], ctx: ParseCont
     # Cells already known to be unreadable (formula errors) take no part in the vote.
     raws = [None if isinstance(r, cells.CellError) else r for r in raws]
     if kind in ("number", "money", "integer"):
-        parse = cells.parse_integer if kind == "integer" else cells.parse_number
+        parse = {"integer": cells.parse_integer, "money": cells.parse_amount}.get(kind, cells.parse_number)
         return columns.read_numbers(raws, kind, ctx.locale, ctx.locale_set, parse, three_decimals)
     if kind == "percent":
         return columns.read_percents(raws, formatted, ctx.locale, ctx.locale_set)
@@ -765,6 +765,9 @@ def _currencies(spec: TabSpec, title: str, header: Header, grid: Grid, rows: lis
         return
     kinds = field_kinds(spec)
     currency_col = header.fields.get("currency")
+    if currency_col is not None:
+        symbol_warnings(title, currency_col, header.labels.get(currency_col),
+                        ((r.index + 1, r.shown[currency_col]) for r in rows), ctx.currency, report)
     for name, col in header.fields.items():
         if kinds[name] != "money":
             continue
@@ -811,6 +814,41 @@ def _currencies(spec: TabSpec, title: str, header: Header, grid: Grid, rows: lis
                 report.add(_issue("warning", title, index + 1, col, header.labels.get(col), raw, "symbol_guess",
                                   **{**fmt, "others": ", ".join(others) + "…",
                                      "example": typed}))
+
+
+def symbol_warnings(title: str, col: int, label: str | None, cells_: Iterable[tuple[int, Any]], base: str,
+                    report: Report) -> None:
+    """The warnings for ambiguous symbols ("$", "¥") typed in a Currency column, given as
+    (sheet row, cell): read as `cells.parse_currency` and as inside an amount, the base
+    currency when it can mean it, said once for the column; else its usual meaning (USD, JPY),
+    said on each cell, never silently. A symbol without a usual meaning ("kr") is no currency:
+    the reader's error, not a warning here."""
+    said_base = False
+    for sheet_row, raw in cells_:
+        if not isinstance(raw, str):
+            continue
+        token = raw.strip()
+        meanings = cells.SYMBOL_CURRENCIES.get(token, ())
+        if len(meanings) < 2:
+            continue
+        code, _ambiguous = cells.currency_of(token, base)
+        if code is None:
+            continue
+        others = [c for c in meanings if c != code]
+        fmt = dict(shown=cells.quoted(raw), token=token, currency=code, example=others[0])
+        if code == base:
+            if not said_base:
+                said_base = True
+                report.add(_issue("warning", title, sheet_row, col, label, raw, "symbol_base", **fmt))
+            continue
+        message, _hint = _MESSAGES["symbol_guess"]
+        report.add(Issue("warning", title, sheet_row, column_letter(col + 1), label, raw, "symbol_guess",
+                         _(message, **fmt, others=", ".join(others[:4]) + "…"),
+                         _(_SYMBOL_CODE_HINT, currency=code, other=others[0])))
+
+
+# How a Currency cell holding an ambiguous symbol is made certain.
+_SYMBOL_CODE_HINT = N_("Write the ISO code of the currency you mean, like {currency} or {other}.")
 
 
 def _currency_token(raw: Any, formatted: str | None, locale: str) -> str | None:

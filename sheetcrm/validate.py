@@ -124,10 +124,11 @@ def _read_crm(snapshot: Snapshot, config: Config, memo: RowMemo | None = None) -
         if title is not None:
             crm.tables[key] = parse_table(spec, title, snapshot.tabs[title], settings, ctx, crm.report, memo=memo)
     _check_references(crm)
+    _check_quote_prices(crm, ctx.currency)
     # Cross-tab findings come last in discovery order; people read the tab in sheet order.
     order = {t.title: i for i, t in enumerate(crm.tables.values())}
     crm.report.issues.sort(key=lambda i: (order.get(i.tab, -1), i.row or 0, len(i.column or ""), i.column or ""))
-    crm.inputs = read_inputs(snapshot, config, ctx)
+    crm.inputs = read_inputs(snapshot, config, ctx, crm.report)
     crm.inputs.conversions = read_conversions(crm.tables, config.locale)
     # After the sort: the rules' problems follow the CRM tabs' on the Validation tab.
     crm.inputs.workflows = read_workflows(snapshot, ctx, crm.report, config.locale)
@@ -533,6 +534,38 @@ def _check_unique_ids(table: Table, report: Report, keys: dict[str, str]) -> dic
                                   "Nothing to do if they come from another system; sheetcrm never changes an ID.",
                                   len(more))))
     return ids
+
+
+def _check_quote_prices(crm: Crm, base: str) -> None:
+    """A Quote Lines Unit Price that names its currency ("£4,000", "1000 EUR", a currency number
+    format: `QuoteLine.currency`) in conflict with its quote's currency is an error at the cell
+    (`currency_conflict`, as an amount beside a Currency cell that says otherwise): a quote
+    prices a line's Unit Price as already in its own currency, the opportunity's (blank: the base
+    currency; mail/quotes.py), so £4,000 on a quote in USD would go out as $4,000. The line has
+    errors, so its quote is blocked until the cell is fixed. A line whose deal is unknown or has
+    errors is not checked: that quote is blocked already, and said so."""
+    table = crm.tables.get("quote_lines")
+    if table is None or "opportunities" not in crm.tables:
+        return
+    col = table.header.fields.get("unit_price")
+    for row in table.rows:
+        line = row.target
+        if line is None or line.currency is None or line.unit_price is None:  # type: ignore[attr-defined]
+            continue
+        deals = crm.find("opportunities", line.opportunity)  # type: ignore[attr-defined]
+        if len(deals) != 1 or deals[0].record is None:
+            continue
+        deal = deals[0].record
+        quote = deal.currency or base  # type: ignore[attr-defined]
+        if line.currency == quote:  # type: ignore[attr-defined]
+            continue
+        raw = row.cells[col] if col is not None and col < len(row.cells) else line.unit_price  # type: ignore[attr-defined]
+        _cell_issue(crm.report, "error", table, row, "unit_price", raw, "currency_conflict",
+                    _("{shown} is in {currency}, but the quote for {opportunity} is in {quote}.",
+                      shown=cells.quoted(raw), currency=line.currency,  # type: ignore[attr-defined]
+                      opportunity=deal.id or deal.name, quote=quote),  # type: ignore[attr-defined]
+                    _("Write this line's Unit Price in {quote}, or leave it blank to price the line from the "
+                      "product.", quote=quote))
 
 
 def _check_unique_skus(table: Table | None, report: Report) -> None:

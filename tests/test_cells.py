@@ -134,18 +134,9 @@ def test_parse_text(raw, text):
         ("1,200", "es", Decimal("1.200")),
         ("12,5", "es", Decimal("12.5")),
         (".5", "en", Decimal("0.5")),
-        ("$1,200", "en", Decimal("1200")),
-        ("1.200 €", "es", Decimal("1200")),
-        ("1.200,50€", "es", Decimal("1200.50")),
-        ("USD 1,200", "en", Decimal("1200")),
-        ("1,200 usd", "en", Decimal("1200")),
-        ("£5", "en", Decimal("5")),
         ("-1,200.5", "en", Decimal("-1200.5")),
         ("\u22121,200.5", "en", Decimal("-1200.5")),
-        ("-$1,200", "en", Decimal("-1200")),
-        ("$-1,200", "en", Decimal("-1200")),
         ("(1,200)", "en", Decimal("-1200")),
-        ("(1.200,50 €)", "es", Decimal("-1200.50")),
         ("1 234,5", "es", Decimal("1234.5")),
         ("1 234,5", "en", Decimal("1234.5")),
         ("1\u00a0234\u00a0567", "en", Decimal("1234567")),
@@ -161,6 +152,51 @@ def test_parse_number(raw, locale, value):
     assert isinstance(result, Decimal)
     assert result == value
     assert str(result) == str(value)
+
+
+@pytest.mark.parametrize(
+    "raw, locale, value",
+    [
+        ("$1,200", "en", Decimal("1200")),
+        ("1.200 €", "es", Decimal("1200")),
+        ("1.200,50€", "es", Decimal("1200.50")),
+        ("USD 1,200", "en", Decimal("1200")),
+        ("1,200 usd", "en", Decimal("1200")),
+        ("£5", "en", Decimal("5")),
+        ("-$1,200", "en", Decimal("-1200")),
+        ("$-1,200", "en", Decimal("-1200")),
+        ("(1.200,50 €)", "es", Decimal("-1200.50")),
+        ("1,234.50", "en", Decimal("1234.50")),
+    ],
+)
+def test_parse_amount_reads_an_amount_with_or_without_its_currency(raw, locale, value):
+    result = cells.parse_amount(raw, locale)
+    assert result == value and str(result) == str(value)
+
+
+@pytest.mark.parametrize("parse, raw, code", [
+    (parse_number, "$50", "bad_number"), (parse_number, "50 €", "bad_number"), (parse_number, "5 EUR", "bad_number"),
+    (parse_integer, "5 EUR", "bad_integer"), (parse_integer, "US$ 12", "bad_integer"),
+    (parse_percent, "$50", "bad_percent"), (parse_percent, "50 €", "bad_percent"), (parse_percent, "50 € %", "bad_percent"),
+])
+def test_a_number_that_is_no_amount_refuses_a_currency(parse, raw, code):
+    # "$50" under Discount % meant $50 off, not 50 % off: never read with its currency dropped.
+    with pytest.raises(CellError) as caught:
+        parse(raw, "en")
+    assert caught.value.code == code
+    assert "currency" in caught.value.message and "currency" in caught.value.hint
+
+
+@pytest.mark.parametrize("raw, locale", [("0,925", "en"), ("0.925", "es"), ("0,925.5", "en"), ("00,925", "en"),
+                                         ("0 925", "en")])
+def test_a_leading_zero_group_is_never_thousands(raw, locale):
+    # "0,925" is a decimal comma (0.925), impossible in "en", where a comma groups thousands:
+    # an error naming the other locale, never 925.
+    with pytest.raises(CellError) as caught:
+        parse_number(raw, locale)
+    assert caught.value.code == "bad_number"
+    assert "0" in caught.value.message and ('"es"' in caught.value.hint if locale == "en" else '"en"' in caught.value.hint)
+    assert parse_number("0,925", "es") == Decimal("0.925") and parse_number("0.925", "en") == Decimal("0.925")
 
 
 @pytest.mark.parametrize(

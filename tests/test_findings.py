@@ -343,9 +343,9 @@ def test_5_apostrophes_group_thousands_and_never_mark_decimals(text, value):
     from sheetcrm import cells
     if value is None:  # "Fr." is no currency sheetcrm knows: an error, not a guess
         with pytest.raises(cells.CellError):
-            cells.parse_number(text)
+            cells.parse_amount(text)
         return
-    assert cells.parse_number(text, "en") == cells.parse_number(text, "es") == value
+    assert cells.parse_amount(text, "en") == cells.parse_amount(text, "es") == value
     with pytest.raises(cells.CellError, match="apostrophe"):
         cells.parse_number("12'5")  # an apostrophe followed by one digit is no grouping and no decimal
 

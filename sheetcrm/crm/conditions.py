@@ -36,7 +36,7 @@ from typing import Any
 
 from lark import Lark, Token, Tree, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
-from sheetcrm.cells import (CURRENCY_CODES, SYMBOL_CURRENCIES, CellError, date_style, is_blank, normalize_key, parse_date, parse_number,
+from sheetcrm.cells import (CURRENCY_CODES, SYMBOL_CURRENCIES, CellError, date_style, is_blank, normalize_key, parse_amount, parse_date,
                             parse_percent, separator_style, show_number)
 from sheetcrm.crm.rules import _Candidate, as_date, as_number, as_text, strip_accents
 from sheetcrm.i18n import N_, _
@@ -461,7 +461,7 @@ class _Reader:
         # person should first hear that it reads two ways.
         self.refuse_ambiguous(text.removesuffix("%").strip(), "%" if percent else "", shape, at)
         try:
-            found = parse_percent(text, self.locale) if percent else parse_number(text, self.locale)
+            found = parse_percent(text, self.locale) if percent else parse_amount(text, self.locale)
         except CellError as e:
             example = shape(_unambiguous(Decimal("1234.5"), self.locale))
             hint = (_('Write numbers as locale "{locale}" does: {example}', locale=self.locale, example=example)
@@ -479,8 +479,8 @@ class _Reader:
         thousands_locale = separator_style(text)[1]
         if thousands_locale is None:
             return
-        as_thousands = parse_number(text, thousands_locale)
-        as_decimal = parse_number(text, "es" if thousands_locale == "en" else "en")
+        as_thousands = parse_amount(text, thousands_locale)
+        as_decimal = parse_amount(text, "es" if thousands_locale == "en" else "en")
         assert as_thousands is not None and as_decimal is not None
         raise ConditionError(
             _('the number "{value}" is ambiguous: {thousands} if its separator groups thousands, {decimal} if '

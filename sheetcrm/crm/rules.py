@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
-from sheetcrm.cells import CellError, is_blank, normalize_key, parse_bool, parse_date, parse_number, quoted
+from sheetcrm.cells import CellError, is_blank, normalize_key, parse_amount, parse_bool, parse_date, quoted
 from sheetcrm.i18n import _, current, ngettext
 from sheetcrm.records import Activity, Lead
 
@@ -191,7 +191,7 @@ def as_number(value: Any) -> Decimal | None:
         return Decimal(repr(value)) if math.isfinite(value) else None
     if isinstance(value, str):
         try:
-            return parse_number(value, "en")
+            return parse_amount(value, "en")  # a rule compares the number of "$5,000" too
         except (CellError, InvalidOperation):
             return None
     return None

@@ -127,3 +127,40 @@ def test_quote_number_is_stable_for_the_same_opportunity_and_version():
     desk = Desk.read(book.read(), config())
     [new] = plan_queue(desk, [find_opportunity(desk.crm, "OPP-0001")], Plan(), "2026-11-24", 2026)
     assert (new.outcome, new.quote, new.row_id) == ("queued", "Q-2026-0002", "OUT-0002")
+
+
+def _xlsx_quote(tmp_path, quote_lines, currency="EUR"):
+    from books import xlsx_book
+    tabs = crm_tabs(**{"Quote Lines": quote_lines})
+    tabs["Opportunities"][1][7] = currency
+    desk = Desk.read(xlsx_book(tmp_path / "q.xlsx", tabs).read(), config())
+    return desk, desk.quote(find_opportunity(desk.crm, "OPP-0001"))
+
+
+def test_a_unit_price_in_another_currency_than_the_quotes_is_a_conflict_that_blocks_the_quote(tmp_path):
+    # OPP-0001 and its products are in EUR: "£4,000" is no 4,000 EUR, and "1000 USD" no 1,000 EUR.
+    desk, result = _xlsx_quote(tmp_path, lines(["OPP-0001", "P1", 2, "£4,000", 10], ["OPP-0001", "P2", 3, "1000 USD", ""]))
+    conflicts = [i for i in desk.crm.report.issues if i.code == "currency_conflict"]
+    assert [(i.severity, i.tab, i.row, i.column, i.value) for i in conflicts] == [
+        ("error", "Quote Lines", 2, "D", "£4,000"), ("error", "Quote Lines", 3, "D", "1000 USD")]
+    assert "GBP" in conflicts[0].message and "EUR" in conflicts[0].message and "OPP-0001" in conflicts[0].message
+    assert "EUR" in conflicts[0].hint
+    assert result.quote is None  # never sent with £4,000 read as €4,000
+    assert {(p.row, p.code) for p in result.problems} == {(2, "currency_conflict"), (3, "currency_conflict")}
+
+
+def test_a_unit_price_in_the_quotes_currency_is_priced_as_written(tmp_path):
+    desk, result = _xlsx_quote(tmp_path, lines(["OPP-0001", "P1", 2, "€900", 10], ["OPP-0001", "P2", 3, "50 EUR", ""]))
+    assert not [i for i in desk.crm.report.issues if i.severity == "error"]
+    assert [ln.unit_price for ln in result.quote.lines] == [D("900.00"), D("50.00")]
+    # A quote in GBP takes "£4,000" as written.
+    desk, result = _xlsx_quote(tmp_path, lines(["OPP-0001", "P1", 1, "£4,000", ""]), currency="GBP")
+    assert not [i for i in desk.crm.report.issues if i.code == "currency_conflict"]
+
+
+def test_a_discount_written_as_money_is_no_percentage_and_blocks_the_quote(tmp_path):
+    # "$50" off is not 50 % off: the cell is an error, the line has errors, the quote waits for it.
+    desk, result = _xlsx_quote(tmp_path, lines(["OPP-0001", "P1", 2, "", "$50"], ["OPP-0001", "P2", 3, "", "50 €"]))
+    bad = [(i.severity, i.row, i.column, i.value, i.code) for i in desk.crm.report.issues if i.tab == "Quote Lines"]
+    assert bad == [("error", 2, "E", "$50", "bad_percent"), ("error", 3, "E", "50 €", "bad_percent")]
+    assert result.quote is None and {p.code for p in result.problems} == {"bad_percent"}

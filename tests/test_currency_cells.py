@@ -1,0 +1,72 @@
+"""A currency typed in a cell is read where it means something, and never dropped silently.
+
+Only an amount may name its currency ("JPY 10,000"); "$50" under Discount % or "5 EUR" under
+Employees is an error at its cell, not 50 % or 5. An ambiguous symbol typed in the Currency
+column ("$", "¥") is read as it is inside an amount, and said on the cell.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from books import xlsx
+from sheetcrm.config import Config
+from sheetcrm.validate import read_crm
+from sheetcrm.workbook.xlsx import XlsxWorkbook
+
+OPP_HEADER = ["ID", "Name", "Account", "Owner", "Stage", "Amount", "Currency", "Probability", "Close Date"]
+
+
+def _read(tmp_path, tabs, config=None):
+    return read_crm(XlsxWorkbook(xlsx(tmp_path / "c.xlsx", tabs)).read(), config or Config())
+
+
+def test_a_currency_in_a_column_that_holds_no_money_is_an_error_at_its_cell(tmp_path):
+    crm = _read(tmp_path, {
+        "Accounts": [["ID", "Name", "Employees"], ["ACC-0001", "Acme", "5 EUR"], ["ACC-0002", "Beta", 40]],
+        "Opportunities": [OPP_HEADER,
+                          ["OPP-0001", "A", "Acme", "Mia", "Proposal", "$1,200", "", "50 €", "2026-12-20"],
+                          ["OPP-0002", "B", "Acme", "Mia", "Proposal", 700, "", "30", "2026-12-20"]],
+        "Products": [["SKU", "Name", "Unit Price", "Currency", "Tax Rate"], ["P1", "Licence", 100, "EUR", "21 €"]],
+        "Quote Lines": [["Opportunity", "SKU", "Quantity", "Unit Price", "Discount %"],
+                        ["OPP-0002", "P1", "5 EUR", "", "$50"]],
+    })
+    found = {(i.tab, i.row, i.column): (i.severity, i.value, i.code) for i in crm.report.issues
+             if i.severity == "error"}
+    assert found == {
+        ("Accounts", 2, "C"): ("error", "5 EUR", "bad_integer"),
+        ("Opportunities", 2, "H"): ("error", "50 €", "bad_percent"),
+        ("Products", 2, "E"): ("error", "21 €", "bad_percent"),
+        ("Quote Lines", 2, "C"): ("error", "5 EUR", "bad_number"),
+        ("Quote Lines", 2, "E"): ("error", "$50", "bad_percent"),
+    }
+    assert all("currency" in i.message and i.hint for i in crm.report.issues if i.severity == "error")
+    # The rows are left out of every total, never counted with 5 employees or a 50 % probability.
+    assert [a.name for a in crm.records("accounts")] == ["Beta"]
+    assert [o.id for o in crm.records("opportunities")] == ["OPP-0002"]
+    assert crm.records("quote_lines") == [] and crm.records("products") == []
+    # The amount beside them keeps its currency: an amount may name one.
+    [deal] = [r.target for r in crm.tables["opportunities"].rows if r.id == "OPP-0001"]
+    assert (deal.amount, deal.currency) == (Decimal("1200"), "USD")
+
+
+def test_an_ambiguous_symbol_in_the_currency_column_is_said_on_each_cell(tmp_path):
+    rows = [OPP_HEADER, ["OPP-0001", "A", "Acme", "Mia", "Proposal", 100, "$", "", "2026-12-20"],
+            ["OPP-0002", "B", "Acme", "Mia", "Proposal", 200, "¥", "", "2026-12-20"],
+            ["OPP-0003", "C", "Acme", "Mia", "Proposal", 300, "USD", "", "2026-12-20"]]
+    crm = _read(tmp_path, {"Accounts": [["ID", "Name"], ["ACC-0001", "Acme"]], "Opportunities": rows},
+                Config(currency="EUR"))
+    assert [o.currency for o in crm.records("opportunities")] == ["USD", "JPY", "USD"]
+    said = [(i.severity, i.row, i.column, i.value, i.code) for i in crm.report.issues if i.column == "G"]
+    assert said == [("warning", 2, "G", "$", "symbol_guess"), ("warning", 3, "G", "¥", "symbol_guess")]
+    dollar = next(i for i in crm.report.issues if i.row == 2 and i.column == "G")
+    assert "USD" in dollar.message and "CAD" in dollar.message and "USD" in dollar.hint
+
+
+def test_a_dollar_in_the_currency_column_of_a_dollar_team_is_the_base_said_once(tmp_path):
+    rows = [OPP_HEADER, *[[f"OPP-000{n}", "A", "Acme", "Mia", "Proposal", 100, "$", "", "2026-12-20"]
+                          for n in (1, 2)]]
+    crm = _read(tmp_path, {"Accounts": [["ID", "Name"], ["ACC-0001", "Acme"]], "Opportunities": rows},
+                Config(currency="CAD"))
+    assert [o.currency for o in crm.records("opportunities")] == ["CAD", "CAD"]
+    assert [(i.row, i.code) for i in crm.report.issues if i.column == "G"] == [(2, "symbol_base")]

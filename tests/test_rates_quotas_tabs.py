@@ -1,0 +1,61 @@
+"""The Rates and Quotas tabs are read like the CRM tabs: each number and date column as a whole
+(`columns.py`: "0,925" and "1,17" prove a decimal comma; "50.000" of money is fifty thousand),
+and each cell that cannot be read, or only with a guess, reported at its cell."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from books import xlsx
+from sheetcrm.config import Config
+from sheetcrm.crm.forecast import Quota
+from sheetcrm.validate import read_crm
+from sheetcrm.workbook.xlsx import XlsxWorkbook
+
+ACCOUNTS = [["ID", "Name"], ["ACC-0001", "Acme"]]
+
+
+def _read(tmp_path, rates, quotas, config):
+    path = xlsx(tmp_path / "r.xlsx", {"Accounts": ACCOUNTS, "Rates": rates, "Quotas": quotas})
+    crm = read_crm(XlsxWorkbook(path).read(), config)
+    issues = [(i.severity, i.tab, i.row, i.column, i.value, i.code) for i in crm.report.issues
+              if i.tab in ("Rates", "Quotas")]
+    return crm, issues
+
+
+def test_a_decimal_comma_rate_is_never_read_as_thousands(tmp_path):
+    # A EUR team with no locale set, its tabs in English: the cells themselves show a decimal comma.
+    crm, issues = _read(tmp_path, [["Currency", "Rate"], ["USD", "0,925"], ["GBP", "1,17"]],
+                        [["Owner", "Month", "Quota"], ["Diego Ruiz", "2027-01", "50.000"]], Config(currency="EUR"))
+    assert crm.inputs.rates.per_unit == {"USD": Decimal("0.925"), "GBP": Decimal("1.17")}
+    assert crm.inputs.quotas == [Quota("Diego Ruiz", "2027-01", Decimal("50000"))]
+    # Nothing else in the Quota column says which separator "50.000" has: read as money, and said.
+    assert issues == [("warning", "Quotas", 2, "C", "50.000", "ambiguous_number")]
+
+
+def test_unreadable_rate_and_quota_cells_are_reported_at_their_cells(tmp_path):
+    crm, issues = _read(tmp_path, [["Currency", "Rate"], ["USD", "0.92"], ["GBP", "abc"], ["MXN", 0], ["Euros", 2],
+                                   ["CAD", "0.7 EUR"], ["$", 0.9]],
+                        [["Owner", "Month", "Quota"], ["Ana", "soon", 5000], ["Bo", "2027-02", "$5,000"],
+                         ["Cy", "03/15/2027", "6,000"], ["Di", "2027-04", "7000 EUR"]],
+                        Config(currency="EUR", locale="en"))
+    assert crm.inputs.rates.per_unit == {"USD": Decimal("0.9")}  # "$" is USD here, said on its cell
+    assert crm.inputs.quotas == [Quota("Cy", "2027-03", Decimal("6000")), Quota("Di", "2027-04", Decimal("7000"))]
+    assert issues == [
+        ("error", "Rates", 3, "B", "abc", "bad_number"),
+        ("error", "Rates", 4, "B", 0, "out_of_range"),
+        ("error", "Rates", 5, "A", "Euros", "bad_currency"),
+        ("error", "Rates", 6, "B", "0.7 EUR", "bad_number"),
+        ("warning", "Rates", 7, "A", "$", "symbol_guess"),
+        ("error", "Quotas", 2, "B", "soon", "bad_date"),
+        ("error", "Quotas", 3, "C", "$5,000", "currency_conflict"),
+    ]
+    [month] = [i for i in crm.report.issues if i.tab == "Quotas" and i.column == "B"]
+    assert "2027-01" in month.hint and month.header == "Month"
+
+
+def test_a_spanish_quotas_tab_reads_day_first_and_decimal_comma(tmp_path):
+    path = xlsx(tmp_path / "s.xlsx", {"Accounts": ACCOUNTS, "Cuotas": [["Propietario", "Mes", "Cuota"],
+                                                                     ["Ana", "03/02/2027", "1.500,50"]]})
+    crm = read_crm(XlsxWorkbook(path).read(), Config(currency="EUR"))
+    assert crm.inputs.quotas == [Quota("Ana", "2027-02", Decimal("1500.50"))]
