@@ -183,10 +183,10 @@ class _Amounts:
         three = {i for i, (r, token) in enumerate(zip(rows, tokens))
                  if cells.currency_decimals(cells.currency_of(token, self.base)[0] if token
                                             else self._theirs(r) or self.base) >= 3}
-        money = columns.read_numbers(raws, "money", self.locale, self.sure, cells.parse_number, three)
+        money = columns.read_numbers(raws, "money", self.locale, self.sure, cells.parse_amount, three)
         doubts: dict[int, str] = {}
         if budget:  # what the read said of the cell first, so the two warnings at it agree
-            plain = columns.read_numbers(raws, "number", self.locale, self.sure, cells.parse_number)
+            plain = columns.read_numbers(raws, "number", self.locale, self.sure, cells.parse_amount)
             doubts = {f.index: f.error.message for f in plain.findings}
         for f in money.findings:
             doubts.setdefault(f.index, f.error.message)
@@ -196,7 +196,7 @@ class _Amounts:
                 continue
             why = doubts.get(i)
             try:
-                value = cells.parse_number(raw, money.locale)
+                value = cells.parse_amount(raw, money.locale)
             except cells.CellError as e:
                 value, why = None, why or e.message
             if value is None and why is None:
