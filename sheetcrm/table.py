@@ -25,6 +25,7 @@ from functools import cache
 from typing import Any, Callable
 
 from pydantic import ValidationError
+from rapidfuzz import fuzz
 
 from sheetcrm import cells, columns
 from sheetcrm.collector import paused_collector
@@ -66,6 +67,14 @@ _MESSAGES = {
                 N_("Delete unused columns at the right of the tab, or move what is there to another tab.")),
     "duplicate_header": (N_('The header "{text}" appears twice; only the first column is read.'),
                          N_("Rename or remove one of the two columns.")),
+    "header_lookalike": (N_('The header "{text}" is not one sheetcrm knows, but it looks like "{name}", a column '
+                              'this tab does not have otherwise: it is read as a column of your own, not as {name}.'),
+                         N_('If it is {name}, name it "{name}"; if it is a column of your own, give it a name less '
+                            'like "{name}", or declare it under [tabs.<tab>.custom_fields] in sheetcrm.toml.')),
+    "header_currency": (N_('The header "{text}" says its amounts are in {currency}, but an amount that names no '
+                           'currency (in its cell or in the Currency column) is read in {base}, the base currency.'),
+                        N_('Write the currency in the amounts or in the Currency column, or set currency = '
+                           '"{currency}" in sheetcrm.toml if every amount is in {currency}.')),
     "missing_column": (N_('The required column "{name}" is missing, so no row of this tab is read.'),
                        N_('Add a column headed "{name}" (or "{name_es}").')),
 }
@@ -96,6 +105,9 @@ class Header:
     # last used column and every merged block. Empty with `full` when they would not fit.
     new: dict[str, int] = field(default_factory=dict)
     full: bool = False
+    # Money columns whose header names a currency in brackets ("Amount (USD)"): column -> the
+    # token typed ("USD", "€"), checked against the base currency (`_header_currencies`).
+    currencies: dict[int, str] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -163,6 +175,36 @@ def _aliases(spec: TabSpec, settings: TabSettings) -> dict[str, str]:
     return aliases
 
 
+# What people add after a header's name: "Amount:" (a form's label), "Amount*" (the README's
+# mark of a required column), with spaces between.
+_TRAILING = re.compile(r"[\s:*]+$")
+# A bracketed currency after a money column's name: "Amount (USD)", "Importe (€)".
+_BRACKETED = re.compile(r"(.*\S)\s*\(\s*([^()]+?)\s*\)")
+
+
+def _match(spec: TabSpec, aliases: dict[str, str], text: str) -> tuple[str | None, str | None]:
+    """(field, currency token) a header names: its name or an alias, ignoring a trailing ":"
+    or "*"; a money column's name may be followed by a bracketed currency ("Amount (USD)"),
+    given as the token typed ("USD", "€"). (None, None) for no column of the tab."""
+    key = cells.normalize_key(text)
+    if (target := aliases.get(key)) is not None:
+        return target, None
+    bare = _TRAILING.sub("", cells.canonical_text(text))
+    if (target := aliases.get(cells.normalize_key(bare))) is not None:
+        return target, None
+    if (m := _BRACKETED.fullmatch(bare)) and (target := aliases.get(cells.normalize_key(m[1]))) is not None \
+            and field_kinds(spec)[target] == "money" and _currency_token_of_header(m[2]):
+        return target, m[2]
+    return None, None
+
+
+def _currency_token_of_header(token: str) -> bool:
+    try:
+        return cells.parse_currency(token) is not None
+    except cells.CellError:
+        return False
+
+
 def find_header_row(spec: TabSpec, grid: Grid, settings: TabSettings) -> int:
     """The 0-based index of the header row: the first of the first HEADER_SEARCH_ROWS rows
     naming at least two known columns, or every required one; else the row naming the most
@@ -171,8 +213,8 @@ def find_header_row(spec: TabSpec, grid: Grid, settings: TabSettings) -> int:
     required = {c.field for c in spec.columns if c.required}
     best, best_count = 0, 0
     for index, row in enumerate(grid.rows[:HEADER_SEARCH_ROWS]):
-        found = {aliases[key] for raw in row
-                 if (text := cells.parse_text(raw)) is not None and (key := cells.normalize_key(text)) in aliases}
+        found = {target for raw in row
+                 if (text := cells.parse_text(raw)) is not None and (target := _match(spec, aliases, text)[0])}
         if len(found) >= 2 or (found and required and required <= found):
             return index
         if len(found) > best_count:
@@ -196,14 +238,70 @@ def map_header(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, rep
         if key in computed:
             header.computed.setdefault(computed[key], col)
             continue  # sheetcrm's own output is never read back as input
-        target = aliases.get(key)
+        target, currency = _match(spec, aliases, text)
         taken = header.fields if target else header.custom
         key = target or text
         if key in taken:
             report.add(_issue("warning", title, header.row, col, text, text, "duplicate_header", text=text))
             continue
         taken[key] = col
+        if currency is not None:
+            header.currencies[col] = currency
+    _lookalikes(spec, title, header, aliases, settings, report)
     return header
+
+
+# How alike (rapidfuzz's ratio, 0-100) an unknown header and a known column's name must be for
+# the header to be reported as probably meant for that column ("Ammount", "E-mial").
+LOOKALIKE_RATIO = 88
+
+
+def _lookalikes(spec: TabSpec, title: str, header: Header, aliases: dict[str, str], settings: TabSettings,
+                report: Report) -> None:
+    """A warning at each of the team's own headers that looks like the name of one of the tab's
+    columns not found ("Amount.", "Ammount", "E mail"): such a column would otherwise read as
+    empty with nothing said. A column the config types ([tabs.<tab>.custom_fields]) is the
+    team's on purpose."""
+    declared = {cells.normalize_key(n) for n in settings.custom_fields}
+    names = [(key, target) for key, target in aliases.items() if target not in header.fields]
+    if not names:
+        return
+    by_field = {c.field: c for c in spec.columns}
+    for text, col in header.custom.items():
+        key = cells.normalize_key(text)
+        if key in declared:
+            continue
+        bracketed = _BRACKETED.fullmatch(_TRAILING.sub("", cells.canonical_text(text)))
+        # "Amount (k)", "Stage (old)": a known name and a note in brackets that is no currency.
+        best = aliases.get(cells.normalize_key(bracketed[1])) if bracketed else None
+        if best is None or best in header.fields:
+            squashed = _squash(key)
+            best = next((target for name, target in names if _squash(name) == squashed), None)
+        if best is None and len(key) >= 5:
+            score, target = max(((fuzz.ratio(name, key), target) for name, target in names if len(name) >= 5),
+                                default=(0, None))
+            best = target if score >= LOOKALIKE_RATIO else None
+        if best is not None:
+            column = by_field[best]
+            name = column.header_es if current() == "es" else column.header
+            report.add(_issue("warning", title, header.row, col, text, text, "header_lookalike", text=text,
+                              name=name))
+
+
+def _squash(key: str) -> str:
+    """A header's letters and digits alone: "e-mail", "e mail" and "email." are one."""
+    return "".join(c for c in key if c.isalnum())
+
+
+def _header_currencies(title: str, header: Header, ctx: ParseContext, report: Report) -> None:
+    """A warning at each money column's header whose bracketed currency ("Amount (USD)") is not
+    the base currency: its amounts that name none are read in the base currency."""
+    for col, token in header.currencies.items():
+        code = cells.parse_currency(token, ctx.currency)
+        if code != ctx.currency:
+            text = header.labels[col]
+            report.add(_issue("warning", title, header.row, col, text, text, "header_currency", text=text,
+                              currency=code, base=ctx.currency))
 
 
 def _last_used(grid: Grid) -> int:
@@ -447,6 +545,7 @@ def _parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, c
     header_index = find_header_row(spec, grid, settings)
     header = map_header(spec, title, grid, settings, report, header_index)
     _place_new_columns(spec, title, grid, header, report)
+    _header_currencies(title, header, ctx, report)
     table = Table(spec, title, header)
     missing = [c for c in spec.columns if c.required and c.field not in header.fields]
     for column in missing:
