@@ -21,18 +21,19 @@ import re
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import cache
 from typing import Any, Callable
 
 from pydantic import ValidationError
 from rapidfuzz import fuzz
 
-from sheetcrm import cells, columns
+from sheetcrm import cells, columns, names
 from sheetcrm.collector import paused_collector
 from sheetcrm.config import CustomField, TabSettings
-from sheetcrm.i18n import N_, _, current
+from sheetcrm.i18n import N_, _, current, in_locale
 from sheetcrm.parse_cache import Entry, RowMemo
-from sheetcrm.records import CUSTOM_PARSERS, ParseContext, Record
+from sheetcrm.records import CUSTOM_PARSERS, MODELS, ParseContext, Record
 from sheetcrm.report import Issue, Report, column_letter
 from sheetcrm.schema import TabSpec
 from sheetcrm.settings import problem
@@ -75,6 +76,10 @@ _MESSAGES = {
                            'currency (in its cell or in the Currency column) is read in {base}, the base currency.'),
                         N_('Write the currency in the amounts or in the Currency column, or set currency = '
                            '"{currency}" in sheetcrm.toml if every amount is in {currency}.')),
+    "computed_name_taken": (N_('The column "{text}" holds values sheetcrm did not write, so it is kept as your own '
+                                 'column and never written; sheetcrm writes its {name} in the column "{ours}".'),
+                            N_('If sheetcrm should use the name "{name}", rename your column, then "{ours}" to '
+                               '"{name}".')),
     "missing_column": (N_('The required column "{name}" is missing, so no row of this tab is read.'),
                        N_('Add a column headed "{name}" (or "{name_es}").')),
 }
@@ -108,6 +113,14 @@ class Header:
     # Money columns whose header names a currency in brackets ("Amount (USD)"): column -> the
     # token typed ("USD", "€"), checked against the base currency (`_header_currencies`).
     currencies: dict[int, str] = field(default_factory=dict)
+    # Computed column keys whose column is (or goes) under its name + ASIDE ("Next Step
+    # (sheetcrm)"), because a column of the team's has the usual name (`_computed_columns`).
+    aside: set[str] = field(default_factory=set)
+
+    def computed_title(self, computed: Any, locale: str) -> str:
+        """The header sheetcrm writes for its computed column `computed` (schema.Computed)."""
+        name = computed.display(locale)
+        return name + ASIDE if computed.key in self.aside else name
 
 
 @dataclass(slots=True)
@@ -175,6 +188,124 @@ def _aliases(spec: TabSpec, settings: TabSettings) -> dict[str, str]:
     return aliases
 
 
+# --- sheetcrm's computed columns, and the team's columns of the same name ------------------
+
+# What sheetcrm's computed column is called beside a team's column of its usual name.
+ASIDE = " (sheetcrm)"  # not for people: a mark in a header, the same in every language
+_DATED = re.compile(r"\d{4}-\d{2}-\d{2}\b")
+_POINTS = re.compile(r"[+-]\d")
+
+
+def _computed_columns(spec: TabSpec, grid: Grid, index: int, header: Header) -> tuple[dict[int, str], dict[int, str]]:
+    """({column: computed key} of sheetcrm's computed columns, {column: key} of the team's
+    columns that carry a computed column's name), from the header row `grid.rows[index]`;
+    the keys whose column goes under its name + ASIDE are added to `header.aside`.
+
+    A column headed with a computed column's name is sheetcrm's when every filled cell under it
+    is something sheetcrm writes there (`_SHAPES`: numbers, dates, "yes", IDs, "2026-12-02
+    Call Ana"...) and none is a formula: what sheetcrm, this version or an earlier one, wrote,
+    however stale. A column holding anything else is the team's (a Salesforce export's own
+    Next Step): read as theirs, never written, and sheetcrm's column goes beside it as "Next
+    Step (sheetcrm)" (found by that name on later syncs). Cells people typed are theirs."""
+    labels = grid.rows[index] if index < len(grid.rows) else []
+    known: dict[str, tuple[str, bool]] = {}  # a header's key -> (computed key, under its name + ASIDE)
+    for c in spec.computed:
+        for n in (c.header, c.header_es):
+            known[cells.normalize_key(n)] = (c.key, False)
+            known[cells.normalize_key(n + ASIDE)] = (c.key, True)
+    found: dict[str, list[tuple[int, bool]]] = {}
+    for col, raw in enumerate(labels):
+        text = cells.parse_text(raw)
+        if text is not None and (named := known.get(cells.normalize_key(text))) is not None:
+            found.setdefault(named[0], []).append((col, named[1]))
+    ours: dict[int, str] = {}
+    theirs: dict[int, str] = {}
+    formulas = {c for r, c in (*grid.formulas, *grid.errors) if r > index} if found else set()
+    for key, named in found.items():
+        aside = any(is_aside for _col, is_aside in named)
+        for col, is_aside in named:
+            if is_aside or not aside and col not in formulas and _written_by_sheetcrm(key, grid, index, col):
+                ours[col] = key
+            else:
+                theirs[col] = key
+                header.aside.add(key)
+        if aside:
+            header.aside.add(key)
+    return ours, theirs
+
+
+def _written_by_sheetcrm(key: str, grid: Grid, index: int, col: int) -> bool:
+    """Whether every filled cell of column `col` below the header row is of the shape sheetcrm
+    writes in the computed column `key`."""
+    fits = _SHAPES[key]
+    for row in grid.rows[index + 1:]:
+        if col < len(row) and (value := row[col]) is not None and not (value == "" or cells.is_blank(value)) \
+                and not fits(value):
+            return False
+    return True
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, (int, float, Decimal)) and not isinstance(v, bool)
+
+
+def _date(v: Any) -> bool:
+    # A date, a Google serial number, or the ISO text an earlier write may have left.
+    return hasattr(v, "toordinal") or _number(v) or isinstance(v, str) and bool(_DATED.fullmatch(v.strip()))
+
+
+def _word(*english: str) -> Callable[[Any], bool]:
+    """The test for a cell that is one of sheetcrm's words (or a value's other names), in any language."""
+    def fits(v: Any) -> bool:
+        return isinstance(v, str) and cells.normalize_key(v) in _words(english)
+    return fits
+
+
+@cache
+def _words(english: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(cells.normalize_key(in_locale(locale, names.WORDS.get(word, word)))
+                     for word in english for locale in ("en", "es"))
+
+
+@cache
+def _category_words() -> frozenset[str]:
+    """The forecast categories' names and other words (Category Override's values)."""
+    info = MODELS["opportunities"].model_fields["category_override"]
+    choices = next(meta.func.aliases for meta in info.metadata if hasattr(meta, "func"))
+    return frozenset(cells.normalize_key(w) for value, others in choices.items() for w in (value, *others))
+
+
+def _category(v: Any) -> bool:
+    return isinstance(v, str) and cells.normalize_key(v) in _category_words()
+
+
+def _reasons(v: Any) -> bool:
+    # "Source = Referral +20; Title contains CEO +15", or the words for no reason at all.
+    return isinstance(v, str) and (bool(_POINTS.search(v)) or _word("no rule matched", "close to the typical lead")(v))
+
+
+_ID_TEXT = re.compile(r"\S+")
+
+# The shape of what sheetcrm writes in each computed column (names.COMPUTED's keys): the test of
+# one filled cell. tests/test_computed_columns_theirs.py checks that every computed column has one.
+_SHAPES: dict[str, Callable[[Any], bool]] = {
+    **dict.fromkeys(("probability_pct", "weighted_amount", "days_in_stage", "score", "conversion_pct", "age",
+                     "firings", "leads", "converted_leads", "opportunities", "won_deals", "won_revenue",
+                     "cost_per_lead", "cost_per_won_deal", "roi"), _number),
+    **dict.fromkeys(("last_activity", "converted_on", "last_fired", "sla_due", "first_response"), _date),
+    **dict.fromkeys(("rotting", "sla_breached"), lambda v: v is True or _word("yes")(v)),
+    # An ID a conversion made or copied from: the team's own IDs may be numbers or any one word.
+    **dict.fromkeys(("converted_account", "converted_contact", "converted_opportunity", "lead", "copy_of"),
+                    lambda v: _number(v) or isinstance(v, str) and bool(_ID_TEXT.fullmatch(v.strip()))),
+    "grade": lambda v: isinstance(v, str) and v.strip().upper() in ("A", "B", "C", "D"),
+    "forecast_category": _category,
+    "next_step": lambda v: isinstance(v, str) and bool(_DATED.match(v.strip())),  # "YYYY-MM-DD Subject"
+    "why": _reasons,
+    # Segment names joined by ", ": names are the team's, any text (steps/segments.py checks them).
+    "segments": lambda v: isinstance(v, str),
+}
+
+
 # What people add after a header's name: "Amount:" (a form's label), "Amount*" (the README's
 # mark of a required column), with spaces between.
 _TRAILING = re.compile(r"[\s:*]+$")
@@ -226,18 +357,22 @@ def map_header(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, rep
                index: int = 0) -> Header:
     """The columns named by the header row `grid.rows[index]`."""
     aliases = _aliases(spec, settings)
-    computed = {cells.normalize_key(n): c.key for c in spec.computed for n in (c.header, c.header_es)}
     labels = grid.rows[index] if index < len(grid.rows) else []
     header = Header(width=len(labels), row=index + 1)
+    ours, theirs = _computed_columns(spec, grid, index, header)
     for col, raw in enumerate(labels):
         text = cells.parse_text(raw)
         if text is None:
             continue
         header.labels[col] = text
-        key = cells.normalize_key(text)
-        if key in computed:
-            header.computed.setdefault(computed[key], col)
+        if col in ours:
+            header.computed.setdefault(ours[col], col)
             continue  # sheetcrm's own output is never read back as input
+        if col in theirs:
+            computed = next(c for c in spec.computed if c.key == theirs[col])
+            name = computed.display(current())
+            report.add(_issue("warning", title, header.row, col, text, text, "computed_name_taken", text=text,
+                              name=name, ours=name + ASIDE))
         target, currency = _match(spec, aliases, text)
         taken = header.fields if target else header.custom
         key = target or text
@@ -263,8 +398,8 @@ def _lookalikes(spec: TabSpec, title: str, header: Header, aliases: dict[str, st
     empty with nothing said. A column the config types ([tabs.<tab>.custom_fields]) is the
     team's on purpose."""
     declared = {cells.normalize_key(n) for n in settings.custom_fields}
-    names = [(key, target) for key, target in aliases.items() if target not in header.fields]
-    if not names:
+    missing = [(key, target) for key, target in aliases.items() if target not in header.fields]
+    if not missing:
         return
     by_field = {c.field: c for c in spec.columns}
     for text, col in header.custom.items():
@@ -276,9 +411,9 @@ def _lookalikes(spec: TabSpec, title: str, header: Header, aliases: dict[str, st
         best = aliases.get(cells.normalize_key(bracketed[1])) if bracketed else None
         if best is None or best in header.fields:
             squashed = _squash(key)
-            best = next((target for name, target in names if _squash(name) == squashed), None)
+            best = next((target for name, target in missing if _squash(name) == squashed), None)
         if best is None and len(key) >= 5:
-            score, target = max(((fuzz.ratio(name, key), target) for name, target in names if len(name) >= 5),
+            score, target = max(((fuzz.ratio(name, key), target) for name, target in missing if len(name) >= 5),
                                 default=(0, None))
             best = target if score >= LOOKALIKE_RATIO else None
         if best is not None:

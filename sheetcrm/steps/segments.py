@@ -118,7 +118,7 @@ def _column_writes(ctx: SyncContext, table: Table, kind: str, by_subject: Mappin
             return []
         col = _new_column(table, ctx.plan)
         computed = next(c for c in table.spec.computed if c.key == COLUMN)
-        writes.append(CellWrite(table.title, header.row, col + 1, computed.display(ctx.locale),
+        writes.append(CellWrite(table.title, header.row, col + 1, header.computed_title(computed, ctx.locale),
                                 expect=((col + 1, None),)))
         header.computed[COLUMN] = col  # the guides and formats steps see it as sheetcrm's
     for row in table.rows:
