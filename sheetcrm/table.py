@@ -234,6 +234,28 @@ def _computed_columns(spec: TabSpec, grid: Grid, index: int, header: Header) -> 
     return ours, theirs
 
 
+def _name_taken(spec: TabSpec, title: str, header: Header, col: int, key: str) -> Issue:
+    computed = next(c for c in spec.computed if c.key == key)
+    name, text = computed.display(current()), header.labels[col]
+    return _issue("warning", title, header.row, col, text, text, "computed_name_taken", text=text, name=name,
+                  ours=name + ASIDE)
+
+
+def disown(table: Table, key: str, grid: Grid) -> Issue:
+    """Make the column of computed column `key` the team's, once a step that knows more than
+    its shape (the Segments column's: the segments' names) finds cells sheetcrm did not write
+    there: never written again, and sheetcrm's own placed after the tab's last column under its
+    name + ASIDE (`Header.new`, unless that would pass MAX_COLUMNS). The warning to report."""
+    header = table.header
+    col = header.computed.pop(key)
+    header.custom.setdefault(header.labels[col], col)
+    header.aside.add(key)
+    place = max([_last_used(grid), *(c + 1 for c in header.new.values())])
+    if place < MAX_COLUMNS:
+        header.new[key] = place
+    return _name_taken(table.spec, table.title, header, col, key)
+
+
 def _written_by_sheetcrm(key: str, grid: Grid, index: int, col: int) -> bool:
     """Whether every filled cell of column `col` below the header row is of the shape sheetcrm
     writes in the computed column `key`."""
@@ -301,7 +323,8 @@ _SHAPES: dict[str, Callable[[Any], bool]] = {
     "forecast_category": _category,
     "next_step": lambda v: isinstance(v, str) and bool(_DATED.match(v.strip())),  # "YYYY-MM-DD Subject"
     "why": _reasons,
-    # Segment names joined by ", ": names are the team's, any text (steps/segments.py checks them).
+    # Segment names joined by ", ": any text here; steps/segments.py checks them against the
+    # segments' names, and `disown`s a column with others.
     "segments": lambda v: isinstance(v, str),
 }
 
@@ -369,10 +392,7 @@ def map_header(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, rep
             header.computed.setdefault(ours[col], col)
             continue  # sheetcrm's own output is never read back as input
         if col in theirs:
-            computed = next(c for c in spec.computed if c.key == theirs[col])
-            name = computed.display(current())
-            report.add(_issue("warning", title, header.row, col, text, text, "computed_name_taken", text=text,
-                              name=name, ours=name + ASIDE))
+            report.add(_name_taken(spec, title, header, col, theirs[col]))
         target, currency = _match(spec, aliases, text)
         taken = header.fields if target else header.custom
         key = target or text
