@@ -301,9 +301,13 @@ def _category(v: Any) -> bool:
     return isinstance(v, str) and cells.normalize_key(v) in _category_words()
 
 
+# What the Why column says when no reason stands out (crm/scoring.py, crm/learned.py).
+_NO_REASON = (N_("no rule matched"), N_("close to the typical lead"))
+
+
 def _reasons(v: Any) -> bool:
     # "Source = Referral +20; Title contains CEO +15", or the words for no reason at all.
-    return isinstance(v, str) and (bool(_POINTS.search(v)) or _word("no rule matched", "close to the typical lead")(v))
+    return isinstance(v, str) and (bool(_POINTS.search(v)) or _word(*_NO_REASON)(v))
 
 
 _ID_TEXT = re.compile(r"\S+")
