@@ -35,7 +35,7 @@ from sheetcrm.i18n import N_, _, current, in_locale
 from sheetcrm.parse_cache import Entry, RowMemo
 from sheetcrm.records import CUSTOM_PARSERS, MODELS, ParseContext, Record
 from sheetcrm.report import Issue, Report, column_letter
-from sheetcrm.schema import TabSpec
+from sheetcrm.schema import TabSpec, header_keys
 from sheetcrm.settings import problem
 from sheetcrm.workbook import Grid
 
@@ -333,26 +333,16 @@ _SHAPES: dict[str, Callable[[Any], bool]] = {
 }
 
 
-# What people add after a header's name: "Amount:" (a form's label), "Amount*" (the README's
-# mark of a required column), with spaces between.
-_TRAILING = re.compile(r"[\s:*]+$")
-# A bracketed currency after a money column's name: "Amount (USD)", "Importe (€)".
-_BRACKETED = re.compile(r"(.*\S)\s*\(\s*([^()]+?)\s*\)")
-
-
 def _match(spec: TabSpec, aliases: dict[str, str], text: str) -> tuple[str | None, str | None]:
     """(field, currency token) a header names: its name or an alias, ignoring a trailing ":"
     or "*"; a money column's name may be followed by a bracketed currency ("Amount (USD)"),
     given as the token typed ("USD", "€"). (None, None) for no column of the tab."""
-    key = cells.normalize_key(text)
-    if (target := aliases.get(key)) is not None:
+    whole, bare, bracketed = header_keys(text)
+    if (target := aliases.get(whole, aliases.get(bare))) is not None:
         return target, None
-    bare = _TRAILING.sub("", cells.canonical_text(text))
-    if (target := aliases.get(cells.normalize_key(bare))) is not None:
-        return target, None
-    if (m := _BRACKETED.fullmatch(bare)) and (target := aliases.get(cells.normalize_key(m[1]))) is not None \
-            and field_kinds(spec)[target] == "money" and _currency_token_of_header(m[2]):
-        return target, m[2]
+    if bracketed and (target := aliases.get(bracketed[0])) is not None and field_kinds(spec)[target] == "money" \
+            and _currency_token_of_header(bracketed[1]):
+        return target, bracketed[1]
     return None, None
 
 
@@ -430,9 +420,9 @@ def _lookalikes(spec: TabSpec, title: str, header: Header, aliases: dict[str, st
         key = cells.normalize_key(text)
         if key in declared:
             continue
-        bracketed = _BRACKETED.fullmatch(_TRAILING.sub("", cells.canonical_text(text)))
+        bracketed = header_keys(text)[2]
         # "Amount (k)", "Stage (old)": a known name and a note in brackets that is no currency.
-        best = aliases.get(cells.normalize_key(bracketed[1])) if bracketed else None
+        best = aliases.get(bracketed[0]) if bracketed else None
         if best is None or best in header.fields:
             squashed = _squash(key)
             best = next((target for name, target in missing if _squash(name) == squashed), None)

@@ -226,3 +226,14 @@ def test_a_column_unlike_any_known_name_or_declared_is_not_said(tmp_path):
     config = Config.model_validate({"currency": "USD",
                                     "tabs": {"opportunities": {"custom_fields": {"Ammount": {"type": "number"}}}}})
     assert _deals(tmp_path, "Ammount", config, "declared.xlsx")[1] == []
+
+
+def test_the_google_backend_asks_for_the_formats_of_the_same_headers():
+    """The columns whose number formats the Google backend reads (currency and percent formats)
+    are recognised as table.py recognises them: "Amount:", "Amount (USD)", "Probability*"."""
+    from sheetcrm.workbook.target import header_tests
+
+    tests = header_tests(Config())
+    assert all(tests["money_header"](h) for h in ("Amount", "Amount:", "Amount*", "Amount (USD)", "Importe (€)"))
+    assert tests["percent_header"]("Probability*") and tests["currency_header"]("Currency:")
+    assert not tests["money_header"]("Notes")
