@@ -288,7 +288,23 @@ def _reads(parse: Callable[[RawCell, str], object], raw: RawCell) -> bool:
 def _number_cell(raw: RawCell) -> bool:
     if isinstance(raw, bool):
         return False
-    return isinstance(raw, (int, float)) or isinstance(raw, str) and _reads(cells.parse_number, raw)
+    return isinstance(raw, (int, float)) or isinstance(raw, str) and not _code_text(raw) and _reads(
+        cells.parse_number, raw)
+
+
+# Text that reads as a number but is a code people typed as text: a leading zero ("08001",
+# "007"), or a phone number: "+" and seven digits or more ("+34 600 123 456"; "+5" stays a
+# number), or three or more groups of digits, nine digits or more ("600 123 456"). Read as a
+# number it would lose what makes it that code (the zero, the "+"), so it never votes for numbers.
+_LEADING_ZERO = re.compile(r"[-\u2212]?0\d")
+_PHONE = re.compile(r"\+[\d ()-]+|\d+(?: \d+){2,}")
+
+
+def _code_text(raw: str) -> bool:
+    text = raw.strip()
+    if _LEADING_ZERO.match(text):
+        return True
+    return bool(_PHONE.fullmatch(text)) and sum(c.isdigit() for c in text) >= (7 if text[0] == "+" else 9)
 
 
 def _bool_cell(raw: RawCell) -> bool:
@@ -315,7 +331,12 @@ def infer_kind(raws: Sequence[RawCell]) -> str | None:
     if not filled:
         return None
     need = INFERRED_SHARE * len(filled)
+    # One code among the cells ("08001" beside "28001") makes the column a column of codes:
+    # typed as numbers, its other cells' zeros would be lost and that one left out.
+    codes = any(isinstance(raw, str) and _code_text(raw) for raw in filled)
     for kind in INFERRED_KINDS:
+        if kind == "number" and codes:
+            continue
         test = _TESTS[kind]
         misses = 0
         for raw in filled:

@@ -255,7 +255,8 @@ def column_formats(snapshot: Snapshot, plan: Plan, crm: Any, dashboard_kinds: li
             if written := {r: v for (r, c), v in planned.items() if c == col + 1}:
                 values = [written.get(row.row, value) for row, value in zip(table.rows, values)]
             formats.append(ColumnFormat(table.title, col + 1,
-                                        width(computed.display(locale), [(kind, values)], currency, locale), rows))
+                                        width(table.header.computed_title(computed, locale), [(kind, values)],
+                                              currency, locale), rows))
     return formats, layouts
 
 

@@ -145,7 +145,7 @@ def computed_writes(table: Table, values_by_row: dict[int, dict[str, Any]], loca
         if col is None:
             col = header.new[computed.key]
             header.computed[computed.key] = col
-            writes.append(CellWrite(table.title, header.row, col + 1, computed.display(locale),
+            writes.append(CellWrite(table.title, header.row, col + 1, header.computed_title(computed, locale),
                                     expect=((col + 1, None),)))
         columns[computed.key] = col
     wanted_columns = list(columns.items())

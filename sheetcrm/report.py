@@ -36,7 +36,8 @@ CODES = (
     NC_("issue code", "web_invalid"), NC_("issue code", "web_set_aside"), NC_("issue code", "control_character"),
     NC_("issue code", "too_long"), NC_("issue code", "unknown_campaign"), NC_("issue code", "calibration_partial"),
     NC_("issue code", "calibration_unknown_stage"), NC_("issue code", "history_row_unread"),
-    NC_("issue code", "calibration_older_copy"),
+    NC_("issue code", "calibration_older_copy"), NC_("issue code", "header_lookalike"),
+    NC_("issue code", "header_currency"), NC_("issue code", "computed_name_taken"),
 )
 
 

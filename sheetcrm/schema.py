@@ -8,6 +8,7 @@ titles of the CRM tabs) and `aliases.toml` (every other name of a CRM tab or col
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Callable, get_args
@@ -15,7 +16,7 @@ from typing import Callable, get_args
 from pydantic.fields import FieldInfo
 
 from sheetcrm import aliases, names, records
-from sheetcrm.cells import normalize_key
+from sheetcrm.cells import canonical_text, normalize_key
 from sheetcrm.i18n import ngettext, using
 
 
@@ -215,6 +216,22 @@ def tab_names(spec: TabSpec, configured_title: str | None) -> list[str]:
 
 def owned_tab_names(tab: OwnedTab) -> list[str]:
     return [tab.title, tab.title_es]
+
+
+# What people add after a header's name: "Amount:" (a form's label), "Amount*" (the README's
+# mark of a required column), with spaces between.
+_TRAILING = re.compile(r"[\s:*]+$")
+# A note in brackets after a header's name: "Amount (USD)", "Importe (€)".
+_BRACKETED = re.compile(r"(.*\S)\s*\(\s*([^()]+?)\s*\)")
+
+
+def header_keys(text: str) -> tuple[str, str, tuple[str, str] | None]:
+    """How a header may name a column, as `normalize_key` keys: (the whole header, the header
+    without a trailing ":" or "*", and (the name before a note in brackets, the note as typed)
+    or None). "Amount (USD)*" -> ("amount (usd)*", "amount (usd)", ("amount", "USD"))."""
+    bare = _TRAILING.sub("", canonical_text(text))
+    m = _BRACKETED.fullmatch(bare)
+    return normalize_key(text), normalize_key(bare), (normalize_key(m[1]), m[2]) if m else None
 
 
 def percent_headers(config) -> frozenset[str]:

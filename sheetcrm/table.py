@@ -21,19 +21,21 @@ import re
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import cache
 from typing import Any, Callable, Iterable
 
 from pydantic import ValidationError
+from rapidfuzz import fuzz
 
-from sheetcrm import cells, columns
+from sheetcrm import cells, columns, names
 from sheetcrm.collector import paused_collector
 from sheetcrm.config import CustomField, TabSettings
-from sheetcrm.i18n import N_, _, current
+from sheetcrm.i18n import N_, _, current, in_locale
 from sheetcrm.parse_cache import Entry, RowMemo
-from sheetcrm.records import CUSTOM_PARSERS, ParseContext, Record
+from sheetcrm.records import CUSTOM_PARSERS, MODELS, ParseContext, Record
 from sheetcrm.report import Issue, Report, column_letter
-from sheetcrm.schema import TabSpec
+from sheetcrm.schema import TabSpec, header_keys
 from sheetcrm.settings import problem
 from sheetcrm.workbook import Grid
 
@@ -66,6 +68,18 @@ _MESSAGES = {
                 N_("Delete unused columns at the right of the tab, or move what is there to another tab.")),
     "duplicate_header": (N_('The header "{text}" appears twice; only the first column is read.'),
                          N_("Rename or remove one of the two columns.")),
+    "header_lookalike": (N_('The header "{text}" is not one sheetcrm knows, but it looks like "{name}", a column '
+                              'this tab does not have otherwise: it is read as a column of your own, not as {name}.'),
+                         N_('If it is {name}, name it "{name}"; if it is a column of your own, give it a name less '
+                            'like "{name}", or declare it under [tabs.<tab>.custom_fields] in sheetcrm.toml.')),
+    "header_currency": (N_('The header "{text}" says its amounts are in {currency}, but an amount that names no '
+                           'currency (in its cell or in the Currency column) is read in {base}, the base currency.'),
+                        N_('Write the currency in the amounts or in the Currency column, or set currency = '
+                           '"{currency}" in sheetcrm.toml if every amount is in {currency}.')),
+    "computed_name_taken": (N_('The column "{text}" holds values sheetcrm did not write, so it is kept as your own '
+                                 'column and never written; sheetcrm writes its {name} in the column "{ours}".'),
+                            N_('If sheetcrm should use the name "{name}", rename your column, then "{ours}" to '
+                               '"{name}".')),
     "missing_column": (N_('The required column "{name}" is missing, so no row of this tab is read.'),
                        N_('Add a column headed "{name}" (or "{name_es}").')),
     "merged_number": (N_("{shown} is merged over rows {first} to {last}, so each of those {n} rows is read as "
@@ -99,6 +113,17 @@ class Header:
     # last used column and every merged block. Empty with `full` when they would not fit.
     new: dict[str, int] = field(default_factory=dict)
     full: bool = False
+    # Money columns whose header names a currency in brackets ("Amount (USD)"): column -> the
+    # token typed ("USD", "€"), checked against the base currency (`_header_currencies`).
+    currencies: dict[int, str] = field(default_factory=dict)
+    # Computed column keys whose column is (or goes) under its name + ASIDE ("Next Step
+    # (sheetcrm)"), because a column of the team's has the usual name (`_computed_columns`).
+    aside: set[str] = field(default_factory=set)
+
+    def computed_title(self, computed: Any, locale: str) -> str:
+        """The header sheetcrm writes for its computed column `computed` (schema.Computed)."""
+        name = computed.display(locale)
+        return name + ASIDE if computed.key in self.aside else name
 
 
 @dataclass(slots=True)
@@ -166,6 +191,171 @@ def _aliases(spec: TabSpec, settings: TabSettings) -> dict[str, str]:
     return aliases
 
 
+# --- sheetcrm's computed columns, and the team's columns of the same name ------------------
+
+# What sheetcrm's computed column is called beside a team's column of its usual name.
+ASIDE = " (sheetcrm)"  # not for people: a mark in a header, the same in every language
+_DATED = re.compile(r"\d{4}-\d{2}-\d{2}\b")
+_POINTS = re.compile(r"[+-]\d")
+
+
+def _computed_columns(spec: TabSpec, grid: Grid, index: int, header: Header) -> tuple[dict[int, str], dict[int, str]]:
+    """({column: computed key} of sheetcrm's computed columns, {column: key} of the team's
+    columns that carry a computed column's name), from the header row `grid.rows[index]`;
+    the keys whose column goes under its name + ASIDE are added to `header.aside`.
+
+    A column headed with a computed column's name is sheetcrm's when every filled cell under it
+    is something sheetcrm writes there (`_SHAPES`: numbers, dates, "yes", IDs, "2026-12-02
+    Call Ana"...) and none is a formula: what sheetcrm, this version or an earlier one, wrote,
+    however stale. A column holding anything else is the team's (a Salesforce export's own
+    Next Step): read as theirs, never written, and sheetcrm's column goes beside it as "Next
+    Step (sheetcrm)" (found by that name on later syncs). Cells people typed are theirs."""
+    labels = grid.rows[index] if index < len(grid.rows) else []
+    known: dict[str, tuple[str, bool]] = {}  # a header's key -> (computed key, under its name + ASIDE)
+    for c in spec.computed:
+        for n in (c.header, c.header_es):
+            known[cells.normalize_key(n)] = (c.key, False)
+            known[cells.normalize_key(n + ASIDE)] = (c.key, True)
+    found: dict[str, list[tuple[int, bool]]] = {}
+    for col, raw in enumerate(labels):
+        text = cells.parse_text(raw)
+        if text is not None and (named := known.get(cells.normalize_key(text))) is not None:
+            found.setdefault(named[0], []).append((col, named[1]))
+    ours: dict[int, str] = {}
+    theirs: dict[int, str] = {}
+    formulas = {c for r, c in (*grid.formulas, *grid.errors) if r > index} if found else set()
+    for key, named in found.items():
+        aside = any(is_aside for _col, is_aside in named)
+        for col, is_aside in named:
+            if is_aside or not aside and col not in formulas and _written_by_sheetcrm(key, grid, index, col):
+                ours[col] = key
+            else:
+                theirs[col] = key
+                header.aside.add(key)
+        if aside:
+            header.aside.add(key)
+    return ours, theirs
+
+
+def _name_taken(spec: TabSpec, title: str, header: Header, col: int, key: str) -> Issue:
+    computed = next(c for c in spec.computed if c.key == key)
+    name, text = computed.display(current()), header.labels[col]
+    return _issue("warning", title, header.row, col, text, text, "computed_name_taken", text=text, name=name,
+                  ours=name + ASIDE)
+
+
+def disown(table: Table, key: str, grid: Grid) -> Issue:
+    """Make the column of computed column `key` the team's, once a step that knows more than
+    its shape (the Segments column's: the segments' names) finds cells sheetcrm did not write
+    there: never written again, and sheetcrm's own placed after the tab's last column under its
+    name + ASIDE (`Header.new`, unless that would pass MAX_COLUMNS). The warning to report."""
+    header = table.header
+    col = header.computed.pop(key)
+    header.custom.setdefault(header.labels[col], col)
+    header.aside.add(key)
+    place = max([_last_used(grid), *(c + 1 for c in header.new.values())])
+    if place < MAX_COLUMNS:
+        header.new[key] = place
+    return _name_taken(table.spec, table.title, header, col, key)
+
+
+def _written_by_sheetcrm(key: str, grid: Grid, index: int, col: int) -> bool:
+    """Whether every filled cell of column `col` below the header row is of the shape sheetcrm
+    writes in the computed column `key`."""
+    fits = _SHAPES[key]
+    for row in grid.rows[index + 1:]:
+        if col < len(row) and (value := row[col]) is not None and not (value == "" or cells.is_blank(value)) \
+                and not fits(value):
+            return False
+    return True
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, (int, float, Decimal)) and not isinstance(v, bool)
+
+
+def _date(v: Any) -> bool:
+    # A date, a Google serial number, or the ISO text an earlier write may have left.
+    return hasattr(v, "toordinal") or _number(v) or isinstance(v, str) and bool(_DATED.fullmatch(v.strip()))
+
+
+def _word(*english: str) -> Callable[[Any], bool]:
+    """The test for a cell that is one of sheetcrm's words (or a value's other names), in any language."""
+    def fits(v: Any) -> bool:
+        return isinstance(v, str) and cells.normalize_key(v) in _words(english)
+    return fits
+
+
+@cache
+def _words(english: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(cells.normalize_key(in_locale(locale, names.WORDS.get(word, word)))
+                     for word in english for locale in ("en", "es"))
+
+
+@cache
+def _category_words() -> frozenset[str]:
+    """The forecast categories' names and other words (Category Override's values)."""
+    info = MODELS["opportunities"].model_fields["category_override"]
+    choices = next(meta.func.aliases for meta in info.metadata if hasattr(meta, "func"))
+    return frozenset(cells.normalize_key(w) for value, others in choices.items() for w in (value, *others))
+
+
+def _category(v: Any) -> bool:
+    return isinstance(v, str) and cells.normalize_key(v) in _category_words()
+
+
+# What the Why column says when no reason stands out (crm/scoring.py, crm/learned.py).
+_NO_REASON = (N_("no rule matched"), N_("close to the typical lead"))
+
+
+def _reasons(v: Any) -> bool:
+    # "Source = Referral +20; Title contains CEO +15", or the words for no reason at all.
+    return isinstance(v, str) and (bool(_POINTS.search(v)) or _word(*_NO_REASON)(v))
+
+
+_ID_TEXT = re.compile(r"\S+")
+
+# The shape of what sheetcrm writes in each computed column (names.COMPUTED's keys): the test of
+# one filled cell. tests/test_computed_columns_theirs.py checks that every computed column has one.
+_SHAPES: dict[str, Callable[[Any], bool]] = {
+    **dict.fromkeys(("probability_pct", "weighted_amount", "days_in_stage", "score", "conversion_pct", "age",
+                     "firings", "leads", "converted_leads", "opportunities", "won_deals", "won_revenue",
+                     "cost_per_lead", "cost_per_won_deal", "roi"), _number),
+    **dict.fromkeys(("last_activity", "converted_on", "last_fired", "sla_due", "first_response"), _date),
+    **dict.fromkeys(("rotting", "sla_breached"), lambda v: v is True or _word("yes")(v)),
+    # An ID a conversion made or copied from: the team's own IDs may be numbers or any one word.
+    **dict.fromkeys(("converted_account", "converted_contact", "converted_opportunity", "lead", "copy_of"),
+                    lambda v: _number(v) or isinstance(v, str) and bool(_ID_TEXT.fullmatch(v.strip()))),
+    "grade": lambda v: isinstance(v, str) and v.strip().upper() in ("A", "B", "C", "D"),
+    "forecast_category": _category,
+    "next_step": lambda v: isinstance(v, str) and bool(_DATED.match(v.strip())),  # "YYYY-MM-DD Subject"
+    "why": _reasons,
+    # Segment names joined by ", ": any text here; steps/segments.py checks them against the
+    # segments' names, and `disown`s a column with others.
+    "segments": lambda v: isinstance(v, str),
+}
+
+
+def _match(spec: TabSpec, aliases: dict[str, str], text: str) -> tuple[str | None, str | None]:
+    """(field, currency token) a header names: its name or an alias, ignoring a trailing ":"
+    or "*"; a money column's name may be followed by a bracketed currency ("Amount (USD)"),
+    given as the token typed ("USD", "€"). (None, None) for no column of the tab."""
+    whole, bare, bracketed = header_keys(text)
+    if (target := aliases.get(whole, aliases.get(bare))) is not None:
+        return target, None
+    if bracketed and (target := aliases.get(bracketed[0])) is not None and field_kinds(spec)[target] == "money" \
+            and _currency_token_of_header(bracketed[1]):
+        return target, bracketed[1]
+    return None, None
+
+
+def _currency_token_of_header(token: str) -> bool:
+    try:
+        return cells.parse_currency(token) is not None
+    except cells.CellError:
+        return False
+
+
 def find_header_row(spec: TabSpec, grid: Grid, settings: TabSettings) -> int:
     """The 0-based index of the header row: the first of the first HEADER_SEARCH_ROWS rows
     naming at least two known columns, or every required one; else the row naming the most
@@ -174,8 +364,8 @@ def find_header_row(spec: TabSpec, grid: Grid, settings: TabSettings) -> int:
     required = {c.field for c in spec.columns if c.required}
     best, best_count = 0, 0
     for index, row in enumerate(grid.rows[:HEADER_SEARCH_ROWS]):
-        found = {aliases[key] for raw in row
-                 if (text := cells.parse_text(raw)) is not None and (key := cells.normalize_key(text)) in aliases}
+        found = {target for raw in row
+                 if (text := cells.parse_text(raw)) is not None and (target := _match(spec, aliases, text)[0])}
         if len(found) >= 2 or (found and required and required <= found):
             return index
         if len(found) > best_count:
@@ -187,26 +377,83 @@ def map_header(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, rep
                index: int = 0) -> Header:
     """The columns named by the header row `grid.rows[index]`."""
     aliases = _aliases(spec, settings)
-    computed = {cells.normalize_key(n): c.key for c in spec.computed for n in (c.header, c.header_es)}
     labels = grid.rows[index] if index < len(grid.rows) else []
     header = Header(width=len(labels), row=index + 1)
+    ours, theirs = _computed_columns(spec, grid, index, header)
     for col, raw in enumerate(labels):
         text = cells.parse_text(raw)
         if text is None:
             continue
         header.labels[col] = text
-        key = cells.normalize_key(text)
-        if key in computed:
-            header.computed.setdefault(computed[key], col)
+        if col in ours:
+            header.computed.setdefault(ours[col], col)
             continue  # sheetcrm's own output is never read back as input
-        target = aliases.get(key)
+        if col in theirs:
+            report.add(_name_taken(spec, title, header, col, theirs[col]))
+        target, currency = _match(spec, aliases, text)
         taken = header.fields if target else header.custom
         key = target or text
         if key in taken:
             report.add(_issue("warning", title, header.row, col, text, text, "duplicate_header", text=text))
             continue
         taken[key] = col
+        if currency is not None:
+            header.currencies[col] = currency
+    _lookalikes(spec, title, header, aliases, settings, report)
     return header
+
+
+# How alike (rapidfuzz's ratio, 0-100) an unknown header and a known column's name must be for
+# the header to be reported as probably meant for that column ("Ammount", "E-mial").
+LOOKALIKE_RATIO = 88
+
+
+def _lookalikes(spec: TabSpec, title: str, header: Header, aliases: dict[str, str], settings: TabSettings,
+                report: Report) -> None:
+    """A warning at each of the team's own headers that looks like the name of one of the tab's
+    columns not found ("Amount.", "Ammount", "E mail"): such a column would otherwise read as
+    empty with nothing said. A column the config types ([tabs.<tab>.custom_fields]) is the
+    team's on purpose."""
+    declared = {cells.normalize_key(n) for n in settings.custom_fields}
+    missing = [(key, target) for key, target in aliases.items() if target not in header.fields]
+    if not missing:
+        return
+    by_field = {c.field: c for c in spec.columns}
+    for text, col in header.custom.items():
+        key = cells.normalize_key(text)
+        if key in declared:
+            continue
+        bracketed = header_keys(text)[2]
+        # "Amount (k)", "Stage (old)": a known name and a note in brackets that is no currency.
+        best = aliases.get(bracketed[0]) if bracketed else None
+        if best is None or best in header.fields:
+            squashed = _squash(key)
+            best = next((target for name, target in missing if _squash(name) == squashed), None)
+        if best is None and len(key) >= 5:
+            score, target = max(((fuzz.ratio(name, key), target) for name, target in missing if len(name) >= 5),
+                                default=(0, None))
+            best = target if score >= LOOKALIKE_RATIO else None
+        if best is not None:
+            column = by_field[best]
+            name = column.header_es if current() == "es" else column.header
+            report.add(_issue("warning", title, header.row, col, text, text, "header_lookalike", text=text,
+                              name=name))
+
+
+def _squash(key: str) -> str:
+    """A header's letters and digits alone: "e-mail", "e mail" and "email." are one."""
+    return "".join(c for c in key if c.isalnum())
+
+
+def _header_currencies(title: str, header: Header, ctx: ParseContext, report: Report) -> None:
+    """A warning at each money column's header whose bracketed currency ("Amount (USD)") is not
+    the base currency: its amounts that name none are read in the base currency."""
+    for col, token in header.currencies.items():
+        code = cells.parse_currency(token, ctx.currency)
+        if code != ctx.currency:
+            text = header.labels[col]
+            report.add(_issue("warning", title, header.row, col, text, text, "header_currency", text=text,
+                              currency=code, base=ctx.currency))
 
 
 def _last_used(grid: Grid) -> int:
@@ -476,6 +723,7 @@ def _parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, c
     header_index = find_header_row(spec, grid, settings)
     header = map_header(spec, title, grid, settings, report, header_index)
     _place_new_columns(spec, title, grid, header, report)
+    _header_currencies(title, header, ctx, report)
     table = Table(spec, title, header)
     missing = [c for c in spec.columns if c.required and c.field not in header.fields]
     for column in missing:

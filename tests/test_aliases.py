@@ -183,3 +183,57 @@ def test_a_pasted_pipedrive_export_syncs_with_the_right_fields(tmp_path):
     total = sum((s.weighted for s in outcome.results.pipeline), Decimal(0))
     assert total == Decimal(8000) * Decimal("0.6") + Decimal(1500) * Decimal("0.75")
     assert not sync(book, config, as_of=AS_OF).plan
+
+
+def _deals(tmp_path, amount_header: str, config: Config | None = None, name: str = "deals.xlsx"):
+    """read_crm of an .xlsx with one account and two open deals whose amount column is headed
+    `amount_header`: (the deals' amounts, the issues at the header row)."""
+    book = xlsx_book(tmp_path / name, {
+        "Accounts": [["ID", "Name"], ["ACC-0001", "Acme"]],
+        "Opportunities": [["ID", "Name", "Account", "Stage", amount_header, "Close Date"],
+                          ["OPP-0001", "Expansion", "ACC-0001", "Proposal", 1200, "2026-12-15"],
+                          ["OPP-0002", "Renewal", "ACC-0001", "Negotiation", "800", "2026-12-20"]]})
+    crm = read_crm(book.read(), config or Config(currency="USD"))
+    return ([o.amount for o in crm.records("opportunities")],
+            [(i.severity, i.column, i.code, i.message) for i in crm.report.issues if i.row == 1])
+
+
+@pytest.mark.parametrize("header", ["Amount:", "Amount*", "Amount *", " Amount : ", "Amount (USD)", "Amount ($)",
+                                    "Importe:", "Importe (USD)*"])
+def test_a_header_with_a_colon_a_star_or_its_currency_is_the_column(tmp_path, header):
+    assert _deals(tmp_path, header) == ([Decimal(1200), Decimal(800)], [])
+
+
+def test_a_bracketed_currency_other_than_the_base_is_said_at_the_header(tmp_path):
+    amounts, said = _deals(tmp_path, "Importe (€)")
+    assert amounts == [Decimal(1200), Decimal(800)]
+    assert said == [("warning", "E", "header_currency",
+                     'The header "Importe (€)" says its amounts are in EUR, but an amount that names no currency '
+                     '(in its cell or in the Currency column) is read in USD, the base currency.')]
+    assert _deals(tmp_path, "Importe (€)", Config(currency="EUR"), "eur.xlsx")[1] == []
+
+
+@pytest.mark.parametrize("header", ["Ammount", "Amount.", "Amount (k)", "A-mount"])
+def test_a_header_that_looks_like_a_missing_column_is_said_at_its_cell(tmp_path, header):
+    amounts, said = _deals(tmp_path, header)
+    assert amounts == [None, None]  # the team's own column: not guessed to be Amount
+    assert [(s, c, code) for s, c, code, _ in said] == [("warning", "E", "header_lookalike")]
+    assert f'"{header}"' in said[0][3] and 'looks like "Amount"' in said[0][3]
+
+
+def test_a_column_unlike_any_known_name_or_declared_is_not_said(tmp_path):
+    assert _deals(tmp_path, "Budget")[1] == []
+    config = Config.model_validate({"currency": "USD",
+                                    "tabs": {"opportunities": {"custom_fields": {"Ammount": {"type": "number"}}}}})
+    assert _deals(tmp_path, "Ammount", config, "declared.xlsx")[1] == []
+
+
+def test_the_google_backend_asks_for_the_formats_of_the_same_headers():
+    """The columns whose number formats the Google backend reads (currency and percent formats)
+    are recognised as table.py recognises them: "Amount:", "Amount (USD)", "Probability*"."""
+    from sheetcrm.workbook.target import header_tests
+
+    tests = header_tests(Config())
+    assert all(tests["money_header"](h) for h in ("Amount", "Amount:", "Amount*", "Amount (USD)", "Importe (€)"))
+    assert tests["percent_header"]("Probability*") and tests["currency_header"]("Currency:")
+    assert not tests["money_header"]("Notes")

@@ -13,6 +13,8 @@ from sheetcrm.config import Config
 from sheetcrm.crm.conditions import parse_condition
 from sheetcrm.validate import read_crm
 from sheetcrm.workbook import Grid, Snapshot
+from sheetcrm.workbook.xlsx import XlsxWorkbook
+from books import xlsx
 
 
 def leads_tab(column: str, values: list, config: Config | None = None):
@@ -81,3 +83,28 @@ def test_conditions_compare_an_inferred_column_as_numbers():
     (["Referral", "Web"], None), ([None, "", "  "], None), (["12", "x"], None)])
 def test_infer_kind(values, kind):
     assert infer_kind(values) == kind
+
+
+def test_codes_typed_as_text_keep_their_zeros_and_plus(tmp_path):
+    """Postal codes and phone numbers typed as text are codes, not numbers: one "08001" among
+    them keeps the whole column text (its other cells too), so conditions see them as typed."""
+    zips = ["08001", "28001", "08015", "46001", "08020", "41001", "08036", "29001"] * 3
+    phones = ["+34 600 123 456", "+34600123457", "600 123 458", "912 34 56 78"] * 6
+    rows = [["ID", "Last Name", "Status", "Postal Code", "Switchboard", "Visits"]]
+    rows += [[f"LEAD-{i:03d}", "Doe", "New", z, p, str(i)] for i, (z, p) in enumerate(zip(zips, phones))]
+    path = xlsx(tmp_path / "codes.xlsx", {"Leads": rows},
+                formats={("Leads", f"{c}{r}"): "@" for c in "DEF" for r in range(2, len(rows) + 1)})
+    crm = read_crm(XlsxWorkbook(path).read(), Config())
+    leads = crm.records("leads")
+    assert [lead.custom["Postal Code"] for lead in leads] == zips
+    assert [lead.custom["Switchboard"] for lead in leads] == phones
+    assert [lead.custom["Visits"] for lead in leads] == [Decimal(i) for i in range(len(zips))]  # still numbers
+    assert [i for i in crm.report.issues if i.header in ("Postal Code", "Switchboard")] == []
+    barcelona = parse_condition('Postal Code matches "^08"', "en")
+    assert sum(barcelona.test(lambda _relation, _column, v=lead.custom["Postal Code"]: v) for lead in leads) == 12
+
+
+@pytest.mark.parametrize("values", [["08001", "28001"], ["007", "12"], ["+34 600 123 456", "1"], ["600 123 456", "7"]])
+def test_a_code_keeps_a_column_from_being_numbers(values):
+    assert infer_kind(values * 20) is None
+    assert infer_kind(["+5", "-3", "0.5", "0", "1 234 567"]) == "number"  # signs, decimals, grouped thousands

@@ -241,6 +241,25 @@ def test_a_changed_record_moves_in_and_out_and_removed_segments_clear_their_colu
     assert not sync(book, Config(), AS_OF).plan.writes
 
 
+def test_a_teams_own_segments_column_is_kept_and_sheetcrms_goes_beside_it(tmp_path):
+    """A Segments column of the team's (their own words, no segment's name) is never written nor
+    cleared, with or without segments; sheetcrm's goes beside it as "Segments (sheetcrm)"."""
+    tabs = {"Accounts": [["ID", "Name", "Industry", "Segments"], ["ACC-0001", "Acme", "Retail", "Enterprise"],
+                         ["ACC-0002", "Initech", "Tech", "SMB, EMEA"]]}
+    path = tmp_path / "crm.xlsx"
+    book = xlsx_book(path, tabs)
+    first = sync(book, Config(), AS_OF)  # no segment yet: nothing to clear either
+    assert [(i.tab, i.row, i.column, i.code) for i in first.crm.report.issues if i.code == "computed_name_taken"] == [
+        ("Accounts", 1, "D", "computed_name_taken")]
+    config = Config.model_validate({"segments": {"Retail": {"record": "accounts", "when": "Industry = Retail"}}})
+    sync(book, config, AS_OF)
+    rows = [list(r) for r in openpyxl.load_workbook(path)["Accounts"].iter_rows(values_only=True)]
+    assert rows[0][3] == "Segments" and [r[3] for r in rows[1:]] == ["Enterprise", "SMB, EMEA"]
+    col = rows[0].index("Segments (sheetcrm)")
+    assert [r[col] for r in rows[1:]] == ["Retail", None]
+    assert not sync(book, config, AS_OF).plan.writes
+
+
 def test_a_workbook_without_segments_gets_no_column_and_no_tab():
     from sheetcrm.workbook.memory import MemoryWorkbook
 

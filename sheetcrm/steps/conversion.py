@@ -397,7 +397,8 @@ class _Writer:
             col = header.new[key]
             computed = next(c for c in table.spec.computed if c.key == key)
             self.part.plan.writes.append(CellWrite(table.title, header.row, col + 1,
-                                                   computed.display(self.ctx.locale), expect=((col + 1, None),)))
+                                                   header.computed_title(computed, self.ctx.locale),
+                                                   expect=((col + 1, None),)))
             header.computed[key] = col
         return col
 

@@ -32,7 +32,7 @@ from sheetcrm.report import column_letter
 from sheetcrm.schema import SEGMENT_SUMMARY, TABS
 from sheetcrm.steps.context import StepResult, SyncContext
 from sheetcrm.steps.workflows import world_of
-from sheetcrm.table import Table
+from sheetcrm.table import Table, disown
 from sheetcrm.workbook import CellWrite, Plan, same_value
 
 COLUMN = "segments"  # the computed column's key (names.COMPUTED)
@@ -82,7 +82,13 @@ def run(ctx: SyncContext) -> StepResult:
         for s in found.members[segment.name]:
             by_subject[(s.kind, s.id)].append(segment.name)
     kinds = {s.kind for s in found.segments}
+    named = _names_written(definitions, found, ctx, summary)
     for kind, table in tables.items():
+        if table is not None and COLUMN in table.header.computed and COLUMN not in table.header.aside:
+            grid = ctx.snapshot.tabs[table.title]
+            col, below = table.header.computed[COLUMN], table.header.row
+            if not all(_segments_cell(row[col] if col < len(row) else None, named) for row in grid.rows[below:]):
+                part.issues.append(disown(table, COLUMN, grid))
         if table is not None:
             part.plan.writes.extend(_column_writes(ctx, table, kind, by_subject, wanted=kind in kinds))
     found.kpis = _kpis(ctx, world, found)
@@ -114,11 +120,11 @@ def _column_writes(ctx: SyncContext, table: Table, kind: str, by_subject: Mappin
     col = header.computed.get(COLUMN)
     writes: list[CellWrite] = []
     if col is None:
-        if not wanted:
-            return []
+        if not wanted or COLUMN not in header.new:
+            return []  # no segment of this kind; or no room for the column (`no_room`)
         col = _new_column(table, ctx.plan)
         computed = next(c for c in table.spec.computed if c.key == COLUMN)
-        writes.append(CellWrite(table.title, header.row, col + 1, computed.display(ctx.locale),
+        writes.append(CellWrite(table.title, header.row, col + 1, header.computed_title(computed, ctx.locale),
                                 expect=((col + 1, None),)))
         header.computed[COLUMN] = col  # the guides and formats steps see it as sheetcrm's
     for row in table.rows:
@@ -137,6 +143,26 @@ def _column_writes(ctx: SyncContext, table: Table, kind: str, by_subject: Mappin
             writes.append(CellWrite(table.title, row.row, col + 1, None,
                                     expect=((id_col + 1, None), (col + 1, have))))
     return writes
+
+
+def _names_written(definitions: list[Definition], found: Segmented, ctx: SyncContext, summary: str | None
+                   ) -> frozenset[str]:
+    """Every name a Segments cell sheetcrm wrote may hold: the segments' names now, and those
+    of the last sync's Segment Summary (a segment renamed or removed since, still in stale cells)."""
+    out = {normalize_key(d.name) for d in definitions} | {normalize_key(s.name) for s in found.segments}
+    grid = ctx.snapshot.tabs.get(summary) if summary is not None else None
+    for row in grid.rows[1:] if grid is not None else ():
+        if row and isinstance(row[0], str):
+            out.add(normalize_key(row[0]))
+    return frozenset(out)
+
+
+def _segments_cell(value: Any, named: frozenset[str]) -> bool:
+    """Whether a Segments cell is empty or segment names joined by ", ", as sheetcrm writes it."""
+    if value is None or isinstance(value, str) and not value.strip():
+        return True
+    return isinstance(value, str) and (normalize_key(value) in named or all(
+        normalize_key(part) in named for part in value.split(", ")))
 
 
 def _new_column(table: Table, plan: Plan) -> int:

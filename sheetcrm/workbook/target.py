@@ -10,9 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from sheetcrm.cells import normalize_key
 from sheetcrm.config import Config
-from sheetcrm.schema import currency_headers, money_headers, percent_headers
+from sheetcrm.schema import currency_headers, header_keys, money_headers, percent_headers
 from sheetcrm.workbook import Workbook
 from sheetcrm.workbook.xlsx import XlsxWorkbook
 
@@ -45,6 +44,12 @@ def header_tests(config: Config) -> dict[str, Callable[[str], bool]]:
     """The Google backend's tests of which headers name percentages, money and currencies
     (`GoogleSheetsWorkbook`'s keyword arguments), from the CRM's schema and the config."""
     percent, money, currency = percent_headers(config), money_headers(config), currency_headers(config)
-    return {"percent_header": lambda text: normalize_key(text) in percent,
-            "money_header": lambda text: normalize_key(text) in money,
-            "currency_header": lambda text: normalize_key(text) in currency}
+
+    def names(keys: frozenset[str]) -> Callable[[str], bool]:
+        # As table.py matches headers: "Amount:", "Amount*" and "Amount (USD)" are Amount.
+        def test(text: str) -> bool:
+            whole, bare, bracketed = header_keys(text)
+            return whole in keys or bare in keys or bracketed is not None and bracketed[0] in keys
+        return test
+
+    return {"percent_header": names(percent), "money_header": names(money), "currency_header": names(currency)}
