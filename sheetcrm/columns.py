@@ -307,6 +307,10 @@ def _code_text(raw: str) -> bool:
     return bool(_PHONE.fullmatch(text)) and sum(c.isdigit() for c in text) >= (7 if text[0] == "+" else 9)
 
 
+def _amount_cell(raw: RawCell) -> bool:
+    return _number_cell(raw) or isinstance(raw, str) and not _code_text(raw) and _reads(cells.parse_amount, raw)
+
+
 def _bool_cell(raw: RawCell) -> bool:
     # 0 and 1 are numbers first: a column of counts is not a column of yes/no.
     return isinstance(raw, bool) or isinstance(raw, str) and not _number_cell(raw) and _reads(
@@ -322,11 +326,13 @@ def _date_cell(raw: RawCell) -> bool:
 _TESTS = {"bool": _bool_cell, "number": _number_cell, "date": _date_cell}
 
 
-def infer_kind(raws: Sequence[RawCell]) -> str | None:
+def infer_kind(raws: Sequence[RawCell], money: bool = False) -> str | None:
     """"bool", "number" or "date" when at least INFERRED_SHARE of the filled cells of a column
     read as that kind (numbers and dates in either convention: the column's reading settles
     which), else None: the column stays text. Native TRUE/FALSE and words like Sí/No, Yes/No
-    are yes/no; 0 and 1 are numbers; a number is never taken for a serial date here."""
+    are yes/no; 0 and 1 are numbers; a number is never taken for a serial date here.
+    `money`: a column of amounts (a Budget, `schema.BUDGET_HEADERS`), whose cells may name a
+    currency ("8000 EUR", as an Amount's may): "money" instead of "number"."""
     filled = [raw for raw in raws if not cells.is_blank(raw)]
     if not filled:
         return None
@@ -337,7 +343,7 @@ def infer_kind(raws: Sequence[RawCell]) -> str | None:
     for kind in INFERRED_KINDS:
         if kind == "number" and codes:
             continue
-        test = _TESTS[kind]
+        test = _amount_cell if kind == "number" and money else _TESTS[kind]
         misses = 0
         for raw in filled:
             if not test(raw):
@@ -345,5 +351,5 @@ def infer_kind(raws: Sequence[RawCell]) -> str | None:
                 if len(filled) - misses < need:
                     break
         else:
-            return kind
+            return "money" if kind == "number" and money else kind
     return None

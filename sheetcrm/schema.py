@@ -115,6 +115,11 @@ CASES = _tab("cases", "CASE", "Cases", records.Case)  # not for people: the Engl
 # The people's tabs read like the CRM's when the workbook has them, with no "missing tab" warning.
 OPTIONAL_TABS: dict[str, TabSpec] = {t.key: t for t in (CAMPAIGNS, CASES)}
 
+# A column of the team's own under one of these headers (after normalize_key) holds money, a
+# deal's budget: typed by its cells, it reads as money (its cells may name their currency, as an
+# Amount's may), and lead conversion makes the new deal's Amount from it (steps/conversion.py).
+BUDGET_HEADERS = frozenset({"budget", "presupuesto"})  # not for people: recognised headers
+
 # The team's named segments (crm/segments.py): a people's tab read only when the workbook has it,
 # beside the config's [segments.NAME]; no IDs (a segment is known by its Name).
 SEGMENTS = _tab("segments", None, "Segments", records.Segment)  # not for people: the English title, as CRM_TABS

@@ -35,7 +35,7 @@ from sheetcrm.i18n import N_, _, current, in_locale
 from sheetcrm.parse_cache import Entry, RowMemo
 from sheetcrm.records import CUSTOM_PARSERS, MODELS, ParseContext, Record
 from sheetcrm.report import Issue, Report, column_letter
-from sheetcrm.schema import TabSpec, header_keys
+from sheetcrm.schema import BUDGET_HEADERS, TabSpec, header_keys
 from sheetcrm.settings import problem
 from sheetcrm.workbook import Grid
 
@@ -742,7 +742,8 @@ def _parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, c
         _merged_numbers(title, header, grid, rows, known, report)
     # The team's own columns the config does not type: typed by their cells (columns.infer_kind).
     inferred = {name: kind for name, col in header.custom.items() if name not in custom_kinds
-                and (kind := columns.infer_kind([r.raw[col] if col < len(r.raw) else None for r in rows]))}
+                and (kind := columns.infer_kind([r.raw[col] if col < len(r.raw) else None for r in rows],
+                                                money=cells.normalize_key(name) in BUDGET_HEADERS))}
     for name, kind in inferred.items():
         col = header.custom[name]
         known[col] = kind
@@ -1120,6 +1121,8 @@ def _error(code: str, raw: Any, **fmt: Any) -> cells.CellError:
 _INFERRED_HINTS = {
     "number": N_("Most of this column are numbers, so sheetcrm reads it as numbers and leaves this cell out: write a "
                  "number here, or declare the column's type in sheetcrm.toml ([tabs.<tab>.custom_fields])."),
+    "money": N_("Most of this column are amounts, so sheetcrm reads it as money and leaves this cell out: write an "
+                "amount here, or declare the column's type in sheetcrm.toml ([tabs.<tab>.custom_fields])."),
     "date": N_("Most of this column are dates, so sheetcrm reads it as dates and leaves this cell out: write a date "
                "here, or declare the column's type in sheetcrm.toml ([tabs.<tab>.custom_fields])."),
     "bool": N_("Most of this column are yes/no values, so sheetcrm reads it as yes/no and leaves this cell out: "

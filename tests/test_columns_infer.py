@@ -33,7 +33,21 @@ def test_96_percent_numbers_make_a_number_column_and_the_rest_are_reported_at_th
     assert read[:96] == [Decimal(1000 + i) for i in range(96)] and read[96:] == [None] * 4
     assert [(i.severity, i.tab, i.row, i.column, i.value, i.code) for i in issues] == [
         ("warning", "Leads", 98 + k, "D", v, "bad_number") for k, v in enumerate(["lots", "n/a", "ask Ana", "—"])]
+    # A Budget is a column of amounts: read as money (its cells may name their currency).
+    assert all(i.hint.startswith("Most of this column are amounts") for i in issues)
+    read, issues = leads_tab("Visits", values)
+    assert read[:96] == [Decimal(1000 + i) for i in range(96)] and len(issues) == 4
     assert all(i.hint.startswith("Most of this column are numbers") for i in issues)
+
+
+def test_a_budget_typed_by_its_cells_is_money_whose_cells_may_name_their_currency():
+    values = [str(1000 + i) for i in range(96)] + ["8000 EUR", "USD 1,200", "900", "700"]
+    read, issues = leads_tab("Budget", values)
+    assert read[96:] == [Decimal(8000), Decimal(1200), Decimal(900), Decimal(700)] and not issues
+    # Any other column of numbers names no currency: such a cell is said, and left out.
+    read, issues = leads_tab("Visits", values)
+    assert read[96:] == [None, None, Decimal(900), Decimal(700)]
+    assert [(i.value, i.code) for i in issues] == [("8000 EUR", "bad_number"), ("USD 1,200", "bad_number")]
 
 
 def test_90_percent_numbers_stay_text_and_nothing_is_reported():

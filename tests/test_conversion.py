@@ -439,8 +439,8 @@ def test_a_budget_the_config_types_as_text_is_no_amount(tmp_path):
 
 
 @pytest.mark.parametrize("budget, amount, currency, locale, why", [
-    # Read as 8 with a warning (could be 8000): never the deal's 8.
-    ("€8.000", None, None, None, '"€8.000" read as 8; could be 8000.'),
+    # Read as 8000 with a warning (could be 8), as the read reads it: never the deal's.
+    ("€8.000", None, None, None, '"€8.000" read as 8000; could be 8.'),
     # The config settles a decimal point, but money has no third decimal: 8 or 8000 is not known.
     ("8.000", None, None, "en", '"8.000" read as 8000; could be 8.'),
     # The cell says dollars, the lead's Currency euros.

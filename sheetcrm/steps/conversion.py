@@ -38,12 +38,11 @@ from sheetcrm.plan import append_writes, cell_value
 from sheetcrm.records import Record
 from sheetcrm.report import Issue, column_letter
 from sheetcrm.steps.context import StepResult, SyncContext
+from sheetcrm.schema import BUDGET_HEADERS
 from sheetcrm.table import Row, Table, tab_locale
 from sheetcrm.validate import parse_context
 from sheetcrm.workbook import CellWrite
 
-# A Leads column of the team's own that holds the deal's budget: read as money, as Amount is.
-BUDGET_HEADERS = frozenset({"budget", "presupuesto"})  # not for people: recognised headers
 PREFIX = {"accounts": "ACC", "contacts": "CON", "opportunities": "OPP"}
 LINKS = ("converted_account", "converted_contact", "converted_opportunity", "converted_on")
 
@@ -184,12 +183,7 @@ class _Amounts:
                  if cells.currency_decimals(cells.currency_of(token, self.base)[0] if token
                                             else self._theirs(r) or self.base) >= 3}
         money = columns.read_numbers(raws, "money", self.locale, self.sure, cells.parse_amount, three)
-        doubts: dict[int, str] = {}
-        if budget:  # what the read said of the cell first, so the two warnings at it agree
-            plain = columns.read_numbers(raws, "number", self.locale, self.sure, cells.parse_amount)
-            doubts = {f.index: f.error.message for f in plain.findings}
-        for f in money.findings:
-            doubts.setdefault(f.index, f.error.message)
+        doubts = {f.index: f.error.message for f in money.findings}
         out: dict[int, DealAmount] = {}
         for i, (r, raw) in enumerate(zip(rows, raws)):
             if raw is None:
