@@ -69,7 +69,12 @@ def _decide(proofs: Counter[str], suggestions: Counter[str], fallback: str, fall
         ranked = proofs.most_common()
         if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
             return fallback, True  # a tie: the config or the tab decides, and the others are errors
-        return ranked[0][0], True
+        locale = ranked[0][0]
+        # The cells' proof settles the column ("25.000,00 €" makes "12.500 €" 12500, unsaid),
+        # but not against the locale the config sets: a "0,925" typed in a column of a team
+        # that said "en" still reads the column its way, and says each cell it may misread
+        # ("1,200" read as 1.2; could be 1200).
+        return locale, locale == fallback or not fallback_sure
     if suggestions:
         ranked = suggestions.most_common()
         if len(ranked) == 1 or ranked[0][1] > ranked[1][1]:

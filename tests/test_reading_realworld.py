@@ -241,6 +241,19 @@ def test_a_configured_locale_is_trusted_over_the_tab_language():
     assert not issues(crm)
 
 
+def test_a_cell_that_proves_the_other_convention_than_the_configs_leaves_the_columns_doubts_said():
+    # One "0,925" (a decimal comma: no thousands group starts with 0) in a team that set "en":
+    # the column reads as its cells show, but "1,200" is said, not silently 1.2.
+    crm = opps([OPP_HEADER, deal("0,925", name="A"), deal("1,200", name="B")], Config(locale="en"))
+    assert amounts(crm) == [Decimal("0.925"), Decimal("1.2")]
+    (said,) = issues(crm)
+    assert (said.code, said.where(), said.message) == ("ambiguous_number", "Opportunities!F3",
+                                                        '"1,200" read as 1.2; could be 1200.')
+    # Without a locale in the config, the cell's proof settles the column, as it always has.
+    crm = opps([OPP_HEADER, deal("0,925", name="A"), deal("1,200", name="B")])
+    assert amounts(crm) == [Decimal("0.925"), Decimal("1.2")]
+
+
 def test_mixed_date_orders_are_an_error_on_the_minority():
     crm = opps([OPP_HEADER, deal(1, close="13/02/2026"), deal(1, close="14/02/2026"), deal(1, close="02/15/2026")])
     (error,) = issues(crm)
