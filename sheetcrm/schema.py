@@ -239,6 +239,17 @@ def header_keys(text: str) -> tuple[str, str, tuple[str, str] | None]:
     return normalize_key(text), normalize_key(bare), (normalize_key(m[1]), m[2]) if m else None
 
 
+def budget_header(text: str) -> tuple[bool, str | None]:
+    """(whether a header names a Budget column, `BUDGET_HEADERS` as `header_keys` reads a
+    header: "Budget:", "Presupuesto*", "Budget (EUR)"; the note in its brackets, if any)."""
+    _whole, bare, bracketed = header_keys(text)
+    if bare in BUDGET_HEADERS:
+        return True, None
+    if bracketed is not None and bracketed[0] in BUDGET_HEADERS:
+        return True, bracketed[1]
+    return False, None
+
+
 def percent_headers(config) -> frozenset[str]:
     """The headers, as `normalize_key` keys, of every column that holds percentages: the
     record fields typed Percent (their English and Spanish headers and aliases, and a header

@@ -35,7 +35,7 @@ from sheetcrm.i18n import N_, _, current, in_locale
 from sheetcrm.parse_cache import Entry, RowMemo
 from sheetcrm.records import CUSTOM_PARSERS, MODELS, ParseContext, Record
 from sheetcrm.report import Issue, Report, column_letter
-from sheetcrm.schema import BUDGET_HEADERS, TabSpec, header_keys
+from sheetcrm.schema import TabSpec, budget_header, header_keys
 from sheetcrm.settings import problem
 from sheetcrm.workbook import Grid
 
@@ -82,6 +82,10 @@ _MESSAGES = {
                                '"{name}".')),
     "missing_column": (N_('The required column "{name}" is missing, so no row of this tab is read.'),
                        N_('Add a column headed "{name}" (or "{name_es}").')),
+    "expected_column": (N_('There is no column "{name}", so every row of this tab has it empty and the figures '
+                           'made from it (the pipeline, the forecast, revenue) count nothing.'),
+                        N_('If one of your columns is it, head it "{name}" (or "{name_es}"). Columns read as your '
+                           'own: {headers}.')),
     "merged_number": (N_("{shown} is merged over rows {first} to {last}, so each of those {n} rows is read as "
                          "{shown}, and totals count it {n} times."),
                       N_("If it is their total, unmerge the cells and type each row's own value.")),
@@ -537,6 +541,11 @@ def _merged_values(grid: Grid) -> dict[tuple[int, int], tuple[Any, str | None]]:
     return filled
 
 
+# Optional columns whose absence empties the figures a tab is there for: said, not silent (a
+# header sheetcrm does not know, "Total Amount", left every deal without an Amount and the
+# pipeline at 0 with no word).
+_EXPECTED = {"opportunities": ("amount",)}
+
 # Kinds whose values are added up: a block merged over several records' rows is read as each
 # row's value, which is what a person means by an Account merged over three deals, but for an
 # amount may well mean the rows' total. Percent and dates are each row's own (a 50% or a Close
@@ -729,6 +738,11 @@ def _parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, c
     for column in missing:
         report.add(_issue("error", title, header.row, None, column.header, None, "missing_column",
                           name=column.header, name_es=column.header_es))
+    for column in spec.columns:
+        if column.field in _EXPECTED.get(spec.key, ()) and column.field not in header.fields:
+            report.add(_issue("warning", title, header.row, None, column.header, None, "expected_column",
+                              name=column.header, name_es=column.header_es,
+                              headers=", ".join(f'"{h}"' for h in list(header.custom)[:6]) or "-"))
 
     kinds = field_kinds(spec)
     typed = {cells.normalize_key(name): kind for name, kind in settings.custom_fields.items()}
@@ -743,7 +757,7 @@ def _parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, c
     # The team's own columns the config does not type: typed by their cells (columns.infer_kind).
     inferred = {name: kind for name, col in header.custom.items() if name not in custom_kinds
                 and (kind := columns.infer_kind([r.raw[col] if col < len(r.raw) else None for r in rows],
-                                                money=cells.normalize_key(name) in BUDGET_HEADERS))}
+                                                money=budget_header(name)[0]))}
     for name, kind in inferred.items():
         col = header.custom[name]
         known[col] = kind

@@ -429,6 +429,25 @@ def test_a_budget_is_read_as_money_with_its_currency(tmp_path, budget, amount, c
     assert not [i for i in outcome.crm.report.issues if i.tab == "Leads" and i.row == 2]
 
 
+@pytest.mark.parametrize("header, budget, amount, currency", [
+    ("Budget:", "8000 EUR", 8000, "EUR"),      # a trailing ":" or "*", as headers are read
+    ("Presupuesto*", 8000, 8000, None),
+    ("Budget (EUR)", 8000, 8000, "EUR"),       # the header's currency, for a cell that names none
+    ("Presupuesto (€)", 8000, 8000, "EUR"),
+    ("Budget (EUR)", "JPY 9000", 9000, "JPY"),  # the cell's own currency first
+])
+def test_a_budget_header_is_read_as_headers_are_and_its_bracketed_currency_counts(tmp_path, header, budget, amount,
+                                                                                  currency):
+    book = _budget_book(tmp_path, budget)
+    wb = openpyxl.load_workbook(book.path)
+    wb["Leads"]["S1"] = header
+    wb.save(book.path)
+    outcome = sync(book, Config(), DAY1)
+    [deal] = _records(book, "Opportunities")
+    assert (deal["Amount"], deal["Currency"], deal["From Lead"]) == (amount, currency, "LEAD-0001")
+    assert not [i for i in outcome.crm.report.issues if i.tab == "Leads" and i.row == 2]
+
+
 def test_a_budget_the_config_types_as_text_is_no_amount(tmp_path):
     book = _budget_book(tmp_path, "Medium")
     config = Config.model_validate({"tabs": {"leads": {"custom_fields": {"Budget": {"type": "text"}}}}})

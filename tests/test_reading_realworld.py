@@ -254,6 +254,19 @@ def test_a_cell_that_proves_the_other_convention_than_the_configs_leaves_the_col
     assert amounts(crm) == [Decimal("0.925"), Decimal("1.2")]
 
 
+@pytest.mark.parametrize("header", ["Total Amount", "Amount USD", "Importe total"])
+def test_an_opportunities_tab_without_an_amount_column_says_so(header):
+    rows = [["ID", "Name", "Account", "Owner", "Stage", header, "Close Date"], ["", "A", "Acme", "Mia", "Proposal", 500,
+                                                                             "2026-12-15"]]
+    crm = opps(rows)
+    assert amounts(crm) == [None]
+    (said,) = issues(crm)
+    assert (said.severity, said.code, said.where()) == ("warning", "expected_column", "Opportunities!1")
+    assert said.message.startswith('There is no column "Amount", so every row of this tab has it empty')
+    assert f'"{header}"' in said.hint
+    assert not issues(opps([OPP_HEADER, deal(500)]))
+
+
 def test_mixed_date_orders_are_an_error_on_the_minority():
     crm = opps([OPP_HEADER, deal(1, close="13/02/2026"), deal(1, close="14/02/2026"), deal(1, close="02/15/2026")])
     (error,) = issues(crm)

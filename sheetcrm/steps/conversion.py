@@ -38,7 +38,7 @@ from sheetcrm.plan import append_writes, cell_value
 from sheetcrm.records import Record
 from sheetcrm.report import Issue, column_letter
 from sheetcrm.steps.context import StepResult, SyncContext
-from sheetcrm.schema import BUDGET_HEADERS
+from sheetcrm.schema import budget_header
 from sheetcrm.table import Row, Table, tab_locale
 from sheetcrm.validate import parse_context
 from sheetcrm.workbook import CellWrite
@@ -161,8 +161,14 @@ class _Amounts:
         self.amount_col = header.fields.get("amount")
         # A Budget the config types as something else than a number (text, a list of sizes) is no amount.
         typed = {normalize_key(name): kind.type for name, kind in ctx.config.tab("leads").custom_fields.items()}
-        self.budget_col = next((col for name, col in header.custom.items() if (key := normalize_key(name))
-                                in BUDGET_HEADERS and typed.get(key, "number") in ("number", "integer")), None)
+        # The Budget column, and the currency its header names in brackets ("Budget (EUR)").
+        self.budget_col: int | None = None
+        self.budget_token: str | None = None
+        for name, col in header.custom.items():
+            budget, note = budget_header(name)
+            if budget and typed.get(normalize_key(name), "number") in ("number", "integer"):
+                self.budget_col, self.budget_token = col, note if note and _a_currency(note) else None
+                break
 
     def of(self, row: Row) -> tuple[DealAmount | None, int | None]:
         """The lead's deal amount (None: its cells name none) and the column it is read from."""
@@ -202,15 +208,19 @@ class _Amounts:
         return out
 
     def _token(self, row: Row, col: int, raw: Any, locale: str) -> str | None:
-        """The currency a cell names in its text, else shows by its number format."""
+        """The currency a cell names in its text, else shows by its number format, else (a
+        Budget's cell) the one its header names in brackets ("Budget (EUR)")."""
+        token = None
         if isinstance(raw, str):
             for loc in dict.fromkeys((locale, "en", "es")):
                 try:
-                    return cells.parse_money(raw, loc)[1]
+                    token = cells.parse_money(raw, loc)[1]
+                    break
                 except cells.CellError:
                     continue
-            return None
-        return self.grid.currency.get((row.row - 1, col)) if isinstance(raw, (int, float)) else None
+        elif isinstance(raw, (int, float)):
+            token = self.grid.currency.get((row.row - 1, col))
+        return token if token is not None or col != self.budget_col else self.budget_token
 
     def _theirs(self, row: Row) -> str | None:
         """The lead's own Currency cell, as read (None when it is blank or the tab has none)."""
@@ -235,6 +245,13 @@ class _Amounts:
         if code is not None and code != self.base and not self.deal_currency:
             return None, _(_NO_COLUMN, shown=shown, currency=code, tab=self.deals_title)
         return code, None
+
+
+def _a_currency(note: str) -> bool:
+    try:
+        return cells.parse_currency(note) is not None
+    except cells.CellError:
+        return False
 
 
 def _cell(row: Row, col: int) -> Any:
