@@ -24,6 +24,7 @@ Pure: cells in, a reading out; `table.py` pins each finding to its sheet cell.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -162,6 +163,12 @@ def read_dates(raws: Sequence[RawCell], fallback: str, fallback_sure: bool) -> R
                   shown=cells.show_number(raw, group=False), read=cells.parse_date(raw, locale)),
                 _("A year or a day alone is not a date: type the whole date, as 2026-12-03."), raw)))
             continue
+        if isinstance(raw, dt.date) and _day_of(raw) < _EARLY:
+            reading.findings.append(Finding(index, "warning", CellError(
+                "early_date",
+                _("{read} is a date before 1950: a year or a day typed alone into a date cell shows as one "
+                  "(2026 as 1905-07-18).", read=_day_of(raw)),
+                _("A year or a day alone is not a date: type the whole date, as 2026-12-03."), raw)))
         if index in year_first and position != "last":
             first = year_first[index]
             if position == "first":
@@ -204,6 +211,11 @@ def read_dates(raws: Sequence[RawCell], fallback: str, fallback_sure: bool) -> R
 # (2026 is 1905-07-18) or a day of the month (15 is 1900-01-14) typed alone reads as: said at
 # the cell, still read. An .xlsx date cell reads as a date, never as a number.
 _SMALL_SERIAL = 18264
+_EARLY = dt.date(1950, 1, 1)  # the same day, for a date cell: what a year typed into one shows
+
+
+def _day_of(value: dt.date) -> dt.date:
+    return value.date() if isinstance(value, dt.datetime) else value
 
 
 def _two_digit_year(raw: RawCell) -> bool:

@@ -123,6 +123,8 @@ class Header:
     # Computed column keys whose column is (or goes) under its name + ASIDE ("Next Step
     # (sheetcrm)"), because a column of the team's has the usual name (`_computed_columns`).
     aside: set[str] = field(default_factory=set)
+    # Fields a header of the team's was said to look like (`_lookalikes`): said once, there.
+    lookalikes: set[str] = field(default_factory=set)
 
     def computed_title(self, computed: Any, locale: str) -> str:
         """The header sheetcrm writes for its computed column `computed` (schema.Computed)."""
@@ -347,10 +349,17 @@ def _match(spec: TabSpec, aliases: dict[str, str], text: str) -> tuple[str | Non
     whole, bare, bracketed = header_keys(text)
     if (target := aliases.get(whole, aliases.get(bare))) is not None:
         return target, None
-    if bracketed and (target := aliases.get(bracketed[0])) is not None and field_kinds(spec)[target] == "money" \
-            and _currency_token_of_header(bracketed[1]):
-        return target, bracketed[1]
+    if bracketed and (target := aliases.get(bracketed[0])) is not None:
+        kind, note = field_kinds(spec)[target], bracketed[1].strip()
+        if kind == "money" and _currency_token_of_header(note):
+            return target, note
+        # "Discount (%)" is Discount %, "Created (UTC)" is Created: the note says how it is written.
+        if kind == "percent" and note == "%" or kind == "date" and _ZONE_NOTE.fullmatch(note.lower()):
+            return target, None
     return None, None
+
+
+_ZONE_NOTE = re.compile(r"(utc|gmt)([+-]\d{1,2}(:?\d{2})?)?")
 
 
 def _currency_token_of_header(token: str) -> bool:
@@ -428,20 +437,28 @@ def _lookalikes(spec: TabSpec, title: str, header: Header, aliases: dict[str, st
         if key in declared:
             continue
         bracketed = header_keys(text)[2]
-        # "Amount (k)", "Stage (old)": a known name and a note in brackets that is no currency.
-        best = aliases.get(bracketed[0]) if bracketed else None
+        # "Amount (k)": a known name with a note of scale in brackets, the column in other units.
+        # A note of another kind ("Employees (range)", "Owner (previous)") names a column of
+        # the team's own on purpose.
+        best = aliases.get(bracketed[0]) if bracketed and _SCALE_NOTE.fullmatch(bracketed[1].strip().lower()) \
+            else None
         if best is None or best in header.fields:
             squashed = _squash(key)
             best = next((target for name, target in missing if _squash(name) == squashed), None)
-        if best is None and len(key) >= 5:
-            score, target = max(((fuzz.ratio(name, key), target) for name, target in missing if len(name) >= 5),
-                                default=(0, None))
+        if best is None and len(key) >= 5 and not bracketed:
+            # A plural ("Owners", "Contacts") is a list of them, not a misspelt column.
+            score, target = max(((fuzz.ratio(name, key), target) for name, target in missing
+                                 if len(name) >= 5 and key not in (name + "s", name + "es")), default=(0, None))
             best = target if score >= LOOKALIKE_RATIO else None
         if best is not None:
+            header.lookalikes.add(best)
             column = by_field[best]
             name = column.header_es if current() == "es" else column.header
             report.add(_issue("warning", title, header.row, col, text, text, "header_lookalike", text=text,
                               name=name))
+
+
+_SCALE_NOTE = re.compile(r"k|m|mm|000|'000|thousands?|millions?|miles|millones|mil")
 
 
 def _squash(key: str) -> str:
@@ -738,8 +755,9 @@ def _parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, c
     for column in missing:
         report.add(_issue("error", title, header.row, None, column.header, None, "missing_column",
                           name=column.header, name_es=column.header_es))
-    for column in spec.columns:
-        if column.field in _EXPECTED.get(spec.key, ()) and column.field not in header.fields:
+    for column in () if missing else spec.columns:  # a tab missing a required column reads no row at all
+        if column.field in _EXPECTED.get(spec.key, ()) and column.field not in header.fields \
+                and column.field not in header.lookalikes:
             report.add(_issue("warning", title, header.row, None, column.header, None, "expected_column",
                               name=column.header, name_es=column.header_es,
                               headers=", ".join(f'"{h}"' for h in list(header.custom)[:6]) or "-"))

@@ -12,9 +12,10 @@ import pytest
 
 from sheetcrm import aliases
 from sheetcrm.cells import normalize_key
-from sheetcrm.config import DEFAULT_STAGES, Config
+from sheetcrm.config import DEFAULT_STAGES, Config, TabSettings
 from sheetcrm.schema import OWNED_TABS, QUOTAS, RATES, TABS, owned_tab_names
 from sheetcrm.sync import sync
+from sheetcrm.table import _aliases, _match
 from sheetcrm.validate import read_crm
 from sheetcrm.workbook import Grid, Snapshot
 from books import xlsx_book
@@ -222,10 +223,11 @@ def test_a_header_that_looks_like_a_missing_column_is_said_at_its_cell(tmp_path,
 
 
 def test_a_column_unlike_any_known_name_or_declared_is_not_said(tmp_path):
-    assert _deals(tmp_path, "Budget")[1] == []
+    # Not a lookalike; only that the tab has no Amount column (expected_column) is said.
+    assert [code for _s, _c, code, _m in _deals(tmp_path, "Budget")[1]] == ["expected_column"]
     config = Config.model_validate({"currency": "USD",
                                     "tabs": {"opportunities": {"custom_fields": {"Ammount": {"type": "number"}}}}})
-    assert _deals(tmp_path, "Ammount", config, "declared.xlsx")[1] == []
+    assert [code for _s, _c, code, _m in _deals(tmp_path, "Ammount", config, "declared.xlsx")[1]] == ["expected_column"]
 
 
 def test_the_google_backend_asks_for_the_formats_of_the_same_headers():
@@ -237,3 +239,22 @@ def test_the_google_backend_asks_for_the_formats_of_the_same_headers():
     assert all(tests["money_header"](h) for h in ("Amount", "Amount:", "Amount*", "Amount (USD)", "Importe (€)"))
     assert tests["percent_header"]("Probability*") and tests["currency_header"]("Currency:")
     assert not tests["money_header"]("Notes")
+
+
+@pytest.mark.parametrize("tab, header, field", [
+    ("quote_lines", "Discount (%)", "discount"), ("opportunities", "Created (UTC)", "created"),
+    ("opportunities", "Created (GMT+1)", "created"),
+])
+def test_a_percent_columns_percent_sign_or_a_date_columns_time_zone_in_brackets_is_the_column(tab, header, field):
+    spec = TABS[tab]
+    found = _match(spec, _aliases(spec, TabSettings()), header)
+    assert found == (field, None)
+
+
+@pytest.mark.parametrize("header", ["Employees (range)", "Owner (previous)", "Owners", "Contacts", "Campaigns",
+                                    "Empleados (rango)"])
+def test_a_note_or_a_plural_is_the_teams_own_column_not_a_lookalike(header):
+    rows = [["ID", "Name", "Account", "Stage", "Amount", header], ["", "A", "Acme", "Proposal", 100, "x"]]
+    crm = read_crm(Snapshot(tabs={"Opportunities": Grid(rows), "Accounts": Grid([["ID", "Name", "Employees"]])}),
+                   Config())
+    assert not [i for i in crm.report.issues if i.code == "header_lookalike"]

@@ -387,14 +387,17 @@ def test_an_amount_merged_over_several_deals_is_read_for_each_and_said_to_count_
 
 def test_a_year_or_a_day_typed_alone_in_a_date_column_is_said_and_still_read_as_its_serial():
     rows = [OPP_HEADER, deal(1, close=2026, name="Year"), deal(2, close=15, name="Day"),
-            deal(3, close=46357, name="Serial"), deal(4, close=dt.datetime(1949, 12, 31), name="A date cell")]
+            deal(3, close=46357, name="Serial"), deal(4, close=dt.datetime(1950, 1, 1), name="A date cell"),
+            deal(5, close=dt.datetime(1905, 7, 18), name="A year typed into a date cell")]
     crm = opps(rows)
     assert [o.close_date for o in crm.records("opportunities")] == [
-        dt.date(1905, 7, 18), dt.date(1900, 1, 14), dt.date(2026, 12, 1), dt.date(1949, 12, 31)]
+        dt.date(1905, 7, 18), dt.date(1900, 1, 14), dt.date(2026, 12, 1), dt.date(1950, 1, 1), dt.date(1905, 7, 18)]
     said = issues(crm)
     assert [(i.severity, i.code, i.row, i.column) for i in said] == [("warning", "number_as_date", 2, "H"),
-                                                                      ("warning", "number_as_date", 3, "H")]
+                                                                      ("warning", "number_as_date", 3, "H"),
+                                                                      ("warning", "early_date", 6, "H")]
     assert said[0].message == "2026 is a plain number, read as the date 1905-07-18 (the day a spreadsheet numbers 2026)."
+    assert said[2].message.startswith("1905-07-18 is a date before 1950")
 
 
 def test_enums_compare_after_normalisation_and_messages_show_invisible_characters():
