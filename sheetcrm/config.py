@@ -43,7 +43,7 @@ CONFIG_FILE = "sheetcrm.toml"
 
 
 class CustomField(Section):
-    type: Literal["text", "number", "integer", "percent", "date", "bool", "email", "enum"] = "text"
+    type: Literal["text", "number", "money", "integer", "percent", "date", "bool", "email", "enum"] = "text"
     values: list[str] = []
 
     @model_validator(mode="after")

@@ -112,7 +112,7 @@ Stage = Annotated[str, _cell(_stage, required=True, kind="enum")]
 CUSTOM_PARSERS: dict[str, Callable[[Any, str], Any]] = {
     "text": lambda raw, locale: cells.parse_text(raw),
     "number": cells.parse_number,
-    "money": cells.parse_amount,  # a Budget typed by its cells (columns.infer_kind); no config type
+    "money": cells.parse_amount,  # an amount: its cell may name its currency ("$500", "8000 EUR")
     "integer": cells.parse_integer,
     "percent": cells.parse_percent,
     "date": cells.parse_date,

@@ -48,7 +48,7 @@ MISTAKES = [
      "Stage column"),
     ('[tabs.leads.custom_fields]\n"E-mail" = { type = "text" }\n', "tabs.leads.custom_fields.E-mail",
      "Email column"),
-    ('[tabs.leads.custom_fields]\nTier = { type = "money" }\n', "tabs.leads.custom_fields.Tier.type", "enum"),
+    ('[tabs.leads.custom_fields]\nTier = { type = "amount" }\n', "tabs.leads.custom_fields.Tier.type", "enum"),
     ('[tabs.deals]\ntitle = "Deals"\n', "tabs", "unknown tab"),
     ('locale = "fr"\n', "locale", "'en' or 'es'"),
     ('currency = "EURO"\n', "currency", "unknown currency"),

@@ -70,3 +70,19 @@ def test_a_dollar_in_the_currency_column_of_a_dollar_team_is_the_base_said_once(
                 Config(currency="CAD"))
     assert [o.currency for o in crm.records("opportunities")] == ["CAD", "CAD"]
     assert [(i.row, i.code) for i in crm.report.issues if i.column == "G"] == [(2, "symbol_base")]
+
+
+def test_a_custom_column_the_config_types_as_money_reads_amounts_with_their_currency(tmp_path):
+    tabs = {"Opportunities": [OPP_HEADER + ["Amount Paid"],
+                              ["OPP-0001", "A", "Acme", "Mia", "Proposal", 100, "", "", "2026-12-20", "$500"],
+                              ["OPP-0002", "B", "Acme", "Mia", "Proposal", 100, "", "", "2026-12-20", "1200 EUR"],
+                              ["OPP-0003", "C", "Acme", "Mia", "Proposal", 100, "", "", "2026-12-20", 300]]}
+    money = Config.model_validate({"tabs": {"opportunities": {"custom_fields": {"Amount Paid": {"type": "money"}}}}})
+    crm = _read(tmp_path, tabs, money)
+    assert [o.custom["Amount Paid"] for o in crm.records("opportunities")] == [500, 1200, 300]
+    assert not [i for i in crm.report.issues if i.header == "Amount Paid"]
+    # Typed as a plain number, the same cells naming a currency are errors at their cells.
+    number = Config.model_validate({"tabs": {"opportunities": {"custom_fields": {"Amount Paid": {"type": "number"}}}}})
+    crm = _read(tmp_path, tabs, number)
+    assert [(i.row, i.code) for i in crm.report.issues if i.header == "Amount Paid"] == [(2, "bad_number"),
+                                                                                          (3, "bad_number")]

@@ -166,7 +166,7 @@ class _Amounts:
         self.budget_token: str | None = None
         for name, col in header.custom.items():
             budget, note = budget_header(name)
-            if budget and typed.get(normalize_key(name), "number") in ("number", "integer"):
+            if budget and typed.get(normalize_key(name), "number") in ("number", "money", "integer"):
                 self.budget_col, self.budget_token = col, note if note and _a_currency(note) else None
                 break
 
