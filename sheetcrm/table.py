@@ -466,12 +466,22 @@ def _squash(key: str) -> str:
     return "".join(c for c in key if c.isalnum())
 
 
-def _header_currencies(title: str, header: Header, ctx: ParseContext, report: Report) -> None:
+def _header_currencies(title: str, header: Header, grid: Grid, rows: list[_Cells], ctx: ParseContext,
+                        report: Report) -> None:
     """A warning at each money column's header whose bracketed currency ("Amount (USD)") is not
-    the base currency: its amounts that name none are read in the base currency."""
+    the base currency, when one of its amounts names none (in its text, its number format or
+    the row's Currency cell): that amount is read in the base currency."""
+    currency_col = header.fields.get("currency")
+
+    def names_none(r: _Cells, col: int) -> bool:
+        raw = r.raw[col] if col < len(r.raw) else None
+        if cells.is_blank(raw) or _currency_token(raw, grid.currency.get((r.index, col)), ctx.locale) is not None:
+            return False
+        return currency_col is None or cells.is_blank(r.raw[currency_col] if currency_col < len(r.raw) else None)
+
     for col, token in header.currencies.items():
         code = cells.parse_currency(token, ctx.currency)
-        if code != ctx.currency:
+        if code != ctx.currency and any(names_none(r, col) for r in rows):
             text = header.labels[col]
             report.add(_issue("warning", title, header.row, col, text, text, "header_currency", text=text,
                               currency=code, base=ctx.currency))
@@ -749,7 +759,6 @@ def _parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, c
     header_index = find_header_row(spec, grid, settings)
     header = map_header(spec, title, grid, settings, report, header_index)
     _place_new_columns(spec, title, grid, header, report)
-    _header_currencies(title, header, ctx, report)
     table = Table(spec, title, header)
     missing = [c for c in spec.columns if c.required and c.field not in header.fields]
     for column in missing:
@@ -770,6 +779,7 @@ def _parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, c
     filled = _merged_values(grid) if grid.merges else {}
     id_col = header.fields.get("id")
     rows = _record_rows(table, grid, header_index, known, filled)
+    _header_currencies(title, header, grid, rows, ctx, report)
     if grid.merges:
         _merged_numbers(title, header, grid, rows, known, report)
     # The team's own columns the config does not type: typed by their cells (columns.infer_kind).

@@ -212,6 +212,14 @@ def test_a_bracketed_currency_other_than_the_base_is_said_at_the_header(tmp_path
                      'The header "Importe (€)" says its amounts are in EUR, but an amount that names no currency '
                      '(in its cell or in the Currency column) is read in USD, the base currency.')]
     assert _deals(tmp_path, "Importe (€)", Config(currency="EUR"), "eur.xlsx")[1] == []
+    # Every amount names its currency (in its cell here): none falls back to the base, nothing to say.
+    book = xlsx_book(tmp_path / "named.xlsx", {
+        "Accounts": [["ID", "Name"], ["ACC-0001", "Acme"]],
+        "Opportunities": [["ID", "Name", "Account", "Stage", "Importe (€)", "Currency", "Close Date"],
+                          ["OPP-0001", "A", "ACC-0001", "Proposal", 1200, "EUR", "2026-12-15"],
+                          ["OPP-0002", "B", "ACC-0001", "Proposal", "800 EUR", None, "2026-12-20"]]})
+    crm = read_crm(book.read(), Config(currency="USD"))
+    assert not [i for i in crm.report.issues if i.code == "header_currency"]
 
 
 @pytest.mark.parametrize("header", ["Ammount", "Amount.", "Amount (k)", "A-mount"])
