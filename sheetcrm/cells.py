@@ -931,6 +931,15 @@ def parse_enum(raw: RawCell, choices: Mapping[str, str], what: str | Callable[[]
     return found
 
 
+def is_currency(text: str) -> bool:
+    """Whether `text` names a currency as `parse_currency` reads one (a header's bracketed
+    note: "Amount (USD)", "Budget (€)")."""
+    try:
+        return parse_currency(text) is not None
+    except CellError:
+        return False
+
+
 def parse_currency(raw: RawCell, base: str | None = None) -> str | None:
     """An ISO 4217 code, from the code itself or from a symbol (`SYMBOL_CURRENCIES`): an
     ambiguous symbol is `base` when that is one of its meanings, else its usual one ($ is

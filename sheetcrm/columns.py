@@ -161,14 +161,14 @@ def read_dates(raws: Sequence[RawCell], fallback: str, fallback_sure: bool) -> R
                 "number_as_date",
                 _("{shown} is a plain number, read as the date {read} (the day a spreadsheet numbers {shown}).",
                   shown=cells.show_number(raw, group=False), read=cells.parse_date(raw, locale)),
-                _("A year or a day alone is not a date: type the whole date, as 2026-12-03."), raw)))
+                _(_WHOLE_DATE), raw)))
             continue
         if isinstance(raw, dt.date) and _day_of(raw) < _EARLY:
             reading.findings.append(Finding(index, "warning", CellError(
                 "early_date",
                 _("{read} is a date before 1950: a year or a day typed alone into a date cell shows as one "
                   "(2026 as 1905-07-18).", read=_day_of(raw)),
-                _("A year or a day alone is not a date: type the whole date, as 2026-12-03."), raw)))
+                _(_WHOLE_DATE), raw)))
         if index in year_first and position != "last":
             first = year_first[index]
             if position == "first":
@@ -212,6 +212,7 @@ def read_dates(raws: Sequence[RawCell], fallback: str, fallback_sure: bool) -> R
 # the cell, still read. An .xlsx date cell reads as a date, never as a number.
 _SMALL_SERIAL = 18264
 _EARLY = dt.date(1950, 1, 1)  # the same day, for a date cell: what a year typed into one shows
+_WHOLE_DATE = N_("A year or a day alone is not a date: type the whole date, as 2026-12-03.")
 
 
 def _day_of(value: dt.date) -> dt.date:

@@ -22,7 +22,7 @@ import re
 import sys
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from sheetcrm import cells, columns
 from sheetcrm.config import Config, TabSettings
@@ -38,7 +38,7 @@ from sheetcrm.i18n import N_, _, current
 from sheetcrm.report import Issue, Report, column_letter
 from sheetcrm.schema import (DUPLICATES, LEAD_HISTORY, OWNED_TABS, QUOTAS, RATES, SEGMENTS, SEQUENCES, STAGE_HISTORY,
                              OwnedTab, find_tab, owned_tab_names, tab_names)
-from sheetcrm.table import Table, parse_table, symbol_warnings
+from sheetcrm.table import Table, formula_error, parse_table, symbol_warnings
 from sheetcrm.workbook import CellValue, Grid, Snapshot
 from sheetcrm.workflow_tabs import WorkflowTabs
 
@@ -88,27 +88,19 @@ def read_inputs(snapshot: Snapshot, config: Config, context: ParseContext, repor
 def read_rates(snapshot: Snapshot, config: Config, context: ParseContext | None = None,
                report: Report | None = None) -> Rates:
     """The Rates tab (`rates_from_rows`), its numbers read as its column writes them."""
-    title, grid = _side_tab(snapshot, RATES)
+    title, grid = _located(snapshot, RATES)
     if grid is None:
         return Rates(config.currency)
-    locale, sure = _side_locale(RATES, title, grid, context)
-    side = _Side(title, grid)
-    rates = _rates(config.currency, side, locale, sure)
-    side.tell(report)
-    return rates
+    return _Side(title, grid).read(_rates, config.currency, *_side_locale(RATES, title, grid, context), report)
 
 
 def read_quotas(snapshot: Snapshot, config: Config, context: ParseContext | None = None,
                 report: Report | None = None) -> list[Quota]:
     """The Quotas tab (`quotas_from_rows`), its numbers and dates read as their columns write them."""
-    title, grid = _side_tab(snapshot, QUOTAS)
+    title, grid = _located(snapshot, QUOTAS)
     if grid is None:
         return []
-    locale, sure = _side_locale(QUOTAS, title, grid, context)
-    side = _Side(title, grid)
-    quotas = _quotas(config.currency, side, locale, sure)
-    side.tell(report)
-    return quotas
+    return _Side(title, grid).read(_quotas, config.currency, *_side_locale(QUOTAS, title, grid, context), report)
 
 
 def rates_from_rows(base: str, rows: Iterable[Sequence[Any]], locale: str = "en",
@@ -116,10 +108,7 @@ def rates_from_rows(base: str, rows: Iterable[Sequence[Any]], locale: str = "en"
     """Rates from the Rates tab's (Currency, Rate) cells, header row excluded, the Rate column
     read as a whole (`columns.read_numbers`: "0,925" and "1,17" are a decimal comma whatever
     `locale` says) with `locale` set."""
-    side = _Side(RATES.title, Grid([[], *map(list, rows)]))
-    rates = _rates(base, side, locale, True)
-    side.tell(report)
-    return rates
+    return _Side(RATES.title, Grid([[], *map(list, rows)])).read(_rates, base, locale, True, report)
 
 
 def quotas_from_rows(rows: Iterable[Sequence[Any]], locale: str = "en", report: Report | None = None,
@@ -127,10 +116,7 @@ def quotas_from_rows(rows: Iterable[Sequence[Any]], locale: str = "en", report: 
     """Quotas from the Quotas tab's (Owner, Month, Quota) cells, header row excluded, each
     column read as a whole with `locale` set. Month is "YYYY-MM" or any date in the month; a
     Quota is in the base currency `base`."""
-    side = _Side(QUOTAS.title, Grid([[], *map(list, rows)]))
-    quotas = _quotas(base, side, locale, True)
-    side.tell(report)
-    return quotas
+    return _Side(QUOTAS.title, Grid([[], *map(list, rows)])).read(_quotas, base, locale, True, report)
 
 
 @dataclass
@@ -142,6 +128,13 @@ class _Side:
     title: str
     grid: Grid
     report: Report = field(default_factory=lambda: Report(limit=sys.maxsize))
+
+    def read(self, how: Callable[[str, "_Side", str, bool], Any], base: str, locale: str, sure: bool,
+             report: Report | None) -> Any:
+        """`how(base, self, locale, sure)` (`_rates`, `_quotas`), what it found told to `report`."""
+        found = how(base, self, locale, sure)
+        self.tell(report)
+        return found
 
     def tell(self, report: Report | None) -> None:
         """Add what was found to `report`, in sheet order (row, then column)."""
@@ -172,10 +165,7 @@ class _Side:
         for (row, c), error in self.grid.errors.items():
             if c == col and row >= 1:
                 found.add(row - 1)
-                self.say("error", row - 1, col, tab, cells.CellError(
-                    "formula_error", _("The formula in this cell shows {error}, so the cell has no value to read.",
-                                       error=cells.quoted(error)),
-                    _("Fix the formula, or the cells it uses, so that it shows a value."), error))
+                self.say("error", row - 1, col, tab, formula_error(error))
         return found
 
     def numbers(self, col: int, tab: OwnedTab, kind: str, locale: str, sure: bool,
@@ -218,11 +208,6 @@ class _Side:
             if value is not None:
                 values[i] = value
         return values
-
-
-def _side_tab(snapshot: Snapshot, tab: OwnedTab) -> tuple[str, Grid | None]:
-    title = find_tab(list(snapshot.tabs), owned_tab_names(tab))
-    return (title, snapshot.tabs.get(title)) if title else (tab.title, None)
 
 
 def _side_locale(tab: OwnedTab, title: str, grid: Grid, context: ParseContext | None) -> tuple[str, bool]:
@@ -401,10 +386,15 @@ def _key(text: str | None, names: Mapping[str, str] | None) -> str | None:
 
 
 def _grid(snapshot: Snapshot, tab: OwnedTab) -> Grid | None:
-    # sheetcrm's own tabs by their mark (a team's "Stage History" is not history); input tabs
-    # people make (Rates, Quotas) by name.
+    return _located(snapshot, tab)[1]
+
+
+def _located(snapshot: Snapshot, tab: OwnedTab) -> tuple[str, Grid | None]:
+    """(the tab's title, its grid; None when the workbook has no such tab). sheetcrm's own tabs
+    by their mark (a team's "Stage History" is not history); input tabs people make (Rates,
+    Quotas) by name."""
     title = owned_title(snapshot, tab) if tab.key in OWNED_TABS else find_tab(list(snapshot.tabs), owned_tab_names(tab))
-    return snapshot.tabs.get(title) if title else None
+    return (title, snapshot.tabs.get(title)) if title else (tab.title, None)
 
 
 # The Duplicates tab's columns, in order (names.py OWNED["duplicates"]).

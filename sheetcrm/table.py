@@ -351,7 +351,7 @@ def _match(spec: TabSpec, aliases: dict[str, str], text: str) -> tuple[str | Non
         return target, None
     if bracketed and (target := aliases.get(bracketed[0])) is not None:
         kind, note = field_kinds(spec)[target], bracketed[1].strip()
-        if kind == "money" and _currency_token_of_header(note):
+        if kind == "money" and cells.is_currency(note):
             return target, note
         # "Discount (%)" is Discount %, "Created (UTC)" is Created: the note says how it is written.
         if kind == "percent" and note == "%" or kind == "date" and _ZONE_NOTE.fullmatch(note.lower()):
@@ -360,13 +360,6 @@ def _match(spec: TabSpec, aliases: dict[str, str], text: str) -> tuple[str | Non
 
 
 _ZONE_NOTE = re.compile(r"(utc|gmt)([+-]\d{1,2}(:?\d{2})?)?")
-
-
-def _currency_token_of_header(token: str) -> bool:
-    try:
-        return cells.parse_currency(token) is not None
-    except cells.CellError:
-        return False
 
 
 def find_header_row(spec: TabSpec, grid: Grid, settings: TabSettings) -> int:
@@ -949,7 +942,7 @@ def _record_rows(table: Table, grid: Grid, header_index: int, known: dict[int, s
                 if error is None and col != id_col and (index, col) in filled and cells.is_blank(shown[col]):
                     shown[col], error = filled[(index, col)]
                 if error is not None:
-                    shown[col] = _formula_error(error)
+                    shown[col] = formula_error(error)
                     real = real or (index, col) in errors
         # A totals row has no ID: rows with one (most, once synced) skip the label search.
         has_id = id_col is not None and not cells.is_blank(raw_row[id_col] if id_col < width else None)
@@ -994,7 +987,8 @@ def _read_columns(title: str, header: Header, grid: Grid, rows: list[_Cells], kn
     return column_ctx
 
 
-def _formula_error(error: str) -> cells.CellError:
+def formula_error(error: str) -> cells.CellError:
+    """The CellError of a cell whose formula shows `error` (#N/A): no value to read."""
     message, hint = _MESSAGES["formula_error"]
     return cells.CellError("formula_error", _(message, error=cells.quoted(error)), _(hint), error)
 

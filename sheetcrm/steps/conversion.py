@@ -167,7 +167,7 @@ class _Amounts:
         for name, col in header.custom.items():
             budget, note = budget_header(name)
             if budget and typed.get(normalize_key(name), "number") in ("number", "money", "integer"):
-                self.budget_col, self.budget_token = col, note if note and _a_currency(note) else None
+                self.budget_col, self.budget_token = col, note if note and cells.is_currency(note) else None
                 break
 
     def of(self, row: Row) -> tuple[DealAmount | None, int | None]:
@@ -245,13 +245,6 @@ class _Amounts:
         if code is not None and code != self.base and not self.deal_currency:
             return None, _(_NO_COLUMN, shown=shown, currency=code, tab=self.deals_title)
         return code, None
-
-
-def _a_currency(note: str) -> bool:
-    try:
-        return cells.parse_currency(note) is not None
-    except cells.CellError:
-        return False
 
 
 def _cell(row: Row, col: int) -> Any:
