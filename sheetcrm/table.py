@@ -454,6 +454,11 @@ def _lookalikes(spec: TabSpec, title: str, header: Header, aliases: dict[str, st
 _SCALE_NOTE = re.compile(r"k|m|mm|000|'000|thousands?|millions?|miles|millones|mil")
 
 
+def _names(column: Any) -> tuple[str, str]:
+    """A column's header in the current language, and in the other one (a hint names both)."""
+    return (column.header_es, column.header) if current() == "es" else (column.header, column.header_es)
+
+
 def _squash(key: str) -> str:
     """A header's letters and digits alone: "e-mail", "e mail" and "email." are one."""
     return "".join(c for c in key if c.isalnum())
@@ -755,14 +760,14 @@ def _parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, c
     table = Table(spec, title, header)
     missing = [c for c in spec.columns if c.required and c.field not in header.fields]
     for column in missing:
-        report.add(_issue("error", title, header.row, None, column.header, None, "missing_column",
-                          name=column.header, name_es=column.header_es))
+        name, other = _names(column)
+        report.add(_issue("error", title, header.row, None, name, None, "missing_column", name=name, name_es=other))
     for column in () if missing else spec.columns:  # a tab missing a required column reads no row at all
         if column.field in _EXPECTED.get(spec.key, ()) and column.field not in header.fields \
                 and column.field not in header.lookalikes:
-            report.add(_issue("warning", title, header.row, None, column.header, None, "expected_column",
-                              name=column.header, name_es=column.header_es,
-                              headers=", ".join(f'"{h}"' for h in list(header.custom)[:6]) or "-"))
+            name, other = _names(column)
+            report.add(_issue("warning", title, header.row, None, name, None, "expected_column", name=name,
+                              name_es=other, headers=", ".join(f'"{h}"' for h in list(header.custom)[:6]) or "-"))
 
     kinds = field_kinds(spec)
     typed = {cells.normalize_key(name): kind for name, kind in settings.custom_fields.items()}

@@ -18,6 +18,7 @@ import openpyxl
 import pytest
 
 from sheetcrm.config import Config
+from sheetcrm.i18n import using
 from sheetcrm.sync import plan_sync, sync
 from sheetcrm.table import MAX_COLUMNS
 from sheetcrm.validate import read_crm
@@ -265,6 +266,14 @@ def test_an_opportunities_tab_without_an_amount_column_says_so(header):
     assert said.message.startswith('There is no column "Amount", so every row of this tab has it empty')
     assert f'"{header}"' in said.hint
     assert not issues(opps([OPP_HEADER, deal(500)]))
+
+
+def test_a_missing_column_is_named_in_the_teams_language():
+    rows = [["ID", "Nombre", "Cuenta", "Etapa", "Importe total"], ["", "A", "Acme", "Propuesta", 500]]
+    with using("es"):
+        (said,) = issues(opps(rows, Config(locale="es"), tab="Oportunidades"))
+    assert (said.code, said.header) == ("expected_column", "Importe")
+    assert said.message.startswith('No hay ninguna columna "Importe"') and '(o "Amount")' in said.hint
 
 
 def test_mixed_date_orders_are_an_error_on_the_minority():
