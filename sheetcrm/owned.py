@@ -80,6 +80,12 @@ def owned_title(snapshot: Snapshot, tab: OwnedTab) -> str | None:
     return place.title if place.exists else None
 
 
+def synced_before(snapshot: Snapshot) -> bool:
+    """Whether sheetcrm has written this workbook before: one of its tabs is in it, marked or
+    evidently its own (an earlier version's). Until then every filled cell is a person's."""
+    return bool(snapshot.owned) or any(locate(snapshot, tab, "en").exists for tab in OWNED_TABS.values())
+
+
 def adoptions(snapshot: Snapshot) -> list[str]:
     """Unmarked tabs that are evidently sheetcrm's own output: to mark with the next write."""
     out = []

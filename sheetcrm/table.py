@@ -205,7 +205,8 @@ _DATED = re.compile(r"\d{4}-\d{2}-\d{2}\b")
 _POINTS = re.compile(r"[+-]\d")
 
 
-def _computed_columns(spec: TabSpec, grid: Grid, index: int, header: Header) -> tuple[dict[int, str], dict[int, str]]:
+def _computed_columns(spec: TabSpec, grid: Grid, index: int, header: Header,
+                      synced: bool = True) -> tuple[dict[int, str], dict[int, str]]:
     """({column: computed key} of sheetcrm's computed columns, {column: key} of the team's
     columns that carry a computed column's name), from the header row `grid.rows[index]`;
     the keys whose column goes under its name + ASIDE are added to `header.aside`.
@@ -215,7 +216,11 @@ def _computed_columns(spec: TabSpec, grid: Grid, index: int, header: Header) -> 
     Call Ana"...) and none is a formula: what sheetcrm, this version or an earlier one, wrote,
     however stale. A column holding anything else is the team's (a Salesforce export's own
     Next Step): read as theirs, never written, and sheetcrm's column goes beside it as "Next
-    Step (sheetcrm)" (found by that name on later syncs). Cells people typed are theirs."""
+    Step (sheetcrm)" (found by that name on later syncs). Cells people typed are theirs.
+
+    `synced`: whether sheetcrm wrote this workbook before (`owned.synced_before`). Until it has,
+    no cell of it is sheetcrm's, whatever its shape: a team's own Score of typed numbers is
+    theirs, and only an empty column of a computed name is sheetcrm's to fill."""
     labels = grid.rows[index] if index < len(grid.rows) else []
     known: dict[str, tuple[str, bool]] = {}  # a header's key -> (computed key, under its name + ASIDE)
     for c in spec.computed:
@@ -233,7 +238,7 @@ def _computed_columns(spec: TabSpec, grid: Grid, index: int, header: Header) -> 
     for key, named in found.items():
         aside = any(is_aside for _col, is_aside in named)
         for col, is_aside in named:
-            if is_aside or not aside and col not in formulas and _written_by_sheetcrm(key, grid, index, col):
+            if is_aside or not aside and col not in formulas and _written_by_sheetcrm(key, grid, index, col, synced):
                 ours[col] = key
             else:
                 theirs[col] = key
@@ -265,10 +270,10 @@ def disown(table: Table, key: str, grid: Grid) -> Issue:
     return _name_taken(table.spec, table.title, header, col, key)
 
 
-def _written_by_sheetcrm(key: str, grid: Grid, index: int, col: int) -> bool:
+def _written_by_sheetcrm(key: str, grid: Grid, index: int, col: int, synced: bool = True) -> bool:
     """Whether every filled cell of column `col` below the header row is of the shape sheetcrm
-    writes in the computed column `key`."""
-    fits = _SHAPES[key]
+    writes in the computed column `key` (with `synced` False: whether none is filled)."""
+    fits = _SHAPES[key] if synced else (lambda _value: False)
     for row in grid.rows[index + 1:]:
         if col < len(row) and (value := row[col]) is not None and not (value == "" or cells.is_blank(value)) \
                 and not fits(value):
@@ -380,12 +385,12 @@ def find_header_row(spec: TabSpec, grid: Grid, settings: TabSettings) -> int:
 
 
 def map_header(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, report: Report,
-               index: int = 0) -> Header:
-    """The columns named by the header row `grid.rows[index]`."""
+               index: int = 0, synced: bool = True) -> Header:
+    """The columns named by the header row `grid.rows[index]`; `synced` as for `_computed_columns`."""
     aliases = _aliases(spec, settings)
     labels = grid.rows[index] if index < len(grid.rows) else []
     header = Header(width=len(labels), row=index + 1)
-    ours, theirs = _computed_columns(spec, grid, index, header)
+    ours, theirs = _computed_columns(spec, grid, index, header, synced)
     for col, raw in enumerate(labels):
         text = cells.parse_text(raw)
         if text is None:
@@ -637,7 +642,8 @@ def _currency_code(raw: Any) -> bool:
 
 
 def parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, ctx: ParseContext,
-                report: Report, language: str | None = None, memo: RowMemo | None = None) -> Table:
+                report: Report, language: str | None = None, memo: RowMemo | None = None,
+                synced: bool = True) -> Table:
     """The tab's records. `language`: the tab's language when it is not this grid's to say
     (an imported file is read in the language of the tab it goes to, never of its own
     headers); by default `tab_locale` of the grid's title and headers. Either way it only
@@ -646,11 +652,14 @@ def parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, ct
     `memo` (parse_cache.RowMemo): what the last sync's parse of this tab was. A tab whose grid
     and settings are the same is that parse again; in a changed tab, rows whose cells (as
     their columns read them) are the same are not validated again. The table and the issues
-    reported are the same with or without it; the memo keeps this parse for the next sync."""
+    reported are the same with or without it; the memo keeps this parse for the next sync.
+
+    `synced`: whether sheetcrm wrote this workbook before (`owned.synced_before`); until then a
+    filled column under a computed column's name is the team's (`_computed_columns`)."""
     if memo is None:
-        return _parse_table(spec, title, grid, settings, ctx, report, language)
+        return _parse_table(spec, title, grid, settings, ctx, report, language, synced=synced)
     name = (spec.key, title)
-    key = memo.tab_key(grid, spec.key, title, settings, ctx, language, current())
+    key = memo.tab_key(grid, spec.key, title, settings, ctx, language, current(), synced)
     parse = _kept(memo.unchanged(name, key))
     if parse is not None:
         header, chunks, leftovers, issues = parse
@@ -666,7 +675,7 @@ def parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, ct
     old = before[1] if before is not None else []
     rows_memo = _RowsMemo(memo, {pair[0]: pair[1] for chunk in old for pair in chunk.keyed if pair is not None})
     said = Report(limit=sys.maxsize)
-    table = _parse_table(spec, title, grid, settings, ctx, said, language, rows_memo)
+    table = _parse_table(spec, title, grid, settings, ctx, said, language, rows_memo, synced)
     for issue in said.issues:
         report.add(issue)
     kept = [(row, row.cells) for row in (*table.rows, *table.leftovers)]
@@ -753,9 +762,10 @@ class _RowsMemo:
 
 
 def _parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, ctx: ParseContext,
-                 report: Report, language: str | None = None, rows_memo: _RowsMemo | None = None) -> Table:
+                 report: Report, language: str | None = None, rows_memo: _RowsMemo | None = None,
+                 synced: bool = True) -> Table:
     header_index = find_header_row(spec, grid, settings)
-    header = map_header(spec, title, grid, settings, report, header_index)
+    header = map_header(spec, title, grid, settings, report, header_index, synced)
     _place_new_columns(spec, title, grid, header, report)
     table = Table(spec, title, header)
     missing = [c for c in spec.columns if c.required and c.field not in header.fields]

@@ -22,6 +22,7 @@ from sheetcrm import cells
 from sheetcrm.config import Config
 from sheetcrm.i18n import N_, _, in_locale, ngettext, using
 from sheetcrm.ids import id_pattern
+from sheetcrm.owned import synced_before
 from sheetcrm.inputs import Inputs, read_conversions, read_inputs, read_segments
 from sheetcrm.parse_cache import RowMemo
 from sheetcrm.records import ParseContext
@@ -109,6 +110,7 @@ def _read_crm(snapshot: Snapshot, config: Config, memo: RowMemo | None = None) -
     crm = Crm(report=Report(limit=config.validation.max_issues))
     ctx = parse_context(config)
     titles = list(snapshot.tabs)
+    synced = synced_before(snapshot)
     for key, spec in TABS.items():
         settings = config.tab(key)
         title = find_tab(titles, tab_names(spec, settings.title))
@@ -117,12 +119,14 @@ def _read_crm(snapshot: Snapshot, config: Config, memo: RowMemo | None = None) -
                                  _('There is no "{tab}" tab.', tab=settings.title or spec.title),
                                  _("Run `sheetcrm init` to add the missing tabs with their headers.")))
             continue
-        crm.tables[key] = parse_table(spec, title, snapshot.tabs[title], settings, ctx, crm.report, memo=memo)
+        crm.tables[key] = parse_table(spec, title, snapshot.tabs[title], settings, ctx, crm.report, memo=memo,
+                                      synced=synced)
     for key, spec in OPTIONAL_TABS.items():  # read only when the workbook has them: no missing_tab warning
         settings = config.tab(key)
         title = find_tab(titles, tab_names(spec, settings.title))
         if title is not None:
-            crm.tables[key] = parse_table(spec, title, snapshot.tabs[title], settings, ctx, crm.report, memo=memo)
+            crm.tables[key] = parse_table(spec, title, snapshot.tabs[title], settings, ctx, crm.report, memo=memo,
+                                      synced=synced)
     _check_references(crm)
     _check_quote_prices(crm, ctx.currency)
     # Cross-tab findings come last in discovery order; people read the tab in sheet order.

@@ -78,6 +78,11 @@ def test_every_computed_name_typed_by_the_team_is_theirs(tmp_path):
     assert not sync(book, Config(), as_of=AS_OF).plan
 
 
+# A workbook an earlier version of sheetcrm wrote: its Sync Log, unmarked (tabs were not marked
+# then), with exactly the headers sheetcrm writes there.
+EARLIER_SYNC = {"Pipeline": [["Stage", "Count", "Amount", "Weighted"]]}
+
+
 def test_columns_sheetcrm_wrote_stay_its_own_however_stale(tmp_path):
     """What an earlier sync wrote (stale now: the task changed, days went by) is sheetcrm's, and
     is brought up to date; an empty column of that name is taken too."""
@@ -85,7 +90,8 @@ def test_columns_sheetcrm_wrote_stay_its_own_however_stale(tmp_path):
     stale = [[3, dt.datetime(2026, 1, 2), "yes", "2026-01-01 An old task", "Commit", 0.5],
              [12, None, "sí", None, "Mejor caso", 0.75]]
     path = tmp_path / "crm.xlsx"
-    book = xlsx_book(path, _tabs([*header, "Weighted Amount"], [[*stale[0], None], [*stale[1], None]]))
+    tabs = _tabs([*header, "Weighted Amount"], [[*stale[0], None], [*stale[1], None]])
+    book = xlsx_book(path, {**tabs, **EARLIER_SYNC})
     first = sync(book, Config(), as_of=AS_OF)
     assert [i for i in first.crm.report.issues if i.code == "computed_name_taken"] == []
     rows = _sheet(path, "Opportunities")
@@ -93,6 +99,39 @@ def test_columns_sheetcrm_wrote_stay_its_own_however_stale(tmp_path):
     assert [r[9] for r in rows[1:]] == ["2026-12-02 Send the quote", None]  # updated
     assert [r[12] for r in rows[1:]] == [600, 600]  # Weighted Amount, empty before, filled
     assert not sync(book, Config(), as_of=AS_OF).plan
+
+
+def test_a_workbook_sheetcrm_never_wrote_has_no_column_of_sheetcrms(tmp_path):
+    """Before sheetcrm's first write, a filled column under a computed name is the team's even
+    when its cells look like sheetcrm's: reps' own typed Score, a Weighted Amount worked out by
+    hand. Only an empty one is sheetcrm's to fill. After the first sync, each stays as it went."""
+    deal_header = ["Weighted Amount", "Days in Stage", "Probability %"]
+    deals = [[600, 4, None], [None, 9, None]]
+    leads = [[80], [35]]
+    path = tmp_path / "crm.xlsx"
+    book = xlsx_book(path, _tabs(deal_header, deals, ["Score"], leads))
+    first = sync(book, Config(), as_of=AS_OF)
+    said = sorted((i.tab, i.header) for i in first.crm.report.issues if i.code == "computed_name_taken")
+    assert said == [("Leads", "Score"), ("Opportunities", "Days in Stage"), ("Opportunities", "Weighted Amount")]
+    opportunities, lead_rows = _sheet(path, "Opportunities"), _sheet(path, "Leads")
+    assert [r[6:9] for r in opportunities[1:]] == [[600, 4, 0.5], [None, 9, 0.75]]  # Probability % filled
+    assert [r[4] for r in lead_rows[1:]] == [80, 35]
+    assert {"Weighted Amount (sheetcrm)", "Days in Stage (sheetcrm)"} <= set(opportunities[0])
+    assert "Score (sheetcrm)" in lead_rows[0]
+    assert [o.custom["Weighted Amount"] for o in first.crm.records("opportunities")] == [600, None]
+    again = sync(book, Config(), as_of=AS_OF)
+    assert not again.plan
+    assert sorted(i.header for i in again.crm.report.issues if i.code == "computed_name_taken") == [
+        "Days in Stage", "Score", "Weighted Amount"]
+
+
+def test_the_same_column_after_an_earlier_sync_is_sheetcrms(tmp_path):
+    """The shape decides once sheetcrm has written the workbook: the numbers are its own stale output."""
+    path = tmp_path / "crm.xlsx"
+    book = xlsx_book(path, {**_tabs(["Weighted Amount"], [[600], [None]], ["Score"], [[80], [35]]), **EARLIER_SYNC})
+    first = sync(book, Config(), as_of=AS_OF)
+    assert [i for i in first.crm.report.issues if i.code == "computed_name_taken"] == []
+    assert [r[6] for r in _sheet(path, "Opportunities")[1:]] == [600, 600]
 
 
 def test_a_formula_under_a_computed_name_is_the_teams(tmp_path):
