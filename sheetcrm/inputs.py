@@ -231,12 +231,15 @@ def _side_locale(tab: OwnedTab, title: str, grid: Grid, context: ParseContext | 
 def _rates(base: str, side: _Side, locale: str, sure: bool) -> Rates:
     """A rate for each row with a currency and a rate above 0. A cell that cannot be read, a
     rate of 0 or less, is reported at its cell and its row left out: that currency then has no
-    rate, so its amounts are left out of totals with a `missing_rate` warning, never summed."""
+    rate, so its amounts are left out of totals with a `missing_rate` warning, never summed.
+    Rows giving one currency different rates leave it with none too, each reported
+    (`duplicate_rate`): which one holds is not for sheetcrm to guess. The same rate twice is one."""
     rates = side.numbers(1, RATES, "number", locale, sure)
     currency_at = side.formula_errors(0, RATES)
     symbol_warnings(side.title, 0, side.label(0, RATES), ((i + 2, raw) for i, raw in enumerate(side.raws(0))),
                     base, side.report)
     per_unit: dict[str, Decimal] = {}
+    given: dict[str, list[int]] = {}  # currency -> the data rows giving it a rate
     for i, raw in enumerate(side.raws(0)):
         if i in currency_at:
             continue
@@ -255,20 +258,56 @@ def _rates(base: str, side: _Side, locale: str, sure: bool) -> Rates:
                 _("Write how many {base} one {currency} is worth, like {example}.", base=base, currency=currency,
                   example=cells.show_number(Decimal("1.08"), group=False, locale=locale)), shown))
             continue
-        per_unit[currency] = rate
+        per_unit.setdefault(currency, rate)
+        given.setdefault(currency, []).append(i)
+    for currency, at in given.items():
+        if len({rates[i] for i in at}) > 1:
+            del per_unit[currency]
+            _say_twice(side, RATES, 1, at, "duplicate_rate",
+                       _("{currency} has more than one rate on this tab (rows {rows}): sheetcrm cannot tell which "
+                         "holds, so amounts in {currency} are left out of summaries.",
+                         currency=currency, rows=_rows(at)),
+                       _("Keep one row per currency, with its rate today."))
     return Rates(base, per_unit)
+
+
+def _rows(indices: list[int]) -> str:
+    """Data rows (0-based, under the header) as the sheet numbers them: "2, 5"."""
+    return ", ".join(str(i + 2) for i in indices)
+
+
+def _say_twice(side: _Side, tab: OwnedTab, col: int, indices: list[int], code: str, message: str, hint: str) -> None:
+    """An error at column `col` of each row in `indices`: rows that each give a value where the
+    tab may hold only one."""
+    for i in indices:
+        side.say("error", i, col, tab, cells.CellError(code, message, hint, side.raws(col)[i]))
 
 
 def _quotas(base: str, side: _Side, locale: str, sure: bool) -> list[Quota]:
     """A quota for each row with an owner, a month and a quota. A month or quota that cannot be
-    read is reported at its cell and its row left out (no quota: no attainment, never a wrong one)."""
+    read is reported at its cell and its row left out (no quota: no attainment, never a wrong one).
+    Two rows for one owner and month leave that month without the owner's quota, each reported
+    (`duplicate_quota`): added up or one pasted twice, sheetcrm cannot tell."""
     months = _months(side, locale, sure)
     amounts = side.numbers(2, QUOTAS, "money", locale, sure, base)
-    quotas: list[Quota] = []
+    found: dict[tuple[str, str], list[int]] = {}  # (owner as a person reads it, month) -> data rows
+    owners: dict[int, str] = {}
     for i, raw in enumerate(side.raws(0)):
         owner, month, amount = cells.parse_text(raw), months.get(i), amounts.get(i)
         if owner and month and amount is not None:
-            quotas.append(Quota(owner, month, amount))
+            owners[i] = owner
+            found.setdefault((cells.canonical_text(owner).casefold(), month), []).append(i)
+    quotas: list[Quota] = []
+    for (_key, month), at in found.items():
+        owner = owners[at[0]]
+        if len(at) == 1:
+            quotas.append(Quota(owner, month, amounts[at[0]]))
+            continue
+        _say_twice(side, QUOTAS, 2, at, "duplicate_quota",
+                   _("{owner} has more than one quota for {month} on this tab (rows {rows}): sheetcrm cannot tell "
+                     "whether they add up, so that month has no quota for {owner}.",
+                     owner=owner, month=month, rows=_rows(at)),
+                   _("Keep one row per owner and month, with the whole quota."))
     return quotas
 
 

@@ -35,11 +35,12 @@ def test_a_decimal_comma_rate_is_never_read_as_thousands(tmp_path):
 
 def test_unreadable_rate_and_quota_cells_are_reported_at_their_cells(tmp_path):
     crm, issues = _read(tmp_path, [["Currency", "Rate"], ["USD", "0.92"], ["GBP", "abc"], ["MXN", 0], ["Euros", 2],
-                                   ["CAD", "0.7 EUR"], ["$", 0.9]],
+                                   ["CAD", "0.7 EUR"], ["$", 0.92]],
                         [["Owner", "Month", "Quota"], ["Ana", "soon", 5000], ["Bo", "2027-02", "$5,000"],
                          ["Cy", "03/15/2027", "6,000"], ["Di", "2027-04", "7000 EUR"]],
                         Config(currency="EUR", locale="en"))
-    assert crm.inputs.rates.per_unit == {"USD": Decimal("0.9")}  # "$" is USD here, said on its cell
+    # "$" is USD here, said on its cell; the same rate as USD's row: one rate.
+    assert crm.inputs.rates.per_unit == {"USD": Decimal("0.92")}
     assert crm.inputs.quotas == [Quota("Cy", "2027-03", Decimal("6000")), Quota("Di", "2027-04", Decimal("7000"))]
     assert issues == [
         ("error", "Rates", 3, "B", "abc", "bad_number"),
@@ -59,3 +60,28 @@ def test_a_spanish_quotas_tab_reads_day_first_and_decimal_comma(tmp_path):
                                                                      ["Ana", "03/02/2027", "1.500,50"]]})
     crm = read_crm(XlsxWorkbook(path).read(), Config(currency="EUR"))
     assert crm.inputs.quotas == [Quota("Ana", "2027-02", Decimal("1500.50"))]
+
+
+def test_a_currency_with_two_rates_has_none_and_both_rows_are_said(tmp_path):
+    """Which of two rates holds is not sheetcrm's to guess (the last row's won before): EUR
+    amounts are left out of summaries with the missing rate said, never converted at either."""
+    crm, issues = _read(tmp_path, [["Currency", "Rate"], ["EUR", "1.08"], ["GBP", "1.27"], ["eur", "1.10"],
+                                   ["GBP", "1.27"]],
+                        [["Owner", "Month", "Quota"]], Config(currency="USD", locale="en"))
+    assert crm.inputs.rates.per_unit == {"GBP": Decimal("1.27")}  # the same rate twice is one
+    assert issues == [("error", "Rates", 2, "B", "1.08", "duplicate_rate"),
+                      ("error", "Rates", 4, "B", "1.10", "duplicate_rate")]
+    said = next(i for i in crm.report.issues if i.code == "duplicate_rate")
+    assert said.message == ("EUR has more than one rate on this tab (rows 2, 4): sheetcrm cannot tell which holds, "
+                            "so amounts in EUR are left out of summaries.")
+
+
+def test_an_owner_with_two_quotas_for_a_month_has_none_and_both_rows_are_said(tmp_path):
+    """Two rows for Ana in 2027-01 were added up (a quota pasted twice doubled, her attainment
+    halved): now neither counts, and both are said. Other months and owners are untouched."""
+    crm, issues = _read(tmp_path, [["Currency", "Rate"]],
+                        [["Owner", "Month", "Quota"], ["Ana", "2027-01", 5000], ["Bo", "2027-01", 4000],
+                         ["ana ", "2027-01", 5000], ["Ana", "2027-02", 6000]], Config(currency="USD", locale="en"))
+    assert crm.inputs.quotas == [Quota("Bo", "2027-01", Decimal("4000")), Quota("Ana", "2027-02", Decimal("6000"))]
+    assert issues == [("error", "Quotas", 2, "C", 5000, "duplicate_quota"),
+                      ("error", "Quotas", 4, "C", 5000, "duplicate_quota")]
