@@ -396,11 +396,30 @@ def _number(
     dropped (50 % off is not $50 off). Amounts are `parse_money`'s."""
     value, token = _number_parts(raw, loc, code, noun, hint, text)
     if token is not None:
-        raise CellError(code, _not(raw, noun, _('it names a currency ("{token}"), and only an amount of money '
-                                                 "may", token=token)),
-                        _("Write {noun} without a currency sign or code: this column holds no money.",
-                          noun=_(noun)), raw)
+        raise _money_refused(raw, token, code, noun)
     return value
+
+
+def _money_refused(raw: RawCell, token: str, code: str, noun: str, shown: str | None = None) -> CellError:
+    problem = _('it names a currency ("{token}"), and only an amount of money may', token=token)
+    message = _not(raw, noun, problem) if shown is None else _("{shown} is not {noun}: {problem}.", shown=shown,
+                                                               noun=_(noun), problem=problem)
+    return CellError(code, message, _("Write {noun} without a currency sign or code: this column holds no money.",
+                                      noun=_(noun)), raw)
+
+
+# A column kind that holds no money -> (its issue code, what a cell of it is).
+_NOT_MONEY = {"number": ("bad_number", _A_NUMBER), "integer": ("bad_integer", _A_WHOLE_NUMBER),
+              "percent": ("bad_percent", _A_PERCENTAGE)}
+
+
+def money_refused(raw: RawCell, token: str, kind: str, shown: str) -> CellError:
+    """The error of a number in a column of `kind` ("number", "integer", "percent") that holds no
+    money, whose number format shows a currency `token`: 50 formatted as "50,00 €" under
+    Discount % is what a person reads as fifty euros, not 50 % off. `shown` is how a message
+    names the cell ("50 (its number format shows €)")."""
+    code, noun = _NOT_MONEY[kind]
+    return _money_refused(raw, token, code, noun, shown)
 
 
 def currency_of(token: str, base: str | None = None) -> tuple[str | None, bool]:

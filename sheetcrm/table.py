@@ -983,6 +983,8 @@ def _read_columns(title: str, header: Header, grid: Grid, rows: list[_Cells], kn
             if (i := position.get(index)) is not None:
                 percent.setdefault(col, set()).add(i)
     for col, kind in known.items():
+        if grid.currency and kind in ("number", "integer", "percent"):
+            _refuse_formatted_money(grid, rows, col, kind)
         formatted = percent.get(col, set())
         three = _three_decimal_cells(header, grid, rows, col, ctx) if kind == "money" else set()
         reading = _read_column(kind, [r.shown[col] for r in rows], formatted, ctx, three)
@@ -1000,6 +1002,18 @@ def _read_columns(title: str, header: Header, grid: Grid, rows: list[_Cells], kn
             if not isinstance(rows[i].shown[col], cells.CellError):
                 rows[i].shown[col] = value
     return column_ctx
+
+
+def _refuse_formatted_money(grid: Grid, rows: list[_Cells], col: int, kind: str) -> None:
+    """A number whose number format shows a currency, in a column that holds no money (50
+    formatted "50,00 €" under Discount %), becomes its error: what a person reads there is money,
+    and dropping the currency would make it something else (`cells.money_refused`)."""
+    for r in rows:
+        raw = r.shown[col]
+        if isinstance(raw, (int, float, Decimal)) and not isinstance(raw, bool) \
+                and (token := grid.currency.get((r.index, col))) is not None:
+            r.shown[col] = cells.money_refused(raw, token, kind,
+                                               _(_FORMATTED_AMOUNT, value=cells.quoted(raw), token=token))
 
 
 def formula_error(error: str) -> cells.CellError:

@@ -50,6 +50,31 @@ def test_a_currency_in_a_column_that_holds_no_money_is_an_error_at_its_cell(tmp_
     assert (deal.amount, deal.currency) == (Decimal("1200"), "USD")
 
 
+def test_a_number_formatted_as_money_in_a_column_that_holds_none_is_an_error_at_its_cell(tmp_path):
+    """50 formatted "50,00 €" under Discount % shows fifty euros, not 50 % off; the same on
+    Employees and Quantity (.xlsx reads every cell's number format; on Google only the columns
+    asked about, see workbook/gsheets.py)."""
+    path = xlsx(tmp_path / "f.xlsx", {
+        "Accounts": [["ID", "Name", "Employees"], ["ACC-0001", "Acme", 5], ["ACC-0002", "Beta", 40]],
+        "Opportunities": [OPP_HEADER, ["OPP-0001", "A", "Acme", "Mia", "Proposal", 700, "", 30, "2026-12-20"]],
+        "Products": [["SKU", "Name", "Unit Price", "Currency"], ["P1", "Licence", 100, "EUR"]],
+        "Quote Lines": [["Opportunity", "SKU", "Quantity", "Unit Price", "Discount %"],
+                        ["OPP-0001", "P1", 5, "", 50], ["OPP-0001", "P1", 1, "", 10]],
+    }, formats={("Quote Lines", "E2"): '#,##0.00\\ "€"', ("Accounts", "C2"): '"$"#,##0',
+                ("Quote Lines", "C2"): '[$€-2]\\ #,##0.00', ("Opportunities", "F2"): '[$€-2]\\ #,##0.00'})
+    crm = read_crm(XlsxWorkbook(path).read(), Config(currency="EUR"))
+    found = {(i.tab, i.row, i.column): (i.value, i.code) for i in crm.report.issues if i.severity == "error"}
+    assert found == {("Accounts", 2, "C"): (5, "bad_integer"), ("Quote Lines", 2, "C"): (5, "bad_number"),
+                     ("Quote Lines", 2, "E"): (50, "bad_percent")}
+    discount = next(i for i in crm.report.issues if i.column == "E")
+    assert discount.message == ('"50" (its number format shows EUR) is not a percentage: it names a currency ("EUR"), '
+                                "and only an amount of money may.")
+    assert [a.name for a in crm.records("accounts")] == ["Beta"]
+    assert [line.discount for line in crm.records("quote_lines")] == [Decimal("10")]
+    # An amount may show its currency by its format: the deal is in euros, no issue.
+    assert [(o.amount, o.currency) for o in crm.records("opportunities")] == [(Decimal("700"), "EUR")]
+
+
 def test_an_ambiguous_symbol_in_the_currency_column_is_said_on_each_cell(tmp_path):
     rows = [OPP_HEADER, ["OPP-0001", "A", "Acme", "Mia", "Proposal", 100, "$", "", "2026-12-20"],
             ["OPP-0002", "B", "Acme", "Mia", "Proposal", 200, "¥", "", "2026-12-20"],

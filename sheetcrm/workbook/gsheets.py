@@ -57,6 +57,10 @@ Price, their aliases and renames) that hold a number on a row whose Currency cel
 thing that names the amount's currency. An amount beside a filled Currency cell is read in
 that currency without this read, so a currency format that contradicts the Currency cell is
 reported on .xlsx but not on Google; sheets that fill Currency, like the demo, pay nothing.
+Likewise a currency format on a number in a column that holds no money (50 shown "50,00 €"
+under Discount %: an error at the cell, `table._refuse_formatted_money`) is seen on .xlsx
+always, on Google only in the percent columns asked about: asking about every number column
+would cost a third read on every sync of most workbooks.
 
 Concurrent edits: people edit while a scheduled sync runs. Every write into a tab people own
 carries the values its row had when the plan was made (its ID, or for an ID fill, the row's
