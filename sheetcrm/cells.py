@@ -209,6 +209,9 @@ SYMBOL_CURRENCIES: dict[str, tuple[str, ...]] = {
     "¥": ("JPY", "CNY"),
     "kr": ("SEK", "NOK", "DKK", "ISK"), "kr.": ("DKK", "NOK", "SEK", "ISK"),
 }
+# The error of an ambiguous symbol with no usual meaning ("kr"): (message, hint), translated where said.
+AMBIGUOUS_CURRENCY = (N_('{shown} names "{token}", which is the currency of several countries.'),
+                      N_("Write the ISO code instead, like {codes}."))
 # Ambiguous symbols that have no usual meaning to fall back on.
 _NO_DEFAULT = frozenset({"kr", "kr."})
 CURRENCY_CODES = frozenset(list_currencies())  # ISO 4217, as babel knows them
@@ -962,15 +965,21 @@ def is_currency(text: str) -> bool:
 def parse_currency(raw: RawCell, base: str | None = None) -> str | None:
     """An ISO 4217 code, from the code itself or from a symbol (`SYMBOL_CURRENCIES`): an
     ambiguous symbol is `base` when that is one of its meanings, else its usual one ($ is
-    USD, ¥ is JPY); "kr" without a krona base is not read."""
+    USD, ¥ is JPY); "kr" ("Kr.") without a krona base is not read: an `ambiguous_currency`
+    error naming its currencies (it was called "not a currency")."""
     if raw is None:
         return None
     if isinstance(raw, str):
         s = raw.strip(_STRIP)
         if not s:
             return None
-        code = currency_of(s, base)[0] if s in SYMBOL_CURRENCIES else s.upper()
+        symbol = s if s in SYMBOL_CURRENCIES else s.lower() if s.lower() in _NO_DEFAULT else None
+        code = currency_of(symbol, base)[0] if symbol is not None else s.upper()
         if code in _CURRENCY_CODES:
             return code
+        if symbol is not None:  # "kr" is a currency, only not one sheetcrm can tell
+            raise CellError("ambiguous_currency",
+                            _('"{token}" is the currency of several countries.', token=s),
+                            _(AMBIGUOUS_CURRENCY[1], codes=", ".join(SYMBOL_CURRENCIES[symbol])), raw)
     raise CellError("bad_currency", _("{shown} is not a currency.", shown=quoted(raw)),
                     _("Use a 3-letter ISO currency code like EUR, USD or MXN, or one of € $ £ ¥"), raw)

@@ -56,8 +56,7 @@ _MESSAGES = {
                       N_("Fix the formula, or the cells it uses, so that it shows a value.")),
     "currency_conflict": (N_("{shown} is in {currency}, but its Currency cell says {other}."),
                           N_("Make the two agree, or leave the Currency cell blank.")),
-    "ambiguous_currency": (N_('{shown} names "{token}", which is the currency of several countries.'),
-                           N_("Write the ISO code instead, like {codes}.")),
+    "ambiguous_currency": cells.AMBIGUOUS_CURRENCY,
     "symbol_base": (N_('"{token}" in this column is read as {currency}, the base currency (currency in '
                        'sheetcrm.toml).'),
                     N_("Write the ISO code (like {example}) where an amount is in another currency.")),

@@ -536,11 +536,22 @@ def test_parse_currency(raw, code):
     assert parse_currency(raw) == code
 
 
-@pytest.mark.parametrize("raw", ["ABC", "euros", "U$D", "E", 978, "kr"])
+@pytest.mark.parametrize("raw", ["ABC", "euros", "U$D", "E", 978])
 def test_parse_currency_rejects(raw):
     with pytest.raises(CellError) as info:
         parse_currency(raw)
     assert_cell_error(info.value, "bad_currency", str(raw))
+
+
+@pytest.mark.parametrize("raw, codes", [("kr", "SEK, NOK, DKK, ISK"), ("Kr.", "DKK, NOK, SEK, ISK")])
+def test_a_krona_or_krone_is_a_currency_sheetcrm_cannot_tell(raw, codes):
+    """"kr" was called "not a currency": it is one, of several countries; the hint names them."""
+    with pytest.raises(CellError) as info:
+        parse_currency(raw, "EUR")
+    assert info.value.code == "ambiguous_currency"
+    assert info.value.message == f'"{raw}" is the currency of several countries.'
+    assert codes in info.value.hint
+    assert parse_currency(raw, "NOK") == "NOK"
 
 
 # --- errors -------------------------------------------------------------------------------
