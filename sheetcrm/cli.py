@@ -170,7 +170,26 @@ class Target:
         click.get_current_context().with_resource(WritingSession(book, command, ignore_app_lock=self.ignore_lock))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]},
+# The exit status of a command stopped by Ctrl-C (SIGINT): 128 + the signal's number, as shells
+# give it, so a cron job or CI step tells it from 1 ("the sheet has errors").
+EXIT_INTERRUPTED = 130
+
+
+class _Commands(click.Group):
+    """sheetcrm's command group: Ctrl-C ends a command with one line and EXIT_INTERRUPTED
+    (click's own "Aborted!" exits 1, the status of a sheet with errors)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            message = _("interrupted: the command stopped before it finished. A sync's write lands whole or not "
+                        "at all; run the command again to finish.")
+            echo(f"sheetcrm: {message}", err=True)  # not for people: the program's name before its one line
+            raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]},
              help=_("sheetcrm: a CRM for teams whose CRM lives in spreadsheet tabs."))
 @click.version_option(package_name="sheetcrm", help=_("Show the version and exit."),
                       message=_("%(prog)s, version %(version)s"))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 
@@ -86,3 +87,53 @@ def test_init_with_a_spreadsheet_points_the_config_at_it_and_demo_keeps_off_it(e
     refused = run("demo", "--spreadsheet", key, "--force", "--rows", "20", cwd=tmp_path, env=env)
     assert refused.returncode == 2 and refused.stderr.count("\n") == 1
     assert "not created by `sheetcrm demo`" in refused.stderr
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:notaport", "127.0.0.1:99999", "127.0.0.1", "http://127.0.0.1:8080",
+                                  "localhost:8080/x"])
+def test_a_malformed_emulator_host_is_one_line_and_exit_2(tmp_path, host):
+    """requests raised InvalidURL mid-read: a traceback of 70-145 lines and exit 1."""
+    env = {**os.environ, "SHEETS_EMULATOR_HOST": host}
+    for command in (["validate"], ["sync"]):
+        done = run(*command, "--spreadsheet", "1Zl7W5tjfkOpLwO1K5uLseiCuJHOA_9zHViFLS5KveHv", cwd=tmp_path, env=env)
+        assert done.returncode == 2
+        assert done.stderr.strip().splitlines() == [
+            f"sheetcrm: SHEETS_EMULATOR_HOST is {host!r}: not a host and port like 127.0.0.1:8080 (what `sheetcrm "
+            "emulator` prints)"]
+
+
+def test_no_emulator_at_the_host_is_said_as_the_emulator_not_google(tmp_path):
+    (tmp_path / "sheetcrm.toml").write_text("[google]\nattempts = 1\n", encoding="utf-8")
+    with socket.socket() as free:  # a port nobody listens on
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    env = {**os.environ, "SHEETS_EMULATOR_HOST": f"127.0.0.1:{port}"}
+    done = run("validate", "--spreadsheet", "1Zl7W5tjfkOpLwO1K5uLseiCuJHOA_9zHViFLS5KveHv", cwd=tmp_path, env=env)
+    assert done.returncode == 2
+    [line] = done.stderr.strip().splitlines()
+    assert line.endswith(f"(SHEETS_EMULATOR_HOST is set: this was the emulator at 127.0.0.1:{port}, not Google; "
+                         "is `sheetcrm emulator` running there?)")
+
+
+@pytest.mark.parametrize("command", [["validate"], ["sync"], ["sync", "--strict"]])
+def test_ctrl_c_is_one_line_and_exit_130_not_the_exit_1_of_a_sheet_with_errors(tmp_path, command):
+    """Interrupted while waiting for the read (a server that takes the request and never
+    answers): click said "Aborted!" and exit 1, what validate and sync --strict exit with
+    for a sheet with errors, so a cron job could not tell the two apart."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        env = {**os.environ, "SHEETS_EMULATOR_HOST": f"127.0.0.1:{server.getsockname()[1]}"}
+        proc = subprocess.Popen([sys.executable, "-m", "sheetcrm", *command, "--spreadsheet",
+                                 "1Zl7W5tjfkOpLwO1K5uLseiCuJHOA_9zHViFLS5KveHv"], cwd=tmp_path, env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        server.settimeout(60)
+        conn, _ = server.accept()  # the read is under way, and waits for an answer
+        with conn:
+            conn.recv(65536)
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert err.strip().splitlines() == [
+        "sheetcrm: interrupted: the command stopped before it finished. A sync's write lands whole or not at all; "
+        "run the command again to finish."]

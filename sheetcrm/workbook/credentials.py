@@ -16,6 +16,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import gspread
 from google.auth.credentials import AnonymousCredentials
@@ -24,7 +25,7 @@ from google.auth.exceptions import GoogleAuthError
 from sheetcrm.i18n import _
 
 from . import WorkbookError
-from .gsheets import RetryPolicy, SheetsHTTPClient
+from .gsheets import EMULATOR_ENV, RetryPolicy, SheetsHTTPClient
 
 try:
     from cryptography.exceptions import UnsupportedAlgorithm as _UnsupportedKey
@@ -33,7 +34,6 @@ except ImportError:  # google-auth can sign with rsa instead of cryptography
         pass
 
 SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
-EMULATOR_ENV = "SHEETS_EMULATOR_HOST"
 TOKEN_CACHE = Path("~/.config/sheetcrm/authorized_user.json").expanduser()
 
 
@@ -44,9 +44,13 @@ class Connection:
 
 
 def connect(credentials: str | None, policy: RetryPolicy | None = None, tracer=None) -> Connection:
+    """A gspread client for Google, or for the emulator at $SHEETS_EMULATOR_HOST. Raises
+    WorkbookError (one line) for missing or bad credentials, or a host that is no host:port."""
     emulator = os.environ.get(EMULATOR_ENV)
     if emulator:
         from sheetcrm.emulator.session import emulator_session
+
+        _check_host(emulator)
 
         conn = Connection(gspread.Client(AnonymousCredentials(), session=emulator_session(emulator),
                                          http_client=SheetsHTTPClient), None)
@@ -57,6 +61,19 @@ def connect(credentials: str | None, policy: RetryPolicy | None = None, tracer=N
         http.policy = policy  # type: ignore[attr-defined]
     http.tracer = tracer  # type: ignore[attr-defined]
     return conn
+
+
+def _check_host(host: str) -> None:
+    """$SHEETS_EMULATOR_HOST as `Emulator.host` gives it, "127.0.0.1:PORT": anything else made
+    requests raise mid-read, a traceback instead of a line."""
+    try:
+        parts = urlsplit(f"http://{host}")
+        ok = bool(parts.hostname) and parts.port is not None and not (parts.path or parts.query or parts.fragment)
+    except ValueError:  # a port that is no number, or out of range
+        ok = False
+    if not ok:
+        raise WorkbookError(_("{variable} is {value}: not a host and port like 127.0.0.1:8080 (what `sheetcrm "
+                              "emulator` prints)", variable=EMULATOR_ENV, value=repr(host)))
 
 
 def _google(credentials: str | None) -> Connection:

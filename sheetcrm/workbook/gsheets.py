@@ -85,6 +85,7 @@ from __future__ import annotations
 import hashlib
 import dataclasses
 import json
+import os
 import random
 import re
 import time
@@ -274,7 +275,21 @@ def refused(e: auth_errors.RefreshError) -> str:
              "or this machine's clock is wrong; create a new key and pass it with --credentials", code=code)
 
 
+# Where the emulator is, when sheetcrm talks to it instead of Google (`sheetcrm emulator`).
+EMULATOR_ENV = "SHEETS_EMULATOR_HOST"
+
+
 def exhausted(attempts: int, kind: str, last: str) -> WorkbookError:
+    error = _exhausted(attempts, kind, last)
+    if host := os.environ.get(EMULATOR_ENV):
+        # Not Google's fault: say what was asked, so the emulator is what gets checked.
+        return WorkbookError(_("{problem} ({variable} is set: this was the emulator at {host}, not Google; is "
+                               "`sheetcrm emulator` running there?)", problem=str(error), variable=EMULATOR_ENV,
+                               host=host))
+    return error
+
+
+def _exhausted(attempts: int, kind: str, last: str) -> WorkbookError:
     if kind == "read":
         return WorkbookError(ngettext("Google Sheets did not answer: {n} attempt of a read request failed "
                                       "(last: {last}); retries exhausted",
