@@ -8,6 +8,7 @@ order of a sync's computations:
     new_rows = record_changes(history_rows, opportunity_states(opportunities, rates), as_of)
     history = history_rows + new_rows                      # append new_rows to Stage History
     related = RelatedIndex.build(activities, tasks, contacts)
+    created = {o.id: o.created for o in opportunities}      # Days in Stage of a stage never seen entered
     metrics = opportunity_metrics(opportunities, stages, as_of,
                                   stage_entered=stage_entered(history, created), related=related)
     fc = forecast(opportunities, metrics, stages, rates, as_of, quotas=quotas,
