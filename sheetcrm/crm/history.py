@@ -160,24 +160,31 @@ class Unordered:
     ends: frozenset[str]
 
 
-def _lasts(history: Sequence[HistoryRow]) -> tuple[dict[str, HistoryRow], dict[str, Unordered]]:
-    """(each ID's last row, the IDs whose last day cannot be ordered). The last row is the
+def last_rows(history: Sequence[HistoryRow]) -> tuple[dict[str, HistoryRow], dict[str, Unordered]]:
+    """(each ID's last row, the IDs whose last day cannot be ordered): `latest` and `unordered`
+    in one go. The last row is the
     last day's row into the stage that day ends in (`_day_ends`); for an unordered day, the
     last of that day in tab order. One pass; an ID whose last day has several rows that only
     their start can order is looked at whole (a rare second pass)."""
     last: dict[str, HistoryRow] = {}
     days: dict[str, list[HistoryRow]] = {}   # IDs with more than one row on their last day
     for row in history:
-        held = last.get(row.record_id)
-        if held is None or row.changed_at > held.changed_at:
-            last[row.record_id] = row
-            days.pop(row.record_id, None)
-        elif row.changed_at == held.changed_at:
-            day = days.get(row.record_id)
+        record_id = row.record_id
+        held = last.get(record_id)
+        if held is None:
+            last[record_id] = row
+            continue
+        at, was = row.changed_at, held.changed_at
+        if at > was:
+            last[record_id] = row
+            if record_id in days:
+                del days[record_id]
+        elif at == was:
+            day = days.get(record_id)
             if day is None:
-                day = days[row.record_id] = [held]
+                day = days[record_id] = [held]
             day.append(row)
-            last[row.record_id] = row
+            last[record_id] = row
     unordered: dict[str, Unordered] = {}
     if not days:
         return last, unordered
@@ -206,13 +213,13 @@ def latest(history: Iterable[HistoryRow]) -> dict[str, HistoryRow]:
     """The last logged row of each ID: of its last Changed At, the row into the stage that
     day's rows chain to (sorting the tab changes nothing); see `unordered` for a day that
     does not chain."""
-    return _lasts(history if isinstance(history, (list, tuple)) else list(history))[0]
+    return last_rows(history if isinstance(history, (list, tuple)) else list(history))[0]
 
 
 def unordered(history: Iterable[HistoryRow]) -> list[Unordered]:
     """The IDs whose last day's rows do not chain to one last stage, in the order of their
     first row of that day: which stage they are in per the log cannot be told."""
-    return list(_lasts(history if isinstance(history, (list, tuple)) else list(history))[1].values())
+    return list(last_rows(history if isinstance(history, (list, tuple)) else list(history))[1].values())
 
 
 def record_changes(previous: Iterable[HistoryRow], current: Mapping[str, State],
@@ -230,7 +237,7 @@ def record_changes(previous: Iterable[HistoryRow], current: Mapping[str, State],
     The new rows' words are `words(kind, key)` (`crm.words`), else the keys themselves.
     """
     spell = (lambda key: words(kind, key)) if words is not None else (lambda key: key)
-    last, unsure = _lasts(previous if isinstance(previous, (list, tuple)) else list(previous))
+    last, unsure = last_rows(previous if isinstance(previous, (list, tuple)) else list(previous))
     rows: list[HistoryRow] = []
     for record_id, (value, amount) in current.items():
         if not record_id or not value:

@@ -16,7 +16,7 @@ import dataclasses
 from typing import Any
 
 from sheetcrm.crm import HistoryRow
-from sheetcrm.crm.history import latest, unordered
+from sheetcrm.crm.history import last_rows
 from sheetcrm.crm.words import LEAD_STATUS, STAGE
 from sheetcrm.i18n import _
 from sheetcrm.inputs import UnreadRow
@@ -78,8 +78,9 @@ def _order_issues(ctx: SyncContext, tab: OwnedTab, history: list[HistoryRow]) ->
     of them; a Stage History record whose last change is dated after this sync's day, said at
     its Changed At (its Days in Stage is empty: `crm.stages.opportunity_metrics`)."""
     issues: list[Issue] = []
-    doubts = unordered(history)
-    ahead = [row for row in latest(history).values() if row.changed_at > ctx.as_of] if tab is STAGE_HISTORY else []
+    last, unsure = last_rows(history)
+    doubts = list(unsure.values())
+    ahead = [row for row in last.values() if row.changed_at > ctx.as_of] if tab is STAGE_HISTORY else []
     if not doubts and not ahead:
         return issues
     title = locate(ctx.snapshot, tab, ctx.locale).title
