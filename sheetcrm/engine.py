@@ -122,11 +122,13 @@ def compute(crm: Crm, config: Config, as_of: dt.date, fit_cache: FitCache | None
     rates, quotas = crm.inputs.rates, crm.inputs.quotas
     words = words_of(crm, config)
     old_stages, old_leads = crm.inputs.stage_history, crm.inputs.lead_history
-    stage_history = old_stages + record_changes(old_stages, opportunity_states(opportunities), as_of, words, STAGE)
+    stage_history = old_stages + record_changes(old_stages, opportunity_states(opportunities, rates), as_of, words,
+                                                 STAGE)
     lead_history = old_leads + record_changes(old_leads, lead_states(leads), as_of, words, LEAD_STATUS)
 
     related = RelatedIndex.build(activities, tasks, crm.records("contacts"))
-    metrics = opportunity_metrics(opportunities, stages, as_of, stage_entered=stage_entered(stage_history),
+    created = {o.id: o.created for o in opportunities if o.id}
+    metrics = opportunity_metrics(opportunities, stages, as_of, stage_entered=stage_entered(stage_history, created),
                                   related=related, category_overrides=_category_overrides(opportunities))
     marks = crm.inputs.sequences
     kept = calibrated(old_stages, stage_history, archive, marks.get(ARCHIVED, 0), marks.get(ARCHIVE_ID, 0),

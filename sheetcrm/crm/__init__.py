@@ -5,11 +5,12 @@ order of a sync's computations:
 
     stages = StageTable.of(config.stages)
     rates, quotas, history_rows = inputs.rates, inputs.quotas, inputs.stage_history  # typed by the read
-    new_rows = record_changes(history_rows, opportunity_states(opportunities), as_of)
+    new_rows = record_changes(history_rows, opportunity_states(opportunities, rates), as_of)
     history = history_rows + new_rows                      # append new_rows to Stage History
     related = RelatedIndex.build(activities, tasks, contacts)
+    created = {o.id: o.created for o in opportunities}      # Days in Stage of a stage never seen entered
     metrics = opportunity_metrics(opportunities, stages, as_of,
-                                  stage_entered=stage_entered(history), related=related)
+                                  stage_entered=stage_entered(history, created), related=related)
     fc = forecast(opportunities, metrics, stages, rates, as_of, quotas=quotas,
                   calibration=stage_win_rates(history, stages))
     kpis = compute_kpis(opportunities, metrics, stages, rates, as_of, leads=..., accounts=...,

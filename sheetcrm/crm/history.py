@@ -8,18 +8,24 @@ two: `record_changes` only looks at the IDs it is given.
 
 The log only knows what sheetcrm saw: a record's first row is the day sheetcrm first saw
 it (From empty), and two changes between syncs show as one.
+
+Changed At is a day, and `run` syncs every few minutes: a record's changes of one day are
+ordered by how they chain (each From is the To before it), never by their rows' order in the
+tab, which a person may sort. When a day's rows do not chain to one last stage (a row deleted
+or typed by hand), the log says so (`unordered`) rather than picking one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Iterable, Mapping
+from itertools import groupby
+from typing import Any, Iterable, Mapping, Sequence
 
 from sheetcrm.crm.stages import StageTable, configured_probability
-from sheetcrm.crm.money import ratio_points
+from sheetcrm.crm.money import Rates, ratio_points, to_base
 from sheetcrm.crm.words import Words
 from sheetcrm.records import Lead, Opportunity
 
@@ -54,8 +60,14 @@ class HistoryRow:
         return [self.record_id, self.from_value or "", self.to_value, self.changed_at, self.amount]
 
 
-def opportunity_states(opportunities: Iterable[Opportunity]) -> dict[str, State]:
-    return {o.id: (o.stage, o.amount) for o in opportunities if o.id}
+def opportunity_states(opportunities: Iterable[Opportunity], rates: Rates | None = None) -> dict[str, State]:
+    """Each deal's stage and amount. With `rates`, the amount in the base currency at these
+    rates (None without a rate: its `missing_rate` warning says so), which is what the Stage
+    History's Amount column holds and shows: a row is a fact of its day, so the rate of that
+    day stays in it. Without `rates`, the amount as typed (a single-currency team's)."""
+    if rates is None:
+        return {o.id: (o.stage, o.amount) for o in opportunities if o.id}
+    return {o.id: (o.stage, to_base(o.amount, o.currency, rates)) for o in opportunities if o.id}
 
 
 def lead_states(leads: Iterable[Lead]) -> dict[str, State]:
@@ -65,25 +77,149 @@ def lead_states(leads: Iterable[Lead]) -> dict[str, State]:
 def timelines(history: Iterable[HistoryRow]) -> dict[str, list[HistoryRow]]:
     """Each ID's rows, oldest first.
 
-    People may sort the history tab, so order is by Changed At; rows of the same day keep
-    their order in the tab, which is the order sheetcrm appended them in unless re-sorted.
+    People may sort the history tab, so order is by Changed At, and rows of one day by how
+    they chain (`_chained`); a day whose rows do not chain keeps their order in the tab.
     """
     by_id: dict[str, list[HistoryRow]] = defaultdict(list)
     for row in history:
         by_id[row.record_id].append(row)
-    for rows in by_id.values():
+    for record_id, rows in by_id.items():
         rows.sort(key=lambda r: r.changed_at)  # stable: same-day rows keep tab order
+        out: list[HistoryRow] = []
+        state: Any = _UNKNOWN
+        for _day, group in groupby(rows, key=lambda r: r.changed_at):
+            day = list(group)
+            out.extend(_chained(day, state) or day)
+            ends = _day_ends(day, state)
+            state = next(iter(ends)) if len(ends) == 1 else _UNKNOWN
+        by_id[record_id] = out
     return by_id
 
 
-def latest(history: Iterable[HistoryRow]) -> dict[str, HistoryRow]:
-    """The last logged row of each ID."""
+# The stage a record was in before a day's rows, when it cannot be told.
+_UNKNOWN: Any = object()
+
+
+def _balance(day: list[HistoryRow]) -> Counter:
+    """How many more times each stage (key; None: not yet seen) is entered than left."""
+    balance: Counter = Counter()
+    for r in day:
+        balance[r.from_key] -= 1
+        balance[r.to_key] += 1
+    return balance
+
+
+def _day_ends(day: list[HistoryRow], start: Any = _UNKNOWN) -> frozenset[str]:
+    """The stages (keys) a record's rows of one day can end in: one when they chain to one last
+    stage, else each it may be.
+
+    Each row leaves its From and enters its To, so a run of changes ends in the one stage
+    entered more often than left, whatever the rows' order (an Euler path's end; identical
+    rows, the same change twice, agree). When every stage is entered as often as left, the day
+    went round and ended where it began, `start` (the previous day's end, or `_UNKNOWN`).
+    """
+    if len(day) == 1:
+        return frozenset((day[0].to_key,))
+    balance = _balance(day)
+    sinks = frozenset(k for k, b in balance.items() if b > 0)
+    if sinks:
+        return sinks
+    if start is not _UNKNOWN and start in balance:
+        return frozenset((start,))
+    return frozenset(r.to_key for r in day)
+
+
+def _chained(day: list[HistoryRow], start: Any) -> list[HistoryRow] | None:
+    """A day's rows in the order they chain, from `start` (the previous day's end) when a row
+    leaves it, else from the one stage the day leaves more than enters; None when they do not
+    chain into one order (identical rows are interchangeable)."""
+    if start is _UNKNOWN or all(r.from_key != start for r in day):
+        starts = [k for k, b in _balance(day).items() if b < 0]
+        if len(starts) != 1:
+            return None
+        start = starts[0]
+    rest, out, state = list(day), [], start
+    while rest:
+        nexts = [r for r in rest if r.from_key == state]
+        if not nexts or len({r.to_key for r in nexts}) > 1:
+            return None
+        out.append(nexts[0])
+        rest.remove(nexts[0])
+        state = nexts[0].to_key
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Unordered:
+    """An ID whose last day's rows do not chain to one last stage: `ends` are the stages
+    (keys) it may be in, `rows` that day's rows, in tab order."""
+
+    record_id: str
+    day: dt.date
+    rows: tuple[HistoryRow, ...]
+    ends: frozenset[str]
+
+
+def last_rows(history: Sequence[HistoryRow]) -> tuple[dict[str, HistoryRow], dict[str, Unordered]]:
+    """(each ID's last row, the IDs whose last day cannot be ordered): `latest` and `unordered`
+    in one go. The last row is the
+    last day's row into the stage that day ends in (`_day_ends`); for an unordered day, the
+    last of that day in tab order. One pass; an ID whose last day has several rows that only
+    their start can order is looked at whole (a rare second pass)."""
     last: dict[str, HistoryRow] = {}
+    days: dict[str, list[HistoryRow]] = {}   # IDs with more than one row on their last day
     for row in history:
-        held = last.get(row.record_id)
-        if held is None or row.changed_at >= held.changed_at:
-            last[row.record_id] = row
-    return last
+        record_id = row.record_id
+        held = last.get(record_id)
+        if held is None:
+            last[record_id] = row
+            continue
+        at, was = row.changed_at, held.changed_at
+        if at > was:
+            last[record_id] = row
+            if record_id in days:
+                del days[record_id]
+        elif at == was:
+            day = days.get(record_id)
+            if day is None:
+                day = days[record_id] = [held]
+            day.append(row)
+            last[record_id] = row
+    unordered: dict[str, Unordered] = {}
+    if not days:
+        return last, unordered
+    # A day that went round ends where it began: the previous day's end, from the ID's timeline.
+    round_trip = {record_id for record_id, day in days.items() if not any(b > 0 for b in _balance(day).values())}
+    starts: dict[str, Any] = {}
+    if round_trip:
+        earlier: dict[str, list[HistoryRow]] = defaultdict(list)
+        for row in history:
+            if row.record_id in round_trip and row.changed_at < last[row.record_id].changed_at:
+                earlier[row.record_id].append(row)
+        for record_id, before in timelines([r for rows in earlier.values() for r in rows]).items():
+            ends = _day_ends([r for r in before if r.changed_at == before[-1].changed_at])
+            starts[record_id] = next(iter(ends)) if len(ends) == 1 else _UNKNOWN
+    for record_id, day in days.items():
+        ends = _day_ends(day, starts.get(record_id, _UNKNOWN))
+        if len(ends) == 1:
+            end = next(iter(ends))
+            last[record_id] = next(r for r in reversed(day) if r.to_key == end)
+        else:
+            unordered[record_id] = Unordered(record_id, day[0].changed_at, tuple(day), ends)
+    return last, unordered
+
+
+def latest(history: Iterable[HistoryRow]) -> dict[str, HistoryRow]:
+    """The last logged row of each ID: of its last Changed At, the row into the stage that
+    day's rows chain to (sorting the tab changes nothing); see `unordered` for a day that
+    does not chain."""
+    return last_rows(history if isinstance(history, (list, tuple)) else list(history))[0]
+
+
+def unordered(history: Iterable[HistoryRow]) -> list[Unordered]:
+    """The IDs whose last day's rows do not chain to one last stage, in the order of their
+    first row of that day: which stage they are in per the log cannot be told."""
+    return list(last_rows(history if isinstance(history, (list, tuple)) else list(history))[1].values())
 
 
 def record_changes(previous: Iterable[HistoryRow], current: Mapping[str, State],
@@ -91,13 +227,17 @@ def record_changes(previous: Iterable[HistoryRow], current: Mapping[str, State],
     """The rows to append for this sync, in the order of `current` (ID -> canonical key, amount).
 
     An ID seen for the first time gets a row with an empty From; an ID whose stage differs
-    from its last logged row (compared by canonical key) gets a row from that stage to the
-    new one. An amount change alone is not a stage change. IDs in `previous` but not in
+    from its last logged row (compared by canonical key; `latest`) gets a row from that stage
+    to the new one. An ID whose last day does not chain (`unordered`) gets a row only when
+    its stage is none that day may have ended in, with an empty From: where it came from
+    cannot be told. An amount change alone is not a stage change. IDs in `previous` but not in
     `current` (deleted rows, or the other kind of record in a shared tab) are left alone.
+    A change is dated `as_of`, or the day of the row it follows when that is later (another
+    computer's clock ahead of this one's): a change never sorts before the one it follows.
     The new rows' words are `words(kind, key)` (`crm.words`), else the keys themselves.
     """
     spell = (lambda key: words(kind, key)) if words is not None else (lambda key: key)
-    last = latest(previous)
+    last, unsure = last_rows(previous if isinstance(previous, (list, tuple)) else list(previous))
     rows: list[HistoryRow] = []
     for record_id, (value, amount) in current.items():
         if not record_id or not value:
@@ -105,20 +245,40 @@ def record_changes(previous: Iterable[HistoryRow], current: Mapping[str, State],
         held = last.get(record_id)
         if held is None:
             rows.append(HistoryRow(record_id, None, spell(value), as_of, amount, to_key=value))
+            continue
+        day = max(as_of, held.changed_at)
+        doubt = unsure.get(record_id)
+        if doubt is not None:
+            if value not in doubt.ends:
+                rows.append(HistoryRow(record_id, None, spell(value), day, amount, to_key=value))
         elif held.to_key != value:
-            rows.append(HistoryRow(record_id, spell(held.to_key), spell(value), as_of, amount, to_key=value,
+            rows.append(HistoryRow(record_id, spell(held.to_key), spell(value), day, amount, to_key=value,
                                    from_key=held.to_key))
     return rows
 
 
-def stage_entered(history: Iterable[HistoryRow]) -> dict[str, dt.date]:
-    """The date each ID entered the stage it is in now (per the log)."""
-    return {record_id: row.changed_at for record_id, row in latest(history).items()}
+def stage_entered(history: Iterable[HistoryRow], created: Mapping[str, dt.date | None] | None = None
+                  ) -> dict[str, dt.date]:
+    """The date each ID entered the stage it is in now (per the log).
+
+    A last row with an empty From says when sheetcrm first saw the ID in that stage, not when
+    it entered it: then the ID's Created (`created`, ID -> date) when earlier, the earliest it
+    can have, so a deal idle since long before sheetcrm's first sync shows its age and rots,
+    rather than 0 days (`crm.stages.opportunity_metrics` counts Days in Stage from it)."""
+    entered = {}
+    for record_id, row in latest(history).items():
+        day = row.changed_at
+        if row.from_key is None and created:
+            made = created.get(record_id)
+            if made is not None and made < day:
+                day = made
+        entered[record_id] = day
+    return entered
 
 
 @dataclass(slots=True)
 class _Journey:
-    """What the log says about one ID, gathered in one pass with no sorting."""
+    """What the log says about one ID, gathered in one pass with no sorting (`last`: `latest`'s)."""
 
     reached: set[str]
     first_seen: dt.date
@@ -128,6 +288,7 @@ class _Journey:
 
 def _journeys(history: Iterable[HistoryRow], stages: StageTable) -> dict[str, _Journey]:
     won = {s.name for s in stages.stages if s.kind == "won"}
+    history = history if isinstance(history, (list, tuple)) else list(history)
     journeys: dict[str, _Journey] = {}
     for row in history:
         at = row.changed_at
@@ -136,8 +297,6 @@ def _journeys(history: Iterable[HistoryRow], stages: StageTable) -> dict[str, _J
             j = journeys[row.record_id] = _Journey({row.to_key}, at, row)
         else:
             j.reached.add(row.to_key)
-            if at >= j.last.changed_at:
-                j.last = row
             if at < j.first_seen:
                 j.first_seen = at
         if row.from_key:
@@ -145,6 +304,8 @@ def _journeys(history: Iterable[HistoryRow], stages: StageTable) -> dict[str, _J
             j.reached.add(row.from_key)
         if row.to_key in won and (j.won_at is None or at < j.won_at):
             j.won_at = at
+    for record_id, row in latest(history).items():  # same-day rows chained, not in tab order
+        journeys[record_id].last = row
     return journeys
 
 

@@ -153,7 +153,7 @@ def opportunity_metrics(opportunities: Sequence[Opportunity], stages: StageTable
     - probability: the row's own Probability if filled, else its stage's; a closed stage
       always gives its own (100 won, 0 lost) since a closed deal is no longer a bet.
     - days_in_stage: from the date the current stage was entered (`history.stage_entered`),
-      else from Created; None if neither is known.
+      else from Created; None if neither is known, or if it is after `as_of`.
     - last_activity: the latest activity related to the opportunity itself or to its contact.
       Activities on the account are not counted: one busy deal would keep every other deal
       of that account from ever rotting.
@@ -185,7 +185,9 @@ def opportunity_metrics(opportunities: Sequence[Opportunity], stages: StageTable
             weighted_amount=weighted,
             forecast_category=category,
             stage_entered=entered,
-            days_in_stage=(as_of - entered).days if entered else None,
+            # A stage entered after as_of (another computer's clock ahead) has no days yet: empty, never
+            # negative (the history step warns at the row).
+            days_in_stage=(as_of - entered).days if entered and entered <= as_of else None,
             last_activity=last,
             rotting=_rotting(stage, entered, last, as_of),
             next_step=f"{task.due.isoformat()} {task.subject}" if task else None,

@@ -16,8 +16,11 @@ import dataclasses
 from typing import Any
 
 from sheetcrm.crm import HistoryRow
+from sheetcrm.crm.history import last_rows
+from sheetcrm.crm.words import LEAD_STATUS, STAGE
 from sheetcrm.i18n import _
 from sheetcrm.inputs import UnreadRow
+from sheetcrm.names import tab_headers
 from sheetcrm.owned import locate
 from sheetcrm.plan import owned_tab
 from sheetcrm.render import history_body
@@ -28,6 +31,8 @@ from sheetcrm.warehouse.keep import ARCHIVE_ID, ARCHIVED, kept_history
 from sheetcrm.workbook import CellWrite
 
 HISTORY_ROW_UNREAD = "history_row_unread"
+HISTORY_UNORDERED = "history_unordered"
+HISTORY_AFTER_SYNC = "history_after_sync"
 
 
 def run(ctx: SyncContext) -> StepResult:
@@ -64,7 +69,47 @@ def _planned(ctx: SyncContext, histories: dict[OwnedTab, list[HistoryRow]]) -> S
                   [*history_body(history, tab is STAGE_HISTORY), *(u.cells for u in unread)])
         part.plan.writes[first:] = tie_to_ids(part.plan.writes[first:], history, ctx.id_fills)
         part.issues.extend(_unread_issue(ctx, tab, u, row) for row, u in enumerate(unread, len(history) + 2))
+        part.issues.extend(_order_issues(ctx, tab, history))
     return part
+
+
+def _order_issues(ctx: SyncContext, tab: OwnedTab, history: list[HistoryRow]) -> list[Issue]:
+    """A record whose last day's rows do not chain (`crm.history.unordered`), said at the first
+    of them; a Stage History record whose last change is dated after this sync's day, said at
+    its Changed At (its Days in Stage is empty: `crm.stages.opportunity_metrics`)."""
+    issues: list[Issue] = []
+    last, unsure = last_rows(history)
+    doubts = list(unsure.values())
+    ahead = [row for row in last.values() if row.changed_at > ctx.as_of] if tab is STAGE_HISTORY else []
+    if not doubts and not ahead:
+        return issues
+    title = locate(ctx.snapshot, tab, ctx.locale).title
+    headers = tab_headers(tab.key, ctx.locale)
+    at = {id(row): i + 2 for i, row in enumerate(history)}  # the tab's row 2 holds history[0]
+    for doubt in doubts:
+        first = doubt.rows[0]
+        words = ctx.results.words if ctx.results is not None else None
+        kind = STAGE if tab is STAGE_HISTORY else LEAD_STATUS
+        ends = ", ".join(sorted((words(kind, end) if words else None) or end for end in doubt.ends))
+        issues.append(Issue(
+            "warning", title, at[id(first)], column_letter(3), headers[2], first.to_value, HISTORY_UNORDERED,
+            _("The rows of {record} dated {day} do not chain (each From the To of the change before it), so "
+              "which one came last cannot be told: it may be in {ends}. No change is logged while it is in one "
+              "of those; a change to another is logged with an empty From.",
+              record=doubt.record_id, day=doubt.day.isoformat(), ends=ends),
+            _("Correct that day's From and To cells so each row starts where the one before it ended, or "
+              "delete the row that does not belong.")))
+    for row in ahead:
+        issues.append(Issue(
+            "warning", title, at[id(row)], column_letter(4), headers[3], row.changed_at, HISTORY_AFTER_SYNC,
+            _("This change of {record} is dated {day}, after this sync's day ({today}): Days in Stage is left "
+              "empty until that day, and a later change is dated no earlier.",
+              record=row.record_id, day=row.changed_at.isoformat(),
+              today=ctx.as_of.isoformat()),
+            _("A computer that syncs this workbook has its clock or time zone ahead of this one's (or --as-of "
+              "is before that day): sync from one time zone, or leave the row; it is right once the day "
+              "comes.")))
+    return issues
 
 
 def _unread_issue(ctx: SyncContext, tab: OwnedTab, unread: UnreadRow, row: int) -> Issue:

@@ -37,7 +37,7 @@ from decimal import Decimal
 from typing import Any, Iterable, Mapping, Sequence
 
 from sheetcrm import cells
-from sheetcrm.crm.history import HistoryRow, latest
+from sheetcrm.crm.history import HistoryRow, latest, unordered
 
 # The natural key of a history row in the warehouse: record_id, changed_at, from_value ('' on
 # a record's first row), to_value, n (1 for the first of identical rows, in tab order).
@@ -135,6 +135,8 @@ def kept_history(rows: Sequence[HistoryRow], held: Mapping[Any, Any], before: dt
     History's Amount compared too)."""
     keys = history_keys(rows)
     last = {id(row) for row in latest(rows).values()}
+    # A last day whose rows do not chain stays whole: keeping one of them would settle it silently.
+    last.update(id(row) for doubt in unordered(rows) for row in doubt.rows)
     groups: dict[tuple, list[int]] = {}
     for i, key in enumerate(keys):
         groups.setdefault(key[:4], []).append(i)

@@ -2,9 +2,9 @@ import datetime as dt
 from decimal import Decimal
 
 from sheetcrm.config import Config
-from sheetcrm.crm.history import (HistoryRow, lead_states, opportunity_states, record_changes, sales_cycles,
-                                  stage_conversion, stage_entered, stage_win_rates, timelines)
-from sheetcrm.crm.money import points_text
+from sheetcrm.crm.history import (HistoryRow, latest, lead_states, opportunity_states, record_changes, sales_cycles,
+                                  stage_conversion, stage_entered, stage_win_rates, timelines, unordered)
+from sheetcrm.crm.money import Rates, points_text
 from sheetcrm.crm.stages import StageTable
 from sheetcrm.records import Lead, Opportunity
 from sheetcrm.validate import parse_context
@@ -147,3 +147,65 @@ def test_statistics_do_not_depend_on_the_order_of_the_history_tab():
     assert stage_win_rates(shuffled, STAGES) == stage_win_rates(HISTORY, STAGES)
     assert sales_cycles(shuffled, STAGES) == {"A": 60, "E": 15}
     assert stage_entered(shuffled) == stage_entered(HISTORY)
+
+
+def test_same_day_changes_are_ordered_by_how_they_chain_not_by_row_order():
+    """Changed At is a day; `run` syncs every few minutes and people sort the tab."""
+    chain = [HistoryRow("OPP-1", None, "Prospecting", DAY1), HistoryRow("OPP-1", "Prospecting", "Proposal", DAY2),
+             HistoryRow("OPP-1", "Proposal", "Negotiation", DAY2)]
+    for rows in (chain, [chain[0], chain[2], chain[1]], chain[::-1]):
+        assert record_changes(rows, {"OPP-1": ("Negotiation", None)}, DAY3) == []
+        assert record_changes(rows, {"OPP-1": ("Closed Won", None)}, DAY3) == [
+            HistoryRow("OPP-1", "Negotiation", "Closed Won", DAY3)]
+        assert [r.to_value for r in timelines(rows)["OPP-1"]] == ["Prospecting", "Proposal", "Negotiation"]
+        assert unordered(rows) == []
+
+
+def test_a_day_that_goes_round_ends_where_it_began():
+    there_and_back = [HistoryRow("OPP-1", "Proposal", "Prospecting", DAY2),
+                      HistoryRow("OPP-1", "Prospecting", "Proposal", DAY2),
+                      HistoryRow("OPP-1", None, "Prospecting", DAY1)]
+    assert latest(there_and_back)["OPP-1"].to_key == "Prospecting"
+    assert record_changes(there_and_back, {"OPP-1": ("Prospecting", None)}, DAY3) == []
+    # The same change twice on one day (there, back, there again) agrees with itself.
+    twice = [*there_and_back, HistoryRow("OPP-1", "Prospecting", "Proposal", DAY2)]
+    assert latest(twice[::-1])["OPP-1"].to_key == "Proposal"
+
+
+def test_same_day_rows_that_do_not_chain_are_unordered_and_never_guessed():
+    rows = [HistoryRow("OPP-1", None, "Prospecting", DAY1), HistoryRow("OPP-1", "Prospecting", "Proposal", DAY2),
+            HistoryRow("OPP-1", "Prospecting", "Negotiation", DAY2)]
+    [doubt] = unordered(rows)
+    assert (doubt.record_id, doubt.day, doubt.ends) == ("OPP-1", DAY2, frozenset({"Proposal", "Negotiation"}))
+    assert record_changes(rows, {"OPP-1": ("Proposal", None)}, DAY3) == []
+    assert record_changes(rows, {"OPP-1": ("Negotiation", None)}, DAY3) == []
+    # Where it came from cannot be told: an empty From, as for a record first seen.
+    assert record_changes(rows, {"OPP-1": ("Closed Won", None)}, DAY3) == [
+        HistoryRow("OPP-1", None, "Closed Won", DAY3)]
+
+
+def test_a_change_is_never_dated_before_the_change_it_follows():
+    ahead = [HistoryRow("OPP-1", None, "Prospecting", DAY1), HistoryRow("OPP-1", "Prospecting", "Proposal", DAY3)]
+    assert record_changes(ahead, {"OPP-1": ("Negotiation", None)}, DAY2) == [
+        HistoryRow("OPP-1", "Proposal", "Negotiation", DAY3)]
+
+
+def test_stage_entered_counts_from_created_when_the_log_only_saw_the_stage():
+    rows = [HistoryRow("OPP-1", None, "Negotiation", DAY2), HistoryRow("OPP-2", None, "Proposal", DAY2),
+            HistoryRow("OPP-3", None, "Proposal", DAY1), HistoryRow("OPP-3", "Proposal", "Negotiation", DAY2)]
+    created = {"OPP-1": DAY1, "OPP-2": None, "OPP-3": dt.date(2024, 1, 1)}
+    # OPP-1: first seen in Negotiation, created earlier; OPP-2: no Created; OPP-3: seen entering.
+    assert stage_entered(rows, created) == {"OPP-1": DAY1, "OPP-2": DAY2, "OPP-3": DAY2}
+    # A Created after the day sheetcrm saw it is not earlier than what the log knows.
+    assert stage_entered(rows[:1], {"OPP-1": DAY3}) == {"OPP-1": DAY2}
+
+
+def test_opportunity_states_put_amounts_in_the_base_currency():
+    rates = Rates("USD", {"EUR": Decimal("1.5")})
+    def deal(id, amount, currency):
+        return Opportunity.model_validate({"id": id, "name": id, "account": "Acme", "stage": "Proposal",
+                                           "amount": amount, "currency": currency}, context=CTX)
+
+    deals = [deal("OPP-1", "1234.56", "EUR"), deal("OPP-2", "100", None), deal("OPP-3", "700", "GBP")]
+    assert opportunity_states(deals, rates) == {"OPP-1": ("Proposal", Decimal("1851.840")),
+                                                "OPP-2": ("Proposal", Decimal("100")), "OPP-3": ("Proposal", None)}

@@ -361,6 +361,20 @@ def test_the_same_change_twice_on_one_day_leaves_together_and_a_records_last_row
     assert history_keys(kept) == [keys[1], keys[3], keys[5], keys[6]]  # the kept rows' keys do not renumber
 
 
+def test_a_last_day_whose_rows_do_not_chain_stays_whole_and_a_chained_one_keeps_its_end():
+    """Keeping one row of a last day that does not chain would settle which came last silently;
+    of a day that chains, the row that stays is the one it ends with, wherever the tab sorts it."""
+    from sheetcrm.crm.history import HistoryRow, latest, unordered
+    from sheetcrm.warehouse.keep import kept_history
+
+    old = dt.date(2026, 1, 5)
+    rows = [HistoryRow("OPP-1", "Prospecting", "Negotiation", old), HistoryRow("OPP-1", "Prospecting", "Proposal", old),
+            HistoryRow("OPP-2", "Proposal", "Negotiation", old), HistoryRow("OPP-2", "Prospecting", "Proposal", old)]
+    kept, gone = kept_history(rows, dict.fromkeys(history_keys(rows)), dt.date(2026, 3, 1))
+    assert kept == [rows[0], rows[1], rows[2]] and gone == [history_keys(rows)[3]]
+    assert [u.record_id for u in unordered(kept)] == ["OPP-1"] and latest(kept)["OPP-2"].to_key == "Negotiation"
+
+
 def test_when_the_warehouse_cannot_mark_what_leaves_the_plan_removes_nothing(tmp_path, caplog):
     from sheetcrm.sync import plan_context, plan_kept, read_archive
 

@@ -1,0 +1,180 @@
+"""Stage History and Days in Stage through real syncs of an .xlsx workbook: amounts in the base
+currency, same-day changes ordered by how they chain (not by the tab's row order), the first
+sync's Days in Stage, and a change dated after the sync's day."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from books import xlsx_book
+from sheetcrm.config import Config
+from sheetcrm.steps.history import HISTORY_AFTER_SYNC, HISTORY_UNORDERED
+from sheetcrm.sync import sync
+from sheetcrm.workbook import CellWrite, Plan
+
+D = dt.date
+ACCOUNTS = [["ID", "Name"], ["ACC-0001", "Acme"]]
+HEADER = ["ID", "Name", "Account", "Owner", "Stage", "Amount", "Currency", "Close Date", "Created"]
+
+
+def _book(tmp_path, deals: list[list], **tabs):
+    return xlsx_book(tmp_path / "crm.xlsx", {"Accounts": ACCOUNTS, "Opportunities": [HEADER, *deals], **tabs})
+
+
+def _stage(book, stage: str, row: int = 2) -> None:
+    book.write(Plan(writes=[CellWrite("Opportunities", row, 5, stage)]))
+
+
+def _column(book, header: str, row: int = 2):
+    rows = book.read().tabs["Opportunities"].rows
+    at = rows[0].index(header)
+    return rows[row - 1][at] if at < len(rows[row - 1]) else None
+
+
+def _day(value):
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+def _history(book) -> list[list]:
+    """The Stage History rows (Opportunity, From, To, Changed At as a date, Amount)."""
+    rows = [[*r, None, None, None, None, None][:5] for r in book.read().tabs["Stage History"].rows[1:]]
+    return [[a, b, c, _day(d), e] for a, b, c, d, e in rows if any(v is not None for v in (a, b, c, d, e))]
+
+
+def test_stage_history_amounts_are_in_the_base_currency_at_the_day_s_rates(tmp_path):
+    deals = [["OPP-0001", "A1", "Acme", "Ana", "Negotiation", 1234.56, "EUR", D(2026, 3, 10), D(2026, 1, 1)],
+             ["OPP-0002", "A2", "Acme", "Ana", "Negotiation", "¥ 500000", None, D(2026, 3, 10), D(2026, 1, 1)],
+             ["OPP-0003", "A3", "Acme", "Ana", "Negotiation", 700, "GBP", D(2026, 3, 10), D(2026, 1, 1)],
+             ["OPP-0004", "A4", "Acme", "Ana", "Negotiation", 99.5, None, D(2026, 3, 10), D(2026, 1, 1)]]
+    book = _book(tmp_path, deals, Rates=[["Currency", "Rate"], ["EUR", 1.5], ["JPY", 0.0066]])
+    outcome = sync(book, Config(), as_of=D(2026, 3, 15))
+    amounts = {r[0]: r[4] for r in _history(book)}
+    # 1234.56 EUR at 1.5 is $1,851.84; ¥500,000 at 0.0066 is $3,300; a blank Currency is the base's.
+    assert amounts == {"OPP-0001": 1851.84, "OPP-0002": 3300, "OPP-0003": None, "OPP-0004": 99.5}
+    # No GBP rate: the cell is empty, never 700 shown as $700; the deal's missing_rate warning says why.
+    assert [i.row for i in outcome.crm.report.issues if i.code == "missing_rate"] == [4]
+    # A later rate is not the day's rate: the row keeps what it said.
+    book.write(Plan(writes=[CellWrite("Rates", 2, 2, 2)]))
+    _stage(book, "Closed Won")
+    sync(book, Config(), as_of=D(2026, 3, 16))
+    rows = _history(book)
+    assert [r[4] for r in rows if r[0] == "OPP-0001"] == [1851.84, 2469.12]
+
+
+def test_stage_history_of_an_earlier_version_reads_as_it_is(tmp_path):
+    """A tab an earlier version wrote (the deal's own amount, however its Currency) is read and
+    kept as it is: its rows are facts of their day, not redone."""
+    deals = [["OPP-0001", "A1", "Acme", "Ana", "Proposal", 1000, "EUR", D(2026, 3, 10), D(2026, 1, 1)]]
+    old = [["Opportunity", "From", "To", "Changed At", "Amount"],
+           ["OPP-0001", None, "Prospecting", D(2026, 2, 1), 1000]]
+    book = _book(tmp_path, deals, **{"Stage History": old}, Rates=[["Currency", "Rate"], ["EUR", 1.5]])
+    sync(book, Config(), as_of=D(2026, 3, 1))
+    assert _history(book) == [["OPP-0001", None, "Prospecting", D(2026, 2, 1), 1000],
+                              ["OPP-0001", "Prospecting", "Proposal", D(2026, 3, 1), 1500]]
+
+
+def _sorted(book, title: str, key, reverse: bool = False) -> None:
+    """A person sorts a history tab's rows (Sheets' "Sort sheet" on a column)."""
+    width = len(book.read().tabs[title].rows[0])
+    rows = [[*r, *[None] * width][:width] for r in book.read().tabs[title].rows[1:]]
+    rows.sort(key=key, reverse=reverse)
+    book.write(Plan(writes=[CellWrite(title, i, j, v) for i, r in enumerate(rows, start=2)
+                            for j, v in enumerate(r, start=1)]))
+
+
+def test_sorting_same_day_changes_is_not_a_change(tmp_path):
+    book = _book(tmp_path, [["OPP-0001", "A1", "Acme", "Ana", "Prospecting", 1000, None, D(2026, 4, 10),
+                             D(2026, 2, 1)]])
+    sync(book, Config(), as_of=D(2026, 3, 1))
+    _stage(book, "Proposal")
+    sync(book, Config(), as_of=D(2026, 3, 5))       # 09:00
+    _stage(book, "Negotiation")
+    sync(book, Config(), as_of=D(2026, 3, 5))       # 09:05
+    _sorted(book, "Stage History", key=lambda r: r[1] or "")     # by From, A to Z
+    assert [r[2] for r in _history(book)] == ["Prospecting", "Negotiation", "Proposal"]
+    before = _history(book)
+    outcome = sync(book, Config(), as_of=D(2026, 3, 6))
+    assert _history(book) == before                 # no stage changed: nothing logged
+    assert _column(book, "Days in Stage") == 1      # in Negotiation since 2026-03-05
+    assert not [i for i in outcome.crm.report.issues if i.code == HISTORY_UNORDERED]
+    # The next real change follows Negotiation, wherever the sort put its row.
+    _stage(book, "Closed Won")
+    sync(book, Config(), as_of=D(2026, 3, 7))
+    assert _history(book)[-1][:3] == ["OPP-0001", "Negotiation", "Closed Won"]
+
+
+def test_sorting_same_day_lead_status_changes_is_not_a_change(tmp_path):
+    leads = [["ID", "Last Name", "Company", "Status"], ["LEAD-0001", "Diaz", "Acme", "New"]]
+    book = xlsx_book(tmp_path / "crm.xlsx", {"Leads": leads})
+
+    def status(value: str) -> None:
+        book.write(Plan(writes=[CellWrite("Leads", 2, 4, value)]))
+
+    sync(book, Config(), as_of=D(2026, 3, 1))
+    status("Contacted")
+    sync(book, Config(), as_of=D(2026, 3, 5))
+    status("Qualified")
+    sync(book, Config(), as_of=D(2026, 3, 5))
+    # By To, Z to A: Contacted→Qualified above New→Contacted.
+    _sorted(book, "Lead Status History", key=lambda r: r[2] or "", reverse=True)
+    assert [r[2] for r in book.read().tabs["Lead Status History"].rows[1:]] == ["Qualified", "New", "Contacted"]
+    before = [list(r) for r in book.read().tabs["Lead Status History"].rows]
+    sync(book, Config(), as_of=D(2026, 3, 6))
+    assert [list(r) for r in book.read().tabs["Lead Status History"].rows] == before
+
+
+def test_same_day_rows_that_do_not_chain_are_said_not_guessed(tmp_path):
+    """Two rows of one day that both start from Prospecting (a person typed one): which came
+    last cannot be told. No change is logged while the deal is in either, and the sync says so."""
+    deals = [["OPP-0001", "A1", "Acme", "Ana", "Proposal", 1000, None, D(2026, 4, 10), D(2026, 2, 1)]]
+    old = [["Opportunity", "From", "To", "Changed At", "Amount"],
+           ["OPP-0001", None, "Prospecting", D(2026, 3, 1), 1000],
+           ["OPP-0001", "Prospecting", "Proposal", D(2026, 3, 5), 1000],
+           ["OPP-0001", "Prospecting", "Negotiation", D(2026, 3, 5), 1000]]
+    book = _book(tmp_path, deals, **{"Stage History": old})
+    outcome = sync(book, Config(), as_of=D(2026, 3, 6))
+    assert len(_history(book)) == 3
+    [issue] = [i for i in outcome.crm.report.issues if i.code == HISTORY_UNORDERED]
+    assert (issue.tab, issue.row, issue.column, issue.severity) == ("Stage History", 3, "C", "warning")
+    assert "Negotiation, Proposal" in issue.message
+    _stage(book, "Closed Won")
+    sync(book, Config(), as_of=D(2026, 3, 7))
+    assert _history(book)[-1][:4] == ["OPP-0001", None, "Closed Won", D(2026, 3, 7)]
+
+
+def test_the_first_sync_counts_days_in_stage_from_created(tmp_path):
+    deals = [["OPP-0001", "A1", "Acme", "Ana", "Negotiation", 1000, None, D(2026, 4, 10), D(2026, 1, 1)],
+             ["OPP-0002", "A2", "Acme", "Ana", "Negotiation", 1000, None, D(2026, 4, 10), None]]
+    book = _book(tmp_path, deals)
+    sync(book, Config(), as_of=D(2026, 3, 1))
+    # Created 59 days before with no activity: idle since then at most, and Negotiation rots after 7.
+    assert (_column(book, "Days in Stage"), _column(book, "Rotting")) == (59, "yes")
+    # No Created: sheetcrm knows it in Negotiation since it first saw it, today.
+    assert _column(book, "Days in Stage", 3) == 0
+    sync(book, Config(), as_of=D(2026, 3, 3))
+    assert (_column(book, "Days in Stage"), _column(book, "Days in Stage", 3)) == (61, 2)
+    # Once sheetcrm sees it move, the day it moved counts.
+    _stage(book, "Closed Won")
+    sync(book, Config(), as_of=D(2026, 3, 4))
+    assert _column(book, "Days in Stage") == 0
+
+
+def test_a_change_dated_after_the_sync_s_day_leaves_days_in_stage_empty_and_is_said(tmp_path):
+    book = _book(tmp_path, [["OPP-0001", "A1", "Acme", "Ana", "Prospecting", 1000, None, D(2026, 4, 10),
+                             D(2026, 2, 1)]])
+    sync(book, Config(), as_of=D(2026, 3, 1))
+    _stage(book, "Proposal")
+    sync(book, Config(), as_of=D(2026, 3, 16))       # a laptop already on the 16th
+    outcome = sync(book, Config(), as_of=D(2026, 3, 15))  # a server in UTC, still on the 15th
+    assert _column(book, "Days in Stage") is None
+    [issue] = [i for i in outcome.crm.report.issues if i.code == HISTORY_AFTER_SYNC]
+    assert (issue.tab, issue.row, issue.column, issue.value) == ("Stage History", 3, "D", D(2026, 3, 16))
+    # A change on the 15th follows the one logged on the 16th: dated the 16th, so it sorts after
+    # it, and the next sync finds nothing new.
+    _stage(book, "Negotiation")
+    sync(book, Config(), as_of=D(2026, 3, 15))
+    assert _history(book)[-1][:4] == ["OPP-0001", "Proposal", "Negotiation", D(2026, 3, 16)]
+    assert not sync(book, Config(), as_of=D(2026, 3, 15)).plan
+    sync(book, Config(), as_of=D(2026, 3, 17))
+    assert _column(book, "Days in Stage") == 1
