@@ -8,9 +8,11 @@ as a `missing_rate` warning on its row, so the reader knows the totals are short
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Iterable, Mapping
 
+from sheetcrm.cells import currency_decimals
 from sheetcrm.i18n import _, current
 from sheetcrm.names import CRM_TABS, tab_title
 from sheetcrm.records import Opportunity
@@ -80,6 +82,18 @@ def missing_rate_issues(opportunities: Iterable[Opportunity], rates: Rates,
 
 def cents(amount: Decimal) -> Decimal:
     return amount.quantize(CENT, rounding=ROUND_HALF_UP, context=WIDE)
+
+
+def minor(amount: Decimal, currency: str | None) -> Decimal:
+    """`amount` rounded half up to `currency`'s smallest unit (`cells.currency_decimals`: the
+    cent of USD, the fils of KWD, the yen): 500.0025 KWD -> 500.003, 1234.5 JPY -> 1235. What
+    summary cells hold, so a currency format with the currency's decimals shows every digit."""
+    return amount.quantize(_unit(currency), rounding=ROUND_HALF_UP, context=WIDE)
+
+
+@lru_cache(maxsize=64)
+def _unit(currency: str | None) -> Decimal:
+    return Decimal(1).scaleb(-currency_decimals(currency))
 
 
 def money_text(amount: Decimal | None) -> str | None:

@@ -35,18 +35,19 @@ def run(ctx: SyncContext) -> StepResult:
     figures = campaign_figures(table.records, ctx.crm.records("leads"), ctx.crm.records("opportunities"),
                                StageTable.of(ctx.config.stages), inputs.rates, inputs.conversions.converted_ids(),
                                inputs.conversions.from_lead.get("opportunities", {}))
-    by_row = {row: columns(f) for row, f in figures.by_row.items()}
+    by_row = {row: columns(f, inputs.rates.base) for row, f in figures.by_row.items()}
     part.plan.writes.extend(computed_writes(table, by_row, ctx.locale))
     part.issues.extend(_issue(table, m, inputs.rates.base, ctx.locale) for m in figures.missing)
     return part
 
 
-def columns(f: Figures) -> dict[str, Any]:
-    """A campaign's computed cells: money to the cent, ROI a fraction to a tenth of a percent."""
+def columns(f: Figures, base: str) -> dict[str, Any]:
+    """A campaign's computed cells: money to the smallest unit of the base currency `base`, ROI a
+    fraction to a tenth of a percent."""
     return {
         "leads": f.leads, "converted_leads": f.converted_leads, "opportunities": f.opportunities,
-        "won_deals": f.won_deals, "won_revenue": money(f.won_revenue), "cost_per_lead": money(f.cost_per_lead),
-        "cost_per_won_deal": money(f.cost_per_won_deal),
+        "won_deals": f.won_deals, "won_revenue": money(f.won_revenue, base),
+        "cost_per_lead": money(f.cost_per_lead, base), "cost_per_won_deal": money(f.cost_per_won_deal, base),
         "roi": None if f.roi is None else f.roi.quantize(PERMILLE, rounding=ROUND_HALF_UP),
     }
 
