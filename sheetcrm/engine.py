@@ -27,7 +27,7 @@ from sheetcrm.crm.words import CATEGORY, LEAD_STATUS, STAGE, Words, team_words
 from sheetcrm.i18n import current
 from sheetcrm.parse_cache import fields_of
 from sheetcrm.records import LEAD_STATUSES, Lead, Opportunity
-from sheetcrm.report import Issue
+from sheetcrm.report import Issue, column_letter
 from sheetcrm.validate import Crm, parse_context
 from sheetcrm.warehouse.keep import ARCHIVE_ID, ARCHIVED, Archive, calibrated
 
@@ -137,7 +137,11 @@ def compute(crm: Crm, config: Config, as_of: dt.date, fit_cache: FitCache | None
     kpis = compute_kpis(opportunities, metrics, stages, rates, as_of, leads=leads, accounts=crm.records("accounts"),
                         activities=activities, tasks=tasks, quotas=quotas,
                         conversions=crm.inputs.conversions.converted_ids())
-    title = crm.tables["opportunities"].title if "opportunities" in crm.tables else names.CRM_TABS["opportunities"]
+    table = crm.tables.get("opportunities")
+    title = table.title if table is not None else names.CRM_TABS["opportunities"]
+    amount_col = table.header.fields.get("amount") if table is not None else None
+    amount_at = ((column_letter(amount_col + 1), table.header.labels.get(amount_col))  # type: ignore[union-attr]
+                 if amount_col is not None else (None, None))
     return Results(
         as_of=as_of, currency=config.currency, opportunities=opportunities, metrics=metrics,
         scoring=remember("lead_scores", (fields_of(leads), fields_of(activities), config.scoring.model_dump(mode="json"),
@@ -145,7 +149,7 @@ def compute(crm: Crm, config: Config, as_of: dt.date, fit_cache: FitCache | None
                          lambda: score_leads(leads, activities, config.scoring, as_of, cache=fit_cache)),
         forecast=fc, kpis=kpis,
         pipeline=_pipeline(opportunities, metrics, stages, rates), stage_history=stage_history,
-        lead_history=lead_history, warnings=missing_rate_issues(opportunities, rates, tab=title), words=words,
+        lead_history=lead_history, warnings=missing_rate_issues(opportunities, rates, title, *amount_at), words=words,
         cases=case_results(crm, config, as_of) if "cases" in crm.tables else None,
         calibration_partial=kept.partial, calibration_beyond=kept.beyond, calibration_unknown=kept.unknown,
     )

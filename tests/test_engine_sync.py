@@ -19,6 +19,7 @@ from sheetcrm.sync import sync
 from sheetcrm.workbook import same_value
 from sheetcrm.workbook.memory import MemoryWorkbook
 from sheetcrm.workbook.xlsx import XlsxWorkbook
+from books import xlsx
 
 AS_OF = dt.date(2026, 11, 23)
 
@@ -152,3 +153,15 @@ def test_history_of_a_new_record_waits_for_its_id_to_land():
     assert [r[0] for r in history[1:] if r and r[0]] == ["OPP-0001"]  # no row for the ID that never landed
     sync(book, Config(), as_of=dt.date(2026, 1, 2))
     assert not sync(book, Config(), as_of=dt.date(2026, 1, 2)).plan
+
+
+def test_missing_rate_is_said_at_the_amount_cell_in_the_teams_numbers(tmp_path):
+    path = xlsx(tmp_path / "crm.xlsx", {
+        "Accounts": [["ID", "Name"], ["ACC-0001", "Acme"]],
+        "Opportunities": [["ID", "Name", "Account", "Owner", "Stage", "Amount", "Currency", "Close Date"],
+                          ["OPP-0001", "A1", "Acme", "Ana", "Negotiation", 1234.56, "GBP", dt.date(2026, 3, 20)],
+                          ["OPP-0002", "A2", "Acme", "Ana", "Negotiation", "1.234,5 CHF", None, dt.date(2026, 3, 20)]]})
+    outcome = sync(XlsxWorkbook(path), Config(locale="es"), as_of=dt.date(2026, 3, 15))
+    found = [i for i in outcome.crm.report.issues if i.code == "missing_rate"]
+    assert [(i.row, i.column, i.header) for i in found] == [(2, "F", "Amount"), (3, "F", "Amount")]
+    assert "1.234,56 GBP queda fuera" in found[0].message and "1.234,5 CHF queda fuera" in found[1].message

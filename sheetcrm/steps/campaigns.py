@@ -9,6 +9,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from sheetcrm.cells import show_number
 from sheetcrm.crm.campaigns import Figures, Missing, campaign_figures
 from sheetcrm.crm.stages import StageTable
 from sheetcrm.i18n import N_, _, current
@@ -61,7 +62,7 @@ def _issue(table: Table, m: Missing, base: str, locale: str) -> Issue:
         label = table.header.labels.get(col) if col is not None else None
         message = _("No exchange rate for {currency}: the Actual Cost {amount} {currency} cannot be put in {base}, "
                     "so Cost per Lead, Cost per Won Deal and ROI are left empty.",
-                    currency=m.currency, amount=c.actual_cost, base=base)
+                    currency=m.currency, amount=show_number(c.actual_cost), base=base)  # type: ignore[arg-type]
     else:
         col = table.header.computed.get("won_revenue")
         label = next(k.display(locale) for k in table.spec.computed if k.key == "won_revenue")
