@@ -165,3 +165,18 @@ def test_missing_rate_is_said_at_the_amount_cell_in_the_teams_numbers(tmp_path):
     found = [i for i in outcome.crm.report.issues if i.code == "missing_rate"]
     assert [(i.row, i.column, i.header) for i in found] == [(2, "F", "Amount"), (3, "F", "Amount")]
     assert "1.234,56 GBP queda fuera" in found[0].message and "1.234,5 CHF queda fuera" in found[1].message
+
+
+def test_a_negative_deal_amount_is_an_error_at_its_cell_and_counts_nowhere(tmp_path):
+    path = xlsx(tmp_path / "crm.xlsx", {
+        "Accounts": [["ID", "Name"], ["ACC-0001", "Acme"]],
+        "Opportunities": [["ID", "Name", "Account", "Owner", "Stage", "Amount", "Close Date"],
+                          ["OPP-0001", "A1", "Acme", "Ana", "Closed Won", 1000, dt.date(2026, 3, 10)],
+                          ["OPP-0002", "A2", "Acme", "Ana", "Closed Won", -500, dt.date(2026, 3, 12)],
+                          ["OPP-0003", "A3", "Acme", "Ben", "Negotiation", 2000, dt.date(2026, 3, 20)],
+                          ["OPP-0004", "A4", "Acme", "Ben", "Negotiation", "(3,000)", dt.date(2026, 3, 20)]]})
+    outcome = sync(XlsxWorkbook(path), Config(), as_of=dt.date(2026, 3, 15))
+    found = [(i.severity, i.row, i.column, i.value) for i in outcome.crm.report.issues if i.code == "negative_amount"]
+    assert found == [("error", 3, "F", -500), ("error", 5, "F", "(3,000)")]
+    team = outcome.results.kpis.team
+    assert (team.won_revenue, team.won_count, team.open_pipeline) == (1000, 1, 2000)
