@@ -21,6 +21,7 @@ from sheetcrm.crm import (Forecast, HistoryRow, Kpis, OpportunityMetrics, Rates,
                           opportunity_states, record_changes, stage_entered, stage_win_rates, to_base)
 from sheetcrm.crm.cases import CaseInput, CaseMetrics, CaseSummary, case_metrics, first_responses, summarize
 from sheetcrm.crm.learned import FitCache
+from sheetcrm.crm.owners import Spellings
 from sheetcrm.crm.scoring import LeadScore, ScoringResult, score_leads
 from sheetcrm.crm.stages import CATEGORIES
 from sheetcrm.crm.words import CATEGORY, LEAD_STATUS, STAGE, Words, team_words
@@ -132,11 +133,14 @@ def compute(crm: Crm, config: Config, as_of: dt.date, fit_cache: FitCache | None
     kept = calibrated(old_stages, stage_history, archive, marks.get(ARCHIVED, 0), marks.get(ARCHIVE_ID, 0),
                       parse_context(config).stages if archive is not None else None)
     calibration = stage_win_rates(kept.rows, stages)
+    # One spelling per owner on the Forecast and the Dashboard alike (crm.owners).
+    owners = Spellings([*(o.owner for o in opportunities), *(a.owner for a in activities),
+                        *(t.owner for t in tasks), *(q.owner for q in quotas)])
     fc = forecast(opportunities, metrics, stages, rates, as_of, quotas=quotas, calibration=calibration,
-                  months=config.forecast_months)
+                  months=config.forecast_months, owners=owners)
     kpis = compute_kpis(opportunities, metrics, stages, rates, as_of, leads=leads, accounts=crm.records("accounts"),
                         activities=activities, tasks=tasks, quotas=quotas,
-                        conversions=crm.inputs.conversions.converted_ids())
+                        conversions=crm.inputs.conversions.converted_ids(), owners=owners)
     table = crm.tables.get("opportunities")
     title = table.title if table is not None else names.CRM_TABS["opportunities"]
     amount_col = table.header.fields.get("amount") if table is not None else None
