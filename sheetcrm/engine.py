@@ -25,7 +25,7 @@ from sheetcrm.crm.owners import Spellings
 from sheetcrm.crm.scoring import LeadScore, ScoringResult, score_leads
 from sheetcrm.crm.stages import CATEGORIES
 from sheetcrm.crm.words import CATEGORY, LEAD_STATUS, STAGE, Words, team_words
-from sheetcrm.i18n import current
+from sheetcrm.i18n import _, current
 from sheetcrm.parse_cache import fields_of
 from sheetcrm.records import LEAD_STATUSES, Lead, Opportunity
 from sheetcrm.report import Issue, column_letter
@@ -153,10 +153,25 @@ def compute(crm: Crm, config: Config, as_of: dt.date, fit_cache: FitCache | None
                          lambda: score_leads(leads, activities, config.scoring, as_of, cache=fit_cache)),
         forecast=fc, kpis=kpis,
         pipeline=_pipeline(opportunities, metrics, stages, rates), stage_history=stage_history,
-        lead_history=lead_history, warnings=missing_rate_issues(opportunities, rates, title, *amount_at), words=words,
+        lead_history=lead_history, words=words,
+        warnings=[*missing_rate_issues(opportunities, rates, title, *amount_at),
+                  *_closed_before_created(opportunities, stages, table)],
         cases=case_results(crm, config, as_of) if "cases" in crm.tables else None,
         calibration_partial=kept.partial, calibration_beyond=kept.beyond, calibration_unknown=kept.unknown,
     )
+
+
+def _closed_before_created(opportunities: list[Opportunity], stages: StageTable, table: Any) -> list[Issue]:
+    """A warning at the Close Date of each won deal closed before it was created: a typo, left
+    out of the average sales cycle (crm.kpis), which a reader would otherwise never learn."""
+    col = table.header.fields.get("close_date") if table is not None else None
+    at = (column_letter(col + 1), table.header.labels.get(col)) if col is not None else (None, None)
+    return [Issue("warning", table.title, o.row, *at, o.close_date, "close_before_created",
+                  _("This won deal's Close Date {close} is before its Created {created}, so it is left out of the "
+                    "average sales cycle.", close=o.close_date, created=o.created),
+                  _("Correct Close Date or Created."))
+            for o in opportunities
+            if o.close_date and o.created and o.close_date < o.created and stages.kind(o.stage) == "won"]
 
 
 def case_results(crm: Crm, config: Config, as_of: dt.date) -> CaseResults:

@@ -180,3 +180,19 @@ def test_a_negative_deal_amount_is_an_error_at_its_cell_and_counts_nowhere(tmp_p
     assert found == [("error", 3, "F", -500), ("error", 5, "F", "(3,000)")]
     team = outcome.results.kpis.team
     assert (team.won_revenue, team.won_count, team.open_pipeline) == (1000, 1, 2000)
+
+
+def test_a_won_deal_closed_before_it_was_created_is_said_and_left_out_of_the_cycle(tmp_path):
+    path = xlsx(tmp_path / "crm.xlsx", {
+        "Accounts": [["ID", "Name"], ["ACC-0001", "Acme"]],
+        "Opportunities": [["ID", "Name", "Account", "Owner", "Stage", "Amount", "Close Date", "Created"],
+                          ["OPP-0001", "A1", "Acme", "Ana", "Closed Won", 1000, dt.date(2026, 3, 10), dt.date(2026, 1, 1)],
+                          ["OPP-0002", "A2", "Acme", "Ana", "Closed Won", 1000, dt.date(2026, 3, 12), dt.date(2026, 1, 1)],
+                          ["OPP-0003", "A3", "Acme", "Ana", "Closed Won", 1000, dt.date(2026, 3, 2), dt.date(2026, 4, 1)]]})
+    outcome = sync(XlsxWorkbook(path), Config(), as_of=dt.date(2026, 4, 15))
+    found = [(i.severity, i.row, i.column, i.header) for i in outcome.crm.report.issues
+             if i.code == "close_before_created"]
+    assert found == [("warning", 4, "G", "Close Date")]
+    team = outcome.results.kpis.team
+    assert team.won_count == 3 and team.won_revenue == 3000 and team.avg_sales_cycle_days == 69  # (68 + 70) / 2
+    assert "before its Created is left out" in KPIS["avg_sales_cycle_days"][1]

@@ -35,7 +35,8 @@ KPIS: dict[str, tuple[str, str]] = {
     "lost_count": (N_("Lost deals"), N_("Number of lost deals.")),
     "avg_won_amount": (N_("Average won deal"), N_("Won revenue ÷ number of won deals with an amount.")),
     "avg_sales_cycle_days": (N_("Average sales cycle (days)"),
-                             N_("Average days from Created to Close Date over won deals with both dates.")),
+                             N_("Average days from Created to Close Date over won deals with both dates; a deal whose "
+                                "Close Date is before its Created is left out (the Validation tab lists it).")),
     "open_pipeline": (N_("Open pipeline"),
                       N_("Total amount of open deals, leaving out stages in the Omitted forecast category.")),
     "weighted_pipeline": (N_("Weighted pipeline"),
