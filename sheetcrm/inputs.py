@@ -244,7 +244,8 @@ def _rates(base: str, side: _Side, locale: str, sure: bool) -> Rates:
     rate of 0 or less, is reported at its cell and its row left out: that currency then has no
     rate, so its amounts are left out of totals with a `missing_rate` warning, never summed.
     Rows giving one currency different rates leave it with none too, each reported
-    (`duplicate_rate`): which one holds is not for sheetcrm to guess. The same rate twice is one."""
+    (`duplicate_rate`): which one holds is not for sheetcrm to guess. The same rate twice is one.
+    A row for the base currency with a rate other than 1 is ignored with a warning at its cell."""
     rates = side.numbers(1, RATES, "number", locale, sure)
     currency_at = side.formula_errors(0, RATES)
     symbol_warnings(side.title, 0, side.label(0, RATES), ((i + 2, raw) for i, raw in enumerate(side.raws(0))),
@@ -268,6 +269,14 @@ def _rates(base: str, side: _Side, locale: str, sure: bool) -> Rates:
                 "out_of_range", _("{shown} is no exchange rate: a rate is more than 0.", shown=cells.quoted(shown)),
                 _("Write how many {base} one {currency} is worth, like {example}.", base=base, currency=currency,
                   example=cells.show_number(Decimal("1.08"), group=False, locale=locale)), shown))
+            continue
+        if currency == base and rate != 1:
+            # `Rates.rate` takes the base as exactly itself: a row saying otherwise is ignored, and said.
+            shown = side.raws(1)[i]
+            side.say("warning", i, 1, RATES, cells.CellError(
+                "out_of_range", _("{shown} is no rate for {base}, the base currency: one {base} is worth 1 {base}, so "
+                                  "this row is ignored.", shown=cells.quoted(shown), base=base),
+                _("Delete this row, or write 1; amounts in {base} need no rate.", base=base), shown))
             continue
         per_unit.setdefault(currency, rate)
         given.setdefault(currency, []).append(i)

@@ -129,3 +129,11 @@ def test_a_quota_of_nobody_is_an_error_and_of_no_deal_owner_a_warning(tmp_path):
     assert said == [("error", 3, "A", None, "required"), ("warning", 4, "A", "Team", "unknown_owner")]
     # The owner-less row counts nowhere; Team's, a warning, still counts (a new rep's quota is real).
     assert outcome.results.forecast.months[0].quota == 30000
+
+
+def test_a_rate_for_the_base_currency_other_than_1_is_ignored_and_said(tmp_path):
+    crm, issues = _read(tmp_path, [["Currency", "Rate"], ["USD", 1.1], ["EUR", 1.08], ["USD", 1]],
+                        [["Owner", "Month", "Quota"]], Config(currency="USD"))
+    assert crm.inputs.rates.per_unit == {"EUR": Decimal("1.08"), "USD": Decimal("1")}
+    assert crm.inputs.rates.rate("USD") == 1
+    assert issues == [("warning", "Rates", 2, "B", 1.1, "out_of_range")]
