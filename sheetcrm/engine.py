@@ -21,13 +21,14 @@ from sheetcrm.crm import (Forecast, HistoryRow, Kpis, OpportunityMetrics, Rates,
                           opportunity_states, record_changes, stage_entered, stage_win_rates, to_base)
 from sheetcrm.crm.cases import CaseInput, CaseMetrics, CaseSummary, case_metrics, first_responses, summarize
 from sheetcrm.crm.learned import FitCache
+from sheetcrm.crm.owners import Spellings
 from sheetcrm.crm.scoring import LeadScore, ScoringResult, score_leads
 from sheetcrm.crm.stages import CATEGORIES
 from sheetcrm.crm.words import CATEGORY, LEAD_STATUS, STAGE, Words, team_words
-from sheetcrm.i18n import current
+from sheetcrm.i18n import _, current
 from sheetcrm.parse_cache import fields_of
 from sheetcrm.records import LEAD_STATUSES, Lead, Opportunity
-from sheetcrm.report import Issue
+from sheetcrm.report import Issue, column_letter
 from sheetcrm.validate import Crm, parse_context
 from sheetcrm.warehouse.keep import ARCHIVE_ID, ARCHIVED, Archive, calibrated
 
@@ -134,12 +135,19 @@ def compute(crm: Crm, config: Config, as_of: dt.date, fit_cache: FitCache | None
     kept = calibrated(old_stages, stage_history, archive, marks.get(ARCHIVED, 0), marks.get(ARCHIVE_ID, 0),
                       parse_context(config).stages if archive is not None else None)
     calibration = stage_win_rates(kept.rows, stages)
+    # One spelling per owner on the Forecast and the Dashboard alike (crm.owners).
+    owners = Spellings([*(o.owner for o in opportunities), *(a.owner for a in activities),
+                        *(t.owner for t in tasks), *(q.owner for q in quotas)])
     fc = forecast(opportunities, metrics, stages, rates, as_of, quotas=quotas, calibration=calibration,
-                  months=config.forecast_months)
+                  months=config.forecast_months, owners=owners)
     kpis = compute_kpis(opportunities, metrics, stages, rates, as_of, leads=leads, accounts=crm.records("accounts"),
                         activities=activities, tasks=tasks, quotas=quotas,
-                        conversions=crm.inputs.conversions.converted_ids())
-    title = crm.tables["opportunities"].title if "opportunities" in crm.tables else names.CRM_TABS["opportunities"]
+                        conversions=crm.inputs.conversions.converted_ids(), owners=owners)
+    table = crm.tables.get("opportunities")
+    title = table.title if table is not None else names.CRM_TABS["opportunities"]
+    amount_col = table.header.fields.get("amount") if table is not None else None
+    amount_at = ((column_letter(amount_col + 1), table.header.labels.get(amount_col))  # type: ignore[union-attr]
+                 if amount_col is not None else (None, None))
     return Results(
         as_of=as_of, currency=config.currency, opportunities=opportunities, metrics=metrics,
         scoring=remember("lead_scores", (fields_of(leads), fields_of(activities), config.scoring.model_dump(mode="json"),
@@ -147,10 +155,25 @@ def compute(crm: Crm, config: Config, as_of: dt.date, fit_cache: FitCache | None
                          lambda: score_leads(leads, activities, config.scoring, as_of, cache=fit_cache)),
         forecast=fc, kpis=kpis,
         pipeline=_pipeline(opportunities, metrics, stages, rates), stage_history=stage_history,
-        lead_history=lead_history, warnings=missing_rate_issues(opportunities, rates, tab=title), words=words,
+        lead_history=lead_history, words=words,
+        warnings=[*missing_rate_issues(opportunities, rates, title, *amount_at),
+                  *_closed_before_created(opportunities, stages, table)],
         cases=case_results(crm, config, as_of) if "cases" in crm.tables else None,
         calibration_partial=kept.partial, calibration_beyond=kept.beyond, calibration_unknown=kept.unknown,
     )
+
+
+def _closed_before_created(opportunities: list[Opportunity], stages: StageTable, table: Any) -> list[Issue]:
+    """A warning at the Close Date of each won deal closed before it was created: a typo, left
+    out of the average sales cycle (crm.kpis), which a reader would otherwise never learn."""
+    col = table.header.fields.get("close_date") if table is not None else None
+    at = (column_letter(col + 1), table.header.labels.get(col)) if col is not None else (None, None)
+    return [Issue("warning", table.title, o.row, *at, o.close_date, "close_before_created",
+                  _("This won deal's Close Date {close} is before its Created {created}, so it is left out of the "
+                    "average sales cycle.", close=o.close_date, created=o.created),
+                  _("Correct Close Date or Created."))
+            for o in opportunities
+            if o.close_date and o.created and o.close_date < o.created and stages.kind(o.stage) == "won"]
 
 
 def case_results(crm: Crm, config: Config, as_of: dt.date) -> CaseResults:

@@ -30,6 +30,7 @@ from sheetcrm.crm.conversion import Conversions, Converted
 from sheetcrm.crm.forecast import Quota, month_key
 from sheetcrm.crm.history import HistoryRow
 from sheetcrm.crm.money import Rates
+from sheetcrm.crm.owners import key as owner_key
 from sheetcrm.ids import read_sequences
 from sheetcrm.owned import owned_title
 from sheetcrm.owned import locate
@@ -66,15 +67,17 @@ class Inputs:
     segments: Table | None = None
 
 
-def read_inputs(snapshot: Snapshot, config: Config, context: ParseContext, report: Report | None = None) -> Inputs:
+def read_inputs(snapshot: Snapshot, config: Config, context: ParseContext, report: Report | None = None,
+                deals: tuple[str, Iterable[str | None]] | None = None) -> Inputs:
     """Every side tab of `snapshot`; `context` is the CRM read's (locale, stage names). The
     cells of Rates and Quotas that cannot be read, or read only with a guess, go to `report`
-    (the read's), at their cells."""
+    (the read's), at their cells. `deals`: the Opportunities tab's title and Owner cells, against
+    which each Quotas owner is checked (`_quotas`); None without an Opportunities tab."""
     unread: dict[str, list[UnreadRow]] = {STAGE_HISTORY.key: [], LEAD_HISTORY.key: []}
     report = report if report is not None else Report()
     return Inputs(
         rates=read_rates(snapshot, config, context, report),
-        quotas=read_quotas(snapshot, config, context, report),
+        quotas=read_quotas(snapshot, config, context, report, deals),
         stage_history=read_history(_grid(snapshot, STAGE_HISTORY), config.locale, context.stages,
                                    unread[STAGE_HISTORY.key]),
         lead_history=read_history(_grid(snapshot, LEAD_HISTORY), config.locale, _LEAD_STATUSES,
@@ -95,12 +98,17 @@ def read_rates(snapshot: Snapshot, config: Config, context: ParseContext | None 
 
 
 def read_quotas(snapshot: Snapshot, config: Config, context: ParseContext | None = None,
-                report: Report | None = None) -> list[Quota]:
-    """The Quotas tab (`quotas_from_rows`), its numbers and dates read as their columns write them."""
+                report: Report | None = None, deals: tuple[str, Iterable[str | None]] | None = None
+                ) -> list[Quota]:
+    """The Quotas tab (`quotas_from_rows`), its numbers and dates read as their columns write them;
+    an owner who owns none of `deals` (the Opportunities tab's title and Owner cells) said at the cell."""
     title, grid = _located(snapshot, QUOTAS)
     if grid is None:
         return []
-    return _Side(title, grid).read(_quotas, config.currency, *_side_locale(QUOTAS, title, grid, context), report)
+    side = _Side(title, grid)
+    if deals is not None:
+        side.deals_title, side.deal_owners = deals[0], {owner_key(o) for o in deals[1] if o}
+    return side.read(_quotas, config.currency, *_side_locale(QUOTAS, title, grid, context), report)
 
 
 def rates_from_rows(base: str, rows: Iterable[Sequence[Any]], locale: str = "en",
@@ -128,6 +136,9 @@ class _Side:
     title: str
     grid: Grid
     report: Report = field(default_factory=lambda: Report(limit=sys.maxsize))
+    # Quotas: the deal owners (`crm.owners.key`) a quota's owner should be one of; None: unknown.
+    deal_owners: set[str] | None = None
+    deals_title: str = ""
 
     def read(self, how: Callable[[str, "_Side", str, bool], Any], base: str, locale: str, sure: bool,
              report: Report | None) -> Any:
@@ -233,7 +244,8 @@ def _rates(base: str, side: _Side, locale: str, sure: bool) -> Rates:
     rate of 0 or less, is reported at its cell and its row left out: that currency then has no
     rate, so its amounts are left out of totals with a `missing_rate` warning, never summed.
     Rows giving one currency different rates leave it with none too, each reported
-    (`duplicate_rate`): which one holds is not for sheetcrm to guess. The same rate twice is one."""
+    (`duplicate_rate`): which one holds is not for sheetcrm to guess. The same rate twice is one.
+    A row for the base currency with a rate other than 1 is ignored with a warning at its cell."""
     rates = side.numbers(1, RATES, "number", locale, sure)
     currency_at = side.formula_errors(0, RATES)
     symbol_warnings(side.title, 0, side.label(0, RATES), ((i + 2, raw) for i, raw in enumerate(side.raws(0))),
@@ -257,6 +269,14 @@ def _rates(base: str, side: _Side, locale: str, sure: bool) -> Rates:
                 "out_of_range", _("{shown} is no exchange rate: a rate is more than 0.", shown=cells.quoted(shown)),
                 _("Write how many {base} one {currency} is worth, like {example}.", base=base, currency=currency,
                   example=cells.show_number(Decimal("1.08"), group=False, locale=locale)), shown))
+            continue
+        if currency == base and rate != 1:
+            # `Rates.rate` takes the base as exactly itself: a row saying otherwise is ignored, and said.
+            shown = side.raws(1)[i]
+            side.say("warning", i, 1, RATES, cells.CellError(
+                "out_of_range", _("{shown} is no rate for {base}, the base currency: one {base} is worth 1 {base}, so "
+                                  "this row is ignored.", shown=cells.quoted(shown), base=base),
+                _("Delete this row, or write 1; amounts in {base} need no rate.", base=base), shown))
             continue
         per_unit.setdefault(currency, rate)
         given.setdefault(currency, []).append(i)
@@ -285,18 +305,28 @@ def _say_twice(side: _Side, tab: OwnedTab, col: int, indices: list[int], code: s
 
 def _quotas(base: str, side: _Side, locale: str, sure: bool) -> list[Quota]:
     """A quota for each row with an owner, a month and a quota. A month or quota that cannot be
-    read is reported at its cell and its row left out (no quota: no attainment, never a wrong one).
+    read is reported at its cell and its row left out (no quota: no attainment, never a wrong one);
+    so is a row with a month and a quota but no owner (`required`): a quota of nobody's.
     Two rows for one owner and month leave that month without the owner's quota, each reported
-    (`duplicate_quota`): added up or one pasted twice, sheetcrm cannot tell."""
+    (`duplicate_quota`): added up or one pasted twice, sheetcrm cannot tell. Owners compare as
+    people read them (`crm.owners.key`: "ANA GARCÍA" is Ana García's quota). An owner who owns
+    no deal on the Opportunities tab (a typo, or a row for the whole team) is a warning at the
+    cell (`unknown_owner`) and the quota still counts, in the team's total too: a new rep's
+    quota before their first deal is real."""
     months = _months(side, locale, sure)
     amounts = side.numbers(2, QUOTAS, "money", locale, sure, base)
     found: dict[tuple[str, str], list[int]] = {}  # (owner as a person reads it, month) -> data rows
     owners: dict[int, str] = {}
     for i, raw in enumerate(side.raws(0)):
         owner, month, amount = cells.parse_text(raw), months.get(i), amounts.get(i)
+        if not owner and month and amount is not None:
+            side.say("error", i, 0, QUOTAS, cells.CellError(
+                "required", _("This row has a quota of {amount} for {month} but no owner: it is nobody's quota, so it "
+                              "counts nowhere.", amount=cells.show_number(amount), month=month),
+                _("Write whose quota it is, as the Owner cells of the deals spell the name."), raw))
         if owner and month and amount is not None:
             owners[i] = owner
-            found.setdefault((cells.canonical_text(owner).casefold(), month), []).append(i)
+            found.setdefault((owner_key(owner), month), []).append(i)
     quotas: list[Quota] = []
     for (_key, month), at in found.items():
         owner = owners[at[0]]
@@ -308,6 +338,16 @@ def _quotas(base: str, side: _Side, locale: str, sure: bool) -> list[Quota]:
                      "whether they add up, so that month has no quota for {owner}.",
                      owner=owner, month=month, rows=_rows(at)),
                    _("Keep one row per owner and month, with the whole quota."))
+    if side.deal_owners is not None:
+        for i, owner in owners.items():
+            if owner_key(owner) not in side.deal_owners:
+                side.say("warning", i, 0, QUOTAS, cells.CellError(
+                    "unknown_owner",
+                    _("{owner} owns no deal on the {tab} tab: the quota counts, in the team's total too, with nothing "
+                      "won against it.", owner=owner, tab=side.deals_title),
+                    _("Write the owner as the Owner cells of the deals spell the name (case and spaces do not "
+                      "matter). The team's quota is the sum of its owners': a row for the whole team counts "
+                      "twice."), owners[i]))
     return quotas
 
 

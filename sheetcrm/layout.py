@@ -10,8 +10,9 @@ computed columns on people's tabs. A value's *kind* says how it shows:
     days      one decimal (an average of days)
     multiple  two decimals and "×" (pipeline coverage)
     date      yyyy-mm-dd
-    amount    two decimals with no currency: the Weighted Amount of a deal is in the deal's
-              own currency, which its row's Currency cell names; a currency format per row
+    amount    two decimals (three when the base currency has three, as KWD) with no currency,
+              each value rounded to its own currency's unit: the Weighted Amount of a deal is
+              in the deal's own currency, which its row's Currency cell names; a currency format per row
               would go stale the moment a person changed that cell, and sheetcrm never
               rewrites a format it set
     seconds   two decimals
@@ -97,10 +98,15 @@ def number_format(kind: str, currency: str, locale: str) -> NumberFormat | None:
     return {COUNT: NumberFormat("NUMBER", "#,##0"), DAYS: NumberFormat("NUMBER", "#,##0.0"),
             MULTIPLE: NumberFormat("NUMBER", '0.00"×"'), DATE: NumberFormat("DATE", "yyyy-mm-dd"),
             DATETIME: NumberFormat("DATE_TIME", "yyyy-mm-dd hh:mm"),  # not for people: a format pattern
-            AMOUNT: NumberFormat("NUMBER", "#,##0.00"), SECONDS: NumberFormat("NUMBER", "0.00")}.get(kind)
+            AMOUNT: NumberFormat("NUMBER", _amount(currency)), SECONDS: NumberFormat("NUMBER", "0.00")}.get(kind)
 
 
 _NUMBER = re.compile(r"[#0,.]+")
+
+
+def _amount(currency: str) -> str:
+    """The AMOUNT format: two decimals, or the base currency's when it has more (KWD's three)."""
+    return "#,##0." + "0" * max(2, get_currency_precision(currency))
 
 
 def _code(cldr: str, number: str, symbol: str) -> str:
@@ -149,7 +155,7 @@ def shown(value: CellValue, kind: str, currency: str, locale: str) -> str:
     if kind == MULTIPLE:
         return format_decimal(number, "0.00", locale=locale) + "×"
     if kind in (AMOUNT, SECONDS):
-        return format_decimal(number, "#,##0.00", locale=locale)
+        return format_decimal(number, _amount(currency) if kind == AMOUNT else "#,##0.00", locale=locale)
     if kind == DAYS:
         return format_decimal(number, "#,##0.0", locale=locale)
     return format_decimal(number, "#,##0", locale=locale) if kind == COUNT else str(value)

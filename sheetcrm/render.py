@@ -1,7 +1,8 @@
 """What the results look like in cells: computed columns, summary tabs, charts.
 
-Money goes out as numbers rounded to the cent (so charts and the team's own formulas can use
-it); percentages as fractions rounded to a tenth of a percent (0.625 is 62.5 %), which the
+Money goes out as numbers rounded half up to its currency's smallest unit (the cent, the fils
+of KWD, the yen: `crm.money.minor`), so charts and the team's own formulas can use it and the
+currency format shows every digit; percentages as fractions rounded to a tenth of a percent (0.625 is 62.5 %), which the
 cell's percent format shows as "62.5%" (`sheetcrm.layout` declares the formats).
 """
 
@@ -14,6 +15,7 @@ from sheetcrm import names
 from sheetcrm.crm import HistoryRow, MonthForecast, OpportunityMetrics
 from sheetcrm.crm.cases import CASE_KPIS, PRIORITY_WORDS, CaseMetrics
 from sheetcrm.crm.kpis import KPIS
+from sheetcrm.crm.money import minor
 from sheetcrm.crm.scoring import LeadScore, method_name
 from sheetcrm.engine import Results
 from sheetcrm.i18n import _, current, in_locale
@@ -25,7 +27,12 @@ TENTH = Decimal("0.1")
 PERMILLE = Decimal("0.001")
 
 
-def money(v: Decimal | None) -> Decimal | None:
+def money(v: Decimal | None, currency: str | None) -> Decimal | None:
+    """An amount in `currency` as its cell holds it (`crm.money.minor`); None: unknown, to the cent."""
+    return None if v is None else minor(v, currency)
+
+
+def multiple(v: Decimal | None) -> Decimal | None:
     return None if v is None else v.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
@@ -39,10 +46,12 @@ def fraction(v: Decimal | float | None) -> Decimal | None:
     return None if v is None else (Decimal(str(v)) / 100).quantize(PERMILLE, rounding=ROUND_HALF_UP)
 
 
-def opportunity_columns(m: OpportunityMetrics, locale: str) -> dict[str, Any]:
+def opportunity_columns(m: OpportunityMetrics, locale: str, currency: str | None) -> dict[str, Any]:
+    """A deal's computed cells; `currency`: the deal's own (its Currency cell, else the base),
+    which its Weighted Amount is in."""
     return {
         "probability_pct": fraction(m.probability),
-        "weighted_amount": money(m.weighted_amount),
+        "weighted_amount": money(m.weighted_amount, currency),
         "forecast_category": m.forecast_category,
         "days_in_stage": m.days_in_stage,
         "last_activity": m.last_activity,
@@ -83,25 +92,27 @@ def case_rows(results: Results) -> list[list[Any]]:
 
 
 def history_body(rows: list[HistoryRow], with_amount: bool) -> list[list[Any]]:
-    return [[r.record_id, r.from_value, r.to_value, r.changed_at, *([money(r.amount)] if with_amount else [])]
+    return [[r.record_id, r.from_value, r.to_value, r.changed_at, *([money(r.amount, None)] if with_amount else [])]
             for r in rows]
 
 
 def pipeline_body(results: Results) -> list[list[Any]]:
-    return [[line.stage, line.count, money(line.amount), money(line.weighted)] for line in results.pipeline]
+    cur = results.currency
+    return [[line.stage, line.count, money(line.amount, cur), money(line.weighted, cur)] for line in results.pipeline]
 
 
-def _month_row(owner: str, m: MonthForecast) -> list[Any]:
-    return [m.month, owner, money(m.pipeline), money(m.weighted), money(m.commit), money(m.best_case),
-            money(m.closed_won), money(m.quota), fraction(m.attainment)]
+def _month_row(owner: str, m: MonthForecast, cur: str) -> list[Any]:
+    return [m.month, owner, money(m.pipeline, cur), money(m.weighted, cur), money(m.commit, cur),
+            money(m.best_case, cur), money(m.closed_won, cur), money(m.quota, cur), fraction(m.attainment)]
 
 
 def forecast_body(results: Results, locale: str) -> list[list[Any]]:
     """The team's months first (the chart reads them), then each owner's, then calibration."""
     fc = results.forecast
-    rows = [_month_row(names.word("team", locale), m) for m in fc.months]
+    cur = results.currency
+    rows = [_month_row(names.word("team", locale), m, cur) for m in fc.months]
     for owner in sorted(fc.by_owner):
-        rows.extend(_month_row(owner, m) for m in fc.by_owner[owner])
+        rows.extend(_month_row(owner, m, cur) for m in fc.by_owner[owner])
     rows.append([])
     rows.append(list(names.calibration_header(locale)))
     rows.extend([c.stage, fraction(c.configured), fraction(c.historical), c.n] for c in fc.stage_calibration)
@@ -134,18 +145,19 @@ def dashboard_body(results: Results, locale: str) -> list[list[Any]]:
     """[label, value, definition] per KPI, in the current language (sync runs `i18n.using`)."""
     k = results.kpis
     team = k.team
+    cur = results.currency
     rows: list[list[Any]] = [
         Row(DATE, [_("Date"), results.as_of, _("The date this sync computed for.")]),
         [_("Currency"), results.currency, _("Every amount on this tab is in this currency.")],
         _kpi("win_rate", fraction(team.win_rate), RATIO),
-        _kpi("won_revenue", money(team.won_revenue), MONEY),
+        _kpi("won_revenue", money(team.won_revenue, cur), MONEY),
         _kpi("won_count", team.won_count, COUNT),
         _kpi("lost_count", team.lost_count, COUNT),
-        _kpi("avg_won_amount", money(team.avg_won_amount), MONEY),
+        _kpi("avg_won_amount", money(team.avg_won_amount, cur), MONEY),
         _kpi("avg_sales_cycle_days", points(team.avg_sales_cycle_days), DAYS),
-        _kpi("open_pipeline", money(team.open_pipeline), MONEY),
-        _kpi("weighted_pipeline", money(team.weighted_pipeline), MONEY),
-        _kpi("pipeline_coverage", money(k.pipeline_coverage), MULTIPLE),
+        _kpi("open_pipeline", money(team.open_pipeline, cur), MONEY),
+        _kpi("weighted_pipeline", money(team.weighted_pipeline, cur), MONEY),
+        _kpi("pipeline_coverage", multiple(k.pipeline_coverage), MULTIPLE),
         _kpi("rotting_deals", k.rotting_deals, COUNT),
         _kpi("churn_rate", fraction(k.churn_rate), RATIO),
         [_("Lead scoring"), method_name(results.scoring.method), results.scoring.note],
@@ -157,7 +169,7 @@ def dashboard_body(results: Results, locale: str) -> list[list[Any]]:
     if k.days_to_convert is not None:  # only once sheetcrm has converted a lead
         rows.append(_kpi("days_to_convert", points(k.days_to_convert), DAYS))
     for name, amount in sorted(k.won_revenue_by_campaign.items()):
-        rows.append(_kpi("won_revenue_by_campaign", money(amount), MONEY, name))
+        rows.append(_kpi("won_revenue_by_campaign", money(amount, cur), MONEY, name))
     for owner, (week, month) in sorted(k.activities_by_owner.items()):
         rows.append(_kpi("activities_by_owner", week, COUNT, owner))
         rows.append(_kpi("activities_30d_by_owner", month, COUNT, owner))
@@ -165,12 +177,12 @@ def dashboard_body(results: Results, locale: str) -> list[list[Any]]:
         rows.append(_kpi("overdue_tasks_by_owner", n, COUNT, owner))
     for owner, kpis in sorted(k.by_owner.items()):
         rows.append(Row(RATIO, [_("Win rate, {name}", name=owner), fraction(kpis.win_rate), _(KPIS["win_rate"][1])]))
-        rows.append(Row(MONEY, [_("Won revenue, {name}", name=owner), money(kpis.won_revenue), _(KPIS["won_revenue"][1])]))
-        rows.append(Row(MONEY, [_("Weighted pipeline, {name}", name=owner), money(kpis.weighted_pipeline),
+        rows.append(Row(MONEY, [_("Won revenue, {name}", name=owner), money(kpis.won_revenue, cur), _(KPIS["won_revenue"][1])]))
+        rows.append(Row(MONEY, [_("Weighted pipeline, {name}", name=owner), money(kpis.weighted_pipeline, cur),
                                 _(KPIS["weighted_pipeline"][1])]))
     top = sorted(k.lifetime_value.items(), key=lambda kv: (-kv[1], kv[0]))[:20]
     for account, amount in top:
-        rows.append(_kpi("lifetime_value", money(amount), MONEY, account))
+        rows.append(_kpi("lifetime_value", money(amount, cur), MONEY, account))
     rows.extend(case_rows(results))
     return rows
 

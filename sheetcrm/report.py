@@ -41,6 +41,8 @@ CODES = (
     NC_("issue code", "merged_number"), NC_("issue code", "number_as_date"), NC_("issue code", "expected_column"),
     NC_("issue code", "early_date"), NC_("issue code", "duplicate_rate"), NC_("issue code", "duplicate_quota"),
     NC_("issue code", "history_unordered"), NC_("issue code", "history_after_sync"),
+    NC_("issue code", "negative_amount"), NC_("issue code", "unknown_owner"),
+    NC_("issue code", "close_before_created"),
 )
 
 

@@ -31,6 +31,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn
 from rich.table import Table
 from rich.text import Text
 
+from sheetcrm.crm.money import minor
 from sheetcrm.i18n import N_, _, current, in_locale, ngettext
 from sheetcrm.merging import what_merged
 from sheetcrm.terminal import visible
@@ -49,10 +50,11 @@ PHASES = {
 
 
 def money(amount: Decimal | None, currency: str) -> str:
-    """`amount` in `currency` as the reader writes money, to the currency's minor unit."""
+    """`amount` in `currency` as the reader writes money, to the currency's minor unit, rounded half
+    up as the summary tabs are (`crm.money.minor`; babel's own rounding is half-even)."""
     if amount is None:
         return NOTHING
-    return format_currency(amount, currency, locale=current())
+    return format_currency(minor(amount, currency), currency, locale=current())
 
 
 def percent(fraction: Decimal | float | None, digits: int = 1) -> str:

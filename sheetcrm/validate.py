@@ -132,7 +132,9 @@ def _read_crm(snapshot: Snapshot, config: Config, memo: RowMemo | None = None) -
     # Cross-tab findings come last in discovery order; people read the tab in sheet order.
     order = {t.title: i for i, t in enumerate(crm.tables.values())}
     crm.report.issues.sort(key=lambda i: (order.get(i.tab, -1), i.row or 0, len(i.column or ""), i.column or ""))
-    crm.inputs = read_inputs(snapshot, config, ctx, crm.report)
+    deals = crm.tables.get("opportunities")
+    owners = None if deals is None else (deals.title, [getattr(r.target, "owner", None) for r in deals.rows])
+    crm.inputs = read_inputs(snapshot, config, ctx, crm.report, owners)
     crm.inputs.conversions = read_conversions(crm.tables, config.locale)
     # After the sort: the rules' problems follow the CRM tabs' on the Validation tab.
     crm.inputs.workflows = read_workflows(snapshot, ctx, crm.report, config.locale)

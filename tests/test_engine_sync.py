@@ -19,6 +19,7 @@ from sheetcrm.sync import sync
 from sheetcrm.workbook import same_value
 from sheetcrm.workbook.memory import MemoryWorkbook
 from sheetcrm.workbook.xlsx import XlsxWorkbook
+from books import xlsx
 
 AS_OF = dt.date(2026, 11, 23)
 
@@ -152,3 +153,46 @@ def test_history_of_a_new_record_waits_for_its_id_to_land():
     assert [r[0] for r in history[1:] if r and r[0]] == ["OPP-0001"]  # no row for the ID that never landed
     sync(book, Config(), as_of=dt.date(2026, 1, 2))
     assert not sync(book, Config(), as_of=dt.date(2026, 1, 2)).plan
+
+
+def test_missing_rate_is_said_at_the_amount_cell_in_the_teams_numbers(tmp_path):
+    path = xlsx(tmp_path / "crm.xlsx", {
+        "Accounts": [["ID", "Name"], ["ACC-0001", "Acme"]],
+        "Opportunities": [["ID", "Name", "Account", "Owner", "Stage", "Amount", "Currency", "Close Date"],
+                          ["OPP-0001", "A1", "Acme", "Ana", "Negotiation", 1234.56, "GBP", dt.date(2026, 3, 20)],
+                          ["OPP-0002", "A2", "Acme", "Ana", "Negotiation", "1.234,5 CHF", None, dt.date(2026, 3, 20)]]})
+    outcome = sync(XlsxWorkbook(path), Config(locale="es"), as_of=dt.date(2026, 3, 15))
+    found = [i for i in outcome.crm.report.issues if i.code == "missing_rate"]
+    assert [(i.row, i.column, i.header) for i in found] == [(2, "F", "Amount"), (3, "F", "Amount")]
+    assert "1.234,56 GBP queda fuera" in found[0].message and "1.234,5 CHF queda fuera" in found[1].message
+
+
+def test_a_negative_deal_amount_is_an_error_at_its_cell_and_counts_nowhere(tmp_path):
+    path = xlsx(tmp_path / "crm.xlsx", {
+        "Accounts": [["ID", "Name"], ["ACC-0001", "Acme"]],
+        "Opportunities": [["ID", "Name", "Account", "Owner", "Stage", "Amount", "Close Date"],
+                          ["OPP-0001", "A1", "Acme", "Ana", "Closed Won", 1000, dt.date(2026, 3, 10)],
+                          ["OPP-0002", "A2", "Acme", "Ana", "Closed Won", -500, dt.date(2026, 3, 12)],
+                          ["OPP-0003", "A3", "Acme", "Ben", "Negotiation", 2000, dt.date(2026, 3, 20)],
+                          ["OPP-0004", "A4", "Acme", "Ben", "Negotiation", "(3,000)", dt.date(2026, 3, 20)]]})
+    outcome = sync(XlsxWorkbook(path), Config(), as_of=dt.date(2026, 3, 15))
+    found = [(i.severity, i.row, i.column, i.value) for i in outcome.crm.report.issues if i.code == "negative_amount"]
+    assert found == [("error", 3, "F", -500), ("error", 5, "F", "(3,000)")]
+    team = outcome.results.kpis.team
+    assert (team.won_revenue, team.won_count, team.open_pipeline) == (1000, 1, 2000)
+
+
+def test_a_won_deal_closed_before_it_was_created_is_said_and_left_out_of_the_cycle(tmp_path):
+    path = xlsx(tmp_path / "crm.xlsx", {
+        "Accounts": [["ID", "Name"], ["ACC-0001", "Acme"]],
+        "Opportunities": [["ID", "Name", "Account", "Owner", "Stage", "Amount", "Close Date", "Created"],
+                          ["OPP-0001", "A1", "Acme", "Ana", "Closed Won", 1000, dt.date(2026, 3, 10), dt.date(2026, 1, 1)],
+                          ["OPP-0002", "A2", "Acme", "Ana", "Closed Won", 1000, dt.date(2026, 3, 12), dt.date(2026, 1, 1)],
+                          ["OPP-0003", "A3", "Acme", "Ana", "Closed Won", 1000, dt.date(2026, 3, 2), dt.date(2026, 4, 1)]]})
+    outcome = sync(XlsxWorkbook(path), Config(), as_of=dt.date(2026, 4, 15))
+    found = [(i.severity, i.row, i.column, i.header) for i in outcome.crm.report.issues
+             if i.code == "close_before_created"]
+    assert found == [("warning", 4, "G", "Close Date")]
+    team = outcome.results.kpis.team
+    assert team.won_count == 3 and team.won_revenue == 3000 and team.avg_sales_cycle_days == 69  # (68 + 70) / 2
+    assert "before its Created is left out" in KPIS["avg_sales_cycle_days"][1]

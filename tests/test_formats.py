@@ -17,11 +17,13 @@ import pytest
 from sheetcrm.config import Config
 from sheetcrm.layout import number_format
 from sheetcrm.render import fraction
+from sheetcrm import show
 from sheetcrm.starter import write_demo
 from sheetcrm.sync import sync
 from sheetcrm.workbook.xlsx import XlsxWorkbook
 from test_gsheets import Traced
 from test_xlsx_write import libreoffice_shows, soffice
+from books import xlsx
 
 AS_OF = dt.date(2026, 11, 23)
 
@@ -208,3 +210,39 @@ def test_google_a_persons_format_on_a_computed_column_survives(emu):
     assert not [r for r in batch if "repeatCell" in r and r["repeatCell"]["range"].get("startColumnIndex") == days
                 and r["repeatCell"]["range"]["sheetId"] == sheet.id]
     assert _format(emu, key, "Opportunities", 1, days) == mine
+
+
+@pytest.mark.parametrize("base, won, open_, shown", [
+    # KWD has three decimals: 1000.005 × 50 % = 500.0025, half up to the fils
+    ("KWD", 1234.567, 1000.005, (Decimal("1234.567"), Decimal("1000.005"), Decimal("500.003"))),
+    ("JPY", 1234.5, 1001, (Decimal("1235"), Decimal("1001"), Decimal("501"))),  # none: to the yen, half up
+])
+def test_summary_tabs_round_money_to_the_base_currencys_own_unit(tmp_path, base, won, open_, shown):
+    path = xlsx(tmp_path / "crm.xlsx", {
+        "Accounts": [["ID", "Name"], ["ACC-0001", "Acme"]],
+        "Opportunities": [["ID", "Name", "Account", "Owner", "Stage", "Amount", "Close Date", "Created"],
+                          ["OPP-0001", "A1", "Acme", "Ana", "Closed Won", won, dt.date(2026, 3, 10), dt.date(2026, 1, 1)],
+                          ["OPP-0002", "A2", "Acme", "Ana", "Proposal", open_, dt.date(2026, 3, 10),
+                           dt.date(2026, 1, 1)]]})
+    sync(XlsxWorkbook(path), Config(currency=base), as_of=dt.date(2026, 3, 15))
+    wb = openpyxl.load_workbook(path)
+    won_, open_pipeline, weighted = (float(v) for v in shown)
+    dashboard = {row[0].value: row[1].value for row in wb["Dashboard"].iter_rows(min_row=2)}
+    assert dashboard["Won revenue"] == won_ and dashboard["Open pipeline"] == open_pipeline
+    assert dashboard["Weighted pipeline"] == weighted
+    pipeline = {row[0].value: [c.value for c in row[2:4]] for row in wb["Pipeline"].iter_rows(min_row=2)}
+    assert pipeline["Proposal"] == [open_pipeline, weighted] and pipeline["Closed Won"] == [won_, won_]
+    team = [c.value for c in wb["Forecast"][2]]
+    assert team[:7] == ["2026-03", "(all)", open_pipeline, weighted, won_, float(shown[0] + shown[1]), won_]
+    overview = [c.value for c in wb["Accounts Overview"][2]]
+    assert overview[5:7] == [open_pipeline, won_]
+    opps = wb["Opportunities"]
+    col = _column(opps, "Weighted Amount")
+    assert [opps.cell(r, col).value for r in (2, 3)] == [won_, weighted]
+    if base == "KWD":  # the deal's own column shows the fils too
+        assert opps.cell(3, col).number_format == "#,##0.000"
+
+
+def test_kpis_text_rounds_money_half_up_as_the_tabs_do():
+    assert show.money(Decimal("500.0025"), "KWD") == "KWD500.003"  # babel alone: 500.002 (half even)
+    assert show.money(Decimal("2.5"), "JPY") == "¥3"

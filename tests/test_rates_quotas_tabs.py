@@ -4,11 +4,15 @@ and each cell that cannot be read, or only with a guess, reported at its cell.""
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
+
+import openpyxl
 
 from books import xlsx
 from sheetcrm.config import Config
 from sheetcrm.crm.forecast import Quota
+from sheetcrm.sync import sync
 from sheetcrm.validate import read_crm
 from sheetcrm.workbook.xlsx import XlsxWorkbook
 
@@ -85,3 +89,51 @@ def test_an_owner_with_two_quotas_for_a_month_has_none_and_both_rows_are_said(tm
     assert crm.inputs.quotas == [Quota("Bo", "2027-01", Decimal("4000")), Quota("Ana", "2027-02", Decimal("6000"))]
     assert issues == [("error", "Quotas", 2, "C", 5000, "duplicate_quota"),
                       ("error", "Quotas", 4, "C", 5000, "duplicate_quota")]
+
+
+def _deals(*rows):
+    return [["ID", "Name", "Account", "Owner", "Stage", "Amount", "Close Date", "Created"],
+            *[[f"OPP-{n:04d}", f"D{n}", "Acme", *row] for n, row in enumerate(rows, 1)]]
+
+
+def test_owner_spellings_are_one_owner_in_the_forecast_kpis_and_quotas(tmp_path):
+    # Case and a doubled space differ; the Quotas tab shouts the name: all one person.
+    path = xlsx(tmp_path / "o.xlsx", {
+        "Accounts": ACCOUNTS,
+        "Opportunities": _deals(["Ana García", "Closed Won", 1000, dt.date(2026, 3, 10), dt.date(2026, 1, 1)],
+                                ["ana garcía", "Closed Won", 2000, dt.date(2026, 3, 12), dt.date(2026, 1, 1)],
+                                ["Ana  García", "Negotiation", 4000, dt.date(2026, 3, 20), dt.date(2026, 1, 1)]),
+        "Activities": [["ID", "Date", "Type", "Subject", "Related", "Owner"],
+                       ["ACT-0001", dt.date(2026, 3, 14), "Call", "Hi", "OPP-0003", "ANA GARCÍA"]],
+        "Quotas": [["Owner", "Month", "Quota"], ["ANA GARCÍA", "2026-03", 10000]]})
+    outcome = sync(XlsxWorkbook(path), Config(), as_of=dt.date(2026, 3, 15))
+    fc, kpis = outcome.results.forecast, outcome.results.kpis
+    assert list(fc.by_owner) == ["Ana García"]  # the spelling the cells use most ("Ana  García" tidied counts)
+    march = fc.by_owner["Ana García"][0]
+    assert (march.closed_won, march.quota, march.attainment) == (3000, 10000, 30)
+    assert list(kpis.by_owner) == ["Ana García"] and kpis.by_owner["Ana García"].won_revenue == 3000
+    assert list(kpis.activities_by_owner) == ["Ana García"]
+    assert not [i for i in outcome.crm.report.issues if i.tab == "Quotas"]
+    rows = [[c.value for c in r] for r in openpyxl.load_workbook(path)["Forecast"].iter_rows(min_row=2)]
+    assert [r[1] for r in rows if r and r[0] == "2026-03"] == ["(all)", "Ana García"]
+
+
+def test_a_quota_of_nobody_is_an_error_and_of_no_deal_owner_a_warning(tmp_path):
+    path = xlsx(tmp_path / "q.xlsx", {
+        "Accounts": ACCOUNTS,
+        "Opportunities": _deals(["Ana", "Closed Won", 3000, dt.date(2026, 3, 10), dt.date(2026, 1, 1)]),
+        "Quotas": [["Owner", "Month", "Quota"], ["Ana", "2026-03", 10000], [None, "2026-03", 50000],
+                   ["Team", "2026-03", 20000]]})
+    outcome = sync(XlsxWorkbook(path), Config(), as_of=dt.date(2026, 3, 15))
+    said = [(i.severity, i.row, i.column, i.value, i.code) for i in outcome.crm.report.issues if i.tab == "Quotas"]
+    assert said == [("error", 3, "A", None, "required"), ("warning", 4, "A", "Team", "unknown_owner")]
+    # The owner-less row counts nowhere; Team's, a warning, still counts (a new rep's quota is real).
+    assert outcome.results.forecast.months[0].quota == 30000
+
+
+def test_a_rate_for_the_base_currency_other_than_1_is_ignored_and_said(tmp_path):
+    crm, issues = _read(tmp_path, [["Currency", "Rate"], ["USD", 1.1], ["EUR", 1.08], ["USD", 1]],
+                        [["Owner", "Month", "Quota"]], Config(currency="USD"))
+    assert crm.inputs.rates.per_unit == {"EUR": Decimal("1.08"), "USD": Decimal("1")}
+    assert crm.inputs.rates.rate("USD") == 1
+    assert issues == [("warning", "Rates", 2, "B", 1.1, "out_of_range")]

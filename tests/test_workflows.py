@@ -315,6 +315,17 @@ def test_round_robin_respects_caps_and_never_overwrites_an_owner(kind, tmp_path,
     assert results == {"LEAD-0002": "done", "LEAD-0003": "done", "LEAD-0004": "skipped", "LEAD-0005": "skipped"}
 
 
+def test_round_robin_counts_an_owner_however_the_cells_spell_the_name(tmp_path, request):
+    # LEAD-0001 is Ana Lee's, typed "ana  lee" (lower case, a doubled space): she is at her cap.
+    rules = [["WF-0001", "RR", "yes", "lead", "created", "", "assign owner", None, None, None, "Ana Lee, Bo", 1]]
+    book = _book("xlsx", tmp_path, request, rules)
+    book.set("Leads", 2, 6, "ana  lee")
+    book.sync(0)
+    book.append("Leads", ["LEAD-0002", "P2", "C2", None, "New", None])
+    book.sync(1)
+    assert [r.get("Owner") for r in book.records("Leads")] == ["ana  lee", "Bo"]
+
+
 def test_a_google_sync_with_firings_costs_a_fixed_number_of_requests(tmp_path, request):
     book = _book("google", tmp_path, request)
     book.sync(0)

@@ -13,6 +13,10 @@ An open deal whose close date has passed (before as_of's month) is still open bu
 counts in the first month, as overdue, rather than vanishing. An open deal with no close
 date cannot be placed in a month and is left out (counted in `undated`). Amounts without
 an exchange rate are left out and listed in `missing_rates`.
+
+Owners are grouped as people read them (`crm.owners`): "Ana García" and "ana  garcía" are one
+owner, shown under the spelling the cells use most, and a Quotas row is the quota of the deal
+owner its Owner names in any such spelling.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from typing import Any, Iterable, Mapping, Sequence
 from sheetcrm.crm.history import StageWinRate
 from sheetcrm.crm.money import (MissingRate, Rates, decimal_text, fraction, missing_rates, points_fraction, ratio_points,
                                 to_base)
+from sheetcrm.crm.owners import Spellings
 from sheetcrm.crm.stages import OpportunityMetrics, StageTable
 from sheetcrm.i18n import N_, _
 from sheetcrm.records import Opportunity
@@ -108,15 +113,20 @@ def month_keys(as_of: dt.date, months: int) -> list[str]:
 
 def forecast(opportunities: Sequence[Opportunity], metrics: Sequence[OpportunityMetrics], stages: StageTable,
              rates: Rates, as_of: dt.date, *, quotas: Iterable[Quota] = (),
-             calibration: Iterable[StageWinRate] = (), months: int = 6) -> Forecast:
+             calibration: Iterable[StageWinRate] = (), months: int = 6,
+             owners: Spellings | None = None) -> Forecast:
     """The forecast for `months` months from as_of's month; `metrics` align with `opportunities`.
 
-    `calibration` is `history.stage_win_rates(...)`, passed through for the report.
+    `calibration` is `history.stage_win_rates(...)`, passed through for the report. `owners`:
+    how each owner is shown (by default the spellings of the deals' then the quotas' Owner cells).
     """
+    quotas = list(quotas)
+    if owners is None:
+        owners = Spellings([*(o.owner for o in opportunities), *(q.owner for q in quotas)])
     keys = month_keys(as_of, months)
     first, window = keys[0], set(keys)
     total: dict[str, _Sums] = defaultdict(_Sums)
-    owners: dict[str, dict[str, _Sums]] = defaultdict(lambda: defaultdict(_Sums))
+    by_person: dict[str, dict[str, _Sums]] = defaultdict(lambda: defaultdict(_Sums))
     overdue = undated = 0
 
     for o, m in zip(opportunities, metrics, strict=True):
@@ -134,7 +144,7 @@ def forecast(opportunities: Sequence[Opportunity], metrics: Sequence[Opportunity
         amount = to_base(o.amount, o.currency, rates)
         if amount is None:
             continue
-        sums = (total[month], owners[o.owner or _(NO_OWNER)][month])
+        sums = (total[month], by_person[owners(o.owner) if o.owner else _(NO_OWNER)][month])
         if kind == "won":
             for s in sums:
                 s.closed_won += amount
@@ -157,16 +167,17 @@ def forecast(opportunities: Sequence[Opportunity], metrics: Sequence[Opportunity
     quota_total: dict[str, Decimal] = {}
     for q in quotas:
         if q.month in window:
-            quota_by_owner[q.owner][q.month] = quota_by_owner[q.owner].get(q.month, _ZERO) + q.amount
+            owner = owners(q.owner)
+            quota_by_owner[owner][q.month] = quota_by_owner[owner].get(q.month, _ZERO) + q.amount
             quota_total[q.month] = quota_total.get(q.month, _ZERO) + q.amount
 
     def row(month: str, s: _Sums, quota: Decimal | None) -> MonthForecast:
         return MonthForecast(month, s.pipeline, s.weighted, s.commit, s.best_case, s.closed_won, quota,
                              ratio_points(s.closed_won, quota) if quota else None)
 
-    by_owner = {owner: tuple(row(k, owners[owner].get(k, _Sums()), quota_by_owner.get(owner, {}).get(k))
+    by_owner = {owner: tuple(row(k, by_person[owner].get(k, _Sums()), quota_by_owner.get(owner, {}).get(k))
                              for k in keys)
-                for owner in sorted(set(owners) | set(quota_by_owner))}
+                for owner in sorted(set(by_person) | set(quota_by_owner))}
     return Forecast(
         months=tuple(row(k, total.get(k, _Sums()), quota_total.get(k)) for k in keys),
         by_owner=by_owner,

@@ -1,7 +1,8 @@
 """The Dashboard's KPIs, each with the one-line definition the Dashboard shows beside it.
 
 Deal KPIs cover every closed deal in the sheet (all time); money is in the base currency,
-and an amount without an exchange rate is left out and counted in `missing_rates`.
+and an amount without an exchange rate is left out and counted in `missing_rates`. Per-owner
+figures group owners as people read them (`crm.owners`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sheetcrm.crm.conversion import Converted
 from sheetcrm.crm.forecast import NO_OWNER, Quota, month_key
 from sheetcrm.crm.money import (MissingRate, Rates, decimal_text, fraction, missing_rates, points_fraction, ratio_points,
                                 to_base)
+from sheetcrm.crm.owners import Spellings
 from sheetcrm.crm.stages import OpportunityMetrics, StageTable, is_open_task
 from sheetcrm.i18n import N_, _
 from sheetcrm.records import Account, Activity, Lead, Opportunity, Task
@@ -33,7 +35,8 @@ KPIS: dict[str, tuple[str, str]] = {
     "lost_count": (N_("Lost deals"), N_("Number of lost deals.")),
     "avg_won_amount": (N_("Average won deal"), N_("Won revenue ÷ number of won deals with an amount.")),
     "avg_sales_cycle_days": (N_("Average sales cycle (days)"),
-                             N_("Average days from Created to Close Date over won deals with both dates.")),
+                             N_("Average days from Created to Close Date over won deals with both dates; a deal whose "
+                                "Close Date is before its Created is left out (the Validation tab lists it).")),
     "open_pipeline": (N_("Open pipeline"),
                       N_("Total amount of open deals, leaving out stages in the Omitted forecast category.")),
     "weighted_pipeline": (N_("Weighted pipeline"),
@@ -172,25 +175,31 @@ class _DealSums:
 def compute_kpis(opportunities: Sequence[Opportunity], metrics: Sequence[OpportunityMetrics], stages: StageTable,
                  rates: Rates, as_of: dt.date, *, leads: Iterable[Lead] = (), accounts: Iterable[Account] = (),
                  activities: Iterable[Activity] = (), tasks: Iterable[Task] = (),
-                 quotas: Iterable[Quota] = (), conversions: Mapping[str, Converted] = {}) -> Kpis:
-    """Every KPI in DEFINITIONS as of `as_of`; `metrics` align with `opportunities`.
+                 quotas: Iterable[Quota] = (), conversions: Mapping[str, Converted] = {},
+                 owners: Spellings | None = None) -> Kpis:
+    """Every KPI in DEFINITIONS as of `as_of`; `metrics` align with `opportunities`. `owners`:
+    how each owner is shown (by default the spellings of the deals', activities' and tasks'
+    Owner cells, in that order).
 
     conversions: lead ID -> its conversion record (crm.conversion.Conversions.converted_ids);
     a lead with one is converted whatever its Status says, and its account is known, not
     guessed from its Company."""
-    accounts = list(accounts)
+    accounts, activities, tasks = list(accounts), list(activities), list(tasks)
+    if owners is None:
+        owners = Spellings([*(o.owner for o in opportunities), *(a.owner for a in activities),
+                            *(t.owner for t in tasks)])
     account_names = {a.id: a.name for a in accounts if a.id}
     quarter, last_quarter = _quarter(as_of), _quarter(_quarter_start(as_of) - dt.timedelta(days=1))
     quarter_end = max(quarter)
 
-    team, owners = _DealSums(), defaultdict(_DealSums)
+    team, by_person = _DealSums(), defaultdict(_DealSums)
     lifetime: dict[str, Decimal] = {}
     won_by_account: dict[str, Decimal] = defaultdict(lambda: _ZERO)
     open_this_quarter = won_this_quarter = won_last_quarter = _ZERO
     for o, m in zip(opportunities, metrics, strict=True):
         kind = stages.kind(o.stage)
         amount = to_base(o.amount, o.currency, rates)
-        sums = (team, owners[o.owner or _(NO_OWNER)])
+        sums = (team, by_person[owners(o.owner) if o.owner else _(NO_OWNER)])
         month = month_key(o.close_date) if o.close_date else None
         if kind == "won":
             account = account_names.get(o.account, o.account)
@@ -227,15 +236,15 @@ def compute_kpis(opportunities: Sequence[Opportunity], metrics: Sequence[Opportu
         as_of=as_of,
         currency=rates.base,
         team=team.kpis(),
-        by_owner={owner: s.kpis() for owner, s in sorted(owners.items())},
+        by_owner={owner: s.kpis() for owner, s in sorted(by_person.items())},
         pipeline_coverage=coverage,
         pipeline_coverage_basis=basis,
         lead_conversion_by_source=_conversion(leads, lambda lead: lead.source, conversions),
         lead_conversion_by_campaign=_conversion(leads, lambda lead: lead.campaign, conversions),
         won_revenue_by_campaign=_won_by_campaign(leads, won_by_account, conversions, account_names),
         days_to_convert=_days_to_convert(leads, conversions),
-        activities_by_owner=_activities_by_owner(activities, as_of),
-        overdue_tasks_by_owner=_overdue_tasks(tasks, as_of),
+        activities_by_owner=_activities_by_owner(activities, as_of, owners),
+        overdue_tasks_by_owner=_overdue_tasks(tasks, as_of, owners),
         rotting_deals=sum(m.rotting for m in metrics),
         churn_rate=_churn(accounts),
         lifetime_value=dict(sorted(lifetime.items())),
@@ -305,22 +314,23 @@ def _days_to_convert(leads: Iterable[Lead], conversions: Mapping[str, Converted]
     return Decimal(sum(days)) / len(days) if days else None
 
 
-def _activities_by_owner(activities: Iterable[Activity], as_of: dt.date) -> dict[str, tuple[int, int]]:
+def _activities_by_owner(activities: Iterable[Activity], as_of: dt.date,
+                         owners: Spellings) -> dict[str, tuple[int, int]]:
     week, month = as_of - dt.timedelta(days=6), as_of - dt.timedelta(days=29)
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for a in activities:
         if month <= a.date <= as_of:
-            c = counts[a.owner or _(NO_OWNER)]
+            c = counts[owners(a.owner) if a.owner else _(NO_OWNER)]
             c[1] += 1
             c[0] += a.date >= week
     return {k: (a, b) for k, (a, b) in sorted(counts.items())}
 
 
-def _overdue_tasks(tasks: Iterable[Task], as_of: dt.date) -> dict[str, int]:
+def _overdue_tasks(tasks: Iterable[Task], as_of: dt.date, owners: Spellings) -> dict[str, int]:
     counts: dict[str, int] = defaultdict(int)
     for t in tasks:
         if is_open_task(t) and t.due < as_of:
-            counts[t.owner or _(NO_OWNER)] += 1
+            counts[owners(t.owner) if t.owner else _(NO_OWNER)] += 1
     return dict(sorted(counts.items()))
 
 

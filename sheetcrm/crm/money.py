@@ -8,9 +8,11 @@ as a `missing_rate` warning on its row, so the reader knows the totals are short
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Iterable, Mapping
 
+from sheetcrm.cells import currency_decimals, show_number
 from sheetcrm.i18n import _, current
 from sheetcrm.names import CRM_TABS, tab_title
 from sheetcrm.records import Opportunity
@@ -57,12 +59,15 @@ class MissingRate:
     opportunity: Opportunity
     currency: str
 
-    def issue(self, base: str, tab: str = CRM_TABS["opportunities"]) -> Issue:
+    def issue(self, base: str, tab: str = CRM_TABS["opportunities"], column: str | None = None,
+              header: str | None = None) -> Issue:
+        """The warning at the deal's Amount cell (`column`, a letter, and its `header` when known),
+        the amount written the way the current language writes numbers (1.234,56 under es)."""
         o = self.opportunity
         return Issue(
-            "warning", tab, o.row, None, None, self.currency, "missing_rate",
+            "warning", tab, o.row, column, header, self.currency, "missing_rate",
             _("No exchange rate for {currency}: {amount} {currency} is left out of totals in {base}.",
-              currency=self.currency, amount=o.amount, base=base),
+              currency=self.currency, amount=show_number(o.amount), base=base),  # type: ignore[arg-type]
             _("Add {currency} to the {rates} tab with how many {base} one {currency} is worth.",
               currency=self.currency, rates=tab_title("rates", current()), base=base))
 
@@ -74,12 +79,26 @@ def missing_rates(opportunities: Iterable[Opportunity], rates: Rates) -> list[Mi
 
 
 def missing_rate_issues(opportunities: Iterable[Opportunity], rates: Rates,
-                        tab: str = CRM_TABS["opportunities"]) -> list[Issue]:
-    return [m.issue(rates.base, tab) for m in missing_rates(opportunities, rates)]
+                        tab: str = CRM_TABS["opportunities"], column: str | None = None,
+                        header: str | None = None) -> list[Issue]:
+    """`MissingRate.issue` of each deal `missing_rates` finds; `column`, `header`: the Amount cell's."""
+    return [m.issue(rates.base, tab, column, header) for m in missing_rates(opportunities, rates)]
 
 
 def cents(amount: Decimal) -> Decimal:
     return amount.quantize(CENT, rounding=ROUND_HALF_UP, context=WIDE)
+
+
+def minor(amount: Decimal, currency: str | None) -> Decimal:
+    """`amount` rounded half up to `currency`'s smallest unit (`cells.currency_decimals`: the
+    cent of USD, the fils of KWD, the yen): 500.0025 KWD -> 500.003, 1234.5 JPY -> 1235. What
+    summary cells hold, so a currency format with the currency's decimals shows every digit."""
+    return amount.quantize(_unit(currency), rounding=ROUND_HALF_UP, context=WIDE)
+
+
+@lru_cache(maxsize=64)
+def _unit(currency: str | None) -> Decimal:
+    return Decimal(1).scaleb(-currency_decimals(currency))
 
 
 def money_text(amount: Decimal | None) -> str | None:

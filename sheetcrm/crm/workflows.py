@@ -48,6 +48,7 @@ from pydantic import ConfigDict, Field, field_validator
 from sheetcrm.cells import add_days, normalize_key
 from sheetcrm.crm import follow_ups
 from sheetcrm.crm.conditions import Choice, Condition, ConditionError, parse_condition
+from sheetcrm.crm.owners import key as owner_key
 from sheetcrm.i18n import N_, NC_, _, current, every_locale, in_locale
 from sheetcrm.intake.text import CELL_CHARS
 from sheetcrm.mail.message import HeaderError, check_mailbox
@@ -1005,8 +1006,8 @@ def _getter(subject: Subject, world: World):
 
 
 class _Load(dict[tuple[str, str], int]):
-    """(kind, owner casefolded) -> how many open records of that kind the owner holds: counted
-    over the World at the first assignment (`counted`), as most syncs assign no owner, then
+    """(kind, owner as `crm.owners.key` folds it: case and spaces do not count) -> how many open
+    records of that kind the owner holds: counted over the World at the first assignment (`counted`), as most syncs assign no owner, then
     kept up to date by each one."""
 
     def __init__(self, world: World):
@@ -1018,7 +1019,7 @@ class _Load(dict[tuple[str, str], int]):
             for kind, subjects in self._world.subjects.items():
                 for s in subjects:
                     if s.owner and s.open:
-                        self[(kind, s.owner.casefold())] = self.get((kind, s.owner.casefold()), 0) + 1
+                        self[(kind, owner_key(s.owner))] = self.get((kind, owner_key(s.owner)), 0) + 1
             self._world = None
         return self
 
@@ -1103,7 +1104,7 @@ def _act(firing: Firing, world: World, state: State, load: _Load, issues: list[I
                                  rule=rule.id, record=subject.id))
             return
         firing.values = {"owner": owner}
-        held = load[(subject.kind, owner.casefold())] = load.get((subject.kind, owner.casefold()), 0) + 1
+        held = load[(subject.kind, owner_key(owner))] = load.get((subject.kind, owner_key(owner)), 0) + 1
         firing.message = (_("assigned to {owner} (round-robin, {n} of Cap {cap})", owner=owner, n=held, cap=row.cap)
                           if row.cap is not None else _("assigned to {owner} (round-robin)", owner=owner))
     elif rule.action == "send_email":
@@ -1188,7 +1189,7 @@ def _next_owner(rule: Rule, kind: str, state: State, load: dict[tuple[str, str],
     for step in range(len(people)):
         index = (start + step) % len(people)
         person = people[index]
-        if rule.row.cap is None or load.get((kind, person.casefold()), 0) < rule.row.cap:
+        if rule.row.cap is None or load.get((kind, owner_key(person)), 0) < rule.row.cap:
             state.pointers[rule.id] = (index + 1) % len(people)
             return person
     return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from sheetcrm.cells import show_number
 from sheetcrm.crm.campaigns import Figures, Missing, campaign_figures
 from sheetcrm.crm.stages import StageTable
 from sheetcrm.i18n import N_, _, current
@@ -35,18 +36,19 @@ def run(ctx: SyncContext) -> StepResult:
     figures = campaign_figures(table.records, ctx.crm.records("leads"), ctx.crm.records("opportunities"),
                                StageTable.of(ctx.config.stages), inputs.rates, inputs.conversions.converted_ids(),
                                inputs.conversions.from_lead.get("opportunities", {}))
-    by_row = {row: columns(f) for row, f in figures.by_row.items()}
+    by_row = {row: columns(f, inputs.rates.base) for row, f in figures.by_row.items()}
     part.plan.writes.extend(computed_writes(table, by_row, ctx.locale))
     part.issues.extend(_issue(table, m, inputs.rates.base, ctx.locale) for m in figures.missing)
     return part
 
 
-def columns(f: Figures) -> dict[str, Any]:
-    """A campaign's computed cells: money to the cent, ROI a fraction to a tenth of a percent."""
+def columns(f: Figures, base: str) -> dict[str, Any]:
+    """A campaign's computed cells: money to the smallest unit of the base currency `base`, ROI a
+    fraction to a tenth of a percent."""
     return {
         "leads": f.leads, "converted_leads": f.converted_leads, "opportunities": f.opportunities,
-        "won_deals": f.won_deals, "won_revenue": money(f.won_revenue), "cost_per_lead": money(f.cost_per_lead),
-        "cost_per_won_deal": money(f.cost_per_won_deal),
+        "won_deals": f.won_deals, "won_revenue": money(f.won_revenue, base),
+        "cost_per_lead": money(f.cost_per_lead, base), "cost_per_won_deal": money(f.cost_per_won_deal, base),
         "roi": None if f.roi is None else f.roi.quantize(PERMILLE, rounding=ROUND_HALF_UP),
     }
 
@@ -60,7 +62,7 @@ def _issue(table: Table, m: Missing, base: str, locale: str) -> Issue:
         label = table.header.labels.get(col) if col is not None else None
         message = _("No exchange rate for {currency}: the Actual Cost {amount} {currency} cannot be put in {base}, "
                     "so Cost per Lead, Cost per Won Deal and ROI are left empty.",
-                    currency=m.currency, amount=c.actual_cost, base=base)
+                    currency=m.currency, amount=show_number(c.actual_cost), base=base)  # type: ignore[arg-type]
     else:
         col = table.header.computed.get("won_revenue")
         label = next(k.display(locale) for k in table.spec.computed if k.key == "won_revenue")

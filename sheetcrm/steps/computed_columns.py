@@ -13,7 +13,8 @@ def run(ctx: SyncContext) -> StepResult:
     assert results is not None  # the compute step runs first
     if "opportunities" in crm.tables:
         shown = ctx.shown  # the forecast category in the team's words
-        by_row = {o.row: opportunity_columns(m, locale) for o, m in zip(shown.opportunities, shown.metrics)}
+        by_row = {o.row: opportunity_columns(m, locale, o.currency or results.currency)
+                  for o, m in zip(shown.opportunities, shown.metrics)}
         part.plan.writes.extend(computed_writes(crm.tables["opportunities"], by_row, locale))
     if "leads" in crm.tables:
         by_row = {lead.row: lead_columns(results.score(lead)) for lead in crm.records("leads")}

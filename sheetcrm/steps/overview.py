@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from sheetcrm.crm import StageTable
-from sheetcrm.crm.money import cents
+from sheetcrm.crm.money import minor
 from sheetcrm.crm.overview import AccountView, overview
 from sheetcrm.plan import owned_tab
 from sheetcrm.schema import OVERVIEW
@@ -31,11 +31,14 @@ def run(ctx: SyncContext) -> StepResult:
         activities=crm.records("activities"), tasks=crm.records("tasks"),
         cases=crm.records("cases") if "cases" in crm.tables else None,
         quote_lines=crm.records("quote_lines"), products=crm.records("products"))
-    ctx.titles[OVERVIEW.key] = owned_tab(part.plan, ctx.snapshot, OVERVIEW, ctx.locale, [_row(v) for v in views])
+    base = crm.inputs.rates.base
+    ctx.titles[OVERVIEW.key] = owned_tab(part.plan, ctx.snapshot, OVERVIEW, ctx.locale, [_row(v, base) for v in views])
     return part
 
 
-def _row(v: AccountView) -> list[Any]:
-    return [v.id, v.name, v.owner, v.contacts, v.open_deals, cents(v.open_amount), cents(v.won_revenue), v.last_activity,
+def _row(v: AccountView, base: str) -> list[Any]:
+    """An account's row; its money in the base currency `base`, to that currency's smallest unit."""
+    return [v.id, v.name, v.owner, v.contacts, v.open_deals, minor(v.open_amount, base), minor(v.won_revenue, base),
+            v.last_activity,
             v.next_task_due, v.next_task, v.open_cases, v.urgent_cases, v.health, v.why,
             "; ".join(s.product for s in v.suggestions) or None, "; ".join(s.why() for s in v.suggestions) or None]

@@ -93,8 +93,9 @@ def run(ctx: SyncContext) -> StepResult:
             part.plan.writes.extend(_column_writes(ctx, table, kind, by_subject, wanted=kind in kinds))
     found.kpis = _kpis(ctx, world, found)
     if definitions or summary is not None:
-        body = [[s.name, TABS[KINDS[s.kind]].display_title(ctx.locale), k.members, k.accounts, money(k.pipeline),
-                 money(k.won_revenue), k.churned, fraction(k.churn), s.condition.text]
+        base = ctx.config.currency
+        body = [[s.name, TABS[KINDS[s.kind]].display_title(ctx.locale), k.members, k.accounts, money(k.pipeline, base),
+                 money(k.won_revenue, base), k.churned, fraction(k.churn), s.condition.text]
                 for s in found.segments for k in (found.kpis[s.name],)]
         owned_tab(part.plan, ctx.snapshot, SEGMENT_SUMMARY, ctx.locale, body)
     return part

@@ -1,0 +1,46 @@
+"""Owners as people read them: one person however the Owner cells spell the name.
+
+"Ana García", "ana garcía" and "Ana  García" (a doubled or non-breaking space) are one owner,
+as the README says names compare: ignoring case, non-breaking, zero-width and doubled spaces
+and curly quotes (`cells.canonical_text`); accents count ("Jose" and "José" may be two people).
+Every summary that groups or matches owners (the forecast and the Quotas tab's rows, the KPIs,
+the workflows' round-robin) compares them by `key`, and shows each owner under one spelling
+(`Spellings`), so a quota typed "ANA GARCÍA" is Ana García's, never a fourth owner at 0 %.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Iterable
+
+from sheetcrm.cells import canonical_text
+
+
+def key(name: str) -> str:
+    """What two spellings of one owner share: "Ana\u00a0 García" and "ana garcía" -> "ana garcía"."""
+    return canonical_text(name).casefold()
+
+
+class Spellings:
+    """The spelling each owner is shown under: the one `names` (in sheet order) use most, with
+    its spaces tidied; on a tie, the first of them in that order. A name never seen is shown
+    tidied."""
+
+    def __init__(self, names: Iterable[str | None] = ()) -> None:
+        votes: dict[str, Counter[str]] = {}
+        for name in names:
+            if name:
+                tidy = canonical_text(name)
+                votes.setdefault(tidy.casefold(), Counter())[tidy] += 1  # Counter keeps first-seen order on ties
+        self._shown = {k: c.most_common(1)[0][0] for k, c in votes.items()}
+        self._memo: dict[str, str] = {}  # a name repeats down thousands of rows
+
+    def __call__(self, name: str) -> str:
+        shown = self._memo.get(name)
+        if shown is None:
+            tidy = canonical_text(name)
+            shown = self._memo[name] = self._shown.get(tidy.casefold(), tidy)
+        return shown
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and key(name) in self._shown
