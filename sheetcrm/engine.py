@@ -22,7 +22,7 @@ from sheetcrm.crm import (Forecast, HistoryRow, Kpis, OpportunityMetrics, Rates,
 from sheetcrm.crm.cases import CaseInput, CaseMetrics, CaseSummary, case_metrics, first_responses, summarize
 from sheetcrm.crm.learned import FitCache
 from sheetcrm.crm.scoring import LeadScore, ScoringResult, score_leads
-from sheetcrm.crm.stages import CATEGORIES
+from sheetcrm.crm.stages import CATEGORIES, is_plan
 from sheetcrm.crm.words import CATEGORY, LEAD_STATUS, STAGE, Words, team_words
 from sheetcrm.i18n import current
 from sheetcrm.parse_cache import fields_of
@@ -125,7 +125,7 @@ def compute(crm: Crm, config: Config, as_of: dt.date, fit_cache: FitCache | None
     stage_history = old_stages + record_changes(old_stages, opportunity_states(opportunities), as_of, words, STAGE)
     lead_history = old_leads + record_changes(old_leads, lead_states(leads), as_of, words, LEAD_STATUS)
 
-    related = RelatedIndex.build(activities, tasks, crm.records("contacts"))
+    related = RelatedIndex.build(activities, tasks, crm.records("contacts"), as_of=as_of)
     metrics = opportunity_metrics(opportunities, stages, as_of, stage_entered=stage_entered(stage_history),
                                   related=related, category_overrides=_category_overrides(opportunities))
     marks = crm.inputs.sequences
@@ -153,8 +153,10 @@ def compute(crm: Crm, config: Config, as_of: dt.date, fit_cache: FitCache | None
 
 def case_results(crm: Crm, config: Config, as_of: dt.date) -> CaseResults:
     """The cases' metrics (crm/cases.py): a case's first response is the earliest activity
-    whose Related names it."""
-    responses = first_responses((a.related, a.date) for a in crm.records("activities"))
+    whose Related names it, dated on or before `as_of` (a future-dated one is a plan, not an
+    answer: crm.stages.is_plan)."""
+    responses = first_responses((a.related, a.date) for a in crm.records("activities")
+                                if not is_plan(a.date, as_of))
     settings = config.cases
     clock = settings.clock()
     cases, rows = [], []

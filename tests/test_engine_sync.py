@@ -18,6 +18,7 @@ from sheetcrm.starter import write_demo
 from sheetcrm.sync import sync
 from sheetcrm.workbook import same_value
 from sheetcrm.workbook.memory import MemoryWorkbook
+from books import xlsx
 from sheetcrm.workbook.xlsx import XlsxWorkbook
 
 AS_OF = dt.date(2026, 11, 23)
@@ -152,3 +153,41 @@ def test_history_of_a_new_record_waits_for_its_id_to_land():
     assert [r[0] for r in history[1:] if r and r[0]] == ["OPP-0001"]  # no row for the ID that never landed
     sync(book, Config(), as_of=dt.date(2026, 1, 2))
     assert not sync(book, Config(), as_of=dt.date(2026, 1, 2)).plan
+
+
+def test_a_future_dated_activity_is_a_plan_for_every_last_activity(tmp_path):
+    """A meeting booked for June, seen on 2026-03-15, is no sign of life: the deal's Last
+    Activity stays its last real one, it rots (Negotiation allows 7 days; 69 have passed), the
+    Dashboard counts it, a lead's Last Activity in a condition and a case's First Response skip
+    it too (crm.stages.is_plan)."""
+    path = xlsx(tmp_path / "crm.xlsx", {
+        "Accounts": [["ID", "Name"], ["ACC-0001", "Acme"]],
+        "Leads": [["ID", "Last Name", "Company", "Status", "Created"], ["LEAD-0001", "Ng", "Zeta", "New", "2026-01-01"]],
+        "Opportunities": [["ID", "Name", "Account", "Stage", "Amount", "Close Date", "Created"],
+                          ["OPP-0001", "A1", "Acme", "Negotiation", 1000, "2026-04-10", "2026-01-01"],
+                          ["OPP-0002", "A2", "Acme", "Negotiation", 1000, "2026-04-10", "2026-01-01"]],
+        "Cases": [["ID", "Account", "Subject", "Priority", "Status", "Opened"],
+                  ["CASE-0001", "ACC-0001", "Down", "Low", "Open", "2026-03-10 09:00"]],
+        "Activities": [["ID", "Date", "Type", "Subject", "Related"],
+                       ["ACT-0001", "2026-01-05", "Call", "call", "OPP-0001"],
+                       ["ACT-0002", "2026-01-05", "Call", "call", "OPP-0002"],
+                       ["ACT-0003", "2026-06-01", "Meeting", "planned", "OPP-0002"],
+                       ["ACT-0004", "2026-01-05", "Call", "call", "LEAD-0001"],
+                       ["ACT-0005", "2026-06-01", "Meeting", "planned", "LEAD-0001"],
+                       ["ACT-0006", "2026-04-01", "Call", "planned", "CASE-0001"]],
+        "Segments": [["Name", "Record", "Conditions"], ["Quiet", "leads", "Last Activity < 2026-02-01"]],
+    })
+    sync(XlsxWorkbook(path), Config(), as_of=dt.date(2026, 1, 2))  # both deals enter Negotiation
+    sync(XlsxWorkbook(path), Config(), as_of=dt.date(2026, 3, 15))
+    tabs = XlsxWorkbook(path).read().tabs
+
+    def column(tab: str, header: str) -> list:
+        rows = tabs[tab].rows
+        at = rows[0].index(header)
+        return [r[at] if at < len(r) else None for r in rows[1:]]  # a row read ends at its last filled cell
+
+    assert [same_value(v, dt.date(2026, 1, 5)) for v in column("Opportunities", "Last Activity")] == [True, True]
+    assert column("Opportunities", "Rotting") == ["yes", "yes"]
+    assert {r[0]: r[1] for r in tabs["Dashboard"].rows[1:]}[KPIS["rotting_deals"][0]] == 2
+    assert column("Leads", "Segments") == ["Quiet"]
+    assert column("Cases", "First Response") == [None]
