@@ -40,6 +40,7 @@ CODES = (
     NC_("issue code", "header_currency"), NC_("issue code", "computed_name_taken"),
     NC_("issue code", "merged_number"), NC_("issue code", "number_as_date"), NC_("issue code", "expected_column"),
     NC_("issue code", "early_date"), NC_("issue code", "duplicate_rate"), NC_("issue code", "duplicate_quota"),
+    NC_("issue code", "no_close_date"),
 )
 
 

@@ -191,3 +191,46 @@ def test_a_future_dated_activity_is_a_plan_for_every_last_activity(tmp_path):
     assert {r[0]: r[1] for r in tabs["Dashboard"].rows[1:]}[KPIS["rotting_deals"][0]] == 2
     assert column("Leads", "Segments") == ["Quiet"]
     assert column("Cases", "First Response") == [None]
+
+
+def _undated_book(path, header: list, rows: list[list]):
+    return xlsx(path, {"Accounts": [["ID", "Name"], ["ACC-0001", "Acme"]], "Opportunities": [header, *rows]})
+
+
+def test_deals_with_no_close_date_are_said_where_the_forecast_leaves_them_out(tmp_path):
+    """The forecast places a deal with no Close Date in no month: a won one, an open Commit or
+    Best Case one is a warning at its Close Date cell; the open Pipeline ones (early deals,
+    often undated) one count at the Forecast tab; an Omitted one is in no forecast anyway."""
+    header = ["ID", "Name", "Account", "Stage", "Amount", "Close Date"]
+    path = _undated_book(tmp_path / "crm.xlsx", header, [
+        ["OPP-0001", "A1", "Acme", "Negotiation", 1000, None],        # Commit
+        ["OPP-0002", "A2", "Acme", "Negotiation", 2000, "2025-12-01"],  # overdue: in the first month
+        ["OPP-0003", "A3", "Acme", "Closed Won", 4000, None],
+        ["OPP-0004", "A4", "Acme", "Proposal", 500, None],            # Best Case
+        ["OPP-0005", "A5", "Acme", "Prospecting", 300, None],         # Pipeline
+        ["OPP-0006", "A6", "Acme", "Qualification", 300, None],       # Pipeline
+        ["OPP-0007", "A7", "Acme", "Closed Lost", 300, None]])
+    outcome = sync(XlsxWorkbook(path), Config(), as_of=dt.date(2026, 3, 15))
+    said = [(i.severity, i.tab, i.row, i.column, i.value) for i in outcome.crm.report.issues
+            if i.code == "no_close_date"]
+    assert said == [("warning", "Opportunities", 2, "F", None), ("warning", "Opportunities", 4, "F", None),
+                    ("warning", "Opportunities", 5, "F", None), ("warning", "Forecast", None, None, 2)]
+    validation = XlsxWorkbook(path).read().tabs["Validation"].rows
+    assert sum("no_close_date" in row for row in validation) == 4
+    out = subprocess.run([sys.executable, "-m", "sheetcrm", "forecast", "--workbook", str(path), "--as-of",
+                          "2026-03-15", "--months", "1"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[-2:] == ["4 open deals have no close date and are left out",
+                                            "1 won deal has no close date: its revenue is in no month"]
+
+
+def test_with_no_close_date_column_each_kind_is_one_line_at_the_forecast(tmp_path):
+    path = _undated_book(tmp_path / "crm.xlsx", ["ID", "Name", "Account", "Stage", "Amount"], [
+        ["OPP-0001", "A1", "Acme", "Negotiation", 1000], ["OPP-0002", "A2", "Acme", "Closed Won", 4000],
+        ["OPP-0003", "A3", "Acme", "Closed Won", 10]])
+    outcome = sync(XlsxWorkbook(path), Config(), as_of=dt.date(2026, 3, 15))
+    said = [(i.tab, i.row, i.value, i.message) for i in outcome.crm.report.issues if i.code == "no_close_date"]
+    assert said == [
+        ("Forecast", None, 1, "1 open deal has no Close Date, so the Forecast leaves its amount out of every month."),
+        ("Forecast", None, 2, "2 won deals have no Close Date, so the Forecast counts their revenue in no month "
+                              "(the Dashboard's won revenue counts it).")]
