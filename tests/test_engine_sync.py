@@ -234,3 +234,20 @@ def test_with_no_close_date_column_each_kind_is_one_line_at_the_forecast(tmp_pat
         ("Forecast", None, 1, "1 open deal has no Close Date, so the Forecast leaves its amount out of every month."),
         ("Forecast", None, 2, "2 won deals have no Close Date, so the Forecast counts their revenue in no month "
                               "(the Dashboard's won revenue counts it).")]
+
+
+def test_the_default_title_rules_score_words_not_letters_inside_words(tmp_path):
+    """Found by a tester: Intern inside International and Internal, VP inside MVP, Head inside
+    Headhunter took or gave points (base 30; Director +15, Email +5, Company +5, Cold Call -10)."""
+    path = xlsx(tmp_path / "crm.xlsx", {
+        "Accounts": [["ID", "Name"], ["ACC-0001", "Acme"]],
+        "Leads": [["ID", "Last Name", "Company", "Email", "Title", "Source", "Status"],
+                  ["LEAD-0001", "Dos", None, "b@acme.com", "International Sales Director", "Web", "New"],
+                  ["LEAD-0002", "Tres", "Acme", None, "Internal Auditor", "Web", "New"],
+                  ["LEAD-0003", "Cuatro", None, None, "MVP Developer", "Web", "New"],
+                  ["LEAD-0004", "Cinco", None, None, "Headhunter", "Cold call", "New"],
+                  ["LEAD-0005", "Seis", None, None, "Directora de Ventas", "Web", "New"]]})
+    sync(XlsxWorkbook(path), Config(), as_of=dt.date(2026, 3, 15))
+    rows = XlsxWorkbook(path).read().tabs["Leads"].rows
+    score, grade = rows[0].index("Score"), rows[0].index("Grade")
+    assert [(r[score], r[grade]) for r in rows[1:]] == [(50, "C"), (35, "D"), (30, "D"), (20, "D"), (45, "C")]
