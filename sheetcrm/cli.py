@@ -1140,9 +1140,12 @@ def _print_forecast(f: Forecast, currency: str) -> None:
     if f.overdue:
         notes.append(ngettext("{n} open deal with a past close date is counted in the first month",
                               "{n} open deals with a past close date are counted in the first month", f.overdue))
-    if f.undated:
+    if f.undated_open:
         notes.append(ngettext("{n} open deal has no close date and is left out",
-                              "{n} open deals have no close date and are left out", f.undated))
+                              "{n} open deals have no close date and are left out", f.undated_open))
+    if f.undated_won:
+        notes.append(ngettext("{n} won deal has no close date: its revenue is in no month",
+                              "{n} won deals have no close date: their revenue is in no month", f.undated_won))
     if f.missing_rates:
         notes.append(ngettext("{n} deal is left out: its currency has no rate in the Rates tab",
                               "{n} deals are left out: their currencies have no rate in the Rates tab",

@@ -490,7 +490,7 @@ aliases = ["Lost", "Perdida"]
 # grades = { A = 80, B = 60, C = 40 }
 # rules = [
 #   { column = "Source", op = "equals", value = "Referral", points = 20 },
-#   { column = "Title", op = "contains", values = ["CEO", "VP", "Director"], points = 15 },
+#   { column = "Title", op = "contains", values = ["CEO", "VP", "Director"], whole_words = true, points = 15 },
 #   { column = "Email", op = "present", points = 5 },
 #   { column = "Budget", op = "range", min = 10000, points = 10 },
 # ]

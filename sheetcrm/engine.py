@@ -23,7 +23,7 @@ from sheetcrm.crm.cases import CaseInput, CaseMetrics, CaseSummary, case_metrics
 from sheetcrm.crm.learned import FitCache
 from sheetcrm.crm.owners import Spellings
 from sheetcrm.crm.scoring import LeadScore, ScoringResult, score_leads
-from sheetcrm.crm.stages import CATEGORIES
+from sheetcrm.crm.stages import CATEGORIES, is_plan
 from sheetcrm.crm.words import CATEGORY, LEAD_STATUS, STAGE, Words, team_words
 from sheetcrm.i18n import _, current
 from sheetcrm.parse_cache import fields_of
@@ -127,7 +127,7 @@ def compute(crm: Crm, config: Config, as_of: dt.date, fit_cache: FitCache | None
                                                  STAGE)
     lead_history = old_leads + record_changes(old_leads, lead_states(leads), as_of, words, LEAD_STATUS)
 
-    related = RelatedIndex.build(activities, tasks, crm.records("contacts"))
+    related = RelatedIndex.build(activities, tasks, crm.records("contacts"), as_of=as_of)
     created = {o.id: o.created for o in opportunities if o.id}
     metrics = opportunity_metrics(opportunities, stages, as_of, stage_entered=stage_entered(stage_history, created),
                                   related=related, category_overrides=_category_overrides(opportunities))
@@ -178,8 +178,10 @@ def _closed_before_created(opportunities: list[Opportunity], stages: StageTable,
 
 def case_results(crm: Crm, config: Config, as_of: dt.date) -> CaseResults:
     """The cases' metrics (crm/cases.py): a case's first response is the earliest activity
-    whose Related names it."""
-    responses = first_responses((a.related, a.date) for a in crm.records("activities"))
+    whose Related names it, dated on or before `as_of` (a future-dated one is a plan, not an
+    answer: crm.stages.is_plan)."""
+    responses = first_responses((a.related, a.date) for a in crm.records("activities")
+                                if not is_plan(a.date, as_of))
     settings = config.cases
     clock = settings.clock()
     cases, rows = [], []

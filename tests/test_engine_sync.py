@@ -18,8 +18,8 @@ from sheetcrm.starter import write_demo
 from sheetcrm.sync import sync
 from sheetcrm.workbook import same_value
 from sheetcrm.workbook.memory import MemoryWorkbook
-from sheetcrm.workbook.xlsx import XlsxWorkbook
 from books import xlsx
+from sheetcrm.workbook.xlsx import XlsxWorkbook
 
 AS_OF = dt.date(2026, 11, 23)
 
@@ -196,3 +196,101 @@ def test_a_won_deal_closed_before_it_was_created_is_said_and_left_out_of_the_cyc
     team = outcome.results.kpis.team
     assert team.won_count == 3 and team.won_revenue == 3000 and team.avg_sales_cycle_days == 69  # (68 + 70) / 2
     assert "before its Created is left out" in KPIS["avg_sales_cycle_days"][1]
+
+
+def test_a_future_dated_activity_is_a_plan_for_every_last_activity(tmp_path):
+    """A meeting booked for June, seen on 2026-03-15, is no sign of life: the deal's Last
+    Activity stays its last real one, it rots (Negotiation allows 7 days; 69 have passed), the
+    Dashboard counts it, a lead's Last Activity in a condition and a case's First Response skip
+    it too (crm.stages.is_plan)."""
+    path = xlsx(tmp_path / "crm.xlsx", {
+        "Accounts": [["ID", "Name"], ["ACC-0001", "Acme"]],
+        "Leads": [["ID", "Last Name", "Company", "Status", "Created"], ["LEAD-0001", "Ng", "Zeta", "New", "2026-01-01"]],
+        "Opportunities": [["ID", "Name", "Account", "Stage", "Amount", "Close Date", "Created"],
+                          ["OPP-0001", "A1", "Acme", "Negotiation", 1000, "2026-04-10", "2026-01-01"],
+                          ["OPP-0002", "A2", "Acme", "Negotiation", 1000, "2026-04-10", "2026-01-01"]],
+        "Cases": [["ID", "Account", "Subject", "Priority", "Status", "Opened"],
+                  ["CASE-0001", "ACC-0001", "Down", "Low", "Open", "2026-03-10 09:00"]],
+        "Activities": [["ID", "Date", "Type", "Subject", "Related"],
+                       ["ACT-0001", "2026-01-05", "Call", "call", "OPP-0001"],
+                       ["ACT-0002", "2026-01-05", "Call", "call", "OPP-0002"],
+                       ["ACT-0003", "2026-06-01", "Meeting", "planned", "OPP-0002"],
+                       ["ACT-0004", "2026-01-05", "Call", "call", "LEAD-0001"],
+                       ["ACT-0005", "2026-06-01", "Meeting", "planned", "LEAD-0001"],
+                       ["ACT-0006", "2026-04-01", "Call", "planned", "CASE-0001"]],
+        "Segments": [["Name", "Record", "Conditions"], ["Quiet", "leads", "Last Activity < 2026-02-01"]],
+    })
+    sync(XlsxWorkbook(path), Config(), as_of=dt.date(2026, 1, 2))  # both deals enter Negotiation
+    sync(XlsxWorkbook(path), Config(), as_of=dt.date(2026, 3, 15))
+    tabs = XlsxWorkbook(path).read().tabs
+
+    def column(tab: str, header: str) -> list:
+        rows = tabs[tab].rows
+        at = rows[0].index(header)
+        return [r[at] if at < len(r) else None for r in rows[1:]]  # a row read ends at its last filled cell
+
+    assert [same_value(v, dt.date(2026, 1, 5)) for v in column("Opportunities", "Last Activity")] == [True, True]
+    assert column("Opportunities", "Rotting") == ["yes", "yes"]
+    assert {r[0]: r[1] for r in tabs["Dashboard"].rows[1:]}[KPIS["rotting_deals"][0]] == 2
+    assert column("Leads", "Segments") == ["Quiet"]
+    assert column("Cases", "First Response") == [None]
+
+
+def _undated_book(path, header: list, rows: list[list]):
+    return xlsx(path, {"Accounts": [["ID", "Name"], ["ACC-0001", "Acme"]], "Opportunities": [header, *rows]})
+
+
+def test_deals_with_no_close_date_are_said_where_the_forecast_leaves_them_out(tmp_path):
+    """The forecast places a deal with no Close Date in no month: a won one, an open Commit or
+    Best Case one is a warning at its Close Date cell; the open Pipeline ones (early deals,
+    often undated) one count at the Forecast tab; an Omitted one is in no forecast anyway."""
+    header = ["ID", "Name", "Account", "Stage", "Amount", "Close Date"]
+    path = _undated_book(tmp_path / "crm.xlsx", header, [
+        ["OPP-0001", "A1", "Acme", "Negotiation", 1000, None],        # Commit
+        ["OPP-0002", "A2", "Acme", "Negotiation", 2000, "2025-12-01"],  # overdue: in the first month
+        ["OPP-0003", "A3", "Acme", "Closed Won", 4000, None],
+        ["OPP-0004", "A4", "Acme", "Proposal", 500, None],            # Best Case
+        ["OPP-0005", "A5", "Acme", "Prospecting", 300, None],         # Pipeline
+        ["OPP-0006", "A6", "Acme", "Qualification", 300, None],       # Pipeline
+        ["OPP-0007", "A7", "Acme", "Closed Lost", 300, None]])
+    outcome = sync(XlsxWorkbook(path), Config(), as_of=dt.date(2026, 3, 15))
+    said = [(i.severity, i.tab, i.row, i.column, i.value) for i in outcome.crm.report.issues
+            if i.code == "no_close_date"]
+    assert said == [("warning", "Opportunities", 2, "F", None), ("warning", "Opportunities", 4, "F", None),
+                    ("warning", "Opportunities", 5, "F", None), ("warning", "Forecast", None, None, 2)]
+    validation = XlsxWorkbook(path).read().tabs["Validation"].rows
+    assert sum("no_close_date" in row for row in validation) == 4
+    out = subprocess.run([sys.executable, "-m", "sheetcrm", "forecast", "--workbook", str(path), "--as-of",
+                          "2026-03-15", "--months", "1"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[-2:] == ["4 open deals have no close date and are left out",
+                                            "1 won deal has no close date: its revenue is in no month"]
+
+
+def test_with_no_close_date_column_each_kind_is_one_line_at_the_forecast(tmp_path):
+    path = _undated_book(tmp_path / "crm.xlsx", ["ID", "Name", "Account", "Stage", "Amount"], [
+        ["OPP-0001", "A1", "Acme", "Negotiation", 1000], ["OPP-0002", "A2", "Acme", "Closed Won", 4000],
+        ["OPP-0003", "A3", "Acme", "Closed Won", 10]])
+    outcome = sync(XlsxWorkbook(path), Config(), as_of=dt.date(2026, 3, 15))
+    said = [(i.tab, i.row, i.value, i.message) for i in outcome.crm.report.issues if i.code == "no_close_date"]
+    assert said == [
+        ("Forecast", None, 1, "1 open deal has no Close Date, so the Forecast leaves its amount out of every month."),
+        ("Forecast", None, 2, "2 won deals have no Close Date, so the Forecast counts their revenue in no month "
+                              "(the Dashboard's won revenue counts it).")]
+
+
+def test_the_default_title_rules_score_words_not_letters_inside_words(tmp_path):
+    """Found by a tester: Intern inside International and Internal, VP inside MVP, Head inside
+    Headhunter took or gave points (base 30; Director +15, Email +5, Company +5, Cold Call -10)."""
+    path = xlsx(tmp_path / "crm.xlsx", {
+        "Accounts": [["ID", "Name"], ["ACC-0001", "Acme"]],
+        "Leads": [["ID", "Last Name", "Company", "Email", "Title", "Source", "Status"],
+                  ["LEAD-0001", "Dos", None, "b@acme.com", "International Sales Director", "Web", "New"],
+                  ["LEAD-0002", "Tres", "Acme", None, "Internal Auditor", "Web", "New"],
+                  ["LEAD-0003", "Cuatro", None, None, "MVP Developer", "Web", "New"],
+                  ["LEAD-0004", "Cinco", None, None, "Headhunter", "Cold call", "New"],
+                  ["LEAD-0005", "Seis", None, None, "Directora de Ventas", "Web", "New"]]})
+    sync(XlsxWorkbook(path), Config(), as_of=dt.date(2026, 3, 15))
+    rows = XlsxWorkbook(path).read().tabs["Leads"].rows
+    score, grade = rows[0].index("Score"), rows[0].index("Grade")
+    assert [(r[score], r[grade]) for r in rows[1:]] == [(50, "C"), (35, "D"), (30, "D"), (20, "D"), (45, "C")]

@@ -7,7 +7,7 @@ order of a sync's computations:
     rates, quotas, history_rows = inputs.rates, inputs.quotas, inputs.stage_history  # typed by the read
     new_rows = record_changes(history_rows, opportunity_states(opportunities, rates), as_of)
     history = history_rows + new_rows                      # append new_rows to Stage History
-    related = RelatedIndex.build(activities, tasks, contacts)
+    related = RelatedIndex.build(activities, tasks, contacts, as_of=as_of)  # future-dated: plans
     created = {o.id: o.created for o in opportunities}      # Days in Stage of a stage never seen entered
     metrics = opportunity_metrics(opportunities, stages, as_of,
                                   stage_entered=stage_entered(history, created), related=related)

@@ -10,9 +10,11 @@ Month by month, by close date, over `months` months starting with as_of's month:
 - quota, attainment: the Quotas tab's figure, and closed_won ÷ quota in points
 
 An open deal whose close date has passed (before as_of's month) is still open business: it
-counts in the first month, as overdue, rather than vanishing. An open deal with no close
-date cannot be placed in a month and is left out (counted in `undated`). Amounts without
-an exchange rate are left out and listed in `missing_rates`.
+counts in the first month, as overdue, rather than vanishing. A deal with no close date
+cannot be placed in a month: an open one (not Omitted) is left out of every month, a won one's
+revenue is in no month though the Dashboard's won revenue counts it; both are listed in
+`undated`, for the sync to say so (steps/compute.py) rather than let the totals be short
+silently. Amounts without an exchange rate are left out and listed in `missing_rates`.
 
 Owners are grouped as people read them (`crm.owners`): "Ana García" and "ana  garcía" are one
 owner, shown under the spelling the cells use most, and a Quotas row is the quota of the deal
@@ -72,13 +74,34 @@ class MonthForecast:
 
 
 @dataclass(frozen=True)
+class Undated:
+    """A deal with an amount that the forecast places in no month: its Close Date is empty.
+    `category`: an open deal's forecast category (the canonical key); None for a won deal."""
+
+    opportunity: Opportunity
+    category: str | None
+
+    @property
+    def won(self) -> bool:
+        return self.category is None
+
+
+@dataclass(frozen=True)
 class Forecast:
     months: tuple[MonthForecast, ...]
     by_owner: Mapping[str, tuple[MonthForecast, ...]]
     stage_calibration: tuple[StageWinRate, ...] = ()
     missing_rates: tuple[MissingRate, ...] = ()
     overdue: int = 0        # open deals dated before the first month, counted in it
-    undated: int = 0        # open deals with no close date, left out
+    undated: tuple[Undated, ...] = ()  # deals with no close date, in no month (in input order)
+
+    @property
+    def undated_open(self) -> int:
+        return sum(not u.won for u in self.undated)
+
+    @property
+    def undated_won(self) -> int:
+        return sum(u.won for u in self.undated)
 
     def to_json(self) -> dict[str, Any]:
         """For programs (the README's "JSON output"): money in the base currency as exact decimal
@@ -90,6 +113,8 @@ class Forecast:
             "stage_calibration": [{"stage": c.stage, "configured": points_fraction(c.configured),
                                    "historical": fraction(c.won, c.n), "n": c.n}
                                   for c in self.stage_calibration],
+            "undated_open": self.undated_open,
+            "undated_won": self.undated_won,
         }
 
 
@@ -127,14 +152,16 @@ def forecast(opportunities: Sequence[Opportunity], metrics: Sequence[Opportunity
     first, window = keys[0], set(keys)
     total: dict[str, _Sums] = defaultdict(_Sums)
     by_person: dict[str, dict[str, _Sums]] = defaultdict(lambda: defaultdict(_Sums))
-    overdue = undated = 0
+    overdue = 0
+    undated: list[Undated] = []
 
     for o, m in zip(opportunities, metrics, strict=True):
         kind = stages.kind(o.stage)
         if kind not in ("open", "won") or o.amount is None:
             continue
         if o.close_date is None:
-            undated += kind == "open"
+            if kind == "won" or m.forecast_category != "Omitted":  # an Omitted deal is in no forecast anyway
+                undated.append(Undated(o, m.forecast_category if kind == "open" else None))
             continue
         month = month_key(o.close_date)
         if kind == "open" and month < first:
@@ -184,5 +211,5 @@ def forecast(opportunities: Sequence[Opportunity], metrics: Sequence[Opportunity
         stage_calibration=tuple(calibration),
         missing_rates=tuple(missing_rates(opportunities, rates)),
         overdue=overdue,
-        undated=undated,
+        undated=tuple(undated),
     )

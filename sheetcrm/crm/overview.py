@@ -51,7 +51,7 @@ from pydantic import Field, field_validator
 from sheetcrm.crm.baskets import BasketSettings, Rule, association_rules, index, suggest
 from sheetcrm.crm.money import Rates, to_base
 from sheetcrm.crm.rules import format_points, rank
-from sheetcrm.crm.stages import StageTable, is_open_task
+from sheetcrm.crm.stages import StageTable, is_open_task, is_plan
 from sheetcrm.i18n import NC_, _, current, ngettext, pgettext, using
 from sheetcrm.records import Account, Activity, Contact, Opportunity, Product, QuoteLine, Task
 from sheetcrm.settings import Section
@@ -311,7 +311,7 @@ def overview(accounts: Sequence[Account], as_of: dt.date, stages: StageTable, ra
     frequency_from = as_of - dt.timedelta(days=settings.health.frequency_days)
     for a in activities:
         account = owner_of.get(a.related) if a.related else None
-        if account is None or a.date > as_of:
+        if account is None or is_plan(a.date, as_of):
             continue
         t = tally[account]
         if t.last_activity is None or a.date > t.last_activity:

@@ -93,6 +93,10 @@ class Rule(BaseModel):
     # Overrides the generated Why text ("Source = Referral"), for rules whose meaning the
     # column and value do not convey ("Budget approved").
     label: str | None = None
+    # contains only: a needle matches whole words of the cell, not inside a word, so "VP"
+    # finds "VP Sales" but not "MVP Developer", "Head" not "Headhunter". Without it a needle
+    # matches anywhere (a folded substring: "gmail" in "ana@gmail.com"), as teams' rules have.
+    whole_words: bool = False
 
     _field: str | None = PrivateAttr(default=None)
 
@@ -108,6 +112,8 @@ class Rule(BaseModel):
         has_value, has_values, has_range = self.value is not None, bool(self.values), (
             self.min is not None or self.max is not None)
         where = dict(column=self.column, op=self.op)
+        if self.whole_words and self.op != "contains":
+            raise ValueError(_('rule on "{column}" ({op}): `whole_words` is for contains rules only', **where))
         if self.op == "equals":
             if not has_value or has_values or has_range:
                 raise ValueError(_('rule on "{column}" ({op}) needs `value` (and no values/min/max)', **where))
@@ -285,6 +291,9 @@ class CompiledRule:
         elif op == "contains":
             needles = rule.values or [rule.value]
             self._needles = [(normalize_key(str(n)), str(n)) for n in needles]
+            # Whole words of the folded cell: no letter or digit on either side of the needle.
+            self._words = [re.compile(rf"(?<!\w){re.escape(needle)}(?!\w)") for needle, _shown in self._needles
+                           ] if rule.whole_words else None
         elif op == "regex":
             self._pattern = re.compile(strip_accents(str(rule.value)), re.IGNORECASE)
 
@@ -303,7 +312,11 @@ class CompiledRule:
             return None if hit is None else rule.label or f"{col} = {show(hit.raw)}"
         if rule.op == "contains":
             text = normalize_key(as_text(value))
-            hit_needle = next((shown for needle, shown in self._needles if needle in text), None)
+            if self._words is None:
+                hit_needle = next((shown for needle, shown in self._needles if needle in text), None)
+            else:
+                hit_needle = next((shown for (_needle, shown), word in zip(self._needles, self._words)
+                                   if word.search(text)), None)
             return None if hit_needle is None else rule.label or _("{column} contains {value}", column=col,
                                                                    value=hit_needle)
         if rule.op == "regex":

@@ -44,9 +44,13 @@ def method_name(method: str) -> str:
     """"learned" or "rules" in the current language (METHOD_NAMES); another value as it is."""
     return pgettext(*name) if (name := next((n for n in METHOD_NAMES if n[1] == method), None)) else method
 
-# "contains" compares folded text, so "Director" also finds "Directora" and "President" finds
-# "Presidente" and "Vicepresidenta"; the Spanish words are those English does not contain.
-_SENIOR = ["CEO", "Founder", "President", "Chief", "VP", "Head", "Director", "Fundador", "Jefe", "Jefa"]
+# The title rules match whole words (`whole_words`: "VP" is not in "MVP Developer", "Head" not
+# in "Headhunter", "Intern" not in "International" or "Internal"), folding case and accents, so
+# each inflection a title is typed in is listed: Directora, Vicepresidenta, Becaria.
+_SENIOR = ["CEO", "Founder", "Cofounder", "President", "Vicepresident", "Chief", "VP", "SVP", "EVP", "AVP", "Head",
+           "Director", "Directors", "Presidente", "Presidenta", "Vicepresidente", "Vicepresidenta", "Fundador",
+           "Fundadora", "Cofundador", "Cofundadora", "Directora", "Directores", "Directoras", "Subdirector",
+           "Subdirectora", "Jefe", "Jefa"]
 
 # Rules that read only the default Leads columns, so scoring means something before any setup.
 # Each value in English and in Spanish (the values a team types, not sheetcrm's words): a
@@ -56,10 +60,11 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     Rule(column="Source", op="in", values=["Partner", "Event", "Socio", "Evento", "Feria"], points=10),
     Rule(column="Source", op="in", values=["Cold Call", "Llamada en frío"], points=-10),  # not for people: values a team types, matched in either language
     Rule(column="Source", op="in", values=["Ads", "Anuncios", "Publicidad"], points=-5),
-    Rule(column="Title", op="contains", values=_SENIOR, points=15),
-    Rule(column="Title", op="contains", values=["Manager", "Gerente"], points=5),
+    Rule(column="Title", op="contains", values=_SENIOR, whole_words=True, points=15),
+    Rule(column="Title", op="contains", values=["Manager", "Managers", "Gerente", "Gerentes"], whole_words=True,
+         points=5),
     Rule(column="Title", op="contains", values=["Intern", "Student", "Becario", "Becaria", "Estudiante", "Prácticas"],
-         points=-10),
+         whole_words=True, points=-10),
     Rule(column="Email", op="present", points=5),
     Rule(column="Phone", op="present", points=5),
     Rule(column="Company", op="present", points=5),

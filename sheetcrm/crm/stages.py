@@ -3,6 +3,13 @@
 `opportunity_metrics` gives the computed columns of the Opportunities tab. Activities and
 tasks are indexed by their `related` ID once (`RelatedIndex`), so the per-opportunity work
 is a few dict lookups even with hundreds of thousands of activities.
+
+A future-dated activity (a meeting booked for next month) is a plan, not a sign of life
+(`is_plan`): every "last activity" sheetcrm works out skips it until its day comes, so a deal
+nobody has touched for weeks rots though a meeting is booked, and Last Activity never shows a
+day that has not come. The same rule holds for the lead score's engagement (crm/rules.py),
+the account's health (crm/overview.py), a case's First Response (engine.case_results) and the
+workflows' Last Activity (steps/workflows.py).
 """
 
 from __future__ import annotations
@@ -87,9 +94,16 @@ class StageTable:
         return tuple(s for s in self.stages if s.kind == "open")
 
 
+def is_plan(day: dt.date, as_of: dt.date) -> bool:
+    """Whether an activity dated `day` is still a plan on `as_of` (the sync's day, never the
+    clock's): dated after it. A plan counts for no "last activity" (see the module docstring)."""
+    return day > as_of
+
+
 @dataclass(frozen=True)
 class RelatedIndex:
-    """Activities and open tasks by the ID they relate to, built once per sync."""
+    """Activities and open tasks by the ID they relate to, built once per sync for `as_of`:
+    `last_activity` holds each ID's latest activity on or before `as_of` (`is_plan`)."""
 
     last_activity: Mapping[str, dt.date]
     first_open_task: Mapping[str, Task]
@@ -98,10 +112,11 @@ class RelatedIndex:
 
     @classmethod
     def build(cls, activities: Iterable[Activity] = (), tasks: Iterable[Task] = (),
-              contacts: Iterable[Contact] = ()) -> "RelatedIndex":
+              contacts: Iterable[Contact] = (), *, as_of: dt.date) -> "RelatedIndex":
         last: dict[str, dt.date] = {}
         for a in activities:
-            if a.related is not None and (a.related not in last or a.date > last[a.related]):
+            if a.related is not None and not is_plan(a.date, as_of) and (a.related not in last
+                                                                          or a.date > last[a.related]):
                 last[a.related] = a.date
         first: dict[str, Task] = {}
         for t in tasks:
@@ -154,7 +169,8 @@ def opportunity_metrics(opportunities: Sequence[Opportunity], stages: StageTable
       always gives its own (100 won, 0 lost) since a closed deal is no longer a bet.
     - days_in_stage: from the date the current stage was entered (`history.stage_entered`),
       else from Created; None if neither is known, or if it is after `as_of`.
-    - last_activity: the latest activity related to the opportunity itself or to its contact.
+    - last_activity: the latest activity related to the opportunity itself or to its contact,
+      on or before the day `related` was built for (a future-dated one is a plan: `is_plan`).
       Activities on the account are not counted: one busy deal would keep every other deal
       of that account from ever rotting.
     - rotting: an open deal whose last sign of life (the later of last activity and

@@ -1,16 +1,19 @@
 """The engine over the records: histories, per-opportunity metrics, lead scores, forecast, KPIs.
 
 Plans nothing itself: the steps after it turn `ctx.results` into cells. Its warnings (an
-amount with no exchange rate) join the report before the Validation tab is planned.
+amount with no exchange rate, a deal the forecast places in no month) join the report before
+the Validation tab is planned.
 """
 
 from __future__ import annotations
 
 from sheetcrm import cells
+from sheetcrm.crm.words import CATEGORY
 from sheetcrm.engine import compute
 from sheetcrm.i18n import _, ngettext
+from sheetcrm.names import CRM_TABS
 from sheetcrm.owned import locate
-from sheetcrm.report import Issue
+from sheetcrm.report import Issue, column_letter
 from sheetcrm.schema import FORECAST
 from sheetcrm.steps.context import StepResult, SyncContext
 from sheetcrm.warehouse.keep import ARCHIVED
@@ -18,6 +21,7 @@ from sheetcrm.warehouse.keep import ARCHIVED
 CALIBRATION_PARTIAL = "calibration_partial"
 CALIBRATION_UNKNOWN_STAGE = "calibration_unknown_stage"
 CALIBRATION_OLDER_COPY = "calibration_older_copy"
+NO_CLOSE_DATE = "no_close_date"
 
 
 def run(ctx: SyncContext) -> StepResult:
@@ -59,4 +63,62 @@ def run(ctx: SyncContext) -> StepResult:
              _("The stage calibration leaves out older Stage History rows keep_months moved to the warehouse: "
                "they name stages the config no longer has ({words}).", words=words),
              _("Add each old name to the aliases of the stage it became in sheetcrm.toml (`[[stages]]` aliases)."))
+    issues.extend(undated_issues(ctx, forecast))
     return StepResult(issues=issues)
+
+
+def undated_issues(ctx: SyncContext, forecast: str) -> list[Issue]:
+    """The deals the forecast places in no month, for want of a Close Date (crm.forecast.Undated),
+    as `no_close_date` warnings: each won deal (its revenue, in the Dashboard's, is in no month)
+    and each open Commit or Best Case deal at its Close Date cell; the open deals in the
+    Pipeline category as one line at the Forecast tab, since many teams date early deals only
+    once they firm up, and a warning a deal would bury the report's other problems (its
+    max_issues). With no Close Date column at all, every kind is one line at the Forecast."""
+    results = ctx.results
+    assert results is not None
+    table = ctx.crm.tables.get("opportunities")
+    col = table.header.fields.get("close_date") if table is not None else None
+    title = table.title if table is not None else CRM_TABS["opportunities"]  # no tab: no deals, nothing said
+    out: list[Issue] = []
+    left = {"open": 0, "won": 0}  # said at the Forecast tab, by kind
+    for u in results.forecast.undated:
+        if table is None or col is None or u.category == "Pipeline":  # not for people: canonical category key
+            left["won" if u.won else "open"] += 1
+        elif u.won:
+            out.append(Issue("warning", table.title, u.opportunity.row, column_letter(col + 1),
+                             table.header.labels.get(col), None, NO_CLOSE_DATE,
+                             _("This won deal has no Close Date, so the Forecast counts its revenue in no month "
+                               "(the Dashboard's won revenue counts it)."),
+                             _("Fill in Close Date with the day the deal was won.")))
+        else:
+            out.append(Issue("warning", table.title, u.opportunity.row, column_letter(col + 1),
+                             table.header.labels.get(col), None, NO_CLOSE_DATE,
+                             _("This open {category} deal has no Close Date, so the Forecast leaves its amount out "
+                               "of every month.", category=results.words(CATEGORY, u.category)),
+                             _("Fill in Close Date with the day you expect the deal to close.")))
+    if n := left["open"]:
+        if col is None:
+            message = ngettext("{n} open deal has no Close Date, so the Forecast leaves its amount out of every "
+                               "month.", "{n} open deals have no Close Date, so the Forecast leaves their amounts "
+                               "out of every month.", n)
+        else:
+            message = ngettext("{n} open deal in the {category} category has no Close Date, so the Forecast leaves "
+                               "its amount out of every month.", "{n} open deals in the {category} category have no "
+                               "Close Date, so the Forecast leaves their amounts out of every month.", n,
+                               category=results.words(CATEGORY, "Pipeline"))
+        out.append(Issue("warning", forecast, None, None, None, n, NO_CLOSE_DATE, message, _close_date_hint(col, title)))
+    if n := left["won"]:
+        out.append(Issue("warning", forecast, None, None, None, n, NO_CLOSE_DATE,
+                         ngettext("{n} won deal has no Close Date, so the Forecast counts its revenue in no month "
+                                  "(the Dashboard's won revenue counts it).",
+                                  "{n} won deals have no Close Date, so the Forecast counts their revenue in no "
+                                  "month (the Dashboard's won revenue counts it).", n),
+                         _close_date_hint(col, title)))
+    return out
+
+
+def _close_date_hint(col: int | None, tab: str) -> str:
+    if col is None:
+        return _("Add a Close Date column to the {tab} tab and fill it in.", tab=tab)
+    return _("Fill in their Close Date to put them in the forecast (early deals are counted here, not marked one "
+             "by one, since many teams date them later).")

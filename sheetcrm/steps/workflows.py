@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 from sheetcrm import names
 from sheetcrm.cells import add_days, enum_choices, normalize_key
-from sheetcrm.crm.stages import StageTable, is_open_task
+from sheetcrm.crm.stages import StageTable, is_open_task, is_plan
 from sheetcrm.crm.workflows import (KINDS, Firing, Outcome, RecordValues, RuleRow, Subject, World, action_word,
                                     result_word, run as run_rules)
 from sheetcrm.i18n import N_, _, in_locale
@@ -188,7 +188,8 @@ def build_world(ctx: SyncContext) -> World:
     for a in crm.records("activities"):  # one pass over the biggest tab (20k rows at 10k leads)
         if a.related:
             day = a.date
-            if (seen := last.get(a.related)) is None or day > seen:
+            # A future-dated activity is a plan, not a last activity (crm.stages.is_plan).
+            if not is_plan(day, ctx.as_of) and ((seen := last.get(a.related)) is None or day > seen):
                 last[a.related] = day
             activities.append(a)
             if a.type == "Form Submitted" and a.id:  # not for people: read as

@@ -92,14 +92,16 @@ def test_forecast_per_owner():
 
 def test_overdue_undated_and_unconvertible_deals_are_accounted_for():
     f = run()
-    assert (f.overdue, f.undated) == (1, 1)
+    assert (f.overdue, f.undated_open, f.undated_won) == (1, 1, 0)
+    assert [(u.opportunity.amount, u.category) for u in f.undated] == [(Decimal("100"), "Commit")]
     assert [(m.opportunity.amount, m.currency) for m in f.missing_rates] == [(Decimal("400"), "CHF")]
 
 
 def test_to_json_shape_and_formats():
     calibration = [StageWinRate("Proposal", Decimal("50"), Decimal("200") / 3, 3, 2)]
     j = run(calibration=calibration).to_json()
-    assert set(j) == {"months", "by_owner", "stage_calibration"}
+    assert set(j) == {"months", "by_owner", "stage_calibration", "undated_open", "undated_won"}
+    assert (j["undated_open"], j["undated_won"]) == (1, 0)
     money = {k: Decimal(v) for k, v in j["months"][0].items() if k not in ("month", "attainment")}
     assert money == {"pipeline": Decimal("1500"), "weighted": Decimal("800"), "commit": Decimal("1300"),
                      "best_case": Decimal("1300"), "closed_won": Decimal("300"), "quota": Decimal("1600")}
@@ -131,3 +133,17 @@ def test_omitted_open_stages_stay_out_of_the_forecast():
     [may] = forecast(opps, opportunity_metrics(opps, stages, AS_OF), stages, RATES, AS_OF, months=1).months
     assert (may.pipeline, may.weighted, may.commit, may.best_case) == (
         Decimal("100"), Decimal("90"), Decimal("100"), Decimal("100"))
+
+
+def test_undated_won_and_open_deals_are_listed_not_an_omitted_one():
+    """A won deal with no Close Date is revenue in no month (the Dashboard counts it): listed,
+    as the open ones are, for the sync to say so; an Omitted deal is in no forecast anyway."""
+    config = Config(stages=[*CONFIG.stages, Stage(name="On Hold", probability=5, forecast_category="Omitted")])
+    ctx = parse_context(config)
+    opps = [Opportunity.model_validate({"name": "D", "account": "A", "stage": s, "amount": "100"}, context=ctx)
+            for s in ("Negotiation", "Prospecting", "Closed Won", "On Hold", "Closed Lost")]
+    stages = StageTable.of(config.stages)
+    f = forecast(opps, opportunity_metrics(opps, stages, AS_OF), stages, RATES, AS_OF, months=1)
+    assert [(u.opportunity.stage, u.category, u.won) for u in f.undated] == [
+        ("Negotiation", "Commit", False), ("Prospecting", "Pipeline", False), ("Closed Won", None, True)]
+    assert (f.undated_open, f.undated_won) == (2, 1)

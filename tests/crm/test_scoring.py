@@ -251,6 +251,42 @@ def test_default_rules_score_the_default_columns():
     assert result.scores["LEAD-0002"].why == "Source = Cold Call -10; Title contains Intern -10"
 
 
+@pytest.mark.parametrize("title, extra, right", [
+    # A word inside another word is not that word: Intern in International or Internal, VP in
+    # MVP, Head in Headhunter (found by a tester; base 30, Email +5, Company +5, Cold Call -10).
+    ("International Sales Director", {"email": "b@acme.example"}, 30 + 15 + 5),
+    ("Internal Auditor", {"company": "Acme"}, 30 + 5),
+    ("MVP Developer", {}, 30),
+    ("Headhunter", {"source": "Cold Call"}, 30 - 10),
+    # Whole words, each inflection listed, case and accents folded.
+    ("Directora Comercial", {}, 30 + 15),
+    ("Jefe de Ventas", {}, 30 + 15),
+    ("Vicepresidenta de Operaciones", {}, 30 + 15),
+    ("Cofundadora y CEO", {}, 30 + 15),
+    ("Co-founder", {}, 30 + 15),
+    ("SVP, Sales", {}, 30 + 15),
+    ("Head of Growth", {}, 30 + 15),
+    ("Gerente de cuentas", {}, 30 + 5),
+    ("Becaria en PRACTICAS", {}, 30 - 10),
+    ("Marketing Intern", {}, 30 - 10),
+])
+def test_default_title_rules_match_whole_words_in_either_language(title, extra, right):
+    assert one(lead(title=title, **extra), ScoringSettings()).score == right
+
+
+def test_whole_words_is_a_contains_option_and_contains_alone_stays_a_substring():
+    words = settings(rule("Title", "contains", 15, values=["VP", "Head"], whole_words=True))
+    assert one(lead(title="VP Sales"), words).why == "Title contains VP +15"
+    assert one(lead(title="Head of Sales, EMEA"), words).score == 15
+    assert one(lead(title="MVP Developer"), words).score == 0
+    assert one(lead(title="Headhunter"), words).score == 0
+    anywhere = settings(rule("Email", "contains", 5, value="gmail"))
+    assert one(lead(email="ana@gmail.com"), anywhere).score == 5          # teams' rules keep matching inside
+    assert one(lead(title="MVP Developer"), settings(rule("Title", "contains", 15, value="VP"))).score == 15
+    with pytest.raises(ValidationError, match="`whole_words` is for contains rules only"):
+        settings(rule("Source", "equals", value="Web", whole_words=True))
+
+
 def test_short_history_falls_back_to_rules_and_says_so():
     leads = ([lead(id=f"LEAD-{i}", status="Converted") for i in range(12)]
              + [lead(id=f"LEAD-{i + 100}", status="Unqualified") for i in range(30)]

@@ -75,15 +75,26 @@ CONTACTS = [Contact(id="CON-1", account="ACC-1", first_name="Ana", last_name="Di
 
 
 def test_last_activity_is_the_deals_own_or_its_contacts():
-    index = RelatedIndex.build(ACTIVITIES, contacts=CONTACTS)
+    index = RelatedIndex.build(ACTIVITIES, contacts=CONTACTS, as_of=dt.date(2024, 5, 23))
     assert one(opp(), related=index).last_activity == dt.date(2024, 5, 10)
     for contact in ("CON-1", "Ana Diaz", "ana@acme.com"):
         assert one(opp(contact=contact), related=index).last_activity == dt.date(2024, 5, 12)
     assert one(opp(id="OPP-3"), related=index).last_activity is None
 
 
+def test_a_future_dated_activity_is_a_plan_not_a_last_activity():
+    planned = [*ACTIVITIES, Activity(date=dt.date(2024, 6, 1), related="OPP-1")]
+    index = RelatedIndex.build(planned, as_of=dt.date(2024, 5, 20))
+    deal = opp(stage="Negotiation")                    # rotting_days 7; its last call 2024-05-10
+    m = one(deal, dt.date(2024, 5, 20), stage_entered={"OPP-1": dt.date(2024, 5, 1)}, related=index)
+    assert (m.last_activity, m.rotting) == (dt.date(2024, 5, 10), True)
+    # On its day the meeting has happened.
+    index = RelatedIndex.build(planned, as_of=dt.date(2024, 6, 1))
+    assert one(deal, dt.date(2024, 6, 1), related=index).last_activity == dt.date(2024, 6, 1)
+
+
 def test_rotting_after_more_than_the_stages_rotting_days_since_the_last_sign_of_life():
-    index = RelatedIndex.build(ACTIVITIES, contacts=CONTACTS)
+    index = RelatedIndex.build(ACTIVITIES, contacts=CONTACTS, as_of=dt.date(2024, 5, 23))
     entered = {"OPP-1": dt.date(2024, 5, 1)}
     deal = opp(stage="Negotiation", contact="CON-1")    # rotting_days 7, last activity 2024-05-12
     assert one(deal, dt.date(2024, 5, 19), stage_entered=entered, related=index).rotting is False  # 7 days
@@ -119,7 +130,7 @@ def test_next_step_is_the_first_open_task_of_the_deal():
         Task(due=dt.date(2024, 5, 21), subject="Old", related="OPP-1", status="Done"),
         Task(due=dt.date(2024, 5, 1), subject="Other deal", related="OPP-2", status="Open"),
     ]
-    index = RelatedIndex.build(tasks=tasks)
+    index = RelatedIndex.build(tasks=tasks, as_of=AS_OF)
     assert one(opp(), related=index).next_step == "2024-05-22 Call CFO"
     assert one(opp(id="OPP-3"), related=index).next_step is None
 

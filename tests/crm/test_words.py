@@ -90,4 +90,5 @@ def test_reasons_are_spanish_under_es():
     settings = ScoringSettings()
     with using("es"):
         (_, text), = rule_scores([_lead("Referido", "Directora")], [], settings, DAY1)
-    assert text == "Origen = Referido +20; Cargo contiene Director +15"
+    # The title rules match whole words, each inflection listed: the reason names the one typed.
+    assert text == "Origen = Referido +20; Cargo contiene Directora +15"
