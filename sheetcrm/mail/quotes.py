@@ -13,8 +13,12 @@ the rounded line values.
     tax total = Σ tax;   grand total = net total + tax total
 
 The quote's currency is the opportunity's (blank: the base currency). A line's unit price is
-its override, read as already in the quote currency, else the product's price converted
-through the Rates tab and rounded to the minor unit. A line that cannot be priced (unknown SKU,
+its override, read as already in the quote currency, else the product's price; either is used
+as typed, every decimal of it (SMS at 0.125, storage at 0.0149 a GB: rounding the price to the
+cent before multiplying by 10,000 would charge 1,300 for 1,250). A product price converted
+through the Rates tab is rounded to `PRICE_DIGITS` significant digits, never coarser than the
+minor unit (`converted_price`): the document shows that price and the line is priced with it,
+so quantity × shown price = the line, whatever the quantity. A line that cannot be priced (unknown SKU,
 negative quantity or price, no exchange rate, or a row that failed validation, such as a
 discount over 100%) blocks its quote, never the sync, with an Issue pinned to its cell.
 """
@@ -41,6 +45,9 @@ from sheetcrm.table import Table
 from sheetcrm.validate import match_key
 
 _HUNDRED = Decimal(100)
+# The significant digits a converted unit price keeps (docs/quotes.md): 0.0149 EUR is 0.01620
+# USD, not 0.02 (a third more, on every unit); 1,234.5678 is 1,234.57, as a person writes it.
+PRICE_DIGITS = 4
 # Codes whose problem the validation of the Quote Lines tab already reports on the same cell.
 ALREADY_VALIDATED = frozenset({"unknown_sku", "invalid_quote_line"})
 
@@ -55,19 +62,37 @@ def round_money(amount: Decimal, currency: str) -> Decimal:
     return amount.quantize(minor_unit(currency), rounding=ROUND_HALF_UP, context=WIDE)
 
 
+# Every figure a quote shows is shown with all its decimals (babel's decimal_quantization off,
+# trailing zeros dropped), never rounded for display: a reader multiplies the shown quantity by
+# the shown price and gets the shown line. Babel would round half-even besides (12.345 % shown
+# 12.34 %), while the quote is priced with the full value.
+
 def format_money(amount: Decimal, currency: str, locale: str) -> str:
-    """"1.234,56 €" under es, "$1,234.56" under en. Amounts are already rounded, so babel's own
-    (half-even) rounding never applies."""
-    return format_currency(amount, currency, locale=locale)
+    """"1.234,56 €" under es, "$1,234.56" under en: at least the currency's minor unit, and
+    every further decimal the value has (a unit price of 0.125 is "€0.125"). Amounts sheetcrm
+    computes are already rounded to the minor unit."""
+    return format_currency(amount, currency, locale=locale, decimal_quantization=False)
 
 
 def format_points(points: Decimal, locale: str) -> str:
-    """Percentage points as a person reads them: "21%", "12,5 %"."""
-    return format_percent(points / _HUNDRED, format="#,##0.##%", locale=locale)
+    """Percentage points as the locale writes them, every decimal kept: "21%", "12.345%" (en),
+    "12,5 %" (es)."""
+    return format_percent(points / _HUNDRED, locale=locale, decimal_quantization=False)
 
 
 def format_quantity(quantity: Decimal, locale: str) -> str:
-    return format_decimal(quantity, format="#,##0.###", locale=locale)
+    """"1.3333", "10,000" (en), "10.000" (es): every decimal kept."""
+    return format_decimal(quantity, locale=locale, decimal_quantization=False)
+
+
+def converted_price(price: Decimal, currency: str) -> Decimal:
+    """A unit price converted into `currency`, rounded ROUND_HALF_UP to PRICE_DIGITS significant
+    digits, or to the minor unit when that is finer: 0.0161963 → 0.01620, 29.9997 → 30.00,
+    1234.5678 → 1234.57 (USD)."""
+    if not price:
+        return round_money(price, currency)
+    exponent = min(price.adjusted() - PRICE_DIGITS + 1, minor_unit(currency).as_tuple().exponent)  # type: ignore[operator]
+    return price.quantize(Decimal(1).scaleb(exponent), rounding=ROUND_HALF_UP, context=WIDE)
 
 
 @dataclass(frozen=True)
@@ -76,7 +101,7 @@ class PricedLine:
     sku: str
     name: str
     quantity: Decimal
-    unit_price: Decimal      # in the quote currency, rounded
+    unit_price: Decimal      # in the quote currency: as typed, or converted (`converted_price`)
     discount_pct: Decimal    # points
     tax_pct: Decimal         # points
     gross: Decimal
@@ -230,6 +255,8 @@ def price_quote(opportunity: Opportunity, quote_lines: QuoteLines, products: Map
         unit = line.unit_price
         if unit is None:
             unit = _convert(product.unit_price, product.currency or rates.base, currency, rates)
+            if unit is not None and (product.currency or rates.base) != currency:
+                unit = converted_price(unit, currency)
             if unit is None:
                 ok = False
                 missing = product.currency if rates.rate(product.currency) is None else currency
@@ -247,7 +274,7 @@ def price_quote(opportunity: Opportunity, quote_lines: QuoteLines, products: Map
                     _("Check the quantity and the unit price."))
         if not ok:
             continue
-        priced.append(_price_line(line, product, round_money(unit, currency), discount, currency))  # type: ignore[arg-type]
+        priced.append(_price_line(line, product, unit, discount, currency))  # type: ignore[arg-type]
 
     totals = _totals(priced, currency)
     if priced and abs(totals.total) >= LIMIT:
