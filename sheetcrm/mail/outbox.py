@@ -62,7 +62,8 @@ from sheetcrm.mail.context import QuoteHeader, find_contact, find_opportunity, q
 from sheetcrm.mail.journal import Journal, JournalError, Ledger, stamp
 from sheetcrm.mail.message import HeaderError, build_message, check_header, message_id
 from sheetcrm.mail.names import safe_stem
-from sheetcrm.mail.quotes import ALREADY_VALIDATED, QuoteLines, QuoteResult, price_quote, quote_number
+from sheetcrm.mail.quotes import (ALREADY_VALIDATED, QuoteLines, QuoteResult, price_quote, products_with_errors,
+                                  quote_number)
 from sheetcrm.mail.smtp import Outcome
 from sheetcrm.names import CRM_TABS
 from sheetcrm.mail.templates import TemplateError, Templates
@@ -210,6 +211,7 @@ class Desk:
     appended: dict[str, int] = field(default_factory=dict)
     _lines: QuoteLines | None = None
     _products: dict[str, Any] | None = None
+    _broken: dict[str, Any] | None = None
 
     @classmethod
     def read(cls, snapshot: Snapshot, config: Config, crm: Crm | None = None,
@@ -244,7 +246,7 @@ class Desk:
 
     def quote(self, opportunity: Opportunity) -> QuoteResult:
         lines, products = self._grouped()
-        return price_quote(opportunity, lines, products, self.rates)
+        return price_quote(opportunity, lines, products, self.rates, self._broken)
 
     def problems(self, opportunity: Opportunity) -> list[Issue]:
         """What blocks the opportunity's quote (`quote(...).problems`): nothing for a deal that
@@ -259,6 +261,7 @@ class Desk:
             self._lines = QuoteLines.group(self.crm.tables.get("quote_lines"), self.crm.report.issues,
                                            self.crm.keys.__getitem__)
             self._products = {p.sku: p for p in self.crm.records("products")}
+            self._broken = products_with_errors(self.crm.tables.get("products"), self.crm.report.issues)
         return self._lines, self._products
 
 

@@ -206,9 +206,35 @@ def _row(line: QuoteLine) -> int:
     return line.row
 
 
+def products_with_errors(table: Table | None, issues: Iterable[Issue]) -> dict[str, tuple[str, int, list[Issue]]]:
+    """The Products rows with errors, by SKU as validation resolves a quote line's SKU to them
+    (the SKU as that row has it): SKU -> (the tab's title, sheet row, its errors). Such a row is still a valid
+    SKU reference (README: a row with a bad cell is still the record people refer to), but no
+    product to price with."""
+    out: dict[str, tuple[str, int, list[Issue]]] = {}
+    if table is None:
+        return out
+    errors: dict[int, list[Issue]] = {}
+    for issue in issues:
+        if issue.severity == "error" and issue.tab == table.title and issue.row is not None:
+            errors.setdefault(issue.row, []).append(issue)
+    col = table.header.fields.get("sku")
+    for row in table.rows:
+        if row.record is not None or not row.has_errors:
+            continue
+        sku = row.target.sku if row.target is not None else (  # type: ignore[attr-defined]
+            cells.parse_text(row.cells[col]) if col is not None and col < len(row.cells) else None)
+        if sku and sku not in out:
+            out[sku] = (table.title, row.row, errors.get(row.row, []))
+    return out
+
+
 def price_quote(opportunity: Opportunity, quote_lines: QuoteLines, products: Mapping[str, Product],
-                rates: Rates) -> QuoteResult:
-    """Price the opportunity's quote lines."""
+                rates: Rates, broken: Mapping[str, tuple[str, int, list[Issue]]] | None = None) -> QuoteResult:
+    """Price the opportunity's quote lines. `broken`: the Products rows with errors
+    (`products_with_errors`); a line naming one blocks its quote with `product_errors`, which
+    names that row (validation found the SKU reference sound, so nothing else says the quote is
+    blocked), followed by that row's errors at their cells when `broken` knows them."""
     currency = opportunity.currency or rates.base
     table = quote_lines.table
     lines, invalid_rows = quote_lines.of(opportunity)
@@ -232,8 +258,20 @@ def price_quote(opportunity: Opportunity, quote_lines: QuoteLines, products: Map
                   opportunity=opportunity.id),
                 _("Fix the row (see its other issues)."))
     priced: list[PricedLine] = []
+    named: set[str] = set()
     for line in lines:
         product = products.get(line.sku)
+        if product is None and broken and line.sku in broken:
+            product_tab, product_row, errors = broken[line.sku]
+            problem(line.row, "sku", line.sku, "product_errors",
+                    _("The product {sku} (row {row} of {tab}) has errors, so the quote for {opportunity} cannot be "
+                      "priced.", sku=cells.quoted(line.sku), row=product_row, tab=product_tab,
+                      opportunity=opportunity.id or opportunity.name),
+                    _("Fix that product's row (its errors are listed in the Validation tab)."))
+            if line.sku not in named:  # the product's own errors, at their cells, once
+                named.add(line.sku)
+                result.problems.extend(errors)
+            continue
         if product is None:
             problem(line.row, "sku", line.sku, "unknown_sku",
                     _('"{sku}" does not match any valid product.', sku=line.sku),

@@ -211,3 +211,28 @@ def test_the_quote_shows_the_quantities_and_percentages_it_is_priced_with(tmp_pa
     es = _render_text(desk, result, "es")
     assert "1,3333 × 900,00\xa0€" in es and "12,345\xa0%" in es  # the locale's own percent: "63,2 %" (README)
     assert "12,5\xa0%" in es  # the tax rate
+
+
+def test_a_ticked_quote_blocked_by_a_product_row_with_errors_is_said_in_the_sync_and_by_the_command(tmp_path):
+    # The line's SKU names a product whose Unit Price reads "abc": the reference is sound (a row
+    # with a bad cell is still the record people refer to), so validation says only bad_number;
+    # the quote said unknown_sku, which the sync dropped as validation's: nothing said it was blocked.
+    from books import xlsx_book
+    tabs = crm_tabs(**{"Products": [["SKU", "Name", "Unit Price", "Currency", "Tax Rate"],
+                                    ["P1", "Licence", "abc", "EUR", 21], ["P2", "Support", 10, "EUR", 0]]})
+    book = xlsx_book(tmp_path / "q.xlsx", tabs)
+    sync(book, config(), as_of=dt.date(2026, 11, 23))
+    snapshot = book.read()
+    rows = [r for r in snapshot.tabs["Validation"].rows[1:] if r and r[0] == "error"]
+    found = [(r[1], r[2], r[3], r[6]) for r in rows]
+    assert ("Products", 2, "C", "bad_number") in found
+    assert ("Quote Lines", 2, "B", "product_errors") in found
+    [said] = [r for r in rows if r[6] == "product_errors"]
+    assert '"P1"' in said[7] and "row 2 of Products" in said[7] and "OPP-0001" in said[7]
+    assert "Outbox" not in snapshot.tabs  # blocked: nothing queued
+    # `sheetcrm quote` says the same, and names the product's own error at its cell.
+    desk = Desk.read(snapshot, config())
+    result = desk.quote(find_opportunity(desk.crm, "OPP-0001"))
+    assert result.quote is None
+    assert [(p.tab, p.row, p.column, p.code) for p in result.problems] == [
+        ("Quote Lines", 2, "B", "product_errors"), ("Products", 2, "C", "bad_number")]
