@@ -151,3 +151,17 @@ def test_an_smtp_setting_to_change_is_named_in_spanish(tmp_path, server):
     assert outcome.kind == "transient"
     assert outcome.reply.startswith(f"no se puede conectar con 127.0.0.1:{server.port}:")
     assert "revisa host y port en [smtp]" in outcome.reply and "s3cret-pw" not in outcome.reply
+
+
+def test_a_spanish_rows_error_names_its_columns_as_the_team_reads_them(tmp_path, server):
+    # The Error said "To debe contener…" under a column the team reads as "Para".
+    book = queued(tmp_path, "es")
+    outbox = read_outbox(book.read(), "es")
+    [row] = outbox.rows
+    book.write(Plan(writes=[CellWrite(outbox.title, row.row, outbox.columns["to"], "ana@example.com, eve@example.com"),
+                            CellWrite(outbox.title, row.row, outbox.columns["status"], "Aprobado")]))
+    send(book, server, cfg=config(locale="es"))
+    [row] = read_outbox(book.read(), "es").rows
+    assert row.text("status") == "Fallido" and not server.inbox.messages
+    assert row.text("error").startswith("Para debe contener exactamente una dirección válida"), row.text("error")
+    assert "To " not in row.text("error")
