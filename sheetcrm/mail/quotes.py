@@ -136,8 +136,9 @@ class Quote:
 
     @property
     def version(self) -> str:
-        """A fingerprint of everything the quote charges. Queueing is once per version, and a
-        row whose version no longer matches the sheet is never sent."""
+        """A fingerprint of everything the quote charges. The version a row carries also covers
+        what the quote shows (`context.quote_version`, made from this one): queueing is once
+        per that version, and a row whose version no longer matches the sheet is never sent."""
         data = [self.opportunity.id, self.currency, self.totals.total,
                 [(ln.sku, ln.name, ln.quantity, ln.unit_price, ln.discount_pct, ln.tax_pct) for ln in self.lines]]
         return hashlib.sha256(json.dumps(data, default=str).encode()).hexdigest()[:12]
