@@ -88,6 +88,7 @@ def test_a_missing_templates_folder_is_an_error(tmp_path):
 
 def test_the_version_covers_what_the_templates_show_and_nothing_else(tmp_path):
     from books import xlsx_book
+
     from sheetcrm.mail.context import quote_version
     folder = tmp_path / "tpl"
     folder.mkdir()
