@@ -14,12 +14,15 @@ StrictUndefined fails only on a real typo.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from dataclasses import asdict, dataclass
 from email.headerregistry import Address
 from typing import Any
 
 from sheetcrm.mail.message import mailbox
-from sheetcrm.mail.quotes import QuoteResult
+from sheetcrm.mail.quotes import Quote, QuoteResult
+from sheetcrm.mail.templates import Templates
 from sheetcrm.records import Account, Contact, Opportunity, Record
 from sheetcrm.table import Row
 from sheetcrm.validate import Crm
@@ -74,23 +77,61 @@ class QuoteHeader:
     date: dt.date
 
 
-def quote_context(crm: Crm, result: QuoteResult, header: QuoteHeader, locale: str) -> dict[str, Any]:
-    quote = result.quote
-    assert quote is not None, "only a priced quote is rendered"
+# What a quote shows beyond what it charges: who it is for and from, and the deal's columns.
+# The charges (lines, totals, taxes, currency) are Quote.version's; the quote's own header
+# (number, date) is its Outbox row's Quote and Created cells, which the person approved.
+PARTIES = frozenset({"opportunity", "account", "contact", "owner", "custom"})
+QUOTE_TEMPLATES = ("quote.txt.j2", "quote.html.j2")
+
+
+def parties(crm: Crm, quote: Quote) -> dict[str, Any]:
+    """The PARTIES of a quote's context, from the sheet as it is."""
     opp = quote.opportunity
     owner = opp.owner
     account = record_dict(find_account(crm, opp.account), Account)
     account["name"] = account["name"] or opp.account  # an account typed by name only still has one
     return {
-        "locale": locale,
-        "currency": quote.currency,
-        "quote": {"number": header.number, "date": header.date, "version": quote.version, "currency": quote.currency},
         "opportunity": record_dict(opp, Opportunity),
         "account": account,
         "contact": record_dict(find_contact(crm, opp.contact), Contact),
         "owner": {"name": owner, "email": owner if owner and "@" in owner else None},
+        "custom": dict(opp.custom),
+    }
+
+
+def quote_version(crm: Crm, quote: Quote, templates: Templates) -> str:
+    """The version a person approves: a fingerprint of what the quote charges (Quote.version)
+    and of everything else its templates show (`Templates.reads` of PARTIES: the contact's
+    name and email, the account, the deal's name, the owner, any column a team's template
+    shows; all of PARTIES when that cannot be told). A row is sent only while its version
+    matches the sheet (docs/quotes.md), so a changed contact or account fails the row rather
+    than send "Hello Bob" and Bob's address to Ana; a deal's Stage, which no built-in template
+    shows, changes nothing."""
+    shown = parties(crm, quote)
+    reads = templates.reads(QUOTE_TEMPLATES, PARTIES)
+    if reads is None:
+        reads = frozenset((root, None) for root in PARTIES)
+    seen = []
+    for root, key in sorted(reads, key=lambda r: (r[0], r[1] or "")):
+        part = shown[root]
+        # A key that is no field of the record (`contact.items()`): the whole record shows.
+        seen.append([root, key, part[key]] if key is not None and key in part else [root, None, part])
+    data = [quote.version, seen]
+    return hashlib.sha256(json.dumps(data, default=str, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def quote_context(crm: Crm, result: QuoteResult, header: QuoteHeader, locale: str,
+                  version: str | None = None) -> dict[str, Any]:
+    """What the quote templates see; `version` is the row's (`quote_version`), else the charges'."""
+    quote = result.quote
+    assert quote is not None, "only a priced quote is rendered"
+    return {
+        "locale": locale,
+        "currency": quote.currency,
+        "quote": {"number": header.number, "date": header.date, "version": version or quote.version,
+                  "currency": quote.currency},
+        **parties(crm, quote),
         "lines": [asdict(line) for line in quote.lines],
         "totals": {k: v for k, v in asdict(quote.totals).items() if k != "taxes"},
         "taxes": [asdict(band) for band in quote.totals.taxes],
-        "custom": dict(opp.custom),
     }

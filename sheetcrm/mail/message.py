@@ -29,7 +29,7 @@ from email_validator import EmailNotValidError, validate_email
 # Values quoted in messages the way every other message quotes a cell: invisible and control
 # characters as \uXXXX escapes (cells.visible), never Python's repr.
 from sheetcrm.cells import quoted
-from sheetcrm.i18n import _
+from sheetcrm.i18n import _, pgettext
 
 
 class HeaderError(ValueError):
@@ -84,26 +84,29 @@ def mailbox(display_name: str | None, addr_spec: str, name: str = "To") -> Addre
     return _valid_address(name, " ".join(display.split()), addr_spec)
 
 
-def _parse(name: str, value: str) -> tuple[list[Address], bool]:
+def _parse(name: str, value: str, label: str | None = None) -> tuple[list[Address], bool]:
     """The addresses of a header as the standard library's mail reader sees them, and whether
-    it found defects (a repaired typo, a stray word)."""
-    check_header(name, value)
+    it found defects (a repaired typo, a stray word). `label` names it in messages (default `name`)."""
+    label = label or name
+    check_header(label, value)
     try:
         header = policy.default.header_factory(name, value)
         return list(header.addresses), bool(header.defects)
     except (IndexError, ValueError, TypeError):  # the parser fails on some inputs, e.g. "ana@"
-        raise HeaderError(_("{name} holds no valid address: {value}", name=name, value=quoted(value))) from None
+        raise HeaderError(_("{name} holds no valid address: {value}", name=label, value=quoted(value))) from None
 
 
-def check_mailbox(name: str, value: str) -> Address:
+def check_mailbox(name: str, value: str, label: str | None = None) -> Address:
     """Exactly one address from a header-like cell (the Outbox's To), parsed as a mail reader
-    would; a second address, a parsing defect or a repaired typo is refused, never guessed."""
-    addresses, defects = _parse(name, value)
+    would; a second address, a parsing defect or a repaired typo is refused, never guessed.
+    `label` names it in messages (the cell's column, "Para"; default the header's `name`)."""
+    label = label or name
+    addresses, defects = _parse(name, value, label)
     if defects or len(addresses) != 1 or not addresses[0].addr_spec or "@" not in addresses[0].addr_spec:
         found = ", ".join(a.addr_spec for a in addresses if a.addr_spec) or _("none")
-        raise HeaderError(_("{name} must hold exactly one valid address, found {found}: {value}", name=name,
+        raise HeaderError(_("{name} must hold exactly one valid address, found {found}: {value}", name=label,
                             found=found, value=quoted(value)))
-    return _valid_address(name, addresses[0].display_name, addresses[0].addr_spec)
+    return _valid_address(label, addresses[0].display_name, addresses[0].addr_spec)
 
 
 def check_addresses(name: str, value: str) -> list[Address]:
@@ -126,8 +129,10 @@ def build_message(*, sender: str, to: str, subject: str, text: str, html: str | 
     attached as a document when `attachment_name` is (a quote)."""
     msg = EmailMessage()
     msg["From"] = check_addresses("From", sender)
-    msg["To"] = check_mailbox("To", to)
-    msg["Subject"] = check_header("Subject", subject)
+    # Named as the Outbox's columns are, in the team's language ("Para", "Asunto"): the reason
+    # goes to a row's Error cell.
+    msg["To"] = check_mailbox("To", to, pgettext("email", "To"))
+    msg["Subject"] = check_header(_("Subject"), subject)
     msg["Message-ID"] = check_message_id(message_id)
     msg["Date"] = format_datetime(date)
     msg.set_content(text)

@@ -36,8 +36,8 @@ leaves the rows at Approved, due at once, with the one line naming the setting i
 `send_outbox` raises SetupError after recording them.
 
 Queueing is once per opportunity and quote version (a fingerprint of the priced lines and
-totals): a tick left in place queues nothing more until the quote changes, and then queues
-the new version. A row whose version no longer matches the sheet is never sent (it becomes
+totals, and of what the quote's templates show: context.quote_version): a tick left in place
+queues nothing more until the quote changes, and then queues the new version. A row whose version no longer matches the sheet is never sent (it becomes
 Failed saying so), so a customer never receives a quote other than the one approved.
 
 Everything here but `send_outbox` is pure (the journal is read once, into a Ledger).
@@ -58,11 +58,12 @@ from sheetcrm.config import Config, ConfigError, SmtpSettings
 from sheetcrm.crm.money import Rates
 from sheetcrm.crm.workflows import TemplateShelf
 from sheetcrm.i18n import NC_, N_, _, current, every_locale, in_locale, ngettext, using
-from sheetcrm.mail.context import QuoteHeader, find_contact, find_opportunity, quote_context, recipient
+from sheetcrm.mail.context import QuoteHeader, find_contact, find_opportunity, quote_context, quote_version, recipient
 from sheetcrm.mail.journal import Journal, JournalError, Ledger, stamp
 from sheetcrm.mail.message import HeaderError, build_message, check_header, message_id
 from sheetcrm.mail.names import safe_stem
-from sheetcrm.mail.quotes import ALREADY_VALIDATED, QuoteLines, QuoteResult, price_quote, quote_number
+from sheetcrm.mail.quotes import (ALREADY_VALIDATED, QuoteLines, QuoteResult, price_quote, products_with_errors,
+                                  quote_number)
 from sheetcrm.mail.smtp import Outcome
 from sheetcrm.names import CRM_TABS
 from sheetcrm.mail.templates import TemplateError, Templates
@@ -210,6 +211,8 @@ class Desk:
     appended: dict[str, int] = field(default_factory=dict)
     _lines: QuoteLines | None = None
     _products: dict[str, Any] | None = None
+    _broken: dict[str, Any] | None = None
+    _templates: Templates | None = None
 
     @classmethod
     def read(cls, snapshot: Snapshot, config: Config, crm: Crm | None = None,
@@ -244,7 +247,20 @@ class Desk:
 
     def quote(self, opportunity: Opportunity) -> QuoteResult:
         lines, products = self._grouped()
-        return price_quote(opportunity, lines, products, self.rates)
+        return price_quote(opportunity, lines, products, self.rates, self._broken)
+
+    def version(self, result: QuoteResult, templates: Templates | None = None) -> str:
+        """The priced quote's version as a person approves it (`context.quote_version`: what it
+        charges and what its templates show), with `templates`, else the config's."""
+        assert result.quote is not None
+        if templates is None:
+            if self._templates is None:
+                try:
+                    self._templates = templates_for(self.config)
+                except ConfigError:  # no such folder: the built-in ones, as template_shelf reads it
+                    self._templates = Templates()
+            templates = self._templates
+        return quote_version(self.crm, result.quote, templates)
 
     def problems(self, opportunity: Opportunity) -> list[Issue]:
         """What blocks the opportunity's quote (`quote(...).problems`): nothing for a deal that
@@ -259,6 +275,7 @@ class Desk:
             self._lines = QuoteLines.group(self.crm.tables.get("quote_lines"), self.crm.report.issues,
                                            self.crm.keys.__getitem__)
             self._products = {p.sku: p for p in self.crm.records("products")}
+            self._broken = products_with_errors(self.crm.tables.get("products"), self.crm.report.issues)
         return self._lines, self._products
 
 
@@ -347,7 +364,7 @@ def _plan_queue(desk: Desk, opportunities: Iterable[Opportunity], plan: Plan, cr
         if result.problems or result.quote is None or to is None:
             out.append(Queued(key, "blocked", problems=result.problems))
             continue
-        version = result.quote.version
+        version = desk.version(result)
         earlier = next((r for r in outbox.rows if r.text("opportunity") == opp.id and r.text("version") == version), None)
         if earlier is not None:
             out.append(Queued(key, "already", earlier.text("quote"), earlier.text("id"), version=version))
@@ -595,8 +612,8 @@ def template_shelf(config: Config) -> TemplateShelf:
 
 
 def render_quote(desk: Desk, templates: Templates, opp: Opportunity, result: QuoteResult,
-                 header: QuoteHeader) -> tuple[str, str]:
-    context = quote_context(desk.crm, result, header, desk.config.locale)
+                 header: QuoteHeader, version: str | None = None) -> tuple[str, str]:
+    context = quote_context(desk.crm, result, header, desk.config.locale, version)
     return templates.render("quote.txt.j2", context), templates.render("quote.html.j2", context)
 
 
@@ -619,14 +636,18 @@ def prepare(desk: Desk, row: OutboxRow, templates: Templates, sender: str, now: 
         prepared.error = _("the quote has problems: {problems}",
                            problems="; ".join(f"{p.where()} {p.message}" for p in result.problems))
         return prepared
-    if result.quote.version != row.text("version"):
-        prepared.error = _("the quote changed since this row was queued (version {queued}, now {current}); queue it "
-                           "again to send the current one", queued=row.text("version"), current=result.quote.version)
+    # The version covers what the quote charges and what it shows (its contact, account…):
+    # the email is rendered from the sheet as it is now, so it must be what was approved.
+    version = desk.version(result, templates)
+    if version != row.text("version"):
+        prepared.error = _("the quote changed since this row was queued (what it charges, or what it shows of its "
+                           "deal, account or contact; version {queued}, now {current}); queue it again to send the "
+                           "current one", queued=row.text("version"), current=version)
         return prepared
     created = _moment(row.raw.get("created"))
     header = QuoteHeader(row.text("quote"), created.date() if created else now.date())
     try:
-        text, html = render_quote(desk, templates, opp, result, header)
+        text, html = render_quote(desk, templates, opp, result, header, version)
         prepared.message = build_message(sender=sender, to=row.text("to"), subject=row.text("subject"), text=text,
                                          html=html, message_id=prepared.message_id, date=now,
                                          attachment_name=f"{safe_stem(header.number)}.html")

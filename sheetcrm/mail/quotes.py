@@ -13,8 +13,12 @@ the rounded line values.
     tax total = Σ tax;   grand total = net total + tax total
 
 The quote's currency is the opportunity's (blank: the base currency). A line's unit price is
-its override, read as already in the quote currency, else the product's price converted
-through the Rates tab and rounded to the minor unit. A line that cannot be priced (unknown SKU,
+its override, read as already in the quote currency, else the product's price; either is used
+as typed, every decimal of it (SMS at 0.125, storage at 0.0149 a GB: rounding the price to the
+cent before multiplying by 10,000 would charge 1,300 for 1,250). A product price converted
+through the Rates tab is rounded to `PRICE_DIGITS` significant digits, never coarser than the
+minor unit (`converted_price`): the document shows that price and the line is priced with it,
+so quantity × shown price = the line, whatever the quantity. A line that cannot be priced (unknown SKU,
 negative quantity or price, no exchange rate, or a row that failed validation, such as a
 discount over 100%) blocks its quote, never the sync, with an Issue pinned to its cell.
 """
@@ -41,6 +45,9 @@ from sheetcrm.table import Table
 from sheetcrm.validate import match_key
 
 _HUNDRED = Decimal(100)
+# The significant digits a converted unit price keeps (docs/quotes.md): 0.0149 EUR is 0.01620
+# USD, not 0.02 (a third more, on every unit); 1,234.5678 is 1,234.57, as a person writes it.
+PRICE_DIGITS = 4
 # Codes whose problem the validation of the Quote Lines tab already reports on the same cell.
 ALREADY_VALIDATED = frozenset({"unknown_sku", "invalid_quote_line"})
 
@@ -55,19 +62,37 @@ def round_money(amount: Decimal, currency: str) -> Decimal:
     return amount.quantize(minor_unit(currency), rounding=ROUND_HALF_UP, context=WIDE)
 
 
+# Every figure a quote shows is shown with all its decimals (babel's decimal_quantization off,
+# trailing zeros dropped), never rounded for display: a reader multiplies the shown quantity by
+# the shown price and gets the shown line. Babel would round half-even besides (12.345 % shown
+# 12.34 %), while the quote is priced with the full value.
+
 def format_money(amount: Decimal, currency: str, locale: str) -> str:
-    """"1.234,56 €" under es, "$1,234.56" under en. Amounts are already rounded, so babel's own
-    (half-even) rounding never applies."""
-    return format_currency(amount, currency, locale=locale)
+    """"1.234,56 €" under es, "$1,234.56" under en: at least the currency's minor unit, and
+    every further decimal the value has (a unit price of 0.125 is "€0.125"). Amounts sheetcrm
+    computes are already rounded to the minor unit."""
+    return format_currency(amount, currency, locale=locale, decimal_quantization=False)
 
 
 def format_points(points: Decimal, locale: str) -> str:
-    """Percentage points as a person reads them: "21%", "12,5 %"."""
-    return format_percent(points / _HUNDRED, format="#,##0.##%", locale=locale)
+    """Percentage points as the locale writes them, every decimal kept: "21%", "12.345%" (en),
+    "12,5 %" (es)."""
+    return format_percent(points / _HUNDRED, locale=locale, decimal_quantization=False)
 
 
 def format_quantity(quantity: Decimal, locale: str) -> str:
-    return format_decimal(quantity, format="#,##0.###", locale=locale)
+    """"1.3333", "10,000" (en), "10.000" (es): every decimal kept."""
+    return format_decimal(quantity, locale=locale, decimal_quantization=False)
+
+
+def converted_price(price: Decimal, currency: str) -> Decimal:
+    """A unit price converted into `currency`, rounded ROUND_HALF_UP to PRICE_DIGITS significant
+    digits, or to the minor unit when that is finer: 0.0161963 → 0.01620, 29.9997 → 30.00,
+    1234.5678 → 1234.57 (USD)."""
+    if not price:
+        return round_money(price, currency)
+    exponent = min(price.adjusted() - PRICE_DIGITS + 1, minor_unit(currency).as_tuple().exponent)  # type: ignore[operator]
+    return price.quantize(Decimal(1).scaleb(exponent), rounding=ROUND_HALF_UP, context=WIDE)
 
 
 @dataclass(frozen=True)
@@ -76,7 +101,7 @@ class PricedLine:
     sku: str
     name: str
     quantity: Decimal
-    unit_price: Decimal      # in the quote currency, rounded
+    unit_price: Decimal      # in the quote currency: as typed, or converted (`converted_price`)
     discount_pct: Decimal    # points
     tax_pct: Decimal         # points
     gross: Decimal
@@ -111,8 +136,9 @@ class Quote:
 
     @property
     def version(self) -> str:
-        """A fingerprint of everything the quote charges. Queueing is once per version, and a
-        row whose version no longer matches the sheet is never sent."""
+        """A fingerprint of everything the quote charges. The version a row carries also covers
+        what the quote shows (`context.quote_version`, made from this one): queueing is once
+        per that version, and a row whose version no longer matches the sheet is never sent."""
         data = [self.opportunity.id, self.currency, self.totals.total,
                 [(ln.sku, ln.name, ln.quantity, ln.unit_price, ln.discount_pct, ln.tax_pct) for ln in self.lines]]
         return hashlib.sha256(json.dumps(data, default=str).encode()).hexdigest()[:12]
@@ -181,9 +207,35 @@ def _row(line: QuoteLine) -> int:
     return line.row
 
 
+def products_with_errors(table: Table | None, issues: Iterable[Issue]) -> dict[str, tuple[str, int, list[Issue]]]:
+    """The Products rows with errors, by SKU as validation resolves a quote line's SKU to them
+    (the SKU as that row has it): SKU -> (the tab's title, sheet row, its errors). Such a row is still a valid
+    SKU reference (README: a row with a bad cell is still the record people refer to), but no
+    product to price with."""
+    out: dict[str, tuple[str, int, list[Issue]]] = {}
+    if table is None:
+        return out
+    errors: dict[int, list[Issue]] = {}
+    for issue in issues:
+        if issue.severity == "error" and issue.tab == table.title and issue.row is not None:
+            errors.setdefault(issue.row, []).append(issue)
+    col = table.header.fields.get("sku")
+    for row in table.rows:
+        if row.record is not None or not row.has_errors:
+            continue
+        sku = row.target.sku if row.target is not None else (  # type: ignore[attr-defined]
+            cells.parse_text(row.cells[col]) if col is not None and col < len(row.cells) else None)
+        if sku and sku not in out:
+            out[sku] = (table.title, row.row, errors.get(row.row, []))
+    return out
+
+
 def price_quote(opportunity: Opportunity, quote_lines: QuoteLines, products: Mapping[str, Product],
-                rates: Rates) -> QuoteResult:
-    """Price the opportunity's quote lines."""
+                rates: Rates, broken: Mapping[str, tuple[str, int, list[Issue]]] | None = None) -> QuoteResult:
+    """Price the opportunity's quote lines. `broken`: the Products rows with errors
+    (`products_with_errors`); a line naming one blocks its quote with `product_errors`, which
+    names that row (validation found the SKU reference sound, so nothing else says the quote is
+    blocked), followed by that row's errors at their cells when `broken` knows them."""
     currency = opportunity.currency or rates.base
     table = quote_lines.table
     lines, invalid_rows = quote_lines.of(opportunity)
@@ -207,8 +259,20 @@ def price_quote(opportunity: Opportunity, quote_lines: QuoteLines, products: Map
                   opportunity=opportunity.id),
                 _("Fix the row (see its other issues)."))
     priced: list[PricedLine] = []
+    named: set[str] = set()
     for line in lines:
         product = products.get(line.sku)
+        if product is None and broken and line.sku in broken:
+            product_tab, product_row, errors = broken[line.sku]
+            problem(line.row, "sku", line.sku, "product_errors",
+                    _("The product {sku} (row {row} of {tab}) has errors, so the quote for {opportunity} cannot be "
+                      "priced.", sku=cells.quoted(line.sku), row=product_row, tab=product_tab,
+                      opportunity=opportunity.id or opportunity.name),
+                    _("Fix that product's row (its errors are listed in the Validation tab)."))
+            if line.sku not in named:  # the product's own errors, at their cells, once
+                named.add(line.sku)
+                result.problems.extend(errors)
+            continue
         if product is None:
             problem(line.row, "sku", line.sku, "unknown_sku",
                     _('"{sku}" does not match any valid product.', sku=line.sku),
@@ -230,6 +294,8 @@ def price_quote(opportunity: Opportunity, quote_lines: QuoteLines, products: Map
         unit = line.unit_price
         if unit is None:
             unit = _convert(product.unit_price, product.currency or rates.base, currency, rates)
+            if unit is not None and (product.currency or rates.base) != currency:
+                unit = converted_price(unit, currency)
             if unit is None:
                 ok = False
                 missing = product.currency if rates.rate(product.currency) is None else currency
@@ -247,7 +313,7 @@ def price_quote(opportunity: Opportunity, quote_lines: QuoteLines, products: Map
                     _("Check the quantity and the unit price."))
         if not ok:
             continue
-        priced.append(_price_line(line, product, round_money(unit, currency), discount, currency))  # type: ignore[arg-type]
+        priced.append(_price_line(line, product, unit, discount, currency))  # type: ignore[arg-type]
 
     totals = _totals(priced, currency)
     if priced and abs(totals.total) >= LIMIT:

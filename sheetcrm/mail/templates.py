@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.meta
 from babel.dates import format_date
 
 from sheetcrm.i18n import _, catalogue, current, normalize
@@ -102,6 +103,7 @@ class Templates:
         self.env.policies["ext.i18n.trimmed"] = True
         self.env.install_gettext_callables(_gettext, _ngettext, newstyle=True, pgettext=_pgettext)  # type: ignore[attr-defined]
         self.env.filters.update(money=_money, percent=_percent, qty=_qty, date=_date)
+        self._reads: dict[tuple[tuple[str, ...], frozenset[str]], frozenset[tuple[str, str | None]] | None] = {}
 
     def compiled(self) -> dict[str, str | None]:
         """Every template file the folder and the built-in ones offer -> why it does not
@@ -117,6 +119,40 @@ class Templates:
                 out[name] = f"{type(e).__name__}: {e}"
         return out
 
+    def reads(self, names: tuple[str, ...], roots: frozenset[str]) -> frozenset[tuple[str, str | None]] | None:
+        """What the templates `names` (and the ones they include, extend or import) read of the
+        context's `roots`: (root, key) for `contact.email` or `contact["email"]`, (root, None)
+        for a root used whole (`{% set c = contact %}`, `contact.items()`, a filter over it).
+        None when that cannot be told (a template that does not parse, an include by a computed
+        name): then everything counts as shown. Read once per Templates (the files are
+        configuration, read at start)."""
+        key = (names, roots)
+        if key not in self._reads:
+            self._reads[key] = self._find_reads(names, roots)
+        return self._reads[key]
+
+    def _find_reads(self, names: tuple[str, ...], roots: frozenset[str]) -> frozenset[tuple[str, str | None]] | None:
+        found: set[tuple[str, str | None]] = set()
+        todo, seen = list(names), set()
+        while todo:
+            name = todo.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            try:
+                source = self.env.loader.get_source(self.env, name)[0]  # type: ignore[union-attr]
+                tree = self.env.parse(source)
+            except jinja2.TemplateNotFound:
+                continue  # rendering says so
+            except Exception:  # noqa: BLE001 - a template that cannot be read or parsed: everything may show
+                return None
+            for other in jinja2.meta.find_referenced_templates(tree):
+                if other is None:
+                    return None
+                todo.append(other)
+            _collect_reads(tree, roots, found)
+        return frozenset(found)
+
     def render(self, name: str, context: dict[str, Any]) -> str:
         try:
             return self.env.render(self.env.get_template(name), context)
@@ -126,6 +162,23 @@ class Templates:
             raise TemplateError(_("template {name} not found", name=e.name)) from None
         except Exception as e:  # noqa: BLE001 - a person's template: whatever it raises fails this email, never the run
             raise TemplateError(f"{name}, line {_template_line(e, name)}: {_explain(e)}") from None
+
+
+def _collect_reads(node: jinja2.nodes.Node, roots: frozenset[str], found: set[tuple[str, str | None]]) -> None:
+    """`Templates.reads` over one template's syntax tree."""
+    nodes = jinja2.nodes
+    if isinstance(node, nodes.Getattr) and isinstance(node.node, nodes.Name) and node.node.name in roots:
+        found.add((node.node.name, node.attr))
+        return
+    if (isinstance(node, nodes.Getitem) and isinstance(node.node, nodes.Name) and node.node.name in roots
+            and isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str)):
+        found.add((node.node.name, node.arg.value))
+        return
+    if isinstance(node, nodes.Name) and node.ctx == "load" and node.name in roots:
+        found.add((node.name, None))
+        return
+    for child in node.iter_child_nodes():
+        _collect_reads(child, roots, found)
 
 
 def _template_line(e: BaseException, name: str) -> str:

@@ -245,6 +245,33 @@ def test_a_quote_changed_after_approval_is_not_sent(tmp_path, server):
         ("OUT-0001", "Q-2026-0001", "Failed"), ("OUT-0002", "Q-2026-0002", "Draft")]
 
 
+def test_a_contact_or_account_changed_after_approval_is_not_sent(tmp_path, server):
+    # The deal's Contact changed from Ana to Bob after Ana's row was approved: the email went to
+    # Ana (the To cell) saying "Hello Bob", with Bob's address in the attached quote.
+    tabs = crm_tabs()
+    tabs["Contacts"].append(["CON-0002", "ACC-0001", "Bob", "Stone", "bob@other.example"])
+    book = queued_and_approved(lambda t: xlsx_book(tmp_path, t), tabs)
+    set_cell(book, "Contact", "CON-0002", tab="Opportunities")
+    assert send(book, server).failed == ["OUT-0001"] and server.inbox.messages == []
+    assert "the quote changed since this row was queued" in outbox_rows(book)[0]["error"]
+    sync(book, config(), as_of=AS_OF)  # the tick queues the quote for Bob, for a person to approve
+    assert [(r["id"], r["to"], r["status"]) for r in outbox_rows(book)] == [
+        ("OUT-0001", "Ana Pérez <ana@example.com>", "Failed"), ("OUT-0002", "Bob Stone <bob@other.example>", "Draft")]
+    # The account's name the quote shows counts the same; a column no template shows does not.
+    set_cell(book, "Status", "Approved", row=3)
+    set_cell(book, "Name", "Acme Holdings", tab="Accounts")
+    assert send(book, server).failed == ["OUT-0002"] and server.inbox.messages == []
+    sync(book, config(), as_of=AS_OF)
+    set_cell(book, "Status", "Approved", row=4)
+    set_cell(book, "Stage", "Negotiation", tab="Opportunities")
+    set_cell(book, "Country", "FR", tab="Accounts")
+    assert send(book, server).sent == ["OUT-0003"]
+    [msg] = server.inbox.messages
+    assert msg["To"] == "Bob Stone <bob@other.example>"
+    assert msg.get_body(("plain",)).get_content().startswith("Hello Bob,")
+    assert "Acme Holdings" in msg.get_body(("html",)).get_content()
+
+
 def test_a_wrong_password_is_a_setup_failure_that_never_shows_and_the_row_waits(tmp_path):
     server = Server(password="right-pw")
     server.start()
@@ -280,7 +307,7 @@ def test_jpy_quote_in_spanish_arrives_with_spanish_amounts(tmp_path, server):
     [msg] = server.inbox.messages
     text = msg.get_body(("plain",)).get_content()
     # 2 × 123456 = 246912, 10% off = 222220.8 → 222221; its 10% tax 22222.1 → 22222; no yen fractions.
-    assert "Total: 244.443\xa0JPY" in text and "IVA 10%: 22.222\xa0JPY" in text
+    assert "Total: 244.443\xa0JPY" in text and "IVA 10\xa0%: 22.222\xa0JPY" in text  # "63,2 %" (README)
     assert msg["Subject"] == "Presupuesto Q-2026-0001 – Expansion"
 
 

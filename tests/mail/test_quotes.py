@@ -164,3 +164,75 @@ def test_a_discount_written_as_money_is_no_percentage_and_blocks_the_quote(tmp_p
     bad = [(i.severity, i.row, i.column, i.value, i.code) for i in desk.crm.report.issues if i.tab == "Quote Lines"]
     assert bad == [("error", 2, "E", "$50", "bad_percent"), ("error", 3, "E", "50 €", "bad_percent")]
     assert result.quote is None and {p.code for p in result.problems} == {"bad_percent"}
+
+
+def _render_text(desk, result, locale="en"):
+    from sheetcrm.mail.context import QuoteHeader, quote_context
+    from sheetcrm.mail.templates import Templates
+    ctx = quote_context(desk.crm, result, QuoteHeader("Q-2026-0001", dt.date(2026, 11, 23)), locale)
+    return Templates().render("quote.txt.j2", ctx)
+
+
+def test_a_unit_price_below_the_cent_is_used_and_shown_as_typed_and_only_line_amounts_are_rounded(tmp_path):
+    # 10,000 SMS at 0.125 are 1,250.00 (the price rounded first gave 1,300.00), 50,000 GB at
+    # 0.0149 are 745.00 (not 500.00), and a line's own 0.004 for 1,000 is 4.00 (not 0.00).
+    from books import xlsx_book
+    tabs = crm_tabs(**{
+        "Products": [["SKU", "Name", "Unit Price", "Currency", "Tax Rate"], ["SMS", "SMS", 0.125, "EUR", 0],
+                     ["GB", "Storage GB-month", 0.0149, "EUR", 0], ["US", "US storage", 0.0149, "USD", 0]],
+        "Rates": [["Currency", "Rate"], ["USD", 1.087]],
+        "Quote Lines": lines(["OPP-0001", "SMS", 10000, "", ""], ["OPP-0001", "GB", 50000, "", ""],
+                             ["OPP-0001", "SMS", 1000, 0.004, ""], ["OPP-0001", "US", 50000, "", ""])})
+    desk = Desk.read(xlsx_book(tmp_path / "q.xlsx", tabs).read(), config())
+    result = desk.quote(find_opportunity(desk.crm, "OPP-0001"))
+    q = result.quote
+    # A converted price keeps 4 significant digits: 0.0149 × 1.087 = 0.0161963 → 0.01620 (not 0.02).
+    assert [ln.unit_price for ln in q.lines] == [D("0.125"), D("0.0149"), D("0.004"), D("0.01620")]
+    assert [ln.net for ln in q.lines] == [D("1250.00"), D("745.00"), D("4.00"), D("810.00")]
+    assert q.totals.net == D("2809.00")
+    text = _render_text(desk, result)
+    assert "10,000 × €0.125 = €1,250.00" in text and "50,000 × €0.0149 = €745.00" in text
+    assert "1,000 × €0.004 = €4.00" in text and "50,000 × €0.0162 = €810.00" in text
+
+
+def test_the_quote_shows_the_quantities_and_percentages_it_is_priced_with(tmp_path):
+    # 1.3333 × 900 is 1,199.97: shown as 1.333 the document said 1,199.70's worth; a 12.345 %
+    # discount was shown 12.34% (babel's half-even, rounding for display a value used in full).
+    from books import xlsx_book
+    tabs = crm_tabs(**{
+        "Products": [["SKU", "Name", "Unit Price", "Currency", "Tax Rate"], ["LIC", "Licence month", 900, "EUR", 0],
+                     ["SVC", "Service", 1000, "EUR", 12.5]],
+        "Quote Lines": lines(["OPP-0001", "LIC", 1.3333, "", ""], ["OPP-0001", "SVC", 1, "", 12.345])})
+    desk = Desk.read(xlsx_book(tmp_path / "q.xlsx", tabs).read(), config())
+    result = desk.quote(find_opportunity(desk.crm, "OPP-0001"))
+    text = _render_text(desk, result)
+    assert "1.3333 × €900.00 = €1,199.97" in text
+    assert "1 × €1,000.00, discount 12.345% = €876.55" in text
+    es = _render_text(desk, result, "es")
+    assert "1,3333 × 900,00\xa0€" in es and "12,345\xa0%" in es  # the locale's own percent: "63,2 %" (README)
+    assert "12,5\xa0%" in es  # the tax rate
+
+
+def test_a_ticked_quote_blocked_by_a_product_row_with_errors_is_said_in_the_sync_and_by_the_command(tmp_path):
+    # The line's SKU names a product whose Unit Price reads "abc": the reference is sound (a row
+    # with a bad cell is still the record people refer to), so validation says only bad_number;
+    # the quote said unknown_sku, which the sync dropped as validation's: nothing said it was blocked.
+    from books import xlsx_book
+    tabs = crm_tabs(**{"Products": [["SKU", "Name", "Unit Price", "Currency", "Tax Rate"],
+                                    ["P1", "Licence", "abc", "EUR", 21], ["P2", "Support", 10, "EUR", 0]]})
+    book = xlsx_book(tmp_path / "q.xlsx", tabs)
+    sync(book, config(), as_of=dt.date(2026, 11, 23))
+    snapshot = book.read()
+    rows = [r for r in snapshot.tabs["Validation"].rows[1:] if r and r[0] == "error"]
+    found = [(r[1], r[2], r[3], r[6]) for r in rows]
+    assert ("Products", 2, "C", "bad_number") in found
+    assert ("Quote Lines", 2, "B", "product_errors") in found
+    [said] = [r for r in rows if r[6] == "product_errors"]
+    assert '"P1"' in said[7] and "row 2 of Products" in said[7] and "OPP-0001" in said[7]
+    assert "Outbox" not in snapshot.tabs  # blocked: nothing queued
+    # `sheetcrm quote` says the same, and names the product's own error at its cell.
+    desk = Desk.read(snapshot, config())
+    result = desk.quote(find_opportunity(desk.crm, "OPP-0001"))
+    assert result.quote is None
+    assert [(p.tab, p.row, p.column, p.code) for p in result.problems] == [
+        ("Quote Lines", 2, "B", "product_errors"), ("Products", 2, "C", "bad_number")]

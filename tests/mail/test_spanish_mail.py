@@ -79,11 +79,12 @@ def test_the_spanish_quote_email_has_spanish_words_subject_and_money(tmp_path, s
     text = msg.get_body(("plain",)).get_content().replace("\r\n", "\n")
     html = msg.get_body(("html",)).get_content()
     assert "Hola, Ana:" in text and "Le enviamos el presupuesto Q-2026-0001 para Expansion." in text
-    # babel's Spanish (CLDR): decimal comma, thousands dot, the sign after a no-break space.
-    assert "Licence (P1): 2 × 1.000,50\xa0€, dto. 10% = 1.800,90\xa0€" in text
+    # babel's Spanish (CLDR): decimal comma, thousands dot, the sign after a no-break space,
+    # for percentages too ("63,2 %", README).
+    assert "Licence (P1): 2 × 1.000,50\xa0€, dto. 10\xa0% = 1.800,90\xa0€" in text
     assert "Base imponible: 2.100,87\xa0€" in text and "Total: 2.509,06\xa0€" in text
-    assert "IVA 21%: 378,19\xa0€" in text and "El presupuesto va adjunto." in text
-    assert "Precio unitario" in html and "IVA 21% sobre 1.800,90\xa0€" in html and "Importes en EUR" in html
+    assert "IVA 21\xa0%: 378,19\xa0€" in text and "El presupuesto va adjunto." in text
+    assert "Precio unitario" in html and "IVA 21\xa0% sobre 1.800,90\xa0€" in html and "Importes en EUR" in html
     assert '<html lang="es">' in html and "23 de noviembre de 2026" in html
     for english in ("Hello", "Here is quote", "Net", "Unit price", "Amounts in", "attached", "discount"):
         assert english not in text and english not in html, english
@@ -150,3 +151,17 @@ def test_an_smtp_setting_to_change_is_named_in_spanish(tmp_path, server):
     assert outcome.kind == "transient"
     assert outcome.reply.startswith(f"no se puede conectar con 127.0.0.1:{server.port}:")
     assert "revisa host y port en [smtp]" in outcome.reply and "s3cret-pw" not in outcome.reply
+
+
+def test_a_spanish_rows_error_names_its_columns_as_the_team_reads_them(tmp_path, server):
+    # The Error said "To debe contener…" under a column the team reads as "Para".
+    book = queued(tmp_path, "es")
+    outbox = read_outbox(book.read(), "es")
+    [row] = outbox.rows
+    book.write(Plan(writes=[CellWrite(outbox.title, row.row, outbox.columns["to"], "ana@example.com, eve@example.com"),
+                            CellWrite(outbox.title, row.row, outbox.columns["status"], "Aprobado")]))
+    send(book, server, cfg=config(locale="es"))
+    [row] = read_outbox(book.read(), "es").rows
+    assert row.text("status") == "Fallido" and not server.inbox.messages
+    assert row.text("error").startswith("Para debe contener exactamente una dirección válida"), row.text("error")
+    assert "To " not in row.text("error")

@@ -84,3 +84,33 @@ def test_followup_and_digest_render():
 def test_a_missing_templates_folder_is_an_error(tmp_path):
     with pytest.raises(TemplateError, match="does not exist"):
         Templates(tmp_path / "nope")
+
+
+def test_the_version_covers_what_the_templates_show_and_nothing_else(tmp_path):
+    from books import xlsx_book
+
+    from sheetcrm.mail.context import quote_version
+    folder = tmp_path / "tpl"
+    folder.mkdir()
+    (folder / "quote.txt.j2").write_text("{{ contact['first_name'] }}, valid until {{ opportunity.close_date }}"
+                                         "{% set c = account %}{{ c.name }}\n")
+    (folder / "quote.html.j2").write_text("<p>{% include 'quote.txt.j2' %}</p>")  # what an include shows counts
+
+    def versions(**changes):
+        tabs = crm_tabs()
+        tabs["Opportunities"][0].append("Close Date")
+        tabs["Opportunities"][1].append(changes.get("close", "2026-12-31"))
+        tabs["Accounts"][1][2] = changes.get("country", "ES")
+        tabs["Contacts"][1][3] = changes.get("last", "Pérez")
+        desk = Desk.read(xlsx_book(tmp_path / "q.xlsx", tabs).read(), config())
+        quote = desk.quote(find_opportunity(desk.crm, "OPP-0001")).quote
+        return quote_version(desk.crm, quote, Templates()), quote_version(desk.crm, quote, Templates(folder))
+
+    builtin, team = versions()
+    # The built-in quote shows the contact's last name, not the deal's Close Date or the country.
+    assert versions(close="2027-01-31")[0] == builtin and versions(country="FR")[0] == builtin
+    assert versions(last="Stone")[0] != builtin
+    # The team's template shows the Close Date and the whole account (aliased): both count; it
+    # shows no last name.
+    assert versions(close="2027-01-31")[1] != team and versions(country="FR")[1] != team
+    assert versions(last="Stone")[1] == team
