@@ -692,8 +692,9 @@ def plan_outcomes(desk: Desk, results: list[tuple[Prepared, Outcome]], now: dt.d
             values = {"status": status_label("Sent", locale), "sent_at": stamp(now), "error": None}
             if row.text("quote"):  # a workflow's email is in the Workflow Log, not an activity
                 _plan_activity(desk, plan, row, now)
-        elif outcome.kind == "setup":
-            # Not the message's fault: the row waits, due at once, for the setting to be fixed.
+        elif outcome.kind in ("setup", "stopped"):
+            # Not the message's fault: the row waits, due at once, for the setting to be fixed
+            # (or, "stopped", for the next run: this one stopped before trying it).
             values = {"status": status_label("Approved", locale), "attempts": max(attempts - 1, 0),
                       "next_try": None, "error": _("not sent: {reply}", reply=outcome.reply)}
         elif outcome.kind == "transient" and attempts < settings.max_attempts:
@@ -766,7 +767,7 @@ class SetupError(WorkbookError):
 
 
 _JOURNAL_STATE = {"sent": "sent", "transient": "not_sent", "permanent": "not_sent", "setup": "not_sent",
-                  "unknown": "intent"}
+                  "unknown": "intent", "stopped": "not_sent"}
 
 
 def send_outbox(book: Workbook, config: Config, settings: SmtpSettings, templates: Templates,
@@ -819,6 +820,7 @@ def _send(book: Workbook, config: Config, settings: SmtpSettings, templates: Tem
     claimed = {r.text("id"): r.text("message_id") for r in read_outbox(book.read(), config.locale).rows
                if r.status == "Sending"}
     results: list[tuple[Prepared, Outcome]] = []
+    stopped: str | None = None  # why the rest of this run's rows are not tried
     with transport() as smtp:
         for p in prepared:
             row_id = p.row.text("id")
@@ -829,8 +831,19 @@ def _send(book: Workbook, config: Config, settings: SmtpSettings, templates: Tem
                 report.changed.append(row_id)
             elif report.setup is not None:
                 results.append((p, Outcome("setup", report.setup)))
+            elif stopped is not None:
+                results.append((p, Outcome("stopped", stopped)))
             else:
-                outcome = _send_one(journal, smtp, p, clock, report)
+                try:
+                    outcome = _send_one(journal, smtp, p, clock, report)
+                except Exception as e:  # noqa: BLE001 - a fault of the transport's, not a row's
+                    # Every row must end this run in a state that is true, never at Sending
+                    # for a message that never left: this one may have (its intent stays in
+                    # the journal, so it is the person's to check); the rest were not tried.
+                    error = f"{type(e).__name__}: {e}"
+                    outcome = Outcome("unknown", _("sheetcrm stopped while sending it: {error}", error=error))
+                    stopped = _("this run stopped at {row} before trying it ({error}); the next run sends it",
+                                row=row_id, error=error)
                 if outcome is not None:
                     results.append((p, outcome))
     if results:
@@ -858,6 +871,8 @@ def _send(book: Workbook, config: Config, settings: SmtpSettings, templates: Tem
             report.unknown.append(row_id)
         elif outcome.kind == "setup":
             report.held.append(row_id)
+        elif outcome.kind == "stopped":
+            report.retrying.append(row_id)
         elif outcome.kind == "transient" and p.row.attempts + 1 < settings.max_attempts:
             report.retrying.append(row_id)
         else:
