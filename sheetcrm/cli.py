@@ -675,11 +675,15 @@ def outbox_send(target: Target, early: bool) -> None:
                                   "sends it."))
 @workbook_options
 @click.argument("row_id", metavar="OUT-ID")
+@IGNORE_LOCK
 @user_errors
 def outbox_resend(target: Target, row_id: str) -> None:
     from sheetcrm.mail import outbox as ob
 
     config, book = target.open()
+    # A write like any other: never while an app has the file open (its next save would undo
+    # it) nor while another sheetcrm command writes it (an `outbox send` mid-run).
+    target.lock_for_writing(book, "outbox resend")  # not for people: the command, named in the lock
     desk = ob.Desk.read(book.read(), config)
     row = desk.outbox.find(row_id)
     if row is None:

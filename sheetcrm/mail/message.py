@@ -8,7 +8,9 @@ prints to PDF from there, exactly as designed.
 
 Every header value is checked before it reaches the message: a line break or any other
 control character is refused (a Subject comes from a cell, and a cell can hold
-"Quote\\r\\nBcc: everyone@…"); every address must be a valid, ASCII-deliverable address. The
+"Quote\\r\\nBcc: everyone@…"); every address must be a valid, ASCII-deliverable address, and
+is written in its ASCII form (a domain in another script, "bücher.example", as IDNA,
+"xn--bcher-kva.example"), since the SMTP session and the headers carry ASCII only. The
 recipient is one mailbox: built from a contact's name and email with `Address(display_name=…,
 addr_spec=…)`, so a name like "Eve <eve@evil.example>, Ana" stays a (quoted) display name, and
 the Outbox's To cell must parse back to exactly one address. A Message-ID cell must hold one
@@ -72,7 +74,9 @@ def _valid_address(name: str, display: str, addr: str) -> Address:
     except EmailNotValidError as e:
         raise HeaderError(_("{name}: {value} is not a valid email address: {error}", name=name, value=quoted(addr),
                              error=e)) from None
-    local, _at, domain = valid.normalized.rpartition("@")
+    # The ASCII form (IDNA domain): what MAIL FROM / RCPT TO and a header can carry without
+    # SMTPUTF8; the Unicode `normalized` form made smtplib fail mid-session.
+    local, _at, domain = (valid.ascii_email or valid.normalized).rpartition("@")
     return Address(display_name=check_header(_("{name} display name", name=name), display), username=local,
                    domain=domain)
 

@@ -12,7 +12,10 @@ rows, exactly once each, quotes and workflow emails alike:
                                each cell guarded by expect ID and Status == the Approved read,
                                so a person's concurrent change wins and the row is not sent.
                                A row whose quote the journal already sent is set back to Sent
-                               instead (the sheet was reverted), and says why
+                               instead (the sheet was reverted), and says why. A row that is
+                               not one sheetcrm queued (`strangers`: its Seal does not match,
+                               or another row has its ID) is Failed, saying so, and neither
+                               sent nor ever given the journal's Sent
     send                       only the rows whose claim was written, over one SMTP session,
                                each between its journal records: intent (on disk) before
                                MAIL FROM, outcome after the server's answer
@@ -46,6 +49,7 @@ Everything here but `send_outbox` is pure (the journal is read once, into a Ledg
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import re
 from dataclasses import dataclass, field
@@ -78,6 +82,11 @@ from sheetcrm.workbook import CellValue, CellWrite, Plan, Snapshot, Workbook, Wo
 
 KEYS = ("id", "created", "opportunity", "to", "subject", "status", "message_id", "sent_at", "error", "quote",
         "version", "attempts", "last_try", "next_try")
+# The Seal (`seal`), after the tab's schema columns: added to an Outbox of an earlier version
+# at its next queued row, and no part of the schema, so such a tab is still recognised as
+# sheetcrm's (owned.py) and the warehouse mirrors the columns it always did.
+SEAL_HEADER = N_("Seal")
+COLUMNS = (*KEYS, "seal")
 # The Status words, canonical (English) -> the catalogue's word: written in the team's
 # language, and read in any language sheetcrm speaks, so a Spanish team approves a row by
 # typing "Aprobado" and a row written "Approved" before the team switched still counts.
@@ -174,7 +183,8 @@ def read_outbox(snapshot: Snapshot, locale: str) -> Outbox:
     place = locate(snapshot, OUTBOX, locale)
     title = place.title
     grid = snapshot.tabs.get(title) if place.exists else None
-    names = {cells.normalize_key(h): key for key, en, es in zip(KEYS, OUTBOX.headers, OUTBOX.headers_es)
+    names = {cells.normalize_key(h): key for key, en, es in zip(COLUMNS, (*OUTBOX.headers, SEAL_HEADER),
+                                                                (*OUTBOX.headers_es, in_locale("es", SEAL_HEADER)))
              for h in (en, es)}
     columns: dict[str, int] = {}
     header = grid.header if grid else []
@@ -183,7 +193,7 @@ def read_outbox(snapshot: Snapshot, locale: str) -> Outbox:
         if key and key not in columns:
             columns[key] = col + 1
     writes, width = [], len(header)
-    for key, label in zip(KEYS, OUTBOX.display_headers(locale)):
+    for key, label in zip(COLUMNS, (*OUTBOX.display_headers(locale), in_locale(locale, SEAL_HEADER))):
         if key not in columns:
             width += 1
             columns[key] = width
@@ -286,6 +296,43 @@ def append_row(title: str, row: int, values: dict[int, CellValue]) -> list[CellW
     return [CellWrite(title, row, col, value, expect=expect) for col, value in sorted(values.items())]
 
 
+def seal(row_id: str, opportunity: str, quote: str, version: str) -> str:
+    """The Seal of a quote's row: a fingerprint of the cells that say which quote sheetcrm
+    queued on it (ID, Opportunity, Quote number, Version), written with them. A row copied by a
+    person (a new ID), or whose Quote or Version was edited, no longer matches its Seal and is
+    never sent (README: "a row a person typed in is never sent"). To and Subject stay out:
+    people may fix them before approving (docs/quotes.md). Not keyed: it guards against a copy
+    or an edit, not against someone forging a row on purpose."""
+    data = "\x1f".join(("sheetcrm outbox seal 1", row_id, opportunity, quote, version))  # not for people
+    return "s1-" + hashlib.sha256(data.encode("utf-8")).hexdigest()[:16]
+
+
+def strangers(outbox: Outbox) -> dict[int, str]:
+    """Sheet row -> why it is not a row sheetcrm queued, of the rows sheetcrm must never send
+    nor mark: a quote's row whose Seal does not match its cells, and every row whose ID
+    another row also has (a copy cannot be told from the row sheetcrm queued, so neither
+    counts). A workflow's row is tied to its firing by the Workflow Log instead (origin())."""
+    out: dict[int, str] = {}
+    rows_of: dict[str, list[int]] = {}
+    for r in outbox.rows:
+        if r.text("id"):
+            rows_of.setdefault(r.text("id"), []).append(r.row)
+    for r in outbox.rows:
+        row_id = r.text("id")
+        if len(rows_of.get(row_id, ())) > 1:
+            out[r.row] = _("rows {rows} of the Outbox all have the ID {id}: a copy cannot be told from the row "
+                           "sheetcrm queued, so none of them is sent. Delete the copies, then set Status to Approved "
+                           "again", rows=", ".join(map(str, rows_of[row_id])), id=row_id)
+        elif row_id and r.text("quote") and r.text("seal") != seal(row_id, r.text("opportunity"), r.text("quote"),
+                                                                   r.text("version")):
+            out[r.row] = _("not a row sheetcrm queued: its Seal does not match its ID, Opportunity, Quote and "
+                           "Version (a copied row, an edited cell, or a row queued before sheetcrm wrote Seals), so "
+                           "it is never sent. To send a quote to another address, change To on the quote's own row (and run "
+                           "sheetcrm outbox resend on it if it was sent); a row queued before Seals: delete it and "
+                           "queue the quote again")
+    return out
+
+
 # -- queueing drafts -------------------------------------------------------------------------
 
 def subject_for(number: str, opportunity: Opportunity, locale: str) -> str:
@@ -376,7 +423,8 @@ def _plan_queue(desk: Desk, opportunities: Iterable[Opportunity], plan: Plan, cr
         row_id = f"OUT-{desk.next_id('OUT', (r.text('id') for r in outbox.rows)):04d}"
         values = {"id": row_id, "created": created, "opportunity": opp.id, "to": str(to),
                   "subject": subject_for(number, opp, locale), "status": status_label("Draft", locale),
-                  "quote": number, "version": version, "attempts": 0}
+                  "quote": number, "version": version, "attempts": 0,
+                  "seal": seal(row_id, opp.id or "", number, version)}
         outbox.prepare(plan)
         plan.writes.extend(append_row(outbox.title, outbox.next_row, {outbox.columns[k]: v for k, v in values.items()}))
         outbox.rows.append(OutboxRow(outbox.next_row, values))
@@ -468,8 +516,11 @@ def plan_restores(desk: Desk, ledger: Ledger, now: dt.datetime) -> tuple[Plan, d
     state, "sent" or "intent"; the one line)."""
     plan, notes = Plan(), {}
     outbox, locale = desk.outbox, desk.config.locale
+    foreign = strangers(outbox)
     for row in outbox.rows:
         status, row_id = row.status, row.text("id")
+        if row.row in foreign:
+            continue  # not sheetcrm's row: another row's Message-ID or Sent must never land on it
         other = _message_of_another_quote(ledger, row) if status in ("Sent", "Sending") else None
         # An empty Status is what the Outbox read-back leaves on a row that a misplaced write
         # hit when what the row held could not be told (docs/concurrency.md): the journal says.
@@ -713,8 +764,9 @@ def plan_outcomes(desk: Desk, results: list[tuple[Prepared, Outcome]], now: dt.d
             values = {"status": status_label("Sent", locale), "sent_at": stamp(now), "error": None}
             if row.text("quote"):  # a workflow's email is in the Workflow Log, not an activity
                 _plan_activity(desk, plan, row, now)
-        elif outcome.kind == "setup":
-            # Not the message's fault: the row waits, due at once, for the setting to be fixed.
+        elif outcome.kind in ("setup", "stopped"):
+            # Not the message's fault: the row waits, due at once, for the setting to be fixed
+            # (or, "stopped", for the next run: this one stopped before trying it).
             values = {"status": status_label("Approved", locale), "attempts": max(attempts - 1, 0),
                       "next_try": None, "error": _("not sent: {reply}", reply=outcome.reply)}
         elif outcome.kind == "transient" and attempts < settings.max_attempts:
@@ -787,7 +839,7 @@ class SetupError(WorkbookError):
 
 
 _JOURNAL_STATE = {"sent": "sent", "transient": "not_sent", "permanent": "not_sent", "setup": "not_sent",
-                  "unknown": "intent"}
+                  "unknown": "intent", "stopped": "not_sent"}
 
 
 def send_outbox(book: Workbook, config: Config, settings: SmtpSettings, templates: Templates,
@@ -817,7 +869,9 @@ def _send(book: Workbook, config: Config, settings: SmtpSettings, templates: Tem
     due = [r for r in due_rows(desk.outbox, now, early) if r.text("id") not in notes]
     report.waiting = [r for r in desk.outbox.rows if r.status == "Approved" and r.text("id")
                       and r.text("id") not in notes and r not in due]
-    prepared = [prepare(desk, row, templates, settings.from_ or "", now, token()) for row in due]
+    foreign = strangers(desk.outbox)
+    prepared = [Prepared(row, "", error=foreign[row.row]) if row.row in foreign
+                else prepare(desk, row, templates, settings.from_ or "", now, token()) for row in due]
     claims = plan_claims(desk.outbox, prepared, now, config.locale)
     claims.writes.extend(restores.writes)
     desk.plan_sequences(claims)
@@ -840,6 +894,7 @@ def _send(book: Workbook, config: Config, settings: SmtpSettings, templates: Tem
     claimed = {r.text("id"): r.text("message_id") for r in read_outbox(book.read(), config.locale).rows
                if r.status == "Sending"}
     results: list[tuple[Prepared, Outcome]] = []
+    stopped: str | None = None  # why the rest of this run's rows are not tried
     with transport() as smtp:
         for p in prepared:
             row_id = p.row.text("id")
@@ -850,8 +905,19 @@ def _send(book: Workbook, config: Config, settings: SmtpSettings, templates: Tem
                 report.changed.append(row_id)
             elif report.setup is not None:
                 results.append((p, Outcome("setup", report.setup)))
+            elif stopped is not None:
+                results.append((p, Outcome("stopped", stopped)))
             else:
-                outcome = _send_one(journal, smtp, p, clock, report)
+                try:
+                    outcome = _send_one(journal, smtp, p, clock, report)
+                except Exception as e:  # noqa: BLE001 - a fault of the transport's, not a row's
+                    # Every row must end this run in a state that is true, never at Sending
+                    # for a message that never left: this one may have (its intent stays in
+                    # the journal, so it is the person's to check); the rest were not tried.
+                    error = f"{type(e).__name__}: {e}"
+                    outcome = Outcome("unknown", _("sheetcrm stopped while sending it: {error}", error=error))
+                    stopped = _("this run stopped at {row} before trying it ({error}); the next run sends it",
+                                row=row_id, error=error)
                 if outcome is not None:
                     results.append((p, outcome))
     if results:
@@ -879,6 +945,8 @@ def _send(book: Workbook, config: Config, settings: SmtpSettings, templates: Tem
             report.unknown.append(row_id)
         elif outcome.kind == "setup":
             report.held.append(row_id)
+        elif outcome.kind == "stopped":
+            report.retrying.append(row_id)
         elif outcome.kind == "transient" and p.row.attempts + 1 < settings.max_attempts:
             report.retrying.append(row_id)
         else:

@@ -6,13 +6,21 @@ outcomes, and the outbox acts on them:
     sent       the server answered 250 to the end of DATA
     transient  4xx, or the message was never handed over (server down, refused, timed out
                before DATA): safe to retry later
-    permanent  5xx to MAIL, RCPT or DATA: the server's reply is the reason, retrying will not help
+    permanent  5xx to MAIL, RCPT or DATA: the server's reply is the reason, retrying will not help;
+               or a message that cannot be put on the wire at all
     setup      the session could not be set up because of a setting, not the message: no
                STARTTLS, a TLS handshake that fails (wrong port or security), the login
-               refused (535), or 5xx to the greeting or EHLO. The reply names the setting to
-               change; retrying will not help until a person changes it
+               refused (535), 5xx to the greeting or EHLO, or 530 to MAIL FROM or RCPT TO
+               (RFC 4954 "authentication required", or "must issue a STARTTLS command
+               first"). The reply names the setting to change; retrying will not help until a
+               person changes it
     unknown    the connection broke after the body was handed over and before the server's
-               answer: it may have been accepted, so it is never retried automatically
+               answer, or the answer is not a reply code: it may have been accepted, so it is
+               never retried automatically
+
+`send` never raises: whatever goes wrong is one of these, and only a failure after the body
+may have left is `unknown` (a 421 to DATA, with the connection closed, is transient: nothing
+was handed over).
 
 A refused or timed-out connection stays transient: a server being restarted looks the same as
 a wrong port, so it is retried with backoff, and after `max_attempts` tries the row fails with
@@ -35,7 +43,7 @@ from typing import Literal, Mapping
 from pydantic import ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from sheetcrm.i18n import N_, _
-from sheetcrm.mail.message import envelope
+from sheetcrm.mail.message import HeaderError, check_mailbox, envelope
 from sheetcrm.settings import DAY, MINUTE, ConfigError, KeyedProblem, Section, seconds
 
 
@@ -85,10 +93,18 @@ def smtp_settings(section: SmtpSettings, environ: Mapping[str, str] = os.environ
         raise ConfigError(_("no SMTP server: set [smtp] host in the config or ${env}HOST", env=ENV_PREFIX))
     if not settings.from_:
         raise ConfigError(_("no sender: set [smtp] from in the config or ${env}FROM", env=ENV_PREFIX))
-    return settings
+    try:
+        # One address, checked as every message's From is: a mistyped sender is the config's
+        # fault, said once here, not a Failed row per quote. Kept in its ASCII form, which
+        # also gives the Message-IDs their domain.
+        sender = check_mailbox("From", settings.from_)
+    except HeaderError as e:
+        raise ConfigError(_("smtp.from: {problem} (from [smtp] or ${env}FROM)", problem=e, env=ENV_PREFIX)) from None
+    return settings.model_copy(update={"from_": str(sender)})
 
 
-Kind = Literal["sent", "transient", "permanent", "setup", "unknown"]
+# "stopped" is the outbox's, never the server's: the run stopped before trying the message.
+Kind = Literal["sent", "transient", "permanent", "setup", "unknown", "stopped"]
 
 # One line each, naming the setting to change (the catalogue of this module's messages).
 # Translated when they happen, in the language of the run (the Outbox's Error cell, the command).
@@ -101,6 +117,10 @@ SETUP = {
     "no_login": N_("{where} offers no login ({error}): remove [smtp] user, or set [smtp] security to \"starttls\" "
                    "or \"ssl\""),
     "refused": N_("{where} refused the session ({reply}): check [smtp] host and port (${env}HOST, ${env}PORT)"),
+    # 530 to MAIL FROM / RCPT TO: a submission server that wants TLS, or a login, first.
+    "tls_first": N_("{where} takes mail only over TLS ({reply}): set [smtp] security to \"starttls\" or \"ssl\", "
+                    "with its port ([smtp] port; ${env}SECURITY, ${env}PORT)"),
+    "login_first": N_("{where} takes mail only after a login ({reply}): set [smtp] user and ${env}PASSWORD"),
 }
 UNREACHABLE = N_("cannot reach {where}: {error} (if this persists, check [smtp] host and port)")
 
@@ -138,7 +158,14 @@ class SmtpSender:
         except (smtplib.SMTPException, OSError) as e:
             self._down = self._classify(e)
             return self._down
-        sender, recipients = envelope(msg)
+        try:
+            # Everything that can fail on the message itself, before a byte of it is sent.
+            sender, recipients = envelope(msg)
+            body = msg.as_bytes(policy=SMTP_POLICY)
+            for address in (sender, *recipients):
+                address.encode("ascii")
+        except Exception as e:  # noqa: BLE001 - any failure here is this message's, and nothing left
+            return Outcome("permanent", self._scrub(_("the message cannot be sent as built: {error}", error=e)))
         try:
             code, reply = smtp.mail(sender)
             if code == 250:
@@ -147,23 +174,30 @@ class SmtpSender:
                     if code not in (250, 251):
                         break
             if code not in (250, 251):
-                smtp.rset()
+                self._reset()
                 return self._refused(code, reply)
-        except (smtplib.SMTPException, OSError) as e:
+        except Exception as e:  # noqa: BLE001 - before DATA, nothing was handed over: safe to retry
             self._drop()
             return Outcome("transient", self._scrub(_("connection lost before the message was sent: {error}", error=e)))
         try:
-            code, reply = smtp.data(msg.as_bytes(policy=SMTP_POLICY))
-        except smtplib.SMTPResponseException as e:
-            smtp.rset()
+            code, reply = smtp.data(body)
+        except smtplib.SMTPDataError as e:
+            # The answer to the DATA command itself: the body was never sent (a 421 closes the
+            # connection, so the reset may fail; the next message opens a new one).
+            self._reset()
             return self._refused(e.smtp_code, e.smtp_error)
-        except (smtplib.SMTPException, OSError) as e:
+        except Exception as e:  # noqa: BLE001 - the body may have left: never retried automatically
             self._drop()
             return Outcome("unknown", self._scrub(_("connection lost while the server was taking the message: {error}",
                                                      error=e)))
         if code == 250:
             return Outcome("sent", self._scrub(f"{code} {_text(reply)}"))
-        return self._refused(code, reply)
+        if 400 <= code < 600:
+            return self._refused(code, reply)
+        self._drop()
+        answer = f"{code} {_text(reply)}"
+        return Outcome("unknown", self._scrub(_("the server answered the message with {reply}, not a reply code",
+                                                 reply=answer)))
 
     def _connect(self) -> smtplib.SMTP:
         if self._smtp is not None:
@@ -219,8 +253,23 @@ class SmtpSender:
             self._smtp.close()
             self._smtp = None
 
+    def _reset(self) -> None:
+        """RSET after a refusal, for the next message; a server that hung up (421) is dropped."""
+        if self._smtp is not None:
+            try:
+                self._smtp.rset()
+            except (smtplib.SMTPException, OSError):
+                self._drop()
+
     def _refused(self, code: int, reply: bytes | str) -> Outcome:
         text = self._scrub(f"{code} {_text(reply)}")
+        if code == 530:
+            # Not this message's fault: no message goes out until [smtp] changes (RFC 4954).
+            s = self.settings
+            facts = {"where": f"{s.host}:{s.port or DEFAULT_PORTS[s.security]}", "env": ENV_PREFIX, "reply": text}
+            key = "tls_first" if "TLS" in text.upper() else "login_first"
+            self._down = Outcome("setup", self._scrub(_(SETUP[key], **facts)))
+            return self._down
         return Outcome("permanent" if 500 <= code < 600 else "transient", text)
 
     def _scrub(self, text: str) -> str:

@@ -196,9 +196,14 @@ def test_a_message_id_cell_not_made_for_its_row_is_never_used(google, server, va
     assert outbox_rows(book)[0]["message_id"] == msg["Message-ID"]
 
 
-def test_a_quote_cell_only_ever_gives_the_attachment_a_plain_name(google, server):
+def test_an_edited_quote_cell_is_never_sent_nor_named_as_a_path(google, server):
+    # The Quote number is sheetcrm's (sealed with the row): an edited one is refused outright,
+    # and the attachment's name would come only through safe_stem anyway.
+    from sheetcrm.mail.names import safe_stem
+
     book = queued_and_approved(google)
     set_cell(book, "Quote", "../../Q\x1b[31m")
-    assert send(book, server).sent == ["OUT-0001"]
-    [attachment] = list(server.inbox.messages[0].iter_attachments())
-    assert attachment.get_filename() == "Q_31m.html"
+    report = send(book, server)
+    assert report.failed == ["OUT-0001"] and server.inbox.messages == []
+    assert "Seal does not match" in report.details["OUT-0001"]
+    assert safe_stem("../../Q\x1b[31m") == "Q_31m"

@@ -40,3 +40,24 @@ def test_outbox_send_refuses_while_the_workbook_is_open_in_libreoffice(tmp_path,
     assert result.exit_code == 0 and "OUT-0001: sent" in result.output
     assert len(server.inbox.messages) == 1
     assert [r.text("status") for r in read_outbox(book.read(), "en").rows] == ["Sent"]
+
+
+
+def test_outbox_resend_waits_for_no_other_sheetcrm_command(tmp_path, monkeypatch):
+    """It wrote without the workbook's lock, so it could race an `outbox send` mid-run."""
+    from sheetcrm.lock import WorkbookLock
+
+    book = xlsx_book(tmp_path, crm_tabs())
+    (tmp_path / "none.toml").write_text('currency = "EUR"\n')
+    wb = ["--workbook", str(book.path), "--config", str(tmp_path / "none.toml")]
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    runner = CliRunner()
+    assert runner.invoke(main, ["quote", "OPP-0001", "--queue", *wb]).exit_code == 0
+    set_cell(book, "Status", "Failed")
+    before = book.path.read_bytes()
+    with WorkbookLock(book, command="outbox send"):  # another command is writing the workbook
+        result = runner.invoke(main, ["outbox", "resend", "OUT-0001", *wb])
+    assert result.exit_code == 2, result.output
+    assert book.path.read_bytes() == before
+    assert runner.invoke(main, ["outbox", "resend", "OUT-0001", *wb]).exit_code == 0
+    assert [r.text("status") for r in read_outbox(book.read(), "en").rows] == ["Approved"]

@@ -216,6 +216,60 @@ def test_a_persons_concurrent_change_wins_over_the_claim(tmp_path, server):
     assert (row["status"], row["message_id"], row["attempts"]) == ("Draft", "", "0")
 
 
+def copy_row(book, row: int, to_row: int, **cells) -> None:
+    """A person copies an Outbox row to another row, changing some cells (by header)."""
+    grid = book.read().tabs["Outbox"]
+    header = [str(h) for h in grid.header]
+    values = list(grid.rows[row - 1]) + [None] * (len(header) - len(grid.rows[row - 1]))
+    for name, value in cells.items():
+        values[header.index(name)] = value
+    book.write(Plan(writes=[CellWrite("Outbox", to_row, c + 1, v) for c, v in enumerate(values) if v is not None]))
+
+
+def test_a_copied_quote_row_is_never_sent_nor_marked_with_another_rows_message(make_book, server):
+    """A Draft copied to a new row (to send the quote to the CFO, under a number of the
+    person's own) was sent: Q-2026-0099 went out, a number sheetcrm never issued, and the real
+    row, approved later, was set to Sent with the copy's Message-ID though Ana got nothing."""
+    book = make_book(crm_tabs())
+    sync(book, config(), as_of=AS_OF)
+    assert outbox_rows(book)[0]["seal"].startswith("s1-")
+    copy_row(book, 2, 3, ID="OUT-0002", To="cfo@elsewhere.example", Status="Approved", Quote="Q-2026-0099")
+    report = send(book, server)
+    assert report.failed == ["OUT-0002"] and server.inbox.messages == []
+    assert "not a row sheetcrm queued" in report.details["OUT-0002"]
+
+    set_cell(book, "Status", "Approved")
+    assert send(book, server).sent == ["OUT-0001"]
+    assert server.inbox.envelopes == [("sales@example.com", ["ana@example.com"])]
+    first, copy = outbox_rows(book)
+    assert (first["status"], copy["status"], copy["message_id"], copy["sent_at"]) == ("Sent", "Failed", "", "")
+
+    # Copied again after the quote went out, the quote's own number kept: not set to Sent
+    # with OUT-0001's message (the journal holds the version), refused as a copy.
+    copy_row(book, 2, 4, ID="OUT-0003", To="cfo@elsewhere.example", Status="Approved", **{"Message-ID": None})
+    report = send(book, server)
+    assert report.failed == ["OUT-0003"] and report.restored == [] and len(server.inbox.messages) == 1
+    assert outbox_rows(book)[2]["message_id"] == ""
+
+
+def test_rows_sharing_an_id_are_all_refused(make_book, server):
+    book = make_book(crm_tabs())
+    sync(book, config(), as_of=AS_OF)
+    copy_row(book, 2, 3, To="cfo@elsewhere.example", Status="Approved")  # the same ID, OUT-0001
+    set_cell(book, "Status", "Approved")
+    report = send(book, server)
+    assert report.failed == ["OUT-0001", "OUT-0001"] and server.inbox.messages == []
+    assert all("rows 2, 3 of the Outbox all have the ID OUT-0001" in r["error"] for r in outbox_rows(book))
+
+
+def test_a_quote_row_whose_quote_number_was_edited_is_not_sent(make_book, server):
+    book = make_book(crm_tabs())
+    sync(book, config(), as_of=AS_OF)
+    set_cell(book, "Quote", "Q-2026-0002")
+    set_cell(book, "Status", "Approved")
+    assert send(book, server).failed == ["OUT-0001"] and server.inbox.messages == []
+
+
 def test_header_injection_through_the_subject_cell_is_refused(tmp_path, server):
     book = queued_and_approved(lambda tabs: xlsx_book(tmp_path, tabs))
     set_cell(book, "Subject", "Quote\r\nBcc: everyone@example.com")
