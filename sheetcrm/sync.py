@@ -149,6 +149,7 @@ def plan_context(snapshot: Snapshot, config: Config, as_of: dt.date,
                           templates=templates, fit_cache=fit_cache, memo=memo, archive=archive)
         progress("computing", 0, len(STEPS))
         run_steps(ctx, STEPS, lambda done: progress("computing", done, len(STEPS)))
+        ctx.plan.header_rows.update({table.title: table.header.row for table in crm.tables.values()})
     return ctx
 
 

@@ -470,3 +470,66 @@ def test_a_new_id_on_a_row_deleted_before_the_read_back_leaves_no_history_naming
     assert len(held) == 3 and by_email(emu.values(key, "Leads"))["p2@x2.com"][0] not in ("", fill.value)
     history_ids = {r[0] for r in emu.values(key, "Lead Status History")[1:] if r and r[0]}
     assert history_ids == held | {"LEAD-0001"}   # a deleted record's history stays
+
+
+DEAL_HEADER = ["ID", "Name", "Account", "Stage", "Amount", "Close Date", "Notes"]
+
+
+def deals_sheet(emu) -> str:
+    rows = [DEAL_HEADER] + [["", f"Deal {i}", "Acme", "Proposal", 100 * i, "2026-12-01", f"note {i}"]
+                            for i in range(1, 4)]
+    return emu.create_spreadsheet("CRM", {"Opportunities": rows, "Accounts": [["ID", "Name"], ["", "Acme"]]})
+
+
+def column_edit(emu, key: str, edit: str) -> None:
+    sheet_id = emu.sheet_id(key, "Opportunities")
+    if edit == "move ID to the end":
+        emu.apply(key, [{"moveDimension": {"source": {"sheetId": sheet_id, "dimension": "COLUMNS", "startIndex": 0,
+                                                      "endIndex": 1}, "destinationIndex": 7}}])
+    elif edit == "insert before Stage":
+        emu.apply(key, [{"insertDimension": {"range": {"sheetId": sheet_id, "dimension": "COLUMNS", "startIndex": 3,
+                                                       "endIndex": 4}}}])
+    else:  # a person starts a column of their own where sheetcrm's first computed column goes
+        emu.set_values(key, "Opportunities!H1", [["Team col"], ["t1"], ["t2"], ["t3"]])
+
+
+def by_header(rows: list[list]) -> dict[str, list]:
+    return {h: [r[c] if c < len(r) else "" for r in rows[1:]] for c, h in enumerate(rows[0]) if h}
+
+
+@pytest.mark.parametrize("edit, when", [("move ID to the end", "window"), ("insert before Stage", "window"),
+                                        ("insert before Stage", "re-read"), ("type a column into H", "re-read")])
+def test_a_column_edited_during_the_write_never_loses_a_persons_cell(emu, edit, when):
+    # Found by a tester: sheetcrm wrote to the column positions it planned, so a column
+    # inserted or moved between its read and its write got the IDs (over the names) or the
+    # Probability (over the notes, or a person's new column), and the read-back then "took
+    # back" the IDs with an empty cell. The header row now rides along with the key re-read
+    # and the read-back: writes into moved columns are dropped, or put back as they were.
+    key = deals_sheet(emu)
+    t = Traced(key)
+    _, _, plan = plan_sync(t.book.read(), Config(), AS_OF)
+    seen: dict = {}
+
+    def person(e):
+        column_edit(e, key, edit)
+        seen["rows"] = e.values(key, "Opportunities")
+
+    if when == "window":
+        in_the_window(emu, person)            # after the key re-read, just before the batch
+    else:
+        emu.between_requests(person)          # just before the key re-read
+    t.reset()
+    result = t.book.write(plan)
+    assert t.counts() == (2, 2 if when == "window" else 1)   # no request added to find it
+    theirs = {h: cells for h, cells in by_header(seen["rows"]).items() if h != "ID"}
+    # Every cell the person typed is still there, under its own header, and the sync says so.
+    after = by_header(emu.values(key, "Opportunities"))
+    assert {h: after[h] for h in theirs} == theirs
+    assert result.warnings and all("Opportunities: a column was" in line for line in result.warnings)
+    # Nothing sheetcrm wrote is under another column's header, and the next syncs finish the job.
+    converge_deals = [sync(t.book, Config(), as_of=AS_OF) for _ in range(2)]
+    assert not sync(t.book, Config(), as_of=AS_OF).plan, converge_deals
+    final = by_header(emu.values(key, "Opportunities"))
+    assert {h: final[h] for h in theirs} == theirs
+    assert len(set(final["ID"])) == 3 and all(i.startswith("OPP-") for i in final["ID"])
+    assert final["Probability %"] == [0.5, 0.5, 0.5]
