@@ -331,10 +331,11 @@ def test_an_edit_between_the_re_read_and_the_write_changes_no_id_and_misplaces_n
     t.book.write(plan)
     after = emu.values(key, "Leads")
 
-    # Reads: metadata, values, key re-read, read-back; writes: the batch and its repair.
-    assert t.counts() == (4, 2)
-    repair = json.loads(emu.requests[-1].request)["requests"]
-    assert emu.requests[-1].path.endswith(":batchUpdate") and len(emu.requests) - since == 4
+    # Reads: metadata, values, key re-read, read-back, and the read-back of the repair (its
+    # computed cells are written by position); writes: the batch and its repair.
+    assert t.counts() == (5, 2)
+    repair = json.loads(emu.requests[-2].request)["requests"]
+    assert emu.requests[-2].path.endswith(":batchUpdate") and len(emu.requests) - since == 5
     if edit != "delete" or any("findReplace" in r for r in repair):
         assert all(r["findReplace"]["matchEntireCell"] for r in repair if "findReplace" in r)
     # No user cell changed or moved: the people's columns read exactly as the edit left them.
@@ -533,3 +534,66 @@ def test_a_column_edited_during_the_write_never_loses_a_persons_cell(emu, edit, 
     assert {h: final[h] for h in theirs} == theirs
     assert len(set(final["ID"])) == 3 and all(i.startswith("OPP-") for i in final["ID"])
     assert final["Probability %"] == [0.5, 0.5, 0.5]
+
+
+STAGE_PROBABILITY = {"Prospecting": 0.1, "Qualification": 0.2, "Proposal": 0.5, "Negotiation": 0.75}
+
+
+def staged_deals(emu) -> str:
+    stages = list(STAGE_PROBABILITY)
+    rows = [["ID", "Name", "Account", "Stage", "Amount", "Close Date"]] + \
+        [["", f"Deal {i}", "Acme", stages[i % 4], 100 * i, "2026-12-01"] for i in range(1, 9)]
+    return emu.create_spreadsheet("CRM", {"Opportunities": rows, "Accounts": [["ID", "Name"], ["", "Acme"]]})
+
+
+def wrong_probabilities(rows: list[list]) -> list[list]:
+    cols = by_header(rows)
+    return [[name, stage, p] for name, stage, p in zip(cols["Name"], cols["Stage"], cols["Probability %"])
+            if p != "" and p != STAGE_PROBABILITY[stage]]
+
+
+def sort_deals(e, key: str, column: int, descending: bool) -> None:
+    e.sort_rows(key, "Opportunities", column, descending=descending)
+
+
+def test_a_repair_moved_by_a_second_sort_is_read_back_and_put_right(emu):
+    # Found by a tester: a sort before the batch and another before its repair left every
+    # row with another deal's Probability, Weighted and Category, and the sync said nothing.
+    # The repair (computed cells written by position) is now read back and put right in turn.
+    key = staged_deals(emu)
+    t = Traced(key)
+    _, _, plan = plan_sync(t.book.read(), Config(), AS_OF)
+
+    def person(e):
+        sort_deals(e, key, 4, True)                  # by Amount, before the batch
+        # before the read-back: nothing; before the repair: sorted again, by Name
+        e.between_requests(lambda e2: e2.between_requests(lambda e3: sort_deals(e3, key, 1, False)))
+
+    in_the_window(emu, person)
+    t.reset()
+    result = t.book.write(plan)
+    assert wrong_probabilities(emu.values(key, "Opportunities")) == []
+    assert t.counts()[0] >= 3 and t.trace[-1].kind == "read"   # the last repair was read back
+    assert not result.warnings
+
+
+def test_rows_that_keep_moving_while_repairs_land_are_said(emu):
+    key = staged_deals(emu)
+    t = Traced(key)
+    _, _, plan = plan_sync(t.book.read(), Config(), AS_OF)
+    moving = {"on": True, "n": 0}
+
+    def person(e):  # before every request after the key re-read, the order is reversed
+        if not moving["on"]:
+            return
+        moving["n"] += 1
+        sort_deals(e, key, 4, descending=moving["n"] % 2 == 1)
+        e.between_requests(person)
+
+    in_the_window(emu, person)
+    result = t.book.write(plan)
+    moving["on"] = False
+    assert any("Opportunities: rows kept moving while sheetcrm wrote" in line for line in result.warnings)
+    for _ in range(2):
+        sync(t.book, Config(), as_of=AS_OF)
+    assert wrong_probabilities(emu.values(key, "Opportunities")) == []

@@ -786,8 +786,9 @@ class GoogleSheetsWorkbook:
                                     self._snapshot)
             if shift is not None:
                 shifts[tab] = shift
+        kept = [p for p in aimed if p[0].tab not in shifts]
         if wanted:
-            found = landing.inspect(plan, [p for p in aimed if p[0].tab not in shifts], before, after, self._snapshot)
+            found = landing.inspect(plan, kept, before, after, self._snapshot)
             rows = keyed.check([g for g in tried if g.tab not in shifts], prior, after, self._snapshot)
         else:
             found, rows = landing.Landing(), keyed.Check()
@@ -810,26 +811,48 @@ class GoogleSheetsWorkbook:
         fixes = holding.restore_requests(holds, wrong, {t: s.sheet_id for t, s in self._sheets.items()}, sizes)
         if found or rows.repairs or fixes:
             self._repair(found, rows.repairs, fixes)
+        # Repairs written by position are read back in turn (a row moved again between the
+        # read-back and the repair puts them on other rows): the Outbox's rows, and the
+        # computed cells and IDs put back into people's rows. A repair by content (findReplace)
+        # cannot land elsewhere and needs no look.
+        checked = set(landing.columns_to_check([origin for _, origin in kept]))
+        cleared = {(w.tab, w.row, w.col) for w, origin in aimed if origin.requires in found.undone}
         pending, rounds, settled = rows.repairs, 1, dict(rows.settled)
-        while pending:
+        moving = _by_position(found, checked)
+        while pending or moving:
             if rounds == KEYED_ROUNDS:
-                rows_named = ", ".join(sorted({str(g.key or _("with no ID")) for g in pending}))
-                raise WorkbookError(_("{book}: the Outbox kept moving while sheetcrm wrote to it (sorted or restored "
-                                      "{rounds} times in a row); check rows {rows}", book=self.describe(),
-                                      rounds=rounds, rows=rows_named))
-            read = self._read_back(aimed, keyed.columns_to_check(pending))
+                if pending:
+                    rows_named = ", ".join(sorted({str(g.key or _("with no ID")) for g in pending}))
+                    raise WorkbookError(_("{book}: the Outbox kept moving while sheetcrm wrote to it (sorted or "
+                                          "restored {rounds} times in a row); check rows {rows}", book=self.describe(),
+                                          rounds=rounds, rows=rows_named))
+                for tab in sorted({w.tab for w in moving}):
+                    self._warnings.append(_(
+                        "{tab}: rows kept moving while sheetcrm wrote (sorted, inserted or deleted {rounds} times in a "
+                        "row); some computed values may sit on another record's row until the next sync rewrites them",
+                        tab=tab, rounds=rounds))
+                break
+            wanted = keyed.columns_to_check(pending)
+            if moving:
+                for tab, cols in landing.columns_to_check([origin for _, origin in kept]).items():
+                    wanted.setdefault(tab, set()).update(cols)
+            read = self._read_back(aimed, wanted)
             if read is None:
                 break
             now = read[0]
             # Judged against the state before anything of ours was sent, not the last read-back,
             # which may show cells an earlier round misplaced and is putting right.
-            again = keyed.check(pending, prior, now, self._snapshot, settled)
+            again = keyed.check(pending, prior, now, self._snapshot, settled) if pending else keyed.Check()
             rows.missed |= again.missed
             for slot, cells in again.settled.items():
                 settled.setdefault(slot, {}).update(cells)
-            if again.repairs:
-                self._repair(landing.Landing(), again.repairs)
-            pending, rounds = again.repairs, rounds + 1
+            more = landing.inspect(plan, kept, before, now, self._snapshot) if moving else landing.Landing()
+            more.cells = [c for c in more.cells if c.key not in cleared]  # history already cleared
+            cleared |= {(w.tab, w.row, w.col) for w, origin in aimed if origin.requires in more.undone}
+            found.undone |= more.undone
+            if again.repairs or more:
+                self._repair(more, again.repairs)
+            pending, moving, rounds = again.repairs, _by_position(more, checked), rounds + 1
         return found.undone, rows
 
     def _read_back(self, aimed: list[tuple[CellWrite, CellWrite]], wanted: dict[str, set[int]],
@@ -927,6 +950,14 @@ class GoogleSheetsWorkbook:
 
 
 _Columns = dict[tuple[str, int], list[Any]]  # (tab, 1-based column) -> its cells from row 1 down
+
+
+def _by_position(found: landing.Landing, tabs: Iterable[str]) -> list[CellWrite]:
+    """The repairs of `found` in people's tabs `tabs` that are addressed by row, which a row
+    moving again could misplace: computed cells, IDs written back by position."""
+    tabs = set(tabs)
+    return ([w for w in found.cells if w.tab in tabs]
+            + [CellWrite(r.tab, r.row, r.col, r.right) for r in found.restores if not r.by_content])
 
 
 def _header_rows(answer: Any, skip: int) -> list[list[Any]]:
