@@ -9,18 +9,19 @@ A sync costs, whatever the number of rows or tabs:
                                       numbers, or a money column numbers whose row names no
                                       currency: see "What cells show")
     write  3. values.batchGet         (only when the plan writes into people's rows) the key
-                                      columns again, as FORMULA, just before writing: see
-                                      "Concurrent edits" below
+                                      columns and those tabs' header rows again, as FORMULA,
+                                      just before writing: see "Concurrent edits" below
            4. spreadsheets.batchUpdate one atomic request: new tabs, grid growth, charts and
                                       guides not there yet, sheetcrm's tab marks, every cell
            5. values.batchGet         (only when 4 filled IDs, wrote computed cells or wrote
-                                      Outbox rows) the same columns and the ones written, read
-                                      back as values
+                                      Outbox rows) the same columns, header rows and the
+                                      columns written, read back as values
            6. spreadsheets.batchUpdate (only when 5 shows a write misplaced by a concurrent
                                       insert, delete or sort) the repair: see `landing`, `keyed`
-          (7. values.batchGet         only after a repair of Outbox rows: where the repair
-                                      landed, and 6 and 7 again while something is misplaced,
-                                      at most KEYED_ROUNDS times in all)
+          (7. values.batchGet         only after a repair written by position (Outbox rows,
+                                      computed cells): where the repair landed, and 6 and 7
+                                      again while something is misplaced, at most
+                                      KEYED_ROUNDS times in all)
 
 and nothing is written when the plan is empty. Only a batch over Google's recommended 2 MB
 is split into parts of at most 2 MB; each part is atomic, so a re-run converges.
@@ -66,7 +67,10 @@ Concurrent edits: people edit while a scheduled sync runs. Every write into a ta
 carries the values its row had when the plan was made (its ID, or for an ID fill, the row's
 first cells). Just before writing, the key columns are read again; a write whose row moved is
 re-aimed at the row that now holds those values, and one whose row is gone, ambiguous or
-already filled is dropped for the next sync to plan again. A row moved between that re-read
+already filled is dropped for the next sync to plan again; so is one whose column has
+another header than the read saw (a column inserted, deleted or moved meanwhile). A column
+edited between that re-read and the write is found in the header row read back, and the
+cells the batch put into other columns are put back as they were (`landing.shifted`). A row moved between that re-read
 and the write is caught by reading the columns back: an ID written over another record's is
 put back by content (findReplace of the new ID in the ID column), computed cells are written
 again where they belong (`landing.py`). The Outbox's writes (rows known by their ID) are
@@ -146,8 +150,9 @@ PROTECTION = "sheetcrm: computed columns"  # not for people: how sheetcrm knows 
 CHART_TYPES = {"column": "COLUMN", "line": "LINE"}
 DATE_FORMAT = {"type": "DATE", "pattern": "yyyy-mm-dd"}
 DATETIME_FORMAT = {"type": "DATE_TIME", "pattern": "yyyy-mm-dd hh:mm"}  # not for people: a format pattern
-# Read-backs of the Outbox's rows after a write, each answered by a repair if something is
-# misplaced; a sheet still moving after these is reported rather than written on blindly.
+# Read-backs after a write (of the Outbox's rows, and of repairs written by position into
+# people's rows), each answered by a repair if something is misplaced; a sheet still moving
+# after these is reported rather than written on blindly.
 KEYED_ROUNDS = 5
 
 
