@@ -952,6 +952,8 @@ def _print_sync(outcome: SyncOutcome, book: Workbook) -> None:
         echo(ngettext("keep_months: {n} older row of history or Sync Log now only in the warehouse",
                       "keep_months: {n} older rows of history or Sync Log now only in the warehouse",
                       sum(outcome.trimmed.values())))
+    for line in outcome.result.warnings if outcome.result else ():
+        echo(line)
     if outcome.result and outcome.result.skipped:
         echo(ngettext("{n} cell skipped because its row changed meanwhile; the next sync plans it again",
                       "{n} cells skipped because their rows changed meanwhile; the next sync plans them again",

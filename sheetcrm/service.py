@@ -268,6 +268,8 @@ class Service:
             message += "; " + ngettext("{n} cell skipped (its row changed meanwhile), planned again next sync",
                                        "{n} cells skipped (rows changed meanwhile), planned again next sync",
                                        len(result.skipped))
+        if result and result.warnings:
+            message += "; " + "; ".join(result.warnings)  # what a concurrent edit did (Google), as `sheetcrm sync` says
         if appended:
             message += "; " + ngettext("{n} website form submission appended", "{n} website form submissions appended",
                                        appended)

@@ -94,6 +94,7 @@ class SyncOutcome:
             "rows_removed": dict(self.result.deleted) if self.result else {},
             "references_moved": dict(self.result.replaced) if self.result else {},
             "skipped": len(self.result.skipped) if self.result else 0,
+            "write_warnings": list(self.result.warnings) if self.result else [],
             "stats": self.crm.stats(),
             "scoring": {"method": self.results.scoring.method, "note": self.results.scoring.note},
             "issues": [i.as_dict() for i in self.crm.report.issues],
@@ -149,6 +150,7 @@ def plan_context(snapshot: Snapshot, config: Config, as_of: dt.date,
                           templates=templates, fit_cache=fit_cache, memo=memo, archive=archive)
         progress("computing", 0, len(STEPS))
         run_steps(ctx, STEPS, lambda done: progress("computing", done, len(STEPS)))
+        ctx.plan.header_rows.update({table.title: table.header.row for table in crm.tables.values()})
     return ctx
 
 

@@ -331,10 +331,11 @@ def test_an_edit_between_the_re_read_and_the_write_changes_no_id_and_misplaces_n
     t.book.write(plan)
     after = emu.values(key, "Leads")
 
-    # Reads: metadata, values, key re-read, read-back; writes: the batch and its repair.
-    assert t.counts() == (4, 2)
-    repair = json.loads(emu.requests[-1].request)["requests"]
-    assert emu.requests[-1].path.endswith(":batchUpdate") and len(emu.requests) - since == 4
+    # Reads: metadata, values, key re-read, read-back, and the read-back of the repair (its
+    # computed cells are written by position); writes: the batch and its repair.
+    assert t.counts() == (5, 2)
+    repair = json.loads(emu.requests[-2].request)["requests"]
+    assert emu.requests[-2].path.endswith(":batchUpdate") and len(emu.requests) - since == 5
     if edit != "delete" or any("findReplace" in r for r in repair):
         assert all(r["findReplace"]["matchEntireCell"] for r in repair if "findReplace" in r)
     # No user cell changed or moved: the people's columns read exactly as the edit left them.
@@ -470,3 +471,129 @@ def test_a_new_id_on_a_row_deleted_before_the_read_back_leaves_no_history_naming
     assert len(held) == 3 and by_email(emu.values(key, "Leads"))["p2@x2.com"][0] not in ("", fill.value)
     history_ids = {r[0] for r in emu.values(key, "Lead Status History")[1:] if r and r[0]}
     assert history_ids == held | {"LEAD-0001"}   # a deleted record's history stays
+
+
+DEAL_HEADER = ["ID", "Name", "Account", "Stage", "Amount", "Close Date", "Notes"]
+
+
+def deals_sheet(emu) -> str:
+    rows = [DEAL_HEADER] + [["", f"Deal {i}", "Acme", "Proposal", 100 * i, "2026-12-01", f"note {i}"]
+                            for i in range(1, 4)]
+    return emu.create_spreadsheet("CRM", {"Opportunities": rows, "Accounts": [["ID", "Name"], ["", "Acme"]]})
+
+
+def column_edit(emu, key: str, edit: str) -> None:
+    sheet_id = emu.sheet_id(key, "Opportunities")
+    if edit == "move ID to the end":
+        emu.apply(key, [{"moveDimension": {"source": {"sheetId": sheet_id, "dimension": "COLUMNS", "startIndex": 0,
+                                                      "endIndex": 1}, "destinationIndex": 7}}])
+    elif edit == "insert before Stage":
+        emu.apply(key, [{"insertDimension": {"range": {"sheetId": sheet_id, "dimension": "COLUMNS", "startIndex": 3,
+                                                       "endIndex": 4}}}])
+    else:  # a person starts a column of their own where sheetcrm's first computed column goes
+        emu.set_values(key, "Opportunities!H1", [["Team col"], ["t1"], ["t2"], ["t3"]])
+
+
+def by_header(rows: list[list]) -> dict[str, list]:
+    return {h: [r[c] if c < len(r) else "" for r in rows[1:]] for c, h in enumerate(rows[0]) if h}
+
+
+@pytest.mark.parametrize("edit, when", [("move ID to the end", "window"), ("insert before Stage", "window"),
+                                        ("insert before Stage", "re-read"), ("type a column into H", "re-read")])
+def test_a_column_edited_during_the_write_never_loses_a_persons_cell(emu, edit, when):
+    # Found by a tester: sheetcrm wrote to the column positions it planned, so a column
+    # inserted or moved between its read and its write got the IDs (over the names) or the
+    # Probability (over the notes, or a person's new column), and the read-back then "took
+    # back" the IDs with an empty cell. The header row now rides along with the key re-read
+    # and the read-back: writes into moved columns are dropped, or put back as they were.
+    key = deals_sheet(emu)
+    t = Traced(key)
+    _, _, plan = plan_sync(t.book.read(), Config(), AS_OF)
+    seen: dict = {}
+
+    def person(e):
+        column_edit(e, key, edit)
+        seen["rows"] = e.values(key, "Opportunities")
+
+    if when == "window":
+        in_the_window(emu, person)            # after the key re-read, just before the batch
+    else:
+        emu.between_requests(person)          # just before the key re-read
+    t.reset()
+    result = t.book.write(plan)
+    assert t.counts() == (2, 2 if when == "window" else 1)   # no request added to find it
+    theirs = {h: cells for h, cells in by_header(seen["rows"]).items() if h != "ID"}
+    # Every cell the person typed is still there, under its own header, and the sync says so.
+    after = by_header(emu.values(key, "Opportunities"))
+    assert {h: after[h] for h in theirs} == theirs
+    assert result.warnings and all("Opportunities: a column was" in line for line in result.warnings)
+    # Nothing sheetcrm wrote is under another column's header, and the next syncs finish the job.
+    converge_deals = [sync(t.book, Config(), as_of=AS_OF) for _ in range(2)]
+    assert not sync(t.book, Config(), as_of=AS_OF).plan, converge_deals
+    final = by_header(emu.values(key, "Opportunities"))
+    assert {h: final[h] for h in theirs} == theirs
+    assert len(set(final["ID"])) == 3 and all(i.startswith("OPP-") for i in final["ID"])
+    assert final["Probability %"] == [0.5, 0.5, 0.5]
+
+
+STAGE_PROBABILITY = {"Prospecting": 0.1, "Qualification": 0.2, "Proposal": 0.5, "Negotiation": 0.75}
+
+
+def staged_deals(emu) -> str:
+    stages = list(STAGE_PROBABILITY)
+    rows = [["ID", "Name", "Account", "Stage", "Amount", "Close Date"]] + \
+        [["", f"Deal {i}", "Acme", stages[i % 4], 100 * i, "2026-12-01"] for i in range(1, 9)]
+    return emu.create_spreadsheet("CRM", {"Opportunities": rows, "Accounts": [["ID", "Name"], ["", "Acme"]]})
+
+
+def wrong_probabilities(rows: list[list]) -> list[list]:
+    cols = by_header(rows)
+    return [[name, stage, p] for name, stage, p in zip(cols["Name"], cols["Stage"], cols["Probability %"])
+            if p != "" and p != STAGE_PROBABILITY[stage]]
+
+
+def sort_deals(e, key: str, column: int, descending: bool) -> None:
+    e.sort_rows(key, "Opportunities", column, descending=descending)
+
+
+def test_a_repair_moved_by_a_second_sort_is_read_back_and_put_right(emu):
+    # Found by a tester: a sort before the batch and another before its repair left every
+    # row with another deal's Probability, Weighted and Category, and the sync said nothing.
+    # The repair (computed cells written by position) is now read back and put right in turn.
+    key = staged_deals(emu)
+    t = Traced(key)
+    _, _, plan = plan_sync(t.book.read(), Config(), AS_OF)
+
+    def person(e):
+        sort_deals(e, key, 4, True)                  # by Amount, before the batch
+        # before the read-back: nothing; before the repair: sorted again, by Name
+        e.between_requests(lambda e2: e2.between_requests(lambda e3: sort_deals(e3, key, 1, False)))
+
+    in_the_window(emu, person)
+    t.reset()
+    result = t.book.write(plan)
+    assert wrong_probabilities(emu.values(key, "Opportunities")) == []
+    assert t.counts()[0] >= 3 and t.trace[-1].kind == "read"   # the last repair was read back
+    assert not result.warnings
+
+
+def test_rows_that_keep_moving_while_repairs_land_are_said(emu):
+    key = staged_deals(emu)
+    t = Traced(key)
+    _, _, plan = plan_sync(t.book.read(), Config(), AS_OF)
+    moving = {"on": True, "n": 0}
+
+    def person(e):  # before every request after the key re-read, the order is reversed
+        if not moving["on"]:
+            return
+        moving["n"] += 1
+        sort_deals(e, key, 4, descending=moving["n"] % 2 == 1)
+        e.between_requests(person)
+
+    in_the_window(emu, person)
+    result = t.book.write(plan)
+    moving["on"] = False
+    assert any("Opportunities: rows kept moving while sheetcrm wrote" in line for line in result.warnings)
+    for _ in range(2):
+        sync(t.book, Config(), as_of=AS_OF)
+    assert wrong_probabilities(emu.values(key, "Opportunities")) == []

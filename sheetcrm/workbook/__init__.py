@@ -220,6 +220,10 @@ class Plan:
     # nobody needs to look at (the Workflow State). Like the formats, it rides along with a
     # write and is never a reason for one.
     hide: list[str] = field(default_factory=list)
+    # Each people's tab's header row (1-based; a tab not named here has it in row 1): Google
+    # checks it just before writing and after, so a column inserted, deleted or moved
+    # meanwhile never gets cells meant for another (docs/concurrency.md). Never a reason to write.
+    header_rows: dict[str, int] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(self.new_tabs or self.writes or self.mark_owned or self.replacements or self.deletes)
@@ -258,6 +262,10 @@ class WriteResult:
     # Rows a concurrent sort put where a delete was aimed, removed and put back in the same
     # write (Google; the merged rows they stood for are removed by the next sync).
     restored: dict[str, int] = field(default_factory=dict)
+    # Lines for the person running the sync: what a concurrent edit did to this write that the
+    # counts above do not say (Google: cells put back after a column moved, computed values
+    # that may sit on another row until the next sync).
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def total(self) -> int:

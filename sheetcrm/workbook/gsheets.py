@@ -9,18 +9,19 @@ A sync costs, whatever the number of rows or tabs:
                                       numbers, or a money column numbers whose row names no
                                       currency: see "What cells show")
     write  3. values.batchGet         (only when the plan writes into people's rows) the key
-                                      columns again, as FORMULA, just before writing: see
-                                      "Concurrent edits" below
+                                      columns and those tabs' header rows again, as FORMULA,
+                                      just before writing: see "Concurrent edits" below
            4. spreadsheets.batchUpdate one atomic request: new tabs, grid growth, charts and
                                       guides not there yet, sheetcrm's tab marks, every cell
            5. values.batchGet         (only when 4 filled IDs, wrote computed cells or wrote
-                                      Outbox rows) the same columns and the ones written, read
-                                      back as values
+                                      Outbox rows) the same columns, header rows and the
+                                      columns written, read back as values
            6. spreadsheets.batchUpdate (only when 5 shows a write misplaced by a concurrent
                                       insert, delete or sort) the repair: see `landing`, `keyed`
-          (7. values.batchGet         only after a repair of Outbox rows: where the repair
-                                      landed, and 6 and 7 again while something is misplaced,
-                                      at most KEYED_ROUNDS times in all)
+          (7. values.batchGet         only after a repair written by position (Outbox rows,
+                                      computed cells): where the repair landed, and 6 and 7
+                                      again while something is misplaced, at most
+                                      KEYED_ROUNDS times in all)
 
 and nothing is written when the plan is empty. Only a batch over Google's recommended 2 MB
 is split into parts of at most 2 MB; each part is atomic, so a re-run converges.
@@ -66,7 +67,10 @@ Concurrent edits: people edit while a scheduled sync runs. Every write into a ta
 carries the values its row had when the plan was made (its ID, or for an ID fill, the row's
 first cells). Just before writing, the key columns are read again; a write whose row moved is
 re-aimed at the row that now holds those values, and one whose row is gone, ambiguous or
-already filled is dropped for the next sync to plan again. A row moved between that re-read
+already filled is dropped for the next sync to plan again; so is one whose column has
+another header than the read saw (a column inserted, deleted or moved meanwhile). A column
+edited between that re-read and the write is found in the header row read back, and the
+cells the batch put into other columns are put back as they were (`landing.shifted`). A row moved between that re-read
 and the write is caught by reading the columns back: an ID written over another record's is
 put back by content (findReplace of the new ID in the ID column), computed cells are written
 again where they belong (`landing.py`). The Outbox's writes (rows known by their ID) are
@@ -147,8 +151,9 @@ PROTECTION = "sheetcrm: computed columns"  # not for people: how sheetcrm knows 
 CHART_TYPES = {"column": "COLUMN", "line": "LINE"}
 DATE_FORMAT = {"type": "DATE", "pattern": "yyyy-mm-dd"}
 DATETIME_FORMAT = {"type": "DATE_TIME", "pattern": "yyyy-mm-dd hh:mm"}  # not for people: a format pattern
-# Read-backs of the Outbox's rows after a write, each answered by a repair if something is
-# misplaced; a sheet still moving after these is reported rather than written on blindly.
+# Read-backs after a write (of the Outbox's rows, and of repairs written by position into
+# people's rows), each answered by a repair if something is misplaced; a sheet still moving
+# after these is reported rather than written on blindly.
 KEYED_ROUNDS = 5
 
 
@@ -383,6 +388,12 @@ class GoogleSheetsWorkbook:
         self._holds: list[holding.Hold] = []
         self._sizes: dict[str, int] = {}
         self._restored: dict[str, int] = {}  # rows the last write put back, per tab (its own holds)
+        # Each people's tab's header row as the key re-read found it: (row, cells), for the
+        # read-back to see whether a column moved since; and the header cells sheetcrm wrote
+        # since the last read, which the next write's re-read finds there by right.
+        self._heads: dict[str, tuple[int, list[Any]]] = {}
+        self._own_heads: dict[tuple[str, int], CellValue] = {}
+        self._warnings: list[str] = []  # the WriteResult's, while a write runs
 
     def __repr__(self) -> str:
         return f"GoogleSheetsWorkbook({self.key!r})"
@@ -421,6 +432,7 @@ class GoogleSheetsWorkbook:
         for title, value_range in zip(titles, value_ranges):
             tabs[title] = _grid(value_range.get("values", []), self._sheets[title].merges)
         self._read_formats(tabs)
+        self._own_heads = {}
         self._snapshot = Snapshot(tabs=tabs, owned={title for title, sheet in self._sheets.items() if sheet.owned},
                                   hidden={title for title in tabs if self._sheets[title].hidden})
         return self._snapshot
@@ -473,6 +485,7 @@ class GoogleSheetsWorkbook:
                 # that landed: aim again at the sheet as it is now, never at stale positions.
                 self._open()
             result = WriteResult()
+            self._warnings = result.warnings
             aimed, before = self._aim(plan, result)
             prior = before if prior is None else prior
             for slot, group in keyed.row_writes(aimed).items():
@@ -579,6 +592,7 @@ class GoogleSheetsWorkbook:
         doomed = [CellWrite(d.tab, d.row, d.expect[0][0], None, expect=d.expect)
                   for d in plan.deletes if d.expect and d.tab in self._sheets]
         self._deletes = []
+        self._heads = {}
         guarded = [w for w in plan.writes if w.expect and w.tab in self._sheets] + doomed
         known = set(self._sheets) | set(plan.new_tabs)
         result.skipped.extend(w for w in plan.writes if w.tab not in known)  # the tab was deleted meanwhile
@@ -590,14 +604,22 @@ class GoogleSheetsWorkbook:
         wanted = {(w.tab, col) for w in guarded for col, _ in w.expect} | {(w.tab, w.col) for w in guarded
                                                                           if keyed.is_keyed(w)}
         columns = sorted((tab, col) for tab, col in wanted if col <= self._sheets[tab].cols)
+        # Each tab's header row rides along (a range of the same request): a column inserted,
+        # deleted or moved since the read moves the cells the plan addressed by column.
+        heads = [(tab, plan.header_rows.get(tab, 1)) for tab in sorted({w.tab for w in guarded})
+                 if self._snapshot is not None and tab in self._snapshot.tabs]
+        ranges = [absolute_range_name(tab, _column_range(col)) for tab, col in columns]
+        ranges += [absolute_range_name(tab, f"{row}:{row}") for tab, row in heads]
         try:
-            answer = columns and self.client.http_client.values_batch_get(
-                self.key, [absolute_range_name(tab, _column_range(col)) for tab, col in columns],
-                params={"valueRenderOption": "FORMULA", "dateTimeRenderOption": "SERIAL_NUMBER",
-                        "majorDimension": "COLUMNS"})
+            answer = ranges and self.client.http_client.values_batch_get(
+                self.key, ranges, params={"valueRenderOption": "FORMULA", "dateTimeRenderOption": "SERIAL_NUMBER",
+                                          "majorDimension": "COLUMNS"})
         except APIError as e:
             raise self._error(e) from None
         now = _columns(columns, answer)
+        self._heads = {tab: (row, cells) for (tab, row), cells in zip(heads, _header_rows(answer, len(columns)))}
+        moved = {tab: landing.moved_columns(self._read_header(tab, row), cells)
+                 for tab, (row, cells) in self._heads.items()}
         aimed: dict[tuple[str, int, int], CellWrite] = {}
         finder = _RowFinder(now)
         for w in plan.writes:
@@ -606,13 +628,26 @@ class GoogleSheetsWorkbook:
             if not w.expect:
                 aimed[w.key] = w
                 continue
+            if moved.get(w.tab, set()) & {w.col, *(col for col, _ in w.expect)}:
+                result.skipped.append(w)  # its column is not where the plan found it: the next sync plans it
+                continue
             row = finder.locate(w)
             if row is None:
                 result.skipped.append(w)
             else:
                 aimed[w.key] = w if row == w.row else dataclasses.replace(w, row=row)
         kept = {w.key for w in drop_orphans([w for w in plan.writes if w.key in aimed], result.skipped)}
-        rows = {(d.tab, row): (d.col, d.expect[0][1]) for d in doomed if (row := finder.locate(d)) is not None}
+        for tab in sorted(moved):
+            n = sum(1 for w in plan.writes if w.tab == tab and w.key not in kept and w.expect
+                    and moved[tab] & {w.col, *(col for col, _ in w.expect)})
+            if n:
+                self._warnings.append(ngettext(
+                    "{tab}: a column was inserted, deleted, moved or renamed since sheetcrm read the sheet; {n} cell "
+                    "in the columns it moved was left alone, and the next sync writes it",
+                    "{tab}: a column was inserted, deleted, moved or renamed since sheetcrm read the sheet; {n} cells "
+                    "in the columns it moved were left alone, and the next sync writes them", n, tab=tab, n=n))
+        rows = {(d.tab, row): (d.col, d.expect[0][1]) for d in doomed
+                if not moved.get(d.tab, set()) & {col for col, _ in d.expect} and (row := finder.locate(d)) is not None}
         self._deletes = sorted(((tab, row, *key) for (tab, row), key in rows.items()), key=lambda d: -d[1])
         for tab, *_rest in self._deletes:
             result.deleted[tab] = result.deleted.get(tab, 0) + 1
@@ -758,14 +793,36 @@ class GoogleSheetsWorkbook:
         # Google gone before the check): all read back with the rest, none alone.
         holds = [s.hold for s in self._sheets.values() if s.hold is not None] + self._holds
         self._restored = {}
-        after = self._read_back(aimed, wanted, holds)
-        if after is None:
+        read = self._read_back(aimed, wanted, holds, {t: h for t, (h, _cells) in self._heads.items() if t in wanted})
+        if read is None:
             return set(), keyed.Check()  # a hold stays, whole, for the next write to check
+        after, heads = read
+        # A tab whose columns moved in the window: its cells are judged by column first, and
+        # rows are not compared there (`landing.shifted`).
+        shifts = {}
+        for tab, cells in heads.items():
+            row, was = self._heads[tab]
+            shift = landing.shifted(tab, row, [p for p in aimed if p[0].tab == tab], was, cells, before, after,
+                                    self._snapshot)
+            if shift is not None:
+                shifts[tab] = shift
+        kept = [p for p in aimed if p[0].tab not in shifts]
         if wanted:
-            found = landing.inspect(plan, aimed, before, after, self._snapshot)
-            rows = keyed.check(tried, prior, after, self._snapshot)
+            found = landing.inspect(plan, kept, before, after, self._snapshot)
+            rows = keyed.check([g for g in tried if g.tab not in shifts], prior, after, self._snapshot)
         else:
             found, rows = landing.Landing(), keyed.Check()
+        moved = {key for shift in shifts.values() for key in shift.undone}
+        for shift in shifts.values():
+            found.cells.extend(shift.restores)
+            self._warn_shift(shift)
+        found.undone |= moved
+        for w, origin in aimed:
+            if origin.requires in moved:
+                found.cells.append(CellWrite(w.tab, w.row, w.col, None))  # history of an ID that did not land
+        for w, origin in aimed:
+            if w.tab in self._heads and w.row == self._heads[w.tab][0] and origin.key not in found.undone:
+                self._own_heads[(w.tab, w.col)] = w.value
         wrong = {h.title: holding.misplaced(h, after.get((h.title, h.col), [])) for h in holds}
         for hold in self._holds:
             if wrong[hold.title]:
@@ -774,30 +831,55 @@ class GoogleSheetsWorkbook:
         fixes = holding.restore_requests(holds, wrong, {t: s.sheet_id for t, s in self._sheets.items()}, sizes)
         if found or rows.repairs or fixes:
             self._repair(found, rows.repairs, fixes)
+        # Repairs written by position are read back in turn (a row moved again between the
+        # read-back and the repair puts them on other rows): the Outbox's rows, and the
+        # computed cells and IDs put back into people's rows. A repair by content (findReplace)
+        # cannot land elsewhere and needs no look.
+        checked = set(landing.columns_to_check([origin for _, origin in kept]))
+        cleared = {(w.tab, w.row, w.col) for w, origin in aimed if origin.requires in found.undone}
         pending, rounds, settled = rows.repairs, 1, dict(rows.settled)
-        while pending:
+        moving = _by_position(found, checked)
+        while pending or moving:
             if rounds == KEYED_ROUNDS:
-                rows_named = ", ".join(sorted({str(g.key or _("with no ID")) for g in pending}))
-                raise WorkbookError(_("{book}: the Outbox kept moving while sheetcrm wrote to it (sorted or restored "
-                                      "{rounds} times in a row); check rows {rows}", book=self.describe(),
-                                      rounds=rounds, rows=rows_named))
-            now = self._read_back(aimed, keyed.columns_to_check(pending))
-            if now is None:
+                if pending:
+                    rows_named = ", ".join(sorted({str(g.key or _("with no ID")) for g in pending}))
+                    raise WorkbookError(_("{book}: the Outbox kept moving while sheetcrm wrote to it (sorted or "
+                                          "restored {rounds} times in a row); check rows {rows}", book=self.describe(),
+                                          rounds=rounds, rows=rows_named))
+                for tab in sorted({w.tab for w in moving}):
+                    self._warnings.append(_(
+                        "{tab}: rows kept moving while sheetcrm wrote (sorted, inserted or deleted {rounds} times in a "
+                        "row); some computed values may sit on another record's row until the next sync rewrites them",
+                        tab=tab, rounds=rounds))
                 break
+            wanted = keyed.columns_to_check(pending)
+            if moving:
+                for tab, cols in landing.columns_to_check([origin for _, origin in kept]).items():
+                    wanted.setdefault(tab, set()).update(cols)
+            read = self._read_back(aimed, wanted)
+            if read is None:
+                break
+            now = read[0]
             # Judged against the state before anything of ours was sent, not the last read-back,
             # which may show cells an earlier round misplaced and is putting right.
-            again = keyed.check(pending, prior, now, self._snapshot, settled)
+            again = keyed.check(pending, prior, now, self._snapshot, settled) if pending else keyed.Check()
             rows.missed |= again.missed
             for slot, cells in again.settled.items():
                 settled.setdefault(slot, {}).update(cells)
-            if again.repairs:
-                self._repair(landing.Landing(), again.repairs)
-            pending, rounds = again.repairs, rounds + 1
+            more = landing.inspect(plan, kept, before, now, self._snapshot) if moving else landing.Landing()
+            more.cells = [c for c in more.cells if c.key not in cleared]  # history already cleared
+            cleared |= {(w.tab, w.row, w.col) for w, origin in aimed if origin.requires in more.undone}
+            found.undone |= more.undone
+            if again.repairs or more:
+                self._repair(more, again.repairs)
+            pending, moving, rounds = again.repairs, _by_position(more, checked), rounds + 1
         return found.undone, rows
 
     def _read_back(self, aimed: list[tuple[CellWrite, CellWrite]], wanted: dict[str, set[int]],
-                   holds: Iterable[holding.Hold] = ()) -> _Columns | None:
-        """`wanted` columns, and the holding tabs' ID columns, as values (one values.batchGet);
+                   holds: Iterable[holding.Hold] = (), heads: Mapping[str, int] | None = None,
+                   ) -> tuple[_Columns, dict[str, list[Any]]] | None:
+        """`wanted` columns, the holding tabs' ID columns and the header rows `heads` (tab ->
+        row) as values (one values.batchGet): the columns, and each header row's cells;
         None when there are none, or a tab was deleted meanwhile (nothing of it is left to
         check)."""
         widest: dict[str, int] = {}
@@ -808,16 +890,48 @@ class GoogleSheetsWorkbook:
         columns += [(h.title, h.col) for h in holds]
         if not columns:
             return None
+        rows = [(tab, row) for tab, row in (heads or {}).items() if tab in self._sheets]
         try:
             answer = self.client.http_client.values_batch_get(
-                self.key, [absolute_range_name(tab, _column_range(col)) for tab, col in columns],
+                self.key, [absolute_range_name(tab, _column_range(col)) for tab, col in columns]
+                + [absolute_range_name(tab, f"{row}:{row}") for tab, row in rows],
                 # Values as the sync's own read sees them, which the computed cells are
                 # compared with (and a read-back is told apart from a re-read by it).
                 params={"valueRenderOption": "UNFORMATTED_VALUE", "dateTimeRenderOption": "SERIAL_NUMBER",
                         "majorDimension": "COLUMNS"})
         except APIError:
             return None
-        return _columns(columns, answer)
+        return _columns(columns, answer), {tab: cells for (tab, _row), cells in
+                                           zip(rows, _header_rows(answer, len(columns)))}
+
+    def _read_header(self, tab: str, row: int) -> list[Any]:
+        """Tab `tab`'s header row (1-based `row`) as the sync's read saw it, with the header
+        cells sheetcrm wrote since."""
+        grid = self._snapshot.tabs.get(tab) if self._snapshot is not None else None
+        cells = list(grid.rows[row - 1]) if grid is not None and row - 1 < len(grid.rows) else []
+        for (title, col), value in self._own_heads.items():
+            if title == tab:
+                cells.extend([None] * (col - len(cells)))
+                cells[col - 1] = value
+        return cells
+
+    def _warn_shift(self, shift: landing.Shift) -> None:
+        """The lines a column edit in the window leaves for the person running the sync."""
+        if shift.restores:
+            self._warnings.append(ngettext(
+                "{tab}: a column was inserted, deleted or moved while sheetcrm wrote; {n} cell it wrote into "
+                "another column was put back as it was, and the next sync writes it again",
+                "{tab}: a column was inserted, deleted or moved while sheetcrm wrote; {n} cells it wrote into "
+                "other columns were put back as they were, and the next sync writes them again",
+                len(shift.restores), tab=shift.tab, n=len(shift.restores)))
+        if shift.unknown:
+            cells = ", ".join(f"{_letters(col - 1)}{row}" for row, col in sorted(shift.unknown, key=lambda c: (c[1], c[0])))
+            self._warnings.append(ngettext(
+                "{tab}: columns changed while sheetcrm wrote, in a way it cannot tell apart; check cell {cells} "
+                "(the spreadsheet's version history shows what it held); the next sync writes sheetcrm's value again",
+                "{tab}: columns changed while sheetcrm wrote, in a way it cannot tell apart; check cells {cells} "
+                "(the spreadsheet's version history shows what they held); the next sync writes sheetcrm's "
+                "values again", len(shift.unknown), tab=shift.tab, cells=cells))
 
     def _repair(self, found: landing.Landing, rows: Iterable[keyed.RowWrite] = (), fixes: list[dict] = ()) -> None:
         """One batchUpdate: misplaced cells written again, then `fixes` (the holds' restores
@@ -856,6 +970,23 @@ class GoogleSheetsWorkbook:
 
 
 _Columns = dict[tuple[str, int], list[Any]]  # (tab, 1-based column) -> its cells from row 1 down
+
+
+def _by_position(found: landing.Landing, tabs: Iterable[str]) -> list[CellWrite]:
+    """The repairs of `found` in people's tabs `tabs` that are addressed by row, which a row
+    moving again could misplace: computed cells, IDs written back by position."""
+    tabs = set(tabs)
+    return ([w for w in found.cells if w.tab in tabs]
+            + [CellWrite(r.tab, r.row, r.col, r.right) for r in found.restores if not r.by_content])
+
+
+def _header_rows(answer: Any, skip: int) -> list[list[Any]]:
+    """The rows read as ranges of a COLUMNS-major values.batchGet, after its first `skip`
+    ranges: each column comes as a list of its one cell (an empty one as [])."""
+    out = []
+    for value_range in (answer or {}).get("valueRanges", [])[skip:]:
+        out.append([column[0] if column else None for column in value_range.get("values") or []])
+    return out
 
 
 def _columns(columns: list[tuple[str, int]], answer: Any) -> _Columns:

@@ -312,3 +312,186 @@ def _shaped_like(right: CellValue, wrong: str) -> bool:
     such text is kept as typed when Sheets enters a replacement (no number, date or formula)."""
     m = re.fullmatch(r"([A-Za-z]+)-\d+", wrong)
     return bool(m) and isinstance(right, str) and re.fullmatch(rf"{m.group(1)}-\d+", right) is not None
+
+
+# -- columns moved in the window ------------------------------------------------------------
+#
+# A person may insert, delete or move columns between the key re-read and the batchUpdate,
+# as well as rows: then every write addressed to a column right of the edit lands in another
+# column, a person's (a note, a name) or an empty one. The header row is read with the key
+# re-read and with the read-back (ranges of the same requests); when it reads back otherwise
+# than the re-read and this write's header cells make it, the edit is found by trying every
+# single column edit (`explain`), and each written cell is judged by what its cell held before.
+
+MOVE_BLOCK = 10      # columns moved at once that `explain` tries (a person drags a few)
+WIDEST = 200         # header rows wider than this are not explained: their cells are reported
+
+
+@dataclass
+class Shift:
+    """What a column edit in the window did to the writes into one tab."""
+
+    tab: str
+    restores: list[CellWrite] = field(default_factory=list)   # written cells put back as they were
+    undone: set[tuple[str, int, int]] = field(default_factory=set)   # plan keys that did not land as meant
+    unknown: list[tuple[int, int]] = field(default_factory=list)     # (row, col) that cannot be told
+    landed_elsewhere: bool = False   # the edit came after the batch: every cell moved with its column
+
+
+def moved_columns(was: list[Any], now: list[Any]) -> set[int]:
+    """1-based columns whose header cell differs between two reads of the header row: the
+    sync's read (values) and the key re-read (FORMULA; a formula there is taken as unchanged,
+    its text never equals its value)."""
+    return {c + 1 for c in range(max(len(was), len(now)))
+            if not _is_formula(_at(now, c)) and cell_key(_at(was, c)) != cell_key(_at(now, c))}
+
+
+def explain(was: list[Any], now: list[Any], ours: dict[int, Any], over: bool) -> list[list[int | None]]:
+    """Every single column edit (an insert, a delete, or a move of up to MOVE_BLOCK columns,
+    as Google's insertDimension, deleteDimension and moveDimension make them) that turns the
+    header row `was` (the re-read, before the write) into `now` (read back); each as the map
+    from a 0-based column of `now` to the column of `was` it came from (None: inserted).
+
+    `ours` are the header cells the write set (0-based column -> value). With `over` False
+    the edit came before the batch: those cells landed where they were sent, whatever they
+    covered, so they say nothing. With `over` True it came after: they moved with their
+    columns. A formula in `was` (FORMULA rendering) matches anything."""
+    base = list(was) + [None] * max(0, max(ours, default=-1) + 1 - len(was))
+    if over:
+        for c, v in ours.items():
+            base[c] = v
+    width = max(len(base), len(now), max(ours, default=-1) + 1)
+    if width > WIDEST:
+        return []
+    wild = set() if over else set(ours)
+    found: list[list[int | None]] = []
+
+    def fits(src: Any, span: int) -> bool:
+        for x in range(span):
+            if x in wild:
+                continue
+            y = src(x)
+            if y is not None and _is_formula(_at(base, y)):
+                continue
+            if cell_key(_at(now, x)) != (None if y is None else cell_key(_at(base, y))):
+                return False
+        return True
+
+    for k in range(1, width + 1):
+        for p in range(width + 1):
+            def ins(x: int, p: int = p, k: int = k) -> int | None:
+                return x if x < p else None if x < p + k else x - k
+            if fits(ins, width + k):
+                found.append([ins(x) for x in range(width + k)])
+            if p < width:
+                def dele(x: int, p: int = p, k: int = k) -> int | None:
+                    return x if x < p else x + k
+                if fits(dele, width):
+                    found.append([dele(x) for x in range(width)])
+    for k in range(1, min(MOVE_BLOCK, width) + 1):
+        for s in range(width - k + 1):
+            rest = [c for c in range(width) if not s <= c < s + k]
+            for d in range(width + 1):
+                if s <= d <= s + k:
+                    continue  # no move
+                at = d if d < s else d - k
+                order = rest[:at] + list(range(s, s + k)) + rest[at:]
+                if fits(lambda x, order=order: order[x] if x < width else x, width):
+                    found.append(order)
+    return found
+
+
+def shifted(tab: str, header_row: int, pairs: list[tuple[CellWrite, CellWrite]], was: list[Any], now: list[Any],
+            before: Columns, after: Columns, snapshot: Snapshot | None) -> Shift | None:
+    """What to do about the writes into `tab` (`pairs`: written write, plan's write) when its
+    header row read back (`now`) is not what the re-read (`was`) and this write's header cells
+    make it; None when it is (no column moved). `before` is the key re-read (FORMULA),
+    `after` the read-back (values) of the key columns and the columns written: where a header
+    row alone cannot say whether the edit came before or after the batch (a column moved
+    past empty ones), the written cells say it.
+
+    A single column edit before the batch that explains the header row says, for every cell
+    written, what that cell held just before: the re-read's cell of the column that now sits
+    there (the key columns), else the sync's read of it for the same record (the plan's row);
+    that is put back (an inserted column's cell was empty), and the write did not land, for
+    the next sync to plan again. A cell whose column did not move landed. An edit after the
+    batch moved every written cell with its column: nothing was covered. When no single edit
+    explains the row, or the explanations disagree on what a cell held, the cells in columns
+    from the first change on are not touched again, and are named (`unknown`)."""
+    ours = {w.col - 1: w.value for w, _ in pairs if w.row == header_row}
+    expected = list(was) + [None] * max(0, max(ours, default=-1) + 1 - len(was))
+    for c, v in ours.items():
+        expected[c] = v
+    changed = [c for c in range(max(len(expected), len(now)))
+               if not _is_formula(_at(expected, c)) and cell_key(_at(expected, c)) != cell_key(_at(now, c))]
+    if not changed:
+        return None
+    shift = Shift(tab)
+    grid = snapshot.tabs.get(tab) if snapshot else None
+    sent = {(w.row, w.col - 1): w for w, _ in pairs if not w.formula}
+
+    def shows(src: list[int | None], over: bool) -> bool:
+        """Whether the written cells read back as an edit `src` before (`over` False) or after
+        the batch leaves them, where that can be told."""
+        for (r, x), w in sent.items():
+            if (tab, x + 1) not in after:
+                continue
+            if not over:
+                want: Any = w.value
+            else:
+                y = _at(src, x, x)
+                if y is None:
+                    want = None
+                elif (r, y) in sent:
+                    want = sent[(r, y)].value
+                elif r == header_row:
+                    want = _at(was, y)
+                elif (tab, y + 1) in before and not _is_formula(_cell(before, tab, y + 1, r)):
+                    want = _cell(before, tab, y + 1, r)
+                else:
+                    continue
+            if not same_value(_cell(after, tab, x + 1, r), want):
+                return False
+        return True
+
+    early = [src for src in explain(was, now, ours, over=False) if shows(src, False)]
+    late = [src for src in explain(was, now, ours, over=True) if shows(src, True)]
+
+    def prior(w: CellWrite, origin: CellWrite, y: int | None) -> Any:
+        """What the cell at the written row, in the column at re-read `y` (0-based), held just
+        before the write; _AMBIGUOUS when nobody read it."""
+        if y is None:
+            return None  # an inserted column is empty
+        if w.row == header_row:
+            return _at(was, y)
+        if (tab, y + 1) in before:
+            return _cell(before, tab, y + 1, w.row)
+        if grid is not None:
+            return grid.cell(origin.row - 1, y)
+        return _AMBIGUOUS
+
+    if late and not early:
+        shift.landed_elsewhere = True
+        return shift
+    for w, origin in pairs:
+        x = w.col - 1
+        if early and not late:
+            if all(_at(src, x, x) == x for src in early):
+                continue  # its column did not move: it landed
+            held = {cell_key(v) if v is not _AMBIGUOUS else _AMBIGUOUS: v
+                    for v in (prior(w, origin, _at(src, x, x)) for src in early)}
+            shift.undone.add(origin.key)
+            if len(held) == 1 and _AMBIGUOUS not in held:
+                value = next(iter(held.values()))
+                shift.restores.append(CellWrite(tab, w.row, w.col, value, formula=_is_formula(value)))
+                continue
+        elif x < changed[0]:
+            continue  # left of every change: no single edit moved it
+        shift.undone.add(origin.key)
+        shift.unknown.append((w.row, w.col))
+    return shift
+
+
+def _at(seq: list[Any], i: int, default: Any = None) -> Any:
+    v = seq[i] if 0 <= i < len(seq) else default
+    return None if v == "" else v
