@@ -115,6 +115,21 @@ def test_missing_credentials_in_spanish_before_any_config(tmp_path, monkeypatch)
         connect(str(tmp_path / "nope.json"))
 
 
+@pytest.mark.parametrize("locale", ["en", "es"])
+def test_missing_credentials_names_a_heading_the_readme_has(monkeypatch, locale):
+    import re
+    from pathlib import Path
+
+    monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
+    monkeypatch.delenv("SHEETS_EMULATOR_HOST", raising=False)
+    monkeypatch.setenv("SHEETCRM_LANG", locale)
+    with pytest.raises(WorkbookError) as e:
+        connect(None)
+    [section] = re.findall(r"'([^']+)'\)$", str(e.value))
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    assert f"\n## {section}\n" in readme
+
+
 def test_schedule_phrases_in_words_of_either_language():
     with using("es"):
         assert every_phrase(parse_every("every 5 minutes")) == "cada 5 minutos"

@@ -106,6 +106,20 @@ def test_formula_errors_on_google(emu):
     assert not [o for o in outcome.results.opportunities if o.amount == 0]
 
 
+def test_a_deal_named_by_a_link_is_in_the_pipeline_on_google(emu):
+    """=HYPERLINK(url, label) shows its label on Google, so the deal is named by it (the
+    emulator evaluated it to #NAME?, and the deal was left out as a formula_error)."""
+    key = emu.create_spreadsheet("CRM", {
+        "Opportunities": [["ID", "Name", "Account", "Stage", "Amount", "Close Date"],
+                          ["", "Deal A", "Acme", "Proposal", 1000, "2026-12-20"]],
+        "Accounts": [["ID", "Name"], ["", "Acme"]]})
+    emu.set_values(key, "Opportunities!B2", [['=HYPERLINK("http://x.com/a","Deal A")']])
+    config = Config(spreadsheet=key)
+    outcome = sync(open_workbook(config), config, as_of=AS_OF)
+    assert [o.name for o in outcome.results.opportunities] == ["Deal A"]
+    assert not [i for i in cell_issues(outcome) if i.severity == "error"]
+
+
 def test_title_rows_above_the_header_on_google(emu):
     outcome, book = synced(emu, "title_rows_above_header.xlsx")
     assert [a.name for a in outcome.crm.records("accounts")] == ["Lumen Parts Ltd", "Orchid Dental"]

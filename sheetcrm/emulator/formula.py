@@ -1,18 +1,28 @@
 """A small formula evaluator so formula cells get the effective value Sheets would show.
 
-Covers arithmetic, comparison, ``&``, cell and range references (also on other tabs) and a
-handful of common functions. Anything else evaluates to ``#NAME?``, like an unknown
-function on Sheets. Evaluation happens on read, so results follow later edits.
+Covers arithmetic, comparison, ``&``, cell and range references (also on other tabs) and the
+functions in SUPPORTED, each as Google Sheets' function list (support.google.com/docs/table/25273)
+defines it. A function Sheets has and the emulator does not evaluate (GOOGLE_FUNCTIONS) is an
+``#ERROR!`` whose message says so, logged once as a warning: never a value Sheets would not
+show, nor the ``#NAME?`` Sheets gives only for a name it does not know, as the emulator does.
+Evaluation happens on read, so results follow later edits (TODAY and NOW on every read, in the
+spreadsheet's time zone).
 """
 
 from __future__ import annotations
 
+import datetime as _dt
+import logging
+import math
 import re
 from dataclasses import dataclass
+from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal, InvalidOperation
 from typing import Callable
 
 from . import a1
-from .numfmt import general
+from .numfmt import datetime_to_serial, general, serial_to_datetime
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -30,7 +40,32 @@ NA = FormulaError("#N/A", "N_A", "Value not available.")
 
 
 def _name_error(name: str) -> FormulaError:
-    return FormulaError("#NAME?", "NAME", f"Unknown function: '{name}'.")
+    if name not in GOOGLE_FUNCTIONS:
+        return FormulaError("#NAME?", "NAME", f"Unknown function: '{name}'.")
+    if name not in _warned:
+        _warned.add(name)
+        log.warning("the emulator does not evaluate %s(); its cells show #ERROR! where Google Sheets shows a value",
+                    name)
+    return FormulaError("#ERROR!", "ERROR", f"The emulator does not evaluate {name}(); Google Sheets does.")
+
+
+_warned: set[str] = set()
+
+
+class DateSerial(float):
+    """A number Sheets shows as a date (or a date and time) when its cell has no format of its
+    own: what TODAY, NOW and DATE give, and such a serial plus or minus days."""
+
+    kind = "DATE"
+
+
+class DateTimeSerial(DateSerial):
+    kind = "DATE_TIME"
+
+
+# The format Sheets gives such a result (its en_US defaults).
+AUTO_FORMATS = {"DATE": {"type": "DATE", "pattern": "M/d/yyyy"},
+                "DATE_TIME": {"type": "DATE_TIME", "pattern": "M/d/yyyy H:mm:ss"}}
 
 
 _TOKEN = re.compile(
@@ -49,7 +84,7 @@ Resolver = Callable[[str | None, int, int], object]
 
 
 class _Parser:
-    def __init__(self, text: str, cell: Resolver):
+    def __init__(self, text: str, cell: Resolver, now: Callable[[], _dt.datetime] | None = None):
         self.tokens = []
         pos = 0
         text = text.rstrip()
@@ -62,6 +97,7 @@ class _Parser:
             pos = m.end()
         self.i = 0
         self.cell = cell
+        self.now = now or _dt.datetime.now
 
     def peek(self):
         return self.tokens[self.i] if self.i < len(self.tokens) else (None, None)
@@ -146,7 +182,13 @@ class _Parser:
                     self.take()
                     args.append(self.comparison())
             self.take(")")
-            return call(tok.upper(), args)
+            name = tok.upper()
+            if name in ("TODAY", "NOW"):
+                if args:
+                    return _wrong_count(name)
+                moment = datetime_to_serial(self.now().replace(tzinfo=None))
+                return DateSerial(math.floor(moment)) if name == "TODAY" else DateTimeSerial(moment)
+            return call(name, args)
         if tok == "(":
             value = self.comparison()
             self.take(")")
@@ -201,6 +243,10 @@ def _arith(op: str, left, right):
         return l
     if isinstance(r, FormulaError):
         return r
+    # A date plus or minus days stays a date; a date minus a date is a number of days.
+    dated = [v for v in (scalar(left), scalar(right)) if isinstance(v, DateSerial)]
+    if op in "+-" and len(dated) == 1:
+        return type(dated[0])(l + r if op == "+" else l - r)
     if op == "+":
         return l + r
     if op == "-":
@@ -220,11 +266,24 @@ def _compare(op: str, l, r):
         return l
     if isinstance(r, FormulaError):
         return r
-    if isinstance(l, str) or isinstance(r, str):
-        l, r = text(l).lower(), text(r).lower()
+    # Sheets orders numbers before text before booleans, text without case; an empty cell is
+    # the other side's empty value (0, "" or FALSE).
+    if l is None:
+        l = "" if isinstance(r, str) else False if isinstance(r, bool) else 0.0
+    if r is None:
+        r = "" if isinstance(l, str) else False if isinstance(l, bool) else 0.0
+    lk, rk = _rank(l), _rank(r)
+    if lk != rk:
+        l, r = lk, rk
+    elif lk == 1:
+        l, r = l.lower(), r.lower()
     else:
-        l, r = number(l), number(r)
+        l, r = float(l), float(r)
     return {"=": l == r, "<>": l != r, "<": l < r, ">": l > r, "<=": l <= r, ">=": l >= r}[op]
+
+
+def _rank(v) -> int:
+    return 2 if isinstance(v, bool) else 1 if isinstance(v, str) else 0
 
 
 def _flatten(args):
@@ -276,22 +335,135 @@ def call(name: str, args: list):
     if name in ("CONCATENATE", "CONCAT"):
         return "".join(text(v) for v in _flatten(args))
     if name in ("LEN", "UPPER", "LOWER", "TRIM"):
-        s = text(scalar(args[0]))
-        return {"LEN": lambda: float(len(s)), "UPPER": s.upper, "LOWER": s.lower, "TRIM": lambda: " ".join(s.split())}[name]()
-    if name in ("ABS", "ROUND"):
+        s = scalar(args[0])
+        if isinstance(s, FormulaError):
+            return s
+        s = text(s)
+        # TRIM takes out spaces only (U+0020), never a no-break space or a tab.
+        return {"LEN": lambda: float(len(s)), "UPPER": s.upper, "LOWER": s.lower,
+                "TRIM": lambda: " ".join(w for w in s.split(" ") if w)}[name]()
+    if name in ("ABS", "ROUND", "ROUNDUP", "ROUNDDOWN", "INT"):
         x = number(args[0])
+        digits = number(args[1]) if len(args) > 1 else 0.0
         if isinstance(x, FormulaError):
             return x
+        if isinstance(digits, FormulaError):
+            return digits
         if name == "ABS":
             return abs(x)
-        digits = int(number(args[1])) if len(args) > 1 else 0
-        return float(round(x, digits))
+        if name == "INT":
+            return float(math.floor(x))
+        # Half away from zero, on the decimal digits shown (2.5 -> 3, 1.005 -> 1.01 as typed):
+        # Python's round() goes half to even on the binary value.
+        mode = {"ROUND": ROUND_HALF_UP, "ROUNDUP": ROUND_UP, "ROUNDDOWN": ROUND_DOWN}[name]
+        try:
+            return float(Decimal(repr(x)).quantize(Decimal(1).scaleb(-int(digits)), rounding=mode))
+        except InvalidOperation:  # more digits than the number has: nothing to round
+            return x
+    if name == "HYPERLINK":
+        # Shows its label, or the address when there is none.
+        if not 1 <= len(args) <= 2:
+            return _wrong_count(name)
+        shown = scalar(args[-1])
+        return "" if shown is None else shown
+    if name in ("IFERROR", "IFNA"):
+        value = scalar(args[0]) if args else None
+        caught = isinstance(value, FormulaError) and (name == "IFERROR" or value.kind == "N_A")
+        return (scalar(args[1]) if len(args) > 1 else "") if caught else value
+    if name == "DATE":
+        parts = [number(a) for a in args]
+        if len(parts) != 3:
+            return _wrong_count(name)
+        bad = next((p for p in parts if isinstance(p, FormulaError)), None)
+        if bad:
+            return bad
+        year, month, day = (int(p) for p in parts)
+        year += 1900 if 0 <= year < 1900 else 0  # as Sheets reads a two-digit year
+        year, month = year + (month - 1) // 12, (month - 1) % 12 + 1  # months roll over into years
+        try:
+            first = _dt.datetime(year, month, 1)
+        except ValueError:
+            return NUM
+        return DateSerial(datetime_to_serial(first) + day - 1)
+    if name in ("YEAR", "MONTH", "DAY"):
+        x = number(args[0]) if len(args) == 1 else _wrong_count(name)
+        if isinstance(x, FormulaError):
+            return x
+        moment = serial_to_datetime(x)
+        return float({"YEAR": moment.year, "MONTH": moment.month, "DAY": moment.day}[name])
+    if name == "VLOOKUP":
+        return _vlookup(args)
+    if name == "ISBLANK":
+        return scalar(args[0]) is None if len(args) == 1 else _wrong_count(name)
     return _name_error(name)
 
 
-def evaluate(formula: str, cell: Resolver):
-    """Evaluate ``=...``; returns a float, str, bool, None or FormulaError."""
+NUM = FormulaError("#NUM!", "NUM", "The result is not a valid number.")
+
+
+def _wrong_count(name: str) -> FormulaError:
+    return FormulaError("#N/A", "N_A", f"Wrong number of arguments to {name}.")
+
+
+def _vlookup(args: list):
+    """VLOOKUP(key, range, index, [is_sorted]): the index-th column of the first row whose
+    first cell equals the key (text without case), or with is_sorted (the default) of the last
+    row whose first cell is not above it, the range's rows taken as sorted."""
+    if not 3 <= len(args) <= 4 or not isinstance(args[1], list):
+        return _wrong_count("VLOOKUP")
+    key, index = scalar(args[0]), number(args[2])
+    sort = scalar(args[3]) if len(args) > 3 else True
+    for v in (key, index, sort):
+        if isinstance(v, FormulaError):
+            return v
+    rows = args[1]
+    if not rows or not 1 <= int(index) <= len(rows[0]):
+        return FormulaError("#REF!", "REF", "VLOOKUP evaluates to an out of bounds range.")
+    col = int(index) - 1
+    if not bool(number(sort)):
+        for row in rows:
+            if row[0] is not None and _compare("=", row[0], key) is True:
+                return row[col]
+        return FormulaError("#N/A", "N_A", f"Did not find value '{text(key)}' in VLOOKUP evaluation.")
+    found = None
+    for row in rows:
+        if row[0] is None or _rank(row[0]) != _rank(key):
+            continue
+        if _compare("<=", row[0], key) is True:
+            found = row
+        else:
+            break
+    if found is None:
+        return FormulaError("#N/A", "N_A", f"Did not find value '{text(key)}' in VLOOKUP evaluation.")
+    return found[col]
+
+
+# What the emulator evaluates (besides operators and references).
+SUPPORTED = frozenset({"ABS", "AND", "AVERAGE", "CONCAT", "CONCATENATE", "COUNT", "COUNTA", "DATE", "DAY",
+                       "HYPERLINK", "IF", "IFERROR", "IFNA", "INT", "ISBLANK", "LEN", "LOWER", "MAX", "MIN",
+                       "MONTH", "NA", "NOT", "NOW", "OR", "ROUND", "ROUNDDOWN", "ROUNDUP", "SUM", "TODAY", "TRIM",
+                       "UPPER", "VLOOKUP", "YEAR"})
+# Functions Google Sheets has (support.google.com/docs/table/25273), the common part of its
+# list: one the emulator does not evaluate is said to be so, not taken for an unknown name.
+GOOGLE_FUNCTIONS = SUPPORTED | frozenset("""
+ACOS ACOSH ADDRESS ARRAYFORMULA ASIN ATAN ATAN2 AVERAGEA AVERAGEIF AVERAGEIFS CEILING CEILING.MATH CHAR CHOOSE
+CLEAN CODE COLUMN COLUMNS CONVERT COS COUNTBLANK COUNTIF COUNTIFS COUNTUNIQUE DATEDIF DATEVALUE DAYS DAYS360
+DECIMAL DEGREES DETECTLANGUAGE DOLLAR EDATE EOMONTH EVEN EXACT EXP FACT FALSE FILTER FIND FIXED FLATTEN FLOOR
+FLOOR.MATH FORMULATEXT GOOGLEFINANCE GOOGLETRANSLATE HLOOKUP HOUR IFS IMAGE IMPORTDATA IMPORTFEED IMPORTHTML
+IMPORTRANGE IMPORTXML INDEX INDIRECT ISDATE ISEMAIL ISERR ISERROR ISEVEN ISFORMULA ISLOGICAL ISNA ISNONTEXT
+ISNUMBER ISODD ISOWEEKNUM ISREF ISTEXT ISURL JOIN LARGE LEFT LET LN LOG LOG10 LOOKUP MATCH MAXA MAXIFS MEDIAN
+MID MINA MINIFS MINUTE MOD MODE MROUND N NETWORKDAYS ODD OFFSET PI POWER PRODUCT PROPER QUERY QUOTIENT RAND
+RANDBETWEEN RANK REGEXEXTRACT REGEXMATCH REGEXREPLACE REPLACE REPT RIGHT ROW ROWS SEARCH SECOND SEQUENCE SIGN
+SIN SMALL SORT SORTN SPARKLINE SPLIT SQRT STDEV SUBSTITUTE SUBTOTAL SUMIF SUMIFS SUMPRODUCT SWITCH T TAN TEXT
+TEXTJOIN TIME TIMEVALUE TO_DATE TO_DOLLARS TO_PERCENT TO_TEXT TODAY TRANSPOSE TRUE TRUNC TYPE UNIQUE VALUE
+VAR WEEKDAY WEEKNUM WORKDAY XLOOKUP XOR YEARFRAC
+""".split())
+
+
+def evaluate(formula: str, cell: Resolver, now: Callable[[], _dt.datetime] | None = None):
+    """Evaluate ``=...``; returns a float (a DateSerial for a date), str, bool, None or
+    FormulaError. `now` gives the moment TODAY and NOW read (the spreadsheet's time zone)."""
     try:
-        return scalar(_Parser(formula[1:], cell).parse())
+        return scalar(_Parser(formula[1:], cell, now).parse())
     except (ValueError, IndexError, KeyError):
         return PARSE

@@ -29,6 +29,7 @@ import datetime as _dt
 from contextlib import contextmanager
 from types import MappingProxyType
 from typing import Iterator, Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import a1, formula, values
 from .errors import invalid
@@ -329,24 +330,35 @@ class Spreadsheet:
                 return formula.REF
             return _python_value(self.effective(target, row, col, inner))
 
-        result = formula.evaluate(entered["formulaValue"], lookup)
+        result = formula.evaluate(entered["formulaValue"], lookup, self.now)
         if isinstance(result, formula.FormulaError):
             return {"errorValue": {"type": result.kind, "message": result.message}}
         if result is None:
             return None
         if isinstance(result, bool):
             return {"boolValue": result}
+        if isinstance(result, formula.DateSerial):
+            return values.Dated({"numberValue": values.json_number(float(result))},
+                                formula.AUTO_FORMATS[result.kind])
         if isinstance(result, float):
             return {"numberValue": values.json_number(result)}
         return {"stringValue": str(result)}
+
+    def now(self) -> _dt.datetime:
+        """The moment in the spreadsheet's time zone, as TODAY and NOW read it."""
+        try:
+            zone = ZoneInfo(self.properties.get("timeZone") or "Etc/GMT")
+        except (ZoneInfoNotFoundError, ValueError):
+            zone = _dt.timezone.utc
+        return _dt.datetime.now(zone)
 
     def rendered_cell(self, sheet: Sheet, r: int, c: int) -> dict:
         """Full CellData for a cell, as spreadsheets.get with grid data shows it."""
         cell = dict(sheet.cell(r, c) or {})
         effective = self.effective(sheet, r, c)
         if effective is not None:
-            cell["effectiveValue"] = effective
-            number_format = (cell.get("userEnteredFormat") or {}).get("numberFormat")
+            cell["effectiveValue"] = dict(effective)
+            number_format = (cell.get("userEnteredFormat") or {}).get("numberFormat") or values.auto_format(effective)
             text = values.formatted(effective, number_format)
             if text is not None:
                 cell["formattedValue"] = text

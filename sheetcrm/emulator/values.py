@@ -163,6 +163,19 @@ def formatted(effective: dict | None, number_format: dict | None) -> str | None:
     return None
 
 
+class Dated(dict):
+    """An effective value that Sheets shows with a format of its own choosing when its cell has
+    none (a formula's date: `formula.DateSerial`); as JSON, just the value."""
+
+    def __init__(self, value: dict, number_format: dict):
+        super().__init__(value)
+        self.number_format = number_format
+
+
+def auto_format(effective: dict | None) -> dict | None:
+    return getattr(effective, "number_format", None)
+
+
 def render(cell: dict, effective: dict | None, value_option: str, datetime_option: str):
     """What values.get returns for a stored cell whose effective value is ``effective``;
     "" for an empty cell. Formatting, the costly part of a large read, happens only where
@@ -172,7 +185,7 @@ def render(cell: dict, effective: dict | None, value_option: str, datetime_optio
         return entered["formulaValue"]
     if not effective:
         return ""
-    number_format = (cell.get("userEnteredFormat") or {}).get("numberFormat")
+    number_format = (cell.get("userEnteredFormat") or {}).get("numberFormat") or auto_format(effective)
     if value_option == "FORMATTED_VALUE":
         text = formatted(effective, number_format)
         return "" if text is None else text

@@ -76,11 +76,16 @@ def _check_host(host: str) -> None:
                               "emulator` prints)", variable=EMULATOR_ENV, value=repr(host)))
 
 
+# The README's heading on setting up Google (the README is in English in every locale).
+README_GOOGLE = "Using a real Google Sheet"  # not for people: a heading of the README, in English in every locale
+
+
 def _google(credentials: str | None) -> Connection:
     path = credentials or os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
     if not path:
         raise WorkbookError(_("no Google credentials: pass --credentials FILE, set `credentials` in sheetcrm.toml, "
-                              "or set GOOGLE_APPLICATION_CREDENTIALS (see README, 'Using a Google Sheet')"))
+                              "or set GOOGLE_APPLICATION_CREDENTIALS (see the README, section '{section}')",
+                              section=README_GOOGLE))
     file = Path(path).expanduser()
     try:
         info = json.loads(file.read_text(encoding="utf-8"))

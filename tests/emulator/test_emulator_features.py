@@ -353,3 +353,49 @@ def test_find_replace_refuses_what_it_cannot_run(emu, http, body, message):
     assert r.status_code == 400 and message in r.json()["error"]["message"]
     assert r.json()["error"]["message"].startswith("Invalid requests[0].findReplace: ")
     assert emu.values(sid, "Sheet1") == [["a"]]
+
+
+# -- formulas ---------------------------------------------------------------------------------
+def test_common_functions_of_a_crm_sheet_evaluate_as_sheets_shows_them(emu, http):
+    """What Google Sheets shows for the functions a team's CRM sheet uses (HYPERLINK shows its
+    label, ROUND goes half away from zero, TRIM takes out spaces only, a date stays a date)."""
+    sid = emu.create_spreadsheet("formulas")
+    put(http, sid, "A1:C2", [["Acme", 2.5, "a\u00a0 b "], ["Bolt", 7, ""]])
+    cases = {  # formula: (unformatted, formatted)
+        '=HYPERLINK("http://x.com/a","Deal A")': ("Deal A", "Deal A"),
+        '=HYPERLINK("http://x.com/a")': ("http://x.com/a", "http://x.com/a"),
+        "=ROUND(B1)": (3, "3"), "=ROUND(-2.5)": (-3, "-3"), "=ROUND(1.005,2)": (1.01, "1.01"),
+        "=ROUNDUP(1.21,1)": (1.3, "1.3"), "=ROUNDDOWN(-1.29,1)": (-1.2, "-1.2"),
+        "=TRIM(C1)": ("a\u00a0 b", "a\u00a0 b"), '=UPPER(A1)&"-"&LOWER(A2)': ("ACME-bolt", "ACME-bolt"),
+        '=CONCATENATE(A1," ",B2)': ("Acme 7", "Acme 7"), "=IF(B2>5,SUM(B1:B2),0)": (9.5, "9.5"),
+        '=VLOOKUP("bolt",A1:B2,2,FALSE)': (7, "7"), '=IFERROR(VLOOKUP("x",A1:B2,2,FALSE),"none")': ("none", "none"),
+        "=DATE(2026,12,1)": (46357, "12/1/2026"), "=DATE(2026,12,1)+31": (46388, "1/1/2027"),
+        "=DATE(2026,12,1)-DATE(2026,1,1)": (334, "334"), "=YEAR(DATE(2026,12,1))": (2026, "2026"),
+        '="10">9': (True, "TRUE"), '="1"=1': (False, "FALSE"),
+        '=TEXT(B1,"0.00")': ("#ERROR!", "#ERROR!"),  # not evaluated, said so: never a made-up value
+        "=NOSUCHTHING(1)": ("#NAME?", "#NAME?"),
+    }
+    put(http, sid, f"D1:D{len(cases)}", [[f] for f in cases])
+    unformatted = get(http, sid, f"D1:D{len(cases)}", valueRenderOption="UNFORMATTED_VALUE").json()["values"]
+    formatted = get(http, sid, f"D1:D{len(cases)}").json()["values"]
+    assert dict(zip(cases, zip((v for [v] in unformatted), (v for [v] in formatted)))) == cases
+    body = http.get(f"{API}/{sid}", params={"ranges": "Sheet1!D20", "fields": "sheets.data.rowData.values.effectiveValue"})
+    [[cell]] = [[v for v in row["values"]] for row in body.json()["sheets"][0]["data"][0]["rowData"]]
+    assert cell["effectiveValue"]["errorValue"]["message"] == "The emulator does not evaluate TEXT(); Google Sheets does."
+
+
+def test_today_is_the_spreadsheets_date_shown_as_a_date(emu, http):
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    sid = emu.create_spreadsheet("today")
+    batch(http, sid, {"updateSpreadsheetProperties": {"properties": {"timeZone": "Pacific/Kiritimati"},
+                                                      "fields": "timeZone"}})
+    put(http, sid, "A1:B1", [["=TODAY()", "=TODAY()-DATE(1900,1,1)"]])
+    before = dt.datetime.now(ZoneInfo("Pacific/Kiritimati")).date()
+    [[serial, days]] = get(http, sid, "A1:B1", valueRenderOption="UNFORMATTED_VALUE").json()["values"]
+    [[shown, _]] = get(http, sid, "A1:B1").json()["values"]
+    after = dt.datetime.now(ZoneInfo("Pacific/Kiritimati")).date()
+    day = dt.date(1899, 12, 30) + dt.timedelta(days=serial)
+    assert before <= day <= after and days == serial - 2  # a number of days, not a date
+    assert shown == f"{day.month}/{day.day}/{day.year}"
