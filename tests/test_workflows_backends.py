@@ -107,13 +107,14 @@ def test_rotting_fires_on_the_day_the_deal_starts_rotting(kind, tmp_path, reques
     for s in stages:
         if s["name"] == "Qualification":
             s["rotting_days"] = 2
-    # OPP-0001 hears from its contact on day 1, so it rots two days after OPP-0002 does: its last
-    # sign of life is day 1, OPP-0002's the day sheetcrm first saw it in its stage (day 0).
+    # OPP-0001 hears from its contact on day 1: its last sign of life, so it rots on day 4.
+    # OPP-0002, created 2026-11-01 and only ever seen in its stage, has shown no sign of life
+    # since Created: it rots from before the rule's first sync, an edge no sync saw, so nothing
+    # fires for it (it counted from the day sheetcrm first saw it, and fired on day 3).
     activity = [("Activities", 3, c, v) for c, v in enumerate(["ACT-0002", "2026-12-02", "Call", "news", "OPP-0001"], 1)]
     book = _book(kind, tmp_path, request, _rule("rotting", "opportunity"))
     fired, expected = _step(book, range(0, 8), _config(stages=stages), {1: activity})
-    assert {n: v for n, v in fired.items() if v} == {3: ["WF-0001|OPP-0002|rotting@2026-12-04"],
-                                                    4: ["WF-0001|OPP-0001|rotting@2026-12-05"]}
+    assert {n: v for n, v in fired.items() if v} == {4: ["WF-0001|OPP-0001|rotting@2026-12-05"]}
     _unchanged(book, expected)
 
 
