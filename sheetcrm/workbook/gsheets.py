@@ -630,7 +630,12 @@ class GoogleSheetsWorkbook:
             raise self._error(e) from None
         now = _columns(columns, answer)
         self._heads = {tab: (row, cells) for (tab, row), cells in zip(heads, _header_rows(answer, len(columns)))}
-        moved = {tab: landing.moved_columns(self._read_header(tab, row), cells)
+        # A header cell this plan writes, found there already, is no change: an earlier
+        # attempt whose answer was lost wrote it.
+        own = {(w.tab, w.col): w.value for w in plan.writes if w.tab in self._heads and w.row == self._heads[w.tab][0]}
+        moved = {tab: {col for col in landing.moved_columns(self._read_header(tab, row), cells)
+                       if not ((tab, col) in own and same_value(own[(tab, col)], cells[col - 1] if col <= len(cells)
+                                                                else None))}
                  for tab, (row, cells) in self._heads.items()}
         aimed: dict[tuple[str, int, int], CellWrite] = {}
         finder = _RowFinder(now)
