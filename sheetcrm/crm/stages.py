@@ -28,6 +28,7 @@ _HUNDRED = Decimal(100)
 
 Category = Literal["Pipeline", "Best Case", "Commit", "Closed", "Omitted"]  # not for people: the engine's keys; cells get the team's words (crm.words)
 CATEGORIES: tuple[str, ...] = get_args(Category)  # the forecast categories, as the engine keys them
+PIPELINE: Category = "Pipeline"  # the category of deals a team may leave undated (steps/compute.py)
 
 
 class Stage(Section):

@@ -8,6 +8,7 @@ the Validation tab is planned.
 from __future__ import annotations
 
 from sheetcrm import cells
+from sheetcrm.crm.stages import PIPELINE
 from sheetcrm.crm.words import CATEGORY
 from sheetcrm.engine import compute
 from sheetcrm.i18n import _, ngettext
@@ -82,7 +83,7 @@ def undated_issues(ctx: SyncContext, forecast: str) -> list[Issue]:
     out: list[Issue] = []
     left = {"open": 0, "won": 0}  # said at the Forecast tab, by kind
     for u in results.forecast.undated:
-        if table is None or col is None or u.category == "Pipeline":  # not for people: canonical category key
+        if table is None or col is None or u.category == PIPELINE:
             left["won" if u.won else "open"] += 1
         elif u.won:
             out.append(Issue("warning", table.title, u.opportunity.row, column_letter(col + 1),
@@ -105,7 +106,7 @@ def undated_issues(ctx: SyncContext, forecast: str) -> list[Issue]:
             message = ngettext("{n} open deal in the {category} category has no Close Date, so the Forecast leaves "
                                "its amount out of every month.", "{n} open deals in the {category} category have no "
                                "Close Date, so the Forecast leaves their amounts out of every month.", n,
-                               category=results.words(CATEGORY, "Pipeline"))
+                               category=results.words(CATEGORY, PIPELINE))
         out.append(Issue("warning", forecast, None, None, None, n, NO_CLOSE_DATE, message, _close_date_hint(col, title)))
     if n := left["won"]:
         out.append(Issue("warning", forecast, None, None, None, n, NO_CLOSE_DATE,
