@@ -468,7 +468,9 @@ def test_the_header_row_is_found_below_instructions():
 def test_a_row_left_with_only_stale_computed_values_is_cleared_not_read():
     rows = [["ID", "Name", "Account", "Stage", "Amount", "Probability %"], ["OPP-0001", "A", "Acme", "Proposal", 10, 50],
             [None, None, None, None, None, 75]]
-    snapshot = Snapshot(tabs={"Accounts": Grid(ACCOUNTS), "Opportunities": Grid(rows)})
+    # A workbook sheetcrm synced before (its marked Pipeline tab): the 75 is its own stale output.
+    snapshot = Snapshot(tabs={"Accounts": Grid(ACCOUNTS), "Opportunities": Grid(rows),
+                              "Pipeline": Grid([["Stage", "Count", "Amount", "Weighted"]])}, owned={"Pipeline"})
     crm, _, plan = plan_sync(snapshot, Config(), AS_OF)
     assert len(crm.tables["opportunities"].rows) == 1
     (clear,) = [w for w in plan.writes if w.tab == "Opportunities" and w.row == 3]
