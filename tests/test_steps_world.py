@@ -5,6 +5,8 @@ built afresh is the cached one, value for value."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import datetime as dt
 
 from sheetcrm.config import Config
@@ -56,6 +58,12 @@ def test_the_world_is_built_once_and_stays_true():
     assert STEPS.index(workflows.run) < STEPS.index(segments.run)
 
 
+def _steps_part(plan):
+    """What the steps plan: `sync.plan_sync` adds the read's header rows after them (for the
+    write's re-read of moved columns), which steps run here by hand do not."""
+    return dataclasses.replace(plan, header_rows={})
+
+
 def test_the_plan_is_the_same_with_the_world_shared():
     snapshot, config = _snapshot(), Config()
     _, _, plan = plan_sync(snapshot, config, AS_OF)
@@ -64,7 +72,7 @@ def test_the_plan_is_the_same_with_the_world_shared():
         if step is segments.run:
             ctx.__dict__.pop("world", None)  # the segments step on a World of its own, as before
         ctx.add(step(ctx))
-    assert ctx.plan == plan
+    assert ctx.plan == _steps_part(plan)
 
 
 def test_the_results_in_the_teams_words_are_made_once_for_both_steps_that_write_them():
@@ -88,7 +96,7 @@ def test_the_results_in_the_teams_words_are_made_once_for_both_steps_that_write_
     assert len(made) == 1  # computed_columns made them; summaries wrote the same
     assert ctx.results is not None and ctx.shown == real(ctx.results)
     _, _, plan = plan_sync(snapshot, config, AS_OF)
-    assert ctx.plan == plan
+    assert ctx.plan == _steps_part(plan)
 
 
 def test_a_plan_lets_go_of_the_world_it_built_before_the_write():
@@ -133,4 +141,4 @@ def test_the_world_goes_after_the_last_step_that_reads_it():
         workflows.build_world = real
     last = max(STEPS.index(step) for step in USES_WORLD)
     assert held[STEPS.index(workflows.run)] and not any(held[last:])
-    assert len(built) == 1 and ctx.plan == plan
+    assert len(built) == 1 and ctx.plan == _steps_part(plan)
