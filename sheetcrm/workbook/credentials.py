@@ -77,7 +77,7 @@ def _check_host(host: str) -> None:
 
 
 # The README's heading on setting up Google (the README is in English in every locale).
-README_GOOGLE = "Using a real Google Sheet"
+README_GOOGLE = "Using a real Google Sheet"  # not for people: a heading of the README, in English in every locale
 
 
 def _google(credentials: str | None) -> Connection:
