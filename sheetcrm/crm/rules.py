@@ -113,7 +113,7 @@ class Rule(BaseModel):
             self.min is not None or self.max is not None)
         where = dict(column=self.column, op=self.op)
         if self.whole_words and self.op != "contains":
-            raise ValueError(_('rule on "{column}" ({op}): `whole_words` is for contains rules only', **where))
+            raise ValueError(_('rule on "{column}" ({op}): `whole_words` is for `contains` rules only', **where))
         if self.op == "equals":
             if not has_value or has_values or has_range:
                 raise ValueError(_('rule on "{column}" ({op}) needs `value` (and no values/min/max)', **where))

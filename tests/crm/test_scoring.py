@@ -283,7 +283,7 @@ def test_whole_words_is_a_contains_option_and_contains_alone_stays_a_substring()
     anywhere = settings(rule("Email", "contains", 5, value="gmail"))
     assert one(lead(email="ana@gmail.com"), anywhere).score == 5          # teams' rules keep matching inside
     assert one(lead(title="MVP Developer"), settings(rule("Title", "contains", 15, value="VP"))).score == 15
-    with pytest.raises(ValidationError, match="`whole_words` is for contains rules only"):
+    with pytest.raises(ValidationError, match="`whole_words` is for `contains` rules only"):
         settings(rule("Source", "equals", value="Web", whole_words=True))
 
 
