@@ -98,3 +98,24 @@ def test_a_repair_moved_by_another_sort_is_found_by_the_cells_that_name_its_row(
     assert by_key["OUT-0003"].rows == {2} and by_key["OUT-0003"].values[STATUS] == ("Draft", False)
     assert by_key["OUT-0002"].rows == {3} and by_key["OUT-0002"].values[MID] == ("<OUT-0002.a@x>", False)
     assert set(by_key) == {"OUT-0002", "OUT-0003"}  # OUT-0001's claim landed: it is left as it is
+
+
+def test_a_late_check_puts_back_victims_and_re_aims_nothing():
+    """An earlier write that ended before its read-back (its answer lost, then Google gone) is
+    checked by the next write: what it misplaced is put back, but a claim that did not land
+    is not re-aimed (the run that meant it has ended), and no plan key is said landed or
+    missed (they are that run's plan's, not this one's)."""
+    prior = columns(HEADER, ["OUT-0001", "Approved", "", ""], ["OUT-0002", "Draft", "", "old note"])
+    after = columns(HEADER, ["OUT-0002", "Sending", "<OUT-0001.t0@x>", ""], ["OUT-0001", "Approved", "", ""])
+    groups = list(row_writes(claim(2, "OUT-0001", "<OUT-0001.t0@x>")).values())
+    result = check(groups, prior, after, None, late=True)
+    [put_back] = result.repairs
+    assert (put_back.key, put_back.rows, put_back.values) == (
+        "OUT-0002", {2}, {STATUS: ("Draft", False), MID: (None, False), ERROR: ("old note", False)})
+    assert not result.landed and not result.missed and not result.settled
+    # On a row an older copy left blank, the cells are emptied; a landed write stays.
+    after = columns(HEADER, ["OUT-0002", "Draft", "", "old note"], ["", "Sending", "<OUT-0001.t0@x>", ""])
+    [emptied] = check(groups, prior, after, None, late=True).repairs
+    assert emptied.key is None and emptied.rows == {3} and all(v == (None, False) for v in emptied.values.values())
+    landed = columns(HEADER, ["OUT-0001", "Sending", "<OUT-0001.t0@x>", ""], ["OUT-0002", "Draft", "", "old note"])
+    assert check(groups, prior, landed, None, late=True).repairs == []

@@ -394,6 +394,11 @@ class GoogleSheetsWorkbook:
         self._heads: dict[str, tuple[int, list[Any]]] = {}
         self._own_heads: dict[tuple[str, int], CellValue] = {}
         self._warnings: list[str] = []  # the WriteResult's, while a write runs
+        # Outbox row writes of a write that ended before its read-back though a batch of it may
+        # have landed (an answer lost, then Google gone): each with the re-read from before it
+        # was sent. The next write's read-back puts back what they misplaced (`_verify`).
+        self._unsettled: list[tuple[list[keyed.RowWrite], _Columns]] = []
+        self._sent, self._prior = False, None  # the running write's: a batch sent, its first re-read
 
     def __repr__(self) -> str:
         return f"GoogleSheetsWorkbook({self.key!r})"
@@ -470,14 +475,24 @@ class GoogleSheetsWorkbook:
         result = WriteResult()
         if not plan:
             return result
-        http = self.client.http_client
-        policy: RetryPolicy = http.policy
+        policy: RetryPolicy = self.client.http_client.policy
         if not self._sheets:
             self._open()
-        last = ""
         # Outbox rows written by any attempt (a lost answer may hide one that landed), and the
         # key columns as the first attempt found them, before anything of this plan landed.
         tried: dict[tuple, keyed.RowWrite] = {}
+        self._sent, self._prior = False, None
+        try:
+            return self._attempts(plan, policy, tried)
+        except BaseException:
+            if tried and self._sent and self._prior is not None:
+                self._unsettled.append((list(tried.values()), self._prior))
+            raise
+
+    def _attempts(self, plan: Plan, policy: RetryPolicy, tried: dict[tuple, keyed.RowWrite]) -> WriteResult:
+        """`write`'s attempts; `tried` collects the Outbox row writes any attempt aimed."""
+        last = ""
+        result = WriteResult()
         prior: _Columns | None = None
         for attempt in range(policy.attempts):
             if attempt:
@@ -487,7 +502,7 @@ class GoogleSheetsWorkbook:
             result = WriteResult()
             self._warnings = result.warnings
             aimed, before = self._aim(plan, result)
-            prior = before if prior is None else prior
+            prior = self._prior = before if prior is None else prior
             for slot, group in keyed.row_writes(aimed).items():
                 if slot in tried:
                     tried[slot].rows |= group.rows
@@ -496,6 +511,7 @@ class GoogleSheetsWorkbook:
             writes = [w for w, _ in aimed]
             try:
                 requests_ = self._requests(plan, writes)
+                self._sent = self._sent or bool(tried)
                 # The holds, their copies and the deletes land in one atomic part.
                 self._send(requests_, keep=sum(3 + len(h.rows) for h in self._holds) + len(self._deletes))
             except Transient as e:
@@ -792,8 +808,12 @@ class GoogleSheetsWorkbook:
         what became of the Outbox rows written (`tried`, by any attempt; `prior`, the first
         attempt's re-read)."""
         wanted = landing.columns_to_check([origin for _, origin in aimed])
-        for tab, cols in keyed.columns_to_check(tried).items():
-            wanted.setdefault(tab, set()).update(cols)
+        # An earlier write's Outbox rows that may have landed unseen are read back with these
+        # (they stay unsettled if this write fails before its read-back, as they were).
+        late = [(groups, was) for groups, was in self._unsettled if groups[0].tab in self._sheets]
+        for groups in [tried, *(groups for groups, _was in late)]:
+            for tab, cols in keyed.columns_to_check(groups).items():
+                wanted.setdefault(tab, set()).update(cols)
         # This batch's holds, and any an earlier attempt or write left (its answer lost, or
         # Google gone before the check): all read back with the rest, none alone.
         holds = [s.hold for s in self._sheets.values() if s.hold is not None] + self._holds
@@ -812,9 +832,13 @@ class GoogleSheetsWorkbook:
             if shift is not None:
                 shifts[tab] = shift
         kept = [p for p in aimed if p[0].tab not in shifts]
+        self._unsettled = []
         if wanted:
             found = landing.inspect(plan, kept, before, after, self._snapshot)
             rows = keyed.check([g for g in tried if g.tab not in shifts], prior, after, self._snapshot)
+            for groups, was in late:
+                rows.repairs += keyed.check([g for g in groups if g.tab not in shifts], was, after, self._snapshot,
+                                            late=True).repairs
         else:
             found, rows = landing.Landing(), keyed.Check()
         moved = {key for shift in shifts.values() for key in shift.undone}

@@ -28,6 +28,10 @@ A row write (`RowWrite`: one row's cells, from the plan's writes that share a ro
 The repairs are written by position, right after the read-back, and read back in turn: a
 repair is a row write too (a put-back is guarded by the misplaced values it undoes), so
 the same check runs again, a bounded number of rounds (`gsheets.KEYED_ROUNDS`).
+
+A write that ended before its read-back though a batch of it may have landed (its answer
+lost, then Google gone) is checked *late*, by the next write's read-back (`check(late=True)`):
+its victims are put back, and nothing of it is re-aimed.
 """
 
 from __future__ import annotations
@@ -109,20 +113,25 @@ class Check:
 
 
 def check(groups: list[RowWrite], prior: Columns, after: Columns, snapshot: Snapshot | None,
-          settled: Settled | None = None) -> Check:
+          settled: Settled | None = None, *, late: bool = False) -> Check:
     """One round: what `after` (the read-back, as values) shows of `groups`, and the repairs.
 
     `prior` is the state before anything of the plan was sent (the first attempt's re-read,
     rendered as FORMULA), in every round: what each row held, and who held which value, before
     any write of ours could have moved cells. `settled` holds the cells earlier rounds saw land
     on their own rows (a row hit later is put back to those), and `snapshot` (the read the plan
-    was made from) covers rows the re-read did not see."""
+    was made from) covers rows the re-read did not see.
+
+    `late`: the groups are an earlier write's that failed after a batch may have landed (its
+    answer lost, then Google gone before the read-back): only their victims are put back. A
+    write that did not land is not re-aimed (the job that meant it has ended), and nothing is
+    reported landed or missed (those keys are another plan's)."""
     result = Check()
     by_tab: dict[str, list[RowWrite]] = {}
     for g in groups:
         by_tab.setdefault(g.tab, []).append(g)
     for tab, mine in by_tab.items():
-        _Round(tab, mine, prior, after, snapshot, settled or {}).run(result)
+        _Round(tab, mine, prior, after, snapshot, settled or {}).run(result, late)
     return result
 
 
@@ -159,7 +168,7 @@ class _Round:
                 return False
         return True
 
-    def run(self, result: Check) -> None:
+    def run(self, result: Check, late: bool = False) -> None:
         plain = {id(g): {c: v for c, (v, _) in g.values.items()} for g in self.groups}
         fixes: dict[int, RowWrite] = {}   # row -> the repair written there
         # 1. Victims: rows holding another row's cells. Their cells go back first, so that a
@@ -178,7 +187,7 @@ class _Round:
                                     by_address=False)
                 self.view.update({(r, c): v for c, (v, _) in fixes[r].values.items()})
         # 2. Each write: landed where meant, re-aimed at its row, or missed.
-        for g in self.groups:
+        for g in [] if late else self.groups:
             want = plain[id(g)]
             if any(r not in fixes and self._holds(r, want) for r in targets[id(g)]):
                 result.landed.update(g.origins)

@@ -12,6 +12,7 @@ import pytest
 from conftest import config, crm_tabs
 from sheetcrm.emulator import Emulator
 from sheetcrm.sync import sync
+from sheetcrm.workbook import WorkbookError
 from sheetcrm.workbook.credentials import connect
 from sheetcrm.workbook.target import header_tests
 from sheetcrm.workbook.gsheets import GoogleSheetsWorkbook, RetryPolicy
@@ -139,6 +140,38 @@ def test_an_older_copy_restored_in_the_claims_window_leaves_no_claim_on_a_blank_
     while older and older[-1] == "":
         older.pop()  # the emulator's values() trims trailing empty cells
     assert emu.values(key, "Outbox")[1:] == [older]  # no Sending, Message-ID or Attempts on row 3
+
+
+def test_a_claim_misplaced_by_a_write_that_never_learned_it_landed_is_put_back_by_the_next_write(sheet, server):
+    # As above, but the claim's answer is lost after it landed on the blank row, and Google
+    # then answers nothing until the run gives up: no read-back could see the row. The next
+    # write on the book (here the next sync's) reads the claim's rows back with its own and
+    # empties the blank row; nothing was sent. (The soak found Sent rows with no ID this way.)
+    emu, key, book = sheet
+    emu.sort_rows(key, "Outbox", 0, descending=True)
+    emu.set_values(key, "'Outbox'!F3", [["Approved"]], value_input="RAW")
+    header, older = emu.values(key, "Outbox")[:2]
+    older = older + [""] * (len(header) - len(older))
+
+    def restore_then_go_away():
+        emu.set_values(key, "'Outbox'!A2", [older, [""] * len(header)], value_input="RAW")
+        emu.drop_next(1, after_applying=True)
+        emu.between_requests(lambda e: e.fail_next(20, 503))  # from the request after the claim's
+
+    in_window(emu, 1, restore_then_go_away)
+    with pytest.raises(WorkbookError, match="did not answer"):
+        send(book, server)
+    assert emu.values(key, "Outbox")[2][5] == "Sending"  # the claim sits on the blank row
+    emu.clear_faults()
+    sync(book, config(), as_of=AS_OF)
+    assert server.inbox.messages == []
+    while older and older[-1] == "":
+        older.pop()
+    # Row 3 is blank again; the sync queued OPP-0001's quote anew below it (the copy took
+    # OUT-0001 away before anything was sent).
+    first, blank, queued = emu.values(key, "Outbox")[1:]
+    assert (first[:len(older)], blank) == (older, [])
+    assert queued[0] == "OUT-0003" and queued[5] == "Draft"
 
 
 def test_a_message_id_of_another_row_is_never_sent_under(sheet, server):
