@@ -97,6 +97,54 @@ def test_xlsx_dropdowns_replace_their_own_and_keep_the_teams(demo_xlsx):
                                     (f"{stage}2:{stage}1048576", "list", f'"{stages}"', "warning")])
 
 
+def test_xlsx_dropdowns_leave_the_cells_a_teams_rule_covers(demo_xlsx, tmp_path):
+    """A team's own dropdown on part of Stage keeps those cells, at the first sync (openpyxl)
+    and at a later one (the patch): sheetcrm's covers only the rest, since Excel reports
+    overlapping validations as damaged content, and LibreOffice, opening such a file, dropped
+    the team's rule for sheetcrm's."""
+    from test_xlsx_write import libreoffice_resave
+
+    wb = openpyxl.load_workbook(demo_xlsx.path)
+    ws = wb["Opportunities"]
+    stage = next(c.column_letter for c in ws[1] if c.value == "Stage")
+    team = DataValidation(type="list", formula1='"Proposal,Negotiation"', showErrorMessage=True, error="Only ours")
+    team.add(f"{stage}2:{stage}200")
+    ws.add_data_validation(team)
+    wb.save(demo_xlsx.path)
+
+    def found(path) -> list[tuple[str, str]]:
+        ws = openpyxl.load_workbook(path)["Opportunities"]
+        return sorted((str(v.sqref), v.formula1) for v in ws.data_validations.dataValidation
+                      if stage in str(v.sqref))
+
+    stages = '"' + ",".join(s.name for s in DEFAULT_STAGES) + '"'
+    wanted = [(f"{stage}201:{stage}1048576", stages), (f"{stage}2:{stage}200", '"Proposal,Negotiation"')]
+    sync(demo_xlsx, Config(), as_of=AS_OF)
+    assert found(demo_xlsx.path) == wanted
+    assert sync(demo_xlsx, Config(), as_of=LATER).cells_written  # a patch of the sheet
+    assert found(demo_xlsx.path) == wanted
+    shown = openpyxl.load_workbook(libreoffice_resave(demo_xlsx.path))["Opportunities"]
+    [rule] = [v for v in shown.data_validations.dataValidation if f"{stage}2" in v.sqref]
+    assert rule.formula1 == '"Proposal,Negotiation"'
+
+
+def test_leave_theirs_takes_out_every_kind_of_range():
+    from sheetcrm.workbook import xlsx_patch
+
+    wanted = [("D2:D1048576", '"A,B"'), ("E2:E1048576", '"C"'), ("F2:F1048576", '"D"')]
+    assert xlsx_patch.leave_theirs(wanted, ["D5 D7:D9", "$B$1:$D$3", "E:E", "#REF!"]) == []
+    assert xlsx_patch.leave_theirs(wanted, ["D5 D7:D9", "$B$1:$D$3", "E:E"]) == [
+        ("D4 D6 D10:D1048576", '"A,B"'), ("F2:F1048576", '"D"')]
+    assert xlsx_patch.leave_theirs(wanted, ["1:1", "A2:C9"]) == wanted
+    # The Excel 2010 extension, where a list drawn from another tab lives, counts too.
+    xml = (b'<worksheet><sheetData/><extLst><ext uri="{CCE6A557-97BC-4b89-ADB6-D9C93CAAB3DF}">'
+           b'<x14:dataValidations count="1"><x14:dataValidation type="list"><x14:formula1><xm:f>Lists!$A$1:$A$3'
+           b'</xm:f></x14:formula1><xm:sqref>D2:D50</xm:sqref></x14:dataValidation></x14:dataValidations></ext>'
+           b'</extLst></worksheet>')
+    assert xlsx_patch.found_dropdowns(xml) == ([], ["D2:D50"])
+    assert b'sqref="D51:D1048576"' in xlsx_patch.set_dropdowns(xml, wanted[:1])
+
+
 def test_xlsx_dropdowns_a_person_removed_come_back_with_a_write_to_another_tab(demo_xlsx, tmp_path):
     """The write opens only tabs it writes or whose dropdowns the read found other than wanted
     (whether the read decoded the sheet or took it from the grid memo): one a person stripped
@@ -174,7 +222,9 @@ def test_google_charts_are_added_once_in_the_sync_batch(emu, demo_google):
     key, t = demo_google
     since = len(emu.requests)
     sync(t.book, Config(), as_of=AS_OF)
-    assert t.counts() == (4, 1)  # with the read-back of the ID and computed cells written
+    # With the read of the rules under the first guides' dropdowns, and the read-back of the
+    # ID and computed cells written.
+    assert t.counts() == (5, 1)
     assert batch_kinds(emu, since).count("addChart") == 3  # Pipeline, Forecast, Campaigns
     sheets = stored(emu, key)
     for tab, (title, n_series) in CHARTS.items():
@@ -220,6 +270,8 @@ def test_google_guides_set_dropdowns_and_warning_only_protection(emu, demo_googl
     rules = [(opportunities.cell(r, stage) or {}).get("dataValidation") for r in range(1, opportunities.row_count)]
     assert rules == [{"condition": {"type": "ONE_OF_LIST",
                                     "values": [{"userEnteredValue": s.name} for s in DEFAULT_STAGES]},
+                      "inputMessage": "sheetcrm: pick one of the listed values; another value is kept and "
+                                      "reported on the Validation tab.",
                       "showCustomUi": True, "strict": False}] * (opportunities.row_count - 1)
     status = column_of(emu, key, "Leads", "Status")
     listed = sheets["Leads"].cell(5, status)["dataValidation"]["condition"]["values"]
@@ -269,6 +321,46 @@ def test_google_a_new_guide_version_replaces_only_sheetcrms_own(emu, demo_google
     assert len(marks) == 1
 
 
+def test_google_a_teams_own_rule_stays_and_sheetcrms_goes_around_it(emu):
+    """A cell holds one rule: a team's strict dropdown (with its help text) on some Stage
+    cells keeps them, at the first guide and at a new version; sheetcrm's goes on the other
+    rows, and a new version replaces only sheetcrm's own, also one an earlier version set
+    without help text."""
+    rows = [["ID", "Name", "Account", "Stage", "Amount"], ["", "A", "Acme", "Proposal", 1000],
+            ["", "B", "Acme", "Negotiation", 2000], ["", "C", "Acme", "Proposal", 3000]]
+    key = emu.create_spreadsheet("CRM", {"Opportunities": rows, "Accounts": [["ID", "Name"], ["", "Acme"]]})
+    sheet_id = stored(emu, key)["Opportunities"].id
+    theirs = {"condition": {"type": "ONE_OF_LIST", "values": [{"userEnteredValue": "Proposal"},
+                                                               {"userEnteredValue": "Negotiation"}]},
+              "strict": True, "showCustomUi": True, "inputMessage": "Only the two stages our pipeline uses"}
+    emu.apply(key, [{"setDataValidation": {"range": {"sheetId": sheet_id, "startRowIndex": 2, "endRowIndex": 3,
+                                                     "startColumnIndex": 3, "endColumnIndex": 4}, "rule": theirs}}])
+    t = Traced(key)
+
+    def rules() -> list[tuple[str, ...] | None]:
+        sheet = stored(emu, key)["Opportunities"]
+        out = []
+        for r in range(1, 6):
+            rule = (sheet.cell(r, 3) or {}).get("dataValidation")
+            out.append(rule if rule == theirs else rule and tuple(v["userEnteredValue"]
+                                                                  for v in rule["condition"]["values"]))
+        return out
+
+    sync(t.book, Config(), as_of=AS_OF)
+    six = tuple(s.name for s in DEFAULT_STAGES)
+    assert rules() == [six, theirs, six, six, six]
+
+    # A rule as earlier versions set it (no help text) is sheetcrm's, on a tab with its guide mark.
+    legacy = {"condition": {"type": "ONE_OF_LIST", "values": [{"userEnteredValue": "Old"}]},
+              "showCustomUi": True, "strict": False}
+    emu.apply(key, [{"setDataValidation": {"range": {"sheetId": sheet_id, "startRowIndex": 4, "endRowIndex": 5,
+                                                     "startColumnIndex": 3, "endColumnIndex": 4}, "rule": legacy}}])
+    config = Config(stages=[*DEFAULT_STAGES[:1], Stage(name="Discovery", probability=15), *DEFAULT_STAGES[1:]])
+    sync(t.book, config, as_of=LATER)
+    seven = (six[0], "Discovery", *six[1:])
+    assert rules() == [seven, theirs, seven, seven, seven]
+
+
 def test_google_a_removed_protection_is_not_forced_back(emu, demo_google):
     key, t = demo_google
     sync(t.book, Config(), as_of=AS_OF)
@@ -285,7 +377,8 @@ def test_google_a_lost_answer_retried_adds_no_second_chart_or_guide(emu):
     plan = Plan(writes=[CellWrite("Deals", 3, 1, "2026-12"), CellWrite("Deals", 3, 2, 7)],
                 charts=[Chart("Deals", "Amount by month", "line", 2, 3, 1, (2,), 6)],
                 guides=[Guide("Deals", ((3, ("A", "B")),), (4,))])
-    emu.drop_next(1, after_applying=True)
+    # The batch's answer is lost: the request after the read of the rules under the dropdowns.
+    emu.between_requests(lambda e: e.between_requests(lambda e: e.drop_next(1, after_applying=True)))
     assert t.book.write(plan).written == {"Deals": 2}
     # The retry re-reads the sheet first, finds the chart and guide in place, and adds neither again.
     assert [x.status for x in t.trace if x.kind == "write"] == [None, 200]

@@ -11,6 +11,9 @@ A sync costs, whatever the number of rows or tabs:
     write  3. values.batchGet         (only when the plan writes into people's rows) the key
                                       columns and those tabs' header rows again, as FORMULA,
                                       just before writing: see "Concurrent edits" below
+          (3b. spreadsheets.get       only when a guide is applied, at a tab's first write or a
+                                      new version: the validation rules of its dropdown columns,
+                                      so a team's own rule stays: see "Charts and guides")
            4. spreadsheets.batchUpdate one atomic request: new tabs, grid growth, charts and
                                       guides not there yet, sheetcrm's tab marks, every cell
            5. values.batchGet         (only when 4 filled IDs, wrote computed cells or wrote
@@ -31,7 +34,10 @@ protected ranges and sheetcrm's guide mark, so a chart is added once (by title) 
 applied once per version: its dropdowns, a warning-only protection of its computed columns,
 and a mark (developer metadata holding a hash of the guide) that says this version is there.
 The mark, not the protection, is what is checked, because a tab may have dropdowns and nothing
-computed, and because a person who removes the protection should not see it come back. IDs of
+computed, and because a person who removes the protection should not see it come back. A cell
+holds one validation rule, so setting sheetcrm's dropdown over a team's own rule would replace
+it: applying a guide first reads the rules of its dropdown columns, and puts sheetcrm's only on
+the rows that hold none or sheetcrm's own (known by its help text, `DROPDOWN_TAG`). IDs of
 everything added are chosen here, so a batch retried after a lost answer fails on them rather
 than adding a second chart, and the IDs found afterwards prove the first attempt committed.
 
@@ -148,6 +154,12 @@ FORMAT_KEY = "sheetcrm.format"
 PIXELS_PER_CHAR = 7    # Sheets' default font (Arial 10) is about 7 pixels a character
 DEFAULT_PIXELS = 100   # a column's width until someone sets one
 PROTECTION = "sheetcrm: computed columns"  # not for people: how sheetcrm knows its own protections
+# The help text of sheetcrm's dropdowns starts with this: how sheetcrm knows its own rules,
+# and how people see whose dropdown it is.
+DROPDOWN_TAG = "sheetcrm:"
+DROPDOWN_HELP = N_("pick one of the listed values; another value is kept and reported on the Validation tab.")
+# The validation rules of some columns' cells, with where each block starts.
+RULES = "sheets(properties.title,data(startRow,startColumn,rowData.values.dataValidation))"
 CHART_TYPES = {"column": "COLUMN", "line": "LINE"}
 DATE_FORMAT = {"type": "DATE", "pattern": "yyyy-mm-dd"}
 DATETIME_FORMAT = {"type": "DATE_TIME", "pattern": "yyyy-mm-dd hh:mm"}  # not for people: a format pattern
@@ -714,10 +726,10 @@ class GoogleSheetsWorkbook:
                     "location": {"sheetId": sheet.sheet_id}, "visibility": "DOCUMENT"}}})
         for chart in adding:
             out.append(_add_chart(chart, sheets[chart.tab].sheet_id, _fresh_id(used)))
-        for guide in plan.guides:
-            sheet = sheets.get(guide.tab)
-            if sheet is not None and _version(guide) not in sheet.marks.values():
-                out.extend(_apply_guide(guide, sheet, used))
+        applying = [g for g in plan.guides if g.tab in sheets and _version(g) not in sheets[g.tab].marks.values()]
+        theirs = self._team_rules(applying)
+        for guide in applying:
+            out.extend(_apply_guide(guide, sheets[guide.tab], used, theirs.get(guide.tab, {})))
         for title, block in _blocks(writes):
             out.append(_update_cells(sheets[title].sheet_id, block))
         for fmt in plan.formats:
@@ -752,6 +764,44 @@ class GoogleSheetsWorkbook:
                                                       "startIndex": row - 1, "endIndex": row}}})
         self._check_cells(sheets, need)
         self._written_to = sheets  # with the tabs this batch adds, for a repair that follows it
+        return out
+
+    def _team_rules(self, guides: list[Guide]) -> dict[str, dict[int, list[tuple[int, int]]]]:
+        """The rows of each guide's dropdown columns that hold a validation rule of the team's
+        (any rule `_own_rule` does not recognise), as {tab: {column: [(first, end)]}}, 0-based
+        rows, end exclusive: one read of just those columns' rules, only when a guide is to
+        be applied (a new version; nothing is read for tabs this batch adds)."""
+        ranges = []
+        for guide in guides:
+            sheet = self._sheets.get(guide.tab)
+            if sheet is None or sheet.rows < 2:
+                continue
+            ranges.extend(absolute_range_name(guide.tab, f"{_letters(col - 1)}2:{_letters(col - 1)}{sheet.rows}")
+                          for col, _ in guide.dropdowns if col <= sheet.cols)
+        if not ranges:
+            return {}
+        try:
+            answer = self.client.http_client.fetch_sheet_metadata(self.key, params={"ranges": ranges,
+                                                                                    "fields": RULES})
+        except APIError as e:
+            raise self._error(e) from None
+        out: dict[str, dict[int, list[tuple[int, int]]]] = {}
+        for found in answer.get("sheets", []):
+            title = found.get("properties", {}).get("title")
+            sheet = self._sheets.get(title)
+            if sheet is None:
+                continue
+            for block in found.get("data", []):
+                col, first = block.get("startColumn", 0) + 1, block.get("startRow", 0)
+                spans = out.setdefault(title, {}).setdefault(col, [])
+                for i, row in enumerate(block.get("rowData", [])):
+                    rule = next(iter(row.get("values", [])), {}).get("dataValidation")
+                    if rule and not _own_rule(rule, legacy=bool(sheet.marks)):
+                        r = first + i
+                        if spans and spans[-1][1] == r:
+                            spans[-1] = (spans[-1][0], r + 1)
+                        else:
+                            spans.append((r, r + 1))
         return out
 
     def _check_cells(self, sheets: dict[str, _Sheet], need: dict[str, tuple[int, int]]) -> None:
@@ -1232,21 +1282,29 @@ def _version(guide: Guide) -> str:
     return hashlib.sha256(repr((guide.dropdowns, guide.computed_cols)).encode()).hexdigest()[:12]
 
 
-def _apply_guide(guide: Guide, sheet: _Sheet, used: set[int]) -> list[dict]:
-    """Replace the tab's older guide, if any, with this one."""
+def _apply_guide(guide: Guide, sheet: _Sheet, used: set[int],
+                 theirs: dict[int, list[tuple[int, int]]] | None = None) -> list[dict]:
+    """Replace the tab's older guide, if any, with this one. `theirs` gives, per dropdown
+    column, the 0-based row spans (end exclusive) holding a rule of the team's
+    (`_team_rules`): those cells keep it, and sheetcrm's dropdown goes only on the rows
+    between (a cell holds one rule, so setting sheetcrm's would replace the team's)."""
     version = _version(guide)
     out: list[dict] = [{"deleteProtectedRange": {"protectedRangeId": pid}}
                        for pid, description in sheet.protected.items() if description.startswith(PROTECTION)]
     out.extend({"deleteDeveloperMetadata": {"dataFilter": {"developerMetadataLookup": {"metadataId": mid}}}}
                for mid in sheet.marks)
     for col, values in guide.dropdowns:
-        out.append({"setDataValidation": {
-            "range": {"sheetId": sheet.sheet_id, "startRowIndex": 1, "startColumnIndex": col - 1, "endColumnIndex": col},
-            # Not strict: sheetcrm also reads aliases and any capitalisation, and a paste from
-            # another system must not be refused; a value off the list gets a warning flag and
-            # a line on the Validation tab.
-            "rule": {"condition": {"type": "ONE_OF_LIST", "values": [{"userEnteredValue": v} for v in values]},
-                     "showCustomUi": True, "strict": False}}})
+        # Not strict: sheetcrm also reads aliases and any capitalisation, and a paste from
+        # another system must not be refused; a value off the list gets a warning flag and
+        # a line on the Validation tab. The help text says whose dropdown it is, to people
+        # and to the next guide (`_own_rule`).
+        rule = {"condition": {"type": "ONE_OF_LIST", "values": [{"userEnteredValue": v} for v in values]},
+                "inputMessage": f"{DROPDOWN_TAG} {_(DROPDOWN_HELP)}", "showCustomUi": True, "strict": False}
+        for first, end in _gaps((theirs or {}).get(col, []), sheet.rows):
+            span = {"startRowIndex": first, **({"endRowIndex": end} if end is not None else {})}
+            out.append({"setDataValidation": {
+                "range": {"sheetId": sheet.sheet_id, **span, "startColumnIndex": col - 1, "endColumnIndex": col},
+                "rule": rule}})
     for first, last in _runs(guide.computed_cols):
         out.append({"addProtectedRange": {"protectedRange": {
             "protectedRangeId": _fresh_id(used), "description": f"{PROTECTION} {version}", "warningOnly": True,
@@ -1254,6 +1312,31 @@ def _apply_guide(guide: Guide, sheet: _Sheet, used: set[int]) -> list[dict]:
     out.append({"createDeveloperMetadata": {"developerMetadata": {
         "metadataId": _fresh_id(used), "metadataKey": GUIDE_KEY, "metadataValue": version,
         "location": {"sheetId": sheet.sheet_id}, "visibility": "DOCUMENT"}}})
+    return out
+
+
+def _own_rule(rule: dict, legacy: bool) -> bool:
+    """Whether a cell's validation rule is a dropdown sheetcrm set: its help text starts with
+    DROPDOWN_TAG. With `legacy` (the tab carries a guide mark of sheetcrm's), also the rule
+    earlier versions set over the whole column, without help text: a non-strict list with
+    the dropdown arrow (a team's rule of just that shape on such a tab is taken for one)."""
+    if str(rule.get("inputMessage", "")).startswith(DROPDOWN_TAG):
+        return True
+    return legacy and "inputMessage" not in rule and rule.get("strict") is not True and rule.get("showCustomUi") is True \
+        and rule.get("condition", {}).get("type") == "ONE_OF_LIST"
+
+
+def _gaps(spans: list[tuple[int, int]], rows: int) -> list[tuple[int, int | None]]:
+    """The rows from the second (index 1) down that no span covers, as (first, end) with end
+    exclusive and None for the rest of the grid of `rows` rows; `spans` sorted and disjoint."""
+    out: list[tuple[int, int | None]] = []
+    row = 1
+    for first, end in spans:
+        if first > row:
+            out.append((row, first))
+        row = max(row, end)
+    if row < rows or not spans:
+        out.append((row, None))
     return out
 
 
