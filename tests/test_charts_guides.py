@@ -13,10 +13,10 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from sheetcrm.config import DEFAULT_STAGES, Config, Stage
 from sheetcrm.starter import write_demo
-from sheetcrm.sync import sync
+from sheetcrm.sync import plan_sync, sync
 from sheetcrm.workbook import CellWrite, Chart, Guide, Plan
 from sheetcrm.workbook.xlsx import XlsxWorkbook
-from test_gsheets import Traced
+from test_gsheets import Traced, by_header, column_edit, deals_sheet
 
 AS_OF = dt.date(2026, 11, 23)
 LATER = AS_OF + dt.timedelta(days=40)  # moves days-in-stage, rotting and the forecast: a changing sync
@@ -359,6 +359,111 @@ def test_google_a_teams_own_rule_stays_and_sheetcrms_goes_around_it(emu):
     sync(t.book, config, as_of=LATER)
     seven = (six[0], "Discovery", *six[1:])
     assert rules() == [seven, theirs, seven, seven, seven]
+
+
+def rules_by_header(emu, key: str, tab: str) -> dict[str, set]:
+    """Each column's validation rules below the header, by its header: the listed values of
+    each distinct rule (None for a cell without one)."""
+    sheet = stored(emu, key)[tab]
+    header = emu.values(key, tab)[0]
+    out: dict[str, set] = {}
+    for c in range(sheet.column_count):
+        found = set()
+        for r in range(1, sheet.row_count):
+            rule = (sheet.cell(r, c) or {}).get("dataValidation")
+            found.add(rule and tuple(v["userEnteredValue"] for v in rule["condition"]["values"]))
+        out[header[c] if c < len(header) and header[c] else f"#{c}"] = found
+    return out
+
+
+def guide_marks(emu, key: str, tab: str) -> list:
+    sheet_id = stored(emu, key)[tab].id
+    return [m for m in emu.service.book(key).developer_metadata
+            if m["location"].get("sheetId") == sheet_id and m["metadataKey"] == "sheetcrm.guide"]
+
+
+@pytest.mark.parametrize("when", ["re-read", "window"])
+def test_google_a_column_inserted_before_the_write_gets_no_dropdown_meant_for_another(emu, when):
+    """Dropdowns and the computed columns' protection are set by column position, like the
+    cells. A column a person inserts before Stage between the sync's read and its write (before
+    the key re-read, or after it and before the read of the rules under the dropdowns) would
+    have taken Stage's dropdown and moved the protection onto other columns: the header row
+    read with those rules shows the edit, the guide is left for the next sync, and the sync
+    says so; the next sync sets it under the right headers."""
+    key = deals_sheet(emu)
+    t = Traced(key)
+    _, _, plan = plan_sync(t.book.read(), Config(), AS_OF)
+    [guide] = [g for g in plan.guides if g.tab == "Opportunities"]
+    assert guide.dropdowns and guide.computed_cols
+
+    def person(e):
+        column_edit(e, key, "insert before Stage")
+
+    if when == "window":
+        emu.between_requests(lambda e: e.between_requests(person))   # after the key re-read
+    else:
+        emu.between_requests(person)                                 # before it
+    t.reset()
+    result = t.book.write(plan)
+    # Key re-read, the rules under the dropdowns with the header row, the read-back; the batch
+    # (and, in the window, the cells put back): no request added to find the edit.
+    assert t.counts() == (3, 2 if when == "window" else 1)
+    assert any(line.startswith("Opportunities: a column was inserted, deleted, moved or renamed since sheetcrm "
+                               "read the sheet; its dropdowns") for line in result.warnings), result.warnings
+    sheet = stored(emu, key)["Opportunities"]
+    assert rules_by_header(emu, key, "Opportunities")["#3"] == {None}   # the person's new column
+    assert all(found == {None} for found in rules_by_header(emu, key, "Opportunities").values())
+    assert sheet.protected_ranges == [] and guide_marks(emu, key, "Opportunities") == []
+
+    # The next syncs set the guide under the headers it is for, and leave the person's column alone.
+    for _ in range(2):
+        sync(t.book, Config(), as_of=AS_OF)
+    found = rules_by_header(emu, key, "Opportunities")
+    assert found["Stage"] == {tuple(s.name for s in DEFAULT_STAGES)}
+    assert found["#3"] == {None} and found["Name"] == {None}
+    header = emu.values(key, "Opportunities")[0]
+    [protection] = stored(emu, key)["Opportunities"].protected_ranges
+    protected = header[protection["range"]["startColumnIndex"]:protection["range"]["endColumnIndex"]]
+    assert "Probability %" in protected and not {"Stage", "Amount", "Notes", ""} & set(protected)
+    assert len(guide_marks(emu, key, "Opportunities")) == 1
+    t.reset()
+    since = len(emu.requests)
+    assert not sync(t.book, Config(), as_of=AS_OF).plan
+    # The guide in place: no read of its rules again (tabs, values, and the number formats of
+    # Probability %, whose 0.5 may be a percent-formatted number: see "What cells show").
+    assert [x.url.split("?")[0].rsplit("/", 1)[-1] for x in t.trace] == [key, "values:batchGet", key]
+    assert not [r for r in emu.requests[since:] if "dataValidation" in str(r.query)]
+
+
+def test_google_a_guide_whose_columns_did_not_move_is_set(emu):
+    """The check costs no request of its own, and an edit right of the guide's columns (or a
+    plan with no guarded write, hence no key re-read) leaves it to be set as planned."""
+    key = emu.create_spreadsheet("CRM", {"Deals": [["Month", "Amount", "Stage", "Score"], ["2026-11", 5, "A", 1]]})
+    t = Traced(key)
+    t.book.read()
+    plan = Plan(writes=[CellWrite("Deals", 3, 1, "2026-12")], guides=[Guide("Deals", ((3, ("A", "B")),), (4,))])
+    sheet_id = stored(emu, key)["Deals"].id
+    emu.between_requests(lambda e: e.apply(key, [{"insertDimension": {"range": {
+        "sheetId": sheet_id, "dimension": "COLUMNS", "startIndex": 4, "endIndex": 5}}}]))
+    t.reset()
+    result = t.book.write(plan)
+    assert t.counts() == (1, 1) and not result.warnings   # the read of the rules, the batch
+    assert rules_by_header(emu, key, "Deals")["Stage"] == {("A", "B")}
+    [protection] = stored(emu, key)["Deals"].protected_ranges
+    assert (protection["range"]["startColumnIndex"], protection["range"]["endColumnIndex"]) == (3, 4)
+
+    # The same plan's guide on a tab where a column went in before Stage: left, and said.
+    key = emu.create_spreadsheet("CRM", {"Deals": [["Month", "Amount", "Stage", "Score"], ["2026-11", 5, "A", 1]]})
+    t = Traced(key)
+    t.book.read()
+    sheet_id = stored(emu, key)["Deals"].id
+    emu.between_requests(lambda e: e.apply(key, [{"insertDimension": {"range": {
+        "sheetId": sheet_id, "dimension": "COLUMNS", "startIndex": 1, "endIndex": 2}}}]))
+    result = t.book.write(plan)
+    assert [line.split(";")[0] for line in result.warnings] == [
+        "Deals: a column was inserted, deleted, moved or renamed since sheetcrm read the sheet"]
+    assert all(found == {None} for found in rules_by_header(emu, key, "Deals").values())
+    assert stored(emu, key)["Deals"].protected_ranges == [] and guide_marks(emu, key, "Deals") == []
 
 
 def test_google_a_removed_protection_is_not_forced_back(emu, demo_google):
