@@ -13,10 +13,10 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from sheetcrm.config import DEFAULT_STAGES, Config, Stage
 from sheetcrm.starter import write_demo
-from sheetcrm.sync import sync
+from sheetcrm.sync import plan_sync, sync
 from sheetcrm.workbook import CellWrite, Chart, Guide, Plan
 from sheetcrm.workbook.xlsx import XlsxWorkbook
-from test_gsheets import Traced
+from test_gsheets import Traced, by_header, column_edit, deals_sheet
 
 AS_OF = dt.date(2026, 11, 23)
 LATER = AS_OF + dt.timedelta(days=40)  # moves days-in-stage, rotting and the forecast: a changing sync
@@ -97,6 +97,54 @@ def test_xlsx_dropdowns_replace_their_own_and_keep_the_teams(demo_xlsx):
                                     (f"{stage}2:{stage}1048576", "list", f'"{stages}"', "warning")])
 
 
+def test_xlsx_dropdowns_leave_the_cells_a_teams_rule_covers(demo_xlsx, tmp_path):
+    """A team's own dropdown on part of Stage keeps those cells, at the first sync (openpyxl)
+    and at a later one (the patch): sheetcrm's covers only the rest, since Excel reports
+    overlapping validations as damaged content, and LibreOffice, opening such a file, dropped
+    the team's rule for sheetcrm's."""
+    from test_xlsx_write import libreoffice_resave
+
+    wb = openpyxl.load_workbook(demo_xlsx.path)
+    ws = wb["Opportunities"]
+    stage = next(c.column_letter for c in ws[1] if c.value == "Stage")
+    team = DataValidation(type="list", formula1='"Proposal,Negotiation"', showErrorMessage=True, error="Only ours")
+    team.add(f"{stage}2:{stage}200")
+    ws.add_data_validation(team)
+    wb.save(demo_xlsx.path)
+
+    def found(path) -> list[tuple[str, str]]:
+        ws = openpyxl.load_workbook(path)["Opportunities"]
+        return sorted((str(v.sqref), v.formula1) for v in ws.data_validations.dataValidation
+                      if stage in str(v.sqref))
+
+    stages = '"' + ",".join(s.name for s in DEFAULT_STAGES) + '"'
+    wanted = [(f"{stage}201:{stage}1048576", stages), (f"{stage}2:{stage}200", '"Proposal,Negotiation"')]
+    sync(demo_xlsx, Config(), as_of=AS_OF)
+    assert found(demo_xlsx.path) == wanted
+    assert sync(demo_xlsx, Config(), as_of=LATER).cells_written  # a patch of the sheet
+    assert found(demo_xlsx.path) == wanted
+    shown = openpyxl.load_workbook(libreoffice_resave(demo_xlsx.path))["Opportunities"]
+    [rule] = [v for v in shown.data_validations.dataValidation if f"{stage}2" in v.sqref]
+    assert rule.formula1 == '"Proposal,Negotiation"'
+
+
+def test_leave_theirs_takes_out_every_kind_of_range():
+    from sheetcrm.workbook import xlsx_patch
+
+    wanted = [("D2:D1048576", '"A,B"'), ("E2:E1048576", '"C"'), ("F2:F1048576", '"D"')]
+    assert xlsx_patch.leave_theirs(wanted, ["D5 D7:D9", "$B$1:$D$3", "E:E", "#REF!"]) == []
+    assert xlsx_patch.leave_theirs(wanted, ["D5 D7:D9", "$B$1:$D$3", "E:E"]) == [
+        ("D4 D6 D10:D1048576", '"A,B"'), ("F2:F1048576", '"D"')]
+    assert xlsx_patch.leave_theirs(wanted, ["1:1", "A2:C9"]) == wanted
+    # The Excel 2010 extension, where a list drawn from another tab lives, counts too.
+    xml = (b'<worksheet><sheetData/><extLst><ext uri="{CCE6A557-97BC-4b89-ADB6-D9C93CAAB3DF}">'
+           b'<x14:dataValidations count="1"><x14:dataValidation type="list"><x14:formula1><xm:f>Lists!$A$1:$A$3'
+           b'</xm:f></x14:formula1><xm:sqref>D2:D50</xm:sqref></x14:dataValidation></x14:dataValidations></ext>'
+           b'</extLst></worksheet>')
+    assert xlsx_patch.found_dropdowns(xml) == ([], ["D2:D50"])
+    assert b'sqref="D51:D1048576"' in xlsx_patch.set_dropdowns(xml, wanted[:1])
+
+
 def test_xlsx_dropdowns_a_person_removed_come_back_with_a_write_to_another_tab(demo_xlsx, tmp_path):
     """The write opens only tabs it writes or whose dropdowns the read found other than wanted
     (whether the read decoded the sheet or took it from the grid memo): one a person stripped
@@ -174,7 +222,9 @@ def test_google_charts_are_added_once_in_the_sync_batch(emu, demo_google):
     key, t = demo_google
     since = len(emu.requests)
     sync(t.book, Config(), as_of=AS_OF)
-    assert t.counts() == (4, 1)  # with the read-back of the ID and computed cells written
+    # With the read of the rules under the first guides' dropdowns, and the read-back of the
+    # ID and computed cells written.
+    assert t.counts() == (5, 1)
     assert batch_kinds(emu, since).count("addChart") == 3  # Pipeline, Forecast, Campaigns
     sheets = stored(emu, key)
     for tab, (title, n_series) in CHARTS.items():
@@ -220,6 +270,8 @@ def test_google_guides_set_dropdowns_and_warning_only_protection(emu, demo_googl
     rules = [(opportunities.cell(r, stage) or {}).get("dataValidation") for r in range(1, opportunities.row_count)]
     assert rules == [{"condition": {"type": "ONE_OF_LIST",
                                     "values": [{"userEnteredValue": s.name} for s in DEFAULT_STAGES]},
+                      "inputMessage": "sheetcrm: pick one of the listed values; another value is kept and "
+                                      "reported on the Validation tab.",
                       "showCustomUi": True, "strict": False}] * (opportunities.row_count - 1)
     status = column_of(emu, key, "Leads", "Status")
     listed = sheets["Leads"].cell(5, status)["dataValidation"]["condition"]["values"]
@@ -269,6 +321,151 @@ def test_google_a_new_guide_version_replaces_only_sheetcrms_own(emu, demo_google
     assert len(marks) == 1
 
 
+def test_google_a_teams_own_rule_stays_and_sheetcrms_goes_around_it(emu):
+    """A cell holds one rule: a team's strict dropdown (with its help text) on some Stage
+    cells keeps them, at the first guide and at a new version; sheetcrm's goes on the other
+    rows, and a new version replaces only sheetcrm's own, also one an earlier version set
+    without help text."""
+    rows = [["ID", "Name", "Account", "Stage", "Amount"], ["", "A", "Acme", "Proposal", 1000],
+            ["", "B", "Acme", "Negotiation", 2000], ["", "C", "Acme", "Proposal", 3000]]
+    key = emu.create_spreadsheet("CRM", {"Opportunities": rows, "Accounts": [["ID", "Name"], ["", "Acme"]]})
+    sheet_id = stored(emu, key)["Opportunities"].id
+    theirs = {"condition": {"type": "ONE_OF_LIST", "values": [{"userEnteredValue": "Proposal"},
+                                                               {"userEnteredValue": "Negotiation"}]},
+              "strict": True, "showCustomUi": True, "inputMessage": "Only the two stages our pipeline uses"}
+    emu.apply(key, [{"setDataValidation": {"range": {"sheetId": sheet_id, "startRowIndex": 2, "endRowIndex": 3,
+                                                     "startColumnIndex": 3, "endColumnIndex": 4}, "rule": theirs}}])
+    t = Traced(key)
+
+    def rules() -> list[tuple[str, ...] | None]:
+        sheet = stored(emu, key)["Opportunities"]
+        out = []
+        for r in range(1, 6):
+            rule = (sheet.cell(r, 3) or {}).get("dataValidation")
+            out.append(rule if rule == theirs else rule and tuple(v["userEnteredValue"]
+                                                                  for v in rule["condition"]["values"]))
+        return out
+
+    sync(t.book, Config(), as_of=AS_OF)
+    six = tuple(s.name for s in DEFAULT_STAGES)
+    assert rules() == [six, theirs, six, six, six]
+
+    # A rule as earlier versions set it (no help text) is sheetcrm's, on a tab with its guide mark.
+    legacy = {"condition": {"type": "ONE_OF_LIST", "values": [{"userEnteredValue": "Old"}]},
+              "showCustomUi": True, "strict": False}
+    emu.apply(key, [{"setDataValidation": {"range": {"sheetId": sheet_id, "startRowIndex": 4, "endRowIndex": 5,
+                                                     "startColumnIndex": 3, "endColumnIndex": 4}, "rule": legacy}}])
+    config = Config(stages=[*DEFAULT_STAGES[:1], Stage(name="Discovery", probability=15), *DEFAULT_STAGES[1:]])
+    sync(t.book, config, as_of=LATER)
+    seven = (six[0], "Discovery", *six[1:])
+    assert rules() == [seven, theirs, seven, seven, seven]
+
+
+def rules_by_header(emu, key: str, tab: str) -> dict[str, set]:
+    """Each column's validation rules below the header, by its header: the listed values of
+    each distinct rule (None for a cell without one)."""
+    sheet = stored(emu, key)[tab]
+    header = emu.values(key, tab)[0]
+    out: dict[str, set] = {}
+    for c in range(sheet.column_count):
+        found = set()
+        for r in range(1, sheet.row_count):
+            rule = (sheet.cell(r, c) or {}).get("dataValidation")
+            found.add(rule and tuple(v["userEnteredValue"] for v in rule["condition"]["values"]))
+        out[header[c] if c < len(header) and header[c] else f"#{c}"] = found
+    return out
+
+
+def guide_marks(emu, key: str, tab: str) -> list:
+    sheet_id = stored(emu, key)[tab].id
+    return [m for m in emu.service.book(key).developer_metadata
+            if m["location"].get("sheetId") == sheet_id and m["metadataKey"] == "sheetcrm.guide"]
+
+
+@pytest.mark.parametrize("when", ["re-read", "window"])
+def test_google_a_column_inserted_before_the_write_gets_no_dropdown_meant_for_another(emu, when):
+    """Dropdowns and the computed columns' protection are set by column position, like the
+    cells. A column a person inserts before Stage between the sync's read and its write (before
+    the key re-read, or after it and before the read of the rules under the dropdowns) would
+    have taken Stage's dropdown and moved the protection onto other columns: the header row
+    read with those rules shows the edit, the guide is left for the next sync, and the sync
+    says so; the next sync sets it under the right headers."""
+    key = deals_sheet(emu)
+    t = Traced(key)
+    _, _, plan = plan_sync(t.book.read(), Config(), AS_OF)
+    [guide] = [g for g in plan.guides if g.tab == "Opportunities"]
+    assert guide.dropdowns and guide.computed_cols
+
+    def person(e):
+        column_edit(e, key, "insert before Stage")
+
+    if when == "window":
+        emu.between_requests(lambda e: e.between_requests(person))   # after the key re-read
+    else:
+        emu.between_requests(person)                                 # before it
+    t.reset()
+    result = t.book.write(plan)
+    # Key re-read, the rules under the dropdowns with the header row, the read-back; the batch
+    # (and, in the window, the cells put back): no request added to find the edit.
+    assert t.counts() == (3, 2 if when == "window" else 1)
+    assert any(line.startswith("Opportunities: a column was inserted, deleted, moved or renamed since sheetcrm "
+                               "read the sheet; its dropdowns") for line in result.warnings), result.warnings
+    sheet = stored(emu, key)["Opportunities"]
+    assert rules_by_header(emu, key, "Opportunities")["#3"] == {None}   # the person's new column
+    assert all(found == {None} for found in rules_by_header(emu, key, "Opportunities").values())
+    assert sheet.protected_ranges == [] and guide_marks(emu, key, "Opportunities") == []
+
+    # The next syncs set the guide under the headers it is for, and leave the person's column alone.
+    for _ in range(2):
+        sync(t.book, Config(), as_of=AS_OF)
+    found = rules_by_header(emu, key, "Opportunities")
+    assert found["Stage"] == {tuple(s.name for s in DEFAULT_STAGES)}
+    assert found["#3"] == {None} and found["Name"] == {None}
+    header = emu.values(key, "Opportunities")[0]
+    [protection] = stored(emu, key)["Opportunities"].protected_ranges
+    protected = header[protection["range"]["startColumnIndex"]:protection["range"]["endColumnIndex"]]
+    assert "Probability %" in protected and not {"Stage", "Amount", "Notes", ""} & set(protected)
+    assert len(guide_marks(emu, key, "Opportunities")) == 1
+    t.reset()
+    since = len(emu.requests)
+    assert not sync(t.book, Config(), as_of=AS_OF).plan
+    # The guide in place: no read of its rules again (tabs, values, and the number formats of
+    # Probability %, whose 0.5 may be a percent-formatted number: see "What cells show").
+    assert [x.url.split("?")[0].rsplit("/", 1)[-1] for x in t.trace] == [key, "values:batchGet", key]
+    assert not [r for r in emu.requests[since:] if "dataValidation" in str(r.query)]
+
+
+def test_google_a_guide_whose_columns_did_not_move_is_set(emu):
+    """The check costs no request of its own, and an edit right of the guide's columns (or a
+    plan with no guarded write, hence no key re-read) leaves it to be set as planned."""
+    key = emu.create_spreadsheet("CRM", {"Deals": [["Month", "Amount", "Stage", "Score"], ["2026-11", 5, "A", 1]]})
+    t = Traced(key)
+    t.book.read()
+    plan = Plan(writes=[CellWrite("Deals", 3, 1, "2026-12")], guides=[Guide("Deals", ((3, ("A", "B")),), (4,))])
+    sheet_id = stored(emu, key)["Deals"].id
+    emu.between_requests(lambda e: e.apply(key, [{"insertDimension": {"range": {
+        "sheetId": sheet_id, "dimension": "COLUMNS", "startIndex": 4, "endIndex": 5}}}]))
+    t.reset()
+    result = t.book.write(plan)
+    assert t.counts() == (1, 1) and not result.warnings   # the read of the rules, the batch
+    assert rules_by_header(emu, key, "Deals")["Stage"] == {("A", "B")}
+    [protection] = stored(emu, key)["Deals"].protected_ranges
+    assert (protection["range"]["startColumnIndex"], protection["range"]["endColumnIndex"]) == (3, 4)
+
+    # The same plan's guide on a tab where a column went in before Stage: left, and said.
+    key = emu.create_spreadsheet("CRM", {"Deals": [["Month", "Amount", "Stage", "Score"], ["2026-11", 5, "A", 1]]})
+    t = Traced(key)
+    t.book.read()
+    sheet_id = stored(emu, key)["Deals"].id
+    emu.between_requests(lambda e: e.apply(key, [{"insertDimension": {"range": {
+        "sheetId": sheet_id, "dimension": "COLUMNS", "startIndex": 1, "endIndex": 2}}}]))
+    result = t.book.write(plan)
+    assert [line.split(";")[0] for line in result.warnings] == [
+        "Deals: a column was inserted, deleted, moved or renamed since sheetcrm read the sheet"]
+    assert all(found == {None} for found in rules_by_header(emu, key, "Deals").values())
+    assert stored(emu, key)["Deals"].protected_ranges == [] and guide_marks(emu, key, "Deals") == []
+
+
 def test_google_a_removed_protection_is_not_forced_back(emu, demo_google):
     key, t = demo_google
     sync(t.book, Config(), as_of=AS_OF)
@@ -285,7 +482,8 @@ def test_google_a_lost_answer_retried_adds_no_second_chart_or_guide(emu):
     plan = Plan(writes=[CellWrite("Deals", 3, 1, "2026-12"), CellWrite("Deals", 3, 2, 7)],
                 charts=[Chart("Deals", "Amount by month", "line", 2, 3, 1, (2,), 6)],
                 guides=[Guide("Deals", ((3, ("A", "B")),), (4,))])
-    emu.drop_next(1, after_applying=True)
+    # The batch's answer is lost: the request after the read of the rules under the dropdowns.
+    emu.between_requests(lambda e: e.between_requests(lambda e: e.drop_next(1, after_applying=True)))
     assert t.book.write(plan).written == {"Deals": 2}
     # The retry re-reads the sheet first, finds the chart and guide in place, and adds neither again.
     assert [x.status for x in t.trace if x.kind == "write"] == [None, 200]

@@ -285,8 +285,9 @@ def leads(n: int, with_ids: bool = True) -> list[list]:
 
 
 def in_the_window(emu, edit) -> None:
-    """Run `edit` after the key-column re-read, just before the batchUpdate it aimed."""
-    emu.between_requests(lambda e: e.between_requests(edit))
+    """Run `edit` after the key-column re-read, just before the batchUpdate it aimed (after
+    the read of the rules under a first guide's dropdowns too, when the write applies one)."""
+    emu.before_next(":batchUpdate", edit)
 
 
 def by_email(rows: list[list]) -> dict[str, list]:
@@ -521,7 +522,10 @@ def test_a_column_edited_during_the_write_never_loses_a_persons_cell(emu, edit, 
         emu.between_requests(person)          # just before the key re-read
     t.reset()
     result = t.book.write(plan)
-    assert t.counts() == (2, 2 if when == "window" else 1)   # no request added to find it
+    # No request added to find it; the sheet's first sync also reads the rules under its first
+    # dropdowns (with the header row, which leaves the guide for the next sync when a column
+    # moved before that read: test_charts_guides).
+    assert t.counts() == (3, 2 if when == "window" else 1)
     theirs = {h: cells for h, cells in by_header(seen["rows"]).items() if h != "ID"}
     # Every cell the person typed is still there, under its own header, and the sync says so.
     after = by_header(emu.values(key, "Opportunities"))

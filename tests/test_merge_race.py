@@ -116,11 +116,12 @@ def test_a_sort_between_the_key_re_read_and_the_delete_loses_no_persons_row(emu)
     assert {r[0]: r[3] for r in values["Activities"][1:]}["ACT-0001"] == "ACC-0001"
     # The sort also moved the survivors' filled cells: the read-back that checks them (keyed.py)
     # carried the holds' ID columns, and its repair (cells put back and re-aimed, then the rows
-    # restored, then the holding tabs dropped) is one batch; its own read-back is the 5th read.
+    # restored, then the holding tabs dropped) is one batch; its own read-back is the 6th read
+    # (the first sync's read of the validation rules under its first dropdowns is one of them).
     batches = [json.loads(r.request)["requests"] for r in emu.requests if r.path.endswith(":batchUpdate")]
     kinds = [next(iter(r)) for r in batches[-1]]
     assert kinds == ["updateCells"] * 4 + ["insertDimension", "copyPaste"] * 2 + ["deleteSheet"] * 2
-    assert traced.counts() == (5, 2)
+    assert traced.counts() == (6, 2)
     assert not [s.title for s in emu.service.book(key).sheets if s.title.startswith("_sheetcrm hold")]
 
     # The next sync removes the merged rows, copied to Merged already, without a second copy.
@@ -143,9 +144,10 @@ def test_the_normal_path_costs_one_write_more_and_no_read(emu):
     traced = Book(key)
     outcome = sync(traced.book, Config(), AS_OF)
     assert outcome.result.deleted == {"Accounts": 1, "Contacts": 1} and not outcome.result.restored
-    # tabs, values, key re-read, read-back (the holds' ID columns ride along in it); the
-    # batch, and the one that drops the holding tabs.
-    assert traced.counts() == (4, 2)
+    # tabs, values, the first dropdowns' validation rules (a first sync's, once), key re-read,
+    # read-back (the holds' ID columns ride along in it); the batch, and the one that drops
+    # the holding tabs.
+    assert traced.counts() == (5, 2)
     reads = [r for r in emu.requests if r.path.endswith("values:batchGet")]
     assert any("_sheetcrm hold" in str(r.query) for r in reads[-1:])
     batches = [json.loads(r.request)["requests"] for r in emu.requests if r.path.endswith(":batchUpdate")]

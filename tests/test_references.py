@@ -242,9 +242,10 @@ def test_typed_ids_never_skip_a_write_and_cost_no_extra_read_on_google(emu):
 
     first = sync(book, Config(), as_of=AS_OF)
     assert first.result.skipped == []
-    # metadata + values, the key re-read, one batchUpdate, the read-back of where the computed
-    # cells landed (docs/concurrency.md); no extra read for skipped writes
-    assert counts() == (4, 1)
+    # metadata + values, the key re-read, the rules under the first guides' dropdowns (a first
+    # sync's, once), one batchUpdate, the read-back of where the computed cells landed
+    # (docs/concurrency.md); no extra read for skipped writes
+    assert counts() == (5, 1)
     trace.clear()
     assert not sync(book, Config(), as_of=AS_OF).plan
     # Built without header names, the backend asks for the number formats of every column

@@ -45,6 +45,7 @@ class _Hooks:
     drop: int = 0
     drop_applied: int = 0
     callbacks: list = field(default_factory=list)
+    before_path: list = field(default_factory=list)  # (path suffix, callback), each run once
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -174,12 +175,25 @@ class Emulator:
         with self._hook_lock:
             self._hooks.callbacks.append(callback)
 
+    def before_next(self, path_suffix: str, callback: Callable[["Emulator"], None]) -> None:
+        """Run ``callback(emulator)`` just before the next request whose path ends with
+        ``path_suffix`` (":batchUpdate") is handled, whatever requests come before it; like
+        ``between_requests``, before any fault armed for that request."""
+        with self._hook_lock:
+            self._hooks.before_path.append((path_suffix, callback))
+
     def _serve_one(self, handler: _Handler, body: bytes) -> None:
         with self._hook_lock:
             callbacks, self._hooks.callbacks = self._hooks.callbacks, []
         for callback in callbacks:
             callback(self)
         parts = urlsplit(handler.path)
+        with self._hook_lock:
+            due, self._hooks.before_path = (
+                [h for h in self._hooks.before_path if parts.path.endswith(h[0])],
+                [h for h in self._hooks.before_path if not parts.path.endswith(h[0])])
+        for _suffix, callback in due:
+            callback(self)
         record = RequestRecord(handler.command, parts.path, parse_qs(parts.query), body, b"", None)
         with self._hook_lock:
             drop = self._hooks.drop > 0

@@ -11,6 +11,10 @@ A sync costs, whatever the number of rows or tabs:
     write  3. values.batchGet         (only when the plan writes into people's rows) the key
                                       columns and those tabs' header rows again, as FORMULA,
                                       just before writing: see "Concurrent edits" below
+          (3b. spreadsheets.get       only when a guide is applied, at a tab's first write or a
+                                      new version: the validation rules of its dropdown columns,
+                                      so a team's own rule stays, and its header row: see
+                                      "Charts and guides")
            4. spreadsheets.batchUpdate one atomic request: new tabs, grid growth, charts and
                                       guides not there yet, sheetcrm's tab marks, every cell
            5. values.batchGet         (only when 4 filled IDs, wrote computed cells or wrote
@@ -31,7 +35,16 @@ protected ranges and sheetcrm's guide mark, so a chart is added once (by title) 
 applied once per version: its dropdowns, a warning-only protection of its computed columns,
 and a mark (developer metadata holding a hash of the guide) that says this version is there.
 The mark, not the protection, is what is checked, because a tab may have dropdowns and nothing
-computed, and because a person who removes the protection should not see it come back. IDs of
+computed, and because a person who removes the protection should not see it come back. A cell
+holds one validation rule, so setting sheetcrm's dropdown over a team's own rule would replace
+it: applying a guide first reads the rules of its dropdown columns, and puts sheetcrm's only on
+the rows that hold none or sheetcrm's own (known by its help text, `DROPDOWN_TAG`). That read
+is the sync's one extra request, and only when a guide is applied (a tab's first, or a new
+version): a sync whose guides are in place reads nothing more. A guide is set by column
+position, like the cells, so the same read carries the tab's header row: a column inserted,
+deleted, moved or renamed since the sync's read (under a dropdown or a computed column, or left
+of one) leaves the guide for the next sync, said in one line, as `_aim` drops the writes into
+such columns. A column edit in the instant between that read and the batch is not seen. IDs of
 everything added are chosen here, so a batch retried after a lost answer fails on them rather
 than adding a second chart, and the IDs found afterwards prove the first attempt committed.
 
@@ -148,6 +161,14 @@ FORMAT_KEY = "sheetcrm.format"
 PIXELS_PER_CHAR = 7    # Sheets' default font (Arial 10) is about 7 pixels a character
 DEFAULT_PIXELS = 100   # a column's width until someone sets one
 PROTECTION = "sheetcrm: computed columns"  # not for people: how sheetcrm knows its own protections
+# The help text of sheetcrm's dropdowns starts with this: how sheetcrm knows its own rules,
+# and how people see whose dropdown it is.
+DROPDOWN_TAG = "sheetcrm:"
+DROPDOWN_HELP = N_("pick one of the listed values; another value is kept and reported on the Validation tab.")
+# The validation rules of some columns' cells, with where each block starts; the same read
+# carries the tabs' header rows (what a cell holds as typed: a formula as its text), so a
+# column moved since the sync's read is seen before a guide is set by position.
+RULES = "sheets(properties.title,data(startRow,startColumn,rowData.values(dataValidation,userEnteredValue)))"
 CHART_TYPES = {"column": "COLUMN", "line": "LINE"}
 DATE_FORMAT = {"type": "DATE", "pattern": "yyyy-mm-dd"}
 DATETIME_FORMAT = {"type": "DATE_TIME", "pattern": "yyyy-mm-dd hh:mm"}  # not for people: a format pattern
@@ -730,10 +751,12 @@ class GoogleSheetsWorkbook:
                     "location": {"sheetId": sheet.sheet_id}, "visibility": "DOCUMENT"}}})
         for chart in adding:
             out.append(_add_chart(chart, sheets[chart.tab].sheet_id, _fresh_id(used)))
-        for guide in plan.guides:
-            sheet = sheets.get(guide.tab)
-            if sheet is not None and _version(guide) not in sheet.marks.values():
-                out.extend(_apply_guide(guide, sheet, used))
+        applying = [g for g in plan.guides if g.tab in sheets and _version(g) not in sheets[g.tab].marks.values()]
+        theirs, heads = self._team_rules(applying, plan)
+        for guide in applying:
+            if self._guide_moved(guide, plan, heads):
+                continue
+            out.extend(_apply_guide(guide, sheets[guide.tab], used, theirs.get(guide.tab, {})))
         for title, block in _blocks(writes):
             out.append(_update_cells(sheets[title].sheet_id, block))
         for fmt in plan.formats:
@@ -769,6 +792,88 @@ class GoogleSheetsWorkbook:
         self._check_cells(sheets, need)
         self._written_to = sheets  # with the tabs this batch adds, for a repair that follows it
         return out
+
+    def _team_rules(self, guides: list[Guide], plan: Plan
+                    ) -> tuple[dict[str, dict[int, list[tuple[int, int]]]], dict[str, list[Any]]]:
+        """The rows of each guide's dropdown columns that hold a validation rule of the team's
+        (any rule `_own_rule` does not recognise), as {tab: {column: [(first, end)]}}, 0-based
+        rows, end exclusive; and the header row of each of those tabs (`Plan.header_rows`) as
+        it is now, {tab: cells}. One read of just those columns' rules and those rows, only
+        when a guide is to be applied (a new version) to a tab with a dropdown column inside
+        its grid: nothing is read for tabs this batch adds, nor at a sync whose guides are in
+        place. Within one tab the answer's blocks come in the order of the ranges asked."""
+        asked: dict[str, list[int]] = {}
+        for guide in guides:
+            sheet = self._sheets.get(guide.tab)
+            if sheet is None or sheet.rows < 2:
+                continue
+            cols = [col for col, _ in guide.dropdowns if col <= sheet.cols]
+            if cols:
+                asked.setdefault(guide.tab, []).extend(c for c in cols if c not in asked.get(guide.tab, []))
+        if not asked:
+            return {}, {}
+        ranges = []
+        for tab, cols in asked.items():
+            row = plan.header_rows.get(tab, 1)
+            ranges.append(absolute_range_name(tab, f"{row}:{row}"))
+            ranges.extend(absolute_range_name(tab, f"{_letters(col - 1)}2:{_letters(col - 1)}{self._sheets[tab].rows}")
+                          for col in cols)
+        try:
+            answer = self.client.http_client.fetch_sheet_metadata(self.key, params={"ranges": ranges,
+                                                                                    "fields": RULES})
+        except APIError as e:
+            raise self._error(e) from None
+        out: dict[str, dict[int, list[tuple[int, int]]]] = {}
+        heads: dict[str, list[Any]] = {}
+        for found in answer.get("sheets", []):
+            title = found.get("properties", {}).get("title")
+            sheet = self._sheets.get(title)
+            if sheet is None or title not in asked:
+                continue
+            head, *blocks = found.get("data", []) or [{}]
+            heads[title] = [_entered(cell) for cell in next(iter(head.get("rowData", [])), {}).get("values", [])]
+            for col, block in zip(asked[title], blocks):
+                first = block.get("startRow", 0)
+                spans = out.setdefault(title, {}).setdefault(col, [])
+                for i, row in enumerate(block.get("rowData", [])):
+                    rule = next(iter(row.get("values", [])), {}).get("dataValidation")
+                    if rule and not _own_rule(rule, legacy=bool(sheet.marks)):
+                        r = first + i
+                        if spans and spans[-1][1] == r:
+                            spans[-1] = (spans[-1][0], r + 1)
+                        else:
+                            spans.append((r, r + 1))
+        return out, heads
+
+    def _guide_moved(self, guide: Guide, plan: Plan, heads: dict[str, list[Any]]) -> bool:
+        """Whether a column the guide addresses (a dropdown's, a computed one) has another
+        header now than the sync's read saw there: a column inserted, deleted, moved or renamed
+        meanwhile, which moves every column right of it. The guide is set by position, like the
+        cells, so it is then left for the next sync to set (said in one line), as the writes
+        into those columns are (`_aim`). "Now" is the header row read with the rules under the
+        dropdowns, else the key re-read's; a tab with neither, or not in the sync's read, is
+        not checked (nothing was read to check it by)."""
+        row = plan.header_rows.get(guide.tab, 1)
+        if guide.tab in heads:
+            now = heads[guide.tab]
+        elif guide.tab in self._heads:
+            row, now = self._heads[guide.tab]
+        else:
+            return False
+        if self._snapshot is None or guide.tab not in self._snapshot.tabs:
+            return False
+        # A header cell this plan writes (a computed column sheetcrm adds), found there already,
+        # is no change: an earlier attempt whose answer was lost wrote it.
+        own = {w.col: w.value for w in plan.writes if w.tab == guide.tab and w.row == row}
+        moved = {col for col in landing.moved_columns(self._read_header(guide.tab, row), now)
+                 if not (col in own and same_value(own[col], now[col - 1] if col <= len(now) else None))}
+        if not moved & {*(col for col, _ in guide.dropdowns), *guide.computed_cols}:
+            return False
+        self._warnings.append(_(
+            "{tab}: a column was inserted, deleted, moved or renamed since sheetcrm read the sheet; its dropdowns "
+            "and the marks on its computed columns were left as they were, and the next sync sets them",
+            tab=guide.tab))
+        return True
 
     def _check_cells(self, sheets: dict[str, _Sheet], need: dict[str, tuple[int, int]]) -> None:
         """Raise WorkbookError, before anything is sent, when the batch would take the
@@ -1256,21 +1361,29 @@ def _version(guide: Guide) -> str:
     return hashlib.sha256(repr((guide.dropdowns, guide.computed_cols)).encode()).hexdigest()[:12]
 
 
-def _apply_guide(guide: Guide, sheet: _Sheet, used: set[int]) -> list[dict]:
-    """Replace the tab's older guide, if any, with this one."""
+def _apply_guide(guide: Guide, sheet: _Sheet, used: set[int],
+                 theirs: dict[int, list[tuple[int, int]]] | None = None) -> list[dict]:
+    """Replace the tab's older guide, if any, with this one. `theirs` gives, per dropdown
+    column, the 0-based row spans (end exclusive) holding a rule of the team's
+    (`_team_rules`): those cells keep it, and sheetcrm's dropdown goes only on the rows
+    between (a cell holds one rule, so setting sheetcrm's would replace the team's)."""
     version = _version(guide)
     out: list[dict] = [{"deleteProtectedRange": {"protectedRangeId": pid}}
                        for pid, description in sheet.protected.items() if description.startswith(PROTECTION)]
     out.extend({"deleteDeveloperMetadata": {"dataFilter": {"developerMetadataLookup": {"metadataId": mid}}}}
                for mid in sheet.marks)
     for col, values in guide.dropdowns:
-        out.append({"setDataValidation": {
-            "range": {"sheetId": sheet.sheet_id, "startRowIndex": 1, "startColumnIndex": col - 1, "endColumnIndex": col},
-            # Not strict: sheetcrm also reads aliases and any capitalisation, and a paste from
-            # another system must not be refused; a value off the list gets a warning flag and
-            # a line on the Validation tab.
-            "rule": {"condition": {"type": "ONE_OF_LIST", "values": [{"userEnteredValue": v} for v in values]},
-                     "showCustomUi": True, "strict": False}}})
+        # Not strict: sheetcrm also reads aliases and any capitalisation, and a paste from
+        # another system must not be refused; a value off the list gets a warning flag and
+        # a line on the Validation tab. The help text says whose dropdown it is, to people
+        # and to the next guide (`_own_rule`).
+        rule = {"condition": {"type": "ONE_OF_LIST", "values": [{"userEnteredValue": v} for v in values]},
+                "inputMessage": f"{DROPDOWN_TAG} {_(DROPDOWN_HELP)}", "showCustomUi": True, "strict": False}
+        for first, end in _gaps((theirs or {}).get(col, []), sheet.rows):
+            span = {"startRowIndex": first, **({"endRowIndex": end} if end is not None else {})}
+            out.append({"setDataValidation": {
+                "range": {"sheetId": sheet.sheet_id, **span, "startColumnIndex": col - 1, "endColumnIndex": col},
+                "rule": rule}})
     for first, last in _runs(guide.computed_cols):
         out.append({"addProtectedRange": {"protectedRange": {
             "protectedRangeId": _fresh_id(used), "description": f"{PROTECTION} {version}", "warningOnly": True,
@@ -1278,6 +1391,40 @@ def _apply_guide(guide: Guide, sheet: _Sheet, used: set[int]) -> list[dict]:
     out.append({"createDeveloperMetadata": {"developerMetadata": {
         "metadataId": _fresh_id(used), "metadataKey": GUIDE_KEY, "metadataValue": version,
         "location": {"sheetId": sheet.sheet_id}, "visibility": "DOCUMENT"}}})
+    return out
+
+
+def _entered(cell: dict) -> CellValue:
+    """A cell of a spreadsheets.get answer as typed, as a FORMULA values read shows it (a
+    formula as its text, which `landing.moved_columns` takes as unchanged)."""
+    entered = cell.get("userEnteredValue") or {}
+    if "formulaValue" in entered:
+        return entered["formulaValue"]
+    return next((entered[k] for k in ("stringValue", "numberValue", "boolValue") if k in entered), None)
+
+
+def _own_rule(rule: dict, legacy: bool) -> bool:
+    """Whether a cell's validation rule is a dropdown sheetcrm set: its help text starts with
+    DROPDOWN_TAG. With `legacy` (the tab carries a guide mark of sheetcrm's), also the rule
+    earlier versions set over the whole column, without help text: a non-strict list with
+    the dropdown arrow (a team's rule of just that shape on such a tab is taken for one)."""
+    if str(rule.get("inputMessage", "")).startswith(DROPDOWN_TAG):
+        return True
+    return legacy and "inputMessage" not in rule and rule.get("strict") is not True and rule.get("showCustomUi") is True \
+        and rule.get("condition", {}).get("type") == "ONE_OF_LIST"
+
+
+def _gaps(spans: list[tuple[int, int]], rows: int) -> list[tuple[int, int | None]]:
+    """The rows from the second (index 1) down that no span covers, as (first, end) with end
+    exclusive and None for the rest of the grid of `rows` rows; `spans` sorted and disjoint."""
+    out: list[tuple[int, int | None]] = []
+    row = 1
+    for first, end in spans:
+        if first > row:
+            out.append((row, first))
+        row = max(row, end)
+    if row < rows or not spans:
+        out.append((row, None))
     return out
 
 

@@ -75,9 +75,10 @@ class XlsxWorkbook:
         self.ignore_app_lock = ignore_app_lock
         self._seen: Seen | None = None  # the file as the last read() or write saw it
         self.grid_memo: xlsx_memo.GridMemo | None = None  # see remember_grids
-        # sheetcrm's own dropdowns on each tab of the file `_seen` names, as its read found them
-        # (`xlsx_patch.own_dropdowns`); {} when not known (no read yet, or a write since).
-        self._dropdowns: dict[str, list[tuple[str, str]]] = {}
+        # sheetcrm's own dropdowns on each tab of the file `_seen` names and the sqrefs of the
+        # team's validations there, as its read found them (`xlsx_patch.found_dropdowns`); {}
+        # when not known (no read yet, or a write since).
+        self._dropdowns: dict[str, tuple[list[tuple[str, str]], list[str]]] = {}
 
     def describe(self) -> str:
         return str(self.path)
@@ -145,7 +146,7 @@ class XlsxWorkbook:
             raise _not_xlsx(self.path) from None
         _add_facts(tabs, facts)
         for name in missed:
-            self._dropdowns[name] = facts[name].dropdowns if name in facts else []
+            self._dropdowns[name] = (facts[name].dropdowns, facts[name].theirs) if name in facts else ([], [])
             if memo is not None:
                 memo.keep(name, keys.get(name), (tabs[name], self._dropdowns[name]))
         if memo is not None:
@@ -206,7 +207,8 @@ class XlsxWorkbook:
             # (inflating a 10 MB sheet part to find them unchanged was most of a small write).
             # The read saw this very file: any other is a conflict, raised above.
             for title, wanted in list(patch.dropdowns.items()):
-                if not patch.cells.get(title) and self._dropdowns.get(title) == sorted(wanted):
+                found = self._dropdowns.get(title)
+                if not patch.cells.get(title) and found and found[0] == sorted(xlsx_patch.leave_theirs(wanted, found[1])):
                     del patch.dropdowns[title]
             new = xlsx_patch.apply(data, patch, preloaded)
         except xlsx_patch.NeedsRebuild:
@@ -747,14 +749,16 @@ def _set_dropdowns(sheets: dict, guides: list[Guide]) -> None:
             continue
         validations = ws.data_validations.dataValidation
         validations[:] = [v for v in validations if v.errorTitle != DROPDOWN_MARK]
-        for col, formula in _dropdown_formulas(guide):
-            letter = get_column_letter(col)
+        wanted = [(f"{get_column_letter(col)}2:{get_column_letter(col)}{MAX_ROWS}", formula)
+                  for col, formula in _dropdown_formulas(guide)]
+        # Not over the cells a team's validation covers: Excel reports overlapping ones as damage.
+        for sqref, formula in xlsx_patch.leave_theirs(wanted, [str(v.sqref) for v in validations]):
             # A warning, not a stop: sheetcrm also reads aliases and any capitalisation, and
             # the Validation tab reports what it cannot read.
             dropdown = DataValidation(type="list", formula1=formula, allow_blank=True, showErrorMessage=True,
                                       errorStyle="warning", errorTitle=DROPDOWN_MARK,
                                       error=_(xlsx_patch.DROPDOWN_ERROR))
-            dropdown.add(f"{letter}2:{letter}{MAX_ROWS}")
+            dropdown.add(sqref)
             ws.add_data_validation(dropdown)
 
 

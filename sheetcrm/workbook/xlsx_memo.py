@@ -20,7 +20,7 @@ map of tabs to parts is calamine's too (`plain`); any other package is decoded w
 
 The memo is one pickle per workbook beside the parse memo (`parse_cache.memo_path`, suffix
 `.grids`), holding the last read's sheets only (each as what the read made of it, pickled:
-its Grid and sheetcrm's own dropdowns on it), written atomically when a read decoded a sheet
+its Grid, and sheetcrm's own dropdowns on it with the sqrefs of the team's validations), written atomically when a read decoded a sheet
 anew. A missing, unreadable, corrupt or other-version file is an empty memo: every sheet is
 decoded, never an error.
 """
@@ -41,7 +41,7 @@ from sheetcrm.collector import paused_collector
 from sheetcrm.parse_cache import code_version
 from sheetcrm.workbook import xlsx_patch
 
-FORMAT = 1  # bump when what an entry holds changes shape
+FORMAT = 2  # bump when what an entry holds changes shape
 SUFFIX = ".grids"
 
 

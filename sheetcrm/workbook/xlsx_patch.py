@@ -41,7 +41,7 @@ from typing import Callable, Iterable
 
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles.numbers import is_date_format
-from openpyxl.utils import column_index_from_string, get_column_letter
+from openpyxl.utils import column_index_from_string, get_column_letter, range_boundaries
 
 from sheetcrm.i18n import N_, _
 
@@ -681,6 +681,9 @@ def restore_formula_values(original: bytes, saved: bytes, written: dict[str, set
 _VALIDATIONS = re.compile(rb'<dataValidations\b[^>]*?(?:/>|>(.*?)</dataValidations>)', re.S)
 _VALIDATION = re.compile(rb'<dataValidation\b([^>]*?)(?:/>|>(.*?)</dataValidation>)', re.S)
 _FORMULA1 = re.compile(rb'<formula1>(.*?)</formula1>', re.S)
+_X14_VALIDATIONS = re.compile(rb'<(\w+):dataValidations\b.*?</\1:dataValidations>', re.S)
+_X14_SQREF = re.compile(rb'<(?:\w+:)?sqref>([^<]*)</(?:\w+:)?sqref>')
+MAX_ROW, MAX_COLUMN = 1_048_576, 16_384  # an xlsx sheet's last row and column (XFD)
 # Elements that follow <dataValidations> in a worksheet (ECMA-376 Part 1 §18.3.1.99).
 _AFTER_VALIDATIONS = re.compile(rb'<(hyperlinks|printOptions|pageMargins|pageSetup|headerFooter|rowBreaks|colBreaks|'
                                 rb'customProperties|cellWatches|ignoredErrors|smartTags|drawing|legacyDrawing|'
@@ -698,10 +701,12 @@ def dropdown_xml(sqref: str, formula: str) -> bytes:
 
 def set_dropdowns(xml: bytes, wanted: list[tuple[str, str]]) -> bytes | None:
     """The sheet part with sheetcrm's dropdowns (errorTitle "sheetcrm") replaced by `wanted`,
-    as (sqref, formula1); the team's own validations stay. None when nothing changes."""
+    as (sqref, formula1), less the cells a validation of the team's covers (`leave_theirs`);
+    the team's own validations stay. None when nothing changes."""
     m = _VALIDATIONS.search(xml)
     items = list(_VALIDATION.finditer(m[1] or b"")) if m else []
     ours = _ours(items)
+    wanted = leave_theirs(wanted, _theirs(xml, items, ours))
     if _described(ours) == sorted(wanted):
         return None
     kept = [v[0] for v in items if v not in ours]
@@ -723,8 +728,64 @@ def set_dropdowns(xml: bytes, wanted: list[tuple[str, str]]) -> bytes | None:
 def own_dropdowns(xml: bytes) -> list[tuple[str, str]]:
     """sheetcrm's dropdowns on a sheet part (or its part after `</sheetData>`), as sorted
     (sqref, formula1): what `set_dropdowns` compares the wanted ones with."""
+    return found_dropdowns(xml)[0]
+
+
+def found_dropdowns(xml: bytes) -> tuple[list[tuple[str, str]], list[str]]:
+    """sheetcrm's dropdowns on a sheet part (or its tail), as `own_dropdowns` gives them, and
+    the sqrefs of every other validation on it (the team's, `leave_theirs`)."""
     m = _VALIDATIONS.search(xml)
-    return _described(_ours(list(_VALIDATION.finditer(m[1] or b"")) if m else []))
+    items = list(_VALIDATION.finditer(m[1] or b"")) if m else []
+    ours = _ours(items)
+    return _described(ours), _theirs(xml, items, ours)
+
+
+def _theirs(xml: bytes, items: list[re.Match], ours: list[re.Match]) -> list[str]:
+    """The sqrefs of the validations that are not sheetcrm's: in <dataValidations>, and in the
+    Excel 2010 extension (x14:dataValidations in extLst) that holds a list drawn from another
+    tab."""
+    out = [attrs(v[1]).get(b"sqref", b"").decode() for v in items if v not in ours]
+    for block in _X14_VALIDATIONS.finditer(xml):
+        out.extend(html.unescape(ref.decode()) for ref in _X14_SQREF.findall(block[0]))
+    return [ref for ref in out if ref.strip()]
+
+
+def leave_theirs(wanted: list[tuple[str, str]], theirs: list[str]) -> list[tuple[str, str]]:
+    """`wanted` dropdowns (sqref of one column's rows, formula1) without the cells a team's
+    validation covers (`theirs`, sqrefs): those keep the team's rule, since Excel reports a
+    file whose validations overlap as damaged and repairs it by dropping them. A dropdown left
+    no cell is left out; one that keeps some covers what is left, as a list of ranges."""
+    if not theirs:
+        return list(wanted)
+    areas = [_area(ref) for refs in theirs for ref in refs.split()]
+    out = []
+    for sqref, formula in wanted:
+        col, first, last = _area(sqref)[0], _area(sqref)[1], _area(sqref)[3]
+        taken = sorted((top, bottom) for left, top, right, bottom in areas if left <= col <= right)
+        spans, row = [], first
+        for top, bottom in taken:
+            if top > row:
+                spans.append((row, min(top - 1, last)))
+            row = max(row, bottom + 1)
+            if row > last:
+                break
+        if row <= last:
+            spans.append((row, last))
+        letter = get_column_letter(col)
+        refs = [f"{letter}{a}" if a == b else f"{letter}{a}:{letter}{b}" for a, b in spans if a <= b]
+        if refs:
+            out.append((" ".join(refs), formula))
+    return out
+
+
+def _area(ref: str) -> tuple[int, int, int, int]:
+    """(first column, first row, last column, last row), 1-based, of an A1 range; a whole
+    column or row reaches the sheet's edge, and a range that cannot be read covers the sheet."""
+    try:
+        left, top, right, bottom = range_boundaries(ref.replace("$", ""))
+    except (ValueError, TypeError):
+        return 1, 1, MAX_COLUMN, MAX_ROW  # unreadable: it may cover any cell, so it covers all
+    return left or 1, top or 1, right or MAX_COLUMN, bottom or MAX_ROW
 
 
 def _ours(items: list[re.Match]) -> list[re.Match]:

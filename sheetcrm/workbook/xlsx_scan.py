@@ -27,7 +27,7 @@ from typing import Collection
 
 from openpyxl.utils import column_index_from_string
 
-from .xlsx_patch import own_dropdowns, sheet_parts
+from .xlsx_patch import found_dropdowns, sheet_parts
 from .numformat import format_currency, is_percent_format  # noqa: F401  (is_percent_format: re-exported)
 
 Position = tuple[int, int]  # 0-based (row, col), as in Grid
@@ -51,6 +51,8 @@ class SheetFacts:
     # sheetcrm's own dropdowns, as `xlsx_patch.own_dropdowns` gives them: a write that finds
     # them as it wants them need not open the sheet (not on the Grid: parsing never reads them).
     dropdowns: list[tuple[str, str]] = field(default_factory=list)
+    # The sqrefs of the team's validations (`xlsx_patch.found_dropdowns`): where sheetcrm's leave off.
+    theirs: list[str] = field(default_factory=list)
 
 
 _FORMULA_CELL = re.compile(rb'<c\b([^>]*)>\s*<f\b')
@@ -117,7 +119,7 @@ def scan_sheet(xml: bytes, styles: tuple[Collection[int], dict[int, str]] | Coll
     end = xml.rfind(b"sheetData>")
     tail = xml[end:] if end >= 0 else xml
     if b"<dataValidation" in tail:
-        facts.dropdowns = own_dropdowns(tail)
+        facts.dropdowns, facts.theirs = found_dropdowns(tail)
     if b"mergeCell" in tail:
         for m in _MERGE.finditer(tail):
             first_row, first_col = int(m[2]) - 1, _col(m[1])
