@@ -450,7 +450,7 @@ class Person:
         had it. Remembers which Sent rows went back (each must end at Sent again)."""
         header, body = self.outbox()
         status, mid, rid, sent_at = (header.index(h) for h in ("Status", "Message-ID", "ID", "Sent At"))
-        sent = [i for i, r in enumerate(body) if genuinely_sent(dict(zip(header, r)))]
+        sent = [i for i, r in enumerate(body) if genuinely_sent(dict(zip(header, r)), self.seen)]
         # Owed (whatever the seed): the first SINGLE_REVERTS reverts that find a Sent row put
         # that one row back, with and without its Message-ID in turn.
         single = sum(n for how, n in self.figures.reverts.items() if how.startswith("a Sent row"))
@@ -461,11 +461,12 @@ class Person:
             was = {r[rid]: r for r in copy[1:]}
             for r in body:
                 if r[rid] not in was:  # gone, whatever its state: a message of it may be on its way
-                    sent_as = self.reverted.pop(r[rid], r[mid] if genuinely_sent(dict(zip(header, r))) else None)
+                    genuine = genuinely_sent(dict(zip(header, r)), self.seen)
+                    sent_as = self.reverted.pop(r[rid], r[mid] if genuine else None)
                     self.removed[r[rid]] = sent_as
                     self.ever_removed.add(r[rid])
                     self.removed_sent += sent_as is not None
-                elif genuinely_sent(dict(zip(header, r))) and was[r[rid]][status] != "Sent":
+                elif genuinely_sent(dict(zip(header, r)), self.seen) and was[r[rid]][status] != "Sent":
                     self.reverted[r[rid]] = r[mid]
                     self.settled.discard(r[rid])
             for row_id, r in was.items():
@@ -522,12 +523,22 @@ class Person:
         return {r[col] for r in body if len(r) > col and r[0]}
 
 
-def genuinely_sent(row: dict[str, Any]) -> bool:
+def genuinely_sent(row: dict[str, Any], seen: dict[str, dict[str, Any]]) -> bool:
     """A Sent row with its own message, or a second row of a version saying whose it is: what
     a revert takes back and the journal must put back. A person may see, for the instant
-    between an Outbox write and its read-back, a row that write hit by mistake: not that."""
-    return row["Status"] == "Sent" and (str(row["Message-ID"]).startswith(f"<{row['ID']}.")
-                                         or "this row is a second one" in str(row["Error"]))
+    between an Outbox write and its read-back, a row that write hit by mistake: not that. A
+    second row's cells are genuine only on a row of the version of the row its Message-ID
+    names (`seen`: row ID -> the row as first seen); a journal write of them moved by a sort
+    onto a row of another quote is a mistake the read-back takes off (seed 15, 55 syncs: the
+    person reverted such a row in that instant, and it was counted as one the journal owed)."""
+    if row["Status"] != "Sent":
+        return False
+    if str(row["Message-ID"]).startswith(f"<{row['ID']}."):
+        return True
+    named = re.match(r"<([^.>]+)\.", str(row["Message-ID"]))
+    first = seen.get(named.group(1)) if named else None
+    return ("this row is a second one" in str(row["Error"]) and first is not None
+            and (first["Opportunity"], first["Version"]) == (row["Opportunity"], row["Version"]))
 
 
 def edit_during(person: Person, mail: bool, risky: bool, window: bool, outbox_window: bool) -> None:
