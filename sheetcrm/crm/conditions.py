@@ -14,6 +14,15 @@ numbers and dates written as values read. The comparisons mean exactly what the 
 rules' operators mean (`rules.py`: text folded by `normalize_key`, numbers as Decimal,
 dates as dates), through the same helpers.
 
+Money is compared in the team's base currency (`Money`, `parse_condition`'s `rates`, the Rates
+tab the forecast converts with, crm/money.py): the record's amount at the rate of its currency,
+and the value too, at the rate of the currency it names (`Amount > 5000 EUR`, `Importe > €5000`);
+a bare number is in the base currency. A comparison one of whose sides cannot be put in the
+base currency (no rate; a symbol such as "kr" that names several currencies) is neither true
+nor false: the whole condition then does not hold unless the rest decides it (`or` with a true
+side, `and` with a false one), and `Condition.verdict` says why, for the caller to report at
+the cell. `not` of an undecided comparison is undecided, never true.
+
 A value that could be read two ways (`1.000`: one thousand, or one; `03/04/2026`: 4 March
 or 3 April) is refused with a ConditionError rather than read by the locale: a rule that
 silently tests the wrong number is the worst outcome. So is a comparison that can never
@@ -36,8 +45,9 @@ from typing import Any
 
 from lark import Lark, Token, Tree, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
-from sheetcrm.cells import (CURRENCY_CODES, SYMBOL_CURRENCIES, CellError, date_style, is_blank, normalize_key, parse_amount, parse_date,
-                            parse_percent, separator_style, show_number)
+from sheetcrm.cells import (CURRENCY_CODES, SYMBOL_CURRENCIES, CellError, currency_of, date_style, is_blank, normalize_key,
+                            parse_amount, parse_date, parse_money, parse_percent, separator_style, show_number)
+from sheetcrm.crm.money import Rates
 from sheetcrm.crm.rules import _Candidate, as_date, as_number, as_text, strip_accents
 from sheetcrm.i18n import N_, _
 
@@ -136,8 +146,60 @@ Get = Callable[[str | None, str], Any]
 Column = tuple[str | None, str]
 
 
+@dataclass(frozen=True, slots=True)
+class Money:
+    """An amount of money as `get` gives it for a column that holds money (Amount, a Budget):
+    `amount` as written in `currency` (an ISO code; None: the base currency, as crm/money.py's
+    `to_base` reads a blank Currency). `unsure`: the symbol the cell was written with when it
+    names several currencies and none can be told ("kr"), so `currency` means nothing. `at`:
+    whatever the caller needs to find the cell again (the record), never compared."""
+
+    amount: Decimal
+    currency: str | None = None
+    unsure: str | None = None
+    at: Any = field(default=None, compare=False)
+
+    def in_base(self, rates: Rates) -> Decimal | None:
+        """The amount in `rates.base`; None when it cannot be put there (`Doubt` says why)."""
+        if self.unsure is not None:
+            return None
+        rate = rates.rate(self.currency)
+        return None if rate is None else self.amount * rate
+
+
+@dataclass(frozen=True, slots=True)
+class Doubt:
+    """Why a money comparison could not be decided for a record: the `column` compared and the
+    record's `money`, whose currency has no rate (or is `Money.unsure`); or, `money` None, the
+    condition's own value names a `currency` with no rate (said once, where the rule is read:
+    `Condition.unpriced`)."""
+
+    column: Column
+    money: Money | None
+    currency: str | None
+
+
+class Unsure:
+    """A verdict that is neither true nor false: `doubts`, the comparisons that could not be
+    decided. Falsy, so a caller that only asks "does it hold?" reads it as no."""
+
+    __slots__ = ("doubts",)
+
+    def __init__(self, doubts: tuple[Doubt, ...]):
+        self.doubts = doubts
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return f"Unsure({self.doubts!r})"
+
+
+Verdict = Any  # True, False or an Unsure
+
+
 class _Node:
-    def test(self, get: Get) -> bool:
+    def test(self, get: Get) -> Verdict:
         raise NotImplementedError
 
     def columns(self) -> Iterator[Column]:
@@ -145,7 +207,7 @@ class _Node:
 
 
 class _Always(_Node):
-    def test(self, get: Get) -> bool:
+    def test(self, get: Get) -> Verdict:
         return True
 
 
@@ -153,14 +215,20 @@ _ALWAYS = _Always()
 
 
 class _All(_Node):
+    """Kleene's and: false if any part is false, else undecided if any is, else true."""
+
     def __init__(self, parts: list[_Node]):
         self.parts = parts
 
-    def test(self, get: Get) -> bool:
+    def test(self, get: Get) -> Verdict:
+        unsure = None
         for p in self.parts:  # a loop, not all(generator): tested for every record of a segment
-            if not p.test(get):
+            r = p.test(get)
+            if r is False:
                 return False
-        return True
+            if r is not True:
+                unsure = r if unsure is None else Unsure(unsure.doubts + r.doubts)
+        return True if unsure is None else unsure
 
     def columns(self) -> Iterator[Column]:
         for p in self.parts:
@@ -168,19 +236,29 @@ class _All(_Node):
 
 
 class _Any(_All):
-    def test(self, get: Get) -> bool:
+    """Kleene's or: true if any part is true, else undecided if any is, else false."""
+
+    def test(self, get: Get) -> Verdict:
+        unsure = None
         for p in self.parts:
-            if p.test(get):
+            r = p.test(get)
+            if r is True:
                 return True
-        return False
+            if r is not False:
+                unsure = r if unsure is None else Unsure(unsure.doubts + r.doubts)
+        return False if unsure is None else unsure
+
+
+def _negate(r: Verdict) -> Verdict:
+    return r if isinstance(r, Unsure) else not r
 
 
 class _Not(_Node):
     def __init__(self, part: _Node):
         self.part = part
 
-    def test(self, get: Get) -> bool:
-        return not self.part.test(get)
+    def test(self, get: Get) -> Verdict:
+        return _negate(self.part.test(get))
 
     def columns(self) -> Iterator[Column]:
         return self.part.columns()
@@ -189,20 +267,24 @@ class _Not(_Node):
 class _Test(_Node):
     """One column's test. An empty cell (None, or only spaces) passes only `is empty`, `!=`
     and `not in` (`when_empty`), as a scoring rule never matches an empty cell: it is equal
-    to nothing and neither less nor greater than anything."""
+    to nothing and neither less nor greater than anything. A `Money` cell reaches only a
+    verdict that compares `money`; the others see its amount."""
 
-    def __init__(self, column: Column, verdict: Callable[[Any], bool], when_empty: bool = False,
-                 choices: bool = False):
+    def __init__(self, column: Column, verdict: Callable[[Any], Verdict], when_empty: bool = False,
+                 choices: bool = False, money: bool = False):
         self.column = column
         self.verdict = verdict
         self.when_empty = when_empty
         self.choices = choices  # the verdict compares a Choice by what the words name
+        self.money = money  # the verdict compares a Money in the base currency
 
-    def test(self, get: Get) -> bool:
+    def test(self, get: Get) -> Verdict:
         value = get(*self.column)
         plain = value.value if isinstance(value, Choice) else value
         if is_blank(plain):
             return self.when_empty
+        if type(plain) is Money and not self.money:
+            return self.verdict(plain.amount)
         return self.verdict(value if self.choices else plain)
 
     def columns(self) -> Iterator[Column]:
@@ -244,12 +326,62 @@ class _OneOf:
         return any(_equals(c, cell) for c in self.candidates)
 
 
+@dataclass(frozen=True, slots=True)
+class _Priced:
+    """A number value written with a currency ("5000 EUR", "€5.000"): `amount` in `currency`
+    (an ISO code), `written` as typed."""
+
+    amount: Decimal
+    currency: str
+    written: str
+
+
+class _InBase:
+    """The verdict of a comparison on a `Money` cell, both sides in the base currency: `test`
+    takes the cell's and each value's base amounts (a bare number is one already), and says
+    whether they compare as the operator asks. Undecided (`Unsure`) when the cell cannot be put
+    in the base currency, or when no value decided it and one of them could not."""
+
+    def __init__(self, column: Column, values: list[Decimal | _Priced], rates: Rates,
+                 test: Callable[[Decimal, list[Decimal]], bool], negate: bool = False):
+        self.column, self.test, self.negate = column, test, negate
+        self.bases: list[Decimal] = []
+        self.unpriced: list[str] = []  # currencies of values with no rate: said where the rule is read
+        for v in values:
+            if isinstance(v, _Priced):
+                rate = rates.rate(v.currency)
+                if rate is None:
+                    self.unpriced.append(v.currency)
+                else:
+                    self.bases.append(v.amount * rate)
+            else:
+                self.bases.append(v)
+        self.rates = rates
+
+    def __call__(self, cell: Money) -> Verdict:
+        amount = cell.in_base(self.rates)
+        if amount is None:
+            return Unsure((Doubt(self.column, cell, cell.currency),))
+        if self.test(amount, self.bases):
+            return not self.negate
+        if self.unpriced:
+            return Unsure(tuple(Doubt(self.column, None, c) for c in self.unpriced))
+        return self.negate
+
+
 @dataclass(frozen=True)
 class Condition:
-    """A parsed condition; `text` as written. Build with `parse_condition`."""
+    """A parsed condition; `text` as written. Build with `parse_condition`.
+
+    `priced`: (column, value as written, its currency) of each value that names a currency, which
+    only a money column can take: the caller refuses the others. `unpriced`: the currencies the
+    values name that `rates` has no rate for (such a comparison is undecided on every record
+    with an amount): the caller says so where the condition is written."""
 
     text: str
     _node: _Node = field(default=_ALWAYS, compare=False, repr=False)
+    priced: tuple[tuple[Column, str, str], ...] = field(default=(), compare=False)
+    unpriced: tuple[str, ...] = field(default=(), compare=False)
 
     def columns(self) -> frozenset[Column]:
         """(relation key or None for the record itself, column name as written) of every
@@ -258,15 +390,26 @@ class Condition:
 
     def test(self, get: Get) -> bool:
         """Whether the condition holds. `get(relation, column)` gives the typed cell (str,
-        Decimal/int/float, date, bool) or None for an empty one, for each pair `columns()`
-        names; its KeyError (an unknown column) propagates."""
+        Decimal/int/float, date, bool, a `Money` for a column that holds money) or None for an
+        empty one, for each pair `columns()` names; its KeyError (an unknown column)
+        propagates. An undecided condition (`verdict`) does not hold."""
+        return self._node.test(get) is True
+
+    def verdict(self, get: Get) -> Verdict:
+        """True, False, or an `Unsure` naming the money comparisons that left it undecided
+        (the caller reports each `Doubt` at its cell, and treats the record as not matching)."""
         return self._node.test(get)
 
 
-def parse_condition(text: str | None, locale: str) -> Condition:
+def parse_condition(text: str | None, locale: str, rates: Rates | None = None) -> Condition:
     """The condition in `text` ("Amount > 5000 and Stage = Proposal"); a blank text is a
     condition that always holds. `locale` ("en"/"es") reads numbers and dates written as
-    values (cells.parse_number, parse_date). Raises ConditionError."""
+    values (cells.parse_number, parse_date). `rates`: the Rates tab and base currency
+    (crm/money.py) a `Money` cell and a value naming a currency ("5000 EUR") are compared in;
+    a bare number is in the base currency. Without `rates` there is no base currency: a `Money`
+    cell compares by its amount alone, so a caller whose `get` gives one passes them. Raises
+    ConditionError, also for a value in a symbol that names several currencies none of which
+    is the base ("$" in a euro team, "kr")."""
     if text is None or not text.strip():
         return Condition(text or "")
     # Letters only: "≠" decomposes to "=" and a combining stroke, the opposite of what it says.
@@ -275,7 +418,54 @@ def parse_condition(text: str | None, locale: str) -> Condition:
         tree = _parser().parse(folded)
     except UnexpectedInput as e:
         raise _syntax_error(text, e) from None
-    return Condition(text, _Reader(text, locale).node(tree))
+    reader = _Reader(text, locale, rates)
+    node = reader.node(tree)
+    return Condition(text, node, tuple(reader.priced), tuple(dict.fromkeys(reader.unpriced)))
+
+
+# --- what the callers say about money ---------------------------------------------------------
+
+# The hint of a currency with no rate: crm/money.py's own words, one translation.
+_ADD_RATE = N_("Add {currency} to the {rates} tab with how many {base} one {currency} is worth.")
+_RECORD_NO_RATE = N_("No exchange rate for {currency}: {condition} compares {column} in {base}, so it does not "
+                     "hold for this record.")
+_RECORD_UNSURE = N_('"{token}" could be {codes}: {condition} compares {column} in {base}, so it does not hold for '
+                    "this record.")
+_VALUE_NO_RATE = N_('No exchange rate for {currency}: this condition compares amounts in {base}, so "{value}" '
+                    "cannot be put in {base} and the condition holds for no record whose amount it would decide.")
+
+
+def doubt_said(doubt: Doubt, condition: str, column: str, base: str, rates_tab: str) -> tuple[str, str, str]:
+    """(issue code, message, hint) of a record's `Doubt` (its `money` set): `missing_rate` for
+    a currency with no rate, `ambiguous_currency` for a symbol of several; `condition` names
+    the rule or segment ("the condition of rule WF-0001"), `column` the header as the sheet has it."""
+    money = doubt.money
+    assert money is not None
+    if money.unsure is not None:
+        codes = ", ".join(SYMBOL_CURRENCIES.get(money.unsure, (money.unsure,)))
+        return ("ambiguous_currency",
+                _(_RECORD_UNSURE, token=money.unsure, codes=codes, condition=condition, column=column, base=base),
+                _("Write the ISO code instead, like {codes}.", codes=codes))
+    currency = money.currency or base
+    return ("missing_rate", _(_RECORD_NO_RATE, currency=currency, condition=condition, column=column, base=base),
+            _(_ADD_RATE, currency=currency, rates=rates_tab, base=base))
+
+
+def unpriced_said(condition: Condition, base: str, rates_tab: str) -> list[tuple[str, str, str]]:
+    """(issue code, message, hint) for each currency the condition's values name that has no
+    rate (`Condition.unpriced`): a `missing_rate` warning where the condition is written."""
+    written: dict[str, str] = {}
+    for _column, value, currency in condition.priced:
+        written.setdefault(currency, value)
+    return [("missing_rate", _(_VALUE_NO_RATE, currency=c, base=base, value=written.get(c, c)),
+             _(_ADD_RATE, currency=c, rates=rates_tab, base=base)) for c in condition.unpriced]
+
+
+def not_money_said(column: str, value: str) -> tuple[str, str]:
+    """(problem, hint) of a value naming a currency compared with a column that holds no money:
+    refused, as the read refuses "$50" under Discount % (cells.money_refused)."""
+    return (_('{column} holds no money, but "{value}" names a currency', column=column, value=value),
+            _("Write the number without a currency sign or code: only an amount of money has one."))
 
 
 # --- from the tree to tests -------------------------------------------------------------
@@ -291,9 +481,12 @@ def _span(item: Tree | Token) -> tuple[int, int]:
 class _Reader:
     """Turns the parse tree into tests, reading each value as the locale writes it."""
 
-    def __init__(self, text: str, locale: str):
+    def __init__(self, text: str, locale: str, rates: Rates | None = None):
         self.text = text
         self.locale = locale
+        self.rates = rates
+        self.priced: list[tuple[Column, str, str]] = []  # Condition.priced
+        self.unpriced: list[str] = []  # Condition.unpriced
 
     def written(self, item: Tree | Token) -> str:
         start, end = _span(item)
@@ -311,18 +504,18 @@ class _Reader:
             return self.node(tree.children[1])
         assert isinstance(tree, Tree), tree
         column_tree, op, *rest = tree.children
-        column = self.column(column_tree)
+        column = self.column_at = self.column(column_tree)
         name = self.written(column_tree)
         if kind == "empty":
             return _Test(column, lambda v: False, when_empty=True)
         if kind == "present":
             return _Test(column, lambda v: True)
         if kind in ("member", "not_member"):
-            values = rest[-1].children[1::2]
-            one_of = _OneOf([_Candidate(self.value(v, name, "in")) for v in values])  # type: ignore[arg-type]
+            literals = [self.value(v, name, "in") for v in rest[-1].children[1::2]]
+            one_of = _OneOf([_Candidate(_plain(x)) for x in literals])  # type: ignore[arg-type]
             if kind == "member":
-                return _Test(column, one_of, choices=True)
-            return _Test(column, lambda v: not one_of(v), when_empty=True, choices=True)
+                return self.equality(column, literals, one_of, negate=False)
+            return self.equality(column, literals, lambda v: not one_of(v), negate=True)
         value_tree = rest[0]
         if kind == "contains":
             needle = normalize_key(self.raw_text(value_tree))
@@ -344,13 +537,33 @@ class _Reader:
         op_name = _OP_NAMES.get(op.value, op.value)
         literal = self.value(value_tree, name, op_name)
         if op_name in ("=", "!="):
-            equal = _OneOf([_Candidate(literal)])  # type: ignore[arg-type]  # one candidate: `_equals` it
+            equal = _OneOf([_Candidate(_plain(literal))])  # type: ignore[arg-type]  # one candidate: `_equals` it
             if op_name == "=":
-                return _Test(column, equal, choices=True)
-            return _Test(column, lambda v: not equal(v), when_empty=True, choices=True)
+                return self.equality(column, [literal], equal, negate=False)
+            return self.equality(column, [literal], lambda v: not equal(v), negate=True)
         return self.ordering(column, op_name, literal, value_tree, name)
 
+    def equality(self, column: Column, literals: list[Any], plain: Callable[[Any], bool], negate: bool) -> _Node:
+        """`=` / `in` (`!=` / `not in` when `negate`): `plain` on any cell but a `Money`, which
+        is compared in the base currency with the values that are numbers (no text equals an
+        amount)."""
+        numbers = [x for x in literals if isinstance(x, (Decimal, _Priced))]
+        if self.rates is None or not numbers:
+            return _Test(column, plain, when_empty=negate, choices=True)
+        money = self.in_base(column, numbers, lambda a, bases: a in bases, negate)
+        return _Test(column, lambda v: money(v) if type(v) is Money else plain(v), when_empty=negate,
+                     choices=True, money=True)
+
+    def in_base(self, column: Column, numbers: list[Decimal | _Priced], test: Callable[[Decimal, list[Decimal]], bool],
+                negate: bool = False) -> _InBase:
+        assert self.rates is not None
+        money = _InBase(column, numbers, self.rates, test, negate)
+        self.unpriced.extend(money.unpriced)
+        return money
+
     def ordering(self, column: Column, op: str, literal: Any, value_tree: Tree, name: str) -> _Node:
+        priced = literal if isinstance(literal, _Priced) else None
+        literal = _plain(literal)
         if isinstance(literal, dt.date):
             read: Callable[[Any], Any] = as_date
         elif isinstance(literal, Decimal):
@@ -363,7 +576,15 @@ class _Reader:
                                   column=name, op=op))
         compare = {"<": lambda a: a < literal, "<=": lambda a: a <= literal,
                    ">": lambda a: a > literal, ">=": lambda a: a >= literal}[op]
-        return _Test(column, lambda v: (cell := read(v)) is not None and compare(cell))
+
+        def plain(v: Any) -> bool:
+            return (cell := read(v)) is not None and compare(cell)
+        if self.rates is None or read is not as_number:
+            return _Test(column, plain)
+        against = {"<": lambda a, b: a < b[0], "<=": lambda a, b: a <= b[0],
+                   ">": lambda a, b: a > b[0], ">=": lambda a, b: a >= b[0]}[op]
+        money = self.in_base(column, [priced or literal], lambda a, bases: bool(bases) and against(a, bases))
+        return _Test(column, lambda v: money(v) if type(v) is Money else plain(v), money=True)
 
     def column(self, tree: Tree) -> Column:
         *relation, name = tree.children
@@ -404,10 +625,10 @@ class _Reader:
     def error_at(self, tree: Tree, message: str, hint: str) -> ConditionError:
         return ConditionError(message, hint, _span(tree)[0])
 
-    def value(self, tree: Tree, column: str, op: str) -> Decimal | dt.date | str:
-        """The typed value: a quoted value is text; a bare one is a date, a number or a
-        percentage when it reads as one in the locale, else text. `column` and `op` shape
-        the examples of the hints."""
+    def value(self, tree: Tree, column: str, op: str) -> Decimal | _Priced | dt.date | str:
+        """The typed value: a quoted value is text; a bare one is a date, a number (a `_Priced`
+        when it names its currency) or a percentage when it reads as one in the locale, else
+        text. `column` and `op` shape the examples of the hints."""
         text = self.raw_text(tree)
         at = _span(tree)[0]
         if self.is_quoted(tree):
@@ -421,7 +642,38 @@ class _Reader:
         found = self.date(text, shape, at)
         if found is None:
             found = self.number(text, shape, at, ordering=op in _ORDERING)
+        if isinstance(found, Decimal) and not text.endswith("%"):
+            currency = self.currency(text, found, shape, at)
+            if currency is not None:
+                self.priced.append((self.column_at, self.written(tree), currency))
+                return _Priced(found, currency, self.written(tree))
         return text if found is None else found
+
+    def currency(self, text: str, amount: Decimal, shape: Callable[[str], str], at: int) -> str | None:
+        """The ISO code of the currency a number value names ("5000 EUR", "€5.000"), None for a
+        bare number. A symbol of several currencies is the base currency when that is one of
+        them ("$" in a dollar team, as the read takes it: cells.currency_of); otherwise a
+        ConditionError, as for an ambiguous number: the comparison would be in a guessed
+        currency."""
+        token = None
+        for loc in dict.fromkeys((self.locale, "en", "es")):
+            try:
+                token = parse_money(text, loc)[1]
+                break
+            except CellError:
+                continue
+        if token is None:
+            return None
+        base = self.rates.base if self.rates is not None else None
+        code, ambiguous = currency_of(token, base)
+        if code is not None and not (ambiguous and code != base):
+            return code
+        codes = SYMBOL_CURRENCIES.get(token, (token,))
+        raise ConditionError(
+            _('"{token}" is the currency of several countries ({codes}); a condition compares amounts in {base} '
+              "and cannot tell which one this is", token=token, codes=", ".join(codes), base=base or "?"),
+            _("Write the ISO code instead: {example}", example=shape(f"{show_number(amount, group=False, locale=self.locale)} {codes[0]}")),
+            at)
 
     def date(self, text: str, shape: Callable[[str], str], at: int) -> dt.date | None:
         """A date written as a value, None when the text is no date; ConditionError for
@@ -517,6 +769,12 @@ def _numberish(text: str) -> bool:
         elif tail.isalpha() and tail.upper() in CURRENCY_CODES:
             body = body[:-3]
     return _NUMBER_SHAPE.fullmatch(body.strip()) is not None
+
+
+def _plain(literal: Any) -> Any:
+    """A value as a cell that holds no money compares with it: a `_Priced` as its number (the
+    caller refuses a currency on such a column: `Condition.priced`)."""
+    return literal.amount if isinstance(literal, _Priced) else literal
 
 
 class _NotThis(Exception):

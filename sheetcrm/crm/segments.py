@@ -42,10 +42,11 @@ from typing import Any
 from pydantic import Field
 
 from sheetcrm.cells import normalize_key
-from sheetcrm.crm.conditions import Choice, Condition, ConditionError, parse_condition
-from sheetcrm.crm.money import ratio_points
-from sheetcrm.crm.workflows import KIND_OF, Subject
-from sheetcrm.i18n import N_, _
+from sheetcrm.crm.conditions import Choice, Condition, ConditionError, Unsure, not_money_said, parse_condition, unpriced_said
+from sheetcrm.crm.money import Rates, ratio_points
+from sheetcrm.crm.workflows import KIND_OF, Subject, money_of
+from sheetcrm.i18n import N_, _, current
+from sheetcrm.names import tab_title
 from sheetcrm.report import Issue
 from sheetcrm.settings import Section
 from sheetcrm.terminal import visible
@@ -130,14 +131,19 @@ def _place(d: Definition) -> str:
 
 
 def parse_segments(definitions: Sequence[Definition], columns: Mapping[str, Mapping[str, str]],
-                   labels: Mapping[str, Mapping[str, str]], locale: str) -> tuple[list[Segment], list[Issue]]:
+                   labels: Mapping[str, Mapping[str, str]], locale: str, rates: Rates | None = None,
+                   money: Mapping[str, Mapping[str, str | None]] | None = None) -> tuple[list[Segment], list[Issue]]:
     """The sound segments of `definitions` (the config's first, then the tab's), sorted by name
     as `normalize_key` folds it, and an error at the cell or config key of each problem; a
     definition with a problem is left out, the others hold.
 
     `columns[kind]`: normalize_key(a header in any language) -> the key a Subject's values use
     (`crm.workflows.World.names`); `labels[kind]`: key -> the header a person reads (for the
-    hint's examples). A name given twice (folded) keeps its first definition."""
+    hint's examples). A name given twice (folded) keeps its first definition.
+
+    `rates`, `money`: as `crm.workflows.World`'s; a value naming a currency compared with a
+    column that holds no money is an error, one in a currency with no rate a warning (the
+    segment holds, with no record whose amount that comparison would decide)."""
     segments: list[Segment] = []
     issues: list[Issue] = []
     seen: dict[str, Definition] = {}
@@ -164,7 +170,7 @@ def parse_segments(definitions: Sequence[Definition], columns: Mapping[str, Mapp
             issues.append(_issue(d, "conditions", d.conditions, "segment_no_conditions", name=name))
             continue
         try:
-            condition = parse_condition(d.conditions, locale)
+            condition = parse_condition(d.conditions, locale, rates)
         except ConditionError as e:
             issues.append(_issue(d, "conditions", d.conditions, "segment_bad_condition", problem=e.message,
                                  hint=e.hint))
@@ -178,6 +184,19 @@ def parse_segments(definitions: Sequence[Definition], columns: Mapping[str, Mapp
                                  records=_(_RECORDS.get(target, _RECORDS[kind])), column=shown,
                                  examples=", ".join(list(labels.get(target, {}).values())[:4])))
             continue
+        not_money = next(((relation, column, value) for (relation, column), value, _c in condition.priced
+                          if money is not None
+                          and columns[relation or kind][normalize_key(column)] not in money.get(relation or kind, {})),
+                         None)
+        if not_money is not None:
+            relation, column, value = not_money
+            problem, hint = not_money_said(f"{relation}.{column}" if relation else column, value)
+            issues.append(_issue(d, "conditions", d.conditions, "segment_bad_condition", problem=problem, hint=hint))
+            continue
+        if rates is not None:
+            letter, header = d.where.get("conditions", (None, None))
+            for code, message, hint in unpriced_said(condition, rates.base, tab_title("rates", current())):
+                issues.append(Issue("warning", d.tab, d.row, letter, header, d.conditions, code, message, hint))
         segments.append(Segment(name, kind, condition, d))
     segments.sort(key=lambda s: normalize_key(s.name))
     return segments, issues
@@ -193,13 +212,15 @@ def _unknown_column(condition: Condition, kind: str, columns: Mapping[str, Mappi
 
 
 def getter(subject: Subject, columns: Mapping[str, Mapping[str, str]], enums: Mapping[str, Mapping[str, str]],
-           resolved: dict[tuple[str, str], tuple[str, Mapping[str, str] | None]] | None = None
-           ) -> Callable[[str | None, str], Any]:
+           resolved: dict[tuple[str, str], tuple[str, Mapping[str, str] | None]] | None = None,
+           money: Mapping[str, Mapping[str, str | None]] | None = None) -> Callable[[str | None, str], Any]:
     """`Condition.test`'s `get` over a subject: its value (or its related record's) under the
     column a condition names; a value with a fixed set of words (a Status) as a `Choice`, so
     `Status = Cliente` holds for a Customer. `parse_segments` checked every column exists.
     `resolved`: (kind, column as written) -> (field key, its words), shared by the getters of
-    one pass so each column a condition names is looked up once, not once a subject."""
+    one pass so each column a condition names is looked up once, not once a subject. `money`:
+    `crm.workflows.World.money`, a money column's value then given as a `conditions.Money`
+    (give it with the `rates` the condition was parsed with)."""
     found = {} if resolved is None else resolved
 
     def get(relation: str | None, column: str) -> Any:
@@ -211,16 +232,28 @@ def getter(subject: Subject, columns: Mapping[str, Mapping[str, str]], enums: Ma
             place = found[at] = (key, enums.get(key))
         key, enum = place
         value = None if target is None else target.values.get(key)
+        if money is not None and target is not None and value is not None and key in (of := money.get(at[0], {})):
+            return money_of(target, key, value, of[key])
         return Choice(value, enum.get) if enum is not None and value is not None else value
     return get
 
 
 def members(segment: Segment, subjects: Iterable[Subject], columns: Mapping[str, Mapping[str, str]],
-            enums: Mapping[str, Mapping[str, str]]) -> list[Subject]:
-    """The subjects (of the segment's kind) its condition holds for, in their order."""
+            enums: Mapping[str, Mapping[str, str]], money: Mapping[str, Mapping[str, str | None]] | None = None,
+            unsure: list[Unsure] | None = None) -> list[Subject]:
+    """The subjects (of the segment's kind) its condition holds for, in their order. `money`:
+    as `getter`'s; each subject whose money comparisons left the condition undecided is no
+    member, and its verdict goes to `unsure` for the caller to report at its cells."""
     resolved: dict[tuple[str, str], tuple[str, Mapping[str, str] | None]] = {}
-    test = segment.condition.test
-    return [s for s in subjects if test(getter(s, columns, enums, resolved))]
+    verdict = segment.condition.verdict
+    out = []
+    for s in subjects:
+        v = verdict(getter(s, columns, enums, resolved, money))
+        if v is True:
+            out.append(s)
+        elif unsure is not None and isinstance(v, Unsure):
+            unsure.append(v)
+    return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,12 +47,15 @@ from pydantic import ConfigDict, Field, field_validator
 
 from sheetcrm.cells import add_days, normalize_key
 from sheetcrm.crm import follow_ups
-from sheetcrm.crm.conditions import Choice, Condition, ConditionError, parse_condition
+from sheetcrm.crm.conditions import (Choice, Condition, ConditionError, Money, Unsure, doubt_said, not_money_said,
+                                     parse_condition, unpriced_said)
+from sheetcrm.crm.money import Rates
 from sheetcrm.crm.owners import key as owner_key
 from sheetcrm.i18n import N_, NC_, _, current, every_locale, in_locale
 from sheetcrm.intake.text import CELL_CHARS
 from sheetcrm.mail.message import HeaderError, check_mailbox
 from sheetcrm.mail.sandbox import Sandbox
+from sheetcrm.names import tab_title
 from sheetcrm.report import Issue
 from sheetcrm.settings import KeyedProblem, Section
 from sheetcrm.workbook import CellValue, cell_key
@@ -399,6 +402,7 @@ class Subject:
     email: str | None = None
     # Most subjects relate to nothing (a lead): they share one empty mapping, not a dict each.
     related: Mapping[str, "Subject"] = field(default_factory=lambda: _NOTHING)
+    row: int | None = None  # its sheet row: where a warning about one of its cells goes
 
     def relate(self, relation: str, other: "Subject", replace: bool = True) -> None:
         """`other` is this subject's `relation` (replacing one already there unless not `replace`)."""
@@ -464,6 +468,15 @@ class World:
 
     # The email templates (mail/outbox.template_shelf), read before the sync; None: not checked.
     templates: TemplateShelf | None = None
+    # Money (crm/conditions.Money): `rates` the Rates tab and base currency conditions compare
+    # amounts in (None: no money semantics); `money[kind]`: key of a column that holds money ->
+    # the key of the value that holds each record's currency for it (None: the base currency),
+    # an ISO code or None, or for a team's own column a (code, symbol of several currencies)
+    # pair; `places[kind]`: (its tab's title, key -> (column letter, header)), where a warning
+    # about a record's cell goes.
+    rates: Rates | None = None
+    money: dict[str, dict[str, str | None]] = field(default_factory=dict)
+    places: dict[str, tuple[str, Mapping[str, tuple[str | None, str | None]]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -571,13 +584,21 @@ def _parse_rule(row: RuleRow, world: World, locale: str, issues: list[Issue]) ->
         return None
     trigger = _parse_when(row, kind, world, issues)
     try:
-        condition = parse_condition(row.condition or "", locale)
+        condition = parse_condition(row.condition or "", locale, world.rates)
         for relation, column in sorted(condition.columns(), key=lambda c: (c[0] or "", c[1])):
             target = _relation_kind(kind, relation)
             if target is None or normalize_key(column) not in world.names.get(target, {}):
                 shown = f"{relation}.{column}" if relation else column
                 issues.append(_issue(row, "condition", row.condition, "workflow_unknown_column", column=shown,
                                      records=_kinds_word(target or kind), examples=_examples(world, target or kind)))
+        if len(issues) == before and world.rates is not None:
+            for (relation, column), value, _currency in condition.priced:
+                target = _relation_kind(kind, relation) or kind
+                if world.names[target][normalize_key(column)] not in world.money.get(target, {}):
+                    problem, hint = not_money_said(f"{relation}.{column}" if relation else column, value)
+                    issues.append(_issue(row, "condition", row.condition, "workflow_bad_condition", problem=problem,
+                                         hint=hint))
+                    break
     except ConditionError as e:
         issues.append(_issue(row, "condition", row.condition, "workflow_bad_condition", problem=e.message,
                              hint=e.hint or ""))
@@ -604,6 +625,10 @@ def _parse_rule(row: RuleRow, world: World, locale: str, issues: list[Issue]) ->
                                  names=", ".join(world.sequences) or "—"))
     if trigger is None or len(issues) > before or action is None or condition is None:
         return None
+    if world.rates is not None:  # a warning, and the rule runs: what the rate does not decide, it decides
+        letter, header = row.where.get("condition", (None, None))
+        for code, message, hint in unpriced_said(condition, world.rates.base, _rates_title(locale)):
+            issues.append(Issue("warning", row.tab, row.row, letter, header, row.condition, code, message, hint))
     if action in ("send_email", "notify_now") and row.template and world.templates is not None:
         # A warning, and the rule runs: each firing is skipped while the template is wrong
         # (`_act`), so no Draft is queued that could only fail at send.
@@ -889,7 +914,10 @@ def run(rows: Sequence[RuleRow], world: World, state: State, log: Sequence[LogEn
                 key = firing_key(rule.id, subject.id, event)
                 if key in done_keys:
                     continue
-                if not rule.condition.test(_getter(subject, world)):
+                verdict = rule.condition.verdict(_getter(subject, world))
+                if verdict is not True:
+                    if isinstance(verdict, Unsure):
+                        issues.extend(doubt_issues(verdict, world, _("the condition of rule {rule}", rule=rule.id)))
                     continue
                 firing = Firing(rule, subject, event, said, day, "done", chain=(*lineage.get(subject.id, ()), rule.id))
                 if rule.id in lineage.get(subject.id, ()):
@@ -988,6 +1016,47 @@ def check_follow_ups(sequences: Mapping[str, follow_ups.FollowUpSettings]) -> Ma
     return sequences
 
 
+def _rates_title(locale: str) -> str:
+    return tab_title("rates", locale)
+
+
+def doubt_issues(verdict: Unsure, world: World, condition: str) -> list[Issue]:
+    """A warning at the record's cell for each money comparison that `verdict` left undecided
+    because of the record's amount (conditions.doubt_said); those undecided by the condition's
+    own value were said where it is written (`parse_rules`). `condition` names the rule or
+    segment ("the condition of rule WF-0001")."""
+    assert world.rates is not None
+    out: list[Issue] = []
+    seen: set[tuple[int, str]] = set()
+    for d in verdict.doubts:
+        if d.money is None or d.money.at is None:
+            continue
+        target, key = d.money.at
+        if (id(target), key) in seen:
+            continue
+        seen.add((id(target), key))
+        title, where = world.places.get(target.kind, (KINDS.get(target.kind, target.kind), {}))
+        letter, header = where.get(key, (None, None))
+        label = world.labels.get(target.kind, {}).get(key, key)
+        code, message, hint = doubt_said(d, condition, header or label, world.rates.base, _rates_title(current()))
+        shown = f"{d.money.amount} {d.money.unsure or d.money.currency or world.rates.base}"
+        out.append(Issue("warning", title, target.row, letter, header or label, shown, code, message, hint))
+    return out
+
+
+def money_of(target: Subject, key: str, value: Any, currency_key: str | None) -> Any:
+    """A money column's value as a condition compares it (`Money`), its currency from the
+    record's value under `currency_key` (World.money); anything but a number as it is."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+        return value
+    currency = None if currency_key is None else target.values.get(currency_key)
+    unsure = None
+    if isinstance(currency, tuple):
+        currency, unsure = currency
+    amount = value if isinstance(value, Decimal) else Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    return Money(amount, currency, unsure, (target, key))
+
+
 def _getter(subject: Subject, world: World):
     def get(relation: str | None, column: str) -> Any:
         target = subject if relation is None else subject.related.get(relation)
@@ -996,6 +1065,8 @@ def _getter(subject: Subject, world: World):
         if key is None:
             raise KeyError(column)
         value = None if target is None else target.values.get(key)
+        if target is not None and value is not None and world.rates is not None and key in (money := world.money.get(kind, {})):
+            return money_of(target, key, value, money[key])
         enum = world.enums.get(key)
         if enum is not None and value is not None:
             # A stage or status is named by any of its words (an alias, Spanish), as `enters`

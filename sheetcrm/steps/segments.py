@@ -23,7 +23,9 @@ from sheetcrm.crm.money import to_base
 from sheetcrm.crm.segments import (KINDS, TARGET_FIELDS, Deal, Definition, Reach, Segment, SegmentKpis, from_config,
                                    members, parse_segments, segment_kpis)
 from sheetcrm.crm.stages import StageTable
-from sheetcrm.crm.workflows import Subject, World
+from sheetcrm.crm.conditions import Unsure
+from sheetcrm.crm.workflows import Subject, World, doubt_issues
+from sheetcrm.i18n import _
 from sheetcrm.ids import row_key
 from sheetcrm.owned import owned_title
 from sheetcrm.plan import owned_tab
@@ -74,11 +76,17 @@ def run(ctx: SyncContext) -> StepResult:
     if not definitions and not columns_exist and summary is None:
         return part  # no segments, and nothing of earlier ones to clear
     world = world_of(ctx)
-    found.segments, issues = parse_segments(definitions, world.names, world.labels, ctx.locale)
+    found.segments, issues = parse_segments(definitions, world.names, world.labels, ctx.locale, world.rates,
+                                            world.money)
     part.issues.extend(issues)
     by_subject: dict[tuple[str, str], list[str]] = defaultdict(list)
     for segment in found.segments:
-        found.members[segment.name] = members(segment, world.subjects.get(segment.kind, []), world.names, world.enums)
+        unsure: list[Unsure] = []
+        found.members[segment.name] = members(segment, world.subjects.get(segment.kind, []), world.names, world.enums,
+                                              world.money if world.rates is not None else None, unsure)
+        said = _('the condition of segment "{name}"', name=segment.name)
+        for verdict in unsure:
+            part.issues.extend(doubt_issues(verdict, world, said))
         for s in found.members[segment.name]:
             by_subject[(s.kind, s.id)].append(segment.name)
     kinds = {s.kind for s in found.segments}

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from sheetcrm import names
+from sheetcrm import cells
 from sheetcrm.cells import add_days, enum_choices, normalize_key
 from sheetcrm.crm.stages import StageTable, is_open_task, is_plan
 from sheetcrm.crm.workflows import (KINDS, Firing, Outcome, RecordValues, RuleRow, Subject, World, action_word,
@@ -28,7 +29,7 @@ from sheetcrm.plan import append_writes, cell_value, computed_writes, owned_tab
 from sheetcrm.crm.cases import CLOSED as CLOSED_CASES
 from sheetcrm.records import CASE_PRIORITIES, Record
 from sheetcrm.report import Issue, column_letter
-from sheetcrm.schema import CASES, OPTIONAL_TABS, TABS, WORKFLOW_LOG, WORKFLOW_STATE, WORKFLOWS
+from sheetcrm.schema import CASES, OPTIONAL_TABS, TABS, WORKFLOW_LOG, WORKFLOW_STATE, WORKFLOWS, budget_header
 from sheetcrm.steps.context import StepResult, SyncContext
 from sheetcrm.table import Row, Table, field_kinds
 from sheetcrm.validate import parse_context
@@ -206,6 +207,7 @@ def build_world(ctx: SyncContext) -> World:
     w.enums = {"stage": dict(parse_context(config).stages), "status": statuses,
                "priority": enum_choices(CASE_PRIORITIES)}
     w.words = _team_words(ctx)
+    w.rates = crm.inputs.rates if crm.inputs is not None else None
     cases = results.cases.by_row if results.cases is not None else {}
     metrics = {o.id: m for o, m in zip(results.opportunities, results.metrics) if o.id}
     by_id: dict[str, Subject] = {}
@@ -230,6 +232,13 @@ def build_world(ctx: SyncContext) -> World:
         typed = {normalize_key(n): c.type for n, c in config.tab(tab).custom_fields.items()}
         subjects = []
         computed = _computed_values(kind, ctx, stages, metrics, cases, last)
+        money, currencies = _money_columns(ctx, spec, table, kinds, typed)
+        w.money[kind] = money
+        if table is not None:
+            header = table.header
+            where = {f: (column_letter(c + 1), header.labels.get(c)) for f, c in header.fields.items()}
+            where.update({name: (column_letter(c + 1), name) for name, c in header.custom.items()})
+            w.places[kind] = (table.title, where)
         for row in table.rows if table else ():
             record = row.record
             if record is None or not row.id or row.assigned:
@@ -237,9 +246,12 @@ def build_world(ctx: SyncContext) -> World:
             values = record_values(record)
             more: dict[str, Any] = {}
             is_open = computed(row, record, more)
+            for key, currency_of_row in currencies.items():
+                more[key] = currency_of_row(row, record)
             values.compute(more)
             # Positional: keywords double the cost of the 27k Subjects at 10k leads.
             subject = Subject(kind, row.id, values, values.get("owner"), is_open, values.get("email"))
+            subject.row = row.row
             subjects.append(subject)
             by_id[row.id] = subject
         for header_text in (table.header.custom if table else {}):
@@ -259,6 +271,57 @@ def build_world(ctx: SyncContext) -> World:
             contact = opp.related.get("contact")
             w.quotes.append((outbox_id, opp.id, contact.id if contact else None, sent))
     return w
+
+
+_CUSTOM_CURRENCY = "\x00currency "  # + a header: a value key no header can take (a header holds no NUL)
+
+
+def _money_columns(ctx: SyncContext, spec: Any, table: Table | None, kinds: dict[str, str], typed: dict[str, str]
+                   ) -> tuple[dict[str, str | None], dict[str, Callable[[Row, Any], Any]]]:
+    """`World.money` of one kind: its record fields read as money (the Currency field holds
+    their currency: table.py carries there the one an amount's cell names) and the team's own
+    columns that hold money (typed "money" in the config, or a Budget/Presupuesto column the
+    config does not type otherwise, as steps/conversion.py reads one), with, for each of the
+    latter, how to find a row's currency (`_custom_currency`) under its value key."""
+    own_currency = "currency" if "currency" in spec.model.model_fields else None
+    money: dict[str, str | None] = {f: own_currency for f, k in kinds.items() if k == "money"}
+    currencies: dict[str, Callable[[Row, Any], Any]] = {}
+    for name, col in (table.header.custom.items() if table is not None else ()):
+        budget, note = budget_header(name)
+        kind = typed.get(normalize_key(name))
+        if kind == "money" or budget and kind in (None, "number", "money", "integer"):
+            key = money[name] = _CUSTOM_CURRENCY + name
+            currencies[key] = _custom_currency(ctx, table, col, note if note and cells.is_currency(note) else None)  # type: ignore[arg-type]
+    return money, currencies
+
+
+def _custom_currency(ctx: SyncContext, table: Table, col: int, noted: str | None) -> Callable[[Row, Any], Any]:
+    """A row's currency for a team's money column, as (ISO code or None for the base currency,
+    the symbol when it names several currencies and none can be told): the one its cell names
+    in its text ("8000 EUR") or shows by its number format, else the one the header names in
+    brackets ("Budget (EUR)"), else the record's Currency, else the base currency. The read
+    keeps only the number of such a cell (records.CUSTOM_PARSERS), so it is found again here."""
+    grid = ctx.snapshot.tabs[table.title]
+    base = ctx.config.currency
+
+    def currency(row: Row, record: Any) -> tuple[str | None, str | None]:
+        raw = row.cells[col] if col < len(row.cells) else None
+        token = None
+        if isinstance(raw, str):
+            for loc in dict.fromkeys((ctx.locale, "en", "es")):
+                try:
+                    token = cells.parse_money(raw, loc)[1]
+                    break
+                except cells.CellError:
+                    continue
+        elif isinstance(raw, (int, float)):
+            token = grid.currency.get((row.row - 1, col))
+        token = token or noted
+        if token is None:
+            return getattr(record, "currency", None), None
+        code, ambiguous = cells.currency_of(token, base)
+        return (None, token) if code is None or ambiguous and code != base else (code, None)
+    return currency
 
 
 def _team_words(ctx: SyncContext) -> dict[tuple[str, str], dict[str, str]]:

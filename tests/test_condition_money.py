@@ -1,0 +1,170 @@
+"""Conditions on money (crm/conditions.py `Money`): a workflow's If and a segment's Conditions
+compare an amount in the team's base currency, through the Rates tab the forecast converts
+with; a value written with a currency ("5000 EUR") is converted too, a bare number is in the
+base currency. A side that cannot be converted leaves the condition not holding, said at the
+cell: the record's Amount (no rate for its currency) or the rule's If (no rate for the
+value's). Real .xlsx files synced through the library, as a team's would be."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import openpyxl
+import pytest
+
+from sheetcrm.config import Config
+from sheetcrm.i18n import using
+from sheetcrm.sync import sync
+from sheetcrm.workbook.xlsx import XlsxWorkbook
+from books import xlsx
+
+DAY0 = dt.date(2026, 12, 1)
+WF_HEADER = ["ID", "Name", "Active", "Record", "When", "If", "Then", "Subject", "Due (days)"]
+RATES = [["Currency", "Rate"], ["JPY", 0.0065], ["EUR", 1.1]]
+
+
+def _opportunities(stage: str) -> list[list]:
+    return [["ID", "Name", "Account", "Owner", "Stage", "Amount", "Currency", "Close Date", "Created"],
+            ["OPP-0001", "Yen deal", "ACC-0001", "Ana", stage, "JPY 100,000", None, "2027-01-31", "2026-11-01"],
+            ["OPP-0002", "Dollar deal", "ACC-0001", "Ana", stage, 6000, "USD", "2027-01-31", "2026-11-01"],
+            ["OPP-0003", "Small euro deal", "ACC-0001", "Ana", stage, 4000, "EUR", "2027-01-31", "2026-11-01"],
+            ["OPP-0004", "Big euro deal", "ACC-0001", "Ana", stage, 6000, "EUR", "2027-01-31", "2026-11-01"],
+            ["OPP-0005", "Pound deal", "ACC-0001", "Ana", stage, 9000, "GBP", "2027-01-31", "2026-11-01"]]
+
+
+def _workflow_book(tmp_path, rules: list[list]) -> tuple[XlsxWorkbook, object]:
+    path = xlsx(tmp_path / "crm.xlsx", {
+        "Accounts": [["ID", "Name", "Owner", "Employees"], ["ACC-0001", "Acme", "Ana", 50]],
+        "Opportunities": _opportunities("Qualification"),
+        "Tasks": [["ID", "Due", "Subject", "Related", "Owner", "Status"]],
+        "Rates": RATES,
+        "Workflows": [WF_HEADER, *rules],
+    })
+    return XlsxWorkbook(path), path
+
+
+def _enter_proposal(path) -> None:
+    """A person moves every deal to Proposal between two syncs: the rules' `enters` edge."""
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Opportunities"]
+    for r in range(2, ws.max_row + 1):
+        ws.cell(r, 5).value = "Proposal"
+    wb.save(path)
+
+
+def _fired(path, rule: str) -> list[str]:
+    ws = openpyxl.load_workbook(path)["Tasks"]
+    rows = list(ws.iter_rows(min_row=2, values_only=True))
+    return sorted(r[3] for r in rows if r[0] and str(r[2]).startswith(rule))
+
+
+def _rule(rid: str, condition: str) -> list:
+    return [rid, f"Big {rid}", "yes", "opportunity", "enters Proposal", condition, "create task", f"{rid} {{{{ Name }}}}",
+            1]
+
+
+def test_an_amount_condition_compares_in_the_base_currency_and_converts_a_currency_value(tmp_path):
+    book, path = _workflow_book(tmp_path, [_rule("WF-0001", "Amount > 5000"), _rule("WF-0002", "Amount > 5000 EUR"),
+                                           _rule("WF-0003", "Amount <= 5000"),
+                                           _rule("WF-0004", "Amount = 4000 EUR or Amount = 650")])
+    config = Config(currency="USD")
+    sync(book, config, DAY0)
+    _enter_proposal(path)
+    with using("en"):
+        result = sync(book, config, DAY0 + dt.timedelta(days=1))
+    # JPY 100,000 = $650; 6000 USD; 4000 EUR = $4,400; 6000 EUR = $6,600; GBP has no rate.
+    assert _fired(path, "WF-0001") == ["OPP-0002", "OPP-0004"]
+    # 5000 EUR = $5,500: the 4000 EUR deal is below it, the 6000 EUR and 6000 USD deals above.
+    assert _fired(path, "WF-0002") == ["OPP-0002", "OPP-0004"]
+    assert _fired(path, "WF-0003") == ["OPP-0001", "OPP-0003"]
+    assert _fired(path, "WF-0004") == ["OPP-0001", "OPP-0003"]
+    # The pound deal fires no rule, and each rule says so at its Amount cell (F6).
+    said = [i for i in result.crm.report.issues if i.code == "missing_rate" and "condition of rule" in i.message]
+    assert sorted((i.tab, i.row, i.column, i.severity) for i in said) == [("Opportunities", 6, "F", "warning")] * 4
+    assert {i.message.split(":")[0] for i in said} == {"No exchange rate for GBP"}
+    assert "WF-0001" in said[0].message and "GBP" in said[0].hint and "Rates" in said[0].hint
+
+
+def test_a_value_in_a_currency_with_no_rate_decides_nothing_and_is_said_at_the_rule(tmp_path):
+    book, path = _workflow_book(tmp_path, [_rule("WF-0001", "Amount > 5000 CHF"),
+                                           _rule("WF-0002", "not Amount > 5000 CHF"),
+                                           _rule("WF-0003", "Amount > 5000 CHF or Name = \"Yen deal\"")])
+    config = Config(currency="USD")
+    sync(book, config, DAY0)
+    _enter_proposal(path)
+    with using("en"):
+        result = sync(book, config, DAY0 + dt.timedelta(days=1))
+    assert _fired(path, "WF-0001") == [] and _fired(path, "WF-0002") == []  # `not` of undecided is no yes
+    assert _fired(path, "WF-0003") == ["OPP-0001"]  # the rest of the condition decides it
+    at_rules = sorted((i.tab, i.row, i.column) for i in result.crm.report.issues
+                      if i.code == "missing_rate" and i.tab == "Workflows")
+    assert at_rules == [("Workflows", 2, "F"), ("Workflows", 3, "F"), ("Workflows", 4, "F")]
+
+
+def test_a_currency_on_a_column_that_holds_no_money_is_refused_at_the_rule(tmp_path):
+    rules = [[*_rule("WF-0001", "account.Employees > 10 EUR")], _rule("WF-0002", "Amount > 5000 kr")]
+    book, _path = _workflow_book(tmp_path, rules)
+    with using("en"):
+        result = sync(book, Config(currency="USD"), DAY0)
+    bad = sorted((i.row, i.column, i.code) for i in result.crm.report.issues if i.tab == "Workflows")
+    assert bad == [(2, "F", "workflow_bad_condition"), (3, "F", "workflow_bad_condition")]
+    messages = [i.message for i in result.crm.report.issues if i.tab == "Workflows"]
+    assert any("holds no money" in m for m in messages) and any('"kr"' in m for m in messages)
+
+
+SEGMENT_TABS = {
+    "Accounts": [["ID", "Name", "Owner", "Budget"],
+                 ["ACC-0001", "Yen", "Ana", "JPY 900,000"],     # $5,850
+                 ["ACC-0002", "Euro", "Ana", "4000 EUR"],       # $4,400
+                 ["ACC-0003", "Dollar", "Ana", 6000],           # the base currency
+                 ["ACC-0004", "Pound", "Ana", "7000 GBP"]],     # no rate
+    "Leads": [["ID", "Last Name", "Company", "Status", "Owner", "Amount", "Currency"],
+              ["LEAD-0001", "Ito", "Yen Co", "New", "Ana", "JPY 100,000", None],
+              ["LEAD-0002", "Ruiz", "Euro Co", "New", "Ana", 6000, "EUR"],
+              ["LEAD-0003", "Weber", "Small Co", "New", "Ana", 4000, "EUR"],
+              ["LEAD-0004", "Smith", "Pound Co", "New", "Ana", 9000, "GBP"]],
+    "Opportunities": [["ID", "Name", "Account", "Owner", "Stage", "Amount", "Close Date", "Created"]],
+    "Rates": RATES,
+    "Segments": [["Name", "Record", "Conditions"],
+                 ["Big leads", "leads", "Amount > 5000 EUR"],
+                 ["Big budgets", "accounts", "Budget > 5000"],
+                 ["Small leads", "leads", "not Amount >= 5000"]],
+}
+
+
+def _segment_of(path, tab: str) -> dict[str, str | None]:
+    rows = list(openpyxl.load_workbook(path)[tab].iter_rows(values_only=True))
+    col = rows[0].index("Segments")
+    return {r[0]: r[col] for r in rows[1:] if r[0]}
+
+
+def test_segments_compare_money_in_the_base_currency_and_say_what_they_cannot(tmp_path):
+    path = xlsx(tmp_path / "crm.xlsx", SEGMENT_TABS)
+    with using("en"):
+        result = sync(XlsxWorkbook(path), Config(currency="USD"), DAY0)
+    leads = _segment_of(path, "Leads")
+    assert leads == {"LEAD-0001": "Small leads", "LEAD-0002": "Big leads", "LEAD-0003": "Small leads",
+                     "LEAD-0004": None}
+    # A team's own Budget column: its cells name their currency, which the read keeps no trace of.
+    assert _segment_of(path, "Accounts") == {"ACC-0001": "Big budgets", "ACC-0002": None,
+                                             "ACC-0003": "Big budgets", "ACC-0004": None}
+    said = sorted((i.tab, i.row, i.column, i.code) for i in result.crm.report.issues if "condition of segment" in i.message)
+    assert said == [("Accounts", 5, "D", "missing_rate"), ("Leads", 5, "F", "missing_rate"),
+                    ("Leads", 5, "F", "missing_rate")]
+
+
+def test_the_core_three_valued_verdict_and_spanish_values():
+    from sheetcrm.crm.conditions import ConditionError, Money, Unsure, parse_condition  # new with the fix
+    from sheetcrm.crm.money import Rates
+    rates = Rates("EUR", {"USD": Decimal("0.9")})
+    es = parse_condition("Importe > 1.000,50 € y Etapa = Propuesta", "es", rates)
+    assert es.verdict(lambda r, c: Money(Decimal("1200"), "USD") if c == "Importe" else "Propuesta") is True
+    assert es.verdict(lambda r, c: Money(Decimal("1100"), "USD") if c == "Importe" else "Propuesta") is False
+    unsure = es.verdict(lambda r, c: Money(Decimal("1100"), "MXN") if c == "Importe" else "Propuesta")
+    assert isinstance(unsure, Unsure) and unsure.doubts[0].currency == "MXN"
+    assert es.verdict(lambda r, c: Money(Decimal("1100"), "MXN") if c == "Importe" else "Ganada") is False
+    with pytest.raises(ConditionError):
+        parse_condition("Importe > 5000 $", "es", rates)  # a dollar of which country, in a euro team?
+    # A non-money number compares as it always has.
+    assert parse_condition("Employees >= 50", "en", rates).test(lambda r, c: 50)
