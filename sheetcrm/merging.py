@@ -7,12 +7,15 @@ lowest ID number). `merge` plans, for each ticked group, over the records of the
 - the survivor's empty cells filled from the merged records, oldest first (only empty cells,
   never a formula; a filled reference passes through the merge, so it never names a record
   this very sync removes);
-- every reference to a merged ID re-pointed to the survivor by content (`Replace`: on Google a
-  `findReplace` with `matchEntireCell` over the column, on .xlsx writes keyed by the cell
-  still holding the merged ID), in the columns that can name it: Contacts' Account,
-  Opportunities' Account and Contact, Accounts' Primary Contact, Activities' and Tasks'
-  Related, Quote Lines' Opportunity, the Outbox's Opportunity, Stage History's record IDs and a converted lead's
-  Converted Account and Contact (a merged lead's Lead Status History stays its own);
+- every reference to a merged record re-pointed to the survivor by content (`Replace`: on
+  Google a `findReplace` with `matchEntireCell` over the column, on .xlsx writes keyed by the
+  cell still holding the text), in the columns that can name it: Contacts' Account,
+  Opportunities' Account and Contact, Cases' Account and Contact, Accounts' Primary Contact,
+  Activities' and Tasks' Related, Quote Lines' Opportunity, the Outbox's Opportunity, Stage
+  History's record IDs and a converted lead's Converted Account and Contact (a merged lead's
+  Lead Status History stays its own). In the CRM tabs a cell moves whatever form the read
+  resolves it by (`validate.named_by`: an ID in any case, an exact name, an email), keeping
+  its style (`_named`); sheetcrm's own columns hold IDs;
 - each merged row copied whole into sheetcrm's Merged tab (Merged At, Survivor, Tab, ID, then
   one "Header=Value" cell per non-empty cell of the row, in its column order), and removed
   from its tab (`RowDelete`, addressed by its ID) in the same write.
@@ -25,7 +28,9 @@ and no reference names it, the group plans nothing.
 A ticked group whose cells do not say one thing is refused, nothing of it merged, with an
 issue at its cells (`plan_merges`): records the duplicate rules do not join as read now (the
 tab is the person's to edit: an ID on it is never trusted to be the one proposed), Keep
-ticked twice, leads beside contacts (a conversion, not a merge), Merge with Not duplicates.
+ticked twice, leads beside contacts (a conversion, not a merge), Merge with Not duplicates, a
+reference naming a merged record among others that would name one other alone once it is
+gone (its meaning would change with nobody choosing).
 
 Pure: no I/O, no clock (the day is the sync's `as_of`).
 """
@@ -38,7 +43,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from sheetcrm.cells import normalize_key
+from sheetcrm.cells import normalize_key, parse_text
 from sheetcrm.crm.duplicates import DuplicateSettings, Entity, entities, find_groups
 from sheetcrm.i18n import N_, _, ngettext
 from sheetcrm.inputs import DUPLICATE_KEYS, DuplicateRow, DuplicatesTab
@@ -47,7 +52,7 @@ from sheetcrm.plan import owned_tab
 from sheetcrm.report import Issue, column_letter
 from sheetcrm.schema import DUPLICATES, MERGED, OUTBOX, STAGE_HISTORY, OwnedTab
 from sheetcrm.table import Row, Table, field_kinds
-from sheetcrm.validate import Crm
+from sheetcrm.validate import Crm, name_forms, named_by
 from sheetcrm.workbook import SERIAL_EPOCH, CellValue, CellWrite, Grid, Plan, Replace, RowDelete, Snapshot
 
 # Where a record of each tab can be named: (tab, record field) of the CRM tabs, and
@@ -57,10 +62,10 @@ from sheetcrm.workbook import SERIAL_EPOCH, CellValue, CellWrite, Grid, Plan, Re
 # names the lead a conversion made it from, and a merged lead's conversion stays its own (the
 # survivor is not converted by a merge).
 REFERENCES: dict[str, tuple[tuple[str, str], ...]] = {
-    "accounts": (("contacts", "account"), ("opportunities", "account"), ("activities", "related"),
-                 ("tasks", "related"), ("leads", "converted_account")),
-    "contacts": (("opportunities", "contact"), ("activities", "related"), ("tasks", "related"),
-                 ("leads", "converted_contact"), ("accounts", "primary_contact")),
+    "accounts": (("contacts", "account"), ("opportunities", "account"), ("cases", "account"),
+                 ("activities", "related"), ("tasks", "related"), ("leads", "converted_account")),
+    "contacts": (("opportunities", "contact"), ("cases", "contact"), ("activities", "related"),
+                 ("tasks", "related"), ("leads", "converted_contact"), ("accounts", "primary_contact")),
     "leads": (("activities", "related"), ("tasks", "related")),
     "opportunities": (("quote_lines", "opportunity"), ("activities", "related"), ("tasks", "related")),
 }
@@ -155,6 +160,10 @@ NOT_DUPLICATES_MESSAGE = N_("the records of group {group} ({ids}) are not duplic
                             "now: nothing of it is merged")
 NOT_DUPLICATES_HINT = N_("check the IDs on the group's rows (an edited ID names another record) and the records "
                          "themselves; untick Merge to leave them")
+SHIFTS = "merge_reference_shifts"
+SHIFTS_MESSAGE = N_('group {group} is not merged: in {tab}, row {row}, {header} "{value}" names {ids}; once {merged} '
+                    'is merged into {survivor} it would name {other} alone')
+SHIFTS_HINT = N_("type in that cell the ID of the record it means; the merge goes ahead on the next sync")
 
 
 @dataclass
@@ -182,6 +191,7 @@ def plan_merges(snapshot: Snapshot, crm: Crm, locale: str,
     out: list[Merge] = []
     refused: list[Refused] = []
     people: dict[str, Entity] | None = None
+    ambiguous = _Ambiguous(crm)
     for group, rows in ticked_groups(tab).items():
         found = [(m, r) for r in rows if (m := _member(crm, _text(r.cells["tab"]), r.id)) is not None]
         kept = [r for r in rows if r.keep]
@@ -221,10 +231,67 @@ def plan_merges(snapshot: Snapshot, crm: Crm, locale: str,
         if keep.id in done or keep.id in taken:
             continue
         merged = sorted((m for m in members.values() if m.id != keep.id and m.id not in taken), key=Member.age)
+        if merged and (shift := _shifting(crm, keep, merged, ambiguous)) is not None:
+            table, row, name, raw, named = shift
+            left = next(n for n in named if (n[0], n[1]) not in {(m.key, m.row.row) for m in merged})
+            col = table.header.fields[name]
+            message = _(SHIFTS_MESSAGE, group=group, tab=table.title, row=row.row,
+                        header=table.header.labels.get(col) or column_letter(col + 1), value=raw,
+                        ids=", ".join(n[2] for n in named), merged=", ".join(m.id for m in merged),
+                        survivor=keep.id, other=left[2])
+            first = next(r for r in rows if r.merge)
+            refused.append(Refused(group, [_issue(tab, locale, first, "merge", SHIFTS, message, _(SHIFTS_HINT))]))
+            continue
         if merged:
             taken.update({keep.id, *(m.id for m in merged)})
             out.append(Merge(group, keep, merged))
     return out, refused
+
+
+class _Ambiguous:
+    """The reference cells of the CRM tabs that name more than one record, as the read
+    resolves them (`validate.named_by`), worked out once when first asked: (the tab, the row,
+    the field, the cell's text, each record named as (tab key, sheet row, ID))."""
+
+    def __init__(self, crm: Crm) -> None:
+        self.crm = crm
+        self._found: list[tuple[Table, Row, str, str, list[tuple[str, int, str]]]] | None = None
+
+    def __iter__(self):
+        if self._found is None:
+            self._found = []
+            crm = self.crm
+            for key, name in dict.fromkeys(pair for refs in REFERENCES.values() for pair in refs):
+                table = crm.tables.get(key)
+                col = None if table is None else table.header.fields.get(name)
+                if table is None or col is None:
+                    continue
+                seen: set[str] = set()
+                for row in table.rows:
+                    raw = row.cells[col] if col < len(row.cells) else None
+                    if not isinstance(raw, str) or raw in seen or not (text := parse_text(raw)):
+                        continue
+                    seen.add(raw)
+                    named = list(dict.fromkeys((t, r.row, r.id or "") for t, _f, r, _b in
+                                               named_by(crm, key, name, text)))
+                    if len(named) > 1:
+                        self._found.append((table, row, name, raw, named))
+        return iter(self._found)
+
+
+def _shifting(crm: Crm, keep: Member, merged: list[Member], ambiguous: _Ambiguous
+              ) -> tuple[Table, Row, str, str, list[tuple[str, int, str]]] | None:
+    """The first reference cell that names a merged record among others and, once they are
+    gone, would name one other record alone, not the survivor: merging would change what it
+    names without anyone choosing (it named two, and would quietly name the one that is not
+    merged). None when there is none."""
+    gone = {(m.key, m.row.row) for m in merged}
+    for found in ambiguous:
+        named = found[4]
+        left = [n for n in named if (n[0], n[1]) not in gone]
+        if len(left) < len(named) and len(left) == 1 and (left[0][0], left[0][1]) != (keep.key, keep.row.row):
+            return found
+    return None
 
 
 def _still_one(people: dict[str, Entity], ids: list[str], settings: DuplicateSettings) -> bool:
@@ -270,9 +337,26 @@ def merge(snapshot: Snapshot, crm: Crm, locale: str, as_of: dt.date,
                                                currency=dict(old.currency))
         return grids[title]
 
+    # Earlier merges whose references linger: their IDs, re-pointed through the Merged tab.
+    earlier = _earlier(snapshot, locale)
+    # Every reference cell the read resolves to a row this plan removes, whatever its form (the
+    # ID in any case or spacing, a name, an email), re-pointed to the survivor (`_named`); and
+    # a merged ID itself, by the whole cell, in every column that can name it.
+    gone = {(m.key, m.row.row): (m, s.survivor) for s in merges for m in s.merged}
+    for member in unfinished:
+        if (kept := earlier.get(member.id)) and (row := _member(crm, member.table.title, kept)) is not None:
+            gone[(member.key, member.row.row)] = (member, row)
+    columns = _named(crm, gone)
+    for rid, kept in earlier.items():
+        survivors.setdefault(rid, kept)
+    for target, finds in _by_tab(crm, survivors).items():
+        for title, col in _reference_columns(snapshot, crm, locale, target):
+            column = columns.setdefault((title, col), {})
+            for find, to in finds.items():
+                column.setdefault(find, to)
     copies: list[list[CellValue]] = []
     for m in merges:
-        _fill(plan, grid, m, survivors)
+        _fill(plan, grid, m, survivors, columns)
         for member in m.merged:
             if member.id not in done:
                 copies.append(_copy(member, m.survivor.id, snapshot.tabs[member.table.title], as_of))
@@ -283,11 +367,8 @@ def merge(snapshot: Snapshot, crm: Crm, locale: str, as_of: dt.date,
         _blank(grid(member.table.title), member.row.row - 1)
         id_col = member.table.header.fields["id"]
         plan.deletes.append(RowDelete(member.table.title, member.row.row, ((id_col + 1, member.row.raw_id),)))
-    # Earlier merges whose references linger: their IDs, re-pointed through the Merged tab.
-    for rid, survivor in _earlier(snapshot, locale).items():
-        survivors.setdefault(rid, survivor)
-    for target, finds in _by_tab(crm, survivors).items():
-        for title, col in _reference_columns(snapshot, crm, locale, target):
+    for (title, col), finds in columns.items():
+        if finds:
             _replace(plan, grid(title), title, col, finds)
     if copies:
         place = locate(snapshot, MERGED, locale)
@@ -311,9 +392,11 @@ def _member(crm: Crm, tab: str, rid: str) -> Member | None:
     return None
 
 
-def _fill(plan: Plan, grid, m: Merge, survivors: dict[str, str]) -> None:
+def _fill(plan: Plan, grid, m: Merge, survivors: dict[str, str],
+          columns: dict[tuple[str, int], dict[str, str]]) -> None:
     """The survivor's empty cells, from the merged rows oldest first (the people's columns
-    only: never the ID, never sheetcrm's computed columns, never over or from a formula)."""
+    only: never the ID, never sheetcrm's computed columns, never over or from a formula). A
+    reference filled in names the survivor of a record this sync removes (`columns`, `_named`)."""
     table, row = m.survivor.table, m.survivor.row
     id_col = table.header.fields["id"]
     refs = {table.header.fields[f] for f in ("account", "contact", "related", "opportunity", "primary_contact")
@@ -328,7 +411,7 @@ def _fill(plan: Plan, grid, m: Merge, survivors: dict[str, str]) -> None:
             if _empty(value) or (donor.row.row - 1, col) in grid(source).formulas:
                 continue
             if col in refs and isinstance(value, str):
-                value = survivors.get(value.strip(), value)
+                value = columns.get((source, col + 1), {}).get(value, survivors.get(value.strip(), value))
             plan.writes.append(CellWrite(source, row.row, col + 1, value,
                                          expect=((id_col + 1, row.raw_id), (col + 1, None))))
             _set(grid(source), row.row - 1, col, value)
@@ -362,6 +445,71 @@ def _replace(plan: Plan, grid: Grid, title: str, col: int, finds: dict[str, str]
             seen[value] = seen.get(value, 0) + 1
             _set(grid, r, col - 1, finds[value])
     plan.replacements.extend(Replace(title, col, find, finds[find], seen[find]) for find in sorted(seen))
+
+
+def _named(crm: Crm, gone: dict[tuple[str, int], tuple[Member, Member]]) -> dict[tuple[str, int], dict[str, str]]:
+    """(tab title, 1-based column) -> {the cell's text: what it becomes} for every reference
+    cell of the CRM tabs that the read resolves (`validate.named_by`, the read's own look-up:
+    by ID, else by exact name or email, as a person reads them) to a row this plan removes
+    (`gone`: (tab key, sheet row) -> (the merged record, its survivor)).
+
+    The cell keeps its style: one that named the record by ID gets the survivor's ID; one that
+    named it by name (or email) gets the survivor's name (or email), when that names the
+    survivor alone once the merged rows are gone, else the survivor's ID, which always does.
+    Found by the whole cell's text, as the ID references are: every cell holding that text
+    resolves alike, since what a reference names depends on its text alone."""
+    out: dict[tuple[str, int], dict[str, str]] = {}
+    if not gone:
+        return out
+    pairs = dict.fromkeys(pair for refs in REFERENCES.values() for pair in refs)
+    for key, name in pairs:
+        table = crm.tables.get(key)
+        col = None if table is None else table.header.fields.get(name)
+        if table is None or col is None:
+            continue
+        finds: dict[str, str] = {}
+        seen: set[str] = set()
+        for row in table.rows:
+            raw = row.cells[col] if col < len(row.cells) else None
+            if not isinstance(raw, str) or raw in seen:
+                continue
+            seen.add(raw)
+            text = parse_text(raw)
+            hits = named_by(crm, key, name, text) if text else []
+            removed = [h for h in hits if (h[0], h[2].row) in gone]
+            if not removed:
+                continue
+            # What the cell names once the merged rows are gone: each of them is its survivor.
+            after = {(gone[(h[0], h[2].row)][1].key, gone[(h[0], h[2].row)][1].row.row)
+                     if (h[0], h[2].row) in gone else (h[0], h[2].row) for h in hits}
+            if len(after) != 1:
+                continue  # named other records too: the group waits (`_shifting`), or it stays ambiguous
+            tab, form, _row, by_id = removed[0]
+            merged, kept = gone[(tab, removed[0][2].row)]
+            if len(removed) < len(hits):
+                continue  # it named the survivor too ("Acme" for two Acmes): it names it alone now, as typed
+            to = kept.id if by_id else _same_style(crm, key, name, tab, form, merged, kept, gone)
+            if to != raw:
+                finds[raw] = to
+        if finds:
+            out[(table.title, col + 1)] = finds
+    return out
+
+
+def _same_style(crm: Crm, key: str, name: str, tab: str, form: str, merged: Member, kept: Member,
+                gone: dict[tuple[str, int], tuple[Member, Member]]) -> str:
+    """What a reference that named `merged` by `form` (one of its names) becomes: the
+    survivor's text of the same kind (its name for a name, its email for an email) when, with
+    the merged rows gone, it names the survivor alone for the same column; else its ID."""
+    theirs = name_forms(tab, merged.row.target)
+    ours = name_forms(tab, kept.row.target)
+    at = theirs.index(form) if form in theirs else None
+    text = ours[at] if at is not None and at < len(ours) else None
+    if text:
+        left = [h for h in named_by(crm, key, name, text) if (h[0], h[2].row) not in gone]
+        if len(left) == 1 and left[0][0] == kept.key and left[0][2].row == kept.row.row:
+            return text
+    return kept.id
 
 
 def _by_tab(crm: Crm, survivors: dict[str, str]) -> dict[str, dict[str, str]]:

@@ -404,7 +404,7 @@ def _lookup(crm: Crm, table: Table, row: Row, rule: _Rule, targets: list[tuple[s
     else:
         if single is not None:
             return _form(crm, *single)
-    hits = [(tab, *target.find_key(value_key, ids_only)) for tab, target in targets]
+    hits = _hits(targets, value_key, ids_only)
     found = [hit for _, rows, _ in hits for hit in rows]
     report = crm.report
     if not found:
@@ -427,6 +427,33 @@ def _lookup(crm: Crm, table: Table, row: Row, rule: _Rule, targets: list[tuple[s
     else:
         return _form(crm, next(t for t, rows, _by_id in hits if found[0] in rows), found[0])
     return None
+
+
+def _hits(targets: list[tuple[str, Targets]], value_key: str,
+          ids_only: bool) -> list[tuple[str, list[tuple[str, Row]], bool]]:
+    """What a reference whose `match_key` is `value_key` names in each of `targets`: (tab, its
+    (form, row) pairs, whether by ID). It resolves when exactly one row is named in all."""
+    return [(tab, *target.find_key(value_key, ids_only)) for tab, target in targets]
+
+
+def named_by(crm: Crm, key: str, field_name: str, text: str) -> list[tuple[str, str, Row, bool]]:
+    """Every row the reference `text`, typed in field `field_name` of tab `key`, names as the
+    read resolves it (`_check_references`: the same rule, tabs and look-up): (tab, the form it
+    matched, the row, whether by ID). The reference resolves when exactly one row is named;
+    none for a field that is not a checked reference."""
+    rule = next((r for r in _REFERENCES.get(key, ()) if r[0] == field_name), None)
+    if rule is None:
+        return []
+    targets = [(tab, crm.targets[tab]) for tab in rule[1] if tab in crm.targets]
+    return [(tab, form, row, by_id) for tab, rows, by_id in _hits(targets, crm.keys[text], rule[2])
+            for form, row in rows]
+
+
+def name_forms(key: str, record: Any) -> tuple[str | None, ...]:
+    """The texts besides its ID that name a record of tab `key` (an account's name; a
+    contact's full name, then its email), None where it has none; () for a tab named by ID only."""
+    name_of = _NAMES.get(key)
+    return tuple(name_of(record)) if name_of is not None and record is not None else ()
 
 
 def _form(crm: Crm, tab: str, found: tuple[str, Row]) -> str:

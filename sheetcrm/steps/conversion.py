@@ -38,7 +38,7 @@ from sheetcrm.plan import append_writes, cell_value
 from sheetcrm.records import Record
 from sheetcrm.report import Issue, column_letter
 from sheetcrm.steps.context import StepResult, SyncContext
-from sheetcrm.schema import budget_header
+from sheetcrm.schema import TABS, budget_header
 from sheetcrm.table import Row, Table, tab_locale
 from sheetcrm.validate import parse_context
 from sheetcrm.workbook import CellWrite
@@ -67,6 +67,7 @@ def run(ctx: SyncContext) -> StepResult:
     match: Matcher | None = None
     present = {tab: (table.title, {r.id for r in table.rows if r.id}) for tab in PREFIX
                if (table := crm.tables.get(tab)) is not None}
+    unread = [why for tab in PREFIX if (why := _unread(ctx, tab)) is not None]
     amounts: _Amounts | None = None  # the leads' Amount and Budget read as money: when the first lead asks
     made_empty: dict[str, str] | None = None
 
@@ -100,6 +101,11 @@ def run(ctx: SyncContext) -> StepResult:
         asked = lead.convert is True or (lead.status == CONVERTED and logged.get(lead.id) not in (None, CONVERTED))
         if not asked and not any(found.values()):
             continue
+        if unread:
+            # A tab whose rows are not read hides the records a conversion matches and links
+            # (and takes no new row): the whole conversion waits, nothing of it written.
+            part.issues.append(_waits(leads, row, unread[0]))
+            continue
         made = _found(crm, found)
         if not asked:
             if made.account:
@@ -118,12 +124,69 @@ def run(ctx: SyncContext) -> StepResult:
                                      _(message, what=_(WHAT[plan.what]) if plan.what else "",
                                        ids=", ".join(plan.ids)), _(hint)))
             continue
+        # Every row it makes must land, or none: a deal whose tab cannot take it would leave
+        # the account and contact made and the lead unlinked.
+        cannot = [why for tab, new in (("accounts", plan.new_account), ("contacts", plan.new_contact),
+                                       ("opportunities", plan.new_opportunity))
+                  if new is not None and (why := _no_room(ctx, tab)) is not None]
+        if cannot:
+            part.issues.append(_waits(leads, row, cannot[0]))
+            continue
         deal = out.conversion(leads, row, plan, made, match)
         if deal is not None and told is not None and told.doubt is not None and cell is not None:
             part.issues.append(_left_empty(leads, row, cell, deal, told.doubt, crm.tables["opportunities"].title))
     if settings.activities != "keep":
         out.follow(copy=settings.activities == "copy")
     return part
+
+
+# --- a conversion that waits for a tab it cannot read or write -----------------------------------
+
+WAITS = "conversion_waits"
+WAITS_MESSAGE = N_("This lead is not converted yet: {why}. Nothing is written for it until that is fixed; it "
+                   "converts on the first sync after.")
+WAITS_HINT = N_("Fix {tab} (its issue is on the Validation tab); the lead's Convert stays as it is.")
+_UNREAD_COLUMN = N_('{tab} has no "{column}" column, so none of its rows is read')
+_NO_TAB = N_('there is no "{tab}" tab for its new row')
+_NO_ID = N_("{tab} has no ID column for its new row")
+_FULL = N_("{tab} has no room for the columns sheetcrm adds beside its new row")
+
+
+def _unread(ctx: SyncContext, tab: str) -> tuple[str, str] | None:
+    """Why the rows of `tab` (a tab a conversion matches, makes and links rows in) are not
+    read, as (the tab's title, the reason); None when they are, or when the workbook has no
+    such tab (said only when a conversion needs it: `_no_room`)."""
+    table = ctx.crm.tables.get(tab)
+    missing = [] if table is None else [c for c in table.spec.columns
+                                        if c.required and c.field not in table.header.fields]
+    if not missing:
+        return None
+    column = missing[0].header_es if current() == "es" else missing[0].header
+    return table.title, _(_UNREAD_COLUMN, tab=table.title, column=column)
+
+
+def _no_room(ctx: SyncContext, tab: str) -> tuple[str, str] | None:
+    """Why a new row cannot be appended to `tab` (`_Writer.append`), as (tab, reason); None when it can."""
+    table = ctx.crm.tables.get(tab)
+    if table is None:
+        title = ctx.config.tab(tab).title or TABS[tab].display_title(current())
+        return title, _(_NO_TAB, tab=title)
+    if "id" not in table.header.fields:
+        return table.title, _(_NO_ID, tab=table.title)
+    if table.header.full:
+        return table.title, _(_FULL, tab=table.title)
+    return None
+
+
+def _waits(leads: Table, row: Row, why: tuple[str, str]) -> Issue:
+    """A warning at the cell that asked the lead to convert (Convert, else Status): it waits, and why."""
+    lead = row.record
+    key = "convert" if lead is not None and lead.convert is True else "status"
+    col = leads.header.fields.get(key)
+    value = row.cells[col] if col is not None and col < len(row.cells) else None
+    return Issue("warning", leads.title, row.row, column_letter(col + 1) if col is not None else None,
+                 leads.header.labels.get(col) if col is not None else None, value, WAITS,
+                 _(WAITS_MESSAGE, why=why[1]), _(WAITS_HINT, tab=why[0]))
 
 
 # --- the deal's amount, read as money -------------------------------------------------------------
