@@ -11,7 +11,8 @@ Severity = Literal["error", "warning"]
 
 # The words the Validation tab shows for a severity and for each issue code, in the team's
 # language. The code itself (`Issue.code`) never changes: the JSON report and programs key on
-# it; the tab is for people, who filter by what they can read. A code missing here shows as is.
+# it; the tab is for people, who filter by what they can read. Every code sheetcrm makes is here
+# (tests/test_findings_i18n.py finds them in the source and fails on one without a name).
 SEVERITIES = (NC_("severity", "error"), NC_("severity", "warning"))
 CODES = (
     NC_("issue code", "ambiguous_currency"), NC_("issue code", "ambiguous_date"),
@@ -45,6 +46,29 @@ CODES = (
     NC_("issue code", "close_before_created"),
     NC_("issue code", "no_close_date"), NC_("issue code", "product_errors"),
     NC_("issue code", "merge_reference_shifts"), NC_("issue code", "conversion_waits"),
+    NC_("issue code", "case_closed_unresolved"), NC_("issue code", "case_resolved_before_opened"),
+    NC_("issue code", "case_resolved_open"), NC_("issue code", "conversion_ambiguous"),
+    NC_("issue code", "conversion_amount_left_empty"), NC_("issue code", "conversion_no_company"),
+    NC_("issue code", "conversion_no_name"), NC_("issue code", "converted_record_missing"),
+    NC_("issue code", "duplicates_not_compared"), NC_("issue code", "merge_across_tabs"),
+    NC_("issue code", "merge_not_duplicates"), NC_("issue code", "merge_not_duplicates_now"),
+    NC_("issue code", "merge_two_keeps"), NC_("issue code", "segment_bad_condition"),
+    NC_("issue code", "segment_bad_name"), NC_("issue code", "segment_bad_record"),
+    NC_("issue code", "segment_duplicate"), NC_("issue code", "segment_no_conditions"),
+    NC_("issue code", "segment_no_name"), NC_("issue code", "segment_unknown_column"),
+    NC_("issue code", "workflow_bad_condition"), NC_("issue code", "workflow_bad_recipient"),
+    NC_("issue code", "workflow_bad_record"), NC_("issue code", "workflow_bad_template"),
+    NC_("issue code", "workflow_bad_then"), NC_("issue code", "workflow_bad_when"),
+    NC_("issue code", "workflow_duplicate_id"), NC_("issue code", "workflow_log_missing"),
+    NC_("issue code", "workflow_loop"), NC_("issue code", "workflow_max_firings"),
+    NC_("issue code", "workflow_missing_argument"), NC_("issue code", "workflow_no_id"),
+    NC_("issue code", "workflow_no_owner"), NC_("issue code", "workflow_no_owner_address"),
+    NC_("issue code", "workflow_no_recipient"), NC_("issue code", "workflow_not_a_date"),
+    NC_("issue code", "workflow_not_internal"), NC_("issue code", "workflow_render_failed"),
+    NC_("issue code", "workflow_state_missing"), NC_("issue code", "workflow_step_template"),
+    NC_("issue code", "workflow_template_broken"), NC_("issue code", "workflow_template_missing"),
+    NC_("issue code", "workflow_unknown_column"), NC_("issue code", "workflow_unknown_sequence"),
+    NC_("issue code", "workflow_unknown_stage"), NC_("issue code", "workflow_wrong_record"),
 )
 
 

@@ -364,14 +364,15 @@ class Service:
 
     # -- running them ----------------------------------------------------------------------
 
-    def run_job(self, job: Job) -> bool:
+    def run_job(self, job: Job, once: bool = False) -> bool:
         """Run one job, log it, queue its Sync Log row. Never raises: a failure is a result.
         The job speaks the config's language, whatever thread runs it (a context variable
-        does not follow a job into a new thread by itself)."""
+        does not follow a job into a new thread by itself). `once`: a run of `--once`, which
+        makes no next try, so a failure promises none."""
         with using(self.config.locale):
-            return self._run_job(job)
+            return self._run_job(job, once)
 
-    def _run_job(self, job: Job) -> bool:
+    def _run_job(self, job: Job, once: bool = False) -> bool:
         started = time.monotonic()
         at = dt.datetime.now().astimezone()
         before = self.counter.count if self.counter else 0
@@ -405,13 +406,16 @@ class Service:
                 self.flush_log(AFTER_RECOVERY)
             return True
         job.failures += 1
-        delay = self._delay(job)
+        delay = None if once else self._delay(job)
         # A WorkbookError is an expected outage (Google down, file locked) and says it all in
         # one line; anything else is a bug, and its traceback is what gets it fixed.
-        self.logger.error(ngettext("{job} failed ({n} in a row): {message}; next try in {seconds} s",
-                                   "{job} failed ({n} in a row): {message}; next try in {seconds} s", job.failures,
-                                   job=job.name, message=result.message, seconds=_seconds(delay)),
-                          exc_info=None if isinstance(error, WorkbookError) else error,
+        if delay is None:  # --once: this run is the only try
+            said = _("{job} failed: {message}", job=job.name, message=result.message)
+        else:
+            said = ngettext("{job} failed ({n} in a row): {message}; next try in {seconds} s",
+                            "{job} failed ({n} in a row): {message}; next try in {seconds} s", job.failures,
+                            job=job.name, message=result.message, seconds=_seconds(delay))
+        self.logger.error(said, exc_info=None if isinstance(error, WorkbookError) else error,
                           extra={"fields": {**fields, "event": "job_failed", "detail": result.message,
                                             "failures": job.failures, "retry_in": delay}})
         # At once, so the tab shows the failure; but a sync that could not reach the workbook
@@ -427,7 +431,7 @@ class Service:
             for job in self.jobs:
                 if self._stop_asked():
                     break
-                ok = self.run_job(job) and ok
+                ok = self.run_job(job, once=True) and ok
         self.flush_log()
         return ok
 

@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterable
 
 from sheetcrm import cells
 from sheetcrm.config import Config
-from sheetcrm.i18n import N_, _, in_locale, ngettext, using
+from sheetcrm.i18n import N_, _, current, in_locale, ngettext, using
 from sheetcrm.ids import id_pattern
 from sheetcrm.owned import synced_before
 from sheetcrm.inputs import Inputs, read_conversions, read_inputs, read_segments
@@ -115,8 +115,10 @@ def _read_crm(snapshot: Snapshot, config: Config, memo: RowMemo | None = None) -
         settings = config.tab(key)
         title = find_tab(titles, tab_names(spec, settings.title))
         if title is None:
-            crm.report.add(Issue("warning", settings.title or spec.title, None, None, None, None, "missing_tab",
-                                 _('There is no "{tab}" tab.', tab=settings.title or spec.title),
+            # Named as the team knows it: the configured title, else the built-in one in their language.
+            missing = settings.title or spec.display_title(current())
+            crm.report.add(Issue("warning", missing, None, None, None, None, "missing_tab",
+                                 _('There is no "{tab}" tab.', tab=missing),
                                  _("Run `sheetcrm init` to add the missing tabs with their headers.")))
             continue
         crm.tables[key] = parse_table(spec, title, snapshot.tabs[title], settings, ctx, crm.report, memo=memo,

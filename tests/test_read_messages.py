@@ -101,8 +101,12 @@ def test_the_zoo_covers_every_kind_of_read_message(zoo):
 
 
 def test_every_zoo_issue_is_spanish_in_spanish_and_english_in_english(zoo):
+    from sheetcrm.schema import TABS
+
     for en, es in zoo:
-        assert (en.tab, en.row, en.column, en.value) == (es.tab, es.row, es.column, es.value)
+        # A missing tab is named as the team knows it: the title `sheetcrm init` gives it in their language.
+        spanish_tab = next(s.title_es for s in TABS.values() if s.title == en.tab) if en.code == "missing_tab" else en.tab
+        assert (spanish_tab, en.row, en.column, en.value) == (es.tab, es.row, es.column, es.value)
         assert_spanish(en.message, es.message)
         assert_spanish(en.hint, es.hint)
         assert english_words(en.message + " " + en.hint), en  # and the English one is English

@@ -54,7 +54,7 @@ from sheetcrm.crm.owners import key as owner_key
 from sheetcrm.i18n import N_, NC_, _, current, every_locale, in_locale
 from sheetcrm.intake.text import CELL_CHARS
 from sheetcrm.mail.message import HeaderError, check_mailbox
-from sheetcrm.mail.sandbox import Sandbox
+from sheetcrm.mail.sandbox import Sandbox, syntax_problem
 from sheetcrm.names import tab_title
 from sheetcrm.report import Issue
 from sheetcrm.settings import KeyedProblem, Section
@@ -619,7 +619,7 @@ def _parse_rule(row: RuleRow, world: World, locale: str, issues: list[Issue]) ->
             try:
                 _ENV.from_string(row.subject)
             except TemplateSyntaxError as e:
-                issues.append(_issue(row, "subject", row.subject, "workflow_bad_template", problem=e.message or ""))
+                issues.append(_issue(row, "subject", row.subject, "workflow_bad_template", problem=syntax_problem(e)))
         if action == "start_sequence" and row.template and follow_ups.find(world.sequences, row.template) is None:
             issues.append(_issue(row, "template", row.template, "workflow_unknown_sequence", name=row.template,
                                  names=", ".join(world.sequences) or "—"))
@@ -1012,7 +1012,7 @@ def check_follow_ups(sequences: Mapping[str, follow_ups.FollowUpSettings]) -> Ma
                     _ENV.from_string(step.subject)
                 except TemplateSyntaxError as e:
                     raise KeyedProblem(f"{where}.subject", _("cannot be read as a template: {problem}",
-                                                             problem=e.message or "")) from None
+                                                             problem=syntax_problem(e))) from None
     return sequences
 
 

@@ -209,7 +209,7 @@ class Fleet:
         try:
             with using(self.language):
                 try:
-                    ok, skipped = self._run(slot)
+                    ok, skipped = self._run(slot, once)
                 except Exception as e:  # a bug: logged with its traceback; the slot backs off like a failure
                     self.logger.error(_("{workbook}: {message}", workbook=slot.member, message=str(e) or type(e).__name__),
                                       exc_info=e)
@@ -238,8 +238,8 @@ class Fleet:
             self.wake.set()
             self.clock.leave()
 
-    def _run(self, slot: Slot) -> tuple[bool, bool]:
-        """(succeeded, skipped) of one run of the slot's job."""
+    def _run(self, slot: Slot, once: bool = False) -> tuple[bool, bool]:
+        """(succeeded, skipped) of one run of the slot's job (`once`: of `--once`, no next try)."""
         member = self.members[slot.member]
         if member.service is None:
             try:
@@ -259,7 +259,7 @@ class Fleet:
                 self.logger.info(_("{workbook}: started", workbook=member.name),
                                  extra={"fields": {"event": "started", "workbook": member.name}})
         assert member.service is not None
-        ok = member.service.run_job(member.jobs[slot.job])
+        ok = member.service.run_job(member.jobs[slot.job], once=once)
         if slot.job == "sync":
             member.state = "ok" if ok else "failing"
         return ok, False

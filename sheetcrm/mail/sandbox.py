@@ -201,3 +201,42 @@ class Sandbox(ImmutableSandboxedEnvironment):
             raise SandboxLimit(_("more memory than a template may take")) from None
         finally:
             _BUDGET.reset(token)
+
+
+# jinja2's syntax errors, in English whatever the team speaks: what each says, in sheetcrm's words.
+_UNEXPECTED_CHAR = re.compile(r"unexpected char (['\"])(.+?)\1 at (\d+)")
+_GOT = re.compile(r"got '([^']+)'$")
+_UNKNOWN_TAG = re.compile(r"unknown tag '([^']+)'")
+_UNEXPECTED = re.compile(r"^unexpected '([^']+)'$")
+
+
+def syntax_problem(e: jinja2.TemplateSyntaxError) -> str:
+    """Where a template cannot be read and why, in the current language, with jinja2's own
+    (English) words only as a quoted detail: 'line 1: the template ends before a {{ … }} or
+    {% … %} is closed (jinja2: "unexpected end of template, expected 'end of print statement'")'.
+    The column is given when jinja2's message lets it be found in the line."""
+    detail = (e.message or "").strip().rstrip(".")
+    line = e.lineno or 1
+    text = (e.source or "").splitlines()[line - 1] if e.source and line <= len(e.source.splitlines()) else None
+    column: int | None = None
+    what = _("the template cannot be read")
+    if detail.lower().startswith("unexpected end of template"):  # not for people: jinja2's message, matched
+        what = _("the template ends before a {field} or {tag} is closed", field="{{ … }}", tag="{% … %}")
+    elif found := _UNEXPECTED_CHAR.search(detail):
+        what = _("{char} cannot be used there", char=found.group(2))
+        offset = int(found.group(3))
+        if e.source is not None and offset <= len(e.source):
+            column = offset - (e.source.rfind("\n", 0, offset) + 1) + 1
+    elif found := _UNKNOWN_TAG.search(detail):
+        what = _("{tag} is not a tag templates know", tag="{% " + found.group(1) + " %}")
+    elif found := _UNEXPECTED.match(detail):
+        what = _("{char} is not expected there", char=found.group(1))
+    elif detail.startswith("expected token"):  # not for people: jinja2's message, matched
+        what = _("a {field} or {tag} holds something it cannot read", field="{{ … }}", tag="{% … %}")
+        got = _GOT.search(detail)
+        if got and text is not None and text.count(got.group(1)) == 1:
+            column = text.index(got.group(1)) + 1
+    where = (_("line {line}, column {column}", line=line, column=column) if column is not None
+             else _("line {line}", line=line))
+    return _('{where}: {what} (jinja2: "{detail}")', where=where, what=what, detail=detail) if detail \
+        else _("{where}: {what}", where=where, what=what)

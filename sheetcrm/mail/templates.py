@@ -34,7 +34,7 @@ from babel.dates import format_date
 
 from sheetcrm.i18n import _, catalogue, current, normalize
 from sheetcrm.mail.quotes import format_money, format_points, format_quantity
-from sheetcrm.mail.sandbox import MAX_BODY, Sandbox
+from sheetcrm.mail.sandbox import MAX_BODY, Sandbox, syntax_problem
 
 
 class TemplateError(Exception):
@@ -107,14 +107,15 @@ class Templates:
 
     def compiled(self) -> dict[str, str | None]:
         """Every template file the folder and the built-in ones offer -> why it does not
-        compile ("line 3: unexpected '}'"), None when it does. Reads the files."""
+        compile ('line 3: } is not expected there (jinja2: "unexpected '}'")'), None when it
+        does. Reads the files."""
         out: dict[str, str | None] = {}
         for name in self.env.list_templates(extensions=("j2", "html")):
             try:
                 self.env.get_template(name)
                 out[name] = None
             except jinja2.TemplateSyntaxError as e:
-                out[name] = _("line {line}: {problem}", line=e.lineno, problem=e.message)
+                out[name] = syntax_problem(e)
             except Exception as e:  # noqa: BLE001 - an unreadable file (encoding, permissions) is its problem, not the sync's
                 out[name] = f"{type(e).__name__}: {e}"
         return out
@@ -157,11 +158,12 @@ class Templates:
         try:
             return self.env.render(self.env.get_template(name), context)
         except jinja2.TemplateSyntaxError as e:
-            raise TemplateError(f"{e.name or name}, line {e.lineno}: {e.message}") from None
+            raise TemplateError(_("{name}, {problem}", name=e.name or name, problem=syntax_problem(e))) from None
         except jinja2.TemplateNotFound as e:
             raise TemplateError(_("template {name} not found", name=e.name)) from None
         except Exception as e:  # noqa: BLE001 - a person's template: whatever it raises fails this email, never the run
-            raise TemplateError(f"{name}, line {_template_line(e, name)}: {_explain(e)}") from None
+            raise TemplateError(_("{name}, line {line}: {problem}", name=name, line=_template_line(e, name),
+                                  problem=_explain(e))) from None
 
 
 def _collect_reads(node: jinja2.nodes.Node, roots: frozenset[str], found: set[tuple[str, str | None]]) -> None:

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sheetcrm.cells import normalize_key
+from sheetcrm.cells import canonical_text, normalize_key
 from sheetcrm.crm.money import to_base
 from sheetcrm.crm.segments import (KINDS, TARGET_FIELDS, Deal, Definition, Reach, Segment, SegmentKpis, from_config,
                                    members, parse_segments, segment_kpis)
@@ -34,7 +34,7 @@ from sheetcrm.report import column_letter
 from sheetcrm.schema import SEGMENT_SUMMARY, TABS
 from sheetcrm.steps.context import StepResult, SyncContext
 from sheetcrm.steps.workflows import world_of
-from sheetcrm.table import Table, disown
+from sheetcrm.table import Table, disown, field_kinds
 from sheetcrm.workbook import CellWrite, Plan, same_value
 
 COLUMN = "segments"  # the computed column's key (names.COMPUTED)
@@ -47,6 +47,9 @@ class Segmented:
     segments: list[Segment] = field(default_factory=list)
     members: dict[str, list[Subject]] = field(default_factory=dict)   # segment name -> its members
     kpis: dict[str, SegmentKpis] = field(default_factory=dict)
+    # (kind, ID) -> a member's choice cells (its Status) as the sheet holds them ("Cliente"),
+    # which the export writes rather than the engine's canonical word ("Customer").
+    held: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
 
     def find(self, name: str) -> Segment | None:
         """The segment called `name`, compared as `normalize_key` folds it ("retail customers")."""
@@ -55,11 +58,15 @@ class Segmented:
 
     def target_list(self, segment: Segment, locale: str) -> tuple[list[str], list[list[Any]], list[dict[str, Any]]]:
         """A segment's members for a mailing tool: (the headers in `locale`, one row per
-        member, the same rows keyed by field name for JSON), in the tab's order."""
+        member, the same rows keyed by field name for JSON), in the tab's order. A choice (a
+        Status) is the cell as the team wrote it (`held`), not the engine's canonical word."""
         spec = TABS[KINDS[segment.kind]]
         fields = TARGET_FIELDS[segment.kind]
         shown = {c.field: c.header_es if locale == "es" else c.header for c in spec.columns}
-        rows = [[s.values.get(f) for f in fields] for s in self.members.get(segment.name, [])]
+        rows = []
+        for s in self.members.get(segment.name, []):
+            held = self.held.get((s.kind, s.id), {})
+            rows.append([held.get(f, v) if (v := s.values.get(f)) is not None else v for f in fields])
         return [shown[f] for f in fields], rows, [dict(zip(fields, row)) for row in rows]
 
 
@@ -100,6 +107,7 @@ def run(ctx: SyncContext) -> StepResult:
         if table is not None:
             part.plan.writes.extend(_column_writes(ctx, table, kind, by_subject, wanted=kind in kinds))
     found.kpis = _kpis(ctx, world, found)
+    found.held = _held(tables, found)
     if definitions or summary is not None:
         base = ctx.config.currency
         body = [[s.name, TABS[KINDS[s.kind]].display_title(ctx.locale), k.members, k.accounts, money(k.pipeline, base),
@@ -107,6 +115,24 @@ def run(ctx: SyncContext) -> StepResult:
                 for s in found.segments for k in (found.kpis[s.name],)]
         owned_tab(part.plan, ctx.snapshot, SEGMENT_SUMMARY, ctx.locale, body)
     return part
+
+
+def _held(tables: Mapping[str, Table | None], found: Segmented) -> dict[tuple[str, str], dict[str, str]]:
+    """`Segmented.held`: each member's choice cells of the export (`TARGET_FIELDS`) as text the
+    sheet holds, so a Spanish team's list says Cliente where its sheet does, never Customer."""
+    wanted = {(s.kind, s.id) for group in found.members.values() for s in group}
+    out: dict[tuple[str, str], dict[str, str]] = {}
+    for kind, table in tables.items():
+        if table is None or not any(k == kind for k, _ in wanted):
+            continue
+        kinds = field_kinds(TABS[KINDS[kind]])
+        cols = {f: c for f in TARGET_FIELDS.get(kind, ()) if kinds.get(f) == "enum"
+                and (c := table.header.fields.get(f)) is not None}
+        for row in table.rows if cols else ():
+            if row.id and (kind, row.id) in wanted:
+                out[(kind, row.id)] = {f: canonical_text(raw) for f, c in cols.items()
+                                       if c < len(row.cells) and isinstance(raw := row.cells[c], str) and raw.strip()}
+    return out
 
 
 def _tab_definitions(table: Table | None) -> list[Definition]:
