@@ -212,9 +212,20 @@ def _references() -> set[str]:
     return {rule[3] for rules in validate._REFERENCES.values() for rule in rules}
 
 
-# Code arguments the scan cannot follow (a tuple unpacked from a rule passed in), each with the
-# table its codes come from: "file:line: expression" -> the codes.
-TABLES = {"validate.py": ("code", _references)}
+def _said() -> set[str]:
+    """The codes of the (code, message, hint) tuples that crm/conditions.py's `*_said`
+    functions return (the money a condition cannot price), unpacked by their callers."""
+    tree = ast.parse((PACKAGE / "crm" / "conditions.py").read_text(encoding="utf-8"))
+    return {node.elts[0].value for func in ast.walk(tree)
+            if isinstance(func, ast.FunctionDef) and func.name.endswith("_said")
+            for node in ast.walk(func) if isinstance(node, ast.Tuple) and len(node.elts) == 3
+            and isinstance(node.elts[0], ast.Constant) and isinstance(node.elts[0].value, str)}
+
+
+# Code arguments the scan cannot follow (a tuple unpacked from a rule passed in, or from a
+# function's answer), each with the table its codes come from: file -> (expression, the codes).
+TABLES = {"validate.py": ("code", _references), "crm/segments.py": ("code", _said),
+          "crm/workflows.py": ("code", _said)}
 
 
 def emitted_codes() -> tuple[dict[str, str], list[str]]:
