@@ -401,9 +401,8 @@ def _fill(plan: Plan, grid, m: Merge, survivors: dict[str, str],
     id_col = table.header.fields["id"]
     refs = {table.header.fields[f] for f in ("account", "contact", "related", "opportunity", "primary_contact")
             if f in table.header.fields}
-    columns = sorted({*table.header.fields.values(), *table.header.custom.values()} - {id_col})
     source = m.survivor.table.title
-    for col in columns:
+    for col in sorted({*table.header.fields.values(), *table.header.custom.values()} - {id_col}):
         if not _empty(_at(row, col)) or (row.row - 1, col) in grid(source).formulas:
             continue
         for donor in m.merged:
