@@ -184,6 +184,10 @@ STILL_PARSING = {
     # numbers, is read as money (its currency, no third decimal) for the deal a conversion makes,
     # and its Amount column with it to know which cells were doubted (the report is capped).
     "sheetcrm.steps.conversion",
+    # The same Budget column compared by a workflow or segment condition: its currency, which
+    # the read does not keep for a custom column typed by its cells, is read from the raw cell
+    # as the conversion reads it (to move into the read with it).
+    "sheetcrm.steps.workflows",
 }
 
 
