@@ -423,6 +423,39 @@ def test_a_record_typed_into_the_window_never_gets_the_id_of_a_record_below(emu)
     assert all(ids) and len(set(ids)) == len(ids)
 
 
+def test_a_record_typed_into_the_window_never_gets_the_id_of_a_record_deleted_meanwhile(emu):
+    # Found by the soak (bench/soak.py, seed 26): a row typed in between the re-read and the
+    # write takes a fill, and another record's row is deleted before the read-back. The ID that
+    # went missing is the deleted record's, not the new row's (it had none): the read-back
+    # used to put it on the new row, a deleted deal's ID on another deal (and a workflow fired
+    # on its "changed" Amount). It cannot be told, so the new ID stays and no history names it.
+    rows = [LEAD_HEADER, *leads(4)]
+    rows[2][0] = ""                               # Ana2 (row 3) gets an ID
+    key = emu.create_spreadsheet("CRM", {"Leads": rows})
+    t = Traced(key)
+    _, _, plan = plan_sync(t.book.read(), Config(), AS_OF)
+    (fill,) = [w for w in plan.writes if w.tab == "Leads" and w.col == 1]
+    assert fill.row == 3
+
+    def person(e):
+        e.insert_rows(key, "Leads", 2)            # before Ana2: a row typed in takes the fill
+        e.set_values(key, "Leads!B3:G3", [["New", "Row", "N Co", "new@n.com", "New", "Web"]])
+        e.between_requests(lambda e2: e2.delete_rows(key, "Leads", 5))  # Ana4 (LEAD-0004, row 6) deleted
+
+    in_the_window(emu, person)
+    result = t.book.write(plan)
+    assert fill in result.skipped
+    after = by_email(emu.values(key, "Leads"))
+    assert "p4@x4.com" not in after
+    assert all(r[0] != "LEAD-0004" for r in after.values())  # the deleted record's ID is on no row
+    assert after["new@n.com"][0] == fill.value and after["p2@x2.com"][0] == ""
+    assert all(fill.value not in r for r in emu.values(key, "Lead Status History"))
+    sync(t.book, Config(), as_of=AS_OF)
+    final = by_email(emu.values(key, "Leads"))
+    ids = [r[0] for r in final.values()]
+    assert all(ids) and len(set(ids)) == len(ids) and "LEAD-0004" not in ids
+
+
 def test_an_overwritten_id_of_another_shape_is_written_back_by_position(emu):
     # IDs a team brought from another system: text Sheets might not keep as typed if it were
     # entered as a replacement, so they go back as typed text to the row the read-back saw.

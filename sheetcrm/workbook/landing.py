@@ -190,8 +190,13 @@ class _Tab:
                    landing: Landing) -> Record | None:
         fill = self.fills.get(fp)
         right, known = self._earlier_id(fp, r, before, after, claimed)
-        if not known or fill is None or fill is _AMBIGUOUS:
-            return None  # leave the new ID: guessing an old one could give a record another's ID
+        if fill is None or fill is _AMBIGUOUS:
+            return None
+        if not known:
+            # Leave the new ID: guessing an old one could give a record another's ID. It is not
+            # its own record's, so nothing written for that record may name it (its history).
+            landing.undone.add(fill.key)
+            return None
         claimed.add(cell_key(right))
         landing.undone.add(fill.key)
         landing.restores.append(Restore(self.tab, self.id_col, r, wrong, right))
@@ -229,8 +234,12 @@ class _Tab:
             was = tuple(cell_key(_cell(before, self.tab, c, u)) for c in cols)
             if was == here or was not in elsewhere:
                 gone.append(earlier)
-        if not rows and not gone:
-            return None, True  # not on the sheet at the re-read, and no ID went missing: it had none
+        if not rows:
+            # Not on the sheet at the re-read by its cells: a row typed in meanwhile (it had no
+            # ID), or a record whose cells changed too. An ID gone meanwhile may be this row's,
+            # or a record's deleted in the same window (soak seed 26: a deleted deal's ID was
+            # put on a deal typed in, and a workflow fired on it): which cannot be told.
+            return (None, not gone)
         return (gone[0], True) if len(gone) == 1 else (None, False)
 
     def _by_fingerprint(self, after: Columns, r: int) -> Record | None:
