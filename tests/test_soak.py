@@ -26,10 +26,13 @@ def test_soak_loses_nothing_and_sends_no_email_twice():
     # WRITE_FAULTS, SMTP_FAULTS, the owed cut, down run and single reverts), not left to one
     # lucky seed: seeds 14 (55 syncs), 14, 33, 40 (60) and 14, 15, 33 (70) reached all of them;
     # 15 at 60 syncs missed one revert kind (its only single-row revert found a Sent row once). The
-    # COUNT floors (emails, Sent rows, reverted rows...) still depend on the seed's trajectory:
-    # 14 meets them all. 55 syncs with the workflow rules cost the CPU that 70 did without them
+    # COUNT floors (emails, Sent rows, reverted rows...) still depend on the seed's trajectory,
+    # which any change to the requests a sync makes moves (the person's edits and the faults
+    # draw from one random stream, request by request): at this commit 17, 20, 22 and 31 of
+    # 14-31 meet them all (14, which did, now sends 18 emails; no seed of 14-31 loses anything
+    # or breaks a rule). 55 syncs with the workflow rules cost the CPU that 70 did without them
     # (144 s). The outbox journal lives in a temporary $XDG_CACHE_HOME of the soak's own.
-    figures = soak(syncs=55, seed=14)
+    figures = soak(syncs=55, seed=17)
     assert figures.losses == 0, figures.problems
     assert not figures.problems
     # The run really was rough: edits during syncs, syncs that failed, every kind of fault.
