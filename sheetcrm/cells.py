@@ -457,6 +457,20 @@ def parse_money(raw: RawCell, locale: str = "en") -> tuple[Decimal | None, str |
     return _number_parts(raw, loc, "bad_number", _A_NUMBER, loc.number_hint)
 
 
+def money_token(raw: RawCell, locale: str, shown: str | None = None) -> str | None:
+    """The currency token a money cell names: in its text (read in `locale`, else English,
+    else Spanish, as a person may have pasted it: "8000 EUR", "€8.000"), else `shown`, the one
+    its number format shows (a number cell's `Grid.currency`); None when neither names one."""
+    if isinstance(raw, str):
+        for loc in dict.fromkeys((locale, "en", "es")):
+            try:
+                return parse_money(raw, loc)[1]
+            except CellError:
+                continue
+        return None
+    return shown if isinstance(raw, (int, float)) else None
+
+
 def parse_amount(raw: RawCell, locale: str = "en") -> Decimal | None:
     """The amount of `parse_money`, its currency token left to the caller (an amount column's
     currency is `table.py`'s to carry to the record, or to find in conflict)."""

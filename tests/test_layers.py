@@ -186,7 +186,7 @@ STILL_PARSING = {
     "sheetcrm.steps.conversion",
     # The same Budget column compared by a workflow or segment condition: its currency, which
     # the read does not keep for a custom column typed by its cells, is read from the raw cell
-    # as the conversion reads it (to move into the read with it).
+    # as the conversion reads it (cells.money_token, shared; to move into the read with it).
     "sheetcrm.steps.workflows",
 }
 

@@ -273,16 +273,7 @@ class _Amounts:
     def _token(self, row: Row, col: int, raw: Any, locale: str) -> str | None:
         """The currency a cell names in its text, else shows by its number format, else (a
         Budget's cell) the one its header names in brackets ("Budget (EUR)")."""
-        token = None
-        if isinstance(raw, str):
-            for loc in dict.fromkeys((locale, "en", "es")):
-                try:
-                    token = cells.parse_money(raw, loc)[1]
-                    break
-                except cells.CellError:
-                    continue
-        elif isinstance(raw, (int, float)):
-            token = self.grid.currency.get((row.row - 1, col))
+        token = cells.money_token(raw, locale, self.grid.currency.get((row.row - 1, col)))
         return token if token is not None or col != self.budget_col else self.budget_token
 
     def _theirs(self, row: Row) -> str | None:

@@ -306,17 +306,7 @@ def _custom_currency(ctx: SyncContext, table: Table, col: int, noted: str | None
 
     def currency(row: Row, record: Any) -> tuple[str | None, str | None]:
         raw = row.cells[col] if col < len(row.cells) else None
-        token = None
-        if isinstance(raw, str):
-            for loc in dict.fromkeys((ctx.locale, "en", "es")):
-                try:
-                    token = cells.parse_money(raw, loc)[1]
-                    break
-                except cells.CellError:
-                    continue
-        elif isinstance(raw, (int, float)):
-            token = grid.currency.get((row.row - 1, col))
-        token = token or noted
+        token = cells.money_token(raw, ctx.locale, grid.currency.get((row.row - 1, col))) or noted
         if token is None:
             return getattr(record, "currency", None), None
         code, ambiguous = cells.currency_of(token, base)
