@@ -173,15 +173,24 @@ class Target:
 # The exit status of a command stopped by Ctrl-C (SIGINT): 128 + the signal's number, as shells
 # give it, so a cron job or CI step tells it from 1 ("the sheet has errors").
 EXIT_INTERRUPTED = 130
+# The exit status of a command whose reader went away (`sheetcrm kpis | head -1`): 128 +
+# SIGPIPE's number, what a shell reports for a program the signal ended.
+EXIT_BROKEN_PIPE = 141
 
 
 class _Commands(click.Group):
     """sheetcrm's command group: Ctrl-C ends a command with one line and EXIT_INTERRUPTED
-    (click's own "Aborted!" exits 1, the status of a sheet with errors)."""
+    (click's own "Aborted!" exits 1, the status of a sheet with errors); a closed output pipe
+    ends it quietly with EXIT_BROKEN_PIPE (click's own handling exits 1 too)."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except BrokenPipeError:
+            # Nothing more can be shown, and the reader asked for no more: no line on stderr.
+            # Python's own flush of stdout at exit would raise again, so it goes to /dev/null.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise click.exceptions.Exit(EXIT_BROKEN_PIPE) from None
         except KeyboardInterrupt:
             message = _("interrupted: the command stopped before it finished. A sync's write lands whole or not "
                         "at all; run the command again to finish.")

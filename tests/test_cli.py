@@ -269,3 +269,14 @@ def test_a_date_no_forecast_month_can_hold_is_a_usage_error_not_a_traceback(demo
         assert "1900-01-01" in out.stderr and day in out.stderr
     ok = run("kpis", "--workbook", "demo-crm.xlsx", "--as-of", "1900-01-01", cwd=demo_dir)
     assert ok.returncode == 0, ok.stderr
+
+
+def test_a_closed_output_pipe_is_exit_141_and_no_line_not_the_exit_1_of_a_sheet_with_errors(demo_dir):
+    """`sheetcrm kpis | head -1`: the reader went away before the command wrote. Click's own
+    handling exited 1 with nothing said, the status of a sheet with errors."""
+    proc = subprocess.Popen([sys.executable, "-m", "sheetcrm", "kpis", "--workbook", "demo-crm.xlsx"], cwd=demo_dir,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # before the interpreter has even started: every write finds no reader
+    err = proc.stderr.read()
+    assert proc.wait(timeout=120) == 141
+    assert err == b""
