@@ -72,7 +72,11 @@ def test_the_xlsx_soak_catches_a_writer_that(fault, tmp_path, monkeypatch):
     """The soak's checks can fail: with a writer broken on purpose, they count losses."""
     if fault == "drops formula results":
         # Every write through openpyxl, and the formulas' results not put back.
-        monkeypatch.setattr(XlsxWorkbook, "_charts_missing", lambda self, data, charts: True)
+        def refuse(*args, **kwargs):
+            raise xlsx_patch.NeedsRebuild("forced")
+
+        monkeypatch.setattr(xlsx_patch, "patch_sheet", refuse)
+        monkeypatch.setattr(xlsx_patch, "rebuild_would_lose", lambda data: [])
         monkeypatch.setattr(xlsx_patch, "restore_formula_values", lambda original, saved, written: saved)
     else:
         monkeypatch.setattr(xlsx_backend, "refuse_if_open_in_app", lambda path: None)

@@ -9,15 +9,27 @@ last computed, percent and currency number formats, merged blocks) comes from on
 Writing judges each write against the file (compare-and-set), then patches the package
 (xlsx_patch.py): only the written cells of the changed sheet parts change, every other zip
 member keeps its bytes, so formulas keep their last results and a small write to a big
-workbook stays small. A write that adds tabs or charts (mostly the first sync) goes through
-openpyxl instead, which saves formulas without their results, so those are put back from the
-original afterwards. Either way the file is replaced atomically (temp file + rename), and only
-if it is still the file the last `read()` saw (docs/concurrency.md, "The .xlsx file").
+workbook stays small. A write that adds tabs (mostly the first sync) patches too: each new tab
+is an empty sheet part added with its entries in workbook.xml, its relationships and
+[Content_Types].xml (`xlsx_patch.add_sheets`; header frozen, printed one page wide), and its
+cells are then written like any others. Either way the file is replaced atomically (temp file
++ rename), and only if it is still the file the last `read()` saw (docs/concurrency.md, "The
+.xlsx file").
 
-A write also adds the plan's charts that are missing and sets its dropdowns. openpyxl 3.1
-reads back the bar and line charts it wrote (tests/test_charts_guides.py holds it to that), so
-a chart is added only when its tab has none of that title; should a chart ever be lost, the
-next write finds its title missing and adds it again.
+A write also adds the plan's charts that are missing and sets its dropdowns. A chart is drawn
+by openpyxl in a scratch workbook whose tab has the same title, and its parts are moved into
+the package (`xlsx_patch.add_charts`): the chart part as openpyxl wrote it, its anchor into the
+tab's drawing (a new one, or the tab's own, whose pictures and shapes stay). A chart is added
+only when its tab has none of that title, so should one be lost, the next write adds it again;
+one a tab's drawing cannot take is left out, with a warning line (`WriteResult.warnings`).
+
+openpyxl never loads and saves the team's workbook on these paths: it drops what it does not
+model (measured on a first sync: x14 dropdowns drawn from another tab, x14 conditional
+formats, sparklines, pictures and shapes, custom XML parts, comment boxes' size and place).
+Only when the patcher gives up (`NeedsRebuild`: a shared formula's master cell written, a
+package without cell formats) is the workbook rebuilt through openpyxl, formulas' results put
+back from the original afterwards, and then only when `xlsx_patch.rebuild_would_lose` finds
+none of that in the package; otherwise nothing is written and one line says what would be lost.
 
 Values come back typed: whole numbers as int, dates as `date` (a datetime at midnight
 included), other datetimes as `datetime`. Time-of-day and duration cells
@@ -199,9 +211,7 @@ class XlsxWorkbook:
             return result
         new = None
         try:
-            if created or self._charts_missing(data, plan.charts):
-                raise xlsx_patch.NeedsRebuild("new tabs or charts")  # not for people: a reason for the log
-            patch = _patch(accepted, plan.guides, marks, plan.formats)
+            patch = _patch(accepted, plan.guides, marks, plan.formats, set(created))
             patch.hide = set(plan.hide)
             # A tab whose dropdowns the read found as wanted and that gets no cell is not opened
             # (inflating a 10 MB sheet part to find them unchanged was most of a small write).
@@ -210,8 +220,19 @@ class XlsxWorkbook:
                 found = self._dropdowns.get(title)
                 if not patch.cells.get(title) and found and found[0] == sorted(xlsx_patch.leave_theirs(wanted, found[1])):
                     del patch.dropdowns[title]
-            new = xlsx_patch.apply(data, patch, preloaded)
+            base = data
+            if created:
+                base = _add_tabs(self.path, data, plan, accepted, created, patch)
+            new = xlsx_patch.apply(base, patch, preloaded) or (base if created else None)
+            new, warned = _add_missing_charts(new or data, plan.charts, new is not None)
+            result.warnings.extend(warned)
         except xlsx_patch.NeedsRebuild:
+            # Rare: a package this patcher cannot change safely. openpyxl rewrites the whole
+            # workbook and drops what it does not model, so only a package holding none of that
+            # is rebuilt; any other is left as it is, and the person is told why.
+            kept = xlsx_patch.rebuild_would_lose(data)
+            if kept:
+                raise WorkbookError(_(REBUILD_REFUSED, path=self.path, things=", ".join(_(k) for k in kept))) from None
             new = self._rebuild(data, plan, accepted, created, marks)
         if doomed:
             # Last, bottom row first, in the same save: every other change of the plan is
@@ -277,19 +298,10 @@ class XlsxWorkbook:
                         for w, ok in zip(writes, verdicts)]
         return [bool(ok) for ok in verdicts], xml
 
-    def _charts_missing(self, data: bytes, charts: list[Chart]) -> bool:
-        """Whether a chart of the plan is not yet drawn (charts are added by the full rebuild)."""
-        wanted = [c for c in charts if c.last_row >= c.first_row]
-        if not wanted:
-            return False
-        with zipfile.ZipFile(io.BytesIO(data)) as z:
-            parts = dict(xlsx_patch.sheet_parts(z))
-            have = {tab: xlsx_patch.chart_titles(z, parts[tab]) for tab in {c.tab for c in wanted} if parts.get(tab)}
-        return any(c.tab in have and c.title not in have[c.tab] for c in wanted)
-
     def _rebuild(self, data: bytes, plan: Plan, accepted: list[CellWrite], created: list[str],
                  marks: set[str]) -> bytes:
-        """The whole workbook through openpyxl: new tabs, charts. openpyxl saves formulas
+        """The whole workbook through openpyxl, when the patcher gave up on a package that
+        holds nothing openpyxl drops (see the module docstring). openpyxl saves formulas
         without their last results, so those are put back from the original afterwards."""
         wb = _load(self.path, data)
         sheets = {ws.title: ws for ws in wb.worksheets}
@@ -517,13 +529,20 @@ def _by_content(data: bytes, plan: Plan, tabs: set[str]) -> tuple[list[CellWrite
 CONFLICT = N_("{path} was saved by someone else while sheetcrm was working on it; nothing was written")
 
 
+REBUILD_REFUSED = N_("{path}: nothing written: this write would need the whole workbook saved again, which "
+                     "would lose its {things}")
+CHART_LEFT_OUT = N_("{tab}: chart {title} not added, since the tab's drawing is one sheetcrm cannot add to "
+                    "safely; the tab's pictures and shapes are kept as they are")
+
+
 def _patch(writes: list[CellWrite], guides: list[Guide], marks: set[str],
-           formats: list[ColumnFormat] = ()) -> xlsx_patch.Patch:
+           formats: list[ColumnFormat] = (), created: set[str] = frozenset()) -> xlsx_patch.Patch:
     patch = xlsx_patch.Patch(marks=marks, ours={f.pattern for c in formats for _, _, f in c.rows})
     code = _codes(formats)
     for w in writes:
         patch.cells.setdefault(w.tab, {})[(w.row, w.col)] = xlsx_patch.CellSpec(
-            formula_text(w.value) if w.formula else w.value, w.formula, code(w.tab, w.row, w.col))
+            formula_text(w.value) if w.formula else _clean(w.value), w.formula, code(w.tab, w.row, w.col),
+            bold=w.row == 1 and w.tab in created)
     for c in formats:
         if c.width:
             patch.widths.setdefault(c.tab, {})[c.col] = (c.width, c.owned)
@@ -531,6 +550,79 @@ def _patch(writes: list[CellWrite], guides: list[Guide], marks: set[str],
         patch.dropdowns[guide.tab] = [(f"{get_column_letter(col)}2:{get_column_letter(col)}{MAX_ROWS}", formula)
                                       for col, formula in _dropdown_formulas(guide)]
     return patch
+
+
+def _clean(value):
+    # xlsx cannot hold control characters at all; dropping them beats failing the whole sync
+    # over one pasted note (xlsx_patch.text_xml drops them too).
+    return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
+
+
+def _add_tabs(path: Path, data: bytes, plan: Plan, accepted: list[CellWrite], created: list[str],
+              patch: xlsx_patch.Patch) -> bytes:
+    """The package with the tabs this write creates added, empty, by patch (`xlsx_patch.add_sheets`):
+    the header frozen and, for the printed ones, one page wide with the header on every page;
+    the placeholder of an empty workbook goes. Their cells are written by `patch`, into which
+    go the widths of the tabs the plan gives no formats: each column as wide as its longest
+    value (up to MAX_WIDTH)."""
+    for tab in created:
+        try:
+            openpyxl.Workbook().create_sheet(tab)  # the titles Excel refuses, as openpyxl knows them
+        except ValueError as e:
+            raise WorkbookError(_("{path}: cannot create tab {tab}: {error}", path=path, tab=repr(tab),
+                                   error=e)) from None
+    layouts = {layout.tab: layout for layout in plan.layouts}
+    charted = {c.tab for c in plan.charts if c.last_row >= c.first_row}
+    sheets = [(tab, xlsx_patch.new_sheet_xml(freeze=tab in layouts,
+                                             fit_width=bool(tab in layouts and layouts[tab].fit_width) or tab in charted,
+                                             narrow=tab in charted))
+              for tab in created]
+    printed = [tab for tab in created if tab in layouts and layouts[tab].fit_width]
+    laid_out = {c.tab for c in plan.formats}
+    for tab in created:
+        if tab in laid_out:
+            continue
+        longest: dict[int, int] = {}
+        for w in accepted:
+            if w.tab == tab and w.value is not None and w.value != "":
+                text = formula_text(w.value) if w.formula else str(w.value)
+                longest[w.col] = max(longest.get(w.col, 0), len(text))
+        widths = patch.widths.setdefault(tab, {})
+        for col, n in longest.items():
+            widths.setdefault(col, (min(n + 2, MAX_WIDTH), True))
+    return xlsx_patch.add_sheets(data, sheets, printed, drop=PLACEHOLDER_TAB)
+
+
+def _add_missing_charts(data: bytes, charts: list[Chart], changed: bool) -> tuple[bytes | None, list[str]]:
+    """The package with the plan's charts that its tabs do not show yet (by title), drawn by
+    openpyxl in a scratch workbook and moved in by patch (`xlsx_patch.add_charts`), and a
+    warning line for each tab whose drawing could not take them. None (and no warning) when
+    nothing changed: `changed` says whether `data` is already a new version of the file."""
+    wanted = [c for c in charts if c.last_row >= c.first_row]
+    if not wanted:
+        return (data if changed else None), []
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        parts = dict(xlsx_patch.sheet_parts(z))
+        have = {tab: xlsx_patch.chart_titles(z, parts[tab]) for tab in {c.tab for c in wanted} if parts.get(tab)}
+    missing: dict[str, list[Chart]] = {}
+    for c in wanted:
+        if c.tab in have and c.title not in have[c.tab] and c.title not in {m.title for m in missing.get(c.tab, [])}:
+            missing.setdefault(c.tab, []).append(c)
+    warnings = []
+    for tab, specs in missing.items():
+        scratch = openpyxl.Workbook()
+        ws = scratch.active
+        ws.title = tab
+        for spec in specs:
+            ws.add_chart(_chart(ws, spec), f"{get_column_letter(spec.anchor_col)}1")
+        buffer = io.BytesIO()
+        scratch.save(buffer)
+        try:
+            data = xlsx_patch.add_charts(data, {tab: buffer.getvalue()})
+            changed = True
+        except xlsx_patch.NeedsRebuild:
+            warnings.extend(_(CHART_LEFT_OUT, tab=tab, title=spec.title) for spec in specs)
+    return (data if changed else None), warnings
 
 
 def _codes(formats: Iterable[ColumnFormat]) -> Callable[[str, int, int], str | None]:

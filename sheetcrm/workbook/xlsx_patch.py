@@ -15,7 +15,10 @@ element boundaries and a few attributes, and a streaming scan of a 100 MB sheet 
 fraction of a second where building a tree is tens of seconds and gigabytes. Whatever the
 scan cannot patch safely (prefixed element names, shared or array formula masters being
 overwritten, a package without styles) raises `NeedsRebuild`, and the caller falls back to
-a full rebuild.
+a full rebuild, unless the package holds what that would lose (`rebuild_would_lose`).
+
+New tabs and charts are added here too (`add_sheets`, `add_charts`): new parts, and entries
+appended to workbook.xml, the relationships, [Content_Types].xml and a tab's drawing.
 
 Text is written as inline strings (`t="inlineStr"`), so `sharedStrings.xml` is never
 rewritten; numbers as `<v>`; booleans as `t="b"`; dates as serial numbers with a date
@@ -125,12 +128,16 @@ def sheet_parts(z: zipfile.ZipFile) -> list[tuple[str, str | None]]:
     return out
 
 
-def rewrite_zip(data: bytes, changed: dict[str, bytes]) -> bytes:
-    """The package with `changed` members replaced (same name, order and compression method);
+def rewrite_zip(data: bytes, changed: dict[str, bytes], removed: Iterable[str] = ()) -> bytes:
+    """The package with `changed` members replaced (same name, order and compression method),
+    those `changed` names that are not members added at the end, and `removed` ones left out;
     every other member is copied as its original bytes, compressed data included."""
     out = io.BytesIO()
+    removed = set(removed)
     with zipfile.ZipFile(io.BytesIO(data)) as zin, zipfile.ZipFile(out, "w") as zout:
         for info in zin.infolist():
+            if info.filename in removed:
+                continue
             if info.filename in changed:
                 fresh = zipfile.ZipInfo(info.filename, date_time=info.date_time)
                 fresh.external_attr = info.external_attr
@@ -140,6 +147,10 @@ def rewrite_zip(data: bytes, changed: dict[str, bytes]) -> bytes:
                 zout.writestr(fresh, changed[info.filename], compresslevel=1)
             else:
                 _copy_raw(data, info, zout)
+        for name in [n for n in changed if n not in zin.NameToInfo and n not in removed]:
+            fresh = zipfile.ZipInfo(name, date_time=_dt.datetime.now().timetuple()[:6])
+            fresh.compress_type = zipfile.ZIP_DEFLATED
+            zout.writestr(fresh, changed[name])
     return out.getvalue()
 
 
@@ -190,6 +201,7 @@ class CellSpec:
     # The number format code sheetcrm wants the cell to show a number or date with
     # (sheetcrm.layout); applied only where the cell shows General or another of sheetcrm's.
     fmt: str | None = None
+    bold: bool = False  # the header of a tab this write adds
 
 
 def text_xml(value: str) -> bytes:
@@ -276,6 +288,39 @@ class Styles:
         self._added[(base, code)] = len(self.xfs) - 1
         return len(self.xfs) - 1
 
+    _FONTS = re.compile(rb'<fonts\b[^>]*?(?:/>|>(.*?)</fonts>)', re.S)
+    _FONT = re.compile(rb'<font\b[^>]*?(?:/>|>.*?</font>)', re.S)
+
+    def bold_style(self, base: int) -> int:
+        """A cell format like `base` in a bold font; fonts and formats added once."""
+        if (base, "<b>") in self._added:
+            return self._added[(base, "<b>")]
+        fonts = self._FONTS.search(self.xml or b"")
+        if self.xml is None or not self.xfs or fonts is None:
+            raise NeedsRebuild("no fonts to extend")  # not for people: an internal reason
+        items = self._FONT.findall(fonts[1] or b"")
+        xf = self.xfs[base] if 0 <= base < len(self.xfs) else self.xfs[0]
+        font_id = int(attrs(xf).get(b"fontId", b"0"))
+        font = items[font_id] if 0 <= font_id < len(items) else b"<font/>"
+        if re.search(rb'<b\s*/>|<b\s+val="(1|true)"', font) is None:
+            font = re.sub(rb'<b\b[^>]*/>', b"", font)
+            font = re.sub(rb'^<font\b([^>]*?)\s*/>$', rb'<font\1></font>', font)
+            font = re.sub(rb'^(<font\b[^>]*>)', rb'\1<b/>', font)
+        items.append(font)
+        head = re.sub(rb'\scount="[^"]*"', b"", re.match(rb'<fonts\b[^>]*?(?=/?>)', fonts[0])[0])
+        self.xml = self.xml[:fonts.start()] + head + f' count="{len(items)}">'.encode() + b"".join(items) \
+            + b"</fonts>" + self.xml[fonts.end():]
+        xf = re.sub(rb'\s(fontId|applyFont)="[^"]*"', b"", xf)
+        xf = xf.replace(b"<xf", f'<xf fontId="{len(items) - 1}" applyFont="1"'.encode(), 1)
+        self.xfs.append(xf)
+        m = self._XFS.search(self.xml)
+        assert m is not None
+        self.xml = self.xml[:m.start()] + f'<cellXfs count="{len(self.xfs)}">'.encode() + b"".join(self.xfs) \
+            + b"</cellXfs>" + self.xml[m.end():]
+        self.changed = True
+        self._added[(base, "<b>")] = len(self.xfs) - 1
+        return len(self.xfs) - 1
+
     def _add_numfmt(self, fmt: int, code: str) -> None:
         assert self.xml is not None
         entry = f'<numFmt numFmtId="{fmt}" formatCode="{html.escape(code)}"/>'.encode()
@@ -302,6 +347,8 @@ def cell_xml(ref: bytes, spec: CellSpec, old_attrs: bytes, styles: Styles, owned
     A people's cell always keeps its format."""
     m = _S_ATTR.search(old_attrs)
     style = int(m[1]) if m else None
+    if spec.bold:
+        style = styles.bold_style(style or 0)
     v = spec.value
     head = b'<c r="' + ref + b'"'
     if spec.formula:
@@ -1076,3 +1123,340 @@ def _shift_sheet(xml: bytes, row: int, sheet: str, host: str, own: bool) -> byte
 
 
 _CELL_REF = re.compile(rb'(<c\b[^>]*?\sr=")([A-Z]+)([0-9]+)(")')
+
+
+# -- new tabs and charts -----------------------------------------------------------------------
+
+_NS_R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_REL_TYPE = _NS_R + "/"
+_CT_SHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
+_CT_DRAWING = "application/vnd.openxmlformats-officedocument.drawing+xml"
+_CT_CHART = "application/vnd.openxmlformats-officedocument.drawingml.chart+xml"
+_CONTENT_TYPES = "[Content_Types].xml"
+_EMPTY_RELS = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' \
+              b'<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"></Relationships>'
+# Elements that follow <drawing> in a worksheet (ECMA-376 Part 1 §18.3.1.99).
+_AFTER_DRAWING = re.compile(rb'<(legacyDrawing|legacyDrawingHF|drawingHF|picture|oleObjects|controls|webPublishItems|'
+                            rb'tableParts|extLst)\b|</worksheet>')
+
+
+def rels_name(part: str) -> str:
+    folder, _, name = part.rpartition("/")
+    return f"{folder}/_rels/{name}.rels" if folder else f"_rels/{name}.rels"
+
+
+def _relative(source: str, target: str) -> str:
+    """`target` (a member name) as a relationship target from `source`'s folder."""
+    here, there = source.split("/")[:-1], target.split("/")
+    common = 0
+    while common < len(here) and common < len(there) - 1 and here[common] == there[common]:
+        common += 1
+    return "/".join([".."] * (len(here) - common) + there[common:])
+
+
+class Package:
+    """A package being changed in memory: members read as last changed, written by one
+    `rewrite_zip` (`bytes()`); a member never changed keeps its bytes."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.zip = zipfile.ZipFile(io.BytesIO(data))
+        self.changed: dict[str, bytes] = {}
+        self.removed: set[str] = set()
+
+    def __contains__(self, name: str) -> bool:
+        return name not in self.removed and (name in self.changed or name in self.zip.NameToInfo)
+
+    def read(self, name: str) -> bytes:
+        return self.changed[name] if name in self.changed else self.zip.read(name)
+
+    def write(self, name: str, xml: bytes) -> None:
+        self.changed[name] = xml
+        self.removed.discard(name)
+
+    def remove(self, name: str) -> None:
+        self.changed.pop(name, None)
+        self.removed.add(name)
+
+    def free(self, pattern: str) -> str:
+        """The first member name `pattern` (with {} for a number from 1) that is not taken,
+        compared without case as zip readers on Windows do."""
+        taken = {n.lower() for n in [*self.zip.NameToInfo, *self.changed] if n not in self.removed}
+        n = 1
+        while pattern.format(n).lower() in taken:
+            n += 1
+        return pattern.format(n)
+
+    def relate(self, source: str, kind: str, target: str) -> str:
+        """Add a relationship from `source` to member `target`; its new Id."""
+        name = rels_name(source)
+        xml = self.read(name) if name in self else _EMPTY_RELS
+        ids = {attrs(m[1]).get(b"Id", b"").decode() for m in _REL.finditer(xml)}
+        n = len(ids) + 1
+        while f"rId{n}" in ids:
+            n += 1
+        rid = f"rId{n}"
+        entry = (f'<Relationship Id="{rid}" Type="{_REL_TYPE}{kind}" '
+                 f'Target="{html.escape(_relative(source, target))}"/>').encode()
+        end = xml.rfind(b"</Relationships>")
+        if end < 0:
+            raise NeedsRebuild("relationships without an end")  # not for people: an internal reason
+        self.write(name, xml[:end] + entry + xml[end:])
+        return rid
+
+    def content_type(self, part: str, kind: str) -> None:
+        xml = self.read(_CONTENT_TYPES)
+        end = xml.rfind(b"</Types>")
+        if end < 0:
+            raise NeedsRebuild("content types without an end")  # not for people: an internal reason
+        entry = f'<Override PartName="/{html.escape(part)}" ContentType="{kind}"/>'.encode()
+        self.write(_CONTENT_TYPES, xml[:end] + entry + xml[end:])
+
+    def bytes(self) -> bytes:
+        self.zip.close()
+        if not self.changed and not self.removed:
+            return self.data
+        return rewrite_zip(self.data, self.changed, self.removed)
+
+
+def new_sheet_xml(freeze: bool = False, fit_width: bool = False, narrow: bool = False) -> bytes:
+    """An empty worksheet part for a tab sheetcrm adds: its header row frozen (`freeze`),
+    printed landscape one page wide (`fit_width`), with narrow side margins beside a chart
+    (`narrow`)."""
+    side = "0.4" if narrow else "0.75"
+    pane = '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>' \
+           '<selection pane="bottomLeft" activeCell="A2" sqref="A2"/>' if freeze else ""
+    return ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'  # not for people: XML
+            '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+            f'xmlns:r="{_NS_R}">'
+            + ('<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>' if fit_width else "")
+            + '<dimension ref="A1"/>'
+            f'<sheetViews><sheetView workbookViewId="0">{pane}</sheetView></sheetViews>'
+            '<sheetFormatPr defaultRowHeight="15"/><sheetData/>'
+            f'<pageMargins left="{side}" right="{side}" top="1" bottom="1" header="0.5" footer="0.5"/>'
+            + ('<pageSetup orientation="landscape" fitToWidth="1" fitToHeight="0"/>' if fit_width else "")
+            + '</worksheet>').encode()
+
+
+def _blank(xml: bytes) -> bool:
+    return re.search(rb'<(?:\w+:)?(?:v|is|f)\b', xml) is None
+
+
+def add_sheets(data: bytes, sheets: list[tuple[str, bytes]], print_titles: Iterable[str] = (),
+               drop: str | None = None) -> bytes:
+    """The package with a tab added at the end for each (title, worksheet part), every other
+    member as it was but workbook.xml, its relationships and [Content_Types].xml, which gain
+    their entries. `print_titles`: new tabs whose header row prints on every page. `drop`: the
+    title of a tab to remove when it holds nothing at all (the placeholder of an empty
+    workbook sheetcrm created)."""
+    pkg = Package(data)
+    book = workbook_part(pkg.zip)
+    book_xml = pkg.read(book)
+    end = book_xml.find(b"</sheets>")
+    first = SHEET_ELEMENT.search(book_xml)
+    if end < 0 or first is None:
+        raise NeedsRebuild("no <sheets>")  # not for people: an internal reason
+    prefix = re.search(rb'xmlns:([\w.-]+)="' + re.escape(_NS_R.encode()) + b'"', book_xml[:first.start()])
+    # The relationship's Id in the namespace the workbook part binds, else bound on the element.
+    id_attr = f"{prefix[1].decode()}:id" if prefix else f'xmlns:r="{_NS_R}" r:id'
+    ids = [int(a[b"sheetId"]) for m in SHEET_ELEMENT.finditer(book_xml)
+           if (a := attrs(m[1])).get(b"sheetId", b"").isdigit()]
+    next_id = max(ids, default=0) + 1
+    folder = book.rpartition("/")[0]
+    if drop is not None and sheets:
+        _drop_sheet(pkg, book, drop)  # first, so that its part's name is free again
+        book_xml = pkg.read(book)
+        end = book_xml.find(b"</sheets>")
+    fresh = []
+    for title, xml in sheets:
+        part = pkg.free(f"{folder}/worksheets/sheet{{}}.xml" if folder else "worksheets/sheet{}.xml")
+        pkg.write(part, xml)
+        pkg.content_type(part, _CT_SHEET)
+        rid = pkg.relate(book, "worksheet", part)
+        fresh.append(f'<sheet name="{html.escape(title)}" sheetId="{next_id}" {id_attr}="{rid}"/>'.encode())
+        next_id += 1
+    book_xml = book_xml[:end] + b"".join(fresh) + book_xml[end:]
+    tabs = [html.unescape(attrs(m[1]).get(b"name", b"").decode()) for m in SHEET_ELEMENT.finditer(book_xml)]
+    names = b"".join(f'<definedName name="_xlnm.Print_Titles" localSheetId="{tabs.index(t)}">'  # not for people
+                     f"{html.escape(_quoted(t), quote=False)}!$1:$1</definedName>".encode()
+                     for t in print_titles if t in tabs)
+    if names:
+        book_xml = _add_names(book_xml, names)
+    pkg.write(book, book_xml)
+    return pkg.bytes()
+
+
+def _quoted(title: str) -> str:
+    return "'" + title.replace("'", "''") + "'"
+
+
+def _add_names(workbook_xml: bytes, fresh: bytes) -> bytes:
+    """workbook.xml with the <definedName> elements `fresh` added."""
+    m = _DEFINED_NAMES.search(workbook_xml)
+    if m is not None:
+        body = (m[1] or b"") + fresh
+        return workbook_xml[:m.start()] + b"<definedNames>" + body + b"</definedNames>" + workbook_xml[m.end():]
+    after = _AFTER_NAMES.search(workbook_xml, max(workbook_xml.find(b"</sheets>"), 0))
+    if after is None:
+        raise NeedsRebuild("no place for definedNames")  # not for people: an internal reason
+    return workbook_xml[:after.start()] + b"<definedNames>" + fresh + b"</definedNames>" + workbook_xml[after.start():]
+
+
+def _drop_sheet(pkg: Package, book: str, title: str) -> None:
+    """Remove the tab `title` if its part is blank and relates to nothing; the workbook's
+    names scoped to a later tab move down one, as they do when an app deletes a tab."""
+    book_xml = pkg.read(book)
+    elements = list(SHEET_ELEMENT.finditer(book_xml))
+    at = next((i for i, m in enumerate(elements)
+               if html.unescape(attrs(m[1]).get(b"name", b"").decode()) == title), None)
+    if at is None:
+        return
+    rid = next((v for k, v in attrs(elements[at][1]).items() if k.endswith(b":id")), b"").decode()
+    kind, part = relationships(pkg.zip, book).get(rid, ("", None))
+    if part is None or part not in pkg or rels_name(part) in pkg or not _blank(pkg.read(part)):
+        return
+    book_xml = book_xml[:elements[at].start()] + book_xml[elements[at].end():]
+
+    def scoped(m: re.Match) -> bytes:
+        a = attrs(m[1])
+        sheet = a.get(b"localSheetId", b"")
+        if not sheet.isdigit() or int(sheet) < at:
+            return m[0]
+        if int(sheet) == at:
+            return b""
+        return m[0].replace(b'localSheetId="' + sheet + b'"', f'localSheetId="{int(sheet) - 1}"'.encode(), 1)
+
+    book_xml = _DEFINED_NAME.sub(scoped, book_xml)
+    book_xml = re.sub(rb'<definedNames>\s*</definedNames>', b"", book_xml)
+    book_xml = re.sub(rb'\s(activeTab|firstSheet)="[0-9]+"', b"", book_xml)
+    pkg.write(book, book_xml)
+    rels = pkg.read(rels_name(book))
+    pkg.write(rels_name(book), re.sub(rb'<Relationship\b[^>]*\bId="' + re.escape(rid.encode()) + rb'"[^>]*/>', b"",
+                                      rels))
+    types = pkg.read(_CONTENT_TYPES)
+    pkg.write(_CONTENT_TYPES, re.sub(rb'<Override\b[^>]*PartName="/' + re.escape(part.encode()) + rb'"[^>]*/>', b"",
+                                     types))
+    pkg.remove(part)
+
+
+_ANCHOR = re.compile(rb'<((?:\w+:)?(?:oneCellAnchor|twoCellAnchor|absoluteAnchor))\b.*?</\1>', re.S)
+_CNVPR_ID = re.compile(rb'(<(?:\w+:)?cNvPr\b[^>]*?\bid=")([0-9]+)(")')
+_CHART_RID = re.compile(rb'(<(?:\w+:)?chart\b[^>]*?\b(?:\w+:)?id=")([^"]+)(")')
+_DRAWING_REF = re.compile(rb'<(?:\w+:)?drawing\b([^>]*?)/>')
+
+
+def add_charts(data: bytes, drawn: dict[str, bytes]) -> bytes:
+    """The package with charts drawn by openpyxl moved in: `drawn` maps a tab's title to a
+    scratch package (openpyxl's save of a workbook whose first tab has that title and holds
+    the charts, so their references name the tab). Each chart part is added as it is; its
+    anchors go into the tab's drawing, a new one or the one the tab has (whose pictures,
+    shapes and charts stay as they are). Raises NeedsRebuild when a tab's drawing is not one
+    this can extend."""
+    pkg = Package(data)
+    parts = dict(sheet_parts(pkg.zip))
+    for title, scratch in drawn.items():
+        sheet = parts.get(title)
+        if sheet is None:
+            raise NeedsRebuild("no such tab")  # not for people: an internal reason
+        with zipfile.ZipFile(io.BytesIO(scratch)) as z:
+            scratch_sheet = sheet_parts(z)[0][1]
+            scratch_drawing = next(t for k, t in relationships(z, scratch_sheet).values() if k.endswith("/drawing"))
+            scratch_rels = relationships(z, scratch_drawing)
+            anchors = list(_ANCHOR.finditer(z.read(scratch_drawing)))
+            charts = {rid: z.read(target) for rid, (k, target) in scratch_rels.items() if k.endswith("/chart")}
+        sheet_xml = pkg.read(sheet)
+        existing = [t for k, t in relationships_of(pkg, sheet).values() if k.endswith("/drawing")]
+        if existing:
+            drawing = existing[0]
+            drawing_xml = pkg.read(drawing)
+        else:
+            drawing = pkg.free("xl/drawings/drawing{}.xml")
+            drawing_xml = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+                           b'<xdr:wsDr xmlns:xdr="http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing" '
+                           b'xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main"></xdr:wsDr>')
+            pkg.content_type(drawing, _CT_DRAWING)
+        close = re.search(rb'</(?:\w+:)?wsDr>\s*$', drawing_xml)
+        if close is None:
+            raise NeedsRebuild("a drawing without its end")  # not for people: an internal reason
+        next_id = max([int(m[2]) for m in _CNVPR_ID.finditer(drawing_xml)], default=0) + 1
+        fresh = []
+        for anchor in anchors:
+            xml = anchor[0]
+            rid_m = _CHART_RID.search(xml)
+            if rid_m is None or rid_m[2].decode() not in charts:
+                raise NeedsRebuild("a scratch anchor without its chart")  # not for people: an internal reason
+            chart = pkg.free("xl/charts/chart{}.xml")
+            pkg.write(chart, charts[rid_m[2].decode()])
+            pkg.content_type(chart, _CT_CHART)
+            rid = pkg.relate(drawing, "chart", chart)
+            xml = _CHART_RID.sub(lambda m: m[1] + rid.encode() + m[3], xml, count=1)
+            xml = _CNVPR_ID.sub(lambda m: m[1] + str(next_id).encode() + m[3], xml, count=1)
+            next_id += 1
+            # The namespaces of openpyxl's drawing, declared on the anchor itself: it reads the
+            # same inside a drawing whatever prefixes that drawing uses.
+            name = anchor[1]
+            xml = xml.replace(b"<" + name, b"<" + name + (
+                b' xmlns="http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing"'
+                b' xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main"'
+                b' xmlns:c="http://schemas.openxmlformats.org/drawingml/2006/chart"'
+                b' xmlns:r="' + _NS_R.encode() + b'"'), 1)
+            fresh.append(xml)
+        pkg.write(drawing, drawing_xml[:close.start()] + b"".join(fresh) + drawing_xml[close.start():])
+        if not existing:
+            rid = pkg.relate(sheet, "drawing", drawing)
+            if _DRAWING_REF.search(sheet_xml):
+                raise NeedsRebuild("a drawing element without its part")  # not for people: an internal reason
+            after = _AFTER_DRAWING.search(sheet_xml, max(sheet_xml.find(b"</sheetData>"), sheet_xml.find(b"<sheetData/>"), 0))
+            if after is None:
+                raise NeedsRebuild("no place for a drawing")  # not for people: an internal reason
+            ref = f'<drawing xmlns:r="{_NS_R}" r:id="{rid}"/>'.encode()
+            pkg.write(sheet, sheet_xml[:after.start()] + ref + sheet_xml[after.start():])
+    return pkg.bytes()
+
+
+def relationships_of(pkg: Package, part: str) -> dict[str, tuple[str, str]]:
+    """`relationships` of a part of a package being changed."""
+    name = rels_name(part)
+    if name not in pkg:
+        return {}
+    out = {}
+    for m in _REL.finditer(pkg.read(name)):
+        a = attrs(m[1])
+        if b"Id" in a and b"Target" in a and a.get(b"TargetMode") != b"External":
+            out[a[b"Id"].decode()] = (a.get(b"Type", b"").decode(), _part(part, html.unescape(a[b"Target"].decode())))
+    return out
+
+
+# -- what a whole rebuild (openpyxl's load and save) would lose ---------------------------------
+
+_LOST_PARTS = (
+    (re.compile(r"(^|/)customXml/"), N_("custom XML parts")),
+    (re.compile(r"vbaProject\.bin$"), N_("macros")),
+    (re.compile(r"(^|/)(slicers|slicerCaches|timelines|timelineCaches)/"), N_("slicers and timelines")),
+    (re.compile(r"(^|/)(ctrlProps|activeX)/"), N_("form controls")),
+    (re.compile(r"(^|/)embeddings/"), N_("embedded objects")),
+    (re.compile(r"(^|/)charts/chartEx"), N_("charts of the newer kinds")),
+    (re.compile(r"\.vml$"), N_("comment boxes and legacy shapes")),
+)
+_EXT_LIST = re.compile(rb'<(?:\w+:)?extLst\b')
+_SHAPES = re.compile(rb'<(?:\w+:)?(?:sp|pic|grpSp|cxnSp)\b')
+
+
+def rebuild_would_lose(data: bytes) -> list[str]:
+    """What in the package openpyxl's load and save would drop, as catalogue messages (N_)
+    naming each kind; [] when nothing found. Conservative: a kind is named when its parts or
+    elements are there, whether or not openpyxl might keep part of it."""
+    found: list[str] = []
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        names = z.namelist()
+        for pattern, kind in _LOST_PARTS:
+            if any(pattern.search(n) for n in names) and kind not in found:
+                found.append(kind)
+        sheets = [p for _, p in sheet_parts(z) if p]
+        # A sheet's extLst holds the team's things (the workbook's, at most settings such as
+        # LibreOffice's formula syntax, which a rebuild may drop).
+        if any(_EXT_LIST.search(z.read(p)) for p in sheets):
+            found.append(N_("Excel 2010 features (dropdowns from another tab, conditional formats, sparklines)"))
+        if any(n.startswith("xl/drawings/") and n.endswith(".xml") and _SHAPES.search(z.read(n)) for n in names):
+            found.append(N_("pictures and shapes"))
+    return found

@@ -1,0 +1,186 @@
+"""The first sync of a team's .xlsx adds sheetcrm's tabs and charts by patching the package:
+what openpyxl does not model (Excel 2010 extensions such as a dropdown drawn from another tab
+and sparklines, pictures and shapes, custom XML parts) keeps its bytes. Measured loss before
+this: all of those, dropped by openpyxl's load and save (/work/tmp/s31/xlsx/measure.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import shutil
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from sheetcrm.config import Config
+from sheetcrm.starter import write_demo
+from sheetcrm.sync import sync
+from sheetcrm.workbook import CellWrite, Plan, WorkbookError, xlsx_patch
+from sheetcrm.workbook.xlsx import XlsxWorkbook
+from test_xlsx_write import _members, libreoffice_resave
+
+AS_OF = dt.date(2026, 11, 23)
+X14 = "http://schemas.microsoft.com/office/spreadsheetml/2009/9/main"
+XM = "http://schemas.microsoft.com/office/excel/2006/main"
+VALIDATION = (f'<ext uri="{{CCE6A557-97BC-4b89-ADB6-D9C93CAAB3DF}}" xmlns:x14="{X14}">'
+              f'<x14:dataValidations count="1" xmlns:xm="{XM}"><x14:dataValidation type="list" allowBlank="1" '
+              f'showErrorMessage="1"><x14:formula1><xm:f>Accounts!$B$2:$B$30</xm:f></x14:formula1>'
+              f'<xm:sqref>Z2:Z200</xm:sqref></x14:dataValidation></x14:dataValidations></ext>').encode()
+SPARKLINE = (f'<ext uri="{{05C60535-1F16-4fd2-B633-F4F36F0B64E0}}" xmlns:x14="{X14}">'
+             f'<x14:sparklineGroups xmlns:xm="{XM}"><x14:sparklineGroup displayEmptyCellsAs="gap">'
+             f'<x14:colorSeries rgb="FF376092"/><x14:sparklines><x14:sparkline><xm:f>Accounts!C2:E2</xm:f>'
+             f'<xm:sqref>Y2</xm:sqref></x14:sparkline></x14:sparklines></x14:sparklineGroup></x14:sparklineGroups>'
+             f'</ext>').encode()
+SHAPE = (b'<xdr:twoCellAnchor><xdr:from><xdr:col>20</xdr:col><xdr:colOff>0</xdr:colOff><xdr:row>1</xdr:row>'
+         b'<xdr:rowOff>0</xdr:rowOff></xdr:from><xdr:to><xdr:col>24</xdr:col><xdr:colOff>0</xdr:colOff><xdr:row>6'
+         b'</xdr:row><xdr:rowOff>0</xdr:rowOff></xdr:to><xdr:sp macro="" textlink=""><xdr:nvSpPr><xdr:cNvPr id="2" '
+         b'name="TextBox 1"/><xdr:cNvSpPr txBox="1"/></xdr:nvSpPr><xdr:spPr><a:prstGeom prst="rect"><a:avLst/>'
+         b'</a:prstGeom></xdr:spPr><xdr:txBody><a:bodyPr/><a:lstStyle/><a:p><a:r><a:t>Call the big ones first</a:t>'
+         b'</a:r></a:p></xdr:txBody></xdr:sp><xdr:clientData/></xdr:twoCellAnchor>')
+DRAWING = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<xdr:wsDr xmlns:xdr="http://schemas.'
+           b'openxmlformats.org/drawingml/2006/spreadsheetDrawing" xmlns:a="http://schemas.openxmlformats.org/'
+           b'drawingml/2006/main">' + SHAPE + b'</xdr:wsDr>')
+
+
+def _ext(xml: bytes, ext: bytes) -> bytes:
+    if b"</extLst>" in xml:
+        return xml.replace(b"</extLst>", ext + b"</extLst>", 1)
+    return xml.replace(b"</worksheet>", b"<extLst>" + ext + b"</extLst></worksheet>", 1)
+
+
+def decorate(data: bytes) -> bytes:
+    """A LibreOffice-saved package with what Excel 2010+ and document tools add, as they write
+    it: an x14 list validation drawn from Accounts on Opportunities, a sparkline on Accounts,
+    a text box on Campaigns (the tab sheetcrm adds its ROI chart to), a custom XML part."""
+    changed = {}
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        parts = dict(xlsx_patch.sheet_parts(z))
+        changed[parts["Opportunities"]] = _ext(z.read(parts["Opportunities"]), VALIDATION)
+        changed[parts["Accounts"]] = _ext(z.read(parts["Accounts"]), SPARKLINE)
+        campaigns = z.read(parts["Campaigns"])
+        assert b"<drawing" not in campaigns and xlsx_patch.rels_name(parts["Campaigns"]) not in z.NameToInfo
+        at = re.search(rb"<(legacyDrawing|tableParts|extLst)\b|</worksheet>", campaigns).start()
+        changed[parts["Campaigns"]] = campaigns[:at] + (
+            b'<drawing xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships" '
+            b'r:id="rIdTeam"/>') + campaigns[at:]
+        changed[xlsx_patch.rels_name(parts["Campaigns"])] = (
+            b'<?xml version="1.0" encoding="UTF-8"?>\n<Relationships xmlns="http://schemas.openxmlformats.org/'
+            b'package/2006/relationships"><Relationship Id="rIdTeam" Type="http://schemas.openxmlformats.org/'
+            b'officeDocument/2006/relationships/drawing" Target="../drawings/team.xml"/></Relationships>')
+        changed["xl/drawings/team.xml"] = DRAWING
+        changed["customXml/item1.xml"] = b'<?xml version="1.0"?><crmMeta xmlns="urn:team"><owner>Sales</owner></crmMeta>'
+        types = z.read("[Content_Types].xml")
+        changed["[Content_Types].xml"] = types.replace(b"</Types>", (
+            b'<Override PartName="/xl/drawings/team.xml" '
+            b'ContentType="application/vnd.openxmlformats-officedocument.drawing+xml"/></Types>'))
+    return xlsx_patch.rewrite_zip(data, changed)
+
+
+@pytest.fixture(scope="module")
+def team_xlsx(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("team")
+    write_demo(XlsxWorkbook(folder / "team.xlsx"), rows=20, seed=1, today=AS_OF)
+    saved = libreoffice_resave(folder / "team.xlsx")
+    path = folder / "decorated.xlsx"
+    path.write_bytes(decorate(saved.read_bytes()))
+    return path
+
+
+@pytest.fixture
+def team(team_xlsx, tmp_path) -> XlsxWorkbook:
+    shutil.copyfile(team_xlsx, tmp_path / "crm.xlsx")
+    return XlsxWorkbook(tmp_path / "crm.xlsx")
+
+
+def _ext_block(data: bytes, tab: str) -> bytes:
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        xml = z.read(dict(xlsx_patch.sheet_parts(z))[tab])
+    return re.search(rb"<extLst>.*</extLst>", xml, re.S)[0]
+
+
+def test_the_first_sync_adds_tabs_and_charts_and_keeps_every_part_of_the_team(team):
+    before = team.path.read_bytes()
+    assert xlsx_patch.rebuild_would_lose(before)  # what openpyxl's load and save would drop
+    outcome = sync(team, Config(), as_of=AS_OF)
+    after = team.path.read_bytes()
+    assert outcome.plan.new_tabs and outcome.result and not outcome.result.warnings
+
+    old, new = _members(before), _members(after)
+    assert set(old) <= set(new)
+    # Parts a first sync has no reason to change keep their stored bytes; the team's drawing
+    # keeps its shape, and the ROI chart is added after it.
+    with zipfile.ZipFile(io.BytesIO(before)) as z:
+        written = {p for t, p in xlsx_patch.sheet_parts(z)} | {"xl/workbook.xml", "xl/_rels/workbook.xml.rels",
+                                                                "[Content_Types].xml", "xl/styles.xml",
+                                                                "xl/drawings/team.xml"}
+    assert {n for n in old if n not in written and old[n] != new[n]} == set()
+    assert old["customXml/item1.xml"] == new["customXml/item1.xml"]
+    assert _ext_block(before, "Opportunities") == _ext_block(after, "Opportunities")
+    assert _ext_block(before, "Accounts") == _ext_block(after, "Accounts")
+    with zipfile.ZipFile(io.BytesIO(after)) as z:
+        drawing = z.read("xl/drawings/team.xml")
+        assert drawing.startswith(DRAWING[:DRAWING.rindex(b"</xdr:wsDr>")]) and SHAPE in drawing
+        parts = dict(xlsx_patch.sheet_parts(z))
+        assert xlsx_patch.chart_titles(z, parts["Campaigns"]) == {"Campaign ROI"}
+        assert xlsx_patch.chart_titles(z, parts["Pipeline"]) == {"Amount / Stage"}
+        assert z.testzip() is None
+
+    # sheetcrm's tabs are written: its header bold and frozen, its values there to read.
+    snapshot = XlsxWorkbook(team.path).read()
+    assert {"Pipeline", "Forecast", "Dashboard", "Validation"} <= set(snapshot.tabs)
+    assert len(snapshot.tabs["Pipeline"].rows) > 2
+    assert {"Pipeline", "Dashboard"} <= snapshot.owned
+    ws = openpyxl.load_workbook(team.path)["Pipeline"]
+    assert ws["A1"].font.b and ws.freeze_panes == "A2" and ws.print_title_rows == "$1:$1"
+
+    # A later sync patches as before and still keeps them; no chart is added twice.
+    sync(team, Config(), as_of=AS_OF + dt.timedelta(days=3))
+    again = team.path.read_bytes()
+    assert _ext_block(before, "Opportunities") == _ext_block(again, "Opportunities")
+    with zipfile.ZipFile(io.BytesIO(again)) as z:
+        assert xlsx_patch.chart_titles(z, dict(xlsx_patch.sheet_parts(z))["Campaigns"]) == {"Campaign ROI"}
+        assert SHAPE in z.read("xl/drawings/team.xml")
+
+
+def test_libreoffice_still_shows_the_teams_dropdown_and_sheetcrms_charts(team):
+    sync(team, Config(), as_of=AS_OF)
+    shown = libreoffice_resave(team.path)
+    wb = openpyxl.load_workbook(shown)
+    rules = [(str(v.sqref), v.formula1) for v in wb["Opportunities"].data_validations.dataValidation]
+    assert ("Z2:Z200", "Accounts!$B$2:$B$30") in rules
+    assert [len(wb[t]._charts) for t in ("Pipeline", "Forecast", "Campaigns")] == [1, 1, 1]
+    with zipfile.ZipFile(shown) as z:
+        assert any(b"Call the big ones first" in z.read(n) for n in z.namelist() if n.startswith("xl/drawings/"))
+        assert any(b"x14:sparkline" in z.read(p) for _, p in xlsx_patch.sheet_parts(z) if p)
+
+
+def test_a_write_the_patch_cannot_make_is_refused_when_a_rebuild_would_lose_the_teams_things(team, monkeypatch):
+    """Should the patch ever give up (here forced), the whole-workbook rebuild is not used on a
+    package holding what openpyxl drops: nothing is written, and one line says why."""
+    def refuse(*args, **kwargs):
+        raise xlsx_patch.NeedsRebuild("forced")
+
+    monkeypatch.setattr(xlsx_patch, "patch_sheet", refuse)
+    before = team.path.read_bytes()
+    team.read()
+    with pytest.raises(WorkbookError, match=r"nothing written.*would lose its .*Excel 2010 features.*pictures and "
+                                            r"shapes") as e:
+        team.write(Plan(writes=[CellWrite("Opportunities", 2, 26, "Acme")]))
+    assert "\n" not in str(e.value)
+    assert team.path.read_bytes() == before
+
+
+def test_a_chart_the_tabs_drawing_cannot_take_is_left_out_with_a_warning(team, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise xlsx_patch.NeedsRebuild("forced")
+
+    monkeypatch.setattr(xlsx_patch, "add_charts", refuse)
+    before = team.path.read_bytes()
+    outcome = sync(team, Config(), as_of=AS_OF)
+    assert outcome.result.warnings and all("not added" in w for w in outcome.result.warnings)
+    assert any("Campaign ROI" in w for w in outcome.result.warnings)
+    assert _ext_block(before, "Opportunities") == _ext_block(team.path.read_bytes(), "Opportunities")
+    assert "Pipeline" in XlsxWorkbook(team.path).read().tabs
