@@ -18,7 +18,7 @@ import pytest
 
 from sheetcrm.config import Config
 from sheetcrm.i18n import using
-from sheetcrm.mail.sandbox import syntax_problem
+from sheetcrm.mail.sandbox import render_problem, syntax_problem
 from sheetcrm.sync import sync
 from sheetcrm.workbook.memory import MemoryWorkbook
 
@@ -132,3 +132,44 @@ def test_run_once_says_a_failure_without_promising_a_next_try(tmp_path):
     out = _cli(tmp_path, "run", "--once")
     assert out.returncode == 1
     assert "sync falló: " in out.stderr and "próximo intento" not in out.stderr, out.stderr
+
+
+@pytest.mark.parametrize("source, english, spanish", [
+    ("{{ Name }}", "the template uses Name, which has no value here",
+     "la plantilla usa Name, que aquí no tiene valor"),
+    ("{{ deal.Stagee.x }}", "the template uses Stagee of dict object, which has no such field",
+     "la plantilla usa Stagee de dict object, que no tiene ese campo"),
+    ("{{ 1 / 0 }}", 'the template failed while it was filled in (Python: "ZeroDivisionError: division by zero")',
+     'la plantilla falló al rellenarse (Python dice: "ZeroDivisionError: division by zero")'),
+])
+def test_a_template_that_fails_while_filled_in_says_why_in_the_team_language(source, english, spanish):
+    """Not a syntax error: the template reads, and fails on the record's data. jinja2's and
+    Python's own (English) words are only a quoted detail: the Spanish demo's Validation tab
+    said "'Name' is undefined"."""
+    template = jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(source)
+    with pytest.raises(Exception) as caught:
+        template.render(deal={})
+    with using("en"):
+        assert render_problem(caught.value).startswith(english)
+    with using("es"):
+        assert render_problem(caught.value).startswith(spanish)
+
+
+@pytest.mark.parametrize("locale", ["es", "en"])
+def test_a_subject_names_a_field_by_the_sheets_header_whatever_the_teams_language(tmp_path, locale):
+    """An English workbook (headers "Name", "Stage"; rules "Follow up on the proposal: {{ Name }}")
+    synced with locale "es": each firing failed with "'Name' is undefined" and no task was made,
+    since a template saw the fields only by their Spanish headers. A field is now also known by
+    the sheet's own header and the standard one in each language."""
+    from sheetcrm.starter import demo_config, write_demo
+    from sheetcrm.sync import plan_sync
+    from sheetcrm.workbook.xlsx import XlsxWorkbook
+
+    book = XlsxWorkbook(tmp_path / "demo.xlsx")
+    data = write_demo(book, rows=40, seed=5, today=dt.date(2026, 11, 23))
+    config = demo_config(Config(locale=locale), data)
+    _, _, plan = plan_sync(book.read(), config, dt.date(2026, 11, 23))
+    assert not [w.value for w in plan.writes if isinstance(w.value, str) and "is undefined" in w.value]
+    tasks = [w.value for w in plan.writes if w.tab == "Tasks" and isinstance(w.value, str)
+             and w.value.startswith(("Follow up on the proposal: ", "Revive ", "Chase the unanswered quote: "))]
+    assert tasks and all("{{" not in t and "Name" not in t for t in tasks)

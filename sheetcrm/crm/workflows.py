@@ -54,7 +54,7 @@ from sheetcrm.crm.owners import key as owner_key
 from sheetcrm.i18n import N_, NC_, _, current, every_locale, in_locale
 from sheetcrm.intake.text import CELL_CHARS
 from sheetcrm.mail.message import HeaderError, check_mailbox
-from sheetcrm.mail.sandbox import Sandbox, syntax_problem
+from sheetcrm.mail.sandbox import Sandbox, render_problem, syntax_problem
 from sheetcrm.names import tab_title
 from sheetcrm.report import Issue
 from sheetcrm.settings import KeyedProblem, Section
@@ -435,6 +435,9 @@ class World:
     owner_email: Mapping[str, str] = field(default_factory=dict)
     stages: tuple[str, ...] = ()
     team_domains: frozenset[str] = frozenset()  # [workflows] team_domains, casefolded
+    # kind -> key -> the other names a template may call a field by: the sheet's own header and
+    # the standard ones in each language (`{{ Name }}` in a Spanish team's English workbook).
+    aliases: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
 
     def is_internal(self, address: str) -> bool:
         """Whether a plain address (no display name) is the team's: an [owners] address, or
@@ -1100,15 +1103,22 @@ _ENV = Sandbox(CELL_CHARS, undefined=StrictUndefined, autoescape=False)
 
 
 def template_context(subject: Subject, labels: Mapping[str, Mapping[str, str]],
-                     words: Mapping[tuple[str, str], Mapping[str, str]] = {}) -> dict[str, Any]:
+                     words: Mapping[tuple[str, str], Mapping[str, str]] = {},
+                     aliases: Mapping[str, Mapping[str, tuple[str, ...]]] = {}) -> dict[str, Any]:
     """What a workflow template sees of a record: each field by its header (`labels[kind]`:
-    key -> header) and with its spaces as "_", `ID`, `record` (the same, for headers that are
-    not names), and each related record's (`account`, `contact`, …) the same way. A stage or
-    status is the team's word for it (`words`, as `World.words`), never the canonical key."""
+    key -> header, in the team's language) and by its other names (`aliases[kind]`: key -> the
+    sheet's own header and the standard ones in each language, as `World.aliases`), each also
+    with its spaces as "_", `ID`, `record` (the same, for headers that are not names), and each
+    related record's (`account`, `contact`, …) the same way. A stage or status is the team's
+    word for it (`words`, as `World.words`), never the canonical key."""
     def fields(s: Subject) -> dict[str, Any]:
         shown = labels.get(s.kind, {})
         out = {shown.get(k, k): _plain(words.get((s.kind, k), {}).get(v, v) if isinstance(v, str) else v)
                for k, v in s.values.items()}
+        other = aliases.get(s.kind, {})
+        for k in s.values:
+            for name in other.get(k, ()):
+                out.setdefault(name, out[shown.get(k, k)])
         return {**out, **{k.replace(" ", "_"): v for k, v in out.items()}, "ID": s.id}
     mine = fields(subject)
     return {**mine, "record": mine, **{rel: fields(s) for rel, s in subject.related.items()}}
@@ -1118,7 +1128,8 @@ def render_subject(text: str, subject: Subject, world: World) -> str:
     """A Subject template filled from the record: `{{ Name }}`, `{{ Close_Date }}` (a header
     with its spaces as "_"), `{{ record["Close Date"] }}`, `{{ account.Name }}`. Raises
     jinja2.TemplateError."""
-    return _ENV.render(_ENV.from_string(text), template_context(subject, world.labels, world.words)).strip()
+    return _ENV.render(_ENV.from_string(text),
+                       template_context(subject, world.labels, world.words, world.aliases)).strip()
 
 
 def _plain(v: Any) -> Any:
@@ -1142,7 +1153,7 @@ def _act(firing: Firing, world: World, state: State, load: _Load, issues: list[I
                 raise SecurityError(_("{n} characters, more than a cell holds ({limit})", n=len(text),
                                       limit=CELL_CHARS))
         except Exception as e:  # noqa: BLE001 - a person's template: any failure skips this firing, never the sync
-            problem = str(e) if isinstance(e, TemplateError) else f"{type(e).__name__}: {e}"
+            problem = render_problem(e)
             firing.result, firing.message = "skipped", _(_MESSAGES["workflow_render_failed"][0], rule=rule.id,
                                                          record=subject.id, problem=problem)
             issues.append(_issue(row, "subject", row.subject, "workflow_render_failed", severity="warning",

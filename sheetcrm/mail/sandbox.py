@@ -208,6 +208,8 @@ _UNEXPECTED_CHAR = re.compile(r"unexpected char (['\"])(.+?)\1 at (\d+)")
 _GOT = re.compile(r"got '([^']+)'$")
 _UNKNOWN_TAG = re.compile(r"unknown tag '([^']+)'")
 _UNEXPECTED = re.compile(r"^unexpected '([^']+)'$")
+_UNDEFINED = re.compile(r"^'([^']+)' is undefined$")
+_NO_ATTRIBUTE = re.compile(r"^'([^']+)' has no attribute '([^']+)'$")
 
 
 def syntax_problem(e: jinja2.TemplateSyntaxError) -> str:
@@ -240,3 +242,24 @@ def syntax_problem(e: jinja2.TemplateSyntaxError) -> str:
              else _("line {line}", line=line))
     return _('{where}: {what} (jinja2: "{detail}")', where=where, what=what, detail=detail) if detail \
         else _("{where}: {what}", where=where, what=what)
+
+
+def render_problem(e: BaseException) -> str:
+    """Why filling a template in failed, in the current language, with what jinja2 or Python
+    said (English) only as a quoted detail: 'the template uses Name, which has no value here
+    (jinja2: "'Name' is undefined")'. A refusal of the sandbox (SandboxLimit, SecurityError)
+    is sheetcrm's own message, already in the current language."""
+    if isinstance(e, jinja2.exceptions.SecurityError):
+        return _("not allowed in a template: {error}", error=e)
+    detail = (getattr(e, "message", None) or str(e)).strip()
+    if isinstance(e, jinja2.UndefinedError):
+        if found := _UNDEFINED.match(detail):
+            what = _("the template uses {field}, which has no value here", field=found.group(1))
+        elif found := _NO_ATTRIBUTE.match(detail):
+            what = _("the template uses {field} of {record}, which has no such field", field=found.group(2),
+                     record=found.group(1))
+        else:
+            what = _("the template uses a field that has no value here")
+        return _('{what} (jinja2: "{detail}")', what=what, detail=detail)
+    kind = type(e).__name__
+    return _('the template failed while it was filled in (Python: "{kind}: {detail}")', kind=kind, detail=detail)

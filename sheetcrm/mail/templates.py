@@ -34,7 +34,7 @@ from babel.dates import format_date
 
 from sheetcrm.i18n import _, catalogue, current, normalize
 from sheetcrm.mail.quotes import format_money, format_points, format_quantity
-from sheetcrm.mail.sandbox import MAX_BODY, Sandbox, syntax_problem
+from sheetcrm.mail.sandbox import MAX_BODY, Sandbox, render_problem, syntax_problem
 
 
 class TemplateError(Exception):
@@ -163,7 +163,7 @@ class Templates:
             raise TemplateError(_("template {name} not found", name=e.name)) from None
         except Exception as e:  # noqa: BLE001 - a person's template: whatever it raises fails this email, never the run
             raise TemplateError(_("{name}, line {line}: {problem}", name=name, line=_template_line(e, name),
-                                  problem=_explain(e))) from None
+                                  problem=render_problem(e))) from None
 
 
 def _collect_reads(node: jinja2.nodes.Node, roots: frozenset[str], found: set[tuple[str, str | None]]) -> None:
@@ -188,12 +188,3 @@ def _template_line(e: BaseException, name: str) -> str:
     lines = [f.lineno for f in traceback.extract_tb(e.__traceback__) if f.filename.endswith(name)]
     return str(lines[-1]) if lines else "?"
 
-
-def _explain(e: BaseException) -> str:
-    if isinstance(e, jinja2.exceptions.SecurityError):
-        return _("not allowed in a template: {error}", error=e)
-    if isinstance(e, jinja2.UndefinedError):
-        return _("missing field: {field}", field=e.message)
-    if isinstance(e, (jinja2.TemplateError, TypeError, ValueError, ArithmeticError)):
-        return str(e)
-    return f"{type(e).__name__}: {e}"

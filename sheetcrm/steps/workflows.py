@@ -215,19 +215,24 @@ def build_world(ctx: SyncContext) -> World:
         spec, table = TABS.get(tab) or OPTIONAL_TABS[tab], crm.tables.get(tab)
         kinds = field_kinds(spec)
         names_, labels, dates = {}, {}, set()
+        also: dict[str, tuple[str, ...]] = {}
+        sheet = {f: table.header.labels.get(c) for f, c in table.header.fields.items()} if table is not None else {}
         for c in spec.columns:
             for n in (c.header, c.header_es, *c.aliases):
                 names_.setdefault(normalize_key(n), c.field)
             labels[c.field] = c.header_es if locale == "es" else c.header
+            also[c.field] = tuple(n for n in (sheet.get(c.field), c.header, c.header_es) if n)
             if kinds.get(c.field) == "date":
                 dates.add(c.field)
         for key, computed in _COMPUTED.get(kind, {}).items():
             en, es = names.computed_name(tab, computed)
             names_[normalize_key(en)], names_[normalize_key(es)] = key, key
             labels[key] = es if locale == "es" else en
+            also[key] = (en, es)
         if kind != "opportunity":  # a deal's own is computed; others count their activities
             names_[normalize_key(_LAST_ACTIVITY)] = names_[normalize_key(in_locale("es", _LAST_ACTIVITY))] = "last_activity"
             labels["last_activity"] = in_locale(locale, _LAST_ACTIVITY)
+            also["last_activity"] = (in_locale("en", _LAST_ACTIVITY), in_locale("es", _LAST_ACTIVITY))
         dates.add("last_activity")
         typed = {normalize_key(n): c.type for n, c in config.tab(tab).custom_fields.items()}
         subjects = []
@@ -260,6 +265,7 @@ def build_world(ctx: SyncContext) -> World:
             if typed.get(normalize_key(header_text)) == "date":
                 dates.add(header_text)
         w.subjects[kind], w.names[kind], w.labels[kind], w.dates[kind] = subjects, names_, labels, frozenset(dates)
+        w.aliases[kind] = also
     _relate(ctx, w, by_id)
     w.forms = forms
     outbox = read_outbox(ctx.snapshot, locale)
