@@ -107,9 +107,9 @@ def _labels(tab: str, locale: str) -> dict[str, str]:
     return {c.field: (c.header_es if locale == "es" else c.header) for c in (TABS.get(tab) or OPTIONAL_TABS[tab]).columns}
 
 
-def _aliases(crm: Crm, tab: str) -> dict[str, tuple[str, ...]]:
-    """Each field's other names for a template (`template_context`): the sheet's own header,
-    and the standard ones in each language."""
+def field_aliases(crm: Crm, tab: str) -> dict[str, tuple[str, ...]]:
+    """Each field of `tab` by its other names for a template (`template_context`, as
+    `World.aliases[kind]`): the sheet's own header, and the standard ones in each language."""
     table = crm.tables.get(tab)
     sheet = {f: table.header.labels.get(c) for f, c in table.header.fields.items()} if table is not None else {}
     return {c.field: tuple(n for n in (sheet.get(c.field), c.header, c.header_es) if n)
@@ -144,7 +144,7 @@ def email_context(crm: Crm, config: Config, found: Origin, locale: str) -> dict[
         return _("{row} has errors; fix them, then the email can be sent", row=row_label(row))
     subject = _subject(kind, row)
     labels: dict[str, dict[str, str]] = {kind: _labels(KINDS[kind], locale)}
-    aliases = {kind: _aliases(crm, KINDS[kind])}
+    aliases = {kind: field_aliases(crm, KINDS[kind])}
     relations = {"opportunity": (("account", "accounts", "account"), ("contact", "contacts", "contact")),
                  "contact": (("account", "accounts", "account"),),
                  "account": (("contact", "contacts", "primary_contact"),)}.get(kind, ())
@@ -153,12 +153,12 @@ def email_context(crm: Crm, config: Config, found: Origin, locale: str) -> dict[
         rows = crm.find(tab, text) if text else []
         if len(rows) == 1 and rows[0].record is not None and rows[0].id:
             subject.relate(rel, _subject(rel, rows[0]))
-            labels[rel], aliases[rel] = _labels(tab, locale), _aliases(crm, tab)
+            labels[rel], aliases[rel] = _labels(tab, locale), field_aliases(crm, tab)
     if kind == "task" and (about := _find(crm, str(subject.values.get("related") or ""))) is not None:
         rel_kind, rel_row = about
         if rel_row.record is not None:
             subject.relate(rel_kind, _subject(rel_kind, rel_row))
-            labels[rel_kind], aliases[rel_kind] = _labels(KINDS[rel_kind], locale), _aliases(crm, KINDS[rel_kind])
+            labels[rel_kind], aliases[rel_kind] = _labels(KINDS[rel_kind], locale), field_aliases(crm, KINDS[rel_kind])
     owner = subject.owner
     words = record_words(crm, words_of(crm, config).spelled)
     return {**template_context(subject, labels, words, aliases), "locale": locale, "rule": {"id": found.rule, "name": found.name},

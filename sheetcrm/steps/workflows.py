@@ -24,7 +24,7 @@ from sheetcrm.crm.workflows import (KINDS, Firing, Outcome, RecordValues, RuleRo
 from sheetcrm.i18n import N_, _, in_locale
 from sheetcrm.ids import assign_ids, id_pattern
 from sheetcrm.mail.outbox import read_outbox, sent_quotes, status_label
-from sheetcrm.mail.workflow import record_words, version_of
+from sheetcrm.mail.workflow import field_aliases, record_words, version_of
 from sheetcrm.plan import append_writes, cell_value, computed_writes, owned_tab
 from sheetcrm.crm.cases import CLOSED as CLOSED_CASES
 from sheetcrm.records import CASE_PRIORITIES, Record
@@ -215,13 +215,11 @@ def build_world(ctx: SyncContext) -> World:
         spec, table = TABS.get(tab) or OPTIONAL_TABS[tab], crm.tables.get(tab)
         kinds = field_kinds(spec)
         names_, labels, dates = {}, {}, set()
-        also: dict[str, tuple[str, ...]] = {}
-        sheet = {f: table.header.labels.get(c) for f, c in table.header.fields.items()} if table is not None else {}
+        also = field_aliases(crm, tab)
         for c in spec.columns:
             for n in (c.header, c.header_es, *c.aliases):
                 names_.setdefault(normalize_key(n), c.field)
             labels[c.field] = c.header_es if locale == "es" else c.header
-            also[c.field] = tuple(n for n in (sheet.get(c.field), c.header, c.header_es) if n)
             if kinds.get(c.field) == "date":
                 dates.add(c.field)
         for key, computed in _COMPUTED.get(kind, {}).items():

@@ -419,7 +419,7 @@ class GoogleSheetsWorkbook:
         # have landed (an answer lost, then Google gone): each with the re-read from before it
         # was sent. The next write's read-back puts back what they misplaced (`_verify`).
         self._unsettled: list[tuple[list[keyed.RowWrite], _Columns]] = []
-        self._sent, self._prior = False, None  # the running write's: a batch sent, its first re-read
+        self._sent, self._prior = False, None  # the running write's: a batch sent yet, its first re-read
 
     def __repr__(self) -> str:
         return f"GoogleSheetsWorkbook({self.key!r})"
@@ -506,7 +506,7 @@ class GoogleSheetsWorkbook:
         try:
             return self._attempts(plan, policy, tried)
         except BaseException:
-            if tried and self._sent and self._prior is not None:
+            if tried and self._sent:
                 self._unsettled.append((list(tried.values()), self._prior))
             raise
 
@@ -514,7 +514,6 @@ class GoogleSheetsWorkbook:
         """`write`'s attempts; `tried` collects the Outbox row writes any attempt aimed."""
         last = ""
         result = WriteResult()
-        prior: _Columns | None = None
         for attempt in range(policy.attempts):
             if attempt:
                 # Between attempts people go on editing, and a lost answer may hide a batch
@@ -523,7 +522,8 @@ class GoogleSheetsWorkbook:
             result = WriteResult()
             self._warnings = result.warnings
             aimed, before = self._aim(plan, result)
-            prior = self._prior = before if prior is None else prior
+            if self._prior is None:
+                self._prior = before
             for slot, group in keyed.row_writes(aimed).items():
                 if slot in tried:
                     tried[slot].rows |= group.rows
@@ -532,7 +532,7 @@ class GoogleSheetsWorkbook:
             writes = [w for w, _ in aimed]
             try:
                 requests_ = self._requests(plan, writes)
-                self._sent = self._sent or bool(tried)
+                self._sent = True
                 # The holds, their copies and the deletes land in one atomic part.
                 self._send(requests_, keep=sum(3 + len(h.rows) for h in self._holds) + len(self._deletes))
             except Transient as e:
@@ -540,7 +540,7 @@ class GoogleSheetsWorkbook:
                 if attempt + 1 < policy.attempts:
                     policy.sleep(policy.delay(attempt, e.retry_after))
                 continue
-            undone, rows = self._verify(plan, aimed, before, list(tried.values()), prior)
+            undone, rows = self._verify(plan, aimed, before, list(tried.values()), self._prior)
             for tab, n in self._restored.items():
                 result.deleted[tab] -= n
                 result.restored[tab] = n

@@ -44,7 +44,7 @@ from typing import Callable, Iterable
 
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles.numbers import is_date_format
-from openpyxl.utils import column_index_from_string, get_column_letter, range_boundaries
+from openpyxl.utils import column_index_from_string, get_column_letter, quote_sheetname, range_boundaries
 
 from sheetcrm.i18n import N_, _
 
@@ -902,14 +902,7 @@ def mark_tabs(workbook_xml: bytes, indices: Iterable[int]) -> bytes | None:
         return None
     fresh = b"".join(f'<definedName name="{MARK_NAME}" localSheetId="{i}" hidden="1">'  # not for people: XML
                      f"{html.escape(MARK_VALUE)}</definedName>".encode() for i in missing)
-    m = _DEFINED_NAMES.search(workbook_xml)
-    if m is not None:
-        body = (m[1] or b"") + fresh
-        return workbook_xml[:m.start()] + b"<definedNames>" + body + b"</definedNames>" + workbook_xml[m.end():]
-    after = _AFTER_NAMES.search(workbook_xml, max(workbook_xml.find(b"</sheets>"), 0))
-    if after is None:
-        raise NeedsRebuild("no place for definedNames")  # not for people: an internal reason
-    return workbook_xml[:after.start()] + b"<definedNames>" + fresh + b"</definedNames>" + workbook_xml[after.start():]
+    return _add_names(workbook_xml, fresh)
 
 
 def hide_tabs(workbook_xml: bytes, titles: Iterable[str]) -> bytes | None:
@@ -1278,16 +1271,12 @@ def add_sheets(data: bytes, sheets: list[tuple[str, bytes]], print_titles: Itera
     book_xml = book_xml[:end] + b"".join(fresh) + book_xml[end:]
     tabs = [html.unescape(attrs(m[1]).get(b"name", b"").decode()) for m in SHEET_ELEMENT.finditer(book_xml)]
     names = b"".join(f'<definedName name="_xlnm.Print_Titles" localSheetId="{tabs.index(t)}">'  # not for people
-                     f"{html.escape(_quoted(t), quote=False)}!$1:$1</definedName>".encode()
+                     f"{html.escape(quote_sheetname(t), quote=False)}!$1:$1</definedName>".encode()
                      for t in print_titles if t in tabs)
     if names:
         book_xml = _add_names(book_xml, names)
     pkg.write(book, book_xml)
     return pkg.bytes()
-
-
-def _quoted(title: str) -> str:
-    return "'" + title.replace("'", "''") + "'"
 
 
 def _add_names(workbook_xml: bytes, fresh: bytes) -> bytes:
