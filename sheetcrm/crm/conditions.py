@@ -47,7 +47,7 @@ from lark import Lark, Token, Tree, UnexpectedCharacters, UnexpectedInput, Unexp
 
 from sheetcrm.cells import (CURRENCY_CODES, SYMBOL_CURRENCIES, CellError, currency_of, date_style, is_blank, normalize_key,
                             parse_amount, parse_date, parse_money, parse_percent, separator_style, show_number)
-from sheetcrm.crm.money import Rates
+from sheetcrm.crm.money import Rates, to_base
 from sheetcrm.crm.rules import _Candidate, as_date, as_number, as_text, strip_accents
 from sheetcrm.i18n import N_, _
 
@@ -161,10 +161,7 @@ class Money:
 
     def in_base(self, rates: Rates) -> Decimal | None:
         """The amount in `rates.base`; None when it cannot be put there (`Doubt` says why)."""
-        if self.unsure is not None:
-            return None
-        rate = rates.rate(self.currency)
-        return None if rate is None else self.amount * rate
+        return None if self.unsure is not None else to_base(self.amount, self.currency, rates)
 
 
 @dataclass(frozen=True, slots=True)
@@ -349,11 +346,11 @@ class _InBase:
         self.unpriced: list[str] = []  # currencies of values with no rate: said where the rule is read
         for v in values:
             if isinstance(v, _Priced):
-                rate = rates.rate(v.currency)
-                if rate is None:
+                base = to_base(v.amount, v.currency, rates)
+                if base is None:
                     self.unpriced.append(v.currency)
                 else:
-                    self.bases.append(v.amount * rate)
+                    self.bases.append(base)
             else:
                 self.bases.append(v)
         self.rates = rates
