@@ -87,6 +87,9 @@ KEYS = ("id", "created", "opportunity", "to", "subject", "status", "message_id",
 # sheetcrm's (owned.py) and the warehouse mirrors the columns it always did.
 SEAL_HEADER = N_("Seal")
 COLUMNS = (*KEYS, "seal")
+# The cells sheetcrm writes on a queued row after queueing it: its claim, its outcome, the
+# journal's restores. A row with no ID holding only these is what a misplaced write left.
+WRITTEN = ("status", "message_id", "attempts", "last_try", "next_try", "sent_at", "error")
 # The Status words, canonical (English) -> the catalogue's word: written in the team's
 # language, and read in any language sheetcrm speaks, so a Spanish team approves a row by
 # typing "Aprobado" and a row written "Approved" before the team switched still counts.
@@ -498,6 +501,9 @@ JOURNALED = {
                 "row is a second one for it, set to Sent. To send it again: sheetcrm outbox resend {row}"),
     # A row showing another quote's message (a write a concurrent sort or restore moved, that
     # the write's own read-back could not take back: Google stopped answering in between).
+    "blank": N_("showed {status} with {mid}, the message of {other}'s quote (sheetcrm's journal), on a row with no "
+                "ID: left by a write that a sort or a restore moved, and nothing was sent from it, so its cells are "
+                "emptied again"),
     "misplaced": N_("showed {status} with {mid}, the message of {other}'s quote (sheetcrm's journal), left here "
                     "by a write that a sort or a restore moved; this row's quote never went out, so it is set to "
                     "Failed. Set Status to Approved to send it"),
@@ -507,13 +513,15 @@ JOURNALED = {
 }
 
 
-def plan_restores(desk: Desk, ledger: Ledger, now: dt.datetime) -> tuple[Plan, dict[str, tuple[str, str]]]:
+def plan_restores(desk: Desk, ledger: Ledger, now: dt.datetime) -> tuple[Plan, dict[str, tuple[str, str, int]]]:
     """Rows the sheet shows as still to be sent (or with an empty Status) whose quote the
     journal says went out (or may have): back to Sent with the journal's Message-ID and time, or to Sending when the outcome
     is unknown; a row at Sending with the Message-ID the journal saw accepted becomes Sent.
     Each write is guarded by the row's ID and the Status read. A sent quote with no Email
-    activity (the revert took it too) gets one. Returns the plan and row ID -> (the journal's
-    state, "sent" or "intent"; the one line)."""
+    activity (the revert took it too) gets one. A row with no ID holding nothing but the cells
+    sheetcrm writes, at Sent or Sending with another quote's message, is emptied again (`BLANK`).
+    Returns the plan and row ID (for a row with no ID, "row N" in the team's language) ->
+    (the journal's state, "sent", "intent", "misplaced" or "blank"; the one line; the sheet row)."""
     plan, notes = Plan(), {}
     outbox, locale = desk.outbox, desk.config.locale
     foreign = strangers(outbox)
@@ -522,6 +530,17 @@ def plan_restores(desk: Desk, ledger: Ledger, now: dt.datetime) -> tuple[Plan, d
         if row.row in foreign:
             continue  # not sheetcrm's row: another row's Message-ID or Sent must never land on it
         other = _message_of_another_quote(ledger, row) if status in ("Sent", "Sending") else None
+        if not row_id and other is not None and all(k in WRITTEN or cells.is_blank(v) for k, v in row.raw.items()):
+            # What a claim or an outcome put on a blank row when a sort or an older copy moved
+            # it there, and Google stopped answering before the write's read-back could empty
+            # it again (docs/concurrency.md). `sheetcrm run` empties it in the same process
+            # (`GoogleSheetsWorkbook._unsettled`); after a one-shot command the journal tells.
+            held = tuple(k for k in WRITTEN if not cells.is_blank(row.raw.get(k)))
+            plan.writes.extend(CellWrite(outbox.title, row.row, outbox.columns[k], None,
+                                         expect=row.guard(outbox.columns, *held)) for k in held)
+            notes[_("row {row}", row=row.row)] = ("blank", _(JOURNALED["blank"], status=row.text("status"),
+                                                             mid=other.message_id, other=other.row_id), row.row)
+            continue
         # An empty Status is what the Outbox read-back leaves on a row that a misplaced write
         # hit when what the row held could not be told (docs/concurrency.md): the journal says.
         if not row_id or not (other or status in ("Draft", "Approved", "Sending", "Failed") or not row.text("status")):
@@ -534,7 +553,7 @@ def plan_restores(desk: Desk, ledger: Ledger, now: dt.datetime) -> tuple[Plan, d
             note = _(JOURNALED["misplaced"], status=row.text("status"), mid=other.message_id, other=other.row_id)
             values = {"status": status_label("Failed", locale), "message_id": None, "sent_at": None, "next_try": None,
                       "error": note}
-            notes[row_id] = ("misplaced", note)
+            notes[row_id] = ("misplaced", note, row.row)
             plan.writes.extend(CellWrite(outbox.title, row.row, outbox.columns[k], v,
                                          expect=row.guard(outbox.columns, "status", "message_id"))
                                for k, v in values.items())
@@ -555,7 +574,7 @@ def plan_restores(desk: Desk, ledger: Ledger, now: dt.datetime) -> tuple[Plan, d
             note = _(JOURNALED["intent"], **facts)
             values = {"status": status_label("Sending", locale), "message_id": held.message_id, "next_try": None,
                       "error": note}
-        notes[row_id] = (held.state, note)
+        notes[row_id] = (held.state, note, row.row)
         expect = row.guard(outbox.columns, "status")
         plan.writes.extend(CellWrite(outbox.title, row.row, outbox.columns[k], v, expect=expect)
                            for k, v in values.items())
@@ -879,12 +898,11 @@ def _send(book: Workbook, config: Config, settings: SmtpSettings, templates: Tem
         return report
     written = book.write(claims)
     skipped_rows = {w.row for w in written.skipped if w.tab == desk.outbox.title} if written else set()
-    for row_id, (state, note) in notes.items():
-        row = desk.outbox.find(row_id)
-        if row is not None and row.row in skipped_rows:
+    for row_id, (state, note, sheet_row) in notes.items():
+        if sheet_row in skipped_rows:
             report.changed.append(row_id)
         else:  # an unknown outcome is for a person, as a row left at Sending
-            (report.restored if state in ("sent", "misplaced") else report.unknown).append(row_id)
+            (report.restored if state in ("sent", "misplaced", "blank") else report.unknown).append(row_id)
             report.details[row_id] = note
     if not prepared:
         return report

@@ -236,3 +236,37 @@ def test_another_quotes_message_left_on_a_row_is_taken_off_by_the_next_send(shee
     emu.set_values(key, "'Outbox'!F3", [["Approved"]], value_input="RAW")  # as the note says
     assert send(book, server).sent == ["OUT-0002"]
     assert server.inbox.messages[1]["Message-ID"].startswith("<OUT-0002.")
+
+
+def test_a_blank_row_left_showing_another_quotes_message_is_emptied_by_the_next_send(sheet, server):
+    # After a one-shot command: an older copy made row 4 blank in the window, the claim's
+    # answer was lost, then Google stopped answering before the read-back. Row 4 shows Sent
+    # with OUT-0001's message and no ID. The journal knows that message is OUT-0001's quote;
+    # nothing was ever sent from row 4, so its cells (all sheetcrm's) are emptied again.
+    emu, key, book = sheet
+    emu.set_values(key, "'Outbox'!F2", [["Approved"]], value_input="RAW")
+    assert send(book, server).sent == ["OUT-0001"]
+    first = rows_by_id(emu, key)["OUT-0001"]
+    emu.set_values(key, "'Outbox'!F4:H4", [["Sent", first["Message-ID"], first["Sent At"]]], value_input="RAW")
+    emu.set_values(key, "'Outbox'!L4", [[1]], value_input="RAW")  # the claim's Attempts too
+    report = send(book, server)
+    assert report.restored == ["row 4"] and report.sent == [] and len(server.inbox.messages) == 1
+    assert report.details["row 4"].startswith(f"showed Sent with {first['Message-ID']}, the message of "
+                                              "OUT-0001's quote (sheetcrm's journal), on a row with no ID")
+    rows = emu.values(key, "Outbox")
+    assert len(rows) == 3 or not any(rows[3])  # Google drops a trailing empty row from its answer
+    assert rows_by_id(emu, key)["OUT-0001"] == first
+    assert not any(vars(send(book, server)).values())  # and then there is nothing left to say
+
+
+def test_a_row_with_no_id_that_a_person_typed_into_is_left_alone(sheet, server):
+    # The same message, but the row also holds a person's words (a To): not only sheetcrm's
+    # cells, so nothing says the whole row is what a misplaced write left. It is never sent.
+    emu, key, book = sheet
+    emu.set_values(key, "'Outbox'!F2", [["Approved"]], value_input="RAW")
+    assert send(book, server).sent == ["OUT-0001"]
+    first = rows_by_id(emu, key)["OUT-0001"]
+    emu.set_values(key, "'Outbox'!D4:G4", [["ana@example.com", "", "Sent", first["Message-ID"]]], value_input="RAW")
+    report = send(book, server)
+    assert report.restored == [] and len(server.inbox.messages) == 1
+    assert emu.values(key, "Outbox")[3][3:7] == ["ana@example.com", "", "Sent", first["Message-ID"]]
