@@ -511,3 +511,41 @@ def test_a_save_landing_between_the_last_check_and_the_rename_is_kept(tmp_path):
     st = os.stat(path)
     _replace_if_still(ours, path, (st.st_size, st.st_mtime_ns, st.st_ino))
     assert path.read_bytes() == b"sheetcrm" and not ours.exists()
+
+
+def _calc_pr(path: Path) -> str | None:
+    with zipfile.ZipFile(path) as z:
+        m = re.search(rb"<calcPr\b[^>]*>", z.read("xl/workbook.xml"))
+    return m[0].decode() if m else None
+
+
+def test_a_write_asks_the_app_to_recalculate_the_teams_formulas_on_opening(team):
+    # A team's formula reading a cell sheetcrm writes keeps the result an app last stored: the
+    # patch writes values without recalculating, so it asks the app that opens the file to
+    # (fullCalcOnLoad, as openpyxl's writer always did). LibreOffice's own save drops the flag.
+    assert 'fullCalcOnLoad="1"' not in (_calc_pr(team.path) or "")
+    sync(team, Config(), AS_OF)
+    XlsxWorkbook(team.path).write(Plan(writes=[CellWrite("Opportunities", 3, 5, "Closed Won")]))
+    resaved = libreoffice_resave(team.path)
+    assert 'fullCalcOnLoad="1"' not in (_calc_pr(resaved) or "")
+    shutil.copyfile(resaved, team.path)
+    before = team.path.read_bytes()
+    outcome = sync(team, Config(), AS_OF)
+    assert outcome.result.written.get("Opportunities")  # Deal 3 won: its computed cells change
+    assert 'fullCalcOnLoad="1"' in _calc_pr(team.path) and team.path.read_bytes() != before
+    settled = team.path.read_bytes()
+    assert not sync(team, Config(), AS_OF).plan and team.path.read_bytes() == settled  # a no-op touches nothing
+
+
+@pytest.mark.parametrize("workbook, expected", [
+    (b'<workbook><sheets/><calcPr calcId="191029"/></workbook>',
+     b'<workbook><sheets/><calcPr calcId="191029" fullCalcOnLoad="1"/></workbook>'),
+    (b'<workbook><sheets/><calcPr calcId="1" fullCalcOnLoad="0"></calcPr></workbook>',
+     b'<workbook><sheets/><calcPr calcId="1" fullCalcOnLoad="1"></calcPr></workbook>'),
+    (b'<workbook><sheets/><definedNames/><extLst/></workbook>',
+     b'<workbook><sheets/><definedNames/><calcPr fullCalcOnLoad="1"/><extLst/></workbook>'),
+    (b'<workbook><sheets/></workbook>', b'<workbook><sheets/><calcPr fullCalcOnLoad="1"/></workbook>'),
+    (b'<workbook><sheets/><calcPr fullCalcOnLoad="1"/></workbook>', None),
+])
+def test_recalc_on_load_sets_the_flag_once_in_schema_order(workbook, expected):
+    assert xlsx_patch.recalc_on_load(workbook) == expected

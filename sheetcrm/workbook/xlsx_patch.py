@@ -923,6 +923,32 @@ def hide_tabs(workbook_xml: bytes, titles: Iterable[str]) -> bytes | None:
     return out if changed else None
 
 
+_CALC_PR = re.compile(rb'<calcPr\b([^>]*?)(/?)>')
+_AFTER_CALC_PR = re.compile(rb'<(oleSize|customWorkbookViews|pivotCaches|smartTagPr|smartTagTypes|webPublishing|'
+                            rb'fileRecoveryPr|webPublishObjects|extLst)\b|</workbook>')
+
+
+def recalc_on_load(workbook_xml: bytes) -> bytes | None:
+    """workbook.xml asking the app that opens it to recalculate every formula
+    (`<calcPr fullCalcOnLoad="1">`, ECMA-376 Part 1, 18.2.2); None if it asks already. A
+    patch writes values without recalculating: a team's formula reading a written cell keeps
+    the result it had when an app last saved, and an app that trusts the stored results
+    (Excel for a file of its own calculation engine, LibreOffice by default) would show that
+    old total. openpyxl's writer, which the patch replaced, set the same flag on every save."""
+    m = _CALC_PR.search(workbook_xml)
+    if m is not None:
+        a = attrs(m[1])
+        if a.get(b"fullCalcOnLoad") in (b"1", b"true"):
+            return None
+        rest = re.sub(rb'\sfullCalcOnLoad="[^"]*"', b"", m[1]).rstrip()
+        return workbook_xml[:m.start()] + b"<calcPr" + rest + b' fullCalcOnLoad="1"' + m[2] + b">" + \
+            workbook_xml[m.end():]
+    at = _AFTER_CALC_PR.search(workbook_xml)
+    if at is None:
+        return None  # not a workbook part this patcher knows: left as it is
+    return workbook_xml[:at.start()] + b'<calcPr fullCalcOnLoad="1"/>' + workbook_xml[at.start():]
+
+
 # -- one patch -------------------------------------------------------------------------------
 
 @dataclass
@@ -972,6 +998,10 @@ def apply(data: bytes, patch: Patch, preloaded: dict[str, bytes] | None = None) 
             hidden = hide_tabs(changed.get(book) or z.read(book), patch.hide)
             if hidden is not None:
                 changed[book] = hidden
+        if any(part in changed for title, part in tabs if patch.cells.get(title)):
+            recalc = recalc_on_load(changed.get(book) or z.read(book))
+            if recalc is not None:
+                changed[book] = recalc
         if styles.changed:
             assert styles_part is not None and styles.xml is not None
             changed[styles_part] = styles.xml
@@ -1075,7 +1105,7 @@ def delete_rows(data: bytes, deletes: dict[str, list[int]]) -> bytes:
             book_xml = _DEFINED.sub(lambda m: m[1] + _xml_formula(m[2], row, sheet, "") + m[3], book_xml)
     for _, p in tabs:
         changed[p] = xml[p]
-    changed[book] = book_xml
+    changed[book] = recalc_on_load(book_xml) or book_xml  # the cached results of moved formulas too
     return rewrite_zip(data, changed)
 
 
