@@ -37,7 +37,7 @@ from sheetcrm.crm.learned import candidate_name
 from sheetcrm.crm.scoring import evaluate as evaluate_scoring, method_name
 from sheetcrm.engine import Results
 from sheetcrm.sync import SyncOutcome, plan_context, plan_sync, read_archive, sync
-from sheetcrm.terminal import visible, visible_json
+from sheetcrm.terminal import EXIT_INTERRUPTED, INTERRUPTED, visible, visible_json
 from sheetcrm.validate import Crm, read_crm
 from sheetcrm.warehouse.settings import ENV_URL, Mirrored, WarehouseError, WarehouseSettings
 from sheetcrm.workbook import Workbook, WorkbookError
@@ -170,9 +170,6 @@ class Target:
         click.get_current_context().with_resource(WritingSession(book, command, ignore_app_lock=self.ignore_lock))
 
 
-# The exit status of a command stopped by Ctrl-C (SIGINT): 128 + the signal's number, as shells
-# give it, so a cron job or CI step tells it from 1 ("the sheet has errors").
-EXIT_INTERRUPTED = 130
 # The exit status of a command whose reader went away (`sheetcrm kpis | head -1`): 128 +
 # SIGPIPE's number, what a shell reports for a program the signal ended.
 EXIT_BROKEN_PIPE = 141
@@ -192,9 +189,7 @@ class _Commands(click.Group):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             raise click.exceptions.Exit(EXIT_BROKEN_PIPE) from None
         except KeyboardInterrupt:
-            message = _("interrupted: the command stopped before it finished. A sync's write lands whole or not "
-                        "at all; run the command again to finish.")
-            echo(f"sheetcrm: {message}", err=True)  # not for people: the program's name before its one line
+            echo(f"sheetcrm: {_(INTERRUPTED)}", err=True)  # not for people: the program's name before its one line
             raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
 
 

@@ -12,6 +12,16 @@ from __future__ import annotations
 
 import re
 
+from sheetcrm.i18n import N_
+
+# The one line of a command stopped by Ctrl-C (SIGINT), after "sheetcrm: ", whenever it comes:
+# while the modules load (`sheetcrm.__main__`) or later (`cli._Commands`).
+INTERRUPTED = N_("interrupted: the command stopped before it finished. A sync's write lands whole or not at all; "
+                 "run the command again to finish.")
+# Its exit status: 128 + the signal's number, as shells give it, so a cron job or CI step
+# tells it from 1 ("the sheet has errors").
+EXIT_INTERRUPTED = 130
+
 # C0 controls (tab and newline included: one printed line is one line), DEL, C1 controls, and
 # the characters that reorder or separate text: Arabic letter mark, LRM/RLM, the line and
 # paragraph separators, the bidi embeddings/overrides (U+202A-E) and isolates (U+2066-9).

@@ -137,3 +137,27 @@ def test_ctrl_c_is_one_line_and_exit_130_not_the_exit_1_of_a_sheet_with_errors(t
     assert err.strip().splitlines() == [
         "sheetcrm: interrupted: the command stopped before it finished. A sync's write lands whole or not at all; "
         "run the command again to finish."]
+
+
+@pytest.mark.parametrize("locale, line", [
+    ("en", "sheetcrm: interrupted: the command stopped before it finished."),
+    ("es", "sheetcrm: interrumpido:"),
+])
+def test_ctrl_c_while_the_modules_load_is_the_same_one_line(tmp_path, locale, line):
+    """Ctrl-C in the first second of a command, while its modules load, printed Python's
+    KeyboardInterrupt traceback. The signal is sent, for real, just as the command's modules
+    start loading (an import finder that watches for pydantic: the first heavy one)."""
+    code = ("import os, signal, sys\n"
+            "class AtPydantic:\n"
+            "    def find_spec(self, name, path=None, target=None):\n"
+            "        if name == 'pydantic':\n"
+            "            os.kill(os.getpid(), signal.SIGINT)\n"
+            "sys.meta_path.insert(0, AtPydantic())\n"
+            "sys.argv = ['sheetcrm', 'validate']\n"
+            "import runpy\n"
+            "runpy.run_module('sheetcrm', run_name='__main__')\n")
+    env = {**os.environ, "SHEETCRM_LANG": locale}
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 130, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and proc.stderr.startswith(line), proc.stderr
