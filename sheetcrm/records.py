@@ -148,12 +148,34 @@ def col(title: str) -> Any:
     return Field(default=None, title=title)
 
 
+@dataclass(frozen=True, slots=True)
+class Priced:
+    """What the read knows of one filled amount cell beyond its number (`Record.priced`,
+    table._priced): the currency it names and whether its number is doubted.
+
+    `currency`: the ISO code the cell names in its text ("8000 EUR"), else by its number format
+    ([$€-2] #,##0), else, in a team's own column, the one its header names in brackets
+    ("Budget (EUR)"); read as `cells.currency_of` reads a token against the base currency.
+    None: it names none, or only a symbol no currency can be told from ("kr").
+    `symbol`: that token as written when it names several currencies ("$", "¥", "kr"):
+    `currency` is then the base currency or the symbol's usual one, a guess.
+    `doubt`: why the number is not read with confidence (the read's words at the cell: "read
+    as 8000; could be 8", a cell the column's reading left out); None when it is sure."""
+
+    currency: str | None = None
+    symbol: str | None = None
+    doubt: str | None = None
+
+
 class Record(BaseModel):
     # Records are values computed from one read; nothing mutates them afterwards.
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
     row: int = Field(default=0, exclude=True)  # the sheet's own row number
     custom: dict[str, Any] = Field(default_factory=dict, exclude=True)  # the team's own columns
+    # Each filled amount cell's currency and doubt, by field (Amount) or custom header (a
+    # Budget, a column typed money): None when the row has none (most rows of most tabs).
+    priced: dict[str, Any] | None = Field(default=None, exclude=True)  # of Priced
 
     def __reduce__(self) -> tuple[Any, ...]:
         # The parse memo pickles every record (51k at 10k leads, 510k at 100k), and a changed

@@ -141,6 +141,12 @@ class Report:
         else:
             self.partial = True
 
+    def amend(self, old: Issue, new: Issue) -> None:
+        """`old`, listed, said as `new` instead: the same cell and fault, said more fully (one
+        cell, one warning). The counts stay."""
+        assert old.severity == new.severity
+        self.issues[self.issues.index(old)] = new
+
     @property
     def valid(self) -> bool:
         return self.errors == 0

@@ -33,7 +33,7 @@ from sheetcrm.collector import paused_collector
 from sheetcrm.config import CustomField, TabSettings
 from sheetcrm.i18n import N_, _, current, in_locale
 from sheetcrm.parse_cache import Entry, RowMemo
-from sheetcrm.records import CUSTOM_PARSERS, MODELS, ParseContext, Record
+from sheetcrm.records import CUSTOM_PARSERS, MODELS, ParseContext, Priced, Record
 from sheetcrm.report import Issue, Report, column_letter
 from sheetcrm.schema import TabSpec, budget_header, header_keys
 from sheetcrm.settings import problem
@@ -802,8 +802,14 @@ def _parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, c
     tab_ctx = ctx
     if not ctx.locale_set:
         tab_ctx = dataclasses.replace(ctx, locale=language or tab_locale(spec, title, header) or ctx.locale)
-    ctx = dataclasses.replace(tab_ctx, columns=_read_columns(title, header, grid, rows, known, tab_ctx, report))
+    doubts: dict[tuple[int, int], str] = {}
+    ctx = dataclasses.replace(tab_ctx, columns=_read_columns(title, header, grid, rows, known, tab_ctx, report,
+                                                             doubts))
     _currencies(spec, title, header, grid, rows, ctx, report)
+    priced = _priced_columns(header, kinds, custom_kinds, inferred)
+    if priced:
+        _priced(header, grid, rows, priced, doubts, ctx)
+    priced_names = {key for key, _noted, _text in priced.values()}
 
     custom_parsers = {name: _custom_parser(kind, name) for name, kind in custom_kinds.items()}
     # What every row's key shares: all that validating a row reads besides its own cells.
@@ -824,8 +830,11 @@ def _parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, c
             entry = rows_memo.reuse.get(key) if key is not None else None
         if entry is None:
             said = Report(limit=sys.maxsize) if key is not None else report
+            left_out: dict[str, str] = {}
             custom, custom_ok = _custom_values(header, raw_row, r.shown, custom_parsers, ctx, title, sheet_row, said,
-                                               inferred)
+                                               inferred, left_out)
+            if left_out.keys() & priced_names:
+                data = _left_out_priced(data, left_out, priced_names)
             record, target = (None, None) if missing else _validate(spec, data, custom, ctx, header, title,
                                                                     sheet_row, said)
             for made in (record, target):
@@ -968,10 +977,82 @@ def _record_rows(table: Table, grid: Grid, header_index: int, known: dict[int, s
     return rows
 
 
+# The team's own Budget column the read keeps as text: a conversion must not take an amount from it.
+_TEXT_BUDGET = N_("{shown} is in a column sheetcrm reads as text, since too few of its cells are amounts.")
+
+
+def _priced_columns(header: Header, kinds: dict[str, str], custom_kinds: dict[str, CustomField],
+                    inferred: dict[str, str]) -> dict[int, tuple[str, str | None, bool]]:
+    """The columns whose filled cells the records say more of (`Record.priced`): column ->
+    (field or custom header, the currency its header names in brackets, whether the read keeps
+    it as text). Every money field (Amount); a team's column typed money, by the config or by
+    its cells; and a Budget/Presupuesto column (schema.budget_header) the config types as a
+    number or not at all, which a lead's conversion takes its deal's amount from
+    (steps/conversion.py) and a condition compares as money (steps/workflows.py)."""
+    out: dict[int, tuple[str, str | None, bool]] = {}
+    for name, col in header.fields.items():
+        if kinds.get(name) == "money":
+            out[col] = (name, None, False)
+    for name, col in header.custom.items():
+        budget, note = budget_header(name)
+        configured = custom_kinds[name].type if name in custom_kinds else None
+        kind = configured or inferred.get(name)
+        noted = note if budget and note and cells.is_currency(note) else None
+        if kind == "money" or budget and configured in ("number", "integer"):
+            out[col] = (name, noted, False)
+        elif budget and configured is None:
+            out[col] = (name, None, True)  # typed by its cells as something else than amounts
+    return out
+
+
+def _priced(header: Header, grid: Grid, rows: list[_Cells], columns: dict[int, tuple[str, str | None, bool]],
+            doubts: dict[tuple[int, int], str], ctx: ParseContext) -> None:
+    """Each row's `Record.priced` (a `Priced` per filled cell of `columns`, see
+    `_priced_columns`) into its `extra`, so it is part of the row's key in the parse memo: the
+    currency its text, its number format or its header names (the base currency settles an
+    ambiguous symbol as the read settles an Amount's), and the column's doubt at the cell (a
+    warning of `_read_columns`, an unusable cell, a column kept as text)."""
+    names = {c: f for f, c in header.fields.items()} | {c: n for n, c in header.custom.items()}
+    for i, r in enumerate(rows):
+        found: dict[str, Priced] = {}
+        for col, (key, noted, as_text) in columns.items():
+            # A column kept as text is carried as typed, not among the cells read by their column.
+            shown = r.shown[col] if col in r.shown else r.raw[col] if col < len(r.raw) else None
+            if isinstance(shown, cells.CellError):
+                found[key] = Priced(doubt=shown.message)
+                continue
+            if cells.is_blank(shown):
+                continue
+            if as_text:
+                found[key] = Priced(doubt=_(_TEXT_BUDGET, shown=cells.quoted(shown)))
+                continue
+            locale = ctx.columns.get(names[col], ctx).locale
+            token = cells.money_token(shown, locale, grid.currency.get((r.index, col))) or noted
+            code, ambiguous = cells.currency_of(token, ctx.currency) if token else (None, False)
+            doubt = doubts.get((i, col))
+            if code is not None or ambiguous or doubt is not None:
+                found[key] = Priced(code, token if ambiguous else None, doubt)
+        if found:
+            r.extra["priced"] = found
+
+
+def _left_out_priced(data: dict[str, Any], left_out: dict[str, str], names: set[str]) -> dict[str, Any]:
+    """`data` with the words of each priced custom cell `_custom_values` left out (a cell of
+    a column typed by its cells that does not read so) as that cell's doubt."""
+    priced = dict(data.get("priced") or {})
+    for name, message in left_out.items():
+        if name in names:
+            had = priced.get(name) or Priced()
+            priced[name] = had if had.doubt is not None else dataclasses.replace(had, doubt=message)
+    return {**data, "priced": priced}
+
+
 def _read_columns(title: str, header: Header, grid: Grid, rows: list[_Cells], known: dict[int, str],
-                  ctx: ParseContext, report: Report) -> dict[str, ParseContext]:
+                  ctx: ParseContext, report: Report, doubts: dict[tuple[int, int], str] | None = None
+                  ) -> dict[str, ParseContext]:
     """Read each number, percent and date column as a whole (`columns.py`): warnings are
-    reported here, unusable cells become CellErrors in `shown`, and each column's context
+    reported here (and a number's kept in `doubts`, (index into `rows`, column) -> its words,
+    for `_priced`), unusable cells become CellErrors in `shown`, and each column's context
     (its locale) is returned by field or custom header."""
     names = {c: f for f, c in header.fields.items()} | {c: n for n, c in header.custom.items()}
     column_ctx: dict[str, ParseContext] = {}
@@ -995,6 +1076,8 @@ def _read_columns(title: str, header: Header, grid: Grid, rows: list[_Cells], kn
             if finding.severity == "warning":
                 report.add(Issue("warning", title, cells_of.index + 1, column_letter(col + 1), header.labels.get(col),
                                  cells_of.shown[col], finding.error.code, finding.error.message, finding.error.hint))
+                if doubts is not None and kind in _NUMERIC_KINDS:
+                    doubts[(finding.index, col)] = finding.error.message
             else:
                 cells_of.shown[col] = finding.error  # the record validators report it; the field stays unusable
         for i, value in reading.values.items():
@@ -1203,10 +1286,12 @@ def _custom_parser(kind: CustomField, name: str) -> Callable[[Any, str], Any]:
 
 def _custom_values(header: Header, raw_row: list[Any], shown: dict[int, Any],
                    parsers: dict[str, Callable[[Any, str], Any]], ctx: ParseContext, title: str, sheet_row: int,
-                   report: Report, inferred: dict[str, str] | None = None) -> tuple[dict[str, Any], bool]:
+                   report: Report, inferred: dict[str, str] | None = None,
+                   left_out: dict[str, str] | None = None) -> tuple[dict[str, Any], bool]:
     """The row's custom values and whether they are all usable. A cell of a column typed by
     its cells (`inferred`: header -> kind) that does not read so is a warning and an empty
-    value: the type is sheetcrm's guess, so the row stays."""
+    value: the type is sheetcrm's guess, so the row stays (its words kept in `left_out`,
+    header -> message)."""
     values: dict[str, Any] = {}
     ok = True
     for name, col in header.custom.items():
@@ -1224,6 +1309,8 @@ def _custom_values(header: Header, raw_row: list[Any], shown: dict[int, Any],
             kind = inferred.get(name) if inferred else None
             if kind is not None:
                 values[name] = None
+                if left_out is not None:
+                    left_out[name] = e.message
                 report.add(Issue("warning", title, sheet_row, column_letter(col + 1), name,
                                  e.raw if e.raw is not None else _as_typed(raw), e.code, e.message,
                                  _(_INFERRED_HINTS[kind])))

@@ -13,9 +13,11 @@ from decimal import Decimal
 import openpyxl
 import pytest
 
+from sheetcrm import parse_cache
 from sheetcrm.config import Config
 from sheetcrm.i18n import using
 from sheetcrm.sync import sync
+from sheetcrm.validate import read_crm, team_config
 from sheetcrm.workbook.xlsx import XlsxWorkbook
 from books import xlsx
 
@@ -79,11 +81,15 @@ def test_an_amount_condition_compares_in_the_base_currency_and_converts_a_curren
     assert _fired(path, "WF-0002") == ["OPP-0002", "OPP-0004"]
     assert _fired(path, "WF-0003") == ["OPP-0001", "OPP-0003"]
     assert _fired(path, "WF-0004") == ["OPP-0001", "OPP-0003"]
-    # The pound deal fires no rule, and each rule says so at its Amount cell (F6).
-    said = [i for i in result.crm.report.issues if i.code == "missing_rate" and "condition of rule" in i.message]
-    assert sorted((i.tab, i.row, i.column, i.severity) for i in said) == [("Opportunities", 6, "F", "warning")] * 4
-    assert {i.message.split(":")[0] for i in said} == {"No exchange rate for GBP"}
-    assert "WF-0001" in said[0].message and "GBP" in said[0].hint and "Rates" in said[0].hint
+    # The pound deal fires no rule. One cell, one fault: its Amount (F6) has one warning, the
+    # missing rate's (left out of totals), which names the four rules it leaves undecided too.
+    at_f6 = [i for i in result.crm.report.issues if (i.tab, i.row, i.column) == ("Opportunities", 6, "F")]
+    assert [(i.code, i.severity) for i in at_f6] == [("missing_rate", "warning")]
+    [said] = at_f6
+    assert said.message.startswith("No exchange rate for GBP: 9,000 GBP is left out of totals in USD.")
+    assert "the condition of rule WF-0001, the condition of rule WF-0002, the condition of rule WF-0003, and the " \
+           "condition of rule WF-0004 do not hold for this record" in said.message
+    assert "GBP" in said.hint and "Rates" in said.hint
 
 
 def test_a_value_in_a_currency_with_no_rate_decides_nothing_and_is_said_at_the_rule(tmp_path):
@@ -146,12 +152,13 @@ def test_segments_compare_money_in_the_base_currency_and_say_what_they_cannot(tm
     leads = _segment_of(path, "Leads")
     assert leads == {"LEAD-0001": "Small leads", "LEAD-0002": "Big leads", "LEAD-0003": "Small leads",
                      "LEAD-0004": None}
-    # A team's own Budget column: its cells name their currency, which the read keeps no trace of.
+    # A team's own Budget column: its cells name their currency, which the read keeps (Record.priced).
     assert _segment_of(path, "Accounts") == {"ACC-0001": "Big budgets", "ACC-0002": None,
                                              "ACC-0003": "Big budgets", "ACC-0004": None}
     said = sorted((i.tab, i.row, i.column, i.code) for i in result.crm.report.issues if "condition of segment" in i.message)
-    assert said == [("Accounts", 5, "D", "missing_rate"), ("Leads", 5, "F", "missing_rate"),
-                    ("Leads", 5, "F", "missing_rate")]
+    assert said == [("Accounts", 5, "D", "missing_rate"), ("Leads", 5, "F", "missing_rate")]  # one per cell
+    [lead] = [i for i in result.crm.report.issues if (i.tab, i.row) == ("Leads", 5)]
+    assert 'segment "Big leads" and the condition of segment "Small leads" compare Amount in USD' in lead.message
 
 
 def test_the_core_three_valued_verdict_and_spanish_values():
@@ -168,3 +175,60 @@ def test_the_core_three_valued_verdict_and_spanish_values():
         parse_condition("Importe > 5000 $", "es", rates)  # a dollar of which country, in a euro team?
     # A non-money number compares as it always has.
     assert parse_condition("Employees >= 50", "en", rates).test(lambda r, c: 50)
+
+
+def test_a_budget_keeps_its_currency_in_the_read_for_the_rules_segments_and_conversion(tmp_path):
+    """A team's own Budget column, typed by its cells as money, keeps each cell's currency in
+    the records the read makes (`Record.priced`): named in its text ("4600 EUR", Spanish
+    "8.000,50 €") or by its number format, also in the rows the parse memo gives back and
+    after only a cell's format changed. A workflow's If, a segment's Conditions and a lead's
+    conversion take it from there: 4600 EUR is $5,060, above 5000."""
+    from sheetcrm.records import Priced
+
+    leads = [["ID", "Last Name", "Company", "Email", "Status", "Owner", "Convert", "Budget"],
+             ["LEAD-0001", "Ito", "Acme", "ito@acme.com", "New", "Ana", "yes", "4600 EUR"],
+             ["LEAD-0002", "Ruiz", "Beta", "ruiz@beta.com", "New", "Ana", None, 4600],      # € by its format
+             ["LEAD-0003", "Weber", "Gamma", "weber@gamma.com", "New", "Ana", None, 4600],  # dollars
+             ["LEAD-0004", "Smith", "Delta", "smith@delta.com", "New", "Ana", None, "8.000,50 €"]]
+    path = xlsx(tmp_path / "crm.xlsx", {
+        "Accounts": [["ID", "Name", "Owner"], ["ACC-0001", "Zeta", "Ana"]],
+        "Contacts": [["ID", "Account", "First Name", "Last Name", "Email"]],
+        "Leads": leads,
+        "Opportunities": [["ID", "Name", "Account", "Owner", "Stage", "Amount", "Currency", "Close Date", "Created"]],
+        "Tasks": [["ID", "Due", "Subject", "Related", "Owner", "Status"]],
+        "Rates": RATES,
+        "Workflows": [WF_HEADER, ["WF-0001", "Big budget", "yes", "lead", "created", "Budget > 5000", "create task",
+                                  "WF-0001 {{ Company }}", 1]],
+        "Segments": [["Name", "Record", "Conditions"], ["Big budgets", "leads", "Budget > 5000"]],
+    }, formats={("Leads", "H3"): "[$€-2] #,##0"})
+    book, config = XlsxWorkbook(path), Config(currency="USD")
+    first = sync(book, config, DAY0)
+
+    def priced(crm) -> dict[str, Priced | None]:
+        return {r.id: (r.record.priced or {}).get("Budget") for r in crm.tables["leads"].rows if r.id}
+    assert priced(first.crm) == {"LEAD-0001": Priced("EUR"), "LEAD-0002": Priced("EUR"), "LEAD-0003": None,
+                                 "LEAD-0004": Priced("EUR")}
+    assert _segment_of(path, "Leads") == {"LEAD-0001": "Big budgets", "LEAD-0002": "Big budgets",
+                                          "LEAD-0003": None, "LEAD-0004": "Big budgets"}
+    deals = [r.record for r in first.crm.tables["opportunities"].rows]
+    assert [(d.amount, d.currency) for d in deals] == [(Decimal("4600"), "EUR")]
+
+    memo = parse_cache.RowMemo()
+    read_crm(book.read(), team_config(book.read(), config), memo=memo)
+
+    # Two new leads (the rule fires on a lead it sees created), and LEAD-0002's format now shows pounds (no rate).
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Leads"]
+    ws.append(["LEAD-0005", "Kim", "Eta", "kim@eta.com", "New", "Ana", None, "4600 EUR"])
+    ws.append(["LEAD-0006", "Lee", "Theta", "lee@theta.com", "New", "Ana", None, 4600])
+    ws["H3"].number_format = "[$£-809] #,##0"
+    wb.save(path)
+    memo.parsed = memo.reused = 0
+    again = read_crm(book.read(), team_config(book.read(), config), memo=memo)
+    assert memo.reused >= 3  # the rows left as they were come from the parse memo, their currency with them
+    second = sync(book, config, DAY0 + dt.timedelta(days=1))
+    for crm in (again, second.crm):
+        assert priced(crm) == {"LEAD-0001": Priced("EUR"), "LEAD-0002": Priced("GBP"), "LEAD-0003": None,
+                               "LEAD-0004": Priced("EUR"), "LEAD-0005": Priced("EUR"), "LEAD-0006": None}
+    assert _fired(path, "WF-0001") == ["LEAD-0005"]
+    assert _segment_of(path, "Leads")["LEAD-0002"] is None

@@ -494,3 +494,15 @@ def test_a_doubtful_amount_or_budget_leaves_the_new_deals_amount_empty_and_says_
     wb.save(book.path)
     third = sync(book, config, DAY1)
     assert not [i for i in third.crm.report.issues if i.code == "conversion_amount_left_empty"]
+
+
+def test_a_budget_column_the_read_keeps_as_text_gives_no_amount_and_says_so(tmp_path):
+    """Sizes more than amounts: the read keeps the Budget column as text, so its "8000" is no
+    amount the conversion takes (it would be the one cell of the column read as money); the deal
+    is made with its Amount empty and the lead's cell says why (Record.priced's doubt)."""
+    book = _budget_book(tmp_path, "8000", others=("Medium", "Large"))
+    outcome = sync(book, Config(), DAY1)
+    [deal] = _records(book, "Opportunities")
+    assert (deal["Amount"], deal["Currency"], deal["From Lead"]) == (None, None, "LEAD-0001")
+    [issue] = [i for i in outcome.crm.report.issues if i.code == "conversion_amount_left_empty"]
+    assert (issue.tab, issue.row, issue.column) == ("Leads", 2, "S") and "reads as text" in issue.message

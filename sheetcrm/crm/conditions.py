@@ -37,19 +37,20 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
 from typing import Any
 
+from babel.lists import format_list
 from lark import Lark, Token, Tree, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 from sheetcrm.cells import (CURRENCY_CODES, SYMBOL_CURRENCIES, CellError, currency_of, date_style, is_blank, normalize_key,
                             parse_amount, parse_date, parse_money, parse_percent, separator_style, show_number)
 from sheetcrm.crm.money import Rates, to_base
 from sheetcrm.crm.rules import _Candidate, as_date, as_number, as_text, strip_accents
-from sheetcrm.i18n import N_, _
+from sheetcrm.i18n import N_, _, current, ngettext
 
 # The word before the dot -> the related record's canonical key. The tabs' other names
 # (aliases.toml: Companies, Deals, Negocios...) are accepted too, folded like headers.
@@ -424,28 +425,48 @@ def parse_condition(text: str | None, locale: str, rates: Rates | None = None) -
 
 # The hint of a currency with no rate: crm/money.py's own words, one translation.
 _ADD_RATE = N_("Add {currency} to the {rates} tab with how many {base} one {currency} is worth.")
-_RECORD_NO_RATE = N_("No exchange rate for {currency}: {condition} compares {column} in {base}, so it does not "
-                     "hold for this record.")
-_RECORD_UNSURE = N_('"{token}" could be {codes}: {condition} compares {column} in {base}, so it does not hold for '
-                    "this record.")
 _VALUE_NO_RATE = N_('No exchange rate for {currency}: this condition compares amounts in {base}, so "{value}" '
                     "cannot be put in {base} and the condition holds for no record whose amount it would decide.")
 
 
-def doubt_said(doubt: Doubt, condition: str, column: str, base: str, rates_tab: str) -> tuple[str, str, str]:
-    """(issue code, message, hint) of a record's `Doubt` (its `money` set): `missing_rate` for
-    a currency with no rate, `ambiguous_currency` for a symbol of several; `condition` names
-    the rule or segment ("the condition of rule WF-0001"), `column` the header as the sheet has it."""
+def doubt_said(doubt: Doubt, conditions: Sequence[str], column: str, base: str, rates_tab: str
+               ) -> tuple[str, str, str]:
+    """(issue code, message, hint) of a record's `Doubt` (its `money` set), one for the cell
+    however many conditions it left undecided: `missing_rate` for a currency with no rate,
+    `ambiguous_currency` for a symbol of several; `conditions` name the rules and segments
+    ("the condition of rule WF-0001"), `column` the header as the sheet has it."""
     money = doubt.money
     assert money is not None
+    named = _listed(conditions)
     if money.unsure is not None:
         codes = ", ".join(SYMBOL_CURRENCIES.get(money.unsure, (money.unsure,)))
-        return ("ambiguous_currency",
-                _(_RECORD_UNSURE, token=money.unsure, codes=codes, condition=condition, column=column, base=base),
-                _("Write the ISO code instead, like {codes}.", codes=codes))
+        message = ngettext('"{token}" could be {codes}: {condition} compares {column} in {base}, so it does not hold '
+                           "for this record.",
+                           '"{token}" could be {codes}: {condition} compare {column} in {base}, so they do not hold '
+                           "for this record.", len(conditions),
+                           token=money.unsure, codes=codes, condition=named, column=column, base=base)
+        return "ambiguous_currency", message, _("Write the ISO code instead, like {codes}.", codes=codes)
     currency = money.currency or base
-    return ("missing_rate", _(_RECORD_NO_RATE, currency=currency, condition=condition, column=column, base=base),
-            _(_ADD_RATE, currency=currency, rates=rates_tab, base=base))
+    message = ngettext("No exchange rate for {currency}: {condition} compares {column} in {base}, so it does not "
+                       "hold for this record.",
+                       "No exchange rate for {currency}: {condition} compare {column} in {base}, so they do not "
+                       "hold for this record.", len(conditions),
+                       currency=currency, condition=named, column=column, base=base)
+    return "missing_rate", message, _(_ADD_RATE, currency=currency, rates=rates_tab, base=base)
+
+
+def also_undecided(message: str, conditions: Sequence[str], base: str) -> str:
+    """`message`, the warning already at a deal's Amount whose currency has no rate (crm/money.py:
+    left out of totals), with the `conditions` it leaves undecided too: one line at the cell."""
+    also = ngettext("It cannot be compared in {base} either, so {condition} does not hold for this record.",
+                    "It cannot be compared in {base} either, so {condition} do not hold for this record.",
+                    len(conditions), base=base, condition=_listed(conditions))
+    return f"{message} {also}"
+
+
+def _listed(items: Sequence[str]) -> str:
+    """"a, b and c" as the current language lists them (babel)."""
+    return format_list(list(items), locale=current()) if len(items) > 1 else "".join(items)
 
 
 def unpriced_said(condition: Condition, base: str, rates_tab: str) -> list[tuple[str, str, str]]:

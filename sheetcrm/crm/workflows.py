@@ -47,7 +47,7 @@ from pydantic import ConfigDict, Field, field_validator
 
 from sheetcrm.cells import add_days, normalize_key
 from sheetcrm.crm import follow_ups
-from sheetcrm.crm.conditions import (Choice, Condition, ConditionError, Money, Unsure, doubt_said, not_money_said,
+from sheetcrm.crm.conditions import (Choice, Condition, ConditionError, Doubt, Money, Unsure, doubt_said, not_money_said,
                                      parse_condition, unpriced_said)
 from sheetcrm.crm.money import Rates
 from sheetcrm.crm.owners import key as owner_key
@@ -480,6 +480,25 @@ class World:
     rates: Rates | None = None
     money: dict[str, dict[str, str | None]] = field(default_factory=dict)
     places: dict[str, tuple[str, Mapping[str, tuple[str | None, str | None]]]] = field(default_factory=dict)
+    # The record cells whose money the rules' and segments' conditions could not compare, one
+    # entry per cell however many conditions (`note_doubts`; said by `undecided_issues`).
+    undecided: dict[tuple[str, int | None, str], "Undecided"] = field(default_factory=dict)
+
+
+@dataclass
+class Undecided:
+    """A record's money cell some conditions could not compare (`World.undecided`): its first
+    `doubt`, where it is (tab title, sheet row, column letter, header), the record's kind and
+    key of the value, and the `conditions` it left undecided, in the order they met it."""
+
+    doubt: Doubt
+    tab: str
+    row: int | None
+    letter: str | None
+    header: str
+    kind: str
+    key: str
+    conditions: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -920,7 +939,7 @@ def run(rows: Sequence[RuleRow], world: World, state: State, log: Sequence[LogEn
                 verdict = rule.condition.verdict(_getter(subject, world))
                 if verdict is not True:
                     if isinstance(verdict, Unsure):
-                        issues.extend(doubt_issues(verdict, world, _("the condition of rule {rule}", rule=rule.id)))
+                        note_doubts(verdict, world, _("the condition of rule {rule}", rule=rule.id))
                     continue
                 firing = Firing(rule, subject, event, said, day, "done", chain=(*lineage.get(subject.id, ()), rule.id))
                 if rule.id in lineage.get(subject.id, ()):
@@ -1023,27 +1042,38 @@ def _rates_title(locale: str) -> str:
     return tab_title("rates", locale)
 
 
-def doubt_issues(verdict: Unsure, world: World, condition: str) -> list[Issue]:
-    """A warning at the record's cell for each money comparison that `verdict` left undecided
-    because of the record's amount (conditions.doubt_said); those undecided by the condition's
-    own value were said where it is written (`parse_rules`). `condition` names the rule or
-    segment ("the condition of rule WF-0001")."""
-    assert world.rates is not None
-    out: list[Issue] = []
-    seen: set[tuple[int, str]] = set()
+def note_doubts(verdict: Unsure, world: World, condition: str) -> None:
+    """Each money comparison that `verdict` left undecided because of the record's amount, kept
+    by its cell in `world.undecided` with `condition` (the rule or segment: "the condition of
+    rule WF-0001"); those undecided by the condition's own value were said where it is written
+    (`parse_rules`). One cell, one fault: `undecided_issues` says each cell once."""
     for d in verdict.doubts:
         if d.money is None or d.money.at is None:
             continue
         target, key = d.money.at
-        if (id(target), key) in seen:
-            continue
-        seen.add((id(target), key))
         title, where = world.places.get(target.kind, (KINDS.get(target.kind, target.kind), {}))
         letter, header = where.get(key, (None, None))
-        label = world.labels.get(target.kind, {}).get(key, key)
-        code, message, hint = doubt_said(d, condition, header or label, world.rates.base, _rates_title(current()))
-        shown = f"{d.money.amount} {d.money.unsure or d.money.currency or world.rates.base}"
-        out.append(Issue("warning", title, target.row, letter, header or label, shown, code, message, hint))
+        label = header or world.labels.get(target.kind, {}).get(key, key)
+        cell = (title, target.row, letter or label)
+        found = world.undecided.get(cell)
+        if found is None:
+            found = world.undecided[cell] = Undecided(d, title, target.row, letter, label, target.kind, key)
+        if condition not in found.conditions:
+            found.conditions.append(condition)
+
+
+def undecided_issues(world: World) -> list[Issue]:
+    """A warning at each cell of `world.undecided`, naming every condition it left undecided
+    (conditions.doubt_said)."""
+    if world.rates is None:
+        return []
+    out = []
+    for u in world.undecided.values():
+        money = u.doubt.money
+        assert money is not None
+        code, message, hint = doubt_said(u.doubt, u.conditions, u.header, world.rates.base, _rates_title(current()))
+        shown = f"{money.amount} {money.unsure or money.currency or world.rates.base}"
+        out.append(Issue("warning", u.tab, u.row, u.letter, u.header, shown, code, message, hint))
     return out
 
 

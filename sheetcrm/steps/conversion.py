@@ -24,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from sheetcrm import cells, columns
+from sheetcrm import cells
 from sheetcrm.cells import normalize_key
 from sheetcrm.crm.conversion import (CONVERTED, PROBLEMS, WHAT, Conversion, Converted, DealAmount, Matcher, Problem,
                                      convert)
@@ -35,12 +35,11 @@ from sheetcrm.engine import words_of
 from sheetcrm.i18n import N_, _, current
 from sheetcrm.ids import id_pattern, row_key
 from sheetcrm.plan import append_writes, cell_value
-from sheetcrm.records import Record
+from sheetcrm.records import Priced, Record
 from sheetcrm.report import Issue, column_letter
 from sheetcrm.steps.context import StepResult, SyncContext
 from sheetcrm.schema import TABS, budget_header
-from sheetcrm.table import Row, Table, tab_locale
-from sheetcrm.validate import parse_context
+from sheetcrm.table import Row, Table
 from sheetcrm.workbook import CellWrite
 
 PREFIX = {"accounts": "ACC", "contacts": "CON", "opportunities": "OPP"}
@@ -201,80 +200,51 @@ _NO_COLUMN = N_("{shown} is in {currency}, and {tab} has no Currency column to s
 
 
 class _Amounts:
-    """What each lead says its deal is worth: its Amount column and its Budget/Presupuesto column
-    each read as a whole, as an opportunity's Amount is (`columns.read_numbers` with the
-    "money has no third decimal" rule; the currency its cell names or its number format shows,
-    against the lead's Currency). A Budget cell is also doubted where the read, which typed the
-    column by its cells as plain numbers, warned (`columns.read_numbers` as "number"): every
-    value a sync reported as ambiguous or wrong is doubted, never written into the new deal."""
+    """What each lead says its deal is worth: its Amount, else its Budget/Presupuesto column (a
+    team's own, typed by the config as a number or not at all), as the read left them: the
+    number in the record, and what the read knows of the cell beyond it (`Record.priced`: the
+    currency its text, its number format or its header names, and the read's doubt). Every
+    value the read doubted (an ambiguous number, a cell its column's reading left out, a Budget
+    column read as text) is never written into the new deal, nor is a currency that disagrees
+    with the lead's or could be several, or one the Opportunities tab cannot hold."""
 
     def __init__(self, ctx: SyncContext, leads: Table) -> None:
         self.leads = leads
         header = leads.header
-        self.grid = ctx.snapshot.tabs[leads.title]
-        parse = parse_context(ctx.config)
-        self.locale, self.sure = parse.locale, parse.locale_set
-        if not self.sure:  # the tab's language settles it, as the read did (table._parse_table)
-            self.locale = tab_locale(leads.spec, leads.title, header) or parse.locale
-        self.base = parse.currency
+        self.base = ctx.config.currency
         deals = ctx.crm.tables.get("opportunities")
         self.deal_currency = deals is None or "currency" in deals.header.fields
         self.deals_title = deals.title if deals is not None else ""
-        self.read: dict[int, dict[int, DealAmount]] = {}
         self.amount_col = header.fields.get("amount")
         # A Budget the config types as something else than a number (text, a list of sizes) is no amount.
         typed = {normalize_key(name): kind.type for name, kind in ctx.config.tab("leads").custom_fields.items()}
-        # The Budget column, and the currency its header names in brackets ("Budget (EUR)").
-        self.budget_col: int | None = None
-        self.budget_token: str | None = None
+        self.budget: tuple[str, int] | None = None  # the Budget column's header and column
         for name, col in header.custom.items():
-            budget, note = budget_header(name)
-            if budget and typed.get(normalize_key(name), "number") in ("number", "money", "integer"):
-                self.budget_col, self.budget_token = col, note if note and cells.is_currency(note) else None
+            if budget_header(name)[0] and typed.get(normalize_key(name), "number") in ("number", "money", "integer"):
+                self.budget = name, col
                 break
 
     def of(self, row: Row) -> tuple[DealAmount | None, int | None]:
         """The lead's deal amount (None: its cells name none) and the column it is read from."""
         lead = row.record
         assert lead is not None
-        col = self.amount_col if lead.amount is not None else self.budget_col
+        if lead.amount is not None:
+            key, col, value = "amount", self.amount_col, lead.amount
+        elif self.budget is not None:
+            (key, col), value = self.budget, lead.custom.get(self.budget[0])
+        else:
+            return None, None
         if col is None:
             return None, None
-        if col not in self.read:
-            self.read[col] = self._column(col, budget=col != self.amount_col)
-        return self.read[col].get(row.row), col
-
-    def _column(self, col: int, budget: bool) -> dict[int, DealAmount]:
-        rows = [r for r in self.leads.rows if not r.appended]
-        raws = [_cell(r, col) for r in rows]
-        tokens = [self._token(r, col, raw, "en") for r, raw in zip(rows, raws)]
-        three = {i for i, (r, token) in enumerate(zip(rows, tokens))
-                 if cells.currency_decimals(cells.currency_of(token, self.base)[0] if token
-                                            else self._theirs(r) or self.base) >= 3}
-        money = columns.read_numbers(raws, "money", self.locale, self.sure, cells.parse_amount, three)
-        doubts = {f.index: f.error.message for f in money.findings}
-        out: dict[int, DealAmount] = {}
-        for i, (r, raw) in enumerate(zip(rows, raws)):
-            if raw is None:
-                continue
-            why = doubts.get(i)
-            try:
-                value = cells.parse_amount(raw, money.locale)
-            except cells.CellError as e:
-                value, why = None, why or e.message
-            if value is None and why is None:
-                continue
-            currency = None
-            if why is None:
-                currency, why = self._currency(r, raw, self._token(r, col, raw, money.locale))
-            out[r.row] = DealAmount(None, None, why) if why is not None else DealAmount(value, currency)
-        return out
-
-    def _token(self, row: Row, col: int, raw: Any, locale: str) -> str | None:
-        """The currency a cell names in its text, else shows by its number format, else (a
-        Budget's cell) the one its header names in brackets ("Budget (EUR)")."""
-        token = cells.money_token(raw, locale, self.grid.currency.get((row.row - 1, col)))
-        return token if token is not None or col != self.budget_col else self.budget_token
+        raw = _cell(row, col)
+        priced = (lead.priced or {}).get(key)
+        why = priced.doubt if priced is not None else None
+        if raw is None or value is None and why is None:
+            return None, col
+        currency = None
+        if why is None:
+            currency, why = self._currency(row, raw, priced)
+        return (DealAmount(None, None, why) if why is not None else DealAmount(value, currency)), col
 
     def _theirs(self, row: Row) -> str | None:
         """The lead's own Currency cell, as read (None when it is blank or the tab has none)."""
@@ -282,19 +252,19 @@ class _Amounts:
         lead = row.record or row.target
         return getattr(lead, "currency", None) if col is not None and _cell(row, col) is not None else None
 
-    def _currency(self, row: Row, raw: Any, token: str | None) -> tuple[str | None, str | None]:
+    def _currency(self, row: Row, raw: Any, priced: Priced | None) -> tuple[str | None, str | None]:
         """(the deal's currency, None) or (None, why the cell is doubted)."""
         theirs = self._theirs(row)
         shown = cells.quoted(raw)
         code = theirs
-        if token is not None:
-            code, ambiguous = cells.currency_of(token, self.base)
-            meanings = cells.SYMBOL_CURRENCIES.get(token, (code,)) if ambiguous else (code,)
+        if priced is not None and (priced.currency is not None or priced.symbol is not None):
+            code, symbol = priced.currency, priced.symbol
+            meanings = cells.SYMBOL_CURRENCIES.get(symbol, (code,)) if symbol is not None else (code,)
             if theirs is not None and theirs not in meanings:
-                return None, _(_CONFLICT, shown=shown, currency=code or token, theirs=theirs)
+                return None, _(_CONFLICT, shown=shown, currency=code or symbol, theirs=theirs)
             if theirs is not None:
                 code = theirs
-            elif code is None or ambiguous and code != self.base:
+            elif code is None or symbol is not None and code != self.base:
                 return None, _(_UNSURE, shown=shown, codes=", ".join(meanings))
         if code is not None and code != self.base and not self.deal_currency:
             return None, _(_NO_COLUMN, shown=shown, currency=code, tab=self.deals_title)

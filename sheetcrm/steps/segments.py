@@ -13,6 +13,7 @@ whose ID this sync hands out is seen from the next sync, as the workflows see it
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -24,7 +25,8 @@ from sheetcrm.crm.segments import (KINDS, TARGET_FIELDS, Deal, Definition, Reach
                                    members, parse_segments, segment_kpis)
 from sheetcrm.crm.stages import StageTable
 from sheetcrm.crm.conditions import Unsure
-from sheetcrm.crm.workflows import Subject, World, doubt_issues
+from sheetcrm.crm.conditions import also_undecided
+from sheetcrm.crm.workflows import Subject, World, note_doubts, undecided_issues
 from sheetcrm.i18n import _
 from sheetcrm.ids import row_key
 from sheetcrm.owned import owned_title
@@ -81,6 +83,7 @@ def run(ctx: SyncContext) -> StepResult:
     found = Segmented()
     ctx.segments = found
     if not definitions and not columns_exist and summary is None:
+        _say_undecided(ctx, part)
         return part  # no segments, and nothing of earlier ones to clear
     world = world_of(ctx)
     found.segments, issues = parse_segments(definitions, world.names, world.labels, ctx.locale, world.rates,
@@ -93,7 +96,7 @@ def run(ctx: SyncContext) -> StepResult:
                                               world.money if world.rates is not None else None, unsure)
         said = _('the condition of segment "{name}"', name=segment.name)
         for verdict in unsure:
-            part.issues.extend(doubt_issues(verdict, world, said))
+            note_doubts(verdict, world, said)
         for s in found.members[segment.name]:
             by_subject[(s.kind, s.id)].append(segment.name)
     kinds = {s.kind for s in found.segments}
@@ -114,7 +117,31 @@ def run(ctx: SyncContext) -> StepResult:
                  money(k.won_revenue, base), k.churned, fraction(k.churn), s.condition.text]
                 for s in found.segments for k in (found.kpis[s.name],)]
         owned_tab(part.plan, ctx.snapshot, SEGMENT_SUMMARY, ctx.locale, body)
+    _say_undecided(ctx, part)
     return part
+
+
+def _say_undecided(ctx: SyncContext, part: StepResult) -> None:
+    """The money the workflows' and the segments' conditions could not compare, said once per
+    cell (`World.undecided`), here, by the last step that reads the World. A deal's Amount whose
+    currency has no rate carries the compute step's `missing_rate` warning already (left out of
+    totals): that one line says the conditions too (`conditions.also_undecided`), not a second
+    warning at the cell; past the report's cap it was counted, and is not counted again."""
+    world = ctx.world
+    if world is None or not world.undecided or world.rates is None:
+        return
+    report = ctx.crm.report
+    listed = {(i.tab, i.row, i.column): i for i in report.issues if i.code == "missing_rate"}
+    for cell, said in zip(list(world.undecided), undecided_issues(world)):
+        u = world.undecided[cell]
+        assert u.doubt.money is not None
+        priced = u.doubt.money.unsure is None and u.kind == "opportunity" and u.key == "amount"
+        had = listed.get((u.tab, u.row, u.letter)) if priced else None
+        if had is not None:
+            report.amend(had, dataclasses.replace(had, message=also_undecided(had.message, u.conditions,
+                                                                              world.rates.base)))
+        elif not (priced and report.partial):
+            part.issues.append(said)
 
 
 def _held(tables: Mapping[str, Table | None], found: Segmented) -> dict[tuple[str, str], dict[str, str]]:

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from sheetcrm import names
-from sheetcrm import cells
 from sheetcrm.cells import add_days, enum_choices, normalize_key
 from sheetcrm.crm.stages import StageTable, is_open_task, is_plan
 from sheetcrm.crm.workflows import (KINDS, Firing, Outcome, RecordValues, RuleRow, Subject, World, action_word,
@@ -290,31 +289,28 @@ def _money_columns(ctx: SyncContext, spec: Any, table: Table | None, kinds: dict
     own_currency = "currency" if "currency" in spec.model.model_fields else None
     money: dict[str, str | None] = {f: own_currency for f, k in kinds.items() if k == "money"}
     currencies: dict[str, Callable[[Row, Any], Any]] = {}
-    for name, col in (table.header.custom.items() if table is not None else ()):
-        budget, note = budget_header(name)
+    for name in (table.header.custom if table is not None else ()):
+        budget = budget_header(name)[0]
         kind = typed.get(normalize_key(name))
         if kind == "money" or budget and kind in (None, "number", "money", "integer"):
             key = money[name] = _CUSTOM_CURRENCY + name
-            currencies[key] = _custom_currency(ctx, table, col, note if note and cells.is_currency(note) else None)  # type: ignore[arg-type]
+            currencies[key] = _custom_currency(ctx.config.currency, name)
     return money, currencies
 
 
-def _custom_currency(ctx: SyncContext, table: Table, col: int, noted: str | None) -> Callable[[Row, Any], Any]:
-    """A row's currency for a team's money column, as (ISO code or None for the base currency,
-    the symbol when it names several currencies and none can be told): the one its cell names
-    in its text ("8000 EUR") or shows by its number format, else the one the header names in
-    brackets ("Budget (EUR)"), else the record's Currency, else the base currency. The read
-    keeps only the number of such a cell (records.CUSTOM_PARSERS), so it is found again here."""
-    grid = ctx.snapshot.tabs[table.title]
-    base = ctx.config.currency
+def _custom_currency(base: str, name: str) -> Callable[[Row, Any], Any]:
+    """A row's currency for the team's money column `name`, as (ISO code or None for the base
+    currency, the symbol when it names several currencies and none can be told): the one the
+    read found its cell to name (`Record.priced`: in its text, "8000 EUR", by its number format,
+    else in the header's brackets, "Budget (EUR)"), else the record's Currency, else the base
+    currency."""
 
     def currency(row: Row, record: Any) -> tuple[str | None, str | None]:
-        raw = row.cells[col] if col < len(row.cells) else None
-        token = cells.money_token(raw, ctx.locale, grid.currency.get((row.row - 1, col))) or noted
-        if token is None:
+        priced = (record.priced or {}).get(name)
+        if priced is None or priced.currency is None and priced.symbol is None:
             return getattr(record, "currency", None), None
-        code, ambiguous = cells.currency_of(token, base)
-        return (None, token) if code is None or ambiguous and code != base else (code, None)
+        code, symbol = priced.currency, priced.symbol
+        return (None, symbol) if code is None or symbol is not None and code != base else (code, None)
     return currency
 
 
