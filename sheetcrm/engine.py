@@ -241,10 +241,13 @@ def _pipeline(opportunities: list[Opportunity], metrics: list[OpportunityMetrics
     amount: dict[str, Decimal] = defaultdict(Decimal)
     weighted: dict[str, Decimal] = defaultdict(Decimal)
     for o, m in zip(opportunities, metrics):
-        count[o.stage] += 1
         base = to_base(o.amount, o.currency, rates)
+        if base is None and o.amount is not None:
+            continue  # no rate: left out of the row (Count too, so it counts the deals it sums), as its
+            # missing_rate warning says; README "Pipeline"
+        count[o.stage] += 1
         if base is None:
-            continue  # no amount, or no rate: reported as a missing_rate warning, never summed
+            continue  # no amount yet: a deal of the stage, adding nothing to its sums
         amount[o.stage] += base
         weighted[o.stage] += base * (m.probability or 0) / 100
     return [StageLine(s.name, count[s.name], amount[s.name], weighted[s.name]) for s in stages.stages]

@@ -132,7 +132,7 @@ def test_mixed_currencies_without_a_rate_warn_and_are_not_summed():
     [warning] = [i for i in outcome.crm.report.issues if i.code == "missing_rate"]
     assert warning.severity == "warning" and warning.row == 3
     pipeline = {r[0]: r for r in book.tabs["Pipeline"][1:]}
-    assert pipeline["Proposal"][1:] == [2, 100, 50]
+    assert pipeline["Proposal"][1:] == [1, 100, 50]  # the EUR deal is in neither Count nor Amount
     book = MemoryWorkbook({**book.tabs, "Rates": [["Currency", "Rate"], ["EUR", 1.5]]})
     outcome = sync(book, Config(), as_of=AS_OF)
     assert not [i for i in outcome.crm.report.issues if i.code == "missing_rate"]
@@ -294,3 +294,24 @@ def test_the_default_title_rules_score_words_not_letters_inside_words(tmp_path):
     rows = XlsxWorkbook(path).read().tabs["Leads"].rows
     score, grade = rows[0].index("Score"), rows[0].index("Grade")
     assert [(r[score], r[grade]) for r in rows[1:]] == [(50, "C"), (35, "D"), (30, "D"), (20, "D"), (45, "C")]
+
+
+def test_a_pipeline_row_counts_the_deals_it_sums(tmp_path):
+    # A deal whose currency has no rate is left out of its stage's Count as of its Amount (its
+    # missing_rate warning names it); a deal with no Amount yet is a deal of the stage, adding 0.
+    path = xlsx(tmp_path / "crm.xlsx", {
+        "Accounts": [["ID", "Name"], ["ACC-0001", "Acme"]],
+        "Rates": [["Currency", "Rate"], ["EUR", 1.5]],
+        "Opportunities": [["ID", "Name", "Account", "Owner", "Stage", "Amount", "Currency"],
+                          ["OPP-0001", "A1", "Acme", "Ana", "Proposal", 100, None],
+                          ["OPP-0002", "A2", "Acme", "Ana", "Proposal", 200, "CHF"],
+                          ["OPP-0003", "A3", "Acme", "Ana", "Proposal", 40, "EUR"],
+                          ["OPP-0004", "A4", "Acme", "Ana", "Proposal", None, None],
+                          ["OPP-0005", "A5", "Acme", "Ana", "Negotiation", 300, "CHF"]]})
+    outcome = sync(XlsxWorkbook(path), Config(), as_of=AS_OF)
+    assert [i.row for i in outcome.crm.report.issues if i.code == "missing_rate"] == [3, 6]
+    pipeline = {r[0]: r[1:] for r in XlsxWorkbook(path).read().tabs["Pipeline"].rows[1:]}
+    # Proposal: 100 + 40 × 1.5 = 160 over OPP-0001, -0003, -0004; weighted at 50 %: 80.
+    assert pipeline["Proposal"] == [3, 160, 80]
+    assert pipeline["Negotiation"] == [0, 0, 0]
+
