@@ -185,12 +185,22 @@ def case_results(crm: Crm, config: Config, as_of: dt.date) -> CaseResults:
     settings = config.cases
     clock = settings.clock()
     cases, rows = [], []
-    names_: dict[str, str] = {}  # an Account cell -> the account's name, as the Dashboard lists it
+    names_: dict[str, str | None] = {}  # an Account cell -> the account as the Dashboard lists it
 
     def account_name(text: str | None) -> str | None:
+        # Its name; "Name (ID)" when another account has that name, so two accounts' cases are
+        # never counted as one (crm.accounts). A name two accounts share names neither: the read
+        # warned at the cell, and the case counts under no account.
         if text is not None and text not in names_:
             found = crm.find("accounts", text)
-            names_[text] = found[0].target.name if len(found) == 1 and found[0].target is not None else text
+            row = found[0] if len(found) == 1 else None
+            name = row.target.name if row is not None and row.target is not None else None
+            if name is None:
+                names_[text] = text if not found else None
+            elif row.id and len(crm.find("accounts", name)) > 1:  # type: ignore[union-attr]
+                names_[text] = _("{name} ({id})", name=name, id=row.id)  # type: ignore[union-attr]
+            else:
+                names_[text] = name
         return names_[text] if text is not None else None
 
     for c in crm.records("cases"):

@@ -315,3 +315,53 @@ def test_a_pipeline_row_counts_the_deals_it_sums(tmp_path):
     assert pipeline["Proposal"] == [3, 160, 80]
     assert pipeline["Negotiation"] == [0, 0, 0]
 
+
+def _two_acmes(tmp_path, locale):
+    path = xlsx(tmp_path / "crm.xlsx", {
+        "Accounts": [["ID", "Name", "Country"], ["ACC-0001", "Acme", "Spain"], ["ACC-0002", "Acme", "USA"],
+                     ["ACC-0003", "Globex", "USA"]],
+        "Leads": [["ID", "Last Name", "Company", "Campaign", "Status", "Created"],
+                  ["LEAD-0001", "Lee", "Acme", "Spring", "Converted", dt.date(2026, 1, 1)],
+                  ["LEAD-0002", "Kim", "globex", "Fall", "Converted", dt.date(2026, 1, 2)]],
+        "Opportunities": [["ID", "Name", "Account", "Owner", "Stage", "Amount", "Close Date"],
+                          ["OPP-0001", "es deal", "ACC-0001", "Ana", "Closed Won", 1000, dt.date(2026, 4, 10)],
+                          ["OPP-0002", "us deal", "ACC-0002", "Ben", "Closed Won", 2000, dt.date(2026, 4, 10)],
+                          ["OPP-0003", "gx deal", "Globex", "Ben", "Closed Won", 500, dt.date(2026, 4, 10)]],
+        "Cases": [["ID", "Account", "Subject", "Priority", "Status", "Opened"],
+                  ["CASE-0001", "ACC-0001", "a", "Low", "Open", "2026-05-01 10:00"],
+                  ["CASE-0002", "ACC-0002", "b", "Low", "Open", "2026-05-01 10:00"],
+                  ["CASE-0003", "acc-0002", "c", "Low", "Open", "2026-05-01 10:00"],
+                  ["CASE-0004", "Globex", "d", "Low", "Open", "2026-05-01 10:00"]]})
+    outcome = sync(XlsxWorkbook(path), Config(locale=locale), as_of=dt.date(2026, 5, 15))
+    tabs = XlsxWorkbook(path).read().tabs
+    dashboard = next(t for title, t in tabs.items() if title in ("Dashboard", "Panel", "Cuadro de mando"))
+    return outcome, {r[0]: r[1] for r in dashboard.rows[1:] if r}
+
+
+def test_two_accounts_of_one_name_are_two_accounts_on_the_dashboard(tmp_path):
+    outcome, rows = _two_acmes(tmp_path, "en")
+    k = outcome.results.kpis
+    # By ID, never by name: 1000 and 2000, not one "Acme" of 3000; the ID shown only where names collide.
+    assert k.lifetime_value == {"Acme (ACC-0001)": 1000, "Acme (ACC-0002)": 2000, "Globex": 500}
+    assert (rows["Lifetime value, Acme (ACC-0001)"], rows["Lifetime value, Acme (ACC-0002)"],
+            rows["Lifetime value, Globex"]) == (1000, 2000, 500)
+    assert "Lifetime value, Acme" not in rows
+    assert (rows["Cases, Acme (ACC-0002)"], rows["Cases, Acme (ACC-0001)"], rows["Cases, Globex"]) == (2, 1, 1)
+    assert "Cases, Acme" not in rows
+    # The Company "Acme" names two accounts: its campaign gets neither's revenue, and the cell says so.
+    assert k.won_revenue_by_campaign == {"Fall": 500}
+    assert "Won revenue, campaign Spring" not in rows and rows["Won revenue, campaign Fall"] == 500
+    [issue] = [i for i in outcome.crm.report.issues if i.code == "ambiguous_reference"]
+    assert (issue.severity, issue.tab, issue.row, issue.column, issue.header, issue.value) == (
+        "warning", "Leads", 2, "C", "Company", "Acme")
+    assert issue.message == '"Acme" names more than one account: ACC-0001 (row 2), ACC-0002 (row 3).'
+    assert "none of these accounts' won revenue" in issue.hint
+
+
+def test_two_accounts_of_one_name_are_told_apart_in_spanish(tmp_path):
+    outcome, rows = _two_acmes(tmp_path, "es")
+    assert (rows["Valor de vida del cliente, Acme (ACC-0001)"], rows["Valor de vida del cliente, Acme (ACC-0002)"],
+            rows["Casos, Acme (ACC-0002)"]) == (1000, 2000, 2)
+    [issue] = [i for i in outcome.crm.report.issues if i.code == "ambiguous_reference"]
+    assert issue.message == '"Acme" designa más de una cuenta: ACC-0001 (fila 2), ACC-0002 (fila 3).'
+    assert "los ingresos ganados de ninguna de ellas" in issue.hint
