@@ -3,7 +3,8 @@ USA), so a figure per account is summed under the account's ID, never its name, 
 its name with the ID beside it when another account has that name ("Acme (ACC-0001)").
 
     accounts = Accounts(records)       # the read's sound accounts
-    accounts.key("Acme")               # -> "ACC-0001" when one account is called Acme; None when two are
+    accounts.one("Acme")               # -> "ACC-0001" when one account is called Acme; None when two are
+    accounts.key("Acme")               # -> the same, but "Acme" itself when no account is called so
     accounts.label("ACC-0001")         # -> "Acme", or "Acme (ACC-0001)" when another account is an Acme too
     accounts.by_company("ACME, ")      # -> every account whose name a lead's Company matches
 
@@ -49,6 +50,11 @@ class Accounts:
         key = match_key(reference)
         found = self._ids.get(key)
         return [found] if found is not None else list(self._by_name.get(key, ()))
+
+    def one(self, reference: str | None) -> str | None:
+        """The ID of the one account `reference` names; None when it names none or several."""
+        ids = self.named(reference)
+        return ids[0] if len(ids) == 1 else None
 
     def key(self, reference: str | None) -> str | None:
         """What a figure of the account `reference` names is summed under: that account's ID;
