@@ -196,7 +196,7 @@ def case_results(crm: Crm, config: Config, as_of: dt.date) -> CaseResults:
             row = found[0] if len(found) == 1 else None
             name = row.target.name if row is not None and row.target is not None else None
             if name is None:
-                names_[text] = text if not found else None
+                names_[text] = text if len(found) < 2 else None  # no account, or one without a readable name
             elif row.id and len(crm.find("accounts", name)) > 1:  # type: ignore[union-attr]
                 names_[text] = _("{name} ({id})", name=name, id=row.id)  # type: ignore[union-attr]
             else:
