@@ -185,12 +185,22 @@ def case_results(crm: Crm, config: Config, as_of: dt.date) -> CaseResults:
     settings = config.cases
     clock = settings.clock()
     cases, rows = [], []
-    names_: dict[str, str] = {}  # an Account cell -> the account's name, as the Dashboard lists it
+    names_: dict[str, str | None] = {}  # an Account cell -> the account as the Dashboard lists it
 
     def account_name(text: str | None) -> str | None:
+        # Its name; "Name (ID)" when another account has that name, so two accounts' cases are
+        # never counted as one (crm.accounts). A name two accounts share names neither: the read
+        # warned at the cell, and the case counts under no account.
         if text is not None and text not in names_:
             found = crm.find("accounts", text)
-            names_[text] = found[0].target.name if len(found) == 1 and found[0].target is not None else text
+            row = found[0] if len(found) == 1 else None
+            name = row.target.name if row is not None and row.target is not None else None
+            if name is None:
+                names_[text] = text if len(found) < 2 else None  # no account, or one without a readable name
+            elif row.id and len(crm.find("accounts", name)) > 1:  # type: ignore[union-attr]
+                names_[text] = _("{name} ({id})", name=name, id=row.id)  # type: ignore[union-attr]
+            else:
+                names_[text] = name
         return names_[text] if text is not None else None
 
     for c in crm.records("cases"):
@@ -241,10 +251,13 @@ def _pipeline(opportunities: list[Opportunity], metrics: list[OpportunityMetrics
     amount: dict[str, Decimal] = defaultdict(Decimal)
     weighted: dict[str, Decimal] = defaultdict(Decimal)
     for o, m in zip(opportunities, metrics):
-        count[o.stage] += 1
         base = to_base(o.amount, o.currency, rates)
+        if base is None and o.amount is not None:
+            continue  # no rate: left out of the row (Count too, so it counts the deals it sums), as its
+            # missing_rate warning says; README "Pipeline"
+        count[o.stage] += 1
         if base is None:
-            continue  # no amount, or no rate: reported as a missing_rate warning, never summed
+            continue  # no amount yet: a deal of the stage, adding nothing to its sums
         amount[o.stage] += base
         weighted[o.stage] += base * (m.probability or 0) / 100
     return [StageLine(s.name, count[s.name], amount[s.name], weighted[s.name]) for s in stages.stages]

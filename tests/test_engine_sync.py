@@ -132,7 +132,7 @@ def test_mixed_currencies_without_a_rate_warn_and_are_not_summed():
     [warning] = [i for i in outcome.crm.report.issues if i.code == "missing_rate"]
     assert warning.severity == "warning" and warning.row == 3
     pipeline = {r[0]: r for r in book.tabs["Pipeline"][1:]}
-    assert pipeline["Proposal"][1:] == [2, 100, 50]
+    assert pipeline["Proposal"][1:] == [1, 100, 50]  # the EUR deal is in neither Count nor Amount
     book = MemoryWorkbook({**book.tabs, "Rates": [["Currency", "Rate"], ["EUR", 1.5]]})
     outcome = sync(book, Config(), as_of=AS_OF)
     assert not [i for i in outcome.crm.report.issues if i.code == "missing_rate"]
@@ -294,3 +294,74 @@ def test_the_default_title_rules_score_words_not_letters_inside_words(tmp_path):
     rows = XlsxWorkbook(path).read().tabs["Leads"].rows
     score, grade = rows[0].index("Score"), rows[0].index("Grade")
     assert [(r[score], r[grade]) for r in rows[1:]] == [(50, "C"), (35, "D"), (30, "D"), (20, "D"), (45, "C")]
+
+
+def test_a_pipeline_row_counts_the_deals_it_sums(tmp_path):
+    # A deal whose currency has no rate is left out of its stage's Count as of its Amount (its
+    # missing_rate warning names it); a deal with no Amount yet is a deal of the stage, adding 0.
+    path = xlsx(tmp_path / "crm.xlsx", {
+        "Accounts": [["ID", "Name"], ["ACC-0001", "Acme"]],
+        "Rates": [["Currency", "Rate"], ["EUR", 1.5]],
+        "Opportunities": [["ID", "Name", "Account", "Owner", "Stage", "Amount", "Currency"],
+                          ["OPP-0001", "A1", "Acme", "Ana", "Proposal", 100, None],
+                          ["OPP-0002", "A2", "Acme", "Ana", "Proposal", 200, "CHF"],
+                          ["OPP-0003", "A3", "Acme", "Ana", "Proposal", 40, "EUR"],
+                          ["OPP-0004", "A4", "Acme", "Ana", "Proposal", None, None],
+                          ["OPP-0005", "A5", "Acme", "Ana", "Negotiation", 300, "CHF"]]})
+    outcome = sync(XlsxWorkbook(path), Config(), as_of=AS_OF)
+    assert [i.row for i in outcome.crm.report.issues if i.code == "missing_rate"] == [3, 6]
+    pipeline = {r[0]: r[1:] for r in XlsxWorkbook(path).read().tabs["Pipeline"].rows[1:]}
+    # Proposal: 100 + 40 × 1.5 = 160 over OPP-0001, -0003, -0004; weighted at 50 %: 80.
+    assert pipeline["Proposal"] == [3, 160, 80]
+    assert pipeline["Negotiation"] == [0, 0, 0]
+
+
+def _two_acmes(tmp_path, locale):
+    path = xlsx(tmp_path / "crm.xlsx", {
+        "Accounts": [["ID", "Name", "Country"], ["ACC-0001", "Acme", "Spain"], ["ACC-0002", "Acme", "USA"],
+                     ["ACC-0003", "Globex", "USA"]],
+        "Leads": [["ID", "Last Name", "Company", "Campaign", "Status", "Created"],
+                  ["LEAD-0001", "Lee", "Acme", "Spring", "Converted", dt.date(2026, 1, 1)],
+                  ["LEAD-0002", "Kim", "globex", "Fall", "Converted", dt.date(2026, 1, 2)]],
+        "Opportunities": [["ID", "Name", "Account", "Owner", "Stage", "Amount", "Close Date"],
+                          ["OPP-0001", "es deal", "ACC-0001", "Ana", "Closed Won", 1000, dt.date(2026, 4, 10)],
+                          ["OPP-0002", "us deal", "ACC-0002", "Ben", "Closed Won", 2000, dt.date(2026, 4, 10)],
+                          ["OPP-0003", "gx deal", "Globex", "Ben", "Closed Won", 500, dt.date(2026, 4, 10)]],
+        "Cases": [["ID", "Account", "Subject", "Priority", "Status", "Opened"],
+                  ["CASE-0001", "ACC-0001", "a", "Low", "Open", "2026-05-01 10:00"],
+                  ["CASE-0002", "ACC-0002", "b", "Low", "Open", "2026-05-01 10:00"],
+                  ["CASE-0003", "acc-0002", "c", "Low", "Open", "2026-05-01 10:00"],
+                  ["CASE-0004", "Globex", "d", "Low", "Open", "2026-05-01 10:00"]]})
+    outcome = sync(XlsxWorkbook(path), Config(locale=locale), as_of=dt.date(2026, 5, 15))
+    tabs = XlsxWorkbook(path).read().tabs
+    dashboard = next(t for title, t in tabs.items() if title in ("Dashboard", "Panel", "Cuadro de mando"))
+    return outcome, {r[0]: r[1] for r in dashboard.rows[1:] if r}
+
+
+def test_two_accounts_of_one_name_are_two_accounts_on_the_dashboard(tmp_path):
+    outcome, rows = _two_acmes(tmp_path, "en")
+    k = outcome.results.kpis
+    # By ID, never by name: 1000 and 2000, not one "Acme" of 3000; the ID shown only where names collide.
+    assert k.lifetime_value == {"Acme (ACC-0001)": 1000, "Acme (ACC-0002)": 2000, "Globex": 500}
+    assert (rows["Lifetime value, Acme (ACC-0001)"], rows["Lifetime value, Acme (ACC-0002)"],
+            rows["Lifetime value, Globex"]) == (1000, 2000, 500)
+    assert "Lifetime value, Acme" not in rows
+    assert (rows["Cases, Acme (ACC-0002)"], rows["Cases, Acme (ACC-0001)"], rows["Cases, Globex"]) == (2, 1, 1)
+    assert "Cases, Acme" not in rows
+    # The Company "Acme" names two accounts: its campaign gets neither's revenue, and the cell says so.
+    assert k.won_revenue_by_campaign == {"Fall": 500}
+    assert "Won revenue, campaign Spring" not in rows and rows["Won revenue, campaign Fall"] == 500
+    [issue] = [i for i in outcome.crm.report.issues if i.code == "ambiguous_reference"]
+    assert (issue.severity, issue.tab, issue.row, issue.column, issue.header, issue.value) == (
+        "warning", "Leads", 2, "C", "Company", "Acme")
+    assert issue.message == '"Acme" names more than one account: ACC-0001 (row 2), ACC-0002 (row 3).'
+    assert "none of these accounts' won revenue" in issue.hint
+
+
+def test_two_accounts_of_one_name_are_told_apart_in_spanish(tmp_path):
+    outcome, rows = _two_acmes(tmp_path, "es")
+    assert (rows["Valor de vida del cliente, Acme (ACC-0001)"], rows["Valor de vida del cliente, Acme (ACC-0002)"],
+            rows["Casos, Acme (ACC-0002)"]) == (1000, 2000, 2)
+    [issue] = [i for i in outcome.crm.report.issues if i.code == "ambiguous_reference"]
+    assert issue.message == '"Acme" designa más de una cuenta: ACC-0001 (fila 2), ACC-0002 (fila 3).'
+    assert "los ingresos ganados de ninguna de ellas" in issue.hint

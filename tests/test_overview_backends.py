@@ -11,6 +11,9 @@ import datetime as dt
 import pytest
 
 from sheetcrm.config import Config
+from sheetcrm.sync import sync
+from sheetcrm.workbook.xlsx import XlsxWorkbook
+from books import xlsx
 from test_workflows import Book, _as_date
 
 DAY = dt.date(2026, 12, 1)
@@ -142,3 +145,18 @@ def test_the_overview_in_spanish_and_turned_off(tmp_path):
     other = Book("xlsx", tmp_path / "off", None, _tabs())
     other.sync(0, Config.model_validate({"overview": {"enabled": False}}))
     assert other.rows("Accounts Overview") == []
+
+
+def test_a_name_two_accounts_share_in_any_case_names_neither(tmp_path):
+    # "Acme" names both Acme and ACME as the read compares names (case ignored): the read warns at
+    # the deal's Account, and the overview credits neither, rather than the one spelled alike.
+    path = xlsx(tmp_path / "crm.xlsx", {
+        "Accounts": [["ID", "Name"], ["ACC-0001", "Acme"], ["ACC-0002", "ACME"], ["ACC-0003", "Beta"]],
+        "Opportunities": [["ID", "Name", "Account", "Owner", "Stage", "Amount", "Close Date"],
+                          ["OPP-0001", "x", "Acme", "Ana", "Closed Won", 1000, dt.date(2026, 10, 1)],
+                          ["OPP-0002", "y", "beta", "Ana", "Closed Won", 300, dt.date(2026, 10, 1)]]})
+    outcome = sync(XlsxWorkbook(path), Config(), as_of=DAY)
+    assert [(i.row, i.column) for i in outcome.crm.report.issues if i.code == "ambiguous_reference"] == [(2, "C")]
+    rows = XlsxWorkbook(path).read().tabs["Accounts Overview"].rows
+    assert {r[0]: r[6] for r in rows[1:]} == {"ACC-0001": 0, "ACC-0002": 0, "ACC-0003": 300}
+    assert outcome.results.kpis.lifetime_value == {"Beta": 300}

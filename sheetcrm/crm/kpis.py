@@ -2,7 +2,8 @@
 
 Deal KPIs cover every closed deal in the sheet (all time); money is in the base currency,
 and an amount without an exchange rate is left out and counted in `missing_rates`. Per-owner
-figures group owners as people read them (`crm.owners`).
+figures group owners as people read them (`crm.owners`); per-account figures are summed by the
+account's ID and shown by its name, with the ID when two accounts share it (`crm.accounts`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from decimal import Decimal
 from typing import Any, Iterable, Mapping, Sequence
 
 from sheetcrm.cells import normalize_key
+from sheetcrm.crm.accounts import Accounts
 from sheetcrm.crm.conversion import Converted
 from sheetcrm.crm.forecast import NO_OWNER, Quota, month_key
 from sheetcrm.crm.money import (MissingRate, Rates, decimal_text, fraction, missing_rates, points_fraction, ratio_points,
@@ -54,8 +56,8 @@ KPIS: dict[str, tuple[str, str]] = {
                         N_("Average days from a lead's Created to its Converted On, over leads sheetcrm converted.")),
     "won_revenue_by_campaign": (N_("Won revenue, campaign {name}"),
                                 N_("Won revenue of the account a lead of the campaign converted into (its Converted "
-                                   "Account; else the account whose name matches the Company of a lead whose Status "
-                                   "says Converted, the earliest such lead if several).")),
+                                   "Account; else the one account whose name matches the Company of a lead whose "
+                                   "Status says Converted, the earliest such lead if several).")),
     "activities_by_owner": (N_("Activities in the last 7 days, {name}"),
                             N_("Activities logged in the 7 and the 30 days up to today, per owner.")),
     "activities_30d_by_owner": (N_("Activities in the last 30 days, {name}"),
@@ -123,8 +125,12 @@ class Kpis:
     overdue_tasks_by_owner: Mapping[str, int] = field(default_factory=dict)
     rotting_deals: int = 0
     churn_rate: Decimal | None = None                # points
-    lifetime_value: Mapping[str, Decimal] = field(default_factory=dict)  # account name -> won revenue
+    # account (`Accounts.label`: its name, "Name (ID)" when another account has the name) -> won revenue
+    lifetime_value: Mapping[str, Decimal] = field(default_factory=dict)
     missing_rates: tuple[MissingRate, ...] = ()
+    # Converted leads whose Company names several accounts, credited to no campaign: (lead, the
+    # accounts' IDs); the sync warns at each one's Company cell (engine.compute).
+    ambiguous_companies: tuple[tuple[Lead, tuple[str, ...]], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """For programs (the README's "JSON output" lists every field): money in the base currency
@@ -188,13 +194,12 @@ def compute_kpis(opportunities: Sequence[Opportunity], metrics: Sequence[Opportu
     if owners is None:
         owners = Spellings([*(o.owner for o in opportunities), *(a.owner for a in activities),
                             *(t.owner for t in tasks)])
-    account_names = {a.id: a.name for a in accounts if a.id}
+    by_account = Accounts(accounts)
     quarter, last_quarter = _quarter(as_of), _quarter(_quarter_start(as_of) - dt.timedelta(days=1))
     quarter_end = max(quarter)
 
     team, by_person = _DealSums(), defaultdict(_DealSums)
-    lifetime: dict[str, Decimal] = {}
-    won_by_account: dict[str, Decimal] = defaultdict(lambda: _ZERO)
+    lifetime: dict[str, Decimal] = defaultdict(lambda: _ZERO)  # account key (`Accounts.key`: its ID) -> won
     open_this_quarter = won_this_quarter = won_last_quarter = _ZERO
     for o, m in zip(opportunities, metrics, strict=True):
         kind = stages.kind(o.stage)
@@ -202,10 +207,11 @@ def compute_kpis(opportunities: Sequence[Opportunity], metrics: Sequence[Opportu
         sums = (team, by_person[owners(o.owner) if o.owner else _(NO_OWNER)])
         month = month_key(o.close_date) if o.close_date else None
         if kind == "won":
-            account = account_names.get(o.account, o.account)
+            # A name two accounts share names neither (the read warned at the cell): no account's.
+            account = by_account.key(o.account)
             if amount is not None:
-                lifetime[account] = lifetime.get(account, _ZERO) + amount
-                won_by_account[normalize_key(account)] += amount
+                if account is not None:
+                    lifetime[account] += amount
                 won_this_quarter += amount if month in quarter else _ZERO
                 won_last_quarter += amount if month in last_quarter else _ZERO
             cycle = (o.close_date - o.created).days if o.close_date and o.created else None
@@ -232,6 +238,7 @@ def compute_kpis(opportunities: Sequence[Opportunity], metrics: Sequence[Opportu
     coverage = open_this_quarter / quota_left if quota_left and quota_left > 0 else None
 
     leads = list(leads)
+    by_campaign, ambiguous = _won_by_campaign(leads, lifetime, conversions, by_account)
     return Kpis(
         as_of=as_of,
         currency=rates.base,
@@ -241,14 +248,15 @@ def compute_kpis(opportunities: Sequence[Opportunity], metrics: Sequence[Opportu
         pipeline_coverage_basis=basis,
         lead_conversion_by_source=_conversion(leads, lambda lead: lead.source, conversions),
         lead_conversion_by_campaign=_conversion(leads, lambda lead: lead.campaign, conversions),
-        won_revenue_by_campaign=_won_by_campaign(leads, won_by_account, conversions, account_names),
+        won_revenue_by_campaign=by_campaign,
         days_to_convert=_days_to_convert(leads, conversions),
         activities_by_owner=_activities_by_owner(activities, as_of, owners),
         overdue_tasks_by_owner=_overdue_tasks(tasks, as_of, owners),
         rotting_deals=sum(m.rotting for m in metrics),
         churn_rate=_churn(accounts),
-        lifetime_value=dict(sorted(lifetime.items())),
+        lifetime_value=dict(sorted((by_account.label(k), v) for k, v in lifetime.items())),
         missing_rates=tuple(missing_rates(opportunities, rates)),
+        ambiguous_companies=ambiguous,
     )
 
 
@@ -284,28 +292,49 @@ def _conversion(leads: Iterable[Lead], key: Any, conversions: Mapping[str, Conve
     return {k: Conversion(n, converted) for k, (n, converted) in sorted(counts.items())}
 
 
-def _won_by_campaign(leads: Iterable[Lead], won_by_account: Mapping[str, Decimal],
-                     conversions: Mapping[str, Converted], account_names: Mapping[str, str]) -> dict[str, Decimal]:
+def _won_by_campaign(leads: Iterable[Lead], won: Mapping[str, Decimal], conversions: Mapping[str, Converted],
+                     accounts: Accounts) -> tuple[dict[str, Decimal], tuple[tuple[Lead, tuple[str, ...]], ...]]:
+    """Won revenue per campaign, and the converted leads whose Company names several accounts.
+    `won`: won revenue by account key (`Accounts.key`)."""
     # A lead sheetcrm converted names its account; for one only its Status says Converted, the
-    # lead's Company is matched to the account's name. Each account's revenue is credited once,
-    # to its earliest converted lead.
+    # lead's Company is matched to the account's name. A Company two accounts' names match is
+    # ambiguous: credited to neither, never guessed (README), and reported. Each account's
+    # revenue is credited once, to its earliest converted lead.
+    # Without an Accounts tab a deal's Account is a plain label: matched folded, as a Company is.
+    won_by: dict[str, Decimal] = defaultdict(lambda: _ZERO)
+    for key, amount in won.items():
+        won_by[key if key in accounts.names else _plain(key)] += amount
     first: dict[str, tuple[dt.date, Lead]] = {}
+    ambiguous: list[tuple[Lead, tuple[str, ...]]] = []
     for lead in leads:
         if not _converted(lead, conversions) or not lead.campaign:
             continue
         link = conversions.get(lead.id) if lead.id else None
-        name = account_names.get(link.account, link.account) if link and link.account else lead.company
-        if not name:
+        if link and link.account:
+            account = accounts.key(link.account)
+        else:
+            ids = accounts.by_company(lead.company)
+            if len(ids) > 1:
+                ambiguous.append((lead, tuple(ids)))
+                continue
+            account = ids[0] if ids else lead.company
+        if account is None:
             continue
-        company = normalize_key(name)
+        if account not in accounts.names:
+            account = _plain(account)
         created = lead.created or dt.date.max
-        if company not in first or created < first[company][0]:
-            first[company] = (created, lead)
+        if account not in first or created < first[account][0]:
+            first[account] = (created, lead)
     revenue: dict[str, Decimal] = defaultdict(lambda: _ZERO)
-    for company, (_, lead) in first.items():
-        if company in won_by_account:
-            revenue[lead.campaign] += won_by_account[company]  # type: ignore[index]
-    return dict(sorted(revenue.items()))
+    for account, (_, lead) in first.items():
+        if account in won_by:
+            revenue[lead.campaign] += won_by[account]  # type: ignore[index]
+    return dict(sorted(revenue.items())), tuple(ambiguous)
+
+
+def _plain(label: str) -> str:
+    # A plain label's key, folded; the NUL keeps it apart from every account's ID.
+    return "\0" + normalize_key(label)
 
 
 def _days_to_convert(leads: Iterable[Lead], conversions: Mapping[str, Converted]) -> Decimal | None:

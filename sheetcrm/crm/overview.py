@@ -48,6 +48,7 @@ from typing import Iterable, Mapping, Protocol, Sequence
 from babel.numbers import format_decimal, format_percent
 from pydantic import Field, field_validator
 
+from sheetcrm.crm.accounts import Accounts
 from sheetcrm.crm.baskets import BasketSettings, Rule, association_rules, index, suggest
 from sheetcrm.crm.money import Rates, to_base
 from sheetcrm.crm.rules import format_points, rank
@@ -244,20 +245,6 @@ def _label(language: str, kind: str, n: int, extra: int | str | None = None) -> 
         return ngettext("{n} overdue task", "{n} overdue tasks", n)
 
 
-class _Accounts:
-    """Which account a reference names: by ID, or by a name only one account has."""
-
-    def __init__(self, accounts: Sequence[Account]):
-        self.by_id = {a.id: a.id for a in accounts if a.id}
-        names = Counter(a.name for a in accounts)
-        self.by_name = {a.name: a.id for a in accounts if a.id and names[a.name] == 1}
-
-    def __call__(self, reference: str | None) -> str | None:
-        if reference is None:
-            return None
-        return self.by_id.get(reference) or self.by_name.get(reference)
-
-
 def overview(accounts: Sequence[Account], as_of: dt.date, stages: StageTable, rates: Rates,
              settings: OverviewSettings, *, contacts: Iterable[Contact] = (),
              opportunities: Iterable[Opportunity] = (), activities: Iterable[Activity] = (),
@@ -268,10 +255,12 @@ def overview(accounts: Sequence[Account], as_of: dt.date, stages: StageTable, ra
     the workbook has no Cases tab (the case columns are then empty, not 0); an activity or task
     related to a case counts for the case's account. Records are the read's sound ones, their
     references resolved (validate.py)."""
-    of = _Accounts(accounts)
+    # A reference names an account by ID or by a name no other account has, compared as the
+    # read compares it (crm.accounts): "Acme" names neither of "Acme" and "ACME".
+    of = Accounts(accounts).one
     tally: dict[str, _Tally] = {a.id: _Tally() for a in accounts if a.id}
     # Activities and tasks relate by ID to the account, one of its contacts or one of its deals.
-    owner_of: dict[str, str] = dict(of.by_id)
+    owner_of: dict[str, str] = {a.id: a.id for a in accounts if a.id}
     for c in contacts:
         account = of(c.account)
         if account is not None:

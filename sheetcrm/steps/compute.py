@@ -1,8 +1,8 @@
 """The engine over the records: histories, per-opportunity metrics, lead scores, forecast, KPIs.
 
 Plans nothing itself: the steps after it turn `ctx.results` into cells. Its warnings (an
-amount with no exchange rate, a deal the forecast places in no month) join the report before
-the Validation tab is planned.
+amount with no exchange rate, a deal the forecast places in no month, a converted lead whose
+Company names two accounts) join the report before the Validation tab is planned.
 """
 
 from __future__ import annotations
@@ -65,7 +65,33 @@ def run(ctx: SyncContext) -> StepResult:
                "they name stages the config no longer has ({words}).", words=words),
              _("Add each old name to the aliases of the stage it became in sheetcrm.toml (`[[stages]]` aliases)."))
     issues.extend(undated_issues(ctx, forecast))
+    issues.extend(ambiguous_company_issues(ctx))
     return StepResult(issues=issues)
+
+
+def ambiguous_company_issues(ctx: SyncContext) -> list[Issue]:
+    """An `ambiguous_reference` warning at the Company cell of each converted lead whose Company
+    names several accounts (crm.kpis: its campaign is credited with neither one's won revenue),
+    as the read says a reference by a name two rows share (README: never guessed)."""
+    results = ctx.results
+    assert results is not None
+    table = ctx.crm.tables.get("leads")
+    if table is None or not results.kpis.ambiguous_companies:
+        return []
+    col = table.header.fields.get("company")
+    rows = {a.id: a.row for a in ctx.crm.records("accounts") if a.id}
+    out = []
+    for lead, ids in results.kpis.ambiguous_companies:
+        named = ", ".join(_("{id} (row {row})", id=i, row=rows[i]) for i in ids)
+        out.append(Issue("warning", table.title, lead.row, column_letter(col + 1) if col is not None else None,
+                         table.header.labels.get(col) if col is not None else None, lead.company,
+                         "ambiguous_reference",
+                         _("{shown} names more than one account: {rows}.", shown=cells.quoted(lead.company),
+                           rows=named),
+                         _("Until it names one, the lead's campaign is credited with none of these accounts' won "
+                           "revenue: give the accounts names that tell them apart, and this Company the name of "
+                           "the one the lead became.")))
+    return out
 
 
 def undated_issues(ctx: SyncContext, forecast: str) -> list[Issue]:

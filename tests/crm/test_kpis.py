@@ -4,6 +4,7 @@ from decimal import Decimal
 import pytest
 
 from sheetcrm.config import Config
+from sheetcrm.crm.conversion import Converted
 from sheetcrm.crm.forecast import Quota
 from sheetcrm.crm.kpis import DEFINITIONS, Conversion, compute_kpis
 from sheetcrm.crm.money import Rates
@@ -171,3 +172,44 @@ def test_every_kpi_has_a_definition():
     keys = set(run().to_json()) - {"as_of", "currency", "by_owner", "pipeline_coverage_basis", "missing_rates"}
     assert keys == set(DEFINITIONS) - {"activities_30d_by_owner"}
     assert all(d.endswith(".") and "\n" not in d for d in DEFINITIONS.values())
+
+
+TWO_ACMES = [Account(id="ACC-0001", name="Acme", country="Spain"), Account(id="ACC-0002", name="Acme", country="USA"),
+             Account(id="ACC-0003", name="Globex")]
+
+
+def _two_acmes(opps, leads=()):
+    return compute_kpis(opps, opportunity_metrics(opps, STAGES, AS_OF), STAGES, RATES, AS_OF, leads=leads,
+                        accounts=TWO_ACMES)
+
+
+def test_lifetime_value_is_per_account_id_and_tells_namesakes_apart():
+    k = _two_acmes([opp("Won", "1000", "Ana", "ACC-0001"), opp("Won", "2000", "Bo", "ACC-0002"),
+                    opp("Won", "300", "Bo", "acc-0002"), opp("Won", "500", "Bo", "Globex"),
+                    opp("Won", "7", "Bo", "Acme")])   # a name two accounts share: no account's (read warned)
+    assert k.lifetime_value == {"Acme (ACC-0001)": Decimal("1000"), "Acme (ACC-0002)": Decimal("2300"),
+                                "Globex": Decimal("500")}
+    assert k.team.won_revenue == Decimal("3807")      # the ambiguous deal is still won revenue
+
+
+def test_a_company_two_accounts_share_credits_neither_and_is_reported():
+    leads = [Lead(id="LEAD-1", company="ACME", campaign="Spring", status="Converted", created=dt.date(2024, 1, 1)),
+             Lead(id="LEAD-2", company="globex", campaign="Fall", status="Converted", created=dt.date(2024, 1, 2))]
+    opps = [opp("Won", "1000", "Ana", "ACC-0001"), opp("Won", "2000", "Bo", "ACC-0002"),
+            opp("Won", "500", "Bo", "ACC-0003")]
+    k = _two_acmes(opps, leads)
+    assert k.won_revenue_by_campaign == {"Fall": Decimal("500")}
+    assert k.ambiguous_companies == ((leads[0], ("ACC-0001", "ACC-0002")),)
+    # A lead sheetcrm converted names its account by ID: no ambiguity.
+    link = {"LEAD-1": Converted(row=2, lead="LEAD-1", account="ACC-0002", on=dt.date(2024, 1, 3))}
+    k = compute_kpis(opps, opportunity_metrics(opps, STAGES, AS_OF), STAGES, RATES, AS_OF, leads=leads[:1],
+                     accounts=TWO_ACMES, conversions=link)
+    assert k.won_revenue_by_campaign == {"Spring": Decimal("2000")} and k.ambiguous_companies == ()
+
+
+def test_without_an_accounts_tab_an_account_is_its_label():
+    opps = [opp("Won", "1000", "Ana", "Acme"), opp("Won", "200", "Ana", "acme")]
+    leads = [Lead(company="ACME", campaign="Spring", status="Converted")]
+    k = compute_kpis(opps, opportunity_metrics(opps, STAGES, AS_OF), STAGES, RATES, AS_OF, leads=leads)
+    assert k.lifetime_value == {"Acme": Decimal("1000"), "acme": Decimal("200")}
+    assert k.won_revenue_by_campaign == {"Spring": Decimal("1200")}   # folded, as a Company has always matched
