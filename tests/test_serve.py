@@ -246,6 +246,28 @@ def test_a_stored_submission_no_cell_can_take_is_set_aside_and_blocks_nothing(qu
         assert drain(book, cfg, queue) == 0  # nothing waits; nothing is tried again
 
 
+def test_a_submission_two_records_match_alike_waits_linked_to_neither(queue, monkeypatch):
+    """Two leads with one email: a submission with that email is added to neither; it waits in
+    the queue, a `web_ambiguous` warning naming both, and is appended once they are told apart."""
+    cfg = config()
+    queue.put({"email": "ana@acme.com", "name": "Ana R."}, dt.datetime.now(dt.timezone.utc))
+    with Emulator() as emu:
+        monkeypatch.setenv("SHEETS_EMULATOR_HOST", emu.host)
+        key, book = google(emu)
+        emu.set_values(key, "'Leads'!A3", [["LEAD-0002", "Anabel", "Ruiz", "Acme", "ANA@acme.com", None, "Web",
+                                             "New", 46001]], value_input="RAW")
+        assert drain(book, cfg, queue) == 0
+        assert queue.counts() == (1, 0)
+        assert [r[0] for r in emu.values(key, "Activities")[1:]] == ["ACT-0001"]
+        assert len(emu.values(key, "Leads")) == 3
+        validation = json.dumps(emu.values(key, "Validation"))
+        assert "web_ambiguous" in validation and "LEAD-0001, LEAD-0002" in validation
+        emu.set_values(key, "'Leads'!E3", [["anabel@acme.com"]], value_input="RAW")
+        assert drain(book, cfg, queue) == 1
+        assert [r[4] for r in emu.values(key, "Activities")[1:]] == ["LEAD-0001", "LEAD-0001"]
+        assert len(emu.values(key, "Leads")) == 3
+
+
 def test_a_submission_google_refuses_is_set_aside_alone(queue, monkeypatch):
     """When Google refuses a drain's write for a reason sheetcrm did not foresee (here the
     length check is switched off, so Google's own 50,000-character limit refuses), the drain
