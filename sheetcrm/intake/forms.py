@@ -71,7 +71,10 @@ LEAD_HEADER = "Lead"  # the responses tab's column sheetcrm adds; the word is th
 TIMESTAMP_HEADERS = ("Timestamp", "Marca temporal", "Marca de tiempo")  # not for people: what Google Forms writes
 FIRST_ANSWERS = 2  # how many answers (after the time) tell two responses of the same second apart
 FORM_SUBMITTED = {"en": "Form Submitted", "es": "Formulario enviado"}  # not for people: the Type cells read (records.Activity)
-WEB_FORM = "website"  # not for people: the form's name in the Subject of a `sheetcrm serve` submission
+# The form's name in the Subject of a `sheetcrm serve` submission's activity: a cell people read,
+# so in the team's language. Nothing reads it back: a response is known by KEY alone, so
+# Subjects written in either language (or before this was translated) are found alike.
+WEB_FORM = N_("website")
 KEY = re.compile(r"\[sheetcrm:([0-9a-f]{12})\]")
 _SUBJECT = N_("Form response ({form}) {key}")
 _EPOCH = dt.datetime(1899, 12, 30)  # day 0 of spreadsheet serial dates
@@ -336,7 +339,7 @@ class _Run:
                                                "web_invalid", receipt=sub.receipt))
                 continue
             before = len(self.part.writes)
-            placed = self._place(WEB_FORM, sub.receipt, lead, day)
+            placed = self._place(_(WEB_FORM), sub.receipt, lead, day)
             if isinstance(placed, Ambiguous):  # it waits, as one the config no longer takes
                 self.part.issues.append(_issue("warning", self.leads.title, None, None, None, sub.receipt,
                                                "web_ambiguous", receipt=sub.receipt, records=", ".join(placed.ids)))
