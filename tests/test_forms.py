@@ -205,6 +205,32 @@ def test_a_person_already_there_gets_only_the_activity(make):
                                       "Contacted"]  # the lead's own cells are untouched
 
 
+def test_two_records_that_match_alike_link_to_neither(make):
+    """Two contacts with one email (case aside): a response with that email is linked to
+    neither (docs/leads.md, "Who is already here"): no lead, no activity, an empty Lead cell and
+    a warning at its email cell naming both, until a person tells them apart. A contact and a
+    lead with one email are not a tie: the contact is the person."""
+    tabs = _tabs([[T1, "bob@acme.example", "R. Smith", "Acme", None],
+                  [T2, "ana@acme.com", "Ana Ruiz", "Acme", None]])
+    tabs["Contacts"] += [["CON-0002", None, "Bob", "Smith", "bob@acme.example", None],
+                         ["CON-0003", None, "Roberta", "Smith", "BOB@acme.example", None],
+                         ["CON-0004", None, "Ana", "Ruiz", "ana@acme.com", None]]
+    b = make(tabs)
+    outcome = sync(b.book, config(), as_of=AS_OF)
+    assert _lead_cells(b.rows(RESPONSES)) == {"R. Smith": None, "Ana Ruiz": "CON-0004"}
+    assert [r[0] for r in _leads(b.rows("Leads"))] == ["LEAD-0001"]
+    assert [r[4] for r in b.rows("Activities")[1:] if r[2] == "Form Submitted"] == ["CON-0004"]
+    [issue] = [i for i in outcome.crm.report.issues if i.code == "form_ambiguous"]
+    assert (issue.severity, issue.tab, issue.row, issue.column, issue.header, issue.value) == (
+        "warning", RESPONSES, 2, "B", "Email Address", "bob@acme.example")
+    assert "CON-0002, CON-0003" in issue.message
+    assert any("form_ambiguous" in str(r) for r in b.rows("Validation"))
+    b.set("Contacts", 4, 5, "roberta@acme.example")  # told apart: the next sync links the response
+    outcome = sync(b.book, config(), as_of=AS_OF)
+    assert _lead_cells(b.rows(RESPONSES)) == {"R. Smith": "CON-0002", "Ana Ruiz": "CON-0004"}
+    assert not [i for i in outcome.crm.report.issues if i.code == "form_ambiguous"]
+
+
 def test_spanish_form_and_workbook(make):
     tabs = {
         "Leads": [["ID", "Nombre", "Apellido", "Empresa", "Correo", "Teléfono", "Origen", "Estado", "Creado"],

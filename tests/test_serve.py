@@ -128,6 +128,35 @@ def test_a_write_that_landed_before_its_mark_is_never_appended_again(queue, monk
         assert queue.counts() == (0, 1)
 
 
+def test_a_spanish_workbook_names_the_website_form_in_spanish_and_finds_subjects_of_either_language(queue, tmp_path):
+    """With locale "es" the activity's Subject is Spanish through and through, "(sitio web)";
+    submissions whose activity landed (before their mark) under an older Subject, English or
+    Spanish with "(website)", are still found by their receipt: only marked, never a second lead."""
+    from books import xlsx
+    from sheetcrm.workbook.xlsx import XlsxWorkbook
+
+    cfg = Config.model_validate({"locale": "es", "serve": {"rate": 1000, "burst": 100000}})
+    now = dt.datetime.now(dt.timezone.utc)
+    old_en = queue.put({"email": "kim@lee.com", "name": "Kim Lee"}, now)
+    old_es = queue.put({"email": "eva@sol.es", "name": "Eva Sol"}, now)
+    new = queue.put({"email": "luis@beta.es", "name": "Luis García"}, now)
+    tabs = {"Leads": [*TABS["Leads"], ["LEAD-0002", "Kim", "Lee", None, "kim@lee.com", None, "Web", "New", 46000],
+                      ["LEAD-0003", "Eva", "Sol", None, "eva@sol.es", None, "Web", "New", 46000]],
+            "Activities": [*TABS["Activities"],
+                           ["ACT-0002", 46000, "Form Submitted", f"Form response (website) [sheetcrm:{old_en}]",
+                            "LEAD-0002", None, None],
+                           ["ACT-0003", 46000, "Formulario enviado",
+                            f"Respuesta del formulario (website) [sheetcrm:{old_es}]", "LEAD-0003", None, None]]}
+    book = XlsxWorkbook(xlsx(tmp_path / "crm.xlsx", tabs))
+    assert drain(book, cfg, queue) == 3
+    assert queue.counts() == (0, 3)
+    leads = book.read().tabs["Leads"].rows
+    assert [r[4] for r in leads[1:]] == ["ana@acme.com", "kim@lee.com", "eva@sol.es", "luis@beta.es"]
+    added = book.read().tabs["Activities"].rows[4:]
+    assert [(r[2], r[3], r[4]) for r in added] == [
+        ("Formulario enviado", f"Respuesta del formulario (sitio web) [sheetcrm:{new}]", "LEAD-0004")]
+
+
 def signed(secret, body, at=None, upper=False):
     stamp = str(int(time.time() if at is None else at))
     mac = signature(secret, body, stamp)
@@ -244,6 +273,28 @@ def test_a_stored_submission_no_cell_can_take_is_set_aside_and_blocks_nothing(qu
         validation = json.dumps(emu.values(key, "Validation"))
         assert validation.count("web_set_aside") == 2
         assert drain(book, cfg, queue) == 0  # nothing waits; nothing is tried again
+
+
+def test_a_submission_two_records_match_alike_waits_linked_to_neither(queue, monkeypatch):
+    """Two leads with one email: a submission with that email is added to neither; it waits in
+    the queue, a `web_ambiguous` warning naming both, and is appended once they are told apart."""
+    cfg = config()
+    queue.put({"email": "ana@acme.com", "name": "Ana R."}, dt.datetime.now(dt.timezone.utc))
+    with Emulator() as emu:
+        monkeypatch.setenv("SHEETS_EMULATOR_HOST", emu.host)
+        key, book = google(emu)
+        emu.set_values(key, "'Leads'!A3", [["LEAD-0002", "Anabel", "Ruiz", "Acme", "ANA@acme.com", None, "Web",
+                                             "New", 46001]], value_input="RAW")
+        assert drain(book, cfg, queue) == 0
+        assert queue.counts() == (1, 0)
+        assert [r[0] for r in emu.values(key, "Activities")[1:]] == ["ACT-0001"]
+        assert len(emu.values(key, "Leads")) == 3
+        validation = json.dumps(emu.values(key, "Validation"))
+        assert "web_ambiguous" in validation and "LEAD-0001, LEAD-0002" in validation
+        emu.set_values(key, "'Leads'!E3", [["anabel@acme.com"]], value_input="RAW")
+        assert drain(book, cfg, queue) == 1
+        assert [r[4] for r in emu.values(key, "Activities")[1:]] == ["LEAD-0001", "LEAD-0001"]
+        assert len(emu.values(key, "Leads")) == 3
 
 
 def test_a_submission_google_refuses_is_set_aside_alone(queue, monkeypatch):

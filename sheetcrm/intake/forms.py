@@ -10,7 +10,13 @@ first column ("Timestamp", "Marca temporal"), then one column per question. For 
 * a new response's person is looked for among the Leads and Contacts (`crm.matching`):
   found, the response adds a "Form Submitted" activity to that record; not found, it becomes a
   new lead (ID from the marks, Status New and Created = the response's day, Source from the
-  config) with that activity. Either way the response's Lead cell gets the record's ID;
+  config) with that activity. Either way the response's Lead cell gets the record's ID.
+  Contacts are looked at first (the person as a customer): a contact that matches wins over a
+  lead. Two records of one tab that match alike (two contacts with one email) link to neither
+  (docs/leads.md, "Who is already here"): no lead, no activity, the Lead cell left empty, and a
+  `form_ambiguous` warning at the response's email (else phone) cell naming both, every sync
+  until a person tells them apart or merges them (a website submission: `web_ambiguous`, and
+  it waits in the queue);
 * the writes of one response land together or not at all: the new lead's row is appended
   (`plan.append_writes`), and the activity's cells and the Lead cell each `require` the lead
   row's ID write (for a known person, the activity row's ID write);
@@ -44,6 +50,7 @@ from pydantic import ValidationError
 
 from sheetcrm import cells
 from sheetcrm.config import Config, FormSettings
+from sheetcrm.crm.conversion import Ambiguous
 from sheetcrm.crm.matching import Known
 from sheetcrm.crm.words import LEAD_STATUS
 from sheetcrm.engine import words_of
@@ -64,7 +71,10 @@ LEAD_HEADER = "Lead"  # the responses tab's column sheetcrm adds; the word is th
 TIMESTAMP_HEADERS = ("Timestamp", "Marca temporal", "Marca de tiempo")  # not for people: what Google Forms writes
 FIRST_ANSWERS = 2  # how many answers (after the time) tell two responses of the same second apart
 FORM_SUBMITTED = {"en": "Form Submitted", "es": "Formulario enviado"}  # not for people: the Type cells read (records.Activity)
-WEB_FORM = "website"  # not for people: the form's name in the Subject of a `sheetcrm serve` submission
+# The form's name in the Subject of a `sheetcrm serve` submission's activity: a cell people read,
+# so in the team's language. Nothing reads it back: a response is known by KEY alone, so
+# Subjects written in either language (or before this was translated) are found alike.
+WEB_FORM = N_("website")
 KEY = re.compile(r"\[sheetcrm:([0-9a-f]{12})\]")
 _SUBJECT = N_("Form response ({form}) {key}")
 _EPOCH = dt.datetime(1899, 12, 30)  # day 0 of spreadsheet serial dates
@@ -82,6 +92,12 @@ _MESSAGES = {
                     N_("Check [serve] in sheetcrm.toml: its fields and source.")),
     "form_bad_time": (N_("This response's time cannot be read, so it is not made a lead."),
                       N_("Leave the time Google Forms wrote in this cell.")),
+    "form_ambiguous": (N_("This response's person matches {records} alike: it is linked to neither, and no lead "
+                            "is made of it."),
+                         N_("Tell those records apart or merge them; the next sync then links the response.")),
+    "web_ambiguous": (N_("The website form's submission {receipt} matches {records} alike: it is linked to "
+                         "neither, and waits in the queue."),
+                      N_("Tell those records apart or merge them; the next sync then links the submission.")),
     "web_set_aside": (N_("The website form's submission {receipt} cannot be written into the sheet ({reason}); "
                          "it is set aside in the queue and waits no more."),
                       N_("It stays in the queue file with its reason; type the lead by hand if it is a real one.")),
@@ -246,21 +262,36 @@ class _Run:
         if lead is None:
             return
         placed = self._place(form, key, lead, day)
-        if placed is not None:
+        if isinstance(placed, Ambiguous):
+            col = next((c for name in ("email", "phone") if getattr(lead, name)
+                        for c, f in questions.items() if f == name), None)
+            self.part.issues.append(_issue("warning", title, sheet_row, col,
+                                           cells.parse_text(self.snapshot.tabs[title].header[col])
+                                           if col is not None else None,
+                                           row[col] if col is not None and col < len(row) else None,
+                                           "form_ambiguous", records=", ".join(placed.ids)))
+        elif placed is not None:
             who, anchor = placed
             self.part.writes.append(CellWrite(title, sheet_row, lead_col + 1, who, expect=guard, requires=anchor))
 
-    def _place(self, form: str, key: str, lead: Lead, day: dt.date) -> tuple[str, tuple[str, int, int]] | None:
+    def _place(self, form: str, key: str, lead: Lead,
+               day: dt.date) -> tuple[str, tuple[str, int, int]] | Ambiguous | None:
         """The lead (or, for a known person, only the activity) of one response; the record's
-        ID and the write every other write of the response requires, or None when the
-        person's row has no ID yet (it gets one in this sync: the response waits)."""
+        ID and the write every other write of the response requires; Ambiguous (the IDs) when
+        records of one tab match alike, and nothing is written; or None when a matching row
+        has no ID yet (it gets one in this sync: the response waits)."""
         token = f"[sheetcrm:{key}]"  # not for people: the key KEY finds again
         subject = _(_SUBJECT, form=form, key=token)
         found = self.people.find(lead)
         if found:
-            who = found[0][1]
-            if who is None:
+            # Contacts were added first: a contact that matches is the person, over a lead
+            # (a converted lead keeps its email). Two of one tab alike are never chosen from.
+            alike = [ident for tab, ident in found if tab == found[0][0]]
+            if None in alike:
                 return None
+            if len(alike) > 1:
+                return Ambiguous(tuple(alike))
+            who = alike[0]
             anchor, _act = self._activity(who, day, subject, lead.owner, requires=None)
             self.part.activities += 1
             return who, anchor
@@ -308,8 +339,11 @@ class _Run:
                                                "web_invalid", receipt=sub.receipt))
                 continue
             before = len(self.part.writes)
-            placed = self._place(WEB_FORM, sub.receipt, lead, day)
-            if placed is not None:
+            placed = self._place(_(WEB_FORM), sub.receipt, lead, day)
+            if isinstance(placed, Ambiguous):  # it waits, as one the config no longer takes
+                self.part.issues.append(_issue("warning", self.leads.title, None, None, None, sub.receipt,
+                                               "web_ambiguous", receipt=sub.receipt, records=", ".join(placed.ids)))
+            elif placed is not None:
                 keys = [(w.tab, w.row, w.col) for w in self.part.writes[before:]]
                 batch.placed.append((sub.receipt, placed[0], keys))
 

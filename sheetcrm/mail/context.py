@@ -99,14 +99,14 @@ def parties(crm: Crm, quote: Quote) -> dict[str, Any]:
     }
 
 
-def quote_version(crm: Crm, quote: Quote, templates: Templates) -> str:
+def quote_version(crm: Crm, quote: Quote, templates: Templates, charges: str | None = None) -> str:
     """The version a person approves: a fingerprint of what the quote charges (Quote.version)
     and of everything else its templates show (`Templates.reads` of PARTIES: the contact's
     name and email, the account, the deal's name, the owner, any column a team's template
     shows; all of PARTIES when that cannot be told). A row is sent only while its version
     matches the sheet (docs/quotes.md), so a changed contact or account fails the row rather
     than send "Hello Bob" and Bob's address to Ana; a deal's Stage, which no built-in template
-    shows, changes nothing."""
+    shows, changes nothing. `charges` stands for `quote.version` when given (`Quote.per_line_version`)."""
     shown = parties(crm, quote)
     reads = templates.reads(QUOTE_TEMPLATES, PARTIES)
     if reads is None:
@@ -116,7 +116,7 @@ def quote_version(crm: Crm, quote: Quote, templates: Templates) -> str:
         part = shown[root]
         # A key that is no field of the record (`contact.items()`): the whole record shows.
         seen.append([root, key, part[key]] if key is not None and key in part else [root, None, part])
-    data = [quote.version, seen]
+    data = [charges or quote.version, seen]
     return hashlib.sha256(json.dumps(data, default=str, sort_keys=True).encode()).hexdigest()[:12]
 
 

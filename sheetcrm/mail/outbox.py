@@ -40,7 +40,8 @@ leaves the rows at Approved, due at once, with the one line naming the setting i
 
 Queueing is once per opportunity and quote version (a fingerprint of the priced lines and
 totals, and of what the quote's templates show: context.quote_version): a tick left in place
-queues nothing more until the quote changes, and then queues the new version. A row whose version no longer matches the sheet is never sent (it becomes
+queues nothing more until the quote changes, and then queues the new version (not a quote that
+went out at the version it had while tax was rounded per line: `plan_queue`). A row whose version no longer matches the sheet is never sent (it becomes
 Failed saying so), so a customer never receives a quote other than the one approved.
 
 Everything here but `send_outbox` is pure (the journal is read once, into a Ledger).
@@ -262,9 +263,10 @@ class Desk:
         lines, products = self._grouped()
         return price_quote(opportunity, lines, products, self.rates, self._broken)
 
-    def version(self, result: QuoteResult, templates: Templates | None = None) -> str:
+    def version(self, result: QuoteResult, templates: Templates | None = None, per_line: bool = False) -> str:
         """The priced quote's version as a person approves it (`context.quote_version`: what it
-        charges and what its templates show), with `templates`, else the config's."""
+        charges and what its templates show), with `templates`, else the config's; `per_line`:
+        as it was while tax was rounded per line (`Quote.per_line_version`)."""
         assert result.quote is not None
         if templates is None:
             if self._templates is None:
@@ -273,7 +275,8 @@ class Desk:
                 except ConfigError:  # no such folder: the built-in ones, as template_shelf reads it
                     self._templates = Templates()
             templates = self._templates
-        return quote_version(self.crm, result.quote, templates)
+        return quote_version(self.crm, result.quote, templates,
+                             result.quote.per_line_version if per_line else None)
 
     def problems(self, opportunity: Opportunity) -> list[Issue]:
         """What blocks the opportunity's quote (`quote(...).problems`): nothing for a deal that
@@ -354,7 +357,7 @@ class Queued:
 
 
 def plan_queue(desk: Desk, opportunities: Iterable[Opportunity], plan: Plan, created: str, year: int,
-               sent_versions: Collection[str] = ()) -> list[Queued]:
+               sent_versions: Collection[str] = (), ticked: bool = False) -> list[Queued]:
     """Draft rows for these opportunities' quotes, once per version; blocked quotes are reported.
 
     Everything that blocks a quote is checked before it takes a number, so a blocked quote
@@ -362,13 +365,19 @@ def plan_queue(desk: Desk, opportunities: Iterable[Opportunity], plan: Plan, cre
     reported once in the Validation tab, without burning quote numbers. A version in
     `sent_versions` (the journal's, `Ledger.held_versions`) is "already" queued even when no
     Outbox row shows it any more (an older copy of the tab took the row away): queueing it
-    again would only burn a number for a row the journal sets to Sent at once."""
+    again would only burn a number for a row the journal sets to Sent at once.
+
+    `ticked` (the sync's Send Quote ticks, not a person's `quote --queue`): a quote that went
+    out (the journal holds it, or its row is Sent or Sending) at its `per_line_version` is
+    "already" queued too. Its version changed only because sheetcrm now charges tax per rate
+    (quotes.py), not because anyone changed the deal: a tick left in place must not make a
+    second quote of it. `sheetcrm quote OPP --queue` queues the current version."""
     with using(desk.config.locale):
-        return _plan_queue(desk, opportunities, plan, created, year, sent_versions)
+        return _plan_queue(desk, opportunities, plan, created, year, sent_versions, ticked)
 
 
 def _plan_queue(desk: Desk, opportunities: Iterable[Opportunity], plan: Plan, created: str, year: int,
-                sent_versions: Collection[str]) -> list[Queued]:
+                sent_versions: Collection[str], ticked: bool) -> list[Queued]:
     out = []
     locale = desk.config.locale
     outbox = desk.outbox
@@ -422,6 +431,10 @@ def _plan_queue(desk: Desk, opportunities: Iterable[Opportunity], plan: Plan, cr
         if version in sent_versions:
             out.append(Queued(key, "already", version=version))
             continue
+        if ticked and (went := _went_out(outbox, opp, desk.version(result, per_line=True), version,
+                                         sent_versions)) is not None:
+            out.append(Queued(key, "already", *went, version=version))
+            continue
         number = quote_number(year, desk.next_id(f"Q-{year}", (r.text("quote") for r in outbox.rows)))
         row_id = f"OUT-{desk.next_id('OUT', (r.text('id') for r in outbox.rows)):04d}"
         values = {"id": row_id, "created": created, "opportunity": opp.id, "to": str(to),
@@ -434,6 +447,20 @@ def _plan_queue(desk: Desk, opportunities: Iterable[Opportunity], plan: Plan, cr
         outbox.next_row += 1
         out.append(Queued(key, "queued", number, row_id, version=version))
     return out
+
+
+def _went_out(outbox: Outbox, opp: Opportunity, per_line: str, version: str,
+              sent_versions: Collection[str]) -> tuple[str | None, str | None] | None:
+    """(quote number, row ID) of the Sent or Sending row of `opp` at its per-line version, or
+    (None, None) when only the journal holds that version; None when that version is the
+    current one, or never went out."""
+    if per_line == version:
+        return None
+    row = next((r for r in outbox.rows if r.text("opportunity") == opp.id and r.text("version") == per_line
+                and r.status in ("Sent", "Sending")), None)
+    if row is not None:
+        return row.text("quote") or None, row.text("id") or None
+    return (None, None) if per_line in sent_versions else None
 
 
 def _errors_of(crm: Crm, tab: str, row: int) -> str:
@@ -460,7 +487,7 @@ def queue_ticked_quotes(plan: Plan, snapshot: Snapshot, crm: Crm, config: Config
     desk = Desk.read(snapshot, config, crm, marks)
     opportunities = [o for o in crm.records("opportunities") if o.id]
     ticked = [o for o in opportunities if o.send_quote]
-    problems = [p for q in plan_queue(desk, ticked, plan, as_of.isoformat(), as_of.year, sent_versions)
+    problems = [p for q in plan_queue(desk, ticked, plan, as_of.isoformat(), as_of.year, sent_versions, ticked=True)
                 for p in q.problems]
     for opp in opportunities:
         if not opp.send_quote:

@@ -2,15 +2,24 @@
 
 Every amount is a Decimal rounded ROUND_HALF_UP to the quote currency's minor unit (babel's
 currency digits: 2 for EUR and USD, 0 for JPY) at the point where a person would see it, so
-the document adds up: each line's gross, net and tax are rounded, and the totals are sums of
-the rounded line values.
+the document adds up: each line's gross and net are rounded, and the totals are sums of the
+rounded line values; the tax is computed per rate, on that rate's base, and rounded once:
 
     gross    = quantity × unit price
     net      = quantity × unit price × (1 − discount %)     the line subtotal
     discount = gross − net
-    tax      = net × tax rate %                             per line, from the product
     subtotal = Σ gross;  discount total = Σ discount;  net total = Σ net
-    tax total = Σ tax;   grand total = net total + tax total
+    base(r)  = Σ net of the lines at tax rate r             the product's Tax Rate
+    tax(r)   = base(r) × r %, rounded                       the "Tax 21% on €…" row
+    tax total = Σ tax(r);  grand total = net total + tax total
+
+Tax per rate on the taxable amount per rate is what an invoice states (EU VAT Directive
+2006/112/EC art. 226(8)-(10): the taxable amount per rate, the rate applied, the VAT amount
+payable; Spain's RD 1619/2012 art. 6.1 (f)-(h) and 6.2: the base, the rate and the tax, the
+base told apart per rate), and it keeps each row's own arithmetic true: three lines of €0.10
+at 25% are "Tax 25% on €0.30: €0.08", where rounding each line's €0.025 would charge €0.09. A
+line's own `tax` (net × rate, rounded) is its share, for a template that wants it; the lines
+of one rate need not sum to that rate's tax.
 
 The quote's currency is the opportunity's (blank: the base currency). A line's unit price is
 its override, read as already in the quote currency, else the product's price; either is used
@@ -107,14 +116,14 @@ class PricedLine:
     gross: Decimal
     discount: Decimal
     net: Decimal             # the line subtotal
-    tax: Decimal
+    tax: Decimal             # net × tax rate, rounded: the line's share; the quote charges TaxBand.tax
 
 
 @dataclass(frozen=True)
 class TaxBand:
     rate_pct: Decimal
-    base: Decimal
-    tax: Decimal
+    base: Decimal            # Σ net of the lines at this rate
+    tax: Decimal             # base × rate, rounded once (module docstring)
 
 
 @dataclass(frozen=True)
@@ -139,7 +148,19 @@ class Quote:
         """A fingerprint of everything the quote charges. The version a row carries also covers
         what the quote shows (`context.quote_version`, made from this one): queueing is once
         per that version, and a row whose version no longer matches the sheet is never sent."""
-        data = [self.opportunity.id, self.currency, self.totals.total,
+        return self._fingerprint(self.totals.total)
+
+    @property
+    def per_line_version(self) -> str:
+        """The version this quote had while sheetcrm rounded the tax per line and summed it
+        (before it charged tax per rate): the same fingerprint over that total. A ticked deal
+        whose quote went out at this version is not queued again for the rule's change alone
+        (`outbox.plan_queue`)."""
+        zero = round_money(Decimal(0), self.currency)
+        return self._fingerprint(self.totals.net + sum((ln.tax for ln in self.lines), zero))
+
+    def _fingerprint(self, total: Decimal) -> str:
+        data = [self.opportunity.id, self.currency, total,
                 [(ln.sku, ln.name, ln.quantity, ln.unit_price, ln.discount_pct, ln.tax_pct) for ln in self.lines]]
         return hashlib.sha256(json.dumps(data, default=str).encode()).hexdigest()[:12]
 
@@ -354,10 +375,10 @@ def _totals(lines: Iterable[PricedLine], currency: str) -> Totals:
     subtotal = sum((ln.gross for ln in lines), zero)
     discount = sum((ln.discount for ln in lines), zero)
     net = sum((ln.net for ln in lines), zero)
-    tax = sum((ln.tax for ln in lines), zero)
-    bands: dict[Decimal, tuple[Decimal, Decimal]] = {}
+    bases: dict[Decimal, Decimal] = {}
     for ln in lines:
-        base, t = bands.get(ln.tax_pct, (zero, zero))
-        bands[ln.tax_pct] = (base + ln.net, t + ln.tax)
-    taxes = tuple(TaxBand(rate, base, t) for rate, (base, t) in sorted(bands.items()) if rate)
+        bases[ln.tax_pct] = bases.get(ln.tax_pct, zero) + ln.net
+    taxes = tuple(TaxBand(rate, base, round_money(base * rate / _HUNDRED, currency))
+                  for rate, base in sorted(bases.items()) if rate)
+    tax = sum((band.tax for band in taxes), zero)
     return Totals(subtotal, discount, net, tax, net + tax, taxes)

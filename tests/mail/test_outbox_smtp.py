@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal as D
 
 import pytest
 
@@ -297,6 +298,58 @@ def test_a_quote_changed_after_approval_is_not_sent(tmp_path, server):
     sync(book, config(), as_of=AS_OF)  # the tick queues the new version
     assert [(r["id"], r["quote"], r["status"]) for r in outbox_rows(book)] == [
         ("OUT-0001", "Q-2026-0001", "Failed"), ("OUT-0002", "Q-2026-0002", "Draft")]
+
+
+def _queued_before_tax_per_rate(tmp_path, status):
+    """A quote queued by a sheetcrm that rounded tax per line: its row carries that version
+    (and a Seal made with it), at `status`. Three €0.10 lines at 25%: then €0.39, now €0.38."""
+    from sheetcrm.mail.outbox import Desk, seal
+    from sheetcrm.mail.context import find_opportunity
+    tabs = crm_tabs(**{"Products": [["SKU", "Name", "Unit Price", "Currency", "Tax Rate"],
+                                    ["A", "Item A", 0.10, "EUR", 25]],
+                       "Quote Lines": [["Opportunity", "SKU", "Quantity", "Unit Price", "Discount %"],
+                                       *[["OPP-0001", "A", 1, "", ""]] * 3]})
+    book = xlsx_book(tmp_path, tabs)
+    sync(book, config(), as_of=AS_OF)
+    desk = Desk.read(book.read(), config())
+    result = desk.quote(find_opportunity(desk.crm, "OPP-0001"))
+    before, now = desk.version(result, per_line=True), desk.version(result)
+    assert before != now and result.quote.totals.total == D("0.38")
+    set_cell(book, "Version", before)
+    set_cell(book, "Seal", seal("OUT-0001", "OPP-0001", "Q-2026-0001", before))
+    set_cell(book, "Status", status)
+    return book, before, now
+
+
+def test_a_quote_sent_while_tax_was_rounded_per_line_is_not_queued_again_by_its_tick(tmp_path, server):
+    """Charging tax per rate changes the version of a quote whose total it changes; the tick
+    left on a deal whose quote went out at the old version must not make a second quote."""
+    from sheetcrm.mail.outbox import Desk, plan_queue
+    from sheetcrm.mail.context import find_opportunity
+    book, before, now = _queued_before_tax_per_rate(tmp_path, "Sent")
+    sync(book, config(), as_of=AS_OF)
+    assert [(r["id"], r["status"], r["version"]) for r in outbox_rows(book)] == [("OUT-0001", "Sent", before)]
+    assert not any(vars(send(book, server)).values()) and server.inbox.messages == []
+    # The journal alone (the row taken away by an older copy of the tab) holds it back too.
+    desk = Desk.read(book.read(), config())
+    desk.outbox.rows.clear()
+    opp = find_opportunity(desk.crm, "OPP-0001")
+    [held] = plan_queue(desk, [opp], Plan(), "2026-11-24", 2026, frozenset({before}), ticked=True)
+    assert held.outcome == "already"
+    # A person asking (`sheetcrm quote OPP-0001 --queue`) queues the current quote.
+    desk = Desk.read(book.read(), config())
+    [asked] = plan_queue(desk, [find_opportunity(desk.crm, "OPP-0001")], Plan(), "2026-11-24", 2026)
+    assert (asked.outcome, asked.version) == ("queued", now)
+
+
+def test_a_quote_approved_while_tax_was_rounded_per_line_fails_and_its_tick_queues_the_new_one(tmp_path, server):
+    book, before, now = _queued_before_tax_per_rate(tmp_path, "Approved")
+    assert send(book, server).failed == ["OUT-0001"]
+    assert server.inbox.messages == []  # never a total other than the one approved
+    assert f"version {before}, now {now}" in outbox_rows(book)[0]["error"]
+    sync(book, config(), as_of=AS_OF)
+    assert [(r["id"], r["status"], r["version"]) for r in outbox_rows(book)] == [
+        ("OUT-0001", "Failed", before), ("OUT-0002", "Draft", now)]
 
 
 def test_a_contact_or_account_changed_after_approval_is_not_sent(tmp_path, server):

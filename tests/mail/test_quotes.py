@@ -38,6 +38,24 @@ def test_discounts_and_taxes_per_line_add_up_to_the_totals():
                                                               (D(21), D("1800.90"), D("378.19"))]
 
 
+def test_tax_is_charged_per_rate_on_that_rates_base_so_each_tax_row_adds_up(tmp_path):
+    # Three €0.10 lines at 25% and two €0.10 lines at 5%: "Tax 25% on €0.30" is €0.075 → €0.08
+    # (rounding each line's €0.025 up and summing charged €0.09), "Tax 5% on €0.20" is €0.01
+    # (each line's €0.005 → €0.01 summed was €0.02). Total = net + Σ tax per rate.
+    from books import xlsx_book
+    tabs = crm_tabs(**{
+        "Products": [["SKU", "Name", "Unit Price", "Currency", "Tax Rate"], ["A", "Item A", 0.10, "EUR", "25%"],
+                     ["B", "Item B", 0.10, "EUR", "5%"]],
+        "Quote Lines": lines(*[["OPP-0001", "A", 1, "", ""]] * 3, *[["OPP-0001", "B", 1, "", ""]] * 2)})
+    desk = Desk.read(xlsx_book(tmp_path / "q.xlsx", tabs).read(), config())
+    result = desk.quote(find_opportunity(desk.crm, "OPP-0001"))
+    t = result.quote.totals
+    assert [(b.rate_pct, b.base, b.tax) for b in t.taxes] == [(D(5), D("0.20"), D("0.01")), (D(25), D("0.30"), D("0.08"))]
+    assert (t.net, t.tax, t.total) == (D("0.50"), D("0.09"), D("0.59"))
+    text = _render_text(desk, result)
+    assert "Tax 25%: €0.08" in text and "Tax 5%: €0.01" in text and "€0.59" in text
+
+
 def test_half_cents_round_up_not_to_even():
     # 10.05 at 50% off is 5.025: half-up gives 5.03 where banker's rounding would give 5.02;
     # its 10% tax, 0.503, rounds to 0.50; a 0.05 line at 10% tax is 0.005 of tax, which is 0.01.
