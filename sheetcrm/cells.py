@@ -166,6 +166,14 @@ def canonical_text(s: str) -> str:
     return " ".join(s.split())
 
 
+def match_key(text: str) -> str:
+    """How IDs, names, emails and SKUs compare: as a person reads them (`canonical_text`:
+    non-breaking and zero-width spaces, doubled spaces, curly quotes), ignoring case. The one
+    rule for "the same ID": references, the unique-ID check, and every record carried from one
+    sync to the next by its ID (Stage History, Lead Status History) use it."""
+    return canonical_text(text).casefold()
+
+
 def is_blank(raw: RawCell) -> bool:
     if raw is None:
         return True

@@ -144,10 +144,7 @@ def _read_crm(snapshot: Snapshot, config: Config, memo: RowMemo | None = None) -
     return crm
 
 
-def match_key(text: str) -> str:
-    """How IDs, names, emails and SKUs compare: as a person reads them (`cells.canonical_text`:
-    non-breaking and zero-width spaces, doubled spaces, curly quotes), ignoring case."""
-    return cells.canonical_text(text).casefold()
+match_key = cells.match_key  # how IDs, names, emails and SKUs compare (here for its many importers)
 
 
 class _Keys(dict[str, str]):
