@@ -579,8 +579,18 @@ def read_conversions(tables: Mapping[str, Any], locale: str) -> Conversions:
     Converted Account / Contact / Opportunity / On, and the rows of Accounts, Contacts and
     Opportunities whose From Lead names a lead, and the activities whose Copied From names the
     activity they copy. `tables` are the read's (`table.Table` by tab
-    key). A Converted On that is not a date reads as None (the link still counts)."""
+    key). A Converted On that is not a date reads as None (the link still counts).
+    Each ID these cells name is the record's as its row spells it now (`cells.id_spelling`: IDs
+    compare as every reference does), so a lead, account or activity whose ID was retyped in
+    another case ("lead-0001" over LEAD-0001) is still the one converted or copied, never
+    converted or copied again; an ID that names no row is kept as written (a link "gone")."""
     found = Conversions()
+    spell = {key: cells.id_spelling(r.id for r in table.rows if r.id) if (table := tables.get(key)) is not None
+             else (lambda text: text) for key in ("leads", "accounts", "contacts", "opportunities", "activities")}
+
+    def named(key: str, raw: Any) -> str | None:
+        text = cells.parse_text(raw)
+        return spell[key](text) if text else text
     leads = tables.get("leads")
     if leads is not None:
         cols = [leads.header.computed.get(key) for key in ("converted_account", "converted_contact",
@@ -594,8 +604,8 @@ def read_conversions(tables: Mapping[str, Any], locale: str) -> Conversions:
                 on = cells.parse_date(day, locale)
             except cells.CellError:
                 on = None
-            links = Converted(row.row, row.id, cells.parse_text(account), cells.parse_text(contact),
-                              cells.parse_text(opportunity), on)
+            links = Converted(row.row, row.id, named("accounts", account), named("contacts", contact),
+                              named("opportunities", opportunity), on)
             if links.account or links.contact or links.opportunity or links.on:
                 found.links[row.row] = links
     for key in ("accounts", "contacts", "opportunities"):
@@ -605,14 +615,14 @@ def read_conversions(tables: Mapping[str, Any], locale: str) -> Conversions:
             continue
         by_lead = found.from_lead.setdefault(key, {})
         for row in table.rows:
-            lead = cells.parse_text(row.cells[col]) if col < len(row.cells) else None
+            lead = named("leads", row.cells[col]) if col < len(row.cells) else None
             if lead and row.id:
                 by_lead.setdefault(lead, row.id)
     activities = tables.get("activities")
     col = activities.header.computed.get("copy_of") if activities is not None else None
     if col is not None:
         for row in activities.rows:
-            original = cells.parse_text(row.cells[col]) if col < len(row.cells) else None
+            original = named("activities", row.cells[col]) if col < len(row.cells) else None
             if original and row.id:
                 found.copied.setdefault(original, row.id)
     return found

@@ -45,7 +45,7 @@ from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError
 from jinja2.sandbox import SecurityError
 from pydantic import ConfigDict, Field, field_validator
 
-from sheetcrm.cells import add_days, match_key, normalize_key
+from sheetcrm.cells import add_days, id_spelling, match_key, normalize_key
 from sheetcrm.crm import follow_ups
 from sheetcrm.crm.conditions import (Choice, Condition, ConditionError, Money, Unsure, doubt_said, not_money_said,
                                      parse_condition, unpriced_said)
@@ -518,38 +518,17 @@ def firing_key(rule: str, record: str, event: str) -> str:
     return f"{rule}|{record}|{event}"
 
 
-def _spelling(ids: Iterable[str]) -> Callable[[str], str]:
-    """`spell(text)`: the ID of `ids` that `text` names as IDs compare (`cells.match_key`: case
-    and spacing ignored), as `ids` spell it; `text` itself when it is one of `ids` as it is, or
-    names none of them, or several (IDs that differ only in case: the duplicate-ID check's
-    error, never guessed). Only a text not found as it is costs a `match_key`."""
-    now = set(ids)
-    by_key: dict[str, str | None] | None = None
-
-    def spell(text: str) -> str:
-        nonlocal by_key
-        if text in now:
-            return text
-        if by_key is None:
-            by_key = {}
-            for i in now:
-                k = match_key(i)
-                by_key[k] = i if k not in by_key else None
-        return by_key.get(match_key(text)) or text
-    return spell
-
-
 def respell(state: State, log: Sequence[LogEntry], rule_ids: Iterable[str], world: World) -> tuple[State, list[LogEntry]]:
     """The State and Log with each rule and record ID as the Workflows tab and the records spell
-    it now (`_spelling`): a person who retypes "OPP-0002" as "opp-0002" (or a rule's WF-0001 as
+    it now (`cells.id_spelling`): a person who retypes "OPP-0002" as "opp-0002" (or a rule's WF-0001 as
     wf-0001) has the same record (rule), as every reference reads it, so its seen values, its
     firings' keys, its max_per_record count, its lineage and its follow-ups carry on. Without
     this a retyped ID was a new record: "created" fired again (a second task, a second email).
     The keys' events keep their text but a form response's activity ID ("form:ACT-0007"), an
     ID too; an Outbox ID ("quote:OUT-0001") is sheetcrm's own, sealed. Rows written from these
     name IDs as spelt now; the Log's rows as read stay as they were written."""
-    rule = _spelling(rule_ids)
-    records = _spelling([*(s.id for subjects in world.subjects.values() for s in subjects),
+    rule = id_spelling(rule_ids)
+    records = id_spelling([*(s.id for subjects in world.subjects.values() for s in subjects),
                          *(a.id for a in world.activities if a.id), *(act for _who, act, _day in world.forms)])
 
     def event(text: str) -> str:
