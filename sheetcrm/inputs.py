@@ -17,6 +17,7 @@ rather than failing every sync.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import sys
@@ -574,6 +575,16 @@ def read_duplicates(snapshot: Snapshot, locale: str) -> DuplicatesTab:
                                         values.get(key), e.code, e.message, e.hint))
         out.rows.append(DuplicateRow(index, group, rid, values, **ticks))
     return out
+def respell_duplicates(tab: DuplicatesTab, tables: Mapping[str, Any]) -> None:
+    """Each row's ID of the Duplicates tab as the record's row spells it now (`cells.id_spelling`
+    over Leads, Contacts and Accounts: IDs compare as every reference does), so a record whose ID
+    was retyped "lead-0001" over LEAD-0001 keeps its group's ticks, Not duplicates included,
+    and a Merge finds it. Its cells (what the tab is rewritten with) keep the ID as written."""
+    spell = cells.id_spelling(r.id for key in ("leads", "contacts", "accounts")
+                              if (table := tables.get(key)) is not None for r in table.rows if r.id)
+    tab.rows = [row if (rid := spell(row.id)) == row.id else dataclasses.replace(row, id=rid) for row in tab.rows]
+
+
 def read_conversions(tables: Mapping[str, Any], locale: str) -> Conversions:
     """Earlier conversions, from sheetcrm's recorded columns (names.RECORDED): each lead row's
     Converted Account / Contact / Opportunity / On, and the rows of Accounts, Contacts and
