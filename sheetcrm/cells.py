@@ -166,6 +166,40 @@ def canonical_text(s: str) -> str:
     return " ".join(s.split())
 
 
+def match_key(text: str) -> str:
+    """How IDs, names, emails and SKUs compare: as a person reads them (`canonical_text`:
+    non-breaking and zero-width spaces, doubled spaces, curly quotes), ignoring case. The one
+    rule for "the same ID": references, the unique-ID check, and every record carried from one
+    sync to the next by its ID (Stage History, Lead Status History, the Workflow State and Log,
+    From Lead and Copied From: `id_spelling`) use it."""
+    return canonical_text(text).casefold()
+
+
+def id_spelling(ids: Iterable[str]) -> Callable[[str], str]:
+    """`spell(text)`: the one of `ids` that `text` names as IDs compare (`match_key`), as `ids`
+    spell it; `text` itself when it is one of `ids` as it is, or names none of them, or several
+    (IDs that differ only in case: the duplicate-ID check's error, never guessed). For what a
+    sync reads back by ID (a log, a state, a From Lead cell) to name each record as its row
+    spells it now. `ids` is read at the first call; only a text not found as it is costs a
+    `match_key`."""
+    now: set[str] | None = None
+    by_key: dict[str, str | None] | None = None
+
+    def spell(text: str) -> str:
+        nonlocal now, by_key
+        if now is None:
+            now = set(ids)
+        if text in now:
+            return text
+        if by_key is None:
+            by_key = {}
+            for i in now:
+                k = match_key(i)
+                by_key[k] = i if k not in by_key else None
+        return by_key.get(match_key(text)) or text
+    return spell
+
+
 def is_blank(raw: RawCell) -> bool:
     if raw is None:
         return True

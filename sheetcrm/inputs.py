@@ -17,6 +17,7 @@ rather than failing every sync.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import sys
@@ -574,13 +575,33 @@ def read_duplicates(snapshot: Snapshot, locale: str) -> DuplicatesTab:
                                         values.get(key), e.code, e.message, e.hint))
         out.rows.append(DuplicateRow(index, group, rid, values, **ticks))
     return out
+def respell_duplicates(tab: DuplicatesTab, tables: Mapping[str, Any]) -> None:
+    """Each row's ID of the Duplicates tab as the record's row spells it now (`cells.id_spelling`
+    over Leads, Contacts and Accounts: IDs compare as every reference does), so a record whose ID
+    was retyped "lead-0001" over LEAD-0001 keeps its group's ticks, Not duplicates included,
+    and a Merge finds it. Its cells (what the tab is rewritten with) keep the ID as written."""
+    spell = cells.id_spelling(r.id for key in ("leads", "contacts", "accounts")
+                              if (table := tables.get(key)) is not None for r in table.rows if r.id)
+    tab.rows = [row if (rid := spell(row.id)) == row.id else dataclasses.replace(row, id=rid) for row in tab.rows]
+
+
 def read_conversions(tables: Mapping[str, Any], locale: str) -> Conversions:
     """Earlier conversions, from sheetcrm's recorded columns (names.RECORDED): each lead row's
     Converted Account / Contact / Opportunity / On, and the rows of Accounts, Contacts and
     Opportunities whose From Lead names a lead, and the activities whose Copied From names the
     activity they copy. `tables` are the read's (`table.Table` by tab
-    key). A Converted On that is not a date reads as None (the link still counts)."""
+    key). A Converted On that is not a date reads as None (the link still counts).
+    Each ID these cells name is the record's as its row spells it now (`cells.id_spelling`: IDs
+    compare as every reference does), so a lead, account or activity whose ID was retyped in
+    another case ("lead-0001" over LEAD-0001) is still the one converted or copied, never
+    converted or copied again; an ID that names no row is kept as written (a link "gone")."""
     found = Conversions()
+    spell = {key: cells.id_spelling(r.id for r in table.rows if r.id) if (table := tables.get(key)) is not None
+             else (lambda text: text) for key in ("leads", "accounts", "contacts", "opportunities", "activities")}
+
+    def named(key: str, raw: Any) -> str | None:
+        text = cells.parse_text(raw)
+        return spell[key](text) if text else text
     leads = tables.get("leads")
     if leads is not None:
         cols = [leads.header.computed.get(key) for key in ("converted_account", "converted_contact",
@@ -594,8 +615,8 @@ def read_conversions(tables: Mapping[str, Any], locale: str) -> Conversions:
                 on = cells.parse_date(day, locale)
             except cells.CellError:
                 on = None
-            links = Converted(row.row, row.id, cells.parse_text(account), cells.parse_text(contact),
-                              cells.parse_text(opportunity), on)
+            links = Converted(row.row, row.id, named("accounts", account), named("contacts", contact),
+                              named("opportunities", opportunity), on)
             if links.account or links.contact or links.opportunity or links.on:
                 found.links[row.row] = links
     for key in ("accounts", "contacts", "opportunities"):
@@ -605,14 +626,14 @@ def read_conversions(tables: Mapping[str, Any], locale: str) -> Conversions:
             continue
         by_lead = found.from_lead.setdefault(key, {})
         for row in table.rows:
-            lead = cells.parse_text(row.cells[col]) if col < len(row.cells) else None
+            lead = named("leads", row.cells[col]) if col < len(row.cells) else None
             if lead and row.id:
                 by_lead.setdefault(lead, row.id)
     activities = tables.get("activities")
     col = activities.header.computed.get("copy_of") if activities is not None else None
     if col is not None:
         for row in activities.rows:
-            original = cells.parse_text(row.cells[col]) if col < len(row.cells) else None
+            original = named("activities", row.cells[col]) if col < len(row.cells) else None
             if original and row.id:
                 found.copied.setdefault(original, row.id)
     return found

@@ -608,6 +608,15 @@ def _total_label(raw: Any) -> bool:
     return not TOTAL_WORDS.isdisjoint(_WORD.findall(cells.normalize_key(raw)))
 
 
+def _only_total_words(raw: Any) -> bool:
+    """Whether a cell is a totals label made of totals words alone ("Total", "Grand total:",
+    "Σ"): the only label an ID cell may hold and still be a totals row's. Where an Excel
+    table's Total Row puts its label (its first column), `sheetcrm init` puts ID; a label with
+    other words there ("SUM-0001", "Subtotal Q1") may be an ID, so its row stays a record and
+    its ID is checked like any other."""
+    return _total_label(raw) and set(_WORD.findall(cells.normalize_key(raw))) <= TOTAL_WORDS | {"grand", "general"}
+
+
 def _is_total(raw_row: list[Any], index: int, known: dict[int, str], grid: Grid) -> bool:
     """A row that sums the data: a totals label anywhere in it, and under the CRM columns
     nothing but formulas, numbers in numeric columns and currency codes (at least one formula
@@ -967,8 +976,10 @@ def _record_rows(table: Table, grid: Grid, header_index: int, known: dict[int, s
                 if error is not None:
                     shown[col] = formula_error(error)
                     real = real or (index, col) in errors
-        # A totals row has no ID: rows with one (most, once synced) skip the label search.
-        has_id = id_col is not None and not cells.is_blank(raw_row[id_col] if id_col < width else None)
+        # A totals row has no ID, though its label may stand in the ID column: rows with another
+        # ID (most, once synced) skip the label search.
+        id_cell = raw_row[id_col] if id_col is not None and id_col < width else None
+        has_id = not cells.is_blank(id_cell) and not _only_total_words(id_cell)
         if not real or not has_id and _is_total(raw_row, index, known, grid):
             if any(c < width and not cells.is_blank(raw_row[c]) for c in computed_cols):
                 table.leftovers.append(Row(index + 1, None, None, raw_row))

@@ -23,7 +23,7 @@ from sheetcrm.config import Config
 from sheetcrm.i18n import N_, _, current, in_locale, ngettext, using
 from sheetcrm.ids import id_pattern
 from sheetcrm.owned import synced_before
-from sheetcrm.inputs import Inputs, read_conversions, read_inputs, read_segments
+from sheetcrm.inputs import Inputs, read_conversions, read_inputs, read_segments, respell_duplicates
 from sheetcrm.parse_cache import RowMemo
 from sheetcrm.records import ParseContext
 from sheetcrm.report import Issue, Report, column_letter
@@ -138,16 +138,14 @@ def _read_crm(snapshot: Snapshot, config: Config, memo: RowMemo | None = None) -
     owners = None if deals is None else (deals.title, [getattr(r.target, "owner", None) for r in deals.rows])
     crm.inputs = read_inputs(snapshot, config, ctx, crm.report, owners)
     crm.inputs.conversions = read_conversions(crm.tables, config.locale)
+    respell_duplicates(crm.inputs.duplicates, crm.tables)
     # After the sort: the rules' problems follow the CRM tabs' on the Validation tab.
     crm.inputs.workflows = read_workflows(snapshot, ctx, crm.report, config.locale)
     crm.inputs.segments = read_segments(snapshot, ctx, crm.report)
     return crm
 
 
-def match_key(text: str) -> str:
-    """How IDs, names, emails and SKUs compare: as a person reads them (`cells.canonical_text`:
-    non-breaking and zero-width spaces, doubled spaces, curly quotes), ignoring case."""
-    return cells.canonical_text(text).casefold()
+match_key = cells.match_key  # how IDs, names, emails and SKUs compare (here for its many importers)
 
 
 class _Keys(dict[str, str]):

@@ -140,6 +140,28 @@ def test_a_merge_tick_hands_the_group_to_the_merge_step(tmp_path):
     assert all(r[0] != GLOBEX and r[4] != "ACC-0002" for r in duplicates(book))
 
 
+def test_a_record_id_retyped_in_another_case_keeps_its_groups_ticks(tmp_path):
+    """The tab's IDs compare as every reference does (`cells.match_key`): a record whose ID is
+    retyped "acc-0002" over ACC-0002 keeps its group's Keep tick (the group, named by its IDs as
+    written, is renamed), and a group ticked Not duplicates is not proposed again."""
+    book = xlsx_book(tmp_path / "crm.xlsx", TABS)
+    sync(book, Config(), as_of=AS_OF)
+    rows = duplicates(book)
+    tick(book, row_of(rows, GLOBEX, "ACC-0002"), 11, "x")              # Keep
+    tick(book, row_of(rows, EVA, "LEAD-0001"), 13, True)               # Not duplicates
+    wb = openpyxl.load_workbook(book.path)
+    wb["Accounts"]["A3"] = "acc-0002"
+    wb["Leads"]["A2"] = "lead-0001"
+    wb.save(book.path)
+    sync(book, Config(), as_of=AS_OF)
+    rows = duplicates(book)
+    globex = group_key(["ACC-0001", "acc-0002"])
+    assert [(r[4], r[10]) for r in rows[1:] if r[0] == globex] == [("ACC-0001", None), ("acc-0002", "x")]
+    assert [r[0] for r in rows[1:]].count(EVA) == 2 and rows[-1][0] == EVA       # still suppressed
+    assert not any(r[4] in ("CON-0001", "lead-0001") and r[0] != EVA for r in rows[1:])
+    assert sync(book, Config(), as_of=AS_OF).result is None
+
+
 def test_a_tick_that_is_neither_yes_nor_no_is_reported(tmp_path):
     book = xlsx_book(tmp_path / "crm.xlsx", TABS)
     sync(book, Config(), as_of=AS_OF)

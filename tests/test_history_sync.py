@@ -178,3 +178,32 @@ def test_a_change_dated_after_the_sync_s_day_leaves_days_in_stage_empty_and_is_s
     assert not sync(book, Config(), as_of=D(2026, 3, 15)).plan
     sync(book, Config(), as_of=D(2026, 3, 17))
     assert _column(book, "Days in Stage") == 1
+
+
+def test_an_id_retyped_in_another_case_continues_its_history(tmp_path):
+    """IDs compare as references do (`cells.match_key`): "opp-0001" retyped over OPP-0001 is the
+    same deal, so its history goes on (no new first row, Days in Stage not restarted from
+    Created, no false Rotting); the new row names the ID as the deal's row spells it now."""
+    book = _book(tmp_path, [["OPP-0001", "A1", "Acme", "Ana", "Prospecting", 1000, None, D(2026, 6, 1),
+                             D(2026, 2, 1)]])
+    sync(book, Config(), as_of=D(2026, 3, 1))
+    book.write(Plan(writes=[CellWrite("Opportunities", 2, 1, "opp-0001")]))
+    outcome = sync(book, Config(), as_of=D(2026, 3, 2))
+    assert len(_history(book)) == 1                  # the same stage: nothing logged
+    assert _column(book, "Days in Stage") == 29      # first seen with an empty From: from Created
+    _stage(book, "Negotiation")
+    sync(book, Config(), as_of=D(2026, 3, 20))
+    assert _history(book) == [["OPP-0001", None, "Prospecting", D(2026, 3, 1), 1000],
+                              ["opp-0001", "Prospecting", "Negotiation", D(2026, 3, 20), 1000]]
+    assert (_column(book, "Days in Stage"), _column(book, "Rotting")) == (0, None)
+    assert not [i for i in outcome.crm.report.issues if i.tab in ("Opportunities", "Stage History")]
+
+
+def test_a_lead_id_retyped_in_another_case_continues_its_status_history(tmp_path):
+    leads = [["ID", "Last Name", "Company", "Status"], ["LEAD-0001", "Diaz", "Acme", "New"]]
+    book = xlsx_book(tmp_path / "crm.xlsx", {"Leads": leads})
+    sync(book, Config(), as_of=D(2026, 3, 1))
+    book.write(Plan(writes=[CellWrite("Leads", 2, 1, "Lead-0001"), CellWrite("Leads", 2, 4, "Contacted")]))
+    sync(book, Config(), as_of=D(2026, 3, 5))
+    rows = [r[:3] for r in book.read().tabs["Lead Status History"].rows[1:]]
+    assert rows == [["LEAD-0001", None, "New"], ["Lead-0001", "New", "Contacted"]]

@@ -454,6 +454,34 @@ def test_a_side_table_and_a_totals_row_are_not_records(tmp_path):
     assert not sync(book, Config(), as_of=AS_OF).plan
 
 
+def test_a_totals_row_whose_label_is_in_the_id_column_is_not_a_record(tmp_path):
+    """Where `sheetcrm init` puts ID, column A, an Excel table's Total Row puts its label. A label
+    of totals words alone there is a totals row, as under Name; an ID cell with other words
+    ("SUM-0001") may be an ID: its row stays a record, and what is wrong with it is said."""
+    path = tmp_path / "totals.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Opportunities"
+    for r in [["ID", *OPP_HEADER[1:]],
+              ["OPP-0001", "A", "Acme", "Mia", "Proposal", 100, "USD", dt.date(2026, 12, 15)],
+              ["OPP-0002", "B", "Acme", "Mia", "Proposal", 200, "USD", dt.date(2026, 12, 15)],
+              ["Total", None, None, None, None, "=SUBTOTAL(109,F2:F3)", None, None],
+              ["Grand total:", None, None, None, None, 300, "USD", None],
+              ["SUM-0001", None, None, None, None, 300, None, None]]:
+        ws.append(r)
+    accounts = wb.create_sheet("Accounts")
+    for r in ACCOUNTS:
+        accounts.append(r)
+    wb.save(path)
+    book = XlsxWorkbook(path)
+    outcome = sync(book, Config(), as_of=AS_OF)
+    assert [o.id for o in outcome.crm.records("opportunities")] == ["OPP-0001", "OPP-0002"]
+    assert {i.row for i in issues(outcome.crm) if i.tab == "Opportunities"} == {6}
+    ws = openpyxl.load_workbook(path)["Opportunities"]
+    assert [ws.cell(r, 1).value for r in range(4, 7)] == ["Total", "Grand total:", "SUM-0001"]
+    assert ws["F4"].value == "=SUBTOTAL(109,F2:F3)" and ws["I4"].value is None  # no computed cell
+
+
 def test_the_header_row_is_found_below_instructions():
     rows = [["Instructions: one deal per row"], ["Name", "Account", "Stage", "Amount"],
             ["A", "Acme", "Proposal", 10]]

@@ -367,3 +367,41 @@ def test_a_dropped_action_drops_its_log_row_and_its_edge_so_the_next_sync_fires_
     assert [r[key] for r in book.tabs["Workflow Log"][1:]] == ["WF-0001|OPP-0001|enters:Proposal@2026-12-03"]
     sync(book, Config(), day(3))
     assert len(book.tabs["Workflow Log"]) == 2
+
+
+def test_an_id_retyped_in_another_case_is_the_same_record_to_every_rule(tmp_path, request):
+    """IDs compare as references do (`cells.match_key`): "opp-0002" retyped over OPP-0002 is the
+    same deal, so "created" does not fire again (no second task), its watched values carry on
+    (a change is an edge, not a first sight), and its firings count towards max_per_record."""
+    rules = [["WF-0001", "New deal", "yes", "opportunity", "created", "", "create task", "Call {{ Name }}", 1, None,
+              None, None],
+             ["WF-0002", "Amount", "yes", "opportunity", "Amount changes", "", "notify", None, None, None, None, None]]
+    book = _book("xlsx", tmp_path, request, rules)
+    config = Config.model_validate({"workflows": {"max_per_record": 1}})
+    book.sync(0, config)
+    book.append("Opportunities", [None, "Third", "ACC-0001", "CON-0001", "Sam", "Qualification", 100, "2027-01-01",
+                                  "2026-12-01"])
+    book.sync(1, config)          # OPP-0003 gets its ID
+    book.sync(2, config)          # and is created for the rules
+    book.set("Opportunities", 4, 7, 200)
+    book.sync(3, config)          # WF-0002 fires once on it
+    assert [e["Key"] for e in _log(book)] == ["WF-0001|OPP-0003|created",
+                                             "WF-0002|OPP-0003|changes:amount:100>200@2026-12-04"]
+    book.set("Opportunities", 4, 1, "opp-0003")
+    book.sync(4, config)
+    book.set("Opportunities", 4, 7, 300)
+    book.sync(5, config)
+    keys = [e["Key"] for e in _log(book)]
+    assert keys[:2] == ["WF-0001|OPP-0003|created", "WF-0002|OPP-0003|changes:amount:100>200@2026-12-04"]
+    assert keys[2:] == ["WF-0002|opp-0003|stopped"]     # its second firing: max_per_record is 1
+    assert [t["Subject"] for t in book.records("Tasks")] == ["Call Third"]
+    state = [r for r in book.rows("Workflow State") if r[0] == "seen" and r[2] == "amount"]
+    assert sorted(r[1] for r in state) == ["OPP-0001", "OPP-0002", "opp-0003"]  # the ID as the row spells it now
+    # A rule's ID retyped is the same rule: its firings still count (Firings, max_per_record).
+    book.set("Workflows", 2, 1, "wf-0001")
+    book.set("Workflows", 3, 1, "Wf-0002")
+    book.set("Opportunities", 4, 7, 400)
+    book.sync(6, config)
+    assert [e["Key"] for e in _log(book)] == keys
+    assert [(r["ID"], r["Firings"]) for r in book.records("Workflows")] == [("wf-0001", 1), ("Wf-0002", 1)]
+    assert ["armed", "wf-0001"] in [r[:2] for r in book.rows("Workflow State")]

@@ -2,7 +2,9 @@
 
 Each sync compares every record's current stage with the last one logged for its ID and
 appends a row for each change. Keying by ID, never by row position, is what makes sorting
-or inserting rows in the Opportunities tab a non-event. A row carries the record's ID, so
+or inserting rows in the Opportunities tab a non-event. IDs compare as everywhere else
+(`cells.match_key`: case and spacing ignored), so an ID retyped "opp-0002" continues the
+history of OPP-0002; each row keeps the ID as it was written, as it keeps its stage's words. A row carries the record's ID, so
 opportunity stages ("OPP-0001") and lead statuses ("LEAD-0001") can share one tab or use
 two: `record_changes` only looks at the IDs it is given.
 
@@ -24,6 +26,7 @@ from decimal import Decimal
 from itertools import groupby
 from typing import Any, Iterable, Mapping, Sequence
 
+from sheetcrm.cells import match_key
 from sheetcrm.crm.stages import StageTable, configured_probability
 from sheetcrm.crm.money import Rates, ratio_points, to_base
 from sheetcrm.crm.words import Words
@@ -39,7 +42,8 @@ class HistoryRow:
     keeps the text it was written with); `from_key`/`to_key` the canonical stage or status
     they name (the configured name), which is what every comparison uses, so "Proposal"
     logged by an older sync and "Propuesta" logged today are the same stage. The keys
-    default to the words."""
+    default to the words. Likewise `record_key` is `match_key(record_id)`, by which rows are
+    grouped per record: "OPP-0002" and "opp-0002" are one record's rows."""
 
     record_id: str
     from_value: str | None      # None on the first row of a record
@@ -48,8 +52,11 @@ class HistoryRow:
     amount: Decimal | None = None
     to_key: str = field(default="", compare=False)
     from_key: str | None = field(default=None, compare=False)
+    record_key: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
+        if not self.record_key:
+            object.__setattr__(self, "record_key", match_key(self.record_id))
         if not self.to_key:
             object.__setattr__(self, "to_key", self.to_value)
         if self.from_key is None:
@@ -75,14 +82,15 @@ def lead_states(leads: Iterable[Lead]) -> dict[str, State]:
 
 
 def timelines(history: Iterable[HistoryRow]) -> dict[str, list[HistoryRow]]:
-    """Each ID's rows, oldest first.
+    """Each ID's rows, oldest first: the rows whose IDs `match_key` makes equal, under the ID as
+    the last of them spells it.
 
     People may sort the history tab, so order is by Changed At, and rows of one day by how
     they chain (`_chained`); a day whose rows do not chain keeps their order in the tab.
     """
     by_id: dict[str, list[HistoryRow]] = defaultdict(list)
     for row in history:
-        by_id[row.record_id].append(row)
+        by_id[row.record_key].append(row)
     for record_id, rows in by_id.items():
         rows.sort(key=lambda r: r.changed_at)  # stable: same-day rows keep tab order
         out: list[HistoryRow] = []
@@ -93,7 +101,7 @@ def timelines(history: Iterable[HistoryRow]) -> dict[str, list[HistoryRow]]:
             ends = _day_ends(day, state)
             state = next(iter(ends)) if len(ends) == 1 else _UNKNOWN
         by_id[record_id] = out
-    return by_id
+    return {rows[-1].record_id: rows for rows in by_id.values()}
 
 
 # The stage a record was in before a day's rows, when it cannot be told.
@@ -161,15 +169,15 @@ class Unordered:
 
 
 def last_rows(history: Sequence[HistoryRow]) -> tuple[dict[str, HistoryRow], dict[str, Unordered]]:
-    """(each ID's last row, the IDs whose last day cannot be ordered): `latest` and `unordered`
-    in one go. The last row is the
+    """(each ID's last row, the IDs whose last day cannot be ordered), both by `match_key` of
+    the ID: `latest` and `unordered` in one go. The last row is the
     last day's row into the stage that day ends in (`_day_ends`); for an unordered day, the
     last of that day in tab order. One pass; an ID whose last day has several rows that only
     their start can order is looked at whole (a rare second pass)."""
     last: dict[str, HistoryRow] = {}
     days: dict[str, list[HistoryRow]] = {}   # IDs with more than one row on their last day
     for row in history:
-        record_id = row.record_id
+        record_id = row.record_key
         held = last.get(record_id)
         if held is None:
             last[record_id] = row
@@ -194,26 +202,28 @@ def last_rows(history: Sequence[HistoryRow]) -> tuple[dict[str, HistoryRow], dic
     if round_trip:
         earlier: dict[str, list[HistoryRow]] = defaultdict(list)
         for row in history:
-            if row.record_id in round_trip and row.changed_at < last[row.record_id].changed_at:
-                earlier[row.record_id].append(row)
-        for record_id, before in timelines([r for rows in earlier.values() for r in rows]).items():
+            if row.record_key in round_trip and row.changed_at < last[row.record_key].changed_at:
+                earlier[row.record_key].append(row)
+        for before in timelines([r for rows in earlier.values() for r in rows]).values():
             ends = _day_ends([r for r in before if r.changed_at == before[-1].changed_at])
-            starts[record_id] = next(iter(ends)) if len(ends) == 1 else _UNKNOWN
+            starts[before[-1].record_key] = next(iter(ends)) if len(ends) == 1 else _UNKNOWN
     for record_id, day in days.items():
         ends = _day_ends(day, starts.get(record_id, _UNKNOWN))
         if len(ends) == 1:
             end = next(iter(ends))
             last[record_id] = next(r for r in reversed(day) if r.to_key == end)
         else:
-            unordered[record_id] = Unordered(record_id, day[0].changed_at, tuple(day), ends)
+            unordered[record_id] = Unordered(day[0].record_id, day[0].changed_at, tuple(day), ends)
     return last, unordered
 
 
 def latest(history: Iterable[HistoryRow]) -> dict[str, HistoryRow]:
-    """The last logged row of each ID: of its last Changed At, the row into the stage that
+    """The last logged row of each ID (under the ID as that row spells it; IDs `match_key` makes
+    equal are one): of its last Changed At, the row into the stage that
     day's rows chain to (sorting the tab changes nothing); see `unordered` for a day that
     does not chain."""
-    return last_rows(history if isinstance(history, (list, tuple)) else list(history))[0]
+    last = last_rows(history if isinstance(history, (list, tuple)) else list(history))[0]
+    return {row.record_id: row for row in last.values()}
 
 
 def unordered(history: Iterable[HistoryRow]) -> list[Unordered]:
@@ -235,6 +245,9 @@ def record_changes(previous: Iterable[HistoryRow], current: Mapping[str, State],
     A change is dated `as_of`, or the day of the row it follows when that is later (another
     computer's clock ahead of this one's): a change never sorts before the one it follows.
     The new rows' words are `words(kind, key)` (`crm.words`), else the keys themselves.
+    An ID is the logged one when `match_key` makes them equal (retyped in another case, a
+    non-breaking space): its new row names it as `current` spells it now, the record's ID as
+    its tab shows it today, as the row's stage words are today's.
     """
     spell = (lambda key: words(kind, key)) if words is not None else (lambda key: key)
     last, unsure = last_rows(previous if isinstance(previous, (list, tuple)) else list(previous))
@@ -242,12 +255,13 @@ def record_changes(previous: Iterable[HistoryRow], current: Mapping[str, State],
     for record_id, (value, amount) in current.items():
         if not record_id or not value:
             continue
-        held = last.get(record_id)
+        key = match_key(record_id)
+        held = last.get(key)
         if held is None:
             rows.append(HistoryRow(record_id, None, spell(value), as_of, amount, to_key=value))
             continue
         day = max(as_of, held.changed_at)
-        doubt = unsure.get(record_id)
+        doubt = unsure.get(key)
         if doubt is not None:
             if value not in doubt.ends:
                 rows.append(HistoryRow(record_id, None, spell(value), day, amount, to_key=value))
@@ -259,17 +273,19 @@ def record_changes(previous: Iterable[HistoryRow], current: Mapping[str, State],
 
 def stage_entered(history: Iterable[HistoryRow], created: Mapping[str, dt.date | None] | None = None
                   ) -> dict[str, dt.date]:
-    """The date each ID entered the stage it is in now (per the log).
+    """The date each ID entered the stage it is in now (per the log), under the ID as its last
+    row spells it: a record whose ID is spelt otherwise now is found by `match_key`.
 
     A last row with an empty From says when sheetcrm first saw the ID in that stage, not when
     it entered it: then the ID's Created (`created`, ID -> date) when earlier, the earliest it
     can have, so a deal idle since long before sheetcrm's first sync shows its age and rots,
     rather than 0 days (`crm.stages.opportunity_metrics` counts Days in Stage from it)."""
     entered = {}
+    made_on = {match_key(record_id): day for record_id, day in created.items()} if created else {}
     for record_id, row in latest(history).items():
         day = row.changed_at
-        if row.from_key is None and created:
-            made = created.get(record_id)
+        if row.from_key is None and made_on:
+            made = made_on.get(row.record_key)
             if made is not None and made < day:
                 day = made
         entered[record_id] = day
@@ -292,9 +308,9 @@ def _journeys(history: Iterable[HistoryRow], stages: StageTable) -> dict[str, _J
     journeys: dict[str, _Journey] = {}
     for row in history:
         at = row.changed_at
-        j = journeys.get(row.record_id)
+        j = journeys.get(row.record_key)
         if j is None:
-            j = journeys[row.record_id] = _Journey({row.to_key}, at, row)
+            j = journeys[row.record_key] = _Journey({row.to_key}, at, row)
         else:
             j.reached.add(row.to_key)
             if at < j.first_seen:
@@ -304,15 +320,17 @@ def _journeys(history: Iterable[HistoryRow], stages: StageTable) -> dict[str, _J
             j.reached.add(row.from_key)
         if row.to_key in won and (j.won_at is None or at < j.won_at):
             j.won_at = at
-    for record_id, row in latest(history).items():  # same-day rows chained, not in tab order
-        journeys[record_id].last = row
+    last = last_rows(history)[0]  # same-day rows chained, not in tab order
+    for key, row in last.items():
+        journeys[key].last = row
     return journeys
 
 
 def sales_cycles(history: Iterable[HistoryRow], stages: StageTable) -> dict[str, int]:
-    """Days from the first logged row to the first move into a won stage, per won ID."""
-    return {record_id: (j.won_at - j.first_seen).days
-            for record_id, j in _journeys(history, stages).items() if j.won_at is not None}
+    """Days from the first logged row to the first move into a won stage, per won ID (as its
+    last row spells it)."""
+    return {j.last.record_id: (j.won_at - j.first_seen).days
+            for j in _journeys(history, stages).values() if j.won_at is not None}
 
 
 @dataclass(frozen=True)

@@ -165,7 +165,6 @@ class KnownDeals:
         return list(self._deals.get(k, ())) if k is not None else []
 
 
-def match_key(text: str) -> str:
-    """`validate.match_key` (which this module cannot import: validate needs the config, which
-    needs the conversion rules, which need this): canonical text, case ignored."""
-    return cells.canonical_text(text).casefold()
+# `validate.match_key`, from cells (validate needs the config, which needs the conversion rules,
+# which need this module).
+match_key = cells.match_key

@@ -21,6 +21,7 @@ from typing import Iterable, Literal, Mapping, Sequence, get_args
 
 from pydantic import Field
 
+from sheetcrm.cells import match_key
 from sheetcrm.records import Activity, Contact, Opportunity, Task
 from sheetcrm.settings import Section
 
@@ -168,8 +169,8 @@ def opportunity_metrics(opportunities: Sequence[Opportunity], stages: StageTable
 
     - probability: the row's own Probability if filled, else its stage's; a closed stage
       always gives its own (100 won, 0 lost) since a closed deal is no longer a bet.
-    - days_in_stage: from the date the current stage was entered (`history.stage_entered`),
-      else from Created; None if neither is known, or if it is after `as_of`.
+    - days_in_stage: from the date the current stage was entered (`history.stage_entered`,
+      IDs compared by `match_key`), else from Created; None if neither is known, or if it is after `as_of`.
     - last_activity: the latest activity related to the opportunity itself or to its contact,
       on or before the day `related` was built for (a future-dated one is a plan: `is_plan`).
       Activities on the account are not counted: one busy deal would keep every other deal
@@ -178,7 +179,8 @@ def opportunity_metrics(opportunities: Sequence[Opportunity], stages: StageTable
       entering the stage) is more than the stage's rotting_days ago. Unknown dates never rot.
     - next_step: the open task related to the opportunity that is due first.
     """
-    entered_by_id = stage_entered or {}
+    # Keyed as the log spells each ID; a deal whose ID is retyped in another case is still found.
+    entered_by_id = {match_key(record_id): day for record_id, day in (stage_entered or {}).items()}
     index = related or RelatedIndex({}, {}, {})
     overrides = category_overrides or {}
     configured = {s.name: configured_probability(s) for s in stages.stages}
@@ -194,7 +196,7 @@ def opportunity_metrics(opportunities: Sequence[Opportunity], stages: StageTable
             probability = configured[stage.name]
         weighted = o.amount * probability / _HUNDRED if o.amount is not None and probability is not None else None
         category = (overrides.get(o.id) if o.id else None) or (stage.forecast_category if stage else None)
-        entered = (entered_by_id.get(o.id) if o.id else None) or o.created
+        entered = (entered_by_id.get(match_key(o.id)) if o.id else None) or o.created
         last = _last_activity(o, index)
         task = index.first_open_task.get(o.id) if o.id else None
         out.append(OpportunityMetrics(

@@ -45,7 +45,7 @@ from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError
 from jinja2.sandbox import SecurityError
 from pydantic import ConfigDict, Field, field_validator
 
-from sheetcrm.cells import add_days, normalize_key
+from sheetcrm.cells import add_days, id_spelling, match_key, normalize_key
 from sheetcrm.crm import follow_ups
 from sheetcrm.crm.conditions import (Choice, Condition, ConditionError, Doubt, Money, Unsure, doubt_said, not_money_said,
                                      parse_condition, unpriced_said)
@@ -537,6 +537,44 @@ def firing_key(rule: str, record: str, event: str) -> str:
     return f"{rule}|{record}|{event}"
 
 
+def respell(state: State, log: Sequence[LogEntry], rule_ids: Iterable[str], world: World) -> tuple[State, list[LogEntry]]:
+    """The State and Log with each rule and record ID as the Workflows tab and the records spell
+    it now (`cells.id_spelling`): a person who retypes "OPP-0002" as "opp-0002" (or a rule's WF-0001 as
+    wf-0001) has the same record (rule), as every reference reads it, so its seen values, its
+    firings' keys, its max_per_record count, its lineage and its follow-ups carry on. Without
+    this a retyped ID was a new record: "created" fired again (a second task, a second email).
+    The keys' events keep their text but a form response's activity ID ("form:ACT-0007"), an
+    ID too; an Outbox ID ("quote:OUT-0001") is sheetcrm's own, sealed. Rows written from these
+    name IDs as spelt now; the Log's rows as read stay as they were written."""
+    rule = id_spelling(rule_ids)
+    records = id_spelling([*(s.id for subjects in world.subjects.values() for s in subjects),
+                         *(a.id for a in world.activities if a.id), *(act for _who, act, _day in world.forms)])
+
+    def event(text: str) -> str:
+        return f"form:{records(text[5:])}" if text.startswith("form:") else text
+
+    def keyed(held: Mapping[tuple[str, ...], Any], spell: Callable[[tuple[str, ...]], tuple[str, ...]]) -> dict:
+        out: dict = {}
+        for key, value in held.items():
+            new = spell(key)
+            if new == key or new not in held:  # a key as it is wins over one respelt into it
+                out[new] = value
+        return out
+
+    new = State(armed=keyed(state.armed, rule), checked=keyed(state.checked, rule),  # type: ignore[arg-type]
+                watched=dict(state.watched), seen=keyed(state.seen, lambda k: (records(k[0]), k[1])),
+                pointers=keyed(state.pointers, rule),  # type: ignore[arg-type]
+                enrolled=keyed(state.enrolled, lambda k: (rule(k[0]), records(k[1]), k[2])))
+    entries = []
+    for e in log:
+        r, record, ev = rule(e.rule), records(e.record), event(e.event)
+        created, chain = records(e.created) if e.created else e.created, tuple(rule(c) for c in e.chain)
+        entries.append(e if (r, record, ev, created, chain) == (e.rule, e.record, e.event, e.created, e.chain) else
+                       dataclasses.replace(e, rule=r, record=record, event=ev, key=firing_key(r, record, ev),
+                                           created=created, chain=chain))
+    return new, entries
+
+
 @dataclass
 class Firing:
     """One thing a rule does (or is stopped from doing) this sync. `values`: the new row's
@@ -565,6 +603,7 @@ class Outcome:
     firings: list[Firing]
     issues: list[Issue]
     state: State                     # what the Workflow State tab holds after this sync
+    log: list[LogEntry] = field(default_factory=list)  # the Log as read, its IDs spelt as now (`respell`)
 
 
 def _issue(row: RuleRow, column: str | None, value: Any, code: str, /, severity: str = "error", **fmt: Any) -> Issue:
@@ -588,10 +627,10 @@ def parse_rules(rows: Sequence[RuleRow], world: World, locale: str) -> tuple[lis
             if row.tab == "sheetcrm.toml":
                 issues.append(_issue(row, None, None, "workflow_no_id"))
             continue  # a tab row without an ID gets one this sync (the ids of the Workflows tab)
-        if row.id in ids:
+        if match_key(row.id) in ids:  # "wf-0001" is WF-0001, as every ID compares
             issues.append(_issue(row, "id", row.id, "workflow_duplicate_id", id=row.id))
             continue
-        ids.add(row.id)
+        ids.add(match_key(row.id))
         rule = _parse_rule(row, world, locale, issues)
         if rule is not None:
             rules.append(rule)
@@ -907,6 +946,7 @@ def run(rows: Sequence[RuleRow], world: World, state: State, log: Sequence[LogEn
     """Every rule over every record of its kind, once: the firings to plan (in rule order,
     then record order), the issues, and the Workflow State after this sync."""
     rules, issues = parse_rules(rows, world, locale)
+    state, log = respell(state, log, (r.id for r in rows if r.id), world)
     done_keys = {e.key for e in log}
     fired: dict[tuple[str, str], int] = {}
     lineage: dict[str, tuple[str, ...]] = {}
@@ -986,7 +1026,7 @@ def run(rows: Sequence[RuleRow], world: World, state: State, log: Sequence[LogEn
         else:
             for subject in world.subjects.get(kind, []):
                 now[(subject.id, key)] = _cell(subject.values.get(key))
-    return Outcome(rules, firings, issues, new)
+    return Outcome(rules, firings, issues, new, log)
 
 
 def _follow_ups(rule: Rule, world: World, state: State, logged: Mapping[str, dt.date | None], done_keys: set[str],

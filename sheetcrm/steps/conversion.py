@@ -56,7 +56,8 @@ def run(ctx: SyncContext) -> StepResult:
         return part
     settings = ctx.config.conversion
     known = crm.inputs.conversions
-    logged = {record_id: row.to_key for record_id, row in latest(crm.inputs.lead_history).items()}
+    # Each lead's last logged status, by match_key of its ID (as the lead's is looked up below).
+    logged = {row.record_key: row.to_key for row in latest(crm.inputs.lead_history).values()}
     stages = StageTable.of(ctx.config.stages)
     first_stage = (stages.open or stages.stages)[0].name
     out = _Writer(ctx, part)
@@ -97,7 +98,7 @@ def run(ctx: SyncContext) -> StepResult:
         found = {tab: known.from_lead.get(tab, {}).get(lead.id) for tab in PREFIX}
         # "Becomes": sheetcrm saw the lead with another status before. A lead first seen
         # Converted (old data, a first sync) is history, not a request; its Convert tick is one.
-        asked = lead.convert is True or (lead.status == CONVERTED and logged.get(lead.id) not in (None, CONVERTED))
+        asked = lead.convert is True or (lead.status == CONVERTED and logged.get(cells.match_key(lead.id or "")) not in (None, CONVERTED))
         if not asked and not any(found.values()):
             continue
         if unread:

@@ -6,6 +6,9 @@ people left it and writes it again:
 
 - people's ticks (Keep, Merge, Not duplicates) are carried over by (Group, ID): a group is
   named by its members, so a tick stays on its group for as long as the group is the same;
+  IDs compare as every reference does (the read spells the tab's as the records do now), so a
+  member's ID retyped in another case renames the group (its key hashes the IDs as written)
+  and the ticks follow it;
 - a group with Not duplicates ticked on any row is suppressed: its rows stay, as read, at the
   bottom of the tab (the decision lives in the sheet; unticking it revives the group), and no
   pair of its records is proposed again;
@@ -27,7 +30,7 @@ import itertools
 from typing import Any
 
 from sheetcrm.crm.duplicates import (DuplicateSettings, Entity, EntityFields, Found, Recall, entity_fields,
-                                     find_groups, libraries, reasons_text)
+                                     find_groups, group_key, libraries, reasons_text)
 from sheetcrm.i18n import N_, _
 from sheetcrm.merging import age
 from sheetcrm.owned import locate
@@ -79,7 +82,15 @@ def run(ctx: SyncContext) -> StepResult:
     if ctx.memo is not None:
         ctx.memo.carry(RECALL)  # for the next change, should the groups not be worked out this time
     found, proposed = ctx.remember("duplicate_groups", inputs, lambda: _found(ctx, compared, settings, pairs, shown))
+    # A tick stays on its group: by the Group cell, or, for a group sheetcrm named by its IDs
+    # as the tab writes them, by the name its IDs as the records spell them now make (the read
+    # respells them: a member's ID retyped in another case renames the group).
     ticks = {(r.group, r.id): r for r in rows}
+    for g, members in by_group.items():
+        now = group_key({r.id for r in members})
+        if now != g and group_key({str(r.cells.get("id")).strip() for r in members}) == g:
+            for r in members:
+                ticks.setdefault((now, r.id), r)
     # A refused group stays as the person left it (its issues name its cells), where it was proposed.
     refused = {g: [[r.cells.get(k) for k in KEYS] for r in by_group[g]]
                for g in by_group if g in ctx.refused and g not in suppressed}
@@ -96,7 +107,9 @@ def run(ctx: SyncContext) -> StepResult:
     placed: dict[tuple[Any, Any], int] = {}
     for n, cells in enumerate(body, start=2):
         placed.setdefault((cells[0], cells[4]), n)
-    read = {r.row: (r.group, r.id) for r in rows}
+    # A row kept as read (refused, suppressed) is written with its ID as typed, not as respelt.
+    read = {r.row: (r.group, r.id) if (r.group, r.id) in placed else (r.group, str(r.cells.get("id")).strip())
+            for r in rows}
     part.issues = [dataclasses.replace(i, row=placed.get(read.get(i.row, (None, None)), i.row)) for i in said]
     title = locate(ctx.snapshot, DUPLICATES, ctx.locale).title
     for what, key, n in found.skipped:

@@ -90,7 +90,7 @@ def run(ctx: SyncContext) -> StepResult:
     _state(ctx, part, outcome, fired, anchors)
     if table is not None:
         last: dict[str, dt.date] = {}
-        for e in tabs.log:
+        for e in outcome.log:  # rule IDs spelt as the Workflows tab spells them now
             if e.result == "done" and e.day is not None and e.day > last.get(e.rule, dt.date.min):
                 last[e.rule] = e.day
         for f in outcome.firings:
@@ -551,7 +551,7 @@ def _raw_id(row: Row) -> CellValue:
 
 def _log(ctx: SyncContext, part: StepResult, fired: Fired, anchors: dict[int, Anchor]) -> None:
     tabs = ctx.crm.inputs.workflows  # type: ignore[union-attr]
-    for e in tabs.log:
+    for e in fired.outcome.log:  # rule IDs spelt as the Workflows tab spells them now
         if e.result == "done":
             fired.counts[e.rule] = fired.counts.get(e.rule, 0) + 1
     new_rows: list[tuple[list[Any], Anchor | None]] = []

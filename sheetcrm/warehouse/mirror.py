@@ -40,6 +40,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
+from sheetcrm.cells import match_key
 from sheetcrm.i18n import _
 from sheetcrm.warehouse.keep import LOG_COLUMNS, Archive, Trim
 from sheetcrm.warehouse.rows import Batch
@@ -197,6 +198,7 @@ def write(connection: Connection, batch: Batch, source: str, as_of: dt.date, now
     for kind, table in RECORDS.items():
         rows = batch.rows.get(kind, [])
         key = key_of(kind)
+        _respell(connection, table, key, {tuple(r[k] for k in key) for r in rows} | batch.held.get(kind, set()), now)
         _upsert(connection, insert, table, key, rows, now, tombstones=True)
         live = {tuple(r) for r in connection.execute(
             select(*(table.c[k] for k in key)).where(table.c.deleted_at.is_(None)))}
@@ -217,6 +219,41 @@ def write(connection: Connection, batch: Batch, source: str, as_of: dt.date, now
     connection.execute(stmt.on_conflict_do_update(index_elements=["source"], set_={
         k: stmt.excluded[k] for k in ("as_of", "mirrored_at", "digest", "rows")}))
     return Mirrored("mirrored", rows=batch.size, tombstoned=tombstoned)
+
+
+def _matched(key: tuple[Any, ...]) -> tuple[Any, ...]:
+    return tuple(match_key(v) if isinstance(v, str) else v for v in key)
+
+
+def _respell(connection: Connection, table: Any, key: tuple[str, ...], now_keys: set[tuple[Any, ...]],
+             now: dt.datetime) -> None:
+    """A live row whose key the sheet now spells otherwise ("opp-0002" retyped over OPP-0002:
+    IDs, SKUs compare as every reference does, `cells.match_key`) takes the new spelling, so the
+    upsert updates that row (its first_seen_at kept) rather than tombstoning it and adding a
+    second. Only when the two name each other alone: a key of `now_keys` not stored as it is, and
+    one live key, itself not in `now_keys`, that it matches; anything else is left as it was."""
+    rows = [(tuple(r[:-1]), r[-1]) for r in connection.execute(
+        select(*(table.c[k] for k in key), table.c.deleted_at.is_(None)))]
+    live = [k for k, alive in rows if alive]
+    stored = {k for k, _alive in rows}  # a tombstoned row keeps its key: the upsert revives it
+    new = [k for k in now_keys if k not in stored]
+    if not new:
+        return  # most syncs: every key as it was
+    old: dict[tuple[Any, ...], list[tuple[Any, ...]]] = {}
+    for k in live:
+        if k not in now_keys:
+            old.setdefault(_matched(k), []).append(k)
+    wanted: dict[tuple[Any, ...], list[tuple[Any, ...]]] = {}
+    for k in new:
+        wanted.setdefault(_matched(k), []).append(k)
+    renames = [(olds[0], news[0]) for m, news in wanted.items()
+               if len(news) == 1 and len(olds := old.get(m, [])) == 1]
+    if renames:
+        where = and_(*(table.c[k] == bindparam(f"o_{k}") for k in key), table.c.deleted_at.is_(None))
+        connection.execute(update(table).where(where).values({**{k: bindparam(f"n_{k}") for k in key},
+                                                              "updated_at": now}),
+                           [{**{f"o_{k}": v for k, v in zip(key, a)}, **{f"n_{k}": v for k, v in zip(key, b)}}
+                            for a, b in sorted(renames, key=str)])
 
 
 def _upsert(connection: Connection, insert: Any, table: Any, key: tuple[str, ...], rows: list[dict[str, Any]],

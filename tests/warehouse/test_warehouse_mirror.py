@@ -277,3 +277,24 @@ def test_sheetcrm_run_mirrors_each_sync_and_the_sync_log_is_appended(tmp_path):
     with engine.connect() as c:
         logged = c.execute(select(SYNC_LOG.c.job, SYNC_LOG.c.status, SYNC_LOG.c.rows_read)).all()
     assert logged and logged[0][:2] == ("sync", "ok") and logged[0][2] > 0
+
+
+def test_an_id_retyped_in_another_case_updates_the_same_row(tmp_path, warehouse_url):
+    """IDs compare as every reference does (`cells.match_key`): "opp-0002" retyped over OPP-0002
+    is the same deal, so its row takes the new spelling (first seen when it was), never a
+    tombstone and a second row."""
+    t = merge_tabs()
+    del t["Duplicates"]
+    path = tmp_path / "crm.xlsx"
+    book = xlsx_book(path, t)
+    config = Config(warehouse=WarehouseSettings(url=warehouse_url))
+    engine = engine_of(warehouse_url)
+    sync(book, config, as_of=DAY)
+    first_seen = live(engine, "opportunities")[("OPP-0002",)]["first_seen_at"]
+    tick(path, "Opportunities", {"ID": "OPP-0002"}, "ID", "opp-0002")
+    outcome = sync(XlsxWorkbook(path), config, as_of=DAY + dt.timedelta(days=1))
+    assert outcome.mirrored.outcome == "mirrored"
+    assert ("OPP-0002",) not in live(engine, "opportunities") and not tombstoned(engine, "opportunities")
+    row = live(engine, "opportunities")[("opp-0002",)]
+    assert row["first_seen_at"] == first_seen
+    assert_mirrors(engine, XlsxWorkbook(path), config)
