@@ -496,7 +496,6 @@ def test_a_doubtful_amount_or_budget_leaves_the_new_deals_amount_empty_and_says_
     assert not [i for i in third.crm.report.issues if i.code == "conversion_amount_left_empty"]
 
 
-<<<<<<< HEAD
 def test_a_budget_column_the_read_keeps_as_text_gives_no_amount_and_says_so(tmp_path):
     """Sizes more than amounts: the read keeps the Budget column as text, so its "8000" is no
     amount the conversion takes (it would be the one cell of the column read as money); the deal
@@ -507,7 +506,8 @@ def test_a_budget_column_the_read_keeps_as_text_gives_no_amount_and_says_so(tmp_
     assert (deal["Amount"], deal["Currency"], deal["From Lead"]) == (None, None, "LEAD-0001")
     [issue] = [i for i in outcome.crm.report.issues if i.code == "conversion_amount_left_empty"]
     assert (issue.tab, issue.row, issue.column) == ("Leads", 2, "S") and "reads as text" in issue.message
-=======
+
+
 def _retype(book: XlsxWorkbook, tab: str, cell: str, value) -> None:
     """A person retypes one cell of the .xlsx (an ID in another case)."""
     wb = openpyxl.load_workbook(book.path)
@@ -552,4 +552,3 @@ def test_a_converted_record_whose_id_is_retyped_in_another_case_is_not_gone(tmp_
     outcome = sync(book, Config(), DAY2)
     assert not [i for i in outcome.crm.report.issues if i.code == "converted_record_missing"]
     assert len(_records(book, "Accounts")) == 2
->>>>>>> fix-read-s32
