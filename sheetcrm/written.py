@@ -32,10 +32,10 @@ from typing import Any
 
 from sheetcrm.workbook import CellValue
 
-# The `_sheetcrm` mark counting the syncs that wrote computed cells (as `warehouse.keep.ARCHIVED`
-# counts rows): not
-# an ID prefix, so no ID sequence reads it.
-GENERATION = "written:computed"
+# The `_sheetcrm` mark counting the syncs that wrote computed cells: a key in capitals like the
+# ID prefixes beside it (no word a Spanish workbook would show in English), and no tab's prefix,
+# so no ID sequence reads it.
+GENERATION = "COMPUTED"
 
 # A tab's state: computed column key -> record ID -> the values sheetcrm counts as its own
 # in that cell (one, or two while a write of a new one has not been read back yet).
