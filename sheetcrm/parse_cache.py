@@ -18,6 +18,11 @@ A **result** of a costly pure computation over records (`RowMemo.result`: the le
 the duplicate groups) is memoised the same way, keyed by a digest of everything it reads, so a
 sync whose leads did not change does not score them again.
 
+One part is **state**, not a memo (`state`, `keep_state`): what sheetcrm last wrote in its
+computed cells (`written.Written`), so a value a person typed over one is told from sheetcrm's
+own stale value. Without it a sync takes every computed cell as sheetcrm's, as before it was
+kept; it is the one part of the memo a plan differs by.
+
 The sheet row number is in neither key of a row: a row moved by a sort or an insert is a hit,
 and its record and issues get their new row number. Cross-row and cross-tab checks (unique
 IDs, references, duplicate emails) run on every read, after `parse_table`.
@@ -246,6 +251,23 @@ class RowMemo:
         value = compute()
         self.keep(("result", name), key, (value,))
         return value
+
+    def state(self, name: tuple[str, str]) -> Any | None:
+        """What the last sync kept under `name` with `keep_state` (whatever this code's reading
+        of the workbook), or None."""
+        return self.before(name)
+
+    def keep_state(self, name: tuple[str, str], value: Any) -> None:
+        """Keep `value` under `name` for the next sync: state a sync leaves (`written.Written`),
+        not a parse, so it is kept whatever its key. The last sync's bytes are carried when it
+        is the same value (a no-op sync has nothing new to save)."""
+        digest = value_digest(value)
+        key = None if digest is None else b"state:" + digest
+        entry = self.previous.get(name)
+        if key is not None and entry is not None and entry.key == key:
+            self.carry(name)
+        else:
+            self.keep(name, key, value)
 
     def forget(self) -> None:
         """Let go of the entries, and so of the memo file a loaded memo reads them from (kept

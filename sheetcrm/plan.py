@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import Any, Collection
 
 from sheetcrm.ids import row_key
 from sheetcrm.owned import locate
 from sheetcrm.schema import OwnedTab
 from sheetcrm.table import Table
 from sheetcrm.workbook import CellValue, CellWrite, Grid, Plan, Snapshot, same_value, serial_number
+from sheetcrm.written import Columns, Typed, Written
 
 
 def cell_value(v: Any) -> CellValue:
@@ -118,7 +119,8 @@ def owned_tab(plan: Plan, snapshot: Snapshot, tab: OwnedTab, locale: str, body: 
     return title
 
 
-def computed_writes(table: Table, values_by_row: dict[int, dict[str, Any]], locale: str) -> list[CellWrite]:
+def computed_writes(table: Table, values_by_row: dict[int, dict[str, Any]], locale: str,
+                    written: Written | None = None, formulas: Collection[tuple[int, int]] = ()) -> list[CellWrite]:
     """Writes that bring sheetcrm's computed columns in a people's tab up to date.
 
     A missing column goes where `table.py` placed it (after the last used column and every
@@ -128,6 +130,14 @@ def computed_writes(table: Table, values_by_row: dict[int, dict[str, Any]], loca
     columns (`Header.full`) gets no write at all. A recorded column (`Computed.recorded`, a
     record of what a step did) and a column one step keeps (`Computed.by_step`) are neither added
     nor rewritten here: only cleared off leftovers.
+
+    `written` (written.Written): what sheetcrm last wrote in these cells, by record ID and
+    column. A cell that holds neither that (nor what is computed now, nor nothing) was typed
+    over by a person: it is not written, and is added to `written.typed` for the step to
+    report at the cell; so is a cell holding a formula (`formulas`: the grid's, 0-based), which
+    sheetcrm never writes. What this plan counts as its own in each cell of a record with a
+    unique ID goes to `written.after`. A tab, column or record the state does not know (no
+    state, a new column, a new record) is sheetcrm's, as before the state was kept.
     """
     header = table.header
     writes: list[CellWrite] = []
@@ -150,18 +160,43 @@ def computed_writes(table: Table, values_by_row: dict[int, dict[str, Any]], loca
         columns[computed.key] = col
     wanted_columns = list(columns.items())
     nothing: dict[str, Any] = {}
+    before = written.tab(table.spec.key) if written is not None else None
+    after: Columns = {key: {} for key, _col in wanted_columns}
+    typed: list[Typed] = []
+    # The state is keyed by ID: a row whose ID another row shares has none to go by.
+    seen: set[str] = set()
+    shared = {row.id for row in table.rows if row.id is not None and (row.id in seen or seen.add(row.id))}
+    formulas = set(formulas)
     for row in table.rows:
         wanted = values_by_row.get(row.row, nothing)
         cells = row.cells
+        rid = row.id if row.id is not None and row.id not in shared else None
         for key, col in wanted_columns:
             value = wanted.get(key)
             if isinstance(value, Decimal):
                 value = cell_value(value)
             have = cells[col] if col < len(cells) else None
-            if value is have or (type(value) is type(have) and value == have):
+            formula = (row.row - 1, col) in formulas if formulas else False
+            if not formula and (value is have or (type(value) is type(have) and value == have)):
+                if rid is not None:
+                    after[key][rid] = (have,)
                 continue  # most cells of a quiet sync; of one type, == is same_value's answer
+            own = before[key].get(rid) if before is not None and rid is not None and key in before else None
+            if formula or own is not None and not same_value(have, None) and not same_value(have, value) \
+                    and not any(same_value(have, o) for o in own):
+                typed.append(Typed(row.row, col, key, have, value, formula))
+                if own is not None:
+                    after[key][rid] = own  # still sheetcrm's to fill once the person clears it
+                continue
             if not same_value(value, have):
                 writes.append(CellWrite(table.title, row.row, col + 1, value, expect=row_key(table, row)))
+            if rid is not None:
+                # Both, until a read shows which: the write may be dropped (a guarded write on
+                # Google) or refused (a conflicting save of an .xlsx), leaving sheetcrm's old value.
+                after[key][rid] = (value,) if same_value(have, None) or same_value(have, value) else (value, have)
+    if written is not None:
+        written.after[table.spec.key] = after
+        written.typed[table.spec.key] = typed
     id_col = header.fields["id"]
     for row in table.leftovers:
         # No record, no ID: the write holds only while the row still shows exactly these

@@ -205,7 +205,7 @@ _POINTS = re.compile(r"[+-]\d")
 
 
 def _computed_columns(spec: TabSpec, grid: Grid, index: int, header: Header,
-                      synced: bool = True) -> tuple[dict[int, str], dict[int, str]]:
+                      synced: bool = True, kept: frozenset[str] = frozenset()) -> tuple[dict[int, str], dict[int, str]]:
     """({column: computed key} of sheetcrm's computed columns, {column: key} of the team's
     columns that carry a computed column's name), from the header row `grid.rows[index]`;
     the keys whose column goes under its name + ASIDE are added to `header.aside`.
@@ -219,7 +219,13 @@ def _computed_columns(spec: TabSpec, grid: Grid, index: int, header: Header,
 
     `synced`: whether sheetcrm wrote this workbook before (`owned.synced_before`). Until it has,
     no cell of it is sheetcrm's, whatever its shape: a team's own Score of typed numbers is
-    theirs, and only an empty column of a computed name is sheetcrm's to fill."""
+    theirs, and only an empty column of a computed name is sheetcrm's to fill.
+
+    `kept`: the computed columns sheetcrm remembers writing in this tab at its last sync
+    (`written.Written.kept`). Such a column stays sheetcrm's whatever one of its cells holds: a
+    cell of another shape, or a formula, is a person's value typed over sheetcrm's, kept and
+    reported at its cell by the sync (`plan.computed_writes`), not a reason to give the whole
+    column up (and read its stale values as the team's)."""
     labels = grid.rows[index] if index < len(grid.rows) else []
     known: dict[str, tuple[str, bool]] = {}  # a header's key -> (computed key, under its name + ASIDE)
     for c in spec.computed:
@@ -237,7 +243,8 @@ def _computed_columns(spec: TabSpec, grid: Grid, index: int, header: Header,
     for key, named in found.items():
         aside = any(is_aside for _col, is_aside in named)
         for col, is_aside in named:
-            if is_aside or not aside and col not in formulas and _written_by_sheetcrm(key, grid, index, col, synced):
+            if is_aside or not aside and (key in kept or col not in formulas
+                                          and _written_by_sheetcrm(key, grid, index, col, synced)):
                 ours[col] = key
             else:
                 theirs[col] = key
@@ -384,12 +391,13 @@ def find_header_row(spec: TabSpec, grid: Grid, settings: TabSettings) -> int:
 
 
 def map_header(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, report: Report,
-               index: int = 0, synced: bool = True) -> Header:
-    """The columns named by the header row `grid.rows[index]`; `synced` as for `_computed_columns`."""
+               index: int = 0, synced: bool = True, kept: frozenset[str] = frozenset()) -> Header:
+    """The columns named by the header row `grid.rows[index]`; `synced` and `kept` as for
+    `_computed_columns`."""
     aliases = _aliases(spec, settings)
     labels = grid.rows[index] if index < len(grid.rows) else []
     header = Header(width=len(labels), row=index + 1)
-    ours, theirs = _computed_columns(spec, grid, index, header, synced)
+    ours, theirs = _computed_columns(spec, grid, index, header, synced, kept)
     for col, raw in enumerate(labels):
         text = cells.parse_text(raw)
         if text is None:
@@ -651,7 +659,7 @@ def _currency_code(raw: Any) -> bool:
 
 def parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, ctx: ParseContext,
                 report: Report, language: str | None = None, memo: RowMemo | None = None,
-                synced: bool = True) -> Table:
+                synced: bool = True, kept: frozenset[str] = frozenset()) -> Table:
     """The tab's records. `language`: the tab's language when it is not this grid's to say
     (an imported file is read in the language of the tab it goes to, never of its own
     headers); by default `tab_locale` of the grid's title and headers. Either way it only
@@ -663,11 +671,13 @@ def parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, ct
     reported are the same with or without it; the memo keeps this parse for the next sync.
 
     `synced`: whether sheetcrm wrote this workbook before (`owned.synced_before`); until then a
-    filled column under a computed column's name is the team's (`_computed_columns`)."""
+    filled column under a computed column's name is the team's (`_computed_columns`).
+    `kept`: the computed columns sheetcrm remembers writing in this tab, which stay its own
+    (`_computed_columns`)."""
     if memo is None:
-        return _parse_table(spec, title, grid, settings, ctx, report, language, synced=synced)
+        return _parse_table(spec, title, grid, settings, ctx, report, language, synced=synced, kept=kept)
     name = (spec.key, title)
-    key = memo.tab_key(grid, spec.key, title, settings, ctx, language, current(), synced)
+    key = memo.tab_key(grid, spec.key, title, settings, ctx, language, current(), synced, sorted(kept))
     parse = _kept(memo.unchanged(name, key))
     if parse is not None:
         header, chunks, leftovers, issues = parse
@@ -683,7 +693,7 @@ def parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, ct
     old = before[1] if before is not None else []
     rows_memo = _RowsMemo(memo, {pair[0]: pair[1] for chunk in old for pair in chunk.keyed if pair is not None})
     said = Report(limit=sys.maxsize)
-    table = _parse_table(spec, title, grid, settings, ctx, said, language, rows_memo, synced)
+    table = _parse_table(spec, title, grid, settings, ctx, said, language, rows_memo, synced, kept)
     for issue in said.issues:
         report.add(issue)
     kept = [(row, row.cells) for row in (*table.rows, *table.leftovers)]
@@ -771,9 +781,9 @@ class _RowsMemo:
 
 def _parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, ctx: ParseContext,
                  report: Report, language: str | None = None, rows_memo: _RowsMemo | None = None,
-                 synced: bool = True) -> Table:
+                 synced: bool = True, kept: frozenset[str] = frozenset()) -> Table:
     header_index = find_header_row(spec, grid, settings)
-    header = map_header(spec, title, grid, settings, report, header_index, synced)
+    header = map_header(spec, title, grid, settings, report, header_index, synced, kept)
     _place_new_columns(spec, title, grid, header, report)
     table = Table(spec, title, header)
     missing = [c for c in spec.columns if c.required and c.field not in header.fields]

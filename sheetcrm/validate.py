@@ -21,16 +21,17 @@ from typing import Any, Callable, Iterable
 from sheetcrm import cells
 from sheetcrm.config import Config
 from sheetcrm.i18n import N_, _, current, in_locale, ngettext, using
-from sheetcrm.ids import id_pattern
-from sheetcrm.owned import synced_before
+from sheetcrm.ids import id_pattern, read_sequences
+from sheetcrm.owned import owned_title, synced_before
 from sheetcrm.inputs import Inputs, read_conversions, read_inputs, read_segments, respell_duplicates
 from sheetcrm.parse_cache import RowMemo
 from sheetcrm.records import ParseContext
 from sheetcrm.report import Issue, Report, column_letter
-from sheetcrm.schema import OPTIONAL_TABS, TABS, find_tab, tab_names
+from sheetcrm.schema import OPTIONAL_TABS, SEQUENCES, TABS, find_tab, tab_names
 from sheetcrm.workflow_tabs import read_workflows
 from sheetcrm.table import Row, Table, parse_table
 from sheetcrm.workbook import Snapshot
+from sheetcrm.written import GENERATION, MEMO_NAME, Written, recall
 
 
 @dataclass
@@ -46,6 +47,9 @@ class Crm:
     # match_key of each text the read and `find` compared (validate._Keys): steps look up the
     # same accounts and contacts the read resolved.
     keys: dict[str, str] = field(default_factory=lambda: _Keys())
+    # What sheetcrm last wrote in its computed cells, as the memo kept it (written.py): none
+    # without a memo. The computed_columns step reads it and leaves what it writes.
+    written: Written = field(default_factory=Written)
 
     def find(self, key: str, text: str) -> list[Row]:
         """The rows of tab `key` that `text` names (by ID, else by name), rows with errors
@@ -97,20 +101,29 @@ def team_config(snapshot: Snapshot, config: Config) -> Config:
     return adopted
 
 
-def read_crm(snapshot: Snapshot, config: Config, language: str | None = None, memo: RowMemo | None = None) -> Crm:
+def read_crm(snapshot: Snapshot, config: Config, language: str | None = None, memo: RowMemo | None = None,
+             written: Written | None = None) -> Crm:
     """The workbook as read, every issue's message and hint in `language` ("en"/"es"), by
     default the config's locale (whoever calls it). `memo`: the rows an earlier read
     validated (parse_cache.RowMemo), reused where their cells are the same, and filled with
-    this read's; the Crm is the same with or without it."""
+    this read's; the Crm is the same with or without it, but for what sheetcrm last wrote in
+    its computed cells (`Crm.written`), recalled from it. `written`: that state as a read of
+    the same sync already recalled it (the merge step's read of the merged workbook)."""
     with using(language or config.locale):
-        return _read_crm(snapshot, config, memo)
+        return _read_crm(snapshot, config, memo, written)
 
 
-def _read_crm(snapshot: Snapshot, config: Config, memo: RowMemo | None = None) -> Crm:
+def _read_crm(snapshot: Snapshot, config: Config, memo: RowMemo | None = None,
+              written: Written | None = None) -> Crm:
     crm = Crm(report=Report(limit=config.validation.max_issues))
     ctx = parse_context(config)
     titles = list(snapshot.tabs)
     synced = synced_before(snapshot)
+    if written is None:
+        sequences = owned_title(snapshot, SEQUENCES)
+        generation = read_sequences(snapshot.tabs[sequences] if sequences else None).get(GENERATION)
+        written = recall(memo.state(MEMO_NAME) if memo is not None else None, generation)
+    crm.written = written
     for key, spec in TABS.items():
         settings = config.tab(key)
         title = find_tab(titles, tab_names(spec, settings.title))
@@ -122,13 +135,13 @@ def _read_crm(snapshot: Snapshot, config: Config, memo: RowMemo | None = None) -
                                  _("Run `sheetcrm init` to add the missing tabs with their headers.")))
             continue
         crm.tables[key] = parse_table(spec, title, snapshot.tabs[title], settings, ctx, crm.report, memo=memo,
-                                      synced=synced)
+                                      synced=synced, kept=crm.written.kept(key))
     for key, spec in OPTIONAL_TABS.items():  # read only when the workbook has them: no missing_tab warning
         settings = config.tab(key)
         title = find_tab(titles, tab_names(spec, settings.title))
         if title is not None:
             crm.tables[key] = parse_table(spec, title, snapshot.tabs[title], settings, ctx, crm.report, memo=memo,
-                                      synced=synced)
+                                          synced=synced, kept=crm.written.kept(key))
     _check_references(crm)
     _check_quote_prices(crm, ctx.currency)
     # Cross-tab findings come last in discovery order; people read the tab in sheet order.

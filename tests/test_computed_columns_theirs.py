@@ -146,3 +146,153 @@ def test_a_formula_under_a_computed_name_is_the_teams(tmp_path):
 @pytest.mark.parametrize("tab", list(COMPUTED))
 def test_every_computed_column_says_what_sheetcrm_writes_in_it(tab):
     assert set(COMPUTED[tab]) <= set(table._SHAPES)
+
+
+# --- a value a person typed over one of sheetcrm's computed cells --------------------------
+# sheetcrm remembers what it wrote in each computed cell, by record ID and column (written.py,
+# in the memo beside the lock): a cell holding anything else was typed by a person. It is kept,
+# never read, and said at its cell on every sync until the person clears it.
+
+TYPED = "computed_cell_typed"
+LEADS = ([], [["Pérez"], ["Gómez"]])
+
+
+def _book(path):
+    """A synced workbook, every computed column in place and up to date (the next sync is a no-op)."""
+    book = xlsx_book(path, _tabs([], [[], []], *LEADS))
+    sync(book, Config(), as_of=AS_OF)
+    assert not sync(book, Config(), as_of=AS_OF).plan
+    return book
+
+
+def _type(path, tab: str, cells: dict) -> None:
+    """A person's edit, saved as an app saves the whole file."""
+    wb = openpyxl.load_workbook(path)
+    for ref, value in cells.items():
+        wb[tab][ref] = value
+    wb.save(path)
+
+
+def _column(path, tab: str, header: str) -> str:
+    ws = openpyxl.load_workbook(path)[tab]
+    return next(c.column_letter for c in ws[1] if c.value == header)
+
+
+def _typed(outcome) -> list[tuple]:
+    return [(i.severity, i.tab, i.row, i.column, i.header, i.value) for i in outcome.crm.report.issues if i.code == TYPED]
+
+
+def test_a_value_typed_over_a_computed_cell_is_kept_and_said_at_its_cell_every_sync(tmp_path):
+    path = tmp_path / "crm.xlsx"
+    book = _book(path)
+    weighted, score, grade = (_column(path, "Opportunities", "Weighted Amount"), _column(path, "Leads", "Score"),
+                              _column(path, "Leads", "Grade"))
+    computed = openpyxl.load_workbook(path)["Opportunities"][f"{weighted}2"].value
+    _type(path, "Opportunities", {f"{weighted}2": 9999})
+    _type(path, "Leads", {f"{score}2": 90, f"{grade}3": "hot"})
+    first = sync(book, Config(), as_of=AS_OF)
+    expected = [("warning", "Opportunities", 2, weighted, "Weighted Amount", 9999),
+                ("warning", "Leads", 2, score, "Score", 90), ("warning", "Leads", 3, grade, "Grade", "hot")]
+    assert _typed(first) == expected
+    [said] = [i for i in first.crm.report.issues if i.code == TYPED and i.tab == "Opportunities"]
+    assert said.message == ('The column "Weighted Amount" is computed by sheetcrm, and this cell holds "9999", which '
+                            'sheetcrm did not write: it is kept as it is, and sheetcrm does not use it.')
+    assert said.hint == f"sheetcrm computes {computed:,} here now. Clear the cell to let sheetcrm fill it again."
+    ws = openpyxl.load_workbook(path)
+    assert ws["Opportunities"][f"{weighted}2"].value == 9999
+    assert (ws["Leads"][f"{score}2"].value, ws["Leads"][f"{grade}3"].value) == (90, "hot")
+    # "hot" is no grade sheetcrm writes, yet the column stays sheetcrm's: not given up to the team
+    # (its stale grades then read as the leads' own field), and the typed value is no input.
+    assert not any("(sheetcrm)" in str(c.value) for c in ws["Leads"][1])
+    assert all("Grade" not in lead.custom for lead in first.crm.records("leads"))
+    again = sync(book, Config(), as_of=AS_OF)
+    assert not again.plan
+    assert _typed(again) == expected
+    # Cleared: sheetcrm's to fill again, without a word.
+    _type(path, "Opportunities", {f"{weighted}2": None})
+    cleared = sync(book, Config(), as_of=AS_OF)
+    assert openpyxl.load_workbook(path)["Opportunities"][f"{weighted}2"].value == computed
+    assert [t[1] for t in _typed(cleared)] == ["Leads", "Leads"]
+
+
+def test_a_formula_typed_into_a_computed_cell_is_kept_and_said(tmp_path):
+    """A formula is never sheetcrm's: it is not written over (as a formula in an ID cell is
+    not filled), and the column stays sheetcrm's for its other cells."""
+    path = tmp_path / "crm.xlsx"
+    book = _book(path)
+    weighted = _column(path, "Opportunities", "Weighted Amount")
+    _type(path, "Opportunities", {f"{weighted}3": "=E3*0.5"})
+    _type(path, "Opportunities", {"E2": 2000})  # the other deal's inputs change: its cell is updated
+    outcome = sync(book, Config(), as_of=AS_OF)
+    assert [(t[2], t[3]) for t in _typed(outcome)] == [(3, weighted)]
+    ws = openpyxl.load_workbook(path)["Opportunities"]
+    assert ws[f"{weighted}3"].value == "=E3*0.5"
+    assert ws[f"{weighted}2"].value == 1000
+    assert not any("(sheetcrm)" in str(c.value) for c in ws[1])
+
+
+def test_a_sort_between_syncs_is_no_typing(tmp_path):
+    path = tmp_path / "crm.xlsx"
+    book = _book(path)
+    wb = openpyxl.load_workbook(path)
+    for title in ("Opportunities", "Leads"):
+        ws = wb[title]
+        rows = [[c.value for c in row] for row in ws.iter_rows(min_row=2)]
+        for r, values in enumerate(reversed(rows), start=2):
+            for c, value in enumerate(values, start=1):
+                ws.cell(r, c).value = value  # ws.cell(r, c, None) would leave the cell as it was
+    wb.save(path)
+    outcome = sync(book, Config(), as_of=AS_OF)
+    assert _typed(outcome) == []
+    assert not [w for w in outcome.plan.writes if w.tab in ("Opportunities", "Leads")]
+
+
+def test_a_stale_value_sheetcrm_wrote_is_brought_up_to_date_without_a_word(tmp_path):
+    path = tmp_path / "crm.xlsx"
+    book = _book(path)
+    weighted, days = _column(path, "Opportunities", "Weighted Amount"), _column(path, "Opportunities", "Days in Stage")
+    before = openpyxl.load_workbook(path)["Opportunities"][f"{days}2"].value
+    _type(path, "Opportunities", {"E2": 2000})
+    outcome = sync(book, Config(), as_of=AS_OF + dt.timedelta(days=3))
+    assert _typed(outcome) == []
+    ws = openpyxl.load_workbook(path)["Opportunities"]
+    assert ws[f"{weighted}2"].value == 1000 and ws[f"{days}2"].value == before + 3
+
+
+def test_without_what_sheetcrm_wrote_a_computed_cell_is_sheetcrms_as_before(tmp_path):
+    """No state (the cache deleted, another machine, the first sync): written over, no word."""
+    path = tmp_path / "crm.xlsx"
+    book = _book(path)
+    weighted = _column(path, "Opportunities", "Weighted Amount")
+    computed = openpyxl.load_workbook(path)["Opportunities"][f"{weighted}2"].value
+    _type(path, "Opportunities", {f"{weighted}2": 9999})
+    outcome = sync(book, Config(), as_of=AS_OF, cache=tmp_path / "another machine")
+    assert _typed(outcome) == []
+    assert openpyxl.load_workbook(path)["Opportunities"][f"{weighted}2"].value == computed
+
+
+def test_a_state_another_writer_made_stale_is_not_used(tmp_path):
+    """Another machine synced in between (its own cache): the values it wrote are not this
+    machine's, yet sheetcrm's. The `_sheetcrm` generation it moved says so: no false alarm."""
+    path = tmp_path / "crm.xlsx"
+    book = _book(path)
+    days = _column(path, "Opportunities", "Days in Stage")
+    sync(book, Config(), as_of=AS_OF + dt.timedelta(days=1), cache=tmp_path / "another machine")
+    outcome = sync(book, Config(), as_of=AS_OF + dt.timedelta(days=2))
+    assert _typed(outcome) == []
+    assert openpyxl.load_workbook(path)["Opportunities"][f"{days}2"].value is not None
+    assert not sync(book, Config(), as_of=AS_OF + dt.timedelta(days=2)).plan
+
+
+def test_a_typed_value_is_said_in_spanish(tmp_path):
+    path = tmp_path / "crm.xlsx"
+    book = xlsx_book(path, _tabs([], [[], []], *LEADS))
+    es = Config.model_validate({"locale": "es"})
+    sync(book, es, as_of=AS_OF)
+    score = _column(path, "Leads", "Puntuación")
+    _type(path, "Leads", {f"{score}2": 90})
+    [said] = [i for i in sync(book, es, as_of=AS_OF).crm.report.issues if i.code == TYPED]
+    assert said.message == ('La columna "Puntuación" la calcula sheetcrm, y esta celda tiene "90", que sheetcrm no '
+                            'escribió: se conserva tal cual, y sheetcrm no lo usa.')
+    assert said.hint.startswith("sheetcrm calcula ahora ")
+    assert said.hint.endswith(" aquí. Vacía la celda para que sheetcrm vuelva a rellenarla.")

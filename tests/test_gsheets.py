@@ -647,3 +647,37 @@ def test_a_retried_batch_finds_its_own_new_headers_and_drops_nothing(emu):
     assert not result.warnings   # was: "a column was inserted, deleted, moved or renamed …"
     assert wrong_probabilities(emu.values(key, "Opportunities")) == []
     assert all(p != "" for p in by_header(emu.values(key, "Opportunities"))["Probability %"])
+
+
+def test_a_value_typed_over_a_computed_cell_is_kept_and_said_with_the_same_requests(emu):
+    """Google as .xlsx (tests/test_computed_columns_theirs.py): a person's 9999 over sheetcrm's
+    Weighted Amount stays and is said at its cell, also after a sort moved it. The sync that
+    finds it writes only the Validation tab, with the reads of a no-op and one write (the
+    budget of a sync that changes only sheetcrm's own tabs); the next one is a no-op."""
+    key = staged_deals(emu)
+    t = Traced(key)
+    for _ in range(3):
+        if not sync(t.book, Config(), as_of=AS_OF).plan:
+            break
+    t.reset()
+    assert not sync(t.book, Config(), as_of=AS_OF).plan
+    quiet = t.counts()
+    header = emu.values(key, "Opportunities")[0]
+    col = header.index("Weighted Amount")
+    letter = chr(ord("A") + col)
+    emu.set_values(key, f"Opportunities!{letter}2", [[9999]])
+    t.reset()
+    found = sync(t.book, Config(), as_of=AS_OF)
+    typed = [(i.tab, i.row, i.column, i.value) for i in found.crm.report.issues if i.code == "computed_cell_typed"]
+    assert typed == [("Opportunities", 2, letter, 9999)]
+    assert set(found.cells_written) == {"Validation"}
+    assert t.counts() == (quiet[0], 1)
+    assert emu.values(key, "Opportunities")[1][col] == 9999
+    t.reset()
+    assert not sync(t.book, Config(), as_of=AS_OF).plan
+    assert t.counts() == quiet
+    emu.sort_rows(key, "Opportunities", header.index("Amount"), descending=True)
+    moved = sync(t.book, Config(), as_of=AS_OF)
+    row = next(r for r, values in enumerate(emu.values(key, "Opportunities"), 1) if values[col] == 9999)
+    assert [(i.row, i.column) for i in moved.crm.report.issues if i.code == "computed_cell_typed"] == [(row, letter)]
+    assert not [w for w in moved.plan.writes if w.tab == "Opportunities"]

@@ -23,7 +23,7 @@ def run(ctx: SyncContext) -> StepResult:
     if snapshot is not ctx.snapshot:
         ctx.snapshot = snapshot
         # In place: whoever holds the read (plan_sync, the outcome) sees the merged one.
-        fresh = read_crm(snapshot, ctx.config)
+        fresh = read_crm(snapshot, ctx.config, written=ctx.crm.written)
         for f in dataclasses.fields(fresh):
             setattr(ctx.crm, f.name, getattr(fresh, f.name))
     return StepResult(plan=plan)

@@ -76,7 +76,8 @@ def batch_of(ctx: SyncContext) -> Batch:
     """The rows the sync of `ctx` (its steps all run) leaves for the warehouse."""
     assert ctx.results is not None  # the compute step is one of STEPS
     after = after_write(ctx.snapshot, ctx.plan)
-    crm = read_crm(after, ctx.config)
+    # A typed value kept in a computed column leaves that column sheetcrm's, as this sync read it.
+    crm = read_crm(after, ctx.config, written=ctx.crm.written.following())
     return rows_of(crm, ctx.results, after, ctx.locale)
 
 
