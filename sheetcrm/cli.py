@@ -36,7 +36,7 @@ from sheetcrm.starter import demo_config, example_config, init_workbook, write_d
 from sheetcrm.crm.learned import candidate_name
 from sheetcrm.crm.scoring import evaluate as evaluate_scoring, method_name
 from sheetcrm.engine import Results
-from sheetcrm.sync import SyncOutcome, plan_context, plan_sync, read_archive, sync
+from sheetcrm.sync import SyncOutcome, last_memo, plan_context, plan_sync, read_archive, sync
 from sheetcrm.terminal import EXIT_INTERRUPTED, INTERRUPTED, visible, visible_json
 from sheetcrm.validate import Crm, read_crm
 from sheetcrm.warehouse.settings import ENV_URL, Mirrored, WarehouseError, WarehouseSettings
@@ -309,7 +309,7 @@ def validate(target: Target, fmt: str) -> None:
             snapshot = book.read()
         crm, _results, _plan = plan_sync(snapshot, config, dt.date.today(),
                                          sent_versions=Journal.versions_held(book), progress=bar,
-                                         templates=template_shelf(config),
+                                         templates=template_shelf(config), memo=last_memo(book),
                                          archive=read_archive(config, book, dt.date.today()))
     if fmt == "json":
         echo_json(json.dumps(crm.report.as_dict(crm.stats()), ensure_ascii=False, indent=2))

@@ -286,6 +286,15 @@ def _memo_path(book: Workbook, cache: Path | None | bool) -> Path | None:
     return parse_cache.memo_path(lock_dir() if cache is True else Path(cache), key)
 
 
+def last_memo(book: Workbook) -> RowMemo | None:
+    """The parse memo the last sync of `book` left beside its lock, to read and never save
+    (`sheetcrm validate`): with it a check reports what a sync would, the cells a person typed
+    over sheetcrm's computed ones included (`written.py` keeps what sheetcrm wrote in it), and
+    parses only what changed. None for a workbook with no place."""
+    path = _memo_path(book, True)
+    return parse_cache.load(path) if path is not None else None
+
+
 def _save_memo(path: Path, memo: RowMemo) -> None:
     """Saved once planned, whatever the write then does: an entry is keyed by the cells it was
     parsed from, not by what the workbook holds, so a failed or skipped write, a conflicting

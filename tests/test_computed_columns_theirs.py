@@ -296,3 +296,21 @@ def test_a_typed_value_is_said_in_spanish(tmp_path):
                             'escribió: se conserva tal cual, y sheetcrm no lo usa.')
     assert said.hint.startswith("sheetcrm calcula ahora ")
     assert said.hint.endswith(" aquí. Vacía la celda para que sheetcrm vuelva a rellenarla.")
+
+
+def test_validate_reports_a_typed_over_cell_as_the_sync_does(tmp_path):
+    """`sheetcrm validate` reports every issue a sync would: it reads the state the last sync
+    left beside the lock (read-only), so a value typed over a computed cell is said there too."""
+    from click.testing import CliRunner
+
+    from sheetcrm.cli import main
+
+    path = tmp_path / "crm.xlsx"
+    _book(path)
+    score = _column(path, "Leads", "Score")
+    _type(path, "Leads", {f"{score}2": 90})
+    before = path.read_bytes()
+    result = CliRunner().invoke(main, ["validate", "--workbook", str(path), "--format", "json"])
+    typed = [i for i in __import__("json").loads(result.output)["issues"] if i["code"] == TYPED]
+    assert [(i["tab"], i["row"], i["column"]) for i in typed] == [("Leads", 2, score)]
+    assert path.read_bytes() == before  # read-only
