@@ -696,16 +696,16 @@ def parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, ct
     table = _parse_table(spec, title, grid, settings, ctx, said, language, rows_memo, synced, kept)
     for issue in said.issues:
         report.add(issue)
-    kept = [(row, row.cells) for row in (*table.rows, *table.leftovers)]
+    held = [(row, row.cells) for row in (*table.rows, *table.leftovers)]
     try:
-        for row, _cells in kept:
+        for row, _cells in held:
             row.cells = None  # type: ignore[assignment]
         blobs = [_chunk_blob(table.rows[at:at + CHUNK], rows_memo.keyed[at:at + CHUNK],
                              old[at // CHUNK] if at // CHUNK < len(old) else None)
                  for at in range(0, len(table.rows), CHUNK)]
         memo.keep(name, key, (table.header, blobs, table.leftovers, tuple(said.issues)))
     finally:
-        for row, raw in kept:
+        for row, raw in held:
             row.cells = raw
     return table
 

@@ -423,18 +423,24 @@ def test_a_record_typed_into_the_window_never_gets_the_id_of_a_record_below(emu)
     assert all(ids) and len(set(ids)) == len(ids)
 
 
-def test_a_record_typed_into_the_window_never_gets_the_id_of_a_record_deleted_meanwhile(emu):
-    # Found by the soak (bench/soak.py, seed 26): a row typed in between the re-read and the
-    # write takes a fill, and another record's row is deleted before the read-back. The ID that
-    # went missing is the deleted record's, not the new row's (it had none): the read-back
-    # used to put it on the new row, a deleted deal's ID on another deal (and a workflow fired
-    # on its "changed" Amount). It cannot be told, so the new ID stays and no history names it.
+def _one_fill_at_row_3(emu):
+    """Four leads, Ana2 (row 3) without an ID: the spreadsheet, its traced book, the plan and its one ID fill."""
     rows = [LEAD_HEADER, *leads(4)]
     rows[2][0] = ""                               # Ana2 (row 3) gets an ID
     key = emu.create_spreadsheet("CRM", {"Leads": rows})
     t = Traced(key)
     _, _, plan = plan_sync(t.book.read(), Config(), AS_OF)
     (fill,) = [w for w in plan.writes if w.tab == "Leads" and w.col == 1]
+    return key, t, plan, fill
+
+
+def test_a_record_typed_into_the_window_never_gets_the_id_of_a_record_deleted_meanwhile(emu):
+    # Found by the soak (bench/soak.py, seed 26): a row typed in between the re-read and the
+    # write takes a fill, and another record's row is deleted before the read-back. The ID that
+    # went missing is the deleted record's, not the new row's (it had none): the read-back
+    # used to put it on the new row, a deleted deal's ID on another deal (and a workflow fired
+    # on its "changed" Amount). It cannot be told, so the new ID stays and no history names it.
+    key, t, plan, fill = _one_fill_at_row_3(emu)
     assert fill.row == 3
 
     def person(e):
@@ -481,12 +487,7 @@ def test_a_new_id_on_a_row_deleted_before_the_read_back_leaves_no_history_naming
     # Found by the soak (bench/soak.py, seeds 27 and 31): an edit in the window puts a fill on
     # another record's row, and that row is deleted before the read-back. The new ID is then on
     # no row at all; its record never got it, so no history row may name it.
-    rows = [LEAD_HEADER, *leads(4)]
-    rows[2][0] = ""                               # Ana2 (row 3) gets an ID
-    key = emu.create_spreadsheet("CRM", {"Leads": rows})
-    t = Traced(key)
-    _, _, plan = plan_sync(t.book.read(), Config(), AS_OF)
-    (fill,) = [w for w in plan.writes if w.tab == "Leads" and w.col == 1]
+    key, t, plan, fill = _one_fill_at_row_3(emu)
     assert fill.row == 3 and any(w.requires == fill.key for w in plan.writes)
 
     def person(e):

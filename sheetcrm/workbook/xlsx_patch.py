@@ -924,8 +924,6 @@ def hide_tabs(workbook_xml: bytes, titles: Iterable[str]) -> bytes | None:
 
 
 _CALC_PR = re.compile(rb'<calcPr\b([^>]*?)(/?)>')
-_AFTER_CALC_PR = re.compile(rb'<(oleSize|customWorkbookViews|pivotCaches|smartTagPr|smartTagTypes|webPublishing|'
-                            rb'fileRecoveryPr|webPublishObjects|extLst)\b|</workbook>')
 
 
 def recalc_on_load(workbook_xml: bytes) -> bytes | None:
@@ -943,7 +941,7 @@ def recalc_on_load(workbook_xml: bytes) -> bytes | None:
         rest = re.sub(rb'\sfullCalcOnLoad="[^"]*"', b"", m[1]).rstrip()
         return workbook_xml[:m.start()] + b"<calcPr" + rest + b' fullCalcOnLoad="1"' + m[2] + b">" + \
             workbook_xml[m.end():]
-    at = _AFTER_CALC_PR.search(workbook_xml)
+    at = _AFTER_NAMES.search(workbook_xml)  # with no calcPr, the first element after where it goes
     if at is None:
         return None  # not a workbook part this patcher knows: left as it is
     return workbook_xml[:at.start()] + b'<calcPr fullCalcOnLoad="1"/>' + workbook_xml[at.start():]
