@@ -189,7 +189,7 @@ def computed_writes(table: Table, values_by_row: dict[int, dict[str, Any]], loca
                     after[key][rid] = own  # still sheetcrm's to fill once the person clears it
                 continue
             if not same_value(value, have):
-                writes.append(CellWrite(table.title, row.row, col + 1, value, expect=row_key(table, row)))
+                writes.append(CellWrite(table.title, row.row, col + 1, value, expect=row_key(table, row), held=(have,)))
             if rid is not None:
                 # Both, until a read shows which: the write may be dropped (a guarded write on
                 # Google) or refused (a conflicting save of an .xlsx), leaving sheetcrm's old value.

@@ -682,3 +682,35 @@ def test_a_value_typed_over_a_computed_cell_is_kept_and_said_with_the_same_reque
     row = next(r for r, values in enumerate(emu.values(key, "Opportunities"), 1) if values[col] == 9999)
     assert [(i.row, i.column) for i in moved.crm.report.issues if i.code == "computed_cell_typed"] == [(row, letter)]
     assert not [w for w in moved.plan.writes if w.tab == "Opportunities"]
+
+
+@pytest.mark.parametrize("typed, shows", [(9999, 9999), ("=1+1", 2), ("ask Ana", "ask Ana")])
+def test_a_value_typed_over_a_computed_cell_between_the_read_and_the_write_is_kept(emu, typed, shows):
+    # Known since stop 31: the guarded write checked the row's ID, not the cell, so a value a
+    # person typed over a Weighted Amount while a sync was planning was overwritten by what
+    # sheetcrm computed from its read. The write now also expects the target as read
+    # (`CellWrite.held`): that cell is left, the read-back does not "repair" it, and the next
+    # sync says so at the cell.
+    key = staged_deals(emu)
+    t = Traced(key)
+    for _ in range(3):
+        if not sync(t.book, Config(), as_of=AS_OF).plan:
+            break
+    header = emu.values(key, "Opportunities")[0]
+    weighted, amount = header.index("Weighted Amount"), header.index("Amount")
+    letter, money = chr(ord("A") + weighted), chr(ord("A") + amount)
+    emu.set_values(key, f"Opportunities!{money}2:{money}3", [[5000], [7000]])
+    # The sync's read is the first values:batchGet, its write's re-read the second.
+    emu.before_next("values:batchGet", lambda e: e.before_next(
+        "values:batchGet", lambda e: e.set_values(key, f"Opportunities!{letter}2", [[typed]])))
+    result = sync(t.book, Config(), as_of=AS_OF)
+    planned = {w.row: w.value for w in result.plan.writes if w.tab == "Opportunities" and w.col == weighted + 1}
+    assert set(planned) == {2, 3}
+    rows = emu.values(key, "Opportunities")
+    assert rows[1][weighted] == shows
+    assert rows[2][weighted] == planned[3]   # the other deal's cell is written as planned
+    found = sync(t.book, Config(), as_of=AS_OF)
+    assert [(i.tab, i.row, i.column) for i in found.crm.report.issues
+            if i.code == "computed_cell_typed"] == [("Opportunities", 2, letter)]
+    assert not [w for w in found.plan.writes if w.tab == "Opportunities"]
+    assert emu.values(key, "Opportunities")[1][weighted] == shows

@@ -85,6 +85,11 @@ class CellWrite:
     `requires` names another write of the same plan, as (tab, row, col): this one is applied
     only if that one is. A Stage History row of a record whose ID this sync hands out is
     tied to the ID's write, so history never names an ID that did not land.
+    `held` (empty: not checked) lists what the target itself may hold for the write to apply:
+    what the plan read there. A computed cell carries it, so a value a person types over it
+    between the read and the write is left as typed (the next sync reports it,
+    `computed_cell_typed`). Apart from `expect`, whose shape says what kind of write it is
+    (`landing`, `keyed`); a write whose row moved is found by `expect` and then checked.
     """
 
     tab: str
@@ -94,6 +99,7 @@ class CellWrite:
     expect: tuple[tuple[int, CellValue], ...] = ()
     formula: bool = False
     requires: tuple[str, int, int] | None = None
+    held: tuple[CellValue, ...] = ()
 
     @property
     def key(self) -> tuple[str, int, int]:
@@ -285,6 +291,11 @@ def drop_orphans(applied: list[CellWrite], skipped: list[CellWrite]) -> list[Cel
         gone.update(w.key for w in orphans)
         dropped = {id(w) for w in orphans}
         kept = [w for w in kept if id(w) not in dropped]
+
+
+def holds_target(w: CellWrite, now: CellValue) -> bool:
+    """Whether the target cell, holding `now`, is still as `w` was planned on (`held`)."""
+    return not w.held or any(same_value(now, h) for h in w.held)
 
 
 class WorkbookError(Exception):

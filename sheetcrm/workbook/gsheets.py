@@ -123,7 +123,7 @@ from sheetcrm.i18n import N_, _, ngettext
 
 from .numformat import format_currency
 from . import (CellValue, CellWrite, Chart, ColumnFormat, Grid, Guide, Plan, Snapshot, WorkbookError, WriteResult,
-               blanks_to_none, drop_orphans, cell_key, holding, keyed, landing, same_value, serial_number,
+               blanks_to_none, drop_orphans, cell_key, holding, holds_target, keyed, landing, same_value, serial_number,
                share_text)
 
 MAX_PAYLOAD = 2_000_000  # Google's recommended maximum for one request body
@@ -639,7 +639,7 @@ class GoogleSheetsWorkbook:
         # A column beyond the grid is empty by definition, and asking Google for it is a 400.
         # An Outbox write's own cells are read too: what to put back if it lands on another row.
         wanted = {(w.tab, col) for w in guarded for col, _ in w.expect} | {(w.tab, w.col) for w in guarded
-                                                                          if keyed.is_keyed(w)}
+                                                                          if keyed.is_keyed(w) or w.held}
         columns = sorted((tab, col) for tab, col in wanted if col <= self._sheets[tab].cols)
         # Each tab's header row rides along (a range of the same request): a column inserted,
         # deleted or moved since the read moves the cells the plan addressed by column.
@@ -1144,6 +1144,8 @@ class _RowFinder:
         return None if v == "" else v
 
     def _holds(self, w: CellWrite, row: int) -> bool:
+        if not holds_target(w, self._cell(w.tab, w.col, row)):
+            return False  # typed over since the read: the person's, not overwritten
         for col, expected in w.expect:
             now = self._cell(w.tab, col, row)
             if col == w.col:

@@ -110,8 +110,9 @@ def inspect(plan: Plan, pairs: list[tuple[CellWrite, CellWrite]], before: Column
     landing = Landing()
     tabs = {origin.tab for _, origin in pairs if is_fill(origin) or is_computed(origin)}
     sent = {origin.key for _, origin in pairs if is_fill(origin)}
+    aimed = {origin.key for _, origin in pairs}
     for tab in sorted(tabs):
-        _Tab(tab, plan, snapshot).inspect(before, after, landing, sent)
+        _Tab(tab, plan, snapshot, aimed, before).inspect(before, after, landing, sent)
     undone = landing.undone
     for w, origin in pairs:
         if origin.requires in undone:
@@ -120,8 +121,10 @@ def inspect(plan: Plan, pairs: list[tuple[CellWrite, CellWrite]], before: Column
 
 
 class _Tab:
-    def __init__(self, tab: str, plan: Plan, snapshot: Snapshot | None) -> None:
+    def __init__(self, tab: str, plan: Plan, snapshot: Snapshot | None, aimed: set[tuple[str, int, int]],
+                 before: Columns) -> None:
         self.tab = tab
+        self.aimed, self.before = aimed, before
         writes = [w for w in plan.writes if w.tab == tab and (is_fill(w) or is_computed(w))]
         self.id_col = writes[0].expect[0][0]
         writes = [w for w in writes if w.expect[0][0] == self.id_col]
@@ -275,6 +278,10 @@ class _Tab:
         planned = self.planned.get((record, col))
         if planned is _AMBIGUOUS:
             return _AMBIGUOUS
+        if planned is not None and planned.key not in self.aimed:
+            # Not sent (a person typed over the cell since the read: `CellWrite.held`): the
+            # cell is as the re-read found it, the person's.
+            return self._at_re_read(record, col)
         if planned is not None:
             return (planned.value, planned.formula)
         row = self.snapshot_rows.get(record)
@@ -283,6 +290,17 @@ class _Tab:
         if (row - 1, col - 1) in self.grid.formulas:
             return _AMBIGUOUS
         return (self.grid.cell(row - 1, col - 1), False)
+
+
+    def _at_re_read(self, record: Record, col: int) -> Any:
+        if record[0] != "id" or (self.tab, col) not in self.before:
+            return _AMBIGUOUS
+        height = len(self.before.get((self.tab, self.id_col), []))
+        rows = [u for u in range(2, height + 1) if cell_key(_cell(self.before, self.tab, self.id_col, u)) == record[1]]
+        if len(rows) != 1:
+            return _AMBIGUOUS
+        value = _cell(self.before, self.tab, col, rows[0])
+        return _AMBIGUOUS if _is_formula(value) else (value, False)
 
 
 def _record(w: CellWrite) -> Record:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import copy
 
-from . import (CellValue, CellWrite, Grid, Plan, Replace, RowDelete, Snapshot, WriteResult, drop_orphans, same_value,
-               trim_rows)
+from . import (CellValue, CellWrite, Grid, Plan, Replace, RowDelete, Snapshot, WriteResult, drop_orphans, holds_target,
+               same_value, trim_rows)
 
 
 class MemoryWorkbook:
@@ -111,6 +111,8 @@ class MemoryWorkbook:
         if w.tab not in self.tabs:
             return False
         if w.expect and (w.row - 1, w.col - 1) in self.formulas[w.tab]:
+            return False
+        if not holds_target(w, self._cell(w.tab, w.row - 1, w.col - 1)):
             return False
         return all(same_value(self._cell(w.tab, w.row - 1, col - 1), expected) for col, expected in w.expect)
 

@@ -69,7 +69,7 @@ from sheetcrm.i18n import N_, _
 from sheetcrm.lock import refuse_if_open_in_app
 
 from . import (CellWrite, Chart, ColumnFormat, Grid, Guide, Plan, Snapshot, TabLayout, WorkbookConflict,
-               WorkbookError, WriteResult, blanks_to_none, drop_orphans, same_value, share_text, xlsx_memo,
+               WorkbookError, WriteResult, blanks_to_none, drop_orphans, holds_target, same_value, share_text, xlsx_memo,
                xlsx_patch, xlsx_scan)
 from .memory import formula_text
 
@@ -285,7 +285,8 @@ class XlsxWorkbook:
                 verdicts.append(True)
             elif (target := raw[w.tab].get((w.row, w.col))) is not None and target.formula:
                 verdicts.append(False)
-            elif all(same_value(xlsx_patch.decode(raw[w.tab].get((w.row, c)), shared), v) for c, v in w.expect):
+            elif all(same_value(xlsx_patch.decode(raw[w.tab].get((w.row, c)), shared), v) for c, v in w.expect) \
+                    and holds_target(w, xlsx_patch.decode(target, shared)):
                 verdicts.append(True)
             else:
                 verdicts.append(None)  # ask calamine, which read() used
@@ -295,6 +296,7 @@ class XlsxWorkbook:
             grids = {tab: _grid(book.get_sheet_by_name(tab).to_python(skip_empty_area=False)) for tab in doubtful}
             verdicts = [ok if ok is not None else
                         all(same_value(grids[w.tab].cell(w.row - 1, c - 1), v) for c, v in w.expect)
+                        and holds_target(w, grids[w.tab].cell(w.row - 1, w.col - 1))
                         for w, ok in zip(writes, verdicts)]
         return [bool(ok) for ok in verdicts], xml
 
