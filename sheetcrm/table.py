@@ -990,7 +990,9 @@ def _record_rows(table: Table, grid: Grid, header_index: int, known: dict[int, s
         # ID (most, once synced) skip the label search.
         id_cell = raw_row[id_col] if id_col is not None and id_col < width else None
         has_id = not cells.is_blank(id_cell) and not _only_total_words(id_cell)
-        if not real or not has_id and _is_total(raw_row, index, known, grid):
+        # An Excel table's Total Row is no record whatever it holds (its label, in the first
+        # column, may read like an ID, or be missing).
+        if not real or index in grid.totals or not has_id and _is_total(raw_row, index, known, grid):
             if any(c < width and not cells.is_blank(raw_row[c]) for c in computed_cols):
                 table.leftovers.append(Row(index + 1, None, None, raw_row))
             continue

@@ -482,6 +482,47 @@ def test_a_totals_row_whose_label_is_in_the_id_column_is_not_a_record(tmp_path):
     assert ws["F4"].value == "=SUBTOTAL(109,F2:F3)" and ws["I4"].value is None  # no computed cell
 
 
+@pytest.mark.parametrize("label, total", [(None, 300), ("Q4 deals", "=SUBTOTAL(109,Deals[Amount])"),
+                                          ("Cierre", "=SUBTOTAL(109,Deals[Amount])")])
+def test_an_excel_tables_total_row_is_not_a_record_whatever_its_label(tmp_path, label, total):
+    """Found at stop 32: an Excel table's Total Row with no label, or a label of other words,
+    was read as a deal: three false `required` errors, and the sync wrote OPP-0003 into the
+    table's totals label cell. The table part says which rows are its totals
+    (totalsRowCount); those are no records. The same row outside a table stays a record."""
+    from openpyxl.worksheet.table import Table, TableColumn
+
+    def book(path, table):
+        wb = openpyxl.Workbook()
+        ws = wb.active
+        ws.title = "Opportunities"
+        header = ["ID", *OPP_HEADER[1:]]
+        for r in [header, ["OPP-0001", "A", "Acme", "Mia", "Proposal", 100, "USD", dt.date(2026, 12, 15)],
+                  ["OPP-0002", "B", "Acme", "Mia", "Proposal", 200, "USD", dt.date(2026, 12, 15)],
+                  [label, None, None, None, None, total, None, None]]:
+            ws.append(r)
+        if table:
+            t = Table(displayName="Deals", ref=f"A1:{chr(ord('A') + len(header) - 1)}4", totalsRowCount=1)
+            t.tableColumns = [TableColumn(id=i + 1, name=h) for i, h in enumerate(header)]
+            t.autoFilter = None
+            ws.add_table(t)
+        accounts = wb.create_sheet("Accounts")
+        for r in ACCOUNTS:
+            accounts.append(r)
+        wb.save(path)
+        return XlsxWorkbook(path)
+
+    outcome = sync(book(tmp_path / "table.xlsx", True), Config(), as_of=AS_OF)
+    assert [o.id for o in outcome.crm.records("opportunities")] == ["OPP-0001", "OPP-0002"]
+    assert [i for i in issues(outcome.crm) if i.tab == "Opportunities"] == []
+    ws = openpyxl.load_workbook(tmp_path / "table.xlsx")["Opportunities"]
+    assert [c.value for c in ws[4]][:6] == [label, None, None, None, None, total]
+    assert all(c.value is None for c in ws[4][8:])     # no computed cell on the totals row
+    assert not sync(XlsxWorkbook(tmp_path / "table.xlsx"), Config(), as_of=AS_OF).plan
+    # Outside a table the same row is a deal with empty required cells, said at the cells.
+    plain = sync(book(tmp_path / "plain.xlsx", False), Config(), as_of=AS_OF)
+    assert {i.row for i in issues(plain.crm) if i.tab == "Opportunities" and i.code == "required"} == {4}
+
+
 def test_the_header_row_is_found_below_instructions():
     rows = [["Instructions: one deal per row"], ["Name", "Account", "Stage", "Amount"],
             ["A", "Acme", "Proposal", 10]]

@@ -41,11 +41,14 @@ class Grid:
     # (`[$¥-411]#,##0` is "JPY", `"£"#,##0` "GBP"), else the symbol as shown ("$"), read as a
     # symbol typed in the cell would be (on Google only in money columns whose rows name no
     # currency; see gsheets.py); `merges` each merged block as
-    # (first_row, first_col, last_row, last_col), inclusive, whose value sits in its first cell.
+    # (first_row, first_col, last_row, last_col), inclusive, whose value sits in its first cell;
+    # `totals` the rows (0-based) that an Excel table's Total Row takes (.xlsx only: a table
+    # part's totalsRowCount), which are no records whatever they hold.
     errors: dict[tuple[int, int], str] = field(default_factory=dict)
     percent: set[tuple[int, int]] = field(default_factory=set)
     currency: dict[tuple[int, int], str] = field(default_factory=dict)
     merges: list[tuple[int, int, int, int]] = field(default_factory=list)
+    totals: set[int] = field(default_factory=set)
 
     def cell(self, row: int, col: int) -> CellValue:
         if row < len(self.rows):

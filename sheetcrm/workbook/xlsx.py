@@ -711,6 +711,7 @@ def _add_facts(tabs: dict[str, Grid], facts: dict[str, xlsx_scan.SheetFacts]) ->
         grid.formulas, grid.percent, grid.merges = found.formulas, found.percent, found.merges
         grid.currency = found.currency
         grid.errors = found.errors
+        grid.totals = found.totals
         for r, c in found.errors:
             # calamine reports an error as "", so the row is already None there (or trimmed).
             if r < len(grid.rows) and c < len(grid.rows[r]):

@@ -27,7 +27,7 @@ from typing import Collection
 
 from openpyxl.utils import column_index_from_string
 
-from .xlsx_patch import found_dropdowns, sheet_parts
+from .xlsx_patch import attrs, found_dropdowns, relationships, sheet_parts
 from .numformat import format_currency, is_percent_format  # noqa: F401  (is_percent_format: re-exported)
 
 Position = tuple[int, int]  # 0-based (row, col), as in Grid
@@ -53,8 +53,13 @@ class SheetFacts:
     dropdowns: list[tuple[str, str]] = field(default_factory=list)
     # The sqrefs of the team's validations (`xlsx_patch.found_dropdowns`): where sheetcrm's leave off.
     theirs: list[str] = field(default_factory=list)
+    # The rows of its Excel tables' Total Rows (ECMA-376 §18.5.1.2: a table's ref includes its
+    # last totalsRowCount rows, which are its totals, not data).
+    totals: set[int] = field(default_factory=set)
 
 
+_TABLE = re.compile(rb'<(?:\w+:)?table\b([^>]*)>')
+_REF_ROW = re.compile(r'[A-Za-z]+\$?(\d+)$')
 _FORMULA_CELL = re.compile(rb'<c\b([^>]*)>\s*<f\b')
 # An error cell's start tag (not self-closing) and its cached value.
 _ERROR_CELL = re.compile(rb'<c\b([^>]*\bt="e"[^>]*)(?<!/)>(.*?)</c>', re.S)
@@ -85,8 +90,29 @@ def scan(data: bytes, only: Collection[str] | None = None) -> dict[str, SheetFac
         # relative or absolute, a workbook part not at xl/workbook.xml).
         for title, part in sheet_parts(z):
             if part is not None and (only is None or title in only):
-                found[title] = scan_sheet(z.read(part), styles)
+                xml = z.read(part)
+                found[title] = scan_sheet(xml, styles)
+                if b"<tablePart" in xml:
+                    found[title].totals = _total_rows(z, part, names)
     return found
+
+
+def _total_rows(z: zipfile.ZipFile, part: str, names: Collection[str]) -> set[int]:
+    """The 0-based rows that the Total Rows of the sheet's tables take."""
+    rows: set[int] = set()
+    for kind, target in relationships(z, part).values():
+        if not kind.endswith("/table") or target not in names:
+            continue
+        m = _TABLE.search(z.read(target))
+        if m is None:
+            continue
+        table = attrs(m[1])
+        count, ref = int(table.get(b"totalsRowCount", b"0") or 0), table.get(b"ref", b"").decode()
+        last = _REF_ROW.search(ref.rpartition(":")[2] or ref)
+        if count > 0 and last is not None:
+            end = int(last[1]) - 1
+            rows.update(range(max(end - count + 1, 1), end + 1))  # never the header row
+    return rows
 
 
 def scan_sheet(xml: bytes, styles: tuple[Collection[int], dict[int, str]] | Collection[int] = frozenset()
