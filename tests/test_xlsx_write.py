@@ -549,3 +549,37 @@ def test_a_write_asks_the_app_to_recalculate_the_teams_formulas_on_opening(team)
 ])
 def test_recalc_on_load_sets_the_flag_once_in_schema_order(workbook, expected):
     assert xlsx_patch.recalc_on_load(workbook) == expected
+
+
+def test_a_mac_excel_1904_workbook_gets_its_dates_written_in_its_own_date_system(tmp_path):
+    # Found by a tester: dates in a workbook whose dates count from 1904 (Mac Excel,
+    # workbookPr date1904) were read right but written as 1900-system serials, 1462 days late:
+    # a Last Activity of 2026-01-20 showed 2030-01-21, the next sync took its own value for a
+    # person's (computed_cell_typed) and its own Stage History for a date after the sync.
+    path = tmp_path / "mac.xlsx"
+    wb = openpyxl.Workbook()
+    wb.epoch = openpyxl.utils.datetime.CALENDAR_MAC_1904
+    tabs = {"Accounts": [["ID", "Name"], ["ACC-0001", "Acme"]],
+            "Opportunities": [["ID", "Name", "Account", "Stage", "Amount", "Close Date", "Created"],
+                              ["OPP-0001", "Deal", "Acme", "Proposal", 1000, dt.date(2026, 4, 30), dt.date(2026, 1, 2)]],
+            "Activities": [["ID", "Date", "Type", "Subject", "Related"],
+                           ["ACT-0001", dt.date(2026, 1, 20), "Call", "hi", "OPP-0001"]]}
+    wb.remove(wb.active)
+    for title, rows in tabs.items():
+        ws = wb.create_sheet(title)
+        for r in rows:
+            ws.append(r)
+    wb.save(path)
+    assert xlsx_patch.date1904(zipfile.ZipFile(path).read("xl/workbook.xml"))
+    book = XlsxWorkbook(path)
+    sync(book, Config(), AS_OF)
+    after = openpyxl.load_workbook(path)      # reads serials in the workbook's own system, as Excel
+    assert after.epoch == openpyxl.utils.datetime.CALENDAR_MAC_1904
+    deals = after["Opportunities"]
+    header = [c.value for c in deals[1]]
+    assert deals.cell(2, header.index("Last Activity") + 1).value == dt.datetime(2026, 1, 20)
+    history = list(after["Stage History"].iter_rows(values_only=True))
+    assert dt.datetime(2026, 2, 1) in history[1]
+    later = sync(book, Config(), AS_OF + dt.timedelta(days=1))
+    assert [i.code for i in later.crm.report.issues if i.code in ("computed_cell_typed", "history_after_sync")] == []
+    assert openpyxl.load_workbook(path)["Opportunities"].cell(2, header.index("Days in Stage") + 1).value == 31

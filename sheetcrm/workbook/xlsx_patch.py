@@ -217,6 +217,16 @@ def _number(v: float | int | Decimal) -> bytes:
     return (repr(v) if isinstance(v, float) else str(v)).encode()
 
 
+# Days from 1899-12-30 (the 1900 system's day 0, as Excel counts it) to 1904-01-01.
+DAYS_1904 = 1462
+_DATE1904 = re.compile(rb'<(?:\w+:)?workbookPr\b[^>]*\bdate1904\s*=\s*["\'](?:1|true)["\']')
+
+
+def date1904(workbook_xml: bytes) -> bool:
+    """Whether the workbook part says its dates count from 1904 (workbookPr date1904)."""
+    return _DATE1904.search(workbook_xml) is not None
+
+
 class Styles:
     """The cell formats of `styles.xml`, extended only when a date lands on a cell whose
     format does not show dates."""
@@ -226,9 +236,13 @@ class Styles:
     _NUMFMTS = re.compile(rb'<numFmts\b[^>]*?(?:/>|>(.*?)</numFmts>)', re.S)
     _NUMFMT = re.compile(rb'<numFmt\b([^>]*?)/?>')
 
-    def __init__(self, xml: bytes | None, ours: Iterable[str] = ()) -> None:
+    def __init__(self, xml: bytes | None, ours: Iterable[str] = (), date1904: bool = False) -> None:
         self.xml = xml
         self.changed = False
+        # The workbook counts days from 1904-01-01 (Mac Excel's date system, workbookPr
+        # date1904; ECMA-376 Part 1 §18.2.28): a date's serial is 1462 days less than in the
+        # 1900 system both readers report dates in.
+        self.date1904 = date1904
         # The format codes sheetcrm sets: a cell showing one of them may be given another
         # (a Dashboard row whose kind changed); any other code is a person's and stays.
         self.ours = frozenset(ours)
@@ -368,7 +382,8 @@ def cell_xml(ref: bytes, spec: CellSpec, old_attrs: bytes, styles: Styles, owned
         if style is None or not styles.shows_date(style):
             timed = isinstance(v, _dt.datetime) and v.time() != _dt.time(0)
             style = styles.date_style(style or 0, DATETIME_FORMAT if timed else DATE_FORMAT)
-        return head + _s(style) + b"><v>" + _number(serial_number(v)) + b"</v></c>"
+        serial = serial_number(v) - (DAYS_1904 if styles.date1904 else 0)
+        return head + _s(style) + b"><v>" + _number(serial) + b"</v></c>"
     return head + _s(style) + b' t="inlineStr"><is><t xml:space="preserve">' + text_xml(str(v)) + b"</t></is></c>"
 
 
@@ -971,7 +986,8 @@ def apply(data: bytes, patch: Patch, preloaded: dict[str, bytes] | None = None) 
         tabs = sheet_parts(z)
         parts = {title: part for title, part in tabs}
         styles_part = next((t for k, t in relationships(z, workbook_part(z)).values() if k.endswith("/styles")), None)
-        styles = Styles(z.read(styles_part) if styles_part and styles_part in z.NameToInfo else None, patch.ours)
+        styles = Styles(z.read(styles_part) if styles_part and styles_part in z.NameToInfo else None, patch.ours,
+                        date1904(z.read(workbook_part(z))))
         marked = marked_indices(z.read(workbook_part(z)))
         owned = {title for i, (title, _) in enumerate(tabs) if i in marked} | patch.marks
         for title in {*patch.cells, *patch.dropdowns}:
