@@ -85,6 +85,10 @@ _MESSAGES = {
                            'made from it (the pipeline, the forecast, revenue) count nothing.'),
                         N_('If one of your columns is it, head it "{name}" (or "{name_es}"). Columns read as your '
                            'own: {headers}.')),
+    "custom_field_missing": (N_('sheetcrm.toml declares the column "{name}" ([tabs.{key}.custom_fields]), but this tab '
+                                'has no such header, so every rule, segment and score that reads it finds it empty.'),
+                             N_('Write the name as the header is written, or add the column. Columns read as your '
+                                'own: {headers}.')),
     "merged_number": (N_("{shown} is merged over rows {first} to {last}, so each of those {n} rows is read as "
                          "{shown}, and totals count it {n} times."),
                       N_("If it is their total, unmerge the cells and type each row's own value.")),
@@ -796,6 +800,13 @@ def _parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, c
             name, other = _names(column)
             report.add(_issue("warning", title, header.row, None, name, None, "expected_column", name=name,
                               name_es=other, headers=", ".join(f'"{h}"' for h in list(header.custom)[:6]) or "-"))
+    # A declared column the tab lacks (a typo in sheetcrm.toml) would leave every condition on it
+    # quietly false: a scoring rule's points lost on every lead.
+    own = {cells.normalize_key(name) for name in header.custom}
+    for name in settings.custom_fields:
+        if cells.normalize_key(name) not in own:
+            report.add(_issue("warning", title, header.row, None, name, None, "custom_field_missing", name=name,
+                              key=spec.key, headers=", ".join(f'"{h}"' for h in list(header.custom)[:6]) or "-"))
 
     kinds = field_kinds(spec)
     typed = {cells.normalize_key(name): kind for name, kind in settings.custom_fields.items()}

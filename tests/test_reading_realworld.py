@@ -276,6 +276,25 @@ def test_a_missing_column_is_named_in_the_teams_language():
     assert said.message.startswith('No hay ninguna columna "Importe"') and '(o "Amount")' in said.hint
 
 
+def test_a_declared_custom_field_the_tab_lacks_is_said_at_the_header():
+    # Found by a tester: [tabs.opportunities.custom_fields] "Budgett" (the header is Budget) was
+    # ignored without a word, so a rule or segment on it quietly matched nothing.
+    config = Config.model_validate({"tabs": {"opportunities": {"custom_fields": {
+        "Budgett": {"type": "number"}, "Region": {"type": "text"}}}}})
+    crm = opps([[*OPP_HEADER, "Budget", "Region"], deal(500) + [100, "North"]], config)
+    (said,) = issues(crm)
+    assert (said.severity, said.code, said.where(), said.header) == (
+        "warning", "custom_field_missing", "Opportunities!1", "Budgett")
+    assert "[tabs.opportunities.custom_fields]" in said.message and '"Budget"' in said.hint
+    spanish = config.model_copy(update={"locale": "es"})
+    with using("es"):
+        (said,) = issues(opps([[*OPP_HEADER, "Budget", "Region"], deal(500) + [100, "North"]], spanish))
+    assert said.message.startswith('sheetcrm.toml declara la columna "Budgett"')
+    # Named as the header is written, in any case or spacing, it is found: nothing said.
+    fixed = Config.model_validate({"tabs": {"opportunities": {"custom_fields": {" budget ": {"type": "number"}}}}})
+    assert not issues(opps([[*OPP_HEADER, "Budget"], deal(500) + [100]], fixed))
+
+
 def test_mixed_date_orders_are_an_error_on_the_minority():
     crm = opps([OPP_HEADER, deal(1, close="13/02/2026"), deal(1, close="14/02/2026"), deal(1, close="02/15/2026")])
     (error,) = issues(crm)
