@@ -207,3 +207,22 @@ def test_a_lead_id_retyped_in_another_case_continues_its_status_history(tmp_path
     sync(book, Config(), as_of=D(2026, 3, 5))
     rows = [r[:3] for r in book.read().tabs["Lead Status History"].rows[1:]]
     assert rows == [["LEAD-0001", None, "New"], ["Lead-0001", "New", "Contacted"]]
+
+
+def test_a_created_day_after_the_sync_s_day_is_said_at_its_cell(tmp_path):
+    # Found by a tester: Created 2026-06-01 on a sync of 2026-03-20 gave Days in Stage 0 and a
+    # lead Created in 2027 nothing at all, without a word; a change dated after the sync is said
+    # (above), and a record made in the future is the same impossibility.
+    leads = [["ID", "First Name", "Last Name", "Company", "Email", "Status", "Created"],
+             ["LEAD-0001", "A", "B", "C", "a@c.com", "New", D(2027, 1, 1)],
+             ["LEAD-0002", "D", "E", "F", "d@f.com", "New", D(2026, 3, 20)]]
+    book = _book(tmp_path, [["OPP-0001", "A1", "Acme", "Ana", "Proposal", 1000, None, D(2026, 4, 10), D(2026, 6, 1)],
+                            ["OPP-0002", "A2", "Acme", "Ana", "Proposal", 1000, None, D(2026, 4, 10), D(2026, 3, 1)]],
+                 Leads=leads)
+    outcome = sync(book, Config(), as_of=D(2026, 3, 20))
+    said = [(i.tab, i.row, i.column, i.value) for i in outcome.crm.report.issues if i.code == "created_after_sync"]
+    assert said == [("Leads", 2, "G", D(2027, 1, 1)), ("Opportunities", 2, "I", D(2026, 6, 1))]
+    assert _column(book, "Days in Stage", 3) == 19
+    # The day comes: nothing left to say.
+    later = sync(book, Config(), as_of=D(2027, 1, 1))
+    assert [i for i in later.crm.report.issues if i.code == "created_after_sync"] == []

@@ -23,6 +23,9 @@ CALIBRATION_PARTIAL = "calibration_partial"
 CALIBRATION_UNKNOWN_STAGE = "calibration_unknown_stage"
 CALIBRATION_OLDER_COPY = "calibration_older_copy"
 NO_CLOSE_DATE = "no_close_date"
+CREATED_AFTER_SYNC = "created_after_sync"
+# The tabs whose records carry a Created day (records.py).
+CREATED_TABS = ("accounts", "contacts", "leads", "opportunities")
 
 
 def run(ctx: SyncContext) -> StepResult:
@@ -66,7 +69,31 @@ def run(ctx: SyncContext) -> StepResult:
              _("Add each old name to the aliases of the stage it became in sheetcrm.toml (`[[stages]]` aliases)."))
     issues.extend(undated_issues(ctx, forecast))
     issues.extend(ambiguous_company_issues(ctx))
+    issues.extend(future_created_issues(ctx))
     return StepResult(issues=issues)
+
+
+def future_created_issues(ctx: SyncContext) -> list[Issue]:
+    """A `created_after_sync` warning at each Created cell dated after the sync's day: no record
+    is made in the future, so it is a typo or a clock behind, and what counts from it (Days in
+    Stage, a rule's "days after Created", the sales cycle) counts from a day that has not come.
+    Said as the history step says a change dated after the sync (README)."""
+    out: list[Issue] = []
+    for key in CREATED_TABS:
+        table = ctx.crm.tables.get(key)
+        col = table.header.fields.get("created") if table is not None else None
+        if table is None or col is None:
+            continue
+        for record in ctx.crm.records(key):
+            if record.created is not None and record.created > ctx.as_of:
+                out.append(Issue("warning", table.title, record.row, column_letter(col + 1),
+                                 table.header.labels.get(col), record.created, CREATED_AFTER_SYNC,
+                                 _("Created is {day}, after this sync's day ({today}): what is counted from it "
+                                   "(Days in Stage, ages, rules that run days after Created) counts from a day "
+                                   "that has not come.", day=record.created.isoformat(), today=ctx.as_of.isoformat()),
+                                 _("Correct the date if it is a typo; if the computer that syncs has its clock or "
+                                   "time zone behind, correct that.")))
+    return out
 
 
 def ambiguous_company_issues(ctx: SyncContext) -> list[Issue]:
