@@ -290,7 +290,7 @@ def read_percents(raws: Sequence[RawCell], formatted: Collection[int], fallback:
 # A column the config does not type is read as numbers, dates or yes/no when at least this
 # share of its filled cells reads so; the rest are reported, not guessed (issue 16).
 INFERRED_SHARE = 0.95
-INFERRED_KINDS = ("bool", "number", "date")
+INFERRED_KINDS = ("bool", "number", "money", "percent", "date")
 
 
 def _reads(parse: Callable[[RawCell, str], object], raw: RawCell) -> bool:
@@ -341,16 +341,29 @@ def _date_cell(raw: RawCell) -> bool:
         cells.parse_date, raw)
 
 
-_TESTS = {"bool": _bool_cell, "number": _number_cell, "date": _date_cell}
+def _percent_cell(raw: RawCell) -> bool:
+    # "15%" and plain numbers: the column's reading (`read_percents`) tells fractions from points
+    # and reports the plain numbers it cannot tell; `infer_kind` wants one "%" among them.
+    return _number_cell(raw) or cells.is_percent_text(raw) and _reads(cells.parse_percent, raw)
+
+
+def _names_currency(raw: RawCell) -> bool:
+    return isinstance(raw, str) and cells.money_token(raw, "en") is not None
+
+
+_TESTS = {"bool": _bool_cell, "number": _number_cell, "money": _amount_cell, "percent": _percent_cell,
+          "date": _date_cell}
 
 
 def infer_kind(raws: Sequence[RawCell], money: bool = False) -> str | None:
-    """"bool", "number" or "date" when at least INFERRED_SHARE of the filled cells of a column
-    read as that kind (numbers and dates in either convention: the column's reading settles
-    which), else None: the column stays text. Native TRUE/FALSE and words like Sí/No, Yes/No
-    are yes/no; 0 and 1 are numbers; a number is never taken for a serial date here.
-    `money`: a column of amounts (a Budget, `schema.BUDGET_HEADERS`), whose cells may name a
-    currency ("8000 EUR", as an Amount's may): "money" instead of "number"."""
+    """"bool", "number", "money", "percent" or "date" when at least INFERRED_SHARE of the filled
+    cells of a column read as that kind (numbers and dates in either convention: the column's
+    reading settles which), else None: the column stays text. Native TRUE/FALSE and words like
+    Sí/No, Yes/No are yes/no; 0 and 1 are numbers; a number is never taken for a serial date
+    here. A column of amounts one of which names its currency ("1.200 €", "8000 EUR") is
+    "money", read as an Amount is; one of percentages ("15%", at least one written with "%")
+    is "percent". `money`: a column of amounts by its header (a Budget,
+    `schema.BUDGET_HEADERS`): "money" instead of "number"."""
     filled = [raw for raw in raws if not cells.is_blank(raw)]
     if not filled:
         return None
@@ -359,7 +372,11 @@ def infer_kind(raws: Sequence[RawCell], money: bool = False) -> str | None:
     # typed as numbers, its other cells' zeros would be lost and that one left out.
     codes = any(isinstance(raw, str) and _code_text(raw) for raw in filled)
     for kind in INFERRED_KINDS:
-        if kind == "number" and codes:
+        if kind in ("number", "money", "percent") and codes:
+            continue
+        if kind == "money" and (money or not any(_names_currency(raw) for raw in filled)):
+            continue  # a Budget's amounts were tried as "number"; plain numbers are numbers
+        if kind == "percent" and not any(cells.is_percent_text(raw) for raw in filled):
             continue
         test = _amount_cell if kind == "number" and money else _TESTS[kind]
         misses = 0
@@ -371,3 +388,61 @@ def infer_kind(raws: Sequence[RawCell], money: bool = False) -> str | None:
         else:
             return "money" if kind == "number" and money else kind
     return None
+
+
+# --- a text cell compared as a number or a date ----------------------------------------------
+
+_AMBIGUOUS_NUMBER = N_("{shown} reads as {one} or as {other}, and nothing says which.")
+_AMBIGUOUS_DATE = N_("{shown} reads as {one} (month first) or as {other} (day first), and nothing says which.")
+_OTHER_CONVENTION = N_("{shown} is written the way locale \"{proves}\" writes it, but this tab reads locale "
+                       "\"{locale}\", so it cannot be read with confidence.")
+_NOT_A_DATE = N_("{shown} is a plain number, not a date.")
+TEXT_HINT = N_("This column is read as text (too few of its cells are numbers or dates, or sheetcrm.toml declares "
+               "it text): write this cell as a plain number or date (12500, 2026-12-03), set locale in "
+               "sheetcrm.toml, or declare the column's type there ([tabs.<tab>.custom_fields]).")
+
+
+def read_text(raw: RawCell, kind: str, locale: str, sure: bool) -> object:
+    """A cell of a column the read keeps as text (fewer than INFERRED_SHARE of its cells are
+    numbers or dates, or the config declares it text), read as a `kind` ("number" or "date")
+    for a comparison: the Decimal or date, or the CellError saying why it cannot be.
+
+    It is read as the read reads a cell of a number or date column (`cells.parse_number`,
+    `cells.parse_date`) in the tab's `locale` (`sure`: the config sets it): a cell that reads
+    two ways ("1.500": 1500 or 1.5; "03/04/2026": 3 April or 4 March) is an
+    "ambiguous_number" / "ambiguous_date" error unless the config's locale settles it; one
+    that only the other locale reads ("1,5" in an "en" tab) is read so unless the config's
+    locale says otherwise; a cell that is no number (or no date) is the parser's error. Never
+    a reading the caller could not be sure of: it says at the cell instead (`conditions.Text`)."""
+    if kind == "date":
+        if isinstance(raw, dt.datetime):
+            return raw.date()
+        if isinstance(raw, dt.date):
+            return raw
+        if raw.__class__ in (int, float) and raw < _SMALL_SERIAL:  # a count, not a date (see read_dates)
+            return CellError("bad_date", _(_NOT_A_DATE, shown=cells.show_number(raw, group=False)), _(TEXT_HINT), raw)
+        proves, ambiguous = cells.date_style(raw)
+        if ambiguous and not sure:
+            return CellError("ambiguous_date", _(_AMBIGUOUS_DATE, shown=cells.quoted(raw),
+                                                 one=cells.parse_date(raw, "en"), other=cells.parse_date(raw, "es")),
+                             _(TEXT_HINT), raw)
+        parse: Callable[[RawCell, str], object] = cells.parse_date
+    else:
+        proves, suggests = cells.separator_style(raw)
+        if suggests and not sure:
+            try:
+                one, other = cells.parse_number(raw, "en"), cells.parse_number(raw, "es")
+            except CellError as e:
+                return e
+            return CellError("ambiguous_number", _(_AMBIGUOUS_NUMBER, shown=cells.quoted(raw), one=_shown(one),
+                                                   other=_shown(other)), _(TEXT_HINT), raw)
+        parse = cells.parse_number
+    if proves and proves != locale:
+        if sure:
+            return CellError("mixed_convention", _(_OTHER_CONVENTION, shown=cells.quoted(raw), proves=proves,
+                                                   locale=locale), _(TEXT_HINT), raw)
+        locale = proves  # the one convention that reads it as written
+    try:
+        return parse(raw, locale)
+    except CellError as e:
+        return e

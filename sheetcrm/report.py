@@ -59,7 +59,8 @@ CODES = (
     NC_("issue code", "merge_two_keeps"), NC_("issue code", "segment_bad_condition"),
     NC_("issue code", "segment_bad_name"), NC_("issue code", "segment_bad_record"),
     NC_("issue code", "segment_duplicate"), NC_("issue code", "segment_no_conditions"),
-    NC_("issue code", "segment_no_name"), NC_("issue code", "segment_unknown_column"),
+    NC_("issue code", "segment_no_name"), NC_("issue code", "segment_type_mismatch"),
+    NC_("issue code", "segment_unknown_column"),
     NC_("issue code", "workflow_bad_condition"), NC_("issue code", "workflow_bad_recipient"),
     NC_("issue code", "workflow_bad_record"), NC_("issue code", "workflow_bad_template"),
     NC_("issue code", "workflow_bad_then"), NC_("issue code", "workflow_bad_when"),
@@ -71,6 +72,7 @@ CODES = (
     NC_("issue code", "workflow_not_internal"), NC_("issue code", "workflow_render_failed"),
     NC_("issue code", "workflow_state_missing"), NC_("issue code", "workflow_step_template"),
     NC_("issue code", "workflow_template_broken"), NC_("issue code", "workflow_template_missing"),
+    NC_("issue code", "workflow_type_mismatch"),
     NC_("issue code", "workflow_unknown_column"), NC_("issue code", "workflow_unknown_sequence"),
     NC_("issue code", "workflow_unknown_stage"), NC_("issue code", "workflow_wrong_record"),
 )

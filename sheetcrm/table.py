@@ -128,6 +128,13 @@ class Header:
     aside: set[str] = field(default_factory=set)
     # Fields a header of the team's was said to look like (`_lookalikes`): said once, there.
     lookalikes: set[str] = field(default_factory=set)
+    # The team's own header -> the type its cells are read as: the config's (`custom_fields`) or
+    # the one its cells gave it (`columns.infer_kind`); a header not here is carried as text.
+    types: dict[str, str] = field(default_factory=dict)
+    # How the tab reads numbers and dates (the config's locale, else the tab's language) and
+    # whether the config set it: what a condition reads a text cell as a number or date with.
+    locale: str = "en"
+    locale_set: bool = True
 
     def computed_title(self, computed: Any, locale: str) -> str:
         """The header sheetcrm writes for its computed column `computed` (schema.Computed)."""
@@ -832,6 +839,8 @@ def _parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, c
     tab_ctx = ctx
     if not ctx.locale_set:
         tab_ctx = dataclasses.replace(ctx, locale=language or tab_locale(spec, title, header) or ctx.locale)
+    header.types = {**{name: kind.type for name, kind in custom_kinds.items()}, **inferred}
+    header.locale, header.locale_set = tab_ctx.locale, ctx.locale_set
     doubts: dict[tuple[int, int], str] = {}
     ctx = dataclasses.replace(tab_ctx, columns=_read_columns(title, header, grid, rows, known, tab_ctx, report,
                                                              doubts))
@@ -1304,6 +1313,9 @@ _INFERRED_HINTS = {
                  "number here, or declare the column's type in sheetcrm.toml ([tabs.<tab>.custom_fields])."),
     "money": N_("Most of this column are amounts, so sheetcrm reads it as money and leaves this cell out: write an "
                 "amount here, or declare the column's type in sheetcrm.toml ([tabs.<tab>.custom_fields])."),
+    "percent": N_("Most of this column are percentages, so sheetcrm reads it as percentages and leaves this cell out: "
+                  "write a percentage here (15%), or declare the column's type in sheetcrm.toml "
+                  "([tabs.<tab>.custom_fields])."),
     "date": N_("Most of this column are dates, so sheetcrm reads it as dates and leaves this cell out: write a date "
                "here, or declare the column's type in sheetcrm.toml ([tabs.<tab>.custom_fields])."),
     "bool": N_("Most of this column are yes/no values, so sheetcrm reads it as yes/no and leaves this cell out: "

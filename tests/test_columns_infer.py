@@ -122,3 +122,13 @@ def test_codes_typed_as_text_keep_their_zeros_and_plus(tmp_path):
 def test_a_code_keeps_a_column_from_being_numbers(values):
     assert infer_kind(values * 20) is None
     assert infer_kind(["+5", "-3", "0.5", "0", "1 234 567"]) == "number"  # signs, decimals, grouped thousands
+
+
+def test_percentages_and_amounts_naming_their_currency_are_inferred_as_such():
+    # "15%" is no number and "1.200 €" no plain one: the column was text, and a condition on it
+    # matched nothing (attack2 fault 5). One "%" makes plain numbers beside it percentages.
+    assert infer_kind(["15%", "5%", "20 %", 12]) == "percent"
+    assert infer_kind(["1.200 €", "300 €", 2500]) == "money"
+    assert infer_kind([15, 5, 20]) == "number"
+    assert infer_kind(["15%", "5%", "n/d", "?"]) is None  # below 95 %: text
+    assert infer_kind(["08001 €", "300 €"]) is None  # a code keeps the column text

@@ -318,3 +318,81 @@ def test_a_spanish_workbook_gets_spanish_names_and_reads_spanish_conditions():
     summary = book.tabs["Resumen de segmentos"]
     assert summary[0][:3] == ["Segmento", "Registro", "Miembros"]
     assert summary[1][:8] == ["Clientes", "Cuentas", 1, 1, 5000, 3300, 0, 0]  # Initech: OPP-0001 open, OPP-0002 won (3000 EUR × 1.1)
+
+
+# -- a condition reads a column by its type (attack2 faults 4, 5, 6) ------------------------------
+
+def _leads(header: str, values: list, spanish: bool = False) -> dict:
+    head = (["ID", "Nombre", "Apellidos", "Empresa", "Origen", "Estado"] if spanish else
+            ["ID", "First Name", "Last Name", "Company", "Source", "Status"])
+    rows = [[f"LEAD-{i:04d}", f"N{i}", f"A{i}", f"Co{i}", "Web", "Nuevo" if spanish else "New", v]
+            for i, v in enumerate(values, 1)]
+    return {"Leads": [[*head, header], *rows]}
+
+
+def _members(tmp_path, tabs: dict, config: dict) -> tuple[list, list]:
+    """(each lead's Segments cell after a sync of a real .xlsx, the issues of the sync)."""
+    book = xlsx_book(tmp_path / "crm.xlsx", tabs)
+    out = sync(book, Config.model_validate(config), AS_OF)
+    rows = _rows(book, "Leads")
+    col = next(i for i, h in enumerate(rows[0]) if h in ("Segments", "Segmentos"))
+    return [r[col] if col < len(r) else None for r in rows[1:]], out.crm.report.issues
+
+
+def test_a_text_column_compared_as_a_number_reads_the_tabs_locale_and_says_each_cell_it_cannot(tmp_path):
+    # Half of Dato's cells are numbers: it stays text. Compared as a number, "1.500" is read as the
+    # config's locale writes it (1500), never as English 1.5; the notes are said at their cells.
+    tabs = _leads("Dato", ["1.500", "900", "n/d", "pendiente"], spanish=True)
+    segment = {"segments": {"Grandes": {"record": "leads", "when": "Dato > 1000"}}}
+    cells, issues = _members(tmp_path, tabs, {"locale": "es", **segment})
+    assert cells == ["Grandes", None, None, None]
+    said = [(i.row, i.column, i.value, i.code) for i in issues if i.header == "Dato"]
+    assert said == [(4, "G", "n/d", "bad_number"), (5, "G", "pendiente", "bad_number")]
+    assert all('segmento "Grandes"' in i.message for i in issues if i.header == "Dato")
+    # No locale in the config: "1.500" reads two ways, so it is said at its cell, not compared.
+    cells, issues = _members(tmp_path, tabs, segment)
+    assert cells == [None, None, None, None]
+    assert [(i.row, i.code) for i in issues if i.header == "Dato"] == [
+        (2, "ambiguous_number"), (4, "bad_number"), (5, "bad_number")]
+
+
+def test_a_text_column_compared_as_a_date_reads_day_first_in_a_spanish_team(tmp_path):
+    tabs = _leads("Demo", ["03/04/2026", "01/03/2026", "pronto", "?"], spanish=True)
+    config = {"locale": "es", "segments": {"Pronto": {"record": "leads", "when": "Demo <= 2026-03-10"}}}
+    cells, issues = _members(tmp_path, tabs, config)
+    assert cells == [None, "Pronto", None, None]  # 3 April is after 10 March; 1 March is before
+    assert [(i.row, i.code) for i in issues if i.header == "Demo"] == [(4, "bad_date"), (5, "bad_date")]
+
+
+def test_a_column_of_percentages_is_read_as_percentages_and_a_bare_number_is_a_fraction_below_one(tmp_path):
+    tabs = _leads("Discount", ["15%", "5%", "20%"])
+    for when in ("Discount > 10", "Discount > 10%", "Discount >= 0.1"):
+        cells, issues = _members(tmp_path, tabs, {"segments": {"S": {"record": "leads", "when": when}}})
+        assert cells == ["S", None, "S"], when
+        assert not [i for i in issues if i.code.startswith("segment") or i.header == "Discount"], when
+    # 1 could be 1 % or 100 %: refused where it is written, never guessed.
+    book = xlsx_book(tmp_path / "crm.xlsx", tabs)
+    out = sync(book, Config.model_validate({"segments": {"S": {"record": "leads", "when": "Discount > 1"}}}), AS_OF)
+    assert [(i.header, i.code) for i in out.crm.report.issues if i.code.startswith("segment")] == [
+        ("segments.S.when", "segment_bad_condition")]
+
+
+def test_a_column_of_amounts_naming_their_currency_is_money_whatever_its_header(tmp_path):
+    tabs = _leads("Dato", ["1.200 €", "300 €", "2.500 €"], spanish=True)
+    config = {"locale": "es", "currency": "EUR", "segments": {"S": {"record": "leads", "when": "Dato > 1000"}}}
+    cells, issues = _members(tmp_path, tabs, config)
+    assert cells == ["S", None, "S"]
+    assert not [i for i in issues if i.header == "Dato" or i.code.startswith("segment")]
+
+
+@pytest.mark.parametrize("values, when", [
+    ([46000, 46001], "Demo >= 2025-01-01"),           # serial dates pasted as numbers: a number column
+    ([dt.date(2026, 1, 1), dt.date(2026, 2, 1)], "Demo > 5"),
+    ([dt.date(2026, 1, 1), dt.date(2026, 2, 1)], "Demo in (5, 6)"),
+])
+def test_a_value_of_another_type_than_its_column_is_reported_at_the_condition(tmp_path, values, when):
+    book = xlsx_book(tmp_path / "crm.xlsx", _leads("Demo", values))
+    out = sync(book, Config.model_validate({"segments": {"S": {"record": "leads", "when": when}}}), AS_OF)
+    (said,) = [i for i in out.crm.report.issues if i.code.startswith("segment")]
+    assert (said.severity, said.header, said.code) == ("error", "segments.S.when", "segment_type_mismatch")
+    assert '"Demo" holds' in said.message

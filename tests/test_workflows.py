@@ -405,3 +405,22 @@ def test_an_id_retyped_in_another_case_is_the_same_record_to_every_rule(tmp_path
     assert [e["Key"] for e in _log(book)] == keys
     assert [(r["ID"], r["Firings"]) for r in book.records("Workflows")] == [("wf-0001", 1), ("Wf-0002", 1)]
     assert ["armed", "wf-0001"] in [r[:2] for r in book.rows("Workflow State")]
+
+
+def test_a_conditions_value_of_another_type_than_its_column_is_reported_at_the_rule(tmp_path):
+    # A date column compared with a number (and a number column with a date) could never hold:
+    # reported where the If is written, the rule does not run (attack2 fault 6).
+    from books import xlsx_book
+    from sheetcrm.config import Config
+    from sheetcrm.sync import sync
+
+    leads = [["ID", "First Name", "Last Name", "Company", "Status", "Demo", "Visits"],
+             ["LEAD-0001", "Ana", "Ruiz", "Acme", "New", dt.date(2026, 1, 1), 46000],
+             ["LEAD-0002", "Bo", "Li", "Initech", "New", dt.date(2026, 2, 1), 46001]]
+    rules = [{"id": f"WF-000{i}", "record": "lead", "when": "created", "if": when, "then": "create task",
+              "subject": "Call"} for i, when in enumerate(("Demo > 5", "Visits >= 2025-01-01", "Demo > 2025-06-01"), 1)]
+    book = xlsx_book(tmp_path / "crm.xlsx", {"Leads": leads})
+    out = sync(book, Config.model_validate({"workflows": {"rules": rules}}), dt.date(2026, 3, 1))
+    said = [(i.tab, i.row, i.value, i.code) for i in out.crm.report.issues if i.code.startswith("workflow_")]
+    assert said == [("sheetcrm.toml", 1, "Demo > 5", "workflow_type_mismatch"),
+                    ("sheetcrm.toml", 2, "Visits >= 2025-01-01", "workflow_type_mismatch")]

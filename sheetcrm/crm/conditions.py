@@ -46,6 +46,7 @@ from typing import Any
 from babel.lists import format_list
 from lark import Lark, Token, Tree, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
+from sheetcrm import columns as column_reading
 from sheetcrm.cells import (CURRENCY_CODES, SYMBOL_CURRENCIES, CellError, currency_of, date_style, is_blank, normalize_key,
                             parse_amount, parse_date, parse_money, parse_percent, separator_style, show_number)
 from sheetcrm.crm.money import Rates, to_base
@@ -143,8 +144,20 @@ class ConditionError(ValueError):
         return (type(self), (self.message, self.hint, self.position))
 
 
+class ColumnTypeError(ConditionError):
+    """A condition that compares a column with a value of another type (a date column with
+    `> 5`, a number column with `>= 2025-01-01`): it could never hold, so it is refused
+    where it is written, as an unknown column is (`parse_condition`'s `types`)."""
+
+
 Get = Callable[[str | None, str], Any]
 Column = tuple[str | None, str]
+# What a column holds, as `parse_condition`'s `types` says it (table.field_kinds, a custom
+# column's declared or inferred type) -> the values it compares with.
+_NUMERIC = frozenset({"number", "integer", "money", "percent"})
+_DATES = frozenset({"date", "datetime"})
+_HOLDS = {"number": N_("numbers"), "integer": N_("whole numbers"), "money": N_("amounts of money"),
+          "percent": N_("percentages"), "date": N_("dates"), "datetime": N_("dates"), "bool": N_("yes/no values")}
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,15 +179,35 @@ class Money:
 
 
 @dataclass(frozen=True, slots=True)
+class Text:
+    """A cell of a column the read keeps as text (a team's own column fewer than 95 % of whose
+    cells are numbers or dates, `columns.infer_kind`, or one the config declares text), as `get`
+    gives it: `raw` as typed; `locale`, `sure` how its tab reads numbers and dates (the config's
+    locale, `sure`, else the tab's language); `at` whatever the caller needs to find the cell
+    again, never compared. Only a comparison with a number or a date sees it (the others see
+    `raw`): it reads the cell as the read would (`columns.read_text`), and a cell that does not
+    read so with certainty leaves the comparison undecided (`Doubt.problem`), never read by
+    another locale's conventions nor compared quietly."""
+
+    raw: Any
+    locale: str = "en"
+    sure: bool = False
+    at: Any = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Doubt:
-    """Why a money comparison could not be decided for a record: the `column` compared and the
+    """Why a comparison could not be decided for a record: the `column` compared and the
     record's `money`, whose currency has no rate (or is `Money.unsure`); or, `money` None, the
     condition's own value names a `currency` with no rate (said once, where the rule is read:
-    `Condition.unpriced`)."""
+    `Condition.unpriced`); or `problem`, why a `Text` cell (`at` it) does not read as the
+    number or date it is compared with."""
 
     column: Column
     money: Money | None
     currency: str | None
+    problem: CellError | None = None
+    at: Any = field(default=None, compare=False)
 
 
 class Unsure:
@@ -269,17 +302,20 @@ class _Test(_Node):
     verdict that compares `money`; the others see its amount."""
 
     def __init__(self, column: Column, verdict: Callable[[Any], Verdict], when_empty: bool = False,
-                 choices: bool = False, money: bool = False):
+                 choices: bool = False, money: bool = False, text: bool = False):
         self.column = column
         self.verdict = verdict
         self.when_empty = when_empty
         self.choices = choices  # the verdict compares a Choice by what the words name
         self.money = money  # the verdict compares a Money in the base currency
+        self.text = text  # the verdict reads a Text cell as a number or a date
 
     def test(self, get: Get) -> Verdict:
         value = get(*self.column)
+        if type(value) is Text and not self.text:
+            value = value.raw
         plain = value.value if isinstance(value, Choice) else value
-        if is_blank(plain):
+        if is_blank(plain.raw if type(plain) is Text else plain):
             return self.when_empty
         if type(plain) is Money and not self.money:
             return self.verdict(plain.amount)
@@ -311,17 +347,55 @@ def _equals(candidate: _Candidate, cell: Any) -> bool:
 class _OneOf:
     """Whether a cell `_equals` any of the candidates (`in (a, b, c)`). A text cell is looked up
     among the candidates' folded texts at once; only the candidates that may also equal it
-    another way (a number, a yes or no: `_Candidate.equals`) are then asked one by one."""
+    another way (a number, a yes or no: `_Candidate.equals`) are then asked one by one. A
+    `Text` cell (`column` it is of) is read as a number or a date only as `columns.read_text`
+    reads it: one that reads two ways leaves it undecided."""
 
-    def __init__(self, candidates: list[_Candidate]):
+    def __init__(self, candidates: list[_Candidate], column: Column | None = None):
         self.candidates = candidates
+        self.column = column
         self.texts = frozenset(c.text for c in candidates)
         self.others = [c for c in candidates if c.flag is not None or c.number is not None]
+        # The numbers and dates written as such (a quoted "1.500" is text, compared as text).
+        self.typed = {kind: [v for c in candidates if not isinstance(c.raw, str) and (v := getattr(c, kind)) is not None]
+                      for kind in ("number", "date")}
 
-    def __call__(self, cell: Any) -> bool:
+    def __call__(self, cell: Any) -> Verdict:
         if type(cell) is str:  # as_text leaves it as it is: its folded text is the one compared
             return normalize_key(cell) in self.texts or any(c.equals(cell) for c in self.others)
+        if type(cell) is Text:
+            return self.text(cell)
         return any(_equals(c, cell) for c in self.candidates)
+
+    def text(self, cell: Text) -> Verdict:
+        if normalize_key(cell.raw) in self.texts or any(c.equals(cell.raw) for c in self.others if c.flag is not None):
+            return True
+        for kind, values in self.typed.items():
+            if not values:
+                continue
+            read = column_reading.read_text(cell.raw, kind, cell.locale, cell.sure)
+            if not isinstance(read, CellError):
+                if read in values:
+                    return True
+            elif read.code in _TWO_WAYS:  # it may be equal: neither true nor false
+                return Unsure((Doubt(self.column, None, None, read, cell.at),))  # type: ignore[arg-type]
+        return False
+
+
+# The errors of `columns.read_text` for a cell that may read as the value compared with.
+_TWO_WAYS = frozenset({"ambiguous_number", "ambiguous_date", "mixed_convention"})
+
+
+def _on_text(column: Column, kind: str, compare: Callable[[Any], bool]) -> Callable[[Text], Verdict]:
+    """An ordering's verdict on a `Text` cell: `compare` of its reading as a `kind`, undecided
+    when it has none (`columns.read_text`: it reads two ways, or is no number or date)."""
+
+    def verdict(cell: Text) -> Verdict:
+        read = column_reading.read_text(cell.raw, kind, cell.locale, cell.sure)
+        if isinstance(read, CellError):
+            return Unsure((Doubt(column, None, None, read, cell.at),))
+        return compare(read)
+    return verdict
 
 
 @dataclass(frozen=True, slots=True)
@@ -399,7 +473,8 @@ class Condition:
         return self._node.test(get)
 
 
-def parse_condition(text: str | None, locale: str, rates: Rates | None = None) -> Condition:
+def parse_condition(text: str | None, locale: str, rates: Rates | None = None,
+                    types: Callable[[Column], str | None] | None = None) -> Condition:
     """The condition in `text` ("Amount > 5000 and Stage = Proposal"); a blank text is a
     condition that always holds. `locale` ("en"/"es") reads numbers and dates written as
     values (cells.parse_number, parse_date). `rates`: the Rates tab and base currency
@@ -407,7 +482,13 @@ def parse_condition(text: str | None, locale: str, rates: Rates | None = None) -
     a bare number is in the base currency. Without `rates` there is no base currency: a `Money`
     cell compares by its amount alone, so a caller whose `get` gives one passes them. Raises
     ConditionError, also for a value in a symbol that names several currencies none of which
-    is the base ("$" in a euro team, "kr")."""
+    is the base ("$" in a euro team, "kr").
+
+    `types(column)`: what a column holds ("number", "integer", "money", "percent", "date",
+    "datetime", "bool"; None: text, or not known), when the caller knows it. A value of
+    another type (`Close Date > 5`, `Employees >= 2025-01-01`, `Active > 1`) is then a
+    ColumnTypeError; a bare number compared with a percentage column is read as the column's
+    cells are (`_Reader.percent`)."""
     if text is None or not text.strip():
         return Condition(text or "")
     # Letters only: "≠" decomposes to "=" and a combining stroke, the opposite of what it says.
@@ -416,7 +497,7 @@ def parse_condition(text: str | None, locale: str, rates: Rates | None = None) -
         tree = _parser().parse(folded)
     except UnexpectedInput as e:
         raise _syntax_error(text, e) from None
-    reader = _Reader(text, locale, rates)
+    reader = _Reader(text, locale, rates, types)
     node = reader.node(tree)
     return Condition(text, node, tuple(reader.priced), tuple(dict.fromkeys(reader.unpriced)))
 
@@ -434,10 +515,18 @@ def doubt_said(doubt: Doubt, conditions: Sequence[str], column: str, base: str, 
     """(issue code, message, hint) of a record's `Doubt` (its `money` set), one for the cell
     however many conditions it left undecided: `missing_rate` for a currency with no rate,
     `ambiguous_currency` for a symbol of several; `conditions` name the rules and segments
-    ("the condition of rule WF-0001"), `column` the header as the sheet has it."""
+    ("the condition of rule WF-0001"), `column` the header as the sheet has it. A `Text` cell
+    that does not read as the number or date compared (`doubt.problem`): the read's own code
+    (ambiguous_number, bad_date…) and words, with the conditions it leaves undecided."""
+    named = _listed(conditions)
+    if doubt.problem is not None:
+        message = ngettext("{problem} For {condition} it is neither true nor false, so it does not hold for this "
+                           "record.",
+                           "{problem} For {condition} it is neither true nor false, so they do not hold for this "
+                           "record.", len(conditions), problem=doubt.problem.message, condition=named)
+        return doubt.problem.code, message, _(column_reading.TEXT_HINT)
     money = doubt.money
     assert money is not None
-    named = _listed(conditions)
     if money.unsure is not None:
         codes = ", ".join(SYMBOL_CURRENCIES.get(money.unsure, (money.unsure,)))
         message = ngettext('"{token}" could be {codes}: {condition} compares {column} in {base}, so it does not hold '
@@ -499,10 +588,12 @@ def _span(item: Tree | Token) -> tuple[int, int]:
 class _Reader:
     """Turns the parse tree into tests, reading each value as the locale writes it."""
 
-    def __init__(self, text: str, locale: str, rates: Rates | None = None):
+    def __init__(self, text: str, locale: str, rates: Rates | None = None,
+                 types: Callable[[Column], str | None] | None = None):
         self.text = text
         self.locale = locale
         self.rates = rates
+        self.types = types
         self.priced: list[tuple[Column, str, str]] = []  # Condition.priced
         self.unpriced: list[str] = []  # Condition.unpriced
 
@@ -529,11 +620,14 @@ class _Reader:
         if kind == "present":
             return _Test(column, lambda v: True)
         if kind in ("member", "not_member"):
-            literals = [self.value(v, name, "in") for v in rest[-1].children[1::2]]
-            one_of = _OneOf([_Candidate(_plain(x)) for x in literals])  # type: ignore[arg-type]
+            values = rest[-1].children[1::2]
+            literals = [self.value(v, name, "in") for v in values]
+            for literal, value_tree in zip(literals, values):
+                self.check_type(column, literal, "in", value_tree, name)
+            one_of = _OneOf([_Candidate(_plain(x)) for x in literals], column)  # type: ignore[arg-type]
             if kind == "member":
                 return self.equality(column, literals, one_of, negate=False)
-            return self.equality(column, literals, lambda v: not one_of(v), negate=True)
+            return self.equality(column, literals, lambda v: _negate(one_of(v)), negate=True)
         value_tree = rest[0]
         if kind == "contains":
             needle = normalize_key(self.raw_text(value_tree))
@@ -554,11 +648,12 @@ class _Reader:
             return _Test(column, lambda v: pattern.search(strip_accents(as_text(v))) is not None)
         op_name = _OP_NAMES.get(op.value, op.value)
         literal = self.value(value_tree, name, op_name)
+        self.check_type(column, literal, op_name, value_tree, name)
         if op_name in ("=", "!="):
-            equal = _OneOf([_Candidate(_plain(literal))])  # type: ignore[arg-type]  # one candidate: `_equals` it
+            equal = _OneOf([_Candidate(_plain(literal))], column)  # type: ignore[arg-type]  # one candidate: `_equals` it
             if op_name == "=":
                 return self.equality(column, [literal], equal, negate=False)
-            return self.equality(column, [literal], lambda v: not equal(v), negate=True)
+            return self.equality(column, [literal], lambda v: _negate(equal(v)), negate=True)
         return self.ordering(column, op_name, literal, value_tree, name)
 
     def equality(self, column: Column, literals: list[Any], plain: Callable[[Any], bool], negate: bool) -> _Node:
@@ -566,11 +661,12 @@ class _Reader:
         is compared in the base currency with the values that are numbers (no text equals an
         amount)."""
         numbers = [x for x in literals if isinstance(x, (Decimal, _Priced))]
+        text = any(isinstance(x, (Decimal, _Priced, dt.date)) for x in literals)  # a Text cell may read as one
         if self.rates is None or not numbers:
-            return _Test(column, plain, when_empty=negate, choices=True)
+            return _Test(column, plain, when_empty=negate, choices=True, text=text)
         money = self.in_base(column, numbers, lambda a, bases: a in bases, negate)
         return _Test(column, lambda v: money(v) if type(v) is Money else plain(v), when_empty=negate,
-                     choices=True, money=True)
+                     choices=True, money=True, text=text)
 
     def in_base(self, column: Column, numbers: list[Decimal | _Priced], test: Callable[[Decimal, list[Decimal]], bool],
                 negate: bool = False) -> _InBase:
@@ -595,14 +691,18 @@ class _Reader:
         compare = {"<": lambda a: a < literal, "<=": lambda a: a <= literal,
                    ">": lambda a: a > literal, ">=": lambda a: a >= literal}[op]
 
-        def plain(v: Any) -> bool:
+        text = _on_text(column, "date" if read is as_date else "number", compare)
+
+        def plain(v: Any) -> Verdict:
+            if type(v) is Text:
+                return text(v)
             return (cell := read(v)) is not None and compare(cell)
         if self.rates is None or read is not as_number:
-            return _Test(column, plain)
+            return _Test(column, plain, text=True)
         against = {"<": lambda a, b: a < b[0], "<=": lambda a, b: a <= b[0],
                    ">": lambda a, b: a > b[0], ">=": lambda a, b: a >= b[0]}[op]
         money = self.in_base(column, [priced or literal], lambda a, bases: bool(bases) and against(a, bases))
-        return _Test(column, lambda v: money(v) if type(v) is Money else plain(v), money=True)
+        return _Test(column, lambda v: money(v) if type(v) is Money else plain(v), money=True, text=True)
 
     def column(self, tree: Tree) -> Column:
         *relation, name = tree.children
@@ -660,12 +760,49 @@ class _Reader:
         found = self.date(text, shape, at)
         if found is None:
             found = self.number(text, shape, at, ordering=op in _ORDERING)
+        if isinstance(found, Decimal) and not text.endswith("%") and self.type_of(self.column_at) == "percent":
+            return self.percent(found, text, shape, at)
         if isinstance(found, Decimal) and not text.endswith("%"):
             currency = self.currency(text, found, shape, at)
             if currency is not None:
                 self.priced.append((self.column_at, self.written(tree), currency))
                 return _Priced(found, currency, self.written(tree))
         return text if found is None else found
+
+    def type_of(self, column: Column) -> str | None:
+        return self.types(column) if self.types is not None else None
+
+    def percent(self, value: Decimal, text: str, shape: Callable[[str], str], at: int) -> Decimal:
+        """A bare number compared with a percentage column, in percentage points as its cells
+        are read (cells.parse_percent): below 1 a fraction, as a spreadsheet holds a percentage
+        (0.1 is 10 %), 1 or more points (10 is 10 %); exactly 1 could be 1 % or 100 %, and is
+        refused. "10%" is always 10 points."""
+        if value == 1:
+            raise ConditionError(
+                _('"{value}" compared with percentages is ambiguous: 1 % or 100 %', value=text),
+                _("Write it with a percent sign: {example} (or {other})", example=shape("1%"), other=shape("100%")),
+                at)
+        return value.scaleb(2).normalize() if 0 < abs(value) < 1 else value
+
+    def check_type(self, column: Column, literal: Any, op: str, tree: Tree, name: str) -> None:
+        """ColumnTypeError when `literal` is of a type `column` never holds (`parse_condition`)."""
+        kind = self.type_of(column)
+        if kind is None:
+            return
+        literal = _plain(literal)
+        if kind in _DATES and isinstance(literal, Decimal) or kind in _NUMERIC and isinstance(literal, dt.date) \
+                or kind == "bool" and op in _ORDERING:
+            other = _("a date") if isinstance(literal, dt.date) else _("a number")
+            fit = "yes" if kind == "bool" else "2026-01-31" if kind in _DATES else "5000"
+            example = f"{name} = yes" if kind == "bool" else f"{name} in ({fit})" if op == "in" else f"{name} {op} {fit}"
+            hint = _("Compare it with a value of its type, e.g. {example}.", example=example)
+            if kind in _NUMERIC and isinstance(literal, dt.date):
+                hint += " " + _('If its cells are dates that show as numbers (46000), format them as dates or '
+                                'declare the column\'s type in sheetcrm.toml: "{column}" = {{ type = "date" }}.',
+                                column=name)
+            raise ColumnTypeError(_('"{column}" holds {holds}, and {value} is {other}: "{op}" can never hold',
+                                    column=name, holds=_(_HOLDS[kind]), value=self.quoted(tree), other=other, op=op),
+                                  hint, _span(tree)[0])
 
     def currency(self, text: str, amount: Decimal, shape: Callable[[str], str], at: int) -> str | None:
         """The ISO code of the currency a number value names ("5000 EUR", "€5.000"), None for a

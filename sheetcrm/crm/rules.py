@@ -159,18 +159,45 @@ class Rule(BaseModel):
         return self._field
 
 
+def _lead_kinds() -> Mapping[str, str]:
+    """Lead field -> the kind its cells are read as (records.py's validators; "text" without one)."""
+    return MappingProxyType({name: next((k for meta in info.metadata
+                                         if (k := getattr(getattr(meta, "func", None), "kind", None))), "text")
+                             for name, info in Lead.model_fields.items()})
+
+
+_RANGED = {"number": frozenset({"number", "integer", "money", "percent"}), "date": frozenset({"date", "datetime"})}
+
+
 def check_columns(rules: Iterable[Rule], custom_fields: Iterable[str]) -> None:
-    """Raise ValueError naming the first rule whose column is neither a Lead column nor declared.
+    """Raise ValueError naming the first rule whose column is neither a Lead column nor declared,
+    or a `range` rule whose bounds are of a type its column never holds.
 
     Custom columns must be declared (under [tabs.leads.custom_fields]) to be scored: a
-    misspelt header would otherwise be a rule that silently never matches.
-    """
+    misspelt header would otherwise be a rule that silently never matches. So must their type
+    be for a `range` rule (`custom_fields` a mapping of name -> its `type`): a range of numbers
+    on a column declared text (the default) or of dates, or of dates on a number column, could
+    only ever compare cells read by a guessed convention, or none (conditions.py refuses the
+    same in a workflow's or segment's condition)."""
     declared = {normalize_key(name) for name in custom_fields}
+    types = {normalize_key(name): getattr(kind, "type", "text") for name, kind in custom_fields.items()
+             } if isinstance(custom_fields, Mapping) else {}
+    lead_kinds = _lead_kinds()
     for i, rule in enumerate(rules, 1):
         if rule.lead_field is None and normalize_key(rule.column) not in declared:
             standard = ", ".join(sorted({info.title for info in Lead.model_fields.values() if info.title}))
             raise ValueError(_('rule {i}: unknown column "{column}"; use a Leads column ({standard}) or declare '
                                'it under [tabs.leads.custom_fields]', i=i, column=rule.column, standard=standard))
+        kind = lead_kinds[rule.lead_field] if rule.lead_field else types.get(normalize_key(rule.column))
+        if rule.op != "range" or kind is None:
+            continue
+        bounds = "date" if isinstance(rule.min if rule.min is not None else rule.max, dt.date) else "number"
+        if kind not in _RANGED[bounds]:
+            raise ValueError(_('rule {i} on "{column}" (range): its min and max are {bounds}, and "{column}" is '
+                               'read as {kind}; declare its type under [tabs.leads.custom_fields] ({example}), or '
+                               'give min and max of its type', i=i, column=rule.column,
+                               bounds=_("dates") if bounds == "date" else _("numbers"), kind=kind,
+                               example=f'"{rule.column}" = {{ type = "{bounds}" }}'))
 
 
 def cell_value(lead: Lead, field: str | None, custom_key: str, header_keys: dict[str, str]) -> Any:
@@ -195,12 +222,24 @@ def as_number(value: Any) -> Decimal | None:
         return Decimal(value)
     if isinstance(value, float):
         return Decimal(repr(value)) if math.isfinite(value) else None
-    if isinstance(value, str):
-        try:
-            return parse_amount(value, "en")  # a rule compares the number of "$5,000" too
-        except (CellError, InvalidOperation):
-            return None
+    if isinstance(value, str):  # a rule compares the number of "$5,000" too
+        return _one_reading(parse_amount, value)
     return None
+
+
+def _one_reading(parse: Any, text: str) -> Any:
+    """What `text` reads as in every locale that reads it, None when none does or two read it
+    differently ("1.500": 1.5 or 1500; "03/04/2026"): a text cell here has no column to settle
+    its convention (a condition reads one through `columns.read_text`, and says its doubts)."""
+    found = set()
+    for locale in ("en", "es"):
+        try:
+            value = parse(text, locale)
+        except (CellError, InvalidOperation):
+            continue
+        if value is not None:
+            found.add(value)
+    return found.pop() if len(found) == 1 else None
 
 
 def as_date(value: Any) -> dt.date | None:
@@ -209,10 +248,7 @@ def as_date(value: Any) -> dt.date | None:
     if isinstance(value, dt.date):
         return value
     if isinstance(value, str):
-        try:
-            return parse_date(value, "en")
-        except CellError:
-            return None
+        return _one_reading(parse_date, value)
     return None
 
 

@@ -42,7 +42,8 @@ from typing import Any
 from pydantic import Field
 
 from sheetcrm.cells import normalize_key
-from sheetcrm.crm.conditions import Choice, Condition, ConditionError, Unsure, not_money_said, parse_condition, unpriced_said
+from sheetcrm.crm.conditions import (Choice, ColumnTypeError, Condition, ConditionError, Text, Unsure, not_money_said,
+                                     parse_condition, unpriced_said)
 from sheetcrm.crm.money import Rates, ratio_points
 from sheetcrm.crm.workflows import KIND_OF, Subject, money_of
 from sheetcrm.i18n import N_, _, current
@@ -111,6 +112,7 @@ _MESSAGES: dict[str, tuple[str, str]] = {
                               N_("Write which records belong to it, e.g. Status = Customer and Industry in "
                                  "[Retail, Food] and Employees >= 50.")),
     "segment_bad_condition": (N_("the condition cannot be read: {problem}"), ""),  # the hint is the grammar's
+    "segment_type_mismatch": (N_("the condition compares a column with a value of another type: {problem}"), ""),
     "segment_unknown_column": (N_('the {records} have no column "{column}"'),
                                N_("Name one of their columns, e.g. {examples}; a contact's condition may read its "
                                   "account's: account.Industry.")),
@@ -132,7 +134,8 @@ def _place(d: Definition) -> str:
 
 def parse_segments(definitions: Sequence[Definition], columns: Mapping[str, Mapping[str, str]],
                    labels: Mapping[str, Mapping[str, str]], locale: str, rates: Rates | None = None,
-                   money: Mapping[str, Mapping[str, str | None]] | None = None) -> tuple[list[Segment], list[Issue]]:
+                   money: Mapping[str, Mapping[str, str | None]] | None = None,
+                   types: Mapping[str, Mapping[str, str]] | None = None) -> tuple[list[Segment], list[Issue]]:
     """The sound segments of `definitions` (the config's first, then the tab's), sorted by name
     as `normalize_key` folds it, and an error at the cell or config key of each problem; a
     definition with a problem is left out, the others hold.
@@ -143,7 +146,10 @@ def parse_segments(definitions: Sequence[Definition], columns: Mapping[str, Mapp
 
     `rates`, `money`: as `crm.workflows.World`'s; a value naming a currency compared with a
     column that holds no money is an error, one in a currency with no rate a warning (the
-    segment holds, with no record whose amount that comparison would decide)."""
+    segment holds, with no record whose amount that comparison would decide).
+
+    `types[kind]`: key -> what its column holds (`crm.workflows.World.types`); a value of
+    another type is a `segment_type_mismatch` error (`conditions.ColumnTypeError`)."""
     segments: list[Segment] = []
     issues: list[Issue] = []
     seen: dict[str, Definition] = {}
@@ -170,7 +176,11 @@ def parse_segments(definitions: Sequence[Definition], columns: Mapping[str, Mapp
             issues.append(_issue(d, "conditions", d.conditions, "segment_no_conditions", name=name))
             continue
         try:
-            condition = parse_condition(d.conditions, locale, rates)
+            condition = parse_condition(d.conditions, locale, rates, _types_of(kind, columns, types or {}))
+        except ColumnTypeError as e:
+            issues.append(_issue(d, "conditions", d.conditions, "segment_type_mismatch", problem=e.message,
+                                 hint=e.hint))
+            continue
         except ConditionError as e:
             issues.append(_issue(d, "conditions", d.conditions, "segment_bad_condition", problem=e.message,
                                  hint=e.hint))
@@ -202,6 +212,18 @@ def parse_segments(definitions: Sequence[Definition], columns: Mapping[str, Mapp
     return segments, issues
 
 
+def _types_of(kind: str, columns: Mapping[str, Mapping[str, str]], types: Mapping[str, Mapping[str, str]]
+              ) -> Callable[[tuple[str | None, str]], str | None]:
+    """`parse_condition`'s `types` for a condition on `kind` records (None for a column it
+    cannot read: `_unknown_column` reports it)."""
+    def of(column: tuple[str | None, str]) -> str | None:
+        relation, name = column
+        target = kind if relation is None else relation if relation in RELATIONS[kind] else None
+        key = columns.get(target, {}).get(normalize_key(name)) if target is not None else None
+        return types.get(target, {}).get(key) if key is not None else None  # type: ignore[arg-type]
+    return of
+
+
 def _unknown_column(condition: Condition, kind: str, columns: Mapping[str, Mapping[str, str]]
                     ) -> tuple[str | None, str] | None:
     for relation, column in sorted(condition.columns(), key=lambda c: (c[0] or "", c[1])):
@@ -213,14 +235,16 @@ def _unknown_column(condition: Condition, kind: str, columns: Mapping[str, Mappi
 
 def getter(subject: Subject, columns: Mapping[str, Mapping[str, str]], enums: Mapping[str, Mapping[str, str]],
            resolved: dict[tuple[str, str], tuple[str, Mapping[str, str] | None]] | None = None,
-           money: Mapping[str, Mapping[str, str | None]] | None = None) -> Callable[[str | None, str], Any]:
+           money: Mapping[str, Mapping[str, str | None]] | None = None,
+           texts: Mapping[str, Mapping[str, tuple[str, bool]]] | None = None) -> Callable[[str | None, str], Any]:
     """`Condition.test`'s `get` over a subject: its value (or its related record's) under the
     column a condition names; a value with a fixed set of words (a Status) as a `Choice`, so
     `Status = Cliente` holds for a Customer. `parse_segments` checked every column exists.
     `resolved`: (kind, column as written) -> (field key, its words), shared by the getters of
     one pass so each column a condition names is looked up once, not once a subject. `money`:
     `crm.workflows.World.money`, a money column's value then given as a `conditions.Money`
-    (give it with the `rates` the condition was parsed with)."""
+    (give it with the `rates` the condition was parsed with). `texts`: `World.texts`, a cell of
+    a column the read keeps as text then given as a `conditions.Text`."""
     found = {} if resolved is None else resolved
 
     def get(relation: str | None, column: str) -> Any:
@@ -234,21 +258,25 @@ def getter(subject: Subject, columns: Mapping[str, Mapping[str, str]], enums: Ma
         value = None if target is None else target.values.get(key)
         if money is not None and target is not None and value is not None and key in (of := money.get(at[0], {})):
             return money_of(target, key, value, of[key])
+        if texts is not None and value is not None and (read := texts.get(at[0], {}).get(key)) is not None:
+            return Text(value, *read, at=(target, key))
         return Choice(value, enum.get) if enum is not None and value is not None else value
     return get
 
 
 def members(segment: Segment, subjects: Iterable[Subject], columns: Mapping[str, Mapping[str, str]],
             enums: Mapping[str, Mapping[str, str]], money: Mapping[str, Mapping[str, str | None]] | None = None,
-            unsure: list[Unsure] | None = None) -> list[Subject]:
+            unsure: list[Unsure] | None = None,
+            texts: Mapping[str, Mapping[str, tuple[str, bool]]] | None = None) -> list[Subject]:
     """The subjects (of the segment's kind) its condition holds for, in their order. `money`:
-    as `getter`'s; each subject whose money comparisons left the condition undecided is no
-    member, and its verdict goes to `unsure` for the caller to report at its cells."""
+    and `texts` as `getter`'s; each subject whose money or text comparisons left the condition
+    undecided is no member, and its verdict goes to `unsure` for the caller to report at its
+    cells."""
     resolved: dict[tuple[str, str], tuple[str, Mapping[str, str] | None]] = {}
     verdict = segment.condition.verdict
     out = []
     for s in subjects:
-        v = verdict(getter(s, columns, enums, resolved, money))
+        v = verdict(getter(s, columns, enums, resolved, money, texts))
         if v is True:
             out.append(s)
         elif unsure is not None and isinstance(v, Unsure):

@@ -47,8 +47,8 @@ from pydantic import ConfigDict, Field, field_validator
 
 from sheetcrm.cells import add_days, id_spelling, match_key, normalize_key
 from sheetcrm.crm import follow_ups
-from sheetcrm.crm.conditions import (Choice, Condition, ConditionError, Doubt, Money, Unsure, doubt_said, not_money_said,
-                                     parse_condition, unpriced_said)
+from sheetcrm.crm.conditions import (Choice, ColumnTypeError, Condition, ConditionError, Doubt, Money, Text, Unsure,
+                                     doubt_said, not_money_said, parse_condition, unpriced_said)
 from sheetcrm.crm.money import Rates
 from sheetcrm.crm.owners import key as owner_key
 from sheetcrm.i18n import N_, NC_, _, current, every_locale, in_locale
@@ -134,6 +134,8 @@ _MESSAGES = {
                             N_("Count days from a date column: Created, Close Date, Last Activity, or a custom date.")),
     "workflow_unknown_stage": (N_("\"{text}\" is not a stage."), N_("Use one of: {stages}.")),
     "workflow_bad_condition": (N_("The condition cannot be read: {problem}"), N_("{hint}")),
+    "workflow_type_mismatch": (N_("The condition compares a column with a value of another type: {problem}"),
+                               N_("{hint}")),
     "workflow_bad_then": (N_("\"{text}\" is not an action sheetcrm knows."), N_("Write one of: {actions}.")),
     "workflow_unknown_sequence": (N_("There is no follow-up sequence \"{name}\"."),
                                   N_("Name one of the sequences of sheetcrm.toml ([follow_ups.<name>]): {names}.")),
@@ -483,6 +485,22 @@ class World:
     # The record cells whose money the rules' and segments' conditions could not compare, one
     # entry per cell however many conditions (`note_doubts`; said by `undecided_issues`).
     undecided: dict[tuple[str, int | None, str], "Undecided"] = field(default_factory=dict)
+    # `types[kind]`: key -> what its column holds, as `parse_condition`'s `types` takes it
+    # (table.field_kinds, a custom column's declared or inferred type); `texts[kind]`: key of
+    # each team's column the read keeps as text -> (the tab's locale, whether the config set
+    # it), its cells given to a condition as `conditions.Text`.
+    types: dict[str, dict[str, str]] = field(default_factory=dict)
+    texts: dict[str, dict[str, tuple[str, bool]]] = field(default_factory=dict)
+
+    def column_types(self, kind: str, relation_kind: Callable[[str | None], str | None]
+                     ) -> Callable[[tuple[str | None, str]], str | None]:
+        """`parse_condition`'s `types` for a condition on `kind` records; `relation_kind` names
+        the kind a relation reads (None: it reads none, which the caller reports)."""
+        def of(column: tuple[str | None, str]) -> str | None:
+            target = relation_kind(column[0])
+            key = self.names.get(target, {}).get(normalize_key(column[1])) if target else None
+            return self.types.get(target, {}).get(key) if key is not None else None  # type: ignore[arg-type]
+        return of
 
 
 @dataclass
@@ -645,7 +663,8 @@ def _parse_rule(row: RuleRow, world: World, locale: str, issues: list[Issue]) ->
         return None
     trigger = _parse_when(row, kind, world, issues)
     try:
-        condition = parse_condition(row.condition or "", locale, world.rates)
+        condition = parse_condition(row.condition or "", locale, world.rates,
+                                    world.column_types(kind, lambda relation: _relation_kind(kind, relation)))
         for relation, column in sorted(condition.columns(), key=lambda c: (c[0] or "", c[1])):
             target = _relation_kind(kind, relation)
             if target is None or normalize_key(column) not in world.names.get(target, {}):
@@ -660,6 +679,10 @@ def _parse_rule(row: RuleRow, world: World, locale: str, issues: list[Issue]) ->
                     issues.append(_issue(row, "condition", row.condition, "workflow_bad_condition", problem=problem,
                                          hint=hint))
                     break
+    except ColumnTypeError as e:
+        issues.append(_issue(row, "condition", row.condition, "workflow_type_mismatch", problem=e.message,
+                             hint=e.hint))
+        condition = None  # type: ignore[assignment]
     except ConditionError as e:
         issues.append(_issue(row, "condition", row.condition, "workflow_bad_condition", problem=e.message,
                              hint=e.hint or ""))
@@ -1088,9 +1111,10 @@ def note_doubts(verdict: Unsure, world: World, condition: str) -> None:
     rule WF-0001"); those undecided by the condition's own value were said where it is written
     (`parse_rules`). One cell, one fault: `undecided_issues` says each cell once."""
     for d in verdict.doubts:
-        if d.money is None or d.money.at is None:
+        at = d.at if d.problem is not None else d.money.at if d.money is not None else None
+        if at is None:
             continue
-        target, key = d.money.at
+        target, key = at
         title, where = world.places.get(target.kind, (KINDS.get(target.kind, target.kind), {}))
         letter, header = where.get(key, (None, None))
         label = header or world.labels.get(target.kind, {}).get(key, key)
@@ -1105,12 +1129,15 @@ def note_doubts(verdict: Unsure, world: World, condition: str) -> None:
 def undecided_issues(world: World) -> list[Issue]:
     """A warning at each cell of `world.undecided`, naming every condition it left undecided
     (conditions.doubt_said)."""
-    if world.rates is None:
-        return []
     out = []
     for u in world.undecided.values():
         money = u.doubt.money
-        assert money is not None
+        if u.doubt.problem is not None:
+            code, message, hint = doubt_said(u.doubt, u.conditions, u.header, "", "")
+            out.append(Issue("warning", u.tab, u.row, u.letter, u.header, u.doubt.problem.raw, code, message, hint))
+            continue
+        if world.rates is None or money is None:
+            continue
         code, message, hint = doubt_said(u.doubt, u.conditions, u.header, world.rates.base, _rates_title(current()))
         shown = f"{money.amount} {money.unsure or money.currency or world.rates.base}"
         out.append(Issue("warning", u.tab, u.row, u.letter, u.header, shown, code, message, hint))
@@ -1140,6 +1167,8 @@ def _getter(subject: Subject, world: World):
         value = None if target is None else target.values.get(key)
         if target is not None and value is not None and world.rates is not None and key in (money := world.money.get(kind, {})):
             return money_of(target, key, value, money[key])
+        if value is not None and (read := world.texts.get(kind, {}).get(key)) is not None:
+            return Text(value, *read, at=(target, key))
         enum = world.enums.get(key)
         if enum is not None and value is not None:
             # A stage or status is named by any of its words (an alias, Spanish), as `enters`

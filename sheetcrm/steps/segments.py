@@ -87,13 +87,13 @@ def run(ctx: SyncContext) -> StepResult:
         return part  # no segments, and nothing of earlier ones to clear
     world = world_of(ctx)
     found.segments, issues = parse_segments(definitions, world.names, world.labels, ctx.locale, world.rates,
-                                            world.money)
+                                            world.money, world.types)
     part.issues.extend(issues)
     by_subject: dict[tuple[str, str], list[str]] = defaultdict(list)
     for segment in found.segments:
         unsure: list[Unsure] = []
         found.members[segment.name] = members(segment, world.subjects.get(segment.kind, []), world.names, world.enums,
-                                              world.money if world.rates is not None else None, unsure)
+                                              world.money if world.rates is not None else None, unsure, world.texts)
         said = _('the condition of segment "{name}"', name=segment.name)
         for verdict in unsure:
             note_doubts(verdict, world, said)
@@ -122,22 +122,24 @@ def run(ctx: SyncContext) -> StepResult:
 
 
 def _say_undecided(ctx: SyncContext, part: StepResult) -> None:
-    """The money the workflows' and the segments' conditions could not compare, said once per
+    """The cells (money, text read as a number or date) the workflows' and the segments'
+    conditions could not compare, said once per
     cell (`World.undecided`), here, by the last step that reads the World. A deal's Amount whose
     currency has no rate carries the compute step's `missing_rate` warning already (left out of
     totals): that one line says the conditions too (`conditions.also_undecided`), not a second
     warning at the cell; past the report's cap it was counted, and is not counted again."""
     world = ctx.world
-    if world is None or not world.undecided or world.rates is None:
+    if world is None or not world.undecided:
         return
     report = ctx.crm.report
     listed = {(i.tab, i.row, i.column): i for i in report.issues if i.code == "missing_rate"}
     for cell, said in zip(list(world.undecided), undecided_issues(world)):
         u = world.undecided[cell]
-        assert u.doubt.money is not None
-        priced = u.doubt.money.unsure is None and u.kind == "opportunity" and u.key == "amount"
+        money = u.doubt.money
+        priced = money is not None and money.unsure is None and u.kind == "opportunity" and u.key == "amount"
         had = listed.get((u.tab, u.row, u.letter)) if priced else None
         if had is not None:
+            assert world.rates is not None
             report.amend(had, dataclasses.replace(had, message=also_undecided(had.message, u.conditions,
                                                                               world.rates.base)))
         elif not (priced and report.partial):

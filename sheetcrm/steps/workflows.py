@@ -256,12 +256,22 @@ def build_world(ctx: SyncContext) -> World:
             subject.row = row.row
             subjects.append(subject)
             by_id[row.id] = subject
+        types = {f: k for f, k in kinds.items() if k in _COMPARED_TYPES}
+        types["last_activity"] = "date"
+        texts: dict[str, tuple[str, bool]] = {}
         for header_text in (table.header.custom if table else {}):
             names_.setdefault(normalize_key(header_text), header_text)
             labels[header_text] = header_text
-            if typed.get(normalize_key(header_text)) == "date":
+            # The type the read gave the column: the config's, or its cells' (columns.infer_kind).
+            column_type = table.header.types.get(header_text, "text") if table else "text"
+            if column_type in _COMPARED_TYPES:
+                types.setdefault(header_text, column_type)
+            elif column_type == "text":
+                texts[header_text] = (table.header.locale, table.header.locale_set)  # type: ignore[union-attr]
+            if column_type == "date":
                 dates.add(header_text)
         w.subjects[kind], w.names[kind], w.labels[kind], w.dates[kind] = subjects, names_, labels, frozenset(dates)
+        w.types[kind], w.texts[kind] = types, texts
         w.aliases[kind] = also
     _relate(ctx, w, by_id)
     w.forms = forms
@@ -276,6 +286,8 @@ def build_world(ctx: SyncContext) -> World:
     return w
 
 
+# The column types a condition checks its values against (conditions.parse_condition's `types`).
+_COMPARED_TYPES = frozenset({"number", "integer", "money", "percent", "date", "datetime", "bool"})
 _CUSTOM_CURRENCY = "\x00currency "  # + a header: a value key no header can take (a header holds no NUL)
 
 
@@ -292,7 +304,8 @@ def _money_columns(ctx: SyncContext, spec: Any, table: Table | None, kinds: dict
     for name in (table.header.custom if table is not None else ()):
         budget = budget_header(name)[0]
         kind = typed.get(normalize_key(name))
-        if kind == "money" or budget and kind in (None, "number", "money", "integer"):
+        if kind == "money" or budget and kind in (None, "number", "money", "integer") \
+                or kind is None and table.header.types.get(name) == "money":  # amounts by their cells
             key = money[name] = _CUSTOM_CURRENCY + name
             currencies[key] = _custom_currency(ctx.config.currency, name)
     return money, currencies

@@ -153,6 +153,22 @@ def test_an_unknown_column_is_rejected_but_declared_custom_and_alias_headers_are
     ok.check_columns(["industry "])
 
 
+def test_a_range_rule_must_fit_its_columns_type():
+    # A range of numbers on a column declared text (the default type) would read its cells by a
+    # guessed convention ("1.500": 1.5 or 1500); dates on a number column never match.
+    from sheetcrm.config import CustomField
+
+    declared = {"Budget": CustomField(), "Visits": CustomField(type="number"), "Demo": CustomField(type="date")}
+    def rules(*given: dict) -> ScoringSettings:
+        return ScoringSettings.model_validate({"base": 0, "rules": list(given), "engagement": {}})
+
+    rules(rule("Visits", "range", min=5), rule("Demo", "range", min=dt.date(2026, 1, 1))).check_columns(declared)
+    for bad in (rule("Budget", "range", min=1000), rule("Visits", "range", min=dt.date(2026, 1, 1)),
+                rule("Demo", "range", max=5), rule("Title", "range", min=1)):
+        with pytest.raises(ValueError, match=r"\(range\): its min and max are"):
+            rules(bad).check_columns(declared)
+
+
 def test_settings_read_from_toml_with_defaults_filled_in():
     data = tomllib.loads('''
         half_life_days = 14
