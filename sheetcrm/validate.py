@@ -577,12 +577,15 @@ def left_out(table: Table) -> tuple[int, str] | None:
     if any(c.required and c.field not in table.header.fields for c in table.spec.columns):
         return None
     bad = [r for r in table.rows if r.has_errors]
-    if not bad:
-        return None
-    listed = ", ".join(row_label(r) for r in bad[:_LISTED])
-    if len(bad) > _LISTED:
-        listed = ngettext("{rows} and {n} more", "{rows} and {n} more", len(bad) - _LISTED, rows=listed)
-    return len(bad), listed
+    return (len(bad), rows_listed(bad)) if bad else None
+
+
+def rows_listed(rows: list[Row]) -> str:
+    """How a message lists rows: "ACC-0002 (row 3), row 7", at most _LISTED named, the rest counted."""
+    listed = ", ".join(row_label(r) for r in rows[:_LISTED])
+    if len(rows) > _LISTED:
+        listed = ngettext("{rows} and {n} more", "{rows} and {n} more", len(rows) - _LISTED, rows=listed)
+    return listed
 
 
 def _report_left_out(table: Table, message: Callable[[int, str, str], str], report: Report) -> None:
