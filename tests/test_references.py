@@ -145,7 +145,8 @@ def test_names_pasted_with_invisible_or_curly_characters_match_their_account():
                           ["OPP-0001", "Deal", "acc-0002", "Proposal", 10]],
     }
     crm = read_crm(snapshot(tabs), Config())
-    assert codes(crm) == {("Contacts", 7, "B", "unknown_account")}
+    # The unknown account is an error on its contact, who is said to be left out (left_out).
+    assert codes(crm) == {("Contacts", 7, "B", "unknown_account"), ("Contacts", None, None, "left_out")}
     # The engine matches exactly, so each reference now holds the text its target is known by.
     assert [c.account for c in crm.records("contacts")][:5] == ["Acme Corp"] * 4 + ["O'Brien & Sons"]
     assert crm.records("opportunities")[0].account == "ACC-0002"
