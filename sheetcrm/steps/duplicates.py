@@ -126,8 +126,9 @@ def _readable(ctx: SyncContext, key: str, said: list[Issue]) -> list[Any]:
     what of it reads (`Row.target`, its unreadable cells empty). A bad cell the rules do not
     compare (Employees "many") must not hide a duplicate; left out, the pair vanished from the
     tab with no word. Safe, as a merge never acts on a row with errors: its tick is refused
-    (merging.ROW_ERRORS). A row of which not even that reads (a required cell unreadable) is
-    left out, and a `left_out` warning on its tab says so."""
+    (merging.ROW_ERRORS). A row of which not even that reads (a required cell unreadable, a lead
+    with no Last Name, Company or Email: validate's `Row.target` is None) is left out, and a
+    `left_out` warning on its tab says so."""
     table = ctx.crm.tables.get(key)
     if table is None:
         return []
