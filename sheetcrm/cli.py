@@ -30,7 +30,7 @@ from sheetcrm.show import NOTHING
 from sheetcrm.lock import WritingSession
 from sheetcrm.mail.journal import Journal
 from sheetcrm.report import Report, shown_code, shown_severity
-from sheetcrm.schema import WORKFLOW_LOG
+from sheetcrm.schema import WORKFLOW_LOG, count_of
 from sheetcrm.settings import problem
 from sheetcrm.starter import demo_config, example_config, init_workbook, write_demo
 from sheetcrm.crm.learned import candidate_name
@@ -38,7 +38,7 @@ from sheetcrm.crm.scoring import evaluate as evaluate_scoring, method_name
 from sheetcrm.engine import Results
 from sheetcrm.sync import SyncOutcome, last_memo, plan_context, plan_sync, read_archive, sync
 from sheetcrm.terminal import EXIT_INTERRUPTED, INTERRUPTED, visible, visible_json
-from sheetcrm.validate import Crm, read_crm
+from sheetcrm.validate import Crm, left_out, read_crm
 from sheetcrm.warehouse.settings import ENV_URL, Mirrored, WarehouseError, WarehouseSettings
 from sheetcrm.workbook import Workbook, WorkbookError
 from sheetcrm.workbook.target import DEFAULT_WORKBOOK, open_workbook
@@ -399,6 +399,15 @@ def segment(target: Target, name: str, fmt: str, as_of: dt.datetime | None) -> N
         _fail(_('there is no segment "{name}"; the segments are: {names}', name=name,
                 names=", ".join(s.name for s in found.segments) or NOTHING))
     header, rows, records = found.target_list(chosen, ctx.config.locale)
+    # Rows with errors are in no segment (validate: only sound records are computed with): an
+    # export one member short with nothing said would be a silent loss, so one line says which.
+    table = ctx.crm.tables.get(KINDS[chosen.kind])
+    if table is not None and (out := left_out(table)) is not None:
+        echo(ngettext("{count} with errors in {tab} is left out of this export until fixed, whether or not it "
+                      "belongs to the segment: {listed}",
+                      "{count} with errors in {tab} are left out of this export until fixed, whether or not they "
+                      "belong to the segment: {listed}", out[0], count=count_of(out[0], KINDS[chosen.kind]),
+                      tab=table.title, listed=out[1]), err=True)
     if fmt == "json":
         document = {"segment": chosen.name, "record": KINDS[chosen.kind], "conditions": chosen.condition.text,
                     "kpis": found.kpis[chosen.name].to_json(), "members": records}

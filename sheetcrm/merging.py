@@ -160,6 +160,12 @@ NOT_DUPLICATES_MESSAGE = N_("the records of group {group} ({ids}) are not duplic
                             "now: nothing of it is merged")
 NOT_DUPLICATES_HINT = N_("check the IDs on the group's rows (an edited ID names another record) and the records "
                          "themselves; untick Merge to leave them")
+# The duplicates step proposes a record with an unreadable cell by what of it reads
+# (steps/duplicates._readable); merging it would fill the survivor from, or keep, a row read in
+# part (its unreadable cell copied as typed, or its survivor chosen by a Created it cannot read).
+ROW_ERRORS = "merge_row_errors"
+ROW_ERRORS_HINT = N_("fix the cells the Validation tab reports on the records named; the merge goes ahead on the "
+                     "next sync")
 SHIFTS = "merge_reference_shifts"
 SHIFTS_MESSAGE = N_('group {group} is not merged: in {tab}, row {row}, {header} "{value}" names {ids}; once {merged} '
                     'is merged into {survivor} it would name {other} alone')
@@ -216,6 +222,20 @@ def plan_merges(snapshot: Snapshot, crm: Crm, locale: str,
                      tab=leads[0].table.title if leads else "")
             refused.append(Refused(group, [_issue(tab, locale, first, "merge", ACROSS_TABS,
                                                   _(ACROSS_TABS_MESSAGE, group=group, ids=ids), hint)]))
+            continue
+        broken = [m for m, _r in found if m.row.has_errors]
+        if broken:
+            first = next(r for r in rows if r.merge)
+            listed = ", ".join(_("{id} (row {row}) of {tab}", id=m.id, row=m.row.row, tab=m.table.title)
+                               for m in broken)
+            refused.append(Refused(group, [_issue(tab, locale, first, "merge", ROW_ERRORS,
+                                                  ngettext("group {group} is not merged: {rows} has cells "
+                                                           "sheetcrm cannot read, and a merge acts only on records "
+                                                           "read whole",
+                                                           "group {group} is not merged: {rows} have cells "
+                                                           "sheetcrm cannot read, and a merge acts only on records "
+                                                           "read whole", len(broken), group=group, rows=listed),
+                                                  _(ROW_ERRORS_HINT))]))
             continue
         if people is None:
             people = {e.id: e for e in entities(crm.records("leads"), crm.records("contacts"),

@@ -155,6 +155,9 @@ def _read_crm(snapshot: Snapshot, config: Config, memo: RowMemo | None = None,
     # After the sort: the rules' problems follow the CRM tabs' on the Validation tab.
     crm.inputs.workflows = read_workflows(snapshot, ctx, crm.report, config.locale)
     crm.inputs.segments = read_segments(snapshot, ctx, crm.report)
+    for key, table in (("workflows", crm.inputs.workflows.table), ("segments", crm.inputs.segments)):
+        if table is not None:
+            _report_left_out(table, _LEFT_OUT[key], crm.report)
     return crm
 
 
@@ -501,33 +504,95 @@ def _resolve(row: Row, field_name: str, form: str) -> None:
 
 
 # Only sound records are computed with: a deal whose Amount, Currency or Probability cannot be
-# read would otherwise count with a default (0, the base currency, the stage's probability).
+# read would otherwise count with a default (0, the base currency, the stage's probability), and
+# an account whose Employees reads "abc" with no Status or Industry, a silently wrong churn rate
+# or segment. Every tab whose records anything computes with says which rows are out, and of
+# what: the figures, tabs and exports its records feed (engine, steps/overview, steps/segments,
+# steps/campaigns, steps/cases, steps/workflows, mail/quotes, mail/digest).
 # What the warning says, by the number of rows left out, and the rows listed.
 _LEFT_OUT: dict[str, Callable[[int, str, str], str]] = {
-    "opportunities": lambda n, tab, listed: ngettext(
-        "{n} opportunity with errors in {tab} is left out of the pipeline, forecast and KPIs until fixed: "
-        "{listed}.",
-        "{n} opportunities with errors in {tab} are left out of the pipeline, forecast and KPIs until fixed: "
-        "{listed}.", n, tab=tab, listed=listed),
+    "accounts": lambda n, tab, listed: ngettext(
+        "{n} account with errors in {tab} is left out of the Dashboard, the Accounts Overview and segments "
+        "until fixed: {listed}.",
+        "{n} accounts with errors in {tab} are left out of the Dashboard, the Accounts Overview and segments "
+        "until fixed: {listed}.", n, tab=tab, listed=listed),
+    "contacts": lambda n, tab, listed: ngettext(
+        "{n} contact with errors in {tab} is left out of the Accounts Overview, segments, Last Activity and "
+        "quotes until fixed: {listed}.",
+        "{n} contacts with errors in {tab} are left out of the Accounts Overview, segments, Last Activity and "
+        "quotes until fixed: {listed}.", n, tab=tab, listed=listed),
     "leads": lambda n, tab, listed: ngettext(
-        "{n} lead with errors in {tab} is left out of lead scoring until fixed: {listed}.",
-        "{n} leads with errors in {tab} are left out of lead scoring until fixed: {listed}.", n, tab=tab,
+        "{n} lead with errors in {tab} is left out of lead scoring, conversion, the Dashboard, campaigns and "
+        "segments until fixed: {listed}.",
+        "{n} leads with errors in {tab} are left out of lead scoring, conversion, the Dashboard, campaigns and "
+        "segments until fixed: {listed}.", n, tab=tab, listed=listed),
+    "opportunities": lambda n, tab, listed: ngettext(
+        "{n} opportunity with errors in {tab} is left out of the pipeline, forecast and KPIs, the Accounts "
+        "Overview, campaigns and segments until fixed: {listed}.",
+        "{n} opportunities with errors in {tab} are left out of the pipeline, forecast and KPIs, the Accounts "
+        "Overview, campaigns and segments until fixed: {listed}.", n, tab=tab, listed=listed),
+    "activities": lambda n, tab, listed: ngettext(
+        "{n} activity with errors in {tab} is left out of Last Activity, rotting, First Response, lead scoring, "
+        "the Dashboard, the Accounts Overview and workflows until fixed: {listed}.",
+        "{n} activities with errors in {tab} are left out of Last Activity, rotting, First Response, lead "
+        "scoring, the Dashboard, the Accounts Overview and workflows until fixed: {listed}.", n, tab=tab,
+        listed=listed),
+    "tasks": lambda n, tab, listed: ngettext(
+        "{n} task with errors in {tab} is left out of Next Step, overdue tasks on the Dashboard, the Accounts "
+        "Overview and the digest until fixed: {listed}.",
+        "{n} tasks with errors in {tab} are left out of Next Step, overdue tasks on the Dashboard, the Accounts "
+        "Overview and the digest until fixed: {listed}.", n, tab=tab, listed=listed),
+    "products": lambda n, tab, listed: ngettext(
+        "{n} product with errors in {tab} is left out of quotes and the Accounts Overview until fixed: {listed}.",
+        "{n} products with errors in {tab} are left out of quotes and the Accounts Overview until fixed: "
+        "{listed}.", n, tab=tab, listed=listed),
+    "quote_lines": lambda n, tab, listed: ngettext(
+        "{n} quote line with errors in {tab} holds back its deal's quote and is left out of the Accounts "
+        "Overview until fixed: {listed}.",
+        "{n} quote lines with errors in {tab} hold back their deals' quotes and are left out of the Accounts "
+        "Overview until fixed: {listed}.", n, tab=tab, listed=listed),
+    "campaigns": lambda n, tab, listed: ngettext(
+        "{n} campaign with errors in {tab} gets no figures until fixed: {listed}.",
+        "{n} campaigns with errors in {tab} get no figures until fixed: {listed}.", n, tab=tab, listed=listed),
+    "cases": lambda n, tab, listed: ngettext(
+        "{n} case with errors in {tab} is left out of the SLA, the Dashboard, the Accounts Overview and "
+        "workflows until fixed: {listed}.",
+        "{n} cases with errors in {tab} are left out of the SLA, the Dashboard, the Accounts Overview and "
+        "workflows until fixed: {listed}.", n, tab=tab, listed=listed),
+    "workflows": lambda n, tab, listed: ngettext(
+        "{n} workflow rule with errors in {tab} does not run until fixed: {listed}.",
+        "{n} workflow rules with errors in {tab} do not run until fixed: {listed}.", n, tab=tab, listed=listed),
+    "segments": lambda n, tab, listed: ngettext(
+        "{n} segment with errors in {tab} is not worked out until fixed: {listed}.",
+        "{n} segments with errors in {tab} are not worked out until fixed: {listed}.", n, tab=tab,
         listed=listed),
 }
 _LISTED = 10
 
 
-def _report_left_out(table: Table, message: Callable[[int, str, str], str], report: Report) -> None:
+def left_out(table: Table) -> tuple[int, str] | None:
+    """The rows of `table` with errors, which nothing computes with: (how many, "ACC-0002 (row
+    3), row 7" with at most _LISTED named, the rest counted); None when there are none, or when
+    a required column is missing (its error already says no row is read)."""
     if any(c.required and c.field not in table.header.fields for c in table.spec.columns):
-        return  # the missing column's error already says no row is read
+        return None
     bad = [r for r in table.rows if r.has_errors]
-    if not bad:
-        return
-    listed = ", ".join(row_label(r) for r in bad[:_LISTED])
-    if len(bad) > _LISTED:
-        listed = ngettext("{rows} and {n} more", "{rows} and {n} more", len(bad) - _LISTED, rows=listed)
-    report.add(Issue("warning", table.title, None, None, None, None, "left_out",
-                     message(len(bad), table.title, listed), _("Fix the cells reported on those rows.")))
+    return (len(bad), rows_listed(bad)) if bad else None
+
+
+def rows_listed(rows: list[Row]) -> str:
+    """How a message lists rows: "ACC-0002 (row 3), row 7", at most _LISTED named, the rest counted."""
+    listed = ", ".join(row_label(r) for r in rows[:_LISTED])
+    if len(rows) > _LISTED:
+        listed = ngettext("{rows} and {n} more", "{rows} and {n} more", len(rows) - _LISTED, rows=listed)
+    return listed
+
+
+def _report_left_out(table: Table, message: Callable[[int, str, str], str], report: Report) -> None:
+    out = left_out(table)
+    if out is not None:
+        report.add(Issue("warning", table.title, None, None, None, None, "left_out",
+                         message(out[0], table.title, out[1]), _("Fix the cells reported on those rows.")))
 
 
 # Past this many IDs off the pattern, one line says how many more: an import of thousands of

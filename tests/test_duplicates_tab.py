@@ -254,3 +254,42 @@ def test_a_duplicates_rows_cells_read_as_the_dict_of_its_cells_without_one(tmp_p
     short = grid.rows[tab.rows[0].row - 1]
     del short[max(tab.columns.values()):]  # a row that ends before its last column
     assert read_duplicates(snapshot, "en").rows[0].cells[max(tab.columns, key=tab.columns.get)] is None
+
+
+def test_a_bad_cell_the_rules_do_not_compare_hides_no_duplicate_and_its_merge_waits_for_the_fix(tmp_path):
+    """Two accounts that are one company vanished from the tab, with no word, when one had an
+    unrelated bad cell (Employees "many"). They are proposed by the cells that read; a Merge
+    ticked on them is refused at its cell (`merge_row_errors`: a merge never fills a survivor
+    from, or keeps, a row read in part), nothing merged; once the cell is fixed they merge."""
+    accounts = [["ID", "Name", "Domain", "Employees"], ["ACC-0001", "Acme Inc", "acme.com", 10],
+                ["ACC-0002", "ACME, Inc.", "acme.com", "many"], ["ACC-0003", "Other", "other.com", 5]]
+    book = xlsx_book(tmp_path / "crm.xlsx", {"Accounts": accounts})
+    sync(book, Config(), as_of=AS_OF)
+    rows = duplicates(book)
+    acme = group_key(["ACC-0001", "ACC-0002"])
+    assert [(r[0], r[4]) for r in rows[1:]] == [(acme, "ACC-0001"), (acme, "ACC-0002")]
+    assert rows[2][2] == "same company name, same domain"
+    tick(book, row_of(rows, acme, "ACC-0002"), 12)
+    out = sync(book, Config(), as_of=AS_OF)
+    [refused] = [i for i in out.crm.report.issues if i.code.startswith("merge_")]
+    assert (refused.code, refused.tab, refused.row, refused.column) == (
+        "merge_row_errors", "Duplicates", row_of(rows, acme, "ACC-0002"), "L")
+    assert "ACC-0002 (row 3) of Accounts" in refused.message and "cannot read" in refused.message
+    assert [r[0] for r in book.read().tabs["Accounts"].rows[1:]] == ["ACC-0001", "ACC-0002", "ACC-0003"]
+    assert "Merged" not in book.read().tabs
+    # The group stays as the person left it, tick included.
+    assert [(r[4], r[11]) for r in duplicates(book)[1:]] == [("ACC-0001", None), ("ACC-0002", "x")]
+    book.write(Plan(writes=[CellWrite("Accounts", 3, 4, 12)]))  # the person fixes the cell
+    out = sync(book, Config(), as_of=AS_OF)
+    assert not [i for i in out.crm.report.issues if i.code.startswith("merge_")]
+    assert [r[0] for r in book.read().tabs["Accounts"].rows[1:] if r[0]] == ["ACC-0001", "ACC-0003"]
+
+
+def test_a_record_of_which_nothing_reads_is_said_to_be_left_out_of_the_duplicate_check(tmp_path):
+    """A row whose required Name cannot be read is no record to compare (its readable cells make
+    none): a `left_out` warning on its tab names it, where the duplicates step leaves it out."""
+    accounts = [["ID", "Name", "Domain"], ["ACC-0001", "Acme", "acme.com"], ["ACC-0002", "=1/0", "acme.com"]]
+    book = xlsx_book(tmp_path / "crm.xlsx", {"Accounts": accounts})
+    out = sync(book, Config(), as_of=AS_OF)
+    said = [i.message for i in out.crm.report.issues if i.code == "left_out" and i.tab == "Accounts"]
+    assert "1 row with errors in Accounts is left out of the duplicate check until fixed: ACC-0002 (row 3)." in said

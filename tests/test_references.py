@@ -145,7 +145,8 @@ def test_names_pasted_with_invisible_or_curly_characters_match_their_account():
                           ["OPP-0001", "Deal", "acc-0002", "Proposal", 10]],
     }
     crm = read_crm(snapshot(tabs), Config())
-    assert codes(crm) == {("Contacts", 7, "B", "unknown_account")}
+    # The unknown account is an error on its contact, who is said to be left out (left_out).
+    assert codes(crm) == {("Contacts", 7, "B", "unknown_account"), ("Contacts", None, None, "left_out")}
     # The engine matches exactly, so each reference now holds the text its target is known by.
     assert [c.account for c in crm.records("contacts")][:5] == ["Acme Corp"] * 4 + ["O'Brien & Sons"]
     assert crm.records("opportunities")[0].account == "ACC-0002"
@@ -291,3 +292,69 @@ def test_an_ambiguous_related_attaches_to_no_record(tmp_path, clash):
     first = cell("Cases", "First Response")
     assert (first is None) if clash else (first is not None and first.date() == dt.date(2026, 11, 18))
     assert [r[4] for r in wb["Activities"].iter_rows(min_row=2, values_only=True)] == ["ACC-0001", 501, 777]
+
+
+# Each CRM tab with one sound row and one with a bad cell that no figure reads as such (a count,
+# a date): every tab whose rows with errors are left out says which, and of what (README).
+EVERY_TAB = {
+    "Accounts": [["ID", "Name", "Industry", "Employees", "Status"],
+                 ["ACC-0001", "Acme", "Retail", 120, "Customer"],
+                 ["ACC-0002", "Gamma", "Retail", "abc", "Churned"]],
+    "Contacts": [["ID", "Account", "First Name", "Last Name", "Email"],
+                 ["CON-0001", "ACC-0001", "Bo", "Li", "bo@acme.com"],
+                 ["CON-0002", "ACC-0001", "Cy", "Wu", "cy@@acme"]],
+    "Leads": [["ID", "First Name", "Last Name", "Email", "Status", "Created"],
+              ["LEAD-0001", "Al", "Ng", "al@x.com", "New", "2026-01-02"],
+              ["LEAD-0002", "Di", "Ko", "di@x.com", "New", "soon"]],
+    "Opportunities": [["ID", "Name", "Account", "Stage", "Amount", "Close Date"],
+                      ["OPP-0001", "Deal", "ACC-0001", "Proposal", 1000, "2026-12-01"],
+                      ["OPP-0002", "Other", "ACC-0001", "Proposal", "lots", "2026-12-01"]],
+    "Activities": [["ID", "Date", "Type", "Related"],
+                   ["ACT-0001", "2026-11-01", "Call", "OPP-0001"],
+                   ["ACT-0002", "yesterday-ish", "Call", "OPP-0001"]],
+    "Tasks": [["ID", "Due", "Subject", "Related"],
+              ["TSK-0001", "2026-12-01", "Call back", "OPP-0001"],
+              ["TSK-0002", "someday", "Send deck", "OPP-0001"]],
+    "Products": [["SKU", "Name", "Unit Price"], ["P-1", "Widget", 10], ["P-2", "Gadget", "ten"]],
+    "Quote Lines": [["Opportunity", "SKU", "Quantity"], ["OPP-0001", "P-1", 2], ["OPP-0001", "P-1", "two"]],
+    "Campaigns": [["ID", "Name", "Budget"], ["CMP-0001", "Spring", 500], ["CMP-0002", "Fall", "some"]],
+    "Cases": [["ID", "Account", "Subject", "Opened"], ["CASE-0001", "ACC-0001", "Broken", "2026-11-01"],
+              ["CASE-0002", "ACC-0001", "Slow", "last week"]],
+    "Workflows": [["ID", "Name", "Active", "Record", "When", "Then", "Subject", "Cap"],
+                  ["WF-0001", "Follow up", "yes", "opportunities", "created", "task", "Call", 3],
+                  ["WF-0002", "Nudge", "yes", "opportunities", "created", "task", "Call", "many"]],
+}
+LEFT_OUT_OF = {
+    "Accounts": ("ACC-0002 (row 3)", "Dashboard, the Accounts Overview and segments"),
+    "Contacts": ("CON-0002 (row 3)", "Accounts Overview, segments, Last Activity and quotes"),
+    "Leads": ("LEAD-0002 (row 3)", "lead scoring, conversion, the Dashboard, campaigns and segments"),
+    "Opportunities": ("OPP-0002 (row 3)", "pipeline, forecast and KPIs, the Accounts Overview"),
+    "Activities": ("ACT-0002 (row 3)", "Last Activity, rotting, First Response"),
+    "Tasks": ("TSK-0002 (row 3)", "Next Step, overdue tasks on the Dashboard"),
+    "Products": ("row 3", "quotes and the Accounts Overview"),
+    "Quote Lines": ("row 3", "holds back its deal's quote"),
+    "Campaigns": ("CMP-0002 (row 3)", "gets no figures"),
+    "Cases": ("CASE-0002 (row 3)", "SLA, the Dashboard, the Accounts Overview and workflows"),
+    "Workflows": ("WF-0002 (row 3)", "does not run"),
+}
+
+
+def test_every_tab_says_which_rows_with_errors_it_leaves_out_and_of_what(tmp_path):
+    """An account whose Employees reads "abc" left the churn rate, the Accounts Overview and its
+    segments with no word but the cell's own error; so did a contact with a bad Email, and any bad
+    row of Activities, Tasks, Products, Quote Lines, Campaigns, Cases or Workflows. Each tab now has
+    one `left_out` warning naming its rows and what they are out of, on .xlsx, in both languages."""
+    book = XlsxWorkbook(xlsx(tmp_path / "crm.xlsx", EVERY_TAB))
+    outcome = sync(book, Config(), as_of=AS_OF)
+    said = {i.tab: i for i in outcome.crm.report.issues if i.code == "left_out"}
+    assert set(said) == set(LEFT_OUT_OF)
+    for tab, (row, what) in LEFT_OUT_OF.items():
+        assert said[tab].severity == "warning" and said[tab].row is None
+        assert said[tab].message.startswith("1 ") and row in said[tab].message and what in said[tab].message, tab
+    # The figures are what they were: the churn rate of the sound account alone (sound, and said).
+    assert outcome.results.kpis.churn_rate == 0
+    spanish = read_crm(book.read(), Config(locale="es"))
+    said_es = {i.tab: i.message for i in spanish.report.issues if i.code == "left_out"}
+    assert said_es["Accounts"] == ("1 cuenta con errores en Accounts queda fuera del Panel, del Resumen de cuentas y "
+                                   "de los segmentos hasta que se corrija: ACC-0002 (fila 3).")
+    assert said_es["Workflows"].startswith("1 regla de flujo de trabajo con errores en Workflows no se ejecuta")

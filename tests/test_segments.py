@@ -396,3 +396,27 @@ def test_a_value_of_another_type_than_its_column_is_reported_at_the_condition(tm
     (said,) = [i for i in out.crm.report.issues if i.code.startswith("segment")]
     assert (said.severity, said.header, said.code) == ("error", "segments.S.when", "segment_type_mismatch")
     assert '"Demo" holds' in said.message
+
+
+def test_an_account_with_a_bad_cell_left_out_of_the_export_is_said_on_stderr(tmp_path):
+    """An account whose Employees reads "abc" is in no segment until fixed (it is in no figure);
+    the export one member short said nothing: now one line on stderr names the row, in the
+    team's language, and the CSV on stdout is the sound members alone."""
+    tabs = {"Accounts": [["ID", "Name", "Industry", "Employees", "Status", "Owner"],
+                         ["ACC-0001", "Acme", "Retail", 120, "Customer", "Ana"],
+                         ["ACC-0002", "Gamma", "Retail", "abc", "Churned", "Ana"]],
+            "Segments": [["Name", "Record", "Conditions"], ["Retail", "accounts", "Industry = Retail"]]}
+    xlsx(tmp_path / "crm.xlsx", tabs)
+    out = _run(tmp_path, "Retail")
+    assert out.returncode == 0, out.stderr
+    assert [r[0] for r in csv.reader(io.StringIO(out.stdout))] == ["ID", "ACC-0001"]
+    assert out.stderr.splitlines() == [
+        "1 account with errors in Accounts is left out of this export until fixed, whether or not it belongs to "
+        "the segment: ACC-0002 (row 3)"]
+    out = _run(tmp_path, "Retail", "--format", "json")
+    assert [m["id"] for m in json.loads(out.stdout)["members"]] == ["ACC-0001"] and "ACC-0002 (row 3)" in out.stderr
+    (tmp_path / "sheetcrm.toml").write_text('locale = "es"\n', encoding="utf-8")
+    out = _run(tmp_path, "Retail")
+    assert out.stderr.splitlines() == [
+        "1 cuenta con errores en Accounts queda fuera de esta exportación hasta que se corrija, pertenezca o no al "
+        "segmento: ACC-0002 (fila 3)"]

@@ -31,7 +31,7 @@ from typing import Any
 
 from sheetcrm.crm.duplicates import (DuplicateSettings, Entity, EntityFields, Found, Recall, entity_fields,
                                      find_groups, group_key, libraries, reasons_text)
-from sheetcrm.i18n import N_, _
+from sheetcrm.i18n import N_, _, ngettext
 from sheetcrm.merging import age
 from sheetcrm.owned import locate
 from sheetcrm.plan import owned_tab
@@ -39,6 +39,7 @@ from sheetcrm.inputs import DUPLICATE_KEYS as KEYS, TICKS, DuplicateRow
 from sheetcrm.report import Issue
 from sheetcrm.schema import DUPLICATES, TABS
 from sheetcrm.steps.context import StepResult, SyncContext
+from sheetcrm.validate import rows_listed
 
 
 NOT_COMPARED = "duplicates_not_compared"
@@ -73,7 +74,8 @@ def run(ctx: SyncContext) -> StepResult:
     # The merge step ran first and the read is the merged one: a merged record is gone from it.
     # The records as plain tuples (an Entity's fields): all the groups read of them, cheap to
     # digest; made entities only when the groups are worked out again.
-    records = entity_fields(ctx.crm.records("leads"), ctx.crm.records("contacts"), ctx.crm.records("accounts"))
+    unread: list[Issue] = []
+    records = entity_fields(*(_readable(ctx, key, unread) for key in ("leads", "contacts", "accounts")))
     compared = _unique(records)
     titles = {key: table.title for key, table in ctx.crm.tables.items()}
     shown = {tab: titles.get(tab, TABS[tab].display_title(ctx.locale)) for tab in ("leads", "contacts", "accounts")}
@@ -111,11 +113,40 @@ def run(ctx: SyncContext) -> StepResult:
     read = {r.row: (r.group, r.id) if (r.group, r.id) in placed else (r.group, str(r.cells.get("id")).strip())
             for r in rows}
     part.issues = [dataclasses.replace(i, row=placed.get(read.get(i.row, (None, None)), i.row)) for i in said]
+    part.issues.extend(unread)
     title = locate(ctx.snapshot, DUPLICATES, ctx.locale).title
     for what, key, n in found.skipped:
         part.issues.append(Issue("warning", title, None, None, None, key, NOT_COMPARED,
                                  _(NOT_COMPARED_MESSAGE, n=n, what=_(WHAT[what]), key=key), _(NOT_COMPARED_HINT)))
     return part
+
+
+def _readable(ctx: SyncContext, key: str, said: list[Issue]) -> list[Any]:
+    """The records of tab `key` the groups compare: each sound record, and of a row with errors
+    what of it reads (`Row.target`, its unreadable cells empty). A bad cell the rules do not
+    compare (Employees "many") must not hide a duplicate; left out, the pair vanished from the
+    tab with no word. Safe, as a merge never acts on a row with errors: its tick is refused
+    (merging.ROW_ERRORS). A row of which not even that reads (a required cell unreadable, a lead
+    with no Last Name, Company or Email: validate's `Row.target` is None) is left out, and a
+    `left_out` warning on its tab says so."""
+    table = ctx.crm.tables.get(key)
+    if table is None:
+        return []
+    out, unread = [], []
+    for row in table.rows:
+        record = row.record if row.record is not None else row.target
+        if record is not None:
+            out.append(record)
+        elif row.id:  # a row with no ID is compared with nothing (entity_fields)
+            unread.append(row)
+    if unread:
+        said.append(Issue("warning", table.title, None, None, None, None, "left_out",
+                          ngettext("{n} row with errors in {tab} is left out of the duplicate check until fixed: "
+                                   "{listed}.",
+                                   "{n} rows with errors in {tab} are left out of the duplicate check until fixed: "
+                                   "{listed}.", len(unread), tab=table.title, listed=rows_listed(unread)),
+                          _("Fix the cells reported on those rows.")))
+    return out
 
 
 def _unique(records: list[EntityFields]) -> list[EntityFields]:
