@@ -425,6 +425,10 @@ locale = "en"
 # through a Rates tab (Currency, Rate = value of 1 unit in this currency), when you add one.
 currency = "USD"
 
+# The team's time zone (an IANA name): "today" (case ages and SLAs, due dates, rotting,
+# forecast months) is the day there. Without it, the machine's local zone.
+# timezone = "America/New_York"
+
 # Forecast this many months ahead, from the current one.
 forecast_months = 6
 
@@ -543,7 +547,6 @@ aliases = ["Lost", "Perdida"]
 # "2d", "1d 4h"), counted in business hours when [cases.business_hours] is set (a day is then one
 # business day), else around the clock (docs/cases.md).
 # [cases]
-# timezone = "Europe/Madrid"
 # sla.urgent = { response = "1h", resolution = "4h" }
 # sla.high = { response = "4h", resolution = "1d" }
 # sla.normal = { response = "8h", resolution = "3d" }
