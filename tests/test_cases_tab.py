@@ -153,9 +153,11 @@ def _cli(tmp_path, *args):
                           env=env, timeout=120)
 
 
-@pytest.mark.parametrize("setting", ['timezone = "{zone}"\n', '[cases]\ntimezone = "{zone}"\n'],
-                         ids=["timezone", "cases.timezone"])
-def test_the_sync_day_is_the_team_day_in_its_time_zone_not_the_machine_day(tmp_path, setting):
+@pytest.mark.parametrize("setting,command", [('timezone = "{zone}"\n', "sync"),
+                                             ('[cases]\ntimezone = "{zone}"\n', "sync"),
+                                             ('[cases]\ntimezone = "{zone}"\n', "run")],
+                         ids=["timezone", "cases.timezone", "service"])
+def test_the_sync_day_is_the_team_day_in_its_time_zone_not_the_machine_day(tmp_path, setting, command):
     # An urgent case opened at the start of the team's day: its response is due at 01:00, and
     # the sync measures an open case at the start of its day (docs/cases.md), so it is not late
     # and 0 days old. Measured on the machine's day (a day or two later) it was late, Age 1+.
@@ -170,7 +172,8 @@ def test_the_sync_day_is_the_team_day_in_its_time_zone_not_the_machine_day(tmp_p
         cases.append(["ID", "Account", "Subject", "Priority", "Status", "Opened", "Resolved", "Owner"])
         cases.append(["CASE-0001", "Acme", "Down", "Urgent", "Open", f"{day.isoformat()} 00:00", None, "Ana"])
         wb.save(tmp_path / "crm.xlsx")
-        out = _cli(tmp_path, "sync", "--workbook", "crm.xlsx")
+        # `run --once`: the service's sync (sheetcrm.service.Service), the day its own.
+        out = _cli(tmp_path, command, "--workbook", "crm.xlsx", *(["--once"] if command == "run" else []))
         kpis = _cli(tmp_path, "kpis", "--workbook", "crm.xlsx", "--format", "json")
         if dt.datetime.now(ZoneInfo(TEAM_ZONE)).date() == day:
             break
