@@ -122,19 +122,23 @@ def _moment(raw: CellValue) -> dt.datetime | None:
 
 
 def _day(raw: CellValue, config: Config) -> dt.date | None:
-    """The team's day of an Outbox cell: a day as written ("2026-12-01": a Created the sync's
-    quote queue wrote is the sync's day), or the team's day of a moment ("…T03:00:00Z", UTC
-    when it names no zone: `_moment`) in the team's zone (sheetcrm.team_time)."""
-    if isinstance(raw, dt.date) and not isinstance(raw, dt.datetime):
+    """The team's day of an Outbox cell: the team's day of a moment that names its zone
+    ("…T03:00:00Z", as sheetcrm writes them: sheetcrm.team_time), else the day as written (a
+    Created the sync's quote queue wrote is the sync's day, "2026-12-01"; a date-time a person
+    typed is on the team's wall clock)."""
+    if isinstance(raw, dt.datetime):
+        moment: dt.datetime | None = raw
+    elif isinstance(raw, dt.date):
         return raw
-    text = cells.parse_text(raw) if isinstance(raw, str) else None
-    if text and len(text) == 10:
+    else:
+        text = cells.parse_text(raw) if raw is not None else None
         try:
-            return dt.date.fromisoformat(text)
+            moment = dt.datetime.fromisoformat(text) if text else None
         except ValueError:
-            return None
-    moment = _moment(raw)
-    return team_time.day_of(config, moment) if moment is not None else None
+            moment = None
+    if moment is None:
+        return None
+    return team_time.day_of(config, moment) if moment.tzinfo else moment.date()
 
 
 # -- reading ---------------------------------------------------------------------------------
@@ -863,7 +867,8 @@ def _plan_activity(desk: Desk, plan: Plan, row: OutboxRow, now: dt.datetime, mes
     fields = table.header.fields
     act_id = f"ACT-{desk.next_id('ACT', (r.id for r in table.rows)):04d}"
     locale = desk.config.locale
-    values = {"id": act_id, "date": team_time.day_of(desk.config, now), "type": in_locale(locale, NC_("activity type", "Email")),
+    day = team_time.day_of(desk.config, now)  # the team's day of the send
+    values = {"id": act_id, "date": day, "type": in_locale(locale, NC_("activity type", "Email")),
               "subject": row.text("subject"), "related": row.text("opportunity"), "owner": opp.owner if opp else None,
               "outcome": in_locale(locale, "Quote {quote} sent to {to} ({message_id})", quote=row.text("quote"),
                                    to=row.text("to"), message_id=message_id or row.text("message_id"))}
