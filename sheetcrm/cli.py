@@ -37,6 +37,7 @@ from sheetcrm.crm.learned import candidate_name
 from sheetcrm.crm.scoring import evaluate as evaluate_scoring, method_name
 from sheetcrm.engine import Results
 from sheetcrm.sync import SyncOutcome, last_memo, plan_context, plan_sync, read_archive, sync
+from sheetcrm import team_time
 from sheetcrm.terminal import EXIT_INTERRUPTED, INTERRUPTED, visible, visible_json
 from sheetcrm.validate import Crm, left_out, read_crm
 from sheetcrm.warehouse.settings import ENV_URL, Mirrored, WarehouseError, WarehouseSettings
@@ -243,7 +244,7 @@ def demo(target: Target, rows: int, seed: int, force: bool) -> None:
                          target.spreadsheet, target.credentials, default="demo-crm.xlsx",
                          ignore_app_lock=target.ignore_lock)
     target.lock_for_writing(book, "demo")
-    today = dt.date.today()
+    today = team_time.today(config)
     with show.progress() as bar:
         with bar.phase("demo"):
             data = write_demo(book, rows=rows, seed=seed, today=today, force=force, currency=config.currency)
@@ -307,10 +308,11 @@ def validate(target: Target, fmt: str) -> None:
     with show.progress(fmt == "text") as bar:
         with bar.phase("reading"):
             snapshot = book.read()
-        crm, _results, _plan = plan_sync(snapshot, config, dt.date.today(),
+        day = team_time.today(config)
+        crm, _results, _plan = plan_sync(snapshot, config, day,
                                          sent_versions=Journal.versions_held(book), progress=bar,
                                          templates=template_shelf(config), memo=last_memo(book),
-                                         archive=read_archive(config, book, dt.date.today()))
+                                         archive=read_archive(config, book, day))
     if fmt == "json":
         echo_json(json.dumps(crm.report.as_dict(crm.stats()), ensure_ascii=False, indent=2))
     else:
@@ -392,7 +394,7 @@ AS_OF = click.option("--as-of", type=DATE, metavar=DATE_METAVAR, help=_("The dat
 @user_errors
 def segment(target: Target, name: str, fmt: str, as_of: dt.datetime | None) -> None:
     config, book = target.open()
-    ctx = plan_context(book.read(), config, as_of.date() if as_of else dt.date.today())
+    ctx = plan_context(book.read(), config, as_of.date() if as_of else team_time.today(config))
     found = ctx.segments
     chosen = found.find(name)
     if chosen is None:
@@ -437,7 +439,7 @@ def _results(target: Target, as_of: dt.datetime | None, fmt: str, **overrides: A
     with show.progress(fmt == "text") as bar:
         with bar.phase("reading"):
             snapshot = book.read()
-        day = as_of.date() if as_of else dt.date.today()
+        day = as_of.date() if as_of else team_time.today(config)
         # keep_months: the calibration counts the history rows the sheet gave up to the warehouse.
         _crm, results, _plan = plan_sync(snapshot, config, day, progress=bar, archive=read_archive(config, book, day))
     return results
@@ -494,9 +496,9 @@ def forecast(target: Target, as_of: dt.datetime | None, months: int | None, fmt:
 @FORMAT
 @user_errors
 def score(target: Target, as_of: dt.datetime | None, evaluate: bool, seed: int, fmt: str) -> None:
-    day = as_of.date() if as_of else dt.date.today()
     if evaluate:
         with _read(target, fmt) as (config, _book, crm, bar):
+            day = as_of.date() if as_of else team_time.today(config)
             try:
                 with bar.phase("computing"):
                     data = evaluate_scoring(crm.records("leads"), crm.records("activities"), config.scoring, day,
@@ -564,7 +566,7 @@ def quote(target: Target, opportunity: str, out_dir: str, queue: bool) -> None:
     config, book = target.open()
     if queue:
         target.lock_for_writing(book, "quote")
-    now = dt.datetime.now(dt.timezone.utc)
+    now = team_time.now(config)
     desk = ob.Desk.read(book.read(), config)
     rows = desk.crm.find("opportunities", opportunity)
     if len(rows) > 1:
@@ -653,7 +655,7 @@ def outbox_send(target: Target, early: bool) -> None:
     setup = None
     try:
         report = ob.send_outbox(book, config, settings, ob.templates_for(config), lambda: SmtpSender(settings),
-                                clock=lambda: dt.datetime.now(dt.timezone.utc), token=lambda: secrets.token_hex(8),
+                                clock=lambda: team_time.now(config), token=lambda: secrets.token_hex(8),
                                 early=early)
     except ob.SetupError as e:
         report, setup = e.report, str(e)

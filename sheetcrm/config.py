@@ -18,7 +18,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from sheetcrm.crm.duplicates import DuplicateSettings
-from sheetcrm.crm.cases import CaseSettings
+from sheetcrm.crm.cases import CaseSettings, check_zone
 from sheetcrm.crm.conversion import ConversionSettings
 from sheetcrm.crm.scoring import ScoringSettings
 from sheetcrm.crm.segments import SegmentSettings
@@ -87,6 +87,9 @@ class Config(Section):
     credentials: str | None = None
     locale: Literal["en", "es"] = "en"
     currency: str = "USD"
+    # The team's time zone (an IANA name): the sync's day, and the day of every moment it dates
+    # (sheetcrm.team_time). None: `[cases] timezone`, else the machine's local zone.
+    timezone: str | None = None
     stages: list[Stage] = Field(default_factory=lambda: [s.model_copy() for s in DEFAULT_STAGES])
     tabs: dict[str, TabSettings] = {}
     validation: ValidationSettings = ValidationSettings()
@@ -146,6 +149,28 @@ class Config(Section):
         if settings is not None:
             raise KeyedProblem("workflow_settings", _(MIXED_WORKFLOWS))
         return data
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, name: str | None) -> str | None:
+        return None if name is None else check_zone(name)
+
+    @model_validator(mode="after")
+    def _one_zone(self) -> "Config":
+        """`[cases] timezone` is the team's zone's older place, kept working: a case's times and
+        the sync's day are read in one zone (a case is measured at the start of the team's day),
+        so two different zones would leave one of them wrong; the file names one."""
+        cases = self.cases.timezone
+        if self.timezone is not None and cases is not None and cases != self.timezone:
+            raise KeyedProblem("cases.timezone", _(
+                '"{cases}" is not the team\'s time zone "{zone}" (the top-level timezone): a case\'s times are read '
+                'in the team\'s zone; remove this one, or write the same zone in both', cases=cases, zone=self.timezone))
+        return self
+
+    def zone_name(self) -> str | None:
+        """The team's time zone (sheetcrm.team_time): `timezone`, else `[cases] timezone`; None:
+        the machine's local zone."""
+        return self.timezone or self.cases.timezone
 
     @field_validator("currency")
     @classmethod
@@ -400,6 +425,10 @@ locale = "en"
 # through a Rates tab (Currency, Rate = value of 1 unit in this currency), when you add one.
 currency = "USD"
 
+# The team's time zone (an IANA name): "today" (case ages and SLAs, due dates, rotting,
+# forecast months) is the day there. Without it, the machine's local zone.
+# timezone = "America/New_York"
+
 # Forecast this many months ahead, from the current one.
 forecast_months = 6
 
@@ -518,7 +547,6 @@ aliases = ["Lost", "Perdida"]
 # "2d", "1d 4h"), counted in business hours when [cases.business_hours] is set (a day is then one
 # business day), else around the clock (docs/cases.md).
 # [cases]
-# timezone = "Europe/Madrid"
 # sla.urgent = { response = "1h", resolution = "4h" }
 # sla.high = { response = "4h", resolution = "1d" }
 # sla.normal = { response = "8h", resolution = "3d" }

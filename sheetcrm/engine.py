@@ -183,7 +183,7 @@ def case_results(crm: Crm, config: Config, as_of: dt.date) -> CaseResults:
     responses = first_responses((a.related, a.date) for a in crm.records("activities")
                                 if not is_plan(a.date, as_of))
     settings = config.cases
-    clock = settings.clock()
+    clock = settings.clock(config.zone_name())
     cases, rows = [], []
     names_: dict[str, str | None] = {}  # an Account cell -> the account as the Dashboard lists it
 

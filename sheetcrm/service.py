@@ -44,6 +44,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from babel.dates import get_day_names
 from babel.numbers import format_decimal
 
+from sheetcrm import team_time
 from sheetcrm.config import Config
 from sheetcrm.every import Every, parse_every
 from sheetcrm.i18n import N_, _, current, ngettext, pgettext, using
@@ -165,13 +166,13 @@ class Steps:
 class Service:
     def __init__(self, config: Config, book: Workbook, logger: logging.Logger, *, counter: RequestCounter | None = None,
                  console: Console | None = None, sync_every: Every | None = None,
-                 today: Callable[[], dt.date] = dt.date.today, log_queue: LogQueue | None = None) -> None:
+                 today: Callable[[], dt.date] | None = None, log_queue: LogQueue | None = None) -> None:
         self.config = config
         self.book = book
         self.logger = logger
         self.counter = counter
         self.steps = Steps(logger, console)
-        self.today = today
+        self.today = today or (lambda: team_time.today(self.config))  # the team's day, unless a test gives one
         self.stopping = threading.Event()
         # What a signal handler may touch: a plain attribute. Setting the Event from the
         # handler can deadlock: the handler runs in the main thread, which may be inside
@@ -284,7 +285,7 @@ class Service:
         """Send the Approved quotes, exactly once (sheetcrm.mail.outbox has the protocol)."""
         smtp = self.smtp
         assert smtp is not None  # the job is only scheduled with a server
-        report = send_outbox(self.book, self.config, smtp, templates_for(self.config), lambda: SmtpSender(smtp), clock=lambda: dt.datetime.now(dt.timezone.utc),
+        report = send_outbox(self.book, self.config, smtp, templates_for(self.config), lambda: SmtpSender(smtp), clock=lambda: team_time.now(self.config),
                              token=lambda: secrets.token_hex(8))
         counts = (
             (report.sent, lambda n: ngettext("{n} sent", "{n} sent", n)),
@@ -314,7 +315,7 @@ class Service:
         assert smtp is not None
         domain = (smtp.from_ or "sheetcrm@localhost").rsplit("@", 1)[-1].strip(">")
         outcomes = send_digests(due, smtp.from_ or "", lambda: SmtpSender(smtp),
-                                dt.datetime.now(dt.timezone.utc), lambda: secrets.token_hex(8), domain)
+                                team_time.now(self.config), lambda: secrets.token_hex(8), domain)
         sent = [owner for owner, kind in outcomes.items() if kind == "sent"]
         self.digest_events.add(k for d in due if d.owner in sent for k in d.events)
         self.digests_sent.add(sent, today)
@@ -374,7 +375,7 @@ class Service:
 
     def _run_job(self, job: Job, once: bool = False) -> bool:
         started = time.monotonic()
-        at = dt.datetime.now().astimezone()
+        at = team_time.now(self.config)  # the Sync Log's Time: the team's wall clock, with its offset
         before = self.counter.count if self.counter else 0
         error: BaseException | None = None
         try:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Collection, Sequence
 
-from sheetcrm import parse_cache
+from sheetcrm import parse_cache, team_time
 from sheetcrm.collector import paused_collector
 from sheetcrm.config import Config
 from sheetcrm.crm.learned import FitCache
@@ -220,7 +220,7 @@ def sync(book: Workbook, config: Config, as_of: dt.date | None = None, dry_run: 
     sync parsed is saved there once it is planned, so only changed tabs are parsed and only
     their changed rows validated again; False reads and saves none. The outcome is the same
     either way."""
-    day = as_of or dt.date.today()
+    day = as_of or team_time.today(config)
     templates = template_shelf(config)
     kept = fit_cache is None
     fits = read_fits(book) if fit_cache is None else fit_cache

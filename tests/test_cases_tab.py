@@ -7,7 +7,13 @@ the account's owner at once)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
+import subprocess
+import sys
+from zoneinfo import ZoneInfo
 
+import openpyxl
 import pytest
 
 from sheetcrm.config import Config
@@ -133,3 +139,57 @@ def test_urgent_case_notifies_the_account_owner(kind, tmp_path, request):
     assert [(r["To"], r["Status"]) for r in outbox] == [("sam@example.com", "Approved")]
     book.sync(3, config)
     assert len(_log(book)) == 1
+
+
+# -- the sync's day is the team's, not the machine's -------------------------------------------
+
+# A machine 14 hours ahead of UTC and a team 12 hours behind it: 26 hours apart, so the
+# machine's date is a day or two past the team's at every moment (no clock to freeze).
+MACHINE_ZONE, TEAM_ZONE = "Etc/GMT-14", "Etc/GMT+12"
+
+
+def _cli(tmp_path, *args):
+    env = {**os.environ, "TZ": MACHINE_ZONE, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    return subprocess.run([sys.executable, "-m", "sheetcrm", *args], cwd=tmp_path, capture_output=True, text=True,
+                          env=env, timeout=120)
+
+
+@pytest.mark.parametrize("setting,command", [('timezone = "{zone}"\n', "sync"),
+                                             ('[cases]\ntimezone = "{zone}"\n', "sync"),
+                                             ('[cases]\ntimezone = "{zone}"\n', "run")],
+                         ids=["timezone", "cases.timezone", "service"])
+def test_the_sync_day_is_the_team_day_in_its_time_zone_not_the_machine_day(tmp_path, setting, command):
+    # An urgent case opened at the start of the team's day: its response is due at 01:00, and
+    # the sync measures an open case at the start of its day (docs/cases.md), so it is not late
+    # and 0 days old. Measured on the machine's day (a day or two later) it was late, Age 1+.
+    (tmp_path / "sheetcrm.toml").write_text(setting.format(zone=TEAM_ZONE), encoding="utf-8")
+    for _attempt in range(2):  # a run across the team's midnight is run again
+        day = dt.datetime.now(ZoneInfo(TEAM_ZONE)).date()
+        wb = openpyxl.Workbook()
+        wb.active.title = "Accounts"
+        wb.active.append(["ID", "Name"])
+        wb.active.append(["ACC-0001", "Acme"])
+        cases = wb.create_sheet("Cases")
+        cases.append(["ID", "Account", "Subject", "Priority", "Status", "Opened", "Resolved", "Owner"])
+        cases.append(["CASE-0001", "Acme", "Down", "Urgent", "Open", f"{day.isoformat()} 00:00", None, "Ana"])
+        wb.save(tmp_path / "crm.xlsx")
+        # `run --once`: the service's sync (sheetcrm.service.Service), the day its own.
+        out = _cli(tmp_path, command, "--workbook", "crm.xlsx", *(["--once"] if command == "run" else []))
+        kpis = _cli(tmp_path, "kpis", "--workbook", "crm.xlsx", "--format", "json")
+        if dt.datetime.now(ZoneInfo(TEAM_ZONE)).date() == day:
+            break
+    assert out.returncode == 0 and kpis.returncode == 0, out.stderr + kpis.stderr
+    wb = openpyxl.load_workbook(tmp_path / "crm.xlsx")
+    header = [c.value for c in wb["Cases"][1]]
+    row = dict(zip(header, (c.value for c in wb["Cases"][2])))
+    assert row["SLA Breached"] is None and row["Age (days)"] == 0
+    dashboard = {r[0]: r[1] for r in wb["Dashboard"].iter_rows(min_row=2, values_only=True)}
+    assert _as_date(dashboard["Date"]) == day
+    assert json.loads(kpis.stdout)["as_of"] == day.isoformat()
+
+
+def test_an_unknown_team_time_zone_is_one_line_and_exit_2(tmp_path):
+    (tmp_path / "sheetcrm.toml").write_text('timezone = "America/Nowhere"\n', encoding="utf-8")
+    out = _cli(tmp_path, "sync", "--workbook", "crm.xlsx")
+    assert out.returncode == 2 and out.stderr.count("\n") == 1
+    assert 'timezone: "America/Nowhere" is not a time zone' in out.stderr

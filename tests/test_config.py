@@ -65,6 +65,10 @@ MISTAKES = [
     ('[[stages]]\nname = "Won"\nprobability = 120\nkind = "won"\n', "stages.0.probability", "100"),
     ('[[stages]]\nname = "Open"\nprobability = -1\n', "stages.0.probability", "0"),
     ('locale = "es"\nlocale = "en"\n', "not valid TOML", "line 2"),
+    ('timezone = "America/Nowhere"\n', "timezone", "is not a time zone"),
+    ('[cases]\ntimezone = "UTC+2"\n', "cases.timezone", "is not a time zone"),
+    ('timezone = "America/New_York"\n[cases]\ntimezone = "Europe/Madrid"\n', "cases.timezone",
+     "is not the team's time zone \"America/New_York\""),
 ]
 
 
@@ -98,3 +102,19 @@ def test_the_example_config_loads():
     data = tomllib.loads(EXAMPLE)
     assert _non_finite(data) is None
     assert Config.model_validate(data, strict=True).currency == "USD"
+
+
+@pytest.mark.parametrize("text,zone", [('timezone = "America/New_York"\n', "America/New_York"),
+                                       ('[cases]\ntimezone = "America/New_York"\n', "America/New_York"),
+                                       ('timezone = "Europe/Madrid"\n[cases]\ntimezone = "Europe/Madrid"\n',
+                                        "Europe/Madrid"),
+                                       ("", None)])
+def test_the_team_time_zone_is_one_zone_for_the_day_and_the_case_clock(tmp_path, text, zone):
+    # [cases] timezone is the older place of the top-level timezone: either sets the team's zone,
+    # the sync's day's and the SLA clock's alike; with neither, the day is the machine's.
+    from zoneinfo import ZoneInfo
+
+    (tmp_path / "sheetcrm.toml").write_text(text, encoding="utf-8")
+    config = load_config(tmp_path / "sheetcrm.toml")
+    assert config.zone_name() == zone
+    assert config.cases.clock(config.zone_name()).zone == ZoneInfo(zone or "UTC")

@@ -15,8 +15,11 @@ first be answered (response) and solved (resolution):
     end = "17:00"
     holidays = [2026-12-25]
 
-The sheet's times are wall-clock times in `[cases] timezone` (default UTC): business hours
-count the wall clock; the 24-hour clock counts real hours across a daylight-saving change.
+The sheet's times are wall-clock times in the team's zone (the config's `timezone`, or
+`[cases] timezone`, its older place; sheetcrm.team_time): business hours count the wall clock;
+the 24-hour clock counts real hours across a daylight-saving change. With no zone set, the
+sync's day is the machine's, and the 24-hour clock counts a day as 24 wall-clock hours (UTC's
+rule: it knows of no daylight-saving change).
 
 Why a small calendar of our own rather than `businesstimedelta` (its last release 2019, pytz
 time zones) or pandas' CustomBusinessHour (a 30 MB dependency for one addition): the rule
@@ -108,15 +111,25 @@ class BusinessHours(Section):
         return self
 
 
+def check_zone(name: str) -> str:
+    """An IANA time zone name, as typed; ValueError, one line, for any other text."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(_('"{name}" is not a time zone: write it like "Europe/Madrid"', name=name)) from None
+    return name
+
+
 class CaseSettings(Section):
     """The [cases] section: `sla` per priority (urgent, high, normal, low; a priority left out
     keeps its default), `business_hours` (none: the clock runs around the clock), `timezone`
-    (an IANA name: where the sheet's times are written), `top_accounts`: how many accounts the
-    Dashboard lists by number of cases."""
+    (an IANA name: the team's zone, where the sheet's times are written; the config's top-level
+    `timezone` is its place now, and this one, kept working, must name the same zone),
+    `top_accounts`: how many accounts the Dashboard lists by number of cases."""
 
     sla: dict[str, SlaTimes] = Field(default_factory=dict)
     business_hours: BusinessHours | None = None
-    timezone: str = "UTC"
+    timezone: str | None = None
     top_accounts: int = Field(default=5, ge=0, le=100)
 
     @field_validator("sla")
@@ -130,12 +143,8 @@ class CaseSettings(Section):
 
     @field_validator("timezone")
     @classmethod
-    def _zone(cls, name: str) -> str:
-        try:
-            ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(_('"{name}" is not a time zone: write it like "Europe/Madrid"', name=name)) from None
-        return name
+    def _zone(cls, name: str | None) -> str | None:
+        return None if name is None else check_zone(name)
 
     def times(self, priority: str) -> tuple[tuple[int, int], tuple[int, int]]:
         """(response, resolution) of a priority ("Urgent"...), each (days, minutes)."""
@@ -144,10 +153,12 @@ class CaseSettings(Section):
         response, resolution = (set_.response, set_.resolution) if set_ else _DEFAULT_SLA[key]
         return parse_duration(response), parse_duration(resolution)
 
-    def clock(self) -> "BusinessClock | Clock":
+    def clock(self, zone: str | None = None) -> "BusinessClock | Clock":
+        """The SLA clock; `zone`: the team's (config.Config.zone_name), else this section's, else
+        UTC (no daylight-saving change)."""
         hours = self.business_hours
         if hours is None:
-            return Clock(ZoneInfo(self.timezone))
+            return Clock(ZoneInfo(zone or self.timezone or "UTC"))
         return BusinessClock(frozenset(WEEKDAYS.index(d.strip()[:3].casefold()) for d in hours.days),
                              _minutes(hours.start), _minutes(hours.end), frozenset(hours.holidays))
 

@@ -48,7 +48,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from sheetcrm import cells
+from sheetcrm import cells, team_time
 from sheetcrm.config import Config, FormSettings
 from sheetcrm.crm.conversion import Ambiguous
 from sheetcrm.crm.matching import Known
@@ -328,7 +328,7 @@ class _Run:
                 self.part.issues.append(_issue("warning", self.leads.title, None, None, None, sub.receipt,
                                                "web_set_aside", receipt=sub.receipt, reason=reason))
                 continue
-            day = sub.received.date()
+            day = team_time.day_of(self.config, sub.received)  # the team's day it arrived (kept in UTC)
             try:
                 lead = Lead.model_validate(web_lead_values(sub.fields, settings.source, self.new_word, day),
                                            context=self.parse)

@@ -47,6 +47,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from sheetcrm import team_time
 from sheetcrm.config import Config
 from sheetcrm.i18n import _, using
 from sheetcrm.intake.drain import drain
@@ -153,7 +154,8 @@ def make_app(config: Config, queue: WebQueue, secret: bytes | None = None,
                 return JSONResponse({"errors": refused}, 422)
             now = dt.datetime.now(dt.timezone.utc)
             try:
-                Lead.model_validate(web_lead_values(fields, settings.source, None, now.date()), context=parse)
+                Lead.model_validate(web_lead_values(fields, settings.source, None, team_time.day_of(config, now)),
+                                    context=parse)
             except ValidationError as e:
                 return JSONResponse({"errors": _field_errors(e)}, 400)
             try:

@@ -58,7 +58,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, Callable, Collection, ContextManager, Iterable, Protocol
 
-from sheetcrm import cells
+from sheetcrm import cells, team_time
 from sheetcrm.config import Config, ConfigError, SmtpSettings
 from sheetcrm.crm.money import Rates
 from sheetcrm.crm.workflows import TemplateShelf
@@ -119,6 +119,26 @@ def _moment(raw: CellValue) -> dt.datetime | None:
     except ValueError:
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+
+
+def _day(raw: CellValue, config: Config) -> dt.date | None:
+    """The team's day of an Outbox cell: the team's day of a moment that names its zone
+    ("…T03:00:00Z", as sheetcrm writes them: sheetcrm.team_time), else the day as written (a
+    Created the sync's quote queue wrote is the sync's day, "2026-12-01"; a date-time a person
+    typed is on the team's wall clock)."""
+    if isinstance(raw, dt.datetime):
+        moment: dt.datetime | None = raw
+    elif isinstance(raw, dt.date):
+        return raw
+    else:
+        text = cells.parse_text(raw) if raw is not None else None
+        try:
+            moment = dt.datetime.fromisoformat(text) if text else None
+        except ValueError:
+            moment = None
+    if moment is None:
+        return None
+    return team_time.day_of(config, moment) if moment.tzinfo else moment.date()
 
 
 # -- reading ---------------------------------------------------------------------------------
@@ -662,14 +682,14 @@ def _ours(row: OutboxRow) -> bool:
     return bool(row.text("quote")) or is_workflow_row(row.text("quote"), row.text("version"))
 
 
-def sent_quotes(outbox: Outbox) -> list[tuple[str, str, dt.date]]:
+def sent_quotes(outbox: Outbox, config: Config) -> list[tuple[str, str, dt.date]]:
     """(Outbox ID, opportunity, day sent) of every Sent quote row: what a workflow's "quote
-    unanswered N days" counts from."""
+    unanswered N days" counts from. The day is the team's (Sent At is written in UTC)."""
     out = []
     for r in outbox.rows:
-        sent = _moment(r.raw.get("sent_at"))
+        sent = _day(r.raw.get("sent_at"), config)
         if r.text("id") and r.text("quote") and r.status == "Sent" and sent is not None:
-            out.append((r.text("id"), r.text("opportunity"), sent.date()))
+            out.append((r.text("id"), r.text("opportunity"), sent))
     return out
 
 
@@ -741,8 +761,9 @@ def prepare(desk: Desk, row: OutboxRow, templates: Templates, sender: str, now: 
                            "deal, account or contact; version {queued}, now {current}); queue it again to send the "
                            "current one", queued=row.text("version"), current=version)
         return prepared
-    created = _moment(row.raw.get("created"))
-    header = QuoteHeader(row.text("quote"), created.date() if created else now.date())
+    # The quote's date is the team's day it was queued (Created is written in UTC).
+    created = _day(row.raw.get("created"), desk.config)
+    header = QuoteHeader(row.text("quote"), created or team_time.day_of(desk.config, now))
     try:
         text, html = render_quote(desk, templates, opp, result, header, version)
         prepared.message = build_message(sender=sender, to=row.text("to"), subject=row.text("subject"), text=text,
@@ -846,7 +867,8 @@ def _plan_activity(desk: Desk, plan: Plan, row: OutboxRow, now: dt.datetime, mes
     fields = table.header.fields
     act_id = f"ACT-{desk.next_id('ACT', (r.id for r in table.rows)):04d}"
     locale = desk.config.locale
-    values = {"id": act_id, "date": now.date(), "type": in_locale(locale, NC_("activity type", "Email")),
+    day = team_time.day_of(desk.config, now)  # the team's day of the send
+    values = {"id": act_id, "date": day, "type": in_locale(locale, NC_("activity type", "Email")),
               "subject": row.text("subject"), "related": row.text("opportunity"), "owner": opp.owner if opp else None,
               "outcome": in_locale(locale, "Quote {quote} sent to {to} ({message_id})", quote=row.text("quote"),
                                    to=row.text("to"), message_id=message_id or row.text("message_id"))}

@@ -277,7 +277,7 @@ def build_world(ctx: SyncContext) -> World:
     w.forms = forms
     outbox = read_outbox(ctx.snapshot, locale)
     w.sent_ids = frozenset(m for r in outbox.rows if (m := r.own_message_id))
-    for outbox_id, opp_text, sent in sent_quotes(outbox):
+    for outbox_id, opp_text, sent in sent_quotes(outbox, ctx.config):
         found = crm.find("opportunities", opp_text)
         opp = by_id.get(found[0].id or "") if len(found) == 1 else None
         if opp is not None:

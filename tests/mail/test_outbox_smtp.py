@@ -480,3 +480,24 @@ def test_a_blocked_ticked_quote_is_reported_once_without_writes_or_numbers(make_
         set_cell(book, "Email", "ana@example.com", tab="Contacts")
     sync(book, config(), as_of=AS_OF)
     assert [r["quote"] for r in outbox_rows(book)] == ["Q-2026-0001"]
+
+
+def test_days_cut_from_utc_moments_are_the_team_days(tmp_path, server):
+    # 03:00 UTC is 22:00 the day before in New York: the quote's date (Created, written in UTC
+    # as `sheetcrm quote --queue` writes it), the Email activity's Date and the day a workflow
+    # counts an unanswered quote from are the team's day, 2026-11-23, not UTC's 2026-11-24.
+    from sheetcrm.mail.outbox import sent_quotes
+
+    cfg = config(timezone="America/New_York")
+    book = queued_and_approved(lambda tabs: xlsx_book(tmp_path, tabs))
+    set_cell(book, "Created", "2026-11-24T03:00:00Z")
+    clock = Clock()
+    clock.now = dt.datetime(2026, 11, 24, 3, 0, tzinfo=dt.timezone.utc)
+    assert send(book, server, clock, cfg).sent == ["OUT-0001"]
+    [msg] = server.inbox.messages
+    html = msg.get_body(("html",)).get_content()
+    assert "Date: November 23, 2026" in html
+    activity = book.read().tabs["Activities"].rows[-1]
+    assert activity[2] == "Email" and activity[1] in (dt.datetime(2026, 11, 23), dt.date(2026, 11, 23))
+    assert [day for _id, _opp, day in sent_quotes(read_outbox(book.read(), "en"), cfg)] == [dt.date(2026, 11, 23)]
+    assert outbox_rows(book)[0]["sent_at"] == "2026-11-24T03:00:00Z"  # the moment itself stays in UTC
