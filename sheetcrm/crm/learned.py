@@ -22,11 +22,14 @@ probabilities are not calibrated by construction, and a monotone sigmoid keeps t
 
 Engagement (activities) is deliberately not a feature: activities are logged during and
 after the conversion itself, so they would teach the model the outcome, not its cause.
-Likewise a custom column filled on closed leads but rarely on open ones ("Lost reason",
-"Won on") describes the outcome; such columns are left out and named in the note.
+Likewise a custom column typed once a lead is decided ("Lost reason", "Converted On") describes
+the outcome (`describes_outcome`); such columns are left out and named in the note.
 
 Predictions answer "if this lead is decided, how likely is it to convert?", the quantity
-the history can calibrate. A fit is a pure function of the training rows and settings, so
+the history can calibrate. A decided lead's own answer is its held-out one (from the fold
+model that did not see it), never the final model's, which has learned its outcome. Whether
+the model is better than chance at all is `LearnedModel.beats_chance`; the caller decides what
+to do when it is not (`scoring.score_leads` keeps the rules). A fit is a pure function of the training rows and settings, so
 a `FitCache` the caller keeps (`score_leads(..., cache=)`) spares refitting an unchanged
 history: it is keyed by a hash of the encoded training rows, the settings and the library
 versions.
@@ -834,7 +837,9 @@ class LearnedModel:
 
     def predict_all(self, leads: Sequence[Lead], top: int = 3) -> list[Prediction]:
         """Each lead's calibrated chance and its top reasons; identical leads computed once, and a
-        lead whose row a cached fit already explained (in this language) not again."""
+        lead whose row a cached fit already explained (in this language) not again. A decided lead
+        the model was fitted on (the same object) gets its held-out chance; any other lead, an
+        identical open one too, the final model's."""
         # A decided lead the model was fitted on is keyed by its row and its held-out log-odds;
         # any other lead by its row alone, so identical open leads share one prediction.
         held_out = self._held_out

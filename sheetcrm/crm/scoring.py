@@ -6,7 +6,9 @@ Two methods, chosen per run:
   ≥ 50 Unqualified), a model of the leads' own columns (a logistic regression or boosted
   trees, whichever cross-validates better; see `learned.py`) gives each lead a calibrated
   conversion chance; the score is that chance in percent, so
-  the score, the grade and the percentage never disagree.
+  the score, the grade and the percentage never disagree. Only when the model predicts better
+  than chance (`LearnedModel.beats_chance`): a model no better than a coin would replace the
+  rules with noise. A decided lead's chance is its held-out one.
 - "rules": otherwise, the configured rules plus decayed engagement (see `rules.py`), and no
   conversion chance, because nothing calibrates rule points into a probability. The result's
   note says why the learned model was not used.
