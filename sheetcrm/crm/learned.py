@@ -293,9 +293,12 @@ class _Encoder:
                     continue
                 filled.setdefault(key, [0, 0, 0])[group] += 1
                 kind = kinds.setdefault(key, [0, 0, 0])
-                kind[0 if _numeric(value) == _numeric(value) else 1] += 1
-                if hasattr(value, "toordinal"):
+                if value.__class__ is dt.date or value.__class__ is dt.datetime:
+                    kind[0] += 1
                     kind[2] += 1
+                else:
+                    x = _numeric(value)
+                    kind[0 if x == x else 1] += 1
         for key in sorted(kinds):
             numeric, other, dates = kinds[key]
             if describes_outcome(*filled[key], *sizes):
@@ -600,9 +603,9 @@ class _Fit:
     cv_counts: tuple[int, int] = (0, 0)        # converted and unqualified leads cross-validated
     # The raw log-odds of each training row (in the order fitted) from a model that did not see it.
     oof: np.ndarray | None = None
-    # The last predictions by row and language: an unchanged lead of an unchanged history is
-    # not explained again.
-    memo: dict[str, dict[tuple, Prediction]] = field(default_factory=dict)
+    # The last predictions by language and row (a decided lead's: its index among the training
+    # rows): an unchanged lead of an unchanged history is not explained again.
+    memo: dict[str, dict[Any, Prediction]] = field(default_factory=dict)
 
     def raw(self, x: np.ndarray) -> np.ndarray:
         if self.chosen == "logistic":
@@ -767,11 +770,11 @@ class LearnedModel:
         self.unqualified = unqualified
         self._candidates = candidates
         # The decided leads fitted on, by identity: their own chance is their held-out one.
-        self._held_out: dict[int, tuple[Lead, float]] = {}
+        self._held_out: dict[int, tuple[Lead, int]] = {}   # id -> (lead, its training row's index)
         if fitted.oof is not None:
-            self._held_out = {id(lead): (lead, float(z)) for lead, z in zip(decided, fitted.oof)}
+            self._held_out = {id(lead): (lead, i) for i, lead in enumerate(decided)}
         self._language = current()
-        self._memo: dict[tuple, Prediction] = dict(fitted.memo.get(self._language, {}))
+        self._memo: dict[Any, Prediction] = dict(fitted.memo.get(self._language, {}))
         self._labels: dict[tuple[int, int], str] = {}
         self._typical = _("close to the typical lead")
 
@@ -840,25 +843,36 @@ class LearnedModel:
         lead whose row a cached fit already explained (in this language) not again. A decided lead
         the model was fitted on (the same object) gets its held-out chance; any other lead, an
         identical open one too, the final model's."""
-        # A decided lead the model was fitted on is keyed by its row and its held-out log-odds;
-        # any other lead by its row alone, so identical open leads share one prediction.
+        # A decided lead the model was fitted on is keyed by its place among the training rows
+        # (which, with the fit, settle its row and its held-out log-odds); any other lead by its
+        # row, so identical open leads share one prediction.
         held_out = self._held_out
-        keys: list[tuple] = []
+        row_of = self._encoder.row
+        keys: list[Any] = []
+        rows: dict[Any, tuple] = {}
         for lead in leads:
-            row = self._encoder.row(lead)
             seen = held_out.get(id(lead))
-            keys.append((row, seen[1]) if seen is not None and seen[0] is lead else row)
+            if seen is not None and seen[0] is lead:
+                keys.append(seen[1])
+                rows[seen[1]] = row_of(lead)
+            else:
+                keys.append(row_of(lead))
         memo = self._memo
         new = list(dict.fromkeys(k for k in keys if k not in memo))
+        oof = self._fit.oof
         for start in range(0, len(new), 20_000):  # bounded memory: contributions are rows × columns
             chunk = new[start:start + 20_000]
-            rows = list(dict.fromkeys(k[0] if len(k) == 2 else k for k in chunk))
-            at = {r: i for i, r in enumerate(rows)}
-            x = _dense(self._encoder, rows)
+            chunk_rows = [rows[k] if k.__class__ is int else k for k in chunk]
+            distinct = list(dict.fromkeys(chunk_rows))
+            at = {r: i for i, r in enumerate(distinct)}
+            x = _dense(self._encoder, distinct)
             raw, contribution = self._fit.raw(x), self._fit.contributions(x)
-            index = np.array([at[k[0] if len(k) == 2 else k] for k in chunk], dtype=np.int64)
-            own = np.array([k[1] if len(k) == 2 else raw[at[k]] for k in chunk], dtype=np.float64)
-            memo.update(zip(chunk, self._explain([rows[i] for i in index], x[index], own, contribution[index], top)))
+            index = np.array([at[r] for r in chunk_rows], dtype=np.int64)
+            own = raw[index]
+            mine = np.array([k.__class__ is int for k in chunk])
+            if mine.any():
+                own[mine] = oof[np.array([k for k in chunk if k.__class__ is int], dtype=np.int64)]
+            memo.update(zip(chunk, self._explain(chunk_rows, x[index], own, contribution[index], top)))
         # What the next sync will ask again is what this one asked: the memo keeps just that.
         self._fit.memo[self._language] = {k: memo[k] for k in keys}
         return [memo[k] for k in keys]
