@@ -51,9 +51,10 @@ from typing import Any, Literal
 
 import numpy as np
 from babel.dates import format_date
+from babel.numbers import get_decimal_symbol
 from pydantic import BaseModel, ConfigDict, Field
 
-from sheetcrm.cells import is_blank, normalize_key, show_number
+from sheetcrm.cells import is_blank, normalize_key
 from sheetcrm.crm.rules import as_text, column_label, format_points, show
 from sheetcrm.i18n import N_, NC_, _, current, pgettext
 from sheetcrm.records import Lead
@@ -130,6 +131,7 @@ _STANDARD = (("source", "Source"), ("campaign", "Campaign"), ("owner", "Owner"),
 
 
 _LAST_ORDINAL = dt.date.max.toordinal()
+_DECIMAL_SIGNS: dict[str, str] = {}  # language -> its decimal sign (CLDR, by babel)
 
 
 def _word_label(word: str) -> str:
@@ -246,6 +248,7 @@ class _Encoder:
         self.text: list[str] = []             # custom keys read as categories
         self.ignored: list[str] = []          # headers left out as outcome-describing
         self.dates: set[str] = set()          # numeric keys whose cells are dates (the model reads day numbers)
+        self._date_texts: dict[tuple[str, int], str] = {}
         self._plan_custom(leads)
         self.cat_keys = [k for k, _h in _STANDARD] + [f"custom:{k}" for k in self.text]
         # Category values and words, counted on the decided leads.
@@ -422,18 +425,28 @@ class _Encoder:
     def word_label(self, i: int) -> str:
         return _("{column} contains {value}", column=column_label("Title", "title"), value=_word_label(self.words[i]))
 
-    def number_label(self, k: int, x: float) -> str:
+    def number_label(self, k: int, x: float, language: str | None = None) -> str:
         header = self.shown[self.numeric[k]]
         if x != x:
             return _("{column} empty", column=header)
-        return f"{header} = {self.number_text(k, x)}"
+        return f"{header} = {self.number_text(k, x, language)}"
 
-    def number_text(self, k: int, x: float) -> str:
-        """A number the model read, as the reader writes it: a date column's day number as a date
-        ("Mar 5, 2025", "5 mar 2025"), a number with the language's decimal sign ("3,5")."""
+    def number_text(self, k: int, x: float, language: str | None = None) -> str:
+        """A number the model read, as the reader writes it (in `language`, by default the current
+        one): a date column's day number as a date ("Mar 5, 2025", "5 mar 2025"), a number with
+        the language's decimal sign ("3,5")."""
+        language = language or current()
         if self.numeric[k] in self.dates and x.is_integer() and 1 <= x <= _LAST_ORDINAL:
-            return format_date(dt.date.fromordinal(int(x)), "medium", locale=current())
-        return show_number(Decimal(repr(x)), group=False)
+            key = (language, int(x))
+            text = self._date_texts.get(key)
+            if text is None:  # babel takes a tenth of a millisecond a date; a column has few distinct ones
+                text = self._date_texts[key] = format_date(dt.date.fromordinal(int(x)), "medium", locale=language)
+            return text
+        text = show(x)
+        sign = _DECIMAL_SIGNS.get(language)
+        if sign is None:
+            sign = _DECIMAL_SIGNS[language] = get_decimal_symbol(language)
+        return text if sign == "." else text.replace(".", sign)
 
 
 # --- the model -----------------------------------------------------------------------------
@@ -923,7 +936,7 @@ class LearnedModel:
                         label = labels[key] = enc.category_label(j, row[0][j]) if j < n_cat else enc.word_label(
                             j - n_cat)
                 else:
-                    label = enc.number_label(j - n_cat - n_words, float(x[i, j]))
+                    label = enc.number_label(j - n_cat - n_words, float(x[i, j]), self._language)
                 factors.append((label, pts))
             out.append(Prediction(float(p[i]), tuple(factors), "; ".join(
                 f"{label} {format_points(pts)}" for label, pts in factors) or self._typical))
