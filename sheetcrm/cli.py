@@ -511,14 +511,19 @@ def score(target: Target, as_of: dt.datetime | None, evaluate: bool, seed: int, 
             echo(ngettext("ROC AUC {auc} on {n} held-out lead ({trained} trained)",
                           "ROC AUC {auc} on {n} held-out leads ({trained} trained)", data["n_test"],
                           auc=show.number(data["auc"], 3), trained=show.number(data["n_train"])))
+            if data["method"] != "learned":
+                echo(_("Method: {method}", method=method_name(data["method"])))
+                if data.get("note"):
+                    echo(data["note"])
             if "model" in data:
                 echo(_("Model: {model}, chosen by cross-validation on the trained leads", model=candidate_name(
                     data["model"])))
                 echo_lines(show.table(
                     [_("Candidate"), _("Cross-validated ROC AUC")],
                     [[candidate_name(c), show.number(auc, 3)] for c, auc in data["candidates"].items()], right=[1]))
-            else:
-                echo(_("Method: {method}", method=method_name(data["method"])))
+            if data.get("ignored_columns"):
+                echo(_("Ignored {columns}: filled mostly on closed leads, so it describes the outcome",
+                       columns=", ".join(quoted(c) for c in data["ignored_columns"])))
             echo_lines(show.table(
                 [_("Scores"), _("Predicted"), _("Observed"), _("Leads")],
                 [[b["bin"], show.points(Decimal(str(b["predicted"]))), show.points(Decimal(str(b["observed"]))),

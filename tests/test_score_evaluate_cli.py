@@ -45,3 +45,25 @@ def test_evaluate_in_text_shows_the_same_figures(demo_dir):
     for candidate, auc in data["candidates"].items():
         assert any(names[candidate] in line and f"{auc:.3f}" in line for line in out.stdout.splitlines())
     assert f"ROC AUC {data['auc']:.3f}" in out.stdout
+
+
+def test_evaluate_names_a_column_left_out_as_the_outcome_and_why_the_rules_score(tmp_path):
+    # A "Converted On" typed on converted leads only, and outcomes dealt out at random: the column
+    # is named, and the rules score because the model is no better than chance.
+    import datetime as dt
+    import random
+
+    from books import xlsx
+
+    rng = random.Random(3)
+    rows = [["ID", "Last Name", "Source", "Status", "Converted On"]]
+    for i in range(300):
+        status = rng.choice(["Converted", "Unqualified"]) if i < 280 else "New"
+        rows.append([f"LEAD-{i:04d}", f"L{i}", rng.choice(["Web", "Ads", "Event"]), status,
+                     dt.date(2025, 6, 1 + i % 28) if status == "Converted" else None])
+    xlsx(tmp_path / "crm.xlsx", {"Leads": rows})
+    out = run("score", "--workbook", "crm.xlsx", "--evaluate", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert 'Ignored "Converted On": filled mostly on closed leads, so it describes the outcome' in out.stdout
+    assert "Method: rules" in out.stdout and "predicts no better than chance" in out.stdout, out.stdout
+    assert "Model: " in out.stdout  # the candidates it measured, still shown

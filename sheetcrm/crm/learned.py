@@ -22,11 +22,14 @@ probabilities are not calibrated by construction, and a monotone sigmoid keeps t
 
 Engagement (activities) is deliberately not a feature: activities are logged during and
 after the conversion itself, so they would teach the model the outcome, not its cause.
-Likewise a custom column filled on closed leads but rarely on open ones ("Lost reason",
-"Won on") describes the outcome; such columns are left out and named in the note.
+Likewise a custom column typed once a lead is decided ("Lost reason", "Converted On") describes
+the outcome (`describes_outcome`); such columns are left out and named in the note.
 
 Predictions answer "if this lead is decided, how likely is it to convert?", the quantity
-the history can calibrate. A fit is a pure function of the training rows and settings, so
+the history can calibrate. A decided lead's own answer is its held-out one (from the fold
+model that did not see it), never the final model's, which has learned its outcome. Whether
+the model is better than chance at all is `LearnedModel.beats_chance`; the caller decides what
+to do when it is not (`scoring.score_leads` keeps the rules). A fit is a pure function of the training rows and settings, so
 a `FitCache` the caller keeps (`score_leads(..., cache=)`) spares refitting an unchanged
 history: it is keyed by a hash of the encoded training rows, the settings and the library
 versions.
@@ -34,6 +37,8 @@ versions.
 
 from __future__ import annotations
 
+import datetime as dt
+import base64
 import hashlib
 import json
 import math
@@ -41,9 +46,12 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from statistics import NormalDist
 from typing import Any, Literal
 
 import numpy as np
+from babel.dates import format_date
+from babel.numbers import get_decimal_symbol
 from pydantic import BaseModel, ConfigDict, Field
 
 from sheetcrm.cells import is_blank, normalize_key
@@ -122,6 +130,10 @@ _STANDARD = (("source", "Source"), ("campaign", "Campaign"), ("owner", "Owner"),
              ("email", None), ("phone", None), ("company", None))
 
 
+_LAST_ORDINAL = dt.date.max.toordinal()
+_DECIMAL_SIGNS: dict[str, str] = {}  # language -> its decimal sign (CLDR, by babel)
+
+
 def _word_label(word: str) -> str:
     return word.upper() if len(word) <= 3 else word.capitalize()
 
@@ -148,6 +160,75 @@ def _numeric(value: Any) -> float:
     return math.nan
 
 
+# A column's fill tells the outcome apart, or the open leads lack it, when chance would do so
+# less than once in a hundred histories (per test: there are a handful of custom columns).
+_LEAK_ALPHA = 0.01
+
+
+def _log_comb(n: int, k: int) -> float:
+    return math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
+
+
+def _hypergeometric_upper(total: int, marked: int, drawn: int, at_least: int) -> float:
+    """P(X ≥ at_least) for X the marked items among `drawn` taken from `total` (`marked` marked):
+    the one-sided p-value of Fisher's exact test."""
+    low, high = max(at_least, marked + drawn - total, 0), min(marked, drawn)
+    if low > high:
+        return 0.0
+    base = _log_comb(total, drawn)
+    return min(1.0, sum(math.exp(_log_comb(marked, x) + _log_comb(total - marked, drawn - x) - base)
+                        for x in range(low, high + 1)))
+
+
+def _binomial_lower(n: int, p: float, at_most: int) -> float:
+    """P(X ≤ at_most) for X ~ Binomial(n, p)."""
+    if p <= 0:
+        return 1.0
+    if p >= 1:
+        return 1.0 if at_most >= n else 0.0
+    lp, lq = math.log(p), math.log1p(-p)
+    return min(1.0, sum(math.exp(_log_comb(n, x) + x * lp + (n - x) * lq) for x in range(0, min(at_most, n) + 1)))
+
+
+def describes_outcome(filled_lost: int, filled_won: int, filled_open: int, lost: int, won: int, n_open: int) -> bool:
+    """Whether a custom column is written once a lead is decided ("Converted On", "Lost reason"), from how
+    many leads of each group have it filled (unqualified, converted, open) and each group's size.
+
+    A model that learns such a column learns the outcome, not its cause: it scores every open lead
+    (which lacks it) as if it had lost, and cross-validates as if it knew the future. This is the
+    "target leakage" of Kaufman, Rosset & Perlich, "Leakage in data mining" (KDD 2011), who detect
+    it as a feature whose values are distributed differently on the rows still to be predicted
+    than on the rows whose outcome is known. Here the value is only filled or not, and both the
+    decided and the open leads are at hand, so the test is two exact counts:
+
+    1. the fill tells the outcomes apart: the outcome whose leads have it filled more often does so
+       beyond chance (Fisher's exact test, one-sided, p < 0.01); a column filled alike on both,
+       however seldom on open leads ("Closed On"), teaches the model nothing and is kept;
+    2. the open leads do not look like decided ones. Typed before the outcome, the column would be
+       filled on open leads about as often as on decided ones, a mix of both outcomes in the
+       history's proportions (the decided leads' own fill rate). So: fewer open leads have it than
+       that rate makes likely (binomial lower tail, p < 0.01) and fewer than half as many: a
+       material gap, not one a very large sheet makes significant. When the open leads are too few
+       for that test to ever reach p < 0.01 (even with none filled), they cannot speak, and the
+       column is taken as an outcome's when it is filled on the other outcome at most a tenth as often
+       (a stray typo allowed): its emptiness then all but rules out one outcome, which a column
+       typed before the decision seldom does.
+    """
+    decided, filled_decided = lost + won, filled_lost + filled_won
+    if not lost or not won or not filled_decided:
+        return False
+    rate_lost, rate_won = filled_lost / lost, filled_won / won
+    more, fewer = ((filled_won, won), (filled_lost, lost)) if rate_won >= rate_lost else (
+        (filled_lost, lost), (filled_won, won))
+    if _hypergeometric_upper(decided, filled_decided, more[1], more[0]) >= _LEAK_ALPHA:
+        return False
+    expected = filled_decided / decided
+    if n_open and (1 - expected) ** n_open < _LEAK_ALPHA:  # enough open leads to tell
+        return (filled_open < expected * n_open / 2
+                and _binomial_lower(n_open, expected, filled_open) < _LEAK_ALPHA)
+    return fewer[0] / fewer[1] <= 0.1 * more[0] / more[1]
+
+
 class _Encoder:
     """Leads as model rows: category codes, title words, numbers; and the words a salesperson reads.
 
@@ -166,6 +247,8 @@ class _Encoder:
         self.numeric: list[str] = []          # custom keys read as numbers
         self.text: list[str] = []             # custom keys read as categories
         self.ignored: list[str] = []          # headers left out as outcome-describing
+        self.dates: set[str] = set()          # numeric keys whose cells are dates (the model reads day numbers)
+        self._date_texts: dict[tuple[str, int], str] = {}
         self._plan_custom(leads)
         self.cat_keys = [k for k, _h in _STANDARD] + [f"custom:{k}" for k in self.text]
         # Category values and words, counted on the decided leads.
@@ -200,7 +283,7 @@ class _Encoder:
 
     def _plan_custom(self, leads: Sequence[Lead]) -> None:
         filled: dict[str, list[int]] = {}   # custom key -> leads with the cell filled: unqualified, converted, open
-        kinds: dict[str, list[int]] = {}    # key -> [numeric cells, other cells]
+        kinds: dict[str, list[int]] = {}    # key -> [numeric cells, other cells, date cells]
         sizes = [0, 0, 0]
         for lead in leads:
             y = outcome(lead)
@@ -212,16 +295,21 @@ class _Encoder:
                 if value is None or (value.__class__ is str and is_blank(value)):
                     continue
                 filled.setdefault(key, [0, 0, 0])[group] += 1
-                kinds.setdefault(key, [0, 0])[0 if _numeric(value) == _numeric(value) else 1] += 1
+                kind = kinds.setdefault(key, [0, 0, 0])
+                if value.__class__ is dt.date or value.__class__ is dt.datetime:
+                    kind[0] += 1
+                    kind[2] += 1
+                else:
+                    x = _numeric(value)
+                    kind[0 if x == x else 1] += 1
         for key in sorted(kinds):
-            numeric, other = kinds[key]
-            rates = [filled[key][g] / sizes[g] if sizes[g] else 0.0 for g in range(3)]
-            # Filled for most leads of one outcome but seldom while a lead is open: the
-            # column is written when the outcome is known ("Lost reason").
-            if sizes[2] >= 10 and max(rates[0], rates[1]) - rates[2] > 0.5:
+            numeric, other, dates = kinds[key]
+            if describes_outcome(*filled[key], *sizes):
                 self.ignored.append(self.shown[key])
             elif numeric >= 0.8 * (numeric + other):
                 self.numeric.append(key)
+                if dates == numeric:
+                    self.dates.add(key)
             else:
                 self.text.append(key)
 
@@ -337,11 +425,28 @@ class _Encoder:
     def word_label(self, i: int) -> str:
         return _("{column} contains {value}", column=column_label("Title", "title"), value=_word_label(self.words[i]))
 
-    def number_label(self, k: int, x: float) -> str:
+    def number_label(self, k: int, x: float, language: str | None = None) -> str:
         header = self.shown[self.numeric[k]]
         if x != x:
             return _("{column} empty", column=header)
-        return f"{header} = {show(x)}"
+        return f"{header} = {self.number_text(k, x, language)}"
+
+    def number_text(self, k: int, x: float, language: str | None = None) -> str:
+        """A number the model read, as the reader writes it (in `language`, by default the current
+        one): a date column's day number as a date ("Mar 5, 2025", "5 mar 2025"), a number with
+        the language's decimal sign ("3,5")."""
+        language = language or current()
+        if self.numeric[k] in self.dates and x.is_integer() and 1 <= x <= _LAST_ORDINAL:
+            key = (language, int(x))
+            text = self._date_texts.get(key)
+            if text is None:  # babel takes a tenth of a millisecond a date; a column has few distinct ones
+                text = self._date_texts[key] = format_date(dt.date.fromordinal(int(x)), "medium", locale=language)
+            return text
+        text = show(x)
+        sign = _DECIMAL_SIGNS.get(language)
+        if sign is None:
+            sign = _DECIMAL_SIGNS[language] = get_decimal_symbol(language)
+        return text if sign == "." else text.replace(".", sign)
 
 
 # --- the model -----------------------------------------------------------------------------
@@ -508,9 +613,12 @@ class _Fit:
     model_text: str | None = None
     rounds: int = 0
     cv_rows: int = 0
-    # The last predictions by row and language: an unchanged lead of an unchanged history is
-    # not explained again.
-    memo: dict[str, dict[tuple, Prediction]] = field(default_factory=dict)
+    cv_counts: tuple[int, int] = (0, 0)        # converted and unqualified leads cross-validated
+    # The raw log-odds of each training row (in the order fitted) from a model that did not see it.
+    oof: np.ndarray | None = None
+    # The last predictions by language and row (a decided lead's: its index among the training
+    # rows): an unchanged lead of an unchanged history is not explained again.
+    memo: dict[str, dict[Any, Prediction]] = field(default_factory=dict)
 
     def raw(self, x: np.ndarray) -> np.ndarray:
         if self.chosen == "logistic":
@@ -589,17 +697,20 @@ class FitCache:
                 return cache
             for key, entry in data["entries"].items():
                 cache.put(key, _fit_of(entry))
-        except (ValueError, KeyError, TypeError, AttributeError):
+        except (ValueError, KeyError, TypeError, AttributeError, IndexError):
             return cls()
         return cache
 
 
-_CACHE_FORMAT = 1
+_CACHE_FORMAT = 2  # 2: each decided lead's held-out log-odds, the cross-validated counts
 
 
 def _fit_data(f: _Fit) -> dict[str, Any]:
     data: dict[str, Any] = {"chosen": f.chosen, "cv_auc": f.cv_auc, "platt": list(f.platt), "rounds": f.rounds,
-                            "cv_rows": f.cv_rows, "intercept": f.intercept}
+                            "cv_rows": f.cv_rows, "intercept": f.intercept, "cv_counts": list(f.cv_counts)}
+    if f.oof is not None:
+        # The float64 bytes themselves: exact, and a third of the size of their decimal text.
+        data["oof"] = base64.b64encode(f.oof.astype("<f8").tobytes()).decode("ascii")
     if f.design is not None and f.coef is not None:
         d = f.design
         data["design"] = {"n_cat": d.n_cat, "n_words": d.n_words, "offsets": list(d.offsets),
@@ -629,9 +740,13 @@ def _fit_of(data: dict[str, Any]) -> _Fit:
             raise TypeError("a model's text")  # not for people: loads turns it into an empty cache
     if data["chosen"] not in CANDIDATES or (design is None) == (model_text is None):
         raise ValueError("a fit holds one model")  # not for people: loads turns it into an empty cache
+    oof = np.frombuffer(base64.b64decode(data["oof"], validate=True), dtype="<f8").astype(np.float64) if (
+        "oof" in data) else None
+    counts = data["cv_counts"]
     return _Fit(data["chosen"], dict(data["cv_auc"]), (float(data["platt"][0]), float(data["platt"][1])),
                 design=design, coef=coef, intercept=float(data["intercept"]), model_text=model_text,
-                rounds=int(data["rounds"]), cv_rows=int(data["cv_rows"]))
+                rounds=int(data["rounds"]), cv_rows=int(data["cv_rows"]), cv_counts=(int(counts[0]), int(counts[1])),
+                oof=oof)
 
 
 def _versions() -> str:
@@ -642,14 +757,37 @@ def _versions() -> str:
     return f"numpy {np.__version__}, scikit-learn {version('scikit-learn')}, lightgbm {version('lightgbm')}"
 
 
+# A model may score only when its cross-validated ROC AUC is above chance with 95 % confidence.
+_CHANCE_ALPHA = 0.05
+
+
+def auc_beyond_chance(converted: int, unqualified: int, candidates: int = 1) -> float:
+    """The ROC AUC a model must exceed on `converted` and `unqualified` held-out leads to be better than
+    chance: 0.5 plus the one-sided normal quantile times the AUC's standard deviation when the scores
+    carry no signal, sqrt((n1 + n0 + 1) / (12 n1 n0)) (the Mann–Whitney U statistic's null variance,
+    n1 n0 (n1 + n0 + 1) / 12, Mann & Whitney 1947, over (n1 n0)²). Choosing the better of `candidates`
+    models is that many chances to look good, so the 5 % is split among them (Bonferroni).
+    1.0 (nothing can pass) without both outcomes."""
+    if converted < 1 or unqualified < 1:
+        return 1.0
+    z = NormalDist().inv_cdf(1 - _CHANCE_ALPHA / max(candidates, 1))
+    return 0.5 + z * math.sqrt((converted + unqualified + 1) / (12 * converted * unqualified))
+
+
 class LearnedModel:
-    def __init__(self, encoder: _Encoder, fitted: _Fit, converted: int, unqualified: int):
+    def __init__(self, encoder: _Encoder, fitted: _Fit, converted: int, unqualified: int,
+                 decided: Sequence[Lead] = (), candidates: int = 1):
         self._encoder = encoder
         self._fit = fitted
         self.converted = converted
         self.unqualified = unqualified
+        self._candidates = candidates
+        # The decided leads fitted on, by identity: their own chance is their held-out one.
+        self._held_out: dict[int, tuple[Lead, int]] = {}   # id -> (lead, its training row's index)
+        if fitted.oof is not None:
+            self._held_out = {id(lead): (lead, i) for i, lead in enumerate(decided)}
         self._language = current()
-        self._memo: dict[tuple, Prediction] = dict(fitted.memo.get(self._language, {}))
+        self._memo: dict[Any, Prediction] = dict(fitted.memo.get(self._language, {}))
         self._labels: dict[tuple[int, int], str] = {}
         self._typical = _("close to the typical lead")
 
@@ -661,6 +799,20 @@ class LearnedModel:
     def cv_auc(self) -> dict[str, float]:
         """Each candidate's cross-validated ROC AUC on the decided leads."""
         return dict(self._fit.cv_auc)
+
+    @property
+    def auc_needed(self) -> float:
+        """The cross-validated ROC AUC the chosen model had to exceed to beat chance (`auc_beyond_chance`)."""
+        return auc_beyond_chance(*self._fit.cv_counts, self._candidates)
+
+    @property
+    def beats_chance(self) -> bool:
+        """Whether the model ranks leads better than chance: its cross-validated ROC AUC exceeds
+        `auc_needed` and its calibration keeps the ranking (a positive slope: a slope at or below
+        zero would rank the leads backwards, or all alike). False when it could not be
+        cross-validated (fewer than 2 leads of an outcome): nothing shows it beats chance."""
+        auc = self._fit.cv_auc.get(self._fit.chosen)
+        return auc is not None and auc > self.auc_needed and self._fit.platt[0] > 0
 
     @property
     def ignored_columns(self) -> list[str]:
@@ -701,20 +853,47 @@ class LearnedModel:
 
     def predict_all(self, leads: Sequence[Lead], top: int = 3) -> list[Prediction]:
         """Each lead's calibrated chance and its top reasons; identical leads computed once, and a
-        lead whose row a cached fit already explained (in this language) not again."""
-        rows = [self._encoder.row(lead) for lead in leads]
+        lead whose row a cached fit already explained (in this language) not again. A decided lead
+        the model was fitted on (the same object) gets its held-out chance; any other lead, an
+        identical open one too, the final model's."""
+        # A decided lead the model was fitted on is keyed by its place among the training rows
+        # (which, with the fit, settle its row and its held-out log-odds); any other lead by its
+        # row, so identical open leads share one prediction.
+        held_out = self._held_out
+        row_of = self._encoder.row
+        keys: list[Any] = []
+        rows: dict[Any, tuple] = {}
+        for lead in leads:
+            seen = held_out.get(id(lead))
+            if seen is not None and seen[0] is lead:
+                keys.append(seen[1])
+                rows[seen[1]] = row_of(lead)
+            else:
+                keys.append(row_of(lead))
         memo = self._memo
-        new = list(dict.fromkeys(r for r in rows if r not in memo))
+        new = list(dict.fromkeys(k for k in keys if k not in memo))
+        oof = self._fit.oof
         for start in range(0, len(new), 20_000):  # bounded memory: contributions are rows × columns
             chunk = new[start:start + 20_000]
-            x = _dense(self._encoder, chunk)
-            memo.update(zip(chunk, self._explain(chunk, x, self._fit.raw(x), self._fit.contributions(x), top)))
+            chunk_rows = [rows[k] if k.__class__ is int else k for k in chunk]
+            distinct = list(dict.fromkeys(chunk_rows))
+            at = {r: i for i, r in enumerate(distinct)}
+            x = _dense(self._encoder, distinct)
+            raw, contribution = self._fit.raw(x), self._fit.contributions(x)
+            index = np.array([at[r] for r in chunk_rows], dtype=np.int64)
+            own = raw[index]
+            mine = np.array([k.__class__ is int for k in chunk])
+            if mine.any():
+                own[mine] = oof[np.array([k for k in chunk if k.__class__ is int], dtype=np.int64)]
+            memo.update(zip(chunk, self._explain(chunk_rows, x[index], own, contribution[index], top)))
         # What the next sync will ask again is what this one asked: the memo keeps just that.
-        self._fit.memo[self._language] = {r: memo[r] for r in rows}
-        return [memo[r] for r in rows]
+        self._fit.memo[self._language] = {k: memo[k] for k in keys}
+        return [memo[k] for k in keys]
 
     def _explain(self, rows: list[tuple], x: np.ndarray, raw: np.ndarray, contribution: np.ndarray,
                  top: int) -> list[Prediction]:
+        """Each row's Prediction from its log-odds `raw` (a decided lead's held-out one) and the
+        final model's `contribution` of each dense column to it."""
         a, b = self._fit.platt
         enc = self._encoder
         n_cat, n_words = len(enc.cat_keys), len(enc.words)
@@ -728,6 +907,19 @@ class LearnedModel:
         if n_words:
             points[:, n_cat:n_cat + n_words] *= x[:, n_cat:n_cat + n_words]
         points[contribution == 0] = 0.0
+        # Near 0 % or 100 % the curve is flat: no factor alone moves the chance, though together
+        # they put the lead far from an average one (the history's conversion rate). Such a lead's
+        # factors are measured by what each would do to an average lead instead (its calibrated
+        # log-odds, a · contribution, added to the rate's), so a lead the model rules out is
+        # never "close to the typical lead".
+        average = self.converted / (self.converted + self.unqualified)
+        flat = (np.abs(points).max(axis=1, initial=0.0) < 0.5) & (np.abs(100 * (p - average)) >= 0.5)
+        if flat.any():
+            z = math.log(average / (1 - average)) + a * contribution[flat]
+            points[flat] = 100 * (1.0 / (1.0 + np.exp(-np.clip(z, -700, 700))) - average)
+            if n_words:
+                points[flat, n_cat:n_cat + n_words] *= x[flat, n_cat:n_cat + n_words]
+            points[contribution == 0] = 0.0
         order = np.argsort(-np.abs(points), axis=1, kind="stable")[:, :top]
         labels = self._labels
         out = []
@@ -744,7 +936,7 @@ class LearnedModel:
                         label = labels[key] = enc.category_label(j, row[0][j]) if j < n_cat else enc.word_label(
                             j - n_cat)
                 else:
-                    label = enc.number_label(j - n_cat - n_words, float(x[i, j]))
+                    label = enc.number_label(j - n_cat - n_words, float(x[i, j]), self._language)
                 factors.append((label, pts))
             out.append(Prediction(float(p[i]), tuple(factors), "; ".join(
                 f"{label} {format_points(pts)}" for label, pts in factors) or self._typical))
@@ -779,33 +971,52 @@ def _choose(encoder: _Encoder, x: np.ndarray, y: np.ndarray, settings: LearnedSe
     splits = list(StratifiedKFold(folds, shuffle=True, random_state=seed).split(xs, ys))
     wanted = CANDIDATES if settings.model == "auto" else (settings.model,)
     held_out: dict[str, np.ndarray] = {}
+    fold_models: dict[str, list[Any]] = {}  # each fold's model, to score the decided leads it did not see
     best_rounds: list[int] = []
     for candidate in wanted:
         raw = np.zeros(len(ys))
+        models = fold_models[candidate] = []
         for train, test in splits:
             if candidate == "logistic":
                 design = _Design.of(encoder, xs[train])
-                raw[test] = _logistic(design.transform(xs[train]), ys[train], settings.l2).decision_function(
-                    design.transform(xs[test]))
+                model = _logistic(design.transform(xs[train]), ys[train], settings.l2)
+                raw[test] = model.decision_function(design.transform(xs[test]))
+                models.append((design, model))
             else:
                 booster, rounds = _boost(xs[train], ys[train], cats, seed)
                 best_rounds.append(rounds)
                 raw[test] = booster.predict(xs[test], raw_score=True, num_iteration=rounds)
+                models.append((booster, rounds))
         held_out[candidate] = raw
     cv_auc = {c: _auc(ys, raw) for c, raw in held_out.items()}
     # The regression wins ties: it is the simpler model, and its weights are the Why.
     chosen: Candidate = max(wanted, key=lambda c: (round(cv_auc[c], 6), c == "logistic"))
     platt = _platt(held_out[chosen], ys)
+    # Each decided lead's own chance comes from a model that did not see it (its fold's; a lead
+    # left out of a sampled cross-validation, from the fold models in turn): the final model
+    # has learned each decided lead's outcome, so its chance for one would reflect that outcome.
+    oof = np.zeros(len(y))
+    oof[at] = held_out[chosen]
+    rest = np.setdiff1d(np.arange(len(y)), at, assume_unique=True)
+    for f, (model, extra) in enumerate(fold_models[chosen]):
+        part = rest[f::folds]
+        if not part.size:
+            continue
+        if chosen == "logistic":  # (design, regression)
+            oof[part] = extra.decision_function(model.transform(x[part]))
+        else:  # (booster, rounds)
+            oof[part] = model.predict(x[part], raw_score=True, num_iteration=extra)
+    counts = (int(ys.sum()), int(len(ys) - ys.sum()))
     if chosen == "logistic":
         design = _Design.of(encoder, x)
         model = _logistic(design.transform(x), y, settings.l2)
         return _Fit(chosen, cv_auc, platt, design=design, coef=model.coef_[0].copy(),
-                    intercept=float(model.intercept_[0]), cv_rows=len(ys))
+                    intercept=float(model.intercept_[0]), cv_rows=len(ys), cv_counts=counts, oof=oof)
     # The final trees see a tenth more rows than each fold's did; the median round count of
     # the folds is the stopping point cross-validation found.
     rounds = int(np.median(best_rounds))
     booster, rounds = _boost(x, y, cats, seed, rounds)
-    return _Fit(chosen, cv_auc, platt, booster=booster, rounds=rounds, cv_rows=len(ys))
+    return _Fit(chosen, cv_auc, platt, booster=booster, rounds=rounds, cv_rows=len(ys), cv_counts=counts, oof=oof)
 
 
 def _platt(raw: np.ndarray, y: np.ndarray) -> tuple[float, float]:
@@ -822,12 +1033,13 @@ def fit(leads: Sequence[Lead], settings: LearnedSettings, cache: FitCache | None
     Raises ValueError without both outcomes. With `cache`, a fit of the same encoded training
     rows, settings and library versions is reused (and a new one stored)."""
     encoder = _Encoder(leads, settings.min_feature_count, settings.max_title_words)
-    rows, labels = [], []
+    rows, labels, decided = [], [], []
     for lead in leads:
         y = outcome(lead)
         if y is not None:
             rows.append(encoder.row(lead))
             labels.append(y)
+            decided.append(lead)
     converted = sum(labels)
     unqualified = len(labels) - converted
     if not converted or not unqualified:
@@ -844,11 +1056,12 @@ def fit(leads: Sequence[Lead], settings: LearnedSettings, cache: FitCache | None
             digest.update(part)
         key = digest.hexdigest()
         fitted = cache.get(key)
-    if fitted is None or not fitted.readable():
+    if fitted is None or not fitted.readable() or (fitted.oof is not None and len(fitted.oof) != len(y)):
         fitted = _choose(encoder, x, y, settings)
         if cache is not None and key is not None:
             cache.put(key, fitted)
-    return LearnedModel(encoder, fitted, converted, unqualified)
+    return LearnedModel(encoder, fitted, converted, unqualified, decided,
+                        1 if settings.model != "auto" else len(CANDIDATES))
 
 
 def closed_counts(leads: Iterable[Lead]) -> tuple[int, int]:

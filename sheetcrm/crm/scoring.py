@@ -6,7 +6,9 @@ Two methods, chosen per run:
   ≥ 50 Unqualified), a model of the leads' own columns (a logistic regression or boosted
   trees, whichever cross-validates better; see `learned.py`) gives each lead a calibrated
   conversion chance; the score is that chance in percent, so
-  the score, the grade and the percentage never disagree.
+  the score, the grade and the percentage never disagree. Only when the model predicts better
+  than chance (`LearnedModel.beats_chance`): a model no better than a coin would replace the
+  rules with noise. A decided lead's chance is its held-out one.
 - "rules": otherwise, the configured rules plus decayed engagement (see `rules.py`), and no
   conversion chance, because nothing calibrates rule points into a probability. The result's
   note says why the learned model was not used.
@@ -195,6 +197,33 @@ def _learned_or_why_not(converted: int, unqualified: int, settings: LearnedSetti
     return None
 
 
+def _auc_text(auc: float) -> str:
+    return show_number(round(Decimal(auc), 3), group=False)  # 0,717 in Spanish
+
+
+def _no_better_than_chance(model: LearnedModel) -> str | None:
+    """None when the fitted model ranks leads better than chance (`LearnedModel.beats_chance`), else
+    why not, for the note: a model no better than a coin would replace the rules with noise and
+    name noise as reasons."""
+    if model.beats_chance:
+        return None
+    auc = model.cv_auc.get(model.chosen)
+    if auc is None:
+        return _("the learned model cannot be cross-validated with fewer than 2 converted or 2 unqualified leads, "
+                 "so nothing shows it predicts better than chance")
+    if auc <= model.auc_needed:
+        return _("the learned model predicts no better than chance on this history ({model}: cross-validated ROC "
+                 "AUC {auc}, needs above {needed})", model=candidate_name(model.chosen), auc=_auc_text(auc),
+                 needed=_auc_text(model.auc_needed))
+    return _("the learned model's calibration would rank the leads backwards ({model}: cross-validated ROC AUC "
+             "{auc})", model=candidate_name(model.chosen), auc=_auc_text(auc))
+
+
+def _ignored_note(model: LearnedModel) -> str:
+    shown = ", ".join(f'"{c}"' for c in model.ignored_columns)
+    return _("ignored {columns}: filled mostly on closed leads, so it describes the outcome", columns=shown)
+
+
 def score_leads(leads: Iterable[Lead], activities: Iterable[Activity], settings: ScoringSettings,
                 as_of: dt.date, cache: FitCache | None = None) -> ScoringResult:
     """Every lead with an ID scored. `cache`: fits kept by the caller between syncs (`learned.FitCache`),
@@ -204,8 +233,13 @@ def score_leads(leads: Iterable[Lead], activities: Iterable[Activity], settings:
     why_not = _learned_or_why_not(converted, unqualified, settings.learned)
     scored = [lead for lead in leads if lead.id is not None]
     scores: dict[str, LeadScore] = {}
+    notes: list[str] = []
+    model: LearnedModel | None = None
     if why_not is None:
         model = fit(leads, settings.learned, cache)
+        why_not = _no_better_than_chance(model)
+    if why_not is None:
+        assert model is not None
         method: Method = "learned"
         grades = settings.grades
         for lead, pred in zip(scored, model.predict_all(scored)):
@@ -213,21 +247,19 @@ def score_leads(leads: Iterable[Lead], activities: Iterable[Activity], settings:
             score = _round(pct)
             scores[lead.id] = LeadScore(lead.id, score, grades.grade(score), round(pct, 1),  # type: ignore[index]
                                         pred.why, method)
-        notes = [_("learned from {converted} converted and {unqualified} unqualified leads", converted=converted,
-                   unqualified=unqualified)]
+        notes.append(_("learned from {converted} converted and {unqualified} unqualified leads", converted=converted,
+                       unqualified=unqualified))
         if model.chosen in model.cv_auc:
-            auc = show_number(round(Decimal(model.cv_auc[model.chosen]), 3), group=False)  # 0,717 in Spanish
-            notes.append(_("{model} (cross-validated ROC AUC {auc})", model=candidate_name(model.chosen), auc=auc))
-        if model.ignored_columns:
-            shown = ", ".join(f'"{c}"' for c in model.ignored_columns)
-            notes.append(_("ignored {columns}: filled mostly on closed leads, so it describes the outcome",
-                           columns=shown))
+            notes.append(_("{model} (cross-validated ROC AUC {auc})", model=candidate_name(model.chosen),
+                           auc=_auc_text(model.cv_auc[model.chosen])))
     else:
         method = "rules"
         for lead, (score, text) in zip(scored, rule_scores(scored, activities, settings, as_of)):
             scores[lead.id] = LeadScore(lead.id, score, settings.grades.grade(score), None, text,  # type: ignore[index]
                                         method)
-        notes = [_("{reason}; scored by rules", reason=why_not)]
+        notes.append(_("{reason}; scored by rules", reason=why_not))
+    if model is not None and model.ignored_columns:
+        notes.append(_ignored_note(model))
     skipped = len(leads) - len(scored)
     if skipped:
         notes.append(ngettext("{n} lead without an ID not scored (the next sync gives it one)",
@@ -280,8 +312,10 @@ def evaluate(leads: Iterable[Lead], activities: Iterable[Activity], settings: Sc
     points are from probabilities. Predicted and observed are percentages.
 
     Returns {"method", "auc" (on the held-out leads), "n_train", "n_test", "calibration"
-    (`calibration`'s bins), and under "learned" "model" (the candidate chosen on the training
-    share) and "candidates" ({candidate: its cross-validated ROC AUC on the training share})}.
+    (`calibration`'s bins); when the history is large enough to fit, "model" (the candidate chosen
+    on the training share), "candidates" ({candidate: its cross-validated ROC AUC on the training
+    share}) and "ignored_columns" (the custom columns left out as describing the outcome); and under
+    "rules" "note", why the learned model does not score (too few decided leads, no better than chance)}.
     """
     if not 0 < test_fraction < 1:
         raise ValueError(_("test_fraction must be between 0 and 1"))
@@ -306,14 +340,19 @@ def evaluate(leads: Iterable[Lead], activities: Iterable[Activity], settings: Sc
         train += shuffled[k:]
     labels = [outcome(lead) for lead in test]
     extra: dict[str, Any] = {}
-    if _learned_or_why_not(len(by_outcome[1]), len(by_outcome[0]), settings.learned) is None:
+    why_not = _learned_or_why_not(len(by_outcome[1]), len(by_outcome[0]), settings.learned)
+    if why_not is None:
         model: LearnedModel = fit(train + open_leads, settings.learned)
+        extra = {"model": model.chosen, "candidates": {c: round(a, 4) for c, a in model.cv_auc.items()},
+                 "ignored_columns": model.ignored_columns}
+        why_not = _no_better_than_chance(model)
+    if why_not is None:
         probabilities = [p.probability for p in model.predict_all(test)]
         method: Method = "learned"
-        extra = {"model": model.chosen, "candidates": {c: round(a, 4) for c, a in model.cv_auc.items()}}
     else:
         probabilities = [score / 100 for score, _ in rule_scores(test, activities, settings, as_of)]
         method = "rules"
+        extra["note"] = _("{reason}; scored by rules", reason=why_not)
     return {"method": method, **extra, "auc": roc_auc(labels, probabilities),  # type: ignore[arg-type]
             "n_train": len(train), "n_test": len(test),
             "calibration": calibration(labels, probabilities)}  # type: ignore[arg-type]

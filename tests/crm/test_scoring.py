@@ -339,7 +339,8 @@ def test_evaluate_splits_stratified_and_deterministically_and_scores_rules_when_
              + [lead(id=f"U{i}", status="Unqualified", source="Cold Call") for i in range(20)]
              + [lead(id="N1", status="New")])
     out = evaluate(leads, [], ScoringSettings(), AS_OF, seed=3)
-    assert set(out) == {"method", "auc", "n_train", "n_test", "calibration"} and out["method"] == "rules"
+    assert set(out) == {"method", "auc", "n_train", "n_test", "calibration", "note"} and out["method"] == "rules"
+    assert out["note"].startswith("learned model needs ≥ 50 converted") and out["note"].endswith("; scored by rules")
     assert (out["n_train"], out["n_test"]) == (21, 9)   # 3 of 10 converted and 6 of 20 unqualified held out
     assert out["auc"] == 1.0                            # the rules separate referrals from cold calls
     assert sum(b["n"] for b in out["calibration"]) == 9
