@@ -70,7 +70,6 @@ def run(ctx: SyncContext) -> StepResult:
     unread = [why for tab in PREFIX if (why := _unread(ctx, tab)) is not None]
     amounts: _Amounts | None = None  # the leads' Amount and Budget read as money: when the first lead asks
     made_empty: dict[str, str] | None = None
-    made_from: dict[str, dict[str, set[str]]] = {}  # the rows naming each lead in From Lead: when first asked
 
     def unpriced(lead_id: str) -> set[str]:
         """The deal a conversion made from `lead_id` (From Lead), when its Amount is empty."""
@@ -88,8 +87,7 @@ def run(ctx: SyncContext) -> StepResult:
         link = known.links.get(row.row)
         if link is not None and link.account:
             part.issues.extend(_gone(leads, row, link, present))
-            made_from = made_from or _made_from(crm, leads)
-            part.issues.extend(_unlike(leads, row, link, present, made_from))
+            part.issues.extend(_unlike(leads, row, link, present, known.made))
             # Its deal made with the Amount empty (a doubted cell) is said on every sync until filled.
             if link.opportunity and link.opportunity in unpriced(lead.id):
                 amounts = amounts or _Amounts(ctx, leads)
@@ -113,8 +111,8 @@ def run(ctx: SyncContext) -> StepResult:
         if not asked:
             if made.account:
                 out.link(leads, row, made, {})
-                made_from = made_from or _made_from(crm, leads)  # a kept cell's link, said at once
-                part.issues.extend(_unlike(leads, row, known.links[row.row], present, made_from))
+                # A kept cell's link, said at once.
+                part.issues.extend(_unlike(leads, row, known.links[row.row], present, known.made))
             continue
         if match is None:
             match = Matcher(accounts, contacts, ctx.config.duplicates)
@@ -139,8 +137,7 @@ def run(ctx: SyncContext) -> StepResult:
             continue
         deal = out.conversion(leads, row, plan, made, match)
         if made.account and row.row in known.links:  # linked again: a kept cell's link, said at once
-            made_from = made_from or _made_from(crm, leads)
-            part.issues.extend(_unlike(leads, row, known.links[row.row], present, made_from))
+            part.issues.extend(_unlike(leads, row, known.links[row.row], present, known.made))
         if deal is not None and told is not None and told.doubt is not None and cell is not None:
             part.issues.append(_left_empty(leads, row, cell, deal, told.doubt, crm.tables["opportunities"].title))
     if settings.activities != "keep":
@@ -320,19 +317,6 @@ def _gone(leads: Table, row: Row, link: Converted, present: dict[str, tuple[str,
     return out
 
 
-def _made_from(crm: Any, leads: Table) -> dict[str, dict[str, set[str]]]:
-    """Tab -> lead (`cells.match_key` of its ID) -> the IDs of the rows naming it in From Lead."""
-    out: dict[str, dict[str, set[str]]] = {tab: {} for tab in PREFIX}
-    for tab in PREFIX:
-        table = crm.tables.get(tab)
-        col = table.header.computed.get("lead") if table is not None else None
-        for r in table.rows if col is not None else ():
-            lead = cells.parse_text(r.cells[col]) if col < len(r.cells) else None
-            if lead and r.id:
-                out[tab].setdefault(cells.match_key(lead), set()).add(cells.match_key(r.id))
-    return out
-
-
 def _unlike(leads: Table, row: Row, link: Converted, present: dict[str, tuple[str, set[str]]],
             made_from: dict[str, dict[str, set[str]]]) -> list[Issue]:
     """A warning at each Converted cell of a converted lead naming a record other than the one
@@ -341,16 +325,14 @@ def _unlike(leads: Table, row: Row, link: Converted, present: dict[str, tuple[st
     quietly either, since the two cells now say different things. A record gone is
     `_gone`'s; a lead no row names in From Lead (its account matched, not made) is not checked."""
     out = []
-    lead = cells.match_key(row.id or "")
     for key, tab in CONVERTED_TABS.items():
         rid = getattr(link, key.removeprefix("converted_"))
         col = leads.header.computed.get(key)
-        made = made_from.get(tab, {}).get(lead)
-        if not rid or col is None or not made or tab not in present or rid not in present[tab][1] \
-                or cells.match_key(rid) in made:
+        made = made_from.get(tab, {}).get(row.id or "")
+        if not rid or col is None or not made or tab not in present or rid not in present[tab][1] or rid in made:
             continue
         header = next((c.display(current()) for c in leads.spec.computed if c.key == key), key)
-        shown = ", ".join(sorted(i for i in present[tab][1] if cells.match_key(i) in made))
+        shown = ", ".join(sorted(made))
         out.append(Issue("warning", leads.title, row.row, column_letter(col + 1), header, rid, UNLIKE,
                          _(UNLIKE_MESSAGE, id=rid, made=shown), _(UNLIKE_HINT, id=rid, made=shown)))
     return out
