@@ -625,10 +625,12 @@ def read_conversions(tables: Mapping[str, Any], locale: str) -> Conversions:
         if col is None:
             continue
         by_lead = found.from_lead.setdefault(key, {})
+        made = found.made.setdefault(key, {})
         for row in table.rows:
             lead = named("leads", row.cells[col]) if col < len(row.cells) else None
             if lead and row.id:
                 by_lead.setdefault(lead, row.id)
+                made.setdefault(lead, set()).add(row.id)
     activities = tables.get("activities")
     col = activities.header.computed.get("copy_of") if activities is not None else None
     if col is not None:

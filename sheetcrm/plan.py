@@ -131,13 +131,8 @@ def computed_writes(table: Table, values_by_row: dict[int, dict[str, Any]], loca
     record of what a step did) and a column one step keeps (`Computed.by_step`) are neither added
     nor rewritten here: only cleared off leftovers.
 
-    `written` (written.Written): what sheetcrm last wrote in these cells, by record ID and
-    column. A cell that holds neither that (nor what is computed now, nor nothing) was typed
-    over by a person: it is not written, and is added to `written.typed` for the step to
-    report at the cell; so is a cell holding a formula (`formulas`: the grid's, 0-based), which
-    sheetcrm never writes. What this plan counts as its own in each cell of a record with a
-    unique ID goes to `written.after`. A tab, column or record the state does not know (no
-    state, a new column, a new record) is sheetcrm's, as before the state was kept.
+    `written`, `formulas`: as for `computed_cells`, which writes the records' cells (a value a
+    person typed over one is kept, and told in `written.typed`).
     """
     header = table.header
     writes: list[CellWrite] = []
@@ -158,20 +153,52 @@ def computed_writes(table: Table, values_by_row: dict[int, dict[str, Any]], loca
             writes.append(CellWrite(table.title, header.row, col + 1, header.computed_title(computed, locale),
                                     expect=((col + 1, None),)))
         columns[computed.key] = col
-    wanted_columns = list(columns.items())
+    writes.extend(computed_cells(table, list(columns.items()), values_by_row, written, formulas))
+    id_col = header.fields["id"]
+    for row in table.leftovers:
+        # No record, no ID: the write holds only while the row still shows exactly these
+        # stale values and no ID.
+        stale = [(col + 1, row.cells[col]) for col in (*columns.values(), *recorded.values())
+                 if col < len(row.cells) and not same_value(row.cells[col], None)]
+        expect = ((id_col + 1, None), *stale)
+        writes.extend(CellWrite(table.title, row.row, col, None, expect=expect) for col, _ in stale)
+    return writes
+
+
+def computed_cells(table: Table, columns: list[tuple[str, int]], values_by_row: dict[int, dict[str, Any]],
+                   written: Written | None = None, formulas: Collection[tuple[int, int]] = (),
+                   assigned: bool = True) -> list[CellWrite]:
+    """Writes that bring the cells of computed `columns` ((key, 0-based column)) of the
+    records of `table` to `values_by_row` (sheet row -> key -> value; a row or key missing is
+    nothing: its cell cleared), each keyed to its row (`ids.row_key`). `assigned`: whether
+    rows whose ID this sync hands out are written too (else they are left for the next sync).
+
+    Every step writing a computed column of a people's tab writes its cells through this, so a
+    value a person typed over any of them is told the same way: `written` (written.Written) is
+    what sheetcrm last wrote in these cells, by tab, column key and record ID. A cell that
+    holds neither that (nor what is computed now, nor nothing) was typed over by a person: it
+    is not written, and is added to `written.typed` for the step to report at the cell; so is
+    a cell holding a formula (`formulas`: the grid's, 0-based), which sheetcrm never writes.
+    What this plan counts as its own in each cell of a record with a unique ID goes to
+    `written.after`. A tab, column or record the state does not know (no state, a new column,
+    a new record) is sheetcrm's, as before the state was kept.
+    """
+    writes: list[CellWrite] = []
     nothing: dict[str, Any] = {}
     before = written.tab(table.spec.key) if written is not None else None
-    after: Columns = {key: {} for key, _col in wanted_columns}
+    after: Columns = {key: {} for key, _col in columns}
     typed: list[Typed] = []
     # The state is keyed by ID: a row whose ID another row shares has none to go by.
     seen: set[str] = set()
     shared = {row.id for row in table.rows if row.id is not None and (row.id in seen or seen.add(row.id))}
     formulas = set(formulas)
     for row in table.rows:
+        if not assigned and row.assigned:
+            continue
         wanted = values_by_row.get(row.row, nothing)
         cells = row.cells
         rid = row.id if row.id is not None and row.id not in shared else None
-        for key, col in wanted_columns:
+        for key, col in columns:
             value = wanted.get(key)
             if isinstance(value, Decimal):
                 value = cell_value(value)
@@ -195,16 +222,9 @@ def computed_writes(table: Table, values_by_row: dict[int, dict[str, Any]], loca
                 # Google) or refused (a conflicting save of an .xlsx), leaving sheetcrm's old value.
                 after[key][rid] = (value,) if same_value(have, None) or same_value(have, value) else (value, have)
     if written is not None:
-        written.after[table.spec.key] = after
-        written.typed[table.spec.key] = typed
-    id_col = header.fields["id"]
-    for row in table.leftovers:
-        # No record, no ID: the write holds only while the row still shows exactly these
-        # stale values and no ID.
-        stale = [(col + 1, row.cells[col]) for col in (*columns.values(), *recorded.values())
-                 if col < len(row.cells) and not same_value(row.cells[col], None)]
-        expect = ((id_col + 1, None), *stale)
-        writes.extend(CellWrite(table.title, row.row, col, None, expect=expect) for col, _ in stale)
+        # Several steps write columns of one tab (a lead's Score, its Segments): each adds its own.
+        written.after.setdefault(table.spec.key, {}).update(after)
+        written.typed.setdefault(table.spec.key, []).extend(typed)
     return writes
 
 

@@ -153,7 +153,7 @@ def _read_crm(snapshot: Snapshot, config: Config, memo: RowMemo | None = None,
     crm.inputs.conversions = read_conversions(crm.tables, config.locale)
     respell_duplicates(crm.inputs.duplicates, crm.tables)
     # After the sort: the rules' problems follow the CRM tabs' on the Validation tab.
-    crm.inputs.workflows = read_workflows(snapshot, ctx, crm.report, config.locale)
+    crm.inputs.workflows = read_workflows(snapshot, ctx, crm.report, config.locale, crm.written.kept("workflows"))
     crm.inputs.segments = read_segments(snapshot, ctx, crm.report)
     for key, table in (("workflows", crm.inputs.workflows.table), ("segments", crm.inputs.segments)):
         if table is not None:

@@ -51,11 +51,14 @@ class WorkflowTabs:
     lost: str | None = None    # "log" or "state": the tab deleted while the other was kept
 
 
-def read_workflows(snapshot: Snapshot, ctx: ParseContext, report: Report, locale: str) -> WorkflowTabs:
+def read_workflows(snapshot: Snapshot, ctx: ParseContext, report: Report, locale: str,
+                   kept: frozenset[str] = frozenset()) -> WorkflowTabs:
+    """The Workflows tab and sheetcrm's Workflow State and Log. `kept`: the computed columns
+    of the Workflows tab sheetcrm remembers writing (`table.parse_table`)."""
     out = WorkflowTabs()
     title = find_tab(list(snapshot.tabs), tab_names(WORKFLOWS, None))
     if title is not None:
-        out.table = parse_table(WORKFLOWS, title, snapshot.tabs[title], TabSettings(), ctx, report)
+        out.table = parse_table(WORKFLOWS, title, snapshot.tabs[title], TabSettings(), ctx, report, kept=kept)
     state, log = _owned_grid(snapshot, WORKFLOW_STATE), _owned_grid(snapshot, WORKFLOW_LOG)
     out.state = read_state(state, locale)
     out.log, out.log_rows = read_log(log, locale)

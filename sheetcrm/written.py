@@ -10,8 +10,11 @@ the values it counts as its own in each cell: what it wrote there, and what it r
 its own when that write was planned (the write may have been dropped or refused: a guarded
 write on Google, a conflicting save of an .xlsx).
 
-Where: a part of the parse memo beside the lock (`parse_cache.RowMemo.state`), made by the
-computed_columns step (`plan.computed_writes`) and read back before the next read (the read
+Where: a part of the parse memo beside the lock (`parse_cache.RowMemo.state`), made by every
+step writing computed cells of a people's tab (`steps.computed_columns.plan_computed`:
+`plan.computed_cells`; the Leads' and Opportunities', the Cases', the Campaigns', the
+Workflows' and the Segments column), kept once they all planned (the sequences step) and read
+back before the next read (the read
 keeps a column it holds as sheetcrm's even when a typed cell has another shape:
 `table._computed_columns`). It is state, not a cache: without it (the first sync, another
 machine, a deleted cache, another version of sheetcrm) every computed cell is taken as

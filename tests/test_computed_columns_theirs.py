@@ -314,3 +314,66 @@ def test_validate_reports_a_typed_over_cell_as_the_sync_does(tmp_path):
     typed = [i for i in __import__("json").loads(result.output)["issues"] if i["code"] == TYPED]
     assert [(i["tab"], i["row"], i["column"]) for i in typed] == [("Leads", 2, score)]
     assert path.read_bytes() == before  # read-only
+
+
+# --- the same, in the computed columns other steps write ---------------------------------
+# The Cases tab's Age and SLA (steps/cases.py), the Campaigns tab's figures (steps/campaigns.py),
+# the Workflows tab's Firings (steps/workflows.py) and the Segments column (steps/segments.py)
+# are written through the same `computed_columns.plan_computed`: a value typed over one is kept
+# and said at its cell, on .xlsx and on Google alike, until the person clears it.
+
+def _steps_tabs() -> dict[str, list[list]]:
+    from test_cases_tab import CASES
+    from test_campaigns_tab import CAMPAIGNS
+    from test_workflows import _tabs as workflow_tabs
+
+    rule = ["WF-0001", "Won", "yes", "opportunity", "Stage changes to Closed Won", "", "notify", None, None, None,
+            None, None]
+    tabs = workflow_tabs([rule])
+    tabs["Cases"] = [CASES, ["CASE-0001", "ACC-0001", "CON-0001", "Site down", "Urgent", "Open", "Phone",
+                             "2026-11-27 16:00", None, "Sam", None]]
+    tabs["Campaigns"] = [CAMPAIGNS, ["CMP-0001", "Webinar", "Webinar", "Completed", "2026-03-01", "2026-03-31", 3000,
+                                     2000, "USD", "Sam", None]]
+    return tabs
+
+
+STEPS_CONFIG = {"segments": {"Fresh": {"record": "leads", "when": "Status = New"}}}
+
+
+@pytest.mark.parametrize(("kind", "tab", "header", "typed"), [
+    ("xlsx", "Cases", "Age (days)", 99),
+    ("xlsx", "Cases", "SLA Breached", "no"),
+    ("xlsx", "Campaigns", "Leads", 42),
+    ("xlsx", "Workflows", "Firings", 7),
+    ("xlsx", "Leads", "Segments", "VIP"),
+    ("google", "Cases", "Age (days)", 99),
+    ("google", "Leads", "Segments", "VIP"),
+])
+def test_a_value_typed_over_a_cell_another_step_computes_is_kept_and_said(kind, tab, header, typed, tmp_path,
+                                                                          request):
+    from test_workflows import Book
+
+    server = request.getfixturevalue("emu") if kind == "google" else None
+    book = Book(kind, tmp_path, server, _steps_tabs())
+    config = Config.model_validate(STEPS_CONFIG)
+    book.sync(0, config)
+    assert not book.sync(0, config).plan.writes
+    col = book.rows(tab)[0].index(header) + 1
+    letter = openpyxl.utils.get_column_letter(col)
+
+    def cell():
+        row = book.rows(tab)[1]
+        return row[col - 1] if col <= len(row) else None
+
+    computed = cell()
+    book.set(tab, 2, col, typed)
+    for _sync in range(2):  # kept, and said on every sync
+        outcome = book.sync(0, config)
+        assert [(i.tab, i.row, i.column, i.header, i.value) for i in outcome.crm.report.issues
+                if i.code == TYPED] == [(tab, 2, letter, header, typed)]
+        assert cell() == typed
+    # Cleared: sheetcrm's to fill again, without a word.
+    book.set(tab, 2, col, "" if kind == "google" else None)  # a null in Sheets' API changes nothing
+    cleared = book.sync(0, config)
+    assert _typed(cleared) == []
+    assert cell() == computed

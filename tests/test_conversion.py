@@ -552,3 +552,66 @@ def test_a_converted_record_whose_id_is_retyped_in_another_case_is_not_gone(tmp_
     outcome = sync(book, Config(), DAY2)
     assert not [i for i in outcome.crm.report.issues if i.code == "converted_record_missing"]
     assert len(_records(book, "Accounts")) == 2
+
+
+# --- a Converted cell a person retyped ----------------------------------------------------
+# The Converted columns are written once, into empty cells, then read as the record: a link a
+# person retyped is kept and read as typed, never put back, and a link unlike the row the
+# conversion made (its From Lead names the lead) is said at its cell on every sync.
+
+def _converted(tmp_path):
+    book = _xlsx(tmp_path, _tabs(), formula=False)
+    sync(book, Config(), DAY1)
+    assert not sync(book, Config(), DAY1).plan
+    header = _rows(book, "Leads")[0]
+    return book, {h: header.index(h) + 1 for h in header if h and h.startswith("Converted")}
+
+
+def _set(book, cells: dict) -> None:
+    wb = openpyxl.load_workbook(book.path)
+    for (row, col), value in cells.items():
+        wb["Leads"].cell(row, col).value = value
+    wb.save(book.path)
+
+
+def _unlike(outcome) -> list[tuple]:
+    return [(i.tab, i.row, i.column, i.header, i.value) for i in outcome.crm.report.issues
+            if i.code == "converted_link_differs"]
+
+
+def test_a_retyped_converted_link_is_kept_read_and_said_every_sync(tmp_path):
+    book, col = _converted(tmp_path)
+    contact = openpyxl.utils.get_column_letter(col["Converted Contact"])
+    _set(book, {(2, col["Converted Contact"]): "CON-0001"})  # Bo at Initech, not the contact it made
+    for _ in range(2):
+        outcome = sync(book, Config(), DAY2)
+        assert _unlike(outcome) == [("Leads", 2, contact, "Converted Contact", "CON-0001")]
+        assert not [w for w in outcome.plan.writes if w.tab == "Leads"]
+        assert _records(book, "Leads")[0]["Converted Contact"] == "CON-0001"
+        assert outcome.crm.inputs.conversions.links[2].contact == "CON-0001"  # read as typed
+    # Typed back as the conversion made it: nothing to say.
+    _set(book, {(2, col["Converted Contact"]): "CON-0002"})
+    assert _unlike(sync(book, Config(), DAY2)) == []
+
+
+def test_relinking_after_the_converted_account_is_cleared_keeps_the_cells_a_person_filled(tmp_path):
+    """Converted Account cleared: the next sync links the rows that name the lead in From Lead
+    again, into the empty cells only; a Converted Contact and a Converted On a person typed stay."""
+    book, col = _converted(tmp_path)
+    _set(book, {(2, col["Converted Account"]): None, (2, col["Converted Contact"]): "CON-0001",
+                (2, col["Converted On"]): "2026-11-01"})
+    outcome = sync(book, Config(), DAY2)
+    lead = _records(book, "Leads")[0]
+    assert (lead["Converted Account"], lead["Converted Contact"], lead["Converted Opportunity"],
+            lead["Converted On"]) == ("ACC-0002", "CON-0001", "OPP-0001", "2026-11-01")
+    letter = openpyxl.utils.get_column_letter(col["Converted Contact"])
+    assert _unlike(outcome) == [("Leads", 2, letter, "Converted Contact", "CON-0001")]
+    again = sync(book, Config(), DAY2)
+    assert not [w for w in again.plan.writes if w.tab == "Leads"]
+    assert _unlike(again) == [("Leads", 2, letter, "Converted Contact", "CON-0001")]
+    # Both cleared: sheetcrm links what the conversion made again, without a word.
+    _set(book, {(2, col["Converted Account"]): None, (2, col["Converted Contact"]): None})
+    cleared = sync(book, Config(), DAY2)
+    lead = _records(book, "Leads")[0]
+    assert (lead["Converted Account"], lead["Converted Contact"]) == ("ACC-0002", "CON-0002")
+    assert _unlike(cleared) == []

@@ -66,11 +66,13 @@ class Converted:
 class Conversions:
     """What the read found of earlier conversions: each lead's links by its sheet row, and the
     rows a conversion made, by tab ("accounts", "contacts", "opportunities") and the lead's ID
-    they name in From Lead -> the row's ID (the first such row); `copied`: each activity ID
-    a copy names in its Copied From -> that copy's ID (`activities = "copy"`)."""
+    they name in From Lead -> the row's ID (the first such row), and in `made` the IDs of
+    every such row; `copied`: each activity ID a copy names in its Copied From -> that copy's
+    ID (`activities = "copy"`)."""
 
     links: dict[int, Converted] = field(default_factory=dict)
     from_lead: dict[str, dict[str, str]] = field(default_factory=dict)
+    made: dict[str, dict[str, set[str]]] = field(default_factory=dict)
     copied: dict[str, str] = field(default_factory=dict)
 
     def converted_ids(self) -> dict[str, Converted]:

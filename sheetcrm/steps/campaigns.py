@@ -14,9 +14,9 @@ from sheetcrm.crm.campaigns import Figures, Missing, campaign_figures
 from sheetcrm.crm.stages import StageTable
 from sheetcrm.i18n import N_, _, current
 from sheetcrm.names import tab_title
-from sheetcrm.plan import computed_writes
 from sheetcrm.render import money
 from sheetcrm.report import Issue, column_letter
+from sheetcrm.steps.computed_columns import plan_computed
 from sheetcrm.steps.context import StepResult, SyncContext
 from sheetcrm.table import Table
 from sheetcrm.workbook import Chart
@@ -37,7 +37,7 @@ def run(ctx: SyncContext) -> StepResult:
                                StageTable.of(ctx.config.stages), inputs.rates, inputs.conversions.converted_ids(),
                                inputs.conversions.from_lead.get("opportunities", {}))
     by_row = {row: columns(f, inputs.rates.base) for row, f in figures.by_row.items()}
-    part.plan.writes.extend(computed_writes(table, by_row, ctx.locale))
+    part.plan.writes.extend(plan_computed(ctx, table, by_row, part))
     part.issues.extend(_issue(table, m, inputs.rates.base, ctx.locale) for m in figures.missing)
     return part
 

@@ -2,16 +2,17 @@
 problems its rows show (Resolved before Opened, a closed case with no Resolved time).
 
 The metrics are the compute step's (`Results.cases`, crm/cases.py); this step writes them,
-each write keyed to its row's ID like every computed column (`plan.computed_writes`).
+each write keyed to its row's ID like every computed column, and a value a person typed over one
+kept and reported at its cell (`computed_columns.plan_computed`).
 """
 
 from __future__ import annotations
 
 from sheetcrm.crm.cases import PROBLEMS, CaseInput, problems
 from sheetcrm.i18n import _
-from sheetcrm.plan import computed_writes
 from sheetcrm.render import case_columns
 from sheetcrm.report import Issue, column_letter
+from sheetcrm.steps.computed_columns import plan_computed
 from sheetcrm.steps.context import StepResult, SyncContext
 
 
@@ -22,7 +23,7 @@ def run(ctx: SyncContext) -> StepResult:
         return part
     locale = ctx.locale
     by_row = {row: case_columns(m, locale) for row, m in ctx.results.cases.by_row.items()}
-    part.plan.writes.extend(computed_writes(table, by_row, locale))
+    part.plan.writes.extend(plan_computed(ctx, table, by_row, part))
     status_col = table.header.fields.get("status")
     for row in table.rows:
         c = row.record

@@ -1,12 +1,17 @@
-"""sheetcrm's own columns in people's tabs: the opportunities' metrics and the leads' scores.
+"""sheetcrm's own columns in people's tabs: the opportunities' metrics and the leads' scores;
+and, for every step that writes computed columns of a people's tab (the Cases tab's Age and
+SLA, the Campaigns tab's figures, the Workflows tab's Firings, the Segments column), how a
+value typed over one of its cells is kept and told (`plan_computed`).
 
 A value a person typed over one of these cells (a Score of "90" over sheetcrm's 72, "hot" in
-Grade, a formula) is theirs: it is kept, never read as sheetcrm's, and reported at its cell on
-every sync (`computed_cell_typed`) until the person clears it, when sheetcrm fills the cell
-again. sheetcrm tells it from its own stale value by what it last wrote there (`written.py`,
-kept in the memo beside the lock); without that state every computed cell is sheetcrm's, as
-before. Each sync that writes computed cells moves the `_sheetcrm` generation in the same
-write, so a state another writer has since made stale is not used.
+Grade, "3" in a case's Age, a formula) is theirs: it is kept, never read as sheetcrm's, and
+reported at its cell on every sync (`computed_cell_typed`) until the person clears it, when
+sheetcrm fills the cell again. sheetcrm tells it from its own stale value by what it last wrote
+there (`written.py`, kept in the memo beside the lock, by tab, column key and record ID);
+without that state every computed cell is sheetcrm's, as before. Each sync that writes computed
+cells moves the `_sheetcrm` generation in the same write, so a state another writer has since
+made stale is not used. The state is kept for the next sync by the `sequences` step, after
+every step that writes computed cells.
 """
 
 from __future__ import annotations
@@ -19,11 +24,12 @@ from babel.numbers import format_percent
 from sheetcrm.cells import quoted, show_number
 from sheetcrm.i18n import N_, _, current
 from sheetcrm.layout import COMPUTED_KINDS
-from sheetcrm.plan import computed_writes
+from sheetcrm.plan import computed_cells, computed_writes
 from sheetcrm.render import RATIO, lead_columns, opportunity_columns
 from sheetcrm.report import Issue, column_letter
 from sheetcrm.steps.context import StepResult, SyncContext
 from sheetcrm.table import Table
+from sheetcrm.workbook import CellWrite
 from sheetcrm.written import GENERATION, MEMO_NAME, Typed
 
 CODE = "computed_cell_typed"
@@ -39,28 +45,45 @@ def run(ctx: SyncContext) -> StepResult:
     part = StepResult()
     crm, results, locale = ctx.crm, ctx.results, ctx.locale
     assert results is not None  # the compute step runs first
-    written = crm.written
     if "opportunities" in crm.tables:
         shown = ctx.shown  # the forecast category in the team's words
         by_row = {o.row: opportunity_columns(m, locale, o.currency or results.currency)
                   for o, m in zip(shown.opportunities, shown.metrics)}
-        part.plan.writes.extend(_writes(ctx, crm.tables["opportunities"], by_row, part))
+        part.plan.writes.extend(plan_computed(ctx, crm.tables["opportunities"], by_row, part))
     if "leads" in crm.tables:
         by_row = {lead.row: lead_columns(results.score(lead)) for lead in crm.records("leads")}
-        part.plan.writes.extend(_writes(ctx, crm.tables["leads"], by_row, part))
-    if part.plan.writes:
-        # Said in the same write: a state made before it is one generation behind (written.recall).
-        written.planned = ctx.marks[GENERATION] = (written.read or 0) + 1
-    if ctx.memo is not None:
-        ctx.memo.keep_state(MEMO_NAME, written.saved())
+        part.plan.writes.extend(plan_computed(ctx, crm.tables["leads"], by_row, part))
     return part
 
 
-def _writes(ctx: SyncContext, table: Table, by_row: dict[int, dict[str, Any]], part: StepResult) -> list:
+def plan_computed(ctx: SyncContext, table: Table, by_row: dict[int, dict[str, Any]], part: StepResult,
+                  columns: list[tuple[str, int]] | None = None, assigned: bool = True) -> list[CellWrite]:
+    """The writes of `table`'s computed columns (`plan.computed_writes`; or, given `columns`
+    ((key, 0-based column), a column one step keeps), only those cells: `plan.computed_cells`),
+    `by_row` sheet row -> column key -> value. The step planning them gets a warning at each
+    cell a person typed over (`computed_cell_typed`, in `part`), and a plan writing any cell
+    moves the `_sheetcrm` generation (written.py). Every step writing computed cells of a
+    people's tab plans them here, so each is remembered and checked the same way."""
+    written = ctx.crm.written
     grid = ctx.snapshot.tabs.get(table.title)
-    writes = computed_writes(table, by_row, ctx.locale, ctx.crm.written, grid.formulas if grid is not None else ())
-    part.issues.extend(_typed(table, cell) for cell in ctx.crm.written.typed.get(table.spec.key, ()))
+    formulas = grid.formulas if grid is not None else ()
+    said = len(written.typed.get(table.spec.key, ()))
+    if columns is None:
+        writes = computed_writes(table, by_row, ctx.locale, written, formulas)
+    else:
+        writes = computed_cells(table, columns, by_row, written, formulas, assigned)
+    part.issues.extend(_typed(table, cell) for cell in written.typed.get(table.spec.key, ())[said:])
+    if writes:
+        # Said in the same write: a state made before it is one generation behind (written.recall).
+        written.planned = ctx.marks[GENERATION] = (written.read or 0) + 1
     return writes
+
+
+def keep_written(ctx: SyncContext) -> None:
+    """Keep what this sync wrote in computed cells for the next sync (the memo's state), once
+    every step writing them has planned."""
+    if ctx.memo is not None:
+        ctx.memo.keep_state(MEMO_NAME, ctx.crm.written.saved())
 
 
 def _typed(table: Table, cell: Typed) -> Issue:

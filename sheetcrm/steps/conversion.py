@@ -87,6 +87,7 @@ def run(ctx: SyncContext) -> StepResult:
         link = known.links.get(row.row)
         if link is not None and link.account:
             part.issues.extend(_gone(leads, row, link, present))
+            part.issues.extend(_unlike(leads, row, link, present, known.made))
             # Its deal made with the Amount empty (a doubted cell) is said on every sync until filled.
             if link.opportunity and link.opportunity in unpriced(lead.id):
                 amounts = amounts or _Amounts(ctx, leads)
@@ -110,6 +111,8 @@ def run(ctx: SyncContext) -> StepResult:
         if not asked:
             if made.account:
                 out.link(leads, row, made, {})
+                # A kept cell's link, said at once.
+                part.issues.extend(_unlike(leads, row, known.links[row.row], present, known.made))
             continue
         if match is None:
             match = Matcher(accounts, contacts, ctx.config.duplicates)
@@ -133,6 +136,8 @@ def run(ctx: SyncContext) -> StepResult:
             part.issues.append(_waits(leads, row, cannot[0]))
             continue
         deal = out.conversion(leads, row, plan, made, match)
+        if made.account and row.row in known.links:  # linked again: a kept cell's link, said at once
+            part.issues.extend(_unlike(leads, row, known.links[row.row], present, known.made))
         if deal is not None and told is not None and told.doubt is not None and cell is not None:
             part.issues.append(_left_empty(leads, row, cell, deal, told.doubt, crm.tables["opportunities"].title))
     if settings.activities != "keep":
@@ -290,6 +295,10 @@ GONE_HINT = N_("put the record back, or clear the lead's Converted cells: it the
                "still ticked")
 CONVERTED_TABS = {"converted_account": "accounts", "converted_contact": "contacts",
                   "converted_opportunity": "opportunities"}
+UNLIKE = "converted_link_differs"
+UNLIKE_MESSAGE = N_("the lead is linked to {id}, but {made} is the one its conversion made (its From Lead names this "
+                    "lead): the link is kept as it is")
+UNLIKE_HINT = N_("if {id} is right, clear the From Lead of {made}; else type {made} here")
 
 
 def _gone(leads: Table, row: Row, link: Converted, present: dict[str, tuple[str, set[str]]]) -> list[Issue]:
@@ -305,6 +314,27 @@ def _gone(leads: Table, row: Row, link: Converted, present: dict[str, tuple[str,
         header = next((c.display(current()) for c in leads.spec.computed if c.key == key), key)
         out.append(Issue("warning", leads.title, row.row, column_letter(col + 1), header, rid, GONE,
                          _(GONE_MESSAGE, id=rid, tab=present[tab][0]), _(GONE_HINT)))
+    return out
+
+
+def _unlike(leads: Table, row: Row, link: Converted, present: dict[str, tuple[str, set[str]]],
+            made_from: dict[str, dict[str, set[str]]]) -> list[Issue]:
+    """A warning at each Converted cell of a converted lead naming a record other than the one
+    its conversion made (the row whose From Lead names the lead): a link a person retyped, or a
+    From Lead they moved, is kept and read as it is, never put back quietly; and never taken
+    quietly either, since the two cells now say different things. A record gone is
+    `_gone`'s; a lead no row names in From Lead (its account matched, not made) is not checked."""
+    out = []
+    for key, tab in CONVERTED_TABS.items():
+        rid = getattr(link, key.removeprefix("converted_"))
+        col = leads.header.computed.get(key)
+        made = made_from.get(tab, {}).get(row.id or "")
+        if not rid or col is None or not made or tab not in present or rid not in present[tab][1] or rid in made:
+            continue
+        header = next((c.display(current()) for c in leads.spec.computed if c.key == key), key)
+        shown = ", ".join(sorted(made))
+        out.append(Issue("warning", leads.title, row.row, column_letter(col + 1), header, rid, UNLIKE,
+                         _(UNLIKE_MESSAGE, id=rid, made=shown), _(UNLIKE_HINT, id=rid, made=shown)))
     return out
 
 
@@ -435,11 +465,22 @@ class _Writer:
              last: Anchor | None = None) -> None:
         """The lead's Converted columns. Each requires `last` (the last new row's ID write), so
         the links land with every row they name, or not at all; the lead's history rows of
-        this sync wait for them (`ctx.id_fills`)."""
+        this sync wait for them (`ctx.id_fills`).
+
+        Only an empty cell is written: a Converted cell a person filled (a Converted Contact
+        retyped, then the Converted Account cleared) is theirs, kept and read as it is (and a
+        link unlike the row the conversion made is said at its cell every sync, `_unlike`)."""
         lead = row.record
         assert lead is not None and lead.id is not None
+        known = self.ctx.crm.inputs.conversions  # type: ignore[union-attr]
+        held = known.links.get(row.row)  # the Converted cells the read found filled
         values = {"converted_account": made.account, "converted_contact": made.contact,
                   "converted_opportunity": made.opportunity, "converted_on": made.on or self.ctx.as_of}
+        if held is not None:
+            values.update({key: had for key, had in (("converted_account", held.account),
+                                                     ("converted_contact", held.contact),
+                                                     ("converted_opportunity", held.opportunity),
+                                                     ("converted_on", held.on)) if had})
         expect = row_key(leads, row)
         first: Anchor | None = None
         for key in LINKS:
@@ -447,17 +488,20 @@ class _Writer:
                 continue
             col = self._column(leads, key)
             have = row.cells[col] if col < len(row.cells) else None
+            if not cells.is_blank(have):
+                continue  # filled: the person's, or this link already
             w = CellWrite(leads.title, row.row, col + 1, cell_value(values[key]),
                           expect=(*expect, (col + 1, have)), requires=last)
             self.part.plan.writes.append(w)
             first = first or w.key
         if first is not None:
             self.ctx.id_fills[lead.id] = first if last is None else last
-        known = self.ctx.crm.inputs.conversions  # type: ignore[union-attr]
-        known.links[row.row] = Converted(row.row, lead.id, made.account, made.contact, made.opportunity,
-                                         values["converted_on"])
-        if made.contact:
-            self.contact_of[lead.id] = (made.contact, anchors.get("converted_contact"))
+        # As the cells will read: a kept cell's link, not the one made (the next sync reads it so).
+        contact = values["converted_contact"]
+        known.links[row.row] = Converted(row.row, lead.id, values["converted_account"], contact,
+                                         values["converted_opportunity"], values["converted_on"])
+        if contact:
+            self.contact_of[lead.id] = (contact, anchors.get("converted_contact") if contact == made.contact else None)
 
     def follow(self, copy: bool) -> None:
         """What the converted leads' activities and tasks become ([conversion] activities):

@@ -28,12 +28,12 @@ from sheetcrm.crm.conditions import Unsure
 from sheetcrm.crm.conditions import also_undecided
 from sheetcrm.crm.workflows import Subject, World, note_doubts, undecided_issues
 from sheetcrm.i18n import _
-from sheetcrm.ids import row_key
 from sheetcrm.owned import owned_title
 from sheetcrm.plan import owned_tab
 from sheetcrm.render import fraction, money
 from sheetcrm.report import column_letter
 from sheetcrm.schema import SEGMENT_SUMMARY, TABS
+from sheetcrm.steps.computed_columns import plan_computed
 from sheetcrm.steps.context import StepResult, SyncContext
 from sheetcrm.steps.workflows import world_of
 from sheetcrm.table import Table, disown, field_kinds
@@ -102,13 +102,16 @@ def run(ctx: SyncContext) -> StepResult:
     kinds = {s.kind for s in found.segments}
     named = _names_written(definitions, found, ctx, summary)
     for kind, table in tables.items():
-        if table is not None and COLUMN in table.header.computed and COLUMN not in table.header.aside:
+        # A column the state holds as sheetcrm's stays so: a cell of other words in it is a
+        # value typed over sheetcrm's, kept and reported at its cell (`_column_writes`).
+        if table is not None and COLUMN in table.header.computed and COLUMN not in table.header.aside \
+                and COLUMN not in crm.written.kept(table.spec.key):
             grid = ctx.snapshot.tabs[table.title]
             col, below = table.header.computed[COLUMN], table.header.row
             if not all(_segments_cell(row[col] if col < len(row) else None, named) for row in grid.rows[below:]):
                 part.issues.append(disown(table, COLUMN, grid))
         if table is not None:
-            part.plan.writes.extend(_column_writes(ctx, table, kind, by_subject, wanted=kind in kinds))
+            part.plan.writes.extend(_column_writes(ctx, table, kind, by_subject, kind in kinds, part))
     found.kpis = _kpis(ctx, world, found)
     found.held = _held(tables, found)
     if definitions or summary is not None:
@@ -174,10 +177,11 @@ def _tab_definitions(table: Table | None) -> list[Definition]:
 
 
 def _column_writes(ctx: SyncContext, table: Table, kind: str, by_subject: Mapping[tuple[str, str], list[str]],
-                   wanted: bool) -> list[CellWrite]:
+                   wanted: bool, part: StepResult) -> list[CellWrite]:
     """The Segments column of one tab brought up to date: added when `wanted` (a segment of
-    this kind exists) and missing; its cells written where they changed, each keyed to its row;
-    cleared off rows that are no record any more."""
+    this kind exists) and missing; its cells written where they changed, each keyed to its row,
+    but for a value a person typed over sheetcrm's (kept, and reported in `part`:
+    `computed_columns.plan_computed`); cleared off rows that are no record any more."""
     header = table.header
     if header.full or "id" not in header.fields:
         return []
@@ -191,14 +195,10 @@ def _column_writes(ctx: SyncContext, table: Table, kind: str, by_subject: Mappin
         writes.append(CellWrite(table.title, header.row, col + 1, header.computed_title(computed, ctx.locale),
                                 expect=((col + 1, None),)))
         header.computed[COLUMN] = col  # the guides and formats steps see it as sheetcrm's
-    for row in table.rows:
-        if row.assigned:
-            continue  # seen from the next sync, once its ID has landed
-        names = by_subject.get((kind, row.id or ""), []) if row.record is not None else []
-        value = ", ".join(names) or None
-        have = row.cells[col] if col < len(row.cells) else None
-        if not same_value(value, have):
-            writes.append(CellWrite(table.title, row.row, col + 1, value, expect=row_key(table, row)))
+    by_row = {row.row: {COLUMN: ", ".join(by_subject.get((kind, row.id or ""), [])) or None}
+              for row in table.rows if row.record is not None}
+    # A row whose ID this sync hands out is seen from the next sync, once its ID has landed.
+    writes.extend(plan_computed(ctx, table, by_row, part, [(COLUMN, col)], assigned=False))
     planned = {(w.row, w.col) for w in ctx.plan.writes if w.tab == table.title}
     id_col = header.fields["id"]
     for row in table.leftovers:

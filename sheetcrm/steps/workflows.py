@@ -24,11 +24,12 @@ from sheetcrm.i18n import N_, _, in_locale
 from sheetcrm.ids import assign_ids, id_pattern
 from sheetcrm.mail.outbox import read_outbox, sent_quotes, status_label
 from sheetcrm.mail.workflow import field_aliases, record_words, version_of
-from sheetcrm.plan import append_writes, cell_value, computed_writes, owned_tab
+from sheetcrm.plan import append_writes, cell_value, owned_tab
 from sheetcrm.crm.cases import CLOSED as CLOSED_CASES
 from sheetcrm.records import CASE_PRIORITIES, Record
 from sheetcrm.report import Issue, column_letter
 from sheetcrm.schema import CASES, OPTIONAL_TABS, TABS, WORKFLOW_LOG, WORKFLOW_STATE, WORKFLOWS, budget_header
+from sheetcrm.steps.computed_columns import plan_computed
 from sheetcrm.steps.context import StepResult, SyncContext
 from sheetcrm.table import Row, Table, field_kinds
 from sheetcrm.validate import parse_context
@@ -98,7 +99,7 @@ def run(ctx: SyncContext) -> StepResult:
                 last[f.rule.id] = ctx.as_of
         by_row = {r.row: {"firings": fired.counts.get(r.id or "") or None, "last_fired": last.get(r.id or "")}
                   for r in table.rows if r.id}
-        part.plan.writes.extend(computed_writes(table, by_row, ctx.locale))
+        part.plan.writes.extend(plan_computed(ctx, table, by_row, part))
     ctx.workflows = fired
     return part
 
