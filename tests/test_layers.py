@@ -22,7 +22,7 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # because its __init__ holds only a docstring; each of its modules names its own floor.
     ("seam", ("sheetcrm.i18n", "sheetcrm.workbook", "sheetcrm.lock", "sheetcrm.cells", "sheetcrm.report", "sheetcrm.terminal",
               "sheetcrm.parse_cache", "sheetcrm.cache_file", "sheetcrm.collector",
-              "sheetcrm.logs", "sheetcrm.aliases", "sheetcrm.names", "sheetcrm.settings", "sheetcrm.every",
+              "sheetcrm.logs", "sheetcrm.aliases", "sheetcrm.names", "sheetcrm.settings", "sheetcrm.every", "sheetcrm.team_time",
               "sheetcrm.mail", "sheetcrm.mail.message", "sheetcrm.mail.smtp", "sheetcrm.mail.names", "sheetcrm.mail.sandbox",
               "sheetcrm.mail.journal", "sheetcrm.intake", "sheetcrm.intake.settings",
               "sheetcrm.intake.queue", "sheetcrm.warehouse", "sheetcrm.warehouse.settings")),
