@@ -15,7 +15,7 @@ one `left_out` warning per tab lists the rows that are out.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable
 
 from sheetcrm import cells
@@ -586,6 +586,19 @@ def rows_listed(rows: list[Row]) -> str:
     if len(rows) > _LISTED:
         listed = ngettext("{rows} and {n} more", "{rows} and {n} more", len(rows) - _LISTED, rows=listed)
     return listed
+
+
+def restate_left_out(crm: Crm, key: str) -> None:
+    """Tab `key`'s `left_out` warning said again, naming its rows by the IDs this sync handed
+    out since the read (steps.ids): said "row 4" by the read, it would say "CON-0003 (row 4)" on
+    the next sync, and that sync would rewrite the Validation tab for no change."""
+    table, message = crm.tables.get(key), _LEFT_OUT.get(key)
+    if table is None or message is None:
+        return
+    said = next((i for i in crm.report.issues if i.code == "left_out" and i.tab == table.title), None)
+    out = left_out(table)
+    if said is not None and out is not None:
+        crm.report.amend(said, replace(said, message=message(out[0], table.title, out[1])))
 
 
 def _report_left_out(table: Table, message: Callable[[int, str, str], str], report: Report) -> None:

@@ -358,3 +358,17 @@ def test_every_tab_says_which_rows_with_errors_it_leaves_out_and_of_what(tmp_pat
     assert said_es["Accounts"] == ("1 cuenta con errores en Accounts queda fuera del Panel, del Resumen de cuentas y "
                                    "de los segmentos hasta que se corrija: ACC-0002 (fila 3).")
     assert said_es["Workflows"].startswith("1 regla de flujo de trabajo con errores en Workflows no se ejecuta")
+
+
+def test_a_row_with_errors_given_its_id_by_the_sync_is_named_by_it_and_a_second_sync_writes_nothing(tmp_path):
+    """The read names a row with errors and no ID "row 3"; the sync then hands it CON-0002. Said
+    "row 3" on this sync and "CON-0002 (row 3)" on the next, the second sync rewrote the
+    Validation tab for no change: the warning names the ID the sync handed out."""
+    tabs = {"Accounts": [["ID", "Name"], ["ACC-0001", "Acme"]],
+            "Contacts": [["ID", "Account", "Last Name", "Email"], ["CON-0001", "ACC-0001", "Li", "bo@acme.com"],
+                         [None, "ACC-0001", "Wu", "cy@@acme"]]}
+    path = xlsx(tmp_path / "crm.xlsx", tabs)
+    first = sync(XlsxWorkbook(path), Config(), as_of=AS_OF)
+    [said] = [i.message for i in first.crm.report.issues if i.code == "left_out"]
+    assert said.endswith("until fixed: CON-0002 (row 3)."), said
+    assert not sync(XlsxWorkbook(path), Config(), as_of=AS_OF).plan

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sheetcrm.ids import assign_ids
 from sheetcrm.steps.context import StepResult, SyncContext
+from sheetcrm.validate import restate_left_out
 
 
 def run(ctx: SyncContext) -> StepResult:
@@ -18,4 +19,6 @@ def run(ctx: SyncContext) -> StepResult:
             writes = assign_ids(table, ctx.marks, id_header)
             ctx.id_fills.update((w.value, w.key) for w in writes if w.row > 1)
             part.plan.writes.extend(writes)
+            if any(r.assigned and r.has_errors for r in table.rows):
+                restate_left_out(ctx.crm, table.spec.key)
     return part
