@@ -208,3 +208,31 @@ def test_a_model_text_lightgbm_cannot_read_is_fitted_again():
                                   '{"format": 1, "entries": {"k": {"chosen": "boosted"}}}'])
 def test_an_unreadable_cache_text_is_an_empty_cache(text):
     assert FitCache.loads(text).entries == {}
+
+
+def test_a_fit_whose_calibration_would_rank_the_leads_backwards_is_not_used():
+    # A calibration slope below zero turns the model's ranking upside down (the tester saw an
+    # in-sample ROC AUC of 0.33 on a below-chance model): such a fit, read back from a fits file,
+    # leaves the scores to the rules.
+    leads, _inputs = workbook_history(800, seed=9)
+    settings = ScoringSettings(learned={"model": "logistic"})
+    cache = FitCache()
+    assert score_leads(leads, [], settings, AS_OF, cache=cache).method == "learned"
+    (key,) = cache.entries
+    flipped = json.loads(cache.dumps())
+    slope, intercept = flipped["entries"][key]["platt"]
+    flipped["entries"][key]["platt"] = [-slope, intercept]
+    result = score_leads(leads, [], settings, AS_OF, cache=FitCache.loads(json.dumps(flipped)))
+    assert result.method == "rules" and "calibration would rank the leads backwards" in result.note
+
+
+def test_an_older_cache_text_is_fitted_again():
+    leads, _inputs = workbook_history(300, seed=9)
+    cache = FitCache()
+    fresh = score_leads(leads, [], ScoringSettings(), AS_OF, cache=cache)
+    old = json.loads(cache.dumps())
+    old["format"] = 1
+    for entry in old["entries"].values():
+        del entry["oof"], entry["cv_counts"]
+    read = FitCache.loads(json.dumps(old))
+    assert read.entries == {} and score_leads(leads, [], ScoringSettings(), AS_OF, cache=read) == fresh
