@@ -71,6 +71,7 @@ CODES = (
     NC_("issue code", "workflow_template_broken"), NC_("issue code", "workflow_template_missing"),
     NC_("issue code", "workflow_unknown_column"), NC_("issue code", "workflow_unknown_sequence"),
     NC_("issue code", "workflow_unknown_stage"), NC_("issue code", "workflow_wrong_record"),
+    NC_("issue code", "workflow_waiting"),
 )
 
 
