@@ -252,6 +252,7 @@ class Person:
         self.epoch = 0                                # jobs started: a callback of an ended job does nothing
         self.lines: list[list[Any]] = []              # the Quote Lines tab as typed, in order
         self.typing = False                           # whether new deals' quote lines go to the sheet now
+        self.before_rules: set[str] = set()           # the records typed before the first sync armed the rules
         self.marked_sent: set[str] = set()            # Outbox rows the person set to Sent
         self.seen: dict[str, dict[str, Any]] = {}     # Outbox row ID -> the row as first seen (its quote, version)
         self.copies: list[list[list[Any]]] = []       # older copies of the Outbox tab, as an app loaded them
@@ -281,6 +282,8 @@ class Person:
             values = {"Last Name": token, "Company": f"{token} Co", "Status": self.rng.choice(["New", "Contacted"])}
             self.statuses[token] = values["Status"]
         self.model[tab][token] = values
+        if not self.typing:
+            self.before_rules.add(token)
         return values  # type: ignore[return-value]
 
     def rows(self, tab: str) -> tuple[list[Any], list[list[Any]]]:
@@ -997,7 +1000,10 @@ def check_workflows(person: Person, ids_seen: dict[tuple[str, str], str], figure
     - WF-0002, Amount changes: once per change the person made;
     - WF-0003, 2 days before the Close Date: once for a deal whose ID was on the sheet before
       that day; never for one whose ID came on or after it (a new deal does not flood);
-    - WF-0004, a lead created, If Status = New: once for each such lead, never for another.
+    - WF-0004, a lead created, If Status = New: once for each such lead the person typed after
+      the first sync armed the rules, never for another: the leads typed before it (without IDs,
+      handed out by that sync, and dropped and handed out again when a window edit hits them)
+      were there when the rule was armed (docs/workflows.md: a new rule never floods).
 
     A deleted record's last change may have gone with it before any sync saw it: one firing
     fewer is allowed there, never one more."""
@@ -1031,7 +1037,7 @@ def check_workflows(person: Person, ids_seen: dict[tuple[str, str], str], figure
             sure = settled < due <= last_day
             expected[("WF-0003", record_id)] = (0, 1) if gone else (int(sure), int(sure or settled < due))
         else:
-            new = person.statuses[token] == "New"
+            new = person.statuses[token] == "New" and token not in person.before_rules
             expected[("WF-0004", record_id)] = (0, int(new)) if gone else (int(new), int(new))
     for (rule, record_id), (fewest, most) in sorted(expected.items()):
         n = fired.pop((rule, record_id), 0)

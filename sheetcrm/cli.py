@@ -41,7 +41,7 @@ from sheetcrm import team_time
 from sheetcrm.terminal import EXIT_INTERRUPTED, INTERRUPTED, visible, visible_json
 from sheetcrm.validate import Crm, left_out, read_crm
 from sheetcrm.warehouse.settings import ENV_URL, Mirrored, WarehouseError, WarehouseSettings
-from sheetcrm.workbook import Workbook, WorkbookError
+from sheetcrm.workbook import CellWrite, Plan, Workbook, WorkbookError
 from sheetcrm.workbook.target import DEFAULT_WORKBOOK, open_workbook
 
 EXIT_USAGE = 2
@@ -249,6 +249,9 @@ def demo(target: Target, rows: int, seed: int, force: bool) -> None:
         with bar.phase("demo"):
             data = write_demo(book, rows=rows, seed=seed, today=today, force=force, currency=config.currency)
         outcome = sync(book, demo_config(config, data), as_of=today, progress=bar)
+        if data.move is not None:  # a person moves a deal into Proposal: the follow-up rule answers it next
+            tab, row, col, was, typed = data.move
+            book.write(Plan(writes=[CellWrite(tab, row, col, typed, expect=((col, was),))]))
         # The form's new leads are records from the next sync on (scores, history, KPIs): the
         # demo runs it, so the workbook it leaves has nothing left to change.
         settled = sync(book, demo_config(config, data), as_of=today, progress=bar)
@@ -566,7 +569,6 @@ def quote(target: Target, opportunity: str, out_dir: str, queue: bool) -> None:
     from sheetcrm.mail.names import UnsafePath, confined, safe_stem
     from sheetcrm.mail.smtp import smtp_settings
     from sheetcrm.validate import row_label
-    from sheetcrm.workbook import Plan
 
     config, book = target.open()
     if queue:

@@ -113,6 +113,9 @@ class DemoData:
     converting: str = ""  # the ID of the lead ticked Convert
     workflows: dict[str, str] = dataclasses.field(default_factory=dict)  # rule ID -> the deal placed for it
     at_risk: str = ""  # the account the Accounts Overview shows at risk (`_account_story`)
+    # A person's edit the demo makes after its first sync: (tab, sheet row, column, the cell's
+    # value, the value typed), a deal moved into Proposal, which the follow-up rule answers.
+    move: tuple[str, int, int, Any, Any] | None = None
 
 
 def generate(rows: int = 200, seed: int = 7, today: dt.date | None = None, locale: str = "en",
@@ -257,7 +260,14 @@ def generate(rows: int = 200, seed: int = 7, today: dt.date | None = None, local
     tabs[OUTBOX.display_title(locale)] = outbox
     tabs[CAMPAIGNS_TAB.display_title(locale)] = _in_locale(CAMPAIGNS_TAB.columns, campaigns, locale)
     tabs[SEGMENTS.display_title(locale)] = demo_segments(locale)
-    return DemoData(tabs, [in_locale(locale, p) for p in planted], demo_forms(locale), converting, staged, at_risk)
+    move = None
+    moved = next((o for o in opportunities[1:] if o[0] == staged.get("WF-0002")), None)
+    if moved is not None:
+        stage = TABS["opportunities"].columns.index(next(c for c in TABS["opportunities"].columns if c.field == "stage"))
+        words = [_spanish_value(w) if locale == "es" else w for w in (moved[5], "Proposal")]
+        move = (TABS["opportunities"].display_title(locale), opportunities.index(moved) + 1, stage + 1, *words)
+    return DemoData(tabs, [in_locale(locale, p) for p in planted], demo_forms(locale), converting, staged, at_risk,
+                    move)
 
 
 # What the won deals' quote lines hold, per account (SKUs): buyers of the Enterprise licence
@@ -346,8 +356,10 @@ def _arrange_workflows(today: dt.date, leads: list, opportunities: list, activit
     """The Workflows tab (four active rules), an Outbox holding one quote Sent QUOTE_WAIT days
     ago, and the data placed (without random draws) so that each rule fires in the demo's own
     syncs on `today`: the web form's leads come without an owner (round-robin, at the second
-    sync, the first that sees them); the newest deal, typed without an ID, is made straight in
-    Proposal (the follow-up, at the second sync); one open deal's last activity is moved to the
+    sync, the first that sees them); an open deal before Proposal is the one a person moves into
+    Proposal after the first sync (`DemoData.move`: the follow-up, at the second sync; the newest
+    deal, typed without an ID straight into Proposal, was there when the rule was armed, so it
+    is no new deal to the rule); one open deal's last activity is moved to the
     day that makes it start rotting today (the reminder, at the first sync: a time rule fires
     on its arming day); the quoted deal has no activity since the quote went out (the chaser,
     at the first sync). Returns (Workflows rows, Outbox rows, rule ID -> the deal placed for it)."""
@@ -387,7 +399,10 @@ def _arrange_workflows(today: dt.date, leads: list, opportunities: list, activit
         if call is not None:
             call[1], call[4], rotting = start, opp[0], opp
             break
-    # The follow-up: the newest deal (no ID yet) is typed straight into Proposal.
+    # The follow-up: a deal a person moves into Proposal after the first sync (the latest open one
+    # before Proposal that no other rule uses); the newest deal (no ID yet) sits in Proposal.
+    moved = next((o for o in reversed(opportunities[1:-NEW]) if o[5] in ("Prospecting", "Qualification")
+                  and o is not quoted and o is not rotting), None)
     new_deal = opportunities[-1]
     new_deal[5], new_deal[8] = "Proposal", ""
     if not isinstance(new_deal[9], dt.date) or new_deal[9] < today:
@@ -415,7 +430,8 @@ def _arrange_workflows(today: dt.date, leads: list, opportunities: list, activit
         assign, limit = (", ".join(OWNERS), cap) if n == 1 else (None, None)
         rules.append([f"WF-{n:04d}", name, yes, record, when, cond, then, subject, due, None, assign, limit, None,
                       None, None])
-    staged = {"WF-0003": rotting[0] if rotting else "", "WF-0004": quoted[0] if quoted else ""}
+    staged = {"WF-0002": moved[0] if moved else "", "WF-0003": rotting[0] if rotting else "",
+              "WF-0004": quoted[0] if quoted else ""}
     return rules, outbox, staged
 
 

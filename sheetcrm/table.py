@@ -80,10 +80,10 @@ _MESSAGES = {
                             N_('If sheetcrm should use the name "{name}", rename your column, then "{ours}" to '
                                '"{name}".')),
     "missing_column": (N_('The required column "{name}" is missing, so no row of this tab is read.'),
-                       N_('Add a column headed "{name}" (or "{name_es}").')),
+                       N_('Add a column headed "{name}" (or "{other}").')),
     "expected_column": (N_('There is no column "{name}", so every row of this tab has it empty and the figures '
                            'made from it (the pipeline, the forecast, revenue) count nothing.'),
-                        N_('If one of your columns is it, head it "{name}" (or "{name_es}"). Columns read as your '
+                        N_('If one of your columns is it, head it "{name}" (or "{other}"). Columns read as your '
                            'own: {headers}.')),
     "custom_field_missing": (N_('sheetcrm.toml declares the column "{name}" ([tabs.{key}.custom_fields]), but this tab '
                                 'has no such header, so every rule, segment and score that reads it finds it empty.'),
@@ -800,13 +800,13 @@ def _parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, c
     missing = [c for c in spec.columns if c.required and c.field not in header.fields]
     for column in missing:
         name, other = _names(column)
-        report.add(_issue("error", title, header.row, None, name, None, "missing_column", name=name, name_es=other))
+        report.add(_issue("error", title, header.row, None, name, None, "missing_column", name=name, other=other))
     for column in () if missing else spec.columns:  # a tab missing a required column reads no row at all
         if column.field in _EXPECTED.get(spec.key, ()) and column.field not in header.fields \
                 and column.field not in header.lookalikes:
             name, other = _names(column)
             report.add(_issue("warning", title, header.row, None, name, None, "expected_column", name=name,
-                              name_es=other, headers=", ".join(f'"{h}"' for h in list(header.custom)[:6]) or "-"))
+                              other=other, headers=", ".join(f'"{h}"' for h in list(header.custom)[:6]) or "-"))
     # A declared column the tab lacks (a typo in sheetcrm.toml) would leave every condition on it
     # quietly false: a scoring rule's points lost on every lead.
     own = {cells.normalize_key(name) for name in header.custom}

@@ -103,7 +103,8 @@ def _date(raw: Any, locale: str) -> dt.date | None:
 def read_state(grid: Grid | None, locale: str) -> State:
     """Kind, Key, Field, Value rows: armed/checked (rule, day), watch (kind, field, day), seen
     (record, field, value as the cell holds it), next (rule, position), sequence ("rule|record",
-    sequence name, day enrolled) each followed by its sequence owner (…, owner at enrollment)."""
+    sequence name, day enrolled) each followed by its sequence owner (…, owner at enrollment),
+    waiting (the firing's key, its event in words, its day), pending (record, fingerprint, day)."""
     state = State()
     for raw in grid.rows[1:] if grid else ():
         raw = list(raw) + [None] * (4 - len(raw))
@@ -129,6 +130,15 @@ def read_state(grid: Grid | None, locale: str) -> State:
             elif kind == "sequence owner" and (rule, record, name) in state.enrolled:  # not for people: State kind
                 state.enrolled[(rule, record, name)] = (state.enrolled[(rule, record, name)][0],
                                                         cells.parse_text(value))
+        elif kind == "waiting" and key.count("|") >= 2:  # not for people: a State kind
+            rule, record, event = key.split("|", 2)
+            day = _date(value, locale)
+            if day is not None:
+                state.waiting[(rule, record, event)] = (day, name or event)
+        elif kind == "pending" and name:  # not for people: a State kind
+            day = _date(value, locale)
+            if day is not None:
+                state.pending[key] = (name, day)
         elif kind == "next":
             try:
                 state.pointers[key] = cells.parse_integer(value) or 0

@@ -1,6 +1,6 @@
 """`sheetcrm demo` ships four workflow rules that fire on its own data (issue 14): the round-robin
-gives the web form's new leads an owner, the proposal follow-up answers the deal typed straight
-into Proposal, the rotting-deal reminder the deal that starts rotting today, the quote chaser
+gives the web form's new leads an owner, the proposal follow-up answers the deal a person moves
+into Proposal after the first sync (the demo makes that edit), the rotting-deal reminder the deal that starts rotting today, the quote chaser
 the quote sent a week ago with no reply since. The command runs as a person runs it, on a real
 .xlsx, in English and in Spanish; the Workflow Log is read back with openpyxl."""
 

@@ -295,6 +295,15 @@ def test_a_declared_custom_field_the_tab_lacks_is_said_at_the_header():
     assert not issues(opps([[*OPP_HEADER, "Budget"], deal(500) + [100]], fixed))
 
 
+def test_a_missing_required_column_is_hinted_in_the_teams_language_first():
+    # The hint's first header is the one the team would type: "Etapa" (or "Stage"), not the
+    # other way round (the Spanish hint once swapped the names it was given already in order).
+    rows = [["ID", "Nombre", "Cuenta", "Paso", "Importe"], ["", "A", "Acme", "Propuesta", 500]]
+    with using("es"):
+        said = [i for i in issues(opps(rows, Config(locale="es"), tab="Oportunidades")) if i.code == "missing_column"]
+    assert [(i.header, i.hint) for i in said] == [("Etapa", 'Añade una columna con el encabezado "Etapa" (o "Stage").')]
+
+
 def test_mixed_date_orders_are_an_error_on_the_minority():
     crm = opps([OPP_HEADER, deal(1, close="13/02/2026"), deal(1, close="14/02/2026"), deal(1, close="02/15/2026")])
     (error,) = issues(crm)

@@ -424,3 +424,116 @@ def test_a_conditions_value_of_another_type_than_its_column_is_reported_at_the_r
     said = [(i.tab, i.row, i.value, i.code) for i in out.crm.report.issues if i.code.startswith("workflow_")]
     assert said == [("sheetcrm.toml", 1, "Demo > 5", "workflow_type_mismatch"),
                     ("sheetcrm.toml", 2, "Visits >= 2025-01-01", "workflow_type_mismatch")]
+
+
+# --- an action its tab cannot take whole waits (not logged), and fires once it can --------------
+
+def _waiting(outcome) -> list:
+    return [i for i in outcome.crm.report.issues if i.code == "workflow_waiting"]
+
+
+def test_a_task_waits_while_the_tasks_tab_has_no_due_column_and_lands_with_its_due_once_fixed(kind, tmp_path,
+                                                                                              request):
+    # The Tasks tab's Due column is headed "Deadline" (no name sheetcrm knows): no row of it is
+    # read. A task written there would have no Due, and its firing, logged done, would never
+    # get one: the firing waits, said once at the rule, and happens when the header is fixed.
+    book = _book(kind, tmp_path, request, RULES[:1])
+    book.set("Tasks", 1, 2, "Deadline")
+    book.sync(0)
+    book.set("Opportunities", 2, 6, "Proposal")
+    for n in (1, 2):
+        outcome = book.sync(n)
+        assert _log(book) == [] and book.records("Tasks") == []
+        (said,) = _waiting(outcome)
+        assert (said.tab, said.row, said.column, said.severity) == ("Workflows", 2, "G", "warning")
+        assert '"Due"' in said.message and "OPP-0001" in said.message
+        assert said.hint.startswith('Add a column headed "Due" (or "Vencimiento") to the "Tasks" tab')
+    book.set("Tasks", 1, 2, "Due")
+    assert not _waiting(book.sync(3))
+    assert [e["Key"] for e in _log(book)] == ["WF-0001|OPP-0001|enters:Proposal@2026-12-02"]
+    (task,) = book.records("Tasks")
+    assert (task["Subject"], _as_date(task["Due"]), task["Related"]) == ("Follow up Big", day(4), "OPP-0001")
+    book.sync(4)
+    assert len(_log(book)) == 1 and len(book.records("Tasks")) == 1   # once
+
+
+def test_a_task_with_no_tasks_tab_and_an_owner_with_no_owner_column_wait_until_the_sheet_has_them(tmp_path, request):
+    rules = [["WF-0001", "Call", "yes", "lead", "created", "", "create task", "Call {{ Company }}", 1, None, None, None],
+             ["WF-0002", "RR", "yes", "lead", "created", "", "assign owner", None, None, None, "Ana, Bo", None]]
+    tabs = _tabs(rules)
+    del tabs["Tasks"]
+    tabs["Leads"] = [["ID", "Last Name", "Company", "Email", "Status", "Created"],
+                     ["LEAD-0001", "Ng", "Acme", "ana@acme.com", "New", "2026-11-20"]]
+    book = Book("xlsx", tmp_path, None, tabs)
+    book.sync(0)
+    book.append("Leads", ["LEAD-0002", "Kim", "Beta", "k@beta.com", "New", "2026-12-01"])
+    outcome = book.sync(1)
+    assert _log(book) == []
+    assert sorted((i.row, i.message.split(". ")[0]) for i in _waiting(outcome)) == [
+        (2, 'There is no "Tasks" tab'), (3, 'The "Leads" tab has no column sheetcrm reads as "Owner"')]
+    wb = openpyxl.load_workbook(book.path)
+    wb.create_sheet("Tasks").append(["ID", "Due", "Subject", "Related", "Owner", "Status"])
+    wb["Leads"].cell(1, wb["Leads"].max_column + 1).value = "Owner"   # after sheetcrm's own columns
+    wb.save(book.path)
+    assert not _waiting(book.sync(2))
+    assert sorted(e["Key"] for e in _log(book)) == ["WF-0001|LEAD-0002|created", "WF-0002|LEAD-0002|created"]
+    (task,) = book.records("Tasks")
+    assert (task["Subject"], _as_date(task["Due"]), task["Related"]) == ("Call Beta", day(2), "LEAD-0002")
+    assert [r.get("Owner") for r in book.records("Leads")] == [None, "Ana"]
+    book.sync(3)
+    assert len(_log(book)) == 2
+
+
+# --- adoption: what is there when a rule is armed is "before" it, with its ID or not yet ----------
+
+def test_a_workbook_adopted_without_ids_fires_nothing_for_what_was_there_when_its_rules_were_armed(kind, tmp_path,
+                                                                                                  request):
+    rules = [["WF-0001", "Proposal follow-up", "yes", "opportunity", "enters Proposal", "", "create task",
+              "Follow up {{ Name }}", 3, None, None, None],
+             ["WF-0002", "Round robin", "yes", "lead", "created", "Owner is empty", "assign owner", None, None, None,
+              "Ana, Bo", None]]
+    tabs = _tabs(rules)
+    tabs["Leads"] = [tabs["Leads"][0], *([None, f"L{n}", f"C{n}", f"p{n}@c{n}.com", "New", None, "2026-06-01"]
+                                         for n in (1, 2, 3))]
+    tabs["Opportunities"][1][0] = tabs["Opportunities"][2][0] = None
+    tabs["Opportunities"][1][5] = "Proposal"   # a deal already in Proposal
+    book = Book(kind, tmp_path, request.getfixturevalue("emu") if kind == "google" else None, tabs)
+    book.sync(0)   # the rules are armed, and every record gets its ID
+    assert [r["ID"] for r in book.records("Leads")] == ["LEAD-0001", "LEAD-0002", "LEAD-0003"]
+    book.sync(1)
+    book.sync(2)
+    assert _log(book) == [] and book.records("Tasks") == []
+    assert [r.get("Owner") for r in book.records("Leads")] == [None, None, None]
+    # A lead typed after the rules were armed is created for them: once, when its ID has landed.
+    book.append("Leads", [None, "Kim", "Beta", "k@beta.com", "New", None, "2026-12-03"])
+    book.sync(3)
+    book.sync(4)
+    book.sync(5)
+    assert [e["Key"] for e in _log(book)] == ["WF-0002|LEAD-0004|created"]
+
+
+def test_a_record_whose_id_fill_was_dropped_at_adoption_is_still_no_new_record():
+    """The ID fills of the arming sync are dropped (on Google, a person sorts the rows, or types
+    an ID, while it runs): the records get other IDs later, but are known again by their cells,
+    so "created" does not fire for them; a lead typed since fires once."""
+    from sheetcrm.sync import plan_sync
+    from sheetcrm.workbook.memory import MemoryWorkbook
+
+    rules = [["WF-0001", "Round robin", "yes", "lead", "created", "", "assign owner", None, None, None, "Ana", None]]
+    tabs = _tabs(rules)
+    tabs["Leads"] = [tabs["Leads"][0], *([None, f"L{n}", f"C{n}", f"p{n}@c{n}.com", "New", None, "2026-06-01"]
+                                         for n in (1, 2, 3))]
+    book = MemoryWorkbook(tabs)
+    _crm, _results, plan = plan_sync(book.read(), Config(), day(0))
+    leads = book.tabs["Leads"]
+    leads[1], leads[2] = leads[2], leads[1]   # sorted meanwhile
+    leads[3][0] = "LEAD-0100"                 # an ID typed meanwhile
+    book.write(plan)
+    assert [r[0] for r in book.tabs["Leads"][1:]] == [None, None, "LEAD-0100"]   # no fill landed
+    book.tabs["Leads"].append([None, "Kim", "Beta", "k@beta.com", "New", None, "2026-12-02"])
+    for n in (1, 2, 3):
+        sync(book, Config(), day(n))
+    key = LOG_FIELDS.index("key")
+    assert [r[key] for r in book.tabs["Workflow Log"][1:]] == ["WF-0001|LEAD-0103|created"]
+    assert [(r[1], r[5]) for r in book.tabs["Leads"][1:]] == [("L2", None), ("L1", None), ("L3", None),
+                                                            ("Kim", "Ana")]

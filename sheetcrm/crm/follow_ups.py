@@ -86,6 +86,7 @@ class Due:
     step: StepSettings | None = None
     n: int = 0
     message: str = ""
+    enrollment: tuple[str, str, str] | None = None  # (rule, record, sequence) of a step
 
 
 def is_step(event: str) -> bool:
@@ -151,7 +152,7 @@ def advance(rule: str, subjects: Mapping[str, Any], world: Any,
             if due > world.as_of:
                 break
             out.append(Due(subject, event, _("follow-up {name}, step {n} of {total} (day {day})", name=name, n=n,
-                                             total=len(steps), day=step.day), step, n))
+                                             total=len(steps), day=step.day), step, n, enrollment=key))
             done.add(key_of(record, event))
             previous = (step.day, world.as_of)
         if all(key_of(record, e) in done for e in events):

@@ -92,7 +92,9 @@ ACTION_LABELS = {"create_task": NC_("workflow action", "create task"),
                  "start_sequence": NC_("workflow action", "start sequence")}
 ACTION_OF = {normalize_key(w): a for a in ACTIONS for w in (*every_locale(ACTION_LABELS[a]), *_ACTION_WORDS[a])}
 RESULTS = {"done": NC_("workflow result", "done"), "stopped": NC_("workflow result", "stopped"),
-           "skipped": NC_("workflow result", "skipped")}
+           "skipped": NC_("workflow result", "skipped"),
+           # Never in the Log: a firing whose action cannot be carried out whole yet (`_waits`).
+           "waiting": NC_("workflow result", "waiting")}
 SEEN_RECORD = "*"  # the pseudo-field of `seen`: the record itself (the `created` trigger)
 
 _DAYS = r"(?P<n>\d{1,4})\s+(?:days?|d[ií]as?)"
@@ -164,6 +166,9 @@ _MESSAGES = {
                                  "a Draft for a person to approve despite Auto Approve."),
                               N_("Auto Approve sends at once only to an address under [owners] or a domain in "
                                  "[workflows] team_domains; approve this one in the Outbox.")),
+    "workflow_waiting": (N_("{problem} So the rule {rule} cannot {action}: its firings on {records} wait (none is "
+                            "logged), and each happens once, when this is fixed."),
+                         N_("{hint}")),
     "workflow_no_owner_address": (N_("The rule {rule} cannot notify {owner} about {record} at once: {owner} has no "
                                      "address under [owners]."),
                                   N_("Add {owner} = \"their@address\" under [owners] in sheetcrm.toml.")),
@@ -492,6 +497,17 @@ class World:
     types: dict[str, dict[str, str]] = field(default_factory=dict)
     texts: dict[str, dict[str, tuple[str, bool]]] = field(default_factory=dict)
 
+    # The tabs the actions write to, by tab key ("tasks", "activities", and each rule kind's tab
+    # for assign owner): an action its tab cannot take whole waits (`_waits`). A tab key not
+    # here is not checked.
+    tabs: Mapping[str, "Columns"] = field(default_factory=dict)
+    # Adoption (`_baseline`): `pending[kind]` the records whose IDs this sync hands out (no rule
+    # acts on them before their ID lands, but they are there, so a new watch's baseline holds
+    # them); `fingerprint(subject)` a digest of the record's own cells, its ID left out, by which
+    # a record whose ID fill was dropped is known again under the ID it gets next.
+    pending: dict[str, list[Subject]] = field(default_factory=dict)
+    fingerprint: Callable[[Subject], str] | None = None
+
     def column_types(self, kind: str, relation_kind: Callable[[str | None], str | None]
                      ) -> Callable[[tuple[str | None, str]], str | None]:
         """`parse_condition`'s `types` for a condition on `kind` records; `relation_kind` names
@@ -501,6 +517,20 @@ class World:
             key = self.names.get(target, {}).get(normalize_key(column[1])) if target else None
             return self.types.get(target, {}).get(key) if key is not None else None  # type: ignore[arg-type]
         return of
+
+
+@dataclass(frozen=True)
+class Columns:
+    """A tab a workflow action writes to, as this sync read it (`World.tabs`): its `title` as a
+    person reads it; `fields` the fields its header has (None: the workbook has no such tab);
+    `required` the fields without which no row of it is read; `full` when it has no room for
+    sheetcrm's ID column; `headers` field -> (its header in the team's language, in the other)."""
+
+    title: str
+    fields: frozenset[str] | None
+    required: frozenset[str] = frozenset()
+    full: bool = False
+    headers: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -530,6 +560,14 @@ class State:
     pointers: dict[str, int] = field(default_factory=dict)
     # (rule, record, sequence) -> (day enrolled, owner then): the follow-ups running.
     enrolled: dict[tuple[str, str, str], tuple[dt.date, str | None]] = field(default_factory=dict)
+    # (rule, record, event) -> (the event's day, the event in words): firings whose action could
+    # not be carried out whole (`_waits`), offered again at every sync until it can, never logged
+    # before. Kept while the rule runs, dropped with it (an "off" means off).
+    waiting: dict[tuple[str, str, str], tuple[dt.date, str]] = field(default_factory=dict)
+    # Record ID -> (fingerprint, day): a record a new watch's baseline took in while its ID was
+    # being handed out (`_baseline`); once its ID has landed the entry goes. One whose ID is not
+    # there at the next sync (its fill was dropped) is known again by its fingerprint.
+    pending: dict[str, tuple[str, dt.date]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -582,7 +620,9 @@ def respell(state: State, log: Sequence[LogEntry], rule_ids: Iterable[str], worl
     new = State(armed=keyed(state.armed, rule), checked=keyed(state.checked, rule),  # type: ignore[arg-type]
                 watched=dict(state.watched), seen=keyed(state.seen, lambda k: (records(k[0]), k[1])),
                 pointers=keyed(state.pointers, rule),  # type: ignore[arg-type]
-                enrolled=keyed(state.enrolled, lambda k: (rule(k[0]), records(k[1]), k[2])))
+                enrolled=keyed(state.enrolled, lambda k: (rule(k[0]), records(k[1]), k[2])),
+                waiting=keyed(state.waiting, lambda k: (rule(k[0]), records(k[1]), event(k[2]))),
+                pending=dict(state.pending))
     entries = []
     for e in log:
         r, record, ev = rule(e.rule), records(e.record), event(e.event)
@@ -609,6 +649,7 @@ class Firing:
     values: dict[str, Any] = field(default_factory=dict)
     chain: tuple[str, ...] = ()
     auto_approve: bool = False
+    hint: str = ""                   # for a waiting firing: what to fix (`_waits`)
 
     @property
     def key(self) -> str:
@@ -988,18 +1029,27 @@ def run(rows: Sequence[RuleRow], world: World, state: State, log: Sequence[LogEn
                 pointers={k: v for k, v in state.pointers.items() if k in running}, enrolled=dict(state.enrolled))
     firings: list[Firing] = []
     open_load = _Load(world)
+    watching = watched_fields(r for r in rules if r.row.ready)
+    taken = _baseline(watching, world, state, new)
+    waiting: dict[str, list[Firing]] = {}  # rule ID -> its firings that wait this sync
     for rule in rules:
         if not rule.row.ready:
             continue
         armed = new.armed.setdefault(rule.id, world.as_of)
         checked = state.checked.get(rule.id)
         events = _events(rule, world, state, armed, checked)
+        held: dict[str, list[tuple[str, str, dt.date]]] = {}  # record ID -> its firings waiting since before
+        for (rule_id, record, event), (day, said) in state.waiting.items():
+            if rule_id == rule.id:
+                held.setdefault(record, []).append((event, said, day))
         for subject in world.subjects.get(rule.kind, []):
-            for event, said, day in events(subject):
+            again = held.pop(subject.id, ())
+            for waited, (event, said, day) in (*((True, e) for e in again), *((False, e) for e in events(subject))):
                 key = firing_key(rule.id, subject.id, event)
                 if key in done_keys:
                     continue
-                verdict = rule.condition.verdict(_getter(subject, world))
+                # A firing that waited passed its If on the sync that saw its event.
+                verdict = True if waited else rule.condition.verdict(_getter(subject, world))
                 if verdict is not True:
                     if isinstance(verdict, Unsure):
                         note_doubts(verdict, world, _("the condition of rule {rule}", rule=rule.id))
@@ -1031,14 +1081,28 @@ def run(rows: Sequence[RuleRow], world: World, state: State, log: Sequence[LogEn
                             firing.result, firing.message = "skipped", refused
                     if firing.result == "done":
                         fired[(rule.id, subject.id)] = fired.get((rule.id, subject.id), 0) + 1
+                    elif firing.result == "waiting":  # offered again next sync, with its own day
+                        new.waiting[(rule.id, subject.id, event)] = (day, said)
+                        waiting.setdefault(rule.id, []).append(firing)
                 done_keys.add(key)
                 firings.append(firing)
-        firings.extend(_follow_ups(rule, world, new, logged, done_keys, lineage, own, open_load, issues))
+        for record, kept in held.items():  # its record is not read now: it waits for it too
+            for event, said, day in kept:
+                new.waiting[(rule.id, record, event)] = (day, said)
+        steps = _follow_ups(rule, world, new, logged, done_keys, lineage, own, open_load, issues)
+        waiting.setdefault(rule.id, []).extend(f for f in steps if f.result == "waiting")
+        firings.extend(steps)
         # Never backwards: a sync run with an earlier --as-of must not reopen days already
         # evaluated, or an event whose Log row was lost since would fire a second time.
         new.checked[rule.id] = max(world.as_of, checked) if checked else world.as_of
+    for held_firings in waiting.values():  # once per rule, at its Then
+        if held_firings:
+            first = held_firings[0]
+            row = first.rule.row
+            issues.append(_issue(row, "then", row.then, "workflow_waiting", severity="warning", rule=first.rule.id,
+                                 action=action_word(first.rule.action, locale), problem=first.message,
+                                 records=_some(sorted({f.subject.id for f in held_firings})), hint=first.hint))
     # The edge triggers' memory: what every watched value is now.
-    watching = watched_fields(r for r in rules if r.row.ready)
     for kind, key in sorted(watching):
         new.watched[(kind, key)] = state.watched.get((kind, key), world.as_of)
         seen, now = state.seen, new.seen
@@ -1046,10 +1110,73 @@ def run(rows: Sequence[RuleRow], world: World, state: State, log: Sequence[LogEn
             for subject in world.subjects.get(kind, []):
                 at = (subject.id, key)
                 now[at] = seen[at] if at in seen else world.as_of
+            for subject, day in taken.get((kind, key), ()):
+                now[(subject.id, key)] = day
         else:
             for subject in world.subjects.get(kind, []):
                 now[(subject.id, key)] = _cell(subject.values.get(key))
+            for subject, _day in taken.get((kind, key), ()):
+                now[(subject.id, key)] = _cell(subject.values.get(key))
     return Outcome(rules, firings, issues, new, log)
+
+
+def _some(ids: Sequence[str], most: int = 5) -> str:
+    """IDs for a message: all of a few, else the first `most` and how many more."""
+    if len(ids) <= most:
+        return ", ".join(ids)
+    return _("{ids} and {n} more", ids=", ".join(ids[:most]), n=len(ids) - most)
+
+
+def _baseline(watching: set[tuple[str, str]], world: World, state: State,
+              new: State) -> dict[tuple[str, str], list[tuple[Subject, dt.date]]]:
+    """The records whose IDs this sync hands out that are already "before" the rules (docs/
+    workflows.md: a new rule never floods): (kind, key) -> (record, day first seen) to take into
+    `seen` now, though no rule acts on them before their ID lands.
+
+    A watch that starts this sync takes in every record there, with its ID or not yet: a
+    workbook adopted without IDs gets them at the very sync that arms its rules, and its
+    records must not be "created" (or "enter" the stage they sit in) at the next. A record
+    taken in so is kept in `new.pending` by its fingerprint. When its ID is not there at the
+    next sync (the fill was dropped: a person edited or moved the row meanwhile; on Google),
+    the record met again with the same fingerprint, waiting for its next ID or with one a
+    person typed, is the same record: it keeps its first day and is no new record. A watch
+    already running takes in nothing: a record typed since the last sync is new, and its rule
+    fires once its ID has landed. `state.seen` is changed in place (the read's copy)."""
+    taken: dict[tuple[str, str], list[tuple[Subject, dt.date]]] = {}
+    print_of = world.fingerprint
+
+    def take(subject: Subject, day: dt.date, keys: Iterable[tuple[str, str]]) -> None:
+        for at in keys:
+            taken.setdefault(at, []).append((subject, day))
+        if print_of is not None:
+            new.pending[subject.id] = (print_of(subject), day)
+
+    keys_of: dict[str, list[tuple[str, str]]] = {}
+    for kind, key in watching:
+        keys_of.setdefault(kind, []).append((kind, key))
+    met: set[str] = set()
+    if state.pending and print_of is not None:
+        present = {s.id for kind in keys_of for s in world.subjects.get(kind, [])}
+        lost: dict[str, list[dt.date]] = {}  # fingerprint -> days of the records whose ID did not land
+        for record, (mark, day) in state.pending.items():
+            if record not in present:
+                lost.setdefault(mark, []).append(day)
+        for kind, keys in keys_of.items() if lost else ():
+            for subject in world.pending.get(kind, []):
+                if (days := lost.get(print_of(subject))):
+                    take(subject, days.pop(), keys)
+                    met.add(subject.id)
+            if (kind, SEEN_RECORD) in keys:
+                for subject in world.subjects.get(kind, []):
+                    if (subject.id, SEEN_RECORD) not in state.seen and (days := lost.get(print_of(subject))):
+                        state.seen[(subject.id, SEEN_RECORD)] = days.pop()  # its ID typed by a person
+    for kind, keys in keys_of.items():
+        fresh = [at for at in keys if at not in state.watched]
+        if fresh:
+            for subject in world.pending.get(kind, []):
+                if subject.id not in met:
+                    take(subject, world.as_of, fresh)
+    return taken
 
 
 def _follow_ups(rule: Rule, world: World, state: State, logged: Mapping[str, dt.date | None], done_keys: set[str],
@@ -1060,6 +1187,7 @@ def _follow_ups(rule: Rule, world: World, state: State, logged: Mapping[str, dt.
     if not any(key[0] == rule.id for key in state.enrolled):
         return []  # `advance` steps and stops only the rule's own enrollments
     subjects = {s.id: s for s in world.subjects.get(rule.kind, [])}
+    running = {key: value for key, value in state.enrolled.items() if key[0] == rule.id}
     out = []
     for due in follow_ups.advance(rule.id, subjects, world, state.enrolled, logged, done_keys,
                                   lambda record, event: firing_key(rule.id, record, event), own):
@@ -1072,6 +1200,9 @@ def _follow_ups(rule: Rule, world: World, state: State, logged: Mapping[str, dt.
         firing = Firing(dataclasses.replace(rule, action=ACTION_OF[normalize_key(step.then)], row=row), due.subject,
                         due.event, due.said, world.as_of, "done", chain=(*lineage.get(due.subject.id, ()), rule.id))
         _act(firing, world, state, load, issues)
+        if firing.result == "waiting" and due.enrollment in running:
+            # Not logged, so offered again next sync; its enrollment stays until it is.
+            state.enrolled.setdefault(due.enrollment, running[due.enrollment])  # type: ignore[index]
         out.append(firing)
     return out
 
@@ -1270,12 +1401,16 @@ def _act(firing: Firing, world: World, state: State, load: _Load, issues: list[I
     if rule.action == "create_task":
         firing.values = {"subject": text, "due": add_days(firing.day, row.due_days or 0),
                          "related": about, "owner": named or subject.owner}
+        _waits(firing, world, "tasks", _filled(firing))
     elif rule.action == "log_activity":
         firing.values = {"date": world.as_of, "subject": text, "related": about, "owner": named or subject.owner}
+        _waits(firing, world, "activities", _filled(firing))
     elif rule.action == "assign_owner":
         if subject.owner:
             firing.result, firing.message = "skipped", _("{record} has an owner already", record=subject.id)
             return
+        if _waits(firing, world, KINDS[subject.kind], ("owner",)):
+            return  # before the round-robin moves
         load = load.counted()
         owner = _next_owner(rule, subject.kind, state, load)
         if owner is None:
@@ -1329,6 +1464,57 @@ def _act(firing: Firing, world: World, state: State, load: _Load, issues: list[I
                          "subject": text or _("{rule}: {record}, {event}", rule=row.name or rule.id,
                                               record=subject.id, event=firing.said),
                          "related": subject.id}
+
+
+def _filled(firing: Firing) -> tuple[str, ...]:
+    """The fields of a new task's or activity's row that must land for the firing to be done:
+    what the rule's own arguments make (its Subject, the Owner its Assign To names) and the
+    record it is about (Related). An Owner taken from the record may go where the tab has no
+    Owner column (a team that does not track who does its tasks), as a Status or Type may."""
+    values = firing.values
+    return (*(f for f in ("subject", "related") if values.get(f) not in (None, "")),
+            *(("owner",) if firing.rule.row.assign_to and values.get("owner") else ()))
+
+
+def _waits(firing: Firing, world: World, tab: str, fields: Iterable[str]) -> bool:
+    """Whether `firing` waits because the tab `tab` (`World.tabs`) cannot take its action whole:
+    the workbook has no such tab, it has no room for sheetcrm's ID column, or it has no column
+    for the ID, for a field the tab requires (without which no row of it is read: a task's Due)
+    or for one of `fields` (what the action must fill). Then its result is "waiting", its
+    message says why and its hint what to do, the team's header first. A row written without
+    one of those cells, its firing logged as done, could never be completed: the key is spent."""
+    columns = world.tabs.get(tab)
+    if columns is None:
+        return False
+    title = columns.title
+    needed = list(dict.fromkeys(("id", *sorted(columns.required), *fields)))
+    if columns.fields is None:
+        headers = ", ".join(f'"{columns.headers.get(f, (f, f))[0]}"' for f in needed)
+        problem = _('There is no "{tab}" tab.', tab=title)
+        hint = _('Add a "{tab}" tab headed {headers}.', tab=title, headers=headers)
+    elif columns.full:
+        problem = _('The "{tab}" tab has no room for the ID column sheetcrm adds.', tab=title)
+        hint = _('Free the columns at the right end of the "{tab}" tab, as its error on the Validation tab says.',
+                 tab=title)
+    else:
+        missing = [f for f in needed if f not in columns.fields]
+        if not missing:
+            return False
+        named = [columns.headers.get(f, (f, f)) for f in missing]
+        problem = _('The "{tab}" tab has no column sheetcrm reads as {columns}.', tab=title,
+                    columns=", ".join(f'"{mine}"' for mine, _other in named))
+        hint = _('Add a column headed {headers} to the "{tab}" tab, or give that header to the column that holds it.',
+                 tab=title,
+                 headers=", ".join(_both(mine, other) for mine, other in named))
+    firing.result, firing.message, firing.hint = "waiting", problem, hint
+    return True
+
+
+def _both(mine: str, other: str) -> str:
+    """A header in the team's language, then in the other when it differs: a hint names both."""
+    if mine == other:
+        return f'"{mine}"'
+    return _('"{name}" (or "{other}")', name=mine, other=other)
 
 
 # An Assign To that names the owner of the record's account rather than a person (a case's

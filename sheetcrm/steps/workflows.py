@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from sheetcrm import names
 from sheetcrm.cells import add_days, enum_choices, normalize_key
 from sheetcrm.crm.stages import StageTable, is_open_task, is_plan
-from sheetcrm.crm.workflows import (KINDS, Firing, Outcome, RecordValues, RuleRow, Subject, World, action_word,
-                                    result_word, run as run_rules)
+from sheetcrm.crm.workflows import (KINDS, Columns, Firing, Outcome, RecordValues, RuleRow, Subject, World,
+                                    action_word, result_word, run as run_rules)
 from sheetcrm.i18n import N_, _, in_locale
 from sheetcrm.ids import assign_ids, id_pattern
 from sheetcrm.mail.outbox import read_outbox, sent_quotes, status_label
@@ -33,7 +34,7 @@ from sheetcrm.steps.computed_columns import plan_computed
 from sheetcrm.steps.context import StepResult, SyncContext
 from sheetcrm.table import Row, Table, field_kinds
 from sheetcrm.validate import parse_context
-from sheetcrm.workbook import CellValue, CellWrite
+from sheetcrm.workbook import CellValue, CellWrite, cell_key
 from sheetcrm.workflow_tabs import LOG_FIELDS
 
 Anchor = tuple[str, int, int]
@@ -242,10 +243,11 @@ def build_world(ctx: SyncContext) -> World:
             where = {f: (column_letter(c + 1), header.labels.get(c)) for f, c in header.fields.items()}
             where.update({name: (column_letter(c + 1), name) for name, c in header.custom.items()})
             w.places[kind] = (table.title, where)
+        pending = []
         for row in table.rows if table else ():
             record = row.record
-            if record is None or not row.id or row.assigned:
-                continue  # a row whose ID this sync hands out is seen from the next (its ID has landed)
+            if record is None or not row.id or row.appended:
+                continue  # a row a step appends this sync is a record of the next read, made after it
             values = record_values(record)
             more: dict[str, Any] = {}
             is_open = computed(row, record, more)
@@ -255,11 +257,15 @@ def build_world(ctx: SyncContext) -> World:
             # Positional: keywords double the cost of the 27k Subjects at 10k leads.
             subject = Subject(kind, row.id, values, values.get("owner"), is_open, values.get("email"))
             subject.row = row.row
+            if row.assigned:  # its ID is handed out by this sync: no rule sees it before the next,
+                pending.append(subject)  # but it was there when the sync read the sheet
+                continue
             subjects.append(subject)
             by_id[row.id] = subject
         types = {f: k for f, k in kinds.items() if k in _COMPARED_TYPES}
         types["last_activity"] = "date"
         texts: dict[str, tuple[str, bool]] = {}
+        w.pending[kind] = pending
         for header_text in (table.header.custom if table else {}):
             names_.setdefault(normalize_key(header_text), header_text)
             labels[header_text] = header_text
@@ -276,6 +282,8 @@ def build_world(ctx: SyncContext) -> World:
         w.aliases[kind] = also
     _relate(ctx, w, by_id)
     w.forms = forms
+    w.tabs = {tab: _columns(ctx, tab) for tab in ("tasks", "activities", *KINDS.values())}
+    w.fingerprint = _fingerprints(ctx)
     outbox = read_outbox(ctx.snapshot, locale)
     w.sent_ids = frozenset(m for r in outbox.rows if (m := r.own_message_id))
     for outbox_id, opp_text, sent in sent_quotes(outbox, ctx.config):
@@ -289,6 +297,40 @@ def build_world(ctx: SyncContext) -> World:
 
 # The column types a condition checks its values against (conditions.parse_condition's `types`).
 _COMPARED_TYPES = frozenset({"number", "integer", "money", "percent", "date", "datetime", "bool"})
+
+
+def _columns(ctx: SyncContext, tab: str) -> Columns:
+    """What an action that writes to `tab` finds there (crm/workflows._waits)."""
+    spec, table = TABS.get(tab) or OPTIONAL_TABS[tab], ctx.crm.tables.get(tab)
+    other = "en" if ctx.locale == "es" else "es"
+    headers = {c.field: (c.header_es if ctx.locale == "es" else c.header, c.header if other == "en" else c.header_es)
+               for c in spec.columns}
+    required = frozenset(c.field for c in spec.columns if c.required)
+    if table is None:
+        return Columns(spec.display_title(ctx.locale), None, required, headers=headers)
+    return Columns(table.title, frozenset(table.header.fields), required, table.header.full, headers)
+
+
+def _fingerprints(ctx: SyncContext) -> Callable[[Subject], str]:
+    """`World.fingerprint`: a digest of a record's own cells as read (its tab, then every CRM and
+    custom column but the ID and sheetcrm's computed ones), so the row is known again when its ID
+    fill was dropped and it gets another ID, wherever a sort moved it."""
+    rows: dict[str, dict[int, Row]] = {}
+
+    def fingerprint(subject: Subject) -> str:
+        tab = KINDS[subject.kind]
+        table = ctx.crm.tables[tab]
+        if tab not in rows:
+            rows[tab] = {r.row: r for r in table.rows}
+        row = rows[tab][subject.row]  # type: ignore[index]
+        header = table.header
+        id_col = header.fields.get("id")
+        own = sorted({*header.fields.values(), *header.custom.values()} - {id_col})
+        cells = tuple(cell_key(row.cells[c]) if c < len(row.cells) else None for c in own)
+        return hashlib.blake2b(repr((tab, cells)).encode(), digest_size=8).hexdigest()
+    return fingerprint
+
+
 _CUSTOM_CURRENCY = "\x00currency "  # + a header: a value key no header can take (a header holds no NUL)
 
 
@@ -570,6 +612,8 @@ def _log(ctx: SyncContext, part: StepResult, fired: Fired, anchors: dict[int, An
             fired.counts[e.rule] = fired.counts.get(e.rule, 0) + 1
     new_rows: list[tuple[list[Any], Anchor | None]] = []
     for f in fired.outcome.firings:
+        if f.result == "waiting":
+            continue  # not journaled: it fires, and is logged, once its action can be carried out
         if f.result == "done":
             fired.counts[f.rule.id] = fired.counts.get(f.rule.id, 0) + 1
         # Event: what happened to the record; Details: what the action did, or why it did not;
@@ -605,6 +649,10 @@ def _state(ctx: SyncContext, part: StepResult, outcome: Outcome, fired: Fired, a
     for (rule, record, name), (day, owner) in sorted(s.enrolled.items()):
         body += [["sequence", f"{rule}|{record}", name, day],
                  ["sequence owner", f"{rule}|{record}", name, owner or ""]]  # not for people: State kinds
+    # Not for people: State kinds. A waiting firing by its key, its event in words, its day.
+    body += [["waiting", f"{rule}|{record}|{event}", said, day]
+             for (rule, record, event), (day, said) in sorted(s.waiting.items())]
+    body += [["pending", record, mark, day] for record, (mark, day) in sorted(s.pending.items())]
     tabs = ctx.crm.inputs.workflows  # type: ignore[union-attr]
     if not body and tabs.state == type(s)() and tabs.lost != "state":
         return
