@@ -171,7 +171,8 @@ def match_key(text: str) -> str:
     non-breaking and zero-width spaces, doubled spaces, curly quotes), ignoring case. The one
     rule for "the same ID": references, the unique-ID check, and every record carried from one
     sync to the next by its ID (Stage History, Lead Status History, the Workflow State and Log,
-    From Lead and Copied From: `id_spelling`) use it."""
+    From Lead and Copied From: `id_spelling`; quote versions and a deal's Outbox rows, workflow
+    emails and the digest's events: sheetcrm.mail) use it."""
     return canonical_text(text).casefold()
 
 

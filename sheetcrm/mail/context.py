@@ -16,12 +16,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from email.headerregistry import Address
 from typing import Any
 
+from sheetcrm.cells import match_key
 from sheetcrm.mail.message import mailbox
-from sheetcrm.mail.quotes import Quote, QuoteResult
+from sheetcrm.mail.quotes import Quote, QuoteResult, version_id
 from sheetcrm.mail.templates import Templates
 from sheetcrm.records import Account, Contact, Opportunity, Record
 from sheetcrm.table import Row
@@ -99,15 +100,25 @@ def parties(crm: Crm, quote: Quote) -> dict[str, Any]:
     }
 
 
-def quote_version(crm: Crm, quote: Quote, templates: Templates, charges: str | None = None) -> str:
+def quote_version(crm: Crm, quote: Quote, templates: Templates, charges: str | None = None,
+                  spelling: str | None = None) -> str:
     """The version a person approves: a fingerprint of what the quote charges (Quote.version)
     and of everything else its templates show (`Templates.reads` of PARTIES: the contact's
     name and email, the account, the deal's name, the owner, any column a team's template
     shows; all of PARTIES when that cannot be told). A row is sent only while its version
     matches the sheet (docs/quotes.md), so a changed contact or account fails the row rather
     than send "Hello Bob" and Bob's address to Ana; a deal's Stage, which no built-in template
-    shows, changes nothing. `charges` stands for `quote.version` when given (`Quote.per_line_version`)."""
+    shows, changes nothing. `charges` stands for `quote.version` when given (`Quote.per_line_version`).
+
+    The records' IDs, and a cell that names one of them by its ID (the deal's Account,
+    Contact), count as IDs compare (`quotes.version_id`): an ID retyped in another case or
+    with a stray space is the same quote, not a new version (a second number, a second email).
+    `spelling`: the version as made before that (`Quote.spelt_version`), the deal's ID spelt so."""
+    if spelling is not None:
+        quote = replace(quote, opportunity=quote.opportunity.model_copy(update={"id": spelling}))
     shown = parties(crm, quote)
+    if spelling is None:
+        _fold_ids(shown)
     reads = templates.reads(QUOTE_TEMPLATES, PARTIES)
     if reads is None:
         reads = frozenset((root, None) for root in PARTIES)
@@ -116,8 +127,21 @@ def quote_version(crm: Crm, quote: Quote, templates: Templates, charges: str | N
         part = shown[root]
         # A key that is no field of the record (`contact.items()`): the whole record shows.
         seen.append([root, key, part[key]] if key is not None and key in part else [root, None, part])
-    data = [charges or quote.version, seen]
+    data = [charges or (quote.version if spelling is None else quote.spelt_version(spelling)), seen]
     return hashlib.sha256(json.dumps(data, default=str, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def _fold_ids(shown: dict[str, Any]) -> None:
+    """Each record's ID in `shown`, and each cell naming one of them by ID, as `version_id`
+    spells it (in place: `parties` makes new dicts)."""
+    records = [shown[root] for root in ("opportunity", "account", "contact")]
+    ids = {match_key(part["id"]) for part in records if isinstance(part.get("id"), str) and part["id"]}
+    if not ids:
+        return
+    for part in records:
+        for key, value in part.items():
+            if isinstance(value, str) and value and match_key(value) in ids:
+                part[key] = version_id(value)
 
 
 def quote_context(crm: Crm, result: QuoteResult, header: QuoteHeader, locale: str,

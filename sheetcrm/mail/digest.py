@@ -28,6 +28,7 @@ from typing import Any, Callable, Collection, ContextManager, Iterable
 
 from babel.dates import format_date
 
+from sheetcrm.cells import match_key
 from sheetcrm.config import Config
 from sheetcrm.crm.workflows import ACTION_LABELS, KINDS, is_account_owner
 from sheetcrm.engine import Results
@@ -68,32 +69,35 @@ def workflow_events(crm: Crm, config: Config, told: Collection[str] = ()) -> dic
     Assign To, else the record's Owner now; an event with neither goes to nobody."""
     assert crm.inputs is not None
     tabs = crm.inputs.workflows
+    # Rule and record IDs by `match_key`, as the Log's rows name them when they were written: a
+    # deal (or rule) whose ID was retyped since ("opp-0002" over OPP-0002) keeps its events.
     assign: dict[str, str] = {}
     for row in tabs.table.rows if tabs.table is not None else ():
         if row.id and row.record is not None and row.record.assign_to:
-            assign.setdefault(row.id, row.record.assign_to.split(",")[0].strip())
+            assign.setdefault(match_key(row.id), row.record.assign_to.split(",")[0].strip())
     for rule in config.workflows.rules:
         if rule.assign_to:
-            assign.setdefault(rule.id, rule.assign_to[0])
+            assign.setdefault(match_key(rule.id), rule.assign_to[0])
     owners: dict[str, str | None] = {}
     account_owners: dict[str, str | None] = {}  # record -> its account's Owner (an Assign To of "account owner")
     for tab in KINDS.values():
         for r in crm.tables[tab].rows if tab in crm.tables else ():
             if r.id and r.target is not None:
-                owners.setdefault(r.id, getattr(r.target, "owner", None))
+                owners.setdefault(match_key(r.id), getattr(r.target, "owner", None))
                 account = r.target if tab == "accounts" else None
                 if tab != "accounts" and (text := getattr(r.target, "account", None)):
                     found = crm.find("accounts", text)
                     account = found[0].target if len(found) == 1 else None
                 if account is not None:
-                    account_owners.setdefault(r.id, getattr(account, "owner", None))
+                    account_owners.setdefault(match_key(r.id), getattr(account, "owner", None))
     out: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for entry in tabs.log:
         if entry.key in told or entry.result != "done" or entry.action != "notify":
             continue
-        named = assign.get(entry.rule)
-        owner = account_owners.get(entry.record) if named and is_account_owner(named) else named
-        owner = owner or owners.get(entry.record)
+        named = assign.get(match_key(entry.rule))
+        record = match_key(entry.record)
+        owner = account_owners.get(record) if named and is_account_owner(named) else named
+        owner = owner or owners.get(record)
         if owner:
             out[owner].append({"key": entry.key, "day": entry.day, "rule": entry.rule, "name": entry.name,
                                "record": entry.record, "event": entry.said})

@@ -189,8 +189,28 @@ class Outbox:
     header_writes: list[CellWrite]    # headers to add (all of them for a new tab)
     adopt: bool = False               # sheetcrm's, from before tabs were marked: mark it
 
+    _by_deal: dict[str, list[OutboxRow]] | None = field(default=None, repr=False)
+
     def find(self, row_id: str) -> OutboxRow | None:
         return next((r for r in self.rows if r.text("id") == row_id), None)
+
+    def of_deal(self, opportunity_id: str | None) -> list[OutboxRow]:
+        """The rows whose Opportunity names this ID as IDs compare (`cells.match_key`): a deal
+        whose ID was retyped in another case, or with a stray space, since its quote was queued
+        ("opp-0002" over OPP-0002) still has its rows, so its quote is not queued again."""
+        if not opportunity_id:
+            return []
+        if self._by_deal is None:
+            self._by_deal = {}
+            for r in self.rows:
+                self._by_deal.setdefault(cells.match_key(r.text("opportunity")), []).append(r)
+        return self._by_deal.get(cells.match_key(opportunity_id), [])
+
+    def add(self, row: OutboxRow) -> None:
+        """A row this plan appends."""
+        self.rows.append(row)
+        if self._by_deal is not None:
+            self._by_deal.setdefault(cells.match_key(row.text("opportunity")), []).append(row)
 
     def prepare(self, plan: Plan) -> None:
         """Create the tab and add any missing header, once, before the first row is planned."""
@@ -260,7 +280,7 @@ class Desk:
     def next_id(self, prefix: str, existing: Iterable[str | None]) -> int:
         """The next number of a sequence, past both the highest in the sheet and the
         high-water mark, as `ids.assign_ids` counts; the mark moves forward."""
-        pattern = re.compile(rf"{re.escape(prefix)}-(\d+)\Z")
+        pattern = re.compile(rf"{re.escape(prefix)}-(\d+)\Z", re.IGNORECASE)  # as ids.assign_ids counts
         highest = max((int(m.group(1)) for v in existing if v and (m := pattern.match(v))), default=0)
         n = max(highest, self.marks.get(prefix, 0)) + 1
         self.marks[prefix] = n
@@ -283,10 +303,13 @@ class Desk:
         lines, products = self._grouped()
         return price_quote(opportunity, lines, products, self.rates, self._broken)
 
-    def version(self, result: QuoteResult, templates: Templates | None = None, per_line: bool = False) -> str:
+    def version(self, result: QuoteResult, templates: Templates | None = None, per_line: bool = False,
+                spelling: str | None = None) -> str:
         """The priced quote's version as a person approves it (`context.quote_version`: what it
         charges and what its templates show), with `templates`, else the config's; `per_line`:
-        as it was while tax was rounded per line (`Quote.per_line_version`)."""
+        as it was while tax was rounded per line (`Quote.per_line_version`); `spelling`: as it
+        was before IDs compared as the read compares them, the deal's ID spelt so
+        (`Quote.spelt_version`)."""
         assert result.quote is not None
         if templates is None:
             if self._templates is None:
@@ -296,7 +319,7 @@ class Desk:
                     self._templates = Templates()
             templates = self._templates
         return quote_version(self.crm, result.quote, templates,
-                             result.quote.per_line_version if per_line else None)
+                             result.quote.per_line_version if per_line else None, spelling)
 
     def problems(self, opportunity: Opportunity) -> list[Issue]:
         """What blocks the opportunity's quote (`quote(...).problems`): nothing for a deal that
@@ -341,14 +364,14 @@ def strangers(outbox: Outbox) -> dict[int, str]:
     out: dict[int, str] = {}
     rows_of: dict[str, list[int]] = {}
     for r in outbox.rows:
-        if r.text("id"):
-            rows_of.setdefault(r.text("id"), []).append(r.row)
+        if r.text("id"):  # "out-0001" is OUT-0001, as every ID compares (`cells.match_key`)
+            rows_of.setdefault(cells.match_key(r.text("id")), []).append(r.row)
     for r in outbox.rows:
         row_id = r.text("id")
-        if len(rows_of.get(row_id, ())) > 1:
+        if len(rows_of.get(cells.match_key(row_id), ())) > 1:
             out[r.row] = _("rows {rows} of the Outbox all have the ID {id}: a copy cannot be told from the row "
                            "sheetcrm queued, so none of them is sent. Delete the copies, then set Status to Approved "
-                           "again", rows=", ".join(map(str, rows_of[row_id])), id=row_id)
+                           "again", rows=", ".join(map(str, rows_of[cells.match_key(row_id)])), id=row_id)
         elif row_id and r.text("quote") and r.text("seal") != seal(row_id, r.text("opportunity"), r.text("quote"),
                                                                    r.text("version")):
             out[r.row] = _("not a row sheetcrm queued: its Seal does not match its ID, Opportunity, Quote and "
@@ -444,7 +467,18 @@ def _plan_queue(desk: Desk, opportunities: Iterable[Opportunity], plan: Plan, cr
             out.append(Queued(key, "blocked", problems=result.problems))
             continue
         version = desk.version(result)
-        earlier = next((r for r in outbox.rows if r.text("opportunity") == opp.id and r.text("version") == version), None)
+        mine = outbox.of_deal(opp.id)
+        earlier = next((r for r in mine if r.text("version") == version), None)
+        if earlier is None and version not in sent_versions:
+            # Not found as versions are made now: perhaps as they were made before IDs compared
+            # as the read compares them (an ID not in capitals, "Deal-17b"), the deal's ID spelt
+            # as then (`Quote.spelt_version`). Only for a quote about to take a new number.
+            spelt = {v for s in dict.fromkeys((opp.id, *(r.text("opportunity") for r in mine))) if s
+                     if (v := desk.version(result, spelling=s)) != version}
+            earlier = next((r for r in mine if r.text("version") in spelt), None)
+            if earlier is None and (held := spelt & set(sent_versions)):
+                out.append(Queued(key, "already", version=min(held)))
+                continue
         if earlier is not None:
             out.append(Queued(key, "already", earlier.text("quote"), earlier.text("id"), version=version))
             continue
@@ -463,7 +497,7 @@ def _plan_queue(desk: Desk, opportunities: Iterable[Opportunity], plan: Plan, cr
                   "seal": seal(row_id, opp.id or "", number, version)}
         outbox.prepare(plan)
         plan.writes.extend(append_row(outbox.title, outbox.next_row, {outbox.columns[k]: v for k, v in values.items()}))
-        outbox.rows.append(OutboxRow(outbox.next_row, values))
+        outbox.add(OutboxRow(outbox.next_row, values))
         outbox.next_row += 1
         out.append(Queued(key, "queued", number, row_id, version=version))
     return out
@@ -476,7 +510,7 @@ def _went_out(outbox: Outbox, opp: Opportunity, per_line: str, version: str,
     current one, or never went out."""
     if per_line == version:
         return None
-    row = next((r for r in outbox.rows if r.text("opportunity") == opp.id and r.text("version") == per_line
+    row = next((r for r in outbox.of_deal(opp.id) if r.text("version") == per_line
                 and r.status in ("Sent", "Sending")), None)
     if row is not None:
         return row.text("quote") or None, row.text("id") or None
@@ -756,6 +790,9 @@ def prepare(desk: Desk, row: OutboxRow, templates: Templates, sender: str, now: 
     # The version covers what the quote charges and what it shows (its contact, account…):
     # the email is rendered from the sheet as it is now, so it must be what was approved.
     version = desk.version(result, templates)
+    if version != row.text("version") and desk.version(result, templates, spelling=row.text("opportunity")) == \
+            row.text("version"):
+        version = row.text("version")  # queued before IDs compared as the read compares them (`Quote.spelt_version`)
     if version != row.text("version"):
         prepared.error = _("the quote changed since this row was queued (what it charges, or what it shows of its "
                            "deal, account or contact; version {queued}, now {current}); queue it again to send the "

@@ -147,8 +147,17 @@ class Quote:
     def version(self) -> str:
         """A fingerprint of everything the quote charges. The version a row carries also covers
         what the quote shows (`context.quote_version`, made from this one): queueing is once
-        per that version, and a row whose version no longer matches the sheet is never sent."""
+        per that version, and a row whose version no longer matches the sheet is never sent.
+        The deal's ID counts as IDs compare (`version_id`): "opp-0002" retyped over OPP-0002 is
+        the same quote, not a new version with a second number."""
         return self._fingerprint(self.totals.total)
+
+    def spelt_version(self, spelling: str) -> str:
+        """The version as sheetcrm made it before IDs were compared as the read compares them
+        (`version_id`), with the deal's ID spelt `spelling`: what a row queued then carries when
+        the ID was not spelt in capitals (an export's "Deal-17b"), so such a row is still
+        recognised (`outbox.Desk.versions`)."""
+        return self._fingerprint(self.totals.total, spelling)
 
     @property
     def per_line_version(self) -> str:
@@ -159,8 +168,9 @@ class Quote:
         zero = round_money(Decimal(0), self.currency)
         return self._fingerprint(self.totals.net + sum((ln.tax for ln in self.lines), zero))
 
-    def _fingerprint(self, total: Decimal) -> str:
-        data = [self.opportunity.id, self.currency, total,
+    def _fingerprint(self, total: Decimal, spelling: str | None = None) -> str:
+        oid = version_id(self.opportunity.id) if spelling is None else spelling
+        data = [oid, self.currency, total,
                 [(ln.sku, ln.name, ln.quantity, ln.unit_price, ln.discount_pct, ln.tax_pct) for ln in self.lines]]
         return hashlib.sha256(json.dumps(data, default=str).encode()).hexdigest()[:12]
 
@@ -171,6 +181,14 @@ class QuoteResult:
 
     quote: Quote | None
     problems: list[Issue] = field(default_factory=list)
+
+
+def version_id(text: str | None) -> str | None:
+    """An ID as a quote version fingerprints it: the same for every spelling the read takes as
+    that ID (`match_key`: case, non-breaking and zero-width spaces), in capitals, so an ID spelt
+    as sheetcrm writes them ("OPP-0001", "17") is itself and the versions of its quotes are the
+    ones sheetcrm made before it compared IDs so."""
+    return match_key(text).upper() if text else text
 
 
 def quote_number(year: int, n: int) -> str:

@@ -22,7 +22,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from sheetcrm.cells import canonical_text
+from sheetcrm.cells import canonical_text, match_key
 from sheetcrm.config import Config
 from sheetcrm.crm.words import CATEGORY, LEAD_STATUS, STAGE, most_used
 from sheetcrm.crm.workflows import KINDS, Subject, template_context, template_files
@@ -64,18 +64,21 @@ def origin(crm: Crm, config: Config, row_id: str, version: str) -> Origin | str:
     rule's Template now; or why the row cannot be sent (one line)."""
     assert crm.inputs is not None
     tabs = crm.inputs.workflows
-    entry = next((e for e in tabs.log if e.created == row_id and e.result == "done" and version_of(e.key) == version),
-                 None)
+    # IDs compared as every ID compares (`match_key`): a rule or record whose ID was retyped in
+    # another case since the firing ("wf-0001", "opp-0002") is the one that queued the email.
+    entry = next((e for e in tabs.log if e.created and match_key(e.created) == match_key(row_id)
+                  and e.result == "done" and version_of(e.key) == version), None)
     if entry is None:
         return _("the Workflow Log has no firing that queued {row}; a workflow email is sent only as queued",
                  row=row_id)
     name, template, found = "", None, False
+    rule_key = match_key(entry.rule)
     for row in tabs.table.rows if tabs.table is not None else ():
-        if row.id == entry.rule and row.record is not None:
+        if row.id and match_key(row.id) == rule_key and row.record is not None:
             name, template, found = row.record.name or "", row.record.template, True
             break
     for rule in config.workflows.rules:
-        if not found and rule.id == entry.rule:
+        if not found and match_key(rule.id) == rule_key:
             name, template, found = rule.name or "", rule.template, True
     if not found:
         return _("the rule {rule} that queued this email is no longer in the Workflows tab or sheetcrm.toml",
@@ -117,12 +120,18 @@ def field_aliases(crm: Crm, tab: str) -> dict[str, tuple[str, ...]]:
 
 
 def _find(crm: Crm, record_id: str) -> tuple[str, Row] | None:
-    for kind, tab in KINDS.items():
-        table = crm.tables.get(tab)
-        for row in table.rows if table is not None else ():
+    """The record with this ID; else the one record whose ID it names as IDs compare
+    (`match_key`: a Log written before the ID was retyped in another case still names it),
+    None when none or several do (IDs that differ only in case: the duplicate-ID check's error,
+    never guessed)."""
+    tables = [(kind, table) for kind, tab in KINDS.items() if (table := crm.tables.get(tab)) is not None]
+    for kind, table in tables:
+        for row in table.rows:
             if row.id == record_id:
                 return kind, row
-    return None
+    key = match_key(record_id)
+    hits = [(kind, row) for kind, table in tables for row in table.rows if row.id and match_key(row.id) == key]
+    return hits[0] if len(hits) == 1 else None
 
 
 def _subject(kind: str, row: Row) -> Subject:
