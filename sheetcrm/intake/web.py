@@ -12,8 +12,8 @@ A post goes through, in this order (the first refusal answers):
    period and the raw body (`signature`); missing, wrong, or a timestamp more than WINDOW
    seconds from now -> 403;
 4. the body: form-encoded or JSON (an object); anything else -> 400;
-5. the honeypot (`[serve] honeypot`, a field hidden from people): filled -> 202 and dropped,
-   never stored, so a bot learns nothing;
+5. the honeypot (`[serve] honeypot`, a field hidden from people): filled (any of its values)
+   -> 202 and dropped, never stored, so a bot learns nothing;
 6. the lead: the posted names mapped to Leads fields (`[serve] fields`, a Leads field's own
    name needs no mapping; other names are ignored); a field over FIELD_CHARS characters or
    holding a line break or another control character (`intake.text`) -> 422; a field given
