@@ -251,6 +251,102 @@ def test_an_over_long_field_is_refused_at_the_door(queue, monkeypatch):
                                                                 "good@example.com"]
 
 
+def test_a_json_list_or_yes_no_value_is_refused_never_dropped(queue, tmp_path):
+    """JSON `"company": ["Beta Corp", "Beta Labs"]` and `"campaign": true` were answered 201 and
+    stored as empty fields: the lead lost its company and campaign. Now a value that is no text,
+    or two different ones, is 422 naming the field and the values, and nothing is stored; an
+    array of one value (or of equal ones) is that value, and reaches the Company cell."""
+    from books import xlsx
+    from sheetcrm.workbook.xlsx import XlsxWorkbook
+
+    cfg = config()
+    server = running(cfg, queue)
+    try:
+        lead = {"name": "Yan Beta", "email": "yan@beta.example"}
+        two = post(server, json_body={**lead, "company": ["Beta Corp", "Beta Labs"]})
+        yes = post(server, json_body={**lead, "campaign": True})
+        no = post(server, json_body={**lead, "company": False})
+        nested = post(server, json_body={**lead, "company": {"name": "Beta Corp"}})
+        deeper = post(server, json_body={**lead, "company": [["Beta Corp"]]})
+        assert queue.counts() == (0, 0)
+        one = post(server, json_body={**lead, "company": ["Beta Corp"], "campaign": None})
+        same = post(server, json_body={"name": "Zoe Beta", "email": "zoe@beta.example",
+                                       "company": ["Beta Corp", " Beta Corp", ""]})
+        ignored = post(server, json_body={**lead, "email": "other@beta.example", "newsletter": True,
+                                          "tags": ["a", "b"]})
+    finally:
+        server.stop()
+    assert [r.status_code for r in (two, yes, no, nested, deeper)] == [422] * 5
+    assert two.json() == {"errors": {"company": 'Different values were sent for this field: company="Beta Corp", '
+                                                'company="Beta Labs". Send one.'}}
+    assert yes.json() == {"errors": {"campaign": "A yes/no value (true) was sent; this field takes text."}}
+    assert list(no.json()["errors"]) == ["company"] and "(false)" in no.json()["errors"]["company"]
+    assert nested.json()["errors"]["company"].startswith('"{\"name\": \"Beta Corp\"}" is a list or an object')
+    assert list(deeper.json()["errors"]) == ["company"]
+    assert (one.status_code, same.status_code, ignored.status_code) == (201, 201, 201)
+    book = XlsxWorkbook(xlsx(tmp_path / "crm.xlsx", TABS))
+    assert drain(book, cfg, queue) == 3
+    leads = book.read().tabs["Leads"].rows
+    assert [(r[3], r[4]) for r in leads[2:]] == [("Beta Corp", "yan@beta.example"), ("Beta Corp", "zoe@beta.example"),
+                                                 (None, "other@beta.example")]
+
+
+def test_a_field_sent_twice_with_different_values_is_refused_never_dropped(queue):
+    """`email=v1&email=v2` kept the last one, `your-email=u&email=other` (two names mapped to
+    one field) kept one of them, and JSON `{"email": "a", "email": "b"}` the last: each a lead
+    with a silently chosen email. Now each is 422 naming the field and every value sent, in the
+    config's language; the same value twice, or beside a blank one, is that value."""
+    cfg = Config.model_validate({"serve": {"rate": 1000, "burst": 100000, "fields": {"your-email": "email"}}})
+    server = running(cfg, queue)
+    try:
+        repeated = post(server, content=b"email=v1@x.example&email=v2@x.example&name=Vic%20Dup",
+                        headers={"content-type": "application/x-www-form-urlencoded"})
+        mapped = post(server, data={"your-email": "u@x.example", "email": "other@x.example", "name": "Two Emails"})
+        keys = post(server, content=b'{"name": "Jo Key", "email": "a@x.example", "email": "b@x.example"}',
+                    headers={"content-type": "application/json"})
+        assert queue.counts() == (0, 0)
+        twice = post(server, content=b"email=v1@x.example&email=v1@x.example&name=Vic%20Dup",
+                     headers={"content-type": "application/x-www-form-urlencoded"})
+        both = post(server, data={"your-email": "u@x.example", "email": "u@x.example", "name": "Una Same"})
+        blank = post(server, data={"your-email": "", "email": "b@x.example", "name": "Bea Blank"})
+    finally:
+        server.stop()
+    assert [r.status_code for r in (repeated, mapped, keys)] == [422] * 3
+    assert repeated.json() == {"errors": {"email": 'Different values were sent for this field: email="v1@x.example", '
+                                                   'email="v2@x.example". Send one.'}}
+    assert mapped.json() == {"errors": {"email": 'Different values were sent for this field: your-email="u@x.example", '
+                                                 'email="other@x.example". Send one.'}}
+    assert keys.json()["errors"]["email"].endswith('email="a@x.example", email="b@x.example". Send one.')
+    assert [r.status_code for r in (twice, both, blank)] == [201] * 3
+    assert [s.fields["email"] for s in queue.waiting()] == ["v1@x.example", "u@x.example", "b@x.example"]
+
+    es = running(Config.model_validate({"locale": "es", "serve": {"rate": 1000, "burst": 100000}}), queue)
+    try:
+        r = post(es, content=b"email=v1@x.example&email=v2@x.example", headers={
+            "content-type": "application/x-www-form-urlencoded"})
+        t = post(es, json_body={"email": "t@x.example", "campaign": True})
+    finally:
+        es.stop()
+    assert r.json() == {"errors": {"email": 'Se enviaron valores distintos para este campo: email="v1@x.example", '
+                                            'email="v2@x.example". Envía uno solo.'}}
+    assert t.json() == {"errors": {"campaign": "Se envió un valor de sí/no (true); este campo admite texto."}}
+    assert queue.counts() == (3, 0)
+
+
+def test_a_repeated_honeypot_is_filled_if_any_of_its_values_is(queue):
+    """`website_url=http://spam&website_url=` kept the last, blank, value: the bot's post was
+    stored as a lead. Any filled value of the honeypot drops the post."""
+    server = running(config(), queue)
+    try:
+        r = post(server, content=b"name=Bot&email=bot@x.example&website_url=http://spam&website_url=",
+                 headers={"content-type": "application/x-www-form-urlencoded"})
+        j = post(server, json_body={"name": "Bot", "email": "bot@x.example", "website_url": ["", "http://spam"]})
+    finally:
+        server.stop()
+    assert (r.status_code, j.status_code) == (202, 202)
+    assert queue.counts() == (0, 0)
+
+
 def test_a_stored_submission_no_cell_can_take_is_set_aside_and_blocks_nothing(queue, monkeypatch):
     """A queue filled before the door refused them (an older server) holds a 60,000-character
     field and a line break: each is set aside with its reason, kept on disk, reported on the

@@ -12,13 +12,15 @@ A post goes through, in this order (the first refusal answers):
    period and the raw body (`signature`); missing, wrong, or a timestamp more than WINDOW
    seconds from now -> 403;
 4. the body: form-encoded or JSON (an object); anything else -> 400;
-5. the honeypot (`[serve] honeypot`, a field hidden from people): filled -> 202 and dropped,
-   never stored, so a bot learns nothing;
+5. the honeypot (`[serve] honeypot`, a field hidden from people): filled (any of its values)
+   -> 202 and dropped, never stored, so a bot learns nothing;
 6. the lead: the posted names mapped to Leads fields (`[serve] fields`, a Leads field's own
    name needs no mapping; other names are ignored); a field over FIELD_CHARS characters or
-   holding a line break or another control character (`intake.text`) -> 422; then the Leads
-   rules the sheet and the form intake use (`records.Lead`); broken -> 400; both with each
-   field's message in the config's language;
+   holding a line break or another control character (`intake.text`) -> 422; a field given
+   two different values (the name repeated, a JSON array, two names mapped to it: `lead_fields`)
+   or a value that is no text (a JSON true/false, object, nested array) -> 422, as keeping one
+   would drop the other silently; then the Leads rules the sheet and the form intake use
+   (`records.Lead`); broken -> 400; both with each field's message in the config's language;
 7. stored (`WebQueue.put`, on disk when it returns) -> 201 with the receipt; the disk refusing
    -> 503; a signature the queue has already stored a submission for (a replay) -> 403.
 
@@ -47,7 +49,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from sheetcrm import team_time
+from sheetcrm import cells, team_time
 from sheetcrm.config import Config
 from sheetcrm.i18n import _, using
 from sheetcrm.intake.drain import drain
@@ -144,12 +146,9 @@ def make_app(config: Config, queue: WebQueue, secret: bytes | None = None,
             posted = _posted(body, request.headers.get("content-type", ""))
             if posted is None:
                 return JSONResponse({"error": _("Send the form as form fields or as a JSON object.")}, 400)
-            if str(posted.get(settings.honeypot) or "").strip():
+            if any(str(value or "").strip() for value in _flat(posted.get(settings.honeypot, []))):
                 return JSONResponse({"status": "accepted"}, 202)  # not for people: what a bot reads
-            fields = {name: value for key, value in posted.items()
-                      if (name := settings.fields.get(key) or (key if key in LEAD_FIELDS else None))}
-            refused = {name: found.message for name, value in fields.items()
-                       if (found := problem(value, limit=FIELD_CHARS))}
+            fields, refused = lead_fields(posted, settings.fields)
             if refused:
                 return JSONResponse({"errors": refused}, 422)
             now = dt.datetime.now(dt.timezone.utc)
@@ -169,19 +168,81 @@ def make_app(config: Config, queue: WebQueue, secret: bytes | None = None,
     return Starlette(routes=[Route("/leads", leads, methods=["POST"])])
 
 
-def _posted(body: bytes, content_type: str) -> dict[str, Any] | None:
-    """The posted fields, or None when the body is neither form fields nor a JSON object."""
+class _Object(list):
+    """A JSON object's (key, value) pairs, every one kept: `json.loads` alone keeps only the last
+    of a repeated key, the very loss `lead_fields` is there to refuse."""
+
+
+def _posted(body: bytes, content_type: str) -> dict[str, list[Any]] | None:
+    """Each posted name -> its values in the order sent (several when the name is repeated), or
+    None when the body is neither form fields nor a JSON object. A form field's value is text;
+    a JSON one is as parsed (a JSON object inside is an `_Object`)."""
     try:
         text = body.decode("utf-8")
+        pairs: list[tuple[str, Any]]
         if "json" in content_type:
-            data = json.loads(text)
-            if not isinstance(data, dict):
+            data = json.loads(text, object_pairs_hook=_Object)
+            if not isinstance(data, _Object):
                 return None
-            return {str(k): v if isinstance(v, (str, int, float)) and not isinstance(v, bool) else None
-                    for k, v in data.items()}
-        return dict(urllib.parse.parse_qsl(text, keep_blank_values=True))
+            pairs = [(str(k), v) for k, v in data]
+        else:
+            pairs = urllib.parse.parse_qsl(text, keep_blank_values=True)
     except (UnicodeDecodeError, ValueError):
         return None
+    posted: dict[str, list[Any]] = {}
+    for key, value in pairs:
+        posted.setdefault(key, []).append(value)
+    return posted
+
+
+def _flat(values: list[Any]) -> list[Any]:
+    """`values` with each JSON array's items in its place (one level: an array of arrays keeps
+    the inner ones, which no field can take)."""
+    return [item for value in values for item in (value if type(value) is list else [value])]
+
+
+def lead_fields(posted: dict[str, list[Any]], names: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The Leads fields of a post (`_posted`'s shape) and the ones refused, field -> message in the
+    current language: ({"email": "ann@bee.example"}, {"company": "..."}). `names` maps posted
+    names to Leads fields (`[serve] fields`); a Leads field's own name maps to itself; other
+    names are ignored. A field's value is text, a number, or None (JSON null). Refused:
+
+    * a value that is no text: a JSON true/false (no Leads field a form fills is a yes/no one),
+      an object, an array inside an array;
+    * a line break, a control character or over FIELD_CHARS characters (`intake.text.problem`);
+    * two values that would not write the same cell (`cells.parse_text`), whether the name came
+      twice, in a JSON array, or two names map to the field. Blank values carry nothing and
+      agree with any other; equal ones are one value.
+
+    Pure."""
+    sent: dict[str, list[tuple[str, Any]]] = {}
+    for key, values in posted.items():
+        if name := names.get(key) or (key if key in LEAD_FIELDS else None):
+            sent.setdefault(name, []).extend((key, value) for value in _flat(values))
+    fields: dict[str, Any] = {}
+    refused: dict[str, str] = {}
+    for name, pairs in sent.items():
+        if why := next((w for _key, value in pairs if (w := _not_text(value))), None):
+            refused[name] = why
+            continue
+        filled = [(key, value) for key, value in pairs if cells.parse_text(value) is not None]
+        if len({cells.parse_text(value) for _key, value in filled}) > 1:
+            refused[name] = _("Different values were sent for this field: {values}. Send one.",
+                              values=", ".join(f"{key}={cells.quoted(value)}" for key, value in filled))
+            continue
+        fields[name] = (filled or pairs or [(name, None)])[0][1]
+    return fields, refused
+
+
+def _not_text(value: Any) -> str | None:
+    """Why `value` cannot fill a Leads field, or None when it can (text, a number, null)."""
+    if isinstance(value, bool):
+        return _("A yes/no value ({value}) was sent; this field takes text.", value=json.dumps(value))
+    if isinstance(value, (list, _Object)):
+        shown = json.dumps(value if type(value) is list else dict(value), ensure_ascii=False)
+        return _("{value} is a list or an object; this field takes one text.", value=cells.quoted(shown))
+    found = problem(value, limit=FIELD_CHARS)
+    return found.message if found else None
 
 
 def _field_errors(error: ValidationError) -> dict[str, str]:
