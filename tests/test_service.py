@@ -79,6 +79,8 @@ def _at(text: str) -> dt.datetime:
     ("every monday at 09:30", "2026-03-30T07:29:00+00:00", "2026-03-30T09:30:00+02:00"),
     ("every monday at 09:30", "2026-03-30T07:30:00+00:00", "2026-04-06T09:30:00+02:00"),
     ("every 2 days at 08:00", "2026-03-28T05:00:00+00:00", "2026-03-30T08:00:00+02:00"),  # the library's first day
+    ("every week at 08:00", "2026-03-28T05:00:00+00:00", "2026-03-28T08:00:00+01:00"),  # the library refused its at()
+    ("every week at 08:00", "2026-03-28T07:00:00+00:00", "2026-04-04T08:00:00+02:00"),
 ])
 def test_a_time_of_day_is_on_the_teams_wall_clock(phrase, after, due):
     from zoneinfo import ZoneInfo
