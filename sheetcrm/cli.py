@@ -327,7 +327,7 @@ def validate(target: Target, fmt: str) -> None:
                              "one batched write."))
 @workbook_options
 @click.option("--dry-run", is_flag=True, help=_("Print the plan (cells per tab) and write nothing."))
-@click.option("--as-of", type=DATE, metavar=DATE_METAVAR, help=_("The sync's date (default: today)."))
+@click.option("--as-of", type=DATE, metavar=DATE_METAVAR, help=_("The sync's date (default: today in the team's time zone)."))
 @FORMAT
 @click.option("--strict", is_flag=True, help=_("Exit 1 when there are validation errors."))
 @IGNORE_LOCK
@@ -352,7 +352,7 @@ def sync_command(target: Target, dry_run: bool, as_of: dt.datetime | None, fmt: 
 @main.command(help=_("List what the workflow rules fire and why; without --dry-run, sync so that they fire."))
 @workbook_options
 @click.option("--dry-run", is_flag=True, help=_("List what would fire and write nothing."))
-@click.option("--as-of", type=DATE, metavar=DATE_METAVAR, help=_("The sync's date (default: today)."))
+@click.option("--as-of", type=DATE, metavar=DATE_METAVAR, help=_("The sync's date (default: today in the team's time zone)."))
 @FORMAT
 @IGNORE_LOCK
 @user_errors
@@ -383,7 +383,7 @@ def workflows(target: Target, dry_run: bool, as_of: dt.datetime | None, fmt: str
         echo(_issue_line(issue), err=True)
 
 
-AS_OF = click.option("--as-of", type=DATE, metavar=DATE_METAVAR, help=_("The date to compute for (default: today)."))
+AS_OF = click.option("--as-of", type=DATE, metavar=DATE_METAVAR, help=_("The date to compute for (default: today in the team's time zone)."))
 
 
 @main.command(help=_("Print a segment's members (read-only) for a mailing tool: ID, name, email, owner…\n\n"

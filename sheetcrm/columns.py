@@ -402,6 +402,13 @@ TEXT_HINT = N_("This column is read as text (too few of its cells are numbers or
                "sheetcrm.toml, or declare the column's type there ([tabs.<tab>.custom_fields]).")
 
 
+def ambiguous_number(raw: RawCell, one: object, other: object) -> CellError:
+    """The "ambiguous_number" error of a text cell that reads as `one` in one locale and as
+    `other` in the other ("1.500": 1.5 or 1500), with TEXT_HINT."""
+    return CellError("ambiguous_number", _(_AMBIGUOUS_NUMBER, shown=cells.quoted(raw), one=_shown(one),
+                                           other=_shown(other)), _(TEXT_HINT), raw)
+
+
 def read_text(raw: RawCell, kind: str, locale: str, sure: bool) -> object:
     """A cell of a column the read keeps as text (fewer than INFERRED_SHARE of its cells are
     numbers or dates, or the config declares it text), read as a `kind` ("number" or "date")
@@ -434,8 +441,7 @@ def read_text(raw: RawCell, kind: str, locale: str, sure: bool) -> object:
                 one, other = cells.parse_number(raw, "en"), cells.parse_number(raw, "es")
             except CellError as e:
                 return e
-            return CellError("ambiguous_number", _(_AMBIGUOUS_NUMBER, shown=cells.quoted(raw), one=_shown(one),
-                                                   other=_shown(other)), _(TEXT_HINT), raw)
+            return ambiguous_number(raw, one, other)
         parse = cells.parse_number
     if proves and proves != locale:
         if sure:

@@ -19,9 +19,11 @@ from sheetcrm.config import Config
 from sheetcrm.crm import (Forecast, HistoryRow, Kpis, OpportunityMetrics, Rates, RelatedIndex, StageTable,
                           compute_kpis, forecast, lead_states, missing_rate_issues, opportunity_metrics,
                           opportunity_states, record_changes, stage_entered, stage_win_rates, to_base)
+from sheetcrm.crm.conditions import Doubt, doubt_said
 from sheetcrm.crm.cases import CaseInput, CaseMetrics, CaseSummary, case_metrics, first_responses, summarize
 from sheetcrm.crm.learned import FitCache
 from sheetcrm.crm.owners import Spellings
+from sheetcrm.crm.rules import PLAIN, RuleDoubt, show
 from sheetcrm.crm.scoring import LeadScore, ScoringResult, score_leads
 from sheetcrm.crm.stages import CATEGORIES, is_plan
 from sheetcrm.crm.words import CATEGORY, LEAD_STATUS, STAGE, Words, team_words
@@ -143,6 +145,12 @@ def compute(crm: Crm, config: Config, as_of: dt.date, fit_cache: FitCache | None
     kpis = compute_kpis(opportunities, metrics, stages, rates, as_of, leads=leads, accounts=crm.records("accounts"),
                         activities=activities, tasks=tasks, quotas=quotas,
                         conversions=crm.inputs.conversions.converted_ids(), owners=owners)
+    # How the Leads tab reads a text cell as a number or a date, for the scoring rules as for conditions.
+    leads_tab = crm.tables.get("leads")
+    reading = (leads_tab.header.locale, leads_tab.header.locale_set) if leads_tab is not None else PLAIN
+    scoring = remember("lead_scores", (fields_of(leads), fields_of(activities), config.scoring.model_dump(mode="json"),
+                                       as_of, current(), reading),
+                       lambda: score_leads(leads, activities, config.scoring, as_of, cache=fit_cache, reading=reading))
     table = crm.tables.get("opportunities")
     title = table.title if table is not None else names.CRM_TABS["opportunities"]
     amount_col = table.header.fields.get("amount") if table is not None else None
@@ -150,14 +158,11 @@ def compute(crm: Crm, config: Config, as_of: dt.date, fit_cache: FitCache | None
                  if amount_col is not None else (None, None))
     return Results(
         as_of=as_of, currency=config.currency, opportunities=opportunities, metrics=metrics,
-        scoring=remember("lead_scores", (fields_of(leads), fields_of(activities), config.scoring.model_dump(mode="json"),
-                                         as_of, current()),
-                         lambda: score_leads(leads, activities, config.scoring, as_of, cache=fit_cache)),
-        forecast=fc, kpis=kpis,
+        scoring=scoring, forecast=fc, kpis=kpis,
         pipeline=_pipeline(opportunities, metrics, stages, rates), stage_history=stage_history,
         lead_history=lead_history, words=words,
         warnings=[*missing_rate_issues(opportunities, rates, title, *amount_at),
-                  *_closed_before_created(opportunities, stages, table)],
+                  *_closed_before_created(opportunities, stages, table), *_undecided_rules(scoring.doubts, leads_tab)],
         cases=case_results(crm, config, as_of) if "cases" in crm.tables else None,
         calibration_partial=kept.partial, calibration_beyond=kept.beyond, calibration_unknown=kept.unknown,
     )
@@ -174,6 +179,33 @@ def _closed_before_created(opportunities: list[Opportunity], stages: StageTable,
                   _("Correct Close Date or Created."))
             for o in opportunities
             if o.close_date and o.created and o.close_date < o.created and stages.kind(o.stage) == "won"]
+
+
+def _undecided_rules(doubts: Iterable[RuleDoubt], table: Any) -> list[Issue]:
+    """A warning at each Leads cell that left scoring rules undecided (`RuleDoubt`: a text cell
+    that reads two ways as the number or date an `equals` or `in` rule compares), naming every
+    such rule, in the words a workflow condition's doubt has (`conditions.doubt_said`): the
+    read's code (ambiguous_number…), and the rules gave the lead no points."""
+    if table is None:
+        return []
+    customs = {cells.normalize_key(h): col for h, col in table.header.custom.items()}
+    found: dict[tuple[int, int | None], tuple[RuleDoubt, list[str]]] = {}
+    for d in doubts:
+        col = (table.header.fields.get(d.field) if d.field is not None
+               else customs.get(cells.normalize_key(d.rule.column)))
+        rule = d.rule.label or (f"{d.rule.column} = {show(d.rule.value)}" if d.rule.op == "equals" else
+                                f"{d.rule.column} in ({', '.join(show(v) for v in d.rule.values)})")
+        entry = found.setdefault((d.row, col), (d, []))
+        named = _("the scoring rule {rule}", rule=cells.quoted(rule))
+        if named not in entry[1]:
+            entry[1].append(named)
+    out = []
+    for (row, col), (d, rules) in found.items():
+        header = table.header.labels.get(col, d.rule.column) if col is not None else d.rule.column
+        code, message, hint = doubt_said(Doubt((None, header), None, None, d.problem), rules, header, "", "")
+        out.append(Issue("warning", table.title, row, column_letter(col + 1) if col is not None else None, header,
+                         d.problem.raw, code, message, hint))
+    return out
 
 
 def case_results(crm: Crm, config: Config, as_of: dt.date) -> CaseResults:

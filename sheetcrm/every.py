@@ -1,10 +1,17 @@
 """Schedule phrases ("every 5 minutes", "every day at 08:00") and the [schedule] settings
-that hold them: when `sheetcrm run` runs each job (docs/service.md)."""
+that hold them: when `sheetcrm run` runs each job (docs/service.md).
+
+A time of day is on the team's wall clock (the config's `timezone`, team_time.team_zone), not
+the machine's: `next_at` works the next run out in that zone, so a server in UTC runs a Madrid
+team's 08:00 digest at 08:00 in Madrid, in winter and in summer. The `schedule` library's own
+`at(time, tz)` would do it only through pytz; zoneinfo does it here, in a few lines."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 import schedule
 from pydantic import field_validator
@@ -38,8 +45,43 @@ class Every:
         return self.interval * _SECONDS.get(self.unit, _SECONDS["weeks"])
 
     def job(self, scheduler: schedule.Scheduler) -> schedule.Job:
-        job = getattr(scheduler.every(self.interval), self.unit)
-        return job.at(self.at) if self.at else job
+        """The job on `scheduler` at this interval. A time of day is not given to it (the library
+        would read it on the machine's clock): the caller sets its `next_run` from `next_at`."""
+        return getattr(scheduler.every(self.interval), self.unit)
+
+    def next_at(self, after: dt.datetime, zone: ZoneInfo | None) -> dt.datetime:
+        """When a job at a time of day is next due after the aware moment `after`: `self.at` on
+        the wall clock of `zone` (None: the machine's local zone), as an aware UTC moment.
+
+        The days are the `schedule` library's: every day (or `interval` days, the first of them
+        `interval` days from today) or every `interval` weeks, or the next such weekday. A time
+        a DST change skips (02:30 on the spring-forward night) is run an hour later, at 03:30;
+        one it repeats (the autumn night) only the first time. Raises ValueError without `at`."""
+        if self.at is None:
+            raise ValueError("next_at needs a time of day")  # not for people: a caller's bug
+        hour, minute, *second = (int(x) for x in self.at.split(":"))
+        at = dt.time(hour, minute, *second)
+        after = after.astimezone(dt.timezone.utc)
+        day = after.astimezone(zone).date()
+        if self.unit in _WEEKDAYS:
+            step = 7
+            day += dt.timedelta(days=(_WEEKDAYS.index(self.unit) - day.weekday()) % 7)
+        else:
+            step = self.interval * (7 if self.unit == "weeks" else 1)
+            if self.interval != 1:
+                day += dt.timedelta(days=step)
+        while (due := _instant(day, at, zone)) <= after:
+            day += dt.timedelta(days=step)
+        return due
+
+
+def _instant(day: dt.date, at: dt.time, zone: ZoneInfo | None) -> dt.datetime:
+    """The moment (UTC) the wall clock of `zone` reads `at` on `day`. fold=0 takes the first of
+    a time the autumn change repeats and, for one the spring change skips, the offset before
+    it: the skipped 02:30 is the moment an hour later on the new clock (03:30)."""
+    if zone is None:
+        return dt.datetime.combine(day, at).astimezone(dt.timezone.utc)
+    return dt.datetime.combine(day, at, tzinfo=zone).astimezone(dt.timezone.utc)
 
 
 def parse_every(text: str) -> Every:

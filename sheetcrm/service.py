@@ -441,8 +441,8 @@ class Service:
         with self._signals(), using(self.config.locale):
             for job in self.jobs:
                 job.entry = job.every.job(self.scheduler).do(self.run_job, job)
-                if job.every.at is None:
-                    job.entry.next_run = dt.datetime.now()  # interval jobs start right away
+                # Interval jobs start right away; a job at a time of day waits for it.
+                job.entry.next_run = dt.datetime.now() if job.every.at is None else self.next_run(job)
                 self.logger.info(_("{job}: {when}", job=job.name, when=every_phrase(job.every)),
                                  extra={"fields": {"event": "scheduled", "job": job.name}})
             while not self._stop_asked():
@@ -453,11 +453,20 @@ class Service:
                         job.entry.run()  # type: ignore[union-attr]
                         if job.failures:  # schedule set the usual next run; the backoff replaces it
                             job.entry.next_run = dt.datetime.now() + dt.timedelta(seconds=self._delay(job))  # type: ignore[union-attr]
+                        elif job.every.at is not None:  # the library's would be on the machine's clock
+                            job.entry.next_run = self.next_run(job)  # type: ignore[union-attr]
                 idle = self.scheduler.idle_seconds
                 # Capped, so a wall clock that jumps (suspend, NTP) is noticed within a minute.
                 self._rest(min(max(idle or 0.0, 0.0), 60.0))
             self.logger.info(_("stopping: no job in flight"), extra={"fields": {"event": "stopping"}})
         self.flush_log()
+
+    def next_run(self, job: Job, now: dt.datetime | None = None) -> dt.datetime:
+        """When `job`, at a time of day, is next due after the aware moment `now` (default: now):
+        its time on the team's wall clock (`Every.next_at`), as the naive machine-local time the
+        `schedule` library compares with `datetime.now()`."""
+        now = now or dt.datetime.now(dt.timezone.utc)
+        return job.every.next_at(now, team_time.team_zone(self.config)).astimezone().replace(tzinfo=None)
 
     def _stop_asked(self) -> bool:
         if self._signalled:

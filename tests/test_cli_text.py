@@ -79,6 +79,12 @@ def test_help_speaks_the_environment_language_and_shows_a_readable_date(tmp_path
     spanish = sheetcrm("sync", "--help", cwd=tmp_path, lang="es_ES.UTF-8")
     assert "--as-of AAAA-MM-DD" in spanish.stdout
     assert "La fecha de la sincronización" in spanish.stdout
+    # --as-of's default is the team's today (team_time), not the machine's: said in either language.
+    flat = " ".join(english.stdout.split()), " ".join(spanish.stdout.split())
+    assert "(default: today in the team's time zone)" in flat[0]
+    assert "(por defecto: hoy en la zona horaria del equipo)" in flat[1]
+    kpis = " ".join(sheetcrm("kpis", "--help", cwd=tmp_path, lang="es_ES.UTF-8").stdout.split())
+    assert "La fecha para la que calcular (por defecto: hoy en la zona horaria del equipo)" in kpis
     # click's own words too: its usage line, section titles and errors.
     assert spanish.stdout.startswith("Uso:") and "Opciones:" in spanish.stdout and "Options:" not in spanish.stdout
     wrong = sheetcrm("sync", "--nope", cwd=tmp_path, lang="es_ES.UTF-8")

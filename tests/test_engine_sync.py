@@ -365,3 +365,46 @@ def test_two_accounts_of_one_name_are_told_apart_in_spanish(tmp_path):
     [issue] = [i for i in outcome.crm.report.issues if i.code == "ambiguous_reference"]
     assert issue.message == '"Acme" designa más de una cuenta: ACC-0001 (fila 2), ACC-0002 (fila 3).'
     assert "los ingresos ganados de ninguna de ellas" in issue.hint
+
+
+def _budget_book(tmp_path, budgets: list) -> XlsxWorkbook:
+    rows = [[f"LEAD-000{i}", name, f"{name} Co", "New", budget]
+            for i, (name, budget) in enumerate(zip(["Adams", "Baker", "Clark", "Davis", "Evans"], budgets), 1)]
+    return XlsxWorkbook(xlsx(tmp_path / "crm.xlsx", {"Leads": [["ID", "Last Name", "Company", "Status", "Budget"],
+                                                               *rows]}))
+
+
+def _budget_rule(**more) -> Config:
+    return Config.model_validate({**more, "tabs": {"leads": {"custom_fields": {"Budget": {}}}},  # text: no type
+                                  "scoring": {"base": 0, "engagement": {}, "rules": [
+                                      {"column": "Budget", "op": "in", "values": [1500, dt.date(2026, 3, 4)],
+                                       "points": 20}]}})
+
+
+def test_a_scoring_rule_says_at_the_cell_a_text_cell_it_cannot_read_for_sure(tmp_path):
+    """An `in` rule with a number and a date on a text column: "1.500" is 1.5 or 1500 and
+    "03/04/2026" 3 April or 4 March, so the rule is neither true nor false for those leads: no
+    points, and a warning at each cell (the read's code), as a workflow condition says it. Cells
+    that read one way score or not, quietly."""
+    outcome = sync(_budget_book(tmp_path, ["1.500", "1500", "lots", "03/04/2026", "2026-03-04"]), _budget_rule(),
+                   as_of=dt.date(2026, 3, 15))
+    scores = {k: s.score for k, s in outcome.results.scoring.scores.items()}
+    assert scores == {"LEAD-0001": 0, "LEAD-0002": 20, "LEAD-0003": 0, "LEAD-0004": 0, "LEAD-0005": 20}
+    found = [(i.severity, i.tab, i.row, i.column, i.header, i.value, i.code) for i in outcome.crm.report.issues
+             if i.tab == "Leads"]
+    assert found == [("warning", "Leads", 2, "E", "Budget", "1.500", "ambiguous_number"),
+                     ("warning", "Leads", 5, "E", "Budget", "03/04/2026", "ambiguous_date")]
+    [first, _] = [i for i in outcome.crm.report.issues if i.tab == "Leads"]
+    assert 'For the scoring rule "Budget in (1500, 2026-03-04)" it is neither true nor false' in first.message
+    assert "declare the column's type" in first.hint
+
+
+def test_the_configs_locale_settles_a_scoring_rules_text_cell(tmp_path):
+    """With `locale = "es"` set, "1.500" is 1500 and "04/03/2026" the 4th of March: the rule holds,
+    nothing to say. Said in Spanish when it cannot (a cell written the English way)."""
+    outcome = sync(_budget_book(tmp_path, ["1.500", "04/03/2026", "1,500.5"]), _budget_rule(locale="es"),
+                   as_of=dt.date(2026, 3, 15))
+    assert [s.score for s in outcome.results.scoring.scores.values()] == [20, 20, 0]
+    [said] = [i for i in outcome.crm.report.issues if i.tab == "Leads"]
+    assert (said.row, said.column, said.value) == (4, "E", "1,500.5")
+    assert said.code == "mixed_convention" and 'la regla de puntuación "Budget in (1500, 2026-03-04)"' in said.message

@@ -58,6 +58,65 @@ def test_backoff_base_is_the_period():
     assert parse_every("every day at 08:00").period == 86400
 
 
+MADRID = "Europe/Madrid"
+
+
+def _at(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text)
+
+
+@pytest.mark.parametrize("phrase, after, due", [
+    # A server in UTC, a team in Madrid: 08:00 there is 07:00 UTC in winter, 06:00 in summer.
+    ("every day at 08:00", "2026-12-02T06:59:00+00:00", "2026-12-02T08:00:00+01:00"),
+    ("every day at 08:00", "2026-12-02T07:30:00+00:00", "2026-12-03T08:00:00+01:00"),  # 07:30 UTC is 08:30 there
+    # Across the spring change (Sunday 29 March 2026, 02:00 -> 03:00) and the autumn one (25 October, 03:00 -> 02:00)
+    ("every day at 08:00", "2026-03-28T12:00:00+00:00", "2026-03-29T08:00:00+02:00"),
+    ("every day at 08:00", "2026-10-24T12:00:00+00:00", "2026-10-25T08:00:00+01:00"),
+    ("every day at 02:30", "2026-03-28T12:00:00+00:00", "2026-03-29T03:30:00+02:00"),  # skipped: an hour later
+    ("every day at 02:30", "2026-10-24T12:00:00+00:00", "2026-10-25T02:30:00+02:00"),  # repeated: the first
+    ("every day at 02:30", "2026-10-25T00:30:00+00:00", "2026-10-26T02:30:00+01:00"),  # and only that one
+    ("every sunday at 09:30", "2026-03-23T12:00:00+00:00", "2026-03-29T09:30:00+02:00"),
+    ("every monday at 09:30", "2026-03-30T07:29:00+00:00", "2026-03-30T09:30:00+02:00"),
+    ("every monday at 09:30", "2026-03-30T07:30:00+00:00", "2026-04-06T09:30:00+02:00"),
+    ("every 2 days at 08:00", "2026-03-28T05:00:00+00:00", "2026-03-30T08:00:00+02:00"),  # the library's first day
+    ("every week at 08:00", "2026-03-28T05:00:00+00:00", "2026-03-28T08:00:00+01:00"),  # the library refused its at()
+    ("every week at 08:00", "2026-03-28T07:00:00+00:00", "2026-04-04T08:00:00+02:00"),
+])
+def test_a_time_of_day_is_on_the_teams_wall_clock(phrase, after, due):
+    from zoneinfo import ZoneInfo
+
+    found = parse_every(phrase).next_at(_at(after), ZoneInfo(MADRID))
+    assert found == _at(due) and found.tzinfo == dt.timezone.utc
+
+
+def test_the_service_waits_for_the_teams_0800_not_the_machines(tmp_path, monkeypatch):
+    """`sheetcrm run` on any machine's zone: the digest is first due at the next 08:00 in Madrid,
+    and after each run at the next, summer time or not. `next_run` is the naive machine-local
+    time the schedule library compares with datetime.now(); astimezone() reads it back."""
+    import logging
+    from zoneinfo import ZoneInfo
+
+    from sheetcrm.service import Service
+    from sheetcrm.synclog import LogQueue
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    book = XlsxWorkbook(tmp_path / "crm.xlsx")
+    book.create()
+    config = Config(timezone=MADRID, smtp={"host": "localhost", "from": "crm@example.com"},
+                    owners={"Ana": "ana@example.com"})
+    service = Service(config, book, logging.getLogger("test-team-clock"), log_queue=LogQueue(tmp_path / "q.jsonl"))
+    digest = next(j for j in service.jobs if j.name == "digest")
+    madrid = ZoneInfo(MADRID)
+    for after, due in [("2026-03-28T07:30:00+00:00", dt.datetime(2026, 3, 29, 8, tzinfo=madrid)),
+                       ("2026-03-29T06:00:00+00:00", dt.datetime(2026, 3, 30, 8, tzinfo=madrid)),
+                       ("2026-10-25T07:00:00+00:00", dt.datetime(2026, 10, 26, 8, tzinfo=madrid))]:
+        assert service.next_run(digest, _at(after)).astimezone() == due
+    service.stopping.set()  # serve() schedules its jobs, finds the stop asked, and returns
+    service.serve()
+    assert digest.entry.next_run.astimezone() == service.next_run(digest).astimezone()
+    assert digest.entry.next_run.astimezone().astimezone(madrid).time() == dt.time(8)
+
+
 def test_a_bad_phrase_is_one_config_line_naming_the_key(tmp_path):
     (tmp_path / "sheetcrm.toml").write_text('[schedule]\nsync = "every fortnight"\n')
     out = subprocess.run([sys.executable, "-m", "sheetcrm", "run", "--once"], cwd=tmp_path, capture_output=True,

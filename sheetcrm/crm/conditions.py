@@ -50,7 +50,7 @@ from sheetcrm import columns as column_reading
 from sheetcrm.cells import (CURRENCY_CODES, SYMBOL_CURRENCIES, CellError, currency_of, date_style, is_blank, normalize_key,
                             parse_amount, parse_date, parse_money, parse_percent, separator_style, show_number)
 from sheetcrm.crm.money import Rates, to_base
-from sheetcrm.crm.rules import _Candidate, as_date, as_number, as_text, strip_accents
+from sheetcrm.crm.rules import TWO_WAYS, _Candidate, as_date, as_number, as_text, strip_accents
 from sheetcrm.i18n import N_, _, current, ngettext
 
 # The word before the dot -> the related record's canonical key. The tabs' other names
@@ -377,13 +377,9 @@ class _OneOf:
             if not isinstance(read, CellError):
                 if read in values:
                     return True
-            elif read.code in _TWO_WAYS:  # it may be equal: neither true nor false
+            elif read.code in TWO_WAYS:  # it may be equal: neither true nor false
                 return Unsure((Doubt(self.column, None, None, read, cell.at),))  # type: ignore[arg-type]
         return False
-
-
-# The errors of `columns.read_text` for a cell that may read as the value compared with.
-_TWO_WAYS = frozenset({"ambiguous_number", "ambiguous_date", "mixed_convention"})
 
 
 def _on_text(column: Column, kind: str, compare: Callable[[Any], bool]) -> Callable[[Text], Verdict]:

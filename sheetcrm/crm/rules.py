@@ -8,6 +8,11 @@ holds "Referral", "referral " and "Referído" for the same thing.
 Every rule's outcome depends only on one cell, and cells repeat heavily across leads
 (a handful of sources, a few dozen titles), so the rules on a column memoize their verdicts
 per distinct cell value: 100k leads cost a dict lookup per column, not a regex per rule.
+
+An `equals` or `in` rule with a number or a date on a text cell reads the cell as a workflow
+condition does (`columns.read_text`, in the Leads tab's locale): a cell that reads two ways
+("1.500": 1.5 or 1500; "03/04/2026") leaves the rule undecided, a `RuleDoubt` the caller says at
+the cell; it adds no points, never by a guessed reading.
 """
 
 from __future__ import annotations
@@ -17,12 +22,14 @@ import math
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
+from sheetcrm import columns as column_reading
 from sheetcrm.cells import CellError, is_blank, normalize_key, parse_amount, parse_bool, parse_date, quoted
 from sheetcrm.i18n import _, current, ngettext
 from sheetcrm.records import Activity, Lead
@@ -32,6 +39,14 @@ Op = Literal["equals", "in", "contains", "regex", "range", "present", "absent"]
 Scalar = bool | int | float | dt.date | str
 
 ACTIVITY_TYPES = ("Call", "Email", "Meeting", "Note")
+
+# How a tab reads the numbers and dates of its text cells: (its locale, whether the config sets
+# it), as `columns.read_text` takes them. PLAIN: no tab known; a cell is read only when both
+# locales read it the same, or only one reads it at all.
+Reading = tuple[str, bool]
+PLAIN: Reading = ("en", False)
+# The errors of `columns.read_text` for a cell that may read as the value compared with.
+TWO_WAYS = frozenset({"ambiguous_number", "ambiguous_date", "mixed_convention"})
 
 
 def activity_type(name: str) -> str | None:
@@ -242,6 +257,28 @@ def _one_reading(parse: Any, text: str) -> Any:
     return found.pop() if len(found) == 1 else None
 
 
+def _amount(text: str, locale: str, sure: bool) -> Decimal | CellError | None:
+    """The number of an amount written with its currency ("€5", "$5,000"): in the tab's locale
+    when the config sets it, else the one reading both locales agree on or only one finds; two
+    different ones are an "ambiguous_number" error; None when it is no amount."""
+    if sure:
+        try:
+            return parse_amount(text, locale)
+        except (CellError, InvalidOperation):
+            return None
+    found: dict[str, Decimal] = {}
+    for one in ("en", "es"):
+        try:
+            value = parse_amount(text, one)
+        except (CellError, InvalidOperation):
+            continue
+        if value is not None:
+            found[one] = value
+    if len(set(found.values())) > 1:
+        return column_reading.ambiguous_number(text, found["en"], found["es"])
+    return next(iter(found.values()), None)
+
+
 def as_date(value: Any) -> dt.date | None:
     if isinstance(value, dt.datetime):
         return value.date()
@@ -313,10 +350,12 @@ class _Candidate:
 
 
 class CompiledRule:
-    """A rule with its operands readied once (folded needles, compiled regex) for many cells."""
+    """A rule with its operands readied once (folded needles, compiled regex) for many cells;
+    `reading`: how the tab reads its text cells' numbers and dates."""
 
-    def __init__(self, rule: Rule):
+    def __init__(self, rule: Rule, reading: Reading = PLAIN):
         self.rule = rule
+        self.reading = reading
         self.field = rule.lead_field
         self.custom_key = normalize_key(rule.column)
         self.column = column_label(rule.column, self.field)
@@ -324,6 +363,9 @@ class CompiledRule:
         op = rule.op
         if op in ("equals", "in"):
             self._candidates = [_Candidate(v) for v in (rule.values or [rule.value])]  # type: ignore[list-item]
+            # The values a text cell may equal once read as a number or a date.
+            self._typed = [(kind, found) for kind in ("number", "date")
+                           if (found := [(c, v) for c in self._candidates if (v := getattr(c, kind)) is not None])]
         elif op == "contains":
             needles = rule.values or [rule.value]
             self._needles = [(normalize_key(str(n)), str(n)) for n in needles]
@@ -334,7 +376,14 @@ class CompiledRule:
             self._pattern = re.compile(strip_accents(str(rule.value)), re.IGNORECASE)
 
     def match(self, value: Any) -> str | None:
-        """The Why text when the rule matches this cell value, else None."""
+        """The Why text when the rule matches this cell value, else None (undecided too)."""
+        found = self.verdict(value)
+        return found if isinstance(found, str) else None
+
+    def verdict(self, value: Any) -> str | CellError | None:
+        """The Why text when the rule matches this cell value; None when it does not; the
+        read's error when it cannot say (a text cell that reads two ways as the number or date
+        an `equals` or `in` rule compares: `_text_equals`)."""
         rule, col = self.rule, self.column
         blank = is_blank(value)
         if rule.op == "present":
@@ -344,6 +393,8 @@ class CompiledRule:
         if blank:
             return None
         if rule.op in ("equals", "in"):
+            if type(value) is str and self._typed:
+                return self._text_equals(value)
             hit = next((c for c in self._candidates if c.equals(value)), None)
             return None if hit is None else rule.label or f"{col} = {show(hit.raw)}"
         if rule.op == "contains":
@@ -360,6 +411,30 @@ class CompiledRule:
             return None if found is None else rule.label or _("{column} matches {value}", column=col,
                                                               value=quoted(found.group(0)))
         return self._in_range(value)
+
+    def _text_equals(self, text: str) -> str | CellError | None:
+        """A text cell against values some of which are numbers or dates: equal as text or as a
+        yes/no as `_Candidate.equals` has it, else read as each kind as a condition reads a text
+        cell (`columns.read_text`, the tab's `reading`); one that reads two ways is undecided
+        (its error) unless another value is equal."""
+        label = self.rule.label
+        folded = normalize_key(text)
+        for c in self._candidates:
+            if folded == c.text or (c.flag is not None and c.equals(text)):
+                return label or f"{self.column} = {show(c.raw)}"
+        doubt = None
+        for kind, values in self._typed:
+            read = column_reading.read_text(text, kind, *self.reading)
+            if isinstance(read, CellError) and kind == "number" and read.code not in TWO_WAYS:
+                read = _amount(text, *self.reading)  # "€5": an amount with its currency
+            if isinstance(read, CellError):
+                if read.code in TWO_WAYS:
+                    doubt = doubt or read
+                continue
+            hit = next((c for c, v in values if read is not None and v == read), None)
+            if hit is not None:
+                return label or f"{self.column} = {show(hit.raw)}"
+        return doubt
 
     def _in_range(self, value: Any) -> str | None:
         rule, col = self.rule, self.column
@@ -378,6 +453,11 @@ class CompiledRule:
         return f"{col} ≥ {show(lo)}" if lo is not None else f"{col} ≤ {show(hi)}"
 
 
+# A column's verdicts on one cell: the (Why text, points) of the rules that match it, and the
+# (rule, read's error) of those it leaves undecided.
+Verdicts = tuple[tuple[tuple[str, float], ...], tuple[tuple[CompiledRule, CellError], ...]]
+
+
 class _Column:
     """The rules that read one column, with their verdicts memoized per distinct cell value."""
 
@@ -387,9 +467,9 @@ class _Column:
         self.custom_key = rules[0].custom_key
         # Emails and phones are unique per lead: memoizing them would only grow a dict.
         self.presence_only = all(r.rule.op in ("present", "absent") for r in rules)
-        self._memo: dict[Any, tuple[tuple[str, float], ...]] = {}
+        self._memo: dict[Any, Verdicts] = {}
 
-    def factors(self, lead: Lead, header_keys: dict[str, str]) -> tuple[tuple[str, float], ...]:
+    def factors(self, lead: Lead, header_keys: dict[str, str]) -> Verdicts:
         value = cell_value(lead, self.field, self.custom_key, header_keys)
         key: Any = is_blank(value) if self.presence_only else (value.__class__, value)
         try:
@@ -400,17 +480,20 @@ class _Column:
         except TypeError:  # an unhashable cell: custom values are open-ended
             return self._evaluate(value)
 
-    def _evaluate(self, value: Any) -> tuple[tuple[str, float], ...]:
-        return tuple((label, r.points) for r in self.rules if (label := r.match(value)) is not None)
+    def _evaluate(self, value: Any) -> Verdicts:
+        verdicts = [(r, r.verdict(value)) for r in self.rules]
+        return (tuple((v, r.points) for r, v in verdicts if isinstance(v, str)),
+                tuple((r, v) for r, v in verdicts if isinstance(v, CellError)))
 
 
 class RuleSet:
-    """All rules compiled for one scoring run: per lead, the points and the ranked reasons."""
+    """All rules compiled for one scoring run: per lead, the points and the ranked reasons.
+    `reading`: how the Leads tab reads its text cells' numbers and dates (CompiledRule)."""
 
-    def __init__(self, rules: Iterable[Rule]):
+    def __init__(self, rules: Iterable[Rule], reading: Reading = PLAIN):
         columns: dict[tuple[str | None, str], list[CompiledRule]] = {}
         for rule in rules:
-            compiled = CompiledRule(rule)
+            compiled = CompiledRule(rule, reading)
             columns.setdefault((compiled.field, compiled.custom_key if compiled.field is None else ""), []).append(
                 compiled)
         self._columns = [_Column(group) for group in columns.values()]
@@ -418,15 +501,32 @@ class RuleSet:
         # Leads share combinations of matched rules, so the sum and the ranking are memoized too.
         self._combos: dict[tuple, tuple[float, tuple[tuple[str, float], ...]]] = {}
 
-    def evaluate(self, lead: Lead) -> tuple[float, tuple[tuple[str, float], ...]]:
-        """(sum of points, matched factors ranked by absolute points, largest first)."""
+    def evaluate(self, lead: Lead) -> tuple[float, tuple[tuple[str, float], ...], tuple[RuleDoubt, ...]]:
+        """(sum of points, matched factors ranked by absolute points, largest first, the rules
+        the lead's cells left undecided: no points from them)."""
         header_keys = self._header_keys
-        parts = tuple(column.factors(lead, header_keys) for column in self._columns)
+        verdicts = [column.factors(lead, header_keys) for column in self._columns]
+        parts = tuple(factors for factors, _doubts in verdicts)
+        doubts = tuple(RuleDoubt(lead.row, lead.id, r.rule, r.field, problem)
+                       for _factors, undecided in verdicts for r, problem in undecided)
         found = self._combos.get(parts)
         if found is None:
             factors = [f for part in parts for f in part]
             found = self._combos[parts] = (sum(p for _, p in factors), rank(factors))
-        return found
+        return (*found, doubts)
+
+
+@dataclass(frozen=True)
+class RuleDoubt:
+    """A rule a lead's cell left undecided: the lead's sheet `row` and `lead_id`, the `rule`, the
+    Lead `field` it reads (None: a custom column, `rule.column`) and the read's `problem`
+    (ambiguous_number, ambiguous_date, mixed_convention) with the cell's raw value."""
+
+    row: int
+    lead_id: str | None
+    rule: Rule
+    field: str | None
+    problem: CellError
 
 
 class Engagement:

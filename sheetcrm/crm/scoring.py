@@ -32,7 +32,8 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationInfo,
 
 from sheetcrm.crm.learned import (FitCache, LearnedModel, LearnedSettings, candidate_name, closed_counts, fit,
                                   outcome)
-from sheetcrm.crm.rules import ACTIVITY_TYPES, Engagement, activity_type, Rule, RuleSet, check_columns, why
+from sheetcrm.crm.rules import (ACTIVITY_TYPES, PLAIN, Engagement, Reading, Rule, RuleDoubt, RuleSet, activity_type,
+                                check_columns, why)
 from sheetcrm.cells import quoted, show_number
 from sheetcrm.i18n import NC_, _, ngettext, pgettext
 from sheetcrm.records import Activity, Lead
@@ -153,6 +154,8 @@ class ScoringResult:
     scores: dict[str, LeadScore]
     method: Method
     note: str
+    # Under rules, each rule a lead's cell left undecided (it gave no points): said at the cell.
+    doubts: tuple[RuleDoubt, ...] = ()
 
 
 def _round(x: float) -> int:
@@ -165,15 +168,20 @@ def _clamp(x: float) -> float:
 
 
 def rule_scores(leads: Sequence[Lead], activities: Iterable[Activity], settings: ScoringSettings,
-                as_of: dt.date) -> list[tuple[int, str]]:
-    """(score, why) for each lead, in order, by the rules and decayed engagement."""
-    rules = RuleSet(settings.rules)
+                as_of: dt.date, reading: Reading = PLAIN, undecided: list[RuleDoubt] | None = None
+                ) -> list[tuple[int, str]]:
+    """(score, why) for each lead, in order, by the rules and decayed engagement. `reading`: how
+    the Leads tab reads its text cells' numbers and dates (`rules.RuleSet`); the rules its cells
+    leave undecided are added to `undecided` when given."""
+    rules = RuleSet(settings.rules, reading)
     engagement = Engagement(activities, settings.engagement, settings.half_life_days, as_of, settings.engagement_cap)
     base = settings.base
     texts: dict[tuple, str] = {}
     out: list[tuple[int, str]] = []
     for lead in leads:
-        points, ranked = rules.evaluate(lead)
+        points, ranked, doubts = rules.evaluate(lead)
+        if doubts and undecided is not None:
+            undecided.extend(doubts)
         active = engagement.factor(lead.id)
         if active is None:
             text = texts.get(ranked)
@@ -225,15 +233,18 @@ def _ignored_note(model: LearnedModel) -> str:
 
 
 def score_leads(leads: Iterable[Lead], activities: Iterable[Activity], settings: ScoringSettings,
-                as_of: dt.date, cache: FitCache | None = None) -> ScoringResult:
+                as_of: dt.date, cache: FitCache | None = None, reading: Reading = PLAIN) -> ScoringResult:
     """Every lead with an ID scored. `cache`: fits kept by the caller between syncs (`learned.FitCache`),
-    so an unchanged history is not fitted again; the result is the same with or without it."""
+    so an unchanged history is not fitted again; the result is the same with or without it.
+    `reading`: (locale, set by the config) of the Leads tab, how the rules read a text cell as a
+    number or a date; the rules a cell leaves undecided are the result's `doubts`."""
     leads = list(leads)
     converted, unqualified = closed_counts(leads)
     why_not = _learned_or_why_not(converted, unqualified, settings.learned)
     scored = [lead for lead in leads if lead.id is not None]
     scores: dict[str, LeadScore] = {}
     notes: list[str] = []
+    doubts: list[RuleDoubt] = []
     model: LearnedModel | None = None
     if why_not is None:
         model = fit(leads, settings.learned, cache)
@@ -254,7 +265,7 @@ def score_leads(leads: Iterable[Lead], activities: Iterable[Activity], settings:
                            auc=_auc_text(model.cv_auc[model.chosen])))
     else:
         method = "rules"
-        for lead, (score, text) in zip(scored, rule_scores(scored, activities, settings, as_of)):
+        for lead, (score, text) in zip(scored, rule_scores(scored, activities, settings, as_of, reading, doubts)):
             scores[lead.id] = LeadScore(lead.id, score, settings.grades.grade(score), None, text,  # type: ignore[index]
                                         method)
         notes.append(_("{reason}; scored by rules", reason=why_not))
@@ -264,7 +275,7 @@ def score_leads(leads: Iterable[Lead], activities: Iterable[Activity], settings:
     if skipped:
         notes.append(ngettext("{n} lead without an ID not scored (the next sync gives it one)",
                               "{n} leads without an ID not scored (the next sync gives them one)", skipped))
-    return ScoringResult(scores, method, "; ".join(notes))
+    return ScoringResult(scores, method, "; ".join(notes), tuple(doubts))
 
 
 # --- evaluation ---------------------------------------------------------------------------

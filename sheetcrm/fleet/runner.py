@@ -29,8 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-import schedule
-
+from sheetcrm import team_time
 from sheetcrm.config import Config, ConfigError, load_config
 from sheetcrm.every import Every
 from sheetcrm.i18n import _, current, ngettext, using
@@ -99,7 +98,7 @@ class _MemberLog(logging.Filter):
 
 class Fleet:
     def __init__(self, settings: FleetSettings, logger: logging.Logger, *, clock: Clock | None = None,
-                 poll: float | None = REST_SLICE, write_state_file: bool = True) -> None:
+                 poll: float | None = REST_SLICE, write_state_file: bool = True, wall0: dt.datetime | None = None) -> None:
         self.settings = settings
         self.logger = logger
         self.clock = clock or RealClock()
@@ -116,7 +115,9 @@ class Fleet:
         self.scheduler = Scheduler(settings.workers)
         self._lock = threading.Lock()
         self.t0 = self.clock.now()
-        self.wall0 = dt.datetime.now().astimezone()
+        # The wall-clock moment (aware) of `t0`: the clock's seconds on from it are the fleet's wall
+        # clock (`moment`), the real one's with RealClock, a simulated day's with VirtualClock.
+        self.wall0 = (wall0 or dt.datetime.now()).astimezone()
         self.members: dict[str, Member] = {}
         for i, entry in enumerate(settings.workbook):
             name = member_name(entry)
@@ -163,7 +164,7 @@ class Fleet:
             slot.period = sync.every.period
             now = self.clock.now()
             for job in member.service.jobs[1:]:
-                self.scheduler.add(Slot(member.name, job.name, job.every.period, self._first_due(job.every, now)))
+                self.scheduler.add(Slot(member.name, job.name, job.every.period, self._first_due(job.every, now, config)))
 
     @staticmethod
     def _user(config: Config, credentials: Path | None) -> str:
@@ -191,16 +192,21 @@ class Fleet:
     def _slot(self, member: str, job: str) -> Slot:
         return next(s for s in self.scheduler.slots if s.member == member and s.job == job)
 
-    @staticmethod
-    def _first_due(every: Every, now: float) -> float:
+    def _first_due(self, every: Every, now: float, config: Config) -> float:
         """An interval job is due at once; a job at set hours at its next hour."""
-        return now if every.at is None else Fleet._next_at(every, now)
+        return now if every.at is None else self._next_at(every, now, config)
 
-    @staticmethod
-    def _next_at(every: Every, now: float) -> float:
-        """A job at set hours ("every day at 08:00"): when it is next due, by the schedule library's rule."""
-        entry = every.job(schedule.Scheduler()).do(lambda: None)
-        return now + max(0.0, (entry.next_run - dt.datetime.now()).total_seconds())
+    def _next_at(self, every: Every, now: float, config: Config) -> float:
+        """A job at set hours ("every day at 08:00"): when (the clock's seconds) it is next due after
+        `now`, its time of day on the wall clock of `config`'s team (`Every.next_at`)."""
+        # The machine's clock itself when real: monotonic seconds do not count a suspend.
+        wall = dt.datetime.now(dt.timezone.utc) if isinstance(self.clock, RealClock) else self.moment(now)
+        due = every.next_at(wall, team_time.team_zone(config))
+        return now + max(0.0, (due - wall).total_seconds())
+
+    def moment(self, t: float) -> dt.datetime:
+        """The aware wall-clock moment of the clock's second `t`."""
+        return self.wall0 + dt.timedelta(seconds=t - self.t0)
 
     # -- one job ---------------------------------------------------------------------------------
 
@@ -231,7 +237,8 @@ class Fleet:
                 else:
                     cap = member.config.schedule.max_backoff_seconds if member.config else self.settings.max_backoff_seconds
                     job = member.jobs.get(slot.job)
-                    next_due = self._next_at(job.every, now) if ok and job and job.every.at else None
+                    next_due = (self._next_at(job.every, now, member.config)
+                                if ok and job and job.every.at and member.config else None)
                     self.scheduler.done(slot, ok, now, cap, next_due)
                 self._save()
         finally:
@@ -370,7 +377,7 @@ class Fleet:
     # -- what `fleet status` reads ------------------------------------------------------------------
 
     def wall(self, t: float) -> str:
-        return (self.wall0 + dt.timedelta(seconds=t - self.t0)).isoformat(timespec="seconds")
+        return self.moment(t).isoformat(timespec="seconds")
 
     def state(self) -> dict[str, Any]:
         rows = []

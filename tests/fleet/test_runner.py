@@ -83,10 +83,31 @@ def test_a_user_is_a_credentials_file_as_open_workbook_finds_it(tmp_path, monkey
     assert Fleet._user(config, None) == str(tmp_path / "clients" / "keys" / "sa.json")
 
 
-def test_a_job_at_set_hours_is_first_due_at_its_next_hour():
+def test_a_job_at_set_hours_is_due_at_that_hour_on_the_teams_clock_across_dst(tmp_path):
+    """A Madrid team's 08:00 digest on a server whose clock runs in UTC: due at 08:00 in Madrid,
+    the morning the clocks go forward (18 hours after Saturday noon UTC, not 19 or 20) and the
+    days after, and the morning they go back. The fleet's wall clock is a virtual one."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from sheetcrm.config import Config
     from sheetcrm.every import parse_every
 
-    now = 1000.0
-    assert Fleet._first_due(parse_every("every 5 minutes"), now) == now
-    due = Fleet._first_due(parse_every("every day at 08:00"), now)
-    assert now < due <= now + 86400
+    madrid, utc, hour = ZoneInfo("Europe/Madrid"), dt.timezone.utc, 3600.0
+    (tmp_path / "fleet.toml").write_text('[[workbook]]\nworkbook = "a.xlsx"\n')
+    settings, team = load_fleet(tmp_path / "fleet.toml"), Config(timezone="Europe/Madrid")
+    digest = parse_every("every day at 08:00")
+
+    spring = Fleet(settings, logging.getLogger("test-dst"), clock=VirtualClock(), poll=None, write_state_file=False,
+                   wall0=dt.datetime(2026, 3, 28, 12, 0, tzinfo=utc))  # Madrid moves to CEST on Sunday the 29th
+    assert spring._first_due(parse_every("every 5 minutes"), 0.0, team) == 0.0
+    first = spring._first_due(digest, 0.0, team)
+    assert first == 18 * hour and spring.moment(first).astimezone(madrid) == dt.datetime(2026, 3, 29, 8, tzinfo=madrid)
+    second = spring._next_at(digest, first, team)
+    assert second - first == 24 * hour and spring.moment(second).astimezone(madrid).hour == 8
+
+    autumn = Fleet(settings, logging.getLogger("test-dst"), clock=VirtualClock(), poll=None, write_state_file=False,
+                   wall0=dt.datetime(2026, 10, 24, 7, 30, tzinfo=utc))  # 09:30 in Madrid; CET from Sunday the 25th
+    first = autumn._first_due(digest, 0.0, team)
+    assert autumn.moment(first) == dt.datetime(2026, 10, 25, 7, 0, tzinfo=utc)  # 08:00 CET
+    assert first == 23.5 * hour  # 22.5 hours on the wall clock, plus the hour it repeats
