@@ -197,3 +197,41 @@ def test_a_website_submission_that_may_be_a_half_read_contact_waits_in_the_queue
     assert _records(book, "Leads") == []
     issue = next(i for i in outcome.crm.report.issues if i.code == "web_ambiguous")
     assert 'may be CON-0001, but Contacts!E2 ("ana@@acme.com") cannot be read' in issue.message
+
+
+def test_a_lead_matching_an_account_whose_id_this_sync_hands_out_converts_on_the_next(tmp_path):
+    # A person typed the Acme Corp row without an ID: the ids step gives it one in this sync, and
+    # that write may not land (a row moved meanwhile), so nothing may name it yet.
+    tabs = _tabs()
+    tabs["Accounts"][1][0] = None
+    tabs["Contacts"] = [tabs["Contacts"][0]]
+    book = XlsxWorkbook(xlsx(tmp_path / "crm.xlsx", tabs))
+    sync(book, Config(), DAY1)
+    assert [a["ID"] for a in _records(book, "Accounts")] == ["ACC-0001"]
+    assert "Converted Account" not in _records(book, "Leads")[0] and _records(book, "Contacts") == []
+    sync(book, Config(), DAY1)
+    assert [a["ID"] for a in _records(book, "Accounts")] == ["ACC-0001"]
+    lead = _records(book, "Leads")[0]
+    assert (lead["Converted Account"], lead["Converted Contact"]) == ("ACC-0001", "CON-0001")
+
+
+def test_a_matched_contact_whose_account_names_no_account_makes_the_conversion_wait(tmp_path):
+    # The contact's Account names nothing (an unknown_account error on its row): it is still Ana
+    # Ng, so no second contact; nor is a deal made naming an account that is not there.
+    tabs = _tabs()
+    tabs["Contacts"][1][1] = "Acme Crop"
+    tabs["Leads"][1][3] = None
+    book = XlsxWorkbook(xlsx(tmp_path / "crm.xlsx", tabs))
+    outcome = sync(book, Config(), DAY1)
+    assert [c["ID"] for c in _records(book, "Contacts")] == ["CON-0001"]
+    assert [a["ID"] for a in _records(book, "Accounts")] == ["ACC-0001"]
+    assert "Converted Account" not in _records(book, "Leads")[0]
+    issue = next(i for i in outcome.crm.report.issues if i.code == "conversion_waits")
+    assert 'row 2 of Contacts is its contact, but its Account ("Acme Crop") does not name one account' in issue.message
+
+
+def test_the_wait_is_said_in_spanish(tmp_path):
+    book = XlsxWorkbook(xlsx(tmp_path / "crm.xlsx", _tabs(contact_email="ana@@acme.com")))
+    outcome = sync(book, Config(locale="es"), DAY1)
+    issue = next(i for i in outcome.crm.report.issues if i.code == "conversion_waits")
+    assert 'la fila 2 de Contacts puede ser su contacto, pero su Email ("ana@@acme.com") no se puede leer' in issue.message

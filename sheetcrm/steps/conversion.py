@@ -129,6 +129,9 @@ def run(ctx: SyncContext) -> StepResult:
             continue
         if _fresh(crm, plan):
             continue  # it matched a row whose ID this sync hands out: it converts next sync, as a new lead does
+        if isinstance(plan, Conversion) and not made.account and (why := _no_account(crm, plan)) is not None:
+            part.issues.append(_waits(leads, row, why))
+            continue
         if isinstance(plan, Problem):
             message, hint = PROBLEMS[plan.code]
             part.issues.append(Issue("warning", leads.title, row.row, None, None, lead.id, plan.code,
@@ -195,6 +198,22 @@ def _unsure(plan: Unsure, rows_of: dict[int, Candidate]) -> tuple[str, str]:
         why = _(_MAY_BE[what], tab=cell.tab, row=cell.row, column=cell.header or cell.column,
                 shown=cells.quoted(cell.value))
     return cell.tab, why
+
+
+_NO_ACCOUNT = N_("row {row} of {tab} is its contact, but its Account ({shown}) does not name one account")
+
+
+def _no_account(crm: Any, plan: Conversion) -> tuple[str, str] | None:
+    """Why the account the matched contact names cannot be the conversion's (its Account cell
+    names no account, or two: a contact row with that error is still matched), as (tab, why);
+    None when it names one, or when the workbook has no Accounts tab to check against."""
+    contacts = crm.tables.get("contacts")
+    if plan.new_account is not None or not plan.account or plan.new_contact is not None or contacts is None \
+            or "accounts" not in crm.tables or len(crm.find("accounts", plan.account)) == 1:
+        return None
+    row = next((r for r in crm.find("contacts", plan.contact or "")), None)
+    return contacts.title, _(_NO_ACCOUNT, tab=contacts.title, row=row.row if row else "?",
+                             shown=cells.quoted(plan.account))
 
 
 def _fresh(crm: Any, plan: Conversion | Problem) -> bool:
