@@ -190,7 +190,8 @@ def test_a_website_submission_that_may_be_a_half_read_contact_waits_in_the_queue
     book = XlsxWorkbook(xlsx(tmp_path / "crm.xlsx", tabs))
     queue = WebQueue(tmp_path / "web.sqlite3")
     for name, email in (("Ana Ng", "ana@acme.com"), ("Bo Li", "bo@acme.com")):
-        queue.put({"email": email, "name": name, "company": "Acme Corp"}, dt.datetime(2026, 12, 1, tzinfo=dt.timezone.utc))
+        queue.put({"email": email, "name": name, "company": "Acme Corp"},
+                  dt.datetime(2026, 12, 1, tzinfo=dt.timezone.utc))
     batch = WebBatch(queue.waiting())
     outcome = sync(book, Config(), DAY1, web=batch)
     assert [who for _receipt, who, _keys in batch.placed] == ["CON-0002"]
@@ -234,4 +235,5 @@ def test_the_wait_is_said_in_spanish(tmp_path):
     book = XlsxWorkbook(xlsx(tmp_path / "crm.xlsx", _tabs(contact_email="ana@@acme.com")))
     outcome = sync(book, Config(locale="es"), DAY1)
     issue = next(i for i in outcome.crm.report.issues if i.code == "conversion_waits")
-    assert 'la fila 2 de Contacts puede ser su contacto, pero su Email ("ana@@acme.com") no se puede leer' in issue.message
+    assert ('la fila 2 de Contacts puede ser su contacto, pero su Email ("ana@@acme.com") no se puede leer'
+            in issue.message)

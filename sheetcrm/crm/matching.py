@@ -33,9 +33,9 @@ ignored either: `doubts` names it when it may be the record looked up, and the c
 saying so, rather than link a half-read row or make its twin. It may be when, with each unread
 key taken as the looked-up record's own, it would tie at least as strongly as `find`'s answer,
 and something it does read already points at the record (the duplicate rules pair the two as
-read, or they share an email or a phone; companies also a domain): a contact whose Email is malformed but who
-has the lead's name at the lead's company may be the lead's contact; one with another name and
-company is someone else.
+read, or they share an email or a phone; companies also a domain): a contact whose Email is
+malformed but who has the lead's name at the lead's company may be the lead's contact; one with
+another name is someone else.
 
 Deals are not in the duplicate rules (nothing fuzzy tells two deals apart), so `KnownDeals`
 links an opportunity only to one with the same Name and the same Account, exact after the
@@ -106,8 +106,8 @@ class Known:
             return []
         k = self.keys(record)
         best = self._find(k)[0]
-        return [who for who, theirs, unread in self._unsure
-                if _points_at(k, theirs, self.settings) and tie(k, _as_if(theirs, k, unread), self.settings) >= max(best, 1)]
+        return [who for who, theirs, unread in self._unsure if _points_at(k, theirs, self.settings)
+                and tie(k, _as_if(theirs, k, unread), self.settings) >= max(best, 1)]
 
     def _find(self, k: Keys) -> tuple[int, list[Hashable]]:
         best, out = 0, []

@@ -181,6 +181,8 @@ class _Run:
         self.locale = config.locale
         self.parse = parse_context(config)
         self.start: dict[str, int | None] = {leads.title: None, activities.title: None}
+        # The rows whose key cells cannot be read, by their record's identity (filled with `people`).
+        self.unsure: dict[int, Candidate] = {}
 
     # What only a response to handle needs is worked out on the first one: a sync with no new
     # response (the usual one) would otherwise scan every lead and activity for nothing.
@@ -218,11 +220,6 @@ class _Run:
                 else:
                     people.add((key, c.row.id), c.record)
         return people
-
-    @functools.cached_property
-    def unsure(self) -> dict[int, Candidate]:
-        """The rows whose key cells cannot be read, by their record's identity (`people`)."""
-        return {}
 
     def _unsure_said(self, said: tuple[str, str], placed: Unsure, **fmt: Any) -> tuple[str, str]:
         """(message, hint) for a person who may be a half-read row, naming the first such row's cell."""
@@ -294,11 +291,11 @@ class _Run:
         if isinstance(placed, Unsure):
             col = next((c for name in ("email", "phone") if getattr(lead, name)
                         for c, f in questions.items() if f == name), None)
-            self.part.issues.append(Issue("warning", title, sheet_row, column_letter(col + 1) if col is not None else None,
-                                          cells.parse_text(self.snapshot.tabs[title].header[col])
-                                          if col is not None else None,
-                                          row[col] if col is not None and col < len(row) else None,
-                                          "form_ambiguous", *self._unsure_said(_UNSURE_FORM, placed)))
+            letter, header, value = (column_letter(col + 1), cells.parse_text(self.snapshot.tabs[title].header[col]),
+                                     row[col] if col < len(row) else None) if col is not None else (None, None, None)
+            message, hint = self._unsure_said(_UNSURE_FORM, placed)
+            self.part.issues.append(Issue("warning", title, sheet_row, letter, header, value, "form_ambiguous",
+                                          message, hint))
         elif isinstance(placed, Ambiguous):
             col = next((c for name in ("email", "phone") if getattr(lead, name)
                         for c, f in questions.items() if f == name), None)
@@ -381,9 +378,9 @@ class _Run:
             before = len(self.part.writes)
             placed = self._place(_(WEB_FORM), sub.receipt, lead, day)
             if isinstance(placed, Unsure):  # it waits, as an ambiguous one does
+                message, hint = self._unsure_said(_UNSURE_WEB, placed, receipt=sub.receipt)
                 self.part.issues.append(Issue("warning", self.leads.title, None, None, None, sub.receipt,
-                                              "web_ambiguous", *self._unsure_said(_UNSURE_WEB, placed,
-                                                                                  receipt=sub.receipt)))
+                                              "web_ambiguous", message, hint))
             elif isinstance(placed, Ambiguous):  # it waits, as one the config no longer takes
                 self.part.issues.append(_issue("warning", self.leads.title, None, None, None, sub.receipt,
                                                "web_ambiguous", receipt=sub.receipt, records=", ".join(placed.ids)))

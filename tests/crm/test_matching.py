@@ -121,7 +121,8 @@ def test_a_record_with_an_unread_key_cell_is_a_doubt_only_when_it_may_be_the_one
     # Someone else at the same company: the unread email is no reason to wait.
     assert people.doubts(_lead("Cy", "Oh", "cy@acme.com", company="Acme")) == []
     # Bo is surely Bo (the same email): a half-read Ana is no doubt about him.
-    assert people.find(_lead("Bo", "Li", "bo@acme.com")) == ["C2"] and people.doubts(_lead("Bo", "Li", "bo@acme.com")) == []
+    bo = _lead("Bo", "Li", "bo@acme.com")
+    assert people.find(bo) == ["C2"] and people.doubts(bo) == []
     companies = _convert_match(_account("ACC-1", "Acme Corp", "acme.com"))
     companies.add_account(_account("ACC-2", None, "globex.com"), unread={"name"})  # Name shows #N/A
     unsure = companies.account(_lead("Ana", "Ng", "ana@globex.com", company="Globex", website="globex.com"), None)
