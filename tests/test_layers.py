@@ -35,7 +35,8 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # One read: a snapshot becomes typed records and issues; where sheetcrm's tabs are; IDs;
     # a tab's wanted cells diffed into writes.
     ("read", ("sheetcrm.table", "sheetcrm.validate", "sheetcrm.inputs", "sheetcrm.ids", "sheetcrm.owned",
-              "sheetcrm.plan", "sheetcrm.synclog", "sheetcrm.merging", "sheetcrm.workflow_tabs", "sheetcrm.written")),
+              "sheetcrm.plan", "sheetcrm.synclog", "sheetcrm.merging", "sheetcrm.workflow_tabs", "sheetcrm.written",
+              "sheetcrm.candidates")),
     # What the records mean: the engine run over a read, its cells; quote money and context.
     ("compute", ("sheetcrm.engine", "sheetcrm.render", "sheetcrm.layout", "sheetcrm.mail.quotes", "sheetcrm.mail.context",
                  "sheetcrm.mail.templates", "sheetcrm.mail.workflow", "sheetcrm.intake.forms",

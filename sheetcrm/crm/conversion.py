@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Iterable, Literal
+from typing import Any, Collection, Iterable, Literal
 
 from pydantic import Field
 
@@ -95,49 +95,80 @@ class Matcher:
 
     A match must be unique: two accounts (or contacts) tied alike match nothing (a new one is
     not made either; the step reports the lead, naming them: `Ambiguous`), so a conversion
-    never picks one at random."""
+    never picks one at random. An account or contact comes with the key cells it cannot read
+    (`(record, unread fields)`, `sheetcrm.candidates`; a bare record reads whole): one that
+    may be the lead's is `Unsure`, and nothing is made either (a twin of a half-read row is
+    as wrong as a link to it)."""
 
-    def __init__(self, accounts: Iterable[Account], contacts: Iterable[Contact], settings: DuplicateSettings) -> None:
-        accounts = list(accounts)
+    def __init__(self, accounts: Iterable[Account | tuple[Account, Collection[str]]],
+                 contacts: Iterable[Contact | tuple[Contact, Collection[str]]], settings: DuplicateSettings) -> None:
+        pairs = [_pair(a) for a in accounts]
         self.accounts: dict[str, Account] = {}
         self._companies = Known(settings)
-        self._people = Known(settings, accounts)
+        self._people = Known(settings, [a for a, _ in pairs])
         self._contacts: dict[int, Contact] = {}
-        for account in accounts:
-            self.add_account(account)
+        self._unsure: dict[int, Account | Contact] = {}
+        for account, unread in pairs:
+            self.add_account(account, unread)
         for contact in contacts:
-            self.add_contact(contact)
+            self.add_contact(*_pair(contact))
 
-    def add_account(self, account: Account) -> None:
+    def add_account(self, account: Account, unread: Collection[str] = ()) -> None:
+        if unread:
+            self._unsure[id(account)] = account
+            self._companies.add(id(account), account, unread)
+            return
         if account.id is None:
             return
         self.accounts[account.id] = account
         self._companies.add(account.id, account)
         self._people.add_account(account)
 
-    def add_contact(self, contact: Contact) -> None:
+    def add_contact(self, contact: Contact, unread: Collection[str] = ()) -> None:
+        if unread:
+            self._unsure[id(contact)] = contact
+            self._people.add(id(contact), contact, unread)
+            return
         if contact.id is None:
             return
         self._contacts[id(contact)] = contact
         self._people.add(id(contact), contact)
 
-    def contact(self, lead: Lead) -> Contact | None | Ambiguous:
-        """The contact the lead is; None; or Ambiguous (the contacts' IDs)."""
+    def contact(self, lead: Lead) -> Contact | None | Ambiguous | Unsure:
+        """The contact the lead is; None; Ambiguous (the contacts' IDs); or Unsure (contacts
+        with key cells unread that it may be)."""
+        if doubts := self._people.doubts(lead):
+            return Unsure(tuple(self._unsure[n] for n in doubts))  # type: ignore[index]
         found: list[Contact] = [self._contacts[n] for n in self._people.find(lead)]  # type: ignore[index]
         if len(found) > 1:
             return Ambiguous(tuple(c.id or "" for c in found))
         return found[0] if found else None
 
-    def account(self, lead: Lead, contact: Contact | None) -> str | None | Ambiguous:
-        """The ID of the lead's account; None; or Ambiguous (the accounts' IDs)."""
+    def account(self, lead: Lead, contact: Contact | None) -> str | None | Ambiguous | Unsure:
+        """The ID of the lead's account; None; Ambiguous (the accounts' IDs); or Unsure (accounts
+        with key cells unread that it may be)."""
         if contact is not None and contact.account:
             return contact.account
         company = Entity("leads", lead.id or "", "company", lead.company or "", email=lead.email,
                          website=lead.website, country=lead.country)
+        if doubts := self._companies.doubts(company):
+            return Unsure(tuple(self._unsure[n] for n in doubts))  # type: ignore[index]
         found = [str(who) for who in self._companies.find(company)]
         if len(found) > 1:
             return Ambiguous(tuple(found))
         return found[0] if found else None
+
+
+def _pair(item: Any) -> tuple[Any, Collection[str]]:
+    return item if isinstance(item, tuple) else (item, ())
+
+
+@dataclass(frozen=True)
+class Unsure:
+    """Records whose key cells cannot be read (`Matcher`) that the lead may be: the records, as
+    read, for the step to name their cells."""
+
+    records: tuple[Account | Contact, ...]
 
 
 @dataclass(frozen=True)
@@ -221,7 +252,7 @@ def lead_name(lead: Lead) -> str:
 
 def convert(lead: Lead, match: Matcher, settings: ConversionSettings, as_of: dt.date, first_stage: str,
             told: DealAmount | None = None, *, found_account: str | None = None, found_contact: Contact | None = None,
-            found_opportunity: str | None = None) -> Conversion | Problem:
+            found_opportunity: str | None = None) -> Conversion | Problem | Unsure:
     """The account, contact and opportunity `lead` becomes on `as_of`.
 
     first_stage: the first open stage's name (canonical); told: see `deal_amount` (one with a
@@ -230,12 +261,17 @@ def convert(lead: Lead, match: Matcher, settings: ConversionSettings, as_of: dt.
     records carry the lead's fields (Account: Name = Company, Domain = Website, Country, Owner;
     Contact: names, Email, Phone, Title, Owner; Opportunity: "<Company> – <name>" or the Deal
     Name, Amount, Currency, Close Date = as_of + close_days, Owner, Source, Campaign); each is
-    Created on `as_of`."""
+    Created on `as_of`. Unsure: a record whose key cells cannot be read may be the lead's
+    contact or account, and nothing is planned."""
     contact = found_contact if found_contact is not None else match.contact(lead)
+    if isinstance(contact, Unsure):
+        return contact
     if isinstance(contact, Ambiguous):
         return Problem("conversion_ambiguous", "contacts", contact.ids)
     assert contact is None or isinstance(contact, Contact)
     account = found_account or match.account(lead, contact)
+    if isinstance(account, Unsure):
+        return account
     if isinstance(account, Ambiguous):
         return Problem("conversion_ambiguous", "accounts", account.ids)
     new_account = new_contact = new_opportunity = None

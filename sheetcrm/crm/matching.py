@@ -27,6 +27,16 @@ that leaves no doubt, and a near miss makes a new record (which the Duplicates t
 the oldest first, and a contact before a lead: the person as a customer); a caller that must not
 choose (conversion, import) treats more than one as ambiguous.
 
+A record added with key cells it cannot read (`add`'s `unread`: an email that is no email, a
+name showing #N/A, an ID two rows share; `sheetcrm.candidates`) is never linked, and never
+ignored either: `doubts` names it when it may be the record looked up, and the caller waits,
+saying so, rather than link a half-read row or make its twin. It may be when, with each unread
+key taken as the looked-up record's own, it would tie at least as strongly as `find`'s answer,
+and something it does read already points at the record (the duplicate rules pair the two as
+read, or they share an email or a phone; companies also a domain): a contact whose Email is
+malformed but who has the lead's name at the lead's company may be the lead's contact; one with
+another name is someone else.
+
 Deals are not in the duplicate rules (nothing fuzzy tells two deals apart), so `KnownDeals`
 links an opportunity only to one with the same Name and the same Account, exact after the
 normalisation every reference gets (`validate.match_key`: case, spacing, curly quotes), the
@@ -36,8 +46,9 @@ Corp" are one account). A deal's ID from another tool is not sheetcrm's, so it t
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
-from typing import Hashable, Iterable
+from typing import Collection, Hashable, Iterable
 
 from sheetcrm import cells
 from sheetcrm.crm.duplicates import (DuplicateSettings, Entity, Keys, accounts_by_key, entity, fold,
@@ -56,6 +67,7 @@ class Known:
         self._accounts = accounts_by_key(accounts)
         self._entries: list[tuple[Hashable, Keys]] = []
         self._blocks: dict[tuple[str, str, str], list[int]] = defaultdict(list)
+        self._unsure: list[tuple[Hashable, Keys, frozenset[str]]] = []
 
     def add_account(self, account: Account) -> None:
         """An account a contact added from now on may name (a conversion's new account)."""
@@ -70,8 +82,13 @@ class Known:
             record = entity(record, account)
         return keys_of(record, self.settings.country)
 
-    def add(self, who: Hashable, record: Record) -> None:
+    def add(self, who: Hashable, record: Record, unread: Collection[str] = ()) -> None:
+        """`record` known as `who`; `unread`: the fields of its key cells that cannot be read
+        (`sheetcrm.candidates`), which make it a record `doubts` names, never one `find` links."""
         k = self.keys(record)
+        if unread:
+            self._unsure.append((who, k, frozenset(unread)))
+            return
         n = len(self._entries)
         self._entries.append((who, k))
         for block in _blocks(k):
@@ -80,7 +97,19 @@ class Known:
     def find(self, record: Record) -> list[Hashable]:
         """The records `record` already is (rules in the module docstring): those of the
         strongest tie, in the order added; [] when none."""
+        return self._find(self.keys(record))[1]
+
+    def doubts(self, record: Record) -> list[Hashable]:
+        """The records added with unread key cells that `record` may be (module docstring), in
+        the order added; [] when none (the usual case: `find`'s answer stands)."""
+        if not self._unsure:
+            return []
         k = self.keys(record)
+        best = self._find(k)[0]
+        return [who for who, theirs, unread in self._unsure if _points_at(k, theirs, self.settings)
+                and tie(k, _as_if(theirs, k, unread), self.settings) >= max(best, 1)]
+
+    def _find(self, k: Keys) -> tuple[int, list[Hashable]]:
         best, out = 0, []
         seen: set[int] = set()
         for block in _blocks(k):
@@ -94,7 +123,33 @@ class Known:
                     best, out = strength, [(n, who)]
                 elif strength and strength == best:
                     out.append((n, who))
-        return [who for _, who in sorted(out, key=lambda p: p[0])]
+        return best, [who for _, who in sorted(out, key=lambda p: p[0])]
+
+
+# The Keys fields each record field's cell feeds (crm.duplicates.keys_of).
+_FEEDS = {"email": ("email", "domains"), "phone": ("phone",), "first_name": ("name", "surname"),
+          "last_name": ("name", "surname"), "name": ("name", "company"), "company": ("company",),
+          "domain": ("domains",)}
+
+
+def _as_if(theirs: Keys, k: Keys, unread: frozenset[str]) -> Keys:
+    """`theirs` with each unread key cell saying what `k` says (the most it could agree)."""
+    fed = {name for f in unread for name in _FEEDS.get(f, ())}
+    update = {name: getattr(k, name) for name in fed}
+    if "domains" in fed:
+        update["domains"] = theirs.domains | k.domains
+    return dataclasses.replace(theirs, **update) if update else theirs
+
+
+def _points_at(k: Keys, theirs: Keys, settings: DuplicateSettings) -> bool:
+    """Whether what `theirs` reads already points at `k`: the rules pair them, or they share an
+    email or a phone, or (companies) a domain. A domain says which company a person is at, not
+    who they are."""
+    if k.entity.kind != theirs.entity.kind:
+        return False
+    return bool(score_pair(k, theirs, settings) is not None
+                or k.email and k.email == theirs.email or k.phone and k.phone == theirs.phone
+                or k.entity.kind == "company" and k.domains & theirs.domains)
 
 
 def tie(x: Keys, y: Keys, settings: DuplicateSettings) -> int:

@@ -50,7 +50,8 @@ from pydantic import ValidationError
 
 from sheetcrm import cells, team_time
 from sheetcrm.config import Config, FormSettings
-from sheetcrm.crm.conversion import Ambiguous
+from sheetcrm.candidates import Candidate, candidates
+from sheetcrm.crm.conversion import Ambiguous, Unsure
 from sheetcrm.crm.matching import Known
 from sheetcrm.crm.words import LEAD_STATUS
 from sheetcrm.engine import words_of
@@ -64,7 +65,7 @@ from sheetcrm.records import Lead
 from sheetcrm.report import Issue, column_letter
 from sheetcrm.schema import TABS
 from sheetcrm.table import Table
-from sheetcrm.validate import Crm, parse_context
+from sheetcrm.validate import Crm, parse_context, row_label
 from sheetcrm.workbook import CellValue, CellWrite, Grid, Snapshot, cell_key
 
 LEAD_HEADER = "Lead"  # the responses tab's column sheetcrm adds; the word is the same in Spanish
@@ -78,6 +79,15 @@ WEB_FORM = N_("website")
 KEY = re.compile(r"\[sheetcrm:([0-9a-f]{12})\]")
 _SUBJECT = N_("Form response ({form}) {key}")
 _EPOCH = dt.datetime(1899, 12, 30)  # day 0 of spreadsheet serial dates
+# A person who may be a record whose key cell cannot be read: said under form_ambiguous and
+# web_ambiguous (it is not known who the person is), so a team filtering on them sees every
+# response that waits for a person to tell records apart.
+_UNSURE_FORM = (N_("This response's person may be {record}, but {cell} ({shown}) cannot be read: it is linked to "
+                   "nothing, and no lead is made of it."),
+                N_("Fix that cell; the next sync then links the response."))
+_UNSURE_WEB = (N_("The website form's submission {receipt} may be {record}, but {cell} ({shown}) cannot be read: it "
+                  "is linked to nothing, and waits in the queue."),
+               N_("Fix that cell; the next sync then links the submission."))
 
 _MESSAGES = {
     "form_tab_missing": (N_('The form {form} writes into the tab "{tab}", which is not in the workbook.'),
@@ -171,6 +181,8 @@ class _Run:
         self.locale = config.locale
         self.parse = parse_context(config)
         self.start: dict[str, int | None] = {leads.title: None, activities.title: None}
+        # The rows whose key cells cannot be read, by their record's identity (filled with `people`).
+        self.unsure: dict[int, Candidate] = {}
 
     # What only a response to handle needs is worked out on the first one: a sync with no new
     # response (the usual one) would otherwise scan every lead and activity for nothing.
@@ -194,14 +206,28 @@ class _Run:
         """Everyone already in the CRM, matchable; built on the first response that needs it,
         since a sync without new responses (the usual one) would pay for every key of every
         person for nothing."""
-        people = Known(self.config.duplicates, self.crm.records("accounts"))
+        accounts = self.crm.tables.get("accounts")
+        # A row with a bad cell is still who it is (`sheetcrm.candidates`): by what of it reads.
+        people = Known(self.config.duplicates,
+                       [r.record or r.target for r in accounts.rows if (r.record or r.target) is not None]
+                       if accounts else [])
         for key in ("contacts", "leads"):  # a contact is the person as a customer: found first
             table = self.crm.tables.get(key)
-            for row in table.rows if table else ():
-                record = row.record or row.target
-                if record is not None:
-                    people.add((key, row.id), record)
+            for c in candidates(table, self.snapshot.tabs.get(table.title)) if table else ():
+                if c.unread:
+                    self.unsure[id(c.record)] = c
+                    people.add(("", id(c.record)), c.record, c.unread_fields)
+                else:
+                    people.add((key, c.row.id), c.record)
         return people
+
+    def _unsure_said(self, said: tuple[str, str], placed: Unsure, **fmt: Any) -> tuple[str, str]:
+        """(message, hint) for a person who may be a half-read row, naming the first such row's cell."""
+        candidate = self.unsure[id(placed.records[0])]
+        cell = candidate.unread[0]
+        fmt |= {"record": candidate.row.id or row_label(candidate.row), "cell": cell.cell,
+                "shown": cells.quoted(cell.value)}
+        return _(said[0], **fmt), _(said[1], **fmt)
 
     def form(self, name: str, settings: FormSettings) -> None:
         title = cells_tab(self.snapshot, settings.tab)
@@ -262,7 +288,15 @@ class _Run:
         if lead is None:
             return
         placed = self._place(form, key, lead, day)
-        if isinstance(placed, Ambiguous):
+        if isinstance(placed, Unsure):
+            col = next((c for name in ("email", "phone") if getattr(lead, name)
+                        for c, f in questions.items() if f == name), None)
+            letter, header, value = (column_letter(col + 1), cells.parse_text(self.snapshot.tabs[title].header[col]),
+                                     row[col] if col < len(row) else None) if col is not None else (None, None, None)
+            message, hint = self._unsure_said(_UNSURE_FORM, placed)
+            self.part.issues.append(Issue("warning", title, sheet_row, letter, header, value, "form_ambiguous",
+                                          message, hint))
+        elif isinstance(placed, Ambiguous):
             col = next((c for name in ("email", "phone") if getattr(lead, name)
                         for c, f in questions.items() if f == name), None)
             self.part.issues.append(_issue("warning", title, sheet_row, col,
@@ -275,13 +309,16 @@ class _Run:
             self.part.writes.append(CellWrite(title, sheet_row, lead_col + 1, who, expect=guard, requires=anchor))
 
     def _place(self, form: str, key: str, lead: Lead,
-               day: dt.date) -> tuple[str, tuple[str, int, int]] | Ambiguous | None:
+               day: dt.date) -> tuple[str, tuple[str, int, int]] | Ambiguous | Unsure | None:
         """The lead (or, for a known person, only the activity) of one response; the record's
         ID and the write every other write of the response requires; Ambiguous (the IDs) when
-        records of one tab match alike, and nothing is written; or None when a matching row
+        records of one tab match alike, or Unsure (the records) when the person may be a row
+        whose key cell cannot be read, and nothing is written; or None when a matching row
         has no ID yet (it gets one in this sync: the response waits)."""
         token = f"[sheetcrm:{key}]"  # not for people: the key KEY finds again
         subject = _(_SUBJECT, form=form, key=token)
+        if doubts := self.people.doubts(lead):
+            return Unsure(tuple(self.unsure[n].record for _tab, n in doubts))  # type: ignore[misc]
         found = self.people.find(lead)
         if found:
             # Contacts were added first: a contact that matches is the person, over a lead
@@ -340,7 +377,11 @@ class _Run:
                 continue
             before = len(self.part.writes)
             placed = self._place(_(WEB_FORM), sub.receipt, lead, day)
-            if isinstance(placed, Ambiguous):  # it waits, as one the config no longer takes
+            if isinstance(placed, Unsure):  # it waits, as an ambiguous one does
+                message, hint = self._unsure_said(_UNSURE_WEB, placed, receipt=sub.receipt)
+                self.part.issues.append(Issue("warning", self.leads.title, None, None, None, sub.receipt,
+                                              "web_ambiguous", message, hint))
+            elif isinstance(placed, Ambiguous):  # it waits, as one the config no longer takes
                 self.part.issues.append(_issue("warning", self.leads.title, None, None, None, sub.receipt,
                                                "web_ambiguous", receipt=sub.receipt, records=", ".join(placed.ids)))
             elif placed is not None:

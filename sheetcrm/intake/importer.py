@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from sheetcrm import cells
+from sheetcrm.candidates import Candidate, Unread, candidates
 from sheetcrm.config import Config
 from sheetcrm.crm.matching import Known, KnownDeals
 from sheetcrm.crm.words import LEAD_STATUS, STAGE
@@ -225,8 +226,8 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
     # An account with a bad cell is still one a deal can name (a reference reads it too).
     account_targets = [r.target for r in accounts.rows if isinstance(r.target, Account)] if accounts else []
     known: Known | KnownDeals = (KnownDeals(account_targets) if tab == "opportunities" else
-                                 Known(config.duplicates, crm.records("accounts")))
-    index = _Index(table, known)
+                                 Known(config.duplicates, account_targets))
+    index = _Index(candidates(table, snapshot.tabs.get(table.title)), known)
     words = words_of(crm, config)
     marks = dict(crm.inputs.sequences) if crm.inputs else {}
     prefix = spec.id_prefix
@@ -246,15 +247,20 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
                                        warnings=warnings.get(row.row, [])))
             continue
         values = _values(tab, record, words)
-        candidates = index.find(record)
-        if len(candidates) > 1:
-            labels = [_label(c) for c in candidates]
+        if doubts := index.doubts(record):
+            # It may be a row whose key cell cannot be read: neither linked to it nor added as its twin.
+            result.rows.append(Outcome(row.row, "rejected", candidates=[_label(c.row) for c in doubts],
+                                       reasons=[_unsure(c) for c in doubts], warnings=warnings.get(row.row, [])))
+            continue
+        matches = index.find(record)
+        if len(matches) > 1:
+            labels = [_label(c) for c in matches]
             result.rows.append(Outcome(row.row, "rejected", candidates=labels, reasons=[_(
                 "it matches {records} alike; sheetcrm does not choose: tell them apart or merge them, "
                 "then import again", records=", ".join(labels))], warnings=warnings.get(row.row, [])))
             continue
-        if candidates:
-            found = candidates[0]
+        if matches:
+            found = matches[0]
             outcome = Outcome(row.row, "matched", found.id, warnings=warnings.get(row.row, []))
             if fill_blanks:
                 fills = _fills(table, found, values)
@@ -314,15 +320,19 @@ def _fills(table: Table, row: Row, values: dict[str, Any]) -> list[CellWrite]:
 class _Index:
     """The tab's records (and the file's rows added so far) by what links a row to them:
     `crm.matching`'s `Known` for leads, contacts and accounts, its `KnownDeals` for
-    opportunities."""
+    opportunities. Every row of the tab is in it, those with a bad cell by what of them reads
+    (`sheetcrm.candidates`), with the key cells they cannot read."""
 
-    def __init__(self, table: Table, known: Known | KnownDeals) -> None:
+    def __init__(self, rows: list[Candidate], known: Known | KnownDeals) -> None:
         self.known = known
         self.rows: dict[int, Row] = {}
-        for row in table.rows:
-            record = row.record or row.target
-            if record is not None:
-                self.add(record, row)
+        self.unsure: dict[int, Candidate] = {}
+        for c in rows:
+            if c.unread and isinstance(known, Known):
+                self.unsure[id(c.row)] = c
+                known.add(id(c.row), c.record, c.unread_fields)
+            else:
+                self.add(c.record, c.row)
 
     def add(self, record: Any, row: Row) -> None:
         self.rows[id(row)] = row
@@ -331,6 +341,23 @@ class _Index:
     def find(self, record: Any) -> list[Row]:
         """The records `record` already is, the oldest first; more than one is ambiguous."""
         return [self.rows[n] for n in self.known.find(record)]  # type: ignore[index]
+
+    def doubts(self, record: Any) -> list[Candidate]:
+        """The rows whose key cells cannot be read that `record` may be (`Known.doubts`)."""
+        if not self.unsure or not isinstance(self.known, Known):
+            return []
+        return [self.unsure[n] for n in self.known.doubts(record)]  # type: ignore[index]
+
+
+def _unsure(c: Candidate) -> str:
+    """Why a row that may be `c` is rejected: the cell, and what to do."""
+    cell: Unread = c.unread[0]
+    if cell.field == "id":
+        return _("it may be {record}, but its ID {shown} ({cell}) is also on row {also}; sheetcrm does not guess: "
+                 "give one of the two rows another ID, then import again", record=_label(c.row),
+                 shown=cells.quoted(cell.value), cell=cell.cell, also=cell.also)
+    return _("it may be {record}, but {cell} ({shown}) cannot be read; sheetcrm does not guess: fix that cell, "
+             "then import again", record=_label(c.row), cell=cell.cell, shown=cells.quoted(cell.value))
 
 
 def _label(row: Row) -> str:

@@ -25,9 +25,10 @@ import dataclasses
 from typing import Any
 
 from sheetcrm import cells
+from sheetcrm.candidates import Candidate, candidates
 from sheetcrm.cells import normalize_key
 from sheetcrm.crm.conversion import (CONVERTED, PROBLEMS, WHAT, Conversion, Converted, DealAmount, Matcher, Problem,
-                                     convert)
+                                     Unsure, convert)
 from sheetcrm.crm.history import latest
 from sheetcrm.crm.stages import StageTable
 from sheetcrm.crm.words import STAGE
@@ -35,7 +36,7 @@ from sheetcrm.engine import words_of
 from sheetcrm.i18n import N_, _, current
 from sheetcrm.ids import id_pattern, row_key
 from sheetcrm.plan import append_writes, cell_value
-from sheetcrm.records import Priced, Record
+from sheetcrm.records import Contact, Priced, Record
 from sheetcrm.report import Issue, column_letter
 from sheetcrm.steps.context import StepResult, SyncContext
 from sheetcrm.schema import TABS, budget_header
@@ -62,9 +63,11 @@ def run(ctx: SyncContext) -> StepResult:
     first_stage = (stages.open or stages.stages)[0].name
     out = _Writer(ctx, part)
     # The matcher indexes every account and contact (phones parsed, names folded: about half
-    # a second at 10k leads): made when the first lead asks to convert, from the records as read.
-    accounts, contacts = crm.records("accounts"), crm.records("contacts")
+    # a second at 10k leads): made when the first lead asks to convert, from the rows as read,
+    # those with a bad cell too (by what of them reads: an Acme whose Employees is unreadable is
+    # still Acme, never to be made twice), each with the key cells it cannot read.
     match: Matcher | None = None
+    rows_of: dict[int, Candidate] = {}
     present = {tab: (table.title, {r.id for r in table.rows if r.id}) for tab in PREFIX
                if (table := crm.tables.get(tab)) is not None}
     unread = [why for tab in PREFIX if (why := _unread(ctx, tab)) is not None]
@@ -115,12 +118,20 @@ def run(ctx: SyncContext) -> StepResult:
                 part.issues.extend(_unlike(leads, row, known.links[row.row], present, known.made))
             continue
         if match is None:
-            match = Matcher(accounts, contacts, ctx.config.duplicates)
+            match, rows_of = _matcher(ctx)
         amounts = amounts or _Amounts(ctx, leads)
         told, cell = amounts.of(row)
         plan = convert(lead, match, settings, ctx.as_of, first_stage, told,
                        found_account=made.account, found_contact=made.contact_record,
                        found_opportunity=made.opportunity)
+        if isinstance(plan, Unsure):
+            part.issues.append(_waits(leads, row, _unsure(plan, rows_of)))
+            continue
+        if _fresh(crm, plan):
+            continue  # it matched a row whose ID this sync hands out: it converts next sync, as a new lead does
+        if isinstance(plan, Conversion) and not made.account and (why := _no_account(crm, plan)) is not None:
+            part.issues.append(_waits(leads, row, why))
+            continue
         if isinstance(plan, Problem):
             message, hint = PROBLEMS[plan.code]
             part.issues.append(Issue("warning", leads.title, row.row, None, None, lead.id, plan.code,
@@ -155,6 +166,66 @@ _UNREAD_COLUMN = N_('{tab} has no "{column}" column, so none of its rows is read
 _NO_TAB = N_('there is no "{tab}" tab for its new row')
 _NO_ID = N_("{tab} has no ID column for its new row")
 _FULL = N_("{tab} has no room for the columns sheetcrm adds beside its new row")
+
+
+# Whole sentences per kind of record, so a language can agree its words with the noun.
+_MAY_BE = {"accounts": N_("row {row} of {tab} may be its account, but its {column} ({shown}) cannot be read"),
+           "contacts": N_("row {row} of {tab} may be its contact, but its {column} ({shown}) cannot be read")}
+_SAME_ID = {"accounts": N_("row {row} of {tab} may be its account, but its ID {shown} is also on row {also}"),
+            "contacts": N_("row {row} of {tab} may be its contact, but its ID {shown} is also on row {also}")}
+
+
+def _matcher(ctx: SyncContext) -> tuple[Matcher, dict[int, Candidate]]:
+    """The matcher over every account and contact row (`sheetcrm.candidates`), and each row's
+    candidate by its record's identity, for `_unsure` to name its cells."""
+    found: dict[str, list[Candidate]] = {}
+    for tab in ("accounts", "contacts"):
+        table = ctx.crm.tables.get(tab)
+        found[tab] = candidates(table, ctx.snapshot.tabs.get(table.title)) if table is not None else []
+    match = Matcher([(c.record, c.unread_fields) for c in found["accounts"]],
+                    [(c.record, c.unread_fields) for c in found["contacts"]], ctx.config.duplicates)
+    return match, {id(c.record): c for cs in found.values() for c in cs}
+
+
+def _unsure(plan: Unsure, rows_of: dict[int, Candidate]) -> tuple[str, str]:
+    """(the tab, why the conversion waits): the first record it may be, and its unread key cell."""
+    candidate = rows_of[id(plan.records[0])]
+    cell = candidate.unread[0]
+    what = "contacts" if isinstance(candidate.record, Contact) else "accounts"
+    if cell.field == "id":
+        why = _(_SAME_ID[what], tab=cell.tab, row=cell.row, shown=cells.quoted(cell.value), also=cell.also)
+    else:
+        why = _(_MAY_BE[what], tab=cell.tab, row=cell.row, column=cell.header or cell.column,
+                shown=cells.quoted(cell.value))
+    return cell.tab, why
+
+
+_NO_ACCOUNT = N_("row {row} of {tab} is its contact, but its Account ({shown}) does not name one account")
+
+
+def _no_account(crm: Any, plan: Conversion) -> tuple[str, str] | None:
+    """Why the account the matched contact names cannot be the conversion's (its Account cell
+    names no account, or two: a contact row with that error is still matched), as (tab, why);
+    None when it names one, or when the workbook has no Accounts tab to check against."""
+    contacts = crm.tables.get("contacts")
+    if plan.new_account is not None or not plan.account or plan.new_contact is not None or contacts is None \
+            or "accounts" not in crm.tables or len(crm.find("accounts", plan.account)) == 1:
+        return None
+    row = next((r for r in crm.find("contacts", plan.contact or "")), None)
+    return contacts.title, _(_NO_ACCOUNT, tab=contacts.title, row=row.row if row else "?",
+                             shown=cells.quoted(plan.account))
+
+
+def _fresh(crm: Any, plan: Conversion | Problem) -> bool:
+    """Whether the conversion links an account or contact whose ID the ids step hands out in
+    this sync: that write may not land, and the links would name nothing."""
+    if not isinstance(plan, Conversion):
+        return False
+    for tab, rid in (("accounts", plan.account), ("contacts", plan.contact)):
+        table = crm.tables.get(tab)
+        if rid and table is not None and any(r.assigned and not r.appended and r.id == rid for r in table.rows):
+            return True
+    return False
 
 
 def _unread(ctx: SyncContext, tab: str) -> tuple[str, str] | None:
@@ -351,7 +422,10 @@ class _Made:
 
 def _found(crm: Any, found: dict[str, str | None]) -> _Made:
     made = _Made(account=found["accounts"], contact=found["contacts"], opportunity=found["opportunities"])
-    records = {tab: {r.id: r for r in crm.records(tab)} for tab in PREFIX}
+    # A row with a bad cell is still the one the conversion made (by what of it reads).
+    records = {tab: {r.id: r.record or r.target for r in table.rows}
+               for tab in PREFIX if (table := crm.tables.get(tab)) is not None}
+    records = {tab: records.get(tab, {}) for tab in PREFIX}
     contact = records["contacts"].get(made.contact) if made.contact else None
     deal = records["opportunities"].get(made.opportunity) if made.opportunity else None
     if contact is not None:

@@ -107,3 +107,24 @@ def test_a_contact_matches_by_the_normalised_email_and_two_are_ambiguous():
     twin = bo.model_copy(update={"id": "CON-2"})
     match.add_contact(twin)
     assert match.contact(_lead("Bo", "Li", "bo.li@gmail.com")) == Ambiguous(("CON-1", "CON-2"))
+
+
+def test_a_record_with_an_unread_key_cell_is_a_doubt_only_when_it_may_be_the_one():
+    """A record whose key cell cannot be read (`add`'s `unread`) is never linked; `doubts` names
+    it when, that cell saying what the looked-up record says, they would tie at least as surely
+    as `find`'s answer, and what it reads already points at it (s34)."""
+    people = Known(DuplicateSettings())
+    people.add("C1", _lead("Ana", "Ng", None, company="Acme"), unread={"email"})  # her email is no email
+    people.add("C2", _lead("Bo", "Li", "bo@acme.com", company="Acme"))
+    assert people.find(_lead("Ana", "Ng", "ana@acme.com", company="Acme")) == []
+    assert people.doubts(_lead("Ana", "Ng", "ana@acme.com", company="Acme")) == ["C1"]
+    # Someone else at the same company: the unread email is no reason to wait.
+    assert people.doubts(_lead("Cy", "Oh", "cy@acme.com", company="Acme")) == []
+    # Bo is surely Bo (the same email): a half-read Ana is no doubt about him.
+    bo = _lead("Bo", "Li", "bo@acme.com")
+    assert people.find(bo) == ["C2"] and people.doubts(bo) == []
+    companies = _convert_match(_account("ACC-1", "Acme Corp", "acme.com"))
+    companies.add_account(_account("ACC-2", None, "globex.com"), unread={"name"})  # Name shows #N/A
+    unsure = companies.account(_lead("Ana", "Ng", "ana@globex.com", company="Globex", website="globex.com"), None)
+    assert [a.id for a in unsure.records] == ["ACC-2"]
+    assert companies.account(_lead("Ana", "Ng", company="Acme Corp", website=None), None) == "ACC-1"
