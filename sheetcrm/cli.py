@@ -684,12 +684,15 @@ def outbox_send(target: Target, early: bool) -> None:
                row=row.text("id"), when=row.text("next_try"), error=row.text("error") or _("no error")))
     for warning in report.warnings:
         echo(_("sheetcrm: warning: {warning}", warning=warning), err=True)
+    for issue in report.unread:  # a Status typed "Aproved": not sent, and the person must hear it
+        echo(_("sheetcrm: {cell}: {message} {hint}", cell=issue.where(), message=issue.message, hint=issue.hint),
+             err=True)
     if not any((report.sent, report.restored, report.retrying, report.failed, report.unknown, report.changed,
-                report.stuck, report.held, report.waiting)):
+                report.stuck, report.held, report.waiting, report.unread)):
         echo(_("nothing to send"))
     if setup:
         echo(f"sheetcrm: {setup}", err=True)  # not for people: the program's name before its one line
-    sys.exit(1 if setup or report.failed or report.unknown or report.stuck else 0)
+    sys.exit(1 if setup or report.failed or report.unknown or report.stuck or report.unread else 0)
 
 
 @outbox.command("resend", help=_("Send a quote again: the row goes back to Approved with a new Message-ID to come, "

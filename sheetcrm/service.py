@@ -44,7 +44,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from babel.dates import get_day_names
 from babel.numbers import format_decimal
 
-from sheetcrm import team_time
+from sheetcrm import cells, team_time
 from sheetcrm.config import Config
 from sheetcrm.every import Every, parse_every
 from sheetcrm.i18n import N_, _, current, ngettext, pgettext, using
@@ -300,6 +300,11 @@ class Service:
             parts.append(ngettext("{n} left at Sending for a person to check: {rows}",
                                   "{n} left at Sending for a person to check: {rows}", len(report.stuck),
                                   rows=", ".join(r.text("id") for r in report.stuck)))
+        if report.unread:
+            # Never taken as approval: the person who typed "Aproved" hears why nothing went out.
+            parts.append(ngettext("{n} row not acted on, its Status is no Outbox Status: {cells}",
+                                  "{n} rows not acted on, their Status is no Outbox Status: {cells}", len(report.unread),
+                                  cells=", ".join(f"{i.where()} {cells.quoted(i.value)}" for i in report.unread)))
         return JobResult(message="; ".join(parts) or _("nothing to send"))
 
     def digest(self) -> JobResult:

@@ -50,6 +50,7 @@ Everything here but `send_outbox` is pure (the journal is read once, into a Ledg
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import hashlib
 import os
 import re
@@ -59,6 +60,7 @@ from pathlib import Path
 from typing import Any, Callable, Collection, ContextManager, Iterable, Protocol
 
 from sheetcrm import cells, team_time
+from sheetcrm.cells import normalize_key
 from sheetcrm.config import Config, ConfigError, SmtpSettings
 from sheetcrm.crm.money import Rates
 from sheetcrm.crm.workflows import TemplateShelf
@@ -78,7 +80,7 @@ from sheetcrm.plan import owned_tab
 from sheetcrm.records import Opportunity
 from sheetcrm.report import Issue, column_letter
 from sheetcrm.schema import OUTBOX, SEQUENCES
-from sheetcrm.validate import Crm, read_crm, row_label
+from sheetcrm.validate import Crm, named_by, read_crm, row_label
 from sheetcrm.workbook import CellValue, CellWrite, Plan, Snapshot, Workbook, WorkbookConflict, WorkbookError
 
 KEYS = ("id", "created", "opportunity", "to", "subject", "status", "message_id", "sent_at", "error", "quote",
@@ -106,6 +108,35 @@ _CHOICES = cells.enum_choices(STATUS_ALIASES)
 def status_label(status: str, locale: str) -> str:
     """The Status word sheetcrm writes for `status` ("Approved") in the team's language."""
     return in_locale(locale, STATUSES[status])
+
+
+def unread_statuses(outbox: "Outbox", locale: str) -> list[Issue]:
+    """An `unknown_status` error at the Status cell of every Outbox row whose Status is none of
+    the words sheetcrm reads (STATUS_ALIASES: either language, any case, accents or spacing),
+    such as "Aproved" or "Approved ✓". Such a row is never acted on, so never sent on a guess;
+    said here, in the team's language, so the person who meant to approve it learns it was not.
+    The hint names the closest word (difflib's ratio, as a person mistypes) when there is one,
+    and lists the words in the team's language."""
+    out: list[Issue] = []
+    if not outbox.rows:
+        return out
+    col = outbox.columns["status"]
+    header = OUTBOX.display_headers(locale)[KEYS.index("status")]
+    words = {normalize_key(w): w for aliases in STATUS_ALIASES.values() for w in aliases}
+    with using(locale):
+        for row in outbox.rows:
+            raw = row.raw.get("status")
+            if cells.is_blank(raw) or row.status is not None:
+                continue
+            text = cells.parse_text(raw) or str(raw)
+            listed = ", ".join(status_label(s, locale) for s in STATUSES)
+            close = difflib.get_close_matches(normalize_key(text), list(words), n=1, cutoff=0.6)
+            hint = (_("Did you mean {word}? The Status is one of: {words}.", word=words[close[0]], words=listed)
+                    if close else _("The Status is one of: {words}.", words=listed))
+            out.append(Issue("error", outbox.title, row.row, column_letter(col), header, raw, "unknown_status",
+                             _("{shown} is not an Outbox Status, so sheetcrm does not act on this row: it is not "
+                               "sent.", shown=cells.quoted(raw)), hint))
+    return out
 
 
 def _moment(raw: CellValue) -> dt.datetime | None:
@@ -326,13 +357,19 @@ class Desk:
         no quote line names (most deals), whose quote is not priced for it."""
         lines, _products = self._grouped()
         valid, invalid = lines.of(opportunity)
-        return self.quote(opportunity).problems if valid or invalid else []
+        return self.quote(opportunity).problems if valid or invalid or lines.shared_of(opportunity) else []
+
+    def _named(self, field_name: str, text: str) -> list[tuple[str, int, str]]:
+        """The rows a Quote Lines reference names, as the read resolves it (`quotes.Named`)."""
+        tables = self.crm.tables
+        return [(tables[tab].title if tab in tables else tab, row.row, row_label(row))
+                for tab, _form, row, _by_id in named_by(self.crm, "quote_lines", field_name, text)]
 
     def _grouped(self) -> tuple[QuoteLines, dict[str, Any]]:
         if self._lines is None or self._products is None:
             # Grouped once per read: a sync prices every opportunity's quote.
             self._lines = QuoteLines.group(self.crm.tables.get("quote_lines"), self.crm.report.issues,
-                                           self.crm.keys.__getitem__)
+                                           self.crm.keys.__getitem__, self._named)
             self._products = {p.sku: p for p in self.crm.records("products")}
             self._broken = products_with_errors(self.crm.tables.get("products"), self.crm.report.issues)
         return self._lines, self._products
@@ -546,9 +583,12 @@ def queue_ticked_quotes(plan: Plan, snapshot: Snapshot, crm: Crm, config: Config
     for opp in opportunities:
         if not opp.send_quote:
             problems.extend(desk.problems(opp))
-    for issue in problems:
+    # A line whose Opportunity names two ticked deals blocks both with the one issue: said once.
+    for issue in dict.fromkeys(problems):
         if issue.code not in ALREADY_VALIDATED:
             crm.report.add(issue)
+    for issue in unread_statuses(desk.outbox, config.locale):
+        crm.report.add(issue)
 
 
 # Outcomes that could not be written after the emails went out (one line).
@@ -931,6 +971,7 @@ class SendReport:
     details: dict[str, str] = field(default_factory=dict)  # row ID -> reply or reason
     setup: str | None = None                              # the one line naming the setting to change
     warnings: list[str] = field(default_factory=list)
+    unread: list[Issue] = field(default_factory=list)     # rows whose Status is no word sheetcrm reads: not acted on
 
 
 class SetupError(WorkbookError):
@@ -969,6 +1010,7 @@ def _send(book: Workbook, config: Config, settings: SmtpSettings, templates: Tem
     report = SendReport()
     now = clock()
     desk = Desk.read(book.read(), config)
+    report.unread = unread_statuses(desk.outbox, config.locale)
     restores, notes = plan_restores(desk, journal.ledger(), now)
     report.stuck = [r for r in desk.outbox.rows if r.status == "Sending" and r.text("id") not in notes]
     due = [r for r in due_rows(desk.outbox, now, early) if r.text("id") not in notes]

@@ -29,7 +29,9 @@ through the Rates tab is rounded to `PRICE_DIGITS` significant digits, never coa
 minor unit (`converted_price`): the document shows that price and the line is priced with it,
 so quantity × shown price = the line, whatever the quantity. A line that cannot be priced (unknown SKU,
 negative quantity or price, no exchange rate, or a row that failed validation, such as a
-discount over 100%) blocks its quote, never the sync, with an Issue pinned to its cell.
+discount over 100%) blocks its quote, never the sync, with an Issue pinned to its cell. So does
+a line whose Opportunity or SKU names more than one row (`Shared`): it is never given to one of
+them at a guess; a line naming two deals is on neither quote, and blocks both.
 """
 
 from __future__ import annotations
@@ -195,23 +197,48 @@ def quote_number(year: int, n: int) -> str:
     return f"Q-{year}-{n:04d}"
 
 
+# The rows a line's reference names, as the read resolves it (`validate.named_by`): a function
+# of the field ("opportunity" or "sku") and the text -> (the tab's title, sheet row, how a
+# message names the row) of each row it names, rows with errors included.
+Named = Callable[[str, str], list[tuple[str, int, str]]]
+
+
+@dataclass(frozen=True)
+class Shared:
+    """A line's reference that names more than one row: the line cannot say which it means."""
+
+    field: str                 # "opportunity" or "sku"
+    value: str                 # as the line has it
+    tab: str                   # the title of the tab it names rows of
+    rows: tuple[int, ...]      # the sheet rows it names (of Opportunities, or of Products)
+    labels: tuple[str, ...]    # how a message names each: "OPP-0001 (row 2)", "row 4"
+
+
 @dataclass
 class QuoteLines:
     """The Quote Lines tab grouped by the opportunity each row names (ID or exact name), once
-    per read: valid lines, and the rows that failed validation."""
+    per read: valid lines, the rows that failed validation, and the lines whose Opportunity or
+    SKU names more than one row (`shared`, `shared_skus`)."""
 
     table: Table | None
     valid: dict[str, list[QuoteLine]] = field(default_factory=dict)
     invalid: dict[str, list[int]] = field(default_factory=dict)
     errors: dict[int, list[Issue]] = field(default_factory=dict)  # sheet row -> its errors, as validated
     key: Callable[[str], str] = match_key  # validate.match_key, or the read's memo of it
+    # A line whose Opportunity names two deals or more is on no quote: deal sheet row -> those
+    # lines (in sheet order) with what they name, so each deal it may mean is blocked.
+    shared: dict[int, list[tuple[QuoteLine, Shared]]] = field(default_factory=dict)
+    # Line sheet row -> its SKU, when that names two product rows or more (a SKU on two rows,
+    # or a product name two products share): no price to take.
+    shared_skus: dict[int, Shared] = field(default_factory=dict)
 
     @classmethod
-    def group(cls, table: Table | None, issues: Iterable[Issue] = (), key: Callable[[str], str] = match_key
-              ) -> "QuoteLines":
+    def group(cls, table: Table | None, issues: Iterable[Issue] = (), key: Callable[[str], str] = match_key,
+              named: Named | None = None) -> "QuoteLines":
         """`issues`, the validation report's, let a blocked quote name each bad line's errors.
         `key` is `match_key`, or the read's memo of it (`Crm.keys.__getitem__`: every deal's
-        ID and name is keyed there already)."""
+        ID and name is keyed there already). `named` tells the rows a line's Opportunity or
+        SKU names (`Named`); without it every reference is taken to name one row."""
         out = cls(table, key=key)
         if table is None:
             return out
@@ -219,9 +246,30 @@ class QuoteLines:
             if issue.severity == "error" and issue.tab == table.title and issue.row is not None:
                 out.errors.setdefault(issue.row, []).append(issue)
         col = table.header.fields.get("opportunity")
+        seen: dict[tuple[str, str], Shared | None] = {}  # most lines name the same few deals and products
+
+        def shared(field_name: str, text: str) -> Shared | None:
+            if named is None:
+                return None
+            if (field_name, text) not in seen:
+                found = named(field_name, text)
+                rows = {row: label for _tab, row, label in found}
+                seen[field_name, text] = Shared(field_name, text, found[0][0], tuple(rows), tuple(rows.values())) \
+                    if len(rows) > 1 else None
+            return seen[field_name, text]
+
         for row in table.rows:
             if row.record is not None:
-                out.valid.setdefault(row.record.opportunity, []).append(row.record)  # type: ignore[attr-defined]
+                line: QuoteLine = row.record  # type: ignore[assignment]
+                deals = shared("opportunity", line.opportunity)
+                if deals is not None:
+                    # Never guessed: on none of the quotes it may mean, each blocked by it.
+                    for deal_row in deals.rows:
+                        out.shared.setdefault(deal_row, []).append((line, deals))
+                    continue
+                if (skus := shared("sku", line.sku)) is not None:
+                    out.shared_skus[line.row] = skus
+                out.valid.setdefault(line.opportunity, []).append(line)
             elif col is not None and col < len(row.cells) and (name := cells.parse_text(row.cells[col])):
                 # Compared as validation compares references, so a line with errors that names
                 # its deal loosely ("expansion\u00a0") still blocks that deal's quote.
@@ -240,6 +288,10 @@ class QuoteLines:
             return valid, []
         loose = dict.fromkeys(self.key(k) for k in keys)
         return valid, sorted(r for k in loose for r in self.invalid.get(k, ()))
+
+    def shared_of(self, opportunity: Opportunity) -> list[tuple[QuoteLine, Shared]]:
+        """The lines whose Opportunity names this deal and another (`shared`), in sheet order."""
+        return self.shared.get(opportunity.row, []) if self.shared else []
 
 
 def _row(line: QuoteLine) -> int:
@@ -288,6 +340,12 @@ def price_quote(opportunity: Opportunity, quote_lines: QuoteLines, products: Map
             table.header.labels.get(col) if table is not None and col is not None else None,
             value, code, message, hint))
 
+    for line, deals in quote_lines.shared_of(opportunity):
+        problem(line.row, "opportunity", line.opportunity, "ambiguous_opportunity",
+                _("{shown} names more than one opportunity: {rows}. The line is on none of their quotes, and each "
+                  "of those quotes is blocked until it names one.", shown=cells.quoted(line.opportunity),
+                  rows=", ".join(deals.labels)),
+                _("Use the ID of the opportunity this line is for."))
     for row in invalid_rows:
         known = quote_lines.errors.get(row)
         if known:
@@ -300,6 +358,15 @@ def price_quote(opportunity: Opportunity, quote_lines: QuoteLines, products: Map
     priced: list[PricedLine] = []
     named: set[str] = set()
     for line in lines:
+        skus = quote_lines.shared_skus.get(line.row)
+        if skus is not None:
+            # Never one of them at a guess (the first row's price, say): the line has no price.
+            problem(line.row, "sku", line.sku, "ambiguous_product",
+                    _("{shown} names more than one product (rows {rows} of {tab}), so the quote for {opportunity} "
+                      "cannot be priced.", shown=cells.quoted(line.sku), rows=", ".join(map(str, skus.rows)),
+                      tab=skus.tab, opportunity=opportunity.id or opportunity.name),
+                    _("Give each product its own SKU, then use the SKU of the one this line is for."))
+            continue
         product = products.get(line.sku)
         if product is None and broken and line.sku in broken:
             product_tab, product_row, errors = broken[line.sku]

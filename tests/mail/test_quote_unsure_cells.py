@@ -1,0 +1,136 @@
+"""Cells a quote cannot be sure of are said at the cell and never guessed: a Quote Lines row
+whose Opportunity or SKU names more than one row, and an Outbox Status that is no Status word.
+On real .xlsx files (and Google's API through the emulator), sending against aiosmtpd on loopback."""
+
+from __future__ import annotations
+
+from click.testing import CliRunner
+
+from conftest import config, crm_tabs
+from sheetcrm.cli import main
+from sheetcrm.mail.context import find_opportunity
+from sheetcrm.mail.outbox import Desk
+from sheetcrm.sync import sync
+from test_outbox_smtp import AS_OF, make_book, outbox_rows, send, set_cell, xlsx_book  # noqa: F401
+
+
+def _validation(book, code):
+    tab = book.read().tabs["Validation"]
+    return [r for r in tab.rows[1:] if r and r[6] == code]
+
+
+def _two_renewals(**more):
+    """Two ticked deals named "Renewal", for two accounts' contacts; the line on row 3 says only
+    "Renewal"."""
+    tabs = crm_tabs(**more)
+    tabs["Contacts"].append(["CON-0002", "ACC-0001", "Bob", "Smith", "bob@example.com"])
+    deal = tabs["Opportunities"][1]
+    tabs["Opportunities"][1:] = [["OPP-0001", "Renewal", *deal[2:]],
+                                 ["OPP-0002", "Renewal", deal[2], "CON-0002", *deal[4:]]]
+    tabs["Quote Lines"][1:] = [["OPP-0001", "P2", 1, "", ""], ["Renewal", "P2", 5, "", ""],
+                               ["OPP-0002", "P2", 2, "", ""]]
+    return tabs
+
+
+def test_a_line_naming_a_deal_two_deals_share_is_on_no_quote_and_blocks_each(make_book):
+    # Was: the line went on both quotes (OPP-0001 at 6 × €99.99 instead of 1 ×, OPP-0002 at 7 ×),
+    # both queued, with only an ambiguous_reference warning in the Validation tab.
+    book = make_book(_two_renewals())
+    sync(book, config(), as_of=AS_OF)
+    assert "Outbox" not in book.read().tabs  # neither quote is queued
+    [said] = _validation(book, "ambiguous_opportunity")  # one issue, though it blocks two quotes
+    assert (said[0], said[1], said[2], said[3], said[5]) == ("error", "Quote Lines", 3, "A", "Renewal")
+    assert "OPP-0001 (row 2)" in said[7] and "OPP-0002 (row 3)" in said[7] and "none of their quotes" in said[7]
+    desk = Desk.read(book.read(), config())
+    for deal in ("OPP-0001", "OPP-0002"):
+        result = desk.quote(find_opportunity(desk.crm, deal))
+        assert result.quote is None
+        assert [(p.row, p.column, p.code) for p in result.problems] == [(3, "A", "ambiguous_opportunity")]
+
+    # Named by its ID, the line is on that quote only, and both quotes go out as priced.
+    set_cell(book, "Opportunity", "OPP-0002", row=3, tab="Quote Lines")
+    sync(book, config(), as_of=AS_OF)
+    assert _validation(book, "ambiguous_opportunity") == []
+    desk = Desk.read(book.read(), config())
+    totals = {deal: [(ln.quantity, ln.net) for ln in desk.quote(find_opportunity(desk.crm, deal)).quote.lines]
+              for deal in ("OPP-0001", "OPP-0002")}
+    assert {k: [(int(q), str(n)) for q, n in v] for k, v in totals.items()} == {
+        "OPP-0001": [(1, "99.99")], "OPP-0002": [(5, "499.95"), (2, "199.98")]}
+    assert sorted(r["opportunity"] for r in outbox_rows(book)) == ["OPP-0001", "OPP-0002"]
+
+
+def test_a_sku_on_two_product_rows_prices_no_line_and_the_quote_is_blocked_at_the_lines_sku(make_book, server):
+    # Was: duplicate_sku on the second row only, and the quote queued at the first row's price.
+    tabs = crm_tabs(Products=[["SKU", "Name", "Unit Price", "Currency", "Tax Rate"],
+                              ["P1", "Licence", 1000.5, "EUR", 21], ["P2", "Support", 100, "EUR", 10],
+                              ["P2", "Support plus", 200, "EUR", 10]])
+    book = make_book(tabs)
+    sync(book, config(), as_of=AS_OF)
+    assert "Outbox" not in book.read().tabs
+    [said] = _validation(book, "ambiguous_product")
+    assert (said[0], said[1], said[2], said[3], said[5]) == ("error", "Quote Lines", 3, "B", "P2")
+    assert "rows 3, 4 of Products" in said[7] and "OPP-0001" in said[7]
+    assert [(r[1], r[2]) for r in _validation(book, "duplicate_sku")] == [("Products", 4)]  # as before
+    assert send(book, server).sent == [] and server.inbox.messages == []
+
+
+def test_skus_that_differ_only_in_case_or_spacing_are_one_sku_on_two_rows(tmp_path):
+    # "P2" and "p2\u00a0" are the same SKU as the read compares references (duplicate_sku says so):
+    # the line "P2" was priced at the row spelt exactly "P2", at a guess.
+    tabs = crm_tabs(Products=[["SKU", "Name", "Unit Price", "Currency", "Tax Rate"],
+                              ["P1", "Licence", 1000.5, "EUR", 21], ["p2\u00a0", "Support plus", 200, "EUR", 10],
+                              ["P2", "Support", 100, "EUR", 10]])
+    book = xlsx_book(tmp_path, tabs)
+    sync(book, config(), as_of=AS_OF)
+    assert "Outbox" not in book.read().tabs
+    [said] = _validation(book, "ambiguous_product")
+    assert (said[0], said[2], said[3], said[5]) == ("error", 3, "B", "P2")
+    assert "rows 3, 4 of Products" in said[7]
+    desk = Desk.read(book.read(), config())
+    assert [p.code for p in desk.quote(find_opportunity(desk.crm, "OPP-0001")).problems] == ["ambiguous_product"]
+
+
+def test_an_outbox_status_that_is_no_status_word_is_said_by_the_sync_and_the_send_and_never_approves(
+        tmp_path, server, monkeypatch):
+    # Was: "Aproved" and "Approved ✓" were read as no Status at all: `outbox send` said "nothing
+    # to send" with exit 0, and no sync said anything.
+    tabs = crm_tabs()
+    tabs["Contacts"].append(["CON-0002", "ACC-0001", "Bob", "Smith", "bob@example.com"])
+    tabs["Opportunities"].append(["OPP-0002", "Renewal", "ACC-0001", "CON-0002", "Marta", "Proposal", 10, "EUR",
+                                  "yes", ""])
+    tabs["Quote Lines"].append(["OPP-0002", "P2", 1, "", ""])
+    book = xlsx_book(tmp_path, tabs)
+    sync(book, config(), as_of=AS_OF)
+    set_cell(book, "Status", "Aproved", row=2)
+    set_cell(book, "Status", "Approved \u2713\u00a0", row=3)
+    (tmp_path / "c.toml").write_text('currency = "EUR"\n')
+    wb = ["--workbook", str(book.path), "--config", str(tmp_path / "c.toml")]
+    for key, value in {"HOST": "127.0.0.1", "PORT": str(server.port), "SECURITY": "none",
+                       "FROM": "sales@example.com", "USER": ""}.items():
+        monkeypatch.setenv(f"SHEETCRM_SMTP_{key}", value)
+
+    result = CliRunner().invoke(main, ["outbox", "send", *wb])
+    assert result.exit_code == 1 and "nothing to send" not in result.output
+    first, second = result.stderr.splitlines()
+    assert first.startswith('sheetcrm: Outbox!F2: "Aproved" is not an Outbox Status') and "not sent" in first
+    assert "Did you mean Approved? The Status is one of: Draft, Approved, Sending, Sent, Failed." in first
+    assert second.startswith('sheetcrm: Outbox!F3: "Approved \u2713\\u00a0" is not an Outbox Status')
+    assert server.inbox.messages == []
+    assert [r["status"] for r in outbox_rows(book)] == ["Aproved", "Approved \u2713"]  # left as typed
+
+    sync(book, config(), as_of=AS_OF)
+    said = _validation(book, "unknown_status")
+    assert [(r[0], r[1], r[2], r[3], r[4], r[5]) for r in said] == [
+        ("error", "Outbox", 2, "F", "Status", "Aproved"), ("error", "Outbox", 3, "F", "Status", "Approved \u2713\u00a0")]
+    assert all("Did you mean Approved?" in r[8] for r in said)
+
+    # A Spanish team hears it in Spanish, the word it meant among its own.
+    set_cell(book, "Status", "Aprovado", row=2)
+    sync(book, config(locale="es"), as_of=AS_OF)
+    # (sheetcrm's tabs keep the titles they were made with: the Validation tab is still "Validation")
+    [es] = [r for r in book.read().tabs["Validation"].rows[1:] if r and r[2] == 2 and r[1] == "Outbox"]
+    assert es[7].startswith('"Aprovado" no es un Estado de la Bandeja de salida')
+    assert es[8] == "¿Querías decir Aprobado? El Estado es uno de: Borrador, Aprobado, Enviando, Enviado, Fallido."
+
+    set_cell(book, "Status", "approved", row=2)  # any case is a Status word: sent, and nothing said
+    assert send(book, server).sent == ["OUT-0001"] and len(server.inbox.messages) == 1
