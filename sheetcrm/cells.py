@@ -705,6 +705,12 @@ def _month_table() -> dict[str, int]:
 
 _MONTHS = _month_table()
 
+
+def month_number(word: str) -> int | None:
+    """The month (1-12) an English or Spanish month name or its abbreviation names ("Dec",
+    "diciembre", "Sept."), whatever the case and accents; None for any other word."""
+    return _MONTHS.get(normalize_key(word).rstrip("."))
+
 _TIME = (
     r"(?:(?:t|\s+)(?P<hour>[0-9]{1,2}):(?P<minute>[0-9]{2})(?::[0-9]{2}(?:[.,][0-9]+)?)?"
     r"\s*(?:(?P<ampm>[ap])\.?\s?m\.?)?"

@@ -1135,6 +1135,10 @@ def _print_kpis(k: Kpis) -> None:
         if len(top) > TOP:
             echo(ngettext("… and {n} more account (--format json lists every one)",
                           "… and {n} more accounts (--format json lists every one)", len(top) - TOP))
+    if k.pipeline_coverage_basis == "quota_unread":
+        echo()
+        echo(_("Pipeline coverage is blank: a quota of this quarter on the Quotas tab cannot be read (sheetcrm "
+               "validate shows the cell)"))
     if k.missing_rates:
         echo()
         echo(ngettext("{n} deal is left out of these totals: its currency has no rate in the Rates tab",
@@ -1177,6 +1181,9 @@ def _print_forecast(f: Forecast, currency: str) -> None:
     if f.undated_won:
         notes.append(ngettext("{n} won deal has no close date: its revenue is in no month",
                               "{n} won deals have no close date: their revenue is in no month", f.undated_won))
+    if blank := [show.month(m.month) for m in f.months if m.quota_unread]:
+        notes.append(_("Quota and attainment are blank for {months}: a quota on the Quotas tab cannot be read "
+                       "(sheetcrm validate shows the cell)", months=", ".join(blank)))
     if f.missing_rates:
         notes.append(ngettext("{n} deal is left out: its currency has no rate in the Rates tab",
                               "{n} deals are left out: their currencies have no rate in the Rates tab",

@@ -10,14 +10,17 @@ Probability is 1 % or 100 %. Its column usually can. The first of these that dec
 2. for money and whole numbers only, cells like "12.500" or "$1,200": money has no third
    decimal (unless its currency has: KWD, BHD, OMR, JOD, TND, LYD) and a count no fraction,
    so they vote for reading the separator as thousands;
-3. the locale the config sets, when it sets one;
-4. the tab's language (Spanish tab title or headers mean "es");
-5. "en".
+3. the tab's other columns of the same kind, when one proves the other convention than 4 or
+   5 (`tab_fallback`): the column reads that way, unsettled;
+4. the locale the config sets, when it sets one;
+5. the tab's language (Spanish tab title or headers mean "es");
+6. "en".
 
 A cell that is ambiguous on its own is read by the column's convention and reported as a
 warning with both readings, unless the convention is settled: proved by the column's cells
-(1), or set by the config (3), or voted by 2 and agreeing with 3 or 4. An amount that the
-settled convention reads with three decimals is reported all the same.
+(1), or set by the config (4) that no other column of its tab contradicts, or voted by 2 and
+agreeing with 4 or 5. An amount that the settled convention reads with three decimals is
+reported all the same.
 
 Pure: cells in, a reading out; `table.py` pins each finding to its sheet cell.
 """
@@ -83,6 +86,33 @@ def _decide(proofs: Counter[str], suggestions: Counter[str], fallback: str, fall
             # Two independent signs that agree (the cells' shape and the config or the tab) settle it.
             return locale, locale == fallback and len(ranked) == 1
     return fallback, fallback_sure
+
+
+def proven(raws: Sequence[RawCell], kind: str) -> str | None:
+    """The convention a column's own cells prove (rule 1): "en" or "es", the day/month order of
+    a "date" or "datetime" column, the decimal separator of a "number", "money" or "integer"
+    one; None when its cells prove none, or both as often."""
+    style = {"date": cells.date_style, "datetime": cells.date_style}.get(
+        kind, cells.separator_style if kind in ("number", "money", "integer") else None)
+    if style is None:
+        return None
+    ranked = Counter(p for p, _ in map(style, raws) if p).most_common(2)
+    if not ranked or len(ranked) == 2 and ranked[0][1] == ranked[1][1]:
+        return None
+    return ranked[0][0]
+
+
+def tab_fallback(proofs: Collection[str], fallback: str, fallback_sure: bool) -> tuple[str, bool]:
+    """What a column whose cells prove nothing falls back on, given the conventions its tab's
+    other columns of the same kind prove (`proven`): one that proves the other convention than
+    `fallback` (a `13/02/2026` under Created in a team that set `en`) unsettles it, so each
+    ambiguous cell is said with both readings; when the tab's columns prove that one only, the
+    column reads that way. The config (or the tab's language) alone never settles a column its
+    own tab contradicts."""
+    others = set(proofs) - {fallback}
+    if not others:
+        return fallback, fallback_sure
+    return (others.pop() if len(set(proofs)) == 1 else fallback), False
 
 
 def _shown(value: object) -> str:

@@ -122,7 +122,7 @@ def compute(crm: Crm, config: Config, as_of: dt.date, fit_cache: FitCache | None
     activities = crm.records("activities")
     tasks = crm.records("tasks")
 
-    rates, quotas = crm.inputs.rates, crm.inputs.quotas
+    rates, quotas, unread_quotas = crm.inputs.rates, crm.inputs.quotas, crm.inputs.unread_quotas
     words = words_of(crm, config)
     old_stages, old_leads = crm.inputs.stage_history, crm.inputs.lead_history
     stage_history = old_stages + record_changes(old_stages, opportunity_states(opportunities, rates), as_of, words,
@@ -139,11 +139,11 @@ def compute(crm: Crm, config: Config, as_of: dt.date, fit_cache: FitCache | None
     calibration = stage_win_rates(kept.rows, stages)
     # One spelling per owner on the Forecast and the Dashboard alike (crm.owners).
     owners = Spellings([*(o.owner for o in opportunities), *(a.owner for a in activities),
-                        *(t.owner for t in tasks), *(q.owner for q in quotas)])
+                        *(t.owner for t in tasks), *(q.owner for q in quotas), *(u.owner for u in unread_quotas)])
     fc = forecast(opportunities, metrics, stages, rates, as_of, quotas=quotas, calibration=calibration,
-                  months=config.forecast_months, owners=owners)
+                  months=config.forecast_months, owners=owners, unread_quotas=unread_quotas)
     kpis = compute_kpis(opportunities, metrics, stages, rates, as_of, leads=leads, accounts=crm.records("accounts"),
-                        activities=activities, tasks=tasks, quotas=quotas,
+                        activities=activities, tasks=tasks, quotas=quotas, unread_quotas=unread_quotas,
                         conversions=crm.inputs.conversions.converted_ids(), owners=owners)
     # How the Leads tab reads a text cell as a number or a date, for the scoring rules as for conditions.
     leads_tab = crm.tables.get("leads")

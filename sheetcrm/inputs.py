@@ -28,7 +28,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 from sheetcrm import cells, columns
 from sheetcrm.config import Config, TabSettings
 from sheetcrm.crm.conversion import Conversions, Converted
-from sheetcrm.crm.forecast import Quota, month_key
+from sheetcrm.crm.forecast import Quota, UnreadQuota, month_key
 from sheetcrm.crm.history import HistoryRow
 from sheetcrm.crm.money import Rates
 from sheetcrm.crm.owners import key as owner_key
@@ -44,7 +44,6 @@ from sheetcrm.table import Table, formula_error, parse_table, symbol_warnings
 from sheetcrm.workbook import CellValue, Grid, Snapshot
 from sheetcrm.workflow_tabs import WorkflowTabs
 
-_MONTH_RE = re.compile(r"(\d{4})-(\d{1,2})")
 # Lead Status History's words -> the status they name, in either language.
 _LEAD_STATUSES = cells.enum_choices(LEAD_STATUSES)
 
@@ -53,6 +52,9 @@ _LEAD_STATUSES = cells.enum_choices(LEAD_STATUSES)
 class Inputs:
     rates: Rates
     quotas: list[Quota] = field(default_factory=list)
+    # The owners' quotas the Quotas tab gives but sheetcrm cannot use (`_quotas`): no total is
+    # summed without them (crm.forecast).
+    unread_quotas: list[UnreadQuota] = field(default_factory=list)
     stage_history: list[HistoryRow] = field(default_factory=list)   # as the tab holds them, old rows first
     lead_history: list[HistoryRow] = field(default_factory=list)
     # History rows that cannot be read (a Changed At a person damaged): kept in the tab as they
@@ -76,9 +78,11 @@ def read_inputs(snapshot: Snapshot, config: Config, context: ParseContext, repor
     which each Quotas owner is checked (`_quotas`); None without an Opportunities tab."""
     unread: dict[str, list[UnreadRow]] = {STAGE_HISTORY.key: [], LEAD_HISTORY.key: []}
     report = report if report is not None else Report()
+    unread_quotas: list[UnreadQuota] = []
     return Inputs(
         rates=read_rates(snapshot, config, context, report),
-        quotas=read_quotas(snapshot, config, context, report, deals),
+        quotas=read_quotas(snapshot, config, context, report, deals, unread_quotas),
+        unread_quotas=unread_quotas,
         stage_history=read_history(_grid(snapshot, STAGE_HISTORY), config.locale, context.stages,
                                    unread[STAGE_HISTORY.key]),
         lead_history=read_history(_grid(snapshot, LEAD_HISTORY), config.locale, _LEAD_STATUSES,
@@ -99,17 +103,19 @@ def read_rates(snapshot: Snapshot, config: Config, context: ParseContext | None 
 
 
 def read_quotas(snapshot: Snapshot, config: Config, context: ParseContext | None = None,
-                report: Report | None = None, deals: tuple[str, Iterable[str | None]] | None = None
-                ) -> list[Quota]:
+                report: Report | None = None, deals: tuple[str, Iterable[str | None]] | None = None,
+                unread: list[UnreadQuota] | None = None) -> list[Quota]:
     """The Quotas tab (`quotas_from_rows`), its numbers and dates read as their columns write them;
-    an owner who owns none of `deals` (the Opportunities tab's title and Owner cells) said at the cell."""
+    an owner who owns none of `deals` (the Opportunities tab's title and Owner cells) said at the cell.
+    The owners' rows it cannot use go to `unread`."""
     title, grid = _located(snapshot, QUOTAS)
     if grid is None:
         return []
     side = _Side(title, grid)
     if deals is not None:
         side.deals_title, side.deal_owners = deals[0], {owner_key(o) for o in deals[1] if o}
-    return side.read(_quotas, config.currency, *_side_locale(QUOTAS, title, grid, context), report)
+    return side.read(lambda *a: _quotas(*a, unread=unread), config.currency,
+                     *_side_locale(QUOTAS, title, grid, context), report)
 
 
 def rates_from_rows(base: str, rows: Iterable[Sequence[Any]], locale: str = "en",
@@ -121,11 +127,12 @@ def rates_from_rows(base: str, rows: Iterable[Sequence[Any]], locale: str = "en"
 
 
 def quotas_from_rows(rows: Iterable[Sequence[Any]], locale: str = "en", report: Report | None = None,
-                     base: str = "USD") -> list[Quota]:
+                     base: str = "USD", unread: list[UnreadQuota] | None = None) -> list[Quota]:
     """Quotas from the Quotas tab's (Owner, Month, Quota) cells, header row excluded, each
-    column read as a whole with `locale` set. Month is "YYYY-MM" or any date in the month; a
-    Quota is in the base currency `base`."""
-    return _Side(QUOTAS.title, Grid([[], *map(list, rows)])).read(_quotas, base, locale, True, report)
+    column read as a whole with `locale` set. Month is "YYYY-MM" (`_month_text`) or any date in
+    the month; a Quota is in the base currency `base`. The owners' rows it cannot use go to `unread`."""
+    return _Side(QUOTAS.title, Grid([[], *map(list, rows)])).read(lambda *a: _quotas(*a, unread=unread), base,
+                                                                   locale, True, report)
 
 
 @dataclass
@@ -221,6 +228,13 @@ class _Side:
                 values[i] = value
         return values
 
+    def unread(self, col: int, read: Mapping[int, Any]) -> set[int]:
+        """The data rows whose cell in `col` holds something (a value, or a formula's error) that
+        is not among `read`, what the column's reading made of it: the cells it refused."""
+        errors = {row - 1 for (row, c) in self.grid.errors if c == col and row >= 1}
+        return {i for i, raw in enumerate(self.raws(col))
+                if i not in read and (i in errors or not cells.is_blank(raw))}
+
 
 def _side_locale(tab: OwnedTab, title: str, grid: Grid, context: ParseContext | None) -> tuple[str, bool]:
     """The convention a side tab's columns fall back on when their cells do not settle it, and
@@ -304,18 +318,23 @@ def _say_twice(side: _Side, tab: OwnedTab, col: int, indices: list[int], code: s
         side.say("error", i, col, tab, cells.CellError(code, message, hint, side.raws(col)[i]))
 
 
-def _quotas(base: str, side: _Side, locale: str, sure: bool) -> list[Quota]:
+def _quotas(base: str, side: _Side, locale: str, sure: bool, unread: list[UnreadQuota] | None = None) -> list[Quota]:
     """A quota for each row with an owner, a month and a quota. A month or quota that cannot be
     read is reported at its cell and its row left out (no quota: no attainment, never a wrong one);
-    so is a row with a month and a quota but no owner (`required`): a quota of nobody's.
-    Two rows for one owner and month leave that month without the owner's quota, each reported
-    (`duplicate_quota`): added up or one pasted twice, sheetcrm cannot tell. Owners compare as
-    people read them (`crm.owners.key`: "ANA GARCÍA" is Ana García's quota). An owner who owns
-    no deal on the Opportunities tab (a typo, or a row for the whole team) is a warning at the
-    cell (`unknown_owner`) and the quota still counts, in the team's total too: a new rep's
-    quota before their first deal is real."""
-    months = _months(side, locale, sure)
+    so is a row with a month and a quota but no owner (`required`): a quota of nobody's, and one
+    with an owner and a quota but no month (`required`). Two rows for one owner and month leave
+    that month without the owner's quota, each reported (`duplicate_quota`): added up or one
+    pasted twice, sheetcrm cannot tell. Each owner's row left out so goes to `unread`, with its
+    month (None when the month is not known: it may be any month's), so that no total of the
+    team's is summed without it (crm.forecast). Owners compare as people read them
+    (`crm.owners.key`: "ANA GARCÍA" is Ana García's quota). An owner who owns no deal on the
+    Opportunities tab (a typo, or a row for the whole team) is a warning at the cell
+    (`unknown_owner`) and the quota still counts, in the team's total too: a new rep's quota
+    before their first deal is real."""
+    months, month_refused = _months(side, locale, sure)
     amounts = side.numbers(2, QUOTAS, "money", locale, sure, base)
+    amount_refused = side.unread(2, amounts)
+    lost: list[UnreadQuota] = []
     found: dict[tuple[str, str], list[int]] = {}  # (owner as a person reads it, month) -> data rows
     owners: dict[int, str] = {}
     for i, raw in enumerate(side.raws(0)):
@@ -325,15 +344,23 @@ def _quotas(base: str, side: _Side, locale: str, sure: bool) -> list[Quota]:
                 "required", _("This row has a quota of {amount} for {month} but no owner: it is nobody's quota, so it "
                               "counts nowhere.", amount=cells.show_number(amount), month=month),
                 _("Write whose quota it is, as the Owner cells of the deals spell the name."), raw))
+        if owner and month is None and i not in month_refused and amount is not None:
+            side.say("error", i, 1, QUOTAS, cells.CellError(
+                "required", _("This row gives {owner} a quota of {amount} but no month, so it counts in no month.",
+                              owner=owner, amount=cells.show_number(amount)), _(_MONTH_HINT), None))
         if owner and month and amount is not None:
             owners[i] = owner
             found.setdefault((owner_key(owner), month), []).append(i)
+        elif owner and (amount is not None or i in amount_refused):
+            # A quota sheetcrm cannot use: the month's (or, month unknown, every month's) total is unknown.
+            lost.append(UnreadQuota(owner, month))
     quotas: list[Quota] = []
     for (_key, month), at in found.items():
         owner = owners[at[0]]
         if len(at) == 1:
             quotas.append(Quota(owner, month, amounts[at[0]]))
             continue
+        lost.append(UnreadQuota(owner, month))
         _say_twice(side, QUOTAS, 2, at, "duplicate_quota",
                    _("{owner} has more than one quota for {month} on this tab (rows {rows}): sheetcrm cannot tell "
                      "whether they add up, so that month has no quota for {owner}.",
@@ -349,26 +376,34 @@ def _quotas(base: str, side: _Side, locale: str, sure: bool) -> list[Quota]:
                     _("Write the owner as the Owner cells of the deals spell the name (case and spaces do not "
                       "matter). The team's quota is the sum of its owners': a row for the whole team counts "
                       "twice."), owners[i]))
+    if unread is not None:
+        unread.extend(lost)
     return quotas
 
 
 _MONTH_HINT = N_("Write the month as year-month, like 2027-01, or any date in it.")
 
 
-def _months(side: _Side, locale: str, sure: bool) -> dict[int, str]:
-    """The Month column by data row: "YYYY-MM" text, or any date in the month, the dates read
-    as the column writes them (day or month first: `columns.read_dates`)."""
+def _months(side: _Side, locale: str, sure: bool) -> tuple[dict[int, str], set[int]]:
+    """The Month column by data row ("YYYY-MM"), and the data rows whose Month cell holds
+    something that cannot be read as a month (each said at its cell). A month is written as
+    `_month_text` reads it (2027-01, 01/2027, Jan 2027, enero de 2027) or as any date in the
+    month, the dates read as the column writes them (day or month first: `columns.read_dates`)."""
     col = 1
     raws = side.raws(col)
     skip = side.formula_errors(col, QUOTAS)
     months: dict[int, str] = {}
     dates: list[Any] = []
     for i, raw in enumerate(raws):
-        if isinstance(raw, str) and (m := _MONTH_RE.fullmatch(raw.strip())) and 1 <= int(m[2]) <= 12:
-            months[i] = f"{int(m[1]):04d}-{int(m[2]):02d}"
-            dates.append(None)
-        else:
-            dates.append(None if i in skip else raw)
+        try:
+            month = _month_text(raw) if isinstance(raw, str) and i not in skip else None
+        except cells.CellError as e:
+            side.say("error", i, col, QUOTAS, e)
+            skip.add(i)
+            month = None
+        if month is not None:
+            months[i] = month
+        dates.append(None if month is not None or i in skip else raw)
     reading = columns.read_dates(dates, locale, sure)
     for finding in reading.findings:
         side.say(finding.severity, finding.index, col, QUOTAS, finding.error)
@@ -387,7 +422,45 @@ def _months(side: _Side, locale: str, sure: bool) -> dict[int, str]:
             continue
         if isinstance(day, dt.date):
             months[i] = month_key(day)
-    return months
+    return months, side.unread(col, months)
+
+
+# A month by its number and a four-digit year, either first: 2027-01, 2027/1, 01/2027, 1.2027.
+_YEAR_MONTH_RE = re.compile(r"(?P<y>\d{4})\s*[-/.]\s*(?P<m>\d{1,2})")
+_MONTH_YEAR_RE = re.compile(r"(?P<m>\d{1,2})\s*[-/.]\s*(?P<y>\d{4})")
+# A month by its name and a year (on `cells.normalize_key`'s text: "Dec-26" is "dec 26"):
+# Jan 2027, January 2027, ene. 2027, enero de 2027, Dec-26.
+_NAMED_MONTH_RE = re.compile(r"(?P<m>[a-z]+)\.?[ /.,]*(?:del? )?(?P<y>\d{4}|\d{2})")
+
+
+def _month_text(raw: str) -> str | None:
+    """The month ("YYYY-MM") a Month cell's text names, when it names a month rather than a day;
+    None for any other text (a date, or nothing sheetcrm reads: `_months` parses it as a date).
+
+    Raises `cells.CellError` ("ambiguous_date") for a month name with a two-digit number (Dec-26,
+    dic-26): December 2026, or the 26th of December of a year it does not say (what Excel makes
+    of "Dec-26" typed in a cell). A quota is never placed in a month guessed."""
+    text = raw.strip()
+    m = _YEAR_MONTH_RE.fullmatch(text) or _MONTH_YEAR_RE.fullmatch(text)
+    if m is None:
+        named = _NAMED_MONTH_RE.fullmatch(cells.normalize_key(text))
+        number = cells.month_number(named["m"]) if named else None
+        if named is None or number is None:
+            return None
+        if len(named["y"]) == 2:
+            two = int(named["y"])
+            month = f"{cells.parse_date(f'{number}/1/{two}', 'en'):%Y-%m}"  # the two-digit year as dates read it
+            message = (_("{shown} may be the month {month} or day {day} of that month in a year it does not say: "
+                         "sheetcrm does not guess, so this quota counts in no month.", shown=cells.quoted(raw),
+                         month=month, day=two) if two <= 31 else
+                       _("{shown} does not give its year in full: sheetcrm does not guess the century, so this "
+                         "quota counts in no month.", shown=cells.quoted(raw)))
+            raise cells.CellError("ambiguous_date", message,
+                                  _("Write the month with its year in full, like {example}.", example=month), raw)
+        return f"{int(named['y']):04d}-{number:02d}"
+    if not 1 <= int(m["m"]) <= 12:
+        return None
+    return f"{int(m['y']):04d}-{int(m['m']):02d}"
 
 
 _NOT_YET: Any = object()  # an amount not read yet (None is an empty cell's)

@@ -48,7 +48,7 @@ CODES = (
     NC_("issue code", "created_after_sync"),
     NC_("issue code", "negative_amount"), NC_("issue code", "unknown_owner"),
     NC_("issue code", "close_before_created"),
-    NC_("issue code", "no_close_date"), NC_("issue code", "product_errors"),
+    NC_("issue code", "no_close_date"), NC_("issue code", "quota_unread"), NC_("issue code", "product_errors"),
     NC_("issue code", "ambiguous_opportunity"), NC_("issue code", "ambiguous_product"),
     NC_("issue code", "unknown_status"),
     NC_("issue code", "merge_reference_shifts"), NC_("issue code", "conversion_waits"),

@@ -1108,9 +1108,21 @@ def _read_columns(title: str, header: Header, grid: Grid, rows: list[_Cells], kn
     for col, kind in known.items():
         if grid.currency and kind in ("number", "integer", "percent"):
             _refuse_formatted_money(grid, rows, col, kind)
+    # What each column's own cells prove, by family: a column that proves nothing is not settled
+    # by the config against what its tab's other columns prove (columns.tab_fallback).
+    proofs: dict[int, str] = {}
+    for col, kind in known.items():
+        if (p := columns.proven(_votes([r.shown[col] for r in rows]), kind)) is not None:
+            proofs[col] = p
+    for col, kind in known.items():
         formatted = percent.get(col, set())
         three = _three_decimal_cells(header, grid, rows, col, ctx) if kind == "money" else set()
-        reading = _read_column(kind, [r.shown[col] for r in rows], formatted, ctx, three)
+        column_of = ctx
+        if col not in proofs and kind in _FAMILY:
+            locale, sure = columns.tab_fallback({p for c, p in proofs.items() if _FAMILY.get(known[c]) == _FAMILY[kind]},
+                                                ctx.locale, ctx.locale_set)
+            column_of = dataclasses.replace(ctx, locale=locale, locale_set=sure)
+        reading = _read_column(kind, [r.shown[col] for r in rows], formatted, column_of, three)
         if reading is None:
             continue
         column_ctx[names[col]] = dataclasses.replace(ctx, locale=reading.locale)
@@ -1173,10 +1185,19 @@ def _money_token(raw: str, locale: str) -> str | None:
         return None
 
 
+# The column kinds whose conventions are one concern across a tab (`columns.tab_fallback`):
+# the day/month order of its dates, the decimal separator of its numbers.
+_FAMILY = {"date": "date", "datetime": "date", "number": "number", "money": "number", "integer": "number"}
+
+
+def _votes(raws: list[Any]) -> list[Any]:
+    # Cells already known to be unreadable (formula errors) take no part in the vote.
+    return [None if isinstance(r, cells.CellError) else r for r in raws]
+
+
 def _read_column(kind: str, raws: list[Any], formatted: set[int], ctx: ParseContext,
                  three_decimals: set[int] = frozenset()) -> columns.Reading | None:  # type: ignore[assignment]
-    # Cells already known to be unreadable (formula errors) take no part in the vote.
-    raws = [None if isinstance(r, cells.CellError) else r for r in raws]
+    raws = _votes(raws)
     if kind in ("number", "money", "integer"):
         parse = {"integer": cells.parse_integer, "money": cells.parse_amount}.get(kind, cells.parse_number)
         return columns.read_numbers(raws, kind, ctx.locale, ctx.locale_set, parse, three_decimals)

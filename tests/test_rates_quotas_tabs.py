@@ -11,7 +11,7 @@ import openpyxl
 
 from books import xlsx
 from sheetcrm.config import Config
-from sheetcrm.crm.forecast import Quota
+from sheetcrm.crm.forecast import Quota, UnreadQuota
 from sheetcrm.sync import sync
 from sheetcrm.validate import read_crm
 from sheetcrm.workbook.xlsx import XlsxWorkbook
@@ -137,3 +137,56 @@ def test_a_rate_for_the_base_currency_other_than_1_is_ignored_and_said(tmp_path)
     assert crm.inputs.rates.per_unit == {"EUR": Decimal("1.08"), "USD": Decimal("1")}
     assert crm.inputs.rates.rate("USD") == 1
     assert issues == [("warning", "Rates", 2, "B", 1.1, "out_of_range")]
+
+
+def test_months_spelled_by_name_or_number_are_read_and_a_two_digit_year_is_refused(tmp_path):
+    """Month name + four-digit year, MM/YYYY and YYYY/MM name one month; "Dec-26" may be
+    December 2026 or the 26th of December of a year it does not say: refused at its cell."""
+    spelled = ["12/2026", "Dec 2026", "December 2026", "2026/12", "dic 2026", "diciembre de 2026", "Dec. 2026"]
+    crm, issues = _read(tmp_path, [["Currency", "Rate"]],
+                        [["Owner", "Month", "Quota"], *[[f"O{n}", m, 1000] for n, m in enumerate(spelled)],
+                         ["X", "Dec-26", 1000], ["Y", "dic-26", 1000]], Config(currency="USD", locale="en"))
+    assert crm.inputs.quotas == [Quota(f"O{n}", "2026-12", Decimal(1000)) for n in range(len(spelled))]
+    assert issues == [("error", "Quotas", 9, "B", "Dec-26", "ambiguous_date"),
+                      ("error", "Quotas", 10, "B", "dic-26", "ambiguous_date")]
+    said = next(i for i in crm.report.issues if i.value == "Dec-26")
+    assert "2026-12" in said.message and "26" in said.message and "2026-12" in said.hint
+
+
+def test_a_quota_that_cannot_be_read_leaves_the_team_with_no_quota_nor_attainment(tmp_path):
+    """Seven owners won 1,000 each against 2,000; one quota row is readable. The team's
+    quota was 2,000 and its attainment 350 %: now blank, with the reason at the Forecast and
+    the Dashboard's coverage blank too; the readable owner keeps hers."""
+    owners = "ABCDEFG"
+    path = xlsx(tmp_path / "t.xlsx", {
+        "Accounts": ACCOUNTS,
+        "Opportunities": _deals(*[[o, "Closed Won", 1000, dt.date(2026, 12, 1), dt.date(2026, 11, 1)]
+                                  for o in owners]),
+        "Quotas": [["Owner", "Month", "Quota"], ["A", dt.date(2026, 12, 15), 2000],
+                   *[[o, "soon", 2000] for o in owners[1:-1]], ["G", "2026-12", "2,000 EUR"]]})
+    outcome = sync(XlsxWorkbook(path), Config(locale="en", forecast_months=2), as_of=dt.date(2026, 12, 2))
+    fc = outcome.results.forecast
+    team = fc.months[0]
+    assert (team.closed_won, team.quota, team.attainment, team.quota_unread) == (7000, None, None, True)
+    assert fc.to_json()["months"][0]["attainment"] is None and fc.to_json()["months"][0]["quota_unread"] is True
+    a = fc.by_owner["A"][0]
+    assert (a.quota, a.attainment, a.quota_unread) == (2000, 50, False)
+    assert fc.by_owner["G"][0].quota_unread and not fc.by_owner["G"][1].quota_unread  # G's row is December's
+    assert outcome.results.kpis.pipeline_coverage is None
+    assert outcome.results.kpis.pipeline_coverage_basis == "quota_unread"
+    said = [(i.tab, i.value, i.code) for i in outcome.crm.report.issues if i.code == "quota_unread"]
+    assert said == [("Forecast", "2026-12, 2027-01", "quota_unread"), ("Dashboard", None, "quota_unread")]
+    book = openpyxl.load_workbook(path)
+    rows = [[c.value for c in r] for r in book["Forecast"].iter_rows(min_row=2)]
+    first = next(r for r in rows if r and r[0] == "2026-12" and r[1] == "(all)")
+    assert first[6:9] == [7000, None, None]
+    validation = [[c.value for c in r] for r in book["Validation"].iter_rows()]
+    assert any("quota_unread" in r and "Forecast" in r for r in validation)
+
+
+def test_an_owner_s_quota_with_no_month_is_said_and_leaves_the_team_total_blank(tmp_path):
+    crm, issues = _read(tmp_path, [["Currency", "Rate"]],
+                        [["Owner", "Month", "Quota"], ["Ana", "2027-01", 5000], ["Bo", None, 4000]],
+                        Config(currency="USD", locale="en"))
+    assert issues == [("error", "Quotas", 3, "B", None, "required")]
+    assert crm.inputs.unread_quotas == [UnreadQuota("Bo", None)]

@@ -721,3 +721,45 @@ def test_a_tab_without_a_header_row_gets_no_column():
     crm, _, plan = plan_sync(snapshot, Config(), AS_OF)
     assert not [w for w in plan.writes if w.tab == "Opportunities"]
     assert {i.code for i in crm.report.issues if i.tab == "Opportunities"} == {"missing_column"}
+
+
+# --- what one column proves unsettles the config for the tab's other columns --------------------
+
+
+def test_a_date_column_proving_day_first_unsettles_an_en_config_for_the_tabs_other_date_columns(tmp_path):
+    """Created's 13/02/2026 proves day first in a team that set "en": Close Date, all
+    ambiguous, was read month first silently (a 104-day cycle instead of 46, a false
+    close_before_created). It now reads day first, each cell said with both readings."""
+    from books import xlsx
+    header = ["ID", "Name", "Account", "Stage", "Amount", "Created", "Close Date"]
+    path = xlsx(tmp_path / "d.xlsx", {"Accounts": ACCOUNTS, "Opportunities": [
+        header, ["OPP-0001", "a", "Acme", "Closed Won", 1000, "13/02/2026", "02/03/2026"],
+        ["OPP-0002", "b", "Acme", "Closed Won", 1000, "20/01/2026", "05/04/2026"],
+        ["OPP-0003", "c", "Acme", "Proposal", 1000, "25/11/2026", "01/12/2026"]]})
+    outcome = sync(XlsxWorkbook(path), Config(locale="en"), as_of=AS_OF)
+    deals = outcome.crm.records("opportunities")
+    assert [o.close_date for o in deals] == [dt.date(2026, 3, 2), dt.date(2026, 4, 5), dt.date(2026, 12, 1)]
+    assert outcome.results.kpis.team.avg_sales_cycle_days == 46
+    said = [(i.where(), i.code) for i in outcome.crm.report.issues if i.tab == "Opportunities"]
+    assert said == [(f"Opportunities!G{r}", "ambiguous_date") for r in (2, 3, 4)]
+    first = next(i for i in outcome.crm.report.issues if i.where() == "Opportunities!G2")
+    assert "2026-03-02" in first.message and "2026-02-03" in first.message
+    # A tab whose columns prove nothing against the config stays settled by it, unsaid.
+    path = xlsx(tmp_path / "e.xlsx", {"Accounts": ACCOUNTS, "Opportunities": [
+        header, ["OPP-0001", "a", "Acme", "Closed Won", 1000, "01/02/2026", "02/03/2026"]]})
+    outcome = sync(XlsxWorkbook(path), Config(locale="en"), as_of=AS_OF)
+    assert outcome.crm.records("opportunities")[0].close_date == dt.date(2026, 2, 3)
+    assert not [i for i in outcome.crm.report.issues if i.tab == "Opportunities"]
+
+
+def test_a_number_column_proving_a_decimal_comma_unsettles_an_en_config_for_the_tabs_other_amounts(tmp_path):
+    """Budget's 2.500,50 proves a decimal comma in a team that set "en": Actual Cost's 1,200
+    was read as 1200 with nothing said. It is still said now, with both readings."""
+    from books import xlsx
+    path = xlsx(tmp_path / "n.xlsx", {"Accounts": ACCOUNTS, "Campaigns": [
+        ["ID", "Name", "Budget", "Actual Cost"], ["CMP-0001", "Spring", "2.500,50", "1,200"]]})
+    crm = read_crm(XlsxWorkbook(path).read(), Config(locale="en"))
+    said = [(i.where(), i.code) for i in crm.report.issues if i.tab == "Campaigns"]
+    assert said == [("Campaigns!D2", "ambiguous_number")]
+    (campaign,) = crm.records("campaigns")
+    assert campaign.budget == Decimal("2500.50")

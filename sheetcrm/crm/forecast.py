@@ -49,6 +49,22 @@ class Quota:
     amount: Decimal     # base currency; the Quotas tab's rows, as `inputs.quotas_from_rows` reads them
 
 
+@dataclass(frozen=True)
+class UnreadQuota:
+    """An owner's quota the Quotas tab gives but sheetcrm cannot use (a Month or Quota cell it
+    cannot read, two rows for one month), as `inputs.quotas_from_rows` reports it. `month`
+    ("YYYY-MM"): None when the Month cell cannot be read, so the quota may be any month's. The
+    owner's quota, and the team's (the sum of its owners'), in that month are then unknown."""
+
+    owner: str
+    month: str | None
+
+
+def quota_unknown(unread: Iterable[UnreadQuota], month: str) -> bool:
+    """Whether any of `unread` may be a quota of `month`."""
+    return any(u.month is None or u.month == month for u in unread)
+
+
 def month_key(day: dt.date) -> str:
     return f"{day.year:04d}-{day.month:02d}"
 
@@ -63,6 +79,9 @@ class MonthForecast:
     closed_won: Decimal = _ZERO
     quota: Decimal | None = None
     attainment: Decimal | None = None   # points: 62.5 means 62.5 % of quota
+    # A quota of this month's that cannot be read (UnreadQuota): quota and attainment are None,
+    # never a sum short of it.
+    quota_unread: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """Money as exact decimal strings; attainment closed_won ÷ quota as an unrounded fraction."""
@@ -70,7 +89,8 @@ class MonthForecast:
                 "weighted": decimal_text(self.weighted), "commit": decimal_text(self.commit),
                 "best_case": decimal_text(self.best_case), "closed_won": decimal_text(self.closed_won),
                 "quota": decimal_text(self.quota),
-                "attainment": fraction(self.closed_won, self.quota) if self.quota else None}
+                "attainment": fraction(self.closed_won, self.quota) if self.quota else None,
+                "quota_unread": self.quota_unread}
 
 
 @dataclass(frozen=True)
@@ -139,15 +159,18 @@ def month_keys(as_of: dt.date, months: int) -> list[str]:
 def forecast(opportunities: Sequence[Opportunity], metrics: Sequence[OpportunityMetrics], stages: StageTable,
              rates: Rates, as_of: dt.date, *, quotas: Iterable[Quota] = (),
              calibration: Iterable[StageWinRate] = (), months: int = 6,
-             owners: Spellings | None = None) -> Forecast:
+             owners: Spellings | None = None, unread_quotas: Iterable[UnreadQuota] = ()) -> Forecast:
     """The forecast for `months` months from as_of's month; `metrics` align with `opportunities`.
 
     `calibration` is `history.stage_win_rates(...)`, passed through for the report. `owners`:
     how each owner is shown (by default the spellings of the deals' then the quotas' Owner cells).
+    `unread_quotas`: the quotas the Quotas tab gives but cannot be read; a month one of them may
+    be in has no quota nor attainment for its owner nor the team (`MonthForecast.quota_unread`).
     """
-    quotas = list(quotas)
+    quotas, unread_quotas = list(quotas), list(unread_quotas)
     if owners is None:
-        owners = Spellings([*(o.owner for o in opportunities), *(q.owner for q in quotas)])
+        owners = Spellings([*(o.owner for o in opportunities), *(q.owner for q in quotas),
+                            *(u.owner for u in unread_quotas)])
     keys = month_keys(as_of, months)
     first, window = keys[0], set(keys)
     total: dict[str, _Sums] = defaultdict(_Sums)
@@ -198,15 +221,22 @@ def forecast(opportunities: Sequence[Opportunity], metrics: Sequence[Opportunity
             quota_by_owner[owner][q.month] = quota_by_owner[owner].get(q.month, _ZERO) + q.amount
             quota_total[q.month] = quota_total.get(q.month, _ZERO) + q.amount
 
-    def row(month: str, s: _Sums, quota: Decimal | None) -> MonthForecast:
+    unread_by_owner: dict[str, list[UnreadQuota]] = defaultdict(list)
+    for u in unread_quotas:
+        unread_by_owner[owners(u.owner)].append(u)
+
+    def row(month: str, s: _Sums, quota: Decimal | None, unread: list[UnreadQuota]) -> MonthForecast:
+        if quota_unknown(unread, month):  # a sum short of a quota is no quota: no attainment, never a wrong one
+            return MonthForecast(month, s.pipeline, s.weighted, s.commit, s.best_case, s.closed_won, quota_unread=True)
         return MonthForecast(month, s.pipeline, s.weighted, s.commit, s.best_case, s.closed_won, quota,
                              ratio_points(s.closed_won, quota) if quota else None)
 
-    by_owner = {owner: tuple(row(k, by_person[owner].get(k, _Sums()), quota_by_owner.get(owner, {}).get(k))
+    by_owner = {owner: tuple(row(k, by_person[owner].get(k, _Sums()), quota_by_owner.get(owner, {}).get(k),
+                                 unread_by_owner.get(owner, []))
                              for k in keys)
-                for owner in sorted(set(by_person) | set(quota_by_owner))}
+                for owner in sorted(set(by_person) | set(quota_by_owner) | set(unread_by_owner))}
     return Forecast(
-        months=tuple(row(k, total.get(k, _Sums()), quota_total.get(k)) for k in keys),
+        months=tuple(row(k, total.get(k, _Sums()), quota_total.get(k), unread_quotas) for k in keys),
         by_owner=by_owner,
         stage_calibration=tuple(calibration),
         missing_rates=tuple(missing_rates(opportunities, rates)),

@@ -17,7 +17,7 @@ from typing import Any, Iterable, Mapping, Sequence
 from sheetcrm.cells import normalize_key
 from sheetcrm.crm.accounts import Accounts
 from sheetcrm.crm.conversion import Converted
-from sheetcrm.crm.forecast import NO_OWNER, Quota, month_key
+from sheetcrm.crm.forecast import NO_OWNER, Quota, UnreadQuota, month_key, quota_unknown
 from sheetcrm.crm.money import (MissingRate, Rates, decimal_text, fraction, missing_rates, points_fraction, ratio_points,
                                 to_base)
 from sheetcrm.crm.owners import Spellings
@@ -116,7 +116,7 @@ class Kpis:
     team: DealKpis
     by_owner: Mapping[str, DealKpis] = field(default_factory=dict)
     pipeline_coverage: Decimal | None = None         # a multiple: 3.2 means 3.2× what is left to win
-    pipeline_coverage_basis: str | None = None       # "quota" or "last_quarter_won"
+    pipeline_coverage_basis: str | None = None       # "quota", "last_quarter_won", or "quota_unread" (coverage None: a quota of the quarter cannot be read)
     lead_conversion_by_source: Mapping[str, Conversion] = field(default_factory=dict)
     lead_conversion_by_campaign: Mapping[str, Conversion] = field(default_factory=dict)
     won_revenue_by_campaign: Mapping[str, Decimal] = field(default_factory=dict)
@@ -182,14 +182,16 @@ def compute_kpis(opportunities: Sequence[Opportunity], metrics: Sequence[Opportu
                  rates: Rates, as_of: dt.date, *, leads: Iterable[Lead] = (), accounts: Iterable[Account] = (),
                  activities: Iterable[Activity] = (), tasks: Iterable[Task] = (),
                  quotas: Iterable[Quota] = (), conversions: Mapping[str, Converted] = {},
-                 owners: Spellings | None = None) -> Kpis:
+                 owners: Spellings | None = None, unread_quotas: Iterable[UnreadQuota] = ()) -> Kpis:
     """Every KPI in DEFINITIONS as of `as_of`; `metrics` align with `opportunities`. `owners`:
     how each owner is shown (by default the spellings of the deals', activities' and tasks'
     Owner cells, in that order).
 
     conversions: lead ID -> its conversion record (crm.conversion.Conversions.converted_ids);
     a lead with one is converted whatever its Status says, and its account is known, not
-    guessed from its Company."""
+    guessed from its Company. `unread_quotas`: quotas the Quotas tab gives but cannot be read;
+    one that may be this quarter's leaves pipeline coverage None (basis "quota_unread"), never
+    computed over the rest of the team's quota."""
     accounts, activities, tasks = list(accounts), list(activities), list(tasks)
     if owners is None:
         owners = Spellings([*(o.owner for o in opportunities), *(a.owner for a in activities),
@@ -234,7 +236,11 @@ def compute_kpis(opportunities: Sequence[Opportunity], metrics: Sequence[Opportu
             if month is not None and month <= quarter_end:
                 open_this_quarter += amount
 
-    quota_left, basis = _coverage_denominator(quotas, quarter, won_this_quarter, won_last_quarter)
+    unread = list(unread_quotas)
+    if any(quota_unknown(unread, month) for month in quarter):
+        quota_left, basis = None, "quota_unread"
+    else:
+        quota_left, basis = _coverage_denominator(quotas, quarter, won_this_quarter, won_last_quarter)
     coverage = open_this_quarter / quota_left if quota_left and quota_left > 0 else None
 
     leads = list(leads)

@@ -15,7 +15,7 @@ from sheetcrm.i18n import _, ngettext
 from sheetcrm.names import CRM_TABS
 from sheetcrm.owned import locate
 from sheetcrm.report import Issue, column_letter
-from sheetcrm.schema import FORECAST
+from sheetcrm.schema import DASHBOARD, FORECAST, QUOTAS, find_tab, owned_tab_names
 from sheetcrm.steps.context import StepResult, SyncContext
 from sheetcrm.warehouse.keep import ARCHIVED
 
@@ -23,6 +23,7 @@ CALIBRATION_PARTIAL = "calibration_partial"
 CALIBRATION_UNKNOWN_STAGE = "calibration_unknown_stage"
 CALIBRATION_OLDER_COPY = "calibration_older_copy"
 NO_CLOSE_DATE = "no_close_date"
+QUOTA_UNREAD = "quota_unread"
 CREATED_AFTER_SYNC = "created_after_sync"
 # The tabs whose records carry a Created day (records.py).
 CREATED_TABS = ("accounts", "contacts", "leads", "opportunities")
@@ -68,6 +69,7 @@ def run(ctx: SyncContext) -> StepResult:
                "they name stages the config no longer has ({words}).", words=words),
              _("Add each old name to the aliases of the stage it became in sheetcrm.toml (`[[stages]]` aliases)."))
     issues.extend(undated_issues(ctx, forecast))
+    issues.extend(quota_unread_issues(ctx, forecast))
     issues.extend(ambiguous_company_issues(ctx))
     issues.extend(future_created_issues(ctx))
     return StepResult(issues=issues)
@@ -118,6 +120,32 @@ def ambiguous_company_issues(ctx: SyncContext) -> list[Issue]:
                          _("Until it names one, the lead's campaign is credited with none of these accounts' won "
                            "revenue: give the accounts names that tell them apart, and this Company the name of "
                            "the one the lead became.")))
+    return out
+
+
+def quota_unread_issues(ctx: SyncContext, forecast: str) -> list[Issue]:
+    """A `quota_unread` warning at the Forecast tab naming the months whose quota and attainment
+    it leaves blank, and at the Dashboard when its pipeline coverage is blank, because a quota
+    of the Quotas tab cannot be read (crm.forecast.UnreadQuota; the cell itself is said by the
+    read): a blank with no reason would read as "no quota set"."""
+    results = ctx.results
+    assert results is not None
+    out: list[Issue] = []
+    tab = find_tab(list(ctx.snapshot.tabs), owned_tab_names(QUOTAS)) or QUOTAS.title
+    hint = _("Correct the cells of the {tab} tab the Validation tab lists: the quota of each owner and month "
+             "on one row, the month as year-month (like 2027-01).", tab=tab)
+    blank = [m.month for m in results.forecast.months if m.quota_unread]
+    if blank:
+        months = ", ".join(blank)
+        out.append(Issue("warning", forecast, None, None, None, months, QUOTA_UNREAD,
+                         _("A quota on the {tab} tab cannot be read, so this tab leaves the team's quota and "
+                           "attainment blank for {months}, and its owner's: a total short of it would be wrong.",
+                           tab=tab, months=months), hint))
+    if results.kpis.pipeline_coverage_basis == "quota_unread":
+        out.append(Issue("warning", locate(ctx.snapshot, DASHBOARD, ctx.locale).title, None, None, None, None,
+                         QUOTA_UNREAD,
+                         _("A quota of this quarter on the {tab} tab cannot be read, so this tab leaves pipeline "
+                           "coverage blank: a total short of it would be wrong.", tab=tab), hint))
     return out
 
 

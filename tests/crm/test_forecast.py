@@ -102,7 +102,8 @@ def test_to_json_shape_and_formats():
     j = run(calibration=calibration).to_json()
     assert set(j) == {"months", "by_owner", "stage_calibration", "undated_open", "undated_won"}
     assert (j["undated_open"], j["undated_won"]) == (1, 0)
-    money = {k: Decimal(v) for k, v in j["months"][0].items() if k not in ("month", "attainment")}
+    money = {k: Decimal(v) for k, v in j["months"][0].items() if k not in ("month", "attainment", "quota_unread")}
+    assert j["months"][0]["quota_unread"] is False
     assert money == {"pipeline": Decimal("1500"), "weighted": Decimal("800"), "commit": Decimal("1300"),
                      "best_case": Decimal("1300"), "closed_won": Decimal("300"), "quota": Decimal("1600")}
     assert j["months"][0] == {**j["months"][0], "month": "2024-05",
