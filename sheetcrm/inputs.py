@@ -31,7 +31,7 @@ from sheetcrm.crm.conversion import Conversions, Converted
 from sheetcrm.crm.forecast import Quota, month_key
 from sheetcrm.crm.history import HistoryRow
 from sheetcrm.crm.money import Rates
-from sheetcrm.crm.owners import key as owner_key
+from sheetcrm.crm.spellings import key as owner_key
 from sheetcrm.ids import read_sequences
 from sheetcrm.owned import owned_title
 from sheetcrm.owned import locate
@@ -137,7 +137,7 @@ class _Side:
     title: str
     grid: Grid
     report: Report = field(default_factory=lambda: Report(limit=sys.maxsize))
-    # Quotas: the deal owners (`crm.owners.key`) a quota's owner should be one of; None: unknown.
+    # Quotas: the deal owners (`crm.spellings.key`) a quota's owner should be one of; None: unknown.
     deal_owners: set[str] | None = None
     deals_title: str = ""
 
@@ -310,7 +310,7 @@ def _quotas(base: str, side: _Side, locale: str, sure: bool) -> list[Quota]:
     so is a row with a month and a quota but no owner (`required`): a quota of nobody's.
     Two rows for one owner and month leave that month without the owner's quota, each reported
     (`duplicate_quota`): added up or one pasted twice, sheetcrm cannot tell. Owners compare as
-    people read them (`crm.owners.key`: "ANA GARCÍA" is Ana García's quota). An owner who owns
+    people read them (`crm.spellings.key`: "ANA GARCÍA" is Ana García's quota). An owner who owns
     no deal on the Opportunities tab (a typo, or a row for the whole team) is a warning at the
     cell (`unknown_owner`) and the quota still counts, in the team's total too: a new rep's
     quota before their first deal is real."""

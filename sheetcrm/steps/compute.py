@@ -8,15 +8,16 @@ Company names two accounts) join the report before the Validation tab is planned
 from __future__ import annotations
 
 from sheetcrm import cells
-from sheetcrm.crm.stages import PIPELINE
+from sheetcrm.crm.stages import OMITTED, PIPELINE, StageTable
 from sheetcrm.crm.words import CATEGORY
 from sheetcrm.engine import compute
 from sheetcrm.i18n import _, ngettext
 from sheetcrm.names import CRM_TABS
 from sheetcrm.owned import locate
 from sheetcrm.report import Issue, column_letter
-from sheetcrm.schema import FORECAST
+from sheetcrm.schema import FORECAST, PIPELINE as PIPELINE_TAB
 from sheetcrm.steps.context import StepResult, SyncContext
+from sheetcrm.validate import rows_listed
 from sheetcrm.warehouse.keep import ARCHIVED
 
 CALIBRATION_PARTIAL = "calibration_partial"
@@ -68,9 +69,38 @@ def run(ctx: SyncContext) -> StepResult:
                "they name stages the config no longer has ({words}).", words=words),
              _("Add each old name to the aliases of the stage it became in sheetcrm.toml (`[[stages]]` aliases)."))
     issues.extend(undated_issues(ctx, forecast))
+    issues.extend(omitted_issues(ctx, locate(ctx.snapshot, PIPELINE_TAB, ctx.locale).title))
     issues.extend(ambiguous_company_issues(ctx))
     issues.extend(future_created_issues(ctx))
     return StepResult(issues=issues)
+
+
+def omitted_issues(ctx: SyncContext, pipeline: str) -> list[Issue]:
+    """One `left_out` warning at the Pipeline tab naming the open deals in the Omitted forecast
+    category (a Category Override, or a stage configured so), which every pipeline figure leaves
+    out (crm.stages.in_pipeline): the Pipeline tab itself, the Forecast, the Dashboard, the
+    Segment Summary and the Accounts Overview. Said once, where the pipeline is read, so the
+    figures never disagree with the deals on the Opportunities tab without a word."""
+    results = ctx.results
+    table = ctx.crm.tables.get("opportunities")
+    assert results is not None
+    if table is None:
+        return []
+    stages = StageTable.of(ctx.config.stages)
+    rows = {o.row for o, m in zip(results.opportunities, results.metrics, strict=True)
+            if stages.kind(o.stage) == "open" and m.forecast_category == OMITTED}
+    if not rows:
+        return []
+    omitted = [r for r in table.rows if r.row in rows]
+    category = results.words(CATEGORY, OMITTED)
+    return [Issue("warning", pipeline, None, None, None, len(omitted), "left_out",
+                  ngettext("{n} open deal in the {category} forecast category is left out of the pipeline, here and "
+                           "on the Forecast, the Dashboard, the Segment Summary and the Accounts Overview: {listed}.",
+                           "{n} open deals in the {category} forecast category are left out of the pipeline, here "
+                           "and on the Forecast, the Dashboard, the Segment Summary and the Accounts Overview: "
+                           "{listed}.", len(omitted), category=category, listed=rows_listed(omitted)),
+                  _("{category} means out of every pipeline figure; to count a deal, change its Category Override "
+                    "(or its stage's forecast_category in sheetcrm.toml).", category=category))]
 
 
 def future_created_issues(ctx: SyncContext) -> list[Issue]:
