@@ -196,6 +196,8 @@ def _contradicting_overrides(opportunities: list[Opportunity], stages: StageTabl
         col = table.header.fields.get(name)
         return (column_letter(col + 1), table.header.labels.get(col)) if col is not None else (None, None)
 
+    category_col, category_header = at("category_override")
+    probability_col, probability_header = at("probability")
     out: list[Issue] = []
     for o in opportunities:
         stage = stages.get(o.stage)
@@ -216,11 +218,11 @@ def _contradicting_overrides(opportunities: list[Opportunity], stages: StageTabl
                             "Category Override {override} is not applied.", stage=shown_stage, override=override,
                             category=words(CATEGORY, forecast_category(stage, None)))
                 hint = _("Clear Category Override: a closed deal is no longer forecast.")
-            out.append(Issue("warning", table.title, o.row, *at("category_override"), override,
+            out.append(Issue("warning", table.title, o.row, category_col, category_header, override,
                              OVERRIDE_CONTRADICTS_STAGE, message, hint))
         fixed = configured_probability(stage)
         if stage.kind != "open" and o.probability is not None and o.probability != fixed:
-            out.append(Issue("warning", table.title, o.row, *at("probability"), o.probability,
+            out.append(Issue("warning", table.title, o.row, probability_col, probability_header, o.probability,
                              OVERRIDE_CONTRADICTS_STAGE,
                              _("This deal's stage {stage} is closed, so its probability is {fixed} %: the Probability "
                                "{value} % is not applied.", stage=shown_stage, fixed=_points(fixed),

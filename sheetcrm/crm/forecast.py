@@ -2,7 +2,8 @@
 
 Month by month, by close date, over `months` months starting with as_of's month:
 
-- pipeline: open deals' amounts (a stage in the Omitted category is left out, as on any forecast)
+- pipeline: open deals' amounts (a deal in the Omitted category, by its stage or its Category
+  Override, is left out, as on any forecast and every pipeline figure: `stages.in_pipeline`)
 - weighted: open deals' amount × probability
 - commit: open deals in the Commit category + deals won in the month
 - best_case: open Best Case + open Commit + deals won in the month (cumulative, as Salesforce does)

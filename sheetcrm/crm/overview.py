@@ -1,6 +1,7 @@
 """The Accounts Overview: one row per account, the 360° view of a customer.
 
-Per account: its contacts; its open deals and their amount and its won revenue (lifetime
+Per account: its contacts; its open deals in the pipeline (an Omitted one is out of it, as of
+every pipeline figure: `stages.in_pipeline`) and their amount, and its won revenue (lifetime
 value), both in the base currency (`money.to_base`; an amount with no rate is left out, as the
 compute step's missing_rate warning says); its last activity and next open task; its open and
 urgent cases; a health score with its reasons; and the products to offer next (`baskets`).
