@@ -1,14 +1,15 @@
 """The engine over the records: histories, per-opportunity metrics, lead scores, forecast, KPIs.
 
 Plans nothing itself: the steps after it turn `ctx.results` into cells. Its warnings (an
-amount with no exchange rate, a deal the forecast places in no month, a converted lead whose
-Company names two accounts) join the report before the Validation tab is planned.
+amount with no exchange rate, a deal the forecast places in no month, the open deals every
+pipeline figure leaves out as Omitted, an override the deal's stage rules out, a converted lead
+whose Company names two accounts) join the report before the Validation tab is planned.
 """
 
 from __future__ import annotations
 
 from sheetcrm import cells
-from sheetcrm.crm.stages import OMITTED, PIPELINE, StageTable
+from sheetcrm.crm.stages import OMITTED, PIPELINE, StageTable, in_pipeline
 from sheetcrm.crm.words import CATEGORY
 from sheetcrm.engine import compute
 from sheetcrm.i18n import _, ngettext
@@ -88,7 +89,7 @@ def omitted_issues(ctx: SyncContext, pipeline: str) -> list[Issue]:
         return []
     stages = StageTable.of(ctx.config.stages)
     rows = {o.row for o, m in zip(results.opportunities, results.metrics, strict=True)
-            if stages.kind(o.stage) == "open" and m.forecast_category == OMITTED}
+            if stages.kind(o.stage) == "open" and not in_pipeline(stages.get(o.stage), m.forecast_category)}
     if not rows:
         return []
     omitted = [r for r in table.rows if r.row in rows]
