@@ -62,6 +62,17 @@ def test_sources_campaigns_and_account_labels_group_as_the_read_compares_them(tm
         "Won revenue, campaign Spring Webinar": 150}
 
 
+def test_cases_per_account_group_an_account_typed_as_a_label_as_read(tmp_path):
+    # No Accounts tab: a case's Account is a plain label, and "Acme", "acme " and "ACME" are one.
+    tabs = {"Cases": [["ID", "Account", "Subject", "Priority", "Status", "Opened"],
+                      ["CASE-0001", "Acme", "a", "High", "Open", "2026-11-27 16:00"],
+                      ["CASE-0002", "acme ", "b", "High", "Open", "2026-11-28 16:00"],
+                      ["CASE-0003", "ACME", "c", "High", "Open", "2026-11-28 16:00"]],
+            "Opportunities": [["ID", "Name", "Account", "Stage", "Amount"]]}
+    kpis = _dashboard(_synced(tmp_path / "crm.xlsx", tabs))
+    assert {k: v for k, v in kpis.items() if k.startswith("Cases, ")} == {"Cases, Acme": 3}
+
+
 def _deals() -> dict[str, list[list]]:
     return {
         "Accounts": [["ID", "Name"], ["ACC-0001", "Acme"]],
