@@ -22,10 +22,11 @@ from sheetcrm.crm import (Forecast, HistoryRow, Kpis, OpportunityMetrics, Rates,
 from sheetcrm.crm.conditions import Doubt, doubt_said
 from sheetcrm.crm.cases import CaseInput, CaseMetrics, CaseSummary, case_metrics, first_responses, summarize
 from sheetcrm.crm.learned import FitCache
-from sheetcrm.crm.owners import Spellings
 from sheetcrm.crm.rules import PLAIN, RuleDoubt, show
 from sheetcrm.crm.scoring import LeadScore, ScoringResult, score_leads
-from sheetcrm.crm.stages import CATEGORIES, is_plan
+from sheetcrm.crm.spellings import Spellings
+from sheetcrm.crm.stages import (CATEGORIES, configured_probability, contradicts_stage, forecast_category, in_pipeline,
+                                  is_plan)
 from sheetcrm.crm.words import CATEGORY, LEAD_STATUS, STAGE, Words, team_words
 from sheetcrm.i18n import _, current
 from sheetcrm.parse_cache import fields_of
@@ -137,7 +138,7 @@ def compute(crm: Crm, config: Config, as_of: dt.date, fit_cache: FitCache | None
     kept = calibrated(old_stages, stage_history, archive, marks.get(ARCHIVED, 0), marks.get(ARCHIVE_ID, 0),
                       parse_context(config).stages if archive is not None else None)
     calibration = stage_win_rates(kept.rows, stages)
-    # One spelling per owner on the Forecast and the Dashboard alike (crm.owners).
+    # One spelling per owner on the Forecast and the Dashboard alike (crm.spellings).
     owners = Spellings([*(o.owner for o in opportunities), *(a.owner for a in activities),
                         *(t.owner for t in tasks), *(q.owner for q in quotas), *(u.owner for u in unread_quotas)])
     fc = forecast(opportunities, metrics, stages, rates, as_of, quotas=quotas, calibration=calibration,
@@ -162,7 +163,8 @@ def compute(crm: Crm, config: Config, as_of: dt.date, fit_cache: FitCache | None
         pipeline=_pipeline(opportunities, metrics, stages, rates), stage_history=stage_history,
         lead_history=lead_history, words=words,
         warnings=[*missing_rate_issues(opportunities, rates, title, *amount_at),
-                  *_closed_before_created(opportunities, stages, table), *_undecided_rules(scoring.doubts, leads_tab)],
+                  *_closed_before_created(opportunities, stages, table), *_undecided_rules(scoring.doubts, leads_tab),
+                  *_contradicting_overrides(opportunities, stages, table, words)],
         cases=case_results(crm, config, as_of) if "cases" in crm.tables else None,
         calibration_partial=kept.partial, calibration_beyond=kept.beyond, calibration_unknown=kept.unknown,
     )
@@ -208,6 +210,64 @@ def _undecided_rules(doubts: Iterable[RuleDoubt], table: Any) -> list[Issue]:
     return out
 
 
+OVERRIDE_CONTRADICTS_STAGE = "override_contradicts_stage"
+
+
+def _contradicting_overrides(opportunities: list[Opportunity], stages: StageTable, table: Any,
+                             words: Words) -> list[Issue]:
+    """An `override_contradicts_stage` warning at each override the deal's stage rules out, which
+    the metrics do not apply (crm.stages.forecast_category): a Category Override of Closed on an
+    open deal, any other than Closed on a won deal or Omitted on a lost one; a Probability on a
+    closed deal other than its stage's 100 or 0. Applied, the first would count an open deal as
+    closed business, the others put a lost deal in Commit; ignored unsaid, the cell would look
+    obeyed."""
+    if table is None:
+        return []
+
+    def at(name: str) -> tuple[str | None, str | None]:
+        col = table.header.fields.get(name)
+        return (column_letter(col + 1), table.header.labels.get(col)) if col is not None else (None, None)
+
+    category_col, category_header = at("category_override")
+    probability_col, probability_header = at("probability")
+    out: list[Issue] = []
+    for o in opportunities:
+        stage = stages.get(o.stage)
+        if stage is None:
+            continue
+        shown_stage = words(STAGE, stage.name)
+        if contradicts_stage(stage, o.category_override):
+            override = words(CATEGORY, o.category_override)
+            if stage.kind == "open":
+                message = _("Category Override {override} says this deal is closed, but its stage {stage} is open: "
+                            "the override is not applied, and the deal is forecast in its stage's category, "
+                            "{category}.", override=override, stage=shown_stage,
+                            category=words(CATEGORY, stage.forecast_category))
+                hint = _("If the deal has closed, move it to a won or lost stage; otherwise clear Category Override "
+                         "or choose an open category.")
+            else:
+                message = _("This deal's stage {stage} is closed, so its forecast category is {category}: the "
+                            "Category Override {override} is not applied.", stage=shown_stage, override=override,
+                            category=words(CATEGORY, forecast_category(stage, None)))
+                hint = _("Clear Category Override: a closed deal is no longer forecast.")
+            out.append(Issue("warning", table.title, o.row, category_col, category_header, override,
+                             OVERRIDE_CONTRADICTS_STAGE, message, hint))
+        fixed = configured_probability(stage)
+        if stage.kind != "open" and o.probability is not None and o.probability != fixed:
+            out.append(Issue("warning", table.title, o.row, probability_col, probability_header, o.probability,
+                             OVERRIDE_CONTRADICTS_STAGE,
+                             _("This deal's stage {stage} is closed, so its probability is {fixed} %: the Probability "
+                               "{value} % is not applied.", stage=shown_stage, fixed=_points(fixed),
+                               value=_points(o.probability)),
+                             _("Clear Probability: a closed deal is no longer a bet.")))
+    return out
+
+
+def _points(value: Decimal) -> str:
+    # 50 for Decimal("50.00"), 12.5 for 12.50: a percentage as a person typed it.
+    return format(value.normalize(), "f")
+
+
 def case_results(crm: Crm, config: Config, as_of: dt.date) -> CaseResults:
     """The cases' metrics (crm/cases.py): a case's first response is the earliest activity
     whose Related names it, dated on or before `as_of` (a future-dated one is a plan, not an
@@ -218,6 +278,8 @@ def case_results(crm: Crm, config: Config, as_of: dt.date) -> CaseResults:
     clock = settings.clock(config.zone_name())
     cases, rows = [], []
     names_: dict[str, str | None] = {}  # an Account cell -> the account as the Dashboard lists it
+    # An Account that names no account row (no Accounts tab) is a label, grouped as read (crm.spellings).
+    labels = Spellings(c.account for c in crm.records("cases"))
 
     def account_name(text: str | None) -> str | None:
         # Its name; "Name (ID)" when another account has that name, so two accounts' cases are
@@ -228,7 +290,7 @@ def case_results(crm: Crm, config: Config, as_of: dt.date) -> CaseResults:
             row = found[0] if len(found) == 1 else None
             name = row.target.name if row is not None and row.target is not None else None
             if name is None:
-                names_[text] = text if len(found) < 2 else None  # no account, or one without a readable name
+                names_[text] = labels(text) if len(found) < 2 else None  # no account, or one without a readable name
             elif row.id and len(crm.find("accounts", name)) > 1:  # type: ignore[union-attr]
                 names_[text] = _("{name} ({id})", name=name, id=row.id)  # type: ignore[union-attr]
             else:
@@ -283,6 +345,8 @@ def _pipeline(opportunities: list[Opportunity], metrics: list[OpportunityMetrics
     amount: dict[str, Decimal] = defaultdict(Decimal)
     weighted: dict[str, Decimal] = defaultdict(Decimal)
     for o, m in zip(opportunities, metrics):
+        if stages.kind(o.stage) == "open" and not in_pipeline(stages.get(o.stage), m.forecast_category):
+            continue  # Omitted: out of every pipeline figure, as the Pipeline tab's note names it (steps/compute.py)
         base = to_base(o.amount, o.currency, rates)
         if base is None and o.amount is not None:
             continue  # no rate: left out of the row (Count too, so it counts the deals it sums), as its

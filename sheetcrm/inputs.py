@@ -31,7 +31,7 @@ from sheetcrm.crm.conversion import Conversions, Converted
 from sheetcrm.crm.forecast import Quota, UnreadQuota, month_key
 from sheetcrm.crm.history import HistoryRow
 from sheetcrm.crm.money import Rates
-from sheetcrm.crm.owners import key as owner_key
+from sheetcrm.crm.spellings import key as owner_key
 from sheetcrm.ids import read_sequences
 from sheetcrm.owned import owned_title
 from sheetcrm.owned import locate
@@ -144,7 +144,7 @@ class _Side:
     title: str
     grid: Grid
     report: Report = field(default_factory=lambda: Report(limit=sys.maxsize))
-    # Quotas: the deal owners (`crm.owners.key`) a quota's owner should be one of; None: unknown.
+    # Quotas: the deal owners (`crm.spellings.key`) a quota's owner should be one of; None: unknown.
     deal_owners: set[str] | None = None
     deals_title: str = ""
 
@@ -327,7 +327,7 @@ def _quotas(base: str, side: _Side, locale: str, sure: bool, unread: list[Unread
     pasted twice, sheetcrm cannot tell. Each owner's row left out so goes to `unread`, with its
     month (None when the month is not known: it may be any month's), so that no total of the
     team's is summed without it (crm.forecast). Owners compare as people read them
-    (`crm.owners.key`: "ANA GARCÍA" is Ana García's quota). An owner who owns no deal on the
+    (`crm.spellings.key`: "ANA GARCÍA" is Ana García's quota). An owner who owns no deal on the
     Opportunities tab (a typo, or a row for the whole team) is a warning at the cell
     (`unknown_owner`) and the quota still counts, in the team's total too: a new rep's quota
     before their first deal is real."""

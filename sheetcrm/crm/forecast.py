@@ -2,7 +2,8 @@
 
 Month by month, by close date, over `months` months starting with as_of's month:
 
-- pipeline: open deals' amounts (a stage in the Omitted category is left out, as on any forecast)
+- pipeline: open deals' amounts (a deal in the Omitted category, by its stage or its Category
+  Override, is left out, as on any forecast and every pipeline figure: `stages.in_pipeline`)
 - weighted: open deals' amount × probability
 - commit: open deals in the Commit category + deals won in the month
 - best_case: open Best Case + open Commit + deals won in the month (cumulative, as Salesforce does)
@@ -16,7 +17,7 @@ revenue is in no month though the Dashboard's won revenue counts it; both are li
 `undated`, for the sync to say so (steps/compute.py) rather than let the totals be short
 silently. Amounts without an exchange rate are left out and listed in `missing_rates`.
 
-Owners are grouped as people read them (`crm.owners`): "Ana García" and "ana  garcía" are one
+Owners are grouped as people read them (`crm.spellings`): "Ana García" and "ana  garcía" are one
 owner, shown under the spelling the cells use most, and a Quotas row is the quota of the deal
 owner its Owner names in any such spelling.
 """
@@ -32,7 +33,7 @@ from typing import Any, Iterable, Mapping, Sequence
 from sheetcrm.crm.history import StageWinRate
 from sheetcrm.crm.money import (MissingRate, Rates, decimal_text, fraction, missing_rates, points_fraction, ratio_points,
                                 to_base)
-from sheetcrm.crm.owners import Spellings
+from sheetcrm.crm.spellings import Spellings
 from sheetcrm.crm.stages import OpportunityMetrics, StageTable
 from sheetcrm.i18n import N_, _
 from sheetcrm.records import Opportunity

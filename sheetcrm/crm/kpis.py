@@ -1,9 +1,12 @@
 """The Dashboard's KPIs, each with the one-line definition the Dashboard shows beside it.
 
 Deal KPIs cover every closed deal in the sheet (all time); money is in the base currency,
-and an amount without an exchange rate is left out and counted in `missing_rates`. Per-owner
-figures group owners as people read them (`crm.owners`); per-account figures are summed by the
-account's ID and shown by its name, with the ID when two accounts share it (`crm.accounts`).
+and an amount without an exchange rate is left out and counted in `missing_rates`. Figures per
+owner, source or campaign group the text as people read it (`crm.spellings`: "Referral",
+"referral " and "REFERRAL" are one source, shown under the spelling most cells use); per-account
+figures are summed by the account's ID and shown by its name, with the ID when two accounts
+share it (`crm.accounts`), and an Account that names no account row (a workbook without an
+Accounts tab) is grouped as read too.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from sheetcrm.crm.conversion import Converted
 from sheetcrm.crm.forecast import NO_OWNER, Quota, UnreadQuota, month_key, quota_unknown
 from sheetcrm.crm.money import (MissingRate, Rates, decimal_text, fraction, missing_rates, points_fraction, ratio_points,
                                 to_base)
-from sheetcrm.crm.owners import Spellings
+from sheetcrm.crm.spellings import Spellings
 from sheetcrm.crm.stages import OpportunityMetrics, StageTable, is_open_task
 from sheetcrm.i18n import N_, _
 from sheetcrm.records import Account, Activity, Lead, Opportunity, Task
@@ -40,7 +43,8 @@ KPIS: dict[str, tuple[str, str]] = {
                              N_("Average days from Created to Close Date over won deals with both dates; a deal whose "
                                 "Close Date is before its Created is left out (the Validation tab lists it).")),
     "open_pipeline": (N_("Open pipeline"),
-                      N_("Total amount of open deals, leaving out stages in the Omitted forecast category.")),
+                      N_("Total amount of open deals, leaving out those in the Omitted forecast category (by their "
+                         "stage or their Category Override).")),
     "weighted_pipeline": (N_("Weighted pipeline"),
                           N_("Open pipeline with each deal's amount multiplied by its probability.")),
     "pipeline_coverage": (N_("Pipeline coverage"),
@@ -202,6 +206,8 @@ def compute_kpis(opportunities: Sequence[Opportunity], metrics: Sequence[Opportu
 
     team, by_person = _DealSums(), defaultdict(_DealSums)
     lifetime: dict[str, Decimal] = defaultdict(lambda: _ZERO)  # account key (`Accounts.key`: its ID) -> won
+    # An Account that is no account's ID (a plain label, without an Accounts tab) groups as read.
+    labels = Spellings(o.account for o in opportunities if o.account and by_account.one(o.account) is None)
     open_this_quarter = won_this_quarter = won_last_quarter = _ZERO
     for o, m in zip(opportunities, metrics, strict=True):
         kind = stages.kind(o.stage)
@@ -211,6 +217,8 @@ def compute_kpis(opportunities: Sequence[Opportunity], metrics: Sequence[Opportu
         if kind == "won":
             # A name two accounts share names neither (the read warned at the cell): no account's.
             account = by_account.key(o.account)
+            if account is not None and account not in by_account.names:
+                account = labels(account)
             if amount is not None:
                 if account is not None:
                     lifetime[account] += amount
@@ -244,7 +252,9 @@ def compute_kpis(opportunities: Sequence[Opportunity], metrics: Sequence[Opportu
     coverage = open_this_quarter / quota_left if quota_left and quota_left > 0 else None
 
     leads = list(leads)
-    by_campaign, ambiguous = _won_by_campaign(leads, lifetime, conversions, by_account)
+    sources = Spellings(lead.source for lead in leads)
+    campaigns = Spellings(lead.campaign for lead in leads)
+    by_campaign, ambiguous = _won_by_campaign(leads, lifetime, conversions, by_account, campaigns)
     return Kpis(
         as_of=as_of,
         currency=rates.base,
@@ -252,8 +262,8 @@ def compute_kpis(opportunities: Sequence[Opportunity], metrics: Sequence[Opportu
         by_owner={owner: s.kpis() for owner, s in sorted(by_person.items())},
         pipeline_coverage=coverage,
         pipeline_coverage_basis=basis,
-        lead_conversion_by_source=_conversion(leads, lambda lead: lead.source, conversions),
-        lead_conversion_by_campaign=_conversion(leads, lambda lead: lead.campaign, conversions),
+        lead_conversion_by_source=_conversion(leads, lambda lead: lead.source, sources, conversions),
+        lead_conversion_by_campaign=_conversion(leads, lambda lead: lead.campaign, campaigns, conversions),
         won_revenue_by_campaign=by_campaign,
         days_to_convert=_days_to_convert(leads, conversions),
         activities_by_owner=_activities_by_owner(activities, as_of, owners),
@@ -289,19 +299,22 @@ def _converted(lead: Lead, conversions: Mapping[str, Converted]) -> bool:
     return lead.id in conversions or lead.status == "Converted"
 
 
-def _conversion(leads: Iterable[Lead], key: Any, conversions: Mapping[str, Converted]) -> dict[str, Conversion]:
+def _conversion(leads: Iterable[Lead], key: Any, spellings: Spellings,
+                conversions: Mapping[str, Converted]) -> dict[str, Conversion]:
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for lead in leads:
-        c = counts[key(lead) or _(NONE)]
+        text = key(lead)
+        c = counts[(spellings(text) if text else "") or _(NONE)]
         c[0] += 1
         c[1] += _converted(lead, conversions)
     return {k: Conversion(n, converted) for k, (n, converted) in sorted(counts.items())}
 
 
 def _won_by_campaign(leads: Iterable[Lead], won: Mapping[str, Decimal], conversions: Mapping[str, Converted],
-                     accounts: Accounts) -> tuple[dict[str, Decimal], tuple[tuple[Lead, tuple[str, ...]], ...]]:
-    """Won revenue per campaign, and the converted leads whose Company names several accounts.
-    `won`: won revenue by account key (`Accounts.key`)."""
+                     accounts: Accounts, campaigns: Spellings
+                     ) -> tuple[dict[str, Decimal], tuple[tuple[Lead, tuple[str, ...]], ...]]:
+    """Won revenue per campaign (shown as `campaigns` spells it), and the converted leads whose
+    Company names several accounts. `won`: won revenue by account key (`Accounts.key`)."""
     # A lead sheetcrm converted names its account; for one only its Status says Converted, the
     # lead's Company is matched to the account's name. A Company two accounts' names match is
     # ambiguous: credited to neither, never guessed (README), and reported. Each account's
@@ -334,7 +347,7 @@ def _won_by_campaign(leads: Iterable[Lead], won: Mapping[str, Decimal], conversi
     revenue: dict[str, Decimal] = defaultdict(lambda: _ZERO)
     for account, (_, lead) in first.items():
         if account in won_by:
-            revenue[lead.campaign] += won_by[account]  # type: ignore[index]
+            revenue[campaigns(lead.campaign)] += won_by[account]  # type: ignore[arg-type]
     return dict(sorted(revenue.items())), tuple(ambiguous)
 
 

@@ -1,6 +1,7 @@
 """The Accounts Overview: one row per account, the 360° view of a customer.
 
-Per account: its contacts; its open deals and their amount and its won revenue (lifetime
+Per account: its contacts; its open deals in the pipeline (an Omitted one is out of it, as of
+every pipeline figure: `stages.in_pipeline`) and their amount, and its won revenue (lifetime
 value), both in the base currency (`money.to_base`; an amount with no rate is left out, as the
 compute step's missing_rate warning says); its last activity and next open task; its open and
 urgent cases; a health score with its reasons; and the products to offer next (`baskets`).
@@ -52,7 +53,7 @@ from sheetcrm.crm.accounts import Accounts
 from sheetcrm.crm.baskets import BasketSettings, Rule, association_rules, index, suggest
 from sheetcrm.crm.money import Rates, to_base
 from sheetcrm.crm.rules import format_points, rank
-from sheetcrm.crm.stages import StageTable, is_open_task, is_plan
+from sheetcrm.crm.stages import StageTable, forecast_category, in_pipeline, is_open_task, is_plan
 from sheetcrm.i18n import NC_, _, current, ngettext, pgettext, using
 from sheetcrm.records import Account, Activity, Contact, Opportunity, Product, QuoteLine, Task
 from sheetcrm.settings import Section
@@ -280,7 +281,9 @@ def overview(accounts: Sequence[Account], as_of: dt.date, stages: StageTable, ra
         t = tally[account]
         kind = stages.kind(o.stage)
         amount = to_base(o.amount, o.currency, rates)
-        if kind == "open":
+        if kind == "open" and in_pipeline(stages.get(o.stage), forecast_category(stages.get(o.stage),
+                                                                                  o.category_override)):
+            # An Omitted deal is out of every pipeline figure (crm.stages.in_pipeline); the Pipeline tab names it.
             t.open_deals += 1
             t.open_amount += amount or 0
         elif kind == "won":

@@ -30,6 +30,11 @@ _HUNDRED = Decimal(100)
 Category = Literal["Pipeline", "Best Case", "Commit", "Closed", "Omitted"]  # not for people: the engine's keys; cells get the team's words (crm.words)
 CATEGORIES: tuple[str, ...] = get_args(Category)  # the forecast categories, as the engine keys them
 PIPELINE: Category = "Pipeline"  # the category of deals a team may leave undated (steps/compute.py)
+# An open deal in this category is out of every pipeline figure (Pipeline tab, Forecast,
+# Dashboard, Segments, Accounts Overview), as Salesforce's Omitted forecast category is.
+OMITTED: Category = "Omitted"
+# A closed deal's category whatever its row says: won revenue is Closed, a lost deal is Omitted.
+_CLOSED: dict[str, Category] = {"won": "Closed", "lost": "Omitted"}  # not for people: the engine's keys
 
 
 class Stage(Section):
@@ -94,6 +99,34 @@ class StageTable:
     @property
     def open(self) -> tuple[Stage, ...]:
         return tuple(s for s in self.stages if s.kind == "open")
+
+
+def contradicts_stage(stage: Stage | None, override: str | None) -> bool:
+    """Whether a Category Override says what the deal's stage cannot be: Closed on an open deal
+    (the stage says it is not closed), or on a closed deal any category but its own (Closed when
+    won, Omitted when lost: a closed deal is no longer a forecast). Such an override is not
+    applied, and the sync warns at its cell (engine.compute)."""
+    if stage is None or not override:
+        return False
+    if stage.kind == "open":
+        return override == _CLOSED["won"]
+    return override != _CLOSED[stage.kind]
+
+
+def forecast_category(stage: Stage | None, override: str | None) -> str | None:
+    """A deal's forecast category (a key of CATEGORIES): Closed for a won deal and Omitted for a
+    lost one; else its Category Override, unless that contradicts the stage (`contradicts_stage`);
+    else its stage's. None when the stage is unknown and there is no override."""
+    if stage is not None and stage.kind != "open":
+        return _CLOSED[stage.kind]
+    if override and not contradicts_stage(stage, override):
+        return override
+    return stage.forecast_category if stage is not None else None
+
+
+def in_pipeline(stage: Stage | None, category: str | None) -> bool:
+    """Whether a deal counts in the open pipeline: an open stage, in any category but Omitted."""
+    return stage is not None and stage.kind == "open" and category != OMITTED
 
 
 def is_plan(day: dt.date, as_of: dt.date) -> bool:
@@ -195,7 +228,7 @@ def opportunity_metrics(opportunities: Sequence[Opportunity], stages: StageTable
             # A closed deal is no longer a bet: its stage's 100 or 0 wins over any override.
             probability = configured[stage.name]
         weighted = o.amount * probability / _HUNDRED if o.amount is not None and probability is not None else None
-        category = (overrides.get(o.id) if o.id else None) or (stage.forecast_category if stage else None)
+        category = forecast_category(stage, overrides.get(o.id) if o.id else None)
         entered = (entered_by_id.get(match_key(o.id)) if o.id else None) or o.created
         last = _last_activity(o, index)
         task = index.first_open_task.get(o.id) if o.id else None

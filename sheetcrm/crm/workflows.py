@@ -50,7 +50,7 @@ from sheetcrm.crm import follow_ups
 from sheetcrm.crm.conditions import (Choice, ColumnTypeError, Condition, ConditionError, Doubt, Money, Text, Unsure,
                                      doubt_said, not_money_said, parse_condition, unpriced_said)
 from sheetcrm.crm.money import Rates
-from sheetcrm.crm.owners import key as owner_key
+from sheetcrm.crm.spellings import key as owner_key
 from sheetcrm.i18n import N_, NC_, _, current, every_locale, in_locale
 from sheetcrm.intake.text import CELL_CHARS
 from sheetcrm.mail.message import HeaderError, check_mailbox
@@ -1310,7 +1310,7 @@ def _getter(subject: Subject, world: World):
 
 
 class _Load(dict[tuple[str, str], int]):
-    """(kind, owner as `crm.owners.key` folds it: case and spaces do not count) -> how many open
+    """(kind, owner as `crm.spellings.key` folds it: case and spaces do not count) -> how many open
     records of that kind the owner holds: counted over the World at the first assignment (`counted`), as most syncs assign no owner, then
     kept up to date by each one."""
 

@@ -1,22 +1,24 @@
 """The engine over the records: histories, per-opportunity metrics, lead scores, forecast, KPIs.
 
 Plans nothing itself: the steps after it turn `ctx.results` into cells. Its warnings (an
-amount with no exchange rate, a deal the forecast places in no month, a converted lead whose
-Company names two accounts) join the report before the Validation tab is planned.
+amount with no exchange rate, a deal the forecast places in no month, the open deals every
+pipeline figure leaves out as Omitted, an override the deal's stage rules out, a converted lead
+whose Company names two accounts) join the report before the Validation tab is planned.
 """
 
 from __future__ import annotations
 
 from sheetcrm import cells
-from sheetcrm.crm.stages import PIPELINE
+from sheetcrm.crm.stages import OMITTED, PIPELINE, StageTable, in_pipeline
 from sheetcrm.crm.words import CATEGORY
 from sheetcrm.engine import compute
 from sheetcrm.i18n import _, ngettext
 from sheetcrm.names import CRM_TABS
 from sheetcrm.owned import locate
 from sheetcrm.report import Issue, column_letter
-from sheetcrm.schema import DASHBOARD, FORECAST, QUOTAS, find_tab, owned_tab_names
+from sheetcrm.schema import DASHBOARD, FORECAST, PIPELINE as PIPELINE_TAB, QUOTAS, find_tab, owned_tab_names
 from sheetcrm.steps.context import StepResult, SyncContext
+from sheetcrm.validate import rows_listed
 from sheetcrm.warehouse.keep import ARCHIVED
 
 CALIBRATION_PARTIAL = "calibration_partial"
@@ -70,9 +72,38 @@ def run(ctx: SyncContext) -> StepResult:
              _("Add each old name to the aliases of the stage it became in sheetcrm.toml (`[[stages]]` aliases)."))
     issues.extend(undated_issues(ctx, forecast))
     issues.extend(quota_unread_issues(ctx, forecast))
+    issues.extend(omitted_issues(ctx, locate(ctx.snapshot, PIPELINE_TAB, ctx.locale).title))
     issues.extend(ambiguous_company_issues(ctx))
     issues.extend(future_created_issues(ctx))
     return StepResult(issues=issues)
+
+
+def omitted_issues(ctx: SyncContext, pipeline: str) -> list[Issue]:
+    """One `left_out` warning at the Pipeline tab naming the open deals in the Omitted forecast
+    category (a Category Override, or a stage configured so), which every pipeline figure leaves
+    out (crm.stages.in_pipeline): the Pipeline tab itself, the Forecast, the Dashboard, the
+    Segment Summary and the Accounts Overview. Said once, where the pipeline is read, so the
+    figures never disagree with the deals on the Opportunities tab without a word."""
+    results = ctx.results
+    table = ctx.crm.tables.get("opportunities")
+    assert results is not None
+    if table is None:
+        return []
+    stages = StageTable.of(ctx.config.stages)
+    rows = {o.row for o, m in zip(results.opportunities, results.metrics, strict=True)
+            if stages.kind(o.stage) == "open" and not in_pipeline(stages.get(o.stage), m.forecast_category)}
+    if not rows:
+        return []
+    omitted = [r for r in table.rows if r.row in rows]
+    category = results.words(CATEGORY, OMITTED)
+    return [Issue("warning", pipeline, None, None, None, len(omitted), "left_out",
+                  ngettext("{n} open deal in the {category} forecast category is left out of the pipeline, here and "
+                           "on the Forecast, the Dashboard, the Segment Summary and the Accounts Overview: {listed}.",
+                           "{n} open deals in the {category} forecast category are left out of the pipeline, here "
+                           "and on the Forecast, the Dashboard, the Segment Summary and the Accounts Overview: "
+                           "{listed}.", len(omitted), category=category, listed=rows_listed(omitted)),
+                  _("{category} means out of every pipeline figure; to count a deal, change its Category Override "
+                    "(or its stage's forecast_category in sheetcrm.toml).", category=category))]
 
 
 def future_created_issues(ctx: SyncContext) -> list[Issue]:

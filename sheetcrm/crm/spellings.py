@@ -1,11 +1,14 @@
-"""Owners as people read them: one person however the Owner cells spell the name.
+"""Free text people type, grouped as people read it: one owner, source, campaign or label
+however its cells spell it.
 
 "Ana García", "ana garcía" and "Ana  García" (a doubled or non-breaking space) are one owner,
-as the README says names compare: ignoring case, non-breaking, zero-width and doubled spaces
-and curly quotes (`cells.canonical_text`); accents count ("Jose" and "José" may be two people).
-Every summary that groups or matches owners (the forecast and the Quotas tab's rows, the KPIs,
-the workflows' round-robin) compares them by `key`, and shows each owner under one spelling
-(`Spellings`), so a quota typed "ANA GARCÍA" is Ana García's, never a fourth owner at 0 %.
+"Referral", "referral " and "REFERRAL" one lead source, as the README says names compare:
+ignoring case, non-breaking, zero-width and doubled spaces and curly quotes
+(`cells.canonical_text`); accents count ("Jose" and "José" may be two people). Every summary
+that groups or matches such text (the forecast and the Quotas tab's rows, the KPIs by owner,
+source and campaign, the workflows' round-robin) compares it by `key`, and shows each group
+under one spelling (`Spellings`), so a quota typed "ANA GARCÍA" is Ana García's, never a fourth
+owner at 0 %, and "referral" is never a second source beside "Referral".
 """
 
 from __future__ import annotations
@@ -17,12 +20,12 @@ from sheetcrm.cells import canonical_text
 
 
 def key(name: str) -> str:
-    """What two spellings of one owner share: "Ana\u00a0 García" and "ana garcía" -> "ana garcía"."""
+    """What two spellings of one name share: "Ana\u00a0 García" and "ana garcía" -> "ana garcía"."""
     return canonical_text(name).casefold()
 
 
 class Spellings:
-    """The spelling each owner is shown under: the one `names` (in sheet order) use most, with
+    """The spelling each name is shown under: the one `names` (in sheet order) use most, with
     its spaces tidied; on a tie, the first of them in that order. A name never seen is shown
     tidied."""
 
