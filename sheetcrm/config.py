@@ -193,6 +193,18 @@ class Config(Section):
             enum_choices({s.name: s.aliases for s in stages})
         except ValueError as e:
             raise ValueError(_("stage names and aliases must be unique: {problem}", problem=e)) from None
+        # A closed deal is no longer forecast: won revenue is Closed and a lost deal Omitted
+        # whatever a stage declares (crm.stages.forecast_category), so a stage declaring otherwise
+        # would be silently not obeyed; and Closed on an open stage would count open deals as won.
+        for s in stages:
+            wanted = {"won": "Closed", "lost": "Omitted"}.get(s.kind)  # not for people: category keys
+            if "forecast_category" not in s.model_fields_set:
+                continue  # a won or lost stage needs none: the engine knows its category
+            if (wanted is not None and s.forecast_category != wanted) or (
+                    wanted is None and s.forecast_category == "Closed"):  # not for people: a category key
+                raise ValueError(_("stage {stage} is {kind}, so its forecast_category must be {wanted}, not {given}",
+                                   stage=quoted(s.name), kind=s.kind, wanted=wanted or _("any but Closed"),
+                                   given=s.forecast_category))
         return stages
 
     @field_validator("tabs")

@@ -118,3 +118,27 @@ def test_the_team_time_zone_is_one_zone_for_the_day_and_the_case_clock(tmp_path,
     config = load_config(tmp_path / "sheetcrm.toml")
     assert config.zone_name() == zone
     assert config.cases.clock(config.zone_name()).zone == ZoneInfo(zone or "UTC")
+
+
+STAGE = '[[stages]]\nname = "Open"\nprobability = 10\n'
+
+
+@pytest.mark.parametrize("stage, words", [
+    ('name = "Won"\nprobability = 100\nkind = "won"\nforecast_category = "Commit"\n', "must be Closed, not Commit"),
+    ('name = "Lost"\nprobability = 0\nkind = "lost"\nforecast_category = "Pipeline"\n', "must be Omitted, not Pipeline"),
+    ('name = "Signed"\nprobability = 90\nforecast_category = "Closed"\n', "any but Closed, not Closed"),
+])
+def test_a_stage_declaring_a_category_its_kind_rules_out_is_a_config_mistake(tmp_path, stage, words):
+    # The engine forecasts a won deal as Closed and a lost one as Omitted whatever the stage says
+    # (crm.stages.forecast_category); a declaration it would not obey must not load quietly.
+    (tmp_path / "sheetcrm.toml").write_text(STAGE + "[[stages]]\n" + stage)
+    with pytest.raises(Exception) as caught:
+        load_config(tmp_path / "sheetcrm.toml")
+    assert words in str(caught.value)
+
+
+def test_a_won_or_lost_stage_needs_no_category():
+    config = Config.model_validate({"stages": [{"name": "Open", "probability": 10},
+                                               {"name": "Won", "probability": 100, "kind": "won"},
+                                               {"name": "Lost", "probability": 0, "kind": "lost"}]})
+    assert [s.kind for s in config.stages] == ["open", "won", "lost"]
