@@ -291,7 +291,7 @@ def _written_by_sheetcrm(key: str, grid: Grid, index: int, col: int, synced: boo
     """Whether every filled cell of column `col` below the header row is of the shape sheetcrm
     writes in the computed column `key` (with `synced` False: whether none is filled)."""
     fits = _SHAPES[key] if synced else (lambda _value: False)
-    for row in grid.rows[index + 1:]:
+    for row in filter(None, grid.rows[index + 1:]):  # empty rows skipped in C: see _record_rows
         if col < len(row) and (value := row[col]) is not None and not (value == "" or cells.is_blank(value)) \
                 and not fits(value):
             return False
@@ -511,7 +511,7 @@ def _header_currencies(title: str, header: Header, grid: Grid, rows: list[_Cells
 def _last_used(grid: Grid) -> int:
     """How many columns the tab uses: its last non-blank cell, formula or merged block."""
     used = 0
-    for row in grid.rows:
+    for row in filter(None, grid.rows):
         end = len(row)
         while end > used and cells.is_blank(row[end - 1]):
             end -= 1
@@ -995,6 +995,8 @@ def _record_rows(table: Table, grid: Grid, header_index: int, known: dict[int, s
     errors = grid.errors
     for index in range(header_index + 1, len(grid.rows)):
         raw_row = grid.rows[index]
+        if not raw_row and not filled and not errors:
+            continue  # nothing there: the gap above a stray cell far below the data can be a million rows
         width = len(raw_row)
         shown = {col: raw_row[col] if col < width else None for col in known}
         real = any(not (v is None or isinstance(v, str) and cells.is_blank(v)) for v in shown.values())

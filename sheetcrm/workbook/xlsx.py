@@ -712,7 +712,7 @@ def _typed(rows: list[list[object]]) -> Grid:
                 row[c] = int(v)
             elif isinstance(v, _TIMES):
                 row[c] = str(v)
-    share_text(rows)  # type: ignore[arg-type]
+    share_text([row for row in rows if row])  # type: ignore[arg-type]
     return Grid(rows=rows)  # type: ignore[arg-type]
 
 

@@ -160,8 +160,8 @@ def sparse_rows(data: bytes, part: str, name: str, xml: bytes, sheets: Collectio
             v = got[j] if j < len(got) else ""
             if v == "" or v is None:
                 continue
-            while len(rows) <= row:
-                rows.append(EMPTY_ROW)
+            if len(rows) <= row:
+                rows.extend([EMPTY_ROW] * (row + 1 - len(rows)))
             target = rows[row]
             if target is EMPTY_ROW:
                 target = rows[row] = []
