@@ -206,6 +206,8 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
     reasons: dict[int, list[str]] = {}
     warnings: dict[int, list[Issue]] = {}
     for issue in report.issues:
+        if issue.code == "no_room":
+            continue  # the file is only read: sheetcrm adds no column to it, wherever its last cell is
         if issue.severity == "error":
             reasons.setdefault(issue.row or 0, []).append(
                 f"{issue.header}: {issue.message}" if issue.header else issue.message)
