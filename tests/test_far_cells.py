@@ -105,14 +105,6 @@ def test_a_note_far_below_and_a_format_alone_at_the_corner_cost_no_rectangle(tmp
     assert far == [(1048576, "Z", "note")]
 
 
-def test_a_format_alone_far_away_is_no_cell(tmp_path):
-    path = _book(tmp_path / "crm.xlsx", styled=(1048576, 16384))
-    issues = _synced(path, tmp_path)
-    assert not [i for i in issues if i["code"] == "far_cell"]
-    grid = XlsxWorkbook(path).read().tabs["Opportunities"]
-    assert len(grid.rows) == 2 and grid.rows[1][0] == "OPP-0001"
-
-
 def test_import_of_an_export_with_a_value_at_the_last_cell(tmp_path):
     crm = _book(tmp_path / "crm.xlsx")
     wb = openpyxl.Workbook()
