@@ -156,6 +156,7 @@ class XlsxWorkbook:
                 sheet_of = _sheet_parts(z, parts, names)
                 for name in missed:
                     tabs[name] = _decode(book, name, data, z, sheet_of)
+            tabs = {name: tabs[name] for name in sheets}  # the workbook's tab order
             facts = xlsx_scan.scan(data, only=set(missed)) if missed else {}
         except _NOT_XLSX + (python_calamine.CalamineError,):
             raise _not_xlsx(self.path) from None
