@@ -1338,8 +1338,9 @@ def template_context(subject: Subject, labels: Mapping[str, Mapping[str, str]],
     """What a workflow template sees of a record: each field by its header (`labels[kind]`:
     key -> header, in the team's language) and by its other names (`aliases[kind]`: key -> the
     sheet's own header and the standard ones in each language, as `World.aliases`), each also
-    with its spaces as "_", `ID`, `record` (the same, for headers that are not names), and each
-    related record's (`account`, `contact`, …) the same way. A stage or status is the team's
+    with its spaces as "_", `ID`, `record` (the same, for headers that are not names), a lead's
+    and a contact's whole name as `Name` (`FULL_NAME`, `full_name`), and each related record's
+    (`account`, `contact`, …) the same way. A stage or status is the team's
     word for it (`words`, as `World.words`), never the canonical key."""
     def fields(s: Subject) -> dict[str, Any]:
         shown = labels.get(s.kind, {})
@@ -1349,9 +1350,25 @@ def template_context(subject: Subject, labels: Mapping[str, Mapping[str, str]],
         for k in s.values:
             for name in other.get(k, ()):
                 out.setdefault(name, out[shown.get(k, k)])
+        if s.kind in ("lead", "contact") and (full := full_name(s.values)):
+            for name in FULL_NAME:  # a column of the team's own so named wins
+                out.setdefault(name, full)
         return {**out, **{k.replace(" ", "_"): v for k, v in out.items()}, "ID": s.id}
     mine = fields(subject)
     return {**mine, "record": mine, **{rel: fields(s) for rel, s in subject.related.items()}}
+
+
+# What a lead's or a contact's template calls the person's whole name: they have First and Last
+# Name columns and no Name, and "Follow up: {{ Name }}" reads naturally on every kind. ("Nombre"
+# is the Spanish First Name header, so the Spanish whole name is "Nombre completo".)
+FULL_NAME = ("Name", "Full Name", "Nombre completo")  # not for people: template names
+
+
+def full_name(values: Mapping[str, Any]) -> str | None:
+    """A lead's or contact's First and Last Name joined by a space; None when both are empty
+    (then `{{ Name }}` is undefined and the firing is skipped, never a Subject with a blank)."""
+    parts = [" ".join(v.split()) for k in ("first_name", "last_name") if isinstance(v := values.get(k), str)]
+    return " ".join(p for p in parts if p) or None
 
 
 def render_subject(text: str, subject: Subject, world: World) -> str:
