@@ -200,7 +200,8 @@ def build_world(ctx: SyncContext) -> World:
               internal=frozenset(v.strip().casefold() for v in config.owners.values()),
               owner_email=dict(config.owners), stages=tuple(s.name for s in config.stages),
               team_domains=frozenset(config.workflows.team_domains),
-              sequences=config.follow_ups, templates=ctx.templates, activities=activities)
+              sequences=config.follow_ups, templates=ctx.templates, activities=activities,
+              intake=frozenset(ctx.intake))
     statuses: dict[str, str] = {}
     for spec in (TABS["leads"], TABS["accounts"], TABS["tasks"], CASES):
         for choice, value in enum_choices(_choices(spec)).items():
@@ -655,6 +656,7 @@ def _state(ctx: SyncContext, part: StepResult, outcome: Outcome, fired: Fired, a
     body += [["waiting", f"{rule}|{record}|{event}", said, day]
              for (rule, record, event), (day, said) in sorted(s.waiting.items())]
     body += [["pending", record, mark, day] for record, (mark, day) in sorted(s.pending.items())]
+    body += [["intake", act, "", day] for act, day in s.intake.items()]  # not for people: a State kind
     tabs = ctx.crm.inputs.workflows  # type: ignore[union-attr]
     if not body and tabs.state == type(s)() and tabs.lost != "state":
         return
