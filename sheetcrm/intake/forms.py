@@ -122,6 +122,7 @@ class FormsPart:
     issues: list[Issue] = field(default_factory=list)
     leads: int = 0           # new leads
     activities: int = 0      # activities added to records that were already there
+    intake: list[str] = field(default_factory=list)  # the IDs of every Form Submitted activity planned
 
 
 def plan_forms(snapshot: Snapshot, crm: Crm, config: Config, marks: dict[str, int],
@@ -438,6 +439,7 @@ class _Run:
         if requires is not None:
             writes = [dataclasses.replace(w, requires=requires) for w in writes]
         self.part.writes.extend(writes)
+        self.part.intake.append(values["id"])
         return requires or own, writes
 
     def _grid(self, table: Table) -> Grid:
