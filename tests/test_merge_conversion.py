@@ -206,3 +206,24 @@ def test_a_form_responses_lead_cell_follows_the_survivor(tmp_path):
     assert outcome.plan.replaced_by_tab().get("Form Responses 1") == 1
     assert not sync(book, config, DAY3).plan
     assert [r["ID"] for r in _values(book, "Leads")] == ["LEAD-0001"]
+
+
+def test_a_conversion_whose_links_are_cleared_still_keeps_its_lead_as_survivor(tmp_path):
+    """Converted Account and the other Converted cells cleared (or a conversion cut short before
+    its links landed): the rows whose From Lead names LEAD-0001 are still its conversion, which
+    the next sync links again. So LEAD-0001 survives and is linked, never LEAD-0002 converted
+    a second time with LEAD-0001's Convert tick."""
+    book = _older_twin(tmp_path)
+
+    def clear_links(wb):
+        ws = wb["Leads"]
+        header = [c.value for c in ws[1]]
+        for name in ("Converted Account", "Converted Contact", "Converted Opportunity", "Converted On"):
+            ws.cell(2, header.index(name) + 1).value = None
+    _edit(book, clear_links)
+    _tick(book, {"LEAD-0002": "merge"})
+    sync(book, Config(), DAY2)
+    assert [o["ID"] for o in _values(book, "Opportunities")] == ["OPP-0001"]
+    assert [(r["ID"], r["Converted Account"], r["Converted Contact"], r["Converted Opportunity"])
+            for r in _values(book, "Leads")] == [("LEAD-0001", "ACC-0002", "CON-0002", "OPP-0001")]
+    assert not sync(book, Config(), DAY2).plan
