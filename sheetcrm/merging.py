@@ -12,8 +12,9 @@ lowest ID number). `merge` plans, for each ticked group, over the records of the
   cell still holding the text), in the columns that can name it: Contacts' Account,
   Opportunities' Account and Contact, Cases' Account and Contact, Accounts' Primary Contact,
   Activities' and Tasks' Related, Quote Lines' Opportunity, the Outbox's Opportunity, Stage
-  History's record IDs and a converted lead's Converted Account and Contact (a merged lead's
-  Lead Status History stays its own). In the CRM tabs a cell moves whatever form the read
+  History's record IDs, a converted lead's Converted Account and Contact, and a form
+  responses tab's Lead column (`people_cells`; a merged lead's Lead Status History stays its
+  own). In the CRM tabs a cell moves whatever form the read
   resolves it by (`validate.named_by`: an ID in any case, an exact name, an email), keeping
   its style (`_named`); sheetcrm's own columns hold IDs;
 - each merged row copied whole into sheetcrm's Merged tab (Merged At, Survivor, Tab, ID, then
@@ -25,12 +26,16 @@ are the whole record. A merged ID already in Merged is never copied again; if it
 there (a write that copied but did not delete) the rest of the job is done; once it is gone
 and no reference names it, the group plans nothing.
 
+A converted lead's conversion goes with it whole: in a group of leads, the one converted
+survives (`_converted`), so the survivor reads as converted and nothing converts it again.
+
 A ticked group whose cells do not say one thing is refused, nothing of it merged, with an
 issue at its cells (`plan_merges`): records the duplicate rules do not join as read now (the
 tab is the person's to edit: an ID on it is never trusted to be the one proposed), Keep
 ticked twice, leads beside contacts (a conversion, not a merge), Merge with Not duplicates, a
 reference naming a merged record among others that would name one other alone once it is
-gone (its meaning would change with nobody choosing).
+gone (its meaning would change with nobody choosing), Keep on a lead that is not the group's
+converted one, two leads converted into different records.
 
 Pure: no I/O, no clock (the day is the sync's `as_of`).
 """
@@ -60,8 +65,7 @@ from sheetcrm.workbook import SERIAL_EPOCH, CellValue, CellWrite, Grid, Plan, Re
 # (sheetcrm's tab, 1-based column) of its own.
 # A converted lead's Converted Account and Contact (sheetcrm's recorded columns) are references
 # too: the lead became that record, which is now the survivor. A row's From Lead is not: it
-# names the lead a conversion made it from, and a merged lead's conversion stays its own (the
-# survivor is not converted by a merge).
+# names the lead a conversion made it from, which survives its merge (`_converted`).
 REFERENCES: dict[str, tuple[tuple[str, str], ...]] = {
     "accounts": (("contacts", "account"), ("opportunities", "account"), ("cases", "account"),
                  ("activities", "related"), ("tasks", "related"), ("leads", "converted_account")),
@@ -354,19 +358,24 @@ def _converted(tab: DuplicatesTab, locale: str, group: str, rows: list[Duplicate
     survivor would be converted twice), or when Keep is ticked on a lead that may not survive."""
     known = crm.inputs.conversions  # type: ignore[union-attr]
     made: dict[str, list[str]] = {}  # lead -> the IDs its conversion became, in tab order
+    named: list[str] = []  # the leads that rows name in From Lead
     for rid, m in members.items():
         link = known.links.get(m.row.row)
         found = [link.account, link.contact, link.opportunity] if link is not None else []
-        found += sorted(i for by_lead in known.made.values() for i in by_lead.get(rid, ()))
-        if ids := list(dict.fromkeys(i for i in found if i)):
+        rows_made = sorted(i for by_lead in known.made.values() for i in by_lead.get(rid, ()))
+        if ids := list(dict.fromkeys(i for i in [*found, *rows_made] if i)):
             made[rid] = ids
+        if rows_made:
+            named.append(rid)
     if len({frozenset(map(match_key, ids)) for ids in made.values()}) > 1:
         first = next(r for r in rows if r.merge)
         each = "; ".join(f"{rid}: {', '.join(ids)}" for rid, ids in made.items())
         return Refused(group, [_issue(tab, locale, first, "merge", TWO_CONVERSIONS,
                                       _(TWO_CONVERSIONS_MESSAGE, group=group, each=each), _(TWO_CONVERSIONS_HINT))])
     if made:
-        pool = list(made)
+        # Two leads linked to the very same records are one conversion: the one its rows name
+        # in From Lead survives, where they name one.
+        pool = named or list(made)
         how = _(CONVERTED_INTO, records=", ".join(next(iter(made.values()))))
     else:
         pool = [rid for rid, m in members.items() if getattr(m.row.record, "status", None) == CONVERTED]
