@@ -465,6 +465,24 @@ def web_lead_values(fields: dict[str, Any], source: str, status: str | None, day
     return data
 
 
+def lead_columns(snapshot: Snapshot, config: Config) -> tuple[tuple[str, int], ...]:
+    """(tab title, 1-based column) of each configured form's Lead column that the workbook
+    holds: the IDs of the leads and contacts its responses became, which a merge re-points to
+    the survivor (`merging.merge`) as it does every other reference."""
+    out: list[tuple[str, int]] = []
+    for settings in config.forms.values():
+        title = cells_tab(snapshot, settings.tab)
+        if title is None:
+            continue
+        # Found as the forms step finds it (`_Run.form`): the last header of that name.
+        labels = {cells.normalize_key(t): c for c, raw in enumerate(snapshot.tabs[title].header)
+                  if (t := cells.parse_text(raw)) is not None}
+        col = labels.get(cells.normalize_key(LEAD_HEADER))
+        if col is not None and (title, col + 1) not in out:
+            out.append((title, col + 1))
+    return tuple(out)
+
+
 def cells_tab(snapshot: Snapshot, name: str) -> str | None:
     """The workbook's tab called `name`, ignoring case, accents and spacing."""
     want = cells.normalize_key(name)
