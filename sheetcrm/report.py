@@ -60,6 +60,7 @@ CODES = (
     NC_("issue code", "duplicates_not_compared"), NC_("issue code", "merge_across_tabs"),
     NC_("issue code", "merge_not_duplicates"), NC_("issue code", "merge_not_duplicates_now"),
     NC_("issue code", "merge_two_keeps"), NC_("issue code", "merge_row_errors"),
+    NC_("issue code", "merge_keep_not_converted"), NC_("issue code", "merge_two_conversions"),
     NC_("issue code", "segment_bad_condition"),
     NC_("issue code", "segment_bad_name"), NC_("issue code", "segment_bad_record"),
     NC_("issue code", "segment_duplicate"), NC_("issue code", "segment_no_conditions"),
