@@ -169,3 +169,20 @@ def test_only_a_sheet_whose_rectangle_dwarfs_its_cells_is_packed(tmp_path):
     # No dimension: the references say.
     no_dim = sheet([(1, "A1"), (900000, "Z900000")], "A1:A1").replace(b'<dimension ref="A1:A1"/>', b"")
     assert xlsx_sparse.is_sparse(no_dim)
+
+
+def test_a_dimension_that_understates_the_sheet_is_not_believed(tmp_path):
+    """The dimension is the writer's word, and cheap to read; a sheet that says A1:F2 and holds
+    a value at XFD1048576 is still read packed (the process aborted in calamine)."""
+    import zipfile
+    path = _book(tmp_path / "crm.xlsx", far=(1048576, 16384, "x"))
+    part = "xl/worksheets/sheet1.xml"
+    with zipfile.ZipFile(path) as z:
+        members = {n: z.read(n) for n in z.namelist()}
+    members[part] = members[part].replace(b'<dimension ref="A1:XFD1048576"', b'<dimension ref="A1:F2"')
+    assert b'<dimension ref="A1:F2"' in members[part]
+    with zipfile.ZipFile(path, "w") as z:
+        for n, b in members.items():
+            z.writestr(n, b)
+    issues = _synced(path, tmp_path)
+    assert [(i["row"], i["column"]) for i in issues if i["code"] == "far_cell"] == [(1048576, "XFD")]

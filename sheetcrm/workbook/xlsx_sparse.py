@@ -7,10 +7,11 @@ value, 32 bytes a cell: one stray space typed at Z1048576 beside a 2-row table c
 the process. A person makes such a cell by accident (a key pressed far below the data, a
 paste that landed on the sheet's last row), so reading must survive it.
 
-`is_sparse` tells such a sheet from a table cheaply, from what every writer puts at the ends
-of the sheet XML (ECMA-376 §18.3.1.35 dimension, §18.3.1.73 rows in ascending order) and a
-count of its cells. `sparse_rows` then hands calamine a sheet of the same cells packed side by
-side (each row's cells in consecutive columns, the rows that hold none left out), which it
+`is_sparse` tells such a sheet from a table cheaply, by searches that run in C over the sheet
+XML (its last row element, ECMA-376 §18.3.1.73: rows in ascending order; its widest cell
+reference; a count of its cells), and only for a sheet whose dimension (§18.3.1.35) is large
+or missing (`worth_a_look`). `sparse_rows` then hands calamine a sheet of the same cells packed
+side by side (each row's cells in consecutive columns, the rows that hold none left out), which it
 decodes as it decodes any sheet (shared strings, styles, dates and the workbook's date system
 all as before: the cells keep their attributes), and puts each value back at its place. The
 result is ragged rows as `Grid` holds them: a row that holds nothing is one shared empty
@@ -39,29 +40,45 @@ SPARSE_RATIO = 4
 # Cells packed side by side in one packed row at most, so one long row among many short ones
 # does not make a wide rectangle of all of them.
 PACK_WIDTH = 256
+# A sheet part this small is inflated and looked at whatever its dimension says (a few ms).
+SMALL_PART = 1 << 20
+# Bytes a cell takes in the XML beyond which a dimension is taken to understate the cells.
+MAX_CELL_BYTES = 512
 
 _DIMENSION = re.compile(rb'<dimension\b[^>]*?\bref="([A-Z]*)([0-9]*)(?::([A-Z]*)([0-9]*))?"')
 _ROW_NUMBER = re.compile(rb'<row\b[^>]*?\br="([0-9]+)"')
 _REF = re.compile(rb'\br="([A-Z]+)([0-9]+)"')
-_CELL = re.compile(rb'<c\b([^>]*)>')
+# A cell element that is not self-closing (a format alone is `<c r="B9" s="3"/>`), with its content.
+_VALUED_CELL = re.compile(rb'<c\b([^>]*?)(?<!/)>(.*?)</c>', re.S)
 _FORMULA = re.compile(rb'<f\b[^>]*/>|<f\b.*?</f>', re.S)
 
 # What a worksheet part must hold for calamine: the sheets not asked for become this.
 EMPTY_SHEET = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
                b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData/></worksheet>')
 
+# The packed columns' letters, by 1-based position in a packed row.
+_PACKED = [b""] + [get_column_letter(i).encode() for i in range(1, PACK_WIDTH + 1)]
+
 EMPTY_ROW: list = []  # every row that holds nothing, shared: never grow a row of a Grid in place
 
 
 def worth_a_look(z: zipfile.ZipFile, part: str) -> bool:
-    """Whether the sheet at `part` may be sparse (`is_sparse`), from the first bytes of its XML
-    alone: False when its dimension covers at most MIN_AREA cells, so a table of ordinary size
-    costs no second inflating of its XML."""
+    """Whether the sheet at `part` may be sparse (`is_sparse`), from its size and the first bytes
+    of its XML alone, so a large table of ordinary shape costs no second inflating of its XML: a
+    sheet under SMALL_PART bytes is always looked at (a stray cell beside a small table is the
+    common case, and a dimension may understate), a larger one when its dimension is missing,
+    covers over MIN_AREA cells, or is too small for the bytes (it understates)."""
+    size = z.getinfo(part).file_size
+    if size < SMALL_PART:
+        return True
     with z.open(part) as f:
         head = f.read(8192)
     start = head.find(b"<sheetData")
     dim = _DIMENSION.search(head[:start] if start >= 0 else head)
-    return dim is None or not dim[3] or _area(dim) > MIN_AREA
+    if dim is None or not dim[3]:
+        return True
+    area = _area(dim)
+    return area > MIN_AREA or size > MAX_CELL_BYTES * area
 
 
 def _area(dim: re.Match[bytes]) -> int:
@@ -73,31 +90,29 @@ def _area(dim: re.Match[bytes]) -> int:
 
 def is_sparse(xml: bytes) -> bool:
     """Whether the sheet XML's cells lie so sparse that calamine's dense range would be far
-    bigger than they are (see MIN_AREA, SPARSE_RATIO). Costs a count of `<c ` and two short
-    searches; a sheet without a dimension has its references scanned."""
-    cells = xml.count(b"<c ")
-    start = xml.find(b"<sheetData")
-    head = xml[:start] if start >= 0 else xml[:4096]
-    dim = _DIMENSION.search(head)
-    if dim is not None and dim[3]:
-        last_row, last_col = int(dim[4] or 1), column_index_from_string(dim[3].decode())
-        first_row = int(dim[2] or 1)
-        first_col = column_index_from_string(dim[1].decode()) if dim[1] else 1
-        # The last row element says how far the rows really go, whatever the dimension says.
-        tail = xml.rfind(b"<row ")
-        if tail >= 0 and (m := _ROW_NUMBER.match(xml, tail)):
-            last_row = max(last_row, int(m[1]))
-        area = (last_row - first_row + 1) * (last_col - first_col + 1)
-    else:
-        rows, cols = [], []
-        for m in _REF.finditer(xml, max(start, 0)):
-            rows.append(int(m[2]))
-            cols.append(m[1])
-        if not rows:
-            return False
-        widest = max(cols, key=lambda c: (len(c), c))
-        area = (max(rows) - min(rows) + 1) * column_index_from_string(widest.decode())
-    return area > MIN_AREA and area > SPARSE_RATIO * cells
+    bigger than they are (see MIN_AREA, SPARSE_RATIO), from the cells as they are, whatever
+    the dimension says: the rows from the last row element, the columns from the widest cell
+    reference, and the cells from a count of `<c `. The searches run in C, and only over the
+    references of two or three letters (for most tables none); single letters are searched
+    from Z down only when they decide."""
+    tail = xml.rfind(b"<row ")
+    last = _ROW_NUMBER.match(xml, tail) if tail >= 0 else None
+    if last is None:
+        return False
+    rows, cells = int(last[1]), xml.count(b"<c ")
+
+    def sparse(width: int) -> bool:
+        area = rows * width
+        return area > MIN_AREA and area > SPARSE_RATIO * cells
+
+    for letters in (3, 2):
+        found = set(re.findall(rb'<c r="([A-Z]{%d})[0-9]' % letters, xml))
+        if found:
+            return sparse(column_index_from_string(max(found).decode()))
+    if not sparse(26):
+        return False
+    return sparse(next((26 - i for i, letter in enumerate(b"ZYXWVUTSRQPONMLKJIHGFEDCBA")
+                        if re.search(rb'<c r="%c[0-9]' % letter, xml)), 1))
 
 
 def sparse_rows(data: bytes, part: str, name: str, xml: bytes, sheets: Collection[str]) -> list[list] | None:
@@ -110,64 +125,61 @@ def sparse_rows(data: bytes, part: str, name: str, xml: bytes, sheets: Collectio
     Raises what calamine raises for a damaged package (python_calamine.CalamineError)."""
     import python_calamine
 
-    places: list[list[tuple[int, int]]] = []  # by packed row: the (row, col) of each packed cell
-    out = [b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n',
-           _root(xml), b"<sheetData>"]
-    current = None
-    width = 0
-    pos = xml.find(b"<sheetData")
+    start = xml.find(b"<sheetData")
     end = xml.rfind(b"</sheetData>")
-    if pos < 0 or end < 0:
+    if start < 0 or end < 0:
         return None
-    for m in _CELL.finditer(xml, pos, end):
-        attrs = m[1]
-        if attrs.endswith(b"/"):
-            continue  # a cell with no value: a format alone
-        close = xml.find(b"</c>", m.end(), end)
-        if close < 0:
-            return None
-        inner = xml[m.end():close]
+    # By packed row: the sheet's row (0-based) its cells are on and the column of each.
+    packs: list[tuple[int, list[int]]] = []
+    out = [b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n', _root(xml), b"<sheetData>"]
+    columns: dict[bytes, int] = {}
+    cols: list[int] = []
+    current = -1
+    for m in _VALUED_CELL.finditer(xml, start, end):
+        attrs, inner = m[1], m[2]
         if b"<v" not in inner and b"<is" not in inner:
-            continue
+            continue  # a formula with no last result, or an empty element: no value
         ref = _REF.search(attrs)
         if ref is None:
             return None
-        row, col = int(ref[2]) - 1, column_index_from_string(ref[1].decode()) - 1
-        if row != current or width == PACK_WIDTH:
-            if places:
+        row = int(ref[2]) - 1
+        if row != current or len(cols) == PACK_WIDTH:
+            if packs:
                 out.append(b"</row>")
-            places.append([])
-            out.append(b'<row r="%d">' % len(places))
-            current, width = row, 0
-        width += 1
-        places[-1].append((row, col))
-        packed = b'r="%s%d"' % (get_column_letter(width).encode(), len(places))
+            cols = []
+            packs.append((row, cols))
+            out.append(b'<row r="%d">' % len(packs))
+            current = row
+        letters = ref[1]
+        col = columns.get(letters)
+        if col is None:
+            col = columns[letters] = column_index_from_string(letters.decode()) - 1
+        cols.append(col)
         if b"<f" in inner:
             inner = _FORMULA.sub(b"", inner)  # the last result is the value; the formula is not read here
-        out.append(b"<c " + _REF.sub(packed, attrs, count=1).strip() + b">" + inner + b"</c>")
-    if places:
-        out.append(b"</row>")
-    out.append(b"</sheetData></worksheet>")
-    if not places:
+        out.append(b'<c r="%s%d"%s%s>%s</c>' % (_PACKED[len(cols)], len(packs), attrs[:ref.start()],
+                                                attrs[ref.end():], inner))
+    if not packs:
         return []
-    packed_book = _package(data, part, b"".join(out), sheets)
-    book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(packed_book))
+    out.append(b"</row></sheetData></worksheet>")
+    book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(_package(data, part, b"".join(out), sheets)))
     values = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+    del out
     rows: list[list] = []
-    for k, cells in enumerate(places):
-        got = values[k] if k < len(values) else []
-        for j, (row, col) in enumerate(cells):
-            v = got[j] if j < len(got) else ""
-            if v == "" or v is None:
-                continue
-            if len(rows) <= row:
-                rows.extend([EMPTY_ROW] * (row + 1 - len(rows)))
-            target = rows[row]
-            if target is EMPTY_ROW:
-                target = rows[row] = []
-            if len(target) <= col:
-                target.extend([None] * (col + 1 - len(target)))
-            target[col] = v
+    for (row, cols), got in zip(packs, values):
+        kept = [(c, v) for c, v in zip(cols, got) if v != "" and v is not None]
+        if not kept:
+            continue
+        if len(rows) <= row:
+            rows.extend([EMPTY_ROW] * (row + 1 - len(rows)))
+        target = rows[row]
+        width = max(c for c, _ in kept) + 1
+        if target is EMPTY_ROW:
+            target = rows[row] = [None] * width
+        elif len(target) < width:
+            target.extend([None] * (width - len(target)))
+        for c, v in kept:
+            target[c] = v
     return rows
 
 
