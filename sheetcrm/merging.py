@@ -12,8 +12,9 @@ lowest ID number). `merge` plans, for each ticked group, over the records of the
   cell still holding the text), in the columns that can name it: Contacts' Account,
   Opportunities' Account and Contact, Cases' Account and Contact, Accounts' Primary Contact,
   Activities' and Tasks' Related, Quote Lines' Opportunity, the Outbox's Opportunity, Stage
-  History's record IDs and a converted lead's Converted Account and Contact (a merged lead's
-  Lead Status History stays its own). In the CRM tabs a cell moves whatever form the read
+  History's record IDs, a converted lead's Converted Account and Contact, and a form
+  responses tab's Lead column (`people_cells`; a merged lead's Lead Status History stays its
+  own). In the CRM tabs a cell moves whatever form the read
   resolves it by (`validate.named_by`: an ID in any case, an exact name, an email), keeping
   its style (`_named`); sheetcrm's own columns hold IDs;
 - each merged row copied whole into sheetcrm's Merged tab (Merged At, Survivor, Tab, ID, then
@@ -25,12 +26,16 @@ are the whole record. A merged ID already in Merged is never copied again; if it
 there (a write that copied but did not delete) the rest of the job is done; once it is gone
 and no reference names it, the group plans nothing.
 
+A converted lead's conversion goes with it whole: in a group of leads, the one converted
+survives (`_converted`), so the survivor reads as converted and nothing converts it again.
+
 A ticked group whose cells do not say one thing is refused, nothing of it merged, with an
 issue at its cells (`plan_merges`): records the duplicate rules do not join as read now (the
 tab is the person's to edit: an ID on it is never trusted to be the one proposed), Keep
 ticked twice, leads beside contacts (a conversion, not a merge), Merge with Not duplicates, a
 reference naming a merged record among others that would name one other alone once it is
-gone (its meaning would change with nobody choosing).
+gone (its meaning would change with nobody choosing), Keep on a lead that is not the group's
+converted one, two leads converted into different records.
 
 Pure: no I/O, no clock (the day is the sync's `as_of`).
 """
@@ -43,7 +48,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from sheetcrm.cells import normalize_key, parse_text
+from sheetcrm.cells import match_key, normalize_key, parse_text
+from sheetcrm.crm.conversion import CONVERTED
 from sheetcrm.crm.duplicates import DuplicateSettings, Entity, entities, find_groups
 from sheetcrm.i18n import N_, _, ngettext
 from sheetcrm.inputs import DUPLICATE_KEYS, DuplicateRow, DuplicatesTab
@@ -59,8 +65,7 @@ from sheetcrm.workbook import SERIAL_EPOCH, CellValue, CellWrite, Grid, Plan, Re
 # (sheetcrm's tab, 1-based column) of its own.
 # A converted lead's Converted Account and Contact (sheetcrm's recorded columns) are references
 # too: the lead became that record, which is now the survivor. A row's From Lead is not: it
-# names the lead a conversion made it from, and a merged lead's conversion stays its own (the
-# survivor is not converted by a merge).
+# names the lead a conversion made it from, which survives its merge (`_converted`).
 REFERENCES: dict[str, tuple[tuple[str, str], ...]] = {
     "accounts": (("contacts", "account"), ("opportunities", "account"), ("cases", "account"),
                  ("activities", "related"), ("tasks", "related"), ("leads", "converted_account")),
@@ -166,6 +171,19 @@ NOT_DUPLICATES_HINT = N_("check the IDs on the group's rows (an edited ID names 
 ROW_ERRORS = "merge_row_errors"
 ROW_ERRORS_HINT = N_("fix the cells the Validation tab reports on the records named; the merge goes ahead on the "
                      "next sync")
+# A converted lead's conversion goes with it, whole: moved to another lead it would be read as
+# that lead's (its Converted On against another Created, its campaign and source), and the
+# lead's Convert tick carried to an unconverted survivor would convert the person again. So the
+# survivor of a group holding a converted lead is that lead (`_converted`).
+KEEP_UNCONVERTED = "merge_keep_not_converted"
+CONVERTED_INTO = N_("converted into {records}")
+STATUS_CONVERTED = N_("Status Converted")
+TWO_CONVERSIONS = "merge_two_conversions"
+TWO_CONVERSIONS_MESSAGE = N_("group {group} is not merged: its leads were converted into different records ({each}); "
+                             "a merge would lose a conversion or leave one person converted twice")
+TWO_CONVERSIONS_HINT = N_("untick Merge: each lead keeps its own conversion. To merge them, first undo all but one "
+                          "conversion (clear its lead's Converted cells and delete the rows it made, or clear their "
+                          "From Lead)")
 SHIFTS = "merge_reference_shifts"
 SHIFTS_MESSAGE = N_('group {group} is not merged: in {tab}, row {row}, {header} "{value}" names {ids}; once {merged} '
                     'is merged into {survivor} it would name {other} alone')
@@ -246,7 +264,14 @@ def plan_merges(snapshot: Snapshot, crm: Crm, locale: str,
                                                   _(NOT_DUPLICATES_HINT))]))
             continue
         members = {m.id: m for m, _r in found}
-        keep = members[survivor(list(members), [r.id for r in kept if r.id in members],
+        pool = list(members)
+        if found[0][0].key == "leads" and crm.inputs is not None:
+            verdict = _converted(tab, locale, group, rows, members, crm)
+            if isinstance(verdict, Refused):
+                refused.append(verdict)
+                continue
+            pool = verdict
+        keep = members[survivor(pool, [r.id for r in kept if r.id in members],
                                 {m.id: m.created for m in members.values()})]
         if keep.id in done or keep.id in taken:
             continue
@@ -323,6 +348,59 @@ def _still_one(people: dict[str, Entity], ids: list[str], settings: DuplicateSet
     return len(groups) == 1 and set(groups[0].ids) == set(ids)
 
 
+def _converted(tab: DuplicatesTab, locale: str, group: str, rows: list[DuplicateRow], members: dict[str, Member],
+               crm: Crm) -> list[str] | Refused:
+    """The leads of a ticked group that may survive it, so that a conversion stays with its lead
+    whole: those converted by sheetcrm (Converted Account, Contact or Opportunity filled, or rows
+    whose From Lead names the lead: a conversion whose links did not land yet, which the next
+    sync links), else those whose Status says Converted, else all. Refused, nothing merged, when
+    two leads were converted into different records (one conversion would be lost, or the
+    survivor would be converted twice), or when Keep is ticked on a lead that may not survive."""
+    known = crm.inputs.conversions  # type: ignore[union-attr]
+    made: dict[str, list[str]] = {}  # lead -> the IDs its conversion became, in tab order
+    named: list[str] = []  # the leads that rows name in From Lead
+    for rid, m in members.items():
+        link = known.links.get(m.row.row)
+        found = [link.account, link.contact, link.opportunity] if link is not None else []
+        rows_made = sorted(i for by_lead in known.made.values() for i in by_lead.get(rid, ()))
+        if ids := list(dict.fromkeys(i for i in [*found, *rows_made] if i)):
+            made[rid] = ids
+        if rows_made:
+            named.append(rid)
+    if len({frozenset(map(match_key, ids)) for ids in made.values()}) > 1:
+        first = next(r for r in rows if r.merge)
+        each = "; ".join(f"{rid}: {', '.join(ids)}" for rid, ids in made.items())
+        return Refused(group, [_issue(tab, locale, first, "merge", TWO_CONVERSIONS,
+                                      _(TWO_CONVERSIONS_MESSAGE, group=group, each=each), _(TWO_CONVERSIONS_HINT))])
+    if made:
+        # Two leads linked to the very same records are one conversion: the one its rows name
+        # in From Lead survives, where they name one.
+        pool = named or list(made)
+        how = _(CONVERTED_INTO, records=", ".join(next(iter(made.values()))))
+    else:
+        pool = [rid for rid, m in members.items() if getattr(m.row.record, "status", None) == CONVERTED]
+        how = _(STATUS_CONVERTED)
+    if not pool:
+        return list(members)
+    wrong = [r for r in rows if r.keep and r.id in members and r.id not in pool]
+    if wrong:
+        leads = ", ".join(pool)
+        return Refused(group, [_issue(tab, locale, r, "keep", KEEP_UNCONVERTED,
+                                      ngettext("group {group} is not merged: Keep is ticked on {kept}, but the "
+                                               "group's converted lead is {leads} ({how}); a merge never moves a "
+                                               "conversion to another lead, so the converted lead must survive",
+                                               "group {group} is not merged: Keep is ticked on {kept}, but the "
+                                               "group's converted leads are {leads} ({how}); a merge never moves a "
+                                               "conversion to another lead, so one of them must survive",
+                                               len(pool), group=group, kept=r.id, leads=leads, how=how),
+                                      ngettext("tick Keep on {leads} instead (its empty cells are filled from the "
+                                               "others), or untick Merge",
+                                               "tick Keep on one of {leads} instead (its empty cells are filled from "
+                                               "the others), or untick Merge", len(pool), leads=leads))
+                               for r in wrong])
+    return pool
+
+
 def _issue(tab: DuplicatesTab, locale: str, row: DuplicateRow, key: str, code: str, message: str,
            hint: str) -> Issue:
     """A warning at the cell of column `key` of the Duplicates tab's `row`, as read."""
@@ -333,10 +411,14 @@ def _issue(tab: DuplicatesTab, locale: str, row: DuplicateRow, key: str, code: s
 
 
 def merge(snapshot: Snapshot, crm: Crm, locale: str, as_of: dt.date,
-          settings: DuplicateSettings | None = None) -> tuple[Plan, Snapshot, list[Refused]]:
+          settings: DuplicateSettings | None = None,
+          people_cells: tuple[tuple[str, int], ...] = ()) -> tuple[Plan, Snapshot, list[Refused]]:
     """The plan of every ticked merge, the snapshot as the workbook will be once it is
     written (merged rows blank in place, so every row number of the read still holds until
     the deletes, which a backend applies last), and the ticked groups refused (`plan_merges`).
+    `people_cells`: (tab title, 1-based column) of the columns sheetcrm writes into a team's
+    tab that name a lead or a contact by ID (a form responses tab's Lead column,
+    `intake.forms.lead_columns`), re-pointed as sheetcrm's own tabs' references are.
     Returns `snapshot` itself when there is nothing to merge."""
     plan = Plan()
     merges, refused = plan_merges(snapshot, crm, locale, settings)
@@ -345,7 +427,7 @@ def merge(snapshot: Snapshot, crm: Crm, locale: str, as_of: dt.date,
     done = merged_ids(snapshot, locale)
     survivors = {m.id: s.survivor.id for s in merges for m in s.merged}
     unfinished = _unfinished(snapshot, crm, locale, {r.id for s in merges for r in (s.survivor, *s.merged)})
-    if not merges and not unfinished and not _lingering(snapshot, crm, locale, done):
+    if not merges and not unfinished and not _lingering(snapshot, crm, locale, done, people_cells):
         return plan, snapshot, refused
     grids: dict[str, Grid] = {}
 
@@ -370,7 +452,7 @@ def merge(snapshot: Snapshot, crm: Crm, locale: str, as_of: dt.date,
     for rid, kept in earlier.items():
         survivors.setdefault(rid, kept)
     for target, finds in _by_tab(crm, survivors).items():
-        for title, col in _reference_columns(snapshot, crm, locale, target):
+        for title, col in _reference_columns(snapshot, crm, locale, target, people_cells):
             column = columns.setdefault((title, col), {})
             for find, to in finds.items():
                 column.setdefault(find, to)
@@ -543,8 +625,10 @@ def _by_tab(crm: Crm, survivors: dict[str, str]) -> dict[str, dict[str, str]]:
     return out
 
 
-def _reference_columns(snapshot: Snapshot, crm: Crm, locale: str, target: str) -> list[tuple[str, int]]:
-    """(tab title, 1-based column) of every column that can name a record of `target`."""
+def _reference_columns(snapshot: Snapshot, crm: Crm, locale: str, target: str,
+                       people_cells: tuple[tuple[str, int], ...] = ()) -> list[tuple[str, int]]:
+    """(tab title, 1-based column) of every column that can name a record of `target`
+    (`people_cells`: those of the team's tabs that name a lead or a contact, `merge`)."""
     out = []
     for key, name in REFERENCES.get(target, ()):
         table = crm.tables.get(key)
@@ -555,6 +639,8 @@ def _reference_columns(snapshot: Snapshot, crm: Crm, locale: str, target: str) -
         place = locate(snapshot, tab, locale)
         if place.exists:
             out.append((place.title, col))
+    if target in ("leads", "contacts"):
+        out.extend(cell for cell in people_cells if cell[0] in snapshot.tabs)
     return out
 
 
@@ -586,13 +672,14 @@ def _unfinished(snapshot: Snapshot, crm: Crm, locale: str, planned: set[str]) ->
     return out
 
 
-def _lingering(snapshot: Snapshot, crm: Crm, locale: str, done: set[str]) -> bool:
+def _lingering(snapshot: Snapshot, crm: Crm, locale: str, done: set[str],
+               people_cells: tuple[tuple[str, int], ...] = ()) -> bool:
     """Whether a reference still names a record merged by an earlier sync."""
     if not done:
         return False
     earlier = _earlier(snapshot, locale)
     for target, finds in _by_tab(crm, earlier).items():
-        for title, col in _reference_columns(snapshot, crm, locale, target):
+        for title, col in _reference_columns(snapshot, crm, locale, target, people_cells):
             grid = snapshot.tabs[title]
             if any(grid.cell(r, col - 1) in finds for r in range(1, len(grid.rows))):
                 return True

@@ -14,6 +14,7 @@ convention (`columns.py`).
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import datetime as dt
 import operator
 import pickle
@@ -89,6 +90,10 @@ _MESSAGES = {
                                 'has no such header, so every rule, segment and score that reads it finds it empty.'),
                              N_('Write the name as the header is written, or add the column. Columns read as your '
                                 'own: {headers}.')),
+    "far_cell": (N_("This cell is far from the tab's table (its header is row {first}, its last record row {end}), "
+                    "in no column of it, so it is not a record and nothing reads it."),
+                 N_("If it was typed by accident (a stray space, a paste that landed far away), clear it; if it is "
+                    "a note, move it next to the table.")),
     "merged_number": (N_("{shown} is merged over rows {first} to {last}, so each of those {n} rows is read as "
                          "{shown}, and totals count it {n} times."),
                       N_("If it is their total, unmerge the cells and type each row's own value.")),
@@ -291,7 +296,7 @@ def _written_by_sheetcrm(key: str, grid: Grid, index: int, col: int, synced: boo
     """Whether every filled cell of column `col` below the header row is of the shape sheetcrm
     writes in the computed column `key` (with `synced` False: whether none is filled)."""
     fits = _SHAPES[key] if synced else (lambda _value: False)
-    for row in grid.rows[index + 1:]:
+    for row in filter(None, grid.rows[index + 1:]):  # empty rows skipped in C: see _record_rows
         if col < len(row) and (value := row[col]) is not None and not (value == "" or cells.is_blank(value)) \
                 and not fits(value):
             return False
@@ -511,7 +516,7 @@ def _header_currencies(title: str, header: Header, grid: Grid, rows: list[_Cells
 def _last_used(grid: Grid) -> int:
     """How many columns the tab uses: its last non-blank cell, formula or merged block."""
     used = 0
-    for row in grid.rows:
+    for row in filter(None, grid.rows):
         end = len(row)
         while end > used and cells.is_blank(row[end - 1]):
             end -= 1
@@ -823,6 +828,8 @@ def _parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, c
     filled = _merged_values(grid) if grid.merges else {}
     id_col = header.fields.get("id")
     rows = _record_rows(table, grid, header_index, known, filled)
+    if header.fields:
+        _far_cells(title, grid, header, header_index, rows, known, report)
     _header_currencies(title, header, grid, rows, ctx, report)
     if grid.merges:
         _merged_numbers(title, header, grid, rows, known, report)
@@ -995,6 +1002,8 @@ def _record_rows(table: Table, grid: Grid, header_index: int, known: dict[int, s
     errors = grid.errors
     for index in range(header_index + 1, len(grid.rows)):
         raw_row = grid.rows[index]
+        if not raw_row and not filled and not errors:
+            continue  # nothing there: the gap above a stray cell far below the data can be a million rows
         width = len(raw_row)
         shown = {col: raw_row[col] if col < width else None for col in known}
         real = any(not (v is None or isinstance(v, str) and cells.is_blank(v)) for v in shown.values())
@@ -1018,6 +1027,40 @@ def _record_rows(table: Table, grid: Grid, header_index: int, known: dict[int, s
             continue
         rows.append(_Cells(index, raw_row, shown))
     return rows
+
+
+# A value this many rows below the table's last record, or this many columns right of its last
+# header, is far from it: no side note or totals row sits that far (a stray key press does).
+FAR_ROWS = 1000
+FAR_COLUMNS = 100
+
+
+def _far_cells(title: str, grid: Grid, header: Header, header_index: int, rows: list[_Cells],
+               known: dict[int, str], report: Report) -> None:
+    """A `far_cell` warning at each value far from the table (FAR_ROWS, FAR_COLUMNS) that is
+    in no column of it and on no record row or totals row: it is read as nothing, and a person
+    who typed it by accident should learn where it is (it also makes the sheet's used area, what
+    an app scrolls and prints, reach it)."""
+    end = rows[-1].index if rows else header_index
+    right = max(header.labels, default=0) + FAR_COLUMNS
+    records = {r.index for r in rows}
+    computed = set(header.computed.values())
+    start = min(end + FAR_ROWS + 1, len(grid.rows))
+    near = grid.rows[header_index + 1:start]
+    wide = [i for i, r in enumerate(near, header_index + 1) if len(r) > right] \
+        if near and max(map(len, near)) > right else []
+    # Past `start` only the rows that hold something, found in C: a million empty ones above a stray cell.
+    for index in itertools.chain(wide, itertools.compress(range(start, len(grid.rows)), grid.rows[start:])):
+        raw_row = grid.rows[index]
+        below = index >= start
+        if index in records or index in grid.totals or _is_total(raw_row, index, known, grid):
+            continue
+        for col in range(0 if below else right, len(raw_row)):
+            value = raw_row[col]
+            if col in header.labels or col in computed or value is None or cells.is_blank(value):
+                continue
+            report.add(_issue("warning", title, index + 1, col, None, value, "far_cell", first=header.row,
+                              end=end + 1))
 
 
 # The team's own Budget column the read keeps as text: a conversion must not take an amount from it.

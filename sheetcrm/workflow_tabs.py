@@ -104,7 +104,8 @@ def read_state(grid: Grid | None, locale: str) -> State:
     """Kind, Key, Field, Value rows: armed/checked (rule, day), watch (kind, field, day), seen
     (record, field, value as the cell holds it), next (rule, position), sequence ("rule|record",
     sequence name, day enrolled) each followed by its sequence owner (…, owner at enrollment),
-    waiting (the firing's key, its event in words, its day), pending (record, fingerprint, day)."""
+    waiting (the firing's key, its event in words, its day), pending (record, fingerprint, day),
+    intake (a Form Submitted activity the previous sync appended, the day it did)."""
     state = State()
     for raw in grid.rows[1:] if grid else ():
         raw = list(raw) + [None] * (4 - len(raw))
@@ -139,6 +140,10 @@ def read_state(grid: Grid | None, locale: str) -> State:
             day = _date(value, locale)
             if day is not None:
                 state.pending[key] = (name, day)
+        elif kind == "intake":  # not for people: a State kind
+            day = _date(value, locale)
+            if day is not None:
+                state.intake[key] = day
         elif kind == "next":
             try:
                 state.pointers[key] = cells.parse_integer(value) or 0

@@ -277,9 +277,7 @@ def test_zip_that_is_not_a_workbook_is_a_clear_error(tmp_path):
 
 
 def test_folder_is_a_clear_error(tmp_path):
-    folder = tmp_path / "crm.xlsx"  # a folder with a workbook's name: only reading it finds out
-    folder.mkdir()
-    book = XlsxWorkbook(folder)
+    book = XlsxWorkbook(tmp_path)
     assert not book.exists()
     with pytest.raises(WorkbookError, match="is a folder"):
         book.read()

@@ -537,3 +537,23 @@ def test_a_record_whose_id_fill_was_dropped_at_adoption_is_still_no_new_record()
     assert [r[key] for r in book.tabs["Workflow Log"][1:]] == ["WF-0001|LEAD-0103|created"]
     assert [(r[1], r[5]) for r in book.tabs["Leads"][1:]] == [("L2", None), ("L1", None), ("L3", None),
                                                             ("Kim", "Ana")]
+
+
+def test_round_robin_cap_does_not_count_a_lead_sheetcrm_converted(tmp_path, request):
+    # sheetcrm's conversion leaves the Status as it was (Qualified) and fills the Converted
+    # columns: the lead is converted, so it no longer counts towards Ana's Cap of 1 open lead.
+    rules = [["WF-0001", "RR", "yes", "lead", "created", "Owner is empty", "assign owner", None, None, None,
+              "Ana, Bo", 1]]
+    tabs = _tabs(rules)
+    tabs["Leads"] = [["ID", "Last Name", "Company", "Email", "Status", "Owner", "Created", "Convert"],
+                     ["LEAD-0001", "Ng", "Acme", "ng@acme.com", "Qualified", "Ana", "2026-11-20", "yes"],
+                     ["LEAD-0002", "Oz", "Kite", "oz@kite.com", "Contacted", "Bo", "2026-11-20", None]]
+    book = Book("xlsx", tmp_path, None, tabs)
+    book.sync(0)
+    lead = book.records("Leads")[0]
+    assert (lead["Status"], lead["Converted Account"]) == ("Qualified", "ACC-0002")
+    book.append("Leads", ["LEAD-0003", "Ruiz", "Nimbus", "eva@nimbus.com", "New", None, "2026-12-02"])
+    book.sync(1)
+    assert [r.get("Owner") for r in book.records("Leads")] == ["Ana", "Bo", "Ana"]
+    assert [(e["Record"], e["Result"], e["Details"]) for e in _log(book)] == [
+        ("LEAD-0003", "done", "assigned to Ana (round-robin, 1 of Cap 1)")]

@@ -140,3 +140,35 @@ def test_a_quote_unanswered_fires_on_its_day_and_a_reply_stops_it(kind, tmp_path
     _only(fired, 4, ["WF-0001|OPP-0001|quote:OUT-0001"])   # day 1 + 3 days
     _unchanged(book, expected)
     assert [r["Status"] for r in book.records("Outbox")] == ["Sent", "Sent"]
+
+
+def test_a_response_the_forms_step_takes_in_fires_its_rule_once_at_the_next_sync(kind, tmp_path, request):
+    # s34: the forms step's Form Submitted activity, dated the response's day, is a record of
+    # the next read only, when that day has been evaluated already: the rule never fired.
+    rule = ["WF-0001", "Answer", "yes", "lead", "form response", "", "create task", "Answer {{ Name }}", 1, None,
+            None, None]
+    tabs = _tabs([rule])
+    tabs["Form Responses 1"] = [["Timestamp", "Email Address", "Full Name", "Company"]]
+    server = request.getfixturevalue("emu") if kind == "google" else None
+    book = Book(kind, tmp_path, server, tabs)
+    config = _config(forms={"web": {"tab": "Form Responses 1", "fields": {
+        "Email Address": "email", "Full Name": "name", "Company": "company"}}})
+    book.sync(0, config)
+    # Day 1: a response from LEAD-0001's address (an activity on it) and one from a new person.
+    book.append("Form Responses 1", ["2026-12-02 10:00:00", "ana@acme.com", "Ana Ng", "Acme"])
+    book.append("Form Responses 1", ["2026-12-02 11:00:00", "hugo@lumen.example", "Hugo Navarro", "Lumen"])
+    fired = []
+    for n in (1, 2, 2, 3):  # day 2 twice: a response taken in by its first sync is seen by its second
+        before = len(_log(book))
+        book.sync(n, config)
+        fired.append([e["Key"] for e in _log(book)[before:]])
+        if n == 1:
+            book.append("Form Responses 1", ["2026-12-03 09:00:00", "zoe@kite.example", "Zoe Lee", "Kite"])
+    assert fired == [[], ["WF-0001|LEAD-0001|form:ACT-0002", "WF-0001|LEAD-0002|form:ACT-0003"],
+                     ["WF-0001|LEAD-0003|form:ACT-0004"], []]
+    tasks = [(t["Subject"], t["Related"], _as_date(t["Due"])) for t in book.records("Tasks")]
+    assert tasks == [("Answer Ng", "LEAD-0001", day(2)), ("Answer Navarro", "LEAD-0002", day(2)),
+                     ("Answer Lee", "LEAD-0003", day(3))]  # no First Name column; Due: the response's day + 1
+    for n in range(4, 6):
+        book.sync(n, config)
+    assert len(_log(book)) == 3

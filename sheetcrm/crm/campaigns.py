@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from sheetcrm.cells import canonical_text
-from sheetcrm.crm.conversion import Converted
+from sheetcrm.crm.conversion import Converted, is_converted
 from sheetcrm.crm.money import Rates, to_base
 from sheetcrm.crm.stages import StageTable
 from sheetcrm.records import Campaign, Lead, Opportunity
@@ -104,7 +104,7 @@ class Resolver:
 
 def converted(lead: Lead, conversions: Mapping[str, Converted]) -> bool:
     """A lead is converted when sheetcrm converted it or its Status says so (as crm.kpis counts)."""
-    return (lead.id is not None and lead.id in conversions) or lead.status == "Converted"
+    return is_converted(lead.status, conversions.get(lead.id) if lead.id is not None else None)
 
 
 def campaign_figures(campaigns: Iterable[Campaign], leads: Iterable[Lead], opportunities: Iterable[Opportunity],

@@ -80,6 +80,14 @@ class Conversions:
         return {c.lead: c for c in self.links.values() if c.lead and c.account}
 
 
+def is_converted(status: str | None, link: Converted | None) -> bool:
+    """Whether a lead is converted, the one meaning every figure and rule uses: its Status is
+    Converted (canonical), or a conversion recorded its Converted Account (`link`, the lead's
+    row in `Conversions.links`). sheetcrm's own conversion leaves the Status as it was
+    (Qualified), so the Status alone would count its converted leads as open."""
+    return status == CONVERTED or (link is not None and bool(link.account))
+
+
 # --- matching ---------------------------------------------------------------------------------
 
 

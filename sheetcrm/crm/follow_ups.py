@@ -169,11 +169,11 @@ def stop_reason(subject: Any, world: Any, enrolled: dt.date, owner: str | None,
     Email or Meeting, dated after the enrollment day and not after today, that sheetcrm did not
     write — not one a workflow made (its ID is a Created Record of the Workflow Log: `own`),
     not the Email the Outbox's sender logs for a message it sent (its Outcome holds one of
-    `world.sent_ids`). Converted: a lead whose Status is Converted or whose Converted columns
-    are filled. Won / lost: a deal in a won / lost stage; a lead Unqualified is lost. Owner:
+    `world.sent_ids`). Converted: a lead whose `converted` value holds (its Status Converted, or
+    its Converted Account filled by a conversion: `crm.conversion.is_converted`). Won / lost: a deal in a won / lost stage; a lead Unqualified is lost. Owner:
     the Owner differs (ignoring case and spaces) from the owner at enrollment."""
     values = subject.values
-    if subject.kind == "lead" and (values.get("status") == "Converted" or values.get("converted")):
+    if subject.kind == "lead" and values.get("converted"):  # crm.conversion.is_converted, set by the step
         return _("the lead was converted")
     if subject.kind == "opportunity" and values.get("stage_kind") == "won":
         return _("the deal was won")

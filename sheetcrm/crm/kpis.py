@@ -19,7 +19,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from sheetcrm.cells import normalize_key
 from sheetcrm.crm.accounts import Accounts
-from sheetcrm.crm.conversion import Converted
+from sheetcrm.crm.conversion import Converted, is_converted
 from sheetcrm.crm.forecast import NO_OWNER, Quota, UnreadQuota, month_key, quota_unknown
 from sheetcrm.crm.money import (MissingRate, Rates, decimal_text, fraction, missing_rates, points_fraction, ratio_points,
                                 to_base)
@@ -296,7 +296,7 @@ def _coverage_denominator(quotas: Iterable[Quota], quarter: frozenset[str], won_
 
 
 def _converted(lead: Lead, conversions: Mapping[str, Converted]) -> bool:
-    return lead.id in conversions or lead.status == "Converted"
+    return is_converted(lead.status, conversions.get(lead.id) if lead.id else None)
 
 
 def _conversion(leads: Iterable[Lead], key: Any, spellings: Spellings,

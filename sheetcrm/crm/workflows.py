@@ -21,7 +21,12 @@ State tab (`State`):
   stage entered, a record created, a score crossing a threshold) is a difference between
   `seen` and now; a field watched for the first time, or a record seen for the first time
   in a field watched only now, is no edge;
-* `pointers[rule]`: where an assignment's round-robin stands.
+* `pointers[rule]`: where an assignment's round-robin stands;
+* `intake[activity ID]`: the Form Submitted activities the previous sync's intake appended
+  (forms, the website), by the day it took them in. Such an activity is a record of the next
+  read only, dated the response's day, which that sync has already evaluated: the "form
+  response" trigger fires for it at the next sync whatever its window, once (its key), and
+  the entry goes.
 
 A firing's condition (If) is tested on the sync that sees its event. A rule that has fired
 `max_per_record` times on one record is stopped there, and said so; a rule whose firing would
@@ -426,7 +431,8 @@ class World:
     `names[kind]`: normalize_key(a header, in any language) -> Subject key; `labels[kind]`:
     key -> the header a person reads; `dates[kind]`: the keys that hold dates; `enums[key]`:
     normalize_key(word) -> canonical value (stages, statuses); `forms`: (record ID, activity
-    ID, day) of each Form Submitted activity; `quotes`: (Outbox ID, record ID, contact ID,
+    ID, day) of each Form Submitted activity; `intake`: the IDs of the Form Submitted activities
+    this sync's intake appends (they are records of the next read, `State.intake`); `quotes`: (Outbox ID, record ID, contact ID,
     sent day) of each Sent quote; `touched[record ID]`: the days of its activities (worked out
     from `activities` when first asked: only a "quote unanswered" rule asks)."""
 
@@ -437,6 +443,7 @@ class World:
     dates: dict[str, frozenset[str]] = field(default_factory=dict)
     enums: dict[str, dict[str, str]] = field(default_factory=dict)
     forms: list[tuple[str, str, dt.date]] = field(default_factory=list)
+    intake: frozenset[str] = frozenset()
     quotes: list[tuple[str, str, str | None, dt.date]] = field(default_factory=list)
     internal: frozenset[str] = frozenset()   # the team's addresses (casefolded): [owners]
     owner_email: Mapping[str, str] = field(default_factory=dict)
@@ -568,6 +575,10 @@ class State:
     # being handed out (`_baseline`); once its ID has landed the entry goes. One whose ID is not
     # there at the next sync (its fill was dropped) is known again by its fingerprint.
     pending: dict[str, tuple[str, dt.date]] = field(default_factory=dict)
+    # Activity ID -> the day a sync took it in: the Form Submitted activities the previous
+    # sync's intake appended (`World.intake`), which the "form response" trigger sees at this
+    # one whatever their day; kept one sync, and only while a rule has that trigger.
+    intake: dict[str, dt.date] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -622,7 +633,7 @@ def respell(state: State, log: Sequence[LogEntry], rule_ids: Iterable[str], worl
                 pointers=keyed(state.pointers, rule),  # type: ignore[arg-type]
                 enrolled=keyed(state.enrolled, lambda k: (rule(k[0]), records(k[1]), k[2])),
                 waiting=keyed(state.waiting, lambda k: (rule(k[0]), records(k[1]), event(k[2]))),
-                pending=dict(state.pending))
+                pending=dict(state.pending), intake=keyed(state.intake, records))  # type: ignore[arg-type]
     entries = []
     for e in log:
         r, record, ev = rule(e.rule), records(e.record), event(e.event)
@@ -953,6 +964,15 @@ def _events(rule: Rule, world: World, state: State, armed: dt.date,
                              _("score fell below {n} ({old} → {new})", n=_show(threshold), old=_show(p), new=_show(c)),
                              as_of)]
             return []
+    elif t.kind == "form":
+        # An activity the previous sync's intake appended is read only now, dated the response's
+        # day, which that sync evaluated already: it is in `intake`, and due whatever the window.
+        intake = state.intake
+
+        def events(subject: Subject) -> list[tuple[str, str, dt.date]]:
+            return [(f"form:{act}", _("form response {activity}", activity=act), day)
+                    for who, act, day in world.forms if who == subject.id and armed <= day <= as_of
+                    and (checked is None or day > checked or act in intake)]
     else:
         def events(subject: Subject) -> list[tuple[str, str, dt.date]]:
             return [(event, said, due) for event, said, due in _due_events(rule, subject, world)
@@ -985,9 +1005,6 @@ def _due_events(rule: Rule, subject: Subject, world: World) -> list[tuple[str, s
         if subject.values.get("rotting") and isinstance(start, dt.date):
             return [(f"rotting@{start.isoformat()}", _("started rotting on {day}", day=start.isoformat()), start)]
         return []
-    if t.kind == "form":
-        return [(f"form:{act}", _("form response {activity}", activity=act), day)
-                for who, act, day in world.forms if who == subject.id]
     if t.kind == "quote":
         out = []
         contact = subject.related.get("contact")
@@ -1031,6 +1048,8 @@ def run(rows: Sequence[RuleRow], world: World, state: State, log: Sequence[LogEn
     open_load = _Load(world)
     watching = watched_fields(r for r in rules if r.row.ready)
     taken = _baseline(watching, world, state, new)
+    if any(r.trigger.kind == "form" for r in rules):  # seen at the next sync (`_events`)
+        new.intake = dict.fromkeys(sorted(world.intake), world.as_of)
     waiting: dict[str, list[Firing]] = {}  # rule ID -> its firings that wait this sync
     for rule in rules:
         if not rule.row.ready:
@@ -1338,8 +1357,9 @@ def template_context(subject: Subject, labels: Mapping[str, Mapping[str, str]],
     """What a workflow template sees of a record: each field by its header (`labels[kind]`:
     key -> header, in the team's language) and by its other names (`aliases[kind]`: key -> the
     sheet's own header and the standard ones in each language, as `World.aliases`), each also
-    with its spaces as "_", `ID`, `record` (the same, for headers that are not names), and each
-    related record's (`account`, `contact`, …) the same way. A stage or status is the team's
+    with its spaces as "_", `ID`, `record` (the same, for headers that are not names), a lead's
+    and a contact's whole name as `Name` (`FULL_NAME`, `full_name`), and each related record's
+    (`account`, `contact`, …) the same way. A stage or status is the team's
     word for it (`words`, as `World.words`), never the canonical key."""
     def fields(s: Subject) -> dict[str, Any]:
         shown = labels.get(s.kind, {})
@@ -1349,9 +1369,25 @@ def template_context(subject: Subject, labels: Mapping[str, Mapping[str, str]],
         for k in s.values:
             for name in other.get(k, ()):
                 out.setdefault(name, out[shown.get(k, k)])
+        if s.kind in ("lead", "contact") and (full := full_name(s.values)):
+            for name in FULL_NAME:  # a column of the team's own so named wins
+                out.setdefault(name, full)
         return {**out, **{k.replace(" ", "_"): v for k, v in out.items()}, "ID": s.id}
     mine = fields(subject)
     return {**mine, "record": mine, **{rel: fields(s) for rel, s in subject.related.items()}}
+
+
+# What a lead's or a contact's template calls the person's whole name: they have First and Last
+# Name columns and no Name, and "Follow up: {{ Name }}" reads naturally on every kind. ("Nombre"
+# is the Spanish First Name header, so the Spanish whole name is "Nombre completo".)
+FULL_NAME = ("Name", "Full Name", "Nombre completo")  # not for people: template names
+
+
+def full_name(values: Mapping[str, Any]) -> str | None:
+    """A lead's or contact's First and Last Name joined by a space; None when both are empty
+    (then `{{ Name }}` is undefined and the firing is skipped, never a Subject with a blank)."""
+    parts = [" ".join(v.split()) for k in ("first_name", "last_name") if isinstance(v := values.get(k), str)]
+    return " ".join(p for p in parts if p) or None
 
 
 def render_subject(text: str, subject: Subject, world: World) -> str:

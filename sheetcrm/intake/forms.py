@@ -122,6 +122,7 @@ class FormsPart:
     issues: list[Issue] = field(default_factory=list)
     leads: int = 0           # new leads
     activities: int = 0      # activities added to records that were already there
+    intake: list[str] = field(default_factory=list)  # the IDs of every Form Submitted activity planned
 
 
 def plan_forms(snapshot: Snapshot, crm: Crm, config: Config, marks: dict[str, int],
@@ -438,6 +439,7 @@ class _Run:
         if requires is not None:
             writes = [dataclasses.replace(w, requires=requires) for w in writes]
         self.part.writes.extend(writes)
+        self.part.intake.append(values["id"])
         return requires or own, writes
 
     def _grid(self, table: Table) -> Grid:
@@ -461,6 +463,24 @@ def web_lead_values(fields: dict[str, Any], source: str, status: str | None, day
         else:
             data[name] = text
     return data
+
+
+def lead_columns(snapshot: Snapshot, config: Config) -> tuple[tuple[str, int], ...]:
+    """(tab title, 1-based column) of each configured form's Lead column that the workbook
+    holds: the IDs of the leads and contacts its responses became, which a merge re-points to
+    the survivor (`merging.merge`) as it does every other reference."""
+    out: list[tuple[str, int]] = []
+    for settings in config.forms.values():
+        title = cells_tab(snapshot, settings.tab)
+        if title is None:
+            continue
+        # Found as the forms step finds it (`_Run.form`): the last header of that name.
+        labels = {cells.normalize_key(t): c for c, raw in enumerate(snapshot.tabs[title].header)
+                  if (t := cells.parse_text(raw)) is not None}
+        col = labels.get(cells.normalize_key(LEAD_HEADER))
+        if col is not None and (title, col + 1) not in out:
+            out.append((title, col + 1))
+    return tuple(out)
 
 
 def cells_tab(snapshot: Snapshot, name: str) -> str | None:

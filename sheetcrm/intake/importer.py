@@ -135,17 +135,16 @@ def read_export(path: Path) -> Grid:
 
 
 def _read_xlsx(path: Path) -> Grid:
-    import openpyxl
+    """The first worksheet, read as sync reads a workbook (`XlsxWorkbook.read`): the same values
+    and types, in memory that grows with its cells (openpyxl's read-only rows are padded to
+    the sheet's dimension, so one formatted cell at XFD1048576 made 17 billion of them)."""
+    from sheetcrm.workbook.xlsx import XlsxWorkbook
 
     try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as e:  # openpyxl raises many types for a damaged or foreign file
-        raise ImportFileError(_("{file}: not an .xlsx workbook ({problem})", file=path, problem=e)) from None
-    try:
-        ws = wb.worksheets[0]
-        return Grid(rows=[list(r) for r in ws.iter_rows(values_only=True)])
-    finally:
-        wb.close()
+        tabs = XlsxWorkbook(path).read().tabs
+    except WorkbookError as e:
+        raise ImportFileError(str(e)) from None
+    return next(iter(tabs.values()), Grid())
 
 
 def import_file(book: Workbook, config: Config, path: Path, tab: str, *, dry_run: bool = False,
@@ -208,6 +207,8 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
     reasons: dict[int, list[str]] = {}
     warnings: dict[int, list[Issue]] = {}
     for issue in report.issues:
+        if issue.code == "no_room":
+            continue  # the file is only read: sheetcrm adds no column to it, wherever its last cell is
         if issue.severity == "error":
             reasons.setdefault(issue.row or 0, []).append(
                 f"{issue.header}: {issue.message}" if issue.header else issue.message)

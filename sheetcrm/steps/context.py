@@ -52,6 +52,10 @@ class SyncContext:
     # The website form's submissions waiting in the queue (`sheetcrm serve`); the forms step
     # fills in what it made of them.
     web: WebBatch | None = None
+    # The IDs of the Form Submitted activities the forms step appends (form responses, website
+    # submissions): records of the next read, whose "form response" rules fire then
+    # (crm.workflows.State.intake).
+    intake: list[str] = field(default_factory=list)
     # The email templates a workflow rule may name (mail/outbox.template_shelf), read before
     # the sync; None: the rules' Templates are not checked (then only `outbox send` finds out).
     templates: TemplateShelf | None = None

@@ -18,4 +18,5 @@ def run(ctx: SyncContext) -> StepResult:
     part = plan_forms(ctx.snapshot, ctx.crm, ctx.config, ctx.marks, ctx.web)
     result = StepResult(issues=part.issues)
     result.plan.writes.extend(part.writes)
+    ctx.intake.extend(part.intake)
     return result

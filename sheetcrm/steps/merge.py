@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import dataclasses
 
+from sheetcrm.intake.forms import lead_columns
 from sheetcrm.merging import merge
 from sheetcrm.steps.context import StepResult, SyncContext
 from sheetcrm.validate import read_crm
 
 
 def run(ctx: SyncContext) -> StepResult:
-    plan, snapshot, refused = merge(ctx.snapshot, ctx.crm, ctx.locale, ctx.as_of, ctx.config.duplicates)
+    plan, snapshot, refused = merge(ctx.snapshot, ctx.crm, ctx.locale, ctx.as_of, ctx.config.duplicates,
+                                    lead_columns(ctx.snapshot, ctx.config))
     ctx.refused = {r.group: r for r in refused}  # the duplicates step says why, where it writes the rows
     if snapshot is not ctx.snapshot:
         ctx.snapshot = snapshot

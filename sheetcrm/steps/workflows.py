@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 from sheetcrm import names
 from sheetcrm.cells import add_days, enum_choices, normalize_key
+from sheetcrm.crm.conversion import is_converted
 from sheetcrm.crm.stages import StageTable, is_open_task, is_plan
 from sheetcrm.crm.workflows import (KINDS, Columns, Firing, Outcome, RecordValues, RuleRow, Subject, World,
                                     action_word, result_word, run as run_rules)
@@ -39,7 +40,6 @@ from sheetcrm.workflow_tabs import LOG_FIELDS
 
 Anchor = tuple[str, int, int]
 _PREFIX = {"tasks": "TSK", "activities": "ACT"}
-_CLOSED_LEADS = {"Converted", "Unqualified"}
 # The words written in new rows, as records.py reads them in each language.
 _OPEN = {"en": "Open", "es": "Abierta"}  # not for people: a Task's Status value
 _NOTE = {"en": "Note", "es": "Nota"}  # not for people: an Activity's Type value
@@ -200,7 +200,8 @@ def build_world(ctx: SyncContext) -> World:
               internal=frozenset(v.strip().casefold() for v in config.owners.values()),
               owner_email=dict(config.owners), stages=tuple(s.name for s in config.stages),
               team_domains=frozenset(config.workflows.team_domains),
-              sequences=config.follow_ups, templates=ctx.templates, activities=activities)
+              sequences=config.follow_ups, templates=ctx.templates, activities=activities,
+              intake=frozenset(ctx.intake))
     statuses: dict[str, str] = {}
     for spec in (TABS["leads"], TABS["accounts"], TABS["tasks"], CASES):
         for choice, value in enum_choices(_choices(spec)).items():
@@ -406,7 +407,8 @@ def _computed_values(kind: str, ctx: SyncContext, stages: StageTable, metrics: d
     them to `values` in place (a deal's metrics and stage kind, a lead's score, grade and
     whether it converted, a case's SLA; every kind but a deal the day of its last activity,
     `last`: record ID -> that day) and says whether the record is open (what an owner's Cap
-    counts: an open deal, a lead neither converted nor unqualified, an open task or case)."""
+    counts: an open deal, a lead neither converted (`crm.conversion.is_converted`: sheetcrm's
+    conversion leaves the Status as it was) nor unqualified, an open task or case)."""
     results, crm = ctx.results, ctx.crm
     assert results is not None and crm.inputs is not None
 
@@ -423,10 +425,11 @@ def _computed_values(kind: str, ctx: SyncContext, stages: StageTable, metrics: d
 
         def fill(row: Row, record: Any, values: dict[str, Any]) -> bool:
             score = results.score(record)
+            converted = is_converted(record.status, links.get(row.row))
             values.update(score=score.score if score else None, grade=score.grade if score else None,
-                          converted=row.row in links)
+                          converted=converted)
             values["last_activity"] = last.get(row.id)  # type: ignore[arg-type]
-            return record.status not in _CLOSED_LEADS
+            return not converted and record.status != "Unqualified"  # not for people: a canonical status
     elif kind == "case":
         def fill(row: Row, record: Any, values: dict[str, Any]) -> bool:
             if (c := cases.get(row.row)) is not None:
@@ -653,6 +656,7 @@ def _state(ctx: SyncContext, part: StepResult, outcome: Outcome, fired: Fired, a
     body += [["waiting", f"{rule}|{record}|{event}", said, day]
              for (rule, record, event), (day, said) in sorted(s.waiting.items())]
     body += [["pending", record, mark, day] for record, (mark, day) in sorted(s.pending.items())]
+    body += [["intake", act, "", day] for act, day in s.intake.items()]  # not for people: a State kind
     tabs = ctx.crm.inputs.workflows  # type: ignore[union-attr]
     if not body and tabs.state == type(s)() and tabs.lost != "state":
         return

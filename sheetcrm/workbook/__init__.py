@@ -24,7 +24,9 @@ CellValue = Union[str, int, float, bool, _dt.datetime, _dt.date, None]
 class Grid:
     """One tab as rows of cell values; row 0 is the sheet's row 1.
 
-    Trailing empty cells and rows may be omitted, as Google omits them.
+    Trailing empty cells and rows may be omitted, as Google omits them. Rows that hold nothing
+    may be one shared empty list (an .xlsx tab with a cell far below its data: `xlsx_sparse`),
+    so a row is replaced, never grown in place.
     `formulas` holds the (row, col) positions, 0-based, whose cell is a formula; sheetcrm
     never writes over them even when their value is empty.
     """

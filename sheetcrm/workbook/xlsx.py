@@ -71,8 +71,7 @@ from sheetcrm.os_errors import os_problem
 
 from . import (CellWrite, Chart, ColumnFormat, Grid, Guide, Plan, Snapshot, TabLayout, WorkbookConflict,
                WorkbookError, WriteResult, blanks_to_none, drop_orphans, holds_target, same_value, share_text, xlsx_memo,
-               xlsx_name_problem,
-               xlsx_patch, xlsx_scan)
+               xlsx_patch, xlsx_scan, xlsx_sparse)
 from .memory import formula_text
 
 # Excel cannot save a workbook without a sheet, so `create()` leaves this one empty tab;
@@ -84,10 +83,6 @@ _NOT_XLSX = (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, Typ
 
 class XlsxWorkbook:
     def __init__(self, path: str | os.PathLike[str], ignore_app_lock: bool = False) -> None:
-        """WorkbookError when `path` does not end in .xlsx (`xlsx_name_problem`)."""
-        wrong = xlsx_name_problem(os.fspath(path))
-        if wrong is not None:
-            raise WorkbookError(wrong)
         self.path = Path(path).expanduser().resolve()
         # Set by the CLI's --ignore-lock: write even while a spreadsheet app has the file open.
         self.ignore_app_lock = ignore_app_lock
@@ -144,21 +139,25 @@ class XlsxWorkbook:
             sheets = [m.name for m in book.sheets_metadata if m.typ == python_calamine.SheetTypeEnum.WorkSheet]
             hidden = {m.name for m in book.sheets_metadata if m.visible != python_calamine.SheetVisibleEnum.Visible}
             keys: dict[str, bytes] = {}
-            if memo is not None:
-                memo.start()
-                with zipfile.ZipFile(io.BytesIO(data)) as z:
-                    keys = xlsx_memo.sheet_keys(data, z, xlsx_patch.sheet_parts(z),
-                                                [m.name for m in book.sheets_metadata])
             tabs: dict[str, Grid] = {}
             self._dropdowns = {}
             missed: list[str] = []
-            for name in sheets:
-                kept = memo.recall(keys.get(name)) if memo is not None else None
-                if not (isinstance(kept, tuple) and len(kept) == 2 and isinstance(kept[0], Grid)):
-                    tabs[name] = _grid(book.get_sheet_by_name(name).to_python(skip_empty_area=False))
-                    missed.append(name)
-                else:
-                    tabs[name], self._dropdowns[name] = kept
+            with zipfile.ZipFile(io.BytesIO(data)) as z:
+                parts = xlsx_patch.sheet_parts(z)
+                names = [m.name for m in book.sheets_metadata]
+                if memo is not None:
+                    memo.start()
+                    keys = xlsx_memo.sheet_keys(data, z, parts, names)
+                for name in sheets:
+                    kept = memo.recall(keys.get(name)) if memo is not None else None
+                    if not (isinstance(kept, tuple) and len(kept) == 2 and isinstance(kept[0], Grid)):
+                        missed.append(name)
+                    else:
+                        tabs[name], self._dropdowns[name] = kept
+                sheet_of = _sheet_parts(z, parts, names)
+                for name in missed:
+                    tabs[name] = _decode(book, name, data, z, sheet_of)
+            tabs = {name: tabs[name] for name in sheets}  # the workbook's tab order
             facts = xlsx_scan.scan(data, only=set(missed)) if missed else {}
         except _NOT_XLSX + (python_calamine.CalamineError,):
             raise _not_xlsx(self.path) from None
@@ -299,7 +298,9 @@ class XlsxWorkbook:
         doubtful = {w.tab for w, ok in zip(writes, verdicts) if ok is None}
         if doubtful:
             book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
-            grids = {tab: _grid(book.get_sheet_by_name(tab).to_python(skip_empty_area=False)) for tab in doubtful}
+            with zipfile.ZipFile(io.BytesIO(data)) as z:
+                sheet_of = _sheet_parts(z, xlsx_patch.sheet_parts(z), [m.name for m in book.sheets_metadata])
+                grids = {tab: _decode(book, tab, data, z, sheet_of) for tab in doubtful}
             verdicts = [ok if ok is not None else
                         all(same_value(grids[w.tab].cell(w.row - 1, c - 1), v) for c, v in w.expect)
                         and holds_target(w, grids[w.tab].cell(w.row - 1, w.col - 1))
@@ -512,7 +513,9 @@ def _by_content(data: bytes, plan: Plan, tabs: set[str]) -> tuple[list[CellWrite
     if not tabs_needed:
         return [], {}
     book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
-    grids = {t: _grid(book.get_sheet_by_name(t).to_python(skip_empty_area=False)) for t in tabs_needed}
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        sheet_of = _sheet_parts(z, xlsx_patch.sheet_parts(z), [m.name for m in book.sheets_metadata])
+        grids = {t: _decode(book, t, data, z, sheet_of) for t in tabs_needed}
     writes = []
     for rep in plan.replacements:
         grid = grids.get(rep.tab)
@@ -672,6 +675,47 @@ def _not_xlsx(path: Path) -> WorkbookError:
 
 _TIMES = (_dt.time, _dt.timedelta)
 _EXACT = float(2**53)  # beyond this a float no longer holds every whole number
+
+
+def _sheet_parts(z: zipfile.ZipFile, parts: list[tuple[str, str | None]], names: list[str]) -> dict[str, str]:
+    """Each tab's worksheet part by calamine's name of it; {} for a package whose tabs the two
+    readers map to parts differently (`xlsx_memo.plain`): packing the wrong part would read
+    another tab's cells, so such a package is read by calamine alone."""
+    if not xlsx_memo.plain(z, parts, names):
+        return {}
+    return {title: part for title, part in parts if part}
+
+
+def _decode(book: python_calamine.CalamineWorkbook, name: str, data: bytes, z: zipfile.ZipFile,
+            sheet_of: dict[str, str]) -> Grid:
+    """The tab `name` of the package `data` (open as `z`; `sheet_of` from `_sheet_parts`) as a
+    Grid. A sheet whose cells lie sparse over a large area (a stray cell at XFD1048576) is read
+    packed (`xlsx_sparse`), in memory that grows with its cells: calamine alone would allocate
+    the whole rectangle up to the far cell, and abort the process when it cannot."""
+    part = sheet_of.get(name)
+    if part is not None and xlsx_sparse.worth_a_look(z, part):
+        xml = z.read(part)
+        if xlsx_sparse.is_sparse(xml):
+            rows = xlsx_sparse.sparse_rows(data, part, name, xml, set(sheet_of.values()))
+            if rows is not None:
+                return _typed(rows)
+        del xml
+    return _grid(book.get_sheet_by_name(name).to_python(skip_empty_area=False))
+
+
+def _typed(rows: list[list[object]]) -> Grid:
+    """`xlsx_sparse.sparse_rows`'s rows typed as `_grid` types calamine's, cell by cell (they
+    are few; the empty rows are one shared list, never changed)."""
+    for row in rows:
+        if row is xlsx_sparse.EMPTY_ROW:
+            continue
+        for c, v in enumerate(row):
+            if v.__class__ is float and v.is_integer() and -_EXACT < v < _EXACT:
+                row[c] = int(v)
+            elif isinstance(v, _TIMES):
+                row[c] = str(v)
+    share_text([row for row in rows if row])  # type: ignore[arg-type]
+    return Grid(rows=rows)  # type: ignore[arg-type]
 
 
 def _grid(rows: list[list[object]]) -> Grid:
