@@ -27,6 +27,7 @@ from sheetcrm.crm.kpis import KPIS, Kpis
 from sheetcrm.crm.segments import KINDS, csv_text
 from sheetcrm.i18n import DOMAIN, LOCALE_DIR, N_, _, current, ngettext, using
 from sheetcrm.show import NOTHING
+from sheetcrm.os_errors import os_problem
 from sheetcrm.lock import WritingSession
 from sheetcrm.mail.journal import Journal
 from sheetcrm.report import Report, shown_code, shown_severity
@@ -213,17 +214,41 @@ def init(target: Target) -> None:
     # The locks first: a refused init writes nothing, not even the config.
     target.lock_for_writing(book, "init")
     if target.config_path is None and not Path(CONFIG_FILE).exists():
-        Path(CONFIG_FILE).write_text(example_config(target.workbook, target.spreadsheet, target.credentials),
-                                     encoding="utf-8")
+        # A failed init writes nothing: the config waits in a temp file beside its place (a
+        # folder that cannot hold it fails here, before the workbook) and becomes sheetcrm.toml
+        # only once the workbook is written.
+        text = example_config(target.workbook, target.spreadsheet, target.credentials)
+        with _pending_file(Path(CONFIG_FILE), text) as pending:
+            result = init_workbook(book, load(str(pending)))
         echo(_("wrote {file} (every setting is optional)", file=CONFIG_FILE))
-        config = load(target.config_path)
-    result = init_workbook(book, config)
+    else:
+        result = init_workbook(book, config)
     added = list(result.written)
     if added:
         echo(ngettext("{workbook}: added the tab {tabs}", "{workbook}: added the tabs {tabs}", len(added),
                       workbook=book.describe(), tabs=", ".join(added)))
     else:
         echo(_("{workbook}: all CRM tabs present", workbook=book.describe()))
+
+
+@contextmanager
+def _pending_file(path: Path, text: str) -> Iterator[Path]:
+    """`text` in a temp file beside `path`, yielded; moved to `path` when the block succeeds,
+    removed when it fails. A file that cannot be written is one line and exit 2."""
+    # Not mkstemp: its file is private, and the config gets the folder's usual permissions.
+    pending = path.parent / f".{path.name}.{os.getpid()}.tmp"
+    try:
+        fd = os.open(pending, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    except OSError as e:
+        _fail(_("cannot write {path}: {error}", path=path, error=os_problem(e)))
+    try:
+        yield pending
+        os.replace(pending, path)
+    except BaseException:
+        pending.unlink(missing_ok=True)
+        raise
 
 
 @main.command(help=_("Write a realistic demo CRM (default demo-crm.xlsx), then sync it and say what happened.\n\n"
@@ -629,7 +654,7 @@ def quote(target: Target, opportunity: str, out_dir: str, queue: bool) -> None:
         eml.write_bytes(prepared.message.as_bytes())  # type: ignore[union-attr]
         html.write_text(prepared.message.get_body(("html",)).get_content(), encoding="utf-8")  # type: ignore[union-attr]
     except (OSError, UnsafePath) as e:
-        _fail(_("cannot write the preview in {folder}: {error}", folder=folder, error=e))
+        _fail(_("cannot write the preview in {folder}: {error}", folder=folder, error=os_problem(e)))
     echo(_("{opportunity}: preview of {quote} to {to}: wrote {eml} and {html} (nothing sent)",
            opportunity=opp.id, quote=queued.quote, to=row.text("to"), eml=eml, html=html))  # type: ignore[union-attr]
 
@@ -799,7 +824,7 @@ def emulator(host: str, port: int, data: str | None) -> None:
     try:
         serve(host, port, data)
     except OSError as e:
-        _fail(_("cannot serve on {host}:{port}: {error}", host=host, port=port, error=e.strerror or e))
+        _fail(_("cannot serve on {host}:{port}: {error}", host=host, port=port, error=os_problem(e)))
 
 
 @main.command(help=_("Accept website form posts at POST /leads, keep them on disk, and append them to the "
@@ -1010,8 +1035,12 @@ def _warehouse_settings(config_path: str | None) -> WarehouseSettings:
             return WarehouseSettings()  # held to the rules of a [warehouse] section's url
         except ValidationError as e:
             raise ConfigError(problem(e.errors()[0])) from None
-    raise ConfigError(_("{file}: no [warehouse] section; add one with url = \"postgresql://…\" or "
-                        "\"sqlite:///crm.db\"", file=config.source or CONFIG_FILE))
+    if config.source is None:  # no config file at all: naming one would send the reader looking for it
+        raise ConfigError(_("no warehouse: ${env} is not set and there is no {file} in this folder; set ${env} to "
+                            "the database's URL (postgresql://… or sqlite:///crm.db), or give --config a file with "
+                            "a [warehouse] section", file=CONFIG_FILE, env=ENV_URL))
+    raise ConfigError(_("{file}: no [warehouse] section, and ${env} is not set; add one with url = "
+                        "\"postgresql://…\" or \"sqlite:///crm.db\", or set ${env}", file=config.source, env=ENV_URL))
 
 
 WAREHOUSE_CONFIG = click.option("--config", "config_path", type=click.Path(dir_okay=False), metavar=_("FILE"),

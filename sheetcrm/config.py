@@ -31,6 +31,7 @@ from sheetcrm.cells import quoted
 from sheetcrm.i18n import N_, _, current, ngettext
 from sheetcrm.intake.settings import FormSettings, ServeSettings
 from sheetcrm.mail.smtp import SmtpSettings
+from sheetcrm.os_errors import os_problem
 from sheetcrm.settings import HOUR, MINUTE, ConfigError, KeyedProblem, Section, problem, seconds
 from sheetcrm.warehouse.settings import WarehouseSettings
 
@@ -150,6 +151,16 @@ class Config(Section):
             raise KeyedProblem("workflow_settings", _(MIXED_WORKFLOWS))
         return data
 
+    @field_validator("workbook")
+    @classmethod
+    def _xlsx_name(cls, path: str | None) -> str | None:
+        from sheetcrm.workbook import xlsx_name_problem
+
+        wrong = None if path is None else xlsx_name_problem(path)
+        if wrong is not None:
+            raise ValueError(wrong)
+        return path
+
     @field_validator("timezone")
     @classmethod
     def _zone(cls, name: str | None) -> str | None:
@@ -193,6 +204,16 @@ class Config(Section):
             enum_choices({s.name: s.aliases for s in stages})
         except ValueError as e:
             raise ValueError(_("stage names and aliases must be unique: {problem}", problem=e)) from None
+        # Probability is in points (0–100). Every stage at 1 or below with one between 0 and 1 is
+        # fractions written for points (0.75 for 75 %): read as points, the weighted pipeline
+        # would be a hundredth of the team's, with nothing said.
+        if all(s.probability <= 1 for s in stages):
+            for number, s in enumerate(stages, 1):
+                if 0 < s.probability < 1:
+                    value, points = f"{s.probability:g}", f"{s.probability * 100:g}"  # as TOML writes them
+                    raise KeyedProblem(f"{number}.probability", _(
+                        "probabilities are points: {value} is {value} %; write {points} for {points} %",
+                        value=value, points=points))
         # A closed deal is no longer forecast: won revenue is Closed and a lost deal Omitted
         # whatever a stage declares (crm.stages.forecast_category), so a stage declaring otherwise
         # would be silently not obeyed; and Closed on an open stage would count open deals as won.
@@ -327,10 +348,11 @@ def _check_headers(key: str, settings: TabSettings) -> dict[str, str]:
 
 
 def _non_finite(data: Any, path: str = "") -> str | None:
-    """The key of the first inf or nan in the parsed TOML (TOML has both literals)."""
+    """The key of the first inf or nan in the parsed TOML (TOML has both literals), a list's
+    entries numbered from 1 as every config message numbers them."""
     if isinstance(data, float) and not math.isfinite(data):
         return path or _("(top level)")
-    items = data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, list) else ()
+    items = data.items() if isinstance(data, dict) else enumerate(data, 1) if isinstance(data, list) else ()
     for k, v in items:
         found = _non_finite(v, f"{path}.{k}" if path else str(k))
         if found:
@@ -348,7 +370,7 @@ def read_toml(file: Path) -> dict[str, Any]:
         raise ConfigError(_("{file}: cannot read: it is not UTF-8 text (byte {position})", file=file,
                             position=e.start + 1)) from None
     except OSError as e:
-        raise ConfigError(_("{file}: cannot read: {problem}", file=file, problem=e.strerror or e)) from None
+        raise ConfigError(_("{file}: cannot read: {problem}", file=file, problem=os_problem(e))) from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(_("{file}: not valid TOML: {problem}", file=file, problem=_toml_problem(e))) from None
 
@@ -369,7 +391,7 @@ def load_config(path: str | Path | None = None) -> Config:
         # strict: a TOML value has its own type, so "30" for a number is a mistake, not a number.
         config = Config.model_validate(data, strict=True)
     except ValidationError as e:
-        # A rule written as [[workflows]] is named as written: workflows.0.when, not workflows.rules.0.when.
+        # A rule written as [[workflows]] is named as written: workflows.1.when, not workflows.rules.1.when.
         raise ConfigError(f"{file}: {_one_line(e, short_workflows=isinstance(data.get('workflows'), list))}") from None
     config.source = file
     return config
@@ -382,7 +404,9 @@ def _one_line(e: ValidationError, short_workflows: bool = False) -> str:
     errors = e.errors()
     missing = {x["loc"][:-1] for x in errors if x["type"] == "missing"}
     err = next((x for x in errors if x["type"] == "extra_forbidden" and x["loc"][:-1] in missing), errors[0])
-    loc = [str(p) for p in err["loc"]]
+    # A list's entries by their number from 1, as people count the [[stages]] tables (TOML keys
+    # are strings, so an int in the path is always a list index).
+    loc = [str(p + 1) if isinstance(p, int) else str(p) for p in err["loc"]]
     if short_workflows and loc[:2] == ["workflows", "rules"]:
         loc = ["workflows", *loc[2:]]
     elif short_workflows and loc[:1] == ["workflows"]:

@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 
 from sheetcrm.i18n import N_, _
+from sheetcrm.os_errors import os_problem
 from sheetcrm.workbook import Workbook, WorkbookError
 
 # One line each, translated when raised (the language of the command that meets the lock).
@@ -86,7 +87,7 @@ class WorkbookLock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as e:
-            raise WorkbookError(_(MESSAGES["no_lock"], lock=self.path, why=e.strerror or e)) from None
+            raise WorkbookError(_(MESSAGES["no_lock"], lock=self.path, why=os_problem(e))) from None
         deadline = time.monotonic() + self.wait
         while True:
             try:

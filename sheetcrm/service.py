@@ -48,6 +48,7 @@ from sheetcrm import cells, team_time
 from sheetcrm.config import Config
 from sheetcrm.every import Every, parse_every
 from sheetcrm.i18n import N_, _, current, ngettext, pgettext, using
+from sheetcrm.os_errors import os_problem
 from sheetcrm.intake.queue import WebBatch, WebQueue, queue_path
 from sheetcrm.lock import lock_dir, workbook_key
 from sheetcrm.parse_cache import RowMemo
@@ -349,7 +350,7 @@ class Service:
         except Exception as e:  # the rows are in the log lines on stderr too, and stay queued
             self.logger.error(ngettext("could not write {n} Sync Log row {why}: {error}; it waits in {path}",
                                        "could not write {n} Sync Log rows {why}: {error}; they wait in {path}",
-                                       len(rows), why=_(why), error=e, path=self.pending.path),
+                                       len(rows), why=_(why), error=os_problem(e), path=self.pending.path),
                               exc_info=None if isinstance(e, WorkbookError) else e,
                               extra={"fields": {"event": "log_flush_failed", "rows": len(rows)}})
             return False

@@ -89,7 +89,7 @@ def test_not_an_xlsx_is_one_line(tmp_path):
 
 @pytest.mark.parametrize("toml, key", [
     ("locale = 'fr'\n", "locale"),
-    ("[[stages]]\nname = 'A'\nprobability = 140\n", "stages.0.probability"),
+    ("[[stages]]\nname = 'A'\nprobability = 140\n", "stages.1.probability"),
     ("lokale = 'es'\n", "lokale"),
     ("currency = 'ZZZ'\n", "currency"),
     ("locale = \n", "not valid TOML"),

@@ -72,7 +72,7 @@ def test_mixing_the_forms_is_one_clear_line(tmp_path, text, key):
 def test_a_bad_rule_in_the_short_form_is_named_as_written(tmp_path):
     with pytest.raises(ConfigError) as e:
         _load(tmp_path, f"[[workflows]]\n{RULE}\n[[workflows]]\n{RULE.replace('due_days = 2', 'due_days = -1')}")
-    assert ": workflows.1.due_days: " in str(e.value)
+    assert ": workflows.2.due_days: " in str(e.value)  # the second rule, counted as people count
     with pytest.raises(ConfigError) as e:
         _load(tmp_path, f"[workflow_settings]\nmax_per_record = 0\n\n[[workflows]]\n{RULE}")
     assert ": workflow_settings.max_per_record: " in str(e.value)

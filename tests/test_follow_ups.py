@@ -206,13 +206,13 @@ def test_a_first_owner_is_no_change_of_owner_and_a_record_is_never_enrolled_twic
 
 
 BAD_STEPS = [
-    ('[follow_ups.w]\nsteps = [{day = 0, then = "dance"}]\n', "follow_ups.w.steps.0.then", "dance"),
-    ('[follow_ups.w]\nsteps = [{day = 0, then = "create task"}]\n', "follow_ups.w.steps.0.subject", "create task"),
-    ('[follow_ups.w]\nsteps = [{day = 0, then = "send email"}]\n', "follow_ups.w.steps.0.template", "required"),
+    ('[follow_ups.w]\nsteps = [{day = 0, then = "dance"}]\n', "follow_ups.w.steps.1.then", "dance"),
+    ('[follow_ups.w]\nsteps = [{day = 0, then = "create task"}]\n', "follow_ups.w.steps.1.subject", "create task"),
+    ('[follow_ups.w]\nsteps = [{day = 0, then = "send email"}]\n', "follow_ups.w.steps.1.template", "required"),
     ('[follow_ups.w]\nsteps = [{day = 3, then = "notify"}, {day = 1, then = "notify"}]\n', "follow_ups.w.steps",
      "3, 1"),
-    ('[follow_ups.w]\nsteps = [{day = -1, then = "notify"}]\n', "follow_ups.w.steps.0.day", "0"),
-    ('[follow_ups.w]\nsteps = [{day = 0, then = "notify", delay = 2}]\n', "follow_ups.w.steps.0.delay", "unknown"),
+    ('[follow_ups.w]\nsteps = [{day = -1, then = "notify"}]\n', "follow_ups.w.steps.1.day", "0"),
+    ('[follow_ups.w]\nsteps = [{day = 0, then = "notify", delay = 2}]\n', "follow_ups.w.steps.1.delay", "unknown"),
     ('[follow_ups.w]\nsteps = []\n', "follow_ups.w.steps", "1"),
 ]
 

@@ -20,7 +20,7 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # issue, the names people see, the base of every settings section, the schedule phrase,
     # and the edges of mail (a message, SMTP, the journal). The mail package itself is here
     # because its __init__ holds only a docstring; each of its modules names its own floor.
-    ("seam", ("sheetcrm.i18n", "sheetcrm.workbook", "sheetcrm.lock", "sheetcrm.cells", "sheetcrm.report", "sheetcrm.terminal",
+    ("seam", ("sheetcrm.i18n", "sheetcrm.os_errors", "sheetcrm.workbook", "sheetcrm.lock", "sheetcrm.cells", "sheetcrm.report", "sheetcrm.terminal",
               "sheetcrm.parse_cache", "sheetcrm.cache_file", "sheetcrm.collector",
               "sheetcrm.logs", "sheetcrm.aliases", "sheetcrm.names", "sheetcrm.settings", "sheetcrm.every", "sheetcrm.team_time",
               "sheetcrm.mail", "sheetcrm.mail.message", "sheetcrm.mail.smtp", "sheetcrm.mail.names", "sheetcrm.mail.sandbox",

@@ -1229,9 +1229,9 @@ def _follow_ups(rule: Rule, world: World, state: State, logged: Mapping[str, dt.
 def check_follow_ups(sequences: Mapping[str, follow_ups.FollowUpSettings]) -> Mapping[str, follow_ups.FollowUpSettings]:
     """The config's sequences, each step an action a step may take (create task, log activity,
     send email, notify) with the arguments it needs and a Subject that parses. Raises
-    KeyedProblem naming "NAME.steps.I.key" (under `follow_ups`)."""
+    KeyedProblem naming "NAME.steps.N.key" (under `follow_ups`), N counted from 1 as people count."""
     for name, sequence in sequences.items():
-        for index, step in enumerate(sequence.steps):
+        for index, step in enumerate(sequence.steps, 1):
             where = f"{name}.steps.{index}"
             action = ACTION_OF.get(normalize_key(step.then))
             if action not in STEP_ACTIONS:

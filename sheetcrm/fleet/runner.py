@@ -38,6 +38,7 @@ from sheetcrm.service import Job, JobResult, RequestCounter, Service
 from sheetcrm.warehouse.settings import WarehouseError
 from sheetcrm.workbook import Workbook, WorkbookError
 from sheetcrm.workbook.target import open_workbook
+from sheetcrm.os_errors import os_problem
 
 from .budget import Budget, Gate, gate_session
 from .clock import Clock, RealClock
@@ -407,4 +408,4 @@ class Fleet:
                 write_state(self.settings.state_path, self.state())
             except OSError as e:  # the status view is a convenience: its failure never stops the fleet
                 self.logger.warning(_("cannot write the fleet state {file}: {error}", file=self.settings.state_path,
-                                      error=e.strerror or e))
+                                      error=os_problem(e)))

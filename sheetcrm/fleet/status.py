@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from sheetcrm.i18n import N_, _, pgettext
+from sheetcrm.os_errors import os_problem
 from sheetcrm.workbook import WorkbookError
 
 VERSION = 1
@@ -53,7 +54,7 @@ def read_state(path: Path) -> dict[str, Any]:
                               file=path)) from None
     except (OSError, ValueError) as e:
         raise WorkbookError(_("{file}: cannot read the fleet state: {problem}", file=path,
-                              problem=getattr(e, "strerror", None) or e)) from None
+                              problem=os_problem(e))) from None
     if not isinstance(state, dict) or state.get("version") != VERSION:
         raise WorkbookError(_("{file}: not a fleet state this version of sheetcrm writes", file=path))
     return state

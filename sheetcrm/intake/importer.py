@@ -42,6 +42,7 @@ from sheetcrm.crm.matching import Known, KnownDeals
 from sheetcrm.crm.words import LEAD_STATUS, STAGE
 from sheetcrm.engine import words_of
 from sheetcrm.i18n import _
+from sheetcrm.os_errors import os_problem
 from sheetcrm.ids import id_pattern
 from sheetcrm.plan import append_writes, cell_value, owned_tab
 from sheetcrm.intake.text import problem
@@ -116,7 +117,7 @@ def read_export(path: Path) -> Grid:
             return _read_xlsx(path)
         data = path.read_bytes()
     except OSError as e:
-        raise ImportFileError(_("{file}: cannot read: {problem}", file=path, problem=e.strerror or e)) from None
+        raise ImportFileError(_("{file}: cannot read: {problem}", file=path, problem=os_problem(e))) from None
     for encoding in ENCODINGS:
         try:
             text = data.decode(encoding)

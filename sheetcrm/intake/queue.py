@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from sheetcrm.i18n import _
+from sheetcrm.os_errors import os_problem
 from sheetcrm.lock import WorkbookLock
 from sheetcrm.workbook import Workbook, WorkbookError
 
@@ -83,7 +84,8 @@ class WebQueue:
             if "refused" not in {r[1] for r in self._db.execute("PRAGMA table_info(submissions)")}:
                 self._db.execute("ALTER TABLE submissions ADD COLUMN refused TEXT")  # not for people: SQL
         except (sqlite3.Error, OSError) as e:
-            raise QueueError(_("cannot open the web form queue {path}: {error}", path=path, error=e)) from None
+            raise QueueError(_("cannot open the web form queue {path}: {error}", path=path,
+                                 error=os_problem(e))) from None
 
     @classmethod
     def beside_lock(cls, book: Workbook, folder: Path | None = None) -> "WebQueue":

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Literal
 
 from sheetcrm.i18n import _
+from sheetcrm.os_errors import os_problem
 from sheetcrm.lock import WorkbookLock
 from sheetcrm.workbook import Workbook, WorkbookError
 
@@ -112,7 +113,8 @@ class Journal:
             self._db.execute("PRAGMA synchronous = FULL")
             self._db.executescript(_SCHEMA)
         except (sqlite3.Error, OSError) as e:
-            raise JournalError(_("cannot open the outbox journal {path}: {error}", path=path, error=e)) from None
+            raise JournalError(_("cannot open the outbox journal {path}: {error}", path=path,
+                                 error=os_problem(e))) from None
 
     @classmethod
     def beside_lock(cls, book: Workbook, folder: Path | None = None) -> "Journal":

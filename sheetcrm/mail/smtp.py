@@ -44,6 +44,7 @@ from pydantic import ConfigDict, Field, SecretStr, ValidationError, model_valida
 
 from sheetcrm.i18n import N_, _
 from sheetcrm.mail.message import HeaderError, check_mailbox, envelope
+from sheetcrm.os_errors import os_problem
 from sheetcrm.settings import DAY, MINUTE, ConfigError, KeyedProblem, Section, seconds
 
 
@@ -178,7 +179,8 @@ class SmtpSender:
                 return self._refused(code, reply)
         except Exception as e:  # noqa: BLE001 - before DATA, nothing was handed over: safe to retry
             self._drop()
-            return Outcome("transient", self._scrub(_("connection lost before the message was sent: {error}", error=e)))
+            return Outcome("transient", self._scrub(_("connection lost before the message was sent: {error}",
+                                                       error=os_problem(e))))
         try:
             code, reply = smtp.data(body)
         except smtplib.SMTPDataError as e:
@@ -189,7 +191,7 @@ class SmtpSender:
         except Exception as e:  # noqa: BLE001 - the body may have left: never retried automatically
             self._drop()
             return Outcome("unknown", self._scrub(_("connection lost while the server was taking the message: {error}",
-                                                     error=e)))
+                                                     error=os_problem(e))))
         if code == 250:
             return Outcome("sent", self._scrub(f"{code} {_text(reply)}"))
         if 400 <= code < 600:
@@ -228,7 +230,7 @@ class SmtpSender:
         s = self.settings
         where = f"{s.host}:{s.port or DEFAULT_PORTS[s.security]}"
         reply = f"{e.smtp_code} {_text(e.smtp_error)}" if isinstance(e, smtplib.SMTPResponseException) else ""
-        facts = {"where": where, "env": ENV_PREFIX, "reply": reply, "error": str(e)}
+        facts = {"where": where, "env": ENV_PREFIX, "reply": reply, "error": os_problem(e)}
         code = None
         if isinstance(e, smtplib.SMTPAuthenticationError):
             code = "login"

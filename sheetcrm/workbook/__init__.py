@@ -307,6 +307,25 @@ class WorkbookError(Exception):
     """A workbook that cannot be opened, read or written: one clear line for the user."""
 
 
+def xlsx_name_problem(path: str) -> str | None:
+    """Why `path` cannot name an .xlsx workbook (one line, in the current language), or None.
+    An .xlsx file is a zip package: written under "crm.csv" or "crm" it would open in no app
+    as what its name says, and a CSV read as a workbook is no workbook, so the name must end
+    in .xlsx (any case)."""
+    from pathlib import PurePath
+
+    from sheetcrm.i18n import _
+
+    if path.lower().endswith(".xlsx"):
+        return None
+    try:
+        suggestion = str(PurePath(path).with_suffix(".xlsx"))
+    except ValueError:  # a name with no stem ("", "folder/"): only the ending can be added
+        suggestion = f"{path}.xlsx"
+    return _("{path}: a workbook's name ends in .xlsx (sheetcrm keeps the CRM in an Excel workbook); name it "
+             "{suggestion}, or bring a CSV's rows in with `sheetcrm import`", path=path, suggestion=suggestion)
+
+
 class WorkbookConflict(WorkbookError):
     """The workbook changed between the read a plan was made from and its write; nothing was
     written. Read again, plan again, and try again."""

@@ -12,7 +12,7 @@ from typing import Callable
 
 from sheetcrm.config import Config
 from sheetcrm.schema import currency_headers, header_keys, money_headers, percent_headers
-from sheetcrm.workbook import Workbook
+from sheetcrm.workbook import Workbook, WorkbookError, xlsx_name_problem
 from sheetcrm.workbook.xlsx import XlsxWorkbook
 
 DEFAULT_WORKBOOK = "crm.xlsx"
@@ -30,7 +30,14 @@ def open_workbook(config: Config, workbook: str | None = None, spreadsheet: str 
                              cap=config.google.max_backoff_seconds)
         conn = connect(credentials or _relative(config, config.credentials), policy=policy, tracer=tracer)
         return GoogleSheetsWorkbook(conn.client, key, conn.account, **header_tests(config))
-    return XlsxWorkbook(workbook or _relative(config, config.workbook) or default, ignore_app_lock=ignore_app_lock)
+    path = workbook or _relative(config, config.workbook) or default
+    # The workbook a person names (flag, config, fleet entry) is written as an .xlsx package:
+    # under another name it would open in no app as what its name says. (An export that
+    # `import` reads may be .xlsm: it is read, never written, and does not come through here.)
+    wrong = xlsx_name_problem(path)
+    if wrong is not None:
+        raise WorkbookError(wrong)
+    return XlsxWorkbook(path, ignore_app_lock=ignore_app_lock)
 
 
 def _relative(config: Config, path: str | None) -> str | None:

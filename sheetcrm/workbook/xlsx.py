@@ -67,6 +67,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from sheetcrm.i18n import N_, _
 from sheetcrm.lock import refuse_if_open_in_app
+from sheetcrm.os_errors import os_problem
 
 from . import (CellWrite, Chart, ColumnFormat, Grid, Guide, Plan, Snapshot, TabLayout, WorkbookConflict,
                WorkbookError, WriteResult, blanks_to_none, drop_orphans, holds_target, same_value, share_text, xlsx_memo,
@@ -111,8 +112,8 @@ class XlsxWorkbook:
         except FileNotFoundError:
             raise WorkbookError(_("{path}: folder {folder} does not exist", path=self.path,
                                    folder=self.path.parent)) from None
-        except PermissionError:
-            raise WorkbookError(_("cannot write {path}: permission denied", path=self.path)) from None
+        except OSError as e:  # a file where a folder should be, a full disk, a read-only mount
+            raise WorkbookError(_("cannot write {path}: {error}", path=self.path, error=os_problem(e))) from None
         try:
             self._save(wb)
         except WorkbookError:
@@ -380,7 +381,7 @@ class XlsxWorkbook:
         except FileNotFoundError:
             return (-1, 0, 0)
         except OSError as e:
-            raise WorkbookError(_("cannot read {path}: {error}", path=self.path, error=e.strerror or e)) from None
+            raise WorkbookError(_("cannot read {path}: {error}", path=self.path, error=os_problem(e))) from None
         return (st.st_size, st.st_mtime_ns, st.st_ino)
 
     def _bytes(self) -> bytes:
@@ -430,7 +431,7 @@ class XlsxWorkbook:
             raise WorkbookError(_("cannot write {path}: permission denied", path=self.path)) from None
         except OSError as e:
             raise WorkbookError(_("cannot write {path}: {error}; the workbook is unchanged", path=self.path,
-                                   error=e.strerror or e)) from None
+                                   error=os_problem(e))) from None
         self._seen = Seen(self._stat(), hashlib.sha256(new).digest())
         self._dropdowns = {}
 
@@ -444,7 +445,7 @@ def _refuse_read_only(path: Path) -> None:
     except FileNotFoundError:
         return
     except OSError as e:
-        raise WorkbookError(_("cannot read {path}: {error}", path=path, error=e.strerror or e)) from None
+        raise WorkbookError(_("cannot read {path}: {error}", path=path, error=os_problem(e))) from None
     if not st.st_mode & 0o222 or not os.access(path, os.W_OK):
         raise WorkbookError(_("{path}: the workbook is read-only; sheetcrm writes nothing to it", path=path))
 

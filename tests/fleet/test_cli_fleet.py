@@ -44,6 +44,7 @@ def leads(path: Path) -> list[list]:
 @pytest.mark.parametrize("text, says", [
     ('[[workbook]]\nworkbook = "a.xlsx"\nspreadsheet = "1AbCdEfGhIjKlMn"\n', "workbook.1: give exactly one of"),
     ('[[workbook]]\nworkbok = "a.xlsx"\n', "workbook.1.workbok: unknown key"),
+    ('[[workbook]]\nworkbook = "a.csv"\n', "workbook.1.workbook: a.csv: a workbook's name ends in .xlsx"),
     ('[[workbook]]\nworkbook = "a.xlsx"\nevery = "every fortnight"\n', "workbook.1.every: cannot read"),
     ('[[workbook]]\nworkbook = "a.xlsx"\n[[workbook]]\nworkbook = "a.xlsx"\n', "the same workbook as an earlier"),
     ('workers = 0\n[[workbook]]\nworkbook = "a.xlsx"\n', "workers: must be greater than or equal to 1"),

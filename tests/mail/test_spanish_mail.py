@@ -151,6 +151,8 @@ def test_an_smtp_setting_to_change_is_named_in_spanish(tmp_path, server):
     assert outcome.kind == "transient"
     assert outcome.reply.startswith(f"no se puede conectar con 127.0.0.1:{server.port}:")
     assert "revisa host y port en [smtp]" in outcome.reply and "s3cret-pw" not in outcome.reply
+    # The system's refusal in Spanish too, never Python's "[Errno 111] Connection refused".
+    assert ": conexión rechazada (" in outcome.reply and "Errno" not in outcome.reply
 
 
 def test_a_spanish_rows_error_names_its_columns_as_the_team_reads_them(tmp_path, server):
