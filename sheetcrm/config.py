@@ -154,12 +154,9 @@ class Config(Section):
     @field_validator("workbook")
     @classmethod
     def _xlsx_name(cls, path: str | None) -> str | None:
-        from sheetcrm.workbook import xlsx_name_problem
+        from sheetcrm.workbook import xlsx_name
 
-        wrong = None if path is None else xlsx_name_problem(path)
-        if wrong is not None:
-            raise ValueError(wrong)
-        return path
+        return xlsx_name(path)
 
     @field_validator("timezone")
     @classmethod

@@ -35,7 +35,7 @@ from sheetcrm.config import read_toml
 from sheetcrm.every import Every, parse_every
 from sheetcrm.i18n import _, ngettext
 from sheetcrm.settings import DAY, ConfigError, KeyedProblem, Section, problem, seconds
-from sheetcrm.workbook import WorkbookError, xlsx_name_problem
+from sheetcrm.workbook import WorkbookError, xlsx_name
 from sheetcrm.workbook.gsheets import spreadsheet_id
 
 FLEET_FILE = "fleet.toml"
@@ -76,10 +76,7 @@ class Entry(Section):
     @field_validator("workbook")
     @classmethod
     def _xlsx_name(cls, path: str | None) -> str | None:
-        wrong = None if path is None else xlsx_name_problem(path)
-        if wrong is not None:
-            raise ValueError(wrong)
-        return path
+        return xlsx_name(path)
 
     @field_validator("spreadsheet")
     @classmethod

@@ -326,6 +326,16 @@ def xlsx_name_problem(path: str) -> str | None:
              "{suggestion}, or bring a CSV's rows in with `sheetcrm import`", path=path, suggestion=suggestion)
 
 
+def xlsx_name(path: str | None) -> str | None:
+    """`path` itself when it may name an .xlsx workbook (None stays None); a settings
+    validator's check (`Config.workbook`, a fleet entry's): raises ValueError with
+    `xlsx_name_problem`'s line otherwise."""
+    wrong = None if path is None else xlsx_name_problem(path)
+    if wrong is not None:
+        raise ValueError(wrong)
+    return path
+
+
 class WorkbookConflict(WorkbookError):
     """The workbook changed between the read a plan was made from and its write; nothing was
     written. Read again, plan again, and try again."""
