@@ -34,7 +34,11 @@ try:
     runpy.run_module("sheetcrm", run_name="__main__")
 except SystemExit as e:
     code = e.code
-print("PEAK_KB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
+# VmHWM is this process's own peak: ru_maxrss would carry the forking parent's (Linux keeps the
+# larger of the two across exec), which is a big pytest worker's in a full run.
+with open("/proc/self/status", encoding="ascii") as fh:
+    hwm = next(int(line.split()[1]) for line in fh if line.startswith("VmHWM:"))
+print("PEAK_KB", hwm, file=sys.stderr)
 sys.exit(code)
 """
 

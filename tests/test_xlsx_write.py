@@ -388,7 +388,7 @@ def test_a_full_disk_is_one_line_and_leaves_the_workbook_as_it_was(formula_xlsx,
                           capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": str(REPO), "XDG_CACHE_HOME": str(tmp_path / "cache")})
     assert done.returncode == 2
-    assert done.stderr.strip() == f"sheetcrm: cannot write {path}: No space left on device; the workbook is unchanged"
+    assert done.stderr.strip() == f"sheetcrm: cannot write {path}: no space left on the disk; the workbook is unchanged"
     assert path.read_bytes() == before and not list(small_disk.glob(".team.xlsx.*"))
 
 
