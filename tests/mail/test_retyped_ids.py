@@ -12,24 +12,17 @@ from sheetcrm.mail.digest import EventJournal, owner_digests, send_digests
 from sheetcrm.mail.outbox import read_outbox, seal, send_outbox, templates_for
 from sheetcrm.mail.smtp import SmtpSender
 from sheetcrm.mail.templates import Templates
-from sheetcrm.plan import tab_writes
 from sheetcrm.sync import plan_sync, sync
 from sheetcrm.workbook import CellWrite, Plan
-from sheetcrm.workbook.xlsx import XlsxWorkbook
+from test_outbox_smtp import xlsx_book as outbox_book
 from test_workflow_mail import body, cfg, make, rule
 
 AS_OF = NOW.date()
 
 
 def xlsx_book(tmp_path, tabs):
-    tmp_path.mkdir(parents=True, exist_ok=True)
-    book = XlsxWorkbook(tmp_path / "crm.xlsx")
-    book.create()
-    plan = Plan(new_tabs=list(tabs))
-    for title, rows in tabs.items():
-        plan.writes.extend(tab_writes(title, None, rows))
-    book.write(plan)
-    return book
+    tmp_path.mkdir(parents=True, exist_ok=True)  # the tests keep a book per sub-folder
+    return outbox_book(tmp_path, tabs)
 
 
 def send(book, server):
