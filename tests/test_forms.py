@@ -231,6 +231,31 @@ def test_two_records_that_match_alike_link_to_neither(make):
     assert not [i for i in outcome.crm.report.issues if i.code == "form_ambiguous"]
 
 
+def test_a_waiting_response_reuses_the_keys_an_earlier_sync_worked_out(make, tmp_path, monkeypatch):
+    """A response that waits is looked up again at every sync, against every person in the
+    CRM: their keys (every phone parsed and validated) come from the duplicates step's Recall
+    the last sync kept, not worked out again; the answer is the same as without the cache."""
+    from sheetcrm.crm import duplicates, matching
+
+    tabs = _tabs([[T1, "bob@acme.example", "R. Smith", "Acme", "+34 600 111 222"]])
+    tabs["Contacts"] += [["CON-0002", None, "Bob", "Smith", "bob@acme.example", "+34 600 111 333"],
+                         ["CON-0003", None, "Roberta", "Smith", "BOB@acme.example", "600 111 444"]]
+    b = make(tabs)
+    cache = tmp_path / "memo"
+    first = sync(b.book, config(), as_of=AS_OF, cache=cache)
+    assert [i.code for i in first.crm.report.issues if i.code == "form_ambiguous"] == ["form_ambiguous"]
+    worked_out = []
+    for module in (duplicates, matching):
+        real = module.keys_of
+        monkeypatch.setattr(module, "keys_of", lambda e, region, real=real: worked_out.append(e.id) or real(e, region))
+    again = sync(b.book, config(), as_of=AS_OF, cache=cache)
+    assert worked_out == [""]  # the response's own person only: everyone in the CRM recalled
+    plain = sync(b.book, config(), as_of=AS_OF, cache=False)
+    assert sorted(set(worked_out)) == ["", "CON-0001", "CON-0002", "CON-0003", "LEAD-0001"]  # the control counts
+    assert [i.as_dict() for i in again.crm.report.issues] == [i.as_dict() for i in plain.crm.report.issues]
+    assert _lead_cells(b.rows(RESPONSES)) == {"R. Smith": None}
+
+
 def test_spanish_form_and_workbook(make):
     tabs = {
         "Leads": [["ID", "Nombre", "Apellido", "Empresa", "Correo", "Teléfono", "Origen", "Estado", "Creado"],

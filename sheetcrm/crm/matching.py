@@ -51,7 +51,7 @@ from collections import defaultdict
 from typing import Collection, Hashable, Iterable
 
 from sheetcrm import cells
-from sheetcrm.crm.duplicates import (DuplicateSettings, Entity, Keys, accounts_by_key, entity, fold,
+from sheetcrm.crm.duplicates import (DuplicateSettings, Entity, Keys, Recall, accounts_by_key, entity, fold,
                                      keys_of, score_pair, similar)
 from sheetcrm.records import Account, Contact, Lead, Opportunity
 
@@ -62,8 +62,14 @@ class Known:
     """The records known so far, blocked by what can tie them (email, phone, folded company
     name, domain), so a look-up compares only the few records that share a key."""
 
-    def __init__(self, settings: DuplicateSettings, accounts: Iterable[Account] = ()) -> None:
+    def __init__(self, settings: DuplicateSettings, accounts: Iterable[Account] = (),
+                 recall: Recall | None = None) -> None:
+        """`recall`: the records' keys an earlier sync worked out (`duplicates.Recall`), reused
+        where everything `keys_of` reads of a record is the same: parsing and validating every
+        phone is most of the cost of knowing everyone, which a waiting form response pays
+        each sync."""
         self.settings = settings
+        self._recall = recall
         self._accounts = accounts_by_key(accounts)
         self._entries: list[tuple[Hashable, Keys]] = []
         self._blocks: dict[tuple[str, str, str], list[int]] = defaultdict(list)
@@ -80,6 +86,8 @@ class Known:
             named = record.account if isinstance(record, Contact) else None
             account = self._accounts.get(fold(named)) if named else None
             record = entity(record, account)
+        if self._recall is not None:
+            return self._recall.keys_of(record, self.settings.country)
         return keys_of(record, self.settings.country)
 
     def add(self, who: Hashable, record: Record, unread: Collection[str] = ()) -> None:

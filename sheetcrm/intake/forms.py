@@ -44,7 +44,7 @@ import functools
 import hashlib
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from pydantic import ValidationError
 
@@ -52,6 +52,7 @@ from sheetcrm import cells, team_time
 from sheetcrm.config import Config, FormSettings
 from sheetcrm.candidates import Candidate, candidates
 from sheetcrm.crm.conversion import Ambiguous, Unsure
+from sheetcrm.crm.duplicates import Recall
 from sheetcrm.crm.matching import Known
 from sheetcrm.crm.words import LEAD_STATUS
 from sheetcrm.engine import words_of
@@ -126,10 +127,11 @@ class FormsPart:
 
 
 def plan_forms(snapshot: Snapshot, crm: Crm, config: Config, marks: dict[str, int],
-               web: WebBatch | None = None) -> FormsPart:
+               web: WebBatch | None = None, recall: Callable[[], Recall] | None = None) -> FormsPart:
     """Every configured form's new responses, and the website form's waiting submissions
     (`web`, filled in place), as writes (rules in the module docstring). `marks` (prefix ->
-    last number handed out) moves forward in place."""
+    last number handed out) moves forward in place. `recall`: gives the people's keys an
+    earlier sync worked out (`duplicates.Recall`), asked for only once a response needs them."""
     part = FormsPart()
     if not config.forms and not (web and web.waiting):
         return part
@@ -141,7 +143,7 @@ def plan_forms(snapshot: Snapshot, crm: Crm, config: Config, marks: dict[str, in
             part.issues.append(_issue("warning", title, None, None, None, None, "form_needs_tab", tab=title))
         return part
     assert leads is not None and activities is not None
-    run = _Run(snapshot, crm, config, marks, leads, activities, part)
+    run = _Run(snapshot, crm, config, marks, leads, activities, part, recall)
     for name, settings in config.forms.items():
         run.form(name, settings)
     if web is not None:
@@ -176,8 +178,9 @@ class _Run:
     row of Leads and Activities, the marks."""
 
     def __init__(self, snapshot: Snapshot, crm: Crm, config: Config, marks: dict[str, int], leads: Table,
-                 activities: Table, part: FormsPart) -> None:
+                 activities: Table, part: FormsPart, recall: Callable[[], Recall] | None = None) -> None:
         self.snapshot, self.crm, self.config, self.marks, self.part = snapshot, crm, config, marks, part
+        self.recall = recall
         self.leads, self.activities = leads, activities
         self.locale = config.locale
         self.parse = parse_context(config)
@@ -211,7 +214,7 @@ class _Run:
         # A row with a bad cell is still who it is (`sheetcrm.candidates`): by what of it reads.
         people = Known(self.config.duplicates,
                        [r.record or r.target for r in accounts.rows if (r.record or r.target) is not None]
-                       if accounts else [])
+                       if accounts else [], recall=self.recall() if self.recall is not None else None)
         for key in ("contacts", "leads"):  # a contact is the person as a customer: found first
             table = self.crm.tables.get(key)
             for c in candidates(table, self.snapshot.tabs.get(table.title)) if table else ():

@@ -172,7 +172,7 @@ def _found(ctx: SyncContext, compared: list[EntityFields], settings: DuplicateSe
     members oldest first, each with its phone in E.164 where it reads as a number (else as
     typed). Records' keys and blocks' pairs an earlier sync worked out are reused
     (`duplicates.Recall`, kept in the memo beside the groups)."""
-    recall = _recall(ctx)
+    recall = kept_recall(ctx)
     records = [Entity(*fields) for fields in compared]
     found = find_groups(records, settings, pairs, recall)
     by_id = {e.id: e for e in records}
@@ -192,9 +192,9 @@ def _found(ctx: SyncContext, compared: list[EntityFields], settings: DuplicateSe
     return found, proposed
 
 
-def _recall(ctx: SyncContext) -> Recall:
+def kept_recall(ctx: SyncContext) -> Recall:
     """The keys and blocks the last sync that worked out the groups kept, when worked out with
-    the same libraries; else none."""
+    the same libraries; else none. A fresh Recall each call: what one user fills in is its own."""
     kept = ctx.memo.before(RECALL) if ctx.memo is not None else None
     if isinstance(kept, tuple) and len(kept) == 3 and kept[0] == libraries():
         return Recall(kept[1], kept[2])

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 from sheetcrm.intake.forms import plan_forms
 from sheetcrm.steps.context import StepResult, SyncContext
+from sheetcrm.steps.duplicates import kept_recall
 
 
 def run(ctx: SyncContext) -> StepResult:
-    part = plan_forms(ctx.snapshot, ctx.crm, ctx.config, ctx.marks, ctx.web)
+    # The people's keys the duplicates step kept: a response that waits (ambiguous, a twin
+    # unsure) would otherwise parse every phone in the CRM again at every sync.
+    part = plan_forms(ctx.snapshot, ctx.crm, ctx.config, ctx.marks, ctx.web, recall=lambda: kept_recall(ctx))
     result = StepResult(issues=part.issues)
     result.plan.writes.extend(part.writes)
     ctx.intake.extend(part.intake)
