@@ -30,6 +30,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "accounts": ("name", "domain"),
     "contacts": ("first_name", "last_name", "email", "phone"),
     "leads": ("first_name", "last_name", "company", "email", "phone"),
+    "opportunities": ("name", "account"),  # crm.matching.KnownDeals
 }
 _READERS: dict[str, Callable[[Any], Any]] = {"email": cells.parse_email}
 

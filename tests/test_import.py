@@ -390,3 +390,26 @@ def test_a_read_only_workbook_is_never_rewritten(tmp_path):
         assert stat.S_IMODE(path.stat().st_mode) == 0o444
     finally:
         path.chmod(0o644)
+
+
+def test_a_deal_whose_name_or_account_cannot_be_read_is_never_twinned(tmp_path):
+    """A deal row whose Name or Account shows an error may be the imported deal (its other key
+    cell agrees): the row is rejected naming that cell, neither linked nor added as a twin. A
+    deal whose readable key disagrees is someone else's: added. Both unreadable: nothing points
+    at the row, so it does not hold the import up."""
+    path = _accounts(tmp_path, [["ACC-0001", "Acme Corp", "acme.com", None], ["ACC-0002", "Beta", None, None]],
+                     [["OPP-0001", "#N/A", "ACC-0001", "Proposal", 100, "2026-12-01"],
+                      ["OPP-0002", "Renewal", "#REF!", "Proposal", 100, "2026-12-01"],
+                      ["OPP-0003", "#N/A", "#REF!", "Proposal", 100, "2026-12-01"]])
+    export = _csv(tmp_path / "d.csv", ["Deal Name", "Associated Company", "Deal Stage", "Amount", "Close Date"],
+                  [["Big deal", "Acme Corp", "Proposal", "100", "2026-12-01"],   # may be OPP-0001
+                   ["Big deal", "Beta", "Proposal", "100", "2026-12-01"],        # another account: new
+                   ["Renewal", "Beta", "Proposal", "100", "2026-12-01"],         # may be OPP-0002
+                   ["Upsell", "Beta", "Proposal", "100", "2026-12-01"]])         # nothing points: new
+    book = XlsxWorkbook(path)
+    result = import_file(book, Config(), export, "opportunities")
+    assert [(r.status, r.id, r.candidates) for r in result.rows] == [
+        ("rejected", None, ["OPP-0001"]), ("added", "OPP-0004", []), ("rejected", None, ["OPP-0002"]),
+        ("added", "OPP-0005", [])]
+    assert 'it may be OPP-0001, but Opportunities!B2 ("#N/A") cannot be read' in result.rows[0].reasons[0]
+    assert 'it may be OPP-0002, but Opportunities!C3 ("#REF!") cannot be read' in result.rows[2].reasons[0]

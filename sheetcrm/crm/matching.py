@@ -197,7 +197,8 @@ def _blocks(k: Keys) -> list[tuple[str, str, str]]:
 
 class KnownDeals:
     """The opportunities known so far by (Name, Account), exact after normalisation (module
-    docstring): `add(who, deal)`, `find(deal) -> [who, ...]` in the order added, as `Known`."""
+    docstring): `add(who, deal)`, `find(deal) -> [who, ...]` in the order added, and `doubts`,
+    as `Known`."""
 
     def __init__(self, accounts: Iterable[Account] = ()) -> None:
         self._ids: dict[str, str] = {}
@@ -210,22 +211,41 @@ class KnownDeals:
         # A name two accounts share names neither: such a deal ties only by the same text.
         self._names = {k: next(iter(v)) for k, v in names.items() if len(v) == 1}
         self._deals: dict[tuple[str, str], list[Hashable]] = defaultdict(list)
+        self._unsure: list[tuple[Hashable, str | None, str | None]] = []
+
+    def _parts(self, deal: Opportunity) -> tuple[str | None, str | None]:
+        name, account = match_key(deal.name or ""), match_key(deal.account or "")
+        return name or None, (self._ids.get(account) or self._names.get(account) or account) if account else None
 
     def key(self, deal: Opportunity) -> tuple[str, str] | None:
         """(the name, the account as an ID when it names one account, else its text), both
         normalised; None when either is empty."""
-        name, account = match_key(deal.name or ""), match_key(deal.account or "")
-        if not name or not account:
-            return None
-        return name, self._ids.get(account) or self._names.get(account) or account
+        name, account = self._parts(deal)
+        return (name, account) if name and account else None
 
-    def add(self, who: Hashable, deal: Opportunity) -> None:
-        if (k := self.key(deal)) is not None:
+    def add(self, who: Hashable, deal: Opportunity, unread: Collection[str] = ()) -> None:
+        """`deal` known as `who`; `unread`: the fields of its key cells that cannot be read
+        (`sheetcrm.candidates`: its Name, its Account, an ID another row has too), which make
+        it a deal `doubts` names, never one `find` links."""
+        if {"name", "account", "id"}.intersection(unread):
+            name, account = self._parts(deal)
+            self._unsure.append((who, None if "name" in unread else name, None if "account" in unread else account))
+        elif (k := self.key(deal)) is not None:
             self._deals[k].append(who)
 
     def find(self, deal: Opportunity) -> list[Hashable]:
         k = self.key(deal)
         return list(self._deals.get(k, ())) if k is not None else []
+
+    def doubts(self, deal: Opportunity) -> list[Hashable]:
+        """The deals added with unread key cells that `deal` may be, in the order added: each
+        key cell it reads agrees with `deal`'s, and it reads at least one (a row whose Name and
+        Account both show errors points at no deal in particular)."""
+        k = self.key(deal)
+        if k is None:
+            return []
+        return [who for who, name, account in self._unsure
+                if (name is not None or account is not None) and name in (None, k[0]) and account in (None, k[1])]
 
 
 # `validate.match_key`, from cells (validate needs the config, which needs the conversion rules,

@@ -330,7 +330,7 @@ class _Index:
         self.rows: dict[int, Row] = {}
         self.unsure: dict[int, Candidate] = {}
         for c in rows:
-            if c.unread and isinstance(known, Known):
+            if c.unread:
                 self.unsure[id(c.row)] = c
                 known.add(id(c.row), c.record, c.unread_fields)
             else:
@@ -346,7 +346,7 @@ class _Index:
 
     def doubts(self, record: Any) -> list[Candidate]:
         """The rows whose key cells cannot be read that `record` may be (`Known.doubts`)."""
-        if not self.unsure or not isinstance(self.known, Known):
+        if not self.unsure:
             return []
         return [self.unsure[n] for n in self.known.doubts(record)]  # type: ignore[index]
 
