@@ -16,6 +16,7 @@ import zipfile
 from pathlib import Path
 
 import openpyxl
+import pytest
 from openpyxl.chart import BarChart, Reference
 from openpyxl.comments import Comment
 from openpyxl.drawing.spreadsheet_drawing import AnchorMarker, TwoCellAnchor
@@ -25,7 +26,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from sheetcrm.config import Config
 from sheetcrm.sync import sync
-from sheetcrm.workbook import Plan
+from sheetcrm.workbook import Plan, WorkbookError
 from sheetcrm.workbook.xlsx import XlsxWorkbook
 
 from books import xlsx
@@ -234,3 +235,19 @@ def test_another_tabs_shared_formula_into_the_removed_rows_gets_ref_and_moves(tm
     formulas = {c: f for c, (f, _) in _cells(path, "Opportunities", "K").items()}
     # E4 (CON-0003) is gone: its reference is #REF!, as Excel gives; E5 (Jo) is now E4.
     assert formulas == {"K2": "Contacts!E3", "K3": "#REF!", "K4": "Contacts!E4"}
+
+
+def test_a_shared_formula_that_cannot_be_read_stops_the_removal_and_says_where(tmp_path):
+    t = tabs()
+    for i, row in enumerate(t["Contacts"]):
+        row.append("Full" if i == 0 else f"=C{i + 1}")
+    path = xlsx(tmp_path / "crm.xlsx", t)
+    _share(path, "xl/worksheets/sheet2.xml", "J", range(3, 6), "C3&amp;&quot;")  # an unclosed text
+    book = XlsxWorkbook(path)
+    book.read()
+    book.write(Plan(mark_owned=["Duplicates"]))
+    before = path.read_bytes()
+
+    with pytest.raises(WorkbookError, match=r"the filled-down formula at Contacts!J3 cannot be read"):
+        sync(XlsxWorkbook(path), Config(), AS_OF)
+    assert path.read_bytes() == before  # nothing half-done: the removal and its merge's writes wait
