@@ -171,8 +171,8 @@ def delete_rows(data: bytes, deletes: dict[str, list[int]]) -> bytes:
                         side[p].setdefault(wanted, target)
         charts = {n: z.read(n) for n in z.namelist() if re.match(r'xl/charts/chart[^/]*\.xml$', n)}
         pivots = {n: z.read(n) for n in z.namelist() if re.match(r'xl/pivotCache/pivotCacheDefinition[^/]*\.xml$', n)}
-        parts = {m: z.read(m) for p in side for m in side[p].values()}
-    deleted = {s for s, rows in deletes.items() if rows and s in dict(tabs)}
+        deleted = {s for s, rows in deletes.items() if rows and s in dict(tabs)}
+        parts = {m: z.read(m) for s in deleted for k, m in side[dict(tabs)[s]].items() if k != _TABLE}
     if any(_TABLE in side[dict(tabs)[s]] or b"<tableParts" in xml[dict(tabs)[s]] for s in deleted):
         raise NeedsRebuild("table part")  # not for people: an internal reason
     names = _names_into(book_xml, deleted)
