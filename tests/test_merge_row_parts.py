@@ -251,3 +251,17 @@ def test_a_shared_formula_that_cannot_be_read_stops_the_removal_and_says_where(t
     with pytest.raises(WorkbookError, match=r"the filled-down formula at Contacts!J3 cannot be read"):
         sync(XlsxWorkbook(path), Config(), AS_OF)
     assert path.read_bytes() == before  # nothing half-done: the removal and its merge's writes wait
+
+
+def test_a_pivot_tables_source_range_on_the_tab_shrinks_with_it(tmp_path):
+    path = xlsx(tmp_path / "crm.xlsx", tabs())
+    cache = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+             '<pivotCacheDefinition xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" refreshOnLoad="1">'
+             '<cacheSource type="worksheet"><worksheetSource ref="A1:I5" sheet="Contacts"/></cacheSource>'
+             '</pivotCacheDefinition>')
+    _patch(path, lambda m: m.__setitem__("xl/pivotCache/pivotCacheDefinition1.xml", cache.encode()))
+
+    _merged(path)
+
+    with zipfile.ZipFile(path) as z:
+        assert '<worksheetSource ref="A1:I4" sheet="Contacts"/>' in z.read("xl/pivotCache/pivotCacheDefinition1.xml").decode()
