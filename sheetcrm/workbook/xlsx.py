@@ -71,7 +71,7 @@ from sheetcrm.os_errors import os_problem
 
 from . import (CellWrite, Chart, ColumnFormat, Grid, Guide, Plan, Snapshot, TabLayout, WorkbookConflict,
                WorkbookError, WriteResult, blanks_to_none, drop_orphans, holds_target, same_value, share_text, xlsx_memo,
-               xlsx_patch, xlsx_scan, xlsx_sparse)
+               xlsx_patch, xlsx_rows, xlsx_scan, xlsx_sparse)
 from .memory import formula_text
 
 # Excel cannot save a workbook without a sheet, so `create()` leaves this one empty tab;
@@ -243,7 +243,11 @@ class XlsxWorkbook:
             # Last, bottom row first, in the same save: every other change of the plan is
             # addressed by the rows as read.
             try:
-                new = xlsx_patch.delete_rows(new or data, doomed)
+                new = xlsx_rows.delete_rows(new or data, doomed)
+            except xlsx_rows.UnreadableSharedFormula as e:
+                raise WorkbookError(_("{path}: cannot remove merged rows: the filled-down formula at {tab}!{cell} "
+                                      "cannot be read to move it; fill it down again and sync",
+                                      path=self.path, tab=e.tab, cell=e.cell)) from None
             except xlsx_patch.NeedsRebuild:
                 raise WorkbookError(_("{path}: cannot remove merged rows from a tab formatted as a table; "
                                       "convert the table to a range", path=self.path)) from None
