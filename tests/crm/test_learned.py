@@ -335,6 +335,8 @@ def test_a_model_no_better_than_chance_leaves_the_scores_to_the_rules(tmp_path):
     out = evaluate(leads, [], ScoringSettings(), AS_OF)
     assert out["method"] == "rules" and "no better than chance" in out["note"]
     assert set(out["candidates"]) == {"logistic", "boosted"}
+    # The candidates measured, but nothing there reads as the model that scored: the rules did.
+    assert "model" not in out and out["best_candidate"] in out["candidates"], out
 
 
 def test_a_decided_leads_conversion_is_the_chance_it_had_before_its_outcome_was_learned(tmp_path):
