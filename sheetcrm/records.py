@@ -235,10 +235,13 @@ class Contact(Record):
     created: Day = col("Created")
 
 
+# Spain's spelling beside Latin America's ("Cualificado", "Calificado"), and each in the feminine
+# a team may agree with "la oportunidad" or "la persona": one status, however the team writes it.
 LEAD_STATUSES = {
     "New": ["Nuevo", "Nueva"], "Contacted": ["Contactado", "Contactada"],
     "Qualified": ["Calificado", "Cualificado", "Calificada", "Cualificada"],
-    "Unqualified": ["No calificado", "Descalificado", "Descartado", "Not qualified", "Disqualified"],  # not for people: recognised values
+    "Unqualified": ["No calificado", "No cualificado", "No calificada", "No cualificada", "Descalificado",  # not for people: recognised values
+                    "Descalificada", "Descartado", "Descartada", "Not qualified", "Disqualified"],  # not for people: recognised values
     "Converted": ["Convertido", "Convertida"],
 }
 

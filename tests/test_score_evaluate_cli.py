@@ -66,4 +66,9 @@ def test_evaluate_names_a_column_left_out_as_the_outcome_and_why_the_rules_score
     assert out.returncode == 0, out.stderr
     assert 'Ignored "Converted On": filled mostly on closed leads, so it describes the outcome' in out.stdout
     assert "Method: rules" in out.stdout and "predicts no better than chance" in out.stdout, out.stdout
-    assert "Model: " in out.stdout  # the candidates it measured, still shown
+    # The candidates it measured, still shown, and the best of them never as the model that scored.
+    assert "Model: " not in out.stdout, out.stdout
+    assert "Best candidate, not used: " in out.stdout and "Cross-validated ROC AUC" in out.stdout, out.stdout
+    data = json.loads(run("score", "--workbook", "crm.xlsx", "--evaluate", "--format", "json", cwd=tmp_path).stdout)
+    assert data["method"] == "rules" and "model" not in data, data
+    assert data["best_candidate"] in data["candidates"] and set(data["candidates"]) == {"logistic", "boosted"}

@@ -10,6 +10,7 @@ import pytest
 
 from sheetcrm.config import Config
 from sheetcrm.crm.workflows import LogEntry, RuleRow, State, Subject, World, run
+from sheetcrm.i18n import using
 from sheetcrm.starter import init_workbook
 from sheetcrm.sync import sync
 from sheetcrm.workbook.memory import MemoryWorkbook
@@ -53,6 +54,17 @@ def test_score_above_fires_when_the_score_crosses_the_threshold_once():
     assert fired == [[], [], ["WF-1|LEAD-0001|score>70@2027-01-06"], [], [], ["WF-1|LEAD-0001|score>70@2027-01-09"]]
     fired = _step([_rule("WF-2", "lead", "puntuación por debajo de 70")], worlds)
     assert fired == [[], [], [], [], ["WF-2|LEAD-0001|score<70@2027-01-08"], []]
+
+
+def test_a_score_threshold_with_decimals_is_told_as_the_team_writes_it():
+    worlds = [_world(day(n), {"lead": [Subject("lead", "LEAD-0001", {"score": Decimal(s)})]})
+              for n, s in enumerate([70, 71])]
+    state, events = State(), []
+    with using("es"):
+        for world in worlds:
+            outcome = run([_rule("WF-1", "lead", "puntuación supera 70,5")], world, state, [], 3, "es")
+            state, events = outcome.state, events + [f.said for f in outcome.firings]
+    assert events == ["la puntuación superó 70,5 (70 → 71)"]
 
 
 def test_rotting_fires_on_the_day_the_deal_starts_rotting_and_after_downtime_once():

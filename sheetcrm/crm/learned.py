@@ -939,7 +939,7 @@ class LearnedModel:
                     label = enc.number_label(j - n_cat - n_words, float(x[i, j]), self._language)
                 factors.append((label, pts))
             out.append(Prediction(float(p[i]), tuple(factors), "; ".join(
-                f"{label} {format_points(pts)}" for label, pts in factors) or self._typical))
+                f"{label} {format_points(pts, self._language)}" for label, pts in factors) or self._typical))
         return out
 
 

@@ -215,7 +215,7 @@ def health(settings: HealthSettings, as_of: dt.date, *, churned: bool, last_acti
     total = settings.base + sum(points for _, points in factors)
     score = int(math.floor(min(100.0, max(0.0, total)) + 0.5))  # half up, as the lead score
     ranked = rank(factors)
-    parts = [f"{label} {format_points(points)}" for label, points in ranked]
+    parts = [f"{label} {format_points(points, language)}" for label, points in ranked]
     if quiet:
         parts.insert(0, quiet)
     return Health(score, "; ".join(parts))

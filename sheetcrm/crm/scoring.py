@@ -322,11 +322,14 @@ def evaluate(leads: Iterable[Lead], activities: Iterable[Activity], settings: Sc
     score divided by 100 stands in for a chance, so its calibration shows how far rule
     points are from probabilities. Predicted and observed are percentages.
 
-    Returns {"method", "auc" (on the held-out leads), "n_train", "n_test", "calibration"
-    (`calibration`'s bins); when the history is large enough to fit, "model" (the candidate chosen
-    on the training share), "candidates" ({candidate: its cross-validated ROC AUC on the training
-    share}) and "ignored_columns" (the custom columns left out as describing the outcome); and under
-    "rules" "note", why the learned model does not score (too few decided leads, no better than chance)}.
+    Returns {"method" (what scored the held-out leads), "auc" (on the held-out leads), "n_train",
+    "n_test", "calibration" (`calibration`'s bins); when the history is large enough to fit,
+    "candidates" ({candidate: its cross-validated ROC AUC on the training share}) and
+    "ignored_columns" (the custom columns left out as describing the outcome), with "model" (the
+    candidate chosen, which scored) under "learned" or "best_candidate" (the one that would have
+    been chosen, not used) under "rules"; and under "rules" "note", why the learned model does not
+    score (too few decided leads, no better than chance)}. "model" is never there under "rules":
+    a reader looking for what scored finds only the method that did.
     """
     if not 0 < test_fraction < 1:
         raise ValueError(_("test_fraction must be between 0 and 1"))
@@ -354,9 +357,12 @@ def evaluate(leads: Iterable[Lead], activities: Iterable[Activity], settings: Sc
     why_not = _learned_or_why_not(len(by_outcome[1]), len(by_outcome[0]), settings.learned)
     if why_not is None:
         model: LearnedModel = fit(train + open_leads, settings.learned)
-        extra = {"model": model.chosen, "candidates": {c: round(a, 4) for c, a in model.cv_auc.items()},
-                 "ignored_columns": model.ignored_columns}
         why_not = _no_better_than_chance(model)
+        # The chosen candidate is named "model" only when it scored: beside "method": "rules" a
+        # "model" read as the model that scored (issue: shuffled outcomes named the trees).
+        extra = {"model" if why_not is None else "best_candidate": model.chosen,
+                 "candidates": {c: round(a, 4) for c, a in model.cv_auc.items()},
+                 "ignored_columns": model.ignored_columns}
     if why_not is None:
         probabilities = [p.probability for p in model.predict_all(test)]
         method: Method = "learned"

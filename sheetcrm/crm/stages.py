@@ -54,13 +54,13 @@ DEFAULT_STAGES = [
     Stage(name="Qualification", probability=20, forecast_category="Pipeline", rotting_days=14,
           aliases=["Calificación", "Cualificación"]),
     Stage(name="Proposal", probability=50, forecast_category="Best Case", rotting_days=10,  # not for people: config keys and the aliases a team may type
-          aliases=["Propuesta"]),
+          aliases=["Propuesta", "Cotización"]),  # Latin America's word for the quote this stage sends
     Stage(name="Negotiation", probability=75, forecast_category="Commit", rotting_days=7,
           aliases=["Negociación"]),
     Stage(name="Closed Won", probability=100, kind="won", forecast_category="Closed",  # not for people: config keys and the aliases a team may type
-          aliases=["Won", "Ganada", "Ganado", "Cerrada ganada"]),  # not for people: config keys and the aliases a team may type
+          aliases=["Won", "Ganada", "Ganado", "Cerrada ganada", "Cerrado ganado", "Cierre ganado"]),  # not for people: config keys and the aliases a team may type
     Stage(name="Closed Lost", probability=0, kind="lost", forecast_category="Omitted",  # not for people: config keys and the aliases a team may type
-          aliases=["Lost", "Perdida", "Perdido", "Cerrada perdida"]),  # not for people: config keys and the aliases a team may type
+          aliases=["Lost", "Perdida", "Perdido", "Cerrada perdida", "Cerrado perdido", "Cierre perdido"]),  # not for people: config keys and the aliases a team may type
 ]
 
 

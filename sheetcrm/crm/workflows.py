@@ -50,7 +50,7 @@ from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError
 from jinja2.sandbox import SecurityError
 from pydantic import ConfigDict, Field, field_validator
 
-from sheetcrm.cells import add_days, id_spelling, match_key, normalize_key
+from sheetcrm.cells import add_days, id_spelling, match_key, normalize_key, show_number
 from sheetcrm.crm import follow_ups
 from sheetcrm.crm.conditions import (Choice, ColumnTypeError, Condition, ConditionError, Doubt, Money, Text, Unsure,
                                      doubt_said, not_money_said, parse_condition, unpriced_said)
@@ -912,6 +912,12 @@ def _show(v: Any) -> str:
     return str(v)
 
 
+def _figure(value: Decimal) -> str:
+    """A score or a threshold in a message, as the reader writes it: 70.5 is "70,5" in Spanish
+    (the key beside it keeps `_show`'s, the same in every language)."""
+    return show_number(value.normalize(), group=False)
+
+
 def _events(rule: Rule, world: World, state: State, armed: dt.date,
             checked: dt.date | None) -> Callable[[Subject], list[tuple[str, str, dt.date]]]:
     """`events(subject)`: (event key, what a person reads, event day) of each event of `rule`
@@ -957,11 +963,11 @@ def _events(rule: Rule, world: World, state: State, armed: dt.date,
                 threshold, p, c = t.threshold or Decimal(0), Decimal(str(prev)), Decimal(str(cur))
                 if t.kind == "score_above" and p <= threshold < c:
                     return [(f"score>{_show(threshold)}@{as_of}",
-                             _("score rose above {n} ({old} → {new})", n=_show(threshold), old=_show(p), new=_show(c)),
+                             _("score rose above {n} ({old} → {new})", n=_figure(threshold), old=_figure(p), new=_figure(c)),
                              as_of)]
                 if t.kind == "score_below" and p >= threshold > c:
                     return [(f"score<{_show(threshold)}@{as_of}",
-                             _("score fell below {n} ({old} → {new})", n=_show(threshold), old=_show(p), new=_show(c)),
+                             _("score fell below {n} ({old} → {new})", n=_figure(threshold), old=_figure(p), new=_figure(c)),
                              as_of)]
             return []
     elif t.kind == "form":

@@ -139,6 +139,15 @@ def test_score_leads_uses_the_learned_model_and_explains_it():
     assert "Source = Cold Call -" in c.why
 
 
+def test_the_learned_why_writes_a_fraction_of_a_point_as_spanish_does():
+    # "Origen = Web +0.9" beside "Web Score = 7,3": a factor under one point kept English's decimal point.
+    leads = history(1200, seed=1)
+    with using("es"):
+        whys = [s.why for s in score_leads(leads, [], ScoringSettings(), AS_OF).scores.values()]
+    fractions = [w for w in whys if re.search(r" [+-]0,\d(;|$)", w)]
+    assert fractions and not any(re.search(r" [+-]\d+\.\d", w) for w in whys), fractions[:3]
+
+
 def test_shrinkage_keeps_noise_columns_near_zero():
     model = fit(history(1500, seed=5), LearnedSettings(model="logistic"))
     weights = model.weights
@@ -326,6 +335,8 @@ def test_a_model_no_better_than_chance_leaves_the_scores_to_the_rules(tmp_path):
     out = evaluate(leads, [], ScoringSettings(), AS_OF)
     assert out["method"] == "rules" and "no better than chance" in out["note"]
     assert set(out["candidates"]) == {"logistic", "boosted"}
+    # The candidates measured, but nothing there reads as the model that scored: the rules did.
+    assert "model" not in out and out["best_candidate"] in out["candidates"], out
 
 
 def test_a_decided_leads_conversion_is_the_chance_it_had_before_its_outcome_was_learned(tmp_path):

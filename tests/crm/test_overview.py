@@ -105,6 +105,15 @@ def test_the_why_speaks_spanish():
                      "1 actividad en 90 días +5; 1 tarea vencida -5")
 
 
+
+def test_the_why_writes_a_fraction_of_a_point_as_spanish_does():
+    # Six half-lives after the last activity, recency is worth 40 × 0.5⁶ = 0.625 points.
+    with using("es"):
+        h = health(DEFAULT, AS_OF, churned=False, last_activity=ago(180), recent_activities=0, open_cases={},
+                   overdue_tasks=0)
+    assert h.why == "última actividad hace 180 días +0,6"
+
+
 ACCOUNTS = [make(Account, id="ACC-0001", name="Acme", status="Customer"),
             make(Account, id="ACC-0002", name="Beta", status="Churned"),
             make(Account, id="ACC-0003", name="Dup"), make(Account, id="ACC-0004", name="Dup"),

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from sheetcrm.config import Config
 from sheetcrm.crm.scoring import (DEFAULT_RULES, LeadScore, ScoringSettings, calibration, evaluate, roc_auc,
                                   score_leads)
+from sheetcrm.i18n import using
 from sheetcrm.records import Activity, Lead
 from sheetcrm.validate import parse_context
 
@@ -87,6 +88,16 @@ def test_a_bad_regex_is_a_validation_error_naming_the_rule():
         settings(rule("Title", "regex", value="(unclosed"))
     message = str(e.value)
     assert 'invalid regular expression "(unclosed"' in message and 'rule on "Title"' in message
+
+
+def test_the_why_writes_its_figures_as_the_team_language_does():
+    # "Budget ≥ 1.5 +0.4" beside Spanish numbers ("Web Score = 7,3") read as English: a Spanish
+    # team writes "1,5" and "+0,4".
+    s = settings(rule("Budget", "range", 0.4, min=1.5), rule("Industry", "equals", -0.75, value=2.5))
+    record = lead(custom={"Budget": Decimal("2"), "Industry": "2,5"})
+    assert one(record, s).why == "Industry = 2.5 -0.8; Budget ≥ 1.5 +0.4"
+    with using("es"):
+        assert one(record, s).why == "Industry = 2,5 -0,8; Budget ≥ 1,5 +0,4"
 
 
 def test_range_on_numbers_with_open_ends():

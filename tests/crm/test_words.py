@@ -92,3 +92,44 @@ def test_reasons_are_spanish_under_es():
         (_, text), = rule_scores([_lead("Referido", "Directora")], [], settings, DAY1)
     # The title rules match whole words, each inflection listed: the reason names the one typed.
     assert text == "Origen = Referido +20; Cargo contiene Directora +15"
+
+
+# Spain writes "No cualificado" where Latin America writes "No calificado" (and "Cualificado" beside
+# "Calificado"), a Latin American pipeline "Cotización" for the quote Spain calls "Propuesta",
+# HubSpot's Spanish "Cierre ganado": each is the same status or stage, never a bad value.
+SPELLINGS = {"No calificado": "Unqualified", "No cualificado": "Unqualified", "No cualificada": "Unqualified",
+             "No calificada": "Unqualified", "Cualificado": "Qualified", "Calificada": "Qualified"}
+STAGE_SPELLINGS = {"Propuesta": "Proposal", "Cotización": "Proposal", "Cotizacion": "Proposal",
+                   "Cierre ganado": "Closed Won", "Cerrado ganado": "Closed Won", "Cierre perdido": "Closed Lost",
+                   "Cerrado perdido": "Closed Lost"}
+
+
+def test_spain_and_latin_americas_spellings_are_one_status_and_one_stage_in_a_synced_sheet(tmp_path):
+    from books import xlsx_book
+
+    from sheetcrm.config import Config
+    from sheetcrm.sync import sync
+
+    leads = [["ID", "Apellidos", "Estado"]] + [[f"LEAD-{i:04d}", f"L{i}", s] for i, s in enumerate(SPELLINGS, 1)]
+    deals = [["ID", "Nombre", "Cuenta", "Etapa", "Importe"]] + [
+        [f"OPP-{i:04d}", f"D{i}", "Acme", s, 100] for i, s in enumerate(STAGE_SPELLINGS, 1)]
+    book = xlsx_book(tmp_path / "crm.xlsx", {"Leads": leads, "Oportunidades": deals,
+                                             "Cuentas": [["ID", "Nombre"], ["ACC-0001", "Acme"]]})
+    out = sync(book, Config(locale="es"), as_of=DAY1, dry_run=True, cache=False)
+    assert [i for i in out.crm.report.issues if i.code == "bad_enum"] == []
+    assert [lead.status for lead in out.crm.records("leads")] == list(SPELLINGS.values())
+    assert [o.stage for o in out.crm.records("opportunities")] == list(STAGE_SPELLINGS.values())
+
+
+def test_the_spellings_read_the_same_in_the_lead_status_history_and_a_condition():
+    # The Lead Status History tab reads statuses by its own table; conditions (workflows,
+    # segments) take the record's aliases (steps.workflows._choices): both from LEAD_STATUSES.
+    from sheetcrm.inputs import _LEAD_STATUSES
+    from sheetcrm.schema import TABS
+    from sheetcrm.steps.workflows import _choices
+
+    assert set(SPELLINGS) - {"Cualificado", "Calificada"} <= set(_choices(TABS["leads"])["Unqualified"])
+
+    for typed, key in SPELLINGS.items():
+        assert _LEAD_STATUSES[normalize_key(typed)] == key
+        assert Lead(id="LEAD-1", last_name="Ruiz", status=typed).status == key
