@@ -15,7 +15,9 @@ State tab (`State`):
 * `checked[rule]`: the last day a sync evaluated the rule. Time triggers (N days after /
   before a date, rotting, a quote unanswered) fire for each due day in
   (checked, as_of] (and on or after `armed`), so a service stopped three days fires each
-  missed day's events once when it returns, and a date moved into the past fires nothing;
+  missed day's events once when it returns, and a date moved into the past fires nothing. A
+  record first seen now has every day from `armed` on: the days evaluated before were
+  evaluated without it (a lead a form made today, one typed in late);
 * `watched[(kind, field)]`: since when a record field (or "*", the records themselves) is
   watched, and `seen[(record ID, field)]`: its value at the last sync. An edge (a change, a
   stage entered, a record created, a score crossing a threshold) is a difference between
@@ -854,12 +856,19 @@ def _examples(world: World, kind: str) -> str:
 
 # -- the events ----------------------------------------------------------------------------------
 
+# The triggers whose events fall due on a day (`_due_events`), not on the sync that sees an edge.
+TIME_TRIGGERS = ("after", "before", "rotting", "quote")
+
+
 def watched_fields(rules: Iterable[Rule]) -> set[tuple[str, str]]:
-    """(kind, key) of every value an edge trigger compares with the previous sync's."""
+    """(kind, key) of every value an edge trigger compares with the previous sync's, and the
+    records themselves (`SEEN_RECORD`) for `created`, `enters` and the time triggers."""
     out: set[tuple[str, str]] = set()
     for rule in rules:
         t = rule.trigger
-        if t.kind == "created":
+        if t.kind in ("created", *TIME_TRIGGERS):
+            # A time trigger needs it too: a record first seen now has its events of days
+            # evaluated before it was there still to fire (`_events`).
             out.add((rule.kind, SEEN_RECORD))
         elif t.kind in ("changes", "enters", "score_above", "score_below"):
             out.add((rule.kind, t.field))  # type: ignore[arg-type]
@@ -974,9 +983,14 @@ def _events(rule: Rule, world: World, state: State, armed: dt.date,
                     for who, act, day in world.forms if who == subject.id and armed <= day <= as_of
                     and (checked is None or day > checked or act in intake)]
     else:
+        # A record first seen now (its watch running since an earlier sync) was not in the sheet
+        # when the days up to `checked` were evaluated: its events of those days were never
+        # evaluated, so they are due now, once (a lead a form made today, one typed in late). A
+        # record seen before keeps (checked, as_of]: its date moved into the past fires nothing.
         def events(subject: Subject) -> list[tuple[str, str, dt.date]]:
+            since = None if records_watched and (subject.id, SEEN_RECORD) not in seen else checked
             return [(event, said, due) for event, said, due in _due_events(rule, subject, world)
-                    if due >= armed and (checked is None or due > checked) and due <= as_of]
+                    if due >= armed and (since is None or due > since) and due <= as_of]
     return events
 
 
