@@ -131,3 +131,37 @@ def test_a_deleted_state_makes_no_record_new_so_an_event_evaluated_with_its_if_f
     book.sync(3)
     book.sync(4)
     assert _keys(book) == ["WF-0001|LEAD-0003|from:created:2026-12-02"]
+
+
+def _rename(book: Book, old: str, new: str) -> None:
+    import openpyxl
+
+    wb = openpyxl.load_workbook(book.path)
+    wb[old].title = new
+    wb.save(book.path)
+
+
+def test_a_lead_unread_for_a_while_is_no_new_record_once_read_again(tmp_path):
+    # A bad cell leaves its row out of the rules (said on the Validation tab), a renamed tab all
+    # of them; neither is a new record once read again: LEAD-0001, there when the rules were
+    # armed, is not "created", and its 0-day event, evaluated with its If false, stays unfired.
+    rules = [["WF-0001", "New", "yes", "lead", "created", "", "notify", None, None, None, None, None],
+             [*_rule("0 days after Created")[:5], "Status = Qualified", *_rule("0 days after Created")[6:]]]
+    rules[1][0] = "WF-0002"
+    tabs = _tabs(rules)
+    tabs["Leads"][1][6] = "2026-12-01"
+    book = Book("xlsx", tmp_path, None, tabs)
+    book.sync(0)
+    book.set("Leads", 2, 7, "the first")   # not a date: LEAD-0001 is left out
+    out = book.sync(1)
+    assert any(i.code == "bad_date" and i.row == 2 for i in out.crm.report.issues)
+    book.set("Leads", 2, 7, "2026-12-01")
+    book.set("Leads", 2, 5, "Qualified")
+    book.sync(2)
+    book.sync(3)
+    _rename(book, "Leads", "Leads 2026")   # no Leads tab this sync
+    book.sync(4)
+    _rename(book, "Leads 2026", "Leads")
+    book.sync(5)
+    book.sync(6)
+    assert _log(book) == []

@@ -516,6 +516,12 @@ class World:
     # a record whose ID fill was dropped is known again under the ID it gets next.
     pending: dict[str, list[Subject]] = field(default_factory=dict)
     fingerprint: Callable[[Subject], str] | None = None
+    # Records the rules do not see this sync that are still there (`run` keeps what was seen
+    # of them): `unread[kind]` the IDs of the rows a bad cell keeps from the rules; `absent`
+    # the kinds whose tab this sync did not find (renamed, deleted), so watching them starts
+    # again when it is back.
+    unread: dict[str, list[str]] = field(default_factory=dict)
+    absent: set[str] = field(default_factory=set)
 
     def column_types(self, kind: str, relation_kind: Callable[[str | None], str | None]
                      ) -> Callable[[tuple[str | None, str]], str | None]:
@@ -617,6 +623,7 @@ def respell(state: State, log: Sequence[LogEntry], rule_ids: Iterable[str], worl
     name IDs as spelt now; the Log's rows as read stay as they were written."""
     rule = id_spelling(rule_ids)
     records = id_spelling([*(s.id for subjects in world.subjects.values() for s in subjects),
+                         *(record for ids in world.unread.values() for record in ids),
                          *(a.id for a in world.activities if a.id), *(act for _who, act, _day in world.forms)])
 
     def event(text: str) -> str:
@@ -1137,8 +1144,18 @@ def run(rows: Sequence[RuleRow], world: World, state: State, log: Sequence[LogEn
                                  records=_some(sorted({f.subject.id for f in held_firings})), hint=first.hint))
     # The edge triggers' memory: what every watched value is now.
     for kind, key in sorted(watching):
+        if kind in world.absent:
+            # No record of the kind is read, none can be kept: watching starts again when its tab
+            # is back, so its records are not new then (nothing "created", no time event caught up).
+            continue
         new.watched[(kind, key)] = state.watched.get((kind, key), world.as_of)
         seen, now = state.seen, new.seen
+        # A row a bad cell keeps from the rules is still in the sheet: it keeps what was seen of
+        # it, or fixing the cell would make it a new record ("created" again, its time events
+        # caught up, a change missed).
+        for record in world.unread.get(kind, ()):
+            if (record, key) in seen:
+                now[(record, key)] = seen[(record, key)]
         if key == SEEN_RECORD:  # the day the record was first seen
             for subject in world.subjects.get(kind, []):
                 at = (subject.id, key)
