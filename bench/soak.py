@@ -249,6 +249,7 @@ class Person:
         self.next_token = 0
         self.started = 0                              # syncs started so far
         self.last_success = 0                         # index of the last sync that completed
+        self.first_success = 0                        # index of the first (the rules are armed by then)
         self.epoch = 0                                # jobs started: a callback of an ended job does nothing
         self.lines: list[list[Any]] = []              # the Quote Lines tab as typed, in order
         self.typing = False                           # whether new deals' quote lines go to the sheet now
@@ -760,6 +761,7 @@ def _soak(emu: Emulator, server: SmtpServer, config: Config, rng: random.Random,
         figures.failed_syncs += not ok
         if ok:
             person.last_success = n
+            person.first_success = person.first_success or n
         check_ids(person, ids_seen, figures)
         if rng.random() < outbox_share:
             run_outbox(emu, rng, figures, person, server, service, outbox_job, config.google.attempts, window,
@@ -999,7 +1001,9 @@ def check_workflows(person: Person, ids_seen: dict[tuple[str, str], str], figure
       in it), each seen by a sync of its own day;
     - WF-0002, Amount changes: once per change the person made;
     - WF-0003, 2 days before the Close Date: once for a deal whose ID was on the sheet before
-      that day; never for one whose ID came on or after it (a new deal does not flood);
+      that day; once too for one typed after the rules were armed whose ID came on or after
+      it (its due day was evaluated without it: due at the sync that first sees it); never
+      for one due before the rules were armed (a new rule does not flood);
     - WF-0004, a lead created, If Status = New: once for each such lead the person typed after
       the first sync armed the rules, never for another: the leads typed before it (without IDs,
       handed out by that sync, and dropped and handed out again when a window edit hits them)
@@ -1035,7 +1039,14 @@ def check_workflows(person: Person, ids_seen: dict[tuple[str, str], str], figure
             due = START + dt.timedelta(days=5 + number * 7 % CLOSE_SPAN - 2)
             settled = START + dt.timedelta(days=person.settled_at[token])
             sure = settled < due <= last_day
-            expected[("WF-0003", record_id)] = (0, 1) if gone else (int(sure), int(sure or settled < due))
+            # Its ID landing on or after its due day. The first sync may arm the rules though it
+            # failed (its answer lost after applying), and a deal typed before the arming sync
+            # read the sheet is no new record: due on or before the day of the first sync that
+            # surely armed them, it may fire or not.
+            late = due <= settled and token not in person.before_rules and due >= START + dt.timedelta(days=1)
+            armed = START + dt.timedelta(days=person.first_success)
+            sure = sure or (late and due > armed)
+            expected[("WF-0003", record_id)] = (0, 1) if gone else (int(sure), int(sure or late or settled < due))
         else:
             new = person.statuses[token] == "New" and token not in person.before_rules
             expected[("WF-0004", record_id)] = (0, int(new)) if gone else (int(new), int(new))

@@ -15,7 +15,9 @@ State tab (`State`):
 * `checked[rule]`: the last day a sync evaluated the rule. Time triggers (N days after /
   before a date, rotting, a quote unanswered) fire for each due day in
   (checked, as_of] (and on or after `armed`), so a service stopped three days fires each
-  missed day's events once when it returns, and a date moved into the past fires nothing;
+  missed day's events once when it returns, and a date moved into the past fires nothing. A
+  record first seen now has every day from `armed` on: the days evaluated before were
+  evaluated without it (a lead a form made today, one typed in late);
 * `watched[(kind, field)]`: since when a record field (or "*", the records themselves) is
   watched, and `seen[(record ID, field)]`: its value at the last sync. An edge (a change, a
   stage entered, a record created, a score crossing a threshold) is a difference between
@@ -514,6 +516,12 @@ class World:
     # a record whose ID fill was dropped is known again under the ID it gets next.
     pending: dict[str, list[Subject]] = field(default_factory=dict)
     fingerprint: Callable[[Subject], str] | None = None
+    # Records the rules do not see this sync that are still there (`run` keeps what was seen
+    # of them): `unread[kind]` the IDs of the rows a bad cell keeps from the rules; `absent`
+    # the kinds whose tab this sync did not find (renamed, deleted), so watching them starts
+    # again when it is back.
+    unread: dict[str, list[str]] = field(default_factory=dict)
+    absent: set[str] = field(default_factory=set)
 
     def column_types(self, kind: str, relation_kind: Callable[[str | None], str | None]
                      ) -> Callable[[tuple[str | None, str]], str | None]:
@@ -615,6 +623,7 @@ def respell(state: State, log: Sequence[LogEntry], rule_ids: Iterable[str], worl
     name IDs as spelt now; the Log's rows as read stay as they were written."""
     rule = id_spelling(rule_ids)
     records = id_spelling([*(s.id for subjects in world.subjects.values() for s in subjects),
+                         *(record for ids in world.unread.values() for record in ids),
                          *(a.id for a in world.activities if a.id), *(act for _who, act, _day in world.forms)])
 
     def event(text: str) -> str:
@@ -854,12 +863,19 @@ def _examples(world: World, kind: str) -> str:
 
 # -- the events ----------------------------------------------------------------------------------
 
+# The triggers whose events fall due on a day (`_due_events`), not on the sync that sees an edge.
+TIME_TRIGGERS = ("after", "before", "rotting", "quote")
+
+
 def watched_fields(rules: Iterable[Rule]) -> set[tuple[str, str]]:
-    """(kind, key) of every value an edge trigger compares with the previous sync's."""
+    """(kind, key) of every value an edge trigger compares with the previous sync's, and the
+    records themselves (`SEEN_RECORD`) for `created`, `enters` and the time triggers."""
     out: set[tuple[str, str]] = set()
     for rule in rules:
         t = rule.trigger
-        if t.kind == "created":
+        if t.kind in ("created", *TIME_TRIGGERS):
+            # A time trigger needs it too: a record first seen now has its events of days
+            # evaluated before it was there still to fire (`_events`).
             out.add((rule.kind, SEEN_RECORD))
         elif t.kind in ("changes", "enters", "score_above", "score_below"):
             out.add((rule.kind, t.field))  # type: ignore[arg-type]
@@ -980,9 +996,14 @@ def _events(rule: Rule, world: World, state: State, armed: dt.date,
                     for who, act, day in world.forms if who == subject.id and armed <= day <= as_of
                     and (checked is None or day > checked or act in intake)]
     else:
+        # A record first seen now (its watch running since an earlier sync) was not in the sheet
+        # when the days up to `checked` were evaluated: its events of those days were never
+        # evaluated, so they are due now, once (a lead a form made today, one typed in late). A
+        # record seen before keeps (checked, as_of]: its date moved into the past fires nothing.
         def events(subject: Subject) -> list[tuple[str, str, dt.date]]:
+            since = None if records_watched and (subject.id, SEEN_RECORD) not in seen else checked
             return [(event, said, due) for event, said, due in _due_events(rule, subject, world)
-                    if due >= armed and (checked is None or due > checked) and due <= as_of]
+                    if due >= armed and (since is None or due > since) and due <= as_of]
     return events
 
 
@@ -1129,8 +1150,18 @@ def run(rows: Sequence[RuleRow], world: World, state: State, log: Sequence[LogEn
                                  records=_some(sorted({f.subject.id for f in held_firings})), hint=first.hint))
     # The edge triggers' memory: what every watched value is now.
     for kind, key in sorted(watching):
+        if kind in world.absent:
+            # No record of the kind is read, none can be kept: watching starts again when its tab
+            # is back, so its records are not new then (nothing "created", no time event caught up).
+            continue
         new.watched[(kind, key)] = state.watched.get((kind, key), world.as_of)
         seen, now = state.seen, new.seen
+        # A row a bad cell keeps from the rules is still in the sheet: it keeps what was seen of
+        # it, or fixing the cell would make it a new record ("created" again, its time events
+        # caught up, a change missed).
+        for record in world.unread.get(kind, ()):
+            if (record, key) in seen:
+                now[(record, key)] = seen[(record, key)]
         if key == SEEN_RECORD:  # the day the record was first seen
             for subject in world.subjects.get(kind, []):
                 at = (subject.id, key)

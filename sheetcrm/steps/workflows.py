@@ -244,9 +244,13 @@ def build_world(ctx: SyncContext) -> World:
             where = {f: (column_letter(c + 1), header.labels.get(c)) for f, c in header.fields.items()}
             where.update({name: (column_letter(c + 1), name) for name, c in header.custom.items()})
             w.places[kind] = (table.title, where)
-        pending = []
+        pending, unread = [], []
+        if table is None:
+            w.absent.add(kind)
         for row in table.rows if table else ():
             record = row.record
+            if record is None and row.id and not row.appended:
+                unread.append(row.id)  # its bad cells keep it from the rules, not from the sheet
             if record is None or not row.id or row.appended:
                 continue  # a row a step appends this sync is a record of the next read, made after it
             values = record_values(record)
@@ -267,6 +271,8 @@ def build_world(ctx: SyncContext) -> World:
         types["last_activity"] = "date"
         texts: dict[str, tuple[str, bool]] = {}
         w.pending[kind] = pending
+        if unread:
+            w.unread[kind] = unread
         for header_text in (table.header.custom if table else {}):
             names_.setdefault(normalize_key(header_text), header_text)
             labels[header_text] = header_text
