@@ -1,7 +1,8 @@
 """What an .xlsx sheet shows beyond the values calamine reads, from one scan of its XML.
 
 Calamine gives each cell's last calculated value fast, but not which cells are formulas, not
-the error a formula last computed (it reports "" for `#N/A`, the same as an empty cell), not
+the error a formula last computed (it reports "" for `#N/A`, the same as an empty cell), nor
+that a formula has no saved result at all (`workbook.uncalculated`: "" again), not
 the number format (a cell holding 1 formatted `0%` shows 100%; 10000 formatted `[$¥-411]#,##0`
 shows ¥10,000) and not the merged blocks. `scan` finds them with regular expressions over the
 raw sheet XML, at a fraction of a full XML parse, and only looks for what the file can hold:
