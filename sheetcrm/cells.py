@@ -28,7 +28,7 @@ from babel.dates import get_month_names
 from babel.numbers import format_decimal, get_currency_precision, list_currencies
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
-from sheetcrm.i18n import N_, _, current
+from sheetcrm.i18n import N_, NC_, _, current, pgettext
 
 RawCell = str | int | float | bool | _dt.datetime | _dt.date | None
 
@@ -73,8 +73,15 @@ def visible(text: str) -> str:
                    (f"\\u{ord(c):04x}" if ord(c) <= 0xFFFF else f"\\U{ord(c):08x}") for c in text)
 
 
+# A yes/no cell as a spreadsheet app shows it in the current language (TRUE, VERDADERO).
+_SHOWN_TRUE, _SHOWN_FALSE = NC_("cell value", "TRUE"), NC_("cell value", "FALSE")
+
+
 def quoted(raw: RawCell) -> str:
-    """A cell's value quoted for a message, as typed: invisible characters made visible."""
+    """A cell's value quoted for a message, as typed: invisible characters made visible; a
+    yes/no cell as a spreadsheet app shows it (TRUE, not Python's True)."""
+    if isinstance(raw, bool):
+        return f'"{pgettext(*(_SHOWN_TRUE if raw else _SHOWN_FALSE))}"'
     text = raw if isinstance(raw, str) else str(raw)
     if len(text) > _SHOW_MAX:
         text = text[: _SHOW_MAX - 1] + "…"
@@ -697,9 +704,11 @@ def _month_table() -> dict[str, int]:
                     table[key] = number
                     table[key[:3]] = number
     # "Sept" is common in English; "set" is how Catalan and some Latin American sheets
-    # abbreviate septiembre.
+    # abbreviate septiembre, and "setiembre" is how Peru, Uruguay and others write it (the
+    # RAE accepts it; CLDR knows only "septiembre").
     table["sept"] = 9
     table["set"] = 9
+    table["setiembre"] = 9
     return table
 
 
@@ -772,7 +781,14 @@ def _make_date(raw: RawCell, loc: _Locale, year: int, month: int, day: int) -> _
         raise _date_error(raw, loc, _no_such_day(year, month, day)) from None
 
 
-def _serial_date(raw: int | float, loc: _Locale) -> _dt.date:
+# Days from 1899-12-30 to 1904-01-01: a workbook in the 1904 date system (Mac Excel's,
+# workbookPr date1904; ECMA-376 Part 1 §18.17.4.1) counts its serials from there.
+DAYS_1904 = 1462
+
+
+def _serial_date(raw: int | float, loc: _Locale, date1904: bool = False) -> _dt.date:
+    if date1904 and math.isfinite(raw):
+        raw += DAYS_1904
     if not math.isfinite(raw) or not 1 <= raw < _MAX_SERIAL + 1:
         raise CellError(
             "out_of_range",
@@ -811,8 +827,11 @@ _DAY_FIRST = N_("day first (DD/MM/YYYY)")
 _MONTH_FIRST = N_("month first (MM/DD/YYYY)")
 
 
-def parse_date(raw: RawCell, locale: str = "en") -> _dt.date | None:
+def parse_date(raw: RawCell, locale: str = "en", date1904: bool = False) -> _dt.date | None:
     """A date from a native date, a serial number, or text.
+
+    A serial number counts days from 1899-12-30 (Excel's 1900 date system, Google's), or from
+    1904-01-01 with `date1904` (a workbook in the 1904 date system: `Grid.date1904`).
 
     Text may be ISO ("2024-03-15", with an optional time), numeric in the locale's order
     ("03/15/2024" en, "15/03/2024" es; '/', '-' or '.'), or use an English or Spanish
@@ -829,7 +848,7 @@ def parse_date(raw: RawCell, locale: str = "en") -> _dt.date | None:
     if isinstance(raw, bool):
         raise _date_error(raw, loc)
     if isinstance(raw, (int, float)):
-        return _serial_date(raw, loc)
+        return _serial_date(raw, loc, date1904)
 
     s = raw.strip(_STRIP)
     if not s:

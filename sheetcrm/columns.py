@@ -164,8 +164,12 @@ def read_numbers(raws: Sequence[RawCell], kind: str, fallback: str, fallback_sur
     return reading
 
 
-def read_dates(raws: Sequence[RawCell], fallback: str, fallback_sure: bool) -> Reading:
+def read_dates(raws: Sequence[RawCell], fallback: str, fallback_sure: bool, date1904: bool = False) -> Reading:
     """The day/month order of a date column, and where its two-digit years stand.
+
+    With `date1904` (a workbook in the 1904 date system: `Grid.date1904`) a plain number is a
+    serial from 1904-01-01: each is read here (`values`, or its error), so no later parse
+    takes it from 1899-12-30.
 
     "26-02-01" is 2001-02-26 day first with the year last, or 2026-02-01 with the year first
     (YY-MM-DD). The column settles that too: a two-digit-year cell that only one position
@@ -184,13 +188,20 @@ def read_dates(raws: Sequence[RawCell], fallback: str, fallback_sure: bool) -> R
     locale, sure = _decide(proofs, Counter(), fallback, fallback_sure)
     reading = Reading(locale, sure)
     other = "es" if locale == "en" else "en"
+    small = _SMALL_SERIAL - (cells.DAYS_1904 if date1904 else 0)
     for index, (proves, ambiguous) in enumerate(styles):
         raw = raws[index]
-        if raw.__class__ in (int, float) and 1 <= raw < _SMALL_SERIAL:
+        if date1904 and raw.__class__ in (int, float):
+            try:
+                reading.values[index] = cells.Read(cells.parse_date(raw, locale, date1904), raw)
+            except CellError as e:
+                reading.findings.append(Finding(index, "error", e))
+                continue
+        if raw.__class__ in (int, float) and 1 <= raw < small:
             reading.findings.append(Finding(index, "warning", CellError(
                 "number_as_date",
                 _("{shown} is a plain number, read as the date {read} (the day a spreadsheet numbers {shown}).",
-                  shown=cells.show_number(raw, group=False), read=cells.parse_date(raw, locale)),
+                  shown=cells.show_number(raw, group=False), read=cells.parse_date(raw, locale, date1904)),
                 _(_WHOLE_DATE), raw)))
             continue
         if isinstance(raw, dt.date) and _day_of(raw) < _EARLY:
@@ -219,6 +230,11 @@ def read_dates(raws: Sequence[RawCell], fallback: str, fallback_sure: bool) -> R
                     _("Write the year with four digits, as year-month-day (2026-02-01)."), raw)))
             continue
         if proves and proves != locale:
+            try:
+                cells.parse_date(raw, proves)
+            except CellError as e:  # no day either way round ("29/02/2025"): no date, whatever the order
+                reading.findings.append(Finding(index, "error", e))
+                continue
             reading.findings.append(Finding(index, "error", CellError(
                 "mixed_convention",
                 _("{shown} is written {order}, but this column writes dates {column}, so it cannot be read with "
@@ -297,6 +313,8 @@ def read_percents(raws: Sequence[RawCell], formatted: Collection[int], fallback:
         try:
             value = cells.parse_percent(raw, locale, "fraction" if index in formatted else scale)
         except CellError as e:
+            if index in formatted and e.code == "out_of_range":
+                e = _formatted_out_of_range(raw)
             reading.values[index] = e
             continue
         reading.values[index] = cells.Read(value, raw)
@@ -313,6 +331,17 @@ def read_percents(raws: Sequence[RawCell], formatted: Collection[int], fallback:
                     _('Write it with a percent sign ("100%" or "1%") or format the cell as a percentage.'),
                     raw)))
     return reading
+
+
+def _formatted_out_of_range(raw: int | float) -> CellError:
+    """A percent-formatted number outside 0 to 100 %, named as the cell shows it: 20 shows as
+    2000 %, and "20" is not what the person sees."""
+    shown = cells.show_number(Decimal(str(raw)).scaleb(2).normalize()) + " %"
+    return CellError("out_of_range", _("{shown} is outside 0 to 100 percent (the cell holds {number}, which its "
+                                       "percentage format shows times 100).",
+                                       shown=shown, number=cells.show_number(raw, group=False)),
+                     _('Type the percentage with a percent sign ("20%"), or the fraction (0.2) in a cell formatted '
+                       'as a percentage.'), raw)
 
 
 # --- a custom column's type, from its cells -------------------------------------------------
@@ -475,6 +504,10 @@ def read_text(raw: RawCell, kind: str, locale: str, sure: bool) -> object:
         parse = cells.parse_number
     if proves and proves != locale:
         if sure:
+            try:
+                parse(raw, proves)
+            except CellError as e:  # no date either way round ("29/02/2025")
+                return e
             return CellError("mixed_convention", _(_OTHER_CONVENTION, shown=cells.quoted(raw), proves=proves,
                                                    locale=locale), _(TEXT_HINT), raw)
         locale = proves  # the one convention that reads it as written

@@ -38,7 +38,7 @@ from sheetcrm.records import CUSTOM_PARSERS, MODELS, ParseContext, Priced, Recor
 from sheetcrm.report import Issue, Report, column_letter
 from sheetcrm.schema import TabSpec, budget_header, header_keys
 from sheetcrm.settings import problem
-from sheetcrm.workbook import Grid
+from sheetcrm.workbook import UNCALCULATED, Grid
 
 HEADER_SEARCH_ROWS = 20
 # The last column of an .xlsx sheet (XFD). Google allows 18278, but a plan is the same for
@@ -55,6 +55,11 @@ _NUMERIC_KINDS = frozenset({"number", "money", "integer", "percent"})
 _MESSAGES = {
     "formula_error": (N_("The formula in this cell shows {error}, so the cell has no value to read."),
                       N_("Fix the formula, or the cells it uses, so that it shows a value.")),
+    "formula_not_calculated": (N_("The formula {formula} in this cell has no saved result (the file was saved by a "
+                                  "program that does not calculate formulas), and sheetcrm does not calculate "
+                                  "formulas, so the cell has no value to read."),
+                               N_("Open the file in Excel or LibreOffice and save it, so the formulas' values are "
+                                  "saved.")),
     "currency_conflict": (N_("{shown} is in {currency}, but its Currency cell says {other}."),
                           N_("Make the two agree, or leave the Currency cell blank.")),
     "ambiguous_currency": cells.AMBIGUOUS_CURRENCY,
@@ -99,6 +104,9 @@ _MESSAGES = {
                       N_("If it is their total, unmerge the cells and type each row's own value.")),
 }
 
+_FORMULA_NOT_CALCULATED = N_("The formula in this cell has no saved result (the file was saved by a program that "
+                             "does not calculate formulas), and sheetcrm does not calculate formulas, so the cell "
+                             "has no value to read.")
 
 # How an amount whose currency comes from its number format is quoted in a message.
 _FORMATTED_AMOUNT = N_("{value} (its number format shows {token})")
@@ -1165,7 +1173,7 @@ def _read_columns(title: str, header: Header, grid: Grid, rows: list[_Cells], kn
             locale, sure = columns.tab_fallback({p for c, p in proofs.items() if _FAMILY.get(known[c]) == _FAMILY[kind]},
                                                 ctx.locale, ctx.locale_set)
             column_of = dataclasses.replace(ctx, locale=locale, locale_set=sure)
-        reading = _read_column(kind, [r.shown[col] for r in rows], formatted, column_of, three)
+        reading = _read_column(kind, [r.shown[col] for r in rows], formatted, column_of, three, grid.date1904)
         if reading is None:
             continue
         column_ctx[names[col]] = dataclasses.replace(ctx, locale=reading.locale)
@@ -1197,9 +1205,13 @@ def _refuse_formatted_money(grid: Grid, rows: list[_Cells], col: int, kind: str)
 
 
 def formula_error(error: str) -> cells.CellError:
-    """The CellError of a cell whose formula shows `error` (#N/A): no value to read."""
-    message, hint = _MESSAGES["formula_error"]
-    return cells.CellError("formula_error", _(message, error=cells.quoted(error)), _(hint), error)
+    """The CellError of a cell whose formula shows `error` (#N/A), or has no saved result
+    (`error` is then "=" and its formula: `workbook.uncalculated`): no value to read."""
+    code = "formula_not_calculated" if error.startswith(UNCALCULATED) else "formula_error"
+    message, hint = _MESSAGES[code]
+    if error == UNCALCULATED:  # a shared formula's other cell: the file does not say its text
+        message = _FORMULA_NOT_CALCULATED
+    return cells.CellError(code, _(message, error=cells.quoted(error), formula=cells.quoted(error)), _(hint), error)
 
 
 def _three_decimal_cells(header: Header, grid: Grid, rows: list[_Cells], col: int, ctx: ParseContext) -> set[int]:
@@ -1239,7 +1251,8 @@ def _votes(raws: list[Any]) -> list[Any]:
 
 
 def _read_column(kind: str, raws: list[Any], formatted: set[int], ctx: ParseContext,
-                 three_decimals: set[int] = frozenset()) -> columns.Reading | None:  # type: ignore[assignment]
+                 three_decimals: set[int] = frozenset(),  # type: ignore[assignment]
+                 date1904: bool = False) -> columns.Reading | None:
     raws = _votes(raws)
     if kind in ("number", "money", "integer"):
         parse = {"integer": cells.parse_integer, "money": cells.parse_amount}.get(kind, cells.parse_number)
@@ -1247,10 +1260,10 @@ def _read_column(kind: str, raws: list[Any], formatted: set[int], ctx: ParseCont
     if kind == "percent":
         return columns.read_percents(raws, formatted, ctx.locale, ctx.locale_set)
     if kind == "date":
-        return columns.read_dates(raws, ctx.locale, ctx.locale_set)
+        return columns.read_dates(raws, ctx.locale, ctx.locale_set, date1904)
     if kind == "datetime":
         # The column settles the day as a date column's (day or month first); each cell keeps its time.
-        reading = columns.read_dates(raws, ctx.locale, ctx.locale_set)
+        reading = columns.read_dates(raws, ctx.locale, ctx.locale_set, date1904)
         reading.values = {i: cells.Read(dt.datetime.combine(r.value, cells.time_of(raws[i])), raws[i])
                           for i, r in reading.values.items()}
         return reading

@@ -73,7 +73,7 @@ QUOTE_LINES = [["Opportunity", "SKU", "Quantity"], ["OPP-0099", "NOPE", "2"], ["
 
 def _zoo_issues(language):
     snapshot = Snapshot({"Accounts": Grid(ACCOUNTS), "Contacts": Grid(CONTACTS),
-                         "Opportunities": Grid(OPPORTUNITIES, errors={(1, 4): "#N/A"}),
+                         "Opportunities": Grid(OPPORTUNITIES, errors={(1, 4): "#N/A", (2, 4): "=1000*2"}),
                          "Products": Grid([["SKU", "Name", "Unit Price"], ["P1", "x", 1], ["P1", "y", 2]]),
                          "Quote Lines": Grid(QUOTE_LINES)})
     config = Config(currency="USD")
@@ -93,7 +93,7 @@ def zoo():
 def test_the_zoo_covers_every_kind_of_read_message(zoo):
     codes = {en.code for en, _ in zoo}
     assert codes >= {"bad_enum", "bad_integer", "bad_number", "bad_bool", "bad_email", "bad_date", "out_of_range",
-                     "too_precise", "formula_error", "currency_conflict", "ambiguous_currency", "symbol_base",
+                     "too_precise", "formula_error", "formula_not_calculated", "currency_conflict", "ambiguous_currency", "symbol_base",
                      "mixed_convention", "ambiguous_number", "ambiguous_date", "ambiguous_percent", "duplicate_id",
                      "id_pattern", "duplicate_sku", "duplicate_email", "unknown_account", "ambiguous_reference",
                      "unknown_opportunity", "unknown_sku", "duplicate_header", "missing_tab", "left_out",

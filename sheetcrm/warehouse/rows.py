@@ -64,7 +64,8 @@ def after_write(snapshot: Snapshot, plan: Plan) -> Snapshot:
                           errors={t: g.errors for t, g in snapshot.tabs.items()},
                           percent={t: g.percent for t, g in snapshot.tabs.items()},
                           merges={t: g.merges for t, g in snapshot.tabs.items()},
-                          currency={t: g.currency for t, g in snapshot.tabs.items()})
+                          currency={t: g.currency for t, g in snapshot.tabs.items()},
+                          date1904=any(g.date1904 for g in snapshot.tabs.values()))
     for title in plan.new_tabs:
         book.tabs.setdefault(title, [])
         book.formulas.setdefault(title, set())

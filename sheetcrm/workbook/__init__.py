@@ -44,6 +44,8 @@ class Grid:
     # symbol typed in the cell would be (on Google only in money columns whose rows name no
     # currency; see gsheets.py); `merges` each merged block as
     # (first_row, first_col, last_row, last_col), inclusive, whose value sits in its first cell;
+    # `errors` also holds, as `uncalculated` makes it ("=" and the formula), a formula that has
+    # no saved result (.xlsx only: a file written by a program that does not calculate);
     # `totals` the rows (0-based) that an Excel table's Total Row takes (.xlsx only: a table
     # part's totalsRowCount), which are no records whatever they hold.
     errors: dict[tuple[int, int], str] = field(default_factory=dict)
@@ -51,6 +53,10 @@ class Grid:
     currency: dict[tuple[int, int], str] = field(default_factory=dict)
     merges: list[tuple[int, int, int, int]] = field(default_factory=list)
     totals: set[int] = field(default_factory=set)
+    # The workbook counts dates from 1904-01-01 (.xlsx only: workbookPr date1904, Mac Excel's
+    # date system): a plain number read as a date is a serial from there, not from 1899-12-30
+    # (`cells.parse_date`). Date cells come as dates already, in either system.
+    date1904: bool = False
 
     def cell(self, row: int, col: int) -> CellValue:
         if row < len(self.rows):
@@ -62,6 +68,20 @@ class Grid:
     @property
     def header(self) -> list[CellValue]:
         return self.rows[0] if self.rows else []
+
+
+UNCALCULATED = "="  # how `errors` marks a formula without a saved result (see `uncalculated`)
+
+
+def uncalculated(formula: str) -> str:
+    """What `Grid.errors` hold for a formula cell that has no saved
+    result, `formula` its text without the "=" ("" when the file does not say it: a shared
+    formula's other cells): the formula as a person types it, "=1000*2". A file written by a
+    program that does not calculate (openpyxl, pandas through openpyxl, many scripts) holds
+    its formulas so; a spreadsheet app calculates them when it opens the file, but sheetcrm
+    does not calculate, so the cell has no value to read, as one showing an error has none.
+    No error text starts with "=" (they start with "#"), so the two never meet."""
+    return UNCALCULATED + formula
 
 
 @dataclass

@@ -31,6 +31,7 @@ class MemoryWorkbook:
         percent: dict[str, set[tuple[int, int]]] | None = None,
         merges: dict[str, list[tuple[int, int, int, int]]] | None = None,
         currency: dict[str, dict[tuple[int, int], str]] | None = None,
+        date1904: bool = False,
     ) -> None:
         self.tabs: dict[str, list[list[CellValue]]] = copy.deepcopy(tabs or {})
         self.formulas: dict[str, set[tuple[int, int]]] = {t: set(c) for t, c in (formulas or {}).items()}
@@ -41,6 +42,7 @@ class MemoryWorkbook:
         for tab in self.tabs:
             self.formulas.setdefault(tab, set())
         self.owned: set[str] = {t for t in (owned or ()) if t in self.tabs}
+        self.date1904 = date1904  # the workbook's date system (`Grid.date1904`), on every tab
         self.hidden: set[str] = set()  # tabs a write hid (`Plan.hide`)
         # Lets a sync test assert that an empty plan wrote nothing.
         self.saves = 0
@@ -63,7 +65,7 @@ class MemoryWorkbook:
                 rows[r][c] = None
         return Grid(rows=trim_rows(rows), formulas=set(self.formulas[tab]), errors=errors,
                     percent=set(self.percent.get(tab, ())), currency=dict(self.currency.get(tab, {})),
-                    merges=list(self.merges.get(tab, ())))
+                    merges=list(self.merges.get(tab, ())), date1904=self.date1904)
 
     def write(self, plan: Plan) -> WriteResult:
         result = WriteResult()

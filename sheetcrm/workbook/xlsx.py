@@ -155,8 +155,10 @@ class XlsxWorkbook:
                     else:
                         tabs[name], self._dropdowns[name] = kept
                 sheet_of = _sheet_parts(z, parts, names)
+                date1904 = bool(missed) and xlsx_patch.date1904(z.read(xlsx_patch.workbook_part(z)))
                 for name in missed:
                     tabs[name] = _decode(book, name, data, z, sheet_of)
+                    tabs[name].date1904 = date1904
             tabs = {name: tabs[name] for name in sheets}  # the workbook's tab order
             facts = xlsx_scan.scan(data, only=set(missed)) if missed else {}
         except _NOT_XLSX + (python_calamine.CalamineError,):

@@ -1,7 +1,8 @@
 """What an .xlsx sheet shows beyond the values calamine reads, from one scan of its XML.
 
 Calamine gives each cell's last calculated value fast, but not which cells are formulas, not
-the error a formula last computed (it reports "" for `#N/A`, the same as an empty cell), not
+the error a formula last computed (it reports "" for `#N/A`, the same as an empty cell), nor
+that a formula has no saved result at all (`workbook.uncalculated`: "" again), not
 the number format (a cell holding 1 formatted `0%` shows 100%; 10000 formatted `[$¥-411]#,##0`
 shows ¥10,000) and not the merged blocks. `scan` finds them with regular expressions over the
 raw sheet XML, at a fraction of a full XML parse, and only looks for what the file can hold:
@@ -27,6 +28,7 @@ from typing import Collection
 
 from openpyxl.utils import column_index_from_string
 
+from . import uncalculated
 from .xlsx_patch import attrs, found_dropdowns, relationships, sheet_parts
 from .numformat import format_currency, is_percent_format  # noqa: F401  (is_percent_format: re-exported)
 
@@ -60,7 +62,12 @@ class SheetFacts:
 
 _TABLE = re.compile(rb'<(?:\w+:)?table\b([^>]*)>')
 _REF_ROW = re.compile(r'[A-Za-z]+\$?(\d+)$')
-_FORMULA_CELL = re.compile(rb'<c\b([^>]*)>\s*<f\b')
+# A formula cell, with its formula's text (none in a shared formula's other cells) and its
+# cached value, `<v>`, where there is one (ECMA-376 §18.3.1.40 f, §18.3.1.96 v).
+_FORMULA_CELL = re.compile(rb'<c\b([^>]*)>\s*<f\b[^>]*?(?:/>|>([^<]*)</f>)\s*(?:<v\s*/>|<v>([^<]*)</v>)?')
+_TYPE = re.compile(rb'\bt="([a-zA-Z]+)"')
+# Cell types whose empty <v> is a result: a formula that gives "" (="", an IF's empty branch).
+_TEXT_TYPES = (b"str", b"inlineStr")
 # An error cell's start tag (not self-closing) and its cached value.
 _ERROR_CELL = re.compile(rb'<c\b([^>]*\bt="e"[^>]*)(?<!/)>(.*?)</c>', re.S)
 _VALUE = re.compile(rb'<v>([^<]*)</v>')
@@ -130,10 +137,14 @@ def scan_sheet(xml: bytes, styles: tuple[Collection[int], dict[int, str]] | Coll
             pos = _position(c[1])
             if pos is not None:
                 facts.formulas.add(pos)
+                if not c[3]:
+                    kind = _TYPE.search(c[1])
+                    if kind is None or kind[1] not in _TEXT_TYPES:
+                        facts.errors[pos] = uncalculated(html.unescape(c[2].decode()) if c[2] else "")
     if b't="e"' in xml:
         for c in _ERROR_CELL.finditer(xml):
             pos, value = _position(c[1]), _VALUE.search(c[2])
-            if pos is not None and value is not None:
+            if pos is not None and value is not None and value[1].strip():
                 facts.errors[pos] = html.unescape(value[1].decode()).strip()
     if percent or currency:
         for pos, style in _styled_cells(xml, {*percent, *currency}).items():

@@ -1,0 +1,195 @@
+"""Cells whose meaning a person sees and an .xlsx file does not spell out: formulas saved
+without a result (a file written by a script), the 1904 date system, and messages that name
+what the cell shows (2000 %, TRUE) and why a date is none ("29/02/2025").
+
+Real .xlsx files made with openpyxl (which saves formulas without results), calculated by
+LibreOffice where a saved result is needed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import openpyxl
+from openpyxl.utils.datetime import CALENDAR_MAC_1904
+
+from sheetcrm import i18n
+from sheetcrm.config import Config
+from sheetcrm.validate import read_crm
+from sheetcrm.workbook import xlsx_memo
+from sheetcrm.workbook.xlsx import XlsxWorkbook
+
+HEADER = ["ID", "Name", "Account", "Stage", "Amount", "Close Date"]
+HINT = "Open the file in Excel or LibreOffice and save it, so the formulas' values are saved."
+
+
+def book(path: Path, rows: list[list], epoch=None, formats: dict[str, str] | None = None) -> Path:
+    wb = openpyxl.Workbook()
+    if epoch is not None:
+        wb.epoch = epoch
+    accounts = wb.active
+    accounts.title = "Accounts"
+    accounts.append(["ID", "Name"])
+    accounts.append(["ACC-0001", "Acme"])
+    deals = wb.create_sheet("Opportunities")
+    deals.append(HEADER[:len(rows[0])] if len(rows[0]) <= len(HEADER) else HEADER + ["Probability"])
+    for row in rows:
+        deals.append(row)
+    for ref, code in (formats or {}).items():
+        deals[ref].number_format = code
+    wb.save(path)
+    return path
+
+
+def deal_issues(crm) -> list[tuple]:
+    return [(i.severity, i.code, i.row, i.column, i.value) for i in crm.report.issues if i.tab == "Opportunities"
+            and i.code != "left_out"]
+
+
+def recalculated(path: Path, tmp_path: Path) -> Path:
+    """The workbook as LibreOffice calculates and saves it: formulas carry saved results."""
+    out = tmp_path / "calculated"
+    profile = tmp_path / "lo-profile"
+    subprocess.run([shutil.which("soffice") or "soffice", f"-env:UserInstallation=file://{profile}", "--headless",
+                    "--convert-to", "xlsx", "--outdir", str(out), str(path)],
+                   check=True, capture_output=True, timeout=120)
+    return out / path.name
+
+
+# --- formulas without a saved result ---------------------------------------------------------
+
+SCRIPTED = [["OPP-0001", "typed", "Acme", "Prospecting", 1000, "2026-12-01"],
+            ["OPP-0002", "formula", "Acme", "Prospecting", "=1000*2", "=DATE(2026,12,1)"],
+            ["OPP-0003", "error", "Acme", "Prospecting", "=NA()", "2026-12-01"],
+            ["OPP-0004", "=\"\"", "Acme", "=\"Prospecting\"", 500, "2026-12-01"]]
+
+
+def test_a_formula_without_a_saved_result_is_said_at_its_cell_never_read_as_empty(tmp_path):
+    path = book(tmp_path / "scripted.xlsx", SCRIPTED)
+    crm = read_crm(XlsxWorkbook(path).read(), Config())
+    assert deal_issues(crm) == [
+        ("error", "formula_not_calculated", 3, "E", "=1000*2"),
+        ("error", "formula_not_calculated", 3, "F", "=DATE(2026,12,1)"),
+        ("error", "formula_not_calculated", 4, "E", "=NA()"),
+        ("error", "formula_not_calculated", 5, "B", '=""'),
+        ("error", "formula_not_calculated", 5, "D", '="Prospecting"'),
+    ]
+    said = next(i for i in crm.report.issues if i.code == "formula_not_calculated")
+    assert said.message.startswith('The formula "=1000*2" in this cell has no saved result') and said.hint == HINT
+    # Unreadable, like a cell showing #N/A: the deal is left out (and said so), never counted at 0.
+    assert [o.id for o in crm.records("opportunities")] == ["OPP-0001"]
+    with i18n.using("es"):
+        crm = read_crm(XlsxWorkbook(path).read(), Config(), "es")
+    said = next(i for i in crm.report.issues if i.code == "formula_not_calculated")
+    assert said.message.startswith('La fórmula "=1000*2" de esta celda no tiene ningún resultado guardado')
+
+
+def test_validate_names_each_unread_formula_and_fails(tmp_path):
+    path = book(tmp_path / "scripted.xlsx", SCRIPTED)
+    run = subprocess.run([sys.executable, "-m", "sheetcrm", "validate", "--workbook", str(path), "--format", "json"],
+                         capture_output=True, text=True, timeout=120)
+    found = {(i["code"], i["tab"], i["row"], i["column"]) for i in json.loads(run.stdout)["issues"]}
+    assert ("formula_not_calculated", "Opportunities", 4, "E") in found and run.returncode != 0
+
+
+def test_formulas_a_spreadsheet_app_saved_are_read_by_their_results(tmp_path):
+    """Once LibreOffice saved the file, every formula has its result: an empty text result
+    (="") is empty, not unread; #N/A is a formula_error."""
+    path = recalculated(book(tmp_path / "scripted.xlsx", SCRIPTED), tmp_path)
+    snapshot = XlsxWorkbook(path).read()
+    grid = snapshot.tabs["Opportunities"]
+    assert grid.cell(4, 3) == "Prospecting" and (4, 3) not in grid.errors and (4, 1) not in grid.errors
+    crm = read_crm(snapshot, Config())
+    # ="" is read as empty: a Name left empty, said as any empty required cell.
+    assert deal_issues(crm) == [("error", "formula_error", 4, "E", "#N/A"), ("error", "required", 5, "B", None)]
+    deals = {o.id: o for o in crm.records("opportunities")}
+    assert deals["OPP-0002"].amount == 2000 and deals["OPP-0002"].close_date == dt.date(2026, 12, 1)
+
+
+def test_the_grid_memo_keeps_the_unread_formulas_until_the_file_is_saved_with_results(tmp_path):
+    path = book(tmp_path / "scripted.xlsx", SCRIPTED)
+    memo = tmp_path / "cache" / ("a" * 24 + xlsx_memo.SUFFIX)
+    first = XlsxWorkbook(path)
+    first.remember_grids(memo)
+    first.read()
+    again = XlsxWorkbook(path)
+    again.remember_grids(memo)
+    snapshot = again.read()
+    assert again.grid_memo.decoded == []  # recalled, not decoded
+    assert snapshot.tabs["Opportunities"].errors[(2, 4)] == "=1000*2"
+    assert ("error", "formula_not_calculated", 3, "E", "=1000*2") in deal_issues(read_crm(snapshot, Config()))
+    shutil.copyfile(recalculated(path, tmp_path), path)
+    snapshot = again.read()
+    assert again.grid_memo.decoded == ["Accounts", "Opportunities"]
+    assert [i[1] for i in deal_issues(read_crm(snapshot, Config()))] == ["formula_error", "required"]
+
+
+# --- the 1904 date system --------------------------------------------------------------------
+
+
+def test_a_plain_number_under_a_date_column_counts_from_the_workbooks_own_epoch(tmp_path):
+    rows = [["OPP-0001", "date cell", "Acme", "Prospecting", 100, dt.date(2026, 12, 1)],
+            ["OPP-0002", "plain serial", "Acme", "Prospecting", 100, 44895]]
+    mac = book(tmp_path / "mac.xlsx", rows, epoch=CALENDAR_MAC_1904, formats={"F2": "yyyy-mm-dd"})
+    crm = read_crm(XlsxWorkbook(mac).read(), Config())
+    assert [o.close_date for o in crm.records("opportunities")] == [dt.date(2026, 12, 1)] * 2
+    assert not deal_issues(crm)
+    # The same number in a 1900-system workbook is the day 1462 days earlier.
+    pc = book(tmp_path / "pc.xlsx", rows, formats={"F2": "yyyy-mm-dd"})
+    crm = read_crm(XlsxWorkbook(pc).read(), Config())
+    assert [o.close_date for o in crm.records("opportunities")] == [dt.date(2026, 12, 1), dt.date(2022, 11, 30)]
+
+
+def test_a_small_number_in_a_1904_date_column_is_said_with_its_1904_date(tmp_path):
+    rows = [["OPP-0001", "a day alone", "Acme", "Prospecting", 100, 15]]
+    crm = read_crm(XlsxWorkbook(book(tmp_path / "mac.xlsx", rows, epoch=CALENDAR_MAC_1904)).read(), Config())
+    (said,) = [i for i in crm.report.issues if i.code == "number_as_date"]
+    assert "read as the date 1904-01-16" in said.message
+    assert crm.records("opportunities")[0].close_date == dt.date(1904, 1, 16)
+
+
+# --- messages that name what the cell shows ----------------------------------------------------
+
+
+def test_a_percent_formatted_number_out_of_range_is_named_as_it_shows(tmp_path):
+    rows = [["OPP-0001", "A", "Acme", "Prospecting", 100, "2026-12-01", 0.2],
+            ["OPP-0002", "B", "Acme", "Prospecting", 100, "2026-12-01", 20]]
+    path = book(tmp_path / "pct.xlsx", rows, formats={"G2": "0%", "G3": "0%"})
+    crm = read_crm(XlsxWorkbook(path).read(), Config())
+    (said,) = deal_issues(crm)
+    assert said[:4] == ("error", "out_of_range", 3, "G")
+    message = next(i.message for i in crm.report.issues if i.code == "out_of_range")
+    assert message.startswith("2,000 % is outside 0 to 100 percent (the cell holds 20,"), message
+
+
+def test_a_yes_no_cell_under_a_number_column_is_named_as_the_app_shows_it(tmp_path):
+    path = book(tmp_path / "bool.xlsx", [["OPP-0001", "A", "Acme", "Prospecting", True, "2026-12-01"]])
+    crm = read_crm(XlsxWorkbook(path).read(), Config())
+    assert next(i.message for i in crm.report.issues if i.code == "bad_number") == '"TRUE" is not a number.'
+    with i18n.using("es"):
+        crm = read_crm(XlsxWorkbook(path).read(), Config(), "es")
+        assert next(i.message for i in crm.report.issues if i.code == "bad_number").startswith('"VERDADERO"')
+
+
+def test_a_day_that_exists_in_neither_order_is_no_date_not_another_convention(tmp_path):
+    rows = [["OPP-0001", "A", "Acme", "Prospecting", 100, "02/13/2026"],
+            ["OPP-0002", "B", "Acme", "Prospecting", 100, "29/02/2025"],
+            ["OPP-0003", "C", "Acme", "Prospecting", 100, "13/02/2026"],
+            ["OPP-0004", "D", "Acme", "Prospecting", 100, "02/14/2026"],
+            ["OPP-0005", "E", "Acme", "Prospecting", 100, "02/15/2026"]]
+    crm = read_crm(XlsxWorkbook(book(tmp_path / "d.xlsx", rows)).read(), Config())
+    codes = {i.row: (i.code, i.message) for i in crm.report.issues if i.tab == "Opportunities" and i.row}
+    assert codes[3] == ("bad_date", '"29/02/2025" is not a date: that month has only 28 days, not 29.')
+    assert codes[4][0] == "mixed_convention"  # a real day, written the other way round
+
+
+def test_setiembre_is_september(tmp_path):
+    rows = [["OPP-0001", "A", "Acme", "Prospecting", 100, "5 setiembre 2026"],
+            ["OPP-0002", "B", "Acme", "Prospecting", 100, "5 de setiembre de 2026"]]
+    crm = read_crm(XlsxWorkbook(book(tmp_path / "s.xlsx", rows)).read(), Config())
+    assert [o.close_date for o in crm.records("opportunities")] == [dt.date(2026, 9, 5)] * 2
+    assert not deal_issues(crm)
