@@ -1160,12 +1160,12 @@ def _read_columns(title: str, header: Header, grid: Grid, rows: list[_Cells], kn
     for col, kind in known.items():
         formatted = percent.get(col, set())
         three = _three_decimal_cells(header, grid, rows, col, ctx) if kind == "money" else set()
-        column_of = ctx
+        column_of, contradicted = ctx, False
         if col not in proofs and kind in _FAMILY:
-            locale, sure = columns.tab_fallback({p for c, p in proofs.items() if _FAMILY.get(known[c]) == _FAMILY[kind]},
-                                                ctx.locale, ctx.locale_set)
+            locale, sure, contradicted = columns.tab_fallback(
+                {p for c, p in proofs.items() if _FAMILY.get(known[c]) == _FAMILY[kind]}, ctx.locale, ctx.locale_set)
             column_of = dataclasses.replace(ctx, locale=locale, locale_set=sure)
-        reading = _read_column(kind, [r.shown[col] for r in rows], formatted, column_of, three)
+        reading = _read_column(kind, [r.shown[col] for r in rows], formatted, column_of, three, contradicted)
         if reading is None:
             continue
         column_ctx[names[col]] = dataclasses.replace(ctx, locale=reading.locale)
@@ -1239,11 +1239,12 @@ def _votes(raws: list[Any]) -> list[Any]:
 
 
 def _read_column(kind: str, raws: list[Any], formatted: set[int], ctx: ParseContext,
-                 three_decimals: set[int] = frozenset()) -> columns.Reading | None:  # type: ignore[assignment]
+                 three_decimals: set[int] = frozenset(),  # type: ignore[assignment]
+                 contradicted: bool = False) -> columns.Reading | None:
     raws = _votes(raws)
     if kind in ("number", "money", "integer"):
         parse = {"integer": cells.parse_integer, "money": cells.parse_amount}.get(kind, cells.parse_number)
-        return columns.read_numbers(raws, kind, ctx.locale, ctx.locale_set, parse, three_decimals)
+        return columns.read_numbers(raws, kind, ctx.locale, ctx.locale_set, parse, three_decimals, contradicted)
     if kind == "percent":
         return columns.read_percents(raws, formatted, ctx.locale, ctx.locale_set)
     if kind == "date":
