@@ -189,6 +189,9 @@ class Table:
     # Rows that are no record but still hold values in sheetcrm's computed columns (a record
     # whose cells were cleared): their stale computed cells are cleared.
     leftovers: list[Row] = field(default_factory=list)
+    # The warnings at this tab's cells, whatever the report's cap (`max_issues`) kept: for the
+    # tabs a quote is priced from (WARNINGS_KEPT), whose every doubt blocks the quote.
+    warnings: list[Issue] = field(default_factory=list)
 
     @property
     def records(self) -> list[Record]:
@@ -691,7 +694,13 @@ def parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, ct
     `kept`: the computed columns sheetcrm remembers writing in this tab, which stay its own
     (`_computed_columns`)."""
     if memo is None:
-        return _parse_table(spec, title, grid, settings, ctx, report, language, synced=synced, kept=kept)
+        if spec.key not in WARNINGS_KEPT:
+            return _parse_table(spec, title, grid, settings, ctx, report, language, synced=synced, kept=kept)
+        said = Report(limit=sys.maxsize)
+        table = _parse_table(spec, title, grid, settings, ctx, said, language, synced=synced, kept=kept)
+        for issue in said.issues:
+            report.add(issue)
+        return _kept_warnings(table, said.issues)
     name = (spec.key, title)
     key = memo.tab_key(grid, spec.key, title, settings, ctx, language, current(), synced, sorted(kept))
     parse = _kept(memo.unchanged(name, key))
@@ -704,7 +713,7 @@ def parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, ct
         memo.reused += len(rows)
         for issue in issues:
             report.add(issue)
-        return Table(spec, title, header, rows, leftovers)
+        return _kept_warnings(Table(spec, title, header, rows, leftovers), issues)
     before = _kept(memo.before(name))
     old = before[1] if before is not None else []
     rows_memo = _RowsMemo(memo, {pair[0]: pair[1] for chunk in old for pair in chunk.keyed if pair is not None})
@@ -723,6 +732,17 @@ def parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, ct
     finally:
         for row, raw in held:
             row.cells = raw
+    return _kept_warnings(table, said.issues)
+
+
+# The tabs a quote is priced from: a warning at one of their cells blocks the quote
+# (`quotes.doubts_of`), so their table keeps every warning, past the report's cap too.
+WARNINGS_KEPT = frozenset({"quote_lines", "products"})
+
+
+def _kept_warnings(table: Table, issues: Iterable[Issue]) -> Table:
+    if table.spec.key in WARNINGS_KEPT:
+        table.warnings = [i for i in issues if i.severity == "warning"]
     return table
 
 
