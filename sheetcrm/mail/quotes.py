@@ -361,7 +361,8 @@ def price_quote(opportunity: Opportunity, quote_lines: QuoteLines, products: Map
     at a cell a line is priced from blocks its quote too (`unsure_quote_cell`): one at the
     line's own cell (`quote_lines.doubts`) is said again there as the error that blocks, one
     of its product's row (`unsure`: `doubts_of` the Products tab; its Unit Price and Currency
-    only when the line has no Unit Price of its own) at the line's SKU cell, naming it."""
+    only when the line has no Unit Price of its own) or of the Rates row its converted price
+    goes through (`Rates.doubts`) at the line's SKU cell, naming it."""
     currency = opportunity.currency or rates.base
     table = quote_lines.table
     lines, invalid_rows = quote_lines.of(opportunity)
@@ -450,6 +451,16 @@ def price_quote(opportunity: Opportunity, quote_lines: QuoteLines, products: Map
             problem(line.row, "unit_price", line.unit_price, "negative_price",
                     _("The unit price {price} is negative.", price=line.unit_price), _("Use a price of 0 or more."))
         unit = line.unit_price
+        if unit is None and (product.currency or rates.base) != currency:
+            for code in dict.fromkeys((product.currency or rates.base, currency)):
+                for doubt in rates.doubts.get(code, ()):
+                    ok = False
+                    problem(line.row, "sku", line.sku, "unsure_quote_cell",
+                            _("{sku} is converted into {currency} through the rate of {code}, which may mean something "
+                              "else, so the quote for {opportunity} is neither queued nor sent: {cell}: {doubt}",
+                              sku=cells.quoted(line.sku), currency=currency, code=code,
+                              opportunity=opportunity.id or opportunity.name, cell=doubt.where(), doubt=doubt.message),
+                            doubt.hint)
         if unit is None:
             unit = _convert(product.unit_price, product.currency or rates.base, currency, rates)
             if unit is not None and (product.currency or rates.base) != currency:

@@ -212,3 +212,20 @@ def test_a_doubt_past_the_reports_cap_still_blocks_the_quote(tmp_path):
     desk = Desk.read(book.read(), config(validation={"max_issues": 2}))
     assert desk.crm.report.partial
     assert [p.code for p in desk.quote(find_opportunity(desk.crm, "OPP-0001")).problems] == ["unsure_quote_cell"]
+
+
+def test_a_rate_the_read_only_warned_about_blocks_the_quotes_converted_through_it(tmp_path):
+    # Rates "1,170" for USD reads 1170 (could be 1.17): a EUR product on a USD quote was priced
+    # 1,000x off with only a warning at the Rates cell.
+    tabs = crm_tabs(Rates=[["Currency", "Rate"], ["USD", "1,170"]])
+    tabs["Opportunities"][1][7] = "USD"
+    book = xlsx_book(tmp_path, tabs)
+    sync(book, config(), as_of=AS_OF)
+    assert "Outbox" not in book.read().tabs
+    assert _blocks(book) == [("error", "Quote Lines", 2, "B", "P1"), ("error", "Quote Lines", 3, "B", "P2")]
+    first = _validation(book, "unsure_quote_cell")[0]
+    assert first[7] == ('"P1" is converted into USD through the rate of USD, which may mean something else, so the '
+                        'quote for OPP-0001 is neither queued nor sent: Rates!B2: "1,170" read as 1170; could be 1.17.')
+    set_cell(book, "Rate", 1.17, row=2, tab="Rates")
+    sync(book, config(), as_of=AS_OF)
+    assert _blocks(book) == [] and [r["opportunity"] for r in outbox_rows(book)] == ["OPP-0001"]
