@@ -68,7 +68,8 @@ class Reading:
     values: dict[int, cells.Read | CellError] = field(default_factory=dict)
 
 
-def _decide(proofs: Counter[str], suggestions: Counter[str], fallback: str, fallback_sure: bool) -> tuple[str, bool]:
+def _decide(proofs: Counter[str], suggestions: Counter[str], fallback: str, fallback_sure: bool,
+            contradicted: bool = False) -> tuple[str, bool]:
     if proofs:
         ranked = proofs.most_common()
         if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
@@ -83,8 +84,10 @@ def _decide(proofs: Counter[str], suggestions: Counter[str], fallback: str, fall
         ranked = suggestions.most_common()
         if len(ranked) == 1 or ranked[0][1] > ranked[1][1]:
             locale = ranked[0][0]
-            # Two independent signs that agree (the cells' shape and the config or the tab) settle it.
-            return locale, locale == fallback and len(ranked) == 1
+            # Two independent signs that agree (the cells' shape and the config or the tab's
+            # language) settle it; a fallback the tab's other columns contradict is no such sign
+            # (rule 3: "19.995" under Unit Price beside a "1,5" Quantity reads 19995, said).
+            return locale, locale == fallback and len(ranked) == 1 and not contradicted
     return fallback, fallback_sure
 
 
@@ -102,17 +105,18 @@ def proven(raws: Sequence[RawCell], kind: str) -> str | None:
     return ranked[0][0]
 
 
-def tab_fallback(proofs: Collection[str], fallback: str, fallback_sure: bool) -> tuple[str, bool]:
+def tab_fallback(proofs: Collection[str], fallback: str, fallback_sure: bool) -> tuple[str, bool, bool]:
     """What a column whose cells prove nothing falls back on, given the conventions its tab's
-    other columns of the same kind prove (`proven`): one that proves the other convention than
-    `fallback` (a `13/02/2026` under Created in a team that set `en`) unsettles it, so each
-    ambiguous cell is said with both readings; when the tab's columns prove that one only, the
-    column reads that way. The config (or the tab's language) alone never settles a column its
-    own tab contradicts."""
+    other columns of the same kind prove (`proven`): (locale, sure, contradicted). One that
+    proves the other convention than `fallback` (a `13/02/2026` under Created in a team that set
+    `en`) contradicts it: the column is unsettled, so each ambiguous cell is said with both
+    readings, even one whose own shape agrees (`read_numbers`' `contradicted`); when the tab's
+    columns prove that one only, the column reads that way. The config (or the tab's language)
+    alone never settles a column its own tab contradicts."""
     others = set(proofs) - {fallback}
     if not others:
-        return fallback, fallback_sure
-    return (others.pop() if len(set(proofs)) == 1 else fallback), False
+        return fallback, fallback_sure, False
+    return (others.pop() if len(set(proofs)) == 1 else fallback), False, True
 
 
 def _shown(value: object) -> str:
@@ -123,16 +127,19 @@ def _shown(value: object) -> str:
 
 
 def read_numbers(raws: Sequence[RawCell], kind: str, fallback: str, fallback_sure: bool,
-                 parse: Callable[[RawCell, str], object], three_decimals: Collection[int] = ()) -> Reading:
+                 parse: Callable[[RawCell, str], object], three_decimals: Collection[int] = (),
+                 contradicted: bool = False) -> Reading:
     """The decimal convention of a number column (`kind` "number", "money", "integer" or
     "percent"). `parse(raw, locale)` reads one cell, to show a warning's two readings.
     `three_decimals` are the money cells whose currency has three decimals (KWD, BHD, OMR…):
-    "1.234" there may well be 1.234, so rule 2 does not apply to them."""
+    "1.234" there may well be 1.234, so rule 2 does not apply to them. `contradicted`: the
+    fallback is what the tab's other columns prove against the config or the tab's language
+    (`tab_fallback`), so nothing but the column's own proof settles it."""
     styles = [cells.separator_style(raw) for raw in raws]
     proofs = Counter(p for p, _ in styles if p)
     suggestions = Counter(s for i, (_, s) in enumerate(styles) if s and i not in three_decimals) \
         if kind in THOUSANDS_KINDS else Counter()
-    locale, sure = _decide(proofs, suggestions, fallback, fallback_sure)
+    locale, sure = _decide(proofs, suggestions, fallback, fallback_sure, contradicted)
     reading = Reading(locale, sure)
     for index, (proves, suggests) in enumerate(styles):
         raw = raws[index]

@@ -303,7 +303,13 @@ def _rates(base: str, side: _Side, locale: str, sure: bool) -> Rates:
                          "holds, so amounts in {currency} are left out of summaries.",
                          currency=currency, rows=_rows(at)),
                        _("Keep one row per currency, with its rate today."))
-    return Rates(base, per_unit)
+    warned: dict[int, list[Issue]] = {}  # sheet row -> its warnings (a rate read one way, may mean another)
+    for issue in side.report.issues:
+        if issue.severity == "warning" and issue.row is not None:
+            warned.setdefault(issue.row, []).append(issue)
+    doubts = {currency: found for currency in per_unit
+              if (found := tuple(i for at in given[currency] for i in warned.get(at + 2, ())))}
+    return Rates(base, per_unit, doubts)
 
 
 def _rows(indices: list[int]) -> str:

@@ -197,6 +197,9 @@ class Table:
     # Rows that are no record but still hold values in sheetcrm's computed columns (a record
     # whose cells were cleared): their stale computed cells are cleared.
     leftovers: list[Row] = field(default_factory=list)
+    # The warnings at this tab's cells, whatever the report's cap (`max_issues`) kept: for the
+    # tabs a quote is priced from (WARNINGS_KEPT), whose every doubt blocks the quote.
+    warnings: list[Issue] = field(default_factory=list)
 
     @property
     def records(self) -> list[Record]:
@@ -699,7 +702,13 @@ def parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, ct
     `kept`: the computed columns sheetcrm remembers writing in this tab, which stay its own
     (`_computed_columns`)."""
     if memo is None:
-        return _parse_table(spec, title, grid, settings, ctx, report, language, synced=synced, kept=kept)
+        if spec.key not in WARNINGS_KEPT:
+            return _parse_table(spec, title, grid, settings, ctx, report, language, synced=synced, kept=kept)
+        said = Report(limit=sys.maxsize)
+        table = _parse_table(spec, title, grid, settings, ctx, said, language, synced=synced, kept=kept)
+        for issue in said.issues:
+            report.add(issue)
+        return _kept_warnings(table, said.issues)
     name = (spec.key, title)
     key = memo.tab_key(grid, spec.key, title, settings, ctx, language, current(), synced, sorted(kept))
     parse = _kept(memo.unchanged(name, key))
@@ -712,7 +721,7 @@ def parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, ct
         memo.reused += len(rows)
         for issue in issues:
             report.add(issue)
-        return Table(spec, title, header, rows, leftovers)
+        return _kept_warnings(Table(spec, title, header, rows, leftovers), issues)
     before = _kept(memo.before(name))
     old = before[1] if before is not None else []
     rows_memo = _RowsMemo(memo, {pair[0]: pair[1] for chunk in old for pair in chunk.keyed if pair is not None})
@@ -731,6 +740,17 @@ def parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, ct
     finally:
         for row, raw in held:
             row.cells = raw
+    return _kept_warnings(table, said.issues)
+
+
+# The tabs a quote is priced from: a warning at one of their cells blocks the quote
+# (`quotes.doubts_of`), so their table keeps every warning, past the report's cap too.
+WARNINGS_KEPT = frozenset({"quote_lines", "products"})
+
+
+def _kept_warnings(table: Table, issues: Iterable[Issue]) -> Table:
+    if table.spec.key in WARNINGS_KEPT:
+        table.warnings = [i for i in issues if i.severity == "warning"]
     return table
 
 
@@ -1168,12 +1188,13 @@ def _read_columns(title: str, header: Header, grid: Grid, rows: list[_Cells], kn
     for col, kind in known.items():
         formatted = percent.get(col, set())
         three = _three_decimal_cells(header, grid, rows, col, ctx) if kind == "money" else set()
-        column_of = ctx
+        column_of, contradicted = ctx, False
         if col not in proofs and kind in _FAMILY:
-            locale, sure = columns.tab_fallback({p for c, p in proofs.items() if _FAMILY.get(known[c]) == _FAMILY[kind]},
-                                                ctx.locale, ctx.locale_set)
+            locale, sure, contradicted = columns.tab_fallback(
+                {p for c, p in proofs.items() if _FAMILY.get(known[c]) == _FAMILY[kind]}, ctx.locale, ctx.locale_set)
             column_of = dataclasses.replace(ctx, locale=locale, locale_set=sure)
-        reading = _read_column(kind, [r.shown[col] for r in rows], formatted, column_of, three, grid.date1904)
+        reading = _read_column(kind, [r.shown[col] for r in rows], formatted, column_of, three, grid.date1904,
+                               contradicted)
         if reading is None:
             continue
         column_ctx[names[col]] = dataclasses.replace(ctx, locale=reading.locale)
@@ -1252,11 +1273,11 @@ def _votes(raws: list[Any]) -> list[Any]:
 
 def _read_column(kind: str, raws: list[Any], formatted: set[int], ctx: ParseContext,
                  three_decimals: set[int] = frozenset(),  # type: ignore[assignment]
-                 date1904: bool = False) -> columns.Reading | None:
+                 date1904: bool = False, contradicted: bool = False) -> columns.Reading | None:
     raws = _votes(raws)
     if kind in ("number", "money", "integer"):
         parse = {"integer": cells.parse_integer, "money": cells.parse_amount}.get(kind, cells.parse_number)
-        return columns.read_numbers(raws, kind, ctx.locale, ctx.locale_set, parse, three_decimals)
+        return columns.read_numbers(raws, kind, ctx.locale, ctx.locale_set, parse, three_decimals, contradicted)
     if kind == "percent":
         return columns.read_percents(raws, formatted, ctx.locale, ctx.locale_set)
     if kind == "date":

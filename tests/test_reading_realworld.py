@@ -763,3 +763,25 @@ def test_a_number_column_proving_a_decimal_comma_unsettles_an_en_config_for_the_
     assert said == [("Campaigns!D2", "ambiguous_number")]
     (campaign,) = crm.records("campaigns")
     assert campaign.budget == Decimal("2500.50")
+
+
+def test_an_ambiguous_amount_is_said_when_the_tabs_other_column_proves_the_convention_its_shape_suggests(tmp_path):
+    """Unit Price "19.995" alone in an English tab reads 19995 (money has no third decimal),
+    said. A Quantity "1,5" on another line proves the decimal comma in the tab: the price still
+    reads 19995, but the shape and the tab's proof agreeing settled it, unsaid, and a quote
+    went out at 2 × $19,995.00. Rule 3 says each such cell with both readings, in both
+    directions and with or without the config's locale."""
+    from books import crm_tabs, xlsx
+    for locale, (qty, price, read, said_as) in {
+            None: ("1,5", "19.995", "19995", '"19.995" read as 19995; could be 19.995.'),
+            "en": ("1,5", "19.995", "19995", '"19.995" read as 19995; could be 19.995.'),
+            "es": ("1.5", "1,250", "1250", '"1,250" se lee como 1250; podría ser 1,25.')}.items():
+        lines = [["Opportunity", "SKU", "Quantity", "Unit Price", "Discount %"],
+                 ["OPP-0001", "P1", qty, "", ""], ["OPP-0001", "P2", 2, price, ""]]
+        path = xlsx(tmp_path / f"q-{locale}.xlsx", crm_tabs(**{"Quote Lines": lines}))
+        config = Config(locale=locale) if locale else Config()
+        crm = read_crm(XlsxWorkbook(path).read(), config)
+        said = [(i.where(), i.code, i.message) for i in crm.report.issues if i.tab == "Quote Lines"]
+        assert said == [("Quote Lines!D3", "ambiguous_number", said_as)], locale
+        assert [line.unit_price for line in crm.records("quote_lines")] == [None, Decimal(read)]
+

@@ -33,6 +33,9 @@ class Rates:
 
     base: str
     per_unit: Mapping[str, Decimal] = field(default_factory=dict)
+    # Currency -> the warnings at its row's cells (a rate "1,170" read as 1170; could be 1.17):
+    # a quote converted through that rate is not sure (`quotes.price_quote`).
+    doubts: Mapping[str, tuple[Issue, ...]] = field(default_factory=dict)
 
     def rate(self, currency: str | None) -> Decimal | None:
         # The base currency is worth exactly itself, whatever the tab says.

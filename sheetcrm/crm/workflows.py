@@ -1456,7 +1456,7 @@ def _act(firing: Firing, world: World, state: State, load: _Load, issues: list[I
                 raise SecurityError(_("{n} characters, more than a cell holds ({limit})", n=len(text),
                                       limit=CELL_CHARS))
         except Exception as e:  # noqa: BLE001 - a person's template: any failure skips this firing, never the sync
-            problem = render_problem(e)
+            problem = render_problem(e, row.subject)
             firing.result, firing.message = "skipped", _(_MESSAGES["workflow_render_failed"][0], rule=rule.id,
                                                          record=subject.id, problem=problem)
             issues.append(_issue(row, "subject", row.subject, "workflow_render_failed", severity="warning",

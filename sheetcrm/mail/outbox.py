@@ -69,8 +69,8 @@ from sheetcrm.mail.context import QuoteHeader, find_contact, find_opportunity, q
 from sheetcrm.mail.journal import Journal, JournalError, Ledger, stamp
 from sheetcrm.mail.message import HeaderError, build_message, check_header, message_id
 from sheetcrm.mail.names import safe_stem
-from sheetcrm.mail.quotes import (ALREADY_VALIDATED, QuoteLines, QuoteResult, price_quote, products_with_errors,
-                                  quote_number)
+from sheetcrm.mail.quotes import (ALREADY_VALIDATED, QuoteLines, QuoteResult, doubts_of, price_quote,
+                                  products_with_errors, quote_number)
 from sheetcrm.mail.smtp import Outcome
 from sheetcrm.names import CRM_TABS
 from sheetcrm.mail.templates import TemplateError, Templates
@@ -297,6 +297,7 @@ class Desk:
     _lines: QuoteLines | None = None
     _products: dict[str, Any] | None = None
     _broken: dict[str, Any] | None = None
+    _unsure: dict[int, Any] | None = None
     _templates: Templates | None = None
 
     @classmethod
@@ -332,7 +333,7 @@ class Desk:
 
     def quote(self, opportunity: Opportunity) -> QuoteResult:
         lines, products = self._grouped()
-        return price_quote(opportunity, lines, products, self.rates, self._broken)
+        return price_quote(opportunity, lines, products, self.rates, self._broken, self._unsure)
 
     def version(self, result: QuoteResult, templates: Templates | None = None, per_line: bool = False,
                 spelling: str | None = None) -> str:
@@ -372,6 +373,7 @@ class Desk:
                                            self.crm.keys.__getitem__, self._named)
             self._products = {p.sku: p for p in self.crm.records("products")}
             self._broken = products_with_errors(self.crm.tables.get("products"), self.crm.report.issues)
+            self._unsure = doubts_of(self.crm.tables.get("products"), self.crm.report.issues)
         return self._lines, self._products
 
 

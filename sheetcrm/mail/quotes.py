@@ -31,11 +31,15 @@ so quantity × shown price = the line, whatever the quantity. A line that cannot
 negative quantity or price, no exchange rate, or a row that failed validation, such as a
 discount over 100%) blocks its quote, never the sync, with an Issue pinned to its cell. So does
 a line whose Opportunity or SKU names more than one row (`Shared`): it is never given to one of
-them at a guess; a line naming two deals is on neither quote, and blocks both.
+them at a guess; a line naming two deals is on neither quote, and blocks both. And so does a
+cell the quote is priced from that the read only warned about (`doubts_of`: "19.995" read as
+19995, could be 19.995; a Tax Rate 0.21 among 10s): a price sheetcrm is not sure of is never
+sent on one tick.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -61,6 +65,8 @@ _HUNDRED = Decimal(100)
 PRICE_DIGITS = 4
 # Codes whose problem the validation of the Quote Lines tab already reports on the same cell.
 ALREADY_VALIDATED = frozenset({"unknown_sku", "invalid_quote_line"})
+# The fields of a Products row a line priced at its own Unit Price does not take from it.
+_PRODUCT_PRICE_FIELDS = frozenset({"unit_price", "currency"})
 
 
 @lru_cache(maxsize=64)  # babel's data never changes in a process; a sync rounds ~20k amounts in few currencies
@@ -231,6 +237,8 @@ class QuoteLines:
     # Line sheet row -> its SKU, when that names two product rows or more (a SKU on two rows,
     # or a product name two products share): no price to take.
     shared_skus: dict[int, Shared] = field(default_factory=dict)
+    # Line sheet row -> the warnings at its cells (`doubts_of`): each blocks the line's quote.
+    doubts: dict[int, list[tuple[str, Issue]]] = field(default_factory=dict)
 
     @classmethod
     def group(cls, table: Table | None, issues: Iterable[Issue] = (), key: Callable[[str], str] = match_key,
@@ -242,9 +250,11 @@ class QuoteLines:
         out = cls(table, key=key)
         if table is None:
             return out
+        issues = list(issues)
         for issue in issues:
             if issue.severity == "error" and issue.tab == table.title and issue.row is not None:
                 out.errors.setdefault(issue.row, []).append(issue)
+        out.doubts = doubts_of(table, issues)
         col = table.header.fields.get("opportunity")
         seen: dict[tuple[str, str], Shared | None] = {}  # most lines name the same few deals and products
 
@@ -321,12 +331,38 @@ def products_with_errors(table: Table | None, issues: Iterable[Issue]) -> dict[s
     return out
 
 
+def doubts_of(table: Table | None, issues: Iterable[Issue]) -> dict[int, list[tuple[str, Issue]]]:
+    """The warnings at the record fields' cells of `table` (Quote Lines, Products), by sheet
+    row: row -> [(field name, warning)]: those its read kept (`Table.warnings`, past the
+    report's cap too), then those of `issues` (the report's) made after it. A warning is a cell
+    sheetcrm read one way while it may mean another ("19.995" read as 19995; could be 19.995)
+    or had to take as something it does not say (a "$" taken for the base currency): a quote
+    priced from it is not sure, so it is not sent (`price_quote`)."""
+    out: dict[int, list[tuple[str, Issue]]] = {}
+    if table is None:
+        return out
+    fields = {column_letter(col + 1): name for name, col in table.header.fields.items()}
+    seen = set()
+    for issue in (*table.warnings, *issues):
+        if issue.severity == "warning" and issue.tab == table.title and issue.row is not None \
+                and issue.column in fields and (key := (issue.row, issue.column, issue.code, issue.message)) not in seen:
+            seen.add(key)
+            out.setdefault(issue.row, []).append((fields[issue.column], issue))
+    return out
+
+
 def price_quote(opportunity: Opportunity, quote_lines: QuoteLines, products: Mapping[str, Product],
-                rates: Rates, broken: Mapping[str, tuple[str, int, list[Issue]]] | None = None) -> QuoteResult:
+                rates: Rates, broken: Mapping[str, tuple[str, int, list[Issue]]] | None = None,
+                unsure: Mapping[int, list[tuple[str, Issue]]] | None = None) -> QuoteResult:
     """Price the opportunity's quote lines. `broken`: the Products rows with errors
     (`products_with_errors`); a line naming one blocks its quote with `product_errors`, which
     names that row (validation found the SKU reference sound, so nothing else says the quote is
-    blocked), followed by that row's errors at their cells when `broken` knows them."""
+    blocked), followed by that row's errors at their cells when `broken` knows them. A warning
+    at a cell a line is priced from blocks its quote too (`unsure_quote_cell`): one at the
+    line's own cell (`quote_lines.doubts`) is said again there as the error that blocks, one
+    of its product's row (`unsure`: `doubts_of` the Products tab; its Unit Price and Currency
+    only when the line has no Unit Price of its own) or of the Rates row its converted price
+    goes through (`Rates.doubts`) at the line's SKU cell, naming it."""
     currency = opportunity.currency or rates.base
     table = quote_lines.table
     lines, invalid_rows = quote_lines.of(opportunity)
@@ -385,6 +421,23 @@ def price_quote(opportunity: Opportunity, quote_lines: QuoteLines, products: Map
                     _("Use a SKU from the Products tab, and fix that product's row if it has errors."))
             continue
         ok = True
+        for _field, doubt in quote_lines.doubts.get(line.row, ()):
+            ok = False
+            result.problems.append(dataclasses.replace(
+                doubt, severity="error", code="unsure_quote_cell",
+                message=_("The quote for {opportunity} is neither queued nor sent while this cell may mean "
+                          "something else: {doubt}", opportunity=opportunity.id or opportunity.name, doubt=doubt.message)))
+        for field_name, doubt in (unsure or {}).get(product.row, ()):
+            if line.unit_price is not None and field_name in _PRODUCT_PRICE_FIELDS:
+                continue  # the line's own price: this one is not used
+            ok = False
+            problem(line.row, "sku", line.sku, "unsure_quote_cell",
+                    _("The product {sku} (row {row} of {tab}) has a cell that may mean something else, so the quote "
+                      "for {opportunity} is neither queued nor sent: {cell} ({header}): {doubt}",
+                      sku=cells.quoted(line.sku), row=product.row, tab=doubt.tab,
+                      opportunity=opportunity.id or opportunity.name, cell=doubt.where(), header=doubt.header,
+                      doubt=doubt.message),
+                    doubt.hint)
         if line.quantity < 0:
             ok = False
             problem(line.row, "quantity", line.quantity, "negative_quantity",
@@ -398,6 +451,16 @@ def price_quote(opportunity: Opportunity, quote_lines: QuoteLines, products: Map
             problem(line.row, "unit_price", line.unit_price, "negative_price",
                     _("The unit price {price} is negative.", price=line.unit_price), _("Use a price of 0 or more."))
         unit = line.unit_price
+        if unit is None and (product.currency or rates.base) != currency:
+            for code in dict.fromkeys((product.currency or rates.base, currency)):
+                for doubt in rates.doubts.get(code, ()):
+                    ok = False
+                    problem(line.row, "sku", line.sku, "unsure_quote_cell",
+                            _("{sku} is converted into {currency} through the rate of {code}, which may mean something "
+                              "else, so the quote for {opportunity} is neither queued nor sent: {cell}: {doubt}",
+                              sku=cells.quoted(line.sku), currency=currency, code=code,
+                              opportunity=opportunity.id or opportunity.name, cell=doubt.where(), doubt=doubt.message),
+                            doubt.hint)
         if unit is None:
             unit = _convert(product.unit_price, product.currency or rates.base, currency, rates)
             if unit is not None and (product.currency or rates.base) != currency:

@@ -244,22 +244,70 @@ def syntax_problem(e: jinja2.TemplateSyntaxError) -> str:
         else _("{where}: {what}", where=where, what=what)
 
 
-def render_problem(e: BaseException) -> str:
-    """Why filling a template in failed, in the current language, with what jinja2 or Python
-    said (English) only as a quoted detail: 'the template uses Name, which has no value here
-    (jinja2: "'Name' is undefined")'. A refusal of the sandbox (SandboxLimit, SecurityError)
-    is sheetcrm's own message, already in the current language."""
+class FilterError(Exception):
+    """A template filter given what it cannot show (`{{ "abc"|money }}`, a blank date): its
+    message is sheetcrm's own, in the current language, and `render_problem` says it as is."""
+
+
+def render_problem(e: BaseException, source: str | None = None, line: int | None = None) -> str:
+    """Why filling a template in failed, in the current language: 'the template uses Name,
+    which has no value here'; 'the template uses opportunity.nope, but opportunity has no such
+    field', the record named as the template names it, found in `source` (the template's
+    text) at `line` when given. jinja2's words for a missing field ("'dict object' has no
+    attribute …") are never shown; Python's (English) only as a quoted detail of a failure
+    sheetcrm has no words for. A refusal of the sandbox (SandboxLimit, SecurityError) or a
+    filter's (FilterError) is sheetcrm's own message, already in the current language."""
     if isinstance(e, jinja2.exceptions.SecurityError):
         return _("not allowed in a template: {error}", error=e)
+    if isinstance(e, FilterError):
+        return str(e)
     detail = (getattr(e, "message", None) or str(e)).strip()
     if isinstance(e, jinja2.UndefinedError):
         if found := _UNDEFINED.match(detail):
-            what = _("the template uses {field}, which has no value here", field=found.group(1))
-        elif found := _NO_ATTRIBUTE.match(detail):
-            what = _("the template uses {field} of {record}, which has no such field", field=found.group(2),
-                     record=found.group(1))
-        else:
-            what = _("the template uses a field that has no value here")
-        return _('{what} (jinja2: "{detail}")', what=what, detail=detail)
+            return _("the template uses {field}, which has no value here", field=found.group(1))
+        if found := _NO_ATTRIBUTE.match(detail):
+            field = found.group(2)
+            record = _record_of(source, line, field) if source is not None else None
+            if record is not None:
+                path = record + "." + field
+                return _("the template uses {field}, but {record} has no such field", field=path, record=record)
+            return _("the template uses {field}, a field that is not there", field=field)
+        return _("the template uses a field that has no value here")
     kind = type(e).__name__
     return _('the template failed while it was filled in (Python: "{kind}: {detail}")', kind=kind, detail=detail)
+
+
+def _record_of(source: str, line: int | None, field: str) -> str | None:
+    """How the template names what it reads `field` of (`opportunity` in `opportunity.nope`,
+    `lines[0]`), when one expression of `source` (on `line`, when known) reads that field of
+    something; None when none or several different ones do, or the source does not parse."""
+    try:
+        tree = _PARSER.parse(source)
+    except Exception:  # noqa: BLE001 - it rendered up to the failure, but the message must not fail
+        return None
+    found = set()
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        if line is not None and node.lineno != line:
+            continue
+        key = node.attr if isinstance(node, nodes.Getattr) else (
+            node.arg.value if isinstance(node.arg, nodes.Const) else None)
+        if key == field:
+            found.add(_named(node.node))
+    return found.pop() if len(found) == 1 else None
+
+
+def _named(node: nodes.Node) -> str | None:
+    if isinstance(node, nodes.Name):
+        return node.name
+    if isinstance(node, nodes.Getattr):
+        inner = _named(node.node)
+        return f"{inner}.{node.attr}" if inner is not None else None
+    if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
+        inner = _named(node.node)
+        return f"{inner}[{node.arg.value!r}]" if inner is not None else None
+    return None
+
+
+# Parses a template only to name what a failed expression read (`_record_of`): the same syntax
+# as the mail templates' (the i18n extension's tags).
+_PARSER = jinja2.Environment(extensions=["jinja2.ext.i18n"])

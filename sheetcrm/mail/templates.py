@@ -22,6 +22,8 @@ literal percent sign is `%%`. `scripts/catalogue.py` extracts them from template
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 import traceback
 from decimal import Decimal
 from importlib import resources
@@ -32,9 +34,10 @@ import jinja2
 import jinja2.meta
 from babel.dates import format_date
 
+from sheetcrm import cells
 from sheetcrm.i18n import _, catalogue, current, normalize
 from sheetcrm.mail.quotes import format_money, format_points, format_quantity
-from sheetcrm.mail.sandbox import MAX_BODY, Sandbox, render_problem, syntax_problem
+from sheetcrm.mail.sandbox import MAX_BODY, FilterError, Sandbox, render_problem, syntax_problem
 
 
 class TemplateError(Exception):
@@ -48,24 +51,55 @@ def builtin_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "templates"  # a source checkout
 
 
-@jinja2.pass_context
-def _money(ctx: jinja2.runtime.Context, amount: Decimal) -> str:
-    return format_money(amount, ctx["currency"], ctx["locale"])
+def _number(value: Any, filter_name: str) -> Decimal:
+    """A filter's number as a Decimal: an int, a float (by its shortest repr, so 0.1 is 0.1, not
+    0.1000000000000000055…) or a Decimal; anything else (text, a blank, True) is a FilterError
+    naming the filter, never a TypeError from deep in babel."""
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Decimal(value)
+    if isinstance(value, float) and math.isfinite(value):
+        return Decimal(repr(value))
+    raise FilterError(_("the {filter} filter shows a number, and was given {value}", filter=filter_name,
+                        value=_given(value)))
+
+
+def _given(value: Any) -> str:
+    """How a filter's refusal names what it was given; a field the template has no value of
+    fails as any use of it does (StrictUndefined: "the template uses opportunity.nope…")."""
+    if isinstance(value, jinja2.Undefined):
+        value._fail_with_undefined_error()
+    return _("a blank") if value is None else cells.quoted(value)
 
 
 @jinja2.pass_context
-def _percent(ctx: jinja2.runtime.Context, points: Decimal) -> str:
-    return format_points(points, ctx["locale"])
+def _money(ctx: jinja2.runtime.Context, amount: Any) -> str:
+    return format_money(_number(amount, "money"), ctx["currency"], ctx["locale"])
 
 
 @jinja2.pass_context
-def _qty(ctx: jinja2.runtime.Context, quantity: Decimal) -> str:
-    return format_quantity(quantity, ctx["locale"])
+def _percent(ctx: jinja2.runtime.Context, points: Any) -> str:
+    """Percentage points, as a quote's figures are (21 is 21 %), whatever type they come in."""
+    return format_points(_number(points, "percent"), ctx["locale"])
+
+
+@jinja2.pass_context
+def _qty(ctx: jinja2.runtime.Context, quantity: Any) -> str:
+    return format_quantity(_number(quantity, "qty"), ctx["locale"])
 
 
 @jinja2.pass_context
 def _date(ctx: jinja2.runtime.Context, day: Any, form: str = "long") -> str:
-    return format_date(day, format=form, locale=ctx["locale"])
+    # babel shows today for None: a blank Close Date would print as today's date.
+    if not isinstance(day, dt.date):
+        raise FilterError(_("the {filter} filter shows a date, and was given {value}", filter="date",
+                            value=_given(day)))
+    try:
+        return format_date(day, format=form, locale=ctx["locale"])
+    except (ValueError, KeyError, AttributeError, TypeError):
+        raise FilterError(_("the {filter} filter does not know the format {form}: use short, medium, long or full, "
+                            "or a pattern like yyyy-MM-dd", filter="date", form=cells.quoted(str(form)))) from None
 
 
 def _language(ctx: jinja2.runtime.Context) -> Any:
@@ -162,8 +196,13 @@ class Templates:
         except jinja2.TemplateNotFound as e:
             raise TemplateError(_("template {name} not found", name=e.name)) from None
         except Exception as e:  # noqa: BLE001 - a person's template: whatever it raises fails this email, never the run
-            raise TemplateError(_("{name}, line {line}: {problem}", name=name, line=_template_line(e, name),
-                                  problem=render_problem(e))) from None
+            line = _template_line(e, name)
+            try:
+                source = self.env.loader.get_source(self.env, name)[0]  # type: ignore[union-attr]
+            except Exception:  # noqa: BLE001 - the message names less, but is still made
+                source = None
+            raise TemplateError(_("{name}, line {line}: {problem}", name=name, line=line,
+                                  problem=render_problem(e, source, int(line) if line.isdigit() else None))) from None
 
 
 def _collect_reads(node: jinja2.nodes.Node, roots: frozenset[str], found: set[tuple[str, str | None]]) -> None:

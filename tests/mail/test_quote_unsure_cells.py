@@ -134,3 +134,98 @@ def test_an_outbox_status_that_is_no_status_word_is_said_by_the_sync_and_the_sen
 
     set_cell(book, "Status", "approved", row=2)  # any case is a Status word: sent, and nothing said
     assert send(book, server).sent == ["OUT-0001"] and len(server.inbox.messages) == 1
+
+
+def _blocks(book, code="unsure_quote_cell"):
+    return [(r[0], r[1], r[2], r[3], r[5]) for r in _validation(book, code)]
+
+
+def test_a_price_the_read_only_warned_about_blocks_its_quote_at_the_cell(make_book, server):
+    # Was: Unit Price "19.995" read as 19995 with an ambiguous_number warning, and the quote
+    # queued as a Draft at 2 × €19,995.00: one tick from an email 1,000× off.
+    tabs = crm_tabs(**{"Quote Lines": [["Opportunity", "SKU", "Quantity", "Unit Price", "Discount %"],
+                                       ["OPP-0001", "P1", 2, "", 10], ["OPP-0001", "P2", 2, "19.995", ""]]})
+    book = make_book(tabs)
+    sync(book, config(), as_of=AS_OF)
+    assert "Outbox" not in book.read().tabs
+    assert _blocks(book) == [("error", "Quote Lines", 3, "D", "19.995")]
+    [said] = _validation(book, "unsure_quote_cell")
+    assert said[7] == ('The quote for OPP-0001 is neither queued nor sent while this cell may mean something else: '
+                       '"19.995" read as 19995; could be 19.995.')
+    assert [(r[0], r[2], r[3]) for r in _validation(book, "ambiguous_number")] == [("warning", 3, "D")]  # as before
+    desk = Desk.read(book.read(), config())
+    result = desk.quote(find_opportunity(desk.crm, "OPP-0001"))
+    assert result.quote is None and [(p.where(), p.code) for p in result.problems] == [
+        ("Quote Lines!D3", "unsure_quote_cell")]
+    assert send(book, server).sent == [] and server.inbox.messages == []
+
+    # Written so it reads one way, the quote is queued at the next sync.
+    set_cell(book, "Unit Price", 19.995, row=3, tab="Quote Lines")
+    sync(book, config(), as_of=AS_OF)
+    assert _blocks(book) == []
+    assert [r["opportunity"] for r in outbox_rows(book)] == ["OPP-0001"]
+
+
+def test_a_product_cell_the_read_only_warned_about_blocks_the_quotes_that_price_from_it(tmp_path):
+    # Tax Rate 0.21 among 10s reads 0.21 % (could be 21 %): the quote charged €0.21 of tax on
+    # €100 with only a warning at the Products cell. A line with its own Unit Price does not take
+    # the product's, so that cell's doubt does not block it (its Tax Rate's would).
+    tabs = crm_tabs(Products=[["SKU", "Name", "Unit Price", "Currency", "Tax Rate"],
+                              ["P1", "Licence", 100, "EUR", 0.21], ["P2", "Support", "1.250", "EUR", 10],
+                              ["P3", "Cable", 5, "EUR", 10]],
+                    **{"Quote Lines": [["Opportunity", "SKU", "Quantity", "Unit Price", "Discount %"],
+                                       ["OPP-0001", "P1", 1, "", ""], ["OPP-0002", "P2", 1, 50, ""],
+                                       ["OPP-0003", "P2", 1, "", ""]]})
+    tabs["Opportunities"] += [["OPP-0002", "Two", "ACC-0001", "CON-0001", "Marta", "Proposal", 50, "EUR", "yes", ""],
+                              ["OPP-0003", "Three", "ACC-0001", "CON-0001", "Marta", "Proposal", 50, "EUR", "yes", ""]]
+    book = xlsx_book(tmp_path, tabs)
+    sync(book, config(), as_of=AS_OF)
+    assert [r["opportunity"] for r in outbox_rows(book)] == ["OPP-0002"]
+    assert _blocks(book) == [("error", "Quote Lines", 2, "B", "P1"), ("error", "Quote Lines", 4, "B", "P2")]
+    first, second = _validation(book, "unsure_quote_cell")
+    assert first[7] == ('The product "P1" (row 2 of Products) has a cell that may mean something else, so the quote for '
+                        'OPP-0001 is neither queued nor sent: Products!E2 (Tax Rate): "0.21" read as 0.21 %; could be '
+                        '21 %.')
+    assert "Products!C3 (Unit Price)" in second[7] and "OPP-0003" in second[7]
+
+
+def test_an_approved_quote_whose_line_became_unsure_fails_its_row_naming_the_cell(make_book, server):
+    book = make_book(crm_tabs())
+    sync(book, config(), as_of=AS_OF)
+    set_cell(book, "Status", "Approved")
+    set_cell(book, "Quantity", "1.500", row=3, tab="Quote Lines")  # 1500 or 1.5
+    report = send(book, server)
+    assert report.sent == [] and server.inbox.messages == []
+    [row] = outbox_rows(book)
+    assert row["status"] == "Failed"
+    assert "Quote Lines!C3" in row["error"] and '"1.500" read as' in row["error"]
+
+
+def test_a_doubt_past_the_reports_cap_still_blocks_the_quote(tmp_path):
+    # The Validation tab lists at most [validation] max_issues; the quote's doubt must not hang on it.
+    tabs = crm_tabs(**{"Quote Lines": [["Opportunity", "SKU", "Quantity", "Unit Price", "Discount %"],
+                                       ["OPP-0001", "P1", 2, "", 10], ["OPP-0001", "P2", 2, "19.995", ""]]})
+    tabs["Contacts"] += [[f"CON-1{i:03d}", "ACC-0001", "X", "Y", "not-an-email"] for i in range(5)]
+    book = xlsx_book(tmp_path, tabs)
+    sync(book, config(validation={"max_issues": 2}), as_of=AS_OF)
+    assert "Outbox" not in book.read().tabs
+    desk = Desk.read(book.read(), config(validation={"max_issues": 2}))
+    assert desk.crm.report.partial
+    assert [p.code for p in desk.quote(find_opportunity(desk.crm, "OPP-0001")).problems] == ["unsure_quote_cell"]
+
+
+def test_a_rate_the_read_only_warned_about_blocks_the_quotes_converted_through_it(tmp_path):
+    # Rates "1,170" for USD reads 1170 (could be 1.17): a EUR product on a USD quote was priced
+    # 1,000x off with only a warning at the Rates cell.
+    tabs = crm_tabs(Rates=[["Currency", "Rate"], ["USD", "1,170"]])
+    tabs["Opportunities"][1][7] = "USD"
+    book = xlsx_book(tmp_path, tabs)
+    sync(book, config(), as_of=AS_OF)
+    assert "Outbox" not in book.read().tabs
+    assert _blocks(book) == [("error", "Quote Lines", 2, "B", "P1"), ("error", "Quote Lines", 3, "B", "P2")]
+    first = _validation(book, "unsure_quote_cell")[0]
+    assert first[7] == ('"P1" is converted into USD through the rate of USD, which may mean something else, so the '
+                        'quote for OPP-0001 is neither queued nor sent: Rates!B2: "1,170" read as 1170; could be 1.17.')
+    set_cell(book, "Rate", 1.17, row=2, tab="Rates")
+    sync(book, config(), as_of=AS_OF)
+    assert _blocks(book) == [] and [r["opportunity"] for r in outbox_rows(book)] == ["OPP-0001"]

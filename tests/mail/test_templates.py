@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 
 from conftest import config, crm_tabs
 from sheetcrm.mail.context import QuoteHeader, find_opportunity, quote_context
 from sheetcrm.mail.outbox import Desk
+from sheetcrm.i18n import using
 from sheetcrm.mail.templates import TemplateError, Templates, builtin_dir
 from sheetcrm.workbook.memory import MemoryWorkbook
 
@@ -61,7 +63,7 @@ def test_error_names_template_line_and_missing_field(tmp_path):
     (tmp_path / "quote.txt.j2").write_text("Hello\n{{ contact.first_name }}\n{{ opportunity.nope }}\n")
     with pytest.raises(TemplateError) as e:
         Templates(tmp_path).render("quote.txt.j2", context())
-    assert "quote.txt.j2, line 3" in str(e.value) and "nope" in str(e.value)
+    assert str(e.value) == "quote.txt.j2, line 3: the template uses opportunity.nope, but opportunity has no such field"
     (tmp_path / "quote.txt.j2").write_text("{% for x in lines %}\n{{ x }")
     with pytest.raises(TemplateError, match=r"quote\.txt\.j2, line 2"):
         Templates(tmp_path).render("quote.txt.j2", context())
@@ -114,3 +116,74 @@ def test_the_version_covers_what_the_templates_show_and_nothing_else(tmp_path):
     # shows no last name.
     assert versions(close="2027-01-31")[1] != team and versions(country="FR")[1] != team
     assert versions(last="Stone")[1] == team
+
+
+def test_a_missing_field_is_named_as_the_template_names_it_in_the_teams_language(tmp_path):
+    # Was: 'la plantilla usa nope de dict object, que no tiene ese campo (jinja2 dice: "'dict
+    # object' has no attribute 'nope'")': jinja2's English, and no word of which record.
+    (tmp_path / "quote.txt.j2").write_text("{{ quote.number }}\n{{ lines[0].nope }} {{ totals.net }}\n")
+    with using("es"), pytest.raises(TemplateError) as e:
+        Templates(tmp_path).render("quote.txt.j2", context("es"))
+    assert str(e.value) == "quote.txt.j2, línea 2: la plantilla usa lines[0].nope, pero lines[0] no tiene ese campo"
+    # Two records missing the same field on one line: which one cannot be told, and no guess.
+    (tmp_path / "quote.txt.j2").write_text("{{ account.nope }} {{ contact.nope }}")
+    with pytest.raises(TemplateError) as e:
+        Templates(tmp_path).render("quote.txt.j2", context())
+    assert str(e.value) == "quote.txt.j2, line 1: the template uses nope, a field that is not there"
+
+
+@pytest.mark.parametrize("locale, expected", [
+    ("en", "50% 0.5% 21% 12.5% | 3 2.5 1.3333 | €2.50 €3.00 €0.125 | March 5, 2027 3/5/27"),
+    ("es", "50\xa0% 0,5\xa0% 21\xa0% 12,5\xa0% | 3 2,5 1,3333 | 2,50\xa0€ 3,00\xa0€ 0,125\xa0€ | "
+           "5 de marzo de 2027 5/3/27"),
+])
+def test_the_filters_take_ints_floats_and_decimals_alike(tmp_path, locale, expected):
+    # Was: {{ 0.5|percent }} raised "TypeError: unsupported operand type(s) for /: 'float' and
+    # 'decimal.Decimal'" at the row. A float is taken by its shortest repr: 0.1 is 0.1.
+    (tmp_path / "quote.txt.j2").write_text(
+        "{{ 50|percent }} {{ 0.5|percent }} {{ 21.0|percent }} {{ dec|percent }} | "
+        "{{ 3|qty }} {{ 2.5|qty }} {{ exact|qty }} | "
+        "{{ 2.5|money }} {{ 3|money }} {{ 0.125|money }} | {{ day|date }} {{ day|date('short') }}")
+    ctx = {**context(locale), "dec": Decimal("12.5"), "exact": Decimal("1.3333"), "day": dt.date(2027, 3, 5)}
+    assert Templates(tmp_path).render("quote.txt.j2", ctx) == expected
+
+
+@pytest.mark.parametrize("source, english, spanish", [
+    ('{{ "abc"|money }}', 'the money filter shows a number, and was given "abc"',
+     'el filtro money muestra un número, y recibió "abc"'),
+    ("{{ opportunity.close_date|date }}", "the date filter shows a date, and was given a blank",
+     "el filtro date muestra una fecha, y recibió un valor vacío"),
+    ("{{ opportunity.nope|money }}", "the template uses opportunity.nope, but opportunity has no such field",
+     "la plantilla usa opportunity.nope, pero opportunity no tiene ese campo"),
+])
+def test_a_filter_given_what_it_cannot_show_is_a_clear_error_never_a_python_one(tmp_path, source, english, spanish):
+    # A blank date was shown as today's date (babel's format_date(None)); text a TypeError.
+    (tmp_path / "quote.txt.j2").write_text(source)
+    for language, words in (("en", english), ("es", spanish)):
+        with using(language), pytest.raises(TemplateError) as e:
+            Templates(tmp_path).render("quote.txt.j2", {**context(language), "opportunity": {"close_date": None}})
+        assert str(e.value).endswith(": " + words)
+
+
+def test_a_quote_template_that_fails_fails_its_outbox_row_with_a_clear_reason(tmp_path, server):
+    # A team's template with {{ 0.5|percent }} and {{ opportunity.nope }}: the Error a person reads
+    # on the row names the template, the line and what is wrong, in the team's words.
+    from test_outbox_smtp import AS_OF, Clock, outbox_rows, set_cell, xlsx_book
+    from sheetcrm.mail.outbox import send_outbox
+    from sheetcrm.mail.smtp import SmtpSender
+    from sheetcrm.sync import sync
+    folder = tmp_path / "tpl"
+    folder.mkdir()
+    (folder / "quote.txt.j2").write_text("IVA {{ 0.5|percent }}\n{{ opportunity.nope }}\n")
+    cfg = config(locale="es", templates=str(folder))
+    book = xlsx_book(tmp_path, crm_tabs())
+    sync(book, cfg, as_of=AS_OF)
+    set_cell(book, "Estado", "Aprobado", tab="Bandeja de salida")
+    s = server.settings()
+    report = send_outbox(book, cfg, s, Templates(folder), lambda: SmtpSender(s), Clock(), lambda: "t")
+    assert report.sent == [] and server.inbox.messages == []
+    [row] = outbox_rows(book)
+    assert row["status"] == "Fallido"
+    assert row["error"].endswith("quote.txt.j2, línea 2: la plantilla usa opportunity.nope, pero opportunity no "
+                                 "tiene ese campo"), row["error"]
+    assert "dict object" not in row["error"] and "TypeError" not in row["error"]
