@@ -399,3 +399,16 @@ def test_today_is_the_spreadsheets_date_shown_as_a_date(emu, http):
     day = dt.date(1899, 12, 30) + dt.timedelta(days=serial)
     assert before <= day <= after and days == serial - 2  # a number of days, not a date
     assert shown == f"{day.month}/{day.day}/{day.year}"
+
+
+def test_currency_amounts_are_shown_as_sheets_shows_them(emu, http):
+    """A minus sign leads the currency symbol (-$1,000.00, as Sheets shows it, not $-1,000.00),
+    and a `[$€-x-euro2]` block shows as its symbol."""
+    sid = emu.create_spreadsheet("money", {"Sheet1": [["-$1,000", 6500, -6500]]}, value_input="USER_ENTERED")
+    batch(http, sid, {"repeatCell": {
+        "range": {"sheetId": emu.sheet_id(sid, "Sheet1"), "startRowIndex": 0, "endRowIndex": 1,
+                  "startColumnIndex": 1, "endColumnIndex": 3},
+        "cell": {"userEnteredFormat": {"numberFormat": {"type": "CURRENCY", "pattern": "[$€-x-euro2] #,##0.00"}}},
+        "fields": "userEnteredFormat.numberFormat"}})
+    assert get(http, sid, "A1:C1").json()["values"] == [["-$1,000.00", "€ 6,500.00", "-€ 6,500.00"]]
+
