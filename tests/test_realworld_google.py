@@ -147,3 +147,27 @@ def test_google_and_xlsx_read_every_fixture_the_same(emu, tmp_path, fixture):
             == [(o.id, o.amount, o.currency, o.probability) for o in on_google.results.opportunities])
     assert ({(i.where(), i.code) for i in on_file.crm.report.issues}
             == {(i.where(), i.code) for i in on_google.crm.report.issues})
+
+
+def test_a_formula_shows_the_format_of_the_cell_it_reads_on_google(emu):
+    """A Probability `=I2` reading a 25% cell and an Amount `=G2` reading a euro amount: Google
+    gives each formula cell the computed number format of the cell it reads (CellData.effectiveFormat),
+    so sheetcrm reads 25 % and euros there as in the cells they copy (the emulator gave them no
+    format: 0.25 read as an ambiguous 0.25 %, the amount in the base currency)."""
+    key = emu.create_spreadsheet("CRM", {
+        "Opportunities": [["ID", "Name", "Account", "Stage", "Amount", "Currency", "Close Date", "Probability"],
+                          ["", "Deal A", "Acme", "Proposal", 6500, "", "2026-12-20", "25%"],
+                          ["", "Deal B", "Acme", "Proposal", "=E2", "", "2026-12-20", "=H2"]],
+        "Accounts": [["ID", "Name"], ["", "Acme"]],
+        "Rates": [["Currency", "Rate"], ["EUR", 2]]}, value_input="USER_ENTERED")
+    emu.apply(key, [{"repeatCell": {
+        "range": {"sheetId": emu.sheet_id(key, "Opportunities"), "startRowIndex": 1, "endRowIndex": 2,
+                  "startColumnIndex": 4, "endColumnIndex": 5},
+        "cell": {"userEnteredFormat": {"numberFormat": {"type": "CURRENCY", "pattern": "[$€-x-euro2] #,##0.00"}}},
+        "fields": "userEnteredFormat.numberFormat"}}])
+    config = Config(spreadsheet=key)
+    outcome = sync(open_workbook(config), config, as_of=AS_OF)
+    assert [(o.name, o.amount, o.currency, o.probability) for o in outcome.results.opportunities] == [
+        ("Deal A", 6500, "EUR", 25), ("Deal B", 6500, "EUR", 25)]
+    assert outcome.results.kpis.team.open_pipeline == 26000  # both at 2 USD a euro
+    assert not [i for i in cell_issues(outcome) if i.code in ("ambiguous_percent", "missing_rate")]

@@ -7,10 +7,22 @@ defines it. A function Sheets has and the emulator does not evaluate (GOOGLE_FUN
 show, nor the ``#NAME?`` Sheets gives only for a name it does not know, as the emulator does.
 Evaluation happens on read, so results follow later edits (TODAY and NOW on every read, in the
 spreadsheet's time zone).
+
+A number result also carries the number format Sheets computes for it (Sheets API reference,
+CellData.effectiveFormat: "if the cell contains a formula, the computed number format"), by
+Sheets' automatic formatting: a number read from a cell is a `Shown` carrying that cell's
+format (None if it has none), and an operation passes on the format of the first number it reads
+from a cell (`_arith_format`, `_aggregate`), the rule spreadsheets share (Microsoft documents it
+for Excel: KB 214280, "the number format of the first cell in the range that the formula refers
+to"). IF, IFERROR and IFNA pass their chosen value on with its format; other functions give a
+plain number (`_plain`), and so does every case whose Google format is not known: no format
+rather than a guessed one. The cassettes hold no formula reading a formatted cell, so this is a
+model of Sheets, not a replay; README ("Trying the Google path without Google") lists the rule.
 """
 
 from __future__ import annotations
 
+import calendar
 import datetime as _dt
 import logging
 import math
@@ -52,20 +64,33 @@ def _name_error(name: str) -> FormulaError:
 _warned: set[str] = set()
 
 
-class DateSerial(float):
-    """A number Sheets shows as a date (or a date and time) when its cell has no format of its
-    own: what TODAY, NOW and DATE give, and such a serial plus or minus days."""
+class Shown(float):
+    """A number together with the number format Sheets shows it in when its cell has none of
+    its own: a number read from a cell (with that cell's format, or None when it has none),
+    what TODAY, NOW and DATE give (a date), and what an operation on such numbers gives.
+    A plain float is a number that comes from no cell (a literal, COUNT...)."""
 
-    kind = "DATE"
+    number_format: dict | None
+
+    def __new__(cls, value: float, number_format: dict | None):
+        shown = super().__new__(cls, value)
+        shown.number_format = number_format
+        return shown
 
 
-class DateTimeSerial(DateSerial):
-    kind = "DATE_TIME"
-
-
-# The format Sheets gives such a result (its en_US defaults).
+# The format Sheets gives a date function's result (its en_US defaults).
 AUTO_FORMATS = {"DATE": {"type": "DATE", "pattern": "M/d/yyyy"},
                 "DATE_TIME": {"type": "DATE_TIME", "pattern": "M/d/yyyy H:mm:ss"}}
+DATED_TYPES = ("DATE", "TIME", "DATE_TIME")
+
+
+def number_format(value) -> dict | None:
+    """The number format Sheets computes for a formula whose result is `value` (None: none)."""
+    return getattr(value, "number_format", None)
+
+
+def _dated(value) -> bool:
+    return (number_format(value) or {}).get("type") in DATED_TYPES
 
 
 _TOKEN = re.compile(
@@ -187,7 +212,9 @@ class _Parser:
                 if args:
                     return _wrong_count(name)
                 moment = datetime_to_serial(self.now().replace(tzinfo=None))
-                return DateSerial(math.floor(moment)) if name == "TODAY" else DateTimeSerial(moment)
+                if name == "TODAY":
+                    return Shown(math.floor(moment), AUTO_FORMATS["DATE"])
+                return Shown(moment, AUTO_FORMATS["DATE_TIME"])
             return call(name, args)
         if tok == "(":
             value = self.comparison()
@@ -243,22 +270,53 @@ def _arith(op: str, left, right):
         return l
     if isinstance(r, FormulaError):
         return r
-    # A date plus or minus days stays a date; a date minus a date is a number of days.
-    dated = [v for v in (scalar(left), scalar(right)) if isinstance(v, DateSerial)]
-    if op in "+-" and len(dated) == 1:
-        return type(dated[0])(l + r if op == "+" else l - r)
     if op == "+":
-        return l + r
-    if op == "-":
-        return l - r
-    if op == "*":
-        return l * r
-    if op == "/":
-        return DIV0 if r == 0 else l / r
-    try:
-        return float(l**r)
-    except (OverflowError, ZeroDivisionError, TypeError):
-        return VALUE
+        value = l + r
+    elif op == "-":
+        value = l - r
+    elif op == "*":
+        value = l * r
+    elif op == "/":
+        if r == 0:
+            return DIV0
+        value = l / r
+    else:
+        try:
+            value = float(l**r)
+        except (OverflowError, ZeroDivisionError, TypeError):
+            return VALUE
+    operands = [v for v in (scalar(left), scalar(right)) if isinstance(v, Shown)]
+    if not operands:
+        return value
+    return Shown(value, _arith_format(op, operands))
+
+
+def _arith_format(op: str, operands: list) -> dict | None:
+    """The format Sheets gives `left op right`, from its operands that come from cells or
+    date functions, in formula order: a date plus or minus days stays a date (its format), a
+    date minus a date is a number of days; otherwise + - * / take the first such operand's
+    format (none when that one has none: `=A1*B1` with A1 unformatted is unformatted even if
+    B1 is currency). Unformatted where Google's choice is not known: ^, and * or / on a date."""
+    dated = [v for v in operands if _dated(v)]
+    if dated:
+        return number_format(dated[0]) if op in "+-" and len(dated) == 1 else None
+    return number_format(operands[0]) if op in "+-*/" else None
+
+
+def _aggregate(value: float, args):
+    """SUM, AVERAGE, MIN and MAX's `value` with the format of the first number of their
+    arguments that comes from a cell (`=SUM(G2:G9)` shows G2's currency); unformatted when that
+    number is a date or time (what Google shows for the sum or the latest of dates is not known)."""
+    first = next((v for v in _flatten(args) if isinstance(v, Shown)), None)
+    if first is None:
+        return value
+    return Shown(value, None if _dated(first) else number_format(first))
+
+
+def _plain(value):
+    """`value` without the format it came with: for a function whose result's format Google
+    does not take from its arguments as far as is known (VLOOKUP, HYPERLINK)."""
+    return float(value) if isinstance(value, Shown) else value
 
 
 def _compare(op: str, l, r):
@@ -312,13 +370,13 @@ def call(name: str, args: list):
         nums = _numbers(args)
         if isinstance(nums, FormulaError):
             return nums
-        if name == "SUM":
-            return float(sum(nums))
         if name == "COUNT":
             return float(len(nums))
-        if name == "AVERAGE":
-            return DIV0 if not nums else sum(nums) / len(nums)
-        return (min if name == "MIN" else max)(nums) if nums else 0.0
+        if name == "AVERAGE" and not nums:
+            return DIV0
+        value = {"SUM": lambda: float(sum(nums)), "AVERAGE": lambda: sum(nums) / len(nums),
+                 "MIN": lambda: min(nums) if nums else 0.0, "MAX": lambda: max(nums) if nums else 0.0}[name]()
+        return _aggregate(value, args)
     if name == "COUNTA":
         return float(sum(1 for v in _flatten(args) if v not in (None, "")))
     if name == "IF":
@@ -365,7 +423,7 @@ def call(name: str, args: list):
         if not 1 <= len(args) <= 2:
             return _wrong_count(name)
         shown = scalar(args[-1])
-        return "" if shown is None else shown
+        return "" if shown is None else _plain(shown)
     if name in ("IFERROR", "IFNA"):
         value = scalar(args[0]) if args else None
         caught = isinstance(value, FormulaError) and (name == "IFERROR" or value.kind == "N_A")
@@ -384,7 +442,9 @@ def call(name: str, args: list):
             first = _dt.datetime(year, month, 1)
         except ValueError:
             return NUM
-        return DateSerial(datetime_to_serial(first) + day - 1)
+        return Shown(datetime_to_serial(first) + day - 1, AUTO_FORMATS["DATE"])
+    if name in ("EDATE", "EOMONTH"):
+        return _months_later(name, args)
     if name in ("YEAR", "MONTH", "DAY"):
         x = number(args[0]) if len(args) == 1 else _wrong_count(name)
         if isinstance(x, FormulaError):
@@ -392,13 +452,32 @@ def call(name: str, args: list):
         moment = serial_to_datetime(x)
         return float({"YEAR": moment.year, "MONTH": moment.month, "DAY": moment.day}[name])
     if name == "VLOOKUP":
-        return _vlookup(args)
+        return _plain(_vlookup(args))
     if name == "ISBLANK":
         return scalar(args[0]) is None if len(args) == 1 else _wrong_count(name)
     return _name_error(name)
 
 
 NUM = FormulaError("#NUM!", "NUM", "The result is not a valid number.")
+
+
+def _months_later(name: str, args: list):
+    """EDATE(start, months): the same day `months` later (the month's last day when it has
+    fewer days); EOMONTH(start, months): the last day of the month `months` later. Both a date."""
+    if len(args) != 2:
+        return _wrong_count(name)
+    start, months = number(args[0]), number(args[1])
+    for v in (start, months):
+        if isinstance(v, FormulaError):
+            return v
+    try:
+        moment = serial_to_datetime(math.floor(start))
+        year, month = divmod(moment.year * 12 + moment.month - 1 + int(months), 12)
+        last = calendar.monthrange(year, month + 1)[1]
+        day = _dt.datetime(year, month + 1, last if name == "EOMONTH" else min(moment.day, last))
+    except (ValueError, OverflowError):
+        return NUM
+    return Shown(datetime_to_serial(day), AUTO_FORMATS["DATE"])
 
 
 def _wrong_count(name: str) -> FormulaError:
@@ -440,9 +519,9 @@ def _vlookup(args: list):
 
 # What the emulator evaluates (besides operators and references).
 SUPPORTED = frozenset({"ABS", "AND", "AVERAGE", "CONCAT", "CONCATENATE", "COUNT", "COUNTA", "DATE", "DAY",
-                       "HYPERLINK", "IF", "IFERROR", "IFNA", "INT", "ISBLANK", "LEN", "LOWER", "MAX", "MIN",
-                       "MONTH", "NA", "NOT", "NOW", "OR", "ROUND", "ROUNDDOWN", "ROUNDUP", "SUM", "TODAY", "TRIM",
-                       "UPPER", "VLOOKUP", "YEAR"})
+                       "EDATE", "EOMONTH", "HYPERLINK", "IF", "IFERROR", "IFNA", "INT", "ISBLANK", "LEN", "LOWER",
+                       "MAX", "MIN", "MONTH", "NA", "NOT", "NOW", "OR", "ROUND", "ROUNDDOWN", "ROUNDUP", "SUM",
+                       "TODAY", "TRIM", "UPPER", "VLOOKUP", "YEAR"})
 # Functions Google Sheets has (support.google.com/docs/table/25273), the common part of its
 # list: one the emulator does not evaluate is said to be so, not taken for an unknown name.
 GOOGLE_FUNCTIONS = SUPPORTED | frozenset("""
@@ -461,8 +540,9 @@ VAR WEEKDAY WEEKNUM WORKDAY XLOOKUP XOR YEARFRAC
 
 
 def evaluate(formula: str, cell: Resolver, now: Callable[[], _dt.datetime] | None = None):
-    """Evaluate ``=...``; returns a float (a DateSerial for a date), str, bool, None or
-    FormulaError. `now` gives the moment TODAY and NOW read (the spreadsheet's time zone)."""
+    """Evaluate ``=...``; returns a float (a `Shown` when Sheets computes a number format for
+    it: `number_format`), str, bool, None or FormulaError. `now` gives the moment TODAY and NOW
+    read (the spreadsheet's time zone)."""
     try:
         return scalar(_Parser(formula[1:], cell, now).parse())
     except (ValueError, IndexError, KeyError):

@@ -328,7 +328,13 @@ class Spreadsheet:
             target = sheet if title is None else self.sheet_by_title(title)
             if target is None:
                 return formula.REF
-            return _python_value(self.effective(target, row, col, inner))
+            found = self.effective(target, row, col, inner)
+            value = _python_value(found)
+            if isinstance(value, float):
+                # A number read from a cell brings the cell's format along, for Sheets' automatic
+                # formatting of the formula (formula.Shown).
+                return formula.Shown(value, self.number_format(target.cell(row, col), found))
+            return value
 
         result = formula.evaluate(entered["formulaValue"], lookup, self.now)
         if isinstance(result, formula.FormulaError):
@@ -337,12 +343,17 @@ class Spreadsheet:
             return None
         if isinstance(result, bool):
             return {"boolValue": result}
-        if isinstance(result, formula.DateSerial):
-            return values.Dated({"numberValue": values.json_number(float(result))},
-                                formula.AUTO_FORMATS[result.kind])
         if isinstance(result, float):
-            return {"numberValue": values.json_number(result)}
+            value = {"numberValue": values.json_number(float(result))}
+            computed = formula.number_format(result)
+            return values.Computed(value, computed) if computed else value
         return {"stringValue": str(result)}
+
+    @staticmethod
+    def number_format(cell: dict | None, effective: dict | None) -> dict | None:
+        """The number format a cell shows its value in: its own (userEnteredFormat), else the one
+        Sheets computes for its formula's result (`values.Computed`), else None."""
+        return ((cell or {}).get("userEnteredFormat") or {}).get("numberFormat") or values.auto_format(effective)
 
     def now(self) -> _dt.datetime:
         """The moment in the spreadsheet's time zone, as TODAY and NOW read it."""
@@ -356,14 +367,18 @@ class Spreadsheet:
         """Full CellData for a cell, as spreadsheets.get with grid data shows it."""
         cell = dict(sheet.cell(r, c) or {})
         effective = self.effective(sheet, r, c)
+        number_format = self.number_format(cell, effective)
         if effective is not None:
             cell["effectiveValue"] = dict(effective)
-            number_format = (cell.get("userEnteredFormat") or {}).get("numberFormat") or values.auto_format(effective)
             text = values.formatted(effective, number_format)
             if text is not None:
                 cell["formattedValue"] = text
         if cell.get("userEnteredValue") or cell.get("userEnteredFormat"):
-            cell["effectiveFormat"] = _merge(self.properties["defaultFormat"], cell.get("userEnteredFormat") or {})
+            # "if the cell contains a formula, the computed number format" (CellData.effectiveFormat):
+            # the one the formatted value above is shown in.
+            shown = {"numberFormat": number_format} if number_format else {}
+            cell["effectiveFormat"] = _merge(self.properties["defaultFormat"],
+                                             _merge(cell.get("userEnteredFormat") or {}, shown))
         return cell
 
     @contextmanager

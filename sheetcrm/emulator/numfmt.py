@@ -112,8 +112,8 @@ def format_number(x: float, pattern: str) -> str:
     if not m:
         return general(x)
     core = section[m.start() : m.end()]
-    prefix = section[: m.start()].replace('"', "")
-    suffix = section[m.end() :].replace('"', "")
+    prefix = _literal(section[: m.start()])
+    suffix = _literal(section[m.end() :])
     if core.endswith("%"):
         x *= 100
     decimals = len(m.group(1)) - 1 if m.group(1) else 0
@@ -131,11 +131,17 @@ def format_number(x: float, pattern: str) -> str:
         int_part = text.split(".")[0]
         if int_part.replace(",", "") == "0" and not core.split(".")[0].replace(",", "").endswith("0"):
             text = text[len(int_part) :]
-        if x < 0 and float(text.replace(",", "") or 0) != 0:
-            text = "-" + text
+    sign = "-" if x < 0 and not m.group(2) and float(text.replace(",", "") or 0) != 0 else ""
     if core.endswith("%"):
         text += "%"
-    return prefix + text + suffix
+    # The minus sign leads, before a currency symbol: -$1,000.00.
+    return sign + prefix + text + suffix
+
+
+def _literal(part: str) -> str:
+    """A pattern's text around the number as shown: quotes dropped, a `[$€-x-euro2]` currency
+    block shown as its symbol."""
+    return re.sub(r"\[\$([^\]-]*)(?:-[^\]]*)?\]", r"\1", part).replace('"', "")
 
 
 def render(x: float, number_format: dict | None) -> str:

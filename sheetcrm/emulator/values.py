@@ -163,9 +163,9 @@ def formatted(effective: dict | None, number_format: dict | None) -> str | None:
     return None
 
 
-class Dated(dict):
-    """An effective value that Sheets shows with a format of its own choosing when its cell has
-    none (a formula's date: `formula.DateSerial`); as JSON, just the value."""
+class Computed(dict):
+    """A formula's effective value with the number format Sheets computes for it, which it is
+    shown in when its cell has no format of its own (`formula.Shown`); as JSON, just the value."""
 
     def __init__(self, value: dict, number_format: dict):
         super().__init__(value)

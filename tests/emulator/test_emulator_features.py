@@ -399,3 +399,78 @@ def test_today_is_the_spreadsheets_date_shown_as_a_date(emu, http):
     day = dt.date(1899, 12, 30) + dt.timedelta(days=serial)
     assert before <= day <= after and days == serial - 2  # a number of days, not a date
     assert shown == f"{day.month}/{day.day}/{day.year}"
+
+
+def test_currency_amounts_are_shown_as_sheets_shows_them(emu, http):
+    """A minus sign leads the currency symbol (-$1,000.00, as Sheets shows it, not $-1,000.00),
+    and a `[$€-x-euro2]` block shows as its symbol."""
+    sid = emu.create_spreadsheet("money", {"Sheet1": [["-$1,000", 6500, -6500]]}, value_input="USER_ENTERED")
+    batch(http, sid, {"repeatCell": {
+        "range": {"sheetId": emu.sheet_id(sid, "Sheet1"), "startRowIndex": 0, "endRowIndex": 1,
+                  "startColumnIndex": 1, "endColumnIndex": 3},
+        "cell": {"userEnteredFormat": {"numberFormat": {"type": "CURRENCY", "pattern": "[$€-x-euro2] #,##0.00"}}},
+        "fields": "userEnteredFormat.numberFormat"}})
+    assert get(http, sid, "A1:C1").json()["values"] == [["-$1,000.00", "€ 6,500.00", "-€ 6,500.00"]]
+
+
+def _shown(http, sid, rng):
+    """(formattedValue, effectiveFormat.numberFormat or None) of each cell of one row."""
+    body = http.get(f"{API}/{sid}", params={
+        "ranges": rng, "fields": "sheets.data.rowData.values(formattedValue,effectiveFormat.numberFormat)"}).json()
+    [row] = body["sheets"][0]["data"][0]["rowData"]
+    return [(v.get("formattedValue"), v.get("effectiveFormat", {}).get("numberFormat")) for v in row["values"]]
+
+
+PERCENT = {"type": "PERCENT", "pattern": "0%"}
+EURO = {"type": "CURRENCY", "pattern": "[$€-x-euro2] #,##0.00"}
+DOLLAR = {"type": "CURRENCY", "pattern": '"$"#,##0.00'}
+ISO_DATE = {"type": "DATE", "pattern": "yyyy-mm-dd"}
+US_DATE = {"type": "DATE", "pattern": "M/d/yyyy"}
+
+
+def test_a_formula_cell_has_the_number_format_sheets_computes_for_it(emu, http):
+    """CellData.effectiveFormat "includes, if the cell contains a formula, the computed number
+    format", and the formatted value is shown in it: a reference, arithmetic or SUM over cells
+    takes the first referenced cell's format, a date function a date's; the cell's own format
+    wins; where what Google infers is not known, no format."""
+    sid = emu.create_spreadsheet("computed", {"Sheet1": [
+        ["25%", 6500, "2026-01-05", "$1,000", 3, "$2.50"]], "Other Tab": [["50%"]]}, value_input="USER_ENTERED")
+    batch(http, sid, {"repeatCell": {
+        "range": {"sheetId": emu.sheet_id(sid, "Sheet1"), "startRowIndex": 0, "endRowIndex": 1,
+                  "startColumnIndex": 1, "endColumnIndex": 2},
+        "cell": {"userEnteredFormat": {"numberFormat": EURO}}, "fields": "userEnteredFormat.numberFormat"}})
+    cases = {  # formula in row 2: (formatted value, effectiveFormat.numberFormat)
+        "=A1": ("25%", PERCENT), "=A1*2": ("50%", PERCENT), "=2*A1": ("50%", PERCENT),
+        "=A1+'Other Tab'!A1": ("75%", PERCENT), "=B1": ("€ 6,500.00", EURO),
+        "=B1/2": ("€ 3,250.00", EURO), "=-D1": ("-$1,000.00", DOLLAR),
+        "=SUM(D1:F1)": ("$1,005.50", DOLLAR), "=MAX(D1,F1)": ("$1,000.00", DOLLAR),
+        "=C1+1": ("2026-01-06", ISO_DATE), "=1+C1": ("2026-01-06", ISO_DATE),
+        "=TODAY()>0": ("TRUE", None), "=DATE(2026,1,31)": ("1/31/2026", US_DATE),
+        "=EDATE(DATE(2026,1,31),1)": ("2/28/2026", US_DATE), "=EOMONTH(C1,1)": ("2/28/2026", US_DATE),
+        "=IF(E1>1,D1,0)": ("$1,000.00", DOLLAR),
+        # Not known what Google infers, so no format: said so in the README.
+        "=E1*D1": ("3000", None), "=C1-DATE(2026,1,1)": ("4", None), "=C1*2": ("92054", None),
+        "=D1^2": ("1000000", None), "=ROUND(F1)": ("3", None), '=VLOOKUP(3,E1:F1,2,FALSE)': ("2.5", None),
+        "=SUM(C1,1)": ("46028", None), '=A1&""': ("0.25", None), "=COUNT(A1:F1)": ("6", None), "=1/4": ("0.25", None),
+    }
+    put(http, sid, "A2:Z2", [list(cases)])
+    shown = _shown(http, sid, f"Sheet1!A2:{chr(ord('A') + len(cases) - 1)}2")
+    assert dict(zip(cases, shown)) == cases
+    # The values read as Google gives them: formatted in the computed format, unformatted as numbers.
+    assert get(http, sid, "A2:C2").json()["values"] == [["25%", "50%", "50%"]]
+    assert get(http, sid, "A2:C2", valueRenderOption="UNFORMATTED_VALUE").json()["values"] == [[0.25, 0.5, 0.5]]
+
+
+def test_a_formula_reading_a_formula_shows_its_computed_format_and_its_own_format_wins(emu, http):
+    sid = emu.create_spreadsheet("chain", {"Sheet1": [["25%", "=A1", "=B1", "=B1"]]}, value_input="USER_ENTERED")
+    batch(http, sid, {"repeatCell": {
+        "range": {"sheetId": emu.sheet_id(sid, "Sheet1"), "startRowIndex": 0, "endRowIndex": 1,
+                  "startColumnIndex": 3, "endColumnIndex": 4},
+        "cell": {"userEnteredFormat": {"numberFormat": {"type": "NUMBER", "pattern": "0.00"}}},
+        "fields": "userEnteredFormat.numberFormat"}})
+    assert _shown(http, sid, "A1:D1") == [("25%", PERCENT), ("25%", PERCENT), ("25%", PERCENT),
+                                           ("0.25", {"type": "NUMBER", "pattern": "0.00"})]
+    # TODAY's cell: a date shown, and a date format said (it was {}).
+    put(http, sid, "A2:B2", [["=TODAY()", "=NOW()"]])
+    assert [fmt for _, fmt in _shown(http, sid, "A2:B2")] == [
+        US_DATE, {"type": "DATE_TIME", "pattern": "M/d/yyyy H:mm:ss"}]
