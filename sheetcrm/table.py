@@ -63,6 +63,10 @@ _MESSAGES = {
     "currency_conflict": (N_("{shown} is in {currency}, but its Currency cell says {other}."),
                           N_("Make the two agree, or leave the Currency cell blank.")),
     "ambiguous_currency": cells.AMBIGUOUS_CURRENCY,
+    "format_currencies": (N_("{shown}: the number format shows {currencies}, more than one currency, so which one "
+                             "the amount is in cannot be told."),
+                          N_("Give the cell a number format that shows one currency, or write the amount's "
+                             "currency in the Currency column.")),
     "symbol_base": (N_('"{token}" in this column is read as {currency}, the base currency (currency in '
                        'sheetcrm.toml).'),
                     N_("Write the ISO code (like {example}) where an amount is in another currency.")),
@@ -1315,6 +1319,11 @@ def _currencies(spec: TabSpec, title: str, header: Header, grid: Grid, rows: lis
             token = _currency_token(raw, grid.currency.get((index, col)), locale)
             if token is None:
                 continue
+            if cells.SEVERAL_CURRENCIES in token:
+                if not _one_of(token, shown.get(currency_col) if currency_col is not None else None, ctx.currency):
+                    shown[col] = _error("format_currencies", raw, shown=cells.quoted(raw),
+                                        currencies=_(" or ").join(token.split(cells.SEVERAL_CURRENCIES)))
+                continue
             code, ambiguous = cells.currency_of(token, ctx.currency)
             typed = cells.show_number(1200, locale=locale)  # an amount to type in this column
             fmt = dict(shown=cells.quoted(raw) if isinstance(raw, str) else _(
@@ -1386,6 +1395,19 @@ def symbol_warnings(title: str, col: int, label: str | None, cells_: Iterable[tu
 
 # How a Currency cell holding an ambiguous symbol is made certain.
 _SYMBOL_CODE_HINT = N_("Write the ISO code of the currency you mean, like {currency} or {other}.")
+
+
+def _one_of(token: str, theirs: Any, base: str) -> bool:
+    """Whether a Currency cell says which of the currencies a number format shows (`token`,
+    joined by `cells.SEVERAL_CURRENCIES`) an amount is in."""
+    if not isinstance(theirs, str) or cells.is_blank(theirs):
+        return False
+    try:
+        code = cells.parse_currency(theirs, base)
+    except cells.CellError:
+        return False  # reported by the Currency column's own validator
+    return any(code == c or code in cells.SYMBOL_CURRENCIES.get(c, ())
+               for c in token.split(cells.SEVERAL_CURRENCIES))
 
 
 def _currency_token(raw: Any, formatted: str | None, locale: str) -> str | None:
