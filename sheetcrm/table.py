@@ -866,9 +866,11 @@ def _parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, c
     if grid.merges:
         _merged_numbers(title, header, grid, rows, known, report)
     # The team's own columns the config does not type: typed by their cells (columns.infer_kind).
+    shown_percent = _percent_rows(grid, rows) if grid.percent else {}
     inferred = {name: kind for name, col in header.custom.items() if name not in custom_kinds
                 and (kind := columns.infer_kind([r.raw[col] if col < len(r.raw) else None for r in rows],
-                                                money=budget_header(name)[0]))}
+                                                money=budget_header(name)[0],
+                                                percent=shown_percent.get(col, ())))}
     for name, kind in inferred.items():
         col = header.custom[name]
         known[col] = kind
@@ -1176,10 +1178,7 @@ def _read_columns(title: str, header: Header, grid: Grid, rows: list[_Cells], kn
     column_ctx: dict[str, ParseContext] = {}
     percent: dict[int, set[int]] = {}  # col -> the rows (indexes into `rows`) formatted as a percent
     if grid.percent:
-        position = {r.index: i for i, r in enumerate(rows)}
-        for index, col in grid.percent:
-            if (i := position.get(index)) is not None:
-                percent.setdefault(col, set()).add(i)
+        percent = _percent_rows(grid, rows)
     for col, kind in known.items():
         if grid.currency and kind in ("number", "integer", "percent"):
             _refuse_formatted_money(grid, rows, col, kind)
@@ -1215,6 +1214,16 @@ def _read_columns(title: str, header: Header, grid: Grid, rows: list[_Cells], kn
             if not isinstance(rows[i].shown[col], cells.CellError):
                 rows[i].shown[col] = value
     return column_ctx
+
+
+def _percent_rows(grid: Grid, rows: list[_Cells]) -> dict[int, set[int]]:
+    """col -> the record rows (indexes into `rows`) whose cell there is formatted as a percent."""
+    position = {r.index: i for i, r in enumerate(rows)}
+    percent: dict[int, set[int]] = {}
+    for index, col in grid.percent:
+        if (i := position.get(index)) is not None:
+            percent.setdefault(col, set()).add(i)
+    return percent
 
 
 def _refuse_formatted_money(grid: Grid, rows: list[_Cells], col: int, kind: str) -> None:

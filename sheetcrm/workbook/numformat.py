@@ -165,3 +165,93 @@ def _currency(symbol: str, territory: str | None) -> str | None:
     if len(meanings) == 1:
         return meanings[0]
     return next((c for c in used if c in meanings), symbol)
+
+
+# --- times of day and durations, as their format shows them ----------------------------------
+
+# The parts of a time code: an elapsed count in brackets ([h], [mm], [ss]), h, m, s runs, AM/PM
+# (A/P), fractions of a second after s (.0, .00), and the literal text between them.
+_TIME_PART = re.compile(r'\[(h+|m+|s+)\]|(h+|m+|s+)|(AM/PM|A/P)|(\.0+)|"([^"]*)"|\\(.)|(.)', re.I)
+
+
+def is_time_format(code: str) -> bool:
+    """Whether a number format code shows a time of day or a duration, and no date: h, s or an
+    elapsed count ([h], [m], [s]) in its first section, outside quotes and brackets other than
+    the elapsed ones, and no day, month name or year."""
+    section = _first_section(code)
+    if not section:
+        return False
+    bare = re.sub(r'"[^"]*"|\\.|\[(?![hms]+\])[^\]]*\]', "", section, flags=re.I)
+    return bool(re.search(r"[hs]|\[[hms]+\]", bare, re.I)) and not re.search(r"[dy]", bare, re.I)
+
+
+def show_time(days: float, code: str) -> str | None:
+    """A number of days (a spreadsheet's time: 0.0625 is 1:30; 1.5 is 36 hours) as the time
+    code `code` shows it: `[h]:mm` 1.5 -> "36:00", `h:mm` 0.0625 -> "1:30", `[mm]:ss` 2.25 ->
+    "3240:00", `h:mm AM/PM` 0.0625 -> "1:30 AM". None when the code is no time code
+    (`is_time_format`) or the number is negative. The largest unit shown without brackets wraps
+    as a clock does (`h:mm` shows 1.5 days as 12:00); fractions of a second are rounded to the
+    code's decimals, and the rest to whole seconds, as spreadsheet apps do."""
+    if days < 0 or not is_time_format(code):
+        return None
+    section = _first_section(code)
+    parts = list(_TIME_PART.finditer(section))
+    decimals = max((len(m[4]) - 1 for m in parts if m[4]), default=0)
+    total = round(days * 86400 * 10 ** decimals)  # in units of the finest fraction shown
+    whole, fraction = divmod(total, 10 ** decimals)
+    twelve = any(m[3] for m in parts)
+    # "m" right after an h or right before an s is minutes; elsewhere it would be a month.
+    units = [m[1] or m[2] for m in parts]
+    out: list[str] = []
+    for i, m in enumerate(parts):
+        if m[1] or m[2]:
+            letters = (m[1] or m[2]).lower()
+            unit = letters[0]
+            elapsed = m[1] is not None
+            if unit == "h":
+                value = whole // 3600 if elapsed else (whole // 3600) % 24
+                if twelve and not elapsed:
+                    value = value % 12 or 12
+            elif unit == "m":
+                value = whole // 60 if elapsed else (whole // 60) % 60
+                if not elapsed and not any((u or "").lower().startswith("h") for u in units[:i]) \
+                        and not any((u or "").lower().startswith("s") for u in units[i + 1:]):
+                    return None  # a month, not minutes: a date code
+            else:
+                value = whole if elapsed else whole % 60
+            out.append(str(value).zfill(len(letters)))
+        elif m[3]:
+            am = (whole // 3600) % 24 < 12
+            word = m[3]
+            out.append(("AM" if am else "PM") if len(word) > 3 else ("A" if am else "P"))
+            if word.islower():
+                out[-1] = out[-1].lower()
+        elif m[4]:
+            out.append("." + str(fraction).zfill(decimals)[:len(m[4]) - 1])
+        elif m[5] is not None:
+            out.append(m[5])
+        elif m[6] is not None:
+            out.append(m[6])
+        else:
+            out.append(m[7])
+    return "".join(out)
+
+
+def _first_section(code: str) -> str:
+    """The first section of a code (up to a `;` outside quotes), without a colour or condition
+    in brackets at its start ([Red], [>=100])."""
+    out, quoted, i = [], False, 0
+    while i < len(code):
+        ch = code[i]
+        if ch == '"':
+            quoted = not quoted
+        elif ch == "\\" and not quoted:
+            out.append(code[i:i + 2])
+            i += 2
+            continue
+        elif ch == ";" and not quoted:
+            break
+        out.append(ch)
+        i += 1
+    section = "".join(out)
+    return re.sub(r"^(\[(?![hms]+\])[^\]]*\])+", "", section, flags=re.I)
