@@ -106,17 +106,6 @@ def test_google_custom_dates_and_percentages_read_as_on_xlsx_in_one_formats_read
         "ACC-0003": {"Late renewals", "High margin pts", "High margin pct"}}
 
 
-def test_google_whole_numbers_outside_the_dates_cost_no_formats_read(emu):
-    """A team's own column of counts or amounts (12, 250, 1500) is shown as it is by any format
-    that matters: nothing more is read, as before."""
-    key = _google(emu, [["ACC-0001", "Acme", "Customer", 12, 250], ["ACC-0002", "Beta", "Customer", 40, 1500]], [])
-    t = Traced(key, CONFIG)
-    snap = t.book.read()
-    assert t.counts() == (2, 0)
-    assert [r.record.custom for r in read_crm(snap, CONFIG).tables["accounts"].rows] == [
-        {"Renewal": Decimal(12), "Margin": Decimal(250)}, {"Renewal": Decimal(40), "Margin": Decimal(1500)}]
-
-
 # -- times of day and durations -----------------------------------------------------------------
 
 TIMES = [(0.0625, "[h]:mm", "1:30"), (1.5, "[h]:mm", "36:00"), (0.0625, "h:mm", "1:30"),

@@ -40,8 +40,8 @@ BUILTIN_PERCENT = {9, 10}
 # may show its own locale's symbol instead, which is why "$" stays a symbol to resolve).
 BUILTIN_CURRENCY = {5: "$", 6: "$", 7: "$", 8: "$", 42: "$", 44: "$"}
 # Built-in time and duration formats (ECMA-376 §18.8.30).
-BUILTIN_TIME = {18: "h:mm AM/PM", 19: "h:mm:ss AM/PM", 20: "h:mm", 21: "h:mm:ss", 45: "mm:ss", 46: "[h]:mm:ss",
-                47: "mm:ss.0"}
+BUILTIN_TIME = {18: "h:mm AM/PM", 19: "h:mm:ss AM/PM",  # not for people: format codes
+                20: "h:mm", 21: "h:mm:ss", 45: "mm:ss", 46: "[h]:mm:ss", 47: "mm:ss.0"}
 
 
 @dataclass
