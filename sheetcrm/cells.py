@@ -242,6 +242,9 @@ def parse_text(raw: RawCell) -> str | None:
 # meaning is read as that currency; an ambiguous one ($, ¥, kr) is read as the base currency
 # when the base is one of its meanings, else as its first meaning (with a warning from the
 # caller), and "kr" with no such base is not read at all. Kept as data: one place to add a symbol.
+# Between the currencies of a number format that shows more than one (`#,##0 "€" "£"`;
+# workbook/numformat.py): no currency symbol or code holds it.
+SEVERAL_CURRENCIES = "|"
 SYMBOL_CURRENCIES: dict[str, tuple[str, ...]] = {
     "€": ("EUR",), "£": ("GBP",), "US$": ("USD",), "U$S": ("USD",), "R$": ("BRL",), "C$": ("CAD",),
     "CA$": ("CAD",), "A$": ("AUD",), "AU$": ("AUD",), "NZ$": ("NZD",), "HK$": ("HKD",), "S$": ("SGD",),

@@ -421,28 +421,34 @@ _TESTS = {"bool": _bool_cell, "number": _number_cell, "money": _amount_cell, "pe
           "date": _date_cell}
 
 
-def infer_kind(raws: Sequence[RawCell], money: bool = False) -> str | None:
+def infer_kind(raws: Sequence[RawCell], money: bool = False, percent: Collection[int] = ()) -> str | None:
     """"bool", "number", "money", "percent" or "date" when at least INFERRED_SHARE of the filled
     cells of a column read as that kind (numbers and dates in either convention: the column's
     reading settles which), else None: the column stays text. Native TRUE/FALSE and words like
     Sí/No, Yes/No are yes/no; 0 and 1 are numbers; a number is never taken for a serial date
     here. A column of amounts one of which names its currency ("1.200 €", "8000 EUR") is
     "money", read as an Amount is; one of percentages ("15%", at least one written with "%")
-    is "percent". `money`: a column of amounts by its header (a Budget,
-    `schema.BUDGET_HEADERS`): "money" instead of "number"."""
+    is "percent", and so is one with a number formatted as a percentage: `percent` holds the
+    indexes (into `raws`) of the cells whose number format shows a percentage (`Grid.percent`;
+    0.15 there shows 15 %, and is read so). `money`: a column of amounts by its header (a
+    Budget, `schema.BUDGET_HEADERS`): "money" instead of "number"."""
     filled = [raw for raw in raws if not cells.is_blank(raw)]
     if not filled:
         return None
+    # A number formatted as a percentage shows as one (only a number shows its format): such a
+    # column is tried as percentages before numbers, which its cells would all read as too.
+    shown_percent = any(i < len(raws) and raws[i].__class__ in (int, float) for i in percent)
     need = INFERRED_SHARE * len(filled)
     # One code among the cells ("08001" beside "28001") makes the column a column of codes:
     # typed as numbers, its other cells' zeros would be lost and that one left out.
     codes = any(isinstance(raw, str) and _code_text(raw) for raw in filled)
-    for kind in INFERRED_KINDS:
+    kinds = ("bool", "percent", "number", "money", "date") if shown_percent else INFERRED_KINDS
+    for kind in kinds:
         if kind in ("number", "money", "percent") and codes:
             continue
         if kind == "money" and (money or not any(_names_currency(raw) for raw in filled)):
             continue  # a Budget's amounts were tried as "number"; plain numbers are numbers
-        if kind == "percent" and not any(cells.is_percent_text(raw) for raw in filled):
+        if kind == "percent" and not shown_percent and not any(cells.is_percent_text(raw) for raw in filled):
             continue
         test = _amount_cell if kind == "number" and money else _TESTS[kind]
         misses = 0

@@ -21,6 +21,7 @@ CODES = (
     NC_("issue code", "bad_date"), NC_("issue code", "bad_email"), NC_("issue code", "bad_enum"),
     NC_("issue code", "bad_integer"), NC_("issue code", "bad_number"), NC_("issue code", "bad_percent"),
     NC_("issue code", "currency_conflict"), NC_("issue code", "currency_header"),
+    NC_("issue code", "format_currencies"),
     NC_("issue code", "duplicate_email"), NC_("issue code", "duplicate_header"), NC_("issue code", "duplicate_id"),
     NC_("issue code", "duplicate_sku"), NC_("issue code", "formula_error"), NC_("issue code", "formula_not_calculated"),
     NC_("issue code", "id_pattern"),

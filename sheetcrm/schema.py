@@ -270,6 +270,30 @@ def currency_headers(config) -> frozenset[str]:
     return _headers(config, "currency")
 
 
+def standard_headers(config) -> frozenset[str]:
+    """The headers, as `normalize_key` keys, of every column sheetcrm knows: each record
+    field's (English, Spanish, aliases, the config's renames), each computed column's, the
+    custom fields the config types, and those of its own tabs and of Rates and Quotas. A header not here names a team's own
+    column, typed by its cells (`columns.infer_kind`): the Google backend asks for the number
+    formats of those whose numbers a format may show otherwise (a date, a percentage, a time;
+    see workbook/gsheets.py)."""
+    names: set[str] = set()
+    for spec in (*TABS.values(), WORKFLOWS, CAMPAIGNS, CASES, SEGMENTS):
+        settings = config.tabs.get(spec.key)
+        for name, info in spec.model.model_fields.items():
+            if info.title is None:
+                continue
+            column = _column(name, info)
+            names.update((column.header, column.header_es, *column.aliases))
+        names.update(n for c in spec.computed for n in (c.header, c.header_es))
+        if settings is not None:
+            names.update(settings.headers.values())
+            names.update(settings.custom_fields)
+    for owned in (*OWNED_TABS.values(), RATES, QUOTAS):  # their columns hold what sheetcrm says
+        names.update((*owned.headers, *owned.headers_es))
+    return frozenset(normalize_key(n) for n in names)
+
+
 def _headers(config, kind: str, with_currency: bool = False) -> frozenset[str]:
     names: set[str] = set()
     for key, spec in TABS.items():

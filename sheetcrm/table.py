@@ -63,6 +63,10 @@ _MESSAGES = {
     "currency_conflict": (N_("{shown} is in {currency}, but its Currency cell says {other}."),
                           N_("Make the two agree, or leave the Currency cell blank.")),
     "ambiguous_currency": cells.AMBIGUOUS_CURRENCY,
+    "format_currencies": (N_("{shown}: the number format shows {currencies}, more than one currency, so which one "
+                             "the amount is in cannot be told."),
+                          N_("Give the cell a number format that shows one currency, or write the amount's "
+                             "currency in the Currency column.")),
     "symbol_base": (N_('"{token}" in this column is read as {currency}, the base currency (currency in '
                        'sheetcrm.toml).'),
                     N_("Write the ISO code (like {example}) where an amount is in another currency.")),
@@ -862,9 +866,11 @@ def _parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, c
     if grid.merges:
         _merged_numbers(title, header, grid, rows, known, report)
     # The team's own columns the config does not type: typed by their cells (columns.infer_kind).
+    shown_percent = _percent_rows(grid, rows) if grid.percent else {}
     inferred = {name: kind for name, col in header.custom.items() if name not in custom_kinds
                 and (kind := columns.infer_kind([r.raw[col] if col < len(r.raw) else None for r in rows],
-                                                money=budget_header(name)[0]))}
+                                                money=budget_header(name)[0],
+                                                percent=shown_percent.get(col, ())))}
     for name, kind in inferred.items():
         col = header.custom[name]
         known[col] = kind
@@ -1172,10 +1178,7 @@ def _read_columns(title: str, header: Header, grid: Grid, rows: list[_Cells], kn
     column_ctx: dict[str, ParseContext] = {}
     percent: dict[int, set[int]] = {}  # col -> the rows (indexes into `rows`) formatted as a percent
     if grid.percent:
-        position = {r.index: i for i, r in enumerate(rows)}
-        for index, col in grid.percent:
-            if (i := position.get(index)) is not None:
-                percent.setdefault(col, set()).add(i)
+        percent = _percent_rows(grid, rows)
     for col, kind in known.items():
         if grid.currency and kind in ("number", "integer", "percent"):
             _refuse_formatted_money(grid, rows, col, kind)
@@ -1211,6 +1214,16 @@ def _read_columns(title: str, header: Header, grid: Grid, rows: list[_Cells], kn
             if not isinstance(rows[i].shown[col], cells.CellError):
                 rows[i].shown[col] = value
     return column_ctx
+
+
+def _percent_rows(grid: Grid, rows: list[_Cells]) -> dict[int, set[int]]:
+    """col -> the record rows (indexes into `rows`) whose cell there is formatted as a percent."""
+    position = {r.index: i for i, r in enumerate(rows)}
+    percent: dict[int, set[int]] = {}
+    for index, col in grid.percent:
+        if (i := position.get(index)) is not None:
+            percent.setdefault(col, set()).add(i)
+    return percent
 
 
 def _refuse_formatted_money(grid: Grid, rows: list[_Cells], col: int, kind: str) -> None:
@@ -1315,6 +1328,11 @@ def _currencies(spec: TabSpec, title: str, header: Header, grid: Grid, rows: lis
             token = _currency_token(raw, grid.currency.get((index, col)), locale)
             if token is None:
                 continue
+            if cells.SEVERAL_CURRENCIES in token:
+                if not _one_of(token, shown.get(currency_col) if currency_col is not None else None, ctx.currency):
+                    shown[col] = _error("format_currencies", raw, shown=cells.quoted(raw),
+                                        currencies=_(" or ").join(token.split(cells.SEVERAL_CURRENCIES)))
+                continue
             code, ambiguous = cells.currency_of(token, ctx.currency)
             typed = cells.show_number(1200, locale=locale)  # an amount to type in this column
             fmt = dict(shown=cells.quoted(raw) if isinstance(raw, str) else _(
@@ -1386,6 +1404,19 @@ def symbol_warnings(title: str, col: int, label: str | None, cells_: Iterable[tu
 
 # How a Currency cell holding an ambiguous symbol is made certain.
 _SYMBOL_CODE_HINT = N_("Write the ISO code of the currency you mean, like {currency} or {other}.")
+
+
+def _one_of(token: str, theirs: Any, base: str) -> bool:
+    """Whether a Currency cell says which of the currencies a number format shows (`token`,
+    joined by `cells.SEVERAL_CURRENCIES`) an amount is in."""
+    if not isinstance(theirs, str) or cells.is_blank(theirs):
+        return False
+    try:
+        code = cells.parse_currency(theirs, base)
+    except cells.CellError:
+        return False  # reported by the Currency column's own validator
+    return any(code == c or code in cells.SYMBOL_CURRENCIES.get(c, ())
+               for c in token.split(cells.SEVERAL_CURRENCIES))
 
 
 def _currency_token(raw: Any, formatted: str | None, locale: str) -> str | None:

@@ -46,6 +46,13 @@ OPP_HEADER = ["ID", "Name", "Account", "Owner", "Stage", "Amount", "Currency", "
     ('"kr" #,##0', "kr"),
     ("#,##0.00", None), ("0%", None), ("General", None), ('0 "units"', None), ("[$-409]d-mmm-yy", None),
     ("[Red]#,##0", None), ("yyyy-mm-dd", None), ("#,##0;[Red]-\"€\"#,##0", None),  # only the first section
+    # The currency inside a quoted text that says more: scaled amounts, names, codes as words.
+    ('#,##0, "k€"', "EUR"), ('#,##0,,"M€"', "EUR"), ('#,##0 "€ k"', "EUR"), ('#,##0 "EUR k"', "EUR"),
+    ('#,##0.00 "euros"', "EUR"), ('#,##0 "US dollars"', "USD"), ('#,##0 "libras esterlinas"', "GBP"),
+    ('"£"#,##0" approx"', "GBP"), ('#,##0 "US$ k"', "USD"), ('#,##0 "(€)"', "EUR"), ('"$"#,##0 [$USD]', "USD"),
+    ('#,##0 "k"', None), ('#,##0 "all in"', None), ('#,##0 "SKU"', None), ('0 "dollars"', None),  # no one currency
+    # Two currencies in one code: both, for the reader to say it cannot tell which.
+    ('#,##0 "€" "£"', "EUR|GBP"), ('0 "CAD/EUR"', "CAD|EUR"),
 ])
 def test_the_currency_a_format_code_shows(code, currency):
     assert format_currency(code) == currency
@@ -66,6 +73,27 @@ def test_xlsx_formats_set_a_blank_currency_and_conflict_with_another(tmp_path):
     assert got == [(300, "GBP"), (400, "GBP"), None, (600, "EUR"), (700, None)]
     (clash,) = [i for i in crm.report.issues if i.where() == "Opportunities!F4"]
     assert clash.code == "currency_conflict" and "GBP" in clash.message and "USD" in clash.message
+
+
+def test_xlsx_currency_inside_quoted_text_counts_in_the_pipeline(tmp_path):
+    """125,000 shown "125 k€", "0,1 M€", "125.000 euros"... is 125,000 EUR, converted through
+    the Rates tab; a format that shows two currencies is an error at the cell unless the
+    Currency cell says which of them."""
+    formats = ['#,##0, "k€"', '#,##0,,"M€"', '#,##0 "€ k"', '#,##0 "EUR k"', '#,##0.00 "euros"',
+               '#,##0 "€" "£"', '#,##0 "€" "£"']
+    rows = [OPP_HEADER] + [["", f, "Acme", "Mia", "Proposal", 125000, "GBP" if i == 6 else None, "2026-12-20"]
+                           for i, f in enumerate(formats)]
+    path = xlsx(tmp_path / "k.xlsx", {"Accounts": ACCOUNTS, "Opportunities": rows,
+                                      "Rates": [["Currency", "Rate"], ["EUR", 1.1], ["GBP", 1.3]]},
+                {("Opportunities", f"F{r}"): f for r, f in enumerate(formats, start=2)})
+    crm = read_crm(XlsxWorkbook(path).read(), Config())
+    got = [(r.record.amount, r.record.currency) if r.record else None for r in crm.tables["opportunities"].rows]
+    assert got == [(125000, "EUR")] * 5 + [None, (125000, "GBP")]
+    (both,) = [i for i in crm.report.issues if i.column == "F"]
+    assert (both.code, both.where()) == ("format_currencies", "Opportunities!F7")
+    assert "EUR" in both.message and "GBP" in both.message
+    outcome = sync(XlsxWorkbook(path), Config(), as_of=AS_OF)
+    assert outcome.results.kpis.team.open_pipeline == Decimal("850000.00")  # 5 × 137,500 + 162,500
 
 
 def test_xlsx_dollar_format_is_the_base_dollar_said_once(tmp_path):
@@ -146,6 +174,26 @@ def test_google_currency_formats_in_the_one_extra_read(emu):
     crm = read_crm(snap, Config())
     got = [(r.record.amount, r.record.currency) for r in crm.tables["opportunities"].rows]
     assert got == [(10000, "JPY"), (Decimal("1234.5"), "EUR"), (1500, "USD")]
+
+
+def test_google_currency_inside_quoted_text(emu):
+    """The same reading of a format code on Google: "125 k€" is 125,000 EUR, and a code showing
+    two currencies is an error at the cell."""
+    key = emu.create_spreadsheet("CRM", {
+        "Accounts": ACCOUNTS,
+        "Opportunities": [["ID", "Name", "Account", "Owner", "Stage", "Amount", "Close Date"],
+                          ["OPP-0001", "Kilo", "Acme", "Mia", "Proposal", 125000, "2026-12-20"],
+                          ["OPP-0002", "Both", "Acme", "Mia", "Proposal", 125000, "2026-12-20"]],
+    }, value_input="USER_ENTERED")
+    sid = emu.sheet_id(key, "Opportunities")
+    emu.apply(key, [currency_format(sid, 1, 5, '#,##0, "k€"'), currency_format(sid, 2, 5, '#,##0 "€" "£"')])
+    book, counts, _ = traced(key)
+    crm = read_crm(book.read(), Config())
+    assert [(r.record.amount, r.record.currency) if r.record else None
+            for r in crm.tables["opportunities"].rows] == [(125000, "EUR"), None]
+    assert [(i.code, i.where()) for i in crm.report.issues if i.column == "F"] == [
+        ("format_currencies", "Opportunities!F3")]
+    assert counts() == (3, 0)
 
 
 def test_google_no_format_read_when_every_amount_names_its_currency(emu):

@@ -6,8 +6,9 @@ A sync costs, whatever the number of rows or tabs:
                                       (no Drive)
            2. values.batchGet         every tab's values, UNFORMATTED, dates as serial numbers
           (2b. spreadsheets.get       only when a percent column may hold percent-formatted
-                                      numbers, or a money column numbers whose row names no
-                                      currency: see "What cells show")
+                                      numbers, a money column numbers whose row names no
+                                      currency, or a team's own column numbers a date, percent
+                                      or time format may show: see "What cells show")
     write  3. values.batchGet         (only when the plan writes into people's rows) the key
                                       columns and those tabs' header rows again, as FORMULA,
                                       just before writing: see "Concurrent edits" below
@@ -74,7 +75,15 @@ reported on .xlsx but not on Google; sheets that fill Currency, like the demo, p
 Likewise a currency format on a number in a column that holds no money (50 shown "50,00 €"
 under Discount %: an error at the cell, `table._refuse_formatted_money`) is seen on .xlsx
 always, on Google only in the percent columns asked about: asking about every number column
-would cost a third read on every sync of most workbooks.
+would cost a third read on every sync of most workbooks. A team's own column on a tab of
+records (`custom_header`, `record_tab`: Renewal, Margin, Call time on Accounts) is typed by
+its cells, and a format changes what a number there is: 46447 formatted as a date is
+2027-03-01, 0.15 formatted as a percentage 15 %, 1.5 formatted `[h]:mm` shows 36:00. The same
+read asks about such a column when it holds a number with a fraction or a whole number of the
+days 1950-2099 (`_shown_candidates`), and puts in the grid what .xlsx gives for such cells: a
+date, a datetime, the text a time code shows (`_show_dates_and_times`). Whole numbers outside
+those days cost nothing. The formats of every cell in the metadata read (1) would spare the
+request but cost every sync several times the values read (docs/formats.md).
 
 Concurrent edits: people edit while a scheduled sync runs. Every write into a tab people own
 carries the values its row had when the plan was made (its ID, or for an ID fill, the row's
@@ -99,6 +108,7 @@ google-auth inside the first request and become one `CredentialsError` line.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import dataclasses
 import json
@@ -121,10 +131,10 @@ from gspread.utils import absolute_range_name
 from sheetcrm.cells import show_number
 from sheetcrm.i18n import N_, _, ngettext
 
-from .numformat import format_currency
-from . import (CellValue, CellWrite, Chart, ColumnFormat, Grid, Guide, Plan, Snapshot, WorkbookError, WriteResult,
-               blanks_to_none, drop_orphans, cell_key, holding, holds_target, keyed, landing, same_value, serial_number,
-               share_text)
+from .numformat import format_currency, is_time_format, show_time
+from . import (SERIAL_EPOCH, CellValue, CellWrite, Chart, ColumnFormat, Grid, Guide, Plan, Snapshot, WorkbookError,
+               WriteResult, blanks_to_none, drop_orphans, cell_key, holding, holds_target, keyed, landing, same_value,
+               serial_number, share_text)
 
 MAX_PAYLOAD = 2_000_000  # Google's recommended maximum for one request body
 MAX_BLOCK_ROWS = 2_000   # rows per updateCells request, so no single request nears the payload limit
@@ -388,7 +398,9 @@ class GoogleSheetsWorkbook:
     def __init__(self, client: gspread.Client, key: str, account: str | None = None,
                  percent_header: Callable[[str], bool] | None = None,
                  money_header: Callable[[str], bool] | None = None,
-                 currency_header: Callable[[str], bool] | None = None) -> None:
+                 currency_header: Callable[[str], bool] | None = None,
+                 custom_header: Callable[[str], bool] | None = None,
+                 record_tab: Callable[[str], bool] | None = None) -> None:
         self.client = client
         self.key = key
         self.account = account  # the service account's email, for the "share it with" hint
@@ -398,6 +410,10 @@ class GoogleSheetsWorkbook:
         # Whether a header names an amount of money whose currency its row may name, and the
         # Currency column itself: money columns are asked about only when both are given.
         self.money_header = money_header
+        # Whether a header names a team's own column, typed by its cells: those holding numbers
+        # a date, percent or time format would show otherwise are asked about (`_shown_candidates`).
+        self.custom_header = custom_header
+        self.record_tab = record_tab  # whether a tab title names a tab of records (Accounts, Leads...)
         self.currency_header = currency_header
         self._sheets: dict[str, _Sheet] = {}
         self._snapshot: Snapshot | None = None  # the last read: what unplanned computed cells hold
@@ -470,9 +486,12 @@ class GoogleSheetsWorkbook:
         (see the module docstring)."""
         # sheetcrm's own tabs (Pipeline, Stage History) hold amounts in the base currency and
         # its percentages as fractions (Dashboard, Forecast): nothing there is a person's.
+        own = {title: _shown_candidates(grid.rows, self.custom_header)
+               if not self._sheets[title].owned and self.record_tab is not None and self.record_tab(title) else set()
+               for title, grid in tabs.items()}
         wanted = {title: set() if self._sheets[title].owned else
                   _percent_candidates(grid.rows, self.percent_header)
-                  | _money_candidates(grid.rows, self.money_header, self.currency_header)
+                  | _money_candidates(grid.rows, self.money_header, self.currency_header) | own[title]
                   for title, grid in tabs.items()}
         ranges = [absolute_range_name(title, f"{_letters(col)}1:{_letters(col)}{len(tabs[title].rows)}")
                   for title, cols in wanted.items() for col in sorted(cols)]
@@ -487,10 +506,12 @@ class GoogleSheetsWorkbook:
             grid = tabs.get(sheet.get("properties", {}).get("title"))
             if grid is None:
                 continue
+            title = sheet["properties"]["title"]
             for block in sheet.get("data", []):
-                percent, currency = _format_cells(block)
+                percent, currency, shown = _format_cells(block)
                 grid.percent |= percent
                 grid.currency.update(currency)
+                _show_dates_and_times(grid, {p: f for p, f in shown.items() if p[1] in own[title]})
 
     def write(self, plan: Plan) -> WriteResult:
         result = WriteResult()
@@ -1244,19 +1265,68 @@ def _number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
-def _format_cells(block: dict) -> tuple[set[tuple[int, int]], dict[tuple[int, int], str]]:
-    """From one GridData block, the 0-based positions whose number format type is PERCENT, and
-    those whose pattern shows a currency, with the currency (`numformat.format_currency`)."""
+def _shown_candidates(rows: list[list[Any]], custom_header: Callable[[str], bool] | None) -> set[int]:
+    """0-based columns of a team's own on a tab of records (headed, in the tab's header row
+    among the first HEADER_ROWS, by a header `custom_header` accepts) holding a number that a number format may show as something else
+    than that number: a date or a date and time (a number from SERIAL_LOW to SERIAL_HIGH:
+    46447 formatted dd/mm/yyyy shows 01/03/2027), a percentage (0.15 shows 15 %), a time or a
+    duration (1.5 formatted [h]:mm shows 36:00): a number with a fraction (JSON gives whole
+    numbers as int, so only a float can have one). Whole numbers outside those dates (counts,
+    most amounts) cost nothing: a column of them showing only 100 % or 1:00 is not asked about."""
+    if custom_header is None:
+        return set()
+    # The header row: the first that names a column sheetcrm knows (a title row above it
+    # names none); the cells below it are the data.
+    at = next((h for h, row in enumerate(rows[:HEADER_ROWS])
+               if any(isinstance(v, str) and v.strip() and not custom_header(v) for v in row)), None)
+    if at is None:
+        return set()
+    headed = {c for c, v in enumerate(rows[at]) if isinstance(v, str) and custom_header(v)}
+    return {c for c in headed if any(c < len(row) and _number(v := row[c]) and (
+        SERIAL_LOW <= v < SERIAL_HIGH or type(v) is float and not v.is_integer()) for row in rows[at + 1:])}
+
+
+# The serial numbers of the days a date in a CRM may be (1950-01-01 to 2099-12-31): a number
+# among them in a team's own column may be a date cell (see `_shown_candidates`).
+SERIAL_LOW, SERIAL_HIGH = 18264, 73051
+
+
+def _format_cells(block: dict) -> tuple[set[tuple[int, int]], dict[tuple[int, int], str],
+                                        dict[tuple[int, int], tuple[str, str]]]:
+    """From one GridData block, the 0-based positions whose number format type is PERCENT,
+    those whose pattern shows a currency, with the currency (`numformat.format_currency`), and
+    those whose format shows a date, a date and time or a time (type DATE, DATE_TIME, TIME),
+    with (type, pattern)."""
     top, left = block.get("startRow", 0), block.get("startColumn", 0)
-    percent, currency = set(), {}
+    percent, currency, shown = set(), {}, {}
     for r, row in enumerate(block.get("rowData", [])):
         for c, cell in enumerate(row.get("values", [])):
             number_format = cell.get("effectiveFormat", {}).get("numberFormat", {})
-            if number_format.get("type") == "PERCENT":
+            kind = number_format.get("type")
+            if kind == "PERCENT":
                 percent.add((top + r, left + c))
-            elif (shown := format_currency(number_format.get("pattern", ""))) is not None:
-                currency[(top + r, left + c)] = shown
-    return percent, currency
+            elif kind in ("DATE", "DATE_TIME", "TIME"):
+                shown[(top + r, left + c)] = (kind, number_format.get("pattern", ""))
+            elif (shown_currency := format_currency(number_format.get("pattern", ""))) is not None:
+                currency[(top + r, left + c)] = shown_currency
+    return percent, currency, shown
+
+
+def _show_dates_and_times(grid: Grid, shown: dict[tuple[int, int], tuple[str, str]]) -> None:
+    """Put in `grid` what a date, date-time or time format shows of a number, as an .xlsx read
+    gives such cells: a date (the day of a DATE cell), a datetime (DATE_TIME), the text a time
+    or duration code shows (`numformat.show_time`: 1.5 under [h]:mm is "36:00"). Google's
+    values read gives every one of them as its serial number."""
+    for (r, c), (kind, pattern) in shown.items():
+        v = grid.cell(r, c)
+        if not _number(v):
+            continue  # a text cell shows its text whatever its format
+        if kind == "TIME" or is_time_format(pattern):
+            if (text := show_time(v, pattern)) is not None:
+                grid.rows[r][c] = text
+        elif 0 <= v < 2_958_466:  # within the days a date can be (to 9999-12-31)
+            moment = SERIAL_EPOCH + dt.timedelta(days=v)
+            grid.rows[r][c] = moment.date() if kind == "DATE" else moment
 
 
 def _block(grid_range: dict) -> tuple[int, int, int, int]:

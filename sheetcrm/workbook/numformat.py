@@ -7,23 +7,31 @@ looked at.
 
 A currency shows in a code in four ways: a locale currency block `[$€-407]` (symbol, then
 the Windows locale ID it belongs to), an ISO code block `[$EUR]`, quoted text `"£"#,##0` or
-`#,##0 "USD"`, and a bare symbol `€#,##0` / `$#,##0`. `format_currency` gives the ISO code
-when the code says which (an ISO code, a symbol with one meaning, or a symbol whose locale ID
-names a country that uses one of its meanings: `[$$-409]` is USD, `[$¥-804]` CNY), else the
-symbol as written (`"$"` alone), which readers resolve as they do a symbol typed in a cell.
+`#,##0 "USD"`, and a bare symbol `€#,##0` / `$#,##0`. Quoted text may say more than the
+currency: `#,##0, "k€"` (thousands of euros), `#,##0 "EUR k"`, `#,##0.00 "euros"`; the
+currency is found inside it as a symbol, an ISO code or a currency's name in English or
+Spanish (CLDR's, through babel: "euros", "US dollars", "libras esterlinas"). `format_currency`
+gives the ISO code when the code says which (an ISO code, a symbol with one meaning, or a
+symbol whose locale ID names a country that uses one of its meanings: `[$$-409]` is USD,
+`[$¥-804]` CNY), else the symbol as written (`"$"` alone), which readers resolve as they do a
+symbol typed in a cell; a code that shows two different currencies gives them all, joined by
+`SEVERAL` (`"€ / $"`: which one the amount is in cannot be told, and readers say so).
 """
 
 from __future__ import annotations
 
 import locale
+import re
 from functools import lru_cache
 
+from babel import Locale
 from babel.numbers import get_territory_currencies
 
-from sheetcrm.cells import CURRENCY_CODES, SYMBOL_CURRENCIES
+from sheetcrm.cells import CURRENCY_CODES, SEVERAL_CURRENCIES, SYMBOL_CURRENCIES
 
 # One-character symbols that may stand unquoted in a format code.
 _BARE = frozenset(s for s in SYMBOL_CURRENCIES if len(s) == 1)
+SEVERAL = SEVERAL_CURRENCIES  # between the currencies of a code that shows more than one
 
 
 def is_percent_format(code: str) -> bool:
@@ -39,19 +47,73 @@ def format_currency(code: str) -> str | None:
     "EUR" for `#,##0.00 [$€-407]`, "GBP" for `"£"#,##0`), the symbol as written when the code
     does not say which currency it means ("$" for `$#,##0`, "¥" for `¥#,##0`), or None when it
     shows no currency."""
+    found: list[str] = []
     for kind, text in _tokens(code):
         if kind == "[":
             if not text.startswith("$"):
                 continue  # [Red], [>=100], [h]
             symbol, _, lcid = text[1:].partition("-")
-            found = _currency(symbol.strip(), _territory(lcid))
-        elif kind in ('"', "\\", "c"):
-            found = _currency(text.strip(), None) if kind == '"' or text in _BARE else None
+            one = _currency(symbol.strip(), _territory(lcid))
+            shown = [one] if one else []
+        elif kind == '"':
+            shown = _quoted_currencies(text)
+        elif kind in ("\\", "c"):
+            shown = [one] if text in _BARE and (one := _currency(text, None)) else []
         else:
             continue
-        if found:
-            return found
-    return None
+        found.extend(c for c in shown if c not in found)
+    # A symbol beside a code it may mean ("$" and USD) shows that one currency.
+    found = [c for c in found if not set(SYMBOL_CURRENCIES.get(c, ())) & set(found)]
+    return SEVERAL.join(found) if found else None
+
+
+def _quoted_currencies(text: str) -> list[str]:
+    """The currencies a quoted text of a format code shows: the whole text as a symbol or an
+    ISO code ("£", "USD", "kr"), else each currency named inside it: a symbol among other
+    characters ("k€", "€ k", "M€"), an ISO code as a word of its own ("EUR k"), a currency's
+    name ("euros", "dólares estadounidenses"). A lone letter ("k", "M") names none."""
+    whole = _currency(text.strip(), None)
+    if whole:
+        return [whole]
+    found: list[str] = []
+    for word in text.split():
+        # A lower-case word is no ISO code ("all in" is not the lek's ALL).
+        one = _currency(word, None) if word in SYMBOL_CURRENCIES or not word.isalpha() or word.isupper() else None
+        if one:
+            shown = [one]
+        else:  # "k€", "CAD/EUR": its symbols ("US$" whole before "$"), its upper-case ISO codes
+            shown = [next((c for c in (_currency(lead + symbol, None), _currency(symbol, None),
+                                       _currency(symbol.strip(_BRACKETS), None)) if c), None)
+                     for lead, symbol in _SYMBOLS.findall(word)]
+            shown += [_currency(run, None) for run in _LETTERS.findall(word) if run.isupper() and len(run) == 3]
+        found.extend(c for c in shown if c and c not in found)
+    folded = f" {' '.join(_LETTERS.findall(text.casefold()))} "
+    found.extend(c for name, c in _names().items() if f" {name} " in folded and c not in found)
+    return found
+
+
+_SYMBOLS = re.compile(r"([^\W\d_]*)([^\w\s]+)")  # a symbol and the letters before it ("US", "$")
+_LETTERS = re.compile(r"[^\W\d_]+")
+_BRACKETS = "()[]{}<>/,;:"  # around a symbol: "(€)", "€/"
+
+
+@lru_cache(maxsize=1)
+def _names() -> dict[str, str]:
+    """Currency names as CLDR writes them in English and Spanish, singular and plural, folded
+    ("euro", "euros", "us dollars", "libras esterlinas") -> ISO code. A name two currencies
+    share in CLDR is left out."""
+    names: dict[str, set[str]] = {}
+    for tag in ("en", "es"):
+        data = Locale.parse(tag)
+        plural = data._data["currency_names_plural"]
+        for code, name in data.currencies.items():
+            if code not in CURRENCY_CODES:
+                continue
+            for form in (name, *dict(plural.get(code, {})).values()):
+                key = " ".join(_LETTERS.findall(form.casefold()))
+                if key:
+                    names.setdefault(key, set()).add(code)
+    return {name: codes.pop() for name, codes in names.items() if len(codes) == 1}
 
 
 def _tokens(code: str):
@@ -103,3 +165,93 @@ def _currency(symbol: str, territory: str | None) -> str | None:
     if len(meanings) == 1:
         return meanings[0]
     return next((c for c in used if c in meanings), symbol)
+
+
+# --- times of day and durations, as their format shows them ----------------------------------
+
+# The parts of a time code: an elapsed count in brackets ([h], [mm], [ss]), h, m, s runs, AM/PM
+# (A/P), fractions of a second after s (.0, .00), and the literal text between them.
+_TIME_PART = re.compile(r'\[(h+|m+|s+)\]|(h+|m+|s+)|(AM/PM|A/P)|(\.0+)|"([^"]*)"|\\(.)|(.)', re.I)
+
+
+def is_time_format(code: str) -> bool:
+    """Whether a number format code shows a time of day or a duration, and no date: h, s or an
+    elapsed count ([h], [m], [s]) in its first section, outside quotes and brackets other than
+    the elapsed ones, and no day, month name or year."""
+    section = _first_section(code)
+    if not section:
+        return False
+    bare = re.sub(r'"[^"]*"|\\.|\[(?![hms]+\])[^\]]*\]', "", section, flags=re.I)
+    return bool(re.search(r"[hs]|\[[hms]+\]", bare, re.I)) and not re.search(r"[dy]", bare, re.I)
+
+
+def show_time(days: float, code: str) -> str | None:
+    """A number of days (a spreadsheet's time: 0.0625 is 1:30; 1.5 is 36 hours) as the time
+    code `code` shows it: `[h]:mm` 1.5 -> "36:00", `h:mm` 0.0625 -> "1:30", `[mm]:ss` 2.25 ->
+    "3240:00", `h:mm AM/PM` 0.0625 -> "1:30 AM". None when the code is no time code
+    (`is_time_format`) or the number is negative. The largest unit shown without brackets wraps
+    as a clock does (`h:mm` shows 1.5 days as 12:00); fractions of a second are rounded to the
+    code's decimals, and the rest to whole seconds, as spreadsheet apps do."""
+    if days < 0 or not is_time_format(code):
+        return None
+    section = _first_section(code)
+    parts = list(_TIME_PART.finditer(section))
+    decimals = max((len(m[4]) - 1 for m in parts if m[4]), default=0)
+    total = round(days * 86400 * 10 ** decimals)  # in units of the finest fraction shown
+    whole, fraction = divmod(total, 10 ** decimals)
+    twelve = any(m[3] for m in parts)
+    # "m" right after an h or right before an s is minutes; elsewhere it would be a month.
+    units = [m[1] or m[2] for m in parts]
+    out: list[str] = []
+    for i, m in enumerate(parts):
+        if m[1] or m[2]:
+            letters = (m[1] or m[2]).lower()
+            unit = letters[0]
+            elapsed = m[1] is not None
+            if unit == "h":
+                value = whole // 3600 if elapsed else (whole // 3600) % 24
+                if twelve and not elapsed:
+                    value = value % 12 or 12
+            elif unit == "m":
+                value = whole // 60 if elapsed else (whole // 60) % 60
+                if not elapsed and not any((u or "").lower().startswith("h") for u in units[:i]) \
+                        and not any((u or "").lower().startswith("s") for u in units[i + 1:]):
+                    return None  # a month, not minutes: a date code
+            else:
+                value = whole if elapsed else whole % 60
+            out.append(str(value).zfill(len(letters)))
+        elif m[3]:
+            am = (whole // 3600) % 24 < 12
+            word = m[3]
+            out.append(("AM" if am else "PM") if len(word) > 3 else ("A" if am else "P"))
+            if word.islower():
+                out[-1] = out[-1].lower()
+        elif m[4]:
+            out.append("." + str(fraction).zfill(decimals)[:len(m[4]) - 1])
+        elif m[5] is not None:
+            out.append(m[5])
+        elif m[6] is not None:
+            out.append(m[6])
+        else:
+            out.append(m[7])
+    return "".join(out)
+
+
+def _first_section(code: str) -> str:
+    """The first section of a code (up to a `;` outside quotes), without a colour or condition
+    in brackets at its start ([Red], [>=100])."""
+    out, quoted, i = [], False, 0
+    while i < len(code):
+        ch = code[i]
+        if ch == '"':
+            quoted = not quoted
+        elif ch == "\\" and not quoted:
+            out.append(code[i:i + 2])
+            i += 2
+            continue
+        elif ch == ";" and not quoted:
+            break
+        out.append(ch)
+        i += 1
+    section = "".join(out)
+    return re.sub(r"^(\[(?![hms]+\])[^\]]*\])+", "", section, flags=re.I)

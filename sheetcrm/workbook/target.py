@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Callable
 
 from sheetcrm.config import Config
-from sheetcrm.schema import currency_headers, header_keys, money_headers, percent_headers
+from sheetcrm.cells import normalize_key
+from sheetcrm.schema import (CAMPAIGNS, CASES, TABS, currency_headers, header_keys, money_headers, percent_headers,
+                            standard_headers)
 from sheetcrm.workbook import Workbook, WorkbookError, xlsx_name_problem
 from sheetcrm.workbook.xlsx import XlsxWorkbook
 
@@ -48,8 +50,10 @@ def _relative(config: Config, path: str | None) -> str | None:
 
 
 def header_tests(config: Config) -> dict[str, Callable[[str], bool]]:
-    """The Google backend's tests of which headers name percentages, money and currencies
-    (`GoogleSheetsWorkbook`'s keyword arguments), from the CRM's schema and the config."""
+    """The Google backend's tests of which headers name percentages, money and currencies,
+    which a team's own column, and which tab titles name a tab of records (Accounts, Leads...,
+    whose own columns are typed by their cells) (`GoogleSheetsWorkbook`'s keyword arguments),
+    from the CRM's schema and the config."""
     percent, money, currency = percent_headers(config), money_headers(config), currency_headers(config)
 
     def names(keys: frozenset[str]) -> Callable[[str], bool]:
@@ -59,4 +63,20 @@ def header_tests(config: Config) -> dict[str, Callable[[str], bool]]:
             return whole in keys or bare in keys or bracketed is not None and bracketed[0] in keys
         return test
 
-    return {"percent_header": names(percent), "money_header": names(money), "currency_header": names(currency)}
+    standard = standard_headers(config)
+
+    def custom(text: str) -> bool:
+        whole, bare, bracketed = header_keys(text)
+        return bool(bare) and not (whole in standard or bare in standard
+                                   or bracketed is not None and bracketed[0] in standard)
+
+    tabs = {normalize_key(n) for spec in (*TABS.values(), CAMPAIGNS, CASES)
+            for n in (spec.title, spec.title_es, *spec.aliases,
+                      *([config.tabs[spec.key].title] if spec.key in config.tabs and config.tabs[spec.key].title
+                        else []))}
+
+    def record_tab(title: str) -> bool:
+        return normalize_key(title) in tabs
+
+    return {"percent_header": names(percent), "money_header": names(money), "currency_header": names(currency),
+            "custom_header": custom, "record_tab": record_tab}

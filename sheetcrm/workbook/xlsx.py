@@ -33,7 +33,10 @@ none of that in the package; otherwise nothing is written and one line says what
 
 Values come back typed: whole numbers as int, dates as `date` (a datetime at midnight
 included), other datetimes as `datetime`. Time-of-day and duration cells
-come back as text ("14:30:00"), since `CellValue` has no type for them.
+come back as the text their number format shows, since `CellValue` has no type for them:
+1.5 formatted `[h]:mm` is "36:00", 0.0625 formatted `h:mm AM/PM` "1:30 AM"
+(`numformat.show_time`; the sheet's cells that hold them are looked up in its XML only when
+it has any); without a format to go by, "36:00:00" (a duration) or "01:30:00" (a time of day).
 """
 
 from __future__ import annotations
@@ -71,7 +74,7 @@ from sheetcrm.os_errors import os_problem
 
 from . import (CellWrite, Chart, ColumnFormat, Grid, Guide, Plan, Snapshot, TabLayout, WorkbookConflict,
                WorkbookError, WriteResult, blanks_to_none, drop_orphans, holds_target, same_value, share_text, xlsx_memo,
-               xlsx_patch, xlsx_rows, xlsx_scan, xlsx_sparse)
+               numformat, xlsx_patch, xlsx_rows, xlsx_scan, xlsx_sparse)
 from .memory import formula_text
 
 # Excel cannot save a workbook without a sheet, so `create()` leaves this one empty tab;
@@ -704,31 +707,63 @@ def _decode(book: python_calamine.CalamineWorkbook, name: str, data: bytes, z: z
         if xlsx_sparse.is_sparse(xml):
             rows = xlsx_sparse.sparse_rows(data, part, name, xml, set(sheet_of.values()))
             if rows is not None:
-                return _typed(rows)
+                times: dict[tuple[int, int], float] = {}
+                grid = _typed(rows, times)
+                _show_times(grid, times, z, part)
+                return grid
         del xml
-    return _grid(book.get_sheet_by_name(name).to_python(skip_empty_area=False))
+    times = {}
+    grid = _grid(book.get_sheet_by_name(name).to_python(skip_empty_area=False), times)
+    _show_times(grid, times, z, part)
+    return grid
 
 
-def _typed(rows: list[list[object]]) -> Grid:
+def _show_times(grid: Grid, times: dict[tuple[int, int], float], z: zipfile.ZipFile, part: str | None) -> None:
+    """Each time or duration cell of `grid` (`times`: position -> its number of days) as its
+    number format shows it; the sheet's XML is read for their styles only when it has one."""
+    if not times or part is None:
+        return
+    codes = xlsx_scan.time_codes(z, part, set(times))
+    for (r, c), code in codes.items():
+        if (text := numformat.show_time(times[(r, c)], code)) is not None:
+            grid.rows[r][c] = text
+
+
+def _time_text(v: _dt.time | _dt.timedelta, times: dict[tuple[int, int], float] | None, r: int, c: int) -> str:
+    """A time of day or a duration as text until its format is known (`_show_times`): never
+    Python's own ("1 day, 12:00:00")."""
+    if isinstance(v, _dt.timedelta):
+        days = v / _dt.timedelta(days=1)
+        text = numformat.show_time(days, "[h]:mm:ss") if days >= 0 else str(v)
+    else:
+        days = (v.hour * 3600 + v.minute * 60 + v.second + v.microsecond / 1e6) / 86400
+        text = numformat.show_time(days, "hh:mm:ss")
+    if times is not None:
+        times[(r, c)] = days
+    return text or str(v)
+
+
+def _typed(rows: list[list[object]], times: dict[tuple[int, int], float] | None = None) -> Grid:
     """`xlsx_sparse.sparse_rows`'s rows typed as `_grid` types calamine's, cell by cell (they
     are few; the empty rows are one shared list, never changed)."""
-    for row in rows:
+    for r, row in enumerate(rows):
         if row is xlsx_sparse.EMPTY_ROW:
             continue
         for c, v in enumerate(row):
             if v.__class__ is float and v.is_integer() and -_EXACT < v < _EXACT:
                 row[c] = int(v)
             elif isinstance(v, _TIMES):
-                row[c] = str(v)
+                row[c] = _time_text(v, times, r, c)
     share_text([row for row in rows if row])  # type: ignore[arg-type]
     return Grid(rows=rows)  # type: ignore[arg-type]
 
 
-def _grid(rows: list[list[object]]) -> Grid:
+def _grid(rows: list[list[object]], times: dict[tuple[int, int], float] | None = None) -> Grid:
     """Calamine's rows as sheetcrm's cell values (see the module docstring): "" is an empty
     cell, a whole float an int (xlsx stores every number as a float; 40 was typed as 40), a
-    time or duration its text; trailing empty cells and rows are dropped; equal texts are one
-    object (`share_text`).
+    time or duration its text (`_time_text`; `times` collects where they are, with their
+    number of days); trailing empty cells and rows are dropped; equal texts are one object
+    (`share_text`).
 
     The rows are changed in place (no second copy of the tab), and Python touches only the
     cells that change: the empty ones, found by C-level scans (`in`, `index`), and the numbers
@@ -744,7 +779,7 @@ def _grid(rows: list[list[object]]) -> Grid:
         if any(issubclass(kind, _TIMES) for kind in kinds):
             for r, v in enumerate(column):
                 if isinstance(v, _TIMES):
-                    rows[r][c] = str(v)
+                    rows[r][c] = _time_text(v, times, r, c)
     for row in rows:
         if row and row[-1] is None:
             end = len(row) - 1

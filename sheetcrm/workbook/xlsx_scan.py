@@ -30,7 +30,7 @@ from openpyxl.utils import column_index_from_string
 
 from . import uncalculated
 from .xlsx_patch import attrs, found_dropdowns, relationships, sheet_parts
-from .numformat import format_currency, is_percent_format  # noqa: F401  (is_percent_format: re-exported)
+from .numformat import format_currency, is_percent_format, is_time_format  # noqa: F401  (is_percent_format: re-exported)
 
 Position = tuple[int, int]  # 0-based (row, col), as in Grid
 
@@ -39,6 +39,9 @@ BUILTIN_PERCENT = {9, 10}
 # Built-in formats that show a currency symbol: "$" as ECMA-376 defines them (a spreadsheet app
 # may show its own locale's symbol instead, which is why "$" stays a symbol to resolve).
 BUILTIN_CURRENCY = {5: "$", 6: "$", 7: "$", 8: "$", 42: "$", 44: "$"}
+# Built-in time and duration formats (ECMA-376 §18.8.30).
+BUILTIN_TIME = {18: "h:mm AM/PM", 19: "h:mm:ss AM/PM",  # not for people: format codes
+                20: "h:mm", 21: "h:mm:ss", 45: "mm:ss", 46: "[h]:mm:ss", 47: "mm:ss.0"}
 
 
 @dataclass
@@ -229,6 +232,37 @@ def number_styles(styles_xml: bytes) -> tuple[set[int], dict[int, str]]:
         elif (shown := format_currency(code) if code is not None else BUILTIN_CURRENCY.get(number)):
             currency[index] = shown
     return percent, currency
+
+
+def time_codes(z: zipfile.ZipFile, part: str, cells: Collection[Position]) -> dict[Position, str]:
+    """The time and duration number format codes (`numformat.is_time_format`: `[h]:mm`,
+    `h:mm AM/PM`, the built-in ones by their ECMA-376 codes) of the given cells of the sheet
+    `part`, by position; a cell whose format is another is left out."""
+    if "xl/styles.xml" not in z.namelist():
+        return {}
+    styles = time_styles(z.read("xl/styles.xml"))
+    if not styles:
+        return {}
+    return {pos: styles[style] for pos, style in _styled_cells(z.read(part), set(styles)).items() if pos in cells}
+
+
+def time_styles(styles_xml: bytes) -> dict[int, str]:
+    """Indexes into cellXfs (a cell's `s`) whose number format shows a time of day or a
+    duration, with its code: a custom one (`numFmt`), or a built-in one as ECMA-376 §18.8.30
+    writes it (18-21, 45-47)."""
+    custom = {int(i[1]): html.unescape(c[1].decode()) for m in _NUM_FMT.finditer(styles_xml)
+              if (i := _NUM_FMT_ID.search(m[1])) and (c := _FORMAT_CODE.search(m[1]))}
+    block = _CELL_XFS.search(styles_xml)
+    if block is None:
+        return {}
+    found = {}
+    for index, xf in enumerate(_XF.finditer(block[1])):
+        fmt_id = _NUM_FMT_ID.search(xf[1])
+        number = int(fmt_id[1]) if fmt_id else 0
+        code = custom.get(number, BUILTIN_TIME.get(number))
+        if code is not None and is_time_format(code):
+            found[index] = code
+    return found
 
 
 def _position(attrs: bytes) -> Position | None:
