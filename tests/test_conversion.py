@@ -615,3 +615,32 @@ def test_relinking_after_the_converted_account_is_cleared_keeps_the_cells_a_pers
     lead = _records(book, "Leads")[0]
     assert (lead["Converted Account"], lead["Converted Contact"]) == ("ACC-0002", "CON-0002")
     assert _unlike(cleared) == []
+
+
+def test_a_lead_linked_with_no_contact_gets_every_converted_header(tmp_path):
+    """A deal whose From Lead names a converted lead records the conversion on the lead with
+    no contact: the Converted Contact column still gets its header, between Converted Account
+    and Converted Opportunity, not a column with no header a person might type into."""
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for name, rows in {
+        "Accounts": [["ID", "Name", "Domain"], ["ACC-0001", "Beta", "b.com"]],
+        "Contacts": [["ID", "Account", "First Name", "Last Name", "Email"]],
+        "Leads": [["ID", "First Name", "Last Name", "Company", "Email", "Status", "Created"],
+                  ["LEAD-0001", "Bob", "B", "Beta", "b1@x.com", "Converted", dt.date(2026, 3, 2)]],
+        "Opportunities": [["ID", "Name", "Account", "Stage", "Amount", "Close Date", "Created", "From Lead"],
+                          ["OPP-0001", "d2", "ACC-0001", "Closed Won", 2000, dt.date(2026, 4, 1),
+                           dt.date(2026, 3, 3), "LEAD-0001"]],
+    }.items():
+        ws = wb.create_sheet(name)
+        for row in rows:
+            ws.append(row)
+    path = tmp_path / "crm.xlsx"
+    wb.save(path)
+    for _ in range(2):
+        sync(XlsxWorkbook(path), Config(), as_of=dt.date(2026, 12, 1))
+    leads = list(openpyxl.load_workbook(path)["Leads"].iter_rows(values_only=True))
+    header = list(leads[0])
+    at = header.index("Converted Account")
+    assert header[at:at + 4] == ["Converted Account", "Converted Contact", "Converted Opportunity", "Converted On"]
+    assert list(leads[1][at:at + 3]) == ["ACC-0001", None, "OPP-0001"]

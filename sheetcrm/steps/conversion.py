@@ -558,9 +558,12 @@ class _Writer:
         expect = row_key(leads, row)
         first: Anchor | None = None
         for key in LINKS:
+            # Every link's column is placed with its header, a link with no value too: their
+            # columns are handed out side by side (`Header.new`), so one skipped would be a
+            # column with no header between two of sheetcrm's (a lead converted with no contact).
+            col = self._column(leads, key)
             if values[key] is None:
                 continue
-            col = self._column(leads, key)
             have = row.cells[col] if col < len(row.cells) else None
             if not cells.is_blank(have):
                 continue  # filled: the person's, or this link already
