@@ -8,6 +8,7 @@ import datetime as dt
 import functools
 import gettext as stdlib_gettext
 import json
+import logging
 import os
 import sys
 from dataclasses import asdict, dataclass
@@ -203,7 +204,25 @@ class _Commands(click.Group):
 @click.version_option(package_name="sheetcrm", help=_("Show the version and exit."),
                       message=_("%(prog)s, version %(version)s"))
 def main() -> None:
-    pass
+    _warnings_in_one_line()
+
+
+class _OneLine(logging.Handler):
+    """A warning the library logs during a one-shot command (the warehouse mirror's: it never
+    fails the sync) as the command's other lines on stderr: "sheetcrm: …". `sheetcrm run`
+    replaces it with its own log lines (logs.setup)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        echo(f"sheetcrm: {record.getMessage()}", err=True)  # not for people: the program's name before its line
+
+
+def _warnings_in_one_line() -> None:
+    from sheetcrm.logs import LOGGER
+
+    logger = logging.getLogger(LOGGER)
+    if not logger.handlers:
+        handler = _OneLine(logging.WARNING)
+        logger.addHandler(handler)
 
 
 @main.command(help=_("Create the missing CRM tabs (with headers) and an example sheetcrm.toml.\n\n"
