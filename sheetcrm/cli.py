@@ -8,6 +8,7 @@ import datetime as dt
 import functools
 import gettext as stdlib_gettext
 import json
+import logging
 import os
 import sys
 from dataclasses import asdict, dataclass
@@ -33,7 +34,7 @@ from sheetcrm.mail.journal import Journal
 from sheetcrm.report import Report, shown_code, shown_severity
 from sheetcrm.schema import WORKFLOW_LOG, count_of
 from sheetcrm.settings import problem
-from sheetcrm.starter import demo_config, example_config, init_workbook, write_demo
+from sheetcrm.starter import crm_language, demo_config, example_config, existing_tabs, init_workbook, write_demo
 from sheetcrm.crm.learned import candidate_name
 from sheetcrm.crm.scoring import evaluate as evaluate_scoring, method_name
 from sheetcrm.engine import Results
@@ -110,17 +111,20 @@ def workbook_options(command: Callable[..., Any], workbook_help: str = WORKBOOK_
     @functools.wraps(command)
     def wrapper(*args: Any, config_path: str | None, workbook: str | None, spreadsheet: str | None,
                 credentials: str | None, **kwargs: Any) -> Any:
+        if workbook is not None and spreadsheet is not None:
+            # Two workbooks named: whichever one won, the other would be ignored with no word.
+            _fail(_("--workbook and --spreadsheet each name a workbook; give one of them"))
         target = Target(config_path, workbook, spreadsheet, credentials, kwargs.pop("ignore_lock", False))
         return command(*args, target=target, **kwargs)
 
     for option in reversed([
-        click.option("--workbook", type=click.Path(dir_okay=False), metavar=_("PATH"),
+        click.option("--workbook", type=click.Path(readable=False), metavar=_("PATH"),
                      help=_(workbook_help)),
         click.option("--spreadsheet", metavar="ID|URL", help=_("A Google spreadsheet, by ID or full URL.")),
-        click.option("--credentials", type=click.Path(dir_okay=False), metavar=_("FILE"),
+        click.option("--credentials", type=click.Path(readable=False), metavar=_("FILE"),
                      help=_("Google credentials JSON (default: the config's, else "
                             "$GOOGLE_APPLICATION_CREDENTIALS).")),
-        click.option("--config", "config_path", type=click.Path(dir_okay=False), metavar=_("FILE"),
+        click.option("--config", "config_path", type=click.Path(readable=False), metavar=_("FILE"),
                      help=_("Config file (default: ./{file} when present).", file=CONFIG_FILE)),
     ]):
         wrapper = option(wrapper)
@@ -200,7 +204,25 @@ class _Commands(click.Group):
 @click.version_option(package_name="sheetcrm", help=_("Show the version and exit."),
                       message=_("%(prog)s, version %(version)s"))
 def main() -> None:
-    pass
+    _warnings_in_one_line()
+
+
+class _OneLine(logging.Handler):
+    """A warning the library logs during a one-shot command (the warehouse mirror's: it never
+    fails the sync) as the command's other lines on stderr: "sheetcrm: …". `sheetcrm run`
+    replaces it with its own log lines (logs.setup)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        echo(f"sheetcrm: {record.getMessage()}", err=True)  # not for people: the program's name before its line
+
+
+def _warnings_in_one_line() -> None:
+    from sheetcrm.logs import LOGGER
+
+    logger = logging.getLogger(LOGGER)
+    if not logger.handlers:
+        handler = _OneLine(logging.WARNING)
+        logger.addHandler(handler)
 
 
 @main.command(help=_("Create the missing CRM tabs (with headers) and an example sheetcrm.toml.\n\n"
@@ -213,22 +235,47 @@ def init(target: Target) -> None:
     config, book = target.open()
     # The locks first: a refused init writes nothing, not even the config.
     target.lock_for_writing(book, "init")
+    snapshot = existing_tabs(book)
+    kept = False
     if target.config_path is None and not Path(CONFIG_FILE).exists():
         # A failed init writes nothing: the config waits in a temp file beside its place (a
         # folder that cannot hold it fails here, before the workbook) and becomes sheetcrm.toml
-        # only once the workbook is written.
-        text = example_config(target.workbook, target.spreadsheet, target.credentials)
+        # only once the workbook is written. For a workbook with CRM tabs already, the file
+        # sets no locale or currency: it must not change how that workbook reads.
+        text = example_config(target.workbook, target.spreadsheet, target.credentials,
+                              language=crm_language(snapshot, config))
         with _pending_file(Path(CONFIG_FILE), text) as pending:
-            result = init_workbook(book, load(str(pending)))
+            result = init_workbook(book, load(str(pending)), snapshot)
         echo(_("wrote {file} (every setting is optional)", file=CONFIG_FILE))
     else:
-        result = init_workbook(book, config)
+        result = init_workbook(book, config, snapshot)
+        kept = True
     added = list(result.written)
     if added:
         echo(ngettext("{workbook}: added the tab {tabs}", "{workbook}: added the tabs {tabs}", len(added),
                       workbook=book.describe(), tabs=", ".join(added)))
     else:
         echo(_("{workbook}: all CRM tabs present", workbook=book.describe()))
+    if kept:
+        _say_kept_config(target, config)
+
+
+def _say_kept_config(target: Target, config: Config) -> None:
+    """init leaves an existing config as it is; when the workbook it was given is not the one
+    that config names, the commands after it (no flag) would work on the other: say so."""
+    if target.workbook is None and target.spreadsheet is None:
+        return
+    from sheetcrm.workbook.target import config_target
+
+    named = config_target(config)
+    given = target.spreadsheet or target.workbook
+    if target.spreadsheet is None and config.spreadsheet is None:
+        same = Path(named).resolve() == Path(given).resolve()  # type: ignore[arg-type]
+    else:
+        same = named == given
+    if not same:
+        echo(_("kept {file} as it is: it names {named}, so a command without --workbook or --spreadsheet works on "
+               "that one, not on {given}", file=config.source or CONFIG_FILE, named=named, given=given))
 
 
 @contextmanager
@@ -754,7 +801,7 @@ def outbox_resend(target: Target, row_id: str) -> None:
                                "records are appended with IDs, existing ones matched, bad rows rejected with reasons. "
                                "Never overwrites a cell."))
 @workbook_options
-@click.argument("file", type=click.Path(exists=True, dir_okay=False), metavar=_("FILE"))
+@click.argument("file", type=click.Path(readable=False), metavar=_("FILE"))
 @click.option("--tab", required=True, type=click.Choice(["leads", "contacts", "accounts", "opportunities"]),
               help=_("The tab the file's rows go to."))
 @click.option("--dry-run", is_flag=True, help=_("Say what would happen and write nothing."))
@@ -763,8 +810,12 @@ def outbox_resend(target: Target, row_id: str) -> None:
 @IGNORE_LOCK
 @user_errors
 def import_command(target: Target, file: str, tab: str, dry_run: bool, fill_blanks: bool, fmt: str) -> None:
-    from sheetcrm.intake.importer import import_file
+    from sheetcrm.intake.importer import ImportFileError, import_file, readable
 
+    try:
+        readable(Path(file))  # before the workbook: a mistyped file name is said in one line, nothing opened
+    except ImportFileError as e:
+        _fail(str(e))
     config, book = target.open()
     if not dry_run:
         target.lock_for_writing(book, "import")
@@ -864,7 +915,7 @@ def serve(target: Target, host: str, port: int) -> None:
 @click.option("--once", is_flag=True, help=_("Run every job once and exit (for cron): exit 1 if one failed."))
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help=_("Log lines on stderr as text or as one JSON object each."))
-@click.option("--fleet", "fleet_path", type=click.Path(dir_okay=False), metavar=_("FILE"),
+@click.option("--fleet", "fleet_path", type=click.Path(readable=False), metavar=_("FILE"),
               help=_("Run every workbook of a fleet file (fleet.toml) in this one process, under a shared "
                      "request budget (docs/scaling.md)."))
 @IGNORE_LOCK
@@ -880,7 +931,8 @@ def run(target: Target, every: str | None, once: bool, log_format: str, fleet_pa
     try:
         sync_every = parse_every(f"every {every}") if every else None  # not for people: the phrase parsed
     except ValueError as e:
-        raise click.BadParameter(str(e), param_hint="--every") from None
+        # One line naming the flag, as a config mistake names its key (click's usage text is four).
+        _fail(_("{key}: {problem}", key="--every", problem=e))
     config = load(target.config_path)
     counter = RequestCounter()
     book = open_workbook(config, target.workbook, target.spreadsheet, target.credentials, tracer=counter,
@@ -923,7 +975,7 @@ def fleet() -> None:
 
 @fleet.command("status", help=_("Each workbook of a running (or stopped) fleet: last sync, next sync, failures in a "
                                 "row, requests in the last minute. Read-only."))
-@click.option("--fleet", "fleet_path", type=click.Path(dir_okay=False), metavar=_("FILE"), default="fleet.toml",
+@click.option("--fleet", "fleet_path", type=click.Path(readable=False), metavar=_("FILE"), default="fleet.toml",
               show_default=True, help=_("The fleet file; its `state` names the file the fleet writes."))
 @FORMAT
 @user_errors
@@ -1047,7 +1099,7 @@ def _warehouse_settings(config_path: str | None) -> WarehouseSettings:
                         "\"postgresql://…\" or \"sqlite:///crm.db\", or set ${env}", file=config.source, env=ENV_URL))
 
 
-WAREHOUSE_CONFIG = click.option("--config", "config_path", type=click.Path(dir_okay=False), metavar=_("FILE"),
+WAREHOUSE_CONFIG = click.option("--config", "config_path", type=click.Path(readable=False), metavar=_("FILE"),
                                 help=_("Config file (default: ./{file} when present).", file=CONFIG_FILE))
 
 

@@ -211,6 +211,15 @@ class Config(Section):
                     raise KeyedProblem(f"{number}.probability", _(
                         "probabilities are points: {value} is {value} %; write {points} for {points} %",
                         value=value, points=points))
+        # A won deal is certain and a lost one is gone: the README's totals, the Forecast's
+        # closed won and the warehouse's weighted_amount assume 100 and 0, so a won stage at 50
+        # would weigh won revenue at half with nothing said.
+        for number, s in enumerate(stages, 1):
+            wanted_points = {"won": 100, "lost": 0}.get(s.kind)  # not for people: kind keys
+            if wanted_points is not None and s.probability != wanted_points:
+                raise KeyedProblem(f"{number}.probability", _(
+                    "stage {stage} is {kind}, so its probability must be {wanted}, not {given}",
+                    stage=quoted(s.name), kind=s.kind, wanted=wanted_points, given=format(s.probability, "g")))
         # A closed deal is no longer forecast: won revenue is Closed and a lost deal Omitted
         # whatever a stage declares (crm.stages.forecast_category), so a stage declaring otherwise
         # would be silently not obeyed; and Closed on an open stage would count open deals as won.
@@ -493,7 +502,7 @@ name = "Prospecting"
 probability = 10
 forecast_category = "Pipeline"
 rotting_days = 14
-aliases = ["Prospección"]
+aliases = ["Prospección", "Prospeccion"]
 
 [[stages]]
 name = "Qualification"
@@ -507,7 +516,7 @@ name = "Proposal"
 probability = 50
 forecast_category = "Best Case"
 rotting_days = 10
-aliases = ["Propuesta"]
+aliases = ["Propuesta", "Cotización"]
 
 [[stages]]
 name = "Negotiation"
@@ -521,14 +530,14 @@ name = "Closed Won"
 probability = 100
 kind = "won"
 forecast_category = "Closed"
-aliases = ["Won", "Ganada"]
+aliases = ["Won", "Ganada", "Ganado", "Cerrada ganada", "Cerrado ganado", "Cierre ganado"]
 
 [[stages]]
 name = "Closed Lost"
 probability = 0
 kind = "lost"
 forecast_category = "Omitted"
-aliases = ["Lost", "Perdida"]
+aliases = ["Lost", "Perdida", "Perdido", "Cerrada perdida", "Cerrado perdido", "Cierre perdido"]
 
 # Quotes by email (`sheetcrm quote`, `sheetcrm outbox send`). $SHEETCRM_SMTP_HOST, _PORT,
 # _USER, _PASSWORD, _FROM and _SECURITY win over these; keep the password in the environment.

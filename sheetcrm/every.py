@@ -27,6 +27,9 @@ _UNITS = {"s": "seconds", "sec": "seconds", "second": "seconds", "seconds": "sec
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _SECONDS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400, "weeks": 7 * 86400}
 _PHRASE = re.compile(r"every(?:\s+(\d+))?\s*([a-z]+)(?:\s+at\s+(\d{1,2}:\d{2}(?::\d{2})?))?")
+# Longer is a typo, and past about 10^8 hours the next run is no date a clock can hold
+# (OverflowError in the scheduler): a year is more than any job here needs.
+_LONGEST = 365 * 86400
 # The phrases are sheetcrm.toml's syntax (English whatever the language), quoted in messages.
 EXAMPLES = '"every 30 seconds", "every 5 minutes", "every 2 hours", "every day at 08:00", "every monday at 09:30"'  # not for people: config syntax
 
@@ -104,6 +107,8 @@ def parse_every(text: str) -> Every:
     if unit is None:
         raise ValueError(_("cannot read {text} as a schedule: unknown unit {word}; write e.g. {examples}",
                            text=repr(text), word=repr(word), examples=EXAMPLES))
+    if interval * _SECONDS[unit] > _LONGEST:
+        raise ValueError(_("{text}: at most a year between two runs (every 365 days)", text=repr(text)))
     if at and unit not in ("days", "weeks"):
         raise ValueError(_('{text}: "at" only goes with days, weeks or a weekday', text=repr(text)))
     if at:

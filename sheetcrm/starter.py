@@ -14,6 +14,7 @@ from sheetcrm.ids import read_sequences
 from sheetcrm.owned import owned_title
 from sheetcrm.plan import tab_writes
 from sheetcrm.schema import OWNED_TABS, SEQUENCES, TABS, WORKFLOWS, find_tab, tab_names
+from sheetcrm.validate import team_config, titles_language
 from sheetcrm.workbook import Plan, Snapshot, Workbook, WorkbookError, WriteResult
 
 
@@ -48,11 +49,27 @@ def example_rule(locale: str) -> list[str | int | None]:
             "Follow up: {{ Name }}", 3, None, None, None, None]  # not for people: sample data
 
 
+# An existing workbook reads by its own tabs while the config sets no locale (README, rules 3-5):
+# an active `locale` would settle every column the tabs leave open, so a Spanish team's
+# 03/04/2027 would turn into 4 March with its ambiguous_date warning gone.
+KEPT_LOCALE = N_("# Left unset: this workbook has CRM tabs already, and while locale is unset each tab's own\n"
+                 "# language (here \"{language}\") decides how its dates and numbers read, and every one it\n"
+                 "# cannot be sure of is reported. Setting locale settles them all one way.")
+KEPT_CURRENCY = N_("# Left unset (USD): nothing in the workbook says its currency. Set it to the one its\n"
+                   "# amounts are in.")
+
+
 def example_config(workbook: str | None = None, spreadsheet: str | None = None,
-                   credentials: str | None = None) -> str:
+                   credentials: str | None = None, language: str | None = None) -> str:
     """The example sheetcrm.toml, pointing at the workbook `init` was given (a path relative to
-    the folder the file is written in, or a spreadsheet ID or URL), so the next command finds it."""
+    the folder the file is written in, or a spreadsheet ID or URL), so the next command finds it.
+    `language`: the language ("en"/"es") of the CRM tabs the workbook holds already, None for a
+    new one; then `locale` and `currency` are left commented out, so the file changes nothing in
+    how the workbook reads."""
     text = _(EXAMPLE)
+    if language is not None:
+        text = _swap(text, 'locale = "en"', f"{_(KEPT_LOCALE, language=language)}\n# locale = {_toml_string(language)}")
+        text = _swap(text, 'currency = "USD"', f'{_(KEPT_CURRENCY)}\n# currency = "USD"')
     if spreadsheet:
         text = _swap(text, 'workbook = "crm.xlsx"', '# workbook = "crm.xlsx"')
         text = _swap(text, '# spreadsheet = "1AbC...xyz"', f"spreadsheet = {_toml_string(spreadsheet)}")
@@ -73,9 +90,30 @@ def _toml_string(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def init_workbook(book: Workbook, config: Config) -> WriteResult:
-    snapshot = book.read() if book.exists() else Snapshot()
-    plan = plan_missing_tabs(snapshot, config)
+def existing_tabs(book: Workbook) -> Snapshot | None:
+    """The workbook as it is, or None when it does not exist yet."""
+    return book.read() if book.exists() else None
+
+
+def crm_language(snapshot: Snapshot | None, config: Config) -> str | None:
+    """The language of the CRM tabs `snapshot` holds ("en"/"es", by their titles), or None when
+    it holds none: a new workbook, or one of other tabs only."""
+    if snapshot is None:
+        return None
+    titles = list(snapshot.tabs)
+    if all(find_tab(titles, tab_names(spec, config.tab(key).title)) is None for key, spec in TABS.items()):
+        return None
+    return titles_language(snapshot)
+
+
+def init_workbook(book: Workbook, config: Config, snapshot: Snapshot | None = None) -> WriteResult:
+    """Add the CRM tabs the workbook lacks (creating it if need be); `snapshot`: the workbook as
+    `existing_tabs` read it, else it is read here. The tabs are named and headed in the config's
+    `locale` when the file sets one, else in the language of the tabs already there."""
+    if snapshot is None:
+        snapshot = existing_tabs(book)
+    snapshot = snapshot if snapshot is not None else Snapshot()
+    plan = plan_missing_tabs(snapshot, team_config(snapshot, config))
     if not book.exists():
         book.create()
     return book.write(plan) if plan else WriteResult()

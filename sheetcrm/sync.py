@@ -380,7 +380,7 @@ def mirror_sync(ctx: SyncContext, result: WriteResult | None, book: Workbook,
             line = _("the [warehouse] section needs the warehouse extra ({module} is missing): "
                      "pip install 'sheetcrm[warehouse]'", module=e.name or e)
             WAREHOUSE_LOG.warning(line)
-            return Mirrored("failed", attempts=0, error=line)
+            return Mirrored("failed", attempts=0, error=line, lasting=True)  # no later sync installs it
         if result is not None and result.skipped:
             WAREHOUSE_LOG.info(_("warehouse not mirrored: some cells were skipped (rows changed meanwhile); "
                                  "the next sync mirrors them"))

@@ -88,17 +88,23 @@ def team_config(snapshot: Snapshot, config: Config) -> Config:
     language still settles its own numbers and dates."""
     if "locale" in config.model_fields_set:
         return config
-    keys = {cells.normalize_key(title) for title in snapshot.tabs}
-    spanish = sum(1 for spec in TABS.values() if cells.normalize_key(spec.title_es) in keys
-                  and cells.normalize_key(spec.title_es) != cells.normalize_key(spec.title))
-    english = sum(1 for spec in TABS.values() if cells.normalize_key(spec.title) in keys
-                  and cells.normalize_key(spec.title_es) != cells.normalize_key(spec.title))
-    language = "es" if spanish > english else "en"
+    language = titles_language(snapshot)
     if language == config.locale:
         return config
     adopted = config.model_copy(update={"locale": language})
     adopted.model_fields_set.discard("locale")  # decided by the workbook, not set by the file
     return adopted
+
+
+def titles_language(snapshot: Snapshot) -> str:
+    """The language of the workbook's CRM tab titles: "es" when more are Spanish (Oportunidades)
+    than English (Opportunities), else "en". Titles the two languages share (Leads) say nothing."""
+    keys = {cells.normalize_key(title) for title in snapshot.tabs}
+    spanish = sum(1 for spec in TABS.values() if cells.normalize_key(spec.title_es) in keys
+                  and cells.normalize_key(spec.title_es) != cells.normalize_key(spec.title))
+    english = sum(1 for spec in TABS.values() if cells.normalize_key(spec.title) in keys
+                  and cells.normalize_key(spec.title_es) != cells.normalize_key(spec.title))
+    return "es" if spanish > english else "en"
 
 
 def read_crm(snapshot: Snapshot, config: Config, language: str | None = None, memo: RowMemo | None = None,

@@ -64,6 +64,12 @@ MISTAKES = [
     ('[scoring]\nhalf_life_days = -inf\n', "scoring.half_life_days", "finite"),
     ('[[stages]]\nname = "Won"\nprobability = 120\nkind = "won"\n', "stages.1.probability", "100"),
     ('[[stages]]\nname = "Open"\nprobability = -1\n', "stages.1.probability", "0"),
+    # A won deal weighs its whole amount and a lost one nothing: a Closed Won at 50 would show a
+    # won deal's Weighted Amount at half (and mirror it to the warehouse) with nothing said.
+    ('[[stages]]\nname = "Open"\nprobability = 10\n[[stages]]\nname = "Won"\nprobability = 50\nkind = "won"\n',
+     "stages.2.probability", 'stage "Won" is won, so its probability must be 100, not 50'),
+    ('[[stages]]\nname = "Open"\nprobability = 10\n[[stages]]\nname = "Lost"\nprobability = 40\nkind = "lost"\n',
+     "stages.2.probability", 'stage "Lost" is lost, so its probability must be 0, not 40'),
     ('locale = "es"\nlocale = "en"\n', "not valid TOML", "line 2"),
     ('timezone = "America/Nowhere"\n', "timezone", "is not a time zone"),
     ('[cases]\ntimezone = "UTC+2"\n', "cases.timezone", "is not a time zone"),
@@ -142,3 +148,14 @@ def test_a_won_or_lost_stage_needs_no_category():
                                                {"name": "Won", "probability": 100, "kind": "won"},
                                                {"name": "Lost", "probability": 0, "kind": "lost"}]})
     assert [s.kind for s in config.stages] == ["open", "won", "lost"]
+
+
+def test_a_closed_stage_probability_mistake_speaks_spanish_too(folder, monkeypatch):
+    # Before the config is read the environment's language speaks: a Spanish operator reads it in Spanish.
+    monkeypatch.setenv("SHEETCRM_LANG", "es")
+    (folder / "sheetcrm.toml").write_text('[[stages]]\nname = "Abierta"\nprobability = 10\n[[stages]]\n'
+                                          'name = "Ganada"\nprobability = 50\nkind = "won"\n', encoding="utf-8")
+    out = run("validate", cwd=folder)
+    assert out.returncode == 2 and out.stderr.count("\n") == 1, out.stderr
+    assert "sheetcrm.toml: stages.2.probability:" in out.stderr, out.stderr
+    assert "la etapa \"Ganada\" es won, así que su probabilidad debe ser 100, no 50" in out.stderr, out.stderr

@@ -514,3 +514,32 @@ def test_the_serve_command_accepts_and_appends_on_stop(tmp_path):
     rows = [[c.value for c in r] for r in openpyxl.load_workbook(tmp_path / "crm.xlsx")["Leads"].iter_rows()]
     assert [r[4] for r in rows[1:]] == ["ana@acme.com", "noa@vidal.com"]
     assert rows[2][:3] == ["LEAD-0002", "Noa", "Vidal"]
+
+
+def test_a_workbook_open_in_an_app_keeps_the_queue_waiting_said_once_per_outage(queue, tmp_path, monkeypatch,
+                                                                               capsys):
+    """While LibreOffice holds the .xlsx open every drain is refused: the submission keeps
+    waiting (no submission is to blame, though a sync without it, with nothing else to write,
+    succeeds), the operator reads one line for the whole outage, and one when it is over."""
+    from books import xlsx
+    from sheetcrm.intake.web import Drainer
+    from sheetcrm.sync import sync
+    from sheetcrm.workbook.xlsx import XlsxWorkbook
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    cfg = config()
+    book = XlsxWorkbook(xlsx(tmp_path / "crm.xlsx", TABS))
+    sync(book, cfg)
+    assert sync(book, cfg).result is None  # settled: a sync without the submission writes nothing
+    queue.put({"email": "web1@example.org", "last_name": "Webb"}, dt.datetime.now(dt.timezone.utc))
+    app_lock = tmp_path / ".~lock.crm.xlsx#"
+    app_lock.write_text(",root,host,02.12.2026 14:00,file:///root/.config/libreoffice/4;")
+    drainer = Drainer(book, cfg, queue, every=3600)
+    assert [drainer.once() for _ in range(3)] == [0, 0, 0]
+    assert queue.counts() == (1, 0) and queue.refused() == []  # still waiting, not set aside
+    said = capsys.readouterr().err.splitlines()
+    assert len(said) == 1 and said[0].startswith("sheetcrm serve: the queue waits: ") and "LibreOffice" in said[0]
+    app_lock.unlink()
+    assert drainer.once() == 1
+    assert capsys.readouterr().err == "sheetcrm serve: the queue drains again\n"
+    assert [r[4] for r in book.read().tabs["Leads"].rows].count("web1@example.org") == 1

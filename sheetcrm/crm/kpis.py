@@ -25,11 +25,14 @@ from sheetcrm.crm.money import (MissingRate, Rates, decimal_text, fraction, miss
                                 to_base)
 from sheetcrm.crm.spellings import Spellings
 from sheetcrm.crm.stages import OpportunityMetrics, StageTable, is_open_task
-from sheetcrm.i18n import N_, _
+from sheetcrm.i18n import N_, NC_, _, pgettext
 from sheetcrm.records import Account, Activity, Lead, Opportunity, Task
 
 # A lead with no Source or Campaign is counted under this, in the sync's language (`_(NONE)`).
 NONE = N_("(none)")
+# The same for a lead with no Campaign: its own entry, since Spanish agrees it with the noun
+# ("Campaña": "(ninguna)"; "Origen": "(ninguno)").
+NO_CAMPAIGN = NC_("no campaign", "(none)")
 _ZERO = Decimal(0)
 
 # Each KPI: (label, definition), both translated where they are shown (`_(label)`).
@@ -262,8 +265,9 @@ def compute_kpis(opportunities: Sequence[Opportunity], metrics: Sequence[Opportu
         by_owner={owner: s.kpis() for owner, s in sorted(by_person.items())},
         pipeline_coverage=coverage,
         pipeline_coverage_basis=basis,
-        lead_conversion_by_source=_conversion(leads, lambda lead: lead.source, sources, conversions),
-        lead_conversion_by_campaign=_conversion(leads, lambda lead: lead.campaign, campaigns, conversions),
+        lead_conversion_by_source=_conversion(leads, lambda lead: lead.source, sources, conversions, _(NONE)),
+        lead_conversion_by_campaign=_conversion(leads, lambda lead: lead.campaign, campaigns, conversions,
+                                                pgettext(*NO_CAMPAIGN)),
         won_revenue_by_campaign=by_campaign,
         days_to_convert=_days_to_convert(leads, conversions),
         activities_by_owner=_activities_by_owner(activities, as_of, owners),
@@ -300,11 +304,13 @@ def _converted(lead: Lead, conversions: Mapping[str, Converted]) -> bool:
 
 
 def _conversion(leads: Iterable[Lead], key: Any, spellings: Spellings,
-                conversions: Mapping[str, Converted]) -> dict[str, Conversion]:
+                conversions: Mapping[str, Converted], none: str) -> dict[str, Conversion]:
+    """Leads and converted leads per `key`'s value as `spellings` shows it; `none`: the label
+    of the leads with no value."""
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for lead in leads:
         text = key(lead)
-        c = counts[(spellings(text) if text else "") or _(NONE)]
+        c = counts[(spellings(text) if text else "") or none]
         c[0] += 1
         c[1] += _converted(lead, conversions)
     return {k: Conversion(n, converted) for k, (n, converted) in sorted(counts.items())}

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from sheetcrm.config import Config
 from sheetcrm.intake.queue import QueueError, WebBatch, WebQueue
+from sheetcrm.lock import AppLocked
 from sheetcrm.sync import sync
 from sheetcrm.workbook import Workbook, WorkbookConflict, WorkbookError
+from sheetcrm.workbook.xlsx import ReadOnlyWorkbook
 
 
 def drain(book: Workbook, config: Config, queue: WebQueue) -> int:
@@ -15,6 +17,7 @@ def drain(book: Workbook, config: Config, queue: WebQueue) -> int:
     A submission no cell can take (`intake.text`: too long, control characters) is set aside
     by the forms step, with its reason. When the sync fails, a sync without the submissions
     tells why: it fails too (Google unreachable, a locked file) -> that error is raised,
+    as it is at once when the workbook refuses every write (open in an app, read-only),
     nothing is marked and every submission keeps waiting; it succeeds -> a submission is the
     cause, so each is synced alone and the ones that still fail are set aside with the error,
     never blocking the others. The caller holds the workbook's lock."""
@@ -23,7 +26,9 @@ def drain(book: Workbook, config: Config, queue: WebQueue) -> int:
         return 0
     try:
         return _sync(book, config, queue, batch)
-    except WorkbookConflict:
+    except (WorkbookConflict, AppLocked, ReadOnlyWorkbook):
+        # The workbook refuses any write: no submission is the cause. (The sync without them
+        # below could not tell: with nothing else to write, it writes nothing and succeeds.)
         raise
     except WorkbookError as failure:
         if isinstance(failure, QueueError):
@@ -33,7 +38,7 @@ def drain(book: Workbook, config: Config, queue: WebQueue) -> int:
         for sub in batch.waiting:
             try:
                 done += _sync(book, config, queue, WebBatch([sub]))
-            except WorkbookConflict:
+            except (WorkbookConflict, AppLocked, ReadOnlyWorkbook):
                 raise
             except WorkbookError as e:
                 if isinstance(e, QueueError):

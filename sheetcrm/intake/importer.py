@@ -108,6 +108,16 @@ class ImportResult:
                 "rows": [r.as_dict() for r in self.rows]}
 
 
+def readable(path: Path) -> None:
+    """Raises ImportFileError with one line when `path` cannot be opened for reading (missing,
+    a folder, not this user's to read)."""
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as e:
+        raise ImportFileError(_("{file}: cannot read: {problem}", file=path, problem=os_problem(e))) from None
+
+
 def read_export(path: Path) -> Grid:
     """The file as rows of cells: an .xlsx's first sheet (values, dates as dates), or a CSV
     whose dialect (comma, semicolon, tab) `csv.Sniffer` finds, read as UTF-8 (with or without

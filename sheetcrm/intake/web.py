@@ -257,12 +257,14 @@ def _field_errors(error: ValidationError) -> dict[str, str]:
 class Drainer:
     """Drains the queue into the workbook every `every` seconds, in a thread, each time under
     the workbook's lock taken without waiting (when another sheetcrm command holds it, this
-    round is skipped). A failure (Google down) is one line on stderr; the queue keeps it."""
+    round is skipped). A failure (Google down, the file open in an app) is one line on stderr,
+    once until a drain runs again (which says so); the queue keeps the submissions."""
 
     def __init__(self, book: Workbook, config: Config, queue: WebQueue, every: float) -> None:
         self.book, self.config, self.queue, self.every = book, config, queue, every
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="sheetcrm-drain", daemon=True)
+        self._outage: str | None = None  # the failure last said, until a drain runs again
 
     def once(self) -> int:
         """One drain; how many submissions were appended (0 when it could not run)."""
@@ -272,10 +274,16 @@ class Drainer:
                 done = drain(self.book, self.config, self.queue)
                 aside = [(r, why) for r, _at, why in self.queue.refused() if r not in before]
         except WorkbookError as e:
-            with using(self.config.locale):
-                print(_("sheetcrm serve: the queue waits: {error}", error=e), file=sys.stderr, flush=True)
+            # Once per outage: the same line every few seconds (sync_every) would bury the log.
+            if str(e) != self._outage:
+                self._outage = str(e)
+                with using(self.config.locale):
+                    print(_("sheetcrm serve: the queue waits: {error}", error=e), file=sys.stderr, flush=True)
             return 0
         with using(self.config.locale):
+            if self._outage is not None:
+                self._outage = None
+                print(_("sheetcrm serve: the queue drains again"), file=sys.stderr, flush=True)
             for receipt, why in aside:
                 print(_("sheetcrm serve: submission {receipt} set aside, kept in {path}: {reason}", receipt=receipt,
                         path=self.queue.path, reason=why), file=sys.stderr, flush=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import webbrowser
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -22,7 +23,8 @@ import gspread
 from google.auth.credentials import AnonymousCredentials
 from google.auth.exceptions import GoogleAuthError
 
-from sheetcrm.i18n import _
+from sheetcrm.i18n import N_, _
+from sheetcrm.os_errors import os_problem
 
 from . import WorkbookError
 from .gsheets import EMULATOR_ENV, RetryPolicy, SheetsHTTPClient
@@ -77,6 +79,9 @@ def _check_host(host: str) -> None:
 
 
 # The README's heading on setting up Google (the README is in English in every locale).
+NO_BROWSER = N_("{file} is an OAuth client file: signing in with it needs a web browser, and this machine has none; "
+                "run a sheetcrm command with it once on a machine with a browser and copy {token} from there to the "
+                "same place here, or use a service account key (see the README, section '{section}')")
 README_GOOGLE = "Using a real Google Sheet"  # not for people: a heading of the README, in English in every locale
 
 
@@ -91,7 +96,9 @@ def _google(credentials: str | None) -> Connection:
         info = json.loads(file.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise WorkbookError(_("{file}: no such credentials file", file=file)) from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+    except OSError as e:  # a folder, a file this user may not read
+        raise WorkbookError(_("{file}: cannot read: {problem}", file=file, problem=os_problem(e))) from None
+    except (UnicodeDecodeError, json.JSONDecodeError):
         raise WorkbookError(_("{file}: not a readable JSON credentials file", file=file)) from None
     kind = info.get("type") if isinstance(info, dict) else None
     try:
@@ -107,8 +114,13 @@ def _google(credentials: str | None) -> Connection:
             return Connection(gspread.Client(creds, http_client=SheetsHTTPClient), None)
         if isinstance(info, dict) and ("installed" in info or "web" in info):
             TOKEN_CACHE.parent.mkdir(parents=True, exist_ok=True)
-            flow_client = gspread.oauth(scopes=SCOPES, credentials_filename=str(file),
-                                        authorized_user_filename=str(TOKEN_CACHE))
+            try:
+                flow_client = gspread.oauth(scopes=SCOPES, credentials_filename=str(file),
+                                            authorized_user_filename=str(TOKEN_CACHE))
+            except webbrowser.Error:
+                # A headless server: no browser to sign in with, and printing the sign-in URL would
+                # not help, since Google sends the browser back to localhost on *this* machine.
+                raise WorkbookError(_(NO_BROWSER, file=file, token=TOKEN_CACHE, section=README_GOOGLE)) from None
             creds = flow_client.http_client.auth
             return Connection(gspread.Client(creds, http_client=SheetsHTTPClient), None)
     except (ValueError, KeyError, TypeError, GoogleAuthError, _UnsupportedKey):

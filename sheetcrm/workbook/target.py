@@ -42,6 +42,15 @@ def open_workbook(config: Config, workbook: str | None = None, spreadsheet: str 
     return XlsxWorkbook(path, ignore_app_lock=ignore_app_lock)
 
 
+def config_target(config: Config, default: str = DEFAULT_WORKBOOK) -> str:
+    """What a command given no flag works on, as `open_workbook` picks it: the config's
+    spreadsheet (ID or URL, as written), else its workbook (a path, relative to the config
+    file's folder), else `default`."""
+    if config.spreadsheet:
+        return config.spreadsheet
+    return _relative(config, config.workbook) or default
+
+
 def _relative(config: Config, path: str | None) -> str | None:
     """A path in the config is relative to the config file, not to wherever the command runs."""
     if path is None or config.source is None:

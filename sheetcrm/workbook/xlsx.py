@@ -445,6 +445,10 @@ class XlsxWorkbook:
         self._dropdowns = {}
 
 
+class ReadOnlyWorkbook(WorkbookError):
+    """The .xlsx file is read-only: sheetcrm writes nothing to it."""
+
+
 def _refuse_read_only(path: Path) -> None:
     """WorkbookError when the file is read-only. os.replace needs only the folder to be
     writable, and root passes `os.access` whatever the mode: the mode bits say what the
@@ -456,7 +460,7 @@ def _refuse_read_only(path: Path) -> None:
     except OSError as e:
         raise WorkbookError(_("cannot read {path}: {error}", path=path, error=os_problem(e))) from None
     if not st.st_mode & 0o222 or not os.access(path, os.W_OK):
-        raise WorkbookError(_("{path}: the workbook is read-only; sheetcrm writes nothing to it", path=path))
+        raise ReadOnlyWorkbook(_("{path}: the workbook is read-only; sheetcrm writes nothing to it", path=path))
 
 
 def _replace_if_still(new: Path, path: Path, expected: tuple[int, int, int]) -> None:

@@ -215,3 +215,13 @@ def test_without_an_accounts_tab_an_account_is_its_label_grouped_as_read():
     k = compute_kpis(opps, opportunity_metrics(opps, STAGES, AS_OF), STAGES, RATES, AS_OF, leads=leads)
     assert k.lifetime_value == {"Acme": Decimal("1200")}
     assert k.won_revenue_by_campaign == {"Spring": Decimal("1200")}   # folded, as a Company has always matched
+
+
+def test_in_spanish_the_leads_with_no_campaign_agree_with_campana_and_no_source_with_origen():
+    # Campaña is feminine, Origen masculine: one "(ninguno)" for both read wrong under Campaña.
+    from sheetcrm.i18n import using
+
+    with using("es"):
+        k = run()
+    assert "(ninguna)" in k.lead_conversion_by_campaign and "(ninguno)" not in k.lead_conversion_by_campaign
+    assert "(ninguno)" in k.lead_conversion_by_source

@@ -199,3 +199,35 @@ def test_looking_at_a_sqlite_warehouse_that_does_not_exist_makes_no_file(tmp_pat
     out = run("warehouse", "init")
     assert out.returncode == 0 and db.exists()
     assert run("warehouse", "status").returncode == 0
+
+
+def test_a_warehouse_section_without_the_extra_installed_is_one_sheetcrm_line_and_the_sync_completes(tmp_path):
+    # The extra missing is the operator's to fix, and lasting (no later sync installs it); the
+    # workbook is still synced (exit 0, as with an unreachable database), the line said as the
+    # command's other lines are: "sheetcrm: …", and --format json says it failed for good.
+    ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    blocked = tmp_path / "no_extra"
+    blocked.mkdir()
+    (blocked / "sitecustomize.py").write_text(  # this process has no sqlalchemy, as without the extra
+        "import sys\n"
+        "class _NoExtra:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('sqlalchemy', 'alembic', 'psycopg'):\n"
+        "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
+        "sys.meta_path.insert(0, _NoExtra())\n", encoding="utf-8")
+    crm_book(tmp_path)
+    (tmp_path / "sheetcrm.toml").write_text('[warehouse]\nurl = "sqlite:///crm.db"\n', encoding="utf-8")
+    env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "SHEETCRM_LANG": "en", "XDG_CACHE_HOME": str(tmp_path / "cache"),
+           "PYTHONPATH": f"{blocked}{os.pathsep}{ROOT}"}
+    out = subprocess.run([sys.executable, "-m", "sheetcrm", "sync", "--as-of", "2026-11-23"], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stderr == ("sheetcrm: the [warehouse] section needs the warehouse extra (alembic is missing): "
+                          "pip install 'sheetcrm[warehouse]'\n"), out.stderr
+    assert not (tmp_path / "crm.db").exists()
+    out = subprocess.run([sys.executable, "-m", "sheetcrm", "sync", "--as-of", "2026-11-23", "--format", "json"],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    import json
+
+    warehouse = json.loads(out.stdout)["warehouse"]
+    assert (warehouse["outcome"], warehouse["lasting"]) == ("failed", True)

@@ -1,0 +1,111 @@
+"""`sheetcrm init` on a workbook the team already keeps: the sheetcrm.toml it writes must not
+change how that workbook reads (README, "Numbers and dates are read by column": an active
+`locale` settles every column the tabs leave open), and the tabs it adds speak the workbook's
+language. When a sheetcrm.toml is there already, init keeps it and says which workbook it names."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from books import xlsx
+
+ROOT = Path(__file__).resolve().parents[1]
+AS_OF = "2027-01-15"
+
+
+@pytest.fixture
+def env(tmp_path):
+    clean = {k: v for k, v in os.environ.items() if k not in ("SHEETCRM_WAREHOUSE_URL", "LANGUAGE", "LC_ALL")}
+    return {**clean, "PYTHONPATH": str(ROOT), "XDG_CACHE_HOME": str(tmp_path / "cache"), "LANG": "C.UTF-8",
+            "SHEETCRM_LANG": "en"}
+
+
+def sheetcrm(*args: str, env, cwd) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "sheetcrm", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
+def spanish_team(path: Path) -> Path:
+    # Day-first dates with no day above 12 (so the column proves nothing and the tab's language
+    # decides, each cell said with both readings), and a closed stage typed as the team types it.
+    return xlsx(path, {
+        "Cuentas": [["Nombre", "Dominio"], ["Acme", "acme.es"], ["Bravo", "bravo.es"]],
+        "Oportunidades": [["Nombre", "Cuenta", "Etapa", "Importe", "Fecha de cierre", "Creado"],
+                          ["Trato 1", "Acme", "Propuesta", "1500", "03/04/2027", "02/01/2027"],
+                          ["Trato 2", "Acme", "Negociación", "2500", "05/06/2027", "03/01/2027"],
+                          ["Trato 3", "Bravo", "Cerrada ganada", "12.500", "04/01/2027", "01/12/2026"]],
+    })
+
+
+def reading(env, cwd, *flags: str) -> dict:
+    """What the workbook reads as: every issue but the missing tabs init adds, the forecast and the KPIs."""
+    out = {}
+    for command, extra in (("validate", ()), ("forecast", ("--as-of", AS_OF, "--months", "12")),
+                           ("kpis", ("--as-of", AS_OF))):
+        done = sheetcrm(command, *flags, *extra, "--format", "json", env=env, cwd=cwd)
+        assert done.returncode in (0, 1), done.stderr
+        out[command] = json.loads(done.stdout)
+    out["validate"]["issues"] = [i for i in out["validate"]["issues"] if i["code"] != "missing_tab"]
+    out["validate"].pop("stats", None)  # counts the tabs read, which init adds
+    out["validate"].pop("valid", None)
+    out["validate"].pop("warnings", None)  # counts the missing tabs' warnings too
+    return out
+
+
+def test_init_on_a_spanish_workbook_changes_nothing_in_how_it_reads(tmp_path, env):
+    spanish_team(tmp_path / "equipo.xlsx")
+    before = reading(env, tmp_path, "--workbook", "equipo.xlsx")
+    codes = [i["code"] for i in before["validate"]["issues"]]
+    assert codes.count("ambiguous_date") >= 5, codes  # the test's premise
+
+    done = sheetcrm("init", "--workbook", "equipo.xlsx", env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    after = reading(env, tmp_path)  # no flag: the sheetcrm.toml init wrote names the workbook
+
+    assert after == before
+    config = (tmp_path / "sheetcrm.toml").read_text(encoding="utf-8")
+    assert 'workbook = "equipo.xlsx"' in config
+    assert '\n# locale = "es"\n' in config and '\n# currency = "USD"\n' in config
+    assert "\nlocale =" not in config and "\ncurrency =" not in config
+    # The tabs it added are the workbook's language, not English ones beside Cuentas.
+    titles = openpyxl.load_workbook(tmp_path / "equipo.xlsx").sheetnames
+    assert {"Contactos", "Actividades", "Tareas", "Productos"} <= set(titles), titles
+    assert not {"Contacts", "Activities", "Tasks", "Products", "Accounts", "Opportunities"} & set(titles), titles
+
+
+def test_init_on_a_new_workbook_still_writes_the_locale(tmp_path, env):
+    # Nothing to read yet: the example's settings stay active, as before.
+    done = sheetcrm("init", env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    config = (tmp_path / "sheetcrm.toml").read_text(encoding="utf-8")
+    assert '\nlocale = "en"\n' in config and '\ncurrency = "USD"\n' in config
+
+
+def test_the_example_stages_are_the_built_in_ones():
+    # The example's [[stages]] are active: a stage word the built-in stages read ("Cerrada
+    # ganada") must read the same once init wrote them.
+    import tomllib
+
+    from sheetcrm.config import DEFAULT_STAGES, EXAMPLE, Config
+
+    written = Config.model_validate(tomllib.loads(EXAMPLE), strict=True).stages
+    assert [s.model_dump() for s in written] == [s.model_dump() for s in DEFAULT_STAGES]
+
+
+def test_init_with_another_workbook_says_the_kept_config_names_its_own(tmp_path, env):
+    assert sheetcrm("init", env=env, cwd=tmp_path).returncode == 0
+    done = sheetcrm("init", "--workbook", "team.xlsx", env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert ("kept sheetcrm.toml as it is: it names crm.xlsx, so a command without --workbook or --spreadsheet "
+            "works on that one, not on team.xlsx") in done.stdout, done.stdout
+    assert 'workbook = "crm.xlsx"' in (tmp_path / "sheetcrm.toml").read_text(encoding="utf-8")
+    # The workbook it names, however it is spelled: nothing to say.
+    again = sheetcrm("init", "--workbook", "./crm.xlsx", env=env, cwd=tmp_path)
+    assert again.returncode == 0 and "kept" not in again.stdout, again.stdout

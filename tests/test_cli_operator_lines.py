@@ -1,0 +1,116 @@
+"""An operator's mistakes on the command line, as a real process: each is one line on stderr
+naming what to fix, exit 2, never click's usage text, a traceback, or a flag silently ignored."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from books import crm_tabs, xlsx
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def env(tmp_path):
+    clean = {k: v for k, v in os.environ.items()
+             if k not in ("SHEETCRM_WAREHOUSE_URL", "LANGUAGE", "LC_ALL", "SHEETS_EMULATOR_HOST",
+                          "GOOGLE_APPLICATION_CREDENTIALS")}
+    return {**clean, "PYTHONPATH": str(ROOT), "XDG_CACHE_HOME": str(tmp_path / "cache"), "LANG": "C.UTF-8",
+            "SHEETCRM_LANG": "en"}
+
+
+def sheetcrm(*args: str, env, cwd) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "sheetcrm", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=120, stdin=subprocess.DEVNULL)
+
+
+def one_line(out: subprocess.CompletedProcess) -> str:
+    assert out.returncode == 2, (out.returncode, out.stdout, out.stderr)
+    assert out.stderr.count("\n") == 1 and "Traceback" not in out.stderr and "Usage:" not in out.stderr, out.stderr
+    assert out.stderr.startswith("sheetcrm: "), out.stderr
+    return out.stderr
+
+
+# -- an OAuth client file where no browser can sign in ------------------------------------
+
+def test_an_oauth_client_file_on_a_machine_without_a_browser_says_what_to_do(tmp_path, env):
+    secret = "GOCSPX-SECRETVALUE123"
+    (tmp_path / "client.json").write_text(json.dumps({"installed": {
+        "client_id": "x.apps.googleusercontent.com", "client_secret": secret,
+        "auth_uri": "https://accounts.google.com/o/oauth2/auth", "token_uri": "https://oauth2.googleapis.com/token",
+        "redirect_uris": ["http://localhost"]}}))
+    # A headless server: no display, no browser on the PATH, no token signed in before.
+    headless = {k: v for k, v in env.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "BROWSER")}
+    headless.update(HOME=str(tmp_path / "home"), PATH=os.path.dirname(sys.executable))
+    out = sheetcrm("validate", "--spreadsheet", "1AbCdefGHIJ", "--credentials", "client.json", env=headless,
+                   cwd=tmp_path)
+    line = one_line(out)
+    assert line.startswith("sheetcrm: client.json is an OAuth client file: signing in with it needs a web browser, "
+                           "and this machine has none; run a sheetcrm command with it once on a machine with a browser "
+                           "and copy "), line
+    assert "authorized_user.json" in line and "service account" in line, line
+    assert secret not in out.stdout + out.stderr
+
+
+# -- intervals ------------------------------------------------------------------------------
+
+def test_a_huge_interval_is_one_line_naming_the_flag_or_the_setting(tmp_path, env):
+    xlsx(tmp_path / "crm.xlsx", crm_tabs())
+    line = one_line(sheetcrm("run", "--every", "99999999h", env=env, cwd=tmp_path))
+    assert line == "sheetcrm: --every: 'every 99999999h': at most a year between two runs (every 365 days)\n"
+    (tmp_path / "sheetcrm.toml").write_text('[schedule]\nsync = "every 99999999 hours"\n')
+    line = one_line(sheetcrm("run", "--once", env=env, cwd=tmp_path))
+    assert line.startswith("sheetcrm: sheetcrm.toml: schedule.sync: 'every 99999999 hours': at most a year"), line
+
+
+def test_a_year_is_the_longest_interval():
+    from sheetcrm.every import parse_every
+
+    assert parse_every("every 365 days").period == 365 * 86400
+    assert parse_every("every 52 weeks").period == 52 * 7 * 86400
+    for text in ("every 366 days", "every 53 weeks", "every 8761 hours"):
+        with pytest.raises(ValueError, match="at most a year"):
+            parse_every(text)
+
+
+# -- two workbooks named --------------------------------------------------------------------
+
+@pytest.mark.parametrize("command", [["validate"], ["sync"], ["init"], ["kpis"], ["demo"],
+                                     ["import", "leads.csv", "--tab", "leads"], ["run", "--once"]])
+def test_workbook_and_spreadsheet_together_are_refused_and_nothing_is_written(tmp_path, env, command):
+    book = xlsx(tmp_path / "y.xlsx", crm_tabs())
+    (tmp_path / "leads.csv").write_text("Last Name,Email\nWebb,web1@example.org\n")
+    before = book.read_bytes()
+    out = sheetcrm(*command, "--workbook", "y.xlsx", "--spreadsheet", "1JWZsQLwgnWd_6rz85lKNsWLDs045IHiWLc",
+                   env=env, cwd=tmp_path)
+    assert one_line(out) == "sheetcrm: --workbook and --spreadsheet each name a workbook; give one of them\n"
+    assert book.read_bytes() == before and not (tmp_path / "sheetcrm.toml").exists()
+
+
+# -- paths that are folders, files that are not there ---------------------------------------
+
+@pytest.mark.parametrize("args, says", [
+    (["validate", "--spreadsheet", "1AbCdefGHIJ", "--credentials", "folder"], "sheetcrm: folder: cannot read: it is a folder\n"),
+    (["validate", "--workbook", "folder.xlsx"], "is a folder, not an .xlsx workbook\n"),
+    (["validate", "--config", "folder"], "sheetcrm: folder: cannot read: it is a folder\n"),
+    (["import", "nofile.csv", "--tab", "leads"], "sheetcrm: nofile.csv: cannot read: no such file or folder\n"),
+    (["import", "folder", "--tab", "leads"], "sheetcrm: folder: cannot read: it is a folder\n"),
+])
+def test_a_folder_or_a_missing_file_is_one_line_in_the_catalogues_words(tmp_path, env, args, says):
+    xlsx(tmp_path / "crm.xlsx", crm_tabs())
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "folder.xlsx").mkdir()
+    line = one_line(sheetcrm(*args, env=env, cwd=tmp_path))
+    assert line.endswith(says), line
+
+
+def test_a_folder_for_the_config_is_said_in_spanish_too(tmp_path, env):
+    (tmp_path / "carpeta").mkdir()
+    line = one_line(sheetcrm("validate", "--config", "carpeta", env={**env, "SHEETCRM_LANG": "es"}, cwd=tmp_path))
+    assert line == "sheetcrm: carpeta: no se puede leer: es una carpeta\n", line
