@@ -271,9 +271,10 @@ def _points(value: Decimal) -> str:
 def case_results(crm: Crm, config: Config, as_of: dt.date) -> CaseResults:
     """The cases' metrics (crm/cases.py): a case's first response is the earliest activity
     whose Related names it, dated on or before `as_of` (a future-dated one is a plan, not an
-    answer: crm.stages.is_plan)."""
-    responses = first_responses((a.related, a.date) for a in crm.records("activities")
-                                if not is_plan(a.date, as_of))
+    answer: crm.stages.is_plan) and not before the case's Opened day (crm.cases.first_responses)."""
+    opened = {c.id: c.opened for c in crm.records("cases") if c.id}
+    responses = first_responses(((a.related, a.date) for a in crm.records("activities")
+                                 if not is_plan(a.date, as_of)), opened)
     settings = config.cases
     clock = settings.clock(config.zone_name())
     cases, rows = [], []

@@ -218,3 +218,16 @@ def test_a_time_with_its_utc_offset_is_read_in_the_team_zone(kind, tmp_path, req
     # Opened 06:00 Madrid: resolution due 10:00, met at 09:30; the response (due 07:00) was never given.
     assert offset["Age (days)"] == 0 and _moment(offset["SLA Due"]) == dt.datetime(2026, 11, 30, 10, 0)
     assert not [i for i in outcome.crm.report.issues if i.tab == "Cases"]
+
+
+def test_a_reopened_case_is_not_answered_by_an_activity_before_it_was_opened(tmp_path):
+    tabs = _tabs([])
+    tabs["Cases"] = [CASES, ["CASE-0001", "ACC-0001", None, "Again", "Urgent", "Open", "Email", "2026-11-30 10:00",
+                             None, "Kim", None]]
+    tabs["Activities"].append(["ACT-0002", "2026-11-02", "Call", "First time round", "CASE-0001"])
+    book = Book("xlsx", tmp_path, None, tabs)
+    outcome = book.sync(1, Config.model_validate(CONFIG))  # Wednesday 2 Dec
+    case, = book.records("Cases")
+    # Unanswered: no First Response, and the response due Monday 11:00 is late.
+    assert case.get("First Response") is None and case["SLA Breached"] == "yes"
+    assert outcome.results.cases.summary.avg_first_response_days is None

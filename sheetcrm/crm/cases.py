@@ -33,7 +33,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
@@ -231,11 +231,11 @@ class CaseMetrics:
     """One case's computed columns and what the KPIs count.
 
     age_days: whole calendar days from Opened's day to Resolved's day (closed cases) or to
-    `as_of`; response_due, resolution_due: None without a priority; sla_due: the resolution
+    `as_of`; None for a closed case with no Resolved time (its end is unknown); response_due, resolution_due: None without a priority; sla_due: the resolution
     deadline; breached: "response", "resolution", both, or none (see `case_metrics`)."""
 
     open: bool
-    age_days: int
+    age_days: int | None
     response_due: dt.datetime | None
     resolution_due: dt.datetime | None
     first_response: dt.date | None
@@ -268,7 +268,8 @@ def case_metrics(case: CaseInput, settings: CaseSettings, as_of: dt.date,
     is_open = case.status not in CLOSED
     resolved = None if is_open else case.resolved
     end_day = resolved.date() if resolved is not None else as_of
-    age = max((end_day - case.opened.date()).days, 0) if is_open or resolved is not None else 0
+    # A closed case with no Resolved time has no known end: its Age is unknown, not 0.
+    age = max((end_day - case.opened.date()).days, 0) if is_open or resolved is not None else None
     if case.priority is None:
         return CaseMetrics(is_open, age, None, None, case.first_response, False, False, False)
     (r_days, r_min), (s_days, s_min) = settings.times(case.priority)
@@ -316,11 +317,19 @@ def problems(case: CaseInput) -> list[str]:
     return []
 
 
-def first_responses(activities: Iterable[tuple[str | None, dt.date]]) -> dict[str, dt.date]:
-    """Case ID -> the day of its earliest related activity, from (Related, Date) pairs."""
+def first_responses(activities: Iterable[tuple[str | None, dt.date]],
+                    opened: Mapping[str, dt.datetime] | None = None) -> dict[str, dt.date]:
+    """Case ID -> the day of its earliest related activity, from (Related, Date) pairs.
+
+    `opened`: case ID -> its Opened time. An activity dated before its case's Opened day
+    cannot answer it (the case was opened, or reopened, after it: counted, a reopened case
+    looked answered weeks before it was raised, never late, and pulled the average first
+    response below zero); activities record days, so an activity on Opened's day counts."""
     out: dict[str, dt.date] = {}
     for related, day in activities:
-        if related and (related not in out or day < out[related]):
+        if not related or (opened is not None and related in opened and day < opened[related].date()):
+            continue
+        if related not in out or day < out[related]:
             out[related] = day
     return out
 
