@@ -20,7 +20,8 @@ from sheetcrm.crm import (Forecast, HistoryRow, Kpis, OpportunityMetrics, Rates,
                           compute_kpis, forecast, lead_states, missing_rate_issues, opportunity_metrics,
                           opportunity_states, record_changes, stage_entered, stage_win_rates, to_base)
 from sheetcrm.crm.conditions import Doubt, doubt_said
-from sheetcrm.crm.cases import CaseInput, CaseMetrics, CaseSummary, case_metrics, first_responses, summarize
+from sheetcrm.crm.cases import (CaseInput, CaseMetrics, CaseSummary, case_metrics, first_responses, problems,
+                                summarize)
 from sheetcrm.crm.learned import FitCache
 from sheetcrm.crm.rules import PLAIN, RuleDoubt, show
 from sheetcrm.crm.scoring import LeadScore, ScoringResult, score_leads
@@ -299,10 +300,11 @@ def case_results(crm: Crm, config: Config, as_of: dt.date) -> CaseResults:
         return names_[text] if text is not None else None
 
     for c in crm.records("cases"):
-        if c.resolved is not None and c.resolved < c.opened:
+        case = CaseInput(c.id, account_name(c.account), c.priority, c.status, c.opened, c.resolved,
+                         responses.get(c.id) if c.id else None)
+        if "case_resolved_before_opened" in problems(case):
             continue  # reported at its Resolved cell (steps/cases.py): no SLA is measured from it
-        cases.append(CaseInput(c.id, account_name(c.account), c.priority, c.status, c.opened, c.resolved,
-                               responses.get(c.id) if c.id else None))
+        cases.append(case)
         rows.append(c.row)
     metrics = [case_metrics(c, settings, as_of, clock) for c in cases]
     return CaseResults(dict(zip(rows, metrics)), summarize(cases, metrics, settings.top_accounts))

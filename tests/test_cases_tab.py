@@ -231,3 +231,17 @@ def test_a_reopened_case_is_not_answered_by_an_activity_before_it_was_opened(tmp
     # Unanswered: no First Response, and the response due Monday 11:00 is late.
     assert case.get("First Response") is None and case["SLA Breached"] == "yes"
     assert outcome.results.cases.summary.avg_first_response_days is None
+
+
+def test_a_resolved_date_alone_on_the_opened_day_counts_that_day_and_says_so(tmp_path):
+    tabs = _tabs([])
+    tabs["Cases"] = [CASES, ["CASE-0001", "ACC-0001", None, "Same day", "Normal", "Resolved", "Email",
+                             "2026-11-30 10:00", "2026-11-30", "Kim", None]]
+    book = Book("xlsx", tmp_path, None, tabs)
+    outcome = book.sync(0, Config.model_validate(CONFIG))
+    case, = book.records("Cases")
+    # Kept (not "resolved before opened"): closed that day, Age 0, its resolution time unmeasured.
+    assert case["Age (days)"] == 0 and case.get("SLA Due") is not None
+    assert outcome.results.cases.summary.avg_resolution_days is None
+    issues = [(i.code, i.column, i.value) for i in outcome.crm.report.issues if i.tab == "Cases"]
+    assert issues == [("case_resolved_no_time", "I", "2026-11-30")]  # the cell as typed, no 00:00

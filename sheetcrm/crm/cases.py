@@ -266,10 +266,13 @@ def case_metrics(case: CaseInput, settings: CaseSettings, as_of: dt.date,
     is before now."""
     clock = clock or settings.clock()
     is_open = case.status not in CLOSED
-    resolved = None if is_open else case.resolved
-    end_day = resolved.date() if resolved is not None else as_of
+    day_only = not is_open and resolved_day_only(case)
+    # A Resolved date alone on Opened's day: the day is known (Age 0), the time is not, so the
+    # resolution is not measured and the response is judged by that day.
+    resolved = None if is_open or day_only else case.resolved
+    end_day = case.resolved.date() if day_only else resolved.date() if resolved is not None else as_of
     # A closed case with no Resolved time has no known end: its Age is unknown, not 0.
-    age = max((end_day - case.opened.date()).days, 0) if is_open or resolved is not None else None
+    age = max((end_day - case.opened.date()).days, 0) if is_open or resolved is not None or day_only else None
     if case.priority is None:
         return CaseMetrics(is_open, age, None, None, case.first_response, False, False, False)
     (r_days, r_min), (s_days, s_min) = settings.times(case.priority)
@@ -278,6 +281,8 @@ def case_metrics(case: CaseInput, settings: CaseSettings, as_of: dt.date,
     now = dt.datetime.combine(as_of, dt.time())
     if case.first_response is not None:
         response_late = case.first_response > response_due.date()
+    elif day_only:
+        response_late = response_due.date() < end_day
     else:
         response_late = response_due < now and (is_open or resolved is None or resolved > response_due)
     if resolved is not None:
@@ -299,15 +304,30 @@ PROBLEMS = {
     "case_closed_unresolved": ("warning", "resolved", N_("This case is {status} but has no Resolved time, so its "
                                                          "resolution time is not measured."),
                                N_("Fill in when the case was resolved.")),
+    "case_resolved_no_time": ("warning", "resolved", N_("Resolved has no time and is the day this case was "
+                                                        "opened, so when it was resolved that day is not known: "
+                                                        "it counts as closed that day, its resolution time is not "
+                                                        "measured."),
+                              N_("Type the time it was resolved after the date, as 2026-11-30 15:00.")),
     "case_resolved_open": ("warning", "resolved", N_("This case has a Resolved time but its Status is {status}, so "
                                                      "it is counted as open."),
                            N_("Set Status to Resolved or Closed, or clear Resolved.")),
 }
 
 
+def resolved_day_only(case: CaseInput) -> bool:
+    """Whether Resolved is a date alone (read as 00:00) on Opened's day, before Opened's time:
+    a day typed without its time, not a resolution before the case was opened."""
+    r = case.resolved
+    return (r is not None and r < case.opened and r.date() == case.opened.date()
+            and r.time() == dt.time(0))
+
+
 def problems(case: CaseInput) -> list[str]:
     """The codes of PROBLEMS a case's cells show. A case with an error is left out of every
     computation (its computed cells cleared); a warning only says what is not measured."""
+    if resolved_day_only(case):
+        return ["case_resolved_no_time" if case.status in CLOSED else "case_resolved_open"]
     if case.resolved is not None and case.resolved < case.opened:
         return ["case_resolved_before_opened"]
     if case.status in CLOSED and case.resolved is None:
