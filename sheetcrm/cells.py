@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from babel.dates import get_month_names
 from babel.numbers import format_decimal, get_currency_precision, list_currencies
@@ -726,7 +727,7 @@ def month_number(word: str) -> int | None:
 _TIME = (
     r"(?:(?:t|\s+)(?P<hour>[0-9]{1,2}):(?P<minute>[0-9]{2})(?::[0-9]{2}(?:[.,][0-9]+)?)?"
     r"\s*(?:(?P<ampm>[ap])\.?\s?m\.?)?"
-    r"(?:\s*(?:z|[+-][0-9]{2}(?::?[0-9]{2})?))?)?"
+    r"(?:\s*(?P<zone>z|[+-][0-9]{2}(?::?[0-9]{2})?))?)?"
 )
 _YMD_RE = re.compile(
     r"(?P<y>[0-9]{4})(?P<sep>[-/.])(?P<a>[0-9]{1,2})(?P=sep)(?P<b>[0-9]{1,2})" + _TIME
@@ -838,7 +839,8 @@ def parse_date(raw: RawCell, locale: str = "en", date1904: bool = False) -> _dt.
 
     Text may be ISO ("2024-03-15", with an optional time), numeric in the locale's order
     ("03/15/2024" en, "15/03/2024" es; '/', '-' or '.'), or use an English or Spanish
-    month name ("Mar 15, 2024", "15 de marzo de 2024"). Times are accepted and dropped.
+    month name ("Mar 15, 2024", "15 de marzo de 2024"). Times are accepted and dropped: the day
+    is the day written, even after a UTC offset ("...T23:30:00Z"); `parse_day` gives the team's.
     Two-digit years below 70 are 20xx, the rest 19xx.
     """
     loc = _locale(locale)
@@ -892,11 +894,62 @@ def time_of(raw: RawCell) -> _dt.time:
     return _dt.time(0)
 
 
-def parse_moment(raw: RawCell, locale: str = "en") -> _dt.datetime | None:
-    """A date and time of day, to the minute (`parse_date`'s day, `time_of`'s time); a date
-    alone is that day at midnight."""
+def offset_of(raw: RawCell) -> _dt.timezone | None:
+    """The UTC offset written after a text date's time ("2026-11-30T23:30:00Z": UTC,
+    "...10:00+05:00": +05:00); None when the cell names none (a wall-clock time)."""
+    if not isinstance(raw, str):
+        return None
+    folded = raw.strip(_STRIP).casefold()
+    m = _YMD_RE.fullmatch(folded) or _NUMERIC_DATE_RE.fullmatch(folded)
+    if m is None or m["zone"] is None or not _time_ok(m):
+        return None
+    zone = m["zone"]
+    if zone == "z":
+        return _dt.timezone.utc
+    sign = -1 if zone[0] == "-" else 1
+    digits = zone[1:].replace(":", "")
+    minutes = int(digits[:2]) * 60 + int(digits[2:] or 0)
+    if minutes >= 24 * 60:
+        return None
+    return _dt.timezone(sign * _dt.timedelta(minutes=minutes))
+
+
+def has_time(raw: RawCell) -> bool:
+    """Whether a date cell shows a time of day: a text date with a time written after it, or a
+    date-time cell or serial number off midnight. A date alone (or a date cell at 00:00) has none."""
+    if isinstance(raw, str):
+        folded = raw.strip(_STRIP).casefold()
+        m = _YMD_RE.fullmatch(folded) or _NUMERIC_DATE_RE.fullmatch(folded)
+        return m is not None and m["hour"] is not None
+    return time_of(raw) != _dt.time(0)
+
+
+def team_moment(day: _dt.date, raw: RawCell, zone: str | None) -> _dt.datetime:
+    """The wall-clock date and time in the team's zone (`zone`, an IANA name; None: the machine's
+    local zone, as sheetcrm.team_time) of a cell read as `day` (its column settled the day)
+    with `time_of(raw)`. A time written with its offset ("Z", "+05:00") is an instant: it is
+    moved to the team's zone (2026-11-30T23:30:00Z is 2026-12-01 00:30 in Europe/Madrid);
+    one without is already the team's wall-clock time."""
+    moment = _dt.datetime.combine(day, time_of(raw))
+    offset = offset_of(raw)
+    if offset is None:
+        return moment
+    return moment.replace(tzinfo=offset).astimezone(ZoneInfo(zone) if zone else None).replace(tzinfo=None)
+
+
+def parse_moment(raw: RawCell, locale: str = "en", zone: str | None = None) -> _dt.datetime | None:
+    """A date and time of day, to the minute (`parse_date`'s day, `time_of`'s time), on the
+    team's wall clock (`team_moment`: a written offset is converted to `zone`); a date alone is
+    that day at midnight."""
     day = parse_date(raw, locale)
-    return None if day is None else _dt.datetime.combine(day, time_of(raw))
+    return None if day is None else team_moment(day, raw, zone)
+
+
+def parse_day(raw: RawCell, locale: str = "en", zone: str | None = None) -> _dt.date | None:
+    """`parse_date`, where a time written with its offset ("2026-11-30T23:30:00Z") gives the
+    day it is in the team's zone (`team_moment`), not the day written."""
+    day = parse_date(raw, locale)
+    return None if day is None else team_moment(day, raw, zone).date()
 
 
 # --- booleans, emails, enums, currencies --------------------------------------------------

@@ -20,7 +20,8 @@ from sheetcrm.crm import (Forecast, HistoryRow, Kpis, OpportunityMetrics, Rates,
                           compute_kpis, forecast, lead_states, missing_rate_issues, opportunity_metrics,
                           opportunity_states, record_changes, stage_entered, stage_win_rates, to_base)
 from sheetcrm.crm.conditions import Doubt, doubt_said
-from sheetcrm.crm.cases import CaseInput, CaseMetrics, CaseSummary, case_metrics, first_responses, summarize
+from sheetcrm.crm.cases import (CaseInput, CaseMetrics, CaseSummary, case_metrics, first_responses, problems,
+                                summarize)
 from sheetcrm.crm.learned import FitCache
 from sheetcrm.crm.rules import PLAIN, RuleDoubt, show
 from sheetcrm.crm.scoring import LeadScore, ScoringResult, score_leads
@@ -271,9 +272,10 @@ def _points(value: Decimal) -> str:
 def case_results(crm: Crm, config: Config, as_of: dt.date) -> CaseResults:
     """The cases' metrics (crm/cases.py): a case's first response is the earliest activity
     whose Related names it, dated on or before `as_of` (a future-dated one is a plan, not an
-    answer: crm.stages.is_plan)."""
-    responses = first_responses((a.related, a.date) for a in crm.records("activities")
-                                if not is_plan(a.date, as_of))
+    answer: crm.stages.is_plan) and not before the case's Opened day (crm.cases.first_responses)."""
+    opened = {c.id: c.opened for c in crm.records("cases") if c.id}
+    responses = first_responses(((a.related, a.date) for a in crm.records("activities")
+                                 if not is_plan(a.date, as_of)), opened)
     settings = config.cases
     clock = settings.clock(config.zone_name())
     cases, rows = [], []
@@ -298,10 +300,11 @@ def case_results(crm: Crm, config: Config, as_of: dt.date) -> CaseResults:
         return names_[text] if text is not None else None
 
     for c in crm.records("cases"):
-        if c.resolved is not None and c.resolved < c.opened:
+        case = CaseInput(c.id, account_name(c.account), c.priority, c.status, c.opened, c.resolved,
+                         responses.get(c.id) if c.id else None)
+        if "case_resolved_before_opened" in problems(case):
             continue  # reported at its Resolved cell (steps/cases.py): no SLA is measured from it
-        cases.append(CaseInput(c.id, account_name(c.account), c.priority, c.status, c.opened, c.resolved,
-                               responses.get(c.id) if c.id else None))
+        cases.append(case)
         rows.append(c.row)
     metrics = [case_metrics(c, settings, as_of, clock) for c in cases]
     return CaseResults(dict(zip(rows, metrics)), summarize(cases, metrics, settings.top_accounts))

@@ -34,6 +34,9 @@ class ParseContext:
     stage_words: tuple[str, ...] = ()
     # field -> the context of that column, with the locale its own cells settled (table.py)
     columns: Mapping[str, "ParseContext"] = field(default_factory=dict)
+    # The team's time zone (an IANA name; None: the machine's): a date-time written with its UTC
+    # offset ("2026-11-30T23:30:00Z") is read on the team's wall clock (cells.team_moment).
+    zone: str | None = None
 
 
 def _cell(parse: Callable[[Any, ParseContext], Any], required: bool = False, kind: str = "text",
@@ -119,12 +122,14 @@ DealAmount = Annotated[Decimal | None, _cell(lambda raw, ctx: cells.parse_amount
                                              check=_not_negative)]
 Integer = Annotated[int | None, _cell(lambda raw, ctx: cells.parse_integer(raw, ctx.locale), kind="integer")]
 Percent = Annotated[Decimal | None, _cell(lambda raw, ctx: cells.parse_percent(raw, ctx.locale), kind="percent")]
-Day = Annotated[dt.date | None, _cell(lambda raw, ctx: cells.parse_date(raw, ctx.locale), kind="date")]
-RequiredDay = Annotated[dt.date, _cell(lambda raw, ctx: cells.parse_date(raw, ctx.locale), required=True,
+Day = Annotated[dt.date | None, _cell(lambda raw, ctx: cells.parse_day(raw, ctx.locale, ctx.zone), kind="date")]
+RequiredDay = Annotated[dt.date, _cell(lambda raw, ctx: cells.parse_day(raw, ctx.locale, ctx.zone), required=True,
                                        kind="date")]
 # A date and time of day (to the minute); a date alone is that day at midnight.
-Moment = Annotated[dt.datetime | None, _cell(lambda raw, ctx: cells.parse_moment(raw, ctx.locale), kind="datetime")]
-RequiredMoment = Annotated[dt.datetime, _cell(lambda raw, ctx: cells.parse_moment(raw, ctx.locale), required=True,
+Moment = Annotated[dt.datetime | None, _cell(lambda raw, ctx: cells.parse_moment(raw, ctx.locale, ctx.zone),
+                                             kind="datetime")]
+RequiredMoment = Annotated[dt.datetime, _cell(lambda raw, ctx: cells.parse_moment(raw, ctx.locale, ctx.zone),
+                                              required=True,
                                               kind="datetime")]
 Email = Annotated[str | None, _cell(lambda raw, ctx: cells.parse_email(raw), kind="email")]
 Currency = Annotated[str | None, _cell(lambda raw, ctx: cells.parse_currency(raw, ctx.currency), kind="currency")]

@@ -1293,13 +1293,22 @@ def _read_column(kind: str, raws: list[Any], formatted: set[int], ctx: ParseCont
         return columns.read_numbers(raws, kind, ctx.locale, ctx.locale_set, parse, three_decimals, contradicted)
     if kind == "percent":
         return columns.read_percents(raws, formatted, ctx.locale, ctx.locale_set)
-    if kind == "date":
-        return columns.read_dates(raws, ctx.locale, ctx.locale_set, date1904)
-    if kind == "datetime":
-        # The column settles the day as a date column's (day or month first); each cell keeps its time.
+    if kind in ("date", "datetime"):
+        # The column settles the day as a date column's (day or month first); each cell keeps its
+        # time, on the team's wall clock: one written with its UTC offset is moved there
+        # (cells.team_moment), and a date column takes that moment's day there.
         reading = columns.read_dates(raws, ctx.locale, ctx.locale_set, date1904)
-        reading.values = {i: cells.Read(dt.datetime.combine(r.value, cells.time_of(raws[i])), raws[i])
-                          for i, r in reading.values.items()}
+        failed = {f.index for f in reading.findings if f.severity == "error"}
+        for i, raw in enumerate(raws):
+            if i not in reading.values and i not in failed and cells.offset_of(raw) is not None:
+                try:
+                    reading.values[i] = cells.Read(cells.parse_date(raw, reading.locale), raw)
+                except cells.CellError:
+                    continue  # the record's own read reports it
+        for i, r in list(reading.values.items()):
+            if isinstance(r, cells.Read) and (kind == "datetime" or cells.offset_of(raws[i]) is not None):
+                moment = cells.team_moment(r.value, raws[i], ctx.zone)
+                reading.values[i] = cells.Read(moment if kind == "datetime" else moment.date(), raws[i])
         return reading
     return None
 

@@ -76,7 +76,7 @@ def parse_context(config: Config) -> ParseContext:
     explicit = "stages" in config.model_fields_set
     shown = tuple(s.name if explicit else in_locale(config.locale, ("stage", s.name)) for s in config.stages)
     return ParseContext(locale=config.locale, stages=stages, locale_set="locale" in config.model_fields_set,
-                        currency=config.currency, stage_words=shown)
+                        currency=config.currency, stage_words=shown, zone=config.zone_name())
 
 
 def team_config(snapshot: Snapshot, config: Config) -> Config:

@@ -193,3 +193,55 @@ def test_an_unknown_team_time_zone_is_one_line_and_exit_2(tmp_path):
     out = _cli(tmp_path, "sync", "--workbook", "crm.xlsx")
     assert out.returncode == 2 and out.stderr.count("\n") == 1
     assert 'timezone: "America/Nowhere" is not a time zone' in out.stderr
+
+
+# -- a time written with its UTC offset is an instant, read on the team's clock ------------------
+
+def test_a_time_with_its_utc_offset_is_read_in_the_team_zone(kind, tmp_path, request):
+    # Madrid is UTC+1 in winter. 23:30Z on 30 Nov is 00:30 on 1 Dec there: Age 0 on 1 Dec, and an
+    # urgent case's 4h resolution is due at 04:30 (read as Madrid's 23:30 it was Age 1, due 03:30).
+    # 10:00+05:00 is 06:00 in Madrid and 09:30+01:00 is 09:30: resolved after it was opened (read
+    # as written, 09:30 < 10:00, the case was dropped as resolved before opened). An activity
+    # dated 23:30Z on 30 Nov answers CASE-0001 on 1 Dec, Madrid's day.
+    tabs = _tabs([])
+    tabs["Cases"] = [CASES,
+                     ["CASE-0001", "ACC-0001", None, "Zulu", "Urgent", "Open", "Email", "2026-11-30T23:30:00Z", None,
+                      "Kim", None],
+                     ["CASE-0002", "ACC-0001", None, "Offset", "Urgent", "Resolved", "Email",
+                      "2026-11-30T10:00:00+05:00", "2026-11-30T09:30:00+01:00", "Kim", None]]
+    tabs["Activities"].append(["ACT-0002", "2026-11-30T23:30:00Z", "Call", "Called back", "CASE-0001"])
+    book = Book(kind, tmp_path, request.getfixturevalue("emu") if kind == "google" else None, tabs)
+    outcome = book.sync(0, Config.model_validate({"timezone": "Europe/Madrid"}))
+    zulu, offset = book.records("Cases")
+    assert zulu["Age (days)"] == 0 and _moment(zulu["SLA Due"]) == dt.datetime(2026, 12, 1, 4, 30)
+    assert _as_date(zulu["First Response"]) == dt.date(2026, 12, 1)
+    # Opened 06:00 Madrid: resolution due 10:00, met at 09:30; the response (due 07:00) was never given.
+    assert offset["Age (days)"] == 0 and _moment(offset["SLA Due"]) == dt.datetime(2026, 11, 30, 10, 0)
+    assert not [i for i in outcome.crm.report.issues if i.tab == "Cases"]
+
+
+def test_a_reopened_case_is_not_answered_by_an_activity_before_it_was_opened(tmp_path):
+    tabs = _tabs([])
+    tabs["Cases"] = [CASES, ["CASE-0001", "ACC-0001", None, "Again", "Urgent", "Open", "Email", "2026-11-30 10:00",
+                             None, "Kim", None]]
+    tabs["Activities"].append(["ACT-0002", "2026-11-02", "Call", "First time round", "CASE-0001"])
+    book = Book("xlsx", tmp_path, None, tabs)
+    outcome = book.sync(1, Config.model_validate(CONFIG))  # Wednesday 2 Dec
+    case, = book.records("Cases")
+    # Unanswered: no First Response, and the response due Monday 11:00 is late.
+    assert case.get("First Response") is None and case["SLA Breached"] == "yes"
+    assert outcome.results.cases.summary.avg_first_response_days is None
+
+
+def test_a_resolved_date_alone_on_the_opened_day_counts_that_day_and_says_so(tmp_path):
+    tabs = _tabs([])
+    tabs["Cases"] = [CASES, ["CASE-0001", "ACC-0001", None, "Same day", "Normal", "Resolved", "Email",
+                             "2026-11-30 10:00", "2026-11-30", "Kim", None]]
+    book = Book("xlsx", tmp_path, None, tabs)
+    outcome = book.sync(0, Config.model_validate(CONFIG))
+    case, = book.records("Cases")
+    # Kept (not "resolved before opened"): closed that day, Age 0, its resolution time unmeasured.
+    assert case["Age (days)"] == 0 and case.get("SLA Due") is not None
+    assert outcome.results.cases.summary.avg_resolution_days is None
+    issues = [(i.code, i.column, i.value) for i in outcome.crm.report.issues if i.tab == "Cases"]
+    assert issues == [("case_resolved_no_time", "I", "2026-11-30")]  # the cell as typed, no 00:00

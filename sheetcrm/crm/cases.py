@@ -33,7 +33,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
@@ -231,11 +231,11 @@ class CaseMetrics:
     """One case's computed columns and what the KPIs count.
 
     age_days: whole calendar days from Opened's day to Resolved's day (closed cases) or to
-    `as_of`; response_due, resolution_due: None without a priority; sla_due: the resolution
+    `as_of`; None for a closed case with no Resolved time (its end is unknown); response_due, resolution_due: None without a priority; sla_due: the resolution
     deadline; breached: "response", "resolution", both, or none (see `case_metrics`)."""
 
     open: bool
-    age_days: int
+    age_days: int | None
     response_due: dt.datetime | None
     resolution_due: dt.datetime | None
     first_response: dt.date | None
@@ -266,9 +266,13 @@ def case_metrics(case: CaseInput, settings: CaseSettings, as_of: dt.date,
     is before now."""
     clock = clock or settings.clock()
     is_open = case.status not in CLOSED
-    resolved = None if is_open else case.resolved
-    end_day = resolved.date() if resolved is not None else as_of
-    age = max((end_day - case.opened.date()).days, 0) if is_open or resolved is not None else 0
+    day_only = not is_open and resolved_day_only(case)
+    # A Resolved date alone on Opened's day: the day is known (Age 0), the time is not, so the
+    # resolution is not measured and the response is judged by that day.
+    resolved = None if is_open or day_only else case.resolved
+    end_day = case.resolved.date() if day_only else resolved.date() if resolved is not None else as_of
+    # A closed case with no Resolved time has no known end: its Age is unknown, not 0.
+    age = max((end_day - case.opened.date()).days, 0) if is_open or resolved is not None or day_only else None
     if case.priority is None:
         return CaseMetrics(is_open, age, None, None, case.first_response, False, False, False)
     (r_days, r_min), (s_days, s_min) = settings.times(case.priority)
@@ -277,6 +281,8 @@ def case_metrics(case: CaseInput, settings: CaseSettings, as_of: dt.date,
     now = dt.datetime.combine(as_of, dt.time())
     if case.first_response is not None:
         response_late = case.first_response > response_due.date()
+    elif day_only:
+        response_late = response_due.date() < end_day
     else:
         response_late = response_due < now and (is_open or resolved is None or resolved > response_due)
     if resolved is not None:
@@ -298,15 +304,30 @@ PROBLEMS = {
     "case_closed_unresolved": ("warning", "resolved", N_("This case is {status} but has no Resolved time, so its "
                                                          "resolution time is not measured."),
                                N_("Fill in when the case was resolved.")),
+    "case_resolved_no_time": ("warning", "resolved", N_("Resolved has no time and is the day this case was "
+                                                        "opened, so when it was resolved that day is not known: "
+                                                        "it counts as closed that day, its resolution time is not "
+                                                        "measured."),
+                              N_("Type the time it was resolved after the date, as 2026-11-30 15:00.")),
     "case_resolved_open": ("warning", "resolved", N_("This case has a Resolved time but its Status is {status}, so "
                                                      "it is counted as open."),
                            N_("Set Status to Resolved or Closed, or clear Resolved.")),
 }
 
 
+def resolved_day_only(case: CaseInput) -> bool:
+    """Whether Resolved is a date alone (read as 00:00) on Opened's day, before Opened's time:
+    a day typed without its time, not a resolution before the case was opened."""
+    r = case.resolved
+    return (r is not None and r < case.opened and r.date() == case.opened.date()
+            and r.time() == dt.time(0))
+
+
 def problems(case: CaseInput) -> list[str]:
     """The codes of PROBLEMS a case's cells show. A case with an error is left out of every
     computation (its computed cells cleared); a warning only says what is not measured."""
+    if resolved_day_only(case):
+        return ["case_resolved_no_time" if case.status in CLOSED else "case_resolved_open"]
     if case.resolved is not None and case.resolved < case.opened:
         return ["case_resolved_before_opened"]
     if case.status in CLOSED and case.resolved is None:
@@ -316,11 +337,19 @@ def problems(case: CaseInput) -> list[str]:
     return []
 
 
-def first_responses(activities: Iterable[tuple[str | None, dt.date]]) -> dict[str, dt.date]:
-    """Case ID -> the day of its earliest related activity, from (Related, Date) pairs."""
+def first_responses(activities: Iterable[tuple[str | None, dt.date]],
+                    opened: Mapping[str, dt.datetime] | None = None) -> dict[str, dt.date]:
+    """Case ID -> the day of its earliest related activity, from (Related, Date) pairs.
+
+    `opened`: case ID -> its Opened time. An activity dated before its case's Opened day
+    cannot answer it (the case was opened, or reopened, after it: counted, a reopened case
+    looked answered weeks before it was raised, never late, and pulled the average first
+    response below zero); activities record days, so an activity on Opened's day counts."""
     out: dict[str, dt.date] = {}
     for related, day in activities:
-        if related and (related not in out or day < out[related]):
+        if not related or (opened is not None and related in opened and day < opened[related].date()):
+            continue
+        if related not in out or day < out[related]:
             out[related] = day
     return out
 

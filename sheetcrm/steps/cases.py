@@ -33,7 +33,9 @@ def run(ctx: SyncContext) -> StepResult:
             severity, field, message, hint = PROBLEMS[code]
             col = table.header.fields.get(field)
             shown = row.cells[status_col] if status_col is not None and status_col < len(row.cells) else c.status
+            # The cell as typed: the value read ("2026-11-30 00:00:00") shows a time no one wrote.
+            value = row.cells[col] if col is not None and col < len(row.cells) else getattr(c, field)
             part.issues.append(Issue(severity, table.title, row.row, column_letter(col + 1) if col is not None else None,
                                      table.header.labels.get(col) if col is not None else None,
-                                     getattr(c, field), code, _(message, status=shown or ""), _(hint)))
+                                     value, code, _(message, status=shown or ""), _(hint)))
     return part

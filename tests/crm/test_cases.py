@@ -152,3 +152,16 @@ def test_summary_by_hand():
     assert s.avg_resolution_days == Decimal("1.1")        # (5.5 h + 48 h) / 2 / 24 h = 1.114...
     assert s.sla_met == Decimal(100) / 3                  # 1 met of 3 decided
     assert s.by_account == [("Globex", 2)]                # ties go by name; top 1
+
+
+def test_an_activity_before_the_case_was_opened_is_no_first_response():
+    # Reopened on 30 Nov: a call on 2 Nov answered the case's earlier life, not this one.
+    opened = {"CASE-0001": T(2026, 11, 30, 10, 0), "CASE-0002": T(2026, 11, 30, 10, 0)}
+    got = first_responses([("CASE-0001", dt.date(2026, 11, 2)), ("CASE-0002", dt.date(2026, 11, 2)),
+                           ("CASE-0002", dt.date(2026, 11, 30))], opened)
+    assert got == {"CASE-0002": dt.date(2026, 11, 30)}  # an activity on Opened's day answers it
+
+
+def test_a_closed_case_with_no_resolved_time_has_no_age():
+    m = case_metrics(_case(status="Closed"), OFFICE, AS_OF)
+    assert m.age_days is None and not m.open
