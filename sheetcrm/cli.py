@@ -1158,7 +1158,7 @@ def _print_kpis(k: Kpis) -> None:
                  for name, c in conversions.items()], right=[1, 2, 3]))
     if k.won_revenue_by_campaign:
         echo()
-        echo_lines(show.table([_("Campaign"), label("won_revenue")],
+        echo_lines(show.table([_("Campaign"), _("Won revenue from its leads' accounts")],
                               [[name, show.money(v, cur)] for name, v in k.won_revenue_by_campaign.items()], right=[1]))
     if k.lifetime_value:
         echo()
