@@ -25,7 +25,7 @@ from sheetcrm.cells import quoted
 from sheetcrm.config import CONFIG_FILE, Config, ConfigError, load_config
 from sheetcrm.crm.forecast import Forecast, MonthForecast
 from sheetcrm.crm.kpis import KPIS, Kpis
-from sheetcrm.crm.segments import KINDS, csv_text
+from sheetcrm.crm.segments import KINDS, csv_text, spreadsheet_csv
 from sheetcrm.i18n import DOMAIN, LOCALE_DIR, N_, _, current, ngettext, using
 from sheetcrm.show import NOTHING
 from sheetcrm.os_errors import os_problem
@@ -462,9 +462,10 @@ AS_OF = click.option("--as-of", type=DATE, metavar=DATE_METAVAR, help=_("The dat
                      "NAME is a segment of the config's [segments] or of the Segments tab."))
 @workbook_options
 @click.argument("name")
-@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True,
-              help=_("csv for a mailing tool or a spreadsheet (cells that would run as formulas start with '), "
-                     "json for programs."))
+@click.option("--format", "fmt", type=click.Choice(["csv", "csv-plain", "json"]), default="csv", show_default=True,
+              help=_("csv for a spreadsheet (UTF-8 with a byte order mark, cells separated by ; where the locale "
+                     "writes a decimal comma, else by ,), csv-plain for a mailing tool (UTF-8, comma), json for "
+                     "programs. In both CSVs a cell that would run as a formula starts with '."))
 @AS_OF
 @user_errors
 def segment(target: Target, name: str, fmt: str, as_of: dt.datetime | None) -> None:
@@ -490,7 +491,11 @@ def segment(target: Target, name: str, fmt: str, as_of: dt.datetime | None) -> N
                     "kpis": found.kpis[chosen.name].to_json(), "members": records}
         echo_json(json.dumps(document, ensure_ascii=False, indent=2, default=str))
         return
-    click.echo(csv_text(header, rows), nl=False)
+    out = csv_text(header, rows).encode("utf-8") if fmt == "csv-plain" else spreadsheet_csv(
+        header, rows, ctx.config.locale)
+    stdout = click.get_binary_stream("stdout")
+    stdout.write(out)
+    stdout.flush()
 
 
 @contextmanager
@@ -1210,7 +1215,7 @@ def _print_kpis(k: Kpis) -> None:
                  for name, c in conversions.items()], right=[1, 2, 3]))
     if k.won_revenue_by_campaign:
         echo()
-        echo_lines(show.table([_("Campaign"), label("won_revenue")],
+        echo_lines(show.table([_("Campaign"), _("Won revenue from its leads' accounts")],
                               [[name, show.money(v, cur)] for name, v in k.won_revenue_by_campaign.items()], right=[1]))
     if k.lifetime_value:
         echo()

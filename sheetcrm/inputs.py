@@ -339,6 +339,14 @@ def _quotas(base: str, side: _Side, locale: str, sure: bool, unread: list[Unread
     before their first deal is real."""
     months, month_refused = _months(side, locale, sure)
     amounts = side.numbers(2, QUOTAS, "money", locale, sure, base)
+    # A quota below 0 is a typo: used, it shows a negative attainment and a team's quota short
+    # by it, with no word. Refused at its cell, as a deal's Amount below 0 is (records.DealAmount).
+    quota_raws = side.raws(2)
+    for i in [i for i, amount in amounts.items() if amount < 0]:
+        del amounts[i]
+        side.say("error", i, 2, QUOTAS, cells.CellError(
+            "negative_amount", _("{shown} is a negative amount: a quota is 0 or more.", shown=cells.quoted(quota_raws[i])),
+            _("Write the amount without a minus sign or parentheses."), quota_raws[i]))
     amount_refused = side.unread(2, amounts)
     lost: list[UnreadQuota] = []
     found: dict[tuple[str, str], list[int]] = {}  # (owner as a person reads it, month) -> data rows

@@ -106,20 +106,37 @@ RequiredMoney = Annotated[Decimal, _cell(lambda raw, ctx: cells.parse_amount(raw
                                          kind="money")]
 
 
-def _not_negative(value: Decimal, raw: Any) -> None:
-    # A deal worth less than nothing is a typo or a credit note, which is no deal: counted, it
-    # nets won revenue and the pipeline down with no word (-500 won beside 1000 shows 500 won
-    # from 2 deals). Refused, the deal is left out of totals like any unreadable amount.
-    if value < 0:
-        raise cells.CellError(
-            "negative_amount", _("{shown} is a negative amount: a deal is worth 0 or more.", shown=cells.quoted(raw)),
-            _("Write the deal's amount without a minus sign or parentheses; a refund or credit note is no deal."),
-            raw)
+def _not_negative(message: str, hint: str) -> Callable[[Any, Any], None]:
+    """A check refusing an amount below 0 (`negative_amount`); `message` and `hint` are N_
+    constants, `message` with {shown}, the cell as written."""
+    def check(value: Decimal, raw: Any) -> None:
+        if value < 0:
+            raise cells.CellError("negative_amount", _(message, shown=cells.quoted(raw)), _(hint), raw)
+    return check
 
 
-# A deal's Amount: money that is never negative.
-DealAmount = Annotated[Decimal | None, _cell(lambda raw, ctx: cells.parse_amount(raw, ctx.locale), kind="money",
-                                             check=_not_negative)]
+def _money_not_negative(message: str, hint: str, required: bool = False) -> BeforeValidator:
+    return _cell(lambda raw, ctx: cells.parse_amount(raw, ctx.locale), required=required, kind="money",
+                 check=_not_negative(message, hint))
+
+
+# A deal worth less than nothing is a typo or a credit note, which is no deal: counted, it nets
+# won revenue and the pipeline down with no word (-500 won beside 1000 shows 500 won from 2
+# deals). Refused, the deal is left out of totals like any unreadable amount.
+DealAmount = Annotated[Decimal | None, _money_not_negative(
+    N_("{shown} is a negative amount: a deal is worth 0 or more."),
+    N_("Write the deal's amount without a minus sign or parentheses; a refund or credit note is no deal."))]
+# A lead's Amount is the deal its conversion opens (crm/conversion.py): refused below 0 as the
+# deal's would be, before the conversion writes it into an Opportunities row.
+LeadAmount = Annotated[Decimal | None, _money_not_negative(
+    N_("{shown} is a negative amount: the deal this lead would open is worth 0 or more."),
+    N_("Write the amount without a minus sign or parentheses."))]
+# A campaign's cost below 0 is a typo or a refund: used, it turns Cost per Lead and ROI into
+# nonsense (-100 spent, 500 won: ROI -600 %) with no word. Refused, the campaign's row is left
+# out of the figures, as with any cost that cannot be read.
+CampaignMoney = Annotated[Decimal | None, _money_not_negative(
+    N_("{shown} is a negative amount: a campaign's budget or cost is 0 or more."),
+    N_("Write the amount without a minus sign or parentheses; a refund belongs in a lower Actual Cost."))]
 Integer = Annotated[int | None, _cell(lambda raw, ctx: cells.parse_integer(raw, ctx.locale), kind="integer")]
 Percent = Annotated[Decimal | None, _cell(lambda raw, ctx: cells.parse_percent(raw, ctx.locale), kind="percent")]
 Day = Annotated[dt.date | None, _cell(lambda raw, ctx: cells.parse_day(raw, ctx.locale, ctx.zone), kind="date")]
@@ -266,7 +283,7 @@ class Lead(Record):
     created: Day = col("Created")
     # What a conversion carries (crm/conversion.py): the deal, the company's site and country.
     deal_name: Text = col("Deal Name")  # not for people: recognised header
-    amount: Money = col("Amount")
+    amount: LeadAmount = col("Amount")
     currency: Currency = col("Currency")
     website: Text = col("Website")
     country: Text = col("Country")
@@ -379,8 +396,8 @@ class Campaign(Record):
         "Completed": ["Completada", "Terminada", "Finalizada"], "Aborted": ["Cancelada", "Cancelled", "Canceled"]}))] = col("Status")
     start: Day = col("Start")
     end: Day = col("End")
-    budget: Money = col("Budget")
-    actual_cost: Money = col("Actual Cost")  # not for people: recognised header
+    budget: CampaignMoney = col("Budget")
+    actual_cost: CampaignMoney = col("Actual Cost")  # not for people: recognised header
     currency: Currency = col("Currency")
     owner: Text = col("Owner")
 

@@ -175,3 +175,25 @@ def test_an_ambiguous_campaign_name_is_attributed_to_neither() -> None:
     rows = book.read().tabs["Campaigns"].rows
     leads = {r[0]: r[rows[0].index("Leads")] for r in rows[1:] if r[0]}
     assert leads["CMP-0002"] == 1 and leads["CMP-0009"] == 0  # LEAD-0003 by ID only
+
+
+def test_a_negative_cost_budget_or_lead_amount_is_an_error_at_its_cell(tmp_path) -> None:
+    """-100 spent with 500 won used to read Cost per Lead -100 and ROI -600 %, with no word. A
+    negative Actual Cost or Budget is refused at its cell as a deal's Amount is, and the campaign
+    gets no figures until it is fixed; a lead's Amount, the deal its conversion opens, likewise."""
+    tabs = _tabs()
+    tabs["Campaigns"][1][7] = -100          # Spring Webinar's Actual Cost
+    tabs["Campaigns"][2][6] = "(9,000)"     # Trade Show's Budget, accounting's minus
+    tabs["Leads"][0].append("Amount")
+    tabs["Leads"][2].append(-50)
+    book = Book("xlsx", tmp_path, None, tabs)
+    outcome = book.sync(0, Config())
+    found = sorted((i.tab, i.row, i.header, i.value, i.severity) for i in outcome.crm.report.issues
+                   if i.code == "negative_amount")
+    assert found == [("Campaigns", 2, "Actual Cost", -100, "error"), ("Campaigns", 3, "Budget", "(9,000)", "error"),
+                     ("Leads", 3, "Amount", -50, "error")]
+    got = _by_name(book)
+    for name in ("Spring Webinar", "Trade Show"):
+        assert all(got[name].get(k) is None for k in ("Leads", "Won Revenue", "Cost per Lead", "ROI")), name
+    left_out = [i.message for i in outcome.crm.report.issues if i.code == "left_out" and i.tab == "Campaigns"]
+    assert len(left_out) == 1 and "(row 2)" in left_out[0] and "(row 3)" in left_out[0]

@@ -58,8 +58,8 @@ def test_sources_campaigns_and_account_labels_group_as_the_read_compares_them(tm
     # "Acme", "acme " and "ACME" are one account: its lifetime value is both won deals, and the
     # campaign of the converted lead whose Company it is earns both.
     assert {k: v for k, v in kpis.items() if k.startswith("Lifetime value")} == {"Lifetime value, Acme": 150}
-    assert {k: v for k, v in kpis.items() if k.startswith("Won revenue, campaign")} == {
-        "Won revenue, campaign Spring Webinar": 150}
+    assert {k: v for k, v in kpis.items() if k.startswith("Won revenue from accounts of campaign")} == {
+        "Won revenue from accounts of campaign Spring Webinar's leads": 150}
 
 
 def test_cases_per_account_group_an_account_typed_as_a_label_as_read(tmp_path):
@@ -122,3 +122,35 @@ def test_an_override_its_stage_rules_out_is_warned_at_its_cell_and_not_applied(t
     forecast = book[next(t for t in book if t in ("Forecast", "Previsión"))]
     first = forecast[1]
     assert (first[2], first[5], first[6]) == (320, 300 + 20 + 5000, 5000)  # pipeline, best case, closed won
+
+
+@pytest.mark.parametrize("locale", ["en", "es"])
+def test_the_dashboard_s_campaign_revenue_is_never_named_as_the_campaigns_tab_s(tmp_path, locale):
+    """The demo's Dashboard said "Won revenue, campaign Spring Webinar 49,790" beside a Campaigns
+    tab's Won Revenue of 90,750 for it. The two are different figures: the tab's counts the deals
+    of the campaign (its ROI), the Dashboard's every won deal of the accounts the campaign's leads
+    became. Here Acme came from a Spring lead, then won a deal of the Fall campaign: Spring's deals
+    won 100, its leads' accounts 600; Fall's deals 500, its leads' accounts nothing."""
+    tabs = {
+        "Accounts": [["ID", "Name"], ["ACC-0001", "Acme"]],
+        "Leads": [LEADS, ["LEAD-0001", "P", "Ng", "Acme", "ng@acme.com", "Web", "Spring", "Converted", "2026-10-01"]],
+        "Opportunities": [["ID", "Name", "Account", "Stage", "Amount", "Close Date", "Owner", "Campaign"],
+                          ["OPP-0001", "x", "Acme", "Closed Won", 100, "2026-11-01", "Ana", "Spring"],
+                          ["OPP-0002", "y", "Acme", "Closed Won", 500, "2026-11-02", "Ana", "Fall"]],
+        "Campaigns": [["ID", "Name", "Actual Cost"], ["CMP-0001", "Spring", 50], ["CMP-0002", "Fall", 50]],
+    }
+    book = _synced(tmp_path / "crm.xlsx", tabs, Config(locale=locale))
+    dashboard = "Dashboard" if locale == "en" else "Panel"
+    header = book["Campaigns"][0]
+    won = header.index("Won Revenue" if locale == "en" else "Ingresos ganados")
+    assert {r[1]: r[won] for r in book["Campaigns"][1:]} == {"Spring": 100, "Fall": 500}
+    kpis = {r[0]: r[1] for r in book[dashboard][1:]}
+    per_campaign = {k: v for k, v in kpis.items() if "Spring" in str(k) or "Fall" in str(k)}
+    if locale == "en":
+        assert per_campaign["Won revenue from accounts of campaign Spring's leads"] == 600
+        revenue = [k for k in per_campaign if k.startswith("Won revenue")]
+    else:
+        assert per_campaign["Ingresos ganados de las cuentas de los leads de la campaña Spring"] == 600
+        revenue = [k for k in per_campaign if k.startswith("Ingresos ganados")]
+    # No Dashboard figure under the campaign's name reads as the tab's Won Revenue of it.
+    assert revenue == [k for k in revenue if "cuentas" in k or "accounts" in k] and len(revenue) == 1

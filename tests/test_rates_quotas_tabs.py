@@ -190,3 +190,15 @@ def test_an_owner_s_quota_with_no_month_is_said_and_leaves_the_team_total_blank(
                         Config(currency="USD", locale="en"))
     assert issues == [("error", "Quotas", 3, "B", None, "required")]
     assert crm.inputs.unread_quotas == [UnreadQuota("Bo", None)]
+
+
+def test_a_negative_quota_is_an_error_at_its_cell_and_the_month_has_no_quota(tmp_path):
+    """A quota of -2,000 was read as one: attainment -50 % and a team quota short by it, with no
+    word. Refused at its cell, as a deal's Amount below 0 is; the month's team total is blank."""
+    crm, issues = _read(tmp_path, [["Currency", "Rate"]],
+                        [["Owner", "Month", "Quota"], ["Ana", "2027-01", -2000], ["Bo", "2027-01", "(1,000)"],
+                         ["Cy", "2027-01", 3000]], Config(currency="EUR", locale="en"))
+    assert crm.inputs.quotas == [Quota("Cy", "2027-01", Decimal("3000"))]
+    assert issues == [("error", "Quotas", 2, "C", -2000, "negative_amount"),
+                      ("error", "Quotas", 3, "C", "(1,000)", "negative_amount")]
+    assert crm.inputs.unread_quotas == [UnreadQuota("Ana", "2027-01"), UnreadQuota("Bo", "2027-01")]

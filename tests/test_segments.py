@@ -283,7 +283,7 @@ def test_segment_command_prints_the_target_list_as_csv_or_json(tmp_path):
     xlsx(tmp_path / "crm.xlsx", TABS)
     (tmp_path / "sheetcrm.toml").write_text('[segments.Referrals]\nrecord = "leads"\nwhen = "Source = Referral"\n',
                                             encoding="utf-8")
-    out = _run(tmp_path, "retail PEOPLE")
+    out = _run(tmp_path, "retail PEOPLE", "--format", "csv-plain")
     assert out.returncode == 0, out.stderr
     assert list(csv.reader(io.StringIO(out.stdout))) == [
         ["ID", "First Name", "Last Name", "Email", "Phone", "Title", "Account", "Owner"],
@@ -407,7 +407,7 @@ def test_an_account_with_a_bad_cell_left_out_of_the_export_is_said_on_stderr(tmp
                          ["ACC-0002", "Gamma", "Retail", "abc", "Churned", "Ana"]],
             "Segments": [["Name", "Record", "Conditions"], ["Retail", "accounts", "Industry = Retail"]]}
     xlsx(tmp_path / "crm.xlsx", tabs)
-    out = _run(tmp_path, "Retail")
+    out = _run(tmp_path, "Retail", "--format", "csv-plain")
     assert out.returncode == 0, out.stderr
     assert [r[0] for r in csv.reader(io.StringIO(out.stdout))] == ["ID", "ACC-0001"]
     assert out.stderr.splitlines() == [
@@ -420,3 +420,32 @@ def test_an_account_with_a_bad_cell_left_out_of_the_export_is_said_on_stderr(tmp
     assert out.stderr.splitlines() == [
         "1 cuenta con errores en Accounts queda fuera de esta exportación hasta que se corrija, pertenezca o no al "
         "segmento: ACC-0002 (fila 3)"]
+
+
+def _bytes(tmp_path, *args: str) -> bytes:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    done = subprocess.run([sys.executable, "-m", "sheetcrm", "segment", *args, "--workbook", str(tmp_path / "crm.xlsx"),
+                           "--as-of", AS_OF.isoformat()], cwd=tmp_path, env=env, capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+@pytest.mark.parametrize("locale, sep", [("es", ";"), ("en", ",")])
+def test_the_csv_opens_in_excel_with_its_accents_and_in_columns(tmp_path, locale, sep):
+    """Excel read the export as its system's code page ("Núñez" showed "NÃºÃ±ez") and, in a
+    region with a decimal comma, split cells on ";" only (every row in one column). The default
+    CSV is UTF-8 behind a byte order mark, separated as the team's locale separates lists;
+    csv-plain stays UTF-8 with commas, for a mailing tool."""
+    tabs = {k: [list(r) for r in v] for k, v in TABS.items()}
+    tabs["Contacts"][2][3] = "Núñez"
+    tabs["Contacts"][2][5] = "CTO; Ventas, EMEA"
+    xlsx(tmp_path / "crm.xlsx", tabs)
+    (tmp_path / "sheetcrm.toml").write_text(f'locale = "{locale}"\n', encoding="utf-8")
+    data = _bytes(tmp_path, "retail PEOPLE")
+    assert data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(data[3:].decode("utf-8")), delimiter=sep))
+    assert rows[2][:3] == ["CON-0002", "Cy", "Núñez"] and rows[2][5] == "CTO; Ventas, EMEA" and len(rows[0]) == 8
+    assert rows[0][0] == "ID" and rows[1][5] == "'@SUM(1+1)"
+    plain = _bytes(tmp_path, "retail PEOPLE", "--format", "csv-plain")
+    assert not plain.startswith(b"\xef\xbb\xbf")
+    assert list(csv.reader(io.StringIO(plain.decode("utf-8"))))[2][:3] == ["CON-0002", "Cy", "Núñez"]

@@ -61,10 +61,15 @@ KPIS: dict[str, tuple[str, str]] = {
                                        "sheetcrm converted it (Converted Account) or its Status says Converted.")),
     "days_to_convert": (N_("Average days to convert a lead"),
                         N_("Average days from a lead's Created to its Converted On, over leads sheetcrm converted.")),
-    "won_revenue_by_campaign": (N_("Won revenue, campaign {name}"),
-                                N_("Won revenue of the account a lead of the campaign converted into (its Converted "
-                                   "Account; else the one account whose name matches the Company of a lead whose "
-                                   "Status says Converted, the earliest such lead if several).")),
+    # Not the Campaigns tab's Won Revenue (crm/campaigns.py: the deals attributed to the campaign,
+    # what its ROI divides): every won deal of the accounts the campaign's leads became, whatever
+    # campaign brought each deal. Named apart so that neither is read as the other.
+    "won_revenue_by_campaign": (N_("Won revenue from accounts of campaign {name}'s leads"),
+                                N_("All won revenue of the accounts the campaign's leads converted into (a lead's "
+                                   "Converted Account; else the one account whose name matches the Company of a lead "
+                                   "whose Status says Converted, the earliest such lead if several), every deal of "
+                                   "the account whatever its Campaign. Not the Campaigns tab's Won Revenue, which "
+                                   "counts only the deals of the campaign.")),
     "activities_by_owner": (N_("Activities in the last 7 days, {name}"),
                             N_("Activities logged in the 7 and the 30 days up to today, per owner.")),
     "activities_30d_by_owner": (N_("Activities in the last 30 days, {name}"),

@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from babel.numbers import get_decimal_symbol
 from pydantic import Field
 
 from sheetcrm.cells import normalize_key
@@ -369,10 +370,25 @@ def safe_cell(value: Any) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    """The rows as CSV (the csv module's quoting, \\r\\n line ends), every cell `safe_cell`."""
+def spreadsheet_delimiter(locale: str) -> str:
+    """The separator a spreadsheet opening a CSV in `locale` (a babel locale: "en", "es") splits
+    cells on: ";" where the decimal sign is a comma (Excel takes the list separator from the
+    system's region, and a region with a decimal comma has ";"), else ","."""
+    return ";" if get_decimal_symbol(locale) == "," else ","
+
+
+def spreadsheet_csv(header: Sequence[str], rows: Iterable[Sequence[Any]], locale: str) -> bytes:
+    """The rows as a CSV file a spreadsheet opens as columns: UTF-8 behind a byte order mark (without
+    it Excel reads the bytes in the system's code page: "Núñez" shows "NÃºÃ±ez") and cells separated
+    as `spreadsheet_delimiter(locale)` says."""
+    return ("\ufeff" + csv_text(header, rows, spreadsheet_delimiter(locale))).encode("utf-8")
+
+
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]], delimiter: str = ",") -> str:
+    """The rows as CSV (the csv module's quoting, \\r\\n line ends, cells separated by
+    `delimiter`), every cell `safe_cell`."""
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csv.writer(out, delimiter=delimiter)
     writer.writerow([safe_cell(h) for h in header])
     writer.writerows([safe_cell(v) for v in row] for row in rows)
     return out.getvalue()
