@@ -158,7 +158,8 @@ ERROR_TEXTS = frozenset({"#N/A", "#REF!", "#VALUE!", "#DIV/0!", "#NAME?", "#NUM!
 GUIDE_KEY = "sheetcrm.guide"
 OWNED_KEY = "sheetcrm.tab"  # on each of sheetcrm's own tabs; the value is the title it was marked under
 # On each column sheetcrm formatted (a column location, so it moves with the column): a hash of
-# the formats set and the rows they reached, "<hash>:<rows>" (see `_format_requests`).
+# the formats set, the rows they reached and a hash of the codes alone, "<hash>:<rows>:<codes>"
+# (see `_format_requests`; a mark from before has no codes part).
 FORMAT_KEY = "sheetcrm.format"
 PIXELS_PER_CHAR = 7    # Sheets' default font (Arial 10) is about 7 pixels a character
 DEFAULT_PIXELS = 100   # a column's width until someone sets one
@@ -860,7 +861,12 @@ class GoogleSheetsWorkbook:
         for fmt in plan.formats:
             sheet = self._sheets.get(fmt.tab)
             mark = sheet.formats.get(fmt.col - 1) if sheet is not None else None
-            if mark is not None and fmt.rows and sheet.rows > 1 and mark[1].partition(":")[0] != _spec(fmt):
+            if mark is None or not fmt.rows or sheet.rows < 2:
+                continue
+            codes = _mark(mark[1])[2]
+            # Other codes (not the same codes on other rows: a Dashboard row whose kind changed,
+            # set again over the column as before, no read); a mark from before says none.
+            if codes and codes != _codes(fmt):
                 asked.append((fmt.tab, fmt.col - 1))
         if not asked:
             return {}
@@ -1354,6 +1360,19 @@ def _spec(fmt: ColumnFormat) -> str:
     return hashlib.sha256(repr(fmt.rows).encode()).hexdigest()[:12]
 
 
+def _codes(fmt: ColumnFormat) -> str:
+    """The hash of the codes alone a column's formats set, whatever their rows: it changes with
+    the base currency or the language, not with a Dashboard row's kind."""
+    return hashlib.sha256(repr(sorted({f.pattern for _, _, f in fmt.rows})).encode()).hexdigest()[:8]
+
+
+def _mark(value: str) -> tuple[str, str, str]:
+    """A column mark's (formats hash, rows, codes hash); codes "" in a mark from before."""
+    spec, _, rest = value.partition(":")
+    rows, _, codes = rest.partition(":")
+    return spec, rows, codes
+
+
 def _format_requests(fmt: ColumnFormat, sheet: _Sheet, rows: int, used: set[int],
                      current: list[str | None] | None = None, own: frozenset[str] = frozenset()) -> list[dict]:
     """What puts a column's formats in place where they are missing, in a grid of `rows` rows.
@@ -1368,7 +1387,7 @@ def _format_requests(fmt: ColumnFormat, sheet: _Sheet, rows: int, used: set[int]
     col = fmt.col - 1
     spec = _spec(fmt)
     mark = sheet.formats.get(col)
-    old_spec, _, old_rows = mark[1].partition(":") if mark else ("", "", "0")
+    old_spec, old_rows, _ = _mark(mark[1]) if mark else ("", "0", "")
     covered = int(old_rows) if old_rows.isdigit() and old_spec == spec else 0
     out: list[dict] = []
     for first, last, number in fmt.rows:
@@ -1394,14 +1413,15 @@ def _format_requests(fmt: ColumnFormat, sheet: _Sheet, rows: int, used: set[int]
         out.append({"updateDimensionProperties": {
             "range": {"sheetId": sheet.sheet_id, "dimension": "COLUMNS", "startIndex": col, "endIndex": col + 1},
             "properties": {"pixelSize": pixels}, "fields": "pixelSize"}})
-    value = f"{spec}:{rows if fmt.rows else 0}"
+    value = f"{spec}:{rows if fmt.rows else 0}:{_codes(fmt)}"
     if mark is None and out:
         out.append({"createDeveloperMetadata": {"developerMetadata": {
             "metadataId": _fresh_id(used), "metadataKey": FORMAT_KEY, "metadataValue": value,
             "location": {"dimensionRange": {"sheetId": sheet.sheet_id, "dimension": "COLUMNS",
                                             "startIndex": col, "endIndex": col + 1}},
             "visibility": "DOCUMENT"}}})
-    elif mark is not None and mark[1] != value and (current is not None or any("repeatCell" in r for r in out)):
+    elif mark is not None and mark[1] != value and (current is not None or any("repeatCell" in r for r in out)
+                                                     or not _mark(mark[1])[2]):  # a mark from before: its codes
         out.append({"updateDeveloperMetadata": {
             "dataFilters": [{"developerMetadataLookup": {"metadataId": mark[0]}}],
             "developerMetadata": {"metadataValue": value}, "fields": "metadataValue"}})
