@@ -22,7 +22,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from babel.dates import get_month_names
@@ -87,6 +87,16 @@ def quoted(raw: RawCell) -> str:
     if len(text) > _SHOW_MAX:
         text = text[: _SHOW_MAX - 1] + "…"
     return f'"{visible(text)}"'
+
+
+def half_up(value: Decimal | int | float, digits: int = 0) -> Decimal:
+    """`value` rounded half up to `digits` decimals (6.25 -> 6.3 at one): the one rounding of
+    every figure sheetcrm shows (tabs, terminal, messages), as its money is (`crm.money.minor`).
+    Babel and Python's `round` go half to even (6.25 -> 6.2), so a figure is rounded here
+    before they format it. A float is taken as its shortest repr (0.0625 is 0.0625, not the
+    binary value just below it), as a person reads it."""
+    exact = value if isinstance(value, Decimal) else Decimal(str(value))
+    return exact.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
 
 
 def show_number(value: Decimal | int | float, group: bool = True, locale: str | None = None) -> str:

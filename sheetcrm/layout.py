@@ -35,7 +35,7 @@ from typing import Any, Iterable, Sequence
 
 from babel import Locale
 from babel.numbers import format_currency, format_decimal, format_percent, get_currency_precision, \
-    get_currency_symbol
+    get_currency_symbol, list_currencies
 
 from sheetcrm.names import COMPUTED
 from sheetcrm.owned import locate
@@ -99,6 +99,22 @@ def number_format(kind: str, currency: str, locale: str) -> NumberFormat | None:
             MULTIPLE: NumberFormat("NUMBER", '0.00"×"'), DATE: NumberFormat("DATE", "yyyy-mm-dd"),
             DATETIME: NumberFormat("DATE_TIME", "yyyy-mm-dd hh:mm"),  # not for people: a format pattern
             AMOUNT: NumberFormat("NUMBER", _amount(currency)), SECONDS: NumberFormat("NUMBER", "0.00")}.get(kind)
+
+
+# The languages a config may name (config.Config.locale): the codes of each are sheetcrm's own.
+LOCALES = ("en", "es")
+
+
+@lru_cache(maxsize=1)
+def own_codes() -> frozenset[str]:
+    """Every format code `number_format` gives, for every currency babel knows and every
+    language in LOCALES (some 620 codes, 15 ms once): what a cell shows when sheetcrm formatted
+    it under any config. A cell showing one of these is given today's code when the base
+    currency or the language changed ("$" amounts become "€" ones, `0.0%` becomes `0.0" "%`);
+    any other code is a person's (docs/formats.md)."""
+    kinds = (MONEY, RATIO, COUNT, DAYS, MULTIPLE, DATE, DATETIME, AMOUNT, SECONDS)
+    return frozenset(f.pattern for kind in kinds for currency in list_currencies() for locale in LOCALES
+                     if (f := number_format(kind, currency, locale)) is not None)
 
 
 _NUMBER = re.compile(r"[#0,.]+")

@@ -523,7 +523,7 @@ def _summary(result: JobResult, requests: int | None) -> str:
 
 def _seconds(value: float) -> str:
     """A duration in seconds as people of the current language write it: 1.5 / 1,5."""
-    return format_decimal(value, "#,##0.##", locale=current())
+    return format_decimal(cells.half_up(value, 2), "#,##0.##", locale=current())
 
 
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")

@@ -31,6 +31,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn
 from rich.table import Table
 from rich.text import Text
 
+from sheetcrm.cells import half_up
 from sheetcrm.crm.money import minor
 from sheetcrm.i18n import N_, _, current, in_locale, ngettext
 from sheetcrm.merging import what_merged
@@ -58,9 +59,11 @@ def money(amount: Decimal | None, currency: str) -> str:
 
 
 def percent(fraction: Decimal | float | None, digits: int = 1) -> str:
-    """A fraction (0.632) as a percentage with `digits` decimals (`63.2%`, `63,2 %`)."""
+    """A fraction (0.632) as a percentage with `digits` decimals (`63.2%`, `63,2 %`), rounded
+    half up as the tabs are (0.0625 is `6.3%`; `cells.half_up`)."""
     if fraction is None:
         return NOTHING
+    fraction = half_up(fraction, digits + 2)
     pattern = Locale.parse(current()).percent_formats[None].pattern
     decimals = "." + "0" * digits if digits else ""
     return format_percent(fraction, format=pattern.replace("#,##0", "#,##0" + decimals, 1), locale=current())
@@ -72,9 +75,11 @@ def points(value: Decimal | None, digits: int = 1) -> str:
 
 
 def number(value: Decimal | float | int | None, digits: int = 0) -> str:
-    """A count or a measure, grouped the reader's way, with exactly `digits` decimals."""
+    """A count or a measure, grouped the reader's way, with exactly `digits` decimals, rounded
+    half up as the tabs are (10.25 is `10.3` at one decimal; `cells.half_up`)."""
     if value is None:
         return NOTHING
+    value = half_up(value, digits)
     pattern = "#,##0" + ("." + "0" * digits if digits else "")
     return format_decimal(value, format=pattern, locale=current())
 

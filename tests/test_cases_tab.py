@@ -99,6 +99,33 @@ def test_cases_sync_on_both_backends(kind, tmp_path, request):
     assert again.plan.writes == [] and again.result is None
 
 
+def test_an_opened_or_resolved_after_the_sync_day_is_said_at_its_cell_and_kept_out_of_the_figures(
+        kind, tmp_path, request):
+    """A year typed wrong: an open case Opened 2027 showed Age 0 and never breached; a case
+    Resolved a year ahead showed Age 365 and made the Dashboard's average resolution 365 days.
+    Now each is a warning at its cell, its Age and verdict empty, and out of the averages."""
+    book = _book(kind, tmp_path, request)
+    book.append("Cases", ["CASE-0010", "ACC-0001", None, "Year typo", "Urgent", "Open", "Phone", "2027-11-20 09:00",
+                          None, "Kim"])
+    book.append("Cases", ["CASE-0011", "ACC-0001", None, "Resolved typo", "Low", "Resolved", "Email",
+                          "2026-11-30 10:00", "2027-11-30 11:00", "Kim"])
+    outcome = book.sync(0, Config.model_validate(CONFIG))  # Tuesday 2026-12-01
+    said = {(i.code, i.row, i.column) for i in outcome.crm.report.issues if i.tab == "Cases"}
+    assert {("case_opened_after_sync", 6, "H"), ("case_resolved_after_sync", 7, "I")} <= said
+    message = next(i.message for i in outcome.crm.report.issues if i.code == "case_resolved_after_sync")
+    assert "2027-11-30 11:00" in message and "2026-12-01" in message and "average resolution time" in message
+    rows = {r["ID"]: r for r in book.records("Cases")}
+    later, typo = rows["CASE-0010"], rows["CASE-0011"]
+    assert later.get("Age (days)") is None and later.get("SLA Due") is None and later.get("SLA Breached") is None
+    assert typo.get("Age (days)") is None and typo.get("SLA Breached") is None  # not 365
+    assert _moment(typo["SLA Due"]) == dt.datetime(2026, 12, 7, 10, 0)        # from Opened, which is sound
+    dashboard = {r["KPI"]: r["Value"] for r in book.records("Dashboard")}
+    # As in test_cases_sync_on_both_backends: the two resolutions measured are the low one's 5.5 h.
+    assert dashboard["Average resolution time (days)"] == pytest.approx(0.2)
+    assert dashboard["SLA met"] == pytest.approx(0.5)
+    assert dashboard["Open cases, Urgent"] == 2  # the later one is still an open case
+
+
 def test_spanish_cases_tab_reads_and_writes_in_spanish(tmp_path, request):
     book = _book("xlsx", tmp_path, request)
     import openpyxl

@@ -154,3 +154,25 @@ def test_the_dashboard_s_campaign_revenue_is_never_named_as_the_campaigns_tab_s(
         revenue = [k for k in per_campaign if k.startswith("Ingresos ganados")]
     # No Dashboard figure under the campaign's name reads as the tab's Won Revenue of it.
     assert revenue == [k for k in revenue if "cuentas" in k or "accounts" in k] and len(revenue) == 1
+
+def test_a_converted_on_after_the_sync_day_is_said_and_out_of_the_days_to_convert(tmp_path):
+    """A Converted On after the sync's day (written by a sync whose clock ran a year ahead, or
+    a year typed wrong) counted in the average days to convert: 375 days for it. Now a warning
+    at the cell, and the lead out of the average."""
+    header = ["ID", "First Name", "Last Name", "Company", "Email", "Source", "Status", "Created", "Convert"]
+    tabs = {"Accounts": [["ID", "Name"]], "Contacts": [["ID", "Account", "First Name", "Last Name", "Email"]],
+            "Opportunities": [["ID", "Name", "Account", "Stage", "Amount"]],
+            "Leads": [header, ["LEAD-0001", "A", "One", "Acme", "a@acme.com", "Web", "Qualified", "2026-11-01", "x"],
+                      ["LEAD-0002", "B", "Two", "Globex", "b@globex.com", "Web", "Qualified", "2026-11-01", None]]}
+    path = xlsx(tmp_path / "crm.xlsx", tabs)
+    sync(XlsxWorkbook(path), Config(), dt.date(2026, 11, 11), cache=False)  # LEAD-0001 converts: 10 days
+    wb = openpyxl.load_workbook(path)
+    wb["Leads"]["I3"] = "x"
+    wb.save(path)
+    sync(XlsxWorkbook(path), Config(), dt.date(2027, 11, 11), cache=False)  # a clock a year ahead
+    outcome = sync(XlsxWorkbook(path), Config(), AS_OF, cache=False)
+    said = [(i.tab, i.row, i.value) for i in outcome.crm.report.issues if i.code == "converted_after_sync"]
+    assert said == [("Leads", 3, dt.date(2027, 11, 11))]
+    kpis = _dashboard({ws.title: [r for r in ws.iter_rows(values_only=True) if any(v is not None for v in r)]
+                       for ws in openpyxl.load_workbook(path).worksheets})
+    assert kpis["Average days to convert a lead"] == 10  # not (10 + 375) / 2

@@ -246,3 +246,84 @@ def test_summary_tabs_round_money_to_the_base_currencys_own_unit(tmp_path, base,
 def test_kpis_text_rounds_money_half_up_as_the_tabs_do():
     assert show.money(Decimal("500.0025"), "KWD") == "KWD500.003"  # babel alone: 500.002 (half even)
     assert show.money(Decimal("2.5"), "JPY") == "¥3"
+
+
+# -- a base currency or language changed -----------------------------------------------------------
+
+CHANGE_TABS = {"Accounts": [["ID", "Name"], ["ACC-0001", "Acme"]],
+               "Opportunities": [["ID", "Name", "Account", "Owner", "Stage", "Amount", "Close Date", "Created"],
+                                 ["OPP-0001", "A1", "Acme", "Ana", "Closed Won", 1000, "2026-11-15", "2026-11-01"],
+                                 ["OPP-0002", "A2", "Acme", "Ana", "Proposal", 2000, "2027-01-15", "2026-11-01"]]}
+CHANGED_TABS = ("Dashboard", "Pipeline", "Forecast", "Accounts Overview")
+MINE = '[$$-409]#,##0.00'  # a person's own currency format (Excel's, with a locale): never sheetcrm's
+
+
+def _codes(path: Path, tabs=CHANGED_TABS) -> dict[str, dict[str, str]]:
+    """Each number cell's format code, by tab and coordinate."""
+    wb = openpyxl.load_workbook(path)
+    return {t: {c.coordinate: c.number_format for row in wb[t].iter_rows(min_row=2) for c in row
+                if isinstance(c.value, (int, float)) and not isinstance(c.value, bool)} for t in tabs}
+
+
+def test_xlsx_a_new_base_currency_and_language_reformat_every_cell_sheetcrm_formatted(tmp_path):
+    """Issue: with currency USD → EUR, three syncs later the Dashboard said Currency EUR and
+    showed its won revenue, the Pipeline, Forecast and Accounts Overview in "$": a cell got the
+    new format only while it showed General or a code of this sync's config. A code sheetcrm
+    writes for any currency and language is its own; a person's format stays."""
+    path = xlsx(tmp_path / "crm.xlsx", CHANGE_TABS)
+    sync(XlsxWorkbook(path), Config(currency="USD"), as_of=AS_OF)
+    dollars = _codes(path)
+    assert dollars["Pipeline"] and '"$"#,##0.00' in dollars["Pipeline"].values()
+    wb = openpyxl.load_workbook(path)
+    mine = next(c for c, code in dollars["Pipeline"].items() if code == '"$"#,##0.00')
+    wb["Pipeline"][mine].number_format = MINE
+    wb.save(path)
+    euro = '"€"#,##0.00'
+    for n in range(1, 3):  # the Dashboard's Date is a write each day
+        sync(XlsxWorkbook(path), Config(currency="EUR"), as_of=AS_OF + dt.timedelta(days=n))
+    codes = _codes(path)
+    assert codes["Pipeline"].pop(mine) == MINE  # the person's, kept
+    shown = {code for tab in codes.values() for code in tab.values()}
+    assert not [code for code in shown if "$" in code], codes
+    assert euro in shown and all(euro in set(codes[t].values()) for t in ("Dashboard", "Pipeline", "Forecast"))
+    # A language changed: the English percent and money codes become the Spanish ones, on the
+    # summaries and on a people's tab's computed column (Probability %).
+    sync(XlsxWorkbook(path), Config(currency="EUR", locale="es"), as_of=AS_OF + dt.timedelta(days=3))
+    wb = openpyxl.load_workbook(path)
+    tabs = [ws.title for ws in wb.worksheets if ws.title not in ("Accounts", "Opportunities", "_sheetcrm")]
+    codes = _codes(path, tabs + ["Opportunities"])
+    shown = {code for tab in codes.values() for code in tab.values()}
+    assert "0.0%" not in shown and euro not in shown, codes
+    assert '0.0"\xa0"%' in shown and '#,##0.00"\xa0€"' in shown
+    assert MINE in shown
+
+
+def _google_codes(emu, key: str, tabs) -> dict[str, dict[tuple[int, int], str | None]]:
+    """Each number cell's format pattern on the emulator, by tab and 0-based (row, col)."""
+    out = {}
+    for tab in tabs:
+        rows = emu.values(key, tab)
+        out[tab] = {(r, c): (_format(emu, key, tab, r, c) or {}).get("pattern") for r, row in enumerate(rows) if r
+                    for c, v in enumerate(row) if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    return out
+
+
+def test_google_a_new_base_currency_reformats_sheetcrms_cells_and_keeps_a_persons(emu):
+    key = emu.create_spreadsheet("CRM", CHANGE_TABS)
+    t = Traced(key)
+    sync(t.book, Config(currency="USD"), as_of=AS_OF)
+    dollars = _google_codes(emu, key, CHANGED_TABS)
+    (row, col) = next(p for p, code in dollars["Pipeline"].items() if code == '"$"#,##0.00')
+    sheet = next(s for s in emu.service.book(key).sheets if s.title == "Pipeline")
+    mine = {"type": "CURRENCY", "pattern": MINE}
+    t.book.client.http_client.batch_update(key, {"requests": [{"repeatCell": {
+        "range": {"sheetId": sheet.id, "startRowIndex": row, "endRowIndex": row + 1, "startColumnIndex": col,
+                  "endColumnIndex": col + 1},
+        "cell": {"userEnteredFormat": {"numberFormat": mine}}, "fields": "userEnteredFormat.numberFormat"}}]})
+    for n in range(1, 3):
+        sync(t.book, Config(currency="EUR"), as_of=AS_OF + dt.timedelta(days=n))
+    codes = _google_codes(emu, key, CHANGED_TABS)
+    assert codes["Pipeline"].pop((row, col)) == MINE  # the person's, kept
+    shown = {code for tab in codes.values() for code in tab.values()}
+    assert not [code for code in shown if code and "$" in code], codes
+    assert '"€"#,##0.00' in shown

@@ -231,8 +231,11 @@ class CaseMetrics:
     """One case's computed columns and what the KPIs count.
 
     age_days: whole calendar days from Opened's day to Resolved's day (closed cases) or to
-    `as_of`; None for a closed case with no Resolved time (its end is unknown); response_due, resolution_due: None without a priority; sla_due: the resolution
-    deadline; breached: "response", "resolution", both, or none (see `case_metrics`)."""
+    `as_of`; None for a closed case with no Resolved time (its end is unknown), or when Opened
+    or Resolved is after `as_of` (not measured); response_due, resolution_due: None without a
+    priority or with Opened after `as_of`; sla_due: the resolution deadline; breached:
+    "response", "resolution", both, or none (see `case_metrics`); resolution_measured: a closed
+    case's Resolved time is one the Dashboard's average may count (on or before `as_of`)."""
 
     open: bool
     age_days: int | None
@@ -242,6 +245,7 @@ class CaseMetrics:
     response_breached: bool
     resolution_breached: bool
     decided: bool  # the SLA's outcome is known: resolved, or already breached
+    resolution_measured: bool = False
 
     @property
     def sla_due(self) -> dt.datetime | None:
@@ -263,9 +267,21 @@ def case_metrics(case: CaseInput, settings: CaseSettings, as_of: dt.date,
     before the response deadline's day (activities record days, not hours); breached when
     that day is later, or when no activity answered it and the deadline is before now.
     Resolution: breached when Resolved is after the deadline, or, still open, the deadline
-    is before now."""
+    is before now.
+
+    An Opened or Resolved after `as_of` (a year typed wrong, `problems`) is not measured: no
+    case is opened or solved on a day that has not come, and an age of 0 or 365 or a deadline
+    never reached would be a figure that looks sound. Opened after it: no Age, deadline, first
+    response or verdict. Resolved after it (a closed case): no Age and no verdict; the
+    deadlines, counted from Opened, stand."""
     clock = clock or settings.clock()
     is_open = case.status not in CLOSED
+    if case.opened.date() > as_of:
+        return CaseMetrics(is_open, None, None, None, None, False, False, False)
+    if not is_open and case.resolved is not None and case.resolved.date() > as_of:
+        due = (None, None) if case.priority is None else \
+            tuple(clock.add(case.opened, *t) for t in settings.times(case.priority))
+        return CaseMetrics(False, None, due[0], due[1], case.first_response, False, False, False)
     day_only = not is_open and resolved_day_only(case)
     # A Resolved date alone on Opened's day: the day is known (Age 0), the time is not, so the
     # resolution is not measured and the response is judged by that day.
@@ -274,7 +290,7 @@ def case_metrics(case: CaseInput, settings: CaseSettings, as_of: dt.date,
     # A closed case with no Resolved time has no known end: its Age is unknown, not 0.
     age = max((end_day - case.opened.date()).days, 0) if is_open or resolved is not None or day_only else None
     if case.priority is None:
-        return CaseMetrics(is_open, age, None, None, case.first_response, False, False, False)
+        return CaseMetrics(is_open, age, None, None, case.first_response, False, False, False, resolved is not None)
     (r_days, r_min), (s_days, s_min) = settings.times(case.priority)
     response_due = clock.add(case.opened, r_days, r_min)
     resolution_due = clock.add(case.opened, s_days, s_min)
@@ -293,7 +309,7 @@ def case_metrics(case: CaseInput, settings: CaseSettings, as_of: dt.date,
     else:
         resolution_late, decided = False, response_late
     return CaseMetrics(is_open, age, response_due, resolution_due, case.first_response, response_late,
-                       resolution_late, decided)
+                       resolution_late, decided, resolved is not None)
 
 
 # code -> (severity, field, message, hint): what a case's own cells contradict.
@@ -309,6 +325,18 @@ PROBLEMS = {
                                                         "it counts as closed that day, its resolution time is not "
                                                         "measured."),
                               N_("Type the time it was resolved after the date, as 2026-11-30 15:00.")),
+    "case_opened_after_sync": ("warning", "opened", N_("Opened is {day}, after this sync's day ({today}): this "
+                                                       "case's Age, SLA Due, SLA Breached and First Response are "
+                                                       "left empty, and it is out of the Dashboard's average "
+                                                       "first response and SLA met (still counted as a case)."),
+                               N_("Correct the date if it is a typo; if the computer that syncs has its clock or "
+                                  "time zone behind, correct that.")),
+    "case_resolved_after_sync": ("warning", "resolved", N_("Resolved is {day}, after this sync's day ({today}): "
+                                                           "this case's Age and SLA Breached are left empty, and it "
+                                                           "is out of the Dashboard's average resolution time and "
+                                                           "SLA met."),
+                                 N_("Correct the date if it is a typo; if the computer that syncs has its clock or "
+                                    "time zone behind, correct that.")),
     "case_resolved_open": ("warning", "resolved", N_("This case has a Resolved time but its Status is {status}, so "
                                                      "it is counted as open."),
                            N_("Set Status to Resolved or Closed, or clear Resolved.")),
@@ -323,18 +351,25 @@ def resolved_day_only(case: CaseInput) -> bool:
             and r.time() == dt.time(0))
 
 
-def problems(case: CaseInput) -> list[str]:
-    """The codes of PROBLEMS a case's cells show. A case with an error is left out of every
-    computation (its computed cells cleared); a warning only says what is not measured."""
-    if resolved_day_only(case):
-        return ["case_resolved_no_time" if case.status in CLOSED else "case_resolved_open"]
-    if case.resolved is not None and case.resolved < case.opened:
+def problems(case: CaseInput, as_of: dt.date | None = None) -> list[str]:
+    """The codes of PROBLEMS a case's cells show; with `as_of` (the sync's day), an Opened or
+    Resolved after it too. A case with an error is left out of every computation (its computed
+    cells cleared); a warning only says what is not measured (`case_metrics`)."""
+    day_only = resolved_day_only(case)
+    found = []
+    if day_only:
+        found.append("case_resolved_no_time" if case.status in CLOSED else "case_resolved_open")
+    elif case.resolved is not None and case.resolved < case.opened:
         return ["case_resolved_before_opened"]
+    if as_of is not None and case.opened.date() > as_of:
+        found.append("case_opened_after_sync")
+    if as_of is not None and case.resolved is not None and case.resolved.date() > as_of:
+        found.append("case_resolved_after_sync")
     if case.status in CLOSED and case.resolved is None:
-        return ["case_closed_unresolved"]
-    if case.status not in CLOSED and case.resolved is not None:
-        return ["case_resolved_open"]
-    return []
+        found.append("case_closed_unresolved")
+    if case.status not in CLOSED and case.resolved is not None and not day_only:
+        found.append("case_resolved_open")
+    return found
 
 
 def first_responses(activities: Iterable[tuple[str | None, dt.date]],
@@ -393,9 +428,9 @@ def summarize(cases: Sequence[CaseInput], metrics: Sequence[CaseMetrics], top: i
     for case, m in zip(cases, metrics):
         if m.open and case.priority in out.open_by_priority:
             out.open_by_priority[case.priority] += 1
-        if case.first_response is not None:
-            responses.append(max((case.first_response - case.opened.date()).days, 0))
-        if not m.open and case.resolved is not None and case.resolved >= case.opened:
+        if m.first_response is not None:
+            responses.append(max((m.first_response - case.opened.date()).days, 0))
+        if m.resolution_measured and case.resolved is not None and case.resolved >= case.opened:
             resolutions.append((case.resolved - case.opened) / dt.timedelta(days=1))
         if m.decided:
             decided += 1

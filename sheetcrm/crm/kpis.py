@@ -274,7 +274,7 @@ def compute_kpis(opportunities: Sequence[Opportunity], metrics: Sequence[Opportu
         lead_conversion_by_campaign=_conversion(leads, lambda lead: lead.campaign, campaigns, conversions,
                                                 pgettext(*NO_CAMPAIGN)),
         won_revenue_by_campaign=by_campaign,
-        days_to_convert=_days_to_convert(leads, conversions),
+        days_to_convert=_days_to_convert(leads, conversions, as_of),
         activities_by_owner=_activities_by_owner(activities, as_of, owners),
         overdue_tasks_by_owner=_overdue_tasks(tasks, as_of, owners),
         rotting_deals=sum(m.rotting for m in metrics),
@@ -367,9 +367,12 @@ def _plain(label: str) -> str:
     return "\0" + normalize_key(label)
 
 
-def _days_to_convert(leads: Iterable[Lead], conversions: Mapping[str, Converted]) -> Decimal | None:
+def _days_to_convert(leads: Iterable[Lead], conversions: Mapping[str, Converted], as_of: dt.date) -> Decimal | None:
+    # A Converted On after the sync's day is a typo said at its cell (`converted_after_sync`):
+    # counted, a year too late would add a year to the average.
     days = [(link.on - lead.created).days for lead in leads
-            if lead.id and lead.created and (link := conversions.get(lead.id)) and link.on and link.on >= lead.created]
+            if lead.id and lead.created and (link := conversions.get(lead.id)) and link.on
+            and lead.created <= link.on <= as_of]
     return Decimal(sum(days)) / len(days) if days else None
 
 

@@ -32,7 +32,7 @@ from babel.numbers import format_decimal, get_decimal_symbol
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from sheetcrm import columns as column_reading
-from sheetcrm.cells import CellError, is_blank, normalize_key, parse_amount, parse_bool, parse_date, quoted
+from sheetcrm.cells import CellError, half_up, is_blank, normalize_key, parse_amount, parse_bool, parse_date, quoted
 from sheetcrm.i18n import _, current, ngettext
 from sheetcrm.records import Activity, Lead
 
@@ -315,13 +315,16 @@ def format_points(points: float, language: str | None = None) -> str:
     if abs(points) >= 1 or points == 0:
         whole = math.floor(abs(points) + 0.5)
         return f"+{whole}" if points >= 0 else f"-{whole}"
-    return _tenth(f"{points:+.1f}", language or current())  # not for people: the tenth, written by babel
+    tenth = half_up(points, 1)  # half away from zero, as the whole points: 0.25 is "+0.3"
+    if abs(tenth) >= 1:
+        return "+1" if tenth > 0 else "-1"
+    return _tenth(f"{tenth:+}", language or current())  # not for people: the tenth, written by babel
 
 
 @functools.lru_cache(maxsize=128)
 def _tenth(tenth: str, language: str) -> str:
     # A sub-point factor is one of some twenty tenths: babel's 40 µs is paid once for each, not
-    # per lead (100,000 leads' Why columns). The tenth is rounded by Python's format, as always.
+    # per lead (100,000 leads' Why columns). The tenth comes rounded (`format_points`).
     return format_decimal(Decimal(tenth), format="+0.0;-0.0", locale=language)
 
 

@@ -34,7 +34,7 @@ from sheetcrm.crm.learned import (FitCache, LearnedModel, LearnedSettings, candi
                                   outcome)
 from sheetcrm.crm.rules import (ACTIVITY_TYPES, PLAIN, Engagement, Reading, Rule, RuleDoubt, RuleSet, activity_type,
                                 check_columns, why)
-from sheetcrm.cells import quoted, show_number
+from sheetcrm.cells import half_up, quoted, show_number
 from sheetcrm.i18n import NC_, _, ngettext, pgettext
 from sheetcrm.records import Activity, Lead
 
@@ -206,7 +206,7 @@ def _learned_or_why_not(converted: int, unqualified: int, settings: LearnedSetti
 
 
 def _auc_text(auc: float) -> str:
-    return show_number(round(Decimal(auc), 3), group=False)  # 0,717 in Spanish
+    return show_number(half_up(auc, 3), group=False)  # 0,717 in Spanish
 
 
 def _no_better_than_chance(model: LearnedModel) -> str | None:
@@ -256,7 +256,7 @@ def score_leads(leads: Iterable[Lead], activities: Iterable[Activity], settings:
         for lead, pred in zip(scored, model.predict_all(scored)):
             pct = 100 * pred.probability
             score = _round(pct)
-            scores[lead.id] = LeadScore(lead.id, score, grades.grade(score), round(pct, 1),  # type: ignore[index]
+            scores[lead.id] = LeadScore(lead.id, score, grades.grade(score), float(half_up(pct, 1)),  # type: ignore[index]
                                         pred.why, method)
         notes.append(_("learned from {converted} converted and {unqualified} unqualified leads", converted=converted,
                        unqualified=unqualified))
@@ -309,8 +309,8 @@ def calibration(labels: Sequence[int], probabilities: Sequence[float], bins: int
         b[1] += p
         b[2] += y
     width = 100 // bins
-    return [{"bin": f"{i * width}-{(i + 1) * width}%", "predicted": round(100 * s / n, 1),
-             "observed": round(100 * k / n, 1), "n": n}
+    return [{"bin": f"{i * width}-{(i + 1) * width}%", "predicted": float(half_up(100 * s / n, 1)),
+             "observed": float(half_up(100 * k / n, 1)), "n": n}
             for i, (n, s, k) in enumerate(acc) if n]
 
 
@@ -361,7 +361,7 @@ def evaluate(leads: Iterable[Lead], activities: Iterable[Activity], settings: Sc
         # The chosen candidate is named "model" only when it scored: beside "method": "rules" a
         # "model" read as the model that scored (issue: shuffled outcomes named the trees).
         extra = {"model" if why_not is None else "best_candidate": model.chosen,
-                 "candidates": {c: round(a, 4) for c, a in model.cv_auc.items()},
+                 "candidates": {c: float(half_up(a, 4)) for c, a in model.cv_auc.items()},
                  "ignored_columns": model.ignored_columns}
     if why_not is None:
         probabilities = [p.probability for p in model.predict_all(test)]

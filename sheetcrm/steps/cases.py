@@ -8,6 +8,8 @@ kept and reported at its cell (`computed_columns.plan_computed`).
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sheetcrm.crm.cases import PROBLEMS, CaseInput, problems
 from sheetcrm.i18n import _
 from sheetcrm.render import case_columns
@@ -29,7 +31,7 @@ def run(ctx: SyncContext) -> StepResult:
         c = row.record
         if c is None:
             continue
-        for code in problems(CaseInput(c.id, c.account, c.priority, c.status, c.opened, c.resolved)):
+        for code in problems(CaseInput(c.id, c.account, c.priority, c.status, c.opened, c.resolved), ctx.as_of):
             severity, field, message, hint = PROBLEMS[code]
             col = table.header.fields.get(field)
             shown = row.cells[status_col] if status_col is not None and status_col < len(row.cells) else c.status
@@ -37,5 +39,12 @@ def run(ctx: SyncContext) -> StepResult:
             value = row.cells[col] if col is not None and col < len(row.cells) else getattr(c, field)
             part.issues.append(Issue(severity, table.title, row.row, column_letter(col + 1) if col is not None else None,
                                      table.header.labels.get(col) if col is not None else None,
-                                     value, code, _(message, status=shown or ""), _(hint)))
+                                     value, code,
+                                     _(message, status=shown or "", day=_shown_time(getattr(c, field)),
+                                       today=ctx.as_of.isoformat()), _(hint)))
     return part
+
+
+def _shown_time(value: object) -> str:
+    """Opened or Resolved as a message says it: "2027-11-20 09:00"."""
+    return value.isoformat(" ", "minutes") if isinstance(value, dt.datetime) else str(value)

@@ -27,6 +27,7 @@ CALIBRATION_OLDER_COPY = "calibration_older_copy"
 NO_CLOSE_DATE = "no_close_date"
 QUOTA_UNREAD = "quota_unread"
 CREATED_AFTER_SYNC = "created_after_sync"
+CONVERTED_AFTER_SYNC = "converted_after_sync"
 # The tabs whose records carry a Created day (records.py).
 CREATED_TABS = ("accounts", "contacts", "leads", "opportunities")
 
@@ -126,6 +127,19 @@ def future_created_issues(ctx: SyncContext) -> list[Issue]:
                                    "that has not come.", day=record.created.isoformat(), today=ctx.as_of.isoformat()),
                                  _("Correct the date if it is a typo; if the computer that syncs has its clock or "
                                    "time zone behind, correct that.")))
+    leads = ctx.crm.tables.get("leads")
+    col = leads.header.computed.get("converted_on") if leads is not None else None
+    if leads is None or col is None or ctx.crm.inputs is None:
+        return out
+    for link in ctx.crm.inputs.conversions.links.values():
+        if link.on is not None and link.on > ctx.as_of:
+            out.append(Issue("warning", leads.title, link.row, column_letter(col + 1),
+                             leads.header.labels.get(col), link.on, CONVERTED_AFTER_SYNC,
+                             _("Converted On is {day}, after this sync's day ({today}): this lead is left out of "
+                               "the Dashboard's average days to convert.", day=link.on.isoformat(),
+                               today=ctx.as_of.isoformat()),
+                             _("Correct the date if it is a typo; if the computer that syncs has its clock or "
+                               "time zone behind, correct that.")))
     return out
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from babel.numbers import format_percent
 
-from sheetcrm.cells import quoted, show_number
+from sheetcrm.cells import half_up, quoted, show_number
 from sheetcrm.i18n import N_, _, current
 from sheetcrm.layout import COMPUTED_KINDS
 from sheetcrm.plan import computed_cells, computed_writes
@@ -103,5 +103,5 @@ def _said(value: Any, kind: str | None) -> str:
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()[:10]
     if kind == RATIO:
-        return format_percent(value, "#,##0.#%", locale=current())
+        return format_percent(half_up(value, 3), "#,##0.#%", locale=current())
     return show_number(value)

@@ -144,6 +144,7 @@ class SyncContext:
         plan.charts.extend(new.charts)
         plan.guides.extend(new.guides)
         plan.formats.extend(new.formats)
+        plan.own_formats |= new.own_formats
         plan.layouts.extend(new.layouts)
         plan.replacements.extend(new.replacements)
         plan.deletes.extend(new.deletes)

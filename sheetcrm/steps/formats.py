@@ -6,7 +6,7 @@ missing: a cell or column a person formatted keeps its format (docs/formats.md).
 
 from __future__ import annotations
 
-from sheetcrm.layout import column_formats
+from sheetcrm.layout import column_formats, own_codes
 from sheetcrm.render import dashboard_body, forecast_body, kinds
 from sheetcrm.steps.context import StepResult, SyncContext
 
@@ -25,4 +25,5 @@ def run(ctx: SyncContext) -> StepResult:
                                       month_rows, results.currency, ctx.locale)
     part.plan.formats.extend(formats)
     part.plan.layouts.extend(layouts)
+    part.plan.own_formats = own_codes()
     return part

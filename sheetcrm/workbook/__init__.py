@@ -255,6 +255,11 @@ class Plan:
     # checks it just before writing and after, so a column inserted, deleted or moved
     # meanwhile never gets cells meant for another (docs/concurrency.md). Never a reason to write.
     header_rows: dict[str, int] = field(default_factory=dict)
+    # Every number format code sheetcrm writes, for any base currency and either language
+    # (`layout.own_codes`): a cell showing one of them took it from sheetcrm, and is given the
+    # code `formats` wants now (a base currency or language changed since); any other is a
+    # person's and stays. Like the formats, never a reason to write.
+    own_formats: frozenset[str] = frozenset()
 
     def __bool__(self) -> bool:
         return bool(self.new_tabs or self.writes or self.mark_owned or self.replacements or self.deletes)

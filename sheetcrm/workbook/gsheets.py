@@ -159,6 +159,8 @@ METADATA = {"includeGridData": "false",
 # first row or column is left out when it is 0).
 FORMATS = ("sheets(properties.title,data(startRow,startColumn,"
            "rowData.values.effectiveFormat.numberFormat(type,pattern)))")
+# A column's number formats as people set them (`_changed_formats`).
+ENTERED_FORMATS = "sheets(properties.title,data(startRow,rowData.values.userEnteredFormat.numberFormat.pattern))"
 HEADER_ROWS = 20  # a tab's header row is looked for this far down (title rows may sit above it)
 # What Google shows for a formula that failed (ErrorValue.type: N_A, REF, VALUE, DIVIDE_BY_ZERO,
 # NAME, NUM, NULL_VALUE, ERROR), as its values read returns it.
@@ -166,7 +168,8 @@ ERROR_TEXTS = frozenset({"#N/A", "#REF!", "#VALUE!", "#DIV/0!", "#NAME?", "#NUM!
 GUIDE_KEY = "sheetcrm.guide"
 OWNED_KEY = "sheetcrm.tab"  # on each of sheetcrm's own tabs; the value is the title it was marked under
 # On each column sheetcrm formatted (a column location, so it moves with the column): a hash of
-# the formats set and the rows they reached, "<hash>:<rows>" (see `_format_requests`).
+# the formats set, the rows they reached and a hash of the codes alone, "<hash>:<rows>:<codes>"
+# (see `_format_requests`; a mark from before has no codes part).
 FORMAT_KEY = "sheetcrm.format"
 PIXELS_PER_CHAR = 7    # Sheets' default font (Arial 10) is about 7 pixels a character
 DEFAULT_PIXELS = 100   # a column's width until someone sets one
@@ -780,11 +783,13 @@ class GoogleSheetsWorkbook:
             out.extend(_apply_guide(guide, sheets[guide.tab], used, theirs.get(guide.tab, {})))
         for title, block in _blocks(writes):
             out.append(_update_cells(sheets[title].sheet_id, block))
+        current = self._changed_formats(plan)
         for fmt in plan.formats:
             sheet = sheets.get(fmt.tab)
             if sheet is not None:
                 rows = max(need.get(fmt.tab, (0, 0))[0], sheet.rows, 100 if fmt.tab not in self._sheets else 0)
-                out.extend(_format_requests(fmt, sheet, rows, used))
+                out.extend(_format_requests(fmt, sheet, rows, used, current.get((fmt.tab, fmt.col - 1)),
+                                            plan.own_formats))
         for rep in plan.replacements:
             sheet = sheets.get(rep.tab)
             if sheet is not None:
@@ -865,6 +870,45 @@ class GoogleSheetsWorkbook:
                         else:
                             spans.append((r, r + 1))
         return out, heads
+
+    def _changed_formats(self, plan: Plan) -> dict[tuple[str, int], list[str | None]]:
+        """(tab, 0-based column) -> each cell's number format pattern as it is now (None: none
+        set), from row 1 down, for the columns sheetcrm formatted before whose formats this plan
+        changes (its mark says others: a base currency or language changed, a Dashboard row's
+        kind): setting them again over the whole column would overwrite a format a person gave
+        a cell since (`_format_requests` skips those). One read of just those columns, only at
+        a sync that changes some column's formats; none otherwise."""
+        asked: list[tuple[str, int]] = []
+        for fmt in plan.formats:
+            sheet = self._sheets.get(fmt.tab)
+            mark = sheet.formats.get(fmt.col - 1) if sheet is not None else None
+            if mark is None or not fmt.rows or sheet.rows < 2:
+                continue
+            codes = _mark(mark[1])[2]
+            # Other codes (not the same codes on other rows: a Dashboard row whose kind changed,
+            # set again over the column as before, no read); a mark from before says none.
+            if codes and codes != _codes(fmt):
+                asked.append((fmt.tab, fmt.col - 1))
+        if not asked:
+            return {}
+        ranges = [absolute_range_name(tab, f"{_letters(col)}1:{_letters(col)}{self._sheets[tab].rows}")
+                  for tab, col in asked]
+        try:
+            answer = self.client.http_client.fetch_sheet_metadata(self.key, params={"ranges": ranges,
+                                                                                    "fields": ENTERED_FORMATS})
+        except APIError as e:
+            raise self._error(e) from None
+        out: dict[tuple[str, int], list[str | None]] = {}
+        for found in answer.get("sheets", []):
+            title = found.get("properties", {}).get("title")
+            cols = iter([col for tab, col in asked if tab == title])
+            for block, col in zip(found.get("data", []), cols):
+                patterns: list[str | None] = [None] * block.get("startRow", 0)
+                for row in block.get("rowData", []):
+                    cell = next(iter(row.get("values", [])), {})
+                    patterns.append(cell.get("userEnteredFormat", {}).get("numberFormat", {}).get("pattern"))
+                out[(title, col)] = patterns
+        return out
 
     def _guide_moved(self, guide: Guide, plan: Plan, heads: dict[str, list[Any]]) -> bool:
         """Whether a column the guide addresses (a dropdown's, a computed one) has another
@@ -1381,18 +1425,39 @@ def _add_chart(chart: Chart, sheet_id: int, chart_id: int) -> dict:
                                                         "columnIndex": chart.anchor_col - 1}}}}}}
 
 
-def _format_requests(fmt: ColumnFormat, sheet: _Sheet, rows: int, used: set[int]) -> list[dict]:
+def _spec(fmt: ColumnFormat) -> str:
+    """The hash of a column's formats its mark keeps."""
+    return hashlib.sha256(repr(fmt.rows).encode()).hexdigest()[:12]
+
+
+def _codes(fmt: ColumnFormat) -> str:
+    """The hash of the codes alone a column's formats set, whatever their rows: it changes with
+    the base currency or the language, not with a Dashboard row's kind."""
+    return hashlib.sha256(repr(sorted({f.pattern for _, _, f in fmt.rows})).encode()).hexdigest()[:8]
+
+
+def _mark(value: str) -> tuple[str, str, str]:
+    """A column mark's (formats hash, rows, codes hash); codes "" in a mark from before."""
+    spec, _, rest = value.partition(":")
+    rows, _, codes = rest.partition(":")
+    return spec, rows, codes
+
+
+def _format_requests(fmt: ColumnFormat, sheet: _Sheet, rows: int, used: set[int],
+                     current: list[str | None] | None = None, own: frozenset[str] = frozenset()) -> list[dict]:
     """What puts a column's formats in place where they are missing, in a grid of `rows` rows.
 
     The column's mark (FORMAT_KEY) says which formats sheetcrm set and how far down: the same
     formats send nothing, so a format a person gave the column since stays; new rows of the
-    grid get the open-ended formats; other formats (a Dashboard row whose kind changed) are
-    set again. A width is set on sheetcrm's tabs where the column is narrower, on people's
-    tabs only while the column has the default width and no mark."""
+    grid get the open-ended formats; other formats (a base currency or language changed, a
+    Dashboard row whose kind changed) are set again on the cells that show none or one of
+    sheetcrm's codes (`own`), as `current` (each row's pattern now, `_changed_formats`) says:
+    a cell a person formatted keeps its format. A width is set on sheetcrm's tabs where the
+    column is narrower, on people's tabs only while the column has the default width and no mark."""
     col = fmt.col - 1
-    spec = hashlib.sha256(repr(fmt.rows).encode()).hexdigest()[:12]
+    spec = _spec(fmt)
     mark = sheet.formats.get(col)
-    old_spec, _, old_rows = mark[1].partition(":") if mark else ("", "", "0")
+    old_spec, old_rows, _ = _mark(mark[1]) if mark else ("", "0", "")
     covered = int(old_rows) if old_rows.isdigit() and old_spec == spec else 0
     out: list[dict] = []
     for first, last, number in fmt.rows:
@@ -1402,30 +1467,57 @@ def _format_requests(fmt: ColumnFormat, sheet: _Sheet, rows: int, used: set[int]
         # An open-ended block has no end row: the grid's end, however many rows a person
         # deleted meanwhile (an end beyond the grid would fail the whole batch).
         end = {} if last is None else {"endRowIndex": min(last, rows)}
-        if start < end.get("endRowIndex", rows):
-            out.append({"repeatCell": {
-                "range": {"sheetId": sheet.sheet_id, "startRowIndex": start, **end,
-                          "startColumnIndex": col, "endColumnIndex": col + 1},
-                "cell": {"userEnteredFormat": {"numberFormat": {"type": number.type, "pattern": number.pattern}}},
-                "fields": "userEnteredFormat.numberFormat"}})
+        stop = end.get("endRowIndex", rows)
+        spans = [(start, end)] if current is None else _unformatted(current, start, stop, end, own)
+        for first_row, last in spans:
+            if first_row < last.get("endRowIndex", rows):
+                out.append({"repeatCell": {
+                    "range": {"sheetId": sheet.sheet_id, "startRowIndex": first_row, **last,
+                              "startColumnIndex": col, "endColumnIndex": col + 1},
+                    "cell": {"userEnteredFormat": {"numberFormat": {"type": number.type,
+                                                                    "pattern": number.pattern}}},
+                    "fields": "userEnteredFormat.numberFormat"}})
     pixels = fmt.width * PIXELS_PER_CHAR
     have = sheet.widths.get(col, DEFAULT_PIXELS)
     if fmt.width and (have < pixels if fmt.owned else (mark is None and have == DEFAULT_PIXELS)):
         out.append({"updateDimensionProperties": {
             "range": {"sheetId": sheet.sheet_id, "dimension": "COLUMNS", "startIndex": col, "endIndex": col + 1},
             "properties": {"pixelSize": pixels}, "fields": "pixelSize"}})
-    value = f"{spec}:{rows if fmt.rows else 0}"
+    value = f"{spec}:{rows if fmt.rows else 0}:{_codes(fmt)}"
     if mark is None and out:
         out.append({"createDeveloperMetadata": {"developerMetadata": {
             "metadataId": _fresh_id(used), "metadataKey": FORMAT_KEY, "metadataValue": value,
             "location": {"dimensionRange": {"sheetId": sheet.sheet_id, "dimension": "COLUMNS",
                                             "startIndex": col, "endIndex": col + 1}},
             "visibility": "DOCUMENT"}}})
-    elif mark is not None and mark[1] != value and any("repeatCell" in r for r in out):
+    elif mark is not None and mark[1] != value and (current is not None or any("repeatCell" in r for r in out)
+                                                     or not _mark(mark[1])[2]):  # a mark from before: its codes
         out.append({"updateDeveloperMetadata": {
             "dataFilters": [{"developerMetadataLookup": {"metadataId": mark[0]}}],
             "developerMetadata": {"metadataValue": value}, "fields": "metadataValue"}})
     return out
+
+
+def _unformatted(current: list[str | None], start: int, stop: int, end: dict, own: frozenset[str]
+                 ) -> list[tuple[int, dict]]:
+    """The spans of 0-based rows from `start` to `stop` whose cell shows no format or one of
+    sheetcrm's (`own`), as (first row, end) pairs for a repeatCell range; the last span keeps
+    `end` (open-ended: rows the grid gains) when it reaches the rows `current` covers."""
+    spans: list[tuple[int, dict]] = []
+    first = None
+    for r in range(start, min(stop, len(current))):
+        ours = current[r] is None or current[r] in own
+        if ours and first is None:
+            first = r
+        elif not ours and first is not None:
+            spans.append((first, {"endRowIndex": r}))
+            first = None
+    if len(current) < stop:
+        spans.append((start if first is None and len(current) <= start else
+                      (first if first is not None else len(current)), end))
+    elif first is not None:
+        spans.append((first, end))
+    return spans
 
 
 def _version(guide: Guide) -> str:

@@ -221,7 +221,7 @@ class XlsxWorkbook:
             return result
         new = None
         try:
-            patch = _patch(accepted, plan.guides, marks, plan.formats, set(created))
+            patch = _patch(accepted, plan.guides, marks, plan.formats, set(created), plan.own_formats)
             patch.hide = set(plan.hide)
             # A tab whose dropdowns the read found as wanted and that gets no cell is not opened
             # (inflating a 10 MB sheet part to find them unchanged was most of a small write).
@@ -358,7 +358,7 @@ class XlsxWorkbook:
             if tab not in laid_out:
                 # sheetcrm's own tabs open readable; a tab people own keeps the widths they chose.
                 _fit_widths(sheets[tab], sheets[tab].max_column)
-        _apply_formats(sheets, plan.formats)
+        _apply_formats(sheets, plan.formats, plan.own_formats)
         _apply_layouts(sheets, plan.layouts, set(created))
         _add_charts(sheets, plan.charts)
         _set_dropdowns(sheets, plan.guides)
@@ -560,8 +560,11 @@ CHART_LEFT_OUT = N_("{tab}: chart {title} not added, since the tab's drawing is 
 
 
 def _patch(writes: list[CellWrite], guides: list[Guide], marks: set[str],
-           formats: list[ColumnFormat] = (), created: set[str] = frozenset()) -> xlsx_patch.Patch:
-    patch = xlsx_patch.Patch(marks=marks, ours={f.pattern for c in formats for _, _, f in c.rows})
+           formats: list[ColumnFormat] = (), created: set[str] = frozenset(),
+           own: frozenset[str] = frozenset()) -> xlsx_patch.Patch:
+    patch = xlsx_patch.Patch(marks=marks, ours={f.pattern for c in formats for _, _, f in c.rows} | own)
+    for c in formats:
+        patch.restyle.setdefault(c.tab, {})[c.col] = [(first, last, f.pattern) for first, last, f in c.rows]
     code = _codes(formats)
     for w in writes:
         patch.cells.setdefault(w.tab, {})[(w.row, w.col)] = xlsx_patch.CellSpec(
@@ -854,11 +857,12 @@ def _print_one_page_wide(ws) -> None:
     ws.sheet_properties.pageSetUpPr.fitToPage = True
 
 
-def _apply_formats(sheets: dict, formats: list[ColumnFormat]) -> None:
+def _apply_formats(sheets: dict, formats: list[ColumnFormat], own: frozenset[str] = frozenset()) -> None:
     """The plan's column formats on a workbook going through openpyxl: a number or date cell
-    showing General, or another of sheetcrm's codes, gets its format; a column gets its width
-    where it has none of its own, or, on sheetcrm's tabs, where it is narrower."""
-    ours = {f.pattern for c in formats for _, _, f in c.rows}
+    showing General, or another of sheetcrm's codes (`own`: those of any currency and
+    language), gets its format; a column gets its width where it has none of its own, or, on
+    sheetcrm's tabs, where it is narrower."""
+    ours = {f.pattern for c in formats for _, _, f in c.rows} | own
     for c in formats:
         ws = sheets.get(c.tab)
         if ws is None:

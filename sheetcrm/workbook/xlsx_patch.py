@@ -278,6 +278,17 @@ class Styles:
         have = self.formats.get(fmt)
         return have is not None and have != code and have in self.ours
 
+    def stale(self, wanted: set[str]) -> frozenset[int]:
+        """The cell formats (indexes into cellXfs) showing one of sheetcrm's codes (`ours`)
+        that is not in `wanted`: what a cell sheetcrm formatted under another base currency or
+        language shows."""
+        codes = {fmt for fmt, code in self.formats.items() if code in self.ours and code not in wanted}
+        return frozenset(i for i in range(len(self.xfs)) if self._fmt_id(i) in codes) if codes else frozenset()
+
+    def code(self, xf: int) -> str | None:
+        """The custom number format code a cell format shows (None: General or a built-in)."""
+        return self.formats.get(self._fmt_id(xf))
+
     def date_style(self, base: int, code: str) -> int:
         """A cell format like `base` but showing `code`; added to the stylesheet once."""
         if (base, code) in self._added:
@@ -385,6 +396,36 @@ def cell_xml(ref: bytes, spec: CellSpec, old_attrs: bytes, styles: Styles, owned
         serial = serial_number(v) - (DAYS_1904 if styles.date1904 else 0)
         return head + _s(style) + b"><v>" + _number(serial) + b"</v></c>"
     return head + _s(style) + b' t="inlineStr"><is><t xml:space="preserve">' + text_xml(str(v)) + b"</t></is></c>"
+
+
+def restyle_sheet(xml: bytes, blocks: dict[int, list[tuple[int, int | None, str]]], styles: Styles,
+                  stale: frozenset[int]) -> bytes:
+    """The sheet part with each number cell of `blocks` (column -> (first row, last row or
+    None, code)) whose format is one of `stale` (`Styles.stale`) given the block's code, its
+    font, fill and border kept; formulas and text as they are. One regular-expression pass to
+    find whether any cell shows a stale format at all, a second over the cells when one does."""
+    quick = re.compile(rb'\ss="(?:' + b"|".join(str(i).encode() for i in sorted(stale)) + rb')"')
+    if not quick.search(xml):
+        return xml
+    out: list[bytes] = []
+    pos = 0
+    for cm in _CELL.finditer(xml):
+        m = _S_ATTR.search(cm[1])
+        if m is None or int(m[1]) not in stale:
+            continue
+        a = attrs(cm[1])
+        ref = _REF.fullmatch(a.get(b"r", b""))
+        if ref is None or a.get(b"t", b"n") != b"n" or (cm[2] and b"<f" in cm[2]):
+            continue  # a cell with no reference, text, a boolean, an error or a formula: as it is
+        col, row = column_index_from_string(ref[1].decode()), int(ref[2])
+        code = next((c for first, last, c in blocks.get(col, ()) if first <= row and (last is None or row <= last)),
+                    None)
+        if code is None or styles.code(int(m[1])) == code:
+            continue
+        start = cm.start(1) + m.start()
+        out += [xml[pos:start], f' s="{styles.date_style(int(m[1]), code)}"'.encode()]
+        pos = cm.start(1) + m.end()
+    return b"".join(out) + xml[pos:] if out else xml
 
 
 def _s(style: int | None) -> bytes:
@@ -976,6 +1017,10 @@ class Patch:
     widths: dict[str, dict[int, tuple[float, bool]]] = field(default_factory=dict)
     ours: set[str] = field(default_factory=set)
     hide: set[str] = field(default_factory=set)   # titles of tabs to hide (`hide_tabs`)
+    # The number formats the plan gives, by tab, column and block (first row, last row or None,
+    # code): a cell there still showing another of sheetcrm's codes (`ours`: the base currency
+    # or the language changed since) is given this one, written or not (`restyle_sheet`).
+    restyle: dict[str, dict[int, list[tuple[int, int | None, str]]]] = field(default_factory=dict)
 
 
 def apply(data: bytes, patch: Patch, preloaded: dict[str, bytes] | None = None) -> bytes | None:
@@ -990,13 +1035,22 @@ def apply(data: bytes, patch: Patch, preloaded: dict[str, bytes] | None = None) 
                         date1904(z.read(workbook_part(z))))
         marked = marked_indices(z.read(workbook_part(z)))
         owned = {title for i, (title, _) in enumerate(tabs) if i in marked} | patch.marks
-        for title in {*patch.cells, *patch.dropdowns}:
+        # Cell formats showing a code of sheetcrm's that no column wants now: a base currency
+        # or language changed. Their cells are looked for on the tabs written anyway and on
+        # sheetcrm's own (small, or written every sync: Sync Log), never by opening a large
+        # people's tab for it; such a tab's computed cells get theirs with its next write.
+        stale = styles.stale({code for blocks in patch.restyle.values() for col in blocks.values()
+                              for _, _, code in col})
+        swept = {t for t in patch.restyle if t in owned} if stale else set()
+        for title in {*patch.cells, *patch.dropdowns, *swept}:
             part = parts.get(title)
             if part is None:
                 continue
             xml = original = (preloaded or {}).get(part) or z.read(part)
             if patch.cells.get(title):
                 xml = patch_sheet(xml, patch.cells[title], styles, title in owned)
+            if stale and patch.restyle.get(title):
+                xml = restyle_sheet(xml, patch.restyle[title], styles, stale)
             if title in patch.dropdowns:
                 xml = set_dropdowns(xml, patch.dropdowns[title]) or xml
             if patch.cells.get(title) and patch.widths.get(title):

@@ -106,7 +106,9 @@ def test_resolved_case_met_its_sla():
 
 def test_resolved_late_and_unanswered_before_the_deadline():
     # High: response 4h -> Monday 13:00; resolution 1d (8h) -> Monday 17:00.
-    m = case_metrics(_case("High", "Closed", T(2026, 11, 30, 9, 0), T(2026, 12, 2, 11, 0)), OFFICE, AS_OF)
+    # Synced on the day it was resolved (a Resolved after the sync's day is not measured).
+    m = case_metrics(_case("High", "Closed", T(2026, 11, 30, 9, 0), T(2026, 12, 2, 11, 0)), OFFICE,
+                     dt.date(2026, 12, 2))
     assert (m.response_due, m.sla_due) == (T(2026, 11, 30, 13, 0), T(2026, 11, 30, 17, 0))
     assert m.resolution_breached
     assert m.response_breached  # no answer at all, and resolved after the response deadline
@@ -130,6 +132,29 @@ def test_problems():
     assert problems(_case()) == []
 
 
+def test_an_opened_or_resolved_after_the_sync_day_is_said_and_not_measured():
+    """A year typed wrong: Opened 2027 on an open case showed Age 0 and could never breach;
+    Resolved a year ahead showed Age 365 and made the average resolution time 365 days."""
+    later = _case(opened=T(2027, 11, 20, 9, 0), first=dt.date(2026, 11, 30))
+    assert problems(later, AS_OF) == ["case_opened_after_sync"]
+    assert problems(later) == []  # without the sync's day, nothing is said
+    m = case_metrics(later, OFFICE, AS_OF)
+    assert m.age_days is None and m.sla_due is None and m.first_response is None
+    assert not m.breached and not m.decided and m.open
+    typo = _case(status="Resolved", resolved=T(2027, 11, 27, 17, 0))
+    assert problems(typo, AS_OF) == ["case_resolved_after_sync"]
+    m = case_metrics(typo, OFFICE, AS_OF)
+    assert m.age_days is None and not m.breached and not m.decided and not m.resolution_measured
+    assert m.sla_due == T(2026, 11, 30, 12, 0)  # counted from Opened, which is sound
+    sound = _case(status="Resolved", resolved=T(2026, 11, 30, 11, 0))
+    cases = [later, typo, sound]
+    summary = summarize(cases, [case_metrics(c, OFFICE, AS_OF) for c in cases], 5)
+    assert summary.avg_resolution_days == Decimal("2.8")   # the sound one alone: 67 h, not 365 days
+    assert summary.avg_first_response_days is None         # the later one's "answer" came before it opened
+    assert summary.open_by_priority["Urgent"] == 1          # still a case, counted as open
+    assert summary.by_account == [("Initech", 3)]
+
+
 def test_first_response_is_the_earliest_related_activity():
     got = first_responses([("CASE-0001", dt.date(2026, 12, 2)), ("CASE-0001", dt.date(2026, 11, 30)),
                            (None, dt.date(2026, 1, 1)), ("CASE-0002", dt.date(2026, 12, 1))])
@@ -140,8 +165,8 @@ def test_summary_by_hand():
     cases = [
         _case(first=dt.date(2026, 11, 30)),                                               # breached, 3 days
         _case("Low", "Resolved", T(2026, 11, 30, 10, 0), T(2026, 11, 30, 15, 30)),          # met, 5.5 h
-        _case("High", "Closed", T(2026, 11, 30, 9, 0), T(2026, 12, 2, 9, 0), dt.date(2026, 11, 30),
-              account="Globex"),                                                           # late, 48 h, 0 days
+        _case("High", "Closed", T(2026, 11, 30, 9, 0), T(2026, 12, 1, 9, 0), dt.date(2026, 11, 30),
+              account="Globex"),                                                           # late, 24 h, 0 days
         _case("Normal", "Pending", T(2026, 11, 30, 11, 0), account="Globex"),               # undecided
         _case("Normal", "New", T(2026, 11, 30, 12, 0), account=None),
     ]
@@ -149,7 +174,7 @@ def test_summary_by_hand():
     s = summarize(cases, metrics, top=1)
     assert s.open_by_priority == {"Urgent": 1, "High": 0, "Normal": 2, "Low": 0}
     assert s.avg_first_response_days == Decimal("1.5")   # (3 + 0) / 2
-    assert s.avg_resolution_days == Decimal("1.1")        # (5.5 h + 48 h) / 2 / 24 h = 1.114...
+    assert s.avg_resolution_days == Decimal("0.6")        # (5.5 h + 24 h) / 2 / 24 h = 0.614...
     assert s.sla_met == Decimal(100) / 3                  # 1 met of 3 decided
     assert s.by_account == [("Globex", 2)]                # ties go by name; top 1
 
