@@ -580,7 +580,8 @@ def test_the_media_type_is_read_whatever_its_case_and_another_one_is_415(queue):
     try:
         upper = post(server, content=b'{"name": "Upper Json", "email": "upper@json.example"}',
                      headers={"content-type": "Application/JSON"})
-        plain = post(server, content=b'{"name": "T P", "email": "tp@x.example"}', headers={"content-type": "text/plain"})
+        plain = post(server, content=b'{"name": "T P", "email": "tp@x.example"}',
+                     headers={"content-type": "text/plain"})
         multi = post(server, files={"name": (None, "Mu Part")}, data={"email": "mp@x.example"})
     finally:
         server.stop()

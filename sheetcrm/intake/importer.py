@@ -21,8 +21,8 @@ them all: a link is made without asking anyone, so it is made only without doubt
 matches nothing is new: it is appended below everything the tab holds (`plan.append_writes`,
 IDs from the marks), and a near miss is left for the Duplicates tab to propose. Nothing
 already in the workbook is ever overwritten. With `fill_blanks`, a matched record's empty
-cells (never a formula, however empty it reads) take the file's values: each write is keyed by the record's ID and expects the cell
-still empty, so a value typed meanwhile wins.
+cells (never a formula, however empty it reads) take the file's values: each write is keyed
+by the record's ID and expects the cell still empty, so a value typed meanwhile wins.
 
 `plan_import` is pure; `import_file` reads the file and the workbook and writes the plan.
 """

@@ -7,21 +7,26 @@ A post goes through, in this order (the first refusal answers):
    second; empty -> 429 with Retry-After;
 2. the origin allow-list (`[serve] origins`, the browser's Origin header): another origin -> 403.
    A post with no Origin header (not from a browser) passes only when it is signed;
-3. the signature, when SHEETCRM_FORM_SECRET is set: `X-Sheetcrm-Timestamp: <Unix seconds>` and
+3. the size: over MAX_BODY bytes -> 413, from the Content-Length before a byte is read, or
+   once a chunked body passes it (`_body`: the body is never read past the limit);
+4. the signature, when SHEETCRM_FORM_SECRET is set: `X-Sheetcrm-Timestamp: <Unix seconds>` and
    `X-Sheetcrm-Signature: sha256=<hex>`, the HMAC-SHA256 with the secret of the timestamp, a
    period and the raw body (`signature`); missing, wrong, or a timestamp more than WINDOW
    seconds from now -> 403;
-4. the body: form-encoded or JSON (an object); anything else -> 400;
-5. the honeypot (`[serve] honeypot`, a field hidden from people): filled (any of its values)
+5. the body: the Content-Type's media type in any case (`media_type`), form-encoded (also with
+   no Content-Type) or JSON, else 415; read in its declared charset (UTF-8 when none; unknown
+   -> 415); not an object nor form fields -> 400;
+6. the honeypot (`[serve] honeypot`, a field hidden from people): filled (any of its values)
    -> 202 and dropped, never stored, so a bot learns nothing;
-6. the lead: the posted names mapped to Leads fields (`[serve] fields`, a Leads field's own
+7. the lead: the posted names mapped to Leads fields (`[serve] fields`, a Leads field's own
    name needs no mapping; other names are ignored); a field over FIELD_CHARS characters or
-   holding a line break or another control character (`intake.text`) -> 422; a field given
-   two different values (the name repeated, a JSON array, two names mapped to it: `lead_fields`)
+   holding a line break or another control character (`intake.text`), or a byte the charset
+   does not decode -> 422; a field given two different values (the name repeated, a JSON
+   array, two names mapped to it, a `name` its first_name/last_name contradict: `lead_fields`)
    or a value that is no text (a JSON true/false, object, nested array) -> 422, as keeping one
    would drop the other silently; then the Leads rules the sheet and the form intake use
    (`records.Lead`); broken -> 400; both with each field's message in the config's language;
-7. stored (`WebQueue.put`, on disk when it returns) -> 201 with the receipt; the disk refusing
+8. stored (`WebQueue.put`, on disk when it returns) -> 201 with the receipt; the disk refusing
    -> 503; a signature the queue has already stored a submission for (a replay) -> 403.
 
 The answers are JSON: {"receipt": "1a2b3c4d5e6f"}, {"errors": {"email": "..."}}, {"error": "..."}.
@@ -159,7 +164,9 @@ def make_app(config: Config, queue: WebQueue, secret: bytes | None = None,
                                                 "or as a JSON object (application/json), not {media_type}.",
                                                 media_type=cells.quoted(kind))}, 415)
             try:
-                b"".decode(charset)  # a text encoding Python has ("rot13" is no charset)
+                b"a".decode(charset)  # a text encoding Python has ("rot13" is none); b"" would not look it up
+            except UnicodeError:
+                pass  # a known charset that "a" alone is not (UTF-16): `_posted` decodes the body
             except LookupError:
                 return JSONResponse({"error": _("The charset {charset} of the submission is not one this server "
                                                 "knows; send UTF-8.", charset=cells.quoted(charset))}, 415)
