@@ -110,6 +110,27 @@ def test_fill_blanks_fills_only_empty_cells_of_matched_records(tmp_path):
                         "keep me"]
 
 
+
+def test_fill_blanks_never_plans_nor_reports_a_fill_of_a_formula_cell(tmp_path):
+    """A formula a person typed that shows nothing (`=IF(1,"","")`, its value never stored by
+    openpyxl, or stored as "") read as an empty cell: --fill-blanks planned a fill there and
+    reported "1 empty cell of matched records filled", though the write (expecting the cell
+    empty) left the formula alone and said "changed meanwhile". A formula is a person's cell:
+    neither planned nor reported; the truly empty cell beside it is filled."""
+    path = _workbook(tmp_path, [["LEAD-0001", "Ana", "Ruiz", "Acme", "ana@acme.com", None, '=IF(1,"","")', "New",
+                                 None, None]])
+    export = _csv(tmp_path / "zoho.csv", ["First Name", "Last Name", "Email", "Lead Source", "Phone"],
+                  [["Ana", "Ruiz", "ana@acme.com", "Web", "+1 555 0100"]])
+    book = XlsxWorkbook(path)
+    result = import_file(book, Config(), export, "leads", fill_blanks=True, dry_run=True)
+    assert result.rows[0].filled == 1
+    assert [(w.row, w.col, w.value) for w in result.plan.writes] == [(2, 6, "+1 555 0100")]
+    out = _run("import", str(export), "--tab", "leads", "--workbook", str(path), "--fill-blanks", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "1 empty cell of matched records filled" in out.stdout and "meanwhile" not in out.stdout, out.stdout
+    ws = openpyxl.load_workbook(path)["Leads"]
+    assert ws["G2"].value == '=IF(1,"","")' and ws["F2"].value == "+1 555 0100"
+
 def _accounts(tmp_path, rows, deals=()):
     """A workbook whose Accounts (and Opportunities) tab holds `rows` (and `deals`)."""
     wb = openpyxl.Workbook()

@@ -14,9 +14,9 @@ import pytest
 from sheetcrm.config import Config
 from sheetcrm.emulator import Emulator
 from sheetcrm.intake.drain import drain
-from sheetcrm.intake.forms import KEY
+from sheetcrm.intake.forms import KEY, web_lead_values
 from sheetcrm.intake.queue import WebBatch, WebQueue
-from sheetcrm.intake.web import WebServer, make_app, signature
+from sheetcrm.intake.web import MAX_BODY, WebServer, make_app, signature
 from sheetcrm.workbook import WorkbookError
 from sheetcrm.workbook.credentials import connect
 from sheetcrm.workbook.gsheets import GoogleSheetsWorkbook, RetryPolicy
@@ -44,9 +44,9 @@ def running(cfg, queue, secret=None):
     return WebServer(make_app(cfg, queue, secret), "127.0.0.1", 0).start()
 
 
-def post(server, data=None, json_body=None, headers=None, content=None):
+def post(server, data=None, json_body=None, headers=None, content=None, files=None):
     url = f"http://127.0.0.1:{server.port}/leads"
-    return httpx.post(url, data=data, json=json_body, headers=headers, content=content, timeout=10)
+    return httpx.post(url, data=data, json=json_body, headers=headers, content=content, files=files, timeout=10)
 
 
 def google(emu):
@@ -543,3 +543,183 @@ def test_a_workbook_open_in_an_app_keeps_the_queue_waiting_said_once_per_outage(
     assert drainer.once() == 1
     assert capsys.readouterr().err == "sheetcrm serve: the queue drains again\n"
     assert [r[4] for r in book.read().tabs["Leads"].rows].count("web1@example.org") == 1
+FORM = "application/x-www-form-urlencoded"
+
+
+def test_a_post_is_read_in_the_charset_it_declares_and_a_byte_it_does_not_decode_is_refused(queue):
+    """A legacy ISO-8859-1 page posts `name=Jos%E9%20Mu%F1oz` declaring its charset: it was
+    decoded as UTF-8 with replacement and stored as "Jos\ufffd". Now the declared charset reads
+    it, for form fields and JSON; bytes it does not decode are 422 naming the field, nothing stored."""
+    server = running(config(), queue)
+    try:
+        latin = post(server, content=b"name=Jos%E9%20Mu%F1oz&email=jose@latin1.example&company=Caf%E9%20SA",
+                     headers={"content-type": f"{FORM}; charset=ISO-8859-1"})
+        quoted = post(server, content='{"name": "Zoë Brontë", "email": "zoe@latin1.example"}'.encode("latin-1"),
+                      headers={"content-type": 'application/json; Charset="iso-8859-1"'})
+        assert [latin.status_code, quoted.status_code] == [201, 201], (latin.text, quoted.text)
+        undeclared = post(server, content=b"name=Jos%E9%20Mu%F1oz&email=bad@latin1.example",
+                          headers={"content-type": FORM})
+        raw_json = post(server, content=b'{"name": "Jos\xe9", "email": "bad2@latin1.example"}',
+                        headers={"content-type": "application/json"})
+        unknown = post(server, content=b"name=Ann%20Bee&email=a@b.example",
+                       headers={"content-type": f"{FORM}; charset=klingon"})
+    finally:
+        server.stop()
+    assert [s.fields for s in queue.waiting()] == [
+        {"name": "José Muñoz", "email": "jose@latin1.example", "company": "Café SA"},
+        {"name": "Zoë Brontë", "email": "zoe@latin1.example"}]
+    assert undeclared.status_code == 422 and list(undeclared.json()["errors"]) == ["name"]
+    assert undeclared.json()["errors"]["name"].startswith('"Jos\\xe9 Mu\\xf1oz" is not UTF-8 text')
+    assert raw_json.status_code == 422 and raw_json.json()["errors"]["name"].startswith('"Jos\\xe9" is not UTF-8')
+    assert unknown.status_code == 415 and "klingon" in unknown.json()["error"]
+
+
+def test_a_name_that_first_or_last_name_contradicts_is_refused_never_dropped(queue):
+    """`name=Ann Bee&first_name=Zed&last_name=Quux` made Zed Quux and `{"name": "Solo",
+    "last_name": "Other"}` made Other: the name was dropped without a word. Now both are 422
+    naming every value; a name its parts agree with is one lead, and a blank part carries nothing."""
+    server = running(config(), queue)
+    try:
+        form = post(server, content=b"name=Ann Bee&first_name=Zed&last_name=Quux&email=namefirst@p2.example",
+                    headers={"content-type": FORM})
+        js = post(server, json_body={"name": "Solo", "last_name": "Other", "email": "solo@p2.example"})
+        assert queue.counts() == (0, 0)
+        same = post(server, json_body={"name": "Ann de la Vega", "first_name": "Ann", "last_name": " de la Vega",
+                                       "email": "ann@p2.example"})
+        blank = post(server, data={"name": "Bo Blank", "last_name": "", "email": "bo@p2.example"})
+    finally:
+        server.stop()
+    assert [form.status_code, js.status_code] == [422, 422]
+    assert form.json() == {"errors": {"name": 'Different values were sent for this field: name="Ann Bee", '
+                                              'first_name="Zed", last_name="Quux". Send one.'}}
+    assert js.json() == {"errors": {"name": 'Different values were sent for this field: name="Solo", '
+                                            'last_name="Other". Send one.'}}
+    assert [same.status_code, blank.status_code] == [201, 201]
+    values = [web_lead_values(s.fields, "Web", None, None) for s in queue.waiting()]
+    assert [(v["first_name"], v["last_name"]) for v in values] == [("Ann", "de la Vega"), ("Bo", "Blank")]
+
+
+def test_the_media_type_is_read_whatever_its_case_and_another_one_is_415(queue):
+    """`Content-Type: Application/JSON` was read as form fields ("A lead needs..."): media types
+    are case-insensitive. A JSON body sent as text/plain, or a multipart form, is 415 saying
+    what the server takes, not a lead's error."""
+    server = running(config(), queue)
+    try:
+        upper = post(server, content=b'{"name": "Upper Json", "email": "upper@json.example"}',
+                     headers={"content-type": "Application/JSON"})
+        plain = post(server, content=b'{"name": "T P", "email": "tp@x.example"}',
+                     headers={"content-type": "text/plain"})
+        multi = post(server, files={"name": (None, "Mu Part")}, data={"email": "mp@x.example"})
+    finally:
+        server.stop()
+    assert upper.status_code == 201, upper.text
+    assert [s.fields for s in queue.waiting()] == [{"name": "Upper Json", "email": "upper@json.example"}]
+    assert plain.status_code == 415 and '"text/plain"' in plain.json()["error"]
+    assert multi.status_code == 415 and '"multipart/form-data"' in multi.json()["error"]
+
+
+def _raw(port, head: bytes, chunks=(), timeout=10.0) -> bytes:
+    """What the server answers to `head` and then as many of `chunks` as it takes before
+    answering (a raw socket: httpx would not send a Content-Length its body does not have)."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(head)
+        for chunk in chunks:
+            try:
+                s.sendall(chunk)
+            except OSError:  # the server answered and closed: it read no further
+                break
+            s.settimeout(0.01)
+            try:
+                if s.recv(1, socket.MSG_PEEK):
+                    break
+            except TimeoutError:
+                pass
+            finally:
+                s.settimeout(timeout)
+        answer = b""
+        while not _whole(answer) and (got := s.recv(65536)):
+            answer += got
+        return answer
+
+
+def _whole(answer: bytes) -> bool:
+    """Whether `answer` holds an HTTP response's head and its Content-Length of body."""
+    head, sep, body = answer.partition(b"\r\n\r\n")
+    length = next((int(line.partition(b":")[2]) for line in head.split(b"\r\n")
+                   if line.lower().startswith(b"content-length:")), 0)
+    return bool(sep) and len(body) >= length
+
+
+def test_a_body_over_the_limit_is_refused_before_it_is_read_and_before_the_signature(queue):
+    """A 200 MB post was read whole (peak ~500 MB) before its 413. Now a Content-Length over
+    the limit is answered at once, with not a byte of the body sent; a chunked body is read no
+    further than the limit (the server answers though the body never ends); and a signed
+    server answers 413, not 403, before checking a signature over a body it will not read."""
+    server = running(config(), queue, b"s3cret")
+    try:
+        started = time.monotonic()
+        declared = _raw(server.port, b"POST /leads HTTP/1.1\r\nHost: x\r\nContent-Type: " + FORM.encode() +
+                        b"\r\nContent-Length: 209715200\r\n\r\n")
+        assert time.monotonic() - started < 5
+        chunk = b"%x\r\n%s\r\n" % (16384, b"A" * 16384)
+        chunked = _raw(server.port, b"POST /leads HTTP/1.1\r\nHost: x\r\nContent-Type: " + FORM.encode() +
+                       b"\r\nTransfer-Encoding: chunked\r\n\r\n", [chunk] * 10_000)
+        unsigned = post(server, content=b"name=x&company=" + b"A" * MAX_BODY, headers={"content-type": FORM})
+    finally:
+        server.stop()
+    for answer in (declared, chunked):
+        assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+        assert b"The submission is too large." in answer
+    assert unsigned.status_code == 413, unsigned.text  # not 403: the size comes first
+    assert queue.counts() == (0, 0)
+
+
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGINT"])
+def test_serve_stopped_by_sigterm_or_sigint_drains_once_more_and_exits_0(tmp_path, sig):
+    """README: exit 0 on SIGINT/SIGTERM; docs/leads.md: "on stop it drains once more". uvicorn
+    re-raised the signal after stopping: SIGTERM killed the process (exit -15, 143 in a shell)
+    before the last drain, SIGINT became a KeyboardInterrupt (exit 130, "interrupted")."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for title, rows in TABS.items():
+        ws = wb.create_sheet(title)
+        for row in rows:
+            ws.append(row)
+    wb.save(tmp_path / "crm.xlsx")
+    (tmp_path / "sheetcrm.toml").write_text('workbook = "crm.xlsx"\n[serve]\nsync_every = 600\nburst = 100\n')
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    env.pop("SHEETCRM_FORM_SECRET", None)
+    proc = subprocess.Popen([sys.executable, "-m", "sheetcrm", "serve", "--port", str(port)], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        codes = []
+        for n in range(3):
+            for _attempt in range(400):
+                try:
+                    codes.append(httpx.post(f"http://127.0.0.1:{port}/leads", timeout=5,
+                                            data={"name": f"Stop T{n}", "email": f"stop{n}@sig.example"}).status_code)
+                    break
+                except httpx.ConnectError:
+                    time.sleep(0.05)
+        assert codes == [201] * 3
+    finally:
+        proc.send_signal(getattr(signal, sig))
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, (proc.returncode, err)
+    assert "interrupted" not in err.lower()
+    rows = [[c.value for c in r] for r in openpyxl.load_workbook(tmp_path / "crm.xlsx")["Leads"].iter_rows()]
+    assert [r[4] for r in rows[1:]] == ["ana@acme.com", "stop0@sig.example", "stop1@sig.example",
+                                        "stop2@sig.example"]

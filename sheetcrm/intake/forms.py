@@ -455,17 +455,25 @@ class _Run:
 
 def web_lead_values(fields: dict[str, Any], source: str, status: str | None, day: dt.date | None) -> dict[str, Any]:
     """The Lead's values from a website form's Leads fields (field -> text): a whole "name"
-    split at its first space unless First or Last Name came too, as for a form's answers."""
+    split at its first space (`split_name`) fills First and Last Name where no filled value
+    came for them, as for a form's answers. A blank field carries nothing (`web.lead_fields`
+    has refused a name its filled First or Last Name disagrees with)."""
     data: dict[str, Any] = {"source": source, "status": status, "created": day}
     for name, value in fields.items():
-        text = cells.parse_text(value)
-        if name == "name":
-            first, _sep, last = (text or "").partition(" ")
-            parts = {"first_name": first if last else None, "last_name": last.strip() or first or None}
-            data |= {k: v for k, v in parts.items() if k not in fields}
-        else:
-            data[name] = text
+        if name != "name":
+            data[name] = cells.parse_text(value)
+    if "name" in fields:
+        for part, text in zip(("first_name", "last_name"), split_name(cells.parse_text(fields["name"]))):
+            if data.get(part) is None:
+                data[part] = text
     return data
+
+
+def split_name(whole: str | None) -> tuple[str | None, str | None]:
+    """(first name, last name) of a whole name, split at its first space; one word is a last
+    name (a Leads row needs one): "Ann de la Vega" -> ("Ann", "de la Vega"), "Solo" -> (None, "Solo")."""
+    first, _sep, last = (whole or "").partition(" ")
+    return (first if last.strip() else None), (last.strip() or first or None)
 
 
 def lead_columns(snapshot: Snapshot, config: Config) -> tuple[tuple[str, int], ...]:

@@ -21,8 +21,8 @@ them all: a link is made without asking anyone, so it is made only without doubt
 matches nothing is new: it is appended below everything the tab holds (`plan.append_writes`,
 IDs from the marks), and a near miss is left for the Duplicates tab to propose. Nothing
 already in the workbook is ever overwritten. With `fill_blanks`, a matched record's empty
-cells take the file's values: each write is keyed by the record's ID and expects the cell
-still empty, so a value typed meanwhile wins.
+cells (never a formula, however empty it reads) take the file's values: each write is keyed
+by the record's ID and expects the cell still empty, so a value typed meanwhile wins.
 
 `plan_import` is pure; `import_file` reads the file and the workbook and writes the plan.
 """
@@ -275,7 +275,7 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
             found = matches[0]
             outcome = Outcome(row.row, "matched", found.id, warnings=warnings.get(row.row, []))
             if fill_blanks:
-                fills = _fills(table, found, values)
+                fills = _fills(table, found, values, snapshot.tabs[table.title].formulas)
                 outcome.filled = len(fills)
                 result.plan.writes.extend(fills)
             result.rows.append(outcome)
@@ -311,8 +311,11 @@ def _values(tab: str, record: Any, words: Any) -> dict[str, Any]:
     return values
 
 
-def _fills(table: Table, row: Row, values: dict[str, Any]) -> list[CellWrite]:
-    """Writes of `values` into the matched row's empty cells, each keyed by the row's ID."""
+def _fills(table: Table, row: Row, values: dict[str, Any], formulas: set[tuple[int, int]]) -> list[CellWrite]:
+    """Writes of `values` into the matched row's empty cells, each keyed by the row's ID.
+    `formulas`: the tab's formula cells, (row, col) 0-based (`Grid.formulas`). A formula is a
+    person's cell however empty it reads (`=IF(A2="","",...)`, or no value stored by a program
+    that does not calculate): never filled, so never reported filled."""
     if row.id is None or row.assigned or row.row == 0:
         return []  # no ID to key the writes by (added from this file, or not yet synced)
     id_col = table.header.fields["id"]
@@ -323,6 +326,8 @@ def _fills(table: Table, row: Row, values: dict[str, Any]) -> list[CellWrite]:
         if col is None or col == id_col:
             continue
         have = row.cells[col] if col < len(row.cells) else None
+        if (row.row - 1, col) in formulas:
+            continue
         if cells.is_blank(have) and not (isinstance(value, str) and cells.is_blank(value)):
             out.append(CellWrite(table.title, row.row, col + 1, value,
                                  expect=((id_col + 1, row.raw_id), (col + 1, None))))

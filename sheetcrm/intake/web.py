@@ -7,21 +7,26 @@ A post goes through, in this order (the first refusal answers):
    second; empty -> 429 with Retry-After;
 2. the origin allow-list (`[serve] origins`, the browser's Origin header): another origin -> 403.
    A post with no Origin header (not from a browser) passes only when it is signed;
-3. the signature, when SHEETCRM_FORM_SECRET is set: `X-Sheetcrm-Timestamp: <Unix seconds>` and
+3. the size: over MAX_BODY bytes -> 413, from the Content-Length before a byte is read, or
+   once a chunked body passes it (`_body`: the body is never read past the limit);
+4. the signature, when SHEETCRM_FORM_SECRET is set: `X-Sheetcrm-Timestamp: <Unix seconds>` and
    `X-Sheetcrm-Signature: sha256=<hex>`, the HMAC-SHA256 with the secret of the timestamp, a
    period and the raw body (`signature`); missing, wrong, or a timestamp more than WINDOW
    seconds from now -> 403;
-4. the body: form-encoded or JSON (an object); anything else -> 400;
-5. the honeypot (`[serve] honeypot`, a field hidden from people): filled (any of its values)
+5. the body: the Content-Type's media type in any case (`media_type`), form-encoded (also with
+   no Content-Type) or JSON, else 415; read in its declared charset (UTF-8 when none; unknown
+   -> 415); not an object nor form fields -> 400;
+6. the honeypot (`[serve] honeypot`, a field hidden from people): filled (any of its values)
    -> 202 and dropped, never stored, so a bot learns nothing;
-6. the lead: the posted names mapped to Leads fields (`[serve] fields`, a Leads field's own
+7. the lead: the posted names mapped to Leads fields (`[serve] fields`, a Leads field's own
    name needs no mapping; other names are ignored); a field over FIELD_CHARS characters or
-   holding a line break or another control character (`intake.text`) -> 422; a field given
-   two different values (the name repeated, a JSON array, two names mapped to it: `lead_fields`)
+   holding a line break or another control character (`intake.text`), or a byte the charset
+   does not decode -> 422; a field given two different values (the name repeated, a JSON
+   array, two names mapped to it, a `name` its first_name/last_name contradict: `lead_fields`)
    or a value that is no text (a JSON true/false, object, nested array) -> 422, as keeping one
    would drop the other silently; then the Leads rules the sheet and the form intake use
    (`records.Lead`); broken -> 400; both with each field's message in the config's language;
-7. stored (`WebQueue.put`, on disk when it returns) -> 201 with the receipt; the disk refusing
+8. stored (`WebQueue.put`, on disk when it returns) -> 201 with the receipt; the disk refusing
    -> 503; a signature the queue has already stored a submission for (a replay) -> 403.
 
 The answers are JSON: {"receipt": "1a2b3c4d5e6f"}, {"errors": {"email": "..."}}, {"error": "..."}.
@@ -29,17 +34,21 @@ The answers are JSON: {"receipt": "1a2b3c4d5e6f"}, {"errors": {"email": "..."}},
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import email.message
 import hashlib
 import hmac
 import json
 import math
+import re
+import signal
 import sys
 import threading
 import time
 import typing
 import urllib.parse
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import uvicorn
 from pydantic import ValidationError
@@ -53,7 +62,7 @@ from sheetcrm import cells, team_time
 from sheetcrm.config import Config
 from sheetcrm.i18n import _, using
 from sheetcrm.intake.drain import drain
-from sheetcrm.intake.forms import web_lead_values
+from sheetcrm.intake.forms import split_name, web_lead_values
 from sheetcrm.intake.queue import QueueError, SeenBefore, WebQueue
 from sheetcrm.intake.settings import LeadField
 from sheetcrm.intake.text import problem
@@ -69,6 +78,10 @@ WINDOW = 300  # seconds a signed post's timestamp may be from the server's clock
 FIELD_CHARS = 1_000  # characters of one posted field: every Leads field a form fills is one short line
 LEAD_FIELDS = frozenset(typing.get_args(LeadField))
 MAX_BODY = 64 * 1024  # bytes; a lead is a few hundred
+FORM, JSON = "application/x-www-form-urlencoded", "application/json"  # the media types a post may be
+# A lone surrogate: a byte the declared charset does not decode (kept by "surrogateescape" as
+# U+DC80..U+DCFF) or a JSON "\\udXXX" escape with no pair. Neither is text a cell can hold.
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 MAX_BUCKETS = 100_000  # IPs remembered; past it, the full buckets (idle IPs) are forgotten
 
 
@@ -130,25 +143,39 @@ def make_app(config: Config, queue: WebQueue, secret: bytes | None = None,
             if wait:
                 return JSONResponse({"error": _("Too many submissions; try again later.")}, 429,
                                     headers={"Retry-After": str(math.ceil(wait))})
-            body = await request.body()
             origin = request.headers.get("origin")
             signed = request.headers.get(SIGNATURE_HEADER)
             if origins and (origin.rstrip("/") not in origins if origin else not (secret and signed)):
                 return JSONResponse({"error": _("This form is not accepted from this site.")}, 403)
+            # The size before anything reads the body (the signature is over all of it): a
+            # declared length over the limit is refused unread, a longer body is read no further.
+            body = await _body(request, MAX_BODY)
+            if body is None:
+                return JSONResponse({"error": _("The submission is too large.")}, 413)
             mac = None
             if secret:
                 mac = signed_mac(secret, body, request.headers.get(TIMESTAMP_HEADER), signed, wall())
                 if mac is None:
                     return JSONResponse({"error": _("The submission's signature or timestamp is missing, wrong or "
                                                     "out of date.")}, 403)
-            if len(body) > MAX_BODY:
-                return JSONResponse({"error": _("The submission is too large.")}, 413)
-            posted = _posted(body, request.headers.get("content-type", ""))
+            kind, charset = media_type(request.headers.get("content-type"))
+            if kind not in (FORM, JSON):
+                return JSONResponse({"error": _("Send the form as form fields (application/x-www-form-urlencoded) "
+                                                "or as a JSON object (application/json), not {media_type}.",
+                                                media_type=cells.quoted(kind))}, 415)
+            try:
+                b"a".decode(charset)  # a text encoding Python has ("rot13" is none); b"" would not look it up
+            except UnicodeError:
+                pass  # a known charset that "a" alone is not (UTF-16): `_posted` decodes the body
+            except LookupError:
+                return JSONResponse({"error": _("The charset {charset} of the submission is not one this server "
+                                                "knows; send UTF-8.", charset=cells.quoted(charset))}, 415)
+            posted = _posted(body, kind, charset)
             if posted is None:
                 return JSONResponse({"error": _("Send the form as form fields or as a JSON object.")}, 400)
             if any(str(value or "").strip() for value in _flat(posted.get(settings.honeypot, []))):
                 return JSONResponse({"status": "accepted"}, 202)  # not for people: what a bot reads
-            fields, refused = lead_fields(posted, settings.fields)
+            fields, refused = lead_fields(posted, settings.fields, charset)
             if refused:
                 return JSONResponse({"errors": refused}, 422)
             now = dt.datetime.now(dt.timezone.utc)
@@ -173,21 +200,56 @@ class _Object(list):
     of a repeated key, the very loss `lead_fields` is there to refuse."""
 
 
-def _posted(body: bytes, content_type: str) -> dict[str, list[Any]] | None:
+def media_type(header: str | None) -> tuple[str, str]:
+    """(media type in lower case, charset) of a Content-Type header, parsed as RFC 9110 says
+    (case-insensitive type, a `charset` parameter quoted or not) by the standard library's
+    email parser: "Application/JSON" -> ("application/json", "utf-8"); "...; charset=ISO-8859-1"
+    -> (FORM, "ISO-8859-1"). No header: a form post (what a browser's form sends). The charset
+    defaults to UTF-8 (the only one JSON has, and what a form's page should declare)."""
+    if not (header or "").strip():
+        return FORM, "UTF-8"
+    parsed = email.message.Message()
+    parsed["content-type"] = header
+    kind = parsed.get_content_type() if "/" in header.partition(";")[0] else header.partition(";")[0].strip().lower()
+    charset = parsed.get_param("charset")
+    return kind, (charset.strip() if isinstance(charset, str) and charset.strip() else "UTF-8")
+
+
+async def _body(request: Request, limit: int) -> bytes | None:
+    """The request's body, or None once it is over `limit` bytes: a Content-Length over it
+    answers before a byte is read, and a body longer than it says (or chunked) is read no
+    further than `limit`, so a huge post costs the server no memory."""
+    declared = (request.headers.get("content-length") or "").strip()
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _posted(body: bytes, kind: str, charset: str) -> dict[str, list[Any]] | None:
     """Each posted name -> its values in the order sent (several when the name is repeated), or
-    None when the body is neither form fields nor a JSON object. A form field's value is text;
-    a JSON one is as parsed (a JSON object inside is an `_Object`)."""
+    None when the body is neither form fields nor a JSON object. `kind` is FORM or JSON, the
+    body's text in `charset` (a known codec). A form field's value is text; a JSON one is as
+    parsed (a JSON object inside is an `_Object`). A byte `charset` does not decode is kept as
+    a lone surrogate (`_LONE_SURROGATE`), for `lead_fields` to refuse naming its field, never
+    replaced by U+FFFD: "Jos%E9" posted as UTF-8 is "Jos\\udce9", refused; as ISO-8859-1, "José"."""
     try:
-        text = body.decode("utf-8")
+        text = body.decode(charset, "surrogateescape")
         pairs: list[tuple[str, Any]]
-        if "json" in content_type:
+        if kind == JSON:
             data = json.loads(text, object_pairs_hook=_Object)
             if not isinstance(data, _Object):
                 return None
             pairs = [(str(k), v) for k, v in data]
         else:
-            pairs = urllib.parse.parse_qsl(text, keep_blank_values=True)
-    except (UnicodeDecodeError, ValueError):
+            pairs = urllib.parse.parse_qsl(text, keep_blank_values=True, encoding=charset, errors="surrogateescape")
+    except (UnicodeError, ValueError):  # a multi-byte charset (UTF-16) cannot keep every stray byte
         return None
     posted: dict[str, list[Any]] = {}
     for key, value in pairs:
@@ -201,7 +263,8 @@ def _flat(values: list[Any]) -> list[Any]:
     return [item for value in values for item in (value if type(value) is list else [value])]
 
 
-def lead_fields(posted: dict[str, list[Any]], names: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+def lead_fields(posted: dict[str, list[Any]], names: dict[str, str],
+                charset: str = "utf-8") -> tuple[dict[str, Any], dict[str, str]]:
     """The Leads fields of a post (`_posted`'s shape) and the ones refused, field -> message in the
     current language: ({"email": "ann@bee.example"}, {"company": "..."}). `names` maps posted
     names to Leads fields (`[serve] fields`); a Leads field's own name maps to itself; other
@@ -209,7 +272,10 @@ def lead_fields(posted: dict[str, list[Any]], names: dict[str, str]) -> tuple[di
 
     * a value that is no text: a JSON true/false (no Leads field a form fills is a yes/no one),
       an object, an array inside an array;
+    * bytes the post's `charset` does not decode (`_posted` keeps them as lone surrogates);
     * a line break, a control character or over FIELD_CHARS characters (`intake.text.problem`);
+    * a whole `name` whose split (`forms.split_name`) a filled `first_name` or `last_name`
+      contradicts (refused as `name`): one of them would be dropped;
     * two values that would not write the same cell (`cells.parse_text`), whether the name came
       twice, in a JSON array, or two names map to the field. Blank values carry nothing and
       agree with any other; equal ones are one value.
@@ -221,21 +287,42 @@ def lead_fields(posted: dict[str, list[Any]], names: dict[str, str]) -> tuple[di
             sent.setdefault(name, []).extend((key, value) for value in _flat(values))
     fields: dict[str, Any] = {}
     refused: dict[str, str] = {}
+    chosen: dict[str, tuple[str, Any]] = {}  # field -> (the posted name, the value) kept
     for name, pairs in sent.items():
-        if why := next((w for _key, value in pairs if (w := _not_text(value))), None):
+        if why := next((w for _key, value in pairs if (w := _not_text(value, charset))), None):
             refused[name] = why
             continue
         filled = [(key, value) for key, value in pairs if cells.parse_text(value) is not None]
         if len({cells.parse_text(value) for _key, value in filled}) > 1:
-            refused[name] = _("Different values were sent for this field: {values}. Send one.",
-                              values=", ".join(f"{key}={cells.quoted(value)}" for key, value in filled))
+            refused[name] = _different(filled)
             continue
-        fields[name] = (filled or pairs or [(name, None)])[0][1]
+        chosen[name] = (filled or pairs or [(name, None)])[0]
+        fields[name] = chosen[name][1]
+    if (whole := cells.parse_text(fields.get("name"))) is not None:
+        given = {part: chosen[part] for part in ("first_name", "last_name")
+                 if part in chosen and cells.parse_text(chosen[part][1]) is not None}
+        split = dict(zip(("first_name", "last_name"), split_name(whole)))
+        if any(cells.parse_text(value) != split[part] for part, (_key, value) in given.items()):
+            refused["name"] = _different([chosen["name"], *given.values()])
+            del fields["name"]
     return fields, refused
 
 
-def _not_text(value: Any) -> str | None:
-    """Why `value` cannot fill a Leads field, or None when it can (text, a number, null)."""
+def _different(sent: list[tuple[str, Any]]) -> str:
+    """The message for values that would write different cells: each (posted name, value)."""
+    return _("Different values were sent for this field: {values}. Send one.",
+             values=", ".join(f"{key}={cells.quoted(value)}" for key, value in sent))
+
+
+def _not_text(value: Any, charset: str = "utf-8") -> str | None:
+    """Why `value` cannot fill a Leads field, or None when it can (text, a number, null).
+    `charset`: the post's, named when a byte of the value did not decode in it."""
+    if isinstance(value, str) and _LONE_SURROGATE.search(value):
+        shown = "".join(f"\\x{ord(c) - 0xDC00:02x}" if "\udc80" <= c <= "\udcff" else
+                        f"\\u{ord(c):04x}" if _LONE_SURROGATE.match(c) else c for c in value)
+        return _("{value} is not {charset} text: each \\x.. is a byte that does not read as {charset}. The page "
+                 "must name its charset in the Content-Type header (charset=ISO-8859-1, say).",
+                 value=cells.quoted(shown), charset=charset)
     if isinstance(value, bool):
         return _("A yes/no value ({value}) was sent; this field takes text.", value=json.dumps(value))
     if isinstance(value, (list, _Object)):
@@ -302,11 +389,31 @@ class Drainer:
             self.once()
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server, stopped by SIGINT or SIGTERM as uvicorn stops (the posts in flight
+    answered), but without uvicorn's re-raising of the signal once stopped: re-raised, SIGTERM
+    killed the process before `sheetcrm serve`'s last drain and SIGINT became a
+    KeyboardInterrupt (exit 130). A second SIGINT still forces the exit, as in uvicorn."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield  # signals reach the main thread only (a server in a test's thread)
+            return
+        before = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in before.items():
+                signal.signal(sig, handler)
+
+
 class WebServer:
-    """uvicorn serving `app` in a thread (tests) or in the foreground (`run`)."""
+    """uvicorn serving `app` in a thread (tests) or in the foreground (`run`: SIGINT or
+    SIGTERM make it return, `_Server`)."""
 
     def __init__(self, app: Starlette, host: str, port: int) -> None:
-        self.server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
+        self.server = _Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
                                                     access_log=False, lifespan="off"))
         self._thread: threading.Thread | None = None
 
