@@ -141,6 +141,8 @@ def with_their_columns(current: Grid, wanted: list[list[Any]], width: int,
     theirs: dict[Any, list[list[Any]]] = {}
     order: list[tuple[Any, list[Any]]] = []
     for raw in have[1:]:
+        if len(raw) <= width:
+            continue  # most rows: nothing after sheetcrm's columns
         extra = list(raw[width:])
         if not any(v is not None and v != "" for v in extra):
             continue
