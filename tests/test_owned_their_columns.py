@@ -15,9 +15,11 @@ import pytest
 
 from books import xlsx_book
 from sheetcrm.config import Config
+from sheetcrm.schema import SYNC_LOG, SYNC_LOG_ROWS
 from sheetcrm.steps.history import HISTORY_ROW_UNREAD
-from sheetcrm.sync import sync
+from sheetcrm.sync import plan_sync, sync
 from sheetcrm.workbook import CellWrite, Plan
+from sheetcrm.workbook.memory import MemoryWorkbook
 from sheetcrm.workbook.credentials import connect
 from sheetcrm.workbook.gsheets import GoogleSheetsWorkbook, RetryPolicy
 from sheetcrm.workbook.target import header_tests
@@ -127,3 +129,32 @@ def test_a_persons_column_on_a_summary_stays_with_what_names_its_row_and_is_neve
     assert [r[9] for r in validation[1:] if len(r) > 9 and r[9]] == ["Ben checks"]
     left = next(r for r in validation if len(r) > 9 and r[9] == "Ben checks")
     assert all(v in (None, "") for v in left[:9])
+
+
+def _log_row(n: int) -> list:
+    return [f"2026-11-23T08:{n // 60:02d}:{n % 60:02d}+00:00", "sync", 0.5, 10, 0, 1, 4, "ok", ""]
+
+
+def test_a_persons_column_on_the_sync_log_stays_with_its_rows_and_one_let_go_stays_below():
+    """The Sync Log keeps its newest SYNC_LOG_ROWS rows: a note beside a row it lets go stays,
+    below the tab's rows; a note beside a row it keeps stays beside it. No row holding only a
+    note is read as a row of the log."""
+    header = list(SYNC_LOG.headers)
+    old = [_log_row(n) for n in range(SYNC_LOG_ROWS)]
+    book = MemoryWorkbook({"Leads": [["ID", "Last Name"], ["", "Adams"]],
+                           "Sync Log": [[*header, "Why slow?"], [*old[0], "disk full"], *old[1:3],
+                                        [*old[3], "Ana's import"], *old[4:]]}, owned={"Sync Log"})
+    _, _, plan = plan_sync(book.read(), Config(), D(2026, 11, 23), [_log_row(SYNC_LOG_ROWS)])
+    book.write(plan)
+    tab = book.tabs["Sync Log"]
+    assert tab[0][9] == "Why slow?"
+    body = [r for r in tab[1:] if any(v not in (None, "") for v in r[:9])]
+    assert len(body) == SYNC_LOG_ROWS and body[0][0] == _log_row(1)[0]
+    assert [r[:9] for r in tab[1:] if len(r) > 9 and r[9] == "Ana's import"] == [_log_row(3)]
+    left = [r for r in tab[1:] if len(r) > 9 and r[9] == "disk full"]
+    assert len(left) == 1 and all(v in (None, "") for v in left[0][:9])
+    assert tab.index(left[0]) > max(tab.index(r) for r in body)
+    # The next sync neither reads the note's row as a log row nor moves anything.
+    _, _, plan = plan_sync(book.read(), Config(), D(2026, 11, 23), [_log_row(SYNC_LOG_ROWS)])
+    book.write(plan)
+    assert book.tabs["Sync Log"] == tab
