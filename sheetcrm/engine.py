@@ -17,8 +17,8 @@ from typing import Any, Callable, Iterable
 from sheetcrm import cells, names
 from sheetcrm.config import Config
 from sheetcrm.crm import (Forecast, HistoryRow, Kpis, OpportunityMetrics, Rates, RelatedIndex, StageTable,
-                          compute_kpis, forecast, lead_states, missing_rate_issues, opportunity_metrics,
-                          opportunity_states, record_changes, stage_entered, stage_win_rates, to_base)
+                          compute_kpis, forecast, missing_rate_issues, opportunity_metrics,
+                          record_changes, stage_entered, stage_win_rates, to_base)
 from sheetcrm.crm.conditions import Doubt, doubt_said
 from sheetcrm.crm.cases import (CaseInput, CaseMetrics, CaseSummary, case_metrics, first_responses, problems,
                                 summarize)
@@ -127,9 +127,9 @@ def compute(crm: Crm, config: Config, as_of: dt.date, fit_cache: FitCache | None
     rates, quotas, unread_quotas = crm.inputs.rates, crm.inputs.quotas, crm.inputs.unread_quotas
     words = words_of(crm, config)
     old_stages, old_leads = crm.inputs.stage_history, crm.inputs.lead_history
-    stage_history = old_stages + record_changes(old_stages, opportunity_states(opportunities, rates), as_of, words,
-                                                 STAGE)
-    lead_history = old_leads + record_changes(old_leads, lead_states(leads), as_of, words, LEAD_STATUS)
+    stage_history = old_stages + record_changes(old_stages, history_states(crm, "opportunities", rates), as_of,
+                                                 words, STAGE)
+    lead_history = old_leads + record_changes(old_leads, history_states(crm, "leads"), as_of, words, LEAD_STATUS)
 
     related = RelatedIndex.build(activities, tasks, crm.records("contacts"), as_of=as_of)
     created = {o.id: o.created for o in opportunities if o.id}
@@ -336,6 +336,43 @@ def words_of(crm: Crm, config: Config) -> Words:
             CATEGORY: list(dict.fromkeys(CATEGORIES))}
     explicit = {STAGE: keys[STAGE]} if "stages" in config.model_fields_set else {}
     return team_words(config.locale, keys, seen, explicit)
+
+
+def history_states(crm: Crm, key: str, rates: Rates | None = None) -> dict[str, tuple[str, Decimal | None]]:
+    """What the history of tab `key` ("opportunities": stages, "leads": statuses) logs this sync:
+    ID -> (canonical stage or status, for deals the amount in the base currency at `rates`), in
+    sheet order (`crm.history.opportunity_states`, `lead_states`).
+
+    A row with a bad cell is in it too: its stage changed on the day it did, whatever else is
+    wrong with it (an Amount "1000 abc", an unknown Account), and logged only once fixed it would
+    be dated that later day, its Days in Stage and rotting counted from it. It takes what of it
+    reads (`Row.readable`): a row whose Stage (Status) cannot be read is not logged, its last
+    logged stage standing; one whose Amount or Currency cannot be read is logged with an empty
+    Amount, as for a currency with no rate, never the amount guessed. A row whose ID another
+    row of the tab has too is not: which row is that record cannot be told."""
+    table = crm.tables.get(key)
+    if table is None:
+        return {}
+    count: dict[str, int] = defaultdict(int)
+    for row in table.rows:
+        if row.id:
+            count[crm.keys[row.id]] += 1
+    states: dict[str, tuple[str, Decimal | None]] = {}
+    deals = key == "opportunities"
+    for row in table.rows:
+        record = row.readable
+        if record is None or not row.id:
+            continue
+        if row.record is None and count[crm.keys[row.id]] > 1:
+            continue
+        value = record.stage if deals else record.status  # type: ignore[attr-defined]
+        if not value:
+            continue
+        amount = None
+        if deals and not ({"amount", "currency"} & row.unread):
+            amount = record.amount if rates is None else to_base(record.amount, record.currency, rates)  # type: ignore[attr-defined]
+        states[row.id] = (value, amount)
+    return states
 
 
 def _category_overrides(opportunities: Iterable[Opportunity]) -> dict[str, str]:

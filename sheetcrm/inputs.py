@@ -84,9 +84,9 @@ def read_inputs(snapshot: Snapshot, config: Config, context: ParseContext, repor
         quotas=read_quotas(snapshot, config, context, report, deals, unread_quotas),
         unread_quotas=unread_quotas,
         stage_history=read_history(_grid(snapshot, STAGE_HISTORY), config.locale, context.stages,
-                                   unread[STAGE_HISTORY.key]),
+                                   unread[STAGE_HISTORY.key], len(STAGE_HISTORY.headers)),
         lead_history=read_history(_grid(snapshot, LEAD_HISTORY), config.locale, _LEAD_STATUSES,
-                                  unread[LEAD_HISTORY.key]),
+                                  unread[LEAD_HISTORY.key], len(LEAD_HISTORY.headers)),
         unread_history=unread,
         sequences=read_sequences(_grid(snapshot, SEQUENCES)),
         duplicates=read_duplicates(snapshot, config.locale),
@@ -493,12 +493,14 @@ class UnreadRow:
 
 
 def read_history(grid: Grid | None, locale: str, names: Mapping[str, str] | None,
-                 unread: list[UnreadRow] | None = None) -> list[HistoryRow]:
+                 unread: list[UnreadRow] | None = None, width: int = 5) -> list[HistoryRow]:
     """Rows of a history tab (record, from, to, changed at, amount). Each row keeps its words as
     written; `names` (normalize_key(alias) -> canonical key) gives the keys they name, so a
     renamed or Spanish stage still continues its own history. A row that cannot be read (a
     damaged date, an empty Changed At) is not history: it goes to `unread`, so the caller keeps
-    it and says so rather than a rewrite losing it; an empty row is nothing."""
+    it and says so rather than a rewrite losing it; an empty row is nothing. Only the tab's
+    `width` columns are its (5: Stage History; 4: Lead Status History, which has no Amount):
+    the cells a person typed after them are theirs (`plan.with_their_columns`), never read."""
     rows: list[HistoryRow] = []
     if grid is None:
         return rows
@@ -508,8 +510,8 @@ def read_history(grid: Grid | None, locale: str, names: Mapping[str, str] | None
     # its stage changes, and a Decimal each was 16 MB at 100k leads (Decimals are immutable).
     amounts: dict[tuple[type, Any], Decimal | None] = {}
     for sheet_row, raw in enumerate(grid.rows[1:], 2):
-        if len(raw) < 5:
-            raw = list(raw) + [None] * (5 - len(raw))
+        if len(raw) != 5 or width != 5:
+            raw = [*raw[:width], *[None] * (5 - min(len(raw), width))]
         if blank(raw[0]) and all(blank(v) for v in raw):
             continue
         column = 0
@@ -530,7 +532,7 @@ def read_history(grid: Grid | None, locale: str, names: Mapping[str, str] | None
                 amount = amounts[at] = number(cell, locale)
         except cells.CellError as e:
             if unread is not None:
-                unread.append(UnreadRow(sheet_row, list(grid.rows[sheet_row - 1]), column, e.message))
+                unread.append(UnreadRow(sheet_row, list(grid.rows[sheet_row - 1][:width]), column, e.message))
             continue
         if record and to_value and changed:
             to_key = keyed.get(to_value)
@@ -542,7 +544,7 @@ def read_history(grid: Grid | None, locale: str, names: Mapping[str, str] | None
             rows.append(HistoryRow(record, from_value, to_value, changed, amount, to_key=to_key, from_key=from_key))
         elif unread is not None:
             empty = next(c for c, v in ((0, record), (2, to_value), (3, changed)) if not v)
-            unread.append(UnreadRow(sheet_row, list(grid.rows[sheet_row - 1]), empty, None))
+            unread.append(UnreadRow(sheet_row, list(grid.rows[sheet_row - 1][:width]), empty, None))
     return rows
 
 

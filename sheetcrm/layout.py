@@ -239,7 +239,8 @@ def column_formats(snapshot: Snapshot, plan: Plan, crm: Any, dashboard_kinds: li
             blocks = _forecast(forecast_rows)
         else:
             blocks = {col: [(2, None, kind)] for col, kind in COLUMN_KINDS[tab.key].items()}
-        last_col = max(map(len, content)) if content else 0
+        # sheetcrm's columns only: those a person added after them are theirs, format and width.
+        last_col = min(max(map(len, content)) if content else 0, len(tab.headers))
         # The cells below the header, a tuple per column; only a tab this plan changes is measured.
         columns = list(zip_longest(*content[1:])) if measure else []
         for col in range(1, last_col + 1):

@@ -59,13 +59,14 @@ import pydantic
 from sheetcrm import cache_file
 from sheetcrm.collector import paused_collector
 
-FORMAT = 2  # bump when what an entry holds changes shape
+FORMAT = 3  # bump when what an entry holds changes shape
 SUFFIX = ".rows"
 UNUSED_DAYS = 30
 # memo_path's names and the grid memos beside them (workbook.xlsx_memo), nothing else in the folder
 _MEMO_NAME = re.compile(r"[0-9a-f]{24}\.(rows|grids)")
-# A row's parse (table.Row): (record, target, issues, custom cells all readable).
-Entry = tuple[Any, Any, tuple[Any, ...], bool]
+# A row's parse (table.Row): (record, target, issues, custom cells all readable, the fields
+# whose cells cannot be read, what reads cell by cell when there is no target).
+Entry = tuple[Any, Any, tuple[Any, ...], bool, frozenset[str], Any]
 
 
 # The libraries whose answers a memo keeps besides sheetcrm's own: email-validator and babel

@@ -8,9 +8,9 @@ from typing import Any, Collection
 
 from sheetcrm.ids import row_key
 from sheetcrm.owned import locate
-from sheetcrm.schema import OwnedTab
+from sheetcrm.schema import ROW_KEYS, WHOLE_ROWS, OwnedTab
 from sheetcrm.table import Table
-from sheetcrm.workbook import CellValue, CellWrite, Grid, Plan, Snapshot, same_value, serial_number
+from sheetcrm.workbook import CellValue, CellWrite, Grid, Plan, Snapshot, cell_key, same_value, serial_number
 from sheetcrm.written import Columns, Typed, Written
 
 
@@ -110,13 +110,66 @@ def owned_tab(plan: Plan, snapshot: Snapshot, tab: OwnedTab, locale: str, body: 
     title = place.title
     if not place.exists and title not in plan.new_tabs:
         plan.new_tabs.append(title)
-    writes = tab_writes(title, snapshot.tabs.get(title), [tab.display_headers(locale), *body])
+    current = snapshot.tabs.get(title)
+    wanted = [tab.display_headers(locale), *body]
+    if current is not None and place.exists and tab.key not in WHOLE_ROWS:
+        wanted = with_their_columns(current, wanted, len(tab.headers), ROW_KEYS.get(tab.key))
+    writes = tab_writes(title, current, wanted)
     plan.writes.extend(writes)
     if (not place.exists or (place.adopt and writes)) and title not in plan.mark_owned:
         plan.mark_owned.append(title)
     if tab.hidden and title not in snapshot.hidden and title not in plan.hide:
         plan.hide.append(title)
     return title
+
+
+def with_their_columns(current: Grid, wanted: list[list[Any]], width: int,
+                       key: tuple[int, ...] | None = None) -> list[list[Any]]:
+    """`wanted` (header row first) with the cells people typed after sheetcrm's `width` columns
+    of `current` (one of sheetcrm's tabs as read): never written over, each goes with its row.
+
+    The header row's are left as they are. A body row's go with the wanted row that has its
+    `key` cells (0-based columns; None: all of sheetcrm's cells, a log row's whole content),
+    the same key taken in the order of the rows: a sorted log keeps each note beside its row, and
+    a row sheetcrm moves (a new row above it, one dropped) takes its notes along. A row no longer
+    written (a summary's row gone, a log row kept_months let go) leaves its cells below the
+    tab's rows, in order, sheetcrm's columns empty: a person's cell is never cleared."""
+    have = current.rows
+    head = wanted[0]
+    if have and any(v is not None and v != "" for v in have[0][width:]):
+        head = [*head, *[None] * (width - len(head)), *have[0][width:]]
+    theirs: dict[Any, list[list[Any]]] = {}
+    order: list[tuple[Any, list[Any]]] = []
+    for raw in have[1:]:
+        if len(raw) <= width:
+            continue  # most rows: nothing after sheetcrm's columns
+        extra = list(raw[width:])
+        if not any(v is not None and v != "" for v in extra):
+            continue
+        k = _row_key(raw, width, key)
+        theirs.setdefault(k, []).append(extra)
+        order.append((k, extra))
+    if not order:
+        return [head, *wanted[1:]] if head is not wanted[0] else wanted
+    taken: set[int] = set()
+    out = [head]
+    for row in wanted[1:]:
+        k = _row_key(row, width, key)
+        extras = theirs.get(k) if any(part is not None for part in k) else None
+        if extras and len(row) <= width:
+            extra = extras.pop(0)
+            taken.add(id(extra))
+            out.append([*row, *[None] * (width - len(row)), *extra])
+        else:
+            out.append(row)
+    out.extend([*[None] * width, *extra] for _k, extra in order if id(extra) not in taken)
+    return out
+
+
+def _row_key(row: list[Any], width: int, key: tuple[int, ...] | None) -> tuple[Any, ...]:
+    """A row's cells `key` (all of sheetcrm's `width` when None) as `same_value` compares them."""
+    columns = key if key is not None else range(width)
+    return tuple(cell_key(cell_value(row[c])) if c < len(row) else None for c in columns)
 
 
 def computed_writes(table: Table, values_by_row: dict[int, dict[str, Any]], locale: str,

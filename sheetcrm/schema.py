@@ -203,6 +203,19 @@ SEGMENT_SUMMARY = _owned("segment_summary")
 # The Accounts Overview (steps/overview.py): one row per account, rewritten each sync.
 OVERVIEW = _owned("overview")
 
+# A person's columns after sheetcrm's on its tabs are theirs (docs/concurrency.md, "Columns people
+# add"): each row's cells there go with its row when sheetcrm rewrites the tab, the row found
+# by these of its columns (0-based): what names the row in a tab sheetcrm rewrites whole (the
+# stage, the month and owner, the KPI, the account...). A log's row (a tab absent here) is
+# found by all of sheetcrm's cells: it never changes once written.
+ROW_KEYS: dict[str, tuple[int, ...]] = {
+    "sequences": (0,), "pipeline": (0,), "forecast": (0, 1), "dashboard": (0,), "duplicates": (0, 4),
+    "workflow_state": (0, 1, 2), "segment_summary": (0, 1), "overview": (0,),
+}
+# Tabs whose rows are wider than their headers (Merged: a removed row's cells after the fixed
+# four): written as read and appended to, every cell kept.
+WHOLE_ROWS = frozenset({"merged"})
+
 OWNED_TABS: dict[str, OwnedTab] = {t.key: t for t in (
     VALIDATION, SYNC_LOG, PIPELINE, FORECAST, DASHBOARD, STAGE_HISTORY, LEAD_HISTORY, SEQUENCES, OUTBOX,
     MERGED, DUPLICATES, WORKFLOW_STATE, WORKFLOW_LOG, SEGMENT_SUMMARY, OVERVIEW)}

@@ -24,9 +24,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
-from typing import Any, Callable, Iterable
+from typing import Annotated, Any, Callable, Iterable
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 from rapidfuzz import fuzz
 
 from sheetcrm import cells, columns, names
@@ -176,6 +176,18 @@ class Row:
     target: Record | None = None
     id_fixed: bool = False      # the ID cell holds a formula or is hidden under a merged block: never filled in
     appended: bool = False      # a new record this sync appends below the tab's rows (plan.append_writes)
+    # The fields of a row with errors whose cells cannot be read (a formula error, "1000 abc"),
+    # and, when not even `target` can be made, what of it reads cell by cell (`partial`).
+    unread: frozenset[str] = frozenset()
+    partial: Record | None = None
+
+    @property
+    def readable(self) -> Record | None:
+        """What of the row reads: the record, else its target, else its cells read one by one
+        (`unread` names the fields left empty because their cells cannot be read, as opposed to
+        empty cells). For what a bad cell elsewhere on the row does not touch, such as a deal's
+        stage change (engine.history_states)."""
+        return self.record or self.target or self.partial
 
     @property
     def has_errors(self) -> bool:
@@ -189,7 +201,7 @@ class Row:
 
 
 _ROW_FIELDS = operator.attrgetter(*(f.name for f in dataclasses.fields(Row)))
-_BY_IDENTITY = tuple(f.name in ("record", "target") for f in dataclasses.fields(Row))
+_BY_IDENTITY = tuple(f.name in ("record", "target", "partial") for f in dataclasses.fields(Row))
 
 
 @dataclass
@@ -915,13 +927,13 @@ def _parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, c
                                                inferred, left_out)
             if left_out.keys() & priced_names:
                 data = _left_out_priced(data, left_out, priced_names)
-            record, target = (None, None) if missing else _validate(spec, data, custom, ctx, header, title,
-                                                                    sheet_row, said)
-            for made in (record, target):
+            record, target, unread, partial = ((None, None, frozenset(), None) if missing else
+                                               _validate(spec, data, custom, ctx, header, title, sheet_row, said))
+            for made in (record, target, partial):
                 _share(made, shared)
             if key is not None:
                 assert memo is not None and rows_memo is not None
-                entry = (record, target, tuple(said.issues), custom_ok)
+                entry = (record, target, tuple(said.issues), custom_ok, unread, partial)
                 rows_memo.reuse[key] = entry
                 memo.parsed += 1
                 for issue in said.issues:
@@ -929,7 +941,7 @@ def _parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, c
         else:
             assert memo is not None
             entry = _moved(entry, sheet_row)
-            record, target, issues, custom_ok = entry
+            record, target, issues, custom_ok, unread, partial = entry
             memo.reused += 1
             for issue in issues:
                 report.add(issue)
@@ -940,7 +952,7 @@ def _parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, c
             row_id = cells.parse_text(data["id"])
         raw_id = raw_row[id_col] if id_col is not None and id_col < len(raw_row) else None
         table.rows.append(Row(sheet_row, row_id, record if custom_ok else None, raw_row,
-                              raw_id=raw_id, target=target,
+                              raw_id=raw_id, target=target, unread=unread, partial=partial,
                               id_fixed=id_col is not None and ((index, id_col) in grid.formulas
                                                                or (index, id_col) in filled)))
     return table
@@ -1004,13 +1016,15 @@ def _share(record: Record | None, shared: dict[Any, Any]) -> None:
 
 def _moved(entry: Entry, sheet_row: int) -> Entry:
     """A memoised row's parse, at the row it now stands on (a sort or an insert moved it)."""
-    record, target, issues, ok = entry
-    if all(x.row == sheet_row for x in (record, target, *issues) if x is not None):
+    record, target, issues, ok, unread, partial = entry
+    if all(x.row == sheet_row for x in (record, target, partial, *issues) if x is not None):
         return entry
     moved = record.model_copy(update={"row": sheet_row}) if record is not None else None
     if target is not None:
         target = moved if target is record else target.model_copy(update={"row": sheet_row})
-    return moved, target, tuple(dataclasses.replace(i, row=sheet_row) for i in issues), ok
+    if partial is not None:
+        partial = partial.model_copy(update={"row": sheet_row})
+    return moved, target, tuple(dataclasses.replace(i, row=sheet_row) for i in issues), ok, unread, partial
 
 
 @dataclass
@@ -1515,12 +1529,15 @@ def _as_typed(value: Any) -> Any:
 
 
 def _validate(spec: TabSpec, data: dict[str, Any], custom: dict[str, Any], ctx: ParseContext, header: Header,
-              title: str, sheet_row: int, report: Report) -> tuple[Record | None, Record | None]:
-    """(record, target): the record, or None with every problem reported; and the row as a
-    reference target, its unreadable cells left empty (see Row)."""
+              title: str, sheet_row: int, report: Report
+              ) -> tuple[Record | None, Record | None, frozenset[str], Record | None]:
+    """(record, target, unread, partial): the record, or None with every problem reported; the
+    row as a reference target, its unreadable cells left empty (see Row); the fields whose cells
+    cannot be read; and when not even the target can be made (a required cell unreadable or
+    empty), the row's cells read one by one (`_cell_by_cell`), else None."""
     try:
         record = spec.model.model_validate({**data, "row": sheet_row, "custom": custom}, context=ctx)
-        return record, record
+        return record, record, frozenset(), None
     except ValidationError as e:
         for err in e.errors(include_url=False):
             field_name = err["loc"][0] if err["loc"] else None
@@ -1539,4 +1556,41 @@ def _validate(spec: TabSpec, data: dict[str, Any], custom: dict[str, Any], ctx: 
                                                 "custom": custom}, context=ctx)
         except ValidationError:
             target = None
-        return None, target
+        # A required cell that is merely empty is no unreadable cell: its field is None either way.
+        unread = frozenset(f for f in unreadable if isinstance(f, str) and not _blank(data.get(f)))
+        if target is not None:
+            return None, target, unread, None
+        partial, more = _cell_by_cell(spec, data, ctx, sheet_row)
+        return None, None, unread | more, partial
+
+
+def _blank(value: Any) -> bool:
+    return value is None or isinstance(value, str) and cells.is_blank(value)
+
+
+@cache
+def _field_adapters(model: type[Record]) -> dict[str, TypeAdapter[Any]]:
+    """Each field's own validator (its type and cell reader), without the record's required
+    cells and row-wide checks."""
+    return {name: TypeAdapter(Annotated[(info.annotation, *info.metadata)] if info.metadata  # type: ignore[misc]
+                              else info.annotation)
+            for name, info in model.model_fields.items() if name not in ("row", "custom")}
+
+
+def _cell_by_cell(spec: TabSpec, data: dict[str, Any], ctx: ParseContext, sheet_row: int
+                  ) -> tuple[Record, frozenset[str]]:
+    """A row whose target cannot be made, read a cell at a time: each field its cell reads to
+    (an empty required cell or an unreadable one: None), and the fields whose cells do not
+    read. Not validated as a whole (`model_construct`): only for what one field decides."""
+    values: dict[str, Any] = {}
+    unread = set()
+    for name, adapter in _field_adapters(spec.model).items():
+        if name not in data:
+            continue
+        try:
+            values[name] = adapter.validate_python(data[name], context=ctx)
+        except ValidationError:
+            values[name] = None
+            if not _blank(data[name]):
+                unread.add(name)
+    return spec.model.model_construct(row=sheet_row, **values), frozenset(unread)

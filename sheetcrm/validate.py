@@ -527,16 +527,20 @@ _LEFT_OUT: dict[str, Callable[[int, str, str], str]] = {
         "quotes until fixed: {listed}.",
         "{n} contacts with errors in {tab} are left out of the Accounts Overview, segments, Last Activity and "
         "quotes until fixed: {listed}.", n, tab=tab, listed=listed),
+    # A row's status change is still logged (engine.history_states): it is left out of no history.
     "leads": lambda n, tab, listed: ngettext(
         "{n} lead with errors in {tab} is left out of lead scoring, conversion, the Dashboard, campaigns and "
-        "segments until fixed: {listed}.",
+        "segments until fixed (its status changes are still logged in Lead Status History): {listed}.",
         "{n} leads with errors in {tab} are left out of lead scoring, conversion, the Dashboard, campaigns and "
-        "segments until fixed: {listed}.", n, tab=tab, listed=listed),
+        "segments until fixed (their status changes are still logged in Lead Status History): {listed}.", n,
+        tab=tab, listed=listed),
     "opportunities": lambda n, tab, listed: ngettext(
         "{n} opportunity with errors in {tab} is left out of the pipeline, forecast and KPIs, the Accounts "
-        "Overview, campaigns and segments until fixed: {listed}.",
+        "Overview, campaigns and segments until fixed (its stage changes are still logged in Stage History): "
+        "{listed}.",
         "{n} opportunities with errors in {tab} are left out of the pipeline, forecast and KPIs, the Accounts "
-        "Overview, campaigns and segments until fixed: {listed}.", n, tab=tab, listed=listed),
+        "Overview, campaigns and segments until fixed (their stage changes are still logged in Stage History): "
+        "{listed}.", n, tab=tab, listed=listed),
     "activities": lambda n, tab, listed: ngettext(
         "{n} activity with errors in {tab} is left out of Last Activity, rotting, First Response, lead scoring, "
         "the Dashboard, the Accounts Overview and workflows until fixed: {listed}.",

@@ -163,6 +163,8 @@ def read_log(grid: Grid | None, locale: str) -> tuple[list[LogEntry], list[list[
     body = [list(r) for r in grid.rows[1:]]
     where = _log_columns(grid.rows[0], body)
     rows = [[raw[where[f]] if f in where and where[f] < len(raw) else None for f in LOG_FIELDS] for raw in body]
+    # A row with none of the Log's cells (a person's note alone, beside it) is no row of it.
+    rows = [row for row in rows if any(v is not None and v != "" for v in row)]
     for row in rows:
         cell = dict(zip(LOG_FIELDS, row))
         key = cells.parse_text(cell["key"])

@@ -489,10 +489,12 @@ def test_a_row_pickles_back_with_every_field() -> None:
     away from its default, comes back."""
     import dataclasses
 
+    from sheetcrm.records import Opportunity
     from sheetcrm.table import Row
 
     values = {"row": 7, "id": "OPP-7", "record": None, "cells": ["x", 1], "assigned": True, "raw_id": " OPP-7",
-              "target": None, "id_fixed": True, "appended": True}
+              "target": None, "id_fixed": True, "appended": True, "unread": frozenset({"name"}),
+              "partial": Opportunity.model_construct(row=7, id="OPP-7", stage="Proposal")}
     assert set(values) == {f.name for f in dataclasses.fields(Row)}
     back = pickle.loads(pickle.dumps(Row(**values), protocol=5))
     assert {f: getattr(back, f) for f in values} == values

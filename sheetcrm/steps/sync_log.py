@@ -41,7 +41,11 @@ def plan_log(plan: Plan, snapshot: Snapshot, locale: str, log_rows: Sequence[Seq
 
 
 def _rows(snapshot: Snapshot, title: str | None) -> list[Sequence[CellValue]]:
-    return [row for row in (snapshot.tabs[title].rows[1:] if title else []) if any(v not in (None, "") for v in row)]
+    # Only sheetcrm's columns: the cells a person typed after them go with their rows
+    # (`plan.with_their_columns`), and a row holding only those is none of the log's.
+    width = len(SYNC_LOG.headers)
+    rows = (row[:width] for row in (snapshot.tabs[title].rows[1:] if title else []))
+    return [row for row in rows if any(v not in (None, "") for v in row)]
 
 
 def _same_row(a: Sequence[CellValue], b: Sequence[CellValue]) -> bool:
