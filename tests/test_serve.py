@@ -30,6 +30,19 @@ TABS = {
 }
 
 
+def _xlsx(path) -> None:
+    """TABS as a real .xlsx workbook at `path`."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for title, rows in TABS.items():
+        ws = wb.create_sheet(title)
+        for row in rows:
+            ws.append(row)
+    wb.save(path)
+
+
 def config(**serve) -> Config:
     return Config.model_validate({"serve": {"rate": 1000, "burst": 100000, **serve}})
 
@@ -483,13 +496,7 @@ def test_the_serve_command_accepts_and_appends_on_stop(tmp_path):
 
     import openpyxl
 
-    wb = openpyxl.Workbook()
-    wb.remove(wb.active)
-    for title, rows in TABS.items():
-        ws = wb.create_sheet(title)
-        for row in rows:
-            ws.append(row)
-    wb.save(tmp_path / "crm.xlsx")
+    _xlsx(tmp_path / "crm.xlsx")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -689,13 +696,7 @@ def test_serve_stopped_by_sigterm_or_sigint_drains_once_more_and_exits_0(tmp_pat
 
     import openpyxl
 
-    wb = openpyxl.Workbook()
-    wb.remove(wb.active)
-    for title, rows in TABS.items():
-        ws = wb.create_sheet(title)
-        for row in rows:
-            ws.append(row)
-    wb.save(tmp_path / "crm.xlsx")
+    _xlsx(tmp_path / "crm.xlsx")
     (tmp_path / "sheetcrm.toml").write_text('workbook = "crm.xlsx"\n[serve]\nsync_every = 600\nburst = 100\n')
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

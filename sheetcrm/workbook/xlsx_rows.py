@@ -333,26 +333,26 @@ def unshare(xml: bytes, tab: str, touched: Callable[[str], bool]) -> bytes:
 
 # -- the parts beside a tab --------------------------------------------------------------------
 
-def _shift_comments(xml: bytes, row: int) -> bytes:
-    """The tab's comments part (notes): a note on the row goes with it, those below move up."""
+def _shift_refs(pattern: re.Pattern, group: int, xml: bytes, row: int) -> bytes:
+    """Each element `pattern` finds (its attributes in `group`) with its `ref` moved up past the
+    deleted row; one on the row goes with it."""
     def one(m: re.Match) -> bytes:
-        ref = attrs(m[1]).get(b"ref", b"").decode()
+        ref = attrs(m[group]).get(b"ref", b"").decode()
         shifted = _shift_range(ref, row)
         if shifted is None:
             return b""
         return m[0].replace(b'ref="' + ref.encode() + b'"', b'ref="' + shifted.encode() + b'"', 1)
-    return _COMMENT.sub(one, xml)
+    return pattern.sub(one, xml)
+
+
+def _shift_comments(xml: bytes, row: int) -> bytes:
+    """The tab's comments part (notes): a note on the row goes with it, those below move up."""
+    return _shift_refs(_COMMENT, 1, xml, row)
 
 
 def _shift_threaded(xml: bytes, row: int) -> bytes:
     """The tab's threaded comments: a thread on the row (its replies too) goes with it."""
-    def one(m: re.Match) -> bytes:
-        ref = attrs(m[2]).get(b"ref", b"").decode()
-        shifted = _shift_range(ref, row)
-        if shifted is None:
-            return b""
-        return m[0].replace(b'ref="' + ref.encode() + b'"', b'ref="' + shifted.encode() + b'"', 1)
-    return _THREADED.sub(one, xml)
+    return _shift_refs(_THREADED, 2, xml, row)
 
 
 def _shift_vml(xml: bytes, row: int) -> bytes:
