@@ -139,7 +139,7 @@ def test_the_overview_in_spanish_and_turned_off(tmp_path):
     rows = book.rows("Resumen de cuentas")
     assert rows[0][:4] == ["Cuenta", "Nombre", "Propietario", "Contactos"] and rows[0][12] == "Salud"
     core = next(r for r in rows if r[0] == "ACC-0003")
-    assert core[13] == "1 tarea vencida -5; última actividad hace 183 días +0.6"
+    assert core[13] == "1 tarea vencida -5; última actividad hace 183 días +0,6"
     assert core[15].startswith("el 67\u00a0% de los compradores de Widget Pro también compró Support Plan")
     (tmp_path / "off").mkdir()
     other = Book("xlsx", tmp_path / "off", None, _tabs())
