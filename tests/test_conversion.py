@@ -21,7 +21,7 @@ from sheetcrm.sync import plan_sync, sync
 from sheetcrm.workbook import Plan
 from sheetcrm.workbook.memory import MemoryWorkbook
 from sheetcrm.workbook.xlsx import XlsxWorkbook
-from books import xlsx_book
+from books import xlsx, xlsx_book
 from test_gsheets import Traced
 
 DAY1, DAY2 = dt.date(2026, 11, 23), dt.date(2026, 11, 24)
@@ -621,9 +621,7 @@ def test_a_lead_linked_with_no_contact_gets_every_converted_header(tmp_path):
     """A deal whose From Lead names a converted lead records the conversion on the lead with
     no contact: the Converted Contact column still gets its header, between Converted Account
     and Converted Opportunity, not a column with no header a person might type into."""
-    wb = openpyxl.Workbook()
-    wb.remove(wb.active)
-    for name, rows in {
+    path = xlsx(tmp_path / "crm.xlsx", {
         "Accounts": [["ID", "Name", "Domain"], ["ACC-0001", "Beta", "b.com"]],
         "Contacts": [["ID", "Account", "First Name", "Last Name", "Email"]],
         "Leads": [["ID", "First Name", "Last Name", "Company", "Email", "Status", "Created"],
@@ -631,12 +629,7 @@ def test_a_lead_linked_with_no_contact_gets_every_converted_header(tmp_path):
         "Opportunities": [["ID", "Name", "Account", "Stage", "Amount", "Close Date", "Created", "From Lead"],
                           ["OPP-0001", "d2", "ACC-0001", "Closed Won", 2000, dt.date(2026, 4, 1),
                            dt.date(2026, 3, 3), "LEAD-0001"]],
-    }.items():
-        ws = wb.create_sheet(name)
-        for row in rows:
-            ws.append(row)
-    path = tmp_path / "crm.xlsx"
-    wb.save(path)
+    })
     for _ in range(2):
         sync(XlsxWorkbook(path), Config(), as_of=dt.date(2026, 12, 1))
     leads = list(openpyxl.load_workbook(path)["Leads"].iter_rows(values_only=True))

@@ -32,15 +32,9 @@ TABS = {
 
 def _xlsx(path) -> None:
     """TABS as a real .xlsx workbook at `path`."""
-    import openpyxl
+    from books import xlsx
 
-    wb = openpyxl.Workbook()
-    wb.remove(wb.active)
-    for title, rows in TABS.items():
-        ws = wb.create_sheet(title)
-        for row in rows:
-            ws.append(row)
-    wb.save(path)
+    xlsx(path, TABS)
 
 
 def config(**serve) -> Config:
@@ -666,10 +660,10 @@ def test_a_body_over_the_limit_is_refused_before_it_is_read_and_before_the_signa
     server answers 413, not 403, before checking a signature over a body it will not read."""
     server = running(config(), queue, b"s3cret")
     try:
-        started = time.monotonic()
+        # No byte of the body is ever sent: a server waiting for it would never answer (the
+        # socket's timeout raises), so an answer at all is the proof.
         declared = _raw(server.port, b"POST /leads HTTP/1.1\r\nHost: x\r\nContent-Type: " + FORM.encode() +
                         b"\r\nContent-Length: 209715200\r\n\r\n")
-        assert time.monotonic() - started < 5
         chunk = b"%x\r\n%s\r\n" % (16384, b"A" * 16384)
         chunked = _raw(server.port, b"POST /leads HTTP/1.1\r\nHost: x\r\nContent-Type: " + FORM.encode() +
                        b"\r\nTransfer-Encoding: chunked\r\n\r\n", [chunk] * 10_000)

@@ -53,7 +53,6 @@ _FROM_TO = re.compile(rb'(<((?:\w+:)?)(?:from|to)>.*?<\2row>)([0-9]+)(</\2row>)'
 _FROM = re.compile(rb'(<((?:\w+:)?)from>.*?<\2row>)([0-9]+)(</\2row>)', re.S)
 _CHART_F = re.compile(rb'(<((?:\w+:)?)f>)([^<]*)(</\2f>)')
 _WORKSHEET_SOURCE = re.compile(rb'<(?:\w+:)?worksheetSource\b([^>]*?)/>')
-_TABLE_REF = re.compile(rb'(<(?:\w+:)?(?:table|autoFilter|sortState)\b[^>]*?\bref=")([^"]*)(")')
 
 
 
