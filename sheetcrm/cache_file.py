@@ -71,6 +71,16 @@ def read(part: bytes | Stored) -> bytes:
 def load(path: Path, version: Any) -> dict[Any, Stored] | None:
     """The parts saved at `path` with `version`, by name, unread; else None. A file that is used
     has its time renewed, so that pruning unused caches (`parse_cache.prune`) keeps it."""
+    found = load_any(path)
+    if found is None or found[0] != version:
+        return None
+    return found[1]
+
+
+def load_any(path: Path) -> tuple[Any, dict[Any, Stored]] | None:
+    """The version the file at `path` was saved with and its parts, by name, unread; None when
+    there is no such file or it is damaged. For a caller that keeps some parts across
+    versions (`parse_cache.load`); its time is renewed as `load`'s."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
     except OSError:
@@ -89,8 +99,6 @@ def load(path: Path, version: Any) -> dict[Any, Stored] | None:
             return None
         with paused_collector():
             saved, index = pickle.loads(packed)
-        if saved != version:
-            return None
         parts = {}
         for name, offset, length, crc in index:
             if not (isinstance(offset, int) and isinstance(length, int) and isinstance(crc, int) and 0 <= offset
@@ -103,7 +111,7 @@ def load(path: Path, version: Any) -> dict[Any, Stored] | None:
         os.utime(path)
     except OSError:
         pass
-    return parts
+    return saved, parts
 
 
 def save(path: Path, version: Any, parts: Mapping[Any, bytes | Stored]) -> bool:

@@ -33,7 +33,9 @@ shell's (`sync.sync`): one file beside sheetcrm's lock file (`lock.lock_dir`) pe
 the sync uses it (so a plan holds one tab's bytes at a time, not the file's) and written back
 as the same bytes when the tab did not change, written atomically (temp file, fsync, rename).
 A missing, unreadable, corrupt or other-version file is an empty memo: a full
-parse, never an error. A memo file no sync has loaded or saved for `UNUSED_DAYS` (a workbook
+parse, never an error; of another version's file only the state is kept (what sheetcrm wrote
+is no reading of the workbook, and losing it at each upgrade would overwrite the values people
+typed over computed cells). A memo file no sync has loaded or saved for `UNUSED_DAYS` (a workbook
 deleted, moved, or a demo in a temporary folder) is removed when another one is saved, so the
 cache folder does not grow with every workbook ever synced (a 100k-lead memo is about 150 MB).
 """
@@ -64,6 +66,8 @@ SUFFIX = ".rows"
 UNUSED_DAYS = 30
 # memo_path's names and the grid memos beside them (workbook.xlsx_memo), nothing else in the folder
 _MEMO_NAME = re.compile(r"[0-9a-f]{24}\.(rows|grids)")
+# The first part of the names of `RowMemo.keep_state`'s parts: kept across versions (`load`).
+STATE = "state"
 # A row's parse (table.Row): (record, target, issues, custom cells all readable, the fields
 # whose cells cannot be read, what reads cell by cell when there is no target).
 Entry = tuple[Any, Any, tuple[Any, ...], bool, frozenset[str], Any]
@@ -255,13 +259,17 @@ class RowMemo:
 
     def state(self, name: tuple[str, str]) -> Any | None:
         """What the last sync kept under `name` with `keep_state` (whatever this code's reading
-        of the workbook), or None."""
+        of the workbook, and whatever version of sheetcrm kept it: the caller checks its
+        shape), or None."""
         return self.before(name)
 
     def keep_state(self, name: tuple[str, str], value: Any) -> None:
-        """Keep `value` under `name` for the next sync: state a sync leaves (`written.Written`),
-        not a parse, so it is kept whatever its key. The last sync's bytes are carried when it
-        is the same value (a no-op sync has nothing new to save)."""
+        """Keep `value` under `name` (`(STATE, ...)`) for the next sync: state a sync leaves
+        (`written.Written`), not a parse, so it is kept whatever its key, and loaded from a
+        memo of another version too (`load`), so plain data only (no class of sheetcrm's). The
+        last sync's bytes are carried when it is the same value (a no-op sync has nothing new
+        to save)."""
+        assert _is_state(name)
         digest = value_digest(value)
         key = None if digest is None else b"state:" + digest
         entry = self.previous.get(name)
@@ -299,10 +307,23 @@ def load(path: Path) -> RowMemo:
     (unreadable, corrupt, another version of the code): the sync then parses every row."""
     memo = RowMemo()
     # Its time renewed by the load: a no-op sync saves nothing, and `prune` must not take it.
-    parts = cache_file.load(path, memo.version)
-    if parts is not None and all(isinstance(n, tuple) and len(n) == 2 and isinstance(n[1], bytes) for n in parts):
-        memo.previous = {name: TabEntry(key, blob) for (name, key), blob in parts.items()}
+    found = cache_file.load_any(path)
+    if found is None:
+        return memo
+    version, parts = found
+    if not all(isinstance(n, tuple) and len(n) == 2 and isinstance(n[1], bytes) for n in parts):
+        return memo
+    if version != memo.version:
+        # Another sheetcrm's parses are no use here, but its state is what sheetcrm wrote, not
+        # a reading of it: dropped, a person's value typed over a computed cell would be taken
+        # as sheetcrm's and overwritten by the first sync after an upgrade.
+        parts = {n: blob for n, blob in parts.items() if _is_state(n[0])}
+    memo.previous = {name: TabEntry(key, blob) for (name, key), blob in parts.items()}
     return memo
+
+
+def _is_state(name: Any) -> bool:
+    return isinstance(name, tuple) and len(name) == 2 and name[0] == STATE
 
 
 def save(path: Path, memo: RowMemo) -> bool:

@@ -16,9 +16,10 @@ step writing computed cells of a people's tab (`steps.computed_columns.plan_comp
 Workflows' and the Segments column), kept once they all planned (the sequences step) and read
 back before the next read (the read
 keeps a column it holds as sheetcrm's even when a typed cell has another shape:
-`table._computed_columns`). It is state, not a cache: without it (the first sync, another
-machine, a deleted cache, another version of sheetcrm) every computed cell is taken as
-sheetcrm's own, as before this was kept, and nothing is reported.
+`table._computed_columns`). It is state, not a cache: a memo of another version of sheetcrm
+keeps it (`parse_cache.load`; `FORMAT` says which states this code reads), and without it (the
+first sync, another machine, a deleted cache) every computed cell is taken as sheetcrm's own,
+as before this was kept, and nothing is reported.
 
 A state made before another writer wrote the cells would call that writer's values typed: so
 the `_sheetcrm` tab carries a generation (the mark `GENERATION`) that every sync writing
@@ -44,7 +45,9 @@ GENERATION = "COMPUTED"
 # in that cell (one, or two while a write of a new one has not been read back yet).
 Columns = dict[str, dict[str, tuple[CellValue, ...]]]
 
-MEMO_NAME = ("state", "written")
+MEMO_NAME = ("state", "written")  # kept across versions of sheetcrm (parse_cache.STATE)
+# Bump when what a state holds changes meaning or shape: a memo of another version keeps its state.
+FORMAT = 1
 
 
 @dataclass(frozen=True)
@@ -86,22 +89,31 @@ class Written:
         workbook as this sync leaves it: the warehouse's)."""
         return Written(before=self.after, read=self.planned, planned=self.planned)
 
-    def saved(self) -> tuple[int | None, int | None, dict[str, Columns]]:
-        """What the memo keeps for the next sync."""
-        return (self.read, self.planned, self.after)
+    def saved(self) -> tuple[str, int, int | None, int | None, dict[str, Columns]]:
+        """What the memo keeps for the next sync: plain data, tagged with `FORMAT`."""
+        return (MEMO_NAME[1], FORMAT, self.read, self.planned, self.after)
 
 
 def recall(kept: Any, generation: int | None) -> Written:
     """The state a memo kept (`Written.saved`'s shape, or None), used only when the workbook's
     `generation` (the `_sheetcrm` mark, None when it has none) is the one that state was read
     from or planned: otherwise another writer wrote the computed cells since, and there is no
-    state. Anything of another shape is no state."""
+    state. Anything of another shape or format is no state (the memo keeps it across versions
+    of sheetcrm: `parse_cache.load`)."""
     written = Written(read=generation, planned=generation)
     try:
-        read, planned, tabs = kept
+        name, form, read, planned, tabs = kept
     except (TypeError, ValueError):
         return written
-    if generation not in (read, planned) or not isinstance(tabs, dict):
+    if (name, form) != (MEMO_NAME[1], FORMAT) or generation not in (read, planned) or not _columns_by_tab(tabs):
         return written
     written.before = tabs
     return written
+
+
+def _columns_by_tab(tabs: Any) -> bool:
+    """Whether `tabs` has `Written.after`'s outer shape (tab key -> column key -> a dict); the
+    rest is as `FORMAT` says (a sync reads every state, so it is not walked)."""
+    return isinstance(tabs, dict) and all(
+        isinstance(columns, dict) and all(isinstance(cells, dict) for cells in columns.values())
+        for columns in tabs.values())

@@ -10,10 +10,11 @@ import datetime as dt
 import openpyxl
 import pytest
 
-from sheetcrm import table
+from sheetcrm import cache_file, parse_cache, table
 from sheetcrm.config import Config
 from sheetcrm.names import COMPUTED
 from sheetcrm.sync import sync
+from sheetcrm.written import FORMAT, recall
 from books import xlsx_book
 
 AS_OF = dt.date(2026, 11, 23)
@@ -269,6 +270,33 @@ def test_without_what_sheetcrm_wrote_a_computed_cell_is_sheetcrms_as_before(tmp_
     outcome = sync(book, Config(), as_of=AS_OF, cache=tmp_path / "another machine")
     assert _typed(outcome) == []
     assert openpyxl.load_workbook(path)["Opportunities"][f"{weighted}2"].value == computed
+
+
+def test_a_typed_value_outlives_an_upgrade_of_sheetcrm(tmp_path):
+    """The memo of another version of sheetcrm is no parse, but what sheetcrm wrote is still
+    what it wrote: the state is kept (`parse_cache.load`), so the first sync after an upgrade
+    keeps the typed value and says so. It once took it as sheetcrm's and wrote over it."""
+    path, folder = tmp_path / "crm.xlsx", tmp_path / "cache"
+    book = xlsx_book(path, _tabs([], [[], []], *LEADS))
+    sync(book, Config(), as_of=AS_OF, cache=folder)
+    weighted = _column(path, "Opportunities", "Weighted Amount")
+    _type(path, "Opportunities", {f"{weighted}2": 9999})
+    assert [t[2:4] for t in _typed(sync(book, Config(), as_of=AS_OF, cache=folder))] == [(2, weighted)]
+    (memo,) = folder.glob(f"*{parse_cache.SUFFIX}")
+    cache_file.save(memo, "an older sheetcrm", cache_file.load(memo, parse_cache.code_version()))
+    upgraded = sync(book, Config(), as_of=AS_OF, cache=folder)
+    assert upgraded.memo.parsed > 0  # its parses were not used
+    assert [t[2:4] for t in _typed(upgraded)] == [(2, weighted)]
+    assert openpyxl.load_workbook(path)["Opportunities"][f"{weighted}2"].value == 9999
+
+
+def test_a_state_of_another_format_is_no_state():
+    tabs = {"opportunities": {"weighted_amount": {"OPP-0001": (600,)}}}
+    assert recall(("written", FORMAT, 4, 5, tabs), 5).before == tabs
+    for kept in (("written", FORMAT + 1, 4, 5, tabs), (4, 5, tabs), ("written", FORMAT, 4, 5, {"leads": [1]}),
+                 ("written", FORMAT, 4, 5, {"leads": {"score": (1,)}}), None):
+        assert recall(kept, 5).before == {}
+    assert recall(("written", FORMAT, 4, 5, tabs), 6).before == {}  # another writer since
 
 
 def test_a_state_another_writer_made_stale_is_not_used(tmp_path):

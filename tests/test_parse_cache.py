@@ -3,9 +3,12 @@ and without it, and only changed rows are validated again.
 
 Two copies of the demo workbook, on a real .xlsx file and on the Sheets emulator (gspread over
 HTTP), in English and in Spanish, get the same edits a person makes: a changed cell, an
-inserted row, a deleted row, a sorted tab, a changed config, a changed locale and, for the
-cached copy, a corrupted cache file. One copy is synced with the cache beside its lock, the
-other without any; after each sync every cell of every tab of the two workbooks, the
+inserted row, a deleted row, a sorted tab, two rows swapped, a column moved, a cell's number
+format alone changed, another day, a changed config (stage aliases and probabilities, a custom
+column's declared type, the base currency, the locale) and, for the cached copy, a memo of
+another version of sheetcrm and a corrupted cache file. One copy is synced with the caches
+beside its lock (the parse memo, the .xlsx grid memo, the learned model's fits), the other
+without any; after each sync every cell of every tab of the two workbooks, the
 Validation report (every issue) and the plan are compared. The cache's counter shows that a
 no-op validates no row and a one-row change one row.
 """
@@ -18,9 +21,11 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from gspread.utils import rowcol_to_a1
 
-from sheetcrm import parse_cache
-from sheetcrm.config import Config
+from sheetcrm import cache_file, parse_cache
+from sheetcrm.config import Config, CustomField, TabSettings
+from sheetcrm.crm.learned import FitCache
 from sheetcrm.lock import workbook_key
 from sheetcrm.schema import TABS
 from sheetcrm.starter import demo_config, write_demo
@@ -111,6 +116,52 @@ class Copy:
         else:
             self.server.sort_rows(self.key, tab, col - 1, descending=True)
 
+    def swap(self, tab: str, a: int, b: int) -> None:
+        """The contents of sheet rows `a` and `b` swapped, formulas as formulas."""
+        if self.kind == "xlsx":
+            wb = openpyxl.load_workbook(self.path)
+            ws = wb[tab]
+            width = ws.max_column
+            first, second = ([ws.cell(r, c).value for c in range(1, width + 1)] for r in (a, b))
+            for row, values in ((a, second), (b, first)):
+                for c, value in enumerate(values, 1):
+                    ws.cell(row, c).value = value
+            wb.save(self.path)
+        else:
+            sheet = self._sheet(tab)
+            first, second = (sheet.get(f"{r}:{r}", value_render_option="FORMULA") for r in (a, b))
+            sheet.batch_clear([f"{a}:{a}", f"{b}:{b}"])
+            sheet.update(values=second or [[]], range_name=f"A{a}", raw=False)
+            sheet.update(values=first or [[]], range_name=f"A{b}", raw=False)
+
+    def move_column(self, tab: str, col: int, before: int) -> None:
+        """Whole column `col` (1-based) moved before column `before`, as a drag moves it."""
+        if self.kind == "xlsx":
+            wb = openpyxl.load_workbook(self.path)
+            ws = wb[tab]
+            rows = [[c.value for c in r] for r in ws.iter_rows()]
+            for r, values in enumerate(rows, 1):
+                values.insert(before - 1, values.pop(col - 1))
+                for c, value in enumerate(values, 1):
+                    ws.cell(r, c).value = value
+            wb.save(self.path)
+        else:
+            sheet = self._sheet(tab)
+            sheet.spreadsheet.batch_update({"requests": [{"moveDimension": {
+                "source": {"sheetId": sheet.id, "dimension": "COLUMNS", "startIndex": col - 1, "endIndex": col},
+                "destinationIndex": before - 1}}]})
+
+    def number_format(self, tab: str, row: int, col: int, kind: str, pattern: str) -> None:
+        """Only the cell's number format changed (its value untouched): `kind` is Google's
+        type (PERCENT, DATE, CURRENCY), `pattern` the format both apps write."""
+        if self.kind == "xlsx":
+            wb = openpyxl.load_workbook(self.path)
+            wb[tab].cell(row, col).number_format = pattern
+            wb.save(self.path)
+        else:
+            sheet = self._sheet(tab)
+            sheet.format(rowcol_to_a1(row, col), {"numberFormat": {"type": kind, "pattern": pattern}})
+
 
 @pytest.fixture(params=[("xlsx", "en"), ("xlsx", "es"), ("google", "en"), ("google", "es")],
                 ids=lambda p: "-".join(p))
@@ -135,18 +186,18 @@ def test_every_output_is_the_same_with_and_without_the_cache(copies, tmp_path) -
     folder = tmp_path / "cache"
     config = demo_config(Config.model_validate(CONFIG[locale]), cached.data)
 
-    def both(config: Config = config) -> SyncOutcome:
-        with_cache = sync(cached.book, config, AS_OF, cache=folder)
-        without = sync(plain.book, config, AS_OF, cache=False)
+    def both(config: Config = config, as_of: dt.date = AS_OF) -> SyncOutcome:
+        with_cache = sync(cached.book, config, as_of, cache=folder)
+        without = sync(plain.book, config, as_of, cache=False, fit_cache=FitCache())
         assert without.memo is None
         _same(cached, plain, with_cache, without)
         return with_cache
 
-    def settle(config: Config = config) -> None:
+    def settle(config: Config = config, as_of: dt.date = AS_OF) -> None:
         """Sync until nothing changes: what a sync writes into people's rows (an ID, a
         workflow's task) is new input for the next one."""
         for _ in range(4):
-            if not both(config).plan:
+            if not both(config, as_of).plan:
                 return
         raise AssertionError("the workbook does not settle")
 
@@ -196,6 +247,59 @@ def test_every_output_is_the_same_with_and_without_the_cache(copies, tmp_path) -
         copy.sort(leads, at)
     sorted_ = both()
     assert sorted_.memo.parsed == 0
+    settle()
+
+    # Another day: what is computed from the day changes, no row is parsed again.
+    later = both(as_of=AS_OF + dt.timedelta(days=40))
+    assert later.memo.parsed == 0 and "lead_scores" not in later.memo.recalled
+    settle(as_of=AS_OF + dt.timedelta(days=40))
+    settle()
+
+    # Two rows' contents swapped, a column dragged elsewhere.
+    for copy in (cached, plain):
+        copy.swap(leads, 3, 6)
+    assert both().memo.parsed == 0
+    settle()
+    for copy in (cached, plain):
+        copy.move_column(leads, at, 2)
+    settle()
+
+    # Only a cell's format: a deal's amount shown as a percentage, a date, another currency.
+    deals = _title("opportunities", locale)
+    amount = cached.cells()[deals][0][0].index(_header("opportunities", "amount", locale)) + 1
+    for kind, pattern in (("PERCENT", "0%"), ("DATE", "yyyy-mm-dd"), ("CURRENCY", '"£"#,##0')):
+        for copy in (cached, plain):
+            copy.number_format(deals, 3, amount, kind, pattern)
+        settle()
+
+    # A stage alias the config adds, a probability it changes: the deal's unknown stage reads.
+    stage = cached.cells()[deals][0][0].index(_header("opportunities", "stage", locale)) + 1
+    for copy in (cached, plain):
+        copy.set(deals, 4, stage, "Sent Proposal")
+    settle()
+    stages = [s.model_copy(update={"aliases": [*s.aliases, "Sent Proposal"], "probability": 77})
+              if s.name == "Proposal" else s for s in config.stages]
+    aliased = config.model_copy(update={"stages": stages})
+    assert both(aliased).memo.parsed > 0
+    settle(aliased)
+
+    # A custom column the config then types: the same cells read anew as each type.
+    width = len(cached.cells()[leads][0][0])
+    for copy in (cached, plain):
+        copy.set(leads, 1, width + 1, "Region Code")
+        for row, value in zip(range(2, 8), ["1/2", "3/4", "10", "2.5", "1,5", "12%"]):
+            copy.set(leads, row, width + 1, value)
+    settle(aliased)
+    for kind in ("text", "number", "date", "percent"):
+        typed = aliased.model_copy(update={"tabs": {"leads": TabSettings(
+            custom_fields={"Region Code": CustomField(type=kind)})}})
+        settle(typed)
+    settle()
+
+    # A memo saved by another version of sheetcrm: parsed afresh, the same outputs.
+    (path,) = folder.glob(f"*{parse_cache.SUFFIX}")
+    cache_file.save(path, "another version", cache_file.load(path, parse_cache.code_version()))
+    assert both().memo.parsed > 50
     settle()
 
     # A changed config: another base currency reads every amount anew.
