@@ -854,7 +854,7 @@ def _kind_word(kind: str) -> str:
 def _kinds_word(kind: str) -> str:
     """The records of a kind, in the plural ("opportunities"): what messages name."""
     return _({"lead": N_("leads"), "opportunity": N_("opportunities"), "account": N_("accounts"),
-              "contact": N_("contacts"), "task": N_("tasks")}[kind])
+              "contact": N_("contacts"), "task": N_("tasks"), "case": N_("cases")}[kind])
 
 
 def _examples(world: World, kind: str) -> str:
