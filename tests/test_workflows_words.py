@@ -259,3 +259,27 @@ def test_a_changes_to_value_is_read_as_its_column_and_one_no_cell_can_hold_is_an
     book = XlsxWorkbook(tmp_path / "crm.xlsx")
     log = [r for r in book.read().tabs["Registro de flujos"].rows[1:]]
     assert [(r[1], r[3]) for r in log] == [("WF-0002", "OPP-0001"), ("WF-0003", "OPP-0001")]
+
+
+def test_a_negative_due_or_a_cap_of_0_on_the_workflows_tab_is_refused_at_its_cell_as_in_the_config(tmp_path):
+    """Was: sheetcrm.toml refused `due_days = -2` and `cap = 0`, but the same values typed in the
+    Workflows tab ran: a task due two days before the deal entered Proposal (overdue when
+    written), and an assignment rule that skipped every lead, "every owner is at their cap"."""
+    from books import xlsx_book
+
+    rules = [["WF-0001", "Propuesta", "sí", "oportunidad", "entra en Propuesta", "", "crear tarea", "Seguir", -2],
+             ["WF-0002", "Reparto", "sí", "lead", "creado", "", "asignar propietario", None, None, None, "Ana, Bo", 0],
+             ["WF-0003", "Hoy", "sí", "oportunidad", "entra en Propuesta", "", "crear tarea", "Hoy", 0]]
+    tabs = _spanish_tabs(rules)
+    tabs["Flujos de trabajo"][0] += ["Plantilla", "Asignar a", "Tope"]
+    book = xlsx_book(tmp_path / "crm.xlsx", tabs)
+    with using("es"):
+        outcome = sync(book, Config(locale="es"), day(0))
+    refused = [(i.row, i.header, i.value, i.code, i.message) for i in outcome.crm.report.issues
+               if i.tab == "Flujos de trabajo" and i.code == "out_of_range"]
+    assert refused == [
+        (2, "Vence (días)", -2, "out_of_range", '"-2" no es un número de días válido para el vencimiento de una tarea: '
+                                               "una tarea vence de 0 a 3650 días después del evento que la creó."),
+        (3, "Tope", 0, "out_of_range", '"0" no es un tope válido: ningún propietario puede tener menos de 0 registros '
+                                       "abiertos, así que nunca se asignaría a nadie.")]
+    assert [r.id for r in outcome.workflows.outcome.rules] == ["WF-0003"]
