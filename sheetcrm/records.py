@@ -366,6 +366,30 @@ class QuoteLine(Record):
     currency: Currency = Field(default=None, exclude=True)
 
 
+def _within(low: int, high: int | None, message: str, hint: str) -> Callable[[Any, Any], None]:
+    """A check refusing a whole number outside low..high (`out_of_range`); `message` and `hint`
+    are N_ constants, `message` with {shown}, the cell as written."""
+    def check(value: int, raw: Any) -> None:
+        if value < low or high is not None and value > high:
+            raise cells.CellError("out_of_range", _(message, shown=cells.quoted(raw)), _(hint), raw)
+    return check
+
+
+# The bounds sheetcrm.toml sets for a rule (crm.workflows.RuleSettings), at the tab's cell too: a
+# task due before the event that made it (-2) is overdue the moment it is written, and a Cap of 0
+# leaves no owner to assign, every firing skipped.
+DueDays = Annotated[int | None, _cell(lambda raw, ctx: cells.parse_integer(raw, ctx.locale), kind="integer",
+                                      check=_within(0, 3650, N_(
+                                          "{shown} is no number of days to a task's due date: a task is due 0 to "
+                                          "3650 days after the event that made it."),
+                                          N_("Write 0 for the event's day, or how many days after it.")))]
+Cap = Annotated[int | None, _cell(lambda raw, ctx: cells.parse_integer(raw, ctx.locale), kind="integer",
+                                  check=_within(1, None, N_("{shown} is no Cap: an owner can never hold fewer open "
+                                                            "records than 0, so no one would ever be assigned."),
+                                                N_("Write how many open records each owner may hold (1 or more), or "
+                                                   "leave Cap empty for no limit.")))]
+
+
 class Workflow(Record):
     """A rule of the Workflows tab (crm/workflows.py reads its When, If and Then)."""
 
@@ -377,10 +401,10 @@ class Workflow(Record):
     condition: Text = col("If")
     then: Text = col("Then")
     subject: Text = col("Subject")
-    due_days: Integer = col("Due (days)")
+    due_days: DueDays = col("Due (days)")
     template: Text = col("Template")
     assign_to: Text = col("Assign To")  # not for people: recognised header
-    cap: Integer = col("Cap")
+    cap: Cap = col("Cap")
     auto_approve: Annotated[bool | None, _cell(lambda raw, ctx: cells.parse_bool(raw))] = col("Auto Approve")  # not for people: recognised header
 
 

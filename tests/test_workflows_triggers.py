@@ -112,6 +112,23 @@ def test_a_trigger_on_the_wrong_record_or_an_unknown_stage_is_an_issue_at_the_wh
                                                                   ("workflow_unknown_stage", 2, "enters Nowhere")]
 
 
+def test_a_case_rule_with_an_unknown_column_or_the_wrong_trigger_is_an_issue_not_a_crash():
+    """A rule on cases names its records in the message ("cases") as every other kind does; a
+    missing word once raised KeyError and stopped the whole sync."""
+    world = _world(day(0), {})
+    world.names["case"] = {"status": "status"}
+    rows = [_rule("WF-1", "case", "Foo changes"), _rule("WF-2", "case", "rotting"),
+            RuleRow("WF-3", "WF-3", True, "case", "created", "Bar = 1", "notify", tab="Workflows", row=4)]
+    outcome = run(rows, world, State(), [], 3, "en")
+    assert [(i.code, i.message) for i in outcome.issues] == [
+        ("workflow_unknown_column", 'There is no column "Foo" for cases.'),
+        ("workflow_wrong_record", 'The trigger "rotting" does not apply to cases.'),
+        ("workflow_unknown_column", 'There is no column "Bar" for cases.')]
+    with using("es"):
+        outcome = run(rows[:1], world, State(), [], 3, "es")
+    assert outcome.issues[0].message == 'No hay ninguna columna "Foo" para casos.'
+
+
 @pytest.mark.parametrize("locale,title,when", [("en", "Workflows", "enters Proposal"),
                                                ("es", "Flujos de trabajo", "entra en Propuesta")])
 def test_init_adds_the_workflows_tab_with_an_inactive_example(locale, title, when):

@@ -212,3 +212,74 @@ def test_the_then_hint_lists_every_action_and_each_reads_back_as_that_action(loc
 def test_the_log_columns_are_the_logs_headers():
     assert len(LOG_FIELDS) == len(WORKFLOW_LOG.headers)
     assert dict(zip(LOG_FIELDS, WORKFLOW_LOG.headers))["key"] == "Key"
+
+
+# -- 6. a "changes from/to" value read as the column holds it ----------------------------------------
+
+def test_a_changes_to_value_is_read_as_its_column_and_one_no_cell_can_hold_is_an_issue(tmp_path):
+    """Was: "Importe cambia a 1.000" fired for a deal going to 1 (the dot read as a decimal
+    point) and never for 1000; "Fecha de cierre cambia a 24/12/2026" and "Estado cambia a
+    Contactadoo" never fired, and nothing said why. Now numbers and dates are read as the If
+    reads them (the ambiguous 1.000 refused, never guessed), and a value no cell could hold is
+    an issue at the When cell; the rule does not run."""
+    import openpyxl
+    from books import xlsx_book
+
+    from sheetcrm.workbook.xlsx import XlsxWorkbook
+
+    rules = [["WF-0001", "Mil", "sí", "oportunidad", "Importe cambia a 1.000", "", "registrar actividad", "mil", None],
+             ["WF-0002", "Diez mil", "sí", "oportunidad", "Importe cambia de 5000 a 10.000,5", "",
+              "registrar actividad", "diez mil", None],
+             ["WF-0003", "Fecha", "sí", "oportunidad", "Fecha de cierre cambia a 24/12/2026", "",
+              "registrar actividad", "fecha", None],
+             ["WF-0004", "Estado", "sí", "lead", "Estado cambia a Contactadoo", "", "registrar actividad", "estado",
+              None],
+             ["WF-0005", "Etapa", "sí", "oportunidad", "Etapa cambia a Propuestaa", "", "registrar actividad",
+              "etapa", None]]
+    book = xlsx_book(tmp_path / "crm.xlsx", _spanish_tabs(rules))
+    config = Config(locale="es")
+    with using("es"):
+        first = sync(book, config, day(0))
+    issues = [(i.row, i.column, i.code, i.message) for i in first.crm.report.issues
+              if i.code.startswith("workflow")]
+    assert issues == [
+        (2, "E", "workflow_bad_value", 'No se puede leer el valor del disparador: el número "1.000" es ambiguo: 1000 '
+                                       "si su separador agrupa los miles, 1 si marca los decimales"),
+        (5, "E", "workflow_bad_value", 'No se puede leer el valor del disparador: "Contactadoo" no es un valor de '
+                                       "Estado"),
+        (6, "E", "workflow_unknown_stage", '"Propuestaa" no es una etapa.')]
+    assert [r.id for r in first.workflows.outcome.rules] == ["WF-0002", "WF-0003"]
+    # A person edits the deals: OPP-0001 to 10.000,5 closing on 24/12, OPP-0002 to 1.
+    wb = openpyxl.load_workbook(tmp_path / "crm.xlsx")
+    wb["Oportunidades"]["F2"], wb["Oportunidades"]["G2"] = 10000.5, dt.datetime(2026, 12, 24)
+    wb["Oportunidades"]["F3"] = 1
+    wb.save(tmp_path / "crm.xlsx")
+    with using("es"):
+        sync(XlsxWorkbook(tmp_path / "crm.xlsx"), config, day(1))
+    book = XlsxWorkbook(tmp_path / "crm.xlsx")
+    log = [r for r in book.read().tabs["Registro de flujos"].rows[1:]]
+    assert [(r[1], r[3]) for r in log] == [("WF-0002", "OPP-0001"), ("WF-0003", "OPP-0001")]
+
+
+def test_a_negative_due_or_a_cap_of_0_on_the_workflows_tab_is_refused_at_its_cell_as_in_the_config(tmp_path):
+    """Was: sheetcrm.toml refused `due_days = -2` and `cap = 0`, but the same values typed in the
+    Workflows tab ran: a task due two days before the deal entered Proposal (overdue when
+    written), and an assignment rule that skipped every lead, "every owner is at their cap"."""
+    from books import xlsx_book
+
+    rules = [["WF-0001", "Propuesta", "sí", "oportunidad", "entra en Propuesta", "", "crear tarea", "Seguir", -2],
+             ["WF-0002", "Reparto", "sí", "lead", "creado", "", "asignar propietario", None, None, None, "Ana, Bo", 0],
+             ["WF-0003", "Hoy", "sí", "oportunidad", "entra en Propuesta", "", "crear tarea", "Hoy", 0]]
+    tabs = _spanish_tabs(rules)
+    tabs["Flujos de trabajo"][0] += ["Plantilla", "Asignar a", "Tope"]
+    book = xlsx_book(tmp_path / "crm.xlsx", tabs)
+    with using("es"):
+        outcome = sync(book, Config(locale="es"), day(0))
+    refused = [(i.row, i.header, i.value, i.code, i.message) for i in outcome.crm.report.issues
+               if i.tab == "Flujos de trabajo" and i.code == "out_of_range"]
+    assert refused == [
+        (2, "Vence (días)", -2, "out_of_range", '"-2" no es un número de días válido para el vencimiento de una tarea: '
+                                               "una tarea vence de 0 a 3650 días después del evento que la creó."),
+        (3, "Tope", 0, "out_of_range", '"0" no es un tope válido: ningún propietario puede tener menos de 0 registros '
+                                       "abiertos, así que nunca se asignaría a nadie.")]
+    assert [r.id for r in outcome.workflows.outcome.rules] == ["WF-0003"]

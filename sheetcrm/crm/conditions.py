@@ -48,7 +48,7 @@ from lark import Lark, Token, Tree, UnexpectedCharacters, UnexpectedInput, Unexp
 
 from sheetcrm import columns as column_reading
 from sheetcrm.cells import (CURRENCY_CODES, SYMBOL_CURRENCIES, CellError, currency_of, date_style, is_blank, normalize_key,
-                            parse_amount, parse_date, parse_money, parse_percent, separator_style, show_number)
+                            parse_amount, parse_bool, parse_date, parse_money, parse_percent, separator_style, show_number)
 from sheetcrm.crm.money import Rates, to_base
 from sheetcrm.crm.rules import TWO_WAYS, _Candidate, as_date, as_number, as_text, strip_accents
 from sheetcrm.i18n import N_, _, current, ngettext
@@ -496,6 +496,32 @@ def parse_condition(text: str | None, locale: str, rates: Rates | None = None,
     reader = _Reader(text, locale, rates, types)
     node = reader.node(tree)
     return Condition(text, node, tuple(reader.priced), tuple(dict.fromkeys(reader.unpriced)))
+
+
+def read_value(text: str, locale: str, shape: Callable[[str], str], percent: bool = False) -> Decimal | dt.date | None:
+    """A bare value written outside a condition (a trigger's "Amount changes to 1.000") read as a
+    condition's value is: a date, else a number, as `locale` writes them; `percent`: the column
+    holds percentages, so a bare number is read as `_Reader.percent` reads it. None when the
+    text is neither; ConditionError when it is wrong or reads two ways ("1.000", "03/04/2026").
+    `shape(value)`: the whole text with `value` in its place, for the hints' examples."""
+    text = " ".join(text.split())
+    reader = _Reader(text, locale)
+    found = reader.date(text, shape, 0)
+    if found is not None:
+        return found
+    number = reader.number(text, shape, 0, ordering=True)
+    if number is not None and percent and not text.endswith("%"):
+        return reader.percent(number, text, shape, 0)
+    return number
+
+
+def read_flag(text: str) -> bool | None:
+    """A yes / no written outside a condition (a trigger's "Active changes to sí") as a tick
+    box cell reads: True, False, or None when it is neither."""
+    try:
+        return parse_bool(text)
+    except CellError:
+        return None
 
 
 # --- what the callers say about money ---------------------------------------------------------

@@ -55,7 +55,8 @@ from pydantic import ConfigDict, Field, field_validator
 from sheetcrm.cells import add_days, id_spelling, match_key, normalize_key, show_number
 from sheetcrm.crm import follow_ups
 from sheetcrm.crm.conditions import (Choice, ColumnTypeError, Condition, ConditionError, Doubt, Money, Text, Unsure,
-                                     doubt_said, not_money_said, parse_condition, unpriced_said)
+                                     doubt_said, not_money_said, parse_condition, read_flag, read_value,
+                                     unpriced_said)
 from sheetcrm.crm.money import Rates
 from sheetcrm.crm.spellings import key as owner_key
 from sheetcrm.i18n import N_, NC_, _, current, every_locale, in_locale
@@ -145,6 +146,7 @@ _MESSAGES = {
     "workflow_bad_condition": (N_("The condition cannot be read: {problem}"), N_("{hint}")),
     "workflow_type_mismatch": (N_("The condition compares a column with a value of another type: {problem}"),
                                N_("{hint}")),
+    "workflow_bad_value": (N_("The trigger's value cannot be read: {problem}"), N_("{hint}")),
     "workflow_bad_then": (N_("\"{text}\" is not an action sheetcrm knows."), N_("Write one of: {actions}.")),
     "workflow_unknown_sequence": (N_("There is no follow-up sequence \"{name}\"."),
                                   N_("Name one of the sequences of sheetcrm.toml ([follow_ups.<name>]): {names}.")),
@@ -722,7 +724,7 @@ def _parse_rule(row: RuleRow, world: World, locale: str, issues: list[Issue]) ->
     if kind is None:
         issues.append(_issue(row, "record", row.record, "workflow_bad_record", text=row.record or ""))
         return None
-    trigger = _parse_when(row, kind, world, issues)
+    trigger = _parse_when(row, kind, world, locale, issues)
     try:
         condition = parse_condition(row.condition or "", locale, world.rates,
                                     world.column_types(kind, lambda relation: _relation_kind(kind, relation)))
@@ -796,7 +798,7 @@ def _parse_rule(row: RuleRow, world: World, locale: str, issues: list[Issue]) ->
     return Rule(row, kind, trigger, condition, action)
 
 
-def _parse_when(row: RuleRow, kind: str, world: World, issues: list[Issue]) -> Trigger | None:
+def _parse_when(row: RuleRow, kind: str, world: World, locale: str, issues: list[Issue]) -> Trigger | None:
     text = " ".join((row.when or "").split())
     for name, pattern in _WHEN:
         m = pattern.fullmatch(text)
@@ -829,13 +831,80 @@ def _parse_when(row: RuleRow, kind: str, world: World, issues: list[Issue]) -> T
                 return None
             trigger = dataclasses.replace(trigger, field="stage", to=stage)
         elif name == "changes":
-            trigger = dataclasses.replace(trigger, from_=groups.get("from"), to=groups.get("to"))
+            ends = {}
+            for end in ("from", "to"):
+                if groups.get(end) is not None:
+                    ends[end] = _changed_value(row, kind, trigger.field or "", text, m.span(end), world, locale,
+                                               issues)
+                    if ends[end] is None:
+                        return None
+            trigger = dataclasses.replace(trigger, from_=ends.get("from"), to=ends.get("to"))
         elif name in ("after", "before", "quote"):
             trigger = dataclasses.replace(trigger, days=int(groups["n"]) * (-1 if name == "before" else 1))
         elif name in ("score_above", "score_below"):
             trigger = dataclasses.replace(trigger, field="score", threshold=Decimal(groups["n"].replace(",", ".")))
         return trigger
     issues.append(_issue(row, "when", row.when, "workflow_bad_when", text=text))
+    return None
+
+
+def _changed_value(row: RuleRow, kind: str, key: str, when: str, span: tuple[int, int], world: World, locale: str,
+                   issues: list[Issue]) -> str | None:
+    """The From or To of a "changes" trigger (`when[span[0]:span[1]]`) as `_matches` compares it:
+    a stage or status as its canonical value, a number or date read as the If reads one (in the
+    locale: "1.000" and "03/04/2026" are refused, never guessed), a tick box as yes / no, text
+    as written. A value the column can never hold is an issue at the When cell, and None: a
+    rule that silently never fires ("Stage changes to Wonn", "Importe cambia a 1.000" read as
+    1) is worse than one that does not run."""
+    text = when[span[0]:span[1]]
+    label = world.labels.get(kind, {}).get(key, key)
+
+    def shape(value: str) -> str:
+        return when[:span[0]] + value + when[span[1]:]
+
+    def refuse(problem: str, hint: str) -> None:
+        issues.append(_issue(row, "when", row.when, "workflow_bad_value", problem=problem, hint=hint))
+
+    enum = world.enums.get(key)
+    if enum is not None:
+        value = enum.get(normalize_key(text))
+        if value is not None:
+            return value
+        if key == "stage":
+            issues.append(_issue(row, "when", row.when, "workflow_unknown_stage", text=text,
+                                 stages=", ".join(world.word(kind, "stage", s) for s in world.stages)))
+        else:
+            held = sorted({v for s in world.subjects.get(kind, []) if isinstance(v := s.values.get(key), str)})
+            shown = ", ".join(str(world.word(kind, key, v)) for v in held[:8])
+            refuse(_('"{value}" is not a value of {column}', value=text, column=label),
+                   _("Write a value {column} holds, e.g. {examples}.", column=label, examples=shown) if shown else
+                   _("Write a value {column} holds, as its cells name it.", column=label))
+        return None
+    held_type = world.types.get(kind, {}).get(key) or ("date" if key in world.dates.get(kind, ()) else None)
+    if held_type is None:
+        return text
+    if held_type == "bool":
+        flag = read_flag(text)
+        if flag is None:
+            refuse(_('{column} holds yes or no, and "{value}" is neither', column=label, value=text),
+                   _("Write yes or no: {example}", example=shape("yes" if locale == "en" else "sí")))
+            return None
+        return "yes" if flag else "no"
+    try:
+        value = read_value(text, locale, shape, percent=held_type == "percent")
+    except ConditionError as e:
+        refuse(e.message, e.hint or "")
+        return None
+    if held_type in ("date", "datetime"):
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        refuse(_('{column} holds dates, and "{value}" is not one', column=label, value=text),
+               _("Write the date as year-month-day: {example}", example=shape("2026-03-15")))
+        return None
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    refuse(_('{column} holds numbers, and "{value}" is not one', column=label, value=text),
+           _("Write a number, e.g. {example}", example=shape("1000")))
     return None
 
 
@@ -854,7 +923,7 @@ def _kind_word(kind: str) -> str:
 def _kinds_word(kind: str) -> str:
     """The records of a kind, in the plural ("opportunities"): what messages name."""
     return _({"lead": N_("leads"), "opportunity": N_("opportunities"), "account": N_("accounts"),
-              "contact": N_("contacts"), "task": N_("tasks")}[kind])
+              "contact": N_("contacts"), "task": N_("tasks"), "case": N_("cases")}[kind])
 
 
 def _examples(world: World, kind: str) -> str:
