@@ -434,3 +434,26 @@ def test_a_deal_whose_name_or_account_cannot_be_read_is_never_twinned(tmp_path):
         ("added", "OPP-0005", [])]
     assert 'it may be OPP-0001, but Opportunities!B2 ("#N/A") cannot be read' in result.rows[0].reasons[0]
     assert 'it may be OPP-0002, but Opportunities!C3 ("#REF!") cannot be read' in result.rows[2].reasons[0]
+
+
+def test_a_spanish_excel_csv_with_quoted_line_breaks_reads_its_semicolons(tmp_path):
+    """Excel in Spanish saves ';' between cells, a decimal comma in amounts and a note's line
+    breaks inside quotes, in Windows-1252. `csv.Sniffer` counted characters per physical line:
+    the quoted line break (or the decimal commas alone) made it answer ',', the header was read
+    as one cell, and the import refused a sound file ("no header row names a column")."""
+    path = _workbook(tmp_path, [])
+    lines = ["Nombre;Apellidos;Empresa;Correo electrónico;Fecha de creación;Notes",
+             'José;Núñez;Café Ñandú S.A.;jose@cafe.example;05/03/2024;"llamar el lunes;\nsin falta"',
+             "María;Peña;Peña y Cía;maria@pena.example;13/03/2024;1.234,56",
+             "Iñigo;Ureña;Ureña SL;inigo@urena.example;01/04/2024;750,5"]
+    export = tmp_path / "excel-es.csv"
+    export.write_bytes("\r\n".join(lines).encode("cp1252") + b"\r\n")
+    book = XlsxWorkbook(path)
+    result = import_file(book, Config(), export, "leads")
+    assert result.counts == {"added": 3, "matched": 0, "rejected": 0}
+    rows = book.read().tabs["Leads"].rows
+    assert [r[1:5] for r in rows[1:]] == [["José", "Núñez", "Café Ñandú S.A.", "jose@cafe.example"],
+                                          ["María", "Peña", "Peña y Cía", "maria@pena.example"],
+                                          ["Iñigo", "Ureña", "Ureña SL", "inigo@urena.example"]]
+    assert [r[8].isoformat()[:10] for r in rows[1:]] == ["2024-03-05", "2024-03-13", "2024-04-01"]
+    assert [r[9] for r in rows[1:]] == ["llamar el lunes;\nsin falta", "1.234,56", "750,5"]

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -120,7 +121,7 @@ def readable(path: Path) -> None:
 
 def read_export(path: Path) -> Grid:
     """The file as rows of cells: an .xlsx's first sheet (values, dates as dates), or a CSV
-    whose dialect (comma, semicolon, tab) `csv.Sniffer` finds, read as UTF-8 (with or without
+    split at its `delimiter` (comma, semicolon, tab, pipe), read as UTF-8 (with or without
     BOM), else cp1252. Raises ImportFileError with one line."""
     try:
         if path.suffix.lower() in (".xlsx", ".xlsm"):
@@ -136,12 +137,40 @@ def read_export(path: Path) -> Grid:
             continue
     else:  # cp1252 leaves only five bytes undefined
         raise ImportFileError(_("{file}: not UTF-8 or Windows-1252 text", file=path))
-    try:
-        dialect: Any = csv.Sniffer().sniff(text[:64 * 1024], delimiters=",;\t|")
-    except csv.Error:
-        dialect = csv.excel  # one column, or too little to tell: plain commas
-    rows = [list(r) for r in csv.reader(io.StringIO(text, newline=""), dialect)]
+    rows = [list(r) for r in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter(text))]
     return Grid(rows=[[None if v == "" else v for v in r] for r in rows])
+
+
+DELIMITERS = ",;\t|"
+
+
+def delimiter(text: str, sample: int = 50) -> str:
+    """The character between the cells of CSV `text`: of comma, semicolon, tab and pipe, the one
+    that, read as CSV reads (quotes and all: a quoted note may hold line breaks and any of
+    them), splits the header into two or more cells and the most of the first `sample` records
+    into as many cells as the header; ties to the one that makes more header cells, then to the
+    earlier. When none splits the header: one that leaves no cell filled (a file of nothing but
+    separators is empty), else a comma (a one-column file).
+
+    Not `csv.Sniffer`: it counts characters per physical line, so a quoted line break, or the
+    decimal commas of a ';' file from a Spanish Excel, made it answer ',' and read the header as
+    one cell."""
+    best, chosen, empty = (0, 0), ",", None
+    for d in DELIMITERS:
+        try:
+            records = [r for r in itertools.islice(csv.reader(io.StringIO(text, newline=""), delimiter=d), sample * 4)
+                       if any(v.strip() for v in r)][:sample]
+        except csv.Error:
+            continue
+        if not records:
+            empty = empty or d
+        if not records or len(records[0]) < 2:
+            continue
+        width = len(records[0])
+        score = (sum(len(r) == width for r in records), width)
+        if score > best:
+            best, chosen = score, d
+    return chosen if best[0] or empty is None else empty
 
 
 def _read_xlsx(path: Path) -> Grid:
