@@ -406,6 +406,33 @@ def test_an_ambiguous_conversion_names_the_records_that_match_alike():
     assert "ACC-0002, ACC-0003" in issue.message and "cuentas" in issue.message
 
 
+@pytest.mark.parametrize("account, company", [("Café Ñandú S.A.", "CAFE NANDU SA "),
+                                              ("Cafe Nandu SA", "Café Ñandú, S. A."),
+                                              ("J.P. Holdings", "jp holdings")])
+def test_an_account_spelled_with_or_without_the_dots_of_its_legal_form_is_the_one_converted_into(account, company):
+    """"S.A." folded to "s a" and "SA" to "sa": punctuation alone, which the rule ignores, made
+    "CAFE NANDU SA" another company than the account "Café Ñandú S.A.", and the conversion
+    silently made a second account beside it. A legal word still tells two companies apart."""
+    tabs = _tabs()
+    tabs["Accounts"].append(["ACC-0002", account, None, "ES", "Eva"])
+    tabs["Leads"][1][3:5], tabs["Leads"][1][13] = [company, "ana.ng@gmail.com"], None  # no domain to go by
+    book = MemoryWorkbook(tabs)
+    sync(book, Config(), DAY1)
+    lead = _records(book, "Leads")[0]
+    assert lead["Converted Account"] == "ACC-0002"
+    assert [a["ID"] for a in _records(book, "Accounts")] == ["ACC-0001", "ACC-0002"]
+    assert _records(book, "Contacts")[-1]["Account"] == "ACC-0002"
+
+
+def test_another_legal_form_is_another_company_to_convert_into():
+    tabs = _tabs()
+    tabs["Accounts"].append(["ACC-0002", "Acme Inc.", None, "ES", "Eva"])
+    tabs["Leads"][1][3:5], tabs["Leads"][1][13] = ["ACME CORP", "ana.ng@gmail.com"], None
+    book = MemoryWorkbook(tabs)
+    sync(book, Config(), DAY1)
+    assert _records(book, "Leads")[0]["Converted Account"] == "ACC-0003"
+
+
 def _budget_book(tmp_path, budget, amount=None, currency=None, others=(2000, 3000)):
     """The lead LEAD-0001 asks to convert with `amount` in Amount and `budget` in a Budget column
     of the team's own (a Currency column beside it); the other leads' budgets are `others`."""

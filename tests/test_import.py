@@ -457,3 +457,14 @@ def test_a_spanish_excel_csv_with_quoted_line_breaks_reads_its_semicolons(tmp_pa
                                           ["Iñigo", "Ureña", "Ureña SL", "inigo@urena.example"]]
     assert [r[8].isoformat()[:10] for r in rows[1:]] == ["2024-03-05", "2024-03-13", "2024-04-01"]
     assert [r[9] for r in rows[1:]] == ["llamar el lunes;\nsin falta", "1.234,56", "750,5"]
+
+
+def test_an_account_with_or_without_the_dots_of_its_legal_form_is_matched_not_added(tmp_path):
+    """"Café Ñandú S.A." in the tab and "CAFE NANDU SA" in a HubSpot companies export are one
+    company (punctuation aside): the row used to be added as a second account."""
+    path = _accounts(tmp_path, [["ACC-0001", "Café Ñandú S.A.", None, None]])
+    export = _csv(tmp_path / "companies.csv", ["Company name", "Industry"], [["CAFE NANDU SA", "Food"]])
+    book = XlsxWorkbook(path)
+    result = import_file(book, Config(), export, "accounts")
+    assert [(r.status, r.id) for r in result.rows] == [("matched", "ACC-0001")]
+    assert len(book.read().tabs["Accounts"].rows) == 2
