@@ -468,3 +468,32 @@ def test_an_account_with_or_without_the_dots_of_its_legal_form_is_matched_not_ad
     result = import_file(book, Config(), export, "accounts")
     assert [(r.status, r.id) for r in result.rows] == [("matched", "ACC-0001")]
     assert len(book.read().tabs["Accounts"].rows) == 2
+
+
+def test_a_person_with_no_email_or_phone_is_not_added_again_by_a_second_import(tmp_path):
+    """Nothing links a row with no email and no phone (a name at a company never links), so a
+    second import of the same file added every such person again: a twin per row. Now a row
+    like that whose name is at its company already is rejected naming the record; a person's
+    email typed into the record meanwhile changes nothing."""
+    path = _workbook(tmp_path, [])
+    export = _csv(tmp_path / "hubspot.csv", ["First Name", "Last Name", "Company Name", "Email", "Create Date"],
+                  [["Carl", "Dee", "Dee Corp", "", "2024-03-06"], ["", "Solo", "Solo Inc", "", "2024-03-07"],
+                   ["Ann", "Bee", "Bee SL", "ann@bee.example", "2024-03-05"]])
+    book = XlsxWorkbook(path)
+    first = import_file(book, Config(), export, "leads")
+    assert [(r.status, r.id) for r in first.rows] == [("added", "LEAD-0001"), ("added", "LEAD-0002"),
+                                                      ("added", "LEAD-0003")]
+    wb = openpyxl.load_workbook(path)
+    wb["Leads"]["E2"] = "carl@dee.example"  # a person completes the record
+    wb.save(path)
+    again = import_file(book, Config(), export, "leads")
+    assert [(r.status, r.id, r.candidates) for r in again.rows] == [
+        ("rejected", None, ["LEAD-0001"]), ("rejected", None, ["LEAD-0002"]), ("matched", "LEAD-0003", [])]
+    assert "no email or phone" in again.rows[0].reasons[0]
+    assert [r[0] for r in book.read().tabs["Leads"].rows[1:]] == ["LEAD-0001", "LEAD-0002", "LEAD-0003"]
+    # The same person twice in one file, with nothing to link the second: not added twice.
+    twice = _csv(tmp_path / "twice.csv", ["First Name", "Last Name", "Company Name"],
+                 [["Eve", "Fox", "Fox SA"], ["EVE", "FOX", "Fox, S.A."], ["Eve", "Fox", "Other Co"]])
+    result = import_file(book, Config(), twice, "leads")
+    assert [(r.status, r.id) for r in result.rows] == [("added", "LEAD-0004"), ("rejected", None),
+                                                       ("added", "LEAD-0005")]

@@ -32,6 +32,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -39,6 +40,7 @@ from typing import Any, Callable
 from sheetcrm import cells
 from sheetcrm.candidates import Candidate, Unread, candidates
 from sheetcrm.config import Config
+from sheetcrm.crm.duplicates import company_key
 from sheetcrm.crm.matching import Known, KnownDeals
 from sheetcrm.crm.words import LEAD_STATUS, STAGE
 from sheetcrm.engine import words_of
@@ -47,7 +49,7 @@ from sheetcrm.os_errors import os_problem
 from sheetcrm.ids import id_pattern
 from sheetcrm.plan import append_writes, cell_value, owned_tab
 from sheetcrm.intake.text import problem
-from sheetcrm.records import Account
+from sheetcrm.records import Account, Contact, Lead
 from sheetcrm.report import Issue, Report
 from sheetcrm.schema import SEQUENCES, TABS
 from sheetcrm.table import Row, Table, parse_table, tab_locale
@@ -294,6 +296,16 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
                                        reasons=[_unsure(c) for c in doubts], warnings=warnings.get(row.row, [])))
             continue
         matches = index.find(record)
+        if not matches and (namesakes := index.namesakes(record)):
+            # Nothing in the row can link it, and a record of that name at that company is
+            # there already: the same row imported again, most likely. Never its twin.
+            labels = [_label(r) for r in namesakes]
+            result.rows.append(Outcome(row.row, "rejected", candidates=labels, reasons=[_(
+                "it may be {records}: the same name at the same company, and the row has no email or phone to "
+                "tell them apart; sheetcrm does not guess: add the email or phone to the row, then import again "
+                "(or type the row in by hand if they are two people)", records=", ".join(labels))],
+                warnings=warnings.get(row.row, [])))
+            continue
         if len(matches) > 1:
             labels = [_label(c) for c in matches]
             result.rows.append(Outcome(row.row, "rejected", candidates=labels, reasons=[_(
@@ -373,16 +385,44 @@ class _Index:
         self.known = known
         self.rows: dict[int, Row] = {}
         self.unsure: dict[int, Candidate] = {}
+        self.named: dict[tuple[str, str], list[Row]] = defaultdict(list)
         for c in rows:
             if c.unread:
                 self.unsure[id(c.row)] = c
                 known.add(id(c.row), c.record, c.unread_fields)
+                self._name(c.record, c.row)
             else:
                 self.add(c.record, c.row)
 
     def add(self, record: Any, row: Row) -> None:
         self.rows[id(row)] = row
         self.known.add(id(row), record)
+        self._name(record, row)
+
+    def _person(self, record: Any) -> tuple[tuple[str, str], bool] | None:
+        """A lead's or contact's (folded name, company key), and whether an email or a phone
+        can link it; None for other records and for a person without a name."""
+        if not isinstance(self.known, Known) or not isinstance(record, (Lead, Contact)):
+            return None
+        k = self.known.keys(record)
+        if not k.name:
+            return None
+        # A contact's Account that names no account is still the company it says.
+        company = k.company or company_key(record.account if isinstance(record, Contact) else None)
+        return (k.name, company), bool(k.email or k.phone)
+
+    def _name(self, record: Any, row: Row) -> None:
+        if (person := self._person(record)) is not None:
+            self.named[person[0]].append(row)
+
+    def namesakes(self, record: Any) -> list[Row]:
+        """The people of `record`'s name at its company, in the order added, when nothing in
+        `record` (an email, a phone) can link it: its own re-import would be their twin. []
+        otherwise, and for accounts and deals (their names link them)."""
+        person = self._person(record)
+        if person is None or person[1]:
+            return []
+        return list(self.named.get(person[0], ()))
 
     def find(self, record: Any) -> list[Row]:
         """The records `record` already is, the oldest first; more than one is ambiguous."""
