@@ -433,6 +433,37 @@ def test_another_legal_form_is_another_company_to_convert_into():
     assert _records(book, "Leads")[0]["Converted Account"] == "ACC-0003"
 
 
+def test_two_leads_of_one_person_ticked_in_one_sync_convert_into_one_contact():
+    """The same person twice in Leads (two forms), both ticked: the first made the contact and
+    its account, and the second, matching that new contact, waited with a warning that was
+    false twice over ("row ? of Contacts is its contact, but its Account ("ACC-0002") does not
+    name one account"). It converts in the same sync, into the same contact and account, its
+    links landing only with the rows they name."""
+    tabs = _tabs()
+    tabs["Leads"].append(["LEAD-0003", "Ana", "Ng", "Acme", "ANA@acme.com", None, None, "Fair", None, "New", "Eva",
+                          "2026-11-05", None, None, "ES", "x", None, None])
+    # A colleague at the company the first made: a new contact of that new account.
+    tabs["Leads"].append(["LEAD-0004", "Cy", "Po", "ACME", "cy@acme.com", None, None, "Fair", None, "New", "Eva",
+                          "2026-11-05", None, None, "ES", "x", None, None])
+    book = MemoryWorkbook(tabs)
+    crm, _results, plan = plan_sync(book.read(), Config(), DAY1)
+    assert not [i for i in crm.report.issues if i.code == "conversion_waits"]
+    account_id = next(w for w in plan.writes if w.tab == "Accounts" and w.value == "ACC-0002")
+    contact_id = next(w for w in plan.writes if w.tab == "Contacts" and w.value == "CON-0002")
+    link = next(w for w in plan.writes if w.tab == "Leads" and w.row == 4 and w.value == "CON-0002")
+    assert link.requires == contact_id.key
+    colleague = next(w for w in plan.writes if w.tab == "Contacts" and w.value == "CON-0003")
+    assert colleague.requires == account_id.key  # never a contact naming an account that did not land
+    sync(book, Config(), DAY1)
+    first, _second, again, other = _records(book, "Leads")
+    assert (first["Converted Account"], first["Converted Contact"]) == ("ACC-0002", "CON-0002")
+    assert (again["Converted Account"], again["Converted Contact"], again["Converted Opportunity"]) == (
+        "ACC-0002", "CON-0002", None)
+    assert (other["Converted Account"], other["Converted Contact"]) == ("ACC-0002", "CON-0003")
+    assert len(_records(book, "Accounts")) == 2 and len(_records(book, "Contacts")) == 3
+    assert not sync(book, Config(), DAY1).plan.writes
+
+
 def _budget_book(tmp_path, budget, amount=None, currency=None, others=(2000, 3000)):
     """The lead LEAD-0001 asks to convert with `amount` in Amount and `budget` in a Budget column
     of the team's own (a Currency column beside it); the other leads' budgets are `others`."""
