@@ -497,3 +497,30 @@ def test_a_person_with_no_email_or_phone_is_not_added_again_by_a_second_import(t
     result = import_file(book, Config(), twice, "leads")
     assert [(r.status, r.id) for r in result.rows] == [("added", "LEAD-0004"), ("rejected", None),
                                                        ("added", "LEAD-0005")]
+
+
+def test_an_amount_in_another_currency_is_not_written_where_no_column_says_its_currency(tmp_path):
+    """A Pipedrive export in EUR into an Opportunities tab with no Currency column: the numbers
+    were written alone ("EUR 900" as 900, the Deal - Currency column "left out"), and the
+    pipeline counted 1,500 EUR as 1,500 USD with nothing to say so. Such a row is rejected,
+    saying why; an amount in the base currency is added; with a Currency column both are."""
+    path = _accounts(tmp_path, [["ACC-0001", "Zenith Labs", None, None]])
+    export = _csv(tmp_path / "pipedrive.csv", ["Deal - Title", "Deal - Organization", "Deal - Value",
+                                               "Deal - Currency", "Deal - Stage"],
+                  [["Pipe one", "Zenith Labs", "1500", "EUR", "Prospecting"],
+                   ["Pipe two", "Zenith Labs", "2000.75", "USD", "Prospecting"],
+                   ["Pipe three", "Zenith Labs", "EUR 900", "", "Prospecting"]])
+    book = XlsxWorkbook(path)
+    result = import_file(book, Config(), export, "opportunities")
+    assert [(r.status, r.id) for r in result.rows] == [("rejected", None), ("added", "OPP-0001"), ("rejected", None)]
+    assert "its amount is in EUR, and the Opportunities tab has no Currency column" in result.rows[0].reasons[0]
+    assert [r[:5] for r in book.read().tabs["Opportunities"].rows[1:]] == [
+        ["OPP-0001", "Pipe two", "Zenith Labs", "Prospecting", 2000.75]]
+    wb = openpyxl.load_workbook(path)
+    wb["Opportunities"]["G1"] = "Currency"
+    wb.save(path)
+    again = import_file(book, Config(), export, "opportunities")
+    assert [(r.status, r.id) for r in again.rows] == [("added", "OPP-0002"), ("matched", "OPP-0001"),
+                                                      ("added", "OPP-0003")]
+    rows = book.read().tabs["Opportunities"].rows
+    assert [(r[1], r[4], r[6]) for r in rows[2:]] == [("Pipe one", 1500, "EUR"), ("Pipe three", 900, "EUR")]

@@ -312,6 +312,11 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
                 "it matches {records} alike; sheetcrm does not choose: tell them apart or merge them, "
                 "then import again", records=", ".join(labels))], warnings=warnings.get(row.row, [])))
             continue
+        foreign = _unwritable_currency(record, values, table, config.currency)
+        if foreign is not None and (fill_blanks or not matches):
+            # Written, its amount would be another currency's: not added, nor filled in.
+            result.rows.append(Outcome(row.row, "rejected", reasons=[foreign], warnings=warnings.get(row.row, [])))
+            continue
         if matches:
             found = matches[0]
             outcome = Outcome(row.row, "matched", found.id, warnings=warnings.get(row.row, []))
@@ -350,6 +355,19 @@ def _values(tab: str, record: Any, words: Any) -> dict[str, Any]:
         values["stage"] = words(STAGE, values["stage"])
     values.update({k: v for k, v in record.custom.items() if not cells.is_blank(v)})
     return values
+
+
+def _unwritable_currency(record: Any, values: dict[str, Any], table: Table, base: str) -> str | None:
+    """Why a row's amount cannot be written into `table`, or None: it is in another currency
+    than `base` (its Currency cell, or the currency its amount cell names: "EUR 900") and the
+    tab has no Currency column, so the number alone would read as `base` (1,500 EUR counted as
+    1,500 USD in the pipeline, with nothing to say so)."""
+    currency = getattr(record, "currency", None)
+    if values.get("amount") is None or not currency or currency == base or "currency" in table.header.fields:
+        return None
+    return _("its amount is in {currency}, and the {tab} tab has no Currency column: written alone, the number "
+             "would read as {base}; add a Currency column to {tab}, then import again",
+             currency=currency, tab=table.title, base=base)
 
 
 def _fills(table: Table, row: Row, values: dict[str, Any], formulas: set[tuple[int, int]]) -> list[CellWrite]:
