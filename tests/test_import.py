@@ -524,3 +524,15 @@ def test_an_amount_in_another_currency_is_not_written_where_no_column_says_its_c
                                                       ("added", "OPP-0003")]
     rows = book.read().tabs["Opportunities"].rows
     assert [(r[1], r[4], r[6]) for r in rows[2:]] == [("Pipe one", 1500, "EUR"), ("Pipe three", 900, "EUR")]
+
+
+def test_excels_unicode_text_utf16_is_read(tmp_path):
+    """Excel's "Unicode Text" is UTF-16 with a byte order mark, tab between cells. Read as
+    Windows-1252 it had a NUL between every letter: "no header row names a column"."""
+    path = _workbook(tmp_path, [])
+    export = tmp_path / "excel.txt"
+    export.write_bytes("First Name\tLast Name\tEmail\r\nJosé\tNúñez\tjose@x.example\r\n".encode("utf-16"))
+    book = XlsxWorkbook(path)
+    result = import_file(book, Config(), export, "leads")
+    assert [(r.status, r.id) for r in result.rows] == [("added", "LEAD-0001")]
+    assert book.read().tabs["Leads"].rows[1][:5] == ["LEAD-0001", "José", "Núñez", None, "jose@x.example"]

@@ -29,6 +29,7 @@ by the record's ID and expects the cell still empty, so a value typed meanwhile 
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import itertools
@@ -123,22 +124,25 @@ def readable(path: Path) -> None:
 
 def read_export(path: Path) -> Grid:
     """The file as rows of cells: an .xlsx's first sheet (values, dates as dates), or a CSV
-    split at its `delimiter` (comma, semicolon, tab, pipe), read as UTF-8 (with or without
-    BOM), else cp1252. Raises ImportFileError with one line."""
+    split at its `delimiter` (comma, semicolon, tab, pipe), read as UTF-16 when it starts with
+    UTF-16's byte order mark, else as UTF-8 (with or without BOM), else cp1252. Raises
+    ImportFileError with one line."""
     try:
         if path.suffix.lower() in (".xlsx", ".xlsm"):
             return _read_xlsx(path)
         data = path.read_bytes()
     except OSError as e:
         raise ImportFileError(_("{file}: cannot read: {problem}", file=path, problem=os_problem(e))) from None
-    for encoding in ENCODINGS:
+    # Excel's "Unicode Text" (and some tools' CSV) is UTF-16 with its byte order mark; read
+    # as Windows-1252 it was a NUL between every letter and "no header row".
+    for encoding in ("utf-16",) if data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) else ENCODINGS:
         try:
             text = data.decode(encoding)
             break
         except UnicodeDecodeError:
             continue
-    else:  # cp1252 leaves only five bytes undefined
-        raise ImportFileError(_("{file}: not UTF-8 or Windows-1252 text", file=path))
+    else:  # cp1252 leaves only five bytes undefined; UTF-16 an unpaired surrogate
+        raise ImportFileError(_("{file}: not UTF-8, UTF-16 or Windows-1252 text", file=path))
     rows = [list(r) for r in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter(text))]
     return Grid(rows=[[None if v == "" else v for v in r] for r in rows])
 
