@@ -464,6 +464,32 @@ def test_two_leads_of_one_person_ticked_in_one_sync_convert_into_one_contact():
     assert not sync(book, Config(), DAY1).plan.writes
 
 
+def test_one_converted_link_retyped_by_name_leaves_the_column_sheetcrms():
+    """A person retyped one lead's Converted Account by the account's name. The column then held
+    a cell not of an ID's shape, so the read gave the whole column up as the team's and put
+    sheetcrm's beside it, empty: every lead's link went unread, and a lead whose deal a person
+    had deleted (still converted, its link said missing) was converted again, a second deal.
+    The retyped cell is the person's, kept; the column stays sheetcrm's."""
+    tabs = _tabs()
+    tabs["Accounts"][1][1] = "Initech Corp"
+    tabs["Leads"][2][15] = "x"  # Bo converts into CON-0001 and its account
+    book = MemoryWorkbook(tabs)
+    sync(book, Config(), DAY1)
+    leads = book.tabs["Leads"]
+    col = leads[0].index("Converted Account")
+    assert [r[col] for r in leads[1:3]] == ["ACC-0002", "ACC-0001"]
+    leads[2][col] = "Initech Corp"
+    opportunities = book.tabs["Opportunities"]
+    assert opportunities[1][0] == "OPP-0001"
+    del opportunities[1]  # Ana's deal, deleted by a person
+    result = sync(book, Config(), DAY2)
+    assert not _records(book, "Opportunities")
+    assert "Converted Account (sheetcrm)" not in book.tabs["Leads"][0]
+    assert book.tabs["Leads"][2][col] == "Initech Corp"
+    codes = {(i.code, i.value) for i in result.crm.report.issues}
+    assert ("converted_record_missing", "OPP-0001") in codes and ("computed_name_taken", "Converted Account") not in codes
+
+
 def _budget_book(tmp_path, budget, amount=None, currency=None, others=(2000, 3000)):
     """The lead LEAD-0001 asks to convert with `amount` in Amount and `budget` in a Budget column
     of the team's own (a Currency column beside it); the other leads' budgets are `others`."""
