@@ -536,3 +536,32 @@ def test_excels_unicode_text_utf16_is_read(tmp_path):
     result = import_file(book, Config(), export, "leads")
     assert [(r.status, r.id) for r in result.rows] == [("added", "LEAD-0001")]
     assert book.read().tabs["Leads"].rows[1][:5] == ["LEAD-0001", "José", "Núñez", None, "jose@x.example"]
+
+
+def test_a_person_merged_away_is_found_in_their_survivor_not_imported_again(tmp_path):
+    """Two leads of one person (one phone, two emails) merged on the Duplicates tab: the
+    survivor keeps its email, and the merged one's is only in the Merged tab. A second import
+    of the export that held the merged lead matched nothing and added the person again, for the
+    Duplicates tab to propose once more. The Merged tab names the survivor: the row matches it."""
+    import datetime as dt
+
+    from sheetcrm.sync import sync
+
+    path = _workbook(tmp_path, [
+        ["LEAD-0001", "Ana", "García", "Acme", "ana@acme.example", "+34 600 111 222", None, "New", "2026-01-02", None],
+        ["LEAD-0002", "Ana", "Garcia", "Acme", "ana.garcia@gmail.com", "+34 600 111 222", None, "New", "2026-02-02",
+         None]])
+    book = XlsxWorkbook(path)
+    sync(book, Config(), dt.date(2026, 3, 1))
+    wb = openpyxl.load_workbook(path)
+    dup = wb["Duplicates"]
+    header = [c.value for c in dup[1]]
+    dup.cell(2, header.index("Merge") + 1, "x")
+    wb.save(path)
+    sync(book, Config(), dt.date(2026, 3, 2))
+    assert [r[0] for r in book.read().tabs["Leads"].rows[1:]] == ["LEAD-0001"]
+    export = _csv(tmp_path / "hubspot.csv", ["First Name", "Last Name", "Email", "Company Name"],
+                  [["Ana", "Garcia", "ana.garcia@gmail.com", "Acme"], ["Bo", "Li", "bo@li.example", "Li SL"]])
+    result = import_file(book, Config(), export, "leads")
+    assert [(r.status, r.id) for r in result.rows] == [("matched", "LEAD-0001"), ("added", "LEAD-0003")]
+    assert [r[0] for r in book.read().tabs["Leads"].rows[1:]] == ["LEAD-0001", "LEAD-0003"]

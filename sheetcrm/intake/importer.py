@@ -52,7 +52,8 @@ from sheetcrm.plan import append_writes, cell_value, owned_tab
 from sheetcrm.intake.text import problem
 from sheetcrm.records import Account, Contact, Lead
 from sheetcrm.report import Issue, Report
-from sheetcrm.schema import SEQUENCES, TABS
+from sheetcrm.owned import locate
+from sheetcrm.schema import MERGED, SEQUENCES, TABS
 from sheetcrm.table import Row, Table, parse_table, tab_locale
 from sheetcrm.validate import parse_context, read_crm, row_label, team_config
 from sheetcrm.workbook import CellWrite, Grid, Plan, Snapshot, Workbook, WorkbookConflict, WorkbookError, WriteResult
@@ -275,6 +276,10 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
     known: Known | KnownDeals = (KnownDeals(account_targets) if tab == "opportunities" else
                                  Known(config.duplicates, account_targets))
     index = _Index(candidates(table, snapshot.tabs.get(table.title)), known)
+    if tab != "opportunities":
+        # A record merged away is its survivor still: the export that held it finds the survivor.
+        for record, survivor in _merged(snapshot, team_config(snapshot, config).locale, table):
+            index.alias(record, survivor)
     words = words_of(crm, config)
     marks = dict(crm.inputs.sequences) if crm.inputs else {}
     prefix = spec.id_prefix
@@ -444,17 +449,70 @@ class _Index:
         person = self._person(record)
         if person is None or person[1]:
             return []
-        return list(self.named.get(person[0], ()))
+        return list({id(r): r for r in self.named.get(person[0], ())}.values())
+
+    def alias(self, record: Any, row: Row) -> None:
+        """`record` (a row a merge removed, as the Merged tab keeps it) is `row`, its survivor."""
+        if id(row) in self.rows:
+            self.known.add(id(row), record)
+            self._name(record, row)
 
     def find(self, record: Any) -> list[Row]:
         """The records `record` already is, the oldest first; more than one is ambiguous."""
-        return [self.rows[n] for n in self.known.find(record)]  # type: ignore[index]
+        return [self.rows[n] for n in dict.fromkeys(self.known.find(record))]  # type: ignore[index]
 
     def doubts(self, record: Any) -> list[Candidate]:
         """The rows whose key cells cannot be read that `record` may be (`Known.doubts`)."""
         if not self.unsure:
             return []
         return [self.unsure[n] for n in self.known.doubts(record)]  # type: ignore[index]
+
+
+# What a merged record is known by, of the cells the Merged tab keeps ("Email=ana@x.example").
+_KEYS = {"leads": ("first_name", "last_name", "company", "email", "phone", "country"),
+         "contacts": ("first_name", "last_name", "account", "email", "phone"),
+         "accounts": ("name", "domain", "country")}
+_RECORDS = {"leads": Lead, "contacts": Contact, "accounts": Account}
+
+
+def _merged(snapshot: Snapshot, locale: str, table: Table) -> list[tuple[Any, Row]]:
+    """The records a merge removed from `table` (the Merged tab's rows of that tab: Survivor,
+    Tab, ID, then one "Header=Value" cell per filled cell), each with its survivor's row in
+    `table`, a survivor merged in turn followed to its own; a row whose survivor is not in
+    the tab is left out. Each record holds only what it is matched by (`_KEYS`), as text."""
+    place = locate(snapshot, MERGED, locale)
+    key = table.spec.key
+    if not place.exists or key not in _KEYS:
+        return []
+    fields = {cells.normalize_key(c.header): c.field for c in table.spec.columns}
+    fields |= {cells.normalize_key(c.header_es): c.field for c in table.spec.columns}
+    fields |= {cells.normalize_key(table.header.labels[col]): f for f, col in table.header.fields.items()
+               if col in table.header.labels}
+    rows = {cells.match_key(r.id): r for r in table.rows if r.id}
+    survivors: dict[str, str] = {}
+    found: list[tuple[str, dict[str, str]]] = []
+    title = cells.normalize_key(table.title)
+    for line in snapshot.tabs[place.title].rows[1:]:
+        text = [cells.canonical_text(v) if isinstance(v, str) else v for v in line]
+        if len(text) < 4 or not isinstance(text[1], str) or not isinstance(text[3], str) \
+                or not isinstance(text[2], str) or cells.normalize_key(text[2]) != title:
+            continue
+        survivors[cells.match_key(text[3])] = cells.match_key(text[1])
+        values: dict[str, str] = {}
+        for cell in text[4:]:
+            if isinstance(cell, str) and "=" in cell:
+                label, value = cell.split("=", 1)
+                if (f := fields.get(cells.normalize_key(label))) in _KEYS[key] and value.strip():
+                    values[f] = value.strip()
+        found.append((text[3], values))
+    out = []
+    for merged, values in found:
+        survivor, hops = survivors.get(cells.match_key(merged)), 0
+        while survivor is not None and survivor not in rows and hops < len(survivors):
+            survivor, hops = survivors.get(survivor), hops + 1
+        if survivor in rows and values:
+            out.append((_RECORDS[key].model_construct(**values), rows[survivor]))
+    return out
 
 
 def _unsure(c: Candidate) -> str:
