@@ -321,13 +321,23 @@ def disown(table: Table, key: str, grid: Grid) -> Issue:
 
 def _written_by_sheetcrm(key: str, grid: Grid, index: int, col: int, synced: bool = True) -> bool:
     """Whether every filled cell of column `col` below the header row is of the shape sheetcrm
-    writes in the computed column `key` (with `synced` False: whether none is filled)."""
+    writes in the computed column `key` (with `synced` False: whether none is filled). A
+    recorded link column (`_LINKS`) is sheetcrm's too when its cells of that shape are at least
+    as many as the others: a person may retype one link by name ("Northwind Labs" for
+    ACC-0011), which is theirs, kept and read as typed, and no reason to give the column up
+    (the links it held unread, a lead whose deal was deleted was converted again). A column
+    of names, a Salesforce export's "Converted Account", stays the team's."""
     fits = _SHAPES[key] if synced else (lambda _value: False)
+    ours = others = 0
     for row in filter(None, grid.rows[index + 1:]):  # empty rows skipped in C: see _record_rows
-        if col < len(row) and (value := row[col]) is not None and not (value == "" or cells.is_blank(value)) \
-                and not fits(value):
-            return False
-    return True
+        if col < len(row) and (value := row[col]) is not None and not (value == "" or cells.is_blank(value)):
+            if fits(value):
+                ours += 1
+            elif key not in _LINKS:
+                return False
+            else:
+                others += 1
+    return not others or synced and ours >= others
 
 
 def _number(v: Any) -> bool:
@@ -374,6 +384,8 @@ def _reasons(v: Any) -> bool:
 
 
 _ID_TEXT = re.compile(r"\S+")
+# The recorded columns naming the records a step made or copied from, written once each.
+_LINKS = ("converted_account", "converted_contact", "converted_opportunity", "lead", "copy_of")
 
 # The shape of what sheetcrm writes in each computed column (names.COMPUTED's keys): the test of
 # one filled cell. tests/test_computed_columns_theirs.py checks that every computed column has one.
@@ -384,8 +396,7 @@ _SHAPES: dict[str, Callable[[Any], bool]] = {
     **dict.fromkeys(("last_activity", "converted_on", "last_fired", "sla_due", "first_response"), _date),
     **dict.fromkeys(("rotting", "sla_breached"), lambda v: v is True or _word("yes")(v)),
     # An ID a conversion made or copied from: the team's own IDs may be numbers or any one word.
-    **dict.fromkeys(("converted_account", "converted_contact", "converted_opportunity", "lead", "copy_of"),
-                    lambda v: _number(v) or isinstance(v, str) and bool(_ID_TEXT.fullmatch(v.strip()))),
+    **dict.fromkeys(_LINKS, lambda v: _number(v) or isinstance(v, str) and bool(_ID_TEXT.fullmatch(v.strip()))),
     "grade": lambda v: isinstance(v, str) and v.strip().upper() in ("A", "B", "C", "D"),
     "forecast_category": _category,
     "next_step": lambda v: isinstance(v, str) and bool(_DATED.match(v.strip())),  # "YYYY-MM-DD Subject"

@@ -406,6 +406,90 @@ def test_an_ambiguous_conversion_names_the_records_that_match_alike():
     assert "ACC-0002, ACC-0003" in issue.message and "cuentas" in issue.message
 
 
+@pytest.mark.parametrize("account, company", [("Café Ñandú S.A.", "CAFE NANDU SA "),
+                                              ("Cafe Nandu SA", "Café Ñandú, S. A."),
+                                              ("J.P. Holdings", "jp holdings")])
+def test_an_account_spelled_with_or_without_the_dots_of_its_legal_form_is_the_one_converted_into(account, company):
+    """"S.A." folded to "s a" and "SA" to "sa": punctuation alone, which the rule ignores, made
+    "CAFE NANDU SA" another company than the account "Café Ñandú S.A.", and the conversion
+    silently made a second account beside it. A legal word still tells two companies apart."""
+    tabs = _tabs()
+    tabs["Accounts"].append(["ACC-0002", account, None, "ES", "Eva"])
+    tabs["Leads"][1][3:5], tabs["Leads"][1][13] = [company, "ana.ng@gmail.com"], None  # no domain to go by
+    book = MemoryWorkbook(tabs)
+    sync(book, Config(), DAY1)
+    lead = _records(book, "Leads")[0]
+    assert lead["Converted Account"] == "ACC-0002"
+    assert [a["ID"] for a in _records(book, "Accounts")] == ["ACC-0001", "ACC-0002"]
+    assert _records(book, "Contacts")[-1]["Account"] == "ACC-0002"
+
+
+def test_another_legal_form_is_another_company_to_convert_into():
+    tabs = _tabs()
+    tabs["Accounts"].append(["ACC-0002", "Acme Inc.", None, "ES", "Eva"])
+    tabs["Leads"][1][3:5], tabs["Leads"][1][13] = ["ACME CORP", "ana.ng@gmail.com"], None
+    book = MemoryWorkbook(tabs)
+    sync(book, Config(), DAY1)
+    assert _records(book, "Leads")[0]["Converted Account"] == "ACC-0003"
+
+
+def test_two_leads_of_one_person_ticked_in_one_sync_convert_into_one_contact():
+    """The same person twice in Leads (two forms), both ticked: the first made the contact and
+    its account, and the second, matching that new contact, waited with a warning that was
+    false twice over ("row ? of Contacts is its contact, but its Account ("ACC-0002") does not
+    name one account"). It converts in the same sync, into the same contact and account, its
+    links landing only with the rows they name."""
+    tabs = _tabs()
+    tabs["Leads"].append(["LEAD-0003", "Ana", "Ng", "Acme", "ANA@acme.com", None, None, "Fair", None, "New", "Eva",
+                          "2026-11-05", None, None, "ES", "x", None, None])
+    # A colleague at the company the first made: a new contact of that new account.
+    tabs["Leads"].append(["LEAD-0004", "Cy", "Po", "ACME", "cy@acme.com", None, None, "Fair", None, "New", "Eva",
+                          "2026-11-05", None, None, "ES", "x", None, None])
+    book = MemoryWorkbook(tabs)
+    crm, _results, plan = plan_sync(book.read(), Config(), DAY1)
+    assert not [i for i in crm.report.issues if i.code == "conversion_waits"]
+    account_id = next(w for w in plan.writes if w.tab == "Accounts" and w.value == "ACC-0002")
+    contact_id = next(w for w in plan.writes if w.tab == "Contacts" and w.value == "CON-0002")
+    link = next(w for w in plan.writes if w.tab == "Leads" and w.row == 4 and w.value == "CON-0002")
+    assert link.requires == contact_id.key
+    colleague = next(w for w in plan.writes if w.tab == "Contacts" and w.value == "CON-0003")
+    assert colleague.requires == account_id.key  # never a contact naming an account that did not land
+    sync(book, Config(), DAY1)
+    first, _second, again, other = _records(book, "Leads")
+    assert (first["Converted Account"], first["Converted Contact"]) == ("ACC-0002", "CON-0002")
+    assert (again["Converted Account"], again["Converted Contact"], again["Converted Opportunity"]) == (
+        "ACC-0002", "CON-0002", None)
+    assert (other["Converted Account"], other["Converted Contact"]) == ("ACC-0002", "CON-0003")
+    assert len(_records(book, "Accounts")) == 2 and len(_records(book, "Contacts")) == 3
+    assert not sync(book, Config(), DAY1).plan.writes
+
+
+def test_one_converted_link_retyped_by_name_leaves_the_column_sheetcrms():
+    """A person retyped one lead's Converted Account by the account's name. The column then held
+    a cell not of an ID's shape, so the read gave the whole column up as the team's and put
+    sheetcrm's beside it, empty: every lead's link went unread, and a lead whose deal a person
+    had deleted (still converted, its link said missing) was converted again, a second deal.
+    The retyped cell is the person's, kept; the column stays sheetcrm's."""
+    tabs = _tabs()
+    tabs["Accounts"][1][1] = "Initech Corp"
+    tabs["Leads"][2][15] = "x"  # Bo converts into CON-0001 and its account
+    book = MemoryWorkbook(tabs)
+    sync(book, Config(), DAY1)
+    leads = book.tabs["Leads"]
+    col = leads[0].index("Converted Account")
+    assert [r[col] for r in leads[1:3]] == ["ACC-0002", "ACC-0001"]
+    leads[2][col] = "Initech Corp"
+    opportunities = book.tabs["Opportunities"]
+    assert opportunities[1][0] == "OPP-0001"
+    del opportunities[1]  # Ana's deal, deleted by a person
+    result = sync(book, Config(), DAY2)
+    assert not _records(book, "Opportunities")
+    assert "Converted Account (sheetcrm)" not in book.tabs["Leads"][0]
+    assert book.tabs["Leads"][2][col] == "Initech Corp"
+    codes = {(i.code, i.value) for i in result.crm.report.issues}
+    assert ("converted_record_missing", "OPP-0001") in codes and ("computed_name_taken", "Converted Account") not in codes
+
+
 def _budget_book(tmp_path, budget, amount=None, currency=None, others=(2000, 3000)):
     """The lead LEAD-0001 asks to convert with `amount` in Amount and `budget` in a Budget column
     of the team's own (a Currency column beside it); the other leads' budgets are `others`."""

@@ -434,3 +434,134 @@ def test_a_deal_whose_name_or_account_cannot_be_read_is_never_twinned(tmp_path):
         ("added", "OPP-0005", [])]
     assert 'it may be OPP-0001, but Opportunities!B2 ("#N/A") cannot be read' in result.rows[0].reasons[0]
     assert 'it may be OPP-0002, but Opportunities!C3 ("#REF!") cannot be read' in result.rows[2].reasons[0]
+
+
+def test_a_spanish_excel_csv_with_quoted_line_breaks_reads_its_semicolons(tmp_path):
+    """Excel in Spanish saves ';' between cells, a decimal comma in amounts and a note's line
+    breaks inside quotes, in Windows-1252. `csv.Sniffer` counted characters per physical line:
+    the quoted line break (or the decimal commas alone) made it answer ',', the header was read
+    as one cell, and the import refused a sound file ("no header row names a column")."""
+    path = _workbook(tmp_path, [])
+    lines = ["Nombre;Apellidos;Empresa;Correo electrónico;Fecha de creación;Notes",
+             'José;Núñez;Café Ñandú S.A.;jose@cafe.example;05/03/2024;"llamar el lunes;\nsin falta"',
+             "María;Peña;Peña y Cía;maria@pena.example;13/03/2024;1.234,56",
+             "Iñigo;Ureña;Ureña SL;inigo@urena.example;01/04/2024;750,5"]
+    export = tmp_path / "excel-es.csv"
+    export.write_bytes("\r\n".join(lines).encode("cp1252") + b"\r\n")
+    book = XlsxWorkbook(path)
+    result = import_file(book, Config(), export, "leads")
+    assert result.counts == {"added": 3, "matched": 0, "rejected": 0}
+    rows = book.read().tabs["Leads"].rows
+    assert [r[1:5] for r in rows[1:]] == [["José", "Núñez", "Café Ñandú S.A.", "jose@cafe.example"],
+                                          ["María", "Peña", "Peña y Cía", "maria@pena.example"],
+                                          ["Iñigo", "Ureña", "Ureña SL", "inigo@urena.example"]]
+    assert [r[8].isoformat()[:10] for r in rows[1:]] == ["2024-03-05", "2024-03-13", "2024-04-01"]
+    assert [r[9] for r in rows[1:]] == ["llamar el lunes;\nsin falta", "1.234,56", "750,5"]
+
+
+def test_an_account_with_or_without_the_dots_of_its_legal_form_is_matched_not_added(tmp_path):
+    """"Café Ñandú S.A." in the tab and "CAFE NANDU SA" in a HubSpot companies export are one
+    company (punctuation aside): the row used to be added as a second account."""
+    path = _accounts(tmp_path, [["ACC-0001", "Café Ñandú S.A.", None, None]])
+    export = _csv(tmp_path / "companies.csv", ["Company name", "Industry"], [["CAFE NANDU SA", "Food"]])
+    book = XlsxWorkbook(path)
+    result = import_file(book, Config(), export, "accounts")
+    assert [(r.status, r.id) for r in result.rows] == [("matched", "ACC-0001")]
+    assert len(book.read().tabs["Accounts"].rows) == 2
+
+
+def test_a_person_with_no_email_or_phone_is_not_added_again_by_a_second_import(tmp_path):
+    """Nothing links a row with no email and no phone (a name at a company never links), so a
+    second import of the same file added every such person again: a twin per row. Now a row
+    like that whose name is at its company already is rejected naming the record; a person's
+    email typed into the record meanwhile changes nothing."""
+    path = _workbook(tmp_path, [])
+    export = _csv(tmp_path / "hubspot.csv", ["First Name", "Last Name", "Company Name", "Email", "Create Date"],
+                  [["Carl", "Dee", "Dee Corp", "", "2024-03-06"], ["", "Solo", "Solo Inc", "", "2024-03-07"],
+                   ["Ann", "Bee", "Bee SL", "ann@bee.example", "2024-03-05"]])
+    book = XlsxWorkbook(path)
+    first = import_file(book, Config(), export, "leads")
+    assert [(r.status, r.id) for r in first.rows] == [("added", "LEAD-0001"), ("added", "LEAD-0002"),
+                                                      ("added", "LEAD-0003")]
+    wb = openpyxl.load_workbook(path)
+    wb["Leads"]["E2"] = "carl@dee.example"  # a person completes the record
+    wb.save(path)
+    again = import_file(book, Config(), export, "leads")
+    assert [(r.status, r.id, r.candidates) for r in again.rows] == [
+        ("rejected", None, ["LEAD-0001"]), ("rejected", None, ["LEAD-0002"]), ("matched", "LEAD-0003", [])]
+    assert "no email or phone" in again.rows[0].reasons[0]
+    assert [r[0] for r in book.read().tabs["Leads"].rows[1:]] == ["LEAD-0001", "LEAD-0002", "LEAD-0003"]
+    # The same person twice in one file, with nothing to link the second: not added twice.
+    twice = _csv(tmp_path / "twice.csv", ["First Name", "Last Name", "Company Name"],
+                 [["Eve", "Fox", "Fox SA"], ["EVE", "FOX", "Fox, S.A."], ["Eve", "Fox", "Other Co"]])
+    result = import_file(book, Config(), twice, "leads")
+    assert [(r.status, r.id) for r in result.rows] == [("added", "LEAD-0004"), ("rejected", None),
+                                                       ("added", "LEAD-0005")]
+
+
+def test_an_amount_in_another_currency_is_not_written_where_no_column_says_its_currency(tmp_path):
+    """A Pipedrive export in EUR into an Opportunities tab with no Currency column: the numbers
+    were written alone ("EUR 900" as 900, the Deal - Currency column "left out"), and the
+    pipeline counted 1,500 EUR as 1,500 USD with nothing to say so. Such a row is rejected,
+    saying why; an amount in the base currency is added; with a Currency column both are."""
+    path = _accounts(tmp_path, [["ACC-0001", "Zenith Labs", None, None]])
+    export = _csv(tmp_path / "pipedrive.csv", ["Deal - Title", "Deal - Organization", "Deal - Value",
+                                               "Deal - Currency", "Deal - Stage"],
+                  [["Pipe one", "Zenith Labs", "1500", "EUR", "Prospecting"],
+                   ["Pipe two", "Zenith Labs", "2000.75", "USD", "Prospecting"],
+                   ["Pipe three", "Zenith Labs", "EUR 900", "", "Prospecting"]])
+    book = XlsxWorkbook(path)
+    result = import_file(book, Config(), export, "opportunities")
+    assert [(r.status, r.id) for r in result.rows] == [("rejected", None), ("added", "OPP-0001"), ("rejected", None)]
+    assert "its amount is in EUR, and the Opportunities tab has no Currency column" in result.rows[0].reasons[0]
+    assert [r[:5] for r in book.read().tabs["Opportunities"].rows[1:]] == [
+        ["OPP-0001", "Pipe two", "Zenith Labs", "Prospecting", 2000.75]]
+    wb = openpyxl.load_workbook(path)
+    wb["Opportunities"]["G1"] = "Currency"
+    wb.save(path)
+    again = import_file(book, Config(), export, "opportunities")
+    assert [(r.status, r.id) for r in again.rows] == [("added", "OPP-0002"), ("matched", "OPP-0001"),
+                                                      ("added", "OPP-0003")]
+    rows = book.read().tabs["Opportunities"].rows
+    assert [(r[1], r[4], r[6]) for r in rows[2:]] == [("Pipe one", 1500, "EUR"), ("Pipe three", 900, "EUR")]
+
+
+def test_excels_unicode_text_utf16_is_read(tmp_path):
+    """Excel's "Unicode Text" is UTF-16 with a byte order mark, tab between cells. Read as
+    Windows-1252 it had a NUL between every letter: "no header row names a column"."""
+    path = _workbook(tmp_path, [])
+    export = tmp_path / "excel.txt"
+    export.write_bytes("First Name\tLast Name\tEmail\r\nJosé\tNúñez\tjose@x.example\r\n".encode("utf-16"))
+    book = XlsxWorkbook(path)
+    result = import_file(book, Config(), export, "leads")
+    assert [(r.status, r.id) for r in result.rows] == [("added", "LEAD-0001")]
+    assert book.read().tabs["Leads"].rows[1][:5] == ["LEAD-0001", "José", "Núñez", None, "jose@x.example"]
+
+
+def test_a_person_merged_away_is_found_in_their_survivor_not_imported_again(tmp_path):
+    """Two leads of one person (one phone, two emails) merged on the Duplicates tab: the
+    survivor keeps its email, and the merged one's is only in the Merged tab. A second import
+    of the export that held the merged lead matched nothing and added the person again, for the
+    Duplicates tab to propose once more. The Merged tab names the survivor: the row matches it."""
+    import datetime as dt
+
+    from sheetcrm.sync import sync
+
+    path = _workbook(tmp_path, [
+        ["LEAD-0001", "Ana", "García", "Acme", "ana@acme.example", "+34 600 111 222", None, "New", "2026-01-02", None],
+        ["LEAD-0002", "Ana", "Garcia", "Acme", "ana.garcia@gmail.com", "+34 600 111 222", None, "New", "2026-02-02",
+         None]])
+    book = XlsxWorkbook(path)
+    sync(book, Config(), dt.date(2026, 3, 1))
+    wb = openpyxl.load_workbook(path)
+    dup = wb["Duplicates"]
+    header = [c.value for c in dup[1]]
+    dup.cell(2, header.index("Merge") + 1, "x")
+    wb.save(path)
+    sync(book, Config(), dt.date(2026, 3, 2))
+    assert [r[0] for r in book.read().tabs["Leads"].rows[1:]] == ["LEAD-0001"]
+    export = _csv(tmp_path / "hubspot.csv", ["First Name", "Last Name", "Email", "Company Name"],
+                  [["Ana", "Garcia", "ana.garcia@gmail.com", "Acme"], ["Bo", "Li", "bo@li.example", "Li SL"]])
+    result = import_file(book, Config(), export, "leads")
+    assert [(r.status, r.id) for r in result.rows] == [("matched", "LEAD-0001"), ("added", "LEAD-0003")]
+    assert [r[0] for r in book.read().tabs["Leads"].rows[1:]] == ["LEAD-0001", "LEAD-0003"]

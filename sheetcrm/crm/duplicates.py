@@ -136,6 +136,8 @@ LEGAL_WORDS = frozenset({
 })
 _NOT_WORD = re.compile(r"[^0-9a-z]+")
 _NUMBER = re.compile(r"\d+")
+# "S.L." folds to "s l": single letters in a row are one abbreviation, joined ("sl").
+_SINGLE_LETTERS = re.compile(r"\b(\w) (?=\w\b)")
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://")
 
 
@@ -153,12 +155,18 @@ def fold(text: str | None) -> str:
     return " ".join(_NOT_WORD.split(plain)).strip()
 
 
+def firm_name(name: str | None) -> str:
+    """A company name folded, its abbreviations' letters joined, legal words kept: "Café Ñandú,
+    S.A." and "CAFE NANDU SA " -> "cafe nandu sa" ("S.A." folds to "s a", which punctuation
+    alone must not tell from "SA"); "Acme Inc" stays apart from "Acme Corp"."""
+    return _SINGLE_LETTERS.sub(r"\1", fold(name))
+
+
 def company_key(name: str | None) -> str:
     """A company name as compared: folded, legal words out ("Acme, S.L." and "ACME Inc." ->
     "acme"); the folded name when it is nothing but legal words."""
     folded = fold(name)
-    # "S.L." folds to "s l": join single letters so the abbreviation is one word again.
-    words = re.sub(r"\b(\w) (?=\w\b)", r"\1", folded).split()
+    words = firm_name(name).split()
     kept = [w for w in words if w not in LEGAL_WORDS]
     return " ".join(kept) if kept else folded
 

@@ -17,9 +17,9 @@ that leaves no doubt, and a near miss makes a new record (which the Duplicates t
                other email on either side (two addresses are two people
                until a person merges them)
                similar names at one company, a phone alone: never a link
-    companies  the same name, folded (case, accents, punctuation; legal    (tie 2)
-               words kept: "Acme Inc" is not "Acme Corp"), no domain
-               that disagrees
+    companies  the same name, folded (case, accents, punctuation: "S.A."   (tie 2)
+               is "SA"; legal words kept: "Acme Inc" is not "Acme
+               Corp"), no domain that disagrees
                the same domain and names the rules call similar            (tie 1)
                a domain alone, similar names alone: never a link
 
@@ -51,7 +51,7 @@ from collections import defaultdict
 from typing import Collection, Hashable, Iterable
 
 from sheetcrm import cells
-from sheetcrm.crm.duplicates import (DuplicateSettings, Entity, Keys, Recall, accounts_by_key, entity, fold,
+from sheetcrm.crm.duplicates import (DuplicateSettings, Entity, Keys, Recall, accounts_by_key, entity, firm_name, fold,
                                      keys_of, score_pair, similar)
 from sheetcrm.records import Account, Contact, Lead, Opportunity
 
@@ -169,7 +169,7 @@ def tie(x: Keys, y: Keys, settings: DuplicateSettings) -> int:
     if pair is None or pair.score < settings.threshold:
         return 0
     if x.entity.kind == "company":
-        if fold(x.entity.name) and fold(x.entity.name) == fold(y.entity.name) and not (
+        if firm_name(x.entity.name) and firm_name(x.entity.name) == firm_name(y.entity.name) and not (
                 x.domains and y.domains and not x.domains & y.domains):
             return 2
         return 1 if x.domains & y.domains and similar(x.name, y.name) >= settings.company_threshold else 0
@@ -189,7 +189,7 @@ def _blocks(k: Keys) -> list[tuple[str, str, str]]:
     if k.phone:
         out.append((kind, "phone", k.phone))
     if kind == "company":
-        if name := fold(k.entity.name):
+        if name := firm_name(k.entity.name):
             out.append((kind, "name", name))
         out.extend((kind, "domain", d) for d in sorted(k.domains))
     return out

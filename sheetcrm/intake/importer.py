@@ -29,8 +29,11 @@ by the record's ID and expects the cell still empty, so a value typed meanwhile 
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
+import itertools
+from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -38,6 +41,7 @@ from typing import Any, Callable
 from sheetcrm import cells
 from sheetcrm.candidates import Candidate, Unread, candidates
 from sheetcrm.config import Config
+from sheetcrm.crm.duplicates import company_key
 from sheetcrm.crm.matching import Known, KnownDeals
 from sheetcrm.crm.words import LEAD_STATUS, STAGE
 from sheetcrm.engine import words_of
@@ -46,9 +50,10 @@ from sheetcrm.os_errors import os_problem
 from sheetcrm.ids import id_pattern
 from sheetcrm.plan import append_writes, cell_value, owned_tab
 from sheetcrm.intake.text import problem
-from sheetcrm.records import Account
+from sheetcrm.records import Account, Contact, Lead
 from sheetcrm.report import Issue, Report
-from sheetcrm.schema import SEQUENCES, TABS
+from sheetcrm.owned import locate
+from sheetcrm.schema import MERGED, SEQUENCES, TABS
 from sheetcrm.table import Row, Table, parse_table, tab_locale
 from sheetcrm.validate import parse_context, read_crm, row_label, team_config
 from sheetcrm.workbook import CellWrite, Grid, Plan, Snapshot, Workbook, WorkbookConflict, WorkbookError, WriteResult
@@ -120,28 +125,59 @@ def readable(path: Path) -> None:
 
 def read_export(path: Path) -> Grid:
     """The file as rows of cells: an .xlsx's first sheet (values, dates as dates), or a CSV
-    whose dialect (comma, semicolon, tab) `csv.Sniffer` finds, read as UTF-8 (with or without
-    BOM), else cp1252. Raises ImportFileError with one line."""
+    split at its `delimiter` (comma, semicolon, tab, pipe), read as UTF-16 when it starts with
+    UTF-16's byte order mark, else as UTF-8 (with or without BOM), else cp1252. Raises
+    ImportFileError with one line."""
     try:
         if path.suffix.lower() in (".xlsx", ".xlsm"):
             return _read_xlsx(path)
         data = path.read_bytes()
     except OSError as e:
         raise ImportFileError(_("{file}: cannot read: {problem}", file=path, problem=os_problem(e))) from None
-    for encoding in ENCODINGS:
+    # Excel's "Unicode Text" (and some tools' CSV) is UTF-16 with its byte order mark; read
+    # as Windows-1252 it was a NUL between every letter and "no header row".
+    for encoding in ("utf-16",) if data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) else ENCODINGS:
         try:
             text = data.decode(encoding)
             break
         except UnicodeDecodeError:
             continue
-    else:  # cp1252 leaves only five bytes undefined
-        raise ImportFileError(_("{file}: not UTF-8 or Windows-1252 text", file=path))
-    try:
-        dialect: Any = csv.Sniffer().sniff(text[:64 * 1024], delimiters=",;\t|")
-    except csv.Error:
-        dialect = csv.excel  # one column, or too little to tell: plain commas
-    rows = [list(r) for r in csv.reader(io.StringIO(text, newline=""), dialect)]
+    else:  # cp1252 leaves only five bytes undefined; UTF-16 an unpaired surrogate
+        raise ImportFileError(_("{file}: not UTF-8, UTF-16 or Windows-1252 text", file=path))
+    rows = [list(r) for r in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter(text))]
     return Grid(rows=[[None if v == "" else v for v in r] for r in rows])
+
+
+DELIMITERS = ",;\t|"
+
+
+def delimiter(text: str, sample: int = 50) -> str:
+    """The character between the cells of CSV `text`: of comma, semicolon, tab and pipe, the one
+    that, read as CSV reads (quotes and all: a quoted note may hold line breaks and any of
+    them), splits the header into two or more cells and the most of the first `sample` records
+    into as many cells as the header; ties to the one that makes more header cells, then to the
+    earlier. When none splits the header: one that leaves no cell filled (a file of nothing but
+    separators is empty), else a comma (a one-column file).
+
+    Not `csv.Sniffer`: it counts characters per physical line, so a quoted line break, or the
+    decimal commas of a ';' file from a Spanish Excel, made it answer ',' and read the header as
+    one cell."""
+    best, chosen, empty = (0, 0), ",", None
+    for d in DELIMITERS:
+        try:
+            records = [r for r in itertools.islice(csv.reader(io.StringIO(text, newline=""), delimiter=d), sample * 4)
+                       if any(v.strip() for v in r)][:sample]
+        except csv.Error:
+            continue
+        if not records:
+            empty = empty or d
+        if not records or len(records[0]) < 2:
+            continue
+        width = len(records[0])
+        score = (sum(len(r) == width for r in records), width)
+        if score > best:
+            best, chosen = score, d
+    return chosen if best[0] or empty is None else empty
 
 
 def _read_xlsx(path: Path) -> Grid:
@@ -240,6 +276,10 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
     known: Known | KnownDeals = (KnownDeals(account_targets) if tab == "opportunities" else
                                  Known(config.duplicates, account_targets))
     index = _Index(candidates(table, snapshot.tabs.get(table.title)), known)
+    if tab != "opportunities":
+        # A record merged away is its survivor still: the export that held it finds the survivor.
+        for record, survivor in _merged(snapshot, team_config(snapshot, config).locale, table):
+            index.alias(record, survivor)
     words = words_of(crm, config)
     marks = dict(crm.inputs.sequences) if crm.inputs else {}
     prefix = spec.id_prefix
@@ -265,11 +305,26 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
                                        reasons=[_unsure(c) for c in doubts], warnings=warnings.get(row.row, [])))
             continue
         matches = index.find(record)
+        if not matches and (namesakes := index.namesakes(record)):
+            # Nothing in the row can link it, and a record of that name at that company is
+            # there already: the same row imported again, most likely. Never its twin.
+            labels = [_label(r) for r in namesakes]
+            result.rows.append(Outcome(row.row, "rejected", candidates=labels, reasons=[_(
+                "it may be {records}: the same name at the same company, and the row has no email or phone to "
+                "tell them apart; sheetcrm does not guess: add the email or phone to the row, then import again "
+                "(or type the row in by hand if they are two people)", records=", ".join(labels))],
+                warnings=warnings.get(row.row, [])))
+            continue
         if len(matches) > 1:
             labels = [_label(c) for c in matches]
             result.rows.append(Outcome(row.row, "rejected", candidates=labels, reasons=[_(
                 "it matches {records} alike; sheetcrm does not choose: tell them apart or merge them, "
                 "then import again", records=", ".join(labels))], warnings=warnings.get(row.row, [])))
+            continue
+        foreign = _unwritable_currency(record, values, table, config.currency)
+        if foreign is not None and (fill_blanks or not matches):
+            # Written, its amount would be another currency's: not added, nor filled in.
+            result.rows.append(Outcome(row.row, "rejected", reasons=[foreign], warnings=warnings.get(row.row, [])))
             continue
         if matches:
             found = matches[0]
@@ -311,6 +366,19 @@ def _values(tab: str, record: Any, words: Any) -> dict[str, Any]:
     return values
 
 
+def _unwritable_currency(record: Any, values: dict[str, Any], table: Table, base: str) -> str | None:
+    """Why a row's amount cannot be written into `table`, or None: it is in another currency
+    than `base` (its Currency cell, or the currency its amount cell names: "EUR 900") and the
+    tab has no Currency column, so the number alone would read as `base` (1,500 EUR counted as
+    1,500 USD in the pipeline, with nothing to say so)."""
+    currency = getattr(record, "currency", None)
+    if values.get("amount") is None or not currency or currency == base or "currency" in table.header.fields:
+        return None
+    return _("its amount is in {currency}, and the {tab} tab has no Currency column: written alone, the number "
+             "would read as {base}; add a Currency column to {tab}, then import again",
+             currency=currency, tab=table.title, base=base)
+
+
 def _fills(table: Table, row: Row, values: dict[str, Any], formulas: set[tuple[int, int]]) -> list[CellWrite]:
     """Writes of `values` into the matched row's empty cells, each keyed by the row's ID.
     `formulas`: the tab's formula cells, (row, col) 0-based (`Grid.formulas`). A formula is a
@@ -344,26 +412,107 @@ class _Index:
         self.known = known
         self.rows: dict[int, Row] = {}
         self.unsure: dict[int, Candidate] = {}
+        self.named: dict[tuple[str, str], list[Row]] = defaultdict(list)
         for c in rows:
             if c.unread:
                 self.unsure[id(c.row)] = c
                 known.add(id(c.row), c.record, c.unread_fields)
+                self._name(c.record, c.row)
             else:
                 self.add(c.record, c.row)
 
     def add(self, record: Any, row: Row) -> None:
         self.rows[id(row)] = row
         self.known.add(id(row), record)
+        self._name(record, row)
+
+    def _person(self, record: Any) -> tuple[tuple[str, str], bool] | None:
+        """A lead's or contact's (folded name, company key), and whether an email or a phone
+        can link it; None for other records and for a person without a name."""
+        if not isinstance(self.known, Known) or not isinstance(record, (Lead, Contact)):
+            return None
+        k = self.known.keys(record)
+        if not k.name:
+            return None
+        # A contact's Account that names no account is still the company it says.
+        company = k.company or company_key(record.account if isinstance(record, Contact) else None)
+        return (k.name, company), bool(k.email or k.phone)
+
+    def _name(self, record: Any, row: Row) -> None:
+        if (person := self._person(record)) is not None:
+            self.named[person[0]].append(row)
+
+    def namesakes(self, record: Any) -> list[Row]:
+        """The people of `record`'s name at its company, in the order added, when nothing in
+        `record` (an email, a phone) can link it: its own re-import would be their twin. []
+        otherwise, and for accounts and deals (their names link them)."""
+        person = self._person(record)
+        if person is None or person[1]:
+            return []
+        return list({id(r): r for r in self.named.get(person[0], ())}.values())
+
+    def alias(self, record: Any, row: Row) -> None:
+        """`record` (a row a merge removed, as the Merged tab keeps it) is `row`, its survivor."""
+        if id(row) in self.rows:
+            self.known.add(id(row), record)
+            self._name(record, row)
 
     def find(self, record: Any) -> list[Row]:
         """The records `record` already is, the oldest first; more than one is ambiguous."""
-        return [self.rows[n] for n in self.known.find(record)]  # type: ignore[index]
+        return [self.rows[n] for n in dict.fromkeys(self.known.find(record))]  # type: ignore[index]
 
     def doubts(self, record: Any) -> list[Candidate]:
         """The rows whose key cells cannot be read that `record` may be (`Known.doubts`)."""
         if not self.unsure:
             return []
         return [self.unsure[n] for n in self.known.doubts(record)]  # type: ignore[index]
+
+
+# What a merged record is known by, of the cells the Merged tab keeps ("Email=ana@x.example").
+_KEYS = {"leads": ("first_name", "last_name", "company", "email", "phone", "country"),
+         "contacts": ("first_name", "last_name", "account", "email", "phone"),
+         "accounts": ("name", "domain", "country")}
+_RECORDS = {"leads": Lead, "contacts": Contact, "accounts": Account}
+
+
+def _merged(snapshot: Snapshot, locale: str, table: Table) -> list[tuple[Any, Row]]:
+    """The records a merge removed from `table` (the Merged tab's rows of that tab: Survivor,
+    Tab, ID, then one "Header=Value" cell per filled cell), each with its survivor's row in
+    `table`, a survivor merged in turn followed to its own; a row whose survivor is not in
+    the tab is left out. Each record holds only what it is matched by (`_KEYS`), as text."""
+    place = locate(snapshot, MERGED, locale)
+    key = table.spec.key
+    if not place.exists or key not in _KEYS:
+        return []
+    fields = {cells.normalize_key(c.header): c.field for c in table.spec.columns}
+    fields |= {cells.normalize_key(c.header_es): c.field for c in table.spec.columns}
+    fields |= {cells.normalize_key(table.header.labels[col]): f for f, col in table.header.fields.items()
+               if col in table.header.labels}
+    rows = {cells.match_key(r.id): r for r in table.rows if r.id}
+    survivors: dict[str, str] = {}
+    found: list[tuple[str, dict[str, str]]] = []
+    title = cells.normalize_key(table.title)
+    for line in snapshot.tabs[place.title].rows[1:]:
+        text = [cells.canonical_text(v) if isinstance(v, str) else v for v in line]
+        if len(text) < 4 or not isinstance(text[1], str) or not isinstance(text[3], str) \
+                or not isinstance(text[2], str) or cells.normalize_key(text[2]) != title:
+            continue
+        survivors[cells.match_key(text[3])] = cells.match_key(text[1])
+        values: dict[str, str] = {}
+        for cell in text[4:]:
+            if isinstance(cell, str) and "=" in cell:
+                label, value = cell.split("=", 1)
+                if (f := fields.get(cells.normalize_key(label))) in _KEYS[key] and value.strip():
+                    values[f] = value.strip()
+        found.append((text[3], values))
+    out = []
+    for merged, values in found:
+        survivor, hops = survivors.get(cells.match_key(merged)), 0
+        while survivor is not None and survivor not in rows and hops < len(survivors):
+            survivor, hops = survivors.get(survivor), hops + 1
+        if survivor in rows and values:
+            out.append((_RECORDS[key].model_construct(**values), rows[survivor]))
+    return out
 
 
 def _unsure(c: Candidate) -> str:

@@ -129,7 +129,7 @@ def run(ctx: SyncContext) -> StepResult:
             continue
         if _fresh(crm, plan):
             continue  # it matched a row whose ID this sync hands out: it converts next sync, as a new lead does
-        if isinstance(plan, Conversion) and not made.account and (why := _no_account(crm, plan)) is not None:
+        if isinstance(plan, Conversion) and not made.account and (why := _no_account(crm, plan, out.made)) is not None:
             part.issues.append(_waits(leads, row, why))
             continue
         if isinstance(plan, Problem):
@@ -203,13 +203,16 @@ def _unsure(plan: Unsure, rows_of: dict[int, Candidate]) -> tuple[str, str]:
 _NO_ACCOUNT = N_("row {row} of {tab} is its contact, but its Account ({shown}) does not name one account")
 
 
-def _no_account(crm: Any, plan: Conversion) -> tuple[str, str] | None:
+def _no_account(crm: Any, plan: Conversion, made: dict[str, Anchor]) -> tuple[str, str] | None:
     """Why the account the matched contact names cannot be the conversion's (its Account cell
     names no account, or two: a contact row with that error is still matched), as (tab, why);
-    None when it names one, or when the workbook has no Accounts tab to check against."""
+    None when it names one, or when the workbook has no Accounts tab to check against.
+    `made`: the IDs of the rows this step made (`_Writer.made`), which the read's look-up does
+    not know: a contact made for another lead of the same person names its new account."""
     contacts = crm.tables.get("contacts")
     if plan.new_account is not None or not plan.account or plan.new_contact is not None or contacts is None \
-            or "accounts" not in crm.tables or len(crm.find("accounts", plan.account)) == 1:
+            or "accounts" not in crm.tables or len(crm.find("accounts", plan.account)) == 1 \
+            or plan.account in made:
         return None
     row = next((r for r in crm.find("contacts", plan.contact or "")), None)
     return contacts.title, _(_NO_ACCOUNT, tab=contacts.title, row=row.row if row else "?",
@@ -450,6 +453,7 @@ class _Writer:
         self.ctx, self.part = ctx, part
         self.next_row: dict[str, int] = {}
         self.contact_of: dict[str, tuple[str, Anchor | None]] = {}  # lead ID -> its contact, and that row's ID write
+        self.made: dict[str, Anchor] = {}  # the ID of each row this step appends -> its ID write
 
     def conversion(self, leads: Table, row: Row, plan: Conversion, made: _Made, match: Matcher) -> str | None:
         """Appends the plan's new rows and links the lead; returns the ID of the deal it made (None
@@ -457,8 +461,12 @@ class _Writer:
         lead = row.record
         assert lead is not None and lead.id is not None
         anchors: dict[str, Anchor | None] = {}
-        last: Anchor | None = None
         account, contact, deal = plan.account, plan.contact, made.opportunity
+        # An account or contact made in this sync for another lead (the same person, or their
+        # company, asked twice) is matched as any: what names it lands only with its row.
+        last: Anchor | None = self.made.get(contact or "") or self.made.get(account or "")
+        if contact in self.made:
+            anchors["converted_contact"] = last
         if plan.new_account is not None:
             account, last = self.append("accounts", plan.new_account, lead.id, None)
             anchors["converted_account"] = last
@@ -515,6 +523,7 @@ class _Writer:
         record = record.model_copy(update={"row": sheet_row})
         table.rows.append(Row(sheet_row, new_id, record, cells, assigned=True, target=record, appended=True))
         self.ctx.id_fills[new_id] = anchor  # its history rows wait for its ID
+        self.made[new_id] = anchor
         return new_id, anchor
 
     def _cell(self, tab: str, key: str, value: Any) -> Any:
