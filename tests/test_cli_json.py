@@ -124,3 +124,23 @@ def test_score_json_gives_every_field_of_each_lead_score(tmp_path) -> None:
     assert [s["score"] for s in out["scores"]] == sorted((s["score"] for s in out["scores"]), reverse=True)
     assert all(0 <= s["score"] <= 100 and s["grade"] in "ABCD" and s["lead_id"].startswith("LEAD-")
                for s in out["scores"])
+
+
+def test_kpis_and_forecast_say_which_deals_with_errors_they_leave_out(tmp_path):
+    """A deal whose Amount cannot be read is in no figure until fixed (README): the figures a
+    manager reads from `kpis` and `forecast`, text or JSON, say so, never a total short of it
+    with nothing said (as `segment` says it of its export)."""
+    workbook = hand_built(tmp_path)
+    wb = openpyxl.load_workbook(tmp_path / workbook)
+    wb["Opportunities"]["E3"] = "abc"  # OPP-0002, a won deal
+    wb.save(tmp_path / workbook)
+    k = kpis_json(tmp_path, workbook)
+    assert (k["won_count"], k["left_out"]) == (11, {"opportunities": 1})
+    done = sheetcrm("forecast", "--workbook", workbook, "--as-of", "2026-02-01", "--format", "json", cwd=tmp_path)
+    assert json.loads(done.stdout)["left_out"] == {"opportunities": 1}
+    line = "1 opportunity with errors in Opportunities is left out of these figures until fixed: OPP-0002 (row 3)"
+    for command in (["kpis", "--as-of", AS_OF], ["forecast", "--as-of", "2026-02-01"]):
+        done = sheetcrm(*command, "--workbook", workbook, cwd=tmp_path)
+        assert done.returncode == 0 and line in done.stdout.splitlines(), done.stdout
+    # A sound sheet has nothing to say.
+    assert kpis_json(tmp_path, hand_built(tmp_path))["left_out"] == {}
