@@ -194,7 +194,8 @@ def compute_kpis(opportunities: Sequence[Opportunity], metrics: Sequence[Opportu
                  rates: Rates, as_of: dt.date, *, leads: Iterable[Lead] = (), accounts: Iterable[Account] = (),
                  activities: Iterable[Activity] = (), tasks: Iterable[Task] = (),
                  quotas: Iterable[Quota] = (), conversions: Mapping[str, Converted] = {},
-                 owners: Spellings | None = None, unread_quotas: Iterable[UnreadQuota] = ()) -> Kpis:
+                 owners: Spellings | None = None, unread_quotas: Iterable[UnreadQuota] = (),
+                 fiscal_year_start: int = 1) -> Kpis:
     """Every KPI in DEFINITIONS as of `as_of`; `metrics` align with `opportunities`. `owners`:
     how each owner is shown (by default the spellings of the deals', activities' and tasks'
     Owner cells, in that order).
@@ -203,13 +204,15 @@ def compute_kpis(opportunities: Sequence[Opportunity], metrics: Sequence[Opportu
     a lead with one is converted whatever its Status says, and its account is known, not
     guessed from its Company. `unread_quotas`: quotas the Quotas tab gives but cannot be read;
     one that may be this quarter's leaves pipeline coverage None (basis "quota_unread"), never
-    computed over the rest of the team's quota."""
+    computed over the rest of the team's quota. `fiscal_year_start`: the month (1–12) the
+    team's fiscal year starts, which the quarters of pipeline coverage count from."""
     accounts, activities, tasks = list(accounts), list(activities), list(tasks)
     if owners is None:
         owners = Spellings([*(o.owner for o in opportunities), *(a.owner for a in activities),
                             *(t.owner for t in tasks)])
     by_account = Accounts(accounts)
-    quarter, last_quarter = _quarter(as_of), _quarter(_quarter_start(as_of) - dt.timedelta(days=1))
+    quarter = _quarter(as_of, fiscal_year_start)
+    last_quarter = _quarter(_quarter_start(as_of, fiscal_year_start) - dt.timedelta(days=1), fiscal_year_start)
     quarter_end = max(quarter)
 
     team, by_person = _DealSums(), defaultdict(_DealSums)
@@ -285,13 +288,22 @@ def compute_kpis(opportunities: Sequence[Opportunity], metrics: Sequence[Opportu
     )
 
 
-def _quarter_start(day: dt.date) -> dt.date:
-    return dt.date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+def _quarter_start(day: dt.date, fiscal_year_start: int = 1) -> dt.date:
+    """The first day of `day`'s quarter, quarters counted from the month `fiscal_year_start`
+    (1–12): with 2, they start in February, May, August and November."""
+    into_quarter = (day.month - fiscal_year_start) % 3
+    month = (day.month - 1 - into_quarter) % 12 + 1
+    return dt.date(day.year if month <= day.month else day.year - 1, month, 1)
 
 
-def _quarter(day: dt.date) -> frozenset[str]:
-    start = _quarter_start(day)
-    return frozenset(f"{start.year:04d}-{start.month + i:02d}" for i in range(3))
+def _quarter(day: dt.date, fiscal_year_start: int = 1) -> frozenset[str]:
+    """The "YYYY-MM" months of `day`'s quarter (`_quarter_start`)."""
+    start = _quarter_start(day, fiscal_year_start)
+    keys = []
+    for i in range(3):
+        year, month = divmod(start.month - 1 + i, 12)
+        keys.append(f"{start.year + year:04d}-{month + 1:02d}")
+    return frozenset(keys)
 
 
 def _coverage_denominator(quotas: Iterable[Quota], quarter: frozenset[str], won_this_quarter: Decimal,
