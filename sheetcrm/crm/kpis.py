@@ -1,7 +1,8 @@
 """The Dashboard's KPIs, each with the one-line definition the Dashboard shows beside it.
 
 Deal KPIs cover every closed deal in the sheet (all time); money is in the base currency,
-and an amount without an exchange rate is left out and counted in `missing_rates`. Figures per
+and an amount without an exchange rate is left out and counted in `missing_rates` (a won deal's,
+or an open one's in the pipeline: a lost deal's amount is in no KPI, with a rate or without). Figures per
 owner, source or campaign group the text as people read it (`crm.spellings`: "Referral",
 "referral " and "REFERRAL" are one source, shown under the spelling most cells use); per-account
 figures are summed by the account's ID and shown by its name, with the ID when two accounts
@@ -21,7 +22,7 @@ from sheetcrm.cells import normalize_key
 from sheetcrm.crm.accounts import Accounts
 from sheetcrm.crm.conversion import Converted, is_converted
 from sheetcrm.crm.forecast import NO_OWNER, Quota, UnreadQuota, month_key, quota_unknown
-from sheetcrm.crm.money import (MissingRate, Rates, decimal_text, fraction, missing_rates, points_fraction, ratio_points,
+from sheetcrm.crm.money import (MissingRate, Rates, decimal_text, fraction, points_fraction, ratio_points,
                                 to_base)
 from sheetcrm.crm.spellings import Spellings
 from sheetcrm.crm.stages import OpportunityMetrics, StageTable, is_open_task
@@ -220,9 +221,13 @@ def compute_kpis(opportunities: Sequence[Opportunity], metrics: Sequence[Opportu
     # An Account that is no account's ID (a plain label, without an Accounts tab) groups as read.
     labels = Spellings(o.account for o in opportunities if o.account and by_account.one(o.account) is None)
     open_this_quarter = won_this_quarter = won_last_quarter = _ZERO
+    unconverted: list[MissingRate] = []  # the deals an amount here would count, for want of a rate
     for o, m in zip(opportunities, metrics, strict=True):
         kind = stages.kind(o.stage)
         amount = to_base(o.amount, o.currency, rates)
+        if amount is None and o.amount is not None and (
+                kind == "won" or (kind == "open" and m.forecast_category != "Omitted")):
+            unconverted.append(MissingRate(o, o.currency))  # type: ignore[arg-type]
         sums = (team, by_person[owners(o.owner) if o.owner else _(NO_OWNER)])
         month = month_key(o.close_date) if o.close_date else None
         if kind == "won":
@@ -283,7 +288,7 @@ def compute_kpis(opportunities: Sequence[Opportunity], metrics: Sequence[Opportu
         rotting_deals=sum(m.rotting for m in metrics),
         churn_rate=_churn(accounts),
         lifetime_value=dict(sorted((by_account.label(k), v) for k, v in lifetime.items())),
-        missing_rates=tuple(missing_rates(opportunities, rates)),
+        missing_rates=tuple(unconverted),
         ambiguous_companies=ambiguous,
     )
 

@@ -139,6 +139,19 @@ def test_won_revenue_per_campaign_goes_to_the_earliest_converted_lead_of_the_com
     assert run().won_revenue_by_campaign == {"Spring": Decimal("1550.00")}
 
 
+def test_missing_rates_counts_only_deals_an_amount_here_would_count():
+    """"N deals are left out of these totals" is said of the KPIs' amounts: a lost deal's amount
+    (in Lost deals, never in an amount) or an Omitted one's is in none with a rate or without."""
+    opps = [opp("Won", "10", "Ana", "Acme", currency="CHF"), opp("Negotiation", "10", "Ana", "Acme", currency="CHF"),
+            opp("Lost", "10", "Ana", "Acme", currency="CHF"), opp("Lost", "10", "Ana", "Acme", currency="CHF"),
+            opp("Prospecting", "10", "Ana", "Acme", currency="CHF")]
+    opps[4] = opps[4].model_copy(update={"id": "OPP-5"})
+    metrics = opportunity_metrics(opps, STAGES, AS_OF, category_overrides={"OPP-5": "Omitted"})
+    k = compute_kpis(opps, metrics, STAGES, RATES, AS_OF)
+    assert [m.opportunity.stage for m in k.missing_rates] == ["Closed Won", "Negotiation"]
+    assert (k.team.lost_count, k.to_json()["missing_rates"]) == (2, 2)
+
+
 def test_activities_and_overdue_tasks_per_owner():
     k = run()
     # Ana: 15th and 9th are within 7 days; 8th and 16 April within 30; 15 April and the future are not.
