@@ -569,7 +569,8 @@ def kpis(target: Target, as_of: dt.datetime | None, fmt: str) -> None:
     _print_kpis(k)
     if left:
         echo()
-        echo_lines(_left_out_lines(left))
+        for line in _left_out_lines(left):  # names rows by their IDs, a cell's text: escaped by echo
+            echo(line)
 
 
 @main.command(help=_("Print the forecast by month, per owner and in total, with stage calibration (read-only)."))

@@ -133,14 +133,17 @@ def test_kpis_and_forecast_say_which_deals_with_errors_they_leave_out(tmp_path):
     workbook = hand_built(tmp_path)
     wb = openpyxl.load_workbook(tmp_path / workbook)
     wb["Opportunities"]["E3"] = "abc"  # OPP-0002, a won deal
+    wb["Opportunities"]["A3"] = "OPP-0002_x001B_[2J"  # an ESC, as an .xlsx file holds it: printed visible
     wb.save(tmp_path / workbook)
     k = kpis_json(tmp_path, workbook)
     assert (k["won_count"], k["left_out"]) == (11, {"opportunities": 1})
     done = sheetcrm("forecast", "--workbook", workbook, "--as-of", "2026-02-01", "--format", "json", cwd=tmp_path)
     assert json.loads(done.stdout)["left_out"] == {"opportunities": 1}
-    line = "1 opportunity with errors in Opportunities is left out of these figures until fixed: OPP-0002 (row 3)"
+    line = ("1 opportunity with errors in Opportunities is left out of these figures until fixed: "
+            "OPP-0002\\u001b[2J (row 3)")
     for command in (["kpis", "--as-of", AS_OF], ["forecast", "--as-of", "2026-02-01"]):
         done = sheetcrm(*command, "--workbook", workbook, cwd=tmp_path)
         assert done.returncode == 0 and line in done.stdout.splitlines(), done.stdout
+        assert "\x1b" not in done.stdout
     # A sound sheet has nothing to say.
     assert kpis_json(tmp_path, hand_built(tmp_path))["left_out"] == {}
