@@ -1267,6 +1267,18 @@ def _print_kpis(k: Kpis) -> None:
         echo()
         echo(_("Pipeline coverage is blank: a quota of this quarter on the Quotas tab cannot be read (sheetcrm "
                "validate shows the cell)"))
+    # What the multiple is of, or why there is none: 1.2× of a quota and of last quarter's revenue
+    # read alike, and a blank alike whether the quota is won already or there is nothing to divide by.
+    elif k.pipeline_coverage_basis == "last_quarter_won":
+        echo()
+        echo(_("Pipeline coverage is over last quarter's won revenue: the Quotas tab has no quota for this quarter"))
+    elif k.pipeline_coverage_basis == "quota" and k.pipeline_coverage is None:
+        echo()
+        echo(_("Pipeline coverage is blank: this quarter's quota is won already"))
+    elif k.pipeline_coverage_basis is None:
+        echo()
+        echo(_("Pipeline coverage is blank: the Quotas tab has no quota for this quarter, and no deal was won last "
+               "quarter"))
     if k.missing_rates:
         echo()
         echo(ngettext("{n} deal is left out of these totals: its currency has no rate in the Rates tab",

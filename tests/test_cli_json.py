@@ -147,3 +147,24 @@ def test_kpis_and_forecast_say_which_deals_with_errors_they_leave_out(tmp_path):
         assert "\x1b" not in done.stdout
     # A sound sheet has nothing to say.
     assert kpis_json(tmp_path, hand_built(tmp_path))["left_out"] == {}
+
+
+def test_kpis_text_says_what_pipeline_coverage_is_over_or_why_it_is_blank(tmp_path):
+    """1.2× of a quota and 1.2× of last quarter's revenue read alike, and a blank alike whether
+    the quota is won already or there is nothing to divide by: one line says which."""
+    workbook = hand_built(tmp_path)  # 12 deals won in February 2026, 5 open with no Close Date
+
+    def said(as_of: str) -> list[str]:
+        done = sheetcrm("kpis", "--workbook", workbook, "--as-of", as_of, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        return [line for line in done.stdout.splitlines() if line.startswith("Pipeline coverage is")]
+
+    assert said("2026-04-15") == ["Pipeline coverage is over last quarter's won revenue: the Quotas tab has no "
+                                  "quota for this quarter"]
+    assert said("2026-11-23") == ["Pipeline coverage is blank: the Quotas tab has no quota for this quarter, and "
+                                  "no deal was won last quarter"]
+    wb = openpyxl.load_workbook(tmp_path / workbook)
+    wb.create_sheet("Quotas").append(["Owner", "Month", "Quota"])
+    wb["Quotas"].append(["Ana", "2026-02", 5000])
+    wb.save(tmp_path / workbook)
+    assert said("2026-02-15") == ["Pipeline coverage is blank: this quarter's quota is won already"]
