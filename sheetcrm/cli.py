@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal
 from pathlib import Path
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, NoReturn
+from typing import Any, Callable, Iterator, NoReturn, Sequence
 
 import click
 from pydantic import ValidationError
@@ -513,6 +513,11 @@ def _read(target: Target, fmt: str) -> Iterator[tuple[Config, Workbook, Crm, Any
 
 def _results(target: Target, as_of: dt.datetime | None, fmt: str, **overrides: Any) -> Results:
     """The engine's results for the workbook, computed without writing anything."""
+    return _computed(target, as_of, fmt, **overrides)[1]
+
+
+def _computed(target: Target, as_of: dt.datetime | None, fmt: str, **overrides: Any) -> tuple[Crm, Results]:
+    """The read and the engine's results for the workbook, computed without writing anything."""
     config, book = target.open()
     if overrides:
         config = config.model_copy(update=overrides)
@@ -521,8 +526,32 @@ def _results(target: Target, as_of: dt.datetime | None, fmt: str, **overrides: A
             snapshot = book.read()
         day = as_of.date() if as_of else team_time.today(config)
         # keep_months: the calibration counts the history rows the sheet gave up to the warehouse.
-        _crm, results, _plan = plan_sync(snapshot, config, day, progress=bar, archive=read_archive(config, book, day))
-    return results
+        crm, results, _plan = plan_sync(snapshot, config, day, progress=bar, archive=read_archive(config, book, day))
+    return crm, results
+
+
+# The tabs whose records the KPIs count, and the forecast's: a row with errors is in none of
+# their figures (validate: only sound records are computed with).
+KPI_TABS = ("opportunities", "leads", "accounts", "activities", "tasks")
+FORECAST_TABS = ("opportunities",)
+
+
+def _left_out(crm: Crm, keys: tuple[str, ...]) -> dict[str, tuple[str, int, str]]:
+    """Tab key -> (its title, how many of its rows have errors, those rows listed), for the tabs
+    of `keys` with some: figures short of them with nothing said would read as the whole sheet's."""
+    out = {}
+    for key in keys:
+        table = crm.tables.get(key)
+        if table is not None and (bad := left_out(table)) is not None:
+            out[key] = (table.title, *bad)
+    return out
+
+
+def _left_out_lines(left: dict[str, tuple[str, int, str]]) -> list[str]:
+    return [ngettext("{count} with errors in {tab} is left out of these figures until fixed: {listed}",
+                     "{count} with errors in {tab} are left out of these figures until fixed: {listed}", n,
+                     count=count_of(n, key), tab=title, listed=listed)
+            for key, (title, n, listed) in left.items()]
 
 
 @main.command(help=_("Print the KPIs (read-only): win rate, revenue, pipeline, coverage, conversion…"))
@@ -531,11 +560,17 @@ def _results(target: Target, as_of: dt.datetime | None, fmt: str, **overrides: A
 @FORMAT
 @user_errors
 def kpis(target: Target, as_of: dt.datetime | None, fmt: str) -> None:
-    k = _results(target, as_of, fmt).kpis
+    crm, results = _computed(target, as_of, fmt)
+    k, left = results.kpis, _left_out(crm, KPI_TABS)
     if fmt == "json":
-        echo_json(json.dumps(k.to_json(), ensure_ascii=False, indent=2))
+        echo_json(json.dumps({**k.to_json(), "left_out": {key: n for key, (_t, n, _l) in left.items()}},
+                             ensure_ascii=False, indent=2))
         return
     _print_kpis(k)
+    if left:
+        echo()
+        for line in _left_out_lines(left):  # names rows by their IDs, a cell's text: escaped by echo
+            echo(line)
 
 
 @main.command(help=_("Print the forecast by month, per owner and in total, with stage calibration (read-only)."))
@@ -546,15 +581,18 @@ def kpis(target: Target, as_of: dt.datetime | None, fmt: str) -> None:
 @user_errors
 def forecast(target: Target, as_of: dt.datetime | None, months: int | None, fmt: str) -> None:
     overrides = {"forecast_months": months} if months else {}
-    results = _results(target, as_of, fmt, **overrides)
+    crm, results = _computed(target, as_of, fmt, **overrides)
+    left = _left_out(crm, FORECAST_TABS)
     if fmt == "json":
         # keep_months: a program is told too, never handed a silently different calibration.
         echo_json(json.dumps({**results.forecast.to_json(), "calibration_partial": results.calibration_partial,
                               "calibration_unknown_stages": list(results.calibration_unknown),
-                              "calibration_older_copy": results.calibration_beyond}, ensure_ascii=False, indent=2))
+                              "calibration_older_copy": results.calibration_beyond,
+                              "left_out": {key: n for key, (_t, n, _l) in left.items()}},
+                             ensure_ascii=False, indent=2))
         return
     # People read the stages in their own words; JSON keeps the configured names, for programs.
-    _print_forecast(results.in_team_words().forecast, results.kpis.currency)
+    _print_forecast(results.in_team_words().forecast, results.kpis.currency, _left_out_lines(left))
     if results.calibration_partial:  # keep_months: said, never a silently different calibration
         echo(_("The stage calibration counts only the Stage History the sheet holds: the older rows keep_months "
                "moved to the warehouse could not be read back."))
@@ -1229,6 +1267,18 @@ def _print_kpis(k: Kpis) -> None:
         echo()
         echo(_("Pipeline coverage is blank: a quota of this quarter on the Quotas tab cannot be read (sheetcrm "
                "validate shows the cell)"))
+    # What the multiple is of, or why there is none: 1.2× of a quota and of last quarter's revenue
+    # read alike, and a blank alike whether the quota is won already or there is nothing to divide by.
+    elif k.pipeline_coverage_basis == "last_quarter_won":
+        echo()
+        echo(_("Pipeline coverage is over last quarter's won revenue: the Quotas tab has no quota for this quarter"))
+    elif k.pipeline_coverage_basis == "quota" and k.pipeline_coverage is None:
+        echo()
+        echo(_("Pipeline coverage is blank: this quarter's quota is won already"))
+    elif k.pipeline_coverage_basis is None:
+        echo()
+        echo(_("Pipeline coverage is blank: the Quotas tab has no quota for this quarter, and no deal was won last "
+               "quarter"))
     if k.missing_rates:
         echo()
         echo(ngettext("{n} deal is left out of these totals: its currency has no rate in the Rates tab",
@@ -1239,7 +1289,7 @@ def _print_kpis(k: Kpis) -> None:
 TOP = 10  # accounts by lifetime value in the text output; JSON has them all
 
 
-def _print_forecast(f: Forecast, currency: str) -> None:
+def _print_forecast(f: Forecast, currency: str, left_out: Sequence[str] = ()) -> None:
     def rows(months: tuple[MonthForecast, ...]) -> list[list[str]]:
         return [[show.month(m.month), show.money(m.pipeline, currency), show.money(m.weighted, currency),
                  show.money(m.commit, currency), show.money(m.best_case, currency),
@@ -1278,6 +1328,7 @@ def _print_forecast(f: Forecast, currency: str) -> None:
         notes.append(ngettext("{n} deal is left out: its currency has no rate in the Rates tab",
                               "{n} deals are left out: their currencies have no rate in the Rates tab",
                               len(f.missing_rates)))
+    notes.extend(left_out)
     if notes:
         echo()
         for note in notes:

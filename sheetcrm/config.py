@@ -97,6 +97,8 @@ class Config(Section):
     google: GoogleSettings = GoogleSettings()
     schedule: ScheduleSettings = ScheduleSettings()
     forecast_months: int = Field(default=6, ge=1, le=36)
+    # The month (1–12) the team's fiscal year starts: the quarters of pipeline coverage count from it.
+    fiscal_year_start: int = Field(default=1, ge=1, le=12)
     scoring: ScoringSettings = Field(default_factory=ScoringSettings)
     conversion: ConversionSettings = Field(default_factory=ConversionSettings)
     smtp: SmtpSettings = SmtpSettings()
@@ -473,6 +475,9 @@ currency = "USD"
 
 # Forecast this many months ahead, from the current one.
 forecast_months = 6
+
+# The month the fiscal year starts (1 = January): the Dashboard's quarters count from it.
+# fiscal_year_start = 2
 
 [validation]
 max_issues = 1000   # the report is marked partial past this many issues

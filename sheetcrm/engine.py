@@ -146,7 +146,8 @@ def compute(crm: Crm, config: Config, as_of: dt.date, fit_cache: FitCache | None
                   months=config.forecast_months, owners=owners, unread_quotas=unread_quotas)
     kpis = compute_kpis(opportunities, metrics, stages, rates, as_of, leads=leads, accounts=crm.records("accounts"),
                         activities=activities, tasks=tasks, quotas=quotas, unread_quotas=unread_quotas,
-                        conversions=crm.inputs.conversions.converted_ids(), owners=owners)
+                        conversions=crm.inputs.conversions.converted_ids(), owners=owners,
+                        fiscal_year_start=config.fiscal_year_start)
     # How the Leads tab reads a text cell as a number or a date, for the scoring rules as for conditions.
     leads_tab = crm.tables.get("leads")
     reading = (leads_tab.header.locale, leads_tab.header.locale_set) if leads_tab is not None else PLAIN

@@ -48,6 +48,7 @@ CODES = (
     NC_("issue code", "early_date"), NC_("issue code", "duplicate_rate"), NC_("issue code", "duplicate_quota"),
     NC_("issue code", "history_unordered"), NC_("issue code", "history_after_sync"),
     NC_("issue code", "created_after_sync"), NC_("issue code", "converted_after_sync"),
+    NC_("issue code", "won_after_sync"), NC_("issue code", "no_amount"),
     NC_("issue code", "negative_amount"), NC_("issue code", "unknown_owner"),
     NC_("issue code", "close_before_created"), NC_("issue code", "override_contradicts_stage"),
     NC_("issue code", "no_close_date"), NC_("issue code", "quota_unread"), NC_("issue code", "product_errors"),

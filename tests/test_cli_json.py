@@ -124,3 +124,47 @@ def test_score_json_gives_every_field_of_each_lead_score(tmp_path) -> None:
     assert [s["score"] for s in out["scores"]] == sorted((s["score"] for s in out["scores"]), reverse=True)
     assert all(0 <= s["score"] <= 100 and s["grade"] in "ABCD" and s["lead_id"].startswith("LEAD-")
                for s in out["scores"])
+
+
+def test_kpis_and_forecast_say_which_deals_with_errors_they_leave_out(tmp_path):
+    """A deal whose Amount cannot be read is in no figure until fixed (README): the figures a
+    manager reads from `kpis` and `forecast`, text or JSON, say so, never a total short of it
+    with nothing said (as `segment` says it of its export)."""
+    workbook = hand_built(tmp_path)
+    wb = openpyxl.load_workbook(tmp_path / workbook)
+    wb["Opportunities"]["E3"] = "abc"  # OPP-0002, a won deal
+    wb["Opportunities"]["A3"] = "OPP-0002_x001B_[2J"  # an ESC, as an .xlsx file holds it: printed visible
+    wb.save(tmp_path / workbook)
+    k = kpis_json(tmp_path, workbook)
+    assert (k["won_count"], k["left_out"]) == (11, {"opportunities": 1})
+    done = sheetcrm("forecast", "--workbook", workbook, "--as-of", "2026-02-01", "--format", "json", cwd=tmp_path)
+    assert json.loads(done.stdout)["left_out"] == {"opportunities": 1}
+    line = ("1 opportunity with errors in Opportunities is left out of these figures until fixed: "
+            "OPP-0002\\u001b[2J (row 3)")
+    for command in (["kpis", "--as-of", AS_OF], ["forecast", "--as-of", "2026-02-01"]):
+        done = sheetcrm(*command, "--workbook", workbook, cwd=tmp_path)
+        assert done.returncode == 0 and line in done.stdout.splitlines(), done.stdout
+        assert "\x1b" not in done.stdout
+    # A sound sheet has nothing to say.
+    assert kpis_json(tmp_path, hand_built(tmp_path))["left_out"] == {}
+
+
+def test_kpis_text_says_what_pipeline_coverage_is_over_or_why_it_is_blank(tmp_path):
+    """1.2× of a quota and 1.2× of last quarter's revenue read alike, and a blank alike whether
+    the quota is won already or there is nothing to divide by: one line says which."""
+    workbook = hand_built(tmp_path)  # 12 deals won in February 2026, 5 open with no Close Date
+
+    def said(as_of: str) -> list[str]:
+        done = sheetcrm("kpis", "--workbook", workbook, "--as-of", as_of, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        return [line for line in done.stdout.splitlines() if line.startswith("Pipeline coverage is")]
+
+    assert said("2026-04-15") == ["Pipeline coverage is over last quarter's won revenue: the Quotas tab has no "
+                                  "quota for this quarter"]
+    assert said("2026-11-23") == ["Pipeline coverage is blank: the Quotas tab has no quota for this quarter, and "
+                                  "no deal was won last quarter"]
+    wb = openpyxl.load_workbook(tmp_path / workbook)
+    wb.create_sheet("Quotas").append(["Owner", "Month", "Quota"])
+    wb["Quotas"].append(["Ana", "2026-02", 5000])
+    wb.save(tmp_path / workbook)
+    assert said("2026-02-15") == ["Pipeline coverage is blank: this quarter's quota is won already"]

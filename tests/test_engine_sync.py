@@ -267,6 +267,44 @@ def test_deals_with_no_close_date_are_said_where_the_forecast_leaves_them_out(tm
                                             "1 won deal has no close date: its revenue is in no month"]
 
 
+def test_won_and_committed_deals_with_no_amount_are_said_at_the_amount_cell(tmp_path):
+    """A won deal with an empty Amount counts in Won deals and the win rate but adds nothing to
+    won revenue, closed won or attainment: said at its cell, as an open Commit or Best Case one
+    (the commit is short of it); an early Pipeline deal with no price yet, or a lost one, is not."""
+    header = ["ID", "Name", "Account", "Stage", "Amount", "Close Date"]
+    path = _undated_book(tmp_path / "crm.xlsx", header, [
+        ["OPP-0001", "A1", "Acme", "Closed Won", None, "2026-03-01"],
+        ["OPP-0002", "A2", "Acme", "Closed Won", 1000, "2026-03-02"],
+        ["OPP-0003", "A3", "Acme", "Negotiation", None, "2026-03-20"],   # Commit
+        ["OPP-0004", "A4", "Acme", "Proposal", None, "2026-03-20"],      # Best Case
+        ["OPP-0005", "A5", "Acme", "Prospecting", None, "2026-03-20"],   # Pipeline
+        ["OPP-0006", "A6", "Acme", "Closed Lost", None, "2026-03-01"]])
+    outcome = sync(XlsxWorkbook(path), Config(), as_of=dt.date(2026, 3, 15))
+    said = [(i.severity, i.tab, i.row, i.column, i.header) for i in outcome.crm.report.issues
+            if i.code == "no_amount"]
+    assert said == [("warning", "Opportunities", r, "E", "Amount") for r in (2, 4, 5)]
+    messages = [i.message for i in outcome.crm.report.issues if i.code == "no_amount"]
+    assert "won revenue" in messages[0] and "Commit" in messages[1] and "Best Case" in messages[2]
+    # Counted as they read: two won deals, revenue of the one with an amount.
+    assert (outcome.results.kpis.team.won_count, outcome.results.kpis.team.won_revenue) == (2, Decimal(1000))
+
+
+def test_the_dashboard_s_quarter_follows_the_config_s_fiscal_year(tmp_path):
+    """`fiscal_year_start = 2`: on 15 March the quarter is February–April, so a deal closing in
+    April is this quarter's pipeline and one won in January last quarter's revenue."""
+    path = _undated_book(tmp_path / "crm.xlsx", ["ID", "Name", "Account", "Stage", "Amount", "Close Date"], [
+        ["OPP-0001", "A1", "Acme", "Negotiation", 3000, "2026-04-20"],
+        ["OPP-0002", "A2", "Acme", "Closed Won", 1000, "2026-01-10"],
+        ["OPP-0003", "A3", "Acme", "Closed Won", 5000, "2025-12-10"]])
+    calendar = sync(XlsxWorkbook(path), Config(), as_of=dt.date(2026, 3, 15), dry_run=True).results.kpis
+    # January–March: nothing closes by March, over October–December's 5000 won.
+    assert (calendar.pipeline_coverage, calendar.pipeline_coverage_basis) == (Decimal(0), "last_quarter_won")
+    fiscal = sync(XlsxWorkbook(path), Config(fiscal_year_start=2), as_of=dt.date(2026, 3, 15),
+                  dry_run=True).results.kpis
+    # February–April: 3000 closes in April, over November–January's 5000 + 1000 won.
+    assert (fiscal.pipeline_coverage, fiscal.pipeline_coverage_basis) == (Decimal("0.5"), "last_quarter_won")
+
+
 def test_with_no_close_date_column_each_kind_is_one_line_at_the_forecast(tmp_path):
     path = _undated_book(tmp_path / "crm.xlsx", ["ID", "Name", "Account", "Stage", "Amount"], [
         ["OPP-0001", "A1", "Acme", "Negotiation", 1000], ["OPP-0002", "A2", "Acme", "Closed Won", 4000],

@@ -226,3 +226,22 @@ def test_a_created_day_after_the_sync_s_day_is_said_at_its_cell(tmp_path):
     # The day comes: nothing left to say.
     later = sync(book, Config(), as_of=D(2027, 1, 1))
     assert [i for i in later.crm.report.issues if i.code == "created_after_sync"] == []
+
+
+def test_a_won_deal_closed_after_the_sync_s_day_is_said_at_its_close_date(tmp_path):
+    # A rep sets Closed Won and leaves the expected Close Date: the Forecast counted its revenue
+    # as won in a month to come (that month's attainment, not this one's) without a word.
+    book = _book(tmp_path, [["OPP-0001", "A1", "Acme", "Ana", "Closed Won", 1000, None, D(2026, 5, 31), D(2026, 2, 1)],
+                            ["OPP-0002", "A2", "Acme", "Ana", "Closed Won", 1000, None, D(2026, 3, 20), D(2026, 2, 1)],
+                            ["OPP-0003", "A3", "Acme", "Ana", "Proposal", 1000, None, D(2026, 5, 31), D(2026, 2, 1)],
+                            ["OPP-0004", "A4", "Acme", "Ana", "Closed Lost", 1000, None, D(2026, 5, 31), D(2026, 2, 1)]])
+    outcome = sync(book, Config(), as_of=D(2026, 3, 20))
+    said = [(i.tab, i.row, i.column, i.value, i.severity) for i in outcome.crm.report.issues
+            if i.code == "won_after_sync"]
+    assert said == [("Opportunities", 2, "H", D(2026, 5, 31), "warning")]
+    assert "2026-05" in next(i.message for i in outcome.crm.report.issues if i.code == "won_after_sync")
+    # Counted as it reads, never moved to a guessed day: May's closed won, not March's.
+    forecast = {m.month: m.closed_won for m in outcome.results.forecast.months}
+    assert (forecast["2026-03"], forecast["2026-05"]) == (Decimal(1000), Decimal(1000))
+    later = sync(book, Config(), as_of=D(2026, 5, 31))
+    assert [i for i in later.crm.report.issues if i.code == "won_after_sync"] == []

@@ -15,7 +15,9 @@ counts in the first month, as overdue, rather than vanishing. A deal with no clo
 cannot be placed in a month: an open one (not Omitted) is left out of every month, a won one's
 revenue is in no month though the Dashboard's won revenue counts it; both are listed in
 `undated`, for the sync to say so (steps/compute.py) rather than let the totals be short
-silently. Amounts without an exchange rate are left out and listed in `missing_rates`.
+silently. A deal the window would count but whose currency has no exchange rate is left out
+and listed in `missing_rates` (a lost deal, or one outside the window, is in no figure here
+with or without a rate, so it is not said to be left out).
 
 Owners are grouped as people read them (`crm.spellings`): "Ana García" and "ana  garcía" are one
 owner, shown under the spelling the cells use most, and a Quotas row is the quota of the deal
@@ -31,7 +33,7 @@ from decimal import Decimal
 from typing import Any, Iterable, Mapping, Sequence
 
 from sheetcrm.crm.history import StageWinRate
-from sheetcrm.crm.money import (MissingRate, Rates, decimal_text, fraction, missing_rates, points_fraction, ratio_points,
+from sheetcrm.crm.money import (MissingRate, Rates, decimal_text, fraction, points_fraction, ratio_points,
                                 to_base)
 from sheetcrm.crm.spellings import Spellings
 from sheetcrm.crm.stages import OpportunityMetrics, StageTable
@@ -112,6 +114,7 @@ class Forecast:
     months: tuple[MonthForecast, ...]
     by_owner: Mapping[str, tuple[MonthForecast, ...]]
     stage_calibration: tuple[StageWinRate, ...] = ()
+    # The deals a month would count (open in the pipeline, or won) whose currency has no rate.
     missing_rates: tuple[MissingRate, ...] = ()
     overdue: int = 0        # open deals dated before the first month, counted in it
     undated: tuple[Undated, ...] = ()  # deals with no close date, in no month (in input order)
@@ -136,6 +139,8 @@ class Forecast:
                                   for c in self.stage_calibration],
             "undated_open": self.undated_open,
             "undated_won": self.undated_won,
+            "overdue": self.overdue,
+            "missing_rates": len(self.missing_rates),
         }
 
 
@@ -178,32 +183,37 @@ def forecast(opportunities: Sequence[Opportunity], metrics: Sequence[Opportunity
     by_person: dict[str, dict[str, _Sums]] = defaultdict(lambda: defaultdict(_Sums))
     overdue = 0
     undated: list[Undated] = []
+    unconverted: list[MissingRate] = []
 
     for o, m in zip(opportunities, metrics, strict=True):
         kind = stages.kind(o.stage)
         if kind not in ("open", "won") or o.amount is None:
             continue
+        category = m.forecast_category if kind == "open" else None
+        if category == "Omitted":  # out of every pipeline figure, dated or not
+            continue
         if o.close_date is None:
-            if kind == "won" or m.forecast_category != "Omitted":  # an Omitted deal is in no forecast anyway
-                undated.append(Undated(o, m.forecast_category if kind == "open" else None))
+            undated.append(Undated(o, category))
             continue
         month = month_key(o.close_date)
-        if kind == "open" and month < first:
-            month, overdue = first, overdue + 1
+        slipped = kind == "open" and month < first
+        if slipped:
+            month = first
         if month not in window:
             continue
         amount = to_base(o.amount, o.currency, rates)
         if amount is None:
+            unconverted.append(MissingRate(o, o.currency))  # type: ignore[arg-type]
             continue
+        # Counted once it is in the first month's figures: "counted in the first month" is said
+        # of this count, so an Omitted deal or one with no rate, in no month, is not in it.
+        overdue += slipped
         sums = (total[month], by_person[owners(o.owner) if o.owner else _(NO_OWNER)][month])
         if kind == "won":
             for s in sums:
                 s.closed_won += amount
                 s.commit += amount
                 s.best_case += amount
-            continue
-        category = m.forecast_category
-        if category == "Omitted":
             continue
         weighted = amount * m.probability / 100 if m.probability is not None else _ZERO
         for s in sums:
@@ -240,7 +250,7 @@ def forecast(opportunities: Sequence[Opportunity], metrics: Sequence[Opportunity
         months=tuple(row(k, total.get(k, _Sums()), quota_total.get(k), unread_quotas) for k in keys),
         by_owner=by_owner,
         stage_calibration=tuple(calibration),
-        missing_rates=tuple(missing_rates(opportunities, rates)),
+        missing_rates=tuple(unconverted),
         overdue=overdue,
         undated=tuple(undated),
     )

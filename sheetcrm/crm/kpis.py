@@ -1,7 +1,8 @@
 """The Dashboard's KPIs, each with the one-line definition the Dashboard shows beside it.
 
 Deal KPIs cover every closed deal in the sheet (all time); money is in the base currency,
-and an amount without an exchange rate is left out and counted in `missing_rates`. Figures per
+and an amount without an exchange rate is left out and counted in `missing_rates` (a won deal's,
+or an open one's in the pipeline: a lost deal's amount is in no KPI, with a rate or without). Figures per
 owner, source or campaign group the text as people read it (`crm.spellings`: "Referral",
 "referral " and "REFERRAL" are one source, shown under the spelling most cells use); per-account
 figures are summed by the account's ID and shown by its name, with the ID when two accounts
@@ -21,7 +22,7 @@ from sheetcrm.cells import normalize_key
 from sheetcrm.crm.accounts import Accounts
 from sheetcrm.crm.conversion import Converted, is_converted
 from sheetcrm.crm.forecast import NO_OWNER, Quota, UnreadQuota, month_key, quota_unknown
-from sheetcrm.crm.money import (MissingRate, Rates, decimal_text, fraction, missing_rates, points_fraction, ratio_points,
+from sheetcrm.crm.money import (MissingRate, Rates, decimal_text, fraction, points_fraction, ratio_points,
                                 to_base)
 from sheetcrm.crm.spellings import Spellings
 from sheetcrm.crm.stages import OpportunityMetrics, StageTable, is_open_task
@@ -194,7 +195,8 @@ def compute_kpis(opportunities: Sequence[Opportunity], metrics: Sequence[Opportu
                  rates: Rates, as_of: dt.date, *, leads: Iterable[Lead] = (), accounts: Iterable[Account] = (),
                  activities: Iterable[Activity] = (), tasks: Iterable[Task] = (),
                  quotas: Iterable[Quota] = (), conversions: Mapping[str, Converted] = {},
-                 owners: Spellings | None = None, unread_quotas: Iterable[UnreadQuota] = ()) -> Kpis:
+                 owners: Spellings | None = None, unread_quotas: Iterable[UnreadQuota] = (),
+                 fiscal_year_start: int = 1) -> Kpis:
     """Every KPI in DEFINITIONS as of `as_of`; `metrics` align with `opportunities`. `owners`:
     how each owner is shown (by default the spellings of the deals', activities' and tasks'
     Owner cells, in that order).
@@ -203,13 +205,15 @@ def compute_kpis(opportunities: Sequence[Opportunity], metrics: Sequence[Opportu
     a lead with one is converted whatever its Status says, and its account is known, not
     guessed from its Company. `unread_quotas`: quotas the Quotas tab gives but cannot be read;
     one that may be this quarter's leaves pipeline coverage None (basis "quota_unread"), never
-    computed over the rest of the team's quota."""
+    computed over the rest of the team's quota. `fiscal_year_start`: the month (1–12) the
+    team's fiscal year starts, which the quarters of pipeline coverage count from."""
     accounts, activities, tasks = list(accounts), list(activities), list(tasks)
     if owners is None:
         owners = Spellings([*(o.owner for o in opportunities), *(a.owner for a in activities),
                             *(t.owner for t in tasks)])
     by_account = Accounts(accounts)
-    quarter, last_quarter = _quarter(as_of), _quarter(_quarter_start(as_of) - dt.timedelta(days=1))
+    quarter = _quarter(as_of, fiscal_year_start)
+    last_quarter = _quarter(_quarter_start(as_of, fiscal_year_start) - dt.timedelta(days=1), fiscal_year_start)
     quarter_end = max(quarter)
 
     team, by_person = _DealSums(), defaultdict(_DealSums)
@@ -217,9 +221,13 @@ def compute_kpis(opportunities: Sequence[Opportunity], metrics: Sequence[Opportu
     # An Account that is no account's ID (a plain label, without an Accounts tab) groups as read.
     labels = Spellings(o.account for o in opportunities if o.account and by_account.one(o.account) is None)
     open_this_quarter = won_this_quarter = won_last_quarter = _ZERO
+    unconverted: list[MissingRate] = []  # the deals an amount here would count, for want of a rate
     for o, m in zip(opportunities, metrics, strict=True):
         kind = stages.kind(o.stage)
         amount = to_base(o.amount, o.currency, rates)
+        if amount is None and o.amount is not None and (
+                kind == "won" or (kind == "open" and m.forecast_category != "Omitted")):
+            unconverted.append(MissingRate(o, o.currency))  # type: ignore[arg-type]
         sums = (team, by_person[owners(o.owner) if o.owner else _(NO_OWNER)])
         month = month_key(o.close_date) if o.close_date else None
         if kind == "won":
@@ -280,18 +288,27 @@ def compute_kpis(opportunities: Sequence[Opportunity], metrics: Sequence[Opportu
         rotting_deals=sum(m.rotting for m in metrics),
         churn_rate=_churn(accounts),
         lifetime_value=dict(sorted((by_account.label(k), v) for k, v in lifetime.items())),
-        missing_rates=tuple(missing_rates(opportunities, rates)),
+        missing_rates=tuple(unconverted),
         ambiguous_companies=ambiguous,
     )
 
 
-def _quarter_start(day: dt.date) -> dt.date:
-    return dt.date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+def _quarter_start(day: dt.date, fiscal_year_start: int = 1) -> dt.date:
+    """The first day of `day`'s quarter, quarters counted from the month `fiscal_year_start`
+    (1–12): with 2, they start in February, May, August and November."""
+    into_quarter = (day.month - fiscal_year_start) % 3
+    month = (day.month - 1 - into_quarter) % 12 + 1
+    return dt.date(day.year if month <= day.month else day.year - 1, month, 1)
 
 
-def _quarter(day: dt.date) -> frozenset[str]:
-    start = _quarter_start(day)
-    return frozenset(f"{start.year:04d}-{start.month + i:02d}" for i in range(3))
+def _quarter(day: dt.date, fiscal_year_start: int = 1) -> frozenset[str]:
+    """The "YYYY-MM" months of `day`'s quarter (`_quarter_start`)."""
+    start = _quarter_start(day, fiscal_year_start)
+    keys = []
+    for i in range(3):
+        year, month = divmod(start.month - 1 + i, 12)
+        keys.append(f"{start.year + year:04d}-{month + 1:02d}")
+    return frozenset(keys)
 
 
 def _coverage_denominator(quotas: Iterable[Quota], quarter: frozenset[str], won_this_quarter: Decimal,

@@ -33,6 +33,8 @@ PIPELINE: Category = "Pipeline"  # the category of deals a team may leave undate
 # An open deal in this category is out of every pipeline figure (Pipeline tab, Forecast,
 # Dashboard, Segments, Accounts Overview), as Salesforce's Omitted forecast category is.
 OMITTED: Category = "Omitted"
+COMMIT: Category = "Commit"  # not for people: the engine's keys
+BEST_CASE: Category = "Best Case"  # not for people: the engine's keys
 # A closed deal's category whatever its row says: won revenue is Closed, a lost deal is Omitted.
 _CLOSED: dict[str, Category] = {"won": "Closed", "lost": "Omitted"}  # not for people: the engine's keys
 

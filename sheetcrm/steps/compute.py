@@ -9,7 +9,8 @@ whose Company names two accounts) join the report before the Validation tab is p
 from __future__ import annotations
 
 from sheetcrm import cells
-from sheetcrm.crm.stages import OMITTED, PIPELINE, StageTable, in_pipeline
+from sheetcrm.crm.forecast import month_key
+from sheetcrm.crm.stages import BEST_CASE, COMMIT, OMITTED, PIPELINE, StageTable, in_pipeline
 from sheetcrm.crm.words import CATEGORY
 from sheetcrm.engine import compute
 from sheetcrm.i18n import _, ngettext
@@ -28,6 +29,8 @@ NO_CLOSE_DATE = "no_close_date"
 QUOTA_UNREAD = "quota_unread"
 CREATED_AFTER_SYNC = "created_after_sync"
 CONVERTED_AFTER_SYNC = "converted_after_sync"
+WON_AFTER_SYNC = "won_after_sync"
+NO_AMOUNT = "no_amount"
 # The tabs whose records carry a Created day (records.py).
 CREATED_TABS = ("accounts", "contacts", "leads", "opportunities")
 
@@ -76,7 +79,66 @@ def run(ctx: SyncContext) -> StepResult:
     issues.extend(omitted_issues(ctx, locate(ctx.snapshot, PIPELINE_TAB, ctx.locale).title))
     issues.extend(ambiguous_company_issues(ctx))
     issues.extend(future_created_issues(ctx))
+    issues.extend(won_after_sync_issues(ctx))
+    issues.extend(no_amount_issues(ctx))
     return StepResult(issues=issues)
+
+
+def no_amount_issues(ctx: SyncContext) -> list[Issue]:
+    """A `no_amount` warning at the empty Amount cell of each won deal, and of each open deal in
+    the Commit or Best Case category: such a deal counts in Won deals, the win rate and the
+    Pipeline's count, but adds nothing to won revenue, the Forecast's closed won and attainment,
+    its commit and best case, or lifetime value, so those are short of it. A deal in the
+    Pipeline category is often unpriced while early (README: it counts and adds nothing), and
+    said nothing of, as `undated_issues` leaves it."""
+    results = ctx.results
+    table = ctx.crm.tables.get("opportunities")
+    col = table.header.fields.get("amount") if table is not None else None
+    assert results is not None
+    if table is None or col is None:  # no Amount column at all: `expected_column` says it once
+        return []
+    stages = StageTable.of(ctx.config.stages)
+    out = []
+    for o, m in zip(results.opportunities, results.metrics, strict=True):
+        if o.amount is not None:
+            continue
+        kind = stages.kind(o.stage)
+        if kind == "won":
+            message = _("This won deal has no Amount, so won revenue, the Forecast's closed won and attainment, and "
+                        "lifetime value count nothing for it (Won deals and the win rate count it).")
+            hint = _("Fill in Amount with what the deal was won for.")
+        elif kind == "open" and m.forecast_category in (COMMIT, BEST_CASE):
+            message = _("This open {category} deal has no Amount, so the pipeline, the Forecast and pipeline "
+                        "coverage count nothing for it.", category=results.words(CATEGORY, m.forecast_category))
+            hint = _("Fill in Amount with what you expect the deal to be worth.")
+        else:
+            continue
+        out.append(Issue("warning", table.title, o.row, column_letter(col + 1), table.header.labels.get(col), None,
+                         NO_AMOUNT, message, hint))
+    return out
+
+
+def won_after_sync_issues(ctx: SyncContext) -> list[Issue]:
+    """A `won_after_sync` warning at the Close Date cell of each won deal dated after the sync's
+    day: a deal is not won in the future, so it is the expected close date left as it was when
+    the deal was won (or a typo). Counted as it reads, its revenue is won in a month that has not
+    come on the Forecast (that month's attainment, not this one's), in another quarter's pipeline
+    coverage, and the sales cycle runs to that day; said, never moved to a guessed day."""
+    results = ctx.results
+    table = ctx.crm.tables.get("opportunities")
+    col = table.header.fields.get("close_date") if table is not None else None
+    assert results is not None
+    if table is None or col is None:
+        return []
+    stages = StageTable.of(ctx.config.stages)
+    return [Issue("warning", table.title, o.row, column_letter(col + 1), table.header.labels.get(col), o.close_date,
+                  WON_AFTER_SYNC,
+                  _("This won deal's Close Date is {day}, after this sync's day ({today}): the Forecast counts its "
+                    "revenue as won in {month}, and the average sales cycle runs to that day.",
+                    day=o.close_date.isoformat(), today=ctx.as_of.isoformat(), month=month_key(o.close_date)),
+                  _("Set Close Date to the day the deal was won."))
+            for o in results.opportunities
+            if o.close_date is not None and o.close_date > ctx.as_of and stages.kind(o.stage) == "won"]
 
 
 def omitted_issues(ctx: SyncContext, pipeline: str) -> list[Issue]:

@@ -97,11 +97,31 @@ def test_overdue_undated_and_unconvertible_deals_are_accounted_for():
     assert [(m.opportunity.amount, m.currency) for m in f.missing_rates] == [(Decimal("400"), "CHF")]
 
 
+def test_overdue_and_missing_rates_count_only_deals_the_forecast_would_count():
+    """"N open deals with a past close date are counted in the first month" and "N deals are left
+    out for want of a rate" are said of the forecast: a slipped deal in the Omitted category (or
+    with no rate) is in no month, and a lost or out-of-window deal with no rate in no figure."""
+    opps = [opp("Prospecting", "500", "2024-04-02", "Bo"),                                   # counted in May
+            opp("Prospecting", "500", "2024-03-01", "Bo", id="OPP-2"),                       # Omitted: in no month
+            opp("Prospecting", "500", "2024-04-01", "Bo", currency="CHF"),                   # no rate
+            opp("Lost", "700", "2024-05-05", "Bo", currency="CHF"),                          # in no figure anyway
+            opp("Won", "700", "2023-05-05", "Bo", currency="CHF"),                           # before the window
+            opp("Won", "800", "2024-05-05", "Bo", currency="CHF")]                           # May's, no rate
+    metrics = opportunity_metrics(opps, STAGES, AS_OF, category_overrides={"OPP-2": "Omitted"})
+    f = forecast(opps, metrics, STAGES, RATES, AS_OF, months=3)
+    assert f.months[0].pipeline == Decimal("500")
+    assert f.overdue == 1
+    assert [(m.opportunity.amount, m.opportunity.stage) for m in f.missing_rates] == [
+        (Decimal("500"), "Prospecting"), (Decimal("800"), "Closed Won")]
+
+
 def test_to_json_shape_and_formats():
     calibration = [StageWinRate("Proposal", Decimal("50"), Decimal("200") / 3, 3, 2)]
     j = run(calibration=calibration).to_json()
-    assert set(j) == {"months", "by_owner", "stage_calibration", "undated_open", "undated_won"}
-    assert (j["undated_open"], j["undated_won"]) == (1, 0)
+    assert set(j) == {"months", "by_owner", "stage_calibration", "undated_open", "undated_won", "overdue",
+                      "missing_rates"}
+    # A program is told the totals are short (the CHF deal) and what the first month holds from before it.
+    assert (j["undated_open"], j["undated_won"], j["overdue"], j["missing_rates"]) == (1, 0, 1, 1)
     money = {k: Decimal(v) for k, v in j["months"][0].items() if k not in ("month", "attainment", "quota_unread")}
     assert j["months"][0]["quota_unread"] is False
     assert money == {"pipeline": Decimal("1500"), "weighted": Decimal("800"), "commit": Decimal("1300"),

@@ -101,6 +101,30 @@ def test_pipeline_coverage_against_the_quota_left_this_quarter():
     assert (met.pipeline_coverage, met.pipeline_coverage_basis) == (None, "quota")   # quota already won
 
 
+def test_pipeline_coverage_counts_quarters_from_the_fiscal_year_s_first_month():
+    """A fiscal year starting in February has quarters Feb–Apr, May–Jul, Aug–Oct, Nov–Jan: on
+    15 May this quarter is May–July, never the calendar's April–June."""
+    metrics = opportunity_metrics(OPPS, STAGES, AS_OF)
+
+    def fiscal(quotas=()):
+        return compute_kpis(OPPS, metrics, STAGES, RATES, AS_OF, quotas=quotas, fiscal_year_start=2)
+
+    # Open closing by the end of July (1000 + overdue 100) ÷ won February–April (1000 + 550; CHF left out).
+    k = fiscal()
+    assert (k.pipeline_coverage, k.pipeline_coverage_basis) == (Decimal(1100) / Decimal(1550), "last_quarter_won")
+    quotas = [Quota("Ana", "2024-04", Decimal("1000")), Quota("Ana", "2024-05", Decimal("1000")),
+              Quota("Bo", "2024-06", Decimal("500")), Quota("Bo", "2024-07", Decimal("9999"))]
+    # May–July's quota (1000 + 500 + 9999), none of it won yet: April's quota and April's win are last quarter's.
+    assert fiscal(quotas).pipeline_coverage == Decimal(1100) / Decimal(11499)
+    # Across the year's end: a fiscal year from November has 15 January in November–January.
+    january = dt.date(2025, 1, 15)
+    late = compute_kpis(OPPS, opportunity_metrics(OPPS, STAGES, january), STAGES, RATES, january,
+                        quotas=[Quota("Ana", "2024-11", Decimal("300")), Quota("Ana", "2025-02", Decimal("7"))],
+                        fiscal_year_start=11)
+    # Open and overdue: 1000 + 400 + 100, over November's quota alone.
+    assert (late.pipeline_coverage, late.pipeline_coverage_basis) == (Decimal(1500) / Decimal(300), "quota")
+
+
 def test_lead_conversion_by_source_and_campaign():
     k = run()
     assert k.lead_conversion_by_source == {"(none)": Conversion(1, 0), "Referral": Conversion(1, 1),
@@ -113,6 +137,19 @@ def test_lead_conversion_by_source_and_campaign():
 
 def test_won_revenue_per_campaign_goes_to_the_earliest_converted_lead_of_the_company():
     assert run().won_revenue_by_campaign == {"Spring": Decimal("1550.00")}
+
+
+def test_missing_rates_counts_only_deals_an_amount_here_would_count():
+    """"N deals are left out of these totals" is said of the KPIs' amounts: a lost deal's amount
+    (in Lost deals, never in an amount) or an Omitted one's is in none with a rate or without."""
+    opps = [opp("Won", "10", "Ana", "Acme", currency="CHF"), opp("Negotiation", "10", "Ana", "Acme", currency="CHF"),
+            opp("Lost", "10", "Ana", "Acme", currency="CHF"), opp("Lost", "10", "Ana", "Acme", currency="CHF"),
+            opp("Prospecting", "10", "Ana", "Acme", currency="CHF")]
+    opps[4] = opps[4].model_copy(update={"id": "OPP-5"})
+    metrics = opportunity_metrics(opps, STAGES, AS_OF, category_overrides={"OPP-5": "Omitted"})
+    k = compute_kpis(opps, metrics, STAGES, RATES, AS_OF)
+    assert [m.opportunity.stage for m in k.missing_rates] == ["Closed Won", "Negotiation"]
+    assert (k.team.lost_count, k.to_json()["missing_rates"]) == (2, 2)
 
 
 def test_activities_and_overdue_tasks_per_owner():
