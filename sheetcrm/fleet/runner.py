@@ -206,8 +206,13 @@ class Fleet:
         return now + max(0.0, (due - wall).total_seconds())
 
     def moment(self, t: float) -> dt.datetime:
-        """The aware wall-clock moment of the clock's second `t`."""
-        return self.wall0 + dt.timedelta(seconds=t - self.t0)
+        """The aware wall-clock moment of the clock's second `t`, with the machine's offset at that
+        moment (a fleet started in summer shows a winter time with the winter offset). The real
+        clock's moments are counted back from the machine's clock now, so a clock set back or
+        forward meanwhile (by hand, NTP, a suspend) is followed, not the one at the start."""
+        if isinstance(self.clock, RealClock):
+            return (dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=self.clock.now() - t)).astimezone()
+        return (self.wall0 + dt.timedelta(seconds=t - self.t0)).astimezone()
 
     # -- one job ---------------------------------------------------------------------------------
 

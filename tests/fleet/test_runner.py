@@ -111,3 +111,30 @@ def test_a_job_at_set_hours_is_due_at_that_hour_on_the_teams_clock_across_dst(tm
     first = autumn._first_due(digest, 0.0, team)
     assert autumn.moment(first) == dt.datetime(2026, 10, 25, 7, 0, tzinfo=utc)  # 08:00 CET
     assert first == 23.5 * hour  # 22.5 hours on the wall clock, plus the hour it repeats
+
+
+def test_fleet_status_times_are_the_machines_clock_after_the_autumn_change(tmp_path, monkeypatch):
+    """`fleet status` shows each time as the machine's clock read it. A fleet started in summer
+    on a machine in Madrid wrote every later time with the summer offset, so after the autumn
+    change its table (which shows the time without its offset) said 03:30 for a sync the clock
+    saw at 02:30, an hour off for as long as the fleet ran."""
+    import datetime as dt
+    import time
+
+    from sheetcrm.fleet.status import rows
+
+    monkeypatch.setenv("TZ", "Europe/Madrid")
+    time.tzset()
+    try:
+        (tmp_path / "fleet.toml").write_text('[[workbook]]\nworkbook = "a.xlsx"\n')
+        fleet = Fleet(load_fleet(tmp_path / "fleet.toml"), logging.getLogger("test-dst-status"), clock=VirtualClock(),
+                      poll=None, write_state_file=False,
+                      wall0=dt.datetime(2026, 10, 25, 0, 30, tzinfo=dt.timezone.utc))  # 02:30 CEST, the first time
+        assert fleet.wall(fleet.t0) == "2026-10-25T02:30:00+02:00"
+        later = fleet.t0 + 3600  # 01:30 UTC: the clock reads 02:30 again, now in CET
+        assert fleet.wall(later) == "2026-10-25T02:30:00+01:00"
+        fleet.scheduler.slots[0].due = later
+        assert rows(fleet.state())[0][3] == "2026-10-25 02:30:00"
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
