@@ -138,3 +138,28 @@ def test_fleet_status_times_are_the_machines_clock_after_the_autumn_change(tmp_p
     finally:
         monkeypatch.delenv("TZ")
         time.tzset()
+
+
+def test_fleet_times_follow_the_machines_clock_when_it_is_set_back(tmp_path, monkeypatch):
+    """On the real clock, a fleet's times (last sync, next sync in `fleet status`) are counted
+    back from the machine's clock now: after the clock is set back a day (by hand, or NTP
+    fixing a clock that ran ahead) they are the clock's, not the start's plus elapsed seconds."""
+    import datetime as dt
+    import types
+
+    from sheetcrm.fleet import runner
+
+    shift = dt.timedelta()
+
+    class Clock(dt.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return dt.datetime.now(tz) - shift
+
+    monkeypatch.setattr(runner, "dt", types.SimpleNamespace(datetime=Clock, timedelta=dt.timedelta,
+                                                             timezone=dt.timezone))
+    (tmp_path / "fleet.toml").write_text('[[workbook]]\nworkbook = "a.xlsx"\n')
+    fleet = Fleet(load_fleet(tmp_path / "fleet.toml"), logging.getLogger("test-set-back"), write_state_file=False)
+    shift = dt.timedelta(days=1)
+    now = fleet.moment(fleet.clock.now())
+    assert abs((now - (dt.datetime.now(dt.timezone.utc) - shift)).total_seconds()) < 5
