@@ -163,3 +163,22 @@ def test_fleet_times_follow_the_machines_clock_when_it_is_set_back(tmp_path, mon
     shift = dt.timedelta(days=1)
     now = fleet.moment(fleet.clock.now())
     assert abs((now - (dt.datetime.now(dt.timezone.utc) - shift)).total_seconds()) < 5
+
+
+def test_once_runs_a_job_at_set_hours_now_as_run_once_does(tmp_path, monkeypatch, caplog):
+    """`sheetcrm run --fleet --once` (cron) runs every job of every workbook once and exits, as
+    `sheetcrm run --once` does: a workbook with a daily digest ("every day at 08:00") had its
+    digest due at the next 08:00, so the process waited until then (holding the workbook's lock,
+    so every later cron tick skipped it: one sync a day)."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    caplog.set_level(logging.INFO, logger="sheetcrm.run")
+    xlsx(tmp_path / "a.xlsx", {"Leads": LEADS})
+    # Nothing listens on port 9: the outbox finds nothing to send, the digest fails at once.
+    (tmp_path / "a.toml").write_text('[smtp]\nhost = "127.0.0.1"\nport = 9\nfrom = "crm@example.com"\n'
+                                     '[owners]\n"Ana" = "ana@example.com"\n')
+    (tmp_path / "fleet.toml").write_text('[[workbook]]\nworkbook = "a.xlsx"\nconfig = "a.toml"\n')
+    fleet = Fleet(load_fleet(tmp_path / "fleet.toml"), logging.getLogger("sheetcrm.run"), clock=VirtualClock(),
+                  poll=None, write_state_file=False)
+    fleet.run_once()
+    assert fleet.clock.now() - fleet.t0 < 60, "--once waited for the digest's hour"
+    assert lines(caplog, "a: sync ok") and lines(caplog, "a: outbox ok") and lines(caplog, "a: digest")
