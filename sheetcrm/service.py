@@ -94,7 +94,9 @@ class DigestLedger:
             return {}
 
     def has(self, owner: str, day: dt.date) -> bool:
-        return self._days().get(owner) == day.isoformat()
+        """Whether `owner` had the digest of `day`, or of a later day: after the machine's clock
+        is set back (by hand, NTP fixing a clock that ran ahead) a day already told is not sent again."""
+        return self._days().get(owner, "") >= day.isoformat()  # ISO days sort as text
 
     def add(self, owners: list[str], day: dt.date) -> None:
         days = self._days() | {o: day.isoformat() for o in owners}

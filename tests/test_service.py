@@ -178,6 +178,18 @@ def test_interval_jobs_keep_their_pace_when_the_wall_clock_goes_back(tmp_path, m
     assert runs[-1] < 8
 
 
+def test_a_digest_is_not_sent_again_when_the_clock_goes_back_a_day(tmp_path):
+    """The ledger of digests sent keeps each owner's last day. After Wednesday's digest went out,
+    a clock set back to Tuesday (NTP fixing a clock that ran ahead, a wrong date fixed by hand)
+    sent Tuesday's digest a second time; a later day still gets its own."""
+    from sheetcrm.service import DigestLedger
+
+    ledger = DigestLedger(tmp_path / "digests.json")
+    ledger.add(["Ana"], dt.date(2026, 12, 2))
+    assert ledger.has("Ana", dt.date(2026, 12, 2)) and ledger.has("Ana", dt.date(2026, 12, 1))
+    assert not ledger.has("Ana", dt.date(2026, 12, 3)) and not ledger.has("Leo", dt.date(2026, 12, 1))
+
+
 def test_a_bad_phrase_is_one_config_line_naming_the_key(tmp_path):
     (tmp_path / "sheetcrm.toml").write_text('[schedule]\nsync = "every fortnight"\n')
     out = subprocess.run([sys.executable, "-m", "sheetcrm", "run", "--once"], cwd=tmp_path, capture_output=True,
