@@ -3,8 +3,8 @@ that hold them: when `sheetcrm run` runs each job (docs/service.md).
 
 A time of day is on the team's wall clock (the config's `timezone`, team_time.team_zone), not
 the machine's: `next_at` works the next run out in that zone, so a server in UTC runs a Madrid
-team's 08:00 digest at 08:00 in Madrid, in winter and in summer. The `schedule` library's own
-`at(time, tz)` would do it only through pytz; zoneinfo does it here, in a few lines."""
+team's 08:00 digest at 08:00 in Madrid, in winter and in summer (zoneinfo, in a few lines).
+Every other phrase is a period in seconds, which `sheetcrm run` counts on a monotonic clock."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-import schedule
 from pydantic import field_validator
 
 from sheetcrm.i18n import _
@@ -47,17 +46,12 @@ class Every:
         """Seconds between two runs: the base of a failing job's backoff."""
         return self.interval * _SECONDS.get(self.unit, _SECONDS["weeks"])
 
-    def job(self, scheduler: schedule.Scheduler) -> schedule.Job:
-        """The job on `scheduler` at this interval. A time of day is not given to it (the library
-        would read it on the machine's clock): the caller sets its `next_run` from `next_at`."""
-        return getattr(scheduler.every(self.interval), self.unit)
-
     def next_at(self, after: dt.datetime, zone: ZoneInfo | None) -> dt.datetime:
         """When a job at a time of day is next due after the aware moment `after`: `self.at` on
         the wall clock of `zone` (None: the machine's local zone), as an aware UTC moment.
 
-        The days are the `schedule` library's: every day (or `interval` days, the first of them
-        `interval` days from today) or every `interval` weeks, or the next such weekday. A time
+        The days are those the `schedule` library gave (sheetcrm ran on it once): every day (or
+        `interval` days, the first of them `interval` days from today) or every `interval` weeks, or the next such weekday. A time
         a DST change skips (02:30 on the spring-forward night) is run an hour later, at 03:30;
         one it repeats (the autumn night) only the first time. Raises ValueError without `at`."""
         if self.at is None:

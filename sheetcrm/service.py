@@ -37,7 +37,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-import schedule
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -95,7 +94,9 @@ class DigestLedger:
             return {}
 
     def has(self, owner: str, day: dt.date) -> bool:
-        return self._days().get(owner) == day.isoformat()
+        """Whether `owner` had the digest of `day`, or of a later day: after the machine's clock
+        is set back (by hand, NTP fixing a clock that ran ahead) a day already told is not sent again."""
+        return self._days().get(owner, "") >= day.isoformat()  # ISO days sort as text
 
     def add(self, owners: list[str], day: dt.date) -> None:
         days = self._days() | {o: day.isoformat() for o in owners}
@@ -121,7 +122,10 @@ class Job:
     every: Every
     work: Callable[[], JobResult]
     failures: int = 0
-    entry: schedule.Job | None = None
+    # When `serve` runs it next: `due` in monotonic seconds (an interval job, or any job's retry
+    # after a failure), else `due_at`, an aware moment (a job at a time of day, read on the wall clock).
+    due: float = 0.0
+    due_at: dt.datetime | None = None
 
 
 class RequestCounter:
@@ -187,7 +191,6 @@ class Service:
         self.log_every = parse_every(config.schedule.log).period
         self.logged_at = time.monotonic()
         self.log_urgent = bool(self.pending)
-        self.scheduler = schedule.Scheduler()
         self.jobs = [Job("sync", sync_every or parse_every(config.schedule.sync), self.sync)]
         # Without an SMTP server there is nothing to send: those jobs are not scheduled at all,
         # rather than failing every minute. A half-set [smtp] is still a config error.
@@ -443,36 +446,47 @@ class Service:
         return ok
 
     def serve(self) -> None:
-        """Run the jobs on their schedule until SIGINT or SIGTERM, then finish the job in flight."""
+        """Run the jobs on their schedule until SIGINT or SIGTERM, then finish the job in flight.
+
+        Intervals and backoffs count elapsed seconds (`time.monotonic`), never the wall clock: a
+        clock that goes back (the autumn DST change on a machine in local time, a clock set back
+        by hand or by NTP) would otherwise hold every job until it caught up again. Only a job
+        at a time of day reads the wall clock, as an aware moment (`next_run`)."""
         with self._signals(), using(self.config.locale):
+            now = time.monotonic()
             for job in self.jobs:
-                job.entry = job.every.job(self.scheduler).do(self.run_job, job)
                 # Interval jobs start right away; a job at a time of day waits for it.
-                job.entry.next_run = dt.datetime.now() if job.every.at is None else self.next_run(job)
+                job.due, job.due_at = now, (None if job.every.at is None else self.next_run(job))
                 self.logger.info(_("{job}: {when}", job=job.name, when=every_phrase(job.every)),
                                  extra={"fields": {"event": "scheduled", "job": job.name}})
             while not self._stop_asked():
-                for job in sorted(self.jobs, key=lambda j: j.entry.next_run):  # type: ignore[union-attr]
+                for job in sorted(self.jobs, key=self._wait):
                     if self._stop_asked():
                         break
-                    if job.entry.should_run:  # type: ignore[union-attr]
-                        job.entry.run()  # type: ignore[union-attr]
-                        if job.failures:  # schedule set the usual next run; the backoff replaces it
-                            job.entry.next_run = dt.datetime.now() + dt.timedelta(seconds=self._delay(job))  # type: ignore[union-attr]
-                        elif job.every.at is not None:  # the library's would be on the machine's clock
-                            job.entry.next_run = self.next_run(job)  # type: ignore[union-attr]
-                idle = self.scheduler.idle_seconds
+                    if self._wait(job) <= 0:
+                        self.run_job(job)
+                        if job.failures:  # the backoff, in elapsed seconds
+                            job.due, job.due_at = time.monotonic() + self._delay(job), None
+                        elif job.every.at is not None:
+                            job.due_at = self.next_run(job)
+                        else:
+                            job.due = time.monotonic() + job.every.period
                 # Capped, so a wall clock that jumps (suspend, NTP) is noticed within a minute.
-                self._rest(min(max(idle or 0.0, 0.0), 60.0))
+                self._rest(min(max(min(self._wait(j) for j in self.jobs), 0.0), 60.0))
             self.logger.info(_("stopping: no job in flight"), extra={"fields": {"event": "stopping"}})
         self.flush_log()
 
+    def _wait(self, job: Job) -> float:
+        """Seconds until `job` is due (zero or less: due now)."""
+        if job.due_at is not None:
+            return (job.due_at - dt.datetime.now(dt.timezone.utc)).total_seconds()
+        return job.due - time.monotonic()
+
     def next_run(self, job: Job, now: dt.datetime | None = None) -> dt.datetime:
         """When `job`, at a time of day, is next due after the aware moment `now` (default: now):
-        its time on the team's wall clock (`Every.next_at`), as the naive machine-local time the
-        `schedule` library compares with `datetime.now()`."""
+        its time on the team's wall clock (`Every.next_at`), as an aware UTC moment."""
         now = now or dt.datetime.now(dt.timezone.utc)
-        return job.every.next_at(now, team_time.team_zone(self.config)).astimezone().replace(tzinfo=None)
+        return job.every.next_at(now, team_time.team_zone(self.config))
 
     def _stop_asked(self) -> bool:
         if self._signalled:

@@ -129,6 +129,7 @@ class Fleet:
             every = entry.every_phrase
             self.scheduler.add(Slot(name, "sync", every.period if every else 300.0, self.t0))
         self.ok = True  # every job of run_once succeeded
+        self.once = False  # run_once: every job now, once
 
     # -- a member's life ----------------------------------------------------------------------
 
@@ -194,8 +195,9 @@ class Fleet:
         return next(s for s in self.scheduler.slots if s.member == member and s.job == job)
 
     def _first_due(self, every: Every, now: float, config: Config) -> float:
-        """An interval job is due at once; a job at set hours at its next hour."""
-        return now if every.at is None else self._next_at(every, now, config)
+        """An interval job is due at once; a job at set hours at its next hour, except under
+        `--once`, which runs every job now (as `sheetcrm run --once`), never waiting for an hour."""
+        return now if every.at is None or self.once else self._next_at(every, now, config)
 
     def _next_at(self, every: Every, now: float, config: Config) -> float:
         """A job at set hours ("every day at 08:00"): when (the clock's seconds) it is next due after
@@ -206,8 +208,13 @@ class Fleet:
         return now + max(0.0, (due - wall).total_seconds())
 
     def moment(self, t: float) -> dt.datetime:
-        """The aware wall-clock moment of the clock's second `t`."""
-        return self.wall0 + dt.timedelta(seconds=t - self.t0)
+        """The aware wall-clock moment of the clock's second `t`, with the machine's offset at that
+        moment (a fleet started in summer shows a winter time with the winter offset). The real
+        clock's moments are counted back from the machine's clock now, so a clock set back or
+        forward meanwhile (by hand, NTP, a suspend) is followed, not the one at the start."""
+        if isinstance(self.clock, RealClock):
+            return (dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=self.clock.now() - t)).astimezone()
+        return (self.wall0 + dt.timedelta(seconds=t - self.t0)).astimezone()
 
     # -- one job ---------------------------------------------------------------------------------
 
@@ -313,6 +320,7 @@ class Fleet:
         self.wake.set()
 
     def _dispatch(self, once: bool, until: float | None) -> None:
+        self.once = once
         self.logger.info(ngettext("fleet: {n} workbook, {workers} workers", "fleet: {n} workbooks, {workers} workers",
                                   len(self.members), workers=self.settings.workers),
                          extra={"fields": {"event": "fleet_started", "workbooks": len(self.members)}})

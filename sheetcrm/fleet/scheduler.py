@@ -75,7 +75,10 @@ class Scheduler:
             slot.due = next_due if next_due is not None else slot.last_run + slot.period
             return slot.due - now
         slot.failures += 1
-        delay = min(cap, slot.period * 2 ** slot.failures)
+        # The doubling stops long past any cap: a float period (a member never opened has the
+        # default 300.0) times 2**1024 is no float, and a member failing hourly got there in six
+        # weeks (the worker's OverflowError was lost, the slot stayed running: never run again).
+        delay = min(cap, slot.period * 2 ** min(slot.failures, 32))
         slot.due = now + delay
         return delay
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from sheetcrm.config import read_toml
 from sheetcrm.every import Every, parse_every
@@ -111,12 +111,16 @@ class FleetSettings(Section):
     source: Path | None = Field(None, exclude=True)
 
     @model_validator(mode="after")
-    def _distinct(self) -> "FleetSettings":
+    def _distinct(self, info: ValidationInfo) -> "FleetSettings":
+        # Paths as the fleet opens them (relative to the file, resolved): "a.xlsx", "./a.xlsx",
+        # "x/../a.xlsx", its absolute path or a symlink to it are one workbook, which the fleet
+        # would otherwise skip every round as held by "another process" (its own other entry).
+        base = Path((info.context or {}).get("source") or "fleet.toml").parent
         names: set[str] = set()
         targets: set[str] = set()
         for i, entry in enumerate(self.workbook):
             key = f"workbook.{i + 1}"
-            target = entry.spreadsheet or str(Path(entry.workbook or "").expanduser())
+            target = entry.spreadsheet or str((base / Path(entry.workbook or "").expanduser()).resolve())
             if target in targets:
                 raise KeyedProblem(key, _("the same workbook as an earlier entry ({target})", target=target))
             name = member_name(entry)
@@ -159,7 +163,7 @@ def load_fleet(path: str | Path) -> FleetSettings:
         raise ConfigError(_("{file}: no such fleet file", file=file))
     data = read_toml(file)
     try:
-        fleet = FleetSettings.model_validate(data, strict=True)
+        fleet = FleetSettings.model_validate(data, strict=True, context={"source": file})
     except ValidationError as e:
         raise ConfigError(f"{file}: {_one_line(e)}") from None
     fleet.source = file

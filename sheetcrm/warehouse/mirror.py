@@ -64,9 +64,13 @@ def engine_for(settings: WarehouseSettings) -> Engine:
         connect_args: dict[str, Any] = ({"connect_timeout": max(1, round(timeout))}
                                         if parsed.get_backend_name() == "postgresql" else {"timeout": timeout})
         return create_engine(parsed, poolclass=NullPool, connect_args=connect_args)
-    except (ArgumentError, NoSuchModuleError, ValueError):
+    except NoSuchModuleError:
         raise WarehouseError(_("warehouse url {url}: not a postgresql://… or sqlite:///… URL",
                                url=masked(url))) from None
+    except (ArgumentError, ValueError):
+        # Most often a password typed as it is: masked, the URL then looks right, so say why.
+        raise WarehouseError(_("warehouse url {url}: cannot be read as a URL; in the user name and password, "
+                               "write @ : / # ? % as %40 %3A %2F %23 %3F %25", url=masked(url))) from None
     except ImportError as e:
         raise WarehouseError(_("warehouse url {url}: its driver is not installed ({module}); "
                                "install sheetcrm[warehouse]", url=masked(url), module=e.name or e)) from None
@@ -152,8 +156,8 @@ def mirror(settings: WarehouseSettings, batch: Batch, source: str, as_of: dt.dat
         attempt += 1
         try:
             engine = engine_for(settings)
-        except WarehouseError as e:
-            return _failed(str(e), attempt)
+        except WarehouseError as e:  # a URL that does not parse, a driver not installed: no later sync helps
+            return _failed(str(e), attempt, lasting=True)
         try:
             _migrate(engine)
             with engine.begin() as connection:

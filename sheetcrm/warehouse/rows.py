@@ -79,17 +79,18 @@ def batch_of(ctx: SyncContext) -> Batch:
     after = after_write(ctx.snapshot, ctx.plan)
     # A typed value kept in a computed column leaves that column sheetcrm's, as this sync read it.
     crm = read_crm(after, ctx.config, written=ctx.crm.written.following())
-    return rows_of(crm, ctx.results, after, ctx.locale)
+    return rows_of(crm, ctx.results, after, ctx.locale, ctx.config.currency)
 
 
-def rows_of(crm: Crm, results: Results, after: Snapshot, locale: str) -> Batch:
+def rows_of(crm: Crm, results: Results, after: Snapshot, locale: str, base_currency: str) -> Batch:
+    """The batch of `crm` as read after the write. `base_currency`: what a blank Currency means."""
     batch = Batch()
     computed = _computed(crm, results)
     assert crm.inputs is not None
     tables: dict[str, Table | None] = {kind: crm.tables.get(kind) for kind in RECORDS}
     tables["workflows"] = crm.inputs.workflows.table
     for kind, table in tables.items():
-        rows, held = _records(kind, table, computed.get(kind, {}), batch)
+        rows, held = _records(kind, table, computed.get(kind, {}), batch, base_currency)
         batch.rows[kind], batch.held[kind] = rows, held
     batch.rows["stage_history"] = _history(crm.inputs.stage_history, with_amount=True)
     batch.rows["lead_status_history"] = _history(crm.inputs.lead_history, with_amount=False)
@@ -98,7 +99,8 @@ def rows_of(crm: Crm, results: Results, after: Snapshot, locale: str) -> Batch:
     return batch
 
 
-def _records(kind: str, table: Table | None, computed: dict[str, Row], batch: Batch) -> tuple[list[Row], set[Key]]:
+def _records(kind: str, table: Table | None, computed: dict[str, Row], batch: Batch,
+             base_currency: str) -> tuple[list[Row], set[Key]]:
     if table is None:
         return [], set()
     key = key_of(kind)
@@ -112,6 +114,10 @@ def _records(kind: str, table: Table | None, computed: dict[str, Row], batch: Ba
         if record is None:
             continue
         values = {name: getattr(record, name) for name in fields}
+        if "currency" in values and values["currency"] is None:
+            # A blank Currency (an amount naming none) is the base currency to the sync: a NULL
+            # here left `WHERE currency = 'EUR'` or a GROUP BY currency short of those amounts.
+            values["currency"] = base_currency
         if kind == "quote_lines":
             seen[(record.opportunity, record.sku)] += 1
             values["line"] = seen[(record.opportunity, record.sku)]

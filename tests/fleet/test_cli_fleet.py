@@ -157,3 +157,19 @@ def test_status_speaks_the_environment_language(tmp_path, env):
     assert lines[0] == f"flota de 1 libro, estado escrito 2026-11-30 10:00:00 por el PID {os.getpid()}"
     assert lines[1].split()[:2] == ["Libro", "Estado"]  # written by this (living) process: no "not running"
     assert "fallando" in lines[2] and "2026-11-30 10:00:00 error: boom" in lines[2] and "2026-11-30 10:10:00" in lines[2]
+
+
+def test_one_workbook_spelled_two_ways_is_a_bad_fleet_file(tmp_path, env):
+    """Two entries naming one workbook by different paths (relative and absolute, through "..",
+    through a symlink) ran as two members: one of them was skipped every round as "already
+    served by `sheetcrm run` (another process)" (the fleet's own other entry), and `--once`
+    exited 1 at every cron tick. Like the same path twice, it is one line naming the entry, exit 2."""
+    xlsx(tmp_path / "a.xlsx", {"Leads": LEADS})
+    (tmp_path / "link.xlsx").symlink_to(tmp_path / "a.xlsx")
+    for other in (str(tmp_path / "a.xlsx"), "sub/../a.xlsx", "link.xlsx"):
+        (tmp_path / "fleet.toml").write_text(f'[[workbook]]\nname = "one"\nworkbook = "a.xlsx"\n'
+                                             f'[[workbook]]\nname = "two"\nworkbook = "{other}"\n')
+        out = sheetcrm("run", "--fleet", "fleet.toml", "--once", env=env, cwd=tmp_path)
+        assert out.returncode == 2, (other, out.stderr)
+        assert out.stderr.count("\n") == 1 and "workbook.2: the same workbook as an earlier entry" in out.stderr
+        assert str((tmp_path / "a.xlsx").resolve()) in out.stderr

@@ -111,3 +111,74 @@ def test_a_job_at_set_hours_is_due_at_that_hour_on_the_teams_clock_across_dst(tm
     first = autumn._first_due(digest, 0.0, team)
     assert autumn.moment(first) == dt.datetime(2026, 10, 25, 7, 0, tzinfo=utc)  # 08:00 CET
     assert first == 23.5 * hour  # 22.5 hours on the wall clock, plus the hour it repeats
+
+
+def test_fleet_status_times_are_the_machines_clock_after_the_autumn_change(tmp_path, monkeypatch):
+    """`fleet status` shows each time as the machine's clock read it. A fleet started in summer
+    on a machine in Madrid wrote every later time with the summer offset, so after the autumn
+    change its table (which shows the time without its offset) said 03:30 for a sync the clock
+    saw at 02:30, an hour off for as long as the fleet ran."""
+    import datetime as dt
+    import time
+
+    from sheetcrm.fleet.status import rows
+
+    monkeypatch.setenv("TZ", "Europe/Madrid")
+    time.tzset()
+    try:
+        (tmp_path / "fleet.toml").write_text('[[workbook]]\nworkbook = "a.xlsx"\n')
+        fleet = Fleet(load_fleet(tmp_path / "fleet.toml"), logging.getLogger("test-dst-status"), clock=VirtualClock(),
+                      poll=None, write_state_file=False,
+                      wall0=dt.datetime(2026, 10, 25, 0, 30, tzinfo=dt.timezone.utc))  # 02:30 CEST, the first time
+        assert fleet.wall(fleet.t0) == "2026-10-25T02:30:00+02:00"
+        later = fleet.t0 + 3600  # 01:30 UTC: the clock reads 02:30 again, now in CET
+        assert fleet.wall(later) == "2026-10-25T02:30:00+01:00"
+        fleet.scheduler.slots[0].due = later
+        assert rows(fleet.state())[0][3] == "2026-10-25 02:30:00"
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+
+
+def test_fleet_times_follow_the_machines_clock_when_it_is_set_back(tmp_path, monkeypatch):
+    """On the real clock, a fleet's times (last sync, next sync in `fleet status`) are counted
+    back from the machine's clock now: after the clock is set back a day (by hand, or NTP
+    fixing a clock that ran ahead) they are the clock's, not the start's plus elapsed seconds."""
+    import datetime as dt
+    import types
+
+    from sheetcrm.fleet import runner
+
+    shift = dt.timedelta()
+
+    class Clock(dt.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return dt.datetime.now(tz) - shift
+
+    monkeypatch.setattr(runner, "dt", types.SimpleNamespace(datetime=Clock, timedelta=dt.timedelta,
+                                                             timezone=dt.timezone))
+    (tmp_path / "fleet.toml").write_text('[[workbook]]\nworkbook = "a.xlsx"\n')
+    fleet = Fleet(load_fleet(tmp_path / "fleet.toml"), logging.getLogger("test-set-back"), write_state_file=False)
+    shift = dt.timedelta(days=1)
+    now = fleet.moment(fleet.clock.now())
+    assert abs((now - (dt.datetime.now(dt.timezone.utc) - shift)).total_seconds()) < 5
+
+
+def test_once_runs_a_job_at_set_hours_now_as_run_once_does(tmp_path, monkeypatch, caplog):
+    """`sheetcrm run --fleet --once` (cron) runs every job of every workbook once and exits, as
+    `sheetcrm run --once` does: a workbook with a daily digest ("every day at 08:00") had its
+    digest due at the next 08:00, so the process waited until then (holding the workbook's lock,
+    so every later cron tick skipped it: one sync a day)."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    caplog.set_level(logging.INFO, logger="sheetcrm.run")
+    xlsx(tmp_path / "a.xlsx", {"Leads": LEADS})
+    # Nothing listens on port 9: the outbox finds nothing to send, the digest fails at once.
+    (tmp_path / "a.toml").write_text('[smtp]\nhost = "127.0.0.1"\nport = 9\nfrom = "crm@example.com"\n'
+                                     '[owners]\n"Ana" = "ana@example.com"\n')
+    (tmp_path / "fleet.toml").write_text('[[workbook]]\nworkbook = "a.xlsx"\nconfig = "a.toml"\n')
+    fleet = Fleet(load_fleet(tmp_path / "fleet.toml"), logging.getLogger("sheetcrm.run"), clock=VirtualClock(),
+                  poll=None, write_state_file=False)
+    fleet.run_once()
+    assert fleet.clock.now() - fleet.t0 < 60, "--once waited for the digest's hour"
+    assert lines(caplog, "a: sync ok") and lines(caplog, "a: outbox ok") and lines(caplog, "a: digest")

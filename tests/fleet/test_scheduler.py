@@ -78,3 +78,14 @@ def test_a_skipped_round_is_due_a_period_later_without_backoff():
     s.next(0)
     s.skip(slot, now=1)
     assert slot.due == 61 and slot.failures == 0 and not slot.running
+
+
+def test_a_workbook_failing_for_weeks_keeps_its_capped_backoff():
+    """Past 1024 failures in a row (six weeks of hourly retries of a workbook that is gone) the
+    doubling was 2**1024 seconds, no float: OverflowError in the worker, whose slot then stayed
+    `running` and was never run again. The backoff stays at its cap."""
+    s = Scheduler(workers=2)
+    slot = s.add(Slot("gone", "sync", period=30.0, due=0.0, failures=1100))
+    assert s.next(0.0) is slot
+    assert s.done(slot, ok=False, now=5.0, cap=3600.0) == 3600.0
+    assert not slot.running and slot.due == 3605.0 and slot.failures == 1101

@@ -70,6 +70,8 @@ def assert_mirrors(engine: Engine, book: XlsxWorkbook, config: Config) -> None:
         expected = {}
         for r in records:
             values = {f: getattr(r, f) for f in fields}
+            if "currency" in values:
+                values["currency"] = values["currency"] or config.currency  # blank: the base currency
             if kind == "quote_lines":
                 seen[(r.opportunity, r.sku)] += 1
                 values["line"] = seen[(r.opportunity, r.sku)]
@@ -237,6 +239,27 @@ def test_a_row_with_a_bad_cell_keeps_its_last_sound_version_and_a_row_put_back_c
     sync(XlsxWorkbook(path), config, as_of=DAY)
     back = live(engine, "activities")[("ACT-0004",)]
     assert back["subject"] == "Back again" and back["deleted_at"] is None
+
+
+def test_an_amount_naming_no_currency_is_mirrored_in_the_base_currency(tmp_path):
+    """An Amount whose row names no currency is in the base currency for the sync (the forecast
+    adds it as EUR); the warehouse said NULL, so `WHERE currency = 'EUR'` or a GROUP BY currency
+    (the README's pipeline recipe) left it out or apart. A named one stays its own."""
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Opportunities"
+    ws.append(["ID", "Name", "Account", "Stage", "Amount", "Currency", "Close Date"])
+    ws.append(["OPP-0001", "Blank currency", "Acme", "Proposal", "1.234,56", "", dt.datetime(2027, 1, 15)])
+    ws.append(["OPP-0002", "Typed currency", "Acme", "Proposal", 2000, "USD", dt.datetime(2027, 1, 15)])
+    ws.append(["OPP-0003", "Currency in the cell", "Acme", "Proposal", "£ 300", "", dt.datetime(2027, 1, 15)])
+    wb.save(tmp_path / "crm.xlsx")
+    config = Config(locale="es", currency="EUR", warehouse=WarehouseSettings(url=url))
+    assert sync(XlsxWorkbook(tmp_path / "crm.xlsx"), config, as_of=DAY).mirrored.outcome == "mirrored"
+    opps = live(engine_of(url), "opportunities")
+    assert {k[0]: (r["currency"], Decimal(str(r["amount"]))) for k, r in opps.items()} == {
+        "OPP-0001": ("EUR", Decimal("1234.56")), "OPP-0002": ("USD", Decimal("2000")),
+        "OPP-0003": ("GBP", Decimal("300"))}
 
 
 def test_the_demo_workbook_mirrors_every_kind(tmp_path):
