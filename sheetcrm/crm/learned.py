@@ -56,7 +56,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sheetcrm.cells import is_blank, normalize_key
 from sheetcrm.crm.rules import as_text, column_label, format_points, show
-from sheetcrm.i18n import N_, NC_, _, current, pgettext
+from sheetcrm.i18n import N_, NC_, _, current, in_locale, pgettext
 from sheetcrm.records import Lead
 
 CONVERTED, UNQUALIFIED = "Converted", "Unqualified"
@@ -123,6 +123,8 @@ _WEBMAIL = frozenset({"gmail", "googlemail", "hotmail", "outlook", "live", "msn"
 _LEVELS = {"executive": N_("executive"), "director or head": N_("director or head"), "manager": N_("manager"),  # not for people: feature keys; their labels are _LEVELS
            "junior": N_("junior"), "individual contributor": N_("individual contributor")}  # not for people: feature keys; their labels are _LEVELS
 _EMAIL_LABELS = {"webmail": N_("Personal (webmail) email"), "work": N_("Work email"), "": N_("No email")}
+# A yes/no column's value in a reason: its cells read as these, whatever the sheet wrote (TRUE, Sí).
+_YES_NO = (NC_("a yes/no cell", "No"), NC_("a yes/no cell", "Yes"))
 _GIVEN_LABELS = {("phone", "yes"): N_("Phone given"), ("phone", "no"): N_("No phone"),
                  ("company", "yes"): N_("Company given"), ("company", "no"): N_("No company")}
 # The standard category columns, in order: (key, English header or None for derived ones).
@@ -248,6 +250,7 @@ class _Encoder:
         self.text: list[str] = []             # custom keys read as categories
         self.ignored: list[str] = []          # headers left out as outcome-describing
         self.dates: set[str] = set()          # numeric keys whose cells are dates (the model reads day numbers)
+        self.yes_no: set[str] = set()         # numeric keys whose cells are yes/no (the model reads 1 and 0)
         self._date_texts: dict[tuple[str, int], str] = {}
         self._plan_custom(leads)
         self.cat_keys = [k for k, _h in _STANDARD] + [f"custom:{k}" for k in self.text]
@@ -283,7 +286,7 @@ class _Encoder:
 
     def _plan_custom(self, leads: Sequence[Lead]) -> None:
         filled: dict[str, list[int]] = {}   # custom key -> leads with the cell filled: unqualified, converted, open
-        kinds: dict[str, list[int]] = {}    # key -> [numeric cells, other cells, date cells]
+        kinds: dict[str, list[int]] = {}    # key -> [numeric cells, other cells, date cells, yes/no cells]
         sizes = [0, 0, 0]
         for lead in leads:
             y = outcome(lead)
@@ -295,21 +298,26 @@ class _Encoder:
                 if value is None or (value.__class__ is str and is_blank(value)):
                     continue
                 filled.setdefault(key, [0, 0, 0])[group] += 1
-                kind = kinds.setdefault(key, [0, 0, 0])
+                kind = kinds.setdefault(key, [0, 0, 0, 0])
                 if value.__class__ is dt.date or value.__class__ is dt.datetime:
                     kind[0] += 1
                     kind[2] += 1
+                elif value.__class__ is bool:
+                    kind[0] += 1
+                    kind[3] += 1
                 else:
                     x = _numeric(value)
                     kind[0 if x == x else 1] += 1
         for key in sorted(kinds):
-            numeric, other, dates = kinds[key]
+            numeric, other, dates, yes_no = kinds[key]
             if describes_outcome(*filled[key], *sizes):
                 self.ignored.append(self.shown[key])
             elif numeric >= 0.8 * (numeric + other):
                 self.numeric.append(key)
                 if dates == numeric:
                     self.dates.add(key)
+                elif yes_no == numeric:
+                    self.yes_no.add(key)
             else:
                 self.text.append(key)
 
@@ -396,7 +404,8 @@ class _Encoder:
     def signature(self) -> str:
         """What the encoding depends on besides the rows, for the fit cache."""
         # The spellings the labels show are part of it: a cached fit's predictions carry them.
-        return repr((self.cat_keys, self.cat_values, self.words, self.numeric, sorted(self.shown.items()),
+        return repr((self.cat_keys, self.cat_values, self.words, self.numeric, sorted(self.yes_no),
+                     sorted(self.shown.items()),
                      sorted((key, as_text(value)) for key, value in self._first_text.items())))
 
     # labels ------------------------------------------------------------------------------
@@ -434,8 +443,10 @@ class _Encoder:
     def number_text(self, k: int, x: float, language: str | None = None) -> str:
         """A number the model read, as the reader writes it (in `language`, by default the current
         one): a date column's day number as a date ("Mar 5, 2025", "5 mar 2025"), a number with
-        the language's decimal sign ("3,5")."""
+        the language's decimal sign ("3,5"), a yes/no column's 1 and 0 as "Yes" and "No" ("Sí")."""
         language = language or current()
+        if self.numeric[k] in self.yes_no and x in (0.0, 1.0):
+            return in_locale(language, _YES_NO[int(x)])
         if self.numeric[k] in self.dates and x.is_integer() and 1 <= x <= _LAST_ORDINAL:
             key = (language, int(x))
             text = self._date_texts.get(key)
@@ -1027,6 +1038,18 @@ def _platt(raw: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return float(model.coef_[0][0]), float(model.intercept_[0])
 
 
+def _canonical(x: np.ndarray, y: np.ndarray, decided: list[Lead]) -> tuple[np.ndarray, np.ndarray, list[Lead]]:
+    """The training rows in an order of their own, whatever the sheet's: by the row's encoded
+    values (their bytes: any fixed order will do), then its outcome, then the lead's ID."""
+    if len(y) < 2:
+        return x, y, decided
+    ids = [lead.id or "" for lead in decided]
+    rank = {v: float(i) for i, v in enumerate(sorted(set(ids)))}
+    keys = np.ascontiguousarray(np.column_stack([x, y.astype(np.float64), [rank[v] for v in ids]]))
+    order = np.argsort(keys.view(np.dtype((np.void, keys.shape[1] * keys.itemsize))).ravel(), kind="stable")
+    return x[order], y[order], [decided[i] for i in order]
+
+
 def fit(leads: Sequence[Lead], settings: LearnedSettings, cache: FitCache | None = None) -> LearnedModel:
     """Fit on the closed leads of `leads`; the open ones only inform which columns look like outcomes.
 
@@ -1046,6 +1069,10 @@ def fit(leads: Sequence[Lead], settings: LearnedSettings, cache: FitCache | None
         raise ValueError(_("the learned model needs both converted and unqualified leads"))
     x = _dense(encoder, rows)
     y = np.array(labels, dtype=np.int64)
+    # The rows' order is no part of the history: a Leads tab sorted by Score is the same one. In
+    # the tab's order the folds followed the rows, so sorting the tab moved every held-out chance
+    # and the calibration, and with them nearly every lead's score (a C became a B).
+    x, y, decided = _canonical(x, y, decided)
     key = None
     fitted = None
     if cache is not None:
