@@ -315,12 +315,14 @@ def calibration(labels: Sequence[int], probabilities: Sequence[float], bins: int
 
 
 def evaluate(leads: Iterable[Lead], activities: Iterable[Activity], settings: ScoringSettings, as_of: dt.date,
-             seed: int = 0, test_fraction: float = 0.3) -> dict[str, Any]:
+             seed: int = 0, test_fraction: float = 0.3, reading: Reading = PLAIN) -> dict[str, Any]:
     """Hold out a stratified share of the decided leads and measure what score_leads would do on them.
 
     The method is the one score_leads would pick for the whole history. Under "rules" the
     score divided by 100 stands in for a chance, so its calibration shows how far rule
-    points are from probabilities. Predicted and observed are percentages.
+    points are from probabilities. Predicted and observed are percentages. `reading`: how the
+    Leads tab reads its text cells' numbers and dates, as for `score_leads`. The held-out share
+    depends on `seed` and the leads, not on the order their rows stand in.
 
     Returns {"method" (what scored the held-out leads), "auc" (on the held-out leads), "n_train",
     "n_test", "calibration" (`calibration`'s bins); when the history is large enough to fit,
@@ -347,7 +349,8 @@ def evaluate(leads: Iterable[Lead], activities: Iterable[Activity], settings: Sc
     test: list[Lead] = []
     for y in (1, 0):
         group = by_outcome[y]
-        shuffled = group[:]
+        # By ID first: a Leads tab sorted otherwise holds the same history, so the same leads out.
+        shuffled = sorted(group, key=lambda lead: lead.id or "")
         rng.shuffle(shuffled)
         k = min(max(round(len(group) * test_fraction), 1), len(group) - 1)
         test += shuffled[:k]
@@ -367,7 +370,7 @@ def evaluate(leads: Iterable[Lead], activities: Iterable[Activity], settings: Sc
         probabilities = [p.probability for p in model.predict_all(test)]
         method: Method = "learned"
     else:
-        probabilities = [score / 100 for score, _ in rule_scores(test, activities, settings, as_of)]
+        probabilities = [score / 100 for score, _ in rule_scores(test, activities, settings, as_of, reading)]
         method = "rules"
         extra["note"] = _("{reason}; scored by rules", reason=why_not)
     return {"method": method, **extra, "auc": roc_auc(labels, probabilities),  # type: ignore[arg-type]

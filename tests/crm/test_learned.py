@@ -12,7 +12,7 @@ import pytest
 
 from sheetcrm.config import Config
 from sheetcrm.crm.learned import LearnedSettings, fit
-from sheetcrm.crm.scoring import ScoringSettings, evaluate, roc_auc, score_leads
+from sheetcrm.crm.scoring import ScoringSettings, evaluate, roc_auc, rule_scores, score_leads
 from sheetcrm.demo import SOURCES as DEMO_SOURCES
 from sheetcrm.i18n import using
 from sheetcrm.demo import TITLES as DEMO_TITLES
@@ -226,6 +226,27 @@ def test_a_sorted_leads_tab_scores_every_lead_the_same(model):
     after = score_leads(ranked, [], settings, AS_OF)
     assert before.method == after.method == "learned" and before.note == after.note
     assert after.scores == before.scores
+
+
+def test_evaluate_holds_out_the_same_leads_however_the_tab_is_sorted():
+    # The held-out share was dealt from the rows in the tab's order: sorted, another split.
+    leads = history(300, seed=6)
+    assert evaluate(leads, [], ScoringSettings(), AS_OF, seed=2) == evaluate(
+        list(reversed(leads)), [], ScoringSettings(), AS_OF, seed=2)
+
+
+def test_evaluate_reads_a_text_cell_for_the_rules_as_the_sync_does():
+    # Under rules, evaluate read "1.500" in a Spanish sheet as an English one would (1.5 or 1500,
+    # neither): the rule gave no points, and the AUC measured rules the sync does not run.
+    leads = [Lead.model_validate({"id": f"LEAD-{i:03d}", "last_name": "Doe", "status": status,
+                                  "custom": {"Budget": "1.500" if status == "Converted" else "900"}}, context=CTX)
+             for i, status in enumerate(["Converted", "Unqualified"] * 20)]
+    settings = ScoringSettings(rules=[{"column": "Budget", "op": "equals", "value": 1500, "points": 40}])
+    plain = evaluate(leads, [], settings, AS_OF)
+    spanish = evaluate(leads, [], settings, AS_OF, reading=("es", True))
+    assert plain["method"] == spanish["method"] == "rules"
+    assert plain["auc"] == 0.5 and spanish["auc"] == 1.0
+    assert [s for s, _why in rule_scores(leads[:2], [], settings, AS_OF, ("es", True))] == [70, 30]
 
 
 @pytest.mark.parametrize("fraction", [0, 1, 1.5])
