@@ -601,7 +601,7 @@ def score(target: Target, as_of: dt.datetime | None, evaluate: bool, seed: int, 
             elif "best_candidate" in data:
                 echo(_("Best candidate, not used: {model} (by cross-validation on the trained leads)",
                        model=candidate_name(data["best_candidate"])))
-            if "candidates" in data:
+            if data.get("candidates"):
                 echo_lines(show.table(
                     [_("Candidate"), _("Cross-validated ROC AUC")],
                     [[candidate_name(c), show.number(auc, 3)] for c, auc in data["candidates"].items()], right=[1]))

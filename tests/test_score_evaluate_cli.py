@@ -92,3 +92,22 @@ def test_evaluate_reads_the_rules_text_cells_in_the_configs_locale(tmp_path):
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert data["method"] == "rules" and data["auc"] == 1.0, data
+
+
+def test_evaluate_names_no_best_candidate_when_none_was_cross_validated(tmp_path):
+    # With one converted lead left to train on nothing is cross-validated: evaluate still said
+    # "Best candidate, not used: logistic regression (by cross-validation ...)" over an empty table.
+    from books import xlsx
+
+    rows = [["ID", "Last Name", "Source", "Status"]]
+    for i in range(30):
+        rows.append([f"LEAD-{i:04d}", f"L{i}", ["Web", "Ads"][i % 2], "Converted" if i < 2 else "Unqualified"])
+    xlsx(tmp_path / "crm.xlsx", {"Leads": rows})
+    (tmp_path / "sheetcrm.toml").write_text('workbook = "crm.xlsx"\n[scoring.learned]\nmin_converted = 1\n'
+                                            'min_unqualified = 1\n', encoding="utf-8")
+    out = run("score", "--evaluate", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "cannot be cross-validated" in out.stdout, out.stdout
+    assert "Best candidate" not in out.stdout and "Cross-validated ROC AUC" not in out.stdout, out.stdout
+    data = json.loads(run("score", "--evaluate", "--format", "json", cwd=tmp_path).stdout)
+    assert data["method"] == "rules" and data["candidates"] == {} and "best_candidate" not in data, data

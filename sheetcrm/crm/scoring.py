@@ -219,6 +219,12 @@ def _no_better_than_chance(model: LearnedModel) -> str | None:
     if auc is None:
         return _("the learned model cannot be cross-validated with fewer than 2 converted or 2 unqualified leads, "
                  "so nothing shows it predicts better than chance")
+    if model.auc_needed >= 1:
+        # No AUC is above 1: on this few leads even a perfect ranking is what chance could give.
+        return _("the learned model cannot show it predicts better than chance on {converted} converted and "
+                 "{unqualified} unqualified leads: even a perfect ranking of so few is not beyond chance ({model}: "
+                 "cross-validated ROC AUC {auc})", converted=model.converted, unqualified=model.unqualified,
+                 model=candidate_name(model.chosen), auc=_auc_text(auc))
     if auc <= model.auc_needed:
         return _("the learned model predicts no better than chance on this history ({model}: cross-validated ROC "
                  "AUC {auc}, needs above {needed})", model=candidate_name(model.chosen), auc=_auc_text(auc),
@@ -363,9 +369,10 @@ def evaluate(leads: Iterable[Lead], activities: Iterable[Activity], settings: Sc
         why_not = _no_better_than_chance(model)
         # The chosen candidate is named "model" only when it scored: beside "method": "rules" a
         # "model" read as the model that scored (issue: shuffled outcomes named the trees).
-        extra = {"model" if why_not is None else "best_candidate": model.chosen,
-                 "candidates": {c: float(half_up(a, 4)) for c, a in model.cv_auc.items()},
+        extra = {"candidates": {c: float(half_up(a, 4)) for c, a in model.cv_auc.items()},
                  "ignored_columns": model.ignored_columns}
+        if model.cv_auc:  # with one lead of an outcome to train on, no candidate was cross-validated, none chosen
+            extra["model" if why_not is None else "best_candidate"] = model.chosen
     if why_not is None:
         probabilities = [p.probability for p in model.predict_all(test)]
         method: Method = "learned"

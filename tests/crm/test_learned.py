@@ -278,6 +278,18 @@ def test_a_tiny_history_still_scores_every_lead(converted, model):
     assert all(s.method == result.method for s in result.scores.values())
 
 
+def test_a_history_too_small_to_beat_chance_says_so_not_an_auc_above_1():
+    # With 3 converted and 2 unqualified leads the bar was "needs above 1.066": no AUC is.
+    leads = history(200, seed=12)
+    converted = [lead for lead in leads if lead.status == "Converted"][:3]
+    unqualified = [lead for lead in leads if lead.status == "Unqualified"][:2]
+    settings = ScoringSettings(learned={"min_converted": 1, "min_unqualified": 1})
+    result = score_leads(converted + unqualified, [], settings, AS_OF)
+    assert result.method == "rules" and "needs above" not in result.note, result.note
+    assert ("cannot show it predicts better than chance on 3 converted and 2 unqualified leads" in result.note
+            and "cross-validated ROC AUC" in result.note), result.note
+
+
 # --- histories read from a real .xlsx file ----------------------------------------------------------
 
 RATES = {"Referral": 0.8, "Web": 0.4, "Ads": 0.1, "Event": 0.3}
