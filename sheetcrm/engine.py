@@ -149,9 +149,12 @@ def compute(crm: Crm, config: Config, as_of: dt.date, fit_cache: FitCache | None
                         conversions=crm.inputs.conversions.converted_ids(), owners=owners)
     leads_tab = crm.tables.get("leads")
     reading = leads_reading(crm)
+    # The custom columns the Leads tab reads as percentages: the learned reasons show "15%", not "15".
+    percent = sorted(name for name, kind in leads_tab.header.types.items() if kind == "percent") if leads_tab else []
     scoring = remember("lead_scores", (fields_of(leads), fields_of(activities), config.scoring.model_dump(mode="json"),
-                                       as_of, current(), reading),
-                       lambda: score_leads(leads, activities, config.scoring, as_of, cache=fit_cache, reading=reading))
+                                       as_of, current(), reading, percent),
+                       lambda: score_leads(leads, activities, config.scoring, as_of, cache=fit_cache, reading=reading,
+                                           percent=percent))
     table = crm.tables.get("opportunities")
     title = table.title if table is not None else names.CRM_TABS["opportunities"]
     amount_col = table.header.fields.get("amount") if table is not None else None

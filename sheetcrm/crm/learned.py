@@ -51,7 +51,7 @@ from typing import Any, Literal
 
 import numpy as np
 from babel.dates import format_date
-from babel.numbers import get_decimal_symbol
+from babel.numbers import format_percent, get_decimal_symbol
 from pydantic import BaseModel, ConfigDict, Field
 
 from sheetcrm.cells import is_blank, normalize_key
@@ -134,6 +134,7 @@ _STANDARD = (("source", "Source"), ("campaign", "Campaign"), ("owner", "Owner"),
 
 _LAST_ORDINAL = dt.date.max.toordinal()
 _DECIMAL_SIGNS: dict[str, str] = {}  # language -> its decimal sign (CLDR, by babel)
+_PERCENT_SIGNS: dict[str, str] = {}  # language -> what follows a percentage's number: "%", " %" (CLDR)
 
 
 def _word_label(word: str) -> str:
@@ -240,8 +241,10 @@ class _Encoder:
     (category codes, word indices, numbers), so identical leads share one prediction.
     """
 
-    def __init__(self, leads: Sequence[Lead], min_count: int, max_words: int):
+    def __init__(self, leads: Sequence[Lead], min_count: int, max_words: int, percent: Iterable[str] = ()):
         self._header_keys: dict[str, str] = {}
+        # The custom columns the tab reads as percentages: their cells hold points (15 for "15%").
+        self._percent = {normalize_key(header) for header in percent}
         self._email_kinds: dict[str, str] = {}
         self._standard_memo: dict[tuple, tuple[tuple[str, ...], tuple[str, ...]]] = {}
         self._text_memo: dict[tuple[type, Any], str] = {}
@@ -405,6 +408,7 @@ class _Encoder:
         """What the encoding depends on besides the rows, for the fit cache."""
         # The spellings the labels show are part of it: a cached fit's predictions carry them.
         return repr((self.cat_keys, self.cat_values, self.words, self.numeric, sorted(self.yes_no),
+                     sorted(self._percent.intersection(self.numeric)),
                      sorted(self.shown.items()),
                      sorted((key, as_text(value)) for key, value in self._first_text.items())))
 
@@ -443,7 +447,8 @@ class _Encoder:
     def number_text(self, k: int, x: float, language: str | None = None) -> str:
         """A number the model read, as the reader writes it (in `language`, by default the current
         one): a date column's day number as a date ("Mar 5, 2025", "5 mar 2025"), a number with
-        the language's decimal sign ("3,5"), a yes/no column's 1 and 0 as "Yes" and "No" ("Sí")."""
+        the language's decimal sign ("3,5"), a yes/no column's 1 and 0 as "Yes" and "No" ("Sí"), a
+        percentage column's points with the language's percent sign ("15%", "15 %")."""
         language = language or current()
         if self.numeric[k] in self.yes_no and x in (0.0, 1.0):
             return in_locale(language, _YES_NO[int(x)])
@@ -457,7 +462,13 @@ class _Encoder:
         sign = _DECIMAL_SIGNS.get(language)
         if sign is None:
             sign = _DECIMAL_SIGNS[language] = get_decimal_symbol(language)
-        return text if sign == "." else text.replace(".", sign)
+        text = text if sign == "." else text.replace(".", sign)
+        if self.numeric[k] in self._percent:
+            percent = _PERCENT_SIGNS.get(language)
+            if percent is None:  # babel's own percentage of 0, less its 0: 40 µs once, not per lead
+                percent = _PERCENT_SIGNS[language] = format_percent(0, locale=language)[1:]
+            text += percent
+        return text
 
 
 # --- the model -----------------------------------------------------------------------------
@@ -1050,12 +1061,15 @@ def _canonical(x: np.ndarray, y: np.ndarray, decided: list[Lead]) -> tuple[np.nd
     return x[order], y[order], [decided[i] for i in order]
 
 
-def fit(leads: Sequence[Lead], settings: LearnedSettings, cache: FitCache | None = None) -> LearnedModel:
+def fit(leads: Sequence[Lead], settings: LearnedSettings, cache: FitCache | None = None,
+        percent: Iterable[str] = ()) -> LearnedModel:
     """Fit on the closed leads of `leads`; the open ones only inform which columns look like outcomes.
+    `percent`: the custom headers the Leads tab reads as percentages (its cells hold points),
+    which the reasons show as percentages ("Discount = 15%").
 
     Raises ValueError without both outcomes. With `cache`, a fit of the same encoded training
     rows, settings and library versions is reused (and a new one stored)."""
-    encoder = _Encoder(leads, settings.min_feature_count, settings.max_title_words)
+    encoder = _Encoder(leads, settings.min_feature_count, settings.max_title_words, percent)
     rows, labels, decided = [], [], []
     for lead in leads:
         y = outcome(lead)

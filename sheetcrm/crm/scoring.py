@@ -239,11 +239,13 @@ def _ignored_note(model: LearnedModel) -> str:
 
 
 def score_leads(leads: Iterable[Lead], activities: Iterable[Activity], settings: ScoringSettings,
-                as_of: dt.date, cache: FitCache | None = None, reading: Reading = PLAIN) -> ScoringResult:
+                as_of: dt.date, cache: FitCache | None = None, reading: Reading = PLAIN,
+                percent: Iterable[str] = ()) -> ScoringResult:
     """Every lead with an ID scored. `cache`: fits kept by the caller between syncs (`learned.FitCache`),
     so an unchanged history is not fitted again; the result is the same with or without it.
     `reading`: (locale, set by the config) of the Leads tab, how the rules read a text cell as a
-    number or a date; the rules a cell leaves undecided are the result's `doubts`."""
+    number or a date; the rules a cell leaves undecided are the result's `doubts`. `percent`: the
+    custom headers the tab reads as percentages, which the learned reasons show as such."""
     leads = list(leads)
     converted, unqualified = closed_counts(leads)
     why_not = _learned_or_why_not(converted, unqualified, settings.learned)
@@ -253,7 +255,7 @@ def score_leads(leads: Iterable[Lead], activities: Iterable[Activity], settings:
     doubts: list[RuleDoubt] = []
     model: LearnedModel | None = None
     if why_not is None:
-        model = fit(leads, settings.learned, cache)
+        model = fit(leads, settings.learned, cache, percent)
         why_not = _no_better_than_chance(model)
     if why_not is None:
         assert model is not None

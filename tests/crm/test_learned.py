@@ -445,6 +445,27 @@ def test_the_why_names_a_yes_no_columns_value_in_words(tmp_path, locale, yes, no
     assert re.search(rf"Demo Done = {yes} \+\d", whys) and re.search(rf"Demo Done = {no} -\d", whys), whys[:300]
 
 
+@pytest.mark.parametrize("locale, shown", [("en", r"\d+%"), ("es", "\\d+\u00a0%")])
+def test_the_why_shows_a_percentage_columns_value_as_a_percentage(tmp_path, locale, shown):
+    # A column of "15%" cells (typed percent by its cells) read "Discount = 31 +11" in the Why.
+    def discount(i, c, rng):
+        high = (rng.random() < (0.8 if c else 0.2)) if c is not None else rng.random() < 0.5
+        return {"Discount": f"{rng.choice([30, 35, 40]) if high else rng.choice([5, 10, 15])}%"}
+
+    from sheetcrm.engine import compute
+    from sheetcrm.workbook.xlsx import XlsxWorkbook
+
+    leads = xlsx_leads(tmp_path, seed=3, extra=discount, locale=locale)
+    assert {lead.custom["Discount"] for lead in leads} == {Decimal(n) for n in (5, 10, 15, 30, 35, 40)}
+    # The sync's own path: the engine tells the scores which columns the tab reads as percentages.
+    config = Config.model_validate({"locale": locale, "scoring": {"learned": {"model": "logistic"}}})
+    with using(locale):
+        results = compute(read_crm(XlsxWorkbook(tmp_path / "crm.xlsx").read(), config), config, AS_OF)
+    whys = " ".join(s.why for s in results.scoring.scores.values())
+    assert results.scoring.method == "learned" and re.search(rf"Discount = {shown} [+-]\d", whys), whys[:300]
+    assert not re.search(r"Discount = \d+ [+-]", whys), whys[:300]
+
+
 def test_a_lead_the_model_rules_out_is_not_close_to_the_typical_lead(tmp_path):
     # A strong signal puts leads at 0.0 %: no factor alone moved them, so their Why said "close to
     # the typical lead".
