@@ -55,6 +55,7 @@ from babel.numbers import format_percent, get_decimal_symbol
 from pydantic import BaseModel, ConfigDict, Field
 
 from sheetcrm.cells import is_blank, normalize_key
+from sheetcrm.crm.money import Rates
 from sheetcrm.crm.rules import as_text, column_label, format_points, show
 from sheetcrm.i18n import N_, NC_, _, current, in_locale, pgettext
 from sheetcrm.records import Lead
@@ -241,10 +242,15 @@ class _Encoder:
     (category codes, word indices, numbers), so identical leads share one prediction.
     """
 
-    def __init__(self, leads: Sequence[Lead], min_count: int, max_words: int, percent: Iterable[str] = ()):
+    def __init__(self, leads: Sequence[Lead], min_count: int, max_words: int, percent: Iterable[str] = (),
+                 money: Iterable[str] = (), rates: Rates | None = None):
         self._header_keys: dict[str, str] = {}
         # The custom columns the tab reads as percentages: their cells hold points (15 for "15%").
         self._percent = {normalize_key(header) for header in percent}
+        # The ones it reads as money: a cell holds its amount in the currency it names, which the
+        # model reads in the base currency (`_in_base`), as a condition compares it.
+        self._money = {normalize_key(header) for header in money} if rates is not None else set()
+        self._rates = rates
         self._email_kinds: dict[str, str] = {}
         self._standard_memo: dict[tuple, tuple[tuple[str, ...], tuple[str, ...]]] = {}
         self._text_memo: dict[tuple[type, Any], str] = {}
@@ -398,11 +404,28 @@ class _Encoder:
         numbers: tuple[float, ...] = ()
         if self.numeric:
             custom = {self._header_key(h): v for h, v in lead.custom.items()}
-            numbers = tuple(_numeric(custom.get(key)) for key in self.numeric)
+            numbers = tuple(self._in_base(lead, key, custom[key]) if key in self._money and custom.get(key) is not None
+                            else _numeric(custom.get(key)) for key in self.numeric)
         row = (codes, present, numbers)
         if seen is not None and seen[0] is lead:
             self._seen[id(lead)] = (lead, values, words, row)
         return row
+
+    def _in_base(self, lead: Lead, key: str, amount: Any) -> float:
+        """A money cell's amount in the base currency: in the currency the cell names (`Record.priced`),
+        else the lead's Currency, else the base one (as a workflow condition reads it). NaN, missing
+        to the model, when it cannot be put there: no rate, or a symbol of several currencies ("kr")."""
+        assert self._rates is not None
+        priced = next((p for h, p in (lead.priced or {}).items() if self._header_key(h) == key), None)
+        if priced is None or priced.currency is None and priced.symbol is None:
+            code = lead.currency
+        else:
+            code = priced.currency
+            if code is None or priced.symbol is not None and code != self._rates.base:
+                return math.nan
+        rate = self._rates.rate(code)
+        x = _numeric(amount)
+        return math.nan if rate is None or x != x else _numeric(Decimal(str(amount)) * rate)
 
     def signature(self) -> str:
         """What the encoding depends on besides the rows, for the fit cache."""
@@ -463,7 +486,9 @@ class _Encoder:
         if sign is None:
             sign = _DECIMAL_SIGNS[language] = get_decimal_symbol(language)
         text = text if sign == "." else text.replace(".", sign)
-        if self.numeric[k] in self._percent:
+        if self.numeric[k] in self._money:
+            text += " " + self._rates.base  # type: ignore[union-attr]  # the model's amounts are in it
+        elif self.numeric[k] in self._percent:
             percent = _PERCENT_SIGNS.get(language)
             if percent is None:  # babel's own percentage of 0, less its 0: 40 µs once, not per lead
                 percent = _PERCENT_SIGNS[language] = format_percent(0, locale=language)[1:]
@@ -1062,14 +1087,15 @@ def _canonical(x: np.ndarray, y: np.ndarray, decided: list[Lead]) -> tuple[np.nd
 
 
 def fit(leads: Sequence[Lead], settings: LearnedSettings, cache: FitCache | None = None,
-        percent: Iterable[str] = ()) -> LearnedModel:
+        percent: Iterable[str] = (), money: Iterable[str] = (), rates: Rates | None = None) -> LearnedModel:
     """Fit on the closed leads of `leads`; the open ones only inform which columns look like outcomes.
     `percent`: the custom headers the Leads tab reads as percentages (its cells hold points),
-    which the reasons show as percentages ("Discount = 15%").
+    which the reasons show as percentages ("Discount = 15%"); `money`: those it reads as money,
+    which the model reads in `rates.base` (a cell without a rate as empty; without `rates`, as written).
 
     Raises ValueError without both outcomes. With `cache`, a fit of the same encoded training
     rows, settings and library versions is reused (and a new one stored)."""
-    encoder = _Encoder(leads, settings.min_feature_count, settings.max_title_words, percent)
+    encoder = _Encoder(leads, settings.min_feature_count, settings.max_title_words, percent, money, rates)
     rows, labels, decided = [], [], []
     for lead in leads:
         y = outcome(lead)

@@ -32,6 +32,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationInfo,
 
 from sheetcrm.crm.learned import (FitCache, LearnedModel, LearnedSettings, candidate_name, closed_counts, fit,
                                   outcome)
+from sheetcrm.crm.money import Rates
 from sheetcrm.crm.rules import (ACTIVITY_TYPES, PLAIN, Engagement, Reading, Rule, RuleDoubt, RuleSet, activity_type,
                                 check_columns, why)
 from sheetcrm.cells import half_up, quoted, show_number
@@ -240,12 +241,13 @@ def _ignored_note(model: LearnedModel) -> str:
 
 def score_leads(leads: Iterable[Lead], activities: Iterable[Activity], settings: ScoringSettings,
                 as_of: dt.date, cache: FitCache | None = None, reading: Reading = PLAIN,
-                percent: Iterable[str] = ()) -> ScoringResult:
+                percent: Iterable[str] = (), money: Iterable[str] = (), rates: Rates | None = None) -> ScoringResult:
     """Every lead with an ID scored. `cache`: fits kept by the caller between syncs (`learned.FitCache`),
     so an unchanged history is not fitted again; the result is the same with or without it.
     `reading`: (locale, set by the config) of the Leads tab, how the rules read a text cell as a
     number or a date; the rules a cell leaves undecided are the result's `doubts`. `percent`: the
-    custom headers the tab reads as percentages, which the learned reasons show as such."""
+    custom headers the tab reads as percentages, which the learned reasons show as such; `money`:
+    those it reads as money, which the learned model reads in `rates.base` (`learned.fit`)."""
     leads = list(leads)
     converted, unqualified = closed_counts(leads)
     why_not = _learned_or_why_not(converted, unqualified, settings.learned)
@@ -255,7 +257,7 @@ def score_leads(leads: Iterable[Lead], activities: Iterable[Activity], settings:
     doubts: list[RuleDoubt] = []
     model: LearnedModel | None = None
     if why_not is None:
-        model = fit(leads, settings.learned, cache, percent)
+        model = fit(leads, settings.learned, cache, percent, money, rates)
         why_not = _no_better_than_chance(model)
     if why_not is None:
         assert model is not None
@@ -323,13 +325,15 @@ def calibration(labels: Sequence[int], probabilities: Sequence[float], bins: int
 
 
 def evaluate(leads: Iterable[Lead], activities: Iterable[Activity], settings: ScoringSettings, as_of: dt.date,
-             seed: int = 0, test_fraction: float = 0.3, reading: Reading = PLAIN) -> dict[str, Any]:
+             seed: int = 0, test_fraction: float = 0.3, reading: Reading = PLAIN, money: Iterable[str] = (),
+             rates: Rates | None = None) -> dict[str, Any]:
     """Hold out a stratified share of the decided leads and measure what score_leads would do on them.
 
     The method is the one score_leads would pick for the whole history. Under "rules" the
     score divided by 100 stands in for a chance, so its calibration shows how far rule
     points are from probabilities. Predicted and observed are percentages. `reading`: how the
-    Leads tab reads its text cells' numbers and dates, as for `score_leads`. The held-out share
+    Leads tab reads its text cells' numbers and dates, and `money`, `rates` its money columns, as for
+    `score_leads`. The held-out share
     depends on `seed` and the leads, not on the order their rows stand in.
 
     Returns {"method" (what scored the held-out leads), "auc" (on the held-out leads), "n_train",
@@ -367,7 +371,7 @@ def evaluate(leads: Iterable[Lead], activities: Iterable[Activity], settings: Sc
     extra: dict[str, Any] = {}
     why_not = _learned_or_why_not(len(by_outcome[1]), len(by_outcome[0]), settings.learned)
     if why_not is None:
-        model: LearnedModel = fit(train + open_leads, settings.learned)
+        model: LearnedModel = fit(train + open_leads, settings.learned, money=money, rates=rates)
         why_not = _no_better_than_chance(model)
         # The chosen candidate is named "model" only when it scored: beside "method": "rules" a
         # "model" read as the model that scored (issue: shuffled outcomes named the trees).

@@ -480,3 +480,34 @@ def test_a_lead_the_model_rules_out_is_not_close_to_the_typical_lead(tmp_path):
     assert len(extreme) > 100
     assert all(s.why != "close to the typical lead" and "Demo Date = " in s.why for s in extreme), [
         s for s in extreme if "Demo Date" not in s.why][:3]
+
+
+@pytest.mark.parametrize("model", ["logistic", "boosted"])
+def test_a_money_column_is_learned_in_the_base_currency(tmp_path, model):
+    # A Budget column of amounts in several currencies was learned as written: "100000 JPY"
+    # (1,000 USD at 0.01) was a budget a hundred times "1000 USD", and the Why said "Budget = 100000".
+    from books import xlsx
+    from sheetcrm.engine import compute
+    from sheetcrm.workbook.xlsx import XlsxWorkbook
+
+    rng = random.Random(5)
+    rows = [["ID", "Last Name", "Source", "Status", "Budget"]]
+    for i in range(400):
+        big = rng.random() < 0.5
+        status = ("Converted" if rng.random() < (0.8 if big else 0.2) else "Unqualified") if i < 360 else "New"
+        written = (rng.choice(["8000 USD", "4000 EUR", "800000 JPY"]) if big else
+                   rng.choice(["1000 USD", "500 EUR", "100000 JPY"]))
+        rows.append([f"LEAD-{i:04d}", f"L{i}", rng.choice(["Web", "Ads"]), status, written])
+    xlsx(tmp_path / "crm.xlsx", {"Leads": rows, "Rates": [["Currency", "Rate"], ["EUR", 2], ["JPY", 0.01]]})
+    config = Config.model_validate({"currency": "USD", "scoring": {"learned": {"model": model}}})
+    results = compute(read_crm(XlsxWorkbook(tmp_path / "crm.xlsx").read(), config), config, AS_OF)
+    assert results.scoring.method == "learned", results.scoring.note
+    whys = {s.why for s in results.scoring.scores.values()}
+    shown = {m for why in whys for m in re.findall(r"Budget = ([\d,.]+(?: [A-Z]{3})?)", why)}
+    assert shown and shown <= {"8000 USD", "1000 USD"}, (shown, sorted(whys)[:5])
+    # An open lead's chance depends on its Source and its budget in USD, not on the currency its cell names.
+    chances: dict[tuple[str, bool], set[float]] = {}
+    for row in rows[361:]:
+        big = row[4] in ("8000 USD", "4000 EUR", "800000 JPY")
+        chances.setdefault((row[2], big), set()).add(results.scoring.scores[row[0]].conversion_pct)
+    assert all(len(pcts) == 1 for pcts in chances.values()), chances
