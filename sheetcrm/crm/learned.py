@@ -269,7 +269,9 @@ class _Encoder:
         self._first_text: dict[tuple[int, str], Any] = {}
         # A decided lead's values, kept for its row: the fit and the scores both ask for it.
         self._seen: dict[int, tuple] = {}  # id -> (lead, values, words[, row])
-        for lead in leads:
+        # By ID: a value typed two ways ("Referral", "referral") is named as the first lead by ID
+        # types it, so a Leads tab sorted otherwise names it as before.
+        for lead in sorted(leads, key=lambda lead: lead.id or ""):
             if outcome(lead) is None:
                 continue
             values, words = self._values(lead)

@@ -511,3 +511,15 @@ def test_a_money_column_is_learned_in_the_base_currency(tmp_path, model):
         big = row[4] in ("8000 USD", "4000 EUR", "800000 JPY")
         chances.setdefault((row[2], big), set()).add(results.scoring.scores[row[0]].conversion_pct)
     assert all(len(pcts) == 1 for pcts in chances.values()), chances
+
+
+def test_a_value_typed_two_ways_is_named_the_same_however_the_tab_is_sorted():
+    # The Why named a Source as its first row spelled it: sorted, "referral" became "Referral".
+    leads = [lead.model_copy(update={"source": lead.source.lower()}) if i % 2 and lead.source == "Referral" else lead
+             for i, lead in enumerate(history(400, seed=4))]
+    settings = ScoringSettings(learned={"model": "logistic"})
+    before = score_leads(leads, [], settings, AS_OF)
+    after = score_leads(list(reversed(leads)), [], settings, AS_OF)
+    whys = " ".join(s.why for s in before.scores.values())
+    assert before.method == "learned" and re.search(r"Source = [Rr]eferral", whys), whys[:300]
+    assert after.scores == before.scores
