@@ -37,7 +37,7 @@ from sheetcrm.settings import problem
 from sheetcrm.starter import crm_language, demo_config, example_config, existing_tabs, init_workbook, write_demo
 from sheetcrm.crm.learned import candidate_name
 from sheetcrm.crm.scoring import evaluate as evaluate_scoring, method_name
-from sheetcrm.engine import Results
+from sheetcrm.engine import Results, leads_reading, leads_typed
 from sheetcrm.sync import SyncOutcome, last_memo, plan_context, plan_sync, read_archive, sync
 from sheetcrm import team_time
 from sheetcrm.terminal import EXIT_INTERRUPTED, INTERRUPTED, visible, visible_json
@@ -620,7 +620,8 @@ def score(target: Target, as_of: dt.datetime | None, evaluate: bool, seed: int, 
             try:
                 with bar.phase("computing"):
                     data = evaluate_scoring(crm.records("leads"), crm.records("activities"), config.scoring, day,
-                                            seed=seed)
+                                        seed=seed, reading=leads_reading(crm), money=leads_typed(crm, "money"),
+                                        rates=crm.inputs.rates if crm.inputs is not None else None)
             except ValueError as e:
                 _fail(str(e))
         if fmt == "json":
@@ -639,7 +640,7 @@ def score(target: Target, as_of: dt.datetime | None, evaluate: bool, seed: int, 
             elif "best_candidate" in data:
                 echo(_("Best candidate, not used: {model} (by cross-validation on the trained leads)",
                        model=candidate_name(data["best_candidate"])))
-            if "candidates" in data:
+            if data.get("candidates"):
                 echo_lines(show.table(
                     [_("Candidate"), _("Cross-validated ROC AUC")],
                     [[candidate_name(c), show.number(auc, 3)] for c, auc in data["candidates"].items()], right=[1]))

@@ -23,7 +23,7 @@ from sheetcrm.crm.conditions import Doubt, doubt_said
 from sheetcrm.crm.cases import (CaseInput, CaseMetrics, CaseSummary, case_metrics, first_responses, problems,
                                 summarize)
 from sheetcrm.crm.learned import FitCache
-from sheetcrm.crm.rules import PLAIN, RuleDoubt, show
+from sheetcrm.crm.rules import PLAIN, Reading, RuleDoubt, show
 from sheetcrm.crm.scoring import LeadScore, ScoringResult, score_leads
 from sheetcrm.crm.spellings import Spellings
 from sheetcrm.crm.stages import (CATEGORIES, configured_probability, contradicts_stage, forecast_category, in_pipeline,
@@ -148,12 +148,16 @@ def compute(crm: Crm, config: Config, as_of: dt.date, fit_cache: FitCache | None
                         activities=activities, tasks=tasks, quotas=quotas, unread_quotas=unread_quotas,
                         conversions=crm.inputs.conversions.converted_ids(), owners=owners,
                         fiscal_year_start=config.fiscal_year_start)
-    # How the Leads tab reads a text cell as a number or a date, for the scoring rules as for conditions.
     leads_tab = crm.tables.get("leads")
-    reading = (leads_tab.header.locale, leads_tab.header.locale_set) if leads_tab is not None else PLAIN
+    reading = leads_reading(crm)
+    # The custom columns the Leads tab reads as percentages (the learned reasons show "15%", not
+    # "15") and as money (the model reads "8.000 €" and "$5,000" both in the base currency).
+    percent, money = leads_typed(crm, "percent"), leads_typed(crm, "money")
     scoring = remember("lead_scores", (fields_of(leads), fields_of(activities), config.scoring.model_dump(mode="json"),
-                                       as_of, current(), reading),
-                       lambda: score_leads(leads, activities, config.scoring, as_of, cache=fit_cache, reading=reading))
+                                       as_of, current(), reading, percent, money,
+                                       (rates.base, sorted(rates.per_unit.items())) if money else None),
+                       lambda: score_leads(leads, activities, config.scoring, as_of, cache=fit_cache, reading=reading,
+                                           percent=percent, money=money, rates=rates))
     table = crm.tables.get("opportunities")
     title = table.title if table is not None else names.CRM_TABS["opportunities"]
     amount_col = table.header.fields.get("amount") if table is not None else None
@@ -170,6 +174,20 @@ def compute(crm: Crm, config: Config, as_of: dt.date, fit_cache: FitCache | None
         cases=case_results(crm, config, as_of) if "cases" in crm.tables else None,
         calibration_partial=kept.partial, calibration_beyond=kept.beyond, calibration_unknown=kept.unknown,
     )
+
+
+def leads_reading(crm: Crm) -> Reading:
+    """How the Leads tab reads a text cell as a number or a date (its locale, and whether the
+    config set it), for the scoring rules as for conditions: on a sync and in `score --evaluate`."""
+    leads_tab = crm.tables.get("leads")
+    return (leads_tab.header.locale, leads_tab.header.locale_set) if leads_tab is not None else PLAIN
+
+
+def leads_typed(crm: Crm, kind: str) -> list[str]:
+    """The Leads tab's own columns of type `kind` ("money", "percent"), declared or inferred
+    from their cells (`columns.infer_kind`), by header."""
+    leads_tab = crm.tables.get("leads")
+    return sorted(name for name, typed in leads_tab.header.types.items() if typed == kind) if leads_tab else []
 
 
 def _closed_before_created(opportunities: list[Opportunity], stages: StageTable, table: Any) -> list[Issue]:

@@ -72,3 +72,42 @@ def test_evaluate_names_a_column_left_out_as_the_outcome_and_why_the_rules_score
     data = json.loads(run("score", "--workbook", "crm.xlsx", "--evaluate", "--format", "json", cwd=tmp_path).stdout)
     assert data["method"] == "rules" and "model" not in data, data
     assert data["best_candidate"] in data["candidates"] and set(data["candidates"]) == {"logistic", "boosted"}
+
+
+def test_evaluate_reads_the_rules_text_cells_in_the_configs_locale(tmp_path):
+    # `score --evaluate` read a Spanish sheet's "1.500" as neither 1.5 nor 1500 though the config
+    # sets locale "es": the rule gave no points there, and the AUC measured rules the sync does not run.
+    from books import xlsx
+
+    rows = [["ID", "Last Name", "Status", "Budget"]]
+    for i in range(40):
+        converted = i % 2 == 0
+        rows.append([f"LEAD-{i:04d}", f"L{i}", "Converted" if converted else "Unqualified",
+                     "1.500" if converted else "900"])
+    xlsx(tmp_path / "crm.xlsx", {"Leads": rows})
+    (tmp_path / "sheetcrm.toml").write_text(
+        'workbook = "crm.xlsx"\nlocale = "es"\n[tabs.leads.custom_fields]\nBudget = { type = "text" }\n'
+        '[scoring]\nrules = [{ column = "Budget", op = "equals", value = 1500, points = 40 }]\n', encoding="utf-8")
+    out = run("score", "--evaluate", "--format", "json", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["method"] == "rules" and data["auc"] == 1.0, data
+
+
+def test_evaluate_names_no_best_candidate_when_none_was_cross_validated(tmp_path):
+    # With one converted lead left to train on nothing is cross-validated: evaluate still said
+    # "Best candidate, not used: logistic regression (by cross-validation ...)" over an empty table.
+    from books import xlsx
+
+    rows = [["ID", "Last Name", "Source", "Status"]]
+    for i in range(30):
+        rows.append([f"LEAD-{i:04d}", f"L{i}", ["Web", "Ads"][i % 2], "Converted" if i < 2 else "Unqualified"])
+    xlsx(tmp_path / "crm.xlsx", {"Leads": rows})
+    (tmp_path / "sheetcrm.toml").write_text('workbook = "crm.xlsx"\n[scoring.learned]\nmin_converted = 1\n'
+                                            'min_unqualified = 1\n', encoding="utf-8")
+    out = run("score", "--evaluate", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "cannot be cross-validated" in out.stdout, out.stdout
+    assert "Best candidate" not in out.stdout and "Cross-validated ROC AUC" not in out.stdout, out.stdout
+    data = json.loads(run("score", "--evaluate", "--format", "json", cwd=tmp_path).stdout)
+    assert data["method"] == "rules" and data["candidates"] == {} and "best_candidate" not in data, data

@@ -51,12 +51,13 @@ from typing import Any, Literal
 
 import numpy as np
 from babel.dates import format_date
-from babel.numbers import get_decimal_symbol
+from babel.numbers import format_percent, get_decimal_symbol
 from pydantic import BaseModel, ConfigDict, Field
 
 from sheetcrm.cells import is_blank, normalize_key
+from sheetcrm.crm.money import Rates
 from sheetcrm.crm.rules import as_text, column_label, format_points, show
-from sheetcrm.i18n import N_, NC_, _, current, pgettext
+from sheetcrm.i18n import N_, NC_, _, current, in_locale, pgettext
 from sheetcrm.records import Lead
 
 CONVERTED, UNQUALIFIED = "Converted", "Unqualified"
@@ -123,6 +124,8 @@ _WEBMAIL = frozenset({"gmail", "googlemail", "hotmail", "outlook", "live", "msn"
 _LEVELS = {"executive": N_("executive"), "director or head": N_("director or head"), "manager": N_("manager"),  # not for people: feature keys; their labels are _LEVELS
            "junior": N_("junior"), "individual contributor": N_("individual contributor")}  # not for people: feature keys; their labels are _LEVELS
 _EMAIL_LABELS = {"webmail": N_("Personal (webmail) email"), "work": N_("Work email"), "": N_("No email")}
+# A yes/no column's value in a reason: its cells read as these, whatever the sheet wrote (TRUE, Sí).
+_YES_NO = (NC_("a yes/no cell", "No"), NC_("a yes/no cell", "Yes"))
 _GIVEN_LABELS = {("phone", "yes"): N_("Phone given"), ("phone", "no"): N_("No phone"),
                  ("company", "yes"): N_("Company given"), ("company", "no"): N_("No company")}
 # The standard category columns, in order: (key, English header or None for derived ones).
@@ -132,6 +135,7 @@ _STANDARD = (("source", "Source"), ("campaign", "Campaign"), ("owner", "Owner"),
 
 _LAST_ORDINAL = dt.date.max.toordinal()
 _DECIMAL_SIGNS: dict[str, str] = {}  # language -> its decimal sign (CLDR, by babel)
+_PERCENT_SIGNS: dict[str, str] = {}  # language -> what follows a percentage's number: "%", " %" (CLDR)
 
 
 def _word_label(word: str) -> str:
@@ -238,8 +242,15 @@ class _Encoder:
     (category codes, word indices, numbers), so identical leads share one prediction.
     """
 
-    def __init__(self, leads: Sequence[Lead], min_count: int, max_words: int):
+    def __init__(self, leads: Sequence[Lead], min_count: int, max_words: int, percent: Iterable[str] = (),
+                 money: Iterable[str] = (), rates: Rates | None = None):
         self._header_keys: dict[str, str] = {}
+        # The custom columns the tab reads as percentages: their cells hold points (15 for "15%").
+        self._percent = {normalize_key(header) for header in percent}
+        # The ones it reads as money: a cell holds its amount in the currency it names, which the
+        # model reads in the base currency (`_in_base`), as a condition compares it.
+        self._money = {normalize_key(header) for header in money} if rates is not None else set()
+        self._rates = rates
         self._email_kinds: dict[str, str] = {}
         self._standard_memo: dict[tuple, tuple[tuple[str, ...], tuple[str, ...]]] = {}
         self._text_memo: dict[tuple[type, Any], str] = {}
@@ -248,6 +259,7 @@ class _Encoder:
         self.text: list[str] = []             # custom keys read as categories
         self.ignored: list[str] = []          # headers left out as outcome-describing
         self.dates: set[str] = set()          # numeric keys whose cells are dates (the model reads day numbers)
+        self.yes_no: set[str] = set()         # numeric keys whose cells are yes/no (the model reads 1 and 0)
         self._date_texts: dict[tuple[str, int], str] = {}
         self._plan_custom(leads)
         self.cat_keys = [k for k, _h in _STANDARD] + [f"custom:{k}" for k in self.text]
@@ -257,7 +269,9 @@ class _Encoder:
         self._first_text: dict[tuple[int, str], Any] = {}
         # A decided lead's values, kept for its row: the fit and the scores both ask for it.
         self._seen: dict[int, tuple] = {}  # id -> (lead, values, words[, row])
-        for lead in leads:
+        # By ID: a value typed two ways ("Referral", "referral") is named as the first lead by ID
+        # types it, so a Leads tab sorted otherwise names it as before.
+        for lead in sorted(leads, key=lambda lead: lead.id or ""):
             if outcome(lead) is None:
                 continue
             values, words = self._values(lead)
@@ -283,7 +297,7 @@ class _Encoder:
 
     def _plan_custom(self, leads: Sequence[Lead]) -> None:
         filled: dict[str, list[int]] = {}   # custom key -> leads with the cell filled: unqualified, converted, open
-        kinds: dict[str, list[int]] = {}    # key -> [numeric cells, other cells, date cells]
+        kinds: dict[str, list[int]] = {}    # key -> [numeric cells, other cells, date cells, yes/no cells]
         sizes = [0, 0, 0]
         for lead in leads:
             y = outcome(lead)
@@ -295,21 +309,26 @@ class _Encoder:
                 if value is None or (value.__class__ is str and is_blank(value)):
                     continue
                 filled.setdefault(key, [0, 0, 0])[group] += 1
-                kind = kinds.setdefault(key, [0, 0, 0])
+                kind = kinds.setdefault(key, [0, 0, 0, 0])
                 if value.__class__ is dt.date or value.__class__ is dt.datetime:
                     kind[0] += 1
                     kind[2] += 1
+                elif value.__class__ is bool:
+                    kind[0] += 1
+                    kind[3] += 1
                 else:
                     x = _numeric(value)
                     kind[0 if x == x else 1] += 1
         for key in sorted(kinds):
-            numeric, other, dates = kinds[key]
+            numeric, other, dates, yes_no = kinds[key]
             if describes_outcome(*filled[key], *sizes):
                 self.ignored.append(self.shown[key])
             elif numeric >= 0.8 * (numeric + other):
                 self.numeric.append(key)
                 if dates == numeric:
                     self.dates.add(key)
+                elif yes_no == numeric:
+                    self.yes_no.add(key)
             else:
                 self.text.append(key)
 
@@ -387,16 +406,35 @@ class _Encoder:
         numbers: tuple[float, ...] = ()
         if self.numeric:
             custom = {self._header_key(h): v for h, v in lead.custom.items()}
-            numbers = tuple(_numeric(custom.get(key)) for key in self.numeric)
+            numbers = tuple(self._in_base(lead, key, custom[key]) if key in self._money and custom.get(key) is not None
+                            else _numeric(custom.get(key)) for key in self.numeric)
         row = (codes, present, numbers)
         if seen is not None and seen[0] is lead:
             self._seen[id(lead)] = (lead, values, words, row)
         return row
 
+    def _in_base(self, lead: Lead, key: str, amount: Any) -> float:
+        """A money cell's amount in the base currency: in the currency the cell names (`Record.priced`),
+        else the lead's Currency, else the base one (as a workflow condition reads it). NaN, missing
+        to the model, when it cannot be put there: no rate, or a symbol of several currencies ("kr")."""
+        assert self._rates is not None
+        priced = next((p for h, p in (lead.priced or {}).items() if self._header_key(h) == key), None)
+        if priced is None or priced.currency is None and priced.symbol is None:
+            code = lead.currency
+        else:
+            code = priced.currency
+            if code is None or priced.symbol is not None and code != self._rates.base:
+                return math.nan
+        rate = self._rates.rate(code)
+        x = _numeric(amount)
+        return math.nan if rate is None or x != x else _numeric(Decimal(str(amount)) * rate)
+
     def signature(self) -> str:
         """What the encoding depends on besides the rows, for the fit cache."""
         # The spellings the labels show are part of it: a cached fit's predictions carry them.
-        return repr((self.cat_keys, self.cat_values, self.words, self.numeric, sorted(self.shown.items()),
+        return repr((self.cat_keys, self.cat_values, self.words, self.numeric, sorted(self.yes_no),
+                     sorted(self._percent.intersection(self.numeric)),
+                     sorted(self.shown.items()),
                      sorted((key, as_text(value)) for key, value in self._first_text.items())))
 
     # labels ------------------------------------------------------------------------------
@@ -434,8 +472,11 @@ class _Encoder:
     def number_text(self, k: int, x: float, language: str | None = None) -> str:
         """A number the model read, as the reader writes it (in `language`, by default the current
         one): a date column's day number as a date ("Mar 5, 2025", "5 mar 2025"), a number with
-        the language's decimal sign ("3,5")."""
+        the language's decimal sign ("3,5"), a yes/no column's 1 and 0 as "Yes" and "No" ("Sí"), a
+        percentage column's points with the language's percent sign ("15%", "15 %")."""
         language = language or current()
+        if self.numeric[k] in self.yes_no and x in (0.0, 1.0):
+            return in_locale(language, _YES_NO[int(x)])
         if self.numeric[k] in self.dates and x.is_integer() and 1 <= x <= _LAST_ORDINAL:
             key = (language, int(x))
             text = self._date_texts.get(key)
@@ -446,7 +487,15 @@ class _Encoder:
         sign = _DECIMAL_SIGNS.get(language)
         if sign is None:
             sign = _DECIMAL_SIGNS[language] = get_decimal_symbol(language)
-        return text if sign == "." else text.replace(".", sign)
+        text = text if sign == "." else text.replace(".", sign)
+        if self.numeric[k] in self._money:
+            text += " " + self._rates.base  # type: ignore[union-attr]  # the model's amounts are in it
+        elif self.numeric[k] in self._percent:
+            percent = _PERCENT_SIGNS.get(language)
+            if percent is None:  # babel's own percentage of 0, less its 0: 40 µs once, not per lead
+                percent = _PERCENT_SIGNS[language] = format_percent(0, locale=language)[1:]
+            text += percent
+        return text
 
 
 # --- the model -----------------------------------------------------------------------------
@@ -1027,12 +1076,28 @@ def _platt(raw: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return float(model.coef_[0][0]), float(model.intercept_[0])
 
 
-def fit(leads: Sequence[Lead], settings: LearnedSettings, cache: FitCache | None = None) -> LearnedModel:
+def _canonical(x: np.ndarray, y: np.ndarray, decided: list[Lead]) -> tuple[np.ndarray, np.ndarray, list[Lead]]:
+    """The training rows in an order of their own, whatever the sheet's: by the row's encoded
+    values (their bytes: any fixed order will do), then its outcome, then the lead's ID."""
+    if len(y) < 2:
+        return x, y, decided
+    ids = [lead.id or "" for lead in decided]
+    rank = {v: float(i) for i, v in enumerate(sorted(set(ids)))}
+    keys = np.ascontiguousarray(np.column_stack([x, y.astype(np.float64), [rank[v] for v in ids]]))
+    order = np.argsort(keys.view(np.dtype((np.void, keys.shape[1] * keys.itemsize))).ravel(), kind="stable")
+    return x[order], y[order], [decided[i] for i in order]
+
+
+def fit(leads: Sequence[Lead], settings: LearnedSettings, cache: FitCache | None = None,
+        percent: Iterable[str] = (), money: Iterable[str] = (), rates: Rates | None = None) -> LearnedModel:
     """Fit on the closed leads of `leads`; the open ones only inform which columns look like outcomes.
+    `percent`: the custom headers the Leads tab reads as percentages (its cells hold points),
+    which the reasons show as percentages ("Discount = 15%"); `money`: those it reads as money,
+    which the model reads in `rates.base` (a cell without a rate as empty; without `rates`, as written).
 
     Raises ValueError without both outcomes. With `cache`, a fit of the same encoded training
     rows, settings and library versions is reused (and a new one stored)."""
-    encoder = _Encoder(leads, settings.min_feature_count, settings.max_title_words)
+    encoder = _Encoder(leads, settings.min_feature_count, settings.max_title_words, percent, money, rates)
     rows, labels, decided = [], [], []
     for lead in leads:
         y = outcome(lead)
@@ -1046,6 +1111,10 @@ def fit(leads: Sequence[Lead], settings: LearnedSettings, cache: FitCache | None
         raise ValueError(_("the learned model needs both converted and unqualified leads"))
     x = _dense(encoder, rows)
     y = np.array(labels, dtype=np.int64)
+    # The rows' order is no part of the history: a Leads tab sorted by Score is the same one. In
+    # the tab's order the folds followed the rows, so sorting the tab moved every held-out chance
+    # and the calibration, and with them nearly every lead's score (a C became a B).
+    x, y, decided = _canonical(x, y, decided)
     key = None
     fitted = None
     if cache is not None:

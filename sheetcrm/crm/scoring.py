@@ -32,6 +32,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationInfo,
 
 from sheetcrm.crm.learned import (FitCache, LearnedModel, LearnedSettings, candidate_name, closed_counts, fit,
                                   outcome)
+from sheetcrm.crm.money import Rates
 from sheetcrm.crm.rules import (ACTIVITY_TYPES, PLAIN, Engagement, Reading, Rule, RuleDoubt, RuleSet, activity_type,
                                 check_columns, why)
 from sheetcrm.cells import half_up, quoted, show_number
@@ -219,6 +220,12 @@ def _no_better_than_chance(model: LearnedModel) -> str | None:
     if auc is None:
         return _("the learned model cannot be cross-validated with fewer than 2 converted or 2 unqualified leads, "
                  "so nothing shows it predicts better than chance")
+    if model.auc_needed >= 1:
+        # No AUC is above 1: on this few leads even a perfect ranking is what chance could give.
+        return _("the learned model cannot show it predicts better than chance on {converted} converted and "
+                 "{unqualified} unqualified leads: even a perfect ranking of so few is not beyond chance ({model}: "
+                 "cross-validated ROC AUC {auc})", converted=model.converted, unqualified=model.unqualified,
+                 model=candidate_name(model.chosen), auc=_auc_text(auc))
     if auc <= model.auc_needed:
         return _("the learned model predicts no better than chance on this history ({model}: cross-validated ROC "
                  "AUC {auc}, needs above {needed})", model=candidate_name(model.chosen), auc=_auc_text(auc),
@@ -233,11 +240,14 @@ def _ignored_note(model: LearnedModel) -> str:
 
 
 def score_leads(leads: Iterable[Lead], activities: Iterable[Activity], settings: ScoringSettings,
-                as_of: dt.date, cache: FitCache | None = None, reading: Reading = PLAIN) -> ScoringResult:
+                as_of: dt.date, cache: FitCache | None = None, reading: Reading = PLAIN,
+                percent: Iterable[str] = (), money: Iterable[str] = (), rates: Rates | None = None) -> ScoringResult:
     """Every lead with an ID scored. `cache`: fits kept by the caller between syncs (`learned.FitCache`),
     so an unchanged history is not fitted again; the result is the same with or without it.
     `reading`: (locale, set by the config) of the Leads tab, how the rules read a text cell as a
-    number or a date; the rules a cell leaves undecided are the result's `doubts`."""
+    number or a date; the rules a cell leaves undecided are the result's `doubts`. `percent`: the
+    custom headers the tab reads as percentages, which the learned reasons show as such; `money`:
+    those it reads as money, which the learned model reads in `rates.base` (`learned.fit`)."""
     leads = list(leads)
     converted, unqualified = closed_counts(leads)
     why_not = _learned_or_why_not(converted, unqualified, settings.learned)
@@ -247,7 +257,7 @@ def score_leads(leads: Iterable[Lead], activities: Iterable[Activity], settings:
     doubts: list[RuleDoubt] = []
     model: LearnedModel | None = None
     if why_not is None:
-        model = fit(leads, settings.learned, cache)
+        model = fit(leads, settings.learned, cache, percent, money, rates)
         why_not = _no_better_than_chance(model)
     if why_not is None:
         assert model is not None
@@ -315,12 +325,16 @@ def calibration(labels: Sequence[int], probabilities: Sequence[float], bins: int
 
 
 def evaluate(leads: Iterable[Lead], activities: Iterable[Activity], settings: ScoringSettings, as_of: dt.date,
-             seed: int = 0, test_fraction: float = 0.3) -> dict[str, Any]:
+             seed: int = 0, test_fraction: float = 0.3, reading: Reading = PLAIN, money: Iterable[str] = (),
+             rates: Rates | None = None) -> dict[str, Any]:
     """Hold out a stratified share of the decided leads and measure what score_leads would do on them.
 
     The method is the one score_leads would pick for the whole history. Under "rules" the
     score divided by 100 stands in for a chance, so its calibration shows how far rule
-    points are from probabilities. Predicted and observed are percentages.
+    points are from probabilities. Predicted and observed are percentages. `reading`: how the
+    Leads tab reads its text cells' numbers and dates, and `money`, `rates` its money columns, as for
+    `score_leads`. The held-out share
+    depends on `seed` and the leads, not on the order their rows stand in.
 
     Returns {"method" (what scored the held-out leads), "auc" (on the held-out leads), "n_train",
     "n_test", "calibration" (`calibration`'s bins); when the history is large enough to fit,
@@ -347,7 +361,8 @@ def evaluate(leads: Iterable[Lead], activities: Iterable[Activity], settings: Sc
     test: list[Lead] = []
     for y in (1, 0):
         group = by_outcome[y]
-        shuffled = group[:]
+        # By ID first: a Leads tab sorted otherwise holds the same history, so the same leads out.
+        shuffled = sorted(group, key=lambda lead: lead.id or "")
         rng.shuffle(shuffled)
         k = min(max(round(len(group) * test_fraction), 1), len(group) - 1)
         test += shuffled[:k]
@@ -356,18 +371,19 @@ def evaluate(leads: Iterable[Lead], activities: Iterable[Activity], settings: Sc
     extra: dict[str, Any] = {}
     why_not = _learned_or_why_not(len(by_outcome[1]), len(by_outcome[0]), settings.learned)
     if why_not is None:
-        model: LearnedModel = fit(train + open_leads, settings.learned)
+        model: LearnedModel = fit(train + open_leads, settings.learned, money=money, rates=rates)
         why_not = _no_better_than_chance(model)
         # The chosen candidate is named "model" only when it scored: beside "method": "rules" a
         # "model" read as the model that scored (issue: shuffled outcomes named the trees).
-        extra = {"model" if why_not is None else "best_candidate": model.chosen,
-                 "candidates": {c: float(half_up(a, 4)) for c, a in model.cv_auc.items()},
+        extra = {"candidates": {c: float(half_up(a, 4)) for c, a in model.cv_auc.items()},
                  "ignored_columns": model.ignored_columns}
+        if model.cv_auc:  # with one lead of an outcome to train on, no candidate was cross-validated, none chosen
+            extra["model" if why_not is None else "best_candidate"] = model.chosen
     if why_not is None:
         probabilities = [p.probability for p in model.predict_all(test)]
         method: Method = "learned"
     else:
-        probabilities = [score / 100 for score, _ in rule_scores(test, activities, settings, as_of)]
+        probabilities = [score / 100 for score, _ in rule_scores(test, activities, settings, as_of, reading)]
         method = "rules"
         extra["note"] = _("{reason}; scored by rules", reason=why_not)
     return {"method": method, **extra, "auc": roc_auc(labels, probabilities),  # type: ignore[arg-type]
