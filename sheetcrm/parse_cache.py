@@ -265,18 +265,20 @@ class RowMemo:
 
     def keep_state(self, name: tuple[str, str], value: Any) -> None:
         """Keep `value` under `name` (`(STATE, ...)`) for the next sync: state a sync leaves
-        (`written.Written`), not a parse, so it is kept whatever its key, and loaded from a
-        memo of another version too (`load`), so plain data only (no class of sheetcrm's). The
-        last sync's bytes are carried when it is the same value (a no-op sync has nothing new
-        to save)."""
+        (`written.Written`), not a parse, so it is kept whatever its key, in a file of its own
+        (`written_file`; `save` leaves it out of the memo's), and loaded from a memo of an
+        earlier sheetcrm that kept it there (`load`), so plain data only (no class of
+        sheetcrm's). The last sync's bytes are carried when it is the same value."""
         assert _is_state(name)
         digest = value_digest(value)
         key = None if digest is None else b"state:" + digest
         entry = self.previous.get(name)
         if key is not None and entry is not None and entry.key == key:
             self.carry(name)
-        else:
+        elif key is not None:
+            changed = self.changed
             self.keep(name, key, value)
+            self.changed = changed  # kept in its own file (written_file), not the memo's
 
     def forget(self) -> None:
         """Let go of the entries, and so of the memo file a loaded memo reads them from (kept
@@ -294,7 +296,7 @@ class RowMemo:
     def worth_saving(self) -> bool:
         """Whether the memo to save differs from the one loaded: a tab was parsed anew, or the
         workbook lost a tab."""
-        return self.changed or self.current.keys() != self.previous.keys()
+        return self.changed or _parses(self.current) != _parses(self.previous)
 
 
 def memo_path(folder: Path, workbook_key: str) -> Path:
@@ -322,6 +324,10 @@ def load(path: Path) -> RowMemo:
     return memo
 
 
+def _parses(entries: dict[tuple[str, str], TabEntry]) -> set[tuple[str, str]]:
+    return {name for name in entries if not _is_state(name)}
+
+
 def _is_state(name: Any) -> bool:
     return isinstance(name, tuple) and len(name) == 2 and name[0] == STATE
 
@@ -330,7 +336,9 @@ def save(path: Path, memo: RowMemo) -> bool:
     """Write what this sync used or made (`memo.current`) to `path` atomically
     (`cache_file.save`), then prune the folder. False when it cannot be written (a read-only
     cache folder): the next sync parses every row, which is slower, not wrong."""
-    if not cache_file.save(path, memo.version, {(name, e.key): e.blob for name, e in memo.current.items()}):
+    # The state has a file of its own (written_file), which a prune by age does not take.
+    parts = {(name, e.key): e.blob for name, e in memo.current.items() if not _is_state(name)}
+    if not cache_file.save(path, memo.version, parts):
         return False
     prune(path.parent, time.time())
     return True

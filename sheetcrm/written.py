@@ -40,6 +40,10 @@ from sheetcrm.workbook import CellValue
 # ID prefixes beside it (no word a Spanish workbook would show in English), and no tab's prefix,
 # so no ID sequence reads it.
 GENERATION = "COMPUTED"
+# The `_sheetcrm` mark naming an .xlsx workbook's state (`written_file`): a number drawn once, by
+# the shell, and written with the first generation it moves; a moved or renamed file keeps it,
+# and so finds its state. A copy keeps it too: the generation tells the two apart.
+BOOK = "COMPUTED-ID"
 
 # A tab's state: computed column key -> record ID -> the values sheetcrm counts as its own
 # in that cell (one, or two while a write of a new one has not been read back yet).
@@ -101,14 +105,19 @@ def recall(kept: Any, generation: int | None) -> Written:
     state. Anything of another shape or format is no state (the memo keeps it across versions
     of sheetcrm: `parse_cache.load`)."""
     written = Written(read=generation, planned=generation)
+    if usable(kept, generation):
+        written.before = kept[4]
+    return written
+
+
+def usable(kept: Any, generation: int | None) -> bool:
+    """Whether `recall` goes by the state `kept` in a workbook of `generation`: of `FORMAT`,
+    of `Written.saved`'s shape, and read or planned at that generation."""
     try:
         name, form, read, planned, tabs = kept
     except (TypeError, ValueError):
-        return written
-    if (name, form) != (MEMO_NAME[1], FORMAT) or generation not in (read, planned) or not _columns_by_tab(tabs):
-        return written
-    written.before = tabs
-    return written
+        return False
+    return (name, form) == (MEMO_NAME[1], FORMAT) and generation in (read, planned) and _columns_by_tab(tabs)
 
 
 def _columns_by_tab(tabs: Any) -> bool:

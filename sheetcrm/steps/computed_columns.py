@@ -30,7 +30,7 @@ from sheetcrm.report import Issue, column_letter
 from sheetcrm.steps.context import StepResult, SyncContext
 from sheetcrm.table import Table
 from sheetcrm.workbook import CellWrite
-from sheetcrm.written import GENERATION, MEMO_NAME, Typed
+from sheetcrm.written import BOOK, GENERATION, MEMO_NAME, Typed
 
 CODE = "computed_cell_typed"
 MESSAGE = N_('The column "{column}" is computed by sheetcrm, and this cell holds {value}, which sheetcrm did not '
@@ -76,6 +76,9 @@ def plan_computed(ctx: SyncContext, table: Table, by_row: dict[int, dict[str, An
     if writes:
         # Said in the same write: a state made before it is one generation behind (written.recall).
         written.planned = ctx.marks[GENERATION] = (written.read or 0) + 1
+        if ctx.book_id and BOOK not in ctx.marks:
+            # Named in the same write as the generation: the state follows the file (written_file).
+            ctx.marks[BOOK] = ctx.book_id
     return writes
 
 
