@@ -107,3 +107,47 @@ def test_a_state_file_goes_only_when_unused_for_long_and_its_workbook_is_gone(tm
     path.unlink()
     assert written_file.prune(cache, now, days=written_file.UNUSED_DAYS + 2) == []  # not that old
     assert sorted(written_file.prune(cache, now)) == states
+
+
+def test_sheetcrm_run_restarted_still_tells_a_typed_value(tmp_path):
+    """`sheetcrm run` kept the state in memory only: its first sync after a restart (or after a
+    `sheetcrm sync`) had none, and wrote over a typed value. It reads and keeps the file too."""
+    import logging
+
+    from sheetcrm.service import Service
+
+    path = tmp_path / "crm.xlsx"
+    book = xlsx_book(path, _tabs([], [[], []], *LEADS))
+    sync(book, Config(), as_of=day(0))
+    score = _column(path, "Leads", "Score")
+    _type(path, "Leads", {f"{score}2": 90})
+    for n in (1, 2):  # two runs, each started afresh
+        service = Service(Config(), XlsxWorkbook(path), logging.getLogger("test-restart"), today=lambda: day(n))
+        service.sync()
+        assert openpyxl.load_workbook(path)["Leads"][f"{score}2"].value == 90
+    assert _said(sync(book, Config(), as_of=day(3))) == [("Leads", 2, score, 90)]
+
+
+def test_a_state_an_earlier_sheetcrm_kept_in_the_memo_is_still_used(tmp_path, cache):
+    """sheetcrm before its own file kept the state in the parse memo: the first sync after the
+    upgrade goes by it (then keeps it in its file)."""
+    from sheetcrm import cache_file
+    from sheetcrm.written import MEMO_NAME
+
+    path = tmp_path / "crm.xlsx"
+    book = xlsx_book(path, _tabs([], [[], []], *LEADS))
+    sync(book, Config(), as_of=day(0))
+    score = _column(path, "Leads", "Score")
+    _type(path, "Leads", {f"{score}2": 90})
+    # As the earlier sheetcrm left it: the state a part of the memo, and no file of its own.
+    states = list(cache.glob(f"*{written_file.SUFFIX}"))
+    [(key, blob)] = written_file._read(states[0]).values()
+    (memo,) = cache.glob(f"*{parse_cache.SUFFIX}")
+    parts = dict(cache_file.load(memo, parse_cache.code_version()))
+    parts[(MEMO_NAME, key)] = blob
+    cache_file.save(memo, "an earlier sheetcrm", parts)
+    for state in states:
+        state.unlink()
+    assert _said(sync(book, Config(), as_of=day(1))) == [("Leads", 2, score, 90)]
+    assert openpyxl.load_workbook(path)["Leads"][f"{score}2"].value == 90
+    assert list(cache.glob(f"*{written_file.SUFFIX}"))
