@@ -21,7 +21,9 @@ sync whose leads did not change does not score them again.
 One part is **state**, not a memo (`state`, `keep_state`): what sheetcrm last wrote in its
 computed cells (`written.Written`), so a value a person typed over one is told from sheetcrm's
 own stale value. Without it a sync takes every computed cell as sheetcrm's, as before it was
-kept; it is the one part of the memo a plan differs by.
+kept; it is the one part of the memo a plan differs by. The memo carries it through a sync,
+but its file does not keep it: `written_file` does, in a file of its own that a prune by age
+does not take, named by the workbook rather than its path.
 
 The sheet row number is in neither key of a row: a row moved by a sort or an insert is a hit,
 and its record and issues get their new row number. Cross-row and cross-tab checks (unique
@@ -33,8 +35,8 @@ shell's (`sync.sync`): one file beside sheetcrm's lock file (`lock.lock_dir`) pe
 the sync uses it (so a plan holds one tab's bytes at a time, not the file's) and written back
 as the same bytes when the tab did not change, written atomically (temp file, fsync, rename).
 A missing, unreadable, corrupt or other-version file is an empty memo: a full
-parse, never an error; of another version's file only the state is kept (what sheetcrm wrote
-is no reading of the workbook, and losing it at each upgrade would overwrite the values people
+parse, never an error; of another version's file only the state is kept (a memo of a sheetcrm
+before `written_file` holds it: losing it at the upgrade would overwrite the values people
 typed over computed cells). A memo file no sync has loaded or saved for `UNUSED_DAYS` (a workbook
 deleted, moved, or a demo in a temporary folder) is removed when another one is saved, so the
 cache folder does not grow with every workbook ever synced (a 100k-lead memo is about 150 MB).

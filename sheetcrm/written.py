@@ -10,16 +10,17 @@ the values it counts as its own in each cell: what it wrote there, and what it r
 its own when that write was planned (the write may have been dropped or refused: a guarded
 write on Google, a conflicting save of an .xlsx).
 
-Where: a part of the parse memo beside the lock (`parse_cache.RowMemo.state`), made by every
+Where: carried by the parse memo (`parse_cache.RowMemo.state`) and kept in a file of its own
+beside the lock, named by the workbook rather than its path (`written_file`, with `BOOK`), made by every
 step writing computed cells of a people's tab (`steps.computed_columns.plan_computed`:
 `plan.computed_cells`; the Leads' and Opportunities', the Cases', the Campaigns', the
 Workflows' and the Segments column), kept once they all planned (the sequences step) and read
 back before the next read (the read
 keeps a column it holds as sheetcrm's even when a typed cell has another shape:
-`table._computed_columns`). It is state, not a cache: a memo of another version of sheetcrm
-keeps it (`parse_cache.load`; `FORMAT` says which states this code reads), and without it (the
-first sync, another machine, a deleted cache) every computed cell is taken as sheetcrm's own,
-as before this was kept, and nothing is reported.
+`table._computed_columns`). It is state, not a cache: kept across versions of sheetcrm (`FORMAT`
+says which states this code reads), not pruned with the memo, and without it (the first sync,
+another machine, a deleted cache) every computed cell is taken as sheetcrm's own, as before
+this was kept, and nothing is reported.
 
 A state made before another writer wrote the cells would call that writer's values typed: so
 the `_sheetcrm` tab carries a generation (the mark `GENERATION`) that every sync writing

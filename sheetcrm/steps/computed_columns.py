@@ -7,7 +7,7 @@ A value a person typed over one of these cells (a Score of "90" over sheetcrm's 
 Grade, "3" in a case's Age, a formula) is theirs: it is kept, never read as sheetcrm's, and
 reported at its cell on every sync (`computed_cell_typed`) until the person clears it, when
 sheetcrm fills the cell again. sheetcrm tells it from its own stale value by what it last wrote
-there (`written.py`, kept in the memo beside the lock, by tab, column key and record ID);
+there (`written.py`, kept beside the lock by `written_file`, by tab, column key and record ID);
 without that state every computed cell is sheetcrm's, as before. Each sync that writes computed
 cells moves the `_sheetcrm` generation in the same write, so a state another writer has since
 made stale is not used. The state is kept for the next sync by the `sequences` step, after
