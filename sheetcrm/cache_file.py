@@ -77,10 +77,11 @@ def load(path: Path, version: Any) -> dict[Any, Stored] | None:
     return found[1]
 
 
-def load_any(path: Path) -> tuple[Any, dict[Any, Stored]] | None:
+def load_any(path: Path, renew: bool = True) -> tuple[Any, dict[Any, Stored]] | None:
     """The version the file at `path` was saved with and its parts, by name, unread; None when
     there is no such file or it is damaged. For a caller that keeps some parts across
-    versions (`parse_cache.load`); its time is renewed as `load`'s."""
+    versions (`parse_cache.load`); its time is renewed as `load`'s, unless `renew` is False
+    (a prune looking into it)."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
     except OSError:
@@ -108,7 +109,8 @@ def load_any(path: Path) -> tuple[Any, dict[Any, Stored]] | None:
     except Exception:  # noqa: BLE001 - any damage to a cache file is no cache, never an error
         return None
     try:
-        os.utime(path)
+        if renew:
+            os.utime(path)
     except OSError:
         pass
     return saved, parts

@@ -386,7 +386,7 @@ def validate(target: Target, fmt: str) -> None:
         day = team_time.today(config)
         crm, _results, _plan = plan_sync(snapshot, config, day,
                                          sent_versions=Journal.versions_held(book), progress=bar,
-                                         templates=template_shelf(config), memo=last_memo(book),
+                                         templates=template_shelf(config), memo=last_memo(book, snapshot),
                                          archive=read_archive(config, book, day))
     if fmt == "json":
         echo_json(json.dumps(crm.report.as_dict(crm.stats()), ensure_ascii=False, indent=2))

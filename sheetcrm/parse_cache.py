@@ -21,7 +21,9 @@ sync whose leads did not change does not score them again.
 One part is **state**, not a memo (`state`, `keep_state`): what sheetcrm last wrote in its
 computed cells (`written.Written`), so a value a person typed over one is told from sheetcrm's
 own stale value. Without it a sync takes every computed cell as sheetcrm's, as before it was
-kept; it is the one part of the memo a plan differs by.
+kept; it is the one part of the memo a plan differs by. The memo carries it through a sync,
+but its file does not keep it: `written_file` does, in a file of its own that a prune by age
+does not take, named by the workbook rather than its path.
 
 The sheet row number is in neither key of a row: a row moved by a sort or an insert is a hit,
 and its record and issues get their new row number. Cross-row and cross-tab checks (unique
@@ -33,8 +35,8 @@ shell's (`sync.sync`): one file beside sheetcrm's lock file (`lock.lock_dir`) pe
 the sync uses it (so a plan holds one tab's bytes at a time, not the file's) and written back
 as the same bytes when the tab did not change, written atomically (temp file, fsync, rename).
 A missing, unreadable, corrupt or other-version file is an empty memo: a full
-parse, never an error; of another version's file only the state is kept (what sheetcrm wrote
-is no reading of the workbook, and losing it at each upgrade would overwrite the values people
+parse, never an error; of another version's file only the state is kept (a memo of a sheetcrm
+before `written_file` holds it: losing it at the upgrade would overwrite the values people
 typed over computed cells). A memo file no sync has loaded or saved for `UNUSED_DAYS` (a workbook
 deleted, moved, or a demo in a temporary folder) is removed when another one is saved, so the
 cache folder does not grow with every workbook ever synced (a 100k-lead memo is about 150 MB).
@@ -265,18 +267,20 @@ class RowMemo:
 
     def keep_state(self, name: tuple[str, str], value: Any) -> None:
         """Keep `value` under `name` (`(STATE, ...)`) for the next sync: state a sync leaves
-        (`written.Written`), not a parse, so it is kept whatever its key, and loaded from a
-        memo of another version too (`load`), so plain data only (no class of sheetcrm's). The
-        last sync's bytes are carried when it is the same value (a no-op sync has nothing new
-        to save)."""
+        (`written.Written`), not a parse, so it is kept whatever its key, in a file of its own
+        (`written_file`; `save` leaves it out of the memo's), and loaded from a memo of an
+        earlier sheetcrm that kept it there (`load`), so plain data only (no class of
+        sheetcrm's). The last sync's bytes are carried when it is the same value."""
         assert _is_state(name)
         digest = value_digest(value)
         key = None if digest is None else b"state:" + digest
         entry = self.previous.get(name)
         if key is not None and entry is not None and entry.key == key:
             self.carry(name)
-        else:
+        elif key is not None:
+            changed = self.changed
             self.keep(name, key, value)
+            self.changed = changed  # kept in its own file (written_file), not the memo's
 
     def forget(self) -> None:
         """Let go of the entries, and so of the memo file a loaded memo reads them from (kept
@@ -294,7 +298,7 @@ class RowMemo:
     def worth_saving(self) -> bool:
         """Whether the memo to save differs from the one loaded: a tab was parsed anew, or the
         workbook lost a tab."""
-        return self.changed or self.current.keys() != self.previous.keys()
+        return self.changed or _parses(self.current) != _parses(self.previous)
 
 
 def memo_path(folder: Path, workbook_key: str) -> Path:
@@ -322,6 +326,10 @@ def load(path: Path) -> RowMemo:
     return memo
 
 
+def _parses(entries: dict[tuple[str, str], TabEntry]) -> set[tuple[str, str]]:
+    return {name for name in entries if not _is_state(name)}
+
+
 def _is_state(name: Any) -> bool:
     return isinstance(name, tuple) and len(name) == 2 and name[0] == STATE
 
@@ -330,7 +338,9 @@ def save(path: Path, memo: RowMemo) -> bool:
     """Write what this sync used or made (`memo.current`) to `path` atomically
     (`cache_file.save`), then prune the folder. False when it cannot be written (a read-only
     cache folder): the next sync parses every row, which is slower, not wrong."""
-    if not cache_file.save(path, memo.version, {(name, e.key): e.blob for name, e in memo.current.items()}):
+    # The state has a file of its own (written_file), which a prune by age does not take.
+    parts = {(name, e.key): e.blob for name, e in memo.current.items() if not _is_state(name)}
+    if not cache_file.save(path, memo.version, parts):
         return False
     prune(path.parent, time.time())
     return True

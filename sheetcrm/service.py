@@ -43,7 +43,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from babel.dates import get_day_names
 from babel.numbers import format_decimal
 
-from sheetcrm import cells, team_time
+from sheetcrm import cells, team_time, written_file
 from sheetcrm.config import Config
 from sheetcrm.every import Every, parse_every
 from sheetcrm.i18n import N_, _, current, ngettext, pgettext, using
@@ -222,12 +222,16 @@ class Service:
         queue = self.web_queue()
         batch = None
         with self.steps.job("sync", total=3) as step:
+            book_id = written_file.new_id(self.book)
             for attempt in range(1, SYNC_ATTEMPTS + 1):
                 if attempt == 1:
                     step(N_("reading"))
                 else:
                     step(N_("reading again, attempt {attempt}"), attempt=attempt)
                 snapshot = self.book.read()
+                # What sheetcrm last wrote in computed cells, kept beside the lock: a restart
+                # (or a run that follows a `sheetcrm sync`) still tells a typed value from its own.
+                written_file.recall(self.memo, lock_dir(), self.book, snapshot)
                 step(N_("planning"))
                 handed = list(self.pending.rows)
                 # Read after the workbook: a submission stored meanwhile waits for the next sync.
@@ -237,7 +241,8 @@ class Service:
                 ctx = plan_kept(lambda held: plan_context(
                     snapshot, self.config, self.today(), handed, log_now=self._log_due(),
                     sent_versions=Journal.versions_held(self.book), web=batch, templates=template_shelf(self.config),
-                    fit_cache=self.fit_cache, memo=self.memo, archive=held), archive, self.config)
+                    fit_cache=self.fit_cache, memo=self.memo, archive=held, book_id=book_id), archive, self.config)
+                written_file.keep(self.memo, lock_dir(), self.book, ctx.marks_read, ctx.marks)
                 self.memo = self.memo.fresh()
                 crm, plan = ctx.crm, ctx.plan
                 result = None

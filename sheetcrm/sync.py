@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Collection, Sequence
 
-from sheetcrm import parse_cache, team_time
+from sheetcrm import parse_cache, team_time, written_file
 from sheetcrm.collector import paused_collector
 from sheetcrm.config import Config
 from sheetcrm.crm.learned import FitCache
@@ -134,11 +134,13 @@ def plan_context(snapshot: Snapshot, config: Config, as_of: dt.date,
                  sent_versions: Collection[str] = (), progress: ProgressHook = _no_progress,
                  web: WebBatch | None = None, templates: TemplateShelf | None = None,
                  fit_cache: FitCache | None = None, memo: RowMemo | None = None,
-                 archive: Archive | None = None) -> SyncContext:
+                 archive: Archive | None = None, book_id: int = 0) -> SyncContext:
     """`plan_sync`, with everything the steps left on the context (what the workflows fired).
     `fit_cache`: learned-model fits a long-lived caller keeps between syncs (`sheetcrm run`);
     `memo`: the rows an earlier sync parsed (`parse_cache`), reused where their cells are the same;
-    `archive`: what the warehouse holds of the history (`read_archive`), for `keep_months`."""
+    `archive`: what the warehouse holds of the history (`read_archive`), for `keep_months`;
+    `book_id`: the number naming the workbook's written-cells state, should it need one
+    (`written_file.new_id`; 0: none)."""
     config = team_config(snapshot, config)
     with using(config.locale), paused_collector():  # every issue, cell and word in the team's language
         progress("validating", 0, 1)
@@ -147,7 +149,8 @@ def plan_context(snapshot: Snapshot, config: Config, as_of: dt.date,
         assert crm.inputs is not None
         ctx = SyncContext(snapshot, config, as_of, crm, log_rows=log_rows, log_now=log_now,
                           sent_versions=sent_versions, marks=dict(crm.inputs.sequences), web=web,
-                          templates=templates, fit_cache=fit_cache, memo=memo, archive=archive)
+                          templates=templates, fit_cache=fit_cache, memo=memo, archive=archive,
+                          book_id=book_id)
         progress("computing", 0, len(STEPS))
         run_steps(ctx, STEPS, lambda done: progress("computing", done, len(STEPS)))
         ctx.plan.header_rows.update({table.title: table.header.row for table in crm.tables.values()})
@@ -229,14 +232,17 @@ def sync(book: Workbook, config: Config, as_of: dt.date | None = None, dry_run: 
     if isinstance(book, XlsxWorkbook):
         book.remember_grids(xlsx_memo.memo_path(path) if path is not None else None)
     archive = read_archive(config, book, day)
+    book_id = written_file.new_id(book)
     for attempt in range(1, attempts + 1):
         progress("reading", 0, 1)
         with paused_collector():  # a million cells made and kept: no cycle to find among them
             snapshot = book.read()
         progress("reading", 1, 1)
+        if path is not None and memo is not None:
+            written_file.recall(memo, path.parent, book, snapshot)
         ctx = plan_kept(lambda held: plan_context(snapshot, config, day, sent_versions=sent_versions,
                                                   progress=progress, web=web, templates=templates,
-                                                  fit_cache=fits, memo=memo, archive=held),
+                                                  fit_cache=fits, memo=memo, archive=held, book_id=book_id),
                         archive, config, dry_run)
         if kept and fits.misses:
             keep_fits(book, fits)
@@ -244,6 +250,7 @@ def sync(book: Workbook, config: Config, as_of: dt.date | None = None, dry_run: 
         assert ctx.results is not None  # the compute step is one of STEPS
         if path is not None and memo is not None:
             _save_memo(path, memo)
+            written_file.keep(memo, path.parent, book, ctx.marks_read, ctx.marks)
         plan = ctx.plan
         outcome = SyncOutcome(ctx.crm, ctx.results, plan, dry_run=dry_run, workflows=ctx.workflows, memo=memo,
                               trimmed=ctx.trimmed.counts())
@@ -286,13 +293,18 @@ def _memo_path(book: Workbook, cache: Path | None | bool) -> Path | None:
     return parse_cache.memo_path(lock_dir() if cache is True else Path(cache), key)
 
 
-def last_memo(book: Workbook) -> RowMemo | None:
-    """The parse memo the last sync of `book` left beside its lock, to read and never save
-    (`sheetcrm validate`): with it a check reports what a sync would, the cells a person typed
-    over sheetcrm's computed ones included (`written.py` keeps what sheetcrm wrote in it), and
-    parses only what changed. None for a workbook with no place."""
+def last_memo(book: Workbook, snapshot: Snapshot) -> RowMemo | None:
+    """The parse memo the last sync of `book` left beside its lock, with the state of what
+    sheetcrm wrote in its computed cells (`written_file`) for the workbook as read in
+    `snapshot`, to read and never save (`sheetcrm validate`): with it a check reports what a
+    sync would, the cells a person typed over sheetcrm's computed ones included, and parses
+    only what changed. None for a workbook with no place."""
     path = _memo_path(book, True)
-    return parse_cache.load(path) if path is not None else None
+    if path is None:
+        return None
+    memo = parse_cache.load(path)
+    written_file.recall(memo, path.parent, book, snapshot)
+    return memo
 
 
 def _save_memo(path: Path, memo: RowMemo) -> None:

@@ -10,16 +10,17 @@ the values it counts as its own in each cell: what it wrote there, and what it r
 its own when that write was planned (the write may have been dropped or refused: a guarded
 write on Google, a conflicting save of an .xlsx).
 
-Where: a part of the parse memo beside the lock (`parse_cache.RowMemo.state`), made by every
+Where: carried by the parse memo (`parse_cache.RowMemo.state`) and kept in a file of its own
+beside the lock, named by the workbook rather than its path (`written_file`, with `BOOK`), made by every
 step writing computed cells of a people's tab (`steps.computed_columns.plan_computed`:
 `plan.computed_cells`; the Leads' and Opportunities', the Cases', the Campaigns', the
 Workflows' and the Segments column), kept once they all planned (the sequences step) and read
 back before the next read (the read
 keeps a column it holds as sheetcrm's even when a typed cell has another shape:
-`table._computed_columns`). It is state, not a cache: a memo of another version of sheetcrm
-keeps it (`parse_cache.load`; `FORMAT` says which states this code reads), and without it (the
-first sync, another machine, a deleted cache) every computed cell is taken as sheetcrm's own,
-as before this was kept, and nothing is reported.
+`table._computed_columns`). It is state, not a cache: kept across versions of sheetcrm (`FORMAT`
+says which states this code reads), not pruned with the memo, and without it (the first sync,
+another machine, a deleted cache) every computed cell is taken as sheetcrm's own, as before
+this was kept, and nothing is reported.
 
 A state made before another writer wrote the cells would call that writer's values typed: so
 the `_sheetcrm` tab carries a generation (the mark `GENERATION`) that every sync writing
@@ -40,6 +41,10 @@ from sheetcrm.workbook import CellValue
 # ID prefixes beside it (no word a Spanish workbook would show in English), and no tab's prefix,
 # so no ID sequence reads it.
 GENERATION = "COMPUTED"
+# The `_sheetcrm` mark naming an .xlsx workbook's state (`written_file`): a number drawn once, by
+# the shell, and written with the first generation it moves; a moved or renamed file keeps it,
+# and so finds its state. A copy keeps it too: the generation tells the two apart.
+BOOK = "COMPUTED-ID"
 
 # A tab's state: computed column key -> record ID -> the values sheetcrm counts as its own
 # in that cell (one, or two while a write of a new one has not been read back yet).
@@ -101,14 +106,19 @@ def recall(kept: Any, generation: int | None) -> Written:
     state. Anything of another shape or format is no state (the memo keeps it across versions
     of sheetcrm: `parse_cache.load`)."""
     written = Written(read=generation, planned=generation)
+    if usable(kept, generation):
+        written.before = kept[4]
+    return written
+
+
+def usable(kept: Any, generation: int | None) -> bool:
+    """Whether `recall` goes by the state `kept` in a workbook of `generation`: of `FORMAT`,
+    of `Written.saved`'s shape, and read or planned at that generation."""
     try:
         name, form, read, planned, tabs = kept
     except (TypeError, ValueError):
-        return written
-    if (name, form) != (MEMO_NAME[1], FORMAT) or generation not in (read, planned) or not _columns_by_tab(tabs):
-        return written
-    written.before = tabs
-    return written
+        return False
+    return (name, form) == (MEMO_NAME[1], FORMAT) and generation in (read, planned) and _columns_by_tab(tabs)
 
 
 def _columns_by_tab(tabs: Any) -> bool:

@@ -274,8 +274,10 @@ def test_without_what_sheetcrm_wrote_a_computed_cell_is_sheetcrms_as_before(tmp_
 
 def test_a_typed_value_outlives_an_upgrade_of_sheetcrm(tmp_path):
     """The memo of another version of sheetcrm is no parse, but what sheetcrm wrote is still
-    what it wrote: the state is kept (`parse_cache.load`), so the first sync after an upgrade
-    keeps the typed value and says so. It once took it as sheetcrm's and wrote over it."""
+    what it wrote: the state is kept (its own file, `written_file`, which any version reads;
+    a memo of a sheetcrm before it: `parse_cache.load`, tests/test_written_state_kept.py), so
+    the first sync after an upgrade keeps the typed value and says so. It once took it as
+    sheetcrm's and wrote over it."""
     path, folder = tmp_path / "crm.xlsx", tmp_path / "cache"
     book = xlsx_book(path, _tabs([], [[], []], *LEADS))
     sync(book, Config(), as_of=AS_OF, cache=folder)

@@ -48,7 +48,7 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # The warehouse mirror: what a sync leaves, as rows (read again after the plan), and the database.
     ("warehouse", ("sheetcrm.warehouse.rows", "sheetcrm.warehouse.mirror")),
     # A sync: the steps in their declared order, between one read and one write.
-    ("sync", ("sheetcrm.sync",)),
+    ("sync", ("sheetcrm.sync", "sheetcrm.written_file")),
     # What a command runs: the service, the starter and the demo, the workbook a config names.
     ("commands", ("sheetcrm.service", "sheetcrm.fleet", "sheetcrm.starter", "sheetcrm.demo", "sheetcrm.workbook.target",
                   "sheetcrm.intake.importer", "sheetcrm.intake.drain", "sheetcrm.intake.web")),

@@ -7,7 +7,7 @@ A value a person typed over one of these cells (a Score of "90" over sheetcrm's 
 Grade, "3" in a case's Age, a formula) is theirs: it is kept, never read as sheetcrm's, and
 reported at its cell on every sync (`computed_cell_typed`) until the person clears it, when
 sheetcrm fills the cell again. sheetcrm tells it from its own stale value by what it last wrote
-there (`written.py`, kept in the memo beside the lock, by tab, column key and record ID);
+there (`written.py`, kept beside the lock by `written_file`, by tab, column key and record ID);
 without that state every computed cell is sheetcrm's, as before. Each sync that writes computed
 cells moves the `_sheetcrm` generation in the same write, so a state another writer has since
 made stale is not used. The state is kept for the next sync by the `sequences` step, after
@@ -30,7 +30,7 @@ from sheetcrm.report import Issue, column_letter
 from sheetcrm.steps.context import StepResult, SyncContext
 from sheetcrm.table import Table
 from sheetcrm.workbook import CellWrite
-from sheetcrm.written import GENERATION, MEMO_NAME, Typed
+from sheetcrm.written import BOOK, GENERATION, MEMO_NAME, Typed
 
 CODE = "computed_cell_typed"
 MESSAGE = N_('The column "{column}" is computed by sheetcrm, and this cell holds {value}, which sheetcrm did not '
@@ -76,6 +76,9 @@ def plan_computed(ctx: SyncContext, table: Table, by_row: dict[int, dict[str, An
     if writes:
         # Said in the same write: a state made before it is one generation behind (written.recall).
         written.planned = ctx.marks[GENERATION] = (written.read or 0) + 1
+        if ctx.book_id and BOOK not in ctx.marks:
+            # Named in the same write as the generation: the state follows the file (written_file).
+            ctx.marks[BOOK] = ctx.book_id
     return writes
 
 

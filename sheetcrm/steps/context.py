@@ -77,6 +77,10 @@ class SyncContext:
     # keep_months`; `warehouse.keep.Archive`, read by the sync shell before planning); None: not
     # read (no keep_months, or unreachable), so nothing leaves the sheet this sync.
     archive: Archive | None = None
+    # A fresh number for the `_sheetcrm` mark naming the workbook's written-cells state
+    # (`written.BOOK`), drawn by the shell for a workbook without one; written with the first
+    # generation a step moves (`computed_columns.plan_computed`). 0: none is written.
+    book_id: int = 0
     # The rows this plan removes from the history tabs and the Sync Log (the history and
     # sync_log steps): the shell marks them in the warehouse before the write.
     trimmed: Trim = field(default_factory=Trim)
