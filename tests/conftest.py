@@ -11,6 +11,16 @@ import pytest
 from sheetcrm.logs import LOGGER
 
 
+@pytest.hookimpl(trylast=True)  # after pytest's own grouping by fixture parameter, which a stable sort keeps
+def pytest_collection_modifyitems(session, config, items):
+    """The tests marked slow (the soaks, the fleet simulation: a minute or more each) run first.
+    Under xdist a worker takes tests in this order; a soak collected near the end (test_soak.py
+    sorts late) started when the other worker had little left, so the run waited a minute or
+    two on one core (pyproject's `--dist worksteal` lets the other worker take from this one's
+    queue meanwhile). A stable sort: every other test keeps its place, each module its order."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _a_cache_of_the_tests_own(tmp_path_factory):
     """Locks, parse memos and fits live under $XDG_CACHE_HOME: the tests' own folder, never the

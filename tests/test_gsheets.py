@@ -77,7 +77,7 @@ def test_demo_on_google_matches_the_xlsx_path(emu, tmp_path):
     assert not sync(google, Config(), as_of=AS_OF).plan
 
 
-@pytest.mark.parametrize("rows", [100, 100_000])
+@pytest.mark.parametrize("rows", [100, pytest.param(100_000, marks=pytest.mark.slow)])  # slow: run first (conftest)
 def test_request_budget_is_the_same_at_any_size(emu, rows):
     sheet = [["ID", "Name", "Domain"]] + [[f"ACC-{i:06d}", f"Account {i}", ""] for i in range(1, rows + 1)]
     sheet[-1][0] = ""  # one new row: the sync must fill its ID
