@@ -608,6 +608,7 @@ class LogEntry:
     name: str = ""
     said: str = ""
     action: str | None = None
+    details: str = ""                # the Details cell: what the action did, or why it was skipped or stopped
 
 
 def firing_key(rule: str, record: str, event: str) -> str:
