@@ -47,6 +47,7 @@ from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
+from babel.dates import format_date
 from babel.lists import format_list
 from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError
 from jinja2.sandbox import SecurityError
@@ -456,6 +457,7 @@ class World:
     # kind -> key -> the other names a template may call a field by: the sheet's own header and
     # the standard ones in each language (`{{ Name }}` in a Spanish team's English workbook).
     aliases: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
+    locale: str = "en"  # the team's: how a template shows a number or a date (`template_context`)
 
     def is_internal(self, address: str) -> bool:
         """Whether a plain address (no display name) is the team's: an [owners] address, or
@@ -1460,17 +1462,18 @@ _ENV = Sandbox(CELL_CHARS, undefined=StrictUndefined, autoescape=False)
 
 def template_context(subject: Subject, labels: Mapping[str, Mapping[str, str]],
                      words: Mapping[tuple[str, str], Mapping[str, str]] = {},
-                     aliases: Mapping[str, Mapping[str, tuple[str, ...]]] = {}) -> dict[str, Any]:
+                     aliases: Mapping[str, Mapping[str, tuple[str, ...]]] = {}, locale: str = "en") -> dict[str, Any]:
     """What a workflow template sees of a record: each field by its header (`labels[kind]`:
     key -> header, in the team's language) and by its other names (`aliases[kind]`: key -> the
     sheet's own header and the standard ones in each language, as `World.aliases`), each also
     with its spaces as "_", `ID`, `record` (the same, for headers that are not names), a lead's
     and a contact's whole name as `Name` (`FULL_NAME`, `full_name`), and each related record's
     (`account`, `contact`, …) the same way. A stage or status is the team's
-    word for it (`words`, as `World.words`), never the canonical key."""
+    word for it (`words`, as `World.words`), never the canonical key; a number and a date are
+    text as `locale` writes them (`_plain`)."""
     def fields(s: Subject) -> dict[str, Any]:
         shown = labels.get(s.kind, {})
-        out = {shown.get(k, k): _plain(words.get((s.kind, k), {}).get(v, v) if isinstance(v, str) else v)
+        out = {shown.get(k, k): _plain(words.get((s.kind, k), {}).get(v, v) if isinstance(v, str) else v, locale)
                for k, v in s.values.items()}
         other = aliases.get(s.kind, {})
         for k in s.values:
@@ -1502,16 +1505,21 @@ def render_subject(text: str, subject: Subject, world: World) -> str:
     with its spaces as "_"), `{{ record["Close Date"] }}`, `{{ account.Name }}`. Raises
     jinja2.TemplateError."""
     return _ENV.render(_ENV.from_string(text),
-                       template_context(subject, world.labels, world.words, world.aliases)).strip()
+                       template_context(subject, world.labels, world.words, world.aliases, world.locale)).strip()
 
 
-def _plain(v: Any) -> Any:
+def _plain(v: Any, locale: str) -> Any:
+    """A field's value as a template shows it: a date as the email templates' `date` filter
+    writes it in the team's language ("10 de diciembre de 2026", "December 10, 2026": babel's
+    long form, which no reader takes for another day, as 10/12/2026 could be), a number with
+    the locale's decimal sign and every digit kept ("1500,5" in Spanish), ungrouped, so a
+    year or a code is never written "2.026"."""
     if isinstance(v, dt.datetime):
-        return v.date().isoformat()
+        v = v.date()
     if isinstance(v, dt.date):
-        return v.isoformat()
+        return format_date(v, format="long", locale=locale)
     if isinstance(v, Decimal):
-        return _show(v)
+        return show_number(v.normalize(), group=False, locale=locale)
     return "" if v is None else v
 
 

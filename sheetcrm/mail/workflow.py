@@ -198,7 +198,7 @@ def email_context(crm: Crm, config: Config, found: Origin, locale: str) -> dict[
             labels[rel_kind], aliases[rel_kind] = _labels(KINDS[rel_kind], locale), field_aliases(crm, KINDS[rel_kind])
     owner = subject.owner
     words = record_words(crm, words_of(crm, config).spelled)
-    return {**template_context(subject, labels, words, aliases), "locale": locale, "rule": {"id": found.rule, "name": found.name},
+    return {**template_context(subject, labels, words, aliases, locale), "locale": locale, "rule": {"id": found.rule, "name": found.name},
             "event": found.event, "owner": {"name": owner, "email": config.owners.get(owner) if owner else None}}
 
 

@@ -203,7 +203,7 @@ def build_world(ctx: SyncContext) -> World:
               owner_email=dict(config.owners), stages=tuple(s.name for s in config.stages),
               team_domains=frozenset(config.workflows.team_domains),
               sequences=config.follow_ups, templates=ctx.templates, activities=activities,
-              intake=frozenset(ctx.intake))
+              intake=frozenset(ctx.intake), locale=ctx.locale)
     statuses: dict[str, str] = {}
     for spec in (TABS["leads"], TABS["accounts"], TABS["tasks"], CASES):
         for choice, value in enum_choices(_choices(spec)).items():
