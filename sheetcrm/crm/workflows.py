@@ -59,7 +59,7 @@ from sheetcrm.crm.conditions import (Choice, ColumnTypeError, Condition, Conditi
                                      doubt_said, not_money_said, parse_condition, read_flag, read_value,
                                      unpriced_said)
 from sheetcrm.crm.money import Rates
-from sheetcrm.crm.spellings import key as owner_key
+from sheetcrm.crm.spellings import key as owner_key, lookup as owner_lookup
 from sheetcrm.i18n import N_, NC_, _, current, every_locale, in_locale
 from sheetcrm.intake.text import CELL_CHARS
 from sheetcrm.mail.message import HeaderError, check_mailbox
@@ -1602,7 +1602,7 @@ def _act(firing: Firing, world: World, state: State, load: _Load, issues: list[I
         firing.values = {"owner": named or subject.owner}
     elif rule.action == "notify_now":
         owner = named or subject.owner
-        address = world.owner_email.get(owner) if owner else None
+        address = owner_lookup(world.owner_email, owner)  # "ana" is Ana, as round-robin counts her
         if owner is None or address is None:
             firing.result, firing.message = "skipped", _(_MESSAGES["workflow_no_owner_address"][0], rule=rule.id,
                                                          owner=owner or "∅", record=subject.id)
@@ -1696,7 +1696,7 @@ def _recipient(subject: Subject, world: World) -> str | None:
     contact = subject.related.get("contact")
     if contact is not None and contact.email:
         return contact.email
-    return world.owner_email.get(subject.owner) if subject.owner else None
+    return owner_lookup(world.owner_email, subject.owner)
 
 
 def _next_owner(rule: Rule, kind: str, state: State, load: dict[tuple[str, str], int]) -> str | None:

@@ -27,6 +27,7 @@ from typing import Any, Mapping, Sequence
 from sheetcrm.cells import canonical_text, match_key
 from sheetcrm.config import Config
 from sheetcrm.crm.follow_ups import enrollment_of
+from sheetcrm.crm.spellings import lookup as owner_lookup
 from sheetcrm.crm.words import CATEGORY, LEAD_STATUS, STAGE, most_used
 from sheetcrm.crm.workflows import KINDS, LogEntry, Subject, template_context, template_files
 from sheetcrm.engine import words_of
@@ -199,7 +200,7 @@ def email_context(crm: Crm, config: Config, found: Origin, locale: str) -> dict[
     owner = subject.owner
     words = record_words(crm, words_of(crm, config).spelled)
     return {**template_context(subject, labels, words, aliases, locale), "locale": locale, "rule": {"id": found.rule, "name": found.name},
-            "event": found.event, "owner": {"name": owner, "email": config.owners.get(owner) if owner else None}}
+            "event": found.event, "owner": {"name": owner, "email": owner_lookup(config.owners, owner)}}
 
 
 def render_email(templates: Templates, found: Origin, context: dict[str, Any]) -> tuple[str, str | None]:

@@ -277,3 +277,24 @@ def test_a_stopped_follow_ups_unsent_email_is_failed_and_never_sent(kind, tmp_pa
     assert report.sent == ["OUT-0003"] and report.failed == ["OUT-0001"]
     assert [m["To"] for m in server.inbox.messages] == ["m@delta.com"]
     assert "the lead was converted" in outbox(book)[0]["Error"] and outbox(book)[0]["Status"] == "Failed"
+
+
+def test_an_owner_in_another_case_or_spacing_is_found_under_owners_as_round_robin_finds_her(kind, tmp_path, request,
+                                                                                           server):
+    # Was: "notify at once" to Assign To "SAM", and the owner fallback of "send email" for a lead
+    # owned by " ana ", were skipped for want of an address, though [owners] has Sam and Ana
+    # and round-robin counts "ana" as Ana; a notify for her record missed her digest.
+    config = cfg(tmp_path, owners={"Sam": "sam@team.example", "Ana": "ana@team.example"})
+    rules = [rule("WF-0001", "lead", "created", "send email", "Welcome", "welcome"),
+             rule("WF-0002", "lead", "created", "notify at once", "New lead", assign="SAM"),
+             rule("WF-0003", "lead", "created", "notify", name="New lead")]
+    book = make(kind, tmp_path, request, rules)
+    book.sync(0, config)
+    book.append("Leads", ["LEAD-0002", "Kim", "Beta", None, "New", " ana ", "2026-12-02"])
+    book.sync(1, config)
+    assert [(r["Opportunity"], r["To"], r["Status"]) for r in outbox(book)] == [
+        ("LEAD-0002", "ana@team.example", "Draft"), ("LEAD-0002", "sam@team.example", "Approved")]
+    assert [e["Result"] for e in book.records("Workflow Log")] == ["done", "done", "done"]
+    crm, results, _ = plan_sync(book.book.read(), config, day(2))
+    digests = {d.owner: d for d in owner_digests(crm, results, config, templates_for(config))}
+    assert digests["Ana"].events == ("WF-0003|LEAD-0002|created",) and digests["Sam"].events == ()
