@@ -801,6 +801,23 @@ def _parse_rule(row: RuleRow, world: World, locale: str, issues: list[Issue]) ->
     return Rule(row, kind, trigger, condition, action)
 
 
+# An article before a column, as a sentence puts it: "3 días después de la Fecha de cierre", "de
+# el Creado", "la Etapa cambia a Ganada", "3 days after the Close Date". Not for people: read as.
+_ARTICLE = re.compile(r"(?:the|el|la|los|las|lo)\s+(?P<rest>.+)", re.IGNORECASE)
+
+
+def _column(world: World, kind: str, text: str) -> str | None:
+    """The key of the column of `kind` a trigger names: its header as written, else, the text
+    beginning with an article, the header after it. A header that itself begins so ("La
+    Fecha") is named as written, as before: the article is read only when the whole text
+    names no column, so no header becomes unreachable or means another column."""
+    names = world.names.get(kind, {})
+    key = names.get(normalize_key(text))
+    if key is None and (m := _ARTICLE.fullmatch(text)) is not None:
+        key = names.get(normalize_key(m["rest"]))
+    return key
+
+
 def _parse_when(row: RuleRow, kind: str, world: World, locale: str, issues: list[Issue]) -> Trigger | None:
     text = " ".join((row.when or "").split())
     for name, pattern in _WHEN:
@@ -817,7 +834,7 @@ def _parse_when(row: RuleRow, kind: str, world: World, locale: str, issues: list
             return None
         trigger = Trigger(name, text)
         if groups.get("field"):
-            key = world.names.get(kind, {}).get(normalize_key(groups["field"]))
+            key = _column(world, kind, groups["field"])
             if key is None:
                 issues.append(_issue(row, "when", row.when, "workflow_unknown_column", column=groups["field"],
                                      records=_kinds_word(kind), examples=_examples(world, kind)))
