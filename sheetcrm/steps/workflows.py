@@ -18,8 +18,8 @@ from typing import Any, Callable
 
 from sheetcrm import names
 from sheetcrm.cells import add_days, enum_choices, match_key, normalize_key
-from sheetcrm.crm.follow_ups import enrollment_of
 from sheetcrm.crm.conversion import is_converted
+from sheetcrm.crm.follow_ups import enrollment_of
 from sheetcrm.crm.stages import StageTable, is_open_task, is_plan
 from sheetcrm.crm.workflows import (KINDS, Columns, Firing, LogEntry, Outcome, RecordValues, RuleRow, Subject, World,
                                     action_word, result_word, run as run_rules)
@@ -616,8 +616,8 @@ def _withdraw_stopped(ctx: SyncContext, part: StepResult, outcome: Outcome) -> N
     """The emails a follow-up queued and no one sent yet (Draft, Approved) when it stops this
     sync: Failed, their Error saying why, as the sender fails every row it must not send
     (mail/outbox.py), each guarded by the row's ID and Status as read, so a send claiming it
-    meanwhile wins. The sender refuses them anyway
-    (mail/workflow.py, `origin`), also one set back to Approved, or queued before this."""
+    meanwhile wins. The sender refuses them anyway (mail/workflow.py, `origin`), also one set
+    back to Approved, or queued by an earlier version."""
     stops = [f for f in outcome.firings if f.result == "stopped" and (e := enrollment_of(f.event)) and e[2]]
     if not stops:
         return
