@@ -176,7 +176,8 @@ def read_log(grid: Grid | None, locale: str) -> tuple[list[LogEntry], list[list[
         entries.append(LogEntry(_date(cell["time"], locale), rule, record, event, result, key,
                                 cells.parse_text(cell["created"]), chain, name=cells.parse_text(cell["rule_name"]) or "",
                                 said=cells.parse_text(cell["event"]) or "",
-                                action=ACTION_OF.get(cells.normalize_key(cells.parse_text(cell["action"]) or ""))))
+                                action=ACTION_OF.get(cells.normalize_key(cells.parse_text(cell["action"]) or "")),
+                                details=cells.parse_text(cell["details"]) or ""))
     return entries, rows
 
 

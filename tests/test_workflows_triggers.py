@@ -162,3 +162,29 @@ def test_an_earlier_as_of_never_reopens_days_already_evaluated():
     assert back.firings == [] and back.state.checked["WF-1"] == day(5)
     again = run(rule, world(6), back.state, [], 3, "en")
     assert again.firings == []
+
+
+@pytest.mark.parametrize("when,field", [
+    ("3 días después de la Fecha de cierre", "close_date"), ("3 días después del Creado", "created"),
+    ("3 días después de el Creado", "created"), ("2 días antes de la fecha de cierre", "close_date"),
+    ("3 days after the Close Date", "close_date"), ("La Etapa cambia a Proposal", "stage"),
+    ("the Stage changes", "stage"),
+    # A header that itself begins with an article is named as written, never read as another.
+    ("1 día después de La Fecha", "la_fecha"), ("1 día después de Fecha", "fecha"),
+    ("1 día después de la La Fecha", "la_fecha")])
+def test_a_column_after_an_article_is_read_as_a_sentence_writes_it(when, field):
+    """Was: "3 días después de la Fecha de cierre" refused, 'no column "la Fecha de cierre"'."""
+    from sheetcrm.crm.workflows import parse_rules
+    world = _world(day(0), {})
+    world.names["opportunity"] |= {"fecha de cierre": "close_date", "close date": "close_date", "creado": "created",
+                                   "etapa": "stage", "la fecha": "la_fecha", "fecha": "fecha"}
+    world.dates["opportunity"] = frozenset({"close_date", "created", "la_fecha", "fecha"})
+    rules, issues = parse_rules([_rule("WF-1", "opportunity", when)], world, "es")
+    assert issues == [] and rules[0].trigger.field == field
+
+
+def test_an_article_before_no_column_is_still_an_unknown_column():
+    from sheetcrm.crm.workflows import parse_rules
+    rules, issues = parse_rules([_rule("WF-1", "opportunity", "3 days after the Nowhere")], _world(day(0), {}), "en")
+    assert rules == [] and [(i.code, i.message) for i in issues] == [
+        ("workflow_unknown_column", 'There is no column "the Nowhere" for opportunities.')]

@@ -70,6 +70,23 @@ def test_a_spanish_workbook_names_stages_and_statuses_in_its_own_words():
     assert log[0]["Key"] == "WF-0001|OPP-0001|enters:Proposal@2026-12-02"
 
 
+@pytest.mark.parametrize("locale,subject", [("es", "Grande: 1500,5 el 10 de enero de 2027"),
+                                            ("en", "Grande: 1500.5 el January 10, 2027")])
+def test_a_subject_writes_numbers_and_dates_as_the_team_s_locale_does(locale, subject):
+    """Was: "Llamar Hugo 1500.5" and "Cierre D2 2026-12-10" in a Spanish workbook whose every cell
+    says 1500,5 and 10/12/2026: a Subject's number or date as the locale writes it (a date in the
+    email templates' long form, never a day-first/month-first guess; a number ungrouped)."""
+    rules = [["WF-0001", "Propuesta", "sí", "oportunidad", "entra en Propuesta", "", "crear tarea",
+              "{{ Nombre }}: {{ Importe }} el {{ Fecha_de_cierre }}", 2]]
+    book = MemoryWorkbook(_spanish_tabs(rules))
+    book.tabs["Oportunidades"][1][5] = 1500.5
+    config = Config(locale=locale)
+    sync(book, config, day(0))
+    book.tabs["Oportunidades"][1][4] = "Propuesta"
+    sync(book, config, day(1))
+    assert [r[2] for r in book.tabs["Tareas"][1:]] == [subject]
+
+
 # -- 2. the Log's shape, and a Log of the previous version ------------------------------------------
 
 LEADS = [["ID", "Last Name", "Company", "Status", "Owner", "Created"],

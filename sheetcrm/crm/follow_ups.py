@@ -28,6 +28,7 @@ first owner becomes the owner of record). The stop is journaled once, as a "stop
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
@@ -92,6 +93,17 @@ class Due:
 def is_step(event: str) -> bool:
     """Whether a Workflow Log event is a sequence's (a step or a stop): not the rule's own firing."""
     return event.startswith(STEP_PREFIX)
+
+
+# A step's or a stop's event: "seq:welcome:step 2@2026-12-02", "seq:welcome:stopped@2026-12-02".
+_EVENT = re.compile(r"^seq:(?P<name>.+):(?P<what>step \d+|stopped)@(?P<day>\d{4}-\d{2}-\d{2})$")
+
+
+def enrollment_of(event: str) -> tuple[str, str, bool] | None:
+    """(sequence name, enrollment day as ISO text, whether the event is the stop) of a step's
+    or a stop's Workflow Log event; None for any other event."""
+    found = _EVENT.match(event)
+    return (found["name"], found["day"], found["what"] == "stopped") if found else None
 
 
 def find(sequences: Mapping[str, Any], name: str | None) -> str | None:

@@ -14,7 +14,7 @@ owner at 0 %, and "referral" is never a second source beside "Referral".
 from __future__ import annotations
 
 from collections import Counter
-from typing import Iterable
+from typing import Iterable, Mapping, TypeVar
 
 from sheetcrm.cells import canonical_text
 
@@ -22,6 +22,22 @@ from sheetcrm.cells import canonical_text
 def key(name: str) -> str:
     """What two spellings of one name share: "Ana\u00a0 García" and "ana garcía" -> "ana garcía"."""
     return canonical_text(name).casefold()
+
+
+_T = TypeVar("_T")
+
+
+def lookup(by_name: Mapping[str, _T], name: str | None) -> _T | None:
+    """The value `by_name` holds for `name` as names compare (`key`): an Owner cell "ana " finds
+    `[owners] Ana`. None when no name matches, or when several do and their values differ
+    (`Ana` and `ANA` with two addresses: never guessed)."""
+    if not name:
+        return None
+    if name in by_name:
+        return by_name[name]
+    wanted = key(name)
+    values = [v for n, v in by_name.items() if key(n) == wanted]
+    return values[0] if values and all(v == values[0] for v in values) else None
 
 
 class Spellings:

@@ -47,6 +47,7 @@ from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
+from babel.dates import format_date
 from babel.lists import format_list
 from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError
 from jinja2.sandbox import SecurityError
@@ -58,7 +59,7 @@ from sheetcrm.crm.conditions import (Choice, ColumnTypeError, Condition, Conditi
                                      doubt_said, not_money_said, parse_condition, read_flag, read_value,
                                      unpriced_said)
 from sheetcrm.crm.money import Rates
-from sheetcrm.crm.spellings import key as owner_key
+from sheetcrm.crm.spellings import key as owner_key, lookup as owner_lookup
 from sheetcrm.i18n import N_, NC_, _, current, every_locale, in_locale
 from sheetcrm.intake.text import CELL_CHARS
 from sheetcrm.mail.message import HeaderError, check_mailbox
@@ -456,6 +457,7 @@ class World:
     # kind -> key -> the other names a template may call a field by: the sheet's own header and
     # the standard ones in each language (`{{ Name }}` in a Spanish team's English workbook).
     aliases: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
+    locale: str = "en"  # the team's: how a template shows a number or a date (`template_context`)
 
     def is_internal(self, address: str) -> bool:
         """Whether a plain address (no display name) is the team's: an [owners] address, or
@@ -608,6 +610,7 @@ class LogEntry:
     name: str = ""
     said: str = ""
     action: str | None = None
+    details: str = ""                # the Details cell: what the action did, or why it was skipped or stopped
 
 
 def firing_key(rule: str, record: str, event: str) -> str:
@@ -798,6 +801,23 @@ def _parse_rule(row: RuleRow, world: World, locale: str, issues: list[Issue]) ->
     return Rule(row, kind, trigger, condition, action)
 
 
+# An article before a column, as a sentence puts it: "3 días después de la Fecha de cierre", "de
+# el Creado", "la Etapa cambia a Ganada", "3 days after the Close Date". Not for people: read as.
+_ARTICLE = re.compile(r"(?:the|el|la|los|las|lo)\s+(?P<rest>.+)", re.IGNORECASE)
+
+
+def _column(world: World, kind: str, text: str) -> str | None:
+    """The key of the column of `kind` a trigger names: its header as written, else, the text
+    beginning with an article, the header after it. A header that itself begins so ("La
+    Fecha") is named as written, as before: the article is read only when the whole text
+    names no column, so no header becomes unreachable or means another column."""
+    names = world.names.get(kind, {})
+    key = names.get(normalize_key(text))
+    if key is None and (m := _ARTICLE.fullmatch(text)) is not None:
+        key = names.get(normalize_key(m["rest"]))
+    return key
+
+
 def _parse_when(row: RuleRow, kind: str, world: World, locale: str, issues: list[Issue]) -> Trigger | None:
     text = " ".join((row.when or "").split())
     for name, pattern in _WHEN:
@@ -814,7 +834,7 @@ def _parse_when(row: RuleRow, kind: str, world: World, locale: str, issues: list
             return None
         trigger = Trigger(name, text)
         if groups.get("field"):
-            key = world.names.get(kind, {}).get(normalize_key(groups["field"]))
+            key = _column(world, kind, groups["field"])
             if key is None:
                 issues.append(_issue(row, "when", row.when, "workflow_unknown_column", column=groups["field"],
                                      records=_kinds_word(kind), examples=_examples(world, kind)))
@@ -1459,17 +1479,18 @@ _ENV = Sandbox(CELL_CHARS, undefined=StrictUndefined, autoescape=False)
 
 def template_context(subject: Subject, labels: Mapping[str, Mapping[str, str]],
                      words: Mapping[tuple[str, str], Mapping[str, str]] = {},
-                     aliases: Mapping[str, Mapping[str, tuple[str, ...]]] = {}) -> dict[str, Any]:
+                     aliases: Mapping[str, Mapping[str, tuple[str, ...]]] = {}, locale: str = "en") -> dict[str, Any]:
     """What a workflow template sees of a record: each field by its header (`labels[kind]`:
     key -> header, in the team's language) and by its other names (`aliases[kind]`: key -> the
     sheet's own header and the standard ones in each language, as `World.aliases`), each also
     with its spaces as "_", `ID`, `record` (the same, for headers that are not names), a lead's
     and a contact's whole name as `Name` (`FULL_NAME`, `full_name`), and each related record's
     (`account`, `contact`, …) the same way. A stage or status is the team's
-    word for it (`words`, as `World.words`), never the canonical key."""
+    word for it (`words`, as `World.words`), never the canonical key; a number and a date are
+    text as `locale` writes them (`_plain`)."""
     def fields(s: Subject) -> dict[str, Any]:
         shown = labels.get(s.kind, {})
-        out = {shown.get(k, k): _plain(words.get((s.kind, k), {}).get(v, v) if isinstance(v, str) else v)
+        out = {shown.get(k, k): _plain(words.get((s.kind, k), {}).get(v, v) if isinstance(v, str) else v, locale)
                for k, v in s.values.items()}
         other = aliases.get(s.kind, {})
         for k in s.values:
@@ -1501,16 +1522,21 @@ def render_subject(text: str, subject: Subject, world: World) -> str:
     with its spaces as "_"), `{{ record["Close Date"] }}`, `{{ account.Name }}`. Raises
     jinja2.TemplateError."""
     return _ENV.render(_ENV.from_string(text),
-                       template_context(subject, world.labels, world.words, world.aliases)).strip()
+                       template_context(subject, world.labels, world.words, world.aliases, world.locale)).strip()
 
 
-def _plain(v: Any) -> Any:
+def _plain(v: Any, locale: str) -> Any:
+    """A field's value as a template shows it: a date as the email templates' `date` filter
+    writes it in the team's language ("10 de diciembre de 2026", "December 10, 2026": babel's
+    long form, which no reader takes for another day, as 10/12/2026 could be), a number with
+    the locale's decimal sign and every digit kept ("1500,5" in Spanish), ungrouped, so a
+    year or a code is never written "2.026"."""
     if isinstance(v, dt.datetime):
-        return v.date().isoformat()
+        v = v.date()
     if isinstance(v, dt.date):
-        return v.isoformat()
+        return format_date(v, format="long", locale=locale)
     if isinstance(v, Decimal):
-        return _show(v)
+        return show_number(v.normalize(), group=False, locale=locale)
     return "" if v is None else v
 
 
@@ -1593,7 +1619,7 @@ def _act(firing: Firing, world: World, state: State, load: _Load, issues: list[I
         firing.values = {"owner": named or subject.owner}
     elif rule.action == "notify_now":
         owner = named or subject.owner
-        address = world.owner_email.get(owner) if owner else None
+        address = owner_lookup(world.owner_email, owner)  # "ana" is Ana, as round-robin counts her
         if owner is None or address is None:
             firing.result, firing.message = "skipped", _(_MESSAGES["workflow_no_owner_address"][0], rule=rule.id,
                                                          owner=owner or "∅", record=subject.id)
@@ -1687,7 +1713,7 @@ def _recipient(subject: Subject, world: World) -> str | None:
     contact = subject.related.get("contact")
     if contact is not None and contact.email:
         return contact.email
-    return world.owner_email.get(subject.owner) if subject.owner else None
+    return owner_lookup(world.owner_email, subject.owner)
 
 
 def _next_owner(rule: Rule, kind: str, state: State, load: dict[tuple[str, str], int]) -> str | None:

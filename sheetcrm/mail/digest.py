@@ -30,6 +30,7 @@ from babel.dates import format_date
 
 from sheetcrm.cells import match_key
 from sheetcrm.config import Config
+from sheetcrm.crm.spellings import key as owner_key
 from sheetcrm.crm.workflows import ACTION_LABELS, KINDS, is_account_owner
 from sheetcrm.engine import Results
 from sheetcrm.i18n import in_locale
@@ -64,7 +65,7 @@ class Digest:
 
 
 def workflow_events(crm: Crm, config: Config, told: Collection[str] = ()) -> dict[str, list[dict[str, Any]]]:
-    """owner -> the `notify` firings of the Workflow Log not yet in `told` (Log keys), oldest
+    """owner (as names compare: `spellings.key`, "ana" for "Ana ") -> the `notify` firings of the Workflow Log not yet in `told` (Log keys), oldest
     first: {"key", "day", "rule", "name", "record", "event"}. The owner is the rule's first
     Assign To, else the record's Owner now; an event with neither goes to nobody."""
     assert crm.inputs is not None
@@ -99,7 +100,7 @@ def workflow_events(crm: Crm, config: Config, told: Collection[str] = ()) -> dic
         owner = account_owners.get(record) if named and is_account_owner(named) else named
         owner = owner or owners.get(record)
         if owner:
-            out[owner].append({"key": entry.key, "day": entry.day, "rule": entry.rule, "name": entry.name,
+            out[owner_key(owner)].append({"key": entry.key, "day": entry.day, "rule": entry.rule, "name": entry.name,
                                "record": entry.record, "event": entry.said})
     return out
 
@@ -112,31 +113,32 @@ def owner_digests(crm: Crm, results: Results, config: Config, templates: Templat
     overdue: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for task in crm.records("tasks"):
         if task.owner and task.status != "Done" and task.due < as_of:
-            overdue[task.owner].append({"id": task.id, "subject": task.subject, "due": task.due,
+            overdue[owner_key(task.owner)].append({"id": task.id, "subject": task.subject, "due": task.due,
                                         "related": task.related})
     rotting: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for opp, m in zip(results.opportunities, results.metrics):
         if opp.owner and m.rotting:
-            rotting[opp.owner].append({"id": opp.id, "name": opp.name, "stage": opp.stage,
+            rotting[owner_key(opp.owner)].append({"id": opp.id, "name": opp.name, "stage": opp.stage,
                                        "days_in_stage": m.days_in_stage, "last_activity": m.last_activity})
     leads: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for lead in crm.records("leads"):
         score = results.score(lead)
         if lead.owner and score and lead.status in NEW_LEAD_STATUSES:
             name = " ".join(p for p in (lead.first_name, lead.last_name) if p) or lead.email or ""
-            leads[lead.owner].append({"id": lead.id, "name": name, "company": lead.company, "score": score.score,
+            leads[owner_key(lead.owner)].append({"id": lead.id, "name": name, "company": lead.company, "score": score.score,
                                       "grade": score.grade, "why": score.why})
     day = format_date(as_of, "medium", locale=config.locale)
     subject = in_locale(config.locale, "Your sheetcrm digest – {date}", date=day)
     events = workflow_events(crm, config, told)
     out = []
     for owner, address in sorted(config.owners.items()):
-        best = sorted(leads[owner], key=lambda lead: (-lead["score"], lead["id"]))[:BEST_LEADS]
-        mine = events.get(owner, [])
+        mine_key = owner_key(owner)  # "ana " in a cell is [owners] Ana, as round-robin counts her
+        best = sorted(leads[mine_key], key=lambda lead: (-lead["score"], lead["id"]))[:BEST_LEADS]
+        mine = events.get(mine_key, [])
         text = templates.render("digest.txt.j2", {
-            "owner": owner, "as_of": as_of, "locale": config.locale, "overdue": sorted(overdue[owner],
+            "owner": owner, "as_of": as_of, "locale": config.locale, "overdue": sorted(overdue[mine_key],
                                                                                       key=lambda t: t["due"]),
-            "rotting": rotting[owner], "leads": best, "events": mine})
+            "rotting": rotting[mine_key], "leads": best, "events": mine})
         out.append(Digest(owner, address, subject, text, tuple(e["key"] for e in mine)))
     return out
 

@@ -5,7 +5,9 @@ is "wf-" and a fingerprint of the firing's key (rule|record|event). The journal 
 exactly like a quote version, so a firing's email goes out once, whatever the sheet says
 later (mail/journal.py). The row is sent only when the Workflow Log holds the firing that made
 it (Created Record = the row's ID, and the same fingerprint): a row a person typed in the
-Outbox, or whose Version was edited, is never sent.
+Outbox, or whose Version was edited, is never sent; nor is a follow-up step's email once its
+sequence stopped (the Log holds the stop: the lead converted, the record replied...), whatever
+its Status says (`stopped_note`).
 
 The body is the rule's Template (a file of the templates folder, as quotes use: `welcome`
 means `welcome.txt.j2`, and `welcome.html.j2` beside it, if any, is the HTML part), rendered in
@@ -20,12 +22,14 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from sheetcrm.cells import canonical_text, match_key
 from sheetcrm.config import Config
+from sheetcrm.crm.follow_ups import enrollment_of
+from sheetcrm.crm.spellings import lookup as owner_lookup
 from sheetcrm.crm.words import CATEGORY, LEAD_STATUS, STAGE, most_used
-from sheetcrm.crm.workflows import KINDS, Subject, template_context, template_files
+from sheetcrm.crm.workflows import KINDS, LogEntry, Subject, template_context, template_files
 from sheetcrm.engine import words_of
 from sheetcrm.i18n import _
 from sheetcrm.mail.templates import Templates
@@ -83,7 +87,32 @@ def origin(crm: Crm, config: Config, row_id: str, version: str) -> Origin | str:
     if not found:
         return _("the rule {rule} that queued this email is no longer in the Workflows tab or sheetcrm.toml",
                  rule=entry.rule)
+    stop = stop_of(tabs.log, entry)
+    if stop is not None:
+        return stopped_note(stop)
     return Origin(entry.rule, name, entry.record, entry.said, template or NOTIFY_TEMPLATE)
+
+
+def stop_of(log: Sequence[LogEntry], entry: LogEntry) -> LogEntry | None:
+    """The Log's stop of the follow-up sequence enrollment whose step `entry` is (same rule,
+    record, sequence and enrollment day; IDs compared as every ID compares), or None: the
+    entry is no step, or its sequence has not stopped."""
+    step = enrollment_of(entry.event)
+    if step is None or step[2]:
+        return None
+    rule, record = match_key(entry.rule), match_key(entry.record)
+    return next((e for e in log if e.result == "stopped" and enrollment_of(e.event) == (step[0], step[1], True)
+                 and match_key(e.rule) == rule and match_key(e.record) == record), None)
+
+
+def stopped_note(stop: LogEntry) -> str:
+    """The Error of an Outbox row a stopped follow-up queued, in the team's language: why it is
+    never sent (the stop's Details, as the Workflow Log says them)."""
+    found = enrollment_of(stop.event)
+    assert found is not None
+    return _("not sent: the follow-up {name} of {record} stopped on {day} ({why}), so its emails are not sent. To "
+             "write to {record} anyway, write a new email", name=found[0], record=stop.record,
+             day=stop.day.isoformat() if stop.day else "?", why=stop.details or stop.said or "?")
 
 
 def record_words(crm: Crm, spelled: Mapping[str, Mapping[str, str]]) -> dict[tuple[str, str], dict[str, str]]:
@@ -170,8 +199,8 @@ def email_context(crm: Crm, config: Config, found: Origin, locale: str) -> dict[
             labels[rel_kind], aliases[rel_kind] = _labels(KINDS[rel_kind], locale), field_aliases(crm, KINDS[rel_kind])
     owner = subject.owner
     words = record_words(crm, words_of(crm, config).spelled)
-    return {**template_context(subject, labels, words, aliases), "locale": locale, "rule": {"id": found.rule, "name": found.name},
-            "event": found.event, "owner": {"name": owner, "email": config.owners.get(owner) if owner else None}}
+    return {**template_context(subject, labels, words, aliases, locale), "locale": locale, "rule": {"id": found.rule, "name": found.name},
+            "event": found.event, "owner": {"name": owner, "email": owner_lookup(config.owners, owner)}}
 
 
 def render_email(templates: Templates, found: Origin, context: dict[str, Any]) -> tuple[str, str | None]:

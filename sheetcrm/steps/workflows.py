@@ -17,15 +17,16 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from sheetcrm import names
-from sheetcrm.cells import add_days, enum_choices, normalize_key
+from sheetcrm.cells import add_days, enum_choices, match_key, normalize_key
 from sheetcrm.crm.conversion import is_converted
+from sheetcrm.crm.follow_ups import enrollment_of
 from sheetcrm.crm.stages import StageTable, is_open_task, is_plan
-from sheetcrm.crm.workflows import (KINDS, Columns, Firing, Outcome, RecordValues, RuleRow, Subject, World,
+from sheetcrm.crm.workflows import (KINDS, Columns, Firing, LogEntry, Outcome, RecordValues, RuleRow, Subject, World,
                                     action_word, result_word, run as run_rules)
 from sheetcrm.i18n import N_, _, in_locale
 from sheetcrm.ids import assign_ids, id_pattern
 from sheetcrm.mail.outbox import read_outbox, sent_quotes, status_label
-from sheetcrm.mail.workflow import field_aliases, record_words, version_of
+from sheetcrm.mail.workflow import field_aliases, record_words, stop_of, stopped_note, version_of
 from sheetcrm.plan import append_writes, cell_value, owned_tab
 from sheetcrm.crm.cases import CLOSED as CLOSED_CASES
 from sheetcrm.records import CASE_PRIORITIES, Record
@@ -88,6 +89,7 @@ def run(ctx: SyncContext) -> StepResult:
         part.issues.append(_lost(ctx, tabs.lost))
     fired = Fired(outcome, names={r.id: r.name or "" for r in rows if r.id})
     anchors = _Writer(ctx, part, fired).actions()
+    _withdraw_stopped(ctx, part, outcome)
     _log(ctx, part, fired, anchors)
     _state(ctx, part, outcome, fired, anchors)
     if table is not None:
@@ -201,7 +203,7 @@ def build_world(ctx: SyncContext) -> World:
               owner_email=dict(config.owners), stages=tuple(s.name for s in config.stages),
               team_domains=frozenset(config.workflows.team_domains),
               sequences=config.follow_ups, templates=ctx.templates, activities=activities,
-              intake=frozenset(ctx.intake))
+              intake=frozenset(ctx.intake), locale=ctx.locale)
     statuses: dict[str, str] = {}
     for spec in (TABS["leads"], TABS["accounts"], TABS["tasks"], CASES):
         for choice, value in enum_choices(_choices(spec)).items():
@@ -608,6 +610,32 @@ class _Writer:
 
     def start_sequence(self, f: Firing) -> Anchor | None:
         return None  # the enrollment is the Log row and the State's; its steps are firings of their own
+
+
+def _withdraw_stopped(ctx: SyncContext, part: StepResult, outcome: Outcome) -> None:
+    """The emails a follow-up queued and no one sent yet (Draft, Approved) when it stops this
+    sync: Failed, their Error saying why, as the sender fails every row it must not send
+    (mail/outbox.py), each guarded by the row's ID and Status as read, so a send claiming it
+    meanwhile wins. The sender refuses them anyway (mail/workflow.py, `origin`), also one set
+    back to Approved, or queued by an earlier version."""
+    stops = [f for f in outcome.firings if f.result == "stopped" and (e := enrollment_of(f.event)) and e[2]]
+    if not stops:
+        return
+    outbox = read_outbox(ctx.snapshot, ctx.locale)
+    log = ctx.crm.inputs.workflows.log  # type: ignore[union-attr]  # as read: a version is of the key as written
+    for f in stops:
+        stop = LogEntry(ctx.as_of, f.rule.id, f.subject.id, f.event, "stopped", f.key, details=f.message)
+        for e in log:
+            if e.result != "done" or not e.created or stop_of((stop,), e) is None:
+                continue
+            for row in outbox.rows:
+                if (match_key(row.text("id")) != match_key(e.created) or row.text("version") != version_of(e.key)
+                        or row.status not in ("Draft", "Approved")):
+                    continue
+                expect = row.guard(outbox.columns, "status")
+                values = {"status": status_label("Failed", ctx.locale), "error": stopped_note(stop)}
+                part.plan.writes.extend(CellWrite(outbox.title, row.row, outbox.columns[k], v, expect=expect)
+                                        for k, v in values.items())
 
 
 def _raw_id(row: Row) -> CellValue:

@@ -243,3 +243,58 @@ def test_the_core_refuses_a_line_break_in_an_address_and_approves_only_the_team(
                    "LEAD-3": ("done", "kim@beta.com", False), "LEAD-4": ("done", "sam@team.example", True)}
     codes = [(i.code, i.column) for i in out.issues]
     assert codes == [("workflow_bad_recipient", None), ("workflow_not_internal", "M")]
+
+
+def test_a_stopped_follow_ups_unsent_email_is_failed_and_never_sent(kind, tmp_path, request, server):
+    # A follow-up's day-0 email waits as a Draft; the lead converts (another is disqualified)
+    # before anyone approves it: the sync that stops the sequence fails the Draft, saying why,
+    # and a person approving it afterwards sends nothing (the sender reads the stop in the Log).
+    steps = [{"day": 0, "then": "send email", "template": "welcome", "subject": "Hello {{ Company }}"},
+             {"day": 4, "then": "send email", "template": "welcome", "subject": "Still there?"}]
+    config = cfg(tmp_path, follow_ups={"welcome": {"steps": steps}})
+    book = make(kind, tmp_path, request, [rule("WF-0001", "lead", "created", "start sequence", None, "welcome")])
+    book.sync(0, config)
+    book.append("Leads", ["LEAD-0002", "Kim", "Beta", "k@beta.com", "New", "Sam", "2026-12-02"])
+    book.append("Leads", ["LEAD-0003", "Lu", "Gamma", "l@gamma.com", "New", "Sam", "2026-12-02"])
+    book.append("Leads", ["LEAD-0004", "Mo", "Delta", "m@delta.com", "New", "Sam", "2026-12-02"])
+    book.sync(1, config)
+    assert [(r["ID"], r["Opportunity"], r["Status"]) for r in outbox(book)] == [
+        ("OUT-0001", "LEAD-0002", "Draft"), ("OUT-0002", "LEAD-0003", "Draft"), ("OUT-0003", "LEAD-0004", "Draft")]
+    book.set("Outbox", 3, 6, "Approved")       # LEAD-0003's approved, not sent yet
+    book.set("Leads", 3, 5, "Converted")       # LEAD-0002
+    book.set("Leads", 4, 5, "Unqualified")     # LEAD-0003
+    book.sync(2, config)
+    rows = outbox(book)
+    assert [(r["ID"], r["Status"]) for r in rows] == [("OUT-0001", "Failed"), ("OUT-0002", "Failed"),
+                                                      ("OUT-0003", "Draft")]
+    assert rows[0]["Error"].startswith("not sent: the follow-up welcome of LEAD-0002 stopped on 2026-12-03 "
+                                       "(the lead was converted)")
+    assert "(the lead was disqualified)" in rows[1]["Error"]
+
+    book.set("Outbox", 2, 6, "Approved")       # a person approves the converted lead's email anyway
+    book.set("Outbox", 4, 6, "Approved")
+    report = send(book, server, config, day(2))
+    assert report.sent == ["OUT-0003"] and report.failed == ["OUT-0001"]
+    assert [m["To"] for m in server.inbox.messages] == ["m@delta.com"]
+    assert "the lead was converted" in outbox(book)[0]["Error"] and outbox(book)[0]["Status"] == "Failed"
+
+
+def test_an_owner_in_another_case_or_spacing_is_found_under_owners_as_round_robin_finds_her(kind, tmp_path, request,
+                                                                                           server):
+    # Was: "notify at once" to Assign To "SAM", and the owner fallback of "send email" for a lead
+    # owned by " ana ", were skipped for want of an address, though [owners] has Sam and Ana
+    # and round-robin counts "ana" as Ana; a notify for her record missed her digest.
+    config = cfg(tmp_path, owners={"Sam": "sam@team.example", "Ana": "ana@team.example"})
+    rules = [rule("WF-0001", "lead", "created", "send email", "Welcome", "welcome"),
+             rule("WF-0002", "lead", "created", "notify at once", "New lead", assign="SAM"),
+             rule("WF-0003", "lead", "created", "notify", name="New lead")]
+    book = make(kind, tmp_path, request, rules)
+    book.sync(0, config)
+    book.append("Leads", ["LEAD-0002", "Kim", "Beta", None, "New", " ana ", "2026-12-02"])
+    book.sync(1, config)
+    assert [(r["Opportunity"], r["To"], r["Status"]) for r in outbox(book)] == [
+        ("LEAD-0002", "ana@team.example", "Draft"), ("LEAD-0002", "sam@team.example", "Approved")]
+    assert [e["Result"] for e in book.records("Workflow Log")] == ["done", "done", "done"]
+    crm, results, _ = plan_sync(book.book.read(), config, day(2))
+    digests = {d.owner: d for d in owner_digests(crm, results, config, templates_for(config))}
+    assert digests["Ana"].events == ("WF-0003|LEAD-0002|created",) and digests["Sam"].events == ()
