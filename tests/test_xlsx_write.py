@@ -513,6 +513,41 @@ def test_a_save_landing_between_the_last_check_and_the_rename_is_kept(tmp_path):
     assert path.read_bytes() == b"sheetcrm" and not ours.exists()
 
 
+def test_a_save_in_place_caught_halfway_is_waited_for_not_called_a_broken_file(team):
+    """A script's `wb.save(path)` (pandas, openpyxl) rewrites the file in place and holds still
+    halfway, the bytes cut before the package's end record. A sync reading then stopped with
+    "not an .xlsx workbook" (found by saving in place while syncs ran); the read waits for the
+    save instead, and a workbook that is broken at rest is still said to be one."""
+    whole = team.path.read_bytes()
+    halfway = threading.Event()
+
+    def saves_in_place():
+        with open(team.path, "r+b") as f:
+            f.truncate(0)
+            f.write(whole[: len(whole) // 2])
+            f.flush()
+            halfway.set()
+            time.sleep(0.5)  # the next sheet's XML being made
+            f.write(whole[len(whole) // 2:])
+
+    thread = threading.Thread(target=saves_in_place)
+    thread.start()
+    halfway.wait()
+    try:
+        snapshot = XlsxWorkbook(team.path).read()
+    finally:
+        thread.join()
+    assert snapshot.tabs["Accounts"].cell(0, 0) == "ID"
+    # A partial package that has not changed for a while is not a save in progress.
+    team.path.write_bytes(whole[: len(whole) // 2])
+    long_ago = time.time() - 60
+    os.utime(team.path, (long_ago, long_ago))
+    started = time.monotonic()
+    with pytest.raises(WorkbookError, match="not an .xlsx workbook"):
+        XlsxWorkbook(team.path).read()
+    assert time.monotonic() - started < 1
+
+
 def _calc_pr(path: Path) -> str | None:
     with zipfile.ZipFile(path) as z:
         m = re.search(rb"<calcPr\b[^>]*>", z.read("xl/workbook.xml"))

@@ -52,6 +52,7 @@ import io
 import itertools
 import os
 import tempfile
+import time
 import zipfile
 from dataclasses import dataclass
 from decimal import Decimal
@@ -374,15 +375,27 @@ class XlsxWorkbook:
         return xlsx_patch.apply(saved, xlsx_patch.Patch(marks=marks)) or saved
 
     def _current(self) -> tuple[bytes, "Seen"]:
-        """The file's bytes and what identifies them, from one read that no save overlapped."""
-        for _attempt in range(5):
+        """The file's bytes and what identifies them, from one read that no save overlapped.
+
+        A save that rewrites the file in place (a script's `wb.save(path)`, pandas, an app on
+        some network shares) leaves it still for a moment halfway through, often longer than a
+        read: the bytes then end before the package's end record. Such bytes of a file changed
+        less than SAVING_SECONDS ago are a save in progress, read again until it ends (a read
+        that came out "not an .xlsx workbook" and stopped the sync, found by a script saving
+        while syncs ran); raises WorkbookConflict when the file is still changing after
+        CHANGING_SECONDS."""
+        deadline = time.monotonic() + CHANGING_SECONDS
+        while True:
             before = self._stat()
             data = self._bytes()
             after = self._stat()
-            if before == after and len(data) == after[0]:
+            if before == after and len(data) == after[0] and not (
+                    _partial_package(data) and abs(time.time() - after[1] / 1e9) < SAVING_SECONDS):
                 return data, Seen(after, hashlib.sha256(data).digest())
-        raise WorkbookConflict(_("{path} kept changing while sheetcrm read it; try again when it is saved",
-                                 path=self.path))
+            if time.monotonic() >= deadline:
+                raise WorkbookConflict(_("{path} kept changing while sheetcrm read it; try again when it is saved",
+                                         path=self.path))
+            time.sleep(POLL_SECONDS)
 
     def _stat(self) -> tuple[int, int, int]:
         try:
@@ -508,6 +521,26 @@ def _renameat2():
         return ctypes.CDLL(None, use_errno=True).renameat2
     except (OSError, AttributeError):
         return None
+
+
+# A save in progress: how recent a change makes a partial package one, how long a read waits
+# for the file to hold still, and how often it looks.
+SAVING_SECONDS = 3.0
+CHANGING_SECONDS = 30.0
+POLL_SECONDS = 0.05
+_ZIP_START, _ZIP_END = b"PK\x03\x04", b"PK\x05\x06"
+
+
+def _partial_package(data: bytes) -> bool:
+    """Whether `data` is an empty file or a zip package cut before its end record (the
+    end-of-central-directory record, written last, with its comment of up to 65,535 bytes):
+    what a file being rewritten in place holds for a moment. Not a zip at all is not partial."""
+    if not data:
+        return True
+    if not data.startswith(_ZIP_START):
+        return False
+    at = data.rfind(_ZIP_END, max(0, len(data) - 22 - 0xFFFF))
+    return at < 0 or at + 22 + int.from_bytes(data[at + 20:at + 22], "little") != len(data)
 
 
 @dataclass(frozen=True)
