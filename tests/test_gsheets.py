@@ -684,6 +684,52 @@ def test_a_value_typed_over_a_computed_cell_is_kept_and_said_with_the_same_reque
     assert not [w for w in moved.plan.writes if w.tab == "Opportunities"]
 
 
+@pytest.mark.parametrize("edit, when", [("rename", "before the re-read"), ("delete", "before the re-read"),
+                                        ("delete", "in the window")])
+def test_a_tab_renamed_or_deleted_while_a_sync_runs_is_said_and_the_rest_is_written(emu, edit, when):
+    """Google refuses a range or a sheet ID that no longer exists (400): a person renaming or
+    deleting Leads after the sync's read stopped the whole write with "Google Sheets answered
+    400 INVALID_ARGUMENT: Unable to parse range: 'Leads'!A:A" (or "No grid with id"). The
+    tab list is read again, the write goes on without that tab, and one line names it."""
+    key = leads_sheet(emu, [LEAD_HEADER, *leads(6)])
+    t = Traced(key)
+    sync(t.book, Config(), as_of=AS_OF)
+    emu.set_values(key, "Leads!A8", leads(7, with_ids=False)[-1:])  # a new lead: an ID fill and its history
+    _, _, plan = plan_sync(t.book.read(), Config(), AS_OF)
+    assert {"Leads", "Lead Status History", "_sheetcrm"} <= {w.tab for w in plan.writes}
+
+    def person(e):
+        sheet_id = e.sheet_id(key, "Leads")
+        e.apply(key, [{"deleteSheet": {"sheetId": sheet_id}} if edit == "delete" else
+                      {"updateSheetProperties": {"properties": {"sheetId": sheet_id, "title": "Old leads"},
+                                                 "fields": "title"}}])
+        seen["rows"] = e.values(key, "Old leads") if edit == "rename" else None
+
+    seen: dict = {}
+    if when == "in the window":
+        in_the_window(emu, person)
+    else:
+        person(emu)
+    result = t.book.write(plan)
+
+    n = sum(1 for w in plan.writes if w.tab == "Leads")
+    assert result.warnings == [f"Leads: the tab was renamed or deleted since sheetcrm read the spreadsheet; {n} cells "
+                               "meant for it were not written"]
+    # Nothing of Leads' is written anywhere: the renamed tab holds what the person left, and the
+    # new lead's history waits with its ID; sheetcrm's own bookkeeping is written.
+    assert "Leads" not in result.written and "Lead Status History" not in result.written
+    assert result.written["_sheetcrm"]
+    if edit == "rename":
+        assert emu.values(key, "Old leads") == seen["rows"]
+        emu.apply(key, [{"updateSheetProperties": {"properties": {"sheetId": emu.sheet_id(key, "Old leads"),
+                                                                  "title": "Leads"}, "fields": "title"}}])
+        sync(t.book, Config(), as_of=AS_OF)  # named back: the next sync gives the lead an ID once
+        ids = [r[0] for r in emu.values(key, "Leads")[1:]]
+        assert len(set(ids)) == len(ids) == 7 and all(ids)
+        history = [r[0] for r in emu.values(key, "Lead Status History")[1:]]
+        assert history.count(ids[-1]) == 1
+
+
 @pytest.mark.parametrize("typed, shows", [(9999, 9999), ("=1+1", 2), ("ask Ana", "ask Ana")])
 def test_a_value_typed_over_a_computed_cell_between_the_read_and_the_write_is_kept(emu, typed, shows):
     # Known since stop 31: the guarded write checked the row's ID, not the cell, so a value a

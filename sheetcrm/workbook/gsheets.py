@@ -295,6 +295,11 @@ class Transient(Exception):
         self.last, self.retry_after = last, retry_after
 
 
+class _TabGone(Exception):
+    """A write's request was refused because a tab it addressed was renamed or deleted since
+    the tab list was read; the list has been read again, and the write is aimed again."""
+
+
 class CredentialsError(WorkbookError):
     """Google would not give sheetcrm an access token: no spreadsheet can be reached."""
 
@@ -434,6 +439,7 @@ class GoogleSheetsWorkbook:
         self._heads: dict[str, tuple[int, list[Any]]] = {}
         self._own_heads: dict[tuple[str, int], CellValue] = {}
         self._warnings: list[str] = []  # the WriteResult's, while a write runs
+        self._plan: Plan | None = None  # the plan the running write applies (`_gone_or_error`)
         # Outbox row writes of a write that ended before its read-back though a batch of it may
         # have landed (an answer lost, then Google gone): each with the re-read from before it
         # was sent. The next write's read-back puts back what they misplaced (`_verify`).
@@ -526,7 +532,7 @@ class GoogleSheetsWorkbook:
         # Outbox rows written by any attempt (a lost answer may hide one that landed), and the
         # key columns as the first attempt found them, before anything of this plan landed.
         tried: dict[tuple, keyed.RowWrite] = {}
-        self._sent, self._prior = False, None
+        self._sent, self._prior, self._plan = False, None, plan
         try:
             return self._attempts(plan, policy, tried)
         except BaseException:
@@ -538,14 +544,20 @@ class GoogleSheetsWorkbook:
         """`write`'s attempts; `tried` collects the Outbox row writes any attempt aimed."""
         last = ""
         result = WriteResult()
+        fresh = False  # the tab list was just read again (`_TabGone`)
         for attempt in range(policy.attempts):
-            if attempt:
+            if attempt and not fresh:
                 # Between attempts people go on editing, and a lost answer may hide a batch
                 # that landed: aim again at the sheet as it is now, never at stale positions.
                 self._open()
+            fresh = False
             result = WriteResult()
             self._warnings = result.warnings
-            aimed, before = self._aim(plan, result)
+            try:
+                aimed, before = self._aim(plan, result)
+            except _TabGone:
+                fresh = True
+                continue
             if self._prior is None:
                 self._prior = before
             for slot, group in keyed.row_writes(aimed).items():
@@ -559,6 +571,9 @@ class GoogleSheetsWorkbook:
                 self._sent = True
                 # The holds, their copies and the deletes land in one atomic part.
                 self._send(requests_, keep=sum(3 + len(h.rows) for h in self._holds) + len(self._deletes))
+            except _TabGone:
+                fresh = True  # nothing of that part landed: aim again without the tab
+                continue
             except Transient as e:
                 last = e.last
                 if attempt + 1 < policy.attempts:
@@ -591,7 +606,7 @@ class GoogleSheetsWorkbook:
                     http.batch_update(self.key, {"requests": part})
                 except APIError as e:
                     if not self._already_applied(e, part):
-                        raise self._error(e) from None
+                        raise self._gone_or_error(e) from None
         finally:
             http.single_attempt = False
 
@@ -656,7 +671,14 @@ class GoogleSheetsWorkbook:
         self._heads = {}
         guarded = [w for w in plan.writes if w.expect and w.tab in self._sheets] + doomed
         known = set(self._sheets) | set(plan.new_tabs)
-        result.skipped.extend(w for w in plan.writes if w.tab not in known)  # the tab was deleted meanwhile
+        gone = [w for w in plan.writes if w.tab not in known]
+        result.skipped.extend(gone)
+        for tab in dict.fromkeys(w.tab for w in gone):
+            n = sum(1 for w in gone if w.tab == tab)
+            self._warnings.append(ngettext(
+                "{tab}: the tab was renamed or deleted since sheetcrm read the spreadsheet; {n} cell meant for it "
+                "was not written", "{tab}: the tab was renamed or deleted since sheetcrm read the spreadsheet; {n} "
+                "cells meant for it were not written", n, tab=tab, n=n))
         if not guarded:
             kept = drop_orphans([w for w in plan.writes if w.tab in known], result.skipped)
             return [(w, w) for w in kept], {}
@@ -676,7 +698,7 @@ class GoogleSheetsWorkbook:
                 self.key, ranges, params={"valueRenderOption": "FORMULA", "dateTimeRenderOption": "SERIAL_NUMBER",
                                           "majorDimension": "COLUMNS"})
         except APIError as e:
-            raise self._error(e) from None
+            raise self._gone_or_error(e) from None
         now = _columns(columns, answer)
         self._heads = {tab: (row, cells) for (tab, row), cells in zip(heads, _header_rows(answer, len(columns)))}
         # A header cell this plan writes, found there already, is no change: an earlier
@@ -848,7 +870,7 @@ class GoogleSheetsWorkbook:
             answer = self.client.http_client.fetch_sheet_metadata(self.key, params={"ranges": ranges,
                                                                                     "fields": RULES})
         except APIError as e:
-            raise self._error(e) from None
+            raise self._gone_or_error(e) from None
         out: dict[str, dict[int, list[tuple[int, int]]]] = {}
         heads: dict[str, list[Any]] = {}
         for found in answer.get("sheets", []):
@@ -897,7 +919,7 @@ class GoogleSheetsWorkbook:
             answer = self.client.http_client.fetch_sheet_metadata(self.key, params={"ranges": ranges,
                                                                                     "fields": ENTERED_FORMATS})
         except APIError as e:
-            raise self._error(e) from None
+            raise self._gone_or_error(e) from None
         out: dict[tuple[str, int], list[str | None]] = {}
         for found in answer.get("sheets", []):
             title = found.get("properties", {}).get("title")
@@ -1156,6 +1178,27 @@ class GoogleSheetsWorkbook:
                 self.client.http_client.batch_update(self.key, {"requests": part})
         except APIError as e:
             raise self._error(e) from None
+
+    def _gone_or_error(self, e: APIError) -> Exception:
+        """What to raise for a failed request of a write: `_TabGone` when it was a 400 and a
+        tab the plan writes into has been renamed or deleted since the tab list was read (read
+        again to tell: one request, only after a 400, which is how Google refuses a range or a
+        sheet ID that no longer exists), so the write is aimed again without it; else the
+        error's line."""
+        plan = self._plan
+        if e.response.status_code != 400 or plan is None:
+            return self._error(e)
+        was = {title: sheet.sheet_id for title, sheet in self._sheets.items()}
+        try:
+            self._open()
+        except WorkbookError:
+            return self._error(e)
+        tabs = {*(w.tab for w in plan.writes), *(d.tab for d in plan.deletes), *(f.tab for f in plan.formats),
+                *(g.tab for g in plan.guides), *(c.tab for c in plan.charts), *(r.tab for r in plan.replacements)}
+        now = {title: sheet.sheet_id for title, sheet in self._sheets.items()}
+        if any(title in was and now.get(title) != was[title] for title in tabs):
+            return _TabGone()
+        return self._error(e)
 
     def _already_applied(self, e: APIError, part: list[dict]) -> bool:
         """After a lost response, the retry of a batch that added tabs, charts or guides fails
