@@ -358,6 +358,32 @@ XlsxWorkbook({str(team.path)!r}).write(Plan(writes=[CellWrite("Accounts", 2, 4, 
     assert result.exit_code == 0 and not stale[0].exists() and all(p.exists() for p in others)
 
 
+def test_init_killed_while_it_creates_the_workbook_leaves_no_empty_file_behind(tmp_path, monkeypatch):
+    """A real kill -9 of `sheetcrm init` in the middle of saving a new workbook: it used to claim
+    the name with an empty file first, which stayed, and every command then called it "not an
+    .xlsx workbook", `init` again too. The workbook appears whole or not at all."""
+    path = tmp_path / "crm.xlsx"
+    code = f"""
+import os, signal, sys
+os.fsync = lambda fd: os.kill(os.getpid(), signal.SIGKILL)
+from sheetcrm.cli import main
+main(["init", "--workbook", {str(path)!r}])
+"""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True)
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    assert not path.exists()
+    monkeypatch.chdir(tmp_path)  # init writes its example config in the current folder
+    result = CliRunner(env={"XDG_CACHE_HOME": str(tmp_path / "cache")}).invoke(
+        main, ["init", "--workbook", str(path)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert {"Leads", "Accounts"} <= set(XlsxWorkbook(path).read().tabs)
+    assert not list(tmp_path.glob(".crm.xlsx.*.tmp"))
+    # Created, the name is taken: a second create never replaces it.
+    with pytest.raises(WorkbookError, match="already exists"):
+        XlsxWorkbook(path).create()
+
+
 def test_temp_files_are_left_alone_while_another_sheetcrm_holds_the_lock(team, tmp_path):
     stale = team.path.with_name(".team.xlsx.abcd1234.tmp")
     stale.write_text("in use")

@@ -51,6 +51,7 @@ import datetime as _dt
 import io
 import itertools
 import os
+import secrets
 import tempfile
 import time
 import zipfile
@@ -104,25 +105,52 @@ class XlsxWorkbook:
         return self.path.is_file()
 
     def create(self) -> None:
-        """Make a new workbook file with no tabs for sheetcrm to fill; never overwrites."""
+        """Make a new workbook file with no tabs for sheetcrm to fill; never overwrites.
+
+        The file appears whole or not at all: written beside it, then hard-linked into place,
+        which fails when a file of that name appeared meanwhile. Claiming the name with an empty
+        file first left that empty file behind when the command was killed (`kill -9`, a power
+        cut) before its save, and every command then called it "not an .xlsx workbook", `init`
+        too. Where the file system has no hard links, the name is claimed first, as before."""
         wb = openpyxl.Workbook()
         wb.active.title = PLACEHOLDER_TAB
+        buffer = io.BytesIO()
+        wb.save(buffer)
+        data = buffer.getvalue()
+        if self.path.exists() or self.path.is_symlink():
+            raise WorkbookError(_("{path}: already exists", path=self.path))
+        tmp = self.path.with_name(f".{self.path.name}.{secrets.token_hex(4)}.tmp")  # `lock.stale_temp_files`' pattern
         try:
-            # Claiming the name exclusively refuses to clobber a file that appeared meanwhile
-            # and gives the file the user's usual permissions, which the atomic save keeps.
-            open(self.path, "xb").close()
+            # O_EXCL with the default mode: the new file gets the user's usual permissions (umask).
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(data)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                try:
+                    os.link(tmp, self.path)
+                except FileExistsError:
+                    raise WorkbookError(_("{path}: already exists", path=self.path)) from None
+                except OSError as e:
+                    if e.errno not in _NO_HARD_LINKS:
+                        raise
+                    open(self.path, "xb").close()
+                    os.replace(tmp, self.path)
+            finally:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+            _fsync_folder(self.path.parent)
         except FileExistsError:
             raise WorkbookError(_("{path}: already exists", path=self.path)) from None
         except FileNotFoundError:
             raise WorkbookError(_("{path}: folder {folder} does not exist", path=self.path,
                                    folder=self.path.parent)) from None
+        except PermissionError:
+            raise WorkbookError(_("cannot write {path}: permission denied", path=self.path)) from None
         except OSError as e:  # a file where a folder should be, a full disk, a read-only mount
             raise WorkbookError(_("cannot write {path}: {error}", path=self.path, error=os_problem(e))) from None
-        try:
-            self._save(wb)
-        except WorkbookError:
-            self.path.unlink(missing_ok=True)
-            raise
+        self._seen = Seen(self._stat(), hashlib.sha256(data).digest())
 
     def remember_grids(self, path: Path | None) -> None:
         """Keep each read's decoded sheets in the memo file `path` (`xlsx_memo`), so a later read
@@ -418,11 +446,6 @@ class XlsxWorkbook:
         except PermissionError:
             raise WorkbookError(_("cannot read {path}: permission denied", path=self.path)) from None
 
-    def _save(self, wb: openpyxl.Workbook) -> None:
-        buffer = io.BytesIO()
-        wb.save(buffer)
-        self._commit(buffer.getvalue(), None)
-
     def _commit(self, new: bytes, base: "Seen | None") -> None:
         """Replace the file with `new` atomically (temp file + rename), but only if it is still
         the file `base` describes: checked by content just before, and by size, mtime and
@@ -522,6 +545,9 @@ def _renameat2():
     except (OSError, AttributeError):
         return None
 
+
+# What os.link raises where a file system has no hard links (FAT, exFAT, some network shares).
+_NO_HARD_LINKS = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.ENOSYS, errno.EMLINK, errno.EXDEV}
 
 # A save in progress: how recent a change makes a partial package one, how long a read waits
 # for the file to hold still, and how often it looks.
