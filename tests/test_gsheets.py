@@ -730,6 +730,31 @@ def test_a_tab_renamed_or_deleted_while_a_sync_runs_is_said_and_the_rest_is_writ
         assert history.count(ids[-1]) == 1
 
 
+@pytest.mark.parametrize("before, reads", [("values", 4), ("formats", 5)])
+def test_a_tab_renamed_between_the_tab_list_and_the_values_is_read_under_its_new_name(emu, before, reads):
+    """The read asks for the tab list, then for every tab's values by title, then for the
+    formats of the columns that need them: a tab renamed in between made Google refuse the
+    read (400, "Unable to parse range") and the sync stop. The list is read again and the
+    tabs as they are now."""
+    # A team's own column of numbers on a tab of records: its formats are read (`_shown_candidates`).
+    key = leads_sheet(emu, [LEAD_HEADER + ["Next Call"], *(row + [46000] for row in leads(3))])
+    t = Traced(key)
+
+    def rename(e):
+        e.apply(key, [{"updateSheetProperties": {"properties": {"sheetId": e.sheet_id(key, "Leads"),
+                                                                "title": "Old leads"}, "fields": "title"}}])
+
+    # The formats are read right after the values: a hook on the values request arms one for
+    # the request after it.
+    emu.before_next("values:batchGet", rename if before == "values" else lambda e: e.between_requests(rename))
+    snapshot = t.book.read()
+    grid = snapshot.tabs["Old leads"]
+    assert "Leads" not in snapshot.tabs and grid.rows[1][0] == "LEAD-0001"
+    # The list and the values twice (and the refused formats read); "Old leads" is no tab of
+    # records, so no formats are read for it.
+    assert t.counts() == (reads, 0)
+
+
 @pytest.mark.parametrize("typed, shows", [(9999, 9999), ("=1+1", 2), ("ask Ana", "ask Ana")])
 def test_a_value_typed_over_a_computed_cell_between_the_read_and_the_write_is_kept(emu, typed, shows):
     # Known since stop 31: the guarded write checked the row's ID, not the cell, so a value a

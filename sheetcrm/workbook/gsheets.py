@@ -295,6 +295,9 @@ class Transient(Exception):
         self.last, self.retry_after = last, retry_after
 
 
+READ_ATTEMPTS = 3  # reads of the values when tabs keep being renamed or deleted meanwhile
+
+
 class _TabGone(Exception):
     """A write's request was refused because a tab it addressed was renamed or deleted since
     the tab list was read; the list has been read again, and the write is aimed again."""
@@ -467,32 +470,48 @@ class GoogleSheetsWorkbook:
 
     def read(self) -> Snapshot:
         self._open()
+        for attempt in range(READ_ATTEMPTS):
+            try:
+                tabs = self._read_tabs()
+                break
+            except APIError as e:
+                # A tab renamed or deleted since the tab list was read (a round trip or two
+                # ago): Google refuses its range (400). Read the list again, and the tabs as
+                # they are now.
+                if e.response.status_code != 400 or attempt + 1 == READ_ATTEMPTS:
+                    raise self._error(e) from None
+                was = {title: sheet.sheet_id for title, sheet in self._sheets.items()}
+                self._open()
+                if {title: sheet.sheet_id for title, sheet in self._sheets.items()} == was:
+                    raise self._error(e) from None
+        self._own_heads = {}
+        self._snapshot = Snapshot(tabs=tabs, owned={title for title, sheet in self._sheets.items() if sheet.owned},
+                                  hidden={title for title in tabs if self._sheets[title].hidden})
+        return self._snapshot
+
+    def _read_tabs(self) -> dict[str, Grid]:
+        """Every tab of the tab list `_open` read, as Grids (the values, then the formats that
+        `_read_formats` needs). Raises APIError."""
         # A holding tab is this backend's own business for one write, nobody's data.
         titles = [title for title, sheet in self._sheets.items() if sheet.hold is None]
-        try:
-            # gspread's values_batch_get, but decoded from the bytes as received (`decode`).
-            response = self.client.http_client.request(
-                "get", SPREADSHEET_VALUES_BATCH_URL % self.key,
-                params={"ranges": [absolute_range_name(t) for t in titles], "valueRenderOption": "UNFORMATTED_VALUE",
-                        "dateTimeRenderOption": "SERIAL_NUMBER", "majorDimension": "ROWS"})
-        except APIError as e:
-            raise self._error(e) from None
+        # gspread's values_batch_get, but decoded from the bytes as received (`decode`).
+        response = self.client.http_client.request(
+            "get", SPREADSHEET_VALUES_BATCH_URL % self.key,
+            params={"ranges": [absolute_range_name(t) for t in titles], "valueRenderOption": "UNFORMATTED_VALUE",
+                    "dateTimeRenderOption": "SERIAL_NUMBER", "majorDimension": "ROWS"})
         value_ranges = decode(response.content).get("valueRanges", [])
         del response  # the body, a read's largest object, is let go before the grids are built
         tabs = {}
         for title, value_range in zip(titles, value_ranges):
             tabs[title] = _grid(value_range.get("values", []), self._sheets[title].merges)
         self._read_formats(tabs)
-        self._own_heads = {}
-        self._snapshot = Snapshot(tabs=tabs, owned={title for title, sheet in self._sheets.items() if sheet.owned},
-                                  hidden={title for title in tabs if self._sheets[title].hidden})
-        return self._snapshot
+        return tabs
 
     def _read_formats(self, tabs: dict[str, Grid]) -> None:
         """Mark the percent-formatted cells of the columns whose values a percent format may
         change, and the currency-formatted cells of the money columns whose currency only a
         format may name: one read of their number formats, none when there is no such column
-        (see the module docstring)."""
+        (see the module docstring). Raises APIError."""
         # sheetcrm's own tabs (Pipeline, Stage History) hold amounts in the base currency and
         # its percentages as fractions (Dashboard, Forecast): nothing there is a person's.
         own = {title: _shown_candidates(grid.rows, self.custom_header)
@@ -506,11 +525,7 @@ class GoogleSheetsWorkbook:
                   for title, cols in wanted.items() for col in sorted(cols)]
         if not ranges:
             return
-        try:
-            answer = self.client.http_client.fetch_sheet_metadata(self.key, params={"ranges": ranges,
-                                                                                    "fields": FORMATS})
-        except APIError as e:
-            raise self._error(e) from None
+        answer = self.client.http_client.fetch_sheet_metadata(self.key, params={"ranges": ranges, "fields": FORMATS})
         for sheet in answer.get("sheets", []):
             grid = tabs.get(sheet.get("properties", {}).get("title"))
             if grid is None:
