@@ -480,9 +480,9 @@ class GoogleSheetsWorkbook:
                 # they are now.
                 if e.response.status_code != 400 or attempt + 1 == READ_ATTEMPTS:
                     raise self._error(e) from None
-                was = {title: sheet.sheet_id for title, sheet in self._sheets.items()}
+                was = self._sheet_ids()
                 self._open()
-                if {title: sheet.sheet_id for title, sheet in self._sheets.items()} == was:
+                if self._sheet_ids() == was:
                     raise self._error(e) from None
         self._own_heads = {}
         self._snapshot = Snapshot(tabs=tabs, owned={title for title, sheet in self._sheets.items() if sheet.owned},
@@ -620,8 +620,9 @@ class GoogleSheetsWorkbook:
                 try:
                     http.batch_update(self.key, {"requests": part})
                 except APIError as e:
+                    was = self._sheet_ids()  # before `_already_applied` reads the tab list again
                     if not self._already_applied(e, part):
-                        raise self._gone_or_error(e) from None
+                        raise self._gone_or_error(e, was) from None
         finally:
             http.single_attempt = False
 
@@ -1194,7 +1195,10 @@ class GoogleSheetsWorkbook:
         except APIError as e:
             raise self._error(e) from None
 
-    def _gone_or_error(self, e: APIError) -> Exception:
+    def _sheet_ids(self) -> dict[str, int]:
+        return {title: sheet.sheet_id for title, sheet in self._sheets.items()}
+
+    def _gone_or_error(self, e: APIError, was: dict[str, int] | None = None) -> Exception:
         """What to raise for a failed request of a write: `_TabGone` when it was a 400 and a
         tab the plan writes into has been renamed or deleted since the tab list was read (read
         again to tell: one request, only after a 400, which is how Google refuses a range or a
@@ -1203,14 +1207,14 @@ class GoogleSheetsWorkbook:
         plan = self._plan
         if e.response.status_code != 400 or plan is None:
             return self._error(e)
-        was = {title: sheet.sheet_id for title, sheet in self._sheets.items()}
+        was = self._sheet_ids() if was is None else was
         try:
             self._open()
         except WorkbookError:
             return self._error(e)
         tabs = {*(w.tab for w in plan.writes), *(d.tab for d in plan.deletes), *(f.tab for f in plan.formats),
                 *(g.tab for g in plan.guides), *(c.tab for c in plan.charts), *(r.tab for r in plan.replacements)}
-        now = {title: sheet.sheet_id for title, sheet in self._sheets.items()}
+        now = self._sheet_ids()
         if any(title in was and now.get(title) != was[title] for title in tabs):
             return _TabGone()
         return self._error(e)
