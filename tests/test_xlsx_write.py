@@ -574,6 +574,34 @@ def test_a_save_in_place_caught_halfway_is_waited_for_not_called_a_broken_file(t
     assert time.monotonic() - started < 1
 
 
+def test_a_save_that_renames_the_file_away_for_a_moment_is_a_conflict_not_a_missing_workbook(team):
+    """Excel saves by renaming the workbook away, then its new file into place: a sync writing
+    in that moment stopped with "no such workbook; run `sheetcrm init`". The write waits for
+    the file to come back, sees the person's save, and the sync plans again from it."""
+    book = XlsxWorkbook(team.path)
+    plan_from = book.read()
+    assert plan_from.tabs["Accounts"].rows
+    aside = team.path.with_name("A1B2C3D4.tmp")
+    os.rename(team.path, aside)  # Excel: the original aside; its new file is on its way
+
+    def excel_saves():
+        time.sleep(0.3)
+        wb = openpyxl.load_workbook(io.BytesIO(aside.read_bytes()))
+        wb["Accounts"].cell(2, 12, "saved by Excel")
+        wb.save(team.path.with_name("E5F6A7B8.xlsx"))
+        os.rename(team.path.with_name("E5F6A7B8.xlsx"), team.path)  # its new file in place
+        aside.unlink()
+
+    thread = threading.Thread(target=excel_saves)
+    thread.start()
+    try:
+        with pytest.raises(WorkbookConflict):
+            book.write(Plan(writes=[CellWrite("Accounts", 2, 4, "x", expect=[(1, plan_from.tabs["Accounts"].cell(1, 0))])]))
+    finally:
+        thread.join()
+    assert XlsxWorkbook(team.path).read().tabs["Accounts"].cell(1, 11) == "saved by Excel"
+
+
 def _calc_pr(path: Path) -> str | None:
     with zipfile.ZipFile(path) as z:
         m = re.search(rb"<calcPr\b[^>]*>", z.read("xl/workbook.xml"))

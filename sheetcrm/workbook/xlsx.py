@@ -411,10 +411,16 @@ class XlsxWorkbook:
         less than SAVING_SECONDS ago are a save in progress, read again until it ends (a read
         that came out "not an .xlsx workbook" and stopped the sync, found by a script saving
         while syncs ran); raises WorkbookConflict when the file is still changing after
-        CHANGING_SECONDS."""
-        deadline = time.monotonic() + CHANGING_SECONDS
+        CHANGING_SECONDS. Excel (and LibreOffice on some shares) saves by renaming the file away
+        and its new one into place: a file this workbook has read before that is missing for
+        less than SAVING_SECONDS is such a save, waited for, not "no such workbook"."""
+        start = time.monotonic()
+        deadline = start + CHANGING_SECONDS
         while True:
             before = self._stat()
+            if before[0] < 0 and self._seen is not None and time.monotonic() < start + SAVING_SECONDS:
+                time.sleep(POLL_SECONDS)
+                continue
             data = self._bytes()
             after = self._stat()
             if before == after and len(data) == after[0] and not (
