@@ -15,6 +15,7 @@ from sheetcrm.workbook.credentials import connect
 from sheetcrm.workbook.target import header_tests
 from sheetcrm.workbook.gsheets import MAX_PAYLOAD, GoogleSheetsWorkbook, RetryPolicy, spreadsheet_id
 from sheetcrm.workbook.xlsx import XlsxWorkbook
+from sheetcrm.written import BOOK
 
 AS_OF = dt.date(2026, 11, 23)
 
@@ -58,14 +59,18 @@ def test_demo_on_google_matches_the_xlsx_path(emu, tmp_path):
     write_demo(xlsx, rows=40, seed=5, today=AS_OF)
     x = sync(xlsx, Config(), as_of=AS_OF)
 
-    assert g.cells_written == x.cells_written
+    # Only the .xlsx carries its identity among sheetcrm's marks (written.BOOK: a moved file
+    # finds its written-cells state by it; a Google spreadsheet is named by its key): one row more.
+    assert {**g.cells_written, "_sheetcrm": g.cells_written["_sheetcrm"] + 2} == x.cells_written
     assert [i.as_dict() for i in g.crm.report.issues] == [i.as_dict() for i in x.crm.report.issues]
     assert g.crm.stats() == x.crm.stats()
     g_tabs, x_tabs = google.read().tabs, xlsx.read().tabs
     assert set(g_tabs) - {"Sheet1"} == set(x_tabs)
+    assert sum(row[:1] == [BOOK] for row in x_tabs["_sheetcrm"].rows) == 1
+    assert not any(row[:1] == [BOOK] for row in g_tabs["_sheetcrm"].rows)
     for title, grid in x_tabs.items():
         # Cell by cell as a person reads them: Google reports dates as serial numbers.
-        mine, theirs = g_tabs[title].rows, grid.rows
+        mine, theirs = g_tabs[title].rows, [row for row in grid.rows if row[:1] != [BOOK]]
         assert len(mine) == len(theirs), title
         for r, (a, b) in enumerate(zip(mine, theirs)):
             width = max(len(a), len(b))
@@ -682,6 +687,79 @@ def test_a_value_typed_over_a_computed_cell_is_kept_and_said_with_the_same_reque
     row = next(r for r, values in enumerate(emu.values(key, "Opportunities"), 1) if values[col] == 9999)
     assert [(i.row, i.column) for i in moved.crm.report.issues if i.code == "computed_cell_typed"] == [(row, letter)]
     assert not [w for w in moved.plan.writes if w.tab == "Opportunities"]
+
+
+@pytest.mark.parametrize("edit, when", [("rename", "before the re-read"), ("delete", "before the re-read"),
+                                        ("delete", "in the window"), ("delete", "in the first sync's window")])
+def test_a_tab_renamed_or_deleted_while_a_sync_runs_is_said_and_the_rest_is_written(emu, edit, when):
+    """Google refuses a range or a sheet ID that no longer exists (400): a person renaming or
+    deleting Leads after the sync's read stopped the whole write with "Google Sheets answered
+    400 INVALID_ARGUMENT: Unable to parse range: 'Leads'!A:A" (or "No grid with id"). The
+    tab list is read again, the write goes on without that tab, and one line names it."""
+    key = leads_sheet(emu, [LEAD_HEADER, *leads(6)], {"Notes": [["a tab of the team's"]]})  # Leads is not the last tab
+    t = Traced(key)
+    if when != "in the first sync's window":  # that one adds sheetcrm's tabs in the same batch
+        sync(t.book, Config(), as_of=AS_OF)
+    emu.set_values(key, "Leads!A8", leads(7, with_ids=False)[-1:])  # a new lead: an ID fill and its history
+    _, _, plan = plan_sync(t.book.read(), Config(), AS_OF)
+    assert {"Leads", "Lead Status History", "_sheetcrm"} <= {w.tab for w in plan.writes}
+
+    def person(e):
+        sheet_id = e.sheet_id(key, "Leads")
+        e.apply(key, [{"deleteSheet": {"sheetId": sheet_id}} if edit == "delete" else
+                      {"updateSheetProperties": {"properties": {"sheetId": sheet_id, "title": "Old leads"},
+                                                 "fields": "title"}}])
+        seen["rows"] = e.values(key, "Old leads") if edit == "rename" else None
+
+    seen: dict = {}
+    if when != "before the re-read":
+        in_the_window(emu, person)
+    else:
+        person(emu)
+    result = t.book.write(plan)
+
+    n = sum(1 for w in plan.writes if w.tab == "Leads")
+    assert result.warnings == [f"Leads: the tab was renamed or deleted since sheetcrm read the spreadsheet; {n} cells "
+                               "meant for it were not written"]
+    # Nothing of Leads' is written anywhere: the renamed tab holds what the person left, and the
+    # new lead's history waits with its ID; sheetcrm's own bookkeeping is written.
+    assert "Leads" not in result.written and result.written["_sheetcrm"]
+    history = {r[0] for r in emu.values(key, "Lead Status History")[1:]}
+    assert history <= {f"LEAD-{i:04d}" for i in range(1, 7)}
+    if edit == "rename":
+        assert emu.values(key, "Old leads") == seen["rows"]
+        emu.apply(key, [{"updateSheetProperties": {"properties": {"sheetId": emu.sheet_id(key, "Old leads"),
+                                                                  "title": "Leads"}, "fields": "title"}}])
+        sync(t.book, Config(), as_of=AS_OF)  # named back: the next sync gives the lead an ID once
+        ids = [r[0] for r in emu.values(key, "Leads")[1:]]
+        assert len(set(ids)) == len(ids) == 7 and all(ids)
+        history = [r[0] for r in emu.values(key, "Lead Status History")[1:]]
+        assert history.count(ids[-1]) == 1
+
+
+@pytest.mark.parametrize("before, reads", [("values", 4), ("formats", 5)])
+def test_a_tab_renamed_between_the_tab_list_and_the_values_is_read_under_its_new_name(emu, before, reads):
+    """The read asks for the tab list, then for every tab's values by title, then for the
+    formats of the columns that need them: a tab renamed in between made Google refuse the
+    read (400, "Unable to parse range") and the sync stop. The list is read again and the
+    tabs as they are now."""
+    # A team's own column of numbers on a tab of records: its formats are read (`_shown_candidates`).
+    key = leads_sheet(emu, [LEAD_HEADER + ["Next Call"], *(row + [46000] for row in leads(3))])
+    t = Traced(key)
+
+    def rename(e):
+        e.apply(key, [{"updateSheetProperties": {"properties": {"sheetId": e.sheet_id(key, "Leads"),
+                                                                "title": "Old leads"}, "fields": "title"}}])
+
+    # The formats are read right after the values: a hook on the values request arms one for
+    # the request after it.
+    emu.before_next("values:batchGet", rename if before == "values" else lambda e: e.between_requests(rename))
+    snapshot = t.book.read()
+    grid = snapshot.tabs["Old leads"]
+    assert "Leads" not in snapshot.tabs and grid.rows[1][0] == "LEAD-0001"
+    # The list and the values twice (and the refused formats read); "Old leads" is no tab of
+    # records, so no formats are read for it.
+    assert t.counts() == (reads, 0)
 
 
 @pytest.mark.parametrize("typed, shows", [(9999, 9999), ("=1+1", 2), ("ask Ana", "ask Ana")])

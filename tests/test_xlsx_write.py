@@ -358,6 +358,32 @@ XlsxWorkbook({str(team.path)!r}).write(Plan(writes=[CellWrite("Accounts", 2, 4, 
     assert result.exit_code == 0 and not stale[0].exists() and all(p.exists() for p in others)
 
 
+def test_init_killed_while_it_creates_the_workbook_leaves_no_empty_file_behind(tmp_path, monkeypatch):
+    """A real kill -9 of `sheetcrm init` in the middle of saving a new workbook: it used to claim
+    the name with an empty file first, which stayed, and every command then called it "not an
+    .xlsx workbook", `init` again too. The workbook appears whole or not at all."""
+    path = tmp_path / "crm.xlsx"
+    code = f"""
+import os, signal, sys
+os.fsync = lambda fd: os.kill(os.getpid(), signal.SIGKILL)
+from sheetcrm.cli import main
+main(["init", "--workbook", {str(path)!r}])
+"""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True)
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    assert not path.exists()
+    monkeypatch.chdir(tmp_path)  # init writes its example config in the current folder
+    result = CliRunner(env={"XDG_CACHE_HOME": str(tmp_path / "cache")}).invoke(
+        main, ["init", "--workbook", str(path)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert {"Leads", "Accounts"} <= set(XlsxWorkbook(path).read().tabs)
+    assert not list(tmp_path.glob(".crm.xlsx.*.tmp"))
+    # Created, the name is taken: a second create never replaces it.
+    with pytest.raises(WorkbookError, match="already exists"):
+        XlsxWorkbook(path).create()
+
+
 def test_temp_files_are_left_alone_while_another_sheetcrm_holds_the_lock(team, tmp_path):
     stale = team.path.with_name(".team.xlsx.abcd1234.tmp")
     stale.write_text("in use")
@@ -511,6 +537,69 @@ def test_a_save_landing_between_the_last_check_and_the_rename_is_kept(tmp_path):
     st = os.stat(path)
     _replace_if_still(ours, path, (st.st_size, st.st_mtime_ns, st.st_ino))
     assert path.read_bytes() == b"sheetcrm" and not ours.exists()
+
+
+def test_a_save_in_place_caught_halfway_is_waited_for_not_called_a_broken_file(team):
+    """A script's `wb.save(path)` (pandas, openpyxl) rewrites the file in place and holds still
+    halfway, the bytes cut before the package's end record. A sync reading then stopped with
+    "not an .xlsx workbook" (found by saving in place while syncs ran); the read waits for the
+    save instead, and a workbook that is broken at rest is still said to be one."""
+    whole = team.path.read_bytes()
+    halfway = threading.Event()
+
+    def saves_in_place():
+        with open(team.path, "r+b") as f:
+            f.truncate(0)
+            f.write(whole[: len(whole) // 2])
+            f.flush()
+            halfway.set()
+            time.sleep(0.5)  # the next sheet's XML being made
+            f.write(whole[len(whole) // 2:])
+
+    thread = threading.Thread(target=saves_in_place)
+    thread.start()
+    halfway.wait()
+    try:
+        snapshot = XlsxWorkbook(team.path).read()
+    finally:
+        thread.join()
+    assert snapshot.tabs["Accounts"].cell(0, 0) == "ID"
+    # A partial package that has not changed for a while is not a save in progress.
+    team.path.write_bytes(whole[: len(whole) // 2])
+    long_ago = time.time() - 60
+    os.utime(team.path, (long_ago, long_ago))
+    started = time.monotonic()
+    with pytest.raises(WorkbookError, match="not an .xlsx workbook"):
+        XlsxWorkbook(team.path).read()
+    assert time.monotonic() - started < 1
+
+
+def test_a_save_that_renames_the_file_away_for_a_moment_is_a_conflict_not_a_missing_workbook(team):
+    """Excel saves by renaming the workbook away, then its new file into place: a sync writing
+    in that moment stopped with "no such workbook; run `sheetcrm init`". The write waits for
+    the file to come back, sees the person's save, and the sync plans again from it."""
+    book = XlsxWorkbook(team.path)
+    plan_from = book.read()
+    assert plan_from.tabs["Accounts"].rows
+    aside = team.path.with_name("A1B2C3D4.tmp")
+    os.rename(team.path, aside)  # Excel: the original aside; its new file is on its way
+
+    def excel_saves():
+        time.sleep(0.3)
+        wb = openpyxl.load_workbook(io.BytesIO(aside.read_bytes()))
+        wb["Accounts"].cell(2, 12, "saved by Excel")
+        wb.save(team.path.with_name("E5F6A7B8.xlsx"))
+        os.rename(team.path.with_name("E5F6A7B8.xlsx"), team.path)  # its new file in place
+        aside.unlink()
+
+    thread = threading.Thread(target=excel_saves)
+    thread.start()
+    try:
+        with pytest.raises(WorkbookConflict):
+            book.write(Plan(writes=[CellWrite("Accounts", 2, 4, "x", expect=[(1, plan_from.tabs["Accounts"].cell(1, 0))])]))
+    finally:
+        thread.join()
+    assert XlsxWorkbook(team.path).read().tabs["Accounts"].cell(1, 11) == "saved by Excel"
 
 
 def _calc_pr(path: Path) -> str | None:

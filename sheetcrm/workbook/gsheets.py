@@ -295,6 +295,14 @@ class Transient(Exception):
         self.last, self.retry_after = last, retry_after
 
 
+READ_ATTEMPTS = 3  # reads of the values when tabs keep being renamed or deleted meanwhile
+
+
+class _TabGone(Exception):
+    """A write's request was refused because a tab it addressed was renamed or deleted since
+    the tab list was read; the list has been read again, and the write is aimed again."""
+
+
 class CredentialsError(WorkbookError):
     """Google would not give sheetcrm an access token: no spreadsheet can be reached."""
 
@@ -434,6 +442,7 @@ class GoogleSheetsWorkbook:
         self._heads: dict[str, tuple[int, list[Any]]] = {}
         self._own_heads: dict[tuple[str, int], CellValue] = {}
         self._warnings: list[str] = []  # the WriteResult's, while a write runs
+        self._plan: Plan | None = None  # the plan the running write applies (`_gone_or_error`)
         # Outbox row writes of a write that ended before its read-back though a batch of it may
         # have landed (an answer lost, then Google gone): each with the re-read from before it
         # was sent. The next write's read-back puts back what they misplaced (`_verify`).
@@ -461,32 +470,48 @@ class GoogleSheetsWorkbook:
 
     def read(self) -> Snapshot:
         self._open()
+        for attempt in range(READ_ATTEMPTS):
+            try:
+                tabs = self._read_tabs()
+                break
+            except APIError as e:
+                # A tab renamed or deleted since the tab list was read (a round trip or two
+                # ago): Google refuses its range (400). Read the list again, and the tabs as
+                # they are now.
+                if e.response.status_code != 400 or attempt + 1 == READ_ATTEMPTS:
+                    raise self._error(e) from None
+                was = self._sheet_ids()
+                self._open()
+                if self._sheet_ids() == was:
+                    raise self._error(e) from None
+        self._own_heads = {}
+        self._snapshot = Snapshot(tabs=tabs, owned={title for title, sheet in self._sheets.items() if sheet.owned},
+                                  hidden={title for title in tabs if self._sheets[title].hidden})
+        return self._snapshot
+
+    def _read_tabs(self) -> dict[str, Grid]:
+        """Every tab of the tab list `_open` read, as Grids (the values, then the formats that
+        `_read_formats` needs). Raises APIError."""
         # A holding tab is this backend's own business for one write, nobody's data.
         titles = [title for title, sheet in self._sheets.items() if sheet.hold is None]
-        try:
-            # gspread's values_batch_get, but decoded from the bytes as received (`decode`).
-            response = self.client.http_client.request(
-                "get", SPREADSHEET_VALUES_BATCH_URL % self.key,
-                params={"ranges": [absolute_range_name(t) for t in titles], "valueRenderOption": "UNFORMATTED_VALUE",
-                        "dateTimeRenderOption": "SERIAL_NUMBER", "majorDimension": "ROWS"})
-        except APIError as e:
-            raise self._error(e) from None
+        # gspread's values_batch_get, but decoded from the bytes as received (`decode`).
+        response = self.client.http_client.request(
+            "get", SPREADSHEET_VALUES_BATCH_URL % self.key,
+            params={"ranges": [absolute_range_name(t) for t in titles], "valueRenderOption": "UNFORMATTED_VALUE",
+                    "dateTimeRenderOption": "SERIAL_NUMBER", "majorDimension": "ROWS"})
         value_ranges = decode(response.content).get("valueRanges", [])
         del response  # the body, a read's largest object, is let go before the grids are built
         tabs = {}
         for title, value_range in zip(titles, value_ranges):
             tabs[title] = _grid(value_range.get("values", []), self._sheets[title].merges)
         self._read_formats(tabs)
-        self._own_heads = {}
-        self._snapshot = Snapshot(tabs=tabs, owned={title for title, sheet in self._sheets.items() if sheet.owned},
-                                  hidden={title for title in tabs if self._sheets[title].hidden})
-        return self._snapshot
+        return tabs
 
     def _read_formats(self, tabs: dict[str, Grid]) -> None:
         """Mark the percent-formatted cells of the columns whose values a percent format may
         change, and the currency-formatted cells of the money columns whose currency only a
         format may name: one read of their number formats, none when there is no such column
-        (see the module docstring)."""
+        (see the module docstring). Raises APIError."""
         # sheetcrm's own tabs (Pipeline, Stage History) hold amounts in the base currency and
         # its percentages as fractions (Dashboard, Forecast): nothing there is a person's.
         own = {title: _shown_candidates(grid.rows, self.custom_header)
@@ -500,11 +525,7 @@ class GoogleSheetsWorkbook:
                   for title, cols in wanted.items() for col in sorted(cols)]
         if not ranges:
             return
-        try:
-            answer = self.client.http_client.fetch_sheet_metadata(self.key, params={"ranges": ranges,
-                                                                                    "fields": FORMATS})
-        except APIError as e:
-            raise self._error(e) from None
+        answer = self.client.http_client.fetch_sheet_metadata(self.key, params={"ranges": ranges, "fields": FORMATS})
         for sheet in answer.get("sheets", []):
             grid = tabs.get(sheet.get("properties", {}).get("title"))
             if grid is None:
@@ -526,7 +547,7 @@ class GoogleSheetsWorkbook:
         # Outbox rows written by any attempt (a lost answer may hide one that landed), and the
         # key columns as the first attempt found them, before anything of this plan landed.
         tried: dict[tuple, keyed.RowWrite] = {}
-        self._sent, self._prior = False, None
+        self._sent, self._prior, self._plan = False, None, plan
         try:
             return self._attempts(plan, policy, tried)
         except BaseException:
@@ -538,14 +559,20 @@ class GoogleSheetsWorkbook:
         """`write`'s attempts; `tried` collects the Outbox row writes any attempt aimed."""
         last = ""
         result = WriteResult()
+        fresh = False  # the tab list was just read again (`_TabGone`)
         for attempt in range(policy.attempts):
-            if attempt:
+            if attempt and not fresh:
                 # Between attempts people go on editing, and a lost answer may hide a batch
                 # that landed: aim again at the sheet as it is now, never at stale positions.
                 self._open()
+            fresh = False
             result = WriteResult()
             self._warnings = result.warnings
-            aimed, before = self._aim(plan, result)
+            try:
+                aimed, before = self._aim(plan, result)
+            except _TabGone:
+                fresh = True
+                continue
             if self._prior is None:
                 self._prior = before
             for slot, group in keyed.row_writes(aimed).items():
@@ -559,6 +586,9 @@ class GoogleSheetsWorkbook:
                 self._sent = True
                 # The holds, their copies and the deletes land in one atomic part.
                 self._send(requests_, keep=sum(3 + len(h.rows) for h in self._holds) + len(self._deletes))
+            except _TabGone:
+                fresh = True  # nothing of that part landed: aim again without the tab
+                continue
             except Transient as e:
                 last = e.last
                 if attempt + 1 < policy.attempts:
@@ -590,8 +620,9 @@ class GoogleSheetsWorkbook:
                 try:
                     http.batch_update(self.key, {"requests": part})
                 except APIError as e:
+                    was = self._sheet_ids()  # before `_already_applied` reads the tab list again
                     if not self._already_applied(e, part):
-                        raise self._error(e) from None
+                        raise self._gone_or_error(e, was) from None
         finally:
             http.single_attempt = False
 
@@ -656,7 +687,14 @@ class GoogleSheetsWorkbook:
         self._heads = {}
         guarded = [w for w in plan.writes if w.expect and w.tab in self._sheets] + doomed
         known = set(self._sheets) | set(plan.new_tabs)
-        result.skipped.extend(w for w in plan.writes if w.tab not in known)  # the tab was deleted meanwhile
+        gone = [w for w in plan.writes if w.tab not in known]
+        result.skipped.extend(gone)
+        for tab in dict.fromkeys(w.tab for w in gone):
+            n = sum(1 for w in gone if w.tab == tab)
+            self._warnings.append(ngettext(
+                "{tab}: the tab was renamed or deleted since sheetcrm read the spreadsheet; {n} cell meant for it "
+                "was not written", "{tab}: the tab was renamed or deleted since sheetcrm read the spreadsheet; {n} "
+                "cells meant for it were not written", n, tab=tab, n=n))
         if not guarded:
             kept = drop_orphans([w for w in plan.writes if w.tab in known], result.skipped)
             return [(w, w) for w in kept], {}
@@ -676,7 +714,7 @@ class GoogleSheetsWorkbook:
                 self.key, ranges, params={"valueRenderOption": "FORMULA", "dateTimeRenderOption": "SERIAL_NUMBER",
                                           "majorDimension": "COLUMNS"})
         except APIError as e:
-            raise self._error(e) from None
+            raise self._gone_or_error(e) from None
         now = _columns(columns, answer)
         self._heads = {tab: (row, cells) for (tab, row), cells in zip(heads, _header_rows(answer, len(columns)))}
         # A header cell this plan writes, found there already, is no change: an earlier
@@ -848,7 +886,7 @@ class GoogleSheetsWorkbook:
             answer = self.client.http_client.fetch_sheet_metadata(self.key, params={"ranges": ranges,
                                                                                     "fields": RULES})
         except APIError as e:
-            raise self._error(e) from None
+            raise self._gone_or_error(e) from None
         out: dict[str, dict[int, list[tuple[int, int]]]] = {}
         heads: dict[str, list[Any]] = {}
         for found in answer.get("sheets", []):
@@ -897,7 +935,7 @@ class GoogleSheetsWorkbook:
             answer = self.client.http_client.fetch_sheet_metadata(self.key, params={"ranges": ranges,
                                                                                     "fields": ENTERED_FORMATS})
         except APIError as e:
-            raise self._error(e) from None
+            raise self._gone_or_error(e) from None
         out: dict[tuple[str, int], list[str | None]] = {}
         for found in answer.get("sheets", []):
             title = found.get("properties", {}).get("title")
@@ -1156,6 +1194,30 @@ class GoogleSheetsWorkbook:
                 self.client.http_client.batch_update(self.key, {"requests": part})
         except APIError as e:
             raise self._error(e) from None
+
+    def _sheet_ids(self) -> dict[str, int]:
+        return {title: sheet.sheet_id for title, sheet in self._sheets.items()}
+
+    def _gone_or_error(self, e: APIError, was: dict[str, int] | None = None) -> Exception:
+        """What to raise for a failed request of a write: `_TabGone` when it was a 400 and a
+        tab the plan writes into has been renamed or deleted since the tab list was read (read
+        again to tell: one request, only after a 400, which is how Google refuses a range or a
+        sheet ID that no longer exists), so the write is aimed again without it; else the
+        error's line."""
+        plan = self._plan
+        if e.response.status_code != 400 or plan is None:
+            return self._error(e)
+        was = self._sheet_ids() if was is None else was
+        try:
+            self._open()
+        except WorkbookError:
+            return self._error(e)
+        tabs = {*(w.tab for w in plan.writes), *(d.tab for d in plan.deletes), *(f.tab for f in plan.formats),
+                *(g.tab for g in plan.guides), *(c.tab for c in plan.charts), *(r.tab for r in plan.replacements)}
+        now = self._sheet_ids()
+        if any(title in was and now.get(title) != was[title] for title in tabs):
+            return _TabGone()
+        return self._error(e)
 
     def _already_applied(self, e: APIError, part: list[dict]) -> bool:
         """After a lost response, the retry of a batch that added tabs, charts or guides fails

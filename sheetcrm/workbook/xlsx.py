@@ -51,7 +51,9 @@ import datetime as _dt
 import io
 import itertools
 import os
+import secrets
 import tempfile
+import time
 import zipfile
 from dataclasses import dataclass
 from decimal import Decimal
@@ -103,25 +105,52 @@ class XlsxWorkbook:
         return self.path.is_file()
 
     def create(self) -> None:
-        """Make a new workbook file with no tabs for sheetcrm to fill; never overwrites."""
+        """Make a new workbook file with no tabs for sheetcrm to fill; never overwrites.
+
+        The file appears whole or not at all: written beside it, then hard-linked into place,
+        which fails when a file of that name appeared meanwhile. Claiming the name with an empty
+        file first left that empty file behind when the command was killed (`kill -9`, a power
+        cut) before its save, and every command then called it "not an .xlsx workbook", `init`
+        too. Where the file system has no hard links, the name is claimed first, as before."""
         wb = openpyxl.Workbook()
         wb.active.title = PLACEHOLDER_TAB
+        buffer = io.BytesIO()
+        wb.save(buffer)
+        data = buffer.getvalue()
+        if self.path.exists() or self.path.is_symlink():
+            raise WorkbookError(_("{path}: already exists", path=self.path))
+        tmp = self.path.with_name(f".{self.path.name}.{secrets.token_hex(4)}.tmp")  # `lock.stale_temp_files`' pattern
         try:
-            # Claiming the name exclusively refuses to clobber a file that appeared meanwhile
-            # and gives the file the user's usual permissions, which the atomic save keeps.
-            open(self.path, "xb").close()
+            # O_EXCL with the default mode: the new file gets the user's usual permissions (umask).
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(data)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                try:
+                    os.link(tmp, self.path)
+                except FileExistsError:
+                    raise WorkbookError(_("{path}: already exists", path=self.path)) from None
+                except OSError as e:
+                    if e.errno not in _NO_HARD_LINKS:
+                        raise
+                    open(self.path, "xb").close()
+                    os.replace(tmp, self.path)
+            finally:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+            _fsync_folder(self.path.parent)
         except FileExistsError:
             raise WorkbookError(_("{path}: already exists", path=self.path)) from None
         except FileNotFoundError:
             raise WorkbookError(_("{path}: folder {folder} does not exist", path=self.path,
                                    folder=self.path.parent)) from None
+        except PermissionError:
+            raise WorkbookError(_("cannot write {path}: permission denied", path=self.path)) from None
         except OSError as e:  # a file where a folder should be, a full disk, a read-only mount
             raise WorkbookError(_("cannot write {path}: {error}", path=self.path, error=os_problem(e))) from None
-        try:
-            self._save(wb)
-        except WorkbookError:
-            self.path.unlink(missing_ok=True)
-            raise
+        self._seen = Seen(self._stat(), hashlib.sha256(data).digest())
 
     def remember_grids(self, path: Path | None) -> None:
         """Keep each read's decoded sheets in the memo file `path` (`xlsx_memo`), so a later read
@@ -374,15 +403,33 @@ class XlsxWorkbook:
         return xlsx_patch.apply(saved, xlsx_patch.Patch(marks=marks)) or saved
 
     def _current(self) -> tuple[bytes, "Seen"]:
-        """The file's bytes and what identifies them, from one read that no save overlapped."""
-        for _attempt in range(5):
+        """The file's bytes and what identifies them, from one read that no save overlapped.
+
+        A save that rewrites the file in place (a script's `wb.save(path)`, pandas, an app on
+        some network shares) leaves it still for a moment halfway through, often longer than a
+        read: the bytes then end before the package's end record. Such bytes of a file changed
+        less than SAVING_SECONDS ago are a save in progress, read again until it ends (a read
+        that came out "not an .xlsx workbook" and stopped the sync, found by a script saving
+        while syncs ran); raises WorkbookConflict when the file is still changing after
+        CHANGING_SECONDS. Excel (and LibreOffice on some shares) saves by renaming the file away
+        and its new one into place: a file this workbook has read before that is missing for
+        less than SAVING_SECONDS is such a save, waited for, not "no such workbook"."""
+        start = time.monotonic()
+        deadline = start + CHANGING_SECONDS
+        while True:
             before = self._stat()
+            if before[0] < 0 and self._seen is not None and time.monotonic() < start + SAVING_SECONDS:
+                time.sleep(POLL_SECONDS)
+                continue
             data = self._bytes()
             after = self._stat()
-            if before == after and len(data) == after[0]:
+            if before == after and len(data) == after[0] and not (
+                    _partial_package(data) and abs(time.time() - after[1] / 1e9) < SAVING_SECONDS):
                 return data, Seen(after, hashlib.sha256(data).digest())
-        raise WorkbookConflict(_("{path} kept changing while sheetcrm read it; try again when it is saved",
-                                 path=self.path))
+            if time.monotonic() >= deadline:
+                raise WorkbookConflict(_("{path} kept changing while sheetcrm read it; try again when it is saved",
+                                         path=self.path))
+            time.sleep(POLL_SECONDS)
 
     def _stat(self) -> tuple[int, int, int]:
         try:
@@ -404,11 +451,6 @@ class XlsxWorkbook:
             raise WorkbookError(_("{path}: is a folder, not an .xlsx workbook", path=self.path)) from None
         except PermissionError:
             raise WorkbookError(_("cannot read {path}: permission denied", path=self.path)) from None
-
-    def _save(self, wb: openpyxl.Workbook) -> None:
-        buffer = io.BytesIO()
-        wb.save(buffer)
-        self._commit(buffer.getvalue(), None)
 
     def _commit(self, new: bytes, base: "Seen | None") -> None:
         """Replace the file with `new` atomically (temp file + rename), but only if it is still
@@ -508,6 +550,29 @@ def _renameat2():
         return ctypes.CDLL(None, use_errno=True).renameat2
     except (OSError, AttributeError):
         return None
+
+
+# What os.link raises where a file system has no hard links (FAT, exFAT, some network shares).
+_NO_HARD_LINKS = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.ENOSYS, errno.EMLINK, errno.EXDEV}
+
+# A save in progress: how recent a change makes a partial package one, how long a read waits
+# for the file to hold still, and how often it looks.
+SAVING_SECONDS = 3.0
+CHANGING_SECONDS = 30.0
+POLL_SECONDS = 0.05
+_ZIP_START, _ZIP_END = b"PK\x03\x04", b"PK\x05\x06"
+
+
+def _partial_package(data: bytes) -> bool:
+    """Whether `data` is an empty file or a zip package cut before its end record (the
+    end-of-central-directory record, written last, with its comment of up to 65,535 bytes):
+    what a file being rewritten in place holds for a moment. Not a zip at all is not partial."""
+    if not data:
+        return True
+    if not data.startswith(_ZIP_START):
+        return False
+    at = data.rfind(_ZIP_END, max(0, len(data) - 22 - 0xFFFF))
+    return at < 0 or at + 22 + int.from_bytes(data[at + 20:at + 22], "little") != len(data)
 
 
 @dataclass(frozen=True)
