@@ -41,9 +41,9 @@ def test_a_sync_with_never_dates_runs_and_fires_nothing_for_them(tmp_path):
                        ["ACT-0001", dt.date(9999, 12, 31), "Call", "Someday", "OPP-0001"]],
         "Tasks": [["ID", "Due", "Subject", "Related", "Owner", "Status"]],
         "Workflows": [WF, ["WF-0001", "After close", "yes", "opportunity", "3 days after Close Date", None,
-                           "create task", "Check {{ Name }}", 999_999_999],  # its task due "never"
+                           "create task", "Check {{ Name }}", 3650],  # the most Due (days) a rule may have
                       ["WF-0002", "Rotting", "yes", "opportunity", "rotting", None, "create task",
-                       "Revive {{ Name }}", 999_999_999]],
+                       "Revive {{ Name }}", 3650]],
     }
     path = xlsx(tmp_path / "crm.xlsx", tabs)
     book = XlsxWorkbook(path)
@@ -51,7 +51,8 @@ def test_a_sync_with_never_dates_runs_and_fires_nothing_for_them(tmp_path):
         sync(book, Config(), DAY0 + dt.timedelta(days=n))
     tasks = [r for r in openpyxl.load_workbook(path)["Tasks"].iter_rows(min_row=2, values_only=True) if any(r)]
     # Only OPP-0003's close date is 3 days past: the never-dates fire nothing, and nothing rots.
-    assert [(t[1].date(), t[2], t[3]) for t in tasks] == [(dt.date(9999, 12, 31), "Check Due", "OPP-0003")]
+    assert [(t[1].date(), t[2], t[3]) for t in tasks] == [(dt.date(2026, 12, 3) + dt.timedelta(days=3650),
+                                                           "Check Due", "OPP-0003")]
     ws = openpyxl.load_workbook(path)["Opportunities"]
     header = [c.value for c in ws[1]]
     last = header.index("Last Activity")
