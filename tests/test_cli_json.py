@@ -165,6 +165,8 @@ def test_kpis_text_says_what_pipeline_coverage_is_over_or_why_it_is_blank(tmp_pa
                                   "no deal was won last quarter"]
     wb = openpyxl.load_workbook(tmp_path / workbook)
     wb.create_sheet("Quotas").append(["Owner", "Month", "Quota"])
-    wb["Quotas"].append(["Ana", "2026-02", 5000])
+    # Every month of the quarter has its quota (9,000), and its 12 won deals make about 12,000.
+    for month, quota in (("2026-01", 2000), ("2026-02", 5000), ("2026-03", 2000)):
+        wb["Quotas"].append(["Ana", month, quota])
     wb.save(tmp_path / workbook)
     assert said("2026-02-15") == ["Pipeline coverage is blank: this quarter's quota is won already"]

@@ -5,6 +5,10 @@ and each cell that cannot be read, or only with a guess, reported at its cell.""
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
+import subprocess
+import sys
 from decimal import Decimal
 
 import openpyxl
@@ -202,3 +206,38 @@ def test_a_negative_quota_is_an_error_at_its_cell_and_the_month_has_no_quota(tmp
     assert issues == [("error", "Quotas", 2, "C", -2000, "negative_amount"),
                       ("error", "Quotas", 3, "C", "(1,000)", "negative_amount")]
     assert crm.inputs.unread_quotas == [UnreadQuota("Ana", "2027-01"), UnreadQuota("Bo", "2027-01")]
+
+
+def test_a_quota_for_only_some_months_of_the_quarter_leaves_coverage_blank_and_said(tmp_path):
+    """Q4 2026 has a quota for December only (5,000); a deal won in November (2,000, a month with
+    no quota) was taken off December's quota: coverage 3,000 ÷ 3,000 = 1.0×, where December's own
+    quota gives 0.6× and a quarterly quota typed on December's row gives yet another figure.
+    Blank, and said at the Dashboard and by `kpis` (text and JSON)."""
+    path = xlsx(tmp_path / "p.xlsx", {
+        "Accounts": ACCOUNTS,
+        "Opportunities": _deals(["Ana", "Closed Won", 2000, dt.date(2026, 11, 10), dt.date(2026, 10, 1)],
+                                ["Ana", "Negotiation", 3000, dt.date(2026, 12, 20), dt.date(2026, 10, 1)]),
+        "Quotas": [["Owner", "Month", "Quota"], ["Ana", "2026-12", 5000]]})
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    run = [sys.executable, "-m", "sheetcrm", "kpis", "--workbook", str(path), "--as-of", "2026-12-02"]
+    as_json = json.loads(subprocess.run([*run, "--format", "json"], capture_output=True, text=True, env=env,
+                                        timeout=120).stdout)
+    assert (as_json["pipeline_coverage"], as_json["pipeline_coverage_basis"]) == (None, "quota_partial")
+    text = subprocess.run(run, capture_output=True, text=True, env=env, timeout=120).stdout
+    assert "quota for only some months of this quarter" in text
+    outcome = sync(XlsxWorkbook(path), Config(locale="en"), as_of=dt.date(2026, 12, 2))
+    assert outcome.results.kpis.pipeline_coverage is None
+    said = [(i.tab, i.code) for i in outcome.crm.report.issues if i.code.startswith("quota_")]
+    assert said == [("Dashboard", "quota_partial")]
+
+
+def test_a_quota_for_every_month_of_the_quarter_still_gives_coverage(tmp_path):
+    # The same deals with October and November given a quota too: (3,000 + 5,000) - 2,000 won.
+    path = xlsx(tmp_path / "f.xlsx", {
+        "Accounts": ACCOUNTS,
+        "Opportunities": _deals(["Ana", "Closed Won", 2000, dt.date(2026, 11, 10), dt.date(2026, 10, 1)],
+                                ["Ana", "Negotiation", 3000, dt.date(2026, 12, 20), dt.date(2026, 10, 1)]),
+        "Quotas": [["Owner", "Month", "Quota"], ["Ana", "2026-10", 0], ["Ana", "2026-11", 3000],
+                   ["Ana", "2026-12", 5000]]})
+    kpis = sync(XlsxWorkbook(path), Config(locale="en"), as_of=dt.date(2026, 12, 2)).results.kpis
+    assert (kpis.pipeline_coverage, kpis.pipeline_coverage_basis) == (Decimal("0.5"), "quota")

@@ -129,7 +129,7 @@ class Kpis:
     team: DealKpis
     by_owner: Mapping[str, DealKpis] = field(default_factory=dict)
     pipeline_coverage: Decimal | None = None         # a multiple: 3.2 means 3.2× what is left to win
-    pipeline_coverage_basis: str | None = None       # "quota", "last_quarter_won", or "quota_unread" (coverage None: a quota of the quarter cannot be read)
+    pipeline_coverage_basis: str | None = None       # "quota", "last_quarter_won", "quota_unread" (coverage None: a quota of the quarter cannot be read) or "quota_partial" (coverage None: the quarter's quota covers only some of its months)
     lead_conversion_by_source: Mapping[str, Conversion] = field(default_factory=dict)
     lead_conversion_by_campaign: Mapping[str, Conversion] = field(default_factory=dict)
     won_revenue_by_campaign: Mapping[str, Decimal] = field(default_factory=dict)
@@ -205,7 +205,8 @@ def compute_kpis(opportunities: Sequence[Opportunity], metrics: Sequence[Opportu
     a lead with one is converted whatever its Status says, and its account is known, not
     guessed from its Company. `unread_quotas`: quotas the Quotas tab gives but cannot be read;
     one that may be this quarter's leaves pipeline coverage None (basis "quota_unread"), never
-    computed over the rest of the team's quota. `fiscal_year_start`: the month (1–12) the
+    computed over the rest of the team's quota. A quarter whose quotas cover only some of its
+    months leaves it None too (basis "quota_partial"). `fiscal_year_start`: the month (1–12) the
     team's fiscal year starts, which the quarters of pipeline coverage count from."""
     accounts, activities, tasks = list(accounts), list(activities), list(tasks)
     if owners is None:
@@ -313,9 +314,14 @@ def _quarter(day: dt.date, fiscal_year_start: int = 1) -> frozenset[str]:
 
 def _coverage_denominator(quotas: Iterable[Quota], quarter: frozenset[str], won_this_quarter: Decimal,
                           won_last_quarter: Decimal) -> tuple[Decimal | None, str | None]:
-    in_quarter = [q.amount for q in quotas if q.month in quarter]
+    in_quarter = [q for q in quotas if q.month in quarter]
+    if in_quarter and {q.month for q in in_quarter} != quarter:
+        # A quota for December alone may be December's or the quarter's typed on one row: over it,
+        # October's and November's wins would be subtracted from a quota they were never in (or
+        # the quarter's pipeline set against one month's quota). Blank and said, never guessed.
+        return None, "quota_partial"
     if in_quarter:
-        return sum(in_quarter, _ZERO) - won_this_quarter, "quota"
+        return sum((q.amount for q in in_quarter), _ZERO) - won_this_quarter, "quota"
     if won_last_quarter > 0:
         return won_last_quarter, "last_quarter_won"
     return None, None

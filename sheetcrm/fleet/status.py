@@ -46,18 +46,76 @@ def write_state(path: Path, state: dict[str, Any]) -> None:
 
 
 def read_state(path: Path) -> dict[str, Any]:
-    """The last state the fleet wrote; WorkbookError (one line) when there is none to read."""
+    """The last state the fleet wrote, its fields of the types the module docstring shows;
+    WorkbookError (one line) when there is none to read or it is damaged (a hand edit, a disk
+    fault): what is wrong, where, and whether the running fleet will rewrite it."""
     try:
-        state = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise WorkbookError(_("{file}: no fleet state yet; start the fleet with `sheetcrm run --fleet`",
                               file=path)) from None
     except (OSError, ValueError) as e:
         raise WorkbookError(_("{file}: cannot read the fleet state: {problem}", file=path,
                               problem=os_problem(e))) from None
-    if not isinstance(state, dict) or state.get("version") != VERSION:
+    try:
+        state = json.loads(text)
+    except ValueError as e:
+        where = _("not whole JSON at line {line}, column {column}", line=getattr(e, "lineno", "?"),
+                  column=getattr(e, "colno", "?"))
+        raise WorkbookError(_damaged(path, where, None)) from None
+    if not isinstance(state, dict):
+        raise WorkbookError(_damaged(path, _("not a JSON object"), None))
+    if type(state.get("version")) is int and state["version"] != VERSION:
         raise WorkbookError(_("{file}: not a fleet state this version of sheetcrm writes", file=path))
+    if (field := _bad_field(state)) is not None:
+        raise WorkbookError(_damaged(path, _("its field {field}", field=field), state))
     return state
+
+
+def _damaged(path: Path, where: str, state: dict[str, Any] | None) -> str:
+    # A running fleet replaces the whole file after its next job, so the damage mends itself.
+    if state is not None and type(state.get("pid")) is int and running(state):
+        return _("{file}: the fleet state is damaged ({where}); the running fleet (PID {pid}) rewrites it after its "
+                 "next job", file=path, where=where, pid=state["pid"])
+    return _("{file}: the fleet state is damaged ({where}); delete it, and start the fleet (`sheetcrm run --fleet`) "
+             "to write it anew", file=path, where=where)
+
+
+def _bad_field(state: dict[str, Any]) -> str | None:
+    """The first field of `state` missing or not of its type, as a JSON path (`workbooks[0].failures`),
+    or None."""
+    def count(v: Any) -> bool:
+        return type(v) is int and v >= 0
+
+    def text(v: Any, optional: bool = True) -> bool:
+        return isinstance(v, str) or (optional and v is None)
+
+    def per_kind(v: Any) -> bool:
+        return v is None or (isinstance(v, dict) and count(v.get("read")) and count(v.get("write")))
+
+    checks: list[tuple[str, bool]] = [
+        ("version", state.get("version") == VERSION), ("pid", count(state.get("pid"))),
+        ("written_at", text(state.get("written_at"))),
+        ("requests_last_minute", per_kind(state.get("requests_last_minute"))),
+        ("budget", per_kind(state.get("budget"))), ("workbooks", isinstance(state.get("workbooks"), list))]
+    for name, ok in checks:
+        if not ok:
+            return name
+    for i, w in enumerate(state["workbooks"]):
+        if not isinstance(w, dict):
+            return f"workbooks[{i}]"
+        last = w.get("last_sync")
+        for name, ok in [("name", text(w.get("name"), optional=False)), ("target", text(w.get("target"))),
+                         ("state", w.get("state") in STATES), ("last_sync", last is None or isinstance(last, dict)),
+                         ("next_sync", text(w.get("next_sync"))), ("failures", count(w.get("failures"))),
+                         ("requests_last_minute", count(w.get("requests_last_minute")))]:
+            if not ok:
+                return f"workbooks[{i}].{name}"
+        if isinstance(last, dict):
+            for name in ("at", "outcome", "message"):
+                if not text(last.get(name)):
+                    return f"workbooks[{i}].last_sync.{name}"
+    return None
 
 
 def running(state: dict[str, Any]) -> bool:

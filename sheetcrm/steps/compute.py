@@ -27,6 +27,7 @@ CALIBRATION_UNKNOWN_STAGE = "calibration_unknown_stage"
 CALIBRATION_OLDER_COPY = "calibration_older_copy"
 NO_CLOSE_DATE = "no_close_date"
 QUOTA_UNREAD = "quota_unread"
+QUOTA_PARTIAL = "quota_partial"
 CREATED_AFTER_SYNC = "created_after_sync"
 CONVERTED_AFTER_SYNC = "converted_after_sync"
 WON_AFTER_SYNC = "won_after_sync"
@@ -234,7 +235,8 @@ def quota_unread_issues(ctx: SyncContext, forecast: str) -> list[Issue]:
     """A `quota_unread` warning at the Forecast tab naming the months whose quota and attainment
     it leaves blank, and at the Dashboard when its pipeline coverage is blank, because a quota
     of the Quotas tab cannot be read (crm.forecast.UnreadQuota; the cell itself is said by the
-    read): a blank with no reason would read as "no quota set"."""
+    read): a blank with no reason would read as "no quota set". Likewise `quota_partial` at the
+    Dashboard when this quarter's quotas cover only some of its months."""
     results = ctx.results
     assert results is not None
     out: list[Issue] = []
@@ -253,6 +255,14 @@ def quota_unread_issues(ctx: SyncContext, forecast: str) -> list[Issue]:
                          QUOTA_UNREAD,
                          _("A quota of this quarter on the {tab} tab cannot be read, so this tab leaves pipeline "
                            "coverage blank: a total short of it would be wrong.", tab=tab), hint))
+    if results.kpis.pipeline_coverage_basis == "quota_partial":
+        out.append(Issue("warning", locate(ctx.snapshot, DASHBOARD, ctx.locale).title, None, None, None, None,
+                         QUOTA_PARTIAL,
+                         _("The {tab} tab gives a quota for only some months of this quarter, so this tab leaves "
+                           "pipeline coverage blank: the wins of a month with no quota would be taken off the "
+                           "other months' quota.", tab=tab),
+                         _("Give each month of the quarter its quota on the {tab} tab (a quarterly quota split "
+                           "over its three months).", tab=tab)))
     return out
 
 

@@ -97,7 +97,8 @@ def test_pipeline_coverage_against_the_quota_left_this_quarter():
     # 1100 ÷ (2500 − 550 won in April).
     assert k.pipeline_coverage_basis == "quota"
     assert k.to_json()["pipeline_coverage"] == pytest.approx(1100 / 1950, abs=1e-12)
-    met = run([Quota("Ana", "2024-04", Decimal("500"))])
+    met = run([Quota("Ana", "2024-04", Decimal("200")), Quota("Ana", "2024-05", Decimal("200")),
+               Quota("Bo", "2024-06", Decimal("100"))])
     assert (met.pipeline_coverage, met.pipeline_coverage_basis) == (None, "quota")   # quota already won
 
 
@@ -119,9 +120,10 @@ def test_pipeline_coverage_counts_quarters_from_the_fiscal_year_s_first_month():
     # Across the year's end: a fiscal year from November has 15 January in November–January.
     january = dt.date(2025, 1, 15)
     late = compute_kpis(OPPS, opportunity_metrics(OPPS, STAGES, january), STAGES, RATES, january,
-                        quotas=[Quota("Ana", "2024-11", Decimal("300")), Quota("Ana", "2025-02", Decimal("7"))],
+                        quotas=[Quota("Ana", "2024-11", Decimal("100")), Quota("Ana", "2024-12", Decimal("100")),
+                                Quota("Ana", "2025-01", Decimal("100")), Quota("Ana", "2025-02", Decimal("7"))],
                         fiscal_year_start=11)
-    # Open and overdue: 1000 + 400 + 100, over November's quota alone.
+    # Open and overdue: 1000 + 400 + 100, over November–January's quota (February's is the next quarter's).
     assert (late.pipeline_coverage, late.pipeline_coverage_basis) == (Decimal(1500) / Decimal(300), "quota")
 
 

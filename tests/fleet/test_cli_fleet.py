@@ -173,3 +173,53 @@ def test_one_workbook_spelled_two_ways_is_a_bad_fleet_file(tmp_path, env):
         assert out.returncode == 2, (other, out.stderr)
         assert out.stderr.count("\n") == 1 and "workbook.2: the same workbook as an earlier entry" in out.stderr
         assert str((tmp_path / "a.xlsx").resolve()) in out.stderr
+
+
+GOOD_STATE = {"version": 1, "pid": 999_999_999, "written_at": "2026-11-30T18:00:05+00:00",
+              "requests_last_minute": {"read": 1, "write": 0}, "budget": {"read": 300, "write": 300},
+              "workbooks": [{"name": "acme", "target": "a.xlsx", "state": "ok",
+                             "last_sync": {"at": "2026-11-30T18:00:00+00:00", "outcome": "ok", "message": "fine"},
+                             "next_sync": "2026-11-30T18:05:00+00:00", "failures": 0, "requests_last_minute": 1}]}
+
+
+@pytest.mark.parametrize("text, where", [
+    (json.dumps(GOOD_STATE)[:60], "not whole JSON at line 1"),
+    ("[1, 2]", "not a JSON object"),
+    ("", "not whole JSON at line 1"),
+    (json.dumps({**GOOD_STATE, "version": "1"}), "its field version"),
+    (json.dumps({**GOOD_STATE, "workbooks": {"acme": {}}}), "its field workbooks"),
+    (json.dumps({**GOOD_STATE, "budget": {"read": "lots"}}), "its field budget"),
+    (json.dumps({**GOOD_STATE, "requests_last_minute": [1, 2]}), "its field requests_last_minute"),
+    (json.dumps({**GOOD_STATE, "workbooks": ["acme"]}), "its field workbooks[0]"),
+    *[(json.dumps({**GOOD_STATE, "workbooks": [{**GOOD_STATE["workbooks"][0], field: value}]}),
+       f"its field workbooks[0].{field}")
+      for field, value in [("state", ""), ("state", 3), ("name", None), ("failures", "2"), ("next_sync", 5),
+                           ("last_sync", "yesterday"), ("requests_last_minute", None)]],
+    (json.dumps({**GOOD_STATE, "workbooks": [{**GOOD_STATE["workbooks"][0], "last_sync": {"at": 1}}]}),
+     "its field workbooks[0].last_sync.at"),
+], ids=lambda v: v[:40] if isinstance(v, str) else None)
+def test_a_damaged_state_file_is_one_line_exit_2_naming_what_is_wrong(tmp_path, env, text, where):
+    """A hand-edited fleet-state.json printed the catalogue's header as a workbook's state (its
+    "state" emptied, `_("")`) or a traceback (a list, a number as text): one line, exit 2."""
+    (tmp_path / "fleet.toml").write_text('[[workbook]]\nworkbook = "a.xlsx"\n')
+    (tmp_path / "fleet-state.json").write_text(text, encoding="utf-8")
+    for args in ((), ("--format", "json")):
+        out = sheetcrm("fleet", "status", *args, env=env, cwd=tmp_path)
+        assert (out.returncode, out.stdout, out.stderr.count("\n")) == (2, "", 1), out.stderr
+        assert f"the fleet state is damaged ({where}" in out.stderr and "delete it" in out.stderr
+
+
+def test_a_damaged_state_of_a_running_fleet_says_the_fleet_rewrites_it(tmp_path, env):
+    (tmp_path / "fleet.toml").write_text('[[workbook]]\nworkbook = "a.xlsx"\n')
+    state = {**GOOD_STATE, "pid": os.getpid(), "workbooks": [{**GOOD_STATE["workbooks"][0], "failures": -1}]}
+    (tmp_path / "fleet-state.json").write_text(json.dumps(state), encoding="utf-8")
+    out = sheetcrm("fleet", "status", env=env, cwd=tmp_path)
+    assert out.returncode == 2 and out.stderr.count("\n") == 1
+    assert f"the running fleet (PID {os.getpid()}) rewrites it after its next job" in out.stderr
+
+
+def test_a_good_state_file_is_still_shown(tmp_path, env):
+    (tmp_path / "fleet.toml").write_text('[[workbook]]\nworkbook = "a.xlsx"\n')
+    (tmp_path / "fleet-state.json").write_text(json.dumps(GOOD_STATE), encoding="utf-8")
+    out = sheetcrm("fleet", "status", env=env, cwd=tmp_path)
+    assert out.returncode == 0 and any(line.startswith("acme") and " ok " in line for line in out.stdout.splitlines())
