@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 import tempfile
 import weakref
 import zlib
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 from sheetcrm.collector import paused_collector
 
@@ -150,3 +151,22 @@ def save(path: Path, version: Any, parts: Mapping[Any, bytes | Stored]) -> bool:
         except OSError:
             pass
         return False
+
+
+def unused(folder: Path, name: "re.Pattern[str]", now: float, days: float) -> Iterator[os.DirEntry[str]]:
+    """The files in `folder` whose name `name` matches whole and that no one has loaded or saved
+    for more than `days` days (their modification time, which `load_any` and `save` renew;
+    `now` in seconds since the epoch): what a prune may remove, by its own rule. A folder or
+    file that cannot be looked at yields nothing."""
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
+        if not name.fullmatch(entry.name):
+            continue
+        try:
+            if now - entry.stat().st_mtime > days * 86400:
+                yield entry
+        except OSError:
+            continue

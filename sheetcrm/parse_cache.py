@@ -353,17 +353,10 @@ def prune(folder: Path, now: float, days: float = UNUSED_DAYS) -> list[Path]:
     (`workbook.xlsx_memo`); one that cannot be removed stays. Returns the paths removed.
     Losing a memo only costs a full parse (or decode) of that workbook's next sync."""
     removed = []
-    try:
-        entries = list(os.scandir(folder))
-    except OSError:
-        return removed
-    for entry in entries:
-        if not _MEMO_NAME.fullmatch(entry.name):
-            continue
+    for entry in cache_file.unused(folder, _MEMO_NAME, now, days):
         try:
-            if now - entry.stat().st_mtime > days * 86400:
-                os.unlink(entry.path)
-                removed.append(Path(entry.path))
+            os.unlink(entry.path)
         except OSError:
             continue
+        removed.append(Path(entry.path))
     return removed

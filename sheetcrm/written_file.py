@@ -133,10 +133,17 @@ def prune(folder: Path, now: float, days: float = UNUSED_DAYS) -> list[Path]:
     without a request). A damaged file goes too; one that cannot be removed stays. Returns the
     paths removed."""
     removed = []
-    try:
-        entries = list(os.scandir(folder))
-    except OSError:
-        return removed
+    for entry in cache_file.unused(folder, _NAME, now, days):
+        try:
+            found = cache_file.load_any(Path(entry.path), renew=False)
+            places = found[1] if found is not None else {}
+            if any(isinstance(p, str) and p.startswith("file:") and Path(p[5:]).exists() for p in places):
+                continue
+            os.unlink(entry.path)
+        except OSError:
+            continue
+        removed.append(Path(entry.path))
+    return removed
     for entry in entries:
         if not _NAME.fullmatch(entry.name):
             continue
