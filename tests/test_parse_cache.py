@@ -198,6 +198,9 @@ def _named(cells: dict[str, tuple[list[list], set]]) -> dict[str, tuple[list[lis
 def test_every_output_is_the_same_with_and_without_the_cache(copies, tmp_path) -> None:
     kind, locale, cached, plain = copies
     folder = tmp_path / "cache"
+    # The format-only and declared-type edits are split between the four runs so that each one
+    # is tried on both backends and in both languages (pairwise), at half the syncs.
+    half = (kind == "xlsx") == (locale == "en")
     config = demo_config(Config.model_validate(CONFIG[locale]), cached.data)
 
     def both(config: Config = config, as_of: dt.date = AS_OF) -> SyncOutcome:
@@ -281,9 +284,10 @@ def test_every_output_is_the_same_with_and_without_the_cache(copies, tmp_path) -
     # Only a cell's format: a deal's amount shown as a percentage, a date, another currency.
     deals = _title("opportunities", locale)
     amount = cached.cells()[deals][0][0].index(_header("opportunities", "amount", locale)) + 1
-    for kind, pattern in (("PERCENT", "0%"), ("DATE", "yyyy-mm-dd"), ("CURRENCY", '"£"#,##0')):
+    for google_type, pattern in ((("PERCENT", "0%"), ("CURRENCY", '"£"#,##0')) if half else
+                                 (("DATE", "yyyy-mm-dd"),)):
         for copy in (cached, plain):
-            copy.number_format(deals, 3, amount, kind, pattern)
+            copy.number_format(deals, 3, amount, google_type, pattern)
         settle()
 
     # A stage alias the config adds, a probability it changes: the deal's unknown stage reads.
@@ -304,9 +308,9 @@ def test_every_output_is_the_same_with_and_without_the_cache(copies, tmp_path) -
         for row, value in zip(range(2, 8), ["1/2", "3/4", "10", "2.5", "1,5", "12%"]):
             copy.set(leads, row, width + 1, value)
     settle(aliased)
-    for kind in ("text", "number", "date", "percent"):
+    for declared in ("number", "percent") if half else ("text", "date"):
         typed = aliased.model_copy(update={"tabs": {"leads": TabSettings(
-            custom_fields={"Region Code": CustomField(type=kind)})}})
+            custom_fields={"Region Code": CustomField(type=declared)})}})
         settle(typed)
     settle()
 
