@@ -174,8 +174,9 @@ def test_interval_jobs_keep_their_pace_when_the_wall_clock_goes_back(tmp_path, m
         if jump == "autumn change":
             monkeypatch.delenv("TZ")
             time.tzset()
+    # Four runs before the 12-second watchdog: a loop waiting for the wall clock to catch up
+    # (an hour, a day) makes one or two.
     assert len(runs) == 4, f"runs at {runs} s: the loop waited for the wall clock to catch up"
-    assert runs[-1] < 8
 
 
 def test_a_digest_is_not_sent_again_when_the_clock_goes_back_a_day(tmp_path):
