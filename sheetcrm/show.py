@@ -34,7 +34,6 @@ from rich.text import Text
 from sheetcrm.cells import half_up
 from sheetcrm.crm.money import minor
 from sheetcrm.i18n import N_, _, current, in_locale, ngettext
-from sheetcrm.merging import what_merged
 from sheetcrm.terminal import visible
 
 NOTHING = "—"  # an undefined value (a win rate with no closed deal): the same in every language
@@ -97,6 +96,8 @@ def month(key: str) -> str:
 
 def rows_and_references(removed: dict[str, int], moved: dict[str, int]) -> list[str]:
     """`merging.what_merged` as lines: one, or none when the merge did nothing."""
+    from sheetcrm.merging import what_merged  # the read's: a command that merges nothing starts without it
+
     line = what_merged(removed, moved)
     return [line] if line else []
 
