@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal
 from pathlib import Path
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, NoReturn, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, NoReturn, Sequence
 
 import click
 from pydantic import ValidationError
@@ -34,17 +34,20 @@ from sheetcrm.mail.journal import Journal
 from sheetcrm.report import Report, shown_code, shown_severity
 from sheetcrm.schema import WORKFLOW_LOG, count_of
 from sheetcrm.settings import problem
-from sheetcrm.starter import crm_language, demo_config, example_config, existing_tabs, init_workbook, write_demo
 from sheetcrm.crm.learned import candidate_name
 from sheetcrm.crm.scoring import evaluate as evaluate_scoring, method_name
-from sheetcrm.engine import Results, leads_reading, leads_typed
-from sheetcrm.sync import SyncOutcome, last_memo, plan_context, plan_sync, read_archive, sync
 from sheetcrm import team_time
 from sheetcrm.terminal import EXIT_INTERRUPTED, INTERRUPTED, visible, visible_json
-from sheetcrm.validate import Crm, left_out, read_crm
 from sheetcrm.warehouse.settings import ENV_URL, Mirrored, WarehouseError, WarehouseSettings
 from sheetcrm.workbook import CellWrite, Plan, Workbook, WorkbookError
-from sheetcrm.workbook.target import DEFAULT_WORKBOOK, open_workbook
+
+# A command imports the read, the sync, the starter and the workbook's backends itself, after
+# opening the config and the workbook: --help, a usage error or a config mistake answers without
+# them, a quarter sooner (each test's `python -m sheetcrm` too).
+if TYPE_CHECKING:
+    from sheetcrm.engine import Results
+    from sheetcrm.sync import SyncOutcome
+    from sheetcrm.validate import Crm
 
 EXIT_USAGE = 2
 
@@ -160,12 +163,13 @@ class Target:
     credentials: str | None
     ignore_lock: bool = False
 
-    def open(self, default: str = DEFAULT_WORKBOOK) -> tuple[Config, Workbook]:
+    def open(self, default: str | None = None) -> tuple[Config, Workbook]:
         from sheetcrm.lock import tidy
+        from sheetcrm.workbook.target import DEFAULT_WORKBOOK, open_workbook
 
         config = load(self.config_path)
-        book = open_workbook(config, self.workbook, self.spreadsheet, self.credentials, default=default,
-                             ignore_app_lock=self.ignore_lock)
+        book = open_workbook(config, self.workbook, self.spreadsheet, self.credentials,
+                             default=default or DEFAULT_WORKBOOK, ignore_app_lock=self.ignore_lock)
         tidy(book)  # every command, read-only ones too, clears what an interrupted save left
         return config, book
 
@@ -232,6 +236,8 @@ def _warnings_in_one_line() -> None:
 @IGNORE_LOCK
 @user_errors
 def init(target: Target) -> None:
+    from sheetcrm.starter import crm_language, example_config, existing_tabs, init_workbook
+
     config, book = target.open()
     # The locks first: a refused init writes nothing, not even the config.
     target.lock_for_writing(book, "init")
@@ -310,6 +316,10 @@ def _pending_file(path: Path, text: str) -> Iterator[Path]:
 @IGNORE_LOCK
 @user_errors
 def demo(target: Target, rows: int, seed: int, force: bool) -> None:
+    from sheetcrm.starter import demo_config, write_demo
+    from sheetcrm.sync import sync
+    from sheetcrm.workbook.target import open_workbook
+
     config = load(target.config_path)
     # The config's workbook is the team's: the demo goes to demo-crm.xlsx unless a flag says otherwise.
     book = open_workbook(config.model_copy(update={"workbook": None, "spreadsheet": None}), target.workbook,
@@ -376,8 +386,10 @@ def _print_demo_workflows(outcomes: list[SyncOutcome]) -> None:
 @FORMAT
 @user_errors
 def validate(target: Target, fmt: str) -> None:
-    from sheetcrm.mail.outbox import template_shelf
     config, book = target.open()
+    from sheetcrm.mail.outbox import template_shelf  # after open(): see the note at the imports
+    from sheetcrm.sync import last_memo, plan_sync, read_archive
+
     # The whole sync's plan, written nowhere: the steps check too (a form response's email,
     # a conversion's ambiguity, a workflow rule), so validate reports every issue sync would.
     with show.progress(fmt == "text") as bar:
@@ -406,6 +418,8 @@ def validate(target: Target, fmt: str) -> None:
 @user_errors
 def sync_command(target: Target, dry_run: bool, as_of: dt.datetime | None, fmt: str, strict: bool) -> None:
     config, book = target.open()
+    from sheetcrm.sync import sync  # after open(): see the note at the imports
+
     if not dry_run:
         target.lock_for_writing(book, "sync")
     # Quote versions this machine already sent are never queued again, even with their Outbox
@@ -430,6 +444,8 @@ def sync_command(target: Target, dry_run: bool, as_of: dt.datetime | None, fmt: 
 @user_errors
 def workflows(target: Target, dry_run: bool, as_of: dt.datetime | None, fmt: str) -> None:
     config, book = target.open()
+    from sheetcrm.sync import sync  # after open(): see the note at the imports
+
     if not dry_run:
         target.lock_for_writing(book, "workflows")
     with show.progress(fmt == "text") as bar:
@@ -470,6 +486,9 @@ AS_OF = click.option("--as-of", type=DATE, metavar=DATE_METAVAR, help=_("The dat
 @user_errors
 def segment(target: Target, name: str, fmt: str, as_of: dt.datetime | None) -> None:
     config, book = target.open()
+    from sheetcrm.sync import plan_context  # after open(): see the note at the imports
+    from sheetcrm.validate import left_out
+
     ctx = plan_context(book.read(), config, as_of.date() if as_of else team_time.today(config))
     found = ctx.segments
     chosen = found.find(name)
@@ -503,6 +522,8 @@ def _read(target: Target, fmt: str) -> Iterator[tuple[Config, Workbook, Crm, Any
     """The workbook read and validated under one progress display (shown for text output):
     (config, workbook, the read, the display, for the command's own phases after these)."""
     config, book = target.open()
+    from sheetcrm.validate import read_crm  # after open(): see the note at the imports
+
     with show.progress(fmt == "text") as bar:
         with bar.phase("reading"):
             snapshot = book.read()
@@ -519,6 +540,8 @@ def _results(target: Target, as_of: dt.datetime | None, fmt: str, **overrides: A
 def _computed(target: Target, as_of: dt.datetime | None, fmt: str, **overrides: Any) -> tuple[Crm, Results]:
     """The read and the engine's results for the workbook, computed without writing anything."""
     config, book = target.open()
+    from sheetcrm.sync import plan_sync, read_archive  # after open(): see the note at the imports
+
     if overrides:
         config = config.model_copy(update=overrides)
     with show.progress(fmt == "text") as bar:
@@ -539,6 +562,8 @@ FORECAST_TABS = ("opportunities",)
 def _left_out(crm: Crm, keys: tuple[str, ...]) -> dict[str, tuple[str, int, str]]:
     """Tab key -> (its title, how many of its rows have errors, those rows listed), for the tabs
     of `keys` with some: figures short of them with nothing said would read as the whole sheet's."""
+    from sheetcrm.validate import left_out
+
     out = {}
     for key in keys:
         table = crm.tables.get(key)
@@ -614,6 +639,8 @@ def forecast(target: Target, as_of: dt.datetime | None, months: int | None, fmt:
 @FORMAT
 @user_errors
 def score(target: Target, as_of: dt.datetime | None, evaluate: bool, seed: int, fmt: str) -> None:
+    from sheetcrm.engine import leads_reading, leads_typed
+
     if evaluate:
         with _read(target, fmt) as (config, _book, crm, bar):
             day = as_of.date() if as_of else team_time.today(config)
@@ -977,6 +1004,8 @@ def run(target: Target, every: str | None, once: bool, log_format: str, fleet_pa
     except ValueError as e:
         # One line naming the flag, as a config mistake names its key (click's usage text is four).
         _fail(_("{key}: {problem}", key="--every", problem=e))
+    from sheetcrm.workbook.target import open_workbook
+
     config = load(target.config_path)
     counter = RequestCounter()
     book = open_workbook(config, target.workbook, target.spreadsheet, target.credentials, tracer=counter,

@@ -21,21 +21,22 @@ import sys
 import threading
 from contextlib import contextmanager
 from decimal import Decimal
-from typing import Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from babel import Locale
 from babel.dates import format_date, format_skeleton
 from babel.numbers import format_currency, format_decimal, format_percent
-from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
-from rich.table import Table
-from rich.text import Text
 
 from sheetcrm.cells import half_up
 from sheetcrm.crm.money import minor
 from sheetcrm.i18n import N_, _, current, in_locale, ngettext
-from sheetcrm.merging import what_merged
 from sheetcrm.terminal import visible
+
+# rich is imported where a table or a bar is drawn: a command that prints neither (a sync to a
+# pipe, a config mistake) starts 0.07 s sooner without it.
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import TaskID
 
 NOTHING = "—"  # an undefined value (a win rate with no closed deal): the same in every language
 DELAY = 1.0     # seconds of work before a progress bar appears
@@ -97,6 +98,8 @@ def month(key: str) -> str:
 
 def rows_and_references(removed: dict[str, int], moved: dict[str, int]) -> list[str]:
     """`merging.what_merged` as lines: one, or none when the merge did nothing."""
+    from sheetcrm.merging import what_merged  # the read's: a command that merges nothing starts without it
+
     line = what_merged(removed, moved)
     return [line] if line else []
 
@@ -105,6 +108,10 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, right: Seque
           styled: bool | None = None) -> list[str]:
     """`rows` under `headers` as aligned lines; columns whose index is in `right` are aligned
     right (numbers). `styled` (default: stdout is a terminal) makes the header bold."""
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
     styled = sys.stdout.isatty() if styled is None else styled
     grid = Table(box=None, pad_edge=False, show_edge=False, header_style="bold" if styled else "",
                  padding=(0, 2, 0, 0))
@@ -124,6 +131,8 @@ class ProgressBar:
     shown only after `delay` seconds and erased when done (`close`)."""
 
     def __init__(self, console: Console, delay: float = DELAY) -> None:
+        from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
         columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
         self.progress = Progress(*columns, console=console, transient=True)
         self.tasks: dict[str, TaskID] = {}
@@ -186,8 +195,12 @@ def progress(enabled: bool = True, stream: Any = None) -> Iterator[ProgressBar |
     is a terminal; otherwise a hook that draws nothing. The bar is gone when the block ends,
     before the command prints its result."""
     stream = stream or sys.stderr
-    bar: ProgressBar | NoProgress = (ProgressBar(Console(file=stream)) if enabled and stream.isatty()
-                                     else NoProgress())
+    if enabled and stream.isatty():
+        from rich.console import Console
+
+        bar: ProgressBar | NoProgress = ProgressBar(Console(file=stream))
+    else:
+        bar = NoProgress()
     try:
         yield bar
     finally:

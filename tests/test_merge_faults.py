@@ -43,7 +43,7 @@ def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory) -> Path:
     d = tmp_path_factory.mktemp("demo")
-    r = cli("demo", "--workbook", "demo.xlsx", cwd=d)
+    r = cli("demo", "--workbook", "demo.xlsx", "--rows", "60", cwd=d)
     assert r.returncode == 0, r.stderr
     return d / "demo.xlsx"
 
