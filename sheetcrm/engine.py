@@ -340,7 +340,6 @@ def words_of(crm: Crm, config: Config) -> Words:
     uses most for the value (a sound record's cell beside the key it was read as), else the
     default's name in `config.locale`."""
     seen: dict[str, list[tuple[str, str]]] = {}
-    tidied: dict[str, str] = {}  # each spelling tidied once: a stage repeats down thousands of rows
     for kind, (tab, name) in _SPELLED_IN.items():
         table = crm.tables.get(tab)
         col = table.header.fields.get(name) if table else None
@@ -351,10 +350,7 @@ def words_of(crm: Crm, config: Config) -> Words:
             key = getattr(row.record, name, None) if row.record is not None else None
             raw = row.cells[col] if col < len(row.cells) else None
             if key and isinstance(raw, str):
-                tidy = tidied.get(raw)
-                if tidy is None:
-                    tidy = tidied[raw] = cells.canonical_text(raw)
-                pairs.append((key, tidy))
+                pairs.append((key, cells.canonical_text(raw)))
     keys = {STAGE: [s.name for s in config.stages], LEAD_STATUS: list(LEAD_STATUSES),
             CATEGORY: list(dict.fromkeys(CATEGORIES))}
     explicit = {STAGE: keys[STAGE]} if "stages" in config.model_fields_set else {}

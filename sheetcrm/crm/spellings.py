@@ -47,7 +47,7 @@ class Spellings:
 
     def __init__(self, names: Iterable[str | None] = ()) -> None:
         votes: dict[str, Counter[str]] = {}
-        # Each spelling tidied once, not once per cell (an owner repeats down 40,000 rows): the
+        # Each spelling tidied once, not once per cell (an owner repeats down thousands of rows): the
         # spellings counted in first-seen order, so each group and its spellings are met in the
         # order the cells first show them, as when counted cell by cell.
         for name, count in Counter(name for name in names if name).items():
