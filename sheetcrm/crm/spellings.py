@@ -47,10 +47,12 @@ class Spellings:
 
     def __init__(self, names: Iterable[str | None] = ()) -> None:
         votes: dict[str, Counter[str]] = {}
-        for name in names:
-            if name:
-                tidy = canonical_text(name)
-                votes.setdefault(tidy.casefold(), Counter())[tidy] += 1  # Counter keeps first-seen order on ties
+        # Each spelling tidied once, not once per cell (an owner repeats down thousands of rows): the
+        # spellings counted in first-seen order, so each group and its spellings are met in the
+        # order the cells first show them, as when counted cell by cell.
+        for name, count in Counter(name for name in names if name).items():
+            tidy = canonical_text(name)
+            votes.setdefault(tidy.casefold(), Counter())[tidy] += count  # Counter keeps first-seen order on ties
         self._shown = {k: c.most_common(1)[0][0] for k, c in votes.items()}
         self._memo: dict[str, str] = {}  # a name repeats down thousands of rows
 
