@@ -890,10 +890,12 @@ def _parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, c
         _merged_numbers(title, header, grid, rows, known, report)
     # The team's own columns the config does not type: typed by their cells (columns.infer_kind).
     shown_percent = _percent_rows(grid, rows) if grid.percent else {}
+    shown_money = _percent_rows(grid, rows, grid.currency) if grid.currency else {}
     inferred = {name: kind for name, col in header.custom.items() if name not in custom_kinds
                 and (kind := columns.infer_kind([r.raw[col] if col < len(r.raw) else None for r in rows],
                                                 money=budget_header(name)[0],
-                                                percent=shown_percent.get(col, ())))}
+                                                percent=shown_percent.get(col, ()),
+                                                currency=shown_money.get(col, ())))}
     for name, kind in inferred.items():
         col = header.custom[name]
         known[col] = kind
@@ -1200,6 +1202,7 @@ def _read_columns(title: str, header: Header, grid: Grid, rows: list[_Cells], kn
     for `_priced`), unusable cells become CellErrors in `shown`, and each column's context
     (its locale) is returned by field or custom header."""
     names = {c: f for f, c in header.fields.items()} | {c: n for n, c in header.custom.items()}
+    custom = set(header.custom.values())  # a team's own columns: their percentages have no bounds
     column_ctx: dict[str, ParseContext] = {}
     percent: dict[int, set[int]] = {}  # col -> the rows (indexes into `rows`) formatted as a percent
     if grid.percent:
@@ -1222,7 +1225,7 @@ def _read_columns(title: str, header: Header, grid: Grid, rows: list[_Cells], kn
                 {p for c, p in proofs.items() if _FAMILY.get(known[c]) == _FAMILY[kind]}, ctx.locale, ctx.locale_set)
             column_of = dataclasses.replace(ctx, locale=locale, locale_set=sure)
         reading = _read_column(kind, [r.shown[col] for r in rows], formatted, column_of, three, grid.date1904,
-                               contradicted)
+                               contradicted, own=col in custom)
         if reading is None:
             continue
         column_ctx[names[col]] = dataclasses.replace(ctx, locale=reading.locale)
@@ -1241,11 +1244,13 @@ def _read_columns(title: str, header: Header, grid: Grid, rows: list[_Cells], kn
     return column_ctx
 
 
-def _percent_rows(grid: Grid, rows: list[_Cells]) -> dict[int, set[int]]:
-    """col -> the record rows (indexes into `rows`) whose cell there is formatted as a percent."""
+def _percent_rows(grid: Grid, rows: list[_Cells], cells_: Iterable[tuple[int, int]] | None = None
+                  ) -> dict[int, set[int]]:
+    """col -> the record rows (indexes into `rows`) whose cell there is formatted as a percent
+    (or is one of `cells_`: the currency-formatted ones, `Grid.currency`)."""
     position = {r.index: i for i, r in enumerate(rows)}
     percent: dict[int, set[int]] = {}
-    for index, col in grid.percent:
+    for index, col in grid.percent if cells_ is None else cells_:
         if (i := position.get(index)) is not None:
             percent.setdefault(col, set()).add(i)
     return percent
@@ -1311,13 +1316,13 @@ def _votes(raws: list[Any]) -> list[Any]:
 
 def _read_column(kind: str, raws: list[Any], formatted: set[int], ctx: ParseContext,
                  three_decimals: set[int] = frozenset(),  # type: ignore[assignment]
-                 date1904: bool = False, contradicted: bool = False) -> columns.Reading | None:
+                 date1904: bool = False, contradicted: bool = False, own: bool = False) -> columns.Reading | None:
     raws = _votes(raws)
     if kind in ("number", "money", "integer"):
         parse = {"integer": cells.parse_integer, "money": cells.parse_amount}.get(kind, cells.parse_number)
         return columns.read_numbers(raws, kind, ctx.locale, ctx.locale_set, parse, three_decimals, contradicted)
     if kind == "percent":
-        return columns.read_percents(raws, formatted, ctx.locale, ctx.locale_set)
+        return columns.read_percents(raws, formatted, ctx.locale, ctx.locale_set, bounded=not own)
     if kind in ("date", "datetime"):
         # The column settles the day as a date column's (day or month first); each cell keeps its
         # time, on the team's wall clock: one written with its UTC offset is moved there
