@@ -963,6 +963,8 @@ def _parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, c
         row_id = None
         if id_col is not None and not isinstance(data["id"], cells.CellError):
             row_id = cells.parse_text(data["id"])
+        if r.held is not None:
+            raw_row = r.held  # the row as the file holds it: a write's guard compares these cells
         raw_id = raw_row[id_col] if id_col is not None and id_col < len(raw_row) else None
         table.rows.append(Row(sheet_row, row_id, record if custom_ok else None, raw_row,
                               raw_id=raw_id, target=target, unread=unread, partial=partial,
@@ -1042,14 +1044,17 @@ def _moved(entry: Entry, sheet_row: int) -> Entry:
 
 @dataclass
 class _Cells:
-    """A record row while it is read: its cells as the sheet holds them (`raw`), what each
-    CRM column shows (`shown`: merged blocks filled in, formula errors, cells read by their
-    column), and fields set from other cells (`extra`: a currency named inside an amount)."""
+    """A record row while it is read: its cells as a person sees them (`raw`: the grid's row,
+    with the code a zero-padded number shows, `Grid.codes`, outside sheetcrm's computed
+    columns), what each CRM column shows (`shown`: merged blocks filled in, formula errors,
+    cells read by their column), fields set from other cells (`extra`: a currency named inside
+    an amount), and the grid's row itself (`held`: what the writes' guards compare)."""
 
     index: int
     raw: list[Any]
     shown: dict[int, Any]
     extra: dict[str, Any] = field(default_factory=dict)
+    held: list[Any] | None = None  # None: `raw` is the grid's row
 
 
 def _record_rows(table: Table, grid: Grid, header_index: int, known: dict[int, str],
@@ -1061,10 +1066,19 @@ def _record_rows(table: Table, grid: Grid, header_index: int, known: dict[int, s
     computed_cols = set(header.computed.values())
     rows: list[_Cells] = []
     errors = grid.errors
+    codes: dict[int, list[tuple[int, str]]] = {}
+    for (r, c), text in grid.codes.items():
+        if c not in computed_cols:
+            codes.setdefault(r, []).append((c, text))
     for index in range(header_index + 1, len(grid.rows)):
-        raw_row = grid.rows[index]
+        raw_row = held = grid.rows[index]
         if not raw_row and not filled and not errors:
             continue  # nothing there: the gap above a stray cell far below the data can be a million rows
+        if index in codes:
+            raw_row = list(held)
+            for c, text in codes[index]:
+                if c < len(raw_row):
+                    raw_row[c] = text
         width = len(raw_row)
         shown = {col: raw_row[col] if col < width else None for col in known}
         real = any(not (v is None or isinstance(v, str) and cells.is_blank(v)) for v in shown.values())
@@ -1084,9 +1098,9 @@ def _record_rows(table: Table, grid: Grid, header_index: int, known: dict[int, s
         # column, may read like an ID, or be missing).
         if not real or index in grid.totals or not has_id and _is_total(raw_row, index, known, grid):
             if any(c < width and not cells.is_blank(raw_row[c]) for c in computed_cols):
-                table.leftovers.append(Row(index + 1, None, None, raw_row))
+                table.leftovers.append(Row(index + 1, None, None, held))
             continue
-        rows.append(_Cells(index, raw_row, shown))
+        rows.append(_Cells(index, raw_row, shown, held=None if held is raw_row else held))
     return rows
 
 

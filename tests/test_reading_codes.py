@@ -65,11 +65,52 @@ def test_a_number_formatted_as_a_postal_code_reads_as_the_code_a_person_sees(tmp
 
 
 def test_a_row_with_such_a_code_gets_its_id_and_a_second_sync_writes_nothing(tmp_path):
-    # The ID's write is guarded by its row's cells as read ("08015", "(555) 123-4569"), which
-    # the file holds as 8015 and 5551234569: the guard reads them as the read does, so it lands.
+    # The ID's write is guarded by its row's first cells as the file holds them (8015,
+    # 5551234569), not as they show, so it lands.
     path = _book(tmp_path)
     sync(XlsxWorkbook(path), Config(), dt.date(2026, 12, 2))
     grid = XlsxWorkbook(path).read().tabs["Leads"]
-    assert grid.rows[3][:5] == ["LEAD-0003", "08015", "(555) 123-4569", "Vidal", "New"]
+    assert grid.rows[3][:5] == ["LEAD-0003", 8015, 5551234569, "Vidal", "New"]
+    assert (grid.codes[(3, 1)], grid.codes[(3, 2)]) == ("08015", "(555) 123-4569")
     again = sync(XlsxWorkbook(path), Config(), dt.date(2026, 12, 2))
     assert again.result is None
+
+
+def test_sheetcrms_own_cells_formatted_so_are_still_its_own(tmp_path):
+    """Days in Stage formatted `000` shows 000, and is still the 0 sheetcrm wrote: not a value a
+    person typed over it (which sheetcrm would keep and stop updating)."""
+    tabs = {"Accounts": [["ID", "Name"], ["ACC-0001", "Acme"]],
+            "Opportunities": [["ID", "Name", "Account", "Stage", "Amount", "Currency", "Close Date",
+                               "Weighted Amount", "Days in Stage"],
+                              ["OPP-0001", "x", "ACC-0001", "Proposal", 1000, "USD", "2027-01-15"]]}
+    path = xlsx(tmp_path / "own.xlsx", tabs, formats={("Opportunities", "H2"): "000000",
+                                                       ("Opportunities", "I2"): "000"})
+    sync(XlsxWorkbook(path), Config(), dt.date(2026, 12, 2))
+    again = sync(XlsxWorkbook(path), Config(), dt.date(2026, 12, 3))
+    assert XlsxWorkbook(path).read().tabs["Opportunities"].codes == {(1, 7): "000500", (1, 8): "001"}
+    assert not [i for i in again.crm.report.issues if i.code == "computed_cell_typed"]
+    assert again.cells_written["Opportunities"] == 1  # Days in Stage, a day later
+
+
+def test_google_reads_such_codes_where_its_formats_read_reaches(emu):
+    """On Google the values read gives 8001; the pattern comes with the formats read a team's
+    own column holding a number of the days 1950-2099 (28001) already pays, never another."""
+    from test_cell_facts import Traced
+
+    rows = [["ID", "Zip", "Name", "Status"], ["ACC-0001", 8001, "Acme", "Customer"],
+            ["ACC-0002", 28001, "Beta", "Customer"], [None, 8015, "Gamma", "Customer"]]
+    key = emu.create_spreadsheet("CRM", {"Accounts": rows})
+    emu.apply(key, [{"repeatCell": {
+        "range": {"sheetId": emu.sheet_id(key, "Accounts"), "startRowIndex": 1, "endRowIndex": 4,
+                  "startColumnIndex": 1, "endColumnIndex": 2},
+        "cell": {"userEnteredFormat": {"numberFormat": {"type": "NUMBER", "pattern": "00000"}}},
+        "fields": "userEnteredFormat.numberFormat"}}])
+    t = Traced(key, Config())
+    snap = t.book.read()
+    assert t.counts() == (3, 0)  # metadata, values, and the one formats read
+    assert [r[1] for r in snap.tabs["Accounts"].rows[1:]] == [8001, 28001, 8015]  # as Google holds them
+    crm = read_crm(snap, Config())
+    assert [a.custom["Zip"] for a in crm.records("accounts")] == ["08001", "28001", "08015"]
+    sync(t.book, Config(), dt.date(2026, 12, 2))  # the ID's guard compares 8015 and Gamma, as Google holds them
+    assert [r[0] for r in Traced(key, Config()).book.read().tabs["Accounts"].rows[1:]] == [
+        "ACC-0001", "ACC-0002", "ACC-0003"]

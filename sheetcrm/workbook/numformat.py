@@ -244,6 +244,12 @@ def show_time(days: float, code: str) -> str | None:
 _DIGIT_LITERALS = frozenset(" -()/+:$")
 
 
+@lru_cache(maxsize=256)  # a workbook has a handful of distinct codes
+def is_digits_format(code: str) -> bool:
+    """Whether a number format code pads a whole number with zeros (`show_digits`)."""
+    return show_digits(0, code) is not None
+
+
 def show_digits(number: int, code: str) -> str | None:
     """A whole number as a code of "0" placeholders and literal text shows it: 8001 under `00000` (Excel's Zip Code format) is
     "08001", 123456789 under `000-00-0000` "123-45-6789", 5551234567 under `(000) 000-0000`

@@ -793,8 +793,8 @@ def _decode(book: python_calamine.CalamineWorkbook, name: str, data: bytes, z: z
 
 
 def _show_digits(grid: Grid, z: zipfile.ZipFile, part: str | None) -> None:
-    """Each whole number of `grid` whose number format pads it with zeros as the text it shows
-    (`numformat.show_digits`: 8001 under `00000` is "08001"): a postal code or an account
+    """`grid.codes`: the text each whole number whose number format pads it with zeros shows
+    (`numformat.show_digits`: 8001 under `00000` is "08001"). A postal code or an account
     number read as the number would lose the zeros a person sees."""
     if part is None:
         return
@@ -802,7 +802,7 @@ def _show_digits(grid: Grid, z: zipfile.ZipFile, part: str | None) -> None:
     for (r, c), code in xlsx_scan.digit_codes(z, part).items():
         if r < len(rows) and c < len(rows[r]) and (v := rows[r][c]).__class__ is int \
                 and (text := numformat.show_digits(v, code)) is not None:
-            rows[r][c] = text
+            grid.codes[(r, c)] = text
 
 
 def _show_times(grid: Grid, times: dict[tuple[int, int], float], z: zipfile.ZipFile, part: str | None) -> None:

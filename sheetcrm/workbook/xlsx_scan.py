@@ -31,7 +31,7 @@ from openpyxl.utils import column_index_from_string
 
 from . import uncalculated
 from .xlsx_patch import attrs, found_dropdowns, relationships, sheet_parts
-from .numformat import format_currency, is_percent_format, is_time_format, show_digits  # noqa: F401  (is_percent_format: re-exported)
+from .numformat import format_currency, is_digits_format, is_percent_format, is_time_format  # noqa: F401  (is_percent_format: re-exported)
 
 Position = tuple[int, int]  # 0-based (row, col), as in Grid
 
@@ -284,7 +284,7 @@ def digit_styles(styles_xml: bytes) -> dict[int, str]:
     with zeros, with its code (no built-in format does)."""
     custom = {int(i[1]): html.unescape(c[1].decode()) for m in _NUM_FMT.finditer(styles_xml)
               if (i := _NUM_FMT_ID.search(m[1])) and (c := _FORMAT_CODE.search(m[1]))}
-    padded = {number: code for number, code in custom.items() if show_digits(0, code) is not None}
+    padded = {number: code for number, code in custom.items() if is_digits_format(code)}
     block = _CELL_XFS.search(styles_xml) if padded else None
     if block is None:
         return {}
