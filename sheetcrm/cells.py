@@ -650,8 +650,10 @@ def is_percent_text(raw: RawCell) -> bool:
     return isinstance(raw, str) and raw.strip(_STRIP).endswith("%")
 
 
-def parse_percent(raw: RawCell, locale: str = "en", scale: str | None = None) -> Decimal | None:
-    """Percentage points, 0 to 100.
+def parse_percent(raw: RawCell, locale: str = "en", scale: str | None = None, bounded: bool = True) -> Decimal | None:
+    """Percentage points, 0 to 100 (`bounded`: a probability, a discount, a tax rate), or any
+    (not `bounded`: a team's own column, where a growth of 150 % or a margin of -5 % is what
+    the cell says; an "out_of_range" CellError otherwise).
 
     Text ending in "%" is always points: "75%", "12,5 %" (es). A plain number (native, or
     text without "%") is read by `scale`: "fraction" multiplies it by 100 (0.75 is 75, 1 is
@@ -677,7 +679,7 @@ def parse_percent(raw: RawCell, locale: str = "en", scale: str | None = None) ->
     if fraction and not percent_sign:
         value = value.scaleb(2)
         value = value.quantize(_ONE) if value == value.to_integral_value() else value.normalize()
-    if not 0 <= value <= 100:
+    if bounded and not 0 <= value <= 100:
         raise CellError(
             "out_of_range",
             _("{shown} is outside 0 to 100 percent.", shown=quoted(raw)),

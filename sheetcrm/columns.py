@@ -291,7 +291,7 @@ def _plain_number(raw: RawCell, locale: str) -> Decimal | None:
 
 
 def read_percents(raws: Sequence[RawCell], formatted: Collection[int], fallback: str,
-                  fallback_sure: bool) -> Reading:
+                  fallback_sure: bool, bounded: bool = True) -> Reading:
     """A percentage column: its decimal convention, then whether its plain numbers (neither
     percent-formatted nor written with "%") are fractions or points.
 
@@ -301,13 +301,14 @@ def read_percents(raws: Sequence[RawCell], formatted: Collection[int], fallback:
     with only 0s and 1s nothing tells, and they are points. A plain number that the other
     scale would read differently and that the column does not settle (a 1 among fractions,
     anything from 0 to 1 among points) is a warning with both readings. Every cell is read
-    here: `values` holds each one's points or its error.
+    here: `values` holds each one's points or its error. `bounded`: from 0 to 100 % only
+    (`cells.parse_percent`; a team's own column is not).
     """
     # A text cell shows its text whatever its number format ("0.6" typed as text in a
     # percent-formatted cell shows 0.6, not 60%): only numbers are shown by the format.
     formatted = {i for i in formatted if i < len(raws) and raws[i].__class__ in (int, float)}
     reading = read_numbers(raws, "percent", fallback, fallback_sure,
-                           lambda raw, loc: cells.parse_percent(raw, loc, "points"))
+                           lambda raw, loc: cells.parse_percent(raw, loc, "points", bounded))
     locale = reading.locale
     plain = {i: v for i, raw in enumerate(raws) if i not in formatted
              and (v := _plain_number(raw, locale)) is not None}
@@ -318,7 +319,7 @@ def read_percents(raws: Sequence[RawCell], formatted: Collection[int], fallback:
         if index in errors or cells.is_blank(raw):
             continue
         try:
-            value = cells.parse_percent(raw, locale, "fraction" if index in formatted else scale)
+            value = cells.parse_percent(raw, locale, "fraction" if index in formatted else scale, bounded)
         except CellError as e:
             if index in formatted and e.code == "out_of_range":
                 e = _formatted_out_of_range(raw)
@@ -410,7 +411,9 @@ def _date_cell(raw: RawCell) -> bool:
 def _percent_cell(raw: RawCell) -> bool:
     # "15%" and plain numbers: the column's reading (`read_percents`) tells fractions from points
     # and reports the plain numbers it cannot tell; `infer_kind` wants one "%" among them.
-    return _number_cell(raw) or cells.is_percent_text(raw) and _reads(cells.parse_percent, raw)
+    # A team's own column may hold any percentage: 150 % and -5 % vote for percentages too.
+    return _number_cell(raw) or cells.is_percent_text(raw) and _reads(
+        lambda r, locale: cells.parse_percent(r, locale, bounded=False), raw)
 
 
 def _names_currency(raw: RawCell) -> bool:
@@ -421,7 +424,8 @@ _TESTS = {"bool": _bool_cell, "number": _number_cell, "money": _amount_cell, "pe
           "date": _date_cell}
 
 
-def infer_kind(raws: Sequence[RawCell], money: bool = False, percent: Collection[int] = ()) -> str | None:
+def infer_kind(raws: Sequence[RawCell], money: bool = False, percent: Collection[int] = (),
+               currency: Collection[int] = ()) -> str | None:
     """"bool", "number", "money", "percent" or "date" when at least INFERRED_SHARE of the filled
     cells of a column read as that kind (numbers and dates in either convention: the column's
     reading settles which), else None: the column stays text. Native TRUE/FALSE and words like
@@ -430,23 +434,28 @@ def infer_kind(raws: Sequence[RawCell], money: bool = False, percent: Collection
     "money", read as an Amount is; one of percentages ("15%", at least one written with "%")
     is "percent", and so is one with a number formatted as a percentage: `percent` holds the
     indexes (into `raws`) of the cells whose number format shows a percentage (`Grid.percent`;
-    0.15 there shows 15 %, and is read so). `money`: a column of amounts by its header (a
-    Budget, `schema.BUDGET_HEADERS`): "money" instead of "number"."""
+    0.15 there shows 15 %, and is read so), and so is one of amounts with a number whose
+    format shows a currency: `currency` holds those indexes (`Grid.currency`; 1234.5 under
+    `#,##0.00 "€"` shows 1.234,50 €, an amount in euros, which read as a plain number would
+    be refused). `money`: a column of amounts by its header (a Budget,
+    `schema.BUDGET_HEADERS`): "money" instead of "number"."""
     filled = [raw for raw in raws if not cells.is_blank(raw)]
     if not filled:
         return None
     # A number formatted as a percentage shows as one (only a number shows its format): such a
     # column is tried as percentages before numbers, which its cells would all read as too.
     shown_percent = any(i < len(raws) and raws[i].__class__ in (int, float) for i in percent)
+    shown_money = any(i < len(raws) and raws[i].__class__ in (int, float) for i in currency)
     need = INFERRED_SHARE * len(filled)
     # One code among the cells ("08001" beside "28001") makes the column a column of codes:
     # typed as numbers, its other cells' zeros would be lost and that one left out.
     codes = any(isinstance(raw, str) and _code_text(raw) for raw in filled)
-    kinds = ("bool", "percent", "number", "money", "date") if shown_percent else INFERRED_KINDS
+    kinds = (("bool", "percent", "number", "money", "date") if shown_percent else
+             ("bool", "money", "number", "percent", "date") if shown_money else INFERRED_KINDS)
     for kind in kinds:
         if kind in ("number", "money", "percent") and codes:
             continue
-        if kind == "money" and (money or not any(_names_currency(raw) for raw in filled)):
+        if kind == "money" and (money or not shown_money and not any(_names_currency(raw) for raw in filled)):
             continue  # a Budget's amounts were tried as "number"; plain numbers are numbers
         if kind == "percent" and not shown_percent and not any(cells.is_percent_text(raw) for raw in filled):
             continue

@@ -436,7 +436,7 @@ def merge(snapshot: Snapshot, crm: Crm, locale: str, as_of: dt.date,
             old = snapshot.tabs[title]
             grids[title] = dataclasses.replace(old, rows=[list(r) for r in old.rows], formulas=set(old.formulas),
                                                errors=dict(old.errors), percent=set(old.percent),
-                                               currency=dict(old.currency))
+                                               currency=dict(old.currency), codes=dict(old.codes))
         return grids[title]
 
     # Earlier merges whose references linger: their IDs, re-pointed through the Merged tab.
@@ -693,6 +693,7 @@ def _blank(grid: Grid, r: int) -> None:
     grid.percent = {p for p in grid.percent if p[0] != r}
     grid.errors = {p: v for p, v in grid.errors.items() if p[0] != r}
     grid.currency = {p: v for p, v in grid.currency.items() if p[0] != r}
+    grid.codes = {p: v for p, v in grid.codes.items() if p[0] != r}
 
 
 def _set(grid: Grid, r: int, c: int, value: Any) -> None:
@@ -702,6 +703,7 @@ def _set(grid: Grid, r: int, c: int, value: Any) -> None:
     while len(row) <= c:
         row.append(None)
     row[c] = value
+    grid.codes.pop((r, c), None)  # the text the old value showed
 
 
 def _at(row: Row, col: int) -> Any:

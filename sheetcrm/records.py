@@ -157,7 +157,7 @@ CUSTOM_PARSERS: dict[str, Callable[[Any, str], Any]] = {
     "number": cells.parse_number,
     "money": cells.parse_amount,  # an amount: its cell may name its currency ("$500", "8000 EUR")
     "integer": cells.parse_integer,
-    "percent": cells.parse_percent,
+    "percent": lambda raw, locale: cells.parse_percent(raw, locale, bounded=False),  # any: a growth of 150 %
     "date": cells.parse_date,
     "bool": lambda raw, locale: cells.parse_bool(raw),
     "email": lambda raw, locale: cells.parse_email(raw),

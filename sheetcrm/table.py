@@ -890,10 +890,12 @@ def _parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, c
         _merged_numbers(title, header, grid, rows, known, report)
     # The team's own columns the config does not type: typed by their cells (columns.infer_kind).
     shown_percent = _percent_rows(grid, rows) if grid.percent else {}
+    shown_money = _percent_rows(grid, rows, grid.currency) if grid.currency else {}
     inferred = {name: kind for name, col in header.custom.items() if name not in custom_kinds
                 and (kind := columns.infer_kind([r.raw[col] if col < len(r.raw) else None for r in rows],
                                                 money=budget_header(name)[0],
-                                                percent=shown_percent.get(col, ())))}
+                                                percent=shown_percent.get(col, ()),
+                                                currency=shown_money.get(col, ())))}
     for name, kind in inferred.items():
         col = header.custom[name]
         known[col] = kind
@@ -961,6 +963,8 @@ def _parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, c
         row_id = None
         if id_col is not None and not isinstance(data["id"], cells.CellError):
             row_id = cells.parse_text(data["id"])
+        if r.held is not None:
+            raw_row = r.held  # the row as the file holds it: a write's guard compares these cells
         raw_id = raw_row[id_col] if id_col is not None and id_col < len(raw_row) else None
         table.rows.append(Row(sheet_row, row_id, record if custom_ok else None, raw_row,
                               raw_id=raw_id, target=target, unread=unread, partial=partial,
@@ -1040,14 +1044,17 @@ def _moved(entry: Entry, sheet_row: int) -> Entry:
 
 @dataclass
 class _Cells:
-    """A record row while it is read: its cells as the sheet holds them (`raw`), what each
-    CRM column shows (`shown`: merged blocks filled in, formula errors, cells read by their
-    column), and fields set from other cells (`extra`: a currency named inside an amount)."""
+    """A record row while it is read: its cells as a person sees them (`raw`: the grid's row,
+    with the code a zero-padded number shows, `Grid.codes`, outside sheetcrm's computed
+    columns), what each CRM column shows (`shown`: merged blocks filled in, formula errors,
+    cells read by their column), fields set from other cells (`extra`: a currency named inside
+    an amount), and the grid's row itself (`held`: what the writes' guards compare)."""
 
     index: int
     raw: list[Any]
     shown: dict[int, Any]
     extra: dict[str, Any] = field(default_factory=dict)
+    held: list[Any] | None = None  # None: `raw` is the grid's row
 
 
 def _record_rows(table: Table, grid: Grid, header_index: int, known: dict[int, str],
@@ -1059,10 +1066,19 @@ def _record_rows(table: Table, grid: Grid, header_index: int, known: dict[int, s
     computed_cols = set(header.computed.values())
     rows: list[_Cells] = []
     errors = grid.errors
+    codes: dict[int, list[tuple[int, str]]] = {}
+    for (r, c), text in grid.codes.items():
+        if c not in computed_cols:
+            codes.setdefault(r, []).append((c, text))
     for index in range(header_index + 1, len(grid.rows)):
-        raw_row = grid.rows[index]
+        raw_row = held = grid.rows[index]
         if not raw_row and not filled and not errors:
             continue  # nothing there: the gap above a stray cell far below the data can be a million rows
+        if index in codes:
+            raw_row = list(held)
+            for c, text in codes[index]:
+                if c < len(raw_row):
+                    raw_row[c] = text
         width = len(raw_row)
         shown = {col: raw_row[col] if col < width else None for col in known}
         real = any(not (v is None or isinstance(v, str) and cells.is_blank(v)) for v in shown.values())
@@ -1082,9 +1098,9 @@ def _record_rows(table: Table, grid: Grid, header_index: int, known: dict[int, s
         # column, may read like an ID, or be missing).
         if not real or index in grid.totals or not has_id and _is_total(raw_row, index, known, grid):
             if any(c < width and not cells.is_blank(raw_row[c]) for c in computed_cols):
-                table.leftovers.append(Row(index + 1, None, None, raw_row))
+                table.leftovers.append(Row(index + 1, None, None, held))
             continue
-        rows.append(_Cells(index, raw_row, shown))
+        rows.append(_Cells(index, raw_row, shown, held=None if held is raw_row else held))
     return rows
 
 
@@ -1200,6 +1216,7 @@ def _read_columns(title: str, header: Header, grid: Grid, rows: list[_Cells], kn
     for `_priced`), unusable cells become CellErrors in `shown`, and each column's context
     (its locale) is returned by field or custom header."""
     names = {c: f for f, c in header.fields.items()} | {c: n for n, c in header.custom.items()}
+    custom = set(header.custom.values())  # a team's own columns: their percentages have no bounds
     column_ctx: dict[str, ParseContext] = {}
     percent: dict[int, set[int]] = {}  # col -> the rows (indexes into `rows`) formatted as a percent
     if grid.percent:
@@ -1222,7 +1239,7 @@ def _read_columns(title: str, header: Header, grid: Grid, rows: list[_Cells], kn
                 {p for c, p in proofs.items() if _FAMILY.get(known[c]) == _FAMILY[kind]}, ctx.locale, ctx.locale_set)
             column_of = dataclasses.replace(ctx, locale=locale, locale_set=sure)
         reading = _read_column(kind, [r.shown[col] for r in rows], formatted, column_of, three, grid.date1904,
-                               contradicted)
+                               contradicted, own=col in custom)
         if reading is None:
             continue
         column_ctx[names[col]] = dataclasses.replace(ctx, locale=reading.locale)
@@ -1241,11 +1258,13 @@ def _read_columns(title: str, header: Header, grid: Grid, rows: list[_Cells], kn
     return column_ctx
 
 
-def _percent_rows(grid: Grid, rows: list[_Cells]) -> dict[int, set[int]]:
-    """col -> the record rows (indexes into `rows`) whose cell there is formatted as a percent."""
+def _percent_rows(grid: Grid, rows: list[_Cells], cells_: Iterable[tuple[int, int]] | None = None
+                  ) -> dict[int, set[int]]:
+    """col -> the record rows (indexes into `rows`) whose cell there is formatted as a percent
+    (or is one of `cells_`: the currency-formatted ones, `Grid.currency`)."""
     position = {r.index: i for i, r in enumerate(rows)}
     percent: dict[int, set[int]] = {}
-    for index, col in grid.percent:
+    for index, col in grid.percent if cells_ is None else cells_:
         if (i := position.get(index)) is not None:
             percent.setdefault(col, set()).add(i)
     return percent
@@ -1311,13 +1330,13 @@ def _votes(raws: list[Any]) -> list[Any]:
 
 def _read_column(kind: str, raws: list[Any], formatted: set[int], ctx: ParseContext,
                  three_decimals: set[int] = frozenset(),  # type: ignore[assignment]
-                 date1904: bool = False, contradicted: bool = False) -> columns.Reading | None:
+                 date1904: bool = False, contradicted: bool = False, own: bool = False) -> columns.Reading | None:
     raws = _votes(raws)
     if kind in ("number", "money", "integer"):
         parse = {"integer": cells.parse_integer, "money": cells.parse_amount}.get(kind, cells.parse_number)
         return columns.read_numbers(raws, kind, ctx.locale, ctx.locale_set, parse, three_decimals, contradicted)
     if kind == "percent":
-        return columns.read_percents(raws, formatted, ctx.locale, ctx.locale_set)
+        return columns.read_percents(raws, formatted, ctx.locale, ctx.locale_set, bounded=not own)
     if kind in ("date", "datetime"):
         # The column settles the day as a date column's (day or month first); each cell keeps its
         # time, on the team's wall clock: one written with its UTC offset is moved there

@@ -132,3 +132,46 @@ def test_percentages_and_amounts_naming_their_currency_are_inferred_as_such():
     assert infer_kind([15, 5, 20]) == "number"
     assert infer_kind(["15%", "5%", "n/d", "?"]) is None  # below 95 %: text
     assert infer_kind(["08001 €", "300 €"]) is None  # a code keeps the column text
+
+
+def test_a_teams_own_percentages_may_be_above_100_or_below_0(tmp_path):
+    """A growth of 150 % or a margin of -5 % is what the cell says: one such cell neither turns
+    a short column into text (every cell then "is not a number" to a condition) nor is left
+    out of it. A Probability stays 0 to 100 %."""
+    assert infer_kind(["15%", "150%", "20%"]) == "percent"
+    assert infer_kind(["15 %", "-5 %", "20 %"]) == "percent"
+    read, issues = leads_tab("Growth", ["15%", "150%", "20%", "-5 %"])
+    assert read == [Decimal(15), Decimal(150), Decimal(20), Decimal(-5)] and issues == []
+    path = xlsx(tmp_path / "growth.xlsx", {"Leads": [["ID", "Last Name", "Status", "Growth"],
+                                                     ["LEAD-001", "Doe", "New", 0.15],
+                                                     ["LEAD-002", "Roe", "New", 1.5]]},
+                formats={("Leads", "D2"): "0%", ("Leads", "D3"): "0%"})
+    crm = read_crm(XlsxWorkbook(path).read(), Config())
+    assert [lead.custom["Growth"] for lead in crm.records("leads")] == [Decimal(15), Decimal(150)]
+    over = parse_condition("Growth > 100%", "en")
+    assert [over.test(lambda _relation, _column, v=lead.custom["Growth"]: v) for lead in crm.records("leads")] \
+        == [False, True]
+    declared = Config.model_validate({"tabs": {"leads": {"custom_fields": {"Growth": {"type": "percent"}}}}})
+    read, issues = leads_tab("Growth", ["150%", "-5%"], declared)
+    assert read == [Decimal(150), Decimal(-5)] and issues == []
+    rows = [["ID", "Name", "Account", "Stage", "Amount", "Probability"],
+            ["OPP-0001", "Big", "Acme", "Proposal", 1000, "150%"]]
+    crm = read_crm(Snapshot({"Opportunities": Grid(rows)}), Config())
+    assert [(i.code, i.column) for i in crm.report.issues if i.tab == "Opportunities" and i.code != "left_out"] \
+        == [("out_of_range", "F")]
+
+
+def test_a_column_of_amounts_formatted_in_a_currency_is_money_in_that_currency(tmp_path):
+    """1234.5 under `#,##0.00 "€"` shows 1.234,50 €: a Fee column of such cells is a column of
+    euros, not of numbers each refused for naming a currency (every value lost)."""
+    rows = [["ID", "Last Name", "Status", "Fee", "Visits"],
+            ["LEAD-001", "Doe", "New", 1234.5, 3], ["LEAD-002", "Roe", "New", 99, 4]]
+    path = xlsx(tmp_path / "fees.xlsx", {"Leads": rows},
+                formats={("Leads", c): '#,##0.00 "€"' for c in ("D2", "D3")})
+    crm = read_crm(XlsxWorkbook(path).read(), Config())
+    leads = crm.records("leads")
+    assert [lead.custom["Fee"] for lead in leads] == [Decimal("1234.5"), Decimal(99)]
+    assert [lead.priced["Fee"].currency for lead in leads] == ["EUR", "EUR"]
+    assert not [i for i in crm.report.issues if i.header == "Fee"]
+    assert [lead.custom["Visits"] for lead in leads] == [Decimal(3), Decimal(4)]
+    assert "Visits" not in leads[0].priced

@@ -890,7 +890,8 @@ class _Reader:
         # person should first hear that it reads two ways.
         self.refuse_ambiguous(text.removesuffix("%").strip(), "%" if percent else "", shape, at)
         try:
-            found = parse_percent(text, self.locale) if percent else parse_amount(text, self.locale)
+            # Any percentage: a team's own column may hold 150 % (a Probability never passes it).
+            found = parse_percent(text, self.locale, bounded=False) if percent else parse_amount(text, self.locale)
         except CellError as e:
             example = shape(_unambiguous(Decimal("1234.5"), self.locale))
             hint = (_('Write numbers as locale "{locale}" does: {example}', locale=self.locale, example=example)

@@ -65,7 +65,8 @@ def after_write(snapshot: Snapshot, plan: Plan) -> Snapshot:
                           percent={t: g.percent for t, g in snapshot.tabs.items()},
                           merges={t: g.merges for t, g in snapshot.tabs.items()},
                           currency={t: g.currency for t, g in snapshot.tabs.items()},
-                          date1904=any(g.date1904 for g in snapshot.tabs.values()))
+                          date1904=any(g.date1904 for g in snapshot.tabs.values()),
+                          codes={t: g.codes for t, g in snapshot.tabs.items()})
     for title in plan.new_tabs:
         book.tabs.setdefault(title, [])
         book.formulas.setdefault(title, set())

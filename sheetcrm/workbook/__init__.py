@@ -53,6 +53,12 @@ class Grid:
     currency: dict[tuple[int, int], str] = field(default_factory=dict)
     merges: list[tuple[int, int, int, int]] = field(default_factory=list)
     totals: set[int] = field(default_factory=set)
+    # The text a whole number's format shows as a code, where that format pads it with zeros
+    # (`numformat.show_digits`: 8001 under `00000` shows "08001"), by 0-based position. The
+    # value in `rows` stays the number the file holds, which is what sheetcrm's own cells and
+    # the writes' guards compare; a people's tab reads the code (`table.py`). .xlsx always; on
+    # Google only in the columns the formats read asks about (see gsheets.py).
+    codes: dict[tuple[int, int], str] = field(default_factory=dict)
     # The workbook counts dates from 1904-01-01 (.xlsx only: workbookPr date1904, Mac Excel's
     # date system): a plain number read as a date is a serial from there, not from 1899-12-30
     # (`cells.parse_date`). Date cells come as dates already, in either system.

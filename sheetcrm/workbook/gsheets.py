@@ -81,7 +81,8 @@ its cells, and a format changes what a number there is: 46447 formatted as a dat
 2027-03-01, 0.15 formatted as a percentage 15 %, 1.5 formatted `[h]:mm` shows 36:00. The same
 read asks about such a column when it holds a number with a fraction or a whole number of the
 days 1950-2099 (`_shown_candidates`), and puts in the grid what .xlsx gives for such cells: a
-date, a datetime, the text a time code shows (`_show_dates_and_times`). Whole numbers outside
+date, a datetime, the text a time code shows (`_show_dates_and_times`), the code a zero-padded
+whole number shows (`Grid.codes`: 8001 under `00000` is "08001", `_show_codes`). Whole numbers outside
 those days cost nothing. The formats of every cell in the metadata read (1) would spare the
 request but cost every sync several times the values read (docs/formats.md).
 
@@ -131,7 +132,7 @@ from gspread.utils import absolute_range_name
 from sheetcrm.cells import show_number
 from sheetcrm.i18n import N_, _, ngettext
 
-from .numformat import format_currency, is_time_format, show_time
+from .numformat import format_currency, is_digits_format, is_time_format, show_digits, show_time
 from . import (SERIAL_EPOCH, CellValue, CellWrite, Chart, ColumnFormat, Grid, Guide, Plan, Snapshot, WorkbookError,
                WriteResult, blanks_to_none, drop_orphans, cell_key, holding, holds_target, keyed, landing, same_value,
                serial_number, share_text)
@@ -536,6 +537,7 @@ class GoogleSheetsWorkbook:
                 grid.percent |= percent
                 grid.currency.update(currency)
                 _show_dates_and_times(grid, {p: f for p, f in shown.items() if p[1] in own[title]})
+                _show_codes(grid, {p: f for p, f in shown.items() if p[1] in own[title]})
 
     def write(self, plan: Plan) -> WriteResult:
         result = WriteResult()
@@ -1402,18 +1404,19 @@ def _format_cells(block: dict) -> tuple[set[tuple[int, int]], dict[tuple[int, in
     """From one GridData block, the 0-based positions whose number format type is PERCENT,
     those whose pattern shows a currency, with the currency (`numformat.format_currency`), and
     those whose format shows a date, a date and time or a time (type DATE, DATE_TIME, TIME),
-    with (type, pattern)."""
+    or pads a whole number with zeros (`numformat.show_digits`: NUMBER `00000`), with (type,
+    pattern)."""
     top, left = block.get("startRow", 0), block.get("startColumn", 0)
     percent, currency, shown = set(), {}, {}
     for r, row in enumerate(block.get("rowData", [])):
         for c, cell in enumerate(row.get("values", [])):
             number_format = cell.get("effectiveFormat", {}).get("numberFormat", {})
-            kind = number_format.get("type")
+            kind, pattern = number_format.get("type"), number_format.get("pattern", "")
             if kind == "PERCENT":
                 percent.add((top + r, left + c))
-            elif kind in ("DATE", "DATE_TIME", "TIME"):
-                shown[(top + r, left + c)] = (kind, number_format.get("pattern", ""))
-            elif (shown_currency := format_currency(number_format.get("pattern", ""))) is not None:
+            elif kind in ("DATE", "DATE_TIME", "TIME") or is_digits_format(pattern):
+                shown[(top + r, left + c)] = (kind, pattern)
+            elif (shown_currency := format_currency(pattern)) is not None:
                 currency[(top + r, left + c)] = shown_currency
     return percent, currency, shown
 
@@ -1425,7 +1428,7 @@ def _show_dates_and_times(grid: Grid, shown: dict[tuple[int, int], tuple[str, st
     values read gives every one of them as its serial number."""
     for (r, c), (kind, pattern) in shown.items():
         v = grid.cell(r, c)
-        if not _number(v):
+        if not _number(v) or kind not in ("DATE", "DATE_TIME", "TIME"):
             continue  # a text cell shows its text whatever its format
         if kind == "TIME" or is_time_format(pattern):
             if (text := show_time(v, pattern)) is not None:
@@ -1433,6 +1436,16 @@ def _show_dates_and_times(grid: Grid, shown: dict[tuple[int, int], tuple[str, st
         elif 0 <= v < 2_958_466:  # within the days a date can be (to 9999-12-31)
             moment = SERIAL_EPOCH + dt.timedelta(days=v)
             grid.rows[r][c] = moment.date() if kind == "DATE" else moment
+
+
+def _show_codes(grid: Grid, shown: dict[tuple[int, int], tuple[str, str]]) -> None:
+    """`grid.codes`, as the .xlsx read gives them, for the whole numbers of `shown` whose
+    pattern pads them with zeros (`numformat.show_digits`: 8001 under `00000` shows "08001")."""
+    for (r, c), (kind, pattern) in shown.items():
+        v = grid.cell(r, c)
+        if type(v) is int and kind not in ("DATE", "DATE_TIME", "TIME") \
+                and (text := show_digits(v, pattern)) is not None:
+            grid.codes[(r, c)] = text
 
 
 def _block(grid_range: dict) -> tuple[int, int, int, int]:

@@ -12,8 +12,9 @@ class MemoryWorkbook:
     """Tabs as lists of rows (row 0 is the sheet's row 1) plus, per tab and at 0-based
     positions, what the cells show beyond their values, as `Grid` describes: formula cells,
     error results ({(row, col): "#N/A"}), percent-formatted cells, currency-formatted cells
-    ({(row, col): "JPY"}) and merged blocks
-    ((first_row, first_col, last_row, last_col), inclusive).
+    ({(row, col): "JPY"}), merged blocks ((first_row, first_col, last_row, last_col),
+    inclusive) and the codes zero-padded numbers show ({(row, col): "08001"}; a value written
+    there drops its code, since nothing here formats it).
 
     A formula cell holds whatever value it was given; one written with `formula=True` holds
     its formula text, since nothing here evaluates formulas. An error cell reads as None with
@@ -32,6 +33,7 @@ class MemoryWorkbook:
         merges: dict[str, list[tuple[int, int, int, int]]] | None = None,
         currency: dict[str, dict[tuple[int, int], str]] | None = None,
         date1904: bool = False,
+        codes: dict[str, dict[tuple[int, int], str]] | None = None,
     ) -> None:
         self.tabs: dict[str, list[list[CellValue]]] = copy.deepcopy(tabs or {})
         self.formulas: dict[str, set[tuple[int, int]]] = {t: set(c) for t, c in (formulas or {}).items()}
@@ -39,6 +41,7 @@ class MemoryWorkbook:
         self.percent: dict[str, set[tuple[int, int]]] = {t: set(c) for t, c in (percent or {}).items()}
         self.merges: dict[str, list[tuple[int, int, int, int]]] = {t: list(m) for t, m in (merges or {}).items()}
         self.currency: dict[str, dict[tuple[int, int], str]] = {t: dict(c) for t, c in (currency or {}).items()}
+        self.codes: dict[str, dict[tuple[int, int], str]] = {t: dict(c) for t, c in (codes or {}).items()}
         for tab in self.tabs:
             self.formulas.setdefault(tab, set())
         self.owned: set[str] = {t for t in (owned or ()) if t in self.tabs}
@@ -65,7 +68,8 @@ class MemoryWorkbook:
                 rows[r][c] = None
         return Grid(rows=trim_rows(rows), formulas=set(self.formulas[tab]), errors=errors,
                     percent=set(self.percent.get(tab, ())), currency=dict(self.currency.get(tab, {})),
-                    merges=list(self.merges.get(tab, ())), date1904=self.date1904)
+                    merges=list(self.merges.get(tab, ())), date1904=self.date1904,
+                    codes=dict(self.codes.get(tab, {})))
 
     def write(self, plan: Plan) -> WriteResult:
         result = WriteResult()
@@ -156,6 +160,8 @@ class MemoryWorkbook:
             self.errors[tab] = moved_map(self.errors[tab])
         if tab in self.currency:
             self.currency[tab] = moved_map(self.currency[tab])
+        if tab in self.codes:
+            self.codes[tab] = moved_map(self.codes[tab])
         if tab in self.merges:
             self.merges[tab] = [(a - (a > r), b, c - (c >= r), d) for a, b, c, d in self.merges[tab]
                                 if not a == c == r]
@@ -169,6 +175,7 @@ class MemoryWorkbook:
         while len(row) <= c:
             row.append(None)
         self.errors.get(w.tab, {}).pop((r, c), None)
+        self.codes.get(w.tab, {}).pop((r, c), None)
         if w.formula:
             row[c] = formula_text(w.value)
             self.formulas[w.tab].add((r, c))

@@ -237,6 +237,67 @@ def show_time(days: float, code: str) -> str | None:
     return "".join(out)
 
 
+# --- whole numbers padded with zeros: postal codes, account numbers ---------------------------
+
+# What a digits code may hold besides its "0" placeholders: quoted or escaped text, and these
+# characters, which a code shows as they are (ECMA-376 §18.8.31 lists them as literals).
+_DIGIT_LITERALS = frozenset(" -()/+:$")
+
+
+@lru_cache(maxsize=256)  # a workbook has a handful of distinct codes
+def is_digits_format(code: str) -> bool:
+    """Whether a number format code pads a whole number with zeros (`show_digits`)."""
+    return show_digits(0, code) is not None
+
+
+def show_digits(number: int, code: str) -> str | None:
+    """A whole number as a code of "0" placeholders and literal text shows it: 8001 under `00000` (Excel's Zip Code format) is
+    "08001", 123456789 under `000-00-0000` "123-45-6789", 5551234567 under `(000) 000-0000`
+    "(555) 123-4567", 7 under `"ES"00000` "ES00007". The digits fill the placeholders from the
+    right, and a number longer than them shows its extra digits at the first one (1234567 under
+    `00000` is "1234567"), as Excel and LibreOffice show it. None for any other code (one with
+    `#`, `?`, a decimal point, thousands, a percent, an exponent, a condition or a date part,
+    or fewer than three placeholders: `0`, `#,##0`, `0.00` show the number itself, and `00`
+    is most often a month, a day or a minute, still a number), and for a negative number.
+    12345 under `00000` is "12345": text too, as every cell of such a column of codes is."""
+    if number < 0 or code.lstrip().startswith(("[<", "[>", "[=")):
+        return None
+    section = _first_section(code)
+    parts: list[tuple[bool, str]] = []  # (a placeholder, the text)
+    i = 0
+    while i < len(section):
+        ch = section[i]
+        if ch == "0":
+            parts.append((True, "0"))
+        elif ch == '"':
+            close = section.find('"', i + 1)
+            if close < 0:
+                return None
+            parts.append((False, section[i + 1:close]))
+            i = close
+        elif ch == "\\" and i + 1 < len(section):
+            parts.append((False, section[i + 1]))
+            i += 1
+        elif ch in _DIGIT_LITERALS:
+            parts.append((False, ch))
+        else:
+            return None
+        i += 1
+    places = sum(1 for placeholder, _ in parts if placeholder)
+    if places < 3:
+        return None
+    digits = str(number).zfill(places)
+    extra, digits = digits[:len(digits) - places], digits[len(digits) - places:]
+    out, k = [], 0
+    for placeholder, text in parts:
+        if placeholder:
+            out.append((extra if k == 0 else "") + digits[k])
+            k += 1
+        else:
+            out.append(text)
+    return "".join(out)
+
+
 def _first_section(code: str) -> str:
     """The first section of a code (up to a `;` outside quotes), without a colour or condition
     in brackets at its start ([Red], [>=100])."""

@@ -782,12 +782,27 @@ def _decode(book: python_calamine.CalamineWorkbook, name: str, data: bytes, z: z
                 times: dict[tuple[int, int], float] = {}
                 grid = _typed(rows, times)
                 _show_times(grid, times, z, part)
+                _show_digits(grid, z, part)
                 return grid
         del xml
     times = {}
     grid = _grid(book.get_sheet_by_name(name).to_python(skip_empty_area=False), times)
     _show_times(grid, times, z, part)
+    _show_digits(grid, z, part)
     return grid
+
+
+def _show_digits(grid: Grid, z: zipfile.ZipFile, part: str | None) -> None:
+    """`grid.codes`: the text each whole number whose number format pads it with zeros shows
+    (`numformat.show_digits`: 8001 under `00000` is "08001"). A postal code or an account
+    number read as the number would lose the zeros a person sees."""
+    if part is None:
+        return
+    rows = grid.rows
+    for (r, c), code in xlsx_scan.digit_codes(z, part).items():
+        if r < len(rows) and c < len(rows[r]) and (v := rows[r][c]).__class__ is int \
+                and (text := numformat.show_digits(v, code)) is not None:
+            grid.codes[(r, c)] = text
 
 
 def _show_times(grid: Grid, times: dict[tuple[int, int], float], z: zipfile.ZipFile, part: str | None) -> None:

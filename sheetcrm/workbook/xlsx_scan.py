@@ -24,13 +24,14 @@ import io
 import re
 import zipfile
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Collection
 
 from openpyxl.utils import column_index_from_string
 
 from . import uncalculated
 from .xlsx_patch import attrs, found_dropdowns, relationships, sheet_parts
-from .numformat import format_currency, is_percent_format, is_time_format  # noqa: F401  (is_percent_format: re-exported)
+from .numformat import format_currency, is_digits_format, is_percent_format, is_time_format  # noqa: F401  (is_percent_format: re-exported)
 
 Position = tuple[int, int]  # 0-based (row, col), as in Grid
 
@@ -261,6 +262,36 @@ def time_styles(styles_xml: bytes) -> dict[int, str]:
         number = int(fmt_id[1]) if fmt_id else 0
         code = custom.get(number, BUILTIN_TIME.get(number))
         if code is not None and is_time_format(code):
+            found[index] = code
+    return found
+
+
+def digit_codes(z: zipfile.ZipFile, part: str) -> dict[Position, str]:
+    """The cells of the sheet `part` whose number format pads a whole number with zeros
+    (`numformat.show_digits`: `00000`, `000-00-0000`), with that code, by position; {} when
+    no style of the workbook has such a format (the sheet's XML is then not read)."""
+    if "xl/styles.xml" not in z.NameToInfo:
+        return {}
+    styles = digit_styles(z.read("xl/styles.xml"))
+    if not styles:
+        return {}
+    return {pos: styles[style] for pos, style in _styled_cells(z.read(part), set(styles)).items()}
+
+
+@lru_cache(maxsize=4)  # one workbook's styles, asked for by each of its sheets
+def digit_styles(styles_xml: bytes) -> dict[int, str]:
+    """Indexes into cellXfs (a cell's `s`) whose custom number format pads a whole number
+    with zeros, with its code (no built-in format does)."""
+    custom = {int(i[1]): html.unescape(c[1].decode()) for m in _NUM_FMT.finditer(styles_xml)
+              if (i := _NUM_FMT_ID.search(m[1])) and (c := _FORMAT_CODE.search(m[1]))}
+    padded = {number: code for number, code in custom.items() if is_digits_format(code)}
+    block = _CELL_XFS.search(styles_xml) if padded else None
+    if block is None:
+        return {}
+    found = {}
+    for index, xf in enumerate(_XF.finditer(block[1])):
+        fmt_id = _NUM_FMT_ID.search(xf[1])
+        if fmt_id and (code := padded.get(int(fmt_id[1]))) is not None:
             found[index] = code
     return found
 
