@@ -8,8 +8,11 @@ resolution of one of its tabs (`locate`) is, in this order:
    to step aside ("Pipeline (sheetcrm)", "Pipeline (sheetcrm 2)");
 2. migration: an unmarked tab with such a name whose header row is exactly the one sheetcrm
    writes for that tab, in English or Spanish (the Outbox may have columns a person added after
-   sheetcrm's). That is a workbook synced before tabs were marked; the tab is adopted, and
-   marked with the next write;
+   sheetcrm's), in a workbook sheetcrm wrote before: its `_sheetcrm` tab is there (every
+   version wrote it, with the first ID it handed out). That is a workbook synced before tabs
+   were marked; the tab is adopted, and marked with the next write. A workbook sheetcrm never
+   wrote has no such tab: a team's Pipeline there whose header happens to read Stage, Count,
+   Amount, Weighted is the team's own, with their figures and formulas;
 3. otherwise a new tab: the usual name when it is free, else the first free
    "NAME (sheetcrm)", "NAME (sheetcrm 2)"… The team's tab is never written, and the sync says
    so once (a warning on the Validation tab, a line from the command).
@@ -30,7 +33,7 @@ from functools import lru_cache
 from sheetcrm.cells import normalize_key
 from sheetcrm.i18n import N_, _
 from sheetcrm.report import Issue
-from sheetcrm.schema import OUTBOX, OWNED_TABS, OwnedTab
+from sheetcrm.schema import OUTBOX, OWNED_TABS, SEQUENCES, OwnedTab
 from sheetcrm.workbook import Snapshot
 
 # Excel refuses sheet names longer than this; Google allows more, so the stricter limit rules.
@@ -38,8 +41,8 @@ MAX_TITLE = 31
 _STEP_ASIDE = re.compile(r"^(?P<base>.*?)\s*\(sheetcrm(?:\s+(?P<n>\d+))?\)\s*$", re.IGNORECASE)
 
 TAB_NAME_TAKEN = "tab_name_taken"
-MESSAGE = N_("this tab has the name of sheetcrm's {name} tab but is not sheetcrm's (it has no sheetcrm mark and "
-             "not exactly sheetcrm's headers): sheetcrm never writes it, and keeps its own {name} in '{ours}'")
+MESSAGE = N_("this tab has the name of sheetcrm's {name} tab but is not sheetcrm's (it carries no sheetcrm mark): "
+             "sheetcrm never writes it, and keeps its own {name} in '{ours}'")
 HINT = N_("nothing to do: your tab stays as it is. Rename it if you would rather sheetcrm used the name.")
 
 
@@ -59,15 +62,19 @@ def locate(snapshot: Snapshot, tab: OwnedTab, locale: str) -> Place:
     exact = _keys(tab)
     named = [t for t in titles if normalize_key(t) in exact]
     aside = [t for t in titles if t not in named and _stepped_aside(t, tab)]
-    team = next((t for t in named if t not in snapshot.owned and not _is_ours(snapshot, t, tab)), None)
+    unmarked = [t for t in named if t not in snapshot.owned]
     for candidates in (named, aside):
         marked = next((t for t in candidates if t in snapshot.owned), None)
         if marked is not None:
-            return Place(marked, True, team_tab=team)
-    for candidates in (named, aside):
-        adopted = next((t for t in candidates if _is_ours(snapshot, t, tab)), None)
-        if adopted is not None:
-            return Place(adopted, True, adopt=True, team_tab=team)
+            # Beside sheetcrm's marked tab, a tab of its name is the team's whatever its header.
+            return Place(marked, True, team_tab=next(iter(unmarked), None))
+    adoptable = tab.key == SEQUENCES.key or _written_before(snapshot)
+    team = next((t for t in unmarked if not (adoptable and _is_ours(snapshot, t, tab))), None)
+    if adoptable:
+        for candidates in (named, aside):
+            adopted = next((t for t in candidates if _is_ours(snapshot, t, tab)), None)
+            if adopted is not None:
+                return Place(adopted, True, adopt=True, team_tab=team)
     name = tab.display_title(locale)
     taken = normalize_key(name) in {normalize_key(t) for t in titles}
     return Place(free_title(titles, name) if taken else name, False, team_tab=team)
@@ -121,6 +128,13 @@ def free_title(titles: list[str], name: str) -> str:
         if normalize_key(title) not in taken:
             return title
         n += 1
+
+
+def _written_before(snapshot: Snapshot) -> bool:
+    """Whether the workbook holds sheetcrm's `_sheetcrm` tab (marked, or with its header): the
+    evidence that an unmarked tab with sheetcrm's header is an earlier sheetcrm's output."""
+    return any(normalize_key(t) in _keys(SEQUENCES) and (t in snapshot.owned or _is_ours(snapshot, t, SEQUENCES))
+               for t in snapshot.tabs)
 
 
 def _stepped_aside(title: str, tab: OwnedTab) -> bool:
