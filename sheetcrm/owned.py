@@ -8,11 +8,12 @@ resolution of one of its tabs (`locate`) is, in this order:
    to step aside ("Pipeline (sheetcrm)", "Pipeline (sheetcrm 2)");
 2. migration: an unmarked tab with such a name whose header row is exactly the one sheetcrm
    writes for that tab, in English or Spanish (the Outbox may have columns a person added after
-   sheetcrm's), in a workbook sheetcrm wrote before: its `_sheetcrm` tab is there (every
-   version wrote it, with the first ID it handed out). That is a workbook synced before tabs
-   were marked; the tab is adopted, and marked with the next write. A workbook sheetcrm never
-   wrote has no such tab: a team's Pipeline there whose header happens to read Stage, Count,
-   Amount, Weighted is the team's own, with their figures and formulas;
+   sheetcrm's), in a workbook sheetcrm wrote before: its `_sheetcrm` or its Validation tab is
+   there (`EVIDENCE`: every version wrote its Validation tab at every sync). That is a
+   workbook synced before tabs were marked; the tab is adopted, and marked with the next
+   write. A workbook sheetcrm never wrote has neither: a team's Pipeline there whose header
+   happens to read Stage, Count, Amount, Weighted is the team's own, with their figures and
+   formulas;
 3. otherwise a new tab: the usual name when it is free, else the first free
    "NAME (sheetcrm)", "NAME (sheetcrm 2)"… The team's tab is never written, and the sync says
    so once (a warning on the Validation tab, a line from the command).
@@ -33,11 +34,14 @@ from functools import lru_cache
 from sheetcrm.cells import normalize_key
 from sheetcrm.i18n import N_, _
 from sheetcrm.report import Issue
-from sheetcrm.schema import OUTBOX, OWNED_TABS, SEQUENCES, OwnedTab
+from sheetcrm.schema import OUTBOX, OWNED_TABS, SEQUENCES, VALIDATION, OwnedTab
 from sheetcrm.workbook import Snapshot
 
 # Excel refuses sheet names longer than this; Google allows more, so the stricter limit rules.
 MAX_TITLE = 31
+# sheetcrm's tabs that every version wrote and no team would lay out so: one of them in the
+# workbook says sheetcrm wrote it before (`_written_before`).
+EVIDENCE = (SEQUENCES, VALIDATION)
 _STEP_ASIDE = re.compile(r"^(?P<base>.*?)\s*\(sheetcrm(?:\s+(?P<n>\d+))?\)\s*$", re.IGNORECASE)
 
 TAB_NAME_TAKEN = "tab_name_taken"
@@ -68,7 +72,7 @@ def locate(snapshot: Snapshot, tab: OwnedTab, locale: str) -> Place:
         if marked is not None:
             # Beside sheetcrm's marked tab, a tab of its name is the team's whatever its header.
             return Place(marked, True, team_tab=next(iter(unmarked), None))
-    adoptable = tab.key == SEQUENCES.key or _written_before(snapshot)
+    adoptable = tab in EVIDENCE or _written_before(snapshot)
     team = next((t for t in unmarked if not (adoptable and _is_ours(snapshot, t, tab))), None)
     if adoptable:
         for candidates in (named, aside):
@@ -131,10 +135,11 @@ def free_title(titles: list[str], name: str) -> str:
 
 
 def _written_before(snapshot: Snapshot) -> bool:
-    """Whether the workbook holds sheetcrm's `_sheetcrm` tab (marked, or with its header): the
-    evidence that an unmarked tab with sheetcrm's header is an earlier sheetcrm's output."""
-    return any(normalize_key(t) in _keys(SEQUENCES) and (t in snapshot.owned or _is_ours(snapshot, t, SEQUENCES))
-               for t in snapshot.tabs)
+    """Whether the workbook holds a tab only sheetcrm writes (its `_sheetcrm`, or its Validation
+    tab: nine headers no team types), marked or with its header: the evidence that an unmarked
+    tab with sheetcrm's header is an earlier sheetcrm's output."""
+    return any(normalize_key(t) in _keys(tab) and (t in snapshot.owned or _is_ours(snapshot, t, tab))
+               for tab in EVIDENCE for t in snapshot.tabs)
 
 
 def _stepped_aside(title: str, tab: OwnedTab) -> bool:

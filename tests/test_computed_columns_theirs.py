@@ -81,7 +81,9 @@ def test_every_computed_name_typed_by_the_team_is_theirs(tmp_path):
 
 # A workbook an earlier version of sheetcrm wrote: its Sync Log, unmarked (tabs were not marked
 # then), with exactly the headers sheetcrm writes there.
-EARLIER_SYNC = {"Pipeline": [["Stage", "Count", "Amount", "Weighted"]]}
+# What every sync leaves: its Validation tab (the evidence that it ran) and its summaries.
+EARLIER_SYNC = {"Pipeline": [["Stage", "Count", "Amount", "Weighted"]],
+                "Validation": [["Severity", "Tab", "Row", "Column", "Header", "Value", "Code", "Message", "Hint"]]}
 
 
 def test_columns_sheetcrm_wrote_stay_its_own_however_stale(tmp_path):
