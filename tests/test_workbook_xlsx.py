@@ -288,3 +288,50 @@ def test_tab_name_excel_refuses_is_a_clear_error(rich_book):
     with pytest.raises(WorkbookError, match=r"cannot create tab 'Q1/Q2'"):
         rich_book.write(Plan(new_tabs=["Q1/Q2"]))
     assert rich_book.path.read_bytes() == before
+
+
+def _table(ws, name: str, ref: str, totals: bool = False):
+    from openpyxl.worksheet.table import Table, TableStyleInfo
+
+    table = Table(displayName=name, ref=ref, totalsRowCount=1 if totals else None)
+    table.tableStyleInfo = TableStyleInfo(name="TableStyleMedium9", showRowStripes=True)
+    ws.add_table(table)
+
+
+def test_rows_a_conversion_adds_below_an_excel_table_join_the_table(tmp_path):
+    """A converted lead's account, contact and deal go below the tab's last row. When the tab is
+    an Excel table they belong in it, as a row a person types there does (Excel grows the table
+    then): outside it, `=SUM(Deals[Amount])` and the table's filters and sorts left the new deal
+    out. A table with a Total Row keeps its range: a row below the totals is outside them."""
+    from sheetcrm.config import Config
+    from sheetcrm.sync import sync
+
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    tabs = {"Accounts": [["ID", "Name"], ["ACC-0001", "Acme"]],
+            "Contacts": [["ID", "Account", "First Name", "Last Name", "Email"],
+                         ["CON-0001", "ACC-0001", "Ana", "Pérez", "ana@acme.com"], [None, "Total", None, None, None]],
+            "Opportunities": [["ID", "Name", "Account", "Stage", "Amount", "Close Date"],
+                              ["OPP-0001", "D1", "ACC-0001", "Proposal", 100, dt.date(2027, 1, 1)]],
+            "Leads": [["ID", "First Name", "Last Name", "Company", "Email", "Status", "Amount", "Convert"],
+                      ["LEAD-0001", "Bo", "Q", "Globex", "bo@globex.com", "Qualified", 500, "yes"]]}
+    for title, rows in tabs.items():
+        ws = wb.create_sheet(title)
+        for row in rows:
+            ws.append(row)
+    _table(wb["Accounts"], "Accounts", "A1:B2")
+    _table(wb["Contacts"], "People", "A1:E3", totals=True)
+    _table(wb["Opportunities"], "Deals", "A1:F2")
+    wb.create_sheet("Summary")["A1"] = "=SUM(Deals[Amount])"
+    wb.save(tmp_path / "crm.xlsx")
+    with zipfile.ZipFile(tmp_path / "crm.xlsx") as z:
+        people = z.read("xl/tables/table2.xml")
+    sync(XlsxWorkbook(tmp_path / "crm.xlsx"), Config(), as_of=dt.date(2026, 12, 1))
+    after = openpyxl.load_workbook(tmp_path / "crm.xlsx")
+    assert after["Opportunities"]["B3"].value == "Globex – Bo Q" and after["Accounts"]["B3"].value == "Globex"
+    deals, accounts = after["Opportunities"].tables["Deals"], after["Accounts"].tables["Accounts"]
+    assert (deals.ref, deals.autoFilter.ref) == ("A1:F3", "A1:F3")
+    assert (accounts.ref, accounts.autoFilter.ref) == ("A1:B3", "A1:B3")
+    assert after["Contacts"]["C4"].value == "Bo"  # below the Total Row, and the table as it was
+    with zipfile.ZipFile(tmp_path / "crm.xlsx") as z:
+        assert z.read("xl/tables/table2.xml") == people

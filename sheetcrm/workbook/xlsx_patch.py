@@ -1057,6 +1057,8 @@ def apply(data: bytes, patch: Patch, preloaded: dict[str, bytes] | None = None) 
                 xml = set_widths(xml, patch.widths[title]) or xml
             if xml != original:
                 changed[part] = xml
+            if patch.cells.get(title):
+                changed.update(grow_tables(z, part, original, patch.cells[title]))
         book = workbook_part(z)
         if patch.marks:
             marked = mark_tabs(z.read(book), [i for i, (title, _) in enumerate(tabs) if title in patch.marks])
@@ -1076,6 +1078,65 @@ def apply(data: bytes, patch: Patch, preloaded: dict[str, bytes] | None = None) 
     if not changed:
         return None
     return rewrite_zip(data, changed)
+
+
+# -- Excel tables ----------------------------------------------------------------------------
+
+_TABLE_START = re.compile(rb'<(?:\w+:)?table\b([^>]*)>')
+_AUTO_FILTER = re.compile(rb'(<(?:\w+:)?autoFilter\b[^>]*?\bref=")([^"]*)(")')
+_RANGE = re.compile(r'\$?([A-Z]+)\$?([0-9]+):\$?([A-Z]+)\$?([0-9]+)')
+
+
+def _bounds(ref: str) -> tuple[int, int, int, int] | None:
+    """(first row, first col, last row, last col) of an "A1:G9" range, 1-based."""
+    m = _RANGE.fullmatch(ref)
+    if m is None:
+        return None
+    return int(m[2]), column_index_from_string(m[1]), int(m[4]), column_index_from_string(m[3])
+
+
+def grow_tables(z: zipfile.ZipFile, part: str, original: bytes, cells: dict[tuple[int, int], CellSpec]
+                ) -> dict[str, bytes]:
+    """The table parts of sheet `part` whose range grows over the rows this write fills just
+    below it (member name -> new XML). A row sheetcrm adds to a tab formatted as an Excel
+    table (a converted lead's account, contact, deal) belongs in the table, as a row a person
+    types there does (Excel grows the table then): outside it, the team's formulas over the
+    table (`=SUM(Deals[Amount])`), its filters, sorts and pivots would leave it out. A row
+    grows the table only when it held nothing in the table's columns before and the write
+    puts a value there; a table with a Total Row does not grow (a row below its totals is
+    outside them in Excel too), nor one that would then overlap another table."""
+    tables = {}
+    for kind, target in relationships(z, part).values():
+        if kind.endswith("/table") and target in z.NameToInfo:
+            xml = z.read(target)
+            m = _TABLE_START.search(xml)
+            bounds = _bounds(attrs(m[1]).get(b"ref", b"").decode()) if m else None
+            if m is not None and bounds is not None:
+                tables[target] = (xml, m, bounds)
+    out: dict[str, bytes] = {}
+    for target, (xml, m, (r0, c0, r1, c1)) in tables.items():
+        if int(attrs(m[1]).get(b"totalsRowCount", b"0") or 0) > 0:
+            continue
+        last = r1
+        while any(r == last + 1 and c0 <= c <= c1 and spec.value not in (None, "") for (r, c), spec in cells.items()):
+            row = last + 1
+            held = raw_cells(original, {(row, c) for c in range(c0, c1 + 1)})
+            if any(cell.formula or cell.v not in (None, b"") or cell.inline is not None for cell in held.values()):
+                break
+            last = row
+        if last == r1:
+            continue
+        if any(other != target and b[0] <= last and r1 < b[2] and b[1] <= c1 and c0 <= b[3]
+               for other, (_, _, b) in tables.items()):
+            continue
+        old = attrs(m[1])[b"ref"]
+        ref = f"{get_column_letter(c0)}{r0}:{get_column_letter(c1)}{last}".encode()
+        head = m[0].replace(b'ref="' + old + b'"', b'ref="' + ref + b'"', 1)
+        body = xml[m.end():]
+        body = _AUTO_FILTER.sub(lambda f: f[1] + (ref if _bounds(f[2].decode()) == (r0, c0, r1, c1) else f[2]) + f[3],
+                                body, count=1)
+        out[target] = xml[:m.start()] + head + body
+    return out
 
 
 # -- new tabs and charts -----------------------------------------------------------------------
