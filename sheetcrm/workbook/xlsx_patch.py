@@ -1021,6 +1021,9 @@ class Patch:
     # code): a cell there still showing another of sheetcrm's codes (`ours`: the base currency
     # or the language changed since) is given this one, written or not (`restyle_sheet`).
     restyle: dict[str, dict[int, list[tuple[int, int | None, str]]]] = field(default_factory=dict)
+    # Filled by `apply`: (tab, table, first row, last row) of the rows written just below an
+    # Excel table's Total Row, which the table does not take in (`grow_tables`).
+    below_totals: list[tuple[str, str, int, int]] = field(default_factory=list)
 
 
 def apply(data: bytes, patch: Patch, preloaded: dict[str, bytes] | None = None) -> bytes | None:
@@ -1058,7 +1061,9 @@ def apply(data: bytes, patch: Patch, preloaded: dict[str, bytes] | None = None) 
             if xml != original:
                 changed[part] = xml
             if patch.cells.get(title):
-                changed.update(grow_tables(z, part, original, patch.cells[title]))
+                grown, below = grow_tables(z, part, original, patch.cells[title])
+                changed.update(grown)
+                patch.below_totals.extend((title, *b) for b in below)
         book = workbook_part(z)
         if patch.marks:
             marked = mark_tabs(z.read(book), [i for i, (title, _) in enumerate(tabs) if title in patch.marks])
@@ -1096,9 +1101,10 @@ def _bounds(ref: str) -> tuple[int, int, int, int] | None:
 
 
 def grow_tables(z: zipfile.ZipFile, part: str, original: bytes, cells: dict[tuple[int, int], CellSpec]
-                ) -> dict[str, bytes]:
+                ) -> tuple[dict[str, bytes], list[tuple[str, int, int]]]:
     """The table parts of sheet `part` whose range grows over the rows this write fills just
-    below it (member name -> new XML). A row sheetcrm adds to a tab formatted as an Excel
+    below it (member name -> new XML), and the rows filled so just below a table's Total Row
+    ((table name, first row, last row): its totals leave them out). A row sheetcrm adds to a tab formatted as an Excel
     table (a converted lead's account, contact, deal) belongs in the table, as a row a person
     types there does (Excel grows the table then): outside it, the team's formulas over the
     table (`=SUM(Deals[Amount])`), its filters, sorts and pivots would leave it out. A row
@@ -1114,9 +1120,8 @@ def grow_tables(z: zipfile.ZipFile, part: str, original: bytes, cells: dict[tupl
             if m is not None and bounds is not None:
                 tables[target] = (xml, m, bounds)
     out: dict[str, bytes] = {}
+    below: list[tuple[str, int, int]] = []
     for target, (xml, m, (r0, c0, r1, c1)) in tables.items():
-        if int(attrs(m[1]).get(b"totalsRowCount", b"0") or 0) > 0:
-            continue
         last = r1
         while any(r == last + 1 and c0 <= c <= c1 and spec.value not in (None, "") for (r, c), spec in cells.items()):
             row = last + 1
@@ -1125,6 +1130,9 @@ def grow_tables(z: zipfile.ZipFile, part: str, original: bytes, cells: dict[tupl
                 break
             last = row
         if last == r1:
+            continue
+        if int(attrs(m[1]).get(b"totalsRowCount", b"0") or 0) > 0:
+            below.append((html.unescape(attrs(m[1]).get(b"displayName", b"").decode()), r1 + 1, last))
             continue
         if any(other != target and b[0] <= last and r1 < b[2] and b[1] <= c1 and c0 <= b[3]
                for other, (_, _, b) in tables.items()):
@@ -1136,7 +1144,7 @@ def grow_tables(z: zipfile.ZipFile, part: str, original: bytes, cells: dict[tupl
         body = _AUTO_FILTER.sub(lambda f: f[1] + (ref if _bounds(f[2].decode()) == (r0, c0, r1, c1) else f[2]) + f[3],
                                 body, count=1)
         out[target] = xml[:m.start()] + head + body
-    return out
+    return out, below
 
 
 # -- new tabs and charts -----------------------------------------------------------------------
