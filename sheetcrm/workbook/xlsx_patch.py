@@ -1122,13 +1122,15 @@ def grow_tables(z: zipfile.ZipFile, part: str, original: bytes, cells: dict[tupl
     out: dict[str, bytes] = {}
     below: list[tuple[str, int, int]] = []
     for target, (xml, m, (r0, c0, r1, c1)) in tables.items():
+        filled = {r for (r, c), spec in cells.items() if r > r1 and c0 <= c <= c1 and spec.value not in (None, "")}
         last = r1
-        while any(r == last + 1 and c0 <= c <= c1 and spec.value not in (None, "") for (r, c), spec in cells.items()):
-            row = last + 1
-            held = raw_cells(original, {(row, c) for c in range(c0, c1 + 1)})
-            if any(cell.formula or cell.v not in (None, b"") or cell.inline is not None for cell in held.values()):
-                break
-            last = row
+        while last + 1 in filled:
+            last += 1
+        if last > r1:
+            held = raw_cells(original, {(r, c) for r in range(r1 + 1, last + 1) for c in range(c0, c1 + 1)})
+            taken = [r for (r, _), cell in held.items()
+                     if cell.formula or cell.v not in (None, b"") or cell.inline is not None]
+            last = min(taken, default=last + 1) - 1  # up to the first row that held something
         if last == r1:
             continue
         if int(attrs(m[1]).get(b"totalsRowCount", b"0") or 0) > 0:
