@@ -339,3 +339,24 @@ def test_rows_a_conversion_adds_below_an_excel_table_join_the_table(tmp_path):
     assert outcome.result.warnings == [
         "Contacts: row 4 was added below the Total Row of the Excel table People, so the table's totals, filters and "
         "sorts leave it out; to take it in, insert a table row above the Total Row and move the row there"]
+
+
+def test_a_record_added_into_an_empty_row_a_person_hid_is_shown(tmp_path):
+    """Rows below the data hidden to tidy the sheet: a converted lead's account (a form's lead, a
+    workflow's task) landed in one and stayed unseen, to be typed in again by hand. A hidden row
+    that holds a record (filtered out) stays hidden when its ID is filled."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Accounts"
+    ws.append(["ID", "Name"])
+    ws.append([None, "Acme"])
+    for row in range(2, 10):
+        ws.row_dimensions[row].hidden = True
+    book = _save(wb, tmp_path / "crm.xlsx")
+    book.read()
+    book.write(Plan(writes=[CellWrite("Accounts", 2, 1, "ACC-0001", expect=((1, None), (2, "Acme"))),
+                            CellWrite("Accounts", 3, 1, "ACC-0002", expect=((1, None), (2, None))),
+                            CellWrite("Accounts", 3, 2, "Globex", expect=((1, None), (2, None)))]))
+    after = openpyxl.load_workbook(tmp_path / "crm.xlsx")["Accounts"]
+    assert [c.value for c in after[3]] == ["ACC-0002", "Globex"]
+    assert [after.row_dimensions[r].hidden for r in (2, 3, 4)] == [True, False, True]

@@ -530,9 +530,19 @@ def _patch_row(row: int, rm: re.Match, specs: dict[int, CellSpec], styles: Style
             bounds.add(row, col)
     # `spans` is only an optimisation hint, and may no longer hold.
     head = b"<row" + _SPANS.sub(b"", rm[1])
+    if _HIDDEN.search(head) and not _HELD.search(rm[2] or b"") and any(
+            spec.value not in (None, "") for spec in specs.values()):
+        # An empty row a person hid (the rows below a table, hidden to tidy the sheet) that
+        # now gets a record sheetcrm adds (a converted lead's account, a form's lead): shown,
+        # or the new record would be there unseen, and typed in again by hand.
+        head = _HIDDEN.sub(b"", head)
     if b' r="' not in head:
         head += f' r="{row}"'.encode()
     return head + b">" + b"".join(c for _, c in cells) + b"</row>"
+
+
+_HIDDEN = re.compile(rb'\shidden="(?:1|true)"')
+_HELD = re.compile(rb'<(?:v|is|f)\b')  # a cell holding a value, text or formula
 
 
 _DIMENSION = re.compile(rb'<dimension\b[^>]*?\bref="([^"]*)"[^>]*?/>')
