@@ -8,8 +8,12 @@ resolution of one of its tabs (`locate`) is, in this order:
    to step aside ("Pipeline (sheetcrm)", "Pipeline (sheetcrm 2)");
 2. migration: an unmarked tab with such a name whose header row is exactly the one sheetcrm
    writes for that tab, in English or Spanish (the Outbox may have columns a person added after
-   sheetcrm's). That is a workbook synced before tabs were marked; the tab is adopted, and
-   marked with the next write;
+   sheetcrm's), in a workbook sheetcrm wrote before: its `_sheetcrm` or its Validation tab is
+   there (`EVIDENCE`: every version wrote its Validation tab at every sync). That is a
+   workbook synced before tabs were marked; the tab is adopted, and marked with the next
+   write. A workbook sheetcrm never wrote has neither: a team's Pipeline there whose header
+   happens to read Stage, Count, Amount, Weighted is the team's own, with their figures and
+   formulas;
 3. otherwise a new tab: the usual name when it is free, else the first free
    "NAME (sheetcrm)", "NAME (sheetcrm 2)"… The team's tab is never written, and the sync says
    so once (a warning on the Validation tab, a line from the command).
@@ -30,16 +34,19 @@ from functools import lru_cache
 from sheetcrm.cells import normalize_key
 from sheetcrm.i18n import N_, _
 from sheetcrm.report import Issue
-from sheetcrm.schema import OUTBOX, OWNED_TABS, OwnedTab
+from sheetcrm.schema import OUTBOX, OWNED_TABS, SEQUENCES, VALIDATION, OwnedTab
 from sheetcrm.workbook import Snapshot
 
 # Excel refuses sheet names longer than this; Google allows more, so the stricter limit rules.
 MAX_TITLE = 31
+# sheetcrm's tabs that every version wrote and no team would lay out so: one of them in the
+# workbook says sheetcrm wrote it before (`_written_before`).
+EVIDENCE = (SEQUENCES, VALIDATION)
 _STEP_ASIDE = re.compile(r"^(?P<base>.*?)\s*\(sheetcrm(?:\s+(?P<n>\d+))?\)\s*$", re.IGNORECASE)
 
 TAB_NAME_TAKEN = "tab_name_taken"
-MESSAGE = N_("this tab has the name of sheetcrm's {name} tab but is not sheetcrm's (it has no sheetcrm mark and "
-             "not exactly sheetcrm's headers): sheetcrm never writes it, and keeps its own {name} in '{ours}'")
+MESSAGE = N_("this tab has the name of sheetcrm's {name} tab but is not sheetcrm's (it carries no sheetcrm mark): "
+             "sheetcrm never writes it, and keeps its own {name} in '{ours}'")
 HINT = N_("nothing to do: your tab stays as it is. Rename it if you would rather sheetcrm used the name.")
 
 
@@ -59,15 +66,19 @@ def locate(snapshot: Snapshot, tab: OwnedTab, locale: str) -> Place:
     exact = _keys(tab)
     named = [t for t in titles if normalize_key(t) in exact]
     aside = [t for t in titles if t not in named and _stepped_aside(t, tab)]
-    team = next((t for t in named if t not in snapshot.owned and not _is_ours(snapshot, t, tab)), None)
+    unmarked = [t for t in named if t not in snapshot.owned]
     for candidates in (named, aside):
         marked = next((t for t in candidates if t in snapshot.owned), None)
         if marked is not None:
-            return Place(marked, True, team_tab=team)
-    for candidates in (named, aside):
-        adopted = next((t for t in candidates if _is_ours(snapshot, t, tab)), None)
-        if adopted is not None:
-            return Place(adopted, True, adopt=True, team_tab=team)
+            # Beside sheetcrm's marked tab, a tab of its name is the team's whatever its header.
+            return Place(marked, True, team_tab=next(iter(unmarked), None))
+    adoptable = tab in EVIDENCE or _written_before(snapshot)
+    team = next((t for t in unmarked if not (adoptable and _is_ours(snapshot, t, tab))), None)
+    if adoptable:
+        for candidates in (named, aside):
+            adopted = next((t for t in candidates if _is_ours(snapshot, t, tab)), None)
+            if adopted is not None:
+                return Place(adopted, True, adopt=True, team_tab=team)
     name = tab.display_title(locale)
     taken = normalize_key(name) in {normalize_key(t) for t in titles}
     return Place(free_title(titles, name) if taken else name, False, team_tab=team)
@@ -121,6 +132,14 @@ def free_title(titles: list[str], name: str) -> str:
         if normalize_key(title) not in taken:
             return title
         n += 1
+
+
+def _written_before(snapshot: Snapshot) -> bool:
+    """Whether the workbook holds a tab only sheetcrm writes (its `_sheetcrm`, or its Validation
+    tab: nine headers no team types), marked or with its header: the evidence that an unmarked
+    tab with sheetcrm's header is an earlier sheetcrm's output."""
+    return any(normalize_key(t) in _keys(tab) and (t in snapshot.owned or _is_ours(snapshot, t, tab))
+               for tab in EVIDENCE for t in snapshot.tabs)
 
 
 def _stepped_aside(title: str, tab: OwnedTab) -> bool:

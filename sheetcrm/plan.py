@@ -218,6 +218,25 @@ def computed_writes(table: Table, values_by_row: dict[int, dict[str, Any]], loca
     return writes
 
 
+def _also(cells: dict[str, tuple[CellValue, ...]], rid: str, *values: CellValue) -> None:
+    """Add `values` to what sheetcrm counts as its own in the cells of a shared ID's rows."""
+    have = cells.get(rid, ())
+    cells[rid] = (*have, *(v for v in values if all(not same_value(v, h) for h in have)))
+
+
+def _copies(before: Columns, keys: list[str]) -> set[tuple]:
+    """Every known record's cells in columns `keys` as `cell_key`s, one tuple per way its
+    values could read (a cell holding one of two values until a read shows which)."""
+    out: set[tuple] = set()
+    for rid in set().union(*(before[k] for k in keys)) if keys else ():
+        ways: list[tuple] = [()]
+        for k in keys:
+            held = {cell_key(v) for v in before[k].get(rid, (None,))} or {None}
+            ways = [(*w, h) for w in ways for h in held]
+        out.update(ways)
+    return out
+
+
 def computed_cells(table: Table, columns: list[tuple[str, int]], values_by_row: dict[int, dict[str, Any]],
                    written: Written | None = None, formulas: Collection[tuple[int, int]] = (),
                    assigned: bool = True) -> list[CellWrite]:
@@ -232,9 +251,13 @@ def computed_cells(table: Table, columns: list[tuple[str, int]], values_by_row: 
     holds neither that (nor what is computed now, nor nothing) was typed over by a person: it
     is not written, and is added to `written.typed` for the step to report at the cell; so is
     a cell holding a formula (`formulas`: the grid's, 0-based), which sheetcrm never writes.
-    What this plan counts as its own in each cell of a record with a unique ID goes to
-    `written.after`. A tab, column or record the state does not know (no state, a new column,
-    a new record) is sheetcrm's, as before the state was kept.
+    What this plan counts as its own in each cell of a record goes to `written.after` (a
+    shared ID's, every value its rows hold: once the duplicate is resolved, they are known). A
+    tab or column the state does not know (no state, a new column) is sheetcrm's, as before
+    the state was kept. A record it does not know (a row added since, an ID typed) holds
+    nothing sheetcrm wrote, unless the row is a copy of a known record's (a row copied and
+    pasted to start a new one: its cells are what the state holds for that record, column for
+    column): a value in one of its cells is a person's, kept and told as any other.
     """
     writes: list[CellWrite] = []
     nothing: dict[str, Any] = {}
@@ -245,12 +268,14 @@ def computed_cells(table: Table, columns: list[tuple[str, int]], values_by_row: 
     seen: set[str] = set()
     shared = {row.id for row in table.rows if row.id is not None and (row.id in seen or seen.add(row.id))}
     formulas = set(formulas)
+    copies: list[set[tuple]] = []  # the known records' cells, column for column (`_copies`), once asked
     for row in table.rows:
         if not assigned and row.assigned:
             continue
         wanted = values_by_row.get(row.row, nothing)
         cells = row.cells
         rid = row.id if row.id is not None and row.id not in shared else None
+        fresh: bool | None = None  # a record the state does not know, its row no copy of a known one's
         for key, col in columns:
             value = wanted.get(key)
             if isinstance(value, Decimal):
@@ -260,8 +285,17 @@ def computed_cells(table: Table, columns: list[tuple[str, int]], values_by_row: 
             if not formula and (value is have or (type(value) is type(have) and value == have)):
                 if rid is not None:
                     after[key][rid] = (have,)
+                elif row.id is not None:
+                    _also(after[key], row.id, have)
                 continue  # most cells of a quiet sync; of one type, == is same_value's answer
             own = before[key].get(rid) if before is not None and rid is not None and key in before else None
+            if own is None and before is not None and rid is not None and key in before and cell_key(have) is not None:
+                if fresh is None:
+                    if not copies:
+                        copies.append(_copies(before, [k for k, _ in columns if k in before]))
+                    fresh = tuple(cell_key(cells[c] if c < len(cells) else None)
+                                  for k, c in columns if k in before) not in copies[0]
+                own = () if fresh else None  # () : sheetcrm wrote nothing of its own there
             if formula or own is not None and not same_value(have, None) and not same_value(have, value) \
                     and not any(same_value(have, o) for o in own):
                 typed.append(Typed(row.row, col, key, have, value, formula))
@@ -274,6 +308,8 @@ def computed_cells(table: Table, columns: list[tuple[str, int]], values_by_row: 
                 # Both, until a read shows which: the write may be dropped (a guarded write on
                 # Google) or refused (a conflicting save of an .xlsx), leaving sheetcrm's old value.
                 after[key][rid] = (value,) if same_value(have, None) or same_value(have, value) else (value, have)
+            elif row.id is not None:
+                _also(after[key], row.id, value, have)
     if written is not None:
         # Several steps write columns of one tab (a lead's Score, its Segments): each adds its own.
         written.after.setdefault(table.spec.key, {}).update(after)

@@ -81,7 +81,9 @@ def test_every_computed_name_typed_by_the_team_is_theirs(tmp_path):
 
 # A workbook an earlier version of sheetcrm wrote: its Sync Log, unmarked (tabs were not marked
 # then), with exactly the headers sheetcrm writes there.
-EARLIER_SYNC = {"Pipeline": [["Stage", "Count", "Amount", "Weighted"]]}
+# What every sync leaves: its Validation tab (the evidence that it ran) and its summaries.
+EARLIER_SYNC = {"Pipeline": [["Stage", "Count", "Amount", "Weighted"]],
+                "Validation": [["Severity", "Tab", "Row", "Column", "Header", "Value", "Code", "Message", "Hint"]]}
 
 
 def test_columns_sheetcrm_wrote_stay_its_own_however_stale(tmp_path):
@@ -214,6 +216,42 @@ def test_a_value_typed_over_a_computed_cell_is_kept_and_said_at_its_cell_every_s
     cleared = sync(book, Config(), as_of=AS_OF)
     assert openpyxl.load_workbook(path)["Opportunities"][f"{weighted}2"].value == computed
     assert [t[1] for t in _typed(cleared)] == ["Leads", "Leads"]
+
+
+def test_a_value_typed_into_a_computed_cell_of_a_new_row_is_kept_and_said(tmp_path):
+    """A person adds a lead with their own Score and Grade, and a deal with a Weighted Amount
+    of their own (one without an ID, one with an ID they typed): sheetcrm never wrote those
+    cells, so they are the person's, as a value typed over a cell of a known record is. They
+    used to be written over, since sheetcrm knew nothing of these records. A row copied from a
+    known record (its ID cleared) holds that record's computed cells as sheetcrm wrote them:
+    sheetcrm's, brought up to date without a word."""
+    path = tmp_path / "crm.xlsx"
+    book = _book(path)
+    score, grade, why = (_column(path, "Leads", c) for c in ("Score", "Grade", "Why"))
+    weighted, forecast = _column(path, "Opportunities", "Weighted Amount"), _column(path, "Opportunities", "Forecast Category")
+    wb = openpyxl.load_workbook(path)
+    leads, deals = wb["Leads"], wb["Opportunities"]
+    copied = [c.value for c in leads[3]]
+    leads.append([None, "Ruiz", "Initech", "New"])
+    leads[f"{score}4"], leads[f"{grade}4"] = 90, "hot"
+    leads.append([None, copied[1], None, *copied[3:]])  # a copy of LEAD-0002's row, its ID and Company cleared
+    deals.append(["OPP-0042", "Pilot", "ACC-0001", "Qualification", 100, "2026-12-20"])
+    deals[f"{weighted}4"] = 75
+    wb.save(path)
+    first = sync(book, Config(), as_of=AS_OF)
+    assert _typed(first) == [("warning", "Opportunities", 4, weighted, "Weighted Amount", 75),
+                             ("warning", "Leads", 4, score, "Score", 90), ("warning", "Leads", 4, grade, "Grade", "hot")]
+    ws = openpyxl.load_workbook(path)
+    assert (ws["Leads"][f"{score}4"].value, ws["Leads"][f"{grade}4"].value) == (90, "hot")
+    assert ws["Leads"][f"{why}4"].value is not None  # its empty computed cells filled
+    assert ws["Opportunities"][f"{weighted}4"].value == 75 and ws["Opportunities"][f"{forecast}4"].value == "Pipeline"
+    assert ws["Leads"]["A5"].value == "LEAD-0004"
+    assert ws["Leads"][f"{score}5"].value == copied[ord(score) - 65] - 5  # no Company: no "Company present +5"
+    # The next sync knows these records now, and says the same; cleared, the cell is sheetcrm's.
+    assert _typed(sync(book, Config(), as_of=AS_OF)) == _typed(first)
+    _type(path, "Leads", {f"{score}4": None, f"{grade}4": None})
+    sync(book, Config(), as_of=AS_OF)
+    assert openpyxl.load_workbook(path)["Leads"][f"{grade}4"].value in ("A", "B", "C", "D")
 
 
 def test_a_formula_typed_into_a_computed_cell_is_kept_and_said(tmp_path):

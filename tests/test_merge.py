@@ -98,7 +98,7 @@ def test_a_team_tab_called_duplicates_is_never_read_as_ticks():
 def test_the_tab_as_sheetcrm_wrote_it_but_unmarked_is_never_read_as_ticks():
     """Its header is exactly sheetcrm's, so the read adopts it (and the next write marks it); a
     merge removes rows, so its ticks count only once the mark is there."""
-    book = MemoryWorkbook(tabs())
+    book = MemoryWorkbook({**tabs(), "_sheetcrm": [["Key", "Value"], ["ACC", 4]]})
     snapshot = book.read()
     crm = read_crm(snapshot, Config())
     assert crm.inputs.duplicates.rows and not crm.inputs.duplicates.marked

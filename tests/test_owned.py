@@ -15,10 +15,11 @@ import pytest
 from sheetcrm.config import Config
 from sheetcrm.mail.outbox import read_outbox
 from sheetcrm.owned import MAX_TITLE, TAB_NAME_TAKEN, free_title, locate, owned_title
-from sheetcrm.schema import OUTBOX, PIPELINE, SYNC_LOG
+from sheetcrm.schema import DASHBOARD, OUTBOX, PIPELINE, SYNC_LOG
 from sheetcrm.sync import plan_sync, sync
 from sheetcrm.workbook import Grid, Snapshot
 from sheetcrm.workbook.memory import MemoryWorkbook
+from sheetcrm.workbook.xlsx import XlsxWorkbook
 
 AS_OF = dt.date(2026, 11, 23)
 OPPS = [["ID", "Name", "Account", "Stage", "Amount", "Close Date"],
@@ -73,13 +74,41 @@ def test_adoption_rides_along_with_a_write_and_never_costs_one():
 def test_a_spanish_or_english_header_is_evidence_too(locale):
     headers = PIPELINE.display_headers(locale)
     title = PIPELINE.display_title(locale)
-    snapshot = Snapshot({title: Grid([headers, ["Proposal", 1, 10, 5]])})
+    # `_sheetcrm` (Key, Value) is there: sheetcrm wrote this workbook before.
+    snapshot = Snapshot({title: Grid([headers, ["Proposal", 1, 10, 5]]), "_sheetcrm": Grid([["Key", "Value"]])})
     assert locate(snapshot, PIPELINE, "en").adopt and owned_title(snapshot, PIPELINE) == title
     # One header more, or one renamed, and it is the team's.
     for changed in ([*headers, "Comment"], ["Phase", *headers[1:]]):
-        snapshot = Snapshot({title: Grid([changed])})
+        snapshot = Snapshot({title: Grid([changed]), "_sheetcrm": Grid([["Key", "Value"]])})
         place = locate(snapshot, PIPELINE, locale)
         assert owned_title(snapshot, PIPELINE) is None and place.team_tab == title and place.title != title
+
+
+def test_a_team_tab_with_sheetcrm_s_header_in_a_workbook_sheetcrm_never_wrote_is_the_teams(tmp_path):
+    # The team's own summary, laid out as sheetcrm's happens to be (Stage, Count, Amount,
+    # Weighted), with their formulas and a note: the first sync used to take it as an earlier
+    # sheetcrm's output and write its figures over all of it. No `_sheetcrm` tab: never synced.
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Opportunities"
+    for row in OPPS:
+        ws.append(row)
+    for title, headers in (("Pipeline", PIPELINE.headers), ("Panel", DASHBOARD.headers_es)):
+        team = wb.create_sheet(title)
+        team.append(list(headers))
+        team.append(["Proposal", "=COUNTIF(Opportunities!D:D,A2)", "=SUMIF(Opportunities!D:D,A2,Opportunities!E:E)"])
+        team.append(["our own figures, do not touch"])
+    wb.save(tmp_path / "crm.xlsx")
+    before = {t: _cells(tmp_path / "crm.xlsx", t) for t in ("Pipeline", "Panel")}
+    book = XlsxWorkbook(tmp_path / "crm.xlsx")
+    outcome = sync(book, Config(), as_of=AS_OF)
+    assert outcome.stepped_aside == [("Pipeline", "Pipeline (sheetcrm)")]
+    for title, cells in before.items():
+        assert _cells(tmp_path / "crm.xlsx", title) == cells, title
+    snapshot = book.read()
+    assert {"Pipeline", "Panel"}.isdisjoint(snapshot.owned)
+    assert {"Pipeline (sheetcrm)", "Dashboard"} <= snapshot.owned
+    assert not sync(book, Config(), as_of=AS_OF).plan
 
 
 def test_a_marked_tab_is_sheetcrm_s_whatever_its_header_now_says():
@@ -106,7 +135,8 @@ def test_a_team_outbox_is_never_sent_from():
     outbox = read_outbox(snapshot, "en")
     assert outbox.title == "Outbox (sheetcrm)" and not outbox.exists and outbox.rows == []
     # sheetcrm's own Outbox, even with a column people added after its own, is sheetcrm's.
-    ours = Snapshot({"Outbox": Grid([[*OUTBOX.headers, "Notes"], ["OUT-0001", None, "OPP-0001"]])})
+    ours = Snapshot({"Outbox": Grid([[*OUTBOX.headers, "Notes"], ["OUT-0001", None, "OPP-0001"]]),
+                     "_sheetcrm": Grid([["Key", "Value"], ["OUT", 1]])})
     outbox = read_outbox(ours, "en")
     assert outbox.title == "Outbox" and outbox.exists and outbox.adopt and len(outbox.rows) == 1
 

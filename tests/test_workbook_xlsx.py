@@ -288,3 +288,75 @@ def test_tab_name_excel_refuses_is_a_clear_error(rich_book):
     with pytest.raises(WorkbookError, match=r"cannot create tab 'Q1/Q2'"):
         rich_book.write(Plan(new_tabs=["Q1/Q2"]))
     assert rich_book.path.read_bytes() == before
+
+
+def _table(ws, name: str, ref: str, totals: bool = False):
+    from openpyxl.worksheet.table import Table, TableStyleInfo
+
+    table = Table(displayName=name, ref=ref, totalsRowCount=1 if totals else None)
+    table.tableStyleInfo = TableStyleInfo(name="TableStyleMedium9", showRowStripes=True)
+    ws.add_table(table)
+
+
+def test_rows_a_conversion_adds_below_an_excel_table_join_the_table(tmp_path):
+    """A converted lead's account, contact and deal go below the tab's last row. When the tab is
+    an Excel table they belong in it, as a row a person types there does (Excel grows the table
+    then): outside it, `=SUM(Deals[Amount])` and the table's filters and sorts left the new deal
+    out. A table with a Total Row keeps its range: a row below the totals is outside them."""
+    from sheetcrm.config import Config
+    from sheetcrm.sync import sync
+
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    tabs = {"Accounts": [["ID", "Name"], ["ACC-0001", "Acme"]],
+            "Contacts": [["ID", "Account", "First Name", "Last Name", "Email"],
+                         ["CON-0001", "ACC-0001", "Ana", "Pérez", "ana@acme.com"], [None, "Total", None, None, None]],
+            "Opportunities": [["ID", "Name", "Account", "Stage", "Amount", "Close Date"],
+                              ["OPP-0001", "D1", "ACC-0001", "Proposal", 100, dt.date(2027, 1, 1)]],
+            "Leads": [["ID", "First Name", "Last Name", "Company", "Email", "Status", "Amount", "Convert"],
+                      ["LEAD-0001", "Bo", "Q", "Globex", "bo@globex.com", "Qualified", 500, "yes"]]}
+    for title, rows in tabs.items():
+        ws = wb.create_sheet(title)
+        for row in rows:
+            ws.append(row)
+    _table(wb["Accounts"], "Accounts", "A1:B2")
+    _table(wb["Contacts"], "People", "A1:E3", totals=True)
+    _table(wb["Opportunities"], "Deals", "A1:F2")
+    wb.create_sheet("Summary")["A1"] = "=SUM(Deals[Amount])"
+    wb.save(tmp_path / "crm.xlsx")
+    with zipfile.ZipFile(tmp_path / "crm.xlsx") as z:
+        people = z.read("xl/tables/table2.xml")
+    outcome = sync(XlsxWorkbook(tmp_path / "crm.xlsx"), Config(), as_of=dt.date(2026, 12, 1))
+    after = openpyxl.load_workbook(tmp_path / "crm.xlsx")
+    assert after["Opportunities"]["B3"].value == "Globex – Bo Q" and after["Accounts"]["B3"].value == "Globex"
+    deals, accounts = after["Opportunities"].tables["Deals"], after["Accounts"].tables["Accounts"]
+    assert (deals.ref, deals.autoFilter.ref) == ("A1:F3", "A1:F3")
+    assert (accounts.ref, accounts.autoFilter.ref) == ("A1:B3", "A1:B3")
+    assert after["Contacts"]["C4"].value == "Bo"  # below the Total Row, and the table as it was
+    with zipfile.ZipFile(tmp_path / "crm.xlsx") as z:
+        assert z.read("xl/tables/table2.xml") == people
+    # ... which the sync says, naming the tab, the row and the table: its totals leave Bo out.
+    assert outcome.result.warnings == [
+        "Contacts: row 4 was added below the Total Row of the Excel table People, so the table's totals, filters and "
+        "sorts leave it out; to take it in, insert a table row above the Total Row and move the row there"]
+
+
+def test_a_record_added_into_an_empty_row_a_person_hid_is_shown(tmp_path):
+    """Rows below the data hidden to tidy the sheet: a converted lead's account (a form's lead, a
+    workflow's task) landed in one and stayed unseen, to be typed in again by hand. A hidden row
+    that holds a record (filtered out) stays hidden when its ID is filled."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Accounts"
+    ws.append(["ID", "Name"])
+    ws.append([None, "Acme"])
+    for row in range(2, 10):
+        ws.row_dimensions[row].hidden = True
+    book = _save(wb, tmp_path / "crm.xlsx")
+    book.read()
+    book.write(Plan(writes=[CellWrite("Accounts", 2, 1, "ACC-0001", expect=((1, None), (2, "Acme"))),
+                            CellWrite("Accounts", 3, 1, "ACC-0002", expect=((1, None), (2, None))),
+                            CellWrite("Accounts", 3, 2, "Globex", expect=((1, None), (2, None)))]))
+    after = openpyxl.load_workbook(tmp_path / "crm.xlsx")["Accounts"]
+    assert [c.value for c in after[3]] == ["ACC-0002", "Globex"]
+    assert [after.row_dimensions[r].hidden for r in (2, 3, 4)] == [True, False, True]

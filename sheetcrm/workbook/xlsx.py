@@ -70,7 +70,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from sheetcrm.i18n import N_, _
+from sheetcrm.i18n import N_, _, ngettext
 from sheetcrm.lock import refuse_if_open_in_app
 from sheetcrm.os_errors import os_problem
 
@@ -263,6 +263,7 @@ class XlsxWorkbook:
             if created:
                 base = _add_tabs(self.path, data, plan, accepted, created, patch)
             new = xlsx_patch.apply(base, patch, preloaded) or (base if created else None)
+            result.warnings.extend(_below_totals(*b) for b in patch.below_totals)
             new, warned = _add_missing_charts(new or data, plan.charts, new is not None)
             result.warnings.extend(warned)
         except xlsx_patch.NeedsRebuild:
@@ -622,6 +623,18 @@ REBUILD_REFUSED = N_("{path}: nothing written: this write would need the whole w
                      "would lose its {things}")
 CHART_LEFT_OUT = N_("{tab}: chart {title} not added, since the tab's drawing is one sheetcrm cannot add to "
                     "safely; the tab's pictures and shapes are kept as they are")
+
+
+def _below_totals(tab: str, table: str, first: int, last: int) -> str:
+    # A converted lead's rows, a form's lead, a workflow's task... added below a table's Total
+    # Row: the table's totals are the team's figures, and they now leave a record out.
+    return ngettext("{tab}: row {first} was added below the Total Row of the Excel table {table}, so the table's "
+                    "totals, filters and sorts leave it out; to take it in, insert a table row above the Total Row "
+                    "and move the row there",
+                    "{tab}: rows {first} to {last} were added below the Total Row of the Excel table {table}, so the "
+                    "table's totals, filters and sorts leave them out; to take them in, insert as many table rows "
+                    "above the Total Row and move the rows there",
+                    last - first + 1, tab=tab, table=table, first=first, last=last)
 
 
 def _patch(writes: list[CellWrite], guides: list[Guide], marks: set[str],

@@ -530,9 +530,19 @@ def _patch_row(row: int, rm: re.Match, specs: dict[int, CellSpec], styles: Style
             bounds.add(row, col)
     # `spans` is only an optimisation hint, and may no longer hold.
     head = b"<row" + _SPANS.sub(b"", rm[1])
+    if _HIDDEN.search(head) and not _HELD.search(rm[2] or b"") and any(
+            spec.value not in (None, "") for spec in specs.values()):
+        # An empty row a person hid (the rows below a table, hidden to tidy the sheet) that
+        # now gets a record sheetcrm adds (a converted lead's account, a form's lead): shown,
+        # or the new record would be there unseen, and typed in again by hand.
+        head = _HIDDEN.sub(b"", head)
     if b' r="' not in head:
         head += f' r="{row}"'.encode()
     return head + b">" + b"".join(c for _, c in cells) + b"</row>"
+
+
+_HIDDEN = re.compile(rb'\shidden="(?:1|true)"')
+_HELD = re.compile(rb'<(?:v|is|f)\b')  # a cell holding a value, text or formula
 
 
 _DIMENSION = re.compile(rb'<dimension\b[^>]*?\bref="([^"]*)"[^>]*?/>')
@@ -1021,6 +1031,9 @@ class Patch:
     # code): a cell there still showing another of sheetcrm's codes (`ours`: the base currency
     # or the language changed since) is given this one, written or not (`restyle_sheet`).
     restyle: dict[str, dict[int, list[tuple[int, int | None, str]]]] = field(default_factory=dict)
+    # Filled by `apply`: (tab, table, first row, last row) of the rows written just below an
+    # Excel table's Total Row, which the table does not take in (`grow_tables`).
+    below_totals: list[tuple[str, str, int, int]] = field(default_factory=list)
 
 
 def apply(data: bytes, patch: Patch, preloaded: dict[str, bytes] | None = None) -> bytes | None:
@@ -1057,6 +1070,10 @@ def apply(data: bytes, patch: Patch, preloaded: dict[str, bytes] | None = None) 
                 xml = set_widths(xml, patch.widths[title]) or xml
             if xml != original:
                 changed[part] = xml
+            if patch.cells.get(title):
+                grown, below = grow_tables(z, part, original, patch.cells[title])
+                changed.update(grown)
+                patch.below_totals.extend((title, *b) for b in below)
         book = workbook_part(z)
         if patch.marks:
             marked = mark_tabs(z.read(book), [i for i, (title, _) in enumerate(tabs) if title in patch.marks])
@@ -1076,6 +1093,70 @@ def apply(data: bytes, patch: Patch, preloaded: dict[str, bytes] | None = None) 
     if not changed:
         return None
     return rewrite_zip(data, changed)
+
+
+# -- Excel tables ----------------------------------------------------------------------------
+
+_TABLE_START = re.compile(rb'<(?:\w+:)?table\b([^>]*)>')
+_AUTO_FILTER = re.compile(rb'(<(?:\w+:)?autoFilter\b[^>]*?\bref=")([^"]*)(")')
+_RANGE = re.compile(r'\$?([A-Z]+)\$?([0-9]+):\$?([A-Z]+)\$?([0-9]+)')
+
+
+def _bounds(ref: str) -> tuple[int, int, int, int] | None:
+    """(first row, first col, last row, last col) of an "A1:G9" range, 1-based."""
+    m = _RANGE.fullmatch(ref)
+    if m is None:
+        return None
+    return int(m[2]), column_index_from_string(m[1]), int(m[4]), column_index_from_string(m[3])
+
+
+def grow_tables(z: zipfile.ZipFile, part: str, original: bytes, cells: dict[tuple[int, int], CellSpec]
+                ) -> tuple[dict[str, bytes], list[tuple[str, int, int]]]:
+    """The table parts of sheet `part` whose range grows over the rows this write fills just
+    below it (member name -> new XML), and the rows filled so just below a table's Total Row
+    ((table name, first row, last row): its totals leave them out). A row sheetcrm adds to a tab formatted as an Excel
+    table (a converted lead's account, contact, deal) belongs in the table, as a row a person
+    types there does (Excel grows the table then): outside it, the team's formulas over the
+    table (`=SUM(Deals[Amount])`), its filters, sorts and pivots would leave it out. A row
+    grows the table only when it held nothing in the table's columns before and the write
+    puts a value there; a table with a Total Row does not grow (a row below its totals is
+    outside them in Excel too), nor one that would then overlap another table."""
+    tables = {}
+    for kind, target in relationships(z, part).values():
+        if kind.endswith("/table") and target in z.NameToInfo:
+            xml = z.read(target)
+            m = _TABLE_START.search(xml)
+            bounds = _bounds(attrs(m[1]).get(b"ref", b"").decode()) if m else None
+            if m is not None and bounds is not None:
+                tables[target] = (xml, m, bounds)
+    out: dict[str, bytes] = {}
+    below: list[tuple[str, int, int]] = []
+    for target, (xml, m, (r0, c0, r1, c1)) in tables.items():
+        filled = {r for (r, c), spec in cells.items() if r > r1 and c0 <= c <= c1 and spec.value not in (None, "")}
+        last = r1
+        while last + 1 in filled:
+            last += 1
+        if last > r1:
+            held = raw_cells(original, {(r, c) for r in range(r1 + 1, last + 1) for c in range(c0, c1 + 1)})
+            taken = [r for (r, _), cell in held.items()
+                     if cell.formula or cell.v not in (None, b"") or cell.inline is not None]
+            last = min(taken, default=last + 1) - 1  # up to the first row that held something
+        if last == r1:
+            continue
+        if int(attrs(m[1]).get(b"totalsRowCount", b"0") or 0) > 0:
+            below.append((html.unescape(attrs(m[1]).get(b"displayName", b"").decode()), r1 + 1, last))
+            continue
+        if any(other != target and b[0] <= last and r1 < b[2] and b[1] <= c1 and c0 <= b[3]
+               for other, (_, _, b) in tables.items()):
+            continue
+        old = attrs(m[1])[b"ref"]
+        ref = f"{get_column_letter(c0)}{r0}:{get_column_letter(c1)}{last}".encode()
+        head = m[0].replace(b'ref="' + old + b'"', b'ref="' + ref + b'"', 1)
+        body = xml[m.end():]
+        body = _AUTO_FILTER.sub(lambda f: f[1] + (ref if _bounds(f[2].decode()) == (r0, c0, r1, c1) else f[2]) + f[3],
+                                body, count=1)
+        out[target] = xml[:m.start()] + head + body
+    return out, below
 
 
 # -- new tabs and charts -----------------------------------------------------------------------
