@@ -14,6 +14,8 @@ characters (a Subject: what a cell holds; a body: MAX_BODY):
   `'x'|center(10**9)`) and a width past it in a `%` or `format` spec are refused;
 * **output**: every `{{ }}` counts towards `limit` characters per render, inside a macro or a
   `{% set %}` block too, and so does the text the render yields;
+* **blanks**: a blank cell (None) shows as nothing, in `{{ }}` and in `~`: a customer never
+  reads "Dear None" (mail/templates.py does the same for the words' `%(name)s`);
 * **time**: each loop iteration and each call (a macro, a method, `_()`) is a step, and a
   render takes at most STEPS; nested loops (`range(100000)` in `range(100000)`) and a macro
   that calls itself twice stop there; deeper recursion than Python allows stops as a
@@ -81,9 +83,18 @@ class _Counted(CodeGenerator):
                                     lineno=node.lineno), frame)
 
     def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
-        self.write("environment.sized(")
-        super().visit_Concat(node, frame)
-        self.write(")")
+        # jinja2's own, each operand through `blank` (str() would write None as "None"), the
+        # result through `sized`.
+        if frame.eval_ctx.volatile:
+            join = "(markup_join if context.eval_ctx.volatile else str_join)"
+        else:
+            join = "markup_join" if frame.eval_ctx.autoescape else "str_join"
+        self.write(f"environment.sized({join}((")
+        for arg in node.nodes:
+            self.write("environment.blank(")
+            self.visit(arg, frame)
+            self.write("), ")
+        self.write(")))")
 
 
 class Sandbox(ImmutableSandboxedEnvironment):
@@ -120,7 +131,13 @@ class Sandbox(ImmutableSandboxedEnvironment):
         if budget.steps > STEPS:
             raise SandboxLimit(_("more than {n} steps (loops or calls); is a loop nested in a loop?", n=STEPS))
 
+    @staticmethod
+    def blank(value: Any) -> Any:
+        """What a value shows as: a blank cell (None) as nothing, never "None"."""
+        return "" if value is None else value
+
     def _output(self, value: Any) -> Any:
+        value = self.blank(value)
         budget = _budget()
         budget.chars += len(str(value))
         if budget.chars > self.limit:

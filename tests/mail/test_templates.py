@@ -187,3 +187,17 @@ def test_a_quote_template_that_fails_fails_its_outbox_row_with_a_clear_reason(tm
     assert row["error"].endswith("quote.txt.j2, línea 2: la plantilla usa opportunity.nope, pero opportunity no "
                                  "tiene ese campo"), row["error"]
     assert "dict object" not in row["error"] and "TypeError" not in row["error"]
+
+
+def test_a_blank_cell_shows_as_nothing_never_as_none(tmp_path):
+    """A contact with no Title, a deal with no Close Date, an owner with no address: the sheet
+    has nothing, so the email shows nothing, never "Dear None" (in `{{ }}`, `~` and the words'
+    `%(name)s`, in text and HTML alike)."""
+    ctx = context()
+    assert ctx["contact"]["title"] is None and ctx["owner"]["email"] is None
+    source = ("{{ contact.title }}|{{ 'Dear ' ~ contact.title ~ '!' }}|{{ _('Hello %(name)s,', name=contact.title) }}|"
+              "{% trans name=owner.email %}Write to {{ name }}{% endtrans %}|{{ pgettext('quote', 'Net') }}")
+    (tmp_path / "quote.txt.j2").write_text(source)
+    (tmp_path / "quote.html.j2").write_text(source + "|{{ _('Hello %(name)s,', name='<b>') }}")
+    assert Templates(tmp_path).render("quote.txt.j2", ctx) == "|Dear !|Hello ,|Write to |Net"
+    assert Templates(tmp_path).render("quote.html.j2", ctx) == "|Dear !|Hello ,|Write to |Net|Hello &lt;b&gt;,"
