@@ -1022,7 +1022,7 @@ def parse_email(raw: RawCell) -> str | None:
     except EmailNotValidError as exc:
         raise CellError(
             "bad_email", _("{shown} is not a valid email address. {reason}", shown=quoted(raw),
-                           reason=_email_reason(str(exc))), _(hint), raw
+                           reason=email_reason(str(exc))), _(hint), raw
         ) from None
 
 
@@ -1048,10 +1048,12 @@ _EMAIL_REASONS_WITH_CHARS = (
     N_("The email address contains invalid characters before the @-sign: {chars}"),
     N_("The part after the @-sign contains invalid characters: {chars}"),
     N_("The email address contains unsafe characters: {chars}"),
+    # What a quote's recipient cannot have (mail/message.py: sent without SMTPUTF8).
+    N_("Internationalized characters before the @-sign are not supported: {chars}"),
 )
 
 
-def _email_reason(text: str) -> str:
+def email_reason(text: str) -> str:
     """email_validator's explanation in the current language."""
     if text in _EMAIL_REASONS:
         return _(text)

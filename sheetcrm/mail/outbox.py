@@ -67,7 +67,7 @@ from sheetcrm.crm.workflows import TemplateShelf
 from sheetcrm.i18n import NC_, N_, _, current, every_locale, in_locale, ngettext, using
 from sheetcrm.mail.context import QuoteHeader, find_contact, find_opportunity, quote_context, quote_version, recipient
 from sheetcrm.mail.journal import Journal, JournalError, Ledger, stamp
-from sheetcrm.mail.message import HeaderError, build_message, check_header, message_id
+from sheetcrm.mail.message import AddressError, HeaderError, build_message, check_header, message_id
 from sheetcrm.mail.names import safe_stem
 from sheetcrm.mail.quotes import (ALREADY_VALIDATED, QuoteLines, QuoteResult, doubts_of, price_quote,
                                   products_with_errors, quote_number)
@@ -492,6 +492,16 @@ def _plan_queue(desk: Desk, opportunities: Iterable[Opportunity], plan: Plan, cr
                       key=key, contact=cells.quoted(opp.contact)) if opp.contact else
                     _("The quote for {key} has no recipient: it has no Contact.", key=key),
                     _("Set Contact to a contact that has an Email.")))
+        except AddressError as e:
+            # A valid address in the Contacts tab (email addresses may have accents before the
+            # @) that no quote can go to: said as what it is, naming the contact's Email cell.
+            result.problems.append(_opportunity_issue(
+                desk, opp, "contact", opp.contact, "bad_email",
+                _("The quote for {key} cannot be addressed: the Email of its contact {contact}, {value} ({cell}), "
+                  "cannot be sent to: {reason}", key=key, contact=row_label(contacts[0]), value=cells.quoted(e.address),
+                  cell=_cell(desk.crm, "contacts", contacts[0].row, "email"), reason=e.reason),
+                _("Use an address with no accents or other non-ASCII letters before the @-sign (sheetcrm sends mail in "
+                  "ASCII; the part after the @ may have them), or set Contact to another contact.")))
         except HeaderError as e:
             result.problems.append(_opportunity_issue(
                 desk, opp, "contact", opp.contact, "unsafe_header",
@@ -561,6 +571,13 @@ def _errors_of(crm: Crm, tab: str, row: int) -> str:
     title = crm.tables[tab].title
     found = [i for i in crm.report.issues if i.severity == "error" and i.tab == title and i.row == row]
     return (": " + "; ".join(f"{i.header or i.where()}: {i.message.rstrip('.')}" for i in found[:3])) if found else ""
+
+
+def _cell(crm: Crm, tab: str, row: int, field_name: str) -> str:
+    """"Contacts!E2": where a field of a row is, for a message (the tab's title when it has no such column)."""
+    table = crm.tables[tab]
+    col = table.header.fields.get(field_name)
+    return f"{table.title}!{column_letter(col + 1)}{row}" if col is not None else f"{table.title}!{row}"
 
 
 def _opportunity_issue(desk: Desk, opp: Opportunity, field_name: str, value: Any, code: str, message: str,
