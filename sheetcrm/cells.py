@@ -1020,6 +1020,15 @@ def parse_email(raw: RawCell) -> str | None:
     try:
         return validate_email(s, check_deliverability=False).normalized
     except EmailNotValidError as exc:
+        several = [part for part in _SEPARATORS.split(s) if part]
+        if len(several) > 1 and all("@" in part for part in several):
+            # "ana@x.com, bo@y.com": the validator would blame a ',' after the @-sign; the cell
+            # holds addresses, and which one is meant is not for sheetcrm to pick.
+            raise CellError(
+                "bad_email", _("{shown} holds {n} email addresses; an email cell holds one, and sheetcrm does not "
+                               "pick one of them.", shown=quoted(raw), n=len(several)),
+                _("Keep one address in this cell; put the other in another row or in a column of its own."), raw
+            ) from None
         raise CellError(
             "bad_email", _("{shown} is not a valid email address. {reason}", shown=quoted(raw),
                            reason=email_reason(str(exc))), _(hint), raw
@@ -1027,6 +1036,8 @@ def parse_email(raw: RawCell) -> str | None:
 
 
 _EMAIL_HINT = N_("Type one full address, like ana@example.com")
+# What people put between two addresses in one cell.
+_SEPARATORS = re.compile(r"[,;\s]+")
 # email_validator explains in English only. Its usual explanations are catalogue entries whose
 # English text is the library's own, so they are found by that text and translated; the rest
 # are said in English, and in another language replaced by a plain statement.
