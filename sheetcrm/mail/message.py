@@ -153,8 +153,10 @@ def build_message(*, sender: str, to: str, subject: str, text: str, html: str | 
     if html is not None:
         msg.add_alternative(html, subtype="html")
         if attachment_name is not None:
+            # Bytes, so that it is a file and not a third alternative; the charset said, or a mail
+            # reader takes text/html for US-ASCII and the euro sign arrives as mojibake.
             msg.add_attachment(html.encode("utf-8"), maintype="text", subtype="html",
-                               filename=_check_file_name(attachment_name))
+                               filename=_check_file_name(attachment_name), params={"charset": "utf-8"})
     return msg
 
 
