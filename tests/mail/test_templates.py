@@ -190,14 +190,14 @@ def test_a_quote_template_that_fails_fails_its_outbox_row_with_a_clear_reason(tm
 
 
 def test_a_blank_cell_shows_as_nothing_never_as_none(tmp_path):
-    """A contact with no Title, a deal with no Close Date, an owner with no address: the sheet
-    has nothing, so the email shows nothing, never "Dear None" (in `{{ }}`, `~` and the words'
-    `%(name)s`, in text and HTML alike)."""
+    """A contact with no Title, an owner with no address: the sheet has nothing, so the email
+    shows nothing, never "Dear None" (in `{{ }}`, through a filter of text, in `~` and in the
+    words' `%(name)s`, in text and HTML alike)."""
     ctx = context()
     assert ctx["contact"]["title"] is None and ctx["owner"]["email"] is None
-    source = ("{{ contact.title }}|{{ 'Dear ' ~ contact.title ~ '!' }}|{{ _('Hello %(name)s,', name=contact.title) }}|"
+    source = ("{{ contact.title }}|{{ contact.title|title }}{{ contact.title|upper|trim }}|{{ 'Dear ' ~ contact.title ~ '!' }}|{{ _('Hello %(name)s,', name=contact.title) }}|"
               "{% trans name=owner.email %}Write to {{ name }}{% endtrans %}|{{ pgettext('quote', 'Net') }}")
     (tmp_path / "quote.txt.j2").write_text(source)
     (tmp_path / "quote.html.j2").write_text(source + "|{{ _('Hello %(name)s,', name='<b>') }}")
-    assert Templates(tmp_path).render("quote.txt.j2", ctx) == "|Dear !|Hello ,|Write to |Net"
-    assert Templates(tmp_path).render("quote.html.j2", ctx) == "|Dear !|Hello ,|Write to |Net|Hello &lt;b&gt;,"
+    assert Templates(tmp_path).render("quote.txt.j2", ctx) == "||Dear !|Hello ,|Write to |Net"
+    assert Templates(tmp_path).render("quote.html.j2", ctx) == "||Dear !|Hello ,|Write to |Net|Hello &lt;b&gt;,"
