@@ -421,6 +421,13 @@ def strangers(outbox: Outbox) -> dict[int, str]:
     return out
 
 
+def _not_queued() -> str:
+    """Why an Approved row with neither a Quote nor a workflow's Version is Failed (`due_rows`)."""
+    return _("not a row sheetcrm queued: it has neither a Quote number nor a workflow's Version, so it is never sent. "
+             "To send a quote, tick Send Quote on its opportunity (or run sheetcrm quote OPP-ID --queue) and approve "
+             "the row that queues")
+
+
 # -- queueing drafts -------------------------------------------------------------------------
 
 def subject_for(number: str, opportunity: Opportunity, locale: str) -> str:
@@ -764,10 +771,12 @@ class Prepared:
 
 
 def due_rows(outbox: Outbox, now: dt.datetime, early: bool = False) -> list[OutboxRow]:
-    """The Approved rows to send now: with no Next Try, a passed one, or any with `early`.
-    Only rows sheetcrm queued: a quote's (a Quote number) or a workflow's (a "wf-" Version);
-    a row a person typed in is never sent."""
-    return [r for r in outbox.rows if r.text("id") and r.status == "Approved" and _ours(r)
+    """The Approved rows to act on now: with no Next Try, a passed one, or any with `early`.
+    Only rows sheetcrm queued are sent: a quote's (a Quote number) or a workflow's (a "wf-"
+    Version); one with neither (a row a person typed in, or a quote's row whose Quote was
+    cleared) is among these to be Failed saying why (`_not_queued`), not left Approved with no
+    word."""
+    return [r for r in outbox.rows if r.text("id") and r.status == "Approved"
             and (early or (t := _moment(r.raw.get("next_try"))) is None or t <= now)]
 
 
@@ -1037,6 +1046,7 @@ def _send(book: Workbook, config: Config, settings: SmtpSettings, templates: Tem
                       and r.text("id") not in notes and r not in due]
     foreign = strangers(desk.outbox)
     prepared = [Prepared(row, "", error=foreign[row.row]) if row.row in foreign
+                else Prepared(row, "", error=_not_queued()) if not _ours(row)
                 else prepare(desk, row, templates, settings.from_ or "", now, token()) for row in due]
     claims = plan_claims(desk.outbox, prepared, now, config.locale)
     claims.writes.extend(restores.writes)
