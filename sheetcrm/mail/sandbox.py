@@ -93,7 +93,7 @@ class _Counted(CodeGenerator):
         # jinja2's own, each operand through `blank` (str() would write None as "None"), the
         # result through `sized`.
         if frame.eval_ctx.volatile:
-            join = "(markup_join if context.eval_ctx.volatile else str_join)"
+            join = "(markup_join if context.eval_ctx.volatile else str_join)"  # not for people: the code jinja2 compiles
         else:
             join = "markup_join" if frame.eval_ctx.autoescape else "str_join"
         self.write(f"environment.sized({join}((")
