@@ -343,15 +343,19 @@ class Desk:
         was before IDs compared as the read compares them, the deal's ID spelt so
         (`Quote.spelt_version`)."""
         assert result.quote is not None
-        if templates is None:
-            if self._templates is None:
-                try:
-                    self._templates = templates_for(self.config)
-                except ConfigError:  # no such folder: the built-in ones, as template_shelf reads it
-                    self._templates = Templates()
-            templates = self._templates
-        return quote_version(self.crm, result.quote, templates,
+        return quote_version(self.crm, result.quote, templates or self.templates,
                              result.quote.per_line_version if per_line else None, spelling)
+
+    @property
+    def templates(self) -> Templates:
+        """The config's templates (the built-in ones when its folder is missing, as
+        `template_shelf` reads it), read once."""
+        if self._templates is None:
+            try:
+                self._templates = templates_for(self.config)
+            except ConfigError:
+                self._templates = Templates()
+        return self._templates
 
     def problems(self, opportunity: Opportunity) -> list[Issue]:
         """What blocks the opportunity's quote (`quote(...).problems`): nothing for a deal that
@@ -545,6 +549,11 @@ def _plan_queue(desk: Desk, opportunities: Iterable[Opportunity], plan: Plan, cr
                                          sent_versions)) is not None:
             out.append(Queued(key, "already", *went, version=version))
             continue
+        if (failed := _template_problem(desk, opp, result, version, created, year)) is not None:
+            # Checked before it takes a number: a Draft that can never render is not queued for a
+            # person to approve and see Failed; the issue stays, sync after sync, until it renders.
+            out.append(Queued(key, "blocked", problems=[failed], version=version))
+            continue
         number = quote_number(year, desk.next_id(f"Q-{year}", (r.text("quote") for r in outbox.rows)))
         row_id = f"OUT-{desk.next_id('OUT', (r.text('id') for r in outbox.rows)):04d}"
         values = {"id": row_id, "created": created, "opportunity": opp.id, "to": str(to),
@@ -557,6 +566,24 @@ def _plan_queue(desk: Desk, opportunities: Iterable[Opportunity], plan: Plan, cr
         outbox.next_row += 1
         out.append(Queued(key, "queued", number, row_id, version=version))
     return out
+
+
+def _template_problem(desk: Desk, opp: Opportunity, result: QuoteResult, version: str, created: str,
+                      year: int) -> Issue | None:
+    """Why the quote's templates cannot render it (a syntax error, a field they name that the
+    quote has not: what would fail its row at send time), as the issue at the deal's Send Quote
+    cell; None when they render. The number is not taken yet, so the one of the next quote
+    stands in (the templates see it only as text)."""
+    day = _day(created, desk.config) or dt.date(year, 1, 1)
+    try:
+        render_quote(desk, desk.templates, opp, result, QuoteHeader(quote_number(day.year, 1), day), version)
+    except TemplateError as e:
+        return _opportunity_issue(desk, opp, "send_quote", opp.send_quote, "quote_template_error",
+                                  _("The quote for {key} is not queued: its template fails: {error}",
+                                    key=opp.id or opp.name, error=e),
+                                  _("Fix the template in the templates folder (sheetcrm.toml's templates); the next "
+                                    "sync queues the quote."))
+    return None
 
 
 def _went_out(outbox: Outbox, opp: Opportunity, per_line: str, version: str,
