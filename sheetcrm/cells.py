@@ -1022,13 +1022,24 @@ def parse_email(raw: RawCell) -> str | None:
     try:
         return validate_email(s, check_deliverability=False).normalized
     except EmailNotValidError as exc:
+        several = [part for part in _SEPARATORS.split(s) if part]
+        if len(several) > 1 and all("@" in part for part in several):
+            # "ana@x.com, bo@y.com": the validator would blame a ',' after the @-sign; the cell
+            # holds addresses, and which one is meant is not for sheetcrm to pick.
+            raise CellError(
+                "bad_email", _("{shown} holds {n} email addresses; an email cell holds one, and sheetcrm does not "
+                               "pick one of them.", shown=quoted(raw), n=len(several)),
+                _("Keep one address in this cell; put the other in another row or in a column of its own."), raw
+            ) from None
         raise CellError(
             "bad_email", _("{shown} is not a valid email address. {reason}", shown=quoted(raw),
-                           reason=_email_reason(str(exc))), _(hint), raw
+                           reason=email_reason(str(exc))), _(hint), raw
         ) from None
 
 
 _EMAIL_HINT = N_("Type one full address, like ana@example.com")
+# What people put between two addresses in one cell.
+_SEPARATORS = re.compile(r"[,;\s]+")
 # email_validator explains in English only. Its usual explanations are catalogue entries whose
 # English text is the library's own, so they are found by that text and translated; the rest
 # are said in English, and in another language replaced by a plain statement.
@@ -1050,10 +1061,12 @@ _EMAIL_REASONS_WITH_CHARS = (
     N_("The email address contains invalid characters before the @-sign: {chars}"),
     N_("The part after the @-sign contains invalid characters: {chars}"),
     N_("The email address contains unsafe characters: {chars}"),
+    # What a quote's recipient cannot have (mail/message.py: sent without SMTPUTF8).
+    N_("Internationalized characters before the @-sign are not supported: {chars}"),
 )
 
 
-def _email_reason(text: str) -> str:
+def email_reason(text: str) -> str:
     """email_validator's explanation in the current language."""
     if text in _EMAIL_REASONS:
         return _(text)

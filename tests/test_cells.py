@@ -7,6 +7,7 @@ from email_validator import EmailNotValidError, validate_email
 import pytest
 
 from sheetcrm import cells
+from sheetcrm.i18n import using
 from sheetcrm.cells import (
     CellError,
     enum_choices,
@@ -491,6 +492,21 @@ def test_parse_email_rejects(raw, reason):
         parse_email(raw)
     assert_cell_error(info.value, "bad_email", str(raw))
     assert reason in info.value.message
+
+
+@pytest.mark.parametrize("raw", ["ana@example.com, bo@example.org", "ana@example.com;bo@example.org",
+                                 "ana@example.com bo@example.org"])
+def test_two_addresses_in_an_email_cell_are_said_as_two_addresses(raw):
+    """Not "the part after the @-sign contains invalid characters: ',', '@', SPACE": the cell
+    holds two addresses, and no one of them is picked (a quote to the wrong one)."""
+    with pytest.raises(CellError) as info:
+        parse_email(raw)
+    assert_cell_error(info.value, "bad_email", raw)
+    assert "holds 2 email addresses" in info.value.message and "invalid characters" not in info.value.message
+    assert "one address" in info.value.hint
+    with using("es"), pytest.raises(CellError) as info:
+        parse_email(raw)
+    assert "contiene 2 direcciones de correo" in info.value.message
 
 
 STAGES = enum_choices(

@@ -21,6 +21,7 @@ from email.headerregistry import Address
 from typing import Any
 
 from sheetcrm.cells import match_key
+from sheetcrm.i18n import pgettext
 from sheetcrm.mail.message import mailbox
 from sheetcrm.mail.quotes import Quote, QuoteResult, version_id
 from sheetcrm.mail.templates import Templates
@@ -69,7 +70,7 @@ def recipient(contact: Contact | None) -> Address | None:
     if contact is None or not contact.email:
         return None
     name = " ".join(p for p in (contact.first_name, contact.last_name) if p)
-    return mailbox(name, contact.email)
+    return mailbox(name, contact.email, pgettext("email", "To"))  # named as the Outbox's column, "Para" in Spanish
 
 
 @dataclass(frozen=True)

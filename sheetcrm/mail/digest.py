@@ -35,7 +35,7 @@ from sheetcrm.crm.workflows import ACTION_LABELS, KINDS, is_account_owner
 from sheetcrm.engine import Results
 from sheetcrm.i18n import in_locale
 from sheetcrm.lock import lock_dir, workbook_key
-from sheetcrm.mail.message import check_addresses, check_header
+from sheetcrm.mail.message import HeaderError, check_addresses, check_header
 from sheetcrm.mail.outbox import Transport
 from sheetcrm.mail.templates import Templates
 from sheetcrm.validate import Crm
@@ -171,10 +171,17 @@ class EventJournal:
 
 def send_digests(digests: Iterable[Digest], sender: str, transport: Callable[[], ContextManager[Transport]],
                  now: dt.datetime, token: Callable[[], str], domain: str) -> dict[str, str]:
-    """Send each digest; returns owner -> outcome kind ("sent", "transient", ...)."""
+    """Send each digest; returns owner -> outcome kind ("sent", "transient", ...). Never raises
+    for one digest: an owner's address no message can go to ([owners] takes "zoé@…", which
+    SMTP without SMTPUTF8 cannot carry) is that owner's "permanent" failure. Raised, it lost
+    the outcomes of the digests already sent, so they went out again at every retry."""
     outcomes: dict[str, str] = {}
     with transport() as smtp:
         for d in digests:
-            outcome = smtp.send(d.message(sender, now, f"<{token()}@{domain}>"))
-            outcomes[d.owner] = outcome.kind
+            try:
+                message = d.message(sender, now, f"<{token()}@{domain}>")
+            except HeaderError:
+                outcomes[d.owner] = "permanent"
+                continue
+            outcomes[d.owner] = smtp.send(message).kind
     return outcomes

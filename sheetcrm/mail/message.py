@@ -30,12 +30,21 @@ from email_validator import EmailNotValidError, validate_email
 
 # Values quoted in messages the way every other message quotes a cell: invisible and control
 # characters as \uXXXX escapes (cells.visible), never Python's repr.
-from sheetcrm.cells import quoted
+from sheetcrm.cells import email_reason, quoted
 from sheetcrm.i18n import _, pgettext
 
 
 class HeaderError(ValueError):
     """A header value that must not be sent."""
+
+
+class AddressError(HeaderError):
+    """An address no message can go to: not valid as the SMTP session carries it (ASCII before
+    the @-sign, no SMTPUTF8). `address` as given, `reason` why, in the current language."""
+
+    def __init__(self, message: str, address: str, reason: str) -> None:
+        super().__init__(message)
+        self.address, self.reason = address, reason
 
 
 _LINE_BREAK = re.compile(r"[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
@@ -72,8 +81,9 @@ def _valid_address(name: str, display: str, addr: str) -> Address:
     try:
         valid = validate_email(addr, check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError as e:
-        raise HeaderError(_("{name}: {value} is not a valid email address: {error}", name=name, value=quoted(addr),
-                             error=e)) from None
+        reason = email_reason(str(e))
+        raise AddressError(_("{name}: {value} is not a valid email address: {error}", name=name, value=quoted(addr),
+                             error=reason), addr, reason) from None
     # The ASCII form (IDNA domain): what MAIL FROM / RCPT TO and a header can carry without
     # SMTPUTF8; the Unicode `normalized` form made smtplib fail mid-session.
     local, _at, domain = (valid.ascii_email or valid.normalized).rpartition("@")
@@ -143,8 +153,10 @@ def build_message(*, sender: str, to: str, subject: str, text: str, html: str | 
     if html is not None:
         msg.add_alternative(html, subtype="html")
         if attachment_name is not None:
+            # Bytes, so that it is a file and not a third alternative; the charset said, or a mail
+            # reader takes text/html for US-ASCII and the euro sign arrives as mojibake.
             msg.add_attachment(html.encode("utf-8"), maintype="text", subtype="html",
-                               filename=_check_file_name(attachment_name))
+                               filename=_check_file_name(attachment_name), params={"charset": "utf-8"})
     return msg
 
 

@@ -67,7 +67,7 @@ from sheetcrm.crm.workflows import TemplateShelf
 from sheetcrm.i18n import NC_, N_, _, current, every_locale, in_locale, ngettext, using
 from sheetcrm.mail.context import QuoteHeader, find_contact, find_opportunity, quote_context, quote_version, recipient
 from sheetcrm.mail.journal import Journal, JournalError, Ledger, stamp
-from sheetcrm.mail.message import HeaderError, build_message, check_header, message_id
+from sheetcrm.mail.message import AddressError, HeaderError, build_message, check_header, message_id
 from sheetcrm.mail.names import safe_stem
 from sheetcrm.mail.quotes import (ALREADY_VALIDATED, QuoteLines, QuoteResult, doubts_of, price_quote,
                                   products_with_errors, quote_number)
@@ -343,15 +343,19 @@ class Desk:
         was before IDs compared as the read compares them, the deal's ID spelt so
         (`Quote.spelt_version`)."""
         assert result.quote is not None
-        if templates is None:
-            if self._templates is None:
-                try:
-                    self._templates = templates_for(self.config)
-                except ConfigError:  # no such folder: the built-in ones, as template_shelf reads it
-                    self._templates = Templates()
-            templates = self._templates
-        return quote_version(self.crm, result.quote, templates,
+        return quote_version(self.crm, result.quote, templates or self.templates,
                              result.quote.per_line_version if per_line else None, spelling)
+
+    @property
+    def templates(self) -> Templates:
+        """The config's templates (the built-in ones when its folder is missing, as
+        `template_shelf` reads it), read once."""
+        if self._templates is None:
+            try:
+                self._templates = templates_for(self.config)
+            except ConfigError:
+                self._templates = Templates()
+        return self._templates
 
     def problems(self, opportunity: Opportunity) -> list[Issue]:
         """What blocks the opportunity's quote (`quote(...).problems`): nothing for a deal that
@@ -419,6 +423,13 @@ def strangers(outbox: Outbox) -> dict[int, str]:
                            "sheetcrm outbox resend on it if it was sent); a row queued before Seals: delete it and "
                            "queue the quote again")
     return out
+
+
+def _not_queued() -> str:
+    """Why an Approved row with neither a Quote nor a workflow's Version is Failed (`due_rows`)."""
+    return _("not a row sheetcrm queued: it has neither a Quote number nor a workflow's Version, so it is never sent. "
+             "To send a quote, tick Send Quote on its opportunity (or run sheetcrm quote OPP-ID --queue) and approve "
+             "the row that queues")
 
 
 # -- queueing drafts -------------------------------------------------------------------------
@@ -492,6 +503,16 @@ def _plan_queue(desk: Desk, opportunities: Iterable[Opportunity], plan: Plan, cr
                       key=key, contact=cells.quoted(opp.contact)) if opp.contact else
                     _("The quote for {key} has no recipient: it has no Contact.", key=key),
                     _("Set Contact to a contact that has an Email.")))
+        except AddressError as e:
+            # A valid address in the Contacts tab (email addresses may have accents before the
+            # @) that no quote can go to: said as what it is, naming the contact's Email cell.
+            result.problems.append(_opportunity_issue(
+                desk, opp, "contact", opp.contact, "bad_email",
+                _("The quote for {key} cannot be addressed: the Email of its contact {contact}, {value} ({cell}), "
+                  "cannot be sent to: {reason}", key=key, contact=row_label(contacts[0]), value=cells.quoted(e.address),
+                  cell=_cell(desk.crm, "contacts", contacts[0].row, "email"), reason=e.reason),
+                _("Use an address with no accents or other non-ASCII letters before the @-sign (sheetcrm sends mail in "
+                  "ASCII; the part after the @ may have them), or set Contact to another contact.")))
         except HeaderError as e:
             result.problems.append(_opportunity_issue(
                 desk, opp, "contact", opp.contact, "unsafe_header",
@@ -528,6 +549,11 @@ def _plan_queue(desk: Desk, opportunities: Iterable[Opportunity], plan: Plan, cr
                                          sent_versions)) is not None:
             out.append(Queued(key, "already", *went, version=version))
             continue
+        if (failed := _template_problem(desk, opp, result, version, created, year)) is not None:
+            # Checked before it takes a number: a Draft that can never render is not queued for a
+            # person to approve and see Failed; the issue stays, sync after sync, until it renders.
+            out.append(Queued(key, "blocked", problems=[failed], version=version))
+            continue
         number = quote_number(year, desk.next_id(f"Q-{year}", (r.text("quote") for r in outbox.rows)))
         row_id = f"OUT-{desk.next_id('OUT', (r.text('id') for r in outbox.rows)):04d}"
         values = {"id": row_id, "created": created, "opportunity": opp.id, "to": str(to),
@@ -540,6 +566,24 @@ def _plan_queue(desk: Desk, opportunities: Iterable[Opportunity], plan: Plan, cr
         outbox.next_row += 1
         out.append(Queued(key, "queued", number, row_id, version=version))
     return out
+
+
+def _template_problem(desk: Desk, opp: Opportunity, result: QuoteResult, version: str, created: str,
+                      year: int) -> Issue | None:
+    """Why the quote's templates cannot render it (a syntax error, a field they name that the
+    quote has not: what would fail its row at send time), as the issue at the deal's Send Quote
+    cell; None when they render. The number is not taken yet, so the one of the next quote
+    stands in (the templates see it only as text)."""
+    day = _day(created, desk.config) or dt.date(year, 1, 1)
+    try:
+        render_quote(desk, desk.templates, opp, result, QuoteHeader(quote_number(day.year, 1), day), version)
+    except TemplateError as e:
+        return _opportunity_issue(desk, opp, "send_quote", opp.send_quote, "quote_template_error",
+                                  _("The quote for {key} is not queued: its template fails: {error}",
+                                    key=opp.id or opp.name, error=e),
+                                  _("Fix the template in the templates folder (sheetcrm.toml's templates); the next "
+                                    "sync queues the quote."))
+    return None
 
 
 def _went_out(outbox: Outbox, opp: Opportunity, per_line: str, version: str,
@@ -561,6 +605,13 @@ def _errors_of(crm: Crm, tab: str, row: int) -> str:
     title = crm.tables[tab].title
     found = [i for i in crm.report.issues if i.severity == "error" and i.tab == title and i.row == row]
     return (": " + "; ".join(f"{i.header or i.where()}: {i.message.rstrip('.')}" for i in found[:3])) if found else ""
+
+
+def _cell(crm: Crm, tab: str, row: int, field_name: str) -> str:
+    """"Contacts!E2": where a field of a row is, for a message (the tab's title when it has no such column)."""
+    table = crm.tables[tab]
+    col = table.header.fields.get(field_name)
+    return f"{table.title}!{column_letter(col + 1)}{row}" if col is not None else f"{table.title}!{row}"
 
 
 def _opportunity_issue(desk: Desk, opp: Opportunity, field_name: str, value: Any, code: str, message: str,
@@ -747,10 +798,12 @@ class Prepared:
 
 
 def due_rows(outbox: Outbox, now: dt.datetime, early: bool = False) -> list[OutboxRow]:
-    """The Approved rows to send now: with no Next Try, a passed one, or any with `early`.
-    Only rows sheetcrm queued: a quote's (a Quote number) or a workflow's (a "wf-" Version);
-    a row a person typed in is never sent."""
-    return [r for r in outbox.rows if r.text("id") and r.status == "Approved" and _ours(r)
+    """The Approved rows to act on now: with no Next Try, a passed one, or any with `early`.
+    Only rows sheetcrm queued are sent: a quote's (a Quote number) or a workflow's (a "wf-"
+    Version); one with neither (a row a person typed in, or a quote's row whose Quote was
+    cleared) is among these to be Failed saying why (`_not_queued`), not left Approved with no
+    word."""
+    return [r for r in outbox.rows if r.text("id") and r.status == "Approved"
             and (early or (t := _moment(r.raw.get("next_try"))) is None or t <= now)]
 
 
@@ -1020,6 +1073,7 @@ def _send(book: Workbook, config: Config, settings: SmtpSettings, templates: Tem
                       and r.text("id") not in notes and r not in due]
     foreign = strangers(desk.outbox)
     prepared = [Prepared(row, "", error=foreign[row.row]) if row.row in foreign
+                else Prepared(row, "", error=_not_queued()) if not _ours(row)
                 else prepare(desk, row, templates, settings.from_ or "", now, token()) for row in due]
     claims = plan_claims(desk.outbox, prepared, now, config.locale)
     claims.writes.extend(restores.writes)

@@ -14,6 +14,9 @@ characters (a Subject: what a cell holds; a body: MAX_BODY):
   `'x'|center(10**9)`) and a width past it in a `%` or `format` spec are refused;
 * **output**: every `{{ }}` counts towards `limit` characters per render, inside a macro or a
   `{% set %}` block too, and so does the text the render yields;
+* **blanks**: a blank cell (None) shows as nothing, in `{{ }}`, in `~` and through a filter of
+  text (`|title`): a customer never reads "Dear None" (mail/templates.py does the same for the
+  words' `%(name)s`);
 * **time**: each loop iteration and each call (a macro, a method, `_()`) is a step, and a
   render takes at most STEPS; nested loops (`range(100000)` in `range(100000)`) and a macro
   that calls itself twice stop there; deeper recursion than Python allows stops as a
@@ -52,6 +55,12 @@ _PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\d*)(?:\.(\d*))?")
 _FORMAT_SPEC = re.compile(r"\{[^{}]*?:[^{}]*\}")
 
 
+# jinja2's filters of text: a blank cell (None) given to one is "" (`Sandbox.blank`).
+_TEXT_FILTERS = frozenset({"capitalize", "center", "e", "escape", "forceescape", "indent", "lower", "replace",
+                           "string", "striptags", "title", "trim", "truncate", "upper", "urlencode", "urlize",
+                           "wordcount", "wordwrap"})
+
+
 class SandboxLimit(SecurityError):
     """A template refused by the sandbox's policy (size, output, steps, recursion)."""
 
@@ -81,9 +90,18 @@ class _Counted(CodeGenerator):
                                     lineno=node.lineno), frame)
 
     def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
-        self.write("environment.sized(")
-        super().visit_Concat(node, frame)
-        self.write(")")
+        # jinja2's own, each operand through `blank` (str() would write None as "None"), the
+        # result through `sized`.
+        if frame.eval_ctx.volatile:
+            join = "(markup_join if context.eval_ctx.volatile else str_join)"  # not for people: the code jinja2 compiles
+        else:
+            join = "markup_join" if frame.eval_ctx.autoescape else "str_join"
+        self.write(f"environment.sized({join}((")
+        for arg in node.nodes:
+            self.write("environment.blank(")
+            self.visit(arg, frame)
+            self.write("), ")
+        self.write(")))")
 
 
 class Sandbox(ImmutableSandboxedEnvironment):
@@ -96,7 +114,7 @@ class Sandbox(ImmutableSandboxedEnvironment):
     def __init__(self, limit: int, **options: Any) -> None:
         self.limit = limit
         super().__init__(finalize=self._output, **options)
-        self.filters = {name: self._guard(f) for name, f in self.filters.items()}
+        self.filters = {name: self._guard(f, name in _TEXT_FILTERS) for name, f in self.filters.items()}
 
     def too_long(self) -> SandboxLimit:
         return SandboxLimit(_("longer than {n} characters", n=self.limit))
@@ -120,14 +138,22 @@ class Sandbox(ImmutableSandboxedEnvironment):
         if budget.steps > STEPS:
             raise SandboxLimit(_("more than {n} steps (loops or calls); is a loop nested in a loop?", n=STEPS))
 
+    @staticmethod
+    def blank(value: Any) -> Any:
+        """What a value shows as: a blank cell (None) as nothing, never "None"."""
+        return "" if value is None else value
+
     def _output(self, value: Any) -> Any:
+        value = self.blank(value)
         budget = _budget()
         budget.chars += len(str(value))
         if budget.chars > self.limit:
             raise self.too_long()
         return value
 
-    def _guard(self, f: Callable[..., Any]) -> Callable[..., Any]:
+    def _guard(self, f: Callable[..., Any], text: bool = False) -> Callable[..., Any]:
+        """`f` with its arguments checked for size; `text`: a filter of text, given a blank cell
+        (None) as "" (jinja2 makes it "None" first: `contact.title|title` was "None")."""
         if f.__name__ == "do_format":
             @functools.wraps(f)
             def checked_format(value: Any, *args: Any, **kwargs: Any) -> Any:
@@ -139,7 +165,10 @@ class Sandbox(ImmutableSandboxedEnvironment):
         @functools.wraps(f)  # keeps jinja2's pass_context / pass_eval_context marks
         def checked(*args: Any, **kwargs: Any) -> Any:
             # a filter's own arguments come after the context (if any) and the value
-            self._check_args(args[2:] if hasattr(f, "jinja_pass_arg") else args[1:], kwargs)
+            at = 1 if hasattr(f, "jinja_pass_arg") else 0
+            self._check_args(args[at + 1:], kwargs)
+            if text and len(args) > at and args[at] is None:
+                args = (*args[:at], "", *args[at + 1:])
             return f(*args, **kwargs)
         return checked
 

@@ -195,6 +195,10 @@ class SmtpSender:
         if code == 250:
             return Outcome("sent", self._scrub(f"{code} {_text(reply)}"))
         if 400 <= code < 600:
+            # The transaction is over (RFC 5321), but a server that kept it (aiosmtpd after its
+            # handler failed) answers the next MAIL FROM "503 nested MAIL command": the next
+            # quote would fail for this one. RSET, as after a refused MAIL or RCPT.
+            self._reset()
             return self._refused(code, reply)
         self._drop()
         answer = f"{code} {_text(reply)}"

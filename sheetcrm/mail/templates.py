@@ -32,6 +32,7 @@ from typing import Any
 
 import jinja2
 import jinja2.meta
+from markupsafe import Markup
 from babel.dates import format_date
 
 from sheetcrm import cells
@@ -107,19 +108,31 @@ def _language(ctx: jinja2.runtime.Context) -> Any:
     return catalogue(normalize(locale) if locale else current())
 
 
-@jinja2.pass_context
-def _gettext(ctx: jinja2.runtime.Context, message: str) -> str:
-    return _language(ctx).gettext(message)
+# jinja2's newstyle gettext (`ext._make_new_gettext`: the words escaped in HTML, then `%`
+# with the variables), with a blank cell among the variables shown as nothing, as `{{ }}`
+# shows it (Sandbox.blank): `_("Dear %(title)s", title=contact.title)` is never "Dear None".
+
+def _words(ctx: jinja2.runtime.Context, text: str, variables: dict[str, Any]) -> str:
+    if ctx.eval_ctx.autoescape:
+        text = Markup(text)
+    return text % {k: Sandbox.blank(v) for k, v in variables.items()}
 
 
 @jinja2.pass_context
-def _ngettext(ctx: jinja2.runtime.Context, singular: str, plural: str, n: int) -> str:
-    return _language(ctx).ngettext(singular, plural, n)
+def _gettext(ctx: jinja2.runtime.Context, message: str, **variables: Any) -> str:
+    return _words(ctx, _language(ctx).gettext(message), variables)
 
 
 @jinja2.pass_context
-def _pgettext(ctx: jinja2.runtime.Context, context: str, message: str) -> str:
-    return _language(ctx).pgettext(context, message)
+def _ngettext(ctx: jinja2.runtime.Context, singular: str, plural: str, n: int, **variables: Any) -> str:
+    variables.setdefault("num", n)
+    return _words(ctx, _language(ctx).ngettext(singular, plural, n), variables)
+
+
+@jinja2.pass_context
+def _pgettext(ctx: jinja2.runtime.Context, context: str, message: str, **variables: Any) -> str:
+    variables.setdefault("context", context)
+    return _words(ctx, _language(ctx).pgettext(context, message), variables)
 
 
 class Templates:
@@ -136,6 +149,8 @@ class Templates:
         # `{% trans %}` blocks collapse their whitespace, as the extraction does (scripts/catalogue.py).
         self.env.policies["ext.i18n.trimmed"] = True
         self.env.install_gettext_callables(_gettext, _ngettext, newstyle=True, pgettext=_pgettext)  # type: ignore[attr-defined]
+        # Ours are newstyle already (`_words`): in place of jinja2's wrappers of them.
+        self.env.globals.update(gettext=_gettext, ngettext=_ngettext, pgettext=_pgettext)
         self.env.filters.update(money=_money, percent=_percent, qty=_qty, date=_date)
         self._reads: dict[tuple[tuple[str, ...], frozenset[str]], frozenset[tuple[str, str | None]] | None] = {}
 

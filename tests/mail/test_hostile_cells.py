@@ -207,3 +207,20 @@ def test_an_edited_quote_cell_is_never_sent_nor_named_as_a_path(google, server):
     assert report.failed == ["OUT-0001"] and server.inbox.messages == []
     assert "Seal does not match" in report.details["OUT-0001"]
     assert safe_stem("../../Q\x1b[31m") == "Q_31m"
+
+
+def test_an_address_no_quote_can_go_to_is_said_as_that_at_the_contacts_email_cell(tmp_path):
+    """"josé@example.com" is a valid address in the Contacts tab, but a quote goes out without
+    SMTPUTF8: the quote is blocked saying why, naming the contact's Email cell, in the team's
+    language: not as a line break to remove, nor in the validator's English."""
+    tabs = crm_tabs()
+    tabs["Contacts"][1][4] = "josé@example.com"
+    book = xlsx_book(tmp_path, tabs)
+    for locale, reason in (("en", "Internationalized characters before the @-sign are not supported: 'é'."),
+                           ("es", "No se admiten caracteres internacionales antes de la arroba: 'é'.")):
+        outcome = sync(book, config(locale=locale), as_of=AS_OF)
+        [issue] = [i for i in outcome.crm.report.issues if i.tab == "Opportunities"]
+        assert (issue.code, issue.row, issue.header, issue.value) == ("bad_email", 2, "Contact", "CON-0001")
+        assert '"josé@example.com" (Contacts!E2)' in issue.message and issue.message.endswith(reason)
+        assert "line break" not in issue.hint and "salto de línea" not in issue.hint
+    assert outbox_rows(book) == []

@@ -65,3 +65,15 @@ def test_environment_wins_over_the_config(monkeypatch):
     monkeypatch.setenv("SHEETCRM_SMTP_SECURITY", "tls-please")
     with pytest.raises(Exception, match="smtp.security"):
         smtp_settings(config.smtp)
+
+
+def test_the_attached_quote_says_its_charset_so_accents_and_the_euro_sign_survive_on_the_wire():
+    """The attachment is UTF-8 bytes; without a charset a mail reader takes text/html as
+    US-ASCII, and "Pérez, 1.234,56 €" reached the customer as "P\ufffd\ufffdrez…" (or "PÃ©rez")
+    in a template with no <meta charset>, as a team's may be."""
+    from email import message_from_bytes, policy
+    html = "<p>Pérez, 1.234,56 €</p>"
+    wire = message_from_bytes(build(html=html).as_bytes(), policy=policy.default)
+    _alternative, attachment = wire.iter_parts()
+    assert attachment.get_content_charset() == "utf-8"
+    assert attachment.get_content() == html

@@ -253,6 +253,21 @@ def test_a_copied_quote_row_is_never_sent_nor_marked_with_another_rows_message(m
     assert outbox_rows(book)[2]["message_id"] == ""
 
 
+def test_an_approved_row_with_no_quote_number_is_failed_saying_why_not_left_waiting(tmp_path, server):
+    """A quote's row whose Quote was cleared (or a row a person typed, with an ID): never sent,
+    as before, but it sat at Approved while `outbox send` listed it as "waiting until  (no
+    error); `sheetcrm outbox send --now` sends it now", which it never did."""
+    book = xlsx_book(tmp_path, crm_tabs())
+    sync(book, config(), as_of=AS_OF)
+    set_cell(book, "Status", "Approved")
+    set_cell(book, "Quote", None)
+    copy_row(book, 2, 3, ID="OUT-0002", Status="Approved", Quote=None, Version="mine", Seal="s1-mine")
+    report = send(book, server)
+    assert report.failed == ["OUT-0001", "OUT-0002"] and report.waiting == [] and server.inbox.messages == []
+    assert all("neither a Quote number nor a workflow's Version" in report.details[r] for r in report.failed)
+    assert [r["status"] for r in outbox_rows(book)] == ["Failed", "Failed"]
+
+
 def test_rows_sharing_an_id_are_all_refused(make_book, server):
     book = make_book(crm_tabs())
     sync(book, config(), as_of=AS_OF)

@@ -222,3 +222,23 @@ def test_outbox_send_with_a_mistyped_from_exits_2_and_leaves_the_rows(tmp_path, 
     result = CliRunner().invoke(main, ["outbox", "send", "--workbook", str(book.path)])
     assert result.exit_code == 2, result.output
     assert "smtp.from" in result.output and outbox_rows(book) == before and server.inbox.messages == []
+
+
+def test_a_refused_body_ends_the_transaction_so_the_next_quote_is_not_refused_for_it(tmp_path, server):
+    """aiosmtpd answers 500 when its handler fails on a body, and keeps the transaction open:
+    the next MAIL FROM got "503 nested MAIL command", and a quote nothing was wrong with was
+    Failed for the one before it. sheetcrm now resets (RSET) after any refusal of a body, as it
+    does after a refused MAIL or RCPT."""
+    taken = server.inbox.handle_DATA
+
+    async def fails_once(srv, session, envelope):
+        if not server.inbox.envelopes and not getattr(fails_once, "failed", False):
+            fails_once.failed = True
+            raise RuntimeError("spam filter crashed")
+        return await taken(srv, session, envelope)
+
+    server.inbox.handle_DATA = fails_once
+    book = approved(tmp_path, two_quotes())
+    report = send(book, server)
+    assert report.failed == ["OUT-0001"] and report.details["OUT-0001"].startswith("500 ")
+    assert report.sent == ["OUT-0002"] and server.inbox.envelopes == [("sales@example.com", ["bo@example.com"])]

@@ -174,11 +174,14 @@ def test_a_quote_template_that_fails_fails_its_outbox_row_with_a_clear_reason(tm
     from sheetcrm.sync import sync
     folder = tmp_path / "tpl"
     folder.mkdir()
-    (folder / "quote.txt.j2").write_text("IVA {{ 0.5|percent }}\n{{ opportunity.nope }}\n")
+    # Renders when the sync queues the quote (a template that fails then is not queued: below),
+    # and is edited after the row was approved into one that fails, showing the same fields.
+    (folder / "quote.txt.j2").write_text("IVA {{ 0.5|percent }}\n{% if false %}{{ opportunity.nope }}{% endif %}\n")
     cfg = config(locale="es", templates=str(folder))
     book = xlsx_book(tmp_path, crm_tabs())
     sync(book, cfg, as_of=AS_OF)
     set_cell(book, "Estado", "Aprobado", tab="Bandeja de salida")
+    (folder / "quote.txt.j2").write_text("IVA {{ 0.5|percent }}\n{{ opportunity.nope }}\n")
     s = server.settings()
     report = send_outbox(book, cfg, s, Templates(folder), lambda: SmtpSender(s), Clock(), lambda: "t")
     assert report.sent == [] and server.inbox.messages == []
@@ -187,3 +190,41 @@ def test_a_quote_template_that_fails_fails_its_outbox_row_with_a_clear_reason(tm
     assert row["error"].endswith("quote.txt.j2, línea 2: la plantilla usa opportunity.nope, pero opportunity no "
                                  "tiene ese campo"), row["error"]
     assert "dict object" not in row["error"] and "TypeError" not in row["error"]
+
+
+def test_a_quote_template_that_fails_queues_nothing_and_says_so_once_at_the_send_quote_cell(tmp_path):
+    """A team's template that cannot render the quote: the tick queued a Draft all the same, a
+    person approved it, and only the send said why, on each row. Now the sync says it at the
+    deal's Send Quote cell, takes no number, and queues the quote once the template renders."""
+    from test_outbox_smtp import AS_OF, outbox_rows, xlsx_book
+    from sheetcrm.sync import sync
+    folder = tmp_path / "tpl"
+    folder.mkdir()
+    (folder / "quote.html.j2").write_text("<p>{{ opportunity.po }}</p>\n")
+    cfg = config(templates=str(folder))
+    book = xlsx_book(tmp_path, crm_tabs())
+    for _ in range(2):
+        outcome = sync(book, cfg, as_of=AS_OF)
+        [issue] = [i for i in outcome.crm.report.issues if i.code == "quote_template_error"]
+        assert (issue.tab, issue.row, issue.header) == ("Opportunities", 2, "Send Quote")
+        assert issue.message.endswith("quote.html.j2, line 1: the template uses opportunity.po, but opportunity has "
+                                      "no such field")
+    assert "Outbox" not in book.read().tabs
+    (folder / "quote.html.j2").write_text("<p>{{ custom['PO Number'] }}</p>\n")
+    outcome = sync(book, cfg, as_of=AS_OF)
+    assert not [i for i in outcome.crm.report.issues if i.code == "quote_template_error"]
+    assert [(r["quote"], r["status"]) for r in outbox_rows(book)] == [("Q-2026-0001", "Draft")]
+
+
+def test_a_blank_cell_shows_as_nothing_never_as_none(tmp_path):
+    """A contact with no Title, an owner with no address: the sheet has nothing, so the email
+    shows nothing, never "Dear None" (in `{{ }}`, through a filter of text, in `~` and in the
+    words' `%(name)s`, in text and HTML alike)."""
+    ctx = context()
+    assert ctx["contact"]["title"] is None and ctx["owner"]["email"] is None
+    source = ("{{ contact.title }}|{{ contact.title|title }}{{ contact.title|upper|trim }}|{{ 'Dear ' ~ contact.title ~ '!' }}|{{ _('Hello %(name)s,', name=contact.title) }}|"
+              "{% trans name=owner.email %}Write to {{ name }}{% endtrans %}|{{ pgettext('quote', 'Net') }}")
+    (tmp_path / "quote.txt.j2").write_text(source)
+    (tmp_path / "quote.html.j2").write_text(source + "|{{ _('Hello %(name)s,', name='<b>') }}")
+    assert Templates(tmp_path).render("quote.txt.j2", ctx) == "||Dear !|Hello ,|Write to |Net"
+    assert Templates(tmp_path).render("quote.html.j2", ctx) == "||Dear !|Hello ,|Write to |Net|Hello &lt;b&gt;,"

@@ -298,3 +298,17 @@ def test_an_owner_in_another_case_or_spacing_is_found_under_owners_as_round_robi
     crm, results, _ = plan_sync(book.book.read(), config, day(2))
     digests = {d.owner: d for d in owner_digests(crm, results, config, templates_for(config))}
     assert digests["Ana"].events == ("WF-0003|LEAD-0002|created",) and digests["Sam"].events == ()
+
+
+def test_an_owner_address_no_digest_can_go_to_fails_that_digest_only(server):
+    """[owners] takes "zoé@team.example" (a valid address), which SMTP without SMTPUTF8 cannot
+    carry: building Zoé's digest raised after Ana's had gone out, so Ana's outcome was lost and
+    her digest went out again at every retry."""
+    from sheetcrm.mail.digest import Digest
+    s = server.settings()
+    digests = [Digest("Ana", "ana@team.example", "Digest", "hi"), Digest("Zoé", "zoé@team.example", "Digest", "hi"),
+               Digest("Bo", "bo@team.example", "Digest", "hi")]
+    outcomes = send_digests(digests, "sales@example.com", lambda: SmtpSender(s), dt.datetime(2026, 11, 23, 8,
+                            tzinfo=dt.timezone.utc), lambda: "d1", "example.com")
+    assert outcomes == {"Ana": "sent", "Zoé": "permanent", "Bo": "sent"}
+    assert [to for _sender, [to] in server.inbox.envelopes] == ["ana@team.example", "bo@team.example"]
