@@ -71,7 +71,10 @@ def test_an_unreachable_warehouse_never_fails_the_sync_and_the_next_sync_catches
 
 @pytest.mark.parametrize("url", [f"postgresql://crm:{PASSWORD}@db:port/crm",   # a port that is no number
                                  f"postgresql://crm:{PASSWORD}@x:w/rd#1@db:5432/crm",  # its @ : / # not %-encoded
-                                 f"postgresql://crm:{PASSWORD}@[::1/crm"])
+                                 f"postgresql://crm:{PASSWORD}@[::1/crm",
+                                 # an @ not %-encoded: the driver took the password to end there and
+                                 # named the rest as the host it could not find, in the line said
+                                 f"postgresql://crm:pw@{PASSWORD}@127.0.0.1:5432/crm"])
 def test_a_url_that_does_not_parse_is_said_lasting_not_caught_up_next_sync(tmp_path, caplog, url):
     """No later sync gets past a URL that does not parse: its line says it waits for a fix (the
     Sync Log row too), never "caught up on the next sync", and it is not retried."""
