@@ -943,10 +943,14 @@ def serve(target: Target, host: str, port: int) -> None:
     config, book = target.open()
     secret = os.environ.get(SECRET_ENV)
     with WebQueue.beside_lock(book) as queue:
+        try:
+            server = WebServer(make_app(config, queue, secret.encode() if secret else None), host, port)
+        except OSError as e:
+            _fail(_("cannot serve on {host}:{port}: {error}", host=host, port=port, error=os_problem(e)))
         # The queue drains in this process, under the workbook's lock per round (docs/leads.md).
         drainer = Drainer(book, config, queue, config.serve.sync_every).start()
         try:
-            WebServer(make_app(config, queue, secret.encode() if secret else None), host, port).run()
+            server.run()
         finally:
             drainer.stop()
             drainer.once()
