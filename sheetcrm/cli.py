@@ -55,7 +55,8 @@ CLICK_WORDS = (N_("Usage:"), N_("Options"), N_("Commands"), N_("default: {defaul
                N_("Error: {message}"), N_("Try '{command} {option}' for help."),
                N_("Invalid value for {param_hint}: {message}"), N_("Missing argument"), N_("Missing option"),
                N_("No such command {name!r}."), N_("No such option {name!r}."), N_("Show this message and exit."),
-               N_("Aborted!"))
+               N_("Aborted!"), N_("{value} is not in the range {range}."),
+               lambda n: ngettext("{value!r} is not {choice}.", "{value!r} is not one of {choices}.", n))
 stdlib_gettext.bindtextdomain(DOMAIN, str(LOCALE_DIR))
 stdlib_gettext.textdomain(DOMAIN)
 
@@ -141,7 +142,11 @@ class _Day(click.DateTime):
     date can hold (year 1 has no quarter before it): else a usage error, exit 2."""
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        day = super().convert(value, param, ctx)
+        try:
+            day = super().convert(value, param, ctx)
+        except click.BadParameter:
+            # click's says "does not match the format '%Y-%m-%d'": strptime's pattern, in English.
+            self.fail(_("{value}: not a date written {pattern}", value=value, pattern=_("YYYY-MM-DD")), param, ctx)
         if not 1900 <= day.year <= 9000:
             self.fail(_("{value}: a date between 1900-01-01 and 9000-12-31", value=value), param, ctx)
         return day
