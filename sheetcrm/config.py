@@ -28,7 +28,7 @@ from sheetcrm.crm.follow_ups import FollowUpSettings
 from sheetcrm.crm.overview import OverviewSettings
 from sheetcrm.crm.stages import DEFAULT_STAGES, Stage
 from sheetcrm.every import ScheduleSettings
-from sheetcrm.cells import quoted
+from sheetcrm.cells import quoted, show_number
 from sheetcrm.i18n import N_, _, current, ngettext
 from sheetcrm.intake.settings import FormSettings, ServeSettings
 from sheetcrm.mail.smtp import SmtpSettings
@@ -211,9 +211,11 @@ class Config(Section):
             for number, s in enumerate(stages, 1):
                 if 0 < s.probability < 1:
                     value, points = f"{s.probability:g}", f"{s.probability * 100:g}"  # as TOML writes them
+                    # "0.5 is 0.5 %": the value as the file has it, the percentage as the
+                    # language writes it (0,5 % in Spanish).
                     raise KeyedProblem(f"{number}.probability", _(
-                        "probabilities are points: {value} is {value} %; write {points} for {points} %",
-                        value=value, points=points))
+                        "probabilities are points: {value} is {percent} %; write {points} for {points} %",
+                        value=value, percent=show_number(s.probability), points=points))
         # A won deal is certain and a lost one is gone: the README's totals, the Forecast's
         # closed won and the warehouse's weighted_amount assume 100 and 0, so a won stage at 50
         # would weigh won revenue at half with nothing said.

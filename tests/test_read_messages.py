@@ -334,3 +334,15 @@ def test_an_unreadable_config_file_is_one_line_too(tmp_path):
     with i18n.using("es"), pytest.raises(ConfigError) as caught:
         load_config(tmp_path / "sheetcrm.toml")
     assert str(caught.value).endswith("sheetcrm.toml: no se puede leer: no es texto UTF-8 (byte 1)")
+
+
+def test_a_fraction_written_for_points_is_said_with_the_percentage_written_the_spanish_way(tmp_path, monkeypatch):
+    """"0.5 es un 0.5 %": the value is the file's (TOML writes a point), the percentage the
+    language's, as every other number a Spanish line states."""
+    monkeypatch.setenv("SHEETCRM_LANG", "es")
+    (tmp_path / "sheetcrm.toml").write_text('[[stages]]\nname = "A"\nprobability = 0.5\n\n'
+                                            '[[stages]]\nname = "B"\nprobability = 1\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        load_config(tmp_path / "sheetcrm.toml")
+    assert str(e.value).endswith("stages.1.probability: las probabilidades van en puntos: 0.5 es un 0,5 %; "
+                                 "escribe 50 para un 50 %")
