@@ -1198,7 +1198,7 @@ def warehouse_status(config_path: str | None, fmt: str) -> None:
     for mark in state.marks:
         echo(ngettext("{source}: mirrored up to the sync of {day}, at {at} ({n} row)",
                       "{source}: mirrored up to the sync of {day}, at {at} ({n} rows)", mark["rows"],
-                      source=mark["source"], day=mark["as_of"], at=_moment(mark["mirrored_at"])))
+                      source=mark["source"], day=_day(mark["as_of"]), at=_moment(mark["mirrored_at"])))
     echo_lines(show.table([_("Table"), _("Rows"), _("Deleted")],
                           [[name, show.number(n.get("live", n.get("rows", 0))),
                             show.number(n["deleted"]) if "deleted" in n else ""]
@@ -1206,7 +1206,12 @@ def warehouse_status(config_path: str | None, fmt: str) -> None:
 
 
 def _moment(value: Any) -> str:
-    return value.isoformat(sep=" ", timespec="seconds") if isinstance(value, dt.datetime) else str(value)
+    # As the reader writes dates and times (Spanish: "2 dic 2026, 23:27:32"), never ISO in a Spanish line.
+    return show.moment(value) if isinstance(value, dt.datetime) else str(value)
+
+
+def _day(value: Any) -> str:
+    return show.day(value) if isinstance(value, dt.date) else str(value)
 
 
 def _masked(settings: WarehouseSettings) -> str:
