@@ -122,11 +122,17 @@ def save(path: Path, version: Any, parts: Mapping[Any, bytes | Stored]) -> bool:
     `version` to `path` atomically. A loaded part that can no longer be read is left out (the
     next use works it out again). False when the file cannot be written (a read-only cache
     folder): the next use works everything out again, which is slower, not wrong."""
+    return unsaved(path, version, parts) is None
+
+
+def unsaved(path: Path, version: Any, parts: Mapping[Any, bytes | Stored]) -> Exception | None:
+    """`save`, saying why the file could not be written (a full disk, a folder it may not
+    write in), or None when it was: for a file whose loss someone must hear of."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, temp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
-    except OSError:
-        return False
+    except OSError as e:
+        return e
     try:
         with os.fdopen(fd, "wb") as f:
             index, at = [], 0
@@ -144,13 +150,13 @@ def save(path: Path, version: Any, parts: Mapping[Any, bytes | Stored]) -> bool:
             f.flush()
             os.fsync(f.fileno())
         os.replace(temp, path)
-        return True
-    except Exception:  # noqa: BLE001 - a cache that cannot be saved only costs the next use time
+        return None
+    except Exception as e:  # noqa: BLE001 - a cache that cannot be saved only costs the next use time
         try:
             os.unlink(temp)
         except OSError:
             pass
-        return False
+        return e
 
 
 def unused(folder: Path, name: "re.Pattern[str]", now: float, days: float) -> Iterator[os.DirEntry[str]]:

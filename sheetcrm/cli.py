@@ -58,7 +58,8 @@ CLICK_WORDS = (N_("Usage:"), N_("Options"), N_("Commands"), N_("default: {defaul
                N_("Error: {message}"), N_("Try '{command} {option}' for help."),
                N_("Invalid value for {param_hint}: {message}"), N_("Missing argument"), N_("Missing option"),
                N_("No such command {name!r}."), N_("No such option {name!r}."), N_("Show this message and exit."),
-               N_("Aborted!"))
+               N_("Aborted!"), N_("{value} is not in the range {range}."),
+               lambda n: ngettext("{value!r} is not {choice}.", "{value!r} is not one of {choices}.", n))
 stdlib_gettext.bindtextdomain(DOMAIN, str(LOCALE_DIR))
 stdlib_gettext.textdomain(DOMAIN)
 
@@ -144,7 +145,11 @@ class _Day(click.DateTime):
     date can hold (year 1 has no quarter before it): else a usage error, exit 2."""
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        day = super().convert(value, param, ctx)
+        try:
+            day = super().convert(value, param, ctx)
+        except click.BadParameter:
+            # click's says "does not match the format '%Y-%m-%d'": strptime's pattern, in English.
+            self.fail(_("{value}: not a date written {pattern}", value=value, pattern=_("YYYY-MM-DD")), param, ctx)
         if not 1900 <= day.year <= 9000:
             self.fail(_("{value}: a date between 1900-01-01 and 9000-12-31", value=value), param, ctx)
         return day
@@ -970,10 +975,14 @@ def serve(target: Target, host: str, port: int) -> None:
     config, book = target.open()
     secret = os.environ.get(SECRET_ENV)
     with WebQueue.beside_lock(book) as queue:
+        try:
+            server = WebServer(make_app(config, queue, secret.encode() if secret else None), host, port)
+        except OSError as e:
+            _fail(_("cannot serve on {host}:{port}: {error}", host=host, port=port, error=os_problem(e)))
         # The queue drains in this process, under the workbook's lock per round (docs/leads.md).
         drainer = Drainer(book, config, queue, config.serve.sync_every).start()
         try:
-            WebServer(make_app(config, queue, secret.encode() if secret else None), host, port).run()
+            server.run()
         finally:
             drainer.stop()
             drainer.once()
@@ -1218,7 +1227,7 @@ def warehouse_status(config_path: str | None, fmt: str) -> None:
     for mark in state.marks:
         echo(ngettext("{source}: mirrored up to the sync of {day}, at {at} ({n} row)",
                       "{source}: mirrored up to the sync of {day}, at {at} ({n} rows)", mark["rows"],
-                      source=mark["source"], day=mark["as_of"], at=_moment(mark["mirrored_at"])))
+                      source=mark["source"], day=_day(mark["as_of"]), at=_moment(mark["mirrored_at"])))
     echo_lines(show.table([_("Table"), _("Rows"), _("Deleted")],
                           [[name, show.number(n.get("live", n.get("rows", 0))),
                             show.number(n["deleted"]) if "deleted" in n else ""]
@@ -1226,7 +1235,12 @@ def warehouse_status(config_path: str | None, fmt: str) -> None:
 
 
 def _moment(value: Any) -> str:
-    return value.isoformat(sep=" ", timespec="seconds") if isinstance(value, dt.datetime) else str(value)
+    # As the reader writes dates and times (Spanish: "2 dic 2026, 23:27:32"), never ISO in a Spanish line.
+    return show.moment(value) if isinstance(value, dt.datetime) else str(value)
+
+
+def _day(value: Any) -> str:
+    return show.day(value) if isinstance(value, dt.date) else str(value)
 
 
 def _masked(settings: WarehouseSettings) -> str:

@@ -9,6 +9,7 @@ never import this module; the code above them hands them their own section or va
 
 from __future__ import annotations
 
+import ast
 import math
 import re
 import tomllib
@@ -27,7 +28,7 @@ from sheetcrm.crm.follow_ups import FollowUpSettings
 from sheetcrm.crm.overview import OverviewSettings
 from sheetcrm.crm.stages import DEFAULT_STAGES, Stage
 from sheetcrm.every import ScheduleSettings
-from sheetcrm.cells import quoted
+from sheetcrm.cells import quoted, show_number
 from sheetcrm.i18n import N_, _, current, ngettext
 from sheetcrm.intake.settings import FormSettings, ServeSettings
 from sheetcrm.mail.smtp import SmtpSettings
@@ -210,9 +211,11 @@ class Config(Section):
             for number, s in enumerate(stages, 1):
                 if 0 < s.probability < 1:
                     value, points = f"{s.probability:g}", f"{s.probability * 100:g}"  # as TOML writes them
+                    # "0.5 is 0.5 %": the value as the file has it, the percentage as the
+                    # language writes it (0,5 % in Spanish).
                     raise KeyedProblem(f"{number}.probability", _(
-                        "probabilities are points: {value} is {value} %; write {points} for {points} %",
-                        value=value, points=points))
+                        "probabilities are points: {value} is {percent} %; write {points} for {points} %",
+                        value=value, percent=show_number(s.probability), points=points))
         # A won deal is certain and a lost one is gone: the README's totals, the Forecast's
         # closed won and the warehouse's weighted_amount assume 100 and 0, so a won stage at 50
         # would weigh won revenue at half with nothing said.
@@ -436,8 +439,22 @@ _TOML_PROBLEMS = frozenset({
     N_("Expected ']' at the end of a table declaration"), N_("Expected ']]' at the end of an array declaration"),
     N_("Expected newline or end of document after a statement"), N_("Invalid date or datetime"),
     N_("Invalid initial character for a key part"), N_("Invalid statement"), N_("Invalid value"),
-    N_("Unclosed array"), N_("Unclosed inline table"), N_("Unterminated string"),
+    N_("Unclosed array"), N_("Unclosed inline table"), N_("Unterminated string"), N_("Invalid hex value"),
+    N_("Unescaped '\\' in a string"), N_("Escaped character is not a Unicode scalar value"),
 })
+# Those that name a character or a key, by their English shape: the catalogue's phrase around
+# the name tomllib gives (a string left open ends at "Illegal character '\n'", two [smtp]
+# tables are "Cannot declare ('smtp',) twice").
+_TOML_NAMING = (
+    (re.compile(r"Illegal character (?P<name>.+)", re.DOTALL), N_("Illegal character {name}")),
+    (re.compile(r"Found invalid character (?P<name>.+)", re.DOTALL), N_("Found invalid character {name}")),
+    (re.compile(r"Cannot declare (?P<name>.+) twice", re.DOTALL), N_("Cannot declare {name} twice")),
+    (re.compile(r"Duplicate inline table key (?P<name>.+)", re.DOTALL), N_("Duplicate inline table key {name}")),
+    (re.compile(r"Cannot redefine namespace (?P<name>.+)", re.DOTALL), N_("Cannot redefine namespace {name}")),
+    (re.compile(r"Cannot mutate immutable namespace (?P<name>.+)", re.DOTALL),
+     N_("Cannot mutate immutable namespace {name}")),
+    (re.compile(r"Expected (?P<name>'.*')", re.DOTALL), N_("Expected {name}")),
+)
 _TOML_PLACE = re.compile(r"(?P<what>.*) \(at line (?P<line>\d+), column (?P<column>\d+)\)", re.DOTALL)
 
 
@@ -447,7 +464,23 @@ def _toml_problem(e: tomllib.TOMLDecodeError) -> str:
     if m is None:
         return str(e)
     what = _(m["what"]) if m["what"] in _TOML_PROBLEMS else m["what"]
+    for shape, phrase in _TOML_NAMING:
+        if named := shape.fullmatch(m["what"]):
+            what = _(phrase, name=_toml_key(named["name"]))
+            break
     return _("{problem} (at line {line}, column {column})", problem=what, line=m["line"], column=m["column"])
+
+
+def _toml_key(name: str) -> str:
+    """A key as tomllib names it, a Python tuple ("('smtp', 'host')"), as a person writes it
+    ("smtp.host"); anything else as given."""
+    try:
+        parts = ast.literal_eval(name)
+    except (ValueError, SyntaxError):
+        return name
+    if isinstance(parts, tuple) and parts and all(isinstance(p, str) for p in parts):
+        return ".".join(parts)
+    return name
 
 
 # The file `sheetcrm init` writes, its comments in the current language (keys and values are the

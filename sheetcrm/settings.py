@@ -62,7 +62,11 @@ _PROBLEMS = {
     "enum": N_("must be {expected}"),
     "string_type": N_("must be text, in quotes"),
     "int_type": N_("must be a whole number (an integer)"),
+    # Text read as a number: an environment variable ($SHEETCRM_SMTP_PORT), never a TOML value (strict).
+    "int_parsing": N_("must be a whole number (an integer)"),
+    "int_from_float": N_("must be a whole number (an integer)"),
     "float_type": N_("must be a number"),
+    "float_parsing": N_("must be a number"),
     "bool_type": N_("must be true or false"),
     "list_type": N_("must be a list, in [brackets]"),
     "dict_type": N_("must be a table of keys and values"),

@@ -24,7 +24,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from babel import Locale
-from babel.dates import format_date, format_skeleton
+from babel.dates import format_date, format_datetime, format_skeleton
 from babel.numbers import format_currency, format_decimal, format_percent
 
 from sheetcrm.cells import half_up
@@ -88,6 +88,12 @@ def number(value: Decimal | float | int | None, digits: int = 0) -> str:
 def day(value: dt.date) -> str:
     """A date as the reader writes it (`Nov 23, 2026`, `23 nov 2026`)."""
     return format_date(value, "medium", locale=current())
+
+
+def moment(value: dt.datetime) -> str:
+    """A date and time as the reader writes them (`Nov 23, 2026, 9:30:00 AM`, `23 nov 2026, 9:30:00`),
+    in the zone `value` is in."""
+    return format_datetime(value, "medium", tzinfo=value.tzinfo, locale=current())
 
 
 def month(key: str) -> str:

@@ -126,9 +126,9 @@ def init_workbook(book: Workbook, config: Config, snapshot: Snapshot | None = No
 DEMO_KEY = N_("created by sheetcrm demo")
 
 NOT_EMPTY = N_("{what} is not empty and was not created by `sheetcrm demo`; the demo writes only to a new or empty "
-               "workbook: pass another --workbook path")
+               "workbook: pass another --workbook path or --spreadsheet")
 NOT_A_DEMO = N_("{what} was not created by `sheetcrm demo` (its _sheetcrm tab has no \"{key}\" row); --force "
-                "replaces only a workbook the demo created: pass another --workbook path")
+                "replaces only a workbook the demo created: pass another --workbook path or --spreadsheet")
 ALREADY_A_DEMO = N_("{what} already holds a demo CRM; pass --force to replace it")
 # A spreadsheet cannot be replaced whole through the seam, and clearing it tab by tab is not
 # the demo's business.

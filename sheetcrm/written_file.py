@@ -25,12 +25,14 @@ value a person typed over a computed cell, without a word. So it lives apart:
 
 Without any state (the first sync on another machine, a deleted cache folder) every computed
 cell is sheetcrm's, as before this was kept, and nothing is said (docs/concurrency.md).
-A file that cannot be read or written is no state: the sync goes on.
+A file that cannot be read or written is no state: the sync goes on. One that cannot be written
+(a full disk) is said, a warning line: the next sync would write over what was typed.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import pickle
 import re
@@ -41,6 +43,8 @@ from typing import Any, Mapping
 
 from sheetcrm import cache_file
 from sheetcrm.collector import paused_collector
+from sheetcrm.i18n import N_, _
+from sheetcrm.os_errors import os_problem
 from sheetcrm.ids import read_sequences
 from sheetcrm.lock import workbook_key
 from sheetcrm.owned import owned_title
@@ -54,6 +58,12 @@ VERSION = "sheetcrm-written-cells"  # the file's layout; the state inside says i
 UNUSED_DAYS = 400
 PLACES = 4
 _NAME = re.compile(r"[0-9a-f]{24}\.written")
+# Under `sheetcrm run`'s logger: its log lines there, one "sheetcrm: …" line on stderr in a
+# one-shot command (cli._OneLine).
+LOG = logging.getLogger("sheetcrm.run.written")
+NOT_KEPT = N_("cannot keep what this sync wrote in computed cells in {folder} ({problem}): until it can, a value a "
+              "person types over a computed cell is written over by the next sync without a word; free space there, "
+              "or set $XDG_CACHE_HOME to a folder this user may write in")
 
 
 def new_id(book: Workbook) -> int:
@@ -97,7 +107,9 @@ def keep(memo: RowMemo, folder: Path, book: Workbook, read: Mapping[str, int], p
     workbook has as this plan leaves it (`planned` marks) and, when the plan names it anew, the
     one it had (`read` marks: the write may not land); the file named by its path goes once the
     workbook as read carries its mark. Then prune the folder. A file that cannot be written is
-    left as it was."""
+    left as it was, and said (a warning on `LOG`): without it the next sync takes every
+    computed cell for its own and writes over a value a person typed there, so a person must
+    hear of it while it can still be fixed (a full disk, a folder it may not write in)."""
     entry = memo.current.get(MEMO_NAME)
     place = _place(book)
     if entry is None or place is None:
@@ -115,7 +127,10 @@ def keep(memo: RowMemo, folder: Path, book: Workbook, read: Mapping[str, int], p
             pass
         parts: dict[Any, bytes | cache_file.Stored] = {p: s for p, s in found.items() if p != place}
         parts[place] = part  # last: the latest
-        cache_file.save(path, VERSION, dict(list(parts.items())[-PLACES:]))
+        failed = cache_file.unsaved(path, VERSION, dict(list(parts.items())[-PLACES:]))
+        if failed is not None:
+            LOG.warning(_(NOT_KEPT, folder=folder, problem=os_problem(failed)))
+            break  # one line: the next path is in the same folder
     if read.get(BOOK) and not place.startswith("google:"):
         # Named in the workbook as read: the file named by its path (kept until the mark
         # landed) is read no more.

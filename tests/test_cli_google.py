@@ -87,6 +87,8 @@ def test_init_with_a_spreadsheet_points_the_config_at_it_and_demo_keeps_off_it(e
     refused = run("demo", "--spreadsheet", key, "--force", "--rows", "20", cwd=tmp_path, env=env)
     assert refused.returncode == 2 and refused.stderr.count("\n") == 1
     assert "not created by `sheetcrm demo`" in refused.stderr
+    # What to do names the flag this user gave, not only --workbook (a path, for an .xlsx).
+    assert refused.stderr.rstrip().endswith("pass another --workbook path or --spreadsheet")
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1:notaport", "127.0.0.1:99999", "127.0.0.1", "http://127.0.0.1:8080",

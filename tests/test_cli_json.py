@@ -170,3 +170,38 @@ def test_kpis_text_says_what_pipeline_coverage_is_over_or_why_it_is_blank(tmp_pa
         wb["Quotas"].append(["Ana", month, quota])
     wb.save(tmp_path / workbook)
     assert said("2026-02-15") == ["Pipeline coverage is blank: this quarter's quota is won already"]
+
+
+def _documented_keys(readme: str, command: str) -> set[str]:
+    """The top-level keys the README's CLI reference gives for `sheetcrm COMMAND`'s JSON."""
+    import re
+
+    row = next(line for line in readme.splitlines() if line.startswith(f"| `sheetcrm {command}"))
+    inner = re.search(r"JSON: `\{(.*?)\}`", row).group(1)
+    while True:  # the nested objects and lists away: their keys are not the document's
+        flat = re.sub(r"\{[^{}]*\}|\[[^\[\]]*\]", "", inner)
+        if flat == inner:
+            return set(re.findall(r'"(\w+)"', flat))
+        inner = flat
+
+
+def test_the_readme_names_every_top_level_key_of_validate_sync_and_import_json(tmp_path):
+    """A program reads the README's list: validate's "partial", "errors", "warnings", sync's
+    "planned", "issues"… and import's "warnings" were given but not listed."""
+    from pathlib import Path
+
+    from click.testing import CliRunner
+
+    from books import xlsx
+    from sheetcrm.cli import main
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    book = str(tmp_path / "crm.xlsx")
+    xlsx(tmp_path / "crm.xlsx", {"Leads": [["ID", "Last Name", "Email"], [None, "Lee", "lee@example.com"]]})
+    (tmp_path / "new.csv").write_text("Last Name,Email\nPérez,perez@example.com\n", encoding="utf-8")
+    runner = CliRunner()
+    for command, args in (("validate", []), ("sync", ["--dry-run"]),
+                          ("import", [str(tmp_path / "new.csv"), "--tab", "leads", "--dry-run"])):
+        done = runner.invoke(main, [command, *args, "--workbook", book, "--format", "json"])
+        assert done.exit_code == 0, done.output
+        assert set(json.loads(done.stdout)) == _documented_keys(readme, command), command

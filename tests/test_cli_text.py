@@ -95,3 +95,23 @@ def test_a_config_error_speaks_before_the_config_is_known(tmp_path):
     (tmp_path / "sheetcrm.toml").write_text('locale = "es"\nnope = 1\n', encoding="utf-8")
     done = sheetcrm("kpis", cwd=tmp_path)
     assert done.returncode == 2 and done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+
+
+def test_clicks_words_about_a_bad_value_speak_the_environment_language_too():
+    """A choice, a range or a date typed wrong was said in click's English inside a Spanish line
+    ("Valor no válido para '--tab': 'deals' is not one of …"), the date with strptime's pattern
+    ('%Y-%m-%d'), not the one --help shows. In process: the exit status and words, no subprocess."""
+    from click.testing import CliRunner
+
+    from sheetcrm.cli import main
+
+    runner = CliRunner(env={"SHEETCRM_LANG": None, "LANGUAGE": "es", "LC_ALL": None, "LC_MESSAGES": None})
+    said = {args[0]: runner.invoke(main, args) for args in (["kpis", "--as-of", "2026-13-01"],
+                                                             ["forecast", "--months", "0"],
+                                                             ["import", "x.csv", "--tab", "deals"])}
+    assert all(done.exit_code == 2 for done in said.values())
+    assert said["kpis"].stderr.endswith("Error: Valor no válido para '--as-of': 2026-13-01: no es una fecha "
+                                        "escrita AAAA-MM-DD\n")
+    assert said["forecast"].stderr.endswith("'--months': 0 no está en el intervalo 1<=x<=36.\n")
+    assert said["import"].stderr.endswith("'--tab': 'deals' no es ninguno de 'leads', 'contacts', 'accounts', "
+                                          "'opportunities'.\n")

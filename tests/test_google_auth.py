@@ -126,3 +126,21 @@ def test_a_malformed_key_is_one_line_naming_the_file(tmp_path, refusing_endpoint
     out = run(tmp_path, credentials, "sync")
     assert_one_line(out, "sa.json", "incomplete or malformed", pem=pem)
     assert TokenEndpoint.hits == []  # refused before any request
+
+
+def test_a_credentials_file_named_by_the_environment_is_said_with_where_it_came_from(tmp_path, monkeypatch):
+    """A service's Environment=GOOGLE_APPLICATION_CREDENTIALS naming a file that is gone was said
+    as "/srv/sa.json: no such credentials file", with no word of where that path came from
+    (no flag and no config named it); a path a flag or the config gave is said as before."""
+    from sheetcrm.workbook import WorkbookError
+    from sheetcrm.workbook.credentials import connect
+
+    monkeypatch.delenv("SHEETS_EMULATOR_HOST", raising=False)
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "gone.json"))
+    with pytest.raises(WorkbookError) as from_env:
+        connect(None)
+    assert str(from_env.value) == (f"{tmp_path / 'gone.json'} (from $GOOGLE_APPLICATION_CREDENTIALS): no such "
+                                   "credentials file")
+    with pytest.raises(WorkbookError) as given:
+        connect(str(tmp_path / "also-gone.json"))
+    assert str(given.value) == f"{tmp_path / 'also-gone.json'}: no such credentials file"

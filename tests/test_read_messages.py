@@ -285,6 +285,22 @@ def test_a_config_file_error_uses_the_environments_language(tmp_path, monkeypatc
     assert "no es TOML válido: No se puede sobrescribir un valor (en la línea 2, columna 14)" in str(toml.value)
 
 
+@pytest.mark.parametrize(("text", "said"), [
+    ('locale = "es\n', "Carácter no permitido: '\\n' (en la línea 1, columna 13)"),  # a string left open
+    ('[smtp]\nhost = "a"\n[smtp]\n', "No se puede declarar smtp dos veces (en la línea 3, columna 6)"),
+    ('workbook = "C:\\Users\\crm.xlsx"\n', "Valor hexadecimal no válido"),  # a Windows path's \U
+])
+def test_tomls_explanations_that_name_a_character_or_a_key_are_in_spanish_too(tmp_path, monkeypatch, text, said):
+    """Only tomllib's fixed sentences were in the catalogue: a string left open, a table
+    declared twice or a Windows path said "Illegal character '\\n'", "Cannot declare ('smtp',)
+    twice" (a Python tuple), "Invalid hex value" in English inside a Spanish line."""
+    monkeypatch.setenv("SHEETCRM_LANG", "es")
+    (tmp_path / "sheetcrm.toml").write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        load_config(tmp_path / "sheetcrm.toml")
+    assert f"sheetcrm.toml: no es TOML válido: {said}" in str(e.value)
+
+
 def test_the_command_line_says_a_config_error_in_spanish_under_a_spanish_lang(tmp_path):
     (tmp_path / "sheetcrm.toml").write_text('forecast_months = 99\n')
     env = {k: v for k, v in os.environ.items() if k not in ("SHEETCRM_LANG", "LANGUAGE", "LC_ALL", "LC_MESSAGES")}
@@ -318,3 +334,15 @@ def test_an_unreadable_config_file_is_one_line_too(tmp_path):
     with i18n.using("es"), pytest.raises(ConfigError) as caught:
         load_config(tmp_path / "sheetcrm.toml")
     assert str(caught.value).endswith("sheetcrm.toml: no se puede leer: no es texto UTF-8 (byte 1)")
+
+
+def test_a_fraction_written_for_points_is_said_with_the_percentage_written_the_spanish_way(tmp_path, monkeypatch):
+    """"0.5 es un 0.5 %": the value is the file's (TOML writes a point), the percentage the
+    language's, as every other number a Spanish line states."""
+    monkeypatch.setenv("SHEETCRM_LANG", "es")
+    (tmp_path / "sheetcrm.toml").write_text('[[stages]]\nname = "A"\nprobability = 0.5\n\n'
+                                            '[[stages]]\nname = "B"\nprobability = 1\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        load_config(tmp_path / "sheetcrm.toml")
+    assert str(e.value).endswith("stages.1.probability: las probabilidades van en puntos: 0.5 es un 0,5 %; "
+                                 "escribe 50 para un 50 %")

@@ -718,3 +718,24 @@ def test_serve_stopped_by_sigterm_or_sigint_drains_once_more_and_exits_0(tmp_pat
     rows = [[c.value for c in r] for r in openpyxl.load_workbook(tmp_path / "crm.xlsx")["Leads"].iter_rows()]
     assert [r[4] for r in rows[1:]] == ["ana@acme.com", "stop0@sig.example", "stop1@sig.example",
                                         "stop2@sig.example"]
+
+
+def test_serve_on_a_port_in_use_is_one_line_and_exit_2(tmp_path):
+    """uvicorn bound the port itself: taken, it logged its own English "ERROR: [Errno 98] …" and
+    exited 3, a status the README gives no meaning (a systemd unit's RestartPreventExitStatus=2
+    did not stop the restarts). The command binds first and says it as `sheetcrm emulator` does."""
+    import socket
+
+    from click.testing import CliRunner
+
+    from books import xlsx
+    from sheetcrm.cli import main
+
+    xlsx(tmp_path / "crm.xlsx", {"Leads": [["ID", "Last Name", "Email"]]})
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(main, ["serve", "--workbook", str(tmp_path / "crm.xlsx"), "--port", str(port)])
+    assert result.exit_code == 2, result.output
+    assert result.stderr == f"sheetcrm: cannot serve on 127.0.0.1:{port}: the address is already in use\n"

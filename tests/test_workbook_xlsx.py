@@ -195,6 +195,15 @@ def test_create_makes_an_empty_workbook_that_the_first_write_fills(tmp_path):
     assert list(book.read().tabs) == ["Contacts", "Deals"]
 
 
+def test_create_on_a_folder_says_it_is_a_folder(tmp_path):
+    """`sheetcrm init --workbook crm.xlsx` where crm.xlsx is a folder said "already exists",
+    which sent a person looking for a file; every other command says it is a folder."""
+    (tmp_path / "crm.xlsx").mkdir()
+    with pytest.raises(WorkbookError) as e:
+        XlsxWorkbook(tmp_path / "crm.xlsx").create()
+    assert str(e.value) == f"{tmp_path / 'crm.xlsx'}: is a folder, not an .xlsx workbook"
+
+
 def test_placeholder_a_person_typed_into_is_kept(tmp_path):
     book = XlsxWorkbook(tmp_path / "new.xlsx")
     book.create()

@@ -151,3 +151,20 @@ def test_a_state_an_earlier_sheetcrm_kept_in_the_memo_is_still_used(tmp_path, ca
     assert _said(sync(book, Config(), as_of=day(1))) == [("Leads", 2, score, 90)]
     assert openpyxl.load_workbook(path)["Leads"][f"{score}2"].value == 90
     assert list(cache.glob(f"*{written_file.SUFFIX}"))
+
+
+def test_a_state_that_cannot_be_kept_is_said(tmp_path, cache, caplog):
+    """A full disk or a cache folder this user may not write in: the sync went on and wrote its
+    computed cells, but kept no state, so the next one took every computed cell for its own and
+    wrote over a value a person typed there, nothing said at either sync. The sync that cannot
+    keep it says so, once, naming the folder and the reason (a folder in the path is a file here:
+    no mount or permission a test can rely on, and the same failure to write)."""
+    cache.parent.parent.mkdir(parents=True)
+    cache.parent.write_text("not a folder")
+    path = tmp_path / "crm.xlsx"
+    book = xlsx_book(path, _tabs([], [[], []], *LEADS))
+    with caplog.at_level("WARNING", logger="sheetcrm.run"):
+        outcome = sync(book, Config(), as_of=day(0))
+    assert outcome.cells_written  # the sync itself went on
+    said = [r.getMessage() for r in caplog.records if r.name == written_file.LOG.name]
+    assert said == [written_file.NOT_KEPT.format(folder=cache, problem="a part of the path is not a folder")]

@@ -43,6 +43,7 @@ import json
 import math
 import re
 import signal
+import socket
 import sys
 import threading
 import time
@@ -413,8 +414,17 @@ class WebServer:
     SIGTERM make it return, `_Server`)."""
 
     def __init__(self, app: Starlette, host: str, port: int) -> None:
+        """Binds the address here: OSError when it is taken or not this machine's (uvicorn, left
+        to bind, logged its own English line and exited 3)."""
         self.server = _Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
                                                     access_log=False, lifespan="off"))
+        self._socket = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        try:
+            self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            self._socket.bind((host, port))
+        except OSError:
+            self._socket.close()
+            raise
         self._thread: threading.Thread | None = None
 
     @property
@@ -422,10 +432,10 @@ class WebServer:
         return self.server.servers[0].sockets[0].getsockname()[1]
 
     def run(self) -> None:
-        self.server.run()
+        self.server.run(sockets=[self._socket])
 
     def start(self) -> "WebServer":
-        self._thread = threading.Thread(target=self.server.run, name="sheetcrm-serve", daemon=True)
+        self._thread = threading.Thread(target=self.run, name="sheetcrm-serve", daemon=True)
         self._thread.start()
         while not self.server.started:
             if not self._thread.is_alive():

@@ -45,7 +45,7 @@ from pydantic import ConfigDict, Field, SecretStr, ValidationError, model_valida
 from sheetcrm.i18n import N_, _
 from sheetcrm.mail.message import HeaderError, check_mailbox, envelope
 from sheetcrm.os_errors import os_problem
-from sheetcrm.settings import DAY, MINUTE, ConfigError, KeyedProblem, Section, seconds
+from sheetcrm.settings import DAY, MINUTE, ConfigError, KeyedProblem, Section, problem, seconds
 
 
 class SmtpSettings(Section):
@@ -88,7 +88,7 @@ def smtp_settings(section: SmtpSettings, environ: Mapping[str, str] = os.environ
     except ValidationError as e:
         err = e.errors()[0]
         key = "smtp." + ".".join(map(str, err["loc"]))
-        raise ConfigError(_("{key}: {problem} (from [smtp] or ${env}*)", key=key, problem=err["msg"],
+        raise ConfigError(_("{key}: {problem} (from [smtp] or ${env}*)", key=key, problem=problem(err),
                             env=ENV_PREFIX)) from None
     if not settings.host:
         raise ConfigError(_("no SMTP server: set [smtp] host in the config or ${env}HOST", env=ENV_PREFIX))

@@ -58,6 +58,10 @@ def engine_for(settings: WarehouseSettings) -> Engine:
     url = settings.effective_url()
     try:
         parsed = make_url(url)
+        if "@" in (parsed.host or ""):
+            # A password's @ not %-encoded: SQLAlchemy ends the password at the first @, and the
+            # driver's "cannot resolve host" line would quote the rest of it.
+            raise ValueError("@ in the host")  # not for people: said below
         if parsed.drivername in ("postgresql", "postgres"):
             parsed = parsed.set(drivername="postgresql+psycopg")
         timeout = settings.connect_timeout

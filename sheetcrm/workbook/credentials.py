@@ -92,14 +92,16 @@ def _google(credentials: str | None) -> Connection:
                               "or set GOOGLE_APPLICATION_CREDENTIALS (see the README, section '{section}')",
                               section=README_GOOGLE))
     file = Path(path).expanduser()
+    # A path no flag or config gave (a service's Environment= line) is said with where it came from.
+    shown = file if credentials else _("{file} (from ${env})", file=file, env="GOOGLE_APPLICATION_CREDENTIALS")
     try:
         info = json.loads(file.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise WorkbookError(_("{file}: no such credentials file", file=file)) from None
+        raise WorkbookError(_("{file}: no such credentials file", file=shown)) from None
     except OSError as e:  # a folder, a file this user may not read
-        raise WorkbookError(_("{file}: cannot read: {problem}", file=file, problem=os_problem(e))) from None
+        raise WorkbookError(_("{file}: cannot read: {problem}", file=shown, problem=os_problem(e))) from None
     except (UnicodeDecodeError, json.JSONDecodeError):
-        raise WorkbookError(_("{file}: not a readable JSON credentials file", file=file)) from None
+        raise WorkbookError(_("{file}: not a readable JSON credentials file", file=shown)) from None
     kind = info.get("type") if isinstance(info, dict) else None
     try:
         if kind == "service_account":
@@ -120,11 +122,11 @@ def _google(credentials: str | None) -> Connection:
             except webbrowser.Error:
                 # A headless server: no browser to sign in with, and printing the sign-in URL would
                 # not help, since Google sends the browser back to localhost on *this* machine.
-                raise WorkbookError(_(NO_BROWSER, file=file, token=TOKEN_CACHE, section=README_GOOGLE)) from None
+                raise WorkbookError(_(NO_BROWSER, file=shown, token=TOKEN_CACHE, section=README_GOOGLE)) from None
             creds = flow_client.http_client.auth
             return Connection(gspread.Client(creds, http_client=SheetsHTTPClient), None)
     except (ValueError, KeyError, TypeError, GoogleAuthError, _UnsupportedKey):
         # The libraries' messages can quote key material; say only which file is wrong.
-        raise WorkbookError(_("{file}: the credentials in this file are incomplete or malformed", file=file)) from None
+        raise WorkbookError(_("{file}: the credentials in this file are incomplete or malformed", file=shown)) from None
     raise WorkbookError(_("{file}: not a service account key, OAuth client or authorized-user file",
-                            file=file))
+                            file=shown))

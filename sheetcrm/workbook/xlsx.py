@@ -117,6 +117,8 @@ class XlsxWorkbook:
         buffer = io.BytesIO()
         wb.save(buffer)
         data = buffer.getvalue()
+        if self.path.is_dir():  # `init --workbook crm.xlsx` given a folder: "already exists" said nothing of why
+            raise WorkbookError(_("{path}: is a folder, not an .xlsx workbook", path=self.path))
         if self.path.exists() or self.path.is_symlink():
             raise WorkbookError(_("{path}: already exists", path=self.path))
         tmp = self.path.with_name(f".{self.path.name}.{secrets.token_hex(4)}.tmp")  # `lock.stale_temp_files`' pattern

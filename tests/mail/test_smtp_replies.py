@@ -207,6 +207,22 @@ def test_a_mistyped_from_is_a_config_error(sender):
         smtp_settings(SmtpSettings(host="mail.example.com"), {"SHEETCRM_SMTP_FROM": sender})
 
 
+@pytest.mark.parametrize(("env", "said"), [
+    ({"SHEETCRM_SMTP_PORT": "abc"}, "smtp.port: debe ser un número entero"),
+    ({"SHEETCRM_SMTP_TIMEOUT": "-1"}, "smtp.timeout: debe ser mayor que 0"),
+    ({"SHEETCRM_SMTP_SECURITY": "tls"}, "smtp.security: debe ser 'ssl', 'starttls' o 'none'"),
+])
+def test_a_bad_smtp_environment_variable_is_said_in_the_teams_language(env, said):
+    """$SHEETCRM_SMTP_* are held to the [smtp] section's rules, and a bad one was said in
+    pydantic's English ("Input should be a valid integer, unable to parse string…") inside a
+    Spanish line; it is said as the same mistake in the file is."""
+    from sheetcrm.i18n import using
+
+    with using("es"), pytest.raises(ConfigError) as e:
+        smtp_settings(SmtpSettings(host="mail.example.com", **{"from": "a@example.com"}), env)
+    assert str(e.value).startswith(said) and "Input" not in str(e.value)
+
+
 def test_a_from_with_a_non_ascii_domain_is_kept_in_its_ascii_form():
     settings = smtp_settings(SmtpSettings.model_validate({"host": "h", "from": "Sales <sales@bücher.example>"}), {})
     assert settings.from_ == "Sales <sales@xn--bcher-kva.example>"

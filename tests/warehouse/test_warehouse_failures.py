@@ -71,7 +71,10 @@ def test_an_unreachable_warehouse_never_fails_the_sync_and_the_next_sync_catches
 
 @pytest.mark.parametrize("url", [f"postgresql://crm:{PASSWORD}@db:port/crm",   # a port that is no number
                                  f"postgresql://crm:{PASSWORD}@x:w/rd#1@db:5432/crm",  # its @ : / # not %-encoded
-                                 f"postgresql://crm:{PASSWORD}@[::1/crm"])
+                                 f"postgresql://crm:{PASSWORD}@[::1/crm",
+                                 # an @ not %-encoded: the driver took the password to end there and
+                                 # named the rest as the host it could not find, in the line said
+                                 f"postgresql://crm:pw@{PASSWORD}@127.0.0.1:5432/crm"])
 def test_a_url_that_does_not_parse_is_said_lasting_not_caught_up_next_sync(tmp_path, caplog, url):
     """No later sync gets past a URL that does not parse: its line says it waits for a fix (the
     Sync Log row too), never "caught up on the next sync", and it is not retried."""
@@ -248,3 +251,21 @@ def test_a_warehouse_section_without_the_extra_installed_is_one_sheetcrm_line_an
 
     warehouse = json.loads(out.stdout)["warehouse"]
     assert (warehouse["outcome"], warehouse["lasting"]) == ("failed", True)
+
+
+def test_status_says_the_mirrors_day_and_time_in_the_teams_language(tmp_path, monkeypatch):
+    """`warehouse status` in Spanish said "replicado hasta la sincronización del 2026-11-23, a las
+    2026-11-23 09:30:00": ISO in a Spanish line, where every other date is "23 nov 2026"."""
+    from click.testing import CliRunner
+
+    from sheetcrm.cli import main
+
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    (tmp_path / "sheetcrm.toml").write_text(f'locale = "es"\n[warehouse]\nurl = "{url}"\n', encoding="utf-8")
+    settings = WarehouseSettings(url=url)
+    init(settings)
+    assert mirror(settings, Batch(rows={"outbox": []}), "crm.xlsx", DAY, NOW).outcome == "mirrored"
+    monkeypatch.chdir(tmp_path)
+    done = CliRunner().invoke(main, ["warehouse", "status"])
+    assert done.exit_code == 0, done.output
+    assert "crm.xlsx: replicado hasta la sincronización del 23 nov 2026, a las 23 nov 2026, 9:30:00" in done.stdout
