@@ -521,3 +521,19 @@ def test_a_person_s_protection_refuses_the_caller_whole_and_a_viewer_cannot_writ
     assert batch(http, sid, {"updateCells": {"start": {"sheetId": tab, "rowIndex": 3, "columnIndex": 1},
                                             "rows": [{"values": [cell]}], "fields": "userEnteredValue"}}).status_code == 403
     assert get(http, sid, "Leads!B2").json()["values"] == [["Bo"]]
+
+
+def test_typed_values_are_read_in_the_spreadsheet_s_locale(emu, http):
+    """USER_ENTERED reads what people type as they would type it under the spreadsheet's
+    locale: in es_ES 03/04/2026 is 3 April and 1.234,56 a number; en_US, the default, reads
+    the month first and keeps 1,5 as text."""
+    sid = emu.create_spreadsheet("locale", {"Sheet1": []})
+    typed = [["03/04/2026", "13/04/2026", "1,5", "1.234,56", "12,5%", "1.5"]]
+    put(http, sid, "Sheet1!A1", typed)
+    assert get(http, sid, "Sheet1!A1:F1", valueRenderOption="UNFORMATTED_VALUE").json()["values"] == [
+        [46085, "13/04/2026", "1,5", "1.234,56", "12,5%", 1.5]]
+    assert batch(http, sid, {"updateSpreadsheetProperties": {"properties": {"locale": "es_ES"},
+                                                             "fields": "locale"}}).status_code == 200
+    put(http, sid, "Sheet1!A2", typed)
+    assert get(http, sid, "Sheet1!A2:F2", valueRenderOption="UNFORMATTED_VALUE").json()["values"] == [
+        [46115, 46125, 1.5, 1234.56, 0.125, "1.5"]]
