@@ -1268,21 +1268,25 @@ class GoogleSheetsWorkbook:
         if any(title in was and now.get(title) != was[title] for title in tabs):
             return _TabGone()
         if PROTECTED_TEXT in (e.error.get("message", "") if isinstance(e.error, dict) else ""):
-            return self._protected(plan, tabs)
+            return self._protected(plan, tabs) or self._error(e)
         return self._error(e)
 
-    def _protected(self, plan: Plan, tabs: set[str]) -> WorkbookError:
+    def _protected(self, plan: Plan, tabs: set[str]) -> WorkbookError | None:
         """The line for a batch Google refused whole because it wrote into a range protected
         against sheetcrm's account: which of the plan's tabs' protections its cells fall in (by
-        the tab list just read again), else every such protection of those tabs."""
+        the tab list just read again), else every such protection of those tabs, else of any
+        tab; None when the tab list shows none (Google's own words then)."""
         def hit(tab: str, box: _Box, excepted: list[_Box]) -> bool:
             return any(w.tab == tab and _in_box(box, w.row, w.col) and not any(_in_box(x, w.row, w.col)
                                                                               for x in excepted)
                        for w in plan.writes)
 
-        locked = [(tab, box, excepted, description) for tab in sorted(tabs) if tab in self._sheets
-                  for box, excepted, description in self._sheets[tab].locked]
-        named = [entry for entry in locked if hit(*entry[:3])] or locked
+        locked = [(tab, box, excepted, description) for tab, sheet in self._sheets.items()
+                  for box, excepted, description in sheet.locked]
+        named = ([entry for entry in locked if hit(*entry[:3])] or [entry for entry in locked if entry[0] in tabs]
+                 or locked)
+        if not named:
+            return None
         places = ", ".join(_box_text(tab, box, self._sheets[tab].rows, self._sheets[tab].cols)
                            + (f" ({quoted(description)})" if description else "")
                            for tab, box, _, description in named)
