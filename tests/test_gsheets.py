@@ -194,6 +194,50 @@ def test_403_says_whom_to_share_with_and_404_says_not_found(emu):
         Traced("1" + "x" * 43).book.read()
 
 
+def test_a_spreadsheet_shared_read_only_says_so_at_its_first_write(emu):
+    """Shared as Viewer: the reads go through and the write is Google's 403, said as such
+    (not "share it", which it is) in one line, without retrying a refusal."""
+    key = leads_sheet(emu, [["ID", "Last Name"], ["", "Ng"]])
+    emu.share(key, "reader")
+    t = Traced(key)
+    with pytest.raises(WorkbookError) as err:
+        sync(t.book, Config(), as_of=AS_OF)
+    assert str(err.value) == (f"Google spreadsheet {key}: Google refused the write: "
+                              "sheetcrm@project.iam.gserviceaccount.com may read the spreadsheet but not edit it "
+                              "(shared as Viewer or Commenter); share it with sheetcrm@project.iam.gserviceaccount.com "
+                              "as Editor")
+    assert [x.status for x in t.trace if x.kind == "write"] == [403]
+    assert emu.values(key, "Leads") == [["ID", "Last Name"], ["", "Ng"]]
+
+
+def test_a_range_protected_against_sheetcrm_is_named_when_google_refuses_the_write(emu):
+    """The owner protected the header row (a team's usual guard against renamed columns) and
+    sheetcrm's account is no editor there: Google refuses the batch whole; the line names the
+    range a cell of the plan falls in, not a request index. A warning-only protection, or a
+    protected range sheetcrm writes nothing into, lets the sync through."""
+    key = leads_sheet(emu, [["ID", "Last Name", "Email"], ["", "Ng", "ng@x.com"]],
+                      {"Q1 2026": [["Note"], ["kept"]]})
+    emu.share(key, "writer")
+    leads, notes = emu.sheet_id(key, "Leads"), emu.sheet_id(key, "Q1 2026")
+    header = emu.apply(key, [{"addProtectedRange": {"protectedRange": {
+        "range": {"sheetId": leads, "startRowIndex": 0, "endRowIndex": 1}, "description": "headers"}}},
+        {"addProtectedRange": {"protectedRange": {"range": {"sheetId": notes}}}}])[0]["addProtectedRange"]
+    t = Traced(key)
+    with pytest.raises(WorkbookError) as err:
+        sync(t.book, Config(), as_of=AS_OF)
+    assert str(err.value) == (f'Google spreadsheet {key}: Google refused the write: the spreadsheet\'s owner protected '
+                              'Leads!1:1 ("headers") and sheetcrm@project.iam.gserviceaccount.com is not among the '
+                              'editors there; ask the owner to add sheetcrm@project.iam.gserviceaccount.com as an '
+                              'editor of that range (Data > Protect sheets and ranges) or to make it show a warning '
+                              'only')
+    assert emu.values(key, "Leads") == [["ID", "Last Name", "Email"], ["", "Ng", "ng@x.com"]]
+
+    emu.apply(key, [{"updateProtectedRange": {"protectedRange": {
+        "protectedRangeId": header["protectedRange"]["protectedRangeId"], "warningOnly": True}, "fields": "warningOnly"}}])
+    sync(t.book, Config(), as_of=AS_OF)
+    assert emu.values(key, "Leads")[1][0] == "LEAD-0001"
+
+
 def test_a_batch_over_2mb_is_split_into_parts_under_2mb_and_converges(emu):
     key = leads_sheet(emu, [["ID", "Last Name"], ["LEAD-0001", "Ng"]])
     t = Traced(key)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 from typing import Callable
 
-from . import dimensions, fields, find, grid, metadata, paste, values
+from . import access, dimensions, fields, find, grid, metadata, paste, values
 from .errors import ApiError, invalid
 from .format import drop_stale_twins, new_sheet_properties, normalize_cell_format, normalize_sheet_properties
 from .model import DEFAULT_COLUMNS, DEFAULT_ROWS, Spreadsheet
@@ -20,9 +20,12 @@ from .model import DEFAULT_COLUMNS, DEFAULT_ROWS, Spreadsheet
 class Context:
     """What handlers need besides the spreadsheet: fresh IDs and the caller's identity."""
 
-    def __init__(self, new_id: Callable[[], int], account: str):
+    def __init__(self, new_id: Callable[[], int], account: str, *, guarded: bool = False):
         self.new_id = new_id
         self.account = account
+        # A request over HTTP, which a person's sharing and protections bind (`access`); the
+        # test helpers act as the spreadsheet's owner.
+        self.guarded = guarded
 
 
 HANDLERS: dict[str, Callable] = {}
@@ -48,7 +51,9 @@ def apply(book: Spreadsheet, requests: list, ctx: Context) -> list[dict]:
         if fn is None:
             raise invalid(f"Invalid JSON payload received. Unknown name \"{kind}\" at 'requests[{i}]': Cannot find field.")
         try:
+            before = access.locked(book) if ctx.guarded else {}
             reply = fn(book, body or {}, ctx)
+            access.check_unchanged(before, access.locked(book))
         except ApiError as err:
             if err.code == 400 and not err.message.startswith("Invalid requests["):
                 err.message = f"Invalid requests[{i}].{kind}: {err.message}"
@@ -391,7 +396,7 @@ def add_protected_range(book: Spreadsheet, body: dict, ctx: Context):
             pr[key] = given[key]
     if given.get("warningOnly"):
         pr["warningOnly"] = True
-    # The caller owns the spreadsheet, so it can always edit, whatever it asked for.
+    # Whoever adds a protection is among its editors, whatever it asked for.
     pr["requestingUserCanEdit"] = True
     editors = {k: v for k, v in (given.get("editors") or {}).items() if v}
     reply = copy.deepcopy(pr)

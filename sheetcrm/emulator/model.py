@@ -256,6 +256,10 @@ class Spreadsheet:
         self.sheets: list[Sheet] = []
         self.developer_metadata: list[dict] = []
         self.named_ranges: list[dict] = []
+        # Who owns it and how it is shared with the caller (`access`): None, the caller's own.
+        self.owner: str | None = None
+        self.caller: str | None = None
+        self.role = "owner"
         self.created = now_rfc3339()
         self.modified = self.created
 
@@ -409,6 +413,7 @@ class Spreadsheet:
             "namedRanges": self.named_ranges,
             "created": self.created,
             "modified": self.modified,
+            **({"owner": self.owner, "caller": self.caller, "role": self.role} if self.owner else {}),
         }
 
     @classmethod
@@ -419,6 +424,7 @@ class Spreadsheet:
         book.sheets = [Sheet.from_json(s) for s in data["sheets"]]
         book.developer_metadata = data.get("developerMetadata", [])
         book.named_ranges = data.get("namedRanges", [])
+        book.owner, book.caller, book.role = data.get("owner"), data.get("caller"), data.get("role", "owner")
         book.created = data["created"]
         book.modified = data["modified"]
         return book

@@ -276,9 +276,21 @@ class Emulator:
             return sheet.id
 
     def apply(self, spreadsheet_id: str, requests: list[dict]) -> list[dict]:
-        """Run batchUpdate requests directly, bypassing HTTP, hooks and quotas."""
-        ctx = self.service.batch_context()
+        """Run batchUpdate requests directly, bypassing HTTP, hooks and quotas, as the
+        spreadsheet's owner (a protection added here has the owner alone as its editor)."""
+        with self.service.lock:
+            owner = self.service.book(spreadsheet_id).owner
+        ctx = self.service.batch_context(account=owner)
         return self.service.commit(spreadsheet_id, lambda book: batch.apply(book, requests, ctx))
+
+    def share(self, spreadsheet_id: str, role: str, owner: str = "owner@example.com") -> None:
+        """Make ``owner`` (a person) the spreadsheet's owner, who shared it with the emulator's
+        account as Editor (``"writer"``) or as Viewer (``"reader"``): see `access`."""
+        if role not in ("writer", "reader"):
+            raise ValueError(role)
+        with self.service.lock:
+            book = self.service.book(spreadsheet_id)
+            book.owner, book.caller, book.role = owner, self.service.account, role
 
     def insert_rows(self, spreadsheet_id: str, tab: str, index: int, count: int = 1) -> None:
         """Insert ``count`` empty rows before 0-based row ``index``, as a user would."""

@@ -17,7 +17,7 @@ import threading
 from typing import Callable
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from . import batch, dimensions, drive_api, metadata, sheets_api, values_api
+from . import access, batch, dimensions, drive_api, metadata, sheets_api, values_api
 from .errors import ApiError, invalid, not_found
 from .model import Spreadsheet, now_rfc3339
 from .quota import Quota
@@ -76,13 +76,19 @@ class Service:
             raise not_found()
         return book
 
-    def commit(self, spreadsheet_id: str, change: Callable[[Spreadsheet], object]):
-        """Apply ``change`` to the spreadsheet, undoing all of it if it raises."""
+    def commit(self, spreadsheet_id: str, change: Callable[[Spreadsheet], object], *, guarded: bool = False):
+        """Apply ``change`` to the spreadsheet, undoing all of it if it raises. A ``guarded``
+        change is the caller's over HTTP, which the spreadsheet's sharing and protections
+        bind (`access`); unguarded ones are the test helpers', acting as its owner."""
         with self.lock:
             book = self.book(spreadsheet_id)
+            if guarded:
+                access.check_write(book.role)
+            before = access.locked(book) if guarded else {}
             with book.transaction():
                 result = change(book)
                 book.check_cell_limit()
+                access.check_unchanged(before, access.locked(book))
             book.modified = now_rfc3339()
             if self.on_commit:
                 self.on_commit()
@@ -94,8 +100,8 @@ class Service:
             if self.on_commit:
                 self.on_commit()
 
-    def batch_context(self) -> batch.Context:
-        return batch.Context(self.new_object_id, self.account)
+    def batch_context(self, *, guarded: bool = False, account: str | None = None) -> batch.Context:
+        return batch.Context(self.new_object_id, account or self.account, guarded=guarded)
 
     # -- persistence -------------------------------------------------------------------
     def snapshot(self) -> dict:
@@ -149,8 +155,8 @@ class Service:
         return 200, sheets_api.get_by_data_filter(self.book(sid), body, query)
 
     def _batch_update(self, sid, *, query, body):
-        ctx = self.batch_context()
-        return 200, self.commit(sid, lambda book: sheets_api.batch_update(book, body, ctx))
+        ctx = self.batch_context(guarded=True)
+        return 200, self.commit(sid, lambda book: sheets_api.batch_update(book, body, ctx), guarded=True)
 
     def _metadata_search(self, sid, *, query, body):
         return 200, metadata.search(self.book(sid), body.get("dataFilters") or [])
@@ -180,23 +186,23 @@ class Service:
         return 200, out
 
     def _values_update(self, sid, rng, *, query, body):
-        return 200, self.commit(sid, lambda book: values_api.update(book, rng, body, query))
+        return 200, self.commit(sid, lambda book: values_api.update(book, rng, body, query), guarded=True)
 
     def _values_batch_update(self, sid, *, query, body):
-        return 200, self.commit(sid, lambda book: values_api.batch_update(book, body, query))
+        return 200, self.commit(sid, lambda book: values_api.batch_update(book, body, query), guarded=True)
 
     def _values_append(self, sid, rng, *, query, body):
         def insert_rows(book, sheet, start, end):
             dimensions.insert(book, sheet, "ROWS", start, end)
 
-        return 200, self.commit(sid, lambda book: values_api.append(book, rng, body, query, insert_rows))
+        return 200, self.commit(sid, lambda book: values_api.append(book, rng, body, query, insert_rows), guarded=True)
 
     def _values_clear(self, sid, rng, *, query, body):
-        cleared = self.commit(sid, lambda book: values_api.clear(book, rng))
+        cleared = self.commit(sid, lambda book: values_api.clear(book, rng), guarded=True)
         return 200, {"spreadsheetId": sid, "clearedRange": cleared}
 
     def _values_batch_clear(self, sid, *, query, body):
-        return 200, self.commit(sid, lambda book: values_api.batch_clear(book, body))
+        return 200, self.commit(sid, lambda book: values_api.batch_clear(book, body), guarded=True)
 
     # -- Drive -------------------------------------------------------------------------
     def _drive_book(self, file_id: str) -> Spreadsheet:

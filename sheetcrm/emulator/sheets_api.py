@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 
-from . import a1, batch, fields, metadata
+from . import a1, access, batch, fields, metadata
 from .errors import invalid
 from .format import new_sheet_properties
 from .grid import bounds
@@ -14,6 +14,16 @@ from .model import DEFAULT_COLUMNS, DEFAULT_ROWS, Sheet, Spreadsheet
 
 DEFAULT_ROW_PIXELS = 21
 DEFAULT_COLUMN_PIXELS = 100
+
+
+def _protected_range(book: Spreadsheet, pr: dict) -> dict:
+    """A ProtectedRange as the caller sees it: "editors" is "only visible to users with edit
+    access to the protected range" (Sheets API reference, ProtectedRange)."""
+    editable = access.can_edit(book.owner, book.caller, pr)
+    out = {**copy.deepcopy(pr), "range": public_range(pr["range"]), "requestingUserCanEdit": editable}
+    if not editable:
+        out.pop("editors", None)
+    return out
 
 
 def spreadsheet_url(spreadsheet_id: str) -> str:
@@ -134,9 +144,7 @@ def render(book: Spreadsheet, *, ranges: list[str] = (), grid_data: bool = False
         if sheet.conditional_formats:
             entry["conditionalFormats"] = copy.deepcopy(sheet.conditional_formats)
         if sheet.protected_ranges:
-            entry["protectedRanges"] = [
-                {**copy.deepcopy(p), "range": public_range(p["range"])} for p in sheet.protected_ranges
-            ]
+            entry["protectedRanges"] = [_protected_range(book, p) for p in sheet.protected_ranges]
         if sheet.basic_filter:
             entry["basicFilter"] = copy.deepcopy(sheet.basic_filter)
         if sheet.charts:

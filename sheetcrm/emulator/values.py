@@ -45,13 +45,34 @@ def check_length(text: str) -> None:
         )
 
 
-def _date_cell(year, month, day, hh, mm, ss, iso: bool) -> dict | None:
+# How people type under a spreadsheet's locale (its properties.locale): the languages whose
+# countries write the day first (03/04/2026 is 3 April) and a decimal comma (1.234,5), as Sheets
+# reads what they type. Other locales are read as en_US, the default: month first, decimal point.
+DAY_FIRST_LANGUAGES = ("es", "fr", "de", "it", "pt", "nl", "ca")
+DAY_FIRST_ENGLISH = ("en_GB", "en_AU", "en_IE", "en_NZ", "en_IN", "en_ZA")
+DECIMAL_POINT = ("es_MX", "es_US")  # Spanish locales that write 1,234.5
+_COMMA_NUMBER = re.compile(r"^[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d*)?%?$|^[+-]?,\d+%?$")
+
+
+_SWAP_SEPARATORS = str.maketrans(".,", ",.")
+
+
+def conventions(locale: str) -> tuple[bool, bool]:
+    """(day first, decimal comma) of what people type under a spreadsheet's ``locale``."""
+    language = locale.split("_")[0]
+    if locale == "es_US":
+        return False, False
+    day_first = language in DAY_FIRST_LANGUAGES or locale in DAY_FIRST_ENGLISH
+    return day_first, language in DAY_FIRST_LANGUAGES and locale not in DECIMAL_POINT
+
+
+def _date_cell(year, month, day, hh, mm, ss, iso: bool, day_first: bool = False) -> dict | None:
     try:
         moment = _dt.datetime(int(year), int(month), int(day), int(hh or 0), int(mm or 0), int(ss or 0))
     except ValueError:
         return None
     serial = numfmt.datetime_to_serial(moment)
-    date_pattern = "yyyy-mm-dd" if iso else "M/d/yyyy"
+    date_pattern = "yyyy-mm-dd" if iso else "d/M/yyyy" if day_first else "M/d/yyyy"
     if hh is None:
         fmt = {"type": "DATE", "pattern": date_pattern}
     else:
@@ -59,8 +80,9 @@ def _date_cell(year, month, day, hh, mm, ss, iso: bool) -> dict | None:
     return {"userEnteredValue": {"numberValue": serial}, "userEnteredFormat": {"numberFormat": fmt}}
 
 
-def _typed(text: str) -> dict:
-    """Interpret text typed by a user (USER_ENTERED)."""
+def _typed(text: str, locale: str = "en_US") -> dict:
+    """Interpret text typed by a user (USER_ENTERED) under the spreadsheet's ``locale``."""
+    day_first, decimal_comma = conventions(locale)
     if text.startswith("'"):
         return {"userEnteredValue": {"stringValue": text[1:]}}
     if text.startswith("=") and len(text) > 1:
@@ -69,7 +91,14 @@ def _typed(text: str) -> dict:
     if upper in ("TRUE", "FALSE"):
         return {"userEnteredValue": {"boolValue": upper == "TRUE"}}
     stripped = text.strip()
-    m = _NUMBER.match(stripped)
+    if decimal_comma:
+        # "1.234,5" is the en_US "1,234.5"; a text with a decimal point stays text there.
+        if not _COMMA_NUMBER.match(stripped):
+            m = None
+        else:
+            m = _NUMBER.match(stripped.translate(_SWAP_SEPARATORS))
+    else:
+        m = _NUMBER.match(stripped)
     if m:
         sign, currency, digits, exponent, percent = m.groups()
         value = float(sign + digits.replace(",", "") + (exponent or ""))
@@ -95,7 +124,9 @@ def _typed(text: str) -> dict:
     m = _US_DATE.match(stripped)
     if m:
         mo, d, y, hh, mm, ss = m.groups()
-        cell = _date_cell(y, mo, d, hh, mm, ss, iso=False)
+        if day_first:
+            mo, d = d, mo
+        cell = _date_cell(y, mo, d, hh, mm, ss, iso=False, day_first=day_first)
         if cell:
             return cell
     m = _TIME.match(stripped)
@@ -114,7 +145,7 @@ def _typed(text: str) -> dict:
     return {"userEnteredValue": {"stringValue": text}}
 
 
-def parse_input(value, option: str) -> dict | None:
+def parse_input(value, option: str, locale: str = "en_US") -> dict | None:
     """A JSON value from a ValueRange -> cell content.
 
     Returns None for JSON null (the API leaves such cells untouched) and ``{}`` for an
@@ -134,7 +165,7 @@ def parse_input(value, option: str) -> dict | None:
         return {}
     if option == "RAW":
         return {"userEnteredValue": {"stringValue": text}}
-    return _typed(text)
+    return _typed(text, locale)
 
 
 def json_number(x: float):

@@ -128,7 +128,8 @@ def _write(book: Spreadsheet, text: str, body: dict, option: str, query: dict, *
         raise invalid(
             f"Requested writing within range [{text}], but tried writing to column [{a1.column_letters(sc + width - 1)}]"
         )
-    parsed = [[values.parse_input(v, option) for v in row] for row in data]
+    locale = book.properties.get("locale") or "en_US"
+    parsed = [[values.parse_input(v, option, locale) for v in row] for row in data]
     _grow(sheet, sr + height, sc + width)
     book.check_cell_limit()
     touched_rows, touched_cols, cells = set(), set(), 0

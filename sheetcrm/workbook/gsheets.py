@@ -129,7 +129,7 @@ from gspread.http_client import HTTPClient
 from gspread.urls import SPREADSHEET_VALUES_BATCH_URL
 from gspread.utils import absolute_range_name
 
-from sheetcrm.cells import show_number
+from sheetcrm.cells import quoted, show_number
 from sheetcrm.i18n import N_, _, ngettext
 
 from .numformat import format_currency, is_digits_format, is_time_format, show_digits, show_time
@@ -152,7 +152,10 @@ COMPACT = {"prettyPrint": "false"}  # not for people: query parameter
 METADATA = {"includeGridData": "false",
             "fields": "properties.title,sheets(merges,"
                       "properties(sheetId,title,index,hidden,gridProperties(rowCount,columnCount)),"
-                      "charts(chartId,spec.title),protectedRanges(protectedRangeId,description),"
+                      "charts(chartId,spec.title),"
+                      # Which protections sheetcrm may not write through (`_protected`).
+                      "protectedRanges(protectedRangeId,description,range,unprotectedRanges,warningOnly,"
+                      "requestingUserCanEdit),"
                       "developerMetadata(metadataId,metadataKey,metadataValue),"
                       # Column widths and sheetcrm's format marks, which sit on the columns.
                       "data.columnMetadata(pixelSize,developerMetadata(metadataId,metadataKey,metadataValue)))"}
@@ -296,6 +299,8 @@ class Transient(Exception):
         self.last, self.retry_after = last, retry_after
 
 
+# Google's answer to a write into a range protected against the caller (400 INVALID_ARGUMENT).
+PROTECTED_TEXT = "You are trying to edit a protected cell or object"  # not for people: Google's text
 READ_ATTEMPTS = 3  # reads of the values when tabs keep being renamed or deleted meanwhile
 
 
@@ -386,6 +391,39 @@ def spreadsheet_id(target: str) -> str:
     return key
 
 
+_Box = tuple[int | None, int | None, int | None, int | None]
+
+
+def _grid_box(grid_range: dict) -> _Box:
+    """A GridRange (0-based, end-exclusive, ends may be missing) as a 1-based closed box."""
+    def first(key: str) -> int | None:
+        return grid_range[key] + 1 if key in grid_range else None
+
+    return (first("startRowIndex"), grid_range.get("endRowIndex"), first("startColumnIndex"),
+            grid_range.get("endColumnIndex"))
+
+
+def _in_box(box: _Box, row: int, col: int) -> bool:
+    top, bottom, left, right = box
+    return (top or 1) <= row and (bottom is None or row <= bottom) and (left or 1) <= col and (
+        right is None or col <= right)
+
+
+def _box_text(tab: str, box: _Box, rows: int, cols: int) -> str:
+    """A protected range as Google's "Protected sheets and ranges" pane shows it: "Leads",
+    "Leads!1:1", "Leads!A:A", "Leads!A2:C9" (a tab title other than a plain word quoted)."""
+    top, bottom, left, right = box
+    if box == (None, None, None, None):
+        return tab
+    name = tab if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", tab) else "'" + tab.replace("'", "''") + "'"
+    if left is None and right is None:
+        return f"{name}!{top or 1}:{bottom or rows}"
+    first, last = _letters((left or 1) - 1), _letters((right or cols) - 1)
+    if top is None and bottom is None:
+        return f"{name}!{first}:{last}"
+    return f"{name}!{first}{top or 1}:{last}{bottom or rows}"
+
+
 @dataclass
 class _Sheet:
     sheet_id: int
@@ -393,6 +431,9 @@ class _Sheet:
     cols: int
     charts: dict[int, str] = field(default_factory=dict)      # chartId -> title
     protected: dict[int, str] = field(default_factory=dict)   # protectedRangeId -> description
+    # The protections the account may not edit through: (box, boxes excepted, description),
+    # a box as (first row, last row, first column, last column), 1-based, None for an open end.
+    locked: list[tuple[_Box, list[_Box], str]] = field(default_factory=list)
     marks: dict[int, str] = field(default_factory=dict)       # metadataId -> guide hash, sheetcrm's only
     owned: dict[int, str] = field(default_factory=dict)       # metadataId -> OWNED_KEY's value
     merges: list[tuple[int, int, int, int]] = field(default_factory=list)  # as Grid.merges
@@ -646,6 +687,9 @@ class GoogleSheetsWorkbook:
                 props["sheetId"], grid.get("rowCount", 0), grid.get("columnCount", 0),
                 charts={c["chartId"]: c.get("spec", {}).get("title", "") for c in sheet.get("charts", [])},
                 protected={p["protectedRangeId"]: p.get("description", "") for p in sheet.get("protectedRanges", [])},
+                locked=[(_grid_box(p.get("range", {})), [_grid_box(u) for u in p.get("unprotectedRanges", [])],
+                         p.get("description", "")) for p in sheet.get("protectedRanges", [])
+                        if p.get("requestingUserCanEdit") is False and not p.get("warningOnly")],
                 marks={m["metadataId"]: m.get("metadataValue", "") for m in sheet.get("developerMetadata", [])
                        if m.get("metadataKey") == GUIDE_KEY},
                 owned={m["metadataId"]: m.get("metadataValue", "") for m in sheet.get("developerMetadata", [])
@@ -1207,6 +1251,12 @@ class GoogleSheetsWorkbook:
         sheet ID that no longer exists), so the write is aimed again without it; else the
         error's line."""
         plan = self._plan
+        if e.response.status_code == 403 and plan is not None:
+            # The reads of this sync went through: the spreadsheet is shared, but not for editing.
+            who = self.account or _("the account sheetcrm uses")
+            return WorkbookError(_("{book}: Google refused the write: {who} may read the spreadsheet but not edit it "
+                                   "(shared as Viewer or Commenter); share it with {who} as Editor",
+                                   book=self.describe(), who=who))
         if e.response.status_code != 400 or plan is None:
             return self._error(e)
         was = self._sheet_ids() if was is None else was
@@ -1219,7 +1269,34 @@ class GoogleSheetsWorkbook:
         now = self._sheet_ids()
         if any(title in was and now.get(title) != was[title] for title in tabs):
             return _TabGone()
+        if PROTECTED_TEXT in (e.error.get("message", "") if isinstance(e.error, dict) else ""):
+            return self._protected(plan, tabs) or self._error(e)
         return self._error(e)
+
+    def _protected(self, plan: Plan, tabs: set[str]) -> WorkbookError | None:
+        """The line for a batch Google refused whole because it wrote into a range protected
+        against sheetcrm's account: which of the plan's tabs' protections its cells fall in (by
+        the tab list just read again), else every such protection of those tabs, else of any
+        tab; None when the tab list shows none (Google's own words then)."""
+        def hit(tab: str, box: _Box, excepted: list[_Box]) -> bool:
+            return any(w.tab == tab and _in_box(box, w.row, w.col) and not any(_in_box(x, w.row, w.col)
+                                                                              for x in excepted)
+                       for w in plan.writes)
+
+        locked = [(tab, box, excepted, description) for tab, sheet in self._sheets.items()
+                  for box, excepted, description in sheet.locked]
+        named = ([entry for entry in locked if hit(*entry[:3])] or [entry for entry in locked if entry[0] in tabs]
+                 or locked)
+        if not named:
+            return None
+        places = ", ".join(_box_text(tab, box, self._sheets[tab].rows, self._sheets[tab].cols)
+                           + (f" ({quoted(description)})" if description else "")
+                           for tab, box, _, description in named)
+        who = self.account or _("the account sheetcrm uses")
+        return WorkbookError(_("{book}: Google refused the write: the spreadsheet's owner protected {places} and {who} "
+                               "is not among the editors there; ask the owner to add {who} as an editor of that "
+                               "range (Data > Protect sheets and ranges) or to make it show a warning only",
+                               book=self.describe(), places=places, who=who))
 
     def _already_applied(self, e: APIError, part: list[dict]) -> bool:
         """After a lost response, the retry of a batch that added tabs, charts or guides fails

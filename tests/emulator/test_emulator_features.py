@@ -474,3 +474,66 @@ def test_a_formula_reading_a_formula_shows_its_computed_format_and_its_own_forma
     put(http, sid, "A2:B2", [["=TODAY()", "=NOW()"]])
     assert [fmt for _, fmt in _shown(http, sid, "A2:B2")] == [
         US_DATE, {"type": "DATE_TIME", "pattern": "M/d/yyyy H:mm:ss"}]
+
+
+# -- sharing and protections ------------------------------------------------------------
+PROTECTED = ("You are trying to edit a protected cell or object. Please contact the spreadsheet owner to remove "
+             "protection if you need to edit.")
+
+
+def test_a_person_s_protection_refuses_the_caller_whole_and_a_viewer_cannot_write(emu, http):
+    """A spreadsheet a person owns and shared: the caller cannot write through a protection it
+    is not an editor of (the whole request refused, Google's 400), sees it with
+    requestingUserCanEdit false and no editors; a warning-only one lets it through; shared as
+    Viewer, every write is 403 and reads still work."""
+    sid = emu.create_spreadsheet("shared", {"Leads": [["ID", "Name"], ["", "Ann"]]})
+    emu.share(sid, "writer")
+    tab = emu.sheet_id(sid, "Leads")
+    emu.apply(sid, [{"addProtectedRange": {"protectedRange": {
+        "range": {"sheetId": tab, "startColumnIndex": 0, "endColumnIndex": 1}, "description": "IDs"}}},
+        {"addProtectedRange": {"protectedRange": {
+            "range": {"sheetId": tab, "startRowIndex": 5, "endRowIndex": 6}, "warningOnly": True}}}])
+    seen = http.get(f"{API}/{sid}", params={"fields": "sheets.protectedRanges"}).json()
+    ids, warn = seen["sheets"][0]["protectedRanges"]
+    assert (ids["requestingUserCanEdit"], "editors" in ids) == (False, False)
+    assert warn["requestingUserCanEdit"] is True
+
+    refused = put(http, sid, "Leads!A2", [["LEAD-1"]], "RAW")
+    assert (refused.status_code, refused.json()["error"]["message"]) == (400, PROTECTED)
+    cell = {"userEnteredValue": {"stringValue": "x"}}
+    both = batch(http, sid,
+                 {"updateCells": {"start": {"sheetId": tab, "rowIndex": 2, "columnIndex": 1},
+                                  "rows": [{"values": [cell]}], "fields": "userEnteredValue"}},
+                 {"updateCells": {"start": {"sheetId": tab, "rowIndex": 1, "columnIndex": 0},
+                                  "rows": [{"values": [cell]}], "fields": "userEnteredValue"}})
+    assert (both.status_code, both.json()["error"]["message"]) == (400, "Invalid requests[1].updateCells: " + PROTECTED)
+    moved = batch(http, sid, {"insertDimension": {"range": {"sheetId": tab, "dimension": "ROWS", "startIndex": 1,
+                                                           "endIndex": 2}}})
+    assert moved.status_code == 400
+    assert emu.values(sid, "Leads") == [["ID", "Name"], ["", "Ann"]]  # B3 of the refused batch undone
+    assert put(http, sid, "Leads!B2:B6", [["Bo"], [""], [""], [""], ["warned"]], "RAW").status_code == 200
+    assert emu.values(sid, "Leads") == [["ID", "Name"], ["", "Bo"], [], [], [], ["", "warned"]]
+
+    emu.share(sid, "reader")
+    denied = put(http, sid, "Leads!B2", [["Cy"]], "RAW")
+    assert denied.status_code == 403 and denied.json()["error"] == {
+        "code": 403, "message": "The caller does not have permission", "status": "PERMISSION_DENIED"}
+    assert batch(http, sid, {"updateCells": {"start": {"sheetId": tab, "rowIndex": 3, "columnIndex": 1},
+                                            "rows": [{"values": [cell]}], "fields": "userEnteredValue"}}).status_code == 403
+    assert get(http, sid, "Leads!B2").json()["values"] == [["Bo"]]
+
+
+def test_typed_values_are_read_in_the_spreadsheet_s_locale(emu, http):
+    """USER_ENTERED reads what people type as they would type it under the spreadsheet's
+    locale: in es_ES 03/04/2026 is 3 April and 1.234,56 a number; en_US, the default, reads
+    the month first and keeps 1,5 as text."""
+    sid = emu.create_spreadsheet("locale", {"Sheet1": []})
+    typed = [["03/04/2026", "13/04/2026", "1,5", "1.234,56", "12,5%", "1.5"]]
+    put(http, sid, "Sheet1!A1", typed)
+    assert get(http, sid, "Sheet1!A1:F1", valueRenderOption="UNFORMATTED_VALUE").json()["values"] == [
+        [46085, "13/04/2026", "1,5", "1.234,56", "12,5%", 1.5]]
+    assert batch(http, sid, {"updateSpreadsheetProperties": {"properties": {"locale": "es_ES"},
+                                                             "fields": "locale"}}).status_code == 200
+    put(http, sid, "Sheet1!A2", typed)
+    assert get(http, sid, "Sheet1!A2:F2", valueRenderOption="UNFORMATTED_VALUE").json()["values"] == [
+        [46115, 46125, 1.5, 1234.56, 0.125, "1.5"]]
