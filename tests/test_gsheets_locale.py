@@ -49,7 +49,7 @@ def test_a_spanish_team_s_date_google_read_month_first_is_said_at_the_cell(emu):
     assert (cell["severity"], cell["tab"], cell["row"], cell["column"], cell["header"], cell["value"]) == (
         "error", "Oportunidades", 2, "F", "Fecha de cierre", "3/4/2026")
     assert "2026-03-04" in cell["message"] and "2026-04-03" in cell["message"] and "en_US" in cell["message"]
-    assert "File > Settings" in cell["hint"] and "2026-12-03" in cell["hint"]
+    assert "Archivo > Configuración" in cell["hint"] and "2026-12-03" in cell["hint"]  # in the team's language
     assert [i["code"] for i in issues].count("date_order_differs") == 1
     sheet = [i for i in issues if i["code"] == "spreadsheet_locale_differs"]
     assert len(sheet) == 1 and sheet[0]["tab"] == "Oportunidades" and sheet[0]["value"] == "en_US"
@@ -61,7 +61,7 @@ def test_an_english_team_s_date_google_read_day_first_is_said_at_the_cell(emu):
     assert deals == {"Deal 1": dt.date(2026, 4, 13)}
     cell = next(i for i in issues if i["code"] == "date_order_differs")
     assert (cell["row"], cell["column"], cell["value"]) == (2, "F", "3/4/2026")
-    assert "2026-04-03" in cell["message"] and "2026-03-04" in cell["message"]
+    assert "2026-04-03" in cell["message"] and "2026-03-04" in cell["message"] and "File > Settings" in cell["hint"]
 
 
 def test_a_spreadsheet_in_the_team_s_locale_is_read_as_typed_with_no_extra_request(emu):
