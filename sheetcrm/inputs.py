@@ -418,7 +418,7 @@ def _months(side: _Side, locale: str, sure: bool) -> tuple[dict[int, str], set[i
         if month is not None:
             months[i] = month
         dates.append(None if month is not None or i in skip else raw)
-    reading = columns.read_dates(dates, locale, sure, side.grid.date1904, side.grid.locale)
+    reading = columns.read_dates(dates, locale, sure, side.grid.date1904)
     for finding in reading.findings:
         side.say(finding.severity, finding.index, col, QUOTAS, finding.error)
         if finding.severity == "error":
