@@ -25,7 +25,8 @@ def _sync(emu, spreadsheet_locale: str, team_locale: str, head: list[str], tab: 
     conn = connect(None, policy=RetryPolicy(attempts=2, sleep=lambda s: None))
     conn.client.http_client.batch_update(key, {"requests": [{"updateSpreadsheetProperties": {
         "properties": {"locale": spreadsheet_locale}, "fields": "locale"}}]})
-    emu.set_values(key, f"{tab}!A2", [["", f"Deal {i}", "Acme", "Proposal", "1000", day] for i, day in enumerate(typed)])
+    emu.set_values(key, f"{tab}!A2", [["", f"Deal {i}", "Acme", "Proposal", "1000", *([day] if isinstance(day, str) else day)]
+                                      for i, day in enumerate(typed)])
     config = Config.model_validate({"locale": team_locale})
     since = len(emu.requests)
     out = sync(GoogleSheetsWorkbook(conn.client, key, None, **header_tests(config)), config, as_of=AS_OF)
@@ -40,7 +41,10 @@ TYPED = ["03/04/2026", "13/04/2026", "2026-04-03", "05/05/2026"]
 
 
 def test_a_spanish_team_s_date_google_read_month_first_is_said_at_the_cell(emu):
-    deals, issues, _ = _sync(emu, "en_US", "es", SPANISH, "Oportunidades", TYPED)
+    # Renovación, a team's own column, is typed by its cells (dates): the same there.
+    renewal = ["03/04/2026", "2026-04-03", "15/04/2026", "2026-05-20"]
+    deals, issues, _ = _sync(emu, "en_US", "es", SPANISH + ["Renovación"], "Oportunidades",
+                             [[day, other] for day, other in zip(TYPED, renewal)])
     # 03/04/2026 became 4 March in Google: neither reading is taken, so the deal is left out
     # until someone looks. 13/04/2026 stayed text (no 13th month in en_US) and is read day first;
     # 2026-04-03, shown year first, and 05/05/2026, the same either way, are what they say.
@@ -50,7 +54,9 @@ def test_a_spanish_team_s_date_google_read_month_first_is_said_at_the_cell(emu):
         "error", "Oportunidades", 2, "F", "Fecha de cierre", "3/4/2026")
     assert "2026-03-04" in cell["message"] and "2026-04-03" in cell["message"] and "en_US" in cell["message"]
     assert "Archivo > Configuración" in cell["hint"] and "2026-12-03" in cell["hint"]  # in the team's language
-    assert [i["code"] for i in issues].count("date_order_differs") == 1
+    own = [(i["row"], i["column"], i["value"]) for i in issues if i["code"] == "date_order_differs" and i["column"] == "G"]
+    assert own == [(2, "G", "3/4/2026")]  # 2026-04-03 typed year first is no doubt
+    assert [i["code"] for i in issues].count("date_order_differs") == 2
     sheet = [i for i in issues if i["code"] == "spreadsheet_locale_differs"]
     assert len(sheet) == 1 and sheet[0]["tab"] == "Oportunidades" and sheet[0]["value"] == "en_US"
 
