@@ -25,6 +25,7 @@ from functools import lru_cache
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
+from babel import Locale, UnknownLocaleError
 from babel.dates import get_month_names
 from babel.numbers import format_decimal, get_currency_precision, list_currencies
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
@@ -841,6 +842,53 @@ def _numeric_date(raw: RawCell, loc: _Locale, m: re.Match[str]) -> _dt.date:
 
 _DAY_FIRST = N_("day first (DD/MM/YYYY)")
 _MONTH_FIRST = N_("month first (MM/DD/YYYY)")
+
+
+@lru_cache(maxsize=64)
+def typed_order(spreadsheet_locale: str | None) -> str | None:
+    """The day/month order in which a spreadsheet app reads dates typed under its own locale
+    (Google's properties.locale: "en_US", "es_ES", "en_GB"), as sheetcrm's locales name it:
+    "en" (month first: 03/04/2026 is 4 March) or "es" (day first: 3 April), by the order of
+    day and month in the locale's short date (CLDR, babel: en_US M/d/yy, en_GB dd/MM/y).
+    None for None or a locale babel does not know: nothing is said about its dates."""
+    if not spreadsheet_locale:
+        return None
+    try:
+        pattern = Locale.parse(spreadsheet_locale.replace("-", "_")).date_formats["short"].pattern
+    except (UnknownLocaleError, ValueError, TypeError):
+        return None
+    day, month = pattern.find("d"), pattern.find("M")
+    if day < 0 or month < 0:
+        return None
+    return "es" if day < month else "en"
+
+
+@lru_cache(maxsize=64)
+def typed_separator(spreadsheet_locale: str | None) -> str | None:
+    """The decimal separator a spreadsheet app reads typed numbers with under its own locale,
+    as sheetcrm's locales name it: "en" (1,234.5) or "es" (1.234,5), by the locale's decimal
+    symbol (CLDR, babel). None for None or a locale babel does not know."""
+    if not spreadsheet_locale:
+        return None
+    try:
+        decimal = Locale.parse(spreadsheet_locale.replace("-", "_")).number_symbols["latn"]["decimal"]
+    except (UnknownLocaleError, ValueError, TypeError, KeyError):
+        return None
+    return "es" if decimal == "," else "en" if decimal == "." else None
+
+
+def shows_day_and_month(pattern: str) -> bool:
+    """Whether a date's number-format pattern ("M/d/yyyy", "dd.MM.yy"; Google's or Excel's
+    codes) shows its day and month both as numbers, and its year not first: such a date reads
+    either way round ("3/4/2026"), unlike "yyyy-mm-dd" or "d mmm yyyy" (the month's name)."""
+    text = re.sub(r'"[^"]*"|\\.|\[[^\]]*\]', "", pattern).lower()
+    text = re.split(r"[hs]", text, maxsplit=1)[0]  # the date part: "m" after an hour is minutes
+    tokens = re.findall(r"y+|m+|d+", text)
+    days = [t for t in tokens if t[0] == "d" and len(t) <= 2]
+    months = [t for t in tokens if t[0] == "m"]
+    if not days or not months or any(len(t) > 2 for t in months):
+        return False
+    return not tokens[0].startswith("y")
 
 
 def parse_date(raw: RawCell, locale: str = "en", date1904: bool = False) -> _dt.date | None:

@@ -32,7 +32,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Callable, Collection, Sequence
+from typing import Callable, Collection, Mapping, Sequence
 
 from sheetcrm import cells
 from sheetcrm.cells import CellError, RawCell
@@ -171,8 +171,20 @@ def read_numbers(raws: Sequence[RawCell], kind: str, fallback: str, fallback_sur
     return reading
 
 
-def read_dates(raws: Sequence[RawCell], fallback: str, fallback_sure: bool, date1904: bool = False) -> Reading:
+def read_dates(raws: Sequence[RawCell], fallback: str, fallback_sure: bool, date1904: bool = False,
+               typed: str | None = None, formats: Mapping[int, str] | None = None) -> Reading:
     """The day/month order of a date column, and where its two-digit years stand.
+
+    `typed` is the spreadsheet's own locale (`Grid.locale`: Google's, "en_US"), which Google
+    reads typed dates in before sheetcrm sees them. Where its day/month order is not the
+    column's, a date cell whose day and month could be either (3 April or 4 March: both 12 or
+    less, and not the same) may have been typed in the column's order and turned by Google:
+    it is a "date_order_differs" error at the cell, read neither way. A date with a day above
+    12 is not: Google makes a date of text only in its own order, and keeps "13/04/2026" as
+    text, which is read in the column's order. `formats` gives the number-format pattern of
+    the date cells whose format was read (index -> "M/d/yyyy"): one shown year first or with
+    the month's name ("yyyy-mm-dd", "d mmm yyyy") was not typed day/month, and is read as
+    Google holds it; a date whose format is unknown is said at the cell all the same.
 
     With `date1904` (a workbook in the 1904 date system: `Grid.date1904`) a plain number is a
     serial from 1904-01-01: each is read here (`values`, or its error), so no later parse
@@ -196,6 +208,8 @@ def read_dates(raws: Sequence[RawCell], fallback: str, fallback_sure: bool, date
     reading = Reading(locale, sure)
     other = "es" if locale == "en" else "en"
     small = _SMALL_SERIAL - (cells.DAYS_1904 if date1904 else 0)
+    google_order = cells.typed_order(typed)
+    turned = google_order is not None and google_order != locale
     for index, (proves, ambiguous) in enumerate(styles):
         raw = raws[index]
         if date1904 and raw.__class__ in (int, float):
@@ -210,6 +224,11 @@ def read_dates(raws: Sequence[RawCell], fallback: str, fallback_sure: bool, date
                 _("{shown} is a plain number, read as the date {read} (the day a spreadsheet numbers {shown}).",
                   shown=cells.show_number(raw, group=False), read=cells.parse_date(raw, locale, date1904)),
                 _(_WHOLE_DATE), raw)))
+            continue
+        if turned and (raw.__class__ in (int, float) or isinstance(raw, dt.date) and formats and index in formats) \
+                and (formats is None or index not in formats or cells.shows_day_and_month(formats[index])) \
+                and (error := _turned_date(raw, typed, locale)) is not None:
+            reading.findings.append(Finding(index, "error", error))
             continue
         if isinstance(raw, dt.date) and _day_of(raw) < _EARLY:
             reading.findings.append(Finding(index, "warning", CellError(
@@ -266,6 +285,34 @@ def read_dates(raws: Sequence[RawCell], fallback: str, fallback_sure: bool, date
 _SMALL_SERIAL = 18264
 _EARLY = dt.date(1950, 1, 1)  # the same day, for a date cell: what a year typed into one shows
 _WHOLE_DATE = N_("A year or a day alone is not a date: type the whole date, as 2026-12-03.")
+
+
+def _turned_date(raw: int | float | dt.date, typed: str, locale: str) -> CellError | None:
+    """The "date_order_differs" error of a date (`raw`: a serial, or a date) that Google may have read in
+    the other day/month order than the column's (`read_dates`), or None when it cannot
+    have: its day is above 12, or the same as its month, or it is no date."""
+    try:
+        read = cells.parse_date(raw, locale)
+    except CellError:
+        return None  # not a date at all: the column's read says so
+    if read < _EARLY:
+        return None  # a year or a day alone (`number_as_date`, `early_date`), no typed date
+    if read.day > 12 or read.day == read.month:
+        return None
+    could = read.replace(day=read.month, month=read.day)
+    google = cells.typed_order(typed)
+    # As the spreadsheet shows a typed date (Google keeps the order it read it in: M/d/yyyy
+    # under en_US, d/M/yyyy under es_ES), which is what the person typed.
+    first, second = (read.month, read.day) if google == "en" else (read.day, read.month)
+    shown = f"{first}/{second}/{read.year}"
+    return CellError(
+        "date_order_differs",
+        _("{shown} is the date {read} to Google, which reads dates typed in this spreadsheet {google} (its "
+          "locale is {typed}), but this column writes dates {column}: it may mean {could}.",
+          shown=cells.quoted(shown), read=read, google=_(_ORDER_NAMES[google]), typed=typed,
+          column=_(_ORDER_NAMES[locale]), could=could),
+        _("Set the spreadsheet's locale to the team's in File > Settings and type the date again, or type dates "
+          "as year-month-day (2026-12-03)."), shown)
 
 
 def _day_of(value: dt.date) -> dt.date:

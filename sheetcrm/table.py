@@ -1238,8 +1238,10 @@ def _read_columns(title: str, header: Header, grid: Grid, rows: list[_Cells], kn
             locale, sure, contradicted = columns.tab_fallback(
                 {p for c, p in proofs.items() if _FAMILY.get(known[c]) == _FAMILY[kind]}, ctx.locale, ctx.locale_set)
             column_of = dataclasses.replace(ctx, locale=locale, locale_set=sure)
+        shown_as = {i: p for i, r in enumerate(rows) if (p := grid.date_formats.get((r.index, col)))} \
+            if grid.date_formats else None
         reading = _read_column(kind, [r.shown[col] for r in rows], formatted, column_of, three, grid.date1904,
-                               contradicted, own=col in custom)
+                               contradicted, grid.locale, shown_as, own=col in custom)
         if reading is None:
             continue
         column_ctx[names[col]] = dataclasses.replace(ctx, locale=reading.locale)
@@ -1330,7 +1332,9 @@ def _votes(raws: list[Any]) -> list[Any]:
 
 def _read_column(kind: str, raws: list[Any], formatted: set[int], ctx: ParseContext,
                  three_decimals: set[int] = frozenset(),  # type: ignore[assignment]
-                 date1904: bool = False, contradicted: bool = False, own: bool = False) -> columns.Reading | None:
+                 date1904: bool = False, contradicted: bool = False,
+                 typed: str | None = None, formats: dict[int, str] | None = None,
+                 own: bool = False) -> columns.Reading | None:
     raws = _votes(raws)
     if kind in ("number", "money", "integer"):
         parse = {"integer": cells.parse_integer, "money": cells.parse_amount}.get(kind, cells.parse_number)
@@ -1341,7 +1345,7 @@ def _read_column(kind: str, raws: list[Any], formatted: set[int], ctx: ParseCont
         # The column settles the day as a date column's (day or month first); each cell keeps its
         # time, on the team's wall clock: one written with its UTC offset is moved there
         # (cells.team_moment), and a date column takes that moment's day there.
-        reading = columns.read_dates(raws, ctx.locale, ctx.locale_set, date1904)
+        reading = columns.read_dates(raws, ctx.locale, ctx.locale_set, date1904, typed, formats)
         failed = {f.index for f in reading.findings if f.severity == "error"}
         for i, raw in enumerate(raws):
             if i not in reading.values and i not in failed and cells.offset_of(raw) is not None:

@@ -150,6 +150,7 @@ def _read_crm(snapshot: Snapshot, config: Config, memo: RowMemo | None = None,
                                           synced=synced, kept=crm.written.kept(key))
     _check_references(crm)
     _check_quote_prices(crm, ctx.currency)
+    _check_spreadsheet_locale(snapshot, config, crm)
     # Cross-tab findings come last in discovery order; people read the tab in sheet order.
     order = {t.title: i for i, t in enumerate(crm.tables.values())}
     crm.report.issues.sort(key=lambda i: (order.get(i.tab, -1), i.row or 0, len(i.column or ""), i.column or ""))
@@ -165,6 +166,33 @@ def _read_crm(snapshot: Snapshot, config: Config, memo: RowMemo | None = None,
         if table is not None:
             _report_left_out(table, _LEFT_OUT[key], crm.report)
     return crm
+
+
+def _check_spreadsheet_locale(snapshot: Snapshot, config: Config, crm: Crm) -> None:
+    """One warning, on the first CRM tab, when the spreadsheet's own locale (Google's) reads
+    what people type in another day/month order or with another decimal separator than the
+    team's locale (set in the config): Google turns "03/04/2026" into 4 March and "1.500"
+    into 1.5 before sheetcrm reads them. A date either order reads is said at its cell
+    (`columns.read_dates`); a number Google read so cannot be told from one typed so."""
+    if snapshot.locale is None or "locale" not in config.model_fields_set or not crm.tables:
+        return
+    order, separator = cells.typed_order(snapshot.locale), cells.typed_separator(snapshot.locale)
+    if order in (None, config.locale) and separator in (None, config.locale):
+        return
+    title = next(iter(crm.tables.values())).title
+    crm.report.add(Issue(
+        "warning", title, None, None, None, snapshot.locale, "spreadsheet_locale_differs",
+        _('Google reads what people type in this spreadsheet as its locale {typed} writes it ({example}), but '
+          'this team writes locale "{locale}" ({ours}): a date or an amount typed the team\'s way may be stored '
+          "as another one.", typed=snapshot.locale, example=_EXAMPLES[(order or "en", separator or "en")],
+          locale=config.locale, ours=_EXAMPLES[(config.locale, config.locale)]),
+        _("Set the spreadsheet's locale to the team's in File > Settings (Spain for Spanish, United States for "
+          "English), then check the dates and amounts typed before.")))
+
+
+# How a locale writes a date and a number, for `_check_spreadsheet_locale`'s message.
+_EXAMPLES = {("en", "en"): "12/3/2026, 1,234.5", ("es", "es"): "3/12/2026, 1.234,5",
+             ("es", "en"): "3/12/2026, 1,234.5", ("en", "es"): "12/3/2026, 1.234,5"}
 
 
 match_key = cells.match_key  # how IDs, names, emails and SKUs compare (here for its many importers)

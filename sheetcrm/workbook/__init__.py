@@ -63,6 +63,16 @@ class Grid:
     # date system): a plain number read as a date is a serial from there, not from 1899-12-30
     # (`cells.parse_date`). Date cells come as dates already, in either system.
     date1904: bool = False
+    # The spreadsheet's own locale (Google only: properties.locale, "en_US"), which Google reads
+    # what people type in: 03/04/2026 typed under en_US is stored as 4 March, a date, before
+    # sheetcrm reads it. Set on every tab (`Snapshot.locale`) so a date column can tell a date
+    # Google read in another day/month order than the team's (`columns.read_dates`).
+    locale: str | None = None
+    # The number-format pattern ("M/d/yyyy", "yyyy-mm-dd") of date cells whose format was read
+    # (Google only, where `locale` reads dates in another day/month order than the team's):
+    # (0-based row, col) -> pattern. A date shown year first or with the month's name cannot
+    # have been typed in the other order.
+    date_formats: dict[tuple[int, int], str] = field(default_factory=dict)
 
     def cell(self, row: int, col: int) -> CellValue:
         if row < len(self.rows):
@@ -101,6 +111,9 @@ class Snapshot:
     # Titles of the tabs a person does not see (Google: `hidden`; .xlsx: `state="hidden"`), so
     # a plan asks to hide only a tab that is not hidden yet.
     hidden: set[str] = field(default_factory=set)
+    # The spreadsheet's own locale (Google: properties.locale, "en_US"; None for .xlsx, whose
+    # dates are typed in the reader's Excel and arrive as dates): each Grid carries it too.
+    locale: str | None = None
 
 
 @dataclass(frozen=True)

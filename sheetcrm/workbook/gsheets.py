@@ -129,7 +129,7 @@ from gspread.http_client import HTTPClient
 from gspread.urls import SPREADSHEET_VALUES_BATCH_URL
 from gspread.utils import absolute_range_name
 
-from sheetcrm.cells import quoted, show_number
+from sheetcrm.cells import quoted, show_number, typed_order
 from sheetcrm.i18n import N_, _, ngettext
 
 from .numformat import format_currency, is_digits_format, is_time_format, show_digits, show_time
@@ -150,7 +150,7 @@ RETRY_STATUSES = {429, 500, 502, 503, 504}
 # holds it twice (bytes and parser).
 COMPACT = {"prettyPrint": "false"}  # not for people: query parameter
 METADATA = {"includeGridData": "false",
-            "fields": "properties.title,sheets(merges,"
+            "fields": "properties(title,locale),sheets(merges,"
                       "properties(sheetId,title,index,hidden,gridProperties(rowCount,columnCount)),"
                       "charts(chartId,spec.title),"
                       # Which protections sheetcrm may not write through (`_protected`).
@@ -453,7 +453,8 @@ class GoogleSheetsWorkbook:
                  money_header: Callable[[str], bool] | None = None,
                  currency_header: Callable[[str], bool] | None = None,
                  custom_header: Callable[[str], bool] | None = None,
-                 record_tab: Callable[[str], bool] | None = None) -> None:
+                 record_tab: Callable[[str], bool] | None = None,
+                 date_header: Callable[[str], bool] | None = None, team_locale: str | None = None) -> None:
         self.client = client
         self.key = key
         self.account = account  # the service account's email, for the "share it with" hint
@@ -468,7 +469,14 @@ class GoogleSheetsWorkbook:
         self.custom_header = custom_header
         self.record_tab = record_tab  # whether a tab title names a tab of records (Accounts, Leads...)
         self.currency_header = currency_header
+        # Whether a header names a date column, and the team's locale ("en"/"es") as its config
+        # sets it: where the spreadsheet's locale reads typed dates in the other day/month
+        # order, the formats of date columns holding a date either order reads are read
+        # (`_turned_candidates`).
+        self.date_header = date_header
+        self.team_locale = team_locale
         self._sheets: dict[str, _Sheet] = {}
+        self._locale: str | None = None  # the spreadsheet's properties.locale, as the tab list read gives it
         self._snapshot: Snapshot | None = None  # the last read: what unplanned computed cells hold
         self._written_to: dict[str, _Sheet] = {}
         # Rows the next batch removes, as aimed (bottom first), with the ID column and the ID
@@ -527,8 +535,10 @@ class GoogleSheetsWorkbook:
                 if self._sheet_ids() == was:
                     raise self._error(e) from None
         self._own_heads = {}
+        for grid in tabs.values():
+            grid.locale = self._locale
         self._snapshot = Snapshot(tabs=tabs, owned={title for title, sheet in self._sheets.items() if sheet.owned},
-                                  hidden={title for title in tabs if self._sheets[title].hidden})
+                                  hidden={title for title in tabs if self._sheets[title].hidden}, locale=self._locale)
         return self._snapshot
 
     def _read_tabs(self) -> dict[str, Grid]:
@@ -559,9 +569,13 @@ class GoogleSheetsWorkbook:
         own = {title: _shown_candidates(grid.rows, self.custom_header)
                if not self._sheets[title].owned and self.record_tab is not None and self.record_tab(title) else set()
                for title, grid in tabs.items()}
+        turned = (self.date_header is not None and self.team_locale is not None
+                  and typed_order(self._locale) not in (None, self.team_locale))
+        dated = {title: _turned_candidates(grid.rows, self.date_header) if turned and not self._sheets[title].owned
+                 else set() for title, grid in tabs.items()}
         wanted = {title: set() if self._sheets[title].owned else
                   _percent_candidates(grid.rows, self.percent_header)
-                  | _money_candidates(grid.rows, self.money_header, self.currency_header) | own[title]
+                  | _money_candidates(grid.rows, self.money_header, self.currency_header) | own[title] | dated[title]
                   for title, grid in tabs.items()}
         ranges = [absolute_range_name(title, f"{_letters(col)}1:{_letters(col)}{len(tabs[title].rows)}")
                   for title, cols in wanted.items() for col in sorted(cols)]
@@ -577,6 +591,9 @@ class GoogleSheetsWorkbook:
                 percent, currency, shown = _format_cells(block)
                 grid.percent |= percent
                 grid.currency.update(currency)
+                if turned:
+                    grid.date_formats.update({p: pattern for p, (kind, pattern) in shown.items()
+                                              if kind != "TIME" and p[1] in dated[title] | own[title]})
                 _show_dates_and_times(grid, {p: f for p, f in shown.items() if p[1] in own[title]})
                 _show_codes(grid, {p: f for p, f in shown.items() if p[1] in own[title]})
 
@@ -680,6 +697,8 @@ class GoogleSheetsWorkbook:
 
     def _remember(self, metadata: dict) -> None:
         self._sheets = {}
+        # What Google reads typed values in (File > Settings > Locale): see `Grid.locale`.
+        self._locale = metadata.get("properties", {}).get("locale")
         for sheet in metadata.get("sheets", []):
             props = sheet["properties"]
             grid = props.get("gridProperties", {})
@@ -1469,6 +1488,23 @@ def _shown_candidates(rows: list[list[Any]], custom_header: Callable[[str], bool
     headed = {c for c, v in enumerate(rows[at]) if isinstance(v, str) and custom_header(v)}
     return {c for c in headed if any(c < len(row) and _number(v := row[c]) and (
         SERIAL_LOW <= v < SERIAL_HIGH or type(v) is float and not v.is_integer()) for row in rows[at + 1:])}
+
+
+def _turned_candidates(rows: list[list[Any]], date_header: Callable[[str], bool]) -> set[int]:
+    """0-based date columns (headed, in the first HEADER_ROWS rows, by a header `date_header`
+    accepts) holding a date that reads both day first and month first (a serial whose day is
+    12 or less and not its month): their formats say which cells show the day and the month
+    as numbers, as they were typed (`columns.read_dates`)."""
+    headed = {c for row in rows[:HEADER_ROWS] for c, v in enumerate(row) if isinstance(v, str) and date_header(v)}
+    found = set()
+    for c in headed:
+        for row in rows:
+            if c < len(row) and _number(v := row[c]) and SERIAL_LOW <= v < SERIAL_HIGH:
+                day = SERIAL_EPOCH + dt.timedelta(days=int(v))
+                if day.day <= 12 and day.day != day.month:
+                    found.add(c)
+                    break
+    return found
 
 
 # The serial numbers of the days a date in a CRM may be (1950-01-01 to 2099-12-31): a number

@@ -12,8 +12,8 @@ from typing import Callable
 
 from sheetcrm.config import Config
 from sheetcrm.cells import normalize_key
-from sheetcrm.schema import (CAMPAIGNS, CASES, TABS, currency_headers, header_keys, money_headers, percent_headers,
-                            standard_headers)
+from sheetcrm.schema import (CAMPAIGNS, CASES, TABS, currency_headers, date_headers, header_keys, money_headers,
+                            percent_headers, standard_headers)
 from sheetcrm.workbook import Workbook, WorkbookError, xlsx_name_problem
 from sheetcrm.workbook.xlsx import XlsxWorkbook
 
@@ -58,12 +58,14 @@ def _relative(config: Config, path: str | None) -> str | None:
     return str(config.source.parent / Path(path).expanduser())
 
 
-def header_tests(config: Config) -> dict[str, Callable[[str], bool]]:
-    """The Google backend's tests of which headers name percentages, money and currencies,
-    which a team's own column, and which tab titles name a tab of records (Accounts, Leads...,
-    whose own columns are typed by their cells) (`GoogleSheetsWorkbook`'s keyword arguments),
-    from the CRM's schema and the config."""
+def header_tests(config: Config) -> dict[str, Callable[[str], bool] | str | None]:
+    """The Google backend's tests of which headers name percentages, money, currencies and
+    dates, which a team's own column, and which tab titles name a tab of records (Accounts,
+    Leads..., whose own columns are typed by their cells), and the team's locale ("en"/"es")
+    when the config sets it, else None (`GoogleSheetsWorkbook`'s keyword arguments), from the
+    CRM's schema and the config."""
     percent, money, currency = percent_headers(config), money_headers(config), currency_headers(config)
+    dates = date_headers(config)
 
     def names(keys: frozenset[str]) -> Callable[[str], bool]:
         # As table.py matches headers: "Amount:", "Amount*" and "Amount (USD)" are Amount.
@@ -88,4 +90,5 @@ def header_tests(config: Config) -> dict[str, Callable[[str], bool]]:
         return normalize_key(title) in tabs
 
     return {"percent_header": names(percent), "money_header": names(money), "currency_header": names(currency),
-            "custom_header": custom, "record_tab": record_tab}
+            "custom_header": custom, "record_tab": record_tab, "date_header": names(dates),
+            "team_locale": config.locale if "locale" in config.model_fields_set else None}

@@ -1,0 +1,82 @@
+"""A Google spreadsheet whose own locale (File > Settings) reads typed dates in another day/month
+order than the team's: Google turns "03/04/2026" into a date before sheetcrm reads it, so a date
+either order reads is said at its cell, never taken as Google read it. Real gspread over HTTP
+against the emulator, which reads typed values in the spreadsheet's locale as Google does."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sheetcrm.config import Config
+from sheetcrm.sync import sync
+from sheetcrm.workbook.credentials import connect
+from sheetcrm.workbook.gsheets import GoogleSheetsWorkbook, RetryPolicy
+from sheetcrm.workbook.target import header_tests
+
+AS_OF = dt.date(2026, 3, 1)
+CODES = ("date_order_differs", "spreadsheet_locale_differs")
+
+
+def _sync(emu, spreadsheet_locale: str, team_locale: str, head: list[str], tab: str, typed: list[str]):
+    """The deals of a sync of a spreadsheet in `spreadsheet_locale` where people typed `typed`
+    under Close Date, as a team whose sheetcrm.toml sets `team_locale`; its issues of CODES;
+    and the queries of the read requests the sync made."""
+    key = emu.create_spreadsheet("CRM", {tab: [head]})
+    conn = connect(None, policy=RetryPolicy(attempts=2, sleep=lambda s: None))
+    conn.client.http_client.batch_update(key, {"requests": [{"updateSpreadsheetProperties": {
+        "properties": {"locale": spreadsheet_locale}, "fields": "locale"}}]})
+    emu.set_values(key, f"{tab}!A2", [["", f"Deal {i}", "Acme", "Proposal", "1000", *([day] if isinstance(day, str) else day)]
+                                      for i, day in enumerate(typed)])
+    config = Config.model_validate({"locale": team_locale})
+    since = len(emu.requests)
+    out = sync(GoogleSheetsWorkbook(conn.client, key, None, **header_tests(config)), config, as_of=AS_OF)
+    deals = {o.name: o.close_date for o in out.results.opportunities}
+    issues = [i.as_dict() for i in out.crm.report.issues if i.code in CODES]
+    return deals, issues, [str(r.query) for r in emu.requests[since:] if r.method == "GET"]
+
+
+SPANISH = ["ID", "Nombre", "Cuenta", "Etapa", "Importe", "Fecha de cierre"]
+ENGLISH = ["ID", "Name", "Account", "Stage", "Amount", "Close Date"]
+TYPED = ["03/04/2026", "13/04/2026", "2026-04-03", "05/05/2026"]
+
+
+def test_a_spanish_team_s_date_google_read_month_first_is_said_at_the_cell(emu):
+    # Renovación, a team's own column, is typed by its cells (dates): the same there.
+    renewal = ["03/04/2026", "2026-04-03", "15/04/2026", "2026-05-20"]
+    deals, issues, _ = _sync(emu, "en_US", "es", SPANISH + ["Renovación"], "Oportunidades",
+                             [[day, other] for day, other in zip(TYPED, renewal)])
+    # 03/04/2026 became 4 March in Google: neither reading is taken, so the deal is left out
+    # until someone looks. 13/04/2026 stayed text (no 13th month in en_US) and is read day first;
+    # 2026-04-03, shown year first, and 05/05/2026, the same either way, are what they say.
+    assert deals == {"Deal 1": dt.date(2026, 4, 13), "Deal 2": dt.date(2026, 4, 3), "Deal 3": dt.date(2026, 5, 5)}
+    cell = next(i for i in issues if i["code"] == "date_order_differs")
+    assert (cell["severity"], cell["tab"], cell["row"], cell["column"], cell["header"], cell["value"]) == (
+        "error", "Oportunidades", 2, "F", "Fecha de cierre", "3/4/2026")
+    assert "2026-03-04" in cell["message"] and "2026-04-03" in cell["message"] and "en_US" in cell["message"]
+    assert "Archivo > Configuración" in cell["hint"] and "2026-12-03" in cell["hint"]  # in the team's language
+    own = [(i["row"], i["column"], i["value"]) for i in issues if i["code"] == "date_order_differs" and i["column"] == "G"]
+    assert own == [(2, "G", "3/4/2026")]  # 2026-04-03 typed year first is no doubt
+    assert [i["code"] for i in issues].count("date_order_differs") == 2
+    sheet = [i for i in issues if i["code"] == "spreadsheet_locale_differs"]
+    assert len(sheet) == 1 and sheet[0]["tab"] == "Oportunidades" and sheet[0]["value"] == "en_US"
+
+
+def test_an_english_team_s_date_google_read_day_first_is_said_at_the_cell(emu):
+    """The reverse: in an es_ES spreadsheet an English team's 03/04/2026 (4 March) is 3 April."""
+    deals, issues, _ = _sync(emu, "es_ES", "en", ENGLISH, "Opportunities", ["03/04/2026", "04/13/2026"])
+    assert deals == {"Deal 1": dt.date(2026, 4, 13)}
+    cell = next(i for i in issues if i["code"] == "date_order_differs")
+    assert (cell["row"], cell["column"], cell["value"]) == (2, "F", "3/4/2026")
+    assert "2026-04-03" in cell["message"] and "2026-03-04" in cell["message"] and "File > Settings" in cell["hint"]
+
+
+def test_a_spreadsheet_in_the_team_s_locale_is_read_as_typed_with_no_extra_request(emu):
+    deals, issues, urls = _sync(emu, "es_ES", "es", SPANISH, "Oportunidades", TYPED)
+    assert deals == {"Deal 0": dt.date(2026, 4, 3), "Deal 1": dt.date(2026, 4, 13), "Deal 2": dt.date(2026, 4, 3),
+                     "Deal 3": dt.date(2026, 5, 5)}
+    assert issues == []
+    # The date column's formats are read only where the orders differ, and then in the formats
+    # read the Amount column (no Currency column) needed anyway: no request more.
+    _, _, mismatched = _sync(emu, "en_US", "es", SPANISH, "Oportunidades", TYPED)
+    assert len(mismatched) == len(urls)
+    assert not any("F1:F5" in u for u in urls) and any("F1:F5" in u for u in mismatched)
