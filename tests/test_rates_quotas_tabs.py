@@ -241,3 +241,26 @@ def test_a_quota_for_every_month_of_the_quarter_still_gives_coverage(tmp_path):
                    ["Ana", "2026-12", 5000]]})
     kpis = sync(XlsxWorkbook(path), Config(locale="en"), as_of=dt.date(2026, 12, 2)).results.kpis
     assert (kpis.pipeline_coverage, kpis.pipeline_coverage_basis) == (Decimal("0.5"), "quota")
+
+
+def test_deals_with_no_owner_are_under_a_fixed_json_key_and_named_in_the_teams_language_on_tabs(tmp_path):
+    """JSON is for programs: the deals with no Owner are under "" in every language, never the
+    translated "(sin propietario)", which a person could be named; the tabs say it in Spanish."""
+    from sheetcrm.i18n import using
+    from sheetcrm.render import forecast_body
+
+    path = xlsx(tmp_path / "o.xlsx", {
+        "Accounts": ACCOUNTS,
+        "Opportunities": _deals(["Ana", "Closed Won", 1000, dt.date(2026, 3, 10), dt.date(2026, 1, 1)],
+                                [None, "Negotiation", 2000, dt.date(2026, 3, 20), dt.date(2026, 1, 1)],
+                                ["(sin propietario)", "Negotiation", 4000, dt.date(2026, 3, 20), dt.date(2026, 1, 1)]),
+        "Tasks": [["ID", "Due", "Subject", "Related", "Owner", "Status"],
+                  ["TSK-0001", dt.date(2026, 3, 1), "Call", "OPP-0002", None, "Open"]]})
+    results = sync(XlsxWorkbook(path), Config(locale="es"), as_of=dt.date(2026, 3, 15)).results
+    kpis, fc = results.kpis.to_json(), results.forecast.to_json()
+    assert set(kpis["by_owner"]) == set(fc["by_owner"]) == {"", "Ana", "(sin propietario)"}
+    assert kpis["by_owner"][""]["open_pipeline"] == "2000" and fc["by_owner"][""][0]["pipeline"] == "2000"
+    assert kpis["overdue_tasks_by_owner"] == {"": 1}
+    with using("es"):
+        owners = {row[1] for row in forecast_body(results, "es") if len(row) > 2 and row[0] == "2026-03"}
+    assert owners == {"(todos)", "Ana", "(sin propietario)"} and "" not in owners  # the person and no Owner: one label
