@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from sheetcrm import show
 from sheetcrm.cells import quoted
 from sheetcrm.config import CONFIG_FILE, Config, ConfigError, load_config
-from sheetcrm.crm.forecast import Forecast, MonthForecast, owner_label
+from sheetcrm.crm.forecast import Forecast, MonthForecast, overdue_said, owner_label
 from sheetcrm.crm.kpis import KPIS, Kpis
 from sheetcrm.crm.segments import KINDS, csv_text, spreadsheet_csv
 from sheetcrm.i18n import DOMAIN, LOCALE_DIR, N_, _, current, ngettext, using
@@ -1361,8 +1361,7 @@ def _print_forecast(f: Forecast, currency: str, left_out: Sequence[str] = ()) ->
              for c in f.stage_calibration], right=[1, 2, 3]))
     notes = []
     if f.overdue:
-        notes.append(ngettext("{n} open deal with a past close date is counted in the first month",
-                              "{n} open deals with a past close date are counted in the first month", f.overdue))
+        notes.append(overdue_said(f.overdue))
     if f.undated_open:
         notes.append(ngettext("{n} open deal has no close date and is left out",
                               "{n} open deals have no close date and are left out", f.undated_open))

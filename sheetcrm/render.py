@@ -14,7 +14,7 @@ from typing import Any
 from sheetcrm import names
 from sheetcrm.crm import HistoryRow, MonthForecast, OpportunityMetrics
 from sheetcrm.crm.cases import CASE_KPIS, PRIORITY_WORDS, CaseMetrics
-from sheetcrm.crm.forecast import owner_label
+from sheetcrm.crm.forecast import overdue_said, owner_label
 from sheetcrm.crm.kpis import KPIS
 from sheetcrm.crm.money import minor
 from sheetcrm.crm.scoring import LeadScore, method_name
@@ -108,7 +108,9 @@ def _month_row(owner: str, m: MonthForecast, cur: str) -> list[Any]:
 
 
 def forecast_body(results: Results, locale: str) -> list[list[Any]]:
-    """The team's months first (the chart reads them), then each owner's, then calibration."""
+    """The team's months first (the chart reads them), then each owner's, then calibration, then
+    (below a blank row) how many slipped deals the first month holds, as `forecast` says it: a
+    first month larger than its deals' Close Dates show is explained where it is read."""
     fc = results.forecast
     cur = results.currency
     rows = [_month_row(names.word("team", locale), m, cur) for m in fc.months]
@@ -117,6 +119,8 @@ def forecast_body(results: Results, locale: str) -> list[list[Any]]:
     rows.append([])
     rows.append(list(names.calibration_header(locale)))
     rows.extend([c.stage, fraction(c.configured), fraction(c.historical), c.n] for c in fc.stage_calibration)
+    if fc.overdue:
+        rows.extend([[], [overdue_said(fc.overdue)]])
     return rows
 
 

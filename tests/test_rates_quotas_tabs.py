@@ -12,6 +12,7 @@ import sys
 from decimal import Decimal
 
 import openpyxl
+import pytest
 
 from books import xlsx
 from sheetcrm.config import Config
@@ -264,3 +265,23 @@ def test_deals_with_no_owner_are_under_a_fixed_json_key_and_named_in_the_teams_l
     with using("es"):
         owners = {row[1] for row in forecast_body(results, "es") if len(row) > 2 and row[0] == "2026-03"}
     assert owners == {"(todos)", "Ana", "(sin propietario)"} and "" not in owners  # the person and no Owner: one label
+
+
+@pytest.mark.parametrize("locale, said", [
+    ("en", "2 open deals with a past close date are counted in the first month"),
+    ("es", "2 oportunidades abiertas con fecha de cierre pasada cuentan en el primer mes")])
+def test_the_forecast_tab_says_the_slipped_deals_its_first_month_holds(tmp_path, locale, said):
+    """Open deals dated before the first month are counted in it: the Forecast tab says so, as
+    `sheetcrm forecast` does, else its first month looks larger than its deals' dates show."""
+    from sheetcrm.schema import FORECAST
+
+    path = xlsx(tmp_path / "o.xlsx", {
+        "Accounts": ACCOUNTS,
+        "Opportunities": _deals(["Ana", "Negotiation", 1000, dt.date(2026, 1, 10), dt.date(2025, 12, 1)],
+                                ["Ana", "Proposal", 2000, dt.date(2026, 2, 20), dt.date(2025, 12, 1)],
+                                ["Ana", "Closed Won", 4000, dt.date(2026, 2, 20), dt.date(2025, 12, 1)],
+                                ["Ana", "Proposal", 500, dt.date(2026, 3, 20), dt.date(2026, 1, 1)])})
+    sync(XlsxWorkbook(path), Config(locale=locale), as_of=dt.date(2026, 3, 15))
+    rows = [[c for c in row if c is not None] for row in
+            openpyxl.load_workbook(path)[FORECAST.display_title(locale)].iter_rows(values_only=True)]
+    assert [r for r in rows if r][-1] == [said]

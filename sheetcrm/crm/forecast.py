@@ -37,7 +37,7 @@ from sheetcrm.crm.money import (MissingRate, Rates, decimal_text, fraction, poin
                                 to_base)
 from sheetcrm.crm.spellings import Spellings
 from sheetcrm.crm.stages import OpportunityMetrics, StageTable
-from sheetcrm.i18n import N_, _
+from sheetcrm.i18n import N_, _, ngettext
 from sheetcrm.records import Opportunity
 
 # The key a deal (activity, task) with no Owner is counted under in every by-owner mapping, and
@@ -46,6 +46,13 @@ from sheetcrm.records import Opportunity
 # as NO_OWNER in the sync's language (`owner_label`).
 NO_OWNER_KEY = ""
 NO_OWNER = N_("(no owner)")
+
+
+def overdue_said(n: int) -> str:
+    """What the `forecast` command and the Forecast tab say of the `n` (> 0) open deals whose
+    Close Date is before the first month, counted in it (`Forecast.overdue`)."""
+    return ngettext("{n} open deal with a past close date is counted in the first month",
+                    "{n} open deals with a past close date are counted in the first month", n)
 
 
 def owner_label(key: str) -> str:
