@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from sheetcrm import show
 from sheetcrm.cells import quoted
 from sheetcrm.config import CONFIG_FILE, Config, ConfigError, load_config
-from sheetcrm.crm.forecast import Forecast, MonthForecast
+from sheetcrm.crm.forecast import Forecast, MonthForecast, overdue_said, owner_label
 from sheetcrm.crm.kpis import KPIS, Kpis
 from sheetcrm.crm.segments import KINDS, csv_text, spreadsheet_csv
 from sheetcrm.i18n import DOMAIN, LOCALE_DIR, N_, _, current, ngettext, using
@@ -1277,7 +1277,7 @@ def _print_kpis(k: Kpis) -> None:
         echo_lines(show.table(
             [_("Owner"), label("win_rate"), label("won_count"), label("lost_count"), label("won_revenue"),
              label("open_pipeline"), label("weighted_pipeline")],
-            [[owner, show.points(o.win_rate), show.number(o.won_count), show.number(o.lost_count),
+            [[owner_label(owner), show.points(o.win_rate), show.number(o.won_count), show.number(o.lost_count),
               show.money(o.won_revenue, cur), show.money(o.open_pipeline, cur), show.money(o.weighted_pipeline, cur)]
              for owner, o in k.by_owner.items()], right=range(1, 7)))
     owners = sorted(set(k.activities_by_owner) | set(k.overdue_tasks_by_owner))
@@ -1285,7 +1285,7 @@ def _print_kpis(k: Kpis) -> None:
         echo()
         echo_lines(show.table(
             [_("Owner"), _("Activities, 7 days"), _("Activities, 30 days"), _("Overdue tasks")],
-            [[owner, show.number(k.activities_by_owner.get(owner, (0, 0))[0]),
+            [[owner_label(owner), show.number(k.activities_by_owner.get(owner, (0, 0))[0]),
               show.number(k.activities_by_owner.get(owner, (0, 0))[1]),
               show.number(k.overdue_tasks_by_owner.get(owner, 0))] for owner in owners], right=[1, 2, 3]))
     for what, conversions in ((_("Source"), k.lead_conversion_by_source), (_("Campaign"), k.lead_conversion_by_campaign)):
@@ -1350,7 +1350,7 @@ def _print_forecast(f: Forecast, currency: str, left_out: Sequence[str] = ()) ->
     echo_lines(show.table(headers, rows(f.months), right=range(1, 8)))
     for owner, months in f.by_owner.items():
         echo()
-        echo(_("Owner: {owner}", owner=owner))
+        echo(_("Owner: {owner}", owner=owner_label(owner)))
         echo_lines(show.table(headers, rows(months), right=range(1, 8)))
     if f.stage_calibration:
         echo()
@@ -1361,8 +1361,7 @@ def _print_forecast(f: Forecast, currency: str, left_out: Sequence[str] = ()) ->
              for c in f.stage_calibration], right=[1, 2, 3]))
     notes = []
     if f.overdue:
-        notes.append(ngettext("{n} open deal with a past close date is counted in the first month",
-                              "{n} open deals with a past close date are counted in the first month", f.overdue))
+        notes.append(overdue_said(f.overdue))
     if f.undated_open:
         notes.append(ngettext("{n} open deal has no close date and is left out",
                               "{n} open deals have no close date and are left out", f.undated_open))

@@ -14,6 +14,7 @@ from typing import Any
 from sheetcrm import names
 from sheetcrm.crm import HistoryRow, MonthForecast, OpportunityMetrics
 from sheetcrm.crm.cases import CASE_KPIS, PRIORITY_WORDS, CaseMetrics
+from sheetcrm.crm.forecast import overdue_said, owner_label
 from sheetcrm.crm.kpis import KPIS
 from sheetcrm.crm.money import minor
 from sheetcrm.crm.scoring import LeadScore, method_name
@@ -107,15 +108,19 @@ def _month_row(owner: str, m: MonthForecast, cur: str) -> list[Any]:
 
 
 def forecast_body(results: Results, locale: str) -> list[list[Any]]:
-    """The team's months first (the chart reads them), then each owner's, then calibration."""
+    """The team's months first (the chart reads them), then each owner's, then calibration, then
+    (below a blank row) how many slipped deals the first month holds, as `forecast` says it: a
+    first month larger than its deals' Close Dates show is explained where it is read."""
     fc = results.forecast
     cur = results.currency
     rows = [_month_row(names.word("team", locale), m, cur) for m in fc.months]
     for owner in sorted(fc.by_owner):
-        rows.extend(_month_row(owner, m, cur) for m in fc.by_owner[owner])
+        rows.extend(_month_row(owner_label(owner), m, cur) for m in fc.by_owner[owner])
     rows.append([])
     rows.append(list(names.calibration_header(locale)))
     rows.extend([c.stage, fraction(c.configured), fraction(c.historical), c.n] for c in fc.stage_calibration)
+    if fc.overdue:
+        rows.extend([[], [overdue_said(fc.overdue)]])
     return rows
 
 
@@ -171,11 +176,12 @@ def dashboard_body(results: Results, locale: str) -> list[list[Any]]:
     for name, amount in sorted(k.won_revenue_by_campaign.items()):
         rows.append(_kpi("won_revenue_by_campaign", money(amount, cur), MONEY, name))
     for owner, (week, month) in sorted(k.activities_by_owner.items()):
-        rows.append(_kpi("activities_by_owner", week, COUNT, owner))
-        rows.append(_kpi("activities_30d_by_owner", month, COUNT, owner))
+        rows.append(_kpi("activities_by_owner", week, COUNT, owner_label(owner)))
+        rows.append(_kpi("activities_30d_by_owner", month, COUNT, owner_label(owner)))
     for owner, n in sorted(k.overdue_tasks_by_owner.items()):
-        rows.append(_kpi("overdue_tasks_by_owner", n, COUNT, owner))
-    for owner, kpis in sorted(k.by_owner.items()):
+        rows.append(_kpi("overdue_tasks_by_owner", n, COUNT, owner_label(owner)))
+    for key, kpis in sorted(k.by_owner.items()):
+        owner = owner_label(key)
         rows.append(Row(RATIO, [_("Win rate, {name}", name=owner), fraction(kpis.win_rate), _(KPIS["win_rate"][1])]))
         rows.append(Row(MONEY, [_("Won revenue, {name}", name=owner), money(kpis.won_revenue, cur), _(KPIS["won_revenue"][1])]))
         rows.append(Row(MONEY, [_("Weighted pipeline, {name}", name=owner), money(kpis.weighted_pipeline, cur),

@@ -511,8 +511,7 @@ def _lookalikes(spec: TabSpec, title: str, header: Header, aliases: dict[str, st
             best = target if score >= LOOKALIKE_RATIO else None
         if best is not None:
             header.lookalikes.add(best)
-            column = by_field[best]
-            name = column.header_es if current() == "es" else column.header
+            name = _names(by_field[best], settings)[0]
             report.add(_issue("warning", title, header.row, col, text, text, "header_lookalike", text=text,
                               name=name))
 
@@ -520,9 +519,14 @@ def _lookalikes(spec: TabSpec, title: str, header: Header, aliases: dict[str, st
 _SCALE_NOTE = re.compile(r"k|m|mm|000|'000|thousands?|millions?|miles|millones|mil")
 
 
-def _names(column: Any) -> tuple[str, str]:
-    """A column's header in the current language, and in the other one (a hint names both)."""
-    return (column.header_es, column.header) if current() == "es" else (column.header, column.header_es)
+def _names(column: Any, settings: TabSettings | None = None) -> tuple[str, str]:
+    """The header a hint tells the team to write for `column`, and another it may use instead:
+    the header sheetcrm.toml renames it to (`headers`) and its header in the current language,
+    else its header in the current language and in the other one. A hint naming "Amount" to a
+    team whose config reads Amount from "Deal size" would send it to rename a column wrongly."""
+    here, there = (column.header_es, column.header) if current() == "es" else (column.header, column.header_es)
+    theirs = settings.headers.get(column.header) if settings is not None else None
+    return (theirs, here) if theirs else (here, there)
 
 
 def _squash(key: str) -> str:
@@ -859,12 +863,12 @@ def _parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, c
     table = Table(spec, title, header)
     missing = [c for c in spec.columns if c.required and c.field not in header.fields]
     for column in missing:
-        name, other = _names(column)
+        name, other = _names(column, settings)
         report.add(_issue("error", title, header.row, None, name, None, "missing_column", name=name, other=other))
     for column in () if missing else spec.columns:  # a tab missing a required column reads no row at all
         if column.field in _EXPECTED.get(spec.key, ()) and column.field not in header.fields \
                 and column.field not in header.lookalikes:
-            name, other = _names(column)
+            name, other = _names(column, settings)
             report.add(_issue("warning", title, header.row, None, name, None, "expected_column", name=name,
                               other=other, headers=", ".join(f'"{h}"' for h in list(header.custom)[:6]) or "-"))
     # A declared column the tab lacks (a typo in sheetcrm.toml) would leave every condition on it

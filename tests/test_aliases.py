@@ -266,3 +266,21 @@ def test_a_note_or_a_plural_is_the_teams_own_column_not_a_lookalike(header):
     crm = read_crm(Snapshot(tabs={"Opportunities": Grid(rows), "Accounts": Grid([["ID", "Name", "Employees"]])}),
                    Config())
     assert not [i for i in crm.report.issues if i.code == "header_lookalike"]
+
+
+@pytest.mark.parametrize("locale", ["en", "es"])
+def test_a_lookalike_or_missing_columns_hint_names_the_header_the_config_renames_it_to(tmp_path, locale):
+    """With headers = {"Amount" = "Deal size"}, "name it Amount" would send the team away from
+    the header its config reads: the hint names "Deal size", in the team's language."""
+    config = Config.model_validate({"currency": "USD", "locale": locale,
+                                    "tabs": {"opportunities": {"headers": {"Amount": "Deal size"}}}})
+    amounts, said = _deals(tmp_path, "Deal sise", config)
+    assert amounts == [None, None]
+    assert [code for _s, _c, code, _m in said] == ["header_lookalike"]
+    assert ('looks like "Deal size"' if locale == "en" else 'se parece a "Deal size"') in said[0][3]
+    crm = read_crm(xlsx_book(tmp_path / "none.xlsx", {
+        "Accounts": [["ID", "Name"], ["ACC-0001", "Acme"]],
+        "Opportunities": [["ID", "Name", "Account", "Stage"], ["OPP-0001", "A", "ACC-0001", "Proposal"]]}).read(),
+        config)
+    said = [(i.message, i.hint) for i in crm.report.issues if i.code == "expected_column"]
+    assert len(said) == 1 and '"Deal size"' in said[0][0] and '"Deal size"' in said[0][1]

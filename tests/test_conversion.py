@@ -22,6 +22,7 @@ from sheetcrm.workbook import Plan
 from sheetcrm.workbook.memory import MemoryWorkbook
 from sheetcrm.workbook.xlsx import XlsxWorkbook
 from books import xlsx, xlsx_book
+from sheetcrm.report import column_letter as _col_letter
 from test_gsheets import Traced
 
 DAY1, DAY2 = dt.date(2026, 11, 23), dt.date(2026, 11, 24)
@@ -488,6 +489,12 @@ def test_one_converted_link_retyped_by_name_leaves_the_column_sheetcrms():
     assert book.tabs["Leads"][2][col] == "Initech Corp"
     codes = {(i.code, i.value) for i in result.crm.report.issues}
     assert ("converted_record_missing", "OPP-0001") in codes and ("computed_name_taken", "Converted Account") not in codes
+    # The retyped cell is said to be a name, with the ID to type: not "not in Accounts (deleted?)".
+    named = [(i.row, i.column, i.message, i.hint) for i in result.crm.report.issues
+             if i.code == "converted_record_missing" and i.value == "Initech Corp"]
+    assert named == [(3, _col_letter(col + 1), 'this cell holds "Initech Corp", the name of ACC-0001 in Accounts, not its ID: '
+                      'the lead is converted, but its link names no record',
+                      "type ACC-0001 in this cell: the Converted cells hold IDs")]
 
 
 def _budget_book(tmp_path, budget, amount=None, currency=None, others=(2000, 3000)):

@@ -12,6 +12,7 @@ import sys
 from decimal import Decimal
 
 import openpyxl
+import pytest
 
 from books import xlsx
 from sheetcrm.config import Config
@@ -241,3 +242,46 @@ def test_a_quota_for_every_month_of_the_quarter_still_gives_coverage(tmp_path):
                    ["Ana", "2026-12", 5000]]})
     kpis = sync(XlsxWorkbook(path), Config(locale="en"), as_of=dt.date(2026, 12, 2)).results.kpis
     assert (kpis.pipeline_coverage, kpis.pipeline_coverage_basis) == (Decimal("0.5"), "quota")
+
+
+def test_deals_with_no_owner_are_under_a_fixed_json_key_and_named_in_the_teams_language_on_tabs(tmp_path):
+    """JSON is for programs: the deals with no Owner are under "" in every language, never the
+    translated "(sin propietario)", which a person could be named; the tabs say it in Spanish."""
+    from sheetcrm.i18n import using
+    from sheetcrm.render import forecast_body
+
+    path = xlsx(tmp_path / "o.xlsx", {
+        "Accounts": ACCOUNTS,
+        "Opportunities": _deals(["Ana", "Closed Won", 1000, dt.date(2026, 3, 10), dt.date(2026, 1, 1)],
+                                [None, "Negotiation", 2000, dt.date(2026, 3, 20), dt.date(2026, 1, 1)],
+                                ["(sin propietario)", "Negotiation", 4000, dt.date(2026, 3, 20), dt.date(2026, 1, 1)]),
+        "Tasks": [["ID", "Due", "Subject", "Related", "Owner", "Status"],
+                  ["TSK-0001", dt.date(2026, 3, 1), "Call", "OPP-0002", None, "Open"]]})
+    results = sync(XlsxWorkbook(path), Config(locale="es"), as_of=dt.date(2026, 3, 15)).results
+    kpis, fc = results.kpis.to_json(), results.forecast.to_json()
+    assert set(kpis["by_owner"]) == set(fc["by_owner"]) == {"", "Ana", "(sin propietario)"}
+    assert kpis["by_owner"][""]["open_pipeline"] == "2000" and fc["by_owner"][""][0]["pipeline"] == "2000"
+    assert kpis["overdue_tasks_by_owner"] == {"": 1}
+    with using("es"):
+        owners = {row[1] for row in forecast_body(results, "es") if len(row) > 2 and row[0] == "2026-03"}
+    assert owners == {"(todos)", "Ana", "(sin propietario)"} and "" not in owners  # the person and no Owner: one label
+
+
+@pytest.mark.parametrize("locale, said", [
+    ("en", "2 open deals with a past close date are counted in the first month"),
+    ("es", "2 oportunidades abiertas con fecha de cierre pasada cuentan en el primer mes")])
+def test_the_forecast_tab_says_the_slipped_deals_its_first_month_holds(tmp_path, locale, said):
+    """Open deals dated before the first month are counted in it: the Forecast tab says so, as
+    `sheetcrm forecast` does, else its first month looks larger than its deals' dates show."""
+    from sheetcrm.schema import FORECAST
+
+    path = xlsx(tmp_path / "o.xlsx", {
+        "Accounts": ACCOUNTS,
+        "Opportunities": _deals(["Ana", "Negotiation", 1000, dt.date(2026, 1, 10), dt.date(2025, 12, 1)],
+                                ["Ana", "Proposal", 2000, dt.date(2026, 2, 20), dt.date(2025, 12, 1)],
+                                ["Ana", "Closed Won", 4000, dt.date(2026, 2, 20), dt.date(2025, 12, 1)],
+                                ["Ana", "Proposal", 500, dt.date(2026, 3, 20), dt.date(2026, 1, 1)])})
+    sync(XlsxWorkbook(path), Config(locale=locale), as_of=dt.date(2026, 3, 15))
+    rows = [[c for c in row if c is not None] for row in
+            openpyxl.load_workbook(path)[FORECAST.display_title(locale)].iter_rows(values_only=True)]
+    assert [r for r in rows if r][-1] == [said]

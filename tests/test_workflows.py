@@ -557,3 +557,20 @@ def test_round_robin_cap_does_not_count_a_lead_sheetcrm_converted(tmp_path, requ
     assert [r.get("Owner") for r in book.records("Leads")] == ["Ana", "Bo", "Ana"]
     assert [(e["Record"], e["Result"], e["Details"]) for e in _log(book)] == [
         ("LEAD-0003", "done", "assigned to Ana (round-robin, 1 of Cap 1)")]
+
+
+def test_a_rule_row_with_a_bad_cell_keeps_its_id_so_no_other_row_fires_under_it(tmp_path):
+    """A row skipped for a bad cell (Due "three") still owns its ID: a second row with the same
+    ID is a duplicate and does not run, else its firings would be logged under the ID and the
+    first row, once fixed, would inherit them (never firing those events, its Firings counting
+    them)."""
+    rules = [["WF-0001", "Bad due", "yes", "opportunity", "created", "", "create task", "Call {{ Name }}", "three",
+              None, None, None],
+             ["wf-0001", "Good", "yes", "opportunity", "created", "", "notify", None, None, None, None, None]]
+    book = Book("xlsx", tmp_path, None, _tabs(rules))
+    found = {(i.row, i.column, i.code) for i in book.sync(0).crm.report.issues if i.row in (2, 3)}
+    assert found == {(2, "I", "bad_integer"), (3, "A", "workflow_duplicate_id")}
+    book.append("Opportunities", ["OPP-0003", "New deal", "ACC-0001", None, "Sam", "Prospecting", 100])
+    book.sync(1)
+    assert _log(book) == []
+    assert [(r.get("Firings"), r.get("Last Fired")) for r in book.records("Workflows")] == [(None, None)] * 2

@@ -37,11 +37,27 @@ from sheetcrm.crm.money import (MissingRate, Rates, decimal_text, fraction, poin
                                 to_base)
 from sheetcrm.crm.spellings import Spellings
 from sheetcrm.crm.stages import OpportunityMetrics, StageTable
-from sheetcrm.i18n import N_, _
+from sheetcrm.i18n import N_, _, ngettext
 from sheetcrm.records import Opportunity
 
-# The owner a deal with no Owner is counted under, in the sync's language (`_(NO_OWNER)`).
+# The key a deal (activity, task) with no Owner is counted under in every by-owner mapping, and
+# in their JSON: no person's name is empty, so a script can tell it from a person whatever the
+# team's language (a translated "(sin propietario)" could be typed as a name). People read it
+# as NO_OWNER in the sync's language (`owner_label`).
+NO_OWNER_KEY = ""
 NO_OWNER = N_("(no owner)")
+
+
+def overdue_said(n: int) -> str:
+    """What the `forecast` command and the Forecast tab say of the `n` (> 0) open deals whose
+    Close Date is before the first month, counted in it (`Forecast.overdue`)."""
+    return ngettext("{n} open deal with a past close date is counted in the first month",
+                    "{n} open deals with a past close date are counted in the first month", n)
+
+
+def owner_label(key: str) -> str:
+    """A by-owner key as people read it: the owner's name, or "(no owner)" in the current language."""
+    return key if key != NO_OWNER_KEY else _(NO_OWNER)
 _ZERO = Decimal(0)
 
 
@@ -208,7 +224,7 @@ def forecast(opportunities: Sequence[Opportunity], metrics: Sequence[Opportunity
         # Counted once it is in the first month's figures: "counted in the first month" is said
         # of this count, so an Omitted deal or one with no rate, in no month, is not in it.
         overdue += slipped
-        sums = (total[month], by_person[owners(o.owner) if o.owner else _(NO_OWNER)][month])
+        sums = (total[month], by_person[owners(o.owner) if o.owner else NO_OWNER_KEY][month])
         if kind == "won":
             for s in sums:
                 s.closed_won += amount

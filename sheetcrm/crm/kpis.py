@@ -21,7 +21,7 @@ from typing import Any, Iterable, Mapping, Sequence
 from sheetcrm.cells import normalize_key
 from sheetcrm.crm.accounts import Accounts
 from sheetcrm.crm.conversion import Converted, is_converted
-from sheetcrm.crm.forecast import NO_OWNER, Quota, UnreadQuota, month_key, quota_unknown
+from sheetcrm.crm.forecast import NO_OWNER_KEY, Quota, UnreadQuota, month_key, quota_unknown
 from sheetcrm.crm.money import (MissingRate, Rates, decimal_text, fraction, points_fraction, ratio_points,
                                 to_base)
 from sheetcrm.crm.spellings import Spellings
@@ -229,7 +229,7 @@ def compute_kpis(opportunities: Sequence[Opportunity], metrics: Sequence[Opportu
         if amount is None and o.amount is not None and (
                 kind == "won" or (kind == "open" and m.forecast_category != "Omitted")):
             unconverted.append(MissingRate(o, o.currency))  # type: ignore[arg-type]
-        sums = (team, by_person[owners(o.owner) if o.owner else _(NO_OWNER)])
+        sums = (team, by_person[owners(o.owner) if o.owner else NO_OWNER_KEY])
         month = month_key(o.close_date) if o.close_date else None
         if kind == "won":
             # A name two accounts share names neither (the read warned at the cell): no account's.
@@ -405,7 +405,7 @@ def _activities_by_owner(activities: Iterable[Activity], as_of: dt.date,
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for a in activities:
         if month <= a.date <= as_of:
-            c = counts[owners(a.owner) if a.owner else _(NO_OWNER)]
+            c = counts[owners(a.owner) if a.owner else NO_OWNER_KEY]
             c[1] += 1
             c[0] += a.date >= week
     return {k: (a, b) for k, (a, b) in sorted(counts.items())}
@@ -415,7 +415,7 @@ def _overdue_tasks(tasks: Iterable[Task], as_of: dt.date, owners: Spellings) -> 
     counts: dict[str, int] = defaultdict(int)
     for t in tasks:
         if is_open_task(t) and t.due < as_of:
-            counts[owners(t.owner) if t.owner else _(NO_OWNER)] += 1
+            counts[owners(t.owner) if t.owner else NO_OWNER_KEY] += 1
     return dict(sorted(counts.items()))
 
 

@@ -300,6 +300,9 @@ class RuleRow:
     row: int | None = None
     where: Mapping[str, tuple[str | None, str | None]] = field(default_factory=dict)
     ready: bool = True  # False while its ID is handed out by this very sync: it runs from the next
+    # A tab row with a bad cell (said by the read): it does not run, but it holds its ID, so no
+    # other row with the same ID runs in its stead, logging firings the fixed row would inherit.
+    broken: bool = False
 
 
 @dataclass(frozen=True)
@@ -705,16 +708,18 @@ def parse_rules(rows: Sequence[RuleRow], world: World, locale: str) -> tuple[lis
     issues: list[Issue] = []
     ids: set[str] = set()
     for row in rows:
-        if not row.active:
-            continue
         if not row.id:
-            if row.tab == "sheetcrm.toml":
+            if row.tab == "sheetcrm.toml" and row.active:
                 issues.append(_issue(row, None, None, "workflow_no_id"))
             continue  # a tab row without an ID gets one this sync (the ids of the Workflows tab)
+        # The first row with an ID owns it, running or not (off, or a bad cell): the Log knows
+        # firings by rule ID, so a second row running under it would lend the first its firings.
         if match_key(row.id) in ids:  # "wf-0001" is WF-0001, as every ID compares
             issues.append(_issue(row, "id", row.id, "workflow_duplicate_id", id=row.id))
             continue
         ids.add(match_key(row.id))
+        if not row.active or row.broken:
+            continue
         rule = _parse_rule(row, world, locale, issues)
         if rule is not None:
             rules.append(rule)

@@ -41,6 +41,7 @@ from sheetcrm.report import Issue, column_letter
 from sheetcrm.steps.context import StepResult, SyncContext
 from sheetcrm.schema import TABS, budget_header
 from sheetcrm.table import Row, Table
+from sheetcrm.validate import Crm
 from sheetcrm.workbook import CellWrite
 
 PREFIX = {"accounts": "ACC", "contacts": "CON", "opportunities": "OPP"}
@@ -89,7 +90,7 @@ def run(ctx: SyncContext) -> StepResult:
             continue  # a lead with errors is reported already; a new ID converts next sync
         link = known.links.get(row.row)
         if link is not None and link.account:
-            part.issues.extend(_gone(leads, row, link, present))
+            part.issues.extend(_gone(crm, leads, row, link, present))
             part.issues.extend(_unlike(leads, row, link, present, known.made))
             # Its deal made with the Amount empty (a doubted cell) is said on every sync until filled.
             if link.opportunity and link.opportunity in unpriced(lead.id):
@@ -367,6 +368,14 @@ GONE = "converted_record_missing"
 GONE_MESSAGE = N_("the lead was converted to {id}, which is not in {tab} (deleted, or its ID changed)")
 GONE_HINT = N_("put the record back, or clear the lead's Converted cells: it then converts again if Convert is "
                "still ticked")
+# A Converted cell retyped by name: the link is not taken from the name (a guess), but the
+# warning says which record the name is, so the fix is to type its ID.
+GONE_NAMED_MESSAGE = N_('this cell holds {value}, the name of {id} in {tab}, not its ID: the lead is converted, but '
+                        'its link names no record')
+GONE_NAMED_HINT = N_("type {id} in this cell: the Converted cells hold IDs")
+GONE_NAMES_MESSAGE = N_('this cell holds {value}, a name of several records in {tab} ({ids}), not an ID: the lead is '
+                        'converted, but its link names no record')
+GONE_NAMES_HINT = N_("type the ID of the record the lead was converted to in this cell: the Converted cells hold IDs")
 CONVERTED_TABS = {"converted_account": "accounts", "converted_contact": "contacts",
                   "converted_opportunity": "opportunities"}
 UNLIKE = "converted_link_differs"
@@ -375,10 +384,12 @@ UNLIKE_MESSAGE = N_("the lead is linked to {id}, but {made} is the one its conve
 UNLIKE_HINT = N_("if {id} is right, clear the From Lead of {made}; else type {made} here")
 
 
-def _gone(leads: Table, row: Row, link: Converted, present: dict[str, tuple[str, set[str]]]) -> list[Issue]:
+def _gone(crm: Crm, leads: Table, row: Row, link: Converted, present: dict[str, tuple[str, set[str]]]) -> list[Issue]:
     """A warning at each Converted cell of a converted lead that names a record no longer in
     its tab: the lead still counts as converted (its Converted Account is the record), so the
-    link is said to be broken rather than trusted quietly. A tab the workbook lacks is not checked."""
+    link is said to be broken rather than trusted quietly; a cell retyped with a record's name
+    rather than its ID is said to be that, naming the record's ID. A tab the workbook lacks is
+    not checked."""
     out = []
     for key, tab in CONVERTED_TABS.items():
         rid = getattr(link, key.removeprefix("converted_"))
@@ -386,8 +397,17 @@ def _gone(leads: Table, row: Row, link: Converted, present: dict[str, tuple[str,
         if not rid or col is None or tab not in present or rid in present[tab][1]:
             continue
         header = next((c.display(current()) for c in leads.spec.computed if c.key == key), key)
-        out.append(Issue("warning", leads.title, row.row, column_letter(col + 1), header, rid, GONE,
-                         _(GONE_MESSAGE, id=rid, tab=present[tab][0]), _(GONE_HINT)))
+        found, by_id = crm.targets[tab].find_key(crm.keys[rid]) if tab in crm.targets else ([], True)
+        named = [] if by_id else sorted({r.id for _form, r in found if r.id})
+        if len(named) == 1:
+            message, hint = (_(GONE_NAMED_MESSAGE, value=cells.quoted(rid), id=named[0], tab=present[tab][0]),
+                             _(GONE_NAMED_HINT, id=named[0]))
+        elif named:
+            message, hint = (_(GONE_NAMES_MESSAGE, value=cells.quoted(rid), ids=", ".join(named), tab=present[tab][0]),
+                             _(GONE_NAMES_HINT))
+        else:
+            message, hint = _(GONE_MESSAGE, id=rid, tab=present[tab][0]), _(GONE_HINT)
+        out.append(Issue("warning", leads.title, row.row, column_letter(col + 1), header, rid, GONE, message, hint))
     return out
 
 

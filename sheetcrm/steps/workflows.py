@@ -87,7 +87,8 @@ def run(ctx: SyncContext) -> StepResult:
     part.issues.extend(outcome.issues)
     if tabs.lost is not None:
         part.issues.append(_lost(ctx, tabs.lost))
-    fired = Fired(outcome, names={r.id: r.name or "" for r in rows if r.id})
+    # The rule an ID names is its first row's (`parse_rules`): a later duplicate lends it no name.
+    fired = Fired(outcome, names={r.id: r.name or "" for r in reversed(rows) if r.id})
     anchors = _Writer(ctx, part, fired).actions()
     _withdraw_stopped(ctx, part, outcome)
     _log(ctx, part, fired, anchors)
@@ -100,7 +101,13 @@ def run(ctx: SyncContext) -> StepResult:
         for f in outcome.firings:
             if f.result == "done":
                 last[f.rule.id] = ctx.as_of
+        # A row that repeats an earlier row's ID shows nothing: the firings are the first row's.
+        owner: dict[str, int] = {}
+        for r in table.rows:
+            if r.id:
+                owner.setdefault(match_key(r.id), r.row)
         by_row = {r.row: {"firings": fired.counts.get(r.id or "") or None, "last_fired": last.get(r.id or "")}
+                  if owner[match_key(r.id)] == r.row else {"firings": None, "last_fired": None}
                   for r in table.rows if r.id}
         part.plan.writes.extend(plan_computed(ctx, table, by_row, part))
     ctx.workflows = fired
@@ -136,8 +143,11 @@ def _tab_rows(table: Table) -> list[RuleRow]:
     out = []
     for row in table.rows:
         w = row.record
-        if w is None:
-            continue  # its bad cells are reported by the read
+        if w is None:  # its bad cells are reported by the read; it keeps its ID (`RuleRow.broken`)
+            if row.id:
+                out.append(RuleRow(id=row.id, name=None, active=False, record=None, when=None, condition=None,
+                                   then=None, tab=table.title, row=row.row, where=where, broken=True))
+            continue
         out.append(RuleRow(
             id=row.id, name=w.name, active=bool(w.active), record=w.record, when=w.when, condition=w.condition,
             then=w.then, subject=w.subject, due_days=w.due_days, template=w.template,
