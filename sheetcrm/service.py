@@ -379,7 +379,7 @@ class Service:
             due = [d for d in due if d.owner not in refused]
             outcomes = send_digests(due, smtp.from_ or "", lambda: SmtpSender(smtp), now,
                                     lambda: secrets.token_hex(8), domain, journal, today) if due else {}
-        parts, final, retry = [], list(unknown), []
+        parts, final, retry, unsure = [], list(unknown), [], []
         for d in due:
             out = outcomes[d.owner]
             if out.kind == "sent" or (out.kind == "held" and out.entry is not None and out.entry.state == "sent"):
@@ -389,8 +389,8 @@ class Service:
                 parts.append(d.owner if out.kind == "sent" else _(
                     "{owner} (sent at {at}; the run that sent it stopped before recording it)", owner=d.owner,
                     at=out.entry.done_at or out.entry.tried_at if out.entry else ""))
-            elif out.kind == "held":
-                pass  # an unknown outcome, told to a person once (above, or by the run that had it)
+            elif out.kind == "held":  # an unknown outcome, told as a failure once (above, or by the run that had it)
+                unsure.append(d.owner)
             elif out.kind == "unknown":
                 final.append(_("{owner}'s digest may have been sent ({reply}): it is not sent again; check whether "
                                "it arrived", owner=d.owner, reply=out.reply))
@@ -402,6 +402,8 @@ class Service:
                 retry.append(_("{owner}: {reason}", owner=d.owner, reason=out.reply))
         said = [_("digest sent to {owners}", owners=", ".join(parts))] if parts else []
         said += [_("{owner}'s digest not sent today: {reason}", owner=o, reason=r) for o, r in sorted(refused.items())]
+        if unsure:
+            said.append(_("digest outcome unknown, not sent again: {owners}", owners=", ".join(unsure)))
         if retry:
             raise WorkbookError("; ".join([_("digest not delivered to {owners}; retried with backoff",
                                              owners="; ".join(retry)), *final, *said]))
