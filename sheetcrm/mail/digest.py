@@ -5,6 +5,8 @@ Planning a digest is pure (`owner_digests`, from one sync's results); sending re
 quote delivery (`SmtpSender`). An owner gets a digest only when the config maps their name to
 an address (`[owners]`), and at most one per day: the days already sent are remembered by the
 caller (`sheetcrm run` keeps them beside its lock file), so a restart at 08:01 sends nothing twice.
+Each send is journaled in the Outbox's journal (`send_digests(..., journal=...)`, mail/journal.py),
+so a crash between the server's 250 and that record sends nothing twice either.
 
 Workflow events: each `notify` firing of the Workflow Log (Result done) goes to one owner (the
 rule's first Assign To, else the record's owner) in the first digest sent to them after it,
