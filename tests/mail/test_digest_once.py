@@ -109,3 +109,33 @@ def test_a_5xx_is_not_retried_until_the_address_changes(tmp_path, server, caplog
     assert run_digest(service(tmp_path, server)) and server.inbox.messages == []
     assert run_digest(service(tmp_path, server, {"Marta": "marta@team.example"}))
     assert [m["To"] for m in server.inbox.messages] == ["marta@team.example"]
+
+
+def test_the_journal_counts_a_digests_events_told_only_once_accepted_and_the_outbox_never_sees_it(tmp_path,
+                                                                                                   server):
+    from sheetcrm.mail.digest import Digest, send_digests
+    from sheetcrm.mail.journal import Journal
+
+    class CrashAfterSend(SmtpSender):
+        def send(self, msg):
+            super().send(msg)
+            raise KeyboardInterrupt("power cut")
+
+    s, now = server.settings(), dt.datetime(2026, 11, 23, 8, tzinfo=dt.timezone.utc)
+    ana = Digest("Ana", "ana@team.example", "Digest", "hi", events=("WF-0001|OPP-0001|won",))
+    bo = Digest("Bo", "bo@team.example", "Digest", "hi", events=("WF-0001|OPP-0002|won",))
+    with Journal(tmp_path / "journal.sqlite3", "crm") as journal:
+        tokens = iter(["d1", "d2", "d3"])
+        outcomes = send_digests([ana], "sales@example.com", lambda: SmtpSender(s), now, lambda: next(tokens),
+                                "example.com", journal, DAY)
+        assert outcomes["Ana"].kind == "sent"
+        with pytest.raises(KeyboardInterrupt):
+            send_digests([bo], "sales@example.com", lambda: CrashAfterSend(s), now, lambda: next(tokens),
+                         "example.com", journal, DAY)
+        assert journal.told() == {"WF-0001|OPP-0001|won"}  # Bo's may not have arrived: told again tomorrow
+        assert [e.row_id for e in journal.untold_digests()] == ["Bo"]
+        again = send_digests([ana, bo], "sales@example.com", lambda: SmtpSender(s), now, lambda: "d4", "example.com",
+                             journal, DAY)
+        assert {o: (out.kind, out.entry.state) for o, out in again.items()} == {"Ana": ("held", "sent"),
+                                                                               "Bo": ("held", "intent")}
+        assert len(server.inbox.messages) == 2 and journal.ledger().entries == ()  # the Outbox's ledger: quotes only
