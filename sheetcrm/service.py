@@ -45,6 +45,7 @@ from babel.numbers import format_decimal
 
 from sheetcrm import cells, team_time, written_file
 from sheetcrm.config import Config
+from sheetcrm.engine import Results
 from sheetcrm.every import Every, parse_every
 from sheetcrm.i18n import N_, _, current, ngettext, pgettext, using
 from sheetcrm.os_errors import os_problem
@@ -62,6 +63,7 @@ from sheetcrm.steps.sync_log import plan_log
 from sheetcrm.sync import (ATTEMPTS as SYNC_ATTEMPTS, mirror_sync, plan_context, plan_kept, plan_sync, read_archive,
                            read_fits)
 from sheetcrm.synclog import LogQueue
+from sheetcrm.validate import Crm
 from sheetcrm.workbook import CellValue, Plan, Workbook, WorkbookConflict, WorkbookError
 
 # Why the Sync Log rows are written now: in the log line in words, in the JSON field as is.
@@ -361,24 +363,26 @@ class Service:
         smtp = self.smtp
         assert smtp is not None
         domain = (smtp.from_ or "sheetcrm@localhost").rsplit("@", 1)[-1].strip(">")
-        now = team_time.now(self.config)
         with Journal.beside_lock(self.book) as journal:
-            # Unknown outcomes left by a run that died sending: told once, never sent again.
-            untold = journal.untold_digests()
-            unknown = [_("{owner}'s digest of {day} may have been sent as {mid} at {at}, but sheetcrm stopped before "
-                         "the server's answer was recorded: it is not sent again; check whether it arrived",
-                         owner=e.row_id, day=e.version.rsplit(":", 1)[0].removeprefix(DIGEST), mid=e.message_id,
-                         at=e.tried_at) for e in untold]
-            for e, note in zip(untold, unknown):
-                journal.finish(e.message_id, "intent", now, note)
-            planned = owner_digests(crm, results, self.config, templates_for(self.config),
-                                    self.digest_events.told() | journal.told())
-            due = [d for d in planned if not self.digests_sent.has(d.owner, today)]
-            refused = {d.owner: reason for d in due
-                       if (reason := self.digests_sent.refusal(d.owner, today, digest_setting(d.to, smtp))) is not None}
-            due = [d for d in due if d.owner not in refused]
-            outcomes = send_digests(due, smtp.from_ or "", lambda: SmtpSender(smtp), now,
-                                    lambda: secrets.token_hex(8), domain, journal, today) if due else {}
+            return self._digest(journal, crm, results, smtp, domain, today, team_time.now(self.config))
+
+    def _digest(self, journal: Journal, crm: Crm, results: Results, smtp: SmtpSettings, domain: str, today: dt.date,
+                now: dt.datetime) -> JobResult:
+        # Unknown outcomes left by a run that died sending: told once (marked so at the end,
+        # once this run's message holds them), never sent again.
+        untold = journal.untold_digests()
+        unknown = [_("{owner}'s digest of {day} may have been sent as {mid} at {at}, but sheetcrm stopped before "
+                     "the server's answer was recorded: it is not sent again; check whether it arrived",
+                     owner=e.row_id, day=e.version.rsplit(":", 1)[0].removeprefix(DIGEST), mid=e.message_id,
+                     at=e.tried_at) for e in untold]
+        planned = owner_digests(crm, results, self.config, templates_for(self.config),
+                                self.digest_events.told() | journal.told())
+        due = [d for d in planned if not self.digests_sent.has(d.owner, today)]
+        refused = {d.owner: reason for d in due
+                   if (reason := self.digests_sent.refusal(d.owner, today, digest_setting(d.to, smtp))) is not None}
+        due = [d for d in due if d.owner not in refused]
+        outcomes = send_digests(due, smtp.from_ or "", lambda: SmtpSender(smtp), now,
+                                lambda: secrets.token_hex(8), domain, journal, today) if due else {}
         parts, final, retry, unsure = [], list(unknown), [], []
         for d in due:
             out = outcomes[d.owner]
@@ -390,7 +394,8 @@ class Service:
                     "{owner} (sent at {at}; the run that sent it stopped before recording it)", owner=d.owner,
                     at=out.entry.done_at or out.entry.tried_at if out.entry else ""))
             elif out.kind == "held":  # an unknown outcome, told as a failure once (above, or by the run that had it)
-                unsure.append(d.owner)
+                if out.entry is None or out.entry.message_id not in {e.message_id for e in untold}:
+                    unsure.append(d.owner)
             elif out.kind == "unknown":
                 final.append(_("{owner}'s digest may have been sent ({reply}): it is not sent again; check whether "
                                "it arrived", owner=d.owner, reply=out.reply))
@@ -404,6 +409,8 @@ class Service:
         said += [_("{owner}'s digest not sent today: {reason}", owner=o, reason=r) for o, r in sorted(refused.items())]
         if unsure:
             said.append(_("digest outcome unknown, not sent again: {owners}", owners=", ".join(unsure)))
+        for e, note in zip(untold, unknown):
+            journal.finish(e.message_id, "intent", now, note)
         if retry:
             raise WorkbookError("; ".join([_("digest not delivered to {owners}; retried with backoff",
                                              owners="; ".join(retry)), *final, *said]))

@@ -59,6 +59,7 @@ def test_a_crash_after_the_servers_250_never_sends_the_digest_again_and_says_so(
     said = error_line(caplog)
     assert f"Marta's digest of 2026-11-23 may have been sent as {sent['Message-ID']}" in said
     assert "it is not sent again; check whether it arrived" in said
+    assert "digest outcome unknown" not in said  # said once, not twice
     assert restarted.jobs[-1].failures == 0  # no backoff retry: retrying cannot tell
     later = service(tmp_path, server).digest()  # a later run that day: no failure, still said
     assert later.message == "digest outcome unknown, not sent again: Marta" and len(server.inbox.messages) == 1
