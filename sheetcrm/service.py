@@ -45,6 +45,7 @@ from babel.numbers import format_decimal
 
 from sheetcrm import cells, team_time, written_file
 from sheetcrm.config import Config
+from sheetcrm.engine import Results
 from sheetcrm.every import Every, parse_every
 from sheetcrm.i18n import N_, _, current, ngettext, pgettext, using
 from sheetcrm.os_errors import os_problem
@@ -52,9 +53,9 @@ from sheetcrm.intake.queue import WebBatch, WebQueue, queue_path
 from sheetcrm.lock import lock_dir, workbook_key
 from sheetcrm.parse_cache import RowMemo
 from sheetcrm.mail.digest import EventJournal, owner_digests, send_digests
-from sheetcrm.mail.journal import Journal
+from sheetcrm.mail.journal import DIGEST, Journal
 from sheetcrm.mail.outbox import send_outbox, template_shelf, templates_for
-from sheetcrm.mail.smtp import ENV_PREFIX, SmtpSender, smtp_settings
+from sheetcrm.mail.smtp import ENV_PREFIX, SmtpSender, SmtpSettings, smtp_settings
 from sheetcrm.merging import what_merged
 from sheetcrm.owned import locate
 from sheetcrm.schema import SYNC_LOG
@@ -62,6 +63,7 @@ from sheetcrm.steps.sync_log import plan_log
 from sheetcrm.sync import (ATTEMPTS as SYNC_ATTEMPTS, mirror_sync, plan_context, plan_kept, plan_sync, read_archive,
                            read_fits)
 from sheetcrm.synclog import LogQueue
+from sheetcrm.validate import Crm
 from sheetcrm.workbook import CellValue, Plan, Workbook, WorkbookConflict, WorkbookError
 
 # Why the Sync Log rows are written now: in the log line in words, in the JSON field as is.
@@ -99,11 +101,47 @@ class DigestLedger:
         return self._days().get(owner, "") >= day.isoformat()  # ISO days sort as text
 
     def add(self, owners: list[str], day: dt.date) -> None:
-        days = self._days() | {o: day.isoformat() for o in owners}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(days, ensure_ascii=False))
-        os.replace(tmp, self.path)
+        _replace(self.path, self._days() | {o: day.isoformat() for o in owners})
+
+    def _refusals(self) -> dict[str, dict[str, str]]:
+        try:
+            return json.loads(self.path.with_suffix(".refused.json").read_text())
+        except (OSError, ValueError):
+            return {}
+
+    def refusal(self, owner: str, day: dt.date, setting: str) -> str | None:
+        """Why `owner`'s digest of `day` can never go out with `setting` (`digest_setting`), as
+        recorded by `refuse`; None when it may be tried (another day, or the setting changed)."""
+        found = self._refusals().get(owner)
+        if isinstance(found, dict) and found.get("day") == day.isoformat() and found.get("setting") == setting:
+            return str(found.get("reason", ""))
+        return None
+
+    def refuse(self, owner: str, day: dt.date, setting: str, reason: str) -> None:
+        """Remember a permanent failure (5xx, an address SMTP cannot carry): not retried that day
+        with that setting."""
+        _replace(self.path.with_suffix(".refused.json"),
+                 self._refusals() | {owner: {"day": day.isoformat(), "setting": setting, "reason": reason}})
+
+
+def _replace(path: Path, data: Any) -> None:
+    """Write `data` as JSON whole (os.replace: a crash leaves the old file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False))
+    os.replace(tmp, path)
+
+
+def digest_setting(address: str, smtp: SmtpSettings) -> str:
+    """A fingerprint of what a digest's permanent refusal depends on: the owner's address and
+    the [smtp] settings. Changing either tries the digest again the same day."""
+    parts = (address, smtp.from_, smtp.host, smtp.port, smtp.security, smtp.user)
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]
+
+
+class FinalError(WorkbookError):
+    """A job's failure that retrying cannot fix (a digest refused for good, one whose outcome is
+    unknown): logged and in the Sync Log as a failure, but no backoff retry is scheduled."""
 
 
 @dataclass
@@ -317,26 +355,68 @@ class Service:
         return JobResult(message="; ".join(parts) or _("nothing to send"))
 
     def digest(self) -> JobResult:
-        """Each owner's overdue tasks, rotting deals and best new leads, once a day."""
+        """Each owner's overdue tasks, rotting deals and best new leads, once a day, at most:
+        journaled as the Outbox journals quotes (mail/journal.py), so a crash between the
+        server's 250 and the record never sends it twice."""
         today = self.today()
         crm, results, _plan = plan_sync(self.book.read(), self.config, today)
-        due = [d for d in owner_digests(crm, results, self.config, templates_for(self.config),
-                                        self.digest_events.told())
-               if not self.digests_sent.has(d.owner, today)]
-        if not due:
-            return JobResult(message=_("digests already sent today"))
         smtp = self.smtp
         assert smtp is not None
         domain = (smtp.from_ or "sheetcrm@localhost").rsplit("@", 1)[-1].strip(">")
-        outcomes = send_digests(due, smtp.from_ or "", lambda: SmtpSender(smtp),
-                                team_time.now(self.config), lambda: secrets.token_hex(8), domain)
-        sent = [owner for owner, kind in outcomes.items() if kind == "sent"]
-        self.digest_events.add(k for d in due if d.owner in sent for k in d.events)
-        self.digests_sent.add(sent, today)
-        missed = sorted(set(outcomes) - set(sent))
-        if missed:
-            raise WorkbookError(_("digest not delivered to {owners}; retried with backoff", owners=", ".join(missed)))
-        return JobResult(message=_("digest sent to {owners}", owners=", ".join(sent)))
+        with Journal.beside_lock(self.book) as journal:
+            return self._digest(journal, crm, results, smtp, domain, today, team_time.now(self.config))
+
+    def _digest(self, journal: Journal, crm: Crm, results: Results, smtp: SmtpSettings, domain: str, today: dt.date,
+                now: dt.datetime) -> JobResult:
+        # Unknown outcomes left by a run that died sending: told once (marked so at the end,
+        # once this run's message holds them), never sent again.
+        untold = journal.untold_digests()
+        unknown = [_("{owner}'s digest of {day} may have been sent as {mid} at {at}, but sheetcrm stopped before "
+                     "the server's answer was recorded: it is not sent again; check whether it arrived",
+                     owner=e.row_id, day=e.version.rsplit(":", 1)[0].removeprefix(DIGEST), mid=e.message_id,
+                     at=e.tried_at) for e in untold]
+        planned = owner_digests(crm, results, self.config, templates_for(self.config),
+                                self.digest_events.told() | journal.told())
+        due = [d for d in planned if not self.digests_sent.has(d.owner, today)]
+        refused = {d.owner: reason for d in due
+                   if (reason := self.digests_sent.refusal(d.owner, today, digest_setting(d.to, smtp))) is not None}
+        due = [d for d in due if d.owner not in refused]
+        outcomes = send_digests(due, smtp.from_ or "", lambda: SmtpSender(smtp), now,
+                                lambda: secrets.token_hex(8), domain, journal, today) if due else {}
+        parts, final, retry, unsure = [], list(unknown), [], []
+        for d in due:
+            out = outcomes[d.owner]
+            if out.kind == "sent" or (out.kind == "held" and out.entry is not None and out.entry.state == "sent"):
+                # Recorded now, after the send: a crash before this line is settled by the journal.
+                self.digest_events.add(d.events)
+                self.digests_sent.add([d.owner], today)
+                parts.append(d.owner if out.kind == "sent" else _(
+                    "{owner} (sent at {at}; the run that sent it stopped before recording it)", owner=d.owner,
+                    at=out.entry.done_at or out.entry.tried_at if out.entry else ""))
+            elif out.kind == "held":  # an unknown outcome, told as a failure once (above, or by the run that had it)
+                if out.entry is None or out.entry.message_id not in {e.message_id for e in untold}:
+                    unsure.append(d.owner)
+            elif out.kind == "unknown":
+                final.append(_("{owner}'s digest may have been sent ({reply}): it is not sent again; check whether "
+                               "it arrived", owner=d.owner, reply=out.reply))
+            elif out.kind == "permanent":
+                self.digests_sent.refuse(d.owner, today, digest_setting(d.to, smtp), out.reply)
+                final.append(_("{owner}'s digest to {address} was refused: {reason}; not tried again until [owners] or "
+                               "[smtp] changes, or tomorrow's digest", owner=d.owner, address=d.to, reason=out.reply))
+            else:
+                retry.append(_("{owner}: {reason}", owner=d.owner, reason=out.reply))
+        said = [_("digest sent to {owners}", owners=", ".join(parts))] if parts else []
+        said += [_("{owner}'s digest not sent today: {reason}", owner=o, reason=r) for o, r in sorted(refused.items())]
+        if unsure:
+            said.append(_("digest outcome unknown, not sent again: {owners}", owners=", ".join(unsure)))
+        for e, note in zip(untold, unknown):
+            journal.finish(e.message_id, "intent", now, note)
+        if retry:
+            raise WorkbookError("; ".join([_("digest not delivered to {owners}; retried with backoff",
+                                             owners="; ".join(retry)), *final, *said]))
+        if final:
+            raise FinalError("; ".join([*final, *said]))
+        return JobResult(message="; ".join(said) or _("digests already sent today"))
 
     def flush_log(self, why: str = AT_EXIT) -> bool:
         """Write the Sync Log rows still waiting, with one read and one write: at exit, and at
@@ -421,7 +501,8 @@ class Service:
                 self.flush_log(AFTER_RECOVERY)
             return True
         job.failures += 1
-        delay = None if once else self._delay(job)
+        final = isinstance(error, FinalError)  # retrying cannot fix it: the job keeps its schedule
+        delay = None if once or final else self._delay(job)
         # A WorkbookError is an expected outage (Google down, file locked) and says it all in
         # one line; anything else is a bug, and its traceback is what gets it fixed.
         if delay is None:  # --once: this run is the only try
@@ -435,6 +516,8 @@ class Service:
                                             "failures": job.failures, "retry_in": delay}})
         # At once, so the tab shows the failure; but a sync that could not reach the workbook
         # leaves its row to the next sync, which is the retry anyway (urgent: it writes the row).
+        if final:
+            job.failures = 0
         if not (job.name == "sync" and isinstance(error, WorkbookError)):
             self.flush_log(AFTER_FAILURE)
         return False

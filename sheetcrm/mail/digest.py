@@ -5,6 +5,8 @@ Planning a digest is pure (`owner_digests`, from one sync's results); sending re
 quote delivery (`SmtpSender`). An owner gets a digest only when the config maps their name to
 an address (`[owners]`), and at most one per day: the days already sent are remembered by the
 caller (`sheetcrm run` keeps them beside its lock file), so a restart at 08:01 sends nothing twice.
+Each send is journaled in the Outbox's journal (`send_digests(..., journal=...)`, mail/journal.py),
+so a crash between the server's 250 and that record sends nothing twice either.
 
 Workflow events: each `notify` firing of the Workflow Log (Result done) goes to one owner (the
 rule's first Assign To, else the record's owner) in the first digest sent to them after it,
@@ -35,6 +37,7 @@ from sheetcrm.crm.workflows import ACTION_LABELS, KINDS, is_account_owner
 from sheetcrm.engine import Results
 from sheetcrm.i18n import in_locale
 from sheetcrm.lock import lock_dir, workbook_key
+from sheetcrm.mail.journal import Entry, Journal, digest_version
 from sheetcrm.mail.message import HeaderError, check_addresses, check_header
 from sheetcrm.mail.outbox import Transport
 from sheetcrm.mail.templates import Templates
@@ -169,19 +172,48 @@ class EventJournal:
         os.replace(tmp, self.path)
 
 
+@dataclass(frozen=True)
+class Sent:
+    """What became of one digest: `kind` as `SmtpSender`'s outcomes ("sent", "transient",
+    "permanent", "setup", "unknown"), or "held" when the journal already has this owner's
+    digest of the day (sent, or an unknown outcome) and it was not sent again; `reply` the
+    server's answer or why (in the current language); `entry` the journal's, when held."""
+
+    kind: str
+    reply: str = ""
+    entry: Entry | None = None
+
+
 def send_digests(digests: Iterable[Digest], sender: str, transport: Callable[[], ContextManager[Transport]],
-                 now: dt.datetime, token: Callable[[], str], domain: str) -> dict[str, str]:
-    """Send each digest; returns owner -> outcome kind ("sent", "transient", ...). Never raises
-    for one digest: an owner's address no message can go to ([owners] takes "zoé@…", which
-    SMTP without SMTPUTF8 cannot carry) is that owner's "permanent" failure. Raised, it lost
-    the outcomes of the digests already sent, so they went out again at every retry."""
-    outcomes: dict[str, str] = {}
+                 now: dt.datetime, token: Callable[[], str], domain: str, journal: Journal | None = None,
+                 day: dt.date | None = None) -> dict[str, Sent]:
+    """Send each digest; returns owner -> `Sent`. Never raises for one digest: an owner's
+    address no message can go to ([owners] takes "zoé@…", which SMTP without SMTPUTF8 cannot
+    carry) is that owner's "permanent" failure, with the reason. Raised, it lost the outcomes
+    of the digests already sent, so they went out again at every retry.
+
+    With a `journal` (and the team's `day`), each digest is sent as the Outbox sends a quote:
+    its intent, with the events it carries, on disk before MAIL FROM, its outcome after the
+    server's answer; a digest the journal holds for that owner and day is not sent again.
+    Raises JournalError when the journal cannot be written (nothing more is sent)."""
+    outcomes: dict[str, Sent] = {}
     with transport() as smtp:
         for d in digests:
+            mid = f"<{token()}@{domain}>"
             try:
-                message = d.message(sender, now, f"<{token()}@{domain}>")
-            except HeaderError:
-                outcomes[d.owner] = "permanent"
+                message = d.message(sender, now, mid)
+            except HeaderError as e:
+                outcomes[d.owner] = Sent("permanent", str(e))
                 continue
-            outcomes[d.owner] = smtp.send(message).kind
+            if journal is not None and day is not None:
+                held = journal.begin(mid, digest_version(owner_key(d.owner), day), d.owner, "", now, carries=d.events)
+                if held is not None:
+                    outcomes[d.owner] = Sent("held", entry=held)
+                    continue
+            outcome = smtp.send(message)
+            if journal is not None and day is not None:
+                # An unknown outcome keeps its intent (never sent again), now told by this run.
+                journal.finish(mid, "sent" if outcome.kind == "sent" else "intent" if outcome.kind == "unknown"
+                               else "not_sent", now, outcome.reply)
+            outcomes[d.owner] = Sent(outcome.kind, outcome.reply)
     return outcomes

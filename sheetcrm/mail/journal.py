@@ -11,6 +11,11 @@ by the workbook and the quote version:
     not_sent   the server refused it, or it never left (4xx, 5xx, unreachable, a setting):
                the same Message-ID may be tried again
 
+The owners' morning digests (`mail/digest.py`) are journaled the same way, each under the
+version `digest_version(owner, day)` (never a quote's), with the Workflow Log keys it carries
+(`carried`): a digest is sent at most once per owner and day, and one whose outcome is unknown
+is told to a person (`untold_digests`) rather than sent again. `ledger` leaves them out.
+
 An intent with no outcome means the process died, or the connection broke while the server
 had the message: the outcome is unknown, so the quote is never sent again automatically (as
 a row at Sending). A quote version is *held* while it has an intent or a sent record that
@@ -29,7 +34,7 @@ import datetime as dt
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Iterable, Literal
 
 from sheetcrm.i18n import _
 from sheetcrm.os_errors import os_problem
@@ -53,7 +58,14 @@ CREATE TABLE IF NOT EXISTS sends (
     PRIMARY KEY (workbook, message_id)
 );
 CREATE INDEX IF NOT EXISTS sends_version ON sends (workbook, version);
+CREATE TABLE IF NOT EXISTS carried (
+    workbook   TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    key        TEXT NOT NULL,
+    PRIMARY KEY (workbook, message_id, key)
+);
 """  # not for people: SQL
+DIGEST = "digest:"  # not for people: the version prefix of a digest's entries
 _COLUMNS = "message_id, version, row_id, quote, state, tried_at, done_at, reply, released"  # not for people: SQL
 
 
@@ -95,6 +107,11 @@ class Ledger:
         """The quote versions that may not go out again (sent, or an unknown outcome), unless
         `sheetcrm outbox resend` released them: what a sync must not queue again."""
         return frozenset(e.version for e in self.entries if e.holds and not e.released)
+
+
+def digest_version(owner: str, day: dt.date) -> str:
+    """The journal's version of `owner`'s digest of `day` (`owner` as names compare)."""
+    return f"{DIGEST}{day.isoformat()}:{owner}"
 
 
 def stamp(moment: dt.datetime) -> str:
@@ -142,13 +159,30 @@ class Journal:
         self.close()
 
     def ledger(self) -> Ledger:
-        rows = self._run(f"SELECT {_COLUMNS} FROM sends WHERE workbook = ? ORDER BY tried_at, rowid",  # not for people
-                         (self.workbook,)).fetchall()
+        """The quotes' entries (the digests' are not the Outbox's to act on)."""
+        rows = self._run(f"SELECT {_COLUMNS} FROM sends WHERE workbook = ? AND substr(version, 1, {len(DIGEST)}) "  # not for people
+                         f"!= ? ORDER BY tried_at, rowid", (self.workbook, DIGEST)).fetchall()
         return Ledger(tuple(_entry(r) for r in rows))
 
-    def begin(self, message_id: str, version: str, row_id: str, quote: str, at: dt.datetime) -> Entry | None:
-        """Record the intent to send, durably, unless the version or Message-ID is held.
-        Returns None when the caller may send, else the entry that holds it."""
+    def told(self) -> frozenset[str]:
+        """The Workflow Log keys carried by digests the server accepted."""
+        rows = self._run("SELECT c.key FROM carried c JOIN sends s ON s.workbook = c.workbook AND s.message_id = "  # not for people
+                         "c.message_id WHERE c.workbook = ? AND s.state = 'sent'", (self.workbook,)).fetchall()
+        return frozenset(r[0] for r in rows)
+
+    def untold_digests(self) -> list[Entry]:
+        """The digests whose outcome is unknown (an intent) and no person was told yet (no
+        reply): the process died between the intent and the server's answer."""
+        rows = self._run(f"SELECT {_COLUMNS} FROM sends WHERE workbook = ? AND substr(version, 1, {len(DIGEST)}) = ? "  # not for people
+                         "AND state = 'intent' AND reply IS NULL ORDER BY tried_at, rowid",
+                         (self.workbook, DIGEST)).fetchall()
+        return [_entry(r) for r in rows]
+
+    def begin(self, message_id: str, version: str, row_id: str, quote: str, at: dt.datetime,
+              carries: Iterable[str] = ()) -> Entry | None:
+        """Record the intent to send, durably, unless the version or Message-ID is held, with
+        the Workflow Log keys the message `carries` (a digest's). Returns None when the caller
+        may send, else the entry that holds it."""
         try:
             self._db.execute("BEGIN IMMEDIATE")
             rows = self._db.execute(f"SELECT {_COLUMNS} FROM sends WHERE workbook = ? AND (version = ? OR "
@@ -160,6 +194,8 @@ class Journal:
                     "VALUES (?, ?, ?, ?, ?, 'intent', ?) ON CONFLICT (workbook, message_id) DO UPDATE SET "
                     "state = 'intent', tried_at = excluded.tried_at, done_at = NULL, reply = NULL",
                     (self.workbook, message_id, version, row_id, quote, stamp(at)))
+                self._db.executemany("INSERT OR IGNORE INTO carried (workbook, message_id, key) VALUES (?, ?, ?)",  # not for people
+                                     [(self.workbook, message_id, k) for k in carries])
             self._db.execute("COMMIT")
             return held
         except sqlite3.Error as e:

@@ -127,9 +127,12 @@ def check_addresses(name: str, value: str) -> list[Address]:
     """Parse a header holding one or more addresses ("Ana <ana@x.com>, bo@y.org"), validating
     each. Only for addresses from the config (From, the owners' digests); never for a cell."""
     addresses, defects = _parse(name, value)
+    # An address the parser flags (non-ASCII before the @-sign) is named with its own reason
+    # ("not supported" without SMTPUTF8), not only as a list that is not valid.
+    checked = [_valid_address(name, a.display_name, a.addr_spec) for a in addresses if "@" in a.addr_spec]
     if defects or not addresses or any("@" not in a.addr_spec for a in addresses):
         raise HeaderError(_("{name} holds no valid list of addresses: {value}", name=name, value=quoted(value)))
-    return [_valid_address(name, a.display_name, a.addr_spec) for a in addresses]
+    return checked
 
 
 def message_id(token: str, domain: str) -> str:

@@ -1,0 +1,142 @@
+"""The owners' digest is sent at most once per owner and day, whatever crashes happen, and
+one that can never go out is said why and not retried. `sheetcrm run`'s digest job in
+process, an .xlsx workbook, a real SMTP server on loopback (aiosmtpd). A crash is a
+KeyboardInterrupt raised between the server's 250 and sheetcrm's record, as the outbox's
+crash tests do (tests/mail/test_outbox_smtp.py, test_journal.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import pytest
+
+from books import xlsx_book
+from sheetcrm import service as service_module
+from sheetcrm.config import Config
+from sheetcrm.mail.smtp import SmtpSender
+from sheetcrm.service import DigestLedger, Service
+from sheetcrm.workbook.xlsx import XlsxWorkbook
+
+DAY = dt.date(2026, 11, 23)
+TASKS = {"Tasks": [["ID", "Due", "Subject", "Related", "Owner", "Status"],
+                   ["TSK-0001", "2020-01-01", "Send the contract", "", "Marta", "Open"]]}
+
+
+def service(tmp_path, server, owners=None, day=DAY) -> Service:
+    """A fresh Service, as after a restart, over the same workbook and the same cache."""
+    config = Config(currency="EUR", owners=owners or {"Marta": "marta@example.com"}, smtp=server.settings())
+    path = tmp_path / "crm.xlsx"
+    book = XlsxWorkbook(path) if path.exists() else xlsx_book(path, TASKS)
+    return Service(config, book, logging.getLogger("test-digest"), today=lambda: day)
+
+
+def error_line(caplog) -> str:
+    return [r for r in caplog.records if r.levelno == logging.ERROR][-1].getMessage()
+
+
+def run_digest(svc: Service) -> bool:
+    return svc.run_job(next(j for j in svc.jobs if j.name == "digest"), once=True)
+
+
+def test_a_crash_after_the_servers_250_never_sends_the_digest_again_and_says_so(tmp_path, server, monkeypatch,
+                                                                                 caplog):
+    class CrashAfterSend(SmtpSender):
+        def send(self, msg):
+            super().send(msg)
+            raise KeyboardInterrupt("power cut")
+
+    monkeypatch.setattr(service_module, "SmtpSender", CrashAfterSend)
+    with pytest.raises(KeyboardInterrupt):
+        service(tmp_path, server).digest()
+    [sent] = server.inbox.messages
+    monkeypatch.setattr(service_module, "SmtpSender", SmtpSender)
+
+    caplog.set_level(logging.INFO, logger="test-digest")
+    restarted = service(tmp_path, server)
+    assert not run_digest(restarted)  # told as a failure, once
+    assert len(server.inbox.messages) == 1
+    said = error_line(caplog)
+    assert f"Marta's digest of 2026-11-23 may have been sent as {sent['Message-ID']}" in said
+    assert "it is not sent again; check whether it arrived" in said
+    assert "digest outcome unknown" not in said  # said once, not twice
+    assert restarted.jobs[-1].failures == 0  # no backoff retry: retrying cannot tell
+    later = service(tmp_path, server).digest()  # a later run that day: no failure, still said
+    assert later.message == "digest outcome unknown, not sent again: Marta" and len(server.inbox.messages) == 1
+    # The next day's digest goes out as usual.
+    assert run_digest(service(tmp_path, server, day=DAY + dt.timedelta(days=1)))
+    assert len(server.inbox.messages) == 2
+
+
+def test_a_crash_after_the_journal_saw_the_250_is_settled_without_a_second_digest(tmp_path, server, monkeypatch):
+    class DiesBeforeRecording(DigestLedger):
+        def add(self, owners, day):
+            raise KeyboardInterrupt("power cut")
+
+    first = service(tmp_path, server)
+    first.digests_sent = DiesBeforeRecording(first.digests_sent.path)
+    with pytest.raises(KeyboardInterrupt):
+        first.digest()
+    assert len(server.inbox.messages) == 1
+    result = service(tmp_path, server).digest()
+    assert len(server.inbox.messages) == 1
+    assert "Marta (sent at" in result.message and "stopped before recording it" in result.message
+    assert DigestLedger(first.digests_sent.path).has("Marta", DAY)
+
+
+def test_a_digest_that_can_never_go_out_says_why_and_is_not_retried(tmp_path, server, caplog):
+    caplog.set_level(logging.INFO, logger="test-digest")
+    owners = {"Marta": "marta@example.com", "Zoé": "zoé@example.com"}
+    svc = service(tmp_path, server, owners)
+    assert not run_digest(svc)
+    said = error_line(caplog)
+    assert "Zoé's digest to zoé@example.com was refused" in said
+    assert "Internationalized characters before the @-sign are not supported" in said
+    assert "not tried again until [owners] or [smtp] changes" in said
+    assert svc.jobs[-1].failures == 0  # no backoff: the job keeps its daily schedule
+    assert [m["To"] for m in server.inbox.messages] == ["marta@example.com"]
+    # The next run that day sends nothing, tries nothing, and still says why.
+    again = service(tmp_path, server, owners).digest()
+    assert "Zoé's digest not sent today" in again.message and "Internationalized" in again.message
+    assert len(server.inbox.messages) == 1
+
+
+def test_a_5xx_is_not_retried_until_the_address_changes(tmp_path, server, caplog):
+    caplog.set_level(logging.INFO, logger="test-digest")
+    server.inbox.reply = "550 5.1.1 No such mailbox"
+    assert not run_digest(service(tmp_path, server))
+    assert "550 5.1.1 No such mailbox" in error_line(caplog)
+    server.inbox.reply = None
+    assert run_digest(service(tmp_path, server)) and server.inbox.messages == []
+    assert run_digest(service(tmp_path, server, {"Marta": "marta@team.example"}))
+    assert [m["To"] for m in server.inbox.messages] == ["marta@team.example"]
+
+
+def test_the_journal_counts_a_digests_events_told_only_once_accepted_and_the_outbox_never_sees_it(tmp_path,
+                                                                                                   server):
+    from sheetcrm.mail.digest import Digest, send_digests
+    from sheetcrm.mail.journal import Journal
+
+    class CrashAfterSend(SmtpSender):
+        def send(self, msg):
+            super().send(msg)
+            raise KeyboardInterrupt("power cut")
+
+    s, now = server.settings(), dt.datetime(2026, 11, 23, 8, tzinfo=dt.timezone.utc)
+    ana = Digest("Ana", "ana@team.example", "Digest", "hi", events=("WF-0001|OPP-0001|won",))
+    bo = Digest("Bo", "bo@team.example", "Digest", "hi", events=("WF-0001|OPP-0002|won",))
+    with Journal(tmp_path / "journal.sqlite3", "crm") as journal:
+        tokens = iter(["d1", "d2", "d3"])
+        outcomes = send_digests([ana], "sales@example.com", lambda: SmtpSender(s), now, lambda: next(tokens),
+                                "example.com", journal, DAY)
+        assert outcomes["Ana"].kind == "sent"
+        with pytest.raises(KeyboardInterrupt):
+            send_digests([bo], "sales@example.com", lambda: CrashAfterSend(s), now, lambda: next(tokens),
+                         "example.com", journal, DAY)
+        assert journal.told() == {"WF-0001|OPP-0001|won"}  # Bo's may not have arrived: told again tomorrow
+        assert [e.row_id for e in journal.untold_digests()] == ["Bo"]
+        again = send_digests([ana, bo], "sales@example.com", lambda: SmtpSender(s), now, lambda: "d4", "example.com",
+                             journal, DAY)
+        assert {o: (out.kind, out.entry.state) for o, out in again.items()} == {"Ana": ("held", "sent"),
+                                                                               "Bo": ("held", "intent")}
+        assert len(server.inbox.messages) == 2 and journal.ledger().entries == ()  # the Outbox's ledger: quotes only
