@@ -256,17 +256,22 @@ def init(target: Target) -> None:
         text = example_config(target.workbook, target.spreadsheet, target.credentials,
                               language=crm_language(snapshot, config))
         with _pending_file(Path(CONFIG_FILE), text) as pending:
-            result = init_workbook(book, load(str(pending)), snapshot)
+            result, headed = init_workbook(book, load(str(pending)), snapshot)
         echo(_("wrote {file} (every setting is optional)", file=CONFIG_FILE))
     else:
-        result = init_workbook(book, config, snapshot)
+        result, headed = init_workbook(book, config, snapshot)
         kept = True
-    added = list(result.written)
+    added = [title for title in result.written if title not in headed]
+    headed = [title for title in headed if title in result.written]
     if added:
         echo(ngettext("{workbook}: added the tab {tabs}", "{workbook}: added the tabs {tabs}", len(added),
                       workbook=book.describe(), tabs=", ".join(added)))
-    else:
+    elif not headed:
         echo(_("{workbook}: all CRM tabs present", workbook=book.describe()))
+    if headed:
+        echo(ngettext("{workbook}: wrote the header row into the empty tab {tabs}",
+                      "{workbook}: wrote the header row into the empty tabs {tabs}", len(headed),
+                      workbook=book.describe(), tabs=", ".join(headed)))
     if kept:
         _say_kept_config(target, config)
 
