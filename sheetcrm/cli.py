@@ -256,17 +256,22 @@ def init(target: Target) -> None:
         text = example_config(target.workbook, target.spreadsheet, target.credentials,
                               language=crm_language(snapshot, config))
         with _pending_file(Path(CONFIG_FILE), text) as pending:
-            result = init_workbook(book, load(str(pending)), snapshot)
+            result, headed = init_workbook(book, load(str(pending)), snapshot)
         echo(_("wrote {file} (every setting is optional)", file=CONFIG_FILE))
     else:
-        result = init_workbook(book, config, snapshot)
+        result, headed = init_workbook(book, config, snapshot)
         kept = True
-    added = list(result.written)
+    added = [title for title in result.written if title not in headed]
+    headed = [title for title in headed if title in result.written]
     if added:
         echo(ngettext("{workbook}: added the tab {tabs}", "{workbook}: added the tabs {tabs}", len(added),
                       workbook=book.describe(), tabs=", ".join(added)))
-    else:
+    elif not headed:
         echo(_("{workbook}: all CRM tabs present", workbook=book.describe()))
+    if headed:
+        echo(ngettext("{workbook}: wrote the header row into the empty tab {tabs}",
+                      "{workbook}: wrote the header row into the empty tabs {tabs}", len(headed),
+                      workbook=book.describe(), tabs=", ".join(headed)))
     if kept:
         _say_kept_config(target, config)
 
@@ -577,8 +582,8 @@ def _left_out(crm: Crm, keys: tuple[str, ...]) -> dict[str, tuple[str, int, str]
     return out
 
 
-def _left_out_lines(left: dict[str, tuple[str, int, str]]) -> list[str]:
-    return [ngettext("{count} with errors in {tab} is left out of these figures until fixed: {listed}",
+def _left_out_lines(left: dict[str, tuple[str, int, str]], unread: Sequence[Any] = ()) -> list[str]:
+    return [*(u.message() for u in unread)] + [ngettext("{count} with errors in {tab} is left out of these figures until fixed: {listed}",
                      "{count} with errors in {tab} are left out of these figures until fixed: {listed}", n,
                      count=count_of(n, key), tab=title, listed=listed)
             for key, (title, n, listed) in left.items()]
@@ -591,15 +596,16 @@ def _left_out_lines(left: dict[str, tuple[str, int, str]]) -> list[str]:
 @user_errors
 def kpis(target: Target, as_of: dt.datetime | None, fmt: str) -> None:
     crm, results = _computed(target, as_of, fmt)
-    k, left = results.kpis, _left_out(crm, KPI_TABS)
+    k, left, unread = results.kpis, _left_out(crm, KPI_TABS), results.unread
     if fmt == "json":
-        echo_json(json.dumps({**k.to_json(), "left_out": {key: n for key, (_t, n, _l) in left.items()}},
+        echo_json(json.dumps({**k.to_json(), "left_out": {key: n for key, (_t, n, _l) in left.items()},
+                              "columns_not_found": [u.to_json() for u in unread]},
                              ensure_ascii=False, indent=2))
         return
     _print_kpis(k)
-    if left:
+    if left or unread:
         echo()
-        for line in _left_out_lines(left):  # names rows by their IDs, a cell's text: escaped by echo
+        for line in _left_out_lines(left, unread):  # names rows by their IDs, a cell's text: escaped by echo
             echo(line)
 
 
@@ -612,17 +618,18 @@ def kpis(target: Target, as_of: dt.datetime | None, fmt: str) -> None:
 def forecast(target: Target, as_of: dt.datetime | None, months: int | None, fmt: str) -> None:
     overrides = {"forecast_months": months} if months else {}
     crm, results = _computed(target, as_of, fmt, **overrides)
-    left = _left_out(crm, FORECAST_TABS)
+    left, unread = _left_out(crm, FORECAST_TABS), results.unread
     if fmt == "json":
         # keep_months: a program is told too, never handed a silently different calibration.
         echo_json(json.dumps({**results.forecast.to_json(), "calibration_partial": results.calibration_partial,
                               "calibration_unknown_stages": list(results.calibration_unknown),
                               "calibration_older_copy": results.calibration_beyond,
-                              "left_out": {key: n for key, (_t, n, _l) in left.items()}},
+                              "left_out": {key: n for key, (_t, n, _l) in left.items()},
+                              "columns_not_found": [u.to_json() for u in unread]},
                              ensure_ascii=False, indent=2))
         return
     # People read the stages in their own words; JSON keeps the configured names, for programs.
-    _print_forecast(results.in_team_words().forecast, results.kpis.currency, _left_out_lines(left))
+    _print_forecast(results.in_team_words().forecast, results.kpis.currency, _left_out_lines(left, unread))
     if results.calibration_partial:  # keep_months: said, never a silently different calibration
         echo(_("The stage calibration counts only the Stage History the sheet holds: the older rows keep_months "
                "moved to the warehouse could not be read back."))
@@ -1115,6 +1122,8 @@ def _print_sync(outcome: SyncOutcome, book: Workbook) -> None:
     tabs = ngettext("{n} tab", "{n} tabs", len(stats["tabs"]))
     echo(_("read {rows} in {tabs}: {errors}, {warnings}", tabs=tabs,
            **_counts(stats["rows"], report.errors, report.warnings)))
+    for column in outcome.results.unread:  # the Dashboard's figures are short of it: said here too
+        echo(column.message())
     for team, ours in outcome.stepped_aside:  # only when sheetcrm's tab is created: said once
         echo(_(STEPPED_ASIDE, team=team, ours=ours))
     planned = outcome.plan.cells_by_tab()

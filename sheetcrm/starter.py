@@ -15,16 +15,25 @@ from sheetcrm.owned import owned_title
 from sheetcrm.plan import tab_writes
 from sheetcrm.schema import OWNED_TABS, SEQUENCES, TABS, WORKFLOWS, find_tab, tab_names
 from sheetcrm.validate import team_config, titles_language
-from sheetcrm.workbook import Plan, Snapshot, Workbook, WorkbookError, WriteResult
+from sheetcrm.workbook import CellWrite, Grid, Plan, Snapshot, Workbook, WorkbookError, WriteResult
 
 
-def plan_missing_tabs(snapshot: Snapshot, config: Config) -> Plan:
-    """New tabs, with headers, for every CRM tab the workbook lacks. Existing tabs are not touched."""
-    plan = Plan()
+def plan_missing_tabs(snapshot: Snapshot, config: Config) -> tuple[Plan, list[str]]:
+    """New tabs, with headers, for every CRM tab the workbook lacks, and the header row in every
+    CRM tab that is there but holds no cell at all (a tab holding anything is not touched:
+    its header, if it has one, is the team's), whose titles come second. Without it such a
+    tab fails validate's `missing_column` for ever, and init said nothing."""
+    plan, headed = Plan(), []
     titles = list(snapshot.tabs)
     for key, spec in TABS.items():
         settings = config.tab(key)
-        if find_tab(titles, tab_names(spec, settings.title)) is not None:
+        if (found := find_tab(titles, tab_names(spec, settings.title))) is not None:
+            grid = snapshot.tabs[found]
+            if _holds_nothing(grid):
+                headed.append(found)
+                # held: a header a person types there meanwhile is theirs, never written over.
+                plan.writes.extend(CellWrite(found, 1, c, name, held=(None, ""))
+                                   for c, name in enumerate(spec.headers(config.locale), start=1))
             continue
         title = settings.title or spec.display_title(config.locale)
         plan.new_tabs.append(title)
@@ -36,7 +45,13 @@ def plan_missing_tabs(snapshot: Snapshot, config: Config) -> Plan:
         plan.new_tabs.append(title)
         headers = [*WORKFLOWS.headers(locale), *(c.display(locale) for c in WORKFLOWS.computed)]
         plan.writes.extend(tab_writes(title, None, [headers, example_rule(locale)]))
-    return plan
+    return plan, headed
+
+
+def _holds_nothing(grid: Grid) -> bool:
+    """Whether a tab has no cell at all: no value, formula, error or merged block."""
+    return not (grid.formulas or grid.errors or grid.merges) and \
+        all(v is None or v == "" for row in grid.rows for v in row)
 
 
 def example_rule(locale: str) -> list[str | int | None]:
@@ -66,7 +81,7 @@ def example_config(workbook: str | None = None, spreadsheet: str | None = None,
     `language`: the language ("en"/"es") of the CRM tabs the workbook holds already, None for a
     new one; then `locale` and `currency` are left commented out, so the file changes nothing in
     how the workbook reads."""
-    text = _(EXAMPLE)
+    text = _stages_left_unset(_(EXAMPLE))
     if language is not None:
         text = _swap(text, 'locale = "en"', f"{_(KEPT_LOCALE, language=language)}\n# locale = {_toml_string(language)}")
         text = _swap(text, 'currency = "USD"', f'{_(KEPT_CURRENCY)}\n# currency = "USD"')
@@ -78,6 +93,25 @@ def example_config(workbook: str | None = None, spreadsheet: str | None = None,
     if credentials:
         text = _swap(text, '# credentials = "service-account.json"', f"credentials = {_toml_string(credentials)}")
     return text
+
+
+# The example's [[stages]] are the built-in ones: written active, their English names would be
+# what the Pipeline, the Forecast and the histories show (a name the file sets is its own word),
+# not the Prospección and Ganada the team types. Left unset they read the same words.
+STAGES_UNSET = N_("# Left commented: these are the built-in stages, which read both the English and the Spanish\n"
+                  "# words, and the tabs show each stage as your team types it. Uncomment the block to change\n"
+                  "# them; a name set here is what the tabs show.")
+
+
+def _stages_left_unset(text: str) -> str:
+    """`text` with its [[stages]] tables commented out (each line of them prefixed "# ") under
+    STAGES_UNSET: from the first `[[stages]]` line to the last `aliases` line of the last table."""
+    lines = text.split("\n")
+    first = lines.index("[[stages]]")
+    last_table = len(lines) - 1 - lines[::-1].index("[[stages]]")
+    end = next(i for i in range(last_table, len(lines)) if lines[i].startswith("aliases ="))
+    block = [f"# {line}" if line else line for line in lines[first:end + 1]]
+    return "\n".join([*lines[:first], *_(STAGES_UNSET).split("\n"), *block, *lines[end + 1:]])
 
 
 def _swap(text: str, line: str, new: str) -> str:
@@ -106,17 +140,19 @@ def crm_language(snapshot: Snapshot | None, config: Config) -> str | None:
     return titles_language(snapshot)
 
 
-def init_workbook(book: Workbook, config: Config, snapshot: Snapshot | None = None) -> WriteResult:
-    """Add the CRM tabs the workbook lacks (creating it if need be); `snapshot`: the workbook as
-    `existing_tabs` read it, else it is read here. The tabs are named and headed in the config's
-    `locale` when the file sets one, else in the language of the tabs already there."""
+def init_workbook(book: Workbook, config: Config, snapshot: Snapshot | None = None) -> tuple[WriteResult, list[str]]:
+    """Add the CRM tabs the workbook lacks (creating it if need be), and the header row to each
+    CRM tab that holds no cell at all; `snapshot`: the workbook as `existing_tabs` read it, else
+    it is read here. The tabs are named and headed in the config's `locale` when the file sets
+    one, else in the language of the tabs already there. Returns the write's result and the
+    titles of the empty tabs given a header row."""
     if snapshot is None:
         snapshot = existing_tabs(book)
     snapshot = snapshot if snapshot is not None else Snapshot()
-    plan = plan_missing_tabs(snapshot, team_config(snapshot, config))
+    plan, headed = plan_missing_tabs(snapshot, team_config(snapshot, config))
     if not book.exists():
         book.create()
-    return book.write(plan) if plan else WriteResult()
+    return (book.write(plan) if plan else WriteResult()), headed
 
 
 # The demo's own mark: a row of sheetcrm's `_sheetcrm` tab (Key, Value), which syncs keep.

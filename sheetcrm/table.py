@@ -143,8 +143,9 @@ class Header:
     # Computed column keys whose column is (or goes) under its name + ASIDE ("Next Step
     # (sheetcrm)"), because a column of the team's has the usual name (`_computed_columns`).
     aside: set[str] = field(default_factory=set)
-    # Fields a header of the team's was said to look like (`_lookalikes`): said once, there.
-    lookalikes: set[str] = field(default_factory=set)
+    # Field -> the team's header said to look like it (`_lookalikes`): said once, there, and
+    # named again by every command whose figures the field is missing from (validate.unread_columns).
+    lookalikes: dict[str, str] = field(default_factory=dict)
     # The team's own header -> the type its cells are read as: the config's (`custom_fields`) or
     # the one its cells gave it (`columns.infer_kind`); a header not here is carried as text.
     types: dict[str, str] = field(default_factory=dict)
@@ -510,7 +511,7 @@ def _lookalikes(spec: TabSpec, title: str, header: Header, aliases: dict[str, st
                                  if len(name) >= 5 and key not in (name + "s", name + "es")), default=(0, None))
             best = target if score >= LOOKALIKE_RATIO else None
         if best is not None:
-            header.lookalikes.add(best)
+            header.lookalikes.setdefault(best, text)
             name = _names(by_field[best], settings)[0]
             report.add(_issue("warning", title, header.row, col, text, text, "header_lookalike", text=text,
                               name=name))

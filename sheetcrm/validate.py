@@ -618,6 +618,70 @@ def left_out(table: Table) -> tuple[int, str] | None:
     return (len(bad), rows_listed(bad)) if bad else None
 
 
+# The Opportunities columns every figure (KPIs, forecast, pipeline, Dashboard) is made of ->
+# whether the tab lacking it is said even with no header looking like it: without Probability
+# each deal takes its stage's (by design), so only a header that looks like it (the team's
+# probabilities read as their own column) makes the figures other than the team means.
+FIGURE_COLUMNS = {"opportunities": {"stage": True, "amount": True, "close_date": True, "probability": False}}
+
+
+@dataclass(frozen=True)
+class UnreadColumn:
+    """A column the figures are made of that a tab has not got: the tab's key and title, the
+    field, its header in English and in Spanish, the team's header that looks like it (None
+    when none does), and whether the column is required (then no row of the tab is read)."""
+
+    key: str
+    tab: str
+    field: str
+    header: str
+    header_es: str
+    lookalike: str | None
+    required: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {"tab": self.key, "column": self.field, "looks_like": self.lookalike, "required": self.required}
+
+    def message(self) -> str:
+        """One line, in the current language, saying the figures are short of this column."""
+        name = self.header_es if current() == "es" else self.header
+        if self.required:
+            if self.lookalike is not None:
+                return _('No column "{name}" was found in {tab} ("{text}" looks like it, but is read as a column '
+                         'of your own), so no row of {tab} is read: every figure (pipeline, forecast, revenue) '
+                         'counts none of its deals, and those totals are not true.',
+                         name=name, tab=self.tab, text=self.lookalike)
+            return _('No column "{name}" was found in {tab}, so no row of {tab} is read: every figure (pipeline, '
+                     'forecast, revenue) counts none of its deals, and those totals are not true.',
+                     name=name, tab=self.tab)
+        if self.lookalike is not None:
+            return _('No column "{name}" was found in {tab} ("{text}" looks like it, but is read as a column of '
+                     'your own): every figure made from {name} (pipeline, forecast, revenue) counts nothing from '
+                     'it, and those totals are not true.', name=name, tab=self.tab, text=self.lookalike)
+        return _('No column "{name}" was found in {tab}: every figure made from {name} (pipeline, forecast, '
+                 'revenue) counts nothing from it, and those totals are not true.', name=name, tab=self.tab)
+
+
+def unread_columns(tables: dict[str, Table]) -> list[UnreadColumn]:
+    """The FIGURE_COLUMNS the read tabs have not got (a tab that is absent is said by
+    `missing_tab`), in FIGURE_COLUMNS' order: a figure made without one reads 0 and must say so."""
+    out = []
+    for key, columns in FIGURE_COLUMNS.items():
+        table = tables.get(key)
+        if table is None:
+            continue
+        by_field = {c.field: c for c in table.spec.columns}
+        for name, always in columns.items():
+            column = by_field[name]
+            if name in table.header.fields:
+                continue
+            lookalike = table.header.lookalikes.get(name)
+            if always or column.required or lookalike is not None:
+                out.append(UnreadColumn(key, table.title, name, column.header, column.header_es, lookalike,
+                                        column.required))
+    return out
+
+
 def rows_listed(rows: list[Row]) -> str:
     """How a message lists rows: "ACC-0002 (row 3), row 7", at most _LISTED named, the rest counted."""
     listed = ", ".join(row_label(r) for r in rows[:_LISTED])

@@ -109,3 +109,47 @@ def test_init_with_another_workbook_says_the_kept_config_names_its_own(tmp_path,
     # The workbook it names, however it is spelled: nothing to say.
     again = sheetcrm("init", "--workbook", "./crm.xlsx", env=env, cwd=tmp_path)
     assert again.returncode == 0 and "kept" not in again.stdout, again.stdout
+
+
+def test_init_heads_an_empty_crm_tab_and_never_one_holding_anything(tmp_path, monkeypatch):
+    """An Activities tab created and left empty: init added the other tabs and left it so, and
+    validate failed `missing_column` for ever. A tab holding any cell is the team's."""
+    from click.testing import CliRunner
+
+    from sheetcrm.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    xlsx(tmp_path / "crm.xlsx", {"Accounts": [["Name"], ["Acme"]], "Activities": [], "Tasks": [[None, None, "x"]]})
+    done = CliRunner().invoke(main, ["init", "--workbook", "crm.xlsx"])
+    assert done.exit_code == 0, done.output
+    assert "crm.xlsx: wrote the header row into the empty tab Activities" in done.stdout, done.stdout
+    wb = openpyxl.load_workbook(tmp_path / "crm.xlsx")
+    assert [c.value for c in wb["Activities"][1]][:3] == ["ID", "Date", "Type"]
+    assert [[c.value for c in row] for row in wb["Tasks"].iter_rows()] == [[None, None, "x"]]
+    done = CliRunner().invoke(main, ["validate", "--workbook", "crm.xlsx", "--format", "json"])
+    assert not [i for i in json.loads(done.stdout)["issues"] if i["tab"] == "Activities"], done.stdout
+
+
+def test_init_on_a_spanish_workbook_leaves_the_stages_to_the_teams_words(tmp_path, monkeypatch):
+    """init wrote the built-in [[stages]] active, in English: once the team set locale = "es",
+    the Pipeline and Stage History showed Prospecting and Closed Won, not Propuesta and Cerrada
+    ganada as the team types them (a name the file sets is its own word)."""
+    from click.testing import CliRunner
+
+    from sheetcrm.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    spanish_team(tmp_path / "equipo.xlsx")
+    runner = CliRunner()
+    assert runner.invoke(main, ["init", "--workbook", "equipo.xlsx"]).exit_code == 0
+    config = (tmp_path / "sheetcrm.toml").read_text(encoding="utf-8")
+    assert "\n[[stages]]" not in config and "\n# [[stages]]\n# name = \"Prospecting\"" in config
+    (tmp_path / "sheetcrm.toml").write_text(config.replace('\n# locale = "es"\n', '\nlocale = "es"\n'),
+                                            encoding="utf-8")
+    done = runner.invoke(main, ["sync", "--as-of", AS_OF])
+    assert done.exit_code == 0, done.output
+    wb = openpyxl.load_workbook(tmp_path / "equipo.xlsx")
+    stages = [row[0] for row in wb["Embudo"].iter_rows(min_row=2, values_only=True)]
+    assert {"Propuesta", "Negociación", "Cerrada ganada"} <= set(stages), stages
+    logged = {row[2] for row in wb["Historial de etapas"].iter_rows(min_row=2, values_only=True)}
+    assert logged == {"Propuesta", "Negociación", "Cerrada ganada"}, logged

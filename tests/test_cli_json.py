@@ -205,3 +205,44 @@ def test_the_readme_names_every_top_level_key_of_validate_sync_and_import_json(t
         done = runner.invoke(main, [command, *args, "--workbook", book, "--format", "json"])
         assert done.exit_code == 0, done.output
         assert set(json.loads(done.stdout)) == _documented_keys(readme, command), command
+
+
+def test_a_figure_column_not_found_is_said_wherever_the_figures_are_shown(tmp_path):
+    """"Importte" for Amount: kpis and forecast printed 0.00 won revenue and pipeline with exit 0
+    and said nothing; only validate warned header_lookalike. Every place the figures show says
+    the column was not found and which header looks like it: text, JSON, sync, the Dashboard."""
+    from click.testing import CliRunner
+
+    from books import xlsx
+    from sheetcrm.cli import main
+
+    def book(amount: str, stage: str = "Stage") -> str:
+        xlsx(tmp_path / "crm.xlsx", {"Opportunities": [
+            ["Name", "Account", stage, amount, "Close Date"],
+            ["Renewal", "Acme", "Closed Won", 1000, "2026-11-02"], ["Upsell", "Acme", "Proposal", 500, "2026-12-02"]]})
+        return str(tmp_path / "crm.xlsx")
+
+    runner = CliRunner()
+
+    def run(*args: str) -> str:
+        done = runner.invoke(main, [*args, "--as-of", AS_OF])
+        assert done.exit_code == 0, done.output
+        return done.stdout
+
+    line = ('No column "Amount" was found in Opportunities ("Ammount" looks like it, but is read as a column of your '
+            'own): every figure made from Amount (pipeline, forecast, revenue) counts nothing from it, and those '
+            'totals are not true.')
+    typo = book("Ammount")
+    said = [{"tab": "opportunities", "column": "amount", "looks_like": "Ammount", "required": False}]
+    assert json.loads(run("kpis", "--workbook", typo, "--format", "json"))["columns_not_found"] == said
+    assert json.loads(run("forecast", "--workbook", typo, "--format", "json"))["columns_not_found"] == said
+    for command in ("kpis", "forecast", "sync"):
+        assert line in run(command, "--workbook", typo).splitlines(), command
+    dashboard = [list(r) for r in openpyxl.load_workbook(typo)["Dashboard"].iter_rows(values_only=True)]
+    assert ["Column not found", "Amount", line] in dashboard
+    # Stage, required: no deal is read at all.
+    k = json.loads(run("kpis", "--workbook", book("Amount", stage="Stagee"), "--format", "json"))
+    assert k["columns_not_found"] == [{"tab": "opportunities", "column": "stage", "looks_like": "Stagee",
+                                       "required": True}]
+    # A sound sheet has nothing to say.
+    assert json.loads(run("kpis", "--workbook", book("Amount"), "--format", "json"))["columns_not_found"] == []
