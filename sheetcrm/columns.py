@@ -184,7 +184,10 @@ def read_dates(raws: Sequence[RawCell], fallback: str, fallback_sure: bool, date
     text, which is read in the column's order. `formats` gives the number-format pattern of
     the date cells whose format was read (index -> "M/d/yyyy"): one shown year first or with
     the month's name ("yyyy-mm-dd", "d mmm yyyy") was not typed day/month, and is read as
-    Google holds it; a date whose format is unknown is said at the cell all the same.
+    Google holds it, and so is a cell `formats` leaves out (its format is no date's); with no
+    formats read a date is said at the cell all the same. A column whose order is only the
+    fallback's guess (no locale in the config, no text date of its own proving it) is read as
+    Google holds it: nothing says its people type in another order than their spreadsheet's.
 
     With `date1904` (a workbook in the 1904 date system: `Grid.date1904`) a plain number is a
     serial from 1904-01-01: each is read here (`values`, or its error), so no later parse
@@ -225,9 +228,14 @@ def read_dates(raws: Sequence[RawCell], fallback: str, fallback_sure: bool, date
                   shown=cells.show_number(raw, group=False), read=cells.parse_date(raw, locale, date1904)),
                 _(_WHOLE_DATE), raw)))
             continue
-        if turned and (raw.__class__ in (int, float) or isinstance(raw, dt.date) and formats and index in formats) \
-                and (formats is None or index not in formats or cells.shows_day_and_month(formats[index])) \
-                and (error := _turned_date(raw, typed, locale)) is not None:
+        # Only where the column's order is known (the team's locale, or its own text dates: a
+        # team with neither on a spreadsheet of the other order typed in Google's order, or all
+        # its early-month dates would be refused), and not a cell whose format was read and
+        # shows no day/month date (year first, the month's name, or no date format at all).
+        pattern = formats.get(index) if formats else None
+        doubtful = cells.shows_day_and_month(pattern) if pattern is not None \
+            else not formats and raw.__class__ in (int, float)
+        if turned and sure and doubtful and (error := _turned_date(raw, typed, locale)) is not None:
             reading.findings.append(Finding(index, "error", error))
             continue
         if isinstance(raw, dt.date) and _day_of(raw) < _EARLY:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sheetcrm.config import Config
+from sheetcrm.plan import CellWrite, Plan
 from sheetcrm.sync import sync
 from sheetcrm.workbook.credentials import connect
 from sheetcrm.workbook.gsheets import GoogleSheetsWorkbook, RetryPolicy
@@ -17,7 +18,7 @@ AS_OF = dt.date(2026, 3, 1)
 CODES = ("date_order_differs", "spreadsheet_locale_differs")
 
 
-def _sync(emu, spreadsheet_locale: str, team_locale: str, head: list[str], tab: str, typed: list[str]):
+def _sync(emu, spreadsheet_locale: str, team_locale: str | None, head: list[str], tab: str, typed: list[str]):
     """The deals of a sync of a spreadsheet in `spreadsheet_locale` where people typed `typed`
     under Close Date, as a team whose sheetcrm.toml sets `team_locale`; its issues of CODES;
     and the queries of the read requests the sync made."""
@@ -27,7 +28,7 @@ def _sync(emu, spreadsheet_locale: str, team_locale: str, head: list[str], tab: 
         "properties": {"locale": spreadsheet_locale}, "fields": "locale"}}]})
     emu.set_values(key, f"{tab}!A2", [["", f"Deal {i}", "Acme", "Proposal", "1000", *([day] if isinstance(day, str) else day)]
                                       for i, day in enumerate(typed)])
-    config = Config.model_validate({"locale": team_locale})
+    config = Config.model_validate({"locale": team_locale} if team_locale else {})
     since = len(emu.requests)
     out = sync(GoogleSheetsWorkbook(conn.client, key, None, **header_tests(config)), config, as_of=AS_OF)
     deals = {o.name: o.close_date for o in out.results.opportunities}
@@ -80,3 +81,23 @@ def test_a_spreadsheet_in_the_team_s_locale_is_read_as_typed_with_no_extra_reque
     _, _, mismatched = _sync(emu, "en_US", "es", SPANISH, "Oportunidades", TYPED)
     assert len(mismatched) == len(urls)
     assert not any("F1:F5" in u for u in urls) and any("F1:F5" in u for u in mismatched)
+
+
+def test_dates_no_one_typed_day_month_are_never_doubted(emu):
+    """Only a date shown day/month as numbers, in a column whose order is known, can have been
+    turned. A team in Spain with English headers and no locale in its config, on its es_ES
+    spreadsheet: its dates are Google's own (nothing says the team orders them otherwise), so
+    none is refused; and dates written as dates with a year-first format (as sheetcrm writes
+    them) on an en_US spreadsheet under a Spanish config are what they say."""
+    deals, issues, _ = _sync(emu, "es_ES", None, ENGLISH, "Opportunities", ["03/04/2026", "05/06/2026"])
+    assert deals == {"Deal 0": dt.date(2026, 4, 3), "Deal 1": dt.date(2026, 6, 5)}
+    assert [i for i in issues if i["code"] == "date_order_differs"] == []
+    key = emu.create_spreadsheet("CRM", {"Oportunidades": [SPANISH]})
+    conn = connect(None, policy=RetryPolicy(attempts=2, sleep=lambda s: None))
+    config = Config.model_validate({"locale": "es"})
+    book = GoogleSheetsWorkbook(conn.client, key, None, **header_tests(config))
+    book.write(Plan(writes=[CellWrite("Oportunidades", 2, c, v) for c, v in enumerate(
+        ["", "Deal 0", "Acme", "Proposal", 1000, dt.date(2026, 3, 4)], start=1)]))
+    out = sync(book, config, as_of=AS_OF)
+    assert {o.name: o.close_date for o in out.results.opportunities} == {"Deal 0": dt.date(2026, 3, 4)}
+    assert [i.code for i in out.crm.report.issues if i.code == "date_order_differs"] == []

@@ -62,6 +62,9 @@ class Copy:
             self.server = server
             self.key = server.create_spreadsheet("CRM", {"Sheet1": []})
             self.book = Traced(self.key).book
+            if locale == "es":  # a Spanish team's spreadsheet reads typed dates day first, as they type them
+                self.book.client.http_client.batch_update(self.key, {"requests": [{"updateSpreadsheetProperties": {
+                    "properties": {"locale": "es_ES"}, "fields": "locale"}}]})
         self.data = write_demo(self.book, rows=20, seed=3, today=AS_OF, locale=locale,
                                currency=CONFIG[locale].get("currency", "USD"))
 
