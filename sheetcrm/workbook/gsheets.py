@@ -51,6 +51,7 @@ than adding a second chart, and the IDs found afterwards prove the first attempt
 
 Cells are written with `updateCells`, whose `stringValue` Google never parses: a lead named
 "=IMPORTXML(...)" or an ID like "0042" stays text. Only writes marked `formula` are formulas.
+A row a new record is added into is shown in the same batch (`_shown_rows`), as on .xlsx.
 
 What cells show beyond their values (`Grid.errors`, `.percent`, `.currency`, `.merges`): a formula's error
 comes back in the values as its text ("#N/A"), and merged blocks ride along with the metadata
@@ -886,6 +887,7 @@ class GoogleSheetsWorkbook:
             out.extend(_apply_guide(guide, sheets[guide.tab], used, theirs.get(guide.tab, {})))
         for title, block in _blocks(writes):
             out.append(_update_cells(sheets[title].sheet_id, block))
+        out.extend(_shown_rows({title: s.sheet_id for title, s in self._sheets.items()}, writes))
         current = self._changed_formats(plan)
         for fmt in plan.formats:
             sheet = sheets.get(fmt.tab)
@@ -1831,6 +1833,26 @@ def _blocks(writes: Iterable[CellWrite]) -> Iterable[tuple[str, list[CellWrite]]
         done.extend((*tb, *span) for span, tb in open_blocks.items())
         for top, bottom, left, right in sorted(done):
             yield tab, [cells[(r, c)] for r in range(top, bottom + 1) for c in range(left, right + 1)]
+
+
+def _shown_rows(sheet_ids: Mapping[str, int], writes: Iterable[CellWrite]) -> list[dict]:
+    """`updateDimensionProperties` requests that show (hiddenByUser false) the rows of
+    existing tabs (`sheet_ids`) that `writes` add a record into: rows every expected cell of
+    which was empty (`plan.append_writes`). People hide the empty rows below their data to
+    tidy a tab; a converted lead's account, a form's lead or a workflow's task added there
+    would stay unseen, to be typed in again by hand (the .xlsx path shows such a row too).
+    The metadata read does not carry the rows' properties (one per row of every tab, at
+    every sync), so the rows are shown whether or not they are hidden: on a shown row the
+    request changes nothing. A row hidden by a filter stays filtered (hiddenByFilter)."""
+    rows: dict[str, set[int]] = {}
+    for w in writes:
+        if (w.tab in sheet_ids and w.expect and w.value not in (None, "")
+                and all(v in (None, "") for _, v in w.expect)):
+            rows.setdefault(w.tab, set()).add(w.row)
+    return [{"updateDimensionProperties": {
+        "range": {"sheetId": sheet_ids[tab], "dimension": "ROWS", "startIndex": first - 1, "endIndex": last},
+        "properties": {"hiddenByUser": False}, "fields": "hiddenByUser"}}
+        for tab, found in rows.items() for first, last in _runs(found)]
 
 
 def _update_cells(sheet_id: int, block: list[CellWrite]) -> dict:
