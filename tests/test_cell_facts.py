@@ -481,9 +481,51 @@ def test_google_percent_columns_by_header_even_at_100_percent(emu):
     assert t.counts() == (3, 0)
     [formats] = [r for r in emu.requests if "ranges" in r.query and "values" not in r.path]
     # Importe (Amount) holds a number and the tab has no Currency column: only a currency format
-    # could name its currency, so its column rides along in the same read.
-    assert sorted(formats.query["ranges"]) == ["'Deals'!B1:B2", "'Deals'!C1:C2", "'Oportunidades'!C1:C4",
-                                               "'Oportunidades'!D1:D4"]
+    # could name its currency, so its column rides along in the same read; so does the team's
+    # own Notes holding a number (1 under a format may show "100 %" or a code "001").
+    assert sorted(formats.query["ranges"]) == ["'Deals'!B1:B2", "'Deals'!C1:C2", "'Deals'!D1:D2",
+                                               "'Oportunidades'!C1:C4", "'Oportunidades'!D1:D4"]
+
+
+def number_format(sheet_id: int, row: int, col: int, kind: str, pattern: str) -> dict:
+    return {"repeatCell": {
+        "range": {"sheetId": sheet_id, "startRowIndex": row, "endRowIndex": row + 1,
+                  "startColumnIndex": col, "endColumnIndex": col + 1},
+        "cell": {"userEnteredFormat": {"numberFormat": {"type": kind, "pattern": pattern}}},
+        "fields": "userEnteredFormat.numberFormat"}}
+
+
+@pytest.mark.parametrize("currency", [False, True])
+def test_google_a_formats_read_made_anyway_asks_about_every_number_a_format_changes(emu, currency):
+    """A Probability of 20 formatted 0% shows 2,000 %, which .xlsx reports (out_of_range); a
+    code 8001 under 00000 shows "08001"; a whole Fee under `#,##0 "€"` is euros. None of them
+    asks for the formats read on its own, so Google read them as 20 %, 8001 and a bare 1200 even
+    when the read was made anyway (here for Amount, its tab having no Currency column). With
+    a Currency column no read is made: the sync pays no request more (docs/formats.md)."""
+    header = ["ID", "Name", "Account", "Stage", "Amount", "Probability", "Close Date"] + (["Currency"] if currency else [])
+    cur = ["USD"] if currency else []
+    key = emu.create_spreadsheet("CRM", {
+        "Opportunities": [header, ["OPP-0001", "Renewal", "Lumen", "Negotiation", 10000, 20, "2026-12-15", *cur],
+                          ["OPP-0002", "Add-on", "Lumen", "Negotiation", 5000, 50, "2026-12-15", *cur]],
+        "Accounts": [["ID", "Name", "Postal Code", "Fee"], ["ACC-0001", "Lumen", 8001, 1200]],
+    }, value_input="USER_ENTERED")
+    emu.apply(key, [percent_format(emu.sheet_id(key, "Opportunities"), 1, 5, "0%"),
+                    number_format(emu.sheet_id(key, "Accounts"), 1, 2, "NUMBER", "00000"),
+                    number_format(emu.sheet_id(key, "Accounts"), 1, 3, "CURRENCY", '#,##0 "€"')])
+    t = Traced(key, Config())
+    snap = t.book.read()
+    deals, accounts = snap.tabs["Opportunities"], snap.tabs["Accounts"]
+    if currency:
+        assert t.counts() == (2, 0)
+        assert (deals.percent, accounts.codes, accounts.currency) == (set(), {}, {})
+        return
+    assert t.counts() == (3, 0)
+    assert deals.percent == {(1, 5)}
+    assert (accounts.codes, accounts.currency) == ({(1, 2): "08001"}, {(1, 3): "EUR"})
+    issues = [i.as_dict() for i in sync(t.book, Config(), as_of=dt.date(2026, 11, 23)).crm.report.issues]
+    [wrong] = [i for i in issues if i["code"] == "out_of_range"]
+    assert (wrong["tab"], wrong["row"], wrong["column"], wrong["value"]) == ("Opportunities", 2, "F", 20)
+    assert wrong["message"].startswith("2,000 % is outside 0 to 100 percent")
 
 
 def test_google_no_percent_read_for_points_rates_or_durations(emu):
