@@ -84,8 +84,8 @@ read asks about such a column when it holds a number with a fraction or a whole 
 days 1950-2099 (`_shown_candidates`), and puts in the grid what .xlsx gives for such cells: a
 date, a datetime, the text a time code shows (`_show_dates_and_times`), the code a zero-padded
 whole number shows (`Grid.codes`: 8001 under `00000` is "08001", `_show_codes`). Whole numbers outside
-those days cost nothing. When the read is made anyway, it asks about every number of those
-columns and of the percent columns too (a Probability of 20 formatted 0% shows 2,000 %). The formats of every cell in the metadata read (1) would spare the
+those days cost nothing. When the read is made anyway, it asks about every number of the
+percent columns too (a Probability of 20 formatted 0% shows 2,000 %). The formats of every cell in the metadata read (1) would spare the
 request but cost every sync several times the values read (docs/formats.md).
 
 Concurrent edits: people edit while a scheduled sync runs. Every write into a tab people own
@@ -581,15 +581,14 @@ class GoogleSheetsWorkbook:
                   for title, grid in tabs.items()}
         if not any(wanted.values()):
             return
-        # The read is made anyway: it asks too about every number a format may change that
-        # asks for no read on its own, at no request more (a Probability of 20 formatted 0%
-        # shows 2,000 %; 8001 under 00000 shows the code "08001"; a whole Fee under
-        # `#,##0 "€"` is euros). A workbook that pays no formats read still reads them as numbers.
+        # The read is made anyway: it asks too, at no request more, about the percent columns
+        # holding whole numbers (a Probability of 20 formatted 0% shows 2,000 %, out of range).
+        # Not about a team's own columns of whole numbers (a code 8001 under 00000, a whole Fee
+        # under `#,##0 "€"`): each of their cells would cost bytes at every such sync (a
+        # 10,000-lead tab with three such columns: 11 KB read became 382 KB, on a 649 KB values read).
         for title, grid in tabs.items():
             if not self._sheets[title].owned:
-                if self.record_tab is not None and self.record_tab(title):
-                    own[title] |= _shown_candidates(grid.rows, self.custom_header, every=True)
-                wanted[title] |= own[title] | _percent_candidates(grid.rows, self.percent_header, every=True)
+                wanted[title] |= _percent_candidates(grid.rows, self.percent_header, every=True)
         ranges = [absolute_range_name(title, f"{_letters(col)}1:{_letters(col)}{len(tabs[title].rows)}")
                   for title, cols in wanted.items() for col in sorted(cols)]
         answer = self.client.http_client.fetch_sheet_metadata(self.key, params={"ranges": ranges, "fields": FORMATS})
@@ -1483,16 +1482,14 @@ def _number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
-def _shown_candidates(rows: list[list[Any]], custom_header: Callable[[str], bool] | None,
-                      every: bool = False) -> set[int]:
+def _shown_candidates(rows: list[list[Any]], custom_header: Callable[[str], bool] | None) -> set[int]:
     """0-based columns of a team's own on a tab of records (headed, in the tab's header row
     among the first HEADER_ROWS, by a header `custom_header` accepts) holding a number that a number format may show as something else
     than that number: a date or a date and time (a number from SERIAL_LOW to SERIAL_HIGH:
     46447 formatted dd/mm/yyyy shows 01/03/2027), a percentage (0.15 shows 15 %), a time or a
     duration (1.5 formatted [h]:mm shows 36:00): a number with a fraction (JSON gives whole
     numbers as int, so only a float can have one). Whole numbers outside those dates (counts,
-    most amounts) cost nothing: a column of them showing only 100 % or 1:00 is not asked about;
-    with `every` (a formats read made anyway), those holding any number are."""
+    most amounts) cost nothing: a column of them showing only 100 % or 1:00 is not asked about."""
     if custom_header is None:
         return set()
     # The header row: the first that names a column sheetcrm knows (a title row above it
@@ -1503,7 +1500,7 @@ def _shown_candidates(rows: list[list[Any]], custom_header: Callable[[str], bool
         return set()
     headed = {c for c, v in enumerate(rows[at]) if isinstance(v, str) and custom_header(v)}
     return {c for c in headed if any(c < len(row) and _number(v := row[c]) and (
-        every or SERIAL_LOW <= v < SERIAL_HIGH or type(v) is float and not v.is_integer()) for row in rows[at + 1:])}
+        SERIAL_LOW <= v < SERIAL_HIGH or type(v) is float and not v.is_integer()) for row in rows[at + 1:])}
 
 
 def _turned_candidates(rows: list[list[Any]], date_header: Callable[[str], bool]) -> set[int]:
