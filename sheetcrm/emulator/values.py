@@ -168,6 +168,8 @@ def parse_input(value, option: str, locale: str = "en_US", plain_text: bool = Fa
     if option == "RAW":
         return {"userEnteredValue": {"stringValue": text}}
     if plain_text:
+        # A leading apostrophe is taken as the usual mark of text, as elsewhere: whether Google
+        # keeps it in a Plain text cell is not checked against Google (no recording has one).
         return {"userEnteredValue": {"stringValue": text[1:] if text.startswith("'") else text}}
     return _typed(text, locale)
 

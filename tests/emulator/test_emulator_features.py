@@ -550,11 +550,11 @@ def test_plain_text_cells_keep_what_is_typed_and_what_find_replace_puts_there(em
         "range": {"sheetId": sheet, "startRowIndex": 0, "endRowIndex": 1},
         "cell": {"userEnteredFormat": {"numberFormat": {"type": "TEXT"}}},
         "fields": "userEnteredFormat.numberFormat"}}).status_code == 200
-    typed = [["0042", "=1+1", "3/4/2026", "'7", "x"]]
+    typed = [["0042", "=1+1", "3/4/2026", "7", "x"]]
     put(http, sid, "Sheet1!A1", typed)
     put(http, sid, "Sheet1!A2", typed)
     assert get(http, sid, "Sheet1!A1:E2", valueRenderOption="UNFORMATTED_VALUE").json()["values"] == [
-        ["0042", "=1+1", "3/4/2026", "7", "x"], [42, 2, 46085, "7", "x"]]
+        ["0042", "=1+1", "3/4/2026", "7", "x"], [42, 2, 46085, 7, "x"]]
 
     def replace(find, replacement):
         return {"findReplace": {"find": find, "replacement": replacement, "matchCase": True,
