@@ -486,6 +486,48 @@ def test_google_percent_columns_by_header_even_at_100_percent(emu):
                                                "'Oportunidades'!D1:D4"]
 
 
+def number_format(sheet_id: int, row: int, col: int, kind: str, pattern: str) -> dict:
+    return {"repeatCell": {
+        "range": {"sheetId": sheet_id, "startRowIndex": row, "endRowIndex": row + 1,
+                  "startColumnIndex": col, "endColumnIndex": col + 1},
+        "cell": {"userEnteredFormat": {"numberFormat": {"type": kind, "pattern": pattern}}},
+        "fields": "userEnteredFormat.numberFormat"}}
+
+
+@pytest.mark.parametrize("currency", [False, True])
+def test_google_a_formats_read_made_anyway_asks_about_a_percent_column_of_whole_numbers(emu, currency):
+    """A Probability of 20 formatted 0% shows 2,000 %, which .xlsx reports (out_of_range). A
+    column of whole numbers asks for no formats read, so Google read it as 20 % even when the
+    read was made anyway (here for Amount, its tab having no Currency column): now that read
+    asks about it too. With a Currency column no read is made: the sync pays no request more.
+    A team's own columns of whole numbers are not asked about (a code 8001 under 00000, a whole
+    Fee under `#,##0 "€"`): every cell would cost bytes at each such sync (docs/formats.md)."""
+    header = ["ID", "Name", "Account", "Stage", "Amount", "Probability", "Close Date"] + (["Currency"] if currency else [])
+    cur = ["USD"] if currency else []
+    key = emu.create_spreadsheet("CRM", {
+        "Opportunities": [header, ["OPP-0001", "Renewal", "Lumen", "Negotiation", 10000, 20, "2026-12-15", *cur],
+                          ["OPP-0002", "Add-on", "Lumen", "Negotiation", 5000, 50, "2026-12-15", *cur]],
+        "Accounts": [["ID", "Name", "Postal Code", "Fee"], ["ACC-0001", "Lumen", 8001, 1200]],
+    }, value_input="USER_ENTERED")
+    emu.apply(key, [percent_format(emu.sheet_id(key, "Opportunities"), 1, 5, "0%"),
+                    number_format(emu.sheet_id(key, "Accounts"), 1, 2, "NUMBER", "00000"),
+                    number_format(emu.sheet_id(key, "Accounts"), 1, 3, "CURRENCY", '#,##0 "€"')])
+    t = Traced(key, Config())
+    snap = t.book.read()
+    deals, accounts = snap.tabs["Opportunities"], snap.tabs["Accounts"]
+    if currency:
+        assert t.counts() == (2, 0)
+        assert (deals.percent, accounts.codes, accounts.currency) == (set(), {}, {})
+        return
+    assert t.counts() == (3, 0)
+    assert deals.percent == {(1, 5)}
+    assert (accounts.codes, accounts.currency) == ({}, {})
+    issues = [i.as_dict() for i in sync(t.book, Config(), as_of=dt.date(2026, 11, 23)).crm.report.issues]
+    [wrong] = [i for i in issues if i["code"] == "out_of_range"]
+    assert (wrong["tab"], wrong["row"], wrong["column"], wrong["value"]) == ("Opportunities", 2, "F", 20)
+    assert wrong["message"].startswith("2,000 % is outside 0 to 100 percent")
+
+
 def test_google_no_percent_read_for_points_rates_or_durations(emu):
     """Percentages kept as points, exchange rates below 1 and durations: two reads, as before.
     (Amounts name their currency in the Currency column, so no currency format is asked about.)"""

@@ -121,6 +121,28 @@ def test_writes_are_text_never_formulas_and_keep_leading_zeros(emu):
     assert emu.values(key, "Leads")[1][:2] == ["0042", '=IMPORTXML("http://x","//a")']
 
 
+def test_a_record_added_into_an_empty_row_a_person_hid_is_shown_in_the_same_batch(emu):
+    """Rows below the data hidden to tidy the tab: a converted lead's account (a form's lead, a
+    workflow's task) landed in one and stayed unseen on Google, to be typed in again by hand,
+    where the .xlsx path shows it. The row is shown in the write's one batch, no request more;
+    a hidden row that holds a record (filtered out) stays hidden when its ID is filled."""
+    key = emu.create_spreadsheet("CRM", {"Accounts": [["ID", "Name"], ["", "Acme"]]})
+    sid = emu.sheet_id(key, "Accounts")
+    emu.apply(key, [{"updateDimensionProperties": {
+        "range": {"sheetId": sid, "dimension": "ROWS", "startIndex": 1, "endIndex": 9},
+        "properties": {"hiddenByUser": True}, "fields": "hiddenByUser"}}])
+    t = Traced(key)
+    t.book.read()
+    t.reset()
+    t.book.write(Plan(writes=[CellWrite("Accounts", 2, 1, "ACC-0001", expect=((1, None), (2, "Acme"))),
+                              CellWrite("Accounts", 3, 1, "ACC-0002", expect=((1, None), (2, None))),
+                              CellWrite("Accounts", 3, 2, "Globex", expect=((1, None), (2, None)))]))
+    assert t.counts() == (2, 1)  # the key re-read, the batch, the read-back: as before
+    assert emu.values(key, "Accounts")[1:] == [["ACC-0001", "Acme"], ["ACC-0002", "Globex"]]
+    sheet = emu.service.book(key).sheet_by_id(sid)
+    assert [bool(sheet.row_meta.get(r, {}).get("hiddenByUser")) for r in (1, 2, 3)] == [True, False, True]
+
+
 def test_injection_through_a_user_cell_stays_text_in_the_validation_tab(emu):
     evil = '=IMPORTXML("http://evil.example","//a")'
     key = leads_sheet(emu, [["ID", "Last Name", "Email"], ["LEAD-0001", "Ng", evil]])

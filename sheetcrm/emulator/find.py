@@ -3,8 +3,9 @@
 What is searched is what the Sheets UI's Find and replace searches: the text a cell shows
 (a number as formatted, a boolean as TRUE/FALSE); a formula's text only with
 ``includeFormulas``, otherwise formula cells are skipped. The text after replacement is
-entered as a person typing it would be (``values._typed``: "42" becomes a number, "=A1" a
-formula), and the cell keeps its format. ``searchByRegex`` follows Java's syntax, whose
+entered as a person typing it would be, under the spreadsheet's locale (``values._typed``:
+"42" becomes a number, "=A1" a formula; in a cell formatted Plain text it stays the text), and
+the cell keeps its format. ``searchByRegex`` follows Java's syntax, whose
 common subset Python shares; ``$1`` in the replacement names a group.
 
 The reply is a FindReplaceResponse whose counts are omitted when zero, as proto JSON omits
@@ -91,7 +92,8 @@ def _replace_cell(book: Spreadsheet, sheet: Sheet, r: int, c: int, pattern: re.P
     if not n:
         return None
     values.check_length(new_text)
-    typed = values.parse_input(new_text, "USER_ENTERED")
+    typed = values.parse_input(new_text, "USER_ENTERED", book.properties.get("locale") or "en_US",
+                               plain_text=values.is_plain_text(cell))
     new = {k: v for k, v in cell.items() if k != "userEnteredValue"}
     if typed:
         new["userEnteredValue"] = typed["userEnteredValue"]

@@ -145,11 +145,13 @@ def _typed(text: str, locale: str = "en_US") -> dict:
     return {"userEnteredValue": {"stringValue": text}}
 
 
-def parse_input(value, option: str, locale: str = "en_US") -> dict | None:
+def parse_input(value, option: str, locale: str = "en_US", plain_text: bool = False) -> dict | None:
     """A JSON value from a ValueRange -> cell content.
 
     Returns None for JSON null (the API leaves such cells untouched) and ``{}`` for an
-    empty string (the cell's value is cleared, its formatting kept).
+    empty string (the cell's value is cleared, its formatting kept). ``plain_text``: the
+    cell is formatted Plain text (number format type TEXT), where what is typed stays the
+    text typed ("0042", "=1+1", "3/4/2026"), as Format > Number > Plain text is for.
     """
     if value is None:
         return None
@@ -165,7 +167,16 @@ def parse_input(value, option: str, locale: str = "en_US") -> dict | None:
         return {}
     if option == "RAW":
         return {"userEnteredValue": {"stringValue": text}}
+    if plain_text:
+        # A leading apostrophe is taken as the usual mark of text, as elsewhere: whether Google
+        # keeps it in a Plain text cell is not checked against Google (no recording has one).
+        return {"userEnteredValue": {"stringValue": text[1:] if text.startswith("'") else text}}
     return _typed(text, locale)
+
+
+def is_plain_text(cell: dict | None) -> bool:
+    """Whether a cell is formatted Plain text (its own number format's type is TEXT)."""
+    return (((cell or {}).get("userEnteredFormat") or {}).get("numberFormat") or {}).get("type") == "TEXT"
 
 
 def json_number(x: float):

@@ -138,6 +138,8 @@ def _write(book: Spreadsheet, text: str, body: dict, option: str, query: dict, *
             if content is None:
                 continue
             old = sheet.cell(sr + i, sc + j) or {}
+            if option == "USER_ENTERED" and isinstance(data[i][j], str) and values.is_plain_text(old):
+                content = values.parse_input(data[i][j], option, locale, plain_text=True)
             new = {k: v for k, v in old.items() if k not in ("userEnteredValue",)}
             new.update({k: v for k, v in content.items() if k != "userEnteredFormat"})
             if "userEnteredFormat" in content:

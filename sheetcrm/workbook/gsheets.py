@@ -51,6 +51,7 @@ than adding a second chart, and the IDs found afterwards prove the first attempt
 
 Cells are written with `updateCells`, whose `stringValue` Google never parses: a lead named
 "=IMPORTXML(...)" or an ID like "0042" stays text. Only writes marked `formula` are formulas.
+A row a new record is added into is shown in the same batch (`_shown_rows`), as on .xlsx.
 
 What cells show beyond their values (`Grid.errors`, `.percent`, `.currency`, `.merges`): a formula's error
 comes back in the values as its text ("#N/A"), and merged blocks ride along with the metadata
@@ -83,7 +84,8 @@ read asks about such a column when it holds a number with a fraction or a whole 
 days 1950-2099 (`_shown_candidates`), and puts in the grid what .xlsx gives for such cells: a
 date, a datetime, the text a time code shows (`_show_dates_and_times`), the code a zero-padded
 whole number shows (`Grid.codes`: 8001 under `00000` is "08001", `_show_codes`). Whole numbers outside
-those days cost nothing. The formats of every cell in the metadata read (1) would spare the
+those days cost nothing. When the read is made anyway, it asks about every number of the
+percent columns too (a Probability of 20 formatted 0% shows 2,000 %). The formats of every cell in the metadata read (1) would spare the
 request but cost every sync several times the values read (docs/formats.md).
 
 Concurrent edits: people edit while a scheduled sync runs. Every write into a tab people own
@@ -577,10 +579,18 @@ class GoogleSheetsWorkbook:
                   _percent_candidates(grid.rows, self.percent_header)
                   | _money_candidates(grid.rows, self.money_header, self.currency_header) | own[title] | dated[title]
                   for title, grid in tabs.items()}
+        if not any(wanted.values()):
+            return
+        # The read is made anyway: it asks too, at no request more, about the percent columns
+        # holding whole numbers (a Probability of 20 formatted 0% shows 2,000 %, out of range).
+        # Not about a team's own columns of whole numbers (a code 8001 under 00000, a whole Fee
+        # under `#,##0 "€"`): each of their cells would cost bytes at every such sync (a
+        # 10,000-lead tab with three such columns: 11 KB read became 382 KB, on a 649 KB values read).
+        for title, grid in tabs.items():
+            if not self._sheets[title].owned:
+                wanted[title] |= _percent_candidates(grid.rows, self.percent_header, every=True)
         ranges = [absolute_range_name(title, f"{_letters(col)}1:{_letters(col)}{len(tabs[title].rows)}")
                   for title, cols in wanted.items() for col in sorted(cols)]
-        if not ranges:
-            return
         answer = self.client.http_client.fetch_sheet_metadata(self.key, params={"ranges": ranges, "fields": FORMATS})
         for sheet in answer.get("sheets", []):
             grid = tabs.get(sheet.get("properties", {}).get("title"))
@@ -886,6 +896,7 @@ class GoogleSheetsWorkbook:
             out.extend(_apply_guide(guide, sheets[guide.tab], used, theirs.get(guide.tab, {})))
         for title, block in _blocks(writes):
             out.append(_update_cells(sheets[title].sheet_id, block))
+        out.extend(_shown_rows({title: s.sheet_id for title, s in self._sheets.items()}, writes))
         current = self._changed_formats(plan)
         for fmt in plan.formats:
             sheet = sheets.get(fmt.tab)
@@ -1428,19 +1439,21 @@ def _grid(values: list[list[Any]], merges: list[tuple[int, int, int, int]]) -> G
     return Grid(rows=values, errors=errors, merges=list(merges))
 
 
-def _percent_candidates(rows: list[list[Any]], percent_header: Callable[[str], bool] | None) -> set[int]:
+def _percent_candidates(rows: list[list[Any]], percent_header: Callable[[str], bool] | None,
+                        every: bool = False) -> set[int]:
     """0-based columns whose number formats are worth a read.
 
     Under a header (in the first HEADER_ROWS rows) that names a column of percentages: those
     holding a number from -1 to 1 other than 0, which reads 100 times apart with and without
-    a percent format (1 is 1 point or 100%). Without header names: columns holding a fraction
-    (strictly between -1 and 1; JSON gives whole numbers as int, so only a float can be one),
-    since whole numbers elsewhere are far likelier to be counts."""
+    a percent format (1 is 1 point or 100%); with `every`, those holding any number (20
+    formatted 0% shows 2,000 %). Without header names: columns holding a fraction (strictly
+    between -1 and 1; JSON gives whole numbers as int, so only a float can be one), since
+    whole numbers elsewhere are far likelier to be counts, `every` or not."""
     if percent_header is None:
         return {c for row in rows for c, v in enumerate(row) if type(v) is float and -1 < v < 1 and v != 0}
     headed = {c for row in rows[:HEADER_ROWS] for c, v in enumerate(row) if isinstance(v, str) and percent_header(v)}
     return {c for c in headed
-            if any(c < len(row) and _number(row[c]) and -1 <= row[c] <= 1 and row[c] != 0 for row in rows)}
+            if any(c < len(row) and _number(row[c]) and (every or -1 <= row[c] <= 1 and row[c] != 0) for row in rows)}
 
 
 def _money_candidates(rows: list[list[Any]], money_header: Callable[[str], bool] | None,
@@ -1831,6 +1844,26 @@ def _blocks(writes: Iterable[CellWrite]) -> Iterable[tuple[str, list[CellWrite]]
         done.extend((*tb, *span) for span, tb in open_blocks.items())
         for top, bottom, left, right in sorted(done):
             yield tab, [cells[(r, c)] for r in range(top, bottom + 1) for c in range(left, right + 1)]
+
+
+def _shown_rows(sheet_ids: Mapping[str, int], writes: Iterable[CellWrite]) -> list[dict]:
+    """`updateDimensionProperties` requests that show (hiddenByUser false) the rows of
+    existing tabs (`sheet_ids`) that `writes` add a record into: rows every expected cell of
+    which was empty (`plan.append_writes`). People hide the empty rows below their data to
+    tidy a tab; a converted lead's account, a form's lead or a workflow's task added there
+    would stay unseen, to be typed in again by hand (the .xlsx path shows such a row too).
+    The metadata read does not carry the rows' properties (one per row of every tab, at
+    every sync), so the rows are shown whether or not they are hidden: on a shown row the
+    request changes nothing. A row hidden by a filter stays filtered (hiddenByFilter)."""
+    rows: dict[str, set[int]] = {}
+    for w in writes:
+        if (w.tab in sheet_ids and w.expect and w.value not in (None, "")
+                and all(v in (None, "") for _, v in w.expect)):
+            rows.setdefault(w.tab, set()).add(w.row)
+    return [{"updateDimensionProperties": {
+        "range": {"sheetId": sheet_ids[tab], "dimension": "ROWS", "startIndex": first - 1, "endIndex": last},
+        "properties": {"hiddenByUser": False}, "fields": "hiddenByUser"}}
+        for tab, found in rows.items() for first, last in _runs(found)]
 
 
 def _update_cells(sheet_id: int, block: list[CellWrite]) -> dict:

@@ -105,6 +105,19 @@ def _without_times(obj):
     return obj
 
 
+def same(recorded, actual) -> bool:
+    """Equal as JSON: Python's == takes 1 for 1.0 and True, where Google's 1 is a whole
+    number and 1.0 would read as a fraction to a client that goes by the JSON type (sheetcrm
+    asks about a column's formats when it holds a float, `gsheets._shown_candidates`)."""
+    if type(recorded) is not type(actual):
+        return False
+    if isinstance(recorded, dict):
+        return recorded.keys() == actual.keys() and all(same(v, actual[k]) for k, v in recorded.items())
+    if isinstance(recorded, list):
+        return len(recorded) == len(actual) and all(same(r, a) for r, a in zip(recorded, actual))
+    return recorded == actual
+
+
 def _body(text):
     if not text:
         return None
@@ -133,7 +146,7 @@ def replay(name: str) -> FileResult:
             ids.learn(recorded_body, actual_body)
             expected = _without_times(ids.tree(recorded_body))
             got = _without_times(actual_body)
-            matched = actual.status_code == resp["status"]["code"] and expected == got
+            matched = actual.status_code == resp["status"]["code"] and same(expected, got)
             detail = "" if matched else (
                 f"status {actual.status_code} vs recorded {resp['status']['code']}\n"
                 f"  emulator: {json.dumps(got, ensure_ascii=False)[:1500]}\n"

@@ -537,3 +537,33 @@ def test_typed_values_are_read_in_the_spreadsheet_s_locale(emu, http):
     put(http, sid, "Sheet1!A2", typed)
     assert get(http, sid, "Sheet1!A2:F2", valueRenderOption="UNFORMATTED_VALUE").json()["values"] == [
         [46115, 46125, 1.5, 1234.56, 0.125, "1.5"]]
+
+
+def test_plain_text_cells_keep_what_is_typed_and_what_find_replace_puts_there(emu, http):
+    """Format > Number > Plain text (type TEXT) is how people keep codes on Google: "0042",
+    "=1+1" and "3/4/2026" typed there stay that text, and so does what findReplace puts there
+    (a merge re-pointing an ID "0043" to "0042"); elsewhere both read them as typed, in the
+    spreadsheet's locale (findReplace read "1,5" as en_US in an es_ES spreadsheet)."""
+    sid = emu.create_spreadsheet("text", {"Sheet1": []})
+    sheet = emu.sheet_id(sid, "Sheet1")
+    assert batch(http, sid, {"repeatCell": {
+        "range": {"sheetId": sheet, "startRowIndex": 0, "endRowIndex": 1},
+        "cell": {"userEnteredFormat": {"numberFormat": {"type": "TEXT"}}},
+        "fields": "userEnteredFormat.numberFormat"}}).status_code == 200
+    typed = [["0042", "=1+1", "3/4/2026", "7", "x"]]
+    put(http, sid, "Sheet1!A1", typed)
+    put(http, sid, "Sheet1!A2", typed)
+    assert get(http, sid, "Sheet1!A1:E2", valueRenderOption="UNFORMATTED_VALUE").json()["values"] == [
+        ["0042", "=1+1", "3/4/2026", "7", "x"], [42, 2, 46085, 7, "x"]]
+
+    def replace(find, replacement):
+        return {"findReplace": {"find": find, "replacement": replacement, "matchCase": True,
+                                "matchEntireCell": True, "sheetId": sheet}}
+    assert batch(http, sid, replace("x", "0043")).status_code == 200
+    assert get(http, sid, "Sheet1!E1:E2", valueRenderOption="UNFORMATTED_VALUE").json()["values"] == [
+        ["0043"], [43]]
+    assert batch(http, sid, {"updateSpreadsheetProperties": {"properties": {"locale": "es_ES"},
+                                                             "fields": "locale"}}).status_code == 200
+    assert batch(http, sid, replace("7", "1,5")).status_code == 200
+    assert get(http, sid, "Sheet1!D1:D2", valueRenderOption="UNFORMATTED_VALUE").json()["values"] == [
+        ["1,5"], [1.5]]
