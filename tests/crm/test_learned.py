@@ -375,6 +375,21 @@ def test_a_column_whose_values_are_the_outcome_is_left_out(tmp_path, column, n_o
     assert out["ignored_columns"] == out["ignored_for_values"] == [column] and out["auc"] < 0.99, out["auc"]
 
 
+def test_a_column_the_read_keeps_as_text_is_no_number_to_the_model(tmp_path):
+    # 85 % numbers, some "big" and some dates: below the 95 % that types a column, the read keeps
+    # it text (docs/scoring.md), but the model read it as numbers: "big" silently missing
+    # ("Employees empty") and a date a number of days ("Employees = 739311 +13").
+    def employees(i, c, rng):
+        return {"Employees": rng.choice([10, 50, 200, 1000]) if rng.random() < 0.85 else
+                rng.choice([dt.datetime(2025, 3, 1), "big"])}
+
+    leads = xlsx_leads(tmp_path, n_decided=200, n_open=10, extra=employees)
+    assert {type(lead.custom["Employees"]) for lead in leads} == {int, dt.date, str}  # as typed: text
+    model = fit(leads, LearnedSettings(model="logistic"))
+    assert "Employees" not in model.features
+    assert {"Employees = big", "Employees = 2025-03-01", "Employees = 50"} <= set(model.features), model.features
+
+
 def test_a_column_typed_before_the_outcome_stays_though_it_predicts_it(tmp_path):
     # A demo booked is filled more often on leads that converted, and on open leads as often as
     # on decided ones: a cause, not the outcome.
