@@ -56,7 +56,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sheetcrm.cells import is_blank, normalize_key
 from sheetcrm.crm.money import Rates
-from sheetcrm.crm.rules import as_text, column_label, format_points, show
+from sheetcrm.crm.rules import YES_NO, as_text, column_label, format_points, show
 from sheetcrm.i18n import N_, NC_, _, current, in_locale, pgettext
 from sheetcrm.records import Lead
 
@@ -124,8 +124,6 @@ _WEBMAIL = frozenset({"gmail", "googlemail", "hotmail", "outlook", "live", "msn"
 _LEVELS = {"executive": N_("executive"), "director or head": N_("director or head"), "manager": N_("manager"),  # not for people: feature keys; their labels are _LEVELS
            "junior": N_("junior"), "individual contributor": N_("individual contributor")}  # not for people: feature keys; their labels are _LEVELS
 _EMAIL_LABELS = {"webmail": N_("Personal (webmail) email"), "work": N_("Work email"), "": N_("No email")}
-# A yes/no column's value in a reason: its cells read as these, whatever the sheet wrote (TRUE, Sí).
-_YES_NO = (NC_("a yes/no cell", "No"), NC_("a yes/no cell", "Yes"))
 _GIVEN_LABELS = {("phone", "yes"): N_("Phone given"), ("phone", "no"): N_("No phone"),
                  ("company", "yes"): N_("Company given"), ("company", "no"): N_("No company")}
 # The standard category columns, in order: (key, English header or None for derived ones).
@@ -348,7 +346,7 @@ class _Encoder:
 
     def _plan_custom(self, leads: Sequence[Lead]) -> None:
         filled: dict[str, list[int]] = {}   # custom key -> leads with the cell filled: unqualified, converted, open
-        # custom key -> each value's leads (unqualified, converted, open); None: an empty cell
+        # custom key -> each filled value's leads (unqualified, converted, open)
         valued: dict[str, dict[Any, list[int]]] = {}
         kinds: dict[str, list[int]] = {}    # key -> [numeric cells, other cells, date cells, yes/no cells]
         sizes = [0, 0, 0]
@@ -359,16 +357,23 @@ class _Encoder:
             for header, value in lead.custom.items():
                 key = self._header_key(header)
                 self.shown.setdefault(key, header)
-                blank = value is None or (value.__class__ is str and is_blank(value))
-                values = valued.setdefault(key, {})
-                try:
-                    tally = values.setdefault(None if blank else value, [0, 0, 0])
-                except TypeError:  # an unhashable cell: custom values are open-ended
-                    tally = values.setdefault(repr(value), [0, 0, 0])
-                tally[group] += 1
-                if blank:
+                if value is None or (value.__class__ is str and is_blank(value)):
                     continue
-                filled.setdefault(key, [0, 0, 0])[group] += 1
+                tallies = filled.get(key)
+                if tallies is None:
+                    tallies = filled[key] = [0, 0, 0]
+                    valued[key] = {}
+                tallies[group] += 1
+                values = valued[key]
+                try:
+                    tally = values.get(value)
+                    seen = value
+                except TypeError:  # an unhashable cell: custom values are open-ended
+                    seen = repr(value)
+                    tally = values.get(seen)
+                if tally is None:
+                    tally = values[seen] = [0, 0, 0]
+                tally[group] += 1
                 kind = kinds.setdefault(key, [0, 0, 0, 0])
                 if value.__class__ is dt.date or value.__class__ is dt.datetime:
                     kind[0] += 1
@@ -383,7 +388,8 @@ class _Encoder:
             numeric, other, dates, yes_no = kinds[key]
             if describes_outcome(*filled[key], *sizes):
                 self.ignored.append(self.shown[key])
-            elif values_tell_outcome(self._with_empty(valued[key], sizes)):
+            elif values_tell_outcome([*map(tuple, valued[key].values()),
+                                      tuple(size - n for size, n in zip(sizes, filled[key]))]):  # empty: a value too
                 self.ignored.append(self.shown[key])
                 self.outcome_valued.append(self.shown[key])
             # Numbers only when every filled cell is of one kind, as the read leaves a column it
@@ -399,14 +405,6 @@ class _Encoder:
                     self.yes_no.add(key)
             else:
                 self.text.append(key)
-
-    @staticmethod
-    def _with_empty(values: dict[Any, list[int]], sizes: list[int]) -> list[tuple[int, int, int]]:
-        """Each value's counts, the leads without the column in their custom cells counted empty."""
-        seen = [sum(c[g] for c in values.values()) for g in range(3)]
-        empty = values.get(None, [0, 0, 0])
-        rest = [(c[0], c[1], c[2]) for v, c in values.items() if v is not None]
-        return rest + [(empty[0] + sizes[0] - seen[0], empty[1] + sizes[1] - seen[1], empty[2] + sizes[2] - seen[2])]
 
     # rows --------------------------------------------------------------------------------
 
@@ -552,7 +550,7 @@ class _Encoder:
         percentage column's points with the language's percent sign ("15%", "15 %")."""
         language = language or current()
         if self.numeric[k] in self.yes_no and x in (0.0, 1.0):
-            return in_locale(language, _YES_NO[int(x)])
+            return in_locale(language, YES_NO[int(x)])  # whatever the sheet wrote (TRUE, Sí)
         if self.numeric[k] in self.dates and x.is_integer() and 1 <= x <= _LAST_ORDINAL:
             key = (language, int(x))
             text = self._date_texts.get(key)
