@@ -683,9 +683,15 @@ def score(target: Target, as_of: dt.datetime | None, evaluate: bool, seed: int, 
                 echo_lines(show.table(
                     [_("Candidate"), _("Cross-validated ROC AUC")],
                     [[candidate_name(c), show.number(auc, 3)] for c, auc in data["candidates"].items()], right=[1]))
-            if data.get("ignored_columns"):
+            by_values = data.get("ignored_for_values") or []
+            if filled := [c for c in data.get("ignored_columns") or [] if c not in by_values]:
                 echo(_("Ignored {columns}: filled mostly on closed leads, so it describes the outcome",
-                       columns=", ".join(quoted(c) for c in data["ignored_columns"])))
+                       columns=", ".join(quoted(c) for c in filled)))
+            if by_values:
+                echo(ngettext("Ignored {columns}: its values all but decide whether a lead converted, so it describes "
+                              "the outcome",
+                              "Ignored {columns}: their values all but decide whether a lead converted, so they "
+                              "describe the outcome", len(by_values), columns=", ".join(quoted(c) for c in by_values)))
             echo_lines(show.table(
                 [_("Scores"), _("Predicted"), _("Observed"), _("Leads")],
                 [[b["bin"], show.points(Decimal(str(b["predicted"]))), show.points(Decimal(str(b["observed"]))),

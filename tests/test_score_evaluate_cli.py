@@ -111,3 +111,31 @@ def test_evaluate_names_no_best_candidate_when_none_was_cross_validated(tmp_path
     assert "Best candidate" not in out.stdout and "Cross-validated ROC AUC" not in out.stdout, out.stdout
     data = json.loads(run("score", "--evaluate", "--format", "json", cwd=tmp_path).stdout)
     assert data["method"] == "rules" and data["candidates"] == {} and "best_candidate" not in data, data
+
+
+def test_evaluate_names_a_column_whose_values_are_the_outcome_in_spanish(tmp_path, monkeypatch):
+    # A Status copied as Ganado/Perdido/Abierto on every lead: its fill told nothing, so it was
+    # learned, and `score --evaluate` showed a held-out ROC AUC of 1 with no word of it.
+    import random
+
+    from click.testing import CliRunner
+
+    from books import xlsx
+    from sheetcrm.cli import main
+
+    rng = random.Random(4)
+    rows = [["ID", "Apellido", "Origen", "Estado", "Resultado"]]
+    for i in range(240):
+        source = rng.choice(["Web", "Referido", "Anuncios"])
+        won = rng.random() < {"Web": 0.4, "Referido": 0.8, "Anuncios": 0.1}[source]
+        status = "Nuevo" if i >= 200 else "Convertido" if won else "No cualificado"
+        rows.append([f"LEAD-{i:04d}", f"L{i}", source, status,
+                     "Abierto" if i >= 200 else "Ganado" if won else "Perdido"])
+    xlsx(tmp_path / "crm.xlsx", {"Leads": rows})
+    (tmp_path / "sheetcrm.toml").write_text('locale = "es"\n')
+    monkeypatch.chdir(tmp_path)
+    done = CliRunner().invoke(main, ["score", "--workbook", "crm.xlsx", "--evaluate"])
+    assert done.exit_code == 0, done.output
+    assert ('Se ignora "Resultado": sus valores casi deciden si el lead se convirtió, así que describe el resultado'
+            in done.stdout), done.stdout
+    assert "Se ignora \"Resultado\": se rellena" not in done.stdout

@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 
 from sheetcrm import columns as column_reading
 from sheetcrm.cells import CellError, half_up, is_blank, normalize_key, parse_amount, parse_bool, parse_date, quoted
-from sheetcrm.i18n import _, current, ngettext
+from sheetcrm.i18n import NC_, _, current, in_locale, ngettext
 from sheetcrm.records import Activity, Lead
 
 Op = Literal["equals", "in", "contains", "regex", "range", "present", "absent"]
@@ -46,6 +46,8 @@ ACTIVITY_TYPES = ("Call", "Email", "Meeting", "Note")
 # it), as `columns.read_text` takes them. PLAIN: no tab known; a cell is read only when both
 # locales read it the same, or only one reads it at all.
 Reading = tuple[str, bool]
+# A yes/no value in a reason, in words whatever the sheet or the config wrote (TRUE, Sí): No, Yes.
+YES_NO = (NC_("a yes/no cell", "No"), NC_("a yes/no cell", "Yes"))
 PLAIN: Reading = ("en", False)
 # The errors of `columns.read_text` for a cell that may read as the value compared with.
 TWO_WAYS = frozenset({"ambiguous_number", "ambiguous_date", "mixed_convention"})
@@ -331,7 +333,10 @@ def _tenth(tenth: str, language: str) -> str:
 def show_figure(value: Any, language: str | None = None) -> str:
     """A value a reason names (`show`), a number with the decimal sign of `language` (default: the
     current one): "Budget ≥ 1.5" in English is "Budget ≥ 1,5" in Spanish. Not grouped, as a
-    custom column's value in the learned model's reasons ("Budget = 12000")."""
+    custom column's value in the learned model's reasons ("Budget = 12000"); a yes/no in words,
+    as there ("Demo Done = Yes", "Demo Done = Sí")."""
+    if isinstance(value, bool):
+        return in_locale(language or current(), YES_NO[value])
     text = show(value)
     if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
         sign = _decimal_sign(language or current())

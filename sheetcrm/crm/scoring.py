@@ -235,8 +235,19 @@ def _no_better_than_chance(model: LearnedModel) -> str | None:
 
 
 def _ignored_note(model: LearnedModel) -> str:
-    shown = ", ".join(f'"{c}"' for c in model.ignored_columns)
-    return _("ignored {columns}: filled mostly on closed leads, so it describes the outcome", columns=shown)
+    """The columns left out as describing the outcome, each with the test that found it."""
+    by_values = model.outcome_valued_columns
+    filled = [c for c in model.ignored_columns if c not in by_values]
+    notes = []
+    if filled:
+        notes.append(_("ignored {columns}: filled mostly on closed leads, so it describes the outcome",
+                       columns=", ".join(f'"{c}"' for c in filled)))
+    if by_values:
+        notes.append(ngettext("ignored {columns}: its values all but decide whether a lead converted, so it "
+                              "describes the outcome",
+                              "ignored {columns}: their values all but decide whether a lead converted, so they "
+                              "describe the outcome", len(by_values), columns=", ".join(f'"{c}"' for c in by_values)))
+    return "; ".join(notes)
 
 
 def score_leads(leads: Iterable[Lead], activities: Iterable[Activity], settings: ScoringSettings,
@@ -339,7 +350,8 @@ def evaluate(leads: Iterable[Lead], activities: Iterable[Activity], settings: Sc
     Returns {"method" (what scored the held-out leads), "auc" (on the held-out leads), "n_train",
     "n_test", "calibration" (`calibration`'s bins); when the history is large enough to fit,
     "candidates" ({candidate: its cross-validated ROC AUC on the training share}) and
-    "ignored_columns" (the custom columns left out as describing the outcome), with "model" (the
+    "ignored_columns" (the custom columns left out as describing the outcome; "ignored_for_values" those of
+    them left out for their values, `learned.values_tell_outcome`, not their fill), with "model" (the
     candidate chosen, which scored) under "learned" or "best_candidate" (the one that would have
     been chosen, not used) under "rules"; and under "rules" "note", why the learned model does not
     score (too few decided leads, no better than chance)}. "model" is never there under "rules":
@@ -376,7 +388,7 @@ def evaluate(leads: Iterable[Lead], activities: Iterable[Activity], settings: Sc
         # The chosen candidate is named "model" only when it scored: beside "method": "rules" a
         # "model" read as the model that scored (issue: shuffled outcomes named the trees).
         extra = {"candidates": {c: float(half_up(a, 4)) for c, a in model.cv_auc.items()},
-                 "ignored_columns": model.ignored_columns}
+                 "ignored_columns": model.ignored_columns, "ignored_for_values": model.outcome_valued_columns}
         if model.cv_auc:  # with one lead of an outcome to train on, no candidate was cross-validated, none chosen
             extra["model" if why_not is None else "best_candidate"] = model.chosen
     if why_not is None:

@@ -354,6 +354,42 @@ def test_a_column_typed_on_some_converted_leads_only_is_left_out(tmp_path, share
     assert abs(open_pct(result, leads)["Web"] - 40) < 10
 
 
+@pytest.mark.parametrize(("column", "n_open"), [("Stage Flag", 40), ("Won?", 0)])
+def test_a_column_whose_values_are_the_outcome_is_left_out(tmp_path, column, n_open):
+    # Filled on every lead, so its fill told nothing: a Status copied as Won/Lost/Open (or a
+    # formula's TRUE/FALSE) was learned (cross-validated ROC AUC 1), and every open lead, whose
+    # "Open" no decided lead has, got the same chance whatever its Source. A Tier typed before
+    # the outcome (Gold converts 90 %, Tin 5 %), held by open leads as by decided ones, stays.
+    def flag(i, c, rng):
+        tin = rng.random() < 0.5 if c is None else (rng.random() < 0.1) == bool(c)
+        return {"Tier": "Tin" if tin else "Gold",
+                column: bool(c) if column == "Won?" else "Open" if c is None else "Won" if c else "Lost"}
+
+    leads = xlsx_leads(tmp_path, n_decided=200, n_open=n_open, extra=flag)
+    result = score_leads(leads, [], ScoringSettings(), AS_OF)
+    assert result.method == "learned"
+    assert f'ignored "{column}": its values all but decide whether a lead converted' in result.note, result.note
+    features = fit(leads, LearnedSettings()).features
+    assert not any(column in f for f in features) and "Tier = Gold" in features
+    out = evaluate(leads, [], ScoringSettings(), AS_OF)
+    assert out["ignored_columns"] == out["ignored_for_values"] == [column] and out["auc"] < 0.99, out["auc"]
+
+
+def test_a_column_the_read_keeps_as_text_is_no_number_to_the_model(tmp_path):
+    # 85 % numbers, some "big" and some dates: below the 95 % that types a column, the read keeps
+    # it text (docs/scoring.md), but the model read it as numbers: "big" silently missing
+    # ("Employees empty") and a date a number of days ("Employees = 739311 +13").
+    def employees(i, c, rng):
+        return {"Employees": rng.choice([10, 50, 200, 1000]) if rng.random() < 0.85 else
+                rng.choice([dt.datetime(2025, 3, 1), "big"])}
+
+    leads = xlsx_leads(tmp_path, n_decided=200, n_open=10, extra=employees)
+    assert {type(lead.custom["Employees"]) for lead in leads} == {int, dt.date, str}  # as typed: text
+    model = fit(leads, LearnedSettings(model="logistic"))
+    assert "Employees" not in model.features
+    assert {"Employees = big", "Employees = 2025-03-01", "Employees = 50"} <= set(model.features), model.features
+
+
 def test_a_column_typed_before_the_outcome_stays_though_it_predicts_it(tmp_path):
     # A demo booked is filled more often on leads that converted, and on open leads as often as
     # on decided ones: a cause, not the outcome.

@@ -61,6 +61,16 @@ def test_equals_compares_numbers_and_booleans_by_value():
     assert one(lead(custom={"Budget": Decimal("4999"), "Trial": False}), s).score == 0
 
 
+def test_a_yes_no_value_is_named_in_words_in_the_syncs_language():
+    # "Trial = TRUE +3" in an English sheet and a Spanish one alike, where the learned model's
+    # reasons said "Trial = Yes" / "Trial = Sí".
+    s = settings(rule("Trial", "equals", 3, value=True), rule("Trial", "in", 2, values=[False]))
+    assert one(lead(custom={"Trial": True}), s).why == "Trial = Yes +3"
+    assert one(lead(custom={"Trial": "no"}), s).why == "Trial = No +2"
+    with using("es"):
+        assert one(lead(custom={"Trial": "sí"}), s).why == "Trial = Sí +3"
+
+
 def test_in_matches_any_value_and_names_the_one_that_matched():
     s = settings(rule("Source", "in", 10, values=["Partner", "Event"]))
     assert one(lead(source="event"), s).why == "Source = Event +10"
