@@ -663,15 +663,19 @@ class UnreadColumn:
 
 
 def unread_columns(tables: dict[str, Table]) -> list[UnreadColumn]:
-    """The FIGURE_COLUMNS the read tabs have not got (a tab that is absent is said by
-    `missing_tab`), in FIGURE_COLUMNS' order: a figure made without one reads 0 and must say so."""
+    """The FIGURE_COLUMNS the read tabs have not got, then their other required columns they have
+    not got (a tab that is absent is said by `missing_tab`), in FIGURE_COLUMNS' order, then the
+    tab's: a figure made without one reads 0 and must say so."""
     out = []
     for key, columns in FIGURE_COLUMNS.items():
         table = tables.get(key)
         if table is None:
             continue
         by_field = {c.field: c for c in table.spec.columns}
-        for name, always in columns.items():
+        # A required column the tab lacks (Account, Name) reads no row of it: every figure counts
+        # none of its deals, as without Stage, so it is said wherever they are shown too.
+        wanted = {**columns, **{c.field: True for c in table.spec.columns if c.required and c.field not in columns}}
+        for name, always in wanted.items():
             column = by_field[name]
             if name in table.header.fields:
                 continue

@@ -246,3 +246,33 @@ def test_a_figure_column_not_found_is_said_wherever_the_figures_are_shown(tmp_pa
                                        "required": True}]
     # A sound sheet has nothing to say.
     assert json.loads(run("kpis", "--workbook", book("Amount"), "--format", "json"))["columns_not_found"] == []
+
+
+def test_a_required_column_not_found_is_said_with_the_figures(tmp_path):
+    """No Account column (only "Client"): no deal is read, and kpis and forecast printed 0.00 won
+    revenue and pipeline with exit 0 and said nothing (only validate's missing_column error).
+    A required column the figures never read is as fatal to them as Stage: said the same way."""
+    from click.testing import CliRunner
+
+    from books import xlsx
+    from sheetcrm.cli import main
+
+    book = str(xlsx(tmp_path / "crm.xlsx", {"Opportunities": [
+        ["Name", "Client", "Stage", "Amount", "Close Date"],
+        ["Renewal", "Acme", "Closed Won", 1000, "2026-11-02"], ["Upsell", "Acme", "Proposal", 500, "2026-12-02"]]}))
+    runner = CliRunner()
+
+    def run(*args: str) -> str:
+        done = runner.invoke(main, [*args, "--workbook", book, "--as-of", AS_OF])
+        assert done.exit_code == 0, done.output
+        return done.stdout
+
+    said = [{"tab": "opportunities", "column": "account", "looks_like": None, "required": True}]
+    assert json.loads(run("kpis", "--format", "json"))["columns_not_found"] == said
+    assert json.loads(run("forecast", "--format", "json"))["columns_not_found"] == said
+    line = ('No column "Account" was found in Opportunities, so no row of Opportunities is read: every figure '
+            '(pipeline, forecast, revenue) counts none of its deals, and those totals are not true.')
+    for command in ("kpis", "forecast", "sync"):
+        assert line in run(command).splitlines(), command
+    dashboard = [list(r) for r in openpyxl.load_workbook(book)["Dashboard"].iter_rows(values_only=True)]
+    assert ["Column not found", "Account", line] in dashboard

@@ -284,6 +284,8 @@ def overview(accounts: Sequence[Account], as_of: dt.date, stages: StageTable, ra
         if kind == "open" and in_pipeline(stages.get(o.stage), forecast_category(stages.get(o.stage),
                                                                                   o.category_override)):
             # An Omitted deal is out of every pipeline figure (crm.stages.in_pipeline); the Pipeline tab names it.
+            if amount is None and o.amount is not None:
+                continue  # no rate: out of the count as of the sum, as on the Pipeline tab (missing_rate says so)
             t.open_deals += 1
             t.open_amount += amount or 0
         elif kind == "won":

@@ -169,6 +169,19 @@ def test_what_belongs_to_an_account_and_its_money_in_the_base_currency():
     assert (beta.health, beta.won_revenue, beta.open_cases, beta.urgent_cases) == (0, Decimal(300), 1, 0)
 
 
+def test_an_open_deal_with_no_rate_is_out_of_open_deals_as_of_the_pipeline_count():
+    """A JPY deal with no rate was counted in Open Deals and added 0 to Open Amount: the
+    Pipeline tab leaves it out of its count (README, Pipeline), so the account showed one open
+    deal more than the pipeline holds. A deal with no Amount yet still counts, adding nothing."""
+    deals = [make(Opportunity, id="OPP-0001", name="One", account="ACC-0001", stage="Proposal", amount=1000),
+             make(Opportunity, id="OPP-0002", name="Two", account="ACC-0001", stage="Proposal", amount=500,
+                  currency="JPY"),
+             make(Opportunity, id="OPP-0003", name="Three", account="ACC-0001", stage="Prospecting")]
+    acme = {v.id: v for v in overview(ACCOUNTS, AS_OF, STAGES, RATES, OverviewSettings(),
+                                      opportunities=deals)}["ACC-0001"]
+    assert (acme.open_deals, acme.open_amount) == (2, Decimal(1000))
+
+
 def test_without_a_cases_tab_the_case_columns_are_empty_not_zero():
     acme = _views(cases=None)["ACC-0001"]
     assert (acme.open_cases, acme.urgent_cases) == (None, None)
