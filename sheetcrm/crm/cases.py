@@ -43,7 +43,7 @@ from sheetcrm.settings import Section
 
 PRIORITIES = ("Urgent", "High", "Normal", "Low")   # the order the Dashboard lists them
 CLOSED = frozenset({"Resolved", "Closed"})          # a case in these statuses is no longer open
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 # How the Dashboard names a priority, in the team's language.
 PRIORITY_WORDS = {"Urgent": NC_("case priority", "Urgent"), "High": NC_("case priority", "High"),
                   "Normal": NC_("case priority", "Normal"), "Low": NC_("case priority", "Low")}
@@ -93,7 +93,7 @@ class BusinessHours(Section):
     @classmethod
     def _days(cls, days: list[str]) -> list[str]:
         for d in days:
-            if d.strip()[:3].casefold() not in WEEKDAYS:
+            if weekday(d) is None:
                 raise ValueError(_('"{day}" is not a weekday: write Mon, Tue, Wed, Thu, Fri, Sat or Sun', day=d))
         return days
 
@@ -159,8 +159,18 @@ class CaseSettings(Section):
         hours = self.business_hours
         if hours is None:
             return Clock(ZoneInfo(zone or self.timezone or "UTC"))
-        return BusinessClock(frozenset(WEEKDAYS.index(d.strip()[:3].casefold()) for d in hours.days),
+        return BusinessClock(frozenset(n for d in hours.days if (n := weekday(d)) is not None),
                              _minutes(hours.start), _minutes(hours.end), frozenset(hours.holidays))
+
+
+def weekday(text: str) -> int | None:
+    """0 (Monday) to 6 for a day's English name or its start of three letters or more ("Mon",
+    "Tues", "Thursday"), any case; None for anything else. The whole text must name one day: by
+    its first three letters "Mon-Fri" read as Monday alone, and every SLA ran on Mondays only."""
+    word = text.strip().casefold()
+    if len(word) < 3:
+        return None
+    return next((n for n, name in enumerate(WEEKDAYS) if name.startswith(word)), None)
 
 
 def _minutes(clock: str) -> int:

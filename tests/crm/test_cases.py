@@ -61,10 +61,19 @@ def test_bad_durations_are_config_errors(bad):
                                      {"timezone": "Mars/Olympus"},
                                      {"business_hours": {"start": "18:00", "end": "09:00"}},
                                      {"business_hours": {"days": ["Funday"]}},
+                                     # Read by their first three letters, these were Monday alone.
+                                     {"business_hours": {"days": ["Mon-Fri"]}},
+                                     {"business_hours": {"days": ["Monday to Friday"]}},
+                                     {"business_hours": {"days": ["Mo"]}},
                                      {"business_hours": {"start": "9am"}}])
 def test_bad_sections(section):
     with pytest.raises(ValidationError):
         CaseSettings.model_validate(section)
+
+
+def test_weekdays_by_name_or_abbreviation():
+    hours = CaseSettings.model_validate({"business_hours": {"days": ["mon", "Tues", " Wednesday ", "THURS", "Fri"]}})
+    assert hours.clock().weekdays == frozenset(range(5))
 
 
 def _case(priority="Urgent", status="Open", opened=T(2026, 11, 27, 16, 0), resolved=None, first=None,
