@@ -449,3 +449,24 @@ def test_the_csv_opens_in_excel_with_its_accents_and_in_columns(tmp_path, locale
     plain = _bytes(tmp_path, "retail PEOPLE", "--format", "csv-plain")
     assert not plain.startswith(b"\xef\xbb\xbf")
     assert list(csv.reader(io.StringIO(plain.decode("utf-8"))))[2][:3] == ["CON-0002", "Cy", "Núñez"]
+
+
+def test_an_accounts_last_activity_is_the_overviews_its_contacts_and_deals_included(tmp_path):
+    # Teams log calls against people and deals, seldom against the account: Initech's latest is a
+    # call to its contact, Umbrella's a meeting on its deal, Hooli's a note on the account
+    # itself; Globex has none. The segment reads the day the Accounts Overview shows.
+    tabs = dict(TABS)
+    tabs["Activities"] = [["ID", "Date", "Type", "Subject", "Related"],
+                          ["ACT-0001", "2026-11-20", "Call", "x", "CON-0001"],
+                          ["ACT-0002", "2026-06-01", "Call", "x", "ACC-0001"],
+                          ["ACT-0003", "2026-11-25", "Meeting", "x", "OPP-0003"],
+                          ["ACT-0004", "2026-05-02", "Note", "x", "ACC-0004"],
+                          ["ACT-0005", "2026-12-20", "Call", "planned", "CON-0003"]]
+    tabs["Segments"] = [["Name", "Record", "Conditions"],
+                        ["Quiet", "accounts", "Last Activity is empty or Last Activity < 2026-10-01"]]
+    book = xlsx_book(tmp_path / "crm.xlsx", tabs)
+    sync(book, Config(), AS_OF)
+    _, got = _segments(book, "Accounts")
+    assert got == [None, "Quiet", None, "Quiet"]  # Initech, Globex, Umbrella, Hooli
+    overview = {r[0]: r[7] for r in _rows(book, "Accounts Overview")[1:]}
+    assert [overview[a] for a in ("ACC-0001", "ACC-0003")] == [dt.date(2026, 11, 20), dt.date(2026, 11, 25)]
