@@ -273,9 +273,11 @@ def case_metrics(case: CaseInput, settings: CaseSettings, as_of: dt.date,
     A case is open unless its Status is Resolved or Closed; a closed case is measured at its
     Resolved time (none: its resolution is not measured). The sync knows the day, not the
     hour, so an open case is measured at the start of `as_of` (00:00): it is never called
-    late before it may be. Response: met when the first related activity's day is on or
-    before the response deadline's day (activities record days, not hours); breached when
-    that day is later, or when no activity answered it and the deadline is before now.
+    late before it may be. Response: met when the case was resolved by the response deadline
+    (a resolution answers it, however late a follow-up activity is logged) or the first
+    related activity's day is on or before the response deadline's day (activities record
+    days, not hours); breached when that day is later, or when no activity answered it and
+    the deadline is before now.
     Resolution: breached when Resolved is after the deadline, or, still open, the deadline
     is before now.
 
@@ -305,12 +307,14 @@ def case_metrics(case: CaseInput, settings: CaseSettings, as_of: dt.date,
     response_due = clock.add(case.opened, r_days, r_min)
     resolution_due = clock.add(case.opened, s_days, s_min)
     now = dt.datetime.combine(as_of, dt.time())
-    if case.first_response is not None:
+    # A resolution answers the case: one resolved by the response deadline is answered in time,
+    # whatever activity is logged about it later (a follow-up call is no late first answer).
+    if resolved is not None and resolved <= response_due or day_only and end_day <= response_due.date():
+        response_late = False
+    elif case.first_response is not None:
         response_late = case.first_response > response_due.date()
-    elif day_only:
-        response_late = response_due.date() < end_day
-    else:
-        response_late = response_due < now and (is_open or resolved is None or resolved > response_due)
+    else:  # unanswered: resolved after the deadline, or not resolved by now and the deadline passed
+        response_late = resolved is not None or response_due < now
     if resolved is not None:
         resolution_late, decided = resolved > resolution_due, True
     elif is_open:
