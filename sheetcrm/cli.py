@@ -515,6 +515,12 @@ def segment(target: Target, name: str, fmt: str, as_of: dt.datetime | None) -> N
                       "{count} with errors in {tab} are left out of this export until fixed, whether or not they "
                       "belong to the segment: {listed}", out[0], count=count_of(out[0], KINDS[chosen.kind]),
                       tab=table.title, listed=out[1]), err=True)
+    if held := found.unread_accounts.get(chosen.name):
+        echo(ngettext("{count} contact whose account has errors is left out of this export until fixed, whether or "
+                      "not it belongs to the segment: {listed}",
+                      "{count} contacts whose accounts have errors are left out of this export until fixed, whether "
+                      "or not they belong to the segment: {listed}", len(held), count=len(held),
+                      listed=", ".join(held)), err=True)
     if fmt == "json":
         document = {"segment": chosen.name, "record": KINDS[chosen.kind], "conditions": chosen.condition.text,
                     "kpis": found.kpis[chosen.name].to_json(), "members": records}

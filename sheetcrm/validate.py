@@ -50,6 +50,9 @@ class Crm:
     # What sheetcrm last wrote in its computed cells, as the memo kept it (written.py): none
     # without a memo. The computed_columns step reads it and leaves what it writes.
     written: Written = field(default_factory=Written)
+    # tab -> normalize_key(a name) -> the names folding to it, built on the first reference that
+    # names nothing in the tab (`_spelled_alike`).
+    folded: dict[str, dict[str, list[str]]] = field(default_factory=dict)
 
     def find(self, key: str, text: str) -> list[Row]:
         """The rows of tab `key` that `text` names (by ID, else by name), rows with errors
@@ -461,7 +464,7 @@ def _lookup(crm: Crm, table: Table, row: Row, rule: _Rule, targets: list[tuple[s
         _cell_issue(report, "warning" if code in _WARNINGS else "error", table, row, field_name,
                     value, code, _(unknown, shown=cells.quoted(value)),
                     _(hint, candidates=_candidates(crm, tabs, value)) if "{candidates}" in hint
-                    else _(hint))
+                    else _spelled_alike(crm, tabs, value, _(hint)))
     elif len(found) > 1:
         # Two rows of one tab with the same ID (or SKU) are already a duplicate_id
         # error there; a name shared by two rows, or an ID of two tabs, is said here.
@@ -528,6 +531,32 @@ def _candidates(crm: Crm, tabs: tuple[str, ...], value: str) -> str:
     close = difflib.get_close_matches(value, names, n=_CANDIDATES, cutoff=0.5)
     shown = close or names[:_CANDIDATES]
     return ", ".join(cells.quoted(n) for n in shown) if shown else "—"
+
+
+def _spelled_alike(crm: Crm, tabs: tuple[str, ...], value: str, hint: str) -> str:
+    """`hint`, and the names that `value` differs from only in accents, case, spacing or hyphens
+    ("Cafe Nunez" for "Café Núñez"): a reference matches case and spacing, never accents (two
+    accounts may differ by one), so the name meant is offered, not taken. O(1) after a first
+    pass over the tab's names."""
+    key = cells.normalize_key(value)
+    alike: list[str] = []
+    for tab in tabs:
+        target = crm.targets.get(tab)
+        if target is None:
+            continue
+        index = crm.folded.get(tab)
+        if index is None:
+            index = crm.folded[tab] = {}
+            for forms in target.names.values():
+                for form, _row in entries(forms):
+                    same = index.setdefault(cells.normalize_key(form), [])
+                    if form not in same:
+                        same.append(form)
+        alike.extend(index.get(key, ()))
+    if not alike:
+        return hint
+    return hint + " " + _("Did you mean {names}? A reference must match its accents and hyphens too.",
+                          names=", ".join(cells.quoted(n) for n in alike[:_CANDIDATES]))
 
 
 def _resolve(row: Row, field_name: str, form: str) -> None:

@@ -161,6 +161,23 @@ def test_a_name_shared_by_two_accounts_is_ambiguous_not_guessed():
     assert "ACC-0001 (row 2)" in issue.message and "ACC-0002 (row 3)" in issue.message
 
 
+def test_a_name_missing_only_its_accents_is_not_taken_but_offered_in_the_hint():
+    # Two accounts may differ by an accent alone, so "Cafe Nunez" names neither: an error at the
+    # cell, as before, whose hint now says which name was meant; a name nothing is like gets
+    # the plain hint.
+    tabs = {"Accounts": [["ID", "Name"], ["ACC-0001", "Café Núñez"], ["ACC-0002", "Coca-Cola"]],
+            "Contacts": [["ID", "Account", "Last Name"], ["CON-0001", "Cafe Nunez", "A"], ["CON-0002", "coca cola", "B"],
+                         ["CON-0003", "Pepsi", "C"]]}
+    crm = read_crm(snapshot(tabs), Config())
+    hints = {i.row: i.hint for i in crm.report.issues if i.code == "unknown_account"}
+    assert hints == {2: 'Use an account ID or the exact name of an account. Did you mean "Café Núñez"? A reference '
+                        'must match its accents and hyphens too.',
+                     3: 'Use an account ID or the exact name of an account. Did you mean "Coca-Cola"? A reference '
+                        'must match its accents and hyphens too.',
+                     4: "Use an account ID or the exact name of an account."}
+    assert crm.records("contacts") == []
+
+
 def test_duplicates_compare_what_a_person_reads():
     tabs = {
         "Accounts": [["ID", "Name"], ["ACC-0001", "A"], ["acc-0001\u00a0", "B"]],

@@ -449,3 +449,64 @@ def test_the_csv_opens_in_excel_with_its_accents_and_in_columns(tmp_path, locale
     plain = _bytes(tmp_path, "retail PEOPLE", "--format", "csv-plain")
     assert not plain.startswith(b"\xef\xbb\xbf")
     assert list(csv.reader(io.StringIO(plain.decode("utf-8"))))[2][:3] == ["CON-0002", "Cy", "Núñez"]
+
+
+def test_an_accounts_last_activity_is_the_overviews_its_contacts_and_deals_included(tmp_path):
+    # Teams log calls against people and deals, seldom against the account: Initech's latest is a
+    # call to its contact, Umbrella's a meeting on its deal, Hooli's a note on the account
+    # itself; Globex has none. The segment reads the day the Accounts Overview shows.
+    tabs = dict(TABS)
+    tabs["Activities"] = [["ID", "Date", "Type", "Subject", "Related"],
+                          ["ACT-0001", "2026-11-20", "Call", "x", "CON-0001"],
+                          ["ACT-0002", "2026-06-01", "Call", "x", "ACC-0001"],
+                          ["ACT-0003", "2026-11-25", "Meeting", "x", "OPP-0003"],
+                          ["ACT-0004", "2026-05-02", "Note", "x", "ACC-0004"],
+                          ["ACT-0005", "2026-12-20", "Call", "planned", "CON-0003"]]
+    tabs["Segments"] = [["Name", "Record", "Conditions"],
+                        ["Quiet", "accounts", "Last Activity is empty or Last Activity < 2026-10-01"]]
+    book = xlsx_book(tmp_path / "crm.xlsx", tabs)
+    sync(book, Config(), AS_OF)
+    _, got = _segments(book, "Accounts")
+    assert got == [None, "Quiet", None, "Quiet"]  # Initech, Globex, Umbrella, Hooli
+    overview = {r[0]: r[7] for r in _rows(book, "Accounts Overview")[1:]}
+    assert [overview[a] for a in ("ACC-0001", "ACC-0003")] == [dt.date(2026, 11, 20), dt.date(2026, 11, 25)]
+
+
+def test_a_contact_whose_account_has_errors_is_left_out_of_a_segment_reading_the_account(tmp_path):
+    # Initech is a retail customer with Employees "abc": its row is in no figure. Its contact Bo
+    # was judged as if the account's cells were empty, and so listed among the people of
+    # non-customers and of accounts with no industry, and exported to the mailing tool. Now he
+    # is left out of the segments that read the account, said at the condition and on stderr;
+    # a segment that reads the contact alone keeps him.
+    from click.testing import CliRunner
+    from sheetcrm.cli import main
+
+    tabs = {"Accounts": [["ID", "Name", "Industry", "Employees", "Status"],
+                         ["ACC-0001", "Initech", "Retail", "abc", "Customer"],
+                         ["ACC-0002", "Globex", "Food", 10, "Prospect"]],
+            "Contacts": [["ID", "Account", "First Name", "Last Name", "Email"],
+                         ["CON-0001", "Initech", "Bo", "Li", "bo@initech.com"],
+                         ["CON-0002", "ACC-0002", "Cy", "Wu", "cy@globex.com"]],
+            "Segments": [["Name", "Record", "Conditions"],
+                         ["Not customers", "contacts", "account.Status != Customer"],
+                         ["No industry", "contacts", "account.Industry is empty"],
+                         ["Everyone", "contacts", "Email is not empty"]]}
+    book = xlsx_book(tmp_path / "crm.xlsx", tabs)
+    out = sync(book, Config(), AS_OF)
+    _, got = _segments(book, "Contacts")
+    assert got == ["Everyone", "Everyone, Not customers"]
+    said = sorted((i.tab, i.row, i.column, i.code, i.message) for i in out.crm.report.issues
+                  if i.code == "segment_account_unread")
+    assert said == [("Segments", 2, "C", "segment_account_unread",
+                     '1 contact is left out of the segment "Not customers" until its account is fixed: the condition '
+                     "reads the account, whose row has errors: CON-0001 of ACC-0001 (row 2)."),
+                    ("Segments", 3, "C", "segment_account_unread",
+                     '1 contact is left out of the segment "No industry" until its account is fixed: the condition '
+                     "reads the account, whose row has errors: CON-0001 of ACC-0001 (row 2).")]
+    result = CliRunner().invoke(main, ["segment", "not customers", "--format", "csv-plain", "--workbook",
+                                       str(tmp_path / "crm.xlsx"), "--as-of", AS_OF.isoformat()])
+    assert result.exit_code == 0, result.output
+    assert [r[0] for r in csv.reader(io.StringIO(result.stdout))] == ["ID", "CON-0002"]
+    assert result.stderr.splitlines() == [
+        "1 contact whose account has errors is left out of this export until fixed, whether or not it belongs to "
+        "the segment: CON-0001 of ACC-0001 (row 2)"]

@@ -7,6 +7,7 @@ its name with the ID beside it when another account has that name ("Acme (ACC-00
     accounts.key("Acme")               # -> the same, but "Acme" itself when no account is called so
     accounts.label("ACC-0001")         # -> "Acme", or "Acme (ACC-0001)" when another account is an Acme too
     accounts.by_company("ACME, ")      # -> every account whose name a lead's Company matches
+    accounts.related(contacts, deals, cases)   # -> {"CON-0001": "ACC-0001", ...}: whose each record is
 
 A reference (a deal's Account) names an account by its ID, else by a name no other account
 has, compared as the read compares references (`validate.match_key`; README: "a name two rows
@@ -17,12 +18,12 @@ folded further (`cells.normalize_key`: accents and punctuation too), as the KPIs
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Iterable
+from typing import Any, Iterable
 
 from sheetcrm.cells import normalize_key
 from sheetcrm.crm.matching import match_key
 from sheetcrm.i18n import _
-from sheetcrm.records import Account
+from sheetcrm.records import Account, Contact, Opportunity
 
 
 class Accounts:
@@ -80,3 +81,19 @@ class Accounts:
         if len(self._by_name.get(match_key(name), ())) > 1:
             return _("{name} ({id})", name=name, id=key)
         return name
+
+    def related(self, contacts: Iterable[Contact], opportunities: Iterable[Opportunity],
+                cases: Iterable[Any] = ()) -> dict[str, str]:
+        """Record ID -> the ID of the account it belongs to: each account itself, and each
+        contact, deal and case (anything with `id` and `account`) whose Account names one account
+        (`one`). What an activity or a task about one of them is about, for the account's Last
+        Activity and next task: the Accounts Overview's, a segment's and a workflow's alike
+        (before, a segment read an account's Last Activity only from activities naming the
+        account itself, which few teams log, and called accounts quiet that the overview
+        showed active). Records without an ID are left out; O(records)."""
+        out = {i: i for i in self.names}
+        for group in (contacts, opportunities, cases):
+            for record in group:
+                if record.id and (account := self.one(record.account)) is not None:
+                    out.setdefault(record.id, account)
+        return out

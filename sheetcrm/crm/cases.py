@@ -43,7 +43,7 @@ from sheetcrm.settings import Section
 
 PRIORITIES = ("Urgent", "High", "Normal", "Low")   # the order the Dashboard lists them
 CLOSED = frozenset({"Resolved", "Closed"})          # a case in these statuses is no longer open
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 # How the Dashboard names a priority, in the team's language.
 PRIORITY_WORDS = {"Urgent": NC_("case priority", "Urgent"), "High": NC_("case priority", "High"),
                   "Normal": NC_("case priority", "Normal"), "Low": NC_("case priority", "Low")}
@@ -93,7 +93,7 @@ class BusinessHours(Section):
     @classmethod
     def _days(cls, days: list[str]) -> list[str]:
         for d in days:
-            if d.strip()[:3].casefold() not in WEEKDAYS:
+            if weekday(d) is None:
                 raise ValueError(_('"{day}" is not a weekday: write Mon, Tue, Wed, Thu, Fri, Sat or Sun', day=d))
         return days
 
@@ -159,8 +159,18 @@ class CaseSettings(Section):
         hours = self.business_hours
         if hours is None:
             return Clock(ZoneInfo(zone or self.timezone or "UTC"))
-        return BusinessClock(frozenset(WEEKDAYS.index(d.strip()[:3].casefold()) for d in hours.days),
+        return BusinessClock(frozenset(n for d in hours.days if (n := weekday(d)) is not None),
                              _minutes(hours.start), _minutes(hours.end), frozenset(hours.holidays))
+
+
+def weekday(text: str) -> int | None:
+    """0 (Monday) to 6 for a day's English name or its start of three letters or more ("Mon",
+    "Tues", "Thursday"), any case; None for anything else. The whole text must name one day: by
+    its first three letters "Mon-Fri" read as Monday alone, and every SLA ran on Mondays only."""
+    word = text.strip().casefold()
+    if len(word) < 3:
+        return None
+    return next((n for n, name in enumerate(WEEKDAYS) if name.startswith(word)), None)
 
 
 def _minutes(clock: str) -> int:
@@ -263,9 +273,11 @@ def case_metrics(case: CaseInput, settings: CaseSettings, as_of: dt.date,
     A case is open unless its Status is Resolved or Closed; a closed case is measured at its
     Resolved time (none: its resolution is not measured). The sync knows the day, not the
     hour, so an open case is measured at the start of `as_of` (00:00): it is never called
-    late before it may be. Response: met when the first related activity's day is on or
-    before the response deadline's day (activities record days, not hours); breached when
-    that day is later, or when no activity answered it and the deadline is before now.
+    late before it may be. Response: met when the case was resolved by the response deadline
+    (a resolution answers it, however late a follow-up activity is logged) or the first
+    related activity's day is on or before the response deadline's day (activities record
+    days, not hours); breached when that day is later, or when no activity answered it and
+    the deadline is before now.
     Resolution: breached when Resolved is after the deadline, or, still open, the deadline
     is before now.
 
@@ -295,12 +307,14 @@ def case_metrics(case: CaseInput, settings: CaseSettings, as_of: dt.date,
     response_due = clock.add(case.opened, r_days, r_min)
     resolution_due = clock.add(case.opened, s_days, s_min)
     now = dt.datetime.combine(as_of, dt.time())
-    if case.first_response is not None:
+    # A resolution answers the case: one resolved by the response deadline is answered in time,
+    # whatever activity is logged about it later (a follow-up call is no late first answer).
+    if resolved is not None and resolved <= response_due or day_only and end_day <= response_due.date():
+        response_late = False
+    elif case.first_response is not None:
         response_late = case.first_response > response_due.date()
-    elif day_only:
-        response_late = response_due.date() < end_day
-    else:
-        response_late = response_due < now and (is_open or resolved is None or resolved > response_due)
+    else:  # unanswered: resolved after the deadline, or not resolved by now and the deadline passed
+        response_late = resolved is not None or response_due < now
     if resolved is not None:
         resolution_late, decided = resolved > resolution_due, True
     elif is_open:

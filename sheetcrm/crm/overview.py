@@ -258,17 +258,17 @@ def overview(accounts: Sequence[Account], as_of: dt.date, stages: StageTable, ra
     references resolved (validate.py)."""
     # A reference names an account by ID or by a name no other account has, compared as the
     # read compares it (crm.accounts): "Acme" names neither of "Acme" and "ACME".
-    of = Accounts(accounts).one
+    by = Accounts(accounts)
+    of = by.one
     tally: dict[str, _Tally] = {a.id: _Tally() for a in accounts if a.id}
-    # Activities and tasks relate by ID to the account, one of its contacts or one of its deals.
-    owner_of: dict[str, str] = {a.id: a.id for a in accounts if a.id}
+    contacts, opportunities, cases = list(contacts), list(opportunities), None if cases is None else list(cases)
+    # Activities and tasks relate by ID to the account, one of its contacts, deals or cases:
+    # the rule a segment's and a workflow's account Last Activity follow too.
+    owner_of = by.related(contacts, opportunities, cases or ())
     for c in contacts:
         account = of(c.account)
         if account is not None:
             tally[account].contacts += 1
-            if c.id:
-                owner_of.setdefault(c.id, account)
-    opportunities = list(opportunities)
     # A quote line names its deal by ID or by a name only one deal has (validate.py).
     deal_names = Counter(o.name for o in opportunities)
     deal_of: dict[str, str] = {}
@@ -276,8 +276,6 @@ def overview(accounts: Sequence[Account], as_of: dt.date, stages: StageTable, ra
         account = of(o.account)
         if account is None:
             continue
-        if o.id:
-            owner_of.setdefault(o.id, account)
         t = tally[account]
         kind = stages.kind(o.stage)
         amount = to_base(o.amount, o.currency, rates)
@@ -298,8 +296,6 @@ def overview(accounts: Sequence[Account], as_of: dt.date, stages: StageTable, ra
         account = of(case.account)
         if account is None:
             continue
-        if case.id:
-            owner_of.setdefault(case.id, account)
         if case.status not in CLOSED_CASE:
             tally[account].cases[case.priority] += 1
     frequency_from = as_of - dt.timedelta(days=settings.health.frequency_days)

@@ -27,16 +27,17 @@ from sheetcrm.crm.stages import StageTable
 from sheetcrm.crm.conditions import Unsure
 from sheetcrm.crm.conditions import also_undecided
 from sheetcrm.crm.workflows import Subject, World, note_doubts, undecided_issues
-from sheetcrm.i18n import _
+from sheetcrm.i18n import _, ngettext
 from sheetcrm.owned import owned_title
 from sheetcrm.plan import owned_tab
 from sheetcrm.render import fraction, money
-from sheetcrm.report import column_letter
+from sheetcrm.report import Issue, column_letter
 from sheetcrm.schema import SEGMENT_SUMMARY, TABS
 from sheetcrm.steps.computed_columns import plan_computed
 from sheetcrm.steps.context import StepResult, SyncContext
 from sheetcrm.steps.workflows import world_of
 from sheetcrm.table import Table, disown, field_kinds
+from sheetcrm.validate import row_label
 from sheetcrm.workbook import CellWrite, Plan, same_value
 
 COLUMN = "segments"  # the computed column's key (names.COMPUTED)
@@ -52,6 +53,9 @@ class Segmented:
     # (kind, ID) -> a member's choice cells (its Status) as the sheet holds them ("Cliente"),
     # which the export writes rather than the engine's canonical word ("Customer").
     held: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
+    # segment name -> the contacts left out of it because its condition reads their account and
+    # that account's row has errors: "CON-0001 of ACC-0002 (row 3)", in the contacts' order.
+    unread_accounts: dict[str, list[str]] = field(default_factory=dict)
 
     def find(self, name: str) -> Segment | None:
         """The segment called `name`, compared as `normalize_key` folds it ("retail customers")."""
@@ -90,9 +94,19 @@ def run(ctx: SyncContext) -> StepResult:
                                             world.money, world.types)
     part.issues.extend(issues)
     by_subject: dict[tuple[str, str], list[str]] = defaultdict(list)
+    unread: dict[str, str] | None = None
     for segment in found.segments:
         unsure: list[Unsure] = []
-        found.members[segment.name] = members(segment, world.subjects.get(segment.kind, []), world.names, world.enums,
+        subjects = world.subjects.get(segment.kind, [])
+        if any(relation == "account" for relation, _column in segment.condition.columns()):
+            # A contact whose account has errors would be judged as if the account's cells were
+            # empty (`account.Status != Customer` holding for a customer's people): left out and said.
+            unread = _unread_accounts(ctx, world) if unread is None else unread
+            if held_back := [s for s in subjects if s.id in unread]:
+                subjects = [s for s in subjects if s.id not in unread]
+                found.unread_accounts[segment.name] = [unread[s.id] for s in held_back]
+                part.issues.append(_unread_issue(segment, found.unread_accounts[segment.name]))
+        found.members[segment.name] = members(segment, subjects, world.names, world.enums,
                                               world.money if world.rates is not None else None, unsure, world.texts)
         said = _('the condition of segment "{name}"', name=segment.name)
         for verdict in unsure:
@@ -147,6 +161,41 @@ def _say_undecided(ctx: SyncContext, part: StepResult) -> None:
                                                                               world.rates.base)))
         elif not (priced and report.partial):
             part.issues.append(said)
+
+
+def _unread_accounts(ctx: SyncContext, world: World) -> dict[str, str]:
+    """Contact ID -> "CON-0001 of ACC-0002 (row 3)" for each contact whose Account names one
+    account row the World holds no record of (its cells have errors, or its ID lands this sync)."""
+    seen = {s.id for s in world.subjects.get("account", [])}
+    out: dict[str, str] = {}
+    for s in world.subjects.get("contact", []):
+        text = s.values.get("account")
+        if "account" in s.related or not text:
+            continue
+        rows = ctx.crm.find("accounts", text)
+        if len(rows) == 1 and rows[0].id not in seen:
+            out[s.id] = _("{id} of {account}", id=s.id, account=row_label(rows[0]))
+    return out
+
+
+def _unread_issue(segment: Segment, listed: list[str]) -> Issue:
+    d = segment.definition
+    letter, header = d.where.get("conditions", (None, None))
+    return Issue("warning", d.tab, d.row, letter, header, d.conditions, "segment_account_unread",
+                 ngettext('{n} contact is left out of the segment "{name}" until its account is fixed: the '
+                          "condition reads the account, whose row has errors: {listed}.",
+                          '{n} contacts are left out of the segment "{name}" until their accounts are fixed: the '
+                          "condition reads the account, whose row has errors: {listed}.", len(listed),
+                          name=segment.name, listed=_some(listed)),
+                 _("Correct the account's cells the Validation tab shows; the contact then joins the segments "
+                   "its account's cells qualify it for."))
+
+
+def _some(listed: list[str], most: int = 10) -> str:
+    """At most `most` named, the rest counted, as `validate.rows_listed` says rows."""
+    if len(listed) <= most:
+        return ", ".join(listed)
+    return ngettext("{rows} and {n} more", "{rows} and {n} more", len(listed) - most, rows=", ".join(listed[:most]))
 
 
 def _held(tables: Mapping[str, Table | None], found: Segmented) -> dict[tuple[str, str], dict[str, str]]:

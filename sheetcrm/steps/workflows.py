@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 from sheetcrm import names
 from sheetcrm.cells import add_days, enum_choices, match_key, normalize_key
+from sheetcrm.crm.accounts import Accounts
 from sheetcrm.crm.conversion import is_converted
 from sheetcrm.crm.follow_ups import enrollment_of
 from sheetcrm.crm.stages import StageTable, is_open_task, is_plan
@@ -208,6 +209,15 @@ def build_world(ctx: SyncContext) -> World:
             activities.append(a)
             if a.type == "Form Submitted" and a.id:  # not for people: read as
                 forms.append((a.related, a.id, day))
+    # An account's Last Activity is the Accounts Overview's: its latest activity about the account
+    # or one of its contacts, deals or cases (crm.accounts.Accounts.related), not only those that
+    # name the account itself, which few teams log.
+    last_of_account: dict[str, dt.date] = {}
+    related = Accounts(crm.records("accounts")).related(crm.records("contacts"), crm.records("opportunities"),
+                                                        crm.records("cases"))
+    for record_id, account in related.items():
+        if (day := last.get(record_id)) is not None and day > last_of_account.get(account, dt.date.min):
+            last_of_account[account] = day
     w = World(as_of=ctx.as_of, subjects={}, names={}, labels={},
               internal=frozenset(v.strip().casefold() for v in config.owners.values()),
               owner_email=dict(config.owners), stages=tuple(s.name for s in config.stages),
@@ -248,7 +258,7 @@ def build_world(ctx: SyncContext) -> World:
         dates.add("last_activity")
         typed = {normalize_key(n): c.type for n, c in config.tab(tab).custom_fields.items()}
         subjects = []
-        computed = _computed_values(kind, ctx, stages, metrics, cases, last)
+        computed = _computed_values(kind, ctx, stages, metrics, cases, last_of_account if kind == "account" else last)
         money, currencies = _money_columns(ctx, spec, table, kinds, typed)
         w.money[kind] = money
         if table is not None:

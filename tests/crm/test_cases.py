@@ -61,10 +61,19 @@ def test_bad_durations_are_config_errors(bad):
                                      {"timezone": "Mars/Olympus"},
                                      {"business_hours": {"start": "18:00", "end": "09:00"}},
                                      {"business_hours": {"days": ["Funday"]}},
+                                     # Read by their first three letters, these were Monday alone.
+                                     {"business_hours": {"days": ["Mon-Fri"]}},
+                                     {"business_hours": {"days": ["Monday to Friday"]}},
+                                     {"business_hours": {"days": ["Mo"]}},
                                      {"business_hours": {"start": "9am"}}])
 def test_bad_sections(section):
     with pytest.raises(ValidationError):
         CaseSettings.model_validate(section)
+
+
+def test_weekdays_by_name_or_abbreviation():
+    hours = CaseSettings.model_validate({"business_hours": {"days": ["mon", "Tues", " Wednesday ", "THURS", "Fri"]}})
+    assert hours.clock().weekdays == frozenset(range(5))
 
 
 def _case(priority="Urgent", status="Open", opened=T(2026, 11, 27, 16, 0), resolved=None, first=None,
@@ -102,6 +111,20 @@ def test_resolved_case_met_its_sla():
     assert m.response_due == T(2026, 12, 1, 10, 0)
     assert not m.breached and m.decided and not m.open
     assert m.age_days == 0  # resolved the day it opened
+
+
+def test_a_case_resolved_before_its_response_deadline_was_answered_whatever_is_logged_later():
+    # Urgent: response 1h -> Tuesday 11:00, resolution 4h -> 14:00. Solved at 10:30; a follow-up
+    # call logged on Thursday is its first related activity, not a late first answer.
+    case = _case("Urgent", "Resolved", T(2026, 12, 1, 10, 0), T(2026, 12, 1, 10, 30), first=dt.date(2026, 12, 3))
+    m = case_metrics(case, OFFICE, dt.date(2026, 12, 4))
+    assert (m.response_due, m.sla_due) == (T(2026, 12, 1, 11, 0), T(2026, 12, 1, 14, 0))
+    assert m.decided and not m.response_breached and not m.breached
+    # Solved after the response deadline, the same call is late, as is no call at all.
+    late = _case("Urgent", "Resolved", T(2026, 12, 1, 10, 0), T(2026, 12, 1, 11, 30), first=dt.date(2026, 12, 3))
+    assert case_metrics(late, OFFICE, dt.date(2026, 12, 4)).response_breached
+    unanswered = _case("Urgent", "Resolved", T(2026, 12, 1, 10, 0), T(2026, 12, 1, 11, 30))
+    assert case_metrics(unanswered, OFFICE, dt.date(2026, 12, 1)).response_breached  # resolved today, after 11:00
 
 
 def test_resolved_late_and_unanswered_before_the_deadline():
