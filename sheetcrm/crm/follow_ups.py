@@ -106,6 +106,13 @@ def enrollment_of(event: str) -> tuple[str, str, bool] | None:
     return (found["name"], found["day"], found["what"] == "stopped") if found else None
 
 
+def step_of(event: str) -> tuple[str, int] | None:
+    """(sequence name, step number from 1) of a step's Workflow Log event; None for a stop or
+    any other event."""
+    found = _EVENT.match(event)
+    return (found["name"], int(found["what"].split()[1])) if found and found["what"] != "stopped" else None
+
+
 def find(sequences: Mapping[str, Any], name: str | None) -> str | None:
     """The sequence `name` names (ignoring case and accents), as the config spells it."""
     wanted = normalize_key(name or "")

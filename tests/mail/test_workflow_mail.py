@@ -313,3 +313,23 @@ def test_an_owner_address_no_digest_can_go_to_fails_that_digest_only(server):
     assert {owner: out.kind for owner, out in outcomes.items()} == {"Ana": "sent", "Zoé": "permanent", "Bo": "sent"}
     assert "Internationalized characters before the @-sign are not supported" in outcomes["Zoé"].reply
     assert [to for _sender, [to] in server.inbox.envelopes] == ["ana@team.example", "bo@team.example"]
+
+
+def test_each_follow_up_steps_email_is_written_from_that_steps_template(tmp_path, request, server):
+    # The rule's Template names the sequence ("welcome", and a welcome.txt.j2 is there too):
+    # the day-0 email is "intro" and the second step's "nudge", as the config says, never the
+    # template the sequence's name happens to name.
+    steps = [{"day": 0, "then": "send email", "template": "intro", "subject": "Hello {{ Company }}"},
+             {"day": 0, "then": "send email", "template": "nudge", "subject": "Still there?"}]
+    config = cfg(tmp_path, follow_ups={"welcome": {"steps": steps}})
+    (tmp_path / "tpl" / "intro.txt.j2").write_text("Intro for {{ Company }}.\n")
+    (tmp_path / "tpl" / "nudge.txt.j2").write_text("Nudge for {{ Company }}.\n")
+    book = make("xlsx", tmp_path, request, [rule("WF-0001", "lead", "created", "start sequence", None, "welcome")])
+    book.sync(0, config)
+    book.append("Leads", ["LEAD-0002", "Kim", "Beta", "k@beta.com", "New", "Sam", "2026-12-02"])
+    book.sync(1, config)
+    book.set("Outbox", 2, 6, "Approved")
+    book.set("Outbox", 3, 6, "Approved")
+    assert send(book, server, config, day(1)).sent == ["OUT-0001", "OUT-0002"]
+    assert [(m["Subject"], body(m)) for m in server.inbox.messages] == [
+        ("Hello Beta", "Intro for Beta.\n"), ("Still there?", "Nudge for Beta.\n")]
