@@ -692,7 +692,12 @@ def _state(ctx: SyncContext, part: StepResult, outcome: Outcome, fired: Fired, a
     # earlier sync wrote a date to keeps its date format on .xlsx (it would read back as a time).
     body += [["next", k, "", str(v)] for k, v in sorted(s.pointers.items())]
     body += [["watch", kind, key, v] for (kind, key), v in sorted(s.watched.items())]
-    body += [["seen", rid, key, v] for (rid, key), v in s.seen.items()]
+    # In the order the State had them, new ones last: a person sorting a records tab (or a
+    # conversion adding records of an earlier kind) moves no row, so it rewrites no cell.
+    tabs = ctx.crm.inputs.workflows  # type: ignore[union-attr]
+    before = {at: n for n, at in enumerate(tabs.state.seen)}
+    body += [["seen", rid, key, v] for (rid, key), v in
+             sorted(s.seen.items(), key=lambda kv: before.get(kv[0], len(before)))]
     for (rule, record, name), (day, owner) in sorted(s.enrolled.items()):
         body += [["sequence", f"{rule}|{record}", name, day],
                  ["sequence owner", f"{rule}|{record}", name, owner or ""]]  # not for people: State kinds
@@ -701,7 +706,6 @@ def _state(ctx: SyncContext, part: StepResult, outcome: Outcome, fired: Fired, a
              for (rule, record, event), (day, said) in sorted(s.waiting.items())]
     body += [["pending", record, mark, day] for record, (mark, day) in sorted(s.pending.items())]
     body += [["intake", act, "", day] for act, day in s.intake.items()]  # not for people: a State kind
-    tabs = ctx.crm.inputs.workflows  # type: ignore[union-attr]
     if not body and tabs.state == type(s)() and tabs.lost != "state":
         return
     ties: dict[tuple[str, str], Anchor] = {}
