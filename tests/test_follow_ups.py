@@ -268,3 +268,23 @@ def test_every_steps_template_is_checked_when_the_rule_is_read():
     sync(book, config, day(1))
     keys = [r[KEY] for r in book.tabs["Workflow Log"][1:]]
     assert keys == ["WF-0001|LEAD-0002|created", SEQ.format(lead="LEAD-0002", what="step 1", day=day(1).isoformat())]
+
+
+def test_a_record_enrolled_again_the_day_its_sequence_stopped_is_told_skipped_not_done():
+    # A deal enters the sequence, is won (stopped) and reopened, all on one day: the second
+    # enrollment's steps would be keyed as the first's, spent, so it is "skipped", saying why,
+    # never a "done" enrollment that takes no step.
+    steps = [{"day": 0, "then": "notify"}, {"day": 2, "then": "create task", "subject": "Call {{ Name }}"}]
+    config = Config.model_validate({"follow_ups": {"chase": {"steps": steps}}})
+    rule = ["WF-0001", "Chase", "yes", "opportunity", "Stage changes", "", "start sequence", None, None, "chase",
+            None, None]
+    book = MemoryWorkbook(_tabs([rule]))
+    sync(book, config, day(0))
+    for stage in ("Proposal", "Closed Won", "Negotiation"):
+        book.tabs["Opportunities"][1][5] = stage
+        sync(book, config, day(1))
+    last = book.tabs["Workflow Log"][-1]
+    assert (last[KEY], last[LOG_FIELDS.index("result")]) == (
+        "WF-0001|OPP-0001|changes:stage:Closed Won>Negotiation@2026-12-02", "skipped")
+    assert last[DETAILS] == ("OPP-0001 was already in the follow-up chase today, and a follow-up starts at most "
+                             "once a day for a record: not started again")

@@ -120,11 +120,18 @@ def find(sequences: Mapping[str, Any], name: str | None) -> str | None:
 
 
 def enroll(enrolled: dict[tuple[str, str, str], tuple[dt.date, str | None]], rule: str, record: str, name: str,
-           day: dt.date, owner: str | None) -> str | None:
+           day: dt.date, owner: str | None, spent: Callable[[str], bool] = lambda event: False) -> str | None:
     """Start `name` on `record` for `rule` on `day`, remembering its owner; or, the record
-    already in it (a record never runs the same sequence of a rule twice at once), why not."""
+    already in it (a record never runs the same sequence of a rule twice at once), or in one
+    that started on `day` and has ended (`spent(event)`: that step's or stop's key is in the
+    Workflow Log), why not."""
     if (rule, record, name) in enrolled:
         return _("{record} is already in the follow-up {name}", record=record, name=name)
+    # Its steps and stop are keyed by the enrollment's day: a second enrollment that day would
+    # find them spent and do nothing while its firing said "done".
+    if any(spent(f"{STEP_PREFIX}{name}:{what}@{day.isoformat()}") for what in ("step 1", "stopped")):
+        return _("{record} was already in the follow-up {name} today, and a follow-up starts at most once a day "
+                 "for a record: not started again", record=record, name=name)
     enrolled[(rule, record, name)] = (day, owner or None)
     return None
 

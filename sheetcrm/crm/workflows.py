@@ -1216,7 +1216,8 @@ def run(rows: Sequence[RuleRow], world: World, state: State, log: Sequence[LogEn
                     if rule.action == "start_sequence" and firing.result == "done":
                         name = follow_ups.find(world.sequences, rule.row.template) or ""
                         firing.values = {"sequence": name}
-                        refused = follow_ups.enroll(new.enrolled, rule.id, subject.id, name, world.as_of, subject.owner)
+                        refused = follow_ups.enroll(new.enrolled, rule.id, subject.id, name, world.as_of, subject.owner,
+                                                    lambda event: firing_key(rule.id, subject.id, event) in done_keys)
                         if refused:
                             firing.result, firing.message = "skipped", refused
                     if firing.result == "done":
