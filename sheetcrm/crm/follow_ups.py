@@ -138,15 +138,19 @@ def enroll(enrolled: dict[tuple[str, str, str], tuple[dt.date, str | None]], rul
 
 def advance(rule: str, subjects: Mapping[str, Any], world: Any,
             enrolled: dict[tuple[str, str, str], tuple[dt.date, str | None]], logged: Mapping[str, dt.date | None],
-            done: set[str], key_of: Callable[[str, str], str], own: set[str]) -> list[Due]:
+            done: set[str], key_of: Callable[[str, str], str], own: set[str],
+            stepped: dict[tuple[str, str, str], int] | None = None) -> list[Due]:
     """This sync's steps and stops of every enrollment of `rule`, in record order.
 
     `subjects`: record ID -> the rule's records (crm.workflows.Subject); `world`: its World
     (as_of, sequences, activities, sent_ids); `logged`: Workflow Log key -> its day; `done`: the
     keys journaled or firing this sync (the Dues' keys are added); `key_of(record, event)`: a
-    firing's key; `own`: the IDs of the records workflows made. `enrolled` is left as it
-    stands after this sync (finished and stopped enrollments gone)."""
+    firing's key; `own`: the IDs of the records workflows made; `stepped`: enrollment -> how
+    many of its steps were journaled (a step at or below it is taken, whether or not its Log
+    row is still there). `enrolled` and `stepped` are left as they stand after this sync
+    (finished and stopped enrollments gone)."""
     out: list[Due] = []
+    stepped = {} if stepped is None else stepped
     for (rule_id, record, name), (start, owner) in sorted(enrolled.items(), key=lambda kv: kv[0]):
         sequence, subject = world.sequences.get(name), subjects.get(record)
         if rule_id != rule or sequence is None or subject is None:
@@ -155,8 +159,10 @@ def advance(rule: str, subjects: Mapping[str, Any], world: Any,
         steps = sequence.steps
         events = [f"{STEP_PREFIX}{name}:step {i}@{start.isoformat()}" for i in range(1, len(steps) + 1)]
         stop = f"{STEP_PREFIX}{name}:stopped@{start.isoformat()}"
-        if key_of(record, stop) in done or all(key_of(record, e) in done for e in events):
+        taken = lambda n, event: key_of(record, event) in done or n <= stepped.get(key, 0)  # noqa: E731
+        if key_of(record, stop) in done or all(taken(n, e) for n, e in enumerate(events, 1)):
             del enrolled[key]
+            stepped.pop(key, None)
             continue
         if not owner and subject.owner:
             owner = subject.owner  # a first owner is no change of owner
@@ -166,13 +172,14 @@ def advance(rule: str, subjects: Mapping[str, Any], world: Any,
             out.append(Due(subject, stop, _("follow-up {name}", name=name), message=reason))
             done.add(key_of(record, stop))
             del enrolled[key]
+            stepped.pop(key, None)
             continue
         previous: tuple[int, dt.date] | None = None   # (the step's day, the day it fired)
         for n, (step, event) in enumerate(zip(steps, events), 1):
             due = add_days(start, step.day)
             if previous is not None:
                 due = max(due, add_days(previous[1], step.day - previous[0]))
-            if key_of(record, event) in done:
+            if taken(n, event):
                 previous = (step.day, logged.get(key_of(record, event)) or due)
                 continue
             if due > world.as_of:
@@ -180,9 +187,11 @@ def advance(rule: str, subjects: Mapping[str, Any], world: Any,
             out.append(Due(subject, event, _("follow-up {name}, step {n} of {total} (day {day})", name=name, n=n,
                                              total=len(steps), day=step.day), step, n, enrollment=key))
             done.add(key_of(record, event))
+            stepped[key] = max(stepped.get(key, 0), n)
             previous = (step.day, world.as_of)
-        if all(key_of(record, e) in done for e in events):
+        if all(taken(n, e) for n, e in enumerate(events, 1)):
             del enrolled[key]
+            stepped.pop(key, None)
     return out
 
 

@@ -582,6 +582,10 @@ class State:
     pointers: dict[str, int] = field(default_factory=dict)
     # (rule, record, sequence) -> (day enrolled, owner then): the follow-ups running.
     enrolled: dict[tuple[str, str, str], tuple[dt.date, str | None]] = field(default_factory=dict)
+    # (rule, record, sequence) -> how many of its steps were journaled: a step whose Log row a
+    # person deleted is not taken again (a second task, a second email), as `checked` keeps a
+    # time event and `seen` an edge from firing twice. Kept while the enrollment runs.
+    stepped: dict[tuple[str, str, str], int] = field(default_factory=dict)
     # (rule, record, event) -> (the event's day, the event in words): firings whose action could
     # not be carried out whole (`_waits`), offered again at every sync until it can, never logged
     # before. Kept while the rule runs, dropped with it (an "off" means off).
@@ -649,6 +653,7 @@ def respell(state: State, log: Sequence[LogEntry], rule_ids: Iterable[str], worl
                 watched=dict(state.watched), seen=keyed(state.seen, lambda k: (records(k[0]), k[1])),
                 pointers=keyed(state.pointers, rule),  # type: ignore[arg-type]
                 enrolled=keyed(state.enrolled, lambda k: (rule(k[0]), records(k[1]), k[2])),
+                stepped=keyed(state.stepped, lambda k: (rule(k[0]), records(k[1]), k[2])),
                 waiting=keyed(state.waiting, lambda k: (rule(k[0]), records(k[1]), event(k[2]))),
                 pending=dict(state.pending), intake=keyed(state.intake, records))  # type: ignore[arg-type]
     entries = []
@@ -1164,7 +1169,8 @@ def run(rows: Sequence[RuleRow], world: World, state: State, log: Sequence[LogEn
     running = {r.id for r in rules}
     new = State(armed={k: v for k, v in state.armed.items() if k in running},
                 checked={k: v for k, v in state.checked.items() if k in running}, watched={}, seen={},
-                pointers={k: v for k, v in state.pointers.items() if k in running}, enrolled=dict(state.enrolled))
+                pointers={k: v for k, v in state.pointers.items() if k in running}, enrolled=dict(state.enrolled),
+                stepped=dict(state.stepped))
     firings: list[Firing] = []
     open_load = _Load(world)
     watching = watched_fields(r for r in rules if r.row.ready)
@@ -1220,6 +1226,8 @@ def run(rows: Sequence[RuleRow], world: World, state: State, log: Sequence[LogEn
                                                     lambda event: firing_key(rule.id, subject.id, event) in done_keys)
                         if refused:
                             firing.result, firing.message = "skipped", refused
+                        else:
+                            new.stepped.pop((rule.id, subject.id, name), None)  # an earlier enrollment's
                     if firing.result == "done":
                         fired[(rule.id, subject.id)] = fired.get((rule.id, subject.id), 0) + 1
                     elif firing.result == "waiting":  # offered again next sync, with its own day
@@ -1341,7 +1349,7 @@ def _follow_ups(rule: Rule, world: World, state: State, logged: Mapping[str, dt.
     running = {key: value for key, value in state.enrolled.items() if key[0] == rule.id}
     out = []
     for due in follow_ups.advance(rule.id, subjects, world, state.enrolled, logged, done_keys,
-                                  lambda record, event: firing_key(rule.id, record, event), own):
+                                  lambda record, event: firing_key(rule.id, record, event), own, state.stepped):
         if due.step is None:
             out.append(Firing(rule, due.subject, due.event, due.said, world.as_of, "stopped", message=due.message))
             continue
@@ -1354,6 +1362,7 @@ def _follow_ups(rule: Rule, world: World, state: State, logged: Mapping[str, dt.
         if firing.result == "waiting" and due.enrollment in running:
             # Not logged, so offered again next sync; its enrollment stays until it is.
             state.enrolled.setdefault(due.enrollment, running[due.enrollment])  # type: ignore[index]
+            state.stepped[due.enrollment] = min(state.stepped.get(due.enrollment, 0), due.n - 1)  # type: ignore[index]
         out.append(firing)
     return out
 
