@@ -45,7 +45,7 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Collection, Iterable, Iterator, Mapping, Sequence
 
 from babel.dates import format_date
 from babel.lists import format_list
@@ -1033,10 +1033,11 @@ def _figure(value: Decimal) -> str:
     return show_number(value.normalize(), group=False)
 
 
-def _events(rule: Rule, world: World, state: State, armed: dt.date,
-            checked: dt.date | None) -> Callable[[Subject], list[tuple[str, str, dt.date]]]:
+def _events(rule: Rule, world: World, state: State, armed: dt.date, checked: dt.date | None,
+            entered: Collection[tuple[str, str, str]] = ()) -> Callable[[Subject], list[tuple[str, str, dt.date]]]:
     """`events(subject)`: (event key, what a person reads, event day) of each event of `rule`
-    on `subject` this sync. What depends on the rule alone is worked out once, not per record."""
+    on `subject` this sync. What depends on the rule alone is worked out once, not per record.
+    `entered`: (rule, record, "enters:<Stage>") of the entries into a stage the Log holds."""
     t, as_of = rule.trigger, world.as_of
     label = world.labels.get(rule.kind, {}).get(t.field or "", t.field or "")
     records_watched = (rule.kind, SEEN_RECORD) in state.watched
@@ -1065,7 +1066,8 @@ def _events(rule: Rule, world: World, state: State, armed: dt.date,
                         return [(f"changes:{field_key}:{_show(prev)}>{_show(cur)}@{as_of}",
                                  _("{field} changed from {old} to {new}", field=label, old=old, new=new), as_of)]
             elif (t.kind == "enters" and records_watched and (sid, SEEN_RECORD) not in seen
-                  and _matches(t.to, cur, world, field_key)):
+                  and _matches(t.to, cur, world, field_key) and (rule.id, sid, f"enters:{t.to}") not in entered):
+                # A new record made in the stage; not one whose entry the Log holds, met again.
                 return [(f"enters:{t.to}@{as_of}", _entered(rule, world), as_of)]
             return []
     elif t.kind in ("score_above", "score_below"):
@@ -1159,6 +1161,9 @@ def run(rows: Sequence[RuleRow], world: World, state: State, log: Sequence[LogEn
     lineage: dict[str, tuple[str, ...]] = {}
     logged = {e.key: e.day for e in log}
     own = {e.created for e in log if e.created}
+    # (rule, record, "enters:<Stage>") of every logged entry into a stage: a record met again
+    # (deleted and typed back, restored from the version history) was not made in that stage.
+    entered = {(e.rule, e.record, e.event.split("@")[0]) for e in log if e.event.startswith("enters:")}
     for e in log:
         if e.result == "done" and not follow_ups.is_step(e.event):  # a sequence's steps are one firing's
             fired[(e.rule, e.record)] = fired.get((e.rule, e.record), 0) + 1
@@ -1183,7 +1188,7 @@ def run(rows: Sequence[RuleRow], world: World, state: State, log: Sequence[LogEn
             continue
         armed = new.armed.setdefault(rule.id, world.as_of)
         checked = state.checked.get(rule.id)
-        events = _events(rule, world, state, armed, checked)
+        events = _events(rule, world, state, armed, checked, entered)
         held: dict[str, list[tuple[str, str, dt.date]]] = {}  # record ID -> its firings waiting since before
         for (rule_id, record, event), (day, said) in state.waiting.items():
             if rule_id == rule.id:
