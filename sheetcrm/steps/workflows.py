@@ -727,7 +727,8 @@ def _state(ctx: SyncContext, part: StepResult, outcome: Outcome, fired: Fired, a
     if not ties:
         return  # no action this sync: no State row waits for one (20k rows to look at, at 10k leads)
     # A step counted as taken lands with the step's action, or the next sync offers it again.
-    by_row = {index + 2: (ties if r[0] == "seen" else steps)[(r[1], r[2])] for index, r in enumerate(body)
-              if (r[0] == "seen" and (r[1], r[2]) in ties) or (r[0] == "sequence step" and (r[1], r[2]) in steps)}
+    held = {"seen": ties, "sequence step": steps}  # not for people: State kinds
+    by_row = {index + 2: held[r[0]][(r[1], r[2])] for index, r in enumerate(body)
+              if r[0] in held and (r[1], r[2]) in held[r[0]]}
     part.plan.writes[first:] = [dataclasses.replace(w, requires=by_row[w.row]) if w.row in by_row else w
                                 for w in part.plan.writes[first:]]
