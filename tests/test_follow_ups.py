@@ -331,3 +331,17 @@ def test_a_step_whose_action_was_dropped_is_taken_at_the_next_sync():
         ["WF-0001|LEAD-0002", "welcome", "1"]]
     sync(book, config, day(3))
     assert [r[2] for r in book.tabs["Tasks"][1:]] == ["a person's own task", "Call Co2"]
+
+
+def test_two_sequences_a_template_cannot_tell_apart_are_refused_naming_both(tmp_path):
+    # A rule's Template finds its sequence ignoring case and accents: with "Bienvenida" and
+    # "bienvenída" both there, which one "bienvenida" starts would be a guess.
+    from sheetcrm.config import load_config
+    from sheetcrm.settings import ConfigError
+
+    (tmp_path / "sheetcrm.toml").write_text('[follow_ups.Bienvenida]\nsteps = [{day = 0, then = "notify"}]\n'
+                                            '[follow_ups."bienvenída"]\nsteps = [{day = 0, then = "notify"}]\n',
+                                            encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        load_config(tmp_path / "sheetcrm.toml")
+    assert "follow_ups.bienvenída: is the same name as the follow-up Bienvenida" in str(e.value)

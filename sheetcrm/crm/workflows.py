@@ -1375,7 +1375,15 @@ def _follow_ups(rule: Rule, world: World, state: State, logged: Mapping[str, dt.
 def check_follow_ups(sequences: Mapping[str, follow_ups.FollowUpSettings]) -> Mapping[str, follow_ups.FollowUpSettings]:
     """The config's sequences, each step an action a step may take (create task, log activity,
     send email, notify) with the arguments it needs and a Subject that parses. Raises
-    KeyedProblem naming "NAME.steps.N.key" (under `follow_ups`), N counted from 1 as people count."""
+    KeyedProblem naming "NAME.steps.N.key" (under `follow_ups`), N counted from 1 as people count,
+    or "NAME" when it names the same sequence as another (a rule's Template finds a sequence
+    ignoring case and accents: which of the two it meant would be a guess)."""
+    named: dict[str, str] = {}
+    for name in sequences:
+        if (other := named.setdefault(normalize_key(name), name)) != name:
+            raise KeyedProblem(name, _("is the same name as the follow-up {other} when case and accents are ignored, "
+                                       "as a rule's Template names a sequence; give one of them another name",
+                                       other=other))
     for name, sequence in sequences.items():
         for index, step in enumerate(sequence.steps, 1):
             where = f"{name}.steps.{index}"
