@@ -599,3 +599,22 @@ def test_sorting_a_records_tab_rewrites_no_workflow_state_cell():
     after = book.tabs["Workflow State"]
     assert [r for r in after if r[0] == "seen"][:8] == [r for r in state if r[0] == "seen"]   # new ones last
     assert {r[1] for r in after if r[0] == "seen"} >= {"LEAD-0005"}
+
+
+def test_two_assignment_rules_on_one_new_lead_give_it_one_owner_and_say_so():
+    # A web lead matches both rules: the first gives it Ana; the second, in the same sync, finds
+    # it assigned and is logged skipped. Both "done" once wrote Bo over Ana, the Log saying
+    # Ana had it.
+    from sheetcrm.workbook.memory import MemoryWorkbook
+
+    rules = [["WF-0001", "Web leads", "yes", "lead", "created", "", "assign owner", None, None, None, "Ana", None],
+             ["WF-0002", "All leads", "yes", "lead", "created", "", "assign owner", None, None, None, "Bo", None]]
+    book = MemoryWorkbook(_tabs(rules))
+    sync(book, Config(), day(0))
+    book.tabs["Leads"].append(["LEAD-0002", "Kim", "Beta", "k@beta.com", "New", None, "2026-12-02"])
+    sync(book, Config(), day(1))
+    assert book.tabs["Leads"][2][5] == "Ana"
+    result, details = LOG_FIELDS.index("result"), LOG_FIELDS.index("details")
+    assert [(r[1], r[result], r[details]) for r in book.tabs["Workflow Log"][1:]] == [
+        ("WF-0001", "done", "assigned to Ana (round-robin)"),
+        ("WF-0002", "skipped", "LEAD-0002 has an owner already: Ana, assigned by rule WF-0001 at this sync")]

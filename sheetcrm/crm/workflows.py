@@ -1490,6 +1490,10 @@ class _Load(dict[tuple[str, str], int]):
     def __init__(self, world: World):
         super().__init__()
         self._world: World | None = world
+        # (kind, record ID) -> (owner, rule): the owners this sync's assignments gave. A second
+        # rule assigning the same record would write over the first in the same write, both
+        # logged "done".
+        self.assigned: dict[tuple[str, str], tuple[str, str]] = {}
 
     def counted(self) -> "_Load":
         if self._world is not None:
@@ -1605,6 +1609,11 @@ def _act(firing: Firing, world: World, state: State, load: _Load, issues: list[I
         if subject.owner:
             firing.result, firing.message = "skipped", _("{record} has an owner already", record=subject.id)
             return
+        if (earlier := load.assigned.get((subject.kind, subject.id))) is not None:
+            firing.result, firing.message = "skipped", _("{record} has an owner already: {owner}, assigned by rule "
+                                                         "{rule} at this sync", record=subject.id, owner=earlier[0],
+                                                         rule=earlier[1])
+            return
         if _waits(firing, world, KINDS[subject.kind], ("owner",)):
             return  # before the round-robin moves
         load = load.counted()
@@ -1616,6 +1625,7 @@ def _act(firing: Firing, world: World, state: State, load: _Load, issues: list[I
                                  rule=rule.id, record=subject.id))
             return
         firing.values = {"owner": owner}
+        load.assigned[(subject.kind, subject.id)] = (owner, rule.id)
         held = load[(subject.kind, owner_key(owner))] = load.get((subject.kind, owner_key(owner)), 0) + 1
         firing.message = (_("assigned to {owner} (round-robin, {n} of Cap {cap})", owner=owner, n=held, cap=row.cap)
                           if row.cap is not None else _("assigned to {owner} (round-robin)", owner=owner))
