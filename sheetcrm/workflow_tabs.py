@@ -104,6 +104,7 @@ def read_state(grid: Grid | None, locale: str) -> State:
     """Kind, Key, Field, Value rows: armed/checked (rule, day), watch (kind, field, day), seen
     (record, field, value as the cell holds it), next (rule, position), sequence ("rule|record",
     sequence name, day enrolled) each followed by its sequence owner (…, owner at enrollment),
+    sequence step ("rule|record", sequence name, how many of its steps were taken),
     waiting (the firing's key, its event in words, its day), pending (record, fingerprint, day),
     intake (a Form Submitted activity the previous sync appended, the day it did)."""
     state = State()
@@ -131,6 +132,12 @@ def read_state(grid: Grid | None, locale: str) -> State:
             elif kind == "sequence owner" and (rule, record, name) in state.enrolled:  # not for people: State kind
                 state.enrolled[(rule, record, name)] = (state.enrolled[(rule, record, name)][0],
                                                         cells.parse_text(value))
+        elif kind == "sequence step" and name and key.count("|") == 1:  # not for people: a State kind
+            rule, record = key.split("|")
+            try:
+                state.stepped[(rule, record, name)] = cells.parse_integer(value) or 0
+            except cells.CellError:
+                pass  # a cell a person typed over: the Log's keys still say which steps went out
         elif kind == "waiting" and key.count("|") >= 2:  # not for people: a State kind
             rule, record, event = key.split("|", 2)
             day = _date(value, locale)

@@ -268,3 +268,80 @@ def test_every_steps_template_is_checked_when_the_rule_is_read():
     sync(book, config, day(1))
     keys = [r[KEY] for r in book.tabs["Workflow Log"][1:]]
     assert keys == ["WF-0001|LEAD-0002|created", SEQ.format(lead="LEAD-0002", what="step 1", day=day(1).isoformat())]
+
+
+def test_a_record_enrolled_again_the_day_its_sequence_stopped_is_told_skipped_not_done():
+    # A deal enters the sequence, is won (stopped) and reopened, all on one day: the second
+    # enrollment's steps would be keyed as the first's, spent, so it is "skipped", saying why,
+    # never a "done" enrollment that takes no step.
+    steps = [{"day": 0, "then": "notify"}, {"day": 2, "then": "create task", "subject": "Call {{ Name }}"}]
+    config = Config.model_validate({"follow_ups": {"chase": {"steps": steps}}})
+    rule = ["WF-0001", "Chase", "yes", "opportunity", "Stage changes", "", "start sequence", None, None, "chase",
+            None, None]
+    book = MemoryWorkbook(_tabs([rule]))
+    sync(book, config, day(0))
+    for stage in ("Proposal", "Closed Won", "Negotiation"):
+        book.tabs["Opportunities"][1][5] = stage
+        sync(book, config, day(1))
+    last = book.tabs["Workflow Log"][-1]
+    assert (last[KEY], last[LOG_FIELDS.index("result")]) == (
+        "WF-0001|OPP-0001|changes:stage:Closed Won>Negotiation@2026-12-02", "skipped")
+    assert last[DETAILS] == ("OPP-0001 was already in the follow-up chase today, and a follow-up starts at most "
+                             "once a day for a record: not started again")
+
+
+def test_a_step_whose_log_row_was_deleted_is_not_taken_again():
+    # A person tidies the Workflow Log and deletes the day-0 email's row: the State still counts
+    # the step as taken, so no second Draft is queued; the day-3 step comes on its day.
+    book = MemoryWorkbook(_tabs([RULE]))
+    sync(book, CONFIG, day(0))
+    book.tabs["Leads"].append(["LEAD-0002", "P2", "Co2", "p2@co2.com", "New", "Sam", "2026-12-02"])
+    sync(book, CONFIG, day(1))
+    log = book.tabs["Workflow Log"]
+    assert log[2][KEY] == SEQ.format(lead="LEAD-0002", what="step 1", day="2026-12-02")
+    del log[2]
+    for n in (2, 3, 4):
+        sync(book, CONFIG, day(n))
+    assert [r[KEY] for r in book.tabs["Workflow Log"][1:]] == [
+        "WF-0001|LEAD-0002|created", SEQ.format(lead="LEAD-0002", what="step 2", day="2026-12-02")]
+    assert [r[0] for r in book.tabs["Outbox"][1:]] == ["OUT-0001"]
+    assert [(r[0], r[1]) for r in book.tabs["Tasks"][1:]] == [("TSK-0001", day(5))]   # fired day 4, due a day later
+
+
+def test_a_step_whose_action_was_dropped_is_taken_at_the_next_sync():
+    # A person types a row where the step's task was going while the sync runs: the task, its
+    # Log row and the State's count of the steps taken are dropped together; the next sync
+    # takes the step, once.
+    from sheetcrm.sync import plan_sync
+
+    config = Config.model_validate({"follow_ups": {"welcome": {"steps": [
+        {"day": 0, "then": "create task", "subject": "Call {{ Company }}"}, {"day": 5, "then": "notify"}]}}})
+    book = MemoryWorkbook(_tabs([RULE]))
+    sync(book, config, day(0))
+    book.tabs["Leads"].append(["LEAD-0002", "P2", "Co2", "p2@co2.com", "New", "Sam", "2026-12-02"])
+    _crm, _results, plan = plan_sync(book.read(), config, day(1))
+    book.tabs["Tasks"].append([None, None, "a person's own task"])   # typed meanwhile, where the task goes
+    book.write(plan)
+    assert [r[KEY] for r in book.tabs["Workflow Log"][1:]] == ["WF-0001|LEAD-0002|created"]
+    assert [r[:3] for r in book.tabs["Workflow State"] if r and r[0] == "sequence step"] == []
+    sync(book, config, day(2))
+    assert [r[KEY] for r in book.tabs["Workflow Log"][1:]][-1] == SEQ.format(lead="LEAD-0002", what="step 1",
+                                                                              day="2026-12-02")
+    assert [r[1:] for r in book.tabs["Workflow State"] if r and r[0] == "sequence step"] == [
+        ["WF-0001|LEAD-0002", "welcome", "1"]]
+    sync(book, config, day(3))
+    assert [r[2] for r in book.tabs["Tasks"][1:]] == ["a person's own task", "Call Co2"]
+
+
+def test_two_sequences_a_template_cannot_tell_apart_are_refused_naming_both(tmp_path):
+    # A rule's Template finds its sequence ignoring case and accents: with "Bienvenida" and
+    # "bienvenída" both there, which one "bienvenida" starts would be a guess.
+    from sheetcrm.config import load_config
+    from sheetcrm.settings import ConfigError
+
+    (tmp_path / "sheetcrm.toml").write_text('[follow_ups.Bienvenida]\nsteps = [{day = 0, then = "notify"}]\n'
+                                            '[follow_ups."bienvenída"]\nsteps = [{day = 0, then = "notify"}]\n',
+                                            encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        load_config(tmp_path / "sheetcrm.toml")
+    assert "follow_ups.bienvenída: is the same name as the follow-up Bienvenida" in str(e.value)

@@ -574,3 +574,47 @@ def test_a_rule_row_with_a_bad_cell_keeps_its_id_so_no_other_row_fires_under_it(
     book.sync(1)
     assert _log(book) == []
     assert [(r.get("Firings"), r.get("Last Fired")) for r in book.records("Workflows")] == [(None, None)] * 2
+
+
+def test_sorting_a_records_tab_rewrites_no_workflow_state_cell():
+    """The State's `seen` rows keep the order the State had them, new ones last: a person
+    sorting the Leads tab moves no State row, so the sync after it writes no State cell (it
+    rewrote one row per lead and watched field, same values in new places)."""
+    from sheetcrm.sync import plan_sync
+    from sheetcrm.workbook.memory import MemoryWorkbook
+
+    rules = [["WF-0001", "New lead", "yes", "lead", "created", "", "notify", None, None, None, None, None],
+             ["WF-0002", "Status", "yes", "lead", "Status changes", "", "notify", None, None, None, None, None]]
+    tabs = _tabs(rules)
+    tabs["Leads"] += [[f"LEAD-000{n}", f"L{n}", f"C{n}", f"p{n}@c{n}.com", "New", "Sam", "2026-11-20"]
+                      for n in (2, 3, 4)]
+    book = MemoryWorkbook(tabs)
+    sync(book, Config(), day(0))
+    state = [list(r) for r in book.tabs["Workflow State"]]
+    book.tabs["Leads"][1:] = book.tabs["Leads"][:0:-1]   # sorted Z to A
+    _crm, _results, plan = plan_sync(book.read(), Config(), day(0))
+    assert [w for w in plan.writes if w.tab == "Workflow State"] == []
+    book.tabs["Leads"].append(["LEAD-0005", "Kim", "Beta", "k@beta.com", "New", "Sam", "2026-12-01"])
+    sync(book, Config(), day(1))
+    after = book.tabs["Workflow State"]
+    assert [r for r in after if r[0] == "seen"][:8] == [r for r in state if r[0] == "seen"]   # new ones last
+    assert {r[1] for r in after if r[0] == "seen"} >= {"LEAD-0005"}
+
+
+def test_two_assignment_rules_on_one_new_lead_give_it_one_owner_and_say_so():
+    # A web lead matches both rules: the first gives it Ana; the second, in the same sync, finds
+    # it assigned and is logged skipped. Both "done" once wrote Bo over Ana, the Log saying
+    # Ana had it.
+    from sheetcrm.workbook.memory import MemoryWorkbook
+
+    rules = [["WF-0001", "Web leads", "yes", "lead", "created", "", "assign owner", None, None, None, "Ana", None],
+             ["WF-0002", "All leads", "yes", "lead", "created", "", "assign owner", None, None, None, "Bo", None]]
+    book = MemoryWorkbook(_tabs(rules))
+    sync(book, Config(), day(0))
+    book.tabs["Leads"].append(["LEAD-0002", "Kim", "Beta", "k@beta.com", "New", None, "2026-12-02"])
+    sync(book, Config(), day(1))
+    assert book.tabs["Leads"][2][5] == "Ana"
+    result, details = LOG_FIELDS.index("result"), LOG_FIELDS.index("details")
+    assert [(r[1], r[result], r[details]) for r in book.tabs["Workflow Log"][1:]] == [
+        ("WF-0001", "done", "assigned to Ana (round-robin)"),
+        ("WF-0002", "skipped", "LEAD-0002 has an owner already: Ana, assigned by rule WF-0001 at this sync")]

@@ -165,3 +165,23 @@ def test_a_lead_unread_for_a_while_is_no_new_record_once_read_again(tmp_path):
     book.sync(5)
     book.sync(6)
     assert _log(book) == []
+
+
+def test_a_deal_deleted_and_typed_back_does_not_enter_its_stage_again():
+    # OPP-0001 entered Proposal on day 1 (a task); on day 3 its row is gone (deleted by mistake),
+    # on day 4 it is back, still in Proposal: it was not made in Proposal, so no second task.
+    from sheetcrm.workbook.memory import MemoryWorkbook
+    from test_workflows import RULES
+
+    book = MemoryWorkbook(_tabs(RULES[:1]))
+    sync(book, Config(), day(0))
+    book.tabs["Opportunities"][1][5] = "Proposal"
+    sync(book, Config(), day(1))
+    row = book.tabs["Opportunities"].pop(1)
+    sync(book, Config(), day(3))
+    book.tabs["Opportunities"].insert(1, row)
+    for n in (4, 5):
+        sync(book, Config(), day(n))
+    key = LOG_FIELDS.index("key")
+    assert [r[key] for r in book.tabs["Workflow Log"][1:]] == ["WF-0001|OPP-0001|enters:Proposal@2026-12-02"]
+    assert [r[0] for r in book.tabs["Tasks"][1:]] == ["TSK-0001"]

@@ -106,6 +106,13 @@ def enrollment_of(event: str) -> tuple[str, str, bool] | None:
     return (found["name"], found["day"], found["what"] == "stopped") if found else None
 
 
+def step_of(event: str) -> tuple[str, int] | None:
+    """(sequence name, step number from 1) of a step's Workflow Log event; None for a stop or
+    any other event."""
+    found = _EVENT.match(event)
+    return (found["name"], int(found["what"].split()[1])) if found and found["what"] != "stopped" else None
+
+
 def find(sequences: Mapping[str, Any], name: str | None) -> str | None:
     """The sequence `name` names (ignoring case and accents), as the config spells it."""
     wanted = normalize_key(name or "")
@@ -113,26 +120,37 @@ def find(sequences: Mapping[str, Any], name: str | None) -> str | None:
 
 
 def enroll(enrolled: dict[tuple[str, str, str], tuple[dt.date, str | None]], rule: str, record: str, name: str,
-           day: dt.date, owner: str | None) -> str | None:
+           day: dt.date, owner: str | None, spent: Callable[[str], bool] = lambda event: False) -> str | None:
     """Start `name` on `record` for `rule` on `day`, remembering its owner; or, the record
-    already in it (a record never runs the same sequence of a rule twice at once), why not."""
+    already in it (a record never runs the same sequence of a rule twice at once), or in one
+    that started on `day` and has ended (`spent(event)`: that step's or stop's key is in the
+    Workflow Log), why not."""
     if (rule, record, name) in enrolled:
         return _("{record} is already in the follow-up {name}", record=record, name=name)
+    # Its steps and stop are keyed by the enrollment's day: a second enrollment that day would
+    # find them spent and do nothing while its firing said "done".
+    if any(spent(f"{STEP_PREFIX}{name}:{what}@{day.isoformat()}") for what in ("step 1", "stopped")):
+        return _("{record} was already in the follow-up {name} today, and a follow-up starts at most once a day "
+                 "for a record: not started again", record=record, name=name)
     enrolled[(rule, record, name)] = (day, owner or None)
     return None
 
 
 def advance(rule: str, subjects: Mapping[str, Any], world: Any,
             enrolled: dict[tuple[str, str, str], tuple[dt.date, str | None]], logged: Mapping[str, dt.date | None],
-            done: set[str], key_of: Callable[[str, str], str], own: set[str]) -> list[Due]:
+            done: set[str], key_of: Callable[[str, str], str], own: set[str],
+            stepped: dict[tuple[str, str, str], int] | None = None) -> list[Due]:
     """This sync's steps and stops of every enrollment of `rule`, in record order.
 
     `subjects`: record ID -> the rule's records (crm.workflows.Subject); `world`: its World
     (as_of, sequences, activities, sent_ids); `logged`: Workflow Log key -> its day; `done`: the
     keys journaled or firing this sync (the Dues' keys are added); `key_of(record, event)`: a
-    firing's key; `own`: the IDs of the records workflows made. `enrolled` is left as it
-    stands after this sync (finished and stopped enrollments gone)."""
+    firing's key; `own`: the IDs of the records workflows made; `stepped`: enrollment -> how
+    many of its steps were journaled (a step at or below it is taken, whether or not its Log
+    row is still there). `enrolled` and `stepped` are left as they stand after this sync
+    (finished and stopped enrollments gone)."""
     out: list[Due] = []
+    stepped = {} if stepped is None else stepped
     for (rule_id, record, name), (start, owner) in sorted(enrolled.items(), key=lambda kv: kv[0]):
         sequence, subject = world.sequences.get(name), subjects.get(record)
         if rule_id != rule or sequence is None or subject is None:
@@ -141,8 +159,10 @@ def advance(rule: str, subjects: Mapping[str, Any], world: Any,
         steps = sequence.steps
         events = [f"{STEP_PREFIX}{name}:step {i}@{start.isoformat()}" for i in range(1, len(steps) + 1)]
         stop = f"{STEP_PREFIX}{name}:stopped@{start.isoformat()}"
-        if key_of(record, stop) in done or all(key_of(record, e) in done for e in events):
+        taken = lambda n, event: key_of(record, event) in done or n <= stepped.get(key, 0)  # noqa: E731
+        if key_of(record, stop) in done or all(taken(n, e) for n, e in enumerate(events, 1)):
             del enrolled[key]
+            stepped.pop(key, None)
             continue
         if not owner and subject.owner:
             owner = subject.owner  # a first owner is no change of owner
@@ -152,13 +172,14 @@ def advance(rule: str, subjects: Mapping[str, Any], world: Any,
             out.append(Due(subject, stop, _("follow-up {name}", name=name), message=reason))
             done.add(key_of(record, stop))
             del enrolled[key]
+            stepped.pop(key, None)
             continue
         previous: tuple[int, dt.date] | None = None   # (the step's day, the day it fired)
         for n, (step, event) in enumerate(zip(steps, events), 1):
             due = add_days(start, step.day)
             if previous is not None:
                 due = max(due, add_days(previous[1], step.day - previous[0]))
-            if key_of(record, event) in done:
+            if taken(n, event):
                 previous = (step.day, logged.get(key_of(record, event)) or due)
                 continue
             if due > world.as_of:
@@ -166,9 +187,11 @@ def advance(rule: str, subjects: Mapping[str, Any], world: Any,
             out.append(Due(subject, event, _("follow-up {name}, step {n} of {total} (day {day})", name=name, n=n,
                                              total=len(steps), day=step.day), step, n, enrollment=key))
             done.add(key_of(record, event))
+            stepped[key] = max(stepped.get(key, 0), n)
             previous = (step.day, world.as_of)
-        if all(key_of(record, e) in done for e in events):
+        if all(taken(n, e) for n, e in enumerate(events, 1)):
             del enrolled[key]
+            stepped.pop(key, None)
     return out
 
 

@@ -45,7 +45,7 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Collection, Iterable, Iterator, Mapping, Sequence
 
 from babel.dates import format_date
 from babel.lists import format_list
@@ -582,6 +582,10 @@ class State:
     pointers: dict[str, int] = field(default_factory=dict)
     # (rule, record, sequence) -> (day enrolled, owner then): the follow-ups running.
     enrolled: dict[tuple[str, str, str], tuple[dt.date, str | None]] = field(default_factory=dict)
+    # (rule, record, sequence) -> how many of its steps were journaled: a step whose Log row a
+    # person deleted is not taken again (a second task, a second email), as `checked` keeps a
+    # time event and `seen` an edge from firing twice. Kept while the enrollment runs.
+    stepped: dict[tuple[str, str, str], int] = field(default_factory=dict)
     # (rule, record, event) -> (the event's day, the event in words): firings whose action could
     # not be carried out whole (`_waits`), offered again at every sync until it can, never logged
     # before. Kept while the rule runs, dropped with it (an "off" means off).
@@ -649,6 +653,7 @@ def respell(state: State, log: Sequence[LogEntry], rule_ids: Iterable[str], worl
                 watched=dict(state.watched), seen=keyed(state.seen, lambda k: (records(k[0]), k[1])),
                 pointers=keyed(state.pointers, rule),  # type: ignore[arg-type]
                 enrolled=keyed(state.enrolled, lambda k: (rule(k[0]), records(k[1]), k[2])),
+                stepped=keyed(state.stepped, lambda k: (rule(k[0]), records(k[1]), k[2])),
                 waiting=keyed(state.waiting, lambda k: (rule(k[0]), records(k[1]), event(k[2]))),
                 pending=dict(state.pending), intake=keyed(state.intake, records))  # type: ignore[arg-type]
     entries = []
@@ -1028,10 +1033,11 @@ def _figure(value: Decimal) -> str:
     return show_number(value.normalize(), group=False)
 
 
-def _events(rule: Rule, world: World, state: State, armed: dt.date,
-            checked: dt.date | None) -> Callable[[Subject], list[tuple[str, str, dt.date]]]:
+def _events(rule: Rule, world: World, state: State, armed: dt.date, checked: dt.date | None,
+            entered: Collection[tuple[str, str, str]] = ()) -> Callable[[Subject], list[tuple[str, str, dt.date]]]:
     """`events(subject)`: (event key, what a person reads, event day) of each event of `rule`
-    on `subject` this sync. What depends on the rule alone is worked out once, not per record."""
+    on `subject` this sync. What depends on the rule alone is worked out once, not per record.
+    `entered`: (rule, record, "enters:<Stage>") of the entries into a stage the Log holds."""
     t, as_of = rule.trigger, world.as_of
     label = world.labels.get(rule.kind, {}).get(t.field or "", t.field or "")
     records_watched = (rule.kind, SEEN_RECORD) in state.watched
@@ -1060,7 +1066,8 @@ def _events(rule: Rule, world: World, state: State, armed: dt.date,
                         return [(f"changes:{field_key}:{_show(prev)}>{_show(cur)}@{as_of}",
                                  _("{field} changed from {old} to {new}", field=label, old=old, new=new), as_of)]
             elif (t.kind == "enters" and records_watched and (sid, SEEN_RECORD) not in seen
-                  and _matches(t.to, cur, world, field_key)):
+                  and _matches(t.to, cur, world, field_key) and (rule.id, sid, f"enters:{t.to}") not in entered):
+                # A new record made in the stage; not one whose entry the Log holds, met again.
                 return [(f"enters:{t.to}@{as_of}", _entered(rule, world), as_of)]
             return []
     elif t.kind in ("score_above", "score_below"):
@@ -1154,6 +1161,9 @@ def run(rows: Sequence[RuleRow], world: World, state: State, log: Sequence[LogEn
     lineage: dict[str, tuple[str, ...]] = {}
     logged = {e.key: e.day for e in log}
     own = {e.created for e in log if e.created}
+    # (rule, record, "enters:<Stage>") of every logged entry into a stage: a record met again
+    # (deleted and typed back, restored from the version history) was not made in that stage.
+    entered = {(e.rule, e.record, e.event.split("@")[0]) for e in log if e.event.startswith("enters:")}
     for e in log:
         if e.result == "done" and not follow_ups.is_step(e.event):  # a sequence's steps are one firing's
             fired[(e.rule, e.record)] = fired.get((e.rule, e.record), 0) + 1
@@ -1164,7 +1174,8 @@ def run(rows: Sequence[RuleRow], world: World, state: State, log: Sequence[LogEn
     running = {r.id for r in rules}
     new = State(armed={k: v for k, v in state.armed.items() if k in running},
                 checked={k: v for k, v in state.checked.items() if k in running}, watched={}, seen={},
-                pointers={k: v for k, v in state.pointers.items() if k in running}, enrolled=dict(state.enrolled))
+                pointers={k: v for k, v in state.pointers.items() if k in running}, enrolled=dict(state.enrolled),
+                stepped=dict(state.stepped))
     firings: list[Firing] = []
     open_load = _Load(world)
     watching = watched_fields(r for r in rules if r.row.ready)
@@ -1177,7 +1188,7 @@ def run(rows: Sequence[RuleRow], world: World, state: State, log: Sequence[LogEn
             continue
         armed = new.armed.setdefault(rule.id, world.as_of)
         checked = state.checked.get(rule.id)
-        events = _events(rule, world, state, armed, checked)
+        events = _events(rule, world, state, armed, checked, entered)
         held: dict[str, list[tuple[str, str, dt.date]]] = {}  # record ID -> its firings waiting since before
         for (rule_id, record, event), (day, said) in state.waiting.items():
             if rule_id == rule.id:
@@ -1216,9 +1227,12 @@ def run(rows: Sequence[RuleRow], world: World, state: State, log: Sequence[LogEn
                     if rule.action == "start_sequence" and firing.result == "done":
                         name = follow_ups.find(world.sequences, rule.row.template) or ""
                         firing.values = {"sequence": name}
-                        refused = follow_ups.enroll(new.enrolled, rule.id, subject.id, name, world.as_of, subject.owner)
+                        refused = follow_ups.enroll(new.enrolled, rule.id, subject.id, name, world.as_of, subject.owner,
+                                                    lambda event: firing_key(rule.id, subject.id, event) in done_keys)
                         if refused:
                             firing.result, firing.message = "skipped", refused
+                        else:
+                            new.stepped.pop((rule.id, subject.id, name), None)  # an earlier enrollment's
                     if firing.result == "done":
                         fired[(rule.id, subject.id)] = fired.get((rule.id, subject.id), 0) + 1
                     elif firing.result == "waiting":  # offered again next sync, with its own day
@@ -1340,7 +1354,7 @@ def _follow_ups(rule: Rule, world: World, state: State, logged: Mapping[str, dt.
     running = {key: value for key, value in state.enrolled.items() if key[0] == rule.id}
     out = []
     for due in follow_ups.advance(rule.id, subjects, world, state.enrolled, logged, done_keys,
-                                  lambda record, event: firing_key(rule.id, record, event), own):
+                                  lambda record, event: firing_key(rule.id, record, event), own, state.stepped):
         if due.step is None:
             out.append(Firing(rule, due.subject, due.event, due.said, world.as_of, "stopped", message=due.message))
             continue
@@ -1353,6 +1367,7 @@ def _follow_ups(rule: Rule, world: World, state: State, logged: Mapping[str, dt.
         if firing.result == "waiting" and due.enrollment in running:
             # Not logged, so offered again next sync; its enrollment stays until it is.
             state.enrolled.setdefault(due.enrollment, running[due.enrollment])  # type: ignore[index]
+            state.stepped[due.enrollment] = min(state.stepped.get(due.enrollment, 0), due.n - 1)  # type: ignore[index]
         out.append(firing)
     return out
 
@@ -1360,7 +1375,15 @@ def _follow_ups(rule: Rule, world: World, state: State, logged: Mapping[str, dt.
 def check_follow_ups(sequences: Mapping[str, follow_ups.FollowUpSettings]) -> Mapping[str, follow_ups.FollowUpSettings]:
     """The config's sequences, each step an action a step may take (create task, log activity,
     send email, notify) with the arguments it needs and a Subject that parses. Raises
-    KeyedProblem naming "NAME.steps.N.key" (under `follow_ups`), N counted from 1 as people count."""
+    KeyedProblem naming "NAME.steps.N.key" (under `follow_ups`), N counted from 1 as people count,
+    or "NAME" when it names the same sequence as another (a rule's Template finds a sequence
+    ignoring case and accents: which of the two it meant would be a guess)."""
+    named: dict[str, str] = {}
+    for name in sequences:
+        if (other := named.setdefault(normalize_key(name), name)) != name:
+            raise KeyedProblem(name, _("is the same name as the follow-up {other} when case and accents are ignored, "
+                                       "as a rule's Template names a sequence; give one of them another name",
+                                       other=other))
     for name, sequence in sequences.items():
         for index, step in enumerate(sequence.steps, 1):
             where = f"{name}.steps.{index}"
@@ -1467,6 +1490,10 @@ class _Load(dict[tuple[str, str], int]):
     def __init__(self, world: World):
         super().__init__()
         self._world: World | None = world
+        # (kind, record ID) -> (owner, rule): the owners this sync's assignments gave. A second
+        # rule assigning the same record would write over the first in the same write, both
+        # logged "done".
+        self.assigned: dict[tuple[str, str], tuple[str, str]] = {}
 
     def counted(self) -> "_Load":
         if self._world is not None:
@@ -1582,6 +1609,11 @@ def _act(firing: Firing, world: World, state: State, load: _Load, issues: list[I
         if subject.owner:
             firing.result, firing.message = "skipped", _("{record} has an owner already", record=subject.id)
             return
+        if (earlier := load.assigned.get((subject.kind, subject.id))) is not None:
+            firing.result, firing.message = "skipped", _("{record} has an owner already: {owner}, assigned by rule "
+                                                         "{rule} at this sync", record=subject.id, owner=earlier[0],
+                                                         rule=earlier[1])
+            return
         if _waits(firing, world, KINDS[subject.kind], ("owner",)):
             return  # before the round-robin moves
         load = load.counted()
@@ -1593,6 +1625,7 @@ def _act(firing: Firing, world: World, state: State, load: _Load, issues: list[I
                                  rule=rule.id, record=subject.id))
             return
         firing.values = {"owner": owner}
+        load.assigned[(subject.kind, subject.id)] = (owner, rule.id)
         held = load[(subject.kind, owner_key(owner))] = load.get((subject.kind, owner_key(owner)), 0) + 1
         firing.message = (_("assigned to {owner} (round-robin, {n} of Cap {cap})", owner=owner, n=held, cap=row.cap)
                           if row.cap is not None else _("assigned to {owner} (round-robin)", owner=owner))

@@ -9,8 +9,8 @@ Each send is journaled in the Outbox's journal (`send_digests(..., journal=...)`
 so a crash between the server's 250 and that record sends nothing twice either.
 
 Workflow events: each `notify` firing of the Workflow Log (Result done) goes to one owner (the
-rule's first Assign To, else the record's owner) in the first digest sent to them after it,
-and never again. The digest knows what it already said by the events' Log keys, kept in its own
+rule's first Assign To, a follow-up step's own `assign_to`, else the record's owner) in the
+first digest sent to them after it, and never again. The digest knows what it already said by the events' Log keys, kept in its own
 small journal beside the lock (`EventJournal`); a key is added only once the digest carrying
 it was accepted by the server, so a digest that failed says its events again the next time.
 """
@@ -32,6 +32,7 @@ from babel.dates import format_date
 
 from sheetcrm.cells import match_key
 from sheetcrm.config import Config
+from sheetcrm.crm.follow_ups import find, step_of
 from sheetcrm.crm.spellings import key as owner_key
 from sheetcrm.crm.workflows import ACTION_LABELS, KINDS, is_account_owner
 from sheetcrm.engine import Results
@@ -70,7 +71,8 @@ class Digest:
 def workflow_events(crm: Crm, config: Config, told: Collection[str] = ()) -> dict[str, list[dict[str, Any]]]:
     """owner (as names compare: `spellings.key`, "ana" for "Ana ") -> the `notify` firings of the Workflow Log not yet in `told` (Log keys), oldest
     first: {"key", "day", "rule", "name", "record", "event"}. The owner is the rule's first
-    Assign To, else the record's Owner now; an event with neither goes to nobody."""
+    Assign To (a follow-up step's: the step's `assign_to` in sheetcrm.toml), else the record's
+    Owner now; an event with neither goes to nobody."""
     assert crm.inputs is not None
     tabs = crm.inputs.workflows
     # Rule and record IDs by `match_key`, as the Log's rows name them when they were written: a
@@ -98,7 +100,9 @@ def workflow_events(crm: Crm, config: Config, told: Collection[str] = ()) -> dic
     for entry in tabs.log:
         if entry.key in told or entry.result != "done" or entry.action != "notify":
             continue
-        named = assign.get(match_key(entry.rule))
+        # A follow-up step's notify goes to the step's Assign To: the rule's names nobody for it.
+        step = step_of(entry.event)
+        named = _step_assignee(config, *step) if step else assign.get(match_key(entry.rule))
         record = match_key(entry.record)
         owner = account_owners.get(record) if named and is_account_owner(named) else named
         owner = owner or owners.get(record)
@@ -106,6 +110,14 @@ def workflow_events(crm: Crm, config: Config, told: Collection[str] = ()) -> dic
             out[owner_key(owner)].append({"key": entry.key, "day": entry.day, "rule": entry.rule, "name": entry.name,
                                "record": entry.record, "event": entry.said})
     return out
+
+
+def _step_assignee(config: Config, name: str, n: int) -> str | None:
+    """The first Assign To of step `n` (from 1) of the follow-up sequence `name`, as sheetcrm.toml
+    says it now; None when it names none (the record's owner is told) or the step is gone."""
+    sequence = config.follow_ups.get(find(config.follow_ups, name) or "")
+    steps = sequence.steps if sequence is not None else []
+    return steps[n - 1].assign_to[0] if n <= len(steps) and steps[n - 1].assign_to else None
 
 
 def owner_digests(crm: Crm, results: Results, config: Config, templates: Templates,

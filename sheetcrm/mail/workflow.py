@@ -10,7 +10,8 @@ sequence stopped (the Log holds the stop: the lead converted, the record replied
 its Status says (`stopped_note`).
 
 The body is the rule's Template (a file of the templates folder, as quotes use: `welcome`
-means `welcome.txt.j2`, and `welcome.html.j2` beside it, if any, is the HTML part), rendered in
+means `welcome.txt.j2`, and `welcome.html.j2` beside it, if any, is the HTML part; a follow-up
+step's, the step's `template`, since the rule's Template names the sequence), rendered in
 the sandbox with the record's fields as the Subject templates see them (`{{ Name }}`,
 `{{ account.Name }}`), stages and statuses in the team's words ("Propuesta" in a Spanish
 workbook, "Won" where the team writes Won: `record_words`, as the sync's Subjects and every
@@ -26,7 +27,7 @@ from typing import Any, Mapping, Sequence
 
 from sheetcrm.cells import canonical_text, match_key
 from sheetcrm.config import Config
-from sheetcrm.crm.follow_ups import enrollment_of
+from sheetcrm.crm.follow_ups import enrollment_of, find, step_of
 from sheetcrm.crm.spellings import lookup as owner_lookup
 from sheetcrm.crm.words import CATEGORY, LEAD_STATUS, STAGE, most_used
 from sheetcrm.crm.workflows import KINDS, LogEntry, Subject, template_context, template_files
@@ -90,6 +91,14 @@ def origin(crm: Crm, config: Config, row_id: str, version: str) -> Origin | str:
     stop = stop_of(tabs.log, entry)
     if stop is not None:
         return stopped_note(stop)
+    step = step_of(entry.event)
+    if step is not None:
+        # A step's email is its step's template: the rule's Template names the sequence.
+        sequence = config.follow_ups.get(find(config.follow_ups, step[0]) or "")
+        if sequence is None or step[1] > len(sequence.steps) or not sequence.steps[step[1] - 1].template:
+            return _("step {n} of the follow-up {name}, which queued this email, is no longer in sheetcrm.toml "
+                     "with a template", n=step[1], name=step[0])
+        template = sequence.steps[step[1] - 1].template
     return Origin(entry.rule, name, entry.record, entry.said, template or NOTIFY_TEMPLATE)
 
 

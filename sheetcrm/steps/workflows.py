@@ -20,7 +20,7 @@ from sheetcrm import names
 from sheetcrm.cells import add_days, enum_choices, match_key, normalize_key
 from sheetcrm.crm.accounts import Accounts
 from sheetcrm.crm.conversion import is_converted
-from sheetcrm.crm.follow_ups import enrollment_of
+from sheetcrm.crm.follow_ups import enrollment_of, step_of
 from sheetcrm.crm.stages import StageTable, is_open_task, is_plan
 from sheetcrm.crm.workflows import (KINDS, Columns, Firing, LogEntry, Outcome, RecordValues, RuleRow, Subject, World,
                                     action_word, result_word, run as run_rules)
@@ -702,7 +702,12 @@ def _state(ctx: SyncContext, part: StepResult, outcome: Outcome, fired: Fired, a
     # earlier sync wrote a date to keeps its date format on .xlsx (it would read back as a time).
     body += [["next", k, "", str(v)] for k, v in sorted(s.pointers.items())]
     body += [["watch", kind, key, v] for (kind, key), v in sorted(s.watched.items())]
-    body += [["seen", rid, key, v] for (rid, key), v in s.seen.items()]
+    # In the order the State had them, new ones last: a person sorting a records tab (or a
+    # conversion adding records of an earlier kind) moves no row, so it rewrites no cell.
+    tabs = ctx.crm.inputs.workflows  # type: ignore[union-attr]
+    before = {at: n for n, at in enumerate(tabs.state.seen)}
+    body += [["seen", rid, key, v] for (rid, key), v in
+             sorted(s.seen.items(), key=lambda kv: before.get(kv[0], len(before)))]
     for (rule, record, name), (day, owner) in sorted(s.enrolled.items()):
         body += [["sequence", f"{rule}|{record}", name, day],
                  ["sequence owner", f"{rule}|{record}", name, owner or ""]]  # not for people: State kinds
@@ -711,20 +716,29 @@ def _state(ctx: SyncContext, part: StepResult, outcome: Outcome, fired: Fired, a
              for (rule, record, event), (day, said) in sorted(s.waiting.items())]
     body += [["pending", record, mark, day] for record, (mark, day) in sorted(s.pending.items())]
     body += [["intake", act, "", day] for act, day in s.intake.items()]  # not for people: a State kind
-    tabs = ctx.crm.inputs.workflows  # type: ignore[union-attr]
+    # Last, so that one appearing moves no other row (its write may be dropped with its step's
+    # action, below); as text, as `next`.
+    body += [["sequence step", f"{rule}|{record}", name, str(n)]  # not for people: a State kind
+             for (rule, record, name), n in sorted(s.stepped.items()) if n and (rule, record, name) in s.enrolled]
     if not body and tabs.state == type(s)() and tabs.lost != "state":
         return
     ties: dict[tuple[str, str], Anchor] = {}
+    steps: dict[tuple[str, str], Anchor] = {}  # ("rule|record", sequence) -> its last step's action this sync
     for f in outcome.firings:
         anchor = anchors.get(id(f))
         if anchor is not None:
             for key in (f.rule.trigger.field, "*"):
                 if key:
                     ties.setdefault((f.subject.id, key), anchor)
+            if (step := step_of(f.event)) is not None:
+                steps[(f"{f.rule.id}|{f.subject.id}", step[0])] = anchor
     first = len(part.plan.writes)
     owned_tab(part.plan, ctx.snapshot, WORKFLOW_STATE, ctx.locale, body)
     if not ties:
         return  # no action this sync: no State row waits for one (20k rows to look at, at 10k leads)
-    by_row = {index + 2: ties[(r[1], r[2])] for index, r in enumerate(body) if r[0] == "seen" and (r[1], r[2]) in ties}
+    # A step counted as taken lands with the step's action, or the next sync offers it again.
+    held = {"seen": ties, "sequence step": steps}  # not for people: State kinds
+    by_row = {index + 2: held[r[0]][(r[1], r[2])] for index, r in enumerate(body)
+              if r[0] in held and (r[1], r[2]) in held[r[0]]}
     part.plan.writes[first:] = [dataclasses.replace(w, requires=by_row[w.row]) if w.row in by_row else w
                                 for w in part.plan.writes[first:]]

@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 
 from sheetcrm.config import Config
-from sheetcrm.mail.digest import EventJournal, owner_digests, send_digests
+from sheetcrm.mail.digest import EventJournal, owner_digests, send_digests, workflow_events
 from sheetcrm.mail.outbox import send_outbox, templates_for
 from sheetcrm.mail.smtp import SmtpSender
 from sheetcrm.sync import plan_sync
@@ -313,3 +313,39 @@ def test_an_owner_address_no_digest_can_go_to_fails_that_digest_only(server):
     assert {owner: out.kind for owner, out in outcomes.items()} == {"Ana": "sent", "Zoé": "permanent", "Bo": "sent"}
     assert "Internationalized characters before the @-sign are not supported" in outcomes["Zoé"].reply
     assert [to for _sender, [to] in server.inbox.envelopes] == ["ana@team.example", "bo@team.example"]
+
+
+def test_each_follow_up_steps_email_is_written_from_that_steps_template(tmp_path, request, server):
+    # The rule's Template names the sequence ("welcome", and a welcome.txt.j2 is there too):
+    # the day-0 email is "intro" and the second step's "nudge", as the config says, never the
+    # template the sequence's name happens to name.
+    steps = [{"day": 0, "then": "send email", "template": "intro", "subject": "Hello {{ Company }}"},
+             {"day": 0, "then": "send email", "template": "nudge", "subject": "Still there?"}]
+    config = cfg(tmp_path, follow_ups={"welcome": {"steps": steps}})
+    (tmp_path / "tpl" / "intro.txt.j2").write_text("Intro for {{ Company }}.\n")
+    (tmp_path / "tpl" / "nudge.txt.j2").write_text("Nudge for {{ Company }}.\n")
+    book = make("xlsx", tmp_path, request, [rule("WF-0001", "lead", "created", "start sequence", None, "welcome")])
+    book.sync(0, config)
+    book.append("Leads", ["LEAD-0002", "Kim", "Beta", "k@beta.com", "New", "Sam", "2026-12-02"])
+    book.sync(1, config)
+    book.set("Outbox", 2, 6, "Approved")
+    book.set("Outbox", 3, 6, "Approved")
+    assert send(book, server, config, day(1)).sent == ["OUT-0001", "OUT-0002"]
+    assert [(m["Subject"], body(m)) for m in server.inbox.messages] == [
+        ("Hello Beta", "Intro for Beta.\n"), ("Still there?", "Nudge for Beta.\n")]
+
+
+def test_a_follow_up_steps_notify_reaches_the_owner_the_step_names(tmp_path, request):
+    # Step 1 names Ana; step 2 names no one, so the lead's owner Sam is told, as the sync
+    # planned it: never Bo, whom the start-sequence rule's own Assign To happens to name.
+    steps = [{"day": 0, "then": "notify", "assign_to": "Ana"}, {"day": 0, "then": "notify"}]
+    config = cfg(tmp_path, owners={"Sam": "sam@team.example", "Ana": "ana@team.example", "Bo": "bo@team.example"},
+                 follow_ups={"welcome": {"steps": steps}})
+    book = make("xlsx", tmp_path, request, [rule("WF-0001", "lead", "created", "start sequence", None, "welcome",
+                                                 assign="Bo")])
+    book.sync(0, config)
+    book.append("Leads", ["LEAD-0002", "Kim", "Beta", "k@beta.com", "New", "Sam", "2026-12-02"])
+    book.sync(1, config)
+    crm, _results, _plan = plan_sync(book.book.read(), config, day(2))
+    told = {owner: [e["key"].split("|")[2] for e in events] for owner, events in workflow_events(crm, config).items()}
+    assert told == {"ana": ["seq:welcome:step 1@2026-12-02"], "sam": ["seq:welcome:step 2@2026-12-02"]}
