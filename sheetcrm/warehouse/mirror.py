@@ -418,6 +418,10 @@ def status(settings: WarehouseSettings) -> Status:
             if revision is None:
                 return out
             out.marks = [dict(r._mapping) for r in connection.execute(select(MIRROR).order_by(MIRROR.c.source))]
+            for mark in out.marks:
+                # SQLite keeps no zone: the instant was written in UTC (`mirror`'s `now`), and is said so.
+                if mark["mirrored_at"].tzinfo is None:
+                    mark["mirrored_at"] = mark["mirrored_at"].replace(tzinfo=dt.timezone.utc)
             for kind, table in RECORDS.items():
                 live, deleted = connection.execute(select(
                     func.count().filter(table.c.deleted_at.is_(None)),

@@ -4,6 +4,7 @@ retried with backoff, caught up by the next sync. The commands say one line and 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import os
 import subprocess
@@ -347,3 +348,25 @@ def test_two_workbooks_mirrored_at_the_same_moment_into_a_new_warehouse_are_not_
     with engine_of(warehouse_url).connect() as c:
         assert c.exec_driver_sql("SELECT source FROM sheetcrm_mirror").all() == [("/srv/a.xlsx",)]
         assert c.exec_driver_sql("SELECT id, name FROM accounts").all() == [("ACC-0001", "Acme")]
+
+
+def test_status_says_when_it_was_mirrored_on_the_teams_clock(tmp_path, monkeypatch):
+    """The mark's time is an instant kept in UTC; `warehouse status` showed it as UTC's wall time
+    with no zone (9:30 for a team in Madrid whose clock said 10:30), and its JSON, from SQLite,
+    with no offset at all."""
+    from click.testing import CliRunner
+
+    from sheetcrm.cli import main
+
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    (tmp_path / "sheetcrm.toml").write_text(f'timezone = "Europe/Madrid"\n[warehouse]\nurl = "{url}"\n',
+                                            encoding="utf-8")
+    settings = WarehouseSettings(url=url)
+    assert mirror(settings, Batch(rows={"outbox": []}), "crm.xlsx", DAY, NOW).outcome == "mirrored"
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TZ", "UTC")
+    done = CliRunner().invoke(main, ["warehouse", "status"])
+    assert done.exit_code == 0, done.output
+    assert "crm.xlsx: mirrored up to the sync of Nov 23, 2026, at Nov 23, 2026, 10:30:00\u202fAM (0 rows)" in done.stdout
+    as_json = CliRunner().invoke(main, ["warehouse", "status", "--format", "json"])
+    assert json.loads(as_json.stdout)["mirrored"][0]["mirrored_at"] == "2026-11-23 09:30:00+00:00"
