@@ -1248,16 +1248,18 @@ def warehouse_status(config_path: str | None, fmt: str) -> None:
     for mark in state.marks:
         echo(ngettext("{source}: mirrored up to the sync of {day}, at {at} ({n} row)",
                       "{source}: mirrored up to the sync of {day}, at {at} ({n} rows)", mark["rows"],
-                      source=mark["source"], day=_day(mark["as_of"]), at=_moment(mark["mirrored_at"])))
+                      source=mark["source"], day=_day(mark["as_of"]),
+                      at=_moment(mark["mirrored_at"], team_time.team_zone(load(config_path)))))
     echo_lines(show.table([_("Table"), _("Rows"), _("Deleted")],
                           [[name, show.number(n.get("live", n.get("rows", 0))),
                             show.number(n["deleted"]) if "deleted" in n else ""]
                            for name, n in state.tables.items()], right=[1, 2]))
 
 
-def _moment(value: Any) -> str:
-    # As the reader writes dates and times (Spanish: "2 dic 2026, 23:27:32"), never ISO in a Spanish line.
-    return show.moment(value) if isinstance(value, dt.datetime) else str(value)
+def _moment(value: Any, zone: dt.tzinfo | None = None) -> str:
+    # As the reader writes dates and times (Spanish: "2 dic 2026, 23:27:32"), never ISO in a Spanish
+    # line; an instant on the team's clock (`zone`, None: the machine's), as the line gives no zone.
+    return show.moment(value.astimezone(zone)) if isinstance(value, dt.datetime) else str(value)
 
 
 def _day(value: Any) -> str:

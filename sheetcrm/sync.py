@@ -404,4 +404,7 @@ def mirror_sync(ctx: SyncContext, result: WriteResult | None, book: Workbook,
             line = _("{problem}; not mirrored, caught up on the next sync", problem=detail)
             WAREHOUSE_LOG.warning(line)
             return Mirrored("failed", attempts=0, error=line)
+        for cell, length in batch.too_long:
+            WAREHOUSE_LOG.warning(_("warehouse: {cell} is {length} characters long, too long for the database's key; "
+                                    "that row is not mirrored until it is shortened", cell=cell, length=length))
         return mirror(settings, batch, warehouse_source(book), ctx.as_of, now())

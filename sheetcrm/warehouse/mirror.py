@@ -34,7 +34,7 @@ from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from sqlalchemy import Connection, Engine, and_, bindparam, create_engine, func, inspect, null, or_, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, create_engine, event, func, inspect, null, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
@@ -67,7 +67,10 @@ def engine_for(settings: WarehouseSettings) -> Engine:
         timeout = settings.connect_timeout
         connect_args: dict[str, Any] = ({"connect_timeout": max(1, round(timeout))}
                                         if parsed.get_backend_name() == "postgresql" else {"timeout": timeout})
-        return create_engine(parsed, poolclass=NullPool, connect_args=connect_args)
+        engine = create_engine(parsed, poolclass=NullPool, connect_args=connect_args)
+        if parsed.get_backend_name() == "sqlite":
+            _sqlite_transactions(engine)
+        return engine
     except NoSuchModuleError:
         raise WarehouseError(_("warehouse url {url}: not a postgresql://… or sqlite:///… URL",
                                url=masked(url))) from None
@@ -78,6 +81,39 @@ def engine_for(settings: WarehouseSettings) -> Engine:
     except ImportError as e:
         raise WarehouseError(_("warehouse url {url}: its driver is not installed ({module}); "
                                "install sheetcrm[warehouse]", url=masked(url), module=e.name or e)) from None
+
+
+def _sqlite_transactions(engine: Engine) -> None:
+    """Make a SQLite transaction one: Python's sqlite3 runs CREATE and ALTER outside any
+    transaction and opens one only at the first INSERT or UPDATE, so a sync killed half-way
+    through a migration left half the tables made and no revision, and every later sync failed
+    on "table accounts already exists"; and two syncs could both read an empty mark before
+    either wrote. Each transaction is BEGIN IMMEDIATE on an engine whose execution options say
+    `writes` (the mirror, the migrations: the second of two waits for the first, up to
+    `connect_timeout`, then sees what it wrote), a plain BEGIN otherwise (status, the archive
+    read: no write lock for a look)."""
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # sqlite3's own BEGIN off: "begin" below says when
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Connection) -> None:
+        writes = connection.get_execution_options().get("writes")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")  # not for people: SQL
+
+
+def _serialised(connection: Connection) -> None:
+    """Wait until no other sheetcrm writes to this database (PostgreSQL: an advisory lock held to
+    the end of the transaction; SQLite: the transaction is BEGIN IMMEDIATE already). Two syncs
+    at once otherwise both migrated an empty database (the second failing on a duplicate key),
+    or both read an empty mark and mirrored two workbooks into one warehouse."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(select(func.pg_advisory_xact_lock(_LOCK)))
+
+
+# The advisory lock's number (any constant: PostgreSQL scopes it to the database).
+_LOCK = 0x5C_4E_E7_C8
 
 
 def must_exist(settings: WarehouseSettings) -> None:
@@ -128,7 +164,8 @@ def current(connection: Connection) -> str | None:
 def _migrate(engine: Engine) -> str:
     """Bring the database to `head()` (nothing when it is there: one SELECT); the revision."""
     target = head()
-    with engine.begin() as connection:
+    with engine.execution_options(writes=True).begin() as connection:
+        _serialised(connection)
         if current(connection) != target:
             command.upgrade(_alembic(connection), "head")
     return target
@@ -164,7 +201,8 @@ def mirror(settings: WarehouseSettings, batch: Batch, source: str, as_of: dt.dat
             return _failed(str(e), attempt, lasting=True)
         try:
             _migrate(engine)
-            with engine.begin() as connection:
+            with engine.execution_options(writes=True).begin() as connection:
+                _serialised(connection)
                 done = write(connection, batch, source, as_of, now)
             done.attempts = attempt
             return done
@@ -337,7 +375,7 @@ def mark_trimmed(settings: WarehouseSettings, trim: Trim, on: dt.date) -> None:
     url = settings.effective_url()
     engine = engine_for(settings)
     try:
-        with engine.begin() as connection:
+        with engine.execution_options(writes=True).begin() as connection:
             for table, keys in ((APPENDED["stage_history"], trim.stage), (APPENDED["lead_status_history"], trim.lead)):
                 if not keys:
                     continue
@@ -381,6 +419,10 @@ def status(settings: WarehouseSettings) -> Status:
             if revision is None:
                 return out
             out.marks = [dict(r._mapping) for r in connection.execute(select(MIRROR).order_by(MIRROR.c.source))]
+            for mark in out.marks:
+                # SQLite keeps no zone: the instant was written in UTC (`mirror`'s `now`), and is said so.
+                if mark["mirrored_at"].tzinfo is None:
+                    mark["mirrored_at"] = mark["mirrored_at"].replace(tzinfo=dt.timezone.utc)
             for kind, table in RECORDS.items():
                 live, deleted = connection.execute(select(
                     func.count().filter(table.c.deleted_at.is_(None)),

@@ -24,6 +24,7 @@ from sheetcrm.engine import Results
 from sheetcrm.mail.outbox import KEYS as OUTBOX_KEYS
 from sheetcrm.mail.outbox import read_outbox
 from sheetcrm.owned import owned_title
+from sheetcrm.report import column_letter
 from sheetcrm.schema import SYNC_LOG
 from sheetcrm.steps.context import SyncContext
 from sheetcrm.table import Table
@@ -36,6 +37,15 @@ from sheetcrm.workbook.memory import MemoryWorkbook
 Row = dict[str, Any]
 Key = tuple[Any, ...]
 
+# The most UTF-8 bytes one text of a key (an ID, a SKU, a stage) may take: PostgreSQL refuses an
+# index entry over 2,704 bytes, and a row it refused failed the whole mirror, every sync, over a
+# paragraph pasted into one ID cell. A quote line's and a history row's keys hold two texts.
+KEY_BYTES = 1000
+
+
+def _too_long(values: Any) -> bool:
+    return any(isinstance(v, str) and len(v.encode()) > KEY_BYTES for v in values)
+
 
 @dataclass
 class Batch:
@@ -44,6 +54,9 @@ class Batch:
     rows: dict[str, list[Row]] = field(default_factory=dict)
     held: dict[str, set[Key]] = field(default_factory=dict)
     unkeyed: int = 0   # sound records with no key (a tab without an ID column): not mirrored
+    # Rows whose key is too long for a database key (KEY_BYTES): (the cell, as "Tab!A3", its
+    # length in characters); not mirrored, not tombstoned.
+    too_long: list[tuple[str, int]] = field(default_factory=list)
 
     @property
     def size(self) -> int:
@@ -112,6 +125,13 @@ def _records(kind: str, table: Table | None, computed: dict[str, Row], batch: Ba
     seen: Counter = Counter()
     for row in table.rows:
         record = row.record
+        long = next((k for k in key if _too_long([getattr(row.readable, k, None)])), None)
+        if long is not None:
+            column = table.header.fields.get(long)
+            cell = f"{table.title}!{column_letter(column + 1) if column is not None else ''}{row.row}"
+            batch.too_long.append((cell, len(getattr(row.readable, long))))
+            held.discard(_held_key(row, key))
+            continue
         if record is None:
             continue
         values = {name: getattr(record, name) for name in fields}
@@ -172,6 +192,9 @@ def _computed(crm: Crm, results: Results) -> dict[str, dict[str, Row]]:
 def _history(rows: list[Any], with_amount: bool) -> list[Row]:
     out = []
     for h, key in zip(rows, history_keys(rows)):
+        if _too_long(key):
+            # The record's own row is said (`too_long`); a history row has no cell of its own to name.
+            continue
         row = dict(zip(("record_id", "changed_at", "from_value", "to_value", "n"), key))
         if with_amount:
             row["amount"] = h.amount

@@ -4,6 +4,7 @@ retried with backoff, caught up by the next sync. The commands say one line and 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import os
 import subprocess
@@ -269,3 +270,103 @@ def test_status_says_the_mirrors_day_and_time_in_the_teams_language(tmp_path, mo
     done = CliRunner().invoke(main, ["warehouse", "status"])
     assert done.exit_code == 0, done.output
     assert "crm.xlsx: replicado hasta la sincronización del 23 nov 2026, a las 23 nov 2026, 9:30:00" in done.stdout
+
+
+class Killed(BaseException):
+    """The process stopped mid-statement (SIGTERM, a power cut): nothing after it runs."""
+
+
+def test_a_sync_killed_half_way_through_the_migration_leaves_no_table_and_the_next_one_migrates(tmp_path):
+    """Python's sqlite3 ran CREATE TABLE outside any transaction: a sync killed after the first
+    tables stayed with them and no revision, and every later one failed on "table accounts
+    already exists" while its line promised a catch-up on the next sync."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    batch = Batch(rows={"accounts": [{"id": "ACC-0001", "name": "Ñandú S.L."}]})
+    made: list[str] = []
+
+    def kill_at_the_third_table(_conn, _cursor, statement, *_args):
+        if statement.lstrip().upper().startswith("CREATE TABLE"):
+            made.append(statement)
+            if len(made) == 3:
+                raise Killed
+
+    event.listen(Engine, "after_cursor_execute", kill_at_the_third_table)
+    try:
+        with pytest.raises(Killed):
+            mirror(WarehouseSettings(url=url), batch, "/srv/crm.xlsx", DAY, NOW, sleep=pytest.fail)
+    finally:
+        event.remove(Engine, "after_cursor_execute", kill_at_the_third_table)
+    with create_engine(url).connect() as c:
+        assert inspect(c).get_table_names() == []  # all of the migration or none of it
+
+    done = mirror(WarehouseSettings(url=url), batch, "/srv/crm.xlsx", DAY, NOW, sleep=pytest.fail)
+    assert done.outcome == "mirrored", done.error
+    with create_engine(url).connect() as c:
+        assert c.exec_driver_sql("SELECT id, name FROM accounts").all() == [("ACC-0001", "Ñandú S.L.")]
+
+
+def test_two_workbooks_mirrored_at_the_same_moment_into_a_new_warehouse_are_not_both_taken(warehouse_url):
+    """A warehouse holds one workbook; two syncs at once both read its empty mark before either
+    wrote, so both mirrored, the records of the two mixed, and every later sync of either was
+    refused. Now the second waits for the first, then is refused as any other workbook is."""
+    import threading
+
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    init(WarehouseSettings(url=warehouse_url))
+    first_read, second_done = threading.Event(), threading.Event()
+    first = threading.current_thread()
+
+    def pause_the_first_after_it_reads_the_mark(_conn, _cursor, statement, *_args):
+        # The first sync, having read the mark, waits for the second to finish (or to be seen
+        # waiting for it: half a second).
+        if "sheetcrm_mirror" in statement and statement.lstrip().upper().startswith("SELECT") \
+                and threading.current_thread() is not first and not first_read.is_set():
+            first_read.set()
+            second_done.wait(0.5)
+
+    a = Batch(rows={"accounts": [{"id": "ACC-0001", "name": "Acme"}]})
+    b = Batch(rows={"accounts": [{"id": "ACC-0001", "name": "Other"}, {"id": "ACC-0002", "name": "Beta"}]})
+    outcomes = {}
+    event.listen(Engine, "after_cursor_execute", pause_the_first_after_it_reads_the_mark)
+    try:
+        runner = threading.Thread(target=lambda: outcomes.setdefault(
+            "a", mirror(WarehouseSettings(url=warehouse_url), a, "/srv/a.xlsx", DAY, NOW, sleep=pytest.fail)))
+        runner.start()
+        assert first_read.wait(30)
+        outcomes["b"] = mirror(WarehouseSettings(url=warehouse_url, attempts=1), b, "/srv/b.xlsx", DAY, NOW)
+        second_done.set()
+        runner.join(30)
+    finally:
+        event.remove(Engine, "after_cursor_execute", pause_the_first_after_it_reads_the_mark)
+    assert outcomes["a"].outcome == "mirrored"
+    assert outcomes["b"].outcome == "failed" and outcomes["b"].lasting and "/srv/a.xlsx" in outcomes["b"].error
+    with engine_of(warehouse_url).connect() as c:
+        assert c.exec_driver_sql("SELECT source FROM sheetcrm_mirror").all() == [("/srv/a.xlsx",)]
+        assert c.exec_driver_sql("SELECT id, name FROM accounts").all() == [("ACC-0001", "Acme")]
+
+
+def test_status_says_when_it_was_mirrored_on_the_teams_clock(tmp_path, monkeypatch):
+    """The mark's time is an instant kept in UTC; `warehouse status` showed it as UTC's wall time
+    with no zone (9:30 for a team in Madrid whose clock said 10:30), and its JSON, from SQLite,
+    with no offset at all."""
+    from click.testing import CliRunner
+
+    from sheetcrm.cli import main
+
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    (tmp_path / "sheetcrm.toml").write_text(f'timezone = "Europe/Madrid"\n[warehouse]\nurl = "{url}"\n',
+                                            encoding="utf-8")
+    settings = WarehouseSettings(url=url)
+    assert mirror(settings, Batch(rows={"outbox": []}), "crm.xlsx", DAY, NOW).outcome == "mirrored"
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TZ", "UTC")
+    done = CliRunner().invoke(main, ["warehouse", "status"])
+    assert done.exit_code == 0, done.output
+    assert "crm.xlsx: mirrored up to the sync of Nov 23, 2026, at Nov 23, 2026, 10:30:00\u202fAM (0 rows)" in done.stdout
+    as_json = CliRunner().invoke(main, ["warehouse", "status", "--format", "json"])
+    assert json.loads(as_json.stdout)["mirrored"][0]["mirrored_at"] == "2026-11-23 09:30:00+00:00"

@@ -321,3 +321,31 @@ def test_an_id_retyped_in_another_case_updates_the_same_row(tmp_path, warehouse_
     row = live(engine, "opportunities")[("opp-0002",)]
     assert row["first_seen_at"] == first_seen
     assert_mirrors(engine, XlsxWorkbook(path), config)
+
+
+def test_an_id_too_long_for_a_database_key_is_said_at_its_cell_and_the_rest_is_mirrored(tmp_path, postgres_url,
+                                                                                       caplog):
+    """A paragraph pasted into an ID cell (the sync keeps it as the ID, with a warning): PostgreSQL
+    refuses an index entry over 2,704 bytes, so the whole mirror failed at every sync, its line
+    promising a catch-up on the next one and naming no cell."""
+    import logging
+    import random
+    import string
+
+    random.seed(3)
+    paragraph = "".join(random.choice(string.ascii_letters + " ") for _ in range(2998)).join("[]")  # incompressible
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Activities"
+    ws.append(["ID", "Date", "Type", "Subject"])
+    ws.append(["ACT-0001", dt.datetime(2026, 11, 1), "Call", "Llamada con Muñoz"])
+    ws.append([paragraph, dt.datetime(2026, 11, 2), "Call", "pasted"])
+    wb.save(tmp_path / "crm.xlsx")
+    caplog.set_level(logging.WARNING, logger="sheetcrm.run.warehouse")
+    outcome = sync(XlsxWorkbook(tmp_path / "crm.xlsx"), Config(warehouse=WarehouseSettings(url=postgres_url)),
+                   as_of=DAY)
+    assert outcome.mirrored.outcome == "mirrored", outcome.mirrored.error
+    assert set(live(engine_of(postgres_url), "activities")) == {("ACT-0001",)}
+    lines = [r.getMessage() for r in caplog.records if r.name == "sheetcrm.run.warehouse"]
+    assert lines == ["warehouse: Activities!A3 is 3000 characters long, too long for the database's key; "
+                     "that row is not mirrored until it is shortened"]

@@ -46,3 +46,23 @@ def test_every_recipe_runs_and_answers(tmp_path, dialect, request):
         for sql in recipes:
             rows = c.execute(text(sql)).all()
             assert rows and all(len(r) >= 3 for r in rows), sql
+
+
+def test_the_sqlite_pipeline_recipe_totals_to_the_cent(tmp_path):
+    """SQLite has no exact decimal: an amount is a REAL there, and the recipe's sum(amount) said
+    1344.9999999999998 for deals of 1234.56, 99.99, 0.35 and 10.10."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Opportunities"
+    ws.append(["ID", "Name", "Account", "Stage", "Amount", "Close Date"])
+    for n, amount in enumerate([1234.56, 99.99, 0.35, 10.10], start=1):
+        ws.append([f"OPP-000{n}", f"Deal {n}", "Acme", "Proposal", amount, dt.datetime(2027, 1, 15)])
+    wb.save(tmp_path / "crm.xlsx")
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    config = Config(currency="EUR", warehouse=WarehouseSettings(url=url))
+    assert sync(XlsxWorkbook(tmp_path / "crm.xlsx"), config, as_of=dt.date(2026, 11, 23)).mirrored.outcome == "mirrored"
+    pipeline = blocks(ROOT / "docs/warehouse.md", "sqlite")[0]
+    with engine_of(url).connect() as c:
+        assert [tuple(r) for r in c.execute(text(pipeline))] == [("2027-01", "EUR", 4, 1345.0, 672.5)]
