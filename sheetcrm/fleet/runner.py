@@ -53,7 +53,7 @@ EXPECTED = (ConfigError, WorkbookError, WarehouseError)  # a member's outage, sa
 
 @dataclass
 class LastRun:
-    at: float
+    at: str               # when it started, ISO 8601 with the offset, as the machine's clock read it then
     outcome: str          # ok | error | skipped
     message: str = ""
 
@@ -221,6 +221,10 @@ class Fleet:
     def _work(self, slot: Slot, once: bool) -> None:
         """A worker thread: run `slot`'s job for its member, then schedule it again."""
         try:
+            # The start on the wall clock, read now: counted back later from the monotonic clock,
+            # it moved by any suspend meanwhile (which that clock does not count), and `fleet
+            # status` showed a sync from before a night's suspend as run in the morning.
+            started = self.wall(slot.last_run)
             with using(self.language):
                 try:
                     ok, skipped = self._run(slot, once)
@@ -232,7 +236,7 @@ class Fleet:
                 now = self.clock.now()
                 member = self.members[slot.member]
                 if slot.job == "sync":
-                    member.last_sync = LastRun(slot.last_run, "skipped" if skipped else "ok" if ok else "error",
+                    member.last_sync = LastRun(started, "skipped" if skipped else "ok" if ok else "error",
                                                member.error)
                     if not skipped:
                         member.failures = 0 if ok else member.failures + 1
@@ -398,7 +402,7 @@ class Fleet:
                 "target": member.book.describe() if member.book is not None else
                 (member.entry.spreadsheet or str(self.settings.path(member.entry.workbook))),
                 "state": member.state,
-                "last_sync": None if last is None else {"at": self.wall(last.at), "outcome": last.outcome,
+                "last_sync": None if last is None else {"at": last.at, "outcome": last.outcome,
                                                         "message": last.message},
                 "next_sync": None if sync is None or sync.running else self.wall(sync.due),
                 "failures": member.failures,

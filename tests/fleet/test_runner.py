@@ -141,9 +141,9 @@ def test_fleet_status_times_are_the_machines_clock_after_the_autumn_change(tmp_p
 
 
 def test_fleet_times_follow_the_machines_clock_when_it_is_set_back(tmp_path, monkeypatch):
-    """On the real clock, a fleet's times (last sync, next sync in `fleet status`) are counted
-    back from the machine's clock now: after the clock is set back a day (by hand, or NTP
-    fixing a clock that ran ahead) they are the clock's, not the start's plus elapsed seconds."""
+    """On the real clock, a fleet's times to come (next sync in `fleet status`) are counted
+    from the machine's clock now: after the clock is set back a day (by hand, or NTP fixing a
+    clock that ran ahead) they are the clock's, not the start's plus elapsed seconds."""
     import datetime as dt
     import types
 
@@ -182,3 +182,33 @@ def test_once_runs_a_job_at_set_hours_now_as_run_once_does(tmp_path, monkeypatch
     fleet.run_once()
     assert fleet.clock.now() - fleet.t0 < 60, "--once waited for the digest's hour"
     assert lines(caplog, "a: sync ok") and lines(caplog, "a: outbox ok") and lines(caplog, "a: digest")
+
+
+def test_a_last_sync_keeps_its_time_across_a_suspend(tmp_path, monkeypatch):
+    """`fleet status` shows a last sync at the time the machine's clock read when it ran. It was
+    counted back from now on the monotonic clock, which stands still while the machine sleeps:
+    after a two-hour suspend every sync from before it was shown two hours later than it ran
+    (a workbook failing, or synced every few hours, looked synced just now)."""
+    import datetime as dt
+    import time
+
+    from sheetcrm.fleet.clock import RealClock
+
+    class Suspendable(RealClock):
+        slept = 0.0  # seconds the machine slept: the wall clock counts them, the monotonic one does not
+
+        def now(self) -> float:
+            return time.monotonic() - self.slept
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    xlsx(tmp_path / "a.xlsx", {"Leads": LEADS})
+    (tmp_path / "fleet.toml").write_text('[[workbook]]\nworkbook = "a.xlsx"\n')
+    clock = Suspendable()
+    fleet = Fleet(load_fleet(tmp_path / "fleet.toml"), logging.getLogger("test-suspend"), clock=clock,
+                  write_state_file=False)
+    before = dt.datetime.now(dt.timezone.utc)
+    assert fleet.run_once()
+    ran = fleet.state()["workbooks"][0]["last_sync"]["at"]
+    assert abs((dt.datetime.fromisoformat(ran) - before).total_seconds()) < 5
+    clock.slept = 2 * 3600.0
+    assert fleet.state()["workbooks"][0]["last_sync"]["at"] == ran
