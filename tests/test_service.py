@@ -89,6 +89,25 @@ def test_a_time_of_day_is_on_the_teams_wall_clock(phrase, after, due):
     assert found == _at(due) and found.tzinfo == dt.timezone.utc
 
 
+
+@pytest.mark.parametrize("after, due", [
+    ("2026-03-28T12:00:00+00:00", "2026-03-29T03:30:00+02:00"),  # skipped by the spring change: an hour later
+    ("2026-10-24T12:00:00+00:00", "2026-10-25T02:30:00+02:00"),  # repeated by the autumn one: the first
+    ("2026-10-25T00:30:00+00:00", "2026-10-26T02:30:00+01:00"),  # and only that one
+])
+def test_a_time_of_day_on_the_machines_own_zone_moves_as_on_a_named_one(monkeypatch, after, due):
+    """No timezone in the config: the machine's zone (Madrid here) gives the same moments as
+    naming it. Its naive time put the 02:30 the spring change skips an hour early, at 01:30 CET
+    (before the change, not after it as documented)."""
+    monkeypatch.setenv("TZ", MADRID)
+    time.tzset()
+    try:
+        assert parse_every("every day at 02:30").next_at(_at(after), None) == _at(due)
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+
+
 def test_the_service_waits_for_the_teams_0800_not_the_machines(tmp_path, monkeypatch):
     """`sheetcrm run` on any machine's zone: the digest is first due at the next 08:00 in Madrid,
     and after each run at the next, summer time or not, as an aware moment (never a naive
