@@ -326,7 +326,8 @@ class Service:
         if mirrored is not None and mirrored.outcome in ("failed", "behind"):
             message += "; " + (_("warehouse not mirrored until its problem is fixed (the log says which)")
                                if mirrored.lasting else _("warehouse not mirrored, caught up on the next sync"))
-        return JobResult(crm.stats()["rows"], len(report.issues), written, message)
+        # Every issue, not the ones listed: `[validation] max_issues` caps the list, never the count.
+        return JobResult(crm.stats()["rows"], report.errors + report.warnings, written, message)
 
     def outbox(self) -> JobResult:
         """Send the Approved quotes, exactly once (sheetcrm.mail.outbox has the protocol)."""

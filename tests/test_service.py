@@ -568,3 +568,27 @@ def test_the_run_sync_line_says_the_rows_a_merge_removed_and_the_references_it_m
     assert "removed 1 row from Accounts" in message and "removed 1 row from Contacts" in message, message
     assert "re-pointed" in message and "references in Opportunities" in message, message
     assert "removed" not in service.sync().message    # nothing merged the second time: nothing said
+
+
+def test_the_sync_log_counts_every_issue_past_max_issues(tmp_path, monkeypatch):
+    """The Sync Log's Issues (and the JSON `issues`) is every issue the sync found, as its
+    Message's "3 errors, 8 warnings" says (the bad emails; the tabs missing and a row left out).
+    It was the length of the list `[validation] max_issues` caps: a sheet with thousands of bad
+    cells logged 1000, and here 1 where there are 11."""
+    import logging
+
+    from books import xlsx_book
+    from sheetcrm.service import Service
+    from sheetcrm.synclog import LogQueue
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    bad = [["ID", "Last Name", "Company", "Status", "Email"],
+           *[["", name, "A Co", "New", "not an email"] for name in ("Adams", "Baker", "Clark")]]
+    book = xlsx_book(tmp_path / "crm.xlsx", {"Leads": bad})
+    config = Config(validation={"max_issues": 1})
+    service = Service(config, book, logging.getLogger("test-issues"), log_queue=LogQueue(tmp_path / "q.jsonl"),
+                      today=lambda: AS_OF)
+    assert service.run_job(service.jobs[0], once=True) and service.flush_log()
+    header, row = book.read().tabs["Sync Log"].rows[:2]
+    assert row[header.index("Message")] == "3 errors, 8 warnings"
+    assert row[header.index("Issues")] == 11
