@@ -50,7 +50,12 @@ POLL_SECONDS = 0.1
 
 
 class AlreadyRunning(WorkbookError):
-    """Another sheetcrm process holds the workbook's lock."""
+    """Another sheetcrm process holds the workbook's lock: `holder` is its command ("run" for
+    `sheetcrm run`, which holds it for good), `pid` its process ID as text ("" when unknown)."""
+
+    def __init__(self, message: str, holder: str = "run", pid: str = "") -> None:
+        super().__init__(message)
+        self.holder, self.pid = holder, pid
 
 
 class AppLocked(WorkbookError):
@@ -105,10 +110,10 @@ class WorkbookLock:
                 if holder == "run":
                     who = f"PID {pid}" if pid.isdigit() else _("another process")
                     raise AlreadyRunning(_(MESSAGES["running"], book=self.book.describe(), who=who,
-                                           lock=self.path)) from None
+                                           lock=self.path), holder, pid if pid.isdigit() else "") from None
                 who = f"`sheetcrm {holder}`, PID {pid}" if pid.isdigit() else _("another process")
                 raise AlreadyRunning(_(MESSAGES["busy"], book=self.book.describe(), who=who,
-                                       lock=self.path)) from None
+                                       lock=self.path), holder, pid if pid.isdigit() else "") from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n{self.key}\n{self.command}\n".encode(), 0)
         self._fd = fd
