@@ -592,3 +592,32 @@ def test_the_sync_log_counts_every_issue_past_max_issues(tmp_path, monkeypatch):
     header, row = book.read().tabs["Sync Log"].rows[:2]
     assert row[header.index("Message")] == "3 errors, 8 warnings"
     assert row[header.index("Issues")] == 11
+
+
+def test_the_service_waits_out_a_commands_write_and_says_so(tmp_path):
+    """`sheetcrm run` started while a person's `sheetcrm sync` (an import, a slow Google sync)
+    holds the workbook waits for it, says so once, and serves once it is done. It gave up after
+    10 seconds with exit 2, which the systemd unit of docs/deployment.md does not restart: a
+    restart that met a person's command left the workbook unsynced until someone noticed."""
+    from books import xlsx
+    from sheetcrm.lock import WorkbookLock
+
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    book = XlsxWorkbook(str(xlsx(tmp_path / "crm.xlsx", {"Leads": LEADS})))
+    held = WorkbookLock(book, folder=tmp_path / "cache" / "sheetcrm" / "locks", command="sync").acquire()
+    proc = subprocess.Popen([sys.executable, "-m", "sheetcrm", "run", "--workbook", "crm.xlsx", "--every", "1h",
+                             "--log-format", "json"], cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        first = json.loads(proc.stderr.readline())  # type: ignore[union-attr]
+        assert first["event"] == "waiting" and first["level"] == "warning"
+        assert f"`sheetcrm sync`, PID {os.getpid()}" in first["message"] and "once it finishes" in first["message"]
+        held.release()
+        for line in proc.stderr:  # type: ignore[union-attr]
+            if json.loads(line).get("event") == "job_done":
+                break
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        held.release()
+        proc.kill()
+    assert book.read().tabs["Leads"].rows[1][0] == "LEAD-0001"
