@@ -249,9 +249,13 @@ class Fleet:
                 else:
                     cap = member.config.schedule.max_backoff_seconds if member.config else self.settings.max_backoff_seconds
                     job = member.jobs.get(slot.job)
+                    # A failure retrying cannot fix (a digest refused for good, or its outcome unknown:
+                    # the service counts it as no failure in a row) keeps the job's schedule, as under
+                    # `sheetcrm run`; backed off, a daily digest ran again within the hour.
+                    keeps = ok or (job is not None and not job.failures)
                     next_due = (self._next_at(job.every, now, member.config)
-                                if ok and job and job.every.at and member.config else None)
-                    self.scheduler.done(slot, ok, now, cap, next_due)
+                                if keeps and job and job.every.at and member.config else None)
+                    self.scheduler.done(slot, keeps, now, cap, next_due)
                 self._save()
         finally:
             self.wake.set()

@@ -212,3 +212,34 @@ def test_a_last_sync_keeps_its_time_across_a_suspend(tmp_path, monkeypatch):
     assert abs((dt.datetime.fromisoformat(ran) - before).total_seconds()) < 5
     clock.slept = 2 * 3600.0
     assert fleet.state()["workbooks"][0]["last_sync"]["at"] == ran
+
+
+def test_a_digest_refused_for_good_keeps_its_daily_schedule(tmp_path, monkeypatch):
+    """A failure retrying cannot fix (a digest the server refused for good, or one whose outcome
+    is unknown) keeps the job's schedule, as under `sheetcrm run` (docs/service.md, "Failures").
+    The fleet backed it off like an outage: the 08:00 digest ran again at 09:00."""
+    import datetime as dt
+
+    from sheetcrm.service import FinalError
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    xlsx(tmp_path / "a.xlsx", {"Leads": LEADS})
+    (tmp_path / "a.toml").write_text('timezone = "UTC"\n[schedule]\noutbox = "every 7 days"\n'
+                                     '[smtp]\nhost = "127.0.0.1"\nport = 9\nfrom = "crm@example.com"\n'
+                                     '[owners]\n"Ana" = "ana@example.com"\n')
+    (tmp_path / "fleet.toml").write_text('[[workbook]]\nworkbook = "a.xlsx"\nconfig = "a.toml"\nevery = "every 2 hours"\n')
+    fleet = Fleet(load_fleet(tmp_path / "fleet.toml"), logging.getLogger("test-final"), clock=VirtualClock(),
+                  poll=None, write_state_file=False, wall0=dt.datetime(2026, 12, 2, 7, 0, tzinfo=dt.timezone.utc))
+    member = fleet.members["a"]
+    fleet._open(member)
+    tries = []
+
+    def refused():
+        tries.append(fleet.clock.now())
+        raise FinalError("Ana's digest to ana@example.com was refused: 550 no such user")
+
+    member.jobs["digest"].work = refused
+    digest = fleet._slot("a", "digest")
+    fleet.serve(until=5 * 3600.0)
+    assert tries == [3600.0]  # 08:00, and not again at 09:00
+    assert digest.due == 3600.0 + 24 * 3600 and digest.failures == 0
