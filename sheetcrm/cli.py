@@ -1078,8 +1078,9 @@ def fleet_status(fleet_path: str, fmt: str) -> None:
     from sheetcrm.fleet import status
     from sheetcrm.fleet.settings import load_fleet
 
-    state = status.read_state(load_fleet(fleet_path).state_path)
-    state["running"] = status.running(state)
+    path = load_fleet(fleet_path).state_path
+    state = status.read_state(path)
+    state["running"] = status.running(state, path)
     if fmt == "json":
         echo_json(json.dumps(state, ensure_ascii=False, indent=2))
         return

@@ -44,6 +44,7 @@ from .budget import Budget, Gate, gate_session
 from .clock import Clock, RealClock
 from .scheduler import Scheduler, Slot
 from .settings import Entry, FleetSettings, member_name
+from . import status
 from .status import write_state
 
 # How soon the idle dispatcher notices a stop signal under the real clock (a handler only sets a flag).
@@ -332,6 +333,14 @@ class Fleet:
         self.logger.info(ngettext("fleet: {n} workbook, {workers} workers", "fleet: {n} workbooks, {workers} workers",
                                   len(self.members), workers=self.settings.workers),
                          extra={"fields": {"event": "fleet_started", "workbooks": len(self.members)}})
+        # Held while the fleet runs, so `fleet status` tells a running fleet from a PID reused.
+        held = status.hold(self.settings.state_path) if self.write_state_file else None
+        try:
+            self._serve_jobs(once, until)
+        finally:
+            status.let_go(held)
+
+    def _serve_jobs(self, once: bool, until: float | None) -> None:
         with ThreadPoolExecutor(self.settings.workers, thread_name_prefix="fleet") as pool, self._signals():
             while not self._stop_asked():
                 with self._lock:

@@ -5,6 +5,7 @@ period) alone, and the healthy member keeps its schedule to the second."""
 from __future__ import annotations
 
 import logging
+import os
 
 import pytest
 
@@ -243,3 +244,24 @@ def test_a_digest_refused_for_good_keeps_its_daily_schedule(tmp_path, monkeypatc
     fleet.serve(until=5 * 3600.0)
     assert tries == [3600.0]  # 08:00, and not again at 09:00
     assert digest.due == 3600.0 + 24 * 3600 and digest.failures == 0
+
+
+def test_status_tells_a_stopped_fleet_whatever_process_has_its_pid_now(tmp_path, monkeypatch):
+    """`fleet status` says whether the fleet runs from the lock it holds beside its state file.
+    It asked whether the state's PID was alive: after a crash or a reboot another process may
+    have that PID, and a fleet in a container is PID 1, which on the host is always alive, so a
+    fleet long stopped was shown running. Here the PID is this very (living) process's."""
+    from sheetcrm.fleet.status import running
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    xlsx(tmp_path / "a.xlsx", {"Leads": LEADS})
+    (tmp_path / "fleet.toml").write_text('[[workbook]]\nworkbook = "a.xlsx"\nevery = "every 30 seconds"\n')
+    settings = load_fleet(tmp_path / "fleet.toml")
+    fleet = Fleet(settings, logging.getLogger("test-running"), clock=VirtualClock(), poll=None)
+    seen = []
+    save = fleet._save
+    fleet._save = lambda: (save(), seen.append(running(read_state(settings.state_path), settings.state_path)))
+    fleet.serve(until=60)
+    assert seen and all(seen)  # while it served
+    state = read_state(settings.state_path)
+    assert state["pid"] == os.getpid() and not running(state, settings.state_path)
