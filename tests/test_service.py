@@ -621,3 +621,34 @@ def test_the_service_waits_out_a_commands_write_and_says_so(tmp_path):
         held.release()
         proc.kill()
     assert book.read().tabs["Leads"].rows[1][0] == "LEAD-0001"
+
+
+def test_a_config_edited_while_the_service_runs_is_said_in_every_job_until_a_restart(tmp_path, monkeypatch, caplog):
+    """The service reads sheetcrm.toml once, at the start (its schedule, lock and caches come from
+    it). A person who changed a stage's probability, an owner's address or the [smtp] settings
+    while it ran saw nothing happen and no word of why: every sync went on with the old values.
+    Now each job's line and Sync Log row say the file changed and that a restart applies it (the
+    log's warning once per change), until the file is as read again."""
+    import logging
+
+    from books import xlsx_book
+    from sheetcrm.config import load_config
+    from sheetcrm.service import Service
+    from sheetcrm.synclog import LogQueue
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    caplog.set_level(logging.INFO, logger="test-config-edit")
+    book = xlsx_book(tmp_path / "crm.xlsx", {"Leads": LEADS})
+    toml = tmp_path / "sheetcrm.toml"
+    toml.write_text('workbook = "crm.xlsx"\n')
+    service = Service(load_config(toml), book, logging.getLogger("test-config-edit"),
+                      log_queue=LogQueue(tmp_path / "q.jsonl"), today=lambda: AS_OF)
+    sync = service.jobs[0]
+    assert service.run_job(sync) and "changed" not in service.pending.rows[-1][-1]
+    toml.write_text('workbook = "crm.xlsx"\nlocale = "es"\n')
+    assert service.run_job(sync) and service.run_job(sync)
+    said = f"{toml} changed since this `sheetcrm run` started: the change applies once it is restarted"
+    assert [row[-1].endswith(said) for row in service.pending.rows] == [False, True, True]
+    assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == [said]
+    toml.write_text('workbook = "crm.xlsx"\n')  # as read at the start again
+    assert service.run_job(sync) and "changed" not in service.pending.rows[-1][-1]
