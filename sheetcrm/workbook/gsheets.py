@@ -217,7 +217,7 @@ class RetryPolicy:
     # Seconds an attempt may wait to connect, and then between bytes of the answer, before it
     # is a timeout (retried as a reset is). gspread sends with none: a connection gone silent
     # held the request for ever ([google] timeout_seconds).
-    timeout: float = 120.0
+    timeout: float = 190.0
     sleep: Callable[[float], None] = time.sleep
     rng: random.Random = field(default_factory=random.Random)
 
