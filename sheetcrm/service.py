@@ -250,7 +250,7 @@ class Service:
         self.digest_events = EventJournal.beside_lock(book)
         # The config file as read: an edit made while the service runs is not applied, and every
         # job says so (`_config_stale`) rather than go on computing stages, owners, … unnoticed.
-        self._config_read = _contents(config.source)
+        self._config_read = file_bytes(config.source)
         self._config_said = self._config_read
 
     # -- the jobs --------------------------------------------------------------------------
@@ -461,7 +461,7 @@ class Service:
         source = self.config.source
         if source is None:
             return None
-        now = _contents(source)
+        now = file_bytes(source)
         if now == self._config_read:
             self._config_said = now
             return None
@@ -635,7 +635,7 @@ class Service:
                 signal.signal(sig, handler)
 
 
-def _contents(path: Path | None) -> bytes | None:
+def file_bytes(path: Path | None) -> bytes | None:
     """A file's bytes; None without a file, or one that cannot be read (deleted meanwhile)."""
     try:
         return path.read_bytes() if path is not None else None

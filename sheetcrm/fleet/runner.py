@@ -34,7 +34,7 @@ from sheetcrm.config import Config, ConfigError, load_config
 from sheetcrm.every import Every
 from sheetcrm.i18n import _, current, ngettext, using
 from sheetcrm.lock import AlreadyRunning, WorkbookLock, remove_stale_temp_files
-from sheetcrm.service import Job, JobResult, RequestCounter, Service
+from sheetcrm.service import CONFIG_CHANGED, Job, JobResult, RequestCounter, Service, file_bytes
 from sheetcrm.warehouse.settings import WarehouseError
 from sheetcrm.workbook import Workbook, WorkbookError
 from sheetcrm.workbook.target import open_workbook
@@ -131,6 +131,10 @@ class Fleet:
             self.scheduler.add(Slot(name, "sync", every.period if every else 300.0, self.t0))
         self.ok = True  # every job of run_once succeeded
         self.once = False  # run_once: every job now, once
+        # The fleet file as read: a workbook added, removed or rescheduled while the fleet runs
+        # applies at its restart, and the log says so once per change (members' configs: Service).
+        self._file_read = file_bytes(settings.source)
+        self._file_said = self._file_read
 
     # -- a member's life ----------------------------------------------------------------------
 
@@ -427,7 +431,16 @@ class Fleet:
                 "budget": {"read": budget.project_reads_per_minute, "write": budget.project_writes_per_minute},
                 "workbooks": rows}
 
+    def _file_changed(self) -> None:
+        """Say, once per change, that the fleet file changed since the start (applied at a restart)."""
+        now = file_bytes(self.settings.source)
+        if now != self._file_said and now != self._file_read:
+            self.logger.warning(_(CONFIG_CHANGED, file=self.settings.source), extra={"fields": {"event": "config_changed"}})
+        self._file_said = now
+
     def _save(self) -> None:
+        if self.settings.source is not None:
+            self._file_changed()
         if self.write_state_file:
             try:
                 write_state(self.settings.state_path, self.state())

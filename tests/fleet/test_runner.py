@@ -265,3 +265,21 @@ def test_status_tells_a_stopped_fleet_whatever_process_has_its_pid_now(tmp_path,
     assert seen and all(seen)  # while it served
     state = read_state(settings.state_path)
     assert state["pid"] == os.getpid() and not running(state, settings.state_path)
+
+
+def test_a_fleet_file_edited_while_the_fleet_runs_is_said_once_per_change(tmp_path, monkeypatch, caplog):
+    """The fleet reads fleet.toml once: a workbook added (or removed, or rescheduled) while it
+    runs was ignored without a word, a client's workbook left unsynced by a fleet that looked
+    healthy. It is still applied at a restart, and now the log says so, once per change."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    caplog.set_level(logging.INFO, logger="sheetcrm.run")
+    xlsx(tmp_path / "a.xlsx", {"Leads": LEADS})
+    fleet_toml = tmp_path / "fleet.toml"
+    fleet_toml.write_text('[[workbook]]\nworkbook = "a.xlsx"\nevery = "every 30 seconds"\n')
+    fleet = Fleet(load_fleet(fleet_toml), logging.getLogger("sheetcrm.run"), clock=VirtualClock(), poll=None,
+                  write_state_file=False)
+    fleet.serve(until=60)
+    fleet_toml.write_text(fleet_toml.read_text() + '[[workbook]]\nworkbook = "b.xlsx"\n')
+    fleet.serve(until=150)
+    said = f"{fleet_toml} changed since this `sheetcrm run` started: the change applies once it is restarted"
+    assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == [said]
