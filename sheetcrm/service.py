@@ -66,11 +66,11 @@ from sheetcrm.synclog import LogQueue
 from sheetcrm.validate import Crm
 from sheetcrm.workbook import CellValue, Plan, Workbook, WorkbookConflict, WorkbookError
 
+# The config is read at the start only: the schedule, the lock and the caches were made from it.
+CONFIG_CHANGED = N_("{file} changed since this `sheetcrm run` started: the change applies once it is restarted")
 # Why the Sync Log rows are written now: in the log line in words, in the JSON field as is.
 # How soon the idle loop notices a stop signal (its handler only sets a flag).
 REST_SLICE = 0.2  # seconds
-# Read at the start only: the schedule, the lock and the caches were made from it.
-CONFIG_CHANGED = N_("{file} changed since this `sheetcrm run` started: the change applies once it is restarted")
 AT_EXIT = N_("at exit")
 AFTER_RECOVERY = N_("now, after a recovery")
 AFTER_FAILURE = N_("now, after a failure")

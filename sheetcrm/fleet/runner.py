@@ -40,11 +40,11 @@ from sheetcrm.workbook import Workbook, WorkbookError
 from sheetcrm.workbook.target import open_workbook
 from sheetcrm.os_errors import os_problem
 
+from . import status
 from .budget import Budget, Gate, gate_session
 from .clock import Clock, RealClock
 from .scheduler import Scheduler, Slot
 from .settings import Entry, FleetSettings, member_name
-from . import status
 from .status import write_state
 
 # How soon the idle dispatcher notices a stop signal under the real clock (a handler only sets a flag).
@@ -435,7 +435,8 @@ class Fleet:
         """Say, once per change, that the fleet file changed since the start (applied at a restart)."""
         now = file_bytes(self.settings.source)
         if now != self._file_said and now != self._file_read:
-            self.logger.warning(_(CONFIG_CHANGED, file=self.settings.source), extra={"fields": {"event": "config_changed"}})
+            self.logger.warning(_(CONFIG_CHANGED, file=self.settings.source),
+                                extra={"fields": {"event": "config_changed"}})
         self._file_said = now
 
     def _save(self) -> None:
