@@ -9,6 +9,7 @@ import functools
 import gettext as stdlib_gettext
 import json
 import logging
+import math
 import os
 import sys
 from dataclasses import asdict, dataclass
@@ -1040,7 +1041,12 @@ def run(target: Target, every: str | None, once: bool, log_format: str, fleet_pa
                          ignore_app_lock=target.ignore_lock)
     logger, console = logs.setup(log_format)
     # Each write checks for an app's lock file itself (it may come and go while the service runs).
-    with WorkbookLock(book, wait=WAIT_SECONDS):
+    # The service waits out a command's write however long it takes (an import, a slow sync): it
+    # gave up after WAIT_SECONDS with exit 2, which a systemd unit does not restart, so a restart
+    # that met a person's `sheetcrm sync` left the workbook unsynced until someone noticed.
+    # `--once` (cron) still gives up: the next tick comes anyway.
+    with WorkbookLock(book, wait=WAIT_SECONDS if once else math.inf,
+                      waiting=lambda line: logger.warning(line, extra={"fields": {"event": "waiting"}})):
         if hasattr(book, "path"):
             remove_stale_temp_files(book.path)
         service = Service(config, book, logger, counter=counter, console=console, sync_every=sync_every)
@@ -1084,8 +1090,9 @@ def fleet_status(fleet_path: str, fmt: str) -> None:
     from sheetcrm.fleet import status
     from sheetcrm.fleet.settings import load_fleet
 
-    state = status.read_state(load_fleet(fleet_path).state_path)
-    state["running"] = status.running(state)
+    path = load_fleet(fleet_path).state_path
+    state = status.read_state(path)
+    state["running"] = status.running(state, path)
     if fmt == "json":
         echo_json(json.dumps(state, ensure_ascii=False, indent=2))
         return

@@ -71,6 +71,12 @@ class GoogleSettings(Section):
     attempts: int = Field(default=6, ge=1, le=20)
     backoff_seconds: float = seconds(1.0, MINUTE)
     max_backoff_seconds: float = seconds(32.0, HOUR)
+    # How long one attempt may wait for Google between bytes (and to connect) before it counts
+    # as a timeout and is retried: without it a connection that went silent (a suspend, a NAT
+    # or proxy dropping it) held the request, and `sheetcrm run` with it, for ever. The default is
+    # past Google's own limit (a request it processes for more than 180 s is answered with a
+    # timeout error), so a slow answer Google is still working on is never cut short.
+    timeout_seconds: float = seconds(190.0, HOUR)
 
     @model_validator(mode="after")
     def _ordered(self) -> "GoogleSettings":
@@ -519,6 +525,7 @@ max_issues = 1000   # the report is marked partial past this many issues
 attempts = 6               # tries per request on 429, 5xx, timeouts and resets
 backoff_seconds = 1.0      # full-jitter exponential backoff from this...
 max_backoff_seconds = 32.0 # ...up to this (a Retry-After from Google wins)
+timeout_seconds = 190.0    # an attempt silent this long (connecting, or between bytes) is a timeout, retried
 
 # `sheetcrm run`: when each job runs ("every 30 seconds", "every 5 minutes", "every 2 hours",
 # "every day at 08:00", "every monday at 09:30"). A failing job is retried after its period,

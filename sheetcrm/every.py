@@ -77,7 +77,13 @@ def _instant(day: dt.date, at: dt.time, zone: ZoneInfo | None) -> dt.datetime:
     a time the autumn change repeats and, for one the spring change skips, the offset before
     it: the skipped 02:30 is the moment an hour later on the new clock (03:30)."""
     if zone is None:
-        return dt.datetime.combine(day, at).astimezone(dt.timezone.utc)
+        # The machine's zone has no tzinfo to ask, and a naive time's `astimezone` puts a skipped
+        # time an hour *early* (02:30 became 01:30 CET on a server in Madrid without a configured
+        # timezone). Both folds are read: a time the clock shows is the first of them; in a gap
+        # neither reads back as `at`, and the later one is the hour after, as zoneinfo's fold=0.
+        naive = dt.datetime.combine(day, at)
+        first, second = sorted(naive.replace(fold=f).astimezone(dt.timezone.utc) for f in (0, 1))
+        return first if first.astimezone().replace(tzinfo=None) == naive else second
     return dt.datetime.combine(day, at, tzinfo=zone).astimezone(dt.timezone.utc)
 
 

@@ -28,6 +28,7 @@ import os
 import re
 import time
 from pathlib import Path
+from typing import Callable
 
 from sheetcrm.i18n import N_, _
 from sheetcrm.os_errors import os_problem
@@ -38,6 +39,7 @@ MESSAGES = {
     "running": N_("{book} is already served by `sheetcrm run` ({who}); stop it first (lock: {lock})"),
     "busy": N_("{book} is being written by another sheetcrm command ({who}); try again when it finishes "
                "(lock: {lock})"),
+    "waiting": N_("{book} is being written by another sheetcrm command ({who}); starting once it finishes"),
     "app": N_("{book} is open in {app} ({lock_file}); close it there first, or pass --ignore-lock "
               "(the app's next save would undo what sheetcrm writes)"),
     "app_by": N_("{book} is open in {app} by {user} ({lock_file}); close it there first, or pass --ignore-lock "
@@ -50,7 +52,12 @@ POLL_SECONDS = 0.1
 
 
 class AlreadyRunning(WorkbookError):
-    """Another sheetcrm process holds the workbook's lock."""
+    """Another sheetcrm process holds the workbook's lock: `holder` is its command ("run" for
+    `sheetcrm run`, which holds it for good), `pid` its process ID as text ("" when unknown)."""
+
+    def __init__(self, message: str, holder: str = "run", pid: str = "") -> None:
+        super().__init__(message)
+        self.holder, self.pid = holder, pid
 
 
 class AppLocked(WorkbookError):
@@ -71,13 +78,17 @@ def workbook_key(book: Workbook) -> str:
 
 class WorkbookLock:
     """sheetcrm's own lock on a workbook. `command` names the holder in messages; `wait` is
-    how many seconds to wait for another holder before giving up (0: fail at once)."""
+    how many seconds to wait for another command's write before giving up (0: fail at once;
+    math.inf: as long as it takes, as `sheetcrm run` does); a `sheetcrm run` holding it is never
+    waited for. `waiting(line)` is told once, in words, when the wait begins."""
 
-    def __init__(self, book: Workbook, folder: Path | None = None, command: str = "run", wait: float = 0.0) -> None:
+    def __init__(self, book: Workbook, folder: Path | None = None, command: str = "run", wait: float = 0.0,
+                 waiting: Callable[[str], None] | None = None) -> None:
         self.book = book
         self.key = workbook_key(book)
         self.command = command
         self.wait = wait
+        self.waiting = waiting
         digest = hashlib.sha256(self.key.encode()).hexdigest()[:24]
         self.path = (folder or lock_dir()) / f"{digest}.lock"
         self._fd: int | None = None
@@ -99,16 +110,20 @@ class WorkbookLock:
                 holder = lines[2].strip() if len(lines) > 2 and lines[2].strip() else "run"
                 # A service holds its lock for good; a command's write is over in seconds.
                 if holder != "run" and time.monotonic() < deadline:
+                    if self.waiting is not None:
+                        who = f"`sheetcrm {holder}`, PID {pid}" if pid.isdigit() else _("another process")
+                        self.waiting(_(MESSAGES["waiting"], book=self.book.describe(), who=who))
+                        self.waiting = None
                     time.sleep(POLL_SECONDS)
                     continue
                 os.close(fd)
                 if holder == "run":
                     who = f"PID {pid}" if pid.isdigit() else _("another process")
                     raise AlreadyRunning(_(MESSAGES["running"], book=self.book.describe(), who=who,
-                                           lock=self.path)) from None
+                                           lock=self.path), holder, pid if pid.isdigit() else "") from None
                 who = f"`sheetcrm {holder}`, PID {pid}" if pid.isdigit() else _("another process")
                 raise AlreadyRunning(_(MESSAGES["busy"], book=self.book.describe(), who=who,
-                                       lock=self.path)) from None
+                                       lock=self.path), holder, pid if pid.isdigit() else "") from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n{self.key}\n{self.command}\n".encode(), 0)
         self._fd = fd

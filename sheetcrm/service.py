@@ -66,6 +66,8 @@ from sheetcrm.synclog import LogQueue
 from sheetcrm.validate import Crm
 from sheetcrm.workbook import CellValue, Plan, Workbook, WorkbookConflict, WorkbookError
 
+# The config is read at the start only: the schedule, the lock and the caches were made from it.
+CONFIG_CHANGED = N_("{file} changed since this `sheetcrm run` started: the change applies once it is restarted")
 # Why the Sync Log rows are written now: in the log line in words, in the JSON field as is.
 # How soon the idle loop notices a stop signal (its handler only sets a flag).
 REST_SLICE = 0.2  # seconds
@@ -246,6 +248,10 @@ class Service:
         self.digests_sent = DigestLedger(digest_ledger_path(book))
         # The workflow events the digests already told (each in one digest only).
         self.digest_events = EventJournal.beside_lock(book)
+        # The config file as read: an edit made while the service runs is not applied, and every
+        # job says so (`_config_stale`) rather than go on computing stages, owners, … unnoticed.
+        self._config_read = file_bytes(config.source)
+        self._config_said = self._config_read
 
     # -- the jobs --------------------------------------------------------------------------
 
@@ -326,7 +332,8 @@ class Service:
         if mirrored is not None and mirrored.outcome in ("failed", "behind"):
             message += "; " + (_("warehouse not mirrored until its problem is fixed (the log says which)")
                                if mirrored.lasting else _("warehouse not mirrored, caught up on the next sync"))
-        return JobResult(crm.stats()["rows"], len(report.issues), written, message)
+        # Every issue, not the ones listed: `[validation] max_issues` caps the list, never the count.
+        return JobResult(crm.stats()["rows"], report.errors + report.warnings, written, message)
 
     def outbox(self) -> JobResult:
         """Send the Approved quotes, exactly once (sheetcrm.mail.outbox has the protocol)."""
@@ -448,6 +455,22 @@ class Service:
                          extra={"fields": {"event": "log_flushed", "rows": len(rows), "why": why}})
         return True
 
+    def _config_stale(self) -> str | None:
+        """A line saying the config file changed since the start (logged once per change, and
+        said in every job's message until a restart), or None when it is as read."""
+        source = self.config.source
+        if source is None:
+            return None
+        now = file_bytes(source)
+        if now == self._config_read:
+            self._config_said = now
+            return None
+        line = _(CONFIG_CHANGED, file=source)
+        if now != self._config_said:
+            self._config_said = now
+            self.logger.warning(line, extra={"fields": {"event": "config_changed"}})
+        return line
+
     def _log_due(self) -> bool:
         """Whether queued rows must be written now, even by a sync with nothing else to write."""
         return self.log_urgent or time.monotonic() - self.logged_at >= self.log_every
@@ -477,6 +500,8 @@ class Service:
         except Exception as e:
             error, result = e, JobResult(message=str(e) or type(e).__name__)
         duration = round(time.monotonic() - started, 2)
+        if (stale := self._config_stale()) is not None:
+            result.message = "; ".join(part for part in (result.message, stale) if part)
         requests = self.counter.count - before if self.counter else None
         status = "error" if error else "ok"
         # The Sync Log's Status is read by people: in the team's language; the JSON keeps the code.
@@ -608,6 +633,14 @@ class Service:
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+
+
+def file_bytes(path: Path | None) -> bytes | None:
+    """A file's bytes; None without a file, or one that cannot be read (deleted meanwhile)."""
+    try:
+        return path.read_bytes() if path is not None else None
+    except OSError:
+        return None
 
 
 def _summary(result: JobResult, requests: int | None) -> str:

@@ -169,6 +169,30 @@ def test_503_is_retried(emu):
     assert [x.status for x in t.trace[:2]] == [503, 200]
 
 
+
+def test_an_attempt_that_goes_silent_times_out_and_is_retried(emu):
+    """An attempt whose connection goes silent (a suspend, a NAT or proxy dropping it, a hung
+    front end) ends after `[google] timeout_seconds` and is retried like a reset. gspread sends
+    with no timeout: the read waited as long as the silence did, for ever on a dead connection,
+    and `sheetcrm run` with it (no sync, no quote, no log line)."""
+    import threading
+
+    from sheetcrm.workbook.target import open_workbook
+
+    key = leads_sheet(emu, [["ID", "Last Name"], ["LEAD-0001", "Ng"]])
+    trace = []
+    config = Config(google={"timeout_seconds": 0.5, "backoff_seconds": 0.01, "max_backoff_seconds": 0.01})
+    book = open_workbook(config, spreadsheet=key, tracer=trace.append)
+    release = threading.Event()
+    emu.between_requests(lambda _emu: release.wait(5))  # the first attempt's answer never comes in time
+    try:
+        snapshot = book.read()
+    finally:
+        release.set()
+    assert [t.status for t in trace[:2]] == [None, 200]
+    assert snapshot.tabs["Leads"].rows[1][0] == "LEAD-0001"
+
+
 def _plan_into_new_tab(rows: int = 3) -> Plan:
     return Plan(new_tabs=["Notes"], writes=[CellWrite("Notes", r, 1, f"note {r}") for r in range(1, rows + 1)])
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import random
 import time
 
@@ -545,6 +546,30 @@ def test_a_workbook_open_in_an_app_keeps_the_queue_waiting_said_once_per_outage(
     assert capsys.readouterr().err == "sheetcrm serve: the queue drains again\n"
     assert [r[4] for r in book.read().tabs["Leads"].rows].count("web1@example.org") == 1
 FORM = "application/x-www-form-urlencoded"
+
+
+
+def test_while_sheetcrm_run_serves_the_workbook_serve_says_its_syncs_append_never_to_stop_it(queue, tmp_path,
+                                                                                         monkeypatch, capsys):
+    """`sheetcrm run` holds the workbook's lock for good and its syncs append the queue
+    (docs/leads.md). serve's skipped round said "the queue waits: … is already served by
+    `sheetcrm run` (PID …); stop it first": the lock's line for a second `run`, which told a
+    person to stop the very service that drains the queue."""
+    from books import xlsx
+    from sheetcrm.intake.web import Drainer
+    from sheetcrm.lock import WorkbookLock
+    from sheetcrm.workbook.xlsx import XlsxWorkbook
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    book = XlsxWorkbook(xlsx(tmp_path / "crm.xlsx", TABS))
+    queue.put({"email": "web1@example.org", "last_name": "Webb"}, dt.datetime.now(dt.timezone.utc))
+    drainer = Drainer(book, config(), queue, every=3600)
+    with WorkbookLock(book):  # as `sheetcrm run` holds it
+        assert [drainer.once() for _ in range(2)] == [0, 0]
+    said = capsys.readouterr().err.splitlines()
+    assert said == [f"sheetcrm serve: {book.describe()} is served by `sheetcrm run` (PID {os.getpid()}): its syncs "
+                    "append the submissions"]
+    assert queue.counts() == (1, 0)
 
 
 def test_a_post_is_read_in_the_charset_it_declares_and_a_byte_it_does_not_decode_is_refused(queue):

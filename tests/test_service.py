@@ -89,6 +89,25 @@ def test_a_time_of_day_is_on_the_teams_wall_clock(phrase, after, due):
     assert found == _at(due) and found.tzinfo == dt.timezone.utc
 
 
+
+@pytest.mark.parametrize("after, due", [
+    ("2026-03-28T12:00:00+00:00", "2026-03-29T03:30:00+02:00"),  # skipped by the spring change: an hour later
+    ("2026-10-24T12:00:00+00:00", "2026-10-25T02:30:00+02:00"),  # repeated by the autumn one: the first
+    ("2026-10-25T00:30:00+00:00", "2026-10-26T02:30:00+01:00"),  # and only that one
+])
+def test_a_time_of_day_on_the_machines_own_zone_moves_as_on_a_named_one(monkeypatch, after, due):
+    """No timezone in the config: the machine's zone (Madrid here) gives the same moments as
+    naming it. Its naive time put the 02:30 the spring change skips an hour early, at 01:30 CET
+    (before the change, not after it as documented)."""
+    monkeypatch.setenv("TZ", MADRID)
+    time.tzset()
+    try:
+        assert parse_every("every day at 02:30").next_at(_at(after), None) == _at(due)
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+
+
 def test_the_service_waits_for_the_teams_0800_not_the_machines(tmp_path, monkeypatch):
     """`sheetcrm run` on any machine's zone: the digest is first due at the next 08:00 in Madrid,
     and after each run at the next, summer time or not, as an aware moment (never a naive
@@ -549,3 +568,87 @@ def test_the_run_sync_line_says_the_rows_a_merge_removed_and_the_references_it_m
     assert "removed 1 row from Accounts" in message and "removed 1 row from Contacts" in message, message
     assert "re-pointed" in message and "references in Opportunities" in message, message
     assert "removed" not in service.sync().message    # nothing merged the second time: nothing said
+
+
+def test_the_sync_log_counts_every_issue_past_max_issues(tmp_path, monkeypatch):
+    """The Sync Log's Issues (and the JSON `issues`) is every issue the sync found, as its
+    Message's "3 errors, 8 warnings" says (the bad emails; the tabs missing and a row left out).
+    It was the length of the list `[validation] max_issues` caps: a sheet with thousands of bad
+    cells logged 1000, and here 1 where there are 11."""
+    import logging
+
+    from books import xlsx_book
+    from sheetcrm.service import Service
+    from sheetcrm.synclog import LogQueue
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    bad = [["ID", "Last Name", "Company", "Status", "Email"],
+           *[["", name, "A Co", "New", "not an email"] for name in ("Adams", "Baker", "Clark")]]
+    book = xlsx_book(tmp_path / "crm.xlsx", {"Leads": bad})
+    config = Config(validation={"max_issues": 1})
+    service = Service(config, book, logging.getLogger("test-issues"), log_queue=LogQueue(tmp_path / "q.jsonl"),
+                      today=lambda: AS_OF)
+    assert service.run_job(service.jobs[0], once=True) and service.flush_log()
+    header, row = book.read().tabs["Sync Log"].rows[:2]
+    assert row[header.index("Message")] == "3 errors, 8 warnings"
+    assert row[header.index("Issues")] == 11
+
+
+def test_the_service_waits_out_a_commands_write_and_says_so(tmp_path):
+    """`sheetcrm run` started while a person's `sheetcrm sync` (an import, a slow Google sync)
+    holds the workbook waits for it, says so once, and serves once it is done. It gave up after
+    10 seconds with exit 2, which the systemd unit of docs/deployment.md does not restart: a
+    restart that met a person's command left the workbook unsynced until someone noticed."""
+    from books import xlsx
+    from sheetcrm.lock import WorkbookLock
+
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    book = XlsxWorkbook(str(xlsx(tmp_path / "crm.xlsx", {"Leads": LEADS})))
+    held = WorkbookLock(book, folder=tmp_path / "cache" / "sheetcrm" / "locks", command="sync").acquire()
+    proc = subprocess.Popen([sys.executable, "-m", "sheetcrm", "run", "--workbook", "crm.xlsx", "--every", "1h",
+                             "--log-format", "json"], cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        first = json.loads(proc.stderr.readline())  # type: ignore[union-attr]
+        assert first["event"] == "waiting" and first["level"] == "warning"
+        assert f"`sheetcrm sync`, PID {os.getpid()}" in first["message"] and "once it finishes" in first["message"]
+        held.release()
+        for line in proc.stderr:  # type: ignore[union-attr]
+            if json.loads(line).get("event") == "job_done":
+                break
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        held.release()
+        proc.kill()
+    assert book.read().tabs["Leads"].rows[1][0] == "LEAD-0001"
+
+
+def test_a_config_edited_while_the_service_runs_is_said_in_every_job_until_a_restart(tmp_path, monkeypatch, caplog):
+    """The service reads sheetcrm.toml once, at the start (its schedule, lock and caches come from
+    it). A person who changed a stage's probability, an owner's address or the [smtp] settings
+    while it ran saw nothing happen and no word of why: every sync went on with the old values.
+    Now each job's line and Sync Log row say the file changed and that a restart applies it (the
+    log's warning once per change), until the file is as read again."""
+    import logging
+
+    from books import xlsx_book
+    from sheetcrm.config import load_config
+    from sheetcrm.service import Service
+    from sheetcrm.synclog import LogQueue
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    caplog.set_level(logging.INFO, logger="test-config-edit")
+    book = xlsx_book(tmp_path / "crm.xlsx", {"Leads": LEADS})
+    toml = tmp_path / "sheetcrm.toml"
+    toml.write_text('workbook = "crm.xlsx"\n')
+    service = Service(load_config(toml), book, logging.getLogger("test-config-edit"),
+                      log_queue=LogQueue(tmp_path / "q.jsonl"), today=lambda: AS_OF)
+    sync = service.jobs[0]
+    assert service.run_job(sync) and "changed" not in service.pending.rows[-1][-1]
+    toml.write_text('workbook = "crm.xlsx"\nlocale = "es"\n')
+    assert service.run_job(sync) and service.run_job(sync)
+    said = f"{toml} changed since this `sheetcrm run` started: the change applies once it is restarted"
+    assert [row[-1].endswith(said) for row in service.pending.rows] == [False, True, True]
+    assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == [said]
+    toml.write_text('workbook = "crm.xlsx"\n')  # as read at the start again
+    assert service.run_job(sync) and "changed" not in service.pending.rows[-1][-1]

@@ -34,12 +34,13 @@ from sheetcrm.config import Config, ConfigError, load_config
 from sheetcrm.every import Every
 from sheetcrm.i18n import _, current, ngettext, using
 from sheetcrm.lock import AlreadyRunning, WorkbookLock, remove_stale_temp_files
-from sheetcrm.service import Job, JobResult, RequestCounter, Service
+from sheetcrm.service import CONFIG_CHANGED, Job, JobResult, RequestCounter, Service, file_bytes
 from sheetcrm.warehouse.settings import WarehouseError
 from sheetcrm.workbook import Workbook, WorkbookError
 from sheetcrm.workbook.target import open_workbook
 from sheetcrm.os_errors import os_problem
 
+from . import status
 from .budget import Budget, Gate, gate_session
 from .clock import Clock, RealClock
 from .scheduler import Scheduler, Slot
@@ -53,7 +54,7 @@ EXPECTED = (ConfigError, WorkbookError, WarehouseError)  # a member's outage, sa
 
 @dataclass
 class LastRun:
-    at: float
+    at: str               # when it started, ISO 8601 with the offset, as the machine's clock read it then
     outcome: str          # ok | error | skipped
     message: str = ""
 
@@ -130,6 +131,10 @@ class Fleet:
             self.scheduler.add(Slot(name, "sync", every.period if every else 300.0, self.t0))
         self.ok = True  # every job of run_once succeeded
         self.once = False  # run_once: every job now, once
+        # The fleet file as read: a workbook added, removed or rescheduled while the fleet runs
+        # applies at its restart, and the log says so once per change (members' configs: Service).
+        self._file_read = file_bytes(settings.source)
+        self._file_said = self._file_read
 
     # -- a member's life ----------------------------------------------------------------------
 
@@ -221,6 +226,10 @@ class Fleet:
     def _work(self, slot: Slot, once: bool) -> None:
         """A worker thread: run `slot`'s job for its member, then schedule it again."""
         try:
+            # The start on the wall clock, read now: counted back later from the monotonic clock,
+            # it moved by any suspend meanwhile (which that clock does not count), and `fleet
+            # status` showed a sync from before a night's suspend as run in the morning.
+            started = self.wall(slot.last_run)
             with using(self.language):
                 try:
                     ok, skipped = self._run(slot, once)
@@ -232,7 +241,7 @@ class Fleet:
                 now = self.clock.now()
                 member = self.members[slot.member]
                 if slot.job == "sync":
-                    member.last_sync = LastRun(slot.last_run, "skipped" if skipped else "ok" if ok else "error",
+                    member.last_sync = LastRun(started, "skipped" if skipped else "ok" if ok else "error",
                                                member.error)
                     if not skipped:
                         member.failures = 0 if ok else member.failures + 1
@@ -245,9 +254,13 @@ class Fleet:
                 else:
                     cap = member.config.schedule.max_backoff_seconds if member.config else self.settings.max_backoff_seconds
                     job = member.jobs.get(slot.job)
+                    # A failure retrying cannot fix (a digest refused for good, or its outcome unknown:
+                    # the service counts it as no failure in a row) keeps the job's schedule, as under
+                    # `sheetcrm run`; backed off, a daily digest ran again within the hour.
+                    keeps = ok or (job is not None and not job.failures)
                     next_due = (self._next_at(job.every, now, member.config)
-                                if ok and job and job.every.at and member.config else None)
-                    self.scheduler.done(slot, ok, now, cap, next_due)
+                                if keeps and job and job.every.at and member.config else None)
+                    self.scheduler.done(slot, keeps, now, cap, next_due)
                 self._save()
         finally:
             self.wake.set()
@@ -324,6 +337,14 @@ class Fleet:
         self.logger.info(ngettext("fleet: {n} workbook, {workers} workers", "fleet: {n} workbooks, {workers} workers",
                                   len(self.members), workers=self.settings.workers),
                          extra={"fields": {"event": "fleet_started", "workbooks": len(self.members)}})
+        # Held while the fleet runs, so `fleet status` tells a running fleet from a PID reused.
+        held = status.hold(self.settings.state_path) if self.write_state_file else None
+        try:
+            self._serve_jobs(once, until)
+        finally:
+            status.let_go(held)
+
+    def _serve_jobs(self, once: bool, until: float | None) -> None:
         with ThreadPoolExecutor(self.settings.workers, thread_name_prefix="fleet") as pool, self._signals():
             while not self._stop_asked():
                 with self._lock:
@@ -398,7 +419,7 @@ class Fleet:
                 "target": member.book.describe() if member.book is not None else
                 (member.entry.spreadsheet or str(self.settings.path(member.entry.workbook))),
                 "state": member.state,
-                "last_sync": None if last is None else {"at": self.wall(last.at), "outcome": last.outcome,
+                "last_sync": None if last is None else {"at": last.at, "outcome": last.outcome,
                                                         "message": last.message},
                 "next_sync": None if sync is None or sync.running else self.wall(sync.due),
                 "failures": member.failures,
@@ -410,7 +431,17 @@ class Fleet:
                 "budget": {"read": budget.project_reads_per_minute, "write": budget.project_writes_per_minute},
                 "workbooks": rows}
 
+    def _file_changed(self) -> None:
+        """Say, once per change, that the fleet file changed since the start (applied at a restart)."""
+        now = file_bytes(self.settings.source)
+        if now != self._file_said and now != self._file_read:
+            self.logger.warning(_(CONFIG_CHANGED, file=self.settings.source),
+                                extra={"fields": {"event": "config_changed"}})
+        self._file_said = now
+
     def _save(self) -> None:
+        if self.settings.source is not None:
+            self._file_changed()
         if self.write_state_file:
             try:
                 write_state(self.settings.state_path, self.state())

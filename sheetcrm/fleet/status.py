@@ -2,7 +2,9 @@
 
 The fleet rewrites a small JSON file after every job, atomically (a temp file beside it, then
 `os.replace`), so a reader sees the last whole state, never half of one, and `fleet status`
-stays a read-only command that works while the fleet runs:
+stays a read-only command that works while the fleet runs. While it runs the fleet also holds
+an flock on `<state>.lock` beside it (`hold`), by which `running` tells a running fleet from
+a PID another process has since:
 
     {"version": 1, "pid": 4242, "written_at": "2026-11-30T18:00:05+00:00",
      "requests_last_minute": {"read": 41, "write": 6},  # the whole fleet's, in the budget's window
@@ -17,9 +19,11 @@ stays a read-only command that works while the fleet runs:
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +78,7 @@ def read_state(path: Path) -> dict[str, Any]:
 
 def _damaged(path: Path, where: str, state: dict[str, Any] | None) -> str:
     # A running fleet replaces the whole file after its next job, so the damage mends itself.
-    if state is not None and type(state.get("pid")) is int and running(state):
+    if state is not None and type(state.get("pid")) is int and running(state, path):
         return _("{file}: the fleet state is damaged ({where}); the running fleet (PID {pid}) rewrites it after its "
                  "next job", file=path, where=where, pid=state["pid"])
     return _("{file}: the fleet state is damaged ({where}); delete it, and start the fleet (`sheetcrm run --fleet`) "
@@ -118,8 +122,59 @@ def _bad_field(state: dict[str, Any]) -> str | None:
     return None
 
 
-def running(state: dict[str, Any]) -> bool:
-    """Whether the process that wrote `state` is still alive (on this machine)."""
+def hold(path: Path) -> int | None:
+    """The running fleet's mark beside its state file `path`: an flock on `<state>.lock`, held
+    (the descriptor returned) until `let_go` or the process ends, however it ends. None when the
+    lock cannot be made or another fleet holds it (then that fleet is the one `running` sees).
+    A `fleet status` looking takes it shared for an instant: retried for a second."""
+    lock = lock_path(path)
+    try:
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:
+        return None
+    for _attempt in range(50):
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd
+        except BlockingIOError:
+            time.sleep(0.02)
+        except OSError:
+            break
+    os.close(fd)
+    return None
+
+
+def let_go(fd: int | None) -> None:
+    if fd is not None:
+        os.close(fd)  # closing the descriptor drops its flock
+
+
+def lock_path(path: Path) -> Path:
+    return path.with_name(path.name + ".lock")
+
+
+def running(state: dict[str, Any], path: Path | None = None) -> bool:
+    """Whether the fleet that wrote `state` (read from `path`) is still running: its lock beside
+    the state file is held (`hold`). A PID alone cannot tell: after a crash or a reboot another
+    process may have it, and a fleet in a container is PID 1, which on the host is always alive.
+    Without that lock file (a state written by hand or by an older sheetcrm), whether the
+    process named by the PID is alive, on this machine."""
+    if path is not None:
+        try:
+            fd = os.open(lock_path(path), os.O_RDONLY)
+        except OSError:
+            fd = None
+        if fd is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                return False
+            except BlockingIOError:
+                return True
+            except OSError:
+                pass
+            finally:
+                os.close(fd)
     pid = state.get("pid")
     if not isinstance(pid, int) or pid <= 0:
         return False

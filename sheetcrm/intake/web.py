@@ -67,7 +67,7 @@ from sheetcrm.intake.forms import split_name, web_lead_values
 from sheetcrm.intake.queue import QueueError, SeenBefore, WebQueue
 from sheetcrm.intake.settings import LeadField
 from sheetcrm.intake.text import problem
-from sheetcrm.lock import WorkbookLock
+from sheetcrm.lock import AlreadyRunning, WorkbookLock
 from sheetcrm.records import Lead
 from sheetcrm.validate import parse_context
 from sheetcrm.workbook import Workbook, WorkbookError
@@ -366,7 +366,15 @@ class Drainer:
             if str(e) != self._outage:
                 self._outage = str(e)
                 with using(self.config.locale):
-                    print(_("sheetcrm serve: the queue waits: {error}", error=e), file=sys.stderr, flush=True)
+                    if isinstance(e, AlreadyRunning) and e.holder == "run":
+                        # Not an outage: run's syncs append the queue. Its "stop it first" is for a
+                        # second `run`; read here, it told a person to stop the service that drains.
+                        who = f"PID {e.pid}" if e.pid else _("another process")
+                        line = _("sheetcrm serve: {book} is served by `sheetcrm run` ({who}): its syncs append the "
+                                 "submissions", book=self.book.describe(), who=who)
+                    else:
+                        line = _("sheetcrm serve: the queue waits: {error}", error=e)
+                    print(line, file=sys.stderr, flush=True)
             return 0
         with using(self.config.locale):
             if self._outage is not None:

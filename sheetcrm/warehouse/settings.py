@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import re
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from dataclasses import dataclass
 
@@ -114,7 +114,7 @@ def masked(url: str) -> str:
     """`url` as output may show it: the password, if any, replaced by ***
     ("postgresql://crm:***@db/crm"). Works on URLs that do not parse, too: the user part runs
     to the authority's last "@", so a password holding "@" or "/" is hidden whole."""
-    url = _QUERY_PASSWORD.sub(r"\1***", url)  # libpq also takes ?password=…
+    url = _QUERY_PASSWORD.sub(r"\1***", url)  # libpq also takes ?password=… and ?sslpassword=… (the SSL key's)
     scheme, sep, rest = url.partition("://")
     if not sep or "@" not in rest:
         return url
@@ -123,7 +123,7 @@ def masked(url: str) -> str:
     return f"{scheme}://{user}:***@{host}" if colon else url
 
 
-_QUERY_PASSWORD = re.compile(r"((?:[?&])password=)[^&]*", re.IGNORECASE)
+_QUERY_PASSWORD = re.compile(r"((?:[?&])(?:ssl)?password=)[^&]*", re.IGNORECASE)
 
 
 def password_of(url: str) -> str | None:
@@ -133,10 +133,15 @@ def password_of(url: str) -> str | None:
         return None
 
 
+def _secrets(url: str) -> list[str]:
+    """Every secret `url` holds: the password of its user part and of its query."""
+    found = [m.group(0)[len(m.group(1)):] for m in _QUERY_PASSWORD.finditer(url)]
+    return [s for s in [password_of(url), *found, *(unquote(s) for s in found)] if s]
+
+
 def scrub(text: str, url: str) -> str:
-    """`text` (a driver's error) with the URL masked and its password, wherever it appears, hidden."""
+    """`text` (a driver's error) with the URL masked and its passwords, wherever they appear, hidden."""
     text = text.replace(url, masked(url))
-    secret = password_of(url)
-    if secret:
+    for secret in sorted(set(_secrets(url)), key=len, reverse=True):
         text = text.replace(secret, "***")
     return text

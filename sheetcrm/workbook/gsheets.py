@@ -216,6 +216,10 @@ class RetryPolicy:
     attempts: int = 6
     base: float = 1.0
     cap: float = 32.0
+    # Seconds an attempt may wait to connect, and then between bytes of the answer, before it
+    # is a timeout (retried as a reset is). gspread sends with none: a connection gone silent
+    # held the request for ever ([google] timeout_seconds).
+    timeout: float = 190.0
     sleep: Callable[[float], None] = time.sleep
     rng: random.Random = field(default_factory=random.Random)
 
@@ -263,7 +267,8 @@ class SheetsHTTPClient(HTTPClient):
         for attempt in range(attempts):
             try:
                 response = self.session.request(method=method, url=endpoint, json=json, params=params, data=data,
-                                                files=files, headers=headers, timeout=self.timeout)
+                                                files=files, headers=headers,
+                                                timeout=self.timeout if self.timeout is not None else self.policy.timeout)
             except auth_errors.RefreshError as e:
                 # Asking again cannot help: the key is revoked, deleted or malformed.
                 raise CredentialsError(refused(e)) from None

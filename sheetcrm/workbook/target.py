@@ -29,7 +29,7 @@ def open_workbook(config: Config, workbook: str | None = None, spreadsheet: str 
 
         key = spreadsheet_id(spreadsheet or config.spreadsheet)  # type: ignore[arg-type]
         policy = RetryPolicy(attempts=config.google.attempts, base=config.google.backoff_seconds,
-                             cap=config.google.max_backoff_seconds)
+                             cap=config.google.max_backoff_seconds, timeout=config.google.timeout_seconds)
         conn = connect(credentials or _relative(config, config.credentials), policy=policy, tracer=tracer)
         return GoogleSheetsWorkbook(conn.client, key, conn.account, **header_tests(config))
     path = workbook or _relative(config, config.workbook) or default

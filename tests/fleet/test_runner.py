@@ -5,6 +5,7 @@ period) alone, and the healthy member keeps its schedule to the second."""
 from __future__ import annotations
 
 import logging
+import os
 
 import pytest
 
@@ -141,9 +142,9 @@ def test_fleet_status_times_are_the_machines_clock_after_the_autumn_change(tmp_p
 
 
 def test_fleet_times_follow_the_machines_clock_when_it_is_set_back(tmp_path, monkeypatch):
-    """On the real clock, a fleet's times (last sync, next sync in `fleet status`) are counted
-    back from the machine's clock now: after the clock is set back a day (by hand, or NTP
-    fixing a clock that ran ahead) they are the clock's, not the start's plus elapsed seconds."""
+    """On the real clock, a fleet's times to come (next sync in `fleet status`) are counted
+    from the machine's clock now: after the clock is set back a day (by hand, or NTP fixing a
+    clock that ran ahead) they are the clock's, not the start's plus elapsed seconds."""
     import datetime as dt
     import types
 
@@ -182,3 +183,103 @@ def test_once_runs_a_job_at_set_hours_now_as_run_once_does(tmp_path, monkeypatch
     fleet.run_once()
     assert fleet.clock.now() - fleet.t0 < 60, "--once waited for the digest's hour"
     assert lines(caplog, "a: sync ok") and lines(caplog, "a: outbox ok") and lines(caplog, "a: digest")
+
+
+def test_a_last_sync_keeps_its_time_across_a_suspend(tmp_path, monkeypatch):
+    """`fleet status` shows a last sync at the time the machine's clock read when it ran. It was
+    counted back from now on the monotonic clock, which stands still while the machine sleeps:
+    after a two-hour suspend every sync from before it was shown two hours later than it ran
+    (a workbook failing, or synced every few hours, looked synced just now)."""
+    import datetime as dt
+    import time
+
+    from sheetcrm.fleet.clock import RealClock
+
+    class Suspendable(RealClock):
+        slept = 0.0  # seconds the machine slept: the wall clock counts them, the monotonic one does not
+
+        def now(self) -> float:
+            return time.monotonic() - self.slept
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    xlsx(tmp_path / "a.xlsx", {"Leads": LEADS})
+    (tmp_path / "fleet.toml").write_text('[[workbook]]\nworkbook = "a.xlsx"\n')
+    clock = Suspendable()
+    fleet = Fleet(load_fleet(tmp_path / "fleet.toml"), logging.getLogger("test-suspend"), clock=clock,
+                  write_state_file=False)
+    before = dt.datetime.now(dt.timezone.utc)
+    assert fleet.run_once()
+    ran = fleet.state()["workbooks"][0]["last_sync"]["at"]
+    assert abs((dt.datetime.fromisoformat(ran) - before).total_seconds()) < 5
+    clock.slept = 2 * 3600.0
+    assert fleet.state()["workbooks"][0]["last_sync"]["at"] == ran
+
+
+def test_a_digest_refused_for_good_keeps_its_daily_schedule(tmp_path, monkeypatch):
+    """A failure retrying cannot fix (a digest the server refused for good, or one whose outcome
+    is unknown) keeps the job's schedule, as under `sheetcrm run` (docs/service.md, "Failures").
+    The fleet backed it off like an outage: the 08:00 digest ran again at 09:00."""
+    import datetime as dt
+
+    from sheetcrm.service import FinalError
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    xlsx(tmp_path / "a.xlsx", {"Leads": LEADS})
+    (tmp_path / "a.toml").write_text('timezone = "UTC"\n[schedule]\noutbox = "every 7 days"\n'
+                                     '[smtp]\nhost = "127.0.0.1"\nport = 9\nfrom = "crm@example.com"\n'
+                                     '[owners]\n"Ana" = "ana@example.com"\n')
+    (tmp_path / "fleet.toml").write_text('[[workbook]]\nworkbook = "a.xlsx"\nconfig = "a.toml"\nevery = "every 2 hours"\n')
+    fleet = Fleet(load_fleet(tmp_path / "fleet.toml"), logging.getLogger("test-final"), clock=VirtualClock(),
+                  poll=None, write_state_file=False, wall0=dt.datetime(2026, 12, 2, 7, 0, tzinfo=dt.timezone.utc))
+    member = fleet.members["a"]
+    fleet._open(member)
+    tries = []
+
+    def refused():
+        tries.append(fleet.clock.now())
+        raise FinalError("Ana's digest to ana@example.com was refused: 550 no such user")
+
+    member.jobs["digest"].work = refused
+    digest = fleet._slot("a", "digest")
+    fleet.serve(until=5 * 3600.0)
+    assert tries == [3600.0]  # 08:00, and not again at 09:00
+    assert digest.due == 3600.0 + 24 * 3600 and digest.failures == 0
+
+
+def test_status_tells_a_stopped_fleet_whatever_process_has_its_pid_now(tmp_path, monkeypatch):
+    """`fleet status` says whether the fleet runs from the lock it holds beside its state file.
+    It asked whether the state's PID was alive: after a crash or a reboot another process may
+    have that PID, and a fleet in a container is PID 1, which on the host is always alive, so a
+    fleet long stopped was shown running. Here the PID is this very (living) process's."""
+    from sheetcrm.fleet.status import running
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    xlsx(tmp_path / "a.xlsx", {"Leads": LEADS})
+    (tmp_path / "fleet.toml").write_text('[[workbook]]\nworkbook = "a.xlsx"\nevery = "every 30 seconds"\n')
+    settings = load_fleet(tmp_path / "fleet.toml")
+    fleet = Fleet(settings, logging.getLogger("test-running"), clock=VirtualClock(), poll=None)
+    seen = []
+    save = fleet._save
+    fleet._save = lambda: (save(), seen.append(running(read_state(settings.state_path), settings.state_path)))
+    fleet.serve(until=60)
+    assert seen and all(seen)  # while it served
+    state = read_state(settings.state_path)
+    assert state["pid"] == os.getpid() and not running(state, settings.state_path)
+
+
+def test_a_fleet_file_edited_while_the_fleet_runs_is_said_once_per_change(tmp_path, monkeypatch, caplog):
+    """The fleet reads fleet.toml once: a workbook added (or removed, or rescheduled) while it
+    runs was ignored without a word, a client's workbook left unsynced by a fleet that looked
+    healthy. It is still applied at a restart, and now the log says so, once per change."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    caplog.set_level(logging.INFO, logger="sheetcrm.run")
+    xlsx(tmp_path / "a.xlsx", {"Leads": LEADS})
+    fleet_toml = tmp_path / "fleet.toml"
+    fleet_toml.write_text('[[workbook]]\nworkbook = "a.xlsx"\nevery = "every 30 seconds"\n')
+    fleet = Fleet(load_fleet(fleet_toml), logging.getLogger("sheetcrm.run"), clock=VirtualClock(), poll=None,
+                  write_state_file=False)
+    fleet.serve(until=60)
+    fleet_toml.write_text(fleet_toml.read_text() + '[[workbook]]\nworkbook = "b.xlsx"\n')
+    fleet.serve(until=150)
+    said = f"{fleet_toml} changed since this `sheetcrm run` started: the change applies once it is restarted"
+    assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == [said]

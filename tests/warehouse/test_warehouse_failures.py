@@ -49,6 +49,12 @@ def test_masked_hides_every_form_of_password():
     assert masked("postgresql://crm@db/crm") == "postgresql://crm@db/crm"
     assert masked("sqlite:///crm.db") == "sqlite:///crm.db"
     assert scrub('auth failed for "crm" with pw', "postgresql://crm:pw@db/crm") == 'auth failed for "crm" with ***'
+    # libpq's sslpassword (the client key's passphrase) is a secret too: `sheetcrm run` logged it
+    # in the masked URL of every failed mirror
+    assert masked("postgresql://crm:pw@db/crm?sslkey=k.pem&sslpassword=Key%21pw") == \
+        "postgresql://crm:***@db/crm?sslkey=k.pem&sslpassword=***"
+    assert scrub("bad passphrase Key!pw / ssl=Key%21pw", "postgresql://db/crm?sslpassword=Key%21pw") == \
+        "bad passphrase *** / ssl=***"
 
 
 def test_an_unreachable_warehouse_never_fails_the_sync_and_the_next_sync_catches_up(tmp_path, postgres_url, caplog):
