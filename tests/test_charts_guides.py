@@ -509,3 +509,95 @@ def test_google_chart_on_a_tab_created_in_the_same_batch(emu):
     assert (sheet.row_count, sheet.column_count) == (100, 4)  # the chart's anchor, column D, inside the grid
     [series] = sheet.charts[0]["spec"]["basicChart"]["series"]
     assert series["series"]["sourceRange"]["sources"][0]["sheetId"] == sheet.id
+
+
+# -- a chart drawn before follows its rows ------------------------------------------------------
+
+FORECAST_CHART = "Forecast (all)"
+
+
+def forecast_plan(months: int, *, rows_before: int = 0, extra: tuple[CellWrite, ...] = ()) -> Plan:
+    """Forecast's team block of `months` rows (rows 2..months+1) and its chart; the rows a
+    longer block had below it cleared, as a sync clears them."""
+    writes = [CellWrite("Forecast", 1, c, h) for c, h in enumerate(["Month", "Won", "Commit"], 1)]
+    writes += [CellWrite("Forecast", r, c, r * c) for r in range(2, months + 2) for c in (1, 2, 3)]
+    writes += [CellWrite("Forecast", r, c, None) for r in range(months + 2, rows_before + 2) for c in (1, 2, 3)]
+    return Plan(new_tabs=[] if rows_before else ["Forecast"], mark_owned=["Forecast"], writes=[*writes, *extra],
+                charts=[Chart("Forecast", FORECAST_CHART, "column", 2, months + 1, 1, (2, 3), 5)])
+
+
+def chart_refs(path, tab: str = "Forecast") -> dict[str, list[str]]:
+    ws = openpyxl.load_workbook(path)[tab]
+    return {chart_title(c): sorted({s.cat.numRef.f for s in c.series} | {s.val.numRef.f for s in c.series})
+            for c in ws._charts}
+
+
+def add_persons_chart(path) -> None:
+    """A person's own chart on sheetcrm's Forecast tab, over the first block's rows."""
+    from openpyxl.chart import Reference
+
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Forecast"]
+    mine = BarChart()
+    mine.title = "Mine"
+    mine.add_data(Reference(ws, min_col=2, max_col=3, min_row=1, max_row=7), titles_from_data=True)
+    mine.set_categories(Reference(ws, min_col=1, min_row=2, max_row=7))
+    ws.add_chart(mine, "H20")
+    wb.save(path)
+
+
+SIX = ["'Forecast'!$A$2:$A$7", "'Forecast'!$B$2:$B$7", "'Forecast'!$C$2:$C$7"]
+THREE = ["'Forecast'!$A$2:$A$4", "'Forecast'!$B$2:$B$4", "'Forecast'!$C$2:$C$4"]
+
+
+def test_xlsx_chart_follows_fewer_rows_and_a_persons_chart_is_kept(tmp_path):
+    book = XlsxWorkbook(tmp_path / "crm.xlsx")
+    book.create()
+    book.read()
+    book.write(forecast_plan(6))
+    add_persons_chart(book.path)
+    assert chart_refs(book.path) == {FORECAST_CHART: SIX, "Mine": SIX}
+
+    book.read()
+    book.write(forecast_plan(3, rows_before=6))  # the patch path
+    assert chart_refs(book.path) == {FORECAST_CHART: THREE, "Mine": SIX}
+
+    # A write whose chart already fits leaves the chart part's bytes as they are.
+    before = openpyxl_chart_parts(book.path)
+    book.read()
+    book.write(forecast_plan(3, rows_before=3, extra=(CellWrite("Forecast", 2, 2, 99),)))
+    assert openpyxl_chart_parts(book.path) == before
+
+
+def openpyxl_chart_parts(path) -> dict[str, bytes]:
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:
+        return {n: z.read(n) for n in z.namelist() if n.startswith("xl/charts/")}
+
+
+def test_xlsx_chart_follows_its_rows_when_the_workbook_is_rebuilt(tmp_path):
+    import re
+    import zipfile
+
+    book = XlsxWorkbook(tmp_path / "crm.xlsx")
+    book.create()
+    book.read()
+    book.write(forecast_plan(6))
+    # A filled-down (shared) formula in H2:H3, as Excel writes one: writing its master cell is
+    # what the patcher leaves to a rebuild through openpyxl.
+    with zipfile.ZipFile(book.path) as z:
+        parts = {i.filename: z.read(i) for i in z.infolist()}
+    sheet = next(n for n, x in parts.items() if n.startswith("xl/worksheets/sheet") and b"Commit" in x)
+    for r, f in ((2, b'<f t="shared" ref="H2:H3" si="0">B2*2</f>'), (3, b'<f t="shared" si="0"/>')):
+        parts[sheet] = re.sub(rb'(<row\b[^>]*\br="%d"[^>]*>.*?)(</row>)' % r,
+                              lambda m: m[1] + b'<c r="H%d">%s<v>0</v></c>' % (r, f) + m[2], parts[sheet], flags=re.S)
+    assert parts[sheet].count(b'si="0"') == 2
+    with zipfile.ZipFile(book.path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+
+    book.read()
+    book.write(forecast_plan(3, rows_before=6, extra=(CellWrite("Forecast", 2, 8, 5),)))
+    assert openpyxl.load_workbook(book.path)["Forecast"]["H2"].value == 5  # rebuilt, not patched
+    assert chart_refs(book.path) == {FORECAST_CHART: THREE}
