@@ -3,6 +3,7 @@ added once, kept afterwards, never a reason to write on their own."""
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 
@@ -601,3 +602,46 @@ def test_xlsx_chart_follows_its_rows_when_the_workbook_is_rebuilt(tmp_path):
     book.write(forecast_plan(3, rows_before=6, extra=(CellWrite("Forecast", 2, 8, 5),)))
     assert openpyxl.load_workbook(book.path)["Forecast"]["H2"].value == 5  # rebuilt, not patched
     assert chart_refs(book.path) == {FORECAST_CHART: THREE}
+
+
+def google_rows(chart: dict) -> list[tuple[int, int, int]]:
+    basic = chart["spec"]["basicChart"]
+    blocks = [d["domain"] for d in basic["domains"]] + [s["series"] for s in basic["series"]]
+    return [(s.get("startRowIndex", 0), s["endRowIndex"], s["startColumnIndex"])
+            for b in blocks for s in b["sourceRange"]["sources"]]
+
+
+def test_google_chart_follows_fewer_rows_in_the_same_batch_and_a_persons_chart_is_kept(emu):
+    key = emu.create_spreadsheet("CRM", {"Sheet1": []})
+    t = Traced(key)
+    t.book.read()
+    t.book.write(forecast_plan(6))
+    forecast = stored(emu, key)["Forecast"]
+    [ours] = forecast.charts
+    # A person's chart on sheetcrm's tab over the same block, the same title included but
+    # another column: not sheetcrm's to move.
+    mine = copy.deepcopy(ours)
+    mine["chartId"] = 777
+    mine["spec"]["basicChart"]["series"][1]["series"]["sourceRange"]["sources"][0].update(
+        startColumnIndex=3, endColumnIndex=4)
+    emu.apply(key, [{"addChart": {"chart": mine}}])
+    six = [(0, 7, 0), (0, 7, 1), (0, 7, 2)]
+    assert [google_rows(c) for c in stored(emu, key)["Forecast"].charts] == [six, [(0, 7, 0), (0, 7, 1), (0, 7, 3)]]
+
+    t.book.read()
+    t.reset()
+    since = len(emu.requests)
+    t.book.write(forecast_plan(3, rows_before=6))
+    assert t.counts() == (0, 1)  # one batch, no request added: the update rides in it
+    assert batch_kinds(emu, since).count("updateChartSpec") == 1
+    ours_now, mine_now = stored(emu, key)["Forecast"].charts
+    assert google_rows(ours_now) == [(0, 4, 0), (0, 4, 1), (0, 4, 2)]
+    assert {k: v for k, v in ours_now["spec"].items() if k != "basicChart"} == \
+        {k: v for k, v in ours["spec"].items() if k != "basicChart"}
+    assert google_rows(mine_now) == [(0, 7, 0), (0, 7, 1), (0, 7, 3)]
+
+    # Rows as they were: the chart already fits, nothing to update.
+    t.book.read()
+    since = len(emu.requests)
+    t.book.write(forecast_plan(3, rows_before=3, extra=(CellWrite("Forecast", 2, 2, 99),)))
+    assert "updateChartSpec" not in batch_kinds(emu, since)
