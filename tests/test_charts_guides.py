@@ -523,7 +523,8 @@ def forecast_plan(months: int, *, rows_before: int = 0, extra: tuple[CellWrite, 
     writes = [CellWrite("Forecast", 1, c, h) for c, h in enumerate(["Month", "Won", "Commit"], 1)]
     writes += [CellWrite("Forecast", r, c, r * c) for r in range(2, months + 2) for c in (1, 2, 3)]
     writes += [CellWrite("Forecast", r, c, None) for r in range(months + 2, rows_before + 2) for c in (1, 2, 3)]
-    return Plan(new_tabs=[] if rows_before else ["Forecast"], mark_owned=["Forecast"], writes=[*writes, *extra],
+    new = [] if rows_before else ["Forecast"]  # a sync marks a tab it creates, once
+    return Plan(new_tabs=new, mark_owned=new, writes=[*writes, *extra],
                 charts=[Chart("Forecast", FORECAST_CHART, "column", 2, months + 1, 1, (2, 3), 5)])
 
 
@@ -645,3 +646,15 @@ def test_google_chart_follows_fewer_rows_in_the_same_batch_and_a_persons_chart_i
     since = len(emu.requests)
     t.book.write(forecast_plan(3, rows_before=3, extra=(CellWrite("Forecast", 2, 2, 99),)))
     assert "updateChartSpec" not in batch_kinds(emu, since)
+
+
+def test_xlsx_chart_on_a_tab_sheetcrm_does_not_own_is_left_alone(tmp_path):
+    book = XlsxWorkbook(tmp_path / "crm.xlsx")
+    book.create()
+    book.read()
+    first = forecast_plan(6)
+    first.mark_owned = []  # a team's tab that happens to hold such a chart
+    book.write(first)
+    book.read()
+    book.write(forecast_plan(3, rows_before=6))
+    assert chart_refs(book.path) == {FORECAST_CHART: SIX}

@@ -952,6 +952,8 @@ def fit_chart_ranges(data: bytes, wanted: dict[str, list[tuple[str, tuple[int, .
     block of those columns, all of them on that tab; anything else, a person's chart or one a
     person changed, keeps its bytes. Its blocks are then set to first..last rows, and the
     values they last gave (a cache Excel and LibreOffice rebuild on open) dropped."""
+    if not wanted:
+        return None
     pkg = Package(data)
     parts = sheet_parts(pkg.zip)
     marked = marked_indices(pkg.zip.read(workbook_part(pkg.zip)))
