@@ -3,6 +3,7 @@ added once, kept afterwards, never a reason to write on their own."""
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 
@@ -509,3 +510,151 @@ def test_google_chart_on_a_tab_created_in_the_same_batch(emu):
     assert (sheet.row_count, sheet.column_count) == (100, 4)  # the chart's anchor, column D, inside the grid
     [series] = sheet.charts[0]["spec"]["basicChart"]["series"]
     assert series["series"]["sourceRange"]["sources"][0]["sheetId"] == sheet.id
+
+
+# -- a chart drawn before follows its rows ------------------------------------------------------
+
+FORECAST_CHART = "Forecast (all)"
+
+
+def forecast_plan(months: int, *, rows_before: int = 0, extra: tuple[CellWrite, ...] = ()) -> Plan:
+    """Forecast's team block of `months` rows (rows 2..months+1) and its chart; the rows a
+    longer block had below it cleared, as a sync clears them."""
+    writes = [CellWrite("Forecast", 1, c, h) for c, h in enumerate(["Month", "Won", "Commit"], 1)]
+    writes += [CellWrite("Forecast", r, c, r * c) for r in range(2, months + 2) for c in (1, 2, 3)]
+    writes += [CellWrite("Forecast", r, c, None) for r in range(months + 2, rows_before + 2) for c in (1, 2, 3)]
+    new = [] if rows_before else ["Forecast"]  # a sync marks a tab it creates, once
+    return Plan(new_tabs=new, mark_owned=new, writes=[*writes, *extra],
+                charts=[Chart("Forecast", FORECAST_CHART, "column", 2, months + 1, 1, (2, 3), 5)])
+
+
+def chart_refs(path, tab: str = "Forecast") -> dict[str, list[str]]:
+    ws = openpyxl.load_workbook(path)[tab]
+    return {chart_title(c): sorted({s.cat.numRef.f for s in c.series} | {s.val.numRef.f for s in c.series})
+            for c in ws._charts}
+
+
+def add_persons_chart(path) -> None:
+    """A person's own chart on sheetcrm's Forecast tab, over the first block's rows."""
+    from openpyxl.chart import Reference
+
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Forecast"]
+    mine = BarChart()
+    mine.title = "Mine"
+    mine.add_data(Reference(ws, min_col=2, max_col=3, min_row=1, max_row=7), titles_from_data=True)
+    mine.set_categories(Reference(ws, min_col=1, min_row=2, max_row=7))
+    ws.add_chart(mine, "H20")
+    wb.save(path)
+
+
+SIX = ["'Forecast'!$A$2:$A$7", "'Forecast'!$B$2:$B$7", "'Forecast'!$C$2:$C$7"]
+THREE = ["'Forecast'!$A$2:$A$4", "'Forecast'!$B$2:$B$4", "'Forecast'!$C$2:$C$4"]
+
+
+def test_xlsx_chart_follows_fewer_rows_and_a_persons_chart_is_kept(tmp_path):
+    book = XlsxWorkbook(tmp_path / "crm.xlsx")
+    book.create()
+    book.read()
+    book.write(forecast_plan(6))
+    add_persons_chart(book.path)
+    assert chart_refs(book.path) == {FORECAST_CHART: SIX, "Mine": SIX}
+
+    book.read()
+    book.write(forecast_plan(3, rows_before=6))  # the patch path
+    assert chart_refs(book.path) == {FORECAST_CHART: THREE, "Mine": SIX}
+
+    # A write whose chart already fits leaves the chart part's bytes as they are.
+    before = openpyxl_chart_parts(book.path)
+    book.read()
+    book.write(forecast_plan(3, rows_before=3, extra=(CellWrite("Forecast", 2, 2, 99),)))
+    assert openpyxl_chart_parts(book.path) == before
+
+
+def openpyxl_chart_parts(path) -> dict[str, bytes]:
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:
+        return {n: z.read(n) for n in z.namelist() if n.startswith("xl/charts/")}
+
+
+def test_xlsx_chart_follows_its_rows_when_the_workbook_is_rebuilt(tmp_path):
+    import re
+    import zipfile
+
+    book = XlsxWorkbook(tmp_path / "crm.xlsx")
+    book.create()
+    book.read()
+    book.write(forecast_plan(6))
+    # A filled-down (shared) formula in H2:H3, as Excel writes one: writing its master cell is
+    # what the patcher leaves to a rebuild through openpyxl.
+    with zipfile.ZipFile(book.path) as z:
+        parts = {i.filename: z.read(i) for i in z.infolist()}
+    sheet = next(n for n, x in parts.items() if n.startswith("xl/worksheets/sheet") and b"Commit" in x)
+    for r, f in ((2, b'<f t="shared" ref="H2:H3" si="0">B2*2</f>'), (3, b'<f t="shared" si="0"/>')):
+        parts[sheet] = re.sub(rb'(<row\b[^>]*\br="%d"[^>]*>.*?)(</row>)' % r,
+                              lambda m: m[1] + b'<c r="H%d">%s<v>0</v></c>' % (r, f) + m[2], parts[sheet], flags=re.S)
+    assert parts[sheet].count(b'si="0"') == 2
+    with zipfile.ZipFile(book.path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+
+    book.read()
+    book.write(forecast_plan(3, rows_before=6, extra=(CellWrite("Forecast", 2, 8, 5),)))
+    assert openpyxl.load_workbook(book.path)["Forecast"]["H2"].value == 5  # rebuilt, not patched
+    assert chart_refs(book.path) == {FORECAST_CHART: THREE}
+
+
+def google_rows(chart: dict) -> list[tuple[int, int, int]]:
+    basic = chart["spec"]["basicChart"]
+    blocks = [d["domain"] for d in basic["domains"]] + [s["series"] for s in basic["series"]]
+    return [(s.get("startRowIndex", 0), s["endRowIndex"], s["startColumnIndex"])
+            for b in blocks for s in b["sourceRange"]["sources"]]
+
+
+def test_google_chart_follows_fewer_rows_in_the_same_batch_and_a_persons_chart_is_kept(emu):
+    key = emu.create_spreadsheet("CRM", {"Sheet1": []})
+    t = Traced(key)
+    t.book.read()
+    t.book.write(forecast_plan(6))
+    forecast = stored(emu, key)["Forecast"]
+    [ours] = forecast.charts
+    # A person's chart on sheetcrm's tab over the same block, the same title included but
+    # another column: not sheetcrm's to move.
+    mine = copy.deepcopy(ours)
+    mine["chartId"] = 777
+    mine["spec"]["basicChart"]["series"][1]["series"]["sourceRange"]["sources"][0].update(
+        startColumnIndex=3, endColumnIndex=4)
+    emu.apply(key, [{"addChart": {"chart": mine}}])
+    six = [(0, 7, 0), (0, 7, 1), (0, 7, 2)]
+    assert [google_rows(c) for c in stored(emu, key)["Forecast"].charts] == [six, [(0, 7, 0), (0, 7, 1), (0, 7, 3)]]
+
+    t.book.read()
+    t.reset()
+    since = len(emu.requests)
+    t.book.write(forecast_plan(3, rows_before=6))
+    assert t.counts() == (0, 1)  # one batch, no request added: the update rides in it
+    assert batch_kinds(emu, since).count("updateChartSpec") == 1
+    ours_now, mine_now = stored(emu, key)["Forecast"].charts
+    assert google_rows(ours_now) == [(0, 4, 0), (0, 4, 1), (0, 4, 2)]
+    assert {k: v for k, v in ours_now["spec"].items() if k != "basicChart"} == \
+        {k: v for k, v in ours["spec"].items() if k != "basicChart"}
+    assert google_rows(mine_now) == [(0, 7, 0), (0, 7, 1), (0, 7, 3)]
+
+    # Rows as they were: the chart already fits, nothing to update.
+    t.book.read()
+    since = len(emu.requests)
+    t.book.write(forecast_plan(3, rows_before=3, extra=(CellWrite("Forecast", 2, 2, 99),)))
+    assert "updateChartSpec" not in batch_kinds(emu, since)
+
+
+def test_xlsx_chart_on_a_tab_sheetcrm_does_not_own_is_left_alone(tmp_path):
+    book = XlsxWorkbook(tmp_path / "crm.xlsx")
+    book.create()
+    book.read()
+    first = forecast_plan(6)
+    first.mark_owned = []  # a team's tab that happens to hold such a chart
+    book.write(first)
+    book.read()
+    book.write(forecast_plan(3, rows_before=6))
+    assert chart_refs(book.path) == {FORECAST_CHART: SIX}

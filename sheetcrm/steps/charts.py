@@ -1,5 +1,6 @@
 """Native charts on the Pipeline and Forecast tabs, and the campaign ROI chart on the Campaigns
-tab when the workbook has one; added once, afterwards only their cells change."""
+tab when the workbook has one; added once, afterwards their cells change and, on sheetcrm's own
+tabs, the rows they span (fewer forecast months, another number of stages) with each write."""
 
 from __future__ import annotations
 

@@ -185,8 +185,9 @@ class Replace:
 class Chart:
     """A native chart over a block of a sheetcrm tab: rows first_row..last_row (1-based, the
     header is the row above), categories in domain_col, one series per series_cols column.
-    Backends add it once, when the tab has no chart of that title; afterwards only the cells
-    under it change."""
+    Backends add it once, when the tab has no chart of that title; afterwards the cells
+    under it change and, on sheetcrm's own tabs, the chart follows first_row..last_row with
+    each write (one whose title, columns and tab are not these, a person's, is left alone)."""
 
     tab: str
     title: str

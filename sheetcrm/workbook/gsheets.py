@@ -32,8 +32,9 @@ and nothing is written when the plan is empty. Only a batch over Google's recomm
 is split into parts of at most 2 MB; each part is atomic, so a re-run converges.
 
 Charts and guides ride along with the cells. The metadata read lists each tab's charts, its
-protected ranges and sheetcrm's guide mark, so a chart is added once (by title) and a guide is
-applied once per version: its dropdowns, a warning-only protection of its computed columns,
+protected ranges and sheetcrm's guide mark, so a chart is added once (by title; on sheetcrm's own
+tabs its spec comes along, and a chart of sheetcrm's whose rows changed gets an updateChartSpec in
+the same batch, `_fitted_spec`) and a guide is applied once per version: its dropdowns, a warning-only protection of its computed columns,
 and a mark (developer metadata holding a hash of the guide) that says this version is there.
 The mark, not the protection, is what is checked, because a tab may have dropdowns and nothing
 computed, and because a person who removes the protection should not see it come back. A cell
@@ -111,6 +112,7 @@ google-auth inside the first request and become one `CredentialsError` line.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import hashlib
 import dataclasses
@@ -154,7 +156,9 @@ COMPACT = {"prettyPrint": "false"}  # not for people: query parameter
 METADATA = {"includeGridData": "false",
             "fields": "properties(title,locale),sheets(merges,"
                       "properties(sheetId,title,index,hidden,gridProperties(rowCount,columnCount)),"
-                      "charts(chartId,spec.title),"
+                      # The whole spec: a chart sheetcrm drew gets it back with its blocks
+                      # moved (`_fitted_spec`), since updateChartSpec replaces all of it.
+                      "charts(chartId,spec),"
                       # Which protections sheetcrm may not write through (`_protected`).
                       "protectedRanges(protectedRangeId,description,range,unprotectedRanges,warningOnly,"
                       "requestingUserCanEdit),"
@@ -437,6 +441,7 @@ class _Sheet:
     rows: int
     cols: int
     charts: dict[int, str] = field(default_factory=dict)      # chartId -> title
+    specs: dict[int, dict] = field(default_factory=dict)      # chartId -> ChartSpec, as read
     protected: dict[int, str] = field(default_factory=dict)   # protectedRangeId -> description
     # The protections the account may not edit through: (box, boxes excepted, description),
     # a box as (first row, last row, first column, last column), 1-based, None for an open end.
@@ -720,6 +725,7 @@ class GoogleSheetsWorkbook:
             self._sheets[props["title"]] = _Sheet(
                 props["sheetId"], grid.get("rowCount", 0), grid.get("columnCount", 0),
                 charts={c["chartId"]: c.get("spec", {}).get("title", "") for c in sheet.get("charts", [])},
+                specs={c["chartId"]: c.get("spec", {}) for c in sheet.get("charts", [])},
                 protected={p["protectedRangeId"]: p.get("description", "") for p in sheet.get("protectedRanges", [])},
                 locked=[(_grid_box(p.get("range", {})), [_grid_box(u) for u in p.get("unprotectedRanges", [])],
                          p.get("description", "")) for p in sheet.get("protectedRanges", [])
@@ -893,6 +899,15 @@ class GoogleSheetsWorkbook:
                     "location": {"sheetId": sheet.sheet_id}, "visibility": "DOCUMENT"}}})
         for chart in adding:
             out.append(_add_chart(chart, sheets[chart.tab].sheet_id, _fresh_id(used)))
+        # A chart drawn before on one of sheetcrm's tabs follows its rows (fewer months, more
+        # stages): left on the rows it was first drawn over, it shows another block's figures.
+        for chart in plan.charts:
+            sheet = self._sheets.get(chart.tab)
+            if sheet is None or not sheet.owned or chart.last_row < chart.first_row:
+                continue
+            for chart_id, spec in sheet.specs.items():
+                if sheet.charts.get(chart_id) == chart.title and (fitted := _fitted_spec(spec, chart, sheet.sheet_id)):
+                    out.append({"updateChartSpec": {"chartId": chart_id, "spec": fitted}})
         applying = [g for g in plan.guides if g.tab in sheets and _version(g) not in sheets[g.tab].marks.values()]
         theirs, heads = self._team_rules(applying, plan)
         for guide in applying:
@@ -1629,6 +1644,33 @@ def _add_chart(chart: Chart, sheet_id: int, chart_id: int) -> dict:
             "series": [{"series": column(col), "targetAxis": "LEFT_AXIS"} for col in chart.series_cols]}},
         "position": {"overlayPosition": {"anchorCell": {"sheetId": sheet_id, "rowIndex": 0,
                                                         "columnIndex": chart.anchor_col - 1}}}}}}
+
+
+def _fitted_spec(spec: dict, chart: Chart, sheet_id: int) -> dict | None:
+    """A chart's spec as read with its blocks set to `chart`'s rows (the header row above
+    them included), or None when it already has them or is not sheetcrm's: a chart is taken
+    as sheetcrm's only when it is a basic chart whose every source is one column of the
+    plan's (categories, then series, in order) on its own tab. A person's chart, or one a
+    person changed, is never touched."""
+    basic = spec.get("basicChart")
+    if not basic:
+        return None
+    blocks = [d.get("domain", {}) for d in basic.get("domains", [])] + [s.get("series", {}) for s in basic.get("series", [])]
+    sources = [b.get("sourceRange", {}).get("sources", []) for b in blocks]
+    if [len(s) for s in sources] != [1] * len(blocks):
+        return None
+    columns = [(s[0].get("startColumnIndex", 0), s[0].get("endColumnIndex")) for s in sources]
+    if columns != [(c - 1, c) for c in (chart.domain_col, *chart.series_cols)] \
+            or any(s[0].get("sheetId", 0) != sheet_id for s in sources):
+        return None
+    rows = (chart.first_row - 2, chart.last_row)
+    if all((s[0].get("startRowIndex", 0), s[0].get("endRowIndex")) == rows for s in sources):
+        return None
+    fitted = copy.deepcopy(spec)
+    fitted_basic = fitted["basicChart"]
+    for block in [d["domain"] for d in fitted_basic["domains"]] + [s["series"] for s in fitted_basic["series"]]:
+        block["sourceRange"]["sources"][0].update(startRowIndex=rows[0], endRowIndex=rows[1])
+    return fitted
 
 
 def _spec(fmt: ColumnFormat) -> str:

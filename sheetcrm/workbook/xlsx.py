@@ -22,6 +22,8 @@ the package (`xlsx_patch.add_charts`): the chart part as openpyxl wrote it, its 
 tab's drawing (a new one, or the tab's own, whose pictures and shapes stay). A chart is added
 only when its tab has none of that title, so should one be lost, the next write adds it again;
 one a tab's drawing cannot take is left out, with a warning line (`WriteResult.warnings`).
+On sheetcrm's own tabs a chart it drew follows its rows: each write sets its blocks to the
+plan's rows (`xlsx_patch.fit_chart_ranges`), so three months after six plot three.
 
 openpyxl never loads and saves the team's workbook on these paths: it drops what it does not
 model (measured on a first sync: x14 dropdowns drawn from another tab, x14 conditional
@@ -276,6 +278,10 @@ class XlsxWorkbook:
             if kept:
                 raise WorkbookError(_(REBUILD_REFUSED, path=self.path, things=", ".join(_(k) for k in kept))) from None
             new = self._rebuild(data, plan, accepted, created, marks)
+        if new is not None:
+            # Either way, a chart drawn before follows its rows now (fewer months, more stages):
+            # one left on the rows it was first drawn over shows another block's figures.
+            new = xlsx_patch.fit_chart_ranges(new, _chart_blocks(plan.charts)) or new
         if doomed:
             # Last, bottom row first, in the same save: every other change of the plan is
             # addressed by the rows as read.
@@ -730,6 +736,14 @@ def _add_missing_charts(data: bytes, charts: list[Chart], changed: bool) -> tupl
         except xlsx_patch.NeedsRebuild:
             warnings.extend(_(CHART_LEFT_OUT, tab=tab, title=spec.title) for spec in specs)
     return (data if changed else None), warnings
+
+
+def _chart_blocks(charts: list[Chart]) -> dict[str, list[tuple[str, tuple[int, ...], int, int]]]:
+    """The plan's charts as `xlsx_patch.fit_chart_ranges` takes them, by tab."""
+    out: dict[str, list[tuple[str, tuple[int, ...], int, int]]] = {}
+    for c in charts:
+        out.setdefault(c.tab, []).append((c.title, (c.domain_col, *c.series_cols), c.first_row, c.last_row))
+    return out
 
 
 def _codes(formats: Iterable[ColumnFormat]) -> Callable[[str, int, int], str | None]:

@@ -934,6 +934,87 @@ def chart_titles(z: zipfile.ZipFile, sheet_part: str) -> set[str]:
     return titles
 
 
+# A chart's data references: a <c:numRef>/<c:strRef> holding its formula (<c:f>) and,
+# when an app saved it, the values that formula last gave (a cache).
+_CHART_REF = re.compile(rb'<((?:\w+:)?)(numRef|strRef)>(.*?)</\1\2>', re.S)
+_CHART_F = re.compile(rb'<((?:\w+:)?)f>(.*?)</\1f>', re.S)
+_CELL_OR_COLUMN = re.compile(r"^\$?([A-Z]+)\$?([0-9]+)(?::\$?([A-Z]+)\$?([0-9]+))?$")
+
+
+def fit_chart_ranges(data: bytes, wanted: dict[str, list[tuple[str, tuple[int, ...], int, int]]]) -> bytes | None:
+    """The package with sheetcrm's charts on its own (marked) tabs following their rows, or
+    None when every one already does. `wanted` maps a tab's title to (chart title, columns
+    (categories first, then series, 1-based), first row, last row) for each chart sheetcrm
+    draws there.
+
+    A chart is taken as sheetcrm's only when its tab is marked, its title is one of the tab's
+    and every reference it holds is a cell of row first-1 (a series' name) or a one-column
+    block of those columns, all of them on that tab; anything else, a person's chart or one a
+    person changed, keeps its bytes. Its blocks are then set to first..last rows, and the
+    values they last gave (a cache Excel and LibreOffice rebuild on open) dropped."""
+    if not wanted:
+        return None
+    pkg = Package(data)
+    parts = sheet_parts(pkg.zip)
+    marked = marked_indices(pkg.zip.read(workbook_part(pkg.zip)))
+    for i, (tab, sheet) in enumerate(parts):
+        if tab not in wanted or i not in marked or not sheet:
+            continue
+        specs = {title: (cols, first, last) for title, cols, first, last in wanted[tab] if last >= first}
+        for kind, drawing in relationships(pkg.zip, sheet).values():
+            if not kind.endswith("/drawing") or drawing not in pkg:
+                continue
+            for kind2, chart in relationships(pkg.zip, drawing).values():
+                if not kind2.endswith("/chart") or chart not in pkg:
+                    continue
+                xml = pkg.read(chart)
+                m = _TITLE.search(xml)
+                title = html.unescape(b"".join(_TEXT_RUN.findall(m[1])).decode()) if m else None
+                if title in specs:
+                    fitted = _fit_chart(xml, tab, *specs[title])
+                    if fitted is not None:
+                        pkg.write(chart, fitted)
+    return pkg.bytes() if pkg.changed else None
+
+
+def _fit_chart(xml: bytes, tab: str, cols: tuple[int, ...], first: int, last: int) -> bytes | None:
+    """One chart part with its blocks set to rows first..last; None when it is not sheetcrm's
+    (see `fit_chart_ranges`) or already fits."""
+    refs = list(_CHART_REF.finditer(xml))
+    if len(refs) != len(_CHART_F.findall(xml)):
+        return None  # a reference outside numRef/strRef (a multi-level one, say): not ours
+    # Excel leaves the quotes out of a plain title; openpyxl always writes them.
+    prefixes = {quote_sheetname(tab) + "!", tab + "!"}
+    columns = {get_column_letter(c) for c in cols}
+    blocks: list[tuple[re.Match, str]] = []
+    for ref in refs:
+        f = _CHART_F.search(ref[3])
+        text = html.unescape(f[2].decode()).strip() if f else ""
+        prefix = next((p for p in prefixes if text.startswith(p)), None)
+        if prefix is None or not (cell := _CELL_OR_COLUMN.match(text[len(prefix):])):
+            return None
+        col, row, col2, _row2 = cell.groups()
+        if col not in columns or (col2 is not None and col2 != col):
+            return None
+        if col2 is None:
+            if int(row) != first - 1:
+                return None
+            continue
+        blocks.append((ref, f"{prefix}${col}${first}:${col}${last}"))
+    if {formula.rsplit("!", 1)[1].split("$")[1] for _, formula in blocks} != columns:
+        return None
+    out, at, changed = [], 0, False
+    for ref, formula in blocks:
+        f = _CHART_F.search(ref[3])
+        if html.unescape(f[2].decode()).strip() == formula:
+            continue
+        ns = ref[1]
+        out += [xml[at:ref.start()], b"<%s%s><%sf>%s</%sf></%s%s>" % (
+            ns, ref[2], f[1], html.escape(formula, quote=False).encode(), f[1], ns, ref[2])]
+        at, changed = ref.end(), True
+    return b"".join([*out, xml[at:]]) if changed else None
+
+
 # -- the owned-tab mark ------------------------------------------------------------------------
 
 _DEFINED_NAMES = re.compile(rb'<definedNames\b[^>]*?(?:/>|>(.*?)</definedNames>)', re.S)
