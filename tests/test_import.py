@@ -4,6 +4,7 @@ through the real command."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 import os
 import subprocess
@@ -584,3 +585,31 @@ def test_a_reports_footer_below_an_empty_row_is_rejected_not_added_as_records(tm
                                                          (7, "rejected"), (8, "rejected"), (9, "rejected")]
     assert '"Grand Totals (2 records)"' in result.rows[2].reasons[0] and "footer" in result.rows[2].reasons[0]
     assert [r[1] for r in book.read().tabs["Accounts"].rows[1:]] == ["Stark Industries", "Name Only Co"]
+
+
+def test_a_pipedrive_deal_won_or_lost_is_imported_closed_not_in_its_pipeline_stage(tmp_path):
+    """Pipedrive keeps a closed deal in the pipeline stage it was in and says won or lost in
+    "Deal - Status": read by its Stage alone, the won deal was open Negotiation (pipeline and
+    forecast counted it) and the lost one open Proposal. A won (lost) deal takes the won (lost)
+    stage and the day it closed; a deleted one is rejected; an open one keeps its stage."""
+    path = _accounts(tmp_path, [["ACC-0001", "Acme Corp", "acme.com", None]])
+    export = _csv(tmp_path / "deals.csv", ["Deal - Title", "Deal - Value", "Deal - Organization", "Deal - Stage",
+                                           "Deal - Status", "Deal - Expected close date", "Deal - Won time"],
+                  [["Big", "5000", "Acme Corp", "Negotiation", "won", "2024-02-01", "2024-02-03 10:00:00"],
+                   ["Lost one", "700", "Acme Corp", "Proposal", "Lost", "2024-03-01", ""],
+                   ["Open one", "900", "Acme Corp", "Proposal", "open", "2024-04-01", ""],
+                   ["Gone", "100", "Acme Corp", "Proposal", "deleted", "2024-04-01", ""]])
+    book = XlsxWorkbook(path)
+    result = import_file(book, Config(), export, "opportunities")
+    assert [r.status for r in result.rows] == ["added", "added", "added", "rejected"]
+    assert '"deleted"' in result.rows[3].reasons[0]
+    rows = book.read().tabs["Opportunities"].rows
+    assert [(r[1], r[3], r[5]) for r in rows[1:]] == [
+        ("Big", "Closed Won", dt.date(2024, 2, 3)), ("Lost one", "Closed Lost", dt.date(2024, 3, 1)),
+        ("Open one", "Proposal", dt.date(2024, 4, 1))]
+    # Two won stages: which one is the deal's is for a person to say.
+    config = Config.model_validate({"stages": [{"name": "Open", "probability": 50},
+                                               {"name": "Won new", "probability": 100, "kind": "won"},
+                                               {"name": "Won renewal", "probability": 100, "kind": "won"}]})
+    again = import_file(book, config, export, "opportunities", dry_run=True)
+    assert again.rows[0].status == "rejected" and "Won new, Won renewal" in again.rows[0].reasons[0]

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import dataclasses
 import io
 import itertools
 from collections import defaultdict
@@ -240,6 +241,13 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
     # which would make "03/04/2026" a day in March or in April by what the other columns say).
     language = tab_locale(spec, table.title, table.header) or team_config(snapshot, config).locale
     incoming = parse_table(spec, source, grid, config.tab(tab), parse_context(config), report, language=language)
+    closed: dict[int, str] = {}
+    if tab == "opportunities":
+        rewritten, closed = _closed_deals(grid, incoming.header, config)
+        if rewritten is not None:  # read again with each closed deal's stage (and day) written in
+            grid, report = rewritten, Report(limit=10 ** 9)
+            incoming = parse_table(spec, source, grid, config.tab(tab), parse_context(config), report,
+                                   language=language)
     hook("validating", 1, 1)
     if not incoming.header.fields:
         examples = ", ".join(c.header if config.locale == "en" else c.header_es for c in spec.columns[1:4])
@@ -269,6 +277,8 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
             value = row.cells[col] if col < len(row.cells) else None
             if (found := problem(value, free_text=col in free)) is not None:
                 reasons.setdefault(row.row, []).append(f"{labels.get(col, '')}: {found.message}")
+    for line, why in closed.items():  # first: what to do about its stage comes before the stage's own error
+        reasons[line] = [why, *reasons.get(line, [])]
     for line, col in _footer(grid, incoming.header.row).items():
         # A report's footer is no record, whatever else its one cell fails or passes.
         reasons[line] = [_("the file's last rows, below an empty row, hold one cell each ({column}: {shown}): a "
@@ -353,6 +363,61 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
         marks[prefix] = counter
         owned_tab(result.plan, snapshot, SEQUENCES, config.locale, [[k, v] for k, v in marks.items()])
     return result
+
+
+# Pipedrive keeps a won or lost deal in the pipeline stage it was in ("Negotiation") and says
+# won or lost in its own column; read by its Stage alone, every closed deal was open pipeline.
+_DEAL_STATUS = ("deal status", "trato estado")  # "Deal - Status", "Trato - Estado", as normalize_key has them
+_CLOSED = {"won": "won", "ganado": "won", "ganada": "won", "lost": "lost", "perdido": "lost", "perdida": "lost"}
+_DELETED = ("deleted", "eliminado", "eliminada", "borrado", "borrada")
+# When a closed deal was closed, of the columns Pipedrive exports: its Close Date then, rather than
+# the Expected close date the deal had while open.
+_CLOSED_ON = {"won": ("deal deal closed on", "deal won time", "trato trato cerrado el", "trato hora de ganado"),
+              "lost": ("deal deal closed on", "deal lost time", "trato trato cerrado el", "trato hora de perdido")}
+
+
+def _closed_deals(grid: Grid, header: Any, config: Config) -> tuple[Grid | None, dict[int, str]]:
+    """A deals export whose Status column ("Deal - Status": open, won, lost, deleted) says a
+    deal is closed: the grid again with each won (lost) deal's Stage cell holding the config's
+    won (lost) stage and its Close Date the day it closed ("Deal - Deal closed on", else "Won
+    time" / "Lost time", when the file has one filled), or None when nothing changes; and the
+    rows rejected, sheet row -> why: a deleted deal, and a closed one when the config has no
+    stage, or several, of its kind (which one is for a person to say)."""
+    names = {cells.normalize_key(text): col for col, text in header.labels.items() if isinstance(text, str)}
+    status = next((names[k] for k in _DEAL_STATUS if k in names), None)
+    stage, close = header.fields.get("stage"), header.fields.get("close_date")
+    if status is None or stage is None:
+        return None, {}
+    kinds = {kind: [s.name for s in config.stages if s.kind == kind] for kind in ("won", "lost")}
+    rows = [list(r) for r in grid.rows]
+    refused: dict[int, str] = {}
+    changed = False
+    for i in range(header.row, len(rows)):
+        row = rows[i]
+        said = cells.parse_text(row[status]) if status < len(row) and isinstance(row[status], str) else None
+        key = cells.normalize_key(said) if said else None
+        if key in _DELETED:
+            refused[i + 1] = _("{column} says {shown}: a deal deleted in the CRM it comes from is not imported; "
+                               "delete the row from the file, or change that cell, to import it",
+                               column=header.labels[status], shown=cells.quoted(row[status]))
+            continue
+        kind = _CLOSED.get(key or "")
+        if kind is None:
+            continue
+        if len(kinds[kind]) != 1:
+            refused[i + 1] = _("{column} says {shown}, and the config has {count} stages of that kind ({stages}); "
+                               "sheetcrm does not choose: write the deal's stage in the Stage column, then import "
+                               "again", column=header.labels[status], shown=cells.quoted(row[status]),
+                               count=len(kinds[kind]), stages=", ".join(kinds[kind]) or "—")
+            continue
+        row.extend([None] * (max(stage, close or 0) + 1 - len(row)))
+        row[stage], changed = kinds[kind][0], True
+        on = next((row[names[k]] for k in _CLOSED_ON[kind] if k in names and names[k] < len(row)
+                   and not cells.is_blank(row[names[k]])), None)
+        if close is not None and on is not None:
+            # "2024-02-03 10:00:00" is a moment; the Close Date is its day.
+            row[close] = on.split(" ")[0] if isinstance(on, str) else on
+    return (dataclasses.replace(grid, rows=rows) if changed else None), refused
 
 
 def _footer(grid: Grid, header: int) -> dict[int, int]:
