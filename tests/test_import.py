@@ -613,3 +613,25 @@ def test_a_pipedrive_deal_won_or_lost_is_imported_closed_not_in_its_pipeline_sta
                                                {"name": "Won renewal", "probability": 100, "kind": "won"}]})
     again = import_file(book, config, export, "opportunities", dry_run=True)
     assert again.rows[0].status == "rejected" and "Won new, Won renewal" in again.rows[0].reasons[0]
+
+
+def test_hubspots_deal_probability_is_its_stages_not_an_override_and_is_left_out(tmp_path):
+    """HubSpot's "Deal probability" is its pipeline stage's probability (a 0-1 fraction). It
+    read as Probability (normalize_key makes it Pipedrive's "Deal - Probability"), an override
+    of the stage's that stayed when the deal moved on: left out, as aliases.toml meant, and
+    listed. Pipedrive's, a person's 0-100 on the deal, is still the deal's Probability."""
+    path = _accounts(tmp_path, [["ACC-0001", "Acme Corp", "acme.com", None]])
+    wb = openpyxl.load_workbook(path)
+    wb["Opportunities"].cell(1, 7, "Probability")
+    wb.save(path)
+    book = XlsxWorkbook(path)
+    hubspot = _csv(tmp_path / "hubspot.csv", ["Record ID", "Deal Name", "Deal Stage", "Amount", "Associated Company",
+                                              "Deal probability"], [["1001", "Expansion", "Proposal", "500",
+                                                                     "Acme Corp", "0.2"]])
+    result = import_file(book, Config(), hubspot, "opportunities")
+    assert result.rows[0].status == "added" and "Deal probability" in result.ignored
+    pipedrive = _csv(tmp_path / "pipedrive.csv", ["Deal - Title", "Deal - Stage", "Deal - Organization",
+                                                  "Deal - Probability"], [["Renewal", "Proposal", "Acme Corp", "30"]])
+    assert import_file(book, Config(), pipedrive, "opportunities").rows[0].status == "added"
+    assert [(r[1], (r + [None] * 7)[6]) for r in book.read().tabs["Opportunities"].rows[1:]] == [
+        ("Expansion", None), ("Renewal", 30)]

@@ -55,7 +55,7 @@ from sheetcrm.records import Account, Contact, Lead
 from sheetcrm.report import Issue, Report, column_letter
 from sheetcrm.owned import locate
 from sheetcrm.schema import MERGED, SEQUENCES, TABS
-from sheetcrm.table import Row, Table, parse_table, tab_locale
+from sheetcrm.table import Row, Table, find_header_row, parse_table, tab_locale
 from sheetcrm.validate import parse_context, read_crm, row_label, team_config
 from sheetcrm.workbook import CellWrite, Grid, Plan, Snapshot, Workbook, WorkbookConflict, WorkbookError, WriteResult
 
@@ -240,6 +240,8 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
     # config's locale, then the language of the tab they go to (never the file's own headers,
     # which would make "03/04/2026" a day in March or in April by what the other columns say).
     language = tab_locale(spec, table.title, table.header) or team_config(snapshot, config).locale
+    grid, unmapped = _hubspot_probability(grid, find_header_row(spec, grid, config.tab(tab))) \
+        if tab == "opportunities" else (grid, {})
     incoming = parse_table(spec, source, grid, config.tab(tab), parse_context(config), report, language=language)
     closed: dict[int, str] = {}
     if tab == "opportunities":
@@ -248,6 +250,7 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
             grid, report = rewritten, Report(limit=10 ** 9)
             incoming = parse_table(spec, source, grid, config.tab(tab), parse_context(config), report,
                                    language=language)
+    incoming.header.labels.update(unmapped)  # listed as the file has it
     hook("validating", 1, 1)
     if not incoming.header.fields:
         examples = ", ".join(c.header if config.locale == "en" else c.header_es for c in spec.columns[1:4])
@@ -363,6 +366,28 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
         marks[prefix] = counter
         owned_tab(result.plan, snapshot, SEQUENCES, config.locale, [[k, v] for k, v in marks.items()])
     return result
+
+
+# HubSpot's "Deal probability" is its pipeline stage's probability, a 0-1 fraction, not a
+# probability a person set on the deal; read as Probability (normalize_key makes it Pipedrive's
+# "Deal - Probability", a person's 0-100 on the deal) it was an override of the stage's, which
+# stayed when the deal moved on: a deal at HubSpot's 20 % weighted at 20 % in Negotiation.
+_HUBSPOT_PROBABILITY = "deal probability"
+_LEFT_OUT = "HubSpot: "  # a prefix that makes the header name no column (aliases.toml has none such)
+
+
+def _hubspot_probability(grid: Grid, header: int) -> tuple[Grid, dict[int, str]]:
+    """`grid` with HubSpot's "Deal probability" header (as typed: no hyphen) renamed so that it
+    names no column, and {column: the header as typed}, for the ignored list; as it was when
+    its `header` row (0-based) has no such cell."""
+    row = grid.rows[header] if header < len(grid.rows) else []
+    found = {c: v for c, v in enumerate(row)
+             if isinstance(v, str) and " ".join(cells.canonical_text(v).casefold().split()) == _HUBSPOT_PROBABILITY}
+    if not found:
+        return grid, {}
+    rows = list(grid.rows)
+    rows[header] = [_LEFT_OUT + v if c in found else v for c, v in enumerate(row)]
+    return dataclasses.replace(grid, rows=rows), found
 
 
 # Pipedrive keeps a won or lost deal in the pipeline stage it was in ("Negotiation") and says
