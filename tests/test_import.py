@@ -635,3 +635,23 @@ def test_hubspots_deal_probability_is_its_stages_not_an_override_and_is_left_out
     assert import_file(book, Config(), pipedrive, "opportunities").rows[0].status == "added"
     assert [(r[1], (r + [None] * 7)[6]) for r in book.read().tabs["Opportunities"].rows[1:]] == [
         ("Expansion", None), ("Renewal", 30)]
+
+
+def test_another_crms_stage_or_status_word_is_rejected_saying_which_words_are_read_and_how_to_map_one(tmp_path):
+    """Another CRM's word ("Proposal Made", HubSpot's "In Progress") is refused, and the reason
+    used to stop at "is not a valid stage": it now lists the words read and, for a stage, the
+    mapping the config has for it (a stage's `aliases`), which then imports the row."""
+    path = _accounts(tmp_path, [["ACC-0001", "Acme Corp", "acme.com", None]])
+    export = _csv(tmp_path / "deals.csv", ["Deal - Title", "Deal - Stage", "Deal - Organization"],
+                  [["A", "Proposal Made", "Acme Corp"]])
+    book = XlsxWorkbook(path)
+    reason = import_file(book, Config(), export, "opportunities", dry_run=True).rows[0].reasons[0]
+    assert "Use one of: Prospecting, Qualification, Proposal" in reason and "`aliases`" in reason
+    stages = [s.model_dump() for s in Config().stages]
+    stages[2]["aliases"].append("Proposal Made")
+    mapped = import_file(book, Config.model_validate({"stages": stages}), export, "opportunities")
+    assert mapped.rows[0].status == "added" and book.read().tabs["Opportunities"].rows[1][3] == "Proposal"
+    leads = _workbook(tmp_path, [])
+    hubspot = _csv(tmp_path / "contacts.csv", ["Email", "Lead Status"], [["a@b.example", "In Progress"]])
+    reason = import_file(XlsxWorkbook(leads), Config(), hubspot, "leads", dry_run=True).rows[0].reasons[0]
+    assert "Use one of: New, Contacted" in reason and "aliases" not in reason

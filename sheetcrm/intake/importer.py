@@ -263,12 +263,20 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
                       if f not in own]
     reasons: dict[int, list[str]] = {}
     warnings: dict[int, list[Issue]] = {}
+    stage = incoming.header.fields.get("stage")
+    stage_letter = column_letter(stage + 1) if tab == "opportunities" and stage is not None else None
     for issue in report.issues:
         if issue.code == "no_room":
             continue  # the file is only read: sheetcrm adds no column to it, wherever its last cell is
         if issue.severity == "error":
-            reasons.setdefault(issue.row or 0, []).append(
-                f"{issue.header}: {issue.message}" if issue.header else issue.message)
+            said = issue.message
+            if issue.code == "bad_enum":
+                # Another CRM's word ("In Progress", "Proposal Made"): which words are read is what to do.
+                said = f"{said} {issue.hint}"
+                if issue.column == stage_letter:
+                    said += _("; or, to read that word as one of your stages, add it to that stage's `aliases` "
+                              "under [[stages]] in sheetcrm.toml")
+            reasons.setdefault(issue.row or 0, []).append(f"{issue.header}: {said}" if issue.header else said)
         else:
             warnings.setdefault(issue.row or 0, []).append(issue)
     result.warnings = warnings.get(incoming.header.row, []) + warnings.get(0, [])
