@@ -266,8 +266,10 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
     stage = incoming.header.fields.get("stage")
     stage_letter = column_letter(stage + 1) if tab == "opportunities" and stage is not None else None
     for issue in report.issues:
-        if issue.code == "no_room":
-            continue  # the file is only read: sheetcrm adds no column to it, wherever its last cell is
+        if issue.code in ("no_room", "computed_name_taken"):
+            # The file is only read: sheetcrm adds no column to it, wherever its last cell is, and
+            # its column under a computed column's name ("Next Step") is listed as left out.
+            continue
         if issue.severity == "error":
             said = issue.message
             if issue.code == "bad_enum":
