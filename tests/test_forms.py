@@ -413,3 +413,24 @@ def test_a_typo_in_a_form_key_names_the_unknown_key(tmp_path):
     with pytest.raises(ConfigError) as e:
         load_config(path)
     assert "forms.web.feilds: unknown key" in str(e.value) and "\n" not in str(e.value)
+
+
+def test_an_answer_the_leads_tab_has_no_column_for_is_said_not_left_out_quietly():
+    """A form (or a website submission) filling a field the Leads tab has no column for: the
+    lead was made without it and nothing said so (`append_writes` writes the tab's columns
+    only); a website visitor's phone then reached no cell. A warning at the Leads header names
+    the column to add, once per field; the lead is still made."""
+    from sheetcrm.intake.queue import Submission, WebBatch
+    from sheetcrm.workbook import Grid, Snapshot
+
+    tabs = _tabs([[T1, "x@y.com", "Bob Stone", "Beta", "+34 600 999 888"]])
+    tabs["Leads"] = [[v for i, v in enumerate(r) if i != 5] for r in tabs["Leads"]]  # no Phone column
+    cfg = config(**CONFIG)
+    snapshot = Snapshot({t: Grid(rows=r) for t, r in tabs.items()})
+    web = WebBatch([Submission(f"{n:012x}", dt.datetime(2026, 11, 23, 9, tzinfo=dt.timezone.utc),
+                               {"email": f"w{n}@z.example", "last_name": "Web", "phone": "+34 600 000 00" + str(n)})
+                    for n in (1, 2)])
+    part = plan_forms(snapshot, read_crm(snapshot, cfg), cfg, {}, web)
+    said = [(i.code, i.tab, i.row, i.header) for i in part.issues]
+    assert said == [("form_field_no_column", "Leads", 1, "Phone"), ("web_field_no_column", "Leads", 1, "Phone")]
+    assert part.leads == 3 and len(web.placed) == 2

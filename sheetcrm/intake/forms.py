@@ -101,6 +101,13 @@ _MESSAGES = {
                        N_("Run `sheetcrm init` to add the missing tabs.")),
     "web_invalid": (N_("The website form's submission {receipt} no longer makes a sound lead; it waits in the queue."),
                     N_("Check [serve] in sheetcrm.toml: its fields and source.")),
+    "form_field_no_column": (N_('The form {form} fills the leads\' {name}, but the {tab} tab has no "{name}" '
+                                'column: that answer of each response is not written into its lead.'),
+                             N_('Add a "{name}" column to the {tab} tab; the answers of the responses already made '
+                                'leads stay in the form\'s tab.')),
+    "web_field_no_column": (N_('The website form\'s submissions fill the leads\' {name}, but the {tab} tab has no '
+                               '"{name}" column: that value of each submission is not written into its lead.'),
+                            N_('Add a "{name}" column to the {tab} tab; submissions appended after that have it.')),
     "form_bad_time": (N_("This response's time cannot be read, so it is not made a lead."),
                       N_("Leave the time Google Forms wrote in this cell.")),
     "form_ambiguous": (N_("This response's person matches {records} alike: it is linked to neither, and no lead "
@@ -187,6 +194,7 @@ class _Run:
         self.start: dict[str, int | None] = {leads.title: None, activities.title: None}
         # The rows whose key cells cannot be read, by their record's identity (filled with `people`).
         self.unsure: dict[int, Candidate] = {}
+        self.said: set[tuple[str, str]] = set()  # (code, field) of the fields said to have no column
 
     # What only a response to handle needs is worked out on the first one: a sync with no new
     # response (the usual one) would otherwise scan every lead and activity for nothing.
@@ -256,6 +264,7 @@ class _Run:
                                                form=name, question=question))
             else:
                 questions[col] = field_name
+        self._no_column("form_field_no_column", questions.values(), form=name)  # a missing question is said above
         lead_col = labels.get(cells.normalize_key(LEAD_HEADER))
         answers_cols = sorted(c for c in labels.values() if c not in (stamp_col, lead_col))
         if lead_col is None:
@@ -379,6 +388,8 @@ class _Run:
                 self.part.issues.append(_issue("warning", self.leads.title, None, None, None, sub.receipt,
                                                "web_invalid", receipt=sub.receipt))
                 continue
+            self._no_column("web_field_no_column",
+                            [name for name, value in sub.fields.items() if cells.parse_text(value) is not None])
             before = len(self.part.writes)
             placed = self._place(_(WEB_FORM), sub.receipt, lead, day)
             if isinstance(placed, Unsure):  # it waits, as an ambiguous one does
@@ -444,6 +455,21 @@ class _Run:
         self.part.writes.extend(writes)
         self.part.intake.append(values["id"])
         return requires or own, writes
+
+    def _no_column(self, code: str, fields: Any, **fmt: Any) -> None:
+        """A warning at the Leads header row for each of `fields` (Leads fields, "name" being
+        First and Last Name) the tab has no column for: its value would be left out of every new
+        lead with nothing said (`plan.append_writes` writes only the tab's columns). Said once
+        per field and code in a sync."""
+        for name in fields:
+            for target in ("first_name", "last_name") if name == "name" else (name,):
+                if target in self.leads.header.fields or (code, target) in self.said:
+                    continue
+                self.said.add((code, target))
+                column = next(c for c in TABS["leads"].columns if c.field == target)
+                header = column.header_es if self.locale == "es" else column.header
+                self.part.issues.append(_issue("warning", self.leads.title, self.leads.header.row, None, header, None,
+                                               code, name=header, tab=self.leads.title, **fmt))
 
     def _grid(self, table: Table) -> Grid:
         return self.snapshot.tabs[table.title]

@@ -382,8 +382,8 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
 # probability a person set on the deal; read as Probability (normalize_key makes it Pipedrive's
 # "Deal - Probability", a person's 0-100 on the deal) it was an override of the stage's, which
 # stayed when the deal moved on: a deal at HubSpot's 20 % weighted at 20 % in Negotiation.
-_HUBSPOT_PROBABILITY = "deal probability"
-_LEFT_OUT = "HubSpot: "  # a prefix that makes the header name no column (aliases.toml has none such)
+_HUBSPOT_PROBABILITY = "deal probability"  # not for people: a header HubSpot writes
+_LEFT_OUT = "HubSpot: "  # not for people: a prefix that makes the header name no column (aliases.toml has none such)
 
 
 def _hubspot_probability(grid: Grid, header: int) -> tuple[Grid, dict[int, str]]:
@@ -402,13 +402,15 @@ def _hubspot_probability(grid: Grid, header: int) -> tuple[Grid, dict[int, str]]
 
 # Pipedrive keeps a won or lost deal in the pipeline stage it was in ("Negotiation") and says
 # won or lost in its own column; read by its Stage alone, every closed deal was open pipeline.
-_DEAL_STATUS = ("deal status", "trato estado")  # "Deal - Status", "Trato - Estado", as normalize_key has them
-_CLOSED = {"won": "won", "ganado": "won", "ganada": "won", "lost": "lost", "perdido": "lost", "perdida": "lost"}
-_DELETED = ("deleted", "eliminado", "eliminada", "borrado", "borrada")
+_DEAL_STATUS = ("deal status", "trato estado")  # not for people: "Deal - Status", "Trato - Estado", normalized
+_CLOSED = {"won": "won", "ganado": "won", "ganada": "won",  # not for people: values Pipedrive writes
+           "lost": "lost", "perdido": "lost", "perdida": "lost"}  # not for people: values Pipedrive writes
+_DELETED = ("deleted", "eliminado", "eliminada", "borrado", "borrada")  # not for people: values Pipedrive writes
 # When a closed deal was closed, of the columns Pipedrive exports: its Close Date then, rather than
 # the Expected close date the deal had while open.
-_CLOSED_ON = {"won": ("deal deal closed on", "deal won time", "trato trato cerrado el", "trato hora de ganado"),
-              "lost": ("deal deal closed on", "deal lost time", "trato trato cerrado el", "trato hora de perdido")}
+_CLOSED_ON = {  # not for people: headers Pipedrive writes, normalized
+    "won": ("deal deal closed on", "deal won time", "trato trato cerrado el", "trato hora de ganado"),  # not for people
+    "lost": ("deal deal closed on", "deal lost time", "trato trato cerrado el", "trato hora de perdido")}  # not for people
 
 
 def _closed_deals(grid: Grid, header: Any, config: Config) -> tuple[Grid | None, dict[int, str]]:
