@@ -658,3 +658,18 @@ def test_another_crms_stage_or_status_word_is_rejected_saying_which_words_are_re
     hubspot = _csv(tmp_path / "contacts.csv", ["Email", "Lead Status"], [["a@b.example", "In Progress"]])
     reason = import_file(XlsxWorkbook(leads), Config(), hubspot, "leads", dry_run=True).rows[0].reasons[0]
     assert "Use one of: New, Contacted" in reason and "aliases" not in reason
+
+
+def test_a_salesforce_data_loader_export_is_read_by_its_field_api_names(tmp_path):
+    """Salesforce's Data Loader and weekly Data Export write field API names ("FirstName",
+    "LastName", "LeadSource", "CreatedDate"): unknown, the leads were added with no name (the
+    name columns only listed as left out). Its record IDs ("OwnerId") are still left out."""
+    path = _workbook(tmp_path, [])
+    export = _csv(tmp_path / "Lead.csv", ["Id", "FirstName", "LastName", "Company", "Email", "LeadSource",
+                                          "CreatedDate", "OwnerId"],
+                  [["00Q5g000001", "Ann", "Bee", "Bee Ltd", "ann@bee.example", "Web", "2024-01-15", "0055g0001"]])
+    book = XlsxWorkbook(path)
+    result = import_file(book, Config(), export, "leads")
+    assert result.ignored == ["OwnerId"]
+    assert book.read().tabs["Leads"].rows[1][:9] == ["LEAD-0001", "Ann", "Bee", "Bee Ltd", "ann@bee.example", None,
+                                                     "Web", None, dt.date(2024, 1, 15)]
