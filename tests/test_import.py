@@ -673,3 +673,22 @@ def test_a_salesforce_data_loader_export_is_read_by_its_field_api_names(tmp_path
     assert result.ignored == ["OwnerId"]
     assert book.read().tabs["Leads"].rows[1][:9] == ["LEAD-0001", "Ann", "Bee", "Bee Ltd", "ann@bee.example", None,
                                                      "Web", None, dt.date(2024, 1, 15)]
+
+
+def test_a_second_column_of_one_field_fills_the_rows_the_first_leaves_empty(tmp_path):
+    """HubSpot's "Phone Number" and "Mobile Phone Number" both read as Phone: the second was
+    dropped ("appears twice; only the first column is read"), so a person with only a mobile
+    was imported with no phone. It fills the rows whose first is empty; where both are filled
+    and differ, a warning at the row says the second is left out."""
+    path = _workbook(tmp_path, [])
+    export = _csv(tmp_path / "hubspot.csv", ["First Name", "Last Name", "Email", "Phone Number", "Mobile Phone Number"],
+                  [["Ann", "Bee", "ann@b.example", "+1 617 555 0100", "+1 617 555 0199"],
+                   ["Cy", "Dee", "cy@d.example", "", "+1 617 555 0198"],
+                   ["Di", "Eh", "di@e.example", "+1 617 555 0111", "+1 617 555 0111"]])
+    book = XlsxWorkbook(path)
+    result = import_file(book, Config(), export, "leads")
+    assert [w.code for w in result.warnings] == ["shared_field"]
+    assert [[(w.code, w.column, w.value) for w in r.warnings] for r in result.rows] == [
+        [("shared_field_left_out", "E", "+1 617 555 0199")], [], []]
+    assert [r[5] for r in book.read().tabs["Leads"].rows[1:]] == ["+1 617 555 0100", "+1 617 555 0198",
+                                                                  "+1 617 555 0111"]

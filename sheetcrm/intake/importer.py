@@ -46,7 +46,7 @@ from sheetcrm.crm.duplicates import company_key
 from sheetcrm.crm.matching import Known, KnownDeals
 from sheetcrm.crm.words import LEAD_STATUS, STAGE
 from sheetcrm.engine import words_of
-from sheetcrm.i18n import _
+from sheetcrm.i18n import N_, _
 from sheetcrm.os_errors import os_problem
 from sheetcrm.ids import id_pattern
 from sheetcrm.plan import append_writes, cell_value, owned_tab
@@ -55,7 +55,7 @@ from sheetcrm.records import Account, Contact, Lead
 from sheetcrm.report import Issue, Report, column_letter
 from sheetcrm.owned import locate
 from sheetcrm.schema import MERGED, SEQUENCES, TABS
-from sheetcrm.table import Row, Table, find_header_row, parse_table, tab_locale
+from sheetcrm.table import Row, Table, find_header_row, map_header, parse_table, tab_locale
 from sheetcrm.validate import parse_context, read_crm, row_label, team_config
 from sheetcrm.workbook import CellWrite, Grid, Plan, Snapshot, Workbook, WorkbookConflict, WorkbookError, WriteResult
 
@@ -240,8 +240,9 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
     # config's locale, then the language of the tab they go to (never the file's own headers,
     # which would make "03/04/2026" a day in March or in April by what the other columns say).
     language = tab_locale(spec, table.title, table.header) or team_config(snapshot, config).locale
-    grid, unmapped = _hubspot_probability(grid, find_header_row(spec, grid, config.tab(tab))) \
-        if tab == "opportunities" else (grid, {})
+    at = find_header_row(spec, grid, config.tab(tab))
+    grid, unmapped = _hubspot_probability(grid, at) if tab == "opportunities" else (grid, {})
+    grid, shared, shared_said = _shared_fields(spec, table, source, grid, config, at)
     incoming = parse_table(spec, source, grid, config.tab(tab), parse_context(config), report, language=language)
     closed: dict[int, str] = {}
     if tab == "opportunities":
@@ -266,6 +267,8 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
     stage = incoming.header.fields.get("stage")
     stage_letter = column_letter(stage + 1) if tab == "opportunities" and stage is not None else None
     for issue in report.issues:
+        if issue.code == "duplicate_header" and issue.row == incoming.header.row and issue.column in shared:
+            continue  # said as what it is: a second column of a field (`_shared_fields`)
         if issue.code in ("no_room", "computed_name_taken"):
             # The file is only read: sheetcrm adds no column to it, wherever its last cell is, and
             # its column under a computed column's name ("Next Step") is listed as left out.
@@ -281,6 +284,8 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
             reasons.setdefault(issue.row or 0, []).append(f"{issue.header}: {said}" if issue.header else said)
         else:
             warnings.setdefault(issue.row or 0, []).append(issue)
+    for line, said in shared_said.items():
+        warnings.setdefault(line, []).extend(said)
     result.warnings = warnings.get(incoming.header.row, []) + warnings.get(0, [])
     # Text no cell can take, or a line break in a one-line field: never written.
     labels = incoming.header.labels
@@ -376,6 +381,63 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
         marks[prefix] = counter
         owned_tab(result.plan, snapshot, SEQUENCES, config.locale, [[k, v] for k, v in marks.items()])
     return result
+
+
+_SHARED = {
+    "shared_field": (N_('The columns "{first}" and "{later}" both fill {field}: a row\'s {later} is imported only '
+                        'where its {first} is empty.'),
+                     N_("Where both are filled, {later} is left out, said at the row.")),
+    "shared_field_left_out": (N_("{later} ({shown}) is not imported: the row's {first} fills {field}."),
+                              N_("Type it in by hand where it belongs (a note, a column of your own).")),
+}
+
+
+def _shared_fields(spec: Any, table: Table, source: str, grid: Grid, config: Config, at: int
+                   ) -> tuple[Grid, dict[str, int], dict[int, list[Issue]]]:
+    """A file with two columns of one field (HubSpot's "Phone Number" and "Mobile Phone
+    Number", both Phone): the sheet reads the first only, so a person with only a mobile
+    number was imported with no phone. Returns the grid with each row's empty cell of the
+    first column filled from the later one; the later columns, by letter (-> 0-based column);
+    and the warnings, sheet row -> issues: at the header row one per later column
+    (`shared_field`), at a row whose two cells differ one saying the later is left out
+    (`shared_field_left_out`). `at`: the header row, 0-based."""
+    settings = config.tab(spec.key)
+    header = map_header(spec, source, grid, settings, Report(limit=10 ** 9), at)
+    row = grid.rows[at] if at < len(grid.rows) else []
+    later: dict[int, tuple[int, str]] = {}
+    for col in sorted(header.labels):
+        if col in header.fields.values() or col in header.custom.values():
+            continue
+        alone = map_header(spec, source, Grid(rows=[[row[col]]]), settings, Report(limit=10 ** 9)).fields
+        first = next((header.fields.get(f) for f in alone), None)
+        if first is not None and first != col:
+            later[col] = (first, next(iter(alone)))
+    if not later:
+        return grid, {}, {}
+    said: dict[int, list[Issue]] = defaultdict(list)
+    names = {f: table.header.labels.get(c) or f for f, c in table.header.fields.items()}
+    rows = list(grid.rows)
+    for col, (first, name) in later.items():
+        fmt = {"first": header.labels[first], "later": header.labels[col], "field": names.get(name, name)}
+        message, hint = _SHARED["shared_field"]
+        said[at + 1].append(Issue("warning", source, at + 1, column_letter(col + 1), header.labels[col],
+                                  header.labels[col], "shared_field", _(message, **fmt), _(hint, **fmt)))
+        for i in range(at + 1, len(rows)):
+            line = rows[i]
+            value = line[col] if col < len(line) else None
+            if cells.is_blank(value):
+                continue
+            have = line[first] if first < len(line) else None
+            if cells.is_blank(have):
+                line = [*line, *[None] * (first + 1 - len(line))]
+                line[first] = value
+                rows[i] = line
+            elif cells.parse_text(str(have)) != cells.parse_text(str(value)):
+                message, hint = _SHARED["shared_field_left_out"]
+                said[i + 1].append(Issue("warning", source, i + 1, column_letter(col + 1), header.labels[col], value,
+                                         "shared_field_left_out", _(message, shown=cells.quoted(value), **fmt),
+                                         _(hint, **fmt)))
+    return dataclasses.replace(grid, rows=rows), {column_letter(c + 1): c for c in later}, dict(said)
 
 
 # HubSpot's "Deal probability" is its pipeline stage's probability, a 0-1 fraction, not a
