@@ -665,14 +665,15 @@ def test_a_salesforce_data_loader_export_is_read_by_its_field_api_names(tmp_path
     "LastName", "LeadSource", "CreatedDate"): unknown, the leads were added with no name (the
     name columns only listed as left out). Its record IDs ("OwnerId") are still left out."""
     path = _workbook(tmp_path, [])
-    export = _csv(tmp_path / "Lead.csv", ["Id", "FirstName", "LastName", "Company", "Email", "LeadSource",
-                                          "CreatedDate", "OwnerId"],
-                  [["00Q5g000001", "Ann", "Bee", "Bee Ltd", "ann@bee.example", "Web", "2024-01-15", "0055g0001"]])
+    export = _csv(tmp_path / "Lead.csv", ["Id", "FirstName", "LastName", "Company", "Email", "Phone", "MobilePhone",
+                                          "LeadSource", "CreatedDate", "OwnerId"],
+                  [["00Q5g000001", "Ann", "Bee", "Bee Ltd", "ann@bee.example", "", "+1 617 555 0100", "Web",
+                    "2024-01-15", "0055g0001"]])
     book = XlsxWorkbook(path)
     result = import_file(book, Config(), export, "leads")
     assert result.ignored == ["OwnerId"]
-    assert book.read().tabs["Leads"].rows[1][:9] == ["LEAD-0001", "Ann", "Bee", "Bee Ltd", "ann@bee.example", None,
-                                                     "Web", None, dt.date(2024, 1, 15)]
+    assert book.read().tabs["Leads"].rows[1][:9] == ["LEAD-0001", "Ann", "Bee", "Bee Ltd", "ann@bee.example",
+                                                     "+1 617 555 0100", "Web", None, dt.date(2024, 1, 15)]
 
 
 def test_a_second_column_of_one_field_fills_the_rows_the_first_leaves_empty(tmp_path):
