@@ -693,3 +693,21 @@ def test_a_second_column_of_one_field_fills_the_rows_the_first_leaves_empty(tmp_
         [("shared_field_left_out", "E", "+1 617 555 0199")], [], []]
     assert [r[5] for r in book.read().tabs["Leads"].rows[1:]] == ["+1 617 555 0100", "+1 617 555 0198",
                                                                   "+1 617 555 0111"]
+
+
+def test_a_whole_name_column_alone_is_split_as_a_forms_name_not_left_out(tmp_path):
+    """Pipedrive's People export ("Person - Name"), a list's "Full Name": with no First or Last
+    Name column, the name was left out (a leads import added people with no name; a contacts
+    one rejected every row). Split at the first space as a form's name is, a name of three
+    words or more said at its cell; a problem of the name is said at the file's column."""
+    path = _workbook(tmp_path, [])
+    export = _csv(tmp_path / "people.csv", ["Person - Name", "Person - Email", "Person - Organization"],
+                  [["Ann Bee", "ann@bee.example", "Bee"], ["Mary Ann Smith", "mas@x.example", ""],
+                   ["Cher", "cher@x.example", ""], ["Eve\nBcc: x@y.example", "eve@x.example", ""]])
+    book = XlsxWorkbook(path)
+    result = import_file(book, Config(), export, "leads")
+    assert result.ignored == [] and [r.status for r in result.rows] == ["added"] * 3 + ["rejected"]
+    assert [[w.code for w in r.warnings] for r in result.rows[:3]] == [[], ["name_split"], []]
+    assert result.rows[3].reasons[0].startswith("Person - Name: ")
+    assert [r[1:3] for r in book.read().tabs["Leads"].rows[1:]] == [["Ann", "Bee"], ["Mary", "Ann Smith"],
+                                                                     [None, "Cher"]]

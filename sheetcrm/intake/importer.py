@@ -50,6 +50,7 @@ from sheetcrm.i18n import N_, _
 from sheetcrm.os_errors import os_problem
 from sheetcrm.ids import id_pattern
 from sheetcrm.plan import append_writes, cell_value, owned_tab
+from sheetcrm.intake.forms import split_name
 from sheetcrm.intake.text import problem
 from sheetcrm.records import Account, Contact, Lead
 from sheetcrm.report import Issue, Report, column_letter
@@ -243,6 +244,7 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
     at = find_header_row(spec, grid, config.tab(tab))
     grid, unmapped = _hubspot_probability(grid, at) if tab == "opportunities" else (grid, {})
     grid, shared, shared_said = _shared_fields(spec, table, source, grid, config, at)
+    grid, whole_name, split_said = _whole_names(spec, source, grid, config, at)
     incoming = parse_table(spec, source, grid, config.tab(tab), parse_context(config), report, language=language)
     closed: dict[int, str] = {}
     if tab == "opportunities":
@@ -261,7 +263,7 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
     result = ImportResult(table.title)
     own = {*table.header.fields, *table.header.custom}
     result.ignored = [incoming.header.labels[c] for f, c in {**incoming.header.fields, **incoming.header.custom}.items()
-                      if f not in own]
+                      if f not in own and column_letter(c + 1) not in whole_name]
     reasons: dict[int, list[str]] = {}
     warnings: dict[int, list[Issue]] = {}
     stage = incoming.header.fields.get("stage")
@@ -281,10 +283,11 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
                 if issue.column == stage_letter:
                     said += _("; or, to read that word as one of your stages, add it to that stage's `aliases` "
                               "under [[stages]] in sheetcrm.toml")
-            reasons.setdefault(issue.row or 0, []).append(f"{issue.header}: {said}" if issue.header else said)
+            shown = whole_name.get(issue.column or "", issue.header)  # an added name cell is the whole name's
+            reasons.setdefault(issue.row or 0, []).append(f"{shown}: {said}" if shown else said)
         else:
             warnings.setdefault(issue.row or 0, []).append(issue)
-    for line, said in shared_said.items():
+    for line, said in (*shared_said.items(), *split_said.items()):
         warnings.setdefault(line, []).extend(said)
     result.warnings = warnings.get(incoming.header.row, []) + warnings.get(0, [])
     # Text no cell can take, or a line break in a one-line field: never written.
@@ -294,7 +297,8 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
         for col in sorted({*incoming.header.fields.values(), *free}):
             value = row.cells[col] if col < len(row.cells) else None
             if (found := problem(value, free_text=col in free)) is not None:
-                reasons.setdefault(row.row, []).append(f"{labels.get(col, '')}: {found.message}")
+                shown = whole_name.get(column_letter(col + 1), labels.get(col, ""))
+                reasons.setdefault(row.row, []).append(f"{shown}: {found.message}")
     for line, why in closed.items():  # first: what to do about its stage comes before the stage's own error
         reasons[line] = [why, *reasons.get(line, [])]
     for line, col in _footer(grid, incoming.header.row).items():
@@ -390,6 +394,55 @@ _SHARED = {
     "shared_field_left_out": (N_("{later} ({shown}) is not imported: the row's {first} fills {field}."),
                               N_("Type it in by hand where it belongs (a note, a column of your own).")),
 }
+
+
+# A person's whole name in one column: Pipedrive's "Person - Name", a list's "Name" or "Full Name"
+# (as normalize_key has them). With no First or Last Name column beside it, the column was left
+# out and every person imported with no name.
+_WHOLE_NAMES = ("name", "full name", "person name", "lead name", "contact name", "nombre completo",  # not for people
+                "nombre y apellidos", "persona nombre")  # not for people: headers other tools write
+_SPLIT = (N_('"{whole}" is read as First Name {first} and Last Name {last}: a whole name is split at its first '
+             'space.'),
+          N_("If that is not where the name splits, correct the two cells in the tab."))
+
+
+def _whole_names(spec: Any, source: str, grid: Grid, config: Config, at: int
+                 ) -> tuple[Grid, dict[str, str], dict[int, list[Issue]]]:
+    """A leads or contacts export whose only name column is a whole name ("Person - Name",
+    "Full Name"): the grid with First Name and Last Name columns added after its last, each
+    row's name split as a form's is (`forms.split_name`: at the first space; one word is a Last
+    Name); the letters of the whole name's column and of the two added -> the whole name's
+    header (a problem at an added cell is said at the whole name); and a `name_split` warning
+    at each name of three words or more, whose split may be elsewhere ("Mary Ann Smith").
+    Unchanged, {} and {} when the file has a First or Last Name column, or no such column."""
+    if spec.key not in ("leads", "contacts"):
+        return grid, {}, {}
+    header = map_header(spec, source, grid, config.tab(spec.key), Report(limit=10 ** 9), at)
+    if "first_name" in header.fields or "last_name" in header.fields:
+        return grid, {}, {}
+    col = next((c for c, text in sorted(header.labels.items()) if c not in header.fields.values()
+                and cells.normalize_key(text) in _WHOLE_NAMES), None)
+    if col is None:
+        return grid, {}, {}
+    width = max((len(r) for r in grid.rows), default=0)
+    rows = [list(r) + [None] * (width - len(r)) for r in grid.rows]
+    said: dict[int, list[Issue]] = {}
+    for i, line in enumerate(rows):
+        if i < at:
+            line += [None, None]
+            continue
+        if i == at:
+            line += [c.header for c in spec.columns if c.field in ("first_name", "last_name")]
+            continue
+        whole = cells.parse_text(line[col]) if isinstance(line[col], str) else None
+        first, last = split_name(whole) if whole else (None, None)
+        line += [first, last]
+        if whole and len(whole.split()) > 2:
+            fmt = {"whole": whole, "first": cells.quoted(first), "last": cells.quoted(last)}
+            said[i + 1] = [Issue("warning", source, i + 1, column_letter(col + 1), header.labels[col], line[col],
+                                 "name_split", _(_SPLIT[0], **fmt), _(_SPLIT[1], **fmt))]
+    letters = {column_letter(c + 1): header.labels[col] for c in (col, width, width + 1)}
+    return dataclasses.replace(grid, rows=rows), letters, said
 
 
 def _shared_fields(spec: Any, table: Table, source: str, grid: Grid, config: Config, at: int
