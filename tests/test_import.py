@@ -711,3 +711,16 @@ def test_a_whole_name_column_alone_is_split_as_a_forms_name_not_left_out(tmp_pat
     assert result.rows[3].reasons[0].startswith("Person - Name: ")
     assert [r[1:3] for r in book.read().tabs["Leads"].rows[1:]] == [["Ann", "Bee"], ["Mary", "Ann Smith"],
                                                                      [None, "Cher"]]
+
+
+def test_a_phone_excel_saved_in_scientific_notation_is_rejected_not_written(tmp_path):
+    """Excel shows "+34612345678" as a number and saves the CSV with "3.46123E+11" (a Spanish
+    Excel "3,46123E+11"): the last digits are gone. It was written as the lead's Phone, a
+    value that is neither the number nor empty, with nothing said."""
+    path = _workbook(tmp_path, [])
+    export = _csv(tmp_path / "excel.csv", ["Nombre", "Apellidos", "Correo electrónico", "Teléfono"],
+                  [["Ana", "Ruiz", "ana@ruiz.example", "3,46123E+11"], ["Bo", "Li", "bo@li.example", "+34 612 345 678"]],
+                  encoding="cp1252", delimiter=";")
+    result = import_file(XlsxWorkbook(path), Config(), export, "leads", dry_run=True)
+    assert [r.status for r in result.rows] == ["rejected", "added"]
+    assert '"3,46123E+11"' in result.rows[0].reasons[0] and "scientific notation" in result.rows[0].reasons[0]

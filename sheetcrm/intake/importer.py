@@ -34,6 +34,7 @@ import csv
 import dataclasses
 import io
 import itertools
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -308,6 +309,14 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
                            "one, delete the empty row above it and import again",
                            column=labels.get(col) or column_letter(col + 1),
                            shown=cells.quoted(grid.rows[line - 1][col]))]
+    phone = incoming.header.fields.get("phone")
+    for row in incoming.rows if phone is not None else ():
+        value = row.cells[phone] if phone < len(row.cells) else None
+        if isinstance(value, str) and _SHORTENED.fullmatch(value.strip()):
+            reasons.setdefault(row.row, []).append(_(
+                "{column}: {shown} is a number as Excel writes it in scientific notation, its last digits lost; "
+                "export the file again with the column as text (or type its cells as Text in Excel), then import "
+                "again", column=labels.get(phone, ""), shown=cells.quoted(value)))
     whole = reasons.get(incoming.header.row, [])  # a missing required column rejects every row
     accounts = crm.tables.get("accounts")
     # An account with a bad cell is still one a deal can name (a reference reads it too).
@@ -394,6 +403,12 @@ _SHARED = {
     "shared_field_left_out": (N_("{later} ({shown}) is not imported: the row's {first} fills {field}."),
                               N_("Type it in by hand where it belongs (a note, a column of your own).")),
 }
+
+
+# A phone number Excel showed as a number and saved in scientific notation ("3.46123E+11", in
+# Spanish "3,46123E+11"): its last digits are gone. Written as it is, the Phone was neither the
+# number nor empty, and nothing said so.
+_SHORTENED = re.compile(r"[+-]?\d+(?:[.,]\d+)?[eE]\+?\d+")
 
 
 # A person's whole name in one column: Pipedrive's "Person - Name", a list's "Name" or "Full Name"
