@@ -724,3 +724,23 @@ def test_a_phone_excel_saved_in_scientific_notation_is_rejected_not_written(tmp_
     result = import_file(XlsxWorkbook(path), Config(), export, "leads", dry_run=True)
     assert [r.status for r in result.rows] == ["rejected", "added"]
     assert '"3,46123E+11"' in result.rows[0].reasons[0] and "scientific notation" in result.rows[0].reasons[0]
+
+
+def test_a_row_naming_no_account_is_rejected_as_the_next_sync_would_find_it(tmp_path):
+    """A HubSpot contact whose Associated Company is no account (not imported yet, or "Acme;
+    Globex") was added, and the next sync made it an error (`unknown_account`), the contact
+    left out of every figure. It is rejected now, at the file's cell, saying to import the
+    account first; an Account that names one account, however cased, is imported."""
+    path = _accounts(tmp_path, [["ACC-0001", "Acme Corp", "acme.com", None]])
+    wb = openpyxl.load_workbook(path)
+    wb.create_sheet("Contacts").append(["ID", "Account", "First Name", "Last Name", "Email"])
+    wb.save(path)
+    export = _csv(tmp_path / "contacts.csv", ["First Name", "Last Name", "Email", "Associated Company"],
+                  [["Ann", "Bee", "ann@acme.example", "acme corp"], ["Bob", "Cee", "bob@x.example", "Nowhere Ltd"],
+                   ["Cat", "Dee", "cat@x.example", "Acme Corp;Globex"]])
+    book = XlsxWorkbook(path)
+    result = import_file(book, Config(), export, "contacts")
+    assert [r.status for r in result.rows] == ["added", "rejected", "rejected"]
+    assert result.rows[1].reasons[0].startswith('Associated Company: "Nowhere Ltd" does not match any account.')
+    assert "import it into the Accounts tab first" in result.rows[1].reasons[0]
+    assert [r[1:4] for r in book.read().tabs["Contacts"].rows[1:]] == [["acme corp", "Ann", "Bee"]]

@@ -58,7 +58,7 @@ from sheetcrm.report import Issue, Report, column_letter
 from sheetcrm.owned import locate
 from sheetcrm.schema import MERGED, SEQUENCES, TABS
 from sheetcrm.table import Row, Table, find_header_row, map_header, parse_table, tab_locale
-from sheetcrm.validate import parse_context, read_crm, row_label, team_config
+from sheetcrm.validate import parse_context, read_crm, references_of, row_label, team_config
 from sheetcrm.workbook import CellWrite, Grid, Plan, Snapshot, Workbook, WorkbookConflict, WorkbookError, WriteResult
 
 TABS_IMPORTED = ("leads", "contacts", "accounts", "opportunities")
@@ -269,6 +269,12 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
     warnings: dict[int, list[Issue]] = {}
     stage = incoming.header.fields.get("stage")
     stage_letter = column_letter(stage + 1) if tab == "opportunities" and stage is not None else None
+    # An Account or Contact naming no record of its tab, or two: the row would be an error in the
+    # tab at the next sync, left out of every figure. Said now, the row is not written.
+    for issue in references_of(crm, tab, incoming):
+        if issue.severity == "error" and issue.code in _REFERRED and (named := _REFERRED[issue.code])[0] in crm.tables:
+            issue = dataclasses.replace(issue, hint=f"{issue.hint} {_(named[1], tab=crm.tables[named[0]].title)}")
+        report.add(issue)
     for issue in report.issues:
         if issue.code == "duplicate_header" and issue.row == incoming.header.row and issue.column in shared:
             continue  # said as what it is: a second column of a field (`_shared_fields`)
@@ -278,7 +284,7 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
             continue
         if issue.severity == "error":
             said = issue.message
-            if issue.code == "bad_enum":
+            if issue.code == "bad_enum" or issue.code in _REFERRED:
                 # Another CRM's word ("In Progress", "Proposal Made"): which words are read is what to do.
                 said = f"{said} {issue.hint}"
                 if issue.column == stage_letter:
@@ -404,6 +410,11 @@ _SHARED = {
                               N_("Type it in by hand where it belongs (a note, a column of your own).")),
 }
 
+
+# The tab a reference's code is about: a row naming a record that is not there yet is imported
+# once that record is.
+_REFERRED = {"unknown_account": ("accounts", N_("If it is a new account, import it into the {tab} tab first.")),
+             "unknown_contact": ("contacts", N_("If it is a new contact, import it into the {tab} tab first."))}
 
 # A phone number Excel showed as a number and saved in scientific notation ("3.46123E+11", in
 # Spanish "3,46123E+11"): its last digits are gone. Written as it is, the Phone was neither the
