@@ -604,7 +604,7 @@ def test_a_pipedrive_deal_won_or_lost_is_imported_closed_not_in_its_pipeline_sta
     assert [r.status for r in result.rows] == ["added", "added", "added", "rejected"]
     # Its Next Step is left out as any column with no place; no word about where sheetcrm
     # would write its own Next Step in the file.
-    assert "Next Step" in result.ignored and not result.warnings
+    assert result.ignored == ["Next Step"] and not result.warnings  # Status and Won time were read
     assert '"deleted"' in result.rows[3].reasons[0]
     rows = book.read().tabs["Opportunities"].rows
     assert [(r[1], r[3], r[5]) for r in rows[1:]] == [

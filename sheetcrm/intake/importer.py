@@ -248,8 +248,9 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
     grid, whole_name, split_said = _whole_names(spec, source, grid, config, at)
     incoming = parse_table(spec, source, grid, config.tab(tab), parse_context(config), report, language=language)
     closed: dict[int, str] = {}
+    read: set[int] = set()  # the file's columns read though they name no column of the tab
     if tab == "opportunities":
-        rewritten, closed = _closed_deals(grid, incoming.header, config)
+        rewritten, closed, read = _closed_deals(grid, incoming.header, config)
         if rewritten is not None:  # read again with each closed deal's stage (and day) written in
             grid, report = rewritten, Report(limit=10 ** 9)
             incoming = parse_table(spec, source, grid, config.tab(tab), parse_context(config), report,
@@ -264,7 +265,7 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
     result = ImportResult(table.title)
     own = {*table.header.fields, *table.header.custom}
     result.ignored = [incoming.header.labels[c] for f, c in {**incoming.header.fields, **incoming.header.custom}.items()
-                      if f not in own and column_letter(c + 1) not in whole_name]
+                      if f not in own and column_letter(c + 1) not in whole_name and c not in read]
     reasons: dict[int, list[str]] = {}
     warnings: dict[int, list[Issue]] = {}
     stage = incoming.header.fields.get("stage")
@@ -554,18 +555,19 @@ _CLOSED_ON = {  # not for people: headers Pipedrive writes, normalized
     "lost": ("deal deal closed on", "deal lost time", "trato trato cerrado el", "trato hora de perdido")}  # not for people
 
 
-def _closed_deals(grid: Grid, header: Any, config: Config) -> tuple[Grid | None, dict[int, str]]:
+def _closed_deals(grid: Grid, header: Any, config: Config) -> tuple[Grid | None, dict[int, str], set[int]]:
     """A deals export whose Status column ("Deal - Status": open, won, lost, deleted) says a
     deal is closed: the grid again with each won (lost) deal's Stage cell holding the config's
     won (lost) stage and its Close Date the day it closed ("Deal - Deal closed on", else "Won
     time" / "Lost time", when the file has one filled), or None when nothing changes; and the
     rows rejected, sheet row -> why: a deleted deal, and a closed one when the config has no
-    stage, or several, of its kind (which one is for a person to say)."""
+    stage, or several, of its kind (which one is for a person to say); and the columns read
+    (0-based: Status and the closing times), which are not listed as left out."""
     names = {cells.normalize_key(text): col for col, text in header.labels.items() if isinstance(text, str)}
     status = next((names[k] for k in _DEAL_STATUS if k in names), None)
     stage, close = header.fields.get("stage"), header.fields.get("close_date")
     if status is None or stage is None:
-        return None, {}
+        return None, {}, set()
     kinds = {kind: [s.name for s in config.stages if s.kind == kind] for kind in ("won", "lost")}
     rows = [list(r) for r in grid.rows]
     refused: dict[int, str] = {}
@@ -595,7 +597,8 @@ def _closed_deals(grid: Grid, header: Any, config: Config) -> tuple[Grid | None,
         if close is not None and on is not None:
             # "2024-02-03 10:00:00" is a moment; the Close Date is its day.
             row[close] = on.split(" ")[0] if isinstance(on, str) else on
-    return (dataclasses.replace(grid, rows=rows) if changed else None), refused
+    used = {status, *(names[k] for kind in _CLOSED_ON.values() for k in kind if k in names)}
+    return (dataclasses.replace(grid, rows=rows) if changed else None), refused, used
 
 
 def _footer(grid: Grid, header: int) -> dict[int, int]:
