@@ -744,3 +744,21 @@ def test_a_row_naming_no_account_is_rejected_as_the_next_sync_would_find_it(tmp_
     assert result.rows[1].reasons[0].startswith('Associated Company: "Nowhere Ltd" does not match any account.')
     assert "import it into the Accounts tab first" in result.rows[1].reasons[0]
     assert [r[1:4] for r in book.read().tabs["Contacts"].rows[1:]] == [["acme corp", "Ann", "Bee"]]
+
+
+def test_a_second_columns_value_keeps_the_currency_its_cells_format_shows(tmp_path):
+    """An .xlsx with Amount empty and Deal Value "€1,200.00" (a format, the cell a number): the
+    value moved to Amount without its format's currency and read as the base currency's."""
+    path = _accounts(tmp_path, [["ACC-0001", "Acme Corp", "acme.com", None]])
+    wb = openpyxl.load_workbook(path)
+    wb["Opportunities"].cell(1, 7, "Currency")
+    wb.save(path)
+    export = openpyxl.Workbook()
+    ws = export.active
+    ws.append(["Deal Name", "Account Name", "Stage", "Amount", "Deal Value"])
+    ws.append(["X", "Acme Corp", "Proposal", None, 1200])
+    ws["E2"].number_format = '[$€-x-euro2] #,##0.00'
+    export.save(tmp_path / "deals.xlsx")
+    book = XlsxWorkbook(path)
+    assert import_file(book, Config(), tmp_path / "deals.xlsx", "opportunities").counts["added"] == 1
+    assert book.read().tabs["Opportunities"].rows[1][4:7] == [1200, None, "EUR"]

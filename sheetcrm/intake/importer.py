@@ -497,6 +497,9 @@ def _shared_fields(spec: Any, table: Table, source: str, grid: Grid, config: Con
     said: dict[int, list[Issue]] = defaultdict(list)
     names = {f: table.header.labels.get(c) or f for f, c in table.header.fields.items()}
     rows = list(grid.rows)
+    # What a cell's format says moves with its value (the currency of "€1,200", a percentage).
+    facts = {"errors": dict(grid.errors), "percent": set(grid.percent), "currency": dict(grid.currency),
+             "codes": dict(grid.codes), "date_formats": dict(grid.date_formats)}
     for col, (first, name) in later.items():
         fmt = {"first": header.labels[first], "later": header.labels[col], "field": names.get(name, name)}
         message, hint = _SHARED["shared_field"]
@@ -512,12 +515,19 @@ def _shared_fields(spec: Any, table: Table, source: str, grid: Grid, config: Con
                 line = [*line, *[None] * (first + 1 - len(line))]
                 line[first] = value
                 rows[i] = line
+                for kept in facts.values():
+                    if (i, col) in kept:
+                        if isinstance(kept, dict):
+                            kept[(i, first)] = kept[(i, col)]
+                        else:
+                            kept.add((i, first))
             elif cells.parse_text(str(have)) != cells.parse_text(str(value)):
                 message, hint = _SHARED["shared_field_left_out"]
                 said[i + 1].append(Issue("warning", source, i + 1, column_letter(col + 1), header.labels[col], value,
                                          "shared_field_left_out", _(message, shown=cells.quoted(value), **fmt),
                                          _(hint, **fmt)))
-    return dataclasses.replace(grid, rows=rows), {column_letter(c + 1): c for c in later}, dict(said)
+    return (dataclasses.replace(grid, rows=rows, **facts),  # type: ignore[arg-type]
+            {column_letter(c + 1): c for c in later}, dict(said))
 
 
 # HubSpot's "Deal probability" is its pipeline stage's probability, a 0-1 fraction, not a
