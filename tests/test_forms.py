@@ -434,3 +434,19 @@ def test_an_answer_the_leads_tab_has_no_column_for_is_said_not_left_out_quietly(
     said = [(i.code, i.tab, i.row, i.header) for i in part.issues]
     assert said == [("form_field_no_column", "Leads", 1, "Phone"), ("web_field_no_column", "Leads", 1, "Phone")]
     assert part.leads == 3 and len(web.placed) == 2
+
+
+def test_a_text_time_reads_in_the_order_the_columns_own_text_times_prove():
+    """Times another tool wrote as text: "13/12/2026 10:00:00" proves the column day first, so
+    "03/12/2026" is 3 December. Read by the locale alone ("en"), it was 12 March, unsaid, and
+    "13/12/2026" no time at all (form_bad_time): no lead."""
+    from sheetcrm.workbook import Grid, Snapshot
+
+    tabs = _tabs([["03/12/2026 10:22:01", "new@z.example", "New Person", "Z", None],
+                  ["13/12/2026 10:00:00", "other@z.example", "Other Person", "Z", None]])
+    cfg = config(**CONFIG)
+    snapshot = Snapshot({t: Grid(rows=r) for t, r in tabs.items()})
+    part = plan_forms(snapshot, read_crm(snapshot, cfg), cfg, {})
+    assert not part.issues and part.leads == 2
+    created = [w.value for w in part.writes if w.tab == "Leads" and w.col == 9]
+    assert created == [dt.date(2026, 12, 3), dt.date(2026, 12, 13)]

@@ -51,6 +51,7 @@ from pydantic import ValidationError
 from sheetcrm import cells, team_time
 from sheetcrm.config import Config, FormSettings
 from sheetcrm.candidates import Candidate, candidates
+from sheetcrm.columns import proven
 from sheetcrm.crm.conversion import Ambiguous, Unsure
 from sheetcrm.crm.duplicates import Recall
 from sheetcrm.crm.matching import Known
@@ -194,7 +195,8 @@ class _Run:
         self.start: dict[str, int | None] = {leads.title: None, activities.title: None}
         # The rows whose key cells cannot be read, by their record's identity (filled with `people`).
         self.unsure: dict[int, Candidate] = {}
-        self.said: set[tuple[str, str]] = set()  # (code, field) of the fields said to have no column
+        self.said: set[tuple[str, str]] = set()
+        self.order = self.locale  # the day/month order of the form being read's text times  # (code, field) of the fields said to have no column
 
     # What only a response to handle needs is worked out on the first one: a sync with no new
     # response (the usual one) would otherwise scan every lead and activity for nothing.
@@ -272,6 +274,12 @@ class _Run:
             new_column = CellWrite(title, 1, lead_col + 1, LEAD_HEADER, expect=((lead_col + 1, None),))
         else:
             new_column = None
+        # A time typed as text (a row another tool wrote, a pasted CSV) reads in the order the
+        # column's own text times prove ("13/12/2026 10:00" is day first), else the team's:
+        # "03/12/2026" was 12 March beside it, and "13/12/2026" no time at all, under "en".
+        texts = [row[stamp_col].split(" ")[0] for row in grid.rows[1:]
+                 if stamp_col < len(row) and isinstance(row[stamp_col], str)]
+        self.order = proven(texts, "date") or self.locale
         before = len(self.part.writes)
         for index in range(1, len(grid.rows)):
             row = grid.rows[index]
@@ -293,7 +301,7 @@ class _Run:
         if done is not None:  # its lead and activity landed; the Lead cell did not
             self.part.writes.append(CellWrite(title, sheet_row, lead_col + 1, done, expect=guard))
             return
-        day = _day(stamp, self.locale)
+        day = _day(stamp, self.order)
         if day is None:
             self.part.issues.append(_issue("error", title, sheet_row, stamp_col, None, stamp, "form_bad_time"))
             return
