@@ -437,6 +437,22 @@ def _check_references(crm: Crm) -> None:
             _report_left_out(table, message, report)
 
 
+def references_of(crm: Crm, key: str, table: Table) -> list[Issue]:
+    """The reference issues of `table`'s rows, rows of the `key` tab read from elsewhere (an
+    import's file), checked against `crm`'s records as the sync checks the tab's own: a row the
+    sync would find naming no account, or two, is told so here, at the file's cell, before it
+    is written. A row with an error loses its record, as in the tab. `crm` is not changed."""
+    said = replace(crm, report=Report(limit=10 ** 9))
+    rules = [(rule, [(tab, crm.targets[tab]) for tab in rule[1] if tab in crm.targets])
+             for rule in _REFERENCES.get(key, ()) if any(tab in crm.tables for tab in rule[1])]
+    for row in table.rows:
+        for rule, targets in rules:
+            value = getattr(row.target, rule[0], None) if row.target is not None else None
+            if value is not None:
+                _lookup(said, table, row, rule, targets, value)
+    return list(said.report.issues)
+
+
 def _lookup(crm: Crm, table: Table, row: Row, rule: _Rule, targets: list[tuple[str, Targets]],
             value: str) -> str | None:
     """The text `value` resolves to when it names exactly one row of the rule's tabs; else

@@ -413,3 +413,40 @@ def test_a_typo_in_a_form_key_names_the_unknown_key(tmp_path):
     with pytest.raises(ConfigError) as e:
         load_config(path)
     assert "forms.web.feilds: unknown key" in str(e.value) and "\n" not in str(e.value)
+
+
+def test_an_answer_the_leads_tab_has_no_column_for_is_said_not_left_out_quietly():
+    """A form (or a website submission) filling a field the Leads tab has no column for: the
+    lead was made without it and nothing said so (`append_writes` writes the tab's columns
+    only); a website visitor's phone then reached no cell. A warning at the Leads header names
+    the column to add, once per field; the lead is still made."""
+    from sheetcrm.intake.queue import Submission, WebBatch
+    from sheetcrm.workbook import Grid, Snapshot
+
+    tabs = _tabs([[T1, "x@y.com", "Bob Stone", "Beta", "+34 600 999 888"]])
+    tabs["Leads"] = [[v for i, v in enumerate(r) if i != 5] for r in tabs["Leads"]]  # no Phone column
+    cfg = config(**CONFIG)
+    snapshot = Snapshot({t: Grid(rows=r) for t, r in tabs.items()})
+    web = WebBatch([Submission(f"{n:012x}", dt.datetime(2026, 11, 23, 9, tzinfo=dt.timezone.utc),
+                               {"email": f"w{n}@z.example", "last_name": "Web", "phone": "+34 600 000 00" + str(n)})
+                    for n in (1, 2)])
+    part = plan_forms(snapshot, read_crm(snapshot, cfg), cfg, {}, web)
+    said = [(i.code, i.tab, i.row, i.header) for i in part.issues]
+    assert said == [("form_field_no_column", "Leads", 1, "Phone"), ("web_field_no_column", "Leads", 1, "Phone")]
+    assert part.leads == 3 and len(web.placed) == 2
+
+
+def test_a_text_time_reads_in_the_order_the_columns_own_text_times_prove():
+    """Times another tool wrote as text: "13/12/2026 10:00:00" proves the column day first, so
+    "03/12/2026" is 3 December. Read by the locale alone ("en"), it was 12 March, unsaid, and
+    "13/12/2026" no time at all (form_bad_time): no lead."""
+    from sheetcrm.workbook import Grid, Snapshot
+
+    tabs = _tabs([["03/12/2026 10:22:01", "new@z.example", "New Person", "Z", None],
+                  ["13/12/2026 10:00:00", "other@z.example", "Other Person", "Z", None]])
+    cfg = config(**CONFIG)
+    snapshot = Snapshot({t: Grid(rows=r) for t, r in tabs.items()})
+    part = plan_forms(snapshot, read_crm(snapshot, cfg), cfg, {})
+    assert not part.issues and part.leads == 2
+    created = [w.value for w in part.writes if w.tab == "Leads" and w.col == 9]
+    assert created == [dt.date(2026, 12, 3), dt.date(2026, 12, 13)]

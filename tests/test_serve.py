@@ -210,7 +210,9 @@ def test_a_signed_post_cannot_be_replayed_nor_sent_late(queue):
         assert post(server, content=body, headers=signed(secret, body, time.time() - 200)).status_code == 201
     finally:
         server.stop()
-    assert queue.counts() == (2, 0)
+    # Signed anew, the post is accepted; its fields are the first one's, within queue.SAME_POST:
+    # the same submission, stored once.
+    assert queue.counts() == (1, 0)
     # The server restarts: the MACs are on disk with the queue.
     server = running(config(), queue, secret)
     try:
@@ -764,3 +766,25 @@ def test_serve_on_a_port_in_use_is_one_line_and_exit_2(tmp_path):
         result = CliRunner().invoke(main, ["serve", "--workbook", str(tmp_path / "crm.xlsx"), "--port", str(port)])
     assert result.exit_code == 2, result.output
     assert result.stderr == f"sheetcrm: cannot serve on 127.0.0.1:{port}: the address is already in use\n"
+
+
+def test_the_same_post_twice_is_one_submission_and_one_activity(queue, tmp_path):
+    """A visitor who clicks Send twice (or a browser that sends the form again on a reload):
+    two submissions, so one lead but two Form Submitted activities, and every `form response`
+    workflow rule ran twice (a second auto-reply). The same fields within SAME_POST are the
+    same submission: the second post gets the first's receipt and nothing is stored; other
+    fields, or the same ones later, are a submission of their own."""
+    now = dt.datetime(2026, 12, 1, 9, tzinfo=dt.timezone.utc)
+    fields = {"email": "ann@bee.example", "name": "Ann Bee"}
+    first = queue.put(fields, now)
+    assert queue.put(dict(fields), now + dt.timedelta(seconds=2)) == first
+    assert queue.put({**fields, "company": "Bee"}, now + dt.timedelta(seconds=3)) != first
+    assert queue.put(fields, now + dt.timedelta(minutes=10, seconds=1)) != first  # past queue.SAME_POST
+    assert queue.counts() == (3, 0)
+    server = running(config(), queue)
+    try:
+        receipts = [post(server, data={"name": "Cy Dee", "email": "cy@dee.example"}).json()["receipt"]
+                    for _ in range(2)]
+    finally:
+        server.stop()
+    assert receipts[0] == receipts[1] and queue.counts() == (4, 0)

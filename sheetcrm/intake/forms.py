@@ -51,6 +51,7 @@ from pydantic import ValidationError
 from sheetcrm import cells, team_time
 from sheetcrm.config import Config, FormSettings
 from sheetcrm.candidates import Candidate, candidates
+from sheetcrm.columns import proven
 from sheetcrm.crm.conversion import Ambiguous, Unsure
 from sheetcrm.crm.duplicates import Recall
 from sheetcrm.crm.matching import Known
@@ -101,6 +102,13 @@ _MESSAGES = {
                        N_("Run `sheetcrm init` to add the missing tabs.")),
     "web_invalid": (N_("The website form's submission {receipt} no longer makes a sound lead; it waits in the queue."),
                     N_("Check [serve] in sheetcrm.toml: its fields and source.")),
+    "form_field_no_column": (N_('The form {form} fills the leads\' {name}, but the {tab} tab has no "{name}" '
+                                'column: that answer of each response is not written into its lead.'),
+                             N_('Add a "{name}" column to the {tab} tab; the answers of the responses already made '
+                                'leads stay in the form\'s tab.')),
+    "web_field_no_column": (N_('The website form\'s submissions fill the leads\' {name}, but the {tab} tab has no '
+                               '"{name}" column: that value of each submission is not written into its lead.'),
+                            N_('Add a "{name}" column to the {tab} tab; submissions appended after that have it.')),
     "form_bad_time": (N_("This response's time cannot be read, so it is not made a lead."),
                       N_("Leave the time Google Forms wrote in this cell.")),
     "form_ambiguous": (N_("This response's person matches {records} alike: it is linked to neither, and no lead "
@@ -187,6 +195,8 @@ class _Run:
         self.start: dict[str, int | None] = {leads.title: None, activities.title: None}
         # The rows whose key cells cannot be read, by their record's identity (filled with `people`).
         self.unsure: dict[int, Candidate] = {}
+        self.said: set[tuple[str, str]] = set()
+        self.order = self.locale  # the day/month order of the form being read's text times  # (code, field) of the fields said to have no column
 
     # What only a response to handle needs is worked out on the first one: a sync with no new
     # response (the usual one) would otherwise scan every lead and activity for nothing.
@@ -256,6 +266,7 @@ class _Run:
                                                form=name, question=question))
             else:
                 questions[col] = field_name
+        self._no_column("form_field_no_column", questions.values(), form=name)  # a missing question is said above
         lead_col = labels.get(cells.normalize_key(LEAD_HEADER))
         answers_cols = sorted(c for c in labels.values() if c not in (stamp_col, lead_col))
         if lead_col is None:
@@ -263,6 +274,12 @@ class _Run:
             new_column = CellWrite(title, 1, lead_col + 1, LEAD_HEADER, expect=((lead_col + 1, None),))
         else:
             new_column = None
+        # A time typed as text (a row another tool wrote, a pasted CSV) reads in the order the
+        # column's own text times prove ("13/12/2026 10:00" is day first), else the team's:
+        # "03/12/2026" was 12 March beside it, and "13/12/2026" no time at all, under "en".
+        texts = [row[stamp_col].split(" ")[0] for row in grid.rows[1:]
+                 if stamp_col < len(row) and isinstance(row[stamp_col], str)]
+        self.order = proven(texts, "date") or self.locale
         before = len(self.part.writes)
         for index in range(1, len(grid.rows)):
             row = grid.rows[index]
@@ -284,7 +301,7 @@ class _Run:
         if done is not None:  # its lead and activity landed; the Lead cell did not
             self.part.writes.append(CellWrite(title, sheet_row, lead_col + 1, done, expect=guard))
             return
-        day = _day(stamp, self.locale)
+        day = _day(stamp, self.order)
         if day is None:
             self.part.issues.append(_issue("error", title, sheet_row, stamp_col, None, stamp, "form_bad_time"))
             return
@@ -379,6 +396,8 @@ class _Run:
                 self.part.issues.append(_issue("warning", self.leads.title, None, None, None, sub.receipt,
                                                "web_invalid", receipt=sub.receipt))
                 continue
+            self._no_column("web_field_no_column",
+                            [name for name, value in sub.fields.items() if cells.parse_text(value) is not None])
             before = len(self.part.writes)
             placed = self._place(_(WEB_FORM), sub.receipt, lead, day)
             if isinstance(placed, Unsure):  # it waits, as an ambiguous one does
@@ -444,6 +463,21 @@ class _Run:
         self.part.writes.extend(writes)
         self.part.intake.append(values["id"])
         return requires or own, writes
+
+    def _no_column(self, code: str, fields: Any, **fmt: Any) -> None:
+        """A warning at the Leads header row for each of `fields` (Leads fields, "name" being
+        First and Last Name) the tab has no column for: its value would be left out of every new
+        lead with nothing said (`plan.append_writes` writes only the tab's columns). Said once
+        per field and code in a sync."""
+        for name in fields:
+            for target in ("first_name", "last_name") if name == "name" else (name,):
+                if target in self.leads.header.fields or (code, target) in self.said:
+                    continue
+                self.said.add((code, target))
+                column = next(c for c in TABS["leads"].columns if c.field == target)
+                header = column.header_es if self.locale == "es" else column.header
+                self.part.issues.append(_issue("warning", self.leads.title, self.leads.header.row, None, header, None,
+                                               code, name=header, tab=self.leads.title, **fmt))
 
     def _grid(self, table: Table) -> Grid:
         return self.snapshot.tabs[table.title]

@@ -31,8 +31,10 @@ from __future__ import annotations
 
 import codecs
 import csv
+import dataclasses
 import io
 import itertools
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,17 +47,18 @@ from sheetcrm.crm.duplicates import company_key
 from sheetcrm.crm.matching import Known, KnownDeals
 from sheetcrm.crm.words import LEAD_STATUS, STAGE
 from sheetcrm.engine import words_of
-from sheetcrm.i18n import _
+from sheetcrm.i18n import N_, _
 from sheetcrm.os_errors import os_problem
 from sheetcrm.ids import id_pattern
 from sheetcrm.plan import append_writes, cell_value, owned_tab
+from sheetcrm.intake.forms import split_name
 from sheetcrm.intake.text import problem
 from sheetcrm.records import Account, Contact, Lead
-from sheetcrm.report import Issue, Report
+from sheetcrm.report import Issue, Report, column_letter
 from sheetcrm.owned import locate
 from sheetcrm.schema import MERGED, SEQUENCES, TABS
-from sheetcrm.table import Row, Table, parse_table, tab_locale
-from sheetcrm.validate import parse_context, read_crm, row_label, team_config
+from sheetcrm.table import Row, Table, find_header_row, map_header, parse_table, tab_locale
+from sheetcrm.validate import parse_context, read_crm, references_of, row_label, team_config
 from sheetcrm.workbook import CellWrite, Grid, Plan, Snapshot, Workbook, WorkbookConflict, WorkbookError, WriteResult
 
 TABS_IMPORTED = ("leads", "contacts", "accounts", "opportunities")
@@ -239,7 +242,20 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
     # config's locale, then the language of the tab they go to (never the file's own headers,
     # which would make "03/04/2026" a day in March or in April by what the other columns say).
     language = tab_locale(spec, table.title, table.header) or team_config(snapshot, config).locale
+    at = find_header_row(spec, grid, config.tab(tab))
+    grid, unmapped = _hubspot_probability(grid, at) if tab == "opportunities" else (grid, {})
+    grid, shared, shared_said = _shared_fields(spec, table, source, grid, config, at)
+    grid, whole_name, split_said = _whole_names(spec, source, grid, config, at)
     incoming = parse_table(spec, source, grid, config.tab(tab), parse_context(config), report, language=language)
+    closed: dict[int, str] = {}
+    read: set[int] = set()  # the file's columns read though they name no column of the tab
+    if tab == "opportunities":
+        rewritten, closed, read = _closed_deals(grid, incoming.header, config)
+        if rewritten is not None:  # read again with each closed deal's stage (and day) written in
+            grid, report = rewritten, Report(limit=10 ** 9)
+            incoming = parse_table(spec, source, grid, config.tab(tab), parse_context(config), report,
+                                   language=language)
+    incoming.header.labels.update(unmapped)  # listed as the file has it
     hook("validating", 1, 1)
     if not incoming.header.fields:
         examples = ", ".join(c.header if config.locale == "en" else c.header_es for c in spec.columns[1:4])
@@ -249,17 +265,38 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
     result = ImportResult(table.title)
     own = {*table.header.fields, *table.header.custom}
     result.ignored = [incoming.header.labels[c] for f, c in {**incoming.header.fields, **incoming.header.custom}.items()
-                      if f not in own]
+                      if f not in own and column_letter(c + 1) not in whole_name and c not in read]
     reasons: dict[int, list[str]] = {}
     warnings: dict[int, list[Issue]] = {}
+    stage = incoming.header.fields.get("stage")
+    stage_letter = column_letter(stage + 1) if tab == "opportunities" and stage is not None else None
+    # An Account or Contact naming no record of its tab, or two: the row would be an error in the
+    # tab at the next sync, left out of every figure. Said now, the row is not written.
+    for issue in references_of(crm, tab, incoming):
+        if issue.severity == "error" and issue.code in _REFERRED and (named := _REFERRED[issue.code])[0] in crm.tables:
+            issue = dataclasses.replace(issue, hint=f"{issue.hint} {_(named[1], tab=crm.tables[named[0]].title)}")
+        report.add(issue)
     for issue in report.issues:
-        if issue.code == "no_room":
-            continue  # the file is only read: sheetcrm adds no column to it, wherever its last cell is
+        if issue.code == "duplicate_header" and issue.row == incoming.header.row and issue.column in shared:
+            continue  # said as what it is: a second column of a field (`_shared_fields`)
+        if issue.code in ("no_room", "computed_name_taken"):
+            # The file is only read: sheetcrm adds no column to it, wherever its last cell is, and
+            # its column under a computed column's name ("Next Step") is listed as left out.
+            continue
         if issue.severity == "error":
-            reasons.setdefault(issue.row or 0, []).append(
-                f"{issue.header}: {issue.message}" if issue.header else issue.message)
+            said = issue.message
+            if issue.code == "bad_enum" or issue.code in _REFERRED:
+                # Another CRM's word ("In Progress", "Proposal Made"): which words are read is what to do.
+                said = f"{said} {issue.hint}"
+                if issue.column == stage_letter:
+                    said += _("; or, to read that word as one of your stages, add it to that stage's `aliases` "
+                              "under [[stages]] in sheetcrm.toml")
+            shown = whole_name.get(issue.column or "", issue.header)  # an added name cell is the whole name's
+            reasons.setdefault(issue.row or 0, []).append(f"{shown}: {said}" if shown else said)
         else:
             warnings.setdefault(issue.row or 0, []).append(issue)
+    for line, said in (*shared_said.items(), *split_said.items()):
+        warnings.setdefault(line, []).extend(said)
     result.warnings = warnings.get(incoming.header.row, []) + warnings.get(0, [])
     # Text no cell can take, or a line break in a one-line field: never written.
     labels = incoming.header.labels
@@ -268,7 +305,25 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
         for col in sorted({*incoming.header.fields.values(), *free}):
             value = row.cells[col] if col < len(row.cells) else None
             if (found := problem(value, free_text=col in free)) is not None:
-                reasons.setdefault(row.row, []).append(f"{labels.get(col, '')}: {found.message}")
+                shown = whole_name.get(column_letter(col + 1), labels.get(col, ""))
+                reasons.setdefault(row.row, []).append(f"{shown}: {found.message}")
+    for line, why in closed.items():  # first: what to do about its stage comes before the stage's own error
+        reasons[line] = [why, *reasons.get(line, [])]
+    for line, col in _footer(grid, incoming.header.row).items():
+        # A report's footer is no record, whatever else its one cell fails or passes.
+        reasons[line] = [_("the file's last rows, below an empty row, hold one cell each ({column}: {shown}): a "
+                           "report's footer (a total, a copyright or \"generated by\" line), not a record; if it is "
+                           "one, delete the empty row above it and import again",
+                           column=labels.get(col) or column_letter(col + 1),
+                           shown=cells.quoted(grid.rows[line - 1][col]))]
+    phone = incoming.header.fields.get("phone")
+    for row in incoming.rows if phone is not None else ():
+        value = row.cells[phone] if phone < len(row.cells) else None
+        if isinstance(value, str) and _SHORTENED.fullmatch(value.strip()):
+            reasons.setdefault(row.row, []).append(_(
+                "{column}: {shown} is a number as Excel writes it in scientific notation, its last digits lost; "
+                "export the file again with the column as text (or type its cells as Text in Excel), then import "
+                "again", column=labels.get(phone, ""), shown=cells.quoted(value)))
     whole = reasons.get(incoming.header.row, [])  # a missing required column rejects every row
     accounts = crm.tables.get("accounts")
     # An account with a bad cell is still one a deal can name (a reference reads it too).
@@ -346,6 +401,234 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
         marks[prefix] = counter
         owned_tab(result.plan, snapshot, SEQUENCES, config.locale, [[k, v] for k, v in marks.items()])
     return result
+
+
+_SHARED = {
+    "shared_field": (N_('The columns "{first}" and "{later}" both fill {field}: a row\'s {later} is imported only '
+                        'where its {first} is empty.'),
+                     N_("Where both are filled, {later} is left out, said at the row.")),
+    "shared_field_left_out": (N_("{later} ({shown}) is not imported: the row's {first} fills {field}."),
+                              N_("Type it in by hand where it belongs (a note, a column of your own).")),
+}
+
+
+# The tab a reference's code is about: a row naming a record that is not there yet is imported
+# once that record is.
+_REFERRED = {"unknown_account": ("accounts", N_("If it is a new account, import it into the {tab} tab first.")),
+             "unknown_contact": ("contacts", N_("If it is a new contact, import it into the {tab} tab first."))}
+
+# A phone number Excel showed as a number and saved in scientific notation ("3.46123E+11", in
+# Spanish "3,46123E+11"): its last digits are gone. Written as it is, the Phone was neither the
+# number nor empty, and nothing said so.
+_SHORTENED = re.compile(r"[+-]?\d+(?:[.,]\d+)?[eE]\+?\d+")
+
+
+# A person's whole name in one column: Pipedrive's "Person - Name", a list's "Name" or "Full Name"
+# (as normalize_key has them). With no First or Last Name column beside it, the column was left
+# out and every person imported with no name.
+_WHOLE_NAMES = ("name", "full name", "person name", "lead name", "contact name", "nombre completo",  # not for people
+                "nombre y apellidos", "persona nombre")  # not for people: headers other tools write
+_SPLIT = (N_('"{whole}" is read as First Name {first} and Last Name {last}: a whole name is split at its first '
+             'space.'),
+          N_("If that is not where the name splits, correct the two cells in the tab."))
+
+
+def _whole_names(spec: Any, source: str, grid: Grid, config: Config, at: int
+                 ) -> tuple[Grid, dict[str, str], dict[int, list[Issue]]]:
+    """A leads or contacts export whose only name column is a whole name ("Person - Name",
+    "Full Name"): the grid with First Name and Last Name columns added after its last, each
+    row's name split as a form's is (`forms.split_name`: at the first space; one word is a Last
+    Name); the letters of the whole name's column and of the two added -> the whole name's
+    header (a problem at an added cell is said at the whole name); and a `name_split` warning
+    at each name of three words or more, whose split may be elsewhere ("Mary Ann Smith").
+    Unchanged, {} and {} when the file has a First or Last Name column, or no such column."""
+    if spec.key not in ("leads", "contacts"):
+        return grid, {}, {}
+    header = map_header(spec, source, grid, config.tab(spec.key), Report(limit=10 ** 9), at)
+    if "first_name" in header.fields or "last_name" in header.fields:
+        return grid, {}, {}
+    col = next((c for c, text in sorted(header.labels.items()) if c not in header.fields.values()
+                and cells.normalize_key(text) in _WHOLE_NAMES), None)
+    if col is None:
+        return grid, {}, {}
+    width = max((len(r) for r in grid.rows), default=0)
+    rows = [list(r) + [None] * (width - len(r)) for r in grid.rows]
+    said: dict[int, list[Issue]] = {}
+    for i, line in enumerate(rows):
+        if i < at:
+            line += [None, None]
+            continue
+        if i == at:
+            line += [c.header for c in spec.columns if c.field in ("first_name", "last_name")]
+            continue
+        whole = cells.parse_text(line[col]) if isinstance(line[col], str) else None
+        first, last = split_name(whole) if whole else (None, None)
+        line += [first, last]
+        if whole and len(whole.split()) > 2:
+            fmt = {"whole": whole, "first": cells.quoted(first), "last": cells.quoted(last)}
+            said[i + 1] = [Issue("warning", source, i + 1, column_letter(col + 1), header.labels[col], line[col],
+                                 "name_split", _(_SPLIT[0], **fmt), _(_SPLIT[1], **fmt))]
+    letters = {column_letter(c + 1): header.labels[col] for c in (col, width, width + 1)}
+    return dataclasses.replace(grid, rows=rows), letters, said
+
+
+def _shared_fields(spec: Any, table: Table, source: str, grid: Grid, config: Config, at: int
+                   ) -> tuple[Grid, dict[str, int], dict[int, list[Issue]]]:
+    """A file with two columns of one field (HubSpot's "Phone Number" and "Mobile Phone
+    Number", both Phone): the sheet reads the first only, so a person with only a mobile
+    number was imported with no phone. Returns the grid with each row's empty cell of the
+    first column filled from the later one; the later columns, by letter (-> 0-based column);
+    and the warnings, sheet row -> issues: at the header row one per later column
+    (`shared_field`), at a row whose two cells differ one saying the later is left out
+    (`shared_field_left_out`). `at`: the header row, 0-based."""
+    settings = config.tab(spec.key)
+    header = map_header(spec, source, grid, settings, Report(limit=10 ** 9), at)
+    row = grid.rows[at] if at < len(grid.rows) else []
+    later: dict[int, tuple[int, str]] = {}
+    for col in sorted(header.labels):
+        if col in header.fields.values() or col in header.custom.values():
+            continue
+        alone = map_header(spec, source, Grid(rows=[[row[col]]]), settings, Report(limit=10 ** 9)).fields
+        first = next((header.fields.get(f) for f in alone), None)
+        if first is not None and first != col:
+            later[col] = (first, next(iter(alone)))
+    if not later:
+        return grid, {}, {}
+    said: dict[int, list[Issue]] = defaultdict(list)
+    names = {f: table.header.labels.get(c) or f for f, c in table.header.fields.items()}
+    rows = list(grid.rows)
+    # What a cell's format says moves with its value (the currency of "€1,200", a percentage).
+    facts = {"errors": dict(grid.errors), "percent": set(grid.percent), "currency": dict(grid.currency),
+             "codes": dict(grid.codes), "date_formats": dict(grid.date_formats)}
+    for col, (first, name) in later.items():
+        fmt = {"first": header.labels[first], "later": header.labels[col], "field": names.get(name, name)}
+        message, hint = _SHARED["shared_field"]
+        said[at + 1].append(Issue("warning", source, at + 1, column_letter(col + 1), header.labels[col],
+                                  header.labels[col], "shared_field", _(message, **fmt), _(hint, **fmt)))
+        for i in range(at + 1, len(rows)):
+            line = rows[i]
+            value = line[col] if col < len(line) else None
+            if cells.is_blank(value):
+                continue
+            have = line[first] if first < len(line) else None
+            if cells.is_blank(have):
+                line = [*line, *[None] * (first + 1 - len(line))]
+                line[first] = value
+                rows[i] = line
+                for kept in facts.values():
+                    if (i, col) in kept:
+                        if isinstance(kept, dict):
+                            kept[(i, first)] = kept[(i, col)]
+                        else:
+                            kept.add((i, first))
+            elif cells.parse_text(str(have)) != cells.parse_text(str(value)):
+                message, hint = _SHARED["shared_field_left_out"]
+                said[i + 1].append(Issue("warning", source, i + 1, column_letter(col + 1), header.labels[col], value,
+                                         "shared_field_left_out", _(message, shown=cells.quoted(value), **fmt),
+                                         _(hint, **fmt)))
+    return (dataclasses.replace(grid, rows=rows, **facts),  # type: ignore[arg-type]
+            {column_letter(c + 1): c for c in later}, dict(said))
+
+
+# HubSpot's "Deal probability" is its pipeline stage's probability, a 0-1 fraction, not a
+# probability a person set on the deal; read as Probability (normalize_key makes it Pipedrive's
+# "Deal - Probability", a person's 0-100 on the deal) it was an override of the stage's, which
+# stayed when the deal moved on: a deal at HubSpot's 20 % weighted at 20 % in Negotiation.
+_HUBSPOT_PROBABILITY = "deal probability"  # not for people: a header HubSpot writes
+_LEFT_OUT = "HubSpot: "  # not for people: a prefix that makes the header name no column (aliases.toml has none such)
+
+
+def _hubspot_probability(grid: Grid, header: int) -> tuple[Grid, dict[int, str]]:
+    """`grid` with HubSpot's "Deal probability" header (as typed: no hyphen) renamed so that it
+    names no column, and {column: the header as typed}, for the ignored list; as it was when
+    its `header` row (0-based) has no such cell."""
+    row = grid.rows[header] if header < len(grid.rows) else []
+    found = {c: v for c, v in enumerate(row)
+             if isinstance(v, str) and " ".join(cells.canonical_text(v).casefold().split()) == _HUBSPOT_PROBABILITY}
+    if not found:
+        return grid, {}
+    rows = list(grid.rows)
+    rows[header] = [_LEFT_OUT + v if c in found else v for c, v in enumerate(row)]
+    return dataclasses.replace(grid, rows=rows), found
+
+
+# Pipedrive keeps a won or lost deal in the pipeline stage it was in ("Negotiation") and says
+# won or lost in its own column; read by its Stage alone, every closed deal was open pipeline.
+_DEAL_STATUS = ("deal status", "trato estado")  # not for people: "Deal - Status", "Trato - Estado", normalized
+_CLOSED = {"won": "won", "ganado": "won", "ganada": "won",  # not for people: values Pipedrive writes
+           "lost": "lost", "perdido": "lost", "perdida": "lost"}  # not for people: values Pipedrive writes
+_DELETED = ("deleted", "eliminado", "eliminada", "borrado", "borrada")  # not for people: values Pipedrive writes
+# When a closed deal was closed, of the columns Pipedrive exports: its Close Date then, rather than
+# the Expected close date the deal had while open.
+_CLOSED_ON = {  # not for people: headers Pipedrive writes, normalized
+    "won": ("deal deal closed on", "deal won time", "trato trato cerrado el", "trato hora de ganado"),  # not for people
+    "lost": ("deal deal closed on", "deal lost time", "trato trato cerrado el", "trato hora de perdido")}  # not for people
+
+
+def _closed_deals(grid: Grid, header: Any, config: Config) -> tuple[Grid | None, dict[int, str], set[int]]:
+    """A deals export whose Status column ("Deal - Status": open, won, lost, deleted) says a
+    deal is closed: the grid again with each won (lost) deal's Stage cell holding the config's
+    won (lost) stage and its Close Date the day it closed ("Deal - Deal closed on", else "Won
+    time" / "Lost time", when the file has one filled), or None when nothing changes; and the
+    rows rejected, sheet row -> why: a deleted deal, and a closed one when the config has no
+    stage, or several, of its kind (which one is for a person to say); and the columns read
+    (0-based: Status and the closing times), which are not listed as left out."""
+    names = {cells.normalize_key(text): col for col, text in header.labels.items() if isinstance(text, str)}
+    status = next((names[k] for k in _DEAL_STATUS if k in names), None)
+    stage, close = header.fields.get("stage"), header.fields.get("close_date")
+    if status is None or stage is None:
+        return None, {}, set()
+    kinds = {kind: [s.name for s in config.stages if s.kind == kind] for kind in ("won", "lost")}
+    rows = [list(r) for r in grid.rows]
+    refused: dict[int, str] = {}
+    changed = False
+    for i in range(header.row, len(rows)):
+        row = rows[i]
+        said = cells.parse_text(row[status]) if status < len(row) and isinstance(row[status], str) else None
+        key = cells.normalize_key(said) if said else None
+        if key in _DELETED:
+            refused[i + 1] = _("{column} says {shown}: a deal deleted in the CRM it comes from is not imported; "
+                               "delete the row from the file, or change that cell, to import it",
+                               column=header.labels[status], shown=cells.quoted(row[status]))
+            continue
+        kind = _CLOSED.get(key or "")
+        if kind is None:
+            continue
+        if len(kinds[kind]) != 1:
+            refused[i + 1] = _("{column} says {shown}, and the config has {count} stages of that kind ({stages}); "
+                               "sheetcrm does not choose: write the deal's stage in the Stage column, then import "
+                               "again", column=header.labels[status], shown=cells.quoted(row[status]),
+                               count=len(kinds[kind]), stages=", ".join(kinds[kind]) or "—")
+            continue
+        row.extend([None] * (max(stage, close or 0) + 1 - len(row)))
+        row[stage], changed = kinds[kind][0], True
+        on = next((row[names[k]] for k in _CLOSED_ON[kind] if k in names and names[k] < len(row)
+                   and not cells.is_blank(row[names[k]])), None)
+        if close is not None and on is not None:
+            # "2024-02-03 10:00:00" is a moment; the Close Date is its day.
+            row[close] = on.split(" ")[0] if isinstance(on, str) else on
+    used = {status, *(names[k] for kind in _CLOSED_ON.values() for k in kind if k in names)}
+    return (dataclasses.replace(grid, rows=rows) if changed else None), refused, used
+
+
+def _footer(grid: Grid, header: int) -> dict[int, int]:
+    """The rows of a report's footer: sheet row (1-based) -> the 0-based column of its one
+    filled cell. A report exported as CSV (Salesforce's "Export Details") ends, below an empty
+    row, with lines of one cell each: "Grand Totals (3 records)", "Copyright (c) 2000-2024
+    salesforce.com...", "Generated By: ...", the company's name. Read as records, each was a
+    new account (its Name the first cell) or lead. The footer is the file's trailing rows that
+    each hold at most one cell, from the first empty row among them on; none in a file whose
+    header holds fewer than two cells (there every row holds one)."""
+    filled = [[c for c, v in enumerate(r) if not cells.is_blank(v)] for r in grid.rows]
+    if header < 1 or header > len(filled) or len(filled[header - 1]) < 2:
+        return {}
+    start = len(filled)
+    while start > header and len(filled[start - 1]) <= 1:
+        start -= 1
+    blank = next((i for i in range(start, len(filled)) if not filled[i]), None)
+    if blank is None:
+        return {}
+    return {i + 1: filled[i][0] for i in range(blank, len(filled)) if filled[i]}
 
 
 def _warning(issue: Issue) -> dict[str, Any]:

@@ -46,11 +46,19 @@ CREATE TABLE IF NOT EXISTS submissions (
     appended TEXT
 );
 CREATE INDEX IF NOT EXISTS waiting ON submissions (appended) WHERE appended IS NULL;
+CREATE INDEX IF NOT EXISTS arrival ON submissions (received);
 CREATE TABLE IF NOT EXISTS signatures (
     mac  TEXT PRIMARY KEY,
     seen REAL NOT NULL
 );
 """  # not for people: SQL
+
+
+# A post whose fields are those of a submission stored this long before is that submission again:
+# the visitor clicked Send twice, or the browser sent the form again on a reload. Stored, it was
+# a second Form Submitted activity, and a second run of every `form response` workflow rule (a
+# second auto-reply email).
+SAME_POST = dt.timedelta(minutes=10)
 
 
 class SeenBefore(Exception):
@@ -95,9 +103,12 @@ class WebQueue:
             forget_before: float | None = None) -> str:
         """Store one submission durably; its receipt. With `mac` (a signed post's), the MAC is
         stored in the same transaction, and SeenBefore raised (nothing stored) when it is
-        there already; MACs seen before `forget_before` (Unix seconds) are dropped first."""
+        there already; MACs seen before `forget_before` (Unix seconds) are dropped first.
+        A submission of the very same fields stored within SAME_POST before `at` is this one
+        again: nothing is stored, and its receipt is the answer."""
         receipt = secrets.token_hex(6)
-        row = (receipt, at.astimezone(dt.timezone.utc).isoformat(), json.dumps(fields, ensure_ascii=False))
+        at = at.astimezone(dt.timezone.utc)
+        row = (receipt, at.isoformat(), json.dumps(fields, ensure_ascii=False))
         with self._lock:
             try:
                 self._db.execute("BEGIN IMMEDIATE")
@@ -109,7 +120,11 @@ class WebQueue:
                             raise SeenBefore(mac)
                         self._db.execute("INSERT INTO signatures (mac, seen) VALUES (?, ?)",  # not for people: SQL
                                          (mac, at.timestamp()))
-                    self._db.execute("INSERT INTO submissions (receipt, received, fields) VALUES (?, ?, ?)", row)  # not for people: SQL
+                    earlier = self._same(fields, at)
+                    if earlier is None:
+                        self._db.execute("INSERT INTO submissions (receipt, received, fields) VALUES (?, ?, ?)", row)  # not for people: SQL
+                    else:
+                        receipt = earlier
                 except BaseException:
                     self._db.execute("ROLLBACK")
                     raise
@@ -117,6 +132,15 @@ class WebQueue:
             except sqlite3.Error as e:
                 raise QueueError(_("cannot write the web form queue {path}: {error}", path=self.path, error=e)) from None
         return receipt
+
+    def _same(self, fields: dict[str, Any], at: dt.datetime) -> str | None:
+        """The receipt of a submission of these very fields stored within SAME_POST before `at`
+        (UTC), the latest; None when there is none. Inside put's transaction."""
+        since = (at - SAME_POST - dt.timedelta(seconds=1)).isoformat()  # a bound for the index; compared below
+        rows = self._db.execute("SELECT receipt, received, fields FROM submissions WHERE received >= ? "  # not for people
+                                "ORDER BY received DESC", (since,)).fetchall()
+        return next((r for r, t, f in rows
+                     if at - SAME_POST <= dt.datetime.fromisoformat(t) <= at and json.loads(f) == fields), None)
 
     def waiting(self) -> list[Submission]:
         """The submissions not yet appended, oldest first."""
