@@ -641,12 +641,19 @@ def test_a_rule_reading_an_account_whose_row_has_errors_waits_for_it_and_judges_
     tabs["Tasks"].append(["TSK-0001", "2026-12-20", "Call", "OPP-0001", "Sam", "Open"])
     book = Book("xlsx", tmp_path, None, tabs)
     book.sync(0)  # the rules are armed: what is there is not "created"
-    book.append("Opportunities", ["OPP-0003", "New", "Initech", "CON-0001", "Sam", "Qualification", 100,
-                                  "2027-01-10", "2026-12-02", None])
-    book.append("Opportunities", ["OPP-0004", "Other", "ACC-0002", "CON-0002", "Sam", "Qualification", 100,
-                                  "2027-01-10", "2026-12-02", None])
-    book.append("Contacts", ["CON-0003", "ACC-0001", "Di", "Ho", "di@initech.com", "Sam"])
-    book.append("Tasks", ["TSK-0002", "2026-12-20", "Demo", "OPP-0003", "Sam", "Open"])
+    wb = openpyxl.load_workbook(book.path)  # the new rows, in one edit
+    wb["Opportunities"].append(["OPP-0003", "New", "Initech", "CON-0001", "Sam", "Qualification", 100, "2027-01-10",
+                                "2026-12-02"])
+    wb["Opportunities"].append(["OPP-0004", "Other", "ACC-0002", "CON-0002", "Sam", "Qualification", 100,
+                                "2027-01-10", "2026-12-02"])
+    wb["Contacts"].append(["CON-0003", "ACC-0001", "Di", "Ho", "di@initech.com", "Sam"])
+    wb["Tasks"].append(["TSK-0002", "2026-12-20", "Demo", "OPP-0003", "Sam", "Open"])
+    # Hooli, a customer typed in without an ID (it gets one this sync), and its new deal: read as
+    # the customer it is, not as nothing (which fired the rule too).
+    wb["Accounts"].append([None, "Hooli", "Sam", "Customer", 5])
+    wb["Opportunities"].append(["OPP-0005", "Hooli deal", "Hooli", None, "Sam", "Qualification", 100, "2027-01-10",
+                                "2026-12-02"])
+    wb.save(book.path)
     out = book.sync(1)
     fired = sorted((e["Rule"], e["Record"]) for e in _log(book))
     assert fired == [("WF-0001", "OPP-0004")]
@@ -665,8 +672,9 @@ def test_a_rule_reading_an_account_whose_row_has_errors_waits_for_it_and_judges_
     out = book.sync(2)  # still broken: still waiting, said again, nothing fired
     assert sorted((e["Rule"], e["Record"]) for e in _log(book)) == fired
     assert len([i for i in out.crm.report.issues if i.code == "workflow_related_unread"]) == 3
-    book.set("Accounts", 2, 4, "Prospect")  # the team corrects the row: Initech is a prospect after all
-    book.set("Accounts", 2, 5, 40)
+    wb = openpyxl.load_workbook(book.path)  # the team corrects the row: Initech is a prospect after all
+    wb["Accounts"]["D2"], wb["Accounts"]["E2"] = "Prospect", 40
+    wb.save(book.path)
     out = book.sync(3)
     assert sorted((e["Rule"], e["Record"]) for e in _log(book)) == sorted(
         [*fired, ("WF-0001", "OPP-0003"), ("WF-0002", "CON-0003"), ("WF-0003", "TSK-0002")])
