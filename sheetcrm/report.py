@@ -89,7 +89,7 @@ CODES = (
     NC_("issue code", "workflow_type_mismatch"),
     NC_("issue code", "workflow_unknown_column"), NC_("issue code", "workflow_unknown_sequence"),
     NC_("issue code", "workflow_unknown_stage"), NC_("issue code", "workflow_wrong_record"),
-    NC_("issue code", "workflow_waiting"),
+    NC_("issue code", "workflow_waiting"), NC_("issue code", "workflow_related_unread"),
 )
 
 

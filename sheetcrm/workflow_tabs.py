@@ -105,7 +105,7 @@ def read_state(grid: Grid | None, locale: str) -> State:
     (record, field, value as the cell holds it), next (rule, position), sequence ("rule|record",
     sequence name, day enrolled) each followed by its sequence owner (…, owner at enrollment),
     sequence step ("rule|record", sequence name, how many of its steps were taken),
-    waiting (the firing's key, its event in words, its day), pending (record, fingerprint, day),
+    waiting and unjudged (the firing's key, its event in words, its day), pending (record, fingerprint, day),
     intake (a Form Submitted activity the previous sync appended, the day it did)."""
     state = State()
     for raw in grid.rows[1:] if grid else ():
@@ -138,11 +138,11 @@ def read_state(grid: Grid | None, locale: str) -> State:
                 state.stepped[(rule, record, name)] = cells.parse_integer(value) or 0
             except cells.CellError:
                 pass  # a cell a person typed over: the Log's keys still say which steps went out
-        elif kind == "waiting" and key.count("|") >= 2:  # not for people: a State kind
+        elif kind in ("waiting", "unjudged") and key.count("|") >= 2:  # not for people: State kinds
             rule, record, event = key.split("|", 2)
             day = _date(value, locale)
             if day is not None:
-                state.waiting[(rule, record, event)] = (day, name or event)
+                getattr(state, kind)[(rule, record, event)] = (day, name or event)
         elif kind == "pending" and name:  # not for people: a State kind
             day = _date(value, locale)
             if day is not None:

@@ -139,3 +139,32 @@ def test_evaluate_names_a_column_whose_values_are_the_outcome_in_spanish(tmp_pat
     assert ('Se ignora "Resultado": sus valores casi deciden si el lead se convirtió, así que describe el resultado'
             in done.stdout), done.stdout
     assert "Se ignora \"Resultado\": se rellena" not in done.stdout
+
+
+def test_evaluate_holds_out_the_same_leads_however_an_id_less_tab_is_sorted(tmp_path, monkeypatch):
+    # A workbook never synced has no IDs: the split sorted the decided leads by ID ("" for all)
+    # and so followed the rows' order, and sorting the tab changed the AUC the team was shown.
+    import random
+
+    from click.testing import CliRunner
+
+    from books import xlsx
+    from sheetcrm.cli import main
+
+    rng = random.Random(5)
+    rows = []
+    for i in range(24):
+        source = rng.choice(["Web", "Referral", "Ads"])
+        title = rng.choice(["CEO", "VP Sales", "Intern", None])
+        rows.append([f"L{i}", f"C{i}", f"p{i}@c{i}.com", source, title, "Converted" if i % 3 == 0 else "Unqualified"])
+    header = ["Last Name", "Company", "Email", "Source", "Title", "Status"]
+    monkeypatch.chdir(tmp_path)
+    seen = []
+    for order in (rows, sorted(rows, key=lambda r: (r[3], r[0]), reverse=True), rng.sample(rows, len(rows))):
+        xlsx(tmp_path / "crm.xlsx", {"Leads": [header, *order]})
+        done = CliRunner().invoke(main, ["score", "--workbook", "crm.xlsx", "--evaluate", "--format", "json",
+                                         "--as-of", "2026-12-01"])
+        assert done.exit_code == 0, done.output
+        seen.append(json.loads(done.stdout))
+    assert seen[0]["n_test"] == 7 and seen[0]["calibration"], seen[0]
+    assert seen[1] == seen[0] and seen[2] == seen[0], seen

@@ -618,3 +618,66 @@ def test_two_assignment_rules_on_one_new_lead_give_it_one_owner_and_say_so():
     assert [(r[1], r[result], r[details]) for r in book.tabs["Workflow Log"][1:]] == [
         ("WF-0001", "done", "assigned to Ana (round-robin)"),
         ("WF-0002", "skipped", "LEAD-0002 has an owner already: Ana, assigned by rule WF-0001 at this sync")]
+
+
+def test_a_rule_reading_an_account_whose_row_has_errors_waits_for_it_and_judges_its_event_once_fixed(tmp_path):
+    # Initech is a customer whose Employees is "abc": its row is no record. Its deals were judged
+    # as if its cells were empty, so "account.Status != Customer" held and the "not a customer
+    # yet" rule fired on a customer's deal, with no word. Now the deal's event waits, said at the
+    # If; fixed, the account is judged by its cells (a customer: nothing fires, nothing waits).
+    # A contact reading its account and a task reading its deal's account wait the same way;
+    # Globex, a sound prospect, fires at once.
+    rules = [["WF-0001", "Not a customer yet", "yes", "opportunity", "created", "account.Status != Customer",
+              "log activity", "Intro {{ Name }}", None, None, None, None],
+             ["WF-0002", "Contact of a prospect", "yes", "contact", "created", "account.Status = Prospect",
+              "log activity", "Hi {{ Name }}", None, None, None, None],
+             ["WF-0003", "Task on a prospect's deal", "yes", "task", "created", "account.Status != Customer",
+              "log activity", "Task {{ Subject }}", None, None, None, None]]
+    tabs = _tabs(rules)
+    tabs["Accounts"] = [["ID", "Name", "Owner", "Status", "Employees"], ["ACC-0001", "Initech", "Sam", "Customer", "abc"],
+                        ["ACC-0002", "Globex", "Ana", "Prospect", 10]]
+    tabs["Contacts"].append(["CON-0002", "ACC-0002", "Cy", "Wu", "cy@globex.com", "Ana"])
+    tabs["Opportunities"][2][2] = "ACC-0002"  # OPP-0002 is Globex's
+    tabs["Tasks"].append(["TSK-0001", "2026-12-20", "Call", "OPP-0001", "Sam", "Open"])
+    book = Book("xlsx", tmp_path, None, tabs)
+    book.sync(0)  # the rules are armed: what is there is not "created"
+    wb = openpyxl.load_workbook(book.path)  # the new rows, in one edit
+    wb["Opportunities"].append(["OPP-0003", "New", "Initech", "CON-0001", "Sam", "Qualification", 100, "2027-01-10",
+                                "2026-12-02"])
+    wb["Opportunities"].append(["OPP-0004", "Other", "ACC-0002", "CON-0002", "Sam", "Qualification", 100,
+                                "2027-01-10", "2026-12-02"])
+    wb["Contacts"].append(["CON-0003", "ACC-0001", "Di", "Ho", "di@initech.com", "Sam"])
+    wb["Tasks"].append(["TSK-0002", "2026-12-20", "Demo", "OPP-0003", "Sam", "Open"])
+    # Hooli, a customer typed in without an ID (it gets one this sync), and its new deal: read as
+    # the customer it is, not as nothing (which fired the rule too).
+    wb["Accounts"].append([None, "Hooli", "Sam", "Customer", 5])
+    wb["Opportunities"].append(["OPP-0005", "Hooli deal", "Hooli", None, "Sam", "Qualification", 100, "2027-01-10",
+                                "2026-12-02"])
+    wb.save(book.path)
+    out = book.sync(1)
+    fired = sorted((e["Rule"], e["Record"]) for e in _log(book))
+    assert fired == [("WF-0001", "OPP-0004")]
+    said = sorted((i.tab, i.row, i.column, i.message) for i in out.crm.report.issues
+                  if i.code == "workflow_related_unread")
+    assert said == [
+        ("Workflows", 2, "F", "1 record waits for the rule WF-0001 until its related record is fixed: the condition "
+                              "reads it, and its row has errors: OPP-0003: account ACC-0001 (row 2). Its events are "
+                              "judged once the row is read."),
+        ("Workflows", 3, "F", "1 record waits for the rule WF-0002 until its related record is fixed: the condition "
+                              "reads it, and its row has errors: CON-0003: account ACC-0001 (row 2). Its events are "
+                              "judged once the row is read."),
+        ("Workflows", 4, "F", "1 record waits for the rule WF-0003 until its related record is fixed: the condition "
+                              "reads it, and its row has errors: TSK-0002: account ACC-0001 (row 2). Its events are "
+                              "judged once the row is read.")]
+    out = book.sync(2)  # still broken: still waiting, said again, nothing fired
+    assert sorted((e["Rule"], e["Record"]) for e in _log(book)) == fired
+    assert len([i for i in out.crm.report.issues if i.code == "workflow_related_unread"]) == 3
+    wb = openpyxl.load_workbook(book.path)  # the team corrects the row: Initech is a prospect after all
+    wb["Accounts"]["D2"], wb["Accounts"]["E2"] = "Prospect", 40
+    wb.save(book.path)
+    out = book.sync(3)
+    assert sorted((e["Rule"], e["Record"]) for e in _log(book)) == sorted(
+        [*fired, ("WF-0001", "OPP-0003"), ("WF-0002", "CON-0003"), ("WF-0003", "TSK-0002")])
+    assert not [i for i in out.crm.report.issues if i.code == "workflow_related_unread"]
+    book.sync(4)  # each waiting event judged once
+    assert len(_log(book)) == 4

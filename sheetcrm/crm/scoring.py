@@ -21,6 +21,7 @@ sync gives them one) but still teach the model when they are closed.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import math
 import random
 from collections.abc import Iterable, Mapping, Sequence
@@ -335,6 +336,18 @@ def calibration(labels: Sequence[int], probabilities: Sequence[float], bins: int
             for i, (n, s, k) in enumerate(acc) if n]
 
 
+def _split_order(lead: Lead) -> tuple[str, str]:
+    """Where a decided lead stands before `evaluate`'s seeded shuffle: by ID, then by a digest
+    of its cells (its fields and custom columns, not its row). Two leads alike in every cell
+    are interchangeable to the evaluation, so the one left tied changes nothing it reports."""
+    cells = sorted((k, v) for k, v in lead.__dict__.items() if k not in _NOT_CELLS)
+    text = repr((cells, sorted(lead.custom.items(), key=lambda kv: kv[0])))
+    return lead.id or "", hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+_NOT_CELLS = frozenset({"row", "custom", "priced"})  # `Record` fields that are no cell of the lead's own
+
+
 def evaluate(leads: Iterable[Lead], activities: Iterable[Activity], settings: ScoringSettings, as_of: dt.date,
              seed: int = 0, test_fraction: float = 0.3, reading: Reading = PLAIN, money: Iterable[str] = (),
              rates: Rates | None = None) -> dict[str, Any]:
@@ -373,8 +386,9 @@ def evaluate(leads: Iterable[Lead], activities: Iterable[Activity], settings: Sc
     test: list[Lead] = []
     for y in (1, 0):
         group = by_outcome[y]
-        # By ID first: a Leads tab sorted otherwise holds the same history, so the same leads out.
-        shuffled = sorted(group, key=lambda lead: lead.id or "")
+        # A Leads tab sorted otherwise holds the same history, so the same leads out: in an order
+        # of the leads themselves, never of their rows (a workbook never synced has no IDs).
+        shuffled = sorted(group, key=_split_order)
         rng.shuffle(shuffled)
         k = min(max(round(len(group) * test_fraction), 1), len(group) - 1)
         test += shuffled[:k]

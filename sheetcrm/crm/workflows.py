@@ -60,7 +60,7 @@ from sheetcrm.crm.conditions import (Choice, ColumnTypeError, Condition, Conditi
                                      unpriced_said)
 from sheetcrm.crm.money import Rates
 from sheetcrm.crm.spellings import key as owner_key, lookup as owner_lookup
-from sheetcrm.i18n import N_, NC_, _, current, every_locale, in_locale
+from sheetcrm.i18n import N_, NC_, _, current, every_locale, in_locale, ngettext
 from sheetcrm.intake.text import CELL_CHARS
 from sheetcrm.mail.message import HeaderError, check_mailbox
 from sheetcrm.mail.sandbox import Sandbox, render_problem, syntax_problem
@@ -529,6 +529,10 @@ class World:
     # again when it is back.
     unread: dict[str, list[str]] = field(default_factory=dict)
     absent: set[str] = field(default_factory=set)
+    # (kind, record ID) -> relation -> how messages name the row ("ACC-0002 (row 3)"): the
+    # related records a record's cells name whose rows have errors, so no Subject stands for
+    # them in `Subject.related`. A condition that reads one is not judged on that record (`run`).
+    unjudged: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
 
     def column_types(self, kind: str, relation_kind: Callable[[str | None], str | None]
                      ) -> Callable[[tuple[str | None, str]], str | None]:
@@ -590,6 +594,10 @@ class State:
     # not be carried out whole (`_waits`), offered again at every sync until it can, never logged
     # before. Kept while the rule runs, dropped with it (an "off" means off).
     waiting: dict[tuple[str, str, str], tuple[dt.date, str]] = field(default_factory=dict)
+    # (rule, record, event) -> (the event's day, the event in words): events whose If was not
+    # judged because it reads a related record whose row has errors (`World.unjudged`), judged
+    # at every sync until that row is read, never logged before. Kept while the rule runs.
+    unjudged: dict[tuple[str, str, str], tuple[dt.date, str]] = field(default_factory=dict)
     # Record ID -> (fingerprint, day): a record a new watch's baseline took in while its ID was
     # being handed out (`_baseline`); once its ID has landed the entry goes. One whose ID is not
     # there at the next sync (its fill was dropped) is known again by its fingerprint.
@@ -655,6 +663,7 @@ def respell(state: State, log: Sequence[LogEntry], rule_ids: Iterable[str], worl
                 enrolled=keyed(state.enrolled, lambda k: (rule(k[0]), records(k[1]), k[2])),
                 stepped=keyed(state.stepped, lambda k: (rule(k[0]), records(k[1]), k[2])),
                 waiting=keyed(state.waiting, lambda k: (rule(k[0]), records(k[1]), event(k[2]))),
+                unjudged=keyed(state.unjudged, lambda k: (rule(k[0]), records(k[1]), event(k[2]))),
                 pending=dict(state.pending), intake=keyed(state.intake, records))  # type: ignore[arg-type]
     entries = []
     for e in log:
@@ -1193,11 +1202,29 @@ def run(rows: Sequence[RuleRow], world: World, state: State, log: Sequence[LogEn
         for (rule_id, record, event), (day, said) in state.waiting.items():
             if rule_id == rule.id:
                 held.setdefault(record, []).append((event, said, day))
+        unjudged: dict[str, list[tuple[str, str, dt.date]]] = {}  # record ID -> its events not judged before
+        for (rule_id, record, event), (day, said) in state.unjudged.items():
+            if rule_id == rule.id:
+                unjudged.setdefault(record, []).append((event, said, day))
+        reads = {relation for relation, _column in rule.condition.columns() if relation}
+        passed: list[str] = []  # "OPP-0001: account ACC-0002 (row 3)", a record's events not judged
         for subject in world.subjects.get(rule.kind, []):
-            again = held.pop(subject.id, ())
-            for waited, (event, said, day) in (*((True, e) for e in again), *((False, e) for e in events(subject))):
+            again, later = held.pop(subject.id, ()), unjudged.pop(subject.id, ())
+            # A related record read as nothing would make `account.Status != Customer` hold for
+            # a customer's deal: its events wait for its row, each judged once it is read.
+            unread = {r: label for r, label in world.unjudged.get((subject.kind, subject.id), {}).items()
+                      if r in reads} if reads else None
+            for waited, (event, said, day) in (*((True, e) for e in again), *((False, e) for e in later),
+                                               *((False, e) for e in events(subject))):
                 key = firing_key(rule.id, subject.id, event)
                 if key in done_keys:
+                    continue
+                if unread and not waited:
+                    new.unjudged[(rule.id, subject.id, event)] = (day, said)
+                    first = min(unread)
+                    named = _("{id}: {relation} {row}", id=subject.id, relation=_kind_word(first), row=unread[first])
+                    if not passed or passed[-1] != named:
+                        passed.append(named)
                     continue
                 # A firing that waited passed its If on the sync that saw its event.
                 verdict = True if waited else rule.condition.verdict(_getter(subject, world))
@@ -1243,6 +1270,11 @@ def run(rows: Sequence[RuleRow], world: World, state: State, log: Sequence[LogEn
         for record, kept in held.items():  # its record is not read now: it waits for it too
             for event, said, day in kept:
                 new.waiting[(rule.id, record, event)] = (day, said)
+        for record, kept in unjudged.items():
+            for event, said, day in kept:
+                new.unjudged[(rule.id, record, event)] = (day, said)
+        if passed:
+            issues.append(_unjudged_issue(rule, passed))
         steps = _follow_ups(rule, world, new, logged, done_keys, lineage, own, open_load, issues)
         waiting.setdefault(rule.id, []).extend(f for f in steps if f.result == "waiting")
         firings.extend(steps)
@@ -1282,6 +1314,21 @@ def run(rows: Sequence[RuleRow], world: World, state: State, log: Sequence[LogEn
             for subject, _day in taken.get((kind, key), ()):
                 now[(subject.id, key)] = _cell(subject.values.get(key))
     return Outcome(rules, firings, issues, new, log)
+
+
+def _unjudged_issue(rule: Rule, passed: Sequence[str]) -> Issue:
+    """A warning at the rule's If: the records whose events wait because the condition reads a
+    related record whose row has errors (`passed`: "OPP-0001: account ACC-0002 (row 3)")."""
+    row = rule.row
+    letter, header = row.where.get("condition", (None, None))
+    return Issue("warning", row.tab, row.row, letter, header, row.condition, "workflow_related_unread",
+                 ngettext("{n} record waits for the rule {rule} until its related record is fixed: the condition "
+                          "reads it, and its row has errors: {listed}. Its events are judged once the row is read.",
+                          "{n} records wait for the rule {rule} until their related records are fixed: the "
+                          "condition reads them, and their rows have errors: {listed}. Their events are judged "
+                          "once the rows are read.", len(passed), rule=rule.id, listed=_some(passed, 10)),
+                 _("Correct the cells the Validation tab shows on that row; the rule then judges each waiting "
+                   "event by them, once."))
 
 
 def _some(ids: Sequence[str], most: int = 5) -> str:

@@ -37,7 +37,6 @@ from sheetcrm.steps.computed_columns import plan_computed
 from sheetcrm.steps.context import StepResult, SyncContext
 from sheetcrm.steps.workflows import world_of
 from sheetcrm.table import Table, disown, field_kinds
-from sheetcrm.validate import row_label
 from sheetcrm.workbook import CellWrite, Plan, same_value
 
 COLUMN = "segments"  # the computed column's key (names.COMPUTED)
@@ -101,7 +100,7 @@ def run(ctx: SyncContext) -> StepResult:
         if any(relation == "account" for relation, _column in segment.condition.columns()):
             # A contact whose account has errors would be judged as if the account's cells were
             # empty (`account.Status != Customer` holding for a customer's people): left out and said.
-            unread = _unread_accounts(ctx, world) if unread is None else unread
+            unread = _unread_accounts(world) if unread is None else unread
             if held_back := [s for s in subjects if s.id in unread]:
                 subjects = [s for s in subjects if s.id not in unread]
                 found.unread_accounts[segment.name] = [unread[s.id] for s in held_back]
@@ -163,19 +162,11 @@ def _say_undecided(ctx: SyncContext, part: StepResult) -> None:
             part.issues.append(said)
 
 
-def _unread_accounts(ctx: SyncContext, world: World) -> dict[str, str]:
+def _unread_accounts(world: World) -> dict[str, str]:
     """Contact ID -> "CON-0001 of ACC-0002 (row 3)" for each contact whose Account names one
-    account row the World holds no record of (its cells have errors, or its ID lands this sync)."""
-    seen = {s.id for s in world.subjects.get("account", [])}
-    out: dict[str, str] = {}
-    for s in world.subjects.get("contact", []):
-        text = s.values.get("account")
-        if "account" in s.related or not text:
-            continue
-        rows = ctx.crm.find("accounts", text)
-        if len(rows) == 1 and rows[0].id not in seen:
-            out[s.id] = _("{id} of {account}", id=s.id, account=row_label(rows[0]))
-    return out
+    account row the World holds no record of, its cells having errors (`World.unjudged`)."""
+    return {record: _("{id} of {account}", id=record, account=related["account"])
+            for (kind, record), related in world.unjudged.items() if kind == "contact" and "account" in related}
 
 
 def _unread_issue(segment: Segment, listed: list[str]) -> Issue:

@@ -36,7 +36,7 @@ from sheetcrm.schema import CASES, OPTIONAL_TABS, TABS, WORKFLOW_LOG, WORKFLOW_S
 from sheetcrm.steps.computed_columns import plan_computed
 from sheetcrm.steps.context import StepResult, SyncContext
 from sheetcrm.table import Row, Table, field_kinds
-from sheetcrm.validate import parse_context
+from sheetcrm.validate import parse_context, row_label
 from sheetcrm.workbook import CellValue, CellWrite, cell_key
 from sheetcrm.workflow_tabs import LOG_FIELDS
 
@@ -487,41 +487,56 @@ def _rotting_start(stages: StageTable, stage_name: str, m: Any) -> dt.date | Non
 def _relate(ctx: SyncContext, w: World, by_id: dict[str, Subject]) -> None:
     """Each subject's related records (`Subject.related`): a deal's and a case's account and
     contact, a contact's account, an account's primary contact, as their cells name them (one
-    row, or none); a task's record and that record's relations."""
+    row, or none); a task's record and that record's relations. A cell naming one row the World
+    holds no record of (its cells have errors) goes to `World.unjudged` instead: read as
+    nothing, `account.Status != Customer` would hold for a customer's deal. A related record
+    whose ID this sync hands out is read as it is (its cells are sound)."""
     crm = ctx.crm
+    readable = {**by_id, **{s.id: s for pending in w.pending.values() for s in pending}}
 
-    def finder(tab: str) -> Callable[[str | None], Subject | None]:
-        known: dict[str, Subject | None] = {}  # many deals name one account: each text looked up once
+    def finder(tab: str) -> Callable[[str | None], Subject | str | None]:
+        known: dict[str, Subject | str | None] = {}  # many deals name one account: each text looked up once
 
-        def one(text: str | None) -> Subject | None:
+        def one(text: str | None) -> Subject | str | None:
+            """The record `text` names; the row's label when that row is no record; None."""
             if not text:
                 return None
             if text not in known:
                 found = crm.find(tab, text)
-                known[text] = by_id.get(found[0].id or "") if len(found) == 1 else None
+                target = readable.get(found[0].id or "") if len(found) == 1 else None
+                known[text] = row_label(found[0]) if len(found) == 1 and target is None else target
             return known[text]
         return one
+
+    def tie(s: Subject, relation: str, target: Subject | str | None) -> None:
+        if isinstance(target, Subject):
+            s.relate(relation, target)
+        elif target is not None:
+            w.unjudged.setdefault((s.kind, s.id), {})[relation] = target
 
     account, contact = finder("accounts"), finder("contacts")
     for kind in ("opportunity", "case"):
         for s in w.subjects.get(kind, []):
-            if (target := account(s.values.get("account"))) is not None:
-                s.relate("account", target)
-            if (target := contact(s.values.get("contact"))) is not None:
-                s.relate("contact", target)
+            tie(s, "account", account(s.values.get("account")))
+            tie(s, "contact", contact(s.values.get("contact")))
     for s in w.subjects.get("contact", []):
-        if (target := account(s.values.get("account"))) is not None:
-            s.relate("account", target)
+        tie(s, "account", account(s.values.get("account")))
     for s in w.subjects.get("account", []):
         # An account's email goes to its Primary Contact (crm/workflows._recipient).
-        if (target := contact(s.values.get("primary_contact"))) is not None:
-            s.relate("contact", target)
+        tie(s, "contact", contact(s.values.get("primary_contact")))
+    unread_kind = {record: kind for kind, ids in w.unread.items() for record in ids}
     for s in w.subjects.get("task", []):
-        target = by_id.get(s.values.get("related") or "")
+        about = s.values.get("related") or ""
+        target = readable.get(about)
         if target is not None:
             s.relate(target.kind, target)
             for relation, other in target.related.items():
                 s.relate(relation, other, replace=False)
+            for relation, label in w.unjudged.get((target.kind, target.id), {}).items():
+                if relation not in s.related:
+                    w.unjudged.setdefault((s.kind, s.id), {}).setdefault(relation, label)
+        elif (kind := unread_kind.get(about)) is not None and len(rows := crm.find(KINDS[kind], about)) == 1:
+            w.unjudged.setdefault((s.kind, s.id), {})[kind] = row_label(rows[0])
 
 
 # -- the writes ----------------------------------------------------------------------------------
@@ -714,6 +729,8 @@ def _state(ctx: SyncContext, part: StepResult, outcome: Outcome, fired: Fired, a
     # Not for people: State kinds. A waiting firing by its key, its event in words, its day.
     body += [["waiting", f"{rule}|{record}|{event}", said, day]
              for (rule, record, event), (day, said) in sorted(s.waiting.items())]
+    body += [["unjudged", f"{rule}|{record}|{event}", said, day]  # not for people: a State kind
+             for (rule, record, event), (day, said) in sorted(s.unjudged.items())]
     body += [["pending", record, mark, day] for record, (mark, day) in sorted(s.pending.items())]
     body += [["intake", act, "", day] for act, day in s.intake.items()]  # not for people: a State kind
     # Last, so that one appearing moves no other row (its write may be dropped with its step's
