@@ -24,7 +24,7 @@ from sheetcrm import show
 from sheetcrm.cells import quoted
 from sheetcrm.config import CONFIG_FILE, Config, ConfigError, load_config
 from sheetcrm.crm.forecast import Forecast, MonthForecast, overdue_said, owner_label
-from sheetcrm.crm.kpis import KPIS, Kpis
+from sheetcrm.crm.kpis import KPIS, Kpis, conversion_label
 from sheetcrm.crm.segments import KINDS, csv_text, spreadsheet_csv
 from sheetcrm.i18n import DOMAIN, LOCALE_DIR, N_, _, current, ngettext, using
 from sheetcrm.show import NOTHING
@@ -1330,12 +1330,13 @@ def _print_kpis(k: Kpis) -> None:
             [[owner_label(owner), show.number(k.activities_by_owner.get(owner, (0, 0))[0]),
               show.number(k.activities_by_owner.get(owner, (0, 0))[1]),
               show.number(k.overdue_tasks_by_owner.get(owner, 0))] for owner in owners], right=[1, 2, 3]))
-    for what, conversions in ((_("Source"), k.lead_conversion_by_source), (_("Campaign"), k.lead_conversion_by_campaign)):
+    for what, table, conversions in ((_("Source"), "source", k.lead_conversion_by_source),
+                                     (_("Campaign"), "campaign", k.lead_conversion_by_campaign)):
         if conversions:
             echo()
             echo_lines(show.table(
                 [what, _("Leads"), _("Converted"), _("Conversion rate")],
-                [[name, show.number(c.leads), show.number(c.converted), show.points(c.rate)]
+                [[conversion_label(name, table), show.number(c.leads), show.number(c.converted), show.points(c.rate)]
                  for name, c in conversions.items()], right=[1, 2, 3]))
     if k.won_revenue_by_campaign:
         echo()
