@@ -25,7 +25,7 @@ from sheetcrm import show
 from sheetcrm.cells import quoted
 from sheetcrm.config import CONFIG_FILE, Config, ConfigError, load_config
 from sheetcrm.crm.forecast import Forecast, MonthForecast, overdue_said, owner_label
-from sheetcrm.crm.kpis import KPIS, Kpis
+from sheetcrm.crm.kpis import KPIS, Kpis, conversion_label
 from sheetcrm.crm.segments import KINDS, csv_text, spreadsheet_csv
 from sheetcrm.i18n import DOMAIN, LOCALE_DIR, N_, _, current, ngettext, using
 from sheetcrm.show import NOTHING
@@ -191,10 +191,31 @@ class Target:
 EXIT_BROKEN_PIPE = 141
 
 
-class _Commands(click.Group):
+# click writes these two into every usage line as literals, never through gettext.
+_USAGE_WORDS = {"[OPTIONS]": N_("[OPTIONS]"), "COMMAND [ARGS]...": N_("COMMAND [ARGS]...")}
+
+
+class _Usage(click.Command):
+    """A usage line in the language of the help around it: "Uso: sheetcrm kpis [OPCIONES]",
+    not click's "[OPTIONS]" amid Spanish."""
+
+    def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
+        return [_(_USAGE_WORDS[piece]) if piece in _USAGE_WORDS else piece
+                for piece in super().collect_usage_pieces(ctx)]
+
+
+class _Command(_Usage, click.Command):
+    pass
+
+
+class _Commands(_Usage, click.Group):
     """sheetcrm's command group: Ctrl-C ends a command with one line and EXIT_INTERRUPTED
     (click's own "Aborted!" exits 1, the status of a sheet with errors); a closed output pipe
-    ends it quietly with EXIT_BROKEN_PIPE (click's own handling exits 1 too)."""
+    ends it quietly with EXIT_BROKEN_PIPE (click's own handling exits 1 too). Its commands and
+    groups (outbox, fleet, warehouse) say their usage line in the help's language (_Usage)."""
+
+    command_class = _Command
+    group_class = type  # a subgroup is a _Commands too
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -488,7 +509,7 @@ AS_OF = click.option("--as-of", type=DATE, metavar=DATE_METAVAR, help=_("The dat
 @main.command(help=_("Print a segment's members (read-only) for a mailing tool: ID, name, email, owner…\n\n"
                      "NAME is a segment of the config's [segments] or of the Segments tab."))
 @workbook_options
-@click.argument("name")
+@click.argument("name", metavar=_("NAME"))
 @click.option("--format", "fmt", type=click.Choice(["csv", "csv-plain", "json"]), default="csv", show_default=True,
               help=_("csv for a spreadsheet (UTF-8 with a byte order mark, cells separated by ; where the locale "
                      "writes a decimal comma, else by ,), csv-plain for a mailing tool (UTF-8, comma), json for "
@@ -1318,12 +1339,13 @@ def _print_kpis(k: Kpis) -> None:
             [[owner_label(owner), show.number(k.activities_by_owner.get(owner, (0, 0))[0]),
               show.number(k.activities_by_owner.get(owner, (0, 0))[1]),
               show.number(k.overdue_tasks_by_owner.get(owner, 0))] for owner in owners], right=[1, 2, 3]))
-    for what, conversions in ((_("Source"), k.lead_conversion_by_source), (_("Campaign"), k.lead_conversion_by_campaign)):
+    for what, table, conversions in ((_("Source"), "source", k.lead_conversion_by_source),
+                                     (_("Campaign"), "campaign", k.lead_conversion_by_campaign)):
         if conversions:
             echo()
             echo_lines(show.table(
                 [what, _("Leads"), _("Converted"), _("Conversion rate")],
-                [[name, show.number(c.leads), show.number(c.converted), show.points(c.rate)]
+                [[conversion_label(name, table), show.number(c.leads), show.number(c.converted), show.points(c.rate)]
                  for name, c in conversions.items()], right=[1, 2, 3]))
     if k.won_revenue_by_campaign:
         echo()

@@ -15,7 +15,7 @@ from sheetcrm import names
 from sheetcrm.crm import HistoryRow, MonthForecast, OpportunityMetrics
 from sheetcrm.crm.cases import CASE_KPIS, PRIORITY_WORDS, CaseMetrics
 from sheetcrm.crm.forecast import overdue_said, owner_label
-from sheetcrm.crm.kpis import KPIS
+from sheetcrm.crm.kpis import KPIS, conversion_label
 from sheetcrm.crm.money import minor
 from sheetcrm.crm.scoring import LeadScore, method_name
 from sheetcrm.engine import Results
@@ -169,10 +169,10 @@ def dashboard_body(results: Results, locale: str) -> list[list[Any]]:
         _kpi("churn_rate", fraction(k.churn_rate), RATIO),
         [_("Lead scoring"), method_name(results.scoring.method), results.scoring.note],
     ]
-    for key, table in (("lead_conversion_by_source", k.lead_conversion_by_source),
-                       ("lead_conversion_by_campaign", k.lead_conversion_by_campaign)):
+    for key, which, table in (("lead_conversion_by_source", "source", k.lead_conversion_by_source),
+                              ("lead_conversion_by_campaign", "campaign", k.lead_conversion_by_campaign)):
         for name, conv in sorted(table.items()):
-            rows.append(_kpi(key, fraction(conv.rate), RATIO, name))
+            rows.append(_kpi(key, fraction(conv.rate), RATIO, conversion_label(name, which)))
     if k.days_to_convert is not None:  # only once sheetcrm has converted a lead
         rows.append(_kpi("days_to_convert", points(k.days_to_convert), DAYS))
     for name, amount in sorted(k.won_revenue_by_campaign.items()):

@@ -178,6 +178,12 @@ class RequestCounter:
         self.count += 1
 
 
+def _said(what: str | Callable[[], str], params: dict[str, Any], language: str | None = None) -> str:
+    """A step's words (Steps.job) in `language`, else the current one."""
+    with using(language or current()):
+        return what() if callable(what) else _(what, **params)
+
+
 class Steps:
     """The phases of one job: a rich progress bar on a terminal, plain log lines otherwise."""
 
@@ -187,12 +193,13 @@ class Steps:
 
     @contextmanager
     def job(self, name: str, total: int) -> Iterator[Callable[..., None]]:
-        """`step(N_("writing {n} cells"), n=3)`: the phase in words for people, in the current
-        language; the JSON field `step` keeps the English, for programs."""
+        """`step(N_("planning"))`, or a callable for a count's plural form (`step(lambda:
+        ngettext("writing {n} cell", "writing {n} cells", 3))`): the phase in words for people,
+        in the current language; the JSON field `step` keeps the English, for programs."""
         if self.console is None:
             yield lambda what, **params: self.logger.info(
-                _("{job}: {step}", job=name, step=_(what, **params)),
-                extra={"fields": {"job": name, "step": what.format(**params)}})
+                _("{job}: {step}", job=name, step=_said(what, params)),
+                extra={"fields": {"job": name, "step": _said(what, params, "en")}})
             return
         columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
         with Progress(*columns, console=self.console, transient=True) as progress:
@@ -201,7 +208,7 @@ class Steps:
 
             def step(what: str, **params: Any) -> None:
                 nonlocal started
-                progress.update(task, description=_("{job}: {step}", job=name, step=_(what, **params)),
+                progress.update(task, description=_("{job}: {step}", job=name, step=_said(what, params)),
                                 advance=1 if started else 0)
                 started = True
 
@@ -292,7 +299,8 @@ class Service:
                 result = None
                 if not plan:
                     break
-                step(N_("writing {n} cells"), n=len(plan.writes))
+                written = len(plan.writes)
+                step(lambda: ngettext("writing {n} cell", "writing {n} cells", written))
                 try:
                     result = self.book.write(plan)
                     break

@@ -480,7 +480,7 @@ def _lookup(crm: Crm, table: Table, row: Row, rule: _Rule, targets: list[tuple[s
         _cell_issue(report, "warning" if code in _WARNINGS else "error", table, row, field_name,
                     value, code, _(unknown, shown=cells.quoted(value)),
                     _(hint, candidates=_candidates(crm, tabs, value)) if "{candidates}" in hint
-                    else _spelled_alike(crm, tabs, value, _(hint)))
+                    else _spelled_alike(crm, tabs, value, _(hint), ids_only))
     elif len(found) > 1:
         # Two rows of one tab with the same ID (or SKU) are already a duplicate_id
         # error there; a name shared by two rows, or an ID of two tabs, is said here.
@@ -549,11 +549,13 @@ def _candidates(crm: Crm, tabs: tuple[str, ...], value: str) -> str:
     return ", ".join(cells.quoted(n) for n in shown) if shown else "—"
 
 
-def _spelled_alike(crm: Crm, tabs: tuple[str, ...], value: str, hint: str) -> str:
+def _spelled_alike(crm: Crm, tabs: tuple[str, ...], value: str, hint: str, ids_only: bool = False) -> str:
     """`hint`, and the names that `value` differs from only in accents, case, spacing or hyphens
     ("Cafe Nunez" for "Café Núñez"): a reference matches case and spacing, never accents (two
-    accounts may differ by one), so the name meant is offered, not taken. O(1) after a first
-    pass over the tab's names."""
+    accounts may differ by one), so the name meant is offered, not taken. For a column read by
+    ID only (Related) the IDs of the rows so named are offered, `"ACC-0001" (Acme Corp)`: a name
+    there, even the exact one, names nothing, so offering it back would send the person round in
+    a circle. O(1) after a first pass over the tab's names."""
     key = cells.normalize_key(value)
     alike: list[str] = []
     for tab in tabs:
@@ -571,6 +573,14 @@ def _spelled_alike(crm: Crm, tabs: tuple[str, ...], value: str, hint: str) -> st
         alike.extend(index.get(key, ()))
     if not alike:
         return hint
+    if ids_only:
+        offered = [f"{cells.quoted(row.id)} ({form})" for tab in tabs if tab in crm.targets
+                   for name in dict.fromkeys(alike)
+                   for form, row in entries(crm.targets[tab].names.get(crm.keys[name])) if row.id]
+        if not offered:
+            return hint
+        return hint + " " + _("Did you mean {ids}? This column names a record by its ID, not by its name.",
+                              ids=", ".join(dict.fromkeys(offered[:_CANDIDATES])))
     return hint + " " + _("Did you mean {names}? A reference must match its accents and hyphens too.",
                           names=", ".join(cells.quoted(n) for n in alike[:_CANDIDATES]))
 

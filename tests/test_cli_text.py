@@ -115,3 +115,23 @@ def test_clicks_words_about_a_bad_value_speak_the_environment_language_too():
     assert said["forecast"].stderr.endswith("'--months': 0 no está en el intervalo 1<=x<=36.\n")
     assert said["import"].stderr.endswith("'--tab': 'deals' no es ninguno de 'leads', 'contacts', 'accounts', "
                                           "'opportunities'.\n")
+
+
+def test_the_usage_line_speaks_the_help_language_too(tmp_path):
+    """click writes "[OPTIONS]" and "COMMAND [ARGS]..." as literals: a Spanish help read
+    "Uso: sheetcrm segment [OPTIONS] NAME" above "NAME es un segmento…". The group's words are
+    rendered in process; a metavar is fixed at import, so segment's is seen in a subprocess."""
+    from click.testing import CliRunner
+
+    from sheetcrm.cli import main
+
+    runner = CliRunner(env={"SHEETCRM_LANG": None, "LANGUAGE": "es", "LC_ALL": None, "LC_MESSAGES": None})
+    outbox = runner.invoke(main, ["outbox", "--help"])
+    assert outbox.exit_code == 0
+    assert outbox.stdout.splitlines()[0].endswith("outbox [OPCIONES] COMANDO [ARGUMENTOS]...")
+    assert runner.invoke(main, ["kpis", "--help"]).stdout.splitlines()[0].endswith("kpis [OPCIONES]")
+    segment = sheetcrm("segment", "--help", cwd=tmp_path, lang="es_ES.UTF-8")
+    assert segment.stdout.startswith("Uso: python -m sheetcrm segment [OPCIONES] NOMBRE\n")
+    assert "NOMBRE es un segmento" in segment.stdout and "NAME" not in segment.stdout
+    english = runner.invoke(main, ["outbox", "--help"], env={"LANGUAGE": "en"})
+    assert english.stdout.splitlines()[0].endswith("outbox [OPTIONS] COMMAND [ARGS]...")

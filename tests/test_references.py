@@ -178,6 +178,23 @@ def test_a_name_missing_only_its_accents_is_not_taken_but_offered_in_the_hint():
     assert crm.records("contacts") == []
 
 
+def test_a_related_typed_as_a_name_is_offered_the_id_not_the_name_it_already_is():
+    # Related takes IDs only, so "Acme Corp" there names nothing even when spelled exactly; the
+    # hint used to offer "Acme Corp" back ("Did you mean "Acme Corp"?"), a circle. It offers the
+    # ID of the record so named, accents forgiven as in the names' hint.
+    tabs = {"Accounts": [["ID", "Name"], ["ACC-0001", "Acme Corp"], ["ACC-0002", "Café Núñez"]],
+            "Activities": [["ID", "Date", "Related"], ["ACT-0001", "2026-11-20", "Acme Corp"],
+                           ["ACT-0002", "2026-11-20", "cafe nunez"], ["ACT-0003", "2026-11-20", "Pepsi"]]}
+    crm = read_crm(snapshot(tabs), Config())
+    hints = {i.row: i.hint for i in crm.report.issues if i.code == "unknown_related"}
+    plain = "Use the ID of a lead, contact, account or opportunity."
+    assert hints == {2: plain + ' Did you mean "ACC-0001" (Acme Corp)? This column names a record by its ID, '
+                                'not by its name.',
+                     3: plain + ' Did you mean "ACC-0002" (Café Núñez)? This column names a record by its ID, '
+                                'not by its name.',
+                     4: plain}
+
+
 def test_duplicates_compare_what_a_person_reads():
     tabs = {
         "Accounts": [["ID", "Name"], ["ACC-0001", "A"], ["acc-0001\u00a0", "B"]],

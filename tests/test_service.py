@@ -652,3 +652,39 @@ def test_a_config_edited_while_the_service_runs_is_said_in_every_job_until_a_res
     assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == [said]
     toml.write_text('workbook = "crm.xlsx"\n')  # as read at the start again
     assert service.run_job(sync) and "changed" not in service.pending.rows[-1][-1]
+
+
+@pytest.mark.parametrize("locale, line", [("en", "sync: writing 1 cell"), ("es", "sync: escribiendo 1 celda")])
+def test_the_writing_step_says_one_cell_in_the_singular(tmp_path, monkeypatch, locale, line):
+    """`sheetcrm run` logged "sync: writing 1 cells" (and "escribiendo 1 celdas"): the step's
+    words now take the count's plural form; its JSON `step` field stays English for programs."""
+    import logging
+
+    import openpyxl
+
+    from books import xlsx_book
+    from sheetcrm.i18n import using
+    from sheetcrm.service import Service
+    from sheetcrm.sync import sync
+    from sheetcrm.synclog import LogQueue
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    book = xlsx_book(tmp_path / "crm.xlsx", {"Accounts": [["ID", "Name"], ["", "Acme"]]})
+    sync(book, Config(locale=locale), as_of=dt.date(2026, 11, 23))
+    sheets = openpyxl.load_workbook(tmp_path / "crm.xlsx")
+    sheets["Accounts"]["B2"] = "Acme Inc"   # the Accounts Overview's one name cell follows it
+    sheets.save(tmp_path / "crm.xlsx")
+    said: list[tuple[str, dict]] = []
+
+    class Lines(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            said.append((record.getMessage(), getattr(record, "fields", {})))
+
+    logger = logging.getLogger(f"test-writing-step-{locale}")
+    logger.addHandler(Lines())
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    with using(locale):   # as `sheetcrm run` speaks the config's locale
+        Service(Config(locale=locale), book, logger, log_queue=LogQueue(tmp_path / "q.jsonl"),
+                today=lambda: dt.date(2026, 11, 23)).sync()
+    assert (line, {"job": "sync", "step": "writing 1 cell"}) in said, said

@@ -29,7 +29,11 @@ from sheetcrm.crm.stages import OpportunityMetrics, StageTable, is_open_task
 from sheetcrm.i18n import N_, NC_, _, pgettext
 from sheetcrm.records import Account, Activity, Lead, Opportunity, Task
 
-# A lead with no Source or Campaign is counted under this, in the sync's language (`_(NONE)`).
+# The leads with no Source (no Campaign) are counted under the key "" in every language, as the
+# deals with no Owner are (NO_OWNER_KEY): a label as key would change with the language for a
+# program reading the JSON, and merge with a campaign a team named "(none)". Shown as NONE (a
+# Source) or NO_CAMPAIGN, in the language of the screen or the Dashboard (`conversion_label`).
+NO_VALUE_KEY = ""
 NONE = N_("(none)")
 # The same for a lead with no Campaign: its own entry, since Spanish agrees it with the noun
 # ("Campaña": "(ninguna)"; "Origen": "(ninguno)").
@@ -279,9 +283,8 @@ def compute_kpis(opportunities: Sequence[Opportunity], metrics: Sequence[Opportu
         by_owner={owner: s.kpis() for owner, s in sorted(by_person.items())},
         pipeline_coverage=coverage,
         pipeline_coverage_basis=basis,
-        lead_conversion_by_source=_conversion(leads, lambda lead: lead.source, sources, conversions, _(NONE)),
-        lead_conversion_by_campaign=_conversion(leads, lambda lead: lead.campaign, campaigns, conversions,
-                                                pgettext(*NO_CAMPAIGN)),
+        lead_conversion_by_source=_conversion(leads, lambda lead: lead.source, sources, conversions),
+        lead_conversion_by_campaign=_conversion(leads, lambda lead: lead.campaign, campaigns, conversions),
         won_revenue_by_campaign=by_campaign,
         days_to_convert=_days_to_convert(leads, conversions, as_of),
         activities_by_owner=_activities_by_owner(activities, as_of, owners),
@@ -331,14 +334,22 @@ def _converted(lead: Lead, conversions: Mapping[str, Converted]) -> bool:
     return is_converted(lead.status, conversions.get(lead.id) if lead.id else None)
 
 
+def conversion_label(key: str, table: str) -> str:
+    """How a key of `Kpis.lead_conversion_by_source` (`table` "source") or `_by_campaign`
+    ("campaign") is shown to people: itself, or for NO_VALUE_KEY "(none)" in the current language."""
+    if key != NO_VALUE_KEY:
+        return key
+    return pgettext(*NO_CAMPAIGN) if table == "campaign" else _(NONE)
+
+
 def _conversion(leads: Iterable[Lead], key: Any, spellings: Spellings,
-                conversions: Mapping[str, Converted], none: str) -> dict[str, Conversion]:
-    """Leads and converted leads per `key`'s value as `spellings` shows it; `none`: the label
-    of the leads with no value."""
+                conversions: Mapping[str, Converted]) -> dict[str, Conversion]:
+    """Leads and converted leads per `key`'s value as `spellings` shows it; the leads with no
+    value under NO_VALUE_KEY."""
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for lead in leads:
         text = key(lead)
-        c = counts[(spellings(text) if text else "") or none]
+        c = counts[(spellings(text) if text else NO_VALUE_KEY) or NO_VALUE_KEY]
         c[0] += 1
         c[1] += _converted(lead, conversions)
     return {k: Conversion(n, converted) for k, (n, converted) in sorted(counts.items())}

@@ -129,9 +129,9 @@ def test_pipeline_coverage_counts_quarters_from_the_fiscal_year_s_first_month():
 
 def test_lead_conversion_by_source_and_campaign():
     k = run()
-    assert k.lead_conversion_by_source == {"(none)": Conversion(1, 0), "Referral": Conversion(1, 1),
+    assert k.lead_conversion_by_source == {"": Conversion(1, 0), "Referral": Conversion(1, 1),
                                            "Web": Conversion(3, 2)}
-    assert k.lead_conversion_by_campaign == {"(none)": Conversion(1, 0), "Spring": Conversion(2, 2),
+    assert k.lead_conversion_by_campaign == {"": Conversion(1, 0), "Spring": Conversion(2, 2),
                                              "Summer": Conversion(2, 1)}
     assert k.to_json()["lead_conversion_by_source"]["Web"] == {"leads": 3, "converted": 2,
                                                                 "rate": pytest.approx(2 / 3, abs=1e-12)}
@@ -258,9 +258,25 @@ def test_without_an_accounts_tab_an_account_is_its_label_grouped_as_read():
 
 def test_in_spanish_the_leads_with_no_campaign_agree_with_campana_and_no_source_with_origen():
     # Campaña is feminine, Origen masculine: one "(ninguno)" for both read wrong under Campaña.
+    from sheetcrm.crm.kpis import conversion_label
     from sheetcrm.i18n import using
 
     with using("es"):
-        k = run()
-    assert "(ninguna)" in k.lead_conversion_by_campaign and "(ninguno)" not in k.lead_conversion_by_campaign
-    assert "(ninguno)" in k.lead_conversion_by_source
+        assert (conversion_label("", "campaign"), conversion_label("", "source")) == ("(ninguna)", "(ninguno)")
+        assert conversion_label("Spring", "campaign") == "Spring"
+
+
+def test_the_leads_with_no_campaign_are_under_an_empty_key_in_every_language_apart_from_a_campaign_called_none():
+    """The key was the label "(none)" ("(ninguna)" in Spanish): a program reading the JSON found
+    another key per language, and a campaign a team named "(none)" took in every lead with no
+    campaign, its conversion rate silently wrong. As the deals with no Owner: the key "" (README)."""
+    from sheetcrm.i18n import using
+
+    leads = [Lead(last_name="A", campaign="(none)", status="Converted"), Lead(last_name="B", status="New"),
+             Lead(last_name="C", source="(ninguno)", status="New")]
+    for language in ("en", "es"):
+        with using(language):
+            k = compute_kpis([], [], STAGES, RATES, AS_OF, leads=leads)
+        assert k.to_json()["lead_conversion_by_campaign"] == {
+            "": {"leads": 2, "converted": 0, "rate": 0.0}, "(none)": {"leads": 1, "converted": 1, "rate": 1.0}}
+        assert k.lead_conversion_by_source == {"": Conversion(2, 1), "(ninguno)": Conversion(1, 0)}
