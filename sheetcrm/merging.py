@@ -8,8 +8,9 @@ lowest ID number). `merge` plans, for each ticked group, over the records of the
   never a formula; a filled reference passes through the merge, so it never names a record
   this very sync removes);
 - every reference to a merged record re-pointed to the survivor by content (`Replace`: on
-  Google a `findReplace` with `matchEntireCell` over the column, on .xlsx writes keyed by the
-  cell still holding the text), in the columns that can name it: Contacts' Account,
+  Google a `findReplace` with `matchEntireCell` over the column, or writes by position guarded
+  by the row's ID where Google would type the new text as a number, a date or a yes/no, an ID
+  of digits; on .xlsx writes keyed by the cell still holding the text), in the columns that can name it: Contacts' Account,
   Opportunities' Account and Contact, Cases' Account and Contact, Accounts' Primary Contact,
   Activities' and Tasks' Related, Quote Lines' Opportunity, the Outbox's Opportunity, Stage
   History's record IDs, a converted lead's Converted Account and Contact, and a form
@@ -471,7 +472,7 @@ def merge(snapshot: Snapshot, crm: Crm, locale: str, as_of: dt.date,
         plan.deletes.append(RowDelete(member.table.title, member.row.row, ((id_col + 1, member.row.raw_id),)))
     for (title, col), finds in columns.items():
         if finds:
-            _replace(plan, grid(title), title, col, finds)
+            _replace(plan, grid(title), title, col, finds, _row_keys(crm, title))
     if copies:
         place = locate(snapshot, MERGED, locale)
         have = snapshot.tabs[place.title].rows[1:] if place.exists else []
@@ -536,16 +537,31 @@ def _copy(member: Member, survivor: str, grid: Grid, as_of: dt.date) -> list[Cel
     return cells
 
 
-def _replace(plan: Plan, grid: Grid, title: str, col: int, finds: dict[str, str]) -> None:
-    """A Replace for each merged ID the column still names (by the whole cell), and the same
-    change on the snapshot as it will be."""
-    seen: dict[str, int] = {}
+def _replace(plan: Plan, grid: Grid, title: str, col: int, finds: dict[str, str],
+             keys: dict[int, tuple[tuple[int, CellValue], ...]]) -> None:
+    """A Replace for each merged ID the column still names (by the whole cell), with the rows
+    holding it and their keys (`keys`: sheet row -> its ID cell as a write expects it, from
+    `_row_keys`), and the same change on the snapshot as it will be."""
+    seen: dict[str, list[tuple[int, tuple[tuple[int, CellValue], ...]]]] = {}
     for r in range(1, len(grid.rows)):
         value = grid.cell(r, col - 1)
         if isinstance(value, str) and value in finds and (r, col - 1) not in grid.formulas:
-            seen[value] = seen.get(value, 0) + 1
+            seen.setdefault(value, []).append((r + 1, keys.get(r + 1, ())))
             _set(grid, r, col - 1, finds[value])
-    plan.replacements.extend(Replace(title, col, find, finds[find], seen[find]) for find in sorted(seen))
+    plan.replacements.extend(Replace(title, col, find, finds[find], len(seen[find]), tuple(seen[find]))
+                             for find in sorted(seen))
+
+
+def _row_keys(crm: Crm, title: str) -> dict[int, tuple[tuple[int, CellValue], ...]]:
+    """Sheet row -> ((ID column, the ID cell as read),) for the records of the CRM tab titled
+    `title` that the sheet names by an ID (none for another tab, or a row whose ID this sync
+    hands out)."""
+    for table in crm.tables.values():
+        if table.title == title and "id" in table.header.fields:
+            id_col = table.header.fields["id"] + 1
+            return {row.row: ((id_col, row.raw_id),) for row in table.rows
+                    if not row.assigned and not _empty(row.raw_id)}
+    return {}
 
 
 def _named(crm: Crm, gone: dict[tuple[str, int], tuple[Member, Member]]) -> dict[tuple[str, int], dict[str, str]]:

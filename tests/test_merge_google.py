@@ -71,6 +71,8 @@ def test_google_merge_with_a_sort_between_read_and_write(emu):
     book.write = sorted_meanwhile
     outcome = sync(book, Config(), AS_OF)
     assert outcome.result.deleted == {"Accounts": 1, "Contacts": 1}
+    # The cells the findReplaces changed, as Google counts them (what the run's summary says).
+    assert outcome.result.replaced == {"Contacts": 1, "Opportunities": 2, "Activities": 1}
     values = _values(emu, key)
     _check_merged(values)
     assert [r[0] for r in values["Accounts"][1:]] == ["ACC-0004", "ACC-0002", "ACC-0001"]
@@ -97,3 +99,45 @@ def test_google_merge_with_a_sort_between_read_and_write(emu):
     again = Book(key)
     assert not sync(again.book, Config(), AS_OF).plan
     assert again.counts()[1] == 0
+
+
+def _digits(v):
+    """A team's IDs of digits typed as text ('0003: the apostrophe keeps the zeros)."""
+    if isinstance(v, str) and v[:4] in ("ACC-", "CON-"):
+        return "'" + {"ACC-": "0", "CON-": "1"}[v[:4]] + v[5:]
+    return v
+
+
+def test_google_merge_keeps_a_reference_to_a_digits_id_text(emu):
+    # Accounts 0001..0004 and Contacts 1001..1004 are text. A findReplace's replacement is
+    # entered as typed, so "0003" -> "0001" made the number 1, which names no account: each
+    # such cell is written as text by position instead, guarded by its row's ID, with a
+    # sort of Contacts between the read and the write.
+    key = emu.create_spreadsheet("CRM", {t: [[_digits(v) for v in r] for r in _plain(rows)]
+                                         for t, rows in tabs().items()}, value_input="USER_ENTERED")
+    first = Book(key).book
+    first.read()
+    first.write(Plan(mark_owned=["Duplicates"]))
+    book = Book(key).book
+    real_write = book.write
+
+    def sorted_meanwhile(plan):
+        emu.sort_rows(key, "Contacts", 0, descending=True)
+        return real_write(plan)
+
+    book.write = sorted_meanwhile
+    outcome = sync(book, Config(), AS_OF)
+    assert outcome.result.deleted == {"Accounts": 1, "Contacts": 1}
+    contacts = {r[0]: r for r in emu.values(key, "Contacts")[1:]}
+    assert set(contacts) == {"1004", "1002", "1001"} and contacts["1001"][1] == "0001"
+    assert contacts["1002"][1] == "0002" and contacts["1004"][1] == "0004"
+    opps = {r[0]: r[2:4] for r in emu.values(key, "Opportunities")[1:]}
+    assert opps == {"OPP-0001": ["0001", "1001"], "OPP-0002": ["0002", "1002"], "OPP-0003": ["0001", "1001"]}
+    assert emu.values(key, "Activities")[1][3] == "0001"
+    # Said as references moved (Contacts' Account, Opportunities' Account and Contact,
+    # Activities' Related), not as cells written.
+    assert outcome.result.replaced == {"Contacts": 1, "Opportunities": 2, "Activities": 1}
+    # Every reference names its record (no unknown_account, unknown_contact...): only the
+    # digits IDs' own notes and the tabs this small CRM has not.
+    again = sync(Book(key).book, Config(), AS_OF)
+    assert {i.code for i in again.crm.report.issues} == {"missing_tab", "id_pattern"}

@@ -179,6 +179,12 @@ class Replace:
     # How many cells hold `find` as read: what a dry run says it re-points (a backend changes
     # whatever cells hold it when it writes).
     cells: int = field(default=1, compare=False)
+    # The rows (1-based) that held `find` as read, each with what a write into that row
+    # expects of it (its ID cell as read, as `CellWrite.expect`; empty for a row known by no
+    # ID): for a backend that cannot replace by content without changing what the text is
+    # (Google types a findReplace's replacement as a person would: "0003" becomes the number 3),
+    # which then writes those cells by position, guarded.
+    rows: tuple[tuple[int, tuple[tuple[int, CellValue], ...]], ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)

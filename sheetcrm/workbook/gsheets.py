@@ -52,6 +52,9 @@ than adding a second chart, and the IDs found afterwards prove the first attempt
 
 Cells are written with `updateCells`, whose `stringValue` Google never parses: a lead named
 "=IMPORTXML(...)" or an ID like "0042" stays text. Only writes marked `formula` are formulas.
+A merge's references are re-pointed by content with `findReplace`, whose replacement Google
+does enter as typed: one that would not stay text ("0042") is written by position instead,
+guarded by its row's ID (`_retyped`).
 A row a new record is added into is shown in the same batch (`_shown_rows`), as on .xlsx.
 
 What cells show beyond their values (`Grid.errors`, `.percent`, `.currency`, `.merges`): a formula's error
@@ -627,9 +630,18 @@ class GoogleSheetsWorkbook:
         # Outbox rows written by any attempt (a lost answer may hide one that landed), and the
         # key columns as the first attempt found them, before anything of this plan landed.
         tried: dict[tuple, keyed.RowWrite] = {}
+        plan, retyped = _retyped(plan)
         self._sent, self._prior, self._plan = False, None, plan
         try:
-            return self._attempts(plan, policy, tried)
+            result = self._attempts(plan, policy, tried)
+            # Those writes are the replacements' cells: said as references moved, not as cells written.
+            skipped = {w.key for w in result.skipped}
+            for w in retyped:
+                if w.key not in skipped:
+                    result.written[w.tab] -= 1
+                    result.replaced[w.tab] = result.replaced.get(w.tab, 0) + 1
+            result.written = {tab: n for tab, n in result.written.items() if n}
+            return result
         except BaseException:
             if tried and self._sent:
                 self._unsettled.append((list(tried.values()), self._prior))
@@ -665,7 +677,9 @@ class GoogleSheetsWorkbook:
                 requests_ = self._requests(plan, writes)
                 self._sent = True
                 # The holds, their copies and the deletes land in one atomic part.
-                self._send(requests_, keep=sum(3 + len(h.rows) for h in self._holds) + len(self._deletes))
+                changed = self._send(requests_, keep=sum(3 + len(h.rows) for h in self._holds) + len(self._deletes))
+                titles = {sheet.sheet_id: title for title, sheet in self._sheets.items()}
+                result.replaced = {titles[i]: n for i, n in changed.items() if n and i in titles}
             except _TabGone:
                 fresh = True  # nothing of that part landed: aim again without the tab
                 continue
@@ -692,19 +706,28 @@ class GoogleSheetsWorkbook:
             return result
         raise exhausted(policy.attempts, "write", last)
 
-    def _send(self, requests_: list[dict], keep: int = 0) -> None:
+    def _send(self, requests_: list[dict], keep: int = 0) -> dict[int, int]:
+        """Send the batch in parts; returns the cells each findReplace changed, by sheet ID, as
+        Google answers (a part whose answer was lost counts none)."""
         http = self.client.http_client
         http.single_attempt = True
+        changed: dict[int, int] = {}
         try:
             for part in _parts(requests_, keep):
                 try:
-                    http.batch_update(self.key, {"requests": part})
+                    answer = http.batch_update(self.key, {"requests": part})
+                    for request, reply in zip(part, (answer or {}).get("replies", [])):
+                        if "findReplace" in request:
+                            sheet_id = request["findReplace"]["range"]["sheetId"]
+                            n = (reply or {}).get("findReplace", {}).get("valuesChanged", 0)
+                            changed[sheet_id] = changed.get(sheet_id, 0) + n
                 except APIError as e:
                     was = self._sheet_ids()  # before `_already_applied` reads the tab list again
                     if not self._already_applied(e, part):
                         raise self._gone_or_error(e, was) from None
         finally:
             http.single_attempt = False
+        return changed
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -1926,6 +1949,39 @@ def _update_cells(sheet_id: int, block: list[CellWrite]) -> dict:
         # Only dated blocks touch the number format, so an ID fill keeps the cell's own format.
         "fields": "userEnteredValue,userEnteredFormat.numberFormat" if dated else "userEnteredValue",
     }}
+
+
+def _retyped(plan: Plan) -> tuple[Plan, list[CellWrite]]:
+    """`plan` with each replacement Google would change the meaning of made into writes by
+    position, and those writes. A findReplace's replacement is entered as typed (Sheets'
+    Find and replace): "0003" becomes the number 3, "TRUE" a yes/no, "2026-01-05" a date, so
+    a reference re-pointed to a record whose ID is such text would name no record. Each cell
+    that held `find` as read is written instead as text (`stringValue`, never parsed),
+    guarded by its row's ID and by the cell still holding `find` (a keyed write, read back
+    and put right like the Outbox's: `keyed`); on a row known by no ID, by the cell alone."""
+    if all(_typed_as_itself(rep.replace) or not rep.rows for rep in plan.replacements):
+        return plan, []
+    writes, kept = [], []
+    for rep in plan.replacements:
+        if _typed_as_itself(rep.replace) or not rep.rows:
+            kept.append(rep)
+            continue
+        writes.extend(CellWrite(rep.tab, row, rep.col, rep.replace, expect=(*key, (rep.col, rep.find)))
+                      for row, key in rep.rows)
+    return dataclasses.replace(plan, writes=[*plan.writes, *writes], replacements=kept), writes
+
+
+def _typed_as_itself(text: str) -> bool:
+    """Whether Sheets keeps `text` as that text when it is entered as typed (a findReplace's
+    replacement): sheetcrm's own IDs (PREFIX-digits) and text with no digit that is no formula,
+    sign, apostrophe or yes/no. Anything else may be read as a number, a date, a percentage
+    or an amount, so it is not taken to be kept (a name with a digit is then written by
+    position too: no harm, only not by content)."""
+    if re.fullmatch(r"[A-Za-z]+-\d+", text):
+        return True
+    stripped = text.strip()
+    return (bool(stripped) and not any(ch.isdigit() for ch in text) and stripped[0] not in "=+-'"
+            and stripped.upper() not in ("TRUE", "FALSE", "VERDADERO", "FALSO"))
 
 
 def _cell_data(w: CellWrite) -> dict:
