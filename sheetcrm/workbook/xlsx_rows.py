@@ -246,6 +246,9 @@ def _shift_sheet(xml: bytes, row: int, sheet: str, host: str, own: bool) -> byte
     # A merged block, link or validation left with no cells would be invalid XML for the apps:
     # openpyxl (pandas too) cannot open a file with a link at `ref=""`, Excel repairs it.
     xml = re.sub(rb'<mergeCell\s+ref=""\s*/>', b"", xml)
+    # A block over two rows, one removed, is one cell now: no block at all (Excel repairs a
+    # file that merges a cell with itself).
+    xml = re.sub(rb'<mergeCell\s+ref="([A-Z]+[0-9]+):\1"\s*/>', b"", xml)
     xml = re.sub(rb'<hyperlink\b[^>]*?\sref=""[^>]*?(?:/>|>.*?</hyperlink>)', b"", xml, flags=re.S)
     xml = re.sub(rb'<dataValidation\b[^>]*\bsqref=""[^>]*?(?:/>|>.*?</dataValidation>)', b"", xml, flags=re.S)
     xml = re.sub(rb'<conditionalFormatting\b[^>]*\bsqref=""[^>]*>.*?</conditionalFormatting>', b"", xml, flags=re.S)
