@@ -294,6 +294,7 @@ def test_a_link_block_validation_and_selection_on_the_removed_row_leave_a_file_e
         "E4": "mailto:jo@initech.com"}
     assert (con.sheet_view.selection[0].activeCell, con.sheet_view.selection[0].sqref) == ("E4", "E4")
     _, xml = _part(path, "Contacts")
-    assert 'ref=""' not in xml and "<mergeCells" not in xml
+    assert 'ref=""' not in xml
+    assert "<mergeCells" not in xml
     lists = re.search(r'<dataValidations count="(\d+)">(.*?)</dataValidations>', xml)
     assert lists is None or int(lists[1]) == lists[2].count("<dataValidation ")
