@@ -133,27 +133,39 @@ def with_their_columns(current: Grid, wanted: list[list[Any]], width: int,
     the same key taken in the order of the rows: a sorted log keeps each note beside its row, and
     a row sheetcrm moves (a new row above it, one dropped) takes its notes along. A row no longer
     written (a summary's row gone, a log row kept_months let go) leaves its cells below the
-    tab's rows, in order, sheetcrm's columns empty: a person's cell is never cleared."""
+    tab's rows, in order, sheetcrm's columns empty: a person's cell is never cleared.
+
+    A row whose cells there hold a formula stays on its sheet row, whole: a read gives a
+    formula's result, not its text, so moved it would arrive as that result and its formula
+    would be lost. Rows carried along go around it."""
     have = current.rows
     head = wanted[0]
     if have and any(v is not None and v != "" for v in have[0][width:]):
         head = [*head, *[None] * (width - len(head)), *have[0][width:]]
+    pinned = {r for r, c in current.formulas if r >= 1 and c >= width}
     theirs: dict[Any, list[list[Any]]] = {}
     order: list[tuple[Any, list[Any]]] = []
-    for raw in have[1:]:
+    stay: dict[int, list[Any]] = {}
+    for r, raw in enumerate(have[1:], 1):
         if len(raw) <= width:
             continue  # most rows: nothing after sheetcrm's columns
         extra = list(raw[width:])
         if not any(v is not None and v != "" for v in extra):
             continue
+        if r in pinned:
+            stay[r] = extra
+            continue
         k = _row_key(raw, width, key)
         theirs.setdefault(k, []).append(extra)
         order.append((k, extra))
-    if not order:
+    if not order and not stay:
         return [head, *wanted[1:]] if head is not wanted[0] else wanted
     taken: set[int] = set()
     out = [head]
     for row in wanted[1:]:
+        if len(out) in stay:
+            out.append([*row, *[None] * (width - len(row)), *stay.pop(len(out))])
+            continue
         k = _row_key(row, width, key)
         extras = theirs.get(k) if any(part is not None for part in k) else None
         if extras and len(row) <= width:
@@ -162,7 +174,15 @@ def with_their_columns(current: Grid, wanted: list[list[Any]], width: int,
             out.append([*row, *[None] * (width - len(row)), *extra])
         else:
             out.append(row)
-    out.extend([*[None] * width, *extra] for _k, extra in order if id(extra) not in taken)
+    for _k, extra in order:
+        if id(extra) in taken:
+            continue
+        while len(out) in stay:
+            out.append([*[None] * width, *stay.pop(len(out))])
+        out.append([*[None] * width, *extra])
+    for r in sorted(stay):
+        out.extend([] for _ in range(r - len(out)))
+        out.append([*[None] * width, *stay[r]])
     return out
 
 

@@ -265,3 +265,36 @@ def test_a_pivot_tables_source_range_on_the_tab_shrinks_with_it(tmp_path):
 
     with zipfile.ZipFile(path) as z:
         assert '<worksheetSource ref="A1:I4" sheet="Contacts"/>' in z.read("xl/pivotCache/pivotCacheDefinition1.xml").decode()
+
+
+def test_a_link_block_validation_and_selection_on_the_removed_row_leave_a_file_every_app_opens(tmp_path):
+    """A removed row's link was left at `ref=""`, which openpyxl (so pandas) could not open at
+    all and Excel repairs; a merged block or validation on the row alone left its list empty or
+    miscounted, a block over it and one row more merged one cell with itself; a selection
+    there was left selecting nothing."""
+    path = xlsx(tmp_path / "crm.xlsx", tabs())
+    wb = openpyxl.load_workbook(path)
+    con = wb["Contacts"]
+    con["E4"].hyperlink = "mailto:eve@acme.com"  # CON-0003, the row removed
+    con["E5"].hyperlink = "mailto:jo@initech.com"
+    con.merge_cells("K4:L4")
+    con["K4"] = "the duplicate's own block"
+    con.merge_cells("M4:M5")  # one cell once row 4 goes: Excel repairs a cell merged with itself
+    dv = DataValidation(type="list", formula1='"a,b"')
+    con.add_data_validation(dv)
+    dv.add("K4")
+    con.sheet_view.selection[0].activeCell = "E4"
+    con.sheet_view.selection[0].sqref = "E4"
+    wb.save(path)
+
+    _merged(path)
+
+    con = openpyxl.load_workbook(path)["Contacts"]  # IndexError: " is not a valid coordinate"
+    assert {c.coordinate: c.hyperlink.target for row in con.iter_rows() for c in row if c.hyperlink} == {
+        "E4": "mailto:jo@initech.com"}
+    assert (con.sheet_view.selection[0].activeCell, con.sheet_view.selection[0].sqref) == ("E4", "E4")
+    _, xml = _part(path, "Contacts")
+    assert 'ref=""' not in xml
+    assert "<mergeCells" not in xml
+    lists = re.search(r'<dataValidations count="(\d+)">(.*?)</dataValidations>', xml)
+    assert lists is None or int(lists[1]) == lists[2].count("<dataValidation ")

@@ -158,3 +158,20 @@ def test_a_persons_column_on_the_sync_log_stays_with_its_rows_and_one_let_go_sta
     _, _, plan = plan_sync(book.read(), Config(), D(2026, 11, 23), [_log_row(SYNC_LOG_ROWS)])
     book.write(plan)
     assert book.tabs["Sync Log"] == tab
+
+
+def test_a_persons_formula_beside_a_row_that_moves_stays_a_formula():
+    """A person's formula after sheetcrm's columns (`=G6&"!"` beside a Validation issue) was
+    written back as its result on the row its issue moved to, and its formula cleared: a read
+    gives a formula's result only. Its row of cells stays where it is; rows carried go around."""
+    from sheetcrm.plan import with_their_columns
+    from sheetcrm.workbook import Grid
+
+    current = Grid(rows=[["Key", "Value", "Note", "Calc"], ["a", 1, "on a"], ["b", 2, "on b", "b!"], ["c", 3]],
+                   formulas={(2, 3)})
+    wanted = [["Key", "Value"], ["new", 0], ["a", 1], ["b", 2], ["c", 3]]  # a row above: a, b, c move down
+    out = with_their_columns(current, wanted, 2)
+    # b's cells (its formula's row) stay on sheet row 3, now beside "a"; a's note, which cannot
+    # go there, goes below the rows, as one whose row is no longer written.
+    assert out[2] == ["a", 1, "on b", "b!"]
+    assert out[1] == ["new", 0] and out[3] == ["b", 2] and out[5] == [None, None, "on a"]

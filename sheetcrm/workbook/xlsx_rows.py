@@ -6,7 +6,9 @@ Everything anchored to a row moves with it, in every part that holds one: the ta
 part and the legacy VML drawing that shows them), threaded comments, pictures and charts
 anchored to its cells; every formula of every tab, defined names (print areas and titles too),
 chart series and pivot cache sources that refer to it. What was on a removed row goes with it
-(its notes), a reference to a removed row becomes `#REF!`, as Excel and Sheets do.
+(its notes), a reference to a removed row becomes `#REF!`, as Excel and Sheets do. A list left
+without items (the only merged block, link or validation was on the row) goes, and a selection
+that was all on the row stays on the row that takes its place: the apps reject either empty.
 
 A shared formula (Excel's fill-down: a master cell with the text, followers computed from it
 by offset) cannot be moved by shifting its master's text, so every group the deletion touches
@@ -30,7 +32,11 @@ from .xlsx_patch import (_ROW, NeedsRebuild, attrs, recalc_on_load, relationship
 
 _RANGE_PART = re.compile(r'^(\$?[A-Za-z]{1,3})?(\$?)([0-9]+)$')
 _SQREF_ATTR = re.compile(rb'(<(?:mergeCell|hyperlink|autoFilter|dimension|dataValidation|conditionalFormatting|'
-                         rb'selection|f)\b[^>]*?\b(?:ref|sqref)=")([^"]*)(")')
+                         rb'f)\b[^>]*?\b(?:ref|sqref)=")([^"]*)(")')
+_SELECTION = re.compile(rb'<selection\b([^>]*?)/?>')
+# Lists whose last item a removed row can take: each must then go (the schema wants one item at
+# least, and openpyxl and Excel refuse or repair the file), and its count say what is left.
+_LISTS = ((b"mergeCells", b"mergeCell"), (b"hyperlinks", b"hyperlink"), (b"dataValidations", b"dataValidation"))
 # A formula with its text; not a shared formula's follower (`<f t="shared" si="0"/>`).
 _F_TEXT = re.compile(rb'(<f\b[^>]*(?<!/)>)(.*?)(</f>)', re.S)
 _DEFINED = re.compile(rb'(<definedName\b[^>]*>)(.*?)(</definedName>)', re.S)
@@ -236,13 +242,47 @@ def _shift_sheet(xml: bytes, row: int, sheet: str, host: str, own: bool) -> byte
         return m[1] + shifted.encode() + m[3]
 
     xml = _SQREF_ATTR.sub(sqref, xml)
-    # A merged block or validation left with no cells would be invalid XML for the apps.
+    xml = _SELECTION.sub(lambda m: _shift_selection(m, row), xml)
+    # A merged block, link or validation left with no cells would be invalid XML for the apps:
+    # openpyxl (pandas too) cannot open a file with a link at `ref=""`, Excel repairs it.
     xml = re.sub(rb'<mergeCell\s+ref=""\s*/>', b"", xml)
+    # A block over two rows, one removed, is one cell now: no block at all (Excel repairs a
+    # file that merges a cell with itself).
+    xml = re.sub(rb'<mergeCell\s+ref="([A-Z]+[0-9]+):\1"\s*/>', b"", xml)
+    xml = re.sub(rb'<hyperlink\b[^>]*?\sref=""[^>]*?(?:/>|>.*?</hyperlink>)', b"", xml, flags=re.S)
     xml = re.sub(rb'<dataValidation\b[^>]*\bsqref=""[^>]*?(?:/>|>.*?</dataValidation>)', b"", xml, flags=re.S)
     xml = re.sub(rb'<conditionalFormatting\b[^>]*\bsqref=""[^>]*>.*?</conditionalFormatting>', b"", xml, flags=re.S)
     xml = re.sub(rb'<((?:\w+:)?)(conditionalFormatting|dataValidation)\b[^>]*>(?:(?!</\1\2>).)*?'
                  rb'<(?:\w+:)?sqref></(?:\w+:)?sqref>\s*</\1\2>', b"", xml, flags=re.S)
+    for outer, inner in _LISTS:
+        xml = _recount(xml, outer, inner)
     return xml
+
+
+def _recount(xml: bytes, outer: bytes, inner: bytes) -> bytes:
+    """`xml` with each list element `outer` (any prefix) counting its `inner` items again, and
+    removed when none is left."""
+    def one(m: re.Match) -> bytes:
+        body = m[3] or b""
+        n = len(re.findall(rb'<' + re.escape(m[1]) + inner + rb'\b', body))
+        if n == 0:
+            return b""
+        head = re.sub(rb'\scount="[0-9]*"', f' count="{n}"'.encode(), m[2], count=1)
+        opening = 1 + len(m[1]) + len(outer) + len(m[2])  # "<", prefix, name, attributes
+        return b"<" + m[1] + outer + head + m[0][opening:]
+    return re.sub(rb'<((?:\w+:)?)' + outer + rb'\b([^>]*?)(?:/>|>(.*?)</\1' + outer + rb'>)', one, xml, flags=re.S)
+
+
+def _shift_selection(m: re.Match, row: int) -> bytes:
+    """A tab's selection with the row deleted: it moves with its cells; a selection that was all
+    on the row stays where it was (on the row that took its place), never an empty one."""
+    a = attrs(m[1])
+    out = m[0]
+    for name in (b"sqref", b"activeCell"):
+        if name in a:
+            shifted = shift_sqref(a[name].decode(), row) or a[name].decode()
+            out = out.replace(name + b'="' + a[name] + b'"', name + b'="' + shifted.encode() + b'"', 1)
+    return out
 
 
 def _shift_rule(m: re.Match, row: int, sheet: str, host: str, own: bool) -> bytes:
