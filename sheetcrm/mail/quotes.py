@@ -160,12 +160,20 @@ class Quote:
         the same quote, not a new version with a second number."""
         return self._fingerprint(self.totals.total)
 
+    @property
+    def typed_version(self) -> str:
+        """The version as sheetcrm made it before a figure counted as its value rather than as
+        typed (`_plain`): a row queued then from a cell holding "1000.50" or "2.0" carries it,
+        so such a row is still recognised (`outbox.prepare`, `outbox.plan_queue`). The same as `version` for
+        every quote whose figures have no trailing zeros."""
+        return self._fingerprint(self.totals.total, typed=True)
+
     def spelt_version(self, spelling: str) -> str:
         """The version as sheetcrm made it before IDs were compared as the read compares them
         (`version_id`), with the deal's ID spelt `spelling`: what a row queued then carries when
         the ID was not spelt in capitals (an export's "Deal-17b"), so such a row is still
         recognised (`outbox.Desk.versions`)."""
-        return self._fingerprint(self.totals.total, spelling)
+        return self._fingerprint(self.totals.total, spelling, typed=True)
 
     @property
     def per_line_version(self) -> str:
@@ -174,13 +182,27 @@ class Quote:
         whose quote went out at this version is not queued again for the rule's change alone
         (`outbox.plan_queue`)."""
         zero = round_money(Decimal(0), self.currency)
-        return self._fingerprint(self.totals.net + sum((ln.tax for ln in self.lines), zero))
+        return self._fingerprint(self.totals.net + sum((ln.tax for ln in self.lines), zero), typed=True)
 
-    def _fingerprint(self, total: Decimal, spelling: str | None = None) -> str:
+    def _fingerprint(self, total: Decimal, spelling: str | None = None, typed: bool = False) -> str:
+        """`typed`: each figure as the cell had it ("2.0"), as versions were made before `_plain`."""
         oid = version_id(self.opportunity.id) if spelling is None else spelling
+        plain = (lambda d: d) if typed else _plain
         data = [oid, self.currency, total,
-                [(ln.sku, ln.name, ln.quantity, ln.unit_price, ln.discount_pct, ln.tax_pct) for ln in self.lines]]
+                [(ln.sku, ln.name, plain(ln.quantity), plain(ln.unit_price), plain(ln.discount_pct), plain(ln.tax_pct))
+                 for ln in self.lines]]
         return hashlib.sha256(json.dumps(data, default=str).encode()).hexdigest()[:12]
+
+
+def _plain(figure: Decimal) -> Decimal:
+    """A figure as its value, whatever trailing zeros its cell was typed with: 2 for "2.0", 1000.5
+    for "1000.50", as the quote shows them (`format_quantity`, `format_money`). A version
+    fingerprints the value, so retyping a cell the same value (a number stored as text turned
+    into a number) is not a new quote, with a new number and a second email for the same
+    document. Whole numbers keep their digits (10, never 1E+1), so versions made before are
+    unchanged for every figure without trailing zeros."""
+    value = figure.normalize(WIDE)
+    return value.quantize(Decimal(1)) if value.as_tuple().exponent > 0 else value  # type: ignore[operator]
 
 
 @dataclass
