@@ -992,8 +992,11 @@ def plan_outcomes(desk: Desk, results: list[tuple[Prepared, Outcome]], now: dt.d
                 "gave up after {n} try: {reply}", "gave up after {n} tries: {reply}", attempts, reply=outcome.reply)
             values = {"status": status_label("Failed", locale), "error": reason}
         else:
+            # Not "set it to Approved": the journal holds its intent, so an Approved row goes back to
+            # Sending (never sent twice on a guess); only `outbox resend` releases the version.
             values = {"error": _("outcome unknown, not retried: {reply}. Check whether {mid} arrived, then set Status "
-                                 "to Sent, or to Approved to resend.", reply=outcome.reply, mid=row.text("message_id"))}
+                                 "to Sent, or run sheetcrm outbox resend {row} to send it again.", reply=outcome.reply,
+                                 mid=row.text("message_id"), row=row.text("id"))}
         # The Message-ID goes with every outcome (unchanged where it lands as meant): a row
         # marked Sent always shows the message that went out, and an outcome that a sort put
         # on another row is told by it (docs/concurrency.md).
