@@ -298,6 +298,7 @@ class Desk:
     _products: dict[str, Any] | None = None
     _broken: dict[str, Any] | None = None
     _unsure: dict[int, Any] | None = None
+    _deals_unsure: dict[int, Any] | None = None
     _templates: Templates | None = None
 
     @classmethod
@@ -333,7 +334,7 @@ class Desk:
 
     def quote(self, opportunity: Opportunity) -> QuoteResult:
         lines, products = self._grouped()
-        return price_quote(opportunity, lines, products, self.rates, self._broken, self._unsure)
+        return price_quote(opportunity, lines, products, self.rates, self._broken, self._unsure, self._deals_unsure)
 
     def version(self, result: QuoteResult, templates: Templates | None = None, per_line: bool = False,
                 spelling: str | None = None, typed: bool = False) -> str:
@@ -389,6 +390,7 @@ class Desk:
             self._products = {p.sku: p for p in self.crm.records("products")}
             self._broken = products_with_errors(self.crm.tables.get("products"), self.crm.report.issues)
             self._unsure = doubts_of(self.crm.tables.get("products"), self.crm.report.issues)
+            self._deals_unsure = doubts_of(self.crm.tables.get("opportunities"), self.crm.report.issues)
         return self._lines, self._products
 
 
