@@ -775,9 +775,10 @@ def parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, ct
     return _kept_warnings(table, said.issues)
 
 
-# The tabs a quote is priced from: a warning at one of their cells blocks the quote
-# (`quotes.doubts_of`), so their table keeps every warning, past the report's cap too.
-WARNINGS_KEPT = frozenset({"quote_lines", "products"})
+# The tabs a quote is priced from (the deal's row gives its currency): a warning at one of
+# their cells blocks the quote (`quotes.doubts_of`), so their table keeps every warning, past
+# the report's cap too.
+WARNINGS_KEPT = frozenset({"quote_lines", "products", "opportunities"})
 
 
 def _kept_warnings(table: Table, issues: Iterable[Issue]) -> Table:

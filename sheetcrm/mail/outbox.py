@@ -298,6 +298,7 @@ class Desk:
     _products: dict[str, Any] | None = None
     _broken: dict[str, Any] | None = None
     _unsure: dict[int, Any] | None = None
+    _deals_unsure: dict[int, Any] | None = None
     _templates: Templates | None = None
 
     @classmethod
@@ -333,18 +334,29 @@ class Desk:
 
     def quote(self, opportunity: Opportunity) -> QuoteResult:
         lines, products = self._grouped()
-        return price_quote(opportunity, lines, products, self.rates, self._broken, self._unsure)
+        return price_quote(opportunity, lines, products, self.rates, self._broken, self._unsure, self._deals_unsure)
 
     def version(self, result: QuoteResult, templates: Templates | None = None, per_line: bool = False,
-                spelling: str | None = None) -> str:
+                spelling: str | None = None, typed: bool = False) -> str:
         """The priced quote's version as a person approves it (`context.quote_version`: what it
         charges and what its templates show), with `templates`, else the config's; `per_line`:
         as it was while tax was rounded per line (`Quote.per_line_version`); `spelling`: as it
         was before IDs compared as the read compares them, the deal's ID spelt so
-        (`Quote.spelt_version`)."""
+        (`Quote.spelt_version`); `typed`: as it was before figures counted as their values
+        (`Quote.typed_version`)."""
         assert result.quote is not None
-        return quote_version(self.crm, result.quote, templates or self.templates,
-                             result.quote.per_line_version if per_line else None, spelling)
+        charges = result.quote.per_line_version if per_line else result.quote.typed_version if typed else None
+        return quote_version(self.crm, result.quote, templates or self.templates, charges, spelling)
+
+    def earlier_versions(self, result: QuoteResult, spellings: Iterable[str | None],
+                         templates: Templates | None = None) -> set[str]:
+        """The versions this quote had as sheetcrm made them before (`spelling`, `typed` of
+        `version`), other than its version now: a row queued then carries one of them and is
+        the same quote. `spellings`: the deal's ID as rows of it spell it."""
+        now = self.version(result, templates)
+        made = {self.version(result, templates, spelling=s) for s in dict.fromkeys(spellings) if s}
+        made.add(self.version(result, templates, typed=True))
+        return made - {now}
 
     @property
     def templates(self) -> Templates:
@@ -378,6 +390,7 @@ class Desk:
             self._products = {p.sku: p for p in self.crm.records("products")}
             self._broken = products_with_errors(self.crm.tables.get("products"), self.crm.report.issues)
             self._unsure = doubts_of(self.crm.tables.get("products"), self.crm.report.issues)
+            self._deals_unsure = doubts_of(self.crm.tables.get("opportunities"), self.crm.report.issues)
         return self._lines, self._products
 
 
@@ -532,9 +545,9 @@ def _plan_queue(desk: Desk, opportunities: Iterable[Opportunity], plan: Plan, cr
         if earlier is None and version not in sent_versions:
             # Not found as versions are made now: perhaps as they were made before IDs compared
             # as the read compares them (an ID not in capitals, "Deal-17b"), the deal's ID spelt
-            # as then (`Quote.spelt_version`). Only for a quote about to take a new number.
-            spelt = {v for s in dict.fromkeys((opp.id, *(r.text("opportunity") for r in mine))) if s
-                     if (v := desk.version(result, spelling=s)) != version}
+            # as then (`Quote.spelt_version`), or before figures counted as their values
+            # (`Quote.typed_version`). Only for a quote about to take a new number.
+            spelt = desk.earlier_versions(result, (opp.id, *(r.text("opportunity") for r in mine)))
             earlier = next((r for r in mine if r.text("version") in spelt), None)
             if earlier is None and (held := spelt & set(sent_versions)):
                 out.append(Queued(key, "already", version=min(held)))
@@ -885,9 +898,11 @@ def prepare(desk: Desk, row: OutboxRow, templates: Templates, sender: str, now: 
     # The version covers what the quote charges and what it shows (its contact, account…):
     # the email is rendered from the sheet as it is now, so it must be what was approved.
     version = desk.version(result, templates)
-    if version != row.text("version") and desk.version(result, templates, spelling=row.text("opportunity")) == \
-            row.text("version"):
-        version = row.text("version")  # queued before IDs compared as the read compares them (`Quote.spelt_version`)
+    if version != row.text("version") and row.text("version") in desk.earlier_versions(
+            result, (row.text("opportunity"),), templates):
+        # Queued before IDs compared as the read compares them (`Quote.spelt_version`), or
+        # before figures counted as their values (`Quote.typed_version`): the same quote.
+        version = row.text("version")
     if version != row.text("version"):
         prepared.error = _("the quote changed since this row was queued (what it charges, or what it shows of its "
                            "deal, account or contact; version {queued}, now {current}); queue it again to send the "
@@ -979,8 +994,11 @@ def plan_outcomes(desk: Desk, results: list[tuple[Prepared, Outcome]], now: dt.d
                 "gave up after {n} try: {reply}", "gave up after {n} tries: {reply}", attempts, reply=outcome.reply)
             values = {"status": status_label("Failed", locale), "error": reason}
         else:
+            # Not "set it to Approved": the journal holds its intent, so an Approved row goes back to
+            # Sending (never sent twice on a guess); only `outbox resend` releases the version.
             values = {"error": _("outcome unknown, not retried: {reply}. Check whether {mid} arrived, then set Status "
-                                 "to Sent, or to Approved to resend.", reply=outcome.reply, mid=row.text("message_id"))}
+                                 "to Sent, or run sheetcrm outbox resend {row} to send it again.", reply=outcome.reply,
+                                 mid=row.text("message_id"), row=row.text("id"))}
         # The Message-ID goes with every outcome (unchanged where it lands as meant): a row
         # marked Sent always shows the message that went out, and an outcome that a sort put
         # on another row is told by it (docs/concurrency.md).

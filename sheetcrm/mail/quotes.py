@@ -160,12 +160,20 @@ class Quote:
         the same quote, not a new version with a second number."""
         return self._fingerprint(self.totals.total)
 
+    @property
+    def typed_version(self) -> str:
+        """The version as sheetcrm made it before a figure counted as its value rather than as
+        typed (`_plain`): a row queued then from a cell holding "1000.50" or "2.0" carries it,
+        so such a row is still recognised (`outbox.prepare`, `outbox.plan_queue`). The same as `version` for
+        every quote whose figures have no trailing zeros."""
+        return self._fingerprint(self.totals.total, typed=True)
+
     def spelt_version(self, spelling: str) -> str:
         """The version as sheetcrm made it before IDs were compared as the read compares them
         (`version_id`), with the deal's ID spelt `spelling`: what a row queued then carries when
         the ID was not spelt in capitals (an export's "Deal-17b"), so such a row is still
         recognised (`outbox.Desk.versions`)."""
-        return self._fingerprint(self.totals.total, spelling)
+        return self._fingerprint(self.totals.total, spelling, typed=True)
 
     @property
     def per_line_version(self) -> str:
@@ -174,13 +182,27 @@ class Quote:
         whose quote went out at this version is not queued again for the rule's change alone
         (`outbox.plan_queue`)."""
         zero = round_money(Decimal(0), self.currency)
-        return self._fingerprint(self.totals.net + sum((ln.tax for ln in self.lines), zero))
+        return self._fingerprint(self.totals.net + sum((ln.tax for ln in self.lines), zero), typed=True)
 
-    def _fingerprint(self, total: Decimal, spelling: str | None = None) -> str:
+    def _fingerprint(self, total: Decimal, spelling: str | None = None, typed: bool = False) -> str:
+        """`typed`: each figure as the cell had it ("2.0"), as versions were made before `_plain`."""
         oid = version_id(self.opportunity.id) if spelling is None else spelling
+        plain = (lambda d: d) if typed else _plain
         data = [oid, self.currency, total,
-                [(ln.sku, ln.name, ln.quantity, ln.unit_price, ln.discount_pct, ln.tax_pct) for ln in self.lines]]
+                [(ln.sku, ln.name, plain(ln.quantity), plain(ln.unit_price), plain(ln.discount_pct), plain(ln.tax_pct))
+                 for ln in self.lines]]
         return hashlib.sha256(json.dumps(data, default=str).encode()).hexdigest()[:12]
+
+
+def _plain(figure: Decimal) -> Decimal:
+    """A figure as its value, whatever trailing zeros its cell was typed with: 2 for "2.0", 1000.5
+    for "1000.50", as the quote shows them (`format_quantity`, `format_money`). A version
+    fingerprints the value, so retyping a cell the same value (a number stored as text turned
+    into a number) is not a new quote, with a new number and a second email for the same
+    document. Whole numbers keep their digits (10, never 1E+1), so versions made before are
+    unchanged for every figure without trailing zeros."""
+    value = figure.normalize(WIDE)
+    return value.quantize(Decimal(1)) if value.as_tuple().exponent > 0 else value  # type: ignore[operator]
 
 
 @dataclass
@@ -353,7 +375,8 @@ def doubts_of(table: Table | None, issues: Iterable[Issue]) -> dict[int, list[tu
 
 def price_quote(opportunity: Opportunity, quote_lines: QuoteLines, products: Mapping[str, Product],
                 rates: Rates, broken: Mapping[str, tuple[str, int, list[Issue]]] | None = None,
-                unsure: Mapping[int, list[tuple[str, Issue]]] | None = None) -> QuoteResult:
+                unsure: Mapping[int, list[tuple[str, Issue]]] | None = None,
+                deals_unsure: Mapping[int, list[tuple[str, Issue]]] | None = None) -> QuoteResult:
     """Price the opportunity's quote lines. `broken`: the Products rows with errors
     (`products_with_errors`); a line naming one blocks its quote with `product_errors`, which
     names that row (validation found the SKU reference sound, so nothing else says the quote is
@@ -362,7 +385,9 @@ def price_quote(opportunity: Opportunity, quote_lines: QuoteLines, products: Map
     line's own cell (`quote_lines.doubts`) is said again there as the error that blocks, one
     of its product's row (`unsure`: `doubts_of` the Products tab; its Unit Price and Currency
     only when the line has no Unit Price of its own) or of the Rates row its converted price
-    goes through (`Rates.doubts`) at the line's SKU cell, naming it."""
+    goes through (`Rates.doubts`) at the line's SKU cell, naming it. So does a guess at the
+    quote's currency on the deal's row (`deals_unsure`: `doubts_of` the Opportunities tab; a
+    Currency "$" read as USD, could be CAD), said again at its cell (`_guessed_currency`)."""
     currency = opportunity.currency or rates.base
     table = quote_lines.table
     lines, invalid_rows = quote_lines.of(opportunity)
@@ -376,6 +401,12 @@ def price_quote(opportunity: Opportunity, quote_lines: QuoteLines, products: Map
             table.header.labels.get(col) if table is not None and col is not None else None,
             value, code, message, hint))
 
+    for _field, doubt in (deals_unsure or {}).get(opportunity.row, ()):
+        if _guessed_currency(_field, doubt):
+            result.problems.append(dataclasses.replace(
+                doubt, severity="error", code="unsure_quote_cell",
+                message=_("The quote for {opportunity} is neither queued nor sent while this cell may mean "
+                          "something else: {doubt}", opportunity=opportunity.id or opportunity.name, doubt=doubt.message)))
     for line, deals in quote_lines.shared_of(opportunity):
         problem(line.row, "opportunity", line.opportunity, "ambiguous_opportunity",
                 _("{shown} names more than one opportunity: {rows}. The line is on none of their quotes, and each "
@@ -494,6 +525,19 @@ def price_quote(opportunity: Opportunity, quote_lines: QuoteLines, products: Map
         return result
     result.quote = Quote(opportunity, currency, tuple(priced), totals)
     return result
+
+
+# A symbol guessed as one of its currencies ("$" read as USD, could be CAD), said on each cell.
+# Not `symbol_base`: a symbol read as the base currency is what a blank Currency gives, and is
+# said once for its whole column, so it cannot tell the deals whose cell holds it.
+_CURRENCY_GUESSES = frozenset({"symbol_guess"})
+
+
+def _guessed_currency(field_name: str, doubt: Issue) -> bool:
+    """Whether a warning on a deal's row is a doubt about the quote's currency: at its Currency
+    cell, or a symbol guessed in one of its amounts, which gives the Currency a blank cell leaves
+    (the only way an amount's symbol comes to mean a currency without an error)."""
+    return doubt.code != "symbol_base" and (field_name == "currency" or doubt.code in _CURRENCY_GUESSES)
 
 
 def _convert(amount: Decimal, source: str, target: str, rates: Rates) -> Decimal | None:

@@ -229,3 +229,23 @@ def test_a_rate_the_read_only_warned_about_blocks_the_quotes_converted_through_i
     set_cell(book, "Rate", 1.17, row=2, tab="Rates")
     sync(book, config(), as_of=AS_OF)
     assert _blocks(book) == [] and [r["opportunity"] for r in outbox_rows(book)] == ["OPP-0001"]
+
+
+def test_a_deal_currency_that_is_a_guess_blocks_its_quote_at_the_cell(tmp_path):
+    # Currency "¥" reads JPY (could be CNY), "$2,500" under a blank Currency reads USD (could be
+    # CAD): each quote was priced in that currency, converted from the EUR products, and queued
+    # with only a warning at the deal's cell.
+    tabs = crm_tabs(Rates=[["Currency", "Rate"], ["JPY", 0.0061], ["USD", 0.92]])
+    deal = tabs["Opportunities"][1]
+    tabs["Opportunities"][1:] = [[*deal[:7], "¥", *deal[8:]],
+                                 ["OPP-0002", "Two", *deal[2:6], "$2,500", "", *deal[8:]],
+                                 ["OPP-0003", "Three", *deal[2:6], 2500, "USD", *deal[8:]]]
+    tabs["Quote Lines"] += [["OPP-0002", "P2", 1, "", ""], ["OPP-0003", "P2", 1, "", ""]]
+    book = xlsx_book(tmp_path, tabs)
+    sync(book, config(), as_of=AS_OF)
+    assert [r["opportunity"] for r in outbox_rows(book)] == ["OPP-0003"]
+    first, second = _validation(book, "unsure_quote_cell")
+    assert (first[0], first[1], first[2], first[3], first[5]) == ("error", "Opportunities", 2, "H", "¥")
+    assert first[7] == ('The quote for OPP-0001 is neither queued nor sent while this cell may mean something else: '
+                        '"¥" read as JPY; "¥" could also be CNY….')
+    assert (second[1], second[2], second[3], second[5]) == ("Opportunities", 3, "G", "$2,500")

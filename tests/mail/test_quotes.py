@@ -7,7 +7,8 @@ from decimal import Decimal
 
 from conftest import config, crm_tabs
 from sheetcrm.mail.context import find_opportunity
-from sheetcrm.mail.outbox import Desk, plan_queue
+from sheetcrm.mail.outbox import Desk, plan_queue, prepare
+from sheetcrm.mail.templates import Templates
 from sheetcrm.mail.quotes import format_money, quote_number, round_money
 from sheetcrm.sync import sync
 from sheetcrm.workbook import Plan
@@ -145,6 +146,44 @@ def test_quote_number_is_stable_for_the_same_opportunity_and_version():
     desk = Desk.read(book.read(), config())
     [new] = plan_queue(desk, [find_opportunity(desk.crm, "OPP-0001")], Plan(), "2026-11-24", 2026)
     assert (new.outcome, new.quote, new.row_id) == ("queued", "Q-2026-0002", "OUT-0002")
+
+
+# crm_tabs' quote for an export's deal ID (not in capitals), its figures typed with trailing
+# zeros, and the version sheetcrm gave it while a version fingerprinted figures as typed ("2.0"
+# another version than 2): rows queued then carry it.
+TRAILING_ZEROS = {"Quote Lines": lines(["Deal-17b", "P1", "2.0", "1000.50", "10.00"], ["Deal-17b", "P2", 3, "", ""]),
+                  "Products": [["SKU", "Name", "Unit Price", "Currency", "Tax Rate"],
+                               ["P1", "Licence", 1000.5, "EUR", 21], ["P2", "Support", 99.99, "EUR", "10.0"]]}
+TYPED_BEFORE = "58d02e3ec116"
+
+
+def test_figures_with_trailing_zeros_are_the_same_quote_and_a_row_queued_with_them_before_is_recognised():
+    """Was: "1000.50" typed over 1000.5 (or "2.0" over 2, a number stored as text turned into
+    a number) was a new version of a quote that charges and shows the same: its Approved row
+    Failed ("the quote changed since this row was queued") and the tick queued the same
+    document again with a new number, for a person to approve and send a second time."""
+    tabs = crm_tabs(**{"Quote Lines": lines(["Deal-17b", "P1", 2, "", 10], ["Deal-17b", "P2", 3, "", ""])})
+    tabs["Opportunities"][1][0] = "Deal-17b"
+    book = MemoryWorkbook(tabs)
+    sync(book, config(), as_of=dt.date(2026, 11, 23))
+    [row] = book.tabs["Outbox"][1:]
+    version = row[10]
+    book.tabs.update(TRAILING_ZEROS)  # the same values, typed so: the same quote
+    desk = Desk.read(book.read(), config())
+    opp = find_opportunity(desk.crm, "Deal-17b")
+    assert desk.version(desk.quote(opp)) == version
+    [again] = plan_queue(desk, [opp], Plan(), "2026-11-24", 2026, ticked=True)
+    assert (again.outcome, again.quote) == ("already", "Q-2026-0001")
+
+    # A row queued while figures counted as typed is that quote still: not queued again, and sent.
+    book.tabs["Outbox"][1][10] = TYPED_BEFORE
+    desk = Desk.read(book.read(), config())
+    [again] = plan_queue(desk, [opp], Plan(), "2026-11-24", 2026, ticked=True)
+    assert (again.outcome, again.quote) == ("already", "Q-2026-0001")
+    [queued] = desk.outbox.rows
+    prepared = prepare(desk, queued, Templates(), "sales@example.com", dt.datetime(2026, 11, 24, tzinfo=dt.timezone.utc),
+                       "t0")
+    assert prepared.error is None and prepared.message is not None
 
 
 def _xlsx_quote(tmp_path, quote_lines, currency="EUR"):

@@ -131,7 +131,17 @@ def test_an_answer_to_the_body_that_is_no_reply_code_is_unknown_never_retried(tm
     scripted.replies = {"END": "garbage"}
     report = send(book, scripted)
     assert report.unknown == ["OUT-0001", "OUT-0002"] and len(scripted.bodies) == 2
-    assert [r["status"] for r in outbox_rows(book)] == ["Sending", "Sending"]
+    rows = outbox_rows(book)
+    assert [r["status"] for r in rows] == ["Sending", "Sending"]
+    # The Error says what sends it again: `outbox resend`. It said "or to Approved to resend",
+    # which the journal (holding the intent) answers by putting the row back at Sending.
+    assert "run sheetcrm outbox resend OUT-0001 to send it again" in rows[0]["error"]
+    assert "Approved" not in rows[0]["error"]
+    set_cell(book, "Status", "Approved")
+    scripted.replies = {}
+    report = send(book, scripted)
+    assert report.sent == [] and len(scripted.bodies) == 2
+    assert outbox_rows(book)[0]["status"] == "Sending"
 
 
 @pytest.mark.parametrize("reply, words", [
