@@ -677,7 +677,44 @@ def left_out(table: Table) -> tuple[int, str] | None:
 # whether the tab lacking it is said even with no header looking like it: without Probability
 # each deal takes its stage's (by design), so only a header that looks like it (the team's
 # probabilities read as their own column) makes the figures other than the team means.
-FIGURE_COLUMNS = {"opportunities": {"stage": True, "amount": True, "close_date": True, "probability": False}}
+FIGURE_COLUMNS = {"opportunities": {"stage": True, "amount": True, "close_date": True, "probability": False,
+                                    "owner": False, "created": False},
+                  # The other tabs' columns the KPIs and the Accounts Overview count by. Without
+                  # Status no lead reads as converted (but those sheetcrm converted): said always.
+                  # The rest only when a header looks like them: a team may keep no Campaign.
+                  "leads": {"status": True, "source": False, "campaign": False, "created": False},
+                  "accounts": {"status": False},
+                  "contacts": {},
+                  "activities": {"owner": False, "related": False},
+                  "tasks": {"status": False, "owner": False, "related": False}}
+# The tabs each place that shows figures is made of: a column not found is said there only
+# when the place counts its tab (the forecast counts no lead); and a row with errors is in
+# none of their figures (only sound records are computed with), said with them.
+KPI_TABS = ("opportunities", "leads", "accounts", "activities", "tasks")
+FORECAST_TABS = ("opportunities",)
+OVERVIEW_TABS = ("accounts", "contacts", "opportunities", "activities", "tasks")
+# The figures of a tab other than Opportunities (whose messages name pipeline, forecast and
+# revenue) that a column not found leaves short: (tab, field) -> figures; (tab, None) for a
+# required column, without which no row of the tab is read.
+_FIGURES: dict[tuple[str, str | None], str] = {
+    ("opportunities", "owner"): N_("the figures per owner"),
+    ("opportunities", "created"): N_("average sales cycle"),
+    ("leads", None): N_("lead conversion rates, won revenue by campaign, days to convert"),
+    ("leads", "status"): N_("lead conversion rates, won revenue by campaign"),
+    ("leads", "source"): N_("lead conversion rate by source"),
+    ("leads", "campaign"): N_("lead conversion rate and won revenue by campaign"),
+    ("leads", "created"): N_("days to convert"),
+    ("accounts", None): N_("churn rate, lifetime value, the Accounts Overview"),
+    ("accounts", "status"): N_("churn rate, health on the Accounts Overview"),
+    ("contacts", None): N_("contacts on the Accounts Overview"),
+    ("activities", None): N_("activities per owner, last activity and health on the Accounts Overview"),
+    ("activities", "owner"): N_("activities per owner"),
+    ("activities", "related"): N_("last activity and health on the Accounts Overview"),
+    ("tasks", None): N_("overdue tasks per owner, next task and health on the Accounts Overview"),
+    ("tasks", "status"): N_("overdue tasks per owner, next task and health on the Accounts Overview"),
+    ("tasks", "owner"): N_("overdue tasks per owner"),
+    ("tasks", "related"): N_("next task and health on the Accounts Overview"),
+}
 
 
 @dataclass(frozen=True)
@@ -700,6 +737,8 @@ class UnreadColumn:
     def message(self) -> str:
         """One line, in the current language, saying the figures are short of this column."""
         name = self.header_es if current() == "es" else self.header
+        if self.key != "opportunities" or not self.required and self.field in ("owner", "created"):
+            return self._other_message(name)
         if self.required:
             if self.lookalike is not None:
                 return _('No column "{name}" was found in {tab} ("{text}" looks like it, but is read as a column '
@@ -715,6 +754,30 @@ class UnreadColumn:
                      'it, and those totals are not true.', name=name, tab=self.tab, text=self.lookalike)
         return _('No column "{name}" was found in {tab}: every figure made from {name} (pipeline, forecast, '
                  'revenue) counts nothing from it, and those totals are not true.', name=name, tab=self.tab)
+
+    def _other_message(self, name: str) -> str:
+        """`message` for a column whose figures are not the deals' pipeline, forecast and revenue."""
+        figures = _(_FIGURES[(self.key, None if self.required else self.field)])
+        if self.required:
+            if self.lookalike is not None:
+                return _('No column "{name}" was found in {tab} ("{text}" looks like it, but is read as a column '
+                         'of your own), so no row of {tab} is read: every figure made from its rows ({figures}) '
+                         'counts none of them, and those figures are not true.',
+                         name=name, tab=self.tab, text=self.lookalike, figures=figures)
+            return _('No column "{name}" was found in {tab}, so no row of {tab} is read: every figure made from '
+                     'its rows ({figures}) counts none of them, and those figures are not true.',
+                     name=name, tab=self.tab, figures=figures)
+        if self.lookalike is not None:
+            return _('No column "{name}" was found in {tab} ("{text}" looks like it, but is read as a column of '
+                     'your own): every figure made from {name} ({figures}) counts nothing from it, and those '
+                     'figures are not true.', name=name, tab=self.tab, text=self.lookalike, figures=figures)
+        return _('No column "{name}" was found in {tab}: every figure made from {name} ({figures}) counts nothing '
+                 'from it, and those figures are not true.', name=name, tab=self.tab, figures=figures)
+
+
+def unread_in(unread: Iterable[UnreadColumn], tabs: tuple[str, ...]) -> list[UnreadColumn]:
+    """Those of `unread` whose tab is one of `tabs` (KPI_TABS, FORECAST_TABS, OVERVIEW_TABS)."""
+    return [u for u in unread if u.key in tabs]
 
 
 def unread_columns(tables: dict[str, Table]) -> list[UnreadColumn]:
