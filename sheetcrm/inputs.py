@@ -418,7 +418,11 @@ def _months(side: _Side, locale: str, sure: bool) -> tuple[dict[int, str], set[i
         if month is not None:
             months[i] = month
         dates.append(None if month is not None or i in skip else raw)
-    reading = columns.read_dates(dates, locale, sure, side.grid.date1904)
+    # On a Google spreadsheet whose locale orders day and month otherwise than the team, a
+    # Month typed 01/02/2026 (February) is 2 January to Google: said at the cell as any date
+    # column's (`date_order_differs`), never counted in a month guessed.
+    shown = {row - 1: pattern for (row, c), pattern in side.grid.date_formats.items() if c == col and row >= 1}
+    reading = columns.read_dates(dates, locale, sure, side.grid.date1904, side.grid.locale, shown or None)
     for finding in reading.findings:
         side.say(finding.severity, finding.index, col, QUOTAS, finding.error)
         if finding.severity == "error":
