@@ -240,6 +240,9 @@ def test_a_figure_column_not_found_is_said_wherever_the_figures_are_shown(tmp_pa
         assert line in run(command, "--workbook", typo).splitlines(), command
     dashboard = [list(r) for r in openpyxl.load_workbook(typo)["Dashboard"].iter_rows(values_only=True)]
     assert ["Column not found", "Amount", line] in dashboard
+    # The Forecast tab's zeros too, at the Validation tab (its rows are the chart's).
+    validation = openpyxl.load_workbook(typo)["Validation"].iter_rows(values_only=True)
+    assert [(r[5], r[6], r[7]) for r in validation if r[1] == "Forecast"] == [("Amount", "column_not_found", line)]
     # Stage, required: no deal is read at all.
     k = json.loads(run("kpis", "--workbook", book("Amount", stage="Stagee"), "--format", "json"))
     assert k["columns_not_found"] == [{"tab": "opportunities", "column": "stage", "looks_like": "Stagee",
@@ -283,7 +286,7 @@ def test_a_column_not_found_in_leads_accounts_activities_or_tasks_is_said_with_t
     task was read and no lead converted, and kpis printed no activity, no overdue task and 0 %
     conversion with nothing said, where a missing Opportunities column is said
     (`columns_not_found`). Said the same way at every place those figures show: kpis' text and
-    JSON, the Dashboard, the Accounts Overview (at the Validation tab); not the forecast, which
+    JSON, the Dashboard, the Accounts Overview (at the Validation tab); not the forecast's, which
     counts no lead, activity nor task."""
     from click.testing import CliRunner
 
@@ -325,5 +328,7 @@ def test_a_column_not_found_in_leads_accounts_activities_or_tasks_is_said_with_t
     assert [r for r in dashboard if r[0] == "Column not found"] == [
         ["Column not found", "Status", leads], ["Column not found", "Date", activities],
         ["Column not found", "Due", tasks]]
-    overview = [(r[5], r[6], r[7]) for r in wb["Validation"].iter_rows(values_only=True) if r[1] == "Accounts Overview"]
-    assert overview == [("Date", "column_not_found", activities), ("Due", "column_not_found", tasks)]
+    validation = [(r[1], r[5], r[6], r[7]) for r in wb["Validation"].iter_rows(values_only=True)
+                  if r[6] == "column_not_found"]
+    assert validation == [("Accounts Overview", "Date", "column_not_found", activities),
+                          ("Accounts Overview", "Due", "column_not_found", tasks)]  # none at the Forecast

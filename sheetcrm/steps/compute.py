@@ -20,7 +20,7 @@ from sheetcrm.report import Issue, column_letter
 from sheetcrm.schema import (DASHBOARD, FORECAST, OVERVIEW, PIPELINE as PIPELINE_TAB, QUOTAS, find_tab,
                              owned_tab_names)
 from sheetcrm.steps.context import StepResult, SyncContext
-from sheetcrm.validate import OVERVIEW_TABS, rows_listed, unread_in
+from sheetcrm.validate import FORECAST_TABS, OVERVIEW_TABS, rows_listed, unread_in
 from sheetcrm.warehouse.keep import ARCHIVED
 
 CALIBRATION_PARTIAL = "calibration_partial"
@@ -84,26 +84,28 @@ def run(ctx: SyncContext) -> StepResult:
     issues.extend(future_created_issues(ctx))
     issues.extend(won_after_sync_issues(ctx))
     issues.extend(no_amount_issues(ctx))
-    issues.extend(overview_column_issues(ctx))
+    issues.extend(column_issues(ctx, forecast))
     return StepResult(issues=issues)
 
 
-def overview_column_issues(ctx: SyncContext) -> list[Issue]:
-    """A `column_not_found` warning at the Accounts Overview for each column it counts by that a
-    tab it is made of has not got (`validate.unread_columns`): with no Date column in Activities
-    every account reads "no activity yet" and a health that low, as if true. Said here, before
-    the Validation tab is planned; the Dashboard says them on its own rows."""
-    if not ctx.config.overview.enabled or "accounts" not in ctx.crm.tables:
-        return []  # no Accounts Overview this sync (steps/overview.py)
+def column_issues(ctx: SyncContext, forecast: str) -> list[Issue]:
+    """A `column_not_found` warning at the Forecast tab (`forecast`, its title) and at the
+    Accounts Overview for each column its figures are made of that a tab it counts has not got
+    (`validate.unread_columns`): with no Amount column the Forecast reads 0 in every month, with
+    no Date column in Activities every account "no activity yet" and a health that low, as if
+    true. Said here, before the Validation tab is planned; the Dashboard says them on its own rows."""
     results = ctx.results
     assert results is not None
-    title = locate(ctx.snapshot, OVERVIEW, ctx.locale).title
+    places = [(forecast, FORECAST_TABS)]
+    if ctx.config.overview.enabled and "accounts" in ctx.crm.tables:  # else no Accounts Overview (steps/overview.py)
+        places.append((locate(ctx.snapshot, OVERVIEW, ctx.locale).title, OVERVIEW_TABS))
     out = []
-    for u in unread_in(results.unread, OVERVIEW_TABS):
-        name = u.header_es if current() == "es" else u.header
-        out.append(Issue("warning", title, None, None, None, name, COLUMN_NOT_FOUND, u.message(),
-                         _('Head the column of the {tab} tab "{name}": the Validation tab says where, at that '
-                           'tab\'s header.', tab=u.tab, name=name)))
+    for title, tabs in places:
+        for u in unread_in(results.unread, tabs):
+            name = u.header_es if current() == "es" else u.header
+            out.append(Issue("warning", title, None, None, None, name, COLUMN_NOT_FOUND, u.message(),
+                             _('Head the column of the {tab} tab "{name}": the Validation tab says where, at that '
+                               'tab\'s header.', tab=u.tab, name=name)))
     return out
 
 
