@@ -156,7 +156,7 @@ def dashboard_body(results: Results, locale: str) -> list[list[Any]]:
         Row(DATE, [_("Date"), results.as_of, _("The date this sync computed for.")]),
         [_("Currency"), results.currency, _("Every amount on this tab is in this currency.")],
         # Above the figures: a 0 made without the tab's Amount column reads as the truth otherwise.
-        *([_("Column not found"), u.header_es if locale == "es" else u.header, u.message()]
+        *([u.label(), u.header_es if locale == "es" else u.header, u.message()]
           for u in unread_in(results.unread, KPI_TABS)),
         _kpi("win_rate", fraction(team.win_rate), RATIO),
         _kpi("won_revenue", money(team.won_revenue, cur), MONEY),

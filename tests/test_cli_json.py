@@ -281,6 +281,42 @@ def test_a_required_column_not_found_is_said_with_the_figures(tmp_path):
     assert ["Column not found", "Account", line] in dashboard
 
 
+def test_a_tab_misnamed_is_said_with_the_figures(tmp_path):
+    """Opportunities renamed "Opportunity": kpis printed $0.00 won revenue and pipeline with exit 0
+    and nothing said (validate said only 'There is no "Opportunities" tab'). A tab whose name
+    looks like a missing one is named wherever the figures show, as a column not found is; a
+    tab with no such lookalike (Tasks, absent) is no news there."""
+    from click.testing import CliRunner
+
+    from books import xlsx
+    from sheetcrm.cli import main
+
+    book = str(xlsx(tmp_path / "crm.xlsx", {
+        "Opportunity": [["Name", "Account", "Stage", "Amount", "Close Date"],
+                        ["Renewal", "Acme", "Closed Won", 1000, "2026-11-02"]],
+        "Lead": [["Last Name", "Company", "Status"], ["Lee", "Acme", "New"]]}))
+    runner = CliRunner()
+
+    def run(*args: str) -> str:
+        done = runner.invoke(main, [*args, "--workbook", book, *(["--as-of", AS_OF] if args[0] != "validate" else [])])
+        assert done.exit_code == 0, done.output
+        return done.stdout
+
+    said = [{"tab": "leads", "column": None, "looks_like": "Lead", "required": True},
+            {"tab": "opportunities", "column": None, "looks_like": "Opportunity", "required": True}]
+    assert json.loads(run("kpis", "--format", "json"))["columns_not_found"] == said
+    line = ('There is no "Opportunities" tab ("Opportunity" looks like it, but is not read: a tab is found by its '
+            'name), so every figure made from its rows (pipeline, forecast, revenue) counts none of them, and those '
+            'figures are not true.')
+    assert [x for x in run("forecast").splitlines() if x.startswith("There is no")] == [line]
+    issues = json.loads(run("validate", "--format", "json"))["issues"]
+    assert [(i["tab"], i["value"], i["hint"]) for i in issues if i["code"] == "missing_tab" and i["value"]] == [
+        ("Leads", "Lead", 'If "Lead" is it, rename it "Leads"; else run `sheetcrm init` to add the missing tabs '
+                          'with their headers.'),
+        ("Opportunities", "Opportunity", 'If "Opportunity" is it, rename it "Opportunities"; else run `sheetcrm init` '
+                                         'to add the missing tabs with their headers.')]
+
+
 def test_a_column_not_found_in_leads_accounts_activities_or_tasks_is_said_with_their_figures(tmp_path):
     """Activities' Date typed "Date.", Tasks' Due deleted, Leads' Status deleted: no activity nor
     task was read and no lead converted, and kpis printed no activity, no overdue task and 0 %

@@ -103,9 +103,7 @@ def column_issues(ctx: SyncContext, forecast: str) -> list[Issue]:
     for title, tabs in places:
         for u in unread_in(results.unread, tabs):
             name = u.header_es if current() == "es" else u.header
-            out.append(Issue("warning", title, None, None, None, name, COLUMN_NOT_FOUND, u.message(),
-                             _('Head the column of the {tab} tab "{name}": the Validation tab says where, at that '
-                               'tab\'s header.', tab=u.tab, name=name)))
+            out.append(Issue("warning", title, None, None, None, name, COLUMN_NOT_FOUND, u.message(), u.hint()))
     return out
 
 
