@@ -591,10 +591,6 @@ def _computed(target: Target, as_of: dt.datetime | None, fmt: str, **overrides: 
     return crm, results
 
 
-# The tabs whose records the KPIs count, and the forecast's: a row with errors is in none of
-# their figures (validate: only sound records are computed with).
-KPI_TABS = ("opportunities", "leads", "accounts", "activities", "tasks")
-FORECAST_TABS = ("opportunities",)
 
 
 def _left_out(crm: Crm, keys: tuple[str, ...]) -> dict[str, tuple[str, int, str]]:
@@ -624,7 +620,9 @@ def _left_out_lines(left: dict[str, tuple[str, int, str]], unread: Sequence[Any]
 @user_errors
 def kpis(target: Target, as_of: dt.datetime | None, fmt: str) -> None:
     crm, results = _computed(target, as_of, fmt)
-    k, left, unread = results.kpis, _left_out(crm, KPI_TABS), results.unread
+    from sheetcrm.validate import KPI_TABS, unread_in  # after open(): see the note at the imports
+
+    k, left, unread = results.kpis, _left_out(crm, KPI_TABS), unread_in(results.unread, KPI_TABS)
     if fmt == "json":
         echo_json(json.dumps({**k.to_json(), "left_out": {key: n for key, (_t, n, _l) in left.items()},
                               "columns_not_found": [u.to_json() for u in unread]},
@@ -646,7 +644,9 @@ def kpis(target: Target, as_of: dt.datetime | None, fmt: str) -> None:
 def forecast(target: Target, as_of: dt.datetime | None, months: int | None, fmt: str) -> None:
     overrides = {"forecast_months": months} if months else {}
     crm, results = _computed(target, as_of, fmt, **overrides)
-    left, unread = _left_out(crm, FORECAST_TABS), results.unread
+    from sheetcrm.validate import FORECAST_TABS, unread_in  # after open(): see the note at the imports
+
+    left, unread = _left_out(crm, FORECAST_TABS), unread_in(results.unread, FORECAST_TABS)
     if fmt == "json":
         # keep_months: a program is told too, never handed a silently different calibration.
         echo_json(json.dumps({**results.forecast.to_json(), "calibration_partial": results.calibration_partial,

@@ -33,7 +33,7 @@ from sheetcrm.i18n import _, current
 from sheetcrm.parse_cache import fields_of
 from sheetcrm.records import LEAD_STATUSES, Lead, Opportunity
 from sheetcrm.report import Issue, column_letter
-from sheetcrm.validate import Crm, UnreadColumn, parse_context, unread_columns
+from sheetcrm.validate import Crm, UnreadColumn, UnreadTab, parse_context, unread_columns
 from sheetcrm.warehouse.keep import ARCHIVE_ID, ARCHIVED, Archive, calibrated
 
 
@@ -81,9 +81,10 @@ class Results:
     # The warehouse holds this many more rows given up by this workbook than this copy of it
     # gave up (an older copy, restored from a backup): the calibration counts the sheet's rows only.
     calibration_beyond: int = 0
-    # The columns the figures are made of that the read tabs lack (Amount typed "Importte"):
-    # every place that shows the figures says so, never a 0 taken as the truth.
-    unread: list[UnreadColumn] = field(default_factory=list)
+    # The columns the figures are made of that the read tabs lack (Amount typed "Importte"), and
+    # first the tabs misnamed ("Opportunity"): every place that shows the figures says so, never
+    # a 0 taken as the truth.
+    unread: list[UnreadColumn | UnreadTab] = field(default_factory=list)
 
     def score(self, lead: Lead) -> LeadScore | None:
         return self.scoring.scores.get(lead.id) if lead.id else None
@@ -175,7 +176,7 @@ def compute(crm: Crm, config: Config, as_of: dt.date, fit_cache: FitCache | None
                   *_closed_before_created(opportunities, stages, table), *_undecided_rules(scoring.doubts, leads_tab),
                   *_contradicting_overrides(opportunities, stages, table, words)],
         cases=case_results(crm, config, as_of) if "cases" in crm.tables else None,
-        unread=unread_columns(crm.tables),
+        unread=[*crm.tabs_not_found, *unread_columns(crm.tables)],
         calibration_partial=kept.partial, calibration_beyond=kept.beyond, calibration_unknown=kept.unknown,
     )
 

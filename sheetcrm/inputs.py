@@ -147,6 +147,27 @@ class _Side:
     # Quotas: the deal owners (`crm.spellings.key`) a quota's owner should be one of; None: unknown.
     deal_owners: set[str] | None = None
     deals_title: str = ""
+    # The tab's column (0-based, in its headers' order: Owner, Month, Quota) -> the sheet's
+    # column holding it, when the header row names them elsewhere (`place`); else the same.
+    at: dict[int, int] = field(default_factory=dict)
+
+    def place(self, tab: OwnedTab) -> None:
+        """Find the tab's columns by their headers (English or Spanish, as a CRM tab's), when the
+        header row names every one of them once: a team's "Owner, Month, Last Year, Quota" is read
+        from its Quota column, not its Last Year. Otherwise they are read by position, the
+        header row being anything (a tab typed "Rep, Period, Target" reads as before)."""
+        header = self.grid.rows[0] if self.grid.rows else []
+        keys = [cells.normalize_key(text) if isinstance(text := cells.parse_text(h), str) else None for h in header]
+        found = {}
+        for col, names in enumerate(zip(tab.headers, tab.headers_es)):
+            named = [c for c, key in enumerate(keys) if key is not None and key in {cells.normalize_key(n) for n in names}]
+            if len(named) != 1:
+                return
+            found[col] = named[0]
+        self.at = found
+
+    def _col(self, col: int) -> int:
+        return self.at.get(col, col)
 
     def read(self, how: Callable[[str, "_Side", str, bool], Any], base: str, locale: str, sure: bool,
              report: Report | None) -> Any:
@@ -166,23 +187,32 @@ class _Side:
         return self.grid.rows[1:]
 
     def raws(self, col: int) -> list[Any]:
+        """The data rows' cells of the tab's column `col` (`at`)."""
+        col = self._col(col)
         return [row[col] if col < len(row) else None for row in self.rows]
 
     def label(self, col: int, tab: OwnedTab) -> str | None:
         header = self.grid.rows[0] if self.grid.rows else []
-        typed = cells.parse_text(header[col]) if col < len(header) else None
+        where = self._col(col)
+        typed = cells.parse_text(header[where]) if where < len(header) else None
         return typed or tab.display_headers(current())[col]
 
     def say(self, severity: str, index: int, col: int, tab: OwnedTab, error: cells.CellError) -> None:
-        """Report `error` at the cell of data row `index` (0-based, under the header), column `col`."""
-        self.report.add(Issue(severity, self.title, index + 2, column_letter(col + 1), self.label(col, tab),  # type: ignore[arg-type]
-                              error.raw, error.code, error.message, error.hint))
+        """Report `error` at the cell of data row `index` (0-based, under the header), the tab's column `col`."""
+        self.report.add(Issue(severity, self.title, index + 2, column_letter(self._col(col) + 1),  # type: ignore[arg-type]
+                              self.label(col, tab), error.raw, error.code, error.message, error.hint))
+
+    def formats(self, col: int) -> dict[int, str]:
+        """The date formats read (`Grid.date_formats`) of the tab's column `col`, by data row."""
+        where = self._col(col)
+        return {row - 1: pattern for (row, c), pattern in self.grid.date_formats.items() if c == where and row >= 1}
 
     def formula_errors(self, col: int, tab: OwnedTab) -> set[int]:
         """The data rows whose cell in `col` shows a formula's error (#N/A): unusable, and said."""
         found = set()
+        where = self._col(col)
         for (row, c), error in self.grid.errors.items():
-            if c == col and row >= 1:
+            if c == where and row >= 1:
                 found.add(row - 1)
                 self.say("error", row - 1, col, tab, formula_error(error))
         return found
@@ -212,7 +242,8 @@ class _Side:
                     value = cells.parse_number(raw, reading.locale)
                 else:
                     value, token = cells.parse_money(raw, reading.locale)
-                    token = token or (self.grid.currency.get((i + 1, col)) if not isinstance(raw, str) else None)
+                    token = token or (self.grid.currency.get((i + 1, self._col(col))) if not isinstance(raw, str)
+                                      else None)
                     code = cells.currency_of(token, base)[0] if token else base
                     if code != base:
                         raise cells.CellError(
@@ -231,7 +262,7 @@ class _Side:
     def unread(self, col: int, read: Mapping[int, Any]) -> set[int]:
         """The data rows whose cell in `col` holds something (a value, or a formula's error) that
         is not among `read`, what the column's reading made of it: the cells it refused."""
-        errors = {row - 1 for (row, c) in self.grid.errors if c == col and row >= 1}
+        errors = {row - 1 for (row, c) in self.grid.errors if c == self._col(col) and row >= 1}
         return {i for i, raw in enumerate(self.raws(col))
                 if i not in read and (i in errors or not cells.is_blank(raw))}
 
@@ -261,9 +292,10 @@ def _rates(base: str, side: _Side, locale: str, sure: bool) -> Rates:
     Rows giving one currency different rates leave it with none too, each reported
     (`duplicate_rate`): which one holds is not for sheetcrm to guess. The same rate twice is one.
     A row for the base currency with a rate other than 1 is ignored with a warning at its cell."""
+    side.place(RATES)
     rates = side.numbers(1, RATES, "number", locale, sure)
     currency_at = side.formula_errors(0, RATES)
-    symbol_warnings(side.title, 0, side.label(0, RATES), ((i + 2, raw) for i, raw in enumerate(side.raws(0))),
+    symbol_warnings(side.title, side._col(0), side.label(0, RATES), ((i + 2, raw) for i, raw in enumerate(side.raws(0))),
                     base, side.report)
     per_unit: dict[str, Decimal] = {}
     given: dict[str, list[int]] = {}  # currency -> the data rows giving it a rate
@@ -337,6 +369,7 @@ def _quotas(base: str, side: _Side, locale: str, sure: bool, unread: list[Unread
     Opportunities tab (a typo, or a row for the whole team) is a warning at the cell
     (`unknown_owner`) and the quota still counts, in the team's total too: a new rep's quota
     before their first deal is real."""
+    side.place(QUOTAS)
     months, month_refused = _months(side, locale, sure)
     amounts = side.numbers(2, QUOTAS, "money", locale, sure, base)
     # A quota below 0 is a typo: used, it shows a negative attainment and a team's quota short
@@ -418,7 +451,10 @@ def _months(side: _Side, locale: str, sure: bool) -> tuple[dict[int, str], set[i
         if month is not None:
             months[i] = month
         dates.append(None if month is not None or i in skip else raw)
-    reading = columns.read_dates(dates, locale, sure, side.grid.date1904)
+    # On a Google spreadsheet whose locale orders day and month otherwise than the team, a
+    # Month typed 01/02/2026 (February) is 2 January to Google: said at the cell as any date
+    # column's (`date_order_differs`), never counted in a month guessed.
+    reading = columns.read_dates(dates, locale, sure, side.grid.date1904, side.grid.locale, side.formats(col) or None)
     for finding in reading.findings:
         side.say(finding.severity, finding.index, col, QUOTAS, finding.error)
         if finding.severity == "error":

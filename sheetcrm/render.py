@@ -21,6 +21,7 @@ from sheetcrm.crm.scoring import LeadScore, method_name
 from sheetcrm.engine import Results
 from sheetcrm.i18n import _, current, in_locale
 from sheetcrm.schema import FORECAST, PIPELINE
+from sheetcrm.validate import KPI_TABS, unread_in
 from sheetcrm.workbook import Chart
 
 CENT = Decimal("0.01")
@@ -155,7 +156,8 @@ def dashboard_body(results: Results, locale: str) -> list[list[Any]]:
         Row(DATE, [_("Date"), results.as_of, _("The date this sync computed for.")]),
         [_("Currency"), results.currency, _("Every amount on this tab is in this currency.")],
         # Above the figures: a 0 made without the tab's Amount column reads as the truth otherwise.
-        *([_("Column not found"), u.header_es if locale == "es" else u.header, u.message()] for u in results.unread),
+        *([u.label(), u.header_es if locale == "es" else u.header, u.message()]
+          for u in unread_in(results.unread, KPI_TABS)),
         _kpi("win_rate", fraction(team.win_rate), RATIO),
         _kpi("won_revenue", money(team.won_revenue, cur), MONEY),
         _kpi("won_count", team.won_count, COUNT),

@@ -280,10 +280,11 @@ def money_headers(config) -> frozenset[str]:
 
 def date_headers(config) -> frozenset[str]:
     """The headers, as `normalize_key` keys, of the date and date-time columns (record fields,
-    and the config's custom fields of type "date" or "datetime"): where the spreadsheet's
-    locale reads typed dates in another day/month order than the team's, the Google backend
-    asks for their number formats (see workbook/gsheets.py)."""
+    the config's custom fields of type "date" or "datetime", and the Quotas tab's Month): where
+    the spreadsheet's locale reads typed dates in another day/month order than the team's, the
+    Google backend asks for their number formats (see workbook/gsheets.py)."""
     names = set(_headers(config, "date") | _headers(config, "datetime"))
+    names.update((normalize_key(QUOTAS.headers[1]), normalize_key(QUOTAS.headers_es[1])))  # Month: dates in it
     for settings in config.tabs.values():
         names.update(normalize_key(title) for title, custom in settings.custom_fields.items()
                      if custom.type in ("date", "datetime"))

@@ -18,6 +18,8 @@ import difflib
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable
 
+from rapidfuzz import fuzz
+
 from sheetcrm import cells
 from sheetcrm.config import Config
 from sheetcrm.i18n import N_, _, current, in_locale, ngettext, using
@@ -27,9 +29,9 @@ from sheetcrm.inputs import Inputs, read_conversions, read_inputs, read_segments
 from sheetcrm.parse_cache import RowMemo
 from sheetcrm.records import ParseContext
 from sheetcrm.report import Issue, Report, column_letter
-from sheetcrm.schema import OPTIONAL_TABS, SEQUENCES, TABS, find_tab, tab_names
+from sheetcrm.schema import OPTIONAL_TABS, OWNED_TABS, QUOTAS, RATES, SEQUENCES, TABS, find_tab, tab_names
 from sheetcrm.workflow_tabs import read_workflows
-from sheetcrm.table import Row, Table, parse_table
+from sheetcrm.table import Row, Table, _squash, parse_table
 from sheetcrm.workbook import Snapshot
 from sheetcrm.written import GENERATION, MEMO_NAME, Written, recall
 
@@ -53,6 +55,9 @@ class Crm:
     # tab -> normalize_key(a name) -> the names folding to it, built on the first reference that
     # names nothing in the tab (`_spelled_alike`).
     folded: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    # The CRM tabs the figures are made of that the workbook has not got, where another tab's
+    # name looks like theirs ("Opportunity"): said with the figures (`UnreadTab`).
+    tabs_not_found: list["UnreadTab"] = field(default_factory=list)
 
     def find(self, key: str, text: str) -> list[Row]:
         """The rows of tab `key` that `text` names (by ID, else by name), rows with errors
@@ -133,15 +138,26 @@ def _read_crm(snapshot: Snapshot, config: Config, memo: RowMemo | None = None,
         generation = read_sequences(snapshot.tabs[sequences] if sequences else None).get(GENERATION)
         written = recall(memo.state(MEMO_NAME) if memo is not None else None, generation)
     crm.written = written
+    known = _known_titles(titles, config, snapshot.owned)
     for key, spec in TABS.items():
         settings = config.tab(key)
         title = find_tab(titles, tab_names(spec, settings.title))
         if title is None:
             # Named as the team knows it: the configured title, else the built-in one in their language.
             missing = settings.title or spec.display_title(current())
-            crm.report.add(Issue("warning", missing, None, None, None, None, "missing_tab",
-                                 _('There is no "{tab}" tab.', tab=missing),
-                                 _("Run `sheetcrm init` to add the missing tabs with their headers.")))
+            like = _tab_lookalike([t for t in titles if t not in known], tab_names(spec, settings.title))
+            if like is None:
+                crm.report.add(Issue("warning", missing, None, None, None, None, "missing_tab",
+                                     _('There is no "{tab}" tab.', tab=missing),
+                                     _("Run `sheetcrm init` to add the missing tabs with their headers.")))
+                continue
+            crm.report.add(Issue("warning", missing, None, None, None, like, "missing_tab",
+                                 _('There is no "{tab}" tab ("{text}" looks like it, but is not read: a tab is found '
+                                   'by its name).', tab=missing, text=like),
+                                 _('If "{text}" is it, rename it "{tab}"; else run `sheetcrm init` to add the missing '
+                                   'tabs with their headers.', tab=missing, text=like)))
+            if key in FIGURE_COLUMNS:
+                crm.tabs_not_found.append(UnreadTab(key, missing, spec.title, spec.title_es, like))
             continue
         crm.tables[key] = parse_table(spec, title, snapshot.tabs[title], settings, ctx, crm.report, memo=memo,
                                       synced=synced, kept=crm.written.kept(key))
@@ -677,7 +693,45 @@ def left_out(table: Table) -> tuple[int, str] | None:
 # whether the tab lacking it is said even with no header looking like it: without Probability
 # each deal takes its stage's (by design), so only a header that looks like it (the team's
 # probabilities read as their own column) makes the figures other than the team means.
-FIGURE_COLUMNS = {"opportunities": {"stage": True, "amount": True, "close_date": True, "probability": False}}
+FIGURE_COLUMNS = {"opportunities": {"stage": True, "amount": True, "close_date": True, "probability": False,
+                                    "owner": False, "created": False},
+                  # The other tabs' columns the KPIs and the Accounts Overview count by. Without
+                  # Status no lead reads as converted (but those sheetcrm converted): said always.
+                  # The rest only when a header looks like them: a team may keep no Campaign.
+                  "leads": {"status": True, "source": False, "campaign": False, "created": False},
+                  "accounts": {"status": False},
+                  "contacts": {},
+                  "activities": {"owner": False, "related": False},
+                  "tasks": {"status": False, "owner": False, "related": False}}
+# The tabs each place that shows figures is made of: a column not found is said there only
+# when the place counts its tab (the forecast counts no lead); and a row with errors is in
+# none of their figures (only sound records are computed with), said with them.
+KPI_TABS = ("opportunities", "leads", "accounts", "activities", "tasks")
+FORECAST_TABS = ("opportunities",)
+OVERVIEW_TABS = ("accounts", "contacts", "opportunities", "activities", "tasks")
+# The figures of a tab other than Opportunities (whose messages name pipeline, forecast and
+# revenue) that a column not found leaves short: (tab, field) -> figures; (tab, None) for a
+# required column, without which no row of the tab is read.
+_FIGURES: dict[tuple[str, str | None], str] = {
+    ("opportunities", None): N_("pipeline, forecast, revenue"),
+    ("opportunities", "owner"): N_("the figures per owner"),
+    ("opportunities", "created"): N_("average sales cycle"),
+    ("leads", None): N_("lead conversion rates, won revenue by campaign, days to convert"),
+    ("leads", "status"): N_("lead conversion rates, won revenue by campaign"),
+    ("leads", "source"): N_("lead conversion rate by source"),
+    ("leads", "campaign"): N_("lead conversion rate and won revenue by campaign"),
+    ("leads", "created"): N_("days to convert"),
+    ("accounts", None): N_("churn rate, lifetime value, the Accounts Overview"),
+    ("accounts", "status"): N_("churn rate, health on the Accounts Overview"),
+    ("contacts", None): N_("contacts on the Accounts Overview"),
+    ("activities", None): N_("activities per owner, last activity and health on the Accounts Overview"),
+    ("activities", "owner"): N_("activities per owner"),
+    ("activities", "related"): N_("last activity and health on the Accounts Overview"),
+    ("tasks", None): N_("overdue tasks per owner, next task and health on the Accounts Overview"),
+    ("tasks", "status"): N_("overdue tasks per owner, next task and health on the Accounts Overview"),
+    ("tasks", "owner"): N_("overdue tasks per owner"),
+    ("tasks", "related"): N_("next task and health on the Accounts Overview"),
+}
 
 
 @dataclass(frozen=True)
@@ -697,9 +751,19 @@ class UnreadColumn:
     def to_json(self) -> dict[str, Any]:
         return {"tab": self.key, "column": self.field, "looks_like": self.lookalike, "required": self.required}
 
+    def label(self) -> str:
+        return _("Column not found")
+
+    def hint(self) -> str:
+        name = self.header_es if current() == "es" else self.header
+        return _('Head the column of the {tab} tab "{name}": the Validation tab says where, at that tab\'s header.',
+                 tab=self.tab, name=name)
+
     def message(self) -> str:
         """One line, in the current language, saying the figures are short of this column."""
         name = self.header_es if current() == "es" else self.header
+        if self.key != "opportunities" or not self.required and self.field in ("owner", "created"):
+            return self._other_message(name)
         if self.required:
             if self.lookalike is not None:
                 return _('No column "{name}" was found in {tab} ("{text}" looks like it, but is read as a column '
@@ -715,6 +779,90 @@ class UnreadColumn:
                      'it, and those totals are not true.', name=name, tab=self.tab, text=self.lookalike)
         return _('No column "{name}" was found in {tab}: every figure made from {name} (pipeline, forecast, '
                  'revenue) counts nothing from it, and those totals are not true.', name=name, tab=self.tab)
+
+    def _other_message(self, name: str) -> str:
+        """`message` for a column whose figures are not the deals' pipeline, forecast and revenue."""
+        figures = _(_FIGURES[(self.key, None if self.required else self.field)])
+        if self.required:
+            if self.lookalike is not None:
+                return _('No column "{name}" was found in {tab} ("{text}" looks like it, but is read as a column '
+                         'of your own), so no row of {tab} is read: every figure made from its rows ({figures}) '
+                         'counts none of them, and those figures are not true.',
+                         name=name, tab=self.tab, text=self.lookalike, figures=figures)
+            return _('No column "{name}" was found in {tab}, so no row of {tab} is read: every figure made from '
+                     'its rows ({figures}) counts none of them, and those figures are not true.',
+                     name=name, tab=self.tab, figures=figures)
+        if self.lookalike is not None:
+            return _('No column "{name}" was found in {tab} ("{text}" looks like it, but is read as a column of '
+                     'your own): every figure made from {name} ({figures}) counts nothing from it, and those '
+                     'figures are not true.', name=name, tab=self.tab, text=self.lookalike, figures=figures)
+        return _('No column "{name}" was found in {tab}: every figure made from {name} ({figures}) counts nothing '
+                 'from it, and those figures are not true.', name=name, tab=self.tab, figures=figures)
+
+
+@dataclass(frozen=True)
+class UnreadTab:
+    """A CRM tab the figures are made of that the workbook has not got under its name, while
+    another tab's name looks like it (`lookalike`, "Opportunity"): no row of it is read. `tab`
+    is its title as the team knows it; `header` and `header_es` its titles, which the
+    Dashboard's row shows (as `UnreadColumn`'s, whose interface this shares)."""
+
+    key: str
+    tab: str
+    header: str
+    header_es: str
+    lookalike: str
+    field: None = None
+    required: bool = True
+
+    def label(self) -> str:
+        return _("Tab not found")
+
+    def hint(self) -> str:
+        return _('If "{text}" is it, rename it "{tab}".', text=self.lookalike, tab=self.tab)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"tab": self.key, "column": None, "looks_like": self.lookalike, "required": True}
+
+    def message(self) -> str:
+        """One line, in the current language, saying the figures are short of this tab."""
+        return _('There is no "{tab}" tab ("{text}" looks like it, but is not read: a tab is found by its name), so '
+                 'every figure made from its rows ({figures}) counts none of them, and those figures are not true.',
+                 tab=self.tab, text=self.lookalike, figures=_(_FIGURES[(self.key, None)]))
+
+
+def _known_titles(titles: list[str], config: Config, owned: set[str]) -> set[str]:
+    """The titles of `titles` that are a tab sheetcrm knows by name (a CRM tab, one of its own,
+    Rates, Quotas) or carries sheetcrm's mark: none of them is another tab misnamed."""
+    names = [n for key, spec in (*TABS.items(), *OPTIONAL_TABS.items())
+             for n in tab_names(spec, config.tab(key).title)]
+    names += [n for tab in (*OWNED_TABS.values(), RATES, QUOTAS) for n in (tab.title, tab.title_es)]
+    keys = {cells.normalize_key(n) for n in names}
+    return {t for t in titles if t in owned or cells.normalize_key(t) in keys}
+
+
+def _tab_lookalike(titles: list[str], names: list[str]) -> str | None:
+    """The first of `titles` whose name looks like one of `names`: its singular or plural
+    ("Lead", "Opportunity"), the same letters ("Quote-Lines"), or a near spelling."""
+    for title in titles:
+        key = cells.normalize_key(title)
+        for name in map(cells.normalize_key, names):
+            if (key in (name + "s", name + "es") or name in (key + "s", key + "es")
+                    or name.endswith("ies") and key == name[:-3] + "y"
+                    or _squash(key) == _squash(name)
+                    or len(name) >= 5 and fuzz.ratio(key, name) >= _TAB_LOOKALIKE_RATIO):
+                return title
+    return None
+
+
+# As a header's lookalike (`table.LOOKALIKE_RATIO`), a little looser: a tab's name is longer,
+# and "Oportunidad" is 83 to "Oportunidades".
+_TAB_LOOKALIKE_RATIO = 80
+
+
+def unread_in(unread: Iterable[UnreadColumn], tabs: tuple[str, ...]) -> list[UnreadColumn]:
+    """Those of `unread` whose tab is one of `tabs` (KPI_TABS, FORECAST_TABS, OVERVIEW_TABS)."""
+    return [u for u in unread if u.key in tabs]
 
 
 def unread_columns(tables: dict[str, Table]) -> list[UnreadColumn]:

@@ -240,6 +240,9 @@ def test_a_figure_column_not_found_is_said_wherever_the_figures_are_shown(tmp_pa
         assert line in run(command, "--workbook", typo).splitlines(), command
     dashboard = [list(r) for r in openpyxl.load_workbook(typo)["Dashboard"].iter_rows(values_only=True)]
     assert ["Column not found", "Amount", line] in dashboard
+    # The Forecast tab's zeros too, at the Validation tab (its rows are the chart's).
+    validation = openpyxl.load_workbook(typo)["Validation"].iter_rows(values_only=True)
+    assert [(r[5], r[6], r[7]) for r in validation if r[1] == "Forecast"] == [("Amount", "column_not_found", line)]
     # Stage, required: no deal is read at all.
     k = json.loads(run("kpis", "--workbook", book("Amount", stage="Stagee"), "--format", "json"))
     assert k["columns_not_found"] == [{"tab": "opportunities", "column": "stage", "looks_like": "Stagee",
@@ -276,3 +279,92 @@ def test_a_required_column_not_found_is_said_with_the_figures(tmp_path):
         assert line in run(command).splitlines(), command
     dashboard = [list(r) for r in openpyxl.load_workbook(book)["Dashboard"].iter_rows(values_only=True)]
     assert ["Column not found", "Account", line] in dashboard
+
+
+def test_a_tab_misnamed_is_said_with_the_figures(tmp_path):
+    """Opportunities renamed "Opportunity": kpis printed $0.00 won revenue and pipeline with exit 0
+    and nothing said (validate said only 'There is no "Opportunities" tab'). A tab whose name
+    looks like a missing one is named wherever the figures show, as a column not found is; a
+    tab with no such lookalike (Tasks, absent) is no news there."""
+    from click.testing import CliRunner
+
+    from books import xlsx
+    from sheetcrm.cli import main
+
+    book = str(xlsx(tmp_path / "crm.xlsx", {
+        "Opportunity": [["Name", "Account", "Stage", "Amount", "Close Date"],
+                        ["Renewal", "Acme", "Closed Won", 1000, "2026-11-02"]],
+        "Lead": [["Last Name", "Company", "Status"], ["Lee", "Acme", "New"]]}))
+    runner = CliRunner()
+
+    def run(*args: str) -> str:
+        done = runner.invoke(main, [*args, "--workbook", book, *(["--as-of", AS_OF] if args[0] != "validate" else [])])
+        assert done.exit_code == 0, done.output
+        return done.stdout
+
+    said = [{"tab": "leads", "column": None, "looks_like": "Lead", "required": True},
+            {"tab": "opportunities", "column": None, "looks_like": "Opportunity", "required": True}]
+    assert json.loads(run("kpis", "--format", "json"))["columns_not_found"] == said
+    line = ('There is no "Opportunities" tab ("Opportunity" looks like it, but is not read: a tab is found by its '
+            'name), so every figure made from its rows (pipeline, forecast, revenue) counts none of them, and those '
+            'figures are not true.')
+    assert [x for x in run("forecast").splitlines() if x.startswith("There is no")] == [line]
+    issues = json.loads(run("validate", "--format", "json"))["issues"]
+    assert [(i["tab"], i["value"], i["hint"]) for i in issues if i["code"] == "missing_tab" and i["value"]] == [
+        ("Leads", "Lead", 'If "Lead" is it, rename it "Leads"; else run `sheetcrm init` to add the missing tabs '
+                          'with their headers.'),
+        ("Opportunities", "Opportunity", 'If "Opportunity" is it, rename it "Opportunities"; else run `sheetcrm init` '
+                                         'to add the missing tabs with their headers.')]
+
+
+def test_a_column_not_found_in_leads_accounts_activities_or_tasks_is_said_with_their_figures(tmp_path):
+    """Activities' Date typed "Date.", Tasks' Due deleted, Leads' Status deleted: no activity nor
+    task was read and no lead converted, and kpis printed no activity, no overdue task and 0 %
+    conversion with nothing said, where a missing Opportunities column is said
+    (`columns_not_found`). Said the same way at every place those figures show: kpis' text and
+    JSON, the Dashboard, the Accounts Overview (at the Validation tab); not the forecast's, which
+    counts no lead, activity nor task."""
+    from click.testing import CliRunner
+
+    from books import xlsx
+    from sheetcrm.cli import main
+
+    book = str(xlsx(tmp_path / "crm.xlsx", {
+        "Accounts": [["ID", "Name", "Status"], ["ACC-0001", "Acme", "Customer"]],
+        "Opportunities": [["Name", "Account", "Stage", "Amount", "Close Date"],
+                          ["Renewal", "ACC-0001", "Proposal", 500, "2026-12-02"]],
+        "Leads": [["ID", "Last Name", "Company", "Source"], ["LEA-0001", "Lee", "Acme", "Web"]],
+        "Activities": [["ID", "Date.", "Subject", "Related", "Owner"], ["ACT-0001", "2026-11-20", "Call", "ACC-0001", "Ana"]],
+        "Tasks": [["ID", "Subject", "Related", "Owner"], ["TSK-0001", "Call back", "ACC-0001", "Ana"]]}))
+    runner = CliRunner()
+
+    def run(*args: str) -> str:
+        done = runner.invoke(main, [*args, "--workbook", book, "--as-of", AS_OF])
+        assert done.exit_code == 0, done.output
+        return done.stdout
+
+    said = [{"tab": "leads", "column": "status", "looks_like": None, "required": False},
+            {"tab": "activities", "column": "date", "looks_like": "Date.", "required": True},
+            {"tab": "tasks", "column": "due", "looks_like": None, "required": True}]
+    assert json.loads(run("kpis", "--format", "json"))["columns_not_found"] == said
+    assert json.loads(run("forecast", "--format", "json"))["columns_not_found"] == []
+    activities = ('No column "Date" was found in Activities ("Date." looks like it, but is read as a column of your '
+                  'own), so no row of Activities is read: every figure made from its rows (activities per owner, '
+                  'last activity and health on the Accounts Overview) counts none of them, and those figures are '
+                  'not true.')
+    tasks = ('No column "Due" was found in Tasks, so no row of Tasks is read: every figure made from its rows '
+             '(overdue tasks per owner, next task and health on the Accounts Overview) counts none of them, and '
+             'those figures are not true.')
+    leads = ('No column "Status" was found in Leads: every figure made from Status (lead conversion rates, won '
+             'revenue by campaign) counts nothing from it, and those figures are not true.')
+    assert [line for line in run("kpis").splitlines() if line.startswith("No column")] == [leads, activities, tasks]
+    run("sync")
+    wb = openpyxl.load_workbook(book)
+    dashboard = [list(r) for r in wb["Dashboard"].iter_rows(values_only=True)]
+    assert [r for r in dashboard if r[0] == "Column not found"] == [
+        ["Column not found", "Status", leads], ["Column not found", "Date", activities],
+        ["Column not found", "Due", tasks]]
+    validation = [(r[1], r[5], r[6], r[7]) for r in wb["Validation"].iter_rows(values_only=True)
+                  if r[6] == "column_not_found"]
+    assert validation == [("Accounts Overview", "Date", "column_not_found", activities),
+                          ("Accounts Overview", "Due", "column_not_found", tasks)]  # none at the Forecast

@@ -101,3 +101,23 @@ def test_dates_no_one_typed_day_month_are_never_doubted(emu):
     out = sync(book, config, as_of=AS_OF)
     assert {o.name: o.close_date for o in out.results.opportunities} == {"Deal 0": dt.date(2026, 3, 4)}
     assert [i.code for i in out.crm.report.issues if i.code == "date_order_differs"] == []
+
+
+def test_a_quota_month_google_read_in_the_other_order_is_said_at_the_cell(emu):
+    """A Spanish team's Quotas Month 01/02/2026 (February) on an en_US spreadsheet is 2 January
+    to Google: it counted as January's quota with nothing said. Now it is a date_order_differs
+    error at the cell, as any date column's, and the quota counts in no month guessed; a month
+    typed year first, or one Google kept as text (15/02/2026), is what it says."""
+    key = emu.create_spreadsheet("CRM", {"Opportunities": [ENGLISH], "Quotas": [["Owner", "Month", "Quota"]]})
+    conn = connect(None, policy=RetryPolicy(attempts=2, sleep=lambda s: None))
+    conn.client.http_client.batch_update(key, {"requests": [{"updateSpreadsheetProperties": {
+        "properties": {"locale": "en_US"}, "fields": "locale"}}]})
+    emu.set_values(key, "Opportunities!A2", [["", "Deal", "Acme", "Proposal", "1000", "2026-04-03"]])
+    emu.set_values(key, "Quotas!A2", [["Ana", "01/02/2026", "5000"], ["Bob", "2026-03-01", "4000"],
+                                      ["Cy", "15/02/2026", "3000"]])
+    config = Config.model_validate({"locale": "es"})
+    out = sync(GoogleSheetsWorkbook(conn.client, key, None, **header_tests(config)), config, as_of=AS_OF)
+    assert [(q.owner, q.month) for q in out.crm.inputs.quotas] == [("Bob", "2026-03"), ("Cy", "2026-02")]
+    assert [(u.owner, u.month) for u in out.crm.inputs.unread_quotas] == [("Ana", None)]  # no month guessed
+    said = [(i.tab, i.row, i.column, i.value) for i in out.crm.report.issues if i.code == "date_order_differs"]
+    assert said == [("Quotas", 2, "B", "1/2/2026")]

@@ -42,6 +42,22 @@ def test_a_decimal_comma_rate_is_never_read_as_thousands(tmp_path):
     assert issues == [("warning", "Quotas", 2, "C", "50.000", "ambiguous_number")]
 
 
+def test_rates_and_quotas_columns_are_found_by_their_headers(tmp_path):
+    """A team's Quotas tab "Owner, Month, Last Year, Quota": the Last Year column was read as
+    the quota, by position, with nothing said (900 for 1,000). Columns named by their headers
+    are read from there, in any order (Spanish too), and a cell is said where it is."""
+    crm, issues = _read(tmp_path, [["Moneda", "Nombre", "Tipo"], ["USD", "Dólar", "0.92"]],
+                        [["Owner", "Month", "Last Year", "Quota"], ["Ana", "2027-01", 900, 1000],
+                         ["Bo", "2027-01", 800, "abc"]], Config(currency="EUR", locale="en"))
+    assert crm.inputs.rates.per_unit == {"USD": Decimal("0.92")}
+    assert crm.inputs.quotas == [Quota("Ana", "2027-01", Decimal("1000"))]
+    assert issues == [("error", "Quotas", 3, "D", "abc", "bad_number")]
+    # Headers that do not name each column once: read by position, as before.
+    crm, _ = _read(tmp_path, [["Currency", "Rate"], ["USD", "0.92"]],
+                   [["Rep", "Period", "Target"], ["Ana", "2027-01", 1000]], Config(currency="EUR", locale="en"))
+    assert crm.inputs.quotas == [Quota("Ana", "2027-01", Decimal("1000"))]
+
+
 def test_unreadable_rate_and_quota_cells_are_reported_at_their_cells(tmp_path):
     crm, issues = _read(tmp_path, [["Currency", "Rate"], ["USD", "0.92"], ["GBP", "abc"], ["MXN", 0], ["Euros", 2],
                                    ["CAD", "0.7 EUR"], ["$", 0.92]],
