@@ -450,3 +450,27 @@ def test_a_text_time_reads_in_the_order_the_columns_own_text_times_prove():
     assert not part.issues and part.leads == 2
     created = [w.value for w in part.writes if w.tab == "Leads" and w.col == 9]
     assert created == [dt.date(2026, 12, 3), dt.date(2026, 12, 13)]
+
+
+def test_a_response_sent_twice_is_one_response(tmp_path):
+    """Submit clicked twice (or the page reloaded) writes two responses of the very same answers
+    seconds apart: within 10 minutes (queue.SAME_POST, the website form's rule) the second is
+    the first again: its Lead cell names the first's record, and no second activity is made
+    (it ran every `form response` workflow rule twice) nor, with no email, a second lead. The
+    same answers later than that, or other answers, are a response of their own."""
+    again = T1 + dt.timedelta(seconds=4)
+    b = XlsxBook(tmp_path, _tabs([[again, None, "Eve Fox", "Fox SA", None],  # sorted newest first
+                                  [T1, None, "Eve Fox", "Fox SA", None],
+                                  [T1 + dt.timedelta(seconds=2), "bob@beta.com", "Bob Stone", "Beta", None],
+                                  [T1 + dt.timedelta(seconds=3), "bob@beta.com", "Bob Stone", "Beta", None]]))
+    sync(b.book, config(), as_of=AS_OF)
+    assert [r[2:4] for r in _leads(b.rows("Leads"))[1:]] == [["Fox", "Fox SA"], ["Stone", "Beta"]]
+    lead_col = b.rows(RESPONSES)[0].index("Lead")
+    assert [r[lead_col] for r in b.rows(RESPONSES)[1:]] == ["LEAD-0002", "LEAD-0002", "LEAD-0003", "LEAD-0003"]
+    assert sorted(r[4] for r in b.rows("Activities")[1:] if r[2] == "Form Submitted") == ["LEAD-0002", "LEAD-0003"]
+    b.append(RESPONSES, [T1 + dt.timedelta(minutes=9), "bob@beta.com", "Bob Stone", "Beta", None])  # next sync
+    b.append(RESPONSES, [T1 + dt.timedelta(minutes=30), None, "Eve Fox", "Fox SA", None])  # later: its own
+    sync(b.book, config(), as_of=AS_OF)
+    assert [r[lead_col] for r in b.rows(RESPONSES)[5:]] == ["LEAD-0003", "LEAD-0004"]
+    assert sorted(r[4] for r in b.rows("Activities")[1:] if r[2] == "Form Submitted") == [
+        "LEAD-0002", "LEAD-0003", "LEAD-0004"]

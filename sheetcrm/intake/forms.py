@@ -33,7 +33,9 @@ first column ("Timestamp", "Marca temporal"), then one column per question. For 
 
 The one window left: an answer among the first ones edited after the lead landed but before
 its Lead cell did gives the response a new key, so it becomes a lead again; that takes an
-interrupted write and an edit within the same minute.
+interrupted write and an edit within the same minute. A response of the very same answers as
+another within `queue.SAME_POST` (10 minutes) is that one sent again: its Lead cell names the
+other's record, and nothing else is made (docs/leads.md).
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ from sheetcrm.crm.words import LEAD_STATUS
 from sheetcrm.engine import words_of
 from sheetcrm.i18n import N_, _
 from sheetcrm.ids import id_pattern
-from sheetcrm.intake.queue import WebBatch
+from sheetcrm.intake.queue import SAME_POST, WebBatch
 from sheetcrm.intake.settings import ServeSettings
 from sheetcrm.intake.text import problem
 from sheetcrm.plan import append_writes
@@ -281,33 +283,61 @@ class _Run:
                  if stamp_col < len(row) and isinstance(row[stamp_col], str)]
         self.order = proven(texts, "date") or self.locale
         before = len(self.part.writes)
+        # The responses already handled and those placed in this sync, by their answers: a new
+        # one with the very same answers within SAME_POST of one of them is that response sent
+        # again (Submit clicked twice, the page reloaded): it gets that one's record in its Lead
+        # cell, and no activity of its own (a second one ran every `form response` rule again).
+        seen: dict[tuple[Any, ...], list[tuple[dt.datetime | None, _Seen]]] = {}
+        new: list[tuple[dt.datetime | None, int]] = []
         for index in range(1, len(grid.rows)):
             row = grid.rows[index]
             stamp = row[stamp_col] if stamp_col < len(row) else None
-            if cells.is_blank(stamp) or not cells.is_blank(row[lead_col] if lead_col < len(row) else None):
+            if cells.is_blank(stamp):
                 continue
+            moment = _moment(stamp, self.order)
+            lead = row[lead_col] if lead_col < len(row) else None
+            if cells.is_blank(lead):
+                new.append((moment, index))
+            else:
+                seen.setdefault(_answers(row, answers_cols), []).append((moment, _Seen(lead, None)))
+        # In time order, so the first of the copies is the one that counts, however the tab is sorted.
+        new.sort(key=lambda item: (item[0] is None, item[0] or dt.datetime.min))
+        for moment, index in new:
+            row = grid.rows[index]
+            stamp = row[stamp_col]
             first = [row[c] if c < len(row) else None for c in answers_cols[:FIRST_ANSWERS]]
             guard = ((stamp_col + 1, stamp), (lead_col + 1, None),
                      *((c + 1, v) for c, v in zip(answers_cols, first) if not cells.is_blank(v)))
-            self._response(name, settings, title, index + 1, row, stamp, stamp_col, questions, first, lead_col, guard)
+            same = _answers(row, answers_cols)
+            earlier = next((s for m, s in seen.get(same, ()) if moment is not None and m is not None
+                            and abs(moment - m) <= SAME_POST), None)
+            if earlier is not None:
+                if earlier.who is not None:  # a response still waiting (an error, a tie): this one waits with it
+                    self.part.writes.append(CellWrite(title, index + 1, lead_col + 1, earlier.who, expect=guard,
+                                                      requires=earlier.anchor))
+                continue
+            placed = self._response(name, settings, title, index + 1, row, stamp, stamp_col, questions, first,
+                                    lead_col, guard)
+            seen.setdefault(same, []).append((moment, placed or _Seen(None, None)))
         if new_column is not None and len(self.part.writes) > before:
             self.part.writes.insert(before, new_column)
 
     def _response(self, form: str, settings: FormSettings, title: str, sheet_row: int, row: list[Any],
                   stamp: CellValue, stamp_col: int, questions: dict[int, str], first: list[CellValue],
-                  lead_col: int, guard: tuple[tuple[int, CellValue], ...]) -> None:
+                  lead_col: int, guard: tuple[tuple[int, CellValue], ...]) -> _Seen | None:
+        """The response's record and the write its Lead cell requires, once placed; None while it waits."""
         key = response_key(form, stamp, first)
         done = self.handled.get(key)
         if done is not None:  # its lead and activity landed; the Lead cell did not
             self.part.writes.append(CellWrite(title, sheet_row, lead_col + 1, done, expect=guard))
-            return
+            return _Seen(done, None)
         day = _day(stamp, self.order)
         if day is None:
             self.part.issues.append(_issue("error", title, sheet_row, stamp_col, None, stamp, "form_bad_time"))
-            return
+            return None
         lead = self._lead(settings, title, sheet_row, row, questions, day)
         if lead is None:
-            return
+            return None
         placed = self._place(form, key, lead, day)
         if isinstance(placed, Unsure):
             col = next((c for name in ("email", "phone") if getattr(lead, name)
@@ -328,6 +358,8 @@ class _Run:
         elif placed is not None:
             who, anchor = placed
             self.part.writes.append(CellWrite(title, sheet_row, lead_col + 1, who, expect=guard, requires=anchor))
+            return _Seen(who, anchor)
+        return None
 
     def _place(self, form: str, key: str, lead: Lead,
                day: dt.date) -> tuple[str, tuple[str, int, int]] | Ambiguous | Unsure | None:
@@ -546,6 +578,31 @@ def _last_used(grid: Grid) -> int:
     while used and all(cells.is_blank(r[used - 1]) for r in grid.rows if len(r) >= used):
         used -= 1
     return max([used, *(c + 1 for _, c in grid.formulas), *(m[3] + 1 for m in grid.merges)])
+
+
+@dataclass(frozen=True)
+class _Seen:
+    """A response as a later copy of it sees it: the record in its Lead cell (None while it
+    waits) and the write that cell requires (a new lead's ID write in this sync; None: landed)."""
+
+    who: CellValue
+    anchor: tuple[str, int, int] | None
+
+
+def _answers(row: list[Any], cols: list[int]) -> tuple[Any, ...]:
+    """A response's answers, each as `cell_key` compares cells: what tells it from another."""
+    return tuple(cell_key(row[c] if c < len(row) else None) for c in cols)
+
+
+def _moment(stamp: CellValue, order: str) -> dt.datetime | None:
+    """When a response was sent: a date-time cell, a serial number (Google) to the second, or
+    text to the minute (`cells.time_of`); None when its day cannot be read."""
+    if isinstance(stamp, dt.datetime):
+        return stamp
+    if isinstance(stamp, (int, float)) and not isinstance(stamp, bool) and 0 < stamp < 2_958_466:
+        return _EPOCH + dt.timedelta(seconds=round(float(stamp) * 86400))
+    day = _day(stamp, order)
+    return None if day is None else dt.datetime.combine(day, cells.time_of(stamp))
 
 
 def _day(stamp: CellValue, locale: str) -> dt.date | None:
