@@ -713,6 +713,21 @@ def test_a_whole_name_column_alone_is_split_as_a_forms_name_not_left_out(tmp_pat
                                                                      [None, "Cher"]]
 
 
+def test_a_whole_name_is_said_only_where_its_split_is_in_doubt(tmp_path):
+    """A first name and two surnames ("Juan Pérez Gómez", the usual Spanish name) or a surname
+    with particles ("Ann de la Vega") split right at the first space: a `name_split` warning on
+    each was noise that hid the ones that matter, a second word that may be a given name ("María
+    José García López": María / José García López; "José Luis Rodríguez") or an initial."""
+    path = _workbook(tmp_path, [])
+    names = ["Juan Pérez Gómez", "Ann de la Vega", "María José García López", "José Luis Rodríguez",
+             "María del Carmen Ruiz", "John F. Kennedy"]
+    export = _csv(tmp_path / "people.csv", ["Full Name", "Email"],
+                  [[n, f"p{i}@x.example"] for i, n in enumerate(names)])
+    result = import_file(XlsxWorkbook(path), Config(), export, "leads")
+    assert [r.status for r in result.rows] == ["added"] * 6
+    assert [[(w.code, w.column) for w in r.warnings] for r in result.rows] == [[], []] + [[("name_split", "A")]] * 4
+
+
 def test_a_phone_excel_saved_in_scientific_notation_is_rejected_not_written(tmp_path):
     """Excel shows "+34612345678" as a number and saves the CSV with "3.46123E+11" (a Spanish
     Excel "3,46123E+11"): the last digits are gone. It was written as the lead's Phone, a

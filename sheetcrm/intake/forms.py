@@ -542,6 +542,40 @@ def split_name(whole: str | None) -> tuple[str | None, str | None]:
     return (first if last.strip() else None), (last.strip() or first or None)
 
 
+# Words that join a surname to the next ("Ann de la Vega", "Jan van der Berg"), or a given name
+# to the next in Spanish ("María del Carmen Ruiz"): looked past for the word that decides.
+_PARTICLES = frozenset("de del la las los y i e da das do dos di van von der den du le st".split())  # not for people
+# Given names that are often the second of a compound one ("María José", "José Luis", "Mary
+# Ann", "Jean Pierre"): a whole name whose second word is one of them may split after it, not
+# before. Folded as `cells.normalize_key` folds (no accents, lower case).
+_SECOND_GIVEN = frozenset((  # not for people: names, compared folded
+    "jose maria luis carlos antonio manuel angel miguel javier jesus juan pablo pedro ignacio francisco "
+    "ramon andres alberto enrique fernando jorge vicente eduardo alfonso tomas rafael mariano emilio felix "
+    "david daniel alejandro gabriel esteban martin diego sebastian agustin "
+    "carmen isabel teresa pilar elena ana dolores mercedes victoria luisa rosa eugenia cristina ines paz luz "
+    "belen lourdes mar sol soledad rocio angeles esther fernanda antonia josefa magdalena concepcion montserrat "
+    "nieves paula sofia julia gloria beatriz laura clara eva cruz reyes fernanda alejandra gabriela jimena "
+    "ann anne anna beth jane jo kay lee lou lynn mae may marie rose sue ellen louise elizabeth grace "
+    "james john paul michael robert william joseph thomas charles edward henry alan ray "
+    "jean pierre claude luc marc michel louis francois philippe yves "
+    "eduarda paulo joao").split())
+
+
+def split_in_doubt(whole: str) -> bool:
+    """Whether a whole name's split at its first space (`split_name`) may be wrong: its second
+    word (past particles) is a given name or an initial, and not its last word ("Mary Ann
+    Smith", "María José García López", "María del Carmen Ruiz", "John F. Kennedy"). A first name
+    and two surnames ("Juan Pérez Gómez") or a surname with particles ("Ann de la Vega") split
+    right, and two words always do."""
+    words = whole.split()
+    for word in words[1:-1]:  # the last word is a surname whatever it is
+        key = cells.normalize_key(word)
+        if key in _PARTICLES:
+            continue
+        return key in _SECOND_GIVEN or len(key.rstrip(".")) == 1
+    return False
+
+
 def lead_columns(snapshot: Snapshot, config: Config) -> tuple[tuple[str, int], ...]:
     """(tab title, 1-based column) of each configured form's Lead column that the workbook
     holds: the IDs of the leads and contacts its responses became, which a merge re-points to

@@ -51,7 +51,7 @@ from sheetcrm.i18n import N_, _
 from sheetcrm.os_errors import os_problem
 from sheetcrm.ids import id_pattern
 from sheetcrm.plan import append_writes, cell_value, owned_tab
-from sheetcrm.intake.forms import split_name
+from sheetcrm.intake.forms import split_in_doubt, split_name
 from sheetcrm.intake.text import problem
 from sheetcrm.records import Account, Contact, Lead
 from sheetcrm.report import Issue, Report, column_letter
@@ -440,7 +440,8 @@ def _whole_names(spec: Any, source: str, grid: Grid, config: Config, at: int
     row's name split as a form's is (`forms.split_name`: at the first space; one word is a Last
     Name); the letters of the whole name's column and of the two added -> the whole name's
     header (a problem at an added cell is said at the whole name); and a `name_split` warning
-    at each name of three words or more, whose split may be elsewhere ("Mary Ann Smith").
+    at each name whose split may be elsewhere (`forms.split_in_doubt`: "Mary Ann Smith", not
+    "Juan Pérez Gómez").
     Unchanged, {} and {} when the file has a First or Last Name column, or no such column."""
     if spec.key not in ("leads", "contacts"):
         return grid, {}, {}
@@ -464,7 +465,7 @@ def _whole_names(spec: Any, source: str, grid: Grid, config: Config, at: int
         whole = cells.parse_text(line[col]) if isinstance(line[col], str) else None
         first, last = split_name(whole) if whole else (None, None)
         line += [first, last]
-        if whole and len(whole.split()) > 2:
+        if whole and split_in_doubt(whole):
             fmt = {"whole": whole, "first": cells.quoted(first), "last": cells.quoted(last)}
             said[i + 1] = [Issue("warning", source, i + 1, column_letter(col + 1), header.labels[col], line[col],
                                  "name_split", _(_SPLIT[0], **fmt), _(_SPLIT[1], **fmt))]
