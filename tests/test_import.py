@@ -11,6 +11,7 @@ import subprocess
 import sys
 
 import openpyxl
+import pytest
 
 from sheetcrm.config import Config
 from sheetcrm.intake.importer import import_file, read_export
@@ -658,6 +659,32 @@ def test_another_crms_stage_or_status_word_is_rejected_saying_which_words_are_re
     hubspot = _csv(tmp_path / "contacts.csv", ["Email", "Lead Status"], [["a@b.example", "In Progress"]])
     reason = import_file(XlsxWorkbook(leads), Config(), hubspot, "leads", dry_run=True).rows[0].reasons[0]
     assert "Use one of: New, Contacted" in reason and "aliases" not in reason
+
+
+def test_another_crms_lead_status_is_read_once_the_config_maps_it(tmp_path):
+    """HubSpot's, Salesforce's and Zoho's lead statuses had no mapping: a file of them could not
+    be imported but by editing every cell. `[lead_statuses]` gives a status other words, as a
+    stage's `aliases` do: the row is imported in the team's word, the reason of a word still
+    unmapped says where to map it, and a word given to two statuses is refused."""
+    path = _workbook(tmp_path, [["LEAD-0001", "Ann", "Bee", "Bee", "ann@bee.example", None, None, "Contactado",
+                                 None, None]])
+    export = _csv(tmp_path / "leads.csv", ["First Name", "Last Name", "Email", "Lead Status"],
+                  [["Eve", "Fox", "eve@fox.example", "Working - Contacted"],  # Salesforce
+                   ["Gil", "Hay", "gil@hay.example", "ATTEMPTED_TO_CONTACT"],  # HubSpot's internal value
+                   ["Ida", "Ivy", "ida@ivy.example", "Junk Lead"],  # Zoho
+                   ["Jo", "Jay", "jo@jay.example", "BAD_TIMING"]])
+    config = Config.model_validate({"lead_statuses": {
+        "Contacted": ["Working - Contacted", "Attempted to Contact"], "No calificado": ["Junk Lead"]}})
+    book = XlsxWorkbook(path)
+    result = import_file(book, config, export, "leads")
+    assert [r.status for r in result.rows] == ["added", "added", "added", "rejected"]
+    assert "[lead_statuses]" in result.rows[3].reasons[0] and "BAD_TIMING" in result.rows[3].reasons[0]
+    assert [r[7] for r in book.read().tabs["Leads"].rows[1:]] == ["Contactado", "Contactado", "Contactado",
+                                                                  "Unqualified"]
+    with pytest.raises(ValueError, match="Open"):
+        Config.model_validate({"lead_statuses": {"New": ["Open"], "Contacted": ["OPEN"]}})
+    with pytest.raises(ValueError, match="Hot"):
+        Config.model_validate({"lead_statuses": {"Hot": ["x"]}})
 
 
 def test_a_salesforce_data_loader_export_is_read_by_its_field_api_names(tmp_path):

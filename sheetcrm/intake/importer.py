@@ -270,6 +270,8 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
     warnings: dict[int, list[Issue]] = {}
     stage = incoming.header.fields.get("stage")
     stage_letter = column_letter(stage + 1) if tab == "opportunities" and stage is not None else None
+    status = incoming.header.fields.get("status")
+    status_letter = column_letter(status + 1) if tab == "leads" and status is not None else None
     # An Account or Contact naming no record of its tab, or two: the row would be an error in the
     # tab at the next sync, left out of every figure. Said now, the row is not written.
     for issue in references_of(crm, tab, incoming):
@@ -291,6 +293,9 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
                 if issue.column == stage_letter:
                     said += _("; or, to read that word as one of your stages, add it to that stage's `aliases` "
                               "under [[stages]] in sheetcrm.toml")
+                elif issue.column == status_letter:
+                    said += _("; or, to read that word as one of these statuses, add it to that status's words "
+                              "under [lead_statuses] in sheetcrm.toml")
             shown = whole_name.get(issue.column or "", issue.header)  # an added name cell is the whole name's
             reasons.setdefault(issue.row or 0, []).append(f"{shown}: {said}" if shown else said)
         else:
