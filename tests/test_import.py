@@ -755,6 +755,21 @@ def test_a_whole_name_is_said_only_where_its_split_is_in_doubt(tmp_path):
     assert [[(w.code, w.column) for w in r.warnings] for r in result.rows] == [[], []] + [[("name_split", "A")]] * 4
 
 
+def test_fill_blanks_fills_a_cell_once_when_two_rows_of_the_file_are_one_record(tmp_path):
+    """A person exported twice with two phones: both rows match the lead, each found its Phone
+    empty, both fills were planned and counted, and the later silently overwrote the earlier in
+    the same write. The first row fills it; the other value is said at its cell."""
+    path = _workbook(tmp_path, [["LEAD-0001", "Ann", "Bee", "Bee", "ann@bee.example", None, None, None, None, None]])
+    export = _csv(tmp_path / "leads.csv", ["Email", "Phone", "Source"],
+                  [["ann@bee.example", "+34 600 111 222", "Web"], ["ANN@bee.example", "+34 600 999 999", "Web"]])
+    book = XlsxWorkbook(path)
+    result = import_file(book, Config(), export, "leads", fill_blanks=True)
+    assert [(r.status, r.filled) for r in result.rows] == [("matched", 2), ("matched", 0)]
+    assert [(w.code, w.column, w.value) for w in result.rows[1].warnings] == [("fill_taken", "B", "+34 600 999 999")]
+    assert "row 2" in result.rows[1].warnings[0].message
+    assert book.read().tabs["Leads"].rows[1][5:7] == ["+34 600 111 222", "Web"]
+
+
 def test_a_phone_excel_saved_in_scientific_notation_is_rejected_not_written(tmp_path):
     """Excel shows "+34612345678" as a number and saves the CSV with "3.46123E+11" (a Spanish
     Excel "3,46123E+11"): the last digits are gone. It was written as the lead's Phone, a

@@ -59,7 +59,8 @@ from sheetcrm.owned import locate
 from sheetcrm.schema import MERGED, SEQUENCES, TABS
 from sheetcrm.table import Row, Table, find_header_row, map_header, parse_table, tab_locale
 from sheetcrm.validate import parse_context, read_crm, references_of, row_label, team_config
-from sheetcrm.workbook import CellWrite, Grid, Plan, Snapshot, Workbook, WorkbookConflict, WorkbookError, WriteResult
+from sheetcrm.workbook import (CellWrite, Grid, Plan, Snapshot, Workbook, WorkbookConflict, WorkbookError, WriteResult,
+                               same_value)
 
 TABS_IMPORTED = ("leads", "contacts", "accounts", "opportunities")
 ENCODINGS = ("utf-8-sig", "cp1252")  # utf-8-sig reads plain UTF-8 too; Excel on Windows saves CSV as cp1252
@@ -349,6 +350,7 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
                   default=0)
     counter = max(highest, marks.get(prefix, 0))
     new_rows: list[dict[str, Any]] = []
+    filled = _Filled(table, incoming, whole_name, source)
     total = len(incoming.rows)
     for n, row in enumerate(incoming.rows, 1):
         if n % 500 == 0 or n == total:
@@ -391,6 +393,7 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
             outcome = Outcome(row.row, "matched", found.id, warnings=warnings.get(row.row, []))
             if fill_blanks:
                 fills = _fills(table, found, values, snapshot.tabs[table.title].formulas)
+                fills = filled.take(fills, row, found, outcome)
                 outcome.filled = len(fills)
                 result.plan.writes.extend(fills)
             result.rows.append(outcome)
@@ -689,6 +692,46 @@ def _fills(table: Table, row: Row, values: dict[str, Any], formulas: set[tuple[i
             out.append(CellWrite(table.title, row.row, col + 1, value,
                                  expect=((id_col + 1, row.raw_id), (col + 1, None))))
     return out
+
+
+_FILL_TAKEN = (N_("{column} ({shown}) is not written into {record}: row {line} of the file, the same record, "
+                  "fills that cell with {other}."),
+               N_("Which one is right is for a person to say: if it is this one, type it into the tab by hand."))
+
+
+class _Filled:
+    """The cells `--fill-blanks` fills, and from which row of the file: two rows of one record
+    (the person exported twice, with two phones) each found the cell empty, so both were
+    planned and counted, and the later overwrote the earlier in the same write with nothing
+    said. The first row fills it; a later one with another value is a `fill_taken` warning
+    at its cell, and one with the same value fills nothing more."""
+
+    def __init__(self, table: Table, incoming: Table, whole_name: dict[str, str], source: str) -> None:
+        fields = {**table.header.fields, **table.header.custom}
+        self.field_of = {col + 1: name for name, col in fields.items()}  # the tab's column (1-based) -> field
+        self.incoming, self.whole_name, self.source = incoming, whole_name, source
+        self.by: dict[tuple[int, int], tuple[int, Any]] = {}  # (sheet row, col) -> (file line, value)
+
+    def take(self, fills: list[CellWrite], row: Row, found: Row, outcome: Outcome) -> list[CellWrite]:
+        kept = []
+        for w in fills:
+            earlier = self.by.setdefault((w.row, w.col), (row.row, w.value))
+            if earlier[0] == row.row:
+                kept.append(w)
+                continue
+            if same_value(earlier[1], w.value):
+                continue
+            header = self.incoming.header
+            col = {**header.fields, **header.custom}.get(self.field_of.get(w.col, ""))
+            raw = row.cells[col] if col is not None and col < len(row.cells) else w.value
+            letter = column_letter(col + 1) if col is not None else None
+            shown = self.whole_name.get(letter or "", header.labels.get(col, "") if col is not None else "")
+            fmt = {"column": shown, "shown": cells.quoted(raw), "record": found.id, "line": earlier[0],
+                   "other": cells.quoted(earlier[1])}
+            outcome.warnings = [*outcome.warnings, Issue(
+                "warning", self.source, row.row, letter, shown or None, raw, "fill_taken",
+                _(_FILL_TAKEN[0], **fmt), _(_FILL_TAKEN[1], **fmt))]
+        return kept
 
 
 class _Index:
