@@ -474,3 +474,19 @@ def test_a_response_sent_twice_is_one_response(tmp_path):
     assert [r[lead_col] for r in b.rows(RESPONSES)[5:]] == ["LEAD-0003", "LEAD-0004"]
     assert sorted(r[4] for r in b.rows("Activities")[1:] if r[2] == "Form Submitted") == [
         "LEAD-0002", "LEAD-0003", "LEAD-0004"]
+
+
+def test_a_blank_answer_to_the_source_question_keeps_the_forms_source(tmp_path):
+    """A question mapped to `source` ("How did you hear of us?") left blank made a lead with no
+    Source, counted under none in the KPIs, instead of the form's configured one; a website
+    post with an empty `source` did the same."""
+    from sheetcrm.intake.forms import web_lead_values
+
+    tabs = _tabs([[T1, "bob@beta.com", "Bob Stone", "Beta", None, None],
+                  [T2, "dee@delta.com", "Dee", "Delta", None, "Friend"]])
+    tabs[RESPONSES][0].append("How did you hear of us?")
+    b = XlsxBook(tmp_path, tabs)
+    fields = {**CONFIG["forms"]["web"]["fields"], "How did you hear of us?": "source"}
+    sync(b.book, config(forms={"web": {"tab": RESPONSES, "source": "Web form", "fields": fields}}), as_of=AS_OF)
+    assert [r[6] for r in _leads(b.rows("Leads"))[1:]] == ["Web form", "Friend"]
+    assert web_lead_values({"email": "a@b.com", "source": " "}, "Web", "New", None)["source"] == "Web"

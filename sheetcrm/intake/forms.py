@@ -465,7 +465,7 @@ class _Run:
                 for part, value in parts.items():
                     if part not in questions.values():
                         data[part], where[part] = value, col
-            else:
+            elif text is not None or name not in data:  # a blank answer leaves the config's Source
                 data[name], where[name] = text, col
         try:
             return Lead.model_validate(data, context=self.parse)
@@ -526,8 +526,9 @@ def web_lead_values(fields: dict[str, Any], source: str, status: str | None, day
     has refused a name its filled First or Last Name disagrees with)."""
     data: dict[str, Any] = {"source": source, "status": status, "created": day}
     for name, value in fields.items():
-        if name != "name":
-            data[name] = cells.parse_text(value)
+        text = cells.parse_text(value)
+        if name != "name" and (text is not None or name not in data):  # a blank field leaves `source`
+            data[name] = text
     if "name" in fields:
         for part, text in zip(("first_name", "last_name"), split_name(cells.parse_text(fields["name"]))):
             if data.get(part) is None:
