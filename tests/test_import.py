@@ -768,6 +768,14 @@ def test_fill_blanks_fills_a_cell_once_when_two_rows_of_the_file_are_one_record(
     assert [(w.code, w.column, w.value) for w in result.rows[1].warnings] == [("fill_taken", "B", "+34 600 999 999")]
     assert "row 2" in result.rows[1].warnings[0].message
     assert book.read().tabs["Leads"].rows[1][5:7] == ["+34 600 111 222", "Web"]
+    # A row matching a record added from an earlier row of the file filled nothing of it.
+    export = _csv(tmp_path / "more.csv", ["Email", "Phone", "Source", "Last Name"],
+                  [["cy@dee.example", None, "Web", "Dee"], ["cy@dee.example", "+34 600 222 333", "Fair", "Dee"]])
+    result = import_file(book, Config(), export, "leads", fill_blanks=True)
+    assert [(r.status, r.id, r.filled) for r in result.rows] == [("added", "LEAD-0002", 0), ("matched", "LEAD-0002", 1)]
+    assert [(w.code, w.column, w.value) for w in result.rows[1].warnings] == [("fill_taken", "C", "Fair")]
+    assert book.read().tabs["Leads"].rows[2][:7] == ["LEAD-0002", None, "Dee", None, "cy@dee.example",
+                                                     "+34 600 222 333", "Web"]
 
 
 def test_a_phone_excel_saved_in_scientific_notation_is_rejected_not_written(tmp_path):

@@ -351,6 +351,7 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
     counter = max(highest, marks.get(prefix, 0))
     new_rows: list[dict[str, Any]] = []
     filled = _Filled(table, incoming, whole_name, source)
+    added: dict[str, dict[str, Any]] = {}  # new ID -> its row's values
     total = len(incoming.rows)
     for n, row in enumerate(incoming.rows, 1):
         if n % 500 == 0 or n == total:
@@ -392,15 +393,20 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
             found = matches[0]
             outcome = Outcome(row.row, "matched", found.id, warnings=warnings.get(row.row, []))
             if fill_blanks:
-                fills = _fills(table, found, values, snapshot.tabs[table.title].formulas)
-                fills = filled.take(fills, row, found, outcome)
-                outcome.filled = len(fills)
-                result.plan.writes.extend(fills)
+                if found.assigned and found.id in added:  # added from an earlier row of the file
+                    outcome.filled = filled.into_new(added[found.id], values, row, found, outcome)
+                else:
+                    fills = _fills(table, found, values, snapshot.tabs[table.title].formulas)
+                    fills = filled.take(fills, row, found, outcome)
+                    outcome.filled = len(fills)
+                    result.plan.writes.extend(fills)
             result.rows.append(outcome)
             continue
         counter += 1
         new_id = f"{prefix}-{counter:04d}"
         new_rows.append(values | {"id": new_id})
+        added[new_id] = new_rows[-1]
+        filled.added(row.row, new_rows[-1])
         index.add(record, Row(0, new_id, record, [], assigned=True))
         result.rows.append(Outcome(row.row, "added", new_id, warnings=warnings.get(row.row, [])))
     writes, _after = append_writes(table, snapshot.tabs[table.title], new_rows)
@@ -703,27 +709,43 @@ class _Filled:
     """The cells `--fill-blanks` fills, and from which row of the file: two rows of one record
     (the person exported twice, with two phones) each found the cell empty, so both were
     planned and counted, and the later overwrote the earlier in the same write with nothing
-    said. The first row fills it; a later one with another value is a `fill_taken` warning
-    at its cell, and one with the same value fills nothing more."""
+    said; a row matching a record added from an earlier row of the file filled nothing. The
+    first row fills a cell; a later one with another value is a `fill_taken` warning at its
+    cell, and one with the same value fills nothing more."""
 
     def __init__(self, table: Table, incoming: Table, whole_name: dict[str, str], source: str) -> None:
         fields = {**table.header.fields, **table.header.custom}
         self.field_of = {col + 1: name for name, col in fields.items()}  # the tab's column (1-based) -> field
         self.incoming, self.whole_name, self.source = incoming, whole_name, source
-        self.by: dict[tuple[int, int], tuple[int, Any]] = {}  # (sheet row, col) -> (file line, value)
+        self.by: dict[tuple[str, str], tuple[int, Any]] = {}  # (record ID, field) -> (file line, value)
+
+    def added(self, line: int, values: dict[str, Any]) -> None:
+        """A new record's values, from the file's row `line`."""
+        for name, value in values.items():
+            self.by[(values["id"], name)] = (line, value)
 
     def take(self, fills: list[CellWrite], row: Row, found: Row, outcome: Outcome) -> list[CellWrite]:
-        kept = []
-        for w in fills:
-            earlier = self.by.setdefault((w.row, w.col), (row.row, w.value))
-            if earlier[0] == row.row:
-                kept.append(w)
-                continue
-            if same_value(earlier[1], w.value):
-                continue
+        """`fills` (into `found`'s empty cells) less those an earlier row of the file fills."""
+        return [w for w in fills if self._first(row, found, self.field_of.get(w.col, ""), w.value, outcome)]
+
+    def into_new(self, new: dict[str, Any], values: dict[str, Any], row: Row, found: Row, outcome: Outcome) -> int:
+        """`values` into the empty fields of `new`, the row added for `found`; how many."""
+        count = 0
+        columns = set(self.field_of.values())  # a field the tab has no column for is written nowhere
+        for name, value in values.items():
+            if name in columns and name != "id" and self._first(row, found, name, value, outcome):
+                new[name] = value
+                count += 1
+        return count
+
+    def _first(self, row: Row, found: Row, name: str, value: Any, outcome: Outcome) -> bool:
+        earlier = self.by.setdefault((found.id or "", name), (row.row, value))
+        if earlier[0] == row.row:
+            return True
+        if not same_value(earlier[1], value):
             header = self.incoming.header
-            col = {**header.fields, **header.custom}.get(self.field_of.get(w.col, ""))
-            raw = row.cells[col] if col is not None and col < len(row.cells) else w.value
+            col = {**header.fields, **header.custom}.get(name)
+            raw = row.cells[col] if col is not None and col < len(row.cells) else value
             letter = column_letter(col + 1) if col is not None else None
             shown = self.whole_name.get(letter or "", header.labels.get(col, "") if col is not None else "")
             fmt = {"column": shown, "shown": cells.quoted(raw), "record": found.id, "line": earlier[0],
@@ -731,7 +753,7 @@ class _Filled:
             outcome.warnings = [*outcome.warnings, Issue(
                 "warning", self.source, row.row, letter, shown or None, raw, "fill_taken",
                 _(_FILL_TAKEN[0], **fmt), _(_FILL_TAKEN[1], **fmt))]
-        return kept
+        return False
 
 
 class _Index:
