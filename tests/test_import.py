@@ -778,6 +778,25 @@ def test_fill_blanks_fills_a_cell_once_when_two_rows_of_the_file_are_one_record(
                                                      "+34 600 222 333", "Web"]
 
 
+def test_a_whole_name_written_last_name_first_splits_at_its_comma(tmp_path):
+    """"Bee, Ann" (a list sorted by surname) split at the first space was First Name "Bee,"
+    and Last Name "Ann", with nothing said; the comma says where it splits. A suffix after the
+    comma is no first name; a form's or a website post's name splits alike."""
+    from sheetcrm.intake.forms import web_lead_values
+
+    path = _workbook(tmp_path, [])
+    export = _csv(tmp_path / "people.csv", ["Full Name", "Email"],
+                  [["Bee, Ann", "a@x.example"], ["García López, María José", "b@x.example"],
+                   ["John Smith, Jr.", "c@x.example"], ["Smith, John, Jr.", "d@x.example"]])
+    book = XlsxWorkbook(path)
+    result = import_file(book, Config(), export, "leads")
+    assert [[w.code for w in r.warnings] for r in result.rows] == [[], [], [], ["name_split"]]
+    assert [r[1:3] for r in book.read().tabs["Leads"].rows[1:4]] == [
+        ["Ann", "Bee"], ["María José", "García López"], ["John", "Smith, Jr."]]
+    web = web_lead_values({"name": "Bee, Ann"}, "Web", "New", None)
+    assert (web["first_name"], web["last_name"]) == ("Ann", "Bee")
+
+
 def test_a_phone_excel_saved_in_scientific_notation_is_rejected_not_written(tmp_path):
     """Excel shows "+34612345678" as a number and saves the CSV with "3.46123E+11" (a Spanish
     Excel "3,46123E+11"): the last digits are gone. It was written as the lead's Phone, a

@@ -460,9 +460,7 @@ class _Run:
         for col, name in questions.items():
             text = cells.parse_text(row[col] if col < len(row) else None)
             if name == "name":
-                first, _sep, last = (text or "").partition(" ")
-                parts = {"first_name": first if last else None, "last_name": last.strip() or first or None}
-                for part, value in parts.items():
+                for part, value in zip(("first_name", "last_name"), split_name(text)):
                     if part not in questions.values():
                         data[part], where[part] = value, col
             elif text is not None or name not in data:  # a blank answer leaves the config's Source
@@ -538,9 +536,21 @@ def web_lead_values(fields: dict[str, Any], source: str, status: str | None, day
 
 def split_name(whole: str | None) -> tuple[str | None, str | None]:
     """(first name, last name) of a whole name, split at its first space; one word is a last
-    name (a Leads row needs one): "Ann de la Vega" -> ("Ann", "de la Vega"), "Solo" -> (None, "Solo")."""
-    first, _sep, last = (whole or "").partition(" ")
+    name (a Leads row needs one): "Ann de la Vega" -> ("Ann", "de la Vega"), "Solo" -> (None, "Solo").
+    A name written last name first, before a comma, splits there: "García López, María José" ->
+    ("María José", "García López") (split at the space it was First "García", Last "López,
+    María José"); not before a suffix ("John Smith, Jr." -> ("John", "Smith, Jr."))."""
+    text = (whole or "").strip()
+    last, comma, first = text.partition(",")
+    if comma and last.strip() and first.strip() and "," not in first \
+            and cells.normalize_key(first).rstrip(".") not in _SUFFIXES:
+        return first.strip(), last.strip()
+    first, _sep, last = text.partition(" ")
     return (first if last.strip() else None), (last.strip() or first or None)
+
+
+# What may follow a comma in a name written first name first: not a first name.
+_SUFFIXES = frozenset("jr sr ii iii iv v phd md esq dds jd mba cpa".split())  # not for people: compared folded
 
 
 # Words that join a surname to the next ("Ann de la Vega", "Jan van der Berg"), or a given name
@@ -567,7 +577,12 @@ def split_in_doubt(whole: str) -> bool:
     word (past particles) is a given name or an initial, and not its last word ("Mary Ann
     Smith", "María José García López", "María del Carmen Ruiz", "John F. Kennedy"). A first name
     and two surnames ("Juan Pérez Gómez") or a surname with particles ("Ann de la Vega") split
-    right, and two words always do."""
+    right, and two words always do; so does a name written "Last, First" (`split_name`)."""
+    if "," in whole:
+        last, _comma, first = whole.partition(",")
+        if split_name(whole) == (first.strip(), last.strip()):
+            return False  # "Last, First": the comma says where it splits
+        return "," in first or split_in_doubt(last)  # "John Smith, Jr.": the name before the suffix decides
     words = whole.split()
     for word in words[1:-1]:  # the last word is a surname whatever it is
         key = cells.normalize_key(word)

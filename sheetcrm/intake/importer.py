@@ -451,7 +451,7 @@ def _whole_names(spec: Any, source: str, grid: Grid, config: Config, at: int
                  ) -> tuple[Grid, dict[str, str], dict[int, list[Issue]]]:
     """A leads or contacts export whose only name column is a whole name ("Person - Name",
     "Full Name"): the grid with First Name and Last Name columns added after its last, each
-    row's name split as a form's is (`forms.split_name`: at the first space; one word is a Last
+    row's name split as a form's is (`forms.split_name`: at the first space, or its comma; one word is a Last
     Name); the letters of the whole name's column and of the two added -> the whole name's
     header (a problem at an added cell is said at the whole name); and a `name_split` warning
     at each name whose split may be elsewhere (`forms.split_in_doubt`: "Mary Ann Smith", not
