@@ -28,7 +28,7 @@ from sheetcrm.crm.follow_ups import FollowUpSettings
 from sheetcrm.crm.overview import OverviewSettings
 from sheetcrm.crm.stages import DEFAULT_STAGES, Stage
 from sheetcrm.every import ScheduleSettings
-from sheetcrm.cells import quoted, show_number
+from sheetcrm.cells import normalize_key, quoted, show_number
 from sheetcrm.i18n import N_, _, current, ngettext
 from sheetcrm.intake.settings import FormSettings, ServeSettings
 from sheetcrm.mail.smtp import SmtpSettings
@@ -134,6 +134,20 @@ class Config(Section):
     overview: OverviewSettings = Field(default_factory=OverviewSettings)
     # The warehouse mirror (sheetcrm.warehouse): absent, no mirror; `[warehouse]` alone, SQLite's crm.db.
     warehouse: WarehouseSettings | None = None
+
+    @field_validator("forms")
+    @classmethod
+    def _one_form_per_tab(cls, v: dict[str, FormSettings]) -> dict[str, FormSettings]:
+        # Two forms over one tab handled each response twice: two activities, and for a person
+        # with no email two leads, the second's ID over the first's in the Lead cell.
+        seen: dict[str, str] = {}
+        for name, form in v.items():
+            other = seen.setdefault(normalize_key(form.tab), name)
+            if other != name:
+                raise KeyedProblem(f"{name}.tab", _(
+                    'the form {other} reads the tab "{tab}" already: each response would become a lead twice; '
+                    'keep one [forms.<name>] section per tab', other=other, tab=form.tab))
+        return v
 
     @field_validator("lead_statuses")
     @classmethod

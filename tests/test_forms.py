@@ -490,3 +490,23 @@ def test_a_blank_answer_to_the_source_question_keeps_the_forms_source(tmp_path):
     sync(b.book, config(forms={"web": {"tab": RESPONSES, "source": "Web form", "fields": fields}}), as_of=AS_OF)
     assert [r[6] for r in _leads(b.rows("Leads"))[1:]] == ["Web form", "Friend"]
     assert web_lead_values({"email": "a@b.com", "source": " "}, "Web", "New", None)["source"] == "Web"
+
+
+def test_two_forms_over_one_tab_are_a_config_mistake(tmp_path):
+    """Two [forms.<name>] sections naming one tab (its name spelled twice, "form responses 1")
+    handled each response twice: two activities, and for a person with no email two leads, the
+    second's ID over the first's in the Lead cell. The config stops with one line instead; the
+    demo's own [forms.web] is not added beside a form of the team's over its tab."""
+    from sheetcrm.demo import DemoData
+    from sheetcrm.starter import demo_config
+
+    fields = CONFIG["forms"]["web"]["fields"]
+    (tmp_path / "sheetcrm.toml").write_text(
+        '[forms.web]\ntab = "Form Responses 1"\nfields = { "Email Address" = "email" }\n'
+        '[forms.landing]\ntab = "form responses 1"\nfields = { "Email Address" = "email" }\n')
+    with pytest.raises(ConfigError, match=r'forms\.landing\.tab: the form web reads the tab "form responses 1"'):
+        load_config(tmp_path / "sheetcrm.toml")
+    team = config(forms={"landing": {"tab": RESPONSES, "fields": fields}})
+    data = DemoData.__new__(DemoData)
+    data.forms = config().forms
+    assert list(demo_config(team, data).forms) == ["landing"]
