@@ -510,3 +510,13 @@ def test_two_forms_over_one_tab_are_a_config_mistake(tmp_path):
     data = DemoData.__new__(DemoData)
     data.forms = config().forms
     assert list(demo_config(team, data).forms) == ["landing"]
+
+
+def test_a_response_time_written_in_utc_is_the_teams_day(tmp_path):
+    """A tool other than Google Forms (a Zapier step, a CSV pasted in) writes the time in UTC,
+    "2026-11-30T23:30:00Z": that is 1 December in Madrid, and the lead was Created and its
+    activity dated 30 November, the day written."""
+    b = XlsxBook(tmp_path, _tabs([["2026-11-30T23:30:00Z", "bob@beta.com", "Bob Stone", "Beta", None]]))
+    sync(b.book, config(timezone="Europe/Madrid"), as_of=dt.date(2026, 12, 1))
+    assert same_value(_leads(b.rows("Leads"))[1][8], dt.date(2026, 12, 1))
+    assert same_value(b.rows("Activities")[2][1], dt.date(2026, 12, 1))

@@ -294,7 +294,7 @@ class _Run:
             stamp = row[stamp_col] if stamp_col < len(row) else None
             if cells.is_blank(stamp):
                 continue
-            moment = _moment(stamp, self.order)
+            moment = _moment(stamp, self.order, self.config.zone_name())
             lead = row[lead_col] if lead_col < len(row) else None
             if cells.is_blank(lead):
                 new.append((moment, index))
@@ -331,7 +331,7 @@ class _Run:
         if done is not None:  # its lead and activity landed; the Lead cell did not
             self.part.writes.append(CellWrite(title, sheet_row, lead_col + 1, done, expect=guard))
             return _Seen(done, None)
-        day = _day(stamp, self.order)
+        day = _day(stamp, self.order, self.config.zone_name())
         if day is None:
             self.part.issues.append(_issue("error", title, sheet_row, stamp_col, None, stamp, "form_bad_time"))
             return None
@@ -644,19 +644,27 @@ def _answers(row: list[Any], cols: list[int]) -> tuple[Any, ...]:
     return tuple(cell_key(row[c] if c < len(row) else None) for c in cols)
 
 
-def _moment(stamp: CellValue, order: str) -> dt.datetime | None:
+def _moment(stamp: CellValue, order: str, zone: str | None = None) -> dt.datetime | None:
     """When a response was sent: a date-time cell, a serial number (Google) to the second, or
-    text to the minute (`cells.time_of`); None when its day cannot be read."""
+    text to the minute (`cells.parse_moment`: a time written with its UTC offset, as tools other
+    than Google Forms write it, on the team's clock in `zone`); None when its day cannot be read."""
     if isinstance(stamp, dt.datetime):
         return stamp
     if isinstance(stamp, (int, float)) and not isinstance(stamp, bool) and 0 < stamp < 2_958_466:
         return _EPOCH + dt.timedelta(seconds=round(float(stamp) * 86400))
-    day = _day(stamp, order)
+    if isinstance(stamp, str):
+        try:
+            return cells.parse_moment(stamp.strip(), order, zone)
+        except cells.CellError:
+            pass
+    day = _day(stamp, order, zone)
     return None if day is None else dt.datetime.combine(day, cells.time_of(stamp))
 
 
-def _day(stamp: CellValue, locale: str) -> dt.date | None:
-    """The day of a response time: a date cell, a serial number (Google), or text."""
+def _day(stamp: CellValue, locale: str, zone: str | None = None) -> dt.date | None:
+    """The day of a response time: a date cell, a serial number (Google), or text (a time
+    written with its UTC offset, "2026-11-30T23:30:00Z", is the day it is in the team's `zone`:
+    1 December in Madrid, not the day written)."""
     if isinstance(stamp, dt.datetime):
         return stamp.date()
     if isinstance(stamp, dt.date):
@@ -664,10 +672,11 @@ def _day(stamp: CellValue, locale: str) -> dt.date | None:
     if isinstance(stamp, (int, float)) and not isinstance(stamp, bool):
         return (_EPOCH + dt.timedelta(days=float(stamp))).date() if 0 < stamp < 2_958_466 else None
     if isinstance(stamp, str):
-        try:
-            return cells.parse_date(stamp.split(" ")[0], locale)
-        except cells.CellError:
-            return None
+        for text in (stamp.strip(), stamp.split(" ")[0]):
+            try:
+                return cells.parse_day(text, locale, zone)
+            except cells.CellError:
+                continue
     return None
 
 
