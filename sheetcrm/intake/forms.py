@@ -312,7 +312,8 @@ class _Run:
             earlier = next((s for m, s in seen.get(same, ()) if moment is not None and m is not None
                             and abs(moment - m) <= SAME_POST), None)
             if earlier is not None:
-                if earlier.who is not None:  # a response still waiting (an error, a tie): this one waits with it
+                # One still waiting (an error at its cell, a tie) has no record yet: this one waits with it.
+                if earlier.who is not None:
                     self.part.writes.append(CellWrite(title, index + 1, lead_col + 1, earlier.who, expect=guard,
                                                       requires=earlier.anchor))
                 continue
