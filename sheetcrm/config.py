@@ -28,11 +28,12 @@ from sheetcrm.crm.follow_ups import FollowUpSettings
 from sheetcrm.crm.overview import OverviewSettings
 from sheetcrm.crm.stages import DEFAULT_STAGES, Stage
 from sheetcrm.every import ScheduleSettings
-from sheetcrm.cells import quoted, show_number
+from sheetcrm.cells import normalize_key, quoted, show_number
 from sheetcrm.i18n import N_, _, current, ngettext
 from sheetcrm.intake.settings import FormSettings, ServeSettings
 from sheetcrm.mail.smtp import SmtpSettings
 from sheetcrm.os_errors import os_problem
+from sheetcrm.records import LEAD_STATUSES, check_lead_statuses
 from sheetcrm.settings import HOUR, MINUTE, ConfigError, KeyedProblem, Section, problem, seconds
 from sheetcrm.warehouse.settings import WarehouseSettings
 
@@ -114,6 +115,9 @@ class Config(Section):
     owners: dict[str, str] = {}
     # A folder of Jinja templates that override the built-in ones by file name.
     templates: str | None = None
+    # Other words for a lead status (another CRM's "Attempted to Contact"): status -> its words,
+    # read wherever a Status is (the Leads tab, an import), as a stage's `aliases` are.
+    lead_statuses: dict[str, list[str]] = {}
     # Web forms whose responses become leads: name -> its tab and questions (sheetcrm.intake.settings).
     forms: dict[str, FormSettings] = {}
     # `sheetcrm serve`'s website form (sheetcrm.intake.settings.ServeSettings).
@@ -130,6 +134,34 @@ class Config(Section):
     overview: OverviewSettings = Field(default_factory=OverviewSettings)
     # The warehouse mirror (sheetcrm.warehouse): absent, no mirror; `[warehouse]` alone, SQLite's crm.db.
     warehouse: WarehouseSettings | None = None
+
+    @field_validator("forms")
+    @classmethod
+    def _one_form_per_tab(cls, v: dict[str, FormSettings]) -> dict[str, FormSettings]:
+        # Two forms over one tab handled each response twice: two activities, and for a person
+        # with no email two leads, the second's ID over the first's in the Lead cell.
+        seen: dict[str, str] = {}
+        for name, form in v.items():
+            other = seen.setdefault(normalize_key(form.tab), name)
+            if other != name:
+                raise KeyedProblem(f"{name}.tab", _(
+                    'the form {other} reads the tab "{tab}" already: each response would become a lead twice; '
+                    'keep one [forms.<name>] section per tab', other=other, tab=form.tab))
+        return v
+
+    @field_validator("lead_statuses")
+    @classmethod
+    def _lead_status_words(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
+        try:
+            return check_lead_statuses(v)
+        except KeyError as e:
+            raise KeyedProblem(str(e.args[0]), _(
+                "{key} is not a lead status; the statuses are {statuses}", key=quoted(e.args[0]),
+                statuses=", ".join(LEAD_STATUSES))) from None
+        except ValueError as e:
+            word, other = e.args
+            raise ValueError(_("{word} is a word of the lead status {status} already; a word reads as one status",
+                               word=quoted(word), status=other)) from None
 
     @field_validator("follow_ups")
     @classmethod

@@ -85,7 +85,7 @@ def read_inputs(snapshot: Snapshot, config: Config, context: ParseContext, repor
         unread_quotas=unread_quotas,
         stage_history=read_history(_grid(snapshot, STAGE_HISTORY), config.locale, context.stages,
                                    unread[STAGE_HISTORY.key], len(STAGE_HISTORY.headers)),
-        lead_history=read_history(_grid(snapshot, LEAD_HISTORY), config.locale, _LEAD_STATUSES,
+        lead_history=read_history(_grid(snapshot, LEAD_HISTORY), config.locale, context.lead_statuses or _LEAD_STATUSES,
                                   unread[LEAD_HISTORY.key], len(LEAD_HISTORY.headers)),
         unread_history=unread,
         sequences=read_sequences(_grid(snapshot, SEQUENCES)),

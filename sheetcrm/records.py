@@ -37,6 +37,9 @@ class ParseContext:
     # The team's time zone (an IANA name; None: the machine's): a date-time written with its UTC
     # offset ("2026-11-30T23:30:00Z") is read on the team's wall clock (cells.team_moment).
     zone: str | None = None
+    # normalize_key(word) -> lead status, the built-in words and the config's `[lead_statuses]`
+    # (`lead_status_choices`); empty: the built-in words only.
+    lead_statuses: Mapping[str, str] = field(default_factory=dict)
 
 
 def _cell(parse: Callable[[Any, ParseContext], Any], required: bool = False, kind: str = "text",
@@ -83,6 +86,7 @@ def _enum(what: str, canonical_to_aliases: dict[str, list[str]]) -> Callable[[An
 
     parse.choices = tuple(canonical_to_aliases)  # type: ignore[attr-defined]
     parse.aliases = canonical_to_aliases  # type: ignore[attr-defined]
+    parse.allowed = allowed  # type: ignore[attr-defined]
     return parse
 
 
@@ -268,6 +272,45 @@ LEAD_STATUSES = {
 }
 
 
+_STATUS_CHOICES = cells.enum_choices(LEAD_STATUSES)
+
+
+def lead_status_choices(extra: Mapping[str, list[str]]) -> dict[str, str]:
+    """normalize_key(word) -> lead status, for the built-in words and `extra` (status -> other
+    words, the config's `[lead_statuses]`, checked by `check_lead_statuses`)."""
+    return cells.enum_choices({status: [*words, *extra.get(status, [])] for status, words in LEAD_STATUSES.items()})
+
+
+def check_lead_statuses(extra: Mapping[str, list[str]]) -> dict[str, list[str]]:
+    """`[lead_statuses]` as the config file has it (a status, in any of its words -> other words)
+    keyed by the status's name. Raises KeyError (the key) for a key that is no status, and
+    ValueError (the word, its status) for a word that is already another status's."""
+    out: dict[str, list[str]] = {}
+    for key, words in extra.items():
+        status = _STATUS_CHOICES.get(cells.normalize_key(key))
+        if status is None:
+            raise KeyError(key)
+        out.setdefault(status, []).extend(words)
+    taken = dict(_STATUS_CHOICES)
+    for status, words in out.items():
+        for word in words:
+            other = taken.setdefault(cells.normalize_key(word), status)
+            if other != status:
+                raise ValueError(word, other)
+    return out
+
+
+def _status(raw: Any, ctx: ParseContext) -> str | None:
+    return cells.parse_enum(raw, ctx.lead_statuses or _STATUS_CHOICES, lambda: _(_LEAD_STATUS),
+                            _BUILT_IN_STATUS.allowed)  # type: ignore[attr-defined]
+
+
+_LEAD_STATUS = N_("lead status")
+_BUILT_IN_STATUS = _enum(_LEAD_STATUS, LEAD_STATUSES)
+# The Status column's dropdown and a workflow's `Status = ...` take the built-in words (`_enum`).
+_status.choices, _status.aliases = _BUILT_IN_STATUS.choices, _BUILT_IN_STATUS.aliases  # type: ignore[attr-defined]
+
+
 class Lead(Record):
     id: Text = col("ID")
     first_name: Text = col("First Name")  # not for people: recognised header
@@ -278,7 +321,7 @@ class Lead(Record):
     title: Text = col("Title")
     source: Text = col("Source")
     campaign: Text = col("Campaign")
-    status: Annotated[str | None, _cell(_enum(N_("lead status"), LEAD_STATUSES))] = col("Status")
+    status: Annotated[str | None, _cell(_status)] = col("Status")
     owner: Text = col("Owner")
     created: Day = col("Created")
     # What a conversion carries (crm/conversion.py): the deal, the company's site and country.

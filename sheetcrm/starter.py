@@ -174,8 +174,11 @@ FORCE_FILE_ONLY = N_("{what} already holds a demo CRM; --force replaces only a d
 
 def demo_config(config: Config, data: demo.DemoData) -> Config:
     """The config the demo's own sync runs with: the team's, plus the demo's web form
-    (`[forms.web]` over its responses tab) unless the team's config has a form of that name."""
-    return config.model_copy(update={"forms": {**data.forms, **config.forms}})
+    (`[forms.web]` over its responses tab) unless the team's config has a form of that name or
+    one reading that tab (two forms over one tab would handle each response twice)."""
+    taken = {cells.normalize_key(f.tab) for f in config.forms.values()}
+    own = {name: f for name, f in data.forms.items() if cells.normalize_key(f.tab) not in taken}
+    return config.model_copy(update={"forms": {**own, **config.forms}})
 
 
 def is_demo(snapshot: Snapshot) -> bool:

@@ -27,7 +27,7 @@ from sheetcrm.ids import id_pattern, read_sequences
 from sheetcrm.owned import owned_title, synced_before
 from sheetcrm.inputs import Inputs, read_conversions, read_inputs, read_segments, respell_duplicates
 from sheetcrm.parse_cache import RowMemo
-from sheetcrm.records import ParseContext
+from sheetcrm.records import ParseContext, lead_status_choices
 from sheetcrm.report import Issue, Report, column_letter
 from sheetcrm.schema import OPTIONAL_TABS, OWNED_TABS, QUOTAS, RATES, SEQUENCES, TABS, find_tab, tab_names
 from sheetcrm.workflow_tabs import read_workflows
@@ -84,7 +84,8 @@ def parse_context(config: Config) -> ParseContext:
     explicit = "stages" in config.model_fields_set
     shown = tuple(s.name if explicit else in_locale(config.locale, ("stage", s.name)) for s in config.stages)
     return ParseContext(locale=config.locale, stages=stages, locale_set="locale" in config.model_fields_set,
-                        currency=config.currency, stage_words=shown, zone=config.zone_name())
+                        currency=config.currency, stage_words=shown, zone=config.zone_name(),
+                        lead_statuses=lead_status_choices(config.lead_statuses) if config.lead_statuses else {})
 
 
 def team_config(snapshot: Snapshot, config: Config) -> Config:

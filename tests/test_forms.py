@@ -450,3 +450,73 @@ def test_a_text_time_reads_in_the_order_the_columns_own_text_times_prove():
     assert not part.issues and part.leads == 2
     created = [w.value for w in part.writes if w.tab == "Leads" and w.col == 9]
     assert created == [dt.date(2026, 12, 3), dt.date(2026, 12, 13)]
+
+
+def test_a_response_sent_twice_is_one_response(tmp_path):
+    """Submit clicked twice (or the page reloaded) writes two responses of the very same answers
+    seconds apart: within 10 minutes (queue.SAME_POST, the website form's rule) the second is
+    the first again: its Lead cell names the first's record, and no second activity is made
+    (it ran every `form response` workflow rule twice) nor, with no email, a second lead. The
+    same answers later than that, or other answers, are a response of their own."""
+    again = T1 + dt.timedelta(seconds=4)
+    b = XlsxBook(tmp_path, _tabs([[again, None, "Eve Fox", "Fox SA", None],  # sorted newest first
+                                  [T1, None, "Eve Fox", "Fox SA", None],
+                                  [T1 + dt.timedelta(seconds=2), "bob@beta.com", "Bob Stone", "Beta", None],
+                                  [T1 + dt.timedelta(seconds=3), "bob@beta.com", "Bob Stone", "Beta", None]]))
+    sync(b.book, config(), as_of=AS_OF)
+    assert [r[2:4] for r in _leads(b.rows("Leads"))[1:]] == [["Fox", "Fox SA"], ["Stone", "Beta"]]
+    lead_col = b.rows(RESPONSES)[0].index("Lead")
+    assert [r[lead_col] for r in b.rows(RESPONSES)[1:]] == ["LEAD-0002", "LEAD-0002", "LEAD-0003", "LEAD-0003"]
+    assert sorted(r[4] for r in b.rows("Activities")[1:] if r[2] == "Form Submitted") == ["LEAD-0002", "LEAD-0003"]
+    b.append(RESPONSES, [T1 + dt.timedelta(minutes=9), "bob@beta.com", "Bob Stone", "Beta", None])  # next sync
+    b.append(RESPONSES, [T1 + dt.timedelta(minutes=30), None, "Eve Fox", "Fox SA", None])  # later: its own
+    sync(b.book, config(), as_of=AS_OF)
+    assert [r[lead_col] for r in b.rows(RESPONSES)[5:]] == ["LEAD-0003", "LEAD-0004"]
+    assert sorted(r[4] for r in b.rows("Activities")[1:] if r[2] == "Form Submitted") == [
+        "LEAD-0002", "LEAD-0003", "LEAD-0004"]
+
+
+def test_a_blank_answer_to_the_source_question_keeps_the_forms_source(tmp_path):
+    """A question mapped to `source` ("How did you hear of us?") left blank made a lead with no
+    Source, counted under none in the KPIs, instead of the form's configured one; a website
+    post with an empty `source` did the same."""
+    from sheetcrm.intake.forms import web_lead_values
+
+    tabs = _tabs([[T1, "bob@beta.com", "Bob Stone", "Beta", None, None],
+                  [T2, "dee@delta.com", "Dee", "Delta", None, "Friend"]])
+    tabs[RESPONSES][0].append("How did you hear of us?")
+    b = XlsxBook(tmp_path, tabs)
+    fields = {**CONFIG["forms"]["web"]["fields"], "How did you hear of us?": "source"}
+    sync(b.book, config(forms={"web": {"tab": RESPONSES, "source": "Web form", "fields": fields}}), as_of=AS_OF)
+    assert [r[6] for r in _leads(b.rows("Leads"))[1:]] == ["Web form", "Friend"]
+    assert web_lead_values({"email": "a@b.com", "source": " "}, "Web", "New", None)["source"] == "Web"
+
+
+def test_two_forms_over_one_tab_are_a_config_mistake(tmp_path):
+    """Two [forms.<name>] sections naming one tab (its name spelled twice, "form responses 1")
+    handled each response twice: two activities, and for a person with no email two leads, the
+    second's ID over the first's in the Lead cell. The config stops with one line instead; the
+    demo's own [forms.web] is not added beside a form of the team's over its tab."""
+    from sheetcrm.demo import DemoData
+    from sheetcrm.starter import demo_config
+
+    fields = CONFIG["forms"]["web"]["fields"]
+    (tmp_path / "sheetcrm.toml").write_text(
+        '[forms.web]\ntab = "Form Responses 1"\nfields = { "Email Address" = "email" }\n'
+        '[forms.landing]\ntab = "form responses 1"\nfields = { "Email Address" = "email" }\n')
+    with pytest.raises(ConfigError, match=r'forms\.landing\.tab: the form web reads the tab "form responses 1"'):
+        load_config(tmp_path / "sheetcrm.toml")
+    team = config(forms={"landing": {"tab": RESPONSES, "fields": fields}})
+    data = DemoData.__new__(DemoData)
+    data.forms = config().forms
+    assert list(demo_config(team, data).forms) == ["landing"]
+
+
+def test_a_response_time_written_in_utc_is_the_teams_day(tmp_path):
+    """A tool other than Google Forms (a Zapier step, a CSV pasted in) writes the time in UTC,
+    "2026-11-30T23:30:00Z": that is 1 December in Madrid, and the lead was Created and its
+    activity dated 30 November, the day written."""
+    b = XlsxBook(tmp_path, _tabs([["2026-11-30T23:30:00Z", "bob@beta.com", "Bob Stone", "Beta", None]]))
+    sync(b.book, config(timezone="Europe/Madrid"), as_of=dt.date(2026, 12, 1))
+    assert same_value(_leads(b.rows("Leads"))[1][8], dt.date(2026, 12, 1))
+    assert same_value(b.rows("Activities")[2][1], dt.date(2026, 12, 1))

@@ -11,6 +11,7 @@ import subprocess
 import sys
 
 import openpyxl
+import pytest
 
 from sheetcrm.config import Config
 from sheetcrm.intake.importer import import_file, read_export
@@ -660,6 +661,32 @@ def test_another_crms_stage_or_status_word_is_rejected_saying_which_words_are_re
     assert "Use one of: New, Contacted" in reason and "aliases" not in reason
 
 
+def test_another_crms_lead_status_is_read_once_the_config_maps_it(tmp_path):
+    """HubSpot's, Salesforce's and Zoho's lead statuses had no mapping: a file of them could not
+    be imported but by editing every cell. `[lead_statuses]` gives a status other words, as a
+    stage's `aliases` do: the row is imported in the team's word, the reason of a word still
+    unmapped says where to map it, and a word given to two statuses is refused."""
+    path = _workbook(tmp_path, [["LEAD-0001", "Ann", "Bee", "Bee", "ann@bee.example", None, None, "Contactado",
+                                 None, None]])
+    export = _csv(tmp_path / "leads.csv", ["First Name", "Last Name", "Email", "Lead Status"],
+                  [["Eve", "Fox", "eve@fox.example", "Working - Contacted"],  # Salesforce
+                   ["Gil", "Hay", "gil@hay.example", "ATTEMPTED_TO_CONTACT"],  # HubSpot's internal value
+                   ["Ida", "Ivy", "ida@ivy.example", "Junk Lead"],  # Zoho
+                   ["Jo", "Jay", "jo@jay.example", "BAD_TIMING"]])
+    config = Config.model_validate({"lead_statuses": {
+        "Contacted": ["Working - Contacted", "Attempted to Contact"], "No calificado": ["Junk Lead"]}})
+    book = XlsxWorkbook(path)
+    result = import_file(book, config, export, "leads")
+    assert [r.status for r in result.rows] == ["added", "added", "added", "rejected"]
+    assert "[lead_statuses]" in result.rows[3].reasons[0] and "BAD_TIMING" in result.rows[3].reasons[0]
+    assert [r[7] for r in book.read().tabs["Leads"].rows[1:]] == ["Contactado", "Contactado", "Contactado",
+                                                                  "Unqualified"]
+    with pytest.raises(ValueError, match="Open"):
+        Config.model_validate({"lead_statuses": {"New": ["Open"], "Contacted": ["OPEN"]}})
+    with pytest.raises(ValueError, match="Hot"):
+        Config.model_validate({"lead_statuses": {"Hot": ["x"]}})
+
+
 def test_a_salesforce_data_loader_export_is_read_by_its_field_api_names(tmp_path):
     """Salesforce's Data Loader and weekly Data Export write field API names ("FirstName",
     "LastName", "LeadSource", "CreatedDate"): unknown, the leads were added with no name (the
@@ -711,6 +738,63 @@ def test_a_whole_name_column_alone_is_split_as_a_forms_name_not_left_out(tmp_pat
     assert result.rows[3].reasons[0].startswith("Person - Name: ")
     assert [r[1:3] for r in book.read().tabs["Leads"].rows[1:]] == [["Ann", "Bee"], ["Mary", "Ann Smith"],
                                                                      [None, "Cher"]]
+
+
+def test_a_whole_name_is_said_only_where_its_split_is_in_doubt(tmp_path):
+    """A first name and two surnames ("Juan Pérez Gómez", the usual Spanish name) or a surname
+    with particles ("Ann de la Vega") split right at the first space: a `name_split` warning on
+    each was noise that hid the ones that matter, a second word that may be a given name ("María
+    José García López": María / José García López; "José Luis Rodríguez") or an initial."""
+    path = _workbook(tmp_path, [])
+    names = ["Juan Pérez Gómez", "Ann de la Vega", "María José García López", "José Luis Rodríguez",
+             "María del Carmen Ruiz", "John F. Kennedy"]
+    export = _csv(tmp_path / "people.csv", ["Full Name", "Email"],
+                  [[n, f"p{i}@x.example"] for i, n in enumerate(names)])
+    result = import_file(XlsxWorkbook(path), Config(), export, "leads")
+    assert [r.status for r in result.rows] == ["added"] * 6
+    assert [[(w.code, w.column) for w in r.warnings] for r in result.rows] == [[], []] + [[("name_split", "A")]] * 4
+
+
+def test_fill_blanks_fills_a_cell_once_when_two_rows_of_the_file_are_one_record(tmp_path):
+    """A person exported twice with two phones: both rows match the lead, each found its Phone
+    empty, both fills were planned and counted, and the later silently overwrote the earlier in
+    the same write. The first row fills it; the other value is said at its cell."""
+    path = _workbook(tmp_path, [["LEAD-0001", "Ann", "Bee", "Bee", "ann@bee.example", None, None, None, None, None]])
+    export = _csv(tmp_path / "leads.csv", ["Email", "Phone", "Source"],
+                  [["ann@bee.example", "+34 600 111 222", "Web"], ["ANN@bee.example", "+34 600 999 999", "Web"]])
+    book = XlsxWorkbook(path)
+    result = import_file(book, Config(), export, "leads", fill_blanks=True)
+    assert [(r.status, r.filled) for r in result.rows] == [("matched", 2), ("matched", 0)]
+    assert [(w.code, w.column, w.value) for w in result.rows[1].warnings] == [("fill_taken", "B", "+34 600 999 999")]
+    assert "row 2" in result.rows[1].warnings[0].message
+    assert book.read().tabs["Leads"].rows[1][5:7] == ["+34 600 111 222", "Web"]
+    # A row matching a record added from an earlier row of the file filled nothing of it.
+    export = _csv(tmp_path / "more.csv", ["Email", "Phone", "Source", "Last Name"],
+                  [["cy@dee.example", None, "Web", "Dee"], ["cy@dee.example", "+34 600 222 333", "Fair", "Dee"]])
+    result = import_file(book, Config(), export, "leads", fill_blanks=True)
+    assert [(r.status, r.id, r.filled) for r in result.rows] == [("added", "LEAD-0002", 0), ("matched", "LEAD-0002", 1)]
+    assert [(w.code, w.column, w.value) for w in result.rows[1].warnings] == [("fill_taken", "C", "Fair")]
+    assert book.read().tabs["Leads"].rows[2][:7] == ["LEAD-0002", None, "Dee", None, "cy@dee.example",
+                                                     "+34 600 222 333", "Web"]
+
+
+def test_a_whole_name_written_last_name_first_splits_at_its_comma(tmp_path):
+    """"Bee, Ann" (a list sorted by surname) split at the first space was First Name "Bee,"
+    and Last Name "Ann", with nothing said; the comma says where it splits. A suffix after the
+    comma is no first name; a form's or a website post's name splits alike."""
+    from sheetcrm.intake.forms import web_lead_values
+
+    path = _workbook(tmp_path, [])
+    export = _csv(tmp_path / "people.csv", ["Full Name", "Email"],
+                  [["Bee, Ann", "a@x.example"], ["García López, María José", "b@x.example"],
+                   ["John Smith, Jr.", "c@x.example"], ["Smith, John, Jr.", "d@x.example"]])
+    book = XlsxWorkbook(path)
+    result = import_file(book, Config(), export, "leads")
+    assert [[w.code for w in r.warnings] for r in result.rows] == [[], [], [], ["name_split"]]
+    assert [r[1:3] for r in book.read().tabs["Leads"].rows[1:4]] == [
+        ["Ann", "Bee"], ["María José", "García López"], ["John", "Smith, Jr."]]
+    web = web_lead_values({"name": "Bee, Ann"}, "Web", "New", None)
+    assert (web["first_name"], web["last_name"]) == ("Ann", "Bee")
 
 
 def test_a_phone_excel_saved_in_scientific_notation_is_rejected_not_written(tmp_path):

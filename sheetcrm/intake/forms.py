@@ -33,7 +33,9 @@ first column ("Timestamp", "Marca temporal"), then one column per question. For 
 
 The one window left: an answer among the first ones edited after the lead landed but before
 its Lead cell did gives the response a new key, so it becomes a lead again; that takes an
-interrupted write and an edit within the same minute.
+interrupted write and an edit within the same minute. A response of the very same answers as
+another within `queue.SAME_POST` (10 minutes) is that one sent again: its Lead cell names the
+other's record, and nothing else is made (docs/leads.md).
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ from sheetcrm.crm.words import LEAD_STATUS
 from sheetcrm.engine import words_of
 from sheetcrm.i18n import N_, _
 from sheetcrm.ids import id_pattern
-from sheetcrm.intake.queue import WebBatch
+from sheetcrm.intake.queue import SAME_POST, WebBatch
 from sheetcrm.intake.settings import ServeSettings
 from sheetcrm.intake.text import problem
 from sheetcrm.plan import append_writes
@@ -281,33 +283,62 @@ class _Run:
                  if stamp_col < len(row) and isinstance(row[stamp_col], str)]
         self.order = proven(texts, "date") or self.locale
         before = len(self.part.writes)
+        # The responses already handled and those placed in this sync, by their answers: a new
+        # one with the very same answers within SAME_POST of one of them is that response sent
+        # again (Submit clicked twice, the page reloaded): it gets that one's record in its Lead
+        # cell, and no activity of its own (a second one ran every `form response` rule again).
+        seen: dict[tuple[Any, ...], list[tuple[dt.datetime | None, _Seen]]] = {}
+        new: list[tuple[dt.datetime | None, int]] = []
         for index in range(1, len(grid.rows)):
             row = grid.rows[index]
             stamp = row[stamp_col] if stamp_col < len(row) else None
-            if cells.is_blank(stamp) or not cells.is_blank(row[lead_col] if lead_col < len(row) else None):
+            if cells.is_blank(stamp):
                 continue
+            moment = _moment(stamp, self.order, self.config.zone_name())
+            lead = row[lead_col] if lead_col < len(row) else None
+            if cells.is_blank(lead):
+                new.append((moment, index))
+            else:
+                seen.setdefault(_answers(row, answers_cols), []).append((moment, _Seen(lead, None)))
+        # In time order, so the first of the copies is the one that counts, however the tab is sorted.
+        new.sort(key=lambda item: (item[0] is None, item[0] or dt.datetime.min))
+        for moment, index in new:
+            row = grid.rows[index]
+            stamp = row[stamp_col]
             first = [row[c] if c < len(row) else None for c in answers_cols[:FIRST_ANSWERS]]
             guard = ((stamp_col + 1, stamp), (lead_col + 1, None),
                      *((c + 1, v) for c, v in zip(answers_cols, first) if not cells.is_blank(v)))
-            self._response(name, settings, title, index + 1, row, stamp, stamp_col, questions, first, lead_col, guard)
+            same = _answers(row, answers_cols)
+            earlier = next((s for m, s in seen.get(same, ()) if moment is not None and m is not None
+                            and abs(moment - m) <= SAME_POST), None)
+            if earlier is not None:
+                # One still waiting (an error at its cell, a tie) has no record yet: this one waits with it.
+                if earlier.who is not None:
+                    self.part.writes.append(CellWrite(title, index + 1, lead_col + 1, earlier.who, expect=guard,
+                                                      requires=earlier.anchor))
+                continue
+            placed = self._response(name, settings, title, index + 1, row, stamp, stamp_col, questions, first,
+                                    lead_col, guard)
+            seen.setdefault(same, []).append((moment, placed or _Seen(None, None)))
         if new_column is not None and len(self.part.writes) > before:
             self.part.writes.insert(before, new_column)
 
     def _response(self, form: str, settings: FormSettings, title: str, sheet_row: int, row: list[Any],
                   stamp: CellValue, stamp_col: int, questions: dict[int, str], first: list[CellValue],
-                  lead_col: int, guard: tuple[tuple[int, CellValue], ...]) -> None:
+                  lead_col: int, guard: tuple[tuple[int, CellValue], ...]) -> _Seen | None:
+        """The response's record and the write its Lead cell requires, once placed; None while it waits."""
         key = response_key(form, stamp, first)
         done = self.handled.get(key)
         if done is not None:  # its lead and activity landed; the Lead cell did not
             self.part.writes.append(CellWrite(title, sheet_row, lead_col + 1, done, expect=guard))
-            return
-        day = _day(stamp, self.order)
+            return _Seen(done, None)
+        day = _day(stamp, self.order, self.config.zone_name())
         if day is None:
             self.part.issues.append(_issue("error", title, sheet_row, stamp_col, None, stamp, "form_bad_time"))
-            return
+            return None
         lead = self._lead(settings, title, sheet_row, row, questions, day)
         if lead is None:
-            return
+            return None
         placed = self._place(form, key, lead, day)
         if isinstance(placed, Unsure):
             col = next((c for name in ("email", "phone") if getattr(lead, name)
@@ -328,6 +359,8 @@ class _Run:
         elif placed is not None:
             who, anchor = placed
             self.part.writes.append(CellWrite(title, sheet_row, lead_col + 1, who, expect=guard, requires=anchor))
+            return _Seen(who, anchor)
+        return None
 
     def _place(self, form: str, key: str, lead: Lead,
                day: dt.date) -> tuple[str, tuple[str, int, int]] | Ambiguous | Unsure | None:
@@ -428,12 +461,10 @@ class _Run:
         for col, name in questions.items():
             text = cells.parse_text(row[col] if col < len(row) else None)
             if name == "name":
-                first, _sep, last = (text or "").partition(" ")
-                parts = {"first_name": first if last else None, "last_name": last.strip() or first or None}
-                for part, value in parts.items():
+                for part, value in zip(("first_name", "last_name"), split_name(text)):
                     if part not in questions.values():
                         data[part], where[part] = value, col
-            else:
+            elif text is not None or name not in data:  # a blank answer leaves the config's Source
                 data[name], where[name] = text, col
         try:
             return Lead.model_validate(data, context=self.parse)
@@ -494,8 +525,9 @@ def web_lead_values(fields: dict[str, Any], source: str, status: str | None, day
     has refused a name its filled First or Last Name disagrees with)."""
     data: dict[str, Any] = {"source": source, "status": status, "created": day}
     for name, value in fields.items():
-        if name != "name":
-            data[name] = cells.parse_text(value)
+        text = cells.parse_text(value)
+        if name != "name" and (text is not None or name not in data):  # a blank field leaves `source`
+            data[name] = text
     if "name" in fields:
         for part, text in zip(("first_name", "last_name"), split_name(cells.parse_text(fields["name"]))):
             if data.get(part) is None:
@@ -505,9 +537,60 @@ def web_lead_values(fields: dict[str, Any], source: str, status: str | None, day
 
 def split_name(whole: str | None) -> tuple[str | None, str | None]:
     """(first name, last name) of a whole name, split at its first space; one word is a last
-    name (a Leads row needs one): "Ann de la Vega" -> ("Ann", "de la Vega"), "Solo" -> (None, "Solo")."""
-    first, _sep, last = (whole or "").partition(" ")
+    name (a Leads row needs one): "Ann de la Vega" -> ("Ann", "de la Vega"), "Solo" -> (None, "Solo").
+    A name written last name first, before a comma, splits there: "García López, María José" ->
+    ("María José", "García López") (split at the space it was First "García", Last "López,
+    María José"); not before a suffix ("John Smith, Jr." -> ("John", "Smith, Jr."))."""
+    text = (whole or "").strip()
+    last, comma, first = text.partition(",")
+    if comma and last.strip() and first.strip() and "," not in first \
+            and cells.normalize_key(first).rstrip(".") not in _SUFFIXES:
+        return first.strip(), last.strip()
+    first, _sep, last = text.partition(" ")
     return (first if last.strip() else None), (last.strip() or first or None)
+
+
+# What may follow a comma in a name written first name first: not a first name.
+_SUFFIXES = frozenset("jr sr ii iii iv v phd md esq dds jd mba cpa".split())  # not for people: compared folded
+
+
+# Words that join a surname to the next ("Ann de la Vega", "Jan van der Berg"), or a given name
+# to the next in Spanish ("María del Carmen Ruiz"): looked past for the word that decides.
+_PARTICLES = frozenset("de del la las los y i e da das do dos di van von der den du le st".split())  # not for people
+# Given names that are often the second of a compound one ("María José", "José Luis", "Mary
+# Ann", "Jean Pierre"): a whole name whose second word is one of them may split after it, not
+# before. Folded as `cells.normalize_key` folds (no accents, lower case).
+_SECOND_GIVEN = frozenset((  # not for people: names, compared folded
+    "jose maria luis carlos antonio manuel angel miguel javier jesus juan pablo pedro ignacio francisco "
+    "ramon andres alberto enrique fernando jorge vicente eduardo alfonso tomas rafael mariano emilio felix "
+    "david daniel alejandro gabriel esteban martin diego sebastian agustin "
+    "carmen isabel teresa pilar elena ana dolores mercedes victoria luisa rosa eugenia cristina ines paz luz "
+    "belen lourdes mar sol soledad rocio angeles esther fernanda antonia josefa magdalena concepcion montserrat "
+    "nieves paula sofia julia gloria beatriz laura clara eva cruz reyes fernanda alejandra gabriela jimena "
+    "ann anne anna beth jane jo kay lee lou lynn mae may marie rose sue ellen louise elizabeth grace "
+    "james john paul michael robert william joseph thomas charles edward henry alan ray "
+    "jean pierre claude luc marc michel louis francois philippe yves "
+    "eduarda paulo joao").split())
+
+
+def split_in_doubt(whole: str) -> bool:
+    """Whether a whole name's split at its first space (`split_name`) may be wrong: its second
+    word (past particles) is a given name or an initial, and not its last word ("Mary Ann
+    Smith", "María José García López", "María del Carmen Ruiz", "John F. Kennedy"). A first name
+    and two surnames ("Juan Pérez Gómez") or a surname with particles ("Ann de la Vega") split
+    right, and two words always do; so does a name written "Last, First" (`split_name`)."""
+    if "," in whole:
+        last, _comma, first = whole.partition(",")
+        if split_name(whole) == (first.strip(), last.strip()):
+            return False  # "Last, First": the comma says where it splits
+        return "," in first or split_in_doubt(last)  # "John Smith, Jr.": the name before the suffix decides
+    words = whole.split()
+    for word in words[1:-1]:  # the last word is a surname whatever it is
+        key = cells.normalize_key(word)
+        if key in _PARTICLES:
+            continue
+        return key in _SECOND_GIVEN or len(key.rstrip(".")) == 1
+    return False
 
 
 def lead_columns(snapshot: Snapshot, config: Config) -> tuple[tuple[str, int], ...]:
@@ -548,8 +631,41 @@ def _last_used(grid: Grid) -> int:
     return max([used, *(c + 1 for _, c in grid.formulas), *(m[3] + 1 for m in grid.merges)])
 
 
-def _day(stamp: CellValue, locale: str) -> dt.date | None:
-    """The day of a response time: a date cell, a serial number (Google), or text."""
+@dataclass(frozen=True)
+class _Seen:
+    """A response as a later copy of it sees it: the record in its Lead cell (None while it
+    waits) and the write that cell requires (a new lead's ID write in this sync; None: landed)."""
+
+    who: CellValue
+    anchor: tuple[str, int, int] | None
+
+
+def _answers(row: list[Any], cols: list[int]) -> tuple[Any, ...]:
+    """A response's answers, each as `cell_key` compares cells: what tells it from another."""
+    return tuple(cell_key(row[c] if c < len(row) else None) for c in cols)
+
+
+def _moment(stamp: CellValue, order: str, zone: str | None = None) -> dt.datetime | None:
+    """When a response was sent: a date-time cell, a serial number (Google) to the second, or
+    text to the minute (`cells.parse_moment`: a time written with its UTC offset, as tools other
+    than Google Forms write it, on the team's clock in `zone`); None when its day cannot be read."""
+    if isinstance(stamp, dt.datetime):
+        return stamp
+    if isinstance(stamp, (int, float)) and not isinstance(stamp, bool) and 0 < stamp < 2_958_466:
+        return _EPOCH + dt.timedelta(seconds=round(float(stamp) * 86400))
+    if isinstance(stamp, str):
+        try:
+            return cells.parse_moment(stamp.strip(), order, zone)
+        except cells.CellError:
+            pass
+    day = _day(stamp, order, zone)
+    return None if day is None else dt.datetime.combine(day, cells.time_of(stamp))
+
+
+def _day(stamp: CellValue, locale: str, zone: str | None = None) -> dt.date | None:
+    """The day of a response time: a date cell, a serial number (Google), or text (a time
+    written with its UTC offset, "2026-11-30T23:30:00Z", is the day it is in the team's `zone`:
+    1 December in Madrid, not the day written)."""
     if isinstance(stamp, dt.datetime):
         return stamp.date()
     if isinstance(stamp, dt.date):
@@ -557,10 +673,11 @@ def _day(stamp: CellValue, locale: str) -> dt.date | None:
     if isinstance(stamp, (int, float)) and not isinstance(stamp, bool):
         return (_EPOCH + dt.timedelta(days=float(stamp))).date() if 0 < stamp < 2_958_466 else None
     if isinstance(stamp, str):
-        try:
-            return cells.parse_date(stamp.split(" ")[0], locale)
-        except cells.CellError:
-            return None
+        for text in (stamp.strip(), stamp.split(" ")[0]):
+            try:
+                return cells.parse_day(text, locale, zone)
+            except cells.CellError:
+                continue
     return None
 
 

@@ -51,7 +51,7 @@ from sheetcrm.i18n import N_, _
 from sheetcrm.os_errors import os_problem
 from sheetcrm.ids import id_pattern
 from sheetcrm.plan import append_writes, cell_value, owned_tab
-from sheetcrm.intake.forms import split_name
+from sheetcrm.intake.forms import split_in_doubt, split_name
 from sheetcrm.intake.text import problem
 from sheetcrm.records import Account, Contact, Lead
 from sheetcrm.report import Issue, Report, column_letter
@@ -59,7 +59,8 @@ from sheetcrm.owned import locate
 from sheetcrm.schema import MERGED, SEQUENCES, TABS
 from sheetcrm.table import Row, Table, find_header_row, map_header, parse_table, tab_locale
 from sheetcrm.validate import parse_context, read_crm, references_of, row_label, team_config
-from sheetcrm.workbook import CellWrite, Grid, Plan, Snapshot, Workbook, WorkbookConflict, WorkbookError, WriteResult
+from sheetcrm.workbook import (CellWrite, Grid, Plan, Snapshot, Workbook, WorkbookConflict, WorkbookError, WriteResult,
+                               same_value)
 
 TABS_IMPORTED = ("leads", "contacts", "accounts", "opportunities")
 ENCODINGS = ("utf-8-sig", "cp1252")  # utf-8-sig reads plain UTF-8 too; Excel on Windows saves CSV as cp1252
@@ -270,6 +271,8 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
     warnings: dict[int, list[Issue]] = {}
     stage = incoming.header.fields.get("stage")
     stage_letter = column_letter(stage + 1) if tab == "opportunities" and stage is not None else None
+    status = incoming.header.fields.get("status")
+    status_letter = column_letter(status + 1) if tab == "leads" and status is not None else None
     # An Account or Contact naming no record of its tab, or two: the row would be an error in the
     # tab at the next sync, left out of every figure. Said now, the row is not written.
     for issue in references_of(crm, tab, incoming):
@@ -291,6 +294,9 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
                 if issue.column == stage_letter:
                     said += _("; or, to read that word as one of your stages, add it to that stage's `aliases` "
                               "under [[stages]] in sheetcrm.toml")
+                elif issue.column == status_letter:
+                    said += _("; or, to read that word as one of these statuses, add it to that status's words "
+                              "under [lead_statuses] in sheetcrm.toml")
             shown = whole_name.get(issue.column or "", issue.header)  # an added name cell is the whole name's
             reasons.setdefault(issue.row or 0, []).append(f"{shown}: {said}" if shown else said)
         else:
@@ -344,6 +350,8 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
                   default=0)
     counter = max(highest, marks.get(prefix, 0))
     new_rows: list[dict[str, Any]] = []
+    filled = _Filled(table, incoming, whole_name, source)
+    added: dict[str, dict[str, Any]] = {}  # new ID -> its row's values
     total = len(incoming.rows)
     for n, row in enumerate(incoming.rows, 1):
         if n % 500 == 0 or n == total:
@@ -385,14 +393,20 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
             found = matches[0]
             outcome = Outcome(row.row, "matched", found.id, warnings=warnings.get(row.row, []))
             if fill_blanks:
-                fills = _fills(table, found, values, snapshot.tabs[table.title].formulas)
-                outcome.filled = len(fills)
-                result.plan.writes.extend(fills)
+                if found.assigned and found.id in added:  # added from an earlier row of the file
+                    outcome.filled = filled.into_new(added[found.id], values, row, found, outcome)
+                else:
+                    fills = _fills(table, found, values, snapshot.tabs[table.title].formulas)
+                    fills = filled.take(fills, row, found, outcome)
+                    outcome.filled = len(fills)
+                    result.plan.writes.extend(fills)
             result.rows.append(outcome)
             continue
         counter += 1
         new_id = f"{prefix}-{counter:04d}"
         new_rows.append(values | {"id": new_id})
+        added[new_id] = new_rows[-1]
+        filled.added(row.row, new_rows[-1])
         index.add(record, Row(0, new_id, record, [], assigned=True))
         result.rows.append(Outcome(row.row, "added", new_id, warnings=warnings.get(row.row, [])))
     writes, _after = append_writes(table, snapshot.tabs[table.title], new_rows)
@@ -437,10 +451,11 @@ def _whole_names(spec: Any, source: str, grid: Grid, config: Config, at: int
                  ) -> tuple[Grid, dict[str, str], dict[int, list[Issue]]]:
     """A leads or contacts export whose only name column is a whole name ("Person - Name",
     "Full Name"): the grid with First Name and Last Name columns added after its last, each
-    row's name split as a form's is (`forms.split_name`: at the first space; one word is a Last
+    row's name split as a form's is (`forms.split_name`: at the first space, or its comma; one word is a Last
     Name); the letters of the whole name's column and of the two added -> the whole name's
     header (a problem at an added cell is said at the whole name); and a `name_split` warning
-    at each name of three words or more, whose split may be elsewhere ("Mary Ann Smith").
+    at each name whose split may be elsewhere (`forms.split_in_doubt`: "Mary Ann Smith", not
+    "Juan Pérez Gómez").
     Unchanged, {} and {} when the file has a First or Last Name column, or no such column."""
     if spec.key not in ("leads", "contacts"):
         return grid, {}, {}
@@ -464,7 +479,7 @@ def _whole_names(spec: Any, source: str, grid: Grid, config: Config, at: int
         whole = cells.parse_text(line[col]) if isinstance(line[col], str) else None
         first, last = split_name(whole) if whole else (None, None)
         line += [first, last]
-        if whole and len(whole.split()) > 2:
+        if whole and split_in_doubt(whole):
             fmt = {"whole": whole, "first": cells.quoted(first), "last": cells.quoted(last)}
             said[i + 1] = [Issue("warning", source, i + 1, column_letter(col + 1), header.labels[col], line[col],
                                  "name_split", _(_SPLIT[0], **fmt), _(_SPLIT[1], **fmt))]
@@ -683,6 +698,62 @@ def _fills(table: Table, row: Row, values: dict[str, Any], formulas: set[tuple[i
             out.append(CellWrite(table.title, row.row, col + 1, value,
                                  expect=((id_col + 1, row.raw_id), (col + 1, None))))
     return out
+
+
+_FILL_TAKEN = (N_("{column} ({shown}) is not written into {record}: row {line} of the file, the same record, "
+                  "fills that cell with {other}."),
+               N_("Which one is right is for a person to say: if it is this one, type it into the tab by hand."))
+
+
+class _Filled:
+    """The cells `--fill-blanks` fills, and from which row of the file: two rows of one record
+    (the person exported twice, with two phones) each found the cell empty, so both were
+    planned and counted, and the later overwrote the earlier in the same write with nothing
+    said; a row matching a record added from an earlier row of the file filled nothing. The
+    first row fills a cell; a later one with another value is a `fill_taken` warning at its
+    cell, and one with the same value fills nothing more."""
+
+    def __init__(self, table: Table, incoming: Table, whole_name: dict[str, str], source: str) -> None:
+        fields = {**table.header.fields, **table.header.custom}
+        self.field_of = {col + 1: name for name, col in fields.items()}  # the tab's column (1-based) -> field
+        self.incoming, self.whole_name, self.source = incoming, whole_name, source
+        self.by: dict[tuple[str, str], tuple[int, Any]] = {}  # (record ID, field) -> (file line, value)
+
+    def added(self, line: int, values: dict[str, Any]) -> None:
+        """A new record's values, from the file's row `line`."""
+        for name, value in values.items():
+            self.by[(values["id"], name)] = (line, value)
+
+    def take(self, fills: list[CellWrite], row: Row, found: Row, outcome: Outcome) -> list[CellWrite]:
+        """`fills` (into `found`'s empty cells) less those an earlier row of the file fills."""
+        return [w for w in fills if self._first(row, found, self.field_of.get(w.col, ""), w.value, outcome)]
+
+    def into_new(self, new: dict[str, Any], values: dict[str, Any], row: Row, found: Row, outcome: Outcome) -> int:
+        """`values` into the empty fields of `new`, the row added for `found`; how many."""
+        count = 0
+        columns = set(self.field_of.values())  # a field the tab has no column for is written nowhere
+        for name, value in values.items():
+            if name in columns and name != "id" and self._first(row, found, name, value, outcome):
+                new[name] = value
+                count += 1
+        return count
+
+    def _first(self, row: Row, found: Row, name: str, value: Any, outcome: Outcome) -> bool:
+        earlier = self.by.setdefault((found.id or "", name), (row.row, value))
+        if earlier[0] == row.row:
+            return True
+        if not same_value(earlier[1], value):
+            header = self.incoming.header
+            col = {**header.fields, **header.custom}.get(name)
+            raw = row.cells[col] if col is not None and col < len(row.cells) else value
+            letter = column_letter(col + 1) if col is not None else None
+            shown = self.whole_name.get(letter or "", header.labels.get(col, "") if col is not None else "")
+            fmt = {"column": shown, "shown": cells.quoted(raw), "record": found.id, "line": earlier[0],
+                   "other": cells.quoted(earlier[1])}
+            outcome.warnings = [*outcome.warnings, Issue(
+                "warning", self.source, row.row, letter, shown or None, raw, "fill_taken",
+                _(_FILL_TAKEN[0], **fmt), _(_FILL_TAKEN[1], **fmt))]
+        return False
 
 
 class _Index:

@@ -7,7 +7,8 @@ and which Leads field each question fills.
     source = "Web"                           # the lead's Source, in the team's words
 
 A field is one of the Leads fields below; "name" is a whole name, split at its first space
-into First Name and Last Name (one word is a Last Name, which is what identifies a lead).
+into First Name and Last Name (one word is a Last Name, which is what identifies a lead; "Bee,
+Ann" splits at its comma: `forms.split_name`).
 """
 
 from __future__ import annotations
