@@ -10,7 +10,7 @@ from collections import Counter
 from decimal import Decimal
 
 import openpyxl
-from sqlalchemy import create_engine, event, func, select
+from sqlalchemy import create_engine, event, func, select, text
 from sqlalchemy.engine import Engine
 
 from books import xlsx_book
@@ -349,3 +349,85 @@ def test_an_id_too_long_for_a_database_key_is_said_at_its_cell_and_the_rest_is_m
     lines = [r.getMessage() for r in caplog.records if r.name == "sheetcrm.run.warehouse"]
     assert lines == ["warehouse: Activities!A3 is 3000 characters long, too long for the database's key; "
                      "that row is not mirrored until it is shortened"]
+
+
+def _spanish_deal(path) -> None:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Oportunidades"
+    ws.append(["ID", "Nombre", "Cuenta", "Etapa", "Importe", "Fecha de cierre"])
+    ws.append(["OPP-0001", "Uno", "Acme", "Propuesta", 1000, dt.datetime(2027, 1, 15)])
+    wb.save(path)
+
+
+def test_a_spanish_sheets_stage_history_holds_the_stages_opportunities_holds(tmp_path, warehouse_url):
+    """The Historial de etapas tab says "Propuesta" and "Ganada"; opportunities.stage holds the
+    configured names ("Closed Won"), and stage_history held the sheet's words: a join or a
+    report by stage across the two found nothing, silently.
+
+    A warehouse an older sheetcrm filled holds a Spanish sheet's words ("Propuesta"), its mark
+    no names: the next sync puts them in the configured names, keeping each row's cells, rather
+    than appending every row again under the name (a report then counted each change twice).
+    Two spellings of one change on a day become n = 1 and 2, never a clash."""
+    path = tmp_path / "crm.xlsx"
+    _spanish_deal(path)
+    config = Config(locale="es", warehouse=WarehouseSettings(url=warehouse_url))
+    sync(XlsxWorkbook(path), config, as_of=DAY)
+    history, engine = APPENDED["stage_history"], engine_of(warehouse_url)
+    with engine.begin() as c:  # as sheetcrm 0004 left it
+        c.execute(history.update().values(to_value="Propuesta"))
+        c.execute(history.insert().values(record_id="OPP-0009", changed_at=DAY, from_value="Prospecting",
+                                          to_value="Proposal", n=1, amount=5, first_seen_at=dt.datetime(2026, 1, 1)))
+        c.execute(history.insert().values(record_id="OPP-0009", changed_at=DAY, from_value="Prospección",
+                                          to_value="Propuesta", n=1, amount=7, first_seen_at=dt.datetime(2026, 1, 2)))
+        c.execute(APPENDED["lead_status_history"].insert().values(
+            record_id="LEAD-0001", changed_at=DAY, from_value="", to_value="Nuevo", n=1,
+            first_seen_at=dt.datetime(2026, 1, 1)))
+        c.execute(RECORDS["opportunities"].update().values(name="renamed meanwhile"))  # not the unchanged mark
+        c.execute(text("UPDATE sheetcrm_mirror SET names = NULL"))
+        first_seen = c.execute(select(history.c.first_seen_at).where(history.c.record_id == "OPP-0001")).scalar()
+    tick(path, "Oportunidades", {"ID": "OPP-0001"}, "Etapa", "Ganada")
+    assert sync(XlsxWorkbook(path), config, as_of=DAY + dt.timedelta(days=1)).mirrored.outcome == "mirrored"
+    with engine.connect() as c:
+        rows = {tuple(r[:5]): (same(r.amount, 1000) or r.amount, r.first_seen_at) for r in c.execute(
+            select(history.c.record_id, history.c.from_value, history.c.to_value, history.c.n,
+                   history.c.changed_at, history.c.amount, history.c.first_seen_at))}
+        leads = c.execute(select(APPENDED["lead_status_history"].c.to_value)).scalars().all()
+    assert {k[:4] for k in rows} == {("OPP-0001", "", "Proposal", 1), ("OPP-0001", "Proposal", "Closed Won", 1),
+                                     ("OPP-0009", "Prospecting", "Proposal", 1),
+                                     ("OPP-0009", "Prospecting", "Proposal", 2)}
+    assert rows[("OPP-0001", "", "Proposal", 1, DAY)] == (True, first_seen)  # its cells kept
+    assert leads == ["New"]
+    with engine.connect() as c:
+        joined = c.execute(select(func.count()).select_from(history.join(
+            RECORDS["opportunities"], (history.c.record_id == RECORDS["opportunities"].c.id)
+            & (history.c.to_value == RECORDS["opportunities"].c.stage)))).scalar()
+    assert joined == 1  # the deal's last change names the stage it is in
+
+
+def test_a_column_renamed_in_the_sheet_keeps_its_warehouse_values(tmp_path):
+    """A person renames the Close Date header ("Expected Close"): the sync reads no Close Date
+    (and says so), and the mirror set every deal's close_date to NULL, its updated_at moved: the
+    warehouse lost a column of values over a header's typo. It keeps them, as it keeps a row
+    with a bad cell; the other columns still follow the sheet, and the name comes back with it."""
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    path = tmp_path / "crm.xlsx"
+    _spanish_deal(path)
+    config = Config(locale="es", warehouse=WarehouseSettings(url=url))
+    sync(XlsxWorkbook(path), config, as_of=DAY)
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Oportunidades"]
+    ws["F1"], ws["B2"] = "Cierre previsto", "Uno bis"
+    ws.append(["OPP-0002", "Dos", "Acme", "Propuesta", 500, dt.datetime(2027, 2, 1)])
+    wb.save(path)
+    assert sync(XlsxWorkbook(path), config, as_of=DAY).mirrored.outcome == "mirrored"
+    opps = live(engine_of(url), "opportunities")
+    assert (opps[("OPP-0001",)]["name"], opps[("OPP-0001",)]["close_date"]) == ("Uno bis", dt.date(2027, 1, 15))
+    assert opps[("OPP-0002",)]["close_date"] is None  # never read: nothing to keep
+    tick(path, "Oportunidades", {"ID": "OPP-0002"}, "Cierre previsto", dt.datetime(2027, 3, 1))
+    wb = openpyxl.load_workbook(path)
+    wb["Oportunidades"]["F1"] = "Fecha de cierre"
+    wb.save(path)
+    sync(XlsxWorkbook(path), config, as_of=DAY)
+    opps = live(engine_of(url), "opportunities")
+    assert opps[("OPP-0002",)]["close_date"] == dt.date(2027, 3, 1)
