@@ -99,9 +99,17 @@ class SyncOutcome:
             "stats": self.crm.stats(),
             "scoring": {"method": self.results.scoring.method, "note": self.results.scoring.note},
             "issues": [i.as_dict() for i in self.crm.report.issues],
-            "warehouse": dataclasses.asdict(self.mirrored) if self.mirrored is not None else None,
+            "warehouse": _mirrored_dict(self.mirrored) if self.mirrored is not None else None,
             "trimmed": dict(self.trimmed),
         }
+
+
+def _mirrored_dict(mirrored: Mirrored) -> dict[str, Any]:
+    """`Mirrored` for `sync --format json`: `behind` as {"syncs", "since" (ISO, UTC)} or null."""
+    out = dataclasses.asdict(mirrored)
+    if mirrored.behind is not None:
+        out["behind"] = {"syncs": mirrored.behind.syncs, "since": mirrored.behind.since.isoformat()}
+    return out
 
 
 def plan_sync(snapshot: Snapshot, config: Config, as_of: dt.date,

@@ -486,7 +486,8 @@ def status(settings: WarehouseSettings) -> Status:
             out = Status(masked(url), revision, head())
             if revision is None:
                 return out
-            out.marks = [dict(r._mapping) for r in connection.execute(select(MIRROR).order_by(MIRROR.c.source))]
+            shown = [c for c in MIRROR.c if c.name != "names"]  # the mirror's own bookkeeping
+            out.marks = [dict(r._mapping) for r in connection.execute(select(*shown).order_by(MIRROR.c.source))]
             for mark in out.marks:
                 # SQLite keeps no zone: the instant was written in UTC (`mirror`'s `now`), and is said so.
                 if mark["mirrored_at"].tzinfo is None:

@@ -109,6 +109,20 @@ def test_a_failure_that_recurs_says_how_many_syncs_and_since_when_not_the_next_s
     assert again.behind is None and "próxima sincronización" in lines()[-1]
 
 
+def test_sheetcrm_runs_sync_log_says_how_long_the_warehouse_is_behind(tmp_path):
+    """The Sync Log row of `sheetcrm run` said "warehouse not mirrored, caught up on the next
+    sync" at every failed sync; from the second in a row it says how many and since when."""
+    from sheetcrm.service import Service
+
+    book = crm_book(tmp_path)
+    config = Config(warehouse=WarehouseSettings(url=dead_url(), attempts=1))
+    service = Service(config, book, logging.getLogger("test-warehouse-behind"), today=lambda: DAY)
+    service.run_once()
+    service.run_once()
+    messages = [str(row[8]) for row in book.read().tabs["Sync Log"].rows[1:]]
+    assert "caught up on the next sync" in messages[0] and "2 syncs in a row since" in messages[1], messages
+
+
 @pytest.mark.parametrize("url", [f"postgresql://crm:{PASSWORD}@db:port/crm",   # a port that is no number
                                  f"postgresql://crm:{PASSWORD}@x:w/rd#1@db:5432/crm",  # its @ : / # not %-encoded
                                  f"postgresql://crm:{PASSWORD}@[::1/crm",
