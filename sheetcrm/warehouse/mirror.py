@@ -267,7 +267,9 @@ def write(connection: Connection, batch: Batch, source: str, as_of: dt.date, now
         return Mirrored("unchanged")
     insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
     names = batch.names_digest()
-    if source in read and read[source].names != names:
+    # No mark: a new database (nothing to rename), or one whose mark a person deleted after the
+    # workbook moved (docs/warehouse.md), which holds rows an older version mirrored.
+    if source not in read or read[source].names != names:
         for name, words in batch.names.items():
             _named_history(connection, APPENDED[name], words)
     tombstoned = 0
