@@ -210,8 +210,11 @@ def mirror(settings: WarehouseSettings, batch: Batch, source: str, as_of: dt.dat
             _migrate(engine)
             with engine.execution_options(writes=True).begin() as connection:
                 _serialised(connection)
-                done = write(connection, batch, source, as_of, now)
+                notes: list[str] = []
+                done = write(connection, batch, source, as_of, now, notes)
             done.attempts = attempt
+            for note in notes:  # once committed: a try that failed said nothing
+                LOG.warning(note)
             return done
         except WarehouseError as e:  # another workbook's database, a URL or driver to fix: no later sync helps
             return fail(_("warehouse {url}: {problem}", url=masked(url), problem=e), attempt, lasting=True)
@@ -252,8 +255,10 @@ def behind_line(problem: str, syncs: int, since: dt.datetime, zone: dt.tzinfo | 
                     "until a sync reaches it", syncs, problem=problem, since=when(since, zone))
 
 
-def write(connection: Connection, batch: Batch, source: str, as_of: dt.date, now: dt.datetime) -> Mirrored:
-    """`batch` into the warehouse on `connection`, inside the caller's transaction."""
+def write(connection: Connection, batch: Batch, source: str, as_of: dt.date, now: dt.datetime,
+          notes: list[str] | None = None) -> Mirrored:
+    """`batch` into the warehouse on `connection`, inside the caller's transaction; `notes` gets
+    the lines to say once it is committed."""
     digest = batch.digest()
     read = {r.source: r for r in connection.execute(select(MIRROR.c.source, MIRROR.c.digest, MIRROR.c.names))}
     marks = {source: r.digest for source, r in read.items()}
@@ -276,6 +281,18 @@ def write(connection: Connection, batch: Batch, source: str, as_of: dt.date, now
     for kind, table in RECORDS.items():
         rows = batch.rows.get(kind, [])
         key = key_of(kind)
+        if kind in batch.missing:
+            # No such tab (renamed, deleted): its rows keep their last values, live. Tombstoning
+            # them said every deal of a tab renamed "Deals 2026" was deleted.
+            live_rows = connection.execute(select(func.count()).select_from(table)
+                                           .where(table.c.deleted_at.is_(None))).scalar_one()
+            if live_rows and notes is not None:
+                notes.append(ngettext(
+                    "warehouse: the workbook has no tab of {table} (renamed or deleted?); its {n} row there "
+                    "keeps the values last mirrored, not marked deleted",
+                    "warehouse: the workbook has no tab of {table} (renamed or deleted?); its {n} rows there "
+                    "keep the values last mirrored, not marked deleted", live_rows, table=kind))
+            continue
         _respell(connection, table, key, {tuple(r[k] for k in key) for r in rows} | batch.held.get(kind, set()), now)
         _upsert(connection, insert, table, key, rows, now, tombstones=True, kept=batch.absent.get(kind, set()))
         live = {tuple(r) for r in connection.execute(

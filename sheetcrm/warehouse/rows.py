@@ -65,6 +65,9 @@ class Batch:
     # Per record table, the fields whose column the tab does not have (renamed, deleted): their
     # warehouse columns keep the values last mirrored, never NULLed by a header's typo.
     absent: dict[str, set[str]] = field(default_factory=dict)
+    # The record tables whose tab the workbook does not have (renamed, deleted, never made): their
+    # rows are not tombstoned, since a tab renamed is not every record deleted.
+    missing: set[str] = field(default_factory=set)
 
     @property
     def size(self) -> int:
@@ -76,6 +79,7 @@ class Batch:
                  for name, rows in sorted(self.rows.items())}
         canon["held"] = {name: sorted(map(str, keys)) for name, keys in sorted(self.held.items())}  # type: ignore[assignment]
         canon["names"] = self.names_digest()  # type: ignore[assignment]
+        canon["missing"] = sorted(self.missing)  # type: ignore[assignment]
         canon["absent"] = {name: sorted(fields) for name, fields in sorted(self.absent.items()) if fields}  # type: ignore[assignment]
         return hashlib.sha256(json.dumps(canon, sort_keys=True).encode()).hexdigest()
 
@@ -121,6 +125,7 @@ def rows_of(crm: Crm, results: Results, after: Snapshot, locale: str, base_curre
     assert crm.inputs is not None
     tables: dict[str, Table | None] = {kind: crm.tables.get(kind) for kind in RECORDS}
     tables["workflows"] = crm.inputs.workflows.table
+    batch.missing = {kind for kind, table in tables.items() if table is None}
     for kind, table in tables.items():
         rows, held = _records(kind, table, computed.get(kind, {}), batch, base_currency)
         batch.rows[kind], batch.held[kind] = rows, held

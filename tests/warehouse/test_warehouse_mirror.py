@@ -6,6 +6,7 @@ PostgreSQL (conftest.py), with a real .xlsx workbook edited between syncs as a p
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections import Counter
 from decimal import Decimal
 
@@ -408,11 +409,13 @@ def test_a_spanish_sheets_stage_history_holds_the_stages_opportunities_holds(tmp
     assert joined == 1  # the deal's last change names the stage it is in
 
 
-def test_a_column_renamed_in_the_sheet_keeps_its_warehouse_values(tmp_path):
+def test_a_column_or_a_tab_renamed_in_the_sheet_keeps_its_warehouse_values(tmp_path, caplog):
     """A person renames the Close Date header ("Expected Close"): the sync reads no Close Date
     (and says so), and the mirror set every deal's close_date to NULL, its updated_at moved: the
     warehouse lost a column of values over a header's typo. It keeps them, as it keeps a row
-    with a bad cell; the other columns still follow the sheet, and the name comes back with it."""
+    with a bad cell; the other columns still follow the sheet, and the name comes back with it.
+    Likewise a tab renamed ("Ventas 2026"): every deal was tombstoned, as if deleted; they stay live
+    with their last values, and the mirror says why."""
     url = f"sqlite:///{tmp_path / 'w.db'}"
     path = tmp_path / "crm.xlsx"
     _spanish_deal(path)
@@ -434,3 +437,11 @@ def test_a_column_renamed_in_the_sheet_keeps_its_warehouse_values(tmp_path):
     sync(XlsxWorkbook(path), config, as_of=DAY)
     opps = live(engine_of(url), "opportunities")
     assert opps[("OPP-0002",)]["close_date"] == dt.date(2027, 3, 1)
+
+    wb = openpyxl.load_workbook(path)
+    wb["Oportunidades"].title = "Ventas 2026"
+    wb.save(path)
+    caplog.set_level(logging.WARNING, logger="sheetcrm.run.warehouse")
+    assert sync(XlsxWorkbook(path), config, as_of=DAY).mirrored.outcome == "mirrored"
+    assert live(engine_of(url), "opportunities") == opps and not tombstoned(engine_of(url), "opportunities")
+    assert any("opportunities" in r.getMessage() and "2" in r.getMessage() for r in caplog.records), caplog.records
