@@ -29,7 +29,7 @@ from sheetcrm.schema import SYNC_LOG
 from sheetcrm.steps.context import SyncContext
 from sheetcrm.table import Table
 from sheetcrm.inputs import LEAD_NAMES
-from sheetcrm.validate import Crm, parse_context, read_crm
+from sheetcrm.validate import REFERENCE_FIELDS, Crm, parse_context, read_crm
 from sheetcrm.warehouse.keep import LOG_COLUMNS, cell_text, history_keys, log_content, log_key
 from sheetcrm.warehouse.tables import COMPUTED, RECORDS, key_of
 from sheetcrm.workbook import Plan, Snapshot
@@ -126,8 +126,9 @@ def rows_of(crm: Crm, results: Results, after: Snapshot, locale: str, base_curre
     tables: dict[str, Table | None] = {kind: crm.tables.get(kind) for kind in RECORDS}
     tables["workflows"] = crm.inputs.workflows.table
     batch.missing = {kind for kind, table in tables.items() if table is None}
+    ids = _Ids(crm)
     for kind, table in tables.items():
-        rows, held = _records(kind, table, computed.get(kind, {}), batch, base_currency)
+        rows, held = _records(kind, table, computed.get(kind, {}), batch, base_currency, ids)
         batch.rows[kind], batch.held[kind] = rows, held
     batch.rows["stage_history"] = _history(crm.inputs.stage_history, with_amount=True)
     batch.rows["lead_status_history"] = _history(crm.inputs.lead_history, with_amount=False)
@@ -136,8 +137,28 @@ def rows_of(crm: Crm, results: Results, after: Snapshot, locale: str, base_curre
     return batch
 
 
+class _Ids:
+    """The ID of the one record a reference names ("Acme Corp" -> ACC-0001), else the text as
+    read: the read resolves a reference to the form its target is known by, its name when it
+    was named by name, and the warehouse then held names and IDs in one column, which a join on
+    the target's `id` silently dropped. Worked out once per text and tabs."""
+
+    def __init__(self, crm: Crm) -> None:
+        self.crm = crm
+        self.known: dict[tuple[tuple[str, ...], str], str] = {}
+
+    def of(self, tabs: tuple[str, ...], value: str) -> str:
+        found = self.known.get((tabs, value))
+        if found is None:
+            rows = {id(row): row for tab in tabs if tab in self.crm.targets
+                    for _form, row in self.crm.targets[tab].find(value)[0]}
+            only = next(iter(rows.values())) if len(rows) == 1 else None
+            found = self.known[(tabs, value)] = only.id if only is not None and only.id else value
+        return found
+
+
 def _records(kind: str, table: Table | None, computed: dict[str, Row], batch: Batch,
-             base_currency: str) -> tuple[list[Row], set[Key]]:
+             base_currency: str, ids: _Ids | None = None) -> tuple[list[Row], set[Key]]:
     if table is None:
         return [], set()
     key = key_of(kind)
@@ -158,13 +179,16 @@ def _records(kind: str, table: Table | None, computed: dict[str, Row], batch: Ba
         if record is None:
             continue
         values = {name: getattr(record, name) for name in fields}
+        for name, tabs in REFERENCE_FIELDS.get(kind, ()) if ids is not None else ():
+            if isinstance(values.get(name), str) and name != "sku":  # a SKU is its product's key already
+                values[name] = ids.of(tabs, values[name])
         if "currency" in values and values["currency"] is None:
             # A blank Currency (an amount naming none) is the base currency to the sync: a NULL
             # here left `WHERE currency = 'EUR'` or a GROUP BY currency short of those amounts.
             values["currency"] = base_currency
-        if kind == "quote_lines":
-            seen[(record.opportunity, record.sku)] += 1
-            values["line"] = seen[(record.opportunity, record.sku)]
+        if kind == "quote_lines":  # by the deal's ID: lines naming it by name and by ID are one deal's
+            seen[(values["opportunity"], record.sku)] += 1
+            values["line"] = seen[(values["opportunity"], record.sku)]
         if any(values.get(k) is None for k in key):
             batch.unkeyed += 1
             continue

@@ -20,7 +20,7 @@ from sheetcrm.config import Config
 from sheetcrm.mail.outbox import read_outbox
 from sheetcrm.starter import demo_config, write_demo
 from sheetcrm.sync import sync
-from sheetcrm.validate import read_crm
+from sheetcrm.validate import REFERENCE_FIELDS, read_crm
 from sheetcrm.warehouse.settings import WarehouseSettings
 from sheetcrm.warehouse.tables import APPENDED, OUTBOX, RECORDS, key_of
 from sheetcrm.workbook import Plan
@@ -73,9 +73,13 @@ def assert_mirrors(engine: Engine, book: XlsxWorkbook, config: Config) -> None:
             values = {f: getattr(r, f) for f in fields}
             if "currency" in values:
                 values["currency"] = values["currency"] or config.currency  # blank: the base currency
+            for name, tabs in REFERENCE_FIELDS.get(kind, ()):  # a reference: the ID of the record it names
+                named = [row for tab in tabs for row in crm.find(tab, values[name])] if values.get(name) else []
+                if name != "sku" and len(named) == 1 and named[0].id:
+                    values[name] = named[0].id
             if kind == "quote_lines":
-                seen[(r.opportunity, r.sku)] += 1
-                values["line"] = seen[(r.opportunity, r.sku)]
+                seen[(values["opportunity"], r.sku)] += 1
+                values["line"] = seen[(values["opportunity"], r.sku)]
             expected[tuple(values[k] for k in key_of(kind))] = values
         got = live(engine, kind)
         assert set(got) == set(expected), kind
@@ -445,3 +449,34 @@ def test_a_column_or_a_tab_renamed_in_the_sheet_keeps_its_warehouse_values(tmp_p
     assert sync(XlsxWorkbook(path), config, as_of=DAY).mirrored.outcome == "mirrored"
     assert live(engine_of(url), "opportunities") == opps and not tombstoned(engine_of(url), "opportunities")
     assert any("opportunities" in r.getMessage() and "2" in r.getMessage() for r in caplog.records), caplog.records
+
+
+def test_a_reference_named_by_name_is_mirrored_as_the_id_it_names(tmp_path):
+    """A deal's Account typed "Acme Corp" (the sync accepts a name) was mirrored as that name
+    beside deals holding ACC-0001: `JOIN accounts ON accounts.id = opportunities.account`
+    silently dropped it. Every reference holds the ID of the one record it names."""
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Accounts"
+    ws.append(["ID", "Name", "Industry"])
+    ws.append(["ACC-0001", "Acme Corp", "Retail"])
+    ws = wb.create_sheet("Contacts")
+    ws.append(["ID", "First Name", "Last Name", "Email", "Account"])
+    ws.append(["CON-0001", "Ida", "Lin", "ida@acme.com", "acme corp"])
+    ws = wb.create_sheet("Opportunities")
+    ws.append(["ID", "Name", "Account", "Contact", "Stage", "Amount", "Close Date"])
+    ws.append(["OPP-0001", "Uno", "Acme Corp", "Ida Lin", "Proposal", 1000, dt.datetime(2027, 1, 15)])
+    ws.append(["OPP-0002", "Dos", "ACC-0001", "ida@acme.com", "Proposal", 500, dt.datetime(2027, 1, 15)])
+    ws = wb.create_sheet("Activities")
+    ws.append(["ID", "Type", "Subject", "Related", "Date", "Owner"])
+    ws.append(["ACT-0001", "Call", "Hello", "opp-0001", dt.datetime(2026, 11, 2), "ana"])
+    wb.save(tmp_path / "crm.xlsx")
+    config = Config(warehouse=WarehouseSettings(url=url))
+    assert sync(XlsxWorkbook(tmp_path / "crm.xlsx"), config, as_of=DAY).mirrored.outcome == "mirrored"
+    engine = engine_of(url)
+    opps = live(engine, "opportunities")
+    assert {k[0]: (r["account"], r["contact"]) for k, r in opps.items()} == {
+        "OPP-0001": ("ACC-0001", "CON-0001"), "OPP-0002": ("ACC-0001", "CON-0001")}
+    assert live(engine, "contacts")[("CON-0001",)]["account"] == "ACC-0001"
+    assert live(engine, "activities")[("ACT-0001",)]["related"] == "OPP-0001"
