@@ -12,7 +12,10 @@ One sync is one transaction: records upserted by natural key (a row's `updated_a
 when one of its values changed), the records gone from the workbook tombstoned (`deleted_at`),
 histories and the Sync Log appended (`ON CONFLICT DO NOTHING`), the Outbox upserted, and the
 mark (`sheetcrm_mirror`: the workbook, the day, the time, the digest of what was mirrored)
-moved; a warehouse holds one workbook (the mark says which), another is refused. A batch
+moved; a warehouse holds one workbook (the mark says which), another is refused. The
+histories hold stages by their configured names; when those changed since the mark (an older
+version's rows in the sheet's words, an alias added), the rows held are renamed first
+(`_named_history`). A batch
 whose digest the mark already holds costs one SELECT and changes nothing. Since each sync
 mirrors the whole workbook, a sync whose mirror failed is caught up by the next one.
 
@@ -224,7 +227,7 @@ def mirror(settings: WarehouseSettings, batch: Batch, source: str, as_of: dt.dat
             sleep(settings.backoff_seconds * 2 ** (attempt - 1))
         except Exception as e:  # Alembic's (a database a newer sheetcrm migrated), or ours: still not the sync's
             return fail(_("warehouse {url}: {problem}", url=masked(url), problem=problem(e, url)), attempt,
-                           lasting=True)
+                        lasting=True)
         finally:
             engine.dispose()
 
