@@ -46,6 +46,9 @@ from sheetcrm.workflow_tabs import WorkflowTabs
 
 # Lead Status History's words -> the status they name, in either language.
 _LEAD_STATUSES = cells.enum_choices(LEAD_STATUSES)
+# normalize_key(a lead status's word, either language) -> its configured name: what the Lead
+# Status History's words name (the warehouse holds the names: warehouse.rows).
+LEAD_NAMES: Mapping[str, str] = _LEAD_STATUSES
 
 
 @dataclass

@@ -64,6 +64,7 @@ from sheetcrm.sync import (ATTEMPTS as SYNC_ATTEMPTS, mirror_sync, plan_context,
                            read_fits)
 from sheetcrm.synclog import LogQueue
 from sheetcrm.validate import Crm
+from sheetcrm.warehouse.behind import when
 from sheetcrm.workbook import CellValue, Plan, Workbook, WorkbookConflict, WorkbookError
 
 # The config is read at the start only: the schedule, the lock and the caches were made from it.
@@ -338,8 +339,15 @@ class Service:
         if result is not None and (merged := what_merged(result.deleted, result.replaced)):
             message += "; " + merged  # a merge's rows removed and references moved, as `sheetcrm sync` says
         if mirrored is not None and mirrored.outcome in ("failed", "behind"):
-            message += "; " + (_("warehouse not mirrored until its problem is fixed (the log says which)")
-                               if mirrored.lasting else _("warehouse not mirrored, caught up on the next sync"))
+            if mirrored.lasting:
+                message += "; " + _("warehouse not mirrored until its problem is fixed (the log says which)")
+            elif mirrored.behind is not None:  # a failure that recurs: for how long, not "next sync" again
+                message += "; " + ngettext("warehouse not mirrored, {n} sync in a row since {since}",
+                                           "warehouse not mirrored, {n} syncs in a row since {since}",
+                                           mirrored.behind.syncs,
+                                           since=when(mirrored.behind.since, team_time.team_zone(self.config)))
+            else:
+                message += "; " + _("warehouse not mirrored, caught up on the next sync")
         # Every issue, not the ones listed: `[validation] max_issues` caps the list, never the count.
         return JobResult(crm.stats()["rows"], report.errors + report.warnings, written, message)
 

@@ -34,8 +34,9 @@ from sheetcrm.owned import TAB_NAME_TAKEN
 from sheetcrm.parse_cache import RowMemo
 from sheetcrm.steps import STEPS, USES_WORLD, Step, SyncContext
 from sheetcrm.validate import Crm, read_crm, team_config
+from sheetcrm.warehouse import behind
 from sheetcrm.warehouse.keep import Archive, cutoff
-from sheetcrm.warehouse.settings import Mirrored, WarehouseError
+from sheetcrm.warehouse.settings import Mirrored, WarehouseError, WarehouseSettings
 from sheetcrm.workbook import CellValue, Plan, Snapshot, Workbook, WorkbookConflict, WriteResult, xlsx_memo
 from sheetcrm.workbook.xlsx import XlsxWorkbook
 
@@ -98,9 +99,17 @@ class SyncOutcome:
             "stats": self.crm.stats(),
             "scoring": {"method": self.results.scoring.method, "note": self.results.scoring.note},
             "issues": [i.as_dict() for i in self.crm.report.issues],
-            "warehouse": dataclasses.asdict(self.mirrored) if self.mirrored is not None else None,
+            "warehouse": _mirrored_dict(self.mirrored) if self.mirrored is not None else None,
             "trimmed": dict(self.trimmed),
         }
+
+
+def _mirrored_dict(mirrored: Mirrored) -> dict[str, Any]:
+    """`Mirrored` for `sync --format json`: `behind` as {"syncs", "since" (ISO, UTC)} or null."""
+    out = dataclasses.asdict(mirrored)
+    if mirrored.behind is not None:
+        out["behind"] = {"syncs": mirrored.behind.syncs, "since": mirrored.behind.since.isoformat()}
+    return out
 
 
 def plan_sync(snapshot: Snapshot, config: Config, as_of: dt.date,
@@ -380,13 +389,26 @@ def mirror_sync(ctx: SyncContext, result: WriteResult | None, book: Workbook,
     """After the write: the workbook as the sync left it, into the [warehouse] (sheetcrm.warehouse),
     in one transaction. None with no [warehouse]. Never raises: a failure is logged as one line
     (URL masked) and the next sync catches up; so is a write some of whose cells were skipped
-    (rows changed meanwhile), since what it left is not what was planned."""
+    (rows changed meanwhile), since what it left is not what was planned. From the second
+    failure in a row, the line (and `Mirrored.behind`) says how many and since when
+    (`warehouse.behind`, a file beside the lock)."""
     settings = ctx.config.warehouse
     if settings is None:
         return None
+    # How many mirrors failed in a row before this one: a failure that recurs says so.
+    path, moment = behind.path_for(workbook_key(book)), now()
+    mirrored = _mirror(ctx, result, book, settings, behind.read(path), moment)
+    count = behind.after(path, mirrored.outcome, moment)
+    if mirrored.outcome == "failed" and count is not None and count.syncs > 1:
+        mirrored.behind = count
+    return mirrored
+
+
+def _mirror(ctx: SyncContext, result: WriteResult | None, book: Workbook, settings: WarehouseSettings,
+            before: behind.Behind | None, now: dt.datetime) -> Mirrored:
     with using(ctx.config.locale):
         try:
-            from sheetcrm.warehouse.mirror import mirror
+            from sheetcrm.warehouse.mirror import behind_line, mirror
             from sheetcrm.warehouse.rows import batch_of
         except ImportError as e:
             line = _("the [warehouse] section needs the warehouse extra ({module} is missing): "
@@ -401,10 +423,12 @@ def mirror_sync(ctx: SyncContext, result: WriteResult | None, book: Workbook,
             batch = batch_of(ctx)
         except Exception as e:  # the workbook is written: whatever goes wrong here is the mirror's alone
             detail = f"{type(e).__name__}: {e}"
-            line = _("{problem}; not mirrored, caught up on the next sync", problem=detail)
+            line = (_("{problem}; not mirrored, caught up on the next sync", problem=detail) if before is None
+                    else behind_line(detail, before.syncs + 1, before.since, team_time.team_zone(ctx.config)))
             WAREHOUSE_LOG.warning(line)
             return Mirrored("failed", attempts=0, error=line)
         for cell, length in batch.too_long:
             WAREHOUSE_LOG.warning(_("warehouse: {cell} is {length} characters long, too long for the database's key; "
                                     "that row is not mirrored until it is shortened", cell=cell, length=length))
-        return mirror(settings, batch, warehouse_source(book), ctx.as_of, now())
+        return mirror(settings, batch, warehouse_source(book), ctx.as_of, now, behind=before,
+                      zone=team_time.team_zone(ctx.config))

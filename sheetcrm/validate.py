@@ -388,6 +388,9 @@ _REFERENCES: dict[str, list[_Rule]] = {
         ("sku", ("products",), False, "unknown_sku", _SKU),
     ],
 }
+# Per tab, each reference field and the tabs it may name (the warehouse mirrors references as IDs).
+REFERENCE_FIELDS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
+    key: tuple((rule[0], rule[1]) for rule in rules) for key, rules in _REFERENCES.items()}
 # References whose miss is a warning, not an error: a deal with a mistyped Campaign still counts
 # in the pipeline and a lead in scoring; only its campaign's figures go without it, and say so.
 _WARNINGS = frozenset({"unknown_campaign"})

@@ -25,7 +25,7 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
               "sheetcrm.logs", "sheetcrm.aliases", "sheetcrm.names", "sheetcrm.settings", "sheetcrm.every", "sheetcrm.team_time",
               "sheetcrm.mail", "sheetcrm.mail.message", "sheetcrm.mail.smtp", "sheetcrm.mail.names", "sheetcrm.mail.sandbox",
               "sheetcrm.mail.journal", "sheetcrm.intake", "sheetcrm.intake.settings",
-              "sheetcrm.intake.queue", "sheetcrm.warehouse", "sheetcrm.warehouse.settings")),
+              "sheetcrm.intake.queue", "sheetcrm.warehouse", "sheetcrm.warehouse.settings", "sheetcrm.warehouse.behind")),
     # The records and the tabs they live in, declared once.
     ("records", ("sheetcrm.records", "sheetcrm.schema", "sheetcrm.columns")),
     # The pure engine, with the settings it owns (stages, scoring).

@@ -40,7 +40,9 @@ from sheetcrm import cells
 from sheetcrm.crm.history import HistoryRow, latest, unordered
 
 # The natural key of a history row in the warehouse: record_id, changed_at, from_value ('' on
-# a record's first row), to_value, n (1 for the first of identical rows, in tab order).
+# a record's first row), to_value, n (1 for the first of identical rows, in tab order). The
+# values are the stages (statuses) the words name, by their configured names (`HistoryRow.to_key`),
+# as `opportunities.stage` holds them: a Spanish sheet's "Ganada" is "Closed Won" here.
 HistoryKey = tuple[str, dt.date, str, str, int]
 # A Sync Log row's: its Time and Job cells as text.
 LogKey = tuple[str, str]
@@ -102,11 +104,13 @@ def cutoff(as_of: dt.date, months: int) -> dt.date:
 
 
 def history_keys(rows: Iterable[HistoryRow]) -> list[HistoryKey]:
-    """Each row's warehouse key, in order (`n` numbers identical rows in tab order)."""
+    """Each row's warehouse key, in order (`n` numbers identical rows in tab order): its stages
+    by their configured names (`to_key`, `from_key`), never the sheet's words, so the warehouse's
+    histories join `opportunities.stage` and `leads.status`."""
     seen: Counter = Counter()
     out: list[HistoryKey] = []
     for h in rows:
-        base = (h.record_id, h.changed_at, h.from_value or "", h.to_value)
+        base = (h.record_id, h.changed_at, h.from_key or "", h.to_key)
         seen[base] += 1
         out.append((*base, seen[base]))
     return out

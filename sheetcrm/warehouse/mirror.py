@@ -12,7 +12,10 @@ One sync is one transaction: records upserted by natural key (a row's `updated_a
 when one of its values changed), the records gone from the workbook tombstoned (`deleted_at`),
 histories and the Sync Log appended (`ON CONFLICT DO NOTHING`), the Outbox upserted, and the
 mark (`sheetcrm_mirror`: the workbook, the day, the time, the digest of what was mirrored)
-moved; a warehouse holds one workbook (the mark says which), another is refused. A batch
+moved; a warehouse holds one workbook (the mark says which), another is refused. The
+histories hold stages by their configured names; when those changed since the mark (an older
+version's rows in the sheet's words, an alias added), the rows held are renamed first
+(`_named_history`). A batch
 whose digest the mark already holds costs one SELECT and changes nothing. Since each sync
 mirrors the whole workbook, a sync whose mirror failed is caught up by the next one.
 
@@ -22,8 +25,10 @@ A URL may hold a password: every message here goes through `settings.scrub`.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -40,8 +45,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
-from sheetcrm.cells import match_key
-from sheetcrm.i18n import _
+from sheetcrm.cells import match_key, normalize_key
+from sheetcrm.i18n import _, ngettext
+from sheetcrm.warehouse.behind import Behind, when
 from sheetcrm.warehouse.keep import LOG_COLUMNS, Archive, Trim
 from sheetcrm.warehouse.rows import Batch
 from sheetcrm.warehouse.settings import Mirrored, WarehouseError, WarehouseSettings, masked, scrub, sqlite_file
@@ -186,51 +192,79 @@ def init(settings: WarehouseSettings) -> str:
 # -- one sync -----------------------------------------------------------------------------------
 
 def mirror(settings: WarehouseSettings, batch: Batch, source: str, as_of: dt.date, now: dt.datetime, *,
-           sleep: Callable[[float], None] = time.sleep) -> Mirrored:
+           sleep: Callable[[float], None] = time.sleep, behind: Behind | None = None,
+           zone: dt.tzinfo | None = None) -> Mirrored:
     """Mirror `batch` (sheetcrm.warehouse.rows) for the workbook `source`, in one transaction,
     migrating first when the database is behind. Never raises: a failure is retried
     `settings.attempts` times, `backoff_seconds` doubling, then logged as one line and returned
-    as "failed"; the next sync catches up."""
+    as "failed"; the next sync catches up. `behind`: the mirrors that failed in a row before
+    this one (`warehouse.behind`), which the line then says, its time on the clock of `zone`
+    (the team's; None: the machine's)."""
     url = settings.effective_url()
+    fail = functools.partial(_failed, behind=behind, zone=zone)
     attempt = 0
     while True:
         attempt += 1
         try:
             engine = engine_for(settings)
         except WarehouseError as e:  # a URL that does not parse, a driver not installed: no later sync helps
-            return _failed(str(e), attempt, lasting=True)
+            return fail(str(e), attempt, lasting=True)
         try:
             _migrate(engine)
             with engine.execution_options(writes=True).begin() as connection:
                 _serialised(connection)
-                done = write(connection, batch, source, as_of, now)
+                notes: list[str] = []
+                done = write(connection, batch, source, as_of, now, notes)
             done.attempts = attempt
+            for note in notes:  # once committed: a try that failed said nothing
+                LOG.warning(note)
             return done
         except WarehouseError as e:  # another workbook's database, a URL or driver to fix: no later sync helps
-            return _failed(_("warehouse {url}: {problem}", url=masked(url), problem=e), attempt, lasting=True)
+            return fail(_("warehouse {url}: {problem}", url=masked(url), problem=e), attempt, lasting=True)
         except (SQLAlchemyError, OSError) as e:
             if attempt >= settings.attempts or not _retryable(e):
-                return _failed(_("warehouse {url}: {problem}", url=masked(url), problem=problem(e, url)), attempt)
+                return fail(_("warehouse {url}: {problem}", url=masked(url), problem=problem(e, url)), attempt)
             sleep(settings.backoff_seconds * 2 ** (attempt - 1))
         except Exception as e:  # Alembic's (a database a newer sheetcrm migrated), or ours: still not the sync's
-            return _failed(_("warehouse {url}: {problem}", url=masked(url), problem=problem(e, url)), attempt,
-                           lasting=True)
+            return fail(_("warehouse {url}: {problem}", url=masked(url), problem=problem(e, url)), attempt,
+                        lasting=True)
         finally:
             engine.dispose()
 
 
-def _failed(line: str, attempts: int, lasting: bool = False) -> Mirrored:
-    """A failed mirror, logged as one line; `lasting`: no later sync gets past it by itself."""
-    said = (_("{problem}; not mirrored until that is fixed", problem=line) if lasting
-            else _("{problem}; not mirrored, caught up on the next sync", problem=line))
-    LOG.warning(said, extra={"fields": {"event": "warehouse_failed", "attempts": attempts}})
+def _failed(line: str, attempts: int, lasting: bool = False, behind: Behind | None = None,
+            zone: dt.tzinfo | None = None) -> Mirrored:
+    """A failed mirror, logged as one line; `lasting`: no later sync gets past it by itself;
+    `behind`: the failures in a row before this one."""
+    fields: dict[str, Any] = {"event": "warehouse_failed", "attempts": attempts}
+    if lasting:
+        said = _("{problem}; not mirrored until that is fixed", problem=line)
+    elif behind is None:
+        said = _("{problem}; not mirrored, caught up on the next sync", problem=line)
+    else:
+        # A failure that recurs is no blip the next sync catches up: say for how long.
+        fields.update(behind_syncs=behind.syncs + 1, behind_since=behind.since.isoformat())
+        said = behind_line(line, behind.syncs + 1, behind.since, zone)
+    LOG.warning(said, extra={"fields": fields})
     return Mirrored("failed", attempts=attempts, error=line, lasting=lasting)
 
 
-def write(connection: Connection, batch: Batch, source: str, as_of: dt.date, now: dt.datetime) -> Mirrored:
-    """`batch` into the warehouse on `connection`, inside the caller's transaction."""
+def behind_line(problem: str, syncs: int, since: dt.datetime, zone: dt.tzinfo | None) -> str:
+    """The line of the `syncs`-th mirror in a row that failed, the first at `since`: how long the
+    warehouse has been behind, never "caught up on the next sync" again."""
+    return ngettext("{problem}; not mirrored, {n} sync in a row since {since}: the warehouse is behind "
+                    "until a sync reaches it",
+                    "{problem}; not mirrored, {n} syncs in a row since {since}: the warehouse is behind "
+                    "until a sync reaches it", syncs, problem=problem, since=when(since, zone))
+
+
+def write(connection: Connection, batch: Batch, source: str, as_of: dt.date, now: dt.datetime,
+          notes: list[str] | None = None) -> Mirrored:
+    """`batch` into the warehouse on `connection`, inside the caller's transaction; `notes` gets
+    the lines to say once it is committed."""
     digest = batch.digest()
-    marks = dict(connection.execute(select(MIRROR.c.source, MIRROR.c.digest)).all())
+    read = {r.source: r for r in connection.execute(select(MIRROR.c.source, MIRROR.c.digest, MIRROR.c.names))}
+    marks = {source: r.digest for source, r in read.items()}
     other = next((s for s in sorted(marks) if s != source), None)
     if other is not None:
         # The tables hold one workbook: another's records would be tombstoned as deleted here.
@@ -240,12 +274,30 @@ def write(connection: Connection, batch: Batch, source: str, as_of: dt.date, now
     if marks.get(source) == digest:
         return Mirrored("unchanged")
     insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    names = batch.names_digest()
+    # No mark: a new database (nothing to rename), or one whose mark a person deleted after the
+    # workbook moved (docs/warehouse.md), which holds rows an older version mirrored.
+    if source not in read or read[source].names != names:
+        for name, words in batch.names.items():
+            _named_history(connection, APPENDED[name], words)
     tombstoned = 0
     for kind, table in RECORDS.items():
         rows = batch.rows.get(kind, [])
         key = key_of(kind)
+        if kind in batch.missing:
+            # No such tab (renamed, deleted): its rows keep their last values, live. Tombstoning
+            # them said every deal of a tab renamed "Deals 2026" was deleted.
+            live_rows = connection.execute(select(func.count()).select_from(table)
+                                           .where(table.c.deleted_at.is_(None))).scalar_one()
+            if live_rows and notes is not None:
+                notes.append(ngettext(
+                    "warehouse: the workbook has no tab of {table} (renamed or deleted?); its {n} row there "
+                    "keeps the values last mirrored, not marked deleted",
+                    "warehouse: the workbook has no tab of {table} (renamed or deleted?); its {n} rows there "
+                    "keep the values last mirrored, not marked deleted", live_rows, table=kind))
+            continue
         _respell(connection, table, key, {tuple(r[k] for k in key) for r in rows} | batch.held.get(kind, set()), now)
-        _upsert(connection, insert, table, key, rows, now, tombstones=True)
+        _upsert(connection, insert, table, key, rows, now, tombstones=True, kept=batch.absent.get(kind, set()))
         live = {tuple(r) for r in connection.execute(
             select(*(table.c[k] for k in key)).where(table.c.deleted_at.is_(None)))}
         gone = live - {tuple(r[k] for k in key) for r in rows} - batch.held.get(kind, set())
@@ -260,11 +312,48 @@ def write(connection: Connection, batch: Batch, source: str, as_of: dt.date, now
         if rows:
             stmt = insert(table).on_conflict_do_nothing(index_elements=[c.name for c in table.primary_key])
             connection.execute(stmt, [{**r, "first_seen_at": now} for r in rows])
-    mark_row = {"source": source, "as_of": as_of, "mirrored_at": now, "digest": digest, "rows": batch.size}
+    mark_row = {"source": source, "as_of": as_of, "mirrored_at": now, "digest": digest, "rows": batch.size,
+                "names": names}
     stmt = insert(MIRROR).values(mark_row)
     connection.execute(stmt.on_conflict_do_update(index_elements=["source"], set_={
-        k: stmt.excluded[k] for k in ("as_of", "mirrored_at", "digest", "rows")}))
+        k: stmt.excluded[k] for k in ("as_of", "mirrored_at", "digest", "rows", "names")}))
     return Mirrored("mirrored", rows=batch.size, tombstoned=tombstoned)
+
+
+_HISTORY_KEY = ("record_id", "changed_at", "from_value", "to_value", "n")
+
+
+def _named_history(connection: Connection, table: Any, names: dict[str, str]) -> None:
+    """Put the history rows `table` holds in the configured names `names` gives their words
+    (normalize_key(word) -> name), as the sheet's rows are keyed (`keep.history_keys`): the rows
+    an older sheetcrm mirrored with the sheet's words ("Ganada"), and those of a stage renamed
+    since (its old name now an alias). Without this, each such row was appended again under the
+    name, and a report counted it twice. Which word is which stage is the config's, so the
+    migration cannot do it (0005). A row keeps its other cells; `n` numbers it after the rows
+    already holding its new key (the same change twice on a day, in two spellings)."""
+    words = {w for (w,) in connection.execute(select(table.c.to_value).union(select(table.c.from_value)))}
+    renamed = {w: names[k] for w in words if w and (k := normalize_key(w)) in names and names[k] != w}
+    if not renamed:
+        return
+    key = [table.c[k] for k in _HISTORY_KEY]
+    moving = [tuple(r) for r in connection.execute(
+        select(*key).where(or_(table.c.to_value.in_(list(renamed)), table.c.from_value.in_(list(renamed)))))]
+    records = sorted({r[0] for r in moving})
+    taken: Counter = Counter()
+    for chunk in range(0, len(records), 1000):
+        for r in connection.execute(select(*key).where(table.c.record_id.in_(records[chunk:chunk + 1000]),
+                                                       table.c.to_value.not_in(list(renamed)),
+                                                       table.c.from_value.not_in(list(renamed)))):
+            taken[r[:4]] = max(taken[r[:4]], r[4])
+    moves = []
+    for old in sorted(moving, key=lambda r: (r[0], r[1], r[4], r[2], r[3])):
+        base = (old[0], old[1], renamed.get(old[2], old[2]), renamed.get(old[3], old[3]))
+        taken[base] += 1
+        moves.append({**{f"o_{k}": v for k, v in zip(_HISTORY_KEY, old)},
+                      **{f"n_{k}": v for k, v in zip(_HISTORY_KEY[2:], (*base[2:], taken[base]))}})
+    where = and_(*(table.c[k] == bindparam(f"o_{k}") for k in _HISTORY_KEY))
+    connection.execute(update(table).where(where).values({k: bindparam(f"n_{k}") for k in _HISTORY_KEY[2:]}),
+                       moves)
 
 
 def _matched(key: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -303,14 +392,15 @@ def _respell(connection: Connection, table: Any, key: tuple[str, ...], now_keys:
 
 
 def _upsert(connection: Connection, insert: Any, table: Any, key: tuple[str, ...], rows: list[dict[str, Any]],
-            now: dt.datetime, tombstones: bool) -> None:
+            now: dt.datetime, tombstones: bool, kept: set[str] = frozenset()) -> None:  # type: ignore[assignment]
     """Insert `rows`, or update the row of the same key where a value differs (or it was
-    tombstoned): `updated_at` moves only then, so a re-run changes nothing."""
+    tombstoned): `updated_at` moves only then, so a re-run changes nothing. The columns `kept`
+    (the tab has none for them) keep the values a row holds; a new row has them NULL."""
     if not rows:
         return
     stamps = {"first_seen_at": now, "updated_at": now, **({"deleted_at": None} if tombstones else {})}
     stmt = insert(table)
-    values = [c.name for c in table.columns if c.name not in key and c.name not in STAMPS]
+    values = [c.name for c in table.columns if c.name not in key and c.name not in STAMPS and c.name not in kept]
     changed = [table.c[v].is_distinct_from(stmt.excluded[v]) for v in values]
     if tombstones:
         changed.append(table.c.deleted_at.is_not(None))
@@ -418,7 +508,8 @@ def status(settings: WarehouseSettings) -> Status:
             out = Status(masked(url), revision, head())
             if revision is None:
                 return out
-            out.marks = [dict(r._mapping) for r in connection.execute(select(MIRROR).order_by(MIRROR.c.source))]
+            shown = [c for c in MIRROR.c if c.name != "names"]  # the mirror's own bookkeeping
+            out.marks = [dict(r._mapping) for r in connection.execute(select(*shown).order_by(MIRROR.c.source))]
             for mark in out.marks:
                 # SQLite keeps no zone: the instant was written in UTC (`mirror`'s `now`), and is said so.
                 if mark["mirrored_at"].tzinfo is None:

@@ -28,7 +28,8 @@ from sheetcrm.report import column_letter
 from sheetcrm.schema import SYNC_LOG
 from sheetcrm.steps.context import SyncContext
 from sheetcrm.table import Table
-from sheetcrm.validate import Crm, read_crm
+from sheetcrm.inputs import LEAD_NAMES
+from sheetcrm.validate import REFERENCE_FIELDS, Crm, parse_context, read_crm
 from sheetcrm.warehouse.keep import LOG_COLUMNS, cell_text, history_keys, log_content, log_key
 from sheetcrm.warehouse.tables import COMPUTED, RECORDS, key_of
 from sheetcrm.workbook import Plan, Snapshot
@@ -57,6 +58,16 @@ class Batch:
     # Rows whose key is too long for a database key (KEY_BYTES): (the cell, as "Tab!A3", its
     # length in characters); not mirrored, not tombstoned.
     too_long: list[tuple[str, int]] = field(default_factory=list)
+    # Per history table ("stage_history", "lead_status_history"): normalize_key(a word) -> the
+    # configured stage (status) it names, as the sync read the tabs with. The mirror puts the
+    # rows a warehouse already holds in these names when they changed (`names_digest`).
+    names: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Per record table, the fields whose column the tab does not have (renamed, deleted): their
+    # warehouse columns keep the values last mirrored, never NULLed by a header's typo.
+    absent: dict[str, set[str]] = field(default_factory=dict)
+    # The record tables whose tab the workbook does not have (renamed, deleted, never made): their
+    # rows are not tombstoned, since a tab renamed is not every record deleted.
+    missing: set[str] = field(default_factory=set)
 
     @property
     def size(self) -> int:
@@ -67,7 +78,16 @@ class Batch:
         canon = {name: sorted(json.dumps(r, sort_keys=True, default=str) for r in rows)
                  for name, rows in sorted(self.rows.items())}
         canon["held"] = {name: sorted(map(str, keys)) for name, keys in sorted(self.held.items())}  # type: ignore[assignment]
+        canon["names"] = self.names_digest()  # type: ignore[assignment]
+        canon["missing"] = sorted(self.missing)  # type: ignore[assignment]
+        canon["absent"] = {name: sorted(fields) for name, fields in sorted(self.absent.items()) if fields}  # type: ignore[assignment]
         return hashlib.sha256(json.dumps(canon, sort_keys=True).encode()).hexdigest()
+
+
+    def names_digest(self) -> str:
+        """sha256 of `names`: the mark keeps it, so the warehouse's history rows are put in the
+        configured names again only when those changed (a stage renamed, an alias added)."""
+        return hashlib.sha256(json.dumps(self.names, sort_keys=True).encode()).hexdigest()
 
 
 def after_write(snapshot: Snapshot, plan: Plan) -> Snapshot:
@@ -93,7 +113,9 @@ def batch_of(ctx: SyncContext) -> Batch:
     after = after_write(ctx.snapshot, ctx.plan)
     # A typed value kept in a computed column leaves that column sheetcrm's, as this sync read it.
     crm = read_crm(after, ctx.config, written=ctx.crm.written.following())
-    return rows_of(crm, ctx.results, after, ctx.locale, ctx.config.currency)
+    batch = rows_of(crm, ctx.results, after, ctx.locale, ctx.config.currency)
+    batch.names = {"stage_history": dict(parse_context(ctx.config).stages), "lead_status_history": dict(LEAD_NAMES)}
+    return batch
 
 
 def rows_of(crm: Crm, results: Results, after: Snapshot, locale: str, base_currency: str) -> Batch:
@@ -103,8 +125,10 @@ def rows_of(crm: Crm, results: Results, after: Snapshot, locale: str, base_curre
     assert crm.inputs is not None
     tables: dict[str, Table | None] = {kind: crm.tables.get(kind) for kind in RECORDS}
     tables["workflows"] = crm.inputs.workflows.table
+    batch.missing = {kind for kind, table in tables.items() if table is None}
+    ids = _Ids(crm)
     for kind, table in tables.items():
-        rows, held = _records(kind, table, computed.get(kind, {}), batch, base_currency)
+        rows, held = _records(kind, table, computed.get(kind, {}), batch, base_currency, ids)
         batch.rows[kind], batch.held[kind] = rows, held
     batch.rows["stage_history"] = _history(crm.inputs.stage_history, with_amount=True)
     batch.rows["lead_status_history"] = _history(crm.inputs.lead_history, with_amount=False)
@@ -113,8 +137,28 @@ def rows_of(crm: Crm, results: Results, after: Snapshot, locale: str, base_curre
     return batch
 
 
+class _Ids:
+    """The ID of the one record a reference names ("Acme Corp" -> ACC-0001), else the text as
+    read: the read resolves a reference to the form its target is known by, its name when it
+    was named by name, and the warehouse then held names and IDs in one column, which a join on
+    the target's `id` silently dropped. Worked out once per text and tabs."""
+
+    def __init__(self, crm: Crm) -> None:
+        self.crm = crm
+        self.known: dict[tuple[tuple[str, ...], str], str] = {}
+
+    def of(self, tabs: tuple[str, ...], value: str) -> str:
+        found = self.known.get((tabs, value))
+        if found is None:
+            rows = {id(row): row for tab in tabs if tab in self.crm.targets
+                    for _form, row in self.crm.targets[tab].find(value)[0]}
+            only = next(iter(rows.values())) if len(rows) == 1 else None
+            found = self.known[(tabs, value)] = only.id if only is not None and only.id else value
+        return found
+
+
 def _records(kind: str, table: Table | None, computed: dict[str, Row], batch: Batch,
-             base_currency: str) -> tuple[list[Row], set[Key]]:
+             base_currency: str, ids: _Ids | None = None) -> tuple[list[Row], set[Key]]:
     if table is None:
         return [], set()
     key = key_of(kind)
@@ -135,18 +179,27 @@ def _records(kind: str, table: Table | None, computed: dict[str, Row], batch: Ba
         if record is None:
             continue
         values = {name: getattr(record, name) for name in fields}
+        for name, tabs in REFERENCE_FIELDS.get(kind, ()) if ids is not None else ():
+            if isinstance(values.get(name), str) and name != "sku":  # a SKU is its product's key already
+                values[name] = ids.of(tabs, values[name])
         if "currency" in values and values["currency"] is None:
             # A blank Currency (an amount naming none) is the base currency to the sync: a NULL
             # here left `WHERE currency = 'EUR'` or a GROUP BY currency short of those amounts.
             values["currency"] = base_currency
-        if kind == "quote_lines":
-            seen[(record.opportunity, record.sku)] += 1
-            values["line"] = seen[(record.opportunity, record.sku)]
+        if kind == "quote_lines":  # by the deal's ID: lines naming it by name and by ID are one deal's
+            seen[(values["opportunity"], record.sku)] += 1
+            values["line"] = seen[(values["opportunity"], record.sku)]
         if any(values.get(k) is None for k in key):
             batch.unkeyed += 1
             continue
         own = computed.get(values["id"], {}) if key == ("id",) else {}
         out.append({**values, **{name: own.get(name) for name in extra}})
+    # A field with no column, that no row has a value of (the read fills some, as a blank currency):
+    # its column was renamed or deleted, and the warehouse keeps what it held (`Batch.absent`).
+    absent = {name for name in fields if name not in table.header.fields and name not in key
+              and all(r.get(name) is None for r in out)}
+    batch.absent[kind] = absent
+    out = [{k: v for k, v in r.items() if k not in absent} for r in out] if absent else out
     count = Counter(tuple(r[k] for k in key) for r in out)
     twice = {k for k, n in count.items() if n > 1}
     return [r for r in out if tuple(r[k] for k in key) not in twice], held | twice  # type: ignore[operator]

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pydantic import Field, field_validator, model_validator
 
 from sheetcrm.i18n import _
+from sheetcrm.warehouse.behind import Behind
 from sheetcrm.settings import MINUTE, KeyedProblem, Section, seconds
 
 ENV_URL = "SHEETCRM_WAREHOUSE_URL"
@@ -45,6 +46,8 @@ class Mirrored:
     attempts: int = 1
     error: str | None = None
     lasting: bool = False  # failed for a reason no later sync gets past by itself (the error says which)
+    # From the second mirror in a row that did not happen: how many, since when (warehouse.behind).
+    behind: "Behind | None" = None
 
 
 class WarehouseSettings(Section):

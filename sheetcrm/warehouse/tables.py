@@ -98,7 +98,9 @@ def _history(name: str, with_amount: bool) -> Table:
         name, METADATA,
         Column("record_id", Text(), primary_key=True),
         Column("changed_at", Date(), primary_key=True),
-        Column("from_value", Text(), primary_key=True),  # "" on a record's first row
+        # The stages (statuses) by their configured names, as opportunities.stage holds them, not
+        # the sheet's words ("Closed Won" for a Spanish sheet's "Ganada"); "" on a record's first row.
+        Column("from_value", Text(), primary_key=True),
         Column("to_value", Text(), primary_key=True),
         # Two identical changes on one day (A->B, B->A, A->B) are two rows: n = 1, 2.
         Column("n", Integer(), primary_key=True),
@@ -148,6 +150,9 @@ MIRROR = Table(
     Column("mirrored_at", DateTime(timezone=True), nullable=False),
     Column("digest", Text(), nullable=False),  # sha256 of every row mirrored: equal means nothing to do
     Column("rows", BigInteger(), nullable=False),
+    # sha256 of the stage and status names (word -> configured name) the histories' from_value and
+    # to_value were last put in (`Batch.names_digest`); NULL: never, they may hold a sheet's words.
+    Column("names", Text()),
 )
 
 # The table Alembic keeps its revision in, named so it never meets another app's.

@@ -19,7 +19,7 @@ from conftest import PASSWORD, _free_port
 from demo_runs import run_cli
 from merge_crm import tabs as merge_tabs
 from sheetcrm.config import Config, ConfigError, load_config
-from sheetcrm.sync import sync
+from sheetcrm.sync import mirror_sync, plan_context, sync
 from sheetcrm.warehouse.mirror import head, init, mirror
 from sheetcrm.warehouse.rows import Batch
 from sheetcrm.warehouse.settings import ENV_URL, WarehouseSettings, masked, scrub
@@ -74,6 +74,53 @@ def test_an_unreachable_warehouse_never_fails_the_sync_and_the_next_sync_catches
     assert caught_up.result is None  # nothing new for the workbook: the mirror catches up alone
     assert caught_up.mirrored.outcome == "mirrored" and caught_up.mirrored.rows > 0
     assert_mirrors(engine_of(postgres_url), book, live)
+
+
+def test_a_failure_that_recurs_says_how_many_syncs_and_since_when_not_the_next_sync_again(tmp_path, caplog):
+    """A warehouse down for days said "caught up on the next sync" at every sync. From the
+    second failure in a row the line says how many syncs and since when (on the team's clock,
+    in its language), and so does the Mirrored `sheetcrm run` logs; a sync that reaches the
+    warehouse starts the count again."""
+    book = crm_book(tmp_path)
+    caplog.set_level(logging.INFO, logger="sheetcrm.run.warehouse")
+    dead = Config(locale="es", timezone="America/New_York",
+                  warehouse=WarehouseSettings(url=dead_url(), attempts=1))
+    moments = iter([NOW, NOW + dt.timedelta(hours=1), NOW + dt.timedelta(hours=2)])
+
+    def lines() -> list[str]:
+        said = [r.getMessage() for r in caplog.records if r.name == "sheetcrm.run.warehouse"]
+        caplog.clear()
+        return said
+
+    ctx = plan_context(book.read(), dead, DAY)
+    first = mirror_sync(ctx, None, book, now=lambda: next(moments))
+    assert first.behind is None and "próxima sincronización" in lines()[0]
+    second = mirror_sync(ctx, None, book, now=lambda: next(moments))
+    third = mirror_sync(ctx, None, book, now=lambda: next(moments))
+    said = lines()
+    assert (second.behind.syncs, third.behind.syncs, third.behind.since) == (2, 3, NOW)
+    assert "2 sincronizaciones seguidas desde el 23 nov 2026, 4:30:00" in said[0], said  # 9:30 UTC in New York
+    assert "3 sincronizaciones seguidas desde el 23 nov 2026, 4:30:00" in said[1], said
+    assert not any("próxima" in line for line in said)
+
+    mirror_sync(plan_context(book.read(), Config(warehouse=WarehouseSettings(url=f"sqlite:///{tmp_path / 'w.db'}")), DAY),
+                None, book)
+    again = mirror_sync(ctx, None, book, now=lambda: NOW + dt.timedelta(days=1))
+    assert again.behind is None and "próxima sincronización" in lines()[-1]
+
+
+def test_sheetcrm_runs_sync_log_says_how_long_the_warehouse_is_behind(tmp_path):
+    """The Sync Log row of `sheetcrm run` said "warehouse not mirrored, caught up on the next
+    sync" at every failed sync; from the second in a row it says how many and since when."""
+    from sheetcrm.service import Service
+
+    book = crm_book(tmp_path)
+    config = Config(warehouse=WarehouseSettings(url=dead_url(), attempts=1))
+    service = Service(config, book, logging.getLogger("test-warehouse-behind"), today=lambda: DAY)
+    service.run_once()
+    service.run_once()
+    messages = [str(row[8]) for row in book.read().tabs["Sync Log"].rows[1:]]
+    assert "caught up on the next sync" in messages[0] and "2 syncs in a row since" in messages[1], messages
 
 
 @pytest.mark.parametrize("url", [f"postgresql://crm:{PASSWORD}@db:port/crm",   # a port that is no number

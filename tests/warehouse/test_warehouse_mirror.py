@@ -6,11 +6,12 @@ PostgreSQL (conftest.py), with a real .xlsx workbook edited between syncs as a p
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections import Counter
 from decimal import Decimal
 
 import openpyxl
-from sqlalchemy import create_engine, event, func, select
+from sqlalchemy import create_engine, event, func, select, text
 from sqlalchemy.engine import Engine
 
 from books import xlsx_book
@@ -19,7 +20,7 @@ from sheetcrm.config import Config
 from sheetcrm.mail.outbox import read_outbox
 from sheetcrm.starter import demo_config, write_demo
 from sheetcrm.sync import sync
-from sheetcrm.validate import read_crm
+from sheetcrm.validate import REFERENCE_FIELDS, read_crm
 from sheetcrm.warehouse.settings import WarehouseSettings
 from sheetcrm.warehouse.tables import APPENDED, OUTBOX, RECORDS, key_of
 from sheetcrm.workbook import Plan
@@ -72,9 +73,13 @@ def assert_mirrors(engine: Engine, book: XlsxWorkbook, config: Config) -> None:
             values = {f: getattr(r, f) for f in fields}
             if "currency" in values:
                 values["currency"] = values["currency"] or config.currency  # blank: the base currency
+            for name, tabs in REFERENCE_FIELDS.get(kind, ()):  # a reference: the ID of the record it names
+                named = [row for tab in tabs for row in crm.find(tab, values[name])] if values.get(name) else []
+                if name != "sku" and len(named) == 1 and named[0].id:
+                    values[name] = named[0].id
             if kind == "quote_lines":
-                seen[(r.opportunity, r.sku)] += 1
-                values["line"] = seen[(r.opportunity, r.sku)]
+                seen[(values["opportunity"], r.sku)] += 1
+                values["line"] = seen[(values["opportunity"], r.sku)]
             expected[tuple(values[k] for k in key_of(kind))] = values
         got = live(engine, kind)
         assert set(got) == set(expected), kind
@@ -349,3 +354,122 @@ def test_an_id_too_long_for_a_database_key_is_said_at_its_cell_and_the_rest_is_m
     lines = [r.getMessage() for r in caplog.records if r.name == "sheetcrm.run.warehouse"]
     assert lines == ["warehouse: Activities!A3 is 3000 characters long, too long for the database's key; "
                      "that row is not mirrored until it is shortened"]
+
+
+def _spanish_deal(path) -> None:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Oportunidades"
+    ws.append(["ID", "Nombre", "Cuenta", "Etapa", "Importe", "Fecha de cierre"])
+    ws.append(["OPP-0001", "Uno", "Acme", "Propuesta", 1000, dt.datetime(2027, 1, 15)])
+    wb.save(path)
+
+
+def test_a_spanish_sheets_stage_history_holds_the_stages_opportunities_holds(tmp_path, warehouse_url):
+    """The Historial de etapas tab says "Propuesta" and "Ganada"; opportunities.stage holds the
+    configured names ("Closed Won"), and stage_history held the sheet's words: a join or a
+    report by stage across the two found nothing, silently.
+
+    A warehouse an older sheetcrm filled holds a Spanish sheet's words ("Propuesta"), its mark
+    no names: the next sync puts them in the configured names, keeping each row's cells, rather
+    than appending every row again under the name (a report then counted each change twice).
+    Two spellings of one change on a day become n = 1 and 2, never a clash."""
+    path = tmp_path / "crm.xlsx"
+    _spanish_deal(path)
+    config = Config(locale="es", warehouse=WarehouseSettings(url=warehouse_url))
+    sync(XlsxWorkbook(path), config, as_of=DAY)
+    history, engine = APPENDED["stage_history"], engine_of(warehouse_url)
+    with engine.begin() as c:  # as sheetcrm 0004 left it
+        c.execute(history.update().values(to_value="Propuesta"))
+        c.execute(history.insert().values(record_id="OPP-0009", changed_at=DAY, from_value="Prospecting",
+                                          to_value="Proposal", n=1, amount=5, first_seen_at=dt.datetime(2026, 1, 1)))
+        c.execute(history.insert().values(record_id="OPP-0009", changed_at=DAY, from_value="Prospección",
+                                          to_value="Propuesta", n=1, amount=7, first_seen_at=dt.datetime(2026, 1, 2)))
+        c.execute(APPENDED["lead_status_history"].insert().values(
+            record_id="LEAD-0001", changed_at=DAY, from_value="", to_value="Nuevo", n=1,
+            first_seen_at=dt.datetime(2026, 1, 1)))
+        c.execute(RECORDS["opportunities"].update().values(name="renamed meanwhile"))  # not the unchanged mark
+        # Its mark has no names; or (one backend each, to stay cheap) no mark at all: a person
+        # deleted it after moving the workbook, as docs/warehouse.md says to.
+        c.execute(text("DELETE FROM sheetcrm_mirror" if warehouse_url.startswith("sqlite")
+                       else "UPDATE sheetcrm_mirror SET names = NULL"))
+        first_seen = c.execute(select(history.c.first_seen_at).where(history.c.record_id == "OPP-0001")).scalar()
+    tick(path, "Oportunidades", {"ID": "OPP-0001"}, "Etapa", "Ganada")
+    assert sync(XlsxWorkbook(path), config, as_of=DAY + dt.timedelta(days=1)).mirrored.outcome == "mirrored"
+    with engine.connect() as c:
+        rows = {tuple(r[:5]): (same(r.amount, 1000) or r.amount, r.first_seen_at) for r in c.execute(
+            select(history.c.record_id, history.c.from_value, history.c.to_value, history.c.n,
+                   history.c.changed_at, history.c.amount, history.c.first_seen_at))}
+        leads = c.execute(select(APPENDED["lead_status_history"].c.to_value)).scalars().all()
+    assert {k[:4] for k in rows} == {("OPP-0001", "", "Proposal", 1), ("OPP-0001", "Proposal", "Closed Won", 1),
+                                     ("OPP-0009", "Prospecting", "Proposal", 1),
+                                     ("OPP-0009", "Prospecting", "Proposal", 2)}
+    assert rows[("OPP-0001", "", "Proposal", 1, DAY)] == (True, first_seen)  # its cells kept
+    assert leads == ["New"]
+    with engine.connect() as c:
+        joined = c.execute(select(func.count()).select_from(history.join(
+            RECORDS["opportunities"], (history.c.record_id == RECORDS["opportunities"].c.id)
+            & (history.c.to_value == RECORDS["opportunities"].c.stage)))).scalar()
+    assert joined == 1  # the deal's last change names the stage it is in
+
+
+def test_a_column_or_a_tab_renamed_in_the_sheet_keeps_its_warehouse_values(tmp_path, caplog):
+    """A person renames the Close Date header ("Expected Close"): the sync reads no Close Date
+    (and says so), and the mirror set every deal's close_date to NULL, its updated_at moved: the
+    warehouse lost a column of values over a header's typo. It keeps them, as it keeps a row
+    with a bad cell; the other columns still follow the sheet.
+    Likewise a tab renamed ("Ventas 2026"): every deal was tombstoned, as if deleted; they stay live
+    with their last values, and the mirror says why."""
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    path = tmp_path / "crm.xlsx"
+    _spanish_deal(path)
+    config = Config(locale="es", warehouse=WarehouseSettings(url=url))
+    sync(XlsxWorkbook(path), config, as_of=DAY)
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Oportunidades"]
+    ws["F1"], ws["B2"] = "Cierre previsto", "Uno bis"
+    ws.append(["OPP-0002", "Dos", "Acme", "Propuesta", 500, dt.datetime(2027, 2, 1)])
+    wb.save(path)
+    assert sync(XlsxWorkbook(path), config, as_of=DAY).mirrored.outcome == "mirrored"
+    opps = live(engine_of(url), "opportunities")
+    assert (opps[("OPP-0001",)]["name"], opps[("OPP-0001",)]["close_date"]) == ("Uno bis", dt.date(2027, 1, 15))
+    assert opps[("OPP-0002",)]["close_date"] is None  # never read: nothing to keep
+
+    wb = openpyxl.load_workbook(path)
+    wb["Oportunidades"].title = "Ventas 2026"
+    wb.save(path)
+    caplog.set_level(logging.WARNING, logger="sheetcrm.run.warehouse")
+    assert sync(XlsxWorkbook(path), config, as_of=DAY).mirrored.outcome == "mirrored"
+    assert live(engine_of(url), "opportunities") == opps and not tombstoned(engine_of(url), "opportunities")
+    assert any("opportunities" in r.getMessage() and "2" in r.getMessage() for r in caplog.records), caplog.records
+
+
+def test_a_reference_named_by_name_is_mirrored_as_the_id_it_names(tmp_path):
+    """A deal's Account typed "Acme Corp" (the sync accepts a name) was mirrored as that name
+    beside deals holding ACC-0001: `JOIN accounts ON accounts.id = opportunities.account`
+    silently dropped it. Every reference holds the ID of the one record it names."""
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Accounts"
+    ws.append(["ID", "Name", "Industry"])
+    ws.append(["ACC-0001", "Acme Corp", "Retail"])
+    ws = wb.create_sheet("Contacts")
+    ws.append(["ID", "First Name", "Last Name", "Email", "Account"])
+    ws.append(["CON-0001", "Ida", "Lin", "ida@acme.com", "acme corp"])
+    ws = wb.create_sheet("Opportunities")
+    ws.append(["ID", "Name", "Account", "Contact", "Stage", "Amount", "Close Date"])
+    ws.append(["OPP-0001", "Uno", "Acme Corp", "Ida Lin", "Proposal", 1000, dt.datetime(2027, 1, 15)])
+    ws.append(["OPP-0002", "Dos", "ACC-0001", "ida@acme.com", "Proposal", 500, dt.datetime(2027, 1, 15)])
+    ws = wb.create_sheet("Activities")
+    ws.append(["ID", "Type", "Subject", "Related", "Date", "Owner"])
+    ws.append(["ACT-0001", "Call", "Hello", "opp-0001", dt.datetime(2026, 11, 2), "ana"])
+    wb.save(tmp_path / "crm.xlsx")
+    config = Config(warehouse=WarehouseSettings(url=url))
+    assert sync(XlsxWorkbook(tmp_path / "crm.xlsx"), config, as_of=DAY).mirrored.outcome == "mirrored"
+    engine = engine_of(url)
+    opps = live(engine, "opportunities")
+    assert {k[0]: (r["account"], r["contact"]) for k, r in opps.items()} == {
+        "OPP-0001": ("ACC-0001", "CON-0001"), "OPP-0002": ("ACC-0001", "CON-0001")}
+    assert live(engine, "contacts")[("CON-0001",)]["account"] == "ACC-0001"
+    assert live(engine, "activities")[("ACT-0001",)]["related"] == "OPP-0001"
