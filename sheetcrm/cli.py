@@ -4,6 +4,7 @@ one line on stderr and exit 2, never a traceback."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import gettext as stdlib_gettext
@@ -12,6 +13,7 @@ import logging
 import math
 import os
 import sys
+import tomllib
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -27,7 +29,8 @@ from sheetcrm.config import CONFIG_FILE, Config, ConfigError, load_config
 from sheetcrm.crm.forecast import Forecast, MonthForecast, overdue_said, owner_label
 from sheetcrm.crm.kpis import KPIS, Kpis, conversion_label
 from sheetcrm.crm.segments import KINDS, csv_text, spreadsheet_csv
-from sheetcrm.i18n import DOMAIN, LOCALE_DIR, N_, _, current, ngettext, using
+from sheetcrm.i18n import (DOMAIN, LOCALE_DIR, N_, _, catalogue, current, environment_locale, every_locale, ngettext,
+                           using)
 from sheetcrm.show import NOTHING
 from sheetcrm.os_errors import os_problem
 from sheetcrm.lock import WritingSession
@@ -60,9 +63,40 @@ CLICK_WORDS = (N_("Usage:"), N_("Options"), N_("Commands"), N_("default: {defaul
                N_("Invalid value for {param_hint}: {message}"), N_("Missing argument"), N_("Missing option"),
                N_("No such command {name!r}."), N_("No such option {name!r}."), N_("Show this message and exit."),
                N_("Aborted!"), N_("{value} is not in the range {range}."),
-               lambda n: ngettext("{value!r} is not {choice}.", "{value!r} is not one of {choices}.", n))
+               lambda n: ngettext("{value!r} is not {choice}.", "{value!r} is not one of {choices}.", n),
+               N_("Invalid value: {message}"), N_("Missing parameter"), N_("Choose from:\n\t{choices}"),
+               N_("{value!r} is not a valid {number_type}."), N_("{name} {filename!r} does not exist."),
+               N_("{name} {filename!r} is a file."), N_("{name} {filename!r} is a directory."),
+               N_("{name} {filename!r} is not readable."), N_("{name} {filename!r} is not writable."),
+               N_("Option {name!r} does not take a value."),
+               lambda n: ngettext("Option {name!r} requires an argument.",
+                                  "Option {name!r} requires {nargs} arguments.", n),
+               lambda n: ngettext("Got unexpected extra argument ({args})", "Got unexpected extra arguments ({args})",
+                                  n),
+               lambda n: ngettext("Did you mean {possibility}?", "(Did you mean one of: {possibilities}?)", n))
 stdlib_gettext.bindtextdomain(DOMAIN, str(LOCALE_DIR))
 stdlib_gettext.textdomain(DOMAIN)
+
+
+def _click_gettext(message: str) -> str:
+    return catalogue(current()).gettext(message)
+
+
+def _click_ngettext(singular: str, plural: str, n: int) -> str:
+    return catalogue(current()).ngettext(singular, plural, n)
+
+
+# click binds the standard library's gettext into each of its modules at import, and the standard
+# library's picks its language from the environment alone: a usage error of a team whose config
+# says `locale = "es"` came out in English. Rebound to sheetcrm's catalogue in the current language
+# (the environment's, or the config's once `_Commands.main` has read its locale), click's words
+# follow sheetcrm's own lines.
+for _module in (click.core, click.decorators, click.exceptions, click.formatting, click.termui, click.types,
+                click.utils, sys.modules["click.parser"]):
+    if hasattr(_module, "_"):
+        _module._ = _click_gettext  # type: ignore[attr-defined]
+    if hasattr(_module, "ngettext"):
+        _module.ngettext = _click_ngettext  # type: ignore[attr-defined]
 
 
 def echo(text: str = "", err: bool = False) -> None:
@@ -195,13 +229,47 @@ EXIT_BROKEN_PIPE = 141
 _USAGE_WORDS = {"[OPTIONS]": N_("[OPTIONS]"), "COMMAND [ARGS]...": N_("COMMAND [ARGS]...")}
 
 
+# An argument's metavar is translated when this module is imported (the environment's language);
+# a usage error said in the config's language names it in that one: "ARCHIVO", not "FILE".
+_ARGUMENTS = (N_("FILE"), N_("NAME"))
+
+
+def _argument(piece: str) -> str:
+    return next((_(word) for word in _ARGUMENTS if piece in every_locale(word)), piece)
+
+
 class _Usage(click.Command):
     """A usage line in the language of the help around it: "Uso: sheetcrm kpis [OPCIONES]",
-    not click's "[OPTIONS]" amid Spanish."""
+    not click's "[OPTIONS]" amid Spanish. The help itself is the environment's language, the
+    one its texts were translated in when this module was imported, whatever the config says."""
 
     def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
-        return [_(_USAGE_WORDS[piece]) if piece in _USAGE_WORDS else piece
+        return [_(_USAGE_WORDS[piece]) if piece in _USAGE_WORDS else _argument(piece)
                 for piece in super().collect_usage_pieces(ctx)]
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with using(environment_locale()):
+            super().format_help(ctx, formatter)
+
+
+def _team_language(args: Sequence[str]) -> str | None:
+    """The `locale` the command's config sets (--config's file, else ./sheetcrm.toml), read
+    before click parses the command line so that its usage errors, and every line before the
+    config is loaded, speak the team's language; None when no file sets one or it cannot be read
+    (loading it says why)."""
+    path = CONFIG_FILE
+    for i, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg == "--config" and i + 1 < len(args):
+            path = args[i + 1]
+        elif arg.startswith("--config="):
+            path = arg.split("=", 1)[1]
+    try:
+        locale = tomllib.loads(Path(path).read_text(encoding="utf-8-sig")).get("locale")
+    except (OSError, ValueError):  # unreadable, not UTF-8, not TOML: load_config's one line says it
+        return None
+    return locale if locale in ("en", "es") else None
 
 
 class _Command(_Usage, click.Command):
@@ -216,6 +284,11 @@ class _Commands(_Usage, click.Group):
 
     command_class = _Command
     group_class = type  # a subgroup is a _Commands too
+
+    def main(self, args: Sequence[str] | None = None, *rest: Any, **kwargs: Any) -> Any:
+        language = _team_language(sys.argv[1:] if args is None else list(args))
+        with using(language) if language else contextlib.nullcontext():
+            return super().main(args, *rest, **kwargs)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -275,8 +348,12 @@ def init(target: Target) -> None:
         # folder that cannot hold it fails here, before the workbook) and becomes sheetcrm.toml
         # only once the workbook is written. For a workbook with CRM tabs already, the file
         # sets no locale or currency: it must not change how that workbook reads.
-        text = example_config(target.workbook, target.spreadsheet, target.credentials,
-                              language=crm_language(snapshot, config))
+        # No config yet: the team's language for a new workbook is the environment's (SHEETCRM_LANG,
+        # LANG…), the language this command was asked in; the file sets it and speaks it.
+        team = environment_locale()
+        with using(team):
+            text = example_config(target.workbook, target.spreadsheet, target.credentials,
+                                  language=crm_language(snapshot, config), locale=team)
         with _pending_file(Path(CONFIG_FILE), text) as pending:
             result, headed = init_workbook(book, load(str(pending)), snapshot)
         echo(_("wrote {file} (every setting is optional)", file=CONFIG_FILE))
@@ -722,8 +799,9 @@ def score(target: Target, as_of: dt.datetime | None, evaluate: bool, seed: int, 
                               "describe the outcome", len(by_values), columns=", ".join(quoted(c) for c in by_values)))
             echo_lines(show.table(
                 [_("Scores"), _("Predicted"), _("Observed"), _("Leads")],
-                [[b["bin"], show.points(Decimal(str(b["predicted"]))), show.points(Decimal(str(b["observed"]))),
-                  show.number(b["n"])] for b in data["calibration"]], right=[1, 2, 3]))
+                # JSON's "40-50%" (for programs), in the reader's typography: "40–50 %" in Spanish
+                [[show.band(*b["bin"].rstrip("%").split("-")), show.points(Decimal(str(b["predicted"]))),
+                  show.points(Decimal(str(b["observed"]))), show.number(b["n"])] for b in data["calibration"]], right=[1, 2, 3]))
         return
     results = _results(target, as_of, fmt)
     ranked = sorted(results.scoring.scores.values(), key=lambda s: (-s.score, s.lead_id))
@@ -733,6 +811,9 @@ def score(target: Target, as_of: dt.datetime | None, evaluate: bool, seed: int, 
         return
     method = results.scoring.method
     echo(_("{method}: {note}", method=method_name(method), note=results.scoring.note))
+    if not ranked:  # a header over no rows reads as a table that failed to fill
+        echo(_("no leads to score"))
+        return
     shown = ranked[:20]
     echo_lines(show.table(
         [_("Lead"), _("Score"), _("Grade"), _("Conversion"), _("Why")],
@@ -1092,7 +1173,9 @@ def _run_fleet(target: Target, every: str | None, once: bool, log_format: str, f
     logger, _console = logs.setup(log_format)  # a progress bar per workbook would be noise: log lines only
     running = Fleet(settings, logger)
     if once:
-        sys.exit(0 if running.run_once() else 1)
+        # As `run --once` on one workbook: 2 when a config or a workbook could not even be opened.
+        ok = running.run_once()
+        sys.exit(0 if ok else EXIT_USAGE if running.unopened else 1)
     running.serve()
 
 
