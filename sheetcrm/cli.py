@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
-import gettext as stdlib_gettext
 import json
 import logging
 import math
@@ -29,8 +28,7 @@ from sheetcrm.config import CONFIG_FILE, Config, ConfigError, load_config
 from sheetcrm.crm.forecast import Forecast, MonthForecast, overdue_said, owner_label
 from sheetcrm.crm.kpis import KPIS, Kpis, conversion_label
 from sheetcrm.crm.segments import KINDS, csv_text, spreadsheet_csv
-from sheetcrm.i18n import (DOMAIN, LOCALE_DIR, N_, _, catalogue, current, environment_locale, every_locale, ngettext,
-                           using)
+from sheetcrm.i18n import N_, _, catalogue, current, environment_locale, every_locale, ngettext, using
 from sheetcrm.show import NOTHING
 from sheetcrm.os_errors import os_problem
 from sheetcrm.lock import WritingSession
@@ -55,9 +53,8 @@ if TYPE_CHECKING:
 
 EXIT_USAGE = 2
 
-# click's own words (usage, section titles, its errors) go through the standard library's
-# gettext, in its global domain: pointed at sheetcrm's catalogue, they speak the environment's
-# language like everything said before the config is read. The catalogue holds them from here.
+# click's own words (usage, section titles, its errors), which it says through the names below:
+# the catalogue holds them from here.
 CLICK_WORDS = (N_("Usage:"), N_("Options"), N_("Commands"), N_("default: {default}"), N_("required"),
                N_("Error: {message}"), N_("Try '{command} {option}' for help."),
                N_("Invalid value for {param_hint}: {message}"), N_("Missing argument"), N_("Missing option"),
@@ -74,8 +71,6 @@ CLICK_WORDS = (N_("Usage:"), N_("Options"), N_("Commands"), N_("default: {defaul
                lambda n: ngettext("Got unexpected extra argument ({args})", "Got unexpected extra arguments ({args})",
                                   n),
                lambda n: ngettext("Did you mean {possibility}?", "(Did you mean one of: {possibilities}?)", n))
-stdlib_gettext.bindtextdomain(DOMAIN, str(LOCALE_DIR))
-stdlib_gettext.textdomain(DOMAIN)
 
 
 def _click_gettext(message: str) -> str:
@@ -234,8 +229,13 @@ _USAGE_WORDS = {"[OPTIONS]": N_("[OPTIONS]"), "COMMAND [ARGS]...": N_("COMMAND [
 _ARGUMENTS = (N_("FILE"), N_("NAME"))
 
 
-def _argument(piece: str) -> str:
-    return next((_(word) for word in _ARGUMENTS if piece in every_locale(word)), piece)
+class _Argument(click.Argument):
+    """An argument whose metavar (one of _ARGUMENTS) is said in the current language, in the
+    usage line and in "Missing argument 'ARCHIVO'"."""
+
+    def make_metavar(self, ctx: click.Context) -> str:
+        piece = super().make_metavar(ctx)
+        return next((_(word) for word in _ARGUMENTS if piece in every_locale(word)), piece)
 
 
 class _Usage(click.Command):
@@ -244,7 +244,7 @@ class _Usage(click.Command):
     one its texts were translated in when this module was imported, whatever the config says."""
 
     def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
-        return [_(_USAGE_WORDS[piece]) if piece in _USAGE_WORDS else _argument(piece)
+        return [_(_USAGE_WORDS[piece]) if piece in _USAGE_WORDS else piece
                 for piece in super().collect_usage_pieces(ctx)]
 
     def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
@@ -586,7 +586,7 @@ AS_OF = click.option("--as-of", type=DATE, metavar=DATE_METAVAR, help=_("The dat
 @main.command(help=_("Print a segment's members (read-only) for a mailing tool: ID, name, email, owner…\n\n"
                      "NAME is a segment of the config's [segments] or of the Segments tab."))
 @workbook_options
-@click.argument("name", metavar=_("NAME"))
+@click.argument("name", metavar=_("NAME"), cls=_Argument)
 @click.option("--format", "fmt", type=click.Choice(["csv", "csv-plain", "json"]), default="csv", show_default=True,
               help=_("csv for a spreadsheet (UTF-8 with a byte order mark, cells separated by ; where the locale "
                      "writes a decimal comma, else by ,), csv-plain for a mailing tool (UTF-8, comma), json for "
@@ -801,7 +801,8 @@ def score(target: Target, as_of: dt.datetime | None, evaluate: bool, seed: int, 
                 [_("Scores"), _("Predicted"), _("Observed"), _("Leads")],
                 # JSON's "40-50%" (for programs), in the reader's typography: "40–50 %" in Spanish
                 [[show.band(*b["bin"].rstrip("%").split("-")), show.points(Decimal(str(b["predicted"]))),
-                  show.points(Decimal(str(b["observed"]))), show.number(b["n"])] for b in data["calibration"]], right=[1, 2, 3]))
+                  show.points(Decimal(str(b["observed"]))), show.number(b["n"])] for b in data["calibration"]],
+                right=[1, 2, 3]))
         return
     results = _results(target, as_of, fmt)
     ranked = sorted(results.scoring.scores.values(), key=lambda s: (-s.score, s.lead_id))
@@ -999,7 +1000,7 @@ def outbox_resend(target: Target, row_id: str) -> None:
                                "records are appended with IDs, existing ones matched, bad rows rejected with reasons. "
                                "Never overwrites a cell."))
 @workbook_options
-@click.argument("file", type=click.Path(readable=False), metavar=_("FILE"))
+@click.argument("file", type=click.Path(readable=False), metavar=_("FILE"), cls=_Argument)
 @click.option("--tab", required=True, type=click.Choice(["leads", "contacts", "accounts", "opportunities"]),
               help=_("The tab the file's rows go to."))
 @click.option("--dry-run", is_flag=True, help=_("Say what would happen and write nothing."))

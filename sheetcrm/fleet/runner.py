@@ -326,8 +326,10 @@ class Fleet:
         member.error = message
         self._close(member)
         if member.state != "failing":
-            self.logger.error(_("{workbook}: cannot start: {error}; retried with backoff", workbook=member.name,
-                                error=message), exc_info=bug,
+            # `--once` tries no more: "retried with backoff" would send the reader waiting for it.
+            line = (_("{workbook}: cannot start: {error}", workbook=member.name, error=message) if self.once else
+                    _("{workbook}: cannot start: {error}; retried with backoff", workbook=member.name, error=message))
+            self.logger.error(line, exc_info=bug,
                               extra={"fields": {"event": "member_failed", "workbook": member.name}})
         member.state = "failing"
         return False
