@@ -11,6 +11,7 @@ import json
 import logging
 import math
 import os
+import re
 import sys
 import tomllib
 from dataclasses import asdict, dataclass
@@ -179,6 +180,11 @@ class _Day(click.DateTime):
             day = super().convert(value, param, ctx)
         except click.BadParameter:
             # click's says "does not match the format '%Y-%m-%d'": strptime's pattern, in English.
+            if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", value.strip()):
+                # Written as asked, but 2026-02-30 or 2026-13-01: "not a date written YYYY-MM-DD" sent
+                # the reader checking a pattern they had followed.
+                self.fail(_("{value}: there is no such day (a month from 01 to 12, a day the month has)",
+                            value=value), param, ctx)
             self.fail(_("{value}: not a date written {pattern}", value=value, pattern=_("YYYY-MM-DD")), param, ctx)
         if not 1900 <= day.year <= 9000:
             self.fail(_("{value}: a date between 1900-01-01 and 9000-12-31", value=value), param, ctx)

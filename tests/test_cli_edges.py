@@ -45,6 +45,8 @@ def invoke(*args: str):
     (("demo", "--rows", "abc"), "Valor no válido para '--rows': 'abc' no es un número válido."),
     (("import", "leads.csv"), "Falta una opción '--tab'. Elige entre:"),
     (("kpi",), "No existe el comando 'kpi'. ¿Querías decir 'kpis'?"),
+    # Written as asked, but no such day: not "not a date written AAAA-MM-DD".
+    (("kpis", "--as-of", "2026-02-30"), "'--as-of': 2026-02-30: ese día no existe"),
 ])
 def test_a_usage_error_speaks_the_configs_language_not_the_environments(folder, args, says):
     (folder / "sheetcrm.toml").write_text('locale = "es"\n')
