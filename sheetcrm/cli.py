@@ -4,14 +4,16 @@ one line on stderr and exit 2, never a traceback."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
-import gettext as stdlib_gettext
 import json
 import logging
 import math
 import os
+import re
 import sys
+import tomllib
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -27,7 +29,7 @@ from sheetcrm.config import CONFIG_FILE, Config, ConfigError, load_config
 from sheetcrm.crm.forecast import Forecast, MonthForecast, overdue_said, owner_label
 from sheetcrm.crm.kpis import KPIS, Kpis, conversion_label
 from sheetcrm.crm.segments import KINDS, csv_text, spreadsheet_csv
-from sheetcrm.i18n import DOMAIN, LOCALE_DIR, N_, _, current, ngettext, using
+from sheetcrm.i18n import N_, _, catalogue, current, environment_locale, every_locale, ngettext, using
 from sheetcrm.show import NOTHING
 from sheetcrm.os_errors import os_problem
 from sheetcrm.lock import WritingSession
@@ -52,17 +54,45 @@ if TYPE_CHECKING:
 
 EXIT_USAGE = 2
 
-# click's own words (usage, section titles, its errors) go through the standard library's
-# gettext, in its global domain: pointed at sheetcrm's catalogue, they speak the environment's
-# language like everything said before the config is read. The catalogue holds them from here.
+# click's own words (usage, section titles, its errors), which it says through the names below:
+# the catalogue holds them from here.
 CLICK_WORDS = (N_("Usage:"), N_("Options"), N_("Commands"), N_("default: {default}"), N_("required"),
                N_("Error: {message}"), N_("Try '{command} {option}' for help."),
                N_("Invalid value for {param_hint}: {message}"), N_("Missing argument"), N_("Missing option"),
                N_("No such command {name!r}."), N_("No such option {name!r}."), N_("Show this message and exit."),
                N_("Aborted!"), N_("{value} is not in the range {range}."),
-               lambda n: ngettext("{value!r} is not {choice}.", "{value!r} is not one of {choices}.", n))
-stdlib_gettext.bindtextdomain(DOMAIN, str(LOCALE_DIR))
-stdlib_gettext.textdomain(DOMAIN)
+               lambda n: ngettext("{value!r} is not {choice}.", "{value!r} is not one of {choices}.", n),
+               N_("Invalid value: {message}"), N_("Missing parameter"), N_("Choose from:\n\t{choices}"),
+               N_("{value!r} is not a valid {number_type}."), N_("{name} {filename!r} does not exist."),
+               N_("{name} {filename!r} is a file."), N_("{name} {filename!r} is a directory."),
+               N_("{name} {filename!r} is not readable."), N_("{name} {filename!r} is not writable."),
+               N_("Option {name!r} does not take a value."),
+               lambda n: ngettext("Option {name!r} requires an argument.",
+                                  "Option {name!r} requires {nargs} arguments.", n),
+               lambda n: ngettext("Got unexpected extra argument ({args})", "Got unexpected extra arguments ({args})",
+                                  n),
+               lambda n: ngettext("Did you mean {possibility}?", "(Did you mean one of: {possibilities}?)", n))
+
+
+def _click_gettext(message: str) -> str:
+    return catalogue(current()).gettext(message)
+
+
+def _click_ngettext(singular: str, plural: str, n: int) -> str:
+    return catalogue(current()).ngettext(singular, plural, n)
+
+
+# click binds the standard library's gettext into each of its modules at import, and the standard
+# library's picks its language from the environment alone: a usage error of a team whose config
+# says `locale = "es"` came out in English. Rebound to sheetcrm's catalogue in the current language
+# (the environment's, or the config's once `_Commands.main` has read its locale), click's words
+# follow sheetcrm's own lines.
+for _module in (click.core, click.decorators, click.exceptions, click.formatting, click.termui, click.types,
+                click.utils, sys.modules["click.parser"]):
+    if hasattr(_module, "_"):
+        _module._ = _click_gettext  # type: ignore[attr-defined]
+    if hasattr(_module, "ngettext"):
+        _module.ngettext = _click_ngettext  # type: ignore[attr-defined]
 
 
 def echo(text: str = "", err: bool = False) -> None:
@@ -150,6 +180,11 @@ class _Day(click.DateTime):
             day = super().convert(value, param, ctx)
         except click.BadParameter:
             # click's says "does not match the format '%Y-%m-%d'": strptime's pattern, in English.
+            if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", value.strip()):
+                # Written as asked, but 2026-02-30 or 2026-13-01: "not a date written YYYY-MM-DD" sent
+                # the reader checking a pattern they had followed.
+                self.fail(_("{value}: there is no such day (a month from 01 to 12, a day the month has)",
+                            value=value), param, ctx)
             self.fail(_("{value}: not a date written {pattern}", value=value, pattern=_("YYYY-MM-DD")), param, ctx)
         if not 1900 <= day.year <= 9000:
             self.fail(_("{value}: a date between 1900-01-01 and 9000-12-31", value=value), param, ctx)
@@ -195,13 +230,52 @@ EXIT_BROKEN_PIPE = 141
 _USAGE_WORDS = {"[OPTIONS]": N_("[OPTIONS]"), "COMMAND [ARGS]...": N_("COMMAND [ARGS]...")}
 
 
+# An argument's metavar is translated when this module is imported (the environment's language);
+# a usage error said in the config's language names it in that one: "ARCHIVO", not "FILE".
+_ARGUMENTS = (N_("FILE"), N_("NAME"))
+
+
+class _Argument(click.Argument):
+    """An argument whose metavar (one of _ARGUMENTS) is said in the current language, in the
+    usage line and in "Missing argument 'ARCHIVO'"."""
+
+    def make_metavar(self, ctx: click.Context) -> str:
+        piece = super().make_metavar(ctx)
+        return next((_(word) for word in _ARGUMENTS if piece in every_locale(word)), piece)
+
+
 class _Usage(click.Command):
     """A usage line in the language of the help around it: "Uso: sheetcrm kpis [OPCIONES]",
-    not click's "[OPTIONS]" amid Spanish."""
+    not click's "[OPTIONS]" amid Spanish. The help itself is the environment's language, the
+    one its texts were translated in when this module was imported, whatever the config says."""
 
     def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
         return [_(_USAGE_WORDS[piece]) if piece in _USAGE_WORDS else piece
                 for piece in super().collect_usage_pieces(ctx)]
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with using(environment_locale()):
+            super().format_help(ctx, formatter)
+
+
+def _team_language(args: Sequence[str]) -> str | None:
+    """The `locale` the command's config sets (--config's file, else ./sheetcrm.toml), read
+    before click parses the command line so that its usage errors, and every line before the
+    config is loaded, speak the team's language; None when no file sets one or it cannot be read
+    (loading it says why)."""
+    path = CONFIG_FILE
+    for i, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg == "--config" and i + 1 < len(args):
+            path = args[i + 1]
+        elif arg.startswith("--config="):
+            path = arg.split("=", 1)[1]
+    try:
+        locale = tomllib.loads(Path(path).read_text(encoding="utf-8-sig")).get("locale")
+    except (OSError, ValueError):  # unreadable, not UTF-8, not TOML: load_config's one line says it
+        return None
+    return locale if locale in ("en", "es") else None
 
 
 class _Command(_Usage, click.Command):
@@ -216,6 +290,11 @@ class _Commands(_Usage, click.Group):
 
     command_class = _Command
     group_class = type  # a subgroup is a _Commands too
+
+    def main(self, args: Sequence[str] | None = None, *rest: Any, **kwargs: Any) -> Any:
+        language = _team_language(sys.argv[1:] if args is None else list(args))
+        with using(language) if language else contextlib.nullcontext():
+            return super().main(args, *rest, **kwargs)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -275,8 +354,12 @@ def init(target: Target) -> None:
         # folder that cannot hold it fails here, before the workbook) and becomes sheetcrm.toml
         # only once the workbook is written. For a workbook with CRM tabs already, the file
         # sets no locale or currency: it must not change how that workbook reads.
-        text = example_config(target.workbook, target.spreadsheet, target.credentials,
-                              language=crm_language(snapshot, config))
+        # No config yet: the team's language for a new workbook is the environment's (SHEETCRM_LANG,
+        # LANG…), the language this command was asked in; the file sets it and speaks it.
+        team = environment_locale()
+        with using(team):
+            text = example_config(target.workbook, target.spreadsheet, target.credentials,
+                                  language=crm_language(snapshot, config), locale=team)
         with _pending_file(Path(CONFIG_FILE), text) as pending:
             result, headed = init_workbook(book, load(str(pending)), snapshot)
         echo(_("wrote {file} (every setting is optional)", file=CONFIG_FILE))
@@ -509,7 +592,7 @@ AS_OF = click.option("--as-of", type=DATE, metavar=DATE_METAVAR, help=_("The dat
 @main.command(help=_("Print a segment's members (read-only) for a mailing tool: ID, name, email, owner…\n\n"
                      "NAME is a segment of the config's [segments] or of the Segments tab."))
 @workbook_options
-@click.argument("name", metavar=_("NAME"))
+@click.argument("name", metavar=_("NAME"), cls=_Argument)
 @click.option("--format", "fmt", type=click.Choice(["csv", "csv-plain", "json"]), default="csv", show_default=True,
               help=_("csv for a spreadsheet (UTF-8 with a byte order mark, cells separated by ; where the locale "
                      "writes a decimal comma, else by ,), csv-plain for a mailing tool (UTF-8, comma), json for "
@@ -722,8 +805,10 @@ def score(target: Target, as_of: dt.datetime | None, evaluate: bool, seed: int, 
                               "describe the outcome", len(by_values), columns=", ".join(quoted(c) for c in by_values)))
             echo_lines(show.table(
                 [_("Scores"), _("Predicted"), _("Observed"), _("Leads")],
-                [[b["bin"], show.points(Decimal(str(b["predicted"]))), show.points(Decimal(str(b["observed"]))),
-                  show.number(b["n"])] for b in data["calibration"]], right=[1, 2, 3]))
+                # JSON's "40-50%" (for programs), in the reader's typography: "40–50 %" in Spanish
+                [[show.band(*b["bin"].rstrip("%").split("-")), show.points(Decimal(str(b["predicted"]))),
+                  show.points(Decimal(str(b["observed"]))), show.number(b["n"])] for b in data["calibration"]],
+                right=[1, 2, 3]))
         return
     results = _results(target, as_of, fmt)
     ranked = sorted(results.scoring.scores.values(), key=lambda s: (-s.score, s.lead_id))
@@ -733,6 +818,9 @@ def score(target: Target, as_of: dt.datetime | None, evaluate: bool, seed: int, 
         return
     method = results.scoring.method
     echo(_("{method}: {note}", method=method_name(method), note=results.scoring.note))
+    if not ranked:  # a header over no rows reads as a table that failed to fill
+        echo(_("no leads to score"))
+        return
     shown = ranked[:20]
     echo_lines(show.table(
         [_("Lead"), _("Score"), _("Grade"), _("Conversion"), _("Why")],
@@ -918,7 +1006,7 @@ def outbox_resend(target: Target, row_id: str) -> None:
                                "records are appended with IDs, existing ones matched, bad rows rejected with reasons. "
                                "Never overwrites a cell."))
 @workbook_options
-@click.argument("file", type=click.Path(readable=False), metavar=_("FILE"))
+@click.argument("file", type=click.Path(readable=False), metavar=_("FILE"), cls=_Argument)
 @click.option("--tab", required=True, type=click.Choice(["leads", "contacts", "accounts", "opportunities"]),
               help=_("The tab the file's rows go to."))
 @click.option("--dry-run", is_flag=True, help=_("Say what would happen and write nothing."))
@@ -1092,7 +1180,9 @@ def _run_fleet(target: Target, every: str | None, once: bool, log_format: str, f
     logger, _console = logs.setup(log_format)  # a progress bar per workbook would be noise: log lines only
     running = Fleet(settings, logger)
     if once:
-        sys.exit(0 if running.run_once() else 1)
+        # As `run --once` on one workbook: 2 when a config or a workbook could not even be opened.
+        ok = running.run_once()
+        sys.exit(0 if ok else EXIT_USAGE if running.unopened else 1)
     running.serve()
 
 

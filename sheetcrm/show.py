@@ -75,6 +75,12 @@ def points(value: Decimal | None, digits: int = 1) -> str:
     return percent(None if value is None else value / 100, digits)
 
 
+def band(low: int | str, high: int | str) -> str:
+    """A band of percentages, `low` to `high` points (40, 50), as the reader writes one: `40-50%`,
+    `40–50 %` (Spanish sets the range dash and the space before the sign)."""
+    return _("{low}-{high}", low=number(int(low)), high=percent(Decimal(int(high)) / 100, 0))
+
+
 def number(value: Decimal | float | int | None, digits: int = 0) -> str:
     """A count or a measure, grouped the reader's way, with exactly `digits` decimals, rounded
     half up as the tabs are (10.25 is `10.3` at one decimal; `cells.half_up`)."""

@@ -75,13 +75,18 @@ KEPT_CURRENCY = N_("# Left unset (USD): nothing in the workbook says its currenc
 
 
 def example_config(workbook: str | None = None, spreadsheet: str | None = None,
-                   credentials: str | None = None, language: str | None = None) -> str:
+                   credentials: str | None = None, language: str | None = None, locale: str = "en") -> str:
     """The example sheetcrm.toml, pointing at the workbook `init` was given (a path relative to
     the folder the file is written in, or a spreadsheet ID or URL), so the next command finds it.
     `language`: the language ("en"/"es") of the CRM tabs the workbook holds already, None for a
     new one; then `locale` and `currency` are left commented out, so the file changes nothing in
-    how the workbook reads."""
+    how the workbook reads. `locale` ("en"/"es"): the team's language for a new workbook, set
+    active (the text itself is in the current language)."""
     text = _stages_left_unset(_(EXAMPLE))
+    if language is None and normalize(locale) != "en":
+        # A Spanish team's file read "en": every command after init spoke English, and read
+        # its 1.234,50 and 03/04 the English way.
+        text = _swap(text, 'locale = "en"', f"locale = {_toml_string(normalize(locale))}")
     if language is not None:
         text = _swap(text, 'locale = "en"', f"{_(KEPT_LOCALE, language=language)}\n# locale = {_toml_string(language)}")
         text = _swap(text, 'currency = "USD"', f'{_(KEPT_CURRENCY)}\n# currency = "USD"')

@@ -106,11 +106,11 @@ def test_clicks_words_about_a_bad_value_speak_the_environment_language_too():
     from sheetcrm.cli import main
 
     runner = CliRunner(env={"SHEETCRM_LANG": None, "LANGUAGE": "es", "LC_ALL": None, "LC_MESSAGES": None})
-    said = {args[0]: runner.invoke(main, args) for args in (["kpis", "--as-of", "2026-13-01"],
+    said = {args[0]: runner.invoke(main, args) for args in (["kpis", "--as-of", "13/01/2026"],
                                                              ["forecast", "--months", "0"],
                                                              ["import", "x.csv", "--tab", "deals"])}
     assert all(done.exit_code == 2 for done in said.values())
-    assert said["kpis"].stderr.endswith("Error: Valor no válido para '--as-of': 2026-13-01: no es una fecha "
+    assert said["kpis"].stderr.endswith("Error: Valor no válido para '--as-of': 13/01/2026: no es una fecha "
                                         "escrita AAAA-MM-DD\n")
     assert said["forecast"].stderr.endswith("'--months': 0 no está en el intervalo 1<=x<=36.\n")
     assert said["import"].stderr.endswith("'--tab': 'deals' no es ninguno de 'leads', 'contacts', 'accounts', "

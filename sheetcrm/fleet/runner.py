@@ -18,6 +18,7 @@ failures can hold at most all workers but one. Its log says so once per change o
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import logging
 import os
@@ -98,6 +99,23 @@ class _MemberLog(logging.Filter):
         return True
 
 
+# The member whose job runs in this thread: the library's own loggers (the warehouse mirror's,
+# the written-cells file's) know no workbook, and in a fleet their line named none of a hundred.
+_RUNNING: contextvars.ContextVar[str | None] = contextvars.ContextVar("sheetcrm_fleet_member", default=None)
+
+
+class _Attributed(logging.Filter):
+    """On the fleet's handlers: a line logged during a member's job by a logger other than the
+    member's own gets the member's name, as its own lines do (`_MemberLog`)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        member, fields = _RUNNING.get(), getattr(record, "fields", {})
+        if member is not None and "workbook" not in fields:
+            record.msg, record.args = _("{workbook}: {message}", workbook=member, message=record.getMessage()), ()
+            record.fields = {**fields, "workbook": member}
+        return True
+
+
 class Fleet:
     def __init__(self, settings: FleetSettings, logger: logging.Logger, *, clock: Clock | None = None,
                  poll: float | None = REST_SLICE, write_state_file: bool = True, wall0: dt.datetime | None = None) -> None:
@@ -121,6 +139,9 @@ class Fleet:
         # clock (`moment`), the real one's with RealClock, a simulated day's with VirtualClock.
         self.wall0 = (wall0 or dt.datetime.now()).astimezone()
         self.members: dict[str, Member] = {}
+        for handler in logger.handlers:
+            if not any(isinstance(f, _Attributed) for f in handler.filters):
+                handler.addFilter(_Attributed())
         for i, entry in enumerate(settings.workbook):
             name = member_name(entry)
             child = logging.getLogger(f"{logger.name}.fleet.{i}")
@@ -130,6 +151,9 @@ class Fleet:
             every = entry.every_phrase
             self.scheduler.add(Slot(name, "sync", every.period if every else 300.0, self.t0))
         self.ok = True  # every job of run_once succeeded
+        # A member run_once could not open for its config or its workbook (EXPECTED): what
+        # `sheetcrm run --once` exits 2 for, a person's setting to fix, not a job that failed.
+        self.unopened = False
         self.once = False  # run_once: every job now, once
         # The fleet file as read: a workbook added, removed or rescheduled while the fleet runs
         # applies at its restart, and the log says so once per change (members' configs: Service).
@@ -280,6 +304,7 @@ class Fleet:
                 member.state = "locked"
                 return False, True
             except EXPECTED as e:
+                self.unopened = self.unopened or once
                 return self._failed(member, slot, str(e), None), False
             except Exception as e:  # a bug: its traceback is what gets it fixed
                 return self._failed(member, slot, str(e) or type(e).__name__, e), False
@@ -287,7 +312,11 @@ class Fleet:
                 self.logger.info(_("{workbook}: started", workbook=member.name),
                                  extra={"fields": {"event": "started", "workbook": member.name}})
         assert member.service is not None
-        ok = member.service.run_job(member.jobs[slot.job], once=once)
+        token = _RUNNING.set(member.name)
+        try:
+            ok = member.service.run_job(member.jobs[slot.job], once=once)
+        finally:
+            _RUNNING.reset(token)
         if slot.job == "sync":
             member.state = "ok" if ok else "failing"
         return ok, False
@@ -297,8 +326,10 @@ class Fleet:
         member.error = message
         self._close(member)
         if member.state != "failing":
-            self.logger.error(_("{workbook}: cannot start: {error}; retried with backoff", workbook=member.name,
-                                error=message), exc_info=bug,
+            # `--once` tries no more: "retried with backoff" would send the reader waiting for it.
+            line = (_("{workbook}: cannot start: {error}", workbook=member.name, error=message) if self.once else
+                    _("{workbook}: cannot start: {error}; retried with backoff", workbook=member.name, error=message))
+            self.logger.error(line, exc_info=bug,
                               extra={"fields": {"event": "member_failed", "workbook": member.name}})
         member.state = "failing"
         return False

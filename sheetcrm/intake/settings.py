@@ -18,7 +18,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from sheetcrm.i18n import _
-from sheetcrm.settings import Section
+from sheetcrm.settings import DAY, Section, seconds
 
 # The Leads fields a question may fill (sheetcrm.records.Lead; tests/test_forms.py checks they
 # are its fields), and "name", split into first and last name.
@@ -66,4 +66,6 @@ class ServeSettings(Section):
     origins: list[str] = []
     rate: float = Field(default=0.2, gt=0)
     burst: int = Field(default=5, ge=1)
-    sync_every: float = Field(default=30, gt=0)
+    # At most a day: past that a typo (Event.wait overflows on 1e300, and the drain thread died
+    # with no word, so no post ever reached the workbook).
+    sync_every: float = seconds(30, DAY)

@@ -46,7 +46,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlch
 from sqlalchemy.pool import NullPool
 
 from sheetcrm.cells import match_key, normalize_key
-from sheetcrm.i18n import _, ngettext
+from sheetcrm.i18n import N_, _, ngettext
 from sheetcrm.warehouse.behind import Behind, when
 from sheetcrm.warehouse.keep import LOG_COLUMNS, Archive, Trim
 from sheetcrm.warehouse.rows import Batch
@@ -131,12 +131,27 @@ def must_exist(settings: WarehouseSettings) -> None:
                                "makes it)", url=masked(settings.effective_url())))
 
 
-def problem(e: BaseException, url: str) -> str:
-    """A database error as one line: the driver's own first line (else the error's), the URL's
-    password hidden."""
+# What a warehouse command or a sync was doing when the database failed, said before the driver's
+# own words: psycopg and sqlite3 speak English only, and a Spanish line was theirs alone.
+CREATING = N_("cannot create or migrate the tables")
+WRITING = N_("cannot write this sync's rows")
+READING_ARCHIVE = N_("cannot read the history rows kept in the warehouse")
+MARKING = N_("cannot mark the rows moved out of the sheet")
+READING = N_("cannot read the tables")
+
+
+def problem(e: BaseException, url: str, what: str) -> str:
+    """A database error as one line in the reader's language: `what` failed (one of the
+    constants above), then the driver's own first line (else the error's) after the name of the
+    module that said it ("psycopg", "sqlite3", "alembic"), the URL's password hidden."""
     inner = e.orig if isinstance(e, DBAPIError) and e.orig is not None else e
     lines = [line.strip() for line in str(inner).splitlines() if line.strip()]
-    return scrub(lines[0] if lines else type(inner).__name__, url)
+    detail = scrub(lines[0] if lines else type(inner).__name__, url)
+    return _("{what} ({driver}: {detail})", what=_(what), driver=type(inner).__module__.split(".")[0], detail=detail)
+
+
+def _line(e: BaseException, url: str, what: str) -> str:
+    return _("warehouse {url}: {problem}", url=masked(url), problem=problem(e, url, what))
 
 
 def _retryable(e: BaseException) -> bool:
@@ -184,7 +199,7 @@ def init(settings: WarehouseSettings) -> str:
     try:
         return _migrate(engine)
     except (SQLAlchemyError, CommandError) as e:
-        raise WarehouseError(_("warehouse {url}: {problem}", url=masked(url), problem=problem(e, url))) from None
+        raise WarehouseError(_line(e, url, CREATING)) from None
     finally:
         engine.dispose()
 
@@ -223,11 +238,10 @@ def mirror(settings: WarehouseSettings, batch: Batch, source: str, as_of: dt.dat
             return fail(_("warehouse {url}: {problem}", url=masked(url), problem=e), attempt, lasting=True)
         except (SQLAlchemyError, OSError) as e:
             if attempt >= settings.attempts or not _retryable(e):
-                return fail(_("warehouse {url}: {problem}", url=masked(url), problem=problem(e, url)), attempt)
+                return fail(_line(e, url, WRITING), attempt)
             sleep(settings.backoff_seconds * 2 ** (attempt - 1))
         except Exception as e:  # Alembic's (a database a newer sheetcrm migrated), or ours: still not the sync's
-            return fail(_("warehouse {url}: {problem}", url=masked(url), problem=problem(e, url)), attempt,
-                        lasting=True)
+            return fail(_line(e, url, WRITING), attempt, lasting=True)
         finally:
             engine.dispose()
 
@@ -451,7 +465,7 @@ def archive(settings: WarehouseSettings, source: str, before: dt.date, new_id: i
                               r["trimmed_by"]) for r in rows)
             return Archive(held, archived, new_id)
     except (SQLAlchemyError, OSError) as e:
-        raise WarehouseError(_("warehouse {url}: {problem}", url=masked(url), problem=problem(e, url))) from None
+        raise WarehouseError(_line(e, url, READING_ARCHIVE)) from None
     finally:
         engine.dispose()
 
@@ -476,7 +490,7 @@ def mark_trimmed(settings: WarehouseSettings, trim: Trim, on: dt.date) -> None:
                 connection.execute(update(table).where(where).values(trimmed_on=on, trimmed_by=trim.by),
                                    [{f"k_{k}": v for k, v in zip(names, key)} for key in keys])
     except (SQLAlchemyError, OSError) as e:
-        raise WarehouseError(_("warehouse {url}: {problem}", url=masked(url), problem=problem(e, url))) from None
+        raise WarehouseError(_line(e, url, MARKING)) from None
     finally:
         engine.dispose()
 
@@ -523,7 +537,7 @@ def status(settings: WarehouseSettings) -> Status:
                 out.tables[table.name] = {"rows": connection.execute(select(func.count()).select_from(table)).scalar_one()}
             return out
     except SQLAlchemyError as e:
-        raise WarehouseError(_("warehouse {url}: {problem}", url=masked(url), problem=problem(e, url))) from None
+        raise WarehouseError(_line(e, url, READING)) from None
     finally:
         engine.dispose()
 

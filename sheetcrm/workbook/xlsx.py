@@ -198,7 +198,7 @@ class XlsxWorkbook:
             tabs = {name: tabs[name] for name in sheets}  # the workbook's tab order
             facts = xlsx_scan.scan(data, only=set(missed)) if missed else {}
         except _NOT_XLSX + (python_calamine.CalamineError,):
-            raise _not_xlsx(self.path) from None
+            raise _not_xlsx(self.path, data) from None
         _add_facts(tabs, facts)
         for name in missed:
             self._dropdowns[name] = (facts[name].dropdowns, facts[name].theirs) if name in facts else ([], [])
@@ -232,7 +232,7 @@ class XlsxWorkbook:
             with zipfile.ZipFile(io.BytesIO(data)) as z:
                 tabs = [title for title, _ in xlsx_patch.sheet_parts(z)]
         except _NOT_XLSX:
-            raise _not_xlsx(self.path) from None
+            raise _not_xlsx(self.path, data) from None
         created = [t for t in dict.fromkeys(plan.new_tabs) if t not in tabs]
         accepted = []
         # A replacement is a write per cell that holds the text to replace, each keyed by that
@@ -775,10 +775,16 @@ def _load(path: Path, data: bytes) -> openpyxl.Workbook:
     try:
         return openpyxl.load_workbook(io.BytesIO(data))
     except _NOT_XLSX:
-        raise _not_xlsx(path) from None
+        raise _not_xlsx(path, data) from None
 
 
-def _not_xlsx(path: Path) -> WorkbookError:
+def _not_xlsx(path: Path, data: bytes) -> WorkbookError:
+    # A zip package cut before its end record is a save that stopped halfway (an app or a script
+    # killed mid-save, a full disk) more than SAVING_SECONDS ago: "not an .xlsx" sent people
+    # re-exporting a file that only needed saving again.
+    if data and _partial_package(data):
+        return WorkbookError(_("{path}: looks half-saved (the file ends before the end of an .xlsx package); save "
+                               "it again from your spreadsheet app, or restore a backup, and try again", path=path))
     return WorkbookError(
         _("{path}: not an .xlsx workbook; save it from your spreadsheet app as an Excel workbook (.xlsx)", path=path))
 

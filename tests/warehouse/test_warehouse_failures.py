@@ -322,7 +322,8 @@ def test_status_says_the_mirrors_day_and_time_in_the_teams_language(tmp_path, mo
     monkeypatch.chdir(tmp_path)
     done = CliRunner().invoke(main, ["warehouse", "status"])
     assert done.exit_code == 0, done.output
-    assert "crm.xlsx: replicado hasta la sincronización del 23 nov 2026, a las 23 nov 2026, 9:30:00" in done.stdout
+    # "el" before a day and a time: "a las 23 nov 2026" put an hour's article before a date.
+    assert "crm.xlsx: replicado hasta la sincronización del 23 nov 2026, el 23 nov 2026, 9:30:00" in done.stdout
 
 
 class Killed(BaseException):
