@@ -124,6 +124,8 @@ def test_title_rows_above_the_header(tmp_path):
     assert [ws["F3"].value, ws["F4"].value, ws["F5"].value] == ["ID", "ACC-0001", "ACC-0002"]
     assert ws["A1"].value == title and all(ws.cell(r, c).value is None for r in (1, 2) for c in range(2, 8))
     assert not issues(outcome.crm)
+    # The Status dropdown starts under the header: on the header it flagged "Status" itself as off its list.
+    assert [str(v.sqref) for v in ws.data_validations.dataValidation] == ["E4:E1048576"]
 
 
 def test_percent_formatted_probability(tmp_path):
