@@ -4,8 +4,8 @@ record's cells read the way its column (not the cell alone) says.
 The table inside a tab: the header row is the first of the tab's first HEADER_SEARCH_ROWS
 rows that names enough known columns (two, or every required one); rows above it (titles,
 instructions) are never read nor written. A row is a record only when it holds a value under
-one of the tab's CRM columns; rows with cells only elsewhere (a side table, notes) and
-totals rows under the data are not records. Cells are read as the person sees them: a
+one of the tab's CRM columns; rows with cells only elsewhere (a side table, notes),
+totals rows under the data and the header repeated over a second block are not records. Cells are read as the person sees them: a
 merged block's value belongs to every row it spans, a percent-formatted 1 is 100 %, a
 formula showing "#N/A" is a `formula_error`, and numbers and dates follow their column's
 convention (`columns.py`).
@@ -709,6 +709,23 @@ def _is_total(raw_row: list[Any], index: int, known: dict[int, str], grid: Grid)
     return summed
 
 
+def _repeats_header(raw_row: list[Any], header: Header, known: dict[int, str]) -> bool:
+    """A row that repeats the header over the CRM columns, as a second block of the same
+    columns below the first starts ("CLOSED" deals under the open ones): two or more of its
+    CRM cells say their column's header, and no CRM cell says anything else. Read as a
+    record, it got an ID and an error at each cell ("Stage" is no stage)."""
+    same = 0
+    for col in known:
+        raw = raw_row[col] if col < len(raw_row) else None
+        if cells.is_blank(raw):
+            continue
+        label = header.labels.get(col)
+        if not isinstance(raw, str) or label is None or cells.normalize_key(raw) != cells.normalize_key(label):
+            return False
+        same += 1
+    return same >= 2
+
+
 def _currency_code(raw: Any) -> bool:
     try:
         return cells.parse_currency(raw) is not None
@@ -1101,7 +1118,8 @@ def _record_rows(table: Table, grid: Grid, header_index: int, known: dict[int, s
         has_id = not cells.is_blank(id_cell) and not _only_total_words(id_cell)
         # An Excel table's Total Row is no record whatever it holds (its label, in the first
         # column, may read like an ID, or be missing).
-        if not real or index in grid.totals or not has_id and _is_total(raw_row, index, known, grid):
+        if (not real or index in grid.totals or not has_id and _is_total(raw_row, index, known, grid)
+                or _repeats_header(raw_row, header, known)):
             if any(c < width and not cells.is_blank(raw_row[c]) for c in computed_cols):
                 table.leftovers.append(Row(index + 1, None, None, held))
             continue

@@ -553,6 +553,24 @@ def test_an_excel_tables_total_row_is_not_a_record_whatever_its_label(tmp_path, 
     assert {i.row for i in issues(plain.crm) if i.tab == "Opportunities" and i.code == "required"} == {4}
 
 
+def test_a_header_repeated_over_a_second_block_is_not_a_record():
+    """Found at stop 39: a team keeping its closed deals in a second block under the open ones,
+    with the header typed again over it, got that header row read as a deal: an ID written
+    beside it and an error at each cell ("Etapa" is no stage). A row whose CRM cells say their
+    own column's header is no record; the rows under it are read as any other."""
+    header = ["Nombre", "Cuenta", "Etapa", "Importe", "Notas"]
+    rows = [["ABIERTAS"], header, ["A", "Acme", "Propuesta", 1000], [], ["CERRADAS"],
+            [" nombre", "CUENTA", "Etapa", "Importe", "Notas de cierre"], ["B", "Acme", "Ganada", 4000],
+            ["Etapa", "Acme", "Nombre", 5], ["ID", None, "Etapa"]]
+    snapshot = Snapshot(tabs={"Cuentas": Grid([["ID", "Nombre"], ["ACC-0001", "Acme"]]), "Oportunidades": Grid(rows)})
+    crm, _, plan = plan_sync(snapshot, Config(), AS_OF)
+    assert [(r.row, r.record and r.record.name) for r in crm.tables["opportunities"].rows] == [
+        (3, "A"), (5, None), (7, "B"), (8, None), (9, None)]  # "CERRADAS" and rows of other words stay records
+    ids = {w.row: w.value for w in plan.writes if w.tab == "Oportunidades" and w.col == 6 and w.row > 2}
+    assert ids == {3: "OPP-0001", 5: "OPP-0002", 7: "OPP-0003", 8: "OPP-0004", 9: "OPP-0005"}
+    assert not [i for i in crm.report.issues if i.tab == "Oportunidades" and i.row == 6]
+
+
 def test_the_header_row_is_found_below_instructions():
     rows = [["Instructions: one deal per row"], ["Name", "Account", "Stage", "Amount"],
             ["A", "Acme", "Proposal", 10]]
