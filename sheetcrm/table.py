@@ -510,6 +510,12 @@ def _lookalikes(spec: TabSpec, title: str, header: Header, aliases: dict[str, st
             score, target = max(((fuzz.ratio(name, key), target) for name, target in missing
                                  if len(name) >= 5 and key not in (name + "s", name + "es")), default=(0, None))
             best = target if score >= LOOKALIKE_RATIO else None
+        if best is None and text.rstrip().endswith(".") and len(stem := cells.normalize_key(text.rstrip()[:-1])) >= 3:
+            # An abbreviation ("Prob.", "Tel.", "Cant.") of one missing column's name: its values
+            # (a Prob. of 40 %) would be carried and never used, with nothing said.
+            targets = {target for name, target in missing
+                       if (word := name.split()[0]).startswith(stem) and word != stem}
+            best = targets.pop() if len(targets) == 1 else None
         if best is not None:
             header.lookalikes.setdefault(best, text)
             name = _names(by_field[best], settings)[0]
