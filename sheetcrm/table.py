@@ -699,20 +699,40 @@ def _is_total(raw_row: list[Any], index: int, known: dict[int, str], grid: Grid)
         return False
     # A label that is only totals words ("Total", "Grand total:") needs nothing beside it; one
     # with other words ("Total Solutions") must sit beside a sum.
+    # A cell showing an error is a formula's (Google's values read, with no formulas in it,
+    # shows a failed =SUM only so): a totals row's failed sum is a sum, as on .xlsx.
     summed = set(_WORD.findall(cells.normalize_key(raw_row[label]))) <= TOTAL_WORDS | {"grand", "general"} or any(
-        r == index for r, _ in grid.formulas) or any(isinstance(v, (int, float)) and not isinstance(v, bool)
-                                                       for v in raw_row)
+        r == index for r, _ in grid.formulas) or any(r == index for r, _ in grid.errors) or any(
+        isinstance(v, (int, float)) and not isinstance(v, bool) for v in raw_row)
     for col, kind in known.items():
         raw = raw_row[col] if col < len(raw_row) else None
         if col == label:
             continue
-        if cells.is_blank(raw) or (index, col) in grid.formulas:
+        if cells.is_blank(raw) or (index, col) in grid.formulas or (index, col) in grid.errors:
             continue
         if kind in _NUMERIC_KINDS and isinstance(raw, (int, float)) and not isinstance(raw, bool):
+            continue
+        if kind in _NUMERIC_KINDS and _typed_number(raw, kind):
+            summed = True  # a sum typed as text, as the amounts above it are ("15.900 €")
             continue
         if kind != "currency" or not _currency_code(raw):
             return False
     return summed
+
+
+def _typed_number(raw: Any, kind: str) -> bool:
+    """Whether text under a numeric column reads as a number ("15.900 €", "1,200.50") in either
+    convention: the column's own is not settled yet when totals rows are set apart."""
+    if not isinstance(raw, str):
+        return False
+    parse = cells.parse_money if kind == "money" else cells.parse_number
+    for locale in ("en", "es"):
+        try:
+            parse(raw, locale)
+            return True
+        except cells.CellError:
+            continue
+    return False
 
 
 def _repeats_header(raw_row: list[Any], header: Header, known: dict[int, str]) -> bool:

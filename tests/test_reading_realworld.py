@@ -169,6 +169,33 @@ def test_formula_errors_with_the_backend_fact():
     assert not [o for o in results.opportunities if o.amount == 0]
 
 
+@pytest.mark.parametrize("google", [False, True])
+def test_a_totals_row_whose_sum_shows_an_error_is_not_a_record_on_either_backend(google):
+    """Found at stop 39: a totals row whose =SUM showed an error (Err:502 saved by LibreOffice,
+    #VALUE! on Google) was no record on .xlsx, which knows the cell is a formula, but a deal
+    with errors on Google, whose values read has no formulas: an ID written into the totals
+    row, required errors at it. An error is a formula's result on both."""
+    rows = [["ID", *OPP_HEADER[1:]], ["OPP-0001", "A", "Acme", "Mia", "Proposal", 100, "USD", "2026-12-15"],
+            ["TOTAL", None, None, None, None, "#VALUE!", None, None],
+            [None, "Total Q4", None, None, None, "#N/A", None, None]]
+    crm = opps(rows, errors={(2, 5): "#VALUE!", (3, 5): "#N/A"}, formulas=set() if google else {(2, 5), (3, 5)})
+    assert [r.row for r in crm.tables["opportunities"].rows] == [2]
+    assert not issues(crm)
+
+
+def test_a_totals_row_typed_as_text_like_the_amounts_above_it_is_not_a_record():
+    """Found at stop 39: a Spanish team typing its amounts with the euro sign ("12.500 €") types
+    its subtotals so too; such a row ("Subtotal Norte" in Notes, "15.900 €" under Amount) was read
+    as a deal: an ID written into it, errors at its empty cells. Text that reads as a number
+    under a numeric column is a number there, as a typed number is."""
+    rows = [OPP_HEADER + ["Notes"], deal(None) + [""], ["", "A", "Acme", "Mia", "Proposal", "12.500 €", "EUR"],
+            ["", None, None, None, None, "15.900 €", None, None, "Subtotal Norte"],
+            ["", "TOTAL", None, None, None, "1,234.50", "EUR", None],
+            ["", "Total Solutions", "Acme", "Mia", "Proposal", "1.000 €", None, None]]
+    crm = opps(rows)
+    assert [r.row for r in crm.tables["opportunities"].rows] == [2, 3, 6]  # a deal named so stays one
+
+
 # --- numbers by column --------------------------------------------------------------------------
 
 
