@@ -105,6 +105,23 @@ def test_eu_thousands_dot_under_the_default_locale(tmp_path):
     assert (team.open_pipeline, team.weighted_pipeline) == (Decimal("15734.50"), Decimal("7867.25"))
 
 
+@pytest.mark.parametrize("config", [Config(), Config(currency="USD")])
+def test_a_missing_rate_under_an_unset_base_currency_offers_setting_it(config):
+    """Found at stop 39: a Spanish team whose amounts are all in euros, with no sheetcrm.toml,
+    was told at each deal only to add EUR to the Rates tab, and following it saw its totals in
+    dollars. While the file sets no currency the hint offers setting it too; a base the file
+    sets is the team's choice, and the hint stays the rate."""
+    snapshot = Snapshot(tabs={"Cuentas": Grid([["ID", "Nombre"], ["ACC-0001", "Acme"]]),
+                              "Oportunidades": Grid([["ID", "Nombre", "Cuenta", "Etapa", "Importe"],
+                                                     ["OPP-0001", "A", "Acme", "Propuesta", "12.500 €"]])})
+    with using("es"):
+        crm, results, _ = plan_sync(snapshot, config, AS_OF)
+    [said] = [i for i in results.warnings if i.code == "missing_rate"]
+    offered = 'pon currency = "EUR" en sheetcrm.toml (USD es la moneda base mientras el archivo no fije otra)'
+    assert said.hint.startswith("Añade EUR a la pestaña Tipos de cambio con cuántos USD vale un EUR")
+    assert (offered in said.hint) == ("currency" not in config.model_fields_set)
+
+
 def test_amount_with_an_iso_code_is_in_that_currency(tmp_path):
     outcome, book = synced("amount_with_iso_code_prefix.xlsx", tmp_path)
     first, second = outcome.results.opportunities
