@@ -5,7 +5,8 @@ The table inside a tab: the header row is the first of the tab's first HEADER_SE
 rows that names enough known columns (two, or every required one); rows above it (titles,
 instructions) are never read nor written. A row is a record only when it holds a value under
 one of the tab's CRM columns; rows with cells only elsewhere (a side table, notes),
-totals rows under the data and the header repeated over a second block are not records. Cells are read as the person sees them: a
+totals rows under the data, the header repeated over a second block and a section heading
+merged across the table are not records. Cells are read as the person sees them: a
 merged block's value belongs to every row it spans, a percent-formatted 1 is 100 %, a
 formula showing "#N/A" is a `formula_error`, and numbers and dates follow their column's
 convention (`columns.py`).
@@ -735,6 +736,29 @@ def _typed_number(raw: Any, kind: str) -> bool:
     return False
 
 
+def _wide_merges(grid: Grid, known: dict[int, str], header_index: int) -> dict[int, list[tuple[int, int, int]]]:
+    """Row index -> the merged blocks over it that span two or more CRM columns, as (anchor
+    row, first column, last column): where a section heading may stand."""
+    out: dict[int, list[tuple[int, int, int]]] = {}
+    for r0, c0, r1, c1 in grid.merges:
+        if r1 > header_index and sum(c0 <= c <= c1 for c in known) >= 2:
+            for r in range(max(r0, header_index + 1), r1 + 1):
+                out.setdefault(r, []).append((r0, c0, c1))
+    return out
+
+
+def _is_heading(raw_row: list[Any], blocks: list[tuple[int, int, int]], known: dict[int, str], grid: Grid) -> bool:
+    """A section heading across the table ("ZONA NORTE" merged over A:I): one merged block of
+    text over two or more CRM columns, and nothing else under them. A person sees one label
+    across the row; read as a deal it got an ID and an error at each empty required cell."""
+    for r0, c0, c1 in blocks:
+        value = grid.cell(r0, c0)
+        if isinstance(value, str) and not cells.is_blank(value) and all(
+                c0 <= c <= c1 or cells.is_blank(raw_row[c] if c < len(raw_row) else None) for c in known):
+            return True
+    return False
+
+
 def _repeats_header(raw_row: list[Any], header: Header, known: dict[int, str]) -> bool:
     """A row that repeats the header over the CRM columns, as a second block of the same
     columns below the first starts ("CLOSED" deals under the open ones): two or more of its
@@ -1118,6 +1142,7 @@ def _record_rows(table: Table, grid: Grid, header_index: int, known: dict[int, s
     for (r, c), text in grid.codes.items():
         if c not in computed_cols:
             codes.setdefault(r, []).append((c, text))
+    headings = _wide_merges(grid, known, header_index)
     for index in range(header_index + 1, len(grid.rows)):
         raw_row = held = grid.rows[index]
         if not raw_row and not filled and not errors:
@@ -1145,7 +1170,8 @@ def _record_rows(table: Table, grid: Grid, header_index: int, known: dict[int, s
         # An Excel table's Total Row is no record whatever it holds (its label, in the first
         # column, may read like an ID, or be missing).
         if (not real or index in grid.totals or not has_id and _is_total(raw_row, index, known, grid)
-                or _repeats_header(raw_row, header, known)):
+                or _repeats_header(raw_row, header, known)
+                or index in headings and _is_heading(raw_row, headings[index], known, grid)):
             if any(c < width and not cells.is_blank(raw_row[c]) for c in computed_cols):
                 table.leftovers.append(Row(index + 1, None, None, held))
             continue

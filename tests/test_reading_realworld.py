@@ -615,6 +615,22 @@ def test_a_header_repeated_over_a_second_block_is_not_a_record():
     assert not [i for i in crm.report.issues if i.tab == "Oportunidades" and i.row == 6]
 
 
+def test_a_section_heading_merged_across_the_table_is_not_a_record():
+    """Found at stop 39: a team's group heading ("ZONA NORTE" merged over the row) was read as
+    a deal named so: an ID written beside it, required errors inside the merged block. One
+    merged block of text over two or more CRM columns, with nothing else under them, is a
+    heading; a deal whose Name is merged over Account still has its other cells, and is one."""
+    header = ["Nombre", "Cuenta", "Etapa", "Importe", "Notas"]
+    rows = [header, ["ZONA NORTE"], ["A", "Acme", "Propuesta", 1000], [], ["ZONA SUR"], ["B", "Acme", "Propuesta", 2000],
+            ["C", None, "Propuesta", 5]]
+    grid = Grid(rows, merges=[(1, 0, 1, 4), (4, 0, 4, 2), (6, 0, 6, 1)])
+    snapshot = Snapshot(tabs={"Cuentas": Grid([["ID", "Nombre"], ["ACC-0001", "Acme"]]), "Oportunidades": grid})
+    crm, _, plan = plan_sync(snapshot, Config(), AS_OF)
+    assert [r.row for r in crm.tables["opportunities"].rows] == [3, 6, 7]
+    assert {w.row for w in plan.writes if w.tab == "Oportunidades" and w.col == 6} == {1, 3, 6, 7}  # the IDs
+    assert {i.where() for i in crm.report.issues if i.code == "required"} == {"Oportunidades!B7"}
+
+
 def test_the_header_row_is_found_below_instructions():
     rows = [["Instructions: one deal per row"], ["Name", "Account", "Stage", "Amount"],
             ["A", "Acme", "Proposal", 10]]
