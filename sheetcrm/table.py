@@ -4,8 +4,9 @@ record's cells read the way its column (not the cell alone) says.
 The table inside a tab: the header row is the first of the tab's first HEADER_SEARCH_ROWS
 rows that names enough known columns (two, or every required one); rows above it (titles,
 instructions) are never read nor written. A row is a record only when it holds a value under
-one of the tab's CRM columns; rows with cells only elsewhere (a side table, notes) and
-totals rows under the data are not records. Cells are read as the person sees them: a
+one of the tab's CRM columns; rows with cells only elsewhere (a side table, notes),
+totals rows under the data, the header repeated over a second block and a section heading
+merged across the table are not records. Cells are read as the person sees them: a
 merged block's value belongs to every row it spans, a percent-formatted 1 is 100 %, a
 formula showing "#N/A" is a `formula_error`, and numbers and dates follow their column's
 convention (`columns.py`).
@@ -510,6 +511,12 @@ def _lookalikes(spec: TabSpec, title: str, header: Header, aliases: dict[str, st
             score, target = max(((fuzz.ratio(name, key), target) for name, target in missing
                                  if len(name) >= 5 and key not in (name + "s", name + "es")), default=(0, None))
             best = target if score >= LOOKALIKE_RATIO else None
+        if best is None and text.rstrip().endswith(".") and len(stem := cells.normalize_key(text.rstrip()[:-1])) >= 3:
+            # An abbreviation ("Prob.", "Tel.", "Cant.") of one missing column's name: its values
+            # (a Prob. of 40 %) would be carried and never used, with nothing said.
+            targets = {target for name, target in missing
+                       if (word := name.split()[0]).startswith(stem) and word != stem}
+            best = targets.pop() if len(targets) == 1 else None
         if best is not None:
             header.lookalikes.setdefault(best, text)
             name = _names(by_field[best], settings)[0]
@@ -693,20 +700,80 @@ def _is_total(raw_row: list[Any], index: int, known: dict[int, str], grid: Grid)
         return False
     # A label that is only totals words ("Total", "Grand total:") needs nothing beside it; one
     # with other words ("Total Solutions") must sit beside a sum.
+    # A cell showing an error is a formula's (Google's values read, with no formulas in it,
+    # shows a failed =SUM only so): a totals row's failed sum is a sum, as on .xlsx.
     summed = set(_WORD.findall(cells.normalize_key(raw_row[label]))) <= TOTAL_WORDS | {"grand", "general"} or any(
-        r == index for r, _ in grid.formulas) or any(isinstance(v, (int, float)) and not isinstance(v, bool)
-                                                       for v in raw_row)
+        r == index for r, _ in grid.formulas) or any(r == index for r, _ in grid.errors) or any(
+        isinstance(v, (int, float)) and not isinstance(v, bool) for v in raw_row)
     for col, kind in known.items():
         raw = raw_row[col] if col < len(raw_row) else None
         if col == label:
             continue
-        if cells.is_blank(raw) or (index, col) in grid.formulas:
+        if cells.is_blank(raw) or (index, col) in grid.formulas or (index, col) in grid.errors:
             continue
         if kind in _NUMERIC_KINDS and isinstance(raw, (int, float)) and not isinstance(raw, bool):
+            continue
+        if kind in _NUMERIC_KINDS and _typed_number(raw, kind):
+            summed = True  # a sum typed as text, as the amounts above it are ("15.900 €")
             continue
         if kind != "currency" or not _currency_code(raw):
             return False
     return summed
+
+
+def _typed_number(raw: Any, kind: str) -> bool:
+    """Whether text under a numeric column reads as a number ("15.900 €", "1,200.50") in either
+    convention: the column's own is not settled yet when totals rows are set apart."""
+    if not isinstance(raw, str):
+        return False
+    parse = cells.parse_money if kind == "money" else cells.parse_number
+    for locale in ("en", "es"):
+        try:
+            parse(raw, locale)
+            return True
+        except cells.CellError:
+            continue
+    return False
+
+
+def _wide_merges(grid: Grid, known: dict[int, str], header_index: int) -> dict[int, list[tuple[int, int, int]]]:
+    """Row index -> the merged blocks over it that span two or more CRM columns, as (anchor
+    row, first column, last column): where a section heading may stand."""
+    out: dict[int, list[tuple[int, int, int]]] = {}
+    for r0, c0, r1, c1 in grid.merges:
+        if r1 > header_index and sum(c0 <= c <= c1 for c in known) >= 2:
+            for r in range(max(r0, header_index + 1), r1 + 1):
+                out.setdefault(r, []).append((r0, c0, c1))
+    return out
+
+
+def _is_heading(raw_row: list[Any], blocks: list[tuple[int, int, int]], known: dict[int, str], grid: Grid) -> bool:
+    """A section heading across the table ("ZONA NORTE" merged over A:I): one merged block of
+    text over two or more CRM columns, and nothing else under them. A person sees one label
+    across the row; read as a deal it got an ID and an error at each empty required cell."""
+    for r0, c0, c1 in blocks:
+        value = grid.cell(r0, c0)
+        if isinstance(value, str) and not cells.is_blank(value) and all(
+                c0 <= c <= c1 or cells.is_blank(raw_row[c] if c < len(raw_row) else None) for c in known):
+            return True
+    return False
+
+
+def _repeats_header(raw_row: list[Any], header: Header, known: dict[int, str]) -> bool:
+    """A row that repeats the header over the CRM columns, as a second block of the same
+    columns below the first starts ("CLOSED" deals under the open ones): two or more of its
+    CRM cells say their column's header, and no CRM cell says anything else. Read as a
+    record, it got an ID and an error at each cell ("Stage" is no stage)."""
+    same = 0
+    for col in known:
+        raw = raw_row[col] if col < len(raw_row) else None
+        if cells.is_blank(raw):
+            continue
+        label = header.labels.get(col)
+        if not isinstance(raw, str) or label is None or cells.normalize_key(raw) != cells.normalize_key(label):
+            return False
+        same += 1
+    return same >= 2
 
 
 def _currency_code(raw: Any) -> bool:
@@ -1076,6 +1143,7 @@ def _record_rows(table: Table, grid: Grid, header_index: int, known: dict[int, s
     for (r, c), text in grid.codes.items():
         if c not in computed_cols:
             codes.setdefault(r, []).append((c, text))
+    headings = _wide_merges(grid, known, header_index)
     for index in range(header_index + 1, len(grid.rows)):
         raw_row = held = grid.rows[index]
         if not raw_row and not filled and not errors:
@@ -1102,7 +1170,9 @@ def _record_rows(table: Table, grid: Grid, header_index: int, known: dict[int, s
         has_id = not cells.is_blank(id_cell) and not _only_total_words(id_cell)
         # An Excel table's Total Row is no record whatever it holds (its label, in the first
         # column, may read like an ID, or be missing).
-        if not real or index in grid.totals or not has_id and _is_total(raw_row, index, known, grid):
+        if (not real or index in grid.totals or not has_id and _is_total(raw_row, index, known, grid)
+                or _repeats_header(raw_row, header, known)
+                or index in headings and _is_heading(raw_row, headings[index], known, grid)):
             if any(c < width and not cells.is_blank(raw_row[c]) for c in computed_cols):
                 table.leftovers.append(Row(index + 1, None, None, held))
             continue

@@ -230,6 +230,31 @@ def test_a_header_that_looks_like_a_missing_column_is_said_at_its_cell(tmp_path,
     assert f'"{header}"' in said[0][3] and 'looks like "Amount"' in said[0][3]
 
 
+@pytest.mark.parametrize("tab, header, name", [("Oportunidades", "Prob.", "Probabilidad"),
+                                               ("Oportunidades", "Probab.", "Probabilidad"),
+                                               ("Contactos", "Tel.", "Teléfono")])
+def test_a_header_abbreviating_a_missing_column_is_said_at_its_cell(tab, header, name):
+    """Found at stop 39: a Spanish team's "Prob." column of 40 % was carried as its own column
+    and never used (the weighted pipeline took the stage's 50 %), with nothing said. A header
+    cut short with a full stop from one missing column's name is a lookalike of it."""
+    rows = {"Oportunidades": [["Nombre", "Cuenta", "Etapa", "Importe", header], ["A", "Acme", "Propuesta", 100, "40 %"]],
+            "Contactos": [["Nombre", "Apellido", "Correo", header], ["Ana", "Ruiz", "a@b.example", "600 123 123"]]}[tab]
+    crm = read_crm(Snapshot(tabs={tab: Grid(rows), "Cuentas": Grid([["ID", "Nombre"], ["ACC-0001", "Acme"]])}),
+                   Config(locale="es"))
+    said = [(i.column, i.code, i.message) for i in crm.report.issues if i.tab == tab]
+    assert [(col, code) for col, code, _ in said] == [("ED"[tab == "Contactos"], "header_lookalike")]
+    assert f'se parece a "{name}"' in said[0][2]
+    if tab == "Oportunidades":
+        assert crm.records("opportunities")[0].probability is None  # not guessed to be the column
+
+
+@pytest.mark.parametrize("header", ["Amount.", "No.", "Obs."])
+def test_a_full_stop_after_a_whole_word_or_a_short_one_is_no_abbreviation(header):
+    rows = [["Name", "Account", "Stage", "Amount", header], ["A", "Acme", "Proposal", 100, "x"]]
+    crm = read_crm(Snapshot(tabs={"Opportunities": Grid(rows), "Accounts": Grid([["ID", "Name"]])}), Config())
+    assert not [i for i in crm.report.issues if i.code == "header_lookalike"]
+
+
 def test_a_column_unlike_any_known_name_or_declared_is_not_said(tmp_path):
     # Not a lookalike; only that the tab has no Amount column (expected_column) is said.
     assert [code for _s, _c, code, _m in _deals(tmp_path, "Budget")[1]] == ["expected_column"]

@@ -129,6 +129,32 @@ def test_xlsx_dropdowns_leave_the_cells_a_teams_rule_covers(demo_xlsx, tmp_path)
     assert rule.formula1 == '"Proposal,Negotiation"'
 
 
+def test_dropdowns_list_the_values_as_a_spanish_team_writes_them():
+    """Found at stop 39: a Spanish workbook's dropdowns listed the English keys (Proposal,
+    Customer), so every stage or status the team typed ("Propuesta", "Cliente") was flagged by
+    the app as not one of the listed values. Each value is listed as the team writes it: its
+    column's own spelling ("Cualificación"), else the Spanish word; an English workbook keeps
+    the English names."""
+    from sheetcrm.workbook import Grid, Snapshot
+
+    def dropdowns(accounts, deals, titles=("Cuentas", "Oportunidades")):
+        snapshot = Snapshot(tabs={titles[0]: Grid(accounts), titles[1]: Grid(deals)})
+        _, _, plan = plan_sync(snapshot, Config(), AS_OF)
+        return {(g.tab, col): values for g in plan.guides for col, values in g.dropdowns}
+
+    found = dropdowns([["ID", "Nombre", "Estado"], ["ACC-0001", "Acme", "Cliente"], ["ACC-0002", "Beta", "socio"]],
+                      [["ID", "Nombre", "Cuenta", "Etapa", "Importe"],
+                       ["OPP-0001", "A", "Acme", "Cualificación", 10]])
+    assert found == {("Cuentas", 3): ("Prospecto", "Cliente", "Perdido", "socio"),
+                     ("Oportunidades", 4): ("Prospección", "Cualificación", "Propuesta", "Negociación", "Ganada",
+                                            "Perdida")}
+    english = dropdowns([["ID", "Name", "Status"], ["ACC-0001", "Acme", "Customer"]],
+                        [["ID", "Name", "Account", "Stage", "Amount"], ["OPP-0001", "A", "Acme", "Proposal", 10]],
+                        ("Accounts", "Opportunities"))
+    assert english[("Accounts", 3)] == ("Prospect", "Customer", "Churned", "Partner")
+    assert english[("Opportunities", 4)] == tuple(s.name for s in DEFAULT_STAGES)
+
+
 def test_leave_theirs_takes_out_every_kind_of_range():
     from sheetcrm.workbook import xlsx_patch
 
@@ -465,6 +491,29 @@ def test_google_a_guide_whose_columns_did_not_move_is_set(emu):
         "Deals: a column was inserted, deleted, moved or renamed since sheetcrm read the sheet"]
     assert all(found == {None} for found in rules_by_header(emu, key, "Deals").values())
     assert stored(emu, key)["Deals"].protected_ranges == [] and guide_marks(emu, key, "Deals") == []
+
+
+def test_google_dropdowns_start_under_a_header_below_title_rows(emu):
+    """Found at stop 39: under a header in row 3 the dropdown went on from row 2, on the header
+    "Stage" itself (shown off its list) and the blank row above. It starts under the header,
+    and a guide set so before is taken off the rows down to the header."""
+    key = emu.create_spreadsheet("CRM", {"Deals": [["Deals 2026"], [], ["Month", "Amount", "Stage"],
+                                                   ["2026-11", 5, "A"], ["2026-12", 6, "B"]]})
+
+    def ruled() -> list[int]:
+        sheet = stored(emu, key)["Deals"]
+        return [r for r in range(sheet.row_count) if (sheet.cell(r, 2) or {}).get("dataValidation")]
+
+    t = Traced(key)
+    t.book.read()
+    t.book.write(Plan(writes=[CellWrite("Deals", 4, 1, "2026-10")], guides=[Guide("Deals", ((3, ("A", "B")),), ())],
+                      header_rows={"Deals": 3}))
+    rows = stored(emu, key)["Deals"].row_count
+    assert ruled() == list(range(1, rows))  # a guide of the rows from the second down, as before
+    t.book.read()
+    t.book.write(Plan(writes=[CellWrite("Deals", 4, 1, "2026-09")],
+                      guides=[Guide("Deals", ((3, ("A", "B")),), (), first_row=4)], header_rows={"Deals": 3}))
+    assert ruled() == list(range(3, rows))
 
 
 def test_google_a_removed_protection_is_not_forced_back(emu, demo_google):

@@ -105,6 +105,23 @@ def test_eu_thousands_dot_under_the_default_locale(tmp_path):
     assert (team.open_pipeline, team.weighted_pipeline) == (Decimal("15734.50"), Decimal("7867.25"))
 
 
+@pytest.mark.parametrize("config", [Config(), Config(currency="USD")])
+def test_a_missing_rate_under_an_unset_base_currency_offers_setting_it(config):
+    """Found at stop 39: a Spanish team whose amounts are all in euros, with no sheetcrm.toml,
+    was told at each deal only to add EUR to the Rates tab, and following it saw its totals in
+    dollars. While the file sets no currency the hint offers setting it too; a base the file
+    sets is the team's choice, and the hint stays the rate."""
+    snapshot = Snapshot(tabs={"Cuentas": Grid([["ID", "Nombre"], ["ACC-0001", "Acme"]]),
+                              "Oportunidades": Grid([["ID", "Nombre", "Cuenta", "Etapa", "Importe"],
+                                                     ["OPP-0001", "A", "Acme", "Propuesta", "12.500 €"]])})
+    with using("es"):
+        crm, results, _ = plan_sync(snapshot, config, AS_OF)
+    [said] = [i for i in results.warnings if i.code == "missing_rate"]
+    offered = 'pon currency = "EUR" en sheetcrm.toml (USD es la moneda base mientras el archivo no fije otra)'
+    assert said.hint.startswith("Añade EUR a la pestaña Tipos de cambio con cuántos USD vale un EUR")
+    assert (offered in said.hint) == ("currency" not in config.model_fields_set)
+
+
 def test_amount_with_an_iso_code_is_in_that_currency(tmp_path):
     outcome, book = synced("amount_with_iso_code_prefix.xlsx", tmp_path)
     first, second = outcome.results.opportunities
@@ -124,6 +141,8 @@ def test_title_rows_above_the_header(tmp_path):
     assert [ws["F3"].value, ws["F4"].value, ws["F5"].value] == ["ID", "ACC-0001", "ACC-0002"]
     assert ws["A1"].value == title and all(ws.cell(r, c).value is None for r in (1, 2) for c in range(2, 8))
     assert not issues(outcome.crm)
+    # The Status dropdown starts under the header: on the header it flagged "Status" itself as off its list.
+    assert [str(v.sqref) for v in ws.data_validations.dataValidation] == ["E4:E1048576"]
 
 
 def test_percent_formatted_probability(tmp_path):
@@ -165,6 +184,33 @@ def test_formula_errors_with_the_backend_fact():
     _, results, _ = plan_sync(Snapshot(tabs={"Accounts": Grid(ACCOUNTS),
                                              "Opportunities": Grid(rows, errors={(1, 5): "#N/A"})}), Config(), AS_OF)
     assert not [o for o in results.opportunities if o.amount == 0]
+
+
+@pytest.mark.parametrize("google", [False, True])
+def test_a_totals_row_whose_sum_shows_an_error_is_not_a_record_on_either_backend(google):
+    """Found at stop 39: a totals row whose =SUM showed an error (Err:502 saved by LibreOffice,
+    #VALUE! on Google) was no record on .xlsx, which knows the cell is a formula, but a deal
+    with errors on Google, whose values read has no formulas: an ID written into the totals
+    row, required errors at it. An error is a formula's result on both."""
+    rows = [["ID", *OPP_HEADER[1:]], ["OPP-0001", "A", "Acme", "Mia", "Proposal", 100, "USD", "2026-12-15"],
+            ["TOTAL", None, None, None, None, "#VALUE!", None, None],
+            [None, "Total Q4", None, None, None, "#N/A", None, None]]
+    crm = opps(rows, errors={(2, 5): "#VALUE!", (3, 5): "#N/A"}, formulas=set() if google else {(2, 5), (3, 5)})
+    assert [r.row for r in crm.tables["opportunities"].rows] == [2]
+    assert not issues(crm)
+
+
+def test_a_totals_row_typed_as_text_like_the_amounts_above_it_is_not_a_record():
+    """Found at stop 39: a Spanish team typing its amounts with the euro sign ("12.500 €") types
+    its subtotals so too; such a row ("Subtotal Norte" in Notes, "15.900 €" under Amount) was read
+    as a deal: an ID written into it, errors at its empty cells. Text that reads as a number
+    under a numeric column is a number there, as a typed number is."""
+    rows = [OPP_HEADER + ["Notes"], deal(None) + [""], ["", "A", "Acme", "Mia", "Proposal", "12.500 €", "EUR"],
+            ["", None, None, None, None, "15.900 €", None, None, "Subtotal Norte"],
+            ["", "TOTAL", None, None, None, "1,234.50", "EUR", None],
+            ["", "Total Solutions", "Acme", "Mia", "Proposal", "1.000 €", None, None]]
+    crm = opps(rows)
+    assert [r.row for r in crm.tables["opportunities"].rows] == [2, 3, 6]  # a deal named so stays one
 
 
 # --- numbers by column --------------------------------------------------------------------------
@@ -549,6 +595,40 @@ def test_an_excel_tables_total_row_is_not_a_record_whatever_its_label(tmp_path, 
     # Outside a table the same row is a deal with empty required cells, said at the cells.
     plain = sync(book(tmp_path / "plain.xlsx", False), Config(), as_of=AS_OF)
     assert {i.row for i in issues(plain.crm) if i.tab == "Opportunities" and i.code == "required"} == {4}
+
+
+def test_a_header_repeated_over_a_second_block_is_not_a_record():
+    """Found at stop 39: a team keeping its closed deals in a second block under the open ones,
+    with the header typed again over it, got that header row read as a deal: an ID written
+    beside it and an error at each cell ("Etapa" is no stage). A row whose CRM cells say their
+    own column's header is no record; the rows under it are read as any other."""
+    header = ["Nombre", "Cuenta", "Etapa", "Importe", "Notas"]
+    rows = [["ABIERTAS"], header, ["A", "Acme", "Propuesta", 1000], [], ["CERRADAS"],
+            [" nombre", "CUENTA", "Etapa", "Importe", "Notas de cierre"], ["B", "Acme", "Ganada", 4000],
+            ["Etapa", "Acme", "Nombre", 5], ["ID", None, "Etapa"]]
+    snapshot = Snapshot(tabs={"Cuentas": Grid([["ID", "Nombre"], ["ACC-0001", "Acme"]]), "Oportunidades": Grid(rows)})
+    crm, _, plan = plan_sync(snapshot, Config(), AS_OF)
+    assert [(r.row, r.record and r.record.name) for r in crm.tables["opportunities"].rows] == [
+        (3, "A"), (5, None), (7, "B"), (8, None), (9, None)]  # "CERRADAS" and rows of other words stay records
+    ids = {w.row: w.value for w in plan.writes if w.tab == "Oportunidades" and w.col == 6 and w.row > 2}
+    assert ids == {3: "OPP-0001", 5: "OPP-0002", 7: "OPP-0003", 8: "OPP-0004", 9: "OPP-0005"}
+    assert not [i for i in crm.report.issues if i.tab == "Oportunidades" and i.row == 6]
+
+
+def test_a_section_heading_merged_across_the_table_is_not_a_record():
+    """Found at stop 39: a team's group heading ("ZONA NORTE" merged over the row) was read as
+    a deal named so: an ID written beside it, required errors inside the merged block. One
+    merged block of text over two or more CRM columns, with nothing else under them, is a
+    heading; a deal whose Name is merged over Account still has its other cells, and is one."""
+    header = ["Nombre", "Cuenta", "Etapa", "Importe", "Notas"]
+    rows = [header, ["ZONA NORTE"], ["A", "Acme", "Propuesta", 1000], [], ["ZONA SUR"], ["B", "Acme", "Propuesta", 2000],
+            ["C", None, "Propuesta", 5]]
+    grid = Grid(rows, merges=[(1, 0, 1, 4), (4, 0, 4, 2), (6, 0, 6, 1)])
+    snapshot = Snapshot(tabs={"Cuentas": Grid([["ID", "Nombre"], ["ACC-0001", "Acme"]]), "Oportunidades": grid})
+    crm, _, plan = plan_sync(snapshot, Config(), AS_OF)
+    assert [r.row for r in crm.tables["opportunities"].rows] == [3, 6, 7]
+    assert {w.row for w in plan.writes if w.tab == "Oportunidades" and w.col == 6} == {1, 3, 6, 7}  # the IDs
+    assert {i.where() for i in crm.report.issues if i.code == "required"} == {"Oportunidades!B7"}
 
 
 def test_the_header_row_is_found_below_instructions():

@@ -129,6 +129,11 @@ def test_title_rows_above_the_header_on_google(emu):
     id_col = rows[2].index("ID")
     assert [rows[3][id_col], rows[4][id_col]] == ["ACC-0001", "ACC-0002"]
     assert not cell_issues(outcome)
+    # The Status dropdown starts under the header row, never on the header or the title above it.
+    [sheet] = [s for s in emu.service.book(book.key).sheets if s.title == "Accounts"]
+    status = rows[2].index("Status")
+    ruled = [r for r in range(sheet.row_count) if (sheet.cell(r, status) or {}).get("dataValidation")]
+    assert ruled == list(range(3, sheet.row_count))
 
 
 @pytest.mark.parametrize("fixture", sorted(p.name for p in FIXTURES.glob("*.xlsx")))

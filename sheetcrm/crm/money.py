@@ -13,7 +13,7 @@ from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Iterable, Mapping
 
 from sheetcrm.cells import currency_decimals, show_number
-from sheetcrm.i18n import _, current
+from sheetcrm.i18n import N_, _, current
 from sheetcrm.names import CRM_TABS, tab_title
 from sheetcrm.records import Opportunity
 from sheetcrm.report import Issue
@@ -55,6 +55,11 @@ def to_base(amount: Decimal | None, currency: str | None, rates: Rates) -> Decim
     return None if rate is None else amount * rate
 
 
+_ADD_RATE_OR_BASE = N_("Add {currency} to the {rates} tab with how many {base} one {currency} is worth; or, if "
+                       "the workbook's amounts are in {currency}, set currency = \"{currency}\" in sheetcrm.toml "
+                       "({base} is the base currency while the file sets none).")
+
+
 @dataclass(frozen=True)
 class MissingRate:
     """An opportunity whose amount is left out of base-currency totals."""
@@ -63,16 +68,24 @@ class MissingRate:
     currency: str
 
     def issue(self, base: str, tab: str = CRM_TABS["opportunities"], column: str | None = None,
-              header: str | None = None) -> Issue:
+              header: str | None = None, base_unset: bool = False) -> Issue:
         """The warning at the deal's Amount cell (`column`, a letter, and its `header` when known),
-        the amount written the way the current language writes numbers (1.234,56 under es)."""
+        the amount written the way the current language writes numbers (1.234,56 under es).
+        `base_unset`: the config file sets no `currency`, so the base is the default, and the
+        hint offers setting it too: a team whose amounts are all in euros, told only to add a
+        rate, got its totals in dollars."""
         o = self.opportunity
+        rates = tab_title("rates", current())
+        hint = (_(_ADD_RATE_OR_BASE, currency=self.currency, rates=rates, base=base) if base_unset
+                else _("Add {currency} to the {rates} tab with how many {base} one {currency} is worth.",
+                       currency=self.currency, rates=rates, base=base))
         return Issue(
             "warning", tab, o.row, column, header, self.currency, "missing_rate",
             _("No exchange rate for {currency}: {amount} {currency} is left out of totals in {base}.",
               currency=self.currency, amount=show_number(o.amount), base=base),  # type: ignore[arg-type]
-            _("Add {currency} to the {rates} tab with how many {base} one {currency} is worth.",
-              currency=self.currency, rates=tab_title("rates", current()), base=base))
+            hint)
+
+
 
 
 def missing_rates(opportunities: Iterable[Opportunity], rates: Rates) -> list[MissingRate]:
@@ -83,9 +96,10 @@ def missing_rates(opportunities: Iterable[Opportunity], rates: Rates) -> list[Mi
 
 def missing_rate_issues(opportunities: Iterable[Opportunity], rates: Rates,
                         tab: str = CRM_TABS["opportunities"], column: str | None = None,
-                        header: str | None = None) -> list[Issue]:
-    """`MissingRate.issue` of each deal `missing_rates` finds; `column`, `header`: the Amount cell's."""
-    return [m.issue(rates.base, tab, column, header) for m in missing_rates(opportunities, rates)]
+                        header: str | None = None, base_unset: bool = False) -> list[Issue]:
+    """`MissingRate.issue` of each deal `missing_rates` finds; `column`, `header`: the Amount
+    cell's; `base_unset`: the config file sets no base currency."""
+    return [m.issue(rates.base, tab, column, header, base_unset) for m in missing_rates(opportunities, rates)]
 
 
 def cents(amount: Decimal) -> Decimal:

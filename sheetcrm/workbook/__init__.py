@@ -213,6 +213,9 @@ class Guide:
     tab: str
     dropdowns: tuple[tuple[int, tuple[str, ...]], ...]   # (column, allowed values)
     computed_cols: tuple[int, ...]
+    # The row under the tab's header (1-based), where the dropdowns start: never on the header
+    # itself or the title rows above it, which would show as values off the list.
+    first_row: int = 2
 
 
 @dataclass(frozen=True)

@@ -1793,7 +1793,9 @@ def _unformatted(current: list[str | None], start: int, stop: int, end: dict, ow
 
 def _version(guide: Guide) -> str:
     """A short hash of everything a guide sets: a new stage or a moved column is a new version."""
-    return hashlib.sha256(repr((guide.dropdowns, guide.computed_cols)).encode()).hexdigest()[:12]
+    # The first row only when not the second: a guide under a header in row 1 keeps its version.
+    below = (guide.first_row,) if guide.first_row != 2 else ()
+    return hashlib.sha256(repr((guide.dropdowns, guide.computed_cols) + below).encode()).hexdigest()[:12]
 
 
 def _apply_guide(guide: Guide, sheet: _Sheet, used: set[int],
@@ -1815,10 +1817,16 @@ def _apply_guide(guide: Guide, sheet: _Sheet, used: set[int],
         rule = {"condition": {"type": "ONE_OF_LIST", "values": [{"userEnteredValue": v} for v in values]},
                 "inputMessage": f"{DROPDOWN_TAG} {_(DROPDOWN_HELP)}", "showCustomUi": True, "strict": False}
         for first, end in _gaps((theirs or {}).get(col, []), sheet.rows):
-            span = {"startRowIndex": first, **({"endRowIndex": end} if end is not None else {})}
-            out.append({"setDataValidation": {
-                "range": {"sheetId": sheet.sheet_id, **span, "startColumnIndex": col - 1, "endColumnIndex": col},
-                "rule": rule}})
+            # The rows down to the header get no rule (an older guide's, from row 2, goes);
+            # the rows under it get the dropdown.
+            for top, bottom, kept in ((first, end, rule),) if guide.first_row == 2 else (
+                    (first, _least(end, guide.first_row - 1), None), (max(first, guide.first_row - 1), end, rule)):
+                if bottom is not None and bottom <= top:
+                    continue
+                span = {"startRowIndex": top, **({"endRowIndex": bottom} if bottom is not None else {})}
+                out.append({"setDataValidation": {
+                    "range": {"sheetId": sheet.sheet_id, **span, "startColumnIndex": col - 1, "endColumnIndex": col},
+                    **({"rule": kept} if kept else {})}})
     for first, last in _runs(guide.computed_cols):
         out.append({"addProtectedRange": {"protectedRange": {
             "protectedRangeId": _fresh_id(used), "description": f"{PROTECTION} {version}", "warningOnly": True,
@@ -1847,6 +1855,11 @@ def _own_rule(rule: dict, legacy: bool) -> bool:
         return True
     return legacy and "inputMessage" not in rule and rule.get("strict") is not True and rule.get("showCustomUi") is True \
         and rule.get("condition", {}).get("type") == "ONE_OF_LIST"
+
+
+def _least(end: int | None, bound: int) -> int:
+    """The smaller of an exclusive end (None: the grid's end) and `bound`."""
+    return bound if end is None else min(end, bound)
 
 
 def _gaps(spans: list[tuple[int, int]], rows: int) -> list[tuple[int, int | None]]:

@@ -660,8 +660,7 @@ def _patch(writes: list[CellWrite], guides: list[Guide], marks: set[str],
         if c.width:
             patch.widths.setdefault(c.tab, {})[c.col] = (c.width, c.owned)
     for guide in guides:
-        patch.dropdowns[guide.tab] = [(f"{get_column_letter(col)}2:{get_column_letter(col)}{MAX_ROWS}", formula)
-                                      for col, formula in _dropdown_formulas(guide)]
+        patch.dropdowns[guide.tab] = _dropdown_ranges(guide)
     return patch
 
 
@@ -759,6 +758,12 @@ def _codes(formats: Iterable[ColumnFormat]) -> Callable[[str, int, int], str | N
         return None
 
     return code
+
+
+def _dropdown_ranges(guide: Guide) -> list[tuple[str, str]]:
+    """(sqref, formula1) of each dropdown: its column from the row under the header down."""
+    return [(f"{get_column_letter(col)}{guide.first_row}:{get_column_letter(col)}{MAX_ROWS}", formula)
+            for col, formula in _dropdown_formulas(guide)]
 
 
 def _dropdown_formulas(guide: Guide) -> list[tuple[int, str]]:
@@ -1058,8 +1063,7 @@ def _set_dropdowns(sheets: dict, guides: list[Guide]) -> None:
             continue
         validations = ws.data_validations.dataValidation
         validations[:] = [v for v in validations if v.errorTitle != DROPDOWN_MARK]
-        wanted = [(f"{get_column_letter(col)}2:{get_column_letter(col)}{MAX_ROWS}", formula)
-                  for col, formula in _dropdown_formulas(guide)]
+        wanted = _dropdown_ranges(guide)
         # Not over the cells a team's validation covers: Excel reports overlapping ones as damage.
         for sqref, formula in xlsx_patch.leave_theirs(wanted, [str(v.sqref) for v in validations]):
             # A warning, not a stop: sheetcrm also reads aliases and any capitalisation, and
