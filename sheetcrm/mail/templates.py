@@ -135,6 +135,12 @@ def _pgettext(ctx: jinja2.runtime.Context, context: str, message: str, **variabl
     return _words(ctx, _language(ctx).pgettext(context, message), variables)
 
 
+# (template name, its file, its text, the language) -> `Templates.compiled`'s verdict. The
+# environment's settings are the same for every Templates, so the text decides; a verdict is a
+# short string, and a process sees few distinct template texts.
+_VERDICTS: dict[tuple[str, str | None, str, str], str | None] = {}
+
+
 class Templates:
     def __init__(self, folder: str | Path | None = None) -> None:
         loaders: list[jinja2.BaseLoader] = [jinja2.FileSystemLoader(str(builtin_dir()))]
@@ -157,17 +163,33 @@ class Templates:
     def compiled(self) -> dict[str, str | None]:
         """Every template file the folder and the built-in ones offer -> why it does not
         compile ('line 3: } is not expected there (jinja2: "unexpected '}'")'), None when it
-        does. Reads the files."""
+        does. Reads the team's files every time (an edited template is judged anew); a file
+        whose text was judged before in this process, in the same language, is not compiled
+        again (`_VERDICTS`), nor is a built-in one in use (they ship compiling: tests compile
+        each). Compiling the five built-in ones took most of a small workbook's sync."""
         out: dict[str, str | None] = {}
+        builtin = builtin_dir()
         for name in self.env.list_templates(extensions=("j2", "html")):
             try:
-                self.env.get_template(name)
-                out[name] = None
-            except jinja2.TemplateSyntaxError as e:
-                out[name] = syntax_problem(e)
+                source, filename, _uptodate = self.env.loader.get_source(self.env, name)  # type: ignore[union-attr]
+                if filename is not None and Path(filename).parent == builtin:
+                    out[name] = None
+                    continue
+                key = (name, filename, source, current())
+                if key not in _VERDICTS:
+                    _VERDICTS[key] = self._verdict(name, source, filename)
+                out[name] = _VERDICTS[key]
             except Exception as e:  # noqa: BLE001 - an unreadable file (encoding, permissions) is its problem, not the sync's
                 out[name] = f"{type(e).__name__}: {e}"
         return out
+
+    def _verdict(self, name: str, source: str, filename: str | None) -> str | None:
+        """Why the template `name` of text `source` does not compile, None when it does."""
+        try:
+            self.env.compile(source, name, filename)
+            return None
+        except jinja2.TemplateSyntaxError as e:
+            return syntax_problem(e)
 
     def reads(self, names: tuple[str, ...], roots: frozenset[str]) -> frozenset[tuple[str, str | None]] | None:
         """What the templates `names` (and the ones they include, extend or import) read of the

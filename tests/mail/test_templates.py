@@ -228,3 +228,21 @@ def test_a_blank_cell_shows_as_nothing_never_as_none(tmp_path):
     (tmp_path / "quote.html.j2").write_text(source + "|{{ _('Hello %(name)s,', name='<b>') }}")
     assert Templates(tmp_path).render("quote.txt.j2", ctx) == "||Dear !|Hello ,|Write to |Net"
     assert Templates(tmp_path).render("quote.html.j2", ctx) == "||Dear !|Hello ,|Write to |Net|Hello &lt;b&gt;,"
+
+
+def test_every_built_in_template_compiles_and_a_teams_edited_one_is_judged_anew(tmp_path):
+    """A sync takes the built-in templates as compiling and remembers a team's template's
+    verdict by its text (`Templates.compiled`): so each built-in one is compiled here, and a
+    file edited between two syncs of one process is judged by its new text."""
+    names = sorted(p.name for p in builtin_dir().iterdir() if p.name.endswith(".j2"))
+    assert names and set(Templates().compiled()) == set(names)
+    for name in names:
+        Templates().env.get_template(name)  # raises on a syntax error
+    folder = tmp_path / "t"
+    folder.mkdir()
+    (folder / "welcome.txt.j2").write_text("Hi {{ contact.first_name }\n")
+    assert Templates(folder).compiled()["welcome.txt.j2"]
+    (folder / "welcome.txt.j2").write_text("Hi {{ contact.first_name }}\n")
+    assert Templates(folder).compiled()["welcome.txt.j2"] is None
+    (folder / "welcome.txt.j2").write_text("Hi {{ contact.first_name }\n")
+    assert "line 1" in Templates(folder).compiled()["welcome.txt.j2"]
