@@ -171,7 +171,8 @@ class XlsxWorkbook:
         data, self._seen = self._current()
         memo = self.grid_memo
         try:
-            data = self._plain(data).data
+            with contextlib.suppress(xlsx_prefix.MixedPrefixes):  # read as it is; a write says why it cannot
+                data = (xlsx_prefix.plain(data) or xlsx_prefix.Plain(data)).data
             book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
             sheets = [m.name for m in book.sheets_metadata if m.typ == python_calamine.SheetTypeEnum.WorkSheet]
             hidden = {m.name for m in book.sheets_metadata if m.visible != python_calamine.SheetVisibleEnum.Visible}
