@@ -26,7 +26,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from sheetcrm.config import Config
 from sheetcrm.sync import sync
-from sheetcrm.workbook import Plan, WorkbookError
+from sheetcrm.workbook import Plan, WorkbookError, xlsx_rows
 from sheetcrm.workbook.xlsx import XlsxWorkbook
 
 from books import xlsx
@@ -298,3 +298,45 @@ def test_a_link_block_validation_and_selection_on_the_removed_row_leave_a_file_e
     assert "<mergeCells" not in xml
     lists = re.search(r'<dataValidations count="(\d+)">(.*?)</dataValidations>', xml)
     assert lists is None or int(lists[1]) == lists[2].count("<dataValidation ")
+
+
+def test_a_sort_protected_ranges_ignored_errors_and_a_frozen_pane_move_with_the_removed_row():
+    """Left as they were, a sort kept a range one row past its filter's (Excel repairs the file:
+    "Removed Feature: AutoFilter"), a protected range or ignored error on the removed row alone
+    moved onto the next record's row, and a frozen pane's first cell showed a row further down."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Accounts"
+    for r in range(1, 7):
+        ws.append([f"ACC-000{r}", f"name {r}", r])
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = "A1:C6"
+    buf = io.BytesIO()
+    wb.save(buf)
+    with zipfile.ZipFile(buf) as z:
+        members = {i.filename: z.read(i.filename) for i in z.infolist()}
+    sheet = members["xl/worksheets/sheet1.xml"].decode()
+    sheet = re.sub(r'topLeftCell="A2"', 'topLeftCell="A5"', sheet, count=1)
+    sheet = sheet.replace('<autoFilter ref="A1:C6" />', '<autoFilter ref="A1:C6"><sortState ref="A2:C6">'
+                          '<sortCondition descending="1" ref="C2:C6"/></sortState></autoFilter>')
+    sheet = sheet.replace('<autoFilter ref="A1:C6"><', '<protectedRanges><protectedRange sqref="B4" name="one"/>'
+                          '<protectedRange sqref="B2:B6" name="all"/></protectedRanges><autoFilter ref="A1:C6"><')
+    sheet = sheet.replace("</worksheet>", '<ignoredErrors><ignoredError sqref="C4" numberStoredAsText="1"/>'
+                          '</ignoredErrors></worksheet>')
+    assert sheet.count("sortState") == 2 and 'topLeftCell="A5"' in sheet and "ignoredErrors" in sheet, sheet
+    members["xl/worksheets/sheet1.xml"] = sheet.encode()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+
+    out = xlsx_rows.delete_rows(buf.getvalue(), {"Accounts": [4]})
+
+    with zipfile.ZipFile(io.BytesIO(out)) as z:
+        xml = z.read("xl/worksheets/sheet1.xml").decode()
+    assert '<autoFilter ref="A1:C5"><sortState ref="A2:C5"><sortCondition descending="1" ref="C2:C5"/>' in xml
+    assert '<protectedRanges><protectedRange sqref="B2:B5" name="all"/></protectedRanges>' in xml
+    assert "ignoredError" not in xml  # its list held only the removed row's: an empty list is invalid
+    assert re.search(r'<pane [^>]*topLeftCell="A4"', xml), xml
+    ws = openpyxl.load_workbook(io.BytesIO(out))["Accounts"]
+    assert [c.value for c in ws["A"]] == ["ACC-0001", "ACC-0002", "ACC-0003", "ACC-0005", "ACC-0006"]

@@ -78,7 +78,7 @@ from sheetcrm.os_errors import os_problem
 
 from . import (CellWrite, Chart, ColumnFormat, Grid, Guide, Plan, Snapshot, TabLayout, WorkbookConflict,
                WorkbookError, WriteResult, blanks_to_none, drop_orphans, holds_target, same_value, share_text, xlsx_memo,
-               numformat, xlsx_patch, xlsx_rows, xlsx_scan, xlsx_sparse)
+               numformat, xlsx_patch, xlsx_prefix, xlsx_rows, xlsx_scan, xlsx_sparse)
 from .memory import formula_text
 
 # Excel cannot save a workbook without a sheet, so `create()` leaves this one empty tab;
@@ -171,6 +171,8 @@ class XlsxWorkbook:
         data, self._seen = self._current()
         memo = self.grid_memo
         try:
+            with contextlib.suppress(xlsx_prefix.MixedPrefixes):  # read as it is; a write says why it cannot
+                data = (xlsx_prefix.plain(data) or xlsx_prefix.Plain(data)).data
             book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
             sheets = [m.name for m in book.sheets_metadata if m.typ == python_calamine.SheetTypeEnum.WorkSheet]
             hidden = {m.name for m in book.sheets_metadata if m.visible != python_calamine.SheetVisibleEnum.Visible}
@@ -228,7 +230,10 @@ class XlsxWorkbook:
         data, seen = self._current()
         if self._seen is not None and seen.digest != self._seen.digest:
             raise WorkbookConflict(_(CONFLICT, path=self.path))
+        original = data
         try:
+            made = self._plain(data)
+            data = made.data
             with zipfile.ZipFile(io.BytesIO(data)) as z:
                 tabs = [title for title, _ in xlsx_patch.sheet_parts(z)]
         except _NOT_XLSX:
@@ -278,6 +283,7 @@ class XlsxWorkbook:
             if kept:
                 raise WorkbookError(_(REBUILD_REFUSED, path=self.path, things=", ".join(_(k) for k in kept))) from None
             new = self._rebuild(data, plan, accepted, created, marks)
+            made.prefixes.clear()  # openpyxl wrote every part anew: none is the original's
         if new is not None:
             # Either way, a chart drawn before follows its rows now (fewer months, more stages):
             # one left on the rows it was first drawn over shows another block's figures.
@@ -295,8 +301,19 @@ class XlsxWorkbook:
                 raise WorkbookError(_("{path}: cannot remove merged rows from a tab formatted as a table; "
                                       "convert the table to a range", path=self.path)) from None
         if new is not None:
+            if made.prefixes:
+                new = xlsx_prefix.restore(original, made, new)
             self._commit(new, seen)
         return result
+
+    def _plain(self, data: bytes) -> xlsx_prefix.Plain:
+        """`data` as the patcher reads it: its prefixed SpreadsheetML parts made unprefixed
+        (`xlsx_prefix`); `prefixes` empty when none was. Raises WorkbookError for a part that
+        cannot be made plain exactly: writing it unseen would misjudge its cells."""
+        try:
+            return xlsx_prefix.plain(data) or xlsx_prefix.Plain(data)
+        except xlsx_prefix.MixedPrefixes as e:
+            raise WorkbookError(_(MIXED_PREFIXES, path=self.path, part=e.args[0])) from None
 
     def _judge(self, data: bytes, writes: list[CellWrite], created: set[str]) -> tuple[list[bool], dict[str, bytes]]:
         """Whether each write may be applied, judged against the file as it is now, and the
@@ -627,6 +644,8 @@ def _by_content(data: bytes, plan: Plan, tabs: set[str]) -> tuple[list[CellWrite
 CONFLICT = N_("{path} was saved by someone else while sheetcrm was working on it; nothing was written")
 
 
+MIXED_PREFIXES = N_("{path}: its part {part} names its elements in a way sheetcrm cannot read safely (a namespace "
+                    "prefix mixed with other namespaces); save the workbook once in Excel or LibreOffice and sync again")
 REBUILD_REFUSED = N_("{path}: nothing written: this write would need the whole workbook saved again, which "
                      "would lose its {things}")
 CHART_LEFT_OUT = N_("{tab}: chart {title} not added, since the tab's drawing is one sheetcrm cannot add to "

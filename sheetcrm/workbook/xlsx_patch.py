@@ -12,9 +12,11 @@ openpyxl load and save.
 The XML is handled with regular expressions over the raw bytes rather than a parser: the
 parts are machine-written (SpreadsheetML, ECMA-376 Part 1 §18), the patch needs only
 element boundaries and a few attributes, and a streaming scan of a 100 MB sheet part is a
-fraction of a second where building a tree is tens of seconds and gigabytes. Whatever the
-scan cannot patch safely (prefixed element names, shared or array formula masters being
-overwritten, a package without styles) raises `NeedsRebuild`, and the caller falls back to
+fraction of a second where building a tree is tens of seconds and gigabytes. The patterns
+name elements without a prefix; a package whose parts bind the main namespace to one
+(`<x:worksheet>`, the OpenXML SDK) is patched as its unprefixed twin (`xlsx_prefix`). Whatever the
+scan cannot patch safely (shared or array formula masters being overwritten, a package
+without styles) raises `NeedsRebuild`, and the caller falls back to
 a full rebuild, unless the package holds what that would lose (`rebuild_would_lose`).
 
 New tabs and charts are added here too (`add_sheets`, `add_charts`): new parts, and entries
@@ -451,7 +453,7 @@ def patch_sheet(xml: bytes, cells: dict[tuple[int, int], CellSpec], styles: Styl
     (`owned`: one of sheetcrm's own tabs, see `cell_xml`).
 
     Raises NeedsRebuild when a written cell is the master of a shared or array formula (its
-    dependents would lose their formula) or the part uses prefixed element names."""
+    dependents would lose their formula)."""
     m = re.search(rb'<sheetData\s*/>|<sheetData\b[^>]*>', xml)
     if m is None:
         raise NeedsRebuild("no <sheetData>")

@@ -2,13 +2,15 @@
 
 Everything anchored to a row moves with it, in every part that holds one: the tab's cells and
 `<row>` elements (height, hidden, outline), merged blocks, validations and conditional formats
-(their ranges and formulas), hyperlinks, autoFilter, dimension; the tab's notes (the comments
+(their ranges and formulas), hyperlinks, autoFilter and its sort, protected ranges, ignored
+errors, dimension, the selection and the panes' first cell; the tab's notes (the comments
 part and the legacy VML drawing that shows them), threaded comments, pictures and charts
 anchored to its cells; every formula of every tab, defined names (print areas and titles too),
 chart series and pivot cache sources that refer to it. What was on a removed row goes with it
 (its notes), a reference to a removed row becomes `#REF!`, as Excel and Sheets do. A list left
-without items (the only merged block, link or validation was on the row) goes, and a selection
-that was all on the row stays on the row that takes its place: the apps reject either empty.
+without items (the only merged block, link, validation, protected range or ignored error was on
+the row) goes, a sort with its range or a key all on the row goes, and a selection that was all
+on the row stays on the row that takes its place: the apps reject any of them empty.
 
 A shared formula (Excel's fill-down: a master cell with the text, followers computed from it
 by offset) cannot be moved by shifting its master's text, so every group the deletion touches
@@ -32,11 +34,13 @@ from .xlsx_patch import (_ROW, NeedsRebuild, attrs, recalc_on_load, relationship
 
 _RANGE_PART = re.compile(r'^(\$?[A-Za-z]{1,3})?(\$?)([0-9]+)$')
 _SQREF_ATTR = re.compile(rb'(<(?:mergeCell|hyperlink|autoFilter|dimension|dataValidation|conditionalFormatting|'
-                         rb'f)\b[^>]*?\b(?:ref|sqref)=")([^"]*)(")')
-_SELECTION = re.compile(rb'<selection\b([^>]*?)/?>')
+                         rb'sortState|sortCondition|protectedRange|ignoredError|f)\b[^>]*?\b(?:ref|sqref)=")([^"]*)(")')
+# Where a tab's view stands: its selection and the first cell its (scrolled or frozen) panes show.
+_SELECTION = re.compile(rb'<(?:selection|pane|sheetView)\b([^>]*?)/?>')
 # Lists whose last item a removed row can take: each must then go (the schema wants one item at
 # least, and openpyxl and Excel refuse or repair the file), and its count say what is left.
-_LISTS = ((b"mergeCells", b"mergeCell"), (b"hyperlinks", b"hyperlink"), (b"dataValidations", b"dataValidation"))
+_LISTS = ((b"mergeCells", b"mergeCell"), (b"hyperlinks", b"hyperlink"), (b"dataValidations", b"dataValidation"),
+          (b"protectedRanges", b"protectedRange"), (b"ignoredErrors", b"ignoredError"))
 # A formula with its text; not a shared formula's follower (`<f t="shared" si="0"/>`).
 _F_TEXT = re.compile(rb'(<f\b[^>]*(?<!/)>)(.*?)(</f>)', re.S)
 _DEFINED = re.compile(rb'(<definedName\b[^>]*>)(.*?)(</definedName>)', re.S)
@@ -251,6 +255,11 @@ def _shift_sheet(xml: bytes, row: int, sheet: str, host: str, own: bool) -> byte
     xml = re.sub(rb'<mergeCell\s+ref="([A-Z]+[0-9]+):\1"\s*/>', b"", xml)
     xml = re.sub(rb'<hyperlink\b[^>]*?\sref=""[^>]*?(?:/>|>.*?</hyperlink>)', b"", xml, flags=re.S)
     xml = re.sub(rb'<dataValidation\b[^>]*\bsqref=""[^>]*?(?:/>|>.*?</dataValidation>)', b"", xml, flags=re.S)
+    xml = re.sub(rb'<(protectedRange|ignoredError)\b[^>]*\bsqref=""[^>]*?(?:/>|>.*?</\1>)', b"", xml, flags=re.S)
+    # A sort whose range or one of whose keys was all on the removed rows sorts nothing Excel
+    # can read (it repairs the file): the sort state goes; the filter stays.
+    xml = re.sub(rb'<sortState\b[^>]*>(?:(?!</sortState>).)*?\bref=""(?:(?!</sortState>).)*?</sortState>'
+                 rb'|<sortState\b[^>]*\bref=""[^>]*/>', b"", xml, flags=re.S)
     xml = re.sub(rb'<conditionalFormatting\b[^>]*\bsqref=""[^>]*>.*?</conditionalFormatting>', b"", xml, flags=re.S)
     xml = re.sub(rb'<((?:\w+:)?)(conditionalFormatting|dataValidation)\b[^>]*>(?:(?!</\1\2>).)*?'
                  rb'<(?:\w+:)?sqref></(?:\w+:)?sqref>\s*</\1\2>', b"", xml, flags=re.S)
@@ -278,7 +287,7 @@ def _shift_selection(m: re.Match, row: int) -> bytes:
     on the row stays where it was (on the row that took its place), never an empty one."""
     a = attrs(m[1])
     out = m[0]
-    for name in (b"sqref", b"activeCell"):
+    for name in (b"sqref", b"activeCell", b"topLeftCell"):
         if name in a:
             shifted = shift_sqref(a[name].decode(), row) or a[name].decode()
             out = out.replace(name + b'="' + a[name] + b'"', name + b'="' + shifted.encode() + b'"', 1)
