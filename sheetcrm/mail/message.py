@@ -116,6 +116,13 @@ def check_mailbox(name: str, value: str, label: str | None = None) -> Address:
     `label` names it in messages (the cell's column, "Para"; default the header's `name`)."""
     label = label or name
     addresses, defects = _parse(name, value, label)
+    # A group ("undisclosed: eve@example.com;") parses to the addresses inside it, and the To
+    # sent would be them alone, not what the cell says: refused, with its own reason.
+    groups = [g.display_name for g in policy.default.header_factory(name, value).groups if g.display_name is not None]
+    if groups:
+        raise HeaderError(_('{name} holds an address group, "{group}:" before its addresses and ";" after them, and a '
+                            'group would go out with another To than the one typed: write the address alone: {value}',
+                            name=label, group=groups[0], value=quoted(value)))
     if defects or len(addresses) != 1 or not addresses[0].addr_spec or "@" not in addresses[0].addr_spec:
         found = ", ".join(a.addr_spec for a in addresses if a.addr_spec) or _("none")
         raise HeaderError(_("{name} must hold exactly one valid address, found {found}: {value}", name=label,

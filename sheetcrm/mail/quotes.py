@@ -353,21 +353,32 @@ def products_with_errors(table: Table | None, issues: Iterable[Issue]) -> dict[s
     return out
 
 
+# Warnings that leave no doubt about what a quote charges, so they block none (docs/quotes.md).
+# `symbol_base`, a "$" read as the base currency (said once for its column): a price is in its
+# quote's currency whatever mark it shows, and a mark naming another currency than the quote's
+# is a `currency_conflict` error (validate.py), so "$500" on a quote in the base currency is
+# priced exactly as 500 would be, and a Currency "$" (a deal's, a product's, a rate's) gives
+# what a blank one gives. Blocking on it blocked the one line the note is pinned to and sent
+# the next line's identical "$600".
+NO_DOUBT = frozenset({"symbol_base"})
+
+
 def doubts_of(table: Table | None, issues: Iterable[Issue]) -> dict[int, list[tuple[str, Issue]]]:
     """The warnings at the record fields' cells of `table` (Quote Lines, Products), by sheet
     row: row -> [(field name, warning)]: those its read kept (`Table.warnings`, past the
     report's cap too), then those of `issues` (the report's) made after it. A warning is a cell
     sheetcrm read one way while it may mean another ("19.995" read as 19995; could be 19.995)
-    or had to take as something it does not say (a "$" taken for the base currency): a quote
-    priced from it is not sure, so it is not sent (`price_quote`)."""
+    or had to take as something it does not say: a quote
+    priced from it is not sure, so it is not sent (`price_quote`). Not a `symbol_base` note
+    (`NO_DOUBT`)."""
     out: dict[int, list[tuple[str, Issue]]] = {}
     if table is None:
         return out
     fields = {column_letter(col + 1): name for name, col in table.header.fields.items()}
     seen = set()
     for issue in (*table.warnings, *issues):
-        if issue.severity == "warning" and issue.tab == table.title and issue.row is not None \
-                and issue.column in fields and (key := (issue.row, issue.column, issue.code, issue.message)) not in seen:
+        if issue.severity == "warning" and issue.code not in NO_DOUBT and issue.tab == table.title \
+                and issue.row is not None and issue.column in fields and (key := (issue.row, issue.column, issue.code, issue.message)) not in seen:
             seen.add(key)
             out.setdefault(issue.row, []).append((fields[issue.column], issue))
     return out
@@ -485,6 +496,8 @@ def price_quote(opportunity: Opportunity, quote_lines: QuoteLines, products: Map
         if unit is None and (product.currency or rates.base) != currency:
             for code in dict.fromkeys((product.currency or rates.base, currency)):
                 for doubt in rates.doubts.get(code, ()):
+                    if doubt.code in NO_DOUBT:
+                        continue
                     ok = False
                     problem(line.row, "sku", line.sku, "unsure_quote_cell",
                             _("{sku} is converted into {currency} through the rate of {code}, which may mean something "
@@ -528,8 +541,7 @@ def price_quote(opportunity: Opportunity, quote_lines: QuoteLines, products: Map
 
 
 # A symbol guessed as one of its currencies ("$" read as USD, could be CAD), said on each cell.
-# Not `symbol_base`: a symbol read as the base currency is what a blank Currency gives, and is
-# said once for its whole column, so it cannot tell the deals whose cell holds it.
+# (`symbol_base`, read as the base currency, is what a blank Currency gives: `NO_DOUBT`.)
 _CURRENCY_GUESSES = frozenset({"symbol_guess"})
 
 
@@ -537,7 +549,7 @@ def _guessed_currency(field_name: str, doubt: Issue) -> bool:
     """Whether a warning on a deal's row is a doubt about the quote's currency: at its Currency
     cell, or a symbol guessed in one of its amounts, which gives the Currency a blank cell leaves
     (the only way an amount's symbol comes to mean a currency without an error)."""
-    return doubt.code != "symbol_base" and (field_name == "currency" or doubt.code in _CURRENCY_GUESSES)
+    return field_name == "currency" or doubt.code in _CURRENCY_GUESSES
 
 
 def _convert(amount: Decimal, source: str, target: str, rates: Rates) -> Decimal | None:

@@ -42,6 +42,7 @@ from typing import Literal, Mapping
 
 from pydantic import ConfigDict, Field, SecretStr, ValidationError, model_validator
 
+from sheetcrm.cells import quoted
 from sheetcrm.i18n import N_, _
 from sheetcrm.mail.message import HeaderError, check_mailbox, envelope
 from sheetcrm.os_errors import os_problem
@@ -200,10 +201,16 @@ class SmtpSender:
             # quote would fail for this one. RSET, as after a refused MAIL or RCPT.
             self._reset()
             return self._refused(code, reply)
+        # The lines as the server sent them: smtplib's reading of a line with no code ("garbage")
+        # is -1 and the line past its first four characters ("age").
+        heard = ", ".join(quoted(_text(line).rstrip("\r\n")) for line in getattr(smtp, "heard", ()))
         self._drop()
-        answer = f"{code} {_text(reply)}"
-        return Outcome("unknown", self._scrub(_("the server answered the message with {reply}, not a reply code",
-                                                 reply=answer)))
+        if code == -1:
+            said = _("the server answered the message with {reply}, which has no reply code", reply=heard)
+        else:
+            said = _("the server answered the message with {reply}, which is no reply to a message (250, 4xx or "
+                     "5xx)", reply=heard or quoted(_text(reply)))
+        return Outcome("unknown", self._scrub(said))
 
     def _connect(self) -> smtplib.SMTP:
         if self._smtp is not None:
@@ -213,9 +220,9 @@ class SmtpSender:
         context = ssl.create_default_context()
         smtp: smtplib.SMTP
         if s.security == "ssl":
-            smtp = smtplib.SMTP_SSL(s.host, port, timeout=s.timeout, context=context)  # type: ignore[arg-type]
+            smtp = _HeardSSL(s.host, port, timeout=s.timeout, context=context)  # type: ignore[arg-type]
         else:
-            smtp = smtplib.SMTP(s.host, port, timeout=s.timeout)  # type: ignore[arg-type]
+            smtp = _Heard(s.host, port, timeout=s.timeout)  # type: ignore[arg-type]
         try:
             smtp.ehlo()
             if s.security == "starttls":
@@ -282,6 +289,51 @@ class SmtpSender:
         password = self.settings.password
         secret = password.get_secret_value() if isinstance(password, SecretStr) else ""
         return text.replace(secret, "***") if secret else text
+
+
+class _Tap:
+    """A reply stream that keeps the lines read from it."""
+
+    def __init__(self, stream, lines: list[bytes]) -> None:
+        self.stream, self.lines = stream, lines
+
+    def readline(self, size: int = -1) -> bytes:
+        line = self.stream.readline(size)
+        self.lines.append(line)
+        return line
+
+    def close(self) -> None:
+        self.stream.close()
+
+
+class _Hearing:
+    """smtplib.SMTP that keeps the lines of the last reply as the server sent them (`heard`):
+    smtplib takes each line's first four characters for its code and separator, so a line with
+    no code reaches its caller as -1 and the rest of the line ("garbage" as -1 "age")."""
+
+    heard: tuple[bytes, ...] = ()
+
+    def getreply(self):  # type: ignore[no-untyped-def]
+        lines: list[bytes] = []
+        if self.file is None and self.sock is not None:  # type: ignore[attr-defined]
+            self.file = self.sock.makefile("rb")  # type: ignore[attr-defined]
+        stream = self.file  # type: ignore[has-type]
+        if stream is not None:
+            self.file = _Tap(stream, lines)
+        try:
+            return super().getreply()  # type: ignore[misc]
+        finally:
+            if self.file is not None:  # None when smtplib closed the connection
+                self.file = stream
+            self.heard = tuple(lines)
+
+
+class _Heard(_Hearing, smtplib.SMTP):
+    pass
+
+
+class _HeardSSL(_Hearing, smtplib.SMTP_SSL):
+    pass
 
 
 def _text(reply: bytes | str) -> str:

@@ -126,7 +126,7 @@ def test_a_first_name_full_of_addresses_is_only_a_display_name(tmp_path, server)
 @pytest.mark.parametrize("to_cell", ["Eve <eve@evil.example>, Ana <ana@example.com>",
                                      "ana@example.com, eve@evil.example", "ana@example.com eve@evil.example",
                                      "Ana <ana@example.com>\r\nBcc: eve@evil.example", "Pérez, Ana <ana@example.com>",
-                                     "ana@example.com\x00eve@evil.example", ""])
+                                     "ana@example.com\x00eve@evil.example", "", "undisclosed: eve@evil.example;"])
 def test_a_to_cell_must_hold_exactly_one_address(tmp_path, server, to_cell):
     book = queued_and_approved(lambda t: xlsx_book(tmp_path, t))
     set_cell(book, "To", to_cell)

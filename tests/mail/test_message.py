@@ -47,6 +47,15 @@ def test_bad_recipients_are_refused(to):
         build(to=to)
 
 
+@pytest.mark.parametrize("to", ["undisclosed: eve@evil.example;", "Team: ana@example.com, bo@example.com;",
+                                "undisclosed-recipients:;"])
+def test_an_address_group_in_to_is_refused_saying_so(to):
+    # Was: "undisclosed: eve@evil.example;" sent to eve@evil.example, the To header rewritten
+    # to the address alone.
+    with pytest.raises(HeaderError, match='^To holds an address group, "(undisclosed|Team|undisclosed-recipients):"'):
+        build(to=to)
+
+
 def test_password_never_shows(monkeypatch):
     monkeypatch.setenv("SHEETCRM_SMTP_PASSWORD", "s3cret-pw")
     monkeypatch.setenv("SHEETCRM_SMTP_HOST", "smtp.example.com")

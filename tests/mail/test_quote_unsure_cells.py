@@ -8,6 +8,7 @@ from click.testing import CliRunner
 
 from conftest import config, crm_tabs
 from sheetcrm.cli import main
+from sheetcrm.config import Config
 from sheetcrm.mail.context import find_opportunity
 from sheetcrm.mail.outbox import Desk
 from sheetcrm.sync import sync
@@ -249,3 +250,30 @@ def test_a_deal_currency_that_is_a_guess_blocks_its_quote_at_the_cell(tmp_path):
     assert first[7] == ('The quote for OPP-0001 is neither queued nor sent while this cell may mean something else: '
                         '"¥" read as JPY; "¥" could also be CNY….')
     assert (second[1], second[2], second[3], second[5]) == ("Opportunities", 3, "G", "$2,500")
+
+
+def test_a_dollar_read_as_the_base_currency_blocks_no_line_and_names_no_other_currency(tmp_path):
+    # Was: "$" under Unit Price, read as USD (the base) and said once for its column at D2,
+    # blocked OPP-0001's "$500" while OPP-0002's identical "$600" was queued. A line's price is in
+    # its quote's currency whatever mark it shows, so "$500" on a USD quote charges what 500
+    # would; so does a product whose Currency is "$". A "$" on a quote in another currency is
+    # still an error at its cell.
+    tabs = crm_tabs(Products=[["SKU", "Name", "Unit Price", "Currency", "Tax Rate"],
+                              ["P1", "Licence", 100, "$", 21], ["P2", "Support", 10, "$", 10]],
+                    **{"Quote Lines": [["Opportunity", "SKU", "Quantity", "Unit Price", "Discount %"],
+                                       ["OPP-0001", "P1", 1, "$500", ""], ["OPP-0002", "P1", 1, "$600", ""],
+                                       ["OPP-0002", "P2", 1, "", ""], ["OPP-0003", "P1", 1, "$700", ""]]})
+    deal = tabs["Opportunities"][1]
+    tabs["Opportunities"][1:] = [[*deal[:7], "USD", *deal[8:]], ["OPP-0002", "Two", *deal[2:7], "USD", *deal[8:]],
+                                 ["OPP-0003", "Three", *deal[2:7], "EUR", *deal[8:]]]
+    book = xlsx_book(tmp_path, tabs)
+    sync(book, Config(currency="USD"), as_of=AS_OF)
+    assert [r["opportunity"] for r in outbox_rows(book)] == ["OPP-0001", "OPP-0002"]
+    assert _validation(book, "unsure_quote_cell") == []
+    assert [(r[1], r[2], r[3]) for r in _validation(book, "symbol_base")] == [("Products", 2, "D"),
+                                                                               ("Quote Lines", 2, "D")]
+    [conflict] = _validation(book, "currency_conflict")
+    assert (conflict[1], conflict[2], conflict[3], conflict[5]) == ("Quote Lines", 5, "D", "$700")
+    desk = Desk.read(book.read(), Config(currency="USD"))
+    quotes = [desk.quote(find_opportunity(desk.crm, d)).quote for d in ("OPP-0001", "OPP-0002")]
+    assert [(q.currency, str(q.totals.net)) for q in quotes] == [("USD", "500.00"), ("USD", "610.00")]

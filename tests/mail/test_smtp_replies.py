@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import socket
 import threading
+from email.message import EmailMessage
 
 import pytest
 from click.testing import CliRunner
@@ -15,7 +16,7 @@ from sheetcrm.cli import main
 from sheetcrm.config import ConfigError, SmtpSettings
 from sheetcrm.mail.journal import Journal
 from sheetcrm.mail.outbox import SetupError
-from sheetcrm.mail.smtp import smtp_settings
+from sheetcrm.mail.smtp import Outcome, SmtpSender, smtp_settings
 from sheetcrm.sync import sync
 from test_outbox_smtp import AS_OF, Clock, crm_tabs, outbox_rows, send, set_cell, xlsx_book
 
@@ -133,6 +134,8 @@ def test_an_answer_to_the_body_that_is_no_reply_code_is_unknown_never_retried(tm
     assert report.unknown == ["OUT-0001", "OUT-0002"] and len(scripted.bodies) == 2
     rows = outbox_rows(book)
     assert [r["status"] for r in rows] == ["Sending", "Sending"]
+    # What the server said, as it said it: smtplib's reading of it was -1 "age".
+    assert 'the server answered the message with "garbage", which has no reply code.' in rows[0]["error"]
     # The Error says what sends it again: `outbox resend`. It said "or to Approved to resend",
     # which the journal (holding the intent) answers by putting the row back at Sending.
     assert "run sheetcrm outbox resend OUT-0001 to send it again" in rows[0]["error"]
@@ -142,6 +145,19 @@ def test_an_answer_to_the_body_that_is_no_reply_code_is_unknown_never_retried(tm
     report = send(book, scripted)
     assert report.sent == [] and len(scripted.bodies) == 2
     assert outbox_rows(book)[0]["status"] == "Sending"
+
+
+def test_an_answer_to_the_body_with_a_code_but_no_reply_to_a_message_is_said_as_sent(scripted):
+    # A code smtplib reads, but no answer to a message's end (250, 4xx, 5xx): shown as the line
+    # the server sent, code and all, and unknown (the body left).
+    scripted.replies = {"END": "199 odd"}
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = "sales@example.com", "ana@example.com", "Quote"
+    msg.set_content("Hello")
+    with SmtpSender(scripted.settings()) as sender:
+        outcome = sender.send(msg)
+    assert outcome == Outcome("unknown", 'the server answered the message with "199 odd", which is no reply to a '
+                                         'message (250, 4xx or 5xx)')
 
 
 @pytest.mark.parametrize("reply, words", [
