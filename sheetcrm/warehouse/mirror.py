@@ -45,7 +45,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
-from sheetcrm.cells import match_key, normalize_key
+from sheetcrm.cells import id_spelling, match_key, normalize_key
 from sheetcrm.i18n import N_, _, ngettext
 from sheetcrm.warehouse.behind import Behind, when
 from sheetcrm.warehouse.keep import LOG_COLUMNS, Archive, Trim
@@ -291,9 +291,10 @@ def write(connection: Connection, batch: Batch, source: str, as_of: dt.date, now
     names = batch.names_digest()
     # No mark: a new database (nothing to rename), or one whose mark a person deleted after the
     # workbook moved (docs/warehouse.md), which holds rows an older version mirrored.
-    if source not in read or read[source].names != names:
-        for name, words in batch.names.items():
-            _named_history(connection, APPENDED[name], words)
+    renamed = source not in read or read[source].names != names
+    for name in APPENDED.keys() & {*batch.names, *batch.ids}:
+        _named_history(connection, APPENDED[name], batch.names.get(name, {}) if renamed else {},
+                       batch.ids.get(name))
     tombstoned = 0
     for kind, table in RECORDS.items():
         rows = batch.rows.get(kind, [])
@@ -337,37 +338,52 @@ def write(connection: Connection, batch: Batch, source: str, as_of: dt.date, now
 _HISTORY_KEY = ("record_id", "changed_at", "from_value", "to_value", "n")
 
 
-def _named_history(connection: Connection, table: Any, names: dict[str, str]) -> None:
+def _named_history(connection: Connection, table: Any, names: dict[str, str], ids: list[str] | None) -> None:
     """Put the history rows `table` holds in the configured names `names` gives their words
-    (normalize_key(word) -> name), as the sheet's rows are keyed (`keep.history_keys`): the rows
-    an older sheetcrm mirrored with the sheet's words ("Ganada"), and those of a stage renamed
-    since (its old name now an alias). Without this, each such row was appended again under the
-    name, and a report counted it twice. Which word is which stage is the config's, so the
+    (normalize_key(word) -> name) and under their records' IDs as `ids` spells them, as the
+    sheet's rows are keyed (`keep.history_keys`): the rows an older sheetcrm mirrored with the
+    sheet's words ("Ganada"), those of a stage renamed since (its old name now an alias), and
+    those logged before an ID was retyped in another case ("OPP-0001" under a deal now
+    "opp-0001", as `_respell` renames the deal's own row). Without this, each such row was
+    appended again under the name, and a report counted it twice; and a join on the record's
+    `id` dropped those of a retyped ID. Which word is which stage is the config's, so the
     migration cannot do it (0005). A row keeps its other cells; `n` numbers it after the rows
-    already holding its new key (the same change twice on a day, in two spellings)."""
-    words = {w for (w,) in connection.execute(select(table.c.to_value).union(select(table.c.from_value)))}
-    renamed = {w: names[k] for w in words if w and (k := normalize_key(w)) in names and names[k] != w}
-    if not renamed:
+    already holding its new key (the same change twice on a day, in two spellings). `names`
+    empty: the words are as they were (their digest unchanged), only IDs are looked at, one
+    SELECT of the IDs held."""
+    renamed: dict[str, str] = {}
+    if names:
+        words = {w for (w,) in connection.execute(select(table.c.to_value).union(select(table.c.from_value)))}
+        renamed = {w: names[k] for w in words if w and (k := normalize_key(w)) in names and names[k] != w}
+    respelt: dict[str, str] = {}
+    if ids is not None:
+        spell = id_spelling(ids)
+        respelt = {r: spell(r) for (r,) in connection.execute(select(table.c.record_id).distinct())
+                   if spell(r) != r}
+    if not renamed and not respelt:
         return
     key = [table.c[k] for k in _HISTORY_KEY]
-    moving = [tuple(r) for r in connection.execute(
-        select(*key).where(or_(table.c.to_value.in_(list(renamed)), table.c.from_value.in_(list(renamed)))))]
-    records = sorted({r[0] for r in moving})
+    moved = or_(*(c.in_(list(renamed)) for c in (table.c.to_value, table.c.from_value) if renamed),
+                *([table.c.record_id.in_(list(respelt))] if respelt else []))
+    moving = [tuple(r) for r in connection.execute(select(*key).where(moved))]
+
+    def base(r: tuple[Any, ...]) -> tuple[Any, ...]:
+        return (respelt.get(r[0], r[0]), r[1], renamed.get(r[2], r[2]), renamed.get(r[3], r[3]))
+
+    records = sorted({base(r)[0] for r in moving})
     taken: Counter = Counter()
     for chunk in range(0, len(records), 1000):
         for r in connection.execute(select(*key).where(table.c.record_id.in_(records[chunk:chunk + 1000]),
-                                                       table.c.to_value.not_in(list(renamed)),
-                                                       table.c.from_value.not_in(list(renamed)))):
+                                                       ~moved)):
             taken[r[:4]] = max(taken[r[:4]], r[4])
     moves = []
-    for old in sorted(moving, key=lambda r: (r[0], r[1], r[4], r[2], r[3])):
-        base = (old[0], old[1], renamed.get(old[2], old[2]), renamed.get(old[3], old[3]))
-        taken[base] += 1
+    for old in sorted(moving, key=lambda r: (base(r)[0], r[1], r[4], r[0], r[2], r[3])):
+        new = base(old)
+        taken[new] += 1
         moves.append({**{f"o_{k}": v for k, v in zip(_HISTORY_KEY, old)},
-                      **{f"n_{k}": v for k, v in zip(_HISTORY_KEY[2:], (*base[2:], taken[base]))}})
+                      **{f"n_{k}": v for k, v in zip(_HISTORY_KEY, (*new, taken[new]))}})
     where = and_(*(table.c[k] == bindparam(f"o_{k}") for k in _HISTORY_KEY))
-    connection.execute(update(table).where(where).values({k: bindparam(f"n_{k}") for k in _HISTORY_KEY[2:]}),
-                       moves)
+    connection.execute(update(table).where(where).values({k: bindparam(f"n_{k}") for k in _HISTORY_KEY}), moves)
 
 
 def _matched(key: tuple[Any, ...]) -> tuple[Any, ...]:
