@@ -537,6 +537,23 @@ def test_a_row_edited_after_it_was_mirrored_stays_in_the_sheet():
     assert kept_log([first], {log_key(first): as_stored}, dt.date(2026, 3, 1)) == []
 
 
+def test_the_calibration_knows_a_sheet_row_under_either_spelling_of_its_id():
+    # A row the warehouse marked given up, still in the sheet (the write that was to remove it
+    # failed): held as "opp-0001" (the deal's ID now), the sheet's cell "OPP-0001". Compared
+    # as the sheet spelled it, it was counted twice, or said to be an older copy's (`beyond`).
+    from sheetcrm.cells import id_spelling
+    from sheetcrm.crm.history import HistoryRow
+    from sheetcrm.warehouse.keep import Archive, calibrated
+
+    old = [HistoryRow("OPP-0001", None, "Prospecting", dt.date(2026, 1, 5)),
+           HistoryRow("OPP-0001", "Prospecting", "Proposal", dt.date(2026, 6, 1))]
+    spell = id_spelling(["opp-0001"])
+    for held_as in ("opp-0001", "OPP-0001"):  # after the mirror renamed it, and before
+        archive = Archive(stage_rows=(((held_as, dt.date(2026, 1, 5), "", "Prospecting", 1), None, 7),))
+        kept = calibrated(old, old, archive, 0, 7, {}, spell)
+        assert (kept.rows, kept.beyond) == (old, 0)
+
+
 def test_a_workbook_made_anew_at_the_same_place_never_counts_the_old_ones_rows(tmp_path):
     # The warehouse knows a workbook by its path (or spreadsheet key): a demo made again, or a
     # file deleted and made anew, is another workbook there, whose archived rows are not its own.
