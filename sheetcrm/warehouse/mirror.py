@@ -49,6 +49,7 @@ from sheetcrm.cells import id_spelling, match_key, normalize_key
 from sheetcrm.i18n import N_, _, ngettext
 from sheetcrm.warehouse.behind import Behind, when
 from sheetcrm.warehouse.keep import LOG_COLUMNS, Archive, Trim
+from sheetcrm.validate import REFERENCE_FIELDS
 from sheetcrm.warehouse.rows import Batch
 from sheetcrm.warehouse.settings import Mirrored, WarehouseError, WarehouseSettings, masked, scrub, sqlite_file
 from sheetcrm.warehouse.tables import APPENDED, MIRROR, OUTBOX, RECORDS, STAMPS, VERSION_TABLE, key_of
@@ -321,6 +322,7 @@ def write(connection: Connection, batch: Batch, source: str, as_of: dt.date, now
             connection.execute(update(table).where(where).values(deleted_at=now, updated_at=now),
                                [{f"k_{k}": v for k, v in zip(key, g)} for g in sorted(gone, key=str)])
             tombstoned += len(gone)
+    _respelt_references(connection, batch)
     _upsert(connection, insert, OUTBOX, ("id",), batch.rows.get("outbox", []), now, tombstones=False)
     for name, table in APPENDED.items():
         rows = batch.rows.get(name, [])
@@ -419,6 +421,41 @@ def _respell(connection: Connection, table: Any, key: tuple[str, ...], now_keys:
                                                               "updated_at": now}),
                            [{**{f"o_{k}": v for k, v in zip(key, a)}, **{f"n_{k}": v for k, v in zip(key, b)}}
                             for a, b in sorted(renames, key=str)])
+
+
+def _respelt_references(connection: Connection, batch: Batch) -> None:
+    """Put the references the tombstoned rows hold (a deleted activity's Related, a deleted
+    quote line's Opportunity) in the spelling their record's row has now ("opp-0001" retyped
+    over OPP-0001), as the live rows' are (`rows._Ids`): a join on the record's `id` otherwise
+    dropped them, silently. A tombstoned quote line whose key, so spelt, another row holds
+    keeps its own; nothing else changes (`updated_at` neither: the row's values are the same
+    record's). One SELECT per reference column."""
+    ids: dict[str, list[str]] = {}
+    for kind in RECORDS:
+        if key_of(kind) == ("id",):
+            ids[kind] = [r["id"] for r in batch.rows.get(kind, [])] + [k[0] for k in batch.held.get(kind, set())]
+    for kind, references in REFERENCE_FIELDS.items():
+        table = RECORDS.get(kind)
+        if table is None or kind in batch.missing:
+            continue
+        for name, tabs in references:
+            if name == "sku":  # a product's key, not an ID
+                continue
+            spell = id_spelling([i for tab in tabs for i in ids.get(tab, [])])
+            column = table.c[name]
+            respelt = {v: spell(v) for (v,) in connection.execute(
+                select(column).where(table.c.deleted_at.is_not(None), column.is_not(None)).distinct())
+                if spell(v) != v}
+            if not respelt:
+                continue
+            where = and_(column == bindparam("o_ref"), table.c.deleted_at.is_not(None))
+            if name in key_of(kind):
+                other = table.alias("other")
+                where = and_(where, ~select(other.c[name]).where(
+                    other.c[name] == bindparam("n_ref"),
+                    *(other.c[k] == table.c[k] for k in key_of(kind) if k != name)).exists())
+            connection.execute(update(table).where(where).values({name: bindparam("n_ref")}),
+                               [{"o_ref": o, "n_ref": n} for o, n in sorted(respelt.items())])
 
 
 def _upsert(connection: Connection, insert: Any, table: Any, key: tuple[str, ...], rows: list[dict[str, Any]],
