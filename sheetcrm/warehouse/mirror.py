@@ -15,7 +15,8 @@ mark (`sheetcrm_mirror`: the workbook, the day, the time, the digest of what was
 moved; a warehouse holds one workbook (the mark says which), another is refused. The
 histories hold stages by their configured names; when those changed since the mark (an older
 version's rows in the sheet's words, an alias added), the rows held are renamed first
-(`_named_history`). A batch
+(`_named_history`), as are those held under an older spelling of a record's ID, and the
+references a tombstoned row holds (`_respelt_references`). A batch
 whose digest the mark already holds costs one SELECT and changes nothing. Since each sync
 mirrors the whole workbook, a sync whose mirror failed is caught up by the next one.
 
