@@ -34,7 +34,7 @@ from sheetcrm.parse_cache import fields_of
 from sheetcrm.records import LEAD_STATUSES, Lead, Opportunity
 from sheetcrm.report import Issue, column_letter
 from sheetcrm.validate import Crm, UnreadColumn, UnreadTab, parse_context, unread_columns
-from sheetcrm.warehouse.keep import ARCHIVE_ID, ARCHIVED, Archive, calibrated
+from sheetcrm.warehouse.keep import ARCHIVE_ID, ARCHIVED, Archive, calibrated, id_spellings
 
 
 @dataclass(frozen=True)
@@ -141,7 +141,8 @@ def compute(crm: Crm, config: Config, as_of: dt.date, fit_cache: FitCache | None
                                   related=related, category_overrides=_category_overrides(opportunities))
     marks = crm.inputs.sequences
     kept = calibrated(old_stages, stage_history, archive, marks.get(ARCHIVED, 0), marks.get(ARCHIVE_ID, 0),
-                      parse_context(config).stages if archive is not None else None)
+                      parse_context(config).stages if archive is not None else None,
+                      id_spellings(crm.tables).get("stage_history") if archive is not None else None)
     calibration = stage_win_rates(kept.rows, stages)
     # One spelling per owner on the Forecast and the Dashboard alike (crm.spellings).
     owners = Spellings([*(o.owner for o in opportunities), *(a.owner for a in activities),

@@ -27,7 +27,7 @@ from sheetcrm.render import history_body
 from sheetcrm.report import Issue, column_letter
 from sheetcrm.schema import LEAD_HISTORY, STAGE_HISTORY, OwnedTab
 from sheetcrm.steps.context import StepResult, SyncContext
-from sheetcrm.warehouse.keep import ARCHIVE_ID, ARCHIVED, kept_history
+from sheetcrm.warehouse.keep import ARCHIVE_ID, ARCHIVED, id_spellings, kept_history
 from sheetcrm.workbook import CellWrite
 
 HISTORY_ROW_UNREAD = "history_row_unread"
@@ -45,9 +45,11 @@ def run(ctx: SyncContext) -> StepResult:
     # (on Google: no write), and a sync that writes makes the same requests as without it.
     if before is None or archive is None or not (ctx.plan or part.plan):
         return part
+    spell = id_spellings(ctx.crm.tables)  # the keys the mirror holds the rows under
     stage, ctx.trimmed.stage = kept_history(results.stage_history, archive.held.get("stage_history", {}), before,
-                                            with_amount=True)
-    lead, ctx.trimmed.lead = kept_history(results.lead_history, archive.held.get("lead_status_history", {}), before)
+                                            with_amount=True, spell=spell.get("stage_history"))
+    lead, ctx.trimmed.lead = kept_history(results.lead_history, archive.held.get("lead_status_history", {}), before,
+                                          spell=spell.get("lead_status_history"))
     if ctx.trimmed.stage or ctx.trimmed.lead:
         # The warehouse marks what leaves with the workbook's ARCHIVE_ID, drawn the first time.
         ctx.marks[ARCHIVE_ID] = ctx.trimmed.by = ctx.marks.get(ARCHIVE_ID) or archive.new_id

@@ -34,7 +34,7 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from sheetcrm import cells
 from sheetcrm.crm.history import HistoryRow, latest, unordered
@@ -42,7 +42,9 @@ from sheetcrm.crm.history import HistoryRow, latest, unordered
 # The natural key of a history row in the warehouse: record_id, changed_at, from_value ('' on
 # a record's first row), to_value, n (1 for the first of identical rows, in tab order). The
 # values are the stages (statuses) the words name, by their configured names (`HistoryRow.to_key`),
-# as `opportunities.stage` holds them: a Spanish sheet's "Ganada" is "Closed Won" here.
+# as `opportunities.stage` holds them: a Spanish sheet's "Ganada" is "Closed Won" here; and
+# record_id is the record's ID as its row spells it now (`id_spellings`), as `opportunities.id`
+# holds it: rows logged as "OPP-0001" before the ID was retyped "opp-0001" are "opp-0001" here.
 HistoryKey = tuple[str, dt.date, str, str, int]
 # A Sync Log row's: its Time and Job cells as text.
 LogKey = tuple[str, str]
@@ -103,14 +105,36 @@ def cutoff(as_of: dt.date, months: int) -> dt.date:
     return dt.date(year, month + 1, 1)
 
 
-def history_keys(rows: Iterable[HistoryRow]) -> list[HistoryKey]:
+# Which record tab each history's IDs name: its rows' record_id is spelled as that tab's rows are.
+HISTORY_RECORDS = {"stage_history": "opportunities", "lead_status_history": "leads"}
+
+Spell = Callable[[str], str]
+
+
+def history_ids(tables: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Per history table name, the IDs of the records it logs (`HISTORY_RECORDS`) as their
+    rows in `tables` (tab kind -> a table whose rows have `.id`) spell them now, sorted."""
+    return {name: sorted({r.id for r in table.rows if r.id}) for name, kind in HISTORY_RECORDS.items()
+            if (table := tables.get(kind)) is not None}
+
+
+def id_spellings(tables: Mapping[str, Any]) -> dict[str, Spell]:
+    """Per history table name, `spell(record_id)`: the ID as the record's row spells it now
+    (`history_ids`, `cells.id_spelling`: as it is when no row, or several, match). Without it
+    the warehouse kept the rows logged before an ID was retyped in another case under the old
+    spelling, and a join on `opportunities.id` dropped them."""
+    return {name: cells.id_spelling(ids) for name, ids in history_ids(tables).items()}
+
+
+def history_keys(rows: Iterable[HistoryRow], spell: Spell | None = None) -> list[HistoryKey]:
     """Each row's warehouse key, in order (`n` numbers identical rows in tab order): its stages
-    by their configured names (`to_key`, `from_key`), never the sheet's words, so the warehouse's
-    histories join `opportunities.stage` and `leads.status`."""
+    by their configured names (`to_key`, `from_key`), never the sheet's words, and its ID as
+    `spell` (`id_spellings`) gives it, so the warehouse's histories join `opportunities.stage`,
+    `leads.status` and their `id`."""
     seen: Counter = Counter()
     out: list[HistoryKey] = []
     for h in rows:
-        base = (h.record_id, h.changed_at, h.from_key or "", h.to_key)
+        base = (spell(h.record_id) if spell is not None else h.record_id, h.changed_at, h.from_key or "", h.to_key)
         seen[base] += 1
         out.append((*base, seen[base]))
     return out
@@ -131,13 +155,13 @@ def same_content(held: Any, sheet: Any) -> bool:
     return held == sheet
 
 
-def kept_history(rows: Sequence[HistoryRow], held: Mapping[Any, Any], before: dt.date, with_amount: bool = False
-                 ) -> tuple[list[HistoryRow], list[HistoryKey]]:
+def kept_history(rows: Sequence[HistoryRow], held: Mapping[Any, Any], before: dt.date, with_amount: bool = False,
+                 spell: Spell | None = None) -> tuple[list[HistoryRow], list[HistoryKey]]:
     """(the rows the tab keeps, in order; the keys of those it gives up). A group of identical
     rows (one key but for n) is given up only whole, never the group of a record's last row,
     and a row only when the warehouse holds it as the sheet has it (`with_amount`: Stage
-    History's Amount compared too)."""
-    keys = history_keys(rows)
+    History's Amount compared too), under the key the mirror gives it (`spell`: `id_spellings`)."""
+    keys = history_keys(rows, spell)
     last = {id(row) for row in latest(rows).values()}
     # A last day whose rows do not chain stays whole: keeping one of them would settle it silently.
     last.update(id(row) for doubt in unordered(rows) for row in doubt.rows)
@@ -227,15 +251,21 @@ class Calibration:
 
 
 def calibrated(old: Sequence[HistoryRow], new: Sequence[HistoryRow], archive: Archive | None, archived: int,
-               workbook: int = 0, names: Mapping[str, str] | None = None) -> Calibration:
+               workbook: int = 0, names: Mapping[str, str] | None = None, spell: Spell | None = None) -> Calibration:
     """The calibration's history: the archived rows this workbook (ARCHIVE_ID `workbook`) gave
     up that the sheet no longer holds (older, so first: a record's last row stays the
     sheet's), then the sheet's (`new`: the history with this sync's changes; `old`: as read).
     `archived` is the ARCHIVED mark; `names` reads an archived row's words as the read does a
-    tab's (`inputs.read_history`: normalised word -> stage)."""
+    tab's (`inputs.read_history`: normalised word -> stage); `spell` the Stage History's IDs
+    as the mirror keys them (`id_spellings`), an archived row's too: one the warehouse holds
+    under an ID's older spelling is the sheet's row all the same."""
     given_up = archive.given_up_by(workbook) if archive is not None else {}
-    have = set(history_keys(old))
-    gone = {key: amount for key, amount in given_up.items() if key not in have}
+    have = set(history_keys(old, spell))
+
+    def spelt(key: HistoryKey) -> HistoryKey:
+        return (spell(key[0]), *key[1:]) if spell is not None else key  # type: ignore[return-value]
+
+    gone = {key: amount for key, amount in given_up.items() if spelt(key) not in have}
     partial = archived > 0 and (archive is None or len(gone) < archived)
     beyond = max(0, len(gone) - archived)
     words: dict[str, None] = {}
@@ -247,9 +277,9 @@ def calibrated(old: Sequence[HistoryRow], new: Sequence[HistoryRow], archive: Ar
     def key(text: str | None) -> str | None:
         return names.get(cells.normalize_key(text), text) if text and names is not None else text
 
-    have_new = set(history_keys(new))
+    have_new = set(history_keys(new, spell))
     rows = [HistoryRow(record, from_ or None, to, day, amount, to_key=key(to) or to, from_key=key(from_ or None))
-            for (record, day, from_, to, n), amount in gone.items() if (record, day, from_, to, n) not in have_new]
+            for (record, day, from_, to, n), amount in gone.items() if spelt((record, day, from_, to, n)) not in have_new]
     return Calibration(rows + list(new), partial, beyond, tuple(words))
 
 

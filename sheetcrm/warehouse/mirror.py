@@ -15,7 +15,8 @@ mark (`sheetcrm_mirror`: the workbook, the day, the time, the digest of what was
 moved; a warehouse holds one workbook (the mark says which), another is refused. The
 histories hold stages by their configured names; when those changed since the mark (an older
 version's rows in the sheet's words, an alias added), the rows held are renamed first
-(`_named_history`). A batch
+(`_named_history`), as are those held under an older spelling of a record's ID, and the
+references a tombstoned row holds (`_respelt_references`). A batch
 whose digest the mark already holds costs one SELECT and changes nothing. Since each sync
 mirrors the whole workbook, a sync whose mirror failed is caught up by the next one.
 
@@ -45,10 +46,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
-from sheetcrm.cells import match_key, normalize_key
+from sheetcrm.cells import id_spelling, match_key, normalize_key
 from sheetcrm.i18n import N_, _, ngettext
 from sheetcrm.warehouse.behind import Behind, when
 from sheetcrm.warehouse.keep import LOG_COLUMNS, Archive, Trim
+from sheetcrm.validate import REFERENCE_FIELDS
 from sheetcrm.warehouse.rows import Batch
 from sheetcrm.warehouse.settings import Mirrored, WarehouseError, WarehouseSettings, masked, scrub, sqlite_file
 from sheetcrm.warehouse.tables import APPENDED, MIRROR, OUTBOX, RECORDS, STAMPS, VERSION_TABLE, key_of
@@ -291,9 +293,10 @@ def write(connection: Connection, batch: Batch, source: str, as_of: dt.date, now
     names = batch.names_digest()
     # No mark: a new database (nothing to rename), or one whose mark a person deleted after the
     # workbook moved (docs/warehouse.md), which holds rows an older version mirrored.
-    if source not in read or read[source].names != names:
-        for name, words in batch.names.items():
-            _named_history(connection, APPENDED[name], words)
+    renamed = source not in read or read[source].names != names
+    for name in APPENDED.keys() & {*batch.names, *batch.ids}:
+        _named_history(connection, APPENDED[name], batch.names.get(name, {}) if renamed else {},
+                       batch.ids.get(name))
     tombstoned = 0
     for kind, table in RECORDS.items():
         rows = batch.rows.get(kind, [])
@@ -320,6 +323,7 @@ def write(connection: Connection, batch: Batch, source: str, as_of: dt.date, now
             connection.execute(update(table).where(where).values(deleted_at=now, updated_at=now),
                                [{f"k_{k}": v for k, v in zip(key, g)} for g in sorted(gone, key=str)])
             tombstoned += len(gone)
+    _respelt_references(connection, batch)
     _upsert(connection, insert, OUTBOX, ("id",), batch.rows.get("outbox", []), now, tombstones=False)
     for name, table in APPENDED.items():
         rows = batch.rows.get(name, [])
@@ -337,37 +341,52 @@ def write(connection: Connection, batch: Batch, source: str, as_of: dt.date, now
 _HISTORY_KEY = ("record_id", "changed_at", "from_value", "to_value", "n")
 
 
-def _named_history(connection: Connection, table: Any, names: dict[str, str]) -> None:
+def _named_history(connection: Connection, table: Any, names: dict[str, str], ids: list[str] | None) -> None:
     """Put the history rows `table` holds in the configured names `names` gives their words
-    (normalize_key(word) -> name), as the sheet's rows are keyed (`keep.history_keys`): the rows
-    an older sheetcrm mirrored with the sheet's words ("Ganada"), and those of a stage renamed
-    since (its old name now an alias). Without this, each such row was appended again under the
-    name, and a report counted it twice. Which word is which stage is the config's, so the
+    (normalize_key(word) -> name) and under their records' IDs as `ids` spells them, as the
+    sheet's rows are keyed (`keep.history_keys`): the rows an older sheetcrm mirrored with the
+    sheet's words ("Ganada"), those of a stage renamed since (its old name now an alias), and
+    those logged before an ID was retyped in another case ("OPP-0001" under a deal now
+    "opp-0001", as `_respell` renames the deal's own row). Without this, each such row was
+    appended again under the name, and a report counted it twice; and a join on the record's
+    `id` dropped those of a retyped ID. Which word is which stage is the config's, so the
     migration cannot do it (0005). A row keeps its other cells; `n` numbers it after the rows
-    already holding its new key (the same change twice on a day, in two spellings)."""
-    words = {w for (w,) in connection.execute(select(table.c.to_value).union(select(table.c.from_value)))}
-    renamed = {w: names[k] for w in words if w and (k := normalize_key(w)) in names and names[k] != w}
-    if not renamed:
+    already holding its new key (the same change twice on a day, in two spellings). `names`
+    empty: the words are as they were (their digest unchanged), only IDs are looked at, one
+    SELECT of the IDs held."""
+    renamed: dict[str, str] = {}
+    if names:
+        words = {w for (w,) in connection.execute(select(table.c.to_value).union(select(table.c.from_value)))}
+        renamed = {w: names[k] for w in words if w and (k := normalize_key(w)) in names and names[k] != w}
+    respelt: dict[str, str] = {}
+    if ids is not None:
+        spell = id_spelling(ids)
+        respelt = {r: spell(r) for (r,) in connection.execute(select(table.c.record_id).distinct())
+                   if spell(r) != r}
+    if not renamed and not respelt:
         return
     key = [table.c[k] for k in _HISTORY_KEY]
-    moving = [tuple(r) for r in connection.execute(
-        select(*key).where(or_(table.c.to_value.in_(list(renamed)), table.c.from_value.in_(list(renamed)))))]
-    records = sorted({r[0] for r in moving})
+    moved = or_(*(c.in_(list(renamed)) for c in (table.c.to_value, table.c.from_value) if renamed),
+                *([table.c.record_id.in_(list(respelt))] if respelt else []))
+    moving = [tuple(r) for r in connection.execute(select(*key).where(moved))]
+
+    def base(r: tuple[Any, ...]) -> tuple[Any, ...]:
+        return (respelt.get(r[0], r[0]), r[1], renamed.get(r[2], r[2]), renamed.get(r[3], r[3]))
+
+    records = sorted({base(r)[0] for r in moving})
     taken: Counter = Counter()
     for chunk in range(0, len(records), 1000):
         for r in connection.execute(select(*key).where(table.c.record_id.in_(records[chunk:chunk + 1000]),
-                                                       table.c.to_value.not_in(list(renamed)),
-                                                       table.c.from_value.not_in(list(renamed)))):
+                                                       ~moved)):
             taken[r[:4]] = max(taken[r[:4]], r[4])
     moves = []
-    for old in sorted(moving, key=lambda r: (r[0], r[1], r[4], r[2], r[3])):
-        base = (old[0], old[1], renamed.get(old[2], old[2]), renamed.get(old[3], old[3]))
-        taken[base] += 1
+    for old in sorted(moving, key=lambda r: (base(r)[0], r[1], r[4], r[0], r[2], r[3])):
+        new = base(old)
+        taken[new] += 1
         moves.append({**{f"o_{k}": v for k, v in zip(_HISTORY_KEY, old)},
-                      **{f"n_{k}": v for k, v in zip(_HISTORY_KEY[2:], (*base[2:], taken[base]))}})
+                      **{f"n_{k}": v for k, v in zip(_HISTORY_KEY, (*new, taken[new]))}})
     where = and_(*(table.c[k] == bindparam(f"o_{k}") for k in _HISTORY_KEY))
-    connection.execute(update(table).where(where).values({k: bindparam(f"n_{k}") for k in _HISTORY_KEY[2:]}),
-                       moves)
+    connection.execute(update(table).where(where).values({k: bindparam(f"n_{k}") for k in _HISTORY_KEY}), moves)
 
 
 def _matched(key: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -403,6 +422,41 @@ def _respell(connection: Connection, table: Any, key: tuple[str, ...], now_keys:
                                                               "updated_at": now}),
                            [{**{f"o_{k}": v for k, v in zip(key, a)}, **{f"n_{k}": v for k, v in zip(key, b)}}
                             for a, b in sorted(renames, key=str)])
+
+
+def _respelt_references(connection: Connection, batch: Batch) -> None:
+    """Put the references the tombstoned rows hold (a deleted activity's Related, a deleted
+    quote line's Opportunity) in the spelling their record's row has now ("opp-0001" retyped
+    over OPP-0001), as the live rows' are (`rows._Ids`): a join on the record's `id` otherwise
+    dropped them, silently. A tombstoned quote line whose key, so spelt, another row holds
+    keeps its own; nothing else changes (`updated_at` neither: the row's values are the same
+    record's). One SELECT per reference column."""
+    ids: dict[str, list[str]] = {}
+    for kind in RECORDS:
+        if key_of(kind) == ("id",):
+            ids[kind] = [r["id"] for r in batch.rows.get(kind, [])] + [k[0] for k in batch.held.get(kind, set())]
+    for kind, references in REFERENCE_FIELDS.items():
+        table = RECORDS.get(kind)
+        if table is None or kind in batch.missing:
+            continue
+        for name, tabs in references:
+            if name == "sku":  # a product's key, not an ID
+                continue
+            spell = id_spelling([i for tab in tabs for i in ids.get(tab, [])])
+            column = table.c[name]
+            respelt = {v: spell(v) for (v,) in connection.execute(
+                select(column).where(table.c.deleted_at.is_not(None), column.is_not(None)).distinct())
+                if spell(v) != v}
+            if not respelt:
+                continue
+            where = and_(column == bindparam("o_ref"), table.c.deleted_at.is_not(None))
+            if name in key_of(kind):
+                other = table.alias("other")
+                where = and_(where, ~select(other.c[name]).where(
+                    other.c[name] == bindparam("n_ref"),
+                    *(other.c[k] == table.c[k] for k in key_of(kind) if k != name)).exists())
+            connection.execute(update(table).where(where).values({name: bindparam("n_ref")}),
+                               [{"o_ref": o, "n_ref": n} for o, n in sorted(respelt.items())])
 
 
 def _upsert(connection: Connection, insert: Any, table: Any, key: tuple[str, ...], rows: list[dict[str, Any]],

@@ -18,8 +18,9 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, Callable
 
+from sheetcrm.cells import id_spelling
 from sheetcrm.engine import Results
 from sheetcrm.mail.outbox import KEYS as OUTBOX_KEYS
 from sheetcrm.mail.outbox import read_outbox
@@ -30,7 +31,7 @@ from sheetcrm.steps.context import SyncContext
 from sheetcrm.table import Table
 from sheetcrm.inputs import LEAD_NAMES
 from sheetcrm.validate import REFERENCE_FIELDS, Crm, parse_context, read_crm
-from sheetcrm.warehouse.keep import LOG_COLUMNS, cell_text, history_keys, log_content, log_key
+from sheetcrm.warehouse.keep import LOG_COLUMNS, cell_text, history_ids, history_keys, log_content, log_key
 from sheetcrm.warehouse.tables import COMPUTED, RECORDS, key_of
 from sheetcrm.workbook import Plan, Snapshot
 from sheetcrm.workbook.memory import MemoryWorkbook
@@ -62,6 +63,10 @@ class Batch:
     # configured stage (status) it names, as the sync read the tabs with. The mirror puts the
     # rows a warehouse already holds in these names when they changed (`names_digest`).
     names: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Per history table, the IDs of the records it logs as their rows spell them now
+    # (`keep.id_spellings`): the mirror puts the rows it holds under another spelling of one of
+    # them ("OPP-0001" before the ID was retyped "opp-0001") in this one, as the record's row.
+    ids: dict[str, list[str]] = field(default_factory=dict)
     # Per record table, the fields whose column the tab does not have (renamed, deleted): their
     # warehouse columns keep the values last mirrored, never NULLed by a header's typo.
     absent: dict[str, set[str]] = field(default_factory=dict)
@@ -130,8 +135,10 @@ def rows_of(crm: Crm, results: Results, after: Snapshot, locale: str, base_curre
     for kind, table in tables.items():
         rows, held = _records(kind, table, computed.get(kind, {}), batch, base_currency, ids)
         batch.rows[kind], batch.held[kind] = rows, held
-    batch.rows["stage_history"] = _history(crm.inputs.stage_history, with_amount=True)
-    batch.rows["lead_status_history"] = _history(crm.inputs.lead_history, with_amount=False)
+    batch.ids = history_ids(crm.tables)
+    spell = {name: id_spelling(ids) for name, ids in batch.ids.items()}  # as the mirror spells them
+    batch.rows["stage_history"] = _history(crm.inputs.stage_history, True, spell.get("stage_history"))
+    batch.rows["lead_status_history"] = _history(crm.inputs.lead_history, False, spell.get("lead_status_history"))
     batch.rows["outbox"] = _outbox(after, locale)
     batch.rows["sync_log"] = _sync_log(after)
     return batch
@@ -242,9 +249,9 @@ def _computed(crm: Crm, results: Results) -> dict[str, dict[str, Row]]:
     return out
 
 
-def _history(rows: list[Any], with_amount: bool) -> list[Row]:
+def _history(rows: list[Any], with_amount: bool, spell: Callable[[str], str] | None) -> list[Row]:
     out = []
-    for h, key in zip(rows, history_keys(rows)):
+    for h, key in zip(rows, history_keys(rows, spell)):
         if _too_long(key):
             # The record's own row is said (`too_long`); a history row has no cell of its own to name.
             continue

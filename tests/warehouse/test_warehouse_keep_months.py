@@ -249,6 +249,28 @@ def test_rows_leave_only_once_the_warehouse_holds_them(tmp_path):
     assert "warehouse: mirrored" in out.stdout
 
 
+def test_rows_logged_before_an_id_was_retyped_leave_once_the_warehouse_holds_them(tmp_path):
+    """The warehouse holds a deal's rows under the ID as its row spells it now ("opp-0001"
+    retyped over OPP-0001); the sheet's older rows, still "OPP-0001", were looked for under
+    that spelling, never found held, and never left the sheet. They leave, marked there."""
+    config = Config(warehouse=WarehouseSettings(url=f"sqlite:///{tmp_path / 'wh.db'}"))
+    book = xlsx_book(tmp_path / "crm.xlsx", {"Accounts": [list(r) for r in ACCOUNTS],
+                                             "Opportunities": [list(r) for r in OPPORTUNITIES[:2]]})
+    sync(book, config, as_of=dt.date(2026, 1, 10))
+    book.write(Plan(writes=[CellWrite("Opportunities", 2, 1, "opp-0001"), CellWrite("Opportunities", 2, 6,
+                                                                                     "Qualification")]))
+    sync(book, config, as_of=dt.date(2026, 2, 10))
+    config.warehouse.keep_months = MONTHS  # the next sync writes anyway: Days in Stage moves
+    day = dt.date(2026, 11, 10)
+    assert sync(book, config, as_of=day).mirrored.outcome == "mirrored"
+    stage, _lead = histories(book.read(), config)
+    assert [(h.record_id, h.to_value) for h in stage] == [("opp-0001", "Qualification")]  # the last row stays
+    table = APPENDED["stage_history"]
+    with engine_of(config.warehouse.url).connect() as c:
+        assert c.execute(select(table.c.record_id, table.c.to_value, table.c.trimmed_on).order_by(table.c.changed_at)
+                         ).all() == [("opp-0001", "Prospecting", day), ("opp-0001", "Qualification", None)]
+
+
 def test_the_sync_log_keeps_n_months_once_the_warehouse_holds_them(tmp_path):
     from sheetcrm.sync import plan_context, plan_kept, read_archive
 
@@ -513,6 +535,23 @@ def test_a_row_edited_after_it_was_mirrored_stays_in_the_sheet():
     # Numbers as the database gives them back are the sheet's numbers.
     as_stored = (Decimal("1.2500000000"), 900, 3, 12, 2, "ok", "dup A")
     assert kept_log([first], {log_key(first): as_stored}, dt.date(2026, 3, 1)) == []
+
+
+def test_the_calibration_knows_a_sheet_row_under_either_spelling_of_its_id():
+    # A row the warehouse marked given up, still in the sheet (the write that was to remove it
+    # failed): held as "opp-0001" (the deal's ID now), the sheet's cell "OPP-0001". Compared
+    # as the sheet spelled it, it was counted twice, or said to be an older copy's (`beyond`).
+    from sheetcrm.cells import id_spelling
+    from sheetcrm.crm.history import HistoryRow
+    from sheetcrm.warehouse.keep import Archive, calibrated
+
+    old = [HistoryRow("OPP-0001", None, "Prospecting", dt.date(2026, 1, 5)),
+           HistoryRow("OPP-0001", "Prospecting", "Proposal", dt.date(2026, 6, 1))]
+    spell = id_spelling(["opp-0001"])
+    for held_as in ("opp-0001", "OPP-0001"):  # after the mirror renamed it, and before
+        archive = Archive(stage_rows=(((held_as, dt.date(2026, 1, 5), "", "Prospecting", 1), None, 7),))
+        kept = calibrated(old, old, archive, 0, 7, {}, spell)
+        assert (kept.rows, kept.beyond) == (old, 0)
 
 
 def test_a_workbook_made_anew_at_the_same_place_never_counts_the_old_ones_rows(tmp_path):

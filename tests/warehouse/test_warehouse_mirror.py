@@ -328,6 +328,51 @@ def test_an_id_retyped_in_another_case_updates_the_same_row(tmp_path, warehouse_
     assert_mirrors(engine, XlsxWorkbook(path), config)
 
 
+def test_an_id_retyped_in_another_case_keeps_its_history_under_the_id_its_row_holds(tmp_path):
+    """"opp-0001" retyped over OPP-0001 is the same deal, and opportunities.id follows it; its
+    stage_history rows logged before stayed "OPP-0001", so a join on the ID found the deal's
+    last change alone, silently. They take the spelling of the record's row, as do a lead's,
+    and the sheet's rows are mirrored under it, never appended again. A deleted
+    activity's Related names the deal so spelt too, as a live one's does. (SQLite
+    alone, to stay cheap: the renaming's SQL is the Spanish test's, on both.)"""
+    warehouse_url = f"sqlite:///{tmp_path / 'w.db'}"
+    path = tmp_path / "crm.xlsx"
+    xlsx_book(path, {"Opportunities": [["ID", "Name", "Account", "Stage", "Amount", "Close Date"],
+                                       ["OPP-0001", "Uno", "Acme", "Proposal", 1000, dt.datetime(2027, 1, 15)]],
+                     "Leads": [list(r) for r in LEADS[:2]],
+                     "Activities": [["ID", "Type", "Subject", "Related", "Date", "Owner"],
+                                    ["ACT-0001", "Call", "Hello", "OPP-0001", dt.datetime(2026, 11, 2), "ana"],
+                                    ["ACT-0002", "Call", "Bye", "OPP-0001", dt.datetime(2026, 11, 3), "ana"]]})
+    config = Config(warehouse=WarehouseSettings(url=warehouse_url))
+    sync(XlsxWorkbook(path), config, as_of=DAY)
+    delete_row(path, "Activities", "ACT-0002")  # its tombstone names the deal as it was spelt
+    tick(path, "Opportunities", {"ID": "OPP-0001"}, "Stage", "Negotiation")
+    tick(path, "Opportunities", {"ID": "OPP-0001"}, "ID", "opp-0001")
+    tick(path, "Leads", {"ID": "LEAD-0001"}, "Status", "Contacted")
+    tick(path, "Leads", {"ID": "LEAD-0001"}, "ID", "lead-0001")
+    assert sync(XlsxWorkbook(path), config, as_of=DAY + dt.timedelta(days=1)).mirrored.outcome == "mirrored"
+    engine = engine_of(warehouse_url)
+    stage, lead = APPENDED["stage_history"], APPENDED["lead_status_history"]
+    opps, leads = RECORDS["opportunities"], RECORDS["leads"]
+
+    def joined() -> tuple[int, int, int, int]:
+        with engine.connect() as c:
+            return (c.execute(select(func.count()).select_from(stage.join(opps, stage.c.record_id == opps.c.id))
+                              ).scalar_one(),
+                    c.execute(select(func.count()).select_from(stage)).scalar_one(),
+                    c.execute(select(func.count()).select_from(lead.join(leads, lead.c.record_id == leads.c.id))
+                              ).scalar_one(),
+                    c.execute(select(func.count()).select_from(lead)).scalar_one())
+
+    # (2, 2): the sheet's first row, still "OPP-0001", is not appended again beside the renamed one.
+    assert joined() == (2, 2, 2, 2)
+    with engine.connect() as c:
+        activities = RECORDS["activities"]
+        assert dict(c.execute(select(activities.c.id, activities.c.related)).all()) == {
+            "ACT-0001": "opp-0001", "ACT-0002": "opp-0001"}
+    assert tombstoned(engine, "activities") == {("ACT-0002",)}
+
+
 def test_an_id_too_long_for_a_database_key_is_said_at_its_cell_and_the_rest_is_mirrored(tmp_path, postgres_url,
                                                                                        caplog):
     """A paragraph pasted into an ID cell (the sync keeps it as the ID, with a warning): PostgreSQL
