@@ -507,9 +507,10 @@ def _lookalikes(spec: TabSpec, title: str, header: Header, aliases: dict[str, st
             squashed = _squash(key)
             best = next((target for name, target in missing if _squash(name) == squashed), None)
         if best is None and len(key) >= 5 and not bracketed:
-            # A plural ("Owners", "Contacts") is a list of them, not a misspelt column.
+            # A plural ("Owners", "Contacts") is a list of them, not a misspelt column; "Statuss"
+            # is no plural (a name ending in s takes -es), but Status typed with one s too many.
             score, target = max(((fuzz.ratio(name, key), target) for name, target in missing
-                                 if len(name) >= 5 and key not in (name + "s", name + "es")), default=(0, None))
+                                 if len(name) >= 5 and not _plural(key, name)), default=(0, None))
             best = target if score >= LOOKALIKE_RATIO else None
         if best is None and text.rstrip().endswith(".") and len(stem := cells.normalize_key(text.rstrip()[:-1])) >= 3:
             # An abbreviation ("Prob.", "Tel.", "Cant.") of one missing column's name: its values
@@ -522,6 +523,11 @@ def _lookalikes(spec: TabSpec, title: str, header: Header, aliases: dict[str, st
             name = _names(by_field[best], settings)[0]
             report.add(_issue("warning", title, header.row, col, text, text, "header_lookalike", text=text,
                               name=name))
+
+
+def _plural(key: str, name: str) -> bool:
+    """Whether the header `key` is the plural of the column name `name` (both normalized keys)."""
+    return key == name + "es" or key == name + "s" and not name.endswith("s")
 
 
 _SCALE_NOTE = re.compile(r"k|m|mm|000|'000|thousands?|millions?|miles|millones|mil")
