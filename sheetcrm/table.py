@@ -446,6 +446,18 @@ def find_header_row(spec: TabSpec, grid: Grid, settings: TabSettings) -> int:
     return best
 
 
+def header_columns(spec: TabSpec, grid: Grid, settings: TabSettings) -> dict[str, str]:
+    """{field: the header text naming it} of the columns of `spec` the header row of `grid`
+    (`find_header_row`) names, in sheet order, the first of two naming one field; reports nothing."""
+    aliases = _aliases(spec, settings)
+    index = find_header_row(spec, grid, settings)
+    found: dict[str, str] = {}
+    for raw in grid.rows[index] if index < len(grid.rows) else []:
+        if (text := cells.parse_text(raw)) is not None and (target := _match(spec, aliases, text)[0]):
+            found.setdefault(target, text)
+    return found
+
+
 def map_header(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, report: Report,
                index: int = 0, synced: bool = True, kept: frozenset[str] = frozenset()) -> Header:
     """The columns named by the header row `grid.rows[index]`; `synced` and `kept` as for
