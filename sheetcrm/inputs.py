@@ -158,16 +158,29 @@ class _Side:
         """Find the tab's columns by their headers (English or Spanish, as a CRM tab's), when the
         header row names every one of them once: a team's "Owner, Month, Last Year, Quota" is read
         from its Quota column, not its Last Year. Otherwise they are read by position, the
-        header row being anything (a tab typed "Rep, Period, Target" reads as before)."""
+        header row being anything (a tab typed "Rep, Period, Target" reads as before); a header
+        row naming some of them ("Month, Owner, Target") gets one `columns_by_position` warning."""
         header = self.grid.rows[0] if self.grid.rows else []
         keys = [cells.normalize_key(text) if isinstance(text := cells.parse_text(h), str) else None for h in header]
         found = {}
         for col, names in enumerate(zip(tab.headers, tab.headers_es)):
             named = [c for c, key in enumerate(keys) if key is not None and key in {cells.normalize_key(n) for n in names}]
-            if len(named) != 1:
-                return
-            found[col] = named[0]
-        self.at = found
+            if len(named) == 1:
+                found[col] = named[0]
+        if len(found) == len(tab.headers):
+            self.at = found
+        elif found:
+            # Some columns named, not all once ("Month, Owner, Target"): read by position, where
+            # the errors at the cells alone do not say why Month's dates are read as owners.
+            texts = [t for h in header if (t := cells.parse_text(h)) is not None]
+            self.report.add(Issue("warning", self.title, 1, None, None, None, "columns_by_position",
+                                  _("The header row names only some of this tab's columns ({headers}), so its "
+                                    "columns are read by position, in this order: {order}.",
+                                    headers=", ".join(f'"{t}"' for t in texts),
+                                    order=", ".join(tab.display_headers(current()))),
+                                  _("Head each column with its name ({names}), once each, in any order: each is "
+                                    "then read from the column its header names.",
+                                    names=", ".join(f'"{n}"' for n in tab.display_headers(current())))))
 
     def _col(self, col: int) -> int:
         return self.at.get(col, col)

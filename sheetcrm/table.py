@@ -446,6 +446,18 @@ def find_header_row(spec: TabSpec, grid: Grid, settings: TabSettings) -> int:
     return best
 
 
+def header_columns(spec: TabSpec, grid: Grid, settings: TabSettings) -> dict[str, str]:
+    """{field: the header text naming it} of the columns of `spec` the header row of `grid`
+    (`find_header_row`) names, in sheet order, the first of two naming one field; reports nothing."""
+    aliases = _aliases(spec, settings)
+    index = find_header_row(spec, grid, settings)
+    found: dict[str, str] = {}
+    for raw in grid.rows[index] if index < len(grid.rows) else []:
+        if (text := cells.parse_text(raw)) is not None and (target := _match(spec, aliases, text)[0]):
+            found.setdefault(target, text)
+    return found
+
+
 def map_header(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, report: Report,
                index: int = 0, synced: bool = True, kept: frozenset[str] = frozenset()) -> Header:
     """The columns named by the header row `grid.rows[index]`; `synced` and `kept` as for
@@ -507,9 +519,10 @@ def _lookalikes(spec: TabSpec, title: str, header: Header, aliases: dict[str, st
             squashed = _squash(key)
             best = next((target for name, target in missing if _squash(name) == squashed), None)
         if best is None and len(key) >= 5 and not bracketed:
-            # A plural ("Owners", "Contacts") is a list of them, not a misspelt column.
+            # A plural ("Owners", "Contacts") is a list of them, not a misspelt column; "Statuss"
+            # is no plural (a name ending in s takes -es), but Status typed with one s too many.
             score, target = max(((fuzz.ratio(name, key), target) for name, target in missing
-                                 if len(name) >= 5 and key not in (name + "s", name + "es")), default=(0, None))
+                                 if len(name) >= 5 and not _plural(key, name)), default=(0, None))
             best = target if score >= LOOKALIKE_RATIO else None
         if best is None and text.rstrip().endswith(".") and len(stem := cells.normalize_key(text.rstrip()[:-1])) >= 3:
             # An abbreviation ("Prob.", "Tel.", "Cant.") of one missing column's name: its values
@@ -522,6 +535,11 @@ def _lookalikes(spec: TabSpec, title: str, header: Header, aliases: dict[str, st
             name = _names(by_field[best], settings)[0]
             report.add(_issue("warning", title, header.row, col, text, text, "header_lookalike", text=text,
                               name=name))
+
+
+def _plural(key: str, name: str) -> bool:
+    """Whether the header `key` is the plural of the column name `name` (both normalized keys)."""
+    return key == name + "es" or key == name + "s" and not name.endswith("s")
 
 
 _SCALE_NOTE = re.compile(r"k|m|mm|000|'000|thousands?|millions?|miles|millones|mil")

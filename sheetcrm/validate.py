@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterable
 from rapidfuzz import fuzz
 
 from sheetcrm import cells
-from sheetcrm.config import Config
+from sheetcrm.config import Config, TabSettings
 from sheetcrm.i18n import N_, _, current, in_locale, ngettext, using
 from sheetcrm.ids import id_pattern, read_sequences
 from sheetcrm.owned import owned_title, synced_before
@@ -29,9 +29,9 @@ from sheetcrm.inputs import Inputs, read_conversions, read_inputs, read_segments
 from sheetcrm.parse_cache import RowMemo
 from sheetcrm.records import ParseContext, lead_status_choices
 from sheetcrm.report import Issue, Report, column_letter
-from sheetcrm.schema import OPTIONAL_TABS, OWNED_TABS, QUOTAS, RATES, SEQUENCES, TABS, find_tab, tab_names
+from sheetcrm.schema import OPTIONAL_TABS, OWNED_TABS, QUOTAS, RATES, SEQUENCES, TABS, TabSpec, find_tab, tab_names
 from sheetcrm.workflow_tabs import read_workflows
-from sheetcrm.table import Row, Table, _squash, parse_table
+from sheetcrm.table import Row, Table, _squash, header_columns, parse_table
 from sheetcrm.workbook import Snapshot
 from sheetcrm.written import GENERATION, MEMO_NAME, Written, recall
 
@@ -146,7 +146,20 @@ def _read_crm(snapshot: Snapshot, config: Config, memo: RowMemo | None = None,
         if title is None:
             # Named as the team knows it: the configured title, else the built-in one in their language.
             missing = settings.title or spec.display_title(current())
-            like = _tab_lookalike([t for t in titles if t not in known], tab_names(spec, settings.title))
+            others = [t for t in titles if t not in known]
+            like = _tab_lookalike(others, tab_names(spec, settings.title))
+            held = None if like is not None else _tab_with_columns(snapshot, others, spec, settings)
+            if held is not None:
+                like, columns = held
+                crm.report.add(Issue("warning", missing, None, None, None, like, "missing_tab",
+                                     _('There is no "{tab}" tab. "{text}" is very likely it, its header row having '
+                                       'the columns of {tab} ({columns}), but it is not read as it: a tab is found by '
+                                       'its name.', tab=missing, text=like, columns=columns),
+                                     _('If "{text}" is it, rename it "{tab}", or map it in sheetcrm.toml: '
+                                       '[tabs.{key}] title = "{text}".', tab=missing, text=like, key=key)))
+                if key in FIGURE_COLUMNS:
+                    crm.tabs_not_found.append(UnreadTab(key, missing, spec.title, spec.title_es, like, columns))
+                continue
             if like is None:
                 crm.report.add(Issue("warning", missing, None, None, None, None, "missing_tab",
                                      _('There is no "{tab}" tab.', tab=missing),
@@ -816,6 +829,9 @@ class UnreadTab:
     header: str
     header_es: str
     lookalike: str
+    # The lookalike's headers naming this tab's columns ('"Date", "Type", "Subject"'), when it
+    # was found by them (`_tab_with_columns`), not by its name; "" when by its name.
+    columns: str = ""
     field: None = None
     required: bool = True
 
@@ -823,6 +839,9 @@ class UnreadTab:
         return _("Tab not found")
 
     def hint(self) -> str:
+        if self.columns:
+            return _('If "{text}" is it, rename it "{tab}", or map it in sheetcrm.toml: [tabs.{key}] title = '
+                     '"{text}".', text=self.lookalike, tab=self.tab, key=self.key)
         return _('If "{text}" is it, rename it "{tab}".', text=self.lookalike, tab=self.tab)
 
     def to_json(self) -> dict[str, Any]:
@@ -830,6 +849,11 @@ class UnreadTab:
 
     def message(self) -> str:
         """One line, in the current language, saying the figures are short of this tab."""
+        if self.columns:
+            return _('There is no "{tab}" tab ("{text}" is very likely it, its header row having the columns of '
+                     '{tab}: {columns}; but it is not read as it, a tab being found by its name), so every figure '
+                     'made from its rows ({figures}) counts none of them, and those figures are not true.',
+                     tab=self.tab, text=self.lookalike, columns=self.columns, figures=_(_FIGURES[(self.key, None)]))
         return _('There is no "{tab}" tab ("{text}" looks like it, but is not read: a tab is found by its name), so '
                  'every figure made from its rows ({figures}) counts none of them, and those figures are not true.',
                  tab=self.tab, text=self.lookalike, figures=_(_FIGURES[(self.key, None)]))
@@ -857,6 +881,26 @@ def _tab_lookalike(titles: list[str], names: list[str]) -> str | None:
                     or len(name) >= 5 and fuzz.ratio(key, name) >= _TAB_LOOKALIKE_RATIO):
                 return title
     return None
+
+
+def _tab_with_columns(snapshot: Snapshot, titles: list[str], spec: TabSpec,
+                      settings: TabSettings) -> tuple[str, str] | None:
+    """(title, its headers naming `spec`'s columns, quoted and joined by ", ") of the first of
+    `titles` whose header row names every required column of `spec` and at least
+    _HELD_COLUMNS of its columns but ID (an "Activity Log" headed Date, Type, Subject, Related):
+    very likely that tab under a name too far from its own to look like it. Said, never read as
+    it: the person renames it or maps it in sheetcrm.toml. None when no tab is so."""
+    required = {c.field for c in spec.columns if c.required}
+    for title in titles:
+        held = {f: text for f, text in header_columns(spec, snapshot.tabs[title], settings).items() if f != "id"}
+        if required <= held.keys() and len(held) >= _HELD_COLUMNS:
+            return title, ", ".join(f'"{text}"' for text in held.values())
+    return None
+
+
+# A header row naming this many of a tab's columns (its ID aside) is that tab's, not a
+# coincidence of a tab of the team's own with a "Name" and an "Owner".
+_HELD_COLUMNS = 3
 
 
 # As a header's lookalike (`table.LOOKALIKE_RATIO`), a little looser: a tab's name is longer,

@@ -293,6 +293,24 @@ def test_a_note_or_a_plural_is_the_teams_own_column_not_a_lookalike(header):
     assert not [i for i in crm.report.issues if i.code == "header_lookalike"]
 
 
+def test_a_name_ending_in_s_with_one_s_more_is_a_typo_not_a_plural():
+    """Found at stop 39: Leads' "Statuss" was taken for a plural of Status, so it got no
+    header_lookalike warning, and the figures' "No column Status" line did not name it: every
+    lead read as not converted with the header that was meant never named. "Statuses" is the
+    plural, the team's own column."""
+    from sheetcrm.validate import unread_columns
+
+    def read(header: str):
+        rows = [["ID", "Last Name", "Company", header], ["", "Lee", "Acme", "Converted"]]
+        return read_crm(Snapshot(tabs={"Leads": Grid(rows)}), Config())
+
+    crm = read("Statuss")
+    assert [(i.column, i.code) for i in crm.report.issues if i.tab == "Leads"] == [("D", "header_lookalike")]
+    [status] = [u for u in unread_columns(crm.tables) if u.field == "status"]
+    assert status.lookalike == "Statuss" and '("Statuss" looks like it' in status.message()
+    assert not [i for i in read("Statuses").report.issues if i.code == "header_lookalike"]
+
+
 @pytest.mark.parametrize("locale", ["en", "es"])
 def test_a_lookalike_or_missing_columns_hint_names_the_header_the_config_renames_it_to(tmp_path, locale):
     """With headers = {"Amount" = "Deal size"}, "name it Amount" would send the team away from

@@ -317,6 +317,45 @@ def test_a_tab_misnamed_is_said_with_the_figures(tmp_path):
                                          'to add the missing tabs with their headers.')]
 
 
+def test_a_tab_renamed_past_looking_like_it_is_known_by_its_headers(tmp_path):
+    """Activities renamed "Activity Log", too far from "Activities" to look like it: kpis showed
+    no activity per owner and validate said only 'There is no "Activities" tab'. A tab whose
+    header row holds a missing tab's columns is named as very likely it, with the figures and in
+    the missing_tab warning, never read as it; the hint offers the config's mapping, which reads
+    it. A tab of the team's own with a Name and an Owner is no Accounts tab."""
+    from click.testing import CliRunner
+
+    from books import xlsx
+    from sheetcrm.cli import main
+
+    book = str(xlsx(tmp_path / "crm.xlsx", {
+        "Accounts": [["ID", "Name"], ["ACC-0001", "Acme"]],
+        "Activity Log": [["ID", "Date", "Type", "Subject", "Related", "Owner"],
+                         ["", "2026-11-20", "Call", "Intro", "ACC-0001", "Ana"]],
+        "Team": [["Name", "Owner", "Notes"], ["Ana", "Bo", "x"]]}))
+    runner = CliRunner()
+
+    def run(*args: str) -> str:
+        done = runner.invoke(main, [*args, "--workbook", book, *(["--as-of", AS_OF] if args[0] != "validate" else [])])
+        assert done.exit_code == 0, done.output
+        return done.stdout
+
+    assert json.loads(run("kpis", "--format", "json"))["columns_not_found"] == [
+        {"tab": "activities", "column": None, "looks_like": "Activity Log", "required": True}]
+    issues = json.loads(run("validate", "--format", "json"))["issues"]
+    assert [(i["tab"], i["value"], i["message"], i["hint"]) for i in issues if i["code"] == "missing_tab" and i["value"]] == [
+        ("Activities", "Activity Log",
+         'There is no "Activities" tab. "Activity Log" is very likely it, its header row having the columns of '
+         'Activities ("Date", "Type", "Subject", "Related", "Owner"), but it is not read as it: a tab is found by its '
+         'name.',
+         'If "Activity Log" is it, rename it "Activities", or map it in sheetcrm.toml: [tabs.activities] title = '
+         '"Activity Log".')]
+    (tmp_path / "sheetcrm.toml").write_text('[tabs.activities]\ntitle = "Activity Log"\n')
+    mapped = runner.invoke(main, ["kpis", "--format", "json", "--workbook", book, "--as-of", AS_OF,
+                                  "--config", str(tmp_path / "sheetcrm.toml")])
+    assert json.loads(mapped.stdout)["columns_not_found"] == []
+
+
 def test_a_column_not_found_in_leads_accounts_activities_or_tasks_is_said_with_their_figures(tmp_path):
     """Activities' Date typed "Date.", Tasks' Due deleted, Leads' Status deleted: no activity nor
     task was read and no lead converted, and kpis printed no activity, no overdue task and 0 %

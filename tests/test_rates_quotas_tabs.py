@@ -53,9 +53,23 @@ def test_rates_and_quotas_columns_are_found_by_their_headers(tmp_path):
     assert crm.inputs.quotas == [Quota("Ana", "2027-01", Decimal("1000"))]
     assert issues == [("error", "Quotas", 3, "D", "abc", "bad_number")]
     # Headers that do not name each column once: read by position, as before.
-    crm, _ = _read(tmp_path, [["Currency", "Rate"], ["USD", "0.92"]],
-                   [["Rep", "Period", "Target"], ["Ana", "2027-01", 1000]], Config(currency="EUR", locale="en"))
-    assert crm.inputs.quotas == [Quota("Ana", "2027-01", Decimal("1000"))]
+    crm, said = _read(tmp_path, [["Currency", "Rate"], ["USD", "0.92"]],
+                      [["Rep", "Period", "Target"], ["Ana", "2027-01", 1000]], Config(currency="EUR", locale="en"))
+    assert crm.inputs.quotas == [Quota("Ana", "2027-01", Decimal("1000"))] and said == []
+
+
+def test_quotas_headers_naming_some_columns_say_once_they_are_read_by_position(tmp_path):
+    """Quotas headed "Month, Owner, Target": read by position, each month said at its cell as
+    no date, with nothing saying why. Said once, at the header row, naming the headers read and
+    the order taken."""
+    crm, issues = _read(tmp_path, [["Currency", "Rate"]],
+                        [["Month", "Owner", "Target"], ["2027-01", "Ana", 1000], ["2027-02", "Bo", 900]],
+                        Config(currency="EUR", locale="en"))
+    assert crm.inputs.quotas == []
+    assert [i for i in issues if i[3] is None] == [("warning", "Quotas", 1, None, None, "columns_by_position")]
+    [said] = [i for i in crm.report.issues if i.code == "columns_by_position"]
+    assert said.message == ('The header row names only some of this tab\'s columns ("Month", "Owner", "Target"), so '
+                            'its columns are read by position, in this order: Owner, Month, Quota.')
 
 
 def test_unreadable_rate_and_quota_cells_are_reported_at_their_cells(tmp_path):
