@@ -1179,6 +1179,8 @@ def _record_rows(table: Table, grid: Grid, header_index: int, known: dict[int, s
         if c not in computed_cols:
             codes.setdefault(r, []).append((c, text))
     headings = _wide_merges(grid, known, header_index)
+    # A lone text is a heading only where a record needs more: an account with its Name alone is one.
+    required = {col for c in table.spec.columns if c.required and (col := header.fields.get(c.field)) is not None}
     gap = True  # under the header or a blank row: where a heading or another table may start
     other = False  # another table started above: no row from there on is a record
     for index in range(header_index + 1, len(grid.rows)):
@@ -1213,8 +1215,9 @@ def _record_rows(table: Table, grid: Grid, header_index: int, known: dict[int, s
                 other = True
                 report.add(_issue("warning", table.title, index + 1, over[0], header.labels.get(over[0]), over[1],
                                   "other_table", text=over[1], column=header.labels.get(over[0], "")))
-            elif len(labels) == 1 and labels[0][0] in known and isinstance(labels[0][1], str) and any(
-                    not cells.is_blank(v) for v in (grid.rows[index + 1] if index + 1 < len(grid.rows) else ())):
+            elif len(labels) == 1 and labels[0][0] in known and isinstance(labels[0][1], str) and required - {
+                    labels[0][0]} and any(not cells.is_blank(v)
+                                          for v in (grid.rows[index + 1] if index + 1 < len(grid.rows) else ())):
                 report.add(_issue("warning", table.title, index + 1, labels[0][0], header.labels.get(labels[0][0]),
                                   labels[0][1], "heading_row", shown=cells.quoted(labels[0][1])))
                 real = False

@@ -636,12 +636,15 @@ def test_a_heading_alone_in_its_row_over_deals_is_said_and_gets_no_id():
     an ID written into the team's table beside it, a required error at each empty cell. A lone
     text under the header or a blank row, with rows below it, is a heading, said once at its
     cell (a deal whose name was typed first learns to fill in the rest); a lone name after a
-    deal, or with nothing below it, is still a deal with empty required cells."""
+    deal, or with nothing below it, is still a deal with empty required cells, and an account
+    with its Name alone (all an account needs) an account."""
     header = ["Nombre", "Cuenta", "Etapa", "Importe", "Notas"]
     rows = [header, ["ZONA NORTE"], ["A", "Acme", "Propuesta", 1000], [], [None, "Zona Sur"],
             ["B", "Acme", "Propuesta", 2000], ["C"], [], ["D"]]
-    snapshot = Snapshot(tabs={"Cuentas": Grid([["ID", "Nombre"], ["ACC-0001", "Acme"]]), "Oportunidades": Grid(rows)})
+    accounts = Grid([["ID", "Nombre", "Sector"], [None, "Acme"], ["ACC-0002", "Beta", "Retail"]])
+    snapshot = Snapshot(tabs={"Cuentas": accounts, "Oportunidades": Grid(rows)})
     crm, _, plan = plan_sync(snapshot, Config(), AS_OF)
+    assert [r.id for r in crm.tables["accounts"].rows] == ["ACC-0003", "ACC-0002"]
     assert [r.row for r in crm.tables["opportunities"].rows] == [3, 6, 7, 9]
     assert {w.row for w in plan.writes if w.tab == "Oportunidades" and w.col == 6} == {1, 3, 6, 7, 9}  # the IDs
     said = [(i.where(), i.code, i.value) for i in crm.report.issues if i.tab == "Oportunidades" and (i.row or 99) < 7]
