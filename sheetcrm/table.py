@@ -104,6 +104,15 @@ _MESSAGES = {
                     "in no column of it, so it is not a record and nothing reads it."),
                  N_("If it was typed by accident (a stray space, a paste that landed far away), clear it; if it is "
                     "a note, move it next to the table.")),
+    "other_table": (N_('This row starts another table below a blank row: its cells are all labels, "{text}" over '
+                       'the values below it as a header is. From here down no row is read as a record of this tab, '
+                       'and nothing is written in them.'),
+                    N_("Move that table to a tab of its own. If this row is a record, write its {column} as the "
+                       "number or date it is.")),
+    "heading_row": (N_("{shown} is alone in its row, under the header or a blank row, with rows below it: it is read "
+                       "as a section heading, not a record, and gets no ID."),
+                    N_("If it is a record, fill in its other cells and it is read as one. A heading merged across "
+                       "the table's columns is read as one without this warning.")),
     "merged_number": (N_("{shown} is merged over rows {first} to {last}, so each of those {n} rows is read as "
                          "{shown}, and totals count it {n} times."),
                       N_("If it is their total, unmerge the cells and type each row's own value.")),
@@ -777,6 +786,30 @@ def _is_heading(raw_row: list[Any], blocks: list[tuple[int, int, int]], known: d
     return False
 
 
+# The columns whose values a header over them is told from: a label with no digit in it, over
+# a number or a date (a serial number on Google) in the row below.
+_LABELLED_KINDS = _NUMERIC_KINDS | {"date", "datetime"}
+
+
+def _heads_values(labels: list[tuple[int, Any]], index: int, known: dict[int, str], grid: Grid
+                  ) -> tuple[int, str] | None:
+    """(column, label) when the row, below the records and a blank row, is the header of
+    another table (sales targets under the deals): two or more cells, all text, and under a
+    CRM column of numbers or dates a label with no digit over a number or date in the row
+    below. A record's cell there is its number or date, or blank; read as records, the
+    other table got IDs and an error at each cell. None for any other row."""
+    if len(labels) < 2 or not all(isinstance(v, str) for _, v in labels):
+        return None
+    below = grid.rows[index + 1] if index + 1 < len(grid.rows) else []
+    own = dict(labels)
+    for col, kind in known.items():
+        text, value = own.get(col), below[col] if col < len(below) else None
+        if (kind in _LABELLED_KINDS and isinstance(text, str) and not any(ch.isdigit() for ch in text)
+                and isinstance(value, (int, float, dt.date)) and not isinstance(value, bool)):
+            return col, text
+    return None
+
+
 def _repeats_header(raw_row: list[Any], header: Header, known: dict[int, str]) -> bool:
     """A row that repeats the header over the CRM columns, as a second block of the same
     columns below the first starts ("CLOSED" deals under the open ones): two or more of its
@@ -973,7 +1006,7 @@ def _parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, c
     known.update({header.custom[name]: kind.type for name, kind in custom_kinds.items()})
     filled = _merged_values(grid) if grid.merges else {}
     id_col = header.fields.get("id")
-    rows = _record_rows(table, grid, header_index, known, filled)
+    rows = _record_rows(table, grid, header_index, known, filled, report)
     if header.fields:
         _far_cells(title, grid, header, header_index, rows, known, report)
     _header_currencies(title, header, grid, rows, ctx, report)
@@ -1149,9 +1182,11 @@ class _Cells:
 
 
 def _record_rows(table: Table, grid: Grid, header_index: int, known: dict[int, str],
-                 filled: dict[tuple[int, int], tuple[Any, str | None]]) -> list[_Cells]:
+                 filled: dict[tuple[int, int], tuple[Any, str | None]], report: Report) -> list[_Cells]:
     """The rows under the header that are records, each with what its CRM cells show. Rows
-    that are not records but hold stale computed values go to `table.leftovers`."""
+    that are not records but hold stale computed values go to `table.leftovers`. A heading
+    alone in its row (`heading_row`) and the header of another table below the records
+    (`other_table`: it and every row below it) are not records, and said at their row."""
     header = table.header
     id_col = header.fields.get("id")
     computed_cols = set(header.computed.values())
@@ -1162,9 +1197,14 @@ def _record_rows(table: Table, grid: Grid, header_index: int, known: dict[int, s
         if c not in computed_cols:
             codes.setdefault(r, []).append((c, text))
     headings = _wide_merges(grid, known, header_index)
+    # A lone text is a heading only where a record needs more: an account with its Name alone is one.
+    required = {col for c in table.spec.columns if c.required and (col := header.fields.get(c.field)) is not None}
+    gap = True  # under the header or a blank row: where a heading or another table may start
+    other = False  # another table started above: no row from there on is a record
     for index in range(header_index + 1, len(grid.rows)):
         raw_row = held = grid.rows[index]
         if not raw_row and not filled and not errors:
+            gap = True
             continue  # nothing there: the gap above a stray cell far below the data can be a million rows
         if index in codes:
             raw_row = list(held)
@@ -1186,9 +1226,22 @@ def _record_rows(table: Table, grid: Grid, header_index: int, known: dict[int, s
         # ID (most, once synced) skip the label search.
         id_cell = raw_row[id_col] if id_col is not None and id_col < width else None
         has_id = not cells.is_blank(id_cell) and not _only_total_words(id_cell)
+        labels = [(c, v) for c, v in enumerate(raw_row) if c not in computed_cols and not cells.is_blank(v)]
+        after_gap, gap = gap, not labels
+        if not other and real and after_gap and not has_id and index not in grid.totals:
+            if rows and (over := _heads_values(labels, index, known, grid)) is not None:
+                other = True
+                report.add(_issue("warning", table.title, index + 1, over[0], header.labels.get(over[0]), over[1],
+                                  "other_table", text=over[1], column=header.labels.get(over[0], "")))
+            elif len(labels) == 1 and labels[0][0] in known and isinstance(labels[0][1], str) and required - {
+                    labels[0][0]} and any(not cells.is_blank(v)
+                                          for v in (grid.rows[index + 1] if index + 1 < len(grid.rows) else ())):
+                report.add(_issue("warning", table.title, index + 1, labels[0][0], header.labels.get(labels[0][0]),
+                                  labels[0][1], "heading_row", shown=cells.quoted(labels[0][1])))
+                real = False
         # An Excel table's Total Row is no record whatever it holds (its label, in the first
         # column, may read like an ID, or be missing).
-        if (not real or index in grid.totals or not has_id and _is_total(raw_row, index, known, grid)
+        if (other or not real or index in grid.totals or not has_id and _is_total(raw_row, index, known, grid)
                 or _repeats_header(raw_row, header, known)
                 or index in headings and _is_heading(raw_row, headings[index], known, grid)):
             if any(c < width and not cells.is_blank(raw_row[c]) for c in computed_cols):

@@ -470,15 +470,16 @@ def _check_references(crm: Crm) -> None:
             _report_left_out(table, message, report)
 
 
-def references_of(crm: Crm, key: str, table: Table) -> list[Issue]:
-    """The reference issues of `table`'s rows, rows of the `key` tab read from elsewhere (an
-    import's file), checked against `crm`'s records as the sync checks the tab's own: a row the
-    sync would find naming no account, or two, is told so here, at the file's cell, before it
-    is written. A row with an error loses its record, as in the tab. `crm` is not changed."""
+def references_of(crm: Crm, key: str, table: Table, rows: Iterable[Row] | None = None) -> list[Issue]:
+    """The reference issues of `table`'s rows (or of `rows` alone), rows of the `key` tab read
+    from elsewhere (an import's file), checked against `crm`'s records as the sync checks the
+    tab's own: a row the sync would find naming no account, or two, is told so here, at the
+    file's cell, before it is written. A row with an error loses its record, as in the tab.
+    `crm` is not changed."""
     said = replace(crm, report=Report(limit=10 ** 9))
     rules = [(rule, [(tab, crm.targets[tab]) for tab in rule[1] if tab in crm.targets])
              for rule in _REFERENCES.get(key, ()) if any(tab in crm.tables for tab in rule[1])]
-    for row in table.rows:
+    for row in table.rows if rows is None else rows:
         for rule, targets in rules:
             value = getattr(row.target, rule[0], None) if row.target is not None else None
             if value is not None:
@@ -956,6 +957,31 @@ def restate_left_out(crm: Crm, key: str) -> None:
     out = left_out(table)
     if said is not None and out is not None:
         crm.report.amend(said, replace(said, message=message(out[0], table.title, out[1])))
+
+
+# What a reference's issue may say of the rows it names by their IDs: the IDs offered for a
+# Related typed as a name (`_spelled_alike`), the rows a shared name names (`row_label`).
+_NAMING_IDS = frozenset({rule[3] for rules in _REFERENCES.values() for rule in rules} | {"ambiguous_reference"})
+
+
+def restate_references(crm: Crm) -> None:
+    """The references' issues said again with the IDs this sync handed out since the read
+    (steps.ids): an activity whose Related names an account by its name is offered the
+    account's ID, and a name shared by two rows names them by their IDs; read before the
+    account had one, the hint would gain it on the next sync, and that sync would rewrite the
+    Validation tab for no change. Only the rows with such an issue are looked up again."""
+    for key in _REFERENCES:
+        table = crm.tables.get(key)
+        if table is None:
+            continue
+        said = {(i.row, i.column): i for i in crm.report.issues if i.tab == table.title and i.code in _NAMING_IDS}
+        if not said:
+            continue
+        rows = {i.row for i in said.values()}
+        for new in references_of(crm, key, table, [r for r in table.rows if r.row in rows]):
+            old = said.get((new.row, new.column))
+            if old is not None and old.code == new.code and (old.message, old.hint) != (new.message, new.hint):
+                crm.report.amend(old, replace(old, message=new.message, hint=new.hint))
 
 
 def _report_left_out(table: Table, message: Callable[[int, str, str], str], report: Report) -> None:

@@ -609,9 +609,9 @@ def test_a_header_repeated_over_a_second_block_is_not_a_record():
     snapshot = Snapshot(tabs={"Cuentas": Grid([["ID", "Nombre"], ["ACC-0001", "Acme"]]), "Oportunidades": Grid(rows)})
     crm, _, plan = plan_sync(snapshot, Config(), AS_OF)
     assert [(r.row, r.record and r.record.name) for r in crm.tables["opportunities"].rows] == [
-        (3, "A"), (5, None), (7, "B"), (8, None), (9, None)]  # "CERRADAS" and rows of other words stay records
+        (3, "A"), (7, "B"), (8, None), (9, None)]  # rows of other words stay records ("CERRADAS": a heading)
     ids = {w.row: w.value for w in plan.writes if w.tab == "Oportunidades" and w.col == 6 and w.row > 2}
-    assert ids == {3: "OPP-0001", 5: "OPP-0002", 7: "OPP-0003", 8: "OPP-0004", 9: "OPP-0005"}
+    assert ids == {3: "OPP-0001", 7: "OPP-0002", 8: "OPP-0003", 9: "OPP-0004"}
     assert not [i for i in crm.report.issues if i.tab == "Oportunidades" and i.row == 6]
 
 
@@ -629,6 +629,47 @@ def test_a_section_heading_merged_across_the_table_is_not_a_record():
     assert [r.row for r in crm.tables["opportunities"].rows] == [3, 6, 7]
     assert {w.row for w in plan.writes if w.tab == "Oportunidades" and w.col == 6} == {1, 3, 6, 7}  # the IDs
     assert {i.where() for i in crm.report.issues if i.code == "required"} == {"Oportunidades!B7"}
+
+
+def test_a_heading_alone_in_its_row_over_deals_is_said_and_gets_no_id():
+    """Found at stop 39: a group heading typed in one cell ("ZONA NORTE") was read as a deal:
+    an ID written into the team's table beside it, a required error at each empty cell. A lone
+    text under the header or a blank row, with rows below it, is a heading, said once at its
+    cell (a deal whose name was typed first learns to fill in the rest); a lone name after a
+    deal, or with nothing below it, is still a deal with empty required cells, and an account
+    with its Name alone (all an account needs) an account."""
+    header = ["Nombre", "Cuenta", "Etapa", "Importe", "Notas"]
+    rows = [header, ["ZONA NORTE"], ["A", "Acme", "Propuesta", 1000], [], [None, "Zona Sur"],
+            ["B", "Acme", "Propuesta", 2000], ["C"], [], ["D"]]
+    accounts = Grid([["ID", "Nombre", "Sector"], [None, "Acme"], ["ACC-0002", "Beta", "Retail"]])
+    snapshot = Snapshot(tabs={"Cuentas": accounts, "Oportunidades": Grid(rows)})
+    crm, _, plan = plan_sync(snapshot, Config(), AS_OF)
+    assert [r.id for r in crm.tables["accounts"].rows] == ["ACC-0003", "ACC-0002"]
+    assert [r.row for r in crm.tables["opportunities"].rows] == [3, 6, 7, 9]
+    assert {w.row for w in plan.writes if w.tab == "Oportunidades" and w.col == 6} == {1, 3, 6, 7, 9}  # the IDs
+    said = [(i.where(), i.code, i.value) for i in crm.report.issues if i.tab == "Oportunidades" and (i.row or 99) < 7]
+    assert said == [("Oportunidades!A2", "heading_row", "ZONA NORTE"), ("Oportunidades!B5", "heading_row", "Zona Sur")]
+    assert {i.where() for i in crm.report.issues if i.code == "required"} == {
+        "Oportunidades!B7", "Oportunidades!C7", "Oportunidades!B9", "Oportunidades!C9"}
+
+
+def test_another_table_below_the_deals_is_said_once_and_not_read_as_deals():
+    """Found at stop 39: sales targets kept under the deals, below a blank row and under their
+    own header, were read as deals: IDs written beside them, bad_enum and unknown_account
+    errors. A row of labels below a blank row, one of them over a number below it in a CRM
+    column of numbers, starts another table: said once at its row, and no row from there on
+    is a record. Deals after a blank row with a blank Amount, or one typed as text, are deals."""
+    header = ["Nombre", "Cuenta", "Etapa", "Importe", "Fecha de cierre"]
+    rows = [header, ["A", "Acme", "Propuesta", 1000], [], ["C", "Acme", "Propuesta", None, "15/01/2027"],
+            ["B", "Acme", "Propuesta", 2000], [], ["D", "Acme", "Negociación", "3.000 €", "15/01/2027"],
+            ["E", "Acme", "Propuesta", 500], [], ["Objetivos", "Trimestre", "Etapa objetivo", "Importe"],
+            ["Marta", "T1", "Ganada", 50000], ["Jorge", "T1", "Ganada", 30000]]
+    snapshot = Snapshot(tabs={"Cuentas": Grid([["ID", "Nombre"], ["ACC-0001", "Acme"]]), "Oportunidades": Grid(rows)})
+    crm, _, plan = plan_sync(snapshot, Config(), AS_OF)
+    assert [r.row for r in crm.tables["opportunities"].rows] == [2, 4, 5, 7, 8]
+    assert max(w.row for w in plan.writes if w.tab == "Oportunidades") == 8  # nothing written in the targets
+    said = [(i.where(), i.code, i.value) for i in crm.report.issues if i.tab == "Oportunidades" and (i.row or 0) >= 9]
+    assert said == [("Oportunidades!D10", "other_table", "Importe")]
 
 
 def test_the_header_row_is_found_below_instructions():

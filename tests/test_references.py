@@ -406,3 +406,19 @@ def test_a_row_with_errors_given_its_id_by_the_sync_is_named_by_it_and_a_second_
     [said] = [i.message for i in first.crm.report.issues if i.code == "left_out"]
     assert said.endswith("until fixed: CON-0002 (row 3)."), said
     assert not sync(XlsxWorkbook(path), Config(), as_of=AS_OF).plan
+
+
+def test_a_hint_offering_an_id_the_sync_hands_out_names_it_at_once_and_a_second_sync_writes_nothing(tmp_path):
+    """Accounts without IDs yet: the read offers an activity's Related typed as a name no ID,
+    and names the two "Beta" rows "row 3, row 4"; the sync then hands out ACC-0001..3. Said so
+    on this sync and with the IDs on the next, the second sync rewrote the Validation tab for
+    no change: the issues name the IDs the sync handed out."""
+    tabs = {"Accounts": [["ID", "Name"], [None, "Acme Corp"], [None, "Beta"], [None, "Beta"]],
+            "Contacts": [["ID", "Account", "Last Name"], ["CON-0001", "Beta", "Li"]],
+            "Activities": [["ID", "Date", "Related"], ["ACT-0001", "2026-11-20", "Acme Corp"]]}
+    path = xlsx(tmp_path / "crm.xlsx", tabs)
+    first = sync(XlsxWorkbook(path), Config(), as_of=AS_OF)
+    said = {i.code: (i.message, i.hint) for i in first.crm.report.issues}
+    assert 'Did you mean "ACC-0001" (Acme Corp)?' in said["unknown_related"][1], said["unknown_related"]
+    assert "ACC-0002 (row 3), ACC-0003 (row 4)" in said["ambiguous_reference"][0], said["ambiguous_reference"]
+    assert not sync(XlsxWorkbook(path), Config(), as_of=AS_OF).plan
