@@ -135,3 +135,24 @@ def test_a_word_that_names_no_stage_or_status_is_refused_at_the_if_cell(locale, 
     right = condition.replace("Contactd", "Contacted").replace("Contactadoo", "Contactado").replace("Wonn", "Won")
     assert parse_rules([dataclasses.replace(row, condition=right.replace("Closd", "Closed"))], world, locale) == (
         [ANY], [])
+
+
+def test_a_changes_to_trigger_reads_the_word_by_its_records_own_statuses():
+    """"Estado cambia a Pendiente" on a case waited for a case turning Open (a task's Pendiente),
+    and fired then; "Status changes to Working - Contacted" was refused though the config gives
+    the word to Contacted."""
+    from sheetcrm.cells import enum_choices
+    from sheetcrm.crm.workflows import RuleRow, World, parse_rules
+    from sheetcrm.records import CASE_STATUSES, lead_status_choices
+    names = {kind: {"status": "status", "estado": "status"} for kind in ("lead", "case", "task")}
+    world = World(as_of=DAY0, subjects={}, names=names, labels={k: {"status": "Status"} for k in names},
+                  kind_enums={"lead": {"status": lead_status_choices({"Contacted": ["Working - Contacted"]})},
+                              "task": {"status": {"pendiente": "Open", "cerrada": "Done"}},
+                              "case": {"status": enum_choices(CASE_STATUSES)}})
+    rows = [RuleRow(f"WF-000{n}", "r", True, record, when, "", "create task", "x", tab="Workflows", row=n + 1)
+            for n, (record, when) in enumerate([("case", "Estado cambia a Pendiente"),
+                                                ("case", "Status changes from Cerrada to Abierta"),
+                                                ("lead", "Status changes to Working - Contacted")], 1)]
+    rules, issues = parse_rules(rows, world, "en")
+    assert issues == [] and [(r.trigger.from_, r.trigger.to) for r in rules] == [
+        (None, "Pending"), ("Closed", "Open"), (None, "Contacted")]
