@@ -245,7 +245,8 @@ def _unknown_column(condition: Condition, kind: str, columns: Mapping[str, Mappi
     return None
 
 
-def getter(subject: Subject, columns: Mapping[str, Mapping[str, str]], enum: Callable[[str, str], Mapping[str, str] | None],
+def getter(subject: Subject, columns: Mapping[str, Mapping[str, str]],
+           enum: Callable[[str, str], Mapping[str, str] | None],
            resolved: dict[tuple[str, str], tuple[str, Mapping[str, str] | None]] | None = None,
            money: Mapping[str, Mapping[str, str | None]] | None = None,
            texts: Mapping[str, Mapping[str, tuple[str, bool]]] | None = None) -> Callable[[str | None, str], Any]:
@@ -278,7 +279,8 @@ def getter(subject: Subject, columns: Mapping[str, Mapping[str, str]], enum: Cal
 
 
 def members(segment: Segment, subjects: Iterable[Subject], columns: Mapping[str, Mapping[str, str]],
-            enum: Callable[[str, str], Mapping[str, str] | None], money: Mapping[str, Mapping[str, str | None]] | None = None,
+            enum: Callable[[str, str], Mapping[str, str] | None],
+            money: Mapping[str, Mapping[str, str | None]] | None = None,
             unsure: list[Unsure] | None = None,
             texts: Mapping[str, Mapping[str, tuple[str, bool]]] | None = None) -> list[Subject]:
     """The subjects (of the segment's kind) its condition holds for, in their order. `money`:

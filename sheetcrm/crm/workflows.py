@@ -977,13 +977,14 @@ def unnamed_word(condition: Condition, kind: str, world: World, relations: Calla
     never holds and `Stage != Wonn` always does: a rule or segment on it is refused, not run."""
     for (relation, column), word in condition.equated:
         target = relations(relation)
-        key = world.names.get(target, {}).get(normalize_key(column)) if target is not None else None
-        enum = world.enum(target, key) if key is not None else None  # type: ignore[arg-type]
+        if target is None or (key := world.names.get(target, {}).get(normalize_key(column))) is None:
+            continue  # an unknown column, said as one
+        enum = world.enum(target, key)
         if enum is None or normalize_key(word) in enum:
             continue
-        label = world.labels.get(target, {}).get(key, column)  # type: ignore[arg-type]
-        shown = ", ".join(str(world.word(target, key, v)) for v in dict.fromkeys(enum.values()))  # type: ignore[arg-type]
-        return (target, key, word, _('"{value}" is not a value of {column}', value=word, column=label),  # type: ignore[return-value]
+        label = world.labels.get(target, {}).get(key, column)
+        shown = ", ".join(str(world.word(target, key, v)) for v in dict.fromkeys(enum.values()))
+        return (target, key, word, _('"{value}" is not a value of {column}', value=word, column=label),
                 _("Write a value {column} holds, e.g. {examples}.", column=label, examples=shown))
     return None
 
@@ -1116,7 +1117,8 @@ def _events(rule: Rule, world: World, state: State, armed: dt.date, checked: dt.
                         return [(f"changes:{field_key}:{_show(prev)}>{_show(cur)}@{as_of}",
                                  _("{field} changed from {old} to {new}", field=label, old=old, new=new), as_of)]
             elif (t.kind == "enters" and records_watched and (sid, SEEN_RECORD) not in seen
-                  and _matches(t.to, cur, world, rule.kind, field_key) and (rule.id, sid, f"enters:{t.to}") not in entered):
+                  and _matches(t.to, cur, world, rule.kind, field_key)
+                  and (rule.id, sid, f"enters:{t.to}") not in entered):
                 # A new record made in the stage; not one whose entry the Log holds, met again.
                 return [(f"enters:{t.to}@{as_of}", _entered(rule, world), as_of)]
             return []

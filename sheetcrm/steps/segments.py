@@ -77,8 +77,9 @@ class Segmented:
 
 def _unnamed(condition: Condition, kind: str, world: World) -> tuple[str, str] | None:
     """`parse_segments`' `unnamed`: a Stage's or a Status's word that names none of its values."""
-    found = unnamed_word(condition, kind, world,
-                         lambda relation: kind if relation is None else relation if relation in RELATIONS[kind] else None)
+    def related(relation: str | None) -> str | None:
+        return kind if relation is None else relation if relation in RELATIONS[kind] else None
+    found = unnamed_word(condition, kind, world, related)
     return None if found is None else (found[3], found[4])
 
 
