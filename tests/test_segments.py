@@ -510,3 +510,20 @@ def test_a_contact_whose_account_has_errors_is_left_out_of_a_segment_reading_the
     assert result.stderr.splitlines() == [
         "1 contact whose account has errors is left out of this export until fixed, whether or not it belongs to "
         "the segment: CON-0001 of ACC-0001 (row 2)"]
+
+
+def test_a_status_word_of_the_configs_lead_statuses_groups_its_leads_and_a_word_of_none_is_refused(tmp_path):
+    """`[lead_statuses]` words read as their status in a segment as in the cell: `Estado =
+    "Working - Contacted"` grouped no lead, its cell's own word, while `Estado = Contactado` did.
+    A word that names no status (`Contactadoo`) would group nobody, silently: refused at the key."""
+    tabs = _leads("Dato", [1, 2, 3], spanish=True)
+    tabs["Leads"][1][5], tabs["Leads"][2][5] = "Working - Contacted", "Contactado"
+    config = {"locale": "es", "lead_statuses": {"Contactado": ["Working - Contacted"]}, "segments": {
+        "Trabajados": {"record": "leads", "when": 'Estado = "Working - Contacted"'},
+        "Fuera": {"record": "leads", "when": 'Estado no en ("working contacted")'},
+        "Mal": {"record": "leads", "when": "Estado != Contactadoo"}}}
+    cells, issues = _members(tmp_path, tabs, config)
+    assert cells == ["Trabajados", "Trabajados", "Fuera"]
+    assert [(i.header, i.code, i.message) for i in issues if i.code.startswith("segment")] == [
+        ("segments.Mal.when", "segment_bad_condition",
+         'no se puede leer la condición: "Contactadoo" no es un valor de Estado')]

@@ -4,7 +4,9 @@ name as plain text, so a stage named by one of its aliases (docs/workflows.md's 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+from unittest.mock import ANY
 
 import openpyxl
 from books import xlsx
@@ -56,3 +58,101 @@ def test_a_lead_status_condition_compares_what_its_words_name(condition, status,
                   enums={"status": enum})
     lead = Subject("lead", "LEAD-0001", {"status": status})
     assert parse_condition(condition, "en").test(_getter(lead, world)) is holds
+
+
+def test_a_status_condition_reads_each_tabs_own_words_and_the_configs_lead_statuses(tmp_path):
+    """A word two tabs give different values ("Pendiente": a task's Open, a case's Pending;
+    "Cerrada": a task's Done, a case's Closed) names the case's value on a case rule, and a lead
+    status word of `[lead_statuses]` names its status: merged into one list, `Estado = Pendiente`
+    never held for a pending case, `Status != Cerrada` fired on a closed one, and `Status =
+    "Working - Contacted"` never held for the lead whose cell says it."""
+    tabs = {
+        "Leads": [["ID", "First Name", "Last Name", "Status", "Owner", "Created"],
+                  ["LEAD-0001", "Ann", "Bee", "Working - Contacted", "Ana", "2026-11-01"],
+                  ["LEAD-0002", "Bob", "Cee", "New", "Ana", "2026-11-01"]],
+        "Cases": [["ID", "Subject", "Priority", "Status", "Opened", "Resolved", "Owner"],
+                  ["CASE-0001", "x", "Low", "Pendiente", "2026-11-01", None, "Ana"],
+                  ["CASE-0002", "y", "Low", "Cerrada", "2026-11-01", "2026-11-02", "Ana"]],
+        "Tasks": [["ID", "Due", "Subject", "Related", "Owner", "Status"]],
+        "Workflows": [WF, *([f"WF-000{n}", "r", "yes", record, "Owner changes", condition, "create task",
+                             f"{n} {{{{ ID }}}}", 1] for n, (record, condition) in enumerate([
+                                 ("lead", 'Status = "Working - Contacted"'), ("lead", "Estado en (Contactado)"),
+                                 ("lead", "Status != Contacted"), ("case", "Estado = Pendiente"),
+                                 ("case", "Status != Cerrada")], 1))],
+    }
+    config = Config.model_validate({"lead_statuses": {"Contacted": ["Working - Contacted"]}})
+    path = xlsx(tmp_path / "crm.xlsx", tabs)
+    book = XlsxWorkbook(path)
+    sync(book, config, DAY0)
+    wb = openpyxl.load_workbook(path)
+    for tab in ("Leads", "Cases"):
+        owner = [c.column_letter for c in wb[tab][1] if c.value == "Owner"][0]
+        wb[tab][f"{owner}2"] = wb[tab][f"{owner}3"] = "Bo"
+    wb.save(path)
+    sync(book, config, DAY0 + dt.timedelta(days=1))
+    ws = openpyxl.load_workbook(path)["Tasks"]
+    assert sorted(r[2] for r in ws.iter_rows(min_row=2, values_only=True) if r[0]) == [
+        "1 LEAD-0001", "2 LEAD-0001", "3 LEAD-0002", "4 CASE-0001", "5 CASE-0001"]
+
+
+@pytest.mark.parametrize("locale, record, condition, code, said", [
+    ("en", "lead", 'Status = "Working - Contactd"', "workflow_bad_condition",
+     ('The condition cannot be read: "Working - Contactd" is not a value of Status',
+      "Write a value Status holds, e.g. New, Working - Contacted, Qualified, Unqualified, Converted.")),
+    ("es", "lead", "Estado no en (Nuevo, Contactadoo)", "workflow_bad_condition",
+     ('La condición no se puede leer: "Contactadoo" no es un valor de Estado',
+      "Escribe un valor que tenga Estado, p. ej. Nuevo, Working - Contacted, Calificado, No calificado, Convertido.")),
+    ("en", "opportunity", "Amount > 5 and Stage != Wonn", "workflow_unknown_stage",
+     ('"Wonn" is not a stage.', "Use one of: Proposal, Closed Won.")),
+    ("en", "case", "Status = Pending or Status = Closd", "workflow_bad_condition",
+     ('The condition cannot be read: "Closd" is not a value of Estado',
+      "Write a value Estado holds, e.g. New, Open, Pending, Resolved, Closed.")),
+])
+def test_a_word_that_names_no_stage_or_status_is_refused_at_the_if_cell(locale, record, condition, code, said):
+    """`Status = Contactedd` would never hold and `Stage != Wonn` always would, silently: the
+    rule is refused at its If cell, in the team's words, as a When naming no stage is."""
+    from sheetcrm.cells import enum_choices
+    from sheetcrm.crm.workflows import RuleRow, World, parse_rules
+    from sheetcrm.i18n import using
+    from sheetcrm.records import CASE_STATUSES, lead_status_choices
+    names = {"lead": {"status": "status", "estado": "status"}, "opportunity": {"stage": "stage", "amount": "amount"},
+             "case": {"status": "status", "estado": "status"}}
+    labels = {"lead": {"status": "Estado" if locale == "es" else "Status"}, "opportunity": {"stage": "Stage"},
+              "case": {"status": "Estado"}}
+    spanish = {"New": "Nuevo", "Qualified": "Calificado", "Unqualified": "No calificado", "Converted": "Convertido"}
+    words = {("lead", "status"): {"Contacted": "Working - Contacted", **(spanish if locale == "es" else {})}}
+    world = World(as_of=DAY0, subjects={}, names=names, labels=labels, stages=("Proposal", "Closed Won"),
+                  enums={"stage": enum_choices({"Proposal": [], "Closed Won": ["Won", "Ganada"]})},
+                  kind_enums={"lead": {"status": lead_status_choices({"Contacted": ["Working - Contacted"]})},
+                              "case": {"status": enum_choices(CASE_STATUSES)}}, words=words)
+    row = RuleRow("WF-0001", "r", True, record, "created", condition, "create task", "x", tab="Workflows", row=2,
+                  where={"condition": ("F", "If")})
+    with using(locale):
+        rules, issues = parse_rules([row], world, locale)
+    assert rules == [] and [(i.column, i.header, i.value, i.code) for i in issues] == [("F", "If", condition, code)]
+    assert (issues[0].message, issues[0].hint) == said
+    # The same rule with the words right runs.
+    right = condition.replace("Contactd", "Contacted").replace("Contactadoo", "Contactado").replace("Wonn", "Won")
+    assert parse_rules([dataclasses.replace(row, condition=right.replace("Closd", "Closed"))], world, locale) == (
+        [ANY], [])
+
+
+def test_a_changes_to_trigger_reads_the_word_by_its_records_own_statuses():
+    """"Estado cambia a Pendiente" on a case waited for a case turning Open (a task's Pendiente),
+    and fired then; "Status changes to Working - Contacted" was refused though the config gives
+    the word to Contacted."""
+    from sheetcrm.cells import enum_choices
+    from sheetcrm.crm.workflows import RuleRow, World, parse_rules
+    from sheetcrm.records import CASE_STATUSES, lead_status_choices
+    names = {kind: {"status": "status", "estado": "status"} for kind in ("lead", "case", "task")}
+    world = World(as_of=DAY0, subjects={}, names=names, labels={k: {"status": "Status"} for k in names},
+                  kind_enums={"lead": {"status": lead_status_choices({"Contacted": ["Working - Contacted"]})},
+                              "task": {"status": {"pendiente": "Open", "cerrada": "Done"}},
+                              "case": {"status": enum_choices(CASE_STATUSES)}})
+    rows = [RuleRow(f"WF-000{n}", "r", True, record, when, "", "create task", "x", tab="Workflows", row=n + 1)
+            for n, (record, when) in enumerate([("case", "Estado cambia a Pendiente"),
+                                                ("case", "Status changes from Cerrada to Abierta"),
+                                                ("lead", "Status changes to Working - Contacted")], 1)]
+    rules, issues = parse_rules(rows, world, "en")
+    assert issues == [] and [(r.trigger.from_, r.trigger.to) for r in rules] == [
+        (None, "Pending"), ("Closed", "Open"), (None, "Contacted")]

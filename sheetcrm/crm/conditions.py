@@ -444,12 +444,16 @@ class Condition:
     `priced`: (column, value as written, its currency) of each value that names a currency, which
     only a money column can take: the caller refuses the others. `unpriced`: the currencies the
     values name that `rates` has no rate for (such a comparison is undecided on every record
-    with an amount): the caller says so where the condition is written."""
+    with an amount): the caller says so where the condition is written. `equated`: (column,
+    value as written) of each text value `=`, `!=`, `in` and `not in` compare with, in order:
+    the caller refuses a word that names none of the values a column of fixed values (a stage,
+    a status) can hold, on which the rule would never hold, or always (`!=`)."""
 
     text: str
     _node: _Node = field(default=_ALWAYS, compare=False, repr=False)
     priced: tuple[tuple[Column, str, str], ...] = field(default=(), compare=False)
     unpriced: tuple[str, ...] = field(default=(), compare=False)
+    equated: tuple[tuple[Column, str], ...] = field(default=(), compare=False)
 
     def columns(self) -> frozenset[Column]:
         """(relation key or None for the record itself, column name as written) of every
@@ -495,7 +499,7 @@ def parse_condition(text: str | None, locale: str, rates: Rates | None = None,
         raise _syntax_error(text, e) from None
     reader = _Reader(text, locale, rates, types)
     node = reader.node(tree)
-    return Condition(text, node, tuple(reader.priced), tuple(dict.fromkeys(reader.unpriced)))
+    return Condition(text, node, tuple(reader.priced), tuple(dict.fromkeys(reader.unpriced)), tuple(reader.equated))
 
 
 def read_value(text: str, locale: str, shape: Callable[[str], str], percent: bool = False) -> Decimal | dt.date | None:
@@ -618,6 +622,7 @@ class _Reader:
         self.types = types
         self.priced: list[tuple[Column, str, str]] = []  # Condition.priced
         self.unpriced: list[str] = []  # Condition.unpriced
+        self.equated: list[tuple[Column, str]] = []  # Condition.equated
 
     def written(self, item: Tree | Token) -> str:
         start, end = _span(item)
@@ -646,6 +651,7 @@ class _Reader:
             literals = [self.value(v, name, "in") for v in values]
             for literal, value_tree in zip(literals, values):
                 self.check_type(column, literal, "in", value_tree, name)
+            self.equated.extend((column, x) for x in literals if isinstance(x, str))
             one_of = _OneOf([_Candidate(_plain(x)) for x in literals], column)  # type: ignore[arg-type]
             if kind == "member":
                 return self.equality(column, literals, one_of, negate=False)
@@ -672,6 +678,8 @@ class _Reader:
         literal = self.value(value_tree, name, op_name)
         self.check_type(column, literal, op_name, value_tree, name)
         if op_name in ("=", "!="):
+            if isinstance(literal, str):
+                self.equated.append((column, literal))
             equal = _OneOf([_Candidate(_plain(literal))], column)  # type: ignore[arg-type]  # one candidate: `_equals` it
             if op_name == "=":
                 return self.equality(column, [literal], equal, negate=False)

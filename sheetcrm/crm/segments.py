@@ -136,7 +136,9 @@ def _place(d: Definition) -> str:
 def parse_segments(definitions: Sequence[Definition], columns: Mapping[str, Mapping[str, str]],
                    labels: Mapping[str, Mapping[str, str]], locale: str, rates: Rates | None = None,
                    money: Mapping[str, Mapping[str, str | None]] | None = None,
-                   types: Mapping[str, Mapping[str, str]] | None = None) -> tuple[list[Segment], list[Issue]]:
+                   types: Mapping[str, Mapping[str, str]] | None = None,
+                   unnamed: Callable[[Condition, str], tuple[str, str] | None] | None = None
+                   ) -> tuple[list[Segment], list[Issue]]:
     """The sound segments of `definitions` (the config's first, then the tab's), sorted by name
     as `normalize_key` folds it, and an error at the cell or config key of each problem; a
     definition with a problem is left out, the others hold.
@@ -150,7 +152,12 @@ def parse_segments(definitions: Sequence[Definition], columns: Mapping[str, Mapp
     segment holds, with no record whose amount that comparison would decide).
 
     `types[kind]`: key -> what its column holds (`crm.workflows.World.types`); a value of
-    another type is a `segment_type_mismatch` error (`conditions.ColumnTypeError`)."""
+    another type is a `segment_type_mismatch` error (`conditions.ColumnTypeError`).
+
+    `unnamed(condition, kind)`: (problem, hint) of a word the condition compares a Stage or a
+    Status with that names none of its values (`crm.workflows.unnamed_word`), or None: a
+    `segment_bad_condition` error, as `Status = Contactedd` would group no lead, and `!=` every
+    one."""
     segments: list[Segment] = []
     issues: list[Issue] = []
     seen: dict[str, Definition] = {}
@@ -204,6 +211,10 @@ def parse_segments(definitions: Sequence[Definition], columns: Mapping[str, Mapp
             problem, hint = not_money_said(f"{relation}.{column}" if relation else column, value)
             issues.append(_issue(d, "conditions", d.conditions, "segment_bad_condition", problem=problem, hint=hint))
             continue
+        said = unnamed(condition, kind) if unnamed is not None else None
+        if said is not None:
+            issues.append(_issue(d, "conditions", d.conditions, "segment_bad_condition", problem=said[0], hint=said[1]))
+            continue
         if rates is not None:
             letter, header = d.where.get("conditions", (None, None))
             for code, message, hint in unpriced_said(condition, rates.base, tab_title("rates", current())):
@@ -234,13 +245,15 @@ def _unknown_column(condition: Condition, kind: str, columns: Mapping[str, Mappi
     return None
 
 
-def getter(subject: Subject, columns: Mapping[str, Mapping[str, str]], enums: Mapping[str, Mapping[str, str]],
+def getter(subject: Subject, columns: Mapping[str, Mapping[str, str]],
+           enum: Callable[[str, str], Mapping[str, str] | None],
            resolved: dict[tuple[str, str], tuple[str, Mapping[str, str] | None]] | None = None,
            money: Mapping[str, Mapping[str, str | None]] | None = None,
            texts: Mapping[str, Mapping[str, tuple[str, bool]]] | None = None) -> Callable[[str | None, str], Any]:
     """`Condition.test`'s `get` over a subject: its value (or its related record's) under the
     column a condition names; a value with a fixed set of words (a Status) as a `Choice`, so
-    `Status = Cliente` holds for a Customer. `parse_segments` checked every column exists.
+    `Status = Cliente` holds for a Customer: `enum(kind, key)` gives its words
+    (`crm.workflows.World.enum`), None for a field of free text. `parse_segments` checked every column exists.
     `resolved`: (kind, column as written) -> (field key, its words), shared by the getters of
     one pass so each column a condition names is looked up once, not once a subject. `money`:
     `crm.workflows.World.money`, a money column's value then given as a `conditions.Money`
@@ -254,19 +267,20 @@ def getter(subject: Subject, columns: Mapping[str, Mapping[str, str]], enums: Ma
         place = found.get(at)
         if place is None:
             key = columns[at[0]][normalize_key(column)]
-            place = found[at] = (key, enums.get(key))
-        key, enum = place
+            place = found[at] = (key, enum(at[0], key))
+        key, words = place
         value = None if target is None else target.values.get(key)
         if money is not None and target is not None and value is not None and key in (of := money.get(at[0], {})):
             return money_of(target, key, value, of[key])
         if texts is not None and value is not None and (read := texts.get(at[0], {}).get(key)) is not None:
             return Text(value, *read, at=(target, key))
-        return Choice(value, enum.get) if enum is not None and value is not None else value
+        return Choice(value, words.get) if words is not None and value is not None else value
     return get
 
 
 def members(segment: Segment, subjects: Iterable[Subject], columns: Mapping[str, Mapping[str, str]],
-            enums: Mapping[str, Mapping[str, str]], money: Mapping[str, Mapping[str, str | None]] | None = None,
+            enum: Callable[[str, str], Mapping[str, str] | None],
+            money: Mapping[str, Mapping[str, str | None]] | None = None,
             unsure: list[Unsure] | None = None,
             texts: Mapping[str, Mapping[str, tuple[str, bool]]] | None = None) -> list[Subject]:
     """The subjects (of the segment's kind) its condition holds for, in their order. `money`:
@@ -277,7 +291,7 @@ def members(segment: Segment, subjects: Iterable[Subject], columns: Mapping[str,
     verdict = segment.condition.verdict
     out = []
     for s in subjects:
-        v = verdict(getter(s, columns, enums, resolved, money, texts))
+        v = verdict(getter(s, columns, enum, resolved, money, texts))
         if v is True:
             out.append(s)
         elif unsure is not None and isinstance(v, Unsure):

@@ -438,7 +438,8 @@ class World:
 
     `names[kind]`: normalize_key(a header, in any language) -> Subject key; `labels[kind]`:
     key -> the header a person reads; `dates[kind]`: the keys that hold dates; `enums[key]`:
-    normalize_key(word) -> canonical value (stages, statuses); `forms`: (record ID, activity
+    normalize_key(word) -> canonical value (stages, statuses), `kind_enums[kind][key]` likewise
+    for a field whose words depend on the record (a Status: `enum`); `forms`: (record ID, activity
     ID, day) of each Form Submitted activity; `intake`: the IDs of the Form Submitted activities
     this sync's intake appends (they are records of the next read, `State.intake`); `quotes`: (Outbox ID, record ID, contact ID,
     sent day) of each Sent quote; `touched[record ID]`: the days of its activities (worked out
@@ -450,6 +451,7 @@ class World:
     labels: dict[str, dict[str, str]]
     dates: dict[str, frozenset[str]] = field(default_factory=dict)
     enums: dict[str, dict[str, str]] = field(default_factory=dict)
+    kind_enums: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
     forms: list[tuple[str, str, dt.date]] = field(default_factory=list)
     intake: frozenset[str] = frozenset()
     quotes: list[tuple[str, str, str | None, dt.date]] = field(default_factory=list)
@@ -479,6 +481,16 @@ class World:
     # Opportunities tab writes it ("Propuesta"), else the locale's (crm/words.py). What the Log,
     # a task's or an activity's text say; the keys and the State keep the canonical value.
     words: Mapping[tuple[str, str], Mapping[str, str]] = field(default_factory=dict)
+
+    def enum(self, kind: str, key: str) -> Mapping[str, str] | None:
+        """normalize_key(word) -> canonical value of field `key` of a `kind` record, when its
+        values are a fixed set (a stage, a status); None otherwise. Per kind, as one word may
+        name different values on different tabs: "Pendiente" is a task's Open and a case's
+        Pending, "Open" a lead's New under the config's `[lead_statuses]` and a case's Open."""
+        of_kind = self.kind_enums.get(kind)
+        if of_kind is not None and key in of_kind:
+            return of_kind[key]
+        return self.enums.get(key)
 
     def word(self, kind: str, key: str, value: Any) -> Any:
         """`value` of field `key` of a `kind` record as the team writes it (itself when not a word)."""
@@ -764,6 +776,15 @@ def _parse_rule(row: RuleRow, world: World, locale: str, issues: list[Issue]) ->
                     issues.append(_issue(row, "condition", row.condition, "workflow_bad_condition", problem=problem,
                                          hint=hint))
                     break
+        if len(issues) == before and (unnamed := unnamed_word(condition, kind, world,
+                                                               lambda relation: _relation_kind(kind, relation))):
+            target, key, word, problem, hint = unnamed
+            if key == "stage":
+                issues.append(_issue(row, "condition", row.condition, "workflow_unknown_stage", text=word,
+                                     stages=", ".join(world.word(target, "stage", s) for s in world.stages)))
+            else:
+                issues.append(_issue(row, "condition", row.condition, "workflow_bad_condition", problem=problem,
+                                     hint=hint))
     except ColumnTypeError as e:
         issues.append(_issue(row, "condition", row.condition, "workflow_type_mismatch", problem=e.message,
                              hint=e.hint))
@@ -904,7 +925,7 @@ def _changed_value(row: RuleRow, kind: str, key: str, when: str, span: tuple[int
     def refuse(problem: str, hint: str) -> None:
         issues.append(_issue(row, "when", row.when, "workflow_bad_value", problem=problem, hint=hint))
 
-    enum = world.enums.get(key)
+    enum = world.enum(kind, key)
     if enum is not None:
         value = enum.get(normalize_key(text))
         if value is not None:
@@ -944,6 +965,27 @@ def _changed_value(row: RuleRow, kind: str, key: str, when: str, span: tuple[int
         return format(value.normalize(), "f")
     refuse(_('{column} holds numbers, and "{value}" is not one', column=label, value=text),
            _("Write a number, e.g. {example}", example=shape("1000")))
+    return None
+
+
+def unnamed_word(condition: Condition, kind: str, world: World, relations: Callable[[str | None], str | None]
+                 ) -> tuple[str, str, str, str, str] | None:
+    """The first word a condition on `kind` records compares a column of fixed values with (a
+    Stage, a Status: `World.enum`) that names none of them: (target kind, field key, the word,
+    problem, hint), the last two in the current language; None when every word names one.
+    `relations(relation)`: the kind a related column is of (None: not one). `Stage = Wonn`
+    never holds and `Stage != Wonn` always does: a rule or segment on it is refused, not run."""
+    for (relation, column), word in condition.equated:
+        target = relations(relation)
+        if target is None or (key := world.names.get(target, {}).get(normalize_key(column))) is None:
+            continue  # an unknown column, said as one
+        enum = world.enum(target, key)
+        if enum is None or normalize_key(word) in enum:
+            continue
+        label = world.labels.get(target, {}).get(key, column)
+        shown = ", ".join(str(world.word(target, key, v)) for v in dict.fromkeys(enum.values()))
+        return (target, key, word, _('"{value}" is not a value of {column}', value=word, column=label),
+                _("Write a value {column} holds, e.g. {examples}.", column=label, examples=shown))
     return None
 
 
@@ -1002,14 +1044,14 @@ def _cell(v: Any) -> CellValue:
     return v
 
 
-def _matches(text: str | None, value: Any, world: World, key: str) -> bool:
+def _matches(text: str | None, value: Any, world: World, kind: str, key: str) -> bool:
     """Whether a When's "from X" / "to Y" names `value`: the same enum value (a stage or
     status in any of its words), number, day, or text (ignoring case and accents)."""
     if text is None:
         return True
     if value is None:
         return False
-    enum = world.enums.get(key)
+    enum = world.enum(kind, key)
     if enum is not None:
         return enum.get(normalize_key(text)) == value
     if isinstance(value, bool):
@@ -1067,15 +1109,16 @@ def _events(rule: Rule, world: World, state: State, armed: dt.date, checked: dt.
             if watched and (sid, field_key) in seen:
                 prev = seen[(sid, field_key)]
                 if not _same(prev, cur):
-                    if t.kind == "enters" and _matches(t.to, cur, world, field_key):
+                    if t.kind == "enters" and _matches(t.to, cur, world, rule.kind, field_key):
                         return [(f"enters:{t.to}@{as_of}", _entered(rule, world), as_of)]
-                    if (t.kind == "changes" and _matches(t.from_, prev, world, field_key)
-                            and _matches(t.to, cur, world, field_key)):
+                    if (t.kind == "changes" and _matches(t.from_, prev, world, rule.kind, field_key)
+                            and _matches(t.to, cur, world, rule.kind, field_key)):
                         old, new = (_show(world.word(rule.kind, field_key, v)) for v in (prev, cur))
                         return [(f"changes:{field_key}:{_show(prev)}>{_show(cur)}@{as_of}",
                                  _("{field} changed from {old} to {new}", field=label, old=old, new=new), as_of)]
             elif (t.kind == "enters" and records_watched and (sid, SEEN_RECORD) not in seen
-                  and _matches(t.to, cur, world, field_key) and (rule.id, sid, f"enters:{t.to}") not in entered):
+                  and _matches(t.to, cur, world, rule.kind, field_key)
+                  and (rule.id, sid, f"enters:{t.to}") not in entered):
                 # A new record made in the stage; not one whose entry the Log holds, met again.
                 return [(f"enters:{t.to}@{as_of}", _entered(rule, world), as_of)]
             return []
@@ -1520,7 +1563,7 @@ def _getter(subject: Subject, world: World):
             return money_of(target, key, value, money[key])
         if value is not None and (read := world.texts.get(kind, {}).get(key)) is not None:
             return Text(value, *read, at=(target, key))
-        enum = world.enums.get(key)
+        enum = world.enum(kind, key)
         if enum is not None and value is not None:
             # A stage or status is named by any of its words (an alias, Spanish), as `enters`
             # and `changes to` read them: `Stage = Won` holds for a Closed Won deal.

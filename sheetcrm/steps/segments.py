@@ -21,12 +21,12 @@ from typing import Any
 
 from sheetcrm.cells import canonical_text, normalize_key
 from sheetcrm.crm.money import to_base
-from sheetcrm.crm.segments import (KINDS, TARGET_FIELDS, Deal, Definition, Reach, Segment, SegmentKpis, from_config,
-                                   members, parse_segments, segment_kpis)
+from sheetcrm.crm.segments import (KINDS, RELATIONS, TARGET_FIELDS, Deal, Definition, Reach, Segment, SegmentKpis,
+                                   from_config, members, parse_segments, segment_kpis)
 from sheetcrm.crm.stages import StageTable
-from sheetcrm.crm.conditions import Unsure
+from sheetcrm.crm.conditions import Condition, Unsure
 from sheetcrm.crm.conditions import also_undecided
-from sheetcrm.crm.workflows import Subject, World, note_doubts, undecided_issues
+from sheetcrm.crm.workflows import Subject, World, note_doubts, undecided_issues, unnamed_word
 from sheetcrm.i18n import _, ngettext
 from sheetcrm.owned import owned_title
 from sheetcrm.plan import owned_tab
@@ -75,6 +75,14 @@ class Segmented:
         return [shown[f] for f in fields], rows, [dict(zip(fields, row)) for row in rows]
 
 
+def _unnamed(condition: Condition, kind: str, world: World) -> tuple[str, str] | None:
+    """`parse_segments`' `unnamed`: a Stage's or a Status's word that names none of its values."""
+    def related(relation: str | None) -> str | None:
+        return kind if relation is None else relation if relation in RELATIONS[kind] else None
+    found = unnamed_word(condition, kind, world, related)
+    return None if found is None else (found[3], found[4])
+
+
 def run(ctx: SyncContext) -> StepResult:
     part = StepResult()
     crm = ctx.crm
@@ -89,8 +97,9 @@ def run(ctx: SyncContext) -> StepResult:
         _say_undecided(ctx, part)
         return part  # no segments, and nothing of earlier ones to clear
     world = world_of(ctx)
-    found.segments, issues = parse_segments(definitions, world.names, world.labels, ctx.locale, world.rates,
-                                            world.money, world.types)
+    found.segments, issues = parse_segments(
+        definitions, world.names, world.labels, ctx.locale, world.rates, world.money, world.types,
+        lambda condition, kind: _unnamed(condition, kind, world))
     part.issues.extend(issues)
     by_subject: dict[tuple[str, str], list[str]] = defaultdict(list)
     unread: dict[str, str] | None = None
@@ -105,7 +114,7 @@ def run(ctx: SyncContext) -> StepResult:
                 subjects = [s for s in subjects if s.id not in unread]
                 found.unread_accounts[segment.name] = [unread[s.id] for s in held_back]
                 part.issues.append(_unread_issue(segment, found.unread_accounts[segment.name]))
-        found.members[segment.name] = members(segment, subjects, world.names, world.enums,
+        found.members[segment.name] = members(segment, subjects, world.names, world.enum,
                                               world.money if world.rates is not None else None, unsure, world.texts)
         said = _('the condition of segment "{name}"', name=segment.name)
         for verdict in unsure:

@@ -224,12 +224,15 @@ def build_world(ctx: SyncContext) -> World:
               team_domains=frozenset(config.workflows.team_domains),
               sequences=config.follow_ups, templates=ctx.templates, activities=activities,
               intake=frozenset(ctx.intake), locale=ctx.locale)
-    statuses: dict[str, str] = {}
-    for spec in (TABS["leads"], TABS["accounts"], TABS["tasks"], CASES):
-        for choice, value in enum_choices(_choices(spec)).items():
-            statuses.setdefault(choice, value)
-    w.enums = {"stage": dict(parse_context(config).stages), "status": statuses,
-               "priority": enum_choices(CASE_PRIORITIES)}
+    read_as = parse_context(config)
+    # Each kind's Status by its own words: merged, a word two tabs give different values
+    # ("Pendiente": a task's Open, a case's Pending) named the first tab's, so `Estado = Pendiente`
+    # never held for a pending case. A lead's are the config's `[lead_statuses]` too, as the read
+    # takes them: `Status = "Working - Contacted"` holds for the lead whose cell says so.
+    w.kind_enums = {kind: {"status": enum_choices(_choices(spec))}
+                    for kind, spec in (("account", TABS["accounts"]), ("task", TABS["tasks"]), ("case", CASES))}
+    w.kind_enums["lead"] = {"status": dict(read_as.lead_statuses) or enum_choices(_choices(TABS["leads"]))}
+    w.enums = {"stage": dict(read_as.stages), "priority": enum_choices(CASE_PRIORITIES)}
     w.words = _team_words(ctx)
     w.rates = crm.inputs.rates if crm.inputs is not None else None
     cases = results.cases.by_row if results.cases is not None else {}
