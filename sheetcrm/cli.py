@@ -518,7 +518,8 @@ def validate(target: Target, fmt: str) -> None:
     if fmt == "json":
         echo_json(json.dumps(crm.report.as_dict(crm.stats()), ensure_ascii=False, indent=2))
     else:
-        _print_report(crm.report, book, crm.stats())
+        with using(crm.language):  # the language its messages are in: the workbook's when no config sets one
+            _print_report(crm.report, book, crm.stats())
     sys.exit(0 if crm.report.valid else 1)
 
 
@@ -545,8 +546,9 @@ def sync_command(target: Target, dry_run: bool, as_of: dt.datetime | None, fmt: 
     if fmt == "json":
         echo_json(json.dumps(outcome.as_dict(), ensure_ascii=False, indent=2, default=str))
     else:
-        _print_sync(outcome, book)
-        _print_mirrored(outcome.mirrored)
+        with using(outcome.crm.language):  # the language its messages are in: the workbook's when no config sets one
+            _print_sync(outcome, book)
+            _print_mirrored(outcome.mirrored)
     sys.exit(1 if strict and not outcome.crm.report.valid else 0)
 
 
