@@ -40,7 +40,7 @@ from sheetcrm.settings import problem
 from sheetcrm.crm.learned import candidate_name
 from sheetcrm.crm.scoring import evaluate as evaluate_scoring, method_name
 from sheetcrm import team_time
-from sheetcrm.terminal import EXIT_INTERRUPTED, INTERRUPTED, visible, visible_json
+from sheetcrm.terminal import EXIT_INTERRUPTED, INTERRUPTED, json_value, visible, visible_json
 from sheetcrm.warehouse.settings import ENV_URL, Mirrored, WarehouseError, WarehouseSettings
 from sheetcrm.workbook import CellWrite, Plan, Workbook, WorkbookError
 
@@ -518,7 +518,8 @@ def validate(target: Target, fmt: str) -> None:
     if fmt == "json":
         echo_json(json.dumps(crm.report.as_dict(crm.stats()), ensure_ascii=False, indent=2))
     else:
-        _print_report(crm.report, book, crm.stats())
+        with using(crm.language):  # the language its messages are in: the workbook's when no config sets one
+            _print_report(crm.report, book, crm.stats())
     sys.exit(0 if crm.report.valid else 1)
 
 
@@ -543,10 +544,11 @@ def sync_command(target: Target, dry_run: bool, as_of: dt.datetime | None, fmt: 
         outcome = sync(book, config, as_of=as_of.date() if as_of else None, dry_run=dry_run,
                        sent_versions=Journal.versions_held(book), progress=bar)
     if fmt == "json":
-        echo_json(json.dumps(outcome.as_dict(), ensure_ascii=False, indent=2, default=str))
+        echo_json(json.dumps(outcome.as_dict(), ensure_ascii=False, indent=2, default=json_value))
     else:
-        _print_sync(outcome, book)
-        _print_mirrored(outcome.mirrored)
+        with using(outcome.crm.language):  # the language its messages are in: the workbook's when no config sets one
+            _print_sync(outcome, book)
+            _print_mirrored(outcome.mirrored)
     sys.exit(1 if strict and not outcome.crm.report.valid else 0)
 
 
@@ -571,8 +573,10 @@ def workflows(target: Target, dry_run: bool, as_of: dt.datetime | None, fmt: str
     if fmt == "json":
         echo_json(json.dumps({"dry_run": dry_run, "as_of": outcome.results.as_of.isoformat(),
                               "firings": fired.to_json() if fired else [],
-                              "issues": [i.as_dict() for i in issues]}, ensure_ascii=False, indent=2, default=str))
+                              "issues": [i.as_dict() for i in issues]}, ensure_ascii=False, indent=2, default=json_value))
         return
+    # The language the workflows' messages are in: the workbook's when no config sets one.
+    click.get_current_context().with_resource(using(outcome.crm.language))
     rows = fired.to_json() if fired else []
     if not rows:
         echo(_("no workflow fires") if not dry_run else _("dry run: no workflow would fire"))
@@ -629,7 +633,7 @@ def segment(target: Target, name: str, fmt: str, as_of: dt.datetime | None) -> N
     if fmt == "json":
         document = {"segment": chosen.name, "record": KINDS[chosen.kind], "conditions": chosen.condition.text,
                     "kpis": found.kpis[chosen.name].to_json(), "members": records}
-        echo_json(json.dumps(document, ensure_ascii=False, indent=2, default=str))
+        echo_json(json.dumps(document, ensure_ascii=False, indent=2, default=json_value))
         return
     out = csv_text(header, rows).encode("utf-8") if fmt == "csv-plain" else spreadsheet_csv(
         header, rows, ctx.config.locale)
@@ -1350,7 +1354,7 @@ def warehouse_status(config_path: str | None, fmt: str) -> None:
     settings = _warehouse_settings(config_path)
     state = _warehouse_module().status(settings)
     if fmt == "json":
-        echo_json(json.dumps(state.as_dict(), ensure_ascii=False, indent=2, default=str))
+        echo_json(json.dumps(state.as_dict(), ensure_ascii=False, indent=2, default=json_value))
         return
     echo(_("warehouse: {url}", url=state.url))
     if state.revision is None:

@@ -16,7 +16,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import Field, PrivateAttr, ValidationError, ValidationInfo, field_validator, model_validator
 
 from sheetcrm.crm.duplicates import DuplicateSettings
 from sheetcrm.crm.cases import CaseSettings, check_zone
@@ -29,7 +29,7 @@ from sheetcrm.crm.overview import OverviewSettings
 from sheetcrm.crm.stages import DEFAULT_STAGES, Stage
 from sheetcrm.every import ScheduleSettings
 from sheetcrm.cells import normalize_key, quoted, show_number
-from sheetcrm.i18n import N_, _, current, ngettext
+from sheetcrm.i18n import N_, _, current, environment_locale, ngettext
 from sheetcrm.intake.settings import FormSettings, ServeSettings
 from sheetcrm.mail.smtp import SmtpSettings
 from sheetcrm.os_errors import os_problem
@@ -94,7 +94,15 @@ class Config(Section):
     workbook: str | None = None
     spreadsheet: str | None = None
     credentials: str | None = None
-    locale: Literal["en", "es"] = "en"
+    # The team's language, what sheetcrm writes and says. When the file sets none, the
+    # environment's (SHEETCRM_LANG, LANG…), as every line before the config is loaded says it
+    # (docs/i18n.md), so a Spanish user with no config is not answered in English; a workbook's
+    # own tab titles decide before it (validate.team_config). Only a `locale` the file sets
+    # settles how cells read (README, rules 4-6): the environment never changes a value.
+    locale: Literal["en", "es"] = Field(default_factory=environment_locale)
+    # The language the workbook's CRM tab titles are in, when the file sets no locale and
+    # team_config found one ("es"/"en"); the reading falls back on it (rule 5), else on "en".
+    _titles_locale: str | None = PrivateAttr(default=None)
     currency: str = "USD"
     # The team's time zone (an IANA name): the sync's day, and the day of every moment it dates
     # (sheetcrm.team_time). None: `[cases] timezone`, else the machine's local zone.
@@ -310,6 +318,14 @@ class Config(Section):
         leads = (info.data.get("tabs") or {}).get("leads")
         scoring.check_columns(leads.custom_fields if leads else {})
         return scoring
+
+    def reading_locale(self) -> str:
+        """The convention ("en"/"es") a column falls back on when neither its cells nor its tab
+        settle it: the file's `locale`, else the workbook titles' language, else "en" (README,
+        rules 4-6); never the environment's, so one workbook reads the same on every machine."""
+        if "locale" in self.model_fields_set:
+            return self.locale
+        return self._titles_locale or "en"
 
     def tab(self, key: str) -> TabSettings:
         return self.tabs.get(key) or TabSettings()

@@ -18,7 +18,7 @@ from typing import Any, TextIO
 from rich.console import Console
 
 from sheetcrm.i18n import NC_, current, in_locale
-from sheetcrm.terminal import visible, visible_json
+from sheetcrm.terminal import json_value, visible, visible_json
 
 LOGGER = "sheetcrm.run"
 # A text line's level in the reader's language; JSON lines keep logging's names, for programs.
@@ -37,7 +37,7 @@ class JsonFormatter(logging.Formatter):
         }
         if record.exc_info:
             data["traceback"] = self.formatException(record.exc_info)
-        return visible_json(json.dumps(data, ensure_ascii=False, default=str))
+        return visible_json(json.dumps(data, ensure_ascii=False, default=json_value))
 
 
 class TextFormatter(logging.Formatter):

@@ -142,7 +142,8 @@ def crm_language(snapshot: Snapshot | None, config: Config) -> str | None:
     titles = list(snapshot.tabs)
     if all(find_tab(titles, tab_names(spec, config.tab(key).title)) is None for key, spec in TABS.items()):
         return None
-    return titles_language(snapshot)
+    # Titles that say nothing (Leads alone): the language the file would set, the current one.
+    return titles_language(snapshot) or current()
 
 
 def init_workbook(book: Workbook, config: Config, snapshot: Snapshot | None = None) -> tuple[WriteResult, list[str]]:

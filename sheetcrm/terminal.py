@@ -10,6 +10,7 @@ escapes, so the document still parses to the very same strings.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from sheetcrm.i18n import N_
@@ -47,3 +48,12 @@ def visible_json(document: str) -> str:
     """A JSON document with those characters escaped the JSON way (they can only occur inside
     strings, where `\\uXXXX` stands for the same character): it parses to the same values."""
     return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", document)
+
+
+def json_value(value: object) -> object:
+    """`json.dumps`' `default` for what sheetcrm prints as JSON: a date, time or moment as ISO
+    8601 (`"2026-12-03T05:02:32+00:00"`, where `str` would put a space for the "T"), anything
+    else as its text (a Decimal with every digit it holds)."""
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    return str(value)

@@ -58,6 +58,9 @@ class Crm:
     # The CRM tabs the figures are made of that the workbook has not got, where another tab's
     # name looks like theirs ("Opportunity"): said with the figures (`UnreadTab`).
     tabs_not_found: list["UnreadTab"] = field(default_factory=list)
+    # The language ("en"/"es") its messages are in: the workbook's when the config sets none
+    # (team_config), which the command printing them speaks too, rather than mix two.
+    language: str = "en"
 
     def find(self, key: str, text: str) -> list[Row]:
         """The rows of tab `key` that `text` names (by ID, else by name), rows with errors
@@ -83,7 +86,7 @@ def parse_context(config: Config) -> ParseContext:
     # names when it sets them, else the built-in stages' names in the catalogue (crm.words).
     explicit = "stages" in config.model_fields_set
     shown = tuple(s.name if explicit else in_locale(config.locale, ("stage", s.name)) for s in config.stages)
-    return ParseContext(locale=config.locale, stages=stages, locale_set="locale" in config.model_fields_set,
+    return ParseContext(locale=config.reading_locale(), stages=stages, locale_set="locale" in config.model_fields_set,
                         currency=config.currency, stage_words=shown, zone=config.zone_name(),
                         lead_statuses=lead_status_choices(config.lead_statuses) if config.lead_statuses else {})
 
@@ -91,29 +94,33 @@ def parse_context(config: Config) -> ParseContext:
 def team_config(snapshot: Snapshot, config: Config) -> Config:
     """`config` with the language sheetcrm writes and speaks in for this workbook: the config's
     `locale` when the file sets it, else the workbook's own, by its CRM tabs' titles (more
-    Spanish titles, like Oportunidades, than English ones: "es"; else "en"). Without it a
-    Spanish workbook synced with no config got English headers and messages in its Validación
-    and Panel tabs. The locale stays unset for parsing (`ParseContext.locale_set`): each tab's
-    language still settles its own numbers and dates."""
+    Spanish titles, like Oportunidades, than English ones: "es"; more English ones: "en"), else
+    the environment's (the config's default: a new workbook, or titles that say nothing). Without
+    it a Spanish workbook synced with no config got English headers and messages in its
+    Validación and Panel tabs. The locale stays unset for parsing (`ParseContext.locale_set`):
+    each tab's language still settles its own numbers and dates, and the titles' language, never
+    the environment's, is the reading's fallback (`Config.reading_locale`)."""
     if "locale" in config.model_fields_set:
         return config
     language = titles_language(snapshot)
-    if language == config.locale:
+    if language is None or (language == config.locale and language == config.reading_locale()):
         return config
     adopted = config.model_copy(update={"locale": language})
     adopted.model_fields_set.discard("locale")  # decided by the workbook, not set by the file
+    adopted._titles_locale = language
     return adopted
 
 
-def titles_language(snapshot: Snapshot) -> str:
+def titles_language(snapshot: Snapshot) -> str | None:
     """The language of the workbook's CRM tab titles: "es" when more are Spanish (Oportunidades)
-    than English (Opportunities), else "en". Titles the two languages share (Leads) say nothing."""
+    than English (Opportunities), "en" when more are English, None when they say nothing (no CRM
+    tab, titles the two languages share, such as Leads, or as many of each)."""
     keys = {cells.normalize_key(title) for title in snapshot.tabs}
     spanish = sum(1 for spec in TABS.values() if cells.normalize_key(spec.title_es) in keys
                   and cells.normalize_key(spec.title_es) != cells.normalize_key(spec.title))
     english = sum(1 for spec in TABS.values() if cells.normalize_key(spec.title) in keys
                   and cells.normalize_key(spec.title_es) != cells.normalize_key(spec.title))
-    return "es" if spanish > english else "en"
+    return "es" if spanish > english else "en" if english > spanish else None
 
 
 def read_crm(snapshot: Snapshot, config: Config, language: str | None = None, memo: RowMemo | None = None,
@@ -124,8 +131,10 @@ def read_crm(snapshot: Snapshot, config: Config, language: str | None = None, me
     this read's; the Crm is the same with or without it, but for what sheetcrm last wrote in
     its computed cells (`Crm.written`), recalled from it. `written`: that state as a read of
     the same sync already recalled it (the merge step's read of the merged workbook)."""
-    with using(language or config.locale):
-        return _read_crm(snapshot, config, memo, written)
+    with using(language or config.locale) as spoken:
+        crm = _read_crm(snapshot, config, memo, written)
+        crm.language = spoken
+        return crm
 
 
 def _read_crm(snapshot: Snapshot, config: Config, memo: RowMemo | None = None,

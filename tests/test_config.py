@@ -159,3 +159,36 @@ def test_a_closed_stage_probability_mistake_speaks_spanish_too(folder, monkeypat
     assert out.returncode == 2 and out.stderr.count("\n") == 1, out.stderr
     assert "sheetcrm.toml: stages.2.probability:" in out.stderr, out.stderr
     assert "la etapa \"Ganada\" es won, así que su probabilidad debe ser 100, no 50" in out.stderr, out.stderr
+
+
+def test_with_no_config_the_environments_language_is_the_teams_but_settles_no_reading(tmp_path, monkeypatch):
+    """With no sheetcrm.toml, SHEETCRM_LANG=es spoke Spanish until the config loaded, then
+    English (the default `locale` was "en"): `validate` said "There is no Accounts tab" and the
+    demo wrote English tabs. The environment is the team's language where no file sets one
+    (docs/i18n.md), but never how a cell reads: "12.500" in a tab whose words say no language
+    still reads the English way (README, rule 6), said with its other reading; and a workbook
+    whose titles are English is spoken of in English, every line, not in two languages. In process."""
+    from click.testing import CliRunner
+
+    from sheetcrm.cli import main
+
+    wb = openpyxl.Workbook()
+    wb.active.title = "Opportunities"  # one English title: the workbook speaks English whatever the environment
+    wb.active.append(["ID", "Name", "Account", "Stage", "Amount"])
+    wb.active.append(["OPP-0001", "Big", "Acme", "Prospecting", "12.500"])
+    wb.save(tmp_path / "en.xlsx")
+    wb.active.title = "Leads"  # a title both languages share says nothing: the environment speaks
+    wb.save(tmp_path / "said.xlsx")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SHEETCRM_LANG", "es")
+    runner = CliRunner()
+    config = load_config()
+    assert (config.locale, "locale" in config.model_fields_set) == ("es", False)
+    said = runner.invoke(main, ["validate", "--workbook", "said.xlsx"]).stdout
+    assert 'No hay ninguna pestaña "Cuentas".' in said and "There is no" not in said
+    english = runner.invoke(main, ["validate", "--workbook", "en.xlsx"]).stdout
+    assert english.startswith(f"{tmp_path / 'en.xlsx'}: 1 row, 0 errors, 10 warnings\nSeverity")  # not one Spanish line
+    assert 'There is no "Accounts" tab. (missing_tab)' in english
+    assert '"12.500" read as 12500; could be 12.5' in english
+    assert runner.invoke(main, ["sync", "--workbook", "en.xlsx", "--dry-run"]).stdout.startswith("read 1 row in 1 tab")
+    assert config.reading_locale() == "en"

@@ -688,3 +688,16 @@ def test_the_writing_step_says_one_cell_in_the_singular(tmp_path, monkeypatch, l
         Service(Config(locale=locale), book, logger, log_queue=LogQueue(tmp_path / "q.jsonl"),
                 today=lambda: dt.date(2026, 11, 23)).sync()
     assert (line, {"job": "sync", "step": "writing 1 cell"}) in said, said
+
+
+def test_a_json_log_lines_moments_are_iso_8601():
+    """A moment among a JSON log line's fields was written by str(): "2026-12-03 05:02:32+00:00",
+    a space for ISO 8601's "T", which a log program's ISO parser refuses. In process."""
+    import logging
+
+    from sheetcrm.logs import JsonFormatter
+
+    record = logging.LogRecord("sheetcrm.run", logging.WARNING, __file__, 1, "behind", None, None)
+    record.fields = {"since": dt.datetime(2026, 12, 3, 5, 2, 32, tzinfo=dt.timezone.utc), "day": dt.date(2026, 12, 3)}
+    line = json.loads(JsonFormatter().format(record))
+    assert (line["since"], line["day"]) == ("2026-12-03T05:02:32+00:00", "2026-12-03")

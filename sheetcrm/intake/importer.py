@@ -242,7 +242,7 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
     # The file's cells are read as the tab's would be: a column's own cells first, then the
     # config's locale, then the language of the tab they go to (never the file's own headers,
     # which would make "03/04/2026" a day in March or in April by what the other columns say).
-    language = tab_locale(spec, table.title, table.header) or team_config(snapshot, config).locale
+    language = tab_locale(spec, table.title, table.header) or team_config(snapshot, config).reading_locale()
     at = find_header_row(spec, grid, config.tab(tab))
     grid, unmapped = _hubspot_probability(grid, at) if tab == "opportunities" else (grid, {})
     grid, shared, shared_said = _shared_fields(spec, table, source, grid, config, at)

@@ -423,4 +423,5 @@ def test_status_says_when_it_was_mirrored_on_the_teams_clock(tmp_path, monkeypat
     assert done.exit_code == 0, done.output
     assert "crm.xlsx: mirrored up to the sync of Nov 23, 2026, at Nov 23, 2026, 10:30:00\u202fAM (0 rows)" in done.stdout
     as_json = CliRunner().invoke(main, ["warehouse", "status", "--format", "json"])
-    assert json.loads(as_json.stdout)["mirrored"][0]["mirrored_at"] == "2026-11-23 09:30:00+00:00"
+    # ISO 8601 with its "T", as every JSON timestamp; str() gave "2026-11-23 09:30:00+00:00".
+    assert json.loads(as_json.stdout)["mirrored"][0]["mirrored_at"] == "2026-11-23T09:30:00+00:00"
