@@ -15,8 +15,10 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from click.testing import CliRunner
 
 from books import xlsx
+from sheetcrm.cli import main
 from sheetcrm.lock import WorkbookLock
 from sheetcrm.workbook.xlsx import XlsxWorkbook
 
@@ -199,15 +201,26 @@ GOOD_STATE = {"version": 1, "pid": 999_999_999, "written_at": "2026-11-30T18:00:
     (json.dumps({**GOOD_STATE, "workbooks": [{**GOOD_STATE["workbooks"][0], "last_sync": {"at": 1}}]}),
      "its field workbooks[0].last_sync.at"),
 ], ids=lambda v: v[:40] if isinstance(v, str) else None)
-def test_a_damaged_state_file_is_one_line_exit_2_naming_what_is_wrong(tmp_path, env, text, where):
+def test_a_damaged_state_file_is_one_line_exit_2_naming_what_is_wrong(tmp_path, env, text, where, monkeypatch):
     """A hand-edited fleet-state.json printed the catalogue's header as a workbook's state (its
-    "state" emptied, `_("")`) or a traceback (a list, a number as text): one line, exit 2."""
+    "state" emptied, `_("")`) or a traceback (a list, a number as text): one line, exit 2.
+    One case through a real process (its exit status and stderr as a shell sees them), the
+    others through the same command in this process (a process each cost most of a minute)."""
     (tmp_path / "fleet.toml").write_text('[[workbook]]\nworkbook = "a.xlsx"\n')
     (tmp_path / "fleet-state.json").write_text(text, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    for name in ("LANG", "LANGUAGE", "LC_ALL"):
+        monkeypatch.setenv(name, env[name])
+    monkeypatch.delenv("SHEETCRM_LANG", raising=False)
     for args in ((), ("--format", "json")):
-        out = sheetcrm("fleet", "status", *args, env=env, cwd=tmp_path)
-        assert (out.returncode, out.stdout, out.stderr.count("\n")) == (2, "", 1), out.stderr
-        assert f"the fleet state is damaged ({where}" in out.stderr and "delete it" in out.stderr
+        if where == "not a JSON object":
+            out = sheetcrm("fleet", "status", *args, env=env, cwd=tmp_path)
+            code, stdout, stderr = out.returncode, out.stdout, out.stderr
+        else:
+            done = CliRunner().invoke(main, ["fleet", "status", *args])
+            code, stdout, stderr = done.exit_code, done.stdout, done.stderr
+        assert (code, stdout, stderr.count("\n")) == (2, "", 1), stderr
+        assert f"the fleet state is damaged ({where}" in stderr and "delete it" in stderr
 
 
 def test_a_damaged_state_of_a_running_fleet_says_the_fleet_rewrites_it(tmp_path, env):
