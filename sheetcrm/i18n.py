@@ -27,7 +27,7 @@ import functools
 import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 from babel.numbers import format_decimal
 from babel.support import NullTranslations, Translations
@@ -93,6 +93,15 @@ def ngettext(singular: str, plural: str, n: int, /, **params: Any) -> str:
     (`1,027 rows`, `1.027 filas`), like the numbers of the tables beside it (`show.number`)."""
     language = current()
     return _fill(catalogue(language).ngettext(singular, plural, n), {"n": count(n, language), **params})
+
+
+def listed(items: Sequence[str], most: int) -> str:
+    """Items for a message, joined by commas: all of a few, else the first `most` and how many
+    more ("ACC-0001, ACC-0002 and 3 more"), in the current language."""
+    shown = ", ".join(items[:most])
+    if len(items) <= most:
+        return shown
+    return ngettext("{rows} and {n} more", "{rows} and {n} more", len(items) - most, rows=shown)
 
 
 def count(n: int, locale: str | None = None) -> str:

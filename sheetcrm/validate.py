@@ -22,7 +22,7 @@ from rapidfuzz import fuzz
 
 from sheetcrm import cells
 from sheetcrm.config import Config, TabSettings
-from sheetcrm.i18n import N_, _, current, in_locale, ngettext, using
+from sheetcrm.i18n import N_, _, current, in_locale, listed, ngettext, using
 from sheetcrm.ids import id_pattern, read_sequences
 from sheetcrm.owned import owned_title, synced_before
 from sheetcrm.inputs import Inputs, read_conversions, read_inputs, read_segments, respell_duplicates
@@ -949,10 +949,7 @@ def unread_columns(tables: dict[str, Table]) -> list[UnreadColumn]:
 
 def rows_listed(rows: list[Row]) -> str:
     """How a message lists rows: "ACC-0002 (row 3), row 7", at most _LISTED named, the rest counted."""
-    listed = ", ".join(row_label(r) for r in rows[:_LISTED])
-    if len(rows) > _LISTED:
-        listed = ngettext("{rows} and {n} more", "{rows} and {n} more", len(rows) - _LISTED, rows=listed)
-    return listed
+    return listed([row_label(r) for r in rows], _LISTED)
 
 
 def restate_left_out(crm: Crm, key: str) -> None:

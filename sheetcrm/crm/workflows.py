@@ -60,7 +60,7 @@ from sheetcrm.crm.conditions import (Choice, ColumnTypeError, Condition, Conditi
                                      unpriced_said)
 from sheetcrm.crm.money import Rates
 from sheetcrm.crm.spellings import key as owner_key, lookup as owner_lookup
-from sheetcrm.i18n import N_, NC_, _, current, every_locale, in_locale, ngettext
+from sheetcrm.i18n import N_, NC_, _, current, every_locale, in_locale, listed, ngettext
 from sheetcrm.intake.text import CELL_CHARS
 from sheetcrm.mail.message import HeaderError, check_mailbox
 from sheetcrm.mail.sandbox import Sandbox, render_problem, syntax_problem
@@ -1330,7 +1330,7 @@ def run(rows: Sequence[RuleRow], world: World, state: State, log: Sequence[LogEn
             row = first.rule.row
             issues.append(_issue(row, "then", row.then, "workflow_waiting", severity="warning", rule=first.rule.id,
                                  action=action_word(first.rule.action, locale), problem=first.message,
-                                 records=_some(sorted({f.subject.id for f in held_firings})), hint=first.hint))
+                                 records=listed(sorted({f.subject.id for f in held_firings}), 5), hint=first.hint))
     # The edge triggers' memory: what every watched value is now.
     for kind, key in sorted(watching):
         if kind in world.absent:
@@ -1369,16 +1369,10 @@ def _unjudged_issue(rule: Rule, passed: Sequence[str]) -> Issue:
                           "reads it, and its row has errors: {listed}. Its events are judged once the row is read.",
                           "{n} records wait for the rule {rule} until their related records are fixed: the "
                           "condition reads them, and their rows have errors: {listed}. Their events are judged "
-                          "once the rows are read.", len(passed), rule=rule.id, listed=_some(passed, 10)),
+                          "once the rows are read.", len(passed), rule=rule.id, listed=listed(passed, 10)),
                  _("Correct the cells the Validation tab shows on that row; the rule then judges each waiting "
                    "event by them, once."))
 
-
-def _some(ids: Sequence[str], most: int = 5) -> str:
-    """IDs for a message: all of a few, else the first `most` and how many more."""
-    if len(ids) <= most:
-        return ", ".join(ids)
-    return _("{ids} and {n} more", ids=", ".join(ids[:most]), n=len(ids) - most)
 
 
 def _baseline(watching: set[tuple[str, str]], world: World, state: State,

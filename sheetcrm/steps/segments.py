@@ -28,6 +28,7 @@ from sheetcrm.crm.conditions import Condition, Unsure
 from sheetcrm.crm.conditions import also_undecided
 from sheetcrm.crm.workflows import Subject, World, note_doubts, undecided_issues, unnamed_word
 from sheetcrm.i18n import _, ngettext
+from sheetcrm.i18n import listed as listed_some
 from sheetcrm.owned import owned_title
 from sheetcrm.plan import owned_tab
 from sheetcrm.render import fraction, money
@@ -186,16 +187,10 @@ def _unread_issue(segment: Segment, listed: list[str]) -> Issue:
                           "condition reads the account, whose row has errors: {listed}.",
                           '{n} contacts are left out of the segment "{name}" until their accounts are fixed: the '
                           "condition reads the account, whose row has errors: {listed}.", len(listed),
-                          name=segment.name, listed=_some(listed)),
+                          name=segment.name, listed=listed_some(listed, 10)),
                  _("Correct the account's cells the Validation tab shows; the contact then joins the segments "
                    "its account's cells qualify it for."))
 
-
-def _some(listed: list[str], most: int = 10) -> str:
-    """At most `most` named, the rest counted, as `validate.rows_listed` says rows."""
-    if len(listed) <= most:
-        return ", ".join(listed)
-    return ngettext("{rows} and {n} more", "{rows} and {n} more", len(listed) - most, rows=", ".join(listed[:most]))
 
 
 def _held(tables: Mapping[str, Table | None], found: Segmented) -> dict[tuple[str, str], dict[str, str]]:
