@@ -38,7 +38,8 @@ A missing, unreadable, corrupt or other-version file is an empty memo: a full
 parse, never an error; of another version's file only the state is kept (a memo of a sheetcrm
 before `written_file` holds it: losing it at the upgrade would overwrite the values people
 typed over computed cells). A memo file no sync has loaded or saved for `UNUSED_DAYS` (a workbook
-deleted, moved, or a demo in a temporary folder) is removed when another one is saved, so the
+deleted, moved, or a demo in a temporary folder) is removed when another one is saved, with the
+learned model's fits kept beside it and the temp files of saves a kill cut short, so the
 cache folder does not grow with every workbook ever synced (a 100k-lead memo is about 150 MB).
 """
 
@@ -66,8 +67,13 @@ from sheetcrm.collector import paused_collector
 FORMAT = 3  # bump when what an entry holds changes shape
 SUFFIX = ".rows"
 UNUSED_DAYS = 30
-# memo_path's names and the grid memos beside them (workbook.xlsx_memo), nothing else in the folder
-_MEMO_NAME = re.compile(r"[0-9a-f]{24}\.(rows|grids)")
+# memo_path's names, the grid memos beside them (workbook.xlsx_memo) and the learned model's fits
+# (`sync.fits_path`): the caches of the folder, nothing else in it (a journal or a state is not one)
+_MEMO_NAME = re.compile(r"[0-9a-f]{24}\.(rows|grids|fits\.json)")
+# What a save killed mid-write leaves of them (cache_file.save's temp file, sync.keep_fits' part),
+# as large as the cache (150 MB at 100k leads): no save takes a day, so one a day old is dead.
+_LEFT_NAME = re.compile(r"[0-9a-f]{24}\.((rows|grids)\w+\.tmp|fits\.json\.part)")
+LEFT_DAYS = 1
 # The first part of the names of `RowMemo.keep_state`'s parts: kept across versions (`load`).
 STATE = "state"
 # A row's parse (table.Row): (record, target, issues, custom cells all readable, the fields
@@ -349,11 +355,15 @@ def save(path: Path, memo: RowMemo) -> bool:
 def prune(folder: Path, now: float, days: float = UNUSED_DAYS) -> list[Path]:
     """Remove the memo files in `folder` that no sync has loaded or saved for `days` days
     (their modification time, which `load` and `save` renew; `now` in seconds since the epoch).
-    Only files named as `memo_path` names them, and the grid memos beside them
-    (`workbook.xlsx_memo`); one that cannot be removed stays. Returns the paths removed.
-    Losing a memo only costs a full parse (or decode) of that workbook's next sync."""
+    Only files named as `memo_path` names them, the grid memos beside them
+    (`workbook.xlsx_memo`) and the learned model's fits (`sync.fits_path`, renewed by
+    `sync.read_fits`), and the temp files of their saves older than `LEFT_DAYS` (a save killed
+    before its rename); one that cannot be removed stays. Returns the paths removed.
+    Losing a memo only costs a full parse (or decode) of that workbook's next sync, and its fits
+    a fit."""
     removed = []
-    for entry in cache_file.unused(folder, _MEMO_NAME, now, days):
+    for entry in [*cache_file.unused(folder, _MEMO_NAME, now, days),
+                  *cache_file.unused(folder, _LEFT_NAME, now, min(days, LEFT_DAYS))]:
         try:
             os.unlink(entry.path)
         except OSError:

@@ -193,12 +193,21 @@ def fits_path(book: Workbook) -> Path | None:
 
 
 def read_fits(book: Workbook) -> FitCache:
-    """The fits an earlier sync kept; none (a fit to make) when missing or unreadable."""
+    """The fits an earlier sync kept; none (a fit to make) when missing or unreadable. Their
+    file's time is renewed, so a prune of unused caches (`parse_cache.prune`) keeps the fits
+    of a workbook whose syncs refit nothing."""
     path = fits_path(book)
+    if path is None:
+        return FitCache()
     try:
-        return FitCache.loads(path.read_text(encoding="utf-8")) if path is not None else FitCache()
+        fits = FitCache.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError):
         return FitCache()
+    try:
+        os.utime(path)
+    except OSError:
+        pass
+    return fits
 
 
 def keep_fits(book: Workbook, cache: FitCache) -> None:
