@@ -6,6 +6,7 @@ checks the formulas against hand-computed figures.)"""
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 
 import openpyxl
@@ -13,6 +14,7 @@ import pytest
 
 from sheetcrm.config import Config
 from sheetcrm.sync import sync
+from sheetcrm.workbook import CellWrite, Plan
 from sheetcrm.workbook.memory import MemoryWorkbook
 from test_workflows import Book
 
@@ -103,6 +105,57 @@ def test_campaigns_tab_computed_on_both_backends(book: Book) -> None:
     again = book.sync(0, Config())
     assert not again.plan.writes and again.result is None
     assert _charts(book) == ["Campaign ROI"]
+
+
+def test_a_campaign_added_later_joins_the_roi_chart(book: Book) -> None:
+    book.sync(0, Config())
+    assert _roi_rows(book) == (2, 3)
+    added = ["CMP-0009", "Autumn Fair", "Event", "Completed", "2026-09-01", "2026-09-02", 500, 400, "USD", "Sam"]
+    if book.kind == "xlsx":
+        # Typed as Excel or LibreOffice save it: the drawing and its chart's name as they were
+        # (openpyxl's save would name every chart anew).
+        book.book.read()
+        book.book.write(Plan(writes=[CellWrite("Campaigns", 4, c, v) for c, v in enumerate(added, 1)]))
+    else:
+        # A person's copy of the chart, the same title and columns: theirs, never moved.
+        [ours] = _google_charts(book)
+        book.server.apply(book.key, [{"addChart": {"chart": {**copy.deepcopy(ours), "chartId": 777}}}])
+        book.append("Campaigns", added)
+    outcome = book.sync(0, Config())
+    assert outcome.plan.writes  # its ID-less figures
+    assert _roi_rows(book) == (2, 4)  # the chart reaches the new campaign
+    if book.kind == "google":
+        assert _roi_rows(book, chart_id=777) == (2, 3)
+        assert _charts(book) == ["Campaign ROI", "Campaign ROI"]
+    else:
+        assert _charts(book) == ["Campaign ROI"]
+    assert not book.sync(0, Config()).plan.writes
+
+
+def _google_charts(book: Book) -> list[dict]:
+    meta = book.traced.book.client.open_by_key(book.key).fetch_sheet_metadata()
+    return next(s for s in meta["sheets"] if s["properties"]["title"] == "Campaigns").get("charts", [])
+
+
+def _roi_rows(book: Book, chart_id: int | None = None) -> tuple[int, int]:
+    """The first and last sheet rows the ROI chart's categories and values cover (on Google,
+    of the chart `chart_id`, else of the only one)."""
+    if book.kind == "xlsx":
+        ws = openpyxl.load_workbook(book.path)["Campaigns"]
+        [chart] = ws._charts
+        refs = {s.cat.numRef.f if s.cat.numRef else s.cat.strRef.f for s in chart.series} | \
+            {s.val.numRef.f for s in chart.series}
+        spans = {tuple(int(part.strip("$").lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ$")) for part in r.split("!")[1].split(":"))
+                 for r in refs}
+        [span] = spans
+        return span
+    charts = _google_charts(book)
+    [chart] = [c for c in charts if c["chartId"] == chart_id] if chart_id is not None else charts[:1]
+    basic = chart["spec"]["basicChart"]
+    sources = [b["sourceRange"]["sources"][0] for b in [d["domain"] for d in basic["domains"]] +
+               [x["series"] for x in basic["series"]]]
+    [span] = {(s.get("startRowIndex", 0) + 2, s["endRowIndex"]) for s in sources}  # from the header row down
+    return span
 
 
 def _same(read, typed) -> bool:

@@ -697,13 +697,32 @@ def test_google_chart_follows_fewer_rows_in_the_same_batch_and_a_persons_chart_i
     assert "updateChartSpec" not in batch_kinds(emu, since)
 
 
-def test_xlsx_chart_on_a_tab_sheetcrm_does_not_own_is_left_alone(tmp_path):
+def _rename_charts(path, name: str) -> None:
+    """Every chart's name in the drawings (cNvPr), as a person's chart has its own."""
+    import re
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:
+        parts = {i.filename: z.read(i) for i in z.infolist()}
+    for part in [n for n in parts if n.startswith("xl/drawings/drawing")]:
+        parts[part] = re.sub(rb'(<(?:\w+:)?cNvPr\b[^>]*?\bname=")[^"]*(")', rb"\g<1>" + name.encode() + rb"\2",
+                             parts[part])
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for part, data in parts.items():
+            z.writestr(part, data)
+
+
+@pytest.mark.parametrize("drawn_by_sheetcrm", [True, False])
+def test_xlsx_chart_on_a_tab_sheetcrm_does_not_own_follows_only_if_sheetcrm_drew_it(tmp_path, drawn_by_sheetcrm):
     book = XlsxWorkbook(tmp_path / "crm.xlsx")
     book.create()
     book.read()
     first = forecast_plan(6)
-    first.mark_owned = []  # a team's tab that happens to hold such a chart
+    first.mark_owned = []  # a team's tab (as Campaigns is) where sheetcrm draws a chart
     book.write(first)
+    if not drawn_by_sheetcrm:
+        # The same title and columns, but a person's chart (or one drawn before sheetcrm named its own).
+        _rename_charts(book.path, "Chart 1")
     book.read()
     book.write(forecast_plan(3, rows_before=6))
-    assert chart_refs(book.path) == {FORECAST_CHART: SIX}
+    assert chart_refs(book.path) == {FORECAST_CHART: THREE if drawn_by_sheetcrm else SIX}

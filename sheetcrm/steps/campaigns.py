@@ -75,8 +75,8 @@ def _issue(table: Table, m: Missing, base: str, locale: str) -> Issue:
 def roi_chart(table: Table | None, locale: str) -> Chart | None:
     """A column chart of each campaign's ROI, on the Campaigns tab to the right of its columns:
     categories the Name column, the series the ROI column, over the tab's rows as this sync
-    reads them (backends draw a chart once, by title: a campaign added later joins it when the
-    chart is deleted and the next sync draws it again). None without the two columns."""
+    reads them (backends draw a chart once, by title, and move the one they drew to these rows
+    with a write: a campaign added later joins it). None without the two columns."""
     if table is None or not table.rows:
         return None
     name, roi = table.header.fields.get("name"), table.header.computed.get("roi")

@@ -180,6 +180,9 @@ HEADER_ROWS = 20  # a tab's header row is looked for this far down (title rows m
 ERROR_TEXTS = frozenset({"#N/A", "#REF!", "#VALUE!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!", "#ERROR!"})
 GUIDE_KEY = "sheetcrm.guide"
 OWNED_KEY = "sheetcrm.tab"  # on each of sheetcrm's own tabs; the value is the title it was marked under
+# On a team's tab, one per chart sheetcrm drew there (the value its chartId): a chart of the same
+# title and columns there may be a person's own, so only these follow their rows (`_fitted_spec`).
+CHART_KEY = "sheetcrm.chart"
 # On each column sheetcrm formatted (a column location, so it moves with the column): a hash of
 # the formats set, the rows they reached and a hash of the codes alone, "<hash>:<rows>:<codes>"
 # (see `_format_requests`; a mark from before has no codes part).
@@ -451,6 +454,7 @@ class _Sheet:
     locked: list[tuple[_Box, list[_Box], str]] = field(default_factory=list)
     marks: dict[int, str] = field(default_factory=dict)       # metadataId -> guide hash, sheetcrm's only
     owned: dict[int, str] = field(default_factory=dict)       # metadataId -> OWNED_KEY's value
+    drawn: set[int] = field(default_factory=set)             # chartIds CHART_KEY names (sheetcrm's charts)
     merges: list[tuple[int, int, int, int]] = field(default_factory=list)  # as Grid.merges
     formats: dict[int, tuple[int, str]] = field(default_factory=dict)  # 0-based column -> (metadataId, value)
     widths: dict[int, int] = field(default_factory=dict)               # 0-based column -> pixels
@@ -757,6 +761,8 @@ class GoogleSheetsWorkbook:
                        if m.get("metadataKey") == GUIDE_KEY},
                 owned={m["metadataId"]: m.get("metadataValue", "") for m in sheet.get("developerMetadata", [])
                        if m.get("metadataKey") == OWNED_KEY},
+                drawn={int(m["metadataValue"]) for m in sheet.get("developerMetadata", [])
+                       if m.get("metadataKey") == CHART_KEY and str(m.get("metadataValue", "")).isdigit()},
                 merges=[_block(m) for m in sheet.get("merges", [])], hidden=bool(props.get("hidden")))
             intent = next((m.get("metadataValue", "") for m in sheet.get("developerMetadata", [])
                            if m.get("metadataKey") == holding.HOLD_KEY), None)
@@ -921,14 +927,22 @@ class GoogleSheetsWorkbook:
                     "metadataId": _fresh_id(used), "metadataKey": OWNED_KEY, "metadataValue": title,
                     "location": {"sheetId": sheet.sheet_id}, "visibility": "DOCUMENT"}}})
         for chart in adding:
-            out.append(_add_chart(chart, sheets[chart.tab].sheet_id, _fresh_id(used)))
-        # A chart drawn before on one of sheetcrm's tabs follows its rows (fewer months, more
-        # stages): left on the rows it was first drawn over, it shows another block's figures.
+            sheet, chart_id = sheets[chart.tab], _fresh_id(used)
+            out.append(_add_chart(chart, sheet.sheet_id, chart_id))
+            if not sheet.owned and chart.tab not in plan.mark_owned:  # a team's tab: say which chart is ours
+                out.append({"createDeveloperMetadata": {"developerMetadata": {
+                    "metadataId": _fresh_id(used), "metadataKey": CHART_KEY, "metadataValue": str(chart_id),
+                    "location": {"sheetId": sheet.sheet_id}, "visibility": "DOCUMENT"}}})
+        # A chart drawn before follows its rows (fewer months, more stages, a campaign added):
+        # left on the rows it was first drawn over, it shows another block's figures or leaves
+        # rows out. On a team's tab, only the charts sheetcrm drew there (CHART_KEY).
         for chart in plan.charts:
             sheet = self._sheets.get(chart.tab)
-            if sheet is None or not sheet.owned or chart.last_row < chart.first_row:
+            if sheet is None or chart.last_row < chart.first_row:
                 continue
             for chart_id, spec in sheet.specs.items():
+                if not sheet.owned and chart_id not in sheet.drawn:
+                    continue
                 if sheet.charts.get(chart_id) == chart.title and (fitted := _fitted_spec(spec, chart, sheet.sheet_id)):
                     out.append({"updateChartSpec": {"chartId": chart_id, "spec": fitted}})
         applying = [g for g in plan.guides if g.tab in sheets and _version(g) not in sheets[g.tab].marks.values()]
@@ -1673,7 +1687,8 @@ def _fitted_spec(spec: dict, chart: Chart, sheet_id: int) -> dict | None:
     """A chart's spec as read with its blocks set to `chart`'s rows (the header row above
     them included), or None when it already has them or is not sheetcrm's: a chart is taken
     as sheetcrm's only when it is a basic chart whose every source is one column of the
-    plan's (categories, then series, in order) on its own tab. A person's chart, or one a
+    plan's (categories, then series, in order) on its own tab (the caller also asks, on a
+    team's tab, that CHART_KEY names it). A person's chart, or one a
     person changed, is never touched."""
     basic = spec.get("basicChart")
     if not basic:

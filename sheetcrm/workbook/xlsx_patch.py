@@ -944,30 +944,33 @@ _CELL_OR_COLUMN = re.compile(r"^\$?([A-Z]+)\$?([0-9]+)(?::\$?([A-Z]+)\$?([0-9]+)
 
 
 def fit_chart_ranges(data: bytes, wanted: dict[str, list[tuple[str, tuple[int, ...], int, int]]]) -> bytes | None:
-    """The package with sheetcrm's charts on its own (marked) tabs following their rows, or
-    None when every one already does. `wanted` maps a tab's title to (chart title, columns
-    (categories first, then series, 1-based), first row, last row) for each chart sheetcrm
-    draws there.
+    """The package with sheetcrm's charts following their rows, or None when every one already
+    does. `wanted` maps a tab's title to (chart title, columns (categories first, then
+    series, 1-based), first row, last row) for each chart sheetcrm draws there.
 
-    A chart is taken as sheetcrm's only when its tab is marked, its title is one of the tab's
-    and every reference it holds is a cell of row first-1 (a series' name) or a one-column
-    block of those columns, all of them on that tab; anything else, a person's chart or one a
-    person changed, keeps its bytes. Its blocks are then set to first..last rows, and the
-    values they last gave (a cache Excel and LibreOffice rebuild on open) dropped."""
+    A chart is taken as sheetcrm's only when it sits on one of sheetcrm's (marked) tabs or was
+    drawn by sheetcrm on a team's tab (its drawing names it `DRAWN_NAME`, as `add_charts`
+    does), its title is one of the tab's and every reference it holds is a cell of row first-1
+    (a series' name) or a one-column block of those columns, all of them on that tab; anything
+    else, a person's chart or one a person changed, keeps its bytes. Its blocks are then set to
+    first..last rows, and the values they last gave (a cache Excel and LibreOffice rebuild on
+    open) dropped."""
     if not wanted:
         return None
     pkg = Package(data)
     parts = sheet_parts(pkg.zip)
     marked = marked_indices(pkg.zip.read(workbook_part(pkg.zip)))
     for i, (tab, sheet) in enumerate(parts):
-        if tab not in wanted or i not in marked or not sheet:
+        if tab not in wanted or not sheet:
             continue
         specs = {title: (cols, first, last) for title, cols, first, last in wanted[tab] if last >= first}
         for kind, drawing in relationships(pkg.zip, sheet).values():
             if not kind.endswith("/drawing") or drawing not in pkg:
                 continue
-            for kind2, chart in relationships(pkg.zip, drawing).values():
-                if not kind2.endswith("/chart") or chart not in pkg:
+            # On a team's tab a chart of the same title and columns may be a person's own.
+            drawn = None if i in marked else _drawn_charts(pkg.read(drawing))
+            for rid, (kind2, chart) in relationships(pkg.zip, drawing).items():
+                if not kind2.endswith("/chart") or chart not in pkg or (drawn is not None and rid not in drawn):
                     continue
                 xml = pkg.read(chart)
                 m = _TITLE.search(xml)
@@ -1456,6 +1459,22 @@ _ANCHOR = re.compile(rb'<((?:\w+:)?(?:oneCellAnchor|twoCellAnchor|absoluteAnchor
 _CNVPR_ID = re.compile(rb'(<(?:\w+:)?cNvPr\b[^>]*?\bid=")([0-9]+)(")')
 _CHART_RID = re.compile(rb'(<(?:\w+:)?chart\b[^>]*?\b(?:\w+:)?id=")([^"]+)(")')
 _DRAWING_REF = re.compile(rb'<(?:\w+:)?drawing\b([^>]*?)/>')
+_CNVPR_NAME = re.compile(rb'(<(?:\w+:)?cNvPr\b[^>]*?\bname=")([^"]*)(")')
+# The name sheetcrm gives each chart it draws (the drawing's cNvPr; Excel's Selection Pane shows
+# it): on a team's tab, where the chart sits among the person's, it is how `fit_chart_ranges`
+# knows the chart is sheetcrm's to move. A rebuild through openpyxl names charts anew ("Chart 1"),
+# so a chart drawn on a team's tab before a rebuild stays where it was drawn.
+DRAWN_NAME = "sheetcrm chart"
+
+
+def _drawn_charts(drawing_xml: bytes) -> set[str]:
+    """The relationship IDs of the charts in a drawing that sheetcrm drew (named `DRAWN_NAME`)."""
+    out = set()
+    for anchor in _ANCHOR.finditer(drawing_xml):
+        name, rid = _CNVPR_NAME.search(anchor[0]), _CHART_RID.search(anchor[0])
+        if name is not None and rid is not None and html.unescape(name[2].decode()) == DRAWN_NAME:
+            out.add(rid[2].decode())
+    return out
 
 
 def add_charts(data: bytes, drawn: dict[str, bytes]) -> bytes:
@@ -1463,7 +1482,7 @@ def add_charts(data: bytes, drawn: dict[str, bytes]) -> bytes:
     scratch package (openpyxl's save of a workbook whose first tab has that title and holds
     the charts, so their references name the tab). Each chart part is added as it is; its
     anchors go into the tab's drawing, a new one or the one the tab has (whose pictures,
-    shapes and charts stay as they are). Raises NeedsRebuild when a tab's drawing is not one
+    shapes and charts stay as they are), each named `DRAWN_NAME`. Raises NeedsRebuild when a tab's drawing is not one
     this can extend."""
     pkg = Package(data)
     parts = dict(sheet_parts(pkg.zip))
@@ -1504,6 +1523,7 @@ def add_charts(data: bytes, drawn: dict[str, bytes]) -> bytes:
             rid = pkg.relate(drawing, "chart", chart)
             xml = _CHART_RID.sub(lambda m: m[1] + rid.encode() + m[3], xml, count=1)
             xml = _CNVPR_ID.sub(lambda m: m[1] + str(next_id).encode() + m[3], xml, count=1)
+            xml = _CNVPR_NAME.sub(lambda m: m[1] + DRAWN_NAME.encode() + m[3], xml, count=1)
             next_id += 1
             # The namespaces of openpyxl's drawing, declared on the anchor itself: it reads the
             # same inside a drawing whatever prefixes that drawing uses.
