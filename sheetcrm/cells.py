@@ -26,7 +26,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import get_month_names
+from babel.dates import get_day_names, get_month_names
 from babel.numbers import format_decimal, get_currency_precision, list_currencies
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
@@ -732,6 +732,24 @@ def _month_table() -> dict[str, int]:
 _MONTHS = _month_table()
 
 
+def _weekday_table() -> dict[str, int]:
+    # English and Spanish, full or abbreviated (Monday is 0, as date.weekday()), and the
+    # shortenings people write beside CLDR's ("Tues", "Thurs").
+    table: dict[str, int] = {}
+    for loc in ("en", "es"):
+        for width in ("wide", "abbreviated"):
+            for number, name in get_day_names(width, "format", loc).items():
+                table[normalize_key(name).rstrip(".")] = number
+    table.update({"tues": 1, "weds": 2, "thur": 3, "thurs": 3})
+    return table
+
+
+_WEEKDAYS = _weekday_table()
+# A weekday before a date with a month's name: "Fri, 3 Apr 2026", "viernes, 3 de abril de 2026"
+# (on `normalize_key`'s text).
+_WEEKDAY_RE = re.compile(r"(?P<w>[a-z]+)\.?,?\s+(?P<rest>.+)")
+
+
 def month_number(word: str) -> int | None:
     """The month (1-12) an English or Spanish month name or its abbreviation names ("Dec",
     "diciembre", "Sept."), whatever the case and accents; None for any other word."""
@@ -827,7 +845,11 @@ def _numeric_date(raw: RawCell, loc: _Locale, m: re.Match[str]) -> _dt.date:
     try:
         other = _dt.date(year, day, month)
     except ValueError:
-        raise _date_error(raw, loc, _no_such_day(year, month, day)) from None
+        # No day either way round: explain the reading whose month exists ("31/04/2026" under
+        # "en" is no 31 April, which is what it means, rather than "there is no month 31").
+        month_ok = 1 <= month <= 12 or not 1 <= day <= 12
+        why = _no_such_day(year, month, day) if month_ok else _no_such_day(year, day, month)
+        raise _date_error(raw, loc, why) from None
     order = _DAY_FIRST if loc.day_first else _MONTH_FIRST
     other_locale = "en" if loc.day_first else "es"
     raise CellError(
@@ -899,7 +921,8 @@ def parse_date(raw: RawCell, locale: str = "en", date1904: bool = False) -> _dt.
 
     Text may be ISO ("2024-03-15", with an optional time), numeric in the locale's order
     ("03/15/2024" en, "15/03/2024" es; '/', '-' or '.'), or use an English or Spanish
-    month name ("Mar 15, 2024", "15 de marzo de 2024"). Times are accepted and dropped: the day
+    month name ("Mar 15, 2024", "15 de marzo de 2024"), after a weekday too ("Fri, 15 Mar 2024":
+    one that is not the date's is a "bad_date" CellError). Times are accepted and dropped: the day
     is the day written, even after a UTC offset ("...T23:30:00Z"); `parse_day` gives the team's.
     Two-digit years below 70 are 20xx, the rest 19xx.
     """
@@ -925,12 +948,22 @@ def parse_date(raw: RawCell, locale: str = "en", date1904: bool = False) -> _dt.
         return _numeric_date(raw, loc, m)
     key = normalize_key(s)
     m = _DAY_MONTH_RE.fullmatch(key) or _MONTH_DAY_RE.fullmatch(key)
+    weekday = None
+    if (m is None or m["m"] not in _MONTHS) and (w := _WEEKDAY_RE.fullmatch(key)) and w["w"] in _WEEKDAYS:
+        # A date with its weekday, as calendars and emails write it: the weekday must be the date's.
+        weekday, key = _WEEKDAYS[w["w"]], w["rest"]
+        m = _DAY_MONTH_RE.fullmatch(key) or _MONTH_DAY_RE.fullmatch(key)
     if m is None:
         raise _date_error(raw, loc)
     month = _MONTHS.get(m["m"])
     if month is None:
         raise _date_error(raw, loc, _('"{word}" is not a month name', word=m["m"]))
-    return _make_date(raw, loc, _year(m["y"]), month, int(m["d"]))
+    day = _make_date(raw, loc, _year(m["y"]), month, int(m["d"]))
+    if weekday is not None and day.weekday() != weekday:
+        names = get_day_names("wide", "format", current())
+        raise _date_error(raw, loc, _("{date} is a {weekday}, not a {written}", date=day.isoformat(),
+                                      weekday=names[day.weekday()], written=names[weekday]))
+    return day
 
 
 def time_of(raw: RawCell) -> _dt.time:

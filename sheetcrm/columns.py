@@ -73,7 +73,10 @@ def _decide(proofs: Counter[str], suggestions: Counter[str], fallback: str, fall
     if proofs:
         ranked = proofs.most_common()
         if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
-            return fallback, True  # a tie: the config or the tab decides, and the others are errors
+            # A tie: the config or the tab decides, and the others are errors. Only the config
+            # settles it: the tab's language (or "en") is a guess, so each ambiguous cell is said
+            # with both readings ("1.250" among one "1,5" and one "2.5" may be 1250 or 1.25).
+            return fallback, fallback_sure
         locale = ranked[0][0]
         # The cells' proof settles the column ("25.000,00 €" makes "12.500 €" 12500, unsaid),
         # but not against the locale the config sets: a "0,925" typed in a column of a team

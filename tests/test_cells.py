@@ -400,6 +400,35 @@ def test_parse_date(raw, locale, date):
     assert parse_date(raw, locale) == date
 
 
+@pytest.mark.parametrize("raw, date", [
+    ("Fri, 3 Apr 2026", dt.date(2026, 4, 3)), ("Friday, April 3, 2026", dt.date(2026, 4, 3)),
+    ("Tues 7 Apr 2026", dt.date(2026, 4, 7)), ("vie. 3 abr. 2026", dt.date(2026, 4, 3)),
+    ("viernes, 3 de abril de 2026", dt.date(2026, 4, 3)), ("sábado 4 de abril de 2026", dt.date(2026, 4, 4))])
+def test_a_date_written_with_its_weekday_is_that_date(raw, date):
+    # As calendars and emails write dates, pasted in: the weekday is checked, not dropped.
+    assert parse_date(raw, "en") == parse_date(raw, "es") == date
+
+
+@pytest.mark.parametrize("raw, locale", [("Thursday, 3 April 2026", "en"), ("mar, 3 abr 2026", "es")])
+def test_a_weekday_that_is_not_the_dates_is_said(raw, locale):
+    with pytest.raises(CellError) as info:
+        parse_date(raw, locale)
+    assert_cell_error(info.value, "bad_date", raw)
+    assert "2026-04-03 is a Friday" in info.value.message
+    with using("es"), pytest.raises(CellError) as info:
+        parse_date(raw, locale)
+    assert "el 2026-04-03 es viernes" in info.value.message
+
+
+@pytest.mark.parametrize("raw, locale", [("31/04/2026", "en"), ("04/31/2026", "es")])
+def test_a_day_past_its_months_end_is_said_so_in_either_order(raw, locale):
+    # Read in the locale's order the month would be 31: the date only has a month the other way
+    # round, and what is wrong with it there is its day.
+    with pytest.raises(CellError) as info:
+        parse_date(raw, locale)
+    assert info.value.message.endswith("that month has only 30 days, not 31.")
+
+
 def test_parse_date_returns_plain_date_for_datetime():
     assert type(parse_date(dt.datetime(2024, 3, 15, 10, 30))) is dt.date
 

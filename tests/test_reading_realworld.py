@@ -259,6 +259,21 @@ def test_a_plain_number_column_keeps_its_locale_and_warns_on_the_ambiguous_cell(
     assert [i.message for i in issues(crm, "ambiguous_number")] == ['"1.500" read as 1.5; could be 1500.']
 
 
+def test_a_column_whose_cells_prove_both_conventions_as_often_still_says_its_ambiguous_cells():
+    # One "1,5" and one "2.5": a tie, which the tab's language breaks (en) only as a guess, so a
+    # quantity "1.250" is 1.25 or 1250 (a quote 1000 times off), said, never read quietly.
+    rows = [["Opportunity", "SKU", "Quantity"], ["Deal", "P1", "1,5"], ["Deal", "P1", "2.5"], ["Deal", "P1", "1.250"]]
+    snapshot = Snapshot(tabs={"Quote Lines": Grid(rows), "Products": Grid([["SKU", "Name", "Unit Price"],
+                                                                              ["P1", "W", 1]])})
+    crm = read_crm(snapshot, Config())
+    said = [(i.code, i.where()) for i in issues(crm) if i.column == "C"]
+    assert said == [("mixed_convention", "Quote Lines!C2"), ("ambiguous_number", "Quote Lines!C4")]
+    # The config's locale alone settles a tie: the same cells read then as it says, unsaid.
+    crm = read_crm(snapshot, Config(locale="en"))
+    assert crm.tables["quote_lines"].rows[2].target.quantity == Decimal("1.25")
+    assert [i.code for i in issues(crm) if i.column == "C"] == ["mixed_convention"]
+
+
 def test_whole_numbers_read_grouped_thousands():
     snapshot = Snapshot(tabs={"Accounts": Grid([["Name", "Employees"], ["A", "1.200"], ["B", "15.000"]])})
     crm = read_crm(snapshot, Config())
