@@ -533,6 +533,12 @@ def _lookalikes(spec: TabSpec, title: str, header: Header, aliases: dict[str, st
             score, target = max(((fuzz.ratio(name, key), target) for name, target in missing
                                  if len(name) >= 5 and not _plural(key, name)), default=(0, None))
             best = target if score >= LOOKALIKE_RATIO else None
+        if best is None and not bracketed:
+            # A short name is under the ratio's reach ("Nmae" is 75 % like "Name"), and one letter
+            # changed there makes other words ("Data", "Game", "Hecha"): only a slip of the hand
+            # that leaves the letters recognisable is said ("Nmae", "Emial", "Dte", "Stge", "Namme").
+            targets = {target for name, target in missing if _slip(key, name)}
+            best = targets.pop() if len(targets) == 1 else None
         if best is None and text.rstrip().endswith(".") and len(stem := cells.normalize_key(text.rstrip()[:-1])) >= 3:
             # An abbreviation ("Prob.", "Tel.", "Cant.") of one missing column's name: its values
             # (a Prob. of 40 %) would be carried and never used, with nothing said.
@@ -544,6 +550,25 @@ def _lookalikes(spec: TabSpec, title: str, header: Header, aliases: dict[str, st
             name = _names(by_field[best], settings)[0]
             report.add(_issue("warning", title, header.row, col, text, text, "header_lookalike", text=text,
                               name=name))
+
+
+def _slip(key: str, name: str) -> bool:
+    """Whether the header `key` is the column name `name` (both normalized keys) typed with one
+    slip: two neighbouring letters swapped ("nmae"), one letter left out ("dte", "stge"), or one
+    typed twice ("namme"); never a letter changed for another, which makes other words ("data"
+    for "date", "game" for "name", "hecha" for "fecha"). Three letters at least: "du" is no Due."""
+    if len(key) < 3 or key == name:
+        return False
+    if len(key) == len(name):
+        diff = [i for i in range(len(key)) if key[i] != name[i]]
+        return len(diff) == 2 and diff[1] == diff[0] + 1 and key[diff[0]] == name[diff[1]] \
+            and key[diff[1]] == name[diff[0]]
+    if len(key) == len(name) - 1:
+        return any(name[:i] + name[i + 1:] == key for i in range(len(name)))
+    if len(key) == len(name) + 1:
+        return any(key[:i] + key[i + 1:] == name and key[i] in key[max(i - 1, 0):i] + key[i + 1:i + 2]
+                   for i in range(len(key)))
+    return False
 
 
 def _plural(key: str, name: str) -> bool:
