@@ -533,6 +533,12 @@ def _lookalikes(spec: TabSpec, title: str, header: Header, aliases: dict[str, st
             score, target = max(((fuzz.ratio(name, key), target) for name, target in missing
                                  if len(name) >= 5 and not _plural(key, name)), default=(0, None))
             best = target if score >= LOOKALIKE_RATIO else None
+        if best is None and not bracketed:
+            # A short name is under the ratio's reach ("Nmae" is 75 % like "Name"), and one letter
+            # changed there makes other words ("Data", "Game", "Hecha"): only a slip of the hand
+            # that leaves the letters recognisable is said ("Nmae", "Emial", "Dte", "Stge", "Namme").
+            targets = {target for name, target in missing if _slip(key, name)}
+            best = targets.pop() if len(targets) == 1 else None
         if best is None and text.rstrip().endswith(".") and len(stem := cells.normalize_key(text.rstrip()[:-1])) >= 3:
             # An abbreviation ("Prob.", "Tel.", "Cant.") of one missing column's name: its values
             # (a Prob. of 40 %) would be carried and never used, with nothing said.
@@ -544,6 +550,25 @@ def _lookalikes(spec: TabSpec, title: str, header: Header, aliases: dict[str, st
             name = _names(by_field[best], settings)[0]
             report.add(_issue("warning", title, header.row, col, text, text, "header_lookalike", text=text,
                               name=name))
+
+
+def _slip(key: str, name: str) -> bool:
+    """Whether the header `key` is the column name `name` (both normalized keys) typed with one
+    slip: two neighbouring letters swapped ("nmae"), one letter left out ("dte", "stge"), or one
+    typed twice ("namme"); never a letter changed for another, which makes other words ("data"
+    for "date", "game" for "name", "hecha" for "fecha"). Three letters at least: "du" is no Due."""
+    if len(key) < 3 or key == name:
+        return False
+    if len(key) == len(name):
+        diff = [i for i in range(len(key)) if key[i] != name[i]]
+        return len(diff) == 2 and diff[1] == diff[0] + 1 and key[diff[0]] == name[diff[1]] \
+            and key[diff[1]] == name[diff[0]]
+    if len(key) == len(name) - 1:
+        return any(name[:i] + name[i + 1:] == key for i in range(len(name)))
+    if len(key) == len(name) + 1:
+        return any(key[:i] + key[i + 1:] == name and key[i] in key[max(i - 1, 0):i] + key[i + 1:i + 2]
+                   for i in range(len(key)))
+    return False
 
 
 def _plural(key: str, name: str) -> bool:
@@ -810,18 +835,24 @@ def _heads_values(labels: list[tuple[int, Any]], index: int, known: dict[int, st
     return None
 
 
-def _repeats_header(raw_row: list[Any], header: Header, known: dict[int, str]) -> bool:
+def _repeats_header(raw_row: list[Any], header: Header, known: dict[int, str],
+                    names: Callable[[str], str | None] = lambda _text: None) -> bool:
     """A row that repeats the header over the CRM columns, as a second block of the same
     columns below the first starts ("CLOSED" deals under the open ones): two or more of its
-    CRM cells say their column's header, and no CRM cell says anything else. Read as a
-    record, it got an ID and an error at each cell ("Stage" is no stage)."""
+    CRM cells say their column's header, or another name of its column (`names(text)`: the
+    field a text names; "Deal Name" over a block whose first header says "Name", "Amount
+    (USD)" over "Amount"), and no CRM cell says anything else. Read as a record, it got an ID
+    and an error at each cell ("Stage" is no stage)."""
+    fields = {col: f for f, col in header.fields.items()}
     same = 0
     for col in known:
         raw = raw_row[col] if col < len(raw_row) else None
         if cells.is_blank(raw):
             continue
         label = header.labels.get(col)
-        if not isinstance(raw, str) or label is None or cells.normalize_key(raw) != cells.normalize_key(label):
+        if not isinstance(raw, str) or label is None:
+            return False
+        if cells.normalize_key(raw) != cells.normalize_key(label) and (col not in fields or names(raw) != fields[col]):
             return False
         same += 1
     return same >= 2
@@ -1006,7 +1037,9 @@ def _parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, c
     known.update({header.custom[name]: kind.type for name, kind in custom_kinds.items()})
     filled = _merged_values(grid) if grid.merges else {}
     id_col = header.fields.get("id")
-    rows = _record_rows(table, grid, header_index, known, filled, report)
+    aliases = _aliases(spec, settings)
+    rows = _record_rows(table, grid, header_index, known, filled, report,
+                        lambda text: _match(spec, aliases, text)[0])
     if header.fields:
         _far_cells(title, grid, header, header_index, rows, known, report)
     _header_currencies(title, header, grid, rows, ctx, report)
@@ -1182,11 +1215,14 @@ class _Cells:
 
 
 def _record_rows(table: Table, grid: Grid, header_index: int, known: dict[int, str],
-                 filled: dict[tuple[int, int], tuple[Any, str | None]], report: Report) -> list[_Cells]:
+                 filled: dict[tuple[int, int], tuple[Any, str | None]], report: Report,
+                 names: Callable[[str], str | None] = lambda _text: None) -> list[_Cells]:
     """The rows under the header that are records, each with what its CRM cells show. Rows
     that are not records but hold stale computed values go to `table.leftovers`. A heading
     alone in its row (`heading_row`) and the header of another table below the records
-    (`other_table`: it and every row below it) are not records, and said at their row."""
+    (`other_table`: it and every row below it) are not records, and said at their row.
+    `names(text)`: the field a header text names, so a header repeated with other names of its
+    columns is no record either (`_repeats_header`)."""
     header = table.header
     id_col = header.fields.get("id")
     computed_cols = set(header.computed.values())
@@ -1242,7 +1278,7 @@ def _record_rows(table: Table, grid: Grid, header_index: int, known: dict[int, s
         # An Excel table's Total Row is no record whatever it holds (its label, in the first
         # column, may read like an ID, or be missing).
         if (other or not real or index in grid.totals or not has_id and _is_total(raw_row, index, known, grid)
-                or _repeats_header(raw_row, header, known)
+                or _repeats_header(raw_row, header, known, names)
                 or index in headings and _is_heading(raw_row, headings[index], known, grid)):
             if any(c < width and not cells.is_blank(raw_row[c]) for c in computed_cols):
                 table.leftovers.append(Row(index + 1, None, None, held))

@@ -327,3 +327,36 @@ def test_a_lookalike_or_missing_columns_hint_names_the_header_the_config_renames
         config)
     said = [(i.message, i.hint) for i in crm.report.issues if i.code == "expected_column"]
     assert len(said) == 1 and '"Deal size"' in said[0][0] and '"Deal size"' in said[0][1]
+
+
+_SHORT = {"Accounts": (["ID", "{}", "Country"], ["", "Acme", "ES"]),
+          "Contacts": (["ID", "Last Name", "{}"], ["", "Ruiz", "ana@b.example"]),
+          "Activities": (["ID", "{}", "Type", "Subject"], ["", "2026-01-05", "Call", "Intro"]),
+          "Opportunities": (["ID", "Name", "Account", "{}", "Amount"], ["", "A", "Acme", "Proposal", 100]),
+          "Actividades": (["ID", "{}", "Tipo", "Asunto"], ["", "2026-01-05", "Llamada", "Intro"])}
+
+
+def _short(tab: str, header: str) -> list[tuple[str, str, str]]:
+    head, row = _SHORT[tab]
+    crm = read_crm(Snapshot(tabs={tab: Grid([[h.format(header) for h in head], row])}), Config())
+    return [(i.column, i.code, i.message) for i in crm.report.issues if i.code == "header_lookalike"]
+
+
+@pytest.mark.parametrize("tab, header, name", [
+    ("Accounts", "Nmae", "Name"), ("Accounts", "Nam", "Name"), ("Accounts", "Namme", "Name"),
+    ("Contacts", "Emial", "Email"), ("Activities", "Dte", "Date"), ("Opportunities", "Stge", "Stage"),
+    ("Opportunities", "Satge", "Stage"), ("Actividades", "Fehca", "Date")])
+def test_a_short_header_typed_with_one_slip_is_said_to_look_like_the_missing_column(tab, header, name):
+    """Known at stop 39: "Nmae", "Dte", "Emial", "Stge" were under the ratio's length, so a tab
+    whose required column was typed so read no row with only `missing_column` said, and the
+    header meant was never named. Two letters swapped, one left out or one doubled is said."""
+    [(_col, _code, message)] = _short(tab, header)
+    assert f'"{header}"' in message and f'looks like "{name}"' in message
+
+
+@pytest.mark.parametrize("tab, header", [("Activities", "Data"), ("Accounts", "Game"), ("Actividades", "Hecha"),
+                                         ("Activities", "Du"), ("Accounts", "Nane"), ("Opportunities", "Sage")])
+def test_a_short_header_one_letter_off_is_the_teams_own_column(tab, header):
+    """One letter changed makes another word (Data, Game, Hecha): not said to be the column.
+    "Sage" is Stage with a letter left out, so it is said; "Nane" (n for m) is not."""
+    assert bool(_short(tab, header)) is (header == "Sage")

@@ -846,3 +846,26 @@ def test_a_second_columns_value_keeps_the_currency_its_cells_format_shows(tmp_pa
     book = XlsxWorkbook(path)
     assert import_file(book, Config(), tmp_path / "deals.xlsx", "opportunities").counts["added"] == 1
     assert book.read().tabs["Opportunities"].rows[1][4:7] == [1200, None, "EUR"]
+
+
+@pytest.mark.parametrize("whole, first, last", [
+    ("Mrs. Smith", None, "Smith"), ("Dr. Juan Pérez", "Juan", "Pérez"), ("Sr. García", None, "García"),
+    ("Ing. Ana López", "Ana", "López"), ("Sra. Ana García López", "Ana", "García López"),
+    ("Prof. Dr. Hans Müller", "Hans", "Müller"), ("Ms Jane Doe", "Jane", "Doe"), ("Smith, Mrs. Jane", "Jane", "Smith"),
+    ("Doña Carmen Ruiz", "Carmen", "Ruiz"), ("Dona Reed", "Dona", "Reed"), ("Judge Reinhold", "Judge", "Reinhold"),
+    ("Don Johnson", "Don", "Johnson"), ("Dr.", None, "Dr.")])
+def test_a_courtesy_title_before_a_whole_name_is_no_first_name(whole, first, last):
+    """Known at stop 39: "Mrs. Smith" was First Name "Mrs." (an email greeting "Dear Mrs."),
+    "Dr. Juan Pérez" First "Dr." and Last "Juan Pérez", in an import, a form or a website post.
+    A title in English or Spanish is left out; a word that is also a given name (Judge, Don, Dona
+    without its ñ) is the first name, and "Don" before two more words is said as in doubt."""
+    from sheetcrm.intake.forms import split_in_doubt, split_name, web_lead_values
+    from sheetcrm.intake.web import lead_fields
+
+    assert split_name(whole) == (first, last)
+    assert not split_in_doubt(whole)
+    assert split_in_doubt("Don Pedro Sánchez") and split_in_doubt("Dr. Mary Ann Smith")
+    web = web_lead_values({"name": whole}, "Web", "New", None)
+    assert (web["first_name"], web["last_name"]) == (first, last)
+    # A website post whose first_name agrees with the name less its title is not refused.
+    assert lead_fields({"name": ["Dr. Juan Pérez"], "first_name": ["Juan"]}, {})[1] == {}

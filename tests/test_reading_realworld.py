@@ -632,6 +632,20 @@ def test_a_header_repeated_over_a_second_block_is_not_a_record():
     assert not [i for i in crm.report.issues if i.tab == "Oportunidades" and i.row == 6]
 
 
+def test_a_header_repeated_with_other_names_of_its_columns_is_not_a_record():
+    """A second block's header typed with other names of the same columns ("Deal Name" and
+    "Amount (USD)" over a block headed "Name" and "Amount"; "ID" in the ID column) was read as a
+    deal whose ID is "ID", with an error at each cell and the left_out warning naming it. A row
+    whose CRM cells each name their own column, by any of its names, is no record."""
+    rows = [["ID", "Name", "Account", "Stage", "Amount"], ["OPP-0001", "A", "Acme", "Proposal", 1000], [],
+            ["ID", "Deal Name", "Account", "Stage", "Amount (USD)"], ["OPP-0002", "B", "Acme", "Closed Won", 4000],
+            ["Stage", "Acme", "Name", None, None]]
+    snapshot = Snapshot(tabs={"Accounts": Grid([["ID", "Name"], ["ACC-0001", "Acme"]]), "Opportunities": Grid(rows)})
+    crm = read_crm(snapshot, Config())
+    assert [r.row for r in crm.tables["opportunities"].rows] == [2, 5, 6]  # other words under other columns: a record
+    assert {i.row for i in crm.report.issues if i.tab == "Opportunities" and i.row} == {6}
+
+
 def test_a_section_heading_merged_across_the_table_is_not_a_record():
     """Found at stop 39: a team's group heading ("ZONA NORTE" merged over the row) was read as
     a deal named so: an ID written beside it, required errors inside the merged block. One

@@ -541,13 +541,36 @@ def split_name(whole: str | None) -> tuple[str | None, str | None]:
     A name written last name first, before a comma, splits there: "García López, María José" ->
     ("María José", "García López") (split at the space it was First "García", Last "López,
     María José"); not before a suffix ("John Smith, Jr." -> ("John", "Smith, Jr."))."""
-    text = (whole or "").strip()
+    text = _without_honorifics((whole or "").strip())
     last, comma, first = text.partition(",")
     if comma and last.strip() and first.strip() and "," not in first \
             and cells.normalize_key(first).rstrip(".") not in _SUFFIXES:
-        return first.strip(), last.strip()
+        return _without_honorifics(first.strip()), last.strip()
     first, _sep, last = text.partition(" ")
     return (first if last.strip() else None), (last.strip() or first or None)
+
+
+def _without_honorifics(text: str) -> str:
+    """A name without the courtesy titles it starts with ("Mrs. Smith" -> "Smith", "Dr. Juan
+    Pérez" -> "Juan Pérez", "Prof. Dr. Hans Müller" -> "Hans Müller"): a title is no first name,
+    and "Dear Mrs.," no greeting. The name's last word is kept whatever it is."""
+    words = text.split()
+    start = 0
+    while start < len(words) - 1 and words[start].casefold().rstrip(".") in _HONORIFICS:
+        start += 1
+    return " ".join(words[start:]) if start else text
+
+
+# Courtesy and academic titles written before a name, in English and Spanish (compared
+# case-folded, without their full stop, accents kept: "Doña" is a title, "Dona" a given name).
+# Our own short list rather than a name parser's: nameparser (2.6) takes "Judge" and "Prince"
+# for titles, so "Judge Reinhold" lost his first name, and misses Spanish "Sra."/"Don". Words
+# that are also given names ("Don", "Dean", "Judge") are not here: "Don Pedro Sánchez" is said
+# as a split in doubt instead (`split_in_doubt`).
+_HONORIFICS = frozenset((  # not for people: compared
+    "mr mrs ms mx miss dr prof rev sir dame "
+    "sr sra srta sres srs dra doña dña dn lic licda licdo lcda lcdo ing arq abg abog mtro mtra "
+    "profa excmo excma ilmo ilma").split())
 
 
 # What may follow a comma in a name written first name first: not a first name.
@@ -579,6 +602,10 @@ def split_in_doubt(whole: str) -> bool:
     Smith", "María José García López", "María del Carmen Ruiz", "John F. Kennedy"). A first name
     and two surnames ("Juan Pérez Gómez") or a surname with particles ("Ann de la Vega") split
     right, and two words always do; so does a name written "Last, First" (`split_name`)."""
+    words = whole.split()
+    if words and words[0].casefold() == "don" and len(words) > 2:
+        return True  # Spanish "Don Pedro Sánchez" (a title) or English "Don Henry Smith" (a name)
+    whole = _without_honorifics(whole)
     if "," in whole:
         last, _comma, first = whole.partition(",")
         if split_name(whole) == (first.strip(), last.strip()):
