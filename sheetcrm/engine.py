@@ -31,7 +31,7 @@ from sheetcrm.crm.stages import (CATEGORIES, configured_probability, contradicts
 from sheetcrm.crm.words import CATEGORY, LEAD_STATUS, STAGE, Words, team_words
 from sheetcrm.i18n import _, current
 from sheetcrm.parse_cache import fields_of
-from sheetcrm.records import LEAD_STATUSES, Lead, Opportunity
+from sheetcrm.records import LEAD_STATUSES, Lead, Opportunity, lead_status_choices
 from sheetcrm.report import Issue, column_letter
 from sheetcrm.validate import Crm, UnreadColumn, UnreadTab, parse_context, unread_columns
 from sheetcrm.warehouse.keep import ARCHIVE_ID, ARCHIVED, Archive, calibrated, id_spellings
@@ -158,11 +158,14 @@ def compute(crm: Crm, config: Config, as_of: dt.date, fit_cache: FitCache | None
     # The custom columns the Leads tab reads as percentages (the learned reasons show "15%", not
     # "15") and as money (the model reads "8.000 €" and "$5,000" both in the base currency).
     percent, money = leads_typed(crm, "percent"), leads_typed(crm, "money")
+    # A rule on the Status compares the status its word names: a [lead_statuses] word's too.
+    statuses = lead_status_choices(config.lead_statuses)
     scoring = remember("lead_scores", (fields_of(leads), fields_of(activities), config.scoring.model_dump(mode="json"),
                                        as_of, current(), reading, percent, money,
-                                       (rates.base, sorted(rates.per_unit.items())) if money else None),
+                                       (rates.base, sorted(rates.per_unit.items())) if money else None,
+                                       config.lead_statuses),
                        lambda: score_leads(leads, activities, config.scoring, as_of, cache=fit_cache, reading=reading,
-                                           percent=percent, money=money, rates=rates))
+                                           percent=percent, money=money, rates=rates, statuses=statuses))
     table = crm.tables.get("opportunities")
     title = table.title if table is not None else names.CRM_TABS["opportunities"]
     amount_col = table.header.fields.get("amount") if table is not None else None

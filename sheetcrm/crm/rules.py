@@ -34,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 from sheetcrm import columns as column_reading
 from sheetcrm.cells import CellError, half_up, is_blank, normalize_key, parse_amount, parse_bool, parse_date, quoted
 from sheetcrm.i18n import NC_, _, current, in_locale, ngettext
-from sheetcrm.records import Activity, Lead
+from sheetcrm.records import Activity, Lead, lead_status_choices
 
 Op = Literal["equals", "in", "contains", "regex", "range", "present", "absent"]
 # bool before int: in pydantic's smart union an exact type wins, so TOML `true` stays a bool.
@@ -185,6 +185,9 @@ def _lead_kinds() -> Mapping[str, str]:
                              for name, info in Lead.model_fields.items()})
 
 
+# normalize_key(word) -> lead status: the built-in words, English and Spanish.
+_BUILT_IN_STATUSES = MappingProxyType(lead_status_choices({}))
+
 _RANGED = {"number": frozenset({"number", "integer", "money", "percent"}), "date": frozenset({"date", "datetime"})}
 
 
@@ -217,6 +220,21 @@ def check_columns(rules: Iterable[Rule], custom_fields: Iterable[str]) -> None:
                                'give min and max of its type', i=i, column=rule.column,
                                bounds=_("dates") if bounds == "date" else _("numbers"), kind=kind,
                                example=f'"{rule.column}" = {{ type = "{bounds}" }}'))
+
+
+def status_words(rules: Iterable[Rule], statuses: Mapping[str, str]) -> None:
+    """Raise ValueError naming the first word an `equals` or `in` rule on the Status compares with
+    that is no word of a lead status (`statuses`: normalize_key(word) -> status, the built-in
+    words and the config's `[lead_statuses]`): such a rule would never give its points."""
+    for i, rule in enumerate(rules, 1):
+        if rule.lead_field != "status" or rule.op not in ("equals", "in"):
+            continue
+        for word in rule.values or [rule.value]:
+            if normalize_key(as_text(word)) not in statuses:
+                known = ", ".join(dict.fromkeys(statuses.values()))
+                raise ValueError(_('rule {i} on "{column}": {value} is not a lead status; write one of {statuses} '
+                                   '(or its Spanish word), or give it to one under [lead_statuses]', i=i,
+                                   column=rule.column, value=quoted(as_text(word)), statuses=known))
 
 
 def cell_value(lead: Lead, field: str | None, custom_key: str, header_keys: dict[str, str]) -> Any:
@@ -385,9 +403,11 @@ class _Candidate:
 
 class CompiledRule:
     """A rule with its operands readied once (folded needles, compiled regex) for many cells;
-    `reading`: how the tab reads its text cells' numbers and dates."""
+    `reading`: how the tab reads its text cells' numbers and dates; `statuses`: normalize_key(word)
+    -> lead status, the words the read takes for a Status (`records.lead_status_choices`; None:
+    the built-in ones)."""
 
-    def __init__(self, rule: Rule, reading: Reading = PLAIN):
+    def __init__(self, rule: Rule, reading: Reading = PLAIN, statuses: Mapping[str, str] | None = None):
         self.rule = rule
         self.reading = reading
         self.field = rule.lead_field
@@ -397,6 +417,12 @@ class CompiledRule:
         op = rule.op
         if op in ("equals", "in"):
             self._candidates = [_Candidate(v) for v in (rule.values or [rule.value])]  # type: ignore[list-item]
+            if self.field == "status":
+                # A lead's Status is the status the read understood ("Contactado", a [lead_statuses]
+                # word: Contacted): the rule's word is compared as that status, and named as written.
+                words = statuses or _BUILT_IN_STATUSES
+                for c in self._candidates:
+                    c.text = normalize_key(words.get(c.text, c.text))
             # The values a text cell may equal once read as a number or a date.
             self._typed = [(kind, found) for kind in ("number", "date")
                            if (found := [(c, v) for c in self._candidates if (v := getattr(c, kind)) is not None])]
@@ -522,12 +548,13 @@ class _Column:
 
 class RuleSet:
     """All rules compiled for one scoring run: per lead, the points and the ranked reasons.
-    `reading`: how the Leads tab reads its text cells' numbers and dates (CompiledRule)."""
+    `reading`: how the Leads tab reads its text cells' numbers and dates, `statuses` the words it
+    reads a Status by (CompiledRule)."""
 
-    def __init__(self, rules: Iterable[Rule], reading: Reading = PLAIN):
+    def __init__(self, rules: Iterable[Rule], reading: Reading = PLAIN, statuses: Mapping[str, str] | None = None):
         columns: dict[tuple[str | None, str], list[CompiledRule]] = {}
         for rule in rules:
-            compiled = CompiledRule(rule, reading)
+            compiled = CompiledRule(rule, reading, statuses)
             columns.setdefault((compiled.field, compiled.custom_key if compiled.field is None else ""), []).append(
                 compiled)
         self._columns = [_Column(group) for group in columns.values()]

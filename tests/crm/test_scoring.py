@@ -324,6 +324,34 @@ def test_whole_words_is_a_contains_option_and_contains_alone_stays_a_substring()
         settings(rule("Source", "equals", value="Web", whole_words=True))
 
 
+def test_a_status_rule_compares_the_status_its_word_names_as_the_read_does():
+    # A Spanish team's "Contactado" and a [lead_statuses] word ("Attempted") are the Status the
+    # read understood (Contacted): a rule naming either gave no points, silently.
+    from sheetcrm.records import lead_status_choices
+
+    config = Config.model_validate({"lead_statuses": {"Contacted": ["Attempted"]}, "scoring": {
+        "base": 0, "engagement": {}, "rules": [rule("Estado", "equals", 10, value="Contactado"),
+                                               rule("Status", "in", 7, values=["Attempted", "Nuevo"])]}})
+    read = parse_context(config)
+    leads = [Lead.model_validate({"id": f"LEAD-{i}", "last_name": "Doe", "status": word}, context=read)
+             for i, word in enumerate(["Attempted", "Contacted", "Nueva", "Qualified"])]
+    result = score_leads(leads, [], config.scoring, AS_OF, statuses=lead_status_choices(config.lead_statuses))
+    assert [s.score for s in result.scores.values()] == [17, 17, 7, 0]
+    assert result.scores["LEAD-0"].why == "Estado = Contactado +10; Status = Attempted +7"  # the rule's words
+    # Without the config's words a rule still reads the built-in ones in either language.
+    assert one(lead(status="Contactada"), config.scoring).score == 10
+
+
+def test_a_status_rule_naming_no_status_is_a_config_error_that_lists_the_statuses():
+    for words in (["Contactda"], ["New", "Attempted"]):  # a typo; a word no [lead_statuses] gives
+        with pytest.raises(ValidationError) as e:
+            Config.model_validate({"scoring": {"rules": [rule("Status", "in", values=words)]}})
+        assert (f'rule 1 on "Status": "{words[-1]}" is not a lead status; write one of New, Contacted, Qualified, '
+                'Unqualified, Converted') in str(e.value)
+    Config.model_validate({"lead_statuses": {"New": ["Attempted"]},
+                           "scoring": {"rules": [rule("Status", "in", values=["New", "Attempted"])]}})
+
+
 def test_short_history_falls_back_to_rules_and_says_so():
     leads = ([lead(id=f"LEAD-{i}", status="Converted") for i in range(12)]
              + [lead(id=f"LEAD-{i + 100}", status="Unqualified") for i in range(30)]
