@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 
 from sheetcrm import columns as column_reading
 from sheetcrm.cells import CellError, half_up, is_blank, normalize_key, parse_amount, parse_bool, parse_date, quoted
+from sheetcrm.crm.money import Rates
 from sheetcrm.i18n import NC_, _, current, in_locale, ngettext
 from sheetcrm.records import Activity, Lead, lead_status_choices
 
@@ -506,31 +507,76 @@ class CompiledRule:
             cell = float(number) if number is not None else None
         if cell is None or (lo is not None and cell < lo) or (hi is not None and cell > hi):
             return None
-        if rule.label:
-            return rule.label
-        if lo is not None and hi is not None:
-            return f"{col} {show_figure(lo)}–{show_figure(hi)}"
-        return f"{col} ≥ {show_figure(lo)}" if lo is not None else f"{col} ≤ {show_figure(hi)}"
+        return rule.label or range_name(col, lo, hi)
+
+
+def range_name(column: str, lo: Any, hi: Any) -> str:
+    """A range rule as its reason names it: "Budget ≥ 1000", "Budget ≤ 5000", "Budget 1000–5000"."""
+    if lo is not None and hi is not None:
+        return f"{column} {show_figure(lo)}–{show_figure(hi)}"
+    return f"{column} ≥ {show_figure(lo)}" if lo is not None else f"{column} ≤ {show_figure(hi)}"
 
 
 # A column's verdicts on one cell: the (Why text, points) of the rules that match it, and the
-# (rule, read's error) of those it leaves undecided.
-Verdicts = tuple[tuple[tuple[str, float], ...], tuple[tuple[CompiledRule, CellError], ...]]
+# (rule, read's error or the money cell's NoRate) of those it leaves undecided.
+Verdicts = tuple[tuple[tuple[str, float], ...], tuple[tuple["CompiledRule", Any], ...]]
+
+
+@dataclass(frozen=True)
+class NoRate:
+    """A money cell the rules cannot put in the base currency: its `amount` as read, the `currency`
+    it is in (an ISO code; None: the base one) with no rate, or `unsure`, the symbol it was
+    written with that names several currencies ("kr")."""
+
+    amount: Decimal
+    currency: str | None
+    unsure: str | None = None
+
+
+def in_base(lead: Lead, field: str | None, custom_key: str, amount: Any, rates: Rates,
+            header_keys: dict[str, str]) -> Decimal | NoRate:
+    """A money cell's `amount` in `rates.base`, as a workflow condition and the learned model read
+    it: in the currency the cell names (`Record.priced`), else the lead's Currency, else the base
+    one; `NoRate` when it cannot be put there."""
+    priced = None
+    for name, one in (lead.priced or {}).items():
+        key = name if field is not None else header_keys.setdefault(name, normalize_key(name))
+        if key == (field if field is not None else custom_key):
+            priced = one
+            break
+    number = as_number(amount)
+    if number is None:
+        return amount  # not an amount (a text cell the read kept): compared as it is
+    if priced is None or priced.currency is None and priced.symbol is None:
+        code = lead.currency
+    else:
+        code = priced.currency
+        if code is None or priced.symbol is not None and code != rates.base:
+            return NoRate(number, code, priced.symbol)
+    rate = rates.rate(code)
+    return NoRate(number, code) if rate is None else number * rate
 
 
 class _Column:
-    """The rules that read one column, with their verdicts memoized per distinct cell value."""
+    """The rules that read one column, with their verdicts memoized per distinct cell value;
+    `rates`: the column holds money, compared in `rates.base`."""
 
-    def __init__(self, rules: list[CompiledRule]):
+    def __init__(self, rules: list[CompiledRule], rates: Rates | None = None):
         self.rules = rules
         self.field = rules[0].field
         self.custom_key = rules[0].custom_key
         # Emails and phones are unique per lead: memoizing them would only grow a dict.
         self.presence_only = all(r.rule.op in ("present", "absent") for r in rules)
+        self.rates = None if self.presence_only else rates
         self._memo: dict[Any, Verdicts] = {}
 
     def factors(self, lead: Lead, header_keys: dict[str, str]) -> Verdicts:
         value = cell_value(lead, self.field, self.custom_key, header_keys)
+        if self.rates is not None and not is_blank(value):
+            # "5000 MXN" is not 5000 of the base currency: a rule's bound is in the base currency.
+            value = in_base(lead, self.field, self.custom_key, value, self.rates, header_keys)
+            if isinstance(value, NoRate):
+                return self._no_rate(value)
         key: Any = is_blank(value) if self.presence_only else (value.__class__, value)
         try:
             return self._memo[key]
@@ -539,6 +585,13 @@ class _Column:
             return found
         except TypeError:  # an unhashable cell: custom values are open-ended
             return self._evaluate(value)
+
+    def _no_rate(self, cell: NoRate) -> Verdicts:
+        """A filled money cell with no amount in the base currency: present, and undecided for
+        every rule that compares it."""
+        present = [(r, r.verdict(cell.amount)) for r in self.rules if r.rule.op in ("present", "absent")]
+        return (tuple((v, r.points) for r, v in present if isinstance(v, str)),
+                tuple((r, cell) for r in self.rules if r.rule.op not in ("present", "absent")))
 
     def _evaluate(self, value: Any) -> Verdicts:
         verdicts = [(r, r.verdict(value)) for r in self.rules]
@@ -549,15 +602,19 @@ class _Column:
 class RuleSet:
     """All rules compiled for one scoring run: per lead, the points and the ranked reasons.
     `reading`: how the Leads tab reads its text cells' numbers and dates, `statuses` the words it
-    reads a Status by (CompiledRule)."""
+    reads a Status by (CompiledRule); `money`: its own columns that hold money (by header), which
+    with the Amount the rules compare in `rates.base` (None: as written, no rates known)."""
 
-    def __init__(self, rules: Iterable[Rule], reading: Reading = PLAIN, statuses: Mapping[str, str] | None = None):
+    def __init__(self, rules: Iterable[Rule], reading: Reading = PLAIN, statuses: Mapping[str, str] | None = None,
+                 money: Iterable[str] = (), rates: Rates | None = None):
         columns: dict[tuple[str | None, str], list[CompiledRule]] = {}
         for rule in rules:
             compiled = CompiledRule(rule, reading, statuses)
             columns.setdefault((compiled.field, compiled.custom_key if compiled.field is None else ""), []).append(
                 compiled)
-        self._columns = [_Column(group) for group in columns.values()]
+        priced = {normalize_key(header) for header in money}
+        self._columns = [_Column(group, rates if field == "amount" or field is None and key in priced else None)
+                         for (field, key), group in columns.items()]
         self._header_keys: dict[str, str] = {}
         # Leads share combinations of matched rules, so the sum and the ranking are memoized too.
         self._combos: dict[tuple, tuple[float, tuple[tuple[str, float], ...]]] = {}
@@ -581,13 +638,14 @@ class RuleSet:
 class RuleDoubt:
     """A rule a lead's cell left undecided: the lead's sheet `row` and `lead_id`, the `rule`, the
     Lead `field` it reads (None: a custom column, `rule.column`) and the read's `problem`
-    (ambiguous_number, ambiguous_date, mixed_convention) with the cell's raw value."""
+    (ambiguous_number, ambiguous_date, mixed_convention) with the cell's raw value, or the money
+    cell's `NoRate`."""
 
     row: int
     lead_id: str | None
     rule: Rule
     field: str | None
-    problem: CellError
+    problem: CellError | NoRate
 
 
 class Engagement:

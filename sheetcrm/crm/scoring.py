@@ -171,11 +171,13 @@ def _clamp(x: float) -> float:
 
 def rule_scores(leads: Sequence[Lead], activities: Iterable[Activity], settings: ScoringSettings,
                 as_of: dt.date, reading: Reading = PLAIN, undecided: list[RuleDoubt] | None = None,
-                statuses: Mapping[str, str] | None = None) -> list[tuple[int, str]]:
+                statuses: Mapping[str, str] | None = None, money: Iterable[str] = (), rates: Rates | None = None
+                ) -> list[tuple[int, str]]:
     """(score, why) for each lead, in order, by the rules and decayed engagement. `reading`: how
     the Leads tab reads its text cells' numbers and dates, `statuses` the words it reads a Status
-    by (`rules.RuleSet`); the rules its cells leave undecided are added to `undecided` when given."""
-    rules = RuleSet(settings.rules, reading, statuses)
+    by, `money` its own money columns, compared with the Amount in `rates.base` (`rules.RuleSet`);
+    the rules its cells leave undecided are added to `undecided` when given."""
+    rules = RuleSet(settings.rules, reading, statuses, money, rates)
     engagement = Engagement(activities, settings.engagement, settings.half_life_days, as_of, settings.engagement_cap)
     base = settings.base
     texts: dict[tuple, str] = {}
@@ -260,10 +262,11 @@ def score_leads(leads: Iterable[Lead], activities: Iterable[Activity], settings:
     `reading`: (locale, set by the config) of the Leads tab, how the rules read a text cell as a
     number or a date; the rules a cell leaves undecided are the result's `doubts`. `percent`: the
     custom headers the tab reads as percentages, which the learned reasons show as such; `money`:
-    those it reads as money, which the learned model reads in `rates.base` (`learned.fit`);
+    those it reads as money, which the learned model reads in `rates.base` (`learned.fit`) and the
+    rules compare there, as the Amount;
     `statuses`: normalize_key(word) -> lead status, the words the tab reads a Status by, as the
     rules compare one (`records.lead_status_choices`; None: the built-in words)."""
-    leads = list(leads)
+    leads, money = list(leads), list(money)
     converted, unqualified = closed_counts(leads)
     why_not = _learned_or_why_not(converted, unqualified, settings.learned)
     scored = [lead for lead in leads if lead.id is not None]
@@ -290,7 +293,7 @@ def score_leads(leads: Iterable[Lead], activities: Iterable[Activity], settings:
                            auc=_auc_text(model.cv_auc[model.chosen])))
     else:
         method = "rules"
-        ranked = rule_scores(scored, activities, settings, as_of, reading, doubts, statuses)
+        ranked = rule_scores(scored, activities, settings, as_of, reading, doubts, statuses, money, rates)
         for lead, (score, text) in zip(scored, ranked):
             scores[lead.id] = LeadScore(lead.id, score, settings.grades.grade(score), None, text,  # type: ignore[index]
                                         method)
@@ -376,7 +379,7 @@ def evaluate(leads: Iterable[Lead], activities: Iterable[Activity], settings: Sc
     """
     if not 0 < test_fraction < 1:
         raise ValueError(_("test_fraction must be between 0 and 1"))
-    leads = list(leads)
+    leads, money = list(leads), list(money)
     rng = random.Random(seed)
     by_outcome: dict[int, list[Lead]] = {0: [], 1: []}
     open_leads: list[Lead] = []
@@ -414,7 +417,7 @@ def evaluate(leads: Iterable[Lead], activities: Iterable[Activity], settings: Sc
         method: Method = "learned"
     else:
         probabilities = [score / 100 for score, _ in rule_scores(test, activities, settings, as_of, reading,
-                                                                 statuses=statuses)]
+                                                                 statuses=statuses, money=money, rates=rates)]
         method = "rules"
         extra["note"] = _("{reason}; scored by rules", reason=why_not)
     return {"method": method, **extra, "auc": roc_auc(labels, probabilities),  # type: ignore[arg-type]

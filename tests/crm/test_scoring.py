@@ -352,6 +352,30 @@ def test_a_status_rule_naming_no_status_is_a_config_error_that_lists_the_statuse
                            "scoring": {"rules": [rule("Status", "in", values=["New", "Attempted"])]}})
 
 
+def test_a_money_rule_compares_amounts_in_the_base_currency_as_conditions_do():
+    # "Budget ≥ 1000" gave its points to a "5000 MXN" budget (250 USD) and not to "900 EUR"
+    # (1080 USD): the amount was compared as written, whatever its currency.
+    from sheetcrm.crm.money import Rates
+    from sheetcrm.crm.rules import NoRate
+    from sheetcrm.records import Priced
+
+    rates = Rates("USD", {"MXN": Decimal("0.05"), "EUR": Decimal("1.2")})
+    s = settings(rule("Budget", "range", 10, min=1000), rule("Amount", "range", 100, min=1000),
+                 rule("Budget", "present", 1))
+
+    def budget(i: int, value: str, named: str | None = None, **fields) -> Lead:  # named: the cell's currency
+        priced = {"Budget": Priced(currency=named)} if named else None
+        return lead(id=f"LEAD-{i}", custom={"Budget": Decimal(value)}, priced=priced, row=i + 1, **fields)
+
+    leads = [budget(0, "5000", "MXN"), budget(1, "900", "EUR"), budget(2, "5000", amount=5000, currency="MXN"),
+             budget(3, "1200", amount=1200), budget(4, "800", "CHF")]
+    result = score_leads(leads, [], s, AS_OF, money=["budget"], rates=rates)
+    assert [result.scores[f"LEAD-{i}"].score for i in range(5)] == [1, 11, 1, 100, 1]
+    # No rate for CHF: neither true nor false, said at the cell (engine._undecided_rules), never as written.
+    (doubt,) = result.doubts
+    assert (doubt.row, doubt.rule.column, doubt.problem) == (5, "Budget", NoRate(Decimal("800"), "CHF"))
+
+
 def test_short_history_falls_back_to_rules_and_says_so():
     leads = ([lead(id=f"LEAD-{i}", status="Converted") for i in range(12)]
              + [lead(id=f"LEAD-{i + 100}", status="Unqualified") for i in range(30)]
