@@ -645,13 +645,16 @@ def segment(target: Target, name: str, fmt: str, as_of: dt.datetime | None) -> N
 @contextmanager
 def _read(target: Target, fmt: str) -> Iterator[tuple[Config, Workbook, Crm, Any]]:
     """The workbook read and validated under one progress display (shown for text output):
-    (config, workbook, the read, the display, for the command's own phases after these)."""
+    (config, workbook, the read, the display, for the command's own phases after these). Read
+    as a sync reads it (`validate.team_config`): a Spanish workbook with no `locale` in the config
+    falls back on Spanish for its numbers, and the command speaks its language (`Crm.language`)."""
     config, book = target.open()
-    from sheetcrm.validate import read_crm  # after open(): see the note at the imports
+    from sheetcrm.validate import read_crm, team_config  # after open(): see the note at the imports
 
     with show.progress(fmt == "text") as bar:
         with bar.phase("reading"):
             snapshot = book.read()
+        config = team_config(snapshot, config)
         with bar.phase("validating"):
             crm = read_crm(snapshot, config)
         yield config, book, crm, bar
@@ -767,15 +770,19 @@ def forecast(target: Target, as_of: dt.datetime | None, months: int | None, fmt:
 @user_errors
 def score(target: Target, as_of: dt.datetime | None, evaluate: bool, seed: int, fmt: str) -> None:
     from sheetcrm.engine import leads_reading, leads_typed
+    from sheetcrm.records import lead_status_choices
 
     if evaluate:
         with _read(target, fmt) as (config, _book, crm, bar):
+            # The workbook's language, as a sync's: the note and the table alike (`Crm.language`).
+            click.get_current_context().with_resource(using(crm.language))
             day = as_of.date() if as_of else team_time.today(config)
             try:
                 with bar.phase("computing"):
                     data = evaluate_scoring(crm.records("leads"), crm.records("activities"), config.scoring, day,
-                                        seed=seed, reading=leads_reading(crm), money=leads_typed(crm, "money"),
-                                        rates=crm.inputs.rates if crm.inputs is not None else None)
+                                            seed=seed, reading=leads_reading(crm), money=leads_typed(crm, "money"),
+                                            rates=crm.inputs.rates if crm.inputs is not None else None,
+                                            statuses=lead_status_choices(config.lead_statuses))
             except ValueError as e:
                 _fail(str(e))
         if fmt == "json":
@@ -814,7 +821,9 @@ def score(target: Target, as_of: dt.datetime | None, evaluate: bool, seed: int, 
                   show.points(Decimal(str(b["observed"]))), show.number(b["n"])] for b in data["calibration"]],
                 right=[1, 2, 3]))
         return
-    results = _results(target, as_of, fmt)
+    crm, results = _computed(target, as_of, fmt)
+    # The note and the Why were written in the workbook's language (`Crm.language`): so is the table.
+    click.get_current_context().with_resource(using(crm.language))
     ranked = sorted(results.scoring.scores.values(), key=lambda s: (-s.score, s.lead_id))
     if fmt == "json":
         echo_json(json.dumps({"method": results.scoring.method, "note": results.scoring.note,

@@ -21,6 +21,7 @@ from pydantic import Field, PrivateAttr, ValidationError, ValidationInfo, field_
 from sheetcrm.crm.duplicates import DuplicateSettings
 from sheetcrm.crm.cases import CaseSettings, check_zone
 from sheetcrm.crm.conversion import ConversionSettings
+from sheetcrm.crm.rules import status_words
 from sheetcrm.crm.scoring import ScoringSettings
 from sheetcrm.crm.segments import SegmentSettings
 from sheetcrm.crm.workflows import WorkflowSettings, check_follow_ups
@@ -33,7 +34,7 @@ from sheetcrm.i18n import N_, _, current, environment_locale, ngettext
 from sheetcrm.intake.settings import FormSettings, ServeSettings
 from sheetcrm.mail.smtp import SmtpSettings
 from sheetcrm.os_errors import os_problem
-from sheetcrm.records import LEAD_STATUSES, check_lead_statuses
+from sheetcrm.records import LEAD_STATUSES, check_lead_statuses, lead_status_choices
 from sheetcrm.settings import HOUR, MINUTE, ConfigError, KeyedProblem, Section, problem, seconds
 from sheetcrm.warehouse.settings import WarehouseSettings
 
@@ -222,6 +223,16 @@ class Config(Section):
             raise KeyedProblem("cases.timezone", _(
                 '"{cases}" is not the team\'s time zone "{zone}" (the top-level timezone): a case\'s times are read '
                 'in the team\'s zone; remove this one, or write the same zone in both', cases=cases, zone=self.timezone))
+        return self
+
+    @model_validator(mode="after")
+    def _scoring_statuses(self) -> "Config":
+        # After the fields: `[lead_statuses]` is read after `[scoring]`, and a rule's Status word
+        # may be one it gives. A word of no status would be a rule that never gives its points.
+        try:
+            status_words(self.scoring.rules, lead_status_choices(self.lead_statuses))
+        except ValueError as e:
+            raise KeyedProblem("scoring", str(e)) from None
         return self
 
     def zone_name(self) -> str | None:

@@ -15,15 +15,16 @@ from decimal import Decimal
 from typing import Any, Callable, Iterable
 
 from sheetcrm import cells, names
+from sheetcrm.names import tab_title
 from sheetcrm.config import Config
 from sheetcrm.crm import (Forecast, HistoryRow, Kpis, OpportunityMetrics, Rates, RelatedIndex, StageTable,
                           compute_kpis, forecast, missing_rate_issues, opportunity_metrics,
                           record_changes, stage_entered, stage_win_rates, to_base)
-from sheetcrm.crm.conditions import Doubt, doubt_said
+from sheetcrm.crm.conditions import Doubt, Money, doubt_said
 from sheetcrm.crm.cases import (CaseInput, CaseMetrics, CaseSummary, case_metrics, first_responses, problems,
                                 summarize)
 from sheetcrm.crm.learned import FitCache
-from sheetcrm.crm.rules import PLAIN, Reading, RuleDoubt, show
+from sheetcrm.crm.rules import PLAIN, NoRate, Reading, RuleDoubt, range_name, show
 from sheetcrm.crm.scoring import LeadScore, ScoringResult, score_leads
 from sheetcrm.crm.spellings import Spellings
 from sheetcrm.crm.stages import (CATEGORIES, configured_probability, contradicts_stage, forecast_category, in_pipeline,
@@ -31,7 +32,7 @@ from sheetcrm.crm.stages import (CATEGORIES, configured_probability, contradicts
 from sheetcrm.crm.words import CATEGORY, LEAD_STATUS, STAGE, Words, team_words
 from sheetcrm.i18n import _, current
 from sheetcrm.parse_cache import fields_of
-from sheetcrm.records import LEAD_STATUSES, Lead, Opportunity
+from sheetcrm.records import LEAD_STATUSES, Lead, Opportunity, lead_status_choices
 from sheetcrm.report import Issue, column_letter
 from sheetcrm.validate import Crm, UnreadColumn, UnreadTab, parse_context, unread_columns
 from sheetcrm.warehouse.keep import ARCHIVE_ID, ARCHIVED, Archive, calibrated, id_spellings
@@ -158,11 +159,15 @@ def compute(crm: Crm, config: Config, as_of: dt.date, fit_cache: FitCache | None
     # The custom columns the Leads tab reads as percentages (the learned reasons show "15%", not
     # "15") and as money (the model reads "8.000 €" and "$5,000" both in the base currency).
     percent, money = leads_typed(crm, "percent"), leads_typed(crm, "money")
+    # A rule on the Status compares the status its word names: a [lead_statuses] word's too.
+    statuses = lead_status_choices(config.lead_statuses)
     scoring = remember("lead_scores", (fields_of(leads), fields_of(activities), config.scoring.model_dump(mode="json"),
                                        as_of, current(), reading, percent, money,
-                                       (rates.base, sorted(rates.per_unit.items())) if money else None),
+                                       (rates.base, sorted(rates.per_unit.items()))
+                                       if money or any(r.lead_field == "amount" for r in config.scoring.rules) else None,
+                                       config.lead_statuses),
                        lambda: score_leads(leads, activities, config.scoring, as_of, cache=fit_cache, reading=reading,
-                                           percent=percent, money=money, rates=rates))
+                                           percent=percent, money=money, rates=rates, statuses=statuses))
     table = crm.tables.get("opportunities")
     title = table.title if table is not None else names.CRM_TABS["opportunities"]
     amount_col = table.header.fields.get("amount") if table is not None else None
@@ -175,7 +180,7 @@ def compute(crm: Crm, config: Config, as_of: dt.date, fit_cache: FitCache | None
         lead_history=lead_history, words=words,
         warnings=[*missing_rate_issues(opportunities, rates, title, *amount_at,
                                        base_unset="currency" not in config.model_fields_set),
-                  *_closed_before_created(opportunities, stages, table), *_undecided_rules(scoring.doubts, leads_tab),
+                  *_closed_before_created(opportunities, stages, table), *_undecided_rules(scoring.doubts, leads_tab, rates),
                   *_contradicting_overrides(opportunities, stages, table, words)],
         cases=case_results(crm, config, as_of) if "cases" in crm.tables else None,
         unread=[*crm.tabs_not_found, *unread_columns(crm.tables)],
@@ -210,11 +215,12 @@ def _closed_before_created(opportunities: list[Opportunity], stages: StageTable,
             if o.close_date and o.created and o.close_date < o.created and stages.kind(o.stage) == "won"]
 
 
-def _undecided_rules(doubts: Iterable[RuleDoubt], table: Any) -> list[Issue]:
+def _undecided_rules(doubts: Iterable[RuleDoubt], table: Any, rates: Rates) -> list[Issue]:
     """A warning at each Leads cell that left scoring rules undecided (`RuleDoubt`: a text cell
-    that reads two ways as the number or date an `equals` or `in` rule compares), naming every
-    such rule, in the words a workflow condition's doubt has (`conditions.doubt_said`): the
-    read's code (ambiguous_number…), and the rules gave the lead no points."""
+    that reads two ways as the number or date an `equals` or `in` rule compares, or an amount
+    with no rate to the base currency), naming every such rule, in the words a workflow
+    condition's doubt has (`conditions.doubt_said`): the read's code (ambiguous_number…, or
+    missing_rate, ambiguous_currency), and the rules gave the lead no points."""
     if table is None:
         return []
     customs = {cells.normalize_key(h): col for h, col in table.header.custom.items()}
@@ -223,7 +229,9 @@ def _undecided_rules(doubts: Iterable[RuleDoubt], table: Any) -> list[Issue]:
         col = (table.header.fields.get(d.field) if d.field is not None
                else customs.get(cells.normalize_key(d.rule.column)))
         rule = d.rule.label or (f"{d.rule.column} = {show(d.rule.value)}" if d.rule.op == "equals" else
-                                f"{d.rule.column} in ({', '.join(show(v) for v in d.rule.values)})")
+                                f"{d.rule.column} in ({', '.join(show(v) for v in d.rule.values)})" if d.rule.op == "in"
+                                else range_name(d.rule.column, d.rule.min, d.rule.max) if d.rule.op == "range"
+                                else f"{d.rule.column} {d.rule.op} {show(d.rule.value)}")
         entry = found.setdefault((d.row, col), (d, []))
         named = _("the scoring rule {rule}", rule=cells.quoted(rule))
         if named not in entry[1]:
@@ -231,9 +239,17 @@ def _undecided_rules(doubts: Iterable[RuleDoubt], table: Any) -> list[Issue]:
     out = []
     for (row, col), (d, rules) in found.items():
         header = table.header.labels.get(col, d.rule.column) if col is not None else d.rule.column
-        code, message, hint = doubt_said(Doubt((None, header), None, None, d.problem), rules, header, "", "")
+        problem = d.problem
+        if isinstance(problem, NoRate):
+            money = Money(problem.amount, problem.currency, problem.unsure)
+            code, message, hint = doubt_said(Doubt((None, header), money, None), rules, header, rates.base,
+                                             tab_title("rates", current()))
+            raw: Any = show(problem.amount)
+        else:
+            code, message, hint = doubt_said(Doubt((None, header), None, None, problem), rules, header, "", "")
+            raw = problem.raw
         out.append(Issue("warning", table.title, row, column_letter(col + 1) if col is not None else None, header,
-                         d.problem.raw, code, message, hint))
+                         raw, code, message, hint))
     return out
 
 

@@ -438,6 +438,23 @@ def test_a_scoring_rule_says_at_the_cell_a_text_cell_it_cannot_read_for_sure(tmp
     assert "declare the column's type" in first.hint
 
 
+def test_a_money_scoring_rule_compares_in_the_base_currency_and_says_a_cell_it_cannot_put_there(tmp_path):
+    """`Budget ≥ 1000` on a money column: "5000 MXN" (250 USD) is below it, "900 EUR" (1080 USD)
+    above; "800 CHF" has no rate, so the rule is neither true nor false there, said at the cell."""
+    book = XlsxWorkbook(xlsx(tmp_path / "crm.xlsx", {
+        "Leads": [["ID", "Last Name", "Status", "Budget"], ["LEAD-0001", "A", "New", "5000 MXN"],
+                  ["LEAD-0002", "B", "New", "900 EUR"], ["LEAD-0003", "C", "New", "800 CHF"]],
+        "Rates": [["Currency", "Rate"], ["MXN", 0.05], ["EUR", 1.2]]}))
+    config = Config.model_validate({"tabs": {"leads": {"custom_fields": {"Budget": {"type": "money"}}}},
+                                    "scoring": {"base": 0, "engagement": {}, "rules": [
+                                        {"column": "Budget", "op": "range", "min": 1000, "points": 20}]}})
+    outcome = sync(book, config, as_of=dt.date(2026, 3, 15))
+    assert [s.score for s in outcome.results.scoring.scores.values()] == [0, 20, 0]
+    [said] = [i for i in outcome.crm.report.issues if i.tab == "Leads"]
+    assert (said.row, said.column, said.code) == (4, "D", "missing_rate")
+    assert 'No exchange rate for CHF: the scoring rule "Budget ≥ 1000" compares Budget in USD' in said.message
+
+
 def test_the_configs_locale_settles_a_scoring_rules_text_cell(tmp_path):
     """With `locale = "es"` set, "1.500" is 1500 and "04/03/2026" the 4th of March: the rule holds,
     nothing to say. Said in Spanish when it cannot (a cell written the English way)."""

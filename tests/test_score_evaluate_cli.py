@@ -168,3 +168,45 @@ def test_evaluate_holds_out_the_same_leads_however_an_id_less_tab_is_sorted(tmp_
         seen.append(json.loads(done.stdout))
     assert seen[0]["n_test"] == 7 and seen[0]["calibration"], seen[0]
     assert seen[1] == seen[0] and seen[2] == seen[0], seen
+
+
+def test_score_and_evaluate_speak_the_workbooks_language_as_a_sync_does(tmp_path, monkeypatch):
+    # A Spanish workbook with no locale in the config: `score` printed a Spanish note under English
+    # headers ("Score", "Why"), and `score --evaluate` all of it in English, though `validate` and
+    # `sync` speak Spanish to it.
+    from click.testing import CliRunner
+
+    from books import xlsx
+    from sheetcrm.cli import main
+
+    rows = [["ID", "Apellidos", "Estado"], *([f"LEAD-{i:04d}", f"L{i}", ["Convertido", "No cualificado"][i % 2]]
+                                              for i in range(6))]
+    xlsx(tmp_path / "crm.xlsx", {"Leads": rows, "Oportunidades": [["ID", "Nombre", "Cuenta", "Etapa"]]})
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LANG", "en_US.UTF-8")
+    scored = CliRunner().invoke(main, ["score", "--workbook", "crm.xlsx", "--as-of", "2026-01-01"])
+    assert scored.exit_code == 0, scored.output
+    assert "Puntuación  Grado  Conversión  Por qué" in scored.stdout, scored.stdout
+    held = CliRunner().invoke(main, ["score", "--workbook", "crm.xlsx", "--evaluate", "--as-of", "2026-01-01"])
+    assert held.exit_code == 0, held.output
+    assert "leads apartados" in held.stdout and "Método: reglas" in held.stdout, held.stdout
+    assert "el modelo aprendido necesita" in held.stdout, held.stdout
+
+
+def test_evaluate_compares_a_status_rule_by_the_configs_status_words(tmp_path, monkeypatch):
+    # `Status = Won` with Won a [lead_statuses] word of Converted gave no held-out lead points.
+    from click.testing import CliRunner
+
+    from books import xlsx
+    from sheetcrm.cli import main
+
+    rows = [["ID", "Last Name", "Status"], *([f"LEAD-{i:04d}", f"L{i}", ["Won", "Lost"][i % 2]] for i in range(20))]
+    xlsx(tmp_path / "crm.xlsx", {"Leads": rows})
+    (tmp_path / "sheetcrm.toml").write_text(
+        '[lead_statuses]\nConverted = ["Won"]\nUnqualified = ["Lost"]\n'
+        '[scoring]\nrules = [{ column = "Status", op = "equals", value = "Won", points = 40 }]\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    done = CliRunner().invoke(main, ["score", "--workbook", "crm.xlsx", "--evaluate", "--format", "json"])
+    assert done.exit_code == 0, done.output
+    data = json.loads(done.stdout)
+    assert data["method"] == "rules" and data["auc"] == 1.0, data

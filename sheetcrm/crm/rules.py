@@ -33,8 +33,9 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 
 from sheetcrm import columns as column_reading
 from sheetcrm.cells import CellError, half_up, is_blank, normalize_key, parse_amount, parse_bool, parse_date, quoted
+from sheetcrm.crm.money import Rates
 from sheetcrm.i18n import NC_, _, current, in_locale, ngettext
-from sheetcrm.records import Activity, Lead
+from sheetcrm.records import Activity, Lead, lead_status_choices
 
 Op = Literal["equals", "in", "contains", "regex", "range", "present", "absent"]
 # bool before int: in pydantic's smart union an exact type wins, so TOML `true` stays a bool.
@@ -185,6 +186,9 @@ def _lead_kinds() -> Mapping[str, str]:
                              for name, info in Lead.model_fields.items()})
 
 
+# normalize_key(word) -> lead status: the built-in words, English and Spanish.
+_BUILT_IN_STATUSES = MappingProxyType(lead_status_choices({}))
+
 _RANGED = {"number": frozenset({"number", "integer", "money", "percent"}), "date": frozenset({"date", "datetime"})}
 
 
@@ -217,6 +221,21 @@ def check_columns(rules: Iterable[Rule], custom_fields: Iterable[str]) -> None:
                                'give min and max of its type', i=i, column=rule.column,
                                bounds=_("dates") if bounds == "date" else _("numbers"), kind=kind,
                                example=f'"{rule.column}" = {{ type = "{bounds}" }}'))
+
+
+def status_words(rules: Iterable[Rule], statuses: Mapping[str, str]) -> None:
+    """Raise ValueError naming the first word an `equals` or `in` rule on the Status compares with
+    that is no word of a lead status (`statuses`: normalize_key(word) -> status, the built-in
+    words and the config's `[lead_statuses]`): such a rule would never give its points."""
+    for i, rule in enumerate(rules, 1):
+        if rule.lead_field != "status" or rule.op not in ("equals", "in"):
+            continue
+        for word in rule.values or [rule.value]:
+            if normalize_key(as_text(word)) not in statuses:
+                known = ", ".join(dict.fromkeys(statuses.values()))
+                raise ValueError(_('rule {i} on "{column}": {value} is not a lead status; write one of {statuses} '
+                                   '(or its Spanish word), or give it to one under [lead_statuses]', i=i,
+                                   column=rule.column, value=quoted(as_text(word)), statuses=known))
 
 
 def cell_value(lead: Lead, field: str | None, custom_key: str, header_keys: dict[str, str]) -> Any:
@@ -385,9 +404,11 @@ class _Candidate:
 
 class CompiledRule:
     """A rule with its operands readied once (folded needles, compiled regex) for many cells;
-    `reading`: how the tab reads its text cells' numbers and dates."""
+    `reading`: how the tab reads its text cells' numbers and dates; `statuses`: normalize_key(word)
+    -> lead status, the words the read takes for a Status (`records.lead_status_choices`; None:
+    the built-in ones)."""
 
-    def __init__(self, rule: Rule, reading: Reading = PLAIN):
+    def __init__(self, rule: Rule, reading: Reading = PLAIN, statuses: Mapping[str, str] | None = None):
         self.rule = rule
         self.reading = reading
         self.field = rule.lead_field
@@ -397,6 +418,12 @@ class CompiledRule:
         op = rule.op
         if op in ("equals", "in"):
             self._candidates = [_Candidate(v) for v in (rule.values or [rule.value])]  # type: ignore[list-item]
+            if self.field == "status":
+                # A lead's Status is the status the read understood ("Contactado", a [lead_statuses]
+                # word: Contacted): the rule's word is compared as that status, and named as written.
+                words = statuses or _BUILT_IN_STATUSES
+                for c in self._candidates:
+                    c.text = normalize_key(words.get(c.text, c.text))
             # The values a text cell may equal once read as a number or a date.
             self._typed = [(kind, found) for kind in ("number", "date")
                            if (found := [(c, v) for c in self._candidates if (v := getattr(c, kind)) is not None])]
@@ -480,31 +507,76 @@ class CompiledRule:
             cell = float(number) if number is not None else None
         if cell is None or (lo is not None and cell < lo) or (hi is not None and cell > hi):
             return None
-        if rule.label:
-            return rule.label
-        if lo is not None and hi is not None:
-            return f"{col} {show_figure(lo)}–{show_figure(hi)}"
-        return f"{col} ≥ {show_figure(lo)}" if lo is not None else f"{col} ≤ {show_figure(hi)}"
+        return rule.label or range_name(col, lo, hi)
+
+
+def range_name(column: str, lo: Any, hi: Any) -> str:
+    """A range rule as its reason names it: "Budget ≥ 1000", "Budget ≤ 5000", "Budget 1000–5000"."""
+    if lo is not None and hi is not None:
+        return f"{column} {show_figure(lo)}–{show_figure(hi)}"
+    return f"{column} ≥ {show_figure(lo)}" if lo is not None else f"{column} ≤ {show_figure(hi)}"
 
 
 # A column's verdicts on one cell: the (Why text, points) of the rules that match it, and the
-# (rule, read's error) of those it leaves undecided.
-Verdicts = tuple[tuple[tuple[str, float], ...], tuple[tuple[CompiledRule, CellError], ...]]
+# (rule, read's error or the money cell's NoRate) of those it leaves undecided.
+Verdicts = tuple[tuple[tuple[str, float], ...], tuple[tuple["CompiledRule", Any], ...]]
+
+
+@dataclass(frozen=True)
+class NoRate:
+    """A money cell the rules cannot put in the base currency: its `amount` as read, the `currency`
+    it is in (an ISO code; None: the base one) with no rate, or `unsure`, the symbol it was
+    written with that names several currencies ("kr")."""
+
+    amount: Decimal
+    currency: str | None
+    unsure: str | None = None
+
+
+def in_base(lead: Lead, field: str | None, custom_key: str, amount: Any, rates: Rates,
+            header_keys: dict[str, str]) -> Decimal | NoRate:
+    """A money cell's `amount` in `rates.base`, as a workflow condition and the learned model read
+    it: in the currency the cell names (`Record.priced`), else the lead's Currency, else the base
+    one; `NoRate` when it cannot be put there."""
+    priced = None
+    for name, one in (lead.priced or {}).items():
+        key = name if field is not None else header_keys.setdefault(name, normalize_key(name))
+        if key == (field if field is not None else custom_key):
+            priced = one
+            break
+    number = as_number(amount)
+    if number is None:
+        return amount  # not an amount (a text cell the read kept): compared as it is
+    if priced is None or priced.currency is None and priced.symbol is None:
+        code = lead.currency
+    else:
+        code = priced.currency
+        if code is None or priced.symbol is not None and code != rates.base:
+            return NoRate(number, code, priced.symbol)
+    rate = rates.rate(code)
+    return NoRate(number, code) if rate is None else number * rate
 
 
 class _Column:
-    """The rules that read one column, with their verdicts memoized per distinct cell value."""
+    """The rules that read one column, with their verdicts memoized per distinct cell value;
+    `rates`: the column holds money, compared in `rates.base`."""
 
-    def __init__(self, rules: list[CompiledRule]):
+    def __init__(self, rules: list[CompiledRule], rates: Rates | None = None):
         self.rules = rules
         self.field = rules[0].field
         self.custom_key = rules[0].custom_key
         # Emails and phones are unique per lead: memoizing them would only grow a dict.
         self.presence_only = all(r.rule.op in ("present", "absent") for r in rules)
+        self.rates = None if self.presence_only else rates
         self._memo: dict[Any, Verdicts] = {}
 
     def factors(self, lead: Lead, header_keys: dict[str, str]) -> Verdicts:
         value = cell_value(lead, self.field, self.custom_key, header_keys)
+        if self.rates is not None and not is_blank(value):
+            # "5000 MXN" is not 5000 of the base currency: a rule's bound is in the base currency.
+            value = in_base(lead, self.field, self.custom_key, value, self.rates, header_keys)
+            if isinstance(value, NoRate):
+                return self._no_rate(value)
         key: Any = is_blank(value) if self.presence_only else (value.__class__, value)
         try:
             return self._memo[key]
@@ -514,6 +586,13 @@ class _Column:
         except TypeError:  # an unhashable cell: custom values are open-ended
             return self._evaluate(value)
 
+    def _no_rate(self, cell: NoRate) -> Verdicts:
+        """A filled money cell with no amount in the base currency: present, and undecided for
+        every rule that compares it."""
+        present = [(r, r.verdict(cell.amount)) for r in self.rules if r.rule.op in ("present", "absent")]
+        return (tuple((v, r.points) for r, v in present if isinstance(v, str)),
+                tuple((r, cell) for r in self.rules if r.rule.op not in ("present", "absent")))
+
     def _evaluate(self, value: Any) -> Verdicts:
         verdicts = [(r, r.verdict(value)) for r in self.rules]
         return (tuple((v, r.points) for r, v in verdicts if isinstance(v, str)),
@@ -522,15 +601,20 @@ class _Column:
 
 class RuleSet:
     """All rules compiled for one scoring run: per lead, the points and the ranked reasons.
-    `reading`: how the Leads tab reads its text cells' numbers and dates (CompiledRule)."""
+    `reading`: how the Leads tab reads its text cells' numbers and dates, `statuses` the words it
+    reads a Status by (CompiledRule); `money`: its own columns that hold money (by header), which
+    with the Amount the rules compare in `rates.base` (None: as written, no rates known)."""
 
-    def __init__(self, rules: Iterable[Rule], reading: Reading = PLAIN):
+    def __init__(self, rules: Iterable[Rule], reading: Reading = PLAIN, statuses: Mapping[str, str] | None = None,
+                 money: Iterable[str] = (), rates: Rates | None = None):
         columns: dict[tuple[str | None, str], list[CompiledRule]] = {}
         for rule in rules:
-            compiled = CompiledRule(rule, reading)
+            compiled = CompiledRule(rule, reading, statuses)
             columns.setdefault((compiled.field, compiled.custom_key if compiled.field is None else ""), []).append(
                 compiled)
-        self._columns = [_Column(group) for group in columns.values()]
+        priced = {normalize_key(header) for header in money}
+        self._columns = [_Column(group, rates if field == "amount" or field is None and key in priced else None)
+                         for (field, key), group in columns.items()]
         self._header_keys: dict[str, str] = {}
         # Leads share combinations of matched rules, so the sum and the ranking are memoized too.
         self._combos: dict[tuple, tuple[float, tuple[tuple[str, float], ...]]] = {}
@@ -554,13 +638,14 @@ class RuleSet:
 class RuleDoubt:
     """A rule a lead's cell left undecided: the lead's sheet `row` and `lead_id`, the `rule`, the
     Lead `field` it reads (None: a custom column, `rule.column`) and the read's `problem`
-    (ambiguous_number, ambiguous_date, mixed_convention) with the cell's raw value."""
+    (ambiguous_number, ambiguous_date, mixed_convention) with the cell's raw value, or the money
+    cell's `NoRate`."""
 
     row: int
     lead_id: str | None
     rule: Rule
     field: str | None
-    problem: CellError
+    problem: CellError | NoRate
 
 
 class Engagement:

@@ -170,12 +170,14 @@ def _clamp(x: float) -> float:
 
 
 def rule_scores(leads: Sequence[Lead], activities: Iterable[Activity], settings: ScoringSettings,
-                as_of: dt.date, reading: Reading = PLAIN, undecided: list[RuleDoubt] | None = None
+                as_of: dt.date, reading: Reading = PLAIN, undecided: list[RuleDoubt] | None = None,
+                statuses: Mapping[str, str] | None = None, money: Iterable[str] = (), rates: Rates | None = None
                 ) -> list[tuple[int, str]]:
     """(score, why) for each lead, in order, by the rules and decayed engagement. `reading`: how
-    the Leads tab reads its text cells' numbers and dates (`rules.RuleSet`); the rules its cells
-    leave undecided are added to `undecided` when given."""
-    rules = RuleSet(settings.rules, reading)
+    the Leads tab reads its text cells' numbers and dates, `statuses` the words it reads a Status
+    by, `money` its own money columns, compared with the Amount in `rates.base` (`rules.RuleSet`);
+    the rules its cells leave undecided are added to `undecided` when given."""
+    rules = RuleSet(settings.rules, reading, statuses, money, rates)
     engagement = Engagement(activities, settings.engagement, settings.half_life_days, as_of, settings.engagement_cap)
     base = settings.base
     texts: dict[tuple, str] = {}
@@ -253,14 +255,18 @@ def _ignored_note(model: LearnedModel) -> str:
 
 def score_leads(leads: Iterable[Lead], activities: Iterable[Activity], settings: ScoringSettings,
                 as_of: dt.date, cache: FitCache | None = None, reading: Reading = PLAIN,
-                percent: Iterable[str] = (), money: Iterable[str] = (), rates: Rates | None = None) -> ScoringResult:
+                percent: Iterable[str] = (), money: Iterable[str] = (), rates: Rates | None = None,
+                statuses: Mapping[str, str] | None = None) -> ScoringResult:
     """Every lead with an ID scored. `cache`: fits kept by the caller between syncs (`learned.FitCache`),
     so an unchanged history is not fitted again; the result is the same with or without it.
     `reading`: (locale, set by the config) of the Leads tab, how the rules read a text cell as a
     number or a date; the rules a cell leaves undecided are the result's `doubts`. `percent`: the
     custom headers the tab reads as percentages, which the learned reasons show as such; `money`:
-    those it reads as money, which the learned model reads in `rates.base` (`learned.fit`)."""
-    leads = list(leads)
+    those it reads as money, which the learned model reads in `rates.base` (`learned.fit`) and the
+    rules compare there, as the Amount;
+    `statuses`: normalize_key(word) -> lead status, the words the tab reads a Status by, as the
+    rules compare one (`records.lead_status_choices`; None: the built-in words)."""
+    leads, money = list(leads), list(money)
     converted, unqualified = closed_counts(leads)
     why_not = _learned_or_why_not(converted, unqualified, settings.learned)
     scored = [lead for lead in leads if lead.id is not None]
@@ -287,7 +293,8 @@ def score_leads(leads: Iterable[Lead], activities: Iterable[Activity], settings:
                            auc=_auc_text(model.cv_auc[model.chosen])))
     else:
         method = "rules"
-        for lead, (score, text) in zip(scored, rule_scores(scored, activities, settings, as_of, reading, doubts)):
+        ranked = rule_scores(scored, activities, settings, as_of, reading, doubts, statuses, money, rates)
+        for lead, (score, text) in zip(scored, ranked):
             scores[lead.id] = LeadScore(lead.id, score, settings.grades.grade(score), None, text,  # type: ignore[index]
                                         method)
         notes.append(_("{reason}; scored by rules", reason=why_not))
@@ -350,14 +357,14 @@ _NOT_CELLS = frozenset({"row", "custom", "priced"})  # `Record` fields that are 
 
 def evaluate(leads: Iterable[Lead], activities: Iterable[Activity], settings: ScoringSettings, as_of: dt.date,
              seed: int = 0, test_fraction: float = 0.3, reading: Reading = PLAIN, money: Iterable[str] = (),
-             rates: Rates | None = None) -> dict[str, Any]:
+             rates: Rates | None = None, statuses: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Hold out a stratified share of the decided leads and measure what score_leads would do on them.
 
     The method is the one score_leads would pick for the whole history. Under "rules" the
     score divided by 100 stands in for a chance, so its calibration shows how far rule
     points are from probabilities. Predicted and observed are percentages. `reading`: how the
-    Leads tab reads its text cells' numbers and dates, and `money`, `rates` its money columns, as for
-    `score_leads`. The held-out share
+    Leads tab reads its text cells' numbers and dates, `money`, `rates` its money columns and
+    `statuses` its Status words, as for `score_leads`. The held-out share
     depends on `seed` and the leads, not on the order their rows stand in.
 
     Returns {"method" (what scored the held-out leads), "auc" (on the held-out leads), "n_train",
@@ -372,7 +379,7 @@ def evaluate(leads: Iterable[Lead], activities: Iterable[Activity], settings: Sc
     """
     if not 0 < test_fraction < 1:
         raise ValueError(_("test_fraction must be between 0 and 1"))
-    leads = list(leads)
+    leads, money = list(leads), list(money)
     rng = random.Random(seed)
     by_outcome: dict[int, list[Lead]] = {0: [], 1: []}
     open_leads: list[Lead] = []
@@ -409,7 +416,8 @@ def evaluate(leads: Iterable[Lead], activities: Iterable[Activity], settings: Sc
         probabilities = [p.probability for p in model.predict_all(test)]
         method: Method = "learned"
     else:
-        probabilities = [score / 100 for score, _ in rule_scores(test, activities, settings, as_of, reading)]
+        probabilities = [score / 100 for score, _ in rule_scores(test, activities, settings, as_of, reading,
+                                                                 statuses=statuses, money=money, rates=rates)]
         method = "rules"
         extra["note"] = _("{reason}; scored by rules", reason=why_not)
     return {"method": method, **extra, "auc": roc_auc(labels, probabilities),  # type: ignore[arg-type]

@@ -324,6 +324,58 @@ def test_whole_words_is_a_contains_option_and_contains_alone_stays_a_substring()
         settings(rule("Source", "equals", value="Web", whole_words=True))
 
 
+def test_a_status_rule_compares_the_status_its_word_names_as_the_read_does():
+    # A Spanish team's "Contactado" and a [lead_statuses] word ("Attempted") are the Status the
+    # read understood (Contacted): a rule naming either gave no points, silently.
+    from sheetcrm.records import lead_status_choices
+
+    config = Config.model_validate({"lead_statuses": {"Contacted": ["Attempted"]}, "scoring": {
+        "base": 0, "engagement": {}, "rules": [rule("Estado", "equals", 10, value="Contactado"),
+                                               rule("Status", "in", 7, values=["Attempted", "Nuevo"])]}})
+    read = parse_context(config)
+    leads = [Lead.model_validate({"id": f"LEAD-{i}", "last_name": "Doe", "status": word}, context=read)
+             for i, word in enumerate(["Attempted", "Contacted", "Nueva", "Qualified"])]
+    result = score_leads(leads, [], config.scoring, AS_OF, statuses=lead_status_choices(config.lead_statuses))
+    assert [s.score for s in result.scores.values()] == [17, 17, 7, 0]
+    assert result.scores["LEAD-0"].why == "Estado = Contactado +10; Status = Attempted +7"  # the rule's words
+    # Without the config's words a rule still reads the built-in ones in either language.
+    assert one(lead(status="Contactada"), config.scoring).score == 10
+
+
+def test_a_status_rule_naming_no_status_is_a_config_error_that_lists_the_statuses():
+    for words in (["Contactda"], ["New", "Attempted"]):  # a typo; a word no [lead_statuses] gives
+        with pytest.raises(ValidationError) as e:
+            Config.model_validate({"scoring": {"rules": [rule("Status", "in", values=words)]}})
+        assert (f'rule 1 on "Status": "{words[-1]}" is not a lead status; write one of New, Contacted, Qualified, '
+                'Unqualified, Converted') in str(e.value)
+    Config.model_validate({"lead_statuses": {"New": ["Attempted"]},
+                           "scoring": {"rules": [rule("Status", "in", values=["New", "Attempted"])]}})
+
+
+def test_a_money_rule_compares_amounts_in_the_base_currency_as_conditions_do():
+    # "Budget ≥ 1000" gave its points to a "5000 MXN" budget (250 USD) and not to "900 EUR"
+    # (1080 USD): the amount was compared as written, whatever its currency.
+    from sheetcrm.crm.money import Rates
+    from sheetcrm.crm.rules import NoRate
+    from sheetcrm.records import Priced
+
+    rates = Rates("USD", {"MXN": Decimal("0.05"), "EUR": Decimal("1.2")})
+    s = settings(rule("Budget", "range", 10, min=1000), rule("Amount", "range", 100, min=1000),
+                 rule("Budget", "present", 1))
+
+    def budget(i: int, value: str, named: str | None = None, **fields) -> Lead:  # named: the cell's currency
+        priced = {"Budget": Priced(currency=named)} if named else None
+        return lead(id=f"LEAD-{i}", custom={"Budget": Decimal(value)}, priced=priced, row=i + 1, **fields)
+
+    leads = [budget(0, "5000", "MXN"), budget(1, "900", "EUR"), budget(2, "5000", amount=5000, currency="MXN"),
+             budget(3, "1200", amount=1200), budget(4, "800", "CHF")]
+    result = score_leads(leads, [], s, AS_OF, money=["budget"], rates=rates)
+    assert [result.scores[f"LEAD-{i}"].score for i in range(5)] == [1, 11, 1, 100, 1]
+    # No rate for CHF: neither true nor false, said at the cell (engine._undecided_rules), never as written.
+    (doubt,) = result.doubts
+    assert (doubt.row, doubt.rule.column, doubt.problem) == (5, "Budget", NoRate(Decimal("800"), "CHF"))
+
+
 def test_short_history_falls_back_to_rules_and_says_so():
     leads = ([lead(id=f"LEAD-{i}", status="Converted") for i in range(12)]
              + [lead(id=f"LEAD-{i + 100}", status="Unqualified") for i in range(30)]
