@@ -7,7 +7,8 @@ Sheets rewrites them (and Excel and LibreOffice alike): a reference below (right
 (columns) inserted or deleted moves by their number, `$` or not; a range that spans them grows
 or shrinks; a reference whose every cell was deleted becomes `#REF!` (`=B5` with row 5
 deleted reads `=#REF!`). A whole-column reference (`B:B`) is untouched by rows, a whole-row
-one (`2:5`) by columns. Moving and sorting rows leave formulas as typed.
+one (`2:5`) by columns. A sort leaves formulas as typed, as Sheets does; so does a move here,
+where Sheets moves references to the moved cells along (sheetcrm sends no moveDimension).
 """
 
 from __future__ import annotations
