@@ -2,22 +2,15 @@
 to them: cells, row/column properties, protected ranges, merges, charts' source ranges
 stay as specified, and developer metadata located on rows or columns.
 
-Formulas' references into the tab follow their cells on insert and delete, on every tab, as
-Sheets rewrites them (and Excel and LibreOffice alike): a reference below (right of) rows
-(columns) inserted or deleted moves by their number, `$` or not; a range that spans them grows
-or shrinks; a reference whose every cell was deleted becomes `#REF!` (`=B5` with row 5
-deleted reads `=#REF!`). A whole-column reference (`B:B`) is untouched by rows, a whole-row
-one (`2:5`) by columns. A sort leaves formulas as typed, as Sheets does; so does a move here,
-where Sheets moves references to the moved cells along (sheetcrm sends no moveDimension).
+Formulas' references into the tab follow their cells on insert and delete (`references`).
 """
 
 from __future__ import annotations
 
 from typing import Callable
 
-from . import a1
 from .model import Sheet, Spreadsheet
-from .paste import CELL, REFERENCE
+from .references import relocate_formulas
 
 ROWS, COLUMNS = "ROWS", "COLUMNS"
 _GRID_KEYS = {ROWS: ("startRowIndex", "endRowIndex"), COLUMNS: ("startColumnIndex", "endColumnIndex")}
@@ -76,7 +69,7 @@ def insert(book: Spreadsheet, sheet: Sheet, dimension: str, start: int, end: int
     for _, rng in _metadata_ranges(book, sheet, dimension):
         rng["startIndex"] = _shift_insert(rng.get("startIndex", 0), start, n, False)
         rng["endIndex"] = _shift_insert(rng["endIndex"], start, n, True)
-    _relocate_formulas(book, sheet, dimension, lambda lo, hi: (lo + n if lo >= start else lo, hi + n if hi >= start else hi))
+    relocate_formulas(book, sheet, dimension, lambda lo, hi: (lo + n if lo >= start else lo, hi + n if hi >= start else hi))
 
 
 def _deleted(start: int, end: int) -> Callable[[int, int], tuple[int, int] | None]:
@@ -90,60 +83,6 @@ def _deleted(start: int, end: int) -> Callable[[int, int], tuple[int, int] | Non
         return (lo, hi) if lo <= hi else None
 
     return remap
-
-
-def _relocate_formulas(book: Spreadsheet, sheet: Sheet, dimension: str,
-                       remap: Callable[[int, int], tuple[int, int] | None]) -> None:
-    """Rewrite every formula of `book` whose references point into `sheet` by `remap` (of a
-    reference's 0-based first and last row, or column: their new places, None for `#REF!`)."""
-    for other in book.sheets:
-        for r, row in list(other.cells.items()):
-            for c, cell in list(row.items()):
-                text = (cell.get("userEnteredValue") or {}).get("formulaValue")
-                if text is None:
-                    continue
-                moved = relocated(text, lambda tab: (other if tab is None else book.sheet_by_title(tab)) is sheet,
-                                  dimension, remap)
-                if moved != text:
-                    other.put(r, c, {**cell, "userEnteredValue": {"formulaValue": moved}})
-
-
-def relocated(text: str, into: Callable[[str | None], bool], dimension: str,
-              remap: Callable[[int, int], tuple[int, int] | None]) -> str:
-    """Formula `text` with each reference that `into` says points into the changed tab (by its
-    tab title, None when unqualified) moved by `remap` (see `_relocate_formulas`)."""
-
-    def one(m) -> str:
-        if m.group("str"):
-            return m.group("str")
-        whole, tab = m.group("ref"), m.group("tab")
-        if not into(a1.split_sheet(tab)[0] if tab else None):
-            return whole
-        if m.group("cell1"):
-            ends = [CELL.fullmatch(m.group("cell1")).groups(), CELL.fullmatch(m.group("cell2") or m.group("cell1")).groups()]
-            at = 3 if dimension == ROWS else 1
-            span = [int(e[3]) - 1 if dimension == ROWS else a1.column_index(e[1]) for e in ends]
-        elif (m.group("row1") if dimension == ROWS else m.group("col1")):
-            ends = [(g[:1] == "$" and "$" or "", g.lstrip("$")) for g in
-                    ((m.group("row1"), m.group("row2")) if dimension == ROWS else (m.group("col1"), m.group("col2")))]
-            span = [int(e[1]) - 1 if dimension == ROWS else a1.column_index(e[1]) for e in ends]
-            at = 1
-        else:
-            return whole  # B:B under rows, 2:5 under columns
-        lo, hi = min(span), max(span)
-        landed = remap(lo, hi)
-        if landed is None:
-            return "#REF!"
-        first, last = landed if span[0] <= span[1] else landed[::-1]
-        parts = []
-        for e, index in zip(ends, (first, last)):
-            e = list(e)
-            e[at] = str(index + 1) if dimension == ROWS else a1.column_letters(index)
-            parts.append("".join(e))
-        cells = parts[0] if m.group("cell1") and not m.group("cell2") else ":".join(parts)
-        return (tab or "") + cells
-
-    return REFERENCE.sub(one, text)
 
 
 def delete(book: Spreadsheet, sheet: Sheet, dimension: str, start: int, end: int) -> None:
@@ -181,7 +120,7 @@ def delete(book: Spreadsheet, sheet: Sheet, dimension: str, start: int, end: int
         if rng["endIndex"] <= rng["startIndex"]:
             gone.append(meta)
     book.developer_metadata = [m for m in book.developer_metadata if not any(m is g for g in gone)]
-    _relocate_formulas(book, sheet, dimension, _deleted(start, end))
+    relocate_formulas(book, sheet, dimension, _deleted(start, end))
 
 
 def move(book: Spreadsheet, sheet: Sheet, dimension: str, start: int, end: int, destination: int) -> None:

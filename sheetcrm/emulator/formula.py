@@ -53,6 +53,11 @@ NA = FormulaError("#N/A", "N_A", "Value not available.")
 GONE = FormulaError("#REF!", "REF", "Reference does not exist.")
 
 
+def unresolved(title: str) -> FormulaError:
+    """What a reference to a tab no longer there (or never) reads, as Sheets says it."""
+    return FormulaError("#REF!", "REF", f"Unresolved sheet name '{title}'.")
+
+
 def _name_error(name: str) -> FormulaError:
     if name not in GOOGLE_FUNCTIONS:
         return FormulaError("#NAME?", "NAME", f"Unknown function: '{name}'.")

@@ -321,6 +321,25 @@ def test_formulas_follow_inserted_and_deleted_rows_and_columns_as_on_google(emu,
     assert get(http, sid, "Sums!A1", valueRenderOption="FORMULA").json()["values"] == [["=SUM(Leads!A4:A7)"]]
 
 
+
+def test_a_renamed_tab_keeps_the_formulas_that_name_it_as_on_google(emu, http):
+    """Sheets rewrites every reference to a renamed tab to its new title, so a person's formula
+    keeps its value; the emulator left `=Leads!B2` naming a tab no longer there (#REF!, with
+    the message of a circular reference). A tab that is gone says so as Sheets does."""
+    sid = emu.create_spreadsheet("renamed", {
+        "Leads": [["Name", "Amount"], ["a", 10]],
+        "Sums": [["=Leads!B2*2", "='leads'!B2", '="Leads!B2"', "=Gone!A1"]]}, value_input="USER_ENTERED")
+    batch(http, sid, {"updateSheetProperties": {"properties": {"sheetId": emu.sheet_id(sid, "Leads"),
+                                                               "title": "Old leads"}, "fields": "title"}})
+    assert get(http, sid, "Sums!A1:C1", valueRenderOption="FORMULA").json()["values"] == [
+        ["='Old leads'!B2*2", "='Old leads'!B2", '="Leads!B2"']]
+    assert get(http, sid, "Sums!A1:C1", valueRenderOption="UNFORMATTED_VALUE").json()["values"] == [
+        [20, 10, "Leads!B2"]]
+    cells = http.get(f"{API}/{sid}", params={"ranges": "Sums!D1", "includeGridData": "true"}).json()
+    error = cells["sheets"][0]["data"][0]["rowData"][0]["values"][0]["effectiveValue"]["errorValue"]
+    assert error == {"type": "REF", "message": "Unresolved sheet name 'Gone'."}
+
+
 # -- append -----------------------------------------------------------------------------------------
 def test_append_finds_the_table_and_can_insert_rows(emu, http):
     sid = emu.create_spreadsheet("append", {"Sheet1": [["h1", "h2"], ["a", "b"], [], ["footer"]]})
