@@ -248,7 +248,7 @@ class Emulator:
             svc.add(book)
         for tab, rows in tabs.items():
             if rows:
-                self.set_values(book.id, tab, rows, value_input=value_input)
+                self.set_values(book.id, _quoted(tab), rows, value_input=value_input)
         return book.id
 
     def set_values(self, spreadsheet_id: str, range_: str, rows: list[list], *, value_input: str = "USER_ENTERED") -> None:

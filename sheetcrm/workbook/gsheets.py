@@ -15,7 +15,10 @@ A sync costs, whatever the number of rows or tabs:
           (3b. spreadsheets.get       only when a guide is applied, at a tab's first write or a
                                       new version: the validation rules of its dropdown columns,
                                       so a team's own rule stays, and its header row: see
-                                      "Charts and guides")
+                                      "Charts and guides"; and, in the same request, the number
+                                      formats of the columns whose formats change or that a
+                                      people's tab had before sheetcrm first formatted them, so a
+                                      person's format stays: docs/formats.md)
            4. spreadsheets.batchUpdate one atomic request: new tabs, grid growth, charts and
                                       guides not there yet, sheetcrm's tab marks, every cell
            5. values.batchGet         (only when 4 filled IDs, wrote computed cells or wrote
@@ -172,7 +175,7 @@ METADATA = {"includeGridData": "false",
 # first row or column is left out when it is 0).
 FORMATS = ("sheets(properties.title,data(startRow,startColumn,"
            "rowData.values.effectiveFormat.numberFormat(type,pattern)))")
-# A column's number formats as people set them (`_changed_formats`).
+# A column's number formats as people set them (`_format_asks`).
 ENTERED_FORMATS = "sheets(properties.title,data(startRow,rowData.values.userEnteredFormat.numberFormat.pattern))"
 HEADER_ROWS = 20  # a tab's header row is looked for this far down (title rows may sit above it)
 # What Google shows for a formula that failed (ErrorValue.type: N_A, REF, VALUE, DIVIDE_BY_ZERO,
@@ -198,6 +201,9 @@ DROPDOWN_HELP = N_("pick one of the listed values; another value is kept and rep
 # carries the tabs' header rows (what a cell holds as typed: a formula as its text), so a
 # column moved since the sync's read is seen before a guide is set by position.
 RULES = "sheets(properties.title,data(startRow,startColumn,rowData.values(dataValidation,userEnteredValue)))"
+# Both in one read, when a sync needs both (a people's tab's first guide and first formats).
+RULES_AND_FORMATS = ("sheets(properties.title,data(startRow,startColumn,"
+                     "rowData.values(dataValidation,userEnteredValue,userEnteredFormat.numberFormat.pattern)))")
 CHART_TYPES = {"column": "COLUMN", "line": "LINE"}
 DATE_FORMAT = {"type": "DATE", "pattern": "yyyy-mm-dd"}
 DATETIME_FORMAT = {"type": "DATE_TIME", "pattern": "yyyy-mm-dd hh:mm"}  # not for people: a format pattern
@@ -946,7 +952,7 @@ class GoogleSheetsWorkbook:
                 if sheet.charts.get(chart_id) == chart.title and (fitted := _fitted_spec(spec, chart, sheet.sheet_id)):
                     out.append({"updateChartSpec": {"chartId": chart_id, "spec": fitted}})
         applying = [g for g in plan.guides if g.tab in sheets and _version(g) not in sheets[g.tab].marks.values()]
-        theirs, heads = self._team_rules(applying, plan)
+        theirs, heads, current = self._team_rules(applying, plan, self._format_asks(plan))
         for guide in applying:
             if self._guide_moved(guide, plan, heads):
                 continue
@@ -954,7 +960,6 @@ class GoogleSheetsWorkbook:
         for title, block in _blocks(writes):
             out.append(_update_cells(sheets[title].sheet_id, block))
         out.extend(_shown_rows({title: s.sheet_id for title, s in self._sheets.items()}, writes))
-        current = self._changed_formats(plan)
         for fmt in plan.formats:
             sheet = sheets.get(fmt.tab)
             if sheet is not None:
@@ -990,15 +995,19 @@ class GoogleSheetsWorkbook:
         self._written_to = sheets  # with the tabs this batch adds, for a repair that follows it
         return out
 
-    def _team_rules(self, guides: list[Guide], plan: Plan
-                    ) -> tuple[dict[str, dict[int, list[tuple[int, int]]]], dict[str, list[Any]]]:
+    def _team_rules(self, guides: list[Guide], plan: Plan, formats: list[tuple[str, int]] = ()
+                    ) -> tuple[dict[str, dict[int, list[tuple[int, int]]]], dict[str, list[Any]],
+                               dict[tuple[str, int], list[str | None]]]:
         """The rows of each guide's dropdown columns that hold a validation rule of the team's
         (any rule `_own_rule` does not recognise), as {tab: {column: [(first, end)]}}, 0-based
-        rows, end exclusive; and the header row of each of those tabs (`Plan.header_rows`) as
-        it is now, {tab: cells}. One read of just those columns' rules and those rows, only
-        when a guide is to be applied (a new version) to a tab with a dropdown column inside
-        its grid: nothing is read for tabs this batch adds, nor at a sync whose guides are in
-        place. Within one tab the answer's blocks come in the order of the ranges asked."""
+        rows, end exclusive; the header row of each of those tabs (`Plan.header_rows`) as
+        it is now, {tab: cells}; and the number format pattern of each cell of the `formats`
+        columns ((tab, 0-based column), `_format_asks`), {(tab, column): [pattern or None from
+        row 1 down]}. One read of just those columns and rows, only when a guide is to be
+        applied (a new version) to a tab with a dropdown column inside its grid or a column's
+        formats are asked about: nothing is read for tabs this batch adds, nor at a sync whose
+        guides and formats are in place. Within one tab the answer's blocks come in the order
+        of the ranges asked."""
         asked: dict[str, list[int]] = {}
         for guide in guides:
             sheet = self._sheets.get(guide.tab)
@@ -1007,27 +1016,45 @@ class GoogleSheetsWorkbook:
             cols = [col for col, _ in guide.dropdowns if col <= sheet.cols]
             if cols:
                 asked.setdefault(guide.tab, []).extend(c for c in cols if c not in asked.get(guide.tab, []))
-        if not asked:
-            return {}, {}
+        patterns: dict[str, list[int]] = {}
+        for tab, col in formats:
+            patterns.setdefault(tab, []).append(col)
+        if not asked and not patterns:
+            return {}, {}, {}
         ranges = []
-        for tab, cols in asked.items():
-            row = plan.header_rows.get(tab, 1)
-            ranges.append(absolute_range_name(tab, f"{row}:{row}"))
-            ranges.extend(absolute_range_name(tab, f"{_letters(col - 1)}2:{_letters(col - 1)}{self._sheets[tab].rows}")
-                          for col in cols)
+        for tab in dict.fromkeys([*asked, *patterns]):  # a tab's ranges together, rules first
+            if tab in asked:
+                row = plan.header_rows.get(tab, 1)
+                ranges.append(absolute_range_name(tab, f"{row}:{row}"))
+                ranges.extend(absolute_range_name(tab, f"{_letters(col - 1)}2:{_letters(col - 1)}"
+                                                       f"{self._sheets[tab].rows}") for col in asked[tab])
+            ranges.extend(absolute_range_name(tab, f"{_letters(col)}1:{_letters(col)}{self._sheets[tab].rows}")
+                          for col in patterns.get(tab, []))
+        fields = RULES if not patterns else ENTERED_FORMATS if not asked else RULES_AND_FORMATS
         try:
             answer = self.client.http_client.fetch_sheet_metadata(self.key, params={"ranges": ranges,
-                                                                                    "fields": RULES})
+                                                                                    "fields": fields})
         except APIError as e:
             raise self._gone_or_error(e) from None
         out: dict[str, dict[int, list[tuple[int, int]]]] = {}
         heads: dict[str, list[Any]] = {}
+        current: dict[tuple[str, int], list[str | None]] = {}
         for found in answer.get("sheets", []):
             title = found.get("properties", {}).get("title")
             sheet = self._sheets.get(title)
-            if sheet is None or title not in asked:
+            if sheet is None or title not in asked and title not in patterns:
                 continue
-            head, *blocks = found.get("data", []) or [{}]
+            data = found.get("data", []) or [{}]
+            ruled = 1 + len(asked[title]) if title in asked else 0
+            for col, block in zip(patterns.get(title, []), data[ruled:]):
+                cells: list[str | None] = [None] * block.get("startRow", 0)
+                for row in block.get("rowData", []):
+                    cell = next(iter(row.get("values", [])), {})
+                    cells.append(cell.get("userEnteredFormat", {}).get("numberFormat", {}).get("pattern"))
+                current[(title, col)] = cells
+            if title not in asked:
+                continue
+            head, *blocks = data[:ruled]
             heads[title] = [_entered(cell) for cell in next(iter(head.get("rowData", [])), {}).get("values", [])]
             for col, block in zip(asked[title], blocks):
                 first = block.get("startRow", 0)
@@ -1040,46 +1067,40 @@ class GoogleSheetsWorkbook:
                             spans[-1] = (spans[-1][0], r + 1)
                         else:
                             spans.append((r, r + 1))
-        return out, heads
+        return out, heads, current
 
-    def _changed_formats(self, plan: Plan) -> dict[tuple[str, int], list[str | None]]:
-        """(tab, 0-based column) -> each cell's number format pattern as it is now (None: none
-        set), from row 1 down, for the columns sheetcrm formatted before whose formats this plan
-        changes (its mark says others: a base currency or language changed, a Dashboard row's
-        kind): setting them again over the whole column would overwrite a format a person gave
-        a cell since (`_format_requests` skips those). One read of just those columns, only at
-        a sync that changes some column's formats; none otherwise."""
+    def _format_asks(self, plan: Plan) -> list[tuple[str, int]]:
+        """(tab, 0-based column) of the columns whose cells' number formats this plan must know
+        (read with the rules, `_team_rules`), so a format a person gave a cell stays
+        (`_format_requests` skips those): the columns sheetcrm formatted before whose formats
+        this plan changes (its mark says others: a base currency or language changed, a
+        Dashboard row's kind), and the columns of people's tabs sheetcrm formats for the first
+        time that were there before this sync. None at a sync whose formats are in place."""
         asked: list[tuple[str, int]] = []
         for fmt in plan.formats:
             sheet = self._sheets.get(fmt.tab)
             mark = sheet.formats.get(fmt.col - 1) if sheet is not None else None
-            if mark is None or not fmt.rows or sheet.rows < 2:
+            if sheet is None or not fmt.rows or sheet.rows < 2:
+                continue
+            if mark is None:
+                # Never formatted by sheetcrm, yet there before this sync on a people's tab (a
+                # workbook brought from Excel, a column the team headed and formatted, one from
+                # before marks): what a person formatted there keeps its format, as on .xlsx.
+                # Read once: the mark follows in this batch. A column this sync adds is empty.
+                if not sheet.owned and self._column_read(fmt.tab, fmt.col - 1):
+                    asked.append((fmt.tab, fmt.col - 1))
                 continue
             codes = _mark(mark[1])[2]
             # Other codes (not the same codes on other rows: a Dashboard row whose kind changed,
             # set again over the column as before, no read); a mark from before says none.
             if codes and codes != _codes(fmt):
                 asked.append((fmt.tab, fmt.col - 1))
-        if not asked:
-            return {}
-        ranges = [absolute_range_name(tab, f"{_letters(col)}1:{_letters(col)}{self._sheets[tab].rows}")
-                  for tab, col in asked]
-        try:
-            answer = self.client.http_client.fetch_sheet_metadata(self.key, params={"ranges": ranges,
-                                                                                    "fields": ENTERED_FORMATS})
-        except APIError as e:
-            raise self._gone_or_error(e) from None
-        out: dict[tuple[str, int], list[str | None]] = {}
-        for found in answer.get("sheets", []):
-            title = found.get("properties", {}).get("title")
-            cols = iter([col for tab, col in asked if tab == title])
-            for block, col in zip(found.get("data", []), cols):
-                patterns: list[str | None] = [None] * block.get("startRow", 0)
-                for row in block.get("rowData", []):
-                    cell = next(iter(row.get("values", [])), {})
-                    patterns.append(cell.get("userEnteredFormat", {}).get("numberFormat", {}).get("pattern"))
-                out[(title, col)] = patterns
-        return out
+        return asked
+
+    def _column_read(self, tab: str, col: int) -> bool:
+        """Whether the sync's read of `tab` holds a cell (its header too) in 0-based column `col`."""
+        grid = self._snapshot.tabs.get(tab) if self._snapshot is not None else None
+        return grid is not None and any(col < len(row) and row[col] is not None for row in grid.rows)
 
     def _guide_moved(self, guide: Guide, plan: Plan, heads: dict[str, list[Any]]) -> bool:
         """Whether a column the guide addresses (a dropdown's, a computed one) has another
@@ -1737,7 +1758,7 @@ def _format_requests(fmt: ColumnFormat, sheet: _Sheet, rows: int, used: set[int]
     formats send nothing, so a format a person gave the column since stays; new rows of the
     grid get the open-ended formats; other formats (a base currency or language changed, a
     Dashboard row whose kind changed) are set again on the cells that show none or one of
-    sheetcrm's codes (`own`), as `current` (each row's pattern now, `_changed_formats`) says:
+    sheetcrm's codes (`own`), as `current` (each row's pattern now, `_format_asks`) says:
     a cell a person formatted keeps its format. A width is set on sheetcrm's tabs where the
     column is narrower, on people's tabs only while the column has the default width and no mark."""
     col = fmt.col - 1
@@ -1770,7 +1791,8 @@ def _format_requests(fmt: ColumnFormat, sheet: _Sheet, rows: int, used: set[int]
             "range": {"sheetId": sheet.sheet_id, "dimension": "COLUMNS", "startIndex": col, "endIndex": col + 1},
             "properties": {"pixelSize": pixels}, "fields": "pixelSize"}})
     value = f"{spec}:{rows if fmt.rows else 0}:{_codes(fmt)}"
-    if mark is None and out:
+    # A column whose every cell a person formatted gets the mark alone, so it is not read again.
+    if mark is None and (out or current is not None):
         out.append({"createDeveloperMetadata": {"developerMetadata": {
             "metadataId": _fresh_id(used), "metadataKey": FORMAT_KEY, "metadataValue": value,
             "location": {"dimensionRange": {"sheetId": sheet.sheet_id, "dimension": "COLUMNS",
