@@ -1437,8 +1437,14 @@ def _follow_ups(rule: Rule, world: World, state: State, logged: Mapping[str, dt.
     subjects = {s.id: s for s in world.subjects.get(rule.kind, [])}
     running = {key: value for key, value in state.enrolled.items() if key[0] == rule.id}
     out = []
+    held: set[tuple[str, str, str]] = set()  # enrollments whose step waits this sync
     for due in follow_ups.advance(rule.id, subjects, world, state.enrolled, logged, done_keys,
                                   lambda record, event: firing_key(rule.id, record, event), own, state.stepped):
+        if due.enrollment in held:
+            # A later step of the same day waits behind it: firing it now would take the
+            # steps out of the order the team wrote (the email before the task it follows).
+            done_keys.discard(firing_key(rule.id, due.subject.id, due.event))
+            continue
         if due.step is None:
             out.append(Firing(rule, due.subject, due.event, due.said, world.as_of, "stopped", message=due.message))
             continue
@@ -1452,6 +1458,8 @@ def _follow_ups(rule: Rule, world: World, state: State, logged: Mapping[str, dt.
             # Not logged, so offered again next sync; its enrollment stays until it is.
             state.enrolled.setdefault(due.enrollment, running[due.enrollment])  # type: ignore[index]
             state.stepped[due.enrollment] = min(state.stepped.get(due.enrollment, 0), due.n - 1)  # type: ignore[index]
+        if firing.result == "waiting":
+            held.add(due.enrollment)  # type: ignore[arg-type]
         out.append(firing)
     return out
 
