@@ -1722,6 +1722,16 @@ def _act(firing: Firing, world: World, state: State, load: _Load, issues: list[I
         firing.message = (_("assigned to {owner} (round-robin, {n} of Cap {cap})", owner=owner, n=held, cap=row.cap)
                           if row.cap is not None else _("assigned to {owner} (round-robin)", owner=owner))
     elif rule.action == "send_email":
+        unread = None if subject.email else world.unjudged.get((subject.kind, subject.id), {}).get("contact")
+        if unread is not None:
+            # Its address is in a row the read could not take: the owner's address would stand
+            # in for the customer's, and the spent key would keep the contact from ever getting it.
+            firing.result = "waiting"
+            firing.message = _("The email goes to the contact {row}, whose row has errors, so its address cannot be "
+                               "read.", row=unread)
+            firing.hint = _("Correct the cells the Validation tab shows on that row; the email is then written to "
+                            "its address, once.")
+            return
         to = _recipient(subject, world)
         if to is None:
             firing.result, firing.message = "skipped", _(_MESSAGES["workflow_no_recipient"][0], rule=rule.id,
