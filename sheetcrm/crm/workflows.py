@@ -1216,8 +1216,10 @@ def run(rows: Sequence[RuleRow], world: World, state: State, log: Sequence[LogEn
     # (rule, record, "enters:<Stage>") of every logged entry into a stage: a record met again
     # (deleted and typed back, restored from the version history) was not made in that stage.
     entered = {(e.rule, e.record, e.event.split("@")[0]) for e in log if e.event.startswith("enters:")}
+    counted: set[str] = set()  # a Log row a person copied is one firing still
     for e in log:
-        if e.result == "done" and not follow_ups.is_step(e.event):  # a sequence's steps are one firing's
+        if e.result == "done" and not follow_ups.is_step(e.event) and e.key not in counted:
+            counted.add(e.key)  # a sequence's steps are one firing's
             fired[(e.rule, e.record)] = fired.get((e.rule, e.record), 0) + 1
         if e.created:
             lineage[e.created] = e.chain
