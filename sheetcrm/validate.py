@@ -1017,10 +1017,16 @@ def _check_unique_ids(table: Table, report: Report, keys: dict[str, str]) -> dic
         key = keys[row_id]
         same = ids.get(key)
         if same is not None:
-            _cell_issue(report, "error", table, row, "id", row.raw_id, "duplicate_id",
-                        _("The ID {shown} is also used on row {row}.", shown=cells.quoted(row_id),
-                          row=entries(same)[0][1].row),
-                        _("Give one of the two rows another ID, or clear it and sheetcrm assigns a new one."))
+            first = entries(same)[0][1]
+            # Said at both cells, and the first row is left out as the others are: which of
+            # the rows a reference naming that ID means cannot be told (two syncs at once once
+            # gave two new leads one ID), so neither takes the other's deals, tasks or history.
+            pairs = [(row, first)] if len(entries(same)) > 1 else [(first, row), (row, first)]
+            for at, other in pairs:
+                _cell_issue(report, "error", table, at, "id", at.raw_id, "duplicate_id",
+                            _("The ID {shown} is also used on row {row}.", shown=cells.quoted(at.id),
+                              row=other.row),
+                            _("Give one of the two rows another ID, or clear it and sheetcrm assigns a new one."))
         _add_hit(ids, key, (row_id, row))
         # An ASCII ID that matches as it is matches as a person reads it (PREFIX-digits has no
         # spacing to canonicalise): canonical_text only for the others.
