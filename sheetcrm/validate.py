@@ -23,7 +23,7 @@ from rapidfuzz import fuzz
 from sheetcrm import cells
 from sheetcrm.config import Config, TabSettings
 from sheetcrm.i18n import N_, _, current, in_locale, listed, ngettext, using
-from sheetcrm.ids import id_pattern, read_sequences
+from sheetcrm.ids import blank_text_id, id_pattern, read_sequences
 from sheetcrm.owned import owned_title, synced_before
 from sheetcrm.inputs import Inputs, read_conversions, read_inputs, read_segments, respell_duplicates
 from sheetcrm.parse_cache import RowMemo
@@ -1013,6 +1013,11 @@ def _check_unique_ids(table: Table, report: Report, keys: dict[str, str]) -> dic
     for row in table.rows:
         row_id = row.id
         if row_id is None:
+            if blank_text_id(row):
+                _cell_issue(report, "warning", table, row, "id", row.raw_id, "id_blank_text",
+                            _("The ID cell holds {shown}, which reads as no ID; sheetcrm gives an ID only to a row "
+                              "whose ID cell is empty.", shown=cells.quoted(row.raw_id)),
+                            _("Clear the cell (Delete), and the next sync gives the row an ID."))
             continue
         key = keys[row_id]
         same = ids.get(key)

@@ -930,3 +930,22 @@ def test_a_batch_whose_answer_was_lost_knows_its_own_generation_of_the_marks(emu
     assert [r[:2] for r in emu.values(key, "Leads")[1:]] == [["LEAD-0001", "Baker"], ["LEAD-0002", "Adams"]]
     assert ["LEAD", 2] in emu.values(key, "_sheetcrm")
     assert not sync(t.book, Config(), as_of=AS_OF).plan
+
+
+def test_an_id_cell_holding_only_a_space_is_said_and_burns_no_id(emu):
+    # A person "cleared" an ID by typing a space (or pasted a zero-width one): no ID to read,
+    # but no empty cell for the guarded fill either. Each sync handed out a new ID, dropped it
+    # ("rows changed meanwhile"), moved the mark on, and said nothing at the cell.
+    key = leads_sheet(emu, [["ID", "Last Name", "Company"], ["LEAD-0001", "Baker", "B Co"],
+                            [" ", "Space", "S Co"], ["\u200b", "Zwsp", "Z Co"]])
+    t = Traced(key)
+    first = sync(t.book, Config(), as_of=AS_OF)
+    assert not first.result.skipped
+    said = [(i.row, i.column, i.value) for i in first.crm.report.issues if i.code == "id_blank_text"]
+    assert said == [(3, "A", " "), (4, "A", "\u200b")]
+    assert ["LEAD", 1] in emu.values(key, "_sheetcrm")
+    assert not sync(t.book, Config(), as_of=AS_OF).plan
+    # Cleared, the cell gets the next ID.
+    emu.set_values(key, "Leads!A3", [[""]])
+    sync(t.book, Config(), as_of=AS_OF)
+    assert emu.values(key, "Leads")[2][:2] == ["LEAD-0002", "Space"]
