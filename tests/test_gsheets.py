@@ -949,3 +949,22 @@ def test_an_id_cell_holding_only_a_space_is_said_and_burns_no_id(emu):
     emu.set_values(key, "Leads!A3", [[""]])
     sync(t.book, Config(), as_of=AS_OF)
     assert emu.values(key, "Leads")[2][:2] == ["LEAD-0002", "Space"]
+
+
+def test_a_tab_two_syncs_add_at_once_is_a_conflict_read_again_not_a_refusal(emu):
+    # Both plan the Dashboard a person deleted (no ID handed out, no mark moved); the second
+    # batch's addSheet was refused ("A sheet with the name … already exists") and the sync
+    # stopped with Google's 400 as its one line.
+    key = leads_sheet(emu, [["ID", "Last Name", "Company"], ["", "Adams", "A Co"]])
+    a, b = Traced(key), Traced(key)
+    sync(a.book, Config(), as_of=AS_OF)
+    emu.apply(key, [{"deleteSheet": {"sheetId": emu.sheet_id(key, "Dashboard")}}])
+    others = []
+
+    def a_syncs_first(phase, done, total):
+        if phase == "writing" and not others:
+            others.append(sync(a.book, Config(), as_of=AS_OF))
+
+    outcome = sync(b.book, Config(), as_of=AS_OF, progress=a_syncs_first)
+    assert others and "Dashboard" in others[0].cells_written and outcome.plan.counters is None
+    assert not sync(b.book, Config(), as_of=AS_OF).plan
