@@ -10,7 +10,7 @@ import pytest
 from sheetcrm.config import Config
 from sheetcrm.starter import write_demo
 from sheetcrm.sync import plan_sync, sync
-from sheetcrm.workbook import CellWrite, Plan, WorkbookError, same_value
+from sheetcrm.workbook import CellWrite, Plan, WorkbookConflict, WorkbookError, same_value
 from sheetcrm.workbook.credentials import connect
 from sheetcrm.workbook.target import header_tests
 from sheetcrm.workbook.gsheets import MAX_PAYLOAD, GoogleSheetsWorkbook, RetryPolicy, spreadsheet_id
@@ -917,6 +917,22 @@ def test_two_syncs_at_once_never_hand_out_one_id(emu):
     # and synced again from a fresh read: the requests of a conflict, and only then.
     assert sum(1 for t in b.trace if t.kind != "read") == 2
     assert not sync(b.book, Config(), as_of=AS_OF).plan and not sync(a.book, Config(), as_of=AS_OF).plan
+
+
+def test_a_sync_that_meets_another_every_time_says_so_in_one_line(emu):
+    key = _adams_then_clark(emu)
+    a, b = Traced(key), Traced(key)
+    _, _, plan_a = plan_sync(a.book.read(), Config(), AS_OF)
+
+    def a_writes_first(phase, done, total):
+        if phase == "writing":
+            a.book.write(plan_a)
+
+    with pytest.raises(WorkbookConflict) as e:
+        sync(b.book, Config(), as_of=AS_OF, attempts=1, progress=a_writes_first)
+    assert str(e.value).endswith("another sync wrote to it while this one was working on it; nothing was written "
+                                 "(1 attempt); run the sync again")  # was: "… when it is saved", said of a file
+    assert [r[:2] for r in emu.values(key, "Leads")[1:]] == [["LEAD-0001", "Baker"], ["LEAD-0002", "Adams"]]
 
 
 def test_a_batch_whose_answer_was_lost_knows_its_own_generation_of_the_marks(emu):
