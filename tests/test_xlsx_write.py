@@ -397,10 +397,11 @@ def test_temp_files_are_left_alone_while_another_sheetcrm_holds_the_lock(team, t
         assert not stale.exists()
 
 
-def test_a_sync_started_in_the_instant_another_takes_the_lock_waits_for_it(team, tmp_path):
+def test_a_sync_started_in_the_instant_another_takes_the_lock_waits_for_it(tmp_path):
     # Two syncs started in one instant: the first has its flock but has not written its lines
     # yet. The second read an empty file as `sheetcrm run`'s, stopped at once and told a
     # person to stop a service that was not running. A `run` let go leaves nothing behind.
+    team = XlsxWorkbook(tmp_path / "team.xlsx")  # the lock needs only its name
     with WorkbookLock(team, folder=tmp_path / "locks", command="run") as served:
         path = served.path
     assert path.read_bytes() == b""
