@@ -23,7 +23,7 @@ from rapidfuzz import fuzz
 from sheetcrm import cells
 from sheetcrm.config import Config, TabSettings
 from sheetcrm.i18n import N_, _, current, in_locale, listed, ngettext, using
-from sheetcrm.ids import id_pattern, read_sequences
+from sheetcrm.ids import blank_text_id, id_pattern, read_sequences
 from sheetcrm.owned import owned_title, synced_before
 from sheetcrm.inputs import Inputs, read_conversions, read_inputs, read_segments, respell_duplicates
 from sheetcrm.parse_cache import RowMemo
@@ -1013,14 +1013,25 @@ def _check_unique_ids(table: Table, report: Report, keys: dict[str, str]) -> dic
     for row in table.rows:
         row_id = row.id
         if row_id is None:
+            if blank_text_id(row):
+                _cell_issue(report, "warning", table, row, "id", row.raw_id, "id_blank_text",
+                            _("The ID cell holds {shown}, which reads as no ID; sheetcrm gives an ID only to a row "
+                              "whose ID cell is empty.", shown=cells.quoted(row.raw_id)),
+                            _("Clear the cell (Delete), and the next sync gives the row an ID."))
             continue
         key = keys[row_id]
         same = ids.get(key)
         if same is not None:
-            _cell_issue(report, "error", table, row, "id", row.raw_id, "duplicate_id",
-                        _("The ID {shown} is also used on row {row}.", shown=cells.quoted(row_id),
-                          row=entries(same)[0][1].row),
-                        _("Give one of the two rows another ID, or clear it and sheetcrm assigns a new one."))
+            first = entries(same)[0][1]
+            # Said at both cells, and the first row is left out as the others are: which of
+            # the rows a reference naming that ID means cannot be told (two syncs at once once
+            # gave two new leads one ID), so neither takes the other's deals, tasks or history.
+            pairs = [(row, first)] if len(entries(same)) > 1 else [(first, row), (row, first)]
+            for at, other in pairs:
+                _cell_issue(report, "error", table, at, "id", at.raw_id, "duplicate_id",
+                            _("The ID {shown} is also used on row {row}.", shown=cells.quoted(at.id),
+                              row=other.row),
+                            _("Give one of the two rows another ID, or clear it and sheetcrm assigns a new one."))
         _add_hit(ids, key, (row_id, row))
         # An ASCII ID that matches as it is matches as a person reads it (PREFIX-digits has no
         # spacing to canonicalise): canonical_text only for the others.
