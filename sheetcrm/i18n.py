@@ -60,11 +60,14 @@ def normalize(locale: str | None) -> str:
 
 
 def environment_locale() -> str:
-    """The language the environment asks for, before any config is read (config errors)."""
+    """The language the environment asks for, before any config is read (config errors).
+    A list of languages (LANGUAGE=fr:es, as gettext reads it) gives its first one sheetcrm
+    speaks: Spanish there, where its first entry alone said English."""
     for var in ("SHEETCRM_LANG", "LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
         value = os.environ.get(var)
         if value:
-            return normalize(value.split(":")[0])
+            spoken = [part for part in value.split(":") if part.strip().lower()[:2] in LOCALES]
+            return normalize(spoken[0] if spoken else value)
     return "en"
 
 

@@ -149,3 +149,17 @@ def test_run_once_on_a_workbook_it_cannot_reach_exits_2_with_one_line(tmp_path):
     assert len(errors) == 1 and errors[0].startswith("sheetcrm: ") and errors[0].endswith(
         "gone.xlsx: no such workbook; run `sheetcrm init` or `sheetcrm demo` to create one"), done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_list_of_languages_gives_the_first_one_sheetcrm_speaks(monkeypatch):
+    """Kind: LANGUAGE=fr:es (French, else Spanish, as gettext reads it) spoke English: only its
+    first entry was looked at, and French is not a language sheetcrm speaks."""
+    for var in ("SHEETCRM_LANG", "LC_ALL", "LC_MESSAGES"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("LANG", "fr_FR.UTF-8")
+    monkeypatch.setenv("LANGUAGE", "fr:es")
+    assert i18n.environment_locale() == "es"
+    monkeypatch.setenv("LANGUAGE", "fr:de")
+    assert i18n.environment_locale() == "en"
+    monkeypatch.setenv("LANGUAGE", "en_GB:es")
+    assert i18n.environment_locale() == "en"
