@@ -22,7 +22,7 @@ from rapidfuzz import fuzz
 
 from sheetcrm import cells
 from sheetcrm.config import Config, TabSettings
-from sheetcrm.i18n import N_, _, current, in_locale, listed, ngettext, using
+from sheetcrm.i18n import N_, _, current, in_locale, listed, ngettext, settle, using
 from sheetcrm.ids import blank_text_id, id_pattern, read_sequences
 from sheetcrm.owned import owned_title, synced_before
 from sheetcrm.inputs import Inputs, read_conversions, read_inputs, read_segments, respell_duplicates
@@ -99,7 +99,15 @@ def team_config(snapshot: Snapshot, config: Config) -> Config:
     it a Spanish workbook synced with no config got English headers and messages in its
     Validación and Panel tabs. The locale stays unset for parsing (`ParseContext.locale_set`):
     each tab's language still settles its own numbers and dates, and the titles' language, never
-    the environment's, is the reading's fallback (`Config.reading_locale`)."""
+    the environment's, is the reading's fallback (`Config.reading_locale`).
+    The command or service reading the workbook speaks that language from here on too
+    (`i18n.settle`): every command prints in the language of what it reads and writes."""
+    adopted = _team_config(snapshot, config)
+    settle(adopted.locale)
+    return adopted
+
+
+def _team_config(snapshot: Snapshot, config: Config) -> Config:
     if "locale" in config.model_fields_set:
         return config
     language = titles_language(snapshot)
