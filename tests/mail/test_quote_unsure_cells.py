@@ -277,3 +277,33 @@ def test_a_dollar_read_as_the_base_currency_blocks_no_line_and_names_no_other_cu
     desk = Desk.read(book.read(), Config(currency="USD"))
     quotes = [desk.quote(find_opportunity(desk.crm, d)).quote for d in ("OPP-0001", "OPP-0002")]
     assert [(q.currency, str(q.totals.net)) for q in quotes] == [("USD", "500.00"), ("USD", "610.00")]
+
+
+def test_a_blank_tax_rate_among_taxed_products_blocks_the_quotes_that_price_from_it(tmp_path):
+    # A Tax Rate left blank read as 0 % with no word: Support (among 21 % products) went out on a
+    # quote with no tax at all, the total short by its 10 %, and the Validation tab said nothing.
+    tabs = crm_tabs(Products=[["SKU", "Name", "Unit Price", "Currency", "Tax Rate"],
+                              ["P1", "Licence", 1000.5, "EUR", 21], ["P2", "Support", 99.99, "EUR", None]])
+    book = xlsx_book(tmp_path, tabs)
+    sync(book, config(), as_of=AS_OF)
+    assert "Outbox" not in book.read().tabs
+    [said] = _validation(book, "blank_tax_rate")
+    assert (said[0], said[1], said[2], said[3], said[4]) == ("warning", "Products", 3, "E", "Tax Rate")
+    assert said[7] == ('The Tax Rate of "P2" is blank, which reads as 0 % (no tax), while other products have one '
+                       '(P1: 21 %): it may have been forgotten.')
+    assert _blocks(book) == [("error", "Quote Lines", 3, "B", "P2")]
+    assert "Products!E3 (Tax Rate)" in _validation(book, "unsure_quote_cell")[0][7]
+    # Written 0 %, it is a product with no tax, and the quote goes out without it.
+    set_cell(book, "Tax Rate", 0, row=3, tab="Products")
+    sync(book, config(), as_of=AS_OF)
+    assert _validation(book, "blank_tax_rate") == [] and _blocks(book) == []
+    desk = Desk.read(book.read(), config())
+    quote = desk.quote(find_opportunity(desk.crm, "OPP-0001")).quote
+    assert [(b.rate_pct, str(b.base)) for b in quote.totals.taxes] == [(21, "1800.90")]
+    assert [r["opportunity"] for r in outbox_rows(book)] == ["OPP-0001"]
+    # A team that charges no tax leaves the column blank: with no product taxed, nothing to doubt.
+    set_cell(book, "Tax Rate", "", row=2, tab="Products")
+    set_cell(book, "Tax Rate", "", row=3, tab="Products")
+    sync(book, config(), as_of=AS_OF)
+    assert _validation(book, "blank_tax_rate") == [] and _blocks(book) == []
+    assert [r["opportunity"] for r in outbox_rows(book)] == ["OPP-0001", "OPP-0001"]  # the untaxed version
