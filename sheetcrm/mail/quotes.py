@@ -1,7 +1,9 @@
 """A quote's money: priced lines and totals, exact to the currency's minor unit. Pure.
 
 Every amount is a Decimal rounded ROUND_HALF_UP to the quote currency's minor unit (babel's
-currency digits: 2 for EUR and USD, 0 for JPY) at the point where a person would see it, so
+currency digits: 2 for EUR and USD, 0 for JPY; half up, as the euro's rounding rule says,
+Council Regulation (EC) 1103/97 art. 5, never Decimal's default half-even, which bills 0.125
+as 0.12) at the point where a person would see it, so
 the document adds up: each line's gross and net are rounded, and the totals are sums of the
 rounded line values; the tax is computed per rate, on that rate's base, and rounded once:
 
