@@ -58,6 +58,7 @@ from sheetcrm.i18n import _
 from sheetcrm.names import CRM_TABS
 from sheetcrm.records import Opportunity, Product, QuoteLine
 from sheetcrm.report import Issue, column_letter
+from sheetcrm.schema import TABS, header_keys
 from sheetcrm.table import Table
 from sheetcrm.validate import match_key
 
@@ -520,6 +521,11 @@ def price_quote(opportunity: Opportunity, quote_lines: QuoteLines, products: Map
                           missing=missing),
                         _("Add {missing} to the Rates tab, or type this line's Unit Price in {currency}.",
                           missing=missing, currency=currency))
+        if unit is not None:
+            for problem_issue in _unread_cells(line, table, product, currency, rates.base,
+                                               opportunity.id or opportunity.name):
+                ok = False
+                result.problems.append(problem_issue)
         if ok and abs(line.quantity * unit) >= LIMIT:  # type: ignore[operator]
             ok = False
             problem(line.row, "quantity", line.quantity, "out_of_range",
@@ -552,6 +558,63 @@ def _guessed_currency(field_name: str, doubt: Issue) -> bool:
     cell, or a symbol guessed in one of its amounts, which gives the Currency a blank cell leaves
     (the only way an amount's symbol comes to mean a currency without an error)."""
     return field_name == "currency" or doubt.code in _CURRENCY_GUESSES
+
+
+# A line has no Tax Rate nor Currency of its own: it is taxed at its product's rate and priced in
+# its quote's currency. A team that adds such a column to Quote Lines means something by it (10 %
+# on this line, this price in GBP), and the quote charged otherwise with no word: the headers
+# (every name the Products column goes by) whose cells must agree with what the line is priced at.
+_UNREAD = {f: frozenset(cells.normalize_key(n) for c in TABS["products"].columns if c.field == f
+                        for n in (c.header, c.header_es, *c.aliases)) for f in ("tax_rate", "currency")}
+
+
+@lru_cache(maxsize=256)  # a tab's few headers, asked of every line
+def _unread_field(header: str) -> str | None:
+    key = header_keys(header)[1]
+    return next((f for f, names in _UNREAD.items() if key in names), None)
+
+
+def _unread_cells(line: QuoteLine, table: Table | None, product: Product, currency: str, base: str,
+                  opportunity: str | None) -> list[Issue]:
+    """An `unread_line_cell` error at each cell of `line` under a column of the team's named as
+    a Products Tax Rate or Currency (`_UNREAD`) that says other than what the line is priced
+    with: a rate other than its product's (10 or 0.1 for 10 %), a currency other than its
+    quote's. A blank cell, or one that agrees, says nothing."""
+    if table is None or not table.header.custom:
+        return []
+    tax = product.tax_rate if product.tax_rate is not None else Decimal(0)
+    out = []
+    for header, col in table.header.custom.items():
+        field_name = _unread_field(header)
+        value = line.custom.get(header) if field_name else None
+        if value is None or (isinstance(value, str) and not value.strip()):
+            continue
+        if field_name == "tax_rate":
+            number = value if isinstance(value, Decimal) else None
+            if number is not None and tax in (number, number * 100):
+                continue
+            message = _("{header} {value} on this line is not read: a quote line is taxed at its product's Tax "
+                        "Rate, {rate} %, so the quote for {opportunity} is neither queued nor sent while they "
+                        "differ.", header=header, value=cells.quoted(value), rate=cells.show_number(tax),
+                        opportunity=opportunity)
+            hint = _("Set the Tax Rate of {sku} in Products (a quote line has no rate of its own), or clear this "
+                     "cell.", sku=cells.quoted(product.sku))
+        else:
+            try:
+                named = cells.parse_currency(value, base) if isinstance(value, str) else None
+            except cells.CellError:
+                named = None
+            if named == currency:
+                continue
+            message = _("{header} {value} on this line is not read: a quote line is priced in its quote's "
+                        "currency, {currency}, so the quote for {opportunity} is neither queued nor sent while "
+                        "they differ.", header=header, value=cells.quoted(value), currency=currency,
+                        opportunity=opportunity)
+            hint = _("Set the opportunity's Currency, or type the line's Unit Price in {currency} and clear this "
+                     "cell.", currency=currency)
+        out.append(Issue("error", table.title, line.row, column_letter(col + 1), header, value, "unread_line_cell",
+                         message, hint))
+    return out
 
 
 def _convert(amount: Decimal, source: str, target: str, rates: Rates) -> Decimal | None:

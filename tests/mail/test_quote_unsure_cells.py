@@ -307,3 +307,25 @@ def test_a_blank_tax_rate_among_taxed_products_blocks_the_quotes_that_price_from
     sync(book, config(), as_of=AS_OF)
     assert _validation(book, "blank_tax_rate") == [] and _blocks(book) == []
     assert [r["opportunity"] for r in outbox_rows(book)] == ["OPP-0001", "OPP-0001"]  # the untaxed version
+
+
+def test_a_tax_rate_or_currency_column_on_quote_lines_that_disagrees_blocks_the_quote_at_its_cell(tmp_path):
+    # A line has no Tax Rate nor Currency of its own: a team's "Tax Rate" 10 on a line of a 21 %
+    # product, or "Currency" GBP beside a Unit Price of 4,000 on a quote in EUR, was ignored with
+    # no word, and the quote charged 21 % and €4,000.
+    lines = [["Opportunity", "SKU", "Quantity", "Unit Price", "Discount %", "Tax Rate", "Currency"],
+             ["OPP-0001", "P1", 2, "", 10, 10, ""], ["OPP-0001", "P2", 3, 4000, "", "", "GBP"],
+             ["OPP-0001", "P2", 1, "", "", 0.1, "eur"]]  # agrees: 10 % as a fraction, the quote's currency
+    book = xlsx_book(tmp_path, crm_tabs(**{"Quote Lines": lines}))
+    sync(book, config(), as_of=AS_OF)
+    assert "Outbox" not in book.read().tabs
+    assert _blocks(book, "unread_line_cell") == [("error", "Quote Lines", 2, "F", "10"),
+                                                 ("error", "Quote Lines", 3, "G", "GBP")]
+    first, second = _validation(book, "unread_line_cell")
+    assert first[7] == ('Tax Rate "10" on this line is not read: a quote line is taxed at its product\'s Tax Rate, '
+                        '21 %, so the quote for OPP-0001 is neither queued nor sent while they differ.')
+    assert "priced in its quote's currency, EUR" in second[7]
+    set_cell(book, "Tax Rate", 21, row=2, tab="Quote Lines")
+    set_cell(book, "Currency", "", row=3, tab="Quote Lines")
+    sync(book, config(), as_of=AS_OF)
+    assert _blocks(book, "unread_line_cell") == [] and [r["opportunity"] for r in outbox_rows(book)] == ["OPP-0001"]
