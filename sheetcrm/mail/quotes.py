@@ -280,6 +280,7 @@ class QuoteLines:
             if issue.severity == "error" and issue.tab == table.title and issue.row is not None:
                 out.errors.setdefault(issue.row, []).append(issue)
         out.doubts = doubts_of(table, issues)
+        _doubt_unread_duplicates(table, issues, out.doubts)
         col = table.header.fields.get("opportunity")
         seen: dict[tuple[str, str], Shared | None] = {}  # most lines name the same few deals and products
 
@@ -327,6 +328,36 @@ class QuoteLines:
     def shared_of(self, opportunity: Opportunity) -> list[tuple[QuoteLine, Shared]]:
         """The lines whose Opportunity names this deal and another (`shared`), in sheet order."""
         return self.shared.get(opportunity.row, []) if self.shared else []
+
+
+def _doubt_unread_duplicates(table: Table, issues: Iterable[Issue],
+                             doubts: dict[int, list[tuple[str, Issue]]]) -> None:
+    """A column of Quote Lines whose header repeats one read before it ("Discount" after
+    "Discount %", "Price" after "Unit Price") is not read (`duplicate_header`, at the header).
+    A line with a value in it means something by it (€100 off, this price) that its quote
+    does not charge: the cell is a doubt of the line (`doubts`, by sheet row), so its quote is
+    blocked at that cell like any cell the read only warned about."""
+    for issue in (*table.warnings, *issues):
+        if issue.code != "duplicate_header" or issue.tab != table.title or not issue.column:
+            continue
+        col = _column_index(issue.column)
+        for row in table.rows:
+            raw = row.cells[col] if row.cells is not None and col < len(row.cells) else None
+            if cells.is_blank(raw) or any(d.code == "duplicate_header" and d.column == issue.column
+                                          for _f, d in doubts.get(row.row, ())):
+                continue
+            doubts.setdefault(row.row, []).append((issue.header or "", dataclasses.replace(
+                issue, row=row.row, value=raw,
+                message=_('{shown} is not read: its header, "{header}", names the same column as one before it, '
+                          'and only the first is read.', shown=cells.quoted(raw), header=issue.header))))
+
+
+def _column_index(letters: str) -> int:
+    """0-based: "A" -> 0, "AB" -> 27."""
+    n = 0
+    for c in letters:
+        n = n * 26 + ord(c) - 64
+    return n - 1
 
 
 def _row(line: QuoteLine) -> int:

@@ -329,3 +329,21 @@ def test_a_tax_rate_or_currency_column_on_quote_lines_that_disagrees_blocks_the_
     set_cell(book, "Currency", "", row=3, tab="Quote Lines")
     sync(book, config(), as_of=AS_OF)
     assert _blocks(book, "unread_line_cell") == [] and [r["opportunity"] for r in outbox_rows(book)] == ["OPP-0001"]
+
+
+def test_a_line_value_under_a_repeated_header_blocks_its_quote_at_the_cell(tmp_path):
+    # "Discount" names the Discount % column too, so a second column headed so is not read: the
+    # line's €100 off (or a "Price" after "Unit Price") was dropped with only a warning at the
+    # header, and the quote charged the full price.
+    lines = [["Opportunity", "SKU", "Quantity", "Unit Price", "Discount %", "Discount"],
+             ["OPP-0001", "P1", 2, "", "", 100], ["OPP-0001", "P2", 3, "", "", ""]]
+    book = xlsx_book(tmp_path, crm_tabs(**{"Quote Lines": lines}))
+    sync(book, config(), as_of=AS_OF)
+    assert "Outbox" not in book.read().tabs
+    assert _blocks(book) == [("error", "Quote Lines", 2, "F", "100")]
+    assert _validation(book, "unsure_quote_cell")[0][7] == (
+        'The quote for OPP-0001 is neither queued nor sent while this cell may mean something else: "100" is not '
+        'read: its header, "Discount", names the same column as one before it, and only the first is read.')
+    set_cell(book, "Discount", "", row=2, tab="Quote Lines")
+    sync(book, config(), as_of=AS_OF)
+    assert _blocks(book) == [] and [r["opportunity"] for r in outbox_rows(book)] == ["OPP-0001"]
