@@ -605,6 +605,22 @@ def _unread_field(header: str) -> str | None:
     return next((f for f, names in _UNREAD.items() if key in names), None)
 
 
+def _as_rates(value: Any) -> set[Decimal]:
+    """The rates, in points, a cell of a team's own Tax Rate column may mean: 10 or 0.1 for
+    10 %, "10%" or "10 %" as text; none for anything else."""
+    if isinstance(value, Decimal):
+        return {value, value * 100}
+    out = set()
+    for locale in ("en", "es"):
+        for scale in ("points", "fraction"):
+            try:
+                if (points := cells.parse_percent(value, locale, scale)) is not None:
+                    out.add(points)
+            except cells.CellError:
+                pass
+    return out
+
+
 def _unread_cells(line: QuoteLine, table: Table | None, product: Product, currency: str, base: str,
                   opportunity: str | None) -> list[Issue]:
     """An `unread_line_cell` error at each cell of `line` under a column of the team's named as
@@ -621,8 +637,7 @@ def _unread_cells(line: QuoteLine, table: Table | None, product: Product, curren
         if value is None or (isinstance(value, str) and not value.strip()):
             continue
         if field_name == "tax_rate":
-            number = value if isinstance(value, Decimal) else None
-            if number is not None and tax in (number, number * 100):
+            if tax in _as_rates(value):
                 continue
             message = _("{header} {value} on this line is not read: a quote line is taxed at its product's Tax "
                         "Rate, {rate} %, so the quote for {opportunity} is neither queued nor sent while they "

@@ -315,7 +315,8 @@ def test_a_tax_rate_or_currency_column_on_quote_lines_that_disagrees_blocks_the_
     # no word, and the quote charged 21 % and €4,000.
     lines = [["Opportunity", "SKU", "Quantity", "Unit Price", "Discount %", "Tax Rate", "Currency"],
              ["OPP-0001", "P1", 2, "", 10, 10, ""], ["OPP-0001", "P2", 3, 4000, "", "", "GBP"],
-             ["OPP-0001", "P2", 1, "", "", 0.1, "eur"]]  # agrees: 10 % as a fraction, the quote's currency
+             ["OPP-0001", "P2", 1, "", "", 0.1, "eur"],  # agree: 10 % as a fraction, the quote's currency,
+             ["OPP-0001", "P1", 1, "", "", "21 %", "€"]]  # 21 % as text, its symbol
     book = xlsx_book(tmp_path, crm_tabs(**{"Quote Lines": lines}))
     sync(book, config(), as_of=AS_OF)
     assert "Outbox" not in book.read().tabs
