@@ -309,14 +309,16 @@ def test_a_blank_tax_rate_among_taxed_products_blocks_the_quotes_that_price_from
     assert [r["opportunity"] for r in outbox_rows(book)] == ["OPP-0001", "OPP-0001"]  # the untaxed version
 
 
-def test_a_tax_rate_or_currency_column_on_quote_lines_that_disagrees_blocks_the_quote_at_its_cell(tmp_path):
+def test_a_column_of_quote_lines_sheetcrm_does_not_read_blocks_the_quote_where_a_line_says_otherwise(tmp_path):
     # A line has no Tax Rate nor Currency of its own: a team's "Tax Rate" 10 on a line of a 21 %
     # product, or "Currency" GBP beside a Unit Price of 4,000 on a quote in EUR, was ignored with
-    # no word, and the quote charged 21 % and €4,000.
-    lines = [["Opportunity", "SKU", "Quantity", "Unit Price", "Discount %", "Tax Rate", "Currency"],
-             ["OPP-0001", "P1", 2, "", 10, 10, ""], ["OPP-0001", "P2", 3, 4000, "", "", "GBP"],
-             ["OPP-0001", "P2", 1, "", "", 0.1, "eur"],  # agree: 10 % as a fraction, the quote's currency,
-             ["OPP-0001", "P1", 1, "", "", "21 %", "€"]]  # 21 % as text, its symbol
+    # no word, and the quote charged 21 % and €4,000. "Discount" names the Discount % column too,
+    # so a second column headed so is not read: the line's €100 off was dropped with only a
+    # warning at the header, and the quote charged the full price.
+    lines = [["Opportunity", "SKU", "Quantity", "Unit Price", "Discount %", "Tax Rate", "Currency", "Discount"],
+             ["OPP-0001", "P1", 2, "", 10, 10, "", ""], ["OPP-0001", "P2", 3, 4000, "", "", "GBP", 100],
+             ["OPP-0001", "P2", 1, "", "", 0.1, "eur", ""],  # agree: 10 % as a fraction, the quote's currency,
+             ["OPP-0001", "P1", 1, "", "", "21 %", "€", ""]]  # 21 % as text, its symbol
     book = xlsx_book(tmp_path, crm_tabs(**{"Quote Lines": lines}))
     sync(book, config(), as_of=AS_OF)
     assert "Outbox" not in book.read().tabs
@@ -326,25 +328,13 @@ def test_a_tax_rate_or_currency_column_on_quote_lines_that_disagrees_blocks_the_
     assert first[7] == ('Tax Rate "10" on this line is not read: a quote line is taxed at its product\'s Tax Rate, '
                         '21 %, so the quote for OPP-0001 is neither queued nor sent while they differ.')
     assert "priced in its quote's currency, EUR" in second[7]
-    set_cell(book, "Tax Rate", 21, row=2, tab="Quote Lines")
-    set_cell(book, "Currency", "", row=3, tab="Quote Lines")
-    sync(book, config(), as_of=AS_OF)
-    assert _blocks(book, "unread_line_cell") == [] and [r["opportunity"] for r in outbox_rows(book)] == ["OPP-0001"]
-
-
-def test_a_line_value_under_a_repeated_header_blocks_its_quote_at_the_cell(tmp_path):
-    # "Discount" names the Discount % column too, so a second column headed so is not read: the
-    # line's €100 off (or a "Price" after "Unit Price") was dropped with only a warning at the
-    # header, and the quote charged the full price.
-    lines = [["Opportunity", "SKU", "Quantity", "Unit Price", "Discount %", "Discount"],
-             ["OPP-0001", "P1", 2, "", "", 100], ["OPP-0001", "P2", 3, "", "", ""]]
-    book = xlsx_book(tmp_path, crm_tabs(**{"Quote Lines": lines}))
-    sync(book, config(), as_of=AS_OF)
-    assert "Outbox" not in book.read().tabs
-    assert _blocks(book) == [("error", "Quote Lines", 2, "F", "100")]
+    assert _blocks(book) == [("error", "Quote Lines", 3, "H", "100")]
     assert _validation(book, "unsure_quote_cell")[0][7] == (
         'The quote for OPP-0001 is neither queued nor sent while this cell may mean something else: "100" is not '
         'read: its header, "Discount", names the same column as one before it, and only the first is read.')
-    set_cell(book, "Discount", "", row=2, tab="Quote Lines")
+    set_cell(book, "Tax Rate", 21, row=2, tab="Quote Lines")
+    set_cell(book, "Currency", "", row=3, tab="Quote Lines")
+    set_cell(book, "Discount", "", row=3, tab="Quote Lines")
     sync(book, config(), as_of=AS_OF)
-    assert _blocks(book) == [] and [r["opportunity"] for r in outbox_rows(book)] == ["OPP-0001"]
+    assert _blocks(book, "unread_line_cell") == [] and _blocks(book) == []
+    assert [r["opportunity"] for r in outbox_rows(book)] == ["OPP-0001"]
