@@ -13,8 +13,8 @@ is written in its ASCII form (a domain in another script, "bücher.example", as 
 "xn--bcher-kva.example"), since the SMTP session and the headers carry ASCII only. The
 recipient is one mailbox: built from a contact's name and email with `Address(display_name=…,
 addr_spec=…)`, so a name like "Eve <eve@evil.example>, Ana" stays a (quoted) display name, and
-the Outbox's To cell must parse back to exactly one address. Neither may hold an encoded word
-("=?utf-8?q?…?="): the email would show it decoded, another name than the sheet's. A Message-ID cell must hold one
+the Outbox's To cell must parse back to exactly one address. Neither, nor a Subject, may hold
+an encoded word ("=?utf-8?q?…?="): the email would show it decoded, other text than the sheet's. A Message-ID cell must hold one
 that sheetcrm made, and the attachment's file name is a plain one.
 """
 
@@ -86,7 +86,7 @@ def check_no_encoded_word(name: str, value: str) -> str:
         except Exception:  # noqa: BLE001 - the parser's own failures: say the text as it is
             shown = value
         raise EncodedWordError(_("{name} holds {value}, which a mail program shows as {shown}: \"=?…?=\" is an "
-                                 "encoded word, and the email would not show the name the sheet shows",
+                                 "encoded word, and the email would not show what the sheet shows",
                                  name=name, value=quoted(value), shown=quoted(shown)))
     return value
 
@@ -181,7 +181,7 @@ def build_message(*, sender: str, to: str, subject: str, text: str, html: str | 
     # goes to a row's Error cell.
     label = pgettext("email", "To")
     msg["To"] = check_mailbox("To", check_no_encoded_word(label, check_header(label, to)), label)
-    msg["Subject"] = check_header(_("Subject"), subject)
+    msg["Subject"] = check_no_encoded_word(_("Subject"), check_header(_("Subject"), subject))
     msg["Message-ID"] = check_message_id(message_id)
     msg["Date"] = format_datetime(date)
     msg.set_content(text)
