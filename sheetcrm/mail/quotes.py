@@ -330,6 +330,11 @@ class QuoteLines:
         return self.shared.get(opportunity.row, []) if self.shared else []
 
 
+# Every name a column of Quote Lines is read under (its header, Spanish header and aliases).
+_LINE_HEADERS = frozenset(cells.normalize_key(n) for c in TABS["quote_lines"].columns
+                          for n in (c.header, c.header_es, *c.aliases))
+
+
 def _doubt_unread_duplicates(table: Table, issues: Iterable[Issue],
                              doubts: dict[int, list[tuple[str, Issue]]]) -> None:
     """A column of Quote Lines whose header repeats one read before it ("Discount" after
@@ -338,8 +343,9 @@ def _doubt_unread_duplicates(table: Table, issues: Iterable[Issue],
     does not charge: the cell is a doubt of the line (`doubts`, by sheet row), so its quote is
     blocked at that cell like any cell the read only warned about."""
     for issue in (*table.warnings, *issues):
-        if issue.code != "duplicate_header" or issue.tab != table.title or not issue.column:
-            continue
+        if issue.code != "duplicate_header" or issue.tab != table.title or not issue.column \
+                or header_keys(issue.header or "")[1] not in _LINE_HEADERS:
+            continue  # a team's own column said twice ("Notes"): neither is read for the quote
         col = _column_index(issue.column)
         for row in table.rows:
             raw = row.cells[col] if row.cells is not None and col < len(row.cells) else None

@@ -315,8 +315,9 @@ def test_a_column_of_quote_lines_sheetcrm_does_not_read_blocks_the_quote_where_a
     # no word, and the quote charged 21 % and €4,000. "Discount" names the Discount % column too,
     # so a second column headed so is not read: the line's €100 off was dropped with only a
     # warning at the header, and the quote charged the full price.
-    lines = [["Opportunity", "SKU", "Quantity", "Unit Price", "Discount %", "Tax Rate", "Currency", "Discount"],
-             ["OPP-0001", "P1", 2, "", 10, 10, "", ""], ["OPP-0001", "P2", 3, 4000, "", "", "GBP", 100],
+    lines = [["Opportunity", "SKU", "Quantity", "Unit Price", "Discount %", "Tax Rate", "Currency", "Discount",
+              "Notes", "Notes"],  # a team's own column twice: neither is read for the quote, so nothing is lost
+             ["OPP-0001", "P1", 2, "", 10, 10, "", "", "", "rush"], ["OPP-0001", "P2", 3, 4000, "", "", "GBP", 100],
              ["OPP-0001", "P2", 1, "", "", 0.1, "eur", ""],  # agree: 10 % as a fraction, the quote's currency,
              ["OPP-0001", "P1", 1, "", "", "21 %", "€", ""]]  # 21 % as text, its symbol
     book = xlsx_book(tmp_path, crm_tabs(**{"Quote Lines": lines}))
