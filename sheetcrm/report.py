@@ -56,7 +56,7 @@ CODES = (
     NC_("issue code", "close_before_created"), NC_("issue code", "override_contradicts_stage"),
     NC_("issue code", "no_close_date"), NC_("issue code", "quota_unread"), NC_("issue code", "quota_partial"), NC_("issue code", "column_not_found"), NC_("issue code", "product_errors"),
     NC_("issue code", "ambiguous_opportunity"), NC_("issue code", "ambiguous_product"),
-    NC_("issue code", "unsure_quote_cell"),
+    NC_("issue code", "unsure_quote_cell"), NC_("issue code", "blank_tax_rate"), NC_("issue code", "unread_line_cell"),
     NC_("issue code", "unknown_status"),
     NC_("issue code", "merge_reference_shifts"), NC_("issue code", "conversion_waits"),
     NC_("issue code", "case_closed_unresolved"), NC_("issue code", "case_resolved_before_opened"),

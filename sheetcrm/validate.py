@@ -445,6 +445,7 @@ def _check_references(crm: Crm) -> None:
     crm.targets = {key: build_targets(t, keys, ids.get(key)) for key, t in crm.tables.items()
                    if key in _NAMES or key in _ID_FIELD or t.spec.id_prefix}
     _check_unique_skus(crm.tables.get("products"), report)
+    _check_blank_tax_rates(crm.tables.get("products"), report)
 
     # What a reference that names exactly one row resolves to depends on its text and the tabs
     # it may name, nothing else: worked out once (deals name the same few accounts many times).
@@ -1115,6 +1116,33 @@ def _check_unique_skus(table: Table | None, report: Report) -> None:
                         _("Each product needs its own SKU."))
         else:
             seen[key] = row.row
+
+
+def _check_blank_tax_rates(table: Table | None, report: Report) -> None:
+    """A product whose Tax Rate is blank while another product has a rate above 0 %: the blank
+    reads as 0 % (no tax), but among taxed products it is as likely a rate forgotten, and a
+    quote would go out without the tax, silently short. A warning at the cell, kept in the
+    table's warnings past the report's cap, so every quote priced from that product is blocked
+    (`quotes.doubts_of`, `unsure_quote_cell`) until the cell says 0 % or the rate. A tab where
+    no product has a rate (a team that charges no tax, or no Tax Rate column) says nothing."""
+    if table is None or (col := table.header.fields.get("tax_rate")) is None:
+        return
+    taxed = next((row for row in table.rows if row.record is not None
+                  and (row.record.tax_rate or 0) > 0), None)  # type: ignore[attr-defined]
+    if taxed is None:
+        return
+    example = f"{taxed.record.sku}: {cells.show_number(taxed.record.tax_rate)} %"  # type: ignore[attr-defined]
+    for row in table.rows:
+        if row.record is None or row.record.tax_rate is not None:  # type: ignore[attr-defined]
+            continue
+        sku = row.record.sku  # type: ignore[attr-defined]
+        issue = Issue("warning", table.title, row.row, column_letter(col + 1), table.header.labels.get(col), None,
+                      "blank_tax_rate",
+                      _("The Tax Rate of {sku} is blank, which reads as 0 % (no tax), while other products have one "
+                        "({example}): it may have been forgotten.", sku=cells.quoted(sku), example=example),
+                      _("Write 0% if {sku} is not taxed, or its rate.", sku=cells.quoted(sku)))
+        report.add(issue)
+        table.warnings.append(issue)
 
 
 def _check_duplicate_emails(table: Table, report: Report, keys: dict[str, str]) -> None:

@@ -67,7 +67,8 @@ from sheetcrm.crm.workflows import TemplateShelf
 from sheetcrm.i18n import NC_, N_, _, current, every_locale, in_locale, ngettext, speaking_team, using
 from sheetcrm.mail.context import QuoteHeader, find_contact, find_opportunity, quote_context, quote_version, recipient
 from sheetcrm.mail.journal import Journal, JournalError, Ledger, stamp
-from sheetcrm.mail.message import AddressError, HeaderError, build_message, check_header, message_id
+from sheetcrm.mail.message import (AddressError, EncodedWordError, HeaderError, build_message, check_header,
+                                   check_no_encoded_word, message_id)
 from sheetcrm.mail.names import safe_stem
 from sheetcrm.mail.quotes import (ALREADY_VALIDATED, QuoteLines, QuoteResult, doubts_of, price_quote,
                                   products_with_errors, quote_number)
@@ -538,12 +539,17 @@ def _plan_queue(desk: Desk, opportunities: Iterable[Opportunity], plan: Plan, cr
             result.problems.append(_opportunity_issue(
                 desk, opp, "contact", opp.contact, "unsafe_header",
                 _("The quote for {key} cannot be addressed: {error}", key=key, error=e),
+                _("Write the contact's First Name and Last Name as the customer should read them, without "
+                  "\"=?…?=\".") if isinstance(e, EncodedWordError) else
                 _("Remove the line break or control character from the contact's First Name, Last Name or Email.")))
         try:
-            check_header(_("The opportunity's name (the quote's Subject)"), opp.name or "")
+            label = _("The opportunity's name (the quote's Subject)")
+            check_no_encoded_word(label, check_header(label, opp.name or ""))
         except HeaderError as e:
-            result.problems.append(_opportunity_issue(desk, opp, "name", opp.name, "unsafe_header", str(e),
-                                                      _("Remove the line break or control character from the cell.")))
+            result.problems.append(_opportunity_issue(
+                desk, opp, "name", opp.name, "unsafe_header", str(e),
+                _("Write the name as the customer should read it, without \"=?…?=\".")
+                if isinstance(e, EncodedWordError) else _("Remove the line break or control character from the cell.")))
         if result.problems or result.quote is None or to is None:
             out.append(Queued(key, "blocked", problems=result.problems))
             continue
