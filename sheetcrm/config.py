@@ -10,13 +10,15 @@ never import this module; the code above them hands them their own section or va
 from __future__ import annotations
 
 import ast
+import difflib
 import math
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin
 
-from pydantic import Field, PrivateAttr, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, Field, PrivateAttr, ValidationError, ValidationInfo, field_validator, model_validator
 
 from sheetcrm.crm.duplicates import DuplicateSettings
 from sheetcrm.crm.cases import CaseSettings, check_zone
@@ -491,10 +493,60 @@ def _one_line(e: ValidationError, short_workflows: bool = False) -> str:
     if isinstance(error, KeyedProblem):
         loc.append(error.key)
     key = ".".join(loc) or _("(top level)")
-    line = _("{key}: {problem}", key=key, problem=problem(err))
-    if e.error_count() > 1:
-        line = ngettext("{line} (and {n} more)", "{line} (and {n} more)", e.error_count() - 1, line=line)
+    said = problem(err)
+    if err["type"] == "extra_forbidden":
+        said = _unknown_key(str(err["loc"][-1]), _keys_at(Config, err["loc"][:-1]), said)
+    line = _("{key}: {problem}", key=key, problem=said)
+    others = [x for x in errors if x is not err]
+    if others:
+        # Named, not counted: "(and 1 more)" after a list of types read as one type more.
+        shown = ", ".join(".".join(str(p + 1) if isinstance(p, int) else str(p) for p in x["loc"]) or _("(top level)")
+                          for x in others[:_OTHERS_NAMED])
+        if len(others) > _OTHERS_NAMED:
+            shown = _("{keys}…", keys=shown)
+        line = ngettext("{line} (and {n} more problem, at {keys})", "{line} (and {n} more problems, at {keys})",
+                        len(others), line=line, keys=shown)
     return line
+
+
+# How many of a config's other problems its error line names by their keys.
+_OTHERS_NAMED = 3
+# A section of at most this many keys is listed whole after an unknown key in it.
+_KEYS_LISTED = 12
+
+
+def _keys_at(model: Any, loc: tuple[Any, ...]) -> list[str]:
+    """The keys the config section at `loc` (pydantic's path from the top) takes; [] when the path
+    leads to no section of named keys (a table of the team's own names: tabs, owners)."""
+    kind: Any = model
+    for part in (*loc, None):
+        kind = next((a for a in (get_args(kind) if get_origin(kind) in (Union, UnionType) else (kind,))
+                     if a is not type(None)), kind)
+        if part is None:
+            break
+        if isinstance(kind, type) and issubclass(kind, BaseModel):
+            found = next((f for name, f in kind.model_fields.items() if (f.alias or name) == part), None)
+            if found is None:
+                return []
+            kind = found.annotation
+        elif get_origin(kind) in (dict, list):
+            kind = get_args(kind)[-1]
+        else:
+            return []
+    if isinstance(kind, type) and issubclass(kind, BaseModel):
+        return [f.alias or name for name, f in kind.model_fields.items()]
+    return []
+
+
+def _unknown_key(name: str, keys: list[str], said: str) -> str:
+    """"unknown key" with the key it is likely a misspelling of, else the section's keys when
+    they are few."""
+    close = difflib.get_close_matches(name, keys, n=1, cutoff=0.6)
+    if close:
+        return _("{problem}; did you mean {key}?", problem=said, key=quoted(close[0]))
+    if keys and len(keys) <= _KEYS_LISTED:
+        return _("{problem}; this section takes {keys}", problem=said, keys=", ".join(keys))
+    return said
 
 
 # tomllib explains in English only; its explanations are catalogue entries whose English text is

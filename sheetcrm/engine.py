@@ -244,7 +244,8 @@ def _undecided_rules(doubts: Iterable[RuleDoubt], table: Any, rates: Rates) -> l
             money = Money(problem.amount, problem.currency, problem.unsure)
             code, message, hint = doubt_said(Doubt((None, header), money, None), rules, header, rates.base,
                                              tab_title("rates", current()))
-            raw: Any = show(problem.amount)
+            # The amount with the currency it is in, as a workflow condition's warning shows it.
+            raw: Any = f"{show(problem.amount)} {problem.unsure or problem.currency or rates.base}"
         else:
             code, message, hint = doubt_said(Doubt((None, header), None, None, problem), rules, header, "", "")
             raw = problem.raw

@@ -54,7 +54,15 @@ MISTAKES = [
     ('[tabs.deals]\ntitle = "Deals"\n', "tabs", "unknown tab"),
     ('locale = "fr"\n', "locale", "'en' or 'es'"),
     ('currency = "EURO"\n', "currency", "unknown currency"),
-    ('locle = "es"\n', "locle", "unknown key"),
+    ('locle = "es"\n', "locle", 'unknown key; did you mean "locale"?'),
+    # A misspelt key is named with the one it is like, else beside the section's keys when few.
+    ('[scoring]\nhalf_life_day = 3\n', "scoring.half_life_day", 'unknown key; did you mean "half_life_days"?'),
+    ('[scoring]\nweights = 3\n', "scoring.weights",
+     "unknown key; this section takes base, rules, engagement, engagement_cap, half_life_days, grades, learned"),
+    # The other problems by their keys: "(and 1 more)" after a list of types read as one type more.
+    ('[tabs.leads]\ncustom_fields = { Budget = { type = "numbr" }, Tier = { type = "txt" } }\n',
+     "tabs.leads.custom_fields.Budget.type",
+     "'email' or 'enum' (and 1 more problem, at tabs.leads.custom_fields.Tier.type)"),
     ('forecast_months = "6"\n', "forecast_months", "integer"),
     ('[smtp]\ntimeout = inf\n', "smtp.timeout", "finite"),
     ('[google]\nbackoff_seconds = nan\n', "google.backoff_seconds", "finite"),

@@ -451,7 +451,7 @@ def test_a_money_scoring_rule_compares_in_the_base_currency_and_says_a_cell_it_c
     outcome = sync(book, config, as_of=dt.date(2026, 3, 15))
     assert [s.score for s in outcome.results.scoring.scores.values()] == [0, 20, 0]
     [said] = [i for i in outcome.crm.report.issues if i.tab == "Leads"]
-    assert (said.row, said.column, said.code) == (4, "D", "missing_rate")
+    assert (said.row, said.column, said.code, said.value) == (4, "D", "missing_rate", "800 CHF")  # not "800"
     assert 'No exchange rate for CHF: the scoring rule "Budget ≥ 1000" compares Budget in USD' in said.message
 
 
