@@ -56,6 +56,10 @@ class CustomField(Section):
     def _enum_has_values(self) -> "CustomField":
         if self.type == "enum" and not self.values:
             raise ValueError(_("an enum custom field needs `values`"))
+        if self.values and self.type != "enum":
+            # { values = [...] } without its type read as text, its values never checked.
+            raise ValueError(_('`values` are for an enum custom field, and this one is {type}; write type = "enum" '
+                               'to keep its cells to them, or remove `values`', type=self.type))
         return self
 
 
@@ -525,7 +529,7 @@ def _keys_at(model: Any, loc: tuple[Any, ...]) -> list[str]:
         if part is None:
             break
         if isinstance(kind, type) and issubclass(kind, BaseModel):
-            found = next((f for name, f in kind.model_fields.items() if (f.alias or name) == part), None)
+            found = next((f for name, f in kind.model_fields.items() if part in _names_of(name, f)), None)
             if found is None:
                 return []
             kind = found.annotation
@@ -534,8 +538,15 @@ def _keys_at(model: Any, loc: tuple[Any, ...]) -> list[str]:
         else:
             return []
     if isinstance(kind, type) and issubclass(kind, BaseModel):
-        return [f.alias or name for name, f in kind.model_fields.items()]
+        return [_names_of(name, f)[0] for name, f in kind.model_fields.items()]
     return []
+
+
+def _names_of(name: str, info: Any) -> list[str]:
+    """The keys a config file may write a field by, the one its docs use first ([scoring.grades]
+    `A`, whose field is `a`)."""
+    choices = getattr(info.validation_alias, "choices", [info.validation_alias])
+    return [*(c for c in choices if isinstance(c, str)), *([info.alias] if info.alias else []), name]
 
 
 def _unknown_key(name: str, keys: list[str], said: str) -> str:

@@ -59,6 +59,9 @@ MISTAKES = [
     ('[scoring]\nhalf_life_day = 3\n', "scoring.half_life_day", 'unknown key; did you mean "half_life_days"?'),
     ('[scoring]\nweights = 3\n', "scoring.weights",
      "unknown key; this section takes base, rules, engagement, engagement_cap, half_life_days, grades, learned"),
+    ('[scoring.grades]\nE = 10\n', "scoring.grades.E", "unknown key; this section takes A, B, C"),
+    ('[tabs.leads.custom_fields]\nTier = { values = ["Gold", "Silver"] }\n', "tabs.leads.custom_fields.Tier",
+     '`values` are for an enum custom field, and this one is text; write type = "enum"'),
     # The other problems by their keys: "(and 1 more)" after a list of types read as one type more.
     ('[tabs.leads]\ncustom_fields = { Budget = { type = "numbr" }, Tier = { type = "txt" } }\n',
      "tabs.leads.custom_fields.Budget.type",

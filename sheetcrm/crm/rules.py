@@ -235,8 +235,18 @@ def check_columns(rules: Iterable[Rule], custom_fields: Iterable[str]) -> None:
 def status_words(rules: Iterable[Rule], statuses: Mapping[str, str]) -> None:
     """Raise ValueError naming the first word an `equals` or `in` rule on the Status compares with
     that is no word of a lead status (`statuses`: normalize_key(word) -> status, the built-in
-    words and the config's `[lead_statuses]`): such a rule would never give its points."""
+    words and the config's `[lead_statuses]`), or the first `contains` or `regex` rule on it that
+    no such word matches: such a rule would never give its points."""
     for i, rule in enumerate(rules, 1):
+        if rule.lead_field == "status" and rule.op in ("contains", "regex"):
+            # One that no word of any status holds would never give its points either.
+            for one in rule.values or [rule.value]:  # each text of a list, which any may match
+                compiled = CompiledRule(rule.model_copy(update={"value": one, "values": []}), statuses=statuses)
+                if not any(compiled.match(status) for status in set(statuses.values())):
+                    raise ValueError(_('rule {i} on "{column}" ({op}): {value} is in no word of a lead status '
+                                       '({statuses}, their Spanish words, those under [lead_statuses]), so it never '
+                                       'gives its points', i=i, column=rule.column, op=rule.op, value=quoted(str(one)),
+                                       statuses=", ".join(dict.fromkeys(statuses.values()))))
         if rule.lead_field != "status" or rule.op not in ("equals", "in"):
             continue
         for word in rule.values or [rule.value]:

@@ -360,14 +360,23 @@ def test_a_contains_or_regex_rule_on_the_status_finds_its_text_in_every_word_of_
 
     config = Config.model_validate({"lead_statuses": {"Contacted": ["Llamado"]}, "scoring": {
         "base": 0, "engagement": {}, "rules": [rule("Estado", "contains", 10, value="Contactad"),
-                                               rule("Status", "regex", 5, value="^llam"),
-                                               rule("Status", "contains", 1, value="conv", whole_words=True)]}})
+                                               rule("Status", "regex", 5, value="^llam")]}})
     read = parse_context(config)
     leads = [Lead.model_validate({"id": f"LEAD-{i}", "last_name": "Doe", "status": word}, context=read)
              for i, word in enumerate(["Contacted", "Contactada", "Llamado", "Nuevo", "Convertido"])]
     result = score_leads(leads, [], config.scoring, AS_OF, statuses=lead_status_choices(config.lead_statuses))
     assert [s.score for s in result.scores.values()] == [15, 15, 15, 0, 0]
     assert result.scores["LEAD-0"].why == "Estado contains Contactad +10; Status matches \"llam\" +5"
+
+
+def test_a_contains_or_regex_rule_no_status_word_matches_is_a_config_error():
+    for op, kw in (("contains", {"values": ["Contact", "Contactd"]}), ("regex", {"value": "^qualy"}),
+                   ("contains", {"value": "cualif", "whole_words": True})):
+        with pytest.raises(ValidationError) as e:
+            Config.model_validate({"scoring": {"rules": [rule("Status", op, **kw)]}})
+        assert f'rule 1 on "Status" ({op}): ' in str(e.value) and "is in no word of a lead status" in str(e.value)
+    Config.model_validate({"lead_statuses": {"Contacted": ["Attempted"]},
+                           "scoring": {"rules": [rule("Status", "regex", value="^attempt")]}})
 
 
 def test_an_equals_rule_whose_value_names_a_currency_is_a_config_error():
