@@ -387,6 +387,13 @@ def _decimal_sign(language: str) -> str:
     return get_decimal_symbol(language)
 
 
+def show_figures(values: Iterable[Any], language: str | None = None) -> str:
+    """Values a reason lists (`show_figure`), apart by ", ", or by "; " where the decimal sign is
+    the comma: "3000, 2500.5", in Spanish "3000; 2500,5", never "3000, 2500,5"."""
+    sign = _decimal_sign(language or current())
+    return ("; " if sign == "," else ", ").join(show_figure(v, language) for v in values)
+
+
 class _Candidate:
     """One value a rule compares against, readied in each type a cell may hold."""
 
