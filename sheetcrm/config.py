@@ -486,13 +486,7 @@ def _one_line(e: ValidationError, short_workflows: bool = False) -> str:
     errors = e.errors()
     missing = {x["loc"][:-1] for x in errors if x["type"] == "missing"}
     err = next((x for x in errors if x["type"] == "extra_forbidden" and x["loc"][:-1] in missing), errors[0])
-    # A list's entries by their number from 1, as people count the [[stages]] tables (TOML keys
-    # are strings, so an int in the path is always a list index).
-    loc = [str(p + 1) if isinstance(p, int) else str(p) for p in err["loc"]]
-    if short_workflows and loc[:2] == ["workflows", "rules"]:
-        loc = ["workflows", *loc[2:]]
-    elif short_workflows and loc[:1] == ["workflows"]:
-        loc = ["workflow_settings", *loc[1:]]
+    loc = _written(err["loc"], short_workflows)
     error = (err.get("ctx") or {}).get("error")
     if isinstance(error, KeyedProblem):
         loc.append(error.key)
@@ -504,13 +498,25 @@ def _one_line(e: ValidationError, short_workflows: bool = False) -> str:
     others = [x for x in errors if x is not err]
     if others:
         # Named, not counted: "(and 1 more)" after a list of types read as one type more.
-        shown = ", ".join(".".join(str(p + 1) if isinstance(p, int) else str(p) for p in x["loc"]) or _("(top level)")
+        shown = ", ".join(".".join(_written(x["loc"], short_workflows)) or _("(top level)")
                           for x in others[:_OTHERS_NAMED])
         if len(others) > _OTHERS_NAMED:
             shown = _("{keys}…", keys=shown)
         line = ngettext("{line} (and {n} more problem, at {keys})", "{line} (and {n} more problems, at {keys})",
                         len(others), line=line, keys=shown)
     return line
+
+
+def _written(loc: tuple[Any, ...], short_workflows: bool) -> list[str]:
+    """pydantic's path to a problem as the file writes its key: a list's entries by their number
+    from 1, as people count the [[stages]] tables (TOML keys are strings, so an int in the path is
+    always a list index); rules written as [[workflows]] as workflows.1, not workflows.rules.1."""
+    parts = [str(p + 1) if isinstance(p, int) else str(p) for p in loc]
+    if short_workflows and parts[:2] == ["workflows", "rules"]:
+        return ["workflows", *parts[2:]]
+    if short_workflows and parts[:1] == ["workflows"]:
+        return ["workflow_settings", *parts[1:]]
+    return parts
 
 
 # How many of a config's other problems its error line names by their keys.
