@@ -474,12 +474,13 @@ def load_config(path: str | Path | None = None) -> Config:
         config = Config.model_validate(data, strict=True)
     except ValidationError as e:
         # A rule written as [[workflows]] is named as written: workflows.1.when, not workflows.rules.1.when.
-        raise ConfigError(f"{file}: {_one_line(e, short_workflows=isinstance(data.get('workflows'), list))}") from None
+        raise ConfigError(f"{file}: {_one_line(e, short_workflows=isinstance(data.get('workflows'), list), data=data)}"
+                          ) from None
     config.source = file
     return config
 
 
-def _one_line(e: ValidationError, short_workflows: bool = False) -> str:
+def _one_line(e: ValidationError, short_workflows: bool = False, data: Any = None) -> str:
     """The first problem as `key: problem`, and how many more there are, in the current
     language (`settings.problem`). An unknown key beside a missing one in the same section goes
     first: the typo (`feilds`) is why the key it meant (`fields`) is missing."""
@@ -493,7 +494,9 @@ def _one_line(e: ValidationError, short_workflows: bool = False) -> str:
     key = ".".join(loc) or _("(top level)")
     said = problem(err)
     if err["type"] == "extra_forbidden":
-        said = _unknown_key(str(err["loc"][-1]), _keys_at(Config, err["loc"][:-1]), said)
+        # A key the section already has is no key a misspelt one was meant to be.
+        there = _section(data, loc[:-1])
+        said = _unknown_key(str(err["loc"][-1]), _keys_at(Config, err["loc"][:-1]), there, said)
     line = _("{key}: {problem}", key=key, problem=said)
     others = [x for x in errors if x is not err]
     if others:
@@ -517,6 +520,18 @@ def _written(loc: tuple[Any, ...], short_workflows: bool) -> list[str]:
     if short_workflows and parts[:1] == ["workflows"]:
         return ["workflow_settings", *parts[1:]]
     return parts
+
+
+def _section(data: Any, parts: list[str]) -> Any:
+    """The table of the file's `data` at the written key `parts` (`_written`); {} when there is none."""
+    for part in parts:
+        if isinstance(data, dict):
+            data = data.get(part)
+        elif isinstance(data, list) and part.isdigit() and 0 < int(part) <= len(data):
+            data = data[int(part) - 1]
+        else:
+            return {}
+    return data if isinstance(data, dict) else {}
 
 
 # How many of a config's other problems its error line names by their keys.
@@ -555,10 +570,10 @@ def _names_of(name: str, info: Any) -> list[str]:
     return [*(c for c in choices if isinstance(c, str)), *([info.alias] if info.alias else []), name]
 
 
-def _unknown_key(name: str, keys: list[str], said: str) -> str:
-    """"unknown key" with the key it is likely a misspelling of, else the section's keys when
-    they are few."""
-    close = difflib.get_close_matches(name, keys, n=1, cutoff=0.6)
+def _unknown_key(name: str, keys: list[str], there: Any, said: str) -> str:
+    """"unknown key" with the key it is likely a misspelling of (none the table `there` has
+    already), else the section's keys when they are few."""
+    close = difflib.get_close_matches(name, [k for k in keys if k not in there], n=1, cutoff=0.6)
     if close:
         return _("{problem}; did you mean {key}?", problem=said, key=quoted(close[0]))
     if keys and len(keys) <= _KEYS_LISTED:

@@ -62,8 +62,11 @@ MISTAKES = [
     ('[scoring.grades]\nE = 10\n', "scoring.grades.E", "unknown key; this section takes A, B, C"),
     ('[tabs.leads.custom_fields]\nTier = { values = ["Gold", "Silver"] }\n', "tabs.leads.custom_fields.Tier",
      '`values` are for an enum custom field, and this one is text; write type = "enum"'),
+    # A key the table has is not offered for a misspelt one ("whn" beside "when").
     ('[[workflows]]\nname = "x"\nwhen = "lead created"\nthen = "send email"\nwhn = 3\n', "workflows.1.whn",
-     'did you mean "when"? (and 2 more problems, at workflows.1.id, workflows.1.record)'),
+     'whn: unknown key (and 2 more problems, at workflows.1.id, workflows.1.record)'),
+    ('[segments.big]\nrecord = "opportunity"\nwher = "Amount > 5"\n', "segments.big.wher",
+     'unknown key; did you mean "when"? (and 1 more problem, at segments.big.when)'),
     # The other problems by their keys: "(and 1 more)" after a list of types read as one type more.
     ('[tabs.leads]\ncustom_fields = { Budget = { type = "numbr" }, Tier = { type = "txt" } }\n',
      "tabs.leads.custom_fields.Budget.type",
