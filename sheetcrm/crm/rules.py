@@ -36,7 +36,7 @@ from sheetcrm.cells import (CellError, half_up, is_blank, money_token, normalize
                             quoted)
 from sheetcrm.crm.money import Rates
 from sheetcrm.i18n import NC_, _, current, in_locale, ngettext
-from sheetcrm.records import Activity, Lead, lead_status_choices
+from sheetcrm.records import LEAD_STATUSES, Activity, Lead, lead_status_choices
 
 Op = Literal["equals", "in", "contains", "regex", "range", "present", "absent"]
 # bool before int: in pydantic's smart union an exact type wins, so TOML `true` stays a bool.
@@ -197,6 +197,9 @@ def _lead_kinds() -> Mapping[str, str]:
 
 # normalize_key(word) -> lead status: the built-in words, English and Spanish.
 _BUILT_IN_STATUSES = MappingProxyType(lead_status_choices({}))
+# normalize_key(word) -> the built-in word as it is spelt ("cualificado" -> "Cualificado").
+_STATUS_SPELLED = MappingProxyType({normalize_key(w): w for status, words in LEAD_STATUSES.items()
+                                    for w in (status, *words)})
 
 _RANGED = {"number": frozenset({"number", "integer", "money", "percent"}), "date": frozenset({"date", "datetime"})}
 
@@ -457,9 +460,12 @@ class CompiledRule:
             # A lead's Status holds the status the read understood, whichever of its words the
             # cell was typed in: the rule looks for its text in every word of that status (the
             # cell's own among them), so "Contactad" finds a Contacted lead typed "Contacted" too.
+            # A regex's match is named as the word writes it ("Cualif"), a built-in one in its case.
             self._status_words: dict[str, list[str]] = {}
             for word, status in (statuses or _BUILT_IN_STATUSES).items():
-                self._status_words.setdefault(status, []).append(word)
+                shown = _STATUS_SPELLED.get(word, word)
+                self._status_words.setdefault(status, []).append(
+                    normalize_key(shown) if op == "contains" else strip_accents(shown))
         if op == "contains":
             needles = rule.values or [rule.value]
             self._needles = [(normalize_key(str(n)), str(n)) for n in needles]

@@ -367,6 +367,9 @@ def test_a_contains_or_regex_rule_on_the_status_finds_its_text_in_every_word_of_
     result = score_leads(leads, [], config.scoring, AS_OF, statuses=lead_status_choices(config.lead_statuses))
     assert [s.score for s in result.scores.values()] == [15, 15, 15, 0, 0]
     assert result.scores["LEAD-0"].why == "Estado contains Contactad +10; Status matches \"llam\" +5"
+    # A built-in word's match is named as the word is spelt.
+    assert one(lead(status="Qualified"), settings(rule("Status", "regex", 4, value="^cualif"))).why == \
+        'Status matches "Cualif" +4'
 
 
 def test_a_contains_or_regex_rule_no_status_word_matches_is_a_config_error():
