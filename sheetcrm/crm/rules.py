@@ -391,10 +391,10 @@ def _decimal_sign(language: str) -> str:
 
 
 def show_figures(values: Iterable[Any], language: str | None = None) -> str:
-    """Values a reason lists (`show_figure`), apart by ", ", or by "; " where the decimal sign is
-    the comma: "3000, 2500.5", in Spanish "3000; 2500,5", never "3000, 2500,5"."""
-    sign = _decimal_sign(language or current())
-    return ("; " if sign == "," else ", ").join(show_figure(v, language) for v in values)
+    """Values a reason lists (`show_figure`), apart by ", ", or by "; " when one of them holds a
+    decimal comma: "3000, 2500.5", in Spanish "3000; 2500,5", never "3000, 2500,5"."""
+    shown = [show_figure(v, language) for v in values]
+    return ("; " if any("," in one for one in shown) else ", ").join(shown)
 
 
 class _Candidate:
