@@ -57,7 +57,7 @@ from sheetcrm.records import Account, Contact, Lead
 from sheetcrm.report import Issue, Report, column_letter
 from sheetcrm.owned import locate
 from sheetcrm.schema import MERGED, SEQUENCES, TABS
-from sheetcrm.table import Row, Table, find_header_row, map_header, parse_table, tab_locale
+from sheetcrm.table import Row, Table, field_kinds, find_header_row, map_header, parse_table, tab_locale
 from sheetcrm.validate import parse_context, read_crm, references_of, row_label, team_config
 from sheetcrm.workbook import (CellWrite, Grid, Plan, Snapshot, Workbook, WorkbookConflict, WorkbookError, WriteResult,
                                same_value)
@@ -362,6 +362,8 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
                                        warnings=warnings.get(row.row, [])))
             continue
         values = _values(tab, record, words)
+        doubted = _doubted(warnings.get(row.row, []), incoming, spec)
+        unsure = {k: values.pop(k) for k in [k for k in values if k in doubted]}
         if doubts := index.doubts(record):
             # It may be a row whose key cell cannot be read: neither linked to it nor added as its twin.
             result.rows.append(Outcome(row.row, "rejected", candidates=[_label(c.row) for c in doubts],
@@ -394,12 +396,16 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
             outcome = Outcome(row.row, "matched", found.id, warnings=warnings.get(row.row, []))
             if fill_blanks:
                 if found.assigned and found.id in added:  # added from an earlier row of the file
+                    empty = {k for k in unsure if cells.is_blank(added[found.id].get(k))}
                     outcome.filled = filled.into_new(added[found.id], values, row, found, outcome)
                 else:
-                    fills = _fills(table, found, values, snapshot.tabs[table.title].formulas)
+                    formulas = snapshot.tabs[table.title].formulas
+                    empty = {filled.field_of.get(w.col, "") for w in _fills(table, found, unsure, formulas)}
+                    fills = _fills(table, found, values, formulas)
                     fills = filled.take(fills, row, found, outcome)
                     outcome.filled = len(fills)
                     result.plan.writes.extend(fills)
+                outcome.warnings = _left_empty(outcome.warnings, doubted, empty, table, found.id or "", False)
             result.rows.append(outcome)
             continue
         counter += 1
@@ -408,13 +414,63 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
         added[new_id] = new_rows[-1]
         filled.added(row.row, new_rows[-1])
         index.add(record, Row(0, new_id, record, [], assigned=True))
-        result.rows.append(Outcome(row.row, "added", new_id, warnings=warnings.get(row.row, [])))
+        result.rows.append(Outcome(row.row, "added", new_id, warnings=_left_empty(
+            warnings.get(row.row, []), doubted, set(unsure), table, new_id, True)))
     writes, _after = append_writes(table, snapshot.tabs[table.title], new_rows)
     result.plan.writes.extend(writes)
     if counter != marks.get(prefix, 0) and new_rows:
         marks[prefix] = counter
         owned_tab(result.plan, snapshot, SEQUENCES, config.locale, [[k, v] for k, v in marks.items()])
     return result
+
+
+# A value read one way that could be another (a number's separator, a date's day/month order,
+# a bare 1 under Probability, a currency symbol of several currencies) is never written: the
+# next sync would read the number or date the import chose, and say nothing (the doubt baked
+# into the sheet for ever after). Left empty, and said at the file's cell, as a conversion
+# leaves a deal's Amount it doubts empty (`steps.conversion`).
+DOUBTED = frozenset({"ambiguous_number", "ambiguous_date", "ambiguous_percent", "symbol_guess"})
+_CURRENCY_DOUBTS = frozenset({"symbol_guess"})  # the amounts' currency is in doubt: no amount is written
+LEFT_EMPTY = "import_left_empty"
+_LEFT_EMPTY = (N_("{columns} left empty in {id}, since this cell cannot be read with confidence: {why}"),
+               N_("{columns} of {id} not filled in, since this cell cannot be read with confidence: {why}"),
+               N_("Type the value into {id} in the {tab} tab once you know which it is."))
+
+
+def _doubted(issues: list[Issue], incoming: Table, spec: Any) -> dict[str, Issue]:
+    """The fields of a row of the file that are not written (`DOUBTED`): field -> the warning
+    that doubts it. A doubted currency holds back its row's amounts too: written alone, they
+    would read as the base currency."""
+    by_letter = {column_letter(c + 1): f for f, c in {**incoming.header.fields, **incoming.header.custom}.items()}
+    out: dict[str, Issue] = {}
+    for issue in issues:
+        if issue.code not in DOUBTED or (name := by_letter.get(issue.column or "")) is None:
+            continue
+        out.setdefault(name, issue)
+        if issue.code in _CURRENCY_DOUBTS:
+            kinds = field_kinds(spec)
+            for other in ("currency", *(f for f, k in kinds.items() if k == "money")):
+                out.setdefault(other, issue)
+    return out
+
+
+def _left_empty(issues: list[Issue], doubted: dict[str, Issue], empty: set[str], table: Table, record: str,
+                added: bool) -> list[Issue]:
+    """`issues` (a row's warnings) with each one that held back a value of the cells `empty`
+    (fields the write would have filled) made an `import_left_empty` warning naming the tab's
+    columns left empty in `record` (`added`: a new row; else a matched one, not filled in),
+    the doubt's own words kept; the others as they are."""
+    labels = {f: table.header.labels.get(c) or f for f, c in {**table.header.fields, **table.header.custom}.items()}
+    out = []
+    for issue in issues:
+        names = [labels[f] for f, why in doubted.items() if why is issue and f in empty and f in labels]
+        if not names:
+            out.append(issue)
+            continue
+        fmt = {"columns": ", ".join(names), "id": record, "why": issue.message, "tab": table.title}
+        out.append(dataclasses.replace(issue, code=LEFT_EMPTY, message=_(_LEFT_EMPTY[0 if added else 1], **fmt),
+                                       hint=f"{issue.hint} {_(_LEFT_EMPTY[2], **fmt)}"))
+    return out
 
 
 _SHARED = {
