@@ -920,3 +920,21 @@ def test_a_doubted_value_does_not_fill_a_matched_records_empty_cell(tmp_path):
     assert [(w.code, w.column) for w in result.rows[0].warnings] == [("ambiguous_percent", "E"),
                                                                      ("import_left_empty", "F")]
     assert result.rows[0].warnings[1].message.startswith("Close Date of OPP-0001 not filled in")
+
+
+@pytest.mark.parametrize("deal, row, said", [
+    # 1,000 USD into the empty Amount of a deal in EUR: it read as 1,000 EUR.
+    (["OPP-0001", "a", "Acme", "Proposal", None, "EUR", None, None], ["1000", "USD"], "Amount"),
+    # EUR into the empty Currency of a deal whose 5,000 is in the base currency: 5,000 EUR.
+    (["OPP-0001", "a", "Acme", "Proposal", 5000, None, None, None], ["5000", "EUR"], "Currency"),
+])
+def test_fill_blanks_never_mixes_a_records_currency_with_the_files(tmp_path, deal, row, said):
+    book = _deals_book(tmp_path, deal)
+    export = _csv(tmp_path / "deals.csv", ["Name", "Account", "Stage", "Amount", "Currency"],
+                  [["a", "Acme", "Proposal", *row]])
+    result = import_file(book, Config(), export, "opportunities", fill_blanks=True)
+    assert result.rows[0].filled == 0 and not result.plan.writes
+    assert (book.read().tabs["Opportunities"].rows[1] + [None] * 8)[4:6] == deal[4:6]
+    [warning] = result.rows[0].warnings
+    assert (warning.code, warning.column, warning.value) == ("fill_currency_differs", "D", row[0])
+    assert warning.message.startswith(f"{said} not filled in OPP-0001: the file's amount is in {row[1]}")

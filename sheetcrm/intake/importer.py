@@ -351,6 +351,7 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
     counter = max(highest, marks.get(prefix, 0))
     new_rows: list[dict[str, Any]] = []
     filled = _Filled(table, incoming, whole_name, source)
+    money = [f for f, k in field_kinds(spec).items() if k == "money"]
     added: dict[str, dict[str, Any]] = {}  # new ID -> its row's values
     total = len(incoming.rows)
     for n, row in enumerate(incoming.rows, 1):
@@ -395,6 +396,9 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
             found = matches[0]
             outcome = Outcome(row.row, "matched", found.id, warnings=warnings.get(row.row, []))
             if fill_blanks:
+                if (said := _other_currency(values, found, added, table, incoming, row, money, config.currency,
+                                            source)) is not None:
+                    outcome.warnings = [*outcome.warnings, said]
                 if found.assigned and found.id in added:  # added from an earlier row of the file
                     empty = {k for k in unsure if cells.is_blank(added[found.id].get(k))}
                     outcome.filled = filled.into_new(added[found.id], values, row, found, outcome)
@@ -731,6 +735,51 @@ def _unwritable_currency(record: Any, values: dict[str, Any], table: Table, base
     return _("its amount is in {currency}, and the {tab} tab has no Currency column: written alone, the number "
              "would read as {base}; add a Currency column to {tab}, then import again",
              currency=currency, tab=table.title, base=base)
+
+
+_OTHER_CURRENCY = (N_("{columns} not filled in {record}: the file's amount is in {file}, but {record}'s amounts are "
+                      "in {currency}; filled, one would be read in the other's currency."),
+                   N_("If it belongs there, convert it to {currency} and type it into {record} by hand."))
+
+
+def _other_currency(values: dict[str, Any], found: Row, added: dict[str, dict[str, Any]], table: Table,
+                    incoming: Table, row: Row, money: list[str], base: str, source: str) -> Issue | None:
+    """With `--fill-blanks`, a matched record's amounts and its Currency are one thing: a file
+    row in another currency than the record's (its Currency cell, else `base`) fills neither.
+    Filled, its 1,000 USD went into the empty Amount of a deal in EUR as 1,000 EUR, or its EUR
+    went into the empty Currency of a deal whose 5,000 was in the base currency (making them
+    5,000 EUR). Takes the money fields and "currency" out of `values` (what fills the record)
+    and returns the `fill_currency_differs` warning at the file's amount cell, or None when
+    the currencies agree, or nothing of them would be filled."""
+    ours = values.get("currency") or base
+    if found.assigned and found.id in added:  # a record added from an earlier row of the file
+        there = added[found.id]
+        theirs, amounts = there.get("currency"), [f for f in money if there.get(f) is not None]
+    else:
+        cols = {**table.header.fields}
+        def cell(name: str) -> Any:
+            col = cols.get(name)
+            return None if col is None or col >= len(found.cells) or cells.is_blank(found.cells[col]) else found.cells[col]
+        record = found.record or found.target
+        theirs = getattr(record, "currency", None) if cell("currency") is not None else None
+        amounts = [f for f in money if cell(f) is not None]
+    # Its amounts are in its Currency, else the base one; with none yet, the file's currency fits.
+    if ours == (theirs or base) or theirs is None and not amounts:
+        return None
+    held = [f for f in (*money, "currency") if f in values and not (f in amounts or f == "currency" and theirs)]
+    for name in (*money, "currency"):
+        values.pop(name, None)
+    if not held:
+        return None
+    fields = {**incoming.header.fields}
+    col = next((fields[f] for f in (*money, "currency") if f in fields), None)
+    labels = {f: table.header.labels.get(c) or f for f, c in table.header.fields.items()}
+    fmt = {"columns": ", ".join(labels.get(f, f) for f in held), "record": found.id, "file": ours,
+           "currency": theirs or base}
+    raw = row.cells[col] if col is not None and col < len(row.cells) else None
+    return Issue("warning", source, row.row, column_letter(col + 1) if col is not None else None,
+                 incoming.header.labels.get(col) if col is not None else None, raw, "fill_currency_differs",
+                 _(_OTHER_CURRENCY[0], **fmt), _(_OTHER_CURRENCY[1], **fmt))
 
 
 def _fills(table: Table, row: Row, values: dict[str, Any], formulas: set[tuple[int, int]]) -> list[CellWrite]:
