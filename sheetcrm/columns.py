@@ -42,6 +42,7 @@ from sheetcrm.i18n import N_, _
 THOUSANDS_KINDS = frozenset({"money", "integer"})
 
 _ORDER_NAMES = {"en": N_("month first"), "es": N_("day first")}
+ORDER_NAMES = _ORDER_NAMES  # how a message names a day/month order (a form's response time says it too)
 _DECIMAL_NAMES = {"en": N_("a period"), "es": N_("a comma")}
 
 

@@ -39,7 +39,7 @@ CODES = (
     NC_("issue code", "form_field_no_column"), NC_("issue code", "web_field_no_column"),
     NC_("issue code", "shared_field"), NC_("issue code", "shared_field_left_out"), NC_("issue code", "name_split"),
     NC_("issue code", "fill_taken"), NC_("issue code", "import_left_empty"), NC_("issue code", "fill_currency_differs"),
-    NC_("issue code", "form_ambiguous"), NC_("issue code", "web_ambiguous"),
+    NC_("issue code", "form_ambiguous"), NC_("issue code", "web_ambiguous"), NC_("issue code", "form_time_ambiguous"),
     NC_("issue code", "web_invalid"), NC_("issue code", "web_set_aside"), NC_("issue code", "control_character"),
     NC_("issue code", "too_long"), NC_("issue code", "unknown_campaign"), NC_("issue code", "calibration_partial"),
     NC_("issue code", "calibration_unknown_stage"), NC_("issue code", "history_row_unread"),
