@@ -907,6 +907,8 @@ def test_a_value_read_with_a_doubt_is_left_empty_not_written(tmp_path):
     assert d.message.startswith("Amount left empty in OPP-0003") and "could be 1234" in d.message
     assert e.message.startswith("Amount, Currency left empty in OPP-0004") and "CNY" in e.message
     assert "Type the value into OPP-0003 in the Opportunities tab" in d.hint
+    # The column's "1.234,50" shows its separator: the hint said "Nothing else in this column shows".
+    assert d.hint.startswith("This column writes decimals with a comma, but an amount rarely has three decimals")
 
 
 def test_a_doubted_value_does_not_fill_a_matched_records_empty_cell(tmp_path):
