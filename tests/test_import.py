@@ -260,7 +260,7 @@ def test_an_xlsx_export_of_deals(tmp_path):
     e.append(["No stage", "Acme Corp", "Dreaming", 5, "2026-12-01"])
     export.save(tmp_path / "deals.xlsx")
     book = XlsxWorkbook(path)
-    result = import_file(book, Config(), tmp_path / "deals.xlsx", "opportunities")
+    result = import_file(book, Config(), tmp_path / "export.xlsx", "opportunities")
     assert [r.status for r in result.rows] == ["added", "matched", "rejected"]
     rows = book.read().tabs["Opportunities"].rows
     assert rows[1][:5] == ["OPP-0001", "Big deal", "Acme Corp", "Proposal", 12000] and len(rows) == 2
@@ -849,7 +849,7 @@ def test_a_second_columns_value_keeps_the_currency_its_cells_format_shows(tmp_pa
     ws["E2"].number_format = '[$€-x-euro2] #,##0.00'
     export.save(tmp_path / "deals.xlsx")
     book = XlsxWorkbook(path)
-    assert import_file(book, Config(), tmp_path / "deals.xlsx", "opportunities").counts["added"] == 1
+    assert import_file(book, Config(), tmp_path / "export.xlsx", "opportunities").counts["added"] == 1
     assert book.read().tabs["Opportunities"].rows[1][4:7] == [1200, None, "EUR"]
 
 
@@ -940,3 +940,23 @@ def test_fill_blanks_never_mixes_a_records_currency_with_the_files(tmp_path, dea
     [warning] = result.rows[0].warnings
     assert (warning.code, warning.column, warning.value) == ("fill_currency_differs", "D", row[0])
     assert warning.message.startswith(f"{said} not filled in OPP-0001: the file's amount is in {row[1]}")
+
+
+def test_a_number_merged_over_rows_of_an_xlsx_export_is_left_empty_on_each(tmp_path):
+    """9,000 merged over three deals' rows is each one's or their total: the sheet says so at
+    the block (merged_number), but imported, three deals of 9,000 each were written, plainly,
+    and the pipeline counted 27,000 from then on with nothing said."""
+    book = _deals_book(tmp_path, ["OPP-0001", "a", "Acme", "Proposal", 1, None, None, None])
+    wb = openpyxl.Workbook()
+    for row in [["Name", "Account", "Stage", "Amount"], ["b", "Acme", "Proposal", 9000], ["c", "Acme", "Proposal"],
+                ["d", "Acme", "Proposal"], ["e", "Acme", "Proposal", 100]]:
+        wb.active.append(row)
+    wb.active.merge_cells("D2:D4")
+    wb.save(tmp_path / "export.xlsx")
+    result = import_file(book, Config(), tmp_path / "export.xlsx", "opportunities")
+    assert [(r + [None] * 5)[4] for r in book.read().tabs["Opportunities"].rows[2:]] == [None, None, None, 100]
+    # Said on each row, at the block's cell (D2:D4 is one cell, D2), naming each row's record.
+    assert [[(w.code, w.row, w.column) for w in r.warnings] for r in result.rows] == [
+        [("import_left_empty", 2, "D")]] * 3 + [[]]
+    assert [r.warnings[0].message.split(",")[0] for r in result.rows[:3]] == [
+        f"Amount left empty in OPP-000{n}" for n in (2, 3, 4)]

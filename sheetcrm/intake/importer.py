@@ -303,6 +303,12 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
             warnings.setdefault(issue.row or 0, []).append(issue)
     for line, said in (*shared_said.items(), *split_said.items()):
         warnings.setdefault(line, []).extend(said)
+    # A number merged over several rows is said at the block's first row, but is in doubt on
+    # every row it spans (each one's, or their total?): written, each row held it plainly.
+    for r0, c0, r1, _c1 in grid.merges:
+        said = [i for i in warnings.get(r0 + 1, []) if i.code == "merged_number" and i.column == column_letter(c0 + 1)]
+        for line in range(r0 + 2, r1 + 2) if said else ():
+            warnings.setdefault(line, []).extend(said)
     result.warnings = warnings.get(incoming.header.row, []) + warnings.get(0, [])
     # Text no cell can take, or a line break in a one-line field: never written.
     labels = incoming.header.labels
@@ -429,11 +435,12 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
 
 
 # A value read one way that could be another (a number's separator, a date's day/month order,
-# a bare 1 under Probability, a currency symbol of several currencies) is never written: the
-# next sync would read the number or date the import chose, and say nothing (the doubt baked
-# into the sheet for ever after). Left empty, and said at the file's cell, as a conversion
+# a bare 1 under Probability, a currency symbol of several currencies, a number merged over
+# several rows: each row's, or their total?) is never written: the next sync would read the
+# number or date the import chose, and say nothing (the doubt baked into the sheet for ever
+# after). Left empty, and said at the file's cell, as a conversion
 # leaves a deal's Amount it doubts empty (`steps.conversion`).
-DOUBTED = frozenset({"ambiguous_number", "ambiguous_date", "ambiguous_percent", "symbol_guess"})
+DOUBTED = frozenset({"ambiguous_number", "ambiguous_date", "ambiguous_percent", "symbol_guess", "merged_number"})
 _CURRENCY_DOUBTS = frozenset({"symbol_guess"})  # the amounts' currency is in doubt: no amount is written
 LEFT_EMPTY = "import_left_empty"
 _LEFT_EMPTY = (N_("{columns} left empty in {id}, since this cell cannot be read with confidence: {why}"),
