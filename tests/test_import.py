@@ -960,3 +960,18 @@ def test_a_number_merged_over_rows_of_an_xlsx_export_is_left_empty_on_each(tmp_p
         [("import_left_empty", 2, "D")]] * 3 + [[]]
     assert [r.warnings[0].message.split(",")[0] for r in result.rows[:3]] == [
         f"Amount left empty in OPP-000{n}" for n in (2, 3, 4)]
+
+
+def test_an_amount_columns_header_currency_is_the_currency_of_its_amounts(tmp_path):
+    """"Amount (EUR)": 1200 was written as a plain 1,200 under Amount, with the Currency empty,
+    read as 1,200 USD from then on (the header_currency warning said once, at the file's
+    header). The header says the amounts' currency, as a lead's Budget (EUR) does for its
+    deal; an amount or a Currency cell naming its own still wins."""
+    book = _deals_book(tmp_path, ["OPP-0001", "a", "Acme", "Proposal", 1, None, None, None])
+    export = _csv(tmp_path / "deals.csv", ["Name", "Account", "Stage", "Amount (EUR)", "Currency"],
+                  [["b", "Acme", "Proposal", "1200", ""], ["c", "Acme", "Proposal", "USD 300", ""],
+                   ["d", "Acme", "Proposal", "400", "JPY"]])
+    result = import_file(book, Config(), export, "opportunities")
+    assert not result.warnings and result.counts["added"] == 3
+    assert [(r + [None] * 6)[4:6] for r in book.read().tabs["Opportunities"].rows[2:]] == [
+        [1200, "EUR"], [300, "USD"], [400, "JPY"]]

@@ -247,6 +247,7 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
     grid, unmapped = _hubspot_probability(grid, at) if tab == "opportunities" else (grid, {})
     grid, shared, shared_said = _shared_fields(spec, table, source, grid, config, at)
     grid, whole_name, split_said = _whole_names(spec, source, grid, config, at)
+    grid = _header_currency(spec, source, grid, config, at)
     incoming = parse_table(spec, source, grid, config.tab(tab), parse_context(config), report, language=language)
     closed: dict[int, str] = {}
     read: set[int] = set()  # the file's columns read though they name no column of the tab
@@ -729,6 +730,49 @@ def _values(tab: str, record: Any, words: Any) -> dict[str, Any]:
         values["stage"] = words(STAGE, values["stage"])
     values.update({k: v for k, v in record.custom.items() if not cells.is_blank(v)})
     return values
+
+
+def _header_currency(spec: Any, source: str, grid: Grid, config: Config, at: int) -> Grid:
+    """`grid` with each amount of a money column whose header names its currency ("Amount
+    (EUR)", "Importe (€)") carrying that currency when neither its cell nor its row's Currency
+    cell names one: a number by its format's currency (`Grid.currency`), a text by the code
+    written before it. The sheet reads such an amount in the base currency and says so at the
+    header (`header_currency`) every sync; imported, it was written as a plain 1,200 in a tab
+    whose header says nothing, read as 1,200 of the base currency from then on. The file says
+    which currency it is in, as a lead's Budget (EUR) does for its conversion. `at`: the header
+    row, 0-based. Unchanged when no money column's header names a currency other than the base
+    one."""
+    header = map_header(spec, source, grid, config.tab(spec.key), Report(limit=10 ** 9), at)
+    kinds = field_kinds(spec)
+    money = {col: code for f, col in header.fields.items() if kinds.get(f) == "money" and col in header.currencies
+             and (code := _code(header.currencies[col], config.currency)) not in (None, config.currency)}
+    if not money:
+        return grid
+    currency_col = header.fields.get("currency")
+    rows, facts = [list(r) for r in grid.rows], dict(grid.currency)
+    for i in range(at + 1, len(rows)):
+        row = rows[i]
+        if currency_col is not None and currency_col < len(row) and not cells.is_blank(row[currency_col]):
+            continue  # the row's Currency cell says it
+        for col, code in money.items():
+            raw = row[col] if col < len(row) else None
+            if isinstance(raw, str) and not cells.is_blank(raw):
+                try:
+                    named = cells.parse_money(raw, config.locale)[1]
+                except cells.CellError:
+                    continue  # the read says what is wrong with it
+                if named is None:
+                    row[col] = f"{code} {raw.strip()}"
+            elif isinstance(raw, (int, float)) and not isinstance(raw, bool) and (i, col) not in facts:
+                facts[(i, col)] = code
+    return dataclasses.replace(grid, rows=rows, currency=facts)
+
+
+def _code(token: str, base: str) -> str | None:
+    try:
+        return cells.parse_currency(token, base)
+    except cells.CellError:
+        return None
 
 
 def _unwritable_currency(record: Any, values: dict[str, Any], table: Table, base: str) -> str | None:
