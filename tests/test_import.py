@@ -260,7 +260,7 @@ def test_an_xlsx_export_of_deals(tmp_path):
     e.append(["No stage", "Acme Corp", "Dreaming", 5, "2026-12-01"])
     export.save(tmp_path / "deals.xlsx")
     book = XlsxWorkbook(path)
-    result = import_file(book, Config(), tmp_path / "export.xlsx", "opportunities")
+    result = import_file(book, Config(), tmp_path / "deals.xlsx", "opportunities")
     assert [r.status for r in result.rows] == ["added", "matched", "rejected"]
     rows = book.read().tabs["Opportunities"].rows
     assert rows[1][:5] == ["OPP-0001", "Big deal", "Acme Corp", "Proposal", 12000] and len(rows) == 2
@@ -849,7 +849,7 @@ def test_a_second_columns_value_keeps_the_currency_its_cells_format_shows(tmp_pa
     ws["E2"].number_format = '[$€-x-euro2] #,##0.00'
     export.save(tmp_path / "deals.xlsx")
     book = XlsxWorkbook(path)
-    assert import_file(book, Config(), tmp_path / "export.xlsx", "opportunities").counts["added"] == 1
+    assert import_file(book, Config(), tmp_path / "deals.xlsx", "opportunities").counts["added"] == 1
     assert book.read().tabs["Opportunities"].rows[1][4:7] == [1200, None, "EUR"]
 
 
