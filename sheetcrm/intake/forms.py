@@ -202,8 +202,8 @@ class _Run:
         # The rows whose key cells cannot be read, by their record's identity (filled with `people`).
         self.unsure: dict[int, Candidate] = {}
         self.said: set[tuple[str, str]] = set()
-        self.order = self.locale  # the day/month order of the form being read's text times
-        self.order_sure = True  # whether its column or the config settles that order  # (code, field) of the fields said to have no column
+        self.order = self.locale  # the day/month order of the form being read's text times  # (code, field) of the fields said to have no column
+        self.order_sure = True  # whether its column or the config settles that order
 
     # What only a response to handle needs is worked out on the first one: a sync with no new
     # response (the usual one) would otherwise scan every lead and activity for nothing.

@@ -807,13 +807,10 @@ def _other_currency(values: dict[str, Any], found: Row, added: dict[str, dict[st
         there = added[found.id]
         theirs, amounts = there.get("currency"), [f for f in money if there.get(f) is not None]
     else:
-        cols = {**table.header.fields}
-        def cell(name: str) -> Any:
-            col = cols.get(name)
-            return None if col is None or col >= len(found.cells) or cells.is_blank(found.cells[col]) else found.cells[col]
-        record = found.record or found.target
-        theirs = getattr(record, "currency", None) if cell("currency") is not None else None
-        amounts = [f for f in money if cell(f) is not None]
+        filled = {f for f, col in table.header.fields.items()
+                  if col < len(found.cells) and not cells.is_blank(found.cells[col])}
+        theirs = getattr(found.record or found.target, "currency", None) if "currency" in filled else None
+        amounts = [f for f in money if f in filled]
     # Its amounts are in its Currency, else the base one; with none yet, the file's currency fits.
     if ours == (theirs or base) or theirs is None and not amounts:
         return None
