@@ -23,8 +23,8 @@ from rapidfuzz import fuzz
 
 from sheetcrm import cells
 from sheetcrm.config import Config, TabSettings
-from sheetcrm.i18n import N_, _, current, in_locale, listed, ngettext, using
-from sheetcrm.ids import id_pattern, read_sequences
+from sheetcrm.i18n import N_, _, current, in_locale, listed, ngettext, settle, using
+from sheetcrm.ids import blank_text_id, id_pattern, read_sequences
 from sheetcrm.owned import owned_title, synced_before
 from sheetcrm.inputs import Inputs, read_conversions, read_inputs, read_segments, respell_duplicates
 from sheetcrm.parse_cache import RowMemo
@@ -100,7 +100,15 @@ def team_config(snapshot: Snapshot, config: Config) -> Config:
     it a Spanish workbook synced with no config got English headers and messages in its
     Validación and Panel tabs. The locale stays unset for parsing (`ParseContext.locale_set`):
     each tab's language still settles its own numbers and dates, and the titles' language, never
-    the environment's, is the reading's fallback (`Config.reading_locale`)."""
+    the environment's, is the reading's fallback (`Config.reading_locale`).
+    The command or service reading the workbook speaks that language from here on too
+    (`i18n.settle`): every command prints in the language of what it reads and writes."""
+    adopted = _team_config(snapshot, config)
+    settle(adopted.locale)
+    return adopted
+
+
+def _team_config(snapshot: Snapshot, config: Config) -> Config:
     if "locale" in config.model_fields_set:
         return config
     language = titles_language(snapshot)
@@ -472,6 +480,7 @@ def _check_references(crm: Crm) -> None:
     crm.targets = {key: build_targets(t, keys, ids.get(key)) for key, t in crm.tables.items()
                    if key in _NAMES or key in _ID_FIELD or t.spec.id_prefix}
     _check_unique_skus(crm.tables.get("products"), report)
+    _check_blank_tax_rates(crm.tables.get("products"), report)
 
     # What a reference that names exactly one row resolves to depends on its text and the tabs
     # it may name, nothing else: worked out once (deals name the same few accounts many times).
@@ -1048,14 +1057,25 @@ def _check_unique_ids(table: Table, report: Report, keys: dict[str, str]) -> dic
     for row in table.rows:
         row_id = row.id
         if row_id is None:
+            if blank_text_id(row):
+                _cell_issue(report, "warning", table, row, "id", row.raw_id, "id_blank_text",
+                            _("The ID cell holds {shown}, which reads as no ID; sheetcrm gives an ID only to a row "
+                              "whose ID cell is empty.", shown=cells.quoted(row.raw_id)),
+                            _("Clear the cell (Delete), and the next sync gives the row an ID."))
             continue
         key = keys[row_id]
         same = ids.get(key)
         if same is not None:
-            _cell_issue(report, "error", table, row, "id", row.raw_id, "duplicate_id",
-                        _("The ID {shown} is also used on row {row}.", shown=cells.quoted(row_id),
-                          row=entries(same)[0][1].row),
-                        _("Give one of the two rows another ID, or clear it and sheetcrm assigns a new one."))
+            first = entries(same)[0][1]
+            # Said at both cells, and the first row is left out as the others are: which of
+            # the rows a reference naming that ID means cannot be told (two syncs at once once
+            # gave two new leads one ID), so neither takes the other's deals, tasks or history.
+            pairs = [(row, first)] if len(entries(same)) > 1 else [(first, row), (row, first)]
+            for at, other in pairs:
+                _cell_issue(report, "error", table, at, "id", at.raw_id, "duplicate_id",
+                            _("The ID {shown} is also used on row {row}.", shown=cells.quoted(at.id),
+                              row=other.row),
+                            _("Give one of the two rows another ID, or clear it and sheetcrm assigns a new one."))
         _add_hit(ids, key, (row_id, row))
         # An ASCII ID that matches as it is matches as a person reads it (PREFIX-digits has no
         # spacing to canonicalise): canonical_text only for the others.
@@ -1131,6 +1151,33 @@ def _check_unique_skus(table: Table | None, report: Report) -> None:
                         _("Each product needs its own SKU."))
         else:
             seen[key] = row.row
+
+
+def _check_blank_tax_rates(table: Table | None, report: Report) -> None:
+    """A product whose Tax Rate is blank while another product has a rate above 0 %: the blank
+    reads as 0 % (no tax), but among taxed products it is as likely a rate forgotten, and a
+    quote would go out without the tax, silently short. A warning at the cell, kept in the
+    table's warnings past the report's cap, so every quote priced from that product is blocked
+    (`quotes.doubts_of`, `unsure_quote_cell`) until the cell says 0 % or the rate. A tab where
+    no product has a rate (a team that charges no tax, or no Tax Rate column) says nothing."""
+    if table is None or (col := table.header.fields.get("tax_rate")) is None:
+        return
+    taxed = next((row for row in table.rows if row.record is not None
+                  and (row.record.tax_rate or 0) > 0), None)  # type: ignore[attr-defined]
+    if taxed is None:
+        return
+    example = f"{taxed.record.sku}: {cells.show_number(taxed.record.tax_rate)} %"  # type: ignore[attr-defined]
+    for row in table.rows:
+        if row.record is None or row.record.tax_rate is not None:  # type: ignore[attr-defined]
+            continue
+        sku = row.record.sku  # type: ignore[attr-defined]
+        issue = Issue("warning", table.title, row.row, column_letter(col + 1), table.header.labels.get(col), None,
+                      "blank_tax_rate",
+                      _("The Tax Rate of {sku} is blank, which reads as 0 % (no tax), while other products have one "
+                        "({example}): it may have been forgotten.", sku=cells.quoted(sku), example=example),
+                      _("Write 0% if {sku} is not taxed, or its rate.", sku=cells.quoted(sku)))
+        report.add(issue)
+        table.warnings.append(issue)
 
 
 def _check_duplicate_emails(table: Table, report: Report, keys: dict[str, str]) -> None:

@@ -213,6 +213,37 @@ def test_google_a_persons_format_on_a_computed_column_survives(emu):
     assert _format(emu, key, "Opportunities", 1, days) == mine
 
 
+
+def test_google_a_persons_format_on_a_computed_column_before_the_first_sync_survives(emu):
+    """A team's own Weighted Amount and Days in Stage columns, formatted before sheetcrm ever
+    formatted them (a workbook brought from Excel, a column the team headed): .xlsx keeps
+    those formats; Google set sheetcrm's over the whole column, as no mark said otherwise.
+    Their formats are read with the first guide's rules, in the same request."""
+    key = emu.create_spreadsheet("CRM", {
+        "Accounts": [["ID", "Name"], ["ACC-0001", "Lumen"]],
+        "Opportunities": [["ID", "Name", "Account", "Stage", "Amount", "Currency", "Close Date", "Weighted Amount",
+                           "Days in Stage"],
+                          ["OPP-0001", "A", "Lumen", "Negotiation", 10000, "USD", "2026-12-15"],
+                          ["OPP-0002", "B", "Lumen", "Negotiation", 2500, "USD", "2026-12-15"]]},
+        value_input="USER_ENTERED")
+    sid = emu.sheet_id(key, "Opportunities")
+    euros, days = {"type": "CURRENCY", "pattern": "[$€-407]#,##0.00"}, {"type": "NUMBER", "pattern": '0" d"'}
+    emu.apply(key, [{"repeatCell": {
+        "range": {"sheetId": sid, "startRowIndex": 1, "endRowIndex": 2, "startColumnIndex": col, "endColumnIndex": col + 1},
+        "cell": {"userEnteredFormat": {"numberFormat": mine}}, "fields": "userEnteredFormat.numberFormat"}}
+        for col, mine in ((7, euros), (8, days))])
+    t = Traced(key)
+    sync(t.book, Config(), as_of=AS_OF)
+    assert t.counts() == (5, 1)  # as without those formats: the rules read carries them
+    assert (_format(emu, key, "Opportunities", 1, 7), _format(emu, key, "Opportunities", 1, 8)) == (euros, days)
+    # The row the person left unformatted gets sheetcrm's, and the marks say so: no read again.
+    assert _format(emu, key, "Opportunities", 2, 7) == {"type": "NUMBER", "pattern": "#,##0.00"}
+    emu.set_values(key, "Opportunities!D3", [["Proposal"]])
+    t.reset()
+    assert sync(t.book, Config(), as_of=AS_OF).result.written.get("Opportunities")
+    assert t.counts() == (4, 1)
+    assert _format(emu, key, "Opportunities", 1, 7) == euros
+
 @pytest.mark.parametrize("base, won, open_, shown", [
     # KWD has three decimals: 1000.005 × 50 % = 500.0025, half up to the fils
     ("KWD", 1234.567, 1000.005, (Decimal("1234.567"), Decimal("1000.005"), Decimal("500.003"))),

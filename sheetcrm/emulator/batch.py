@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 from typing import Callable
 
-from . import access, dimensions, fields, find, grid, metadata, paste, values
+from . import access, dimensions, fields, find, grid, metadata, paste, references, values
 from .errors import ApiError, invalid
 from .format import drop_stale_twins, new_sheet_properties, normalize_cell_format, normalize_sheet_properties
 from .model import DEFAULT_COLUMNS, DEFAULT_ROWS, Spreadsheet
@@ -131,6 +131,7 @@ def update_sheet_properties(book: Spreadsheet, body: dict, ctx: Context):
     given = body.get("properties") or {}
     sheet = grid.sheet_of(book, given.get("sheetId"))
     mask = _mask(body)
+    old_title = sheet.title
     old_rows, old_cols = sheet.row_count, sheet.column_count
     old_index = sheet.properties["index"]
     updated = copy.deepcopy(sheet.properties)
@@ -154,6 +155,8 @@ def update_sheet_properties(book: Spreadsheet, body: dict, ctx: Context):
         position = target if target <= old_index else target - 1
         book.sheets.insert(max(0, min(position, len(book.sheets))), sheet)
     book.reindex()
+    if sheet.title != old_title:
+        references.retitle_formulas(book, old_title, sheet)
 
 
 @handler("updateSpreadsheetProperties")

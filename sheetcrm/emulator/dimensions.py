@@ -1,11 +1,16 @@
 """Inserting, deleting and reordering rows or columns, carrying along everything anchored
 to them: cells, row/column properties, protected ranges, merges, charts' source ranges
 stay as specified, and developer metadata located on rows or columns.
+
+Formulas' references into the tab follow their cells on insert and delete (`references`).
 """
 
 from __future__ import annotations
 
+from typing import Callable
+
 from .model import Sheet, Spreadsheet
+from .references import relocate_formulas
 
 ROWS, COLUMNS = "ROWS", "COLUMNS"
 _GRID_KEYS = {ROWS: ("startRowIndex", "endRowIndex"), COLUMNS: ("startColumnIndex", "endColumnIndex")}
@@ -64,6 +69,20 @@ def insert(book: Spreadsheet, sheet: Sheet, dimension: str, start: int, end: int
     for _, rng in _metadata_ranges(book, sheet, dimension):
         rng["startIndex"] = _shift_insert(rng.get("startIndex", 0), start, n, False)
         rng["endIndex"] = _shift_insert(rng["endIndex"], start, n, True)
+    relocate_formulas(book, sheet, dimension, lambda lo, hi: (lo + n if lo >= start else lo, hi + n if hi >= start else hi))
+
+
+def _deleted(start: int, end: int) -> Callable[[int, int], tuple[int, int] | None]:
+    """Where the 0-based span lo..hi (inclusive) of a reference lands once [start, end) is
+    deleted; None when all of it was deleted."""
+    n = end - start
+
+    def remap(lo: int, hi: int) -> tuple[int, int] | None:
+        lo = lo if lo < start else start if lo < end else lo - n
+        hi = hi if hi < start else start - 1 if hi < end else hi - n
+        return (lo, hi) if lo <= hi else None
+
+    return remap
 
 
 def delete(book: Spreadsheet, sheet: Sheet, dimension: str, start: int, end: int) -> None:
@@ -101,6 +120,7 @@ def delete(book: Spreadsheet, sheet: Sheet, dimension: str, start: int, end: int
         if rng["endIndex"] <= rng["startIndex"]:
             gone.append(meta)
     book.developer_metadata = [m for m in book.developer_metadata if not any(m is g for g in gone)]
+    relocate_formulas(book, sheet, dimension, _deleted(start, end))
 
 
 def move(book: Spreadsheet, sheet: Sheet, dimension: str, start: int, end: int, destination: int) -> None:

@@ -49,6 +49,13 @@ REF = FormulaError("#REF!", "REF", "Circular dependency detected.")
 VALUE = FormulaError("#VALUE!", "VALUE", "A value in the formula is of the wrong type.")
 PARSE = FormulaError("#ERROR!", "ERROR", "Formula parse error.")
 NA = FormulaError("#N/A", "N_A", "Value not available.")
+# What a reference reads once every cell it named was deleted (the formula then reads `#REF!`).
+GONE = FormulaError("#REF!", "REF", "Reference does not exist.")
+
+
+def unresolved(title: str) -> FormulaError:
+    """What a reference to a tab no longer there (or never) reads, as Sheets says it."""
+    return FormulaError("#REF!", "REF", f"Unresolved sheet name '{title}'.")
 
 
 def _name_error(name: str) -> FormulaError:
@@ -97,8 +104,9 @@ _TOKEN = re.compile(
     r"""\s*(?:
     (?P<num>\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)
   | (?P<str>"(?:[^"]|"")*")
-  | (?P<ref>(?:(?:'(?:[^']|'')+'|[A-Za-z_][\w.]*)!)?\$?[A-Za-z]{1,3}\$?\d+(?::\$?[A-Za-z]{1,3}\$?\d+)?)
   | (?P<func>[A-Za-z_][\w.]*)\s*\(
+  | (?P<ref>(?:(?:'(?:[^']|'')+'|[A-Za-z_][\w.]*)!)?\$?[A-Za-z]{1,3}\$?\d+(?::\$?[A-Za-z]{1,3}\$?\d+)?)
+  | (?P<err>\#REF!)
   | (?P<bool>TRUE|FALSE)\b
   | (?P<op><>|<=|>=|[-+*/^&=<>%(),:])
     )""",
@@ -199,6 +207,8 @@ class _Parser:
             return tok.upper() == "TRUE"
         if kind == "ref":
             return self.reference(tok)
+        if kind == "err":
+            return GONE
         if kind == "func":
             args = []
             if self.peek()[1] != ")":

@@ -331,7 +331,7 @@ class Spreadsheet:
         def lookup(title, row, col):
             target = sheet if title is None else self.sheet_by_title(title)
             if target is None:
-                return formula.REF
+                return formula.unresolved(title)
             found = self.effective(target, row, col, inner)
             value = _python_value(found)
             if isinstance(value, float):

@@ -37,7 +37,7 @@ MAX_COLUMNS = 18_278   # ZZZ
 
 # A string literal (left alone), or a reference: a cell, or a range of cells, columns or rows,
 # optionally on another tab. Not a reference when part of a longer name or a function call.
-_REFERENCE = re.compile(
+REFERENCE = re.compile(
     r"""(?P<str>"(?:[^"]|"")*")
       | (?<![\w.$])(?P<ref>
           (?P<tab>(?:'(?:[^']|'')+'|[A-Za-z_][\w.]*)!)?
@@ -47,7 +47,7 @@ _REFERENCE = re.compile(
         )(?![\w(!])""",
     re.VERBOSE,
 )
-_CELL = re.compile(r"(\$?)([A-Za-z]{1,3})(\$?)(\d+)")
+CELL = re.compile(r"(\$?)([A-Za-z]{1,3})(\$?)(\d+)")
 
 
 class _Off(Exception):
@@ -76,11 +76,11 @@ def shift_formula(text: str, rows: int, cols: int) -> str:
             return "#REF!"
         return tab + ":".join(parts)
 
-    return _REFERENCE.sub(one, text)
+    return REFERENCE.sub(one, text)
 
 
 def _cell(text: str, rows: int, cols: int) -> str:
-    fixed_col, letters, fixed_row, digits = _CELL.fullmatch(text).groups()
+    fixed_col, letters, fixed_row, digits = CELL.fullmatch(text).groups()
     return _column(fixed_col + letters, cols) + _row(fixed_row + digits, rows)
 
 

@@ -228,6 +228,8 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
     """The plan and the outcome of every row (rules in the module docstring). Pure."""
     hook = progress or (lambda phase, done, total: None)
     hook("validating", 0, 1)
+    # As a sync reads and writes it: in the workbook's language when the config sets none.
+    config = team_config(snapshot, config)
     crm = read_crm(snapshot, config)
     table = crm.tables.get(tab)
     spec = TABS[tab]
@@ -242,7 +244,7 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
     # The file's cells are read as the tab's would be: a column's own cells first, then the
     # config's locale, then the language of the tab they go to (never the file's own headers,
     # which would make "03/04/2026" a day in March or in April by what the other columns say).
-    language = tab_locale(spec, table.title, table.header) or team_config(snapshot, config).reading_locale()
+    language = tab_locale(spec, table.title, table.header) or config.reading_locale()
     at = find_header_row(spec, grid, config.tab(tab))
     grid, unmapped = _hubspot_probability(grid, at) if tab == "opportunities" else (grid, {})
     grid, shared, shared_said = _shared_fields(spec, table, source, grid, config, at)
@@ -346,7 +348,7 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
     index = _Index(candidates(table, snapshot.tabs.get(table.title)), known)
     if tab != "opportunities":
         # A record merged away is its survivor still: the export that held it finds the survivor.
-        for record, survivor in _merged(snapshot, team_config(snapshot, config).locale, table):
+        for record, survivor in _merged(snapshot, config.locale, table):
             index.alias(record, survivor)
     words = words_of(crm, config)
     marks = dict(crm.inputs.sequences) if crm.inputs else {}

@@ -15,7 +15,10 @@ A sync costs, whatever the number of rows or tabs:
           (3b. spreadsheets.get       only when a guide is applied, at a tab's first write or a
                                       new version: the validation rules of its dropdown columns,
                                       so a team's own rule stays, and its header row: see
-                                      "Charts and guides")
+                                      "Charts and guides"; and, in the same request, the number
+                                      formats of the columns whose formats change or that a
+                                      people's tab had before sheetcrm first formatted them, so a
+                                      person's format stays: docs/formats.md)
            4. spreadsheets.batchUpdate one atomic request: new tabs, grid growth, charts and
                                       guides not there yet, sheetcrm's tab marks, every cell
            5. values.batchGet         (only when 4 filled IDs, wrote computed cells or wrote
@@ -122,6 +125,7 @@ import dataclasses
 import json
 import os
 import random
+import secrets
 import re
 import time
 from dataclasses import dataclass, field
@@ -140,8 +144,8 @@ from sheetcrm.cells import quoted, show_number, typed_order
 from sheetcrm.i18n import N_, _, ngettext
 
 from .numformat import format_currency, is_digits_format, is_time_format, show_digits, show_time
-from . import (SERIAL_EPOCH, CellValue, CellWrite, Chart, ColumnFormat, Grid, Guide, Plan, Snapshot, WorkbookError,
-               WriteResult, blanks_to_none, drop_orphans, cell_key, holding, holds_target, keyed, landing, same_value,
+from . import (SERIAL_EPOCH, CellValue, CellWrite, Chart, ColumnFormat, Grid, Guide, Plan, Snapshot, WorkbookConflict,
+               WorkbookError, WriteResult, blanks_to_none, drop_orphans, cell_key, holding, holds_target, keyed, landing, same_value,
                serial_number, share_text)
 
 MAX_PAYLOAD = 2_000_000  # Google's recommended maximum for one request body
@@ -172,7 +176,7 @@ METADATA = {"includeGridData": "false",
 # first row or column is left out when it is 0).
 FORMATS = ("sheets(properties.title,data(startRow,startColumn,"
            "rowData.values.effectiveFormat.numberFormat(type,pattern)))")
-# A column's number formats as people set them (`_changed_formats`).
+# A column's number formats as people set them (`_format_asks`).
 ENTERED_FORMATS = "sheets(properties.title,data(startRow,rowData.values.userEnteredFormat.numberFormat.pattern))"
 HEADER_ROWS = 20  # a tab's header row is looked for this far down (title rows may sit above it)
 # What Google shows for a formula that failed (ErrorValue.type: N_A, REF, VALUE, DIVIDE_BY_ZERO,
@@ -187,6 +191,17 @@ CHART_KEY = "sheetcrm.chart"
 # the formats set, the rows they reached and a hash of the codes alone, "<hash>:<rows>:<codes>"
 # (see `_format_requests`; a mark from before has no codes part).
 FORMAT_KEY = "sheetcrm.format"
+# On the tab of sequence marks (`Plan.counters`): the write generation of those marks, as the
+# metadata's ID. A write that moves them creates the next ID in its atomic batch, and Google
+# refuses an ID that exists: of two syncs made from one read, the second's batch fails whole
+# (docs/concurrency.md, "Two syncs at once"). The value is the writing attempt's own token, so a
+# retried batch whose answer was lost knows its own generation from another writer's.
+COUNTER_KEY = "sheetcrm.counter"
+# Above every ID `_fresh_id` picks, so no other mark of sheetcrm's takes a generation's ID.
+COUNTER_BASE = 2_000_000_000
+# Earlier generations kept: a sync whose read is older than this many writes elsewhere could
+# take an ID that was freed again (never seen: a sync writes seconds after it reads).
+COUNTER_KEEP = 32
 PIXELS_PER_CHAR = 7    # Sheets' default font (Arial 10) is about 7 pixels a character
 DEFAULT_PIXELS = 100   # a column's width until someone sets one
 PROTECTION = "sheetcrm: computed columns"  # not for people: how sheetcrm knows its own protections
@@ -198,6 +213,9 @@ DROPDOWN_HELP = N_("pick one of the listed values; another value is kept and rep
 # carries the tabs' header rows (what a cell holds as typed: a formula as its text), so a
 # column moved since the sync's read is seen before a guide is set by position.
 RULES = "sheets(properties.title,data(startRow,startColumn,rowData.values(dataValidation,userEnteredValue)))"
+# Both in one read, when a sync needs both (a people's tab's first guide and first formats).
+RULES_AND_FORMATS = ("sheets(properties.title,data(startRow,startColumn,"
+                     "rowData.values(dataValidation,userEnteredValue,userEnteredFormat.numberFormat.pattern)))")
 CHART_TYPES = {"column": "COLUMN", "line": "LINE"}
 DATE_FORMAT = {"type": "DATE", "pattern": "yyyy-mm-dd"}
 DATETIME_FORMAT = {"type": "DATE_TIME", "pattern": "yyyy-mm-dd hh:mm"}  # not for people: a format pattern
@@ -454,15 +472,16 @@ class _Sheet:
     locked: list[tuple[_Box, list[_Box], str]] = field(default_factory=list)
     marks: dict[int, str] = field(default_factory=dict)       # metadataId -> guide hash, sheetcrm's only
     owned: dict[int, str] = field(default_factory=dict)       # metadataId -> OWNED_KEY's value
-    drawn: set[int] = field(default_factory=set)             # chartIds CHART_KEY names (sheetcrm's charts)
+    drawn: dict[int, int] = field(default_factory=dict)      # metadataId -> the chartId CHART_KEY names
     merges: list[tuple[int, int, int, int]] = field(default_factory=list)  # as Grid.merges
     formats: dict[int, tuple[int, str]] = field(default_factory=dict)  # 0-based column -> (metadataId, value)
     widths: dict[int, int] = field(default_factory=dict)               # 0-based column -> pixels
     hold: holding.Hold | None = None  # a holding tab of a merge's removed rows (`holding`)
     hidden: bool = False
+    counters: dict[int, str] = field(default_factory=dict)   # metadataId -> COUNTER_KEY's value
 
     def ids(self) -> set[int]:
-        return {self.sheet_id, *self.charts, *self.protected, *self.marks, *self.owned,
+        return {self.sheet_id, *self.charts, *self.protected, *self.marks, *self.owned, *self.counters, *self.drawn,
                 *(mid for mid, _ in self.formats.values())}
 
 
@@ -512,6 +531,11 @@ class GoogleSheetsWorkbook:
         self._own_heads: dict[tuple[str, int], CellValue] = {}
         self._warnings: list[str] = []  # the WriteResult's, while a write runs
         self._plan: Plan | None = None  # the plan the running write applies (`_gone_or_error`)
+        # The sequence marks' generations as the last read saw them (tab -> metadataId -> token),
+        # moved along by this object's own writes; and the running write's generation
+        # (tab, metadataId, token) once its batch carries one.
+        self._counted: dict[str, dict[int, str]] | None = None
+        self._counter: tuple[str, int, str] | None = None
         # Outbox row writes of a write that ended before its read-back though a batch of it may
         # have landed (an answer lost, then Google gone): each with the re-read from before it
         # was sent. The next write's read-back puts back what they misplaced (`_verify`).
@@ -539,6 +563,9 @@ class GoogleSheetsWorkbook:
 
     def read(self) -> Snapshot:
         self._open()
+        # The generations of the sequence marks this read saw: a plan made from it may write
+        # them only as their next generation (`_counter_requests`).
+        self._counted = {title: dict(sheet.counters) for title, sheet in self._sheets.items()}
         for attempt in range(READ_ATTEMPTS):
             try:
                 tabs = self._read_tabs()
@@ -636,6 +663,7 @@ class GoogleSheetsWorkbook:
         tried: dict[tuple, keyed.RowWrite] = {}
         plan, retyped = _retyped(plan)
         self._sent, self._prior, self._plan = False, None, plan
+        self._counter = None
         try:
             result = self._attempts(plan, policy, tried)
             # Those writes are the replacements' cells: said as references moved, not as cells written.
@@ -682,6 +710,10 @@ class GoogleSheetsWorkbook:
                 self._sent = True
                 # The holds, their copies and the deletes land in one atomic part.
                 changed = self._send(requests_, keep=sum(3 + len(h.rows) for h in self._holds) + len(self._deletes))
+                if self._counter is not None and self._counted is not None:
+                    title, mid, token = self._counter
+                    kept = {i: v for i, v in self._counted.get(title, {}).items() if i > mid - COUNTER_KEEP}
+                    self._counted[title] = {**kept, mid: token}
                 titles = {sheet.sheet_id: title for title, sheet in self._sheets.items()}
                 result.replaced = {titles[i]: n for i, n in changed.items() if n and i in titles}
             except _TabGone:
@@ -761,8 +793,10 @@ class GoogleSheetsWorkbook:
                        if m.get("metadataKey") == GUIDE_KEY},
                 owned={m["metadataId"]: m.get("metadataValue", "") for m in sheet.get("developerMetadata", [])
                        if m.get("metadataKey") == OWNED_KEY},
-                drawn={int(m["metadataValue"]) for m in sheet.get("developerMetadata", [])
+                drawn={m["metadataId"]: int(m["metadataValue"]) for m in sheet.get("developerMetadata", [])
                        if m.get("metadataKey") == CHART_KEY and str(m.get("metadataValue", "")).isdigit()},
+                counters={m["metadataId"]: m.get("metadataValue", "") for m in sheet.get("developerMetadata", [])
+                          if m.get("metadataKey") == COUNTER_KEY},
                 merges=[_block(m) for m in sheet.get("merges", [])], hidden=bool(props.get("hidden")))
             intent = next((m.get("metadataValue", "") for m in sheet.get("developerMetadata", [])
                            if m.get("metadataKey") == holding.HOLD_KEY), None)
@@ -906,6 +940,8 @@ class GoogleSheetsWorkbook:
                 "range": {"sheetId": sheet_id, "startRowIndex": 0, "endRowIndex": 1},
                 "cell": {"userEnteredFormat": {"textFormat": {"bold": True}}},
                 "fields": "userEnteredFormat.textFormat.bold"}})
+        # Right after the tabs it may need, so it lands in the batch's first (atomic) part.
+        out.extend(self._counter_requests(plan, sheets))
         for title, (rows, cols) in need.items():
             sheet = sheets[title]
             if title in self._sheets and (rows > sheet.rows or cols > sheet.cols):
@@ -941,12 +977,12 @@ class GoogleSheetsWorkbook:
             if sheet is None or chart.last_row < chart.first_row:
                 continue
             for chart_id, spec in sheet.specs.items():
-                if not sheet.owned and chart_id not in sheet.drawn:
+                if not sheet.owned and chart_id not in sheet.drawn.values():
                     continue
                 if sheet.charts.get(chart_id) == chart.title and (fitted := _fitted_spec(spec, chart, sheet.sheet_id)):
                     out.append({"updateChartSpec": {"chartId": chart_id, "spec": fitted}})
         applying = [g for g in plan.guides if g.tab in sheets and _version(g) not in sheets[g.tab].marks.values()]
-        theirs, heads = self._team_rules(applying, plan)
+        theirs, heads, current = self._team_rules(applying, plan, self._format_asks(plan))
         for guide in applying:
             if self._guide_moved(guide, plan, heads):
                 continue
@@ -954,7 +990,6 @@ class GoogleSheetsWorkbook:
         for title, block in _blocks(writes):
             out.append(_update_cells(sheets[title].sheet_id, block))
         out.extend(_shown_rows({title: s.sheet_id for title, s in self._sheets.items()}, writes))
-        current = self._changed_formats(plan)
         for fmt in plan.formats:
             sheet = sheets.get(fmt.tab)
             if sheet is not None:
@@ -990,15 +1025,19 @@ class GoogleSheetsWorkbook:
         self._written_to = sheets  # with the tabs this batch adds, for a repair that follows it
         return out
 
-    def _team_rules(self, guides: list[Guide], plan: Plan
-                    ) -> tuple[dict[str, dict[int, list[tuple[int, int]]]], dict[str, list[Any]]]:
+    def _team_rules(self, guides: list[Guide], plan: Plan, formats: list[tuple[str, int]] = ()
+                    ) -> tuple[dict[str, dict[int, list[tuple[int, int]]]], dict[str, list[Any]],
+                               dict[tuple[str, int], list[str | None]]]:
         """The rows of each guide's dropdown columns that hold a validation rule of the team's
         (any rule `_own_rule` does not recognise), as {tab: {column: [(first, end)]}}, 0-based
-        rows, end exclusive; and the header row of each of those tabs (`Plan.header_rows`) as
-        it is now, {tab: cells}. One read of just those columns' rules and those rows, only
-        when a guide is to be applied (a new version) to a tab with a dropdown column inside
-        its grid: nothing is read for tabs this batch adds, nor at a sync whose guides are in
-        place. Within one tab the answer's blocks come in the order of the ranges asked."""
+        rows, end exclusive; the header row of each of those tabs (`Plan.header_rows`) as
+        it is now, {tab: cells}; and the number format pattern of each cell of the `formats`
+        columns ((tab, 0-based column), `_format_asks`), {(tab, column): [pattern or None from
+        row 1 down]}. One read of just those columns and rows, only when a guide is to be
+        applied (a new version) to a tab with a dropdown column inside its grid or a column's
+        formats are asked about: nothing is read for tabs this batch adds, nor at a sync whose
+        guides and formats are in place. Within one tab the answer's blocks come in the order
+        of the ranges asked."""
         asked: dict[str, list[int]] = {}
         for guide in guides:
             sheet = self._sheets.get(guide.tab)
@@ -1007,27 +1046,45 @@ class GoogleSheetsWorkbook:
             cols = [col for col, _ in guide.dropdowns if col <= sheet.cols]
             if cols:
                 asked.setdefault(guide.tab, []).extend(c for c in cols if c not in asked.get(guide.tab, []))
-        if not asked:
-            return {}, {}
+        patterns: dict[str, list[int]] = {}
+        for tab, col in formats:
+            patterns.setdefault(tab, []).append(col)
+        if not asked and not patterns:
+            return {}, {}, {}
         ranges = []
-        for tab, cols in asked.items():
-            row = plan.header_rows.get(tab, 1)
-            ranges.append(absolute_range_name(tab, f"{row}:{row}"))
-            ranges.extend(absolute_range_name(tab, f"{_letters(col - 1)}2:{_letters(col - 1)}{self._sheets[tab].rows}")
-                          for col in cols)
+        for tab in dict.fromkeys([*asked, *patterns]):  # a tab's ranges together, rules first
+            if tab in asked:
+                row = plan.header_rows.get(tab, 1)
+                ranges.append(absolute_range_name(tab, f"{row}:{row}"))
+                ranges.extend(absolute_range_name(tab, f"{_letters(col - 1)}2:{_letters(col - 1)}"
+                                                       f"{self._sheets[tab].rows}") for col in asked[tab])
+            ranges.extend(absolute_range_name(tab, f"{_letters(col)}1:{_letters(col)}{self._sheets[tab].rows}")
+                          for col in patterns.get(tab, []))
+        fields = RULES if not patterns else ENTERED_FORMATS if not asked else RULES_AND_FORMATS
         try:
             answer = self.client.http_client.fetch_sheet_metadata(self.key, params={"ranges": ranges,
-                                                                                    "fields": RULES})
+                                                                                    "fields": fields})
         except APIError as e:
             raise self._gone_or_error(e) from None
         out: dict[str, dict[int, list[tuple[int, int]]]] = {}
         heads: dict[str, list[Any]] = {}
+        current: dict[tuple[str, int], list[str | None]] = {}
         for found in answer.get("sheets", []):
             title = found.get("properties", {}).get("title")
             sheet = self._sheets.get(title)
-            if sheet is None or title not in asked:
+            if sheet is None or title not in asked and title not in patterns:
                 continue
-            head, *blocks = found.get("data", []) or [{}]
+            data = found.get("data", []) or [{}]
+            ruled = 1 + len(asked[title]) if title in asked else 0
+            for col, block in zip(patterns.get(title, []), data[ruled:]):
+                cells: list[str | None] = [None] * block.get("startRow", 0)
+                for row in block.get("rowData", []):
+                    cell = next(iter(row.get("values", [])), {})
+                    cells.append(cell.get("userEnteredFormat", {}).get("numberFormat", {}).get("pattern"))
+                current[(title, col)] = cells
+            if title not in asked:
+                continue
+            head, *blocks = data[:ruled]
             heads[title] = [_entered(cell) for cell in next(iter(head.get("rowData", [])), {}).get("values", [])]
             for col, block in zip(asked[title], blocks):
                 first = block.get("startRow", 0)
@@ -1040,46 +1097,40 @@ class GoogleSheetsWorkbook:
                             spans[-1] = (spans[-1][0], r + 1)
                         else:
                             spans.append((r, r + 1))
-        return out, heads
+        return out, heads, current
 
-    def _changed_formats(self, plan: Plan) -> dict[tuple[str, int], list[str | None]]:
-        """(tab, 0-based column) -> each cell's number format pattern as it is now (None: none
-        set), from row 1 down, for the columns sheetcrm formatted before whose formats this plan
-        changes (its mark says others: a base currency or language changed, a Dashboard row's
-        kind): setting them again over the whole column would overwrite a format a person gave
-        a cell since (`_format_requests` skips those). One read of just those columns, only at
-        a sync that changes some column's formats; none otherwise."""
+    def _format_asks(self, plan: Plan) -> list[tuple[str, int]]:
+        """(tab, 0-based column) of the columns whose cells' number formats this plan must know
+        (read with the rules, `_team_rules`), so a format a person gave a cell stays
+        (`_format_requests` skips those): the columns sheetcrm formatted before whose formats
+        this plan changes (its mark says others: a base currency or language changed, a
+        Dashboard row's kind), and the columns of people's tabs sheetcrm formats for the first
+        time that were there before this sync. None at a sync whose formats are in place."""
         asked: list[tuple[str, int]] = []
         for fmt in plan.formats:
             sheet = self._sheets.get(fmt.tab)
             mark = sheet.formats.get(fmt.col - 1) if sheet is not None else None
-            if mark is None or not fmt.rows or sheet.rows < 2:
+            if sheet is None or not fmt.rows or sheet.rows < 2:
+                continue
+            if mark is None:
+                # Never formatted by sheetcrm, yet there before this sync on a people's tab (a
+                # workbook brought from Excel, a column the team headed and formatted, one from
+                # before marks): what a person formatted there keeps its format, as on .xlsx.
+                # Read once: the mark follows in this batch. A column this sync adds is empty.
+                if not sheet.owned and self._column_read(fmt.tab, fmt.col - 1):
+                    asked.append((fmt.tab, fmt.col - 1))
                 continue
             codes = _mark(mark[1])[2]
             # Other codes (not the same codes on other rows: a Dashboard row whose kind changed,
             # set again over the column as before, no read); a mark from before says none.
             if codes and codes != _codes(fmt):
                 asked.append((fmt.tab, fmt.col - 1))
-        if not asked:
-            return {}
-        ranges = [absolute_range_name(tab, f"{_letters(col)}1:{_letters(col)}{self._sheets[tab].rows}")
-                  for tab, col in asked]
-        try:
-            answer = self.client.http_client.fetch_sheet_metadata(self.key, params={"ranges": ranges,
-                                                                                    "fields": ENTERED_FORMATS})
-        except APIError as e:
-            raise self._gone_or_error(e) from None
-        out: dict[tuple[str, int], list[str | None]] = {}
-        for found in answer.get("sheets", []):
-            title = found.get("properties", {}).get("title")
-            cols = iter([col for tab, col in asked if tab == title])
-            for block, col in zip(found.get("data", []), cols):
-                patterns: list[str | None] = [None] * block.get("startRow", 0)
-                for row in block.get("rowData", []):
-                    cell = next(iter(row.get("values", [])), {})
-                    patterns.append(cell.get("userEnteredFormat", {}).get("numberFormat", {}).get("pattern"))
-                out[(title, col)] = patterns
-        return out
+        return asked
+
+    def _column_read(self, tab: str, col: int) -> bool:
+        """Whether the sync's read of `tab` holds a cell (its header too) in 0-based column `col`."""
+        grid = self._snapshot.tabs.get(tab) if self._snapshot is not None else None
+        return grid is not None and any(col < len(row) and row[col] is not None for row in grid.rows)
 
     def _guide_moved(self, guide: Guide, plan: Plan, heads: dict[str, list[Any]]) -> bool:
         """Whether a column the guide addresses (a dropdown's, a computed one) has another
@@ -1356,9 +1407,26 @@ class GoogleSheetsWorkbook:
         now = self._sheet_ids()
         if any(title in was and now.get(title) != was[title] for title in tabs):
             return _TabGone()
+        if self._written_since(plan, was):
+            return WorkbookConflict(_("{book}: another sync wrote to it while this one was working on it; "
+                                      "nothing was written", book=self.describe()))
         if PROTECTED_TEXT in (e.error.get("message", "") if isinstance(e.error, dict) else ""):
             return self._protected(plan, tabs) or self._error(e)
         return self._error(e)
+
+    def _written_since(self, plan: Plan, was: dict[str, int]) -> bool:
+        """Whether another writer got in between the read `plan` was made from and its batch
+        (which Google refused): a newer generation of the sequence marks than the read saw and
+        not this write's own, or a tab the plan adds that another writer added meanwhile. The
+        tab list was just read again."""
+        if any(title in self._sheets and title not in was for title in plan.new_tabs):
+            return True
+        if self._counter is None or self._counted is None:
+            return False
+        title, _mid, token = self._counter
+        sheet = self._sheets.get(title)
+        seen = self._counted.get(title, {})
+        return sheet is not None and any(i not in seen and v != token for i, v in sheet.counters.items())
 
     def _protected(self, plan: Plan, tabs: set[str]) -> WorkbookError | None:
         """The line for a batch Google refused whole because it wrote into a range protected
@@ -1388,12 +1456,37 @@ class GoogleSheetsWorkbook:
     def _already_applied(self, e: APIError, part: list[dict]) -> bool:
         """After a lost response, the retry of a batch that added tabs, charts or guides fails
         on their names or IDs. Batches are atomic, so finding the IDs this batch chose proves
-        it committed."""
+        it committed. A generation of the sequence marks proves it only when it carries this
+        write's token: another writer may have taken that ID (`_counter_requests`)."""
         added = {_added_id(r) for r in part} - {None}
         if e.response.status_code != 400 or not added:
             return False
         self._open()
+        if self._counter is not None and self._counter[1] in added:
+            title, mid, token = self._counter
+            sheet = self._sheets.get(title)
+            if sheet is None or sheet.counters.get(mid) != token:
+                return False
         return added <= {i for s in self._sheets.values() for i in s.ids()}
+
+    def _counter_requests(self, plan: Plan, sheets: dict[str, _Sheet]) -> list[dict]:
+        """The requests that make this batch the next generation of the sequence marks
+        (`Plan.counters`, `COUNTER_KEY`): create the generation after the newest the read saw,
+        which Google refuses whole when another writer created it since; and delete those
+        `COUNTER_KEEP` older. None when the plan moves no mark, or was made from no read."""
+        title = plan.counters
+        if title is None or self._counted is None or title not in sheets:
+            return []
+        seen = self._counted.get(title, {})
+        if self._counter is None:
+            self._counter = (title, max(seen, default=COUNTER_BASE) + 1, secrets.token_hex(8))
+        _, mid, token = self._counter
+        out: list[dict] = [{"createDeveloperMetadata": {"developerMetadata": {
+            "metadataId": mid, "metadataKey": COUNTER_KEY, "metadataValue": token,
+            "location": {"sheetId": sheets[title].sheet_id}, "visibility": "DOCUMENT"}}}]
+        out.extend({"deleteDeveloperMetadata": {"dataFilter": {"developerMetadataLookup": {"metadataId": old}}}}
+                   for old in sorted(seen) if old <= mid - COUNTER_KEEP)
+        return out
 
 
 _Columns = dict[tuple[str, int], list[Any]]  # (tab, 1-based column) -> its cells from row 1 down
@@ -1737,7 +1830,7 @@ def _format_requests(fmt: ColumnFormat, sheet: _Sheet, rows: int, used: set[int]
     formats send nothing, so a format a person gave the column since stays; new rows of the
     grid get the open-ended formats; other formats (a base currency or language changed, a
     Dashboard row whose kind changed) are set again on the cells that show none or one of
-    sheetcrm's codes (`own`), as `current` (each row's pattern now, `_changed_formats`) says:
+    sheetcrm's codes (`own`), as `current` (each row's pattern now, `_format_asks`) says:
     a cell a person formatted keeps its format. A width is set on sheetcrm's tabs where the
     column is narrower, on people's tabs only while the column has the default width and no mark."""
     col = fmt.col - 1
@@ -1770,7 +1863,8 @@ def _format_requests(fmt: ColumnFormat, sheet: _Sheet, rows: int, used: set[int]
             "range": {"sheetId": sheet.sheet_id, "dimension": "COLUMNS", "startIndex": col, "endIndex": col + 1},
             "properties": {"pixelSize": pixels}, "fields": "pixelSize"}})
     value = f"{spec}:{rows if fmt.rows else 0}:{_codes(fmt)}"
-    if mark is None and out:
+    # A column whose every cell a person formatted gets the mark alone, so it is not read again.
+    if mark is None and (out or current is not None):
         out.append({"createDeveloperMetadata": {"developerMetadata": {
             "metadataId": _fresh_id(used), "metadataKey": FORMAT_KEY, "metadataValue": value,
             "location": {"dimensionRange": {"sheetId": sheet.sheet_id, "dimension": "COLUMNS",

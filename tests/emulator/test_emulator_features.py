@@ -287,6 +287,59 @@ def test_row_metadata_moves_with_inserted_deleted_and_sorted_rows(emu, http):
     assert _rows_by_key(http, sid) == {"3": 1, "1": 2}
 
 
+
+def test_formulas_follow_inserted_and_deleted_rows_and_columns_as_on_google(emu, http):
+    """Sheets rewrites formulas when rows or columns go in or out (on every tab): references
+    below move, ranges spanning them grow or shrink, a reference to a deleted cell is #REF!.
+    The emulator kept `=B5` as typed, so after a row removal it read another record's cell."""
+    sid = emu.create_spreadsheet("moves", {
+        "Leads": [["Name", "Amount"], ["a", 10], ["b", 20], ["c", 30], ["d", 40], ["e", 50]],
+        "Sums": [["=SUM(Leads!B2:B6)", "=Leads!B5", "='Leads'!$B$3*2", "=Leads!B3", '="B5"&Leads!B5',
+                  "=COUNTA(Leads!B:B)", "=LOG10(Leads!B2)"]]}, value_input="USER_ENTERED")
+    batch(http, sid, {"deleteDimension": {"range": {"sheetId": emu.sheet_id(sid, "Leads"), "dimension": "ROWS",
+                                                    "startIndex": 2, "endIndex": 3}}})  # b, row 3
+    formulas = get(http, sid, "Sums!A1:G1", valueRenderOption="FORMULA").json()["values"][0]
+    assert formulas == ["=SUM(Leads!B2:B5)", "=Leads!B4", "=#REF!*2", "=#REF!", '="B5"&Leads!B4',
+                        "=COUNTA(Leads!B:B)", "=LOG10(Leads!B2)"]
+    shown = get(http, sid, "Sums!A1:E1", valueRenderOption="UNFORMATTED_VALUE").json()["values"][0]
+    assert shown == [130, 40, "#REF!", "#REF!", "B540"]
+    cells = http.get(f"{API}/{sid}", params={"ranges": "Sums!C1", "includeGridData": "true"}).json()
+    error = cells["sheets"][0]["data"][0]["rowData"][0]["values"][0]["effectiveValue"]["errorValue"]
+    assert error == {"type": "REF", "message": "Reference does not exist."}
+
+    batch(http, sid, {"insertDimension": {"range": {"sheetId": emu.sheet_id(sid, "Leads"), "dimension": "ROWS",
+                                                    "startIndex": 1, "endIndex": 3}}})
+    assert get(http, sid, "Sums!A1:B1", valueRenderOption="FORMULA").json()["values"][0] == [
+        "=SUM(Leads!B4:B7)", "=Leads!B6"]
+    assert get(http, sid, "Sums!A1:B1", valueRenderOption="UNFORMATTED_VALUE").json()["values"][0] == [130, 40]
+
+    # Columns, and a formula on the tab itself (unqualified references).
+    put(http, sid, "Leads!D1", [["=B6+C6"]])
+    batch(http, sid, {"deleteDimension": {"range": {"sheetId": emu.sheet_id(sid, "Leads"), "dimension": "COLUMNS",
+                                                    "startIndex": 0, "endIndex": 1}}})
+    assert get(http, sid, "Leads!C1", valueRenderOption="FORMULA").json()["values"] == [["=A6+B6"]]
+    assert get(http, sid, "Sums!A1", valueRenderOption="FORMULA").json()["values"] == [["=SUM(Leads!A4:A7)"]]
+
+
+
+def test_a_renamed_tab_keeps_the_formulas_that_name_it_as_on_google(emu, http):
+    """Sheets rewrites every reference to a renamed tab to its new title, so a person's formula
+    keeps its value; the emulator left `=Leads!B2` naming a tab no longer there (#REF!, with
+    the message of a circular reference). A tab that is gone says so as Sheets does."""
+    sid = emu.create_spreadsheet("renamed", {
+        "Leads": [["Name", "Amount"], ["a", 10]],
+        "Sums": [["=Leads!B2*2", "='leads'!B2", '="Leads!B2"', "=Gone!A1"]]}, value_input="USER_ENTERED")
+    batch(http, sid, {"updateSheetProperties": {"properties": {"sheetId": emu.sheet_id(sid, "Leads"),
+                                                               "title": "Old leads"}, "fields": "title"}})
+    assert get(http, sid, "Sums!A1:C1", valueRenderOption="FORMULA").json()["values"] == [
+        ["='Old leads'!B2*2", "='Old leads'!B2", '="Leads!B2"']]
+    assert get(http, sid, "Sums!A1:C1", valueRenderOption="UNFORMATTED_VALUE").json()["values"] == [
+        [20, 10, "Leads!B2"]]
+    cells = http.get(f"{API}/{sid}", params={"ranges": "Sums!D1", "includeGridData": "true"}).json()
+    error = cells["sheets"][0]["data"][0]["rowData"][0]["values"][0]["effectiveValue"]["errorValue"]
+    assert error == {"type": "REF", "message": "Unresolved sheet name 'Gone'."}
+
+
 # -- append -----------------------------------------------------------------------------------------
 def test_append_finds_the_table_and_can_insert_rows(emu, http):
     sid = emu.create_spreadsheet("append", {"Sheet1": [["h1", "h2"], ["a", "b"], [], ["footer"]]})
