@@ -15,6 +15,7 @@ one `left_out` warning per tab lists the rows that are out.
 from __future__ import annotations
 
 import difflib
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable
 
@@ -31,7 +32,7 @@ from sheetcrm.records import ParseContext, lead_status_choices
 from sheetcrm.report import Issue, Report, column_letter
 from sheetcrm.schema import OPTIONAL_TABS, OWNED_TABS, QUOTAS, RATES, SEQUENCES, TABS, TabSpec, find_tab, tab_names
 from sheetcrm.workflow_tabs import read_workflows
-from sheetcrm.table import Row, Table, _squash, header_columns, parse_table
+from sheetcrm.table import Row, Table, _squash, header_columns, parse_table, tab_locale
 from sheetcrm.workbook import Snapshot
 from sheetcrm.written import GENERATION, MEMO_NAME, Written, recall
 
@@ -221,10 +222,14 @@ def _read_crm(snapshot: Snapshot, config: Config, memo: RowMemo | None = None,
 def _check_spreadsheet_locale(snapshot: Snapshot, config: Config, crm: Crm) -> None:
     """One warning, on the first CRM tab, when the spreadsheet's own locale (Google's) reads
     what people type in another day/month order or with another decimal separator than the
-    team's locale (set in the config): Google turns "03/04/2026" into 4 March and "1.500"
+    team's locale (set in the config; with none, the workbook's language,
+    `_check_workbook_language`): Google turns "03/04/2026" into 4 March and "1.500"
     into 1.5 before sheetcrm reads them. A date either order reads is said at its cell
     (`columns.read_dates`); a number Google read so cannot be told from one typed so."""
-    if snapshot.locale is None or "locale" not in config.model_fields_set or not crm.tables:
+    if snapshot.locale is None or not crm.tables:
+        return
+    if "locale" not in config.model_fields_set:
+        _check_workbook_language(snapshot, crm)
         return
     order, separator = cells.typed_order(snapshot.locale), cells.typed_separator(snapshot.locale)
     if order in (None, config.locale) and separator in (None, config.locale):
@@ -239,6 +244,36 @@ def _check_spreadsheet_locale(snapshot: Snapshot, config: Config, crm: Crm) -> N
         _("Set the spreadsheet's locale to the team's in File > Settings (Spain for Spanish, United States for "
           "English), then check the dates and amounts typed before.")))
 
+
+def _check_workbook_language(snapshot: Snapshot, crm: Crm) -> None:
+    """With no locale in the config, the same warning when the workbook's own language (its CRM
+    tabs' titles, else most of its tabs' headers: `titles_language`, `table.tab_locale`) writes
+    dates or numbers otherwise than the spreadsheet's locale: Spanish tabs on an en_US
+    spreadsheet had a typed "1.500" stored as 1.5 and "03/04/2026" as 4 March, with no word,
+    since the columns read those cells as Google holds them."""
+    language = titles_language(snapshot)
+    if language is None:
+        votes = Counter(lang for t in crm.tables.values() if (lang := tab_locale(t.spec, t.title, t.header)))
+        ranked = votes.most_common(2)
+        if not ranked or len(ranked) == 2 and ranked[0][1] == ranked[1][1]:
+            return
+        language = ranked[0][0]
+    order, separator = cells.typed_order(snapshot.locale), cells.typed_separator(snapshot.locale)
+    if order in (None, language) and separator in (None, language):
+        return
+    crm.report.add(Issue(
+        "warning", next(iter(crm.tables.values())).title, None, None, None, snapshot.locale,
+        "spreadsheet_locale_differs",
+        _("Google reads what people type in this spreadsheet as its locale {typed} writes it ({example}), but this "
+          "workbook's tabs are in {language}, which writes {ours}: a date or an amount typed that way may be "
+          "stored as another one.", typed=snapshot.locale, example=_EXAMPLES[(order or "en", separator or "en")],
+          language=_(_LANGUAGES[language]), ours=_EXAMPLES[(language, language)]),
+        _("Set the spreadsheet's locale to the team's in File > Settings (Spain for Spanish, United States for "
+          "English), then check the dates and amounts typed before; or set locale in sheetcrm.toml to the way "
+          "the team writes.")))
+
+
+_LANGUAGES = {"en": N_("English"), "es": N_("Spanish")}
 
 # How a locale writes a date and a number, for `_check_spreadsheet_locale`'s message.
 _EXAMPLES = {("en", "en"): "12/3/2026, 1,234.5", ("es", "es"): "3/12/2026, 1.234,5",
