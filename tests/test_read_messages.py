@@ -251,7 +251,7 @@ def test_pydantics_bounds_are_phrased_by_the_catalogue_with_their_numbers():
     assert _config_line({"forecast_months": 99}, "en") == "forecast_months: must be less than or equal to 36"
     assert _config_line({"forecast_months": 99}, "es") == "forecast_months: debe ser menor o igual que 36"
     assert _config_line({"locale": "fr"}, "es") == "locale: debe ser 'en' o 'es'"
-    assert _config_line({"locle": "es"}, "es") == "locle: clave desconocida"
+    assert _config_line({"locle": "es"}, "es") == 'locle: clave desconocida; ¿querías decir "locale"?'
 
 
 @pytest.mark.parametrize("phrase", ["every 5 fortnights", "whenever", "every 0 minutes", "every 2 monday",
@@ -276,8 +276,10 @@ def test_a_config_file_error_uses_the_environments_language(tmp_path, monkeypatc
     monkeypatch.setenv("LANG", "en_US.UTF-8")
     with pytest.raises(ConfigError) as en:
         load_config(tmp_path / "sheetcrm.toml")
-    assert str(en.value).endswith("sheetcrm.toml: google.attempts: must be less than or equal to 20 (and 1 more)")
-    assert str(es.value).endswith("sheetcrm.toml: google.attempts: debe ser menor o igual que 20 (y 1 más)")
+    assert str(en.value).endswith("sheetcrm.toml: google.attempts: must be less than or equal to 20 "
+                                  "(and 1 more problem, at google.locale)")
+    assert str(es.value).endswith("sheetcrm.toml: google.attempts: debe ser menor o igual que 20 "
+                                  "(y 1 problema más, en google.locale)")
     (tmp_path / "sheetcrm.toml").write_text('locale = "es"\nlocale = "en"\n')
     monkeypatch.setenv("LANG", "es_ES.UTF-8")
     with pytest.raises(ConfigError) as toml:
