@@ -342,7 +342,7 @@ def _warnings_in_one_line() -> None:
 @IGNORE_LOCK
 @user_errors
 def init(target: Target) -> None:
-    from sheetcrm.starter import crm_language, example_config, existing_tabs, init_workbook
+    from sheetcrm.starter import crm_language, example_config, existing_tabs, init_workbook, named_currencies
 
     config, book = target.open()
     # The locks first: a refused init writes nothing, not even the config.
@@ -358,8 +358,10 @@ def init(target: Target) -> None:
         # LANG…), the language this command was asked in; the file sets it and speaks it.
         team = environment_locale()
         with using(team):
+            language = crm_language(snapshot, config)
             text = example_config(target.workbook, target.spreadsheet, target.credentials,
-                                  language=crm_language(snapshot, config), locale=team)
+                                  language=language, locale=team,
+                                  currencies=named_currencies(snapshot, config) if language else ())
         with _pending_file(Path(CONFIG_FILE), text) as pending:
             result, headed = init_workbook(book, load(str(pending)), snapshot)
         echo(_("wrote {file} (every setting is optional)", file=CONFIG_FILE))
