@@ -1125,6 +1125,11 @@ def serve(target: Target, host: str, port: int) -> None:
             _fail(_("cannot serve on {host}:{port}: {error}", host=host, port=port, error=os_problem(e)))
         # The queue drains in this process, under the workbook's lock per round (docs/leads.md).
         drainer = Drainer(book, config, queue, config.serve.sync_every).start()
+        # A person who starts it sees where to point the form, as `sheetcrm emulator` says its
+        # address; uvicorn's own lines are off (log_level="warning"), so it said nothing at all.
+        url, seconds = "http://" + server.address + "/leads", format(config.serve.sync_every, "g")
+        echo(_("accepting website form posts at POST {url}: they are added to {workbook} as leads every "
+               "{seconds} s and when it stops (Ctrl-C)", url=url, workbook=book.describe(), seconds=seconds))
         try:
             server.run()
         finally:
