@@ -1113,7 +1113,8 @@ def serve(target: Target, host: str, port: int) -> None:
     try:
         from sheetcrm.intake.web import SECRET_ENV, Drainer, WebServer, make_app
     except ImportError:
-        _fail(_("sheetcrm serve needs the web extra: pip install 'sheetcrm[web]'"))
+        _fail(_("sheetcrm serve needs the web extra: pip install '.[web]' in sheetcrm's folder (the clone it was "
+                "installed from), or pip install 'sheetcrm[web]'"))
     from sheetcrm.intake.queue import WebQueue
 
     config, book = target.open()
@@ -1349,7 +1350,8 @@ def _warehouse_module() -> Any:
         from sheetcrm.warehouse import mirror
     except ImportError as e:
         _fail(_("the [warehouse] section needs the warehouse extra ({module} is missing): "
-                "pip install 'sheetcrm[warehouse]'", module=e.name or e))
+                "pip install '.[warehouse]' in sheetcrm's folder (the clone it was installed from), or pip "
+                "install 'sheetcrm[warehouse]'", module=e.name or e))
     return mirror
 
 
