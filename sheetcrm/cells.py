@@ -274,9 +274,10 @@ _NO_DEFAULT = frozenset({"kr", "kr."})
 CURRENCY_CODES = frozenset(list_currencies())  # ISO 4217, as babel knows them
 _CURRENCY_CODES = CURRENCY_CODES
 
-# Thousands separators that can never be a decimal mark: spaces (French, Nordic) and the
+# Thousands separators that can never be a decimal mark: spaces (French, Nordic; the no-break,
+# figure, thin and narrow no-break spaces that tools and locales group with) and the
 # apostrophes of Swiss amounts (1'234.50, 12’000).
-_GROUP_SPACE = "[ \u00a0\u2009\u202f'\u2019\u02bc]"
+_GROUP_SPACE = "[ \u00a0\u2007\u2009\u202f'\u2019\u02bc]"
 _CURRENCY_TOKEN = "|".join(re.escape(t) for t in sorted(SYMBOL_CURRENCIES, key=len, reverse=True))
 _NUMBER_RE = re.compile(
     rf"""

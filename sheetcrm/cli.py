@@ -29,7 +29,7 @@ from sheetcrm.config import CONFIG_FILE, Config, ConfigError, load_config
 from sheetcrm.crm.forecast import Forecast, MonthForecast, overdue_said, owner_label
 from sheetcrm.crm.kpis import KPIS, Kpis, conversion_label
 from sheetcrm.crm.segments import KINDS, csv_text, spreadsheet_csv
-from sheetcrm.i18n import N_, _, catalogue, current, environment_locale, every_locale, ngettext, using
+from sheetcrm.i18n import N_, Spoken, _, catalogue, current, environment_locale, every_locale, ngettext, speaking, using
 from sheetcrm.show import NOTHING
 from sheetcrm.os_errors import os_problem
 from sheetcrm.lock import WritingSession
@@ -118,10 +118,13 @@ def _fail(message: str) -> NoReturn:
 
 
 def load(config_path: str | None) -> Config:
-    """The config; from here on the command speaks the team's language (`locale`), which
-    messages before it (a config error, --help) cannot know: they speak the environment's."""
+    """The config; from here on the command speaks the team's language: the config's `locale`,
+    else the one the workbook's CRM tab titles say once a read finds it (`validate.team_config`
+    settles it, for every command alike). Messages before the config (a config error, --help)
+    cannot know it: they speak the file's `locale` when one is set (`_team_language`), else the
+    environment's."""
     config = load_config(config_path)
-    click.get_current_context().with_resource(using(config.locale))
+    click.get_current_context().with_resource(speaking(Spoken(config.locale)))
     return config
 
 
@@ -355,13 +358,13 @@ def init(target: Target) -> None:
         # only once the workbook is written. For a workbook with CRM tabs already, the file
         # sets no locale or currency: it must not change how that workbook reads.
         # No config yet: the team's language for a new workbook is the environment's (SHEETCRM_LANG,
-        # LANG…), the language this command was asked in; the file sets it and speaks it.
+        # LANG…), the language this command was asked in; the file sets it and speaks it. A workbook
+        # with CRM tabs has its own (their titles'), which the file's words and these lines speak.
         team = environment_locale()
-        with using(team):
-            language = crm_language(snapshot, config)
-            text = example_config(target.workbook, target.spreadsheet, target.credentials,
-                                  language=language, locale=team,
-                                  currencies=named_currencies(snapshot, config) if language else ())
+        language = crm_language(snapshot, config)
+        with using(language or team):
+            text = example_config(target.workbook, target.spreadsheet, target.credentials, language=language,
+                                  locale=team, currencies=named_currencies(snapshot, config) if language else ())
         with _pending_file(Path(CONFIG_FILE), text) as pending:
             result, headed = init_workbook(book, load(str(pending)), snapshot)
         echo(_("wrote {file} (every setting is optional)", file=CONFIG_FILE))
@@ -520,8 +523,7 @@ def validate(target: Target, fmt: str) -> None:
     if fmt == "json":
         echo_json(json.dumps(crm.report.as_dict(crm.stats()), ensure_ascii=False, indent=2))
     else:
-        with using(crm.language):  # the language its messages are in: the workbook's when no config sets one
-            _print_report(crm.report, book, crm.stats())
+        _print_report(crm.report, book, crm.stats())
     sys.exit(0 if crm.report.valid else 1)
 
 
@@ -548,9 +550,8 @@ def sync_command(target: Target, dry_run: bool, as_of: dt.datetime | None, fmt: 
     if fmt == "json":
         echo_json(json.dumps(outcome.as_dict(), ensure_ascii=False, indent=2, default=json_value))
     else:
-        with using(outcome.crm.language):  # the language its messages are in: the workbook's when no config sets one
-            _print_sync(outcome, book)
-            _print_mirrored(outcome.mirrored)
+        _print_sync(outcome, book)
+        _print_mirrored(outcome.mirrored)
     sys.exit(1 if strict and not outcome.crm.report.valid else 0)
 
 
@@ -577,8 +578,6 @@ def workflows(target: Target, dry_run: bool, as_of: dt.datetime | None, fmt: str
                               "firings": fired.to_json() if fired else [],
                               "issues": [i.as_dict() for i in issues]}, ensure_ascii=False, indent=2, default=json_value))
         return
-    # The language the workflows' messages are in: the workbook's when no config sets one.
-    click.get_current_context().with_resource(using(outcome.crm.language))
     rows = fired.to_json() if fired else []
     if not rows:
         echo(_("no workflow fires") if not dry_run else _("dry run: no workflow would fire"))
@@ -649,7 +648,8 @@ def _read(target: Target, fmt: str) -> Iterator[tuple[Config, Workbook, Crm, Any
     """The workbook read and validated under one progress display (shown for text output):
     (config, workbook, the read, the display, for the command's own phases after these). Read
     as a sync reads it (`validate.team_config`): a Spanish workbook with no `locale` in the config
-    falls back on Spanish for its numbers, and the command speaks its language (`Crm.language`)."""
+    falls back on Spanish for its numbers, and the command speaks its language from here on
+    (`team_config` settles it)."""
     config, book = target.open()
     from sheetcrm.validate import read_crm, team_config  # after open(): see the note at the imports
 
@@ -776,8 +776,6 @@ def score(target: Target, as_of: dt.datetime | None, evaluate: bool, seed: int, 
 
     if evaluate:
         with _read(target, fmt) as (config, _book, crm, bar):
-            # The workbook's language, as a sync's: the note and the table alike (`Crm.language`).
-            click.get_current_context().with_resource(using(crm.language))
             day = as_of.date() if as_of else team_time.today(config)
             try:
                 with bar.phase("computing"):
@@ -823,9 +821,7 @@ def score(target: Target, as_of: dt.datetime | None, evaluate: bool, seed: int, 
                   show.points(Decimal(str(b["observed"]))), show.number(b["n"])] for b in data["calibration"]],
                 right=[1, 2, 3]))
         return
-    crm, results = _computed(target, as_of, fmt)
-    # The note and the Why were written in the workbook's language (`Crm.language`): so is the table.
-    click.get_current_context().with_resource(using(crm.language))
+    results = _results(target, as_of, fmt)  # the workbook's language, like the note and the Why (load, settle)
     ranked = sorted(results.scoring.scores.values(), key=lambda s: (-s.score, s.lead_id))
     if fmt == "json":
         echo_json(json.dumps({"method": results.scoring.method, "note": results.scoring.note,
@@ -1009,7 +1005,7 @@ def outbox_resend(target: Target, row_id: str) -> None:
     row = desk.outbox.find(row_id)
     if row is None:
         _fail(_("no row {row} in the Outbox of {workbook}", row=quoted(row_id), workbook=book.describe()))
-    if book.write(ob.plan_resend(desk.outbox, row, config.locale)).skipped:  # type: ignore[arg-type]
+    if book.write(ob.plan_resend(desk.outbox, row, desk.config.locale)).skipped:  # type: ignore[arg-type]
         _fail(_("{row} changed while resending; nothing was changed, run the command again", row=row_id))
     with Journal.beside_lock(book) as journal:
         journal.release(row.text("version"))  # type: ignore[union-attr]
@@ -1096,8 +1092,16 @@ IMPORT_IDS_SHOWN = 10  # the first new IDs named, then the last (they run in seq
 def emulator(host: str, port: int, data: str | None) -> None:
     from sheetcrm.emulator import serve
 
+    def ready(url: str, ids: list[str], reach: str) -> None:
+        # The emulator imports nothing of sheetcrm (its own words would be English only): said here.
+        echo(_("Google Sheets API emulator listening on {url}", url=url))
+        for sid in ids:
+            echo(_("  spreadsheet {id}", id=sid))
+        echo(_("use it with: export SHEETS_EMULATOR_HOST={host}", host=reach))
+        sys.stdout.flush()  # read line by line by whoever started it (a script waiting for the port)
+
     try:
-        serve(host, port, data)
+        serve(host, port, data, ready)
     except OSError as e:
         _fail(_("cannot serve on {host}:{port}: {error}", host=host, port=port, error=os_problem(e)))
 

@@ -42,6 +42,7 @@ from sheetcrm.i18n import N_, _
 THOUSANDS_KINDS = frozenset({"money", "integer"})
 
 _ORDER_NAMES = {"en": N_("month first"), "es": N_("day first")}
+ORDER_NAMES = _ORDER_NAMES  # how a message names a day/month order (a form's response time says it too)
 _DECIMAL_NAMES = {"en": N_("a period"), "es": N_("a comma")}
 
 
@@ -164,13 +165,19 @@ def read_numbers(raws: Sequence[RawCell], kind: str, fallback: str, fallback_sur
             except CellError:
                 continue  # only one reading makes sense for this column: nothing to warn about
             if read != could:
+                fmt = {"whole": "12500", "fraction": cells.show_number(Decimal("12.5"), False, locale),
+                       "column": _(_DECIMAL_NAMES[locale])}
                 reading.findings.append(Finding(index, "warning", CellError(
                     "ambiguous_number",
                     _("{shown} read as {read}; could be {could}.", shown=cells.quoted(raw), read=_shown(read),
                       could=_shown(could)),
+                    # A column whose cells prove its separator still doubts money with three decimals.
+                    _("This column writes decimals with {column}, but an amount rarely has three decimals: write "
+                      "the number without thousands separators ({whole} or {fraction}).", **fmt)
+                    if proofs.get(locale) and kind == "money" else
                     _("Nothing else in this column shows which separator is the decimal one: write the number "
                       "without thousands separators ({whole} or {fraction}), or set locale in sheetcrm.toml.",
-                      whole="12500", fraction=cells.show_number(Decimal("12.5"), False, locale)), raw)))
+                      **fmt), raw)))
     return reading
 
 

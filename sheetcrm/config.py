@@ -10,13 +10,15 @@ never import this module; the code above them hands them their own section or va
 from __future__ import annotations
 
 import ast
+import difflib
 import math
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin
 
-from pydantic import Field, PrivateAttr, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, Field, PrivateAttr, ValidationError, ValidationInfo, field_validator, model_validator
 
 from sheetcrm.crm.duplicates import DuplicateSettings
 from sheetcrm.crm.cases import CaseSettings, check_zone
@@ -54,6 +56,10 @@ class CustomField(Section):
     def _enum_has_values(self) -> "CustomField":
         if self.type == "enum" and not self.values:
             raise ValueError(_("an enum custom field needs `values`"))
+        if self.values and self.type != "enum":
+            # { values = [...] } without its type read as text, its values never checked.
+            raise ValueError(_('`values` are for an enum custom field, and this one is {type}; write type = "enum" '
+                               'to keep its cells to them, or remove `values`', type=self.type))
         return self
 
 
@@ -468,33 +474,111 @@ def load_config(path: str | Path | None = None) -> Config:
         config = Config.model_validate(data, strict=True)
     except ValidationError as e:
         # A rule written as [[workflows]] is named as written: workflows.1.when, not workflows.rules.1.when.
-        raise ConfigError(f"{file}: {_one_line(e, short_workflows=isinstance(data.get('workflows'), list))}") from None
+        raise ConfigError(f"{file}: {_one_line(e, short_workflows=isinstance(data.get('workflows'), list), data=data)}"
+                          ) from None
     config.source = file
     return config
 
 
-def _one_line(e: ValidationError, short_workflows: bool = False) -> str:
+def _one_line(e: ValidationError, short_workflows: bool = False, data: Any = None) -> str:
     """The first problem as `key: problem`, and how many more there are, in the current
     language (`settings.problem`). An unknown key beside a missing one in the same section goes
     first: the typo (`feilds`) is why the key it meant (`fields`) is missing."""
     errors = e.errors()
     missing = {x["loc"][:-1] for x in errors if x["type"] == "missing"}
     err = next((x for x in errors if x["type"] == "extra_forbidden" and x["loc"][:-1] in missing), errors[0])
-    # A list's entries by their number from 1, as people count the [[stages]] tables (TOML keys
-    # are strings, so an int in the path is always a list index).
-    loc = [str(p + 1) if isinstance(p, int) else str(p) for p in err["loc"]]
-    if short_workflows and loc[:2] == ["workflows", "rules"]:
-        loc = ["workflows", *loc[2:]]
-    elif short_workflows and loc[:1] == ["workflows"]:
-        loc = ["workflow_settings", *loc[1:]]
+    loc = _written(err["loc"], short_workflows)
     error = (err.get("ctx") or {}).get("error")
     if isinstance(error, KeyedProblem):
         loc.append(error.key)
     key = ".".join(loc) or _("(top level)")
-    line = _("{key}: {problem}", key=key, problem=problem(err))
-    if e.error_count() > 1:
-        line = ngettext("{line} (and {n} more)", "{line} (and {n} more)", e.error_count() - 1, line=line)
+    said = problem(err)
+    if err["type"] == "extra_forbidden":
+        # A key the section already has is no key a misspelt one was meant to be.
+        there = _section(data, loc[:-1])
+        said = _unknown_key(str(err["loc"][-1]), _keys_at(Config, err["loc"][:-1]), there, said)
+    line = _("{key}: {problem}", key=key, problem=said)
+    others = [x for x in errors if x is not err]
+    if others:
+        # Named, not counted: "(and 1 more)" after a list of types read as one type more.
+        shown = ", ".join(".".join(_written(x["loc"], short_workflows)) or _("(top level)")
+                          for x in others[:_OTHERS_NAMED])
+        if len(others) > _OTHERS_NAMED:
+            shown = _("{keys}…", keys=shown)
+        line = ngettext("{line} (and {n} more problem, at {keys})", "{line} (and {n} more problems, at {keys})",
+                        len(others), line=line, keys=shown)
     return line
+
+
+def _written(loc: tuple[Any, ...], short_workflows: bool) -> list[str]:
+    """pydantic's path to a problem as the file writes its key: a list's entries by their number
+    from 1, as people count the [[stages]] tables (TOML keys are strings, so an int in the path is
+    always a list index); rules written as [[workflows]] as workflows.1, not workflows.rules.1."""
+    parts = [str(p + 1) if isinstance(p, int) else str(p) for p in loc]
+    if short_workflows and parts[:2] == ["workflows", "rules"]:
+        return ["workflows", *parts[2:]]
+    if short_workflows and parts[:1] == ["workflows"]:
+        return ["workflow_settings", *parts[1:]]
+    return parts
+
+
+def _section(data: Any, parts: list[str]) -> Any:
+    """The table of the file's `data` at the written key `parts` (`_written`); {} when there is none."""
+    for part in parts:
+        if isinstance(data, dict):
+            data = data.get(part)
+        elif isinstance(data, list) and part.isdigit() and 0 < int(part) <= len(data):
+            data = data[int(part) - 1]
+        else:
+            return {}
+    return data if isinstance(data, dict) else {}
+
+
+# How many of a config's other problems its error line names by their keys.
+_OTHERS_NAMED = 3
+# A section of at most this many keys is listed whole after an unknown key in it.
+_KEYS_LISTED = 12
+
+
+def _keys_at(model: Any, loc: tuple[Any, ...]) -> list[str]:
+    """The keys the config section at `loc` (pydantic's path from the top) takes; [] when the path
+    leads to no section of named keys (a table of the team's own names: tabs, owners)."""
+    kind: Any = model
+    for part in (*loc, None):
+        kind = next((a for a in (get_args(kind) if get_origin(kind) in (Union, UnionType) else (kind,))
+                     if a is not type(None)), kind)
+        if part is None:
+            break
+        if isinstance(kind, type) and issubclass(kind, BaseModel):
+            found = next((f for name, f in kind.model_fields.items() if part in _names_of(name, f)), None)
+            if found is None:
+                return []
+            kind = found.annotation
+        elif get_origin(kind) in (dict, list):
+            kind = get_args(kind)[-1]
+        else:
+            return []
+    if isinstance(kind, type) and issubclass(kind, BaseModel):
+        return [_names_of(name, f)[0] for name, f in kind.model_fields.items()]
+    return []
+
+
+def _names_of(name: str, info: Any) -> list[str]:
+    """The keys a config file may write a field by, the one its docs use first ([scoring.grades]
+    `A`, whose field is `a`)."""
+    choices = getattr(info.validation_alias, "choices", [info.validation_alias])
+    return [*(c for c in choices if isinstance(c, str)), *([info.alias] if info.alias else []), name]
+
+
+def _unknown_key(name: str, keys: list[str], there: Any, said: str) -> str:
+    """"unknown key" with the key it is likely a misspelling of (none the table `there` has
+    already), else the section's keys when they are few."""
+    close = difflib.get_close_matches(name, [k for k in keys if k not in there], n=1, cutoff=0.6)
+    if close:
+        return _("{problem}; did you mean {key}?", problem=said, key=quoted(close[0]))
+    if keys and len(keys) <= _KEYS_LISTED:
+        return _("{problem}; this section takes {keys}", problem=said, keys=", ".join(keys))
+    return said
 
 
 # tomllib explains in English only; its explanations are catalogue entries whose English text is

@@ -24,7 +24,7 @@ from sheetcrm.crm.conditions import Doubt, Money, doubt_said
 from sheetcrm.crm.cases import (CaseInput, CaseMetrics, CaseSummary, case_metrics, first_responses, problems,
                                 summarize)
 from sheetcrm.crm.learned import FitCache
-from sheetcrm.crm.rules import PLAIN, NoRate, Reading, RuleDoubt, range_name, show
+from sheetcrm.crm.rules import PLAIN, NoRate, Reading, RuleDoubt, range_name, show, show_figure, show_figures
 from sheetcrm.crm.scoring import LeadScore, ScoringResult, score_leads
 from sheetcrm.crm.spellings import Spellings
 from sheetcrm.crm.stages import (CATEGORIES, configured_probability, contradicts_stage, forecast_category, in_pipeline,
@@ -228,10 +228,12 @@ def _undecided_rules(doubts: Iterable[RuleDoubt], table: Any, rates: Rates) -> l
     for d in doubts:
         col = (table.header.fields.get(d.field) if d.field is not None
                else customs.get(cells.normalize_key(d.rule.column)))
-        rule = d.rule.label or (f"{d.rule.column} = {show(d.rule.value)}" if d.rule.op == "equals" else
-                                f"{d.rule.column} in ({', '.join(show(v) for v in d.rule.values)})" if d.rule.op == "in"
+        # Its figures as the reasons write them, in the sync's language ("in (3000; 2500,5)" in Spanish).
+        rule = d.rule.label or (f"{d.rule.column} = {show_figure(d.rule.value)}" if d.rule.op == "equals" else
+                                f"{d.rule.column} in ({show_figures(d.rule.values)})"
+                                if d.rule.op == "in"
                                 else range_name(d.rule.column, d.rule.min, d.rule.max) if d.rule.op == "range"
-                                else f"{d.rule.column} {d.rule.op} {show(d.rule.value)}")
+                                else f"{d.rule.column} {d.rule.op} {show_figure(d.rule.value)}")
         entry = found.setdefault((d.row, col), (d, []))
         named = _("the scoring rule {rule}", rule=cells.quoted(rule))
         if named not in entry[1]:
@@ -244,7 +246,8 @@ def _undecided_rules(doubts: Iterable[RuleDoubt], table: Any, rates: Rates) -> l
             money = Money(problem.amount, problem.currency, problem.unsure)
             code, message, hint = doubt_said(Doubt((None, header), money, None), rules, header, rates.base,
                                              tab_title("rates", current()))
-            raw: Any = show(problem.amount)
+            # The amount with the currency it is in, as a workflow condition's warning shows it.
+            raw: Any = f"{show(problem.amount)} {problem.unsure or problem.currency or rates.base}"
         else:
             code, message, hint = doubt_said(Doubt((None, header), None, None, problem), rules, header, "", "")
             raw = problem.raw

@@ -16,6 +16,11 @@ and everything it builds (issues, cells, lines) speaks that language, while anot
 (the service's jobs) or a test may speak another. Outside any `using`, it is the
 environment's (SHEETCRM_LANG, then LANGUAGE, LC_ALL, LC_MESSAGES, LANG), else English.
 
+A command (or the service) speaks `with speaking(Spoken(config.locale)):`, a language the
+workbook may still settle: where the config file sets no locale, the workbook's CRM tab titles
+decide it once it is read (`validate.team_config` calls `settle`), and every line after that,
+outside the `using` blocks of the library, follows. One place decides for every command.
+
 Placeholders are `str.format` names (`{tab}`), filled after translation, so a translation may
 move them; a value is never translated, only the words around it.
 """
@@ -36,7 +41,17 @@ LOCALES = ("en", "es")
 DOMAIN = "sheetcrm"
 LOCALE_DIR = Path(__file__).with_name("locale")
 
-_current: contextvars.ContextVar[str | None] = contextvars.ContextVar("sheetcrm_locale", default=None)
+class Spoken:
+    """The language a command or a service speaks ("en"/"es"), which the workbook it reads may
+    settle (`settle`): one object, so every line after the read follows it."""
+
+    def __init__(self, language: str | None) -> None:
+        self.language = normalize(language)
+
+
+_current: contextvars.ContextVar[str | Spoken | None] = contextvars.ContextVar("sheetcrm_locale", default=None)
+# The Spoken of the command or service running here, found by `settle` even inside a `using`.
+_spoken: contextvars.ContextVar[Spoken | None] = contextvars.ContextVar("sheetcrm_spoken", default=None)
 
 
 def normalize(locale: str | None) -> str:
@@ -45,17 +60,23 @@ def normalize(locale: str | None) -> str:
 
 
 def environment_locale() -> str:
-    """The language the environment asks for, before any config is read (config errors)."""
+    """The language the environment asks for, before any config is read (config errors).
+    A list of languages (LANGUAGE=fr:es, as gettext reads it) gives its first one sheetcrm
+    speaks: Spanish there, where its first entry alone said English."""
     for var in ("SHEETCRM_LANG", "LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
         value = os.environ.get(var)
         if value:
-            return normalize(value.split(":")[0])
+            spoken = [part for part in value.split(":") if part.strip().lower()[:2] in LOCALES]
+            return normalize(spoken[0] if spoken else value)
     return "en"
 
 
 def current() -> str:
     """The language strings are translated into right now: 'en' or 'es'."""
-    return _current.get() or environment_locale()
+    value = _current.get()
+    if isinstance(value, Spoken):
+        return value.language
+    return value or environment_locale()
 
 
 @contextmanager
@@ -66,6 +87,34 @@ def using(locale: str | None) -> Iterator[str]:
         yield _current.get() or "en"
     finally:
         _current.reset(token)
+
+
+@contextmanager
+def speaking(spoken: Spoken) -> Iterator[Spoken]:
+    """Speak `spoken` inside the block (this thread or task only), following it when the
+    workbook read inside settles it (`settle`); a `using` inside still speaks its own."""
+    token, own = _current.set(spoken), _spoken.set(spoken)
+    try:
+        yield spoken
+    finally:
+        _spoken.reset(own)
+        _current.reset(token)
+
+
+@contextmanager
+def speaking_team(locale: str | None) -> Iterator[Spoken]:
+    """Speak as the command or service running here does (`speaking`), which a read of the
+    workbook inside the block may settle; with none running, `locale`, settled the same way."""
+    with speaking(_spoken.get() or Spoken(locale)) as spoken:
+        yield spoken
+
+
+def settle(language: str) -> None:
+    """The team's language as the workbook read says it (`validate.team_config`): the command
+    or service speaking here (`speaking`) speaks it from now on. Nothing outside one."""
+    spoken = _spoken.get()
+    if spoken is not None:
+        spoken.language = normalize(language)
 
 
 @functools.cache

@@ -54,7 +54,7 @@ def assign_ids(table: Table, marks: dict[str, int], header_text: str) -> list[Ce
         header.fields["id"] = id_col
 
     for row in table.rows:
-        if row.id is not None or row.id_fixed:
+        if row.id is not None or row.id_fixed or blank_text_id(row):
             continue
         counter += 1
         row.id, row.assigned = f"{prefix}-{counter:04d}", True
@@ -65,6 +65,14 @@ def assign_ids(table: Table, marks: dict[str, int], header_text: str) -> list[Ce
         writes.append(CellWrite(table.title, row.row, id_col + 1, row.id, expect=row_key(table, row)))
     marks[prefix] = counter
     return writes
+
+
+def blank_text_id(row: Row) -> bool:
+    """Whether the row's ID cell holds text that reads as no ID (a space, a zero-width space):
+    no ID to read, but no empty cell either, so a fill guarded on an empty cell would never land
+    (each sync handed out a number and dropped it, saying the row changed meanwhile). It is
+    not filled; the read reports it (`id_blank_text`) for a person to clear."""
+    return row.id is None and row.raw_id.__class__ is str and row.raw_id != ""
 
 
 def highest_id(rows: list[Row], prefix: str) -> int:

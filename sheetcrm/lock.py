@@ -107,11 +107,15 @@ class WorkbookLock:
             except BlockingIOError:
                 lines = os.pread(fd, 300, 0).decode(errors="replace").split("\n")
                 pid = lines[0].strip()
-                holder = lines[2].strip() if len(lines) > 2 and lines[2].strip() else "run"
+                # Empty: a holder that took the lock an instant ago and has not written its
+                # lines yet (a release empties the file first), so a command: never taken for a
+                # `sheetcrm run`, which made a second sync started in the same instant stop at
+                # once, telling a person to stop a service that was not running.
+                holder = lines[2].strip() if len(lines) > 2 else ""
                 # A service holds its lock for good; a command's write is over in seconds.
                 if holder != "run" and time.monotonic() < deadline:
                     if self.waiting is not None:
-                        who = f"`sheetcrm {holder}`, PID {pid}" if pid.isdigit() else _("another process")
+                        who = f"`sheetcrm {holder}`, PID {pid}" if pid.isdigit() and holder else _("another process")
                         self.waiting(_(MESSAGES["waiting"], book=self.book.describe(), who=who))
                         self.waiting = None
                     time.sleep(POLL_SECONDS)
@@ -121,7 +125,7 @@ class WorkbookLock:
                     who = f"PID {pid}" if pid.isdigit() else _("another process")
                     raise AlreadyRunning(_(MESSAGES["running"], book=self.book.describe(), who=who,
                                            lock=self.path), holder, pid if pid.isdigit() else "") from None
-                who = f"`sheetcrm {holder}`, PID {pid}" if pid.isdigit() else _("another process")
+                who = f"`sheetcrm {holder}`, PID {pid}" if pid.isdigit() and holder else _("another process")
                 raise AlreadyRunning(_(MESSAGES["busy"], book=self.book.describe(), who=who,
                                        lock=self.path), holder, pid if pid.isdigit() else "") from None
         os.ftruncate(fd, 0)
@@ -131,6 +135,9 @@ class WorkbookLock:
 
     def release(self) -> None:
         if self._fd is not None:
+            # Emptied while still held: a waiter that reads it after the next holder's flock
+            # and before its lines finds nothing, never this holder's (a `run`'s) lines.
+            os.ftruncate(self._fd, 0)
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None

@@ -8,7 +8,7 @@ from typing import Any, Collection
 
 from sheetcrm.ids import row_key
 from sheetcrm.owned import locate
-from sheetcrm.schema import ROW_KEYS, WHOLE_ROWS, OwnedTab
+from sheetcrm.schema import ROW_KEYS, SEQUENCES, WHOLE_ROWS, OwnedTab
 from sheetcrm.table import Table
 from sheetcrm.workbook import CellValue, CellWrite, Grid, Plan, Snapshot, cell_key, same_value, serial_number
 from sheetcrm.written import Columns, Typed, Written
@@ -116,6 +116,8 @@ def owned_tab(plan: Plan, snapshot: Snapshot, tab: OwnedTab, locale: str, body: 
         wanted = with_their_columns(current, wanted, len(tab.headers), ROW_KEYS.get(tab.key))
     writes = tab_writes(title, current, wanted)
     plan.writes.extend(writes)
+    if writes and tab.key == SEQUENCES.key:
+        plan.counters = title
     if (not place.exists or (place.adopt and writes)) and title not in plan.mark_owned:
         plan.mark_owned.append(title)
     if tab.hidden and title not in snapshot.hidden and title not in plan.hide:

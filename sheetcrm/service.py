@@ -47,7 +47,7 @@ from sheetcrm import cells, team_time, written_file
 from sheetcrm.config import Config
 from sheetcrm.engine import Results
 from sheetcrm.every import Every, parse_every
-from sheetcrm.i18n import N_, _, current, ngettext, pgettext, using
+from sheetcrm.i18n import N_, Spoken, _, current, ngettext, pgettext, speaking, using
 from sheetcrm.os_errors import os_problem
 from sheetcrm.intake.queue import WebBatch, WebQueue, queue_path
 from sheetcrm.lock import lock_dir, workbook_key
@@ -63,7 +63,7 @@ from sheetcrm.steps.sync_log import plan_log
 from sheetcrm.sync import (ATTEMPTS as SYNC_ATTEMPTS, mirror_sync, plan_context, plan_kept, plan_sync, read_archive,
                            read_fits)
 from sheetcrm.synclog import LogQueue
-from sheetcrm.validate import Crm
+from sheetcrm.validate import Crm, team_config
 from sheetcrm.warehouse.behind import when
 from sheetcrm.workbook import CellValue, Plan, Workbook, WorkbookConflict, WorkbookError
 
@@ -169,6 +169,11 @@ class Job:
     due_at: dt.datetime | None = None
 
 
+class Unreached(WorkbookError):
+    """The workbook could not be read at all by the first job that tried (a missing file,
+    Google unreachable, credentials refused): for `run --once`, the command's own failure."""
+
+
 class RequestCounter:
     """The tracer handed to the Google backend: counts HTTP attempts, retries included."""
 
@@ -221,6 +226,12 @@ class Service:
                  console: Console | None = None, sync_every: Every | None = None,
                  today: Callable[[], dt.date] | None = None, log_queue: LogQueue | None = None) -> None:
         self.config = config
+        # The language its jobs speak, log and write their Sync Log rows in: the config's, else
+        # the one the workbook's tab titles say once a job reads it (`validate.team_config`), kept
+        # for the jobs after (threads do not share a context variable). Without it a server
+        # with an English shell filled a Spanish workbook's Sync Log in English.
+        self.spoken = Spoken(config.locale)
+        self.reached = False  # a job read the workbook in this process (`Unreached`)
         self.book = book
         self.logger = logger
         self.counter = counter
@@ -280,7 +291,14 @@ class Service:
                     step(N_("reading"))
                 else:
                     step(N_("reading again, attempt {attempt}"), attempt=attempt)
-                snapshot = self.book.read()
+                try:
+                    snapshot = self.book.read()
+                except WorkbookError as e:
+                    if not self.reached:
+                        raise Unreached(str(e)) from e
+                    raise
+                self.reached = True
+                team_config(snapshot, self.config)  # the workbook's language, spoken from this line on
                 # What sheetcrm last wrote in computed cells, kept beside the lock: a restart
                 # (or a run that follows a `sheetcrm sync`) still tells a typed value from its own.
                 written_file.recall(self.memo, lock_dir(), self.book, snapshot)
@@ -322,7 +340,7 @@ class Service:
             queue.set_aside(batch.refused)
             queue.mark(done)
             appended = len(done)
-        log_title = locate(snapshot, SYNC_LOG, self.config.locale).title
+        log_title = locate(snapshot, SYNC_LOG, ctx.config.locale).title
         report = crm.report
         written = sum(n for tab, n in (result.written if result else {}).items() if tab != log_title)
         message = ", ".join((ngettext("{n} error", "{n} errors", report.errors),
@@ -382,15 +400,17 @@ class Service:
         journaled as the Outbox journals quotes (mail/journal.py), so a crash between the
         server's 250 and the record never sends it twice."""
         today = self.today()
-        crm, results, _plan = plan_sync(self.book.read(), self.config, today)
+        snapshot = self.book.read()
+        crm, results, _plan = plan_sync(snapshot, self.config, today)
+        config = team_config(snapshot, self.config)  # the digest's words: the workbook's language, as the sync's
         smtp = self.smtp
         assert smtp is not None
         domain = (smtp.from_ or "sheetcrm@localhost").rsplit("@", 1)[-1].strip(">")
         with Journal.beside_lock(self.book) as journal:
-            return self._digest(journal, crm, results, smtp, domain, today, team_time.now(self.config))
+            return self._digest(journal, crm, results, smtp, domain, today, team_time.now(self.config), config)
 
     def _digest(self, journal: Journal, crm: Crm, results: Results, smtp: SmtpSettings, domain: str, today: dt.date,
-                now: dt.datetime) -> JobResult:
+                now: dt.datetime, config: Config) -> JobResult:
         # Unknown outcomes left by a run that died sending: told once (marked so at the end,
         # once this run's message holds them), never sent again.
         untold = journal.untold_digests()
@@ -398,7 +418,7 @@ class Service:
                      "the server's answer was recorded: it is not sent again; check whether it arrived",
                      owner=e.row_id, day=e.version.rsplit(":", 1)[0].removeprefix(DIGEST), mid=e.message_id,
                      at=e.tried_at) for e in untold]
-        planned = owner_digests(crm, results, self.config, templates_for(self.config),
+        planned = owner_digests(crm, results, config, templates_for(self.config),
                                 self.digest_events.told() | journal.told())
         due = [d for d in planned if not self.digests_sent.has(d.owner, today)]
         refused = {d.owner: reason for d in due
@@ -446,7 +466,7 @@ class Service:
         once after a failure or a recovery. A row that cannot be written stays in the queue's
         file for the next write. True when nothing is left waiting. `why` is one of the N_
         phrases below (the log line translates it; the JSON field keeps it as it is)."""
-        with using(self.config.locale):
+        with speaking(self.spoken):
             return self._flush_log(why)
 
     def _flush_log(self, why: str) -> bool:
@@ -456,7 +476,7 @@ class Service:
         try:
             snapshot = self.book.read()
             plan = Plan()
-            plan_log(plan, snapshot, self.config.locale, rows)
+            plan_log(plan, snapshot, team_config(snapshot, self.config).locale, rows)
             self.book.write(plan)
         except Exception as e:  # the rows are in the log lines on stderr too, and stay queued
             self.logger.error(ngettext("could not write {n} Sync Log row {why}: {error}; it waits in {path}",
@@ -498,15 +518,18 @@ class Service:
 
     # -- running them ----------------------------------------------------------------------
 
-    def run_job(self, job: Job, once: bool = False) -> bool:
+    def run_job(self, job: Job, once: bool = False, *, alone: bool = False) -> bool:
         """Run one job, log it, queue its Sync Log row. Never raises: a failure is a result.
-        The job speaks the config's language, whatever thread runs it (a context variable
+        The job speaks the team's language (`self.spoken`), whatever thread runs it (a context variable
         does not follow a job into a new thread by itself). `once`: a run of `--once`, which
-        makes no next try, so a failure promises none."""
-        with using(self.config.locale):
-            return self._run_job(job, once)
+        makes no next try, so a failure promises none. `alone`: `sheetcrm run --once` on this
+        one workbook, where a workbook that cannot be read at all (`Unreached`: a missing file,
+        Google unreachable, credentials refused) is the command's failure, raised once its Sync
+        Log row is queued: one line and exit 2, as every command says it, not a job's failure."""
+        with speaking(self.spoken):
+            return self._run_job(job, once, alone)
 
-    def _run_job(self, job: Job, once: bool = False) -> bool:
+    def _run_job(self, job: Job, once: bool = False, alone: bool = False) -> bool:
         started = time.monotonic()
         at = team_time.now(self.config)  # the Sync Log's Time: the team's wall clock, with its offset
         before = self.counter.count if self.counter else 0
@@ -524,6 +547,8 @@ class Service:
         shown = pgettext("sync log status", "error") if error else pgettext("sync log status", "ok")
         self.pending.append([at.isoformat(timespec="milliseconds"), job.name, duration, result.rows_read, result.issues,
                              result.cells_written, requests, shown, result.message])
+        if alone and isinstance(error, Unreached):
+            raise error
         recovered = error is None and job.failures > 0
         if error is not None or recovered:
             self.log_urgent = True
@@ -564,13 +589,15 @@ class Service:
         return False
 
     def run_once(self) -> bool:
-        """Every job once, in order, then the Sync Log rows: for cron. True when all succeeded."""
-        with self._signals(), using(self.config.locale):
+        """Every job once, in order, then the Sync Log rows: for cron. True when all succeeded;
+        raises Unreached (its Sync Log row queued for the next run) when the workbook cannot be
+        read at all."""
+        with self._signals(), speaking(self.spoken):
             ok = True
             for job in self.jobs:
                 if self._stop_asked():
                     break
-                ok = self.run_job(job, once=True) and ok
+                ok = self.run_job(job, once=True, alone=True) and ok
         self.flush_log()
         return ok
 
@@ -581,7 +608,7 @@ class Service:
         clock that goes back (the autumn DST change on a machine in local time, a clock set back
         by hand or by NTP) would otherwise hold every job until it caught up again. Only a job
         at a time of day reads the wall clock, as an aware moment (`next_run`)."""
-        with self._signals(), using(self.config.locale):
+        with self._signals(), speaking(self.spoken):
             now = time.monotonic()
             for job in self.jobs:
                 # Interval jobs start right away; a job at a time of day waits for it.

@@ -284,6 +284,10 @@ def sync(book: Workbook, config: Config, as_of: dt.date | None = None, dry_run: 
             return _finished(outcome)
         except WorkbookConflict as e:
             if attempt == attempts:
+                if not isinstance(book, XlsxWorkbook):  # another sync wrote (Google): nothing to save
+                    raise WorkbookConflict(ngettext("{error} ({n} attempt); run the sync again",
+                                                    "{error} ({n} attempts); run the sync again",
+                                                    attempts, error=e)) from None
                 raise WorkbookConflict(ngettext("{error} ({n} attempt); run the sync again when it is saved",
                                                 "{error} ({n} attempts); run the sync again when it is saved",
                                                 attempts, error=e)) from None

@@ -15,6 +15,7 @@ one `left_out` warning per tab lists the rows that are out.
 from __future__ import annotations
 
 import difflib
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable
 
@@ -22,8 +23,8 @@ from rapidfuzz import fuzz
 
 from sheetcrm import cells
 from sheetcrm.config import Config, TabSettings
-from sheetcrm.i18n import N_, _, current, in_locale, listed, ngettext, using
-from sheetcrm.ids import id_pattern, read_sequences
+from sheetcrm.i18n import N_, _, current, in_locale, listed, ngettext, settle, using
+from sheetcrm.ids import blank_text_id, id_pattern, read_sequences
 from sheetcrm.owned import owned_title, synced_before
 from sheetcrm.inputs import Inputs, read_conversions, read_inputs, read_segments, respell_duplicates
 from sheetcrm.parse_cache import RowMemo
@@ -31,7 +32,7 @@ from sheetcrm.records import ParseContext, lead_status_choices
 from sheetcrm.report import Issue, Report, column_letter
 from sheetcrm.schema import OPTIONAL_TABS, OWNED_TABS, QUOTAS, RATES, SEQUENCES, TABS, TabSpec, find_tab, tab_names
 from sheetcrm.workflow_tabs import read_workflows
-from sheetcrm.table import Row, Table, _squash, header_columns, parse_table
+from sheetcrm.table import Row, Table, _squash, header_columns, parse_table, tab_locale
 from sheetcrm.workbook import Snapshot
 from sheetcrm.written import GENERATION, MEMO_NAME, Written, recall
 
@@ -99,7 +100,15 @@ def team_config(snapshot: Snapshot, config: Config) -> Config:
     it a Spanish workbook synced with no config got English headers and messages in its
     Validación and Panel tabs. The locale stays unset for parsing (`ParseContext.locale_set`):
     each tab's language still settles its own numbers and dates, and the titles' language, never
-    the environment's, is the reading's fallback (`Config.reading_locale`)."""
+    the environment's, is the reading's fallback (`Config.reading_locale`).
+    The command or service reading the workbook speaks that language from here on too
+    (`i18n.settle`): every command prints in the language of what it reads and writes."""
+    adopted = _team_config(snapshot, config)
+    settle(adopted.locale)
+    return adopted
+
+
+def _team_config(snapshot: Snapshot, config: Config) -> Config:
     if "locale" in config.model_fields_set:
         return config
     language = titles_language(snapshot)
@@ -213,10 +222,14 @@ def _read_crm(snapshot: Snapshot, config: Config, memo: RowMemo | None = None,
 def _check_spreadsheet_locale(snapshot: Snapshot, config: Config, crm: Crm) -> None:
     """One warning, on the first CRM tab, when the spreadsheet's own locale (Google's) reads
     what people type in another day/month order or with another decimal separator than the
-    team's locale (set in the config): Google turns "03/04/2026" into 4 March and "1.500"
+    team's locale (set in the config; with none, the workbook's language,
+    `_check_workbook_language`): Google turns "03/04/2026" into 4 March and "1.500"
     into 1.5 before sheetcrm reads them. A date either order reads is said at its cell
     (`columns.read_dates`); a number Google read so cannot be told from one typed so."""
-    if snapshot.locale is None or "locale" not in config.model_fields_set or not crm.tables:
+    if snapshot.locale is None or not crm.tables:
+        return
+    if "locale" not in config.model_fields_set:
+        _check_workbook_language(snapshot, crm)
         return
     order, separator = cells.typed_order(snapshot.locale), cells.typed_separator(snapshot.locale)
     if order in (None, config.locale) and separator in (None, config.locale):
@@ -231,6 +244,36 @@ def _check_spreadsheet_locale(snapshot: Snapshot, config: Config, crm: Crm) -> N
         _("Set the spreadsheet's locale to the team's in File > Settings (Spain for Spanish, United States for "
           "English), then check the dates and amounts typed before.")))
 
+
+def _check_workbook_language(snapshot: Snapshot, crm: Crm) -> None:
+    """With no locale in the config, the same warning when the workbook's own language (its CRM
+    tabs' titles, else most of its tabs' headers: `titles_language`, `table.tab_locale`) writes
+    dates or numbers otherwise than the spreadsheet's locale: Spanish tabs on an en_US
+    spreadsheet had a typed "1.500" stored as 1.5 and "03/04/2026" as 4 March, with no word,
+    since the columns read those cells as Google holds them."""
+    language = titles_language(snapshot)
+    if language is None:
+        votes = Counter(lang for t in crm.tables.values() if (lang := tab_locale(t.spec, t.title, t.header)))
+        ranked = votes.most_common(2)
+        if not ranked or len(ranked) == 2 and ranked[0][1] == ranked[1][1]:
+            return
+        language = ranked[0][0]
+    order, separator = cells.typed_order(snapshot.locale), cells.typed_separator(snapshot.locale)
+    if order in (None, language) and separator in (None, language):
+        return
+    crm.report.add(Issue(
+        "warning", next(iter(crm.tables.values())).title, None, None, None, snapshot.locale,
+        "spreadsheet_locale_differs",
+        _("Google reads what people type in this spreadsheet as its locale {typed} writes it ({example}), but this "
+          "workbook's tabs are in {language}, which writes {ours}: a date or an amount typed that way may be "
+          "stored as another one.", typed=snapshot.locale, example=_EXAMPLES[(order or "en", separator or "en")],
+          language=_(_LANGUAGES[language]), ours=_EXAMPLES[(language, language)]),
+        _("Set the spreadsheet's locale to the team's in File > Settings (Spain for Spanish, United States for "
+          "English), then check the dates and amounts typed before; or set locale in sheetcrm.toml to the way "
+          "the team writes.")))
+
+
+_LANGUAGES = {"en": N_("English"), "es": N_("Spanish")}
 
 # How a locale writes a date and a number, for `_check_spreadsheet_locale`'s message.
 _EXAMPLES = {("en", "en"): "12/3/2026, 1,234.5", ("es", "es"): "3/12/2026, 1.234,5",
@@ -437,6 +480,7 @@ def _check_references(crm: Crm) -> None:
     crm.targets = {key: build_targets(t, keys, ids.get(key)) for key, t in crm.tables.items()
                    if key in _NAMES or key in _ID_FIELD or t.spec.id_prefix}
     _check_unique_skus(crm.tables.get("products"), report)
+    _check_blank_tax_rates(crm.tables.get("products"), report)
 
     # What a reference that names exactly one row resolves to depends on its text and the tabs
     # it may name, nothing else: worked out once (deals name the same few accounts many times).
@@ -1013,14 +1057,25 @@ def _check_unique_ids(table: Table, report: Report, keys: dict[str, str]) -> dic
     for row in table.rows:
         row_id = row.id
         if row_id is None:
+            if blank_text_id(row):
+                _cell_issue(report, "warning", table, row, "id", row.raw_id, "id_blank_text",
+                            _("The ID cell holds {shown}, which reads as no ID; sheetcrm gives an ID only to a row "
+                              "whose ID cell is empty.", shown=cells.quoted(row.raw_id)),
+                            _("Clear the cell (Delete), and the next sync gives the row an ID."))
             continue
         key = keys[row_id]
         same = ids.get(key)
         if same is not None:
-            _cell_issue(report, "error", table, row, "id", row.raw_id, "duplicate_id",
-                        _("The ID {shown} is also used on row {row}.", shown=cells.quoted(row_id),
-                          row=entries(same)[0][1].row),
-                        _("Give one of the two rows another ID, or clear it and sheetcrm assigns a new one."))
+            first = entries(same)[0][1]
+            # Said at both cells, and the first row is left out as the others are: which of
+            # the rows a reference naming that ID means cannot be told (two syncs at once once
+            # gave two new leads one ID), so neither takes the other's deals, tasks or history.
+            pairs = [(row, first)] if len(entries(same)) > 1 else [(first, row), (row, first)]
+            for at, other in pairs:
+                _cell_issue(report, "error", table, at, "id", at.raw_id, "duplicate_id",
+                            _("The ID {shown} is also used on row {row}.", shown=cells.quoted(at.id),
+                              row=other.row),
+                            _("Give one of the two rows another ID, or clear it and sheetcrm assigns a new one."))
         _add_hit(ids, key, (row_id, row))
         # An ASCII ID that matches as it is matches as a person reads it (PREFIX-digits has no
         # spacing to canonicalise): canonical_text only for the others.
@@ -1096,6 +1151,33 @@ def _check_unique_skus(table: Table | None, report: Report) -> None:
                         _("Each product needs its own SKU."))
         else:
             seen[key] = row.row
+
+
+def _check_blank_tax_rates(table: Table | None, report: Report) -> None:
+    """A product whose Tax Rate is blank while another product has a rate above 0 %: the blank
+    reads as 0 % (no tax), but among taxed products it is as likely a rate forgotten, and a
+    quote would go out without the tax, silently short. A warning at the cell, kept in the
+    table's warnings past the report's cap, so every quote priced from that product is blocked
+    (`quotes.doubts_of`, `unsure_quote_cell`) until the cell says 0 % or the rate. A tab where
+    no product has a rate (a team that charges no tax, or no Tax Rate column) says nothing."""
+    if table is None or (col := table.header.fields.get("tax_rate")) is None:
+        return
+    taxed = next((row for row in table.rows if row.record is not None
+                  and (row.record.tax_rate or 0) > 0), None)  # type: ignore[attr-defined]
+    if taxed is None:
+        return
+    example = f"{taxed.record.sku}: {cells.show_number(taxed.record.tax_rate)} %"  # type: ignore[attr-defined]
+    for row in table.rows:
+        if row.record is None or row.record.tax_rate is not None:  # type: ignore[attr-defined]
+            continue
+        sku = row.record.sku  # type: ignore[attr-defined]
+        issue = Issue("warning", table.title, row.row, column_letter(col + 1), table.header.labels.get(col), None,
+                      "blank_tax_rate",
+                      _("The Tax Rate of {sku} is blank, which reads as 0 % (no tax), while other products have one "
+                        "({example}): it may have been forgotten.", sku=cells.quoted(sku), example=example),
+                      _("Write 0% if {sku} is not taxed, or its rate.", sku=cells.quoted(sku)))
+        report.add(issue)
+        table.warnings.append(issue)
 
 
 def _check_duplicate_emails(table: Table, report: Report, keys: dict[str, str]) -> None:

@@ -78,6 +78,7 @@ EXPECTED = {
     ("Cuentas", 5, "A", "bad_enum"),
     ("Cuentas", 5, "F", "bad_integer"),
     ("Cuentas", 6, "B", "required"),
+    ("Cuentas", 2, "C", "duplicate_id"),  # said at both rows: which one a reference means cannot be told
     ("Cuentas", 7, "C", "duplicate_id"),
     ("Contactos", 3, "A", "bad_email"),
     ("Contactos", 4, "A", "duplicate_email"),

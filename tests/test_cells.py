@@ -149,6 +149,10 @@ def test_parse_text(raw, text):
         ("1\u00a0234\u00a0567", "en", Decimal("1234567")),
         ("1\u202f234.5", "en", Decimal("1234.5")),
         ("1\u2009234", "es", Decimal("1234")),
+        # The figure space (a digit's width, what some tools group with) as the space is.
+        ("1\u2007234", "en", Decimal("1234")),
+        ("1\u2007234\u2007567,5", "es", Decimal("1234567.5")),
+        ("1\u202f234", "es", Decimal("1234")),
         ("+5", "en", Decimal("5")),
         ("  42\u00a0", "en", Decimal("42")),
         ("007", "en", Decimal("7")),

@@ -587,6 +587,18 @@ def test_a_doubtful_amount_or_budget_leaves_the_new_deals_amount_empty_and_says_
     assert not [i for i in third.crm.report.issues if i.code == "conversion_amount_left_empty"]
 
 
+def test_a_currency_symbol_of_several_currencies_is_not_copied_to_the_deal(tmp_path):
+    """A lead's Currency "$" in a EUR team reads as USD with a symbol_guess warning at the lead;
+    its deal was made 8,000 USD, a plain code that no later sync doubted. Its Amount and
+    Currency are left empty and said, as for a doubted amount."""
+    book = _budget_book(tmp_path, None, 8000, "$")
+    outcome = sync(book, Config(currency="EUR"), DAY1)
+    [deal] = _records(book, "Opportunities")
+    assert (deal["Amount"], deal["Currency"], deal["From Lead"]) == (None, None, "LEAD-0001")
+    [issue] = [i for i in outcome.crm.report.issues if i.code == "conversion_amount_left_empty"]
+    assert (issue.tab, issue.row, issue.column) == ("Leads", 2, "M") and '"$" could be in USD' in issue.message
+
+
 def test_a_budget_column_the_read_keeps_as_text_gives_no_amount_and_says_so(tmp_path):
     """Sizes more than amounts: the read keeps the Budget column as text, so its "8000" is no
     amount the conversion takes (it would be the one cell of the column read as money); the deal

@@ -293,3 +293,13 @@ def test_a_record_of_which_nothing_reads_is_said_to_be_left_out_of_the_duplicate
     out = sync(book, Config(), as_of=AS_OF)
     said = [i.message for i in out.crm.report.issues if i.code == "left_out" and i.tab == "Accounts"]
     assert "1 row with errors in Accounts is left out of the duplicate check until fixed: ACC-0002 (row 3)." in said
+
+
+def test_a_tab_missing_a_required_column_names_no_row_left_out_by_an_id_it_has_not_got(tmp_path):
+    """Without its Name column no row of Accounts is read, which its `missing_column` error says:
+    the duplicate check listed every row as left out, "ACC-0002 (row 2)" by the ID the same sync
+    hands out, as if the row held it."""
+    book = xlsx_book(tmp_path / "crm.xlsx", {"Accounts": [["ID", "Country"], ["", "ES"], ["ACC-0001", "FR"]]})
+    out = sync(book, Config(), as_of=AS_OF)
+    said = [(i.code, i.row) for i in out.crm.report.issues if i.tab == "Accounts"]
+    assert said == [("missing_column", 1)]

@@ -451,8 +451,21 @@ def test_a_money_scoring_rule_compares_in_the_base_currency_and_says_a_cell_it_c
     outcome = sync(book, config, as_of=dt.date(2026, 3, 15))
     assert [s.score for s in outcome.results.scoring.scores.values()] == [0, 20, 0]
     [said] = [i for i in outcome.crm.report.issues if i.tab == "Leads"]
-    assert (said.row, said.column, said.code) == (4, "D", "missing_rate")
+    assert (said.row, said.column, said.code, said.value) == (4, "D", "missing_rate", "800 CHF")  # not "800"
     assert 'No exchange rate for CHF: the scoring rule "Budget ≥ 1000" compares Budget in USD' in said.message
+
+
+def test_a_scoring_rules_figures_in_its_warning_are_written_as_the_syncs_language_writes_them(tmp_path):
+    """In Spanish "Importe in (3000; 2500,5)": it read "(3000, 2500.5)", an English decimal point in
+    a Spanish line (and "2500,5" after ", " would read as two values)."""
+    book = XlsxWorkbook(xlsx(tmp_path / "crm.xlsx", {
+        "Leads": [["ID", "Apellido", "Estado", "Importe", "Moneda"], ["LEAD-0001", "A", "Nuevo", 3000, "CHF"]]}))
+    config = Config.model_validate({"locale": "es", "scoring": {"base": 0, "engagement": {}, "rules": [
+        {"column": "Importe", "op": "in", "values": [3000, 2500.5], "points": 3}]}})
+    outcome = sync(book, config, as_of=dt.date(2026, 3, 15))
+    [said] = [i for i in outcome.crm.report.issues if i.tab == "Leads"]
+    assert (said.code, said.value) == ("missing_rate", "3000 CHF")
+    assert '"Importe in (3000; 2500,5)"' in said.message, said.message
 
 
 def test_the_configs_locale_settles_a_scoring_rules_text_cell(tmp_path):

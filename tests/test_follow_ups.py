@@ -345,3 +345,25 @@ def test_two_sequences_a_template_cannot_tell_apart_are_refused_naming_both(tmp_
     with pytest.raises(ConfigError) as e:
         load_config(tmp_path / "sheetcrm.toml")
     assert "follow_ups.bienvenída: is the same name as the follow-up Bienvenida" in str(e.value)
+
+
+def test_a_step_that_waits_holds_back_the_steps_of_its_day_after_it():
+    # Day 0: a call task, then an email. The Tasks tab has no Due column, so the task waits: the
+    # email, written after it, waits with it, and both come once the column is there, in order.
+    steps = [{"day": 0, "then": "create task", "subject": "Call {{ Company }}", "due_days": 1},
+             {"day": 0, "then": "send email", "template": "intro", "subject": "Hello {{ Company }}"}]
+    config = Config.model_validate({"templates": TEMPLATES, "follow_ups": {"welcome": {"steps": steps}}})
+    tabs = _tabs([RULE])
+    tabs["Tasks"] = [["ID", "Subject", "Related", "Owner", "Status"]]
+    book = MemoryWorkbook(tabs)
+    sync(book, config, day(0))
+    book.tabs["Leads"].append(["LEAD-0002", "P2", "Co2", "p2@co2.com", "New", "Sam", "2026-12-02"])
+    sync(book, config, day(1))
+    sync(book, config, day(2))
+    assert [r[KEY] for r in book.tabs["Workflow Log"][1:]] == ["WF-0001|LEAD-0002|created"]
+    assert len(book.tabs.get("Outbox", [None])) == 1                   # no email before its task
+    book.tabs["Tasks"][0].append("Due")
+    sync(book, config, day(3))
+    step = lambda n: SEQ.format(lead="LEAD-0002", what=f"step {n}", day="2026-12-02")  # noqa: E731
+    assert [r[KEY] for r in book.tabs["Workflow Log"][1:]] == ["WF-0001|LEAD-0002|created", step(1), step(2)]
+    assert [r[0] for r in book.tabs["Outbox"][1:]] == ["OUT-0001"] and len(book.tabs["Tasks"]) == 2

@@ -520,3 +520,27 @@ def test_a_response_time_written_in_utc_is_the_teams_day(tmp_path):
     sync(b.book, config(timezone="Europe/Madrid"), as_of=dt.date(2026, 12, 1))
     assert same_value(_leads(b.rows("Leads"))[1][8], dt.date(2026, 12, 1))
     assert same_value(b.rows("Activities")[2][1], dt.date(2026, 12, 1))
+
+
+def test_a_text_time_in_either_order_waits_until_its_column_or_the_config_says_which():
+    """"03/12/2026 10:22:01", written as text by another tool, alone in its column, with no
+    locale in the config: the lead was made Created 12 March (the tabs' language guessed "en"),
+    unsaid, though it may be 3 December. It now waits, said at the cell with both readings;
+    with `locale` set it is made, read that way."""
+    from sheetcrm.workbook import Grid, Snapshot
+
+    tabs = _tabs([["03/12/2026 10:22:01", "new@z.example", "New Person", "Z", None],
+                  ["2026-12-04 10:00:00", "other@z.example", "Other Person", "Z", None]])
+    snapshot = Snapshot({t: Grid(rows=r) for t, r in tabs.items()})
+    cfg = config(**CONFIG)
+    part = plan_forms(snapshot, read_crm(snapshot, cfg), cfg, {})
+    assert part.leads == 1 and [w.value for w in part.writes if w.tab == "Leads" and w.col == 9] == [
+        dt.date(2026, 12, 4)]
+    [issue] = part.issues
+    assert (issue.code, issue.severity, issue.tab, issue.row, issue.column) == (
+        "form_time_ambiguous", "error", RESPONSES, 2, "A")
+    assert "2026-03-12" in issue.message and "2026-12-03" in issue.message and "locale" in issue.hint
+    cfg = config(**CONFIG, locale="es")
+    part = plan_forms(snapshot, read_crm(snapshot, cfg), cfg, {})
+    assert not part.issues and [w.value for w in part.writes if w.tab == "Leads" and w.col == 9] == [
+        dt.date(2026, 12, 3), dt.date(2026, 12, 4)]

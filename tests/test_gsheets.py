@@ -10,7 +10,7 @@ import pytest
 from sheetcrm.config import Config
 from sheetcrm.starter import write_demo
 from sheetcrm.sync import plan_sync, sync
-from sheetcrm.workbook import CellWrite, Plan, WorkbookError, same_value
+from sheetcrm.workbook import CellWrite, Plan, WorkbookConflict, WorkbookError, same_value
 from sheetcrm.workbook.credentials import connect
 from sheetcrm.workbook.target import header_tests
 from sheetcrm.workbook.gsheets import MAX_PAYLOAD, GoogleSheetsWorkbook, RetryPolicy, spreadsheet_id
@@ -882,3 +882,105 @@ def test_a_value_typed_over_a_computed_cell_between_the_read_and_the_write_is_ke
             if i.code == "computed_cell_typed"] == [("Opportunities", 2, letter)]
     assert not [w for w in found.plan.writes if w.tab == "Opportunities"]
     assert emu.values(key, "Opportunities")[1][weighted] == shows
+
+
+def _adams_then_clark(emu):
+    """A spreadsheet synced once (sheetcrm's tabs made), then a new lead, Adams, in row 3."""
+    key = leads_sheet(emu, [["ID", "Last Name", "Company"], ["LEAD-0001", "Baker", "B Co"]])
+    sync(Traced(key).book, Config(), as_of=AS_OF)
+    emu.set_values(key, "Leads!A3:C3", [["", "Adams", "A Co"]])
+    return key
+
+
+def test_two_syncs_at_once_never_hand_out_one_id(emu):
+    # Machine A reads (Adams gets LEAD-0002); a person inserts Clark above Adams; machine B
+    # reads (Clark LEAD-0002, Adams LEAD-0003); A writes; B writes. B's fill of Clark found an
+    # empty ID cell and landed: two leads were LEAD-0002 and the mark said 2.
+    key = _adams_then_clark(emu)
+    a, b = Traced(key), Traced(key)
+    _, _, plan_a = plan_sync(a.book.read(), Config(), AS_OF)
+    emu.insert_rows(key, "Leads", 2)
+    emu.set_values(key, "Leads!A3:C3", [["", "Clark", "C Co"]])
+    wrote = []
+
+    def a_writes_first(phase, done, total):
+        if phase == "writing" and not wrote:
+            wrote.append(a.book.write(plan_a))
+
+    b.reset()
+    outcome = sync(b.book, Config(), as_of=AS_OF, progress=a_writes_first)
+    assert wrote and not outcome.result.skipped
+    rows = emu.values(key, "Leads")
+    assert [r[:2] for r in rows[1:]] == [["LEAD-0001", "Baker"], ["LEAD-0003", "Clark"], ["LEAD-0002", "Adams"]]
+    assert ["LEAD", 3] in emu.values(key, "_sheetcrm")
+    # B's first batch was refused whole (one write), then B read the tab list again (one read)
+    # and synced again from a fresh read: the requests of a conflict, and only then.
+    assert sum(1 for t in b.trace if t.kind != "read") == 2
+    assert not sync(b.book, Config(), as_of=AS_OF).plan and not sync(a.book, Config(), as_of=AS_OF).plan
+
+
+def test_a_sync_that_meets_another_every_time_says_so_in_one_line(emu):
+    key = _adams_then_clark(emu)
+    a, b = Traced(key), Traced(key)
+    _, _, plan_a = plan_sync(a.book.read(), Config(), AS_OF)
+
+    def a_writes_first(phase, done, total):
+        if phase == "writing":
+            a.book.write(plan_a)
+
+    with pytest.raises(WorkbookConflict) as e:
+        sync(b.book, Config(), as_of=AS_OF, attempts=1, progress=a_writes_first)
+    assert str(e.value).endswith("another sync wrote to it while this one was working on it; nothing was written "
+                                 "(1 attempt); run the sync again")  # was: "… when it is saved", said of a file
+    assert [r[:2] for r in emu.values(key, "Leads")[1:]] == [["LEAD-0001", "Baker"], ["LEAD-0002", "Adams"]]
+
+
+def test_a_batch_whose_answer_was_lost_knows_its_own_generation_of_the_marks(emu):
+    # The batch handing out LEAD-0002 lands and its answer is lost: the retry's batch is refused
+    # for the generation it already created, which carries this write's token, so it landed.
+    key = _adams_then_clark(emu)
+    t = Traced(key)
+    _, _, plan = plan_sync(t.book.read(), Config(), AS_OF)
+    in_the_window(emu, lambda e: e.drop_next(1, after_applying=True))
+    t.book.write(plan)  # was: WorkbookConflict, "another sync wrote to it"
+    assert [r[:2] for r in emu.values(key, "Leads")[1:]] == [["LEAD-0001", "Baker"], ["LEAD-0002", "Adams"]]
+    assert ["LEAD", 2] in emu.values(key, "_sheetcrm")
+    assert not sync(t.book, Config(), as_of=AS_OF).plan
+
+
+def test_an_id_cell_holding_only_a_space_is_said_and_burns_no_id(emu):
+    # A person "cleared" an ID by typing a space (or pasted a zero-width one): no ID to read,
+    # but no empty cell for the guarded fill either. Each sync handed out a new ID, dropped it
+    # ("rows changed meanwhile"), moved the mark on, and said nothing at the cell.
+    key = leads_sheet(emu, [["ID", "Last Name", "Company"], ["LEAD-0001", "Baker", "B Co"],
+                            [" ", "Space", "S Co"], ["\u200b", "Zwsp", "Z Co"]])
+    t = Traced(key)
+    first = sync(t.book, Config(), as_of=AS_OF)
+    assert not first.result.skipped
+    said = [(i.row, i.column, i.value) for i in first.crm.report.issues if i.code == "id_blank_text"]
+    assert said == [(3, "A", " "), (4, "A", "\u200b")]
+    assert ["LEAD", 1] in emu.values(key, "_sheetcrm")
+    assert not sync(t.book, Config(), as_of=AS_OF).plan
+    # Cleared, the cell gets the next ID.
+    emu.set_values(key, "Leads!A3", [[""]])
+    sync(t.book, Config(), as_of=AS_OF)
+    assert emu.values(key, "Leads")[2][:2] == ["LEAD-0002", "Space"]
+
+
+def test_a_tab_two_syncs_add_at_once_is_a_conflict_read_again_not_a_refusal(emu):
+    # Both plan the Dashboard a person deleted (no ID handed out, no mark moved); the second
+    # batch's addSheet was refused ("A sheet with the name … already exists") and the sync
+    # stopped with Google's 400 as its one line.
+    key = leads_sheet(emu, [["ID", "Last Name", "Company"], ["", "Adams", "A Co"]])
+    a, b = Traced(key), Traced(key)
+    sync(a.book, Config(), as_of=AS_OF)
+    emu.apply(key, [{"deleteSheet": {"sheetId": emu.sheet_id(key, "Dashboard")}}])
+    others = []
+
+    def a_syncs_first(phase, done, total):
+        if phase == "writing" and not others:
+            others.append(sync(a.book, Config(), as_of=AS_OF))
+
+    outcome = sync(b.book, Config(), as_of=AS_OF, progress=a_syncs_first)
+    assert others and "Dashboard" in others[0].cells_written and outcome.plan.counters is None
+    assert not sync(b.book, Config(), as_of=AS_OF).plan

@@ -121,3 +121,17 @@ def test_a_quota_month_google_read_in_the_other_order_is_said_at_the_cell(emu):
     assert [(u.owner, u.month) for u in out.crm.inputs.unread_quotas] == [("Ana", None)]  # no month guessed
     said = [(i.tab, i.row, i.column, i.value) for i in out.crm.report.issues if i.code == "date_order_differs"]
     assert said == [("Quotas", 2, "B", "1/2/2026")]
+
+
+def test_spanish_tabs_on_an_en_us_spreadsheet_with_no_locale_in_the_config_are_said(emu):
+    """Spanish titles and headers on an en_US spreadsheet, no `locale` in sheetcrm.toml: Google
+    stored a typed "1.500" as 1.5 and "03/04/2026" as 4 March, and nothing was said (the check
+    ran only when the config set a locale). The workbook's own language stands for the team's;
+    in its own locale's spreadsheet nothing is said."""
+    _, issues, _ = _sync(emu, "en_US", None, SPANISH, "Oportunidades", ["2026-04-03"])
+    [sheet] = [i for i in issues if i["code"] == "spreadsheet_locale_differs"]
+    assert (sheet["tab"], sheet["value"]) == ("Oportunidades", "en_US")
+    assert "3/12/2026, 1.234,5" in sheet["message"] and "12/3/2026, 1,234.5" in sheet["message"]
+    assert "Archivo > Configuración" in sheet["hint"]  # in the workbook's language
+    _, same, _ = _sync(emu, "es_ES", None, SPANISH, "Oportunidades", ["2026-04-03"])
+    assert same == []

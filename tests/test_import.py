@@ -306,8 +306,9 @@ def _json(out):
 
 
 def test_an_ambiguous_date_is_reported_at_its_cell_in_text_and_json(tmp_path):
-    """03/04/2026 is March or April: the import says which it read, the other reading and a
-    hint, per row, as sync's ambiguous_date does (found by m13test: it was guessed silently)."""
+    """03/04/2026 is March or April: the import says both readings and a hint, per row, as
+    sync's ambiguous_date does (found by m13test: it was guessed silently), and leaves the
+    lead's Created empty (written, the next sync read the import's guess and said nothing)."""
     path = _workbook(tmp_path, [])
     _csv(tmp_path / "export.csv", ["First Name", "Last Name", "Email", "Company", "Create Date"],
          [["Ann", "One", "ann.one@x1.example", "X1 Ltd", "03/04/2026"],
@@ -315,15 +316,18 @@ def test_an_ambiguous_date_is_reported_at_its_cell_in_text_and_json(tmp_path):
     data = _json(_run("import", "export.csv", "--tab", "leads", "--workbook", path.name, "--dry-run", "--format",
                       "json", cwd=tmp_path))
     first, second = data["rows"]
-    assert [w["code"] for w in first["warnings"]] == ["ambiguous_date"] and second["warnings"] == []
+    assert [w["code"] for w in first["warnings"]] == ["import_left_empty"] and second["warnings"] == []
     warning = first["warnings"][0]
     assert warning["column"] == "Create Date" and warning["value"] == "03/04/2026"
     assert "2026-03-04" in warning["message"] and "2026-04-03" in warning["message"] and "locale" in warning["hint"]
     text = _run("import", "export.csv", "--tab", "leads", "--workbook", path.name, cwd=tmp_path)
     assert text.returncode == 0, text.stderr
     assert "1 value was read with a doubt" in text.stdout
-    assert 'export.csv!E2: "03/04/2026" read as 2026-03-04 (month first); could be 2026-04-03.' in text.stdout
+    assert ('export.csv!E2: Created left empty in LEAD-0001, since this cell cannot be read with confidence: '
+            '"03/04/2026" read as 2026-03-04 (month first); could be 2026-04-03.') in text.stdout
     assert "new IDs: LEAD-0001, LEAD-0002" in text.stdout
+    created = [(r + [None] * 9)[8] for r in XlsxWorkbook(path).read().tabs["Leads"].rows[1:]]
+    assert created[0] is None and created[1] == dt.date(2026, 5, 4)
 
 
 def test_a_dates_reading_does_not_depend_on_the_files_other_columns(tmp_path):
@@ -346,14 +350,15 @@ def test_a_dates_reading_does_not_depend_on_the_files_other_columns(tmp_path):
             args += ["--config", "c.toml"]
         data = _json(_run(*args, cwd=tmp_path))
         rows = XlsxWorkbook(path).read().tabs["Leads"].rows
-        dates = [r[8] for r in rows[1:]]
+        dates = [r[8] if len(r) > 8 else None for r in rows[1:]]
         codes = [w["code"] for r in data["rows"] for w in r["warnings"]]
         wb = openpyxl.load_workbook(path)  # back to no leads for the next import
         wb["Leads"].delete_rows(2, 10)
         wb.save(path)
-        return [d.isoformat()[:10] for d in dates], codes
+        return [d and d.isoformat()[:10] for d in dates], codes
 
-    assert created("es.csv") == created("en.csv") == (["2026-03-04"], ["ambiguous_date"])
+    # A date in doubt is not written (`import_left_empty`), whichever the file's other columns.
+    assert created("es.csv") == created("en.csv") == ([None], ["import_left_empty"])
     assert created("es.csv", 'locale = "es"\n') == created("en.csv", 'locale = "es"\n') == (["2026-04-03"], [])
     assert created("proved.csv") == (["2026-04-03", "2026-04-13"], [])
 
@@ -870,3 +875,104 @@ def test_a_courtesy_title_before_a_whole_name_is_no_first_name(whole, first, las
     assert (web["first_name"], web["last_name"]) == (first, last)
     # A website post whose first_name agrees with the name less its title is not refused.
     assert lead_fields({"name": ["Dr. Juan Pérez"], "first_name": ["Juan"]}, {})[1] == {}
+
+
+def _deals_book(tmp_path, deal):
+    from books import xlsx_book
+
+    return xlsx_book(tmp_path / "deals.xlsx", {
+        "Accounts": [["ID", "Name"], ["ACC-0001", "Acme"]],
+        "Opportunities": [["ID", "Name", "Account", "Stage", "Amount", "Currency", "Probability", "Close Date"], deal]})
+
+
+def test_a_value_read_with_a_doubt_is_left_empty_not_written(tmp_path):
+    """An Amount "1,234" in a column whose "1.234,50" proves a decimal comma was written as
+    1.234 (warned once), and every later sync read a clean number: the doubt baked into the
+    sheet. Like a conversion, an import writes no value it doubts (a number's separator, a
+    date's order, a bare 1 as a percentage, a symbol of several currencies, which holds back
+    the amount too): the cell is left empty and the row's warning says so, at the file's cell."""
+    book = _deals_book(tmp_path, ["OPP-0001", "a", "Acme", "Proposal", None, None, None, None])
+    export = _csv(tmp_path / "deals.csv", ["Name", "Account", "Stage", "Amount", "Probability", "Close Date"],
+                  [["b", "Acme", "Proposal", "1.234,50", "50", "2026-05-01"],
+                   ["d", "Acme", "Proposal", "1,234", "1", "03/04/2026"],
+                   ["e", "Acme", "Proposal", "¥1200", "40", "2026-05-02"]])
+    result = import_file(book, Config(), export, "opportunities")
+    assert result.counts == {"added": 3, "matched": 0, "rejected": 0}
+    rows = [(r + [None] * 8)[:8] for r in book.read().tabs["Opportunities"].rows[2:]]
+    assert [r[4:] for r in rows] == [[1234.5, None, 50, dt.date(2026, 5, 1)], [None] * 4,
+                                     [None, None, 40, dt.date(2026, 5, 2)]]
+    said = [[(w.code, w.column, w.value) for w in r.warnings] for r in result.rows]
+    assert said == [[], [("import_left_empty", "D", "1,234"), ("import_left_empty", "E", "1"),
+                         ("import_left_empty", "F", "03/04/2026")], [("import_left_empty", "D", "¥1200")]]
+    d, e = result.rows[1].warnings[0], result.rows[2].warnings[0]
+    assert d.message.startswith("Amount left empty in OPP-0003") and "could be 1234" in d.message
+    assert e.message.startswith("Amount, Currency left empty in OPP-0004") and "CNY" in e.message
+    assert "Type the value into OPP-0003 in the Opportunities tab" in d.hint
+    # The column's "1.234,50" shows its separator: the hint said "Nothing else in this column shows".
+    assert d.hint.startswith("This column writes decimals with a comma, but an amount rarely has three decimals")
+
+
+def test_a_doubted_value_does_not_fill_a_matched_records_empty_cell(tmp_path):
+    book = _deals_book(tmp_path, ["OPP-0001", "a", "Acme", "Proposal", None, None, 30, None])
+    export = _csv(tmp_path / "deals.csv", ["Name", "Account", "Stage", "Amount", "Probability", "Close Date"],
+                  [["a", "Acme", "Proposal", "1200", "1", "03/04/2026"]])
+    result = import_file(book, Config(), export, "opportunities", fill_blanks=True)
+    assert result.rows[0].filled == 1  # the Amount; not the Close Date in doubt
+    assert (book.read().tabs["Opportunities"].rows[1] + [None] * 8)[4:8] == [1200, None, 30, None]
+    # Probability was filled already: its doubt is said as read, nothing about filling it.
+    assert [(w.code, w.column) for w in result.rows[0].warnings] == [("ambiguous_percent", "E"),
+                                                                     ("import_left_empty", "F")]
+    assert result.rows[0].warnings[1].message.startswith("Close Date of OPP-0001 not filled in")
+
+
+@pytest.mark.parametrize("deal, row, said", [
+    # 1,000 USD into the empty Amount of a deal in EUR: it read as 1,000 EUR.
+    (["OPP-0001", "a", "Acme", "Proposal", None, "EUR", None, None], ["1000", "USD"], "Amount"),
+    # EUR into the empty Currency of a deal whose 5,000 is in the base currency: 5,000 EUR.
+    (["OPP-0001", "a", "Acme", "Proposal", 5000, None, None, None], ["5000", "EUR"], "Currency"),
+])
+def test_fill_blanks_never_mixes_a_records_currency_with_the_files(tmp_path, deal, row, said):
+    book = _deals_book(tmp_path, deal)
+    export = _csv(tmp_path / "deals.csv", ["Name", "Account", "Stage", "Amount", "Currency"],
+                  [["a", "Acme", "Proposal", *row]])
+    result = import_file(book, Config(), export, "opportunities", fill_blanks=True)
+    assert result.rows[0].filled == 0 and not result.plan.writes
+    assert (book.read().tabs["Opportunities"].rows[1] + [None] * 8)[4:6] == deal[4:6]
+    [warning] = result.rows[0].warnings
+    assert (warning.code, warning.column, warning.value) == ("fill_currency_differs", "D", row[0])
+    assert warning.message.startswith(f"{said} not filled in OPP-0001: the file's amount is in {row[1]}")
+
+
+def test_a_number_merged_over_rows_of_an_xlsx_export_is_left_empty_on_each(tmp_path):
+    """9,000 merged over three deals' rows is each one's or their total: the sheet says so at
+    the block (merged_number), but imported, three deals of 9,000 each were written, plainly,
+    and the pipeline counted 27,000 from then on with nothing said."""
+    book = _deals_book(tmp_path, ["OPP-0001", "a", "Acme", "Proposal", 1, None, None, None])
+    wb = openpyxl.Workbook()
+    for row in [["Name", "Account", "Stage", "Amount"], ["b", "Acme", "Proposal", 9000], ["c", "Acme", "Proposal"],
+                ["d", "Acme", "Proposal"], ["e", "Acme", "Proposal", 100]]:
+        wb.active.append(row)
+    wb.active.merge_cells("D2:D4")
+    wb.save(tmp_path / "export.xlsx")
+    result = import_file(book, Config(), tmp_path / "export.xlsx", "opportunities")
+    assert [(r + [None] * 5)[4] for r in book.read().tabs["Opportunities"].rows[2:]] == [None, None, None, 100]
+    # Said on each row, at the block's cell (D2:D4 is one cell, D2), naming each row's record.
+    assert [[(w.code, w.row, w.column) for w in r.warnings] for r in result.rows] == [
+        [("import_left_empty", 2, "D")]] * 3 + [[]]
+    assert [r.warnings[0].message.split(",")[0] for r in result.rows[:3]] == [
+        f"Amount left empty in OPP-000{n}" for n in (2, 3, 4)]
+
+
+def test_an_amount_columns_header_currency_is_the_currency_of_its_amounts(tmp_path):
+    """"Amount (EUR)": 1200 was written as a plain 1,200 under Amount, with the Currency empty,
+    read as 1,200 USD from then on (the header_currency warning said once, at the file's
+    header). The header says the amounts' currency, as a lead's Budget (EUR) does for its
+    deal; an amount or a Currency cell naming its own still wins."""
+    book = _deals_book(tmp_path, ["OPP-0001", "a", "Acme", "Proposal", 1, None, None, None])
+    export = _csv(tmp_path / "deals.csv", ["Name", "Account", "Stage", "Amount (EUR)", "Currency"],
+                  [["b", "Acme", "Proposal", "1200", ""], ["c", "Acme", "Proposal", "USD 300", ""],
+                   ["d", "Acme", "Proposal", "400", "JPY"]])
+    result = import_file(book, Config(), export, "opportunities")
+    assert not result.warnings and result.counts["added"] == 3
+    assert [(r + [None] * 6)[4:6] for r in book.read().tabs["Opportunities"].rows[2:]] == [
+        [1200, "EUR"], [300, "USD"], [400, "JPY"]]

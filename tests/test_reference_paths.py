@@ -42,7 +42,7 @@ def test_ids_off_the_pattern_are_told_as_a_person_reads_them():
     assert issues(crm, "id_pattern") == [("Accounts", 6, "A"), ("Accounts", 7, "A"), ("Accounts", 8, "A")]
 
 
-def test_an_id_used_twice_is_one_error_and_both_rows_stay_targets():
+def test_an_id_used_twice_is_said_at_both_rows_and_both_stay_targets():
     tabs = {"Accounts": [["ID", "Name"], ["ACC-0001", "Acme"], ["acc-0001", "Beta"], ["ACC-0002", "Gamma"],
                          ["ACC\u00a00001", "Delta"]],
             "Opportunities": [["ID", "Name", "Account", "Stage", "Amount", "Close Date"],
@@ -50,8 +50,13 @@ def test_an_id_used_twice_is_one_error_and_both_rows_stay_targets():
                               ["OPP-0002", "Deal 2", "acc-0002", "Proposal", 100, "2026-12-15"]]}
     crm = read_crm(snapshot(tabs), Config())
     # Row 5's ID reads "ACC 0001", another ID; rows 2 and 3 are the same ID.
-    assert issues(crm, "duplicate_id") == [("Accounts", 3, "A")]
-    assert "row 2" in next(i.message for i in crm.report.issues if i.code == "duplicate_id")
+    # Said at both cells (was: row 3 only), each naming the other, and neither account is
+    # counted: which one a reference naming the ID means cannot be told.
+    assert sorted(issues(crm, "duplicate_id")) == [("Accounts", 2, "A"), ("Accounts", 3, "A")]
+    said = {i.row: (i.value, i.message) for i in crm.report.issues if i.code == "duplicate_id"}
+    assert said[2][0] == "ACC-0001" and "row 3" in said[2][1]
+    assert said[3][0] == "acc-0001" and "row 2" in said[3][1]
+    assert [r.row for r in crm.tables["accounts"].rows if r.record is None] == [2, 3]
     targets = crm.targets["accounts"]
     assert {k: [(form, row.row) for form, row in entries(v)] for k, v in targets.ids.items()} == {
         "acc-0001": [("ACC-0001", 2), ("acc-0001", 3)], "acc-0002": [("ACC-0002", 4)],

@@ -681,3 +681,56 @@ def test_a_rule_reading_an_account_whose_row_has_errors_waits_for_it_and_judges_
     assert not [i for i in out.crm.report.issues if i.code == "workflow_related_unread"]
     book.sync(4)  # each waiting event judged once
     assert len(_log(book)) == 4
+
+
+def test_an_email_to_a_contact_whose_row_has_errors_waits_for_it_not_for_the_owner():
+    # The deal's contact has a typo in its Email ("bo@initech"): the read leaves the contact out,
+    # and the email about the deal fell back to the owner's [owners] address, its key spent, so
+    # Bo never got it. It waits instead, said at the rule's Then, and goes to Bo once fixed.
+    from sheetcrm.workbook.memory import MemoryWorkbook
+
+    templates = str(Path(__file__).parent / "fixtures" / "workflow-templates")
+    config = Config.model_validate({"templates": templates, "owners": {"Sam": "sam@example.com"}})
+    rule = ["WF-0001", "Quote", "yes", "opportunity", "enters Proposal", "", "send email", "Hi {{ Name }}", None,
+            "intro", None, None]
+    tabs = _tabs([rule])
+    tabs["Contacts"][1][4] = "bo@initech"
+    book = MemoryWorkbook(tabs)
+    sync(book, config, day(0))
+    book.tabs["Opportunities"][1][5] = "Proposal"
+    out = sync(book, config, day(1))
+    assert "Outbox" not in book.tabs and len(book.tabs["Workflow Log"]) == 1
+    said = [(i.tab, i.row, i.column, i.message) for i in out.crm.report.issues if i.code == "workflow_waiting"]
+    assert said == [("Workflows", 2, "G", "The email goes to the contact CON-0001 (row 2), whose row has errors, so "
+                     "its address cannot be read. So the rule WF-0001 cannot send email: its firings on OPP-0001 "
+                     "wait (none is logged), and each happens once, when this is fixed.")]
+    book.tabs["Contacts"][1][4] = "bo@initech.com"
+    sync(book, config, day(2))
+    sync(book, config, day(3))
+    assert [(r[2], r[3]) for r in book.tabs["Outbox"][1:]] == [("OPP-0001", "bo@initech.com")]
+    assert [r[LOG_FIELDS.index("key")] for r in book.tabs["Workflow Log"][1:]] == [
+        "WF-0001|OPP-0001|enters:Proposal@2026-12-02"]
+
+
+def test_a_log_row_a_person_copied_is_one_firing_in_firings_and_max_per_record():
+    # A person copies a Workflow Log row (to keep a note beside it, say): one firing still, so
+    # Firings says 1, and with max_per_record 2 the deal's next Amount change still fires.
+    from sheetcrm.workbook.memory import MemoryWorkbook
+
+    config = Config.model_validate({"workflows": {"max_per_record": 2}})
+    rule = ["WF-0001", "Amount", "yes", "opportunity", "Amount changes", "", "notify", None, None, None, None, None]
+    book = MemoryWorkbook(_tabs([rule]))
+    sync(book, config, day(0))
+    book.tabs["Opportunities"][1][6] = 6000
+    sync(book, config, day(1))
+    book.tabs["Workflow Log"].append(list(book.tabs["Workflow Log"][1]))
+    sync(book, config, day(2))
+    firings = book.tabs["Workflows"][0].index("Firings")
+    assert book.tabs["Workflows"][1][firings] == 1
+    book.tabs["Opportunities"][1][6] = 7000
+    sync(book, config, day(3))
+    key = LOG_FIELDS.index("key")
+    assert [r[key] for r in book.tabs["Workflow Log"][1:]] == [
+        "WF-0001|OPP-0001|changes:amount:5000>6000@2026-12-02", "WF-0001|OPP-0001|changes:amount:5000>6000@2026-12-02",
+        "WF-0001|OPP-0001|changes:amount:6000>7000@2026-12-04"]
+    assert book.tabs["Workflows"][1][firings] == 2

@@ -5,6 +5,7 @@ failed save leaves the workbook as it was. "What a person sees" is LibreOffice h
 from __future__ import annotations
 
 import csv
+import fcntl
 import datetime as dt
 from decimal import Decimal
 import io
@@ -27,7 +28,7 @@ from click.testing import CliRunner
 
 from sheetcrm.cli import main
 from sheetcrm.config import Config
-from sheetcrm.lock import WorkbookLock, WritingSession
+from sheetcrm.lock import AlreadyRunning, WorkbookLock, WritingSession
 from sheetcrm.sync import sync
 from sheetcrm.workbook import CellWrite, Plan, WorkbookConflict, WorkbookError
 from sheetcrm.workbook import xlsx_patch
@@ -394,6 +395,28 @@ def test_temp_files_are_left_alone_while_another_sheetcrm_holds_the_lock(team, t
     assert stale.exists()
     with WritingSession(team, "sync", folder=tmp_path / "locks", wait=0):
         assert not stale.exists()
+
+
+def test_a_sync_started_in_the_instant_another_takes_the_lock_waits_for_it(tmp_path):
+    # Two syncs started in one instant: the first has its flock but has not written its lines
+    # yet. The second read an empty file as `sheetcrm run`'s, stopped at once and told a
+    # person to stop a service that was not running. A `run` let go leaves nothing behind.
+    team = XlsxWorkbook(tmp_path / "team.xlsx")  # the lock needs only its name
+    with WorkbookLock(team, folder=tmp_path / "locks", command="run") as served:
+        path = served.path
+    assert path.read_bytes() == b""
+    fd = os.open(path, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # the first sync, an instant after its flock
+        told = []
+        started = time.monotonic()
+        with pytest.raises(AlreadyRunning) as e:
+            WorkbookLock(team, folder=tmp_path / "locks", command="sync", wait=0.3, waiting=told.append).acquire()
+        assert time.monotonic() - started >= 0.3
+        assert "already served" not in str(e.value) and "another process" in str(e.value)
+        assert len(told) == 1 and e.value.holder != "run"
+    finally:
+        os.close(fd)
 
 
 @pytest.fixture

@@ -32,10 +32,11 @@ from babel.numbers import format_decimal, get_decimal_symbol
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from sheetcrm import columns as column_reading
-from sheetcrm.cells import CellError, half_up, is_blank, normalize_key, parse_amount, parse_bool, parse_date, quoted
+from sheetcrm.cells import (CellError, half_up, is_blank, money_token, normalize_key, parse_amount, parse_bool, parse_date,
+                            quoted)
 from sheetcrm.crm.money import Rates
 from sheetcrm.i18n import NC_, _, current, in_locale, ngettext
-from sheetcrm.records import Activity, Lead, lead_status_choices
+from sheetcrm.records import LEAD_STATUSES, Activity, Lead, lead_status_choices
 
 Op = Literal["equals", "in", "contains", "regex", "range", "present", "absent"]
 # bool before int: in pydantic's smart union an exact type wins, so TOML `true` stays a bool.
@@ -168,6 +169,14 @@ class Rule(BaseModel):
                                        min=self.min, max=self.max, **where))
         elif has_value or has_values or has_range:
             raise ValueError(_('rule on "{column}" ({op}) takes no value, values, min or max', **where))
+        if self.op in ("equals", "in"):
+            # "5000 EUR" would be compared as 5000 of the base currency, the one a money cell is
+            # compared in: the currency it names would be dropped without a word.
+            priced = next((v for v in self.values or [self.value] if isinstance(v, str) and money_token(v, "en")), None)
+            if priced is not None:
+                raise ValueError(_('rule on "{column}" ({op}): {value} names a currency, and a rule compares amounts '
+                                   'in the base currency (`currency`); write the amount in it as a number, or use '
+                                   'a `range`', value=quoted(priced), **where))
         return self
 
     def model_post_init(self, __context: Any) -> None:
@@ -188,6 +197,9 @@ def _lead_kinds() -> Mapping[str, str]:
 
 # normalize_key(word) -> lead status: the built-in words, English and Spanish.
 _BUILT_IN_STATUSES = MappingProxyType(lead_status_choices({}))
+# normalize_key(word) -> the built-in word as it is spelt ("cualificado" -> "Cualificado").
+_STATUS_SPELLED = MappingProxyType({normalize_key(w): w for status, words in LEAD_STATUSES.items()
+                                    for w in (status, *words)})
 
 _RANGED = {"number": frozenset({"number", "integer", "money", "percent"}), "date": frozenset({"date", "datetime"})}
 
@@ -226,8 +238,18 @@ def check_columns(rules: Iterable[Rule], custom_fields: Iterable[str]) -> None:
 def status_words(rules: Iterable[Rule], statuses: Mapping[str, str]) -> None:
     """Raise ValueError naming the first word an `equals` or `in` rule on the Status compares with
     that is no word of a lead status (`statuses`: normalize_key(word) -> status, the built-in
-    words and the config's `[lead_statuses]`): such a rule would never give its points."""
+    words and the config's `[lead_statuses]`), or the first `contains` or `regex` rule on it that
+    no such word matches: such a rule would never give its points."""
     for i, rule in enumerate(rules, 1):
+        if rule.lead_field == "status" and rule.op in ("contains", "regex"):
+            # One that no word of any status holds would never give its points either.
+            for one in rule.values or [rule.value]:  # each text of a list, which any may match
+                compiled = CompiledRule(rule.model_copy(update={"value": one, "values": []}), statuses=statuses)
+                if not any(compiled.match(status) for status in set(statuses.values())):
+                    raise ValueError(_('rule {i} on "{column}" ({op}): {value} is in no word of a lead status '
+                                       '({statuses}, their Spanish words, those under [lead_statuses]), so it never '
+                                       'gives its points', i=i, column=rule.column, op=rule.op, value=quoted(str(one)),
+                                       statuses=", ".join(dict.fromkeys(statuses.values()))))
         if rule.lead_field != "status" or rule.op not in ("equals", "in"):
             continue
         for word in rule.values or [rule.value]:
@@ -368,6 +390,13 @@ def _decimal_sign(language: str) -> str:
     return get_decimal_symbol(language)
 
 
+def show_figures(values: Iterable[Any], language: str | None = None) -> str:
+    """Values a reason lists (`show_figure`), apart by ", ", or by "; " when one of them holds a
+    decimal comma: "3000, 2500.5", in Spanish "3000; 2500,5", never "3000, 2500,5"."""
+    shown = [show_figure(v, language) for v in values]
+    return ("; " if any("," in one for one in shown) else ", ").join(shown)
+
+
 class _Candidate:
     """One value a rule compares against, readied in each type a cell may hold."""
 
@@ -427,7 +456,17 @@ class CompiledRule:
             # The values a text cell may equal once read as a number or a date.
             self._typed = [(kind, found) for kind in ("number", "date")
                            if (found := [(c, v) for c in self._candidates if (v := getattr(c, kind)) is not None])]
-        elif op == "contains":
+        if op in ("contains", "regex") and self.field == "status":
+            # A lead's Status holds the status the read understood, whichever of its words the
+            # cell was typed in: the rule looks for its text in every word of that status (the
+            # cell's own among them), so "Contactad" finds a Contacted lead typed "Contacted" too.
+            # A regex's match is named as the word writes it ("Cualif"), a built-in one in its case.
+            self._status_words: dict[str, list[str]] = {}
+            for word, status in (statuses or _BUILT_IN_STATUSES).items():
+                shown = _STATUS_SPELLED.get(word, word)
+                self._status_words.setdefault(status, []).append(
+                    normalize_key(shown) if op == "contains" else strip_accents(shown))
+        if op == "contains":
             needles = rule.values or [rule.value]
             self._needles = [(normalize_key(str(n)), str(n)) for n in needles]
             # Whole words of the folded cell: no letter or digit on either side of the needle.
@@ -459,19 +498,26 @@ class CompiledRule:
             hit = next((c for c in self._candidates if c.equals(value)), None)
             return None if hit is None else rule.label or f"{col} = {show_figure(hit.raw)}"
         if rule.op == "contains":
-            text = normalize_key(as_text(value))
+            texts = self._words_of(value) or [normalize_key(as_text(value))]
             if self._words is None:
-                hit_needle = next((shown for needle, shown in self._needles if needle in text), None)
+                hit_needle = next((shown for needle, shown in self._needles if any(needle in t for t in texts)), None)
             else:
                 hit_needle = next((shown for (_needle, shown), word in zip(self._needles, self._words)
-                                   if word.search(text)), None)
+                                   if any(word.search(t) for t in texts)), None)
             return None if hit_needle is None else rule.label or _("{column} contains {value}", column=col,
                                                                    value=hit_needle)
         if rule.op == "regex":
-            found = self._pattern.search(strip_accents(as_text(value)))
+            texts = self._words_of(value) or [strip_accents(as_text(value))]
+            found = next((m for t in texts if (m := self._pattern.search(t)) is not None), None)
             return None if found is None else rule.label or _("{column} matches {value}", column=col,
                                                               value=quoted(found.group(0)))
         return self._in_range(value)
+
+    def _words_of(self, value: Any) -> list[str] | None:
+        """The folded words of the status a Status cell holds (`__init__`); None off the Status."""
+        if self.field != "status":
+            return None
+        return self._status_words.get(value)
 
     def _text_equals(self, text: str) -> str | CellError | None:
         """A text cell against values some of which are numbers or dates: equal as text or as a

@@ -1216,8 +1216,10 @@ def run(rows: Sequence[RuleRow], world: World, state: State, log: Sequence[LogEn
     # (rule, record, "enters:<Stage>") of every logged entry into a stage: a record met again
     # (deleted and typed back, restored from the version history) was not made in that stage.
     entered = {(e.rule, e.record, e.event.split("@")[0]) for e in log if e.event.startswith("enters:")}
+    counted: set[str] = set()  # a Log row a person copied is one firing still
     for e in log:
-        if e.result == "done" and not follow_ups.is_step(e.event):  # a sequence's steps are one firing's
+        if e.result == "done" and not follow_ups.is_step(e.event) and e.key not in counted:
+            counted.add(e.key)  # a sequence's steps are one firing's
             fired[(e.rule, e.record)] = fired.get((e.rule, e.record), 0) + 1
         if e.created:
             lineage[e.created] = e.chain
@@ -1437,8 +1439,14 @@ def _follow_ups(rule: Rule, world: World, state: State, logged: Mapping[str, dt.
     subjects = {s.id: s for s in world.subjects.get(rule.kind, [])}
     running = {key: value for key, value in state.enrolled.items() if key[0] == rule.id}
     out = []
+    held: set[tuple[str, str, str]] = set()  # enrollments whose step waits this sync
     for due in follow_ups.advance(rule.id, subjects, world, state.enrolled, logged, done_keys,
                                   lambda record, event: firing_key(rule.id, record, event), own, state.stepped):
+        if due.enrollment in held:
+            # A later step of the same day waits behind it: firing it now would take the
+            # steps out of the order the team wrote (the email before the task it follows).
+            done_keys.discard(firing_key(rule.id, due.subject.id, due.event))
+            continue
         if due.step is None:
             out.append(Firing(rule, due.subject, due.event, due.said, world.as_of, "stopped", message=due.message))
             continue
@@ -1452,6 +1460,8 @@ def _follow_ups(rule: Rule, world: World, state: State, logged: Mapping[str, dt.
             # Not logged, so offered again next sync; its enrollment stays until it is.
             state.enrolled.setdefault(due.enrollment, running[due.enrollment])  # type: ignore[index]
             state.stepped[due.enrollment] = min(state.stepped.get(due.enrollment, 0), due.n - 1)  # type: ignore[index]
+        if firing.result == "waiting":
+            held.add(due.enrollment)  # type: ignore[arg-type]
         out.append(firing)
     return out
 
@@ -1714,6 +1724,16 @@ def _act(firing: Firing, world: World, state: State, load: _Load, issues: list[I
         firing.message = (_("assigned to {owner} (round-robin, {n} of Cap {cap})", owner=owner, n=held, cap=row.cap)
                           if row.cap is not None else _("assigned to {owner} (round-robin)", owner=owner))
     elif rule.action == "send_email":
+        unread = None if subject.email else world.unjudged.get((subject.kind, subject.id), {}).get("contact")
+        if unread is not None:
+            # Its address is in a row the read could not take: the owner's address would stand
+            # in for the customer's, and the spent key would keep the contact from ever getting it.
+            firing.result = "waiting"
+            firing.message = _("The email goes to the contact {row}, whose row has errors, so its address cannot be "
+                               "read.", row=unread)
+            firing.hint = _("Correct the cells the Validation tab shows on that row; the email is then written to "
+                            "its address, once.")
+            return
         to = _recipient(subject, world)
         if to is None:
             firing.result, firing.message = "skipped", _(_MESSAGES["workflow_no_recipient"][0], rule=rule.id,

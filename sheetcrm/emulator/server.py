@@ -386,9 +386,20 @@ def _quoted(tab: str) -> str:
     return "'" + tab.replace("'", "''") + "'"
 
 
-def serve(host: str = "127.0.0.1", port: int = 8085, data: str | None = None) -> None:
+def _said_ready(url: str, ids: list[str], host: str) -> None:
+    print(f"Google Sheets API emulator listening on {url}", flush=True)
+    for sid in ids:
+        print(f"  spreadsheet {sid}", flush=True)
+    print(f"use it with: export SHEETS_EMULATOR_HOST={host}", flush=True)
+
+
+def serve(host: str = "127.0.0.1", port: int = 8085, data: str | None = None,
+          ready: Callable[[str, list[str], str], None] | None = None) -> None:
     """Run the emulator in the foreground until SIGINT/SIGTERM. With ``data``, state is
-    loaded from that JSON file if it exists and saved back after every change."""
+    loaded from that JSON file if it exists and saved back after every change. ``ready``
+    hears, once it listens, its URL, the IDs of the spreadsheets it holds and the value of
+    SHEETS_EMULATOR_HOST that reaches it (`sheetcrm emulator` says them in the team's words);
+    without it, three plain lines say them on stdout."""
     service = Service()
     if data:
         saved = store.load(data)
@@ -404,10 +415,7 @@ def serve(host: str = "127.0.0.1", port: int = 8085, data: str | None = None) ->
     stopping = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopping.set())
-    print(f"Google Sheets API emulator listening on {emulator.url}", flush=True)
-    for book in service.books.values():
-        print(f"  spreadsheet {book.id}", flush=True)
-    print(f"use it with: export SHEETS_EMULATOR_HOST={emulator.host}", flush=True)
+    (ready or _said_ready)(emulator.url, [book.id for book in service.books.values()], emulator.host)
     try:
         stopping.wait()
     finally:

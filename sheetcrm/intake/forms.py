@@ -53,7 +53,7 @@ from pydantic import ValidationError
 from sheetcrm import cells, team_time
 from sheetcrm.config import Config, FormSettings
 from sheetcrm.candidates import Candidate, candidates
-from sheetcrm.columns import proven
+from sheetcrm.columns import ORDER_NAMES, proven
 from sheetcrm.crm.conversion import Ambiguous, Unsure
 from sheetcrm.crm.duplicates import Recall
 from sheetcrm.crm.matching import Known
@@ -113,6 +113,10 @@ _MESSAGES = {
                             N_('Add a "{name}" column to the {tab} tab; submissions appended after that have it.')),
     "form_bad_time": (N_("This response's time cannot be read, so it is not made a lead."),
                       N_("Leave the time Google Forms wrote in this cell.")),
+    "form_time_ambiguous": (N_("This response's time {shown} reads as {read} ({order}) or as {could}, and neither "
+                               "its column nor the config says which: it is not made a lead until one does."),
+                            N_("Set locale in sheetcrm.toml to the way the tool that wrote it writes dates, or have "
+                               "it write times year first (2026-12-03 10:00).")),
     "form_ambiguous": (N_("This response's person matches {records} alike: it is linked to neither, and no lead "
                             "is made of it."),
                          N_("Tell those records apart or merge them; the next sync then links the response.")),
@@ -199,6 +203,7 @@ class _Run:
         self.unsure: dict[int, Candidate] = {}
         self.said: set[tuple[str, str]] = set()
         self.order = self.locale  # the day/month order of the form being read's text times  # (code, field) of the fields said to have no column
+        self.order_sure = True  # whether its column or the config settles that order
 
     # What only a response to handle needs is worked out on the first one: a sync with no new
     # response (the usual one) would otherwise scan every lead and activity for nothing.
@@ -281,7 +286,11 @@ class _Run:
         # "03/12/2026" was 12 March beside it, and "13/12/2026" no time at all, under "en".
         texts = [row[stamp_col].split(" ")[0] for row in grid.rows[1:]
                  if stamp_col < len(row) and isinstance(row[stamp_col], str)]
-        self.order = proven(texts, "date") or self.locale
+        order = proven(texts, "date")
+        self.order = order or self.locale
+        # The team's locale settles a text time's order only when the config sets it: a guess
+        # (the tabs' language) made "03/04/2026 10:00" a lead Created on a day nobody said.
+        self.order_sure = order is not None or "locale" in self.config.model_fields_set
         before = len(self.part.writes)
         # The responses already handled and those placed in this sync, by their answers: a new
         # one with the very same answers within SAME_POST of one of them is that response sent
@@ -335,6 +344,13 @@ class _Run:
         day = _day(stamp, self.order, self.config.zone_name())
         if day is None:
             self.part.issues.append(_issue("error", title, sheet_row, stamp_col, None, stamp, "form_bad_time"))
+            return None
+        if not self.order_sure and isinstance(stamp, str) and cells.date_style(stamp.strip().split(" ")[0])[1]:
+            other = "en" if self.order == "es" else "es"
+            could = _day(stamp, other, self.config.zone_name())
+            self.part.issues.append(_issue("error", title, sheet_row, stamp_col, None, stamp, "form_time_ambiguous",
+                                           shown=cells.quoted(stamp), read=day, could=could,
+                                           order=_(ORDER_NAMES[self.order])))
             return None
         lead = self._lead(settings, title, sheet_row, row, questions, day)
         if lead is None:

@@ -57,7 +57,7 @@ from sheetcrm.records import Account, Contact, Lead
 from sheetcrm.report import Issue, Report, column_letter
 from sheetcrm.owned import locate
 from sheetcrm.schema import MERGED, SEQUENCES, TABS
-from sheetcrm.table import Row, Table, find_header_row, map_header, parse_table, tab_locale
+from sheetcrm.table import Row, Table, field_kinds, find_header_row, map_header, parse_table, tab_locale
 from sheetcrm.validate import parse_context, read_crm, references_of, row_label, team_config
 from sheetcrm.workbook import (CellWrite, Grid, Plan, Snapshot, Workbook, WorkbookConflict, WorkbookError, WriteResult,
                                same_value)
@@ -228,6 +228,8 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
     """The plan and the outcome of every row (rules in the module docstring). Pure."""
     hook = progress or (lambda phase, done, total: None)
     hook("validating", 0, 1)
+    # As a sync reads and writes it: in the workbook's language when the config sets none.
+    config = team_config(snapshot, config)
     crm = read_crm(snapshot, config)
     table = crm.tables.get(tab)
     spec = TABS[tab]
@@ -242,11 +244,12 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
     # The file's cells are read as the tab's would be: a column's own cells first, then the
     # config's locale, then the language of the tab they go to (never the file's own headers,
     # which would make "03/04/2026" a day in March or in April by what the other columns say).
-    language = tab_locale(spec, table.title, table.header) or team_config(snapshot, config).reading_locale()
+    language = tab_locale(spec, table.title, table.header) or config.reading_locale()
     at = find_header_row(spec, grid, config.tab(tab))
     grid, unmapped = _hubspot_probability(grid, at) if tab == "opportunities" else (grid, {})
     grid, shared, shared_said = _shared_fields(spec, table, source, grid, config, at)
     grid, whole_name, split_said = _whole_names(spec, source, grid, config, at)
+    grid = _header_currency(spec, source, grid, config, at)
     incoming = parse_table(spec, source, grid, config.tab(tab), parse_context(config), report, language=language)
     closed: dict[int, str] = {}
     read: set[int] = set()  # the file's columns read though they name no column of the tab
@@ -303,6 +306,12 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
             warnings.setdefault(issue.row or 0, []).append(issue)
     for line, said in (*shared_said.items(), *split_said.items()):
         warnings.setdefault(line, []).extend(said)
+    # A number merged over several rows is said at the block's first row, but is in doubt on
+    # every row it spans (each one's, or their total?): written, each row held it plainly.
+    for r0, c0, r1, _c1 in grid.merges:
+        said = [i for i in warnings.get(r0 + 1, []) if i.code == "merged_number" and i.column == column_letter(c0 + 1)]
+        for line in range(r0 + 2, r1 + 2) if said else ():
+            warnings.setdefault(line, []).extend(said)
     result.warnings = warnings.get(incoming.header.row, []) + warnings.get(0, [])
     # Text no cell can take, or a line break in a one-line field: never written.
     labels = incoming.header.labels
@@ -339,7 +348,7 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
     index = _Index(candidates(table, snapshot.tabs.get(table.title)), known)
     if tab != "opportunities":
         # A record merged away is its survivor still: the export that held it finds the survivor.
-        for record, survivor in _merged(snapshot, team_config(snapshot, config).locale, table):
+        for record, survivor in _merged(snapshot, config.locale, table):
             index.alias(record, survivor)
     words = words_of(crm, config)
     marks = dict(crm.inputs.sequences) if crm.inputs else {}
@@ -351,6 +360,7 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
     counter = max(highest, marks.get(prefix, 0))
     new_rows: list[dict[str, Any]] = []
     filled = _Filled(table, incoming, whole_name, source)
+    money = [f for f, k in field_kinds(spec).items() if k == "money"]
     added: dict[str, dict[str, Any]] = {}  # new ID -> its row's values
     total = len(incoming.rows)
     for n, row in enumerate(incoming.rows, 1):
@@ -362,6 +372,8 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
                                        warnings=warnings.get(row.row, [])))
             continue
         values = _values(tab, record, words)
+        doubted = _doubted(warnings.get(row.row, []), incoming, spec)
+        unsure = {k: values.pop(k) for k in [k for k in values if k in doubted]}
         if doubts := index.doubts(record):
             # It may be a row whose key cell cannot be read: neither linked to it nor added as its twin.
             result.rows.append(Outcome(row.row, "rejected", candidates=[_label(c.row) for c in doubts],
@@ -393,13 +405,20 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
             found = matches[0]
             outcome = Outcome(row.row, "matched", found.id, warnings=warnings.get(row.row, []))
             if fill_blanks:
+                if (said := _other_currency(values, found, added, table, incoming, row, money, config.currency,
+                                            source)) is not None:
+                    outcome.warnings = [*outcome.warnings, said]
                 if found.assigned and found.id in added:  # added from an earlier row of the file
+                    empty = {k for k in unsure if cells.is_blank(added[found.id].get(k))}
                     outcome.filled = filled.into_new(added[found.id], values, row, found, outcome)
                 else:
-                    fills = _fills(table, found, values, snapshot.tabs[table.title].formulas)
+                    formulas = snapshot.tabs[table.title].formulas
+                    empty = {filled.field_of.get(w.col, "") for w in _fills(table, found, unsure, formulas)}
+                    fills = _fills(table, found, values, formulas)
                     fills = filled.take(fills, row, found, outcome)
                     outcome.filled = len(fills)
                     result.plan.writes.extend(fills)
+                outcome.warnings = _left_empty(outcome.warnings, doubted, empty, table, found.id or "", False)
             result.rows.append(outcome)
             continue
         counter += 1
@@ -408,13 +427,64 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
         added[new_id] = new_rows[-1]
         filled.added(row.row, new_rows[-1])
         index.add(record, Row(0, new_id, record, [], assigned=True))
-        result.rows.append(Outcome(row.row, "added", new_id, warnings=warnings.get(row.row, [])))
+        result.rows.append(Outcome(row.row, "added", new_id, warnings=_left_empty(
+            warnings.get(row.row, []), doubted, set(unsure), table, new_id, True)))
     writes, _after = append_writes(table, snapshot.tabs[table.title], new_rows)
     result.plan.writes.extend(writes)
     if counter != marks.get(prefix, 0) and new_rows:
         marks[prefix] = counter
         owned_tab(result.plan, snapshot, SEQUENCES, config.locale, [[k, v] for k, v in marks.items()])
     return result
+
+
+# A value read one way that could be another (a number's separator, a date's day/month order,
+# a bare 1 under Probability, a currency symbol of several currencies, a number merged over
+# several rows: each row's, or their total?) is never written: the next sync would read the
+# number or date the import chose, and say nothing (the doubt baked into the sheet for ever
+# after). Left empty, and said at the file's cell, as a conversion
+# leaves a deal's Amount it doubts empty (`steps.conversion`).
+DOUBTED = frozenset({"ambiguous_number", "ambiguous_date", "ambiguous_percent", "symbol_guess", "merged_number"})
+_CURRENCY_DOUBTS = frozenset({"symbol_guess"})  # the amounts' currency is in doubt: no amount is written
+LEFT_EMPTY = "import_left_empty"
+_LEFT_EMPTY = (N_("{columns} left empty in {id}, since this cell cannot be read with confidence: {why}"),
+               N_("{columns} of {id} not filled in, since this cell cannot be read with confidence: {why}"),
+               N_("Type the value into {id} in the {tab} tab once you know which it is."))
+
+
+def _doubted(issues: list[Issue], incoming: Table, spec: Any) -> dict[str, Issue]:
+    """The fields of a row of the file that are not written (`DOUBTED`): field -> the warning
+    that doubts it. A doubted currency holds back its row's amounts too: written alone, they
+    would read as the base currency."""
+    by_letter = {column_letter(c + 1): f for f, c in {**incoming.header.fields, **incoming.header.custom}.items()}
+    out: dict[str, Issue] = {}
+    for issue in issues:
+        if issue.code not in DOUBTED or (name := by_letter.get(issue.column or "")) is None:
+            continue
+        out.setdefault(name, issue)
+        if issue.code in _CURRENCY_DOUBTS:
+            kinds = field_kinds(spec)
+            for other in ("currency", *(f for f, k in kinds.items() if k == "money")):
+                out.setdefault(other, issue)
+    return out
+
+
+def _left_empty(issues: list[Issue], doubted: dict[str, Issue], empty: set[str], table: Table, record: str,
+                added: bool) -> list[Issue]:
+    """`issues` (a row's warnings) with each one that held back a value of the cells `empty`
+    (fields the write would have filled) made an `import_left_empty` warning naming the tab's
+    columns left empty in `record` (`added`: a new row; else a matched one, not filled in),
+    the doubt's own words kept; the others as they are."""
+    labels = {f: table.header.labels.get(c) or f for f, c in {**table.header.fields, **table.header.custom}.items()}
+    out = []
+    for issue in issues:
+        names = [labels[f] for f, why in doubted.items() if why is issue and f in empty and f in labels]
+        if not names:
+            out.append(issue)
+            continue
+        fmt = {"columns": ", ".join(names), "id": record, "why": issue.message, "tab": table.title}
+        out.append(dataclasses.replace(issue, code=LEFT_EMPTY, message=_(_LEFT_EMPTY[0 if added else 1], **fmt),
+                                       hint=f"{issue.hint} {_(_LEFT_EMPTY[2], **fmt)}"))
+    return out
 
 
 _SHARED = {
@@ -664,6 +734,49 @@ def _values(tab: str, record: Any, words: Any) -> dict[str, Any]:
     return values
 
 
+def _header_currency(spec: Any, source: str, grid: Grid, config: Config, at: int) -> Grid:
+    """`grid` with each amount of a money column whose header names its currency ("Amount
+    (EUR)", "Importe (€)") carrying that currency when neither its cell nor its row's Currency
+    cell names one: a number by its format's currency (`Grid.currency`), a text by the code
+    written before it. The sheet reads such an amount in the base currency and says so at the
+    header (`header_currency`) every sync; imported, it was written as a plain 1,200 in a tab
+    whose header says nothing, read as 1,200 of the base currency from then on. The file says
+    which currency it is in, as a lead's Budget (EUR) does for its conversion. `at`: the header
+    row, 0-based. Unchanged when no money column's header names a currency other than the base
+    one."""
+    header = map_header(spec, source, grid, config.tab(spec.key), Report(limit=10 ** 9), at)
+    kinds = field_kinds(spec)
+    money = {col: code for f, col in header.fields.items() if kinds.get(f) == "money" and col in header.currencies
+             and (code := _code(header.currencies[col], config.currency)) not in (None, config.currency)}
+    if not money:
+        return grid
+    currency_col = header.fields.get("currency")
+    rows, facts = [list(r) for r in grid.rows], dict(grid.currency)
+    for i in range(at + 1, len(rows)):
+        row = rows[i]
+        if currency_col is not None and currency_col < len(row) and not cells.is_blank(row[currency_col]):
+            continue  # the row's Currency cell says it
+        for col, code in money.items():
+            raw = row[col] if col < len(row) else None
+            if isinstance(raw, str) and not cells.is_blank(raw):
+                try:
+                    named = cells.parse_money(raw, config.locale)[1]
+                except cells.CellError:
+                    continue  # the read says what is wrong with it
+                if named is None:
+                    row[col] = f"{code} {raw.strip()}"
+            elif isinstance(raw, (int, float)) and not isinstance(raw, bool) and (i, col) not in facts:
+                facts[(i, col)] = code
+    return dataclasses.replace(grid, rows=rows, currency=facts)
+
+
+def _code(token: str, base: str) -> str | None:
+    try:
+        return cells.parse_currency(token, base)
+    except cells.CellError:
+        return None
+
+
 def _unwritable_currency(record: Any, values: dict[str, Any], table: Table, base: str) -> str | None:
     """Why a row's amount cannot be written into `table`, or None: it is in another currency
     than `base` (its Currency cell, or the currency its amount cell names: "EUR 900") and the
@@ -675,6 +788,48 @@ def _unwritable_currency(record: Any, values: dict[str, Any], table: Table, base
     return _("its amount is in {currency}, and the {tab} tab has no Currency column: written alone, the number "
              "would read as {base}; add a Currency column to {tab}, then import again",
              currency=currency, tab=table.title, base=base)
+
+
+_OTHER_CURRENCY = (N_("{columns} not filled in {record}: the file's amount is in {file}, but {record}'s amounts are "
+                      "in {currency}; filled, one would be read in the other's currency."),
+                   N_("If it belongs there, convert it to {currency} and type it into {record} by hand."))
+
+
+def _other_currency(values: dict[str, Any], found: Row, added: dict[str, dict[str, Any]], table: Table,
+                    incoming: Table, row: Row, money: list[str], base: str, source: str) -> Issue | None:
+    """With `--fill-blanks`, a matched record's amounts and its Currency are one thing: a file
+    row in another currency than the record's (its Currency cell, else `base`) fills neither.
+    Filled, its 1,000 USD went into the empty Amount of a deal in EUR as 1,000 EUR, or its EUR
+    went into the empty Currency of a deal whose 5,000 was in the base currency (making them
+    5,000 EUR). Takes the money fields and "currency" out of `values` (what fills the record)
+    and returns the `fill_currency_differs` warning at the file's amount cell, or None when
+    the currencies agree, or nothing of them would be filled."""
+    ours = values.get("currency") or base
+    if found.assigned and found.id in added:  # a record added from an earlier row of the file
+        there = added[found.id]
+        theirs, amounts = there.get("currency"), [f for f in money if there.get(f) is not None]
+    else:
+        filled = {f for f, col in table.header.fields.items()
+                  if col < len(found.cells) and not cells.is_blank(found.cells[col])}
+        theirs = getattr(found.record or found.target, "currency", None) if "currency" in filled else None
+        amounts = [f for f in money if f in filled]
+    # Its amounts are in its Currency, else the base one; with none yet, the file's currency fits.
+    if ours == (theirs or base) or theirs is None and not amounts:
+        return None
+    held = [f for f in (*money, "currency") if f in values and not (f in amounts or f == "currency" and theirs)]
+    for name in (*money, "currency"):
+        values.pop(name, None)
+    if not held:
+        return None
+    fields = {**incoming.header.fields}
+    col = next((fields[f] for f in (*money, "currency") if f in fields), None)
+    labels = {f: table.header.labels.get(c) or f for f, c in table.header.fields.items()}
+    fmt = {"columns": ", ".join(labels.get(f, f) for f in held), "record": found.id, "file": ours,
+           "currency": theirs or base}
+    raw = row.cells[col] if col is not None and col < len(row.cells) else None
+    return Issue("warning", source, row.row, column_letter(col + 1) if col is not None else None,
+                 incoming.header.labels.get(col) if col is not None else None, raw, "fill_currency_differs",
+                 _(_OTHER_CURRENCY[0], **fmt), _(_OTHER_CURRENCY[1], **fmt))
 
 
 def _fills(table: Table, row: Row, values: dict[str, Any], formulas: set[tuple[int, int]]) -> list[CellWrite]:

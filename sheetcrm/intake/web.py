@@ -61,7 +61,7 @@ from starlette.routing import Route
 
 from sheetcrm import cells, team_time
 from sheetcrm.config import Config
-from sheetcrm.i18n import _, using
+from sheetcrm.i18n import Spoken, _, speaking, using
 from sheetcrm.intake.drain import drain
 from sheetcrm.intake.forms import split_name, web_lead_values
 from sheetcrm.intake.queue import QueueError, SeenBefore, WebQueue
@@ -353,9 +353,16 @@ class Drainer:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="sheetcrm-drain", daemon=True)
         self._outage: str | None = None  # the failure last said, until a drain runs again
+        # The language of its lines: the config's, else the workbook's once a drain reads it
+        # (i18n.settle), kept between drains (its thread shares no context variable).
+        self.spoken = Spoken(config.locale)
 
     def once(self) -> int:
         """One drain; how many submissions were appended (0 when it could not run)."""
+        with speaking(self.spoken):
+            return self._once()
+
+    def _once(self) -> int:
         try:
             with WorkbookLock(self.book, command="serve"):
                 before = {receipt for receipt, _at, _why in self.queue.refused()}
@@ -365,24 +372,22 @@ class Drainer:
             # Once per outage: the same line every few seconds (sync_every) would bury the log.
             if str(e) != self._outage:
                 self._outage = str(e)
-                with using(self.config.locale):
-                    if isinstance(e, AlreadyRunning) and e.holder == "run":
-                        # Not an outage: run's syncs append the queue. Its "stop it first" is for a
-                        # second `run`; read here, it told a person to stop the service that drains.
-                        who = f"PID {e.pid}" if e.pid else _("another process")
-                        line = _("sheetcrm serve: {book} is served by `sheetcrm run` ({who}): its syncs append the "
-                                 "submissions", book=self.book.describe(), who=who)
-                    else:
-                        line = _("sheetcrm serve: the queue waits: {error}", error=e)
-                    print(line, file=sys.stderr, flush=True)
+                if isinstance(e, AlreadyRunning) and e.holder == "run":
+                    # Not an outage: run's syncs append the queue. Its "stop it first" is for a
+                    # second `run`; read here, it told a person to stop the service that drains.
+                    who = f"PID {e.pid}" if e.pid else _("another process")
+                    line = _("sheetcrm serve: {book} is served by `sheetcrm run` ({who}): its syncs append the "
+                             "submissions", book=self.book.describe(), who=who)
+                else:
+                    line = _("sheetcrm serve: the queue waits: {error}", error=e)
+                print(line, file=sys.stderr, flush=True)
             return 0
-        with using(self.config.locale):
-            if self._outage is not None:
-                self._outage = None
-                print(_("sheetcrm serve: the queue drains again"), file=sys.stderr, flush=True)
-            for receipt, why in aside:
-                print(_("sheetcrm serve: submission {receipt} set aside, kept in {path}: {reason}", receipt=receipt,
-                        path=self.queue.path, reason=why), file=sys.stderr, flush=True)
+        if self._outage is not None:
+            self._outage = None
+            print(_("sheetcrm serve: the queue drains again"), file=sys.stderr, flush=True)
+        for receipt, why in aside:
+            print(_("sheetcrm serve: submission {receipt} set aside, kept in {path}: {reason}", receipt=receipt,
+                    path=self.queue.path, reason=why), file=sys.stderr, flush=True)
         return done
 
     def start(self) -> "Drainer":

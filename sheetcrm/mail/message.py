@@ -13,7 +13,8 @@ is written in its ASCII form (a domain in another script, "bücher.example", as 
 "xn--bcher-kva.example"), since the SMTP session and the headers carry ASCII only. The
 recipient is one mailbox: built from a contact's name and email with `Address(display_name=…,
 addr_spec=…)`, so a name like "Eve <eve@evil.example>, Ana" stays a (quoted) display name, and
-the Outbox's To cell must parse back to exactly one address. A Message-ID cell must hold one
+the Outbox's To cell must parse back to exactly one address. Neither, nor a Subject, may hold
+an encoded word ("=?utf-8?q?…?="): the email would show it decoded, other text than the sheet's. A Message-ID cell must hold one
 that sheetcrm made, and the attachment's file name is a plain one.
 """
 
@@ -38,6 +39,10 @@ class HeaderError(ValueError):
     """A header value that must not be sent."""
 
 
+class EncodedWordError(HeaderError):
+    """A name or To holding an encoded word ("=?utf-8?q?Bob?="), which would go out decoded."""
+
+
 class AddressError(HeaderError):
     """An address no message can go to: not valid as the SMTP session carries it (ASCII before
     the @-sign, no SMTPUTF8). `address` as given, `reason` why, in the current language."""
@@ -54,6 +59,10 @@ _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1b\x1f\x7f-\x9f]")
 # What sheetcrm's own Message-IDs look like (`message_id`): a cell may hold nothing else.
 _MESSAGE_ID = re.compile(r"<[A-Za-z0-9._-]{1,200}@[A-Za-z0-9.-]{1,253}>")
 _FILE_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,120}")
+# RFC 2047's encoded word ("=?utf-8?q?Bob?="): a mail reader, and the message built from it,
+# shows it decoded ("Bob"), so a name holding one would reach the customer as another name
+# than the cell's, one the person who approved the row could not read (base64 can say anything).
+_ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
 
 
 def check_header(name: str, value: str) -> str:
@@ -65,6 +74,20 @@ def check_header(name: str, value: str) -> str:
         char = f"U+{ord(m.group()):04X}"
         raise HeaderError(_("{name} contains the control character {char}: {value}", name=name, char=char,
                             value=quoted(value)))
+    return value
+
+
+def check_no_encoded_word(name: str, value: str) -> str:
+    """`value` unchanged, or EncodedWordError when it holds an RFC 2047 encoded word, naming what
+    a mail reader shows instead: the email would not show the text the sheet shows."""
+    if _ENCODED_WORD.search(value):
+        try:
+            shown = str(policy.default.header_factory("Subject", value))
+        except Exception:  # noqa: BLE001 - the parser's own failures: say the text as it is
+            shown = value
+        raise EncodedWordError(_("{name} holds {value}, which a mail program shows as {shown}: \"=?…?=\" is an "
+                                 "encoded word, and the email would not show what the sheet shows",
+                                 name=name, value=quoted(value), shown=quoted(shown)))
     return value
 
 
@@ -94,7 +117,8 @@ def _valid_address(name: str, display: str, addr: str) -> Address:
 def mailbox(display_name: str | None, addr_spec: str, name: str = "To") -> Address:
     """One recipient built from its parts (a contact's name and email cells). The name is only
     ever a display name: "Eve <eve@evil.example>, Ana" is quoted, never parsed as addresses."""
-    display = check_header(_("{name} display name", name=name), display_name or "")
+    label = _("{name} display name", name=name)
+    display = check_no_encoded_word(label, check_header(label, display_name or ""))
     return _valid_address(name, " ".join(display.split()), addr_spec)
 
 
@@ -155,8 +179,9 @@ def build_message(*, sender: str, to: str, subject: str, text: str, html: str | 
     msg["From"] = check_addresses("From", sender)
     # Named as the Outbox's columns are, in the team's language ("Para", "Asunto"): the reason
     # goes to a row's Error cell.
-    msg["To"] = check_mailbox("To", to, pgettext("email", "To"))
-    msg["Subject"] = check_header(_("Subject"), subject)
+    label = pgettext("email", "To")
+    msg["To"] = check_mailbox("To", check_no_encoded_word(label, check_header(label, to)), label)
+    msg["Subject"] = check_no_encoded_word(_("Subject"), check_header(_("Subject"), subject))
     msg["Message-ID"] = check_message_id(message_id)
     msg["Date"] = format_datetime(date)
     msg.set_content(text)

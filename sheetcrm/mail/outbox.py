@@ -64,23 +64,23 @@ from sheetcrm.cells import normalize_key
 from sheetcrm.config import Config, ConfigError, SmtpSettings
 from sheetcrm.crm.money import Rates
 from sheetcrm.crm.workflows import TemplateShelf
-from sheetcrm.i18n import NC_, N_, _, current, every_locale, in_locale, ngettext, using
+from sheetcrm.i18n import NC_, N_, _, current, every_locale, in_locale, ngettext, speaking_team, using
 from sheetcrm.mail.context import QuoteHeader, find_contact, find_opportunity, quote_context, quote_version, recipient
 from sheetcrm.mail.journal import Journal, JournalError, Ledger, stamp
-from sheetcrm.mail.message import AddressError, HeaderError, build_message, check_header, message_id
+from sheetcrm.mail.message import (AddressError, EncodedWordError, HeaderError, build_message, check_header,
+                                   check_no_encoded_word, message_id)
 from sheetcrm.mail.names import safe_stem
 from sheetcrm.mail.quotes import (ALREADY_VALIDATED, QuoteLines, QuoteResult, doubts_of, price_quote,
                                   products_with_errors, quote_number)
 from sheetcrm.mail.smtp import Outcome
-from sheetcrm.names import CRM_TABS
 from sheetcrm.mail.templates import TemplateError, Templates
 from sheetcrm.mail.workflow import email_context, is_workflow_row, origin, render_email
 from sheetcrm.owned import locate
 from sheetcrm.plan import owned_tab
 from sheetcrm.records import Opportunity
 from sheetcrm.report import Issue, column_letter
-from sheetcrm.schema import OUTBOX, SEQUENCES
-from sheetcrm.validate import Crm, named_by, read_crm, row_label
+from sheetcrm.schema import OUTBOX, SEQUENCES, TABS
+from sheetcrm.validate import Crm, named_by, read_crm, row_label, team_config
 from sheetcrm.workbook import CellValue, CellWrite, Plan, Snapshot, Workbook, WorkbookConflict, WorkbookError
 
 KEYS = ("id", "created", "opportunity", "to", "subject", "status", "message_id", "sent_at", "error", "quote",
@@ -304,6 +304,12 @@ class Desk:
     @classmethod
     def read(cls, snapshot: Snapshot, config: Config, crm: Crm | None = None,
              marks: dict[str, int] | None = None) -> "Desk":
+        """The Outbox and the CRM as `snapshot` holds them, under the team's config: in the
+        workbook's language when the config file sets none (`validate.team_config`), as a sync
+        reads it. Without it, `quote --queue`, `outbox send` and `outbox resend` run by someone
+        whose shell is English wrote English Status words, and sent an English quote email, in
+        a Spanish workbook that sync keeps in Spanish."""
+        config = team_config(snapshot, config)
         crm = crm or read_crm(snapshot, config)
         assert crm.inputs is not None  # Rates and the sequences, typed by the read
         if marks is None:
@@ -488,7 +494,10 @@ def _plan_queue(desk: Desk, opportunities: Iterable[Opportunity], plan: Plan, cr
     locale = desk.config.locale
     outbox = desk.outbox
     lines_table = desk.crm.tables.get("quote_lines")
-    lines_title = lines_table.title if lines_table is not None else CRM_TABS["quote_lines"]
+    # A tab not there yet is named as `sheetcrm init` would add it: in the team's language
+    # (the hint said "Quote Lines" in a Spanish sentence).
+    lines_title = (lines_table.title if lines_table is not None
+                   else desk.config.tab("quote_lines").title or TABS["quote_lines"].display_title(locale))
     for opp in opportunities:
         key = opp.id or opp.name
         result = desk.quote(opp)
@@ -530,12 +539,17 @@ def _plan_queue(desk: Desk, opportunities: Iterable[Opportunity], plan: Plan, cr
             result.problems.append(_opportunity_issue(
                 desk, opp, "contact", opp.contact, "unsafe_header",
                 _("The quote for {key} cannot be addressed: {error}", key=key, error=e),
+                _("Write the contact's First Name and Last Name as the customer should read them, without "
+                  "\"=?…?=\".") if isinstance(e, EncodedWordError) else
                 _("Remove the line break or control character from the contact's First Name, Last Name or Email.")))
         try:
-            check_header(_("The opportunity's name (the quote's Subject)"), opp.name or "")
+            label = _("The opportunity's name (the quote's Subject)")
+            check_no_encoded_word(label, check_header(label, opp.name or ""))
         except HeaderError as e:
-            result.problems.append(_opportunity_issue(desk, opp, "name", opp.name, "unsafe_header", str(e),
-                                                      _("Remove the line break or control character from the cell.")))
+            result.problems.append(_opportunity_issue(
+                desk, opp, "name", opp.name, "unsafe_header", str(e),
+                _("Write the name as the customer should read it, without \"=?…?=\".")
+                if isinstance(e, EncodedWordError) else _("Remove the line break or control character from the cell.")))
         if result.problems or result.quote is None or to is None:
             out.append(Queued(key, "blocked", problems=result.problems))
             continue
@@ -1069,8 +1083,9 @@ def send_outbox(book: Workbook, config: Config, settings: SmtpSettings, template
     `journal` defaults to the workbook's, beside its lock; `early` sends rows waiting for
     their Next Try now. Raises SetupError (after recording the rows) when a setting stops
     every send, and JournalError when the journal cannot be read. Everything it writes and
-    raises is in the config's language, whatever thread or command runs it."""
-    with using(config.locale):
+    raises is in the team's language, whatever thread or command runs it: the config's, else
+    the workbook's (`Desk.read`)."""
+    with speaking_team(config.locale):
         if journal is not None:
             return _send(book, config, settings, templates, transport, clock, token, journal, early)
         with Journal.beside_lock(book) as own:
@@ -1082,7 +1097,8 @@ def _send(book: Workbook, config: Config, settings: SmtpSettings, templates: Tem
           token: Callable[[], str], journal: Journal, early: bool) -> SendReport:
     report = SendReport()
     now = clock()
-    desk = Desk.read(book.read(), config)
+    desk = Desk.read(book.read(), config)  # settles the language spoken from here on (send_outbox)
+    config = desk.config  # the workbook's language when the config sets none
     report.unread = unread_statuses(desk.outbox, config.locale)
     restores, notes = plan_restores(desk, journal.ledger(), now)
     report.stuck = [r for r in desk.outbox.rows if r.status == "Sending" and r.text("id") not in notes]

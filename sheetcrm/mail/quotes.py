@@ -1,7 +1,9 @@
 """A quote's money: priced lines and totals, exact to the currency's minor unit. Pure.
 
 Every amount is a Decimal rounded ROUND_HALF_UP to the quote currency's minor unit (babel's
-currency digits: 2 for EUR and USD, 0 for JPY) at the point where a person would see it, so
+currency digits: 2 for EUR and USD, 0 for JPY; half up, as the euro's rounding rule says,
+Council Regulation (EC) 1103/97 art. 5, never Decimal's default half-even, which bills 0.125
+as 0.12) at the point where a person would see it, so
 the document adds up: each line's gross and net are rounded, and the totals are sums of the
 rounded line values; the tax is computed per rate, on that rate's base, and rounded once:
 
@@ -56,6 +58,7 @@ from sheetcrm.i18n import _
 from sheetcrm.names import CRM_TABS
 from sheetcrm.records import Opportunity, Product, QuoteLine
 from sheetcrm.report import Issue, column_letter
+from sheetcrm.schema import TABS, header_keys
 from sheetcrm.table import Table
 from sheetcrm.validate import match_key
 
@@ -277,6 +280,7 @@ class QuoteLines:
             if issue.severity == "error" and issue.tab == table.title and issue.row is not None:
                 out.errors.setdefault(issue.row, []).append(issue)
         out.doubts = doubts_of(table, issues)
+        _doubt_unread_duplicates(table, issues, out.doubts)
         col = table.header.fields.get("opportunity")
         seen: dict[tuple[str, str], Shared | None] = {}  # most lines name the same few deals and products
 
@@ -324,6 +328,42 @@ class QuoteLines:
     def shared_of(self, opportunity: Opportunity) -> list[tuple[QuoteLine, Shared]]:
         """The lines whose Opportunity names this deal and another (`shared`), in sheet order."""
         return self.shared.get(opportunity.row, []) if self.shared else []
+
+
+# Every name a column of Quote Lines is read under (its header, Spanish header and aliases).
+_LINE_HEADERS = frozenset(cells.normalize_key(n) for c in TABS["quote_lines"].columns
+                          for n in (c.header, c.header_es, *c.aliases))
+
+
+def _doubt_unread_duplicates(table: Table, issues: Iterable[Issue],
+                             doubts: dict[int, list[tuple[str, Issue]]]) -> None:
+    """A column of Quote Lines whose header repeats one read before it ("Discount" after
+    "Discount %", "Price" after "Unit Price") is not read (`duplicate_header`, at the header).
+    A line with a value in it means something by it (€100 off, this price) that its quote
+    does not charge: the cell is a doubt of the line (`doubts`, by sheet row), so its quote is
+    blocked at that cell like any cell the read only warned about."""
+    for issue in (*table.warnings, *issues):
+        if issue.code != "duplicate_header" or issue.tab != table.title or not issue.column \
+                or header_keys(issue.header or "")[1] not in _LINE_HEADERS:
+            continue  # a team's own column said twice ("Notes"): neither is read for the quote
+        col = _column_index(issue.column)
+        for row in table.rows:
+            raw = row.cells[col] if row.cells is not None and col < len(row.cells) else None
+            if cells.is_blank(raw) or any(d.code == "duplicate_header" and d.column == issue.column
+                                          for _f, d in doubts.get(row.row, ())):
+                continue
+            doubts.setdefault(row.row, []).append((issue.header or "", dataclasses.replace(
+                issue, row=row.row, value=raw,
+                message=_('{shown} is not read: its header, "{header}", names the same column as one before it, '
+                          'and only the first is read.', shown=cells.quoted(raw), header=issue.header))))
+
+
+def _column_index(letters: str) -> int:
+    """0-based: "A" -> 0, "AB" -> 27."""
+    n = 0
+    for c in letters:
+        n = n * 26 + ord(c) - 64
+    return n - 1
 
 
 def _row(line: QuoteLine) -> int:
@@ -518,6 +558,11 @@ def price_quote(opportunity: Opportunity, quote_lines: QuoteLines, products: Map
                           missing=missing),
                         _("Add {missing} to the Rates tab, or type this line's Unit Price in {currency}.",
                           missing=missing, currency=currency))
+        if unit is not None:
+            for problem_issue in _unread_cells(line, table, product, currency, rates.base,
+                                               opportunity.id or opportunity.name):
+                ok = False
+                result.problems.append(problem_issue)
         if ok and abs(line.quantity * unit) >= LIMIT:  # type: ignore[operator]
             ok = False
             problem(line.row, "quantity", line.quantity, "out_of_range",
@@ -550,6 +595,78 @@ def _guessed_currency(field_name: str, doubt: Issue) -> bool:
     cell, or a symbol guessed in one of its amounts, which gives the Currency a blank cell leaves
     (the only way an amount's symbol comes to mean a currency without an error)."""
     return field_name == "currency" or doubt.code in _CURRENCY_GUESSES
+
+
+# A line has no Tax Rate nor Currency of its own: it is taxed at its product's rate and priced in
+# its quote's currency. A team that adds such a column to Quote Lines means something by it (10 %
+# on this line, this price in GBP), and the quote charged otherwise with no word: the headers
+# (every name the Products column goes by) whose cells must agree with what the line is priced at.
+_UNREAD = {f: frozenset(cells.normalize_key(n) for c in TABS["products"].columns if c.field == f
+                        for n in (c.header, c.header_es, *c.aliases)) for f in ("tax_rate", "currency")}
+
+
+@lru_cache(maxsize=256)  # a tab's few headers, asked of every line
+def _unread_field(header: str) -> str | None:
+    key = header_keys(header)[1]
+    return next((f for f, names in _UNREAD.items() if key in names), None)
+
+
+def _as_rates(value: Any) -> set[Decimal]:
+    """The rates, in points, a cell of a team's own Tax Rate column may mean: 10 or 0.1 for
+    10 %, "10%" or "10 %" as text; none for anything else."""
+    if isinstance(value, Decimal):
+        return {value, value * 100}
+    out = set()
+    for locale in ("en", "es"):
+        for scale in ("points", "fraction"):
+            try:
+                if (points := cells.parse_percent(value, locale, scale)) is not None:
+                    out.add(points)
+            except cells.CellError:
+                pass
+    return out
+
+
+def _unread_cells(line: QuoteLine, table: Table | None, product: Product, currency: str, base: str,
+                  opportunity: str | None) -> list[Issue]:
+    """An `unread_line_cell` error at each cell of `line` under a column of the team's named as
+    a Products Tax Rate or Currency (`_UNREAD`) that says other than what the line is priced
+    with: a rate other than its product's (10 or 0.1 for 10 %), a currency other than its
+    quote's. A blank cell, or one that agrees, says nothing."""
+    if table is None or not table.header.custom:
+        return []
+    tax = product.tax_rate if product.tax_rate is not None else Decimal(0)
+    out = []
+    for header, col in table.header.custom.items():
+        field_name = _unread_field(header)
+        value = line.custom.get(header) if field_name else None
+        if value is None or (isinstance(value, str) and not value.strip()):
+            continue
+        if field_name == "tax_rate":
+            if tax in _as_rates(value):
+                continue
+            message = _("{header} {value} on this line is not read: a quote line is taxed at its product's Tax "
+                        "Rate, {rate} %, so the quote for {opportunity} is neither queued nor sent while they "
+                        "differ.", header=header, value=cells.quoted(value), rate=cells.show_number(tax),
+                        opportunity=opportunity)
+            hint = _("Set the Tax Rate of {sku} in Products (a quote line has no rate of its own), or clear this "
+                     "cell.", sku=cells.quoted(product.sku))
+        else:
+            try:
+                named = cells.parse_currency(value, base) if isinstance(value, str) else None
+            except cells.CellError:
+                named = None
+            if named == currency:
+                continue
+            message = _("{header} {value} on this line is not read: a quote line is priced in its quote's "
+                        "currency, {currency}, so the quote for {opportunity} is neither queued nor sent while "
+                        "they differ.", header=header, value=cells.quoted(value), currency=currency,
+                        opportunity=opportunity)
+            hint = _("Set the opportunity's Currency, or type the line's Unit Price in {currency} and clear this "
+                     "cell.", currency=currency)
+        out.append(Issue("error", table.title, line.row, column_letter(col + 1), header, value, "unread_line_cell",
+                         message, hint))
+    return out
 
 
 def _convert(amount: Decimal, source: str, target: str, rates: Rates) -> Decimal | None:

@@ -154,6 +154,7 @@ class SyncContext:
         plan.deletes.extend(new.deletes)
         plan.mark_owned.extend(t for t in new.mark_owned if t not in plan.mark_owned)
         plan.hide.extend(t for t in new.hide if t not in plan.hide)
+        plan.counters = plan.counters or new.counters
 
 
 class Step(Protocol):

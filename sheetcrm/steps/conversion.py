@@ -297,6 +297,7 @@ class _Amounts:
         self.deal_currency = deals is None or "currency" in deals.header.fields
         self.deals_title = deals.title if deals is not None else ""
         self.amount_col = header.fields.get("amount")
+        self.currency_col = header.fields.get("currency")
         # A Budget the config types as something else than a number (text, a list of sizes) is no amount.
         typed = {normalize_key(name): kind.type for name, kind in ctx.config.tab("leads").custom_fields.items()}
         self.budget: tuple[str, int] | None = None  # the Budget column's header and column
@@ -337,6 +338,13 @@ class _Amounts:
         """(the deal's currency, None) or (None, why the cell is doubted)."""
         theirs = self._theirs(row)
         shown = cells.quoted(raw)
+        # A Currency cell holding a symbol of several currencies ("$" in a EUR team) is read as
+        # its usual one with a symbol_guess warning at the lead; copied, the deal's Currency was
+        # that guess written as a plain code, unsaid from then on.
+        typed = _cell(row, self.currency_col) if self.currency_col is not None else None
+        meanings = cells.SYMBOL_CURRENCIES.get(typed.strip(), ()) if isinstance(typed, str) else ()
+        if theirs is not None and len(meanings) > 1 and theirs != self.base:
+            return None, _(_UNSURE, shown=cells.quoted(typed), codes=", ".join(meanings))
         code = theirs
         if priced is not None and (priced.currency is not None or priced.symbol is not None):
             code, symbol = priced.currency, priced.symbol

@@ -132,6 +132,10 @@ def _readable(ctx: SyncContext, key: str, said: list[Issue]) -> list[Any]:
     table = ctx.crm.tables.get(key)
     if table is None:
         return []
+    if any(c.required and c.field not in table.header.fields for c in table.spec.columns):
+        # Its `missing_column` error already says no row is read; listing the rows would name
+        # them by the IDs this sync hands out, as if they held them (validate.left_out).
+        return []
     out, unread = [], []
     for row in table.rows:
         record = row.record if row.record is not None else row.target

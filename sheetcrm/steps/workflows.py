@@ -682,8 +682,11 @@ def _raw_id(row: Row) -> CellValue:
 
 def _log(ctx: SyncContext, part: StepResult, fired: Fired, anchors: dict[int, Anchor]) -> None:
     tabs = ctx.crm.inputs.workflows  # type: ignore[union-attr]
+    counted: set[str] = set()
     for e in fired.outcome.log:  # rule IDs spelt as the Workflows tab spells them now
-        if e.result == "done":
+        # A Log row a person copied is one firing still: its key says so.
+        if e.result == "done" and e.key not in counted:
+            counted.add(e.key)
             fired.counts[e.rule] = fired.counts.get(e.rule, 0) + 1
     new_rows: list[tuple[list[Any], Anchor | None]] = []
     for f in fired.outcome.firings:

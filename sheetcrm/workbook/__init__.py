@@ -289,6 +289,12 @@ class Plan:
     # code `formats` wants now (a base currency or language changed since); any other is a
     # person's and stays. Like the formats, never a reason to write.
     own_formats: frozenset[str] = frozenset()
+    # sheetcrm's tab of sequence marks (`_sheetcrm`) when the plan writes it, i.e. moves an ID,
+    # quote or Outbox number forward: the write lands only if no other writer (another
+    # machine's sync) wrote since the read the plan was made from, else it raises
+    # WorkbookConflict and nothing lands, so two syncs never hand out one number
+    # (docs/concurrency.md, "Two syncs at once"). Never a reason to write.
+    counters: str | None = None
 
     def __bool__(self) -> bool:
         return bool(self.new_tabs or self.writes or self.mark_owned or self.replacements or self.deletes)

@@ -125,6 +125,7 @@ import dataclasses
 import json
 import os
 import random
+import secrets
 import re
 import time
 from dataclasses import dataclass, field
@@ -143,8 +144,8 @@ from sheetcrm.cells import quoted, show_number, typed_order
 from sheetcrm.i18n import N_, _, ngettext
 
 from .numformat import format_currency, is_digits_format, is_time_format, show_digits, show_time
-from . import (SERIAL_EPOCH, CellValue, CellWrite, Chart, ColumnFormat, Grid, Guide, Plan, Snapshot, WorkbookError,
-               WriteResult, blanks_to_none, drop_orphans, cell_key, holding, holds_target, keyed, landing, same_value,
+from . import (SERIAL_EPOCH, CellValue, CellWrite, Chart, ColumnFormat, Grid, Guide, Plan, Snapshot, WorkbookConflict,
+               WorkbookError, WriteResult, blanks_to_none, drop_orphans, cell_key, holding, holds_target, keyed, landing, same_value,
                serial_number, share_text)
 
 MAX_PAYLOAD = 2_000_000  # Google's recommended maximum for one request body
@@ -190,6 +191,17 @@ CHART_KEY = "sheetcrm.chart"
 # the formats set, the rows they reached and a hash of the codes alone, "<hash>:<rows>:<codes>"
 # (see `_format_requests`; a mark from before has no codes part).
 FORMAT_KEY = "sheetcrm.format"
+# On the tab of sequence marks (`Plan.counters`): the write generation of those marks, as the
+# metadata's ID. A write that moves them creates the next ID in its atomic batch, and Google
+# refuses an ID that exists: of two syncs made from one read, the second's batch fails whole
+# (docs/concurrency.md, "Two syncs at once"). The value is the writing attempt's own token, so a
+# retried batch whose answer was lost knows its own generation from another writer's.
+COUNTER_KEY = "sheetcrm.counter"
+# Above every ID `_fresh_id` picks, so no other mark of sheetcrm's takes a generation's ID.
+COUNTER_BASE = 2_000_000_000
+# Earlier generations kept: a sync whose read is older than this many writes elsewhere could
+# take an ID that was freed again (never seen: a sync writes seconds after it reads).
+COUNTER_KEEP = 32
 PIXELS_PER_CHAR = 7    # Sheets' default font (Arial 10) is about 7 pixels a character
 DEFAULT_PIXELS = 100   # a column's width until someone sets one
 PROTECTION = "sheetcrm: computed columns"  # not for people: how sheetcrm knows its own protections
@@ -460,15 +472,16 @@ class _Sheet:
     locked: list[tuple[_Box, list[_Box], str]] = field(default_factory=list)
     marks: dict[int, str] = field(default_factory=dict)       # metadataId -> guide hash, sheetcrm's only
     owned: dict[int, str] = field(default_factory=dict)       # metadataId -> OWNED_KEY's value
-    drawn: set[int] = field(default_factory=set)             # chartIds CHART_KEY names (sheetcrm's charts)
+    drawn: dict[int, int] = field(default_factory=dict)      # metadataId -> the chartId CHART_KEY names
     merges: list[tuple[int, int, int, int]] = field(default_factory=list)  # as Grid.merges
     formats: dict[int, tuple[int, str]] = field(default_factory=dict)  # 0-based column -> (metadataId, value)
     widths: dict[int, int] = field(default_factory=dict)               # 0-based column -> pixels
     hold: holding.Hold | None = None  # a holding tab of a merge's removed rows (`holding`)
     hidden: bool = False
+    counters: dict[int, str] = field(default_factory=dict)   # metadataId -> COUNTER_KEY's value
 
     def ids(self) -> set[int]:
-        return {self.sheet_id, *self.charts, *self.protected, *self.marks, *self.owned,
+        return {self.sheet_id, *self.charts, *self.protected, *self.marks, *self.owned, *self.counters, *self.drawn,
                 *(mid for mid, _ in self.formats.values())}
 
 
@@ -518,6 +531,11 @@ class GoogleSheetsWorkbook:
         self._own_heads: dict[tuple[str, int], CellValue] = {}
         self._warnings: list[str] = []  # the WriteResult's, while a write runs
         self._plan: Plan | None = None  # the plan the running write applies (`_gone_or_error`)
+        # The sequence marks' generations as the last read saw them (tab -> metadataId -> token),
+        # moved along by this object's own writes; and the running write's generation
+        # (tab, metadataId, token) once its batch carries one.
+        self._counted: dict[str, dict[int, str]] | None = None
+        self._counter: tuple[str, int, str] | None = None
         # Outbox row writes of a write that ended before its read-back though a batch of it may
         # have landed (an answer lost, then Google gone): each with the re-read from before it
         # was sent. The next write's read-back puts back what they misplaced (`_verify`).
@@ -545,6 +563,9 @@ class GoogleSheetsWorkbook:
 
     def read(self) -> Snapshot:
         self._open()
+        # The generations of the sequence marks this read saw: a plan made from it may write
+        # them only as their next generation (`_counter_requests`).
+        self._counted = {title: dict(sheet.counters) for title, sheet in self._sheets.items()}
         for attempt in range(READ_ATTEMPTS):
             try:
                 tabs = self._read_tabs()
@@ -642,6 +663,7 @@ class GoogleSheetsWorkbook:
         tried: dict[tuple, keyed.RowWrite] = {}
         plan, retyped = _retyped(plan)
         self._sent, self._prior, self._plan = False, None, plan
+        self._counter = None
         try:
             result = self._attempts(plan, policy, tried)
             # Those writes are the replacements' cells: said as references moved, not as cells written.
@@ -688,6 +710,10 @@ class GoogleSheetsWorkbook:
                 self._sent = True
                 # The holds, their copies and the deletes land in one atomic part.
                 changed = self._send(requests_, keep=sum(3 + len(h.rows) for h in self._holds) + len(self._deletes))
+                if self._counter is not None and self._counted is not None:
+                    title, mid, token = self._counter
+                    kept = {i: v for i, v in self._counted.get(title, {}).items() if i > mid - COUNTER_KEEP}
+                    self._counted[title] = {**kept, mid: token}
                 titles = {sheet.sheet_id: title for title, sheet in self._sheets.items()}
                 result.replaced = {titles[i]: n for i, n in changed.items() if n and i in titles}
             except _TabGone:
@@ -767,8 +793,10 @@ class GoogleSheetsWorkbook:
                        if m.get("metadataKey") == GUIDE_KEY},
                 owned={m["metadataId"]: m.get("metadataValue", "") for m in sheet.get("developerMetadata", [])
                        if m.get("metadataKey") == OWNED_KEY},
-                drawn={int(m["metadataValue"]) for m in sheet.get("developerMetadata", [])
+                drawn={m["metadataId"]: int(m["metadataValue"]) for m in sheet.get("developerMetadata", [])
                        if m.get("metadataKey") == CHART_KEY and str(m.get("metadataValue", "")).isdigit()},
+                counters={m["metadataId"]: m.get("metadataValue", "") for m in sheet.get("developerMetadata", [])
+                          if m.get("metadataKey") == COUNTER_KEY},
                 merges=[_block(m) for m in sheet.get("merges", [])], hidden=bool(props.get("hidden")))
             intent = next((m.get("metadataValue", "") for m in sheet.get("developerMetadata", [])
                            if m.get("metadataKey") == holding.HOLD_KEY), None)
@@ -912,6 +940,8 @@ class GoogleSheetsWorkbook:
                 "range": {"sheetId": sheet_id, "startRowIndex": 0, "endRowIndex": 1},
                 "cell": {"userEnteredFormat": {"textFormat": {"bold": True}}},
                 "fields": "userEnteredFormat.textFormat.bold"}})
+        # Right after the tabs it may need, so it lands in the batch's first (atomic) part.
+        out.extend(self._counter_requests(plan, sheets))
         for title, (rows, cols) in need.items():
             sheet = sheets[title]
             if title in self._sheets and (rows > sheet.rows or cols > sheet.cols):
@@ -947,7 +977,7 @@ class GoogleSheetsWorkbook:
             if sheet is None or chart.last_row < chart.first_row:
                 continue
             for chart_id, spec in sheet.specs.items():
-                if not sheet.owned and chart_id not in sheet.drawn:
+                if not sheet.owned and chart_id not in sheet.drawn.values():
                     continue
                 if sheet.charts.get(chart_id) == chart.title and (fitted := _fitted_spec(spec, chart, sheet.sheet_id)):
                     out.append({"updateChartSpec": {"chartId": chart_id, "spec": fitted}})
@@ -1377,9 +1407,26 @@ class GoogleSheetsWorkbook:
         now = self._sheet_ids()
         if any(title in was and now.get(title) != was[title] for title in tabs):
             return _TabGone()
+        if self._written_since(plan, was):
+            return WorkbookConflict(_("{book}: another sync wrote to it while this one was working on it; "
+                                      "nothing was written", book=self.describe()))
         if PROTECTED_TEXT in (e.error.get("message", "") if isinstance(e.error, dict) else ""):
             return self._protected(plan, tabs) or self._error(e)
         return self._error(e)
+
+    def _written_since(self, plan: Plan, was: dict[str, int]) -> bool:
+        """Whether another writer got in between the read `plan` was made from and its batch
+        (which Google refused): a newer generation of the sequence marks than the read saw and
+        not this write's own, or a tab the plan adds that another writer added meanwhile. The
+        tab list was just read again."""
+        if any(title in self._sheets and title not in was for title in plan.new_tabs):
+            return True
+        if self._counter is None or self._counted is None:
+            return False
+        title, _mid, token = self._counter
+        sheet = self._sheets.get(title)
+        seen = self._counted.get(title, {})
+        return sheet is not None and any(i not in seen and v != token for i, v in sheet.counters.items())
 
     def _protected(self, plan: Plan, tabs: set[str]) -> WorkbookError | None:
         """The line for a batch Google refused whole because it wrote into a range protected
@@ -1409,12 +1456,37 @@ class GoogleSheetsWorkbook:
     def _already_applied(self, e: APIError, part: list[dict]) -> bool:
         """After a lost response, the retry of a batch that added tabs, charts or guides fails
         on their names or IDs. Batches are atomic, so finding the IDs this batch chose proves
-        it committed."""
+        it committed. A generation of the sequence marks proves it only when it carries this
+        write's token: another writer may have taken that ID (`_counter_requests`)."""
         added = {_added_id(r) for r in part} - {None}
         if e.response.status_code != 400 or not added:
             return False
         self._open()
+        if self._counter is not None and self._counter[1] in added:
+            title, mid, token = self._counter
+            sheet = self._sheets.get(title)
+            if sheet is None or sheet.counters.get(mid) != token:
+                return False
         return added <= {i for s in self._sheets.values() for i in s.ids()}
+
+    def _counter_requests(self, plan: Plan, sheets: dict[str, _Sheet]) -> list[dict]:
+        """The requests that make this batch the next generation of the sequence marks
+        (`Plan.counters`, `COUNTER_KEY`): create the generation after the newest the read saw,
+        which Google refuses whole when another writer created it since; and delete those
+        `COUNTER_KEEP` older. None when the plan moves no mark, or was made from no read."""
+        title = plan.counters
+        if title is None or self._counted is None or title not in sheets:
+            return []
+        seen = self._counted.get(title, {})
+        if self._counter is None:
+            self._counter = (title, max(seen, default=COUNTER_BASE) + 1, secrets.token_hex(8))
+        _, mid, token = self._counter
+        out: list[dict] = [{"createDeveloperMetadata": {"developerMetadata": {
+            "metadataId": mid, "metadataKey": COUNTER_KEY, "metadataValue": token,
+            "location": {"sheetId": sheets[title].sheet_id}, "visibility": "DOCUMENT"}}}]
+        out.extend({"deleteDeveloperMetadata": {"dataFilter": {"developerMetadataLookup": {"metadataId": old}}}}
+                   for old in sorted(seen) if old <= mid - COUNTER_KEEP)
+        return out
 
 
 _Columns = dict[tuple[str, int], list[Any]]  # (tab, 1-based column) -> its cells from row 1 down

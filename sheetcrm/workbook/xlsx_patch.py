@@ -1464,7 +1464,7 @@ _CNVPR_NAME = re.compile(rb'(<(?:\w+:)?cNvPr\b[^>]*?\bname=")([^"]*)(")')
 # it): on a team's tab, where the chart sits among the person's, it is how `fit_chart_ranges`
 # knows the chart is sheetcrm's to move. A rebuild through openpyxl names charts anew ("Chart 1"),
 # so a chart drawn on a team's tab before a rebuild stays where it was drawn.
-DRAWN_NAME = "sheetcrm chart"
+DRAWN_NAME = "sheetcrm chart"  # not for people: a name sheetcrm finds its charts by
 
 
 def _drawn_charts(drawing_xml: bytes) -> set[str]:

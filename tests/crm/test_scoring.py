@@ -352,6 +352,45 @@ def test_a_status_rule_naming_no_status_is_a_config_error_that_lists_the_statuse
                            "scoring": {"rules": [rule("Status", "in", values=["New", "Attempted"])]}})
 
 
+def test_a_contains_or_regex_rule_on_the_status_finds_its_text_in_every_word_of_the_status():
+    # It looked in the English name alone: "Status contains Contactad" gave no lead its points,
+    # however the Status cells were typed, while `equals "Contactado"` gave them to every
+    # Contacted lead. It sees every word of the lead's status, the cell's own among them.
+    from sheetcrm.records import lead_status_choices
+
+    config = Config.model_validate({"lead_statuses": {"Contacted": ["Llamado"]}, "scoring": {
+        "base": 0, "engagement": {}, "rules": [rule("Estado", "contains", 10, value="Contactad"),
+                                               rule("Status", "regex", 5, value="^llam")]}})
+    read = parse_context(config)
+    leads = [Lead.model_validate({"id": f"LEAD-{i}", "last_name": "Doe", "status": word}, context=read)
+             for i, word in enumerate(["Contacted", "Contactada", "Llamado", "Nuevo", "Convertido"])]
+    result = score_leads(leads, [], config.scoring, AS_OF, statuses=lead_status_choices(config.lead_statuses))
+    assert [s.score for s in result.scores.values()] == [15, 15, 15, 0, 0]
+    assert result.scores["LEAD-0"].why == "Estado contains Contactad +10; Status matches \"llam\" +5"
+    # A built-in word's match is named as the word is spelt.
+    assert one(lead(status="Qualified"), settings(rule("Status", "regex", 4, value="^cualif"))).why == \
+        'Status matches "Cualif" +4'
+
+
+def test_a_contains_or_regex_rule_no_status_word_matches_is_a_config_error():
+    for op, kw in (("contains", {"values": ["Contact", "Contactd"]}), ("regex", {"value": "^qualy"}),
+                   ("contains", {"value": "cualif", "whole_words": True})):
+        with pytest.raises(ValidationError) as e:
+            Config.model_validate({"scoring": {"rules": [rule("Status", op, **kw)]}})
+        assert f'rule 1 on "Status" ({op}): ' in str(e.value) and "is in no word of a lead status" in str(e.value)
+    Config.model_validate({"lead_statuses": {"Contacted": ["Attempted"]},
+                           "scoring": {"rules": [rule("Status", "regex", value="^attempt")]}})
+
+
+def test_an_equals_rule_whose_value_names_a_currency_is_a_config_error():
+    # `Budget = "5000 EUR"` compared the cell, in the base currency, with 5000: the EUR was dropped.
+    for op, kw in (("equals", {"value": "5000 EUR"}), ("in", {"values": [100, "€1.200"]})):
+        with pytest.raises(ValidationError) as e:
+            Config.model_validate({"scoring": {"rules": [rule("Amount", op, **kw)]}})
+        assert "names a currency, and a rule compares amounts in the base currency" in str(e.value)
+    Config.model_validate({"scoring": {"rules": [rule("Currency", "equals", value="EUR")]}})
+
+
 def test_a_money_rule_compares_amounts_in_the_base_currency_as_conditions_do():
     # "Budget ≥ 1000" gave its points to a "5000 MXN" budget (250 USD) and not to "900 EUR"
     # (1080 USD): the amount was compared as written, whatever its currency.

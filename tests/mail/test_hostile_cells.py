@@ -135,6 +135,39 @@ def test_a_to_cell_must_hold_exactly_one_address(tmp_path, server, to_cell):
     assert outbox_rows(book)[0]["status"] == "Failed"
 
 
+def test_an_encoded_word_in_a_name_to_or_subject_is_never_sent_decoded(tmp_path, server):
+    # A contact's name holding an RFC 2047 encoded word ("=?utf-8?b?Sm9zw6k=?=" for "José",
+    # pasted from a raw header) was written to To as typed and went out decoded: the customer
+    # got "José Ñúñez", a name neither the Contacts tab nor the approved To cell showed (and a
+    # base64 word can say anything). The quote is blocked at the deal's Contact cell instead.
+    tabs = crm_tabs()
+    tabs["Contacts"][1][2:4] = ["=?utf-8?b?Sm9zw6k=?=", "Ñúñez"]
+    tabs["Opportunities"][1][1] = "Renewal =?utf-8?b?RnJlZSBpUGhvbmU=?="  # the Subject: "Renewal Free iPhone"
+    book = xlsx_book(tmp_path, tabs)
+    outcome = sync(book, config(), as_of=AS_OF)
+    assert "Outbox" not in book.read().tabs
+    name, subject = [i for i in outcome.crm.report.issues if i.code == "unsafe_header"]
+    assert (name.tab, name.row, name.header) == ("Opportunities", 2, "Contact")
+    assert '"=?utf-8?b?Sm9zw6k=?= Ñúñez", which a mail program shows as "José Ñúñez"' in name.message
+    assert (subject.tab, subject.row, subject.header) == ("Opportunities", 2, "Name")
+    assert 'shows as "Renewal Free iPhone"' in subject.message
+    assert "=?…?=" in name.hint and "=?…?=" in subject.hint
+    # A To cell edited to hold one fails its row at send time: no message leaves.
+    (tmp_path / "two").mkdir()
+    book = queued_and_approved(lambda t: xlsx_book(tmp_path / "two", t))
+    set_cell(book, "To", "=?utf-8?q?Eve_=3Ceve=40evil=2Eexample=3E?= <ana@example.com>")
+    assert send(book, server).failed == ["OUT-0001"]
+    assert server.inbox.messages == [] and server.inbox.envelopes == []
+    [row] = outbox_rows(book)
+    assert row["status"] == "Failed" and 'shows as "Eve <eve@evil.example> <ana@example.com>"' in row["error"]
+    # So does a Subject cell edited to hold one.
+    set_cell(book, "To", "Ana Pérez <ana@example.com>")
+    set_cell(book, "Subject", "Quote =?utf-8?b?RnJlZSBpUGhvbmU=?=")
+    set_cell(book, "Status", "Approved")
+    assert send(book, server).failed == ["OUT-0001"] and server.inbox.messages == []
+    assert 'shows as "Quote Free iPhone"' in outbox_rows(book)[0]["error"]
+
+
 @pytest.fixture
 def google(monkeypatch):
     """Books on the Sheets emulator: unlike an .xlsx file (its writer drops them), a Google

@@ -277,3 +277,65 @@ def test_a_dollar_read_as_the_base_currency_blocks_no_line_and_names_no_other_cu
     desk = Desk.read(book.read(), Config(currency="USD"))
     quotes = [desk.quote(find_opportunity(desk.crm, d)).quote for d in ("OPP-0001", "OPP-0002")]
     assert [(q.currency, str(q.totals.net)) for q in quotes] == [("USD", "500.00"), ("USD", "610.00")]
+
+
+def test_a_blank_tax_rate_among_taxed_products_blocks_the_quotes_that_price_from_it(tmp_path):
+    # A Tax Rate left blank read as 0 % with no word: Support (among 21 % products) went out on a
+    # quote with no tax at all, the total short by its 10 %, and the Validation tab said nothing.
+    tabs = crm_tabs(Products=[["SKU", "Name", "Unit Price", "Currency", "Tax Rate"],
+                              ["P1", "Licence", 1000.5, "EUR", 21], ["P2", "Support", 99.99, "EUR", None]])
+    book = xlsx_book(tmp_path, tabs)
+    sync(book, config(), as_of=AS_OF)
+    assert "Outbox" not in book.read().tabs
+    [said] = _validation(book, "blank_tax_rate")
+    assert (said[0], said[1], said[2], said[3], said[4]) == ("warning", "Products", 3, "E", "Tax Rate")
+    assert said[7] == ('The Tax Rate of "P2" is blank, which reads as 0 % (no tax), while other products have one '
+                       '(P1: 21 %): it may have been forgotten.')
+    assert _blocks(book) == [("error", "Quote Lines", 3, "B", "P2")]
+    assert "Products!E3 (Tax Rate)" in _validation(book, "unsure_quote_cell")[0][7]
+    # Written 0 %, it is a product with no tax, and the quote goes out without it.
+    set_cell(book, "Tax Rate", 0, row=3, tab="Products")
+    sync(book, config(), as_of=AS_OF)
+    assert _validation(book, "blank_tax_rate") == [] and _blocks(book) == []
+    desk = Desk.read(book.read(), config())
+    quote = desk.quote(find_opportunity(desk.crm, "OPP-0001")).quote
+    assert [(b.rate_pct, str(b.base)) for b in quote.totals.taxes] == [(21, "1800.90")]
+    assert [r["opportunity"] for r in outbox_rows(book)] == ["OPP-0001"]
+    # A team that charges no tax leaves the column blank: with no product taxed, nothing to doubt.
+    set_cell(book, "Tax Rate", "", row=2, tab="Products")
+    set_cell(book, "Tax Rate", "", row=3, tab="Products")
+    sync(book, config(), as_of=AS_OF)
+    assert _validation(book, "blank_tax_rate") == [] and _blocks(book) == []
+    assert [r["opportunity"] for r in outbox_rows(book)] == ["OPP-0001", "OPP-0001"]  # the untaxed version
+
+
+def test_a_column_of_quote_lines_sheetcrm_does_not_read_blocks_the_quote_where_a_line_says_otherwise(tmp_path):
+    # A line has no Tax Rate nor Currency of its own: a team's "Tax Rate" 10 on a line of a 21 %
+    # product, or "Currency" GBP beside a Unit Price of 4,000 on a quote in EUR, was ignored with
+    # no word, and the quote charged 21 % and €4,000. "Discount" names the Discount % column too,
+    # so a second column headed so is not read: the line's €100 off was dropped with only a
+    # warning at the header, and the quote charged the full price.
+    lines = [["Opportunity", "SKU", "Quantity", "Unit Price", "Discount %", "Tax Rate", "Currency", "Discount",
+              "Notes", "Notes"],  # a team's own column twice: neither is read for the quote, so nothing is lost
+             ["OPP-0001", "P1", 2, "", 10, 10, "", "", "", "rush"], ["OPP-0001", "P2", 3, 4000, "", "", "GBP", 100],
+             ["OPP-0001", "P2", 1, "", "", 0.1, "eur", ""],  # agree: 10 % as a fraction, the quote's currency,
+             ["OPP-0001", "P1", 1, "", "", "21 %", "€", ""]]  # 21 % as text, its symbol
+    book = xlsx_book(tmp_path, crm_tabs(**{"Quote Lines": lines}))
+    sync(book, config(), as_of=AS_OF)
+    assert "Outbox" not in book.read().tabs
+    assert _blocks(book, "unread_line_cell") == [("error", "Quote Lines", 2, "F", "10"),
+                                                 ("error", "Quote Lines", 3, "G", "GBP")]
+    first, second = _validation(book, "unread_line_cell")
+    assert first[7] == ('Tax Rate "10" on this line is not read: a quote line is taxed at its product\'s Tax Rate, '
+                        '21 %, so the quote for OPP-0001 is neither queued nor sent while they differ.')
+    assert "priced in its quote's currency, EUR" in second[7]
+    assert _blocks(book) == [("error", "Quote Lines", 3, "H", "100")]
+    assert _validation(book, "unsure_quote_cell")[0][7] == (
+        'The quote for OPP-0001 is neither queued nor sent while this cell may mean something else: "100" is not '
+        'read: its header, "Discount", names the same column as one before it, and only the first is read.')
+    set_cell(book, "Tax Rate", 21, row=2, tab="Quote Lines")
+    set_cell(book, "Currency", "", row=3, tab="Quote Lines")
+    set_cell(book, "Discount", "", row=3, tab="Quote Lines")
+    sync(book, config(), as_of=AS_OF)
+    assert _blocks(book, "unread_line_cell") == [] and _blocks(book) == []
+    assert [r["opportunity"] for r in outbox_rows(book)] == ["OPP-0001"]

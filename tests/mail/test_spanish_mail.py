@@ -167,3 +167,27 @@ def test_a_spanish_rows_error_names_its_columns_as_the_team_reads_them(tmp_path,
     assert row.text("status") == "Fallido" and not server.inbox.messages
     assert row.text("error").startswith("Para debe contener exactamente una dirección válida"), row.text("error")
     assert "To " not in row.text("error")
+
+
+def test_a_spanish_workbook_with_no_locale_gets_its_quote_sent_in_spanish_from_an_english_shell(tmp_path, server,
+                                                                                                monkeypatch):
+    """Kind: the workbook's language (its CRM tabs' titles, as the config sets none) decided what
+    `sync` wrote, but `outbox send` read the workbook under the environment's: a Spanish team's
+    server with an English shell sent the customer an English quote (English words, $1,234.50
+    money) under the Spanish subject sync had queued, and wrote Sent and an Email activity in
+    English into the Spanish tabs."""
+    monkeypatch.setenv("SHEETCRM_LANG", "en")
+    spanish = {"Accounts": "Cuentas", "Contacts": "Contactos", "Opportunities": "Oportunidades",
+               "Products": "Productos", "Quote Lines": "Líneas de presupuesto", "Activities": "Actividades"}
+    book = xlsx_book(tmp_path, {spanish[title]: rows for title, rows in crm_tabs().items()})
+    sync(book, config(), as_of=AS_OF)
+    approve(book, "es", "Aprobado")
+    report = send(book, server, cfg=config())
+    assert report.sent == ["OUT-0001"]
+    [msg] = server.inbox.messages
+    assert msg["Subject"] == "Presupuesto Q-2026-0001 – Expansion"
+    text = msg.get_body(("plain",)).get_content()
+    assert "Le enviamos el presupuesto Q-2026-0001" in text and "Total: 2.509,06\xa0€" in text, text
+    [row] = read_outbox(book.read(), "es").rows
+    assert row.text("status") == "Enviado"
+    assert book.read().tabs["Actividades"].rows[-1][2] == "Correo"
