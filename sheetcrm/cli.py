@@ -345,7 +345,7 @@ def _warnings_in_one_line() -> None:
 @IGNORE_LOCK
 @user_errors
 def init(target: Target) -> None:
-    from sheetcrm.starter import crm_language, example_config, existing_tabs, init_workbook
+    from sheetcrm.starter import crm_language, example_config, existing_tabs, init_workbook, named_currencies
 
     config, book = target.open()
     # The locks first: a refused init writes nothing, not even the config.
@@ -364,7 +364,7 @@ def init(target: Target) -> None:
         language = crm_language(snapshot, config)
         with using(language or team):
             text = example_config(target.workbook, target.spreadsheet, target.credentials, language=language,
-                                  locale=team)
+                                  locale=team, currencies=named_currencies(snapshot, config) if language else ())
         with _pending_file(Path(CONFIG_FILE), text) as pending:
             result, headed = init_workbook(book, load(str(pending)), snapshot)
         echo(_("wrote {file} (every setting is optional)", file=CONFIG_FILE))
@@ -1117,7 +1117,8 @@ def serve(target: Target, host: str, port: int) -> None:
     try:
         from sheetcrm.intake.web import SECRET_ENV, Drainer, WebServer, make_app
     except ImportError:
-        _fail(_("sheetcrm serve needs the web extra: pip install 'sheetcrm[web]'"))
+        _fail(_("sheetcrm serve needs the web extra: pip install '.[web]' in sheetcrm's folder (the clone it was "
+                "installed from), or pip install 'sheetcrm[web]'"))
     from sheetcrm.intake.queue import WebQueue
 
     config, book = target.open()
@@ -1129,6 +1130,11 @@ def serve(target: Target, host: str, port: int) -> None:
             _fail(_("cannot serve on {host}:{port}: {error}", host=host, port=port, error=os_problem(e)))
         # The queue drains in this process, under the workbook's lock per round (docs/leads.md).
         drainer = Drainer(book, config, queue, config.serve.sync_every).start()
+        # A person who starts it sees where to point the form, as `sheetcrm emulator` says its
+        # address; uvicorn's own lines are off (log_level="warning"), so it said nothing at all.
+        url, seconds = "http://" + server.address + "/leads", format(config.serve.sync_every, "g")
+        echo(_("accepting website form posts at POST {url}: they are added to {workbook} as leads every "
+               "{seconds} s and when it stops (Ctrl-C)", url=url, workbook=book.describe(), seconds=seconds))
         try:
             server.run()
         finally:
@@ -1348,7 +1354,8 @@ def _warehouse_module() -> Any:
         from sheetcrm.warehouse import mirror
     except ImportError as e:
         _fail(_("the [warehouse] section needs the warehouse extra ({module} is missing): "
-                "pip install 'sheetcrm[warehouse]'", module=e.name or e))
+                "pip install '.[warehouse]' in sheetcrm's folder (the clone it was installed from), or pip "
+                "install 'sheetcrm[warehouse]'", module=e.name or e))
     return mirror
 
 

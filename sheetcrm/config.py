@@ -661,6 +661,10 @@ forecast_months = 6
 # The month the fiscal year starts (1 = January): the Dashboard's quarters count from it.
 # fiscal_year_start = 2
 
+# A folder of quote templates (`sheetcrm quote`) that override templates/quote.html.j2 etc. by
+# file name. A top-level key: uncommented below a [section] it would be that section's.
+# templates = "my-templates"
+
 [validation]
 max_issues = 1000   # the report is marked partial past this many issues
 
@@ -729,7 +733,7 @@ aliases = ["Lost", "Perdida", "Perdido", "Cerrada perdida", "Cerrado perdido", "
 
 # Quotes by email (`sheetcrm quote`, `sheetcrm outbox send`). $SHEETCRM_SMTP_HOST, _PORT,
 # _USER, _PASSWORD, _FROM and _SECURITY win over these; keep the password in the environment.
-# templates = "my-templates"   # overrides templates/quote.html.j2 etc. by file name
+# The quote's templates folder is `templates`, at the top of this file.
 # [smtp]
 # host = "smtp.example.com"
 # port = 587

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import json
+from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 from sheetcrm import cells, demo
@@ -14,7 +16,7 @@ from sheetcrm.ids import read_sequences
 from sheetcrm.owned import owned_title
 from sheetcrm.plan import tab_writes
 from sheetcrm.schema import OWNED_TABS, SEQUENCES, TABS, WORKFLOWS, find_tab, tab_names
-from sheetcrm.validate import team_config, titles_language
+from sheetcrm.validate import read_crm, team_config, titles_language
 from sheetcrm.workbook import CellWrite, Grid, Plan, Snapshot, Workbook, WorkbookError, WriteResult
 
 
@@ -72,16 +74,23 @@ KEPT_LOCALE = N_("# Left unset: this workbook has CRM tabs already, and while lo
                  "# cannot be sure of is reported. Setting locale settles them all one way.")
 KEPT_CURRENCY = N_("# Left unset (USD): nothing in the workbook says its currency. Set it to the one its\n"
                    "# amounts are in.")
+# Said only when it is true: a Spanish team's "5.000 €" read "nothing in the workbook says its
+# currency", and left as USD its totals wait for an EUR rate.
+NAMED_CURRENCY = N_("# Left unset (USD), but the workbook's amounts name {currencies}. Set it to the one its\n"
+                    "# amounts are in.")
 
 
 def example_config(workbook: str | None = None, spreadsheet: str | None = None,
-                   credentials: str | None = None, language: str | None = None, locale: str = "en") -> str:
+                   credentials: str | None = None, language: str | None = None, locale: str = "en",
+                   currencies: Sequence[str] = ()) -> str:
     """The example sheetcrm.toml, pointing at the workbook `init` was given (a path relative to
     the folder the file is written in, or a spreadsheet ID or URL), so the next command finds it.
     `language`: the language ("en"/"es") of the CRM tabs the workbook holds already, None for a
     new one; then `locale` and `currency` are left commented out, so the file changes nothing in
     how the workbook reads. `locale` ("en"/"es"): the team's language for a new workbook, set
-    active (the text itself is in the current language)."""
+    active (the text itself is in the current language). `currencies`: the ISO codes the
+    workbook's amounts and Currency cells name, most named first (`named_currencies`): the
+    commented-out `currency` then offers the first."""
     text = _stages_left_unset(_(EXAMPLE))
     if language is None and normalize(locale) != "en":
         # A Spanish team's file read "en": every command after init spoke English, and read
@@ -89,7 +98,11 @@ def example_config(workbook: str | None = None, spreadsheet: str | None = None,
         text = _swap(text, 'locale = "en"', f"locale = {_toml_string(normalize(locale))}")
     if language is not None:
         text = _swap(text, 'locale = "en"', f"{_(KEPT_LOCALE, language=language)}\n# locale = {_toml_string(language)}")
-        text = _swap(text, 'currency = "USD"', f'{_(KEPT_CURRENCY)}\n# currency = "USD"')
+        if currencies:
+            said = _(NAMED_CURRENCY, currencies=", ".join(currencies))
+            text = _swap(text, 'currency = "USD"', f"{said}\n# currency = {_toml_string(currencies[0])}")
+        else:
+            text = _swap(text, 'currency = "USD"', f'{_(KEPT_CURRENCY)}\n# currency = "USD"')
     if spreadsheet:
         text = _swap(text, 'workbook = "crm.xlsx"', '# workbook = "crm.xlsx"')
         text = _swap(text, '# spreadsheet = "1AbC...xyz"', f"spreadsheet = {_toml_string(spreadsheet)}")
@@ -144,6 +157,26 @@ def crm_language(snapshot: Snapshot | None, config: Config) -> str | None:
         return None
     # Titles that say nothing (Leads alone): the language the file would set, the current one.
     return titles_language(snapshot) or current()
+
+
+def named_currencies(snapshot: Snapshot | None, config: Config) -> list[str]:
+    """The ISO codes (["EUR", "USD"]) the workbook's amount cells ("5.000 €", "8000 EUR", a
+    currency number format) and Currency cells name, the most named first (a tie: the first
+    named); [] for a new workbook or one whose amounts name none. A symbol several currencies
+    share ("$", "kr") names none: it is read by the base currency."""
+    if snapshot is None:
+        return []
+    crm = read_crm(snapshot, team_config(snapshot, config))
+    named: Counter[str] = Counter()
+    for table in crm.tables.values():
+        for record in table.records:
+            currency = getattr(record, "currency", None)
+            if isinstance(currency, str):
+                named[currency] += 1
+            for priced in (record.priced or {}).values():
+                if priced.currency and priced.symbol is None:
+                    named[priced.currency] += 1
+    return [code for code, _n in named.most_common()]
 
 
 def init_workbook(book: Workbook, config: Config, snapshot: Snapshot | None = None) -> tuple[WriteResult, list[str]]:

@@ -425,7 +425,8 @@ def _mirror(ctx: SyncContext, result: WriteResult | None, book: Workbook, settin
             from sheetcrm.warehouse.rows import batch_of
         except ImportError as e:
             line = _("the [warehouse] section needs the warehouse extra ({module} is missing): "
-                     "pip install 'sheetcrm[warehouse]'", module=e.name or e)
+                     "pip install '.[warehouse]' in sheetcrm's folder (the clone it was installed from), or pip "
+                     "install 'sheetcrm[warehouse]'", module=e.name or e)
             WAREHOUSE_LOG.warning(line)
             return Mirrored("failed", attempts=0, error=line, lasting=True)  # no later sync installs it
         if result is not None and result.skipped:

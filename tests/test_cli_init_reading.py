@@ -153,3 +153,30 @@ def test_init_on_a_spanish_workbook_leaves_the_stages_to_the_teams_words(tmp_pat
     assert {"Propuesta", "Negociación", "Cerrada ganada"} <= set(stages), stages
     logged = {row[2] for row in wb["Historial de etapas"].iter_rows(min_row=2, values_only=True)}
     assert logged == {"Propuesta", "Negociación", "Cerrada ganada"}, logged
+
+
+def test_init_offers_the_currency_the_workbook_amounts_name(tmp_path):
+    # A Spanish team's amounts say "€": the file init writes must not claim that nothing in the
+    # workbook says its currency (left as USD, every total waits for an EUR rate), and offers EUR.
+    from sheetcrm.config import Config
+    from sheetcrm.starter import crm_language, example_config, existing_tabs, named_currencies
+    from sheetcrm.workbook.xlsx import XlsxWorkbook
+
+    spanish_team(tmp_path / "equipo.xlsx")
+    book = XlsxWorkbook(str(tmp_path / "equipo.xlsx"))
+    snapshot = existing_tabs(book)
+    assert named_currencies(snapshot, Config()) == []  # plain numbers name nothing
+    xlsx(tmp_path / "euros.xlsx", {
+        "Cuentas": [["Nombre"], ["Acme"]],
+        "Oportunidades": [["Nombre", "Cuenta", "Etapa", "Importe", "Moneda"],
+                          ["Trato 1", "Acme", "Propuesta", "5.000 €", None],
+                          ["Trato 2", "Acme", "Propuesta", "1200", "USD"],
+                          ["Trato 3", "Acme", "Propuesta", "1.200 €", None]],
+    })
+    snapshot = existing_tabs(XlsxWorkbook(str(tmp_path / "euros.xlsx")))
+    assert named_currencies(snapshot, Config()) == ["EUR", "USD"]
+    text = example_config("euros.xlsx", language=crm_language(snapshot, Config()),
+                          currencies=named_currencies(snapshot, Config()))
+    assert "nothing in the workbook says its currency" not in text
+    assert "the workbook's amounts name EUR, USD" in text and '\n# currency = "EUR"\n' in text
+    assert "\ncurrency =" not in text  # still commented out: init changes nothing in how it reads

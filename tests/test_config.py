@@ -135,6 +135,25 @@ def test_the_example_config_loads():
     assert Config.model_validate(data, strict=True).currency == "USD"
 
 
+def test_each_commented_out_setting_of_the_example_loads_once_uncommented():
+    # A person uncomments the one line they need. `# templates = ...` sat under the active
+    # [schedule], so uncommented it stopped every command: "schedule.templates: unknown key".
+    import re
+    import tomllib
+
+    from sheetcrm.config import EXAMPLE
+
+    lines = EXAMPLE.splitlines()
+    tried = []
+    for i, line in enumerate(lines):
+        setting = re.fullmatch(r"# ([a-z_]+ = .+)", line)
+        headers = [h for h in lines[:i] if re.fullmatch(r"(# )?\[.+\]", h)]
+        if setting and not (headers and headers[-1].startswith("#")):  # its section is active, or none
+            Config.model_validate(tomllib.loads("\n".join([*lines[:i], setting[1], *lines[i + 1:]])), strict=True)
+            tried.append(setting[1].split()[0])
+    assert "templates" in tried and "timezone" in tried, tried
+
+
 @pytest.mark.parametrize("text,zone", [('timezone = "America/New_York"\n', "America/New_York"),
                                        ('[cases]\ntimezone = "America/New_York"\n', "America/New_York"),
                                        ('timezone = "Europe/Madrid"\n[cases]\ntimezone = "Europe/Madrid"\n',

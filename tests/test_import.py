@@ -857,7 +857,8 @@ def test_a_second_columns_value_keeps_the_currency_its_cells_format_shows(tmp_pa
     ("Mrs. Smith", None, "Smith"), ("Dr. Juan Pérez", "Juan", "Pérez"), ("Sr. García", None, "García"),
     ("Ing. Ana López", "Ana", "López"), ("Sra. Ana García López", "Ana", "García López"),
     ("Prof. Dr. Hans Müller", "Hans", "Müller"), ("Ms Jane Doe", "Jane", "Doe"), ("Smith, Mrs. Jane", "Jane", "Smith"),
-    ("Doña Carmen Ruiz", "Carmen", "Ruiz"), ("Dona Reed", "Dona", "Reed"), ("Judge Reinhold", "Judge", "Reinhold"),
+    ("Doña Carmen Ruiz", "Carmen", "Ruiz"), ("Dª Carmen Ruiz", "Carmen", "Ruiz"), ("D.ª Carmen Ruiz", "Carmen", "Ruiz"),
+    ("Dona Reed", "Dona", "Reed"), ("Judge Reinhold", "Judge", "Reinhold"),
     ("Don Johnson", "Don", "Johnson"), ("Dr.", None, "Dr.")])
 def test_a_courtesy_title_before_a_whole_name_is_no_first_name(whole, first, last):
     """Known at stop 39: "Mrs. Smith" was First Name "Mrs." (an email greeting "Dear Mrs."),

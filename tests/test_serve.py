@@ -515,6 +515,8 @@ def test_the_serve_command_accepts_and_appends_on_stop(tmp_path):
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)
     assert "topsecret" not in out + err
+    # Started, it says where to point the form (it said nothing at all).
+    assert f"accepting website form posts at POST http://127.0.0.1:{port}/leads" in out, (out, err)
     rows = [[c.value for c in r] for r in openpyxl.load_workbook(tmp_path / "crm.xlsx")["Leads"].iter_rows()]
     assert [r[4] for r in rows[1:]] == ["ana@acme.com", "noa@vidal.com"]
     assert rows[2][:3] == ["LEAD-0002", "Noa", "Vidal"]

@@ -254,10 +254,17 @@ def status_words(rules: Iterable[Rule], statuses: Mapping[str, str]) -> None:
             continue
         for word in rule.values or [rule.value]:
             if normalize_key(as_text(word)) not in statuses:
-                known = ", ".join(dict.fromkeys(statuses.values()))
+                known = ", ".join(_status_word(s) for s in dict.fromkeys(statuses.values()))
                 raise ValueError(_('rule {i} on "{column}": {value} is not a lead status; write one of {statuses} '
                                    '(or its Spanish word), or give it to one under [lead_statuses]', i=i,
                                    column=rule.column, value=quoted(as_text(word)), statuses=known))
+
+
+def _status_word(status: str) -> str:
+    """A lead status as the current language writes it ("Contacted"; "Contactado" under es): a
+    Spanish team told to write one of New, Contacted… read words it never types."""
+    spanish = LEAD_STATUSES.get(status) if current() == "es" else None
+    return spanish[0] if spanish else status
 
 
 def cell_value(lead: Lead, field: str | None, custom_key: str, header_keys: dict[str, str]) -> Any:

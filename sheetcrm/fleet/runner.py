@@ -365,8 +365,10 @@ class Fleet:
 
     def _dispatch(self, once: bool, until: float | None) -> None:
         self.once = once
-        self.logger.info(ngettext("fleet: {n} workbook, {workers} workers", "fleet: {n} workbooks, {workers} workers",
-                                  len(self.members), workers=self.settings.workers),
+        # Each count its own plural: "1 workers" ("1 hilos de trabajo") took the workbooks' number.
+        workers = ngettext("{n} worker", "{n} workers", self.settings.workers)
+        self.logger.info(ngettext("fleet: {n} workbook, {workers}", "fleet: {n} workbooks, {workers}",
+                                  len(self.members), workers=workers),
                          extra={"fields": {"event": "fleet_started", "workbooks": len(self.members)}})
         # Held while the fleet runs, so `fleet status` tells a running fleet from a PID reused.
         held = status.hold(self.settings.state_path) if self.write_state_file else None

@@ -578,14 +578,15 @@ def _without_honorifics(text: str) -> str:
 
 
 # Courtesy and academic titles written before a name, in English and Spanish (compared
-# case-folded, without their full stop, accents kept: "Doña" is a title, "Dona" a given name).
+# case-folded, without their full stop, accents kept: "Doña" is a title, "Dona" a given name;
+# "Dª", with its ordinal indicator, is how Spanish letters and forms shorten Doña).
 # Our own short list rather than a name parser's: nameparser (2.6) takes "Judge" and "Prince"
 # for titles, so "Judge Reinhold" lost his first name, and misses Spanish "Sra."/"Don". Words
 # that are also given names ("Don", "Dean", "Judge") are not here: "Don Pedro Sánchez" is said
 # as a split in doubt instead (`split_in_doubt`).
 _HONORIFICS = frozenset((  # not for people: compared
     "mr mrs ms mx miss dr prof rev sir dame "
-    "sr sra srta sres srs dra doña dña dn lic licda licdo lcda lcdo ing arq abg abog mtro mtra "
+    "sr sra srta sres srs dra doña dña dª d.ª dn lic licda licdo lcda lcdo ing arq abg abog mtro mtra "
     "profa excmo excma ilmo ilma").split())
 
 

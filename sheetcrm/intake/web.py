@@ -441,6 +441,13 @@ class WebServer:
         self._thread: threading.Thread | None = None
 
     @property
+    def address(self) -> str:
+        """The bound address as a URL writes it: "127.0.0.1:8080", "[::1]:8080" (the port the
+        system chose when asked for 0)."""
+        host, port = self._socket.getsockname()[:2]
+        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+    @property
     def port(self) -> int:
         return self.server.servers[0].sockets[0].getsockname()[1]
 

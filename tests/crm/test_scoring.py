@@ -350,6 +350,13 @@ def test_a_status_rule_naming_no_status_is_a_config_error_that_lists_the_statuse
                 'Unqualified, Converted') in str(e.value)
     Config.model_validate({"lead_statuses": {"New": ["Attempted"]},
                            "scoring": {"rules": [rule("Status", "in", values=["New", "Attempted"])]}})
+    # A Spanish team reads the statuses as it types them, not New, Contacted…
+    from sheetcrm import i18n
+
+    with i18n.using("es"), pytest.raises(ValidationError) as e:
+        Config.model_validate({"scoring": {"rules": [rule("Estado", "equals", value="Contactda")]}})
+    assert ('"Contactda" no es un estado de lead; escribe uno de Nuevo, Contactado, Calificado, No calificado, '
+            'Convertido (o su palabra en inglés)') in str(e.value)
 
 
 def test_a_contains_or_regex_rule_on_the_status_finds_its_text_in_every_word_of_the_status():

@@ -73,7 +73,7 @@ def test_once_syncs_each_workbook_skips_a_held_one_and_fails_a_broken_one_alone(
         xlsx(tmp_path / f"{name}.xlsx", {"Leads": LEADS})
     (tmp_path / "broken.toml").write_text("[schedule]\nsync = \"every fortnight\"\n")
     (tmp_path / "fleet.toml").write_text(
-        '[[workbook]]\nworkbook = "a.xlsx"\n[[workbook]]\nname = "bee"\nworkbook = "b.xlsx"\n'
+        'workers = 1\n[[workbook]]\nworkbook = "a.xlsx"\n[[workbook]]\nname = "bee"\nworkbook = "b.xlsx"\n'
         '[[workbook]]\nworkbook = "held.xlsx"\n[[workbook]]\nworkbook = "broken.xlsx"\nconfig = "broken.toml"\n')
     held_before = (tmp_path / "held.xlsx").read_bytes()
     with WorkbookLock(XlsxWorkbook(str(tmp_path / "held.xlsx"))):  # another process's `sheetcrm run`
@@ -81,6 +81,7 @@ def test_once_syncs_each_workbook_skips_a_held_one_and_fails_a_broken_one_alone(
     # A config that cannot be read is a person's to fix: 2, as `run --once` on that workbook alone.
     assert out.returncode == 2, out.stderr
     assert "Traceback" not in out.stderr
+    assert "fleet: 4 workbooks, 1 worker\n" in out.stderr, out.stderr  # each count its own plural
     skipped = [line for line in out.stderr.splitlines() if "held: skipped this round" in line]
     assert len(skipped) == 1 and "already served by `sheetcrm run`" in skipped[0]
     broken = [line for line in out.stderr.splitlines() if line.count("broken: cannot start")]

@@ -297,7 +297,8 @@ def test_a_warehouse_section_without_the_extra_installed_is_one_sheetcrm_line_an
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert out.stderr == ("sheetcrm: the [warehouse] section needs the warehouse extra (alembic is missing): "
-                          "pip install 'sheetcrm[warehouse]'\n"), out.stderr
+                          "pip install '.[warehouse]' in sheetcrm's folder (the clone it was installed from), "
+                          "or pip install 'sheetcrm[warehouse]'\n"), out.stderr
     assert not (tmp_path / "crm.db").exists()
     out = subprocess.run([sys.executable, "-m", "sheetcrm", "sync", "--as-of", "2026-11-23", "--format", "json"],
                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
