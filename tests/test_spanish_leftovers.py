@@ -125,13 +125,15 @@ def test_run_once_says_a_failure_without_promising_a_next_try(tmp_path):
     (tmp_path / "bad.xlsx").write_text("not a workbook", encoding="utf-8")
     (tmp_path / "sheetcrm.toml").write_text('workbook = "bad.xlsx"\n', encoding="utf-8")
     out = _cli(tmp_path, "run", "--once")
-    assert out.returncode == 1
-    failed = [line for line in out.stderr.splitlines() if "sync failed" in line]
-    assert failed and "next try" not in out.stderr and "in a row" not in out.stderr, out.stderr
+    # A workbook it cannot read: one clear line and exit 2, as `sync` says it.
+    assert out.returncode == 2
+    failed = [line for line in out.stderr.splitlines() if line.startswith("sheetcrm: ")]
+    assert len(failed) == 1 and "not an .xlsx workbook" in failed[0], out.stderr
+    assert "next try" not in out.stderr and "in a row" not in out.stderr, out.stderr
     (tmp_path / "sheetcrm.toml").write_text('workbook = "bad.xlsx"\nlocale = "es"\n', encoding="utf-8")
     out = _cli(tmp_path, "run", "--once")
-    assert out.returncode == 1
-    assert "sync falló: " in out.stderr and "próximo intento" not in out.stderr, out.stderr
+    assert out.returncode == 2
+    assert "no es un libro .xlsx" in out.stderr and "próximo intento" not in out.stderr, out.stderr
 
 
 @pytest.mark.parametrize("source, english, spanish", [
