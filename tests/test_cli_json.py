@@ -5,22 +5,37 @@ this test counts itself from the sheet's own rows."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from decimal import Decimal
 
 import openpyxl
 import pytest
+from click.testing import CliRunner
 
 from messy import write_messy
+from sheetcrm.cli import main
 
 AS_OF = "2026-11-23"
 WON, LOST = {"closed won", "ganada"}, {"closed lost", "perdida"}
 
 
-def sheetcrm(*args: str, cwd) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "sheetcrm", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=300)
+def sheetcrm(*args: str, cwd, real: bool = False) -> subprocess.CompletedProcess:
+    """The command's exit status and output: through a real process when `real` (stdout and
+    stderr as a program reading them sees them), else the same command in this process (a
+    process each cost about 1.1 s, mostly imports)."""
+    if real:
+        return subprocess.run([sys.executable, "-m", "sheetcrm", *args], cwd=cwd, capture_output=True, text=True,
+                              timeout=300)
+    here = os.getcwd()
+    os.chdir(cwd)
+    try:
+        done = CliRunner().invoke(main, list(args))
+    finally:
+        os.chdir(here)
+    assert done.exception is None or isinstance(done.exception, SystemExit), done.exception  # no crash
+    return subprocess.CompletedProcess(args, done.exit_code, done.stdout, done.stderr)
 
 
 def counted_from_the_sheet(path, tab: str, stage_header: str, errors: set[int]) -> tuple[int, int]:
@@ -37,8 +52,9 @@ def rows_with_errors(folder, workbook: str, tab: str, *config: str) -> set[int]:
     return {i["row"] for i in report["issues"] if i["tab"] == tab and i["severity"] == "error" and i["row"]}
 
 
-def kpis_json(folder, workbook: str, *config: str) -> dict:
-    done = sheetcrm("kpis", "--workbook", workbook, *config, "--as-of", AS_OF, "--format", "json", cwd=folder)
+def kpis_json(folder, workbook: str, *config: str, real: bool = False) -> dict:
+    done = sheetcrm("kpis", "--workbook", workbook, *config, "--as-of", AS_OF, "--format", "json", cwd=folder,
+                    real=real)
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""  # no progress, no noise: the output is for a program
     return json.loads(done.stdout)
@@ -78,7 +94,7 @@ def test_win_rate_is_won_over_closed_on_every_workbook(tmp_path):
 
 
 def test_kpis_json_units_for_programs(tmp_path):
-    k = kpis_json(tmp_path, hand_built(tmp_path))
+    k = kpis_json(tmp_path, hand_built(tmp_path), real=True)  # as a program reading its stdout gets it
     assert k["win_rate"] == pytest.approx(12 / 19, abs=1e-12)  # 0.6315…, not "63.2"
     # Money: exact decimal strings, every digit of the sum (amounts of n/3 have many).
     won = sum(Decimal(str(1000 + n / 3)) for n in range(1, 13))
