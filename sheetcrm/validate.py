@@ -697,7 +697,8 @@ _LEFT_OUT: dict[str, Callable[[int, str, str], str]] = {
         "quotes until fixed: {listed}.",
         "{n} contacts with errors in {tab} are left out of the Accounts Overview, segments, Last Activity and "
         "quotes until fixed: {listed}.", n, tab=tab, listed=listed),
-    # A row's status change is still logged (engine.history_states): it is left out of no history.
+    # A row's status change is still logged (engine.history_states): it is left out of no history,
+    # unless its ID is another row's too (`_LEFT_OUT_UNLOGGED`).
     "leads": lambda n, tab, listed: ngettext(
         "{n} lead with errors in {tab} is left out of lead scoring, conversion, the Dashboard, campaigns and "
         "segments until fixed (its status changes are still logged in Lead Status History): {listed}.",
@@ -746,6 +747,28 @@ _LEFT_OUT: dict[str, Callable[[int, str, str], str]] = {
         "{n} segment with errors in {tab} is not worked out until fixed: {listed}.",
         "{n} segments with errors in {tab} are not worked out until fixed: {listed}.", n, tab=tab,
         listed=listed),
+}
+# The leads' and deals' warning when some of the rows left out share their ID with another row:
+# their changes are not logged either (engine.history_states: which record changed cannot be
+# told, and a history row naming the wrong one would be a wrong fact kept for ever); `unlogged`
+# lists those rows. Duplicates come in twos, so n is never 1 here; the singular is grammar.
+_LEFT_OUT_UNLOGGED: dict[str, Callable[[int, str, str, str], str]] = {
+    "leads": lambda n, tab, listed, unlogged: ngettext(
+        "{n} lead with errors in {tab} is left out of lead scoring, conversion, the Dashboard, campaigns and "
+        "segments until fixed, and its status changes are not logged in Lead Status History until then "
+        "because another row has the same ID ({unlogged}): {listed}.",
+        "{n} leads with errors in {tab} are left out of lead scoring, conversion, the Dashboard, campaigns and "
+        "segments until fixed (their status changes are still logged in Lead Status History, except those of "
+        "{unlogged}: another row has the same ID, so which lead changed cannot be told): {listed}.", n,
+        tab=tab, listed=listed, unlogged=unlogged),
+    "opportunities": lambda n, tab, listed, unlogged: ngettext(
+        "{n} opportunity with errors in {tab} is left out of the pipeline, forecast and KPIs, the Accounts "
+        "Overview, campaigns and segments until fixed, and its stage changes are not logged in Stage History "
+        "until then because another row has the same ID ({unlogged}): {listed}.",
+        "{n} opportunities with errors in {tab} are left out of the pipeline, forecast and KPIs, the Accounts "
+        "Overview, campaigns and segments until fixed (their stage changes are still logged in Stage History, "
+        "except those of {unlogged}: another row has the same ID, so which opportunity changed cannot be "
+        "told): {listed}.", n, tab=tab, listed=listed, unlogged=unlogged),
 }
 _LISTED = 10
 
@@ -1004,9 +1027,9 @@ def restate_left_out(crm: Crm, key: str) -> None:
     if table is None or message is None:
         return
     said = next((i for i in crm.report.issues if i.code == "left_out" and i.tab == table.title), None)
-    out = left_out(table)
-    if said is not None and out is not None:
-        crm.report.amend(said, replace(said, message=message(out[0], table.title, out[1])))
+    text = _left_out_message(table, message, crm.report)
+    if said is not None and text is not None:
+        crm.report.amend(said, replace(said, message=text))
 
 
 # What a reference's issue may say of the rows it names by their IDs: the IDs offered for a
@@ -1035,10 +1058,25 @@ def restate_references(crm: Crm) -> None:
 
 
 def _report_left_out(table: Table, message: Callable[[int, str, str], str], report: Report) -> None:
+    text = _left_out_message(table, message, report)
+    if text is not None:
+        report.add(Issue("warning", table.title, None, None, None, None, "left_out", text,
+                         _("Fix the cells reported on those rows.")))
+
+
+def _left_out_message(table: Table, message: Callable[[int, str, str], str], report: Report) -> str | None:
+    """`table`'s left_out warning (None: no row left out), saying which of the rows' changes
+    the history does not log: those whose ID another row has too (their duplicate_id errors)."""
     out = left_out(table)
-    if out is not None:
-        report.add(Issue("warning", table.title, None, None, None, None, "left_out",
-                         message(out[0], table.title, out[1]), _("Fix the cells reported on those rows.")))
+    if out is None:
+        return None
+    unlogged_message = _LEFT_OUT_UNLOGGED.get(table.spec.key)
+    if unlogged_message is not None:
+        twice = {i.row for i in report.issues if i.code == "duplicate_id" and i.tab == table.title}
+        unlogged = [r for r in table.rows if r.row in twice]
+        if unlogged:
+            return unlogged_message(out[0], table.title, out[1], rows_listed(unlogged))
+    return message(out[0], table.title, out[1])
 
 
 # Past this many IDs off the pattern, one line says how many more: an import of thousands of

@@ -942,8 +942,11 @@ def test_a_batch_whose_answer_was_lost_knows_its_own_generation_of_the_marks(emu
     t = Traced(key)
     _, _, plan = plan_sync(t.book.read(), Config(), AS_OF)
     in_the_window(emu, lambda e: e.drop_next(1, after_applying=True))
-    t.book.write(plan)  # was: WorkbookConflict, "another sync wrote to it"
+    result = t.book.write(plan)  # was: WorkbookConflict, "another sync wrote to it"
     assert [r[:2] for r in emu.values(key, "Leads")[1:]] == [["LEAD-0001", "Baker"], ["LEAD-0002", "Adams"]]
+    # The ID and Adams's computed cells landed with the lost answer's batch: written, not
+    # "skipped because the row changed meanwhile" (the retry found the ID cell no longer empty).
+    assert not result.skipped and result.written == {"Leads": 4, "_sheetcrm": 2}
     assert ["LEAD", 2] in emu.values(key, "_sheetcrm")
     assert not sync(t.book, Config(), as_of=AS_OF).plan
 

@@ -96,3 +96,23 @@ def test_a_lead_status_change_on_a_row_with_another_bad_cell_is_dated_the_day_it
     _set(book, "Leads", (2, 4, "ana@acme.com"), (3, 2, "Ruiz"))
     sync(book, Config(), as_of=D(2027, 1, 20))
     assert len(_history(book, "Lead Status History")) == 4
+
+
+def test_the_left_out_warning_says_a_lead_whose_id_another_row_has_is_not_logged(monkeypatch):
+    # Both rows of a shared ID are left out (duplicate_id at both), and neither's status change
+    # is logged: which lead changed cannot be told. The warning said every bad row's changes
+    # were "still logged in Lead Status History".
+    from sheetcrm.engine import history_states
+    from sheetcrm.validate import read_crm
+    from sheetcrm.workbook import Grid, Snapshot
+
+    monkeypatch.setenv("SHEETCRM_LANG", "en")
+    leads = [["ID", "Last Name", "Company", "Email", "Status"],
+             ["LEAD-0001", "Diaz", "Acme", "ana@@acme", "Contacted"],
+             ["LEAD-0002", "Ruiz", "Beta", "rui@beta.com", "Contacted"],
+             ["LEAD-0002", "Gil", "Gamma", "gil@gamma.com", "Qualified"]]
+    crm = read_crm(Snapshot({"Leads": Grid(leads)}), Config())
+    assert set(history_states(crm, "leads")) == {"LEAD-0001"}
+    said = next(i.message for i in crm.report.issues if i.code == "left_out")
+    assert ("(their status changes are still logged in Lead Status History, except those of LEAD-0002 (row 3), "
+            "LEAD-0002 (row 4): another row has the same ID, so which lead changed cannot be told)") in said
