@@ -345,7 +345,10 @@ class _Run:
         if day is None:
             self.part.issues.append(_issue("error", title, sheet_row, stamp_col, None, stamp, "form_bad_time"))
             return None
-        if not self.order_sure and isinstance(stamp, str) and cells.date_style(stamp.strip().split(" ")[0])[1]:
+        # Its date alone, or whole: a weekday before it ("Thu, 03/12/2026 10:00") that both readings
+        # have leaves it as ambiguous (`cells.date_style`).
+        if not self.order_sure and isinstance(stamp, str) and (cells.date_style(stamp.strip().split(" ")[0])[1]
+                                                               or cells.date_style(stamp.strip())[1]):
             other = "en" if self.order == "es" else "es"
             could = _day(stamp, other, self.config.zone_name())
             self.part.issues.append(_issue("error", title, sheet_row, stamp_col, None, stamp, "form_time_ambiguous",
