@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as _dt
+import email.utils
 import math
 import re
 import unicodedata
@@ -578,7 +579,15 @@ def date_style(raw: RawCell) -> tuple[str | None, bool]:
     """
     if not isinstance(raw, str):
         return None, False
-    m = _NUMERIC_DATE_RE.fullmatch(raw.strip(_STRIP).casefold())
+    folded = raw.strip(_STRIP).casefold()
+    m = _NUMERIC_DATE_RE.fullmatch(folded)
+    if (found := _weekday_numeric(folded)) is not None:
+        # A weekday that settles the order reads the date whatever the column's order, and
+        # proves nothing of it: calendars and mail tools write their own locale's order, not
+        # the team's. One that both readings have leaves it as ambiguous as without it.
+        weekday, m = found
+        if sum(d.weekday() == weekday for d in _readings(m, True)) != 2:
+            return None, False
     if m is None or not _time_ok(m):
         return None, False
     a, b = int(m["a"]), int(m["b"])
@@ -778,6 +787,54 @@ _MONTH_DAY_RE = re.compile(
 )
 
 
+# A weekday before a numeric date ("Wed, 04/03/2026", "miércoles 04/03/2026"), on folded text:
+# the weekday says which way round the day and month are (`_weekday_numeric_date`).
+_WEEKDAY_NUMERIC_RE = re.compile(r"(?P<w>[^\W\d_]+)\.?,?\s+(?P<rest>[0-9].*)")
+# An email's date (RFC 5322 3.3, as mail tools export it: "Fri, 03 Apr 2026 10:00:00 +0000"), on
+# folded text; `email.utils` reads it (`_email_moment`), this says which text is one.
+_EMAIL_DATE_RE = re.compile(
+    r"(?:(?P<w>[a-z]+),?\s+)?(?P<d>[0-9]{1,2})\s+(?P<m>[a-z]+)\s+(?P<y>[0-9]{4})\s+"
+    r"[0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?\s*(?:[+-][0-9]{4}|gmt|ut|utc|z)(?:\s*\([^()]*\))?"
+)
+
+
+def _weekday_numeric(folded: str) -> tuple[int, re.Match[str]] | None:
+    """(weekday, the numeric date's match) of a weekday before a numeric date; None for other text."""
+    w = _WEEKDAY_NUMERIC_RE.fullmatch(folded)
+    if w is None:
+        return None
+    weekday = _WEEKDAYS.get(normalize_key(w["w"]).rstrip("."))
+    m = _NUMERIC_DATE_RE.fullmatch(w["rest"])
+    if weekday is None or m is None or not _time_ok(m):
+        return None
+    return weekday, m
+
+
+def _readings(m: re.Match[str], day_first: bool) -> list[_dt.date]:
+    """The dates a numeric date's match reads as, the given order's first; none, one or two."""
+    a, b, year = int(m["a"]), int(m["b"]), _year(m["y"])
+    out: list[_dt.date] = []
+    for day, month in ((a, b), (b, a)) if day_first else ((b, a), (a, b)):
+        try:
+            out.append(_dt.date(year, month, day))
+        except ValueError:
+            pass
+    return list(dict.fromkeys(out))
+
+
+def _email_moment(s: str) -> _dt.datetime | None:
+    """The instant an email's date names ("Fri, 03 Apr 2026 10:00:00 +0000"; `s` stripped), with
+    its written offset ("-0000", a time in UTC whose place is unsaid, as UTC); None for other text
+    or one that is no instant."""
+    if _EMAIL_DATE_RE.fullmatch(s.casefold()) is None:
+        return None
+    try:
+        moment = email.utils.parsedate_to_datetime(s)
+    except (ValueError, TypeError, IndexError, OverflowError):
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=_dt.timezone.utc)
+
+
 def _year(text: str) -> int:
     year = int(text)
     if len(text) == 2:
@@ -923,7 +980,10 @@ def parse_date(raw: RawCell, locale: str = "en", date1904: bool = False) -> _dt.
     Text may be ISO ("2024-03-15", with an optional time), numeric in the locale's order
     ("03/15/2024" en, "15/03/2024" es; '/', '-' or '.'), or use an English or Spanish
     month name ("Mar 15, 2024", "15 de marzo de 2024"), after a weekday too ("Fri, 15 Mar 2024":
-    one that is not the date's is a "bad_date" CellError). Times are accepted and dropped: the day
+    one that is not the date's is a "bad_date" CellError), or be an email's (RFC 5322: "Fri, 15 Mar
+    2024 10:00:00 +0000"). Before a numeric date a weekday picks the reading that is that weekday,
+    in either locale ("Fri, 15/03/2024", "Fri, 03/15/2024"); one neither reading is, a "bad_date";
+    one both are, the locale's reading. Times are accepted and dropped: the day
     is the day written, even after a UTC offset ("...T23:30:00Z"); `parse_day` gives the team's.
     Two-digit years below 70 are 20xx, the rest 19xx.
     """
@@ -947,6 +1007,19 @@ def parse_date(raw: RawCell, locale: str = "en", date1904: bool = False) -> _dt.
         return _make_date(raw, loc, int(m["y"]), int(m["a"]), int(m["b"]))
     if (m := _NUMERIC_DATE_RE.fullmatch(folded)) and _time_ok(m):
         return _numeric_date(raw, loc, m)
+    if (found := _weekday_numeric(folded)) is not None:
+        return _weekday_numeric_date(raw, loc, *found)
+    if (e := _EMAIL_DATE_RE.fullmatch(folded)) is not None and e["m"] in _MONTHS:
+        day = _make_date(raw, loc, int(e["y"]), _MONTHS[e["m"]], int(e["d"]))  # says why it is no day
+        moment = _email_moment(s)
+        if moment is None or moment.date() != day:
+            raise _date_error(raw, loc)
+        if e["w"] is not None:
+            weekday = _WEEKDAYS.get(e["w"])
+            if weekday is None:
+                raise _date_error(raw, loc)
+            _check_weekday(raw, loc, day, weekday)
+        return day
     key = normalize_key(s)
     m = _DAY_MONTH_RE.fullmatch(key) or _MONTH_DAY_RE.fullmatch(key)
     weekday = None
@@ -960,17 +1033,49 @@ def parse_date(raw: RawCell, locale: str = "en", date1904: bool = False) -> _dt.
     if month is None:
         raise _date_error(raw, loc, _('"{word}" is not a month name', word=m["m"]))
     day = _make_date(raw, loc, _year(m["y"]), month, int(m["d"]))
-    if weekday is not None and day.weekday() != weekday:
+    if weekday is not None:
+        _check_weekday(raw, loc, day, weekday)
+    return day
+
+
+def _check_weekday(raw: RawCell, loc: _Locale, day: _dt.date, weekday: int) -> None:
+    if day.weekday() != weekday:
         names = get_day_names("wide", "format", current())
         raise _date_error(raw, loc, _("{date} is a {weekday}, not a {written}", date=day.isoformat(),
                                       weekday=names[day.weekday()], written=names[weekday]))
-    return day
+
+
+def _weekday_numeric_date(raw: RawCell, loc: _Locale, weekday: int, m: re.Match[str]) -> _dt.date:
+    # The weekday says the order: "Wed, 04/03/2026" is 4 March (3 April 2026 is a Friday),
+    # whatever the locale. When both readings are that weekday it says nothing, and the date
+    # reads as one without it (`date_style` calls it ambiguous so).
+    readings = _readings(m, loc.day_first)
+    if not readings:
+        return _numeric_date(raw, loc, m)  # no day either way round: its error says why
+    matching = [d for d in readings if d.weekday() == weekday]
+    if len(matching) == 1:
+        return matching[0]
+    if len(matching) == 2:
+        return _numeric_date(raw, loc, m)
+    if len(readings) == 1:
+        _check_weekday(raw, loc, readings[0], weekday)
+    names = get_day_names("wide", "format", current())
+    one, other = readings
+    raise _date_error(raw, loc, _("neither {one} ({one_weekday}) nor {other} ({other_weekday}) is a {written}",
+                                  one=one.isoformat(), one_weekday=names[one.weekday()], other=other.isoformat(),
+                                  other_weekday=names[other.weekday()], written=names[weekday]))
+
+
+def _dated(folded: str) -> re.Match[str] | None:
+    """The match of an ISO or numeric text date (after a weekday too), for its time."""
+    found = _weekday_numeric(folded)
+    return _YMD_RE.fullmatch(folded) or _NUMERIC_DATE_RE.fullmatch(folded) or (found and found[1])
 
 
 def time_of(raw: RawCell) -> _dt.time:
     """The time of day a date cell holds, to the minute: a native datetime's, a serial
     number's fraction of a day, or the time written after an ISO or numeric date
-    ("2026-11-23 14:05", "23/11/2026 2:05 pm"); midnight when the cell shows none. Only the
+    ("2026-11-23 14:05", "23/11/2026 2:05 pm"), or in an email's date; midnight when the cell shows none. Only the
     time: `parse_date` (or its column's reading) says which day, and whether the cell is one."""
     if isinstance(raw, _dt.datetime):
         return _dt.time(raw.hour, raw.minute)
@@ -978,8 +1083,9 @@ def time_of(raw: RawCell) -> _dt.time:
         minutes = round((raw - math.floor(raw)) * 1440)
         return _dt.time(*divmod(min(minutes, 1439), 60))
     if isinstance(raw, str):
-        folded = raw.strip(_STRIP).casefold()
-        m = _YMD_RE.fullmatch(folded) or _NUMERIC_DATE_RE.fullmatch(folded)
+        if (moment := _email_moment(raw.strip(_STRIP))) is not None:
+            return _dt.time(moment.hour, moment.minute)
+        m = _dated(raw.strip(_STRIP).casefold())
         if m is not None and m["hour"] is not None and _time_ok(m):
             hour = int(m["hour"])
             if m["ampm"]:
@@ -993,8 +1099,9 @@ def offset_of(raw: RawCell) -> _dt.timezone | None:
     "...10:00+05:00": +05:00); None when the cell names none (a wall-clock time)."""
     if not isinstance(raw, str):
         return None
-    folded = raw.strip(_STRIP).casefold()
-    m = _YMD_RE.fullmatch(folded) or _NUMERIC_DATE_RE.fullmatch(folded)
+    if (moment := _email_moment(raw.strip(_STRIP))) is not None:
+        return _dt.timezone(moment.utcoffset() or _dt.timedelta(0))
+    m = _dated(raw.strip(_STRIP).casefold())
     if m is None or m["zone"] is None or not _time_ok(m):
         return None
     zone = m["zone"]
@@ -1012,8 +1119,9 @@ def has_time(raw: RawCell) -> bool:
     """Whether a date cell shows a time of day: a text date with a time written after it, or a
     date-time cell or serial number off midnight. A date alone (or a date cell at 00:00) has none."""
     if isinstance(raw, str):
-        folded = raw.strip(_STRIP).casefold()
-        m = _YMD_RE.fullmatch(folded) or _NUMERIC_DATE_RE.fullmatch(folded)
+        if _email_moment(raw.strip(_STRIP)) is not None:
+            return True
+        m = _dated(raw.strip(_STRIP).casefold())
         return m is not None and m["hour"] is not None
     return time_of(raw) != _dt.time(0)
 

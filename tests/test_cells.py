@@ -10,18 +10,23 @@ from sheetcrm import cells
 from sheetcrm.i18n import using
 from sheetcrm.cells import (
     CellError,
+    date_style,
     enum_choices,
+    has_time,
     is_blank,
     normalize_key,
+    offset_of,
     parse_bool,
     parse_currency,
     parse_date,
+    parse_day,
     parse_email,
     parse_enum,
     parse_integer,
     parse_number,
     parse_percent,
     parse_text,
+    time_of,
 )
 
 
@@ -422,6 +427,54 @@ def test_a_weekday_that_is_not_the_dates_is_said(raw, locale):
     with using("es"), pytest.raises(CellError) as info:
         parse_date(raw, locale)
     assert "el 2026-04-03 es viernes" in info.value.message
+
+
+@pytest.mark.parametrize("raw, date", [
+    ("Wed, 04/03/2026", dt.date(2026, 3, 4)), ("Fri, 04/03/2026", dt.date(2026, 4, 3)),
+    ("miércoles 04/03/2026", dt.date(2026, 3, 4)), ("vie. 04.03.2026", dt.date(2026, 4, 3)),
+    ("Mon, 13/04/2026", dt.date(2026, 4, 13))])
+def test_a_weekday_before_a_numeric_date_says_which_way_round_it_is(raw, date):
+    # Was a bare bad_date: the reading that is that weekday is the date, in either locale.
+    assert parse_date(raw, "en") == parse_date(raw, "es") == date
+    assert time_of("mié. 04/03/2026 10:30") == dt.time(10, 30)
+
+
+@pytest.mark.parametrize("raw, said", [
+    ("Thu, 04/03/2026", "neither 2026-03-04 (Wednesday) nor 2026-04-03 (Friday) is a Thursday"),
+    ("Tue, 13/04/2026", "2026-04-13 is a Monday, not a Tuesday")])
+def test_a_weekday_neither_reading_of_a_numeric_date_has_is_said(raw, said):
+    with pytest.raises(CellError) as info:
+        parse_date(raw, "es")
+    assert_cell_error(info.value, "bad_date", raw)
+    assert said in info.value.message
+    with using("es"), pytest.raises(CellError) as info:
+        parse_date("Thu, 04/03/2026", "es")
+    assert "ni el 2026-03-04 (miércoles) ni el 2026-04-03 (viernes) es jueves" in info.value.message
+
+
+def test_a_weekday_both_readings_have_leaves_a_numeric_date_as_it_was():
+    # 3 December and 12 March 2026 are both Thursdays.
+    assert parse_date("Thu, 03/12/2026", "en") == dt.date(2026, 3, 12)
+    assert parse_date("Thu, 03/12/2026", "es") == dt.date(2026, 12, 3)
+    assert date_style("Thu, 03/12/2026") == date_style("03/12/2026") == (None, True)
+    assert date_style("Fri, 04/03/2026") == (None, False)
+
+
+def test_an_emails_date_with_its_time_is_the_day_written():
+    # RFC 5322, as mail tools export it: read by email.utils, weekday checked, offset kept.
+    raw = "Fri, 03 Apr 2026 23:30:00 +0000"
+    assert parse_date(raw, "en") == parse_date(raw, "es") == dt.date(2026, 4, 3)
+    assert (time_of(raw), offset_of(raw), has_time(raw)) == (dt.time(23, 30), dt.timezone.utc, True)
+    assert parse_day(raw, "en", "Europe/Madrid") == dt.date(2026, 4, 4)
+    assert parse_date("3 Apr 2026 10:00 GMT") == dt.date(2026, 4, 3)
+    assert offset_of("Fri, 03 Apr 2026 10:00:00 -0500 (EST)") == dt.timezone(dt.timedelta(hours=-5))
+    for bad, why in [("Thu, 03 Apr 2026 10:00:00 +0000", ": 2026-04-03 is a Friday, not a Thursday."),
+                     ("Fri, 31 Apr 2026 10:00:00 +0000", ": that month has only 30 days, not 31."),
+                     ("Fri, 03 Apr 2026 25:00:00 +0000", " is not a date.")]:
+        with pytest.raises(CellError) as info:
+            parse_date(bad)
+        assert_cell_error(info.value, "bad_date", bad)
+        assert info.value.message.endswith(why)
 
 
 @pytest.mark.parametrize("raw, locale", [("31/04/2026", "en"), ("04/31/2026", "es")])

@@ -522,14 +522,15 @@ def test_a_response_time_written_in_utc_is_the_teams_day(tmp_path):
     assert same_value(b.rows("Activities")[2][1], dt.date(2026, 12, 1))
 
 
-def test_a_text_time_in_either_order_waits_until_its_column_or_the_config_says_which():
+@pytest.mark.parametrize("stamp", ["03/12/2026 10:22:01", "Thu, 03/12/2026 10:22:01"])
+def test_a_text_time_in_either_order_waits_until_its_column_or_the_config_says_which(stamp):
     """"03/12/2026 10:22:01", written as text by another tool, alone in its column, with no
     locale in the config: the lead was made Created 12 March (the tabs' language guessed "en"),
     unsaid, though it may be 3 December. It now waits, said at the cell with both readings;
-    with `locale` set it is made, read that way."""
+    with `locale` set it is made, read that way. A weekday both are (Thursday) says nothing."""
     from sheetcrm.workbook import Grid, Snapshot
 
-    tabs = _tabs([["03/12/2026 10:22:01", "new@z.example", "New Person", "Z", None],
+    tabs = _tabs([[stamp, "new@z.example", "New Person", "Z", None],
                   ["2026-12-04 10:00:00", "other@z.example", "Other Person", "Z", None]])
     snapshot = Snapshot({t: Grid(rows=r) for t, r in tabs.items()})
     cfg = config(**CONFIG)

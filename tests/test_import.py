@@ -859,7 +859,9 @@ def test_a_second_columns_value_keeps_the_currency_its_cells_format_shows(tmp_pa
     ("Prof. Dr. Hans Müller", "Hans", "Müller"), ("Ms Jane Doe", "Jane", "Doe"), ("Smith, Mrs. Jane", "Jane", "Smith"),
     ("Doña Carmen Ruiz", "Carmen", "Ruiz"), ("Dª Carmen Ruiz", "Carmen", "Ruiz"), ("D.ª Carmen Ruiz", "Carmen", "Ruiz"),
     ("Dona Reed", "Dona", "Reed"), ("Judge Reinhold", "Judge", "Reinhold"),
-    ("Don Johnson", "Don", "Johnson"), ("Dr.", None, "Dr.")])
+    ("Don Johnson", "Don", "Johnson"), ("Dr.", None, "Dr."),
+    # "D." is Don before two more words; before a surname alone it is an initial, kept.
+    ("D. Pedro Ruiz", "Pedro", "Ruiz"), ("Sr. D. Pedro Ruiz García", "Pedro", "Ruiz García"), ("D. Ruiz", "D.", "Ruiz")])
 def test_a_courtesy_title_before_a_whole_name_is_no_first_name(whole, first, last):
     """Known at stop 39: "Mrs. Smith" was First Name "Mrs." (an email greeting "Dear Mrs."),
     "Dr. Juan Pérez" First "Dr." and Last "Juan Pérez", in an import, a form or a website post.

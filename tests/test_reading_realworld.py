@@ -299,6 +299,23 @@ def test_one_unambiguous_date_settles_the_column():
     assert not issues(crm)
 
 
+def test_a_weekday_settles_its_own_date_but_not_the_columns_order():
+    # "Fri, 04/03/2026" is 3 April (4 March 2026 is a Wednesday), in either order; it was a bare
+    # bad_date. Pasted from a calendar or mail tool it shows that tool's order, not the team's:
+    # "05/04/2026" beside it stays said both ways, and a day-first column does not call it mixed.
+    crm = opps([OPP_HEADER, deal(1, close="Fri, 04/03/2026"), deal(1, close="05/04/2026")])
+    assert [o.close_date for o in crm.records("opportunities")] == [dt.date(2026, 4, 3), dt.date(2026, 5, 4)]
+    assert [(i.code, i.where()) for i in issues(crm)] == [("ambiguous_date", "Opportunities!H3")]
+    crm = opps([SPANISH, deal(1, close="miércoles 04/03/2026"), deal(1, close="25/11/2026")], tab="Oportunidades")
+    assert [o.close_date for o in crm.records("opportunities")] == [dt.date(2026, 3, 4), dt.date(2026, 11, 25)]
+    assert not issues(crm)
+    # 3 December and 12 March 2026 are both Thursdays: the weekday says nothing, the doubt is said.
+    crm = opps([OPP_HEADER, deal(1, close="Thu, 03/12/2026")])
+    assert crm.records("opportunities")[0].close_date == dt.date(2026, 3, 12)
+    (said,) = issues(crm)
+    assert said.code == "ambiguous_date" and "2026-12-03" in said.message
+
+
 def test_a_configured_locale_is_trusted_over_the_tab_language():
     crm = opps([SPANISH, deal(100, close="03/12/2026")], Config(locale="en"), tab="Oportunidades")
     assert crm.records("opportunities")[0].close_date == dt.date(2026, 3, 12)

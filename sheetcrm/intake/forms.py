@@ -345,7 +345,10 @@ class _Run:
         if day is None:
             self.part.issues.append(_issue("error", title, sheet_row, stamp_col, None, stamp, "form_bad_time"))
             return None
-        if not self.order_sure and isinstance(stamp, str) and cells.date_style(stamp.strip().split(" ")[0])[1]:
+        # Its date alone, or whole: a weekday before it ("Thu, 03/12/2026 10:00") that both readings
+        # have leaves it as ambiguous (`cells.date_style`).
+        if not self.order_sure and isinstance(stamp, str) and (cells.date_style(stamp.strip().split(" ")[0])[1]
+                                                               or cells.date_style(stamp.strip())[1]):
             other = "en" if self.order == "es" else "es"
             could = _day(stamp, other, self.config.zone_name())
             self.part.issues.append(_issue("error", title, sheet_row, stamp_col, None, stamp, "form_time_ambiguous",
@@ -572,7 +575,8 @@ def _without_honorifics(text: str) -> str:
     and "Dear Mrs.," no greeting. The name's last word is kept whatever it is."""
     words = text.split()
     start = 0
-    while start < len(words) - 1 and words[start].casefold().rstrip(".") in _HONORIFICS:
+    while start < len(words) - 1 and (words[start].casefold().rstrip(".") in _HONORIFICS
+                                      or words[start].casefold() == "d." and start < len(words) - 2):
         start += 1
     return " ".join(words[start:]) if start else text
 
@@ -583,7 +587,9 @@ def _without_honorifics(text: str) -> str:
 # Our own short list rather than a name parser's: nameparser (2.6) takes "Judge" and "Prince"
 # for titles, so "Judge Reinhold" lost his first name, and misses Spanish "Sra."/"Don". Words
 # that are also given names ("Don", "Dean", "Judge") are not here: "Don Pedro Sánchez" is said
-# as a split in doubt instead (`split_in_doubt`).
+# as a split in doubt instead (`split_in_doubt`). "D." (Don, as Spanish letters and forms write
+# it) is a title only before two more words ("D. Pedro Ruiz"): Don goes before a given name, so
+# "D. Ruiz" is an initial and a surname, kept as written rather than dropped.
 _HONORIFICS = frozenset((  # not for people: compared
     "mr mrs ms mx miss dr prof rev sir dame "
     "sr sra srta sres srs dra doña dña dª d.ª dn lic licda licdo lcda lcdo ing arq abg abog mtro mtra "
