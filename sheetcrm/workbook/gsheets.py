@@ -145,8 +145,8 @@ from sheetcrm.i18n import N_, _, ngettext
 
 from .numformat import format_currency, is_digits_format, is_time_format, show_digits, show_time
 from . import (SERIAL_EPOCH, CellValue, CellWrite, Chart, ColumnFormat, Grid, Guide, Plan, Snapshot, WorkbookConflict,
-               WorkbookError, WriteResult, blanks_to_none, drop_orphans, cell_key, holding, holds_target, keyed, landing, same_value,
-               serial_number, share_text)
+               WorkbookError, WriteResult, blanks_to_none, dependents, drop_orphans, cell_key, holding, holds_target, keyed,
+               landing, same_value, serial_number, share_text)
 
 MAX_PAYLOAD = 2_000_000  # Google's recommended maximum for one request body
 MAX_BLOCK_ROWS = 2_000   # rows per updateCells request, so no single request nears the payload limit
@@ -729,8 +729,9 @@ class GoogleSheetsWorkbook:
                 result.deleted[tab] -= n
                 result.restored[tab] = n
             result.deleted = {tab: n for tab, n in result.deleted.items() if n}
+            lost = dependents((origin for _, origin in aimed), undone)
             for w, origin in aimed:
-                if origin.key in undone or origin.requires in undone or origin.key in rows.missed:
+                if origin.key in undone or origin.key in lost or origin.key in rows.missed:
                     result.skipped.append(origin)
                 else:
                     result.written[w.tab] = result.written.get(w.tab, 0) + 1
@@ -874,7 +875,11 @@ class GoogleSheetsWorkbook:
                                                                 else None))}
                  for tab, (row, cells) in self._heads.items()}
         aimed: dict[tuple[str, int, int], CellWrite] = {}
-        finder = _RowFinder(now)
+        # After an attempt whose answer was lost, an ID fill of it may have landed: its row then
+        # holds that ID where the plan read an empty cell, and the fill (with the computed cells
+        # and history tied to it) is aimed there again, so the result says it was written.
+        filled = {w.key: w.value for w in plan.writes if landing.is_fill(w)} if self._sent else None
+        finder = _RowFinder(now, filled)
         for w in plan.writes:
             if w.tab not in known:
                 continue
@@ -1238,8 +1243,9 @@ class GoogleSheetsWorkbook:
             found.cells.extend(shift.restores)
             self._warn_shift(shift)
         found.undone |= moved
+        lost = dependents((origin for _, origin in aimed), moved)  # down a chain, as `drop_orphans`
         for w, origin in aimed:
-            if origin.requires in moved:
+            if origin.key in lost:
                 found.cells.append(CellWrite(w.tab, w.row, w.col, None))  # history of an ID that did not land
         for w, origin in aimed:
             if w.tab in self._heads and w.row == self._heads[w.tab][0] and origin.key not in found.undone:
@@ -1257,7 +1263,8 @@ class GoogleSheetsWorkbook:
         # computed cells and IDs put back into people's rows. A repair by content (findReplace)
         # cannot land elsewhere and needs no look.
         checked = set(landing.columns_to_check([origin for _, origin in kept]))
-        cleared = {(w.tab, w.row, w.col) for w, origin in aimed if origin.requires in found.undone}
+        lost = dependents((origin for _, origin in aimed), found.undone)
+        cleared = {(w.tab, w.row, w.col) for w, origin in aimed if origin.key in lost}
         pending, rounds, settled = rows.repairs, 1, dict(rows.settled)
         moving = _by_position(found, checked)
         while pending or moving:
@@ -1289,7 +1296,8 @@ class GoogleSheetsWorkbook:
                 settled.setdefault(slot, {}).update(cells)
             more = landing.inspect(plan, kept, before, now, self._snapshot) if moving else landing.Landing()
             more.cells = [c for c in more.cells if c.key not in cleared]  # history already cleared
-            cleared |= {(w.tab, w.row, w.col) for w, origin in aimed if origin.requires in more.undone}
+            lost = dependents((origin for _, origin in aimed), more.undone)
+            cleared |= {(w.tab, w.row, w.col) for w, origin in aimed if origin.key in lost}
             found.undone |= more.undone
             if again.repairs or more:
                 self._repair(more, again.repairs)
@@ -1520,9 +1528,23 @@ def _columns(columns: list[tuple[str, int]], answer: Any) -> _Columns:
 class _RowFinder:
     """Finds the row that now holds a write's expected values, by the re-read key columns."""
 
-    def __init__(self, columns: dict[tuple[str, int], list[Any]]) -> None:
+    def __init__(self, columns: dict[tuple[str, int], list[Any]],
+                 filled: dict[tuple[str, int, int], CellValue] | None = None) -> None:
+        """`filled`, given after an attempt whose answer was lost: the plan's ID fills, by plan
+        key -> the ID. A row holding that ID where its fill expected an empty cell
+        is found as if the cell were empty, and a computed cell holding what its write writes
+        is as planned: that attempt landed them."""
         self.columns = columns
+        self.again = filled is not None
+        self.filled = filled or {}
         self.index: dict[tuple[str, tuple[int, ...]], dict[tuple, list[int]]] = {}
+
+    def _own_id(self, w: CellWrite, col: int, now: Any) -> bool:
+        """Whether `now`, in column `col` (expected empty), is the ID the fill of `w`'s record
+        (the plan's fill of that cell: `w` itself, or of the row a computed cell is planned
+        on) wrote in an earlier attempt."""
+        own = self.filled.get((w.tab, w.row, col))
+        return own is not None and now is not None and same_value(now, own)
 
     def _cell(self, tab: str, col: int, row: int) -> Any:
         values = self.columns.get((tab, col), [])
@@ -1530,10 +1552,13 @@ class _RowFinder:
         return None if v == "" else v
 
     def _holds(self, w: CellWrite, row: int) -> bool:
-        if not holds_target(w, self._cell(w.tab, w.col, row)):
+        target = self._cell(w.tab, w.col, row)
+        if not holds_target(w, target) and not (self.again and landing.is_computed(w) and same_value(target, w.value)):
             return False  # typed over since the read: the person's, not overwritten
         for col, expected in w.expect:
             now = self._cell(w.tab, col, row)
+            if expected is None and self._own_id(w, col, now):
+                continue
             if col == w.col:
                 # The target itself must be as planned; a formula there is never overwritten.
                 if not same_value(now, expected):
@@ -1556,7 +1581,13 @@ class _RowFinder:
                 rows.setdefault(tuple(cell_key(self._cell(w.tab, c, r)) for c in cols), []).append(r)
             self.index[key] = rows
         wanted = tuple(cell_key(dict(w.expect)[c]) for c in cols)
-        candidates = [r for r in self.index[key].get(wanted, []) if self._holds(w, r)]
+        rows = self.index[key].get(wanted, [])
+        for col in cols:
+            if (w.tab, w.row, col) in self.filled and col != w.col:
+                # A computed cell of a record whose ID fill may have landed: its row holds the ID.
+                own = cell_key(self.filled[(w.tab, w.row, col)])
+                rows = rows + self.index[key].get(tuple(own if c == col else k for c, k in zip(cols, wanted)), [])
+        candidates = [r for r in rows if self._holds(w, r)]
         return candidates[0] if len(candidates) == 1 else None
 
 
