@@ -17,6 +17,7 @@ from sheetcrm.crm import follow_ups
 from sheetcrm.crm.workflows import Subject, World
 from sheetcrm.sync import sync
 from sheetcrm.workbook.memory import MemoryWorkbook
+from sheetcrm.workbook.xlsx import XlsxWorkbook
 from sheetcrm.workflow_tabs import LOG_FIELDS
 from test_workflows import Book, _as_date, _log, _tabs, day
 
@@ -331,6 +332,77 @@ def test_a_step_whose_action_was_dropped_is_taken_at_the_next_sync():
         ["WF-0001|LEAD-0002", "welcome", "1"]]
     sync(book, config, day(3))
     assert [r[2] for r in book.tabs["Tasks"][1:]] == ["a person's own task", "Call Co2"]
+
+
+# Two day-0 steps: a task, then an email.
+TASK_THEN_EMAIL = Config.model_validate({"templates": TEMPLATES, "follow_ups": {"welcome": {"steps": [
+    {"day": 0, "then": "create task", "subject": "Call {{ Company }}"},
+    {"day": 0, "then": "send email", "template": "intro", "subject": "Hello {{ Company }}"}]}}})
+
+
+def _plan_day_1(book: Book, own_task_first: bool = False):
+    """LEAD-0002 typed (and a person's own task, with no ID yet, if `own_task_first`); the plan
+    of the day-1 sync, which takes both steps."""
+    from sheetcrm.sync import plan_sync
+
+    book.sync(0, TASK_THEN_EMAIL)
+    book.append("Leads", ["LEAD-0002", "P2", "Co2", "p2@co2.com", "New", "Sam", "2026-12-02"])
+    if own_task_first:
+        book.append("Tasks", [None, None, "a person's own task"])
+    return plan_sync(book.book.read(), TASK_THEN_EMAIL, day(1))[2]
+
+
+def _both_steps_came_next_sync_in_order(book: Book) -> None:
+    assert _keys(book) == ["WF-0001|LEAD-0002|created"]   # no step journaled, none counted as taken
+    assert book.records("Outbox") == []
+    book.sync(2, TASK_THEN_EMAIL)
+    assert _keys(book)[1:] == [SEQ.format(lead="LEAD-0002", what=f"step {n}", day="2026-12-02") for n in (1, 2)]
+    assert [t["Subject"] for t in book.records("Tasks")] == ["a person's own task", "Call Co2"]
+    assert [m["Subject"] for m in book.records("Outbox")] == ["Hello Co2"]
+
+
+def test_a_dropped_step_drops_the_later_steps_of_its_sync_and_they_come_next_sync_in_order(kind, tmp_path, request):
+    # A person types a row where the day-0 task goes while the sync runs: the task is dropped,
+    # and so are the email after it and the State's count, also when the sequence ends there.
+    book = _book(kind, tmp_path, request)
+    plan = _plan_day_1(book)
+    book.append("Tasks", [None, None, "a person's own task"])
+    # On .xlsx a save meanwhile fails the whole write (WorkbookConflict, planned again): the
+    # per-write guards alone stand when the plan is written by a book that did not read it.
+    (XlsxWorkbook(book.path) if kind == "xlsx" else book.book).write(plan)
+    _both_steps_came_next_sync_in_order(book)
+
+
+def test_on_google_a_step_undone_after_the_batch_drops_the_later_steps_down_the_chain(emu, tmp_path):
+    # A column inserted into Tasks between the re-read and the batch (its ID column read back
+    # for the fill of a person's own task): the task's cells landed in the wrong columns and
+    # are taken back after it; the email that requires the task, and what requires the email
+    # (its Log row, the State's count), are taken back with it.
+    book = Book("google", tmp_path, emu, _tabs([RULE]))
+    plan = _plan_day_1(book, own_task_first=True)
+    sheet = emu.sheet_id(book.key, "Tasks")
+    emu.before_next(":batchUpdate", lambda e: e.apply(book.key, [{"insertDimension": {"range": {
+        "sheetId": sheet, "dimension": "COLUMNS", "startIndex": 0, "endIndex": 1}}}]))
+    result = book.book.write(plan)
+    assert {w.tab for w in result.skipped} >= {"Tasks", "Outbox", "Workflow Log", "Workflow State"}
+    emu.apply(book.key, [{"deleteDimension": {"range": {"sheetId": sheet, "dimension": "COLUMNS", "startIndex": 0,
+                                                        "endIndex": 1}}}])
+    _both_steps_came_next_sync_in_order(book)
+
+
+def test_a_sequence_that_ended_can_start_again_at_the_next_sync():
+    # Its State rows are kept through the sync of its last step (dropped with that step's
+    # write, they would lose the step): the next sync ends it before any rule fires.
+    config = Config.model_validate({"follow_ups": {"welcome": {"steps": [{"day": 0, "then": "notify"}]}}})
+    rule = ["WF-0003", "Again", "yes", "lead", "Status changes", "", "start sequence", None, None, "welcome", None, None]
+    book = MemoryWorkbook(_tabs([rule]))
+    sync(book, config, day(0))
+    for n, status in ((1, "Contacted"), (2, "New")):
+        book.tabs["Leads"][1][4] = status
+        sync(book, config, day(n))
+    starts = [r for r in book.tabs["Workflow Log"][1:] if "seq:" not in r[KEY]]
+    assert [(r[6], r[DETAILS]) for r in starts] == [("done", None), ("done", None)]
+    assert len([r for r in book.tabs["Workflow Log"][1:] if "step 1" in r[KEY]]) == 2
 
 
 def test_two_sequences_a_template_cannot_tell_apart_are_refused_naming_both(tmp_path):

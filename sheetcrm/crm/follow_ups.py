@@ -10,7 +10,7 @@ Workflow Log under the key (rule ID, record ID, "seq:NAME:step N@E"), E the enro
 So each step happens once, whatever the config says about it later.
 
 An enrollment is kept in the Workflow State (`State.enrolled`: (rule, record, sequence) ->
-(day, owner at enrollment)) until its last step is journaled or it stops. A lost State row
+(day, owner at enrollment)) until the sync after its last step is journaled, or it stops. A lost State row
 forgets the enrollment: its remaining steps never happen (never twice).
 
 **When a step is due.** Step 1 on E + its day; each later step on its own day, and never
@@ -136,6 +136,26 @@ def enroll(enrolled: dict[tuple[str, str, str], tuple[dt.date, str | None]], rul
     return None
 
 
+def settle(enrolled: dict[tuple[str, str, str], tuple[dt.date, str | None]], stepped: dict[tuple[str, str, str], int],
+           sequences: Mapping[str, Any], done: set[str], key_of: Callable[[str, str, str], str]) -> None:
+    """Forget, in place, the enrollments that ended before this sync: every step taken (its key
+    in `done`, the Workflow Log's keys, or counted in `stepped`) or the stop journaled.
+    `key_of(rule, record, event)`: a firing's key. `advance` keeps an enrollment through the
+    sync of its last step, so that a step whose write is dropped is offered again; this ends
+    it at the next one, before any rule fires (a record may then start the sequence again)."""
+    for (rule, record, name), (start, _owner) in list(enrolled.items()):
+        sequence = sequences.get(name)
+        if sequence is None:
+            continue  # kept: its sequence may come back
+        key = (rule, record, name)
+        events = [f"{STEP_PREFIX}{name}:step {n}@{start.isoformat()}" for n in range(1, len(sequence.steps) + 1)]
+        stop = f"{STEP_PREFIX}{name}:stopped@{start.isoformat()}"
+        if key_of(rule, record, stop) in done or all(
+                key_of(rule, record, e) in done or n <= stepped.get(key, 0) for n, e in enumerate(events, 1)):
+            del enrolled[key]
+            stepped.pop(key, None)
+
+
 def advance(rule: str, subjects: Mapping[str, Any], world: Any,
             enrolled: dict[tuple[str, str, str], tuple[dt.date, str | None]], logged: Mapping[str, dt.date | None],
             done: set[str], key_of: Callable[[str, str], str], own: set[str],
@@ -147,8 +167,9 @@ def advance(rule: str, subjects: Mapping[str, Any], world: Any,
     keys journaled or firing this sync (the Dues' keys are added); `key_of(record, event)`: a
     firing's key; `own`: the IDs of the records workflows made; `stepped`: enrollment -> how
     many of its steps were journaled (a step at or below it is taken, whether or not its Log
-    row is still there). `enrolled` and `stepped` are left as they stand after this sync
-    (finished and stopped enrollments gone)."""
+    row is still there). `enrolled` and `stepped` are left as they stand after this sync:
+    stopped enrollments gone; one whose last step is taken now kept, all its steps counted, so
+    that the State forgets it only once the step's write landed (`settle` ends it next sync)."""
     out: list[Due] = []
     stepped = {} if stepped is None else stepped
     for (rule_id, record, name), (start, owner) in sorted(enrolled.items(), key=lambda kv: kv[0]):
@@ -189,9 +210,6 @@ def advance(rule: str, subjects: Mapping[str, Any], world: Any,
             done.add(key_of(record, event))
             stepped[key] = max(stepped.get(key, 0), n)
             previous = (step.day, world.as_of)
-        if all(taken(n, e) for n, e in enumerate(events, 1)):
-            del enrolled[key]
-            stepped.pop(key, None)
     return out
 
 

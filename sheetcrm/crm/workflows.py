@@ -1230,6 +1230,7 @@ def run(rows: Sequence[RuleRow], world: World, state: State, log: Sequence[LogEn
                 checked={k: v for k, v in state.checked.items() if k in running}, watched={}, seen={},
                 pointers={k: v for k, v in state.pointers.items() if k in running}, enrolled=dict(state.enrolled),
                 stepped=dict(state.stepped))
+    follow_ups.settle(new.enrolled, new.stepped, world.sequences, done_keys, firing_key)
     firings: list[Firing] = []
     open_load = _Load(world)
     watching = watched_fields(r for r in rules if r.row.ready)

@@ -554,13 +554,29 @@ class _Writer:
 
     def actions(self) -> dict[int, Anchor]:
         anchors: dict[int, Anchor] = {}
+        # A sequence's steps taken in one sync land in order or not at all: each step's action
+        # `requires` the one before it, so a dropped step drops the steps after it (the State's
+        # count requires the last), and the next sync takes them again, in order.
+        last_step: dict[tuple[str, str, str], Anchor] = {}
         for f in self.fired.outcome.firings:
             if f.result != "done":
                 continue
             anchor = getattr(self, f.rule.action)(f)
-            if anchor is not None:
-                anchors[id(f)] = anchor
+            if anchor is None:
+                continue
+            anchors[id(f)] = anchor
+            if (step := step_of(f.event)) is not None:
+                sequence = (f.rule.id, f.subject.id, step[0])
+                if sequence in last_step:
+                    self._tie(anchor, last_step[sequence])
+                last_step[sequence] = anchor
         return anchors
+
+    def _tie(self, anchor: Anchor, earlier: Anchor) -> None:
+        """Make the write at `anchor` (an action's first write, which requires nothing) require `earlier`."""
+        writes = self.part.plan.writes
+        at = next(i for i, w in enumerate(writes) if w.key == anchor)
+        writes[at] = dataclasses.replace(writes[at], requires=earlier)
 
     def _start(self, table: Table) -> int | None:
         """Below every row the plan already appends to the tab (forms, conversion)."""

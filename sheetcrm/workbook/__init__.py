@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as _dt
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Protocol, Union
+from typing import Collection, Iterable, Protocol, Union
 
 # What a cell holds as the backend reports it: the value a person sees, already typed
 # when the backend knows the type (native numbers, dates, booleans), else text.
@@ -356,6 +356,19 @@ def drop_orphans(applied: list[CellWrite], skipped: list[CellWrite]) -> list[Cel
         gone.update(w.key for w in orphans)
         dropped = {id(w) for w in orphans}
         kept = [w for w in kept if id(w) not in dropped]
+
+
+def dependents(writes: Iterable[CellWrite], gone: Collection[tuple[str, int, int]]) -> set[tuple[str, int, int]]:
+    """The keys of `writes` that require a write in `gone` (keys), or one of these, and so on
+    down a chain: what a backend that found `gone` undone after sending takes back with them,
+    as `drop_orphans` drops it before."""
+    writes = list(writes)
+    lost: set[tuple[str, int, int]] = set()
+    while True:
+        more = {w.key for w in writes if w.key not in lost and (w.requires in gone or w.requires in lost)}
+        if not more:
+            return lost
+        lost |= more
 
 
 def holds_target(w: CellWrite, now: CellValue) -> bool:

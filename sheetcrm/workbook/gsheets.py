@@ -145,8 +145,8 @@ from sheetcrm.i18n import N_, _, ngettext
 
 from .numformat import format_currency, is_digits_format, is_time_format, show_digits, show_time
 from . import (SERIAL_EPOCH, CellValue, CellWrite, Chart, ColumnFormat, Grid, Guide, Plan, Snapshot, WorkbookConflict,
-               WorkbookError, WriteResult, blanks_to_none, drop_orphans, cell_key, holding, holds_target, keyed, landing, same_value,
-               serial_number, share_text)
+               WorkbookError, WriteResult, blanks_to_none, dependents, drop_orphans, cell_key, holding, holds_target, keyed,
+               landing, same_value, serial_number, share_text)
 
 MAX_PAYLOAD = 2_000_000  # Google's recommended maximum for one request body
 MAX_BLOCK_ROWS = 2_000   # rows per updateCells request, so no single request nears the payload limit
@@ -729,8 +729,9 @@ class GoogleSheetsWorkbook:
                 result.deleted[tab] -= n
                 result.restored[tab] = n
             result.deleted = {tab: n for tab, n in result.deleted.items() if n}
+            lost = dependents((origin for _, origin in aimed), undone)
             for w, origin in aimed:
-                if origin.key in undone or origin.requires in undone or origin.key in rows.missed:
+                if origin.key in undone or origin.key in lost or origin.key in rows.missed:
                     result.skipped.append(origin)
                 else:
                     result.written[w.tab] = result.written.get(w.tab, 0) + 1
@@ -1242,8 +1243,9 @@ class GoogleSheetsWorkbook:
             found.cells.extend(shift.restores)
             self._warn_shift(shift)
         found.undone |= moved
+        lost = dependents((origin for _, origin in aimed), moved)  # down a chain, as `drop_orphans`
         for w, origin in aimed:
-            if origin.requires in moved:
+            if origin.key in lost:
                 found.cells.append(CellWrite(w.tab, w.row, w.col, None))  # history of an ID that did not land
         for w, origin in aimed:
             if w.tab in self._heads and w.row == self._heads[w.tab][0] and origin.key not in found.undone:
@@ -1261,7 +1263,8 @@ class GoogleSheetsWorkbook:
         # computed cells and IDs put back into people's rows. A repair by content (findReplace)
         # cannot land elsewhere and needs no look.
         checked = set(landing.columns_to_check([origin for _, origin in kept]))
-        cleared = {(w.tab, w.row, w.col) for w, origin in aimed if origin.requires in found.undone}
+        lost = dependents((origin for _, origin in aimed), found.undone)
+        cleared = {(w.tab, w.row, w.col) for w, origin in aimed if origin.key in lost}
         pending, rounds, settled = rows.repairs, 1, dict(rows.settled)
         moving = _by_position(found, checked)
         while pending or moving:
@@ -1293,7 +1296,8 @@ class GoogleSheetsWorkbook:
                 settled.setdefault(slot, {}).update(cells)
             more = landing.inspect(plan, kept, before, now, self._snapshot) if moving else landing.Landing()
             more.cells = [c for c in more.cells if c.key not in cleared]  # history already cleared
-            cleared |= {(w.tab, w.row, w.col) for w, origin in aimed if origin.requires in more.undone}
+            lost = dependents((origin for _, origin in aimed), more.undone)
+            cleared |= {(w.tab, w.row, w.col) for w, origin in aimed if origin.key in lost}
             found.undone |= more.undone
             if again.repairs or more:
                 self._repair(more, again.repairs)

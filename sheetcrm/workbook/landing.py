@@ -43,7 +43,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import CellValue, CellWrite, Plan, Snapshot, cell_key, same_value
+from . import CellValue, CellWrite, Plan, Snapshot, cell_key, dependents, same_value
 
 Columns = dict[tuple[str, int], list[Any]]  # (tab, 1-based column) -> its cells from row 1 down
 Record = tuple  # ("id", key) | ("fp", fingerprint) | ("none",)
@@ -113,10 +113,12 @@ def inspect(plan: Plan, pairs: list[tuple[CellWrite, CellWrite]], before: Column
     aimed = {origin.key for _, origin in pairs}
     for tab in sorted(tabs):
         _Tab(tab, plan, snapshot, aimed, before).inspect(before, after, landing, sent)
-    undone = landing.undone
+    # What requires a write taken back, down a chain (history of an ID taken back; a sequence's
+    # later steps, their Log rows and the State's count), is cleared with it.
+    lost = dependents((origin for _, origin in pairs), landing.undone)
     for w, origin in pairs:
-        if origin.requires in undone:
-            landing.cells.append(CellWrite(w.tab, w.row, w.col, None))  # history of an ID taken back
+        if origin.key in lost:
+            landing.cells.append(CellWrite(w.tab, w.row, w.col, None))
     return landing
 
 
