@@ -638,9 +638,7 @@ def segment(target: Target, name: str, fmt: str, as_of: dt.datetime | None) -> N
         return
     out = csv_text(header, rows).encode("utf-8") if fmt == "csv-plain" else spreadsheet_csv(
         header, rows, ctx.config.locale)
-    stdout = click.get_binary_stream("stdout")
-    stdout.write(out)
-    stdout.flush()
+    click.echo(out, nl=False)  # bytes go to the binary stream as they are (the spreadsheet's BOM and encoding)
 
 
 @contextmanager
