@@ -28,6 +28,7 @@ from click.testing import CliRunner
 
 from sheetcrm.cli import main
 from sheetcrm.config import Config
+from sheetcrm import lock as lock_module
 from sheetcrm.lock import AlreadyRunning, WorkbookLock, WritingSession
 from sheetcrm.sync import sync
 from sheetcrm.workbook import CellWrite, Plan, WorkbookConflict, WorkbookError
@@ -397,7 +398,7 @@ def test_temp_files_are_left_alone_while_another_sheetcrm_holds_the_lock(team, t
         assert not stale.exists()
 
 
-def test_a_sync_started_in_the_instant_another_takes_the_lock_waits_for_it(tmp_path):
+def test_a_sync_started_in_the_instant_another_takes_the_lock_waits_for_it(tmp_path, monkeypatch):
     # Two syncs started in one instant: the first has its flock but has not written its lines
     # yet. The second read an empty file as `sheetcrm run`'s, stopped at once and told a
     # person to stop a service that was not running. A `run` let go leaves nothing behind.
@@ -408,11 +409,12 @@ def test_a_sync_started_in_the_instant_another_takes_the_lock_waits_for_it(tmp_p
     fd = os.open(path, os.O_RDWR)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # the first sync, an instant after its flock
-        told = []
-        started = time.monotonic()
+        told, slept = [], []
+        real_sleep = time.sleep
+        monkeypatch.setattr(lock_module.time, "sleep", lambda s: (slept.append(s), real_sleep(s)))  # its polls, counted
         with pytest.raises(AlreadyRunning) as e:
             WorkbookLock(team, folder=tmp_path / "locks", command="sync", wait=0.3, waiting=told.append).acquire()
-        assert time.monotonic() - started >= 0.3
+        assert slept and set(slept) == {lock_module.POLL_SECONDS}  # it waited, polling, before giving up
         assert "already served" not in str(e.value) and "another process" in str(e.value)
         assert len(told) == 1 and e.value.holder != "run"
     finally:
