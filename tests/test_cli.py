@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
@@ -11,6 +10,7 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
+from in_process import cli as in_process
 from messy import write_messy
 from sheetcrm.cli import main
 
@@ -18,19 +18,6 @@ from sheetcrm.cli import main
 def run(*args: str, cwd) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "sheetcrm", *args], cwd=cwd, capture_output=True, text=True,
                           timeout=120)
-
-
-def invoke(*args: str, cwd) -> subprocess.CompletedProcess:
-    """`run`'s command in this process, for a test about what it says rather than the process
-    (a process costs about 1.1 s, mostly imports); a crash is an exception, never an exit."""
-    here = os.getcwd()
-    os.chdir(cwd)
-    try:
-        done = CliRunner().invoke(main, list(args))
-    finally:
-        os.chdir(here)
-    assert done.exception is None or isinstance(done.exception, SystemExit), done.exception
-    return subprocess.CompletedProcess(args, done.exit_code, done.stdout, done.stderr)
 
 
 @pytest.fixture(scope="module")
@@ -250,7 +237,7 @@ def _nasty_workbook(path) -> None:
 def test_control_characters_from_cells_are_escaped_in_every_output(tmp_path, command):
     _nasty_workbook(tmp_path / "crm.xlsx")
     # One through a real process (what a terminal is sent), the others in this process.
-    cli = run if command == ("validate",) else invoke
+    cli = run if command == ("validate",) else in_process
     out = cli(*command, "--as-of", "2026-11-23", cwd=tmp_path) if command[0] in ("sync", "kpis", "forecast", "score") \
         and "--dry-run" not in command else cli(*command, cwd=tmp_path)
     assert "Traceback" not in out.stderr, out.stderr

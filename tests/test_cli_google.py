@@ -95,21 +95,15 @@ def test_init_with_a_spreadsheet_points_the_config_at_it_and_demo_keeps_off_it(e
                                   "localhost:8080/x"])
 def test_a_malformed_emulator_host_is_one_line_and_exit_2(tmp_path, host, monkeypatch):
     """requests raised InvalidURL mid-read: a traceback of 70-145 lines and exit 1."""
-    from click.testing import CliRunner
-
-    from sheetcrm.cli import main
+    from in_process import cli
 
     env = {**os.environ, "SHEETS_EMULATOR_HOST": host}
     monkeypatch.setenv("SHEETS_EMULATOR_HOST", host)
-    monkeypatch.chdir(tmp_path)
     for command in (["validate"], ["sync"]):
         args = [*command, "--spreadsheet", "1Zl7W5tjfkOpLwO1K5uLseiCuJHOA_9zHViFLS5KveHv"]
-        if host == "127.0.0.1:notaport" and command == ["validate"]:  # one through a real process
-            done = run(*args, cwd=tmp_path, env=env)
-        else:  # the others in this process (a process each cost about 1.1 s, mostly imports)
-            invoked = CliRunner().invoke(main, args)
-            assert invoked.exception is None or isinstance(invoked.exception, SystemExit), invoked.exception
-            done = subprocess.CompletedProcess(args, invoked.exit_code, invoked.stdout, invoked.stderr)
+        # One through a real process, the others in this process.
+        one = host == "127.0.0.1:notaport" and command == ["validate"]
+        done = run(*args, cwd=tmp_path, env=env) if one else cli(*args, cwd=tmp_path)
         assert done.returncode == 2
         assert done.stderr.strip().splitlines() == [
             f"sheetcrm: SHEETS_EMULATOR_HOST is {host!r}: not a host and port like 127.0.0.1:8080 (what `sheetcrm "

@@ -5,17 +5,15 @@ this test counts itself from the sheet's own rows."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from decimal import Decimal
 
 import openpyxl
 import pytest
-from click.testing import CliRunner
 
+from in_process import cli
 from messy import write_messy
-from sheetcrm.cli import main
 
 AS_OF = "2026-11-23"
 WON, LOST = {"closed won", "ganada"}, {"closed lost", "perdida"}
@@ -28,14 +26,7 @@ def sheetcrm(*args: str, cwd, real: bool = False) -> subprocess.CompletedProcess
     if real:
         return subprocess.run([sys.executable, "-m", "sheetcrm", *args], cwd=cwd, capture_output=True, text=True,
                               timeout=300)
-    here = os.getcwd()
-    os.chdir(cwd)
-    try:
-        done = CliRunner().invoke(main, list(args))
-    finally:
-        os.chdir(here)
-    assert done.exception is None or isinstance(done.exception, SystemExit), done.exception  # no crash
-    return subprocess.CompletedProcess(args, done.exit_code, done.stdout, done.stderr)
+    return cli(*args, cwd=cwd)
 
 
 def counted_from_the_sheet(path, tab: str, stage_header: str, errors: set[int]) -> tuple[int, int]:

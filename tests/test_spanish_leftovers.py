@@ -16,6 +16,7 @@ import jinja2
 import openpyxl
 import pytest
 
+from in_process import cli as in_process
 from sheetcrm.config import Config
 from sheetcrm.i18n import using
 from sheetcrm.mail.sandbox import render_problem, syntax_problem
@@ -93,20 +94,6 @@ def _statuses(book, tab: str) -> dict[str, str]:
     return {r[0]: r[col] for r in rows[1:] if r[0]}
 
 
-def _in_process(cwd, monkeypatch, *args: str) -> subprocess.CompletedProcess:
-    """`_cli`'s command in this process (a process each cost about 1.1 s, mostly imports)."""
-    from click.testing import CliRunner
-
-    from sheetcrm.cli import main
-
-    monkeypatch.chdir(cwd)
-    monkeypatch.setenv("SHEETCRM_LANG", "en")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(cwd / "cache"))
-    done = CliRunner().invoke(main, list(args))
-    assert done.exception is None or isinstance(done.exception, SystemExit), done.exception
-    return subprocess.CompletedProcess(args, done.exit_code, done.stdout, done.stderr)
-
-
 @pytest.mark.parametrize("locale", ["es", "en"])
 def test_a_segment_export_writes_the_status_the_sheet_holds(tmp_path, locale, monkeypatch):
     """Kind: the export's Status in the engine's canonical English (Customer, Contacted) for a
@@ -118,16 +105,19 @@ def test_a_segment_export_writes_the_status_the_sheet_holds(tmp_path, locale, mo
         '[segments.People]\nrecord = "leads"\nwhen = "Source != \\"zzz\\""\n', encoding="utf-8")
     done = _cli(tmp_path, "demo", "--workbook", "crm.xlsx", "--rows", "40")
     assert done.returncode == 0, done.stderr
+    # The segment commands in this process (`in_process`), in `_cli`'s environment.
+    monkeypatch.setenv("SHEETCRM_LANG", "en")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     for name, tab in (("All", accounts), ("People", leads)):
         held = _statuses(tmp_path / "crm.xlsx", tab)
-        out = _in_process(tmp_path, monkeypatch, "segment", name, "--workbook", "crm.xlsx", "--format", "csv-plain")
+        out = in_process("segment", name, "--workbook", "crm.xlsx", "--format", "csv-plain", cwd=tmp_path)
         assert out.returncode == 0, out.stderr
         rows = list(csv.reader(io.StringIO(out.stdout)))
         assert len(rows) > 3
         exported = {r[0]: r[-1] for r in rows[1:]}
         assert exported == {i: held[i] for i in exported}, (exported, held)
-        members = json.loads(_in_process(tmp_path, monkeypatch, "segment", name, "--workbook", "crm.xlsx",
-                                         "--format", "json").stdout)
+        members = json.loads(in_process("segment", name, "--workbook", "crm.xlsx", "--format", "json",
+                                        cwd=tmp_path).stdout)
         assert {m["id"]: m["status"] for m in members["members"]} == exported
     words = set(_statuses(tmp_path / "crm.xlsx", accounts).values())
     if locale == "es":
