@@ -964,16 +964,12 @@ class GoogleSheetsWorkbook:
         for title in dict.fromkeys(plan.mark_owned):
             sheet = sheets.get(title)
             if sheet is not None and not sheet.owned:
-                out.append({"createDeveloperMetadata": {"developerMetadata": {
-                    "metadataId": _fresh_id(used), "metadataKey": OWNED_KEY, "metadataValue": title,
-                    "location": {"sheetId": sheet.sheet_id}, "visibility": "DOCUMENT"}}})
+                out.append(_sheet_mark(_fresh_id(used), OWNED_KEY, title, sheet.sheet_id))
         for chart in adding:
             sheet, chart_id = sheets[chart.tab], _fresh_id(used)
             out.append(_add_chart(chart, sheet.sheet_id, chart_id))
             if not sheet.owned and chart.tab not in plan.mark_owned:  # a team's tab: say which chart is ours
-                out.append({"createDeveloperMetadata": {"developerMetadata": {
-                    "metadataId": _fresh_id(used), "metadataKey": CHART_KEY, "metadataValue": str(chart_id),
-                    "location": {"sheetId": sheet.sheet_id}, "visibility": "DOCUMENT"}}})
+                out.append(_sheet_mark(_fresh_id(used), CHART_KEY, str(chart_id), sheet.sheet_id))
         # A chart drawn before follows its rows (fewer months, more stages, a campaign added):
         # left on the rows it was first drawn over, it shows another block's figures or leaves
         # rows out. On a team's tab, only the charts sheetcrm drew there (CHART_KEY).
@@ -1489,9 +1485,7 @@ class GoogleSheetsWorkbook:
         if self._counter is None:
             self._counter = (title, max(seen, default=COUNTER_BASE) + 1, secrets.token_hex(8))
         _, mid, token = self._counter
-        out: list[dict] = [{"createDeveloperMetadata": {"developerMetadata": {
-            "metadataId": mid, "metadataKey": COUNTER_KEY, "metadataValue": token,
-            "location": {"sheetId": sheets[title].sheet_id}, "visibility": "DOCUMENT"}}}]
+        out: list[dict] = [_sheet_mark(mid, COUNTER_KEY, token, sheets[title].sheet_id)]
         out.extend({"deleteDeveloperMetadata": {"dataFilter": {"developerMetadataLookup": {"metadataId": old}}}}
                    for old in sorted(seen) if old <= mid - COUNTER_KEEP)
         return out
@@ -1790,6 +1784,14 @@ def _added_id(request: dict) -> int | None:
     return None
 
 
+def _sheet_mark(metadata_id: int, key: str, value: str, sheet_id: int) -> dict:
+    """The request that puts one of sheetcrm's marks (developer metadata `key` = `value`) on a
+    tab, under the ID given (`_fresh_id`, or a generation of the sequence marks)."""
+    return {"createDeveloperMetadata": {"developerMetadata": {
+        "metadataId": metadata_id, "metadataKey": key, "metadataValue": value,
+        "location": {"sheetId": sheet_id}, "visibility": "DOCUMENT"}}}
+
+
 def _add_chart(chart: Chart, sheet_id: int, chart_id: int) -> dict:
     def column(col: int) -> dict:
         # From the header row down: with headerCount 1 the header names each series.
@@ -1971,9 +1973,7 @@ def _apply_guide(guide: Guide, sheet: _Sheet, used: set[int],
         out.append({"addProtectedRange": {"protectedRange": {
             "protectedRangeId": _fresh_id(used), "description": f"{PROTECTION} {version}", "warningOnly": True,
             "range": {"sheetId": sheet.sheet_id, "startColumnIndex": first - 1, "endColumnIndex": last}}}})
-    out.append({"createDeveloperMetadata": {"developerMetadata": {
-        "metadataId": _fresh_id(used), "metadataKey": GUIDE_KEY, "metadataValue": version,
-        "location": {"sheetId": sheet.sheet_id}, "visibility": "DOCUMENT"}}})
+    out.append(_sheet_mark(_fresh_id(used), GUIDE_KEY, version, sheet.sheet_id))
     return out
 
 
