@@ -258,8 +258,8 @@ def test_a_quota_for_only_some_months_of_the_quarter_leaves_coverage_blank_and_s
     assert "quota for only some months of this quarter" in text
     outcome = sync(XlsxWorkbook(path), Config(locale="en"), as_of=dt.date(2026, 12, 2))
     assert outcome.results.kpis.pipeline_coverage is None
-    said = [(i.tab, i.code) for i in outcome.crm.report.issues if i.code.startswith("quota_")]
-    assert said == [("Dashboard", "quota_partial")]
+    said = [(i.tab, i.code, i.value) for i in outcome.crm.report.issues if i.code.startswith("quota_")]
+    assert said == [("Dashboard", "quota_partial", "Ana")]   # whose quota to complete
 
 
 def test_a_quota_for_every_month_of_the_quarter_still_gives_coverage(tmp_path):

@@ -133,7 +133,9 @@ class Kpis:
     team: DealKpis
     by_owner: Mapping[str, DealKpis] = field(default_factory=dict)
     pipeline_coverage: Decimal | None = None         # a multiple: 3.2 means 3.2× what is left to win
-    pipeline_coverage_basis: str | None = None       # "quota", "last_quarter_won", "quota_unread" (coverage None: a quota of the quarter cannot be read) or "quota_partial" (coverage None: the quarter's quota covers only some of its months)
+    pipeline_coverage_basis: str | None = None       # "quota", "last_quarter_won", "quota_unread" (coverage None: a quota of the quarter cannot be read) or "quota_partial" (coverage None: an owner's quota covers only some of the quarter's months)
+    # Basis "quota_partial": the owners (as `owners` shows them) whose quotas cover only some months of the quarter.
+    quota_partial_owners: tuple[str, ...] = ()
     lead_conversion_by_source: Mapping[str, Conversion] = field(default_factory=dict)
     lead_conversion_by_campaign: Mapping[str, Conversion] = field(default_factory=dict)
     won_revenue_by_campaign: Mapping[str, Decimal] = field(default_factory=dict)
@@ -210,7 +212,8 @@ def compute_kpis(opportunities: Sequence[Opportunity], metrics: Sequence[Opportu
     guessed from its Company. `unread_quotas`: quotas the Quotas tab gives but cannot be read;
     one that may be this quarter's leaves pipeline coverage None (basis "quota_unread"), never
     computed over the rest of the team's quota. A quarter whose quotas cover only some of its
-    months leaves it None too (basis "quota_partial"). `fiscal_year_start`: the month (1–12) the
+    months, for any owner, leaves it None too (basis "quota_partial", `Kpis.quota_partial_owners`
+    naming them). `fiscal_year_start`: the month (1–12) the
     team's fiscal year starts, which the quarters of pipeline coverage count from."""
     accounts, activities, tasks = list(accounts), list(activities), list(tasks)
     if owners is None:
@@ -266,10 +269,12 @@ def compute_kpis(opportunities: Sequence[Opportunity], metrics: Sequence[Opportu
                 open_this_quarter += amount
 
     unread = list(unread_quotas)
+    partial: tuple[str, ...] = ()
     if any(quota_unknown(unread, month) for month in quarter):
         quota_left, basis = None, "quota_unread"
     else:
-        quota_left, basis = _coverage_denominator(quotas, quarter, won_this_quarter, won_last_quarter)
+        quota_left, basis, partial = _coverage_denominator(quotas, quarter, won_this_quarter, won_last_quarter,
+                                                           owners)
     coverage = open_this_quarter / quota_left if quota_left and quota_left > 0 else None
 
     leads = list(leads)
@@ -283,6 +288,7 @@ def compute_kpis(opportunities: Sequence[Opportunity], metrics: Sequence[Opportu
         by_owner={owner: s.kpis() for owner, s in sorted(by_person.items())},
         pipeline_coverage=coverage,
         pipeline_coverage_basis=basis,
+        quota_partial_owners=partial,
         lead_conversion_by_source=_conversion(leads, lambda lead: lead.source, sources, conversions),
         lead_conversion_by_campaign=_conversion(leads, lambda lead: lead.campaign, campaigns, conversions),
         won_revenue_by_campaign=by_campaign,
@@ -316,18 +322,27 @@ def _quarter(day: dt.date, fiscal_year_start: int = 1) -> frozenset[str]:
 
 
 def _coverage_denominator(quotas: Iterable[Quota], quarter: frozenset[str], won_this_quarter: Decimal,
-                          won_last_quarter: Decimal) -> tuple[Decimal | None, str | None]:
+                          won_last_quarter: Decimal, owners: Spellings
+                          ) -> tuple[Decimal | None, str | None, tuple[str, ...]]:
+    """(the quarter's quota still to win or last quarter's won revenue, its basis, the owners whose
+    quotas cover only some of the quarter's months)."""
     in_quarter = [q for q in quotas if q.month in quarter]
-    if in_quarter and {q.month for q in in_quarter} != quarter:
-        # A quota for December alone may be December's or the quarter's typed on one row: over it,
-        # October's and November's wins would be subtracted from a quota they were never in (or
-        # the quarter's pipeline set against one month's quota). Blank and said, never guessed.
-        return None, "quota_partial"
+    months: dict[str, set[str]] = defaultdict(set)
+    for q in in_quarter:
+        months[owners(q.owner)].add(q.month)
+    # A quota for December alone may be December's or the quarter's typed on one row: over it,
+    # October's and November's wins would be subtracted from a quota they were never in (or
+    # the quarter's pipeline set against one month's quota). Blank and said, never guessed. Per
+    # owner: another owner's quota for October and November makes the team's months whole, not
+    # this owner's quota.
+    partial = tuple(sorted(owner for owner, held in months.items() if held != quarter))
+    if partial:
+        return None, "quota_partial", partial
     if in_quarter:
-        return sum((q.amount for q in in_quarter), _ZERO) - won_this_quarter, "quota"
+        return sum((q.amount for q in in_quarter), _ZERO) - won_this_quarter, "quota", ()
     if won_last_quarter > 0:
-        return won_last_quarter, "last_quarter_won"
-    return None, None
+        return won_last_quarter, "last_quarter_won", ()
+    return None, None, ()
 
 
 def _converted(lead: Lead, conversions: Mapping[str, Converted]) -> bool:

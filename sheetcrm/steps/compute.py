@@ -278,8 +278,10 @@ def quota_unread_issues(ctx: SyncContext, forecast: str) -> list[Issue]:
                          _("A quota of this quarter on the {tab} tab cannot be read, so this tab leaves pipeline "
                            "coverage blank: a total short of it would be wrong.", tab=tab), hint))
     if results.kpis.pipeline_coverage_basis == "quota_partial":
-        out.append(Issue("warning", locate(ctx.snapshot, DASHBOARD, ctx.locale).title, None, None, None, None,
-                         QUOTA_PARTIAL,
+        # The owners whose quota is partial, in the Value cell: with several owners, which one's
+        # rows to complete is not for the reader to hunt for.
+        out.append(Issue("warning", locate(ctx.snapshot, DASHBOARD, ctx.locale).title, None, None, None,
+                         ", ".join(results.kpis.quota_partial_owners) or None, QUOTA_PARTIAL,
                          _("The {tab} tab gives a quota for only some months of this quarter, so this tab leaves "
                            "pipeline coverage blank: the wins of a month with no quota would be taken off the "
                            "other months' quota.", tab=tab),

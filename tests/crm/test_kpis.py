@@ -91,14 +91,17 @@ def test_pipeline_coverage_against_last_quarters_won_revenue_without_quotas():
 
 
 def test_pipeline_coverage_against_the_quota_left_this_quarter():
+    # Each owner a quota for every month of the quarter (0 for a month with none: quota_partial otherwise).
     quotas = [Quota("Ana", "2024-04", Decimal("1000")), Quota("Ana", "2024-05", Decimal("1000")),
-              Quota("Bo", "2024-06", Decimal("500")), Quota("Bo", "2024-07", Decimal("9999"))]
+              Quota("Ana", "2024-06", Decimal("0")), Quota("Bo", "2024-04", Decimal("0")),
+              Quota("Bo", "2024-05", Decimal("0")), Quota("Bo", "2024-06", Decimal("500")),
+              Quota("Bo", "2024-07", Decimal("9999"))]
     k = run(quotas)
     # 1100 ÷ (2500 − 550 won in April).
     assert k.pipeline_coverage_basis == "quota"
     assert k.to_json()["pipeline_coverage"] == pytest.approx(1100 / 1950, abs=1e-12)
     met = run([Quota("Ana", "2024-04", Decimal("200")), Quota("Ana", "2024-05", Decimal("200")),
-               Quota("Bo", "2024-06", Decimal("100"))])
+               Quota("Ana", "2024-06", Decimal("100"))])
     assert (met.pipeline_coverage, met.pipeline_coverage_basis) == (None, "quota")   # quota already won
 
 
@@ -114,7 +117,9 @@ def test_pipeline_coverage_counts_quarters_from_the_fiscal_year_s_first_month():
     k = fiscal()
     assert (k.pipeline_coverage, k.pipeline_coverage_basis) == (Decimal(1100) / Decimal(1550), "last_quarter_won")
     quotas = [Quota("Ana", "2024-04", Decimal("1000")), Quota("Ana", "2024-05", Decimal("1000")),
-              Quota("Bo", "2024-06", Decimal("500")), Quota("Bo", "2024-07", Decimal("9999"))]
+              Quota("Ana", "2024-06", Decimal("0")), Quota("Ana", "2024-07", Decimal("0")),
+              Quota("Bo", "2024-05", Decimal("0")), Quota("Bo", "2024-06", Decimal("500")),
+              Quota("Bo", "2024-07", Decimal("9999"))]
     # May–July's quota (1000 + 500 + 9999), none of it won yet: April's quota and April's win are last quarter's.
     assert fiscal(quotas).pipeline_coverage == Decimal(1100) / Decimal(11499)
     # Across the year's end: a fiscal year from November has 15 January in November–January.
@@ -125,6 +130,20 @@ def test_pipeline_coverage_counts_quarters_from_the_fiscal_year_s_first_month():
                         fiscal_year_start=11)
     # Open and overdue: 1000 + 400 + 100, over November–January's quota (February's is the next quarter's).
     assert (late.pipeline_coverage, late.pipeline_coverage_basis) == (Decimal(1500) / Decimal(300), "quota")
+
+
+def test_an_owner_whose_quota_covers_only_some_months_of_the_quarter_leaves_coverage_blank():
+    """Bo's quota for every month of Q2 made the team's months whole, so Ana's June-only 3,000
+    (June's, or her quarter's typed on one row) went unnoticed: her April win (550) was taken off
+    it, coverage 1100 ÷ (3000 + 300 − 550) = 0.4×, with no word. Blank and said per owner, as a
+    team's June-only quota is."""
+    quotas = [Quota("Ana", "2024-06", Decimal("3000")), *(Quota("bo ", f"2024-0{m}", Decimal("100")) for m in (4, 5, 6))]
+    k = run(quotas)
+    assert (k.pipeline_coverage, k.pipeline_coverage_basis) == (None, "quota_partial")
+    assert k.quota_partial_owners == ("Ana",)
+    whole = run([*quotas, Quota("ANA", "2024-04", Decimal("0")), Quota("Ana", "2024-05", Decimal("0"))])
+    assert (whole.pipeline_coverage, whole.pipeline_coverage_basis) == (Decimal(1100) / Decimal(2750), "quota")
+    assert whole.quota_partial_owners == ()
 
 
 def test_lead_conversion_by_source_and_campaign():
