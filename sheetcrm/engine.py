@@ -21,8 +21,8 @@ from sheetcrm.crm import (Forecast, HistoryRow, Kpis, OpportunityMetrics, Rates,
                           compute_kpis, forecast, missing_rate_issues, opportunity_metrics,
                           record_changes, stage_entered, stage_win_rates, to_base)
 from sheetcrm.crm.conditions import Doubt, Money, doubt_said
-from sheetcrm.crm.cases import (CaseInput, CaseMetrics, CaseSummary, case_metrics, first_responses, problems,
-                                summarize)
+from sheetcrm.crm.cases import (CaseInput, CaseMetrics, CaseSummary, case_metrics, first_responses,
+                                resolved_before_opened, summarize)
 from sheetcrm.crm.learned import FitCache
 from sheetcrm.crm.rules import PLAIN, NoRate, Reading, RuleDoubt, range_name, show, show_figure, show_figures
 from sheetcrm.crm.scoring import LeadScore, ScoringResult, score_leads
@@ -347,7 +347,7 @@ def case_results(crm: Crm, config: Config, as_of: dt.date) -> CaseResults:
     for c in crm.records("cases"):
         case = CaseInput(c.id, account_name(c.account), c.priority, c.status, c.opened, c.resolved,
                          responses.get(c.id) if c.id else None)
-        if "case_resolved_before_opened" in problems(case):
+        if resolved_before_opened(case):
             continue  # reported at its Resolved cell (steps/cases.py): no SLA is measured from it
         cases.append(case)
         rows.append(c.row)

@@ -95,16 +95,24 @@ def association_rules(baskets: Iterable[frozenset[str]], settings: BasketSetting
         ordered = sorted(basket)
         items.update(ordered)
         pairs.update(itertools.combinations(ordered, 2))
+    # The thresholds as the decimals written in the config: the float 0.05 is a hair above 1/20,
+    # so a rule held by exactly 2 of 40 baskets failed the default support it reaches.
+    support, confidence, lift = (_exact(v) for v in (settings.min_support, settings.min_confidence,
+                                                       settings.min_lift))
     found: list[Rule] = []
     for (a, b), both in pairs.items():
         if both < settings.min_baskets:
             continue
         for x, y in ((a, b), (b, a)):
             rule = Rule(x, y, both, items[x], items[y], n)
-            if (rule.support >= settings.min_support and rule.confidence >= settings.min_confidence
-                    and rule.lift >= settings.min_lift):
+            if rule.support >= support and rule.confidence >= confidence and rule.lift >= lift:
                 found.append(rule)
     return sorted(found, key=Rule.rank)
+
+
+def _exact(threshold: float) -> Fraction:
+    """A threshold as the decimal it was written as (0.05 -> 1/20), not the binary float near it."""
+    return Fraction(repr(threshold))
 
 
 def suggest(basket: frozenset[str], by_antecedent: Mapping[str, Sequence[Rule]], limit: int) -> list[Rule]:

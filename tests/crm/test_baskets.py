@@ -85,3 +85,17 @@ def test_the_defaults_and_bad_settings():
 def test_empty_baskets_do_not_count_in_n():
     rules = _rules(baskets=[*BASKETS, frozenset(), frozenset()])
     assert rules["A", "B"].support == Fraction(3, 5)
+
+
+def test_a_rule_exactly_at_a_threshold_reaches_it():
+    # 40 baskets: A and B together in 2, A alone in 1, C in the other 37. By hand, A→B: support
+    # 2/40 = 0.05 exactly (the default min_support), confidence 2/3, lift (2/3)/(2/40) = 40/3.
+    # The float 0.05 is a hair above 1/20: compared with it, the rule was dropped and the account
+    # holding A alone was offered nothing.
+    baskets = [frozenset("AB")] * 2 + [frozenset("A")] + [frozenset("C")] * 37
+    rules = _rules(BasketSettings(), baskets)
+    assert rules["A", "B"].support == Fraction(1, 20)
+    assert [r.consequent for r in suggest(frozenset("A"), index(rules.values()), 3)] == ["B"]
+    # The same at min_support = min_confidence = 0.1 (a float a hair above 1/10): 4 of 40 hold A and B.
+    tenth = [frozenset("AB")] * 4 + [frozenset("A")] * 36
+    assert ("A", "B") in _rules(BasketSettings(min_support=0.1, min_confidence=0.1, min_lift=1), tenth)

@@ -213,3 +213,13 @@ def test_an_activity_before_the_case_was_opened_is_no_first_response():
 def test_a_closed_case_with_no_resolved_time_has_no_age():
     m = case_metrics(_case(status="Closed"), OFFICE, AS_OF)
     assert m.age_days is None and not m.open
+
+
+def test_average_resolution_time_rounds_the_exact_mean_half_up():
+    # 21 minutes and 21 h 15 min: a mean of 648 minutes = 0.45 day exactly, so 0.5 to a tenth. Summed
+    # as float days it came to 0.44999999999999996 and was shown 0.4.
+    opened = T(2026, 11, 30, 10, 0)
+    cases = [_case("Low", "Resolved", opened, opened + dt.timedelta(minutes=21)),
+             _case("Low", "Resolved", opened, opened + dt.timedelta(minutes=1275))]
+    s = summarize(cases, [case_metrics(c, OFFICE, AS_OF) for c in cases], 5)
+    assert s.avg_resolution_days == Decimal("0.5")

@@ -40,6 +40,8 @@ class Case:
     priority: str | None
     status: str | None
     id: str | None = None
+    opened: dt.datetime = dt.datetime(2026, 11, 2, 10, 0)
+    resolved: dt.datetime | None = None
 
 
 def test_health_is_the_documented_sum_of_its_parts():
@@ -180,6 +182,15 @@ def test_an_open_deal_with_no_rate_is_out_of_open_deals_as_of_the_pipeline_count
     acme = {v.id: v for v in overview(ACCOUNTS, AS_OF, STAGES, RATES, OverviewSettings(),
                                       opportunities=deals)}["ACC-0001"]
     assert (acme.open_deals, acme.open_amount) == (2, Decimal(1000))
+
+
+def test_a_case_resolved_before_it_was_opened_is_in_no_figure():
+    """Resolved before Opened is an error at the cell and the case is left out of every figure
+    (docs/cases.md): the Dashboard counted no open urgent case while this tab counted one and
+    took 25 from the account's health for it."""
+    typo = Case("ACC-0001", "Urgent", "Open", "CASE-0009", resolved=dt.datetime(2026, 11, 1, 10, 0))
+    acme = _views(cases=[*CASES, typo])["ACC-0001"]
+    assert (acme.open_cases, acme.urgent_cases, acme.health) == (2, 1, 32)  # as without it
 
 
 def test_without_a_cases_tab_the_case_columns_are_empty_not_zero():
