@@ -314,7 +314,12 @@ def write(connection: Connection, batch: Batch, source: str, as_of: dt.date, now
                     "keep the values last mirrored, not marked deleted", live_rows, table=kind))
             continue
         _respell(connection, table, key, {tuple(r[k] for k in key) for r in rows} | batch.held.get(kind, set()), now)
-        _upsert(connection, insert, table, key, rows, now, tombstones=True, kept=batch.absent.get(kind, set()))
+        kept, defaulted = batch.absent.get(kind, set()), batch.defaulted.get(kind, set())
+        by_default = [r for r in rows if tuple(r[k] for k in key) in defaulted]
+        _upsert(connection, insert, table, key, [r for r in rows if tuple(r[k] for k in key) not in defaulted],
+                now, tombstones=True, kept=kept)
+        # The base currency only for want of a Currency column: what the row holds stays (`Batch.defaulted`).
+        _upsert(connection, insert, table, key, by_default, now, tombstones=True, kept=kept | {"currency"})
         live = {tuple(r) for r in connection.execute(
             select(*(table.c[k] for k in key)).where(table.c.deleted_at.is_(None)))}
         gone = live - {tuple(r[k] for k in key) for r in rows} - batch.held.get(kind, set())

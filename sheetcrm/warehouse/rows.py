@@ -73,6 +73,10 @@ class Batch:
     # The record tables whose tab the workbook does not have (renamed, deleted, never made): their
     # rows are not tombstoned, since a tab renamed is not every record deleted.
     missing: set[str] = field(default_factory=set)
+    # Per record table, the keys of the rows whose currency is the base currency only because the
+    # tab has no Currency column (renamed, deleted): a new row is inserted with it, a row the
+    # warehouse holds keeps its own (a header's typo turned every USD deal EUR there).
+    defaulted: dict[str, set[Key]] = field(default_factory=dict)
 
     @property
     def size(self) -> int:
@@ -86,6 +90,8 @@ class Batch:
         canon["names"] = self.names_digest()  # type: ignore[assignment]
         canon["missing"] = sorted(self.missing)  # type: ignore[assignment]
         canon["absent"] = {name: sorted(fields) for name, fields in sorted(self.absent.items()) if fields}  # type: ignore[assignment]
+        canon["defaulted"] = {name: sorted(map(str, keys)) for name, keys in sorted(self.defaulted.items())
+                              if keys}  # type: ignore[assignment]
         return hashlib.sha256(json.dumps(canon, sort_keys=True).encode()).hexdigest()
 
 
@@ -174,6 +180,7 @@ def _records(kind: str, table: Table | None, computed: dict[str, Row], batch: Ba
     held = {_held_key(row, key) for row in table.rows if row.record is None} - {None}
     out: list[Row] = []
     seen: Counter = Counter()
+    defaulted: set[Key] = set()
     for row in table.rows:
         record = row.record
         long = next((k for k in key if _too_long([getattr(row.readable, k, None)])), None)
@@ -189,7 +196,8 @@ def _records(kind: str, table: Table | None, computed: dict[str, Row], batch: Ba
         for name, tabs in REFERENCE_FIELDS.get(kind, ()) if ids is not None else ():
             if isinstance(values.get(name), str) and name != "sku":  # a SKU is its product's key already
                 values[name] = ids.of(tabs, values[name])
-        if "currency" in values and values["currency"] is None:
+        base_filled = "currency" in values and values["currency"] is None
+        if base_filled:
             # A blank Currency (an amount naming none) is the base currency to the sync: a NULL
             # here left `WHERE currency = 'EUR'` or a GROUP BY currency short of those amounts.
             values["currency"] = base_currency
@@ -199,6 +207,8 @@ def _records(kind: str, table: Table | None, computed: dict[str, Row], batch: Ba
         if any(values.get(k) is None for k in key):
             batch.unkeyed += 1
             continue
+        if base_filled and "currency" not in table.header.fields:
+            defaulted.add(tuple(values[k] for k in key))
         own = computed.get(values["id"], {}) if key == ("id",) else {}
         out.append({**values, **{name: own.get(name) for name in extra}})
     # A field with no column, that no row has a value of (the read fills some, as a blank currency):
@@ -209,6 +219,7 @@ def _records(kind: str, table: Table | None, computed: dict[str, Row], batch: Ba
     out = [{k: v for k, v in r.items() if k not in absent} for r in out] if absent else out
     count = Counter(tuple(r[k] for k in key) for r in out)
     twice = {k for k, n in count.items() if n > 1}
+    batch.defaulted[kind] = defaulted - twice
     return [r for r in out if tuple(r[k] for k in key) not in twice], held | twice  # type: ignore[operator]
 
 

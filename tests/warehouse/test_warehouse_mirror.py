@@ -489,6 +489,43 @@ def test_a_column_or_a_tab_renamed_in_the_sheet_keeps_its_warehouse_values(tmp_p
     assert any("opportunities" in r.getMessage() and "2" in r.getMessage() for r in caplog.records), caplog.records
 
 
+def test_a_currency_column_renamed_keeps_each_rows_currency(tmp_path):
+    """A person renames the Currency header ("Curr."): with no Currency column every amount reads
+    as the base currency, and the mirror turned the USD and GBP deals EUR, their amounts kept: a
+    silently wrong total in every query by currency. A held currency stays, as any renamed
+    column's values do; a new row gets the base currency (never NULL), one whose amount names
+    its own ("£ 300") that one, and the column back, the rows follow their cells again."""
+    path = tmp_path / "crm.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Opportunities"
+    ws.append(["ID", "Name", "Account", "Stage", "Amount", "Currency", "Close Date"])
+    ws.append(["OPP-0001", "Dollars", "Acme", "Proposal", 1000, "USD", dt.datetime(2027, 1, 15)])
+    ws.append(["OPP-0002", "Pounds", "Acme", "Proposal", 2000, "GBP", dt.datetime(2027, 1, 15)])
+    wb.save(path)
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    config, engine = Config(currency="EUR", warehouse=WarehouseSettings(url=url)), engine_of(url)
+    sync(XlsxWorkbook(path), config, as_of=DAY)
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Opportunities"]
+    ws["F1"], ws["B2"] = "Curr.", "Dollars bis"
+    ws.append(["OPP-0003", "New", "Acme", "Proposal", 300, "", dt.datetime(2027, 1, 15)])
+    ws.append(["OPP-0004", "Named", "Acme", "Proposal", "£ 300", "", dt.datetime(2027, 1, 15)])
+    wb.save(path)
+    assert sync(XlsxWorkbook(path), config, as_of=DAY).mirrored.outcome == "mirrored"
+    opps = live(engine, "opportunities")
+    assert {k[0]: (r["name"], r["currency"]) for k, r in opps.items()} == {
+        "OPP-0001": ("Dollars bis", "USD"), "OPP-0002": ("Pounds", "GBP"), "OPP-0003": ("New", "EUR"),
+        "OPP-0004": ("Named", "GBP")}
+
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Opportunities"]
+    ws["F1"], ws["F2"], ws["F3"] = "Currency", "EUR", ""  # each row's values as with no column: only the header differs
+    wb.save(path)
+    assert sync(XlsxWorkbook(path), config, as_of=DAY).mirrored.outcome == "mirrored"
+    assert [live(engine, "opportunities")[(i,)]["currency"] for i in ("OPP-0001", "OPP-0002")] == ["EUR", "EUR"]
+
+
 def test_a_reference_named_by_name_is_mirrored_as_the_id_it_names(tmp_path):
     """A deal's Account typed "Acme Corp" (the sync accepts a name) was mirrored as that name
     beside deals holding ACC-0001: `JOIN accounts ON accounts.id = opportunities.account`
