@@ -51,7 +51,7 @@ from sheetcrm.i18n import N_, _, ngettext
 from sheetcrm.warehouse.behind import Behind, when
 from sheetcrm.warehouse.keep import LOG_COLUMNS, Archive, Trim
 from sheetcrm.validate import REFERENCE_FIELDS
-from sheetcrm.warehouse.rows import Batch
+from sheetcrm.warehouse.rows import Batch, Row
 from sheetcrm.warehouse.settings import Mirrored, WarehouseError, WarehouseSettings, masked, scrub, sqlite_file
 from sheetcrm.warehouse.tables import APPENDED, MIRROR, OUTBOX, RECORDS, STAMPS, VERSION_TABLE, key_of
 
@@ -274,6 +274,27 @@ def behind_line(problem: str, syncs: int, since: dt.datetime, zone: dt.tzinfo | 
                     "until a sync reaches it", syncs, problem=problem, since=when(since, zone))
 
 
+def _kept_currencies(connection: Connection, table: Any, key: tuple[str, ...], rows: list[Row]) -> list[str]:
+    """The line to say when rows of a tab with no Currency column keep a currency other than the
+    base one the sync reads their amounts in (`Batch.defaulted`): a header renamed by mistake,
+    or a base currency changed in the config of a tab that never had the column. Either way the
+    warehouse and the sheet's figures disagree, so it is said at each mirror, never left quiet."""
+    base = rows[0]["currency"]
+    held = {tuple(r[:-1]): r[-1] for r in connection.execute(
+        select(*(table.c[k] for k in key), table.c.currency)
+        .where(table.c.deleted_at.is_(None), table.c.currency.is_not(None), table.c.currency != base))}
+    kept = [held[k] for k in (tuple(r[k] for k in key) for r in rows) if k in held]
+    if not kept:
+        return []
+    return [ngettext("warehouse: the tab of {table} has no Currency column; its {n} row mirrored in {currencies} "
+                     "keeps that currency, where the sync reads its amount in {base}: put the Currency column "
+                     "back, or type each row's currency in one",
+                     "warehouse: the tab of {table} has no Currency column; its {n} rows mirrored in {currencies} "
+                     "keep that currency, where the sync reads their amounts in {base}: put the Currency column "
+                     "back, or type each row's currency in one",
+                     len(kept), table=table.name, currencies=", ".join(sorted(set(kept))), base=base)]
+
+
 def write(connection: Connection, batch: Batch, source: str, as_of: dt.date, now: dt.datetime,
           notes: list[str] | None = None) -> Mirrored:
     """`batch` into the warehouse on `connection`, inside the caller's transaction; `notes` gets
@@ -320,6 +341,8 @@ def write(connection: Connection, batch: Batch, source: str, as_of: dt.date, now
                 now, tombstones=True, kept=kept)
         # The base currency only for want of a Currency column: what the row holds stays (`Batch.defaulted`).
         _upsert(connection, insert, table, key, by_default, now, tombstones=True, kept=kept | {"currency"})
+        if by_default and notes is not None:
+            notes.extend(_kept_currencies(connection, table, key, by_default))
         live = {tuple(r) for r in connection.execute(
             select(*(table.c[k] for k in key)).where(table.c.deleted_at.is_(None)))}
         gone = live - {tuple(r[k] for k in key) for r in rows} - batch.held.get(kind, set())

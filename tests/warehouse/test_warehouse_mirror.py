@@ -489,7 +489,7 @@ def test_a_column_or_a_tab_renamed_in_the_sheet_keeps_its_warehouse_values(tmp_p
     assert any("opportunities" in r.getMessage() and "2" in r.getMessage() for r in caplog.records), caplog.records
 
 
-def test_a_currency_column_renamed_keeps_each_rows_currency(tmp_path):
+def test_a_currency_column_renamed_keeps_each_rows_currency(tmp_path, caplog):
     """A person renames the Currency header ("Curr."): with no Currency column every amount reads
     as the base currency, and the mirror turned the USD and GBP deals EUR, their amounts kept: a
     silently wrong total in every query by currency. A held currency stays, as any renamed
@@ -512,7 +512,11 @@ def test_a_currency_column_renamed_keeps_each_rows_currency(tmp_path):
     ws.append(["OPP-0003", "New", "Acme", "Proposal", 300, "", dt.datetime(2027, 1, 15)])
     ws.append(["OPP-0004", "Named", "Acme", "Proposal", "£ 300", "", dt.datetime(2027, 1, 15)])
     wb.save(path)
+    caplog.set_level(logging.WARNING, logger="sheetcrm.run.warehouse")
     assert sync(XlsxWorkbook(path), config, as_of=DAY).mirrored.outcome == "mirrored"
+    # Kept, and said: the sheet's own figures read those amounts in EUR now.
+    said = [r.getMessage() for r in caplog.records if "no Currency column" in r.getMessage()]
+    assert said and "2 rows mirrored in GBP, USD keep that currency" in said[0] and "in EUR" in said[0], said
     opps = live(engine, "opportunities")
     assert {k[0]: (r["name"], r["currency"]) for k, r in opps.items()} == {
         "OPP-0001": ("Dollars bis", "USD"), "OPP-0002": ("Pounds", "GBP"), "OPP-0003": ("New", "EUR"),
@@ -555,3 +559,22 @@ def test_a_reference_named_by_name_is_mirrored_as_the_id_it_names(tmp_path):
         "OPP-0001": ("ACC-0001", "CON-0001"), "OPP-0002": ("ACC-0001", "CON-0001")}
     assert live(engine, "contacts")[("CON-0001",)]["account"] == "ACC-0001"
     assert live(engine, "activities")[("ACT-0001",)]["related"] == "OPP-0001"
+
+
+def test_a_base_currency_changed_on_a_tab_with_no_currency_column_is_said(tmp_path, caplog):
+    """The side of keeping a held currency: a team with no Currency column whose config's
+    currency goes from USD to EUR. The sync reads every amount in EUR; the rows mirrored before
+    keep USD. Kept, as a renamed Currency header's rows are, but said at each mirror, never
+    quiet: the warehouse and the sheet's figures disagree until each row's currency is typed."""
+    path = tmp_path / "crm.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.title = "Opportunities"
+    wb.active.append(["ID", "Name", "Account", "Stage", "Amount", "Close Date"])
+    wb.active.append(["OPP-0001", "One", "Acme", "Proposal", 1000, dt.datetime(2027, 1, 15)])
+    wb.save(path)
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    sync(XlsxWorkbook(path), Config(currency="USD", warehouse=WarehouseSettings(url=url)), as_of=DAY)
+    caplog.set_level(logging.WARNING, logger="sheetcrm.run.warehouse")
+    sync(XlsxWorkbook(path), Config(currency="EUR", warehouse=WarehouseSettings(url=url)), as_of=DAY)
+    said = [r.getMessage() for r in caplog.records if "no Currency column" in r.getMessage()]
+    assert said and "1 row mirrored in USD keeps that currency" in said[0] and "in EUR" in said[0], said
