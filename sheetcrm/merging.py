@@ -57,7 +57,7 @@ from sheetcrm.inputs import DUPLICATE_KEYS, DuplicateRow, DuplicatesTab
 from sheetcrm.owned import locate
 from sheetcrm.plan import owned_tab
 from sheetcrm.report import Issue, column_letter
-from sheetcrm.schema import DUPLICATES, MERGED, OUTBOX, STAGE_HISTORY, OwnedTab
+from sheetcrm.schema import DUPLICATES, MERGED, OUTBOX, STAGE_HISTORY, OwnedTab, budget_header
 from sheetcrm.table import Row, Table, field_kinds
 from sheetcrm.validate import Crm, name_forms, named_by
 from sheetcrm.workbook import SERIAL_EPOCH, CellValue, CellWrite, Grid, Plan, Replace, RowDelete, Snapshot
@@ -189,6 +189,20 @@ SHIFTS = "merge_reference_shifts"
 SHIFTS_MESSAGE = N_('group {group} is not merged: in {tab}, row {row}, {header} "{value}" names {ids}; once {merged} '
                     'is merged into {survivor} it would name {other} alone')
 SHIFTS_HINT = N_("type in that cell the ID of the record it means; the merge goes ahead on the next sync")
+# A lead's amounts (Amount, a Budget) are in its Currency, else the base currency: filled one
+# by one, a merged lead's 5,000 EUR went into the survivor's empty Amount beside its Currency
+# USD as 5,000 USD, and a merged lead's Currency EUR into the survivor's empty Currency made its
+# 1,000 (in the base USD) 1,000 EUR, with nothing said (`_money_clash`).
+CURRENCY_DIFFERS = "merge_currency_differs"
+AMOUNT_CURRENCY_MESSAGE = N_('group {group} is not merged: {survivor} would take {column} "{value}" from {donor}, '
+                             'where it is in {theirs}, but {survivor}\'s amounts are in {ours}: it would read as '
+                             '{value} {ours}')
+AMOUNT_CURRENCY_HINT = N_("type {survivor}'s {column} yourself, in {ours}, or tick Keep on {donor}; the merge goes "
+                          "ahead on the next sync")
+CURRENCY_AMOUNT_MESSAGE = N_('group {group} is not merged: {survivor} would take Currency "{theirs}" from {donor}, '
+                             'but its {column} "{value}" is in {ours}: it would read as {value} {theirs}')
+CURRENCY_AMOUNT_HINT = N_("type {ours} into {survivor}'s Currency, or tick Keep on {donor}; the merge goes ahead on "
+                          "the next sync")
 
 
 @dataclass
@@ -200,7 +214,7 @@ class Refused:
 
 
 def plan_merges(snapshot: Snapshot, crm: Crm, locale: str,
-                settings: DuplicateSettings | None = None) -> tuple[list[Merge], list[Refused]]:
+                settings: DuplicateSettings | None = None, base: str = "USD") -> tuple[list[Merge], list[Refused]]:
     """The merges the ticks ask for that are not done yet, and the ticked groups refused.
 
     A group naming a record that is gone or ambiguous, or one this plan already merges
@@ -288,6 +302,12 @@ def plan_merges(snapshot: Snapshot, crm: Crm, locale: str,
             first = next(r for r in rows if r.merge)
             refused.append(Refused(group, [_issue(tab, locale, first, "merge", SHIFTS, message, _(SHIFTS_HINT))]))
             continue
+        if merged and (clash := _money_clash(snapshot, keep, merged, base)) is not None:
+            (message, said), (hint, how) = clash
+            first = next(r for r in rows if r.merge)
+            refused.append(Refused(group, [_issue(tab, locale, first, "merge", CURRENCY_DIFFERS,
+                                                  _(message, group=group, **said), _(hint, **how))]))
+            continue
         if merged:
             taken.update({keep.id, *(m.id for m in merged)})
             out.append(Merge(group, keep, merged))
@@ -337,6 +357,62 @@ def _shifting(crm: Crm, keep: Member, merged: list[Member], ambiguous: _Ambiguou
         left = [n for n in named if (n[0], n[1]) not in gone]
         if len(left) < len(named) and len(left) == 1 and (left[0][0], left[0][1]) != (keep.key, keep.row.row):
             return found
+    return None
+
+
+def _money_clash(snapshot: Snapshot, keep: Member, merged: list[Member], base: str
+                 ) -> tuple[tuple[str, dict[str, str]], tuple[str, dict[str, str]]] | None:
+    """Whether filling the survivor's empty cells (`_fill`: each from the oldest merged record
+    that has it) would put an amount beside a Currency it is not in: a merged record's amount
+    (Amount, a Budget: in the currency its cell names, else its record's Currency, else `base`)
+    into a survivor whose amounts are in another, or a merged record's Currency into the empty
+    Currency of a survivor whose amounts it would change. None when none would; else the
+    (message, fields) and (hint, fields) of the first, for `_` (the group's name left to fill)."""
+    table, row = keep.table, keep.row
+    fields = table.header.fields
+    if "currency" not in fields:
+        return None
+    kinds = field_kinds(table.spec)
+    money = {col: name for name, col in fields.items() if kinds.get(name) == "money"}
+    money |= {col: name for name, col in table.header.custom.items()
+              if table.header.types.get(name) == "money" or budget_header(name)[0]}
+    if not money:
+        return None
+    formulas = snapshot.tabs[table.title].formulas
+
+    def filled(member: Member, col: int) -> bool:
+        return not _empty(_at(member.row, col)) and (member.row.row - 1, col) not in formulas
+
+    def own(member: Member, name: str) -> str | None:  # the currency an amount's cell names itself
+        priced = (getattr(member.row.record, "priced", None) or {}).get(name)
+        return getattr(priced, "currency", None)
+
+    def currency(member: Member) -> str | None:
+        return getattr(member.row.record, "currency", None) if filled(member, fields["currency"]) else None
+
+    ours = currency(keep)
+    taken = None if ours is not None or (row.row - 1, fields["currency"]) in formulas else next(
+        (m for m in merged if currency(m) is not None), None)
+    after = currency(taken) if taken is not None else ours or base
+    label = {col: table.header.labels.get(col) or name for col, name in money.items()}
+    for col, name in money.items():
+        if filled(keep, col):
+            was = own(keep, name) or ours or base
+            if taken is not None and (own(keep, name) or after) != was:
+                return ((CURRENCY_AMOUNT_MESSAGE, dict(survivor=keep.id, donor=taken.id, theirs=after,
+                                                       column=label[col], value=_shown(_at(row, col)), ours=was)),
+                        (CURRENCY_AMOUNT_HINT, dict(survivor=keep.id, donor=taken.id, ours=was)))
+            continue
+        if (row.row - 1, col) in formulas:
+            continue
+        donor = next((m for m in merged if filled(m, col)), None)
+        if donor is None:
+            continue
+        theirs = own(donor, name) or currency(donor) or base
+        if (own(donor, name) or after) != theirs:
+            return ((AMOUNT_CURRENCY_MESSAGE, dict(survivor=keep.id, donor=donor.id, column=label[col],
+                                                   value=_shown(_at(donor.row, col)), theirs=theirs, ours=after)),
+                    (AMOUNT_CURRENCY_HINT, dict(survivor=keep.id, donor=donor.id, column=label[col], ours=after)))
     return None
 
 
@@ -413,16 +489,17 @@ def _issue(tab: DuplicatesTab, locale: str, row: DuplicateRow, key: str, code: s
 
 def merge(snapshot: Snapshot, crm: Crm, locale: str, as_of: dt.date,
           settings: DuplicateSettings | None = None,
-          people_cells: tuple[tuple[str, int], ...] = ()) -> tuple[Plan, Snapshot, list[Refused]]:
+          people_cells: tuple[tuple[str, int], ...] = (), base: str = "USD") -> tuple[Plan, Snapshot, list[Refused]]:
     """The plan of every ticked merge, the snapshot as the workbook will be once it is
     written (merged rows blank in place, so every row number of the read still holds until
     the deletes, which a backend applies last), and the ticked groups refused (`plan_merges`).
     `people_cells`: (tab title, 1-based column) of the columns sheetcrm writes into a team's
     tab that name a lead or a contact by ID (a form responses tab's Lead column,
-    `intake.forms.lead_columns`), re-pointed as sheetcrm's own tabs' references are.
+    `intake.forms.lead_columns`), re-pointed as sheetcrm's own tabs' references are. `base`:
+    the config's currency, that of an amount beside an empty Currency (`_money_clash`).
     Returns `snapshot` itself when there is nothing to merge."""
     plan = Plan()
-    merges, refused = plan_merges(snapshot, crm, locale, settings)
+    merges, refused = plan_merges(snapshot, crm, locale, settings, base)
     # References are re-pointed also for merges done earlier whose references remain (a
     # reference typed after the merge, or a write interrupted): harmless, found by content.
     done = merged_ids(snapshot, locale)

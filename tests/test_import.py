@@ -14,7 +14,7 @@ import openpyxl
 import pytest
 
 from sheetcrm.config import Config
-from sheetcrm.intake.importer import import_file, read_export
+from sheetcrm.intake.importer import ImportFileError, import_file, read_export
 from sheetcrm.workbook.xlsx import XlsxWorkbook
 
 LEADS = ["ID", "First Name", "Last Name", "Company", "Email", "Phone", "Source", "Status", "Created", "Notes"]
@@ -543,6 +543,29 @@ def test_excels_unicode_text_utf16_is_read(tmp_path):
     result = import_file(book, Config(), export, "leads")
     assert [(r.status, r.id) for r in result.rows] == [("added", "LEAD-0001")]
     assert book.read().tabs["Leads"].rows[1][:5] == ["LEAD-0001", "José", "Núñez", None, "jose@x.example"]
+
+
+def test_a_file_of_two_encodings_or_utf16_without_its_mark_is_refused_with_one_line(tmp_path):
+    """A file that is not UTF-8 throughout is read as Windows-1252: a UTF-8 line in it (exports
+    of two tools joined) was imported as "PeÃ±a" for Peña, with nothing said. And UTF-16 without
+    its byte order mark said "no header row names a column", naming nothing of the cause."""
+    path = _workbook(tmp_path, [])
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_bytes("First Name;Last Name;Email\r\n".encode() + "José;Muñoz;j@x.example\r\n".encode("cp1252")
+                      + "Ana;Peña;a@x.example\r\n".encode("utf-8"))
+    with pytest.raises(ImportFileError) as e:
+        import_file(XlsxWorkbook(path), Config(), mixed, "leads")
+    assert 'line 3 is UTF-8 ("ñ"), line 2 is not (byte 0xE9)' in str(e.value) and '"Ã±"' in str(e.value)
+    assert len(XlsxWorkbook(path).read().tabs["Leads"].rows) == 1  # nothing imported
+    bare = tmp_path / "bare.csv"
+    bare.write_bytes("First Name,Last Name,Email\r\nJosé,Núñez,j@x.example\r\n".encode("utf-16-le"))
+    with pytest.raises(ImportFileError, match="UTF-16 text without its byte order mark"):
+        read_export(bare)
+    # One encoding, either one, reads as before.
+    for encoding in ("utf-8", "cp1252"):
+        one = tmp_path / f"{encoding}.csv"
+        one.write_bytes("First Name;Last Name\r\nJosé;Muñoz\r\nAna;Peña\r\n".encode(encoding))
+        assert read_export(one).rows[1:] == [["José", "Muñoz"], ["Ana", "Peña"]]
 
 
 def test_a_person_merged_away_is_found_in_their_survivor_not_imported_again(tmp_path):

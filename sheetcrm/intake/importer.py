@@ -148,8 +148,46 @@ def read_export(path: Path) -> Grid:
             continue
     else:  # cp1252 leaves only five bytes undefined; UTF-16 an unpaired surrogate
         raise ImportFileError(_("{file}: not UTF-8, UTF-16 or Windows-1252 text", file=path))
+    if encoding == "cp1252":
+        _one_encoding(path, data)
     rows = [list(r) for r in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter(text))]
     return Grid(rows=[[None if v == "" else v for v in r] for r in rows])
+
+
+# A letter of UTF-8 beyond ASCII: a lead byte and its continuation bytes.
+_UTF8_LETTER = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+
+
+def _one_encoding(path: Path, data: bytes) -> None:
+    """Raise ImportFileError when a file that is not UTF-8 as a whole, so read as Windows-1252,
+    is two encodings: lines of UTF-8 letters beside lines of Windows-1252 bytes (exports of two
+    tools joined, a UTF-8 file added to in an older Excel). Read as Windows-1252, every UTF-8
+    letter was imported as two ("Peña" as "PeÃ±a") with nothing said. Or UTF-16 without its
+    byte order mark: a NUL beside every letter, read as no header row at all."""
+    lines = data.split(b"\n")
+    if lines and lines[0].count(b"\x00") * 3 > len(lines[0]):
+        raise ImportFileError(_("{file}: UTF-16 text without its byte order mark (a NUL byte beside every "
+                                "letter); save it again as UTF-8 (or as Excel's Unicode Text), then import again",
+                                file=path))
+    utf8 = cp1252 = None
+    for number, line in enumerate(lines, 1):
+        if line.isascii():
+            continue
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError as e:
+            cp1252 = cp1252 or (number, line[e.start:e.start + 1])
+            continue
+        if _UTF8_LETTER.search(line):
+            utf8 = utf8 or (number, next(c for c in text if not c.isascii()))
+        if utf8 and cp1252:
+            byte = "0x" + cp1252[1].hex().upper()
+            raise ImportFileError(_("{file}: two encodings in one file: line {utf8} is UTF-8 (\"{letter}\"), line "
+                                    "{other} is not (byte {byte}); read as Windows-1252, \"{letter}\" would be "
+                                    "imported as \"{wrong}\". Save the file again in one encoding (UTF-8), then "
+                                    "import again", file=path, utf8=utf8[0], letter=utf8[1], other=cp1252[0],
+                                    byte=byte,
+                                    wrong=utf8[1].encode("utf-8").decode("cp1252", "replace")))
 
 
 DELIMITERS = ",;\t|"

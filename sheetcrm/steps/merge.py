@@ -20,7 +20,7 @@ from sheetcrm.validate import read_crm
 
 def run(ctx: SyncContext) -> StepResult:
     plan, snapshot, refused = merge(ctx.snapshot, ctx.crm, ctx.locale, ctx.as_of, ctx.config.duplicates,
-                                    lead_columns(ctx.snapshot, ctx.config))
+                                    lead_columns(ctx.snapshot, ctx.config), base=ctx.config.currency)
     ctx.refused = {r.group: r for r in refused}  # the duplicates step says why, where it writes the rows
     if snapshot is not ctx.snapshot:
         ctx.snapshot = snapshot
