@@ -24,7 +24,8 @@ appended to workbook.xml, the relationships, [Content_Types].xml and a tab's dra
 
 Text is written as inline strings (`t="inlineStr"`), so `sharedStrings.xml` is never
 rewritten; numbers as `<v>`; booleans as `t="b"`; dates as serial numbers with a date
-format (one `cellXfs` entry is added to `styles.xml` only when a cell needs it).
+format (one `cellXfs` entry is added to `styles.xml` only when a cell needs it and none like it
+is there already: a later sync uses it again).
 
 The owned-tab mark is a sheet-scoped defined name, `sheetcrm_tab`, holding the text
 "sheetcrm": Excel and LibreOffice keep sheet-scoped names through a save (LibreOffice drops
@@ -305,6 +306,13 @@ class Styles:
         xf = self.xfs[base] if 0 <= base < len(self.xfs) else self.xfs[0]
         xf = re.sub(rb'\s(numFmtId|applyNumberFormat)="[^"]*"', b"", xf)
         xf = xf.replace(b"<xf", f'<xf numFmtId="{fmt}" applyNumberFormat="1"'.encode(), 1)
+        # The same format added by an earlier sync (or made by the app) is used again: a new
+        # entry at every sync that writes a date or a number grew cellXfs by a few entries a
+        # sync, towards Excel's limit of 64,000 cell formats, past which it drops formatting.
+        same = self._same_xf(xf)
+        if same is not None:
+            self._added[(base, code)] = same
+            return same
         self.xfs.append(xf)
         m = self._XFS.search(self.xml)
         assert m is not None
@@ -314,6 +322,19 @@ class Styles:
         self.changed = True
         self._added[(base, code)] = len(self.xfs) - 1
         return len(self.xfs) - 1
+
+    def _same_xf(self, xf: bytes) -> int | None:
+        """The index of a cell format in cellXfs equal to `xf` (the same attributes in any
+        order, the same children), or None."""
+        def key(x: bytes) -> tuple[frozenset, bytes]:
+            head = re.match(rb'<xf\b([^>]*?)(/?)>', x)
+            assert head is not None
+            a = attrs(head[1])
+            # LibreOffice writes booleans as "true"/"false", Excel and sheetcrm as "1"/"0".
+            a = {k: {b"true": b"1", b"false": b"0"}.get(v, v) for k, v in a.items()}
+            return frozenset(a.items()), b"" if head[2] else re.sub(rb'</xf>$', b"", x[head.end():])
+        want = key(xf)
+        return next((i for i, have in enumerate(self.xfs) if key(have) == want), None)
 
     _FONTS = re.compile(rb'<fonts\b[^>]*?(?:/>|>(.*?)</fonts>)', re.S)
     _FONT = re.compile(rb'<font\b[^>]*?(?:/>|>.*?</font>)', re.S)
