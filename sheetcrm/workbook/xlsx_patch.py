@@ -46,6 +46,7 @@ from decimal import Decimal
 from typing import Callable, Iterable
 
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.formula.translate import Translator
 from openpyxl.styles.numbers import is_date_format
 from openpyxl.utils import column_index_from_string, get_column_letter, quote_sheetname, range_boundaries
 
@@ -1178,8 +1179,10 @@ def apply(data: bytes, patch: Patch, preloaded: dict[str, bytes] | None = None) 
             if xml != original:
                 changed[part] = xml
             if patch.cells.get(title):
-                grown, below = grow_tables(z, part, original, patch.cells[title])
+                grown, below, formulas = grow_tables(z, part, original, patch.cells[title])
                 changed.update(grown)
+                if formulas:
+                    changed[part] = patch_sheet(changed.get(part, xml), formulas, styles, title in owned)
                 patch.below_totals.extend((title, *b) for b in below)
         book = workbook_part(z)
         if patch.marks:
@@ -1218,16 +1221,21 @@ def _bounds(ref: str) -> tuple[int, int, int, int] | None:
 
 
 def grow_tables(z: zipfile.ZipFile, part: str, original: bytes, cells: dict[tuple[int, int], CellSpec]
-                ) -> tuple[dict[str, bytes], list[tuple[str, int, int]]]:
+                ) -> tuple[dict[str, bytes], list[tuple[str, int, int]], dict[tuple[int, int], CellSpec]]:
     """The table parts of sheet `part` whose range grows over the rows this write fills just
-    below it (member name -> new XML), and the rows filled so just below a table's Total Row
-    ((table name, first row, last row): its totals leave them out). A row sheetcrm adds to a tab formatted as an Excel
+    below it (member name -> new XML), the rows filled so just below a table's Total Row
+    ((table name, first row, last row): its totals leave them out), and the formulas of the
+    table's calculated columns for the rows it grows over ((row, col) -> formula cell; none
+    where the write puts a value). A row sheetcrm adds to a tab formatted as an Excel
     table (a converted lead's account, contact, deal) belongs in the table, as a row a person
     types there does (Excel grows the table then): outside it, the team's formulas over the
     table (`=SUM(Deals[Amount])`), its filters, sorts and pivots would leave it out. A row
     grows the table only when it held nothing in the table's columns before and the write
     puts a value there; a table with a Total Row does not grow (a row below its totals is
-    outside them in Excel too), nor one that would then overlap another table."""
+    outside them in Excel too), nor one that would then overlap another table. A calculated
+    column (`=[@Amount]*0.1` filled down the table) gets its formula in the new rows, as
+    Excel fills it in a row a person adds: left empty, `=SUM(Deals[Commission])` would leave
+    the new deal out, with nothing to say so."""
     tables = {}
     for kind, target in relationships(z, part).values():
         if kind.endswith("/table") and target in z.NameToInfo:
@@ -1238,6 +1246,7 @@ def grow_tables(z: zipfile.ZipFile, part: str, original: bytes, cells: dict[tupl
                 tables[target] = (xml, m, bounds)
     out: dict[str, bytes] = {}
     below: list[tuple[str, int, int]] = []
+    formulas: dict[tuple[int, int], CellSpec] = {}
     for target, (xml, m, (r0, c0, r1, c1)) in tables.items():
         filled = {r for (r, c), spec in cells.items() if r > r1 and c0 <= c <= c1 and spec.value not in (None, "")}
         last = r1
@@ -1263,7 +1272,23 @@ def grow_tables(z: zipfile.ZipFile, part: str, original: bytes, cells: dict[tupl
         body = _AUTO_FILTER.sub(lambda f: f[1] + (ref if _bounds(f[2].decode()) == (r0, c0, r1, c1) else f[2]) + f[3],
                                 body, count=1)
         out[target] = xml[:m.start()] + head + body
-    return out, below
+        first = r0 + int(attrs(m[1]).get(b"headerRowCount", b"1") or 1)
+        for i, col in enumerate(_TABLE_COLUMN.finditer(body)):
+            calc = _CALCULATED.search(col[1] or b"")
+            if calc is None or b"array" in attrs(calc[1]) and attrs(calc[1])[b"array"] in (b"1", b"true"):
+                continue
+            text = "=" + html.unescape(calc[2].decode())
+            for r in range(r1 + 1, last + 1):
+                if cells.get((r, c0 + i), CellSpec(None)).value in (None, ""):
+                    # Written relative to the table's first row; A1 references move to the row.
+                    at = f"{get_column_letter(c0 + i)}"
+                    formulas[(r, c0 + i)] = CellSpec(Translator(text, origin=f"{at}{first}").translate_formula(f"{at}{r}"),
+                                                     formula=True)
+    return out, below, formulas
+
+
+_TABLE_COLUMN = re.compile(rb'<(?:\w+:)?tableColumn\b[^>]*?(?:/>|>(.*?)</(?:\w+:)?tableColumn>)', re.S)
+_CALCULATED = re.compile(rb'<(?:\w+:)?calculatedColumnFormula\b([^>]*)>(.*?)</(?:\w+:)?calculatedColumnFormula>', re.S)
 
 
 # -- new tabs and charts -----------------------------------------------------------------------
