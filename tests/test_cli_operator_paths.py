@@ -155,3 +155,21 @@ def test_config_errors_count_list_entries_from_1(tmp_path, env, text, key):
     (tmp_path / "sheetcrm.toml").write_text(text)
     line = one_line(sheetcrm("validate", env=env, cwd=tmp_path))
     assert f"sheetcrm.toml: {key}" in line
+
+
+@pytest.mark.parametrize("name, says", [
+    ("team.xlsm", "does not write a macro-enabled one, which renamed to .xlsx would not open in Excel; save a copy "
+                  "as Excel Workbook (.xlsx), such as team.xlsx, and point sheetcrm at it (the macros stay in team.xlsm)"),
+    ("team.xls", "does not write a .xls file, which renamed to .xlsx would not open; open it in its app, save a copy"),
+])
+def test_a_workbook_of_another_spreadsheet_format_is_told_to_save_a_copy_not_to_rename_it(name, says):
+    # Found by a tester: `--workbook team.xlsm` was told "name it team.xlsx"; renamed so, the
+    # macro-enabled package opens in no Excel (its content type says macros) while sheetcrm
+    # went on writing it.
+    from sheetcrm.i18n import using
+    from sheetcrm.workbook import xlsx_name_problem
+
+    line = xlsx_name_problem(name)
+    assert line.startswith(f"{name}: sheetcrm keeps the CRM in an Excel workbook (.xlsx) and ") and says in line
+    with using("es"):
+        assert "guarda una copia como Libro de Excel (.xlsx), por ejemplo team.xlsx" in xlsx_name_problem(name)

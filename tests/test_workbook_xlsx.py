@@ -353,6 +353,39 @@ def test_rows_a_conversion_adds_below_an_excel_table_join_the_table(tmp_path):
         "sorts leave it out; to take it in, insert a table row above the Total Row and move the row there"]
 
 
+def test_a_row_a_table_grows_over_gets_its_calculated_columns_formulas(tmp_path):
+    """Found by a tester: a team's calculated column (Commission, `=[@Amount]*0.1` filled down
+    the table) stayed empty in the deal a conversion added to the table, so
+    `=SUM(Deals[Commission])` left it out with nothing to say so. Excel fills the column's
+    formula in a row a person adds; so does sheetcrm, its A1 references moved to the row."""
+    from openpyxl.worksheet.table import TableFormula
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Opportunities"
+    ws.append(["ID", "Amount", "Commission", "Double", "Note"])
+    ws.append(["OPP-0001", 100, "=Deals[[#This Row],[Amount]]*0.1", "=B2*2", None])
+    _table(ws, "Deals", "A1:E2")
+    table = ws.tables["Deals"]
+    table._initialise_columns()
+    for column, name in zip(table.tableColumns, ["ID", "Amount", "Commission", "Double", "Note"]):
+        column.name = name
+    table.tableColumns[2].calculatedColumnFormula = TableFormula(attr_text="Deals[[#This Row],[Amount]]*0.1")
+    table.tableColumns[3].calculatedColumnFormula = TableFormula(attr_text="B2*2")
+    book = _save(wb, tmp_path / "crm.xlsx")
+    book.read()
+    empty = tuple((c, None) for c in range(1, 6))
+    book.write(Plan(writes=[CellWrite("Opportunities", 3, 1, "OPP-0002", expect=empty),
+                            CellWrite("Opportunities", 3, 2, 250, expect=empty),
+                            CellWrite("Opportunities", 3, 4, 7, expect=empty)]))
+    after = openpyxl.load_workbook(tmp_path / "crm.xlsx")["Opportunities"]
+    assert after.tables["Deals"].ref == "A1:E3"
+    # The write's own value stays; a column without a formula stays empty.
+    assert [c.value for c in after[3]] == ["OPP-0002", 250, "=Deals[[#This Row],[Amount]]*0.1", 7, None]
+    book.write(Plan(writes=[CellWrite("Opportunities", 4, 1, "OPP-0003", expect=empty)]))
+    assert openpyxl.load_workbook(tmp_path / "crm.xlsx")["Opportunities"]["D4"].value == "=B4*2"
+
+
 def test_a_record_added_into_an_empty_row_a_person_hid_is_shown(tmp_path):
     """Rows below the data hidden to tidy the sheet: a converted lead's account (a form's lead, a
     workflow's task) landed in one and stayed unseen, to be typed in again by hand. A hidden row

@@ -497,6 +497,28 @@ def test_a_date_adds_one_cell_format_and_keeps_the_cells_other_formatting():
     assert b'<xf numFmtId="164" applyNumberFormat="1" fontId="1"/>' in styles.xml  # A1 keeps its font
 
 
+def test_the_next_syncs_use_the_cell_formats_an_earlier_one_added_again():
+    # Found by a tester: every sync that wrote a date or a computed number into a cell showing
+    # General added its cell formats again (5 more cellXfs for each deal row a sync appended),
+    # towards Excel's limit of 64,000 cell formats, past which it drops a workbook's formatting.
+    sheet = b'<worksheet><sheetData><row r="1"><c r="A1" s="1"><v>5</v></c></row></sheetData></worksheet>'
+    styles_xml = STYLES
+    for row in (2, 3, 4):
+        styles = xlsx_patch.Styles(styles_xml, ours={"0.0%"})
+        cells = {(row, 1): xlsx_patch.CellSpec(dt.date(2026, 1, row)), (row, 2): xlsx_patch.CellSpec(0.5, fmt="0.0%")}
+        sheet = xlsx_patch.patch_sheet(sheet, cells, styles)
+        styles_xml = styles.xml
+    assert styles_xml.count(b"<xf ") == 4 and styles_xml.count(b"<numFmt ") == 2
+    assert b'<c r="A2" s="2">' in sheet and b'<c r="A4" s="2">' in sheet and b'<c r="B4" s="3">' in sheet
+    # A stylesheet LibreOffice saved: its attributes in another order, its booleans "true".
+    libre = STYLES.replace(b'</cellXfs>', b'<xf fontId="0" applyNumberFormat="true" numFmtId="164"/></cellXfs>') \
+        .replace(b'<cellXfs count="2">', b'<numFmts count="1"><numFmt numFmtId="164" formatCode="yyyy-mm-dd"/>'
+                 b'</numFmts><cellXfs count="3">')
+    styles = xlsx_patch.Styles(libre)
+    out = xlsx_patch.patch_sheet(sheet, {(5, 1): xlsx_patch.CellSpec(dt.date(2026, 1, 5))}, styles)
+    assert b'<c r="A5" s="2">' in out and not styles.changed
+
+
 def test_overwriting_a_shared_formula_master_rebuilds_and_keeps_its_dependents(tmp_path):
     wb = openpyxl.Workbook()
     ws = wb.active

@@ -395,6 +395,19 @@ def xlsx_name_problem(path: str) -> str | None:
         suggestion = str(PurePath(path).with_suffix(".xlsx"))
     except ValueError:  # a name with no stem ("", "folder/"): only the ending can be added
         suggestion = f"{path}.xlsx"
+    # Another spreadsheet format renamed to .xlsx, as "name it X.xlsx" advised, opens in no app
+    # (an .xlsm's package keeps its macro content type, which Excel refuses under .xlsx; sheetcrm
+    # would go on writing it): such a file needs a copy saved as .xlsx.
+    kind = PurePath(path).suffix.lower()
+    if kind in (".xlsm", ".xltm"):
+        return _("{path}: sheetcrm keeps the CRM in an Excel workbook (.xlsx) and does not write a macro-enabled "
+                 "one, which renamed to .xlsx would not open in Excel; save a copy as Excel Workbook (.xlsx), such "
+                 "as {suggestion}, and point sheetcrm at it (the macros stay in {path})",
+                 path=path, suggestion=suggestion)
+    if kind in (".xls", ".xlsb", ".ods", ".numbers"):
+        return _("{path}: sheetcrm keeps the CRM in an Excel workbook (.xlsx) and does not write a {kind} file, which "
+                 "renamed to .xlsx would not open; open it in its app, save a copy as Excel Workbook (.xlsx), such "
+                 "as {suggestion}, and point sheetcrm at it", path=path, kind=kind, suggestion=suggestion)
     return _("{path}: a workbook's name ends in .xlsx (sheetcrm keeps the CRM in an Excel workbook); name it "
              "{suggestion}, or bring a CSV's rows in with `sheetcrm import`", path=path, suggestion=suggestion)
 

@@ -24,7 +24,8 @@ appended to workbook.xml, the relationships, [Content_Types].xml and a tab's dra
 
 Text is written as inline strings (`t="inlineStr"`), so `sharedStrings.xml` is never
 rewritten; numbers as `<v>`; booleans as `t="b"`; dates as serial numbers with a date
-format (one `cellXfs` entry is added to `styles.xml` only when a cell needs it).
+format (one `cellXfs` entry is added to `styles.xml` only when a cell needs it and none like it
+is there already: a later sync uses it again).
 
 The owned-tab mark is a sheet-scoped defined name, `sheetcrm_tab`, holding the text
 "sheetcrm": Excel and LibreOffice keep sheet-scoped names through a save (LibreOffice drops
@@ -45,6 +46,7 @@ from decimal import Decimal
 from typing import Callable, Iterable
 
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.formula.translate import Translator
 from openpyxl.styles.numbers import is_date_format
 from openpyxl.utils import column_index_from_string, get_column_letter, quote_sheetname, range_boundaries
 
@@ -305,6 +307,13 @@ class Styles:
         xf = self.xfs[base] if 0 <= base < len(self.xfs) else self.xfs[0]
         xf = re.sub(rb'\s(numFmtId|applyNumberFormat)="[^"]*"', b"", xf)
         xf = xf.replace(b"<xf", f'<xf numFmtId="{fmt}" applyNumberFormat="1"'.encode(), 1)
+        # The same format added by an earlier sync (or made by the app) is used again: a new
+        # entry at every sync that writes a date or a number grew cellXfs by a few entries a
+        # sync, towards Excel's limit of 64,000 cell formats, past which it drops formatting.
+        same = self._same_xf(xf)
+        if same is not None:
+            self._added[(base, code)] = same
+            return same
         self.xfs.append(xf)
         m = self._XFS.search(self.xml)
         assert m is not None
@@ -314,6 +323,19 @@ class Styles:
         self.changed = True
         self._added[(base, code)] = len(self.xfs) - 1
         return len(self.xfs) - 1
+
+    def _same_xf(self, xf: bytes) -> int | None:
+        """The index of a cell format in cellXfs equal to `xf` (the same attributes in any
+        order, the same children), or None."""
+        def key(x: bytes) -> tuple[frozenset, bytes]:
+            head = re.match(rb'<xf\b([^>]*?)(/?)>', x)
+            assert head is not None
+            a = attrs(head[1])
+            # LibreOffice writes booleans as "true"/"false", Excel and sheetcrm as "1"/"0".
+            a = {k: {b"true": b"1", b"false": b"0"}.get(v, v) for k, v in a.items()}
+            return frozenset(a.items()), b"" if head[2] else re.sub(rb'</xf>$', b"", x[head.end():])
+        want = key(xf)
+        return next((i for i, have in enumerate(self.xfs) if key(have) == want), None)
 
     _FONTS = re.compile(rb'<fonts\b[^>]*?(?:/>|>(.*?)</fonts>)', re.S)
     _FONT = re.compile(rb'<font\b[^>]*?(?:/>|>.*?</font>)', re.S)
@@ -1157,8 +1179,10 @@ def apply(data: bytes, patch: Patch, preloaded: dict[str, bytes] | None = None) 
             if xml != original:
                 changed[part] = xml
             if patch.cells.get(title):
-                grown, below = grow_tables(z, part, original, patch.cells[title])
+                grown, below, formulas = grow_tables(z, part, original, patch.cells[title])
                 changed.update(grown)
+                if formulas:
+                    changed[part] = patch_sheet(changed.get(part, xml), formulas, styles, title in owned)
                 patch.below_totals.extend((title, *b) for b in below)
         book = workbook_part(z)
         if patch.marks:
@@ -1197,16 +1221,21 @@ def _bounds(ref: str) -> tuple[int, int, int, int] | None:
 
 
 def grow_tables(z: zipfile.ZipFile, part: str, original: bytes, cells: dict[tuple[int, int], CellSpec]
-                ) -> tuple[dict[str, bytes], list[tuple[str, int, int]]]:
+                ) -> tuple[dict[str, bytes], list[tuple[str, int, int]], dict[tuple[int, int], CellSpec]]:
     """The table parts of sheet `part` whose range grows over the rows this write fills just
-    below it (member name -> new XML), and the rows filled so just below a table's Total Row
-    ((table name, first row, last row): its totals leave them out). A row sheetcrm adds to a tab formatted as an Excel
+    below it (member name -> new XML), the rows filled so just below a table's Total Row
+    ((table name, first row, last row): its totals leave them out), and the formulas of the
+    table's calculated columns for the rows it grows over ((row, col) -> formula cell; none
+    where the write puts a value). A row sheetcrm adds to a tab formatted as an Excel
     table (a converted lead's account, contact, deal) belongs in the table, as a row a person
     types there does (Excel grows the table then): outside it, the team's formulas over the
     table (`=SUM(Deals[Amount])`), its filters, sorts and pivots would leave it out. A row
     grows the table only when it held nothing in the table's columns before and the write
     puts a value there; a table with a Total Row does not grow (a row below its totals is
-    outside them in Excel too), nor one that would then overlap another table."""
+    outside them in Excel too), nor one that would then overlap another table. A calculated
+    column (`=[@Amount]*0.1` filled down the table) gets its formula in the new rows, as
+    Excel fills it in a row a person adds: left empty, `=SUM(Deals[Commission])` would leave
+    the new deal out, with nothing to say so."""
     tables = {}
     for kind, target in relationships(z, part).values():
         if kind.endswith("/table") and target in z.NameToInfo:
@@ -1217,6 +1246,7 @@ def grow_tables(z: zipfile.ZipFile, part: str, original: bytes, cells: dict[tupl
                 tables[target] = (xml, m, bounds)
     out: dict[str, bytes] = {}
     below: list[tuple[str, int, int]] = []
+    formulas: dict[tuple[int, int], CellSpec] = {}
     for target, (xml, m, (r0, c0, r1, c1)) in tables.items():
         filled = {r for (r, c), spec in cells.items() if r > r1 and c0 <= c <= c1 and spec.value not in (None, "")}
         last = r1
@@ -1242,7 +1272,23 @@ def grow_tables(z: zipfile.ZipFile, part: str, original: bytes, cells: dict[tupl
         body = _AUTO_FILTER.sub(lambda f: f[1] + (ref if _bounds(f[2].decode()) == (r0, c0, r1, c1) else f[2]) + f[3],
                                 body, count=1)
         out[target] = xml[:m.start()] + head + body
-    return out, below
+        first = r0 + int(attrs(m[1]).get(b"headerRowCount", b"1") or 1)
+        for i, col in enumerate(_TABLE_COLUMN.finditer(body)):
+            calc = _CALCULATED.search(col[1] or b"")
+            if calc is None or b"array" in attrs(calc[1]) and attrs(calc[1])[b"array"] in (b"1", b"true"):
+                continue
+            text = "=" + html.unescape(calc[2].decode())
+            for r in range(r1 + 1, last + 1):
+                if cells.get((r, c0 + i), CellSpec(None)).value in (None, ""):
+                    # Written relative to the table's first row; A1 references move to the row.
+                    at = f"{get_column_letter(c0 + i)}"
+                    formulas[(r, c0 + i)] = CellSpec(Translator(text, origin=f"{at}{first}").translate_formula(f"{at}{r}"),
+                                                     formula=True)
+    return out, below, formulas
+
+
+_TABLE_COLUMN = re.compile(rb'<(?:\w+:)?tableColumn\b[^>]*?(?:/>|>(.*?)</(?:\w+:)?tableColumn>)', re.S)
+_CALCULATED = re.compile(rb'<(?:\w+:)?calculatedColumnFormula\b([^>]*)>(.*?)</(?:\w+:)?calculatedColumnFormula>', re.S)
 
 
 # -- new tabs and charts -----------------------------------------------------------------------
