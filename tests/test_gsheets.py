@@ -1022,3 +1022,30 @@ def test_a_column_inserted_in_the_instant_before_the_batch_makes_google_refuse_i
     final = by_header(emu.values(key, "Opportunities"))
     assert final["ID"][3].startswith("OPP-") and final["Probability %"] == [0.5] * 4
     assert final["Region"] == ["EU", "EU", "US", "US"]
+
+
+def test_a_conversion_whose_deal_row_a_refused_batch_left_out_links_no_missing_deal(emu):
+    # Found by a tester: after a refused batch (a column moved in the window), the next attempt
+    # dropped the new deal's row (its columns moved) and the lead's links that require it, but
+    # the read-back took the refused attempt's links for writes that had not landed and wrote
+    # them: the lead named OPP-0002, a deal that never existed, and never converted again.
+    key = emu.create_spreadsheet("CRM", {
+        "Leads": [["ID", "First Name", "Last Name", "Company", "Email", "Status", "Amount", "Convert"],
+                  ["LEAD-0001", "Ann", "Lee", "Beta Inc", "ann@beta.com", "Qualified", 5000, ""]],
+        "Opportunities": [DEAL_HEADER, ["OPP-0001", "Deal 1", "Acme", "Proposal", 100, "2026-12-01", "note 1"]],
+        "Accounts": [["ID", "Name"], ["ACC-0001", "Acme"]],
+        "Contacts": [["ID", "First Name", "Last Name", "Email", "Account"], ["CON-0001", "Bo", "X", "bo@acme.com", "Acme"]]})
+    t = Traced(key)
+    sync(t.book, Config(), as_of=AS_OF)                      # the first write pins the columns
+    emu.set_values(key, "Leads!H2", [["yes"]])
+    _, _, plan = plan_sync(t.book.read(), Config(), AS_OF)
+    sheet_id = emu.sheet_id(key, "Opportunities")
+    in_the_window(emu, lambda e: e.apply(key, [{"insertDimension": {"range": {
+        "sheetId": sheet_id, "dimension": "COLUMNS", "startIndex": 1, "endIndex": 2}}}]))
+    t.book.write(plan)
+    for _ in range(2):
+        sync(t.book, Config(), as_of=AS_OF)
+    deals = by_header(emu.values(key, "Opportunities"))
+    lead = by_header(emu.values(key, "Leads"))
+    assert lead["Converted Opportunity"][0] in deals["ID"]
+    assert deals["From Lead"].count("LEAD-0001") == 1

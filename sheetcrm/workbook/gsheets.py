@@ -708,6 +708,7 @@ class GoogleSheetsWorkbook:
                 continue
             if self._prior is None:
                 self._prior = before
+            was_tried = {slot: set(group.rows) for slot, group in tried.items()}
             for slot, group in keyed.row_writes(aimed).items():
                 if slot in tried:
                     tried[slot].rows |= group.rows
@@ -726,6 +727,13 @@ class GoogleSheetsWorkbook:
                 titles = {sheet.sheet_id: title for title, sheet in self._sheets.items()}
                 result.replaced = {titles[i]: n for i, n in changed.items() if n and i in titles}
             except _TabGone:
+                # Google refused the batch whole: none of this attempt's row writes landed, and
+                # one the next attempt drops (a link whose deal's row is gone with its tab or
+                # its columns) must not be taken for a write of this one to re-aim.
+                for slot in [slot for slot in tried if slot not in was_tried]:
+                    del tried[slot]
+                for slot, rows_ in was_tried.items():
+                    tried[slot].rows = rows_
                 fresh = True  # nothing of that part landed: aim again without the tab
                 continue
             except Transient as e:
@@ -1512,7 +1520,8 @@ class GoogleSheetsWorkbook:
                     mid = mids[0]
                     self._repinned.append((tab, col, mid))
                     out.append({"deleteDeveloperMetadata": {"dataFilter": {"developerMetadataLookup": {
-                        "metadataId": mid, "metadataLocation": location, "locationMatchingStrategy": "EXACT_LOCATION"}}}})
+                        "metadataId": mid, "metadataKey": PIN_KEY, "metadataLocation": location,
+                        "locationMatchingStrategy": "EXACT_LOCATION"}}}})
                 else:
                     mid = _fresh_id(used)
                 out.append({"createDeveloperMetadata": {"developerMetadata": {
