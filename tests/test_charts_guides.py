@@ -16,7 +16,7 @@ from sheetcrm.config import DEFAULT_STAGES, Config, Stage
 from sheetcrm.starter import write_demo
 from sheetcrm.sync import plan_sync, sync
 from sheetcrm.workbook import CellWrite, Chart, Guide, Plan
-from sheetcrm.workbook.gsheets import COUNTER_KEY
+from sheetcrm.workbook.gsheets import COUNTER_KEY, PIN_KEY
 from sheetcrm.workbook.xlsx import XlsxWorkbook
 from test_gsheets import Traced, by_header, column_edit, deals_sheet
 
@@ -235,10 +235,15 @@ def demo_google(emu):
 
 def batch_kinds(emu, since: int) -> list[str]:
     """The kinds of the batches' requests since request `since`, but for the generation of the
-    sequence marks that a write moving them carries (docs/concurrency.md, "Two syncs at once")."""
+    sequence marks that a write moving them carries (docs/concurrency.md, "Two syncs at once")
+    and the column pins a write into a team's tab re-creates (its step 3)."""
+    def key(body: dict) -> str | None:
+        lookup = (body.get("dataFilter") or {}).get("developerMetadataLookup") or {}
+        return (body.get("developerMetadata") or {}).get("metadataKey") or lookup.get("metadataKey")
+
     return [kind for r in emu.requests[since:] if r.path.endswith(":batchUpdate")
             for request in json.loads(r.request)["requests"] for kind, body in request.items()
-            if (body.get("developerMetadata") or {}).get("metadataKey") != COUNTER_KEY]
+            if key(body) not in (COUNTER_KEY, PIN_KEY)]
 
 
 def stored(emu, key: str):

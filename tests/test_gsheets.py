@@ -987,3 +987,61 @@ def test_a_tab_two_syncs_add_at_once_is_a_conflict_read_again_not_a_refusal(emu)
     outcome = sync(b.book, Config(), as_of=AS_OF, progress=a_syncs_first)
     assert others and "Dashboard" in others[0].cells_written and outcome.plan.counters is None
     assert not sync(b.book, Config(), as_of=AS_OF).plan
+
+
+def test_a_column_inserted_in_the_instant_before_the_batch_makes_google_refuse_it_whole(emu):
+    # Found by a tester: a column inserted between the key re-read and the batch moved every
+    # cell right of it, so a new deal's row landed one column over (its name under the team's
+    # new Region, its account under Name...) and the read-back could only name the cells. Each
+    # header column now carries a pin (column metadata, which Google moves with its column)
+    # that the batch deletes where the re-read found it and creates again under its own ID:
+    # moved, the delete matches nothing, the ID exists, and the atomic batch lands nothing.
+    key = deals_sheet(emu)
+    t = Traced(key)
+    sync(t.book, Config(), as_of=AS_OF)                      # the first write pins the columns
+    emu.set_values(key, "Opportunities!B5:G5", [["Deal 4", "Acme", "Proposal", 400, "2026-12-01", "note 4"]])
+    _, _, plan = plan_sync(t.book.read(), Config(), AS_OF)
+    sheet_id = emu.sheet_id(key, "Opportunities")
+
+    def person(e):
+        e.apply(key, [{"insertDimension": {"range": {"sheetId": sheet_id, "dimension": "COLUMNS", "startIndex": 1,
+                                                     "endIndex": 2}}}])
+        e.set_values(key, "Opportunities!B1:B5", [["Region"], ["EU"], ["EU"], ["US"], ["US"]])
+
+    in_the_window(emu, person)
+    t.reset()
+    result = t.book.write(plan)
+    writes = [x.status for x in t.trace if x.kind == "write"]
+    assert writes[0] == 400 and 200 in writes        # refused whole, then aimed again and written
+    rows = by_header(emu.values(key, "Opportunities"))
+    assert rows["Region"] == ["EU", "EU", "US", "US"]
+    assert rows["Name"] == ["Deal 1", "Deal 2", "Deal 3", "Deal 4"]
+    assert rows["Notes"] == ["note 1", "note 2", "note 3", "note 4"]
+    assert not any("cannot tell apart" in line for line in result.warnings), result.warnings
+
+
+def test_a_conversion_whose_deal_row_a_refused_batch_left_out_links_no_missing_deal(emu):
+    # Found by a tester: after a refused batch (a column moved in the window), the next attempt
+    # dropped the new deal's row (its columns moved) and the lead's links that require it, but
+    # the read-back took the refused attempt's links for writes that had not landed and wrote
+    # them: the lead named OPP-0002, a deal that never existed, and never converted again.
+    key = emu.create_spreadsheet("CRM", {
+        "Leads": [["ID", "First Name", "Last Name", "Company", "Email", "Status", "Amount", "Convert"],
+                  ["LEAD-0001", "Ann", "Lee", "Beta Inc", "ann@beta.com", "Qualified", 5000, ""]],
+        "Opportunities": [DEAL_HEADER, ["OPP-0001", "Deal 1", "Acme", "Proposal", 100, "2026-12-01", "note 1"]],
+        "Accounts": [["ID", "Name"], ["ACC-0001", "Acme"]],
+        "Contacts": [["ID", "First Name", "Last Name", "Email", "Account"], ["CON-0001", "Bo", "X", "bo@acme.com", "Acme"]]})
+    t = Traced(key)
+    sync(t.book, Config(), as_of=AS_OF)                      # the first write pins the columns
+    emu.set_values(key, "Leads!H2", [["yes"]])
+    _, _, plan = plan_sync(t.book.read(), Config(), AS_OF)
+    sheet_id = emu.sheet_id(key, "Opportunities")
+    in_the_window(emu, lambda e: e.apply(key, [{"insertDimension": {"range": {
+        "sheetId": sheet_id, "dimension": "COLUMNS", "startIndex": 1, "endIndex": 2}}}]))
+    t.book.write(plan)
+    for _ in range(2):
+        sync(t.book, Config(), as_of=AS_OF)
+    deals = by_header(emu.values(key, "Opportunities"))
+    lead = by_header(emu.values(key, "Leads"))
+    assert lead["Converted Opportunity"][0] in deals["ID"]
+    assert deals["From Lead"].count("LEAD-0001") == 1

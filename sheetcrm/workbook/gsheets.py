@@ -197,6 +197,13 @@ FORMAT_KEY = "sheetcrm.format"
 # (docs/concurrency.md, "Two syncs at once"). The value is the writing attempt's own token, so a
 # retried batch whose answer was lost knows its own generation from another writer's.
 COUNTER_KEY = "sheetcrm.counter"
+# On each header column of a team's tab that a batch writes guarded cells into (a column
+# location: Google moves it with its column, and deletes it with it). The batch deletes each pin
+# at the column the re-read found it in and creates it again under the same ID there: when a
+# person inserted, deleted or moved a column in the instant between the re-read and the batch,
+# the delete matches nothing, the creation of an ID that exists is refused, and the atomic batch
+# lands nothing; the tab list is read again and the write aimed again (`_pin_requests`).
+PIN_KEY = "sheetcrm.column"
 # Above every ID `_fresh_id` picks, so no other mark of sheetcrm's takes a generation's ID.
 COUNTER_BASE = 2_000_000_000
 # Earlier generations kept: a sync whose read is older than this many writes elsewhere could
@@ -479,10 +486,11 @@ class _Sheet:
     hold: holding.Hold | None = None  # a holding tab of a merge's removed rows (`holding`)
     hidden: bool = False
     counters: dict[int, str] = field(default_factory=dict)   # metadataId -> COUNTER_KEY's value
+    pins: dict[int, list[int]] = field(default_factory=dict)  # 1-based column -> PIN_KEY metadataIds there
 
     def ids(self) -> set[int]:
         return {self.sheet_id, *self.charts, *self.protected, *self.marks, *self.owned, *self.counters, *self.drawn,
-                *(mid for mid, _ in self.formats.values())}
+                *(mid for mid, _ in self.formats.values()), *(mid for mids in self.pins.values() for mid in mids)}
 
 
 class GoogleSheetsWorkbook:
@@ -528,6 +536,7 @@ class GoogleSheetsWorkbook:
         # read-back to see whether a column moved since; and the header cells sheetcrm wrote
         # since the last read, which the next write's re-read finds there by right.
         self._heads: dict[str, tuple[int, list[Any]]] = {}
+        self._repinned: list[tuple[str, int, int]] = []  # the column pins the last batch re-created
         self._own_heads: dict[tuple[str, int], CellValue] = {}
         self._warnings: list[str] = []  # the WriteResult's, while a write runs
         self._plan: Plan | None = None  # the plan the running write applies (`_gone_or_error`)
@@ -699,6 +708,7 @@ class GoogleSheetsWorkbook:
                 continue
             if self._prior is None:
                 self._prior = before
+            was_tried = {slot: set(group.rows) for slot, group in tried.items()}
             for slot, group in keyed.row_writes(aimed).items():
                 if slot in tried:
                     tried[slot].rows |= group.rows
@@ -717,6 +727,13 @@ class GoogleSheetsWorkbook:
                 titles = {sheet.sheet_id: title for title, sheet in self._sheets.items()}
                 result.replaced = {titles[i]: n for i, n in changed.items() if n and i in titles}
             except _TabGone:
+                # Google refused the batch whole: none of this attempt's row writes landed, and
+                # one the next attempt drops (a link whose deal's row is gone with its tab or
+                # its columns) must not be taken for a write of this one to re-aim.
+                for slot in [slot for slot in tried if slot not in was_tried]:
+                    del tried[slot]
+                for slot, rows_ in was_tried.items():
+                    tried[slot].rows = rows_
                 fresh = True  # nothing of that part landed: aim again without the tab
                 continue
             except Transient as e:
@@ -810,6 +827,8 @@ class GoogleSheetsWorkbook:
                     for m in column.get("developerMetadata", []):
                         if m.get("metadataKey") == FORMAT_KEY:
                             self._sheets[props["title"]].formats[col] = (m["metadataId"], m.get("metadataValue", ""))
+                        elif m.get("metadataKey") == PIN_KEY:
+                            self._sheets[props["title"]].pins.setdefault(col + 1, []).append(m["metadataId"])
 
     def _error(self, e: APIError) -> WorkbookError:
         code = e.response.status_code
@@ -947,6 +966,7 @@ class GoogleSheetsWorkbook:
                 "fields": "userEnteredFormat.textFormat.bold"}})
         # Right after the tabs it may need, so it lands in the batch's first (atomic) part.
         out.extend(self._counter_requests(plan, sheets))
+        out.extend(self._pin_requests(writes, used))
         for title, (rows, cols) in need.items():
             sheet = sheets[title]
             if title in self._sheets and (rows > sheet.rows or cols > sheet.cols):
@@ -1409,7 +1429,7 @@ class GoogleSheetsWorkbook:
         tabs = {*(w.tab for w in plan.writes), *(d.tab for d in plan.deletes), *(f.tab for f in plan.formats),
                 *(g.tab for g in plan.guides), *(c.tab for c in plan.charts), *(r.tab for r in plan.replacements)}
         now = self._sheet_ids()
-        if any(title in was and now.get(title) != was[title] for title in tabs):
+        if any(title in was and now.get(title) != was[title] for title in tabs) or self._pins_moved():
             return _TabGone()
         if self._written_since(plan, was):
             return WorkbookConflict(_("{book}: another sync wrote to it while this one was working on it; "
@@ -1462,7 +1482,11 @@ class GoogleSheetsWorkbook:
         on their names or IDs. Batches are atomic, so finding the IDs this batch chose proves
         it committed. A generation of the sequence marks proves it only when it carries this
         write's token: another writer may have taken that ID (`_counter_requests`)."""
-        added = {_added_id(r) for r in part} - {None}
+        # A column pin is no proof it landed: one created again existed before the batch, and a
+        # retry aimed at the columns the landed batch wrote picks new ones.
+        added = {_added_id(r) for r in part
+                 if r.get("createDeveloperMetadata", {}).get("developerMetadata", {}).get("metadataKey") != PIN_KEY
+                 } - {None}
         if e.response.status_code != 400 or not added:
             return False
         self._open()
@@ -1472,6 +1496,47 @@ class GoogleSheetsWorkbook:
             if sheet is None or sheet.counters.get(mid) != token:
                 return False
         return added <= {i for s in self._sheets.values() for i in s.ids()}
+
+    def _pin_requests(self, writes: list[CellWrite], used: set[int]) -> list[dict]:
+        """The requests that make this batch fail whole when a column of a team's tab it writes
+        guarded cells into was inserted, deleted or moved since the key re-read (`PIN_KEY`):
+        for every header column the re-read found, its pin deleted where the tab list says it is
+        and created again there under its ID (a column without one gets a new pin, guarding the
+        next write). Sets `_repinned`: (tab, 1-based column, metadataId) of the pins re-created."""
+        self._repinned = []
+        out: list[dict] = []
+        tabs = {w.tab for w in writes if w.expect}
+        for tab in sorted(tabs & set(self._heads)):
+            sheet = self._sheets.get(tab)
+            if sheet is None or sheet.owned:
+                continue
+            _row, cells = self._heads[tab]
+            width = max((i + 1 for i, c in enumerate(cells) if c not in (None, "")), default=0)
+            for col in range(1, min(width, sheet.cols) + 1):
+                location = {"dimensionRange": {"sheetId": sheet.sheet_id, "dimension": "COLUMNS",
+                                               "startIndex": col - 1, "endIndex": col}}
+                mids = sheet.pins.get(col)
+                if mids:
+                    mid = mids[0]
+                    self._repinned.append((tab, col, mid))
+                    out.append({"deleteDeveloperMetadata": {"dataFilter": {"developerMetadataLookup": {
+                        "metadataId": mid, "metadataKey": PIN_KEY, "metadataLocation": location,
+                        "locationMatchingStrategy": "EXACT_LOCATION"}}}})
+                else:
+                    mid = _fresh_id(used)
+                out.append({"createDeveloperMetadata": {"developerMetadata": {
+                    "metadataId": mid, "metadataKey": PIN_KEY, "metadataValue": "", "location": location,
+                    "visibility": "DOCUMENT"}}})
+        return out
+
+    def _pins_moved(self) -> bool:
+        """Whether a pin this batch re-created is no longer at the column it was sent for, by
+        the tab list just read again: a column was edited in the instant before the batch."""
+        for tab, col, mid in self._repinned:
+            sheet = self._sheets.get(tab)
+            if sheet is not None and mid not in sheet.pins.get(col, []):
+                return True
+        return False
 
     def _counter_requests(self, plan: Plan, sheets: dict[str, _Sheet]) -> list[dict]:
         """The requests that make this batch the next generation of the sequence marks

@@ -288,6 +288,30 @@ def test_row_metadata_moves_with_inserted_deleted_and_sorted_rows(emu, http):
 
 
 
+def test_a_column_pin_recreated_where_its_column_was_is_refused_once_the_column_moved(emu, http):
+    """What sheetcrm's column pins rely on (gsheets.PIN_KEY): column metadata moves with its
+    column; a delete whose lookup names the ID and a column it is not on matches nothing, and
+    no error; creating an ID that exists refuses the whole batch."""
+    sid = emu.create_spreadsheet("pins", {"Sheet1": [["ID", "Name", "Notes"], ["1", "amy", "n"]]})
+    at = lambda col: {"dimensionRange": {"sheetId": 0, "dimension": "COLUMNS", "startIndex": col, "endIndex": col + 1}}
+    create = {"createDeveloperMetadata": {"developerMetadata": {
+        "metadataId": 77, "metadataKey": "pin", "metadataValue": "", "visibility": "DOCUMENT", "location": at(1)}}}
+    repin = [{"deleteDeveloperMetadata": {"dataFilter": {"developerMetadataLookup": {
+        "metadataId": 77, "metadataKey": "pin", "metadataLocation": at(1),
+        "locationMatchingStrategy": "EXACT_LOCATION"}}}}, create,
+        {"updateCells": {"start": {"sheetId": 0, "rowIndex": 1, "columnIndex": 2},
+                         "rows": [{"values": [{"userEnteredValue": {"stringValue": "ours"}}]}], "fields": "userEnteredValue"}}]
+    assert batch(http, sid, create).status_code == 200
+    assert batch(http, sid, *repin).status_code == 200            # nothing moved: the pair is a no-op
+    assert emu.values(sid, "Sheet1")[1] == ["1", "amy", "ours"]
+    emu.apply(sid, [{"insertDimension": {"range": {"sheetId": 0, "dimension": "COLUMNS", "startIndex": 0, "endIndex": 1}}}])
+    found = http.get(f"{API}/{sid}/developerMetadata/77").json()
+    assert found["location"]["dimensionRange"]["startIndex"] == 2  # moved with its column
+    refused = batch(http, sid, *repin[:2], {"updateCells": {**repin[2]["updateCells"], "rows": [
+        {"values": [{"userEnteredValue": {"stringValue": "late"}}]}]}})
+    assert refused.status_code == 400 and "already exists" in refused.json()["error"]["message"]
+    assert emu.values(sid, "Sheet1")[1] == ["", "1", "amy", "ours"]    # nothing of it landed
+
 def test_formulas_follow_inserted_and_deleted_rows_and_columns_as_on_google(emu, http):
     """Sheets rewrites formulas when rows or columns go in or out (on every tab): references
     below move, ranges spanning them grow or shrink, a reference to a deleted cell is #REF!.
