@@ -436,7 +436,7 @@ def _pending_file(path: Path, text: str) -> Iterator[Path]:
 @IGNORE_LOCK
 @user_errors
 def demo(target: Target, rows: int, seed: int, force: bool) -> None:
-    from sheetcrm.starter import demo_config, write_demo
+    from sheetcrm.starter import demo_config, seal_demo_quote, write_demo
     from sheetcrm.sync import sync
     from sheetcrm.workbook.target import open_workbook
 
@@ -460,6 +460,7 @@ def demo(target: Target, rows: int, seed: int, force: bool) -> None:
         # What the second sync's workflows made (tasks, owners) shows in the deals' Next Step
         # and the scores from the next one: a third sync, so the demo leaves nothing to change.
         after = sync(book, demo_config(config, data), as_of=today, progress=bar)
+        seal_demo_quote(book, demo_config(config, data))
     echo(_("wrote a demo CRM to {workbook}:", workbook=book.describe()))
     echo_lines(show.table([_("Tab"), _("Rows")], [[title, show.number(len(t) - 1)] for title, t in data.tabs.items()],
                           right=[1]))
@@ -1003,6 +1004,9 @@ def outbox_resend(target: Target, row_id: str) -> None:
     row = desk.outbox.find(row_id)
     if row is None:
         _fail(_("no row {row} in the Outbox of {workbook}", row=quoted(row_id), workbook=book.describe()))
+    # `outbox send` never sends such a row: resending it would promise what send then refuses.
+    if (why := ob.strangers(desk.outbox).get(row.row)) is not None:  # type: ignore[union-attr]
+        _fail(_("{row} cannot be sent again: {why}", row=row_id, why=why))
     if book.write(ob.plan_resend(desk.outbox, row, desk.config.locale)).skipped:  # type: ignore[arg-type]
         _fail(_("{row} changed while resending; nothing was changed, run the command again", row=row_id))
     with Journal.beside_lock(book) as journal:

@@ -19,7 +19,7 @@ from sheetcrm.crm.stages import DEFAULT_STAGES
 from sheetcrm.i18n import N_, in_locale
 from sheetcrm.intake.settings import FormSettings
 from sheetcrm.mail.journal import stamp
-from sheetcrm.mail.outbox import status_label
+from sheetcrm.mail.outbox import SEAL_HEADER, seal, status_label
 from sheetcrm.schema import CAMPAIGNS as CAMPAIGNS_TAB
 from sheetcrm.schema import CASES, OUTBOX, SEGMENTS, STAGE_HISTORY, TABS, WORKFLOWS
 
@@ -413,7 +413,8 @@ def _arrange_workflows(today: dt.date, leads: list, opportunities: list, activit
         if row[9] in _OPEN_LEAD and row[-1] != "yes":
             load[row[10]] = load.get(row[10], 0) + 1
     cap = max(load.get(o, 0) for o in OWNERS)
-    outbox = [OUTBOX.display_headers(locale)]
+    # With its Seal, as `sheetcrm quote --queue` writes it: `outbox resend` then sends it again.
+    outbox = [[*OUTBOX.display_headers(locale), in_locale(locale, SEAL_HEADER)]]
     if quoted is not None:
         number = f"Q-{today.year}-0001"
         contact = next((c for c in contacts[1:] if c[0] == quoted[3]), None)
@@ -422,7 +423,7 @@ def _arrange_workflows(today: dt.date, leads: list, opportunities: list, activit
         outbox.append([f"OUT-{1:04d}", moment, quoted[0], contact[4] if contact else "",
                        in_locale(locale, "Quote {number} – {name}", number=number, name=name),
                        status_label("Sent", locale), f"<{number.lower()}-v1@demo.example>", moment, None, number, 1, 1,
-                       moment, None])
+                       moment, None, seal(f"OUT-{1:04d}", quoted[0], number, "1")])
     headers = [*WORKFLOWS.headers(locale), *(c.display(locale) for c in WORKFLOWS.computed)]
     yes = "sí" if locale == "es" else "yes"  # not for people: a tick box's word
     rules = [headers]

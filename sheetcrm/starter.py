@@ -220,6 +220,30 @@ def demo_config(config: Config, data: demo.DemoData) -> Config:
     return config.model_copy(update={"forms": {**own, **config.forms}})
 
 
+def seal_demo_quote(book: Workbook, config: Config) -> None:
+    """Make the demo's sent quote (OUT-0001, written by `demo.generate` before the quote could
+    be priced) the row `sheetcrm quote --queue` would have queued: its Version the quote's
+    version in the settled workbook, and its Seal. `outbox resend OUT-0001` then sends it
+    again; with a made-up version, `outbox send` failed it as a changed quote. Guarded by the
+    cells read, so a row a person edited meanwhile is left as it is. `config`: the demo's sync's."""
+    from sheetcrm.mail import outbox as ob
+    from sheetcrm.mail.context import find_opportunity
+
+    desk = ob.Desk.read(book.read(), config)
+    row = desk.outbox.find(f"OUT-{1:04d}")
+    opportunity = find_opportunity(desk.crm, row.text("opportunity")) if row is not None else None
+    if row is None or opportunity is None:
+        return
+    result = desk.quote(opportunity)
+    if result.quote is None:
+        return
+    version = desk.version(result)
+    cols = desk.outbox.columns
+    expect = row.guard(cols, "version", "seal", "quote")
+    values = {"version": version, "seal": ob.seal(row.text("id"), opportunity.id or "", row.text("quote"), version)}
+    book.write(Plan(writes=[CellWrite(desk.outbox.title, row.row, cols[k], v, expect=expect) for k, v in values.items()]))
+
+
 def is_demo(snapshot: Snapshot) -> bool:
     """Whether the workbook carries the demo's mark (the DEMO_KEY row in sheetcrm's own tab)."""
     title = owned_title(snapshot, SEQUENCES)

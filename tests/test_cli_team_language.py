@@ -18,6 +18,7 @@ from books import xlsx
 from sheetcrm import i18n
 from sheetcrm.cli import main
 from sheetcrm.config import Config
+from sheetcrm.mail.outbox import seal
 from sheetcrm.service import Service
 from sheetcrm.workbook import CellWrite, Plan
 from sheetcrm.workbook.xlsx import XlsxWorkbook
@@ -29,9 +30,10 @@ SPANISH = {
     "Leads": [["ID", "Apellido", "Empresa", "Estado"], ["LEAD-0001", "Ruiz", "A", "Nuevo"]],
 }
 OUTBOX = [["ID", "Creado", "Oportunidad", "Para", "Asunto", "Estado", "Message-ID", "Enviado el", "Error",
-           "Presupuesto", "Versión"],
+           "Presupuesto", "Versión", "Intentos", "Último intento", "Próximo intento", "Sello"],
           ["OUT-0001", "2026-11-26T10:12:00Z", "OPP-0001", "ana@example.com", "Presupuesto Q-2026-0001", "Enviado",
-           "<q1@example.com>", "2026-11-26T10:12:00Z", "", "Q-2026-0001", "abc"]]
+           "<q1@example.com>", "2026-11-26T10:12:00Z", "", "Q-2026-0001", "abc", 1, None, None,
+           seal("OUT-0001", "OPP-0001", "Q-2026-0001", "abc")]]
 
 
 @pytest.fixture
