@@ -128,8 +128,14 @@ class WorkbookLock:
                 who = f"`sheetcrm {holder}`, PID {pid}" if pid.isdigit() and holder else _("another process")
                 raise AlreadyRunning(_(MESSAGES["busy"], book=self.book.describe(), who=who,
                                        lock=self.path), holder, pid if pid.isdigit() else "") from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n{self.key}\n{self.command}\n".encode(), 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n{self.key}\n{self.command}\n".encode(), 0)
+        except OSError:
+            # A full disk: the lock is held all the same, and its lines only name the holder
+            # (an empty file reads as "another process"). Failing here stopped every writing
+            # command, `sheetcrm run` included, with a traceback, where a sync still works.
+            pass
         self._fd = fd
         return self
 
