@@ -34,9 +34,10 @@ class LogQueue:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.rows: list[Row] = self._load()
-        # Why the file no longer matches `rows` (the last write to it failed), else None.
+        # Why the file no longer matches `rows` (it could not be read, or the last write to it
+        # failed), else None.
         self.failed: OSError | None = None
+        self.rows: list[Row] = self._load()
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -99,6 +100,9 @@ class LogQueue:
         try:
             lines = self.path.read_bytes().splitlines()
         except FileNotFoundError:
+            return []
+        except OSError as e:  # a folder that is none, or one this user may not read
+            self.failed = e
             return []
         rows = []
         for line in lines:
