@@ -1176,8 +1176,11 @@ def run(target: Target, every: str | None, once: bool, log_format: str, fleet_pa
     # The service waits out a command's write however long it takes (an import, a slow sync): it
     # gave up after WAIT_SECONDS with exit 2, which a systemd unit does not restart, so a restart
     # that met a person's `sheetcrm sync` left the workbook unsynced until someone noticed.
-    # `--once` (cron) still gives up: the next tick comes anyway.
-    with WorkbookLock(book, wait=WAIT_SECONDS if once else math.inf,
+    # `--once` (cron) still gives up: the next tick comes anyway. It is named so in the lock: a
+    # command that ends, which the others wait for. Named "run", it was taken for the service
+    # itself: a service started meanwhile (a restart, a move from cron to systemd) exited 2 at
+    # once, which systemd does not restart, and a person's `sheetcrm sync` was told to stop it.
+    with WorkbookLock(book, command="run --once" if once else "run", wait=WAIT_SECONDS if once else math.inf,
                       waiting=lambda line: logger.warning(line, extra={"fields": {"event": "waiting"}})):
         if hasattr(book, "path"):
             remove_stale_temp_files(book.path)

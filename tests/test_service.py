@@ -810,3 +810,36 @@ def test_a_job_that_finds_google_unreachable_leaves_its_row_to_the_next_sync(emu
     assert events == ["job_failed"] and len(emu.requests) - asked == 2  # the outbox's read, twice: no more
     assert service.log_urgent and len(service.pending) == 1
     emu.clear_faults()
+
+
+def test_a_run_once_holds_the_lock_as_a_command_that_ends_not_as_the_service(emu, tmp_path, monkeypatch):
+    """`run --once` (cron's form) took the lock under the service's name: a `sheetcrm run` started
+    meanwhile (a systemd restart, a move from cron) exited 2 at once, which the unit does not
+    restart, and a person's `sheetcrm sync` was told to stop a service that was not there.
+    Others now wait for it as for any command's write."""
+    from sheetcrm.lock import AlreadyRunning, WorkbookLock
+    from sheetcrm.workbook.credentials import connect
+    from sheetcrm.workbook.gsheets import GoogleSheetsWorkbook
+
+    key = emu.create_spreadsheet("CRM", {"Leads": LEADS})
+    reached, release = threading.Event(), threading.Event()
+
+    def stall(_emu):
+        reached.set()
+        release.wait(30)
+
+    emu.between_requests(stall)
+    runner = Runner(tmp_path, emu, key, "--once")
+    try:
+        assert reached.wait(30), "`run --once` never read the sheet"
+        monkeypatch.setenv("SHEETS_EMULATOR_HOST", emu.host)
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+        said: list[str] = []
+        book = GoogleSheetsWorkbook(connect(None).client, key, None)
+        with pytest.raises(AlreadyRunning) as held:
+            WorkbookLock(book, command="sync", wait=0.3, waiting=said.append).acquire()
+        assert held.value.holder == "run --once" and held.value.pid == str(runner.proc.pid)
+        assert len(said) == 1 and "stop it first" not in str(held.value)  # waited for, as a command's write
+    finally:
+        release.set()
+    assert runner.proc.wait(timeout=60) == 0
