@@ -53,7 +53,8 @@ POLL_SECONDS = 0.1
 
 class AlreadyRunning(WorkbookError):
     """Another sheetcrm process holds the workbook's lock: `holder` is its command ("run" for
-    `sheetcrm run`, which holds it for good; "run --once" ends as any other command), `pid` its process ID as text ("" when unknown)."""
+    `sheetcrm run`, which holds it for good; "run --once" ends as any other command), `pid` its
+    process ID as text ("" when unknown)."""
 
     def __init__(self, message: str, holder: str = "run", pid: str = "") -> None:
         super().__init__(message)

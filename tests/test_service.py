@@ -765,7 +765,11 @@ def test_a_second_signal_while_the_exit_writes_the_sync_log_exits_130(emu, tmp_p
     so the second SIGTERM, meant to stop at once with 130, killed the process by the signal
     (-15) with no line."""
     key = emu.create_spreadsheet("CRM", {"Leads": LEADS})
-    runner = Runner(tmp_path, emu, key, config=FAST.replace('"every 1 second"', '"every 1 hour"'))
+    # A timeout, in case the signal reached the process while its main thread was not the one
+    # reading: Python runs the handler once that thread is back in Python code.
+    config = FAST.replace('"every 1 second"', '"every 1 hour"').replace("attempts = 3",
+                                                                      "attempts = 3\ntimeout_seconds = 10")
+    runner = Runner(tmp_path, emu, key, config=config)
     runner.syncs_done()  # its row waits (the default log interval): the exit writes it
     reached, release = threading.Event(), threading.Event()
 
