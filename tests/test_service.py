@@ -816,34 +816,24 @@ def test_a_job_that_finds_google_unreachable_leaves_its_row_to_the_next_sync(emu
     emu.clear_faults()
 
 
-def test_a_run_once_holds_the_lock_as_a_command_that_ends_not_as_the_service(emu, tmp_path, monkeypatch):
+def test_a_run_once_holds_the_lock_as_a_command_that_ends_not_as_the_service(tmp_path, monkeypatch):
     """`run --once` (cron's form) took the lock under the service's name: a `sheetcrm run` started
     meanwhile (a systemd restart, a move from cron) exited 2 at once, which the unit does not
     restart, and a person's `sheetcrm sync` was told to stop a service that was not there.
-    Others now wait for it as for any command's write."""
+    Others now wait for it as for any command's write; the service itself is still refused."""
+    import logging
+
+    from sheetcrm.cli import run_lock
     from sheetcrm.lock import AlreadyRunning, WorkbookLock
-    from sheetcrm.workbook.credentials import connect
-    from sheetcrm.workbook.gsheets import GoogleSheetsWorkbook
 
-    key = emu.create_spreadsheet("CRM", {"Leads": LEADS})
-    reached, release = threading.Event(), threading.Event()
-
-    def stall(_emu):
-        reached.set()
-        release.wait(30)
-
-    emu.between_requests(stall)
-    runner = Runner(tmp_path, emu, key, "--once")
-    try:
-        assert reached.wait(30), "`run --once` never read the sheet"
-        monkeypatch.setenv("SHEETS_EMULATOR_HOST", emu.host)
-        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    book = XlsxWorkbook(tmp_path / "crm.xlsx")
+    logger = logging.getLogger("test-run-lock")
+    for once, holder in ((True, "run --once"), (False, "run")):
         said: list[str] = []
-        book = GoogleSheetsWorkbook(connect(None).client, key, None)
-        with pytest.raises(AlreadyRunning) as held:
-            WorkbookLock(book, command="sync", wait=0.3, waiting=said.append).acquire()
-        assert held.value.holder == "run --once" and held.value.pid == str(runner.proc.pid)
-        assert len(said) == 1 and "stop it first" not in str(held.value)  # waited for, as a command's write
-    finally:
-        release.set()
-    assert runner.proc.wait(timeout=60) == 0
+        with run_lock(book, once, logger):
+            with pytest.raises(AlreadyRunning) as held:  # another open file: flock refuses it in this process too
+                WorkbookLock(book, command="sync", wait=0.1, waiting=said.append).acquire()
+        assert held.value.holder == holder and held.value.pid == str(os.getpid())
+        # A command that ends is waited for, and never called a service to stop; the service is not.
+        assert (len(said), "stop it first" in str(held.value)) == ((1, False) if once else (0, True))
