@@ -49,6 +49,7 @@ from sheetcrm.workbook import CellWrite, Plan, Workbook, WorkbookError
 # them, a quarter sooner (each test's `python -m sheetcrm` too).
 if TYPE_CHECKING:
     from sheetcrm.engine import Results
+    from sheetcrm.lock import WorkbookLock
     from sheetcrm.sync import SyncOutcome
     from sheetcrm.validate import Crm
 
@@ -1158,7 +1159,7 @@ def serve(target: Target, host: str, port: int) -> None:
 @user_errors
 def run(target: Target, every: str | None, once: bool, log_format: str, fleet_path: str | None) -> None:
     from sheetcrm import logs
-    from sheetcrm.lock import WAIT_SECONDS, WorkbookLock, remove_stale_temp_files
+    from sheetcrm.lock import remove_stale_temp_files
     from sheetcrm.service import RequestCounter, Service, parse_every
 
     if fleet_path is not None:
@@ -1177,18 +1178,28 @@ def run(target: Target, every: str | None, once: bool, log_format: str, fleet_pa
                          ignore_app_lock=target.ignore_lock)
     logger, console = logs.setup(log_format)
     # Each write checks for an app's lock file itself (it may come and go while the service runs).
-    # The service waits out a command's write however long it takes (an import, a slow sync): it
-    # gave up after WAIT_SECONDS with exit 2, which a systemd unit does not restart, so a restart
-    # that met a person's `sheetcrm sync` left the workbook unsynced until someone noticed.
-    # `--once` (cron) still gives up: the next tick comes anyway.
-    with WorkbookLock(book, wait=WAIT_SECONDS if once else math.inf,
-                      waiting=lambda line: logger.warning(line, extra={"fields": {"event": "waiting"}})):
+    with run_lock(book, once, logger):
         if hasattr(book, "path"):
             remove_stale_temp_files(book.path)
         service = Service(config, book, logger, counter=counter, console=console, sync_every=sync_every)
         if once:
             sys.exit(0 if service.run_once() else 1)
         service.serve()
+
+
+def run_lock(book: Workbook, once: bool, logger: logging.Logger) -> WorkbookLock:
+    """The lock `sheetcrm run` holds on `book` (not yet taken): for good, or for one `--once` run."""
+    from sheetcrm.lock import WAIT_SECONDS, WorkbookLock
+
+    # The service waits out a command's write however long it takes (an import, a slow sync): it
+    # gave up after WAIT_SECONDS with exit 2, which a systemd unit does not restart, so a restart
+    # that met a person's `sheetcrm sync` left the workbook unsynced until someone noticed.
+    # `--once` (cron) still gives up: the next tick comes anyway. It is named so in the lock: a
+    # command that ends, which the others wait for. Named "run", it was taken for the service
+    # itself: a service started meanwhile (a restart, a move from cron to systemd) exited 2 at
+    # once, which systemd does not restart, and a person's `sheetcrm sync` was told to stop it.
+    return WorkbookLock(book, command="run --once" if once else "run", wait=WAIT_SECONDS if once else math.inf,
+                        waiting=lambda line: logger.warning(line, extra={"fields": {"event": "waiting"}}))
 
 
 def _run_fleet(target: Target, every: str | None, once: bool, log_format: str, fleet_path: str) -> None:

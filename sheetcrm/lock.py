@@ -53,7 +53,8 @@ POLL_SECONDS = 0.1
 
 class AlreadyRunning(WorkbookError):
     """Another sheetcrm process holds the workbook's lock: `holder` is its command ("run" for
-    `sheetcrm run`, which holds it for good), `pid` its process ID as text ("" when unknown)."""
+    `sheetcrm run`, which holds it for good; "run --once" ends as any other command), `pid` its
+    process ID as text ("" when unknown)."""
 
     def __init__(self, message: str, holder: str = "run", pid: str = "") -> None:
         super().__init__(message)
@@ -128,8 +129,14 @@ class WorkbookLock:
                 who = f"`sheetcrm {holder}`, PID {pid}" if pid.isdigit() and holder else _("another process")
                 raise AlreadyRunning(_(MESSAGES["busy"], book=self.book.describe(), who=who,
                                        lock=self.path), holder, pid if pid.isdigit() else "") from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n{self.key}\n{self.command}\n".encode(), 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n{self.key}\n{self.command}\n".encode(), 0)
+        except OSError:
+            # A full disk: the lock is held all the same, and its lines only name the holder
+            # (an empty file reads as "another process"). Failing here stopped every writing
+            # command, `sheetcrm run` included, with a traceback, where a sync still works.
+            pass
         self._fd = fd
         return self
 

@@ -65,7 +65,7 @@ from sheetcrm.sync import (ATTEMPTS as SYNC_ATTEMPTS, mirror_sync, plan_context,
 from sheetcrm.synclog import LogQueue
 from sheetcrm.validate import Crm, team_config
 from sheetcrm.warehouse.behind import when
-from sheetcrm.workbook import CellValue, Plan, Workbook, WorkbookConflict, WorkbookError
+from sheetcrm.workbook import CellValue, Plan, Workbook, WorkbookConflict, WorkbookError, WorkbookUnreachable
 
 # The config is read at the start only: the schedule, the lock and the caches were made from it.
 CONFIG_CHANGED = N_("{file} changed since this `sheetcrm run` started: the change applies once it is restarted")
@@ -73,6 +73,10 @@ CONFIG_CHANGED = N_("{file} changed since this `sheetcrm run` started: the chang
 # How soon the idle loop notices a stop signal (its handler only sets a flag).
 REST_SLICE = 0.2  # seconds
 AT_EXIT = N_("at exit")
+# The queue's file could not be written (synclog.LogQueue.failed): said at each job until it can.
+QUEUE_NOT_KEPT = N_("cannot keep the Sync Log rows waiting in {path} ({problem}): they wait in memory until a write "
+                    "carries them to the Sync Log tab, and a crash before that loses them; free space there, or set "
+                    "$XDG_CACHE_HOME to a folder this user may write in")
 AFTER_RECOVERY = N_("now, after a recovery")
 AFTER_FAILURE = N_("now, after a failure")
 
@@ -547,6 +551,9 @@ class Service:
         shown = pgettext("sync log status", "error") if error else pgettext("sync log status", "ok")
         self.pending.append([at.isoformat(timespec="milliseconds"), job.name, duration, result.rows_read, result.issues,
                              result.cells_written, requests, shown, result.message])
+        if (failed := self.pending.failed) is not None:  # a full disk, a read-only folder: never the job's failure
+            self.logger.warning(_(QUEUE_NOT_KEPT, path=self.pending.path, problem=os_problem(failed)),
+                                extra={"fields": {"event": "log_queue_failed"}})
         if alone and isinstance(error, Unreached):
             raise error
         recovered = error is None and job.failures > 0
@@ -581,10 +588,12 @@ class Service:
                           extra={"fields": {**fields, "event": "job_failed", "detail": result.message,
                                             "failures": job.failures, "retry_in": delay}})
         # At once, so the tab shows the failure; but a sync that could not reach the workbook
-        # leaves its row to the next sync, which is the retry anyway (urgent: it writes the row).
+        # leaves its row to the next sync, which is the retry anyway (urgent: it writes the row),
+        # and so does any job that found Google silent or refusing sheetcrm: trying at once
+        # spent a second round of timeouts and logged the same outage twice per failure.
         if final:
             job.failures = 0
-        if not (job.name == "sync" and isinstance(error, WorkbookError)):
+        if not (isinstance(error, WorkbookUnreachable) or (job.name == "sync" and isinstance(error, WorkbookError))):
             self.flush_log(AFTER_FAILURE)
         return False
 
@@ -598,7 +607,7 @@ class Service:
                 if self._stop_asked():
                     break
                 ok = self.run_job(job, once=True, alone=True) and ok
-        self.flush_log()
+            self.flush_log()  # under the handlers too: see serve()
         return ok
 
     def serve(self) -> None:
@@ -630,7 +639,10 @@ class Service:
                 # Capped, so a wall clock that jumps (suspend, NTP) is noticed within a minute.
                 self._rest(min(max(min(self._wait(j) for j in self.jobs), 0.0), 60.0))
             self.logger.info(_("stopping: no job in flight"), extra={"fields": {"event": "stopping"}})
-        self.flush_log()
+            # Still under the handlers: this write can wait on a dead network as long as a job,
+            # and a second signal here is the exit 130 promised, where the default handler
+            # killed the process with no line (SIGTERM) after the first one had asked to stop.
+            self.flush_log()
 
     def _wait(self, job: Job) -> float:
         """Seconds until `job` is due (zero or less: due now)."""

@@ -701,3 +701,139 @@ def test_a_json_log_lines_moments_are_iso_8601():
     record.fields = {"since": dt.datetime(2026, 12, 3, 5, 2, 32, tzinfo=dt.timezone.utc), "day": dt.date(2026, 12, 3)}
     line = json.loads(JsonFormatter().format(record))
     assert (line["since"], line["day"]) == ("2026-12-03T05:02:32+00:00", "2026-12-03")
+
+
+# -- a cache folder that cannot be written, a signal during the exit's write ----------------
+
+def test_a_sync_log_queue_that_cannot_be_written_never_stops_the_service(tmp_path, monkeypatch, caplog):
+    """A full disk or a folder made read-only under ~/.cache: the job's Sync Log row could not
+    be appended to the queue's file, and the OSError escaped run_job, ending `sheetcrm run` with
+    a traceback. The row waits in memory, one warning per job says why, and once the folder can
+    be written again the whole queue is on disk, the rows kept in memory included."""
+    import logging
+
+    from sheetcrm.service import JobResult, Service
+    from sheetcrm.synclog import LogQueue
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    book = XlsxWorkbook(tmp_path / "crm.xlsx")
+    book.create()
+    folder = tmp_path / "locks"
+    folder.write_text("a file where the folder should be")  # nothing can be written under it
+    service = Service(Config(), book, logging.getLogger("test-queue-unkept"), log_queue=LogQueue(folder / "q.jsonl"))
+    service.jobs[0].work = JobResult
+    with caplog.at_level(logging.WARNING, "test-queue-unkept"):
+        assert service.run_job(service.jobs[0]) is True
+    said = [r for r in caplog.records if getattr(r, "fields", {}).get("event") == "log_queue_failed"]
+    assert len(said) == 1 and "q.jsonl" in said[0].getMessage() and len(service.pending) == 1
+    folder.unlink()
+    folder.mkdir()
+    assert service.run_job(service.jobs[0]) is True
+    assert [row[1] for row in LogQueue(folder / "q.jsonl").rows] == ["sync", "sync"]
+
+
+def test_a_lock_whose_lines_cannot_be_written_is_taken_all_the_same(tmp_path):
+    """The PID and command in the lock file only name its holder. On a full disk their write
+    failed and every writing command, `sheetcrm run` included, stopped with a traceback; the
+    lock is held anyway and a second writer still finds it taken. (A file size limit of 0 makes
+    the write fail as a full disk does, in this process only.)"""
+    import resource
+
+    from sheetcrm.lock import AlreadyRunning, WorkbookLock
+
+    book = XlsxWorkbook(tmp_path / "crm.xlsx")
+    lock = WorkbookLock(book, folder=tmp_path)
+    lock.path.touch()  # the file is there (a run before made it): only its lines are written
+    limits = resource.getrlimit(resource.RLIMIT_FSIZE)
+    ignored = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG rather than the signal
+    resource.setrlimit(resource.RLIMIT_FSIZE, (0, limits[1]))
+    try:
+        lock.acquire()
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, limits)
+        signal.signal(signal.SIGXFSZ, ignored)
+    try:
+        with pytest.raises(AlreadyRunning):
+            WorkbookLock(book, folder=tmp_path, command="sync").acquire()
+    finally:
+        lock.release()
+
+
+def test_a_second_signal_while_the_exit_writes_the_sync_log_exits_130(emu, tmp_path):
+    """The first SIGTERM stops the loop; the Sync Log rows still waiting are then written, which
+    on a dead network waits as long as any job. That write ran after the handlers were put back,
+    so the second SIGTERM, meant to stop at once with 130, killed the process by the signal
+    (-15) with no line."""
+    key = emu.create_spreadsheet("CRM", {"Leads": LEADS})
+    # A timeout, in case the signal reached the process while its main thread was not the one
+    # reading: Python runs the handler once that thread is back in Python code.
+    config = FAST.replace('"every 1 second"', '"every 1 hour"').replace("attempts = 3",
+                                                                      "attempts = 3\ntimeout_seconds = 10")
+    runner = Runner(tmp_path, emu, key, config=config)
+    runner.syncs_done()  # its row waits (the default log interval): the exit writes it
+    reached, release = threading.Event(), threading.Event()
+
+    def stall(_emu):
+        reached.set()
+        release.wait(30)
+
+    emu.between_requests(stall)
+    try:
+        runner.proc.send_signal(signal.SIGTERM)
+        assert reached.wait(30), "the exit's Sync Log write never came"
+        runner.proc.send_signal(signal.SIGTERM)
+        assert runner.proc.wait(timeout=30) == 130
+    finally:
+        release.set()
+
+
+def test_a_job_that_finds_google_unreachable_leaves_its_row_to_the_next_sync(emu, tmp_path, monkeypatch, caplog):
+    """The outbox read the sheet while Google did not answer: its failure then tried to write
+    the Sync Log at once, a second round of the same retries (of timeouts, on a silent network)
+    and a second line for the same outage, at every failure. As for a sync, its row now waits,
+    urgent, for the next sync."""
+    import logging
+
+    from sheetcrm.service import Service
+    from sheetcrm.synclog import LogQueue
+    from sheetcrm.workbook.credentials import connect
+    from sheetcrm.workbook.gsheets import GoogleSheetsWorkbook, RetryPolicy
+
+    monkeypatch.setenv("SHEETS_EMULATOR_HOST", emu.host)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    key = emu.create_spreadsheet("CRM", {"Leads": LEADS})
+    book = GoogleSheetsWorkbook(connect(None, policy=RetryPolicy(attempts=2, sleep=lambda s: None)).client, key, None)
+    config = Config(smtp={"host": "127.0.0.1", "from": "crm@example.com"})
+    service = Service(config, book, logging.getLogger("test-unreachable"), log_queue=LogQueue(tmp_path / "q.jsonl"))
+    outbox = next(j for j in service.jobs if j.name == "outbox")
+    emu.fail_next(10, 503)
+    asked = len(emu.requests)
+    with caplog.at_level(logging.INFO, "test-unreachable"):
+        assert service.run_job(outbox) is False
+    events = [getattr(r, "fields", {}).get("event") for r in caplog.records]
+    assert events == ["job_failed"] and len(emu.requests) - asked == 2  # the outbox's read, twice: no more
+    assert service.log_urgent and len(service.pending) == 1
+    emu.clear_faults()
+
+
+def test_a_run_once_holds_the_lock_as_a_command_that_ends_not_as_the_service(tmp_path, monkeypatch):
+    """`run --once` (cron's form) took the lock under the service's name: a `sheetcrm run` started
+    meanwhile (a systemd restart, a move from cron) exited 2 at once, which the unit does not
+    restart, and a person's `sheetcrm sync` was told to stop a service that was not there.
+    Others now wait for it as for any command's write; the service itself is still refused."""
+    import logging
+
+    from sheetcrm.cli import run_lock
+    from sheetcrm.lock import AlreadyRunning, WorkbookLock
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    book = XlsxWorkbook(tmp_path / "crm.xlsx")
+    logger = logging.getLogger("test-run-lock")
+    for once, holder in ((True, "run --once"), (False, "run")):
+        said: list[str] = []
+        with run_lock(book, once, logger):
+            with pytest.raises(AlreadyRunning) as held:  # another open file: flock refuses it in this process too
+                WorkbookLock(book, command="sync", wait=0.1, waiting=said.append).acquire()
+        assert held.value.holder == holder and held.value.pid == str(os.getpid())
+        # A command that ends is waited for, and never called a service to stop; the service is not.
+        assert (len(said), "stop it first" in str(held.value)) == ((1, False) if once else (0, True))

@@ -380,6 +380,12 @@ class WorkbookError(Exception):
     """A workbook that cannot be opened, read or written: one clear line for the user."""
 
 
+class WorkbookUnreachable(WorkbookError):
+    """The workbook could not be reached at all: Google did not answer (retries exhausted) or
+    would not sign sheetcrm in. Nothing else can be read or written there for now, so
+    `sheetcrm run` leaves a failed job's Sync Log row to the next sync rather than try at once."""
+
+
 def xlsx_name_problem(path: str) -> str | None:
     """Why `path` cannot name an .xlsx workbook (one line, in the current language), or None.
     An .xlsx file is a zip package: written under "crm.csv" or "crm" it would open in no app

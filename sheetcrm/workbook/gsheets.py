@@ -145,8 +145,8 @@ from sheetcrm.i18n import N_, _, ngettext
 
 from .numformat import format_currency, is_digits_format, is_time_format, show_digits, show_time
 from . import (SERIAL_EPOCH, CellValue, CellWrite, Chart, ColumnFormat, Grid, Guide, Plan, Snapshot, WorkbookConflict,
-               WorkbookError, WriteResult, blanks_to_none, dependents, drop_orphans, cell_key, holding, holds_target, keyed,
-               landing, same_value, serial_number, share_text)
+               WorkbookError, WorkbookUnreachable, WriteResult, blanks_to_none, dependents, drop_orphans, cell_key,
+               holding, holds_target, keyed, landing, same_value, serial_number, share_text)
 
 MAX_PAYLOAD = 2_000_000  # Google's recommended maximum for one request body
 MAX_BLOCK_ROWS = 2_000   # rows per updateCells request, so no single request nears the payload limit
@@ -351,7 +351,7 @@ class _TabGone(Exception):
     the tab list was read; the list has been read again, and the write is aimed again."""
 
 
-class CredentialsError(WorkbookError):
+class CredentialsError(WorkbookUnreachable):
     """Google would not give sheetcrm an access token: no spreadsheet can be reached."""
 
 
@@ -374,23 +374,23 @@ def refused(e: auth_errors.RefreshError) -> str:
 EMULATOR_ENV = "SHEETS_EMULATOR_HOST"
 
 
-def exhausted(attempts: int, kind: str, last: str) -> WorkbookError:
+def exhausted(attempts: int, kind: str, last: str) -> WorkbookUnreachable:
     error = _exhausted(attempts, kind, last)
     if host := os.environ.get(EMULATOR_ENV):
         # Not Google's fault: say what was asked, so the emulator is what gets checked.
-        return WorkbookError(_("{problem} ({variable} is set: this was the emulator at {host}, not Google; is "
+        return WorkbookUnreachable(_("{problem} ({variable} is set: this was the emulator at {host}, not Google; is "
                                "`sheetcrm emulator` running there?)", problem=str(error), variable=EMULATOR_ENV,
                                host=host))
     return error
 
 
-def _exhausted(attempts: int, kind: str, last: str) -> WorkbookError:
+def _exhausted(attempts: int, kind: str, last: str) -> WorkbookUnreachable:
     if kind == "read":
-        return WorkbookError(ngettext("Google Sheets did not answer: {n} attempt of a read request failed "
+        return WorkbookUnreachable(ngettext("Google Sheets did not answer: {n} attempt of a read request failed "
                                       "(last: {last}); retries exhausted",
                                       "Google Sheets did not answer: {n} attempts of a read request all failed "
                                       "(last: {last}); retries exhausted", attempts, last=last))
-    return WorkbookError(ngettext("Google Sheets did not answer: {n} attempt of a write request failed "
+    return WorkbookUnreachable(ngettext("Google Sheets did not answer: {n} attempt of a write request failed "
                                   "(last: {last}); retries exhausted",
                                   "Google Sheets did not answer: {n} attempts of a write request all failed "
                                   "(last: {last}); retries exhausted", attempts, last=last))
