@@ -87,6 +87,26 @@ def test_a_subject_writes_numbers_and_dates_as_the_team_s_locale_does(locale, su
     assert [r[2] for r in book.tabs["Tareas"][1:]] == [subject]
 
 
+@pytest.mark.parametrize("locale,subject", [("es", "Grande: demo Sí, VIP No; sin VIP"),
+                                            ("en", "Grande: demo Yes, VIP No; sin VIP")])
+def test_a_subject_writes_a_yes_no_column_in_words_and_still_tests_it(locale, subject):
+    """Was: "Grande: demo True, VIP False; VIP" in a workbook whose cells say Sí and No: a team's
+    column of Sí/No is typed yes/no by its cells (columns.infer_kind), and a template showed
+    Python's word for it; `{% if VIP %}` must still be false for a No."""
+    rules = [["WF-0001", "Propuesta", "sí", "oportunidad", "entra en Propuesta", "", "crear tarea",
+              "{{ Nombre }}: demo {{ Demo_Hecha }}, VIP {{ VIP }}; {% if VIP %}VIP{% else %}sin VIP{% endif %}"
+              "{% if VIP == true %} (VIP){% endif %}", 2]]
+    tabs = _spanish_tabs(rules)
+    tabs["Oportunidades"] = [row + extra for row, extra in zip(tabs["Oportunidades"],
+                                                               [["Demo Hecha", "VIP"], ["Sí", "No"], ["No", "sí"]])]
+    book = MemoryWorkbook(tabs)
+    config = Config(locale=locale)
+    sync(book, config, day(0))
+    book.tabs["Oportunidades"][1][4] = "Propuesta"
+    sync(book, config, day(1))
+    assert [r[2] for r in book.tabs["Tareas"][1:]] == [subject]
+
+
 # -- 2. the Log's shape, and a Log of the previous version ------------------------------------------
 
 LEADS = [["ID", "Last Name", "Company", "Status", "Owner", "Created"],

@@ -59,6 +59,7 @@ from sheetcrm.crm.conditions import (Choice, ColumnTypeError, Condition, Conditi
                                      doubt_said, not_money_said, parse_condition, read_flag, read_value,
                                      unpriced_said)
 from sheetcrm.crm.money import Rates
+from sheetcrm.crm.rules import YES_NO
 from sheetcrm.crm.spellings import key as owner_key, lookup as owner_lookup
 from sheetcrm.i18n import N_, NC_, _, current, every_locale, in_locale, listed, ngettext
 from sheetcrm.intake.text import CELL_CHARS
@@ -1657,7 +1658,10 @@ def _plain(v: Any, locale: str) -> Any:
     writes it in the team's language ("10 de diciembre de 2026", "December 10, 2026": babel's
     long form, which no reader takes for another day, as 10/12/2026 could be), a number with
     the locale's decimal sign and every digit kept ("1500,5" in Spanish), ungrouped, so a
-    year or a code is never written "2.026"."""
+    year or a code is never written "2.026"; a yes/no as the word the team's language has for
+    it ("Sí", "No"), never Python's True, though `{% if VIP %}` still tests it (`_YesNo`)."""
+    if isinstance(v, bool):
+        return _YesNo(in_locale(locale, YES_NO[v]), v)
     if isinstance(v, dt.datetime):
         v = v.date()
     if isinstance(v, dt.date):
@@ -1665,6 +1669,29 @@ def _plain(v: Any, locale: str) -> Any:
     if isinstance(v, Decimal):
         return show_number(v.normalize(), group=False, locale=locale)
     return "" if v is None else v
+
+
+class _YesNo(str):
+    """A yes/no field as a template shows it ("Sí"), true or false as its cell: a word alone is
+    always true, so `{% if VIP %}` would hold for "No", and `VIP == true` would never hold."""
+
+    def __new__(cls, word: str, value: bool) -> "_YesNo":
+        made = super().__new__(cls, word)
+        made.value = value
+        return made
+
+    value: bool
+
+    def __bool__(self) -> bool:
+        return self.value
+
+    def __eq__(self, other: object) -> bool:
+        return self.value is other if isinstance(other, bool) else str.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    __hash__ = str.__hash__
 
 
 def _act(firing: Firing, world: World, state: State, load: _Load, issues: list[Issue]) -> None:
