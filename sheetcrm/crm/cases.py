@@ -478,8 +478,11 @@ class CaseSummary:
 _TENTH = Decimal("0.1")
 
 
-def summarize(cases: Sequence[CaseInput], metrics: Sequence[CaseMetrics], top: int) -> CaseSummary:
-    """The Dashboard's KPIs over the sound cases and their metrics (same order); O(n)."""
+def summarize(cases: Sequence[CaseInput], metrics: Sequence[CaseMetrics], top: int,
+              zone: str | None = None) -> CaseSummary:
+    """The Dashboard's KPIs over the sound cases and their metrics (same order); O(n). `zone`:
+    the team's (an IANA name), where Opened and Resolved are wall-clock times: a resolution
+    time is the real time between them, as the SLA clock counts it; None: wall-clock time."""
     out = CaseSummary(open_by_priority={p: 0 for p in PRIORITIES})
     responses: list[int] = []
     resolutions: list[int] = []  # minutes: exact, so the mean's rounding is exact too
@@ -491,7 +494,10 @@ def summarize(cases: Sequence[CaseInput], metrics: Sequence[CaseMetrics], top: i
         if m.first_response is not None:
             responses.append(max((m.first_response - case.opened.date()).days, 0))
         if m.resolution_measured and case.resolved is not None and case.resolved >= case.opened:
-            resolutions.append((case.resolved - case.opened) // dt.timedelta(minutes=1))
+            # Both dates alone: calendar days (a day of 23 h is still one), else the real time.
+            days_only = case.opened.time() == case.resolved.time() == dt.time(0)
+            resolutions.append(_elapsed(case.opened, case.resolved, None if days_only else zone)
+                               // dt.timedelta(minutes=1))
         if m.decided:
             decided += 1
             met += not m.breached
@@ -507,6 +513,15 @@ def summarize(cases: Sequence[CaseInput], metrics: Sequence[CaseMetrics], top: i
         out.sla_met = Decimal(met * 100) / decided
     out.by_account = sorted(accounts.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
     return out
+
+
+def _elapsed(start: dt.datetime, end: dt.datetime, zone: str | None) -> dt.timedelta:
+    # Subtracting two times of one zone subtracts their wall clocks: Saturday 12:00 to Sunday 10:00
+    # across the night the clocks go back was 22 h, not the 23 that passed. In UTC it is real time.
+    if zone is None:
+        return end - start
+    tz = ZoneInfo(zone)
+    return end.replace(tzinfo=tz).astimezone(dt.timezone.utc) - start.replace(tzinfo=tz).astimezone(dt.timezone.utc)
 
 
 def _tenth(v: Decimal) -> Decimal:

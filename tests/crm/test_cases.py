@@ -242,3 +242,15 @@ def test_a_resolved_date_alone_is_the_whole_day(priority, resolved, late, undeci
     expected = ["case_resolved_no_time"] + (["case_resolved_day_sla"] if undecided else [])
     assert problems(case, AS_OF, m) == expected
 
+
+
+def test_average_resolution_time_is_real_time_across_a_daylight_saving_change():
+    # Madrid's clocks go back at 03:00 on Sunday 25 October 2026: Saturday 12:00 to Sunday 10:00 is
+    # 23 h (0.96 day, 1.0), not the 22 h (0.92, 0.9) the wall clocks differ by. Both dates alone stay
+    # calendar days: Saturday to Sunday is 1 (not 25 h), so beside a case of 2 h the mean is 0.54, 0.5.
+    timed = [_case("Low", "Resolved", T(2026, 10, 24, 12, 0), T(2026, 10, 25, 10, 0))]
+    days = [_case("Low", "Resolved", T(2026, 10, 24), T(2026, 10, 25)),
+            _case("Low", "Resolved", T(2026, 11, 2, 10, 0), T(2026, 11, 2, 12, 0))]
+    for cases, average in ((timed, "1.0"), (days, "0.5")):
+        metrics = [case_metrics(c, CaseSettings(), AS_OF) for c in cases]
+        assert summarize(cases, metrics, 5, "Europe/Madrid").avg_resolution_days == Decimal(average)
