@@ -352,7 +352,8 @@ def case_results(crm: Crm, config: Config, as_of: dt.date) -> CaseResults:
         cases.append(case)
         rows.append(c.row)
     metrics = [case_metrics(c, settings, as_of, clock) for c in cases]
-    return CaseResults(dict(zip(rows, metrics)), summarize(cases, metrics, settings.top_accounts))
+    return CaseResults(dict(zip(rows, metrics)), summarize(cases, metrics, settings.top_accounts,
+                                                               config.zone_name()))
 
 
 # The columns whose cells say how the team spells a configured value: kind -> (tab, field).

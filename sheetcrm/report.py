@@ -61,6 +61,7 @@ CODES = (
     NC_("issue code", "merge_reference_shifts"), NC_("issue code", "conversion_waits"),
     NC_("issue code", "case_closed_unresolved"), NC_("issue code", "case_resolved_before_opened"),
     NC_("issue code", "case_resolved_open"), NC_("issue code", "case_resolved_no_time"),
+    NC_("issue code", "case_resolved_day_sla"),
     NC_("issue code", "case_opened_after_sync"), NC_("issue code", "case_resolved_after_sync"),
     NC_("issue code", "conversion_ambiguous"),
     NC_("issue code", "conversion_amount_left_empty"), NC_("issue code", "conversion_no_company"),

@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import openpyxl
@@ -272,3 +273,32 @@ def test_a_resolved_date_alone_on_the_opened_day_counts_that_day_and_says_so(tmp
     assert outcome.results.cases.summary.avg_resolution_days is None
     issues = [(i.code, i.column, i.value) for i in outcome.crm.report.issues if i.tab == "Cases"]
     assert issues == [("case_resolved_no_time", "I", "2026-11-30")]  # the cell as typed, no 00:00
+
+
+def test_a_resolved_date_alone_on_a_later_day_is_that_whole_day(tmp_path):
+    """Read as 00:00, Resolved "2026-12-03" beside Opened Monday 10:00 (a Normal case, due Thursday
+    10:00) showed SLA met though it may have been solved that afternoon, and put 2 days 23 h into
+    the average resolution time, with no word."""
+    tabs = _tabs([])
+    tabs["Cases"] = [CASES,
+                     ["CASE-0001", "ACC-0001", None, "Due that day", "Normal", "Resolved", "Email",
+                      "2026-11-30 10:00", "2026-12-03", "Kim", None],
+                     ["CASE-0002", "ACC-0001", None, "Both days", "Normal", "Closed", "Email",
+                      "2026-11-30", "2026-12-01", "Kim", None]]
+    tabs["Activities"] += [["ACT-0002", "2026-11-30", "Call", "Called back", "CASE-0001"],
+                           ["ACT-0003", "2026-11-30", "Call", "Called back", "CASE-0002"]]
+    book = Book("xlsx", tmp_path, None, tabs)
+    outcome = book.sync(3, Config.model_validate(CONFIG))  # Friday 4 Dec
+    due_that_day, both_days = book.records("Cases")
+    # Whether it was solved by Thursday 10:00 is not known: no verdict, said at the cell.
+    assert due_that_day["Age (days)"] == 3 and due_that_day.get("SLA Breached") is None
+    assert _moment(due_that_day["SLA Due"]) == dt.datetime(2026, 12, 3, 10, 0)
+    # Both dates alone: 1 calendar day, exact to the day, and met (due Wednesday 17:00, after Tuesday's
+    # end): the only case in the average and in SLA met.
+    assert both_days["Age (days)"] == 1 and both_days.get("SLA Breached") is None
+    summary = outcome.results.cases.summary
+    assert summary.avg_resolution_days == Decimal("1.0") and summary.sla_met == 100
+    issues = [(i.code, i.row, i.column, i.value) for i in outcome.crm.report.issues if i.tab == "Cases"]
+    assert issues == [("case_resolved_no_time", 2, "I", "2026-12-03"), ("case_resolved_day_sla", 2, "I", "2026-12-03")]
+    said = next(i.message for i in outcome.crm.report.issues if i.code == "case_resolved_day_sla")
+    assert "2026-12-03 10:00" in said

@@ -256,6 +256,8 @@ class CaseMetrics:
     resolution_breached: bool
     decided: bool  # the SLA's outcome is known: resolved, or already breached
     resolution_measured: bool = False
+    # A Resolved date alone on the day the resolution deadline falls in: met or late is not known.
+    resolution_undecided: bool = False
 
     @property
     def sla_due(self) -> dt.datetime | None:
@@ -294,15 +296,20 @@ def case_metrics(case: CaseInput, settings: CaseSettings, as_of: dt.date,
         due = (None, None) if case.priority is None else \
             tuple(clock.add(case.opened, *t) for t in settings.times(case.priority))
         return CaseMetrics(False, None, due[0], due[1], case.first_response, False, False, False)
-    day_only = not is_open and resolved_day_only(case)
-    # A Resolved date alone on Opened's day: the day is known (Age 0), the time is not, so the
-    # resolution is not measured and the response is judged by that day.
+    day_only = not is_open and resolved_whole_day(case)
+    # A Resolved date alone is the whole of that day (from Opened on Opened's own day): read as
+    # 00:00 it made a case resolved that afternoon met by a deadline at noon, and counted hours
+    # that were never known in the average resolution time. The day is known (Age), the time is
+    # not: the response is judged by that day, the resolution by where the deadline falls.
     resolved = None if is_open or day_only else case.resolved
     end_day = case.resolved.date() if day_only else resolved.date() if resolved is not None else as_of
+    # Both dates alone: the calendar days between them are the resolution time, exact to the day.
+    # Opened with a time, Resolved without: off by up to a day, so not measured (said at the cell).
+    measured = resolved is not None or day_only and case.opened.time() == dt.time(0)
     # A closed case with no Resolved time has no known end: its Age is unknown, not 0.
     age = max((end_day - case.opened.date()).days, 0) if is_open or resolved is not None or day_only else None
     if case.priority is None:
-        return CaseMetrics(is_open, age, None, None, case.first_response, False, False, False, resolved is not None)
+        return CaseMetrics(is_open, age, None, None, case.first_response, False, False, False, measured)
     (r_days, r_min), (s_days, s_min) = settings.times(case.priority)
     response_due = clock.add(case.opened, r_days, r_min)
     resolution_due = clock.add(case.opened, s_days, s_min)
@@ -315,15 +322,24 @@ def case_metrics(case: CaseInput, settings: CaseSettings, as_of: dt.date,
         response_late = case.first_response > response_due.date()
     else:  # unanswered: resolved after the deadline, or not resolved by now and the deadline passed
         response_late = resolved is not None or response_due < now
+    undecided = False
     if resolved is not None:
         resolution_late, decided = resolved > resolution_due, True
+    elif day_only:
+        # Resolved some time in [start, end): met if the deadline is at or after the day's end,
+        # late if it is before the day's start (or before Opened, on Opened's day), else unknown.
+        start = max(dt.datetime.combine(end_day, dt.time()), case.opened)
+        end = dt.datetime.combine(end_day + dt.timedelta(days=1), dt.time())
+        resolution_late = resolution_due < start
+        undecided = start <= resolution_due < end
+        decided = not undecided or response_late
     elif is_open:
         resolution_late = resolution_due < now
         decided = resolution_late or response_late
     else:
         resolution_late, decided = False, response_late
     return CaseMetrics(is_open, age, response_due, resolution_due, case.first_response, response_late,
-                       resolution_late, decided, resolved is not None)
+                       resolution_late, decided, measured, undecided)
 
 
 # code -> (severity, field, message, hint): what a case's own cells contradict.
@@ -334,10 +350,16 @@ PROBLEMS = {
     "case_closed_unresolved": ("warning", "resolved", N_("This case is {status} but has no Resolved time, so its "
                                                          "resolution time is not measured."),
                                N_("Fill in when the case was resolved.")),
-    "case_resolved_no_time": ("warning", "resolved", N_("Resolved has no time and is the day this case was "
-                                                        "opened, so when it was resolved that day is not known: "
-                                                        "it counts as closed that day, its resolution time is not "
-                                                        "measured."),
+    "case_resolved_no_time": ("warning", "resolved", N_("Resolved has no time but Opened has one, so when that "
+                                                        "day the case was resolved is not known: it counts as "
+                                                        "closed that day, and its resolution time is left out of "
+                                                        "the Dashboard's average resolution time."),
+                              N_("Type the time it was resolved after the date, as 2026-11-30 15:00.")),
+    "case_resolved_day_sla": ("warning", "resolved", N_("Resolved has no time, and this case's SLA Due ({due}) "
+                                                        "falls within that day, so whether it was resolved in time "
+                                                        "is not known: its resolution is not judged, and the "
+                                                        "Dashboard's SLA met leaves it out unless its response was "
+                                                        "late."),
                               N_("Type the time it was resolved after the date, as 2026-11-30 15:00.")),
     "case_opened_after_sync": ("warning", "opened", N_("Opened is {day}, after this sync's day ({today}): this "
                                                        "case's Age, SLA Due, SLA Breached and First Response are "
@@ -365,6 +387,15 @@ def resolved_day_only(case: CaseInput) -> bool:
             and r.time() == dt.time(0))
 
 
+def resolved_whole_day(case: CaseInput) -> bool:
+    """Whether Resolved is a date alone (a day read as 00:00: a date cell, a text date with no
+    time, or a time of exactly 00:00) on or after Opened's day: the case was resolved some time
+    that day, when is not known. An exact midnight reads so too, which never misjudges: the
+    moment is within the day."""
+    r = case.resolved
+    return r is not None and r.time() == dt.time(0) and r.date() >= case.opened.date()
+
+
 def resolved_before_opened(case: CaseInput | Any) -> bool:
     """Whether a case (anything with `opened` and `resolved`) has the error
     `case_resolved_before_opened`: a Resolved before its Opened that is not a day typed without
@@ -373,16 +404,23 @@ def resolved_before_opened(case: CaseInput | Any) -> bool:
     return case.resolved is not None and case.resolved < case.opened and not resolved_day_only(case)
 
 
-def problems(case: CaseInput, as_of: dt.date | None = None) -> list[str]:
+def problems(case: CaseInput, as_of: dt.date | None = None, metrics: CaseMetrics | None = None) -> list[str]:
     """The codes of PROBLEMS a case's cells show; with `as_of` (the sync's day), an Opened or
-    Resolved after it too. A case with an error is left out of every computation (its computed
+    Resolved after it too; with its `metrics` (`case_metrics`), a resolution that a date
+    alone cannot judge. A case with an error is left out of every computation (its computed
     cells cleared); a warning only says what is not measured (`case_metrics`)."""
     day_only = resolved_day_only(case)
     found = []
-    if day_only:
-        found.append("case_resolved_no_time" if case.status in CLOSED else "case_resolved_open")
-    elif case.resolved is not None and case.resolved < case.opened:
+    if day_only and case.status not in CLOSED:
+        found.append("case_resolved_open")
+    elif case.resolved is not None and case.resolved < case.opened and not day_only:
         return ["case_resolved_before_opened"]
+    later = as_of is not None and case.resolved is not None and case.resolved.date() > as_of
+    if case.status in CLOSED and resolved_whole_day(case) and not later:
+        if case.opened.time() != dt.time(0):
+            found.append("case_resolved_no_time")
+        if metrics is not None and metrics.resolution_undecided:
+            found.append("case_resolved_day_sla")
     if as_of is not None and case.opened.date() > as_of:
         found.append("case_opened_after_sync")
     if as_of is not None and case.resolved is not None and case.resolved.date() > as_of:
@@ -440,8 +478,11 @@ class CaseSummary:
 _TENTH = Decimal("0.1")
 
 
-def summarize(cases: Sequence[CaseInput], metrics: Sequence[CaseMetrics], top: int) -> CaseSummary:
-    """The Dashboard's KPIs over the sound cases and their metrics (same order); O(n)."""
+def summarize(cases: Sequence[CaseInput], metrics: Sequence[CaseMetrics], top: int,
+              zone: str | None = None) -> CaseSummary:
+    """The Dashboard's KPIs over the sound cases and their metrics (same order); O(n). `zone`:
+    the team's (an IANA name), where Opened and Resolved are wall-clock times: a resolution
+    time is the real time between them, as the SLA clock counts it; None: wall-clock time."""
     out = CaseSummary(open_by_priority={p: 0 for p in PRIORITIES})
     responses: list[int] = []
     resolutions: list[int] = []  # minutes: exact, so the mean's rounding is exact too
@@ -453,7 +494,10 @@ def summarize(cases: Sequence[CaseInput], metrics: Sequence[CaseMetrics], top: i
         if m.first_response is not None:
             responses.append(max((m.first_response - case.opened.date()).days, 0))
         if m.resolution_measured and case.resolved is not None and case.resolved >= case.opened:
-            resolutions.append((case.resolved - case.opened) // dt.timedelta(minutes=1))
+            # Both dates alone: calendar days (a day of 23 h is still one), else the real time.
+            days_only = case.opened.time() == case.resolved.time() == dt.time(0)
+            resolutions.append(_elapsed(case.opened, case.resolved, None if days_only else zone)
+                               // dt.timedelta(minutes=1))
         if m.decided:
             decided += 1
             met += not m.breached
@@ -469,6 +513,15 @@ def summarize(cases: Sequence[CaseInput], metrics: Sequence[CaseMetrics], top: i
         out.sla_met = Decimal(met * 100) / decided
     out.by_account = sorted(accounts.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
     return out
+
+
+def _elapsed(start: dt.datetime, end: dt.datetime, zone: str | None) -> dt.timedelta:
+    # Subtracting two times of one zone subtracts their wall clocks: Saturday 12:00 to Sunday 10:00
+    # across the night the clocks go back was 22 h, not the 23 that passed. In UTC it is real time.
+    if zone is None:
+        return end - start
+    tz = ZoneInfo(zone)
+    return end.replace(tzinfo=tz).astimezone(dt.timezone.utc) - start.replace(tzinfo=tz).astimezone(dt.timezone.utc)
 
 
 def _tenth(v: Decimal) -> Decimal:

@@ -31,7 +31,9 @@ def run(ctx: SyncContext) -> StepResult:
         c = row.record
         if c is None:
             continue
-        for code in problems(CaseInput(c.id, c.account, c.priority, c.status, c.opened, c.resolved), ctx.as_of):
+        metrics = ctx.results.cases.by_row.get(row.row)
+        for code in problems(CaseInput(c.id, c.account, c.priority, c.status, c.opened, c.resolved), ctx.as_of,
+                             metrics):
             severity, field, message, hint = PROBLEMS[code]
             col = table.header.fields.get(field)
             shown = row.cells[status_col] if status_col is not None and status_col < len(row.cells) else c.status
@@ -41,7 +43,9 @@ def run(ctx: SyncContext) -> StepResult:
                                      table.header.labels.get(col) if col is not None else None,
                                      value, code,
                                      _(message, status=shown or "", day=_shown_time(getattr(c, field)),
-                                       today=ctx.as_of.isoformat()), _(hint)))
+                                       today=ctx.as_of.isoformat(),
+                                       due=_shown_time(metrics.sla_due if metrics is not None else None)),
+                                     _(hint)))
     return part
 
 

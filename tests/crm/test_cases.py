@@ -223,3 +223,34 @@ def test_average_resolution_time_rounds_the_exact_mean_half_up():
              _case("Low", "Resolved", opened, opened + dt.timedelta(minutes=1275))]
     s = summarize(cases, [case_metrics(c, OFFICE, AS_OF) for c in cases], 5)
     assert s.avg_resolution_days == Decimal("0.5")
+
+
+@pytest.mark.parametrize("priority, resolved, late, undecided", [
+    # High, due Monday 30 Nov 09:00 + 1 business day from Friday 16:00 (1 h Friday, 7 h Monday) = Monday 16:00.
+    ("High", T(2026, 11, 27), False, False),   # Friday itself: any time that day is before Monday 16:00
+    ("High", T(2026, 11, 30), False, True),    # Monday: before or after 16:00, not known
+    ("High", T(2026, 12, 1), True, False),     # Tuesday: its start is already after the deadline
+    # Urgent on Opened's day, due Monday 12:00: Friday from 16:00 to midnight is before it.
+    ("Urgent", T(2026, 11, 27), False, False),
+])
+def test_a_resolved_date_alone_is_the_whole_day(priority, resolved, late, undecided):
+    """Read as 00:00, a Resolved date alone on Monday met a deadline of Monday 16:00 whatever the hour."""
+    case = _case(priority, "Resolved", resolved=resolved, first=dt.date(2026, 11, 27))
+    m = case_metrics(case, OFFICE, AS_OF)
+    assert (m.resolution_breached, m.resolution_undecided, m.decided) == (late, undecided, not undecided)
+    assert not m.resolution_measured  # Opened has a time, Resolved has not: off by up to a day
+    expected = ["case_resolved_no_time"] + (["case_resolved_day_sla"] if undecided else [])
+    assert problems(case, AS_OF, m) == expected
+
+
+
+def test_average_resolution_time_is_real_time_across_a_daylight_saving_change():
+    # Madrid's clocks go back at 03:00 on Sunday 25 October 2026: Saturday 12:00 to Sunday 10:00 is
+    # 23 h (0.96 day, 1.0), not the 22 h (0.92, 0.9) the wall clocks differ by. Both dates alone stay
+    # calendar days: Saturday to Sunday is 1 (not 25 h), so beside a case of 2 h the mean is 0.54, 0.5.
+    timed = [_case("Low", "Resolved", T(2026, 10, 24, 12, 0), T(2026, 10, 25, 10, 0))]
+    days = [_case("Low", "Resolved", T(2026, 10, 24), T(2026, 10, 25)),
+            _case("Low", "Resolved", T(2026, 11, 2, 10, 0), T(2026, 11, 2, 12, 0))]
+    for cases, average in ((timed, "1.0"), (days, "0.5")):
+        metrics = [case_metrics(c, CaseSettings(), AS_OF) for c in cases]
+        assert summarize(cases, metrics, 5, "Europe/Madrid").avg_resolution_days == Decimal(average)
