@@ -57,6 +57,31 @@ def test_masked_hides_every_form_of_password():
         "bad passphrase *** / ssl=***"
 
 
+def test_a_percent_encoded_password_is_hidden_decoded_too():
+    # The driver is given the decoded password ("p@ss:w/rd%x"), so that is what its errors
+    # could quote: only the query's passwords used to be decoded, never the user part's.
+    url = "postgresql://crm:p%40ss%3Aw%2Frd%25x@db/crm"
+    assert scrub("auth with p@ss:w/rd%x failed", url) == "auth with *** failed"
+    assert scrub(f"cannot use {url}", url) == "cannot use postgresql://crm:***@db/crm"
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:", "sqlite+pysqlite://",
+                                 "sqlite:///file:crm?mode=memory&uri=true"])
+def test_an_in_memory_sqlite_warehouse_is_a_config_error_not_a_failure_at_every_sync(tmp_path, monkeypatch, url):
+    # Each try connects anew (NullPool): the migration's tables were gone before the rows came,
+    # and every sync said "no such table ...; caught up on the next sync", which it never was.
+    path = tmp_path / "sheetcrm.toml"
+    path.write_text(f'[warehouse]\nurl = "{url}"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="warehouse.url: .*in-memory"):
+        load_config(path)
+    path.write_text("[warehouse]\n", encoding="utf-8")
+    monkeypatch.setenv(ENV_URL, url)
+    with pytest.raises(ConfigError, match=f"warehouse.url: .*{ENV_URL}.*in-memory"):
+        load_config(path)
+    monkeypatch.setenv(ENV_URL, f"sqlite:///{tmp_path / 'crm.db'}")
+    assert load_config(path).warehouse.effective_url().endswith("crm.db")
+
+
 def test_an_unreachable_warehouse_never_fails_the_sync_and_the_next_sync_catches_up(tmp_path, postgres_url, caplog):
     book = crm_book(tmp_path)
     caplog.set_level(logging.INFO, logger="sheetcrm.run.warehouse")
