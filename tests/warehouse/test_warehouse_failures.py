@@ -22,7 +22,7 @@ from sheetcrm.config import Config, ConfigError, load_config
 from sheetcrm.sync import mirror_sync, plan_context, sync
 from sheetcrm.warehouse.mirror import head, init, mirror
 from sheetcrm.warehouse.rows import Batch
-from sheetcrm.warehouse.settings import ENV_URL, WarehouseSettings, masked, scrub
+from sheetcrm.warehouse.settings import ENV_URL, WarehouseError, WarehouseSettings, masked, scrub
 from sheetcrm.warehouse.tables import METADATA, VERSION_TABLE
 from test_warehouse_mirror import DAY, assert_mirrors, engine_of
 
@@ -166,6 +166,18 @@ def test_a_url_that_does_not_parse_is_said_lasting_not_caught_up_next_sync(tmp_p
     assert len(lines) == 1 and "until that is fixed" in lines[0] and "next sync" not in lines[0]
     assert PASSWORD not in lines[0] and "crm:***@" in lines[0]
     assert "cannot be read as a URL" in lines[0] and "%40" in lines[0]  # why, since masked it looks right
+
+
+def test_a_sqlite_file_in_a_folder_that_does_not_exist_is_said_lasting_naming_the_folder(tmp_path):
+    # SQLite makes the file, never its folder: each sync failed on "unable to open database file",
+    # retried, and promised "caught up on the next sync", which failed the same way.
+    folder = tmp_path / "no-such-folder"
+    settings = WarehouseSettings(url=f"sqlite:///{folder / 'crm.db'}", attempts=3, backoff_seconds=0.01)
+    done = mirror(settings, Batch(rows={"outbox": []}), "crm.xlsx", DAY, NOW, sleep=lambda s: None)
+    assert done.outcome == "failed" and done.lasting and done.attempts == 1
+    assert f"the folder {folder} does not exist" in done.error and not folder.exists()
+    with pytest.raises(WarehouseError, match="does not exist"):
+        init(settings)
 
 
 def test_failed_tries_back_off_doubling_and_a_later_try_can_succeed(tmp_path, monkeypatch):
