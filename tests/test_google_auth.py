@@ -144,3 +144,27 @@ def test_a_credentials_file_named_by_the_environment_is_said_with_where_it_came_
     with pytest.raises(WorkbookError) as given:
         connect(str(tmp_path / "also-gone.json"))
     assert str(given.value) == f"{tmp_path / 'also-gone.json'}: no such credentials file"
+
+
+@pytest.mark.parametrize("saved", ['{"token": "ya29.a0-saved-token", "refresh_token": "1//0g-saved-refresh"',
+                                   '{"token": "ya29.a0-saved-token"}', "[1]"])
+def test_a_damaged_saved_sign_in_is_said_at_its_own_file_not_the_oauth_client_file(tmp_path, monkeypatch, saved):
+    """gspread reads the saved sign-in before the OAuth client file; a truncated or partial copy
+    of it (the headless recipe copies it by hand) was said as "client.json: the credentials in
+    this file are incomplete or malformed", sending people to check a file that was right."""
+    from sheetcrm.workbook import WorkbookError, credentials
+
+    monkeypatch.delenv("SHEETS_EMULATOR_HOST", raising=False)
+    token = tmp_path / "authorized_user.json"
+    token.write_text(saved, encoding="utf-8")
+    monkeypatch.setattr(credentials, "TOKEN_CACHE", token)
+    client = tmp_path / "client.json"
+    client.write_text(json.dumps({"installed": {
+        "client_id": "x.apps.googleusercontent.com", "client_secret": "GOCSPX-client-secret",
+        "auth_uri": "https://accounts.google.com/o/oauth2/auth", "token_uri": "https://oauth2.googleapis.com/token",
+        "redirect_uris": ["http://localhost"]}}), encoding="utf-8")
+    with pytest.raises(WorkbookError) as e:
+        credentials.connect(str(client))
+    line = str(e.value)
+    assert line.startswith(f"{token}: ") and "sign in again" in line and "client.json" not in line
+    assert not any(s in line for s in ("ya29", "1//0g", "GOCSPX"))

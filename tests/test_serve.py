@@ -17,7 +17,7 @@ from sheetcrm.emulator import Emulator
 from sheetcrm.intake.drain import drain
 from sheetcrm.intake.forms import KEY, web_lead_values
 from sheetcrm.intake.queue import WebBatch, WebQueue
-from sheetcrm.intake.web import MAX_BODY, WebServer, make_app, signature
+from sheetcrm.intake.web import MAX_BODY, WebServer, make_app, signature, signed_mac
 from sheetcrm.workbook import WorkbookError
 from sheetcrm.workbook.credentials import connect
 from sheetcrm.workbook.gsheets import GoogleSheetsWorkbook, RetryPolicy
@@ -190,6 +190,16 @@ def test_hmac_signature(queue):
     finally:
         server.stop()
     assert queue.counts() == (1, 0)
+
+
+@pytest.mark.parametrize("stamp", ["\u00b2", "9" * 5000, "now in Arabic-Indic digits"])
+def test_a_timestamp_that_is_no_ascii_number_is_refused_not_a_crash(stamp):
+    # "\u00b2" (a Latin-1 header byte) is a digit to isdigit() and not to int(); 5,000 digits
+    # pass int()'s limit; the time now in Arabic-Indic digits is int()'s, then no ASCII for the
+    # MAC: each raised, a 500 and a traceback, before the MAC was checked.
+    if stamp.startswith("now"):
+        stamp = str(int(time.time())).translate({ord("0") + d: 0x0660 + d for d in range(10)})
+    assert signed_mac(b"s3cret", b"{}", stamp, "sha256=00", time.time()) is None
 
 
 def test_a_signed_post_cannot_be_replayed_nor_sent_late(queue):

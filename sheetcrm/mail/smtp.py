@@ -95,6 +95,19 @@ def smtp_settings(section: SmtpSettings, environ: Mapping[str, str] = os.environ
         raise ConfigError(_("no SMTP server: set [smtp] host in the config or ${env}HOST", env=ENV_PREFIX))
     if not settings.from_:
         raise ConfigError(_("no sender: set [smtp] from in the config or ${env}FROM", env=ENV_PREFIX))
+    if not _host_name(settings.host):
+        # Said here, once: smtplib raised UnicodeError mid-send ("a..b", a label past 63
+        # characters), and the quote was left at Sending, never retried.
+        raise ConfigError(_("smtp.host: {host} is not a host name (from [smtp] or ${env}HOST)",
+                            host=quoted(settings.host), env=ENV_PREFIX))
+    password = settings.password.get_secret_value() if settings.password else ""
+    for key, value in (("user", settings.user or ""), ("password", password)):
+        if not value.isascii():
+            # smtplib's login sends ASCII only: it raised mid-send, leaving the quote at Sending
+            # and the Error cell naming the password's first such character. Never quoted.
+            raise ConfigError(_("smtp.{key}: has a character outside ASCII (such as an accented letter or €), "
+                                "which the SMTP login cannot send (from [smtp] or ${env}{name})",
+                                key=key, env=ENV_PREFIX, name=key.upper()))
     try:
         # One address, checked as every message's From is: a mistyped sender is the config's
         # fault, said once here, not a Failed row per quote. Kept in its ASCII form, which
@@ -103,6 +116,18 @@ def smtp_settings(section: SmtpSettings, environ: Mapping[str, str] = os.environ
     except HeaderError as e:
         raise ConfigError(_("smtp.from: {problem} (from [smtp] or ${env}FROM)", problem=e, env=ENV_PREFIX)) from None
     return settings.model_copy(update={"from_": str(sender)})
+
+
+def _host_name(host: str) -> bool:
+    """Whether `host` is a name or address a connection can be opened to (its IDNA form, no
+    spaces or control characters); whether it resolves is the connection's to say."""
+    if not host or any(c.isspace() or not c.isprintable() for c in host):
+        return False
+    try:
+        host.encode("idna")
+    except UnicodeError:
+        return False
+    return True
 
 
 # "stopped" is the outbox's, never the server's: the run stopped before trying the message.

@@ -64,6 +64,12 @@ def engine_for(settings: WarehouseSettings) -> Engine:
     """An engine for the settings' URL (postgresql:// means psycopg 3); WarehouseError for a URL
     that does not parse or names no driver here, without repeating the URL's password."""
     url = settings.effective_url()
+    path = sqlite_file(url)
+    if path is not None and not Path(path).parent.is_dir():
+        # SQLite makes the file, never its folder: every sync failed on "unable to open database
+        # file" and promised to catch up on the next one, which failed the same way.
+        raise WarehouseError(_("warehouse {url}: the folder {folder} does not exist; create it, or name another "
+                               "in the url", url=masked(url), folder=Path(path).parent))
     try:
         parsed = make_url(url)
         if "@" in (parsed.host or ""):

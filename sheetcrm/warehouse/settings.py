@@ -84,6 +84,9 @@ class WarehouseSettings(Section):
         env = os.environ.get(ENV_URL)
         if env and scheme_of(env) not in SCHEMES:
             raise KeyedProblem("url", _("${env} must be a postgresql://… or sqlite:///… URL", env=ENV_URL))
+        if env and in_memory(env):
+            raise KeyedProblem("url", _("${env} names an in-memory SQLite database, which keeps nothing between "
+                                        "connections: name a file, sqlite:////path/to/crm.db", env=ENV_URL))
         return self
 
     @field_validator("url")
@@ -92,6 +95,11 @@ class WarehouseSettings(Section):
         # The message never repeats the value: it may hold a password.
         if scheme_of(v) not in SCHEMES:
             raise ValueError(_("must be a postgresql://… or sqlite:///… URL"))
+        if in_memory(v):
+            # Each connection (one per try: NullPool) gets a new, empty database: the tables the
+            # migration made were gone before the rows were written, at every sync.
+            raise ValueError(_("names an in-memory SQLite database, which keeps nothing between connections: "
+                               "name a file, sqlite:////path/to/crm.db"))
         return v
 
     def effective_url(self) -> str:
@@ -107,6 +115,18 @@ def sqlite_file(url: str) -> str | None:
     database = url.split("://", 1)[1]
     path = database[1:].split("?", 1)[0] if database.startswith("/") else ""
     return path if path and path != ":memory:" and not path.startswith("file:") else None
+
+
+def in_memory(url: str) -> bool:
+    """Whether a sqlite URL names an in-memory database ("sqlite://", "sqlite:///:memory:", a
+    `file:` URI with mode=memory or named :memory:)."""
+    if not scheme_of(url).startswith("sqlite"):
+        return False
+    database = url.split("://", 1)[1]
+    path, _sep, query = (database[1:] if database.startswith("/") else database).partition("?")
+    if path.startswith("file:"):
+        return path[5:] in ("", ":memory:") or re.search(r"(?:^|&)mode=memory(?:&|$)", query, re.I) is not None
+    return path in ("", ":memory:")
 
 
 def scheme_of(url: str) -> str:
@@ -137,9 +157,11 @@ def password_of(url: str) -> str | None:
 
 
 def _secrets(url: str) -> list[str]:
-    """Every secret `url` holds: the password of its user part and of its query."""
+    """Every secret `url` holds: the password of its user part and of its query, each as written
+    and %-decoded (the driver is given, and may quote, the decoded one)."""
     found = [m.group(0)[len(m.group(1)):] for m in _QUERY_PASSWORD.finditer(url)]
-    return [s for s in [password_of(url), *found, *(unquote(s) for s in found)] if s]
+    written = [password_of(url), *found]
+    return [s for s in [*written, *(unquote(s) for s in written if s)] if s]
 
 
 def scrub(text: str, url: str) -> str:

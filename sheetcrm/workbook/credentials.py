@@ -85,6 +85,24 @@ NO_BROWSER = N_("{file} is an OAuth client file: signing in with it needs a web 
 README_GOOGLE = "Using a real Google Sheet"  # not for people: a heading of the README, in English in every locale
 
 
+def _check_token_cache() -> None:
+    """WorkbookError naming TOKEN_CACHE when a sign-in saved there cannot be read: gspread reads
+    it before the OAuth client file, and its failure was said as the client file's: the wrong file to check."""
+    if not TOKEN_CACHE.exists():
+        return
+    from google.oauth2.credentials import Credentials as UserCredentials
+
+    try:
+        UserCredentials.from_authorized_user_info(json.loads(TOKEN_CACHE.read_text(encoding="utf-8")), scopes=SCOPES)
+    except OSError as e:
+        raise WorkbookError(_("{file}: cannot read: {problem}", file=TOKEN_CACHE, problem=os_problem(e))) from None
+    except (UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError, GoogleAuthError):
+        # The library's messages can quote the token; say only which file and what to do.
+        raise WorkbookError(_("{file}: the saved Google sign-in in this file is incomplete or malformed; delete it "
+                              "and sign in again (or copy it again from the machine where you signed in)",
+                              file=TOKEN_CACHE)) from None
+
+
 def _google(credentials: str | None) -> Connection:
     path = credentials or os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
     if not path:
@@ -115,6 +133,7 @@ def _google(credentials: str | None) -> Connection:
             creds = UserCredentials.from_authorized_user_info(info, scopes=SCOPES)
             return Connection(gspread.Client(creds, http_client=SheetsHTTPClient), None)
         if isinstance(info, dict) and ("installed" in info or "web" in info):
+            _check_token_cache()
             TOKEN_CACHE.parent.mkdir(parents=True, exist_ok=True)
             try:
                 flow_client = gspread.oauth(scopes=SCOPES, credentials_filename=str(file),

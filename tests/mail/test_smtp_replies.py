@@ -234,6 +234,20 @@ def test_a_mistyped_from_is_a_config_error(sender):
 
 
 @pytest.mark.parametrize(("env", "said"), [
+    ({"SHEETCRM_SMTP_PASSWORD": "contraseña-Ñ9"}, "smtp.password: has a character outside ASCII"),
+    ({"SHEETCRM_SMTP_USER": "cotización"}, "smtp.user: has a character outside ASCII"),
+    ({"SHEETCRM_SMTP_HOST": "mail..example.com"}, 'smtp.host: "mail..example.com" is not a host name'),
+    ({"SHEETCRM_SMTP_HOST": "mail.example.com\r\n"}, 'smtp.host: "mail.example.com\\u000d\\u000a" is not'),
+])
+def test_a_login_or_host_smtplib_cannot_send_is_a_config_error_never_quoting_the_password(env, said):
+    """smtplib raised UnicodeError mid-send for these: the quote was left at Sending (never
+    retried) with an Error cell naming the password's first non-ASCII character and where it is."""
+    with pytest.raises(ConfigError) as e:
+        smtp_settings(SmtpSettings(host="mail.example.com", user="quotes", **{"from": "a@example.com"}), env)
+    assert str(e.value).startswith(said) and "ñ" not in str(e.value).lower()
+
+
+@pytest.mark.parametrize(("env", "said"), [
     ({"SHEETCRM_SMTP_PORT": "abc"}, "smtp.port: debe ser un número entero"),
     ({"SHEETCRM_SMTP_TIMEOUT": "-1"}, "smtp.timeout: debe ser mayor que 0"),
     ({"SHEETCRM_SMTP_SECURITY": "tls"}, "smtp.security: debe ser 'ssl', 'starttls' o 'none'"),

@@ -22,7 +22,7 @@ from sheetcrm.config import Config, ConfigError, load_config
 from sheetcrm.sync import mirror_sync, plan_context, sync
 from sheetcrm.warehouse.mirror import head, init, mirror
 from sheetcrm.warehouse.rows import Batch
-from sheetcrm.warehouse.settings import ENV_URL, WarehouseSettings, masked, scrub
+from sheetcrm.warehouse.settings import ENV_URL, WarehouseError, WarehouseSettings, masked, scrub
 from sheetcrm.warehouse.tables import METADATA, VERSION_TABLE
 from test_warehouse_mirror import DAY, assert_mirrors, engine_of
 
@@ -55,6 +55,31 @@ def test_masked_hides_every_form_of_password():
         "postgresql://crm:***@db/crm?sslkey=k.pem&sslpassword=***"
     assert scrub("bad passphrase Key!pw / ssl=Key%21pw", "postgresql://db/crm?sslpassword=Key%21pw") == \
         "bad passphrase *** / ssl=***"
+
+
+def test_a_percent_encoded_password_is_hidden_decoded_too():
+    # The driver is given the decoded password ("p@ss:w/rd%x"), so that is what its errors
+    # could quote: only the query's passwords used to be decoded, never the user part's.
+    url = "postgresql://crm:p%40ss%3Aw%2Frd%25x@db/crm"
+    assert scrub("auth with p@ss:w/rd%x failed", url) == "auth with *** failed"
+    assert scrub(f"cannot use {url}", url) == "cannot use postgresql://crm:***@db/crm"
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:", "sqlite+pysqlite://",
+                                 "sqlite:///file:crm?mode=memory&uri=true"])
+def test_an_in_memory_sqlite_warehouse_is_a_config_error_not_a_failure_at_every_sync(tmp_path, monkeypatch, url):
+    # Each try connects anew (NullPool): the migration's tables were gone before the rows came,
+    # and every sync said "no such table ...; caught up on the next sync", which it never was.
+    path = tmp_path / "sheetcrm.toml"
+    path.write_text(f'[warehouse]\nurl = "{url}"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="warehouse.url: .*in-memory"):
+        load_config(path)
+    path.write_text("[warehouse]\n", encoding="utf-8")
+    monkeypatch.setenv(ENV_URL, url)
+    with pytest.raises(ConfigError, match=f"warehouse.url: .*{ENV_URL}.*in-memory"):
+        load_config(path)
+    monkeypatch.setenv(ENV_URL, f"sqlite:///{tmp_path / 'crm.db'}")
+    assert load_config(path).warehouse.effective_url().endswith("crm.db")
 
 
 def test_an_unreachable_warehouse_never_fails_the_sync_and_the_next_sync_catches_up(tmp_path, postgres_url, caplog):
@@ -141,6 +166,18 @@ def test_a_url_that_does_not_parse_is_said_lasting_not_caught_up_next_sync(tmp_p
     assert len(lines) == 1 and "until that is fixed" in lines[0] and "next sync" not in lines[0]
     assert PASSWORD not in lines[0] and "crm:***@" in lines[0]
     assert "cannot be read as a URL" in lines[0] and "%40" in lines[0]  # why, since masked it looks right
+
+
+def test_a_sqlite_file_in_a_folder_that_does_not_exist_is_said_lasting_naming_the_folder(tmp_path):
+    # SQLite makes the file, never its folder: each sync failed on "unable to open database file",
+    # retried, and promised "caught up on the next sync", which failed the same way.
+    folder = tmp_path / "no-such-folder"
+    settings = WarehouseSettings(url=f"sqlite:///{folder / 'crm.db'}", attempts=3, backoff_seconds=0.01)
+    done = mirror(settings, Batch(rows={"outbox": []}), "crm.xlsx", DAY, NOW, sleep=lambda s: None)
+    assert done.outcome == "failed" and done.lasting and done.attempts == 1
+    assert f"the folder {folder} does not exist" in done.error and not folder.exists()
+    with pytest.raises(WarehouseError, match="does not exist"):
+        init(settings)
 
 
 def test_failed_tries_back_off_doubling_and_a_later_try_can_succeed(tmp_path, monkeypatch):
