@@ -12,6 +12,7 @@ import logging
 import math
 import os
 import re
+import signal
 import sys
 import tomllib
 from dataclasses import asdict, dataclass
@@ -1178,13 +1179,40 @@ def run(target: Target, every: str | None, once: bool, log_format: str, fleet_pa
                          ignore_app_lock=target.ignore_lock)
     logger, console = logs.setup(log_format)
     # Each write checks for an app's lock file itself (it may come and go while the service runs).
-    with run_lock(book, once, logger):
+    with stop_while_waiting(logger), run_lock(book, once, logger):
         if hasattr(book, "path"):
             remove_stale_temp_files(book.path)
         service = Service(config, book, logger, counter=counter, console=console, sync_every=sync_every)
         if once:
             sys.exit(0 if service.run_once() else 1)
         service.serve()
+
+
+class _Stopped(BaseException):
+    """SIGTERM reached `sheetcrm run` before its service had started (`stop_while_waiting`). A
+    BaseException, as KeyboardInterrupt is: raised inside a log line's write (the waiting line),
+    an Exception was swallowed by logging's handleError and the wait went on for good."""
+
+
+@contextmanager
+def stop_while_waiting(logger: logging.Logger) -> Iterator[None]:
+    """SIGTERM while `sheetcrm run` waits for another command's lock (which the service does for
+    as long as the write takes): a stop asked before any job, so exit 0 with one line, as the
+    README promises for SIGTERM. Without it the default handler killed the process (exit 143,
+    no line), which a systemd unit's stop reports as a failure. The service puts its own
+    handlers in place once it runs (`Service._signals`), so this covers the wait alone."""
+    def stop(signum: int, _frame: object) -> None:
+        raise _Stopped(signal.Signals(signum).name)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    except _Stopped as e:
+        logger.info(_("{signal}: stopped while waiting for the workbook, before any job", signal=e.args[0]),
+                    extra={"fields": {"event": "signal", "signal": e.args[0]}})
+        sys.exit(0)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def run_lock(book: Workbook, once: bool, logger: logging.Logger) -> WorkbookLock:

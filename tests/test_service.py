@@ -623,6 +623,31 @@ def test_the_service_waits_out_a_commands_write_and_says_so(tmp_path):
     assert book.read().tabs["Leads"].rows[1][0] == "LEAD-0001"
 
 
+def test_sigterm_while_the_service_waits_for_a_commands_lock_exits_0_with_a_line(tmp_path):
+    """`sheetcrm run` waits for another command's lock as long as its write takes; a SIGTERM then
+    (systemd stopping the unit) killed it by the signal, exit 143 with no line, where the README
+    promises 0 on SIGTERM. Nothing was started, so it stops at once, saying so."""
+    from books import xlsx
+    from sheetcrm.lock import WorkbookLock
+
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    book = XlsxWorkbook(str(xlsx(tmp_path / "crm.xlsx", {"Leads": LEADS})))
+    held = WorkbookLock(book, folder=tmp_path / "cache" / "sheetcrm" / "locks", command="sync").acquire()
+    proc = subprocess.Popen([sys.executable, "-m", "sheetcrm", "run", "--workbook", "crm.xlsx", "--every", "1h",
+                             "--log-format", "json"], cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        assert json.loads(proc.stderr.readline())["event"] == "waiting"  # type: ignore[union-attr]
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+        said = [json.loads(line) for line in proc.stderr]  # type: ignore[union-attr]
+        assert [(e["event"], e["signal"]) for e in said] == [("signal", "SIGTERM")], said
+        assert "before any job" in said[0]["message"]
+    finally:
+        held.release()
+        proc.kill()
+    assert book.read().tabs["Leads"].rows[1][0] is None  # no job ran
+
+
 def test_a_config_edited_while_the_service_runs_is_said_in_every_job_until_a_restart(tmp_path, monkeypatch, caplog):
     """The service reads sheetcrm.toml once, at the start (its schedule, lock and caches come from
     it). A person who changed a stage's probability, an owner's address or the [smtp] settings
