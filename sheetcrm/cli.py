@@ -1159,6 +1159,22 @@ def serve(target: Target, host: str, port: int) -> None:
 @IGNORE_LOCK
 @user_errors
 def run(target: Target, every: str | None, once: bool, log_format: str, fleet_path: str | None) -> None:
+    try:
+        _run(target, every, once, log_format, fleet_path)
+    except (ConfigError, WorkbookError, WarehouseError) as e:
+        if log_format != "json":
+            raise  # `user_errors`: one line, exit 2
+        # The one line as the log's other lines are, JSON: a collector reading a JSON stream
+        # (journald's, a container's) dropped or mangled the plain `sheetcrm: …` line, the one
+        # that says why the service is not running.
+        from sheetcrm import logs
+
+        logger, _console = logs.setup(log_format)
+        logger.error(str(e), extra={"fields": {"event": "failed"}})
+        sys.exit(EXIT_USAGE)
+
+
+def _run(target: Target, every: str | None, once: bool, log_format: str, fleet_path: str | None) -> None:
     from sheetcrm import logs
     from sheetcrm.lock import remove_stale_temp_files
     from sheetcrm.service import RequestCounter, Service, parse_every
@@ -1170,7 +1186,7 @@ def run(target: Target, every: str | None, once: bool, log_format: str, fleet_pa
         sync_every = parse_every(f"every {every}") if every else None  # not for people: the phrase parsed
     except ValueError as e:
         # One line naming the flag, as a config mistake names its key (click's usage text is four).
-        _fail(_("{key}: {problem}", key="--every", problem=e))
+        raise ConfigError(_("{key}: {problem}", key="--every", problem=e)) from None
     from sheetcrm.workbook.target import open_workbook
 
     config = load(target.config_path)

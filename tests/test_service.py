@@ -862,3 +862,20 @@ def test_a_run_once_holds_the_lock_as_a_command_that_ends_not_as_the_service(tmp
         assert held.value.holder == holder and held.value.pid == str(os.getpid())
         # A command that ends is waited for, and never called a service to stop; the service is not.
         assert (len(said), "stop it first" in str(held.value)) == ((1, False) if once else (0, True))
+
+
+def test_an_exit_2_line_of_a_json_logging_run_is_json_too(tmp_path, monkeypatch):
+    """With `--log-format json`, `run`'s one line when it cannot start (a missing workbook, a bad
+    `--every`) was plain `sheetcrm: …` text in a stream of JSON lines, which a collector parsing
+    JSON drops: the line saying why the service is not running. Text logs keep the plain line."""
+    from in_process import cli
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    done = cli("run", "--once", "--log-format", "json", "--workbook", "nothere.xlsx", cwd=tmp_path)
+    lines = [json.loads(line) for line in done.stderr.splitlines()]
+    assert done.returncode == 2 and lines[-1]["event"] == "failed" and lines[-1]["level"] == "error", done.stderr
+    assert "no such workbook" in lines[-1]["message"]
+    done = cli("run", "--every", "3x", "--log-format", "json", "--workbook", "nothere.xlsx", cwd=tmp_path)
+    assert done.returncode == 2 and json.loads(done.stderr.splitlines()[-1])["message"].startswith("--every: ")
+    done = cli("run", "--once", "--workbook", "nothere.xlsx", cwd=tmp_path)
+    assert done.returncode == 2 and done.stderr.splitlines()[-1].startswith("sheetcrm: "), done.stderr
