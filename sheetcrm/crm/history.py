@@ -232,6 +232,34 @@ def unordered(history: Iterable[HistoryRow]) -> list[Unordered]:
     return list(last_rows(history if isinstance(history, (list, tuple)) else list(history))[1].values())
 
 
+def told_by_earlier(history: Sequence[HistoryRow]) -> set[str]:
+    """The IDs (by `match_key`) whose last stage or day entered their last day's rows cannot
+    tell alone: a last day that went round, which ends where the day before ended
+    (`_day_ends`), and a last row with an empty From after earlier days (a change whose From
+    could not be told, dated its own day by `stage_entered`, not Created). A sheet that gives
+    up old rows (`warehouse.keep`) keeps these IDs' earlier rows, else the same log would read
+    as unordered, or as first seen."""
+    days: dict[str, list[HistoryRow]] = {}
+    first: dict[str, dt.date] = {}
+    for row in history:
+        key, at = row.record_key, row.changed_at
+        if key not in first or at < first[key]:
+            first[key] = at
+        day = days.get(key)
+        if day is None or at > day[0].changed_at:
+            days[key] = [row]
+        elif at == day[0].changed_at:
+            day.append(row)
+    out = set()
+    for key, day in days.items():
+        if first[key] == day[0].changed_at:
+            continue  # nothing earlier to keep
+        if (len(day) > 1 and not any(b > 0 for b in _balance(day).values())) \
+                or any(r.from_key is None for r in day):
+            out.add(key)
+    return out
+
+
 def record_changes(previous: Iterable[HistoryRow], current: Mapping[str, State],
                    as_of: dt.date, words: Words | None = None, kind: str = "stage") -> list[HistoryRow]:
     """The rows to append for this sync, in the order of `current` (ID -> canonical key, amount).
@@ -279,12 +307,22 @@ def stage_entered(history: Iterable[HistoryRow], created: Mapping[str, dt.date |
     A last row with an empty From says when sheetcrm first saw the ID in that stage, not when
     it entered it: then the ID's Created (`created`, ID -> date) when earlier, the earliest it
     can have, so a deal idle since long before sheetcrm's first sync shows its age and rots,
-    rather than 0 days (`crm.stages.opportunity_metrics` counts Days in Stage from it)."""
+    rather than 0 days (`crm.stages.opportunity_metrics` counts Days in Stage from it).
+    Only on the ID's first day, though: an empty From after earlier rows is a change whose
+    From could not be told (`record_changes` after an `unordered` day), made since the row
+    before it, so it counts from its own day like any change."""
     entered = {}
+    history = history if isinstance(history, (list, tuple)) else list(history)
     made_on = {match_key(record_id): day for record_id, day in created.items()} if created else {}
+    first: dict[str, dt.date] = {}
+    if made_on:
+        for row in history:
+            held = first.get(row.record_key)
+            if held is None or row.changed_at < held:
+                first[row.record_key] = row.changed_at
     for record_id, row in latest(history).items():
         day = row.changed_at
-        if row.from_key is None and made_on:
+        if row.from_key is None and made_on and first.get(row.record_key) == day:
             made = made_on.get(row.record_key)
             if made is not None and made < day:
                 day = made

@@ -209,3 +209,14 @@ def test_opportunity_states_put_amounts_in_the_base_currency():
     deals = [deal("OPP-1", "1234.56", "EUR"), deal("OPP-2", "100", None), deal("OPP-3", "700", "GBP")]
     assert opportunity_states(deals, rates) == {"OPP-1": ("Proposal", Decimal("1851.840")),
                                                 "OPP-2": ("Proposal", Decimal("100")), "OPP-3": ("Proposal", None)}
+
+
+def test_a_change_logged_with_an_empty_from_after_earlier_rows_counts_from_its_own_day():
+    """After a day that does not chain, a change is logged with an empty From (where it came
+    from cannot be told), but sheetcrm saw the record in another stage before it: it entered
+    this one since, never on its Created day, which would make a deal that just moved rot."""
+    rows = [HistoryRow("OPP-1", None, "Prospecting", DAY1), HistoryRow("OPP-1", "Prospecting", "Proposal", DAY2),
+            HistoryRow("OPP-1", "Prospecting", "Negotiation", DAY2)]
+    rows += record_changes(rows, {"OPP-1": ("Closed Won", None)}, DAY3)
+    assert rows[-1].from_value is None
+    assert stage_entered(rows, {"OPP-1": dt.date(2024, 1, 1)}) == {"OPP-1": DAY3}
