@@ -249,3 +249,30 @@ def test_a_won_deal_closed_after_the_sync_s_day_is_said_at_its_close_date(tmp_pa
     assert (forecast["2026-03"], forecast["2026-05"]) == (Decimal(1000), Decimal(1000))
     later = sync(book, Config(), as_of=D(2026, 5, 31))
     assert [i for i in later.crm.report.issues if i.code == "won_after_sync"] == []
+
+
+def test_a_change_from_a_stage_the_config_no_longer_names_is_said(tmp_path):
+    """A stage renamed in sheetcrm.toml (and on the deals) without its old name as an alias: the
+    history's last row names a stage the config does not know, so the deal is logged moving today
+    and its Days in Stage starts again. That cannot be told from a real move: the sync says so."""
+    deals = [["OPP-0001", "A1", "Acme", "Ana", "Proposal", 1000, None, D(2026, 6, 1), D(2026, 1, 1)],
+             ["OPP-0002", "A2", "Acme", "Ana", "Negotiation", 1000, None, D(2026, 6, 1), D(2026, 1, 1)]]
+    book = _book(tmp_path, deals)
+    sync(book, Config(), as_of=D(2026, 3, 1))
+    _stage(book, "Quote")
+    _stage(book, "Closed Won", row=3)
+
+    def renamed(aliases: list[str]) -> Config:
+        return Config(stages=[s.model_copy(update={"name": "Quote", "aliases": aliases}) if s.name == "Proposal"
+                              else s for s in Config().stages])
+
+    outcome = sync(book, renamed([]), as_of=D(2026, 3, 10), dry_run=True)
+    [issue] = [i for i in outcome.crm.report.issues if i.code == "history_unknown_from"]
+    assert (issue.tab, issue.row, issue.column, issue.header, issue.value) == ("Stage History", 4, "B", "From",
+                                                                                "Proposal")
+    assert "OPP-0001" in issue.message and "aliases" in issue.hint
+    # With the old name as an alias the history continues: no move logged, nothing to say.
+    outcome = sync(book, renamed(["Proposal"]), as_of=D(2026, 3, 10))
+    assert not [i for i in outcome.crm.report.issues if i.code == "history_unknown_from"]
+    assert [r[:3] for r in _history(book)][2:] == [["OPP-0002", "Negotiation", "Closed Won"]]
+    assert _column(book, "Days in Stage") == 68  # from Created, as before the rename (not 0)
