@@ -314,15 +314,17 @@ def stage_entered(history: Iterable[HistoryRow], created: Mapping[str, dt.date |
     entered = {}
     history = history if isinstance(history, (list, tuple)) else list(history)
     made_on = {match_key(record_id): day for record_id, day in created.items()} if created else {}
-    first: dict[str, dt.date] = {}
-    if made_on:
+    last = latest(history)
+    # The IDs whose last row has an empty From, until a row of theirs dated earlier turns up.
+    seen = {row.record_key: row.changed_at for row in last.values() if row.from_key is None} if made_on else {}
+    if seen:
         for row in history:
-            held = first.get(row.record_key)
-            if held is None or row.changed_at < held:
-                first[row.record_key] = row.changed_at
-    for record_id, row in latest(history).items():
+            day = seen.get(row.record_key)
+            if day is not None and row.changed_at < day:
+                del seen[row.record_key]
+    for record_id, row in last.items():
         day = row.changed_at
-        if row.from_key is None and made_on and first.get(row.record_key) == day:
+        if row.record_key in seen:
             made = made_on.get(row.record_key)
             if made is not None and made < day:
                 day = made
