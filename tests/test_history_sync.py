@@ -276,3 +276,23 @@ def test_a_change_from_a_stage_the_config_no_longer_names_is_said(tmp_path):
     assert not [i for i in outcome.crm.report.issues if i.code == "history_unknown_from"]
     assert [r[:3] for r in _history(book)][2:] == [["OPP-0002", "Negotiation", "Closed Won"]]
     assert _column(book, "Days in Stage") == 68  # from Created, as before the rename (not 0)
+
+
+def test_sorting_a_lead_status_history_that_does_not_chain_never_decides_a_conversion(tmp_path):
+    """A lead's last day holds New -> Contacted and New -> Converted (a person typed one): whether
+    it became Converted since cannot be told, whatever order the tab is sorted in, so its Status
+    Converted asks nothing (no row is logged either); the Convert tick still does."""
+    leads = [["ID", "First Name", "Last Name", "Company", "Email", "Status"],
+             ["LEAD-0001", "Eva", "Diaz", "Acme", "eva@acme.com", "Converted"]]
+    contacted = ["LEAD-0001", "New", "Contacted", D(2026, 3, 5)]
+    converted = ["LEAD-0001", "New", "Converted", D(2026, 3, 5)]
+    for n, day in enumerate(([contacted, converted], [converted, contacted])):
+        book = xlsx_book(tmp_path / f"crm{n}.xlsx", {
+            "Accounts": [["ID", "Name"]], "Contacts": [["ID", "Account", "First Name", "Last Name", "Email"]],
+            "Opportunities": [["ID", "Name", "Account", "Stage", "Amount"]], "Leads": leads,
+            "_sheetcrm": [["Key", "Value"], ["LEAD", 1]],
+            "Lead Status History": [["Lead", "From", "To", "Changed At"], ["LEAD-0001", None, "New", D(2026, 3, 1)],
+                                    *day]})
+        outcome = sync(book, Config(), as_of=D(2026, 3, 6))
+        assert [i.code for i in outcome.crm.report.issues if i.code == HISTORY_UNORDERED] == [HISTORY_UNORDERED]
+        assert book.read().tabs["Accounts"].rows[1:] == [], f"sorted {n}: converted"
