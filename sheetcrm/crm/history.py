@@ -340,6 +340,7 @@ class _Journey:
     first_seen: dt.date
     last: HistoryRow
     won_at: dt.date | None = None
+    ends: frozenset[str] | None = None  # the stages an `unordered` last day may end in
 
 
 def _journeys(history: Iterable[HistoryRow], stages: StageTable) -> dict[str, _Journey]:
@@ -360,9 +361,11 @@ def _journeys(history: Iterable[HistoryRow], stages: StageTable) -> dict[str, _J
             j.reached.add(row.from_key)
         if row.to_key in won and (j.won_at is None or at < j.won_at):
             j.won_at = at
-    last = last_rows(history)[0]  # same-day rows chained, not in tab order
+    last, unsure = last_rows(history)  # same-day rows chained, not in tab order
     for key, row in last.items():
         journeys[key].last = row
+    for key, doubt in unsure.items():
+        journeys[key].ends = doubt.ends
     return journeys
 
 
@@ -418,14 +421,18 @@ def stage_conversion(history: Iterable[HistoryRow], stages: StageTable) -> list[
 def stage_win_rates(history: Iterable[HistoryRow], stages: StageTable) -> list[StageWinRate]:
     """For each open stage: of the IDs ever in it that are now closed (won or lost), the share won.
 
-    "Now" is the last logged row, so run `record_changes` for this sync first.
+    "Now" is the last logged row, so run `record_changes` for this sync first; an ID whose last
+    day does not chain (`unordered`) counts only when each stage it may end in is of one kind.
     """
     kind = {s.name: s.kind for s in stages.stages}
     open_stages = stages.open
     closed = dict.fromkeys((s.name for s in open_stages), 0)
     won = dict.fromkeys((s.name for s in open_stages), 0)
     for j in _journeys(history, stages).values():
-        outcome = kind.get(j.last.to_key)
+        # A last day that does not chain counts only when every stage it may end in agrees:
+        # else the tab's order would decide whether the deal was won (history_unordered says it).
+        outcomes = {kind.get(end) for end in j.ends} if j.ends else {kind.get(j.last.to_key)}
+        outcome = outcomes.pop() if len(outcomes) == 1 else None
         if outcome not in ("won", "lost"):
             continue
         for name in j.reached:

@@ -220,3 +220,14 @@ def test_a_change_logged_with_an_empty_from_after_earlier_rows_counts_from_its_o
     rows += record_changes(rows, {"OPP-1": ("Closed Won", None)}, DAY3)
     assert rows[-1].from_value is None
     assert stage_entered(rows, {"OPP-1": dt.date(2024, 1, 1)}) == {"OPP-1": DAY3}
+
+
+def test_a_last_day_that_does_not_chain_counts_in_the_win_rates_whatever_the_tab_s_order():
+    """Negotiation -> Closed Won and Negotiation -> Closed Lost on one day: won or lost cannot be
+    told, so the deal is in no stage's closed deals, in either order of the rows."""
+    rows = [HistoryRow("OPP-1", None, "Negotiation", DAY1), HistoryRow("OPP-1", "Negotiation", "Closed Won", DAY2),
+            HistoryRow("OPP-1", "Negotiation", "Closed Lost", DAY2), HistoryRow("OPP-2", None, "Negotiation", DAY1),
+            HistoryRow("OPP-2", "Negotiation", "Closed Won", DAY2)]
+    for order in (rows, [rows[0], rows[2], rows[1], *rows[3:]]):
+        got = {r.stage: (r.n, r.won) for r in stage_win_rates(order, STAGES)}
+        assert got["Negotiation"] == (1, 1)
