@@ -296,3 +296,29 @@ def test_sorting_a_lead_status_history_that_does_not_chain_never_decides_a_conve
         outcome = sync(book, Config(), as_of=D(2026, 3, 6))
         assert [i.code for i in outcome.crm.report.issues if i.code == HISTORY_UNORDERED] == [HISTORY_UNORDERED]
         assert book.read().tabs["Accounts"].rows[1:] == [], f"sorted {n}: converted"
+
+
+def test_a_history_tab_sorted_with_its_header_row_loses_no_change(tmp_path):
+    """Sorted A to Z with the header row in the range (Excel's "My data has headers" unticked),
+    or with the header row deleted: a change sits in row 1 and the header among the rows. Row 1
+    is read as the change it is, never dropped as the header; the header's copy is no change."""
+    import openpyxl
+
+    deals = [["OPP-0001", "A1", "Acme", "Ana", "Prospecting", 1000, None, D(2026, 6, 1), D(2026, 1, 1)]]
+    leads = [["ID", "Last Name", "Company", "Status"], ["LEAD-0001", "Diaz", "Acme", "New"]]
+    book = _book(tmp_path, deals, Leads=leads)
+    sync(book, Config(), as_of=D(2026, 3, 1))
+    _stage(book, "Proposal")
+    book.write(Plan(writes=[CellWrite("Leads", 2, 4, "Contacted")]))
+    sync(book, Config(), as_of=D(2026, 3, 5))
+    before = {t: book.read().tabs[t].rows for t in ("Stage History", "Lead Status History")}
+    wb = openpyxl.load_workbook(book.path)
+    for title, rows in before.items():  # sorted by the first column, header row included
+        for r, row in enumerate(sorted(rows, key=lambda row: str(row[0])), 1):
+            for c, value in enumerate(row, 1):
+                wb[title].cell(r, c).value = value
+    wb.save(book.path)
+    outcome = sync(book, Config(), as_of=D(2026, 3, 6))
+    assert {t: book.read().tabs[t].rows for t in before} == before
+    assert not [i for i in outcome.crm.report.issues if i.code.startswith("history")]
+    assert _column(book, "Days in Stage") == 1  # entered Proposal on 3/5: not first seen in it, from Created
