@@ -33,10 +33,11 @@ from sheetcrm.crm.history import HistoryRow
 from sheetcrm.crm.money import Rates
 from sheetcrm.crm.spellings import key as owner_key
 from sheetcrm.ids import read_sequences
+from sheetcrm.names import tab_headers
 from sheetcrm.owned import owned_title
 from sheetcrm.owned import locate
 from sheetcrm.records import LEAD_STATUSES, ParseContext
-from sheetcrm.i18n import N_, _, current
+from sheetcrm.i18n import LOCALES, N_, _, current
 from sheetcrm.report import Issue, Report, column_letter
 from sheetcrm.schema import (DUPLICATES, LEAD_HISTORY, OWNED_TABS, QUOTAS, RATES, SEGMENTS, SEQUENCES, STAGE_HISTORY,
                              OwnedTab, find_tab, owned_tab_names, tab_names)
@@ -87,9 +88,11 @@ def read_inputs(snapshot: Snapshot, config: Config, context: ParseContext, repor
         quotas=read_quotas(snapshot, config, context, report, deals, unread_quotas),
         unread_quotas=unread_quotas,
         stage_history=read_history(_grid(snapshot, STAGE_HISTORY), config.locale, context.stages,
-                                   unread[STAGE_HISTORY.key], len(STAGE_HISTORY.headers)),
+                                   unread[STAGE_HISTORY.key], len(STAGE_HISTORY.headers),
+                                   [tab_headers(STAGE_HISTORY.key, lang) for lang in LOCALES]),
         lead_history=read_history(_grid(snapshot, LEAD_HISTORY), config.locale, context.lead_statuses or _LEAD_STATUSES,
-                                  unread[LEAD_HISTORY.key], len(LEAD_HISTORY.headers)),
+                                  unread[LEAD_HISTORY.key], len(LEAD_HISTORY.headers),
+                                  [tab_headers(LEAD_HISTORY.key, lang) for lang in LOCALES]),
         unread_history=unread,
         sequences=read_sequences(_grid(snapshot, SEQUENCES)),
         duplicates=read_duplicates(snapshot, config.locale),
@@ -545,26 +548,37 @@ class UnreadRow:
 
 
 def read_history(grid: Grid | None, locale: str, names: Mapping[str, str] | None,
-                 unread: list[UnreadRow] | None = None, width: int = 5) -> list[HistoryRow]:
+                 unread: list[UnreadRow] | None = None, width: int = 5,
+                 headers: Iterable[Sequence[str]] = ()) -> list[HistoryRow]:
     """Rows of a history tab (record, from, to, changed at, amount). Each row keeps its words as
     written; `names` (normalize_key(alias) -> canonical key) gives the keys they name, so a
     renamed or Spanish stage still continues its own history. A row that cannot be read (a
     damaged date, an empty Changed At) is not history: it goes to `unread`, so the caller keeps
     it and says so rather than a rewrite losing it; an empty row is nothing. Only the tab's
     `width` columns are its (5: Stage History; 4: Lead Status History, which has no Amount):
-    the cells a person typed after them are theirs (`plan.with_their_columns`), never read."""
+    the cells a person typed after them are theirs (`plan.with_their_columns`), never read.
+    `headers`: the tab's header row in each language; with them, a row 1 that is not one of
+    them is a row of history, and a row that is one elsewhere is skipped."""
     rows: list[HistoryRow] = []
     if grid is None:
         return rows
     text, date, number, blank = cells.parse_text, cells.parse_date, cells.parse_amount, cells.is_blank
+    # The tab's header row, in either language. A person who sorted the tab with its header
+    # row in the range (or deleted the header row) left a change in row 1 and the header
+    # among the rows: row 1 is then read as the change it is, never dropped as the header,
+    # and the header's copy is no change (the rewrite puts the header back on row 1).
+    heads = {tuple(cells.normalize_key(h) for h in labels[:4]) for labels in headers}
+    start = 0 if heads and grid.rows and _is_change(grid.rows[0], locale) else 1
     keyed: dict[str, str | None] = {}  # _key of each word: a tab repeats a handful of stages
     # Each amount read once, by its cell's type and value: a deal's amount repeats on each of
     # its stage changes, and a Decimal each was 16 MB at 100k leads (Decimals are immutable).
     amounts: dict[tuple[type, Any], Decimal | None] = {}
-    for sheet_row, raw in enumerate(grid.rows[1:], 2):
+    for sheet_row, raw in enumerate(grid.rows[start:], start + 1):
         if len(raw) != 5 or width != 5:
             raw = [*raw[:width], *[None] * (5 - min(len(raw), width))]
         if blank(raw[0]) and all(blank(v) for v in raw):
+            continue
+        if heads and isinstance(raw[3], str) and _is_header(raw, heads):
             continue
         column = 0
         try:
@@ -598,6 +612,23 @@ def read_history(grid: Grid | None, locale: str, names: Mapping[str, str] | None
             empty = next(c for c, v in ((0, record), (2, to_value), (3, changed)) if not v)
             unread.append(UnreadRow(sheet_row, list(grid.rows[sheet_row - 1][:width]), empty, None))
     return rows
+
+
+def _is_change(raw: Sequence[Any], locale: str) -> bool:
+    """Whether a history tab's row 1 is a change rather than a header: it names a record and
+    its Changed At reads as a date, which no header does."""
+    if len(raw) < 4 or cells.is_blank(raw[0]) or cells.is_blank(raw[3]):
+        return False
+    try:
+        return bool(cells.parse_date(raw[3], locale))
+    except cells.CellError:
+        return False
+
+
+def _is_header(raw: Sequence[Any], heads: set[tuple[str, ...]]) -> bool:
+    """Whether a history row's first four cells (record, From, To, Changed At) are the tab's
+    header in one of `heads` (normalized)."""
+    return tuple(cells.normalize_key(v) if isinstance(v, str) else None for v in (*raw[:4], None, None, None, None)[:4]) in heads
 
 
 def _key(text: str | None, names: Mapping[str, str] | None) -> str | None:

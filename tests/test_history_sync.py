@@ -249,3 +249,76 @@ def test_a_won_deal_closed_after_the_sync_s_day_is_said_at_its_close_date(tmp_pa
     assert (forecast["2026-03"], forecast["2026-05"]) == (Decimal(1000), Decimal(1000))
     later = sync(book, Config(), as_of=D(2026, 5, 31))
     assert [i for i in later.crm.report.issues if i.code == "won_after_sync"] == []
+
+
+def test_a_change_from_a_stage_the_config_no_longer_names_is_said(tmp_path):
+    """A stage renamed in sheetcrm.toml (and on the deals) without its old name as an alias: the
+    history's last row names a stage the config does not know, so the deal is logged moving today
+    and its Days in Stage starts again. That cannot be told from a real move: the sync says so."""
+    deals = [["OPP-0001", "A1", "Acme", "Ana", "Proposal", 1000, None, D(2026, 6, 1), D(2026, 1, 1)],
+             ["OPP-0002", "A2", "Acme", "Ana", "Negotiation", 1000, None, D(2026, 6, 1), D(2026, 1, 1)]]
+    book = _book(tmp_path, deals)
+    sync(book, Config(), as_of=D(2026, 3, 1))
+    _stage(book, "Quote")
+    _stage(book, "Closed Won", row=3)
+
+    def renamed(aliases: list[str]) -> Config:
+        return Config(stages=[s.model_copy(update={"name": "Quote", "aliases": aliases}) if s.name == "Proposal"
+                              else s for s in Config().stages])
+
+    outcome = sync(book, renamed([]), as_of=D(2026, 3, 10), dry_run=True)
+    [issue] = [i for i in outcome.crm.report.issues if i.code == "history_unknown_from"]
+    assert (issue.tab, issue.row, issue.column, issue.header, issue.value) == ("Stage History", 4, "B", "From",
+                                                                                "Proposal")
+    assert "OPP-0001" in issue.message and "aliases" in issue.hint
+    # With the old name as an alias the history continues: no move logged, nothing to say.
+    outcome = sync(book, renamed(["Proposal"]), as_of=D(2026, 3, 10))
+    assert not [i for i in outcome.crm.report.issues if i.code == "history_unknown_from"]
+    assert [r[:3] for r in _history(book)][2:] == [["OPP-0002", "Negotiation", "Closed Won"]]
+    assert _column(book, "Days in Stage") == 68  # from Created, as before the rename (not 0)
+
+
+def test_sorting_a_lead_status_history_that_does_not_chain_never_decides_a_conversion(tmp_path):
+    """A lead's last day holds New -> Contacted and New -> Converted (a person typed one): whether
+    it became Converted since cannot be told, whatever order the tab is sorted in, so its Status
+    Converted asks nothing (no row is logged either); the Convert tick still does."""
+    leads = [["ID", "First Name", "Last Name", "Company", "Email", "Status"],
+             ["LEAD-0001", "Eva", "Diaz", "Acme", "eva@acme.com", "Converted"]]
+    contacted = ["LEAD-0001", "New", "Contacted", D(2026, 3, 5)]
+    converted = ["LEAD-0001", "New", "Converted", D(2026, 3, 5)]
+    for n, day in enumerate(([contacted, converted], [converted, contacted])):
+        book = xlsx_book(tmp_path / f"crm{n}.xlsx", {
+            "Accounts": [["ID", "Name"]], "Contacts": [["ID", "Account", "First Name", "Last Name", "Email"]],
+            "Opportunities": [["ID", "Name", "Account", "Stage", "Amount"]], "Leads": leads,
+            "_sheetcrm": [["Key", "Value"], ["LEAD", 1]],
+            "Lead Status History": [["Lead", "From", "To", "Changed At"], ["LEAD-0001", None, "New", D(2026, 3, 1)],
+                                    *day]})
+        outcome = sync(book, Config(), as_of=D(2026, 3, 6))
+        assert [i.code for i in outcome.crm.report.issues if i.code == HISTORY_UNORDERED] == [HISTORY_UNORDERED]
+        assert book.read().tabs["Accounts"].rows[1:] == [], f"sorted {n}: converted"
+
+
+def test_a_history_tab_sorted_with_its_header_row_loses_no_change(tmp_path):
+    """Sorted A to Z with the header row in the range (Excel's "My data has headers" unticked),
+    or with the header row deleted: a change sits in row 1 and the header among the rows. Row 1
+    is read as the change it is, never dropped as the header; the header's copy is no change."""
+    import openpyxl
+
+    deals = [["OPP-0001", "A1", "Acme", "Ana", "Prospecting", 1000, None, D(2026, 6, 1), D(2026, 1, 1)]]
+    leads = [["ID", "Last Name", "Company", "Status"], ["LEAD-0001", "Diaz", "Acme", "New"]]
+    book = _book(tmp_path, deals, Leads=leads)
+    sync(book, Config(), as_of=D(2026, 3, 1))
+    _stage(book, "Proposal")
+    book.write(Plan(writes=[CellWrite("Leads", 2, 4, "Contacted")]))
+    sync(book, Config(), as_of=D(2026, 3, 5))
+    before = {t: book.read().tabs[t].rows for t in ("Stage History", "Lead Status History")}
+    wb = openpyxl.load_workbook(book.path)
+    for title, rows in before.items():  # sorted by the first column, header row included
+        for r, row in enumerate(sorted(rows, key=lambda row: str(row[0])), 1):
+            for c, value in enumerate(row, 1):
+                wb[title].cell(r, c).value = value
+    wb.save(book.path)
+    outcome = sync(book, Config(), as_of=D(2026, 3, 6))
+    assert {t: book.read().tabs[t].rows for t in before} == before
+    assert not [i for i in outcome.crm.report.issues if i.code.startswith("history")]
+    assert _column(book, "Days in Stage") == 1  # entered Proposal on 3/5: not first seen in it, from Created

@@ -232,6 +232,34 @@ def unordered(history: Iterable[HistoryRow]) -> list[Unordered]:
     return list(last_rows(history if isinstance(history, (list, tuple)) else list(history))[1].values())
 
 
+def told_by_earlier(history: Sequence[HistoryRow]) -> set[str]:
+    """The IDs (by `match_key`) whose last stage or day entered their last day's rows cannot
+    tell alone: a last day that went round, which ends where the day before ended
+    (`_day_ends`), and a last row with an empty From after earlier days (a change whose From
+    could not be told, dated its own day by `stage_entered`, not Created). A sheet that gives
+    up old rows (`warehouse.keep`) keeps these IDs' earlier rows, else the same log would read
+    as unordered, or as first seen."""
+    days: dict[str, list[HistoryRow]] = {}
+    first: dict[str, dt.date] = {}
+    for row in history:
+        key, at = row.record_key, row.changed_at
+        if key not in first or at < first[key]:
+            first[key] = at
+        day = days.get(key)
+        if day is None or at > day[0].changed_at:
+            days[key] = [row]
+        elif at == day[0].changed_at:
+            day.append(row)
+    out = set()
+    for key, day in days.items():
+        if first[key] == day[0].changed_at:
+            continue  # nothing earlier to keep
+        if (len(day) > 1 and not any(b > 0 for b in _balance(day).values())) \
+                or any(r.from_key is None for r in day):
+            out.add(key)
+    return out
+
+
 def record_changes(previous: Iterable[HistoryRow], current: Mapping[str, State],
                    as_of: dt.date, words: Words | None = None, kind: str = "stage") -> list[HistoryRow]:
     """The rows to append for this sync, in the order of `current` (ID -> canonical key, amount).
@@ -279,12 +307,24 @@ def stage_entered(history: Iterable[HistoryRow], created: Mapping[str, dt.date |
     A last row with an empty From says when sheetcrm first saw the ID in that stage, not when
     it entered it: then the ID's Created (`created`, ID -> date) when earlier, the earliest it
     can have, so a deal idle since long before sheetcrm's first sync shows its age and rots,
-    rather than 0 days (`crm.stages.opportunity_metrics` counts Days in Stage from it)."""
+    rather than 0 days (`crm.stages.opportunity_metrics` counts Days in Stage from it).
+    Only on the ID's first day, though: an empty From after earlier rows is a change whose
+    From could not be told (`record_changes` after an `unordered` day), made since the row
+    before it, so it counts from its own day like any change."""
     entered = {}
+    history = history if isinstance(history, (list, tuple)) else list(history)
     made_on = {match_key(record_id): day for record_id, day in created.items()} if created else {}
-    for record_id, row in latest(history).items():
+    last = latest(history)
+    # The IDs whose last row has an empty From, until a row of theirs dated earlier turns up.
+    seen = {row.record_key: row.changed_at for row in last.values() if row.from_key is None} if made_on else {}
+    if seen:
+        for row in history:
+            day = seen.get(row.record_key)
+            if day is not None and row.changed_at < day:
+                del seen[row.record_key]
+    for record_id, row in last.items():
         day = row.changed_at
-        if row.from_key is None and made_on:
+        if row.record_key in seen:
             made = made_on.get(row.record_key)
             if made is not None and made < day:
                 day = made
@@ -300,6 +340,7 @@ class _Journey:
     first_seen: dt.date
     last: HistoryRow
     won_at: dt.date | None = None
+    ends: frozenset[str] | None = None  # the stages an `unordered` last day may end in
 
 
 def _journeys(history: Iterable[HistoryRow], stages: StageTable) -> dict[str, _Journey]:
@@ -320,9 +361,11 @@ def _journeys(history: Iterable[HistoryRow], stages: StageTable) -> dict[str, _J
             j.reached.add(row.from_key)
         if row.to_key in won and (j.won_at is None or at < j.won_at):
             j.won_at = at
-    last = last_rows(history)[0]  # same-day rows chained, not in tab order
+    last, unsure = last_rows(history)  # same-day rows chained, not in tab order
     for key, row in last.items():
         journeys[key].last = row
+    for key, doubt in unsure.items():
+        journeys[key].ends = doubt.ends
     return journeys
 
 
@@ -378,14 +421,18 @@ def stage_conversion(history: Iterable[HistoryRow], stages: StageTable) -> list[
 def stage_win_rates(history: Iterable[HistoryRow], stages: StageTable) -> list[StageWinRate]:
     """For each open stage: of the IDs ever in it that are now closed (won or lost), the share won.
 
-    "Now" is the last logged row, so run `record_changes` for this sync first.
+    "Now" is the last logged row, so run `record_changes` for this sync first; an ID whose last
+    day does not chain (`unordered`) counts only when each stage it may end in is of one kind.
     """
     kind = {s.name: s.kind for s in stages.stages}
     open_stages = stages.open
     closed = dict.fromkeys((s.name for s in open_stages), 0)
     won = dict.fromkeys((s.name for s in open_stages), 0)
     for j in _journeys(history, stages).values():
-        outcome = kind.get(j.last.to_key)
+        # A last day that does not chain counts only when every stage it may end in agrees:
+        # else the tab's order would decide whether the deal was won (history_unordered says it).
+        outcomes = {kind.get(end) for end in j.ends} if j.ends else {kind.get(j.last.to_key)}
+        outcome = outcomes.pop() if len(outcomes) == 1 else None
         if outcome not in ("won", "lost"):
             continue
         for name in j.reached:

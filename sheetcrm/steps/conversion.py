@@ -29,7 +29,7 @@ from sheetcrm.candidates import Candidate, candidates
 from sheetcrm.cells import normalize_key
 from sheetcrm.crm.conversion import (CONVERTED, PROBLEMS, WHAT, Conversion, Converted, DealAmount, Matcher, Problem,
                                      Unsure, convert)
-from sheetcrm.crm.history import latest
+from sheetcrm.crm.history import last_rows
 from sheetcrm.crm.stages import StageTable
 from sheetcrm.crm.words import STAGE
 from sheetcrm.engine import words_of
@@ -59,7 +59,12 @@ def run(ctx: SyncContext) -> StepResult:
     settings = ctx.config.conversion
     known = crm.inputs.conversions
     # Each lead's last logged status, by match_key of its ID (as the lead's is looked up below).
-    logged = {row.record_key: row.to_key for row in latest(crm.inputs.lead_history).values()}
+    # A last day whose rows do not chain (history_unordered, said by the history step) may have
+    # ended in Converted: no change to it is seen, as no row is logged (`record_changes`), so a
+    # sort of the tab never decides whether a lead converts.
+    last, unsure = last_rows(crm.inputs.lead_history)
+    logged = {key: CONVERTED if key in unsure and CONVERTED in unsure[key].ends else row.to_key
+              for key, row in last.items()}
     stages = StageTable.of(ctx.config.stages)
     first_stage = (stages.open or stages.stages)[0].name
     out = _Writer(ctx, part)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from sheetcrm import cells
 from sheetcrm.crm import HistoryRow
 from sheetcrm.crm.history import last_rows
 from sheetcrm.crm.words import LEAD_STATUS, STAGE
@@ -24,6 +25,7 @@ from sheetcrm.names import tab_headers
 from sheetcrm.owned import locate
 from sheetcrm.plan import owned_tab
 from sheetcrm.render import history_body
+from sheetcrm.records import LEAD_STATUSES
 from sheetcrm.report import Issue, column_letter
 from sheetcrm.schema import LEAD_HISTORY, STAGE_HISTORY, OwnedTab
 from sheetcrm.steps.context import StepResult, SyncContext
@@ -33,6 +35,7 @@ from sheetcrm.workbook import CellWrite
 HISTORY_ROW_UNREAD = "history_row_unread"
 HISTORY_UNORDERED = "history_unordered"
 HISTORY_AFTER_SYNC = "history_after_sync"
+HISTORY_UNKNOWN_FROM = "history_unknown_from"
 
 
 def run(ctx: SyncContext) -> StepResult:
@@ -72,7 +75,45 @@ def _planned(ctx: SyncContext, histories: dict[OwnedTab, list[HistoryRow]]) -> S
         part.plan.writes[first:] = tie_to_ids(part.plan.writes[first:], history, ctx.id_fills)
         part.issues.extend(_unread_issue(ctx, tab, u, row) for row, u in enumerate(unread, len(history) + 2))
         part.issues.extend(_order_issues(ctx, tab, history))
+        part.issues.extend(_unknown_from(ctx, tab, history))
     return part
+
+
+def _unknown_from(ctx: SyncContext, tab: OwnedTab, history: list[HistoryRow]) -> list[Issue]:
+    """A change this sync logs from a stage (lead status) the config does not know, said at its
+    From: the record's last row names a stage since renamed without an alias (then the record
+    did not move, and its Days in Stage starts again from today), or removed, or a typo."""
+    assert ctx.results is not None and ctx.crm.inputs is not None
+    stages = tab is STAGE_HISTORY
+    logged = ctx.results.stage_history if stages else ctx.results.lead_history
+    old = len(ctx.crm.inputs.stage_history if stages else ctx.crm.inputs.lead_history)
+    known = {s.name for s in ctx.config.stages} if stages else set(LEAD_STATUSES)
+    new = {id(row) for row in logged[old:] if row.from_key is not None and row.from_key not in known}
+    if not new:
+        return []
+    title = locate(ctx.snapshot, tab, ctx.locale).title
+    headers = tab_headers(tab.key, ctx.locale)
+    issues = []
+    for at, row in enumerate(history, 2):  # the tab's row 2 holds history[0]
+        if id(row) not in new:
+            continue
+        old, now = cells.quoted(row.from_value), cells.quoted(row.to_value)
+        if stages:
+            message = _("{record} is logged moving from {old} to {new} today, but {old} is no stage of the "
+                        "config: if that stage was renamed {new}, the deal did not move, and its Days in Stage "
+                        "starts again from today.", record=row.record_id, old=old, new=now)
+            hint = _("If the stage was renamed, add {old} to its aliases in sheetcrm.toml (`[[stages]]` aliases) "
+                     "and delete this row; if it was removed, or {record} did move, leave the row.",
+                     old=old, record=row.record_id)
+        else:
+            message = _("{record} is logged moving from {old} to {new} today, but {old} is no lead status: if "
+                        "it is another word for {new}, the lead did not change status.",
+                        record=row.record_id, old=old, new=now)
+            hint = _("If it is another word for a lead status, add it under `[lead_statuses]` in sheetcrm.toml "
+                     "and delete this row; if it is a typo in the history, correct it and delete this row.")
+        issues.append(Issue("warning", title, at, column_letter(2), headers[1], row.from_value,
+                            HISTORY_UNKNOWN_FROM, message, hint))
+    return issues
 
 
 def _order_issues(ctx: SyncContext, tab: OwnedTab, history: list[HistoryRow]) -> list[Issue]:

@@ -12,7 +12,9 @@ rules, each for a reason:
   appends a row once, so only the sheet holds the edit) nor the second of two Sync Log rows
   of one Time and Job;
 - each record's last history row stays whatever its age: `record_changes`, `stage_entered`
-  (Days in Stage, rotting) and the conversion step read it;
+  (Days in Stage, rotting) and the conversion step read it; so do all the rows of a record
+  whose last day needs them (`crm.history.told_by_earlier`: a day that went round ends where
+  the day before ended);
 - rows that share a key but for `n` (the same change twice on one day) leave together or not
   at all, so the kept rows' keys never renumber;
 - the forecast's calibration (`crm.history.stage_win_rates`) counts every row ever logged: it
@@ -37,7 +39,7 @@ from decimal import Decimal
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from sheetcrm import cells
-from sheetcrm.crm.history import HistoryRow, latest, unordered
+from sheetcrm.crm.history import HistoryRow, latest, told_by_earlier, unordered
 
 # The natural key of a history row in the warehouse: record_id, changed_at, from_value ('' on
 # a record's first row), to_value, n (1 for the first of identical rows, in tab order). The
@@ -165,6 +167,10 @@ def kept_history(rows: Sequence[HistoryRow], held: Mapping[Any, Any], before: dt
     last = {id(row) for row in latest(rows).values()}
     # A last day whose rows do not chain stays whole: keeping one of them would settle it silently.
     last.update(id(row) for doubt in unordered(rows) for row in doubt.rows)
+    # A last day that went round, or a last row with an empty From after earlier ones, is told
+    # by the rows before it: giving those up would make a settled log unordered, or first seen.
+    earlier = told_by_earlier(rows)
+    last.update(id(row) for row in rows if row.record_key in earlier)
     groups: dict[tuple, list[int]] = {}
     for i, key in enumerate(keys):
         groups.setdefault(key[:4], []).append(i)

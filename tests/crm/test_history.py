@@ -209,3 +209,25 @@ def test_opportunity_states_put_amounts_in_the_base_currency():
     deals = [deal("OPP-1", "1234.56", "EUR"), deal("OPP-2", "100", None), deal("OPP-3", "700", "GBP")]
     assert opportunity_states(deals, rates) == {"OPP-1": ("Proposal", Decimal("1851.840")),
                                                 "OPP-2": ("Proposal", Decimal("100")), "OPP-3": ("Proposal", None)}
+
+
+def test_a_change_logged_with_an_empty_from_after_earlier_rows_counts_from_its_own_day():
+    """After a day that does not chain, a change is logged with an empty From (where it came
+    from cannot be told), but sheetcrm saw the record in another stage before it: it entered
+    this one since, never on its Created day, which would make a deal that just moved rot."""
+    rows = [HistoryRow("OPP-1", None, "Prospecting", DAY1), HistoryRow("OPP-1", "Prospecting", "Proposal", DAY2),
+            HistoryRow("OPP-1", "Prospecting", "Negotiation", DAY2)]
+    rows += record_changes(rows, {"OPP-1": ("Closed Won", None)}, DAY3)
+    assert rows[-1].from_value is None
+    assert stage_entered(rows, {"OPP-1": dt.date(2024, 1, 1)}) == {"OPP-1": DAY3}
+
+
+def test_a_last_day_that_does_not_chain_counts_in_the_win_rates_whatever_the_tab_s_order():
+    """Negotiation -> Closed Won and Negotiation -> Closed Lost on one day: won or lost cannot be
+    told, so the deal is in no stage's closed deals, in either order of the rows."""
+    rows = [HistoryRow("OPP-1", None, "Negotiation", DAY1), HistoryRow("OPP-1", "Negotiation", "Closed Won", DAY2),
+            HistoryRow("OPP-1", "Negotiation", "Closed Lost", DAY2), HistoryRow("OPP-2", None, "Negotiation", DAY1),
+            HistoryRow("OPP-2", "Negotiation", "Closed Won", DAY2)]
+    for order in (rows, [rows[0], rows[2], rows[1], *rows[3:]]):
+        got = {r.stage: (r.n, r.won) for r in stage_win_rates(order, STAGES)}
+        assert got["Negotiation"] == (1, 1)

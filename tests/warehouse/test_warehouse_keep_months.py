@@ -397,6 +397,26 @@ def test_a_last_day_whose_rows_do_not_chain_stays_whole_and_a_chained_one_keeps_
     assert [u.record_id for u in unordered(kept)] == ["OPP-1"] and latest(kept)["OPP-2"].to_key == "Negotiation"
 
 
+def test_rows_that_tell_a_records_last_day_stay_with_it():
+    """A last day that went round (Proposal and back) ends where the day before ended, and a last
+    row with an empty From after a day that did not chain is a change, not a first sight: giving
+    up the rows before them would make the log unordered, or Days in Stage count from Created."""
+    from sheetcrm.crm.history import HistoryRow, record_changes, stage_entered, unordered
+    from sheetcrm.warehouse.keep import kept_history
+
+    old, new, later = dt.date(2026, 1, 5), dt.date(2026, 4, 1), dt.date(2026, 5, 1)
+    rows = [HistoryRow("OPP-1", None, "Prospecting", old), HistoryRow("OPP-1", "Prospecting", "Proposal", new),
+            HistoryRow("OPP-1", "Proposal", "Prospecting", new),
+            HistoryRow("OPP-2", None, "Prospecting", old), HistoryRow("OPP-2", "Prospecting", "Proposal", old),
+            HistoryRow("OPP-2", "Prospecting", "Negotiation", old), HistoryRow("OPP-2", None, "Closed Won", new),
+            HistoryRow("OPP-3", None, "Prospecting", old), HistoryRow("OPP-3", "Prospecting", "Proposal", new)]
+    kept, gone = kept_history(rows, dict.fromkeys(history_keys(rows)), dt.date(2026, 3, 1))
+    assert unordered(kept) == []
+    assert record_changes(kept, {"OPP-1": ("Closed Won", None)}, later)[0].from_value == "Prospecting"
+    assert stage_entered(kept, {"OPP-2": dt.date(2025, 1, 1)})["OPP-2"] == new
+    assert kept == rows[:7] + rows[8:] and gone == [history_keys(rows)[7]]  # OPP-3's first row leaves
+
+
 def test_when_the_warehouse_cannot_mark_what_leaves_the_plan_removes_nothing(tmp_path, caplog):
     from sheetcrm.sync import plan_context, plan_kept, read_archive
 
