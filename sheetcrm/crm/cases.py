@@ -456,8 +456,9 @@ CASE_KPIS: dict[str, tuple[str, str]] = {
                                 N_("Average calendar days from a case's Opened day to the day of its first "
                                    "related activity, over cases that have one.")),
     "avg_resolution_days": (N_("Average resolution time (days)"),
-                            N_("Average time from Opened to Resolved, in days of 24 hours, over resolved "
-                               "and closed cases.")),
+                            N_("Average real time from Opened to Resolved, in days of 24 hours, over "
+                               "resolved and closed cases whose times are known: both with a time, or both "
+                               "dates alone (then whole calendar days).")),
     "sla_met": (N_("SLA met"), N_("Cases whose SLA outcome is known (resolved, or already late) that met both "
                                   "their response and resolution times ÷ those cases.")),
     "cases_by_account": (N_("Cases, {name}"), N_("Cases of this account, open or not (the accounts with most).")),
