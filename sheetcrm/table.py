@@ -39,7 +39,7 @@ from sheetcrm.records import CUSTOM_PARSERS, MODELS, ParseContext, Priced, Recor
 from sheetcrm.report import Issue, Report, column_letter
 from sheetcrm.schema import TabSpec, budget_header, header_keys
 from sheetcrm.settings import problem
-from sheetcrm.workbook import UNCALCULATED, Grid
+from sheetcrm.workbook import LOADING, UNCALCULATED, Grid
 
 HEADER_SEARCH_ROWS = 20
 # The last column of an .xlsx sheet (XFD). Google allows 18278, but a plan is the same for
@@ -51,6 +51,14 @@ TOTAL_WORDS = frozenset({"total", "totals", "totales", "totale", "subtotal", "su
                          "grandtotal", "sum", "sums", "suma", "sumas", "sumatorio", "σ", "∑"})
 _WORD = re.compile(r"[^\W_]+|[∑]")
 _NUMERIC_KINDS = frozenset({"number", "money", "integer", "percent"})
+
+# A Google formula still fetching what it imports (`workbook.LOADING`): a formula_error whose fix is
+# to wait, not to edit the formula.
+_FORMULA_LOADING = (N_("The formula in this cell shows {error}: Google Sheets had not yet fetched the data it "
+                       "imports (IMPORTRANGE, GOOGLEFINANCE...) when sheetcrm read it, so the cell has no value "
+                       "to read."),
+                    N_("Sync again once the cell shows a value; if it keeps loading, check the formula's source "
+                       "and access."))
 
 # code -> (message, hint), translated where an issue is made.
 _MESSAGES = {
@@ -1471,7 +1479,7 @@ def formula_error(error: str) -> cells.CellError:
     """The CellError of a cell whose formula shows `error` (#N/A), or has no saved result
     (`error` is then "=" and its formula: `workbook.uncalculated`): no value to read."""
     code = "formula_not_calculated" if error.startswith(UNCALCULATED) else "formula_error"
-    message, hint = _MESSAGES[code]
+    message, hint = _FORMULA_LOADING if error == LOADING else _MESSAGES[code]
     if error == UNCALCULATED:  # a shared formula's other cell: the file does not say its text
         message = _FORMULA_NOT_CALCULATED
     return cells.CellError(code, _(message, error=cells.quoted(error), formula=cells.quoted(error)), _(hint), error)

@@ -545,3 +545,25 @@ def test_google_no_percent_read_for_points_rates_or_durations(emu):
     bare = Traced(key)
     bare.book.read()
     assert bare.counts() == (3, 0)
+
+
+def test_google_formula_still_loading_is_no_value(emu):
+    """A formula whose data Google fetches from outside (IMPORTRANGE, GOOGLEFINANCE...) shows
+    "Loading..." until the data comes (ErrorValue.type LOADING), and the values read gives that
+    text: read as a value, a deal named "Loading..." (or at that amount) would be counted. It
+    is a formula error at its cell, with a hint to sync again rather than fix the formula."""
+    key = emu.create_spreadsheet("CRM", {
+        "Accounts": [["ID", "Name", "Status"], ["ACC-0001", "Lumen Parts Ltd", "Customer"]],
+        "Opportunities": [
+            ["ID", "Name", "Account", "Owner", "Stage", "Amount", "Currency", "Close Date"],
+            ["OPP-0001", '=IMPORTRANGE("1AbC","Deals!A2")', "Lumen Parts Ltd", "Dana", "Negotiation", 100, "USD",
+             "2026-12-15"],
+            ["OPP-0002", "Renewal", "Lumen Parts Ltd", "Dana", "Negotiation", '=GOOGLEFINANCE("CURRENCY:EURUSD")',
+             "USD", "2026-12-15"]]}, value_input="USER_ENTERED")
+    t = Traced(key, Config())
+    grid = t.book.read().tabs["Opportunities"]
+    assert grid.errors == {(1, 1): "Loading...", (2, 5): "Loading..."}
+    issues = [i for i in sync(t.book, Config(), as_of=AS_OF, dry_run=True).crm.report.issues
+              if i.code == "formula_error"]
+    assert [(i.row, i.column, i.value) for i in issues] == [(2, "B", "Loading..."), (3, "F", "Loading...")]
+    assert all("Sync again" in i.hint and "Google Sheets had not yet fetched" in i.message for i in issues)
