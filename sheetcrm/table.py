@@ -1257,7 +1257,9 @@ def _record_rows(table: Table, grid: Grid, header_index: int, known: dict[int, s
                     raw_row[c] = text
         width = len(raw_row)
         shown = {col: raw_row[col] if col < width else None for col in known}
-        real = any(not (v is None or isinstance(v, str) and cells.is_blank(v)) for v in shown.values())
+        # An unticked checkbox (FALSE: Google's Insert > Checkbox, Excel's) is what an empty row
+        # holds where a column of them runs down the tab: alone, it is no record.
+        real = any(not (v is None or v is False or isinstance(v, str) and cells.is_blank(v)) for v in shown.values())
         if filled or errors:
             for col in known:
                 error = errors.get((index, col))
@@ -1270,7 +1272,8 @@ def _record_rows(table: Table, grid: Grid, header_index: int, known: dict[int, s
         # ID (most, once synced) skip the label search.
         id_cell = raw_row[id_col] if id_col is not None and id_col < width else None
         has_id = not cells.is_blank(id_cell) and not _only_total_words(id_cell)
-        labels = [(c, v) for c, v in enumerate(raw_row) if c not in computed_cols and not cells.is_blank(v)]
+        labels = [(c, v) for c, v in enumerate(raw_row) if c not in computed_cols and not cells.is_blank(v)
+                  and v is not False]
         after_gap, gap = gap, not labels
         if not other and real and after_gap and not has_id and index not in grid.totals:
             if rows and (over := _heads_values(labels, index, known, grid)) is not None:
