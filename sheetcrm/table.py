@@ -1274,6 +1274,9 @@ def _record_rows(table: Table, grid: Grid, header_index: int, known: dict[int, s
         has_id = not cells.is_blank(id_cell) and not _only_total_words(id_cell)
         labels = [(c, v) for c, v in enumerate(raw_row) if c not in computed_cols and not cells.is_blank(v)
                   and v is not False]
+        # The row as a person sees what it is (a totals row, a heading, a header repeated): its
+        # unticked boxes are no more than the empty cells around them.
+        seen = [None if v is False else v for v in raw_row] if any(v is False for v in raw_row) else raw_row
         after_gap, gap = gap, not labels
         if not other and real and after_gap and not has_id and index not in grid.totals:
             if rows and (over := _heads_values(labels, index, known, grid)) is not None:
@@ -1288,9 +1291,9 @@ def _record_rows(table: Table, grid: Grid, header_index: int, known: dict[int, s
                 real = False
         # An Excel table's Total Row is no record whatever it holds (its label, in the first
         # column, may read like an ID, or be missing).
-        if (other or not real or index in grid.totals or not has_id and _is_total(raw_row, index, known, grid)
-                or _repeats_header(raw_row, header, known, names)
-                or index in headings and _is_heading(raw_row, headings[index], known, grid)):
+        if (other or not real or index in grid.totals or not has_id and _is_total(seen, index, known, grid)
+                or _repeats_header(seen, header, known, names)
+                or index in headings and _is_heading(seen, headings[index], known, grid)):
             if any(c < width and not cells.is_blank(raw_row[c]) for c in computed_cols):
                 table.leftovers.append(Row(index + 1, None, None, held))
             continue

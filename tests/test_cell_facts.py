@@ -572,17 +572,20 @@ def test_google_formula_still_loading_is_no_value(emu):
 def test_google_unticked_checkboxes_alone_make_no_record(emu):
     """Insert ▸ Checkbox down a whole column fills every row with FALSE: a row holding only an
     unticked box is an empty row to the person looking at it, not a deal to number and report
-    as missing its Name. A ticked box alone is something a person did, and stays a row to say."""
+    as missing its Name; nor does one beside a totals row make it a deal named "Total". A
+    ticked box alone is something a person did, and stays a row to say."""
     header = ["ID", "Name", "Account", "Owner", "Stage", "Amount", "Currency", "Close Date", "Send Quote"]
     deal = ["Lumen Parts Ltd", "Dana", "Negotiation", 100, "USD", "2026-12-15", "FALSE"]
     key = emu.create_spreadsheet("CRM", {
         "Accounts": [["ID", "Name", "Status"], ["ACC-0001", "Lumen Parts Ltd", "Customer"]],
         "Opportunities": [header, ["OPP-0001", "A", *deal], ["", "B", *deal],
-                          *[[""] * 8 + ["FALSE"]] * 3, [""] * 8 + ["TRUE"]]}, value_input="USER_ENTERED")
+                          *[[""] * 8 + ["FALSE"]] * 3, ["Total", "", "", "", "", "=SUM(F2:F3)", "", "", "FALSE"],
+                          [""] * 8 + ["TRUE"]]}, value_input="USER_ENTERED")
     sid = emu.sheet_id(key, "Opportunities")
     emu.apply(key, [{"setDataValidation": {"rule": {"condition": {"type": "BOOLEAN"}}, "range": {
-        "sheetId": sid, "startRowIndex": 1, "endRowIndex": 7, "startColumnIndex": 8, "endColumnIndex": 9}}}])
+        "sheetId": sid, "startRowIndex": 1, "endRowIndex": 8, "startColumnIndex": 8, "endColumnIndex": 9}}}])
     out = sync(Traced(key, Config()).book, Config(), as_of=AS_OF, dry_run=True)
     ids = [(w.row, w.value) for w in out.plan.writes if w.tab == "Opportunities" and w.col == 1 and w.row > 1]
-    assert ids == [(3, "OPP-0002"), (7, "OPP-0003")]
-    assert {i.row for i in out.crm.report.issues if i.tab == "Opportunities" and i.code == "required"} == {7}
+    assert ids == [(3, "OPP-0002"), (8, "OPP-0003")]
+    assert {i.row for i in out.crm.report.issues if i.tab == "Opportunities" and i.code in ("required", "id_pattern")
+            } == {8}
