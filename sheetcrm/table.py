@@ -124,6 +124,11 @@ _MESSAGES = {
     "merged_number": (N_("{shown} is merged over rows {first} to {last}, so each of those {n} rows is read as "
                          "{shown}, and totals count it {n} times."),
                       N_("If it is their total, unmerge the cells and type each row's own value.")),
+    "merged_id": (N_("The ID {shown} is merged over rows {first} to {last}: only row {first} has it; each other "
+                     "row is read as a record of its own without an ID, and sheetcrm writes none under the "
+                     "merged cell."),
+                  N_("Unmerge the ID cells, so each record gets its own ID at the next sync; if the rows are one "
+                     "record, put it in one row.")),
 }
 
 _FORMULA_NOT_CALCULATED = N_("The formula in this cell has no saved result (the file was saved by a program that "
@@ -716,6 +721,20 @@ _EXPECTED = {"opportunities": ("amount",)}
 _SUMMED_KINDS = frozenset({"number", "money", "integer"})
 
 
+def _merged_ids(title: str, header: Header, grid: Grid, rows: list[_Cells], report: Report) -> None:
+    """A warning at the first cell of each merged block of the ID column over two or more
+    records' rows: a person sees one ID over them all, but only the first row holds it, and the
+    others, whose ID cells the block hides, are read as records without an ID (`Row.id_fixed`)."""
+    id_col = header.fields.get("id")
+    records = {r.index for r in rows}
+    for r0, c0, r1, _c1 in grid.merges:
+        spanned = [r for r in range(r0, r1 + 1) if r in records]
+        if c0 != id_col or len(spanned) < 2 or spanned[0] != r0 or cells.is_blank(value := grid.cell(r0, c0)):
+            continue
+        report.add(_issue("warning", title, r0 + 1, c0, header.labels.get(c0), value, "merged_id",
+                          shown=cells.quoted(value), first=r0 + 1, last=spanned[-1] + 1))
+
+
 def _merged_numbers(title: str, header: Header, grid: Grid, rows: list[_Cells], known: dict[int, str],
                     report: Report) -> None:
     """A warning at the first cell of each merged block that gives one number to two or more
@@ -1053,6 +1072,7 @@ def _parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, c
     _header_currencies(title, header, grid, rows, ctx, report)
     if grid.merges:
         _merged_numbers(title, header, grid, rows, known, report)
+        _merged_ids(title, header, grid, rows, report)
     # The team's own columns the config does not type: typed by their cells (columns.infer_kind).
     shown_percent = _percent_rows(grid, rows) if grid.percent else {}
     shown_money = _percent_rows(grid, rows, grid.currency) if grid.currency else {}

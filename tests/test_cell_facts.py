@@ -589,3 +589,20 @@ def test_google_unticked_checkboxes_alone_make_no_record(emu):
     assert ids == [(3, "OPP-0002"), (8, "OPP-0003")]
     assert {i.row for i in out.crm.report.issues if i.tab == "Opportunities" and i.code in ("required", "id_pattern")
             } == {8}
+
+
+def test_google_id_merged_over_two_deals_is_said(emu):
+    """An ID merged down over the row below shows that ID on both rows, but only the first
+    holds it: the second is read as a deal of its own with no ID, and gets none (its ID cell is
+    hidden under the block). Said at the block, not left for the totals to show."""
+    deal = ["Lumen Parts Ltd", "Dana", "Negotiation", 100, "USD", "2026-12-15"]
+    key = emu.create_spreadsheet("CRM", {
+        "Accounts": [["ID", "Name", "Status"], ["ACC-0001", "Lumen Parts Ltd", "Customer"]],
+        "Opportunities": [["ID", "Name", "Account", "Owner", "Stage", "Amount", "Currency", "Close Date"],
+                          ["OPP-0001", "A", *deal], ["", "B", *deal], ["OPP-0002", "C", *deal]]},
+        value_input="USER_ENTERED")
+    emu.apply(key, [merge(emu.sheet_id(key, "Opportunities"), 1, 0, 2, 0)])
+    out = sync(Traced(key, Config()).book, Config(), as_of=AS_OF, dry_run=True)
+    said = [i for i in out.crm.report.issues if i.code == "merged_id"]
+    assert [(i.severity, i.row, i.column, i.value) for i in said] == [("warning", 2, "A", "OPP-0001")]
+    assert "rows 2 to 3" in said[0].message
