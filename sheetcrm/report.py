@@ -46,7 +46,7 @@ CODES = (
     NC_("issue code", "calibration_older_copy"), NC_("issue code", "header_lookalike"),
     NC_("issue code", "header_currency"), NC_("issue code", "computed_name_taken"),
     NC_("issue code", "computed_cell_typed"),
-    NC_("issue code", "merged_number"), NC_("issue code", "far_cell"), NC_("issue code", "other_table"), NC_("issue code", "heading_row"), NC_("issue code", "number_as_date"), NC_("issue code", "date_order_differs"), NC_("issue code", "spreadsheet_locale_differs"), NC_("issue code", "expected_column"),
+    NC_("issue code", "merged_number"), NC_("issue code", "merged_id"), NC_("issue code", "far_cell"), NC_("issue code", "other_table"), NC_("issue code", "heading_row"), NC_("issue code", "number_as_date"), NC_("issue code", "date_order_differs"), NC_("issue code", "spreadsheet_locale_differs"), NC_("issue code", "expected_column"),
     NC_("issue code", "custom_field_missing"),
     NC_("issue code", "early_date"), NC_("issue code", "duplicate_rate"), NC_("issue code", "duplicate_quota"),
     NC_("issue code", "history_unordered"), NC_("issue code", "history_after_sync"),

@@ -39,7 +39,7 @@ from sheetcrm.records import CUSTOM_PARSERS, MODELS, ParseContext, Priced, Recor
 from sheetcrm.report import Issue, Report, column_letter
 from sheetcrm.schema import TabSpec, budget_header, header_keys
 from sheetcrm.settings import problem
-from sheetcrm.workbook import UNCALCULATED, Grid
+from sheetcrm.workbook import LOADING, UNCALCULATED, Grid
 
 HEADER_SEARCH_ROWS = 20
 # The last column of an .xlsx sheet (XFD). Google allows 18278, but a plan is the same for
@@ -51,6 +51,14 @@ TOTAL_WORDS = frozenset({"total", "totals", "totales", "totale", "subtotal", "su
                          "grandtotal", "sum", "sums", "suma", "sumas", "sumatorio", "σ", "∑"})
 _WORD = re.compile(r"[^\W_]+|[∑]")
 _NUMERIC_KINDS = frozenset({"number", "money", "integer", "percent"})
+
+# A Google formula still fetching what it imports (`workbook.LOADING`): a formula_error whose fix is
+# to wait, not to edit the formula.
+_FORMULA_LOADING = (N_("The formula in this cell shows {error}: Google Sheets had not yet fetched the data it "
+                       "imports (IMPORTRANGE, GOOGLEFINANCE...) when sheetcrm read it, so the cell has no value "
+                       "to read."),
+                    N_("Sync again once the cell shows a value; if it keeps loading, check the formula's source "
+                       "and access."))
 
 # code -> (message, hint), translated where an issue is made.
 _MESSAGES = {
@@ -116,6 +124,11 @@ _MESSAGES = {
     "merged_number": (N_("{shown} is merged over rows {first} to {last}, so each of those {n} rows is read as "
                          "{shown}, and totals count it {n} times."),
                       N_("If it is their total, unmerge the cells and type each row's own value.")),
+    "merged_id": (N_("The ID {shown} is merged over rows {first} to {last}: only row {first} has it; each other "
+                     "row is read as a record of its own without an ID, and sheetcrm writes none under the "
+                     "merged cell."),
+                  N_("Unmerge the ID cells, so each record gets its own ID at the next sync; if the rows are one "
+                     "record, put it in one row.")),
 }
 
 _FORMULA_NOT_CALCULATED = N_("The formula in this cell has no saved result (the file was saved by a program that "
@@ -708,6 +721,20 @@ _EXPECTED = {"opportunities": ("amount",)}
 _SUMMED_KINDS = frozenset({"number", "money", "integer"})
 
 
+def _merged_ids(title: str, header: Header, grid: Grid, rows: list[_Cells], report: Report) -> None:
+    """A warning at the first cell of each merged block of the ID column over two or more
+    records' rows: a person sees one ID over them all, but only the first row holds it, and the
+    others, whose ID cells the block hides, are read as records without an ID (`Row.id_fixed`)."""
+    id_col = header.fields.get("id")
+    records = {r.index for r in rows}
+    for r0, c0, r1, _c1 in grid.merges:
+        spanned = [r for r in range(r0, r1 + 1) if r in records]
+        if c0 != id_col or len(spanned) < 2 or spanned[0] != r0 or cells.is_blank(value := grid.cell(r0, c0)):
+            continue
+        report.add(_issue("warning", title, r0 + 1, c0, header.labels.get(c0), value, "merged_id",
+                          shown=cells.quoted(value), first=r0 + 1, last=spanned[-1] + 1))
+
+
 def _merged_numbers(title: str, header: Header, grid: Grid, rows: list[_Cells], known: dict[int, str],
                     report: Report) -> None:
     """A warning at the first cell of each merged block that gives one number to two or more
@@ -1045,6 +1072,7 @@ def _parse_table(spec: TabSpec, title: str, grid: Grid, settings: TabSettings, c
     _header_currencies(title, header, grid, rows, ctx, report)
     if grid.merges:
         _merged_numbers(title, header, grid, rows, known, report)
+        _merged_ids(title, header, grid, rows, report)
     # The team's own columns the config does not type: typed by their cells (columns.infer_kind).
     shown_percent = _percent_rows(grid, rows) if grid.percent else {}
     shown_money = _percent_rows(grid, rows, grid.currency) if grid.currency else {}
@@ -1249,7 +1277,9 @@ def _record_rows(table: Table, grid: Grid, header_index: int, known: dict[int, s
                     raw_row[c] = text
         width = len(raw_row)
         shown = {col: raw_row[col] if col < width else None for col in known}
-        real = any(not (v is None or isinstance(v, str) and cells.is_blank(v)) for v in shown.values())
+        # An unticked checkbox (FALSE: Google's Insert > Checkbox, Excel's) is what an empty row
+        # holds where a column of them runs down the tab: alone, it is no record.
+        real = any(not (v is None or v is False or isinstance(v, str) and cells.is_blank(v)) for v in shown.values())
         if filled or errors:
             for col in known:
                 error = errors.get((index, col))
@@ -1262,7 +1292,11 @@ def _record_rows(table: Table, grid: Grid, header_index: int, known: dict[int, s
         # ID (most, once synced) skip the label search.
         id_cell = raw_row[id_col] if id_col is not None and id_col < width else None
         has_id = not cells.is_blank(id_cell) and not _only_total_words(id_cell)
-        labels = [(c, v) for c, v in enumerate(raw_row) if c not in computed_cols and not cells.is_blank(v)]
+        labels = [(c, v) for c, v in enumerate(raw_row) if c not in computed_cols and not cells.is_blank(v)
+                  and v is not False]
+        # The row as a person sees what it is (a totals row, a heading, a header repeated): its
+        # unticked boxes are no more than the empty cells around them.
+        seen = [None if v is False else v for v in raw_row] if any(v is False for v in raw_row) else raw_row
         after_gap, gap = gap, not labels
         if not other and real and after_gap and not has_id and index not in grid.totals:
             if rows and (over := _heads_values(labels, index, known, grid)) is not None:
@@ -1277,9 +1311,9 @@ def _record_rows(table: Table, grid: Grid, header_index: int, known: dict[int, s
                 real = False
         # An Excel table's Total Row is no record whatever it holds (its label, in the first
         # column, may read like an ID, or be missing).
-        if (other or not real or index in grid.totals or not has_id and _is_total(raw_row, index, known, grid)
-                or _repeats_header(raw_row, header, known, names)
-                or index in headings and _is_heading(raw_row, headings[index], known, grid)):
+        if (other or not real or index in grid.totals or not has_id and _is_total(seen, index, known, grid)
+                or _repeats_header(seen, header, known, names)
+                or index in headings and _is_heading(seen, headings[index], known, grid)):
             if any(c < width and not cells.is_blank(raw_row[c]) for c in computed_cols):
                 table.leftovers.append(Row(index + 1, None, None, held))
             continue
@@ -1471,7 +1505,7 @@ def formula_error(error: str) -> cells.CellError:
     """The CellError of a cell whose formula shows `error` (#N/A), or has no saved result
     (`error` is then "=" and its formula: `workbook.uncalculated`): no value to read."""
     code = "formula_not_calculated" if error.startswith(UNCALCULATED) else "formula_error"
-    message, hint = _MESSAGES[code]
+    message, hint = _FORMULA_LOADING if error == LOADING else _MESSAGES[code]
     if error == UNCALCULATED:  # a shared formula's other cell: the file does not say its text
         message = _FORMULA_NOT_CALCULATED
     return cells.CellError(code, _(message, error=cells.quoted(error), formula=cells.quoted(error)), _(hint), error)

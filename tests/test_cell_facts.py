@@ -545,3 +545,64 @@ def test_google_no_percent_read_for_points_rates_or_durations(emu):
     bare = Traced(key)
     bare.book.read()
     assert bare.counts() == (3, 0)
+
+
+def test_google_formula_still_loading_is_no_value(emu):
+    """A formula whose data Google fetches from outside (IMPORTRANGE, GOOGLEFINANCE...) shows
+    "Loading..." until the data comes (ErrorValue.type LOADING), and the values read gives that
+    text: read as a value, a deal named "Loading..." (or at that amount) would be counted. It
+    is a formula error at its cell, with a hint to sync again rather than fix the formula."""
+    key = emu.create_spreadsheet("CRM", {
+        "Accounts": [["ID", "Name", "Status"], ["ACC-0001", "Lumen Parts Ltd", "Customer"]],
+        "Opportunities": [
+            ["ID", "Name", "Account", "Owner", "Stage", "Amount", "Currency", "Close Date"],
+            ["OPP-0001", '=IMPORTRANGE("1AbC","Deals!A2")', "Lumen Parts Ltd", "Dana", "Negotiation", 100, "USD",
+             "2026-12-15"],
+            ["OPP-0002", "Renewal", "Lumen Parts Ltd", "Dana", "Negotiation", '=GOOGLEFINANCE("CURRENCY:EURUSD")',
+             "USD", "2026-12-15"]]}, value_input="USER_ENTERED")
+    t = Traced(key, Config())
+    grid = t.book.read().tabs["Opportunities"]
+    assert grid.errors == {(1, 1): "Loading...", (2, 5): "Loading..."}
+    issues = [i for i in sync(t.book, Config(), as_of=AS_OF, dry_run=True).crm.report.issues
+              if i.code == "formula_error"]
+    assert [(i.row, i.column, i.value) for i in issues] == [(2, "B", "Loading..."), (3, "F", "Loading...")]
+    assert all("Sync again" in i.hint and "Google Sheets had not yet fetched" in i.message for i in issues)
+
+
+def test_google_unticked_checkboxes_alone_make_no_record(emu):
+    """Insert ▸ Checkbox down a whole column fills every row with FALSE: a row holding only an
+    unticked box is an empty row to the person looking at it, not a deal to number and report
+    as missing its Name; nor does one beside a totals row make it a deal named "Total". A
+    ticked box alone is something a person did, and stays a row to say."""
+    header = ["ID", "Name", "Account", "Owner", "Stage", "Amount", "Currency", "Close Date", "Send Quote"]
+    deal = ["Lumen Parts Ltd", "Dana", "Negotiation", 100, "USD", "2026-12-15", "FALSE"]
+    key = emu.create_spreadsheet("CRM", {
+        "Accounts": [["ID", "Name", "Status"], ["ACC-0001", "Lumen Parts Ltd", "Customer"]],
+        "Opportunities": [header, ["OPP-0001", "A", *deal], ["", "B", *deal],
+                          *[[""] * 8 + ["FALSE"]] * 3, ["Total", "", "", "", "", "=SUM(F2:F3)", "", "", "FALSE"],
+                          [""] * 8 + ["TRUE"]]}, value_input="USER_ENTERED")
+    sid = emu.sheet_id(key, "Opportunities")
+    emu.apply(key, [{"setDataValidation": {"rule": {"condition": {"type": "BOOLEAN"}}, "range": {
+        "sheetId": sid, "startRowIndex": 1, "endRowIndex": 8, "startColumnIndex": 8, "endColumnIndex": 9}}}])
+    out = sync(Traced(key, Config()).book, Config(), as_of=AS_OF, dry_run=True)
+    ids = [(w.row, w.value) for w in out.plan.writes if w.tab == "Opportunities" and w.col == 1 and w.row > 1]
+    assert ids == [(3, "OPP-0002"), (8, "OPP-0003")]
+    assert {i.row for i in out.crm.report.issues if i.tab == "Opportunities" and i.code in ("required", "id_pattern")
+            } == {8}
+
+
+def test_google_id_merged_over_two_deals_is_said(emu):
+    """An ID merged down over the row below shows that ID on both rows, but only the first
+    holds it: the second is read as a deal of its own with no ID, and gets none (its ID cell is
+    hidden under the block). Said at the block, not left for the totals to show."""
+    deal = ["Lumen Parts Ltd", "Dana", "Negotiation", 100, "USD", "2026-12-15"]
+    key = emu.create_spreadsheet("CRM", {
+        "Accounts": [["ID", "Name", "Status"], ["ACC-0001", "Lumen Parts Ltd", "Customer"]],
+        "Opportunities": [["ID", "Name", "Account", "Owner", "Stage", "Amount", "Currency", "Close Date"],
+                          ["OPP-0001", "A", *deal], ["", "B", *deal], ["OPP-0002", "C", *deal]]},
+        value_input="USER_ENTERED")
+    emu.apply(key, [merge(emu.sheet_id(key, "Opportunities"), 1, 0, 2, 0)])
+    out = sync(Traced(key, Config()).book, Config(), as_of=AS_OF, dry_run=True)
+    said = [i for i in out.crm.report.issues if i.code == "merged_id"]
+    assert [(i.severity, i.row, i.column, i.value) for i in said] == [("warning", 2, "A", "OPP-0001")]
+    assert "rows 2 to 3" in said[0].message

@@ -49,6 +49,7 @@ REF = FormulaError("#REF!", "REF", "Circular dependency detected.")
 VALUE = FormulaError("#VALUE!", "VALUE", "A value in the formula is of the wrong type.")
 PARSE = FormulaError("#ERROR!", "ERROR", "Formula parse error.")
 NA = FormulaError("#N/A", "N_A", "Value not available.")
+LOADING_TEXT = "Loading..."  # what Sheets shows, and its values read gives, for ErrorValue.type LOADING
 # What a reference reads once every cell it named was deleted (the formula then reads `#REF!`).
 GONE = FormulaError("#REF!", "REF", "Reference does not exist.")
 
@@ -61,6 +62,10 @@ def unresolved(title: str) -> FormulaError:
 def _name_error(name: str) -> FormulaError:
     if name not in GOOGLE_FUNCTIONS:
         return FormulaError("#NAME?", "NAME", f"Unknown function: '{name}'.")
+    if name in OUTSIDE_DATA:
+        # Google shows such a cell "Loading..." (ErrorValue.type LOADING) until the data comes;
+        # the emulator fetches nothing, so it stays there: a state Google's cells are really in.
+        return FormulaError(LOADING_TEXT, "LOADING", f"The emulator fetches no outside data for {name}().")
     if name not in _warned:
         _warned.add(name)
         log.warning("the emulator does not evaluate %s(); its cells show #ERROR! where Google Sheets shows a value",
@@ -532,6 +537,8 @@ SUPPORTED = frozenset({"ABS", "AND", "AVERAGE", "CONCAT", "CONCATENATE", "COUNT"
                        "EDATE", "EOMONTH", "HYPERLINK", "IF", "IFERROR", "IFNA", "INT", "ISBLANK", "LEN", "LOWER",
                        "MAX", "MIN", "MONTH", "NA", "NOT", "NOW", "OR", "ROUND", "ROUNDDOWN", "ROUNDUP", "SUM",
                        "TODAY", "TRIM", "UPPER", "VLOOKUP", "YEAR"})
+# Functions whose value Google fetches from outside the spreadsheet, showing "Loading..." meanwhile.
+OUTSIDE_DATA = frozenset({"GOOGLEFINANCE", "IMPORTDATA", "IMPORTFEED", "IMPORTHTML", "IMPORTRANGE", "IMPORTXML"})
 # Functions Google Sheets has (support.google.com/docs/table/25273), the common part of its
 # list: one the emulator does not evaluate is said to be so, not taken for an unknown name.
 GOOGLE_FUNCTIONS = SUPPORTED | frozenset("""

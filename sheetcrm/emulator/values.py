@@ -30,6 +30,7 @@ ERROR_CODES = {
     "NUM": "#NUM!",
     "NULL_VALUE": "#NULL!",
     "ERROR": "#ERROR!",
+    "LOADING": "Loading...",  # a formula whose outside data (IMPORTRANGE, GOOGLEFINANCE...) is not there yet
 }
 
 _NUMBER = re.compile(r"^([+-]?)(\$?)((?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?|\.\d+)([eE][+-]?\d+)?(%?)$")

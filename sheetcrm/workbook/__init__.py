@@ -87,6 +87,9 @@ class Grid:
 
 
 UNCALCULATED = "="  # how `errors` marks a formula without a saved result (see `uncalculated`)
+# What a Google formula shows, in `errors` too, while the data it fetches from outside the
+# spreadsheet (IMPORTRANGE, GOOGLEFINANCE...) is not there yet (ErrorValue.type LOADING).
+LOADING = "Loading..."
 
 
 def uncalculated(formula: str) -> str:
@@ -96,7 +99,7 @@ def uncalculated(formula: str) -> str:
     program that does not calculate (openpyxl, pandas through openpyxl, many scripts) holds
     its formulas so; a spreadsheet app calculates them when it opens the file, but sheetcrm
     does not calculate, so the cell has no value to read, as one showing an error has none.
-    No error text starts with "=" (they start with "#"), so the two never meet."""
+    No error text starts with "=" (they start with "#", or are LOADING), so the two never meet."""
     return UNCALCULATED + formula
 
 

@@ -61,7 +61,8 @@ guarded by its row's ID (`_retyped`).
 A row a new record is added into is shown in the same batch (`_shown_rows`), as on .xlsx.
 
 What cells show beyond their values (`Grid.errors`, `.percent`, `.currency`, `.merges`): a formula's error
-comes back in the values as its text ("#N/A"), and merged blocks ride along with the metadata
+comes back in the values as its text ("#N/A"; "Loading..." for one whose outside data, an
+IMPORTRANGE's or GOOGLEFINANCE's, Google has not fetched yet), and merged blocks ride along with the metadata
 read. Google's values read cannot tell an error from text that reads the same ("#N/A" typed
 after an apostrophe), so such text is listed in `errors` and also stays in `rows`: readers of
 people's tabs go by `errors`, and a sheetcrm tab that shows "#N/A" as text reads back the
@@ -144,9 +145,9 @@ from sheetcrm.cells import quoted, show_number, typed_order
 from sheetcrm.i18n import N_, _, ngettext
 
 from .numformat import format_currency, is_digits_format, is_time_format, show_digits, show_time
-from . import (SERIAL_EPOCH, CellValue, CellWrite, Chart, ColumnFormat, Grid, Guide, Plan, Snapshot, WorkbookConflict,
-               WorkbookError, WorkbookUnreachable, WriteResult, blanks_to_none, dependents, drop_orphans, cell_key,
-               holding, holds_target, keyed, landing, same_value, serial_number, share_text)
+from . import (LOADING, SERIAL_EPOCH, CellValue, CellWrite, Chart, ColumnFormat, Grid, Guide, Plan, Snapshot,
+               WorkbookConflict, WorkbookError, WorkbookUnreachable, WriteResult, blanks_to_none, dependents,
+               drop_orphans, cell_key, holding, holds_target, keyed, landing, same_value, serial_number, share_text)
 
 MAX_PAYLOAD = 2_000_000  # Google's recommended maximum for one request body
 MAX_BLOCK_ROWS = 2_000   # rows per updateCells request, so no single request nears the payload limit
@@ -180,8 +181,10 @@ FORMATS = ("sheets(properties.title,data(startRow,startColumn,"
 ENTERED_FORMATS = "sheets(properties.title,data(startRow,rowData.values.userEnteredFormat.numberFormat.pattern))"
 HEADER_ROWS = 20  # a tab's header row is looked for this far down (title rows may sit above it)
 # What Google shows for a formula that failed (ErrorValue.type: N_A, REF, VALUE, DIVIDE_BY_ZERO,
-# NAME, NUM, NULL_VALUE, ERROR), as its values read returns it.
-ERROR_TEXTS = frozenset({"#N/A", "#REF!", "#VALUE!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!", "#ERROR!"})
+# NAME, NUM, NULL_VALUE, ERROR), as its values read returns it; and for one whose data Google
+# fetches from outside (IMPORTRANGE, GOOGLEFINANCE...) and has not yet (LOADING): no value either.
+ERROR_TEXTS = frozenset({"#N/A", "#REF!", "#VALUE!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!", "#ERROR!",
+                         LOADING})
 GUIDE_KEY = "sheetcrm.guide"
 OWNED_KEY = "sheetcrm.tab"  # on each of sheetcrm's own tabs; the value is the title it was marked under
 # On a team's tab, one per chart sheetcrm drew there (the value its chartId): a chart of the same

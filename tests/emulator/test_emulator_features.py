@@ -107,6 +107,20 @@ def test_update_cells_string_value_is_never_parsed(emu, http):
     assert emu.values(sid, "Sheet1") == [["=IMPORTXML()", 7, 42]]
 
 
+def test_formula_fetching_outside_data_is_loading(emu, http):
+    """IMPORTRANGE, GOOGLEFINANCE and the IMPORT functions show "Loading..." until Google has
+    fetched their data (ErrorValue.type LOADING): the emulator fetches nothing, so they stay
+    so, in every render, never the #ERROR! of a function it does not evaluate."""
+    sid = emu.create_spreadsheet("loading")
+    put(http, sid, "Sheet1!A1:B1", [['=IMPORTRANGE("1AbC","Deals!A1")', '=GOOGLEFINANCE("CURRENCY:EURUSD")']])
+    for option in ("UNFORMATTED_VALUE", "FORMATTED_VALUE"):
+        assert get(http, sid, "A1:B1", valueRenderOption=option).json()["values"] == [["Loading...", "Loading..."]]
+    fields = "sheets.data.rowData.values(effectiveValue.errorValue.type,formattedValue)"
+    body = http.get(f"{API}/{sid}", params={"fields": fields, "ranges": "Sheet1!A1"}).json()
+    assert body["sheets"][0]["data"][0]["rowData"][0]["values"][0] == {
+        "effectiveValue": {"errorValue": {"type": "LOADING"}}, "formattedValue": "Loading..."}
+
+
 def test_field_masks_select_nested_grid_data(emu, http):
     sid = emu.create_spreadsheet("mask", {"Sheet1": [["name", 3]]})
     fields = "sheets(properties(title),data.rowData.values(userEnteredValue,effectiveValue,formattedValue))"
