@@ -175,6 +175,10 @@ def read_numbers(raws: Sequence[RawCell], kind: str, fallback: str, fallback_sur
                     _("This column writes decimals with {column}, but an amount rarely has three decimals: write "
                       "the number without thousands separators ({whole} or {fraction}).", **fmt)
                     if proofs.get(locale) and kind == "money" else
+                    _("This column writes decimals with {column}, as its other cells show, but the locale in "
+                      "sheetcrm.toml writes them with {config}: write the number without thousands separators "
+                      "({whole} or {fraction}).", config=_(_DECIMAL_NAMES[fallback]), **fmt)
+                    if fallback_sure and proofs.get(locale) and locale != fallback else
                     _("Nothing else in this column shows which separator is the decimal one: write the number "
                       "without thousands separators ({whole} or {fraction}), or set locale in sheetcrm.toml.",
                       **fmt), raw)))
@@ -291,6 +295,12 @@ def read_dates(raws: Sequence[RawCell], fallback: str, fallback_sure: bool, date
                 "ambiguous_date",
                 _("{shown} read as {read} ({order}); could be {could}.", shown=cells.quoted(raw), read=read,
                   order=_(_ORDER_NAMES[locale]), could=could),
+                # The column's own dates prove its order against the config's locale: saying that
+                # nothing shows the order, and to set the locale that is set, sent the reader wrong.
+                _("This column writes dates {column}, as its other cells show, but the locale in sheetcrm.toml "
+                  "writes them {config}: write it as year-month-day (2026-12-03).",
+                  column=_(_ORDER_NAMES[locale]), config=_(_ORDER_NAMES[fallback]))
+                if fallback_sure and proofs.get(locale) and locale != fallback else
                 _("Nothing else in this column shows whether dates are written day or month first: write it "
                   "as year-month-day (2026-12-03), or set locale in sheetcrm.toml."), raw)))
     return reading

@@ -195,6 +195,22 @@ def test_numbers_in_messages_follow_the_language():
     assert warning.error.message == '"12.500" se lee como 12,5; podría ser 12500.'
 
 
+def test_a_column_proving_its_order_against_the_configs_locale_says_so_in_its_hint():
+    """Kind: a column whose own cells prove month first ("03/14/2026") in a team whose config
+    says `es` read "05/07/2026" month first and hinted "Nothing else in this column shows
+    whether dates are written day or month first… or set locale in sheetcrm.toml": both halves
+    wrong, the column shows its order and the locale is set. The same for decimals."""
+    dates = columns.read_dates(["03/14/2026", "05/07/2026"], "es", True)
+    [found] = [f for f in dates.findings if f.error.code == "ambiguous_date"]
+    assert "writes dates month first, as its other cells show" in found.error.hint, found.error.hint
+    assert "Nothing else" not in found.error.hint and "set locale" not in found.error.hint
+    numbers = columns.read_numbers(["2.5", "1,250", "3.75"], "number", "es", True, cells.parse_number)
+    [found] = [f for f in numbers.findings if f.error.code == "ambiguous_number"]
+    assert "writes decimals with a period, as its other cells show" in found.error.hint, found.error.hint
+    # With no locale in the config, nothing is said against it: the column settles its order.
+    assert not [f for f in columns.read_dates(["03/14/2026", "05/07/2026"], "es", False).findings]
+
+
 def test_enum_hints_list_the_values_as_the_language_writes_them():
     from sheetcrm.records import Account
 
