@@ -1660,13 +1660,11 @@ def _one_of(token: str, theirs: Any, base: str) -> bool:
 
 
 def _currency_token(raw: Any, formatted: str | None, locale: str) -> str | None:
-    """The currency an amount cell names: written in its text, else shown by its number
-    format (only a number shows its format)."""
+    """The currency an amount cell names: written in its text (in whichever convention reads
+    it: the column's own cells, not the config, decide that, and "EUR 500,25" names EUR under
+    "en" too), else shown by its number format (only a number shows its format)."""
     if isinstance(raw, str):
-        try:
-            return cells.parse_money(raw, locale)[1]
-        except cells.CellError:
-            return None  # the validator reports it
+        return cells.money_token(raw, locale)  # None when it reads in none: the validator reports it
     if formatted is not None and isinstance(raw, (int, float)) and not isinstance(raw, bool):
         return formatted
     return None

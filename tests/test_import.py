@@ -937,6 +937,22 @@ def test_a_value_read_with_a_doubt_is_left_empty_not_written(tmp_path):
     assert d.hint.startswith("This column writes decimals with a comma, but an amount rarely has three decimals")
 
 
+def test_a_spanish_exports_amounts_read_as_their_column_proves_under_an_english_config(tmp_path):
+    """A ';' export whose Importe (EUR) shows "1.234,50", under locale "en": "2.000" was left
+    empty as "could be 2" though the column's cells prove the decimal comma (the sync read
+    2000), and "500,25", which "en" alone does not read, kept no EUR: 500.25 of the base
+    currency, with no word at that row."""
+    book = _deals_book(tmp_path, ["OPP-0001", "a", "Acme", "Proposal", 1, None, None, None])
+    export = _csv(tmp_path / "tratos.csv", ["Name", "Account", "Stage", "Importe (EUR)"],
+                  [["b", "Acme", "Proposal", "1.234,50"], ["c", "Acme", "Proposal", "2.000"],
+                   ["d", "Acme", "Proposal", "500,25"]], encoding="cp1252", delimiter=";")
+    result = import_file(book, Config(locale="en"), export, "opportunities")
+    assert result.counts["added"] == 3
+    assert not result.warnings and not [w for r in result.rows for w in r.warnings]
+    assert [(r + [None] * 6)[4:6] for r in book.read().tabs["Opportunities"].rows[2:]] == [
+        [1234.5, "EUR"], [2000, "EUR"], [500.25, "EUR"]]
+
+
 def test_a_doubted_value_does_not_fill_a_matched_records_empty_cell(tmp_path):
     book = _deals_book(tmp_path, ["OPP-0001", "a", "Acme", "Proposal", None, None, 30, None])
     export = _csv(tmp_path / "deals.csv", ["Name", "Account", "Stage", "Amount", "Probability", "Close Date"],

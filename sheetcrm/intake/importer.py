@@ -797,15 +797,26 @@ def _header_currency(spec: Any, source: str, grid: Grid, config: Config, at: int
         for col, code in money.items():
             raw = row[col] if col < len(row) else None
             if isinstance(raw, str) and not cells.is_blank(raw):
-                try:
-                    named = cells.parse_money(raw, config.locale)[1]
-                except cells.CellError:
+                readable, named = _named_currency(raw, config.locale)
+                if not readable:
                     continue  # the read says what is wrong with it
                 if named is None:
                     row[col] = f"{code} {raw.strip()}"
             elif isinstance(raw, (int, float)) and not isinstance(raw, bool) and (i, col) not in facts:
                 facts[(i, col)] = code
     return dataclasses.replace(grid, rows=rows, currency=facts)
+
+
+def _named_currency(raw: str, locale: str) -> tuple[bool, str | None]:
+    """Whether a text amount reads as a number in some convention, and the currency token it
+    names (None when none). Not in `locale` only: the column's own cells decide how it reads,
+    and "500,25" under a Spanish "Importe (EUR)" is 500.25 EUR though the config says "en"."""
+    for loc in dict.fromkeys((locale, "en", "es")):
+        try:
+            return True, cells.parse_money(raw, loc)[1]
+        except cells.CellError:
+            continue
+    return False, None
 
 
 def _code(token: str, base: str) -> str | None:
