@@ -1407,6 +1407,12 @@ def _read_columns(title: str, header: Header, grid: Grid, rows: list[_Cells], kn
     for col, kind in known.items():
         if grid.currency and kind in ("number", "integer", "percent"):
             _refuse_formatted_money(grid, rows, col, kind)
+        # A CRM number column's cell that shows a percentage ("50%" typed into Amount) is none
+        # of its numbers; a team's own column is typed by its cells or its config entry instead.
+        if col in percent and kind in ("money", "number", "integer") and col not in custom:
+            for i in percent[col]:
+                if (raw := rows[i].shown[col]).__class__ in (int, float):
+                    rows[i].shown[col] = cells.percent_refused(raw, kind)
     # What each column's own cells prove, by family: a column that proves nothing is not settled
     # by the config against what its tab's other columns prove (columns.tab_fallback).
     proofs: dict[int, str] = {}
