@@ -32,7 +32,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Callable, Collection, Mapping, Sequence
+from typing import Callable, Collection, Iterable, Mapping, Sequence
 
 from sheetcrm import cells
 from sheetcrm.cells import CellError, RawCell
@@ -361,6 +361,19 @@ def _plain_number(raw: RawCell, locale: str) -> Decimal | None:
         return None
 
 
+def plain_percents(raws: Sequence[RawCell], formatted: Collection[int], locale: str) -> dict[int, Decimal]:
+    """The plain numbers of a percentage column (neither percent-formatted, `formatted` being
+    indexes into `raws`, nor written with "%"), by index."""
+    return {i: v for i, raw in enumerate(raws) if i not in formatted and (v := _plain_number(raw, locale)) is not None}
+
+
+def are_fractions(plain: Iterable[Decimal]) -> bool:
+    """Whether a percentage column's plain numbers are fractions (0.2 is 20 %): all at most 1
+    and one strictly between 0 and 1."""
+    plain = list(plain)
+    return not any(v > 1 for v in plain) and any(0 < v < 1 for v in plain)
+
+
 def read_percents(raws: Sequence[RawCell], formatted: Collection[int], fallback: str,
                   fallback_sure: bool, bounded: bool = True) -> Reading:
     """A percentage column: its decimal convention, then whether its plain numbers (neither
@@ -382,10 +395,8 @@ def read_percents(raws: Sequence[RawCell], formatted: Collection[int], fallback:
     reading = read_numbers(raws, "percent", fallback, fallback_sure,
                            lambda raw, loc: cells.parse_percent(raw, loc, "points", bounded))
     locale = reading.locale
-    plain = {i: v for i, raw in enumerate(raws) if i not in formatted
-             and (v := _plain_number(raw, locale)) is not None}
-    fractions = not any(v > 1 for v in plain.values()) and any(0 < v < 1 for v in plain.values())
-    scale = "fraction" if fractions else "points"
+    plain = plain_percents(raws, formatted, locale)
+    scale = "fraction" if are_fractions(plain.values()) else "points"
     # Cells that show a percent sign ("15%", or 0.15 formatted 0%) are how this column's people
     # write a percentage; a plain 0.1 among them shows 0.1, which may be 0.1 % as well as the
     # fraction 10 %: only plain numbers of their own tell fractions, and one or two do not.
