@@ -384,8 +384,8 @@ def read_percents(raws: Sequence[RawCell], formatted: Collection[int], fallback:
     one is strictly between 0 and 1 (0.2, 0.5, 1), points when one is above 1 (20, 50, 1);
     with only 0s and 1s nothing tells, and they are points. A plain number that the other
     scale would read differently and that the column does not settle (a 1 among fractions,
-    anything from 0 to 1 among points, any fraction in a column whose other cells show their
-    percent sign) is a warning with both readings. Every cell is read
+    anything from 0 to 1 among points, any fraction in a column whose cells show their percent
+    sign at least as often) is a warning with both readings. Every cell is read
     here: `values` holds each one's points or its error. `bounded`: from 0 to 100 % only
     (`cells.parse_percent`; a team's own column is not).
     """
@@ -398,9 +398,10 @@ def read_percents(raws: Sequence[RawCell], formatted: Collection[int], fallback:
     plain = plain_percents(raws, formatted, locale)
     scale = "fraction" if are_fractions(plain.values()) else "points"
     # Cells that show a percent sign ("15%", or 0.15 formatted 0%) are how this column's people
-    # write a percentage; a plain 0.1 among them shows 0.1, which may be 0.1 % as well as the
-    # fraction 10 %: only plain numbers of their own tell fractions, and one or two do not.
-    signed = bool(formatted) or any(cells.is_percent_text(raw) for raw in raws)
+    # write a percentage when they are as many as its plain numbers or more; a plain 0.1 among
+    # them shows 0.1, which may be 0.1 % as well as the fraction 10 %. A column mostly of plain
+    # fractions writes them so, and a "15%" there says nothing against them.
+    signed = len(formatted) + sum(cells.is_percent_text(raw) for raw in raws) >= len(plain)
     errors = {f.index for f in reading.findings if f.severity == "error"}
     for index, raw in enumerate(raws):
         if index in errors or cells.is_blank(raw):

@@ -436,6 +436,9 @@ def test_a_plain_fraction_among_cells_that_show_their_percent_sign_is_doubted(va
     assert [(i.code, i.where(), i.message) for i in found] == [
         ("ambiguous_percent", "Opportunities!I4", '"0.1" read as 10 %; could be 0.1 %.')]
     assert found[0].hint.startswith("The column's other cells show a percent sign")
+    # A column mostly of plain fractions writes them so: a "15%" there doubts none of them.
+    read, found = probabilities([0.2, 0.5, 0.1, "15%"])
+    assert read == [20, 50, 10, 15] and not found
 
 
 def test_a_percent_formatted_one_among_points_is_one_hundred():
