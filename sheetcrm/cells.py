@@ -484,6 +484,24 @@ def money_refused(raw: RawCell, token: str, kind: str, shown: str) -> CellError:
     return _money_refused(raw, token, code, noun, shown)
 
 
+# A column kind that holds no percentage -> (its issue code, what a cell of it is).
+_NOT_PERCENT = {"money": ("bad_number", N_("an amount")), "number": ("bad_number", _A_NUMBER),
+                "integer": ("bad_integer", _A_WHOLE_NUMBER)}
+
+
+def percent_refused(raw: int | float, kind: str) -> CellError:
+    """The error of a number in a column of `kind` ("money", "number", "integer") whose number
+    format shows a percentage: "50%" typed into an Amount cell is kept by Excel and Google as 0.5
+    formatted 0%, which shows 50 %, no amount; read as the number it was a deal of 0.50 with no
+    word, while the same "50%" typed as text is an error."""
+    code, noun = _NOT_PERCENT[kind]
+    shown = show_number(Decimal(str(raw)).scaleb(2).normalize()) + " %"
+    return CellError(code, _("{shown} is not {noun}: the cell holds {number}, which its percentage format shows "
+                             "times 100.", shown=shown, noun=_(noun), number=show_number(raw, group=False)),
+                     _("Write {noun} here without a percent sign, and give the cell a number format that shows no "
+                       "percentage.", noun=_(noun)), raw)
+
+
 def currency_of(token: str, base: str | None = None) -> tuple[str | None, bool]:
     """The ISO code a currency token in a cell stands for, and whether the token was ambiguous.
 

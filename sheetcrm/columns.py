@@ -32,7 +32,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Callable, Collection, Mapping, Sequence
+from typing import Callable, Collection, Iterable, Mapping, Sequence
 
 from sheetcrm import cells
 from sheetcrm.cells import CellError, RawCell
@@ -145,6 +145,10 @@ def read_numbers(raws: Sequence[RawCell], kind: str, fallback: str, fallback_sur
         if kind in THOUSANDS_KINDS else Counter()
     locale, sure = _decide(proofs, suggestions, fallback, fallback_sure, contradicted)
     reading = Reading(locale, sure)
+    other = "es" if locale == "en" else "en"
+    # The column's own cells prove its convention (more of them than the other one).
+    proven_here = proofs[locale] > proofs[other]
+    thousands = [kind in THOUSANDS_KINDS and i not in three_decimals for i in range(len(raws))]  # rule 2 applies
     for index, (proves, suggests) in enumerate(styles):
         raw = raws[index]
         if proves and proves != locale:
@@ -156,10 +160,12 @@ def read_numbers(raws: Sequence[RawCell], kind: str, fallback: str, fallback_sur
                 _("Write it the way the rest of the column does, or as a plain number like {example}.",
                   example=cells.show_number(Decimal("1234.5"), False, locale)), raw)))
         # Even in a settled column, money read with three decimals ("12.500" among "1,234.50") is
-        # more likely a thousands separator typed the other way: both readings are shown.
-        elif suggests and (not sure or kind in THOUSANDS_KINDS and suggests != locale
-                           and index not in three_decimals):
-            other = "es" if locale == "en" else "en"
+        # more likely a thousands separator typed the other way: both readings are shown. An
+        # amount or count whose thousands reading is the one its column's cells prove ("2.000"
+        # among "1.234,50") is that, even against the config's locale: the other reading would
+        # take "." for the decimal point, which the column's own cells rule out, and give money
+        # a third decimal.
+        elif suggests and (thousands[index] and suggests != locale or not sure and not (thousands[index] and proven_here)):
             try:
                 read, could = parse(raw, locale), parse(raw, other)
             except CellError:
@@ -365,6 +371,19 @@ def _plain_number(raw: RawCell, locale: str) -> Decimal | None:
         return None
 
 
+def plain_percents(raws: Sequence[RawCell], formatted: Collection[int], locale: str) -> dict[int, Decimal]:
+    """The plain numbers of a percentage column (neither percent-formatted, `formatted` being
+    indexes into `raws`, nor written with "%"), by index."""
+    return {i: v for i, raw in enumerate(raws) if i not in formatted and (v := _plain_number(raw, locale)) is not None}
+
+
+def are_fractions(plain: Iterable[Decimal]) -> bool:
+    """Whether a percentage column's plain numbers are fractions (0.2 is 20 %): all at most 1
+    and one strictly between 0 and 1."""
+    plain = list(plain)
+    return not any(v > 1 for v in plain) and any(0 < v < 1 for v in plain)
+
+
 def read_percents(raws: Sequence[RawCell], formatted: Collection[int], fallback: str,
                   fallback_sure: bool, bounded: bool = True) -> Reading:
     """A percentage column: its decimal convention, then whether its plain numbers (neither
@@ -375,7 +394,8 @@ def read_percents(raws: Sequence[RawCell], formatted: Collection[int], fallback:
     one is strictly between 0 and 1 (0.2, 0.5, 1), points when one is above 1 (20, 50, 1);
     with only 0s and 1s nothing tells, and they are points. A plain number that the other
     scale would read differently and that the column does not settle (a 1 among fractions,
-    anything from 0 to 1 among points) is a warning with both readings. Every cell is read
+    anything from 0 to 1 among points, any fraction in a column whose cells show their percent
+    sign at least as often) is a warning with both readings. Every cell is read
     here: `values` holds each one's points or its error. `bounded`: from 0 to 100 % only
     (`cells.parse_percent`; a team's own column is not).
     """
@@ -385,10 +405,13 @@ def read_percents(raws: Sequence[RawCell], formatted: Collection[int], fallback:
     reading = read_numbers(raws, "percent", fallback, fallback_sure,
                            lambda raw, loc: cells.parse_percent(raw, loc, "points", bounded))
     locale = reading.locale
-    plain = {i: v for i, raw in enumerate(raws) if i not in formatted
-             and (v := _plain_number(raw, locale)) is not None}
-    fractions = not any(v > 1 for v in plain.values()) and any(0 < v < 1 for v in plain.values())
-    scale = "fraction" if fractions else "points"
+    plain = plain_percents(raws, formatted, locale)
+    scale = "fraction" if are_fractions(plain.values()) else "points"
+    # Cells that show a percent sign ("15%", or 0.15 formatted 0%) are how this column's people
+    # write a percentage when they are as many as its plain numbers or more; a plain 0.1 among
+    # them shows 0.1, which may be 0.1 % as well as the fraction 10 %. A column mostly of plain
+    # fractions writes them so, and a "15%" there says nothing against them.
+    signed = len(formatted) + sum(cells.is_percent_text(raw) for raw in raws) >= len(plain)
     errors = {f.index for f in reading.findings if f.severity == "error"}
     for index, raw in enumerate(raws):
         if index in errors or cells.is_blank(raw):
@@ -413,6 +436,15 @@ def read_percents(raws: Sequence[RawCell], formatted: Collection[int], fallback:
                       could=_shown(could)),
                     _('Write it with a percent sign ("100%" or "1%") or format the cell as a percentage.'),
                     raw)))
+        elif scale == "fraction" and signed:
+            reading.findings.append(Finding(index, "warning", CellError(
+                "ambiguous_percent",
+                _("{shown} read as {read} %; could be {could} %.", shown=cells.quoted(raw), read=_shown(value),
+                  could=_shown(number)),
+                _('The column\'s other cells show a percent sign and this one does not: write it with one '
+                  '("{read}%" or "{could}%") or format the cell as a percentage.', read=_shown(value),
+                  could=_shown(number)),
+                raw)))
     return reading
 
 

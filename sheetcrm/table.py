@@ -1441,6 +1441,12 @@ def _read_columns(title: str, header: Header, grid: Grid, rows: list[_Cells], kn
     for col, kind in known.items():
         if grid.currency and kind in ("number", "integer", "percent"):
             _refuse_formatted_money(grid, rows, col, kind)
+        # A CRM number column's cell that shows a percentage ("50%" typed into Amount) is none
+        # of its numbers; a team's own column is typed by its cells or its config entry instead.
+        if col in percent and kind in ("money", "number", "integer") and col not in custom:
+            for i in percent[col]:
+                if (raw := rows[i].shown[col]).__class__ in (int, float):
+                    rows[i].shown[col] = cells.percent_refused(raw, kind)
     # What each column's own cells prove, by family: a column that proves nothing is not settled
     # by the config against what its tab's other columns prove (columns.tab_fallback).
     proofs: dict[int, str] = {}
@@ -1694,13 +1700,11 @@ def _one_of(token: str, theirs: Any, base: str) -> bool:
 
 
 def _currency_token(raw: Any, formatted: str | None, locale: str) -> str | None:
-    """The currency an amount cell names: written in its text, else shown by its number
-    format (only a number shows its format)."""
+    """The currency an amount cell names: written in its text (in whichever convention reads
+    it: the column's own cells, not the config, decide that, and "EUR 500,25" names EUR under
+    "en" too), else shown by its number format (only a number shows its format)."""
     if isinstance(raw, str):
-        try:
-            return cells.parse_money(raw, locale)[1]
-        except cells.CellError:
-            return None  # the validator reports it
+        return cells.money_token(raw, locale)  # None when it reads in none: the validator reports it
     if formatted is not None and isinstance(raw, (int, float)) and not isinstance(raw, bool):
         return formatted
     return None

@@ -15,6 +15,7 @@ import pytest
 
 from sheetcrm.config import Config
 from sheetcrm.intake.importer import ImportFileError, import_file, read_export
+from sheetcrm.validate import read_crm
 from sheetcrm.workbook.xlsx import XlsxWorkbook
 
 LEADS = ["ID", "First Name", "Last Name", "Company", "Email", "Phone", "Source", "Status", "Created", "Notes"]
@@ -935,6 +936,35 @@ def test_a_value_read_with_a_doubt_is_left_empty_not_written(tmp_path):
     assert "Type the value into OPP-0003 in the Opportunities tab" in d.hint
     # The column's "1.234,50" shows its separator: the hint said "Nothing else in this column shows".
     assert d.hint.startswith("This column writes decimals with a comma, but an amount rarely has three decimals")
+
+
+def test_a_spanish_exports_amounts_read_as_their_column_proves_under_an_english_config(tmp_path):
+    """A ';' export whose Importe (EUR) shows "1.234,50", under locale "en": "2.000" was left
+    empty as "could be 2" though the column's cells prove the decimal comma (the sync read
+    2000), and "500,25", which "en" alone does not read, kept no EUR: 500.25 of the base
+    currency, with no word at that row."""
+    book = _deals_book(tmp_path, ["OPP-0001", "a", "Acme", "Proposal", 1, None, None, None])
+    export = _csv(tmp_path / "tratos.csv", ["Name", "Account", "Stage", "Importe (EUR)"],
+                  [["b", "Acme", "Proposal", "1.234,50"], ["c", "Acme", "Proposal", "2.000"],
+                   ["d", "Acme", "Proposal", "500,25"]], encoding="cp1252", delimiter=";")
+    result = import_file(book, Config(locale="en"), export, "opportunities")
+    assert result.counts["added"] == 3
+    assert not result.warnings and not [w for r in result.rows for w in r.warnings]
+    assert [(r + [None] * 6)[4:6] for r in book.read().tabs["Opportunities"].rows[2:]] == [
+        [1234.5, "EUR"], [2000, "EUR"], [500.25, "EUR"]]
+
+
+def test_a_percentage_goes_into_a_column_of_fractions_as_a_fraction(tmp_path):
+    """The team writes Probability as fractions (0.2 for 20 %); an imported "15%" was written as
+    15, which made the column one of points: every 0.2 a person typed there read 0.2 %."""
+    book = _deals_book(tmp_path, ["OPP-0001", "a", "Acme", "Proposal", 100, None, 0.2, None])
+    export = _csv(tmp_path / "deals.csv", ["Name", "Account", "Stage", "Probability"],
+                  [["b", "Acme", "Proposal", "15%"]])
+    result = import_file(book, Config(), export, "opportunities")
+    assert result.counts["added"] == 1
+    assert [(r + [None] * 8)[6] for r in book.read().tabs["Opportunities"].rows[1:]] == [0.2, 0.15]
+    crm = read_crm(book.read(), Config())
+    assert [o.probability for o in crm.records("opportunities")] == [20, 15]
 
 
 def test_a_doubted_value_does_not_fill_a_matched_records_empty_cell(tmp_path):

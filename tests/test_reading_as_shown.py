@@ -166,6 +166,20 @@ def test_a_percent_formatted_number_out_of_range_is_named_as_it_shows(tmp_path):
     assert message.startswith("2,000 % is outside 0 to 100 percent (the cell holds 20,"), message
 
 
+def test_a_percentage_typed_into_an_amount_is_no_amount(tmp_path):
+    """"50%" typed into Amount is kept by Excel as 0.5 formatted 0%: it was read as a deal of 0.50
+    with no word (the same "50%" typed as text is an error). The cell shows 50 %, so it is said."""
+    rows = [["OPP-0001", "A", "Acme", "Prospecting", 0.5, "2026-12-01"],
+            ["OPP-0002", "B", "Acme", "Prospecting", 1200, "2026-12-01"],
+            ["OPP-0003", "C", "Acme", "Prospecting", 300, "2026-12-01"]]
+    path = book(tmp_path / "pct.xlsx", rows, formats={"E2": "0%", "E3": "0.00%"})
+    crm = read_crm(XlsxWorkbook(path).read(), Config())
+    assert [s[:4] for s in deal_issues(crm)] == [("error", "bad_number", 2, "E"), ("error", "bad_number", 3, "E")]
+    assert [i.message for i in crm.report.issues if i.code == "bad_number"][0] == (
+        "50 % is not an amount: the cell holds 0.5, which its percentage format shows times 100.")
+    assert [o.amount for o in crm.records("opportunities")] == [300]
+
+
 def test_a_yes_no_cell_under_a_number_column_is_named_as_the_app_shows_it(tmp_path):
     path = book(tmp_path / "bool.xlsx", [["OPP-0001", "A", "Acme", "Prospecting", True, "2026-12-01"]])
     crm = read_crm(XlsxWorkbook(path).read(), Config())

@@ -384,6 +384,18 @@ def test_a_missing_required_column_is_hinted_in_the_teams_language_first():
     assert [(i.header, i.hint) for i in said] == [("Etapa", 'Añade una columna con el encabezado "Etapa" (o "Stage").')]
 
 
+def test_an_amount_whose_thousands_reading_its_column_proves_is_not_doubted_against_the_config():
+    """"2.000" among "1.234,50" under locale "en": the column's cells prove the decimal comma,
+    and money has no third decimal, so it is 2000; it was said as "could be 2", and an import
+    left it empty for that."""
+    crm = opps([OPP_HEADER, deal("1.234,50"), deal("2.000"), deal("500,25")], Config(locale="en"))
+    assert amounts(crm) == [Decimal("1234.50"), 2000, Decimal("500.25")]
+    assert not issues(crm)
+    # A thousands reading the column's cells do not prove stays doubted ("1,200" among "0,925").
+    crm = opps([OPP_HEADER, deal("0,925"), deal("1,200")], Config(locale="en"))
+    assert [i.message for i in issues(crm)] == ['"1,200" read as 1.2; could be 1200.']
+
+
 def test_mixed_date_orders_are_an_error_on_the_minority():
     crm = opps([OPP_HEADER, deal(1, close="13/02/2026"), deal(1, close="14/02/2026"), deal(1, close="02/15/2026")])
     (error,) = issues(crm)
@@ -410,6 +422,23 @@ def test_a_column_of_points_reads_them_as_points_and_doubts_the_small_ones():
     values, found = probabilities([20, "75%", 0.5])
     assert values == [20, 75, Decimal("0.5")]
     assert [i.message for i in found] == ['"0.5" read as 0.5 %; could be 50 %.']
+
+
+@pytest.mark.parametrize("values, facts", [
+    (["15%", "20%", 0.1], {}),
+    ([0.15, 0.2, 0.1], {"percent": {(1, 8), (2, 8)}}),  # 15 % and 20 % as Excel keeps them
+])
+def test_a_plain_fraction_among_cells_that_show_their_percent_sign_is_doubted(values, facts):
+    """A 0.1 typed plain among "15%" shows 0.1: it was read as 10 % with no word, though the
+    person may well have meant 0.1 %; only plain numbers of its own say a column is fractions."""
+    read, found = probabilities(values, **facts)
+    assert read == [15, 20, 10]
+    assert [(i.code, i.where(), i.message) for i in found] == [
+        ("ambiguous_percent", "Opportunities!I4", '"0.1" read as 10 %; could be 0.1 %.')]
+    assert found[0].hint.startswith("The column's other cells show a percent sign")
+    # A column mostly of plain fractions writes them so: a "15%" there doubts none of them.
+    read, found = probabilities([0.2, 0.5, 0.1, "15%"])
+    assert read == [20, 50, 10, 15] and not found
 
 
 def test_a_percent_formatted_one_among_points_is_one_hundred():

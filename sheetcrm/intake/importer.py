@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from sheetcrm import cells
+from sheetcrm import cells, columns
 from sheetcrm.candidates import Candidate, Unread, candidates
 from sheetcrm.config import Config
 from sheetcrm.crm.duplicates import company_key
@@ -399,6 +399,7 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
     new_rows: list[dict[str, Any]] = []
     filled = _Filled(table, incoming, whole_name, source)
     money = [f for f, k in field_kinds(spec).items() if k == "money"]
+    as_fractions = _fraction_fields(spec, table, snapshot.tabs.get(table.title))
     added: dict[str, dict[str, Any]] = {}  # new ID -> its row's values
     total = len(incoming.rows)
     for n, row in enumerate(incoming.rows, 1):
@@ -410,6 +411,8 @@ def plan_import(snapshot: Snapshot, config: Config, tab: str, grid: Grid, source
                                        warnings=warnings.get(row.row, [])))
             continue
         values = _values(tab, record, words)
+        for name in as_fractions & values.keys():
+            values[name] = cell_value(getattr(record, name).scaleb(-2))
         doubted = _doubted(warnings.get(row.row, []), incoming, spec)
         unsure = {k: values.pop(k) for k in [k for k in values if k in doubted]}
         if doubts := index.doubts(record):
@@ -797,15 +800,43 @@ def _header_currency(spec: Any, source: str, grid: Grid, config: Config, at: int
         for col, code in money.items():
             raw = row[col] if col < len(row) else None
             if isinstance(raw, str) and not cells.is_blank(raw):
-                try:
-                    named = cells.parse_money(raw, config.locale)[1]
-                except cells.CellError:
+                readable, named = _named_currency(raw, config.locale)
+                if not readable:
                     continue  # the read says what is wrong with it
                 if named is None:
                     row[col] = f"{code} {raw.strip()}"
             elif isinstance(raw, (int, float)) and not isinstance(raw, bool) and (i, col) not in facts:
                 facts[(i, col)] = code
     return dataclasses.replace(grid, rows=rows, currency=facts)
+
+
+def _fraction_fields(spec: Any, table: Table, grid: Grid | None) -> set[str]:
+    """The percentage fields (Probability) whose column in the tab holds its plain numbers as
+    fractions (0.2 for 20 %, `columns.are_fractions`): an imported 15 % goes there as 0.15. As
+    15 it made the column one of points, and every 0.2 a person typed there read 0.2 %."""
+    if grid is None:
+        return set()
+    out = set()
+    for name, kind in field_kinds(spec).items():
+        if kind != "percent" or (col := table.header.fields.get(name)) is None:
+            continue
+        raws = [grid.cell(r.row - 1, col) for r in table.rows]
+        formatted = {i for i, r in enumerate(table.rows) if (r.row - 1, col) in grid.percent}
+        if columns.are_fractions(columns.plain_percents(raws, formatted, table.header.locale).values()):
+            out.add(name)
+    return out
+
+
+def _named_currency(raw: str, locale: str) -> tuple[bool, str | None]:
+    """Whether a text amount reads as a number in some convention, and the currency token it
+    names (None when none). Not in `locale` only: the column's own cells decide how it reads,
+    and "500,25" under a Spanish "Importe (EUR)" is 500.25 EUR though the config says "en"."""
+    for loc in dict.fromkeys((locale, "en", "es")):
+        try:
+            return True, cells.parse_money(raw, loc)[1]
+        except cells.CellError:
+            continue
+    return False, None
 
 
 def _code(token: str, base: str) -> str | None:
