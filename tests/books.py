@@ -57,3 +57,23 @@ def crm_tabs(**overrides) -> dict[str, list[list]]:
     }
     tabs.update(overrides)
     return tabs
+
+
+def edit(book: XlsxWorkbook, change) -> None:
+    """A person's edit of `book`'s file: `change(wb)` on it as openpyxl loads it, then saved."""
+    wb = openpyxl.load_workbook(book.path)
+    change(wb)
+    wb.save(book.path)
+
+
+def tick_duplicates(book: XlsxWorkbook, ids: Mapping[str, str]) -> None:
+    """Ticks on the Duplicates tab's rows of these IDs: "merge", "keep" or "merge+keep"."""
+    def change(wb):
+        ws = wb["Duplicates"]
+        header = [c.value for c in ws[1]]
+        for r in range(2, ws.max_row + 1):
+            what = ids.get(ws.cell(r, header.index("ID") + 1).value, "")
+            for word, col in (("merge", "Merge"), ("keep", "Keep")):
+                if word in what:
+                    ws.cell(r, header.index(col) + 1).value = "x"
+    edit(book, change)

@@ -16,7 +16,7 @@ from sheetcrm.config import Config
 from sheetcrm.sync import sync
 from sheetcrm.workbook.xlsx import XlsxWorkbook
 
-from books import xlsx_book
+from books import edit, tick_duplicates, xlsx_book
 
 DAY1, DAY2, DAY3 = dt.date(2026, 11, 23), dt.date(2026, 11, 24), dt.date(2026, 11, 25)
 LEADS = ["ID", "First Name", "Last Name", "Company", "Email", "Source", "Campaign", "Status", "Owner", "Created",
@@ -43,27 +43,8 @@ def _values(book: XlsxWorkbook, tab: str) -> list[dict]:
     return [dict(zip(rows[0], r)) for r in rows[1:] if any(v is not None for v in r)]
 
 
-def _edit(book: XlsxWorkbook, change) -> None:
-    wb = openpyxl.load_workbook(book.path)
-    change(wb)
-    wb.save(book.path)
-
-
 def _add_lead(book: XlsxWorkbook, **cells) -> None:
-    _edit(book, lambda wb: wb["Leads"].append([cells.get(h) for h in LEADS]))
-
-
-def _tick(book: XlsxWorkbook, ids: dict[str, str]) -> None:
-    """Ticks on the Duplicates tab's rows of these IDs: "merge", "keep" or "merge+keep"."""
-    def change(wb):
-        ws = wb["Duplicates"]
-        header = [c.value for c in ws[1]]
-        for r in range(2, ws.max_row + 1):
-            what = ids.get(ws.cell(r, header.index("ID") + 1).value, "")
-            for word, col in (("merge", "Merge"), ("keep", "Keep")):
-                if word in what:
-                    ws.cell(r, header.index(col) + 1).value = "x"
-    _edit(book, change)
+    edit(book, lambda wb: wb["Leads"].append([cells.get(h) for h in LEADS]))
 
 
 def _group(book: XlsxWorkbook) -> list[str]:
@@ -92,7 +73,7 @@ def test_merging_an_older_lead_into_a_converted_one_never_converts_it_again(tmp_
     same account and contact), with no warning. Now the converted lead survives with its
     Converted cells, and everything that keys on conversion counts the person once."""
     book = _older_twin(tmp_path)
-    _tick(book, {"LEAD-0002": "merge"})
+    tick_duplicates(book, {"LEAD-0002": "merge"})
     outcome = sync(book, Config(), DAY2)
 
     assert [(o["ID"], o["Account"], o["Contact"], o["Amount"]) for o in _values(book, "Opportunities")] == [
@@ -122,7 +103,7 @@ def test_keep_on_the_lead_that_is_not_converted_is_refused_at_its_keep_cell(tmp_
     would read it as another lead's (and the tick it carries would convert it again), so
     nothing of the group is merged, and the Keep cell says why until the person decides."""
     book = _older_twin(tmp_path)
-    _tick(book, {"LEAD-0002": "merge+keep"})
+    tick_duplicates(book, {"LEAD-0002": "merge+keep"})
     for _ in range(2):
         outcome = sync(book, Config(), DAY2)
         said = [i for i in outcome.crm.report.issues if i.code == "merge_keep_not_converted"]
@@ -147,7 +128,7 @@ def test_keep_on_the_lead_that_is_not_converted_is_refused_at_its_keep_cell(tmp_
         for r in range(2, ws.max_row + 1):
             ws.cell(r, header.index("Keep") + 1).value = "x" if ws.cell(r, header.index("ID") + 1).value == \
                 "LEAD-0001" else None
-    _edit(book, move_keep)
+    edit(book, move_keep)
     sync(book, Config(), DAY2)
     assert [r["ID"] for r in _values(book, "Leads")] == ["LEAD-0001"]
     assert [o["ID"] for o in _values(book, "Opportunities")] == ["OPP-0001"]
@@ -166,7 +147,7 @@ def test_two_leads_converted_into_different_records_are_not_merged(tmp_path):
     assert [(o["ID"], o["Amount"]) for o in _values(book, "Opportunities")] == [("OPP-0001", 5000),
                                                                                  ("OPP-0002", 7000)]
     assert sorted(_group(book)) == ["LEAD-0001", "LEAD-0002"]
-    _tick(book, {"LEAD-0001": "merge"})
+    tick_duplicates(book, {"LEAD-0001": "merge"})
     outcome = sync(book, Config(), DAY3)
     said = [i for i in outcome.crm.report.issues if i.code == "merge_two_conversions"]
     assert len(said) == 1 and (said[0].tab, said[0].header) == ("Duplicates", "Merge")
@@ -198,7 +179,7 @@ def test_a_form_responses_lead_cell_follows_the_survivor(tmp_path):
     sync(book, config, DAY2)
     assert [r["Lead"] for r in _values(book, "Form Responses 1")] == ["LEAD-0001", "LEAD-0002"]
     assert sorted(_group(book)) == ["LEAD-0001", "LEAD-0002"]
-    _tick(book, {"LEAD-0002": "merge"})
+    tick_duplicates(book, {"LEAD-0002": "merge"})
     outcome = sync(book, config, DAY3)
     assert [r["ID"] for r in _values(book, "Leads")] == ["LEAD-0001"]
     assert [r["Lead"] for r in _values(book, "Form Responses 1")] == ["LEAD-0001", "LEAD-0001"]
@@ -220,8 +201,8 @@ def test_a_conversion_whose_links_are_cleared_still_keeps_its_lead_as_survivor(t
         header = [c.value for c in ws[1]]
         for name in ("Converted Account", "Converted Contact", "Converted Opportunity", "Converted On"):
             ws.cell(2, header.index(name) + 1).value = None
-    _edit(book, clear_links)
-    _tick(book, {"LEAD-0002": "merge"})
+    edit(book, clear_links)
+    tick_duplicates(book, {"LEAD-0002": "merge"})
     sync(book, Config(), DAY2)
     assert [o["ID"] for o in _values(book, "Opportunities")] == ["OPP-0001"]
     assert [(r["ID"], r["Converted Account"], r["Converted Contact"], r["Converted Opportunity"])

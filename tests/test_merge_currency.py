@@ -16,7 +16,7 @@ from sheetcrm.config import Config
 from sheetcrm.sync import sync
 from sheetcrm.workbook.xlsx import XlsxWorkbook
 
-from books import xlsx_book
+from books import edit, tick_duplicates, xlsx_book
 
 DAY1, DAY2, DAY3 = dt.date(2026, 11, 23), dt.date(2026, 11, 24), dt.date(2026, 11, 25)
 LEADS = ["ID", "First Name", "Last Name", "Company", "Email", "Status", "Created", "Amount", "Currency"]
@@ -25,24 +25,6 @@ LEADS = ["ID", "First Name", "Last Name", "Company", "Email", "Status", "Created
 def _leads(book: XlsxWorkbook) -> dict[str, dict]:
     rows = [list(r) for r in openpyxl.load_workbook(book.path)["Leads"].iter_rows(values_only=True)]
     return {r[0]: dict(zip(rows[0], r)) for r in rows[1:] if r[0]}
-
-
-def _edit(book: XlsxWorkbook, change) -> None:
-    wb = openpyxl.load_workbook(book.path)
-    change(wb)
-    wb.save(book.path)
-
-
-def _tick(book: XlsxWorkbook, ids: dict[str, str]) -> None:
-    def change(wb):
-        ws = wb["Duplicates"]
-        header = [c.value for c in ws[1]]
-        for r in range(2, ws.max_row + 1):
-            what = ids.get(ws.cell(r, header.index("ID") + 1).value, "")
-            for word, col in (("merge", "Merge"), ("keep", "Keep")):
-                if word in what:
-                    ws.cell(r, header.index(col) + 1).value = "x"
-    _edit(book, change)
 
 
 def test_a_merge_never_reads_an_amount_in_another_currency(tmp_path):
@@ -60,7 +42,7 @@ def test_a_merge_never_reads_an_amount_in_another_currency(tmp_path):
         ["LEAD-0006", "Eve", "Fox", "Fox", "eve@fox.io", "New", day + dt.timedelta(1), 700, "EUR"],
     ]})
     sync(book, Config(), DAY1)
-    _tick(book, {f"LEAD-000{i}": "merge" for i in range(1, 7)})
+    tick_duplicates(book, {f"LEAD-000{i}": "merge" for i in range(1, 7)})
     outcome = sync(book, Config(), DAY2)
 
     leads = _leads(book)
@@ -76,8 +58,8 @@ def test_a_merge_never_reads_an_amount_in_another_currency(tmp_path):
                for _t, _h, m in said)
 
     # Settled as the hints say: Keep on the twin in EUR; USD typed into the survivor's Currency.
-    _tick(book, {"LEAD-0002": "keep"})
-    _edit(book, lambda wb: wb["Leads"].cell(4, LEADS.index("Currency") + 1, "USD"))
+    tick_duplicates(book, {"LEAD-0002": "keep"})
+    edit(book, lambda wb: wb["Leads"].cell(4, LEADS.index("Currency") + 1, "USD"))
     outcome = sync(book, Config(), DAY3)
     leads = _leads(book)
     assert sorted(leads) == ["LEAD-0002", "LEAD-0003", "LEAD-0005"]

@@ -594,11 +594,9 @@ def test_the_sync_log_counts_every_issue_past_max_issues(tmp_path, monkeypatch):
     assert row[header.index("Issues")] == 11
 
 
-def test_the_service_waits_out_a_commands_write_and_says_so(tmp_path):
-    """`sheetcrm run` started while a person's `sheetcrm sync` (an import, a slow Google sync)
-    holds the workbook waits for it, says so once, and serves once it is done. It gave up after
-    10 seconds with exit 2, which the systemd unit of docs/deployment.md does not restart: a
-    restart that met a person's command left the workbook unsynced until someone noticed."""
+def _run_behind_a_sync(tmp_path):
+    """(the workbook, the lock a person's `sheetcrm sync` holds on it, a `sheetcrm run` started
+    behind it with JSON logs): the service waits for that lock."""
     from books import xlsx
     from sheetcrm.lock import WorkbookLock
 
@@ -607,6 +605,15 @@ def test_the_service_waits_out_a_commands_write_and_says_so(tmp_path):
     held = WorkbookLock(book, folder=tmp_path / "cache" / "sheetcrm" / "locks", command="sync").acquire()
     proc = subprocess.Popen([sys.executable, "-m", "sheetcrm", "run", "--workbook", "crm.xlsx", "--every", "1h",
                              "--log-format", "json"], cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
+    return book, held, proc
+
+
+def test_the_service_waits_out_a_commands_write_and_says_so(tmp_path):
+    """`sheetcrm run` started while a person's `sheetcrm sync` (an import, a slow Google sync)
+    holds the workbook waits for it, says so once, and serves once it is done. It gave up after
+    10 seconds with exit 2, which the systemd unit of docs/deployment.md does not restart: a
+    restart that met a person's command left the workbook unsynced until someone noticed."""
+    book, held, proc = _run_behind_a_sync(tmp_path)
     try:
         first = json.loads(proc.stderr.readline())  # type: ignore[union-attr]
         assert first["event"] == "waiting" and first["level"] == "warning"
@@ -627,14 +634,7 @@ def test_sigterm_while_the_service_waits_for_a_commands_lock_exits_0_with_a_line
     """`sheetcrm run` waits for another command's lock as long as its write takes; a SIGTERM then
     (systemd stopping the unit) killed it by the signal, exit 143 with no line, where the README
     promises 0 on SIGTERM. Nothing was started, so it stops at once, saying so."""
-    from books import xlsx
-    from sheetcrm.lock import WorkbookLock
-
-    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
-    book = XlsxWorkbook(str(xlsx(tmp_path / "crm.xlsx", {"Leads": LEADS})))
-    held = WorkbookLock(book, folder=tmp_path / "cache" / "sheetcrm" / "locks", command="sync").acquire()
-    proc = subprocess.Popen([sys.executable, "-m", "sheetcrm", "run", "--workbook", "crm.xlsx", "--every", "1h",
-                             "--log-format", "json"], cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
+    book, held, proc = _run_behind_a_sync(tmp_path)
     try:
         assert json.loads(proc.stderr.readline())["event"] == "waiting"  # type: ignore[union-attr]
         proc.send_signal(signal.SIGTERM)
