@@ -114,8 +114,9 @@ def format_number(x: float, pattern: str) -> str:
     core = section[m.start() : m.end()]
     prefix = _literal(section[: m.start()])
     suffix = _literal(section[m.end() :])
-    if core.endswith("%"):
-        x *= 100
+    # Every % outside quotes scales, wherever it stands, as in Sheets and Excel: the Spanish
+    # `0.0" "%` shows 0.75 as "75.0 %", not "0.8 %" (a `\%` is shown as is and scales nothing).
+    x *= 100 ** len(re.findall(r"(?<!\\)%", literal))
     decimals = len(m.group(1)) - 1 if m.group(1) else 0
     min_decimals = m.group(1).count("0") if m.group(1) else 0
     if m.group(2):
@@ -139,9 +140,10 @@ def format_number(x: float, pattern: str) -> str:
 
 
 def _literal(part: str) -> str:
-    """A pattern's text around the number as shown: quotes dropped, a `[$€-x-euro2]` currency
-    block shown as its symbol."""
-    return re.sub(r"\[\$([^\]-]*)(?:-[^\]]*)?\]", r"\1", part).replace('"', "")
+    """A pattern's text around the number as shown: quotes dropped, a `\\%` as its character,
+    a `[$€-x-euro2]` currency block shown as its symbol."""
+    part = re.sub(r"\[\$([^\]-]*)(?:-[^\]]*)?\]", r"\1", part)
+    return re.sub(r'"([^"]*)"|\\(.)', lambda m: m.group(1) if m.group(1) is not None else m.group(2), part)
 
 
 def render(x: float, number_format: dict | None) -> str:

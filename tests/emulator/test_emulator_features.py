@@ -504,6 +504,20 @@ def test_currency_amounts_are_shown_as_sheets_shows_them(emu, http):
     assert get(http, sid, "A1:C1").json()["values"] == [["-$1,000.00", "€ 6,500.00", "-€ 6,500.00"]]
 
 
+def test_a_percent_sign_anywhere_outside_quotes_scales_as_sheets_shows_it(emu, http):
+    """sheetcrm's Spanish ratio format `0.0" "%` (CLDR's `#,##0 %`) shows 0.75 as "75.0 %" in
+    Sheets, as `0.0%` shows "75.0%": the %, not its place beside the digits, scales; an escaped
+    `\\%` is only shown."""
+    sid = emu.create_spreadsheet("ratios", {"Sheet1": [[0.75, 0.75, 0.75]]})
+    for col, pattern in enumerate(('0.0"\u00a0"%', "0.0%", "0.0\\%")):
+        batch(http, sid, {"repeatCell": {
+            "range": {"sheetId": emu.sheet_id(sid, "Sheet1"), "startRowIndex": 0, "endRowIndex": 1,
+                      "startColumnIndex": col, "endColumnIndex": col + 1},
+            "cell": {"userEnteredFormat": {"numberFormat": {"type": "PERCENT", "pattern": pattern}}},
+            "fields": "userEnteredFormat.numberFormat"}})
+    assert get(http, sid, "A1:C1").json()["values"] == [["75.0\u00a0%", "75.0%", "0.8%"]]
+
+
 def _shown(http, sid, rng):
     """(formattedValue, effectiveFormat.numberFormat or None) of each cell of one row."""
     body = http.get(f"{API}/{sid}", params={
