@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -369,19 +370,35 @@ TARGET_FIELDS: dict[str, tuple[str, ...]] = {
 # A cell a spreadsheet would run as a formula when the CSV is opened (OWASP's CSV injection):
 # it goes out behind an apostrophe, which shows it as text.
 _FORMULA_START = ("=", "+", "-", "@")
+# What a formula needs to do harm is a function, a reference or a link (`=HYPERLINK(…)`,
+# `=cmd|…`, `A1`): letters. A text of digits and phone punctuation alone calls and reads
+# nothing, so these go out as they are. A negative whole number opens as that number in a
+# spreadsheet too ("-5" stays -5); a phone ("+34 600 123 456") does not ("+1-555-0100" opens
+# as -654, "+34600123456" loses its "+"), so in the spreadsheet's CSV it keeps the apostrophe,
+# and only the tools' CSV hands it over untouched (a mailing tool would store "'+34…").
+_NEGATIVE_NUMBER = re.compile(r"-[1-9][0-9]*")
+_PHONE_LIKE = re.compile(r"[+-][0-9 ().\-/]*[0-9][0-9 ().\-/]*")
 
 
-def safe_cell(value: Any) -> str:
-    """A value as a CSV cell a spreadsheet opens as text: None -> "", control characters as
+def safe_cell(value: Any, spreadsheet: bool = True) -> str:
+    """A value as a CSV cell that runs nothing when opened: None -> "", control characters as
     visible escapes (`terminal.visible`: a tab or a carriage return cannot start a formula or
-    drive a terminal), a text starting with = + - @ -> "'" + text. Numbers and dates as plain
-    text (a negative number is a number, not a formula)."""
+    drive a terminal) but for a line break inside the text, which the CSV quotes and a
+    spreadsheet shows as one (a cell's Alt+Enter); a text starting with = + - @ -> "'" + text,
+    but for a negative whole number ("-5") and, when not `spreadsheet` (a tool's CSV), a text of
+    digits and phone punctuation ("+34 600 123 456"). Numbers and dates as plain text (a
+    negative number is a number, not a formula)."""
     if value is None:
         return ""
     if not isinstance(value, str):
         return value.isoformat() if hasattr(value, "isoformat") else str(value)
-    text = visible(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    text = "\n".join(visible(line) for line in value.split("\n"))
+    if text.startswith("\n"):  # only a break inside the text: a cell never starts on an empty line
+        text = "\\u000a" + text[1:]
+    if not text.startswith(_FORMULA_START) or _NEGATIVE_NUMBER.fullmatch(text) or (
+            not spreadsheet and _PHONE_LIKE.fullmatch(text)):
+        return text
+    return "'" + text
 
 
 def spreadsheet_delimiter(locale: str) -> str:
@@ -395,14 +412,15 @@ def spreadsheet_csv(header: Sequence[str], rows: Iterable[Sequence[Any]], locale
     """The rows as a CSV file a spreadsheet opens as columns: UTF-8 behind a byte order mark (without
     it Excel reads the bytes in the system's code page: "Núñez" shows "NÃºÃ±ez") and cells separated
     as `spreadsheet_delimiter(locale)` says."""
-    return ("\ufeff" + csv_text(header, rows, spreadsheet_delimiter(locale))).encode("utf-8")
+    return ("\ufeff" + csv_text(header, rows, spreadsheet_delimiter(locale), spreadsheet=True)).encode("utf-8")
 
 
-def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]], delimiter: str = ",") -> str:
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]], delimiter: str = ",",
+             spreadsheet: bool = False) -> str:
     """The rows as CSV (the csv module's quoting, \\r\\n line ends, cells separated by
-    `delimiter`), every cell `safe_cell`."""
+    `delimiter`), every cell `safe_cell(value, spreadsheet)`: by default for a tool (csv-plain)."""
     out = io.StringIO()
     writer = csv.writer(out, delimiter=delimiter)
-    writer.writerow([safe_cell(h) for h in header])
-    writer.writerows([safe_cell(v) for v in row] for row in rows)
+    writer.writerow([safe_cell(h, spreadsheet) for h in header])
+    writer.writerows([safe_cell(v, spreadsheet) for v in row] for row in rows)
     return out.getvalue()
