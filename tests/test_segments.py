@@ -118,6 +118,15 @@ def test_kpis_count_each_account_and_deal_once_and_leave_out_what_has_no_amount(
     assert segment_kpis([Reach()], deals, {"B"}).churn is None  # no account reached: no rate, not 0 %
 
 
+
+def test_the_json_kpis_write_money_as_plain_decimal_text():
+    """A zero-amount deal in a currency worth 0.0000393 of the base (VND in USD) summed to
+    Decimal("0E-7"), which the JSON wrote as "0E-7": README promises plain decimal text."""
+    deals = {1: Deal(1, "open", Decimal(0) * Decimal("0.0000393")),
+             2: Deal(2, "won", Decimal("0.0000393") * Decimal(1000000))}
+    k = segment_kpis([Reach(frozenset({"A"}), frozenset({1, 2}))], deals, set()).to_json()
+    assert (k["pipeline"], k["won_revenue"], k["churn"]) == ("0.0000000", "39.3000000", 0.0)
+
 # -- the CSV ---------------------------------------------------------------------------------------
 
 def test_csv_cells_that_would_run_as_formulas_are_defused():

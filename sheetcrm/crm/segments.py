@@ -46,7 +46,7 @@ from pydantic import Field
 from sheetcrm.cells import normalize_key
 from sheetcrm.crm.conditions import (Choice, ColumnTypeError, Condition, ConditionError, Text, Unsure, not_money_said,
                                      parse_condition, unpriced_said)
-from sheetcrm.crm.money import Rates, ratio_points
+from sheetcrm.crm.money import Rates, decimal_text, fraction, ratio_points
 from sheetcrm.crm.workflows import KIND_OF, Subject, money_of
 from sheetcrm.i18n import N_, _, current
 from sheetcrm.names import tab_title
@@ -330,9 +330,11 @@ class SegmentKpis:
     churn: Decimal | None          # points: churned ÷ accounts; None when no account is reached
 
     def to_json(self) -> dict[str, Any]:
-        return {"members": self.members, "accounts": self.accounts, "pipeline": str(self.pipeline),
-                "won_revenue": str(self.won_revenue), "churned": self.churned,
-                "churn": None if self.churn is None else float(self.churn / 100)}
+        """The units of `kpis --format json`: money as plain decimal text (`str` wrote "0E-7" for
+        a zero amount in a currency whose rate has seven decimals), churn an unrounded fraction."""
+        return {"members": self.members, "accounts": self.accounts, "pipeline": decimal_text(self.pipeline),
+                "won_revenue": decimal_text(self.won_revenue), "churned": self.churned,
+                "churn": fraction(self.churned, self.accounts)}
 
 
 def segment_kpis(reaches: Iterable[Reach], deals: Mapping[int, Deal], churned: Collection[str]) -> SegmentKpis:
