@@ -118,17 +118,44 @@ def test_kpis_count_each_account_and_deal_once_and_leave_out_what_has_no_amount(
     assert segment_kpis([Reach()], deals, {"B"}).churn is None  # no account reached: no rate, not 0 %
 
 
+
+def test_the_json_kpis_write_money_as_plain_decimal_text():
+    """A zero-amount deal in a currency worth 0.0000393 of the base (VND in USD) summed to
+    Decimal("0E-7"), which the JSON wrote as "0E-7": README promises plain decimal text."""
+    deals = {1: Deal(1, "open", Decimal(0) * Decimal("0.0000393")),
+             2: Deal(2, "won", Decimal("0.0000393") * Decimal(1000000))}
+    k = segment_kpis([Reach(frozenset({"A"}), frozenset({1, 2}))], deals, set()).to_json()
+    assert (k["pipeline"], k["won_revenue"], k["churn"]) == ("0.0000000", "39.3000000", 0.0)
+
 # -- the CSV ---------------------------------------------------------------------------------------
 
 def test_csv_cells_that_would_run_as_formulas_are_defused():
     assert [safe_cell(v) for v in ("=HYPERLINK(\"x\")", "+34 600", "-1", "@SUM(A1)", "ok", None, -5,
                                    dt.date(2026, 1, 2), "\tx", "a\x1b[31m")] == [
-        "'=HYPERLINK(\"x\")", "'+34 600", "'-1", "'@SUM(A1)", "ok", "", "-5", "2026-01-02", "\\u0009x",
+        "'=HYPERLINK(\"x\")", "'+34 600", "-1", "'@SUM(A1)", "ok", "", "-5", "2026-01-02", "\\u0009x",
         "a\\u001b[31m"]
     text = csv_text(["ID", "Title"], [["CON-1", 'say "hi", =2+3'], ["CON-2", "=cmd|' /C calc'!A0"]])
     assert list(csv.reader(io.StringIO(text))) == [["ID", "Title"], ["CON-1", 'say "hi", =2+3'],
                                                    ["CON-2", "'=cmd|' /C calc'!A0"]]
 
+
+
+def test_a_tools_csv_keeps_phones_numbers_and_line_breaks_as_the_cells_hold_them():
+    """csv-plain, for a mailing tool, wrote every international phone as "'+34 600 123 456" (the
+    tool stored the apostrophe: an SMS tool refuses it), a negative number "-5" as "'-5" in both
+    CSVs (a spreadsheet showed the text "'-5"), and a line break typed in a cell (Alt+Enter) as
+    the six characters "\\u000a". A text of digits and phone punctuation runs nothing; the CSV
+    quotes a line break. What could run still goes out behind the apostrophe."""
+    cells = ["+34 600 123 456", "+1 (555) 010-0100", "-5", "Acme\nEurope", "=HYPERLINK(\"x\")", "+1 555 x",
+             "-2+A1", "@SUM(1)", "\n=1+1", "a\rb"]
+    plain = list(csv.reader(io.StringIO(csv_text(["ID"] * len(cells), [cells]), newline="")))[1]
+    assert plain == ["+34 600 123 456", "+1 (555) 010-0100", "-5", "Acme\nEurope", "'=HYPERLINK(\"x\")",
+                     "'+1 555 x", "'-2+A1", "'@SUM(1)", "\\u000a=1+1", "a\\u000db"]
+    sheet = list(csv.reader(io.StringIO(csv_text(["ID"] * len(cells), [cells], ";", spreadsheet=True),
+                                        newline=""), delimiter=";"))[1]
+    # In a spreadsheet "+1-555-0100" would open as a sum and "+34600123456" lose its "+": there
+    # a phone keeps the apostrophe; a negative number opens as that number.
+    assert sheet[:4] == ["'+34 600 123 456", "'+1 (555) 010-0100", "-5", "Acme\nEurope"] and sheet[4:] == plain[4:]
 
 # -- a real sync, both backends --------------------------------------------------------------------
 

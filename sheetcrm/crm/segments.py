@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -45,7 +46,7 @@ from pydantic import Field
 from sheetcrm.cells import normalize_key
 from sheetcrm.crm.conditions import (Choice, ColumnTypeError, Condition, ConditionError, Text, Unsure, not_money_said,
                                      parse_condition, unpriced_said)
-from sheetcrm.crm.money import Rates, ratio_points
+from sheetcrm.crm.money import Rates, decimal_text, fraction, ratio_points
 from sheetcrm.crm.workflows import KIND_OF, Subject, money_of
 from sheetcrm.i18n import N_, _, current
 from sheetcrm.names import tab_title
@@ -329,9 +330,11 @@ class SegmentKpis:
     churn: Decimal | None          # points: churned ÷ accounts; None when no account is reached
 
     def to_json(self) -> dict[str, Any]:
-        return {"members": self.members, "accounts": self.accounts, "pipeline": str(self.pipeline),
-                "won_revenue": str(self.won_revenue), "churned": self.churned,
-                "churn": None if self.churn is None else float(self.churn / 100)}
+        """The units of `kpis --format json`: money as plain decimal text (`str` wrote "0E-7" for
+        a zero amount in a currency whose rate has seven decimals), churn an unrounded fraction."""
+        return {"members": self.members, "accounts": self.accounts, "pipeline": decimal_text(self.pipeline),
+                "won_revenue": decimal_text(self.won_revenue), "churned": self.churned,
+                "churn": fraction(self.churned, self.accounts)}
 
 
 def segment_kpis(reaches: Iterable[Reach], deals: Mapping[int, Deal], churned: Collection[str]) -> SegmentKpis:
@@ -369,19 +372,35 @@ TARGET_FIELDS: dict[str, tuple[str, ...]] = {
 # A cell a spreadsheet would run as a formula when the CSV is opened (OWASP's CSV injection):
 # it goes out behind an apostrophe, which shows it as text.
 _FORMULA_START = ("=", "+", "-", "@")
+# What a formula needs to do harm is a function, a reference or a link (`=HYPERLINK(…)`,
+# `=cmd|…`, `A1`): letters. A text of digits and phone punctuation alone calls and reads
+# nothing, so these go out as they are. A negative whole number opens as that number in a
+# spreadsheet too ("-5" stays -5); a phone ("+34 600 123 456") does not ("+1-555-0100" opens
+# as -654, "+34600123456" loses its "+"), so in the spreadsheet's CSV it keeps the apostrophe,
+# and only the tools' CSV hands it over untouched (a mailing tool would store "'+34…").
+_NEGATIVE_NUMBER = re.compile(r"-[1-9][0-9]*")
+_PHONE_LIKE = re.compile(r"[+-][0-9 ().\-/]*[0-9][0-9 ().\-/]*")
 
 
-def safe_cell(value: Any) -> str:
-    """A value as a CSV cell a spreadsheet opens as text: None -> "", control characters as
+def safe_cell(value: Any, spreadsheet: bool = True) -> str:
+    """A value as a CSV cell that runs nothing when opened: None -> "", control characters as
     visible escapes (`terminal.visible`: a tab or a carriage return cannot start a formula or
-    drive a terminal), a text starting with = + - @ -> "'" + text. Numbers and dates as plain
-    text (a negative number is a number, not a formula)."""
+    drive a terminal) but for a line break inside the text, which the CSV quotes and a
+    spreadsheet shows as one (a cell's Alt+Enter); a text starting with = + - @ -> "'" + text,
+    but for a negative whole number ("-5") and, when not `spreadsheet` (a tool's CSV), a text of
+    digits and phone punctuation ("+34 600 123 456"). Numbers and dates as plain text (a
+    negative number is a number, not a formula)."""
     if value is None:
         return ""
     if not isinstance(value, str):
         return value.isoformat() if hasattr(value, "isoformat") else str(value)
-    text = visible(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    text = "\n".join(visible(line) for line in value.split("\n"))
+    if text.startswith("\n"):  # only a break inside the text: a cell never starts on an empty line
+        text = "\\u000a" + text[1:]
+    if not text.startswith(_FORMULA_START) or _NEGATIVE_NUMBER.fullmatch(text) or (
+            not spreadsheet and _PHONE_LIKE.fullmatch(text)):
+        return text
+    return "'" + text
 
 
 def spreadsheet_delimiter(locale: str) -> str:
@@ -395,14 +414,15 @@ def spreadsheet_csv(header: Sequence[str], rows: Iterable[Sequence[Any]], locale
     """The rows as a CSV file a spreadsheet opens as columns: UTF-8 behind a byte order mark (without
     it Excel reads the bytes in the system's code page: "Núñez" shows "NÃºÃ±ez") and cells separated
     as `spreadsheet_delimiter(locale)` says."""
-    return ("\ufeff" + csv_text(header, rows, spreadsheet_delimiter(locale))).encode("utf-8")
+    return ("\ufeff" + csv_text(header, rows, spreadsheet_delimiter(locale), spreadsheet=True)).encode("utf-8")
 
 
-def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]], delimiter: str = ",") -> str:
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]], delimiter: str = ",",
+             spreadsheet: bool = False) -> str:
     """The rows as CSV (the csv module's quoting, \\r\\n line ends, cells separated by
-    `delimiter`), every cell `safe_cell`."""
+    `delimiter`), every cell `safe_cell(value, spreadsheet)`: by default for a tool (csv-plain)."""
     out = io.StringIO()
     writer = csv.writer(out, delimiter=delimiter)
-    writer.writerow([safe_cell(h) for h in header])
-    writer.writerows([safe_cell(v) for v in row] for row in rows)
+    writer.writerow([safe_cell(h, spreadsheet) for h in header])
+    writer.writerows([safe_cell(v, spreadsheet) for v in row] for row in rows)
     return out.getvalue()
