@@ -800,3 +800,55 @@ def test_the_same_post_twice_is_one_submission_and_one_activity(queue, tmp_path)
     finally:
         server.stop()
     assert receipts[0] == receipts[1] and queue.counts() == (4, 0)
+
+
+def test_a_byte_order_mark_before_the_body_loses_no_field(queue):
+    """A body a Windows tool wrote with a UTF-8 byte order mark: its first form field was posted
+    as "\\ufeffemail", a name no field has, so the lead was stored (201) without its email; the
+    same JSON object was 400 "not a JSON object". The mark is no part of the text."""
+    server = running(config(), queue)
+    try:
+        form = post(server, content="\ufeffemail=bom@form.example&name=Bo%20Form&company=Bom".encode(),
+                    headers={"content-type": FORM})
+        js = post(server, content="\ufeff".encode() + b'{"email": "bom@json.example", "name": "Bo Json"}',
+                  headers={"content-type": "application/json"})
+    finally:
+        server.stop()
+    assert [form.status_code, js.status_code] == [201, 201], (form.text, js.text)
+    assert [s.fields for s in queue.waiting()] == [
+        {"email": "bom@form.example", "name": "Bo Form", "company": "Bom"},
+        {"email": "bom@json.example", "name": "Bo Json"}]
+
+
+def test_nan_and_infinity_are_refused_at_their_field_never_stored_as_text(queue):
+    """Python's JSON parser reads NaN and Infinity (which JSON has not) and 1e400 as infinity:
+    taken as "a number, as its text", they made a lead named "nan" and a Phone "inf"."""
+    server = running(config(), queue)
+    try:
+        answers = [post(server, content=body, headers={"content-type": "application/json"}) for body in (
+            b'{"last_name": NaN, "email": "nan@json.example"}',
+            b'{"last_name": "Inf", "phone": 1e400, "email": "inf@json.example"}',
+            b'{"last_name": "Neg", "phone": -Infinity, "email": "neg@json.example"}')]
+    finally:
+        server.stop()
+    assert [a.status_code for a in answers] == [422] * 3
+    assert [a.json()["errors"] for a in answers] == [
+        {"last_name": "NaN is not a number a cell can hold; send this field as text."},
+        {"phone": "Infinity is not a number a cell can hold; send this field as text."},
+        {"phone": "-Infinity is not a number a cell can hold; send this field as text."}]
+    assert queue.counts() == (0, 0)
+
+
+def test_a_python_codec_that_is_no_charset_is_415_never_mojibake(queue):
+    """`charset=unicode_escape` is a codec Python has but no page's charset: it read a UTF-8
+    "Bée" as "BÃ©e" (and backslash escapes as characters) and stored it with a 201."""
+    charsets = ["unicode_escape", "raw-unicode-escape", "idna", "punycode", "undefined"]
+    server = running(config(), queue)
+    try:
+        answers = [post(server, content='{"name": "Ann Bée", "email": "ann@bee.example"}'.encode(),
+                        headers={"content-type": f"application/json; charset={charset}"}) for charset in charsets]
+    finally:
+        server.stop()
+    assert [a.status_code for a in answers] == [415] * len(charsets), [a.text for a in answers]
+    assert all(charset in a.json()["error"] for charset, a in zip(charsets, answers))
+    assert queue.counts() == (0, 0)

@@ -14,8 +14,9 @@ A post goes through, in this order (the first refusal answers):
    period and the raw body (`signature`); missing, wrong, or a timestamp more than WINDOW
    seconds from now -> 403;
 5. the body: the Content-Type's media type in any case (`media_type`), form-encoded (also with
-   no Content-Type) or JSON, else 415; read in its declared charset (UTF-8 when none; unknown
-   -> 415); not an object nor form fields -> 400;
+   no Content-Type) or JSON, else 415; read in its declared charset (UTF-8 when none; unknown,
+   or a Python codec that is no charset such as unicode_escape -> 415), a leading byte order
+   mark dropped; not an object nor form fields -> 400;
 6. the honeypot (`[serve] honeypot`, a field hidden from people): filled (any of its values)
    -> 202 and dropped, never stored, so a bot learns nothing;
 7. the lead: the posted names mapped to Leads fields (`[serve] fields`, a Leads field's own
@@ -24,7 +25,7 @@ A post goes through, in this order (the first refusal answers):
    does not decode -> 422; a field given two different values (the name repeated, a JSON
    array, two names mapped to it, a `name` its first_name/last_name contradict: `lead_fields`)
    or a value that is no text (a JSON true/false, object, nested array) -> 422, as keeping one
-   would drop the other silently; then the Leads rules the sheet and the form intake use
+   would drop the other silently; a JSON NaN or Infinity (or 1e400) -> 422 too, never "nan"; then the Leads rules the sheet and the form intake use
    (`records.Lead`); broken -> 400; both with each field's message in the config's language;
 8. stored (`WebQueue.put`, on disk when it returns) -> 201 with the receipt; the disk refusing
    -> 503; a signature the queue has already stored a submission for (a replay) -> 403.
@@ -34,6 +35,7 @@ The answers are JSON: {"receipt": "1a2b3c4d5e6f"}, {"errors": {"email": "..."}},
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import datetime as dt
 import email.message
@@ -83,6 +85,10 @@ FORM, JSON = "application/x-www-form-urlencoded", "application/json"  # the medi
 # A lone surrogate: a byte the declared charset does not decode (kept by "surrogateescape" as
 # U+DC80..U+DCFF) or a JSON "\\udXXX" escape with no pair. Neither is text a cell can hold.
 _LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
+# Python's codecs that no page's charset is: they read backslash escapes ("\\u00e9" in a JSON
+# string was decoded before the JSON was) or read bytes as another script (IDNA, Punycode), and
+# `unicode_escape` read a UTF-8 "Bée" as "BÃ©e", stored with a 201.
+_NOT_CHARSETS = frozenset({"unicode-escape", "raw-unicode-escape", "idna", "punycode", "undefined"})
 MAX_BUCKETS = 100_000  # IPs remembered; past it, the full buckets (idle IPs) are forgotten
 
 
@@ -166,11 +172,7 @@ def make_app(config: Config, queue: WebQueue, secret: bytes | None = None,
                 return JSONResponse({"error": _("Send the form as form fields (application/x-www-form-urlencoded) "
                                                 "or as a JSON object (application/json), not {media_type}.",
                                                 media_type=cells.quoted(kind))}, 415)
-            try:
-                b"a".decode(charset)  # a text encoding Python has ("rot13" is none); b"" would not look it up
-            except UnicodeError:
-                pass  # a known charset that "a" alone is not (UTF-16): `_posted` decodes the body
-            except LookupError:
+            if not known_charset(charset):
                 return JSONResponse({"error": _("The charset {charset} of the submission is not one this server "
                                                 "knows; send UTF-8.", charset=cells.quoted(charset))}, 415)
             posted = _posted(body, kind, charset)
@@ -196,6 +198,19 @@ def make_app(config: Config, queue: WebQueue, secret: bytes | None = None,
             return JSONResponse({"receipt": receipt}, 201)
 
     return Starlette(routes=[Route("/leads", leads, methods=["POST"])])
+
+
+def known_charset(charset: str) -> bool:
+    """Whether `charset` (a Content-Type's charset parameter) names a text encoding Python has
+    and a page can declare: "ISO-8859-1", "utf-16" yes; "klingon", "rot13" (no text encoding),
+    "unicode_escape" no."""
+    try:
+        b"a".decode(charset)  # b"" would not look it up
+    except UnicodeError:
+        pass  # a known charset that "a" alone is not (UTF-16): `_posted` decodes the body
+    except LookupError:
+        return False
+    return codecs.lookup(charset).name not in _NOT_CHARSETS
 
 
 class _Object(list):
@@ -243,7 +258,10 @@ def _posted(body: bytes, kind: str, charset: str) -> dict[str, list[Any]] | None
     a lone surrogate (`_LONE_SURROGATE`), for `lead_fields` to refuse naming its field, never
     replaced by U+FFFD: "Jos%E9" posted as UTF-8 is "Jos\\udce9", refused; as ISO-8859-1, "José"."""
     try:
-        text = body.decode(charset, "surrogateescape")
+        # A byte order mark (Windows tools write one) is no part of the first name: kept, the
+        # form's first field was posted as "\ufeffemail", a name no field has, so its email was
+        # dropped and the lead stored without it; JSON's parser refused the whole object.
+        text = body.decode(charset, "surrogateescape").removeprefix("\ufeff")
         pairs: list[tuple[str, Any]]
         if kind == JSON:
             data = json.loads(text, object_pairs_hook=_Object)
@@ -274,7 +292,7 @@ def lead_fields(posted: dict[str, list[Any]], names: dict[str, str],
     names are ignored. A field's value is text, a number, or None (JSON null). Refused:
 
     * a value that is no text: a JSON true/false (no Leads field a form fills is a yes/no one),
-      an object, an array inside an array;
+      an object, an array inside an array, NaN or an infinity (Python's parser reads them);
     * bytes the post's `charset` does not decode (`_posted` keeps them as lone surrogates);
     * a line break, a control character or over FIELD_CHARS characters (`intake.text.problem`);
     * a whole `name` whose split (`forms.split_name`) a filled `first_name` or `last_name`
@@ -326,6 +344,10 @@ def _not_text(value: Any, charset: str = "utf-8") -> str | None:
         return _("{value} is not {charset} text: each \\x.. is a byte that does not read as {charset}. The page "
                  "must name its charset in the Content-Type header (charset=ISO-8859-1, say).",
                  value=cells.quoted(shown), charset=charset)
+    if isinstance(value, float) and not math.isfinite(value):
+        # Python's JSON parser reads NaN and Infinity (no JSON), and 1e400 as infinity: taken as
+        # text they were a lead named "nan", a Phone "inf".
+        return _("{value} is not a number a cell can hold; send this field as text.", value=json.dumps(value))
     if isinstance(value, bool):
         return _("A yes/no value ({value}) was sent; this field takes text.", value=json.dumps(value))
     if isinstance(value, (list, _Object)):
