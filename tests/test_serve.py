@@ -17,7 +17,7 @@ from sheetcrm.emulator import Emulator
 from sheetcrm.intake.drain import drain
 from sheetcrm.intake.forms import KEY, web_lead_values
 from sheetcrm.intake.queue import WebBatch, WebQueue
-from sheetcrm.intake.web import MAX_BODY, WebServer, make_app, signature, signed_mac
+from sheetcrm.intake.web import MAX_BODY, REFUSALS_A_MINUTE, Refusals, WebServer, make_app, signature, signed_mac
 from sheetcrm.workbook import WorkbookError
 from sheetcrm.workbook.credentials import connect
 from sheetcrm.workbook.gsheets import GoogleSheetsWorkbook, RetryPolicy
@@ -190,6 +190,37 @@ def test_hmac_signature(queue):
     finally:
         server.stop()
     assert queue.counts() == (1, 0)
+
+
+def test_a_refused_post_is_one_line_on_stderr_without_the_secret(queue, capsys):
+    """Every refusal was silent on serve's stderr: an operator whose site signed its posts with
+    an old key saw nothing, only leads that never came. One line now, with the status and the
+    reason the answer gives; the same one at most once a minute."""
+    secret = b"s3cret"
+    server = running(config(), queue, secret)
+    try:
+        body = b"name=Ann+Bee&email=ann%40bee.com"
+        for _ in range(3):
+            assert post(server, content=body, headers=signed(b"old key", body)).status_code == 403
+    finally:
+        server.stop()
+    said = [line for line in capsys.readouterr().err.splitlines() if "refused a submission" in line]
+    assert said[0].startswith("sheetcrm serve: refused a submission from 127.0.0.1 (403): ") and "signature" in said[0]
+    assert sum("(403)" in line and "signature" in line for line in said) == 1, said  # not three
+    assert not any("s3cret" in line or "old key" in line for line in said)
+
+
+def test_refusals_are_said_once_a_minute_each_and_capped_in_all():
+    now = [0.0]
+    refusals = Refusals(lambda: now[0])
+    assert refusals.line(403, "bad signature", "1.2.3.4") is not None
+    assert refusals.line(403, "bad signature", "5.6.7.8") is None  # the same reason, within the minute
+    lines = [refusals.line(422, f"reason {i}", "1.2.3.4") for i in range(REFUSALS_A_MINUTE + 5)]
+    said = [line for line in lines if line is not None]
+    # The cap: the minute's lines, then one line saying the rest goes unsaid, then nothing.
+    assert len(said) == REFUSALS_A_MINUTE and "many submissions refused" in said[-1], said
+    now[0] = 61.0
+    assert refusals.line(403, "bad signature", "1.2.3.4") is not None  # a new minute
 
 
 @pytest.mark.parametrize("stamp", ["\u00b2", "9" * 5000, "now in Arabic-Indic digits"])

@@ -31,6 +31,9 @@ A post goes through, in this order (the first refusal answers):
    -> 503; a signature the queue has already stored a submission for (a replay) -> 403.
 
 The answers are JSON: {"receipt": "1a2b3c4d5e6f"}, {"errors": {"email": "..."}}, {"error": "..."}.
+Every refusal (4xx, 503) is also one line on stderr, so an operator whose site's posts all fail
+learns why; the same status and reason at most once a minute, and at most REFUSALS_A_MINUTE
+lines a minute in all (`Refusals`), so a flood of bad posts cannot bury the log.
 """
 
 from __future__ import annotations
@@ -61,7 +64,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from sheetcrm import cells, team_time
+from sheetcrm import cells, team_time, terminal
 from sheetcrm.config import Config
 from sheetcrm.i18n import Spoken, _, speaking, using
 from sheetcrm.intake.drain import drain
@@ -115,6 +118,47 @@ class RateLimit:
             return 0.0
 
 
+REFUSALS_A_MINUTE = 10
+
+
+class Refusals:
+    """Which refusals `sheetcrm serve` says on stderr: a (status, reason) once a minute, and at
+    most REFUSALS_A_MINUTE lines a minute in all; the first refusal past that cap says the rest
+    of the minute goes unsaid. `clock`: seconds, monotonic."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self._said: dict[tuple[int, str], float] = {}
+        self._minute: list[float] = []
+        self._capped = False
+
+    def line(self, status: int, reason: str, ip: str) -> str | None:
+        """The line to print for this refusal, or None when it goes unsaid."""
+        now = self.clock()
+        self._minute = [t for t in self._minute if now - t < 60]
+        self._said = {k: t for k, t in self._said.items() if now - t < 60}
+        if (status, reason) in self._said:
+            return None
+        if len(self._minute) >= REFUSALS_A_MINUTE:
+            if self._capped:
+                return None
+            self._capped = True
+            return _("sheetcrm serve: many submissions refused this minute; the others are not said until the "
+                     "next one")
+        self._capped = False
+        self._minute.append(now)
+        self._said[(status, reason)] = now
+        return _("sheetcrm serve: refused a submission from {ip} ({status}): {reason}", ip=ip, status=status,
+                 reason=reason)
+
+
+def _reason(answer: dict[str, Any]) -> str:
+    """What a refusal's JSON answer says, as one line: its error, or each field's."""
+    if "errors" in answer:
+        return "; ".join(f"{field}: {message}" for field, message in sorted(answer["errors"].items()))
+    return str(answer.get("error", ""))
+
+
 def signature(secret: bytes, body: bytes, timestamp: int | str) -> str:
     """The X-Sheetcrm-Signature header's value for `body` sent with X-Sheetcrm-Timestamp
     `timestamp` (Unix seconds): "sha256=" and the hex HMAC-SHA256 of "<timestamp>.<body>".
@@ -144,8 +188,19 @@ def make_app(config: Config, queue: WebQueue, secret: bytes | None = None,
     limit = RateLimit(settings.rate, settings.burst, clock)
     origins = {o.rstrip("/") for o in settings.origins}
     parse = parse_context(config)
+    refusals = Refusals(clock)
 
     async def leads(request: Request) -> JSONResponse:
+        answer = await _answer(request)
+        if answer.status_code >= 400:
+            ip = request.client.host if request.client else "?"
+            with using(config.locale):
+                line = refusals.line(answer.status_code, _reason(json.loads(answer.body)), ip)
+            if line is not None:
+                print(terminal.visible(line), file=sys.stderr, flush=True)
+        return answer
+
+    async def _answer(request: Request) -> JSONResponse:
         with using(config.locale):
             ip = request.client.host if request.client else "?"
             wait = limit.take(ip)
