@@ -303,3 +303,39 @@ def test_sheetcrm_sync_reads_the_journal_and_resend_lets_the_version_go_again(tm
     assert runner.invoke(main, ["sync", "--as-of", "2026-11-23", *wb]).exit_code == 0
     assert [(r["id"], r["quote"], r["version"]) for r in outbox_rows(book)] == [
         ("OUT-0002", "Q-2026-0002", sent[0]["version"])]
+
+
+def test_with_no_outcome_column_a_crash_after_the_250_still_logs_the_email_activity_once(tmp_path, server):
+    """An Activities tab with no Outcome column (where the Message-ID goes): the journal settled
+    the row after a crash between the send and write 2, but took the activity as already there,
+    so the sent quote was in no Last Activity. It is the activity about the deal with the quote's
+    Subject; a revert of the Outbox alone then adds no second one."""
+    tabs = crm_tabs(Activities=[["ID", "Date", "Type", "Subject", "Related", "Owner"],
+                                ["ACT-0007", "2026-11-01", "Call", "Intro", "OPP-0001", "Marta"]])
+    book = queued_and_approved(lambda t: xlsx_book(tmp_path, t), tabs)
+    approved = [list(r) for r in book.read().tabs["Outbox"].rows]
+
+    class DiesBeforeRecording:
+        def __init__(self, inner):
+            self.inner, self.path, self.writes = inner, inner.path, 0
+
+        def read(self):
+            return self.inner.read()
+
+        def write(self, plan):
+            self.writes += 1
+            if self.writes == 2:
+                raise KeyboardInterrupt("power cut")
+            return self.inner.write(plan)
+
+    def emails():
+        return [r[:5] for r in book.read().tabs["Activities"].rows[1:] if r[2] == "Email"]
+
+    with pytest.raises(KeyboardInterrupt):
+        send(DiesBeforeRecording(book), server)
+    assert send(book, server).restored == ["OUT-0001"] and len(server.inbox.messages) == 1
+    [email] = emails()
+    assert (email[0], email[3], email[4]) == ("ACT-0008", "Quote Q-2026-0001 – Expansion", "OPP-0001")
+    revert_outbox(book, approved)
+    assert send(book, server).restored == ["OUT-0001"] and len(server.inbox.messages) == 1
+    assert len(emails()) == 1
