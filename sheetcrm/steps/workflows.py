@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from sheetcrm import names
-from sheetcrm.cells import add_days, enum_choices, match_key, normalize_key
+from sheetcrm.cells import add_days, canonical_text, enum_choices, match_key, normalize_key
 from sheetcrm.crm.accounts import Accounts
 from sheetcrm.crm.conversion import is_converted
 from sheetcrm.crm.follow_ups import enrollment_of, step_of
@@ -318,6 +318,8 @@ def build_world(ctx: SyncContext) -> World:
     w.fingerprint = _fingerprints(ctx)
     outbox = read_outbox(ctx.snapshot, locale)
     w.sent_ids = frozenset(m for r in outbox.rows if (m := r.own_message_id))
+    w.sent_quotes = frozenset((match_key(r.text("opportunity")), canonical_text(r.text("subject")))
+                              for r in outbox.rows if r.own_message_id and r.text("quote"))
     for outbox_id, opp_text, sent in sent_quotes(outbox, ctx.config):
         found = crm.find("opportunities", opp_text)
         opp = by_id.get(found[0].id or "") if len(found) == 1 else None
