@@ -43,3 +43,20 @@ def test_a_tick_or_another_crms_word_in_status_is_read_not_left_out(tmp_path):
     assert _overdue(tmp_path, tasks) == ({"Ana": sum(meant == "Open" for _, meant in rows)}, {"tasks": 1})
     done = cli("validate", "--workbook", tmp_path / "crm.xlsx", cwd=tmp_path)
     assert f"Tasks!E{len(tasks)}" in done.stdout and '"Cancelada" is not a valid task status' in done.stdout
+
+
+def test_a_workflows_task_gets_an_empty_box_in_a_column_of_checkboxes(tmp_path):
+    """A rule's task in a Tasks tab whose Status is a Done column of checkboxes: the word Open
+    in a checkbox cell is no box; an unticked one (FALSE) is, and reads as open. (Under a Status
+    header the word stays: tests/test_workflows.py.)"""
+    from test_workflows import RULES, Book, _tabs
+
+    tabs = _tabs([RULES[0]])
+    tabs["Tasks"] = [["ID", "Due", "Subject", "Related", "Owner", "Done"],
+                     ["TSK-0001", "2026-11-01", "Old call", "OPP-0001", "Sam", True]]
+    book = Book("xlsx", tmp_path, None, tabs)
+    book.sync(0)
+    book.set("Opportunities", 2, 6, "Proposal")
+    book.sync(1)
+    new = book.records("Tasks")[-1]
+    assert (new["ID"], new["Subject"], new["Done"]) == ("TSK-0002", "Follow up Big", False)

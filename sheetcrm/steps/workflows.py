@@ -16,7 +16,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from sheetcrm import names
+from sheetcrm import cells, names
 from sheetcrm.cells import add_days, canonical_text, enum_choices, match_key, normalize_key
 from sheetcrm.crm.accounts import Accounts
 from sheetcrm.crm.conversion import is_converted
@@ -479,6 +479,20 @@ def _computed_values(kind: str, ctx: SyncContext, stages: StageTable, metrics: d
     return fill
 
 
+def _open_cell(table: Table | None, locale: str) -> str | bool:
+    """What a new task's Status cell holds: an empty box (FALSE) where the team ticks tasks off
+    in a column of checkboxes (a TRUE or FALSE cell in it; empty, a header such as Done or Hecha,
+    not a Status), so the word Open never lands in a checkbox; else Open in the team's language."""
+    col = table.header.fields.get("status") if table is not None else None
+    if col is None:
+        return _OPEN[locale]
+    held = [r.cells[col] for r in table.rows if col < len(r.cells) and not cells.is_blank(r.cells[col])]
+    if held:
+        return False if any(isinstance(v, bool) for v in held) else _OPEN[locale]
+    label = normalize_key(table.header.labels.get(col, ""))
+    return _OPEN[locale] if "status" in label or "estado" in label else False
+
+
 def _rotting_start(stages: StageTable, stage_name: str, m: Any) -> dt.date | None:
     """The first day the deal counts as rotting (crm/stages.py: more than rotting_days after its
     last sign of life)."""
@@ -610,7 +624,8 @@ class _Writer:
         f.result, f.message = "skipped", message
 
     def create_task(self, f: Firing) -> Anchor | None:
-        return self._append(f, "tasks", {**f.values, "status": _OPEN[self.ctx.locale]})
+        table = self.ctx.crm.tables.get("tasks")
+        return self._append(f, "tasks", {**f.values, "status": _open_cell(table, self.ctx.locale)})
 
     def log_activity(self, f: Firing) -> Anchor | None:
         return self._append(f, "activities", {**f.values, "type": _NOTE[self.ctx.locale]})
